@@ -265,7 +265,7 @@ def _stale_sentence(draft: _Draft, rules: DebitPolicy) -> str:
         return f"The bank gave no date for the balance, so it may be older than {limit}."
     return (
         f"The balance is {_duration(draft.age_seconds)} old (as of {_when(draft.as_of)}), "
-        f"older than the {limit} limit."
+        f"older than the limit of {limit}."
     )
 
 
