@@ -15,6 +15,12 @@ from typing import Literal
 AccountStatus = Literal["active", "inactive", "disconnected"]
 Cadence = Literal["weekly", "biweekly", "semimonthly", "monthly", "irregular"]
 VerificationMethod = Literal["automatic", "instant", "microdeposits"]
+# How an account's owners relate to the customer (truth for the ownership matcher):
+# exact = one owner, written exactly like the customer's name; variant = one owner, the customer
+# written differently ("SMITH, JOHN", "J. Smith", "Robert" for "Bob", a suffix); joint = the
+# customer plus someone else (two owners, or "JOHN & JANE DOE" in one name); mismatch = nobody
+# on the account is the customer.
+OwnershipTruth = Literal["exact", "variant", "joint", "mismatch"]
 IntentOutcome = Literal[
     "instant_success",  # linked through FC, intent succeeded
     "instant_failed",  # FC linking failed (e.g. Down Bank), back to requires_payment_method
@@ -42,6 +48,11 @@ class DemoOwner:
     email: str | None = None
     phone: str | None = None
     raw_address: str | None = None
+    # truth for the ownership matcher: is this owner (also) the customer, and how is the name
+    # written: exact | upper | last_first | initials | middle_initial | nickname | formal |
+    # suffix | joint_string | co_owner | other_person | business
+    is_customer: bool = True
+    name_variant: str = "exact"
 
 
 @dataclass
@@ -88,6 +99,7 @@ class DemoAccount:
     # when the last balance refresh happened / may happen again (None = never refreshed)
     balance_refreshed_at: int | None = None
     next_refresh_available_at: int | None = None
+    ownership_truth: OwnershipTruth = "exact"
 
 
 @dataclass
@@ -106,6 +118,8 @@ class DemoIntent:
     amount: int | None = None  # PaymentIntent only
     currency: str = "usd"
     failure_code: str | None = None  # last_setup_error / last_payment_error code
+    # the bank the customer picked in the FC flow (also for failed links, e.g. "Down Bank (Error)")
+    institution: str | None = None
 
 
 @dataclass
