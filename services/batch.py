@@ -1,0 +1,293 @@
+"""Read a CSV of planned debits, keeping every good row and explaining every bad one.
+
+Operators export these files from spreadsheets, so headers vary in case and wording and a file
+may be saved with a BOM or with semicolons. Problems with the file as a whole (not text, no
+header, no amount column, too big) raise BatchFileError; problems with one row become a
+RowError for that row and the other rows still parse, so one typo does not block a batch.
+
+Row numbers are the ones a spreadsheet shows: the header is row 1 and the first data row is
+row 2. Blank lines are skipped but still counted, exactly as a spreadsheet counts them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+
+from services.money import MoneyError, parse_amount, validate_currency
+
+__all__ = [
+    "BatchFileError",
+    "PlannedDebit",
+    "RowError",
+    "parse_debits_csv",
+]
+
+
+class BatchFileError(ValueError):
+    """The file as a whole cannot be read as planned debits; the message says how to fix it."""
+
+
+class _RowProblem(ValueError):
+    """One row cannot be used; becomes a RowError, never leaves this module."""
+
+
+@dataclass(frozen=True)
+class PlannedDebit:
+    """One debit to make: who (an fca_, pm_ or cus_ id), how much, and an optional reference."""
+
+    row: int
+    target: str
+    target_kind: str
+    amount: int
+    currency: str
+    reference: str | None
+
+
+@dataclass(frozen=True)
+class RowError:
+    """Why one row was not accepted, with the row's cells as read (header name -> cell)."""
+
+    row: int
+    message: str
+    raw: dict[str, str]
+
+
+# Canonical column -> accepted header spellings (compared lowercased, spaces and dashes as _).
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "account": ("account", "account_id", "fca", "fca_id", "financial_connections_account"),
+    "payment_method": ("payment_method", "payment_method_id", "pm", "pm_id"),
+    "customer": ("customer", "customer_id", "cus", "cus_id"),
+    "id": ("id", "target", "target_id"),
+    "amount": ("amount",),
+    "currency": ("currency",),
+    "reference": ("reference", "description", "ref", "memo"),
+}
+_HEADER_TO_COLUMN = {alias: column for column, names in _ALIASES.items() for alias in names}
+
+# Id prefix -> kind, and the reverse for the kind-specific columns (reference §1.10).
+_PREFIX_KIND = {"fca_": "account", "pm_": "payment_method", "cus_": "customer"}
+_KIND_PREFIX = {kind: prefix for prefix, kind in _PREFIX_KIND.items()}
+_ID_COLUMNS = ("account", "payment_method", "customer", "id")
+_ID_BODY = re.compile(r"[A-Za-z0-9_]+")
+_MAX_REFERENCE = 500  # Stripe metadata values are limited to 500 characters (reference §2.9).
+
+_DELIMITERS = (",", ";", "\t")
+
+
+def parse_debits_csv(
+    data: bytes | str,
+    *,
+    default_currency: str = "usd",
+    max_rows: int = 50_000,
+    allowed_currencies: Collection[str] | None = None,
+) -> tuple[list[PlannedDebit], list[RowError]]:
+    """Parse planned debits from CSV text or bytes (UTF-8, with or without a BOM).
+
+    Columns (header names are case-insensitive): one or more of `account`/`account_id`/`fca`,
+    `payment_method`/`pm`, `customer`/`customer_id`, or a single `id` whose prefix decides the
+    kind; `amount` in major units ("125.00"); optional `currency` (else `default_currency`);
+    optional `reference`/`description`. Other columns are ignored.
+
+    `allowed_currencies` limits which currencies a row may use; by default only
+    `default_currency`, because a batch is one currency (ACH Direct Debit is USD only).
+    """
+    default = validate_currency(default_currency)
+    allowed = {validate_currency(c) for c in allowed_currencies or (default,)}
+    text = _decode(data)
+    records = _records(text)
+    header = _read_header(records)
+    columns = _map_columns(header)
+    debits: list[PlannedDebit] = []
+    errors: list[RowError] = []
+    seen = 0
+    for row_number, cells in records:
+        if not any(cell.strip() for cell in cells):
+            continue
+        seen += 1
+        if seen > max_rows:
+            raise BatchFileError(
+                f"The file has more than {max_rows:,} rows; split it into smaller files."
+            )
+        result = _parse_row(row_number, cells, header, columns, default, allowed)
+        if isinstance(result, RowError):
+            errors.append(result)
+        else:
+            debits.append(result)
+    if seen == 0:
+        raise BatchFileError("The file has a header but no debit rows.")
+    return debits, errors
+
+
+# --- the file ------------------------------------------------------------------------------
+
+
+def _decode(data: bytes | str) -> str:
+    if isinstance(data, bytes):
+        if data.startswith(b"PK\x03\x04"):
+            raise BatchFileError(
+                "This looks like an Excel workbook, not a CSV file. Save it as CSV and try again."
+            )
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise BatchFileError(
+                "The file is not UTF-8 text. Save it as 'CSV UTF-8' and try again."
+            ) from exc
+    elif isinstance(data, str):
+        text = data.removeprefix("\ufeff")
+    else:
+        raise BatchFileError("Expected the contents of a CSV file.")
+    if "\x00" in text:
+        raise BatchFileError("This does not look like a CSV file (it contains binary data).")
+    if not text.strip():
+        raise BatchFileError("The file is empty.")
+    return text
+
+
+def _records(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(spreadsheet row number, cells) for each record; a quoted line break stays in one row."""
+    first_line = text.lstrip("\r\n").splitlines()[0]
+    delimiter = max(_DELIMITERS, key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    number = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise BatchFileError(
+                f"This is not valid CSV near row {number + 1}: {exc}. "
+                "Check for an unmatched quote character."
+            ) from exc
+        number += 1
+        yield number, cells
+
+
+def _read_header(records: Iterator[tuple[int, list[str]]]) -> list[str]:
+    """The first non-blank record, checked to be a header rather than data."""
+    for _, cells in records:
+        if any(cell.strip() for cell in cells):
+            header = [cell.strip() for cell in cells]
+            if not any(_canonical(name) for name in header) and any(
+                _looks_like_data(cell) for cell in header
+            ):
+                raise BatchFileError(
+                    "The first row must be a header naming the columns, for example "
+                    "'id,amount,currency'; it looks like data."
+                )
+            return header
+    raise BatchFileError("The file is empty.")  # pragma: no cover - _decode rejects blank text
+
+
+def _map_columns(header: list[str]) -> dict[str, int]:
+    """Canonical column name -> index, refusing files that are ambiguous or incomplete."""
+    columns: dict[str, int] = {}
+    for index, name in enumerate(header):
+        column = _canonical(name)
+        if column is None:
+            continue
+        if column in columns:
+            first = header[columns[column]]
+            raise BatchFileError(
+                f"The columns '{first}' and '{name}' both mean {column}; keep only one."
+            )
+        columns[column] = index
+    if "id" in columns and any(c in columns for c in _ID_COLUMNS[:3]):
+        raise BatchFileError(
+            "Use either one 'id' column or 'account'/'payment_method'/'customer' columns, not both."
+        )
+    found = ", ".join(f"'{name}'" for name in header if name) or "none"
+    if not any(c in columns for c in _ID_COLUMNS):
+        raise BatchFileError(
+            "No column says whom to debit. Add an 'id' column (fca_…, pm_… or cus_… ids) "
+            f"or an 'account', 'payment_method' or 'customer' column. Columns found: {found}."
+        )
+    if "amount" not in columns:
+        raise BatchFileError(f"No 'amount' column. Columns found: {found}.")
+    return columns
+
+
+def _canonical(name: str) -> str | None:
+    key = re.sub(r"[\s\-]+", "_", name.strip().lower())
+    return _HEADER_TO_COLUMN.get(key)
+
+
+def _looks_like_data(cell: str) -> bool:
+    value = cell.strip()
+    return value.startswith(tuple(_PREFIX_KIND)) or bool(re.fullmatch(r"[$€£¥]?[\d,.]+", value))
+
+
+# --- one row ------------------------------------------------------------------------------
+
+
+def _parse_row(
+    row: int,
+    cells: list[str],
+    header: list[str],
+    columns: dict[str, int],
+    default: str,
+    allowed: set[str],
+) -> PlannedDebit | RowError:
+    raw = _raw(cells, header)
+    if len(cells) != len(header):
+        return RowError(
+            row, f"Row has {len(cells)} cells but the header has {len(header)} columns.", raw
+        )
+    values = {column: cells[index].strip() for column, index in columns.items()}
+    try:
+        target, kind = _target(values)
+        currency = _currency(values.get("currency", ""), default, allowed)
+        amount = parse_amount(values["amount"], currency)
+        reference = _reference(values.get("reference", ""))
+    except (MoneyError, _RowProblem) as exc:
+        return RowError(row, str(exc), raw)
+    return PlannedDebit(row, target, kind, amount, currency, reference)
+
+
+def _raw(cells: list[str], header: list[str]) -> dict[str, str]:
+    """Cells keyed by header name; unnamed or extra cells get a positional name."""
+    raw: dict[str, str] = {}
+    for index, cell in enumerate(cells):
+        name = header[index] if index < len(header) and header[index] else ""
+        raw[name or f"column {index + 1}"] = cell
+    return raw
+
+
+def _target(values: dict[str, str]) -> tuple[str, str]:
+    filled = [(column, values[column]) for column in _ID_COLUMNS if values.get(column)]
+    if not filled:
+        raise _RowProblem("No id: fill in whom to debit (an fca_…, pm_… or cus_… id).")
+    if len(filled) > 1:
+        names = " and ".join(column for column, _ in filled)
+        raise _RowProblem(f"Both {names} are filled in; give only one id per row.")
+    column, target = filled[0]
+    kind = next((k for prefix, k in _PREFIX_KIND.items() if target.startswith(prefix)), None)
+    if kind is None:
+        raise _RowProblem(
+            f"'{target}' is not an id this tool can debit; ids start with fca_, pm_ or cus_."
+        )
+    if column != "id" and kind != column:
+        expected = _KIND_PREFIX[column]
+        raise _RowProblem(f"'{target}' is in the {column} column but is not a {expected}… id.")
+    if not _ID_BODY.fullmatch(target[len(_KIND_PREFIX[kind]) :]):
+        raise _RowProblem(f"'{target}' is not a valid id; it should be letters and digits only.")
+    return target, kind
+
+
+def _currency(text: str, default: str, allowed: set[str]) -> str:
+    currency = validate_currency(text) if text else default
+    if currency not in allowed:
+        listed = ", ".join(sorted(c.upper() for c in allowed))
+        raise _RowProblem(f"Currency {currency.upper()} is not accepted in this batch ({listed}).")
+    return currency
+
+
+def _reference(text: str) -> str | None:
+    if len(text) > _MAX_REFERENCE:
+        raise _RowProblem(f"The reference is longer than {_MAX_REFERENCE} characters.")
+    return text or None

@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+import pytest
+
+from services.batch import BatchFileError, PlannedDebit, RowError, parse_debits_csv
+
+
+def by_row(errors: list[RowError]) -> dict[int, str]:
+    return {error.row: error.message for error in errors}
+
+
+def test_a_clean_file_with_an_id_column_parses_every_row_with_kinds_from_prefixes() -> None:
+    data = "id,amount,currency,reference\nfca_1,125.00,usd,Invoice 7\npm_2,5,,\ncus_3,0.01,USD,\n"
+    debits, errors = parse_debits_csv(data)
+    assert errors == []
+    assert debits == [
+        PlannedDebit(2, "fca_1", "account", 12500, "usd", "Invoice 7"),
+        PlannedDebit(3, "pm_2", "payment_method", 500, "usd", None),
+        PlannedDebit(4, "cus_3", "customer", 1, "usd", None),
+    ]
+
+
+def test_headers_are_matched_case_insensitively_and_by_alias() -> None:
+    data = "Account ID,AMOUNT,Description\nfca_abc,10.50,rent\n"
+    debits, errors = parse_debits_csv(data)
+    assert errors == []
+    assert [(d.target, d.target_kind, d.amount, d.reference) for d in debits] == [
+        ("fca_abc", "account", 1050, "rent")
+    ]
+
+
+def test_separate_id_columns_can_be_mixed_one_per_row() -> None:
+    data = "account,pm,customer_id,amount\nfca_1,,,1\n,pm_2,,2\n,,cus_3,3\n"
+    debits, errors = parse_debits_csv(data)
+    assert errors == []
+    assert [(d.target_kind, d.amount) for d in debits] == [
+        ("account", 100),
+        ("payment_method", 200),
+        ("customer", 300),
+    ]
+
+
+def test_the_currency_column_is_optional_and_the_default_applies() -> None:
+    debits, _ = parse_debits_csv("id,amount\npm_1,7\n", default_currency="eur")
+    assert (debits[0].currency, debits[0].amount) == ("eur", 700)
+
+
+def test_bad_rows_become_errors_while_the_other_rows_still_parse() -> None:
+    data = (
+        "id,amount,currency\n"
+        "fca_ok,1.00,usd\n"  # row 2
+        ",1.00,usd\n"  # 3: missing id
+        "ba_123,1.00,usd\n"  # 4: unknown prefix
+        "pm_1,abc,usd\n"  # 5: bad amount
+        "pm_1,1.00,eur\n"  # 6: currency not allowed
+        "pm_1,1.00,usd,extra\n"  # 7: too many cells
+        "pm_1,1.00\n"  # 8: too few cells
+        "pm_1,-3,usd\n"  # 9: negative
+        "pm_1,1.234,usd\n"  # 10: too many decimals
+        "pm_1,1.00,dollars\n"  # 11: not a currency code
+        "pm_ok,2.00,usd\n"  # 12
+    )
+    debits, errors = parse_debits_csv(data)
+    assert [(d.row, d.target) for d in debits] == [(2, "fca_ok"), (12, "pm_ok")]
+    messages = by_row(errors)
+    assert sorted(messages) == [3, 4, 5, 6, 7, 8, 9, 10, 11]
+    assert "No id" in messages[3]
+    assert "fca_, pm_ or cus_" in messages[4]
+    assert "not an amount" in messages[5]
+    assert "EUR is not accepted" in messages[6]
+    assert "4 cells" in messages[7] and "3 columns" in messages[7]
+    assert "2 cells" in messages[8]
+    assert "negative" in messages[9]
+    assert "decimal" in messages[10]
+    assert "currency code" in messages[11]
+
+
+def test_a_row_error_keeps_the_cells_as_read() -> None:
+    _, errors = parse_debits_csv("id,amount,note\nxyz_1,2,hello\npm_1,1,a,b\n")
+    assert errors[0].raw == {"id": "xyz_1", "amount": "2", "note": "hello"}
+    assert errors[1].raw == {"id": "pm_1", "amount": "1", "note": "a", "column 4": "b"}
+
+
+def test_an_id_in_the_wrong_kind_of_column_is_a_row_error() -> None:
+    _, errors = parse_debits_csv("account,amount\npm_123,5\n")
+    assert "account column" in errors[0].message
+    assert "fca_" in errors[0].message
+
+
+def test_two_ids_in_one_row_is_a_row_error() -> None:
+    debits, errors = parse_debits_csv("account,customer,amount\nfca_1,cus_1,5\n")
+    assert debits == []
+    assert "only one id" in errors[0].message
+
+
+def test_an_id_with_spaces_or_punctuation_inside_is_refused() -> None:
+    _, errors = parse_debits_csv('id,amount\n"pm_12 34",5\npm_,5\n')
+    assert [e.row for e in errors] == [2, 3]
+
+
+def test_other_currencies_can_be_allowed_explicitly() -> None:
+    data = "id,amount,currency\npm_1,5,eur\npm_2,5,gbp\n"
+    debits, errors = parse_debits_csv(data, allowed_currencies=["usd", "eur"])
+    assert [(d.target, d.currency) for d in debits] == [("pm_1", "eur")]
+    assert [e.row for e in errors] == [3]
+
+
+def test_row_numbers_match_a_spreadsheet_including_blank_lines_and_quoted_line_breaks() -> None:
+    data = 'id,amount,reference\n\npm_1,1,"two\nlines"\n,,\npm_2,x,\n'
+    debits, errors = parse_debits_csv(data)
+    assert [(d.row, d.reference) for d in debits] == [(3, "two\nlines")]
+    assert [e.row for e in errors] == [5]
+
+
+def test_a_utf8_bom_and_windows_line_endings_are_handled() -> None:
+    data = "\ufeffid,amount\r\npm_1,3.50\r\n".encode()
+    debits, errors = parse_debits_csv(data)
+    assert errors == []
+    assert [(d.target, d.amount) for d in debits] == [("pm_1", 350)]
+
+
+def test_a_bom_in_a_str_is_handled_too() -> None:
+    debits, _ = parse_debits_csv("\ufeffid,amount\npm_1,1\n")
+    assert debits[0].amount == 100
+
+
+def test_semicolon_separated_files_from_european_spreadsheets_parse() -> None:
+    debits, errors = parse_debits_csv('id;amount\npm_1;"1,234.56"\npm_2;7\n')
+    assert errors == []
+    assert [d.amount for d in debits] == [123456, 700]
+
+
+def test_amounts_with_symbols_and_thousands_separators_parse_when_quoted() -> None:
+    debits, errors = parse_debits_csv('id,amount\npm_1,"$1,000.00"\n')
+    assert errors == []
+    assert debits[0].amount == 100000
+
+
+def test_surrounding_whitespace_in_cells_and_headers_is_ignored() -> None:
+    debits, errors = parse_debits_csv(" id , amount \n pm_1 , 2.5 \n")
+    assert errors == []
+    assert (debits[0].target, debits[0].amount) == ("pm_1", 250)
+
+
+def test_unknown_columns_are_ignored() -> None:
+    debits, errors = parse_debits_csv("name,id,amount\nAcme,cus_1,9\n")
+    assert errors == []
+    assert debits[0].target == "cus_1"
+
+
+def test_an_overlong_reference_is_a_row_error() -> None:
+    _, errors = parse_debits_csv(f"id,amount,reference\npm_1,1,{'x' * 501}\n")
+    assert "longer than 500" in errors[0].message
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        (b"", "empty"),
+        ("  \n\n ", "empty"),
+        ("id,amount\n", "no debit rows"),
+        ("id,amount\n\n,,\n", "no debit rows"),
+        ("fca_1,125.00\nfca_2,3\n", "header"),
+        ("id,reference\npm_1,x\n", "No 'amount' column"),
+        ("amount,currency\n5,usd\n", "whom to debit"),
+        ("account,account_id,amount\nfca_1,,5\n", "both mean account"),
+        ("id,account,amount\n,fca_1,5\n", "not both"),
+        (b"id,amount\npm_1,\xff5\n", "UTF-8"),
+        (b"PK\x03\x04rest-of-zip", "Excel"),
+        ("id,amount\x00\npm_1,1\n", "binary"),
+        ('id,amount\npm_1,"5\n', "not valid CSV"),
+    ],
+)
+def test_file_level_problems_raise_a_clear_error(data: bytes | str, fragment: str) -> None:
+    with pytest.raises(BatchFileError) as info:
+        parse_debits_csv(data)
+    assert fragment in str(info.value)
+
+
+def test_batch_file_error_is_a_value_error() -> None:
+    with pytest.raises(ValueError):
+        parse_debits_csv("")
+
+
+def test_a_file_over_the_row_limit_is_refused_but_one_at_the_limit_is_not() -> None:
+    rows = "".join(f"pm_{i},1\n" for i in range(5))
+    debits, _ = parse_debits_csv("id,amount\n" + rows, max_rows=5)
+    assert len(debits) == 5
+    with pytest.raises(BatchFileError, match="more than 4 rows"):
+        parse_debits_csv("id,amount\n" + rows, max_rows=4)
+
+
+def test_blank_lines_do_not_count_towards_the_row_limit() -> None:
+    debits, _ = parse_debits_csv("id,amount\npm_1,1\n\n\n\npm_2,1\n", max_rows=2)
+    assert len(debits) == 2
+
+
+def test_a_large_file_parses_quickly_and_completely() -> None:
+    rows = "".join(f"pm_{i},{i % 900 + 1}.25,usd,ref {i}\n" for i in range(50_000))
+    debits, errors = parse_debits_csv("id,amount,currency,reference\n" + rows)
+    assert errors == []
+    assert len(debits) == 50_000
+    assert debits[-1].row == 50_001
+    assert debits[-1].amount == (49_999 % 900 + 1) * 100 + 25
