@@ -1,0 +1,209 @@
+"""The audit log: every state-changing action, its actor, target, parameters and outcome.
+
+Parameters are scrubbed of anything secret-looking before they are stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import Engine
+from sqlmodel import col, func, select
+
+from services.auth import Actor, require
+from services.errors import FcopsError
+from services.models import AuditEntry
+from services.store import session_scope
+
+T = TypeVar("T")
+_SECRET_HINTS = ("secret", "password", "api_key", "token", "cookie", "authorization")
+
+
+def scrub(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop values whose key looks secret (client secrets, passwords, keys)."""
+    clean: dict[str, Any] = {}
+    for key, value in params.items():
+        if any(hint in key.lower() for hint in _SECRET_HINTS):
+            clean[key] = "[redacted]"
+        elif isinstance(value, Mapping):
+            clean[key] = scrub(value)
+        elif isinstance(value, str) and "_secret_" in value:
+            clean[key] = "[redacted]"
+        else:
+            clean[key] = value
+    return clean
+
+
+def record(
+    engine: Engine,
+    *,
+    actor: Actor,
+    action: str,
+    target: str | None,
+    outcome: str,
+    params: Mapping[str, Any] | None = None,
+    message: str | None = None,
+    stripe_request_id: str | None = None,
+    idempotency_key: str | None = None,
+) -> AuditEntry:
+    entry = AuditEntry(
+        actor=actor.username,
+        role=actor.role,
+        action=action,
+        target=target,
+        params=scrub(params or {}),
+        outcome=outcome,
+        message=message,
+        stripe_request_id=stripe_request_id,
+        idempotency_key=idempotency_key,
+    )
+    with session_scope(engine) as session:
+        session.add(entry)
+    return entry
+
+
+@dataclass
+class AuditContext:
+    """Filled in by the action while it runs; written to the log when it ends."""
+
+    target: str | None
+    params: dict[str, Any] = field(default_factory=dict)
+    request_id: str | None = None
+    message: str | None = None
+
+
+@contextmanager
+def audited(
+    engine: Engine,
+    *,
+    actor: Actor,
+    action: str,
+    target: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    idempotency_key: str | None = None,
+) -> Iterator[AuditContext]:
+    """Run a state-changing action and write exactly one audit row for it, whatever happens.
+
+    A domain error is logged as ``error`` (or ``refused`` for permission errors) and re-raised.
+    """
+    ctx = AuditContext(target=target, params=dict(params or {}))
+    try:
+        yield ctx
+    except FcopsError as err:
+        outcome = "refused" if err.__class__.__name__ == "Forbidden" else "error"
+        record(
+            engine,
+            actor=actor,
+            action=action,
+            target=ctx.target,
+            outcome=outcome,
+            params=ctx.params,
+            message=str(err),
+            stripe_request_id=ctx.request_id or err.request_id,
+            idempotency_key=idempotency_key,
+        )
+        raise
+    except Exception as err:
+        record(
+            engine,
+            actor=actor,
+            action=action,
+            target=ctx.target,
+            outcome="error",
+            params=ctx.params,
+            message=f"Unexpected error: {err.__class__.__name__}",
+            idempotency_key=idempotency_key,
+        )
+        raise
+    record(
+        engine,
+        actor=actor,
+        action=action,
+        target=ctx.target,
+        outcome="ok",
+        params=ctx.params,
+        message=ctx.message,
+        stripe_request_id=ctx.request_id,
+        idempotency_key=idempotency_key,
+    )
+
+
+def guarded(
+    engine: Engine,
+    *,
+    actor: Actor,
+    permission: str,
+    action: str,
+    target: str | None,
+    params: Mapping[str, Any] | None,
+    idempotency_key: str | None,
+    run: Callable[[AuditContext], T],
+) -> T:
+    """Role check + audit row around ``run`` — the one path every state change takes.
+
+    A refused role check is audited too, so attempts are visible to admins.
+    """
+    with audited(
+        engine,
+        actor=actor,
+        action=action,
+        target=target,
+        params=params,
+        idempotency_key=idempotency_key,
+    ) as ctx:
+        require(actor, permission)
+        return run(ctx)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    rows: list[AuditEntry]
+    total: int
+
+
+def query(
+    engine: Engine,
+    *,
+    actor: Actor,
+    actions: Sequence[str] | None = None,
+    actor_name: str | None = None,
+    target: str | None = None,
+    outcome: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> AuditPage:
+    """Filtered, newest-first page of the audit log (admins only)."""
+    require(actor, "audit.view")
+    stmt = select(AuditEntry)
+    if actions:
+        stmt = stmt.where(col(AuditEntry.action).in_(list(actions)))
+    if actor_name:
+        stmt = stmt.where(AuditEntry.actor == actor_name)
+    if target:
+        stmt = stmt.where(col(AuditEntry.target).contains(target))
+    if outcome:
+        stmt = stmt.where(AuditEntry.outcome == outcome)
+    if since:
+        stmt = stmt.where(AuditEntry.at >= since)
+    if until:
+        stmt = stmt.where(AuditEntry.at <= until)
+    with session_scope(engine) as session:
+        total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+        rows = session.exec(
+            stmt.order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
+            .offset(offset)
+            .limit(limit)
+        ).all()
+    return AuditPage(rows=list(rows), total=int(total))
+
+
+def distinct_actions(engine: Engine) -> list[str]:
+    with session_scope(engine) as session:
+        return sorted(session.exec(select(AuditEntry.action).distinct()).all())

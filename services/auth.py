@@ -1,0 +1,63 @@
+"""Roles, what each may do, and the check every state-changing service makes.
+
+The UI hides what a role cannot use; this module is what actually enforces it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.errors import Forbidden
+
+ROLES: tuple[str, ...] = ("admin", "ops", "finance", "manager")
+
+# permission -> roles allowed
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "accounts.view": frozenset({"admin", "ops", "finance"}),
+    "accounts.refresh": frozenset({"admin", "ops", "finance"}),
+    "accounts.sync": frozenset({"admin", "ops", "finance", "manager"}),
+    "owners.view_pii": frozenset({"admin", "ops"}),
+    "ownership.review": frozenset({"admin", "ops"}),
+    "transactions.view": frozenset({"admin", "ops", "finance"}),
+    "transactions.manage": frozenset({"admin", "ops", "finance"}),
+    "balances.check": frozenset({"admin", "finance"}),
+    "policy.edit": frozenset({"admin"}),
+    "collect.create": frozenset({"admin", "ops"}),
+    "collect.cancel": frozenset({"admin", "ops"}),
+    "collect.simulate": frozenset({"admin", "ops"}),
+    "flows.view": frozenset({"admin", "ops"}),
+    "flows.edit": frozenset({"admin"}),
+    "conversion.view": frozenset({"admin", "manager"}),
+    "intents.sync": frozenset({"admin", "manager", "ops"}),
+    "audit.view": frozenset({"admin"}),
+    "users.manage": frozenset({"admin"}),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in person on whose behalf a service acts."""
+
+    username: str
+    role: str
+    name: str = ""
+
+    def can(self, permission: str) -> bool:
+        return self.role in PERMISSIONS.get(permission, frozenset())
+
+
+def require(actor: Actor | None, permission: str) -> Actor:
+    """Return the actor if allowed, else raise Forbidden with a sentence a person understands."""
+    if actor is None:
+        raise Forbidden("Sign in first.")
+    if permission not in PERMISSIONS:
+        raise Forbidden(f"Unknown permission '{permission}'.")
+    if not actor.can(permission):
+        allowed = ", ".join(sorted(PERMISSIONS[permission]))
+        raise Forbidden(
+            f"Your role ({actor.role}) may not do this ({permission}); it needs one of: {allowed}."
+        )
+    return actor
+
+
+SYSTEM = Actor(username="system", role="admin", name="fcops")

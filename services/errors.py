@@ -1,0 +1,70 @@
+"""Domain errors: the only exceptions that leave the service layer.
+
+Each carries a sentence a person can act on; pages show ``str(err)`` and never a stack trace.
+"""
+
+from __future__ import annotations
+
+
+class FcopsError(Exception):
+    """Base class. ``message`` is written for the person using the dashboard."""
+
+    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigurationError(FcopsError):
+    """Settings are missing, placeholders, or unsafe for the chosen mode."""
+
+
+class ValidationError(FcopsError):
+    """The user's input cannot be used (malformed ID, amount, CSV row…)."""
+
+
+class NotFound(FcopsError):
+    """The object does not exist in Stripe or in the store."""
+
+
+class Forbidden(FcopsError):
+    """The signed-in role may not do this."""
+
+
+class Conflict(FcopsError):
+    """Somebody else changed it first, or an idempotency key was reused with other data."""
+
+
+class RefreshNotAllowed(FcopsError):
+    """Stripe would not start this refresh now (throttled, pending, inactive, no permission)."""
+
+
+class StripeUnavailable(FcopsError):
+    """Stripe (or the sandbox) could not be reached, timed out, or had a server error."""
+
+
+class RateLimited(StripeUnavailable):
+    """Stripe asked us to slow down (HTTP 429)."""
+
+
+class StripeAuthError(FcopsError):
+    """Stripe rejected the API key."""
+
+
+class StripeRequestError(FcopsError):
+    """Stripe refused the request (HTTP 400/402/403) for a reason given in its message."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request_id: str | None = None,
+        code: str | None = None,
+        param: str | None = None,
+    ) -> None:
+        super().__init__(message, request_id=request_id)
+        self.code = code
+        self.param = param

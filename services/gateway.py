@@ -1,0 +1,425 @@
+"""The one place that talks to Stripe (or the offline sandbox) through the official SDK.
+
+Everything above this module sees plain dicts shaped like Stripe's JSON and our own domain
+errors; no ``stripe`` type or exception leaves here. Live Stripe and the sandbox are the same
+code path: only the base address differs.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+import stripe
+
+from services.errors import (
+    Conflict,
+    FcopsError,
+    NotFound,
+    RateLimited,
+    RefreshNotAllowed,
+    StripeAuthError,
+    StripeRequestError,
+    StripeUnavailable,
+)
+
+T = TypeVar("T")
+Params = Mapping[str, Any]
+
+_REFRESH_CODES = {
+    "financial_connections_account_inactive",
+    "financial_connections_refresh_not_allowed",
+    "financial_connections_refresh_pending",
+    "financial_connections_missing_permission",
+    "financial_connections_account_disconnected",
+}
+
+
+def _obj_to_dict(obj: Any) -> dict[str, Any]:
+    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+
+
+def translate_error(err: stripe.StripeError) -> FcopsError:
+    """Turn an SDK exception into a domain error with a sentence a person can act on."""
+    rid = getattr(err, "request_id", None)
+    message = (
+        getattr(err, "user_message", None) or str(getattr(err, "_message", "") or err)
+    ).strip()
+    code = getattr(err, "code", None)
+    param = getattr(err, "param", None)
+    suffix = f" (Stripe request {rid})" if rid else ""
+    if isinstance(err, stripe.AuthenticationError):
+        return StripeAuthError(
+            f"Stripe rejected the API key. Check STRIPE_API_KEY in the settings.{suffix}",
+            request_id=rid,
+        )
+    if isinstance(err, stripe.RateLimitError):
+        return RateLimited(
+            f"Stripe is rate-limiting requests. Wait a few seconds and try again.{suffix}",
+            request_id=rid,
+        )
+    if isinstance(err, stripe.IdempotencyError):
+        return Conflict(
+            f"This request was already sent with different details; reload the page and try again.{suffix}",
+            request_id=rid,
+        )
+    if isinstance(err, stripe.APIConnectionError):
+        return StripeUnavailable(
+            "Could not reach Stripe (the connection failed or timed out). Nothing was changed by this "
+            "attempt; check the network and try again.",
+            request_id=rid,
+        )
+    if isinstance(err, stripe.InvalidRequestError):
+        if getattr(err, "http_status", None) == 404 or code == "resource_missing":
+            return NotFound(f"{message}{suffix}", request_id=rid)
+        if code in _REFRESH_CODES:
+            return RefreshNotAllowed(f"{message}{suffix}", request_id=rid)
+        return StripeRequestError(f"{message}{suffix}", request_id=rid, code=code, param=param)
+    if isinstance(err, stripe.PermissionError):
+        return StripeRequestError(
+            f"The Stripe key may not do this (restricted key scope): {message}{suffix}",
+            request_id=rid,
+            code=code,
+        )
+    if isinstance(err, stripe.CardError):
+        return StripeRequestError(f"{message}{suffix}", request_id=rid, code=code, param=param)
+    if isinstance(err, stripe.APIError):
+        return StripeUnavailable(
+            f"Stripe had a temporary problem (HTTP {getattr(err, 'http_status', '5xx')}). "
+            f"Try again in a minute.{suffix}",
+            request_id=rid,
+        )
+    return StripeUnavailable(
+        f"Stripe returned an unexpected error: {message}{suffix}", request_id=rid
+    )
+
+
+class StripeGateway:
+    """Typed calls over ``StripeClient``; returns Stripe-shaped dicts.
+
+    ``last_request_id`` (per thread) is the Request-Id of the last call, for the audit log.
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str | None = None,
+        timeout_seconds: float = 20.0,
+        max_network_retries: int = 2,
+    ) -> None:
+        self.base_url = base_url
+        self._client = stripe.StripeClient(
+            api_key,
+            base_addresses={"api": base_url} if base_url else None,
+            max_network_retries=max_network_retries,
+            http_client=stripe.RequestsClient(timeout=timeout_seconds),
+        )
+        self._local = threading.local()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def last_request_id(self) -> str | None:
+        return getattr(self._local, "request_id", None)
+
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        self._local.request_id = None
+        try:
+            result = fn()
+        except stripe.StripeError as err:
+            self._local.request_id = getattr(err, "request_id", None)
+            raise translate_error(err) from None
+        response = getattr(result, "last_response", None)
+        self._local.request_id = getattr(response, "request_id", None)
+        return result
+
+    def _one(self, fn: Callable[[], Any]) -> dict[str, Any]:
+        return _obj_to_dict(self._call(fn))
+
+    def _iter(
+        self, fn: Callable[[], Any], *, max_items: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        page = self._call(fn)
+        iterator = page.auto_paging_iter()
+        count = 0
+        while max_items is None or count < max_items:
+            try:
+                item = next(iterator)
+            except StopIteration:
+                return
+            except stripe.StripeError as err:
+                raise translate_error(err) from None
+            count += 1
+            yield _obj_to_dict(item)
+
+    def _page(self, fn: Callable[[], Any]) -> tuple[list[dict[str, Any]], bool]:
+        page = self._call(fn)
+        return [_obj_to_dict(x) for x in page.data], bool(page.has_more)
+
+    @staticmethod
+    def _opts(idempotency_key: str | None) -> dict[str, Any]:
+        return {"idempotency_key": idempotency_key} if idempotency_key else {}
+
+    @property
+    def v1(self) -> Any:
+        return self._client.v1
+
+    # -- customers --------------------------------------------------------------------------
+
+    def retrieve_customer(self, customer_id: str) -> dict[str, Any]:
+        return self._one(lambda: self.v1.customers.retrieve(customer_id))
+
+    def list_customers_page(
+        self, *, limit: int = 100, starting_after: str | None = None, created_gte: int | None = None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        params: dict[str, Any] = {"limit": limit}
+        if starting_after:
+            params["starting_after"] = starting_after
+        if created_gte is not None:
+            params["created"] = {"gte": created_gte}
+        return self._page(lambda: self.v1.customers.list(params=params))
+
+    def iter_customers(self, *, created_gte: int | None = None) -> Iterator[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": 100}
+        if created_gte is not None:
+            params["created"] = {"gte": created_gte}
+        return self._iter(lambda: self.v1.customers.list(params=params))
+
+    def customers_by_email(self, email: str) -> list[dict[str, Any]]:
+        return list(
+            self._iter(lambda: self.v1.customers.list(params={"email": email, "limit": 100}))
+        )
+
+    def search_customers(self, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
+        result = self._call(
+            lambda: self.v1.customers.search(params={"query": query, "limit": limit})
+        )
+        return [_obj_to_dict(x) for x in result.data]
+
+    def create_customer(self, params: Params, *, idempotency_key: str | None) -> dict[str, Any]:
+        return self._one(
+            lambda: self.v1.customers.create(
+                params=dict(params), options=self._opts(idempotency_key)
+            )
+        )
+
+    # -- Financial Connections accounts --------------------------------------------------------
+
+    def list_accounts(
+        self, *, customer: str | None = None, session: str | None = None
+    ) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": 100}
+        if customer:
+            params["account_holder"] = {"customer": customer}
+        if session:
+            params["session"] = session
+        fc = self.v1.financial_connections
+        return list(self._iter(lambda: fc.accounts.list(params=params)))
+
+    def retrieve_account(
+        self, account_id: str, *, expand_ownership: bool = False
+    ) -> dict[str, Any]:
+        params = {"expand": ["ownership"]} if expand_ownership else {}
+        fc = self.v1.financial_connections
+        return self._one(lambda: fc.accounts.retrieve(account_id, params=params))
+
+    def refresh_account(
+        self, account_id: str, features: Sequence[str], *, idempotency_key: str | None
+    ) -> dict[str, Any]:
+        fc = self.v1.financial_connections
+        return self._one(
+            lambda: fc.accounts.refresh(
+                account_id, params={"features": list(features)}, options=self._opts(idempotency_key)
+            )
+        )
+
+    def subscribe_transactions(
+        self, account_id: str, *, idempotency_key: str | None
+    ) -> dict[str, Any]:
+        fc = self.v1.financial_connections
+        return self._one(
+            lambda: fc.accounts.subscribe(
+                account_id,
+                params={"features": ["transactions"]},
+                options=self._opts(idempotency_key),
+            )
+        )
+
+    def unsubscribe_transactions(
+        self, account_id: str, *, idempotency_key: str | None
+    ) -> dict[str, Any]:
+        fc = self.v1.financial_connections
+        return self._one(
+            lambda: fc.accounts.unsubscribe(
+                account_id,
+                params={"features": ["transactions"]},
+                options=self._opts(idempotency_key),
+            )
+        )
+
+    def disconnect_account(self, account_id: str, *, idempotency_key: str | None) -> dict[str, Any]:
+        fc = self.v1.financial_connections
+        return self._one(
+            lambda: fc.accounts.disconnect(account_id, options=self._opts(idempotency_key))
+        )
+
+    def list_owners(self, account_id: str, ownership_id: str) -> list[dict[str, Any]]:
+        fc = self.v1.financial_connections
+        return list(
+            self._iter(
+                lambda: fc.accounts.owners.list(
+                    account_id, params={"ownership": ownership_id, "limit": 100}
+                )
+            )
+        )
+
+    def iter_transactions(
+        self,
+        account_id: str,
+        *,
+        after_refresh: str | None = None,
+        transacted_gte: int | None = None,
+        transacted_lt: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        params: dict[str, Any] = {"account": account_id, "limit": 100}
+        if after_refresh:
+            params["transaction_refresh"] = {"after": after_refresh}
+        rng: dict[str, int] = {}
+        if transacted_gte is not None:
+            rng["gte"] = transacted_gte
+        if transacted_lt is not None:
+            rng["lt"] = transacted_lt
+        if rng:
+            params["transacted_at"] = rng
+        fc = self.v1.financial_connections
+        return self._iter(lambda: fc.transactions.list(params=params))
+
+    def create_fc_session(self, params: Params, *, idempotency_key: str | None) -> dict[str, Any]:
+        fc = self.v1.financial_connections
+        return self._one(
+            lambda: fc.sessions.create(params=dict(params), options=self._opts(idempotency_key))
+        )
+
+    def retrieve_fc_session(self, session_id: str) -> dict[str, Any]:
+        fc = self.v1.financial_connections
+        return self._one(lambda: fc.sessions.retrieve(session_id))
+
+    # -- intents, payment methods, mandates ------------------------------------------------------
+
+    def create_setup_intent(self, params: Params, *, idempotency_key: str | None) -> dict[str, Any]:
+        return self._one(
+            lambda: self.v1.setup_intents.create(
+                params=dict(params), options=self._opts(idempotency_key)
+            )
+        )
+
+    def retrieve_setup_intent(
+        self, intent_id: str, *, expand: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        params = {"expand": list(expand)} if expand else {}
+        return self._one(lambda: self.v1.setup_intents.retrieve(intent_id, params=params))
+
+    def cancel_setup_intent(
+        self, intent_id: str, *, reason: str | None, idempotency_key: str | None
+    ) -> dict[str, Any]:
+        params = {"cancellation_reason": reason} if reason else {}
+        return self._one(
+            lambda: self.v1.setup_intents.cancel(
+                intent_id, params=params, options=self._opts(idempotency_key)
+            )
+        )
+
+    def iter_setup_intents(
+        self,
+        *,
+        created_gte: int | None = None,
+        customer: str | None = None,
+        expand: Sequence[str] = (),
+    ) -> Iterator[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": 100}
+        if created_gte is not None:
+            params["created"] = {"gte": created_gte}
+        if customer:
+            params["customer"] = customer
+        if expand:
+            params["expand"] = [f"data.{e}" for e in expand]
+        return self._iter(lambda: self.v1.setup_intents.list(params=params))
+
+    def create_payment_intent(
+        self, params: Params, *, idempotency_key: str | None
+    ) -> dict[str, Any]:
+        return self._one(
+            lambda: self.v1.payment_intents.create(
+                params=dict(params), options=self._opts(idempotency_key)
+            )
+        )
+
+    def retrieve_payment_intent(
+        self, intent_id: str, *, expand: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        params = {"expand": list(expand)} if expand else {}
+        return self._one(lambda: self.v1.payment_intents.retrieve(intent_id, params=params))
+
+    def cancel_payment_intent(
+        self, intent_id: str, *, reason: str | None, idempotency_key: str | None
+    ) -> dict[str, Any]:
+        params = {"cancellation_reason": reason} if reason else {}
+        return self._one(
+            lambda: self.v1.payment_intents.cancel(
+                intent_id, params=params, options=self._opts(idempotency_key)
+            )
+        )
+
+    def iter_payment_intents(
+        self,
+        *,
+        created_gte: int | None = None,
+        customer: str | None = None,
+        expand: Sequence[str] = (),
+    ) -> Iterator[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": 100}
+        if created_gte is not None:
+            params["created"] = {"gte": created_gte}
+        if customer:
+            params["customer"] = customer
+        if expand:
+            params["expand"] = [f"data.{e}" for e in expand]
+        return self._iter(lambda: self.v1.payment_intents.list(params=params))
+
+    def retrieve_payment_method(self, pm_id: str) -> dict[str, Any]:
+        return self._one(lambda: self.v1.payment_methods.retrieve(pm_id))
+
+    def list_payment_methods(self, customer_id: str) -> list[dict[str, Any]]:
+        return list(
+            self._iter(
+                lambda: self.v1.payment_methods.list(
+                    params={"customer": customer_id, "type": "us_bank_account", "limit": 100}
+                )
+            )
+        )
+
+    def retrieve_mandate(self, mandate_id: str) -> dict[str, Any]:
+        return self._one(lambda: self.v1.mandates.retrieve(mandate_id))
+
+    def create_checkout_session(
+        self, params: Params, *, idempotency_key: str | None
+    ) -> dict[str, Any]:
+        return self._one(
+            lambda: self.v1.checkout.sessions.create(
+                params=dict(params), options=self._opts(idempotency_key)
+            )
+        )
+
+    # -- events -------------------------------------------------------------------------------
+
+    def iter_events(
+        self, *, types: Sequence[str] = (), created_gte: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": 100}
+        if types:
+            params["types"] = list(types)
+        if created_gte is not None:
+            params["created"] = {"gte": created_gte}
+        return self._iter(lambda: self.v1.events.list(params=params))

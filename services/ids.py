@@ -1,0 +1,46 @@
+"""Recognising Stripe object IDs typed or pasted by people."""
+
+from __future__ import annotations
+
+import re
+
+from services.errors import ValidationError
+
+PREFIXES: dict[str, str] = {
+    "cus_": "customer",
+    "fca_": "financial_connections.account",
+    "pm_": "payment_method",
+    "pi_": "payment_intent",
+    "seti_": "setup_intent",
+    "fcsess_": "financial_connections.session",
+    "mandate_": "mandate",
+    "evt_": "event",
+}
+_ID_RE = re.compile(r"^[a-z]+_[A-Za-z0-9_]{3,250}$")
+
+
+def clean_id(text: str | None) -> str:
+    """Strip what people paste around IDs (spaces, quotes, trailing punctuation)."""
+    return (text or "").strip().strip("'\"`.,;").strip()
+
+
+def kind_of(object_id: str) -> str | None:
+    for prefix, kind in PREFIXES.items():
+        if object_id.startswith(prefix):
+            return kind
+    return None
+
+
+def parse_id(text: str | None, *, allowed: tuple[str, ...] | None = None) -> tuple[str, str]:
+    """Return ``(id, kind)`` or raise a ValidationError that says what would be accepted."""
+    value = clean_id(text)
+    accepted = allowed or tuple(PREFIXES.values())
+    names = ", ".join(p for p, k in PREFIXES.items() if k in accepted)
+    if not value:
+        raise ValidationError(f"Enter an ID. Accepted: {names}…")
+    kind = kind_of(value)
+    if kind is None or kind not in accepted or not _ID_RE.match(value):
+        raise ValidationError(
+            f"'{value[:60]}' is not an ID this accepts. Use one starting with {names}."
+        )
+    return value, kind

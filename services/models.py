@@ -1,0 +1,136 @@
+"""Tables of the fcops store (SQLite by default, PostgreSQL for several replicas).
+
+Stripe objects that pages browse are mirrored here so paging and filtering run in SQL, not in a
+DataFrame of everything. JSON columns keep the whole Stripe object for detail views.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class AuditEntry(SQLModel, table=True):
+    """One row per state-changing action: who, when, what, on what, with which result."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow)
+    actor: str = Field(index=True)
+    role: str
+    action: str = Field(index=True)
+    target: str | None = Field(default=None, index=True)
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    outcome: str  # "ok" | "error" | "refused"
+    message: str | None = None
+    stripe_request_id: str | None = None
+    idempotency_key: str | None = None
+
+
+class CustomerRecord(SQLModel, table=True):
+    __tablename__ = "customers"
+
+    id: str = Field(primary_key=True)
+    email: str | None = Field(default=None, index=True)
+    email_lower: str | None = Field(default=None, index=True)
+    name: str | None = None
+    name_lower: str | None = Field(default=None, index=True)
+    phone: str | None = None
+    created: int = Field(sa_column=Column(BigInteger, nullable=False))
+    raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    synced_at: datetime = Field(default_factory=utcnow)
+
+
+class AccountRecord(SQLModel, table=True):
+    """A Financial Connections account, flattened for filtering; ``raw`` is Stripe's object."""
+
+    __tablename__ = "fc_accounts"
+    __table_args__ = (
+        Index("ix_fca_status_inst", "status", "institution_name"),
+        Index("ix_fca_balance_as_of", "balance_as_of"),
+    )
+
+    id: str = Field(primary_key=True)
+    customer_id: str | None = Field(default=None, index=True)
+    institution_name: str = Field(index=True)
+    display_name: str | None = None
+    last4: str | None = None
+    category: str
+    subcategory: str
+    status: str
+    permissions: str = ""  # comma-separated, sorted, wrapped in commas: ",balances,payment_method,"
+    subscriptions: str = ""
+    balance_currency: str | None = None
+    balance_current: int | None = Field(default=None, sa_column=Column(BigInteger))
+    balance_available: int | None = Field(default=None, sa_column=Column(BigInteger))
+    balance_as_of: int | None = Field(default=None, sa_column=Column(BigInteger))
+    balance_refresh_status: str | None = None
+    balance_next_refresh_at: int | None = Field(default=None, sa_column=Column(BigInteger))
+    ownership_refresh_status: str | None = None
+    transaction_refresh_status: str | None = None
+    created: int = Field(sa_column=Column(BigInteger, nullable=False))
+    raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    synced_at: datetime = Field(default_factory=utcnow)
+
+
+class BalanceSnapshot(SQLModel, table=True):
+    """Every balance the store has seen, for balance-over-time charts."""
+
+    __tablename__ = "balance_history"
+    __table_args__ = (UniqueConstraint("account_id", "as_of", "currency", name="uq_balance_seen"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(index=True)
+    as_of: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str
+    current: int | None = Field(default=None, sa_column=Column(BigInteger))
+    available: int | None = Field(default=None, sa_column=Column(BigInteger))
+    seen_at: datetime = Field(default_factory=utcnow)
+
+
+class SyncState(SQLModel, table=True):
+    """Progress of an incremental sync (cursor and when it last ran)."""
+
+    __tablename__ = "sync_state"
+
+    name: str = Field(primary_key=True)
+    cursor: str | None = None
+    last_started_at: datetime | None = None
+    last_finished_at: datetime | None = None
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Setting(SQLModel, table=True):
+    """Small versioned documents edited by admins (debit policy, flow configurations…)."""
+
+    __tablename__ = "settings_docs"
+
+    key: str = Field(primary_key=True)
+    version: int = 1
+    value: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_by: str | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SettingVersion(SQLModel, table=True):
+    """History of every saved version of a :class:`Setting` (for diff and revert)."""
+
+    __tablename__ = "settings_history"
+    __table_args__ = (UniqueConstraint("key", "version", name="uq_setting_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(index=True)
+    version: int
+    value: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_by: str | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+    note: str | None = None

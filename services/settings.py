@@ -1,0 +1,138 @@
+"""One typed settings object, read from the environment and ``.streamlit/secrets.toml``.
+
+Environment variables win over the secrets file. Secrets are kept out of ``repr`` so they never
+reach a log or a page. No STRIPE_API_KEY means sandbox mode.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from services.errors import ConfigurationError
+
+Mode = Literal["sandbox", "test", "live"]
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRETS = ROOT / ".streamlit" / "secrets.toml"
+
+_PLACEHOLDERS = ("...", "xxx", "changeme", "your_", "<", "replace")
+_TRUE = {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    stripe_api_key: str | None = field(default=None, repr=False)
+    allow_live: bool = False
+    data_dir: Path = ROOT / "data"
+    database_url: str = ""
+    users_file: Path = ROOT / "data" / "users.yaml"
+    cookie_key: str = field(default="", repr=False)
+    cookie_name: str = "fcops_auth"
+    stripe_timeout_seconds: float = 20.0
+    stripe_max_retries: int = 2
+    sandbox_seed: int = 42
+    sandbox_customers: int = 200
+    sandbox_refresh_delay: float = 2.0
+    sandbox_port: int = 0
+
+    @property
+    def mode(self) -> Mode:
+        if not self.stripe_api_key:
+            return "sandbox"
+        return "live" if "_live_" in self.stripe_api_key else "test"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'fcops.db'}"
+
+    def redacted_key(self) -> str:
+        """What a page may show about the key: its type and last four characters."""
+        if not self.stripe_api_key:
+            return "none (sandbox)"
+        return f"{self.stripe_api_key[:8]}…{self.stripe_api_key[-4:]}"
+
+
+def _read_secrets(path: Path) -> dict[str, object]:
+    if not path.exists():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigurationError(f"{path} is not valid TOML: {err}") from None
+
+
+def _lookup(env: Mapping[str, str], secrets: Mapping[str, object], name: str) -> str | None:
+    if env.get(name) not in (None, ""):
+        return env[name]
+    value = secrets.get(name, secrets.get(name.lower()))
+    return None if value in (None, "") else str(value)
+
+
+def _number(raw: str | None, name: str, kind: type[int] | type[float], default: float) -> float:
+    if raw is None:
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, got '{raw}'.") from None
+
+
+def _check_key(key: str, allow_live: bool) -> None:
+    if any(p in key.lower() for p in _PLACEHOLDERS):
+        raise ConfigurationError(
+            "STRIPE_API_KEY looks like a placeholder. Set a real test key, or remove it to use the sandbox."
+        )
+    if not key.startswith(("sk_test_", "rk_test_", "sk_live_", "rk_live_")):
+        raise ConfigurationError(
+            "STRIPE_API_KEY must be a secret (sk_) or restricted (rk_) key; publishable keys (pk_) "
+            "cannot be used on a server."
+        )
+    if "_live_" in key and not allow_live:
+        raise ConfigurationError(
+            "A live Stripe key is set but FCOPS_ALLOW_LIVE is not 'true'. Live mode moves real money: "
+            "set FCOPS_ALLOW_LIVE=true deliberately, or use a test key."
+        )
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, *, secrets_path: Path | None = None
+) -> Settings:
+    """Build Settings, failing fast with a clear message on unusable values."""
+    env = os.environ if env is None else env
+    secrets = _read_secrets(secrets_path or DEFAULT_SECRETS)
+
+    def get(name: str) -> str | None:
+        return _lookup(env, secrets, name)
+
+    key = get("STRIPE_API_KEY")
+    allow_live = (get("FCOPS_ALLOW_LIVE") or "").lower() in _TRUE
+    if key:
+        _check_key(key.strip(), allow_live)
+    data_dir = Path(get("FCOPS_DATA_DIR") or ROOT / "data")
+    return Settings(
+        stripe_api_key=key.strip() if key else None,
+        allow_live=allow_live,
+        data_dir=data_dir,
+        database_url=get("DATABASE_URL") or "",
+        users_file=Path(get("FCOPS_USERS_FILE") or data_dir / "users.yaml"),
+        cookie_key=get("FCOPS_COOKIE_KEY") or "",
+        stripe_timeout_seconds=_number(
+            get("FCOPS_STRIPE_TIMEOUT"), "FCOPS_STRIPE_TIMEOUT", float, 20.0
+        ),
+        stripe_max_retries=int(
+            _number(get("FCOPS_STRIPE_MAX_RETRIES"), "FCOPS_STRIPE_MAX_RETRIES", int, 2)
+        ),
+        sandbox_seed=int(_number(get("FCOPS_SANDBOX_SEED"), "FCOPS_SANDBOX_SEED", int, 42)),
+        sandbox_customers=int(
+            _number(get("FCOPS_SANDBOX_CUSTOMERS"), "FCOPS_SANDBOX_CUSTOMERS", int, 200)
+        ),
+        sandbox_refresh_delay=_number(
+            get("FCOPS_SANDBOX_REFRESH_DELAY"), "FCOPS_SANDBOX_REFRESH_DELAY", float, 2.0
+        ),
+        sandbox_port=int(_number(get("FCOPS_SANDBOX_PORT"), "FCOPS_SANDBOX_PORT", int, 0)),
+    )
