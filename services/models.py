@@ -134,3 +134,55 @@ class SettingVersion(SQLModel, table=True):
     updated_by: str | None = None
     updated_at: datetime = Field(default_factory=utcnow)
     note: str | None = None
+
+
+class TransactionRecord(SQLModel, table=True):
+    """FC transactions mirrored by the incremental sync (upserted by ``fctxn_`` id)."""
+
+    __tablename__ = "fc_transactions"
+    __table_args__ = (Index("ix_fctxn_account_time", "account_id", "transacted_at"),)
+
+    id: str = Field(primary_key=True)
+    account_id: str = Field(index=True)
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str
+    description: str
+    status: str
+    transacted_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    transaction_refresh: str | None = None
+    raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    synced_at: datetime = Field(default_factory=utcnow)
+
+
+class OwnershipCheck(SQLModel, table=True):
+    """The latest owner-vs-customer comparison per account, for the mismatch review list."""
+
+    __tablename__ = "ownership_checks"
+
+    account_id: str = Field(primary_key=True)
+    customer_id: str | None = Field(default=None, index=True)
+    ownership_id: str | None = None
+    verdict: str = Field(index=True)  # match | partial | mismatch | no_data
+    score: int = 0
+    reason: str = ""
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    checked_at: datetime = Field(default_factory=utcnow)
+    checked_by: str | None = None
+
+
+class IntentRecord(SQLModel, table=True):
+    """SetupIntents and PaymentIntents kept by the incremental sync, for conversion analysis."""
+
+    __tablename__ = "intents"
+    __table_args__ = (Index("ix_intent_created", "created"),)
+
+    id: str = Field(primary_key=True)
+    kind: str = Field(index=True)  # setup_intent | payment_intent
+    customer_id: str | None = Field(default=None, index=True)
+    status: str = Field(index=True)
+    verification_method: str = Field(index=True)
+    flow: str | None = Field(default=None, index=True)  # metadata["fcops_flow"] when we created it
+    created: int = Field(sa_column=Column(BigInteger, nullable=False))
+    succeeded_at: int | None = Field(default=None, sa_column=Column(BigInteger))
+    raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    synced_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,113 @@
+"""Composition root: builds the services from settings, once per server process.
+
+Sandbox mode (no STRIPE_API_KEY) starts the offline Stripe sandbox in this process on a free
+loopback port and points the same gateway at it; pages never branch on the mode.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from services import users
+from services.context import Services
+from services.errors import ConfigurationError
+from services.gateway import StripeGateway
+from services.settings import Settings, load_settings
+from services.store import open_store
+
+log = logging.getLogger("fcops")
+SANDBOX_KEY = "sk_test_fcops_sandbox_local"
+
+
+@dataclass
+class App:
+    settings: Settings
+    services: Services
+    simulator: Any | None  # sandbox.client.Simulator in sandbox mode, else None
+    sandbox: Any | None  # the running sandbox handle in sandbox mode
+    credentials: dict[str, Any]
+    cookie_key: str
+
+    @property
+    def mode(self) -> str:
+        return self.settings.mode
+
+    @property
+    def gateway(self) -> StripeGateway:
+        return self.services.gateway
+
+    @property
+    def engine(self) -> Engine:
+        return self.services.engine
+
+
+_lock = threading.Lock()
+
+
+def _database_url(settings: Settings) -> str:
+    if settings.database_url:
+        return settings.database_url
+    return f"sqlite:///{settings.data_dir / f'fcops-{settings.mode}.db'}"
+
+
+def start_sandbox(settings: Settings) -> Any:
+    from sandbox.server import start_background
+
+    return start_background(
+        port=settings.sandbox_port,
+        seed=settings.sandbox_seed,
+        customers=settings.sandbox_customers,
+        refresh_delay=settings.sandbox_refresh_delay,
+    )
+
+
+def build_app(settings: Settings | None = None) -> App:
+    """Everything the pages need; raises ConfigurationError with a clear message if unusable."""
+    settings = settings or load_settings()
+    with _lock:
+        if settings.mode == "sandbox":
+            from sandbox.client import Simulator
+
+            handle = start_sandbox(settings)
+            gateway = StripeGateway(
+                SANDBOX_KEY,
+                base_url=handle.base_url,
+                timeout_seconds=settings.stripe_timeout_seconds,
+                max_network_retries=settings.stripe_max_retries,
+            )
+            simulator: Any | None = Simulator(handle.base_url)
+            users.ensure_demo_users(settings.users_file)
+            cookie_key = settings.cookie_key or secrets.token_urlsafe(32)
+            log.info("fcops: sandbox mode, Stripe sandbox at %s", handle.base_url)
+        else:
+            handle = None
+            simulator = None
+            if not settings.cookie_key or len(settings.cookie_key) < 24:
+                raise ConfigurationError(
+                    "Set FCOPS_COOKIE_KEY (24+ random characters) outside sandbox mode; it signs login cookies."
+                )
+            users.assert_no_demo_credentials(settings.users_file)
+            assert settings.stripe_api_key is not None
+            gateway = StripeGateway(
+                settings.stripe_api_key,
+                timeout_seconds=settings.stripe_timeout_seconds,
+                max_network_retries=settings.stripe_max_retries,
+            )
+            cookie_key = settings.cookie_key
+            log.info("fcops: %s mode against Stripe", settings.mode)
+        engine = open_store(_database_url(settings))
+        credentials = users.load(settings.users_file)["credentials"]
+        return App(
+            settings=replace(settings),
+            services=Services(gateway=gateway, engine=engine, mode=settings.mode),
+            simulator=simulator,
+            sandbox=handle,
+            credentials=credentials,
+            cookie_key=cookie_key,
+        )

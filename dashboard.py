@@ -1,0 +1,104 @@
+"""fcops: the router. Page config, login gate, role-filtered navigation, sidebar.
+
+Run with ``streamlit run dashboard.py``. With no STRIPE_API_KEY it starts on the offline sandbox.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import streamlit as st
+import streamlit_authenticator as stauth
+
+from components import runtime
+from services.errors import FcopsError
+from services.users import DEMO_USERS
+
+ROOT = Path(__file__).resolve().parent
+
+# (section, file, title, icon, permission or None for every signed-in role)
+PAGES: list[tuple[str, str, str, str, str | None]] = [
+    ("", "pages/home.py", "Home", ":material/home:", None),
+    ("Operations", "pages/accounts.py", "Accounts", ":material/account_balance:", "accounts.view"),
+    ("Operations", "pages/payment_lookup.py", "Payment lookup", ":material/search:", "accounts.view"),
+    ("Operations", "pages/ownership.py", "Ownership review", ":material/badge:", "ownership.review"),
+    ("Operations", "pages/transactions.py", "Transactions", ":material/receipt_long:", "transactions.view"),
+    ("Operations", "pages/collect.py", "Collect accounts", ":material/add_card:", "collect.create"),
+    ("Finance", "pages/balance_check.py", "Balance check", ":material/fact_check:", "balances.check"),
+    ("Finance", "pages/batch_check.py", "Batch check", ":material/checklist:", "balances.check"),
+    ("Insights", "pages/conversion.py", "Conversion", ":material/insights:", "conversion.view"),
+    ("Admin", "pages/flows.py", "Flow configuration", ":material/tune:", "flows.edit"),
+    ("Admin", "pages/policy.py", "Debit policy", ":material/policy:", "policy.edit"),
+    ("Admin", "pages/audit.py", "Audit log", ":material/history:", "audit.view"),
+]
+
+st.set_page_config(page_title="fcops", page_icon=":material/account_balance:", layout="wide")
+
+
+def _config_error_page(message: str) -> None:
+    def page() -> None:
+        st.title("fcops cannot start")
+        st.error(message, icon=":material/settings:")
+        st.caption("Fix the setting and reload. See .streamlit/secrets.toml.example for every setting.")
+
+    st.navigation([st.Page(page, title="Setup needed", icon=":material/settings:")]).run()
+    st.stop()
+
+
+try:
+    app = runtime.get_app()
+except FcopsError as err:
+    _config_error_page(str(err))
+    raise  # unreachable: st.stop() above
+
+authenticator = stauth.Authenticate(
+    copy.deepcopy({"usernames": app.credentials.get("usernames", {})}),
+    cookie_name=app.settings.cookie_name,
+    cookie_key=app.cookie_key,
+    cookie_expiry_days=1,
+    auto_hash=False,
+    login_sleep_time=0,
+)
+
+
+def login_page() -> None:
+    st.title("fcops")
+    st.caption("Bank-account operations for ACH Direct Debit with Stripe Financial Connections.")
+    runtime.mode_badge()
+    authenticator.login(location="main", key="fcops-login")
+    status = st.session_state.get("authentication_status")
+    if status:
+        st.rerun()
+    elif status is False:
+        st.error("Username or password is incorrect.")
+    if app.mode == "sandbox":
+        with st.expander("Demo users (sandbox only)", icon=":material/info:"):
+            st.table(
+                {
+                    "role": list(DEMO_USERS),
+                    "username": [u for u, _ in DEMO_USERS.values()],
+                    "password": [p for _, p in DEMO_USERS.values()],
+                }
+            )
+
+
+actor = runtime.current_actor()
+if actor is None:
+    # Always call st.navigation, also when signed out: otherwise Streamlit would discover pages/
+    # by itself and every page would be reachable by URL without logging in.
+    st.navigation([st.Page(login_page, title="Sign in", icon=":material/login:", url_path="login")]).run()
+    st.stop()
+
+assert actor is not None
+sections: dict[str, list[st.Page]] = {}
+for section, file, title, icon, permission in PAGES:
+    if (permission is None or actor.can(permission)) and (ROOT / file).exists():
+        sections.setdefault(section, []).append(st.Page(file, title=title, icon=icon))
+
+with st.sidebar:
+    st.markdown(f"**{actor.name}**  \n`{actor.username}` · {actor.role}")
+    runtime.mode_badge()
+    authenticator.logout("Log out", location="sidebar", key="fcops-logout")
+
+st.navigation(sections).run()

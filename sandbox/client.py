@@ -1,0 +1,98 @@
+"""Plays the bank customer's part through the sandbox's simulation hooks (outside /v1).
+
+Only the demo (a page's "play the customer" buttons) and tests use this; ``services/`` never
+does, because live Stripe has no such endpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+
+class SimulationError(Exception):
+    """The sandbox refused a simulation step; the message says why."""
+
+
+class Simulator:
+    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def _post(self, path: str, **params: Any) -> dict[str, Any]:
+        data = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None}).encode()
+        req = urllib.request.Request(f"{self.base_url}/_sandbox/{path}", data=data, method="POST")
+        return self._send(req)
+
+    def _get(self, path: str) -> dict[str, Any]:
+        return self._send(urllib.request.Request(f"{self.base_url}/_sandbox/{path}"))
+
+    def _send(self, req: urllib.request.Request) -> dict[str, Any]:
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                return json.loads(resp.read() or b"{}")
+        except urllib.error.HTTPError as err:
+            try:
+                body = json.loads(err.read() or b"{}")
+                message = body.get("error", {}).get("message") or str(body)
+            except ValueError:
+                message = f"HTTP {err.code}"
+            raise SimulationError(message) from None
+        except (urllib.error.URLError, TimeoutError) as err:
+            raise SimulationError(f"The sandbox did not answer: {err}") from None
+
+    def health(self) -> dict[str, Any]:
+        return self._get("health")
+
+    def institutions(self) -> list[dict[str, Any]]:
+        data = self._get("institutions")
+        return list(data.get("data", data.get("institutions", [])))
+
+    def advance_clock(self, seconds: int) -> dict[str, Any]:
+        return self._post("clock/advance", seconds=seconds)
+
+    def complete_refreshes(self) -> dict[str, Any]:
+        return self._post("refreshes/complete")
+
+    def force_faults(self, mode: str, count: int = 1) -> dict[str, Any]:
+        return self._post("faults", mode=mode, count=count)
+
+    def complete_session(self, session_id: str, *, institution: str, accounts: int = 1) -> dict[str, Any]:
+        return self._post(
+            f"financial_connections/sessions/{session_id}/complete",
+            institution=institution,
+            accounts=accounts,
+        )
+
+    def deactivate_account(self, account_id: str) -> dict[str, Any]:
+        return self._post(f"financial_connections/accounts/{account_id}/deactivate")
+
+    def reactivate_account(self, account_id: str) -> dict[str, Any]:
+        return self._post(f"financial_connections/accounts/{account_id}/reactivate")
+
+    def _intent_path(self, intent_id: str) -> str:
+        return "payment_intents" if intent_id.startswith("pi_") else "setup_intents"
+
+    def link_bank(self, intent_id: str, *, institution: str) -> dict[str, Any]:
+        return self._post(f"{self._intent_path(intent_id)}/{intent_id}/link", institution=institution)
+
+    def manual_entry(
+        self,
+        intent_id: str,
+        *,
+        account_number: str = "000123456789",
+        routing_number: str = "110000000",
+        microdeposit_type: str = "descriptor_code",
+    ) -> dict[str, Any]:
+        return self._post(
+            f"{self._intent_path(intent_id)}/{intent_id}/manual_entry",
+            account_number=account_number,
+            routing_number=routing_number,
+            microdeposit_type=microdeposit_type,
+        )
+
+    def microdeposits_arrive(self, intent_id: str) -> dict[str, Any]:
+        return self._post(f"{self._intent_path(intent_id)}/{intent_id}/microdeposits_arrive")
