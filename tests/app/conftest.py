@@ -1,0 +1,57 @@
+"""AppTest fixtures: every page runs through the real router (dashboard.py) on a small sandbox.
+
+The app (and its sandbox) is built once per test process by ``st.cache_resource``; the
+environment below is set before that happens.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+_DATA_DIR = tempfile.mkdtemp(prefix="fcops-apptest-")
+os.environ.pop("STRIPE_API_KEY", None)
+os.environ["FCOPS_DATA_DIR"] = _DATA_DIR
+os.environ["FCOPS_SANDBOX_CUSTOMERS"] = "30"
+os.environ["FCOPS_SANDBOX_SEED"] = "5"
+os.environ["FCOPS_SANDBOX_REFRESH_DELAY"] = "0"
+
+DASHBOARD = os.path.join(os.path.dirname(__file__), "..", "..", "dashboard.py")
+
+
+def open_page(page: str | None, role: str | None, *, timeout: float = 60) -> AppTest:
+    """Run the dashboard signed in as the demo user of ``role`` (None: signed out) on ``page``."""
+    at = AppTest.from_file(DASHBOARD, default_timeout=timeout)
+    if role is not None:
+        at.session_state["authentication_status"] = True
+        at.session_state["username"] = role  # the demo usernames equal the role names
+        at.session_state["name"] = f"Demo {role}"
+    at.run()
+    if page is not None:
+        at.switch_page(page)
+        at.run()
+    return at
+
+
+@pytest.fixture
+def page_as() -> Callable[..., AppTest]:
+    return open_page
+
+
+def texts(at: AppTest) -> str:
+    """Everything a person would read on the page, joined (for 'shows no data' checks)."""
+    parts: list[str] = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "text", "info", "warning",
+                 "error", "success", "metric", "table", "dataframe"):
+        for el in at.get(kind):
+            value = getattr(el, "value", None)
+            parts.append(str(value if value is not None else getattr(el, "body", "")))
+    return "\n".join(parts)
+
+
+def no_exceptions(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
