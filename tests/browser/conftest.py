@@ -1,0 +1,137 @@
+"""End-to-end fixtures: ``streamlit run dashboard.py`` on the sandbox, driven by headless Chromium.
+
+Needs Debian's ``chromium`` (/usr/bin/chromium) and the ``playwright`` Python package; Playwright
+must never download a browser. Where either is missing the tests skip with the reason, except
+under CI (CI=true), where that is a failure: CI installs Chromium first.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("FCOPS_CHROMIUM", "/usr/bin/chromium")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+ARTIFACTS = ROOT / "artifacts"
+
+pytestmark = pytest.mark.browser
+
+
+def _skip_or_fail(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason}; CI must run the browser tests (.ci/run installs chromium).")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def app_url() -> Iterator[str]:
+    """The dashboard served by a real Streamlit server on a private sandbox and data folder."""
+    port = _free_port()
+    data_dir = tempfile.mkdtemp(prefix="fcops-browser-")
+    env = {k: v for k, v in os.environ.items() if k != "STRIPE_API_KEY"}
+    env.update(
+        FCOPS_DATA_DIR=data_dir,
+        FCOPS_SANDBOX_CUSTOMERS="40",
+        FCOPS_SANDBOX_SEED="8",
+        FCOPS_SANDBOX_REFRESH_DELAY="1.5",
+    )
+    log_path = Path(data_dir) / "streamlit.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
+             "--server.port", str(port), "--server.headless", "true",
+             "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                if resp.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.terminate()
+        pytest.fail(f"Streamlit did not start: {log_path.read_text()[-2000:]}")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def browser():  # type: ignore[no-untyped-def]
+    if not Path(CHROMIUM).exists():
+        _skip_or_fail(f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _skip_or_fail("the playwright Python package is not installed")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, request):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1400, "height": 1800})
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    yield pg
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, f"rep_{rep.when}", rep)
+
+
+def wait_idle(pg, timeout: float = 30_000) -> None:  # type: ignore[no-untyped-def]
+    """Wait until Streamlit has finished running the script."""
+    pg.wait_for_selector(
+        '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout
+    )
+
+
+def login(pg, url: str, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    pg.goto(url)
+    wait_idle(pg)
+    pg.get_by_label("Username").fill(username)
+    pg.get_by_label("Password").fill(password)
+    pg.get_by_role("button", name="Login").click()
+    pg.wait_for_selector('[data-testid="stSidebar"]')
+    wait_idle(pg)
