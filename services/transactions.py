@@ -34,6 +34,7 @@ import pandas as pd
 
 from services.calendar import (
     next_business_day,
+    on_or_after_business_day,
     on_or_before_business_day,
 )
 
@@ -59,6 +60,10 @@ DEFAULT_MIN_INCOME_AMOUNT = 5_000
 MIN_STREAM_COUNT = 3  # a single deposit (or two) is never a stream
 AMOUNT_TOLERANCE = 0.25  # raises and overtime stay within ±25 % of the payer's median
 MIN_FIT_QUALITY = 0.75  # share of expected paydays that must be hit for a regular cadence
+# Paydays land exactly on the (shifted) schedule almost always; dates that only sit somewhere
+# inside the ±3-day window are what chance produces, so the average miss must stay small.
+MAX_MEAN_RESIDUAL_DAYS = 1.0
+FULL_EVIDENCE_COUNT = 5  # below this many deposits a stream must be complete: no gaps, no extras
 OVERDUE_GRACE_DAYS = 3
 
 CADENCES = ("weekly", "biweekly", "semimonthly", "monthly", "irregular")
@@ -213,11 +218,12 @@ class _Schedule:
     """A pay calendar: a fixed period (phase = ordinal % period) or anchor days of the month.
 
     Nominal paydays that land on a weekend or Fed holiday move to the previous business day,
-    the way US payroll providers shift them.
+    the way US payroll providers shift them; ``forward`` covers the payers that pay late instead.
     """
 
     cadence: str
     params: tuple[int, ...]
+    forward: bool = False
 
     @property
     def period_days(self) -> int:
@@ -230,14 +236,16 @@ class _Schedule:
 
     def paydays(self, start: date, end: date) -> list[date]:
         if self.cadence in ("weekly", "biweekly"):
-            return _fixed_paydays(self.period_days, self.params[0], start, end)
-        return _monthly_paydays(self.params, start, end)
+            nominal = _fixed_nominal(self.period_days, self.params[0], start, end)
+        else:
+            nominal = _monthly_nominal(self.params, start, end)
+        shift = on_or_after_business_day if self.forward else on_or_before_business_day
+        return sorted(shift(d) for d in nominal)
 
 
-def _fixed_paydays(period: int, phase: int, start: date, end: date) -> list[date]:
+def _fixed_nominal(period: int, phase: int, start: date, end: date) -> list[date]:
     first = start.toordinal() + (phase - start.toordinal()) % period
-    nominal = (date.fromordinal(o) for o in range(first, end.toordinal() + 1, period))
-    return [on_or_before_business_day(d) for d in nominal]
+    return [date.fromordinal(o) for o in range(first, end.toordinal() + 1, period)]
 
 
 def _month_end(year: int, month: int) -> int:
@@ -245,14 +253,14 @@ def _month_end(year: int, month: int) -> int:
     return (nxt - timedelta(days=1)).day
 
 
-def _monthly_paydays(anchors: tuple[int, ...], start: date, end: date) -> list[date]:
+def _monthly_nominal(anchors: tuple[int, ...], start: date, end: date) -> list[date]:
     days: list[date] = []
     year, month = start.year, start.month
     while date(year, month, 1) <= end:
         for anchor in anchors:
             days.append(date(year, month, min(anchor, _month_end(year, month))))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return sorted(on_or_before_business_day(d) for d in days)
+    return days
 
 
 @dataclass(frozen=True)
@@ -273,8 +281,11 @@ class _Fit:
     def mean_abs_residual(self) -> float:
         return sum(abs(r) for r in self.residuals) / len(self.residuals)
 
-    def sort_key(self) -> tuple[float, float]:
-        return (round(self.quality, 6), -self.mean_abs_residual)
+    def sort_key(self) -> tuple[float, float, int, bool]:
+        # On a tie: prefer the longer period (a monthly stream also "fits" semimonthly with
+        # gaps), then the usual backward shift.
+        order = CADENCES.index(self.schedule.cadence)
+        return (round(self.quality, 6), -self.mean_abs_residual, order, not self.schedule.forward)
 
 
 def _fit(dates: Sequence[date], schedule: _Schedule) -> _Fit | None:
@@ -308,35 +319,39 @@ def _nearest(sorted_days: Sequence[date], d: date) -> int:
 
 
 def _anchor_days(dates: Sequence[date]) -> list[int]:
-    """Plausible days of the month: observed days, plus up to 3 later (a shifted payday was
-    due after the day it was paid), plus 31 meaning "the last day" near month ends."""
-    days = {min(d.day + k, 31) for d in dates for k in range(4)}
-    if any(_month_end(d.year, d.month) - d.day <= 3 for d in dates):
+    """Plausible days of the month: observed days, give or take the 3 days a weekend or holiday
+    shift can move a payday, plus 31 meaning "the last day" near month ends."""
+    days = {min(max(d.day + k, 1), 31) for d in dates for k in range(-3, 4)}
+    if any(_month_end(d.year, d.month) - d.day <= 3 or d.day <= 3 for d in dates):
         days.add(31)
     return sorted(days)
 
 
 def _candidate_schedules(dates: Sequence[date]) -> Iterable[_Schedule]:
-    yield from (_Schedule("weekly", (p,)) for p in range(7))
-    yield from (_Schedule("biweekly", (p,)) for p in range(14))
     anchors = _anchor_days(dates)
-    yield from (_Schedule("monthly", (a,)) for a in anchors)
-    for a in anchors:
-        for b in anchors:
-            if 10 <= b - a <= 20:
-                yield _Schedule("semimonthly", (a, b))
+    for forward in (False, True):
+        yield from (_Schedule("weekly", (p,), forward) for p in range(7))
+        yield from (_Schedule("biweekly", (p,), forward) for p in range(14))
+        yield from (_Schedule("monthly", (a,), forward) for a in anchors)
+        for a in anchors:
+            for b in anchors:
+                if 10 <= b - a <= 20:
+                    yield _Schedule("semimonthly", (a, b), forward)
 
 
-def _best_fit(dates: Sequence[date], *, cadence: str | None = None) -> _Fit | None:
+def _best_fit(
+    dates: Sequence[date],
+    *,
+    cadence: str | None = None,
+    accept: Callable[[_Fit], bool] = lambda fit: True,
+) -> _Fit | None:
     fits = [
         f
         for s in _candidate_schedules(dates)
         if cadence is None or s.cadence == cadence
-        if (f := _fit(dates, s)) is not None
+        if (f := _fit(dates, s)) is not None and accept(f)
     ]
-    # Prefer the longer period on a tie: a monthly stream also "fits" semimonthly with gaps.
-    order = {c: i for i, c in enumerate(CADENCES)}
-    return max(fits, key=lambda f: (*f.sort_key(), order[f.schedule.cadence]), default=None)
+    return max(fits, key=lambda f: f.sort_key(), default=None)
 
 
 # --------------------------------------------------------------------------- income: streams
@@ -410,13 +425,25 @@ def _stream_from(deposits: list[_Deposit], currency: str, today: date) -> Income
         return None
     median = statistics.median(d.amount for d in deposits)
     core = [d for d in deposits if abs(d.amount - median) <= AMOUNT_TOLERANCE * median]
-    # Amounts that jump around (freelance invoices) are not one pay stream, whatever the dates.
-    if len(core) >= MIN_STREAM_COUNT and len(core) * 2 >= len(deposits):
-        fit = _best_fit([d.day for d in core])
-        if fit and fit.quality >= MIN_FIT_QUALITY and len(fit.matched) >= MIN_STREAM_COUNT:
-            outliers = len(deposits) - len(core)
+    outliers = len(deposits) - len(core)
+    # One bonus does not break a salary; amounts that jump around (freelance invoices) are not
+    # one pay stream, whatever the dates say.
+    if len(core) >= MIN_STREAM_COUNT and outliers <= max(1, len(deposits) // 4):
+        fit = _best_fit([d.day for d in core], accept=_is_convincing)
+        if fit is not None:
             return _regular_stream(core, fit, currency, today, outliers=outliers)
     return _irregular_stream(deposits, currency, today)
+
+
+def _is_convincing(fit: _Fit) -> bool:
+    """Guards against fitting a calendar to chance: with many candidate calendars, a few random
+    dates will match one of them loosely, so short or loose fits must be clean."""
+    matched = len(fit.matched)
+    if matched < MIN_STREAM_COUNT or fit.quality < MIN_FIT_QUALITY:
+        return False
+    if fit.mean_abs_residual > MAX_MEAN_RESIDUAL_DAYS:
+        return False
+    return matched >= FULL_EVIDENCE_COUNT or (fit.missing == 0 and fit.unmatched == 0)
 
 
 _RECENT = {"weekly": 8, "biweekly": 4, "semimonthly": 4, "monthly": 3}
