@@ -386,7 +386,7 @@ class _IdemEntry:
 class _Job:
     due: float
     seq: int
-    fn: Callable[[], None] = field(compare=False)
+    fn: Callable[[], object] = field(compare=False)
 
 
 class State:
@@ -457,7 +457,7 @@ class State:
         """Any stored object by id, whatever its type."""
         return self.by_id.get(id)
 
-    def find(self, object_name: str) -> Iterable[dict]:
+    def find(self, object_name: str) -> list[dict]:
         return list(self.store.get(object_name, {}).values())
 
     # ---- events
@@ -608,7 +608,7 @@ class State:
 
     # ---- jobs
 
-    def schedule(self, delay_seconds: float, fn: Callable[[], None]) -> None:
+    def schedule(self, delay_seconds: float, fn: Callable[[], object]) -> None:
         """Run ``fn`` (lock held) once ``delay_seconds`` of sandbox time have passed.
 
         A delay of 0 runs before the next request is answered, so tests see the pending

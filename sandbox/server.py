@@ -1,0 +1,237 @@
+"""The sandbox's HTTP face: a stdlib ``ThreadingHTTPServer`` in front of :func:`sandbox.core.handle`.
+
+The app and the tests run it in-process with :func:`start_background`; ``python -m sandbox``
+runs it in the foreground. The official ``stripe`` SDK reaches it exactly like Stripe:
+``StripeClient("sk_test_x", base_addresses={"api": handle.base_url})``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+# Route modules register themselves on import. payments.py is written by another engineer;
+# until it exists the sandbox serves FC only and says so loudly instead of failing to start.
+from sandbox import (
+    core,
+    fc,
+)
+from sandbox.core import Request, SandboxConfig, State, invalid, route, to_int
+
+try:
+    from sandbox import payments  # noqa: F401  (registers routes)
+
+    PAYMENTS_ERROR: str | None = None
+except ImportError as exc:  # pragma: no cover - only while payments.py is being written
+    if exc.name not in ("sandbox.payments",):
+        raise
+    PAYMENTS_ERROR = f"sandbox.payments is not available ({exc}); payment routes are off"
+
+JOB_TICK_SECONDS = 0.05
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "fcops-sandbox/1.0"
+    protocol_version = "HTTP/1.1"
+
+    @property
+    def state(self) -> State:
+        server: Any = self.server
+        state: State = server.state
+        return state
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet by default: the SDK is chatty and tests read their own output."""
+
+    def _serve(self) -> None:
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode("utf-8") if length else ""
+        resp = core.handle(
+            self.state,
+            self.command,
+            parts.path,
+            query=parts.query,
+            body=body,
+            headers={k: v for k, v in self.headers.items()},
+        )
+        payload = json.dumps(resp.body, indent=2).encode()
+        try:
+            self.send_response(resp.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("Stripe-Version", core.API_VERSION)
+            for name, value in resp.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (SDK timeout)
+            self.close_connection = True
+
+    do_GET = do_POST = do_DELETE = _serve
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], state: State) -> None:
+        super().__init__(address, _Handler)
+        self.state = state
+
+
+@dataclass
+class SandboxHandle:
+    """A running sandbox: where it listens and its state (for tests and hooks)."""
+
+    base_url: str
+    state: State
+    port: int
+    _server: _Server
+    _threads: list[threading.Thread]
+    _stop: threading.Event
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._server.shutdown()
+        self._server.server_close()
+        for t in self._threads:
+            t.join(timeout=2)
+
+
+def build_state(config: SandboxConfig) -> State:
+    """A state seeded with the demo world (``customers=0`` → empty world, default banks)."""
+    state = State(config)
+    fc.install_default_institutions(state)
+    if config.customers > 0:
+        _load_demo_world(state, config)
+    return state
+
+
+def _load_demo_world(state: State, config: SandboxConfig) -> None:
+    """Seed with ``sandbox.demo`` + ``sandbox.seed`` (written by others) when they exist."""
+    if importlib.util.find_spec("sandbox.demo") is None:
+        return
+    if importlib.util.find_spec("sandbox.seed") is None:
+        return
+    demo = importlib.import_module("sandbox.demo")
+    seed = importlib.import_module("sandbox.seed")
+    world = demo.generate(seed=config.seed, customers=config.customers, now=state.now())
+    with state.lock:
+        fc.install_institutions(state, world.institutions)
+        seed.load_world(state, world)
+
+
+def _tick(state: State, stop: threading.Event) -> None:
+    """Finish background jobs (refreshes, settlements) as their time comes."""
+    while not stop.wait(JOB_TICK_SECONDS):
+        state.run_due()
+
+
+def start_background(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    seed: int = 42,
+    customers: int = 200,
+    refresh_delay: float = 2.0,
+    refresh_cooldown: int = 120,
+    fault_rate: float = 0.0,
+    rate_limit: float = 0,
+    now: int | None = None,
+    slow_seconds: float = 3.0,
+) -> SandboxHandle:
+    """Serve a fresh sandbox from daemon threads; ``port=0`` picks a free port."""
+    config = SandboxConfig(
+        seed=seed,
+        customers=customers,
+        refresh_delay=refresh_delay,
+        refresh_cooldown=refresh_cooldown,
+        fault_rate=fault_rate,
+        rate_limit=rate_limit,
+        now=now,
+        host=host,
+        port=port,
+        slow_seconds=slow_seconds,
+    )
+    state = build_state(config)
+    server = _Server((host, port), state)
+    actual_port = server.server_address[1]
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=server.serve_forever, name="sandbox-http", daemon=True),
+        threading.Thread(target=_tick, args=(state, stop), name="sandbox-jobs", daemon=True),
+    ]
+    for t in threads:
+        t.start()
+    return SandboxHandle(
+        base_url=f"http://{host}:{actual_port}",
+        state=state,
+        port=actual_port,
+        _server=server,
+        _threads=threads,
+        _stop=stop,
+    )
+
+
+# --------------------------------------------------------------------------- generic hooks
+
+
+@route("GET", "/_sandbox/health")
+def _health(req: Request, state: State) -> dict:
+    return {
+        "ok": True,
+        "seed": state.config.seed,
+        "now": state.now(),
+        "customers": len(state.find("customer")),
+        "pending_jobs": state.pending_jobs(),
+        "payments": PAYMENTS_ERROR is None,
+    }
+
+
+@route("POST", "/_sandbox/clock/advance", params={"seconds"})
+def _advance(req: Request, state: State) -> dict:
+    seconds = to_int(req.require("seconds"), "seconds")
+    state.clock.advance(seconds)
+    ran = state.run_due()
+    return {"ok": True, "now": state.now(), "jobs_run": ran}
+
+
+@route("POST", "/_sandbox/faults", params={"mode", "count", "rate", "seconds", "clear"})
+def _faults(req: Request, state: State) -> dict:
+    if req.bool("clear"):
+        state.clear_faults()
+    if req.has("rate"):
+        try:
+            rate = float(req.str("rate") or "0")
+        except ValueError as exc:
+            raise invalid("rate must be a number between 0 and 1", param="rate") from exc
+        if not 0 <= rate <= 1:
+            raise invalid("rate must be a number between 0 and 1", param="rate")
+        state.config.fault_rate = rate
+    if req.has("mode"):
+        seconds = float(req.str("seconds") or 0) or None
+        state.force_faults(req.str("mode") or "", req.int("count", 1) or 1, seconds)
+    return {"ok": True, "fault_rate": state.config.fault_rate}
+
+
+def wait_until_ready(base_url: str, *, timeout: float = 5.0) -> bool:
+    """Poll ``/_sandbox/health`` (for callers that start the CLI in a subprocess)."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base_url}/_sandbox/health", timeout=1) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.05)
+    return False
