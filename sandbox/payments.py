@@ -743,7 +743,7 @@ def active_mandate(state: State, pm_id: str) -> Obj | None:
         for m in state.find("mandate")
         if m["payment_method"] == pm_id and m["status"] == "active" and m["type"] == "multi_use"
     ]
-    return max(found, key=lambda m: m["created"]) if found else None
+    return state.sort_newest_first(found)[0] if found else None
 
 
 def pm_is_verified(state: State, pm: Obj) -> bool:
