@@ -290,6 +290,20 @@ def test_noise_refunds_and_transfers_alone_make_no_income_stream() -> None:
     assert detect_income(one_offs() + noise(rng), now=NOW) == []
 
 
+def test_regular_transfers_from_savings_and_repeated_refunds_are_not_income() -> None:
+    sweeps = [
+        txn(d, 200_000, f"ONLINE TRANSFER FROM SAV XXXXXX1234 REF #IB{k}QX7")
+        for k, d in enumerate(month_days((1,), date(2025, 7, 1), NOW))
+    ]
+    refunds = [
+        txn(d, 30_000, "AMAZON.COM REFUND AMZN.COM/BILL WA")
+        for d in every(14, date(2025, 9, 5), NOW)
+    ]
+    assert len(sweeps) >= 5 and len(refunds) >= 5
+
+    assert detect_income(sweeps + refunds, now=NOW) == []
+
+
 def test_one_or_two_deposits_from_a_payer_are_never_a_stream() -> None:
     one = [txn(date(2025, 12, 5), 250_000, "NEWCO PAYROLL")]
     two = one + [txn(date(2025, 12, 19), 250_000, "NEWCO PAYROLL")]
@@ -402,6 +416,7 @@ def test_a_past_payday_is_rolled_forward_to_the_next_one_after_today() -> None:
     pattern = PATTERNS["biweekly"]
     pay, paid, _ = pay_history(pattern, employer_for(pattern), rng)
     (stream,) = detect_income(pay, now=NOW)
+    assert stream.next_expected is not None
     today = stream.next_expected + timedelta(days=3)  # a payday slipped by
 
     suggested = suggest_debit_date(stream, today=today)
@@ -409,6 +424,8 @@ def test_a_past_payday_is_rolled_forward_to_the_next_one_after_today() -> None:
     following = next(d for d in pattern.schedule(today + timedelta(days=30)) if d >= today)
     assert suggested == next_business_day(following)
     assert suggested is not None and is_business_day(suggested) and suggested > following
+    # Here that payday is Friday Jan 16 2026 and the Monday after is Martin Luther King Jr. Day.
+    assert (following, suggested) == (date(2026, 1, 16), date(2026, 1, 20))
     # Without today, the function does not read the clock: it uses next_expected as is.
     assert suggest_debit_date(stream) == next_business_day(stream.next_expected)
 
@@ -496,6 +513,16 @@ def test_a_stale_balance_is_rolled_forward_to_now_and_no_balance_means_no_balanc
     assert blind.average_daily_balance is None and blind.negative_balance_days is None
     assert blind.minimum_daily_balance is None
     assert (blind.credits_sum, blind.debits_sum) == (fresh[0].credits_sum, fresh[0].debits_sum)
+
+
+def test_a_day_ending_at_exactly_zero_is_not_a_negative_balance_day() -> None:
+    now = datetime(2025, 3, 10, 20, tzinfo=UTC)
+    rows = [txn(date(2025, 3, 10), -1_000, "FEE")]  # 1,000 on the 9th, 0 on the 10th
+
+    (window,) = risk_aggregates(rows, current_balance=0, as_of=now, now=now, windows=(2,))
+
+    assert (window.minimum_daily_balance, window.negative_balance_days) == (0, 0)
+    assert window.average_daily_balance == 500
 
 
 # --------------------------------------------------------------------------- cash flow
