@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services import users
+from services.errors import ConfigurationError, ValidationError
+
+
+def test_added_users_are_stored_hashed_with_one_role(tmp_path: Path) -> None:
+    path = tmp_path / "users.yaml"
+    users.add_user(path, username="omar", password="correct horse battery", role="ops", name="Omar K")
+    text = path.read_text()
+    assert "correct horse battery" not in text
+    entry = users.load(path)["credentials"]["usernames"]["omar"]
+    assert users.check_password("correct horse battery", entry["password"])
+    assert not users.check_password("wrong password!", entry["password"])
+    assert users.role_of(path, "omar") == "ops"
+    assert [u.username for u in users.list_users(path)] == ["omar"]
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "role", "message"),
+    [
+        ("Bad Name", "long enough pw", "ops", "Usernames"),
+        ("omar", "short", "ops", "10 characters"),
+        ("omar", "long enough pw", "superuser", "Role must be"),
+    ],
+)
+def test_bad_user_input_is_refused_with_a_reason(
+    tmp_path: Path, username: str, password: str, role: str, message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        users.add_user(tmp_path / "u.yaml", username=username, password=password, role=role)
+    assert not (tmp_path / "u.yaml").exists()
+
+
+def test_duplicate_and_missing_users_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "u.yaml"
+    users.add_user(path, username="omar", password="long enough pw", role="ops")
+    with pytest.raises(ValidationError, match="already exists"):
+        users.add_user(path, username="omar", password="long enough pw", role="admin")
+    users.remove_user(path, "omar")
+    with pytest.raises(ValidationError, match="no user"):
+        users.remove_user(path, "omar")
+
+
+def test_demo_users_exist_in_sandbox_and_block_other_modes(tmp_path: Path) -> None:
+    path = tmp_path / "u.yaml"
+    users.ensure_demo_users(path)
+    assert {u.role for u in users.list_users(path)} == {"admin", "ops", "finance", "manager"}
+    with pytest.raises(ConfigurationError, match="demo user"):
+        users.assert_no_demo_credentials(path)
+    for username, _ in users.DEMO_USERS.values():
+        users.remove_user(path, username)
+    users.add_user(path, username="alice", password="a real long password", role="admin")
+    users.assert_no_demo_credentials(path)  # no error
+
+
+def test_an_empty_users_file_is_refused_outside_sandbox(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="No users"):
+        users.assert_no_demo_credentials(tmp_path / "none.yaml")
+
+
+def test_the_command_line_adds_lists_and_removes_users(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    monkeypatch.setenv("FCOPS_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("STRIPE_API_KEY", raising=False)
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert users._cli(["add", "nina", "--role", "finance", "--password-stdin"]) == 0
+    assert users._cli(["list"]) == 0
+    assert "nina" in capsys.readouterr().out
+    assert users._cli(["remove", "nina"]) == 0
+    assert users._cli(["remove", "nina"]) == 2
+    assert "no user" in capsys.readouterr().err
