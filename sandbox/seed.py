@@ -1,0 +1,584 @@
+"""Turn a :class:`~sandbox.demo_model.DemoWorld` into Stripe objects with a believable history.
+
+Every object gets the ``created`` time the world gives it, and every step of its life emits the
+event Stripe would have sent at that moment (``setup_intent.created`` … ``succeeded``), so code
+that reads history from ``/v1/events`` (conversion funnels, time to success) sees a real past.
+Objects are built with ``sandbox.objects`` and evolve through the same states the live routes
+use; event snapshots are taken as each state is reached.
+
+Transactions are not generated here: each account registers a loader with ``sandbox.fc`` that
+calls ``sandbox.demo.transactions_for`` the first time the account's transactions are read, so
+a world of hundreds of customers loads in well under a second.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox import fc, objects, payments
+from sandbox.core import State
+from sandbox.demo_model import (
+    DemoAccount,
+    DemoCustomer,
+    DemoInstitution,
+    DemoIntent,
+    DemoOwner,
+    DemoTransaction,
+    DemoWorld,
+)
+
+Obj = dict[str, Any]
+MINUTE = 60
+DAY = 86_400
+SETTLEMENT_SECONDS = 4 * DAY  # standard ACH: T+4 business days (§6.4), roughly
+
+ERROR_MESSAGES: dict[str, str] = {
+    payments.LINK_FAILED_CODE: "The bank was unavailable, so the account could not be linked.",
+    payments.LINK_UNSUPPORTED_CODE: "The linked account does not support ACH Direct Debit.",
+    "payment_method_microdeposit_failed": "Microdeposits failed to deposit into the customer's "
+    "bank account.",
+    "payment_method_microdeposit_verification_attempts_exceeded": "You have exceeded the number "
+    "of allowed verification attempts.",
+    "payment_method_microdeposit_verification_timeout": "Payment method should be verified with "
+    "microdeposits within the required period.",
+    **{o.code: o.message for o in payments.ACCOUNT_OUTCOMES.values() if o.code and o.message},
+}
+LINK_CODES = frozenset({payments.LINK_FAILED_CODE, payments.LINK_UNSUPPORTED_CODE})
+
+
+@dataclass
+class _CustomerContext:
+    """What one customer's intents need from its already-loaded accounts."""
+
+    customer: Obj
+    demo: DemoCustomer
+    accounts: list[Obj] = field(default_factory=list)
+    account_pms: dict[int, Obj] = field(default_factory=dict)
+
+
+def load_world(state: State, world: DemoWorld) -> None:
+    """Add every customer, FC account, PM, mandate, intent and event of ``world`` to ``state``."""
+    fc.install_institutions(state, world.institutions)
+    banks = {bank.name: bank for bank in world.institutions}
+    for demo_customer in sorted(world.customers, key=lambda c: c.created):
+        load_customer(state, demo_customer, banks=banks, now=world.now)
+    fc.schedule_subscriptions(state)
+
+
+def load_customer(
+    state: State, demo: DemoCustomer, *, banks: dict[str, DemoInstitution], now: int
+) -> _CustomerContext:
+    customer = objects.customer(
+        state,
+        created=demo.created,
+        name=demo.name,
+        email=demo.email,
+        phone=demo.phone,
+        address=objects.address(**{k: demo.address.get(k) for k in objects.address()}),
+        description=demo.description,
+        metadata={"segment": "business"} if demo.is_business else {},
+    )
+    state.add(customer)
+    state.emit("customer.created", customer, created=demo.created)
+    ctx = _CustomerContext(customer=customer, demo=demo)
+    for account in demo.accounts:
+        ctx.accounts.append(load_account(state, customer, account, banks=banks, now=now))
+    for index, (account, fca) in enumerate(zip(demo.accounts, ctx.accounts, strict=True)):
+        if _can_pay(fca) and not _has_success_intent(demo.intents, index):
+            ctx.account_pms[index] = _linked_pm(state, ctx, fca, at=account.created + MINUTE)
+    for intent in sorted(demo.intents, key=lambda i: i.created):
+        load_intent(state, ctx, intent, now=now)
+    return ctx
+
+
+# --------------------------------------------------------------------------------------------
+# Financial Connections accounts
+# --------------------------------------------------------------------------------------------
+
+
+def load_account(
+    state: State,
+    customer: Obj,
+    demo: DemoAccount,
+    *,
+    banks: dict[str, DemoInstitution],
+    now: int,
+) -> Obj:
+    bank = banks.get(demo.institution) or fc.institution(state, demo.institution)
+    active = demo.status == "active"
+    fca = objects.fc_account(
+        state,
+        created=demo.created,
+        account_holder={"customer": customer["id"], "type": "customer"},
+        balance=None if demo.status == "disconnected" else copy.deepcopy(demo.balance),
+        category=demo.category,
+        subcategory=demo.subcategory,
+        display_name=demo.display_name,
+        institution_name=demo.institution,
+        last4=demo.last4,
+        status=demo.status,
+        permissions=list(demo.permissions),
+        subscriptions=list(demo.subscriptions),
+        supported_payment_method_types=["us_bank_account"] if bank.supports_payments else [],
+    )
+    state.add(fca)
+    state.emit("financial_connections.account.created", fca, created=demo.created)
+    failed = bank.refresh_fails
+    if "balances" in demo.permissions and demo.balance_refreshed_at is not None:
+        fca["balance_refresh"] = objects.refresh_state(
+            "failed" if failed else "succeeded",
+            last_attempted_at=demo.balance_refreshed_at,
+            next_at=demo.next_refresh_available_at if active else None,
+        )
+        _emit_refreshed(state, fca, "balance", demo.balance_refreshed_at)
+    if "ownership" in demo.permissions and demo.owners:
+        load_ownership(state, fca, demo, failed=failed, active=active, now=now)
+    if "transactions" in demo.permissions:
+        load_transaction_refresh(state, fca, demo, failed=failed, active=active, now=now)
+    if demo.status == "inactive":
+        state.emit(
+            "financial_connections.account.deactivated",
+            fca,
+            previous_attributes={"status": "active"},
+            created=_between(demo.created, now, 0.8),
+        )
+    elif demo.status == "disconnected":
+        state.emit(
+            "financial_connections.account.disconnected",
+            fca,
+            previous_attributes={"status": "active"},
+            created=_between(demo.created, now, 0.8),
+        )
+    return fca
+
+
+def load_ownership(
+    state: State, fca: Obj, demo: DemoAccount, *, failed: bool, active: bool, now: int
+) -> None:
+    """Owners as fetched shortly after linking (prefetch), with a cooldown after it."""
+    at = demo.created + 2 * MINUTE
+    fca["ownership_refresh"] = objects.refresh_state(
+        "failed" if failed else "succeeded",
+        last_attempted_at=at,
+        next_at=at + int(state.config.refresh_cooldown) if active else None,
+    )
+    if not failed:
+        ownership = objects.ownership(state, account=fca["id"], created=at)
+        ownership["owners"]["data"] = [
+            _owner(state, ownership["id"], owner, refreshed_at=at) for owner in demo.owners
+        ]
+        state.add(ownership)
+        for owner in ownership["owners"]["data"]:
+            state.add(owner)
+        fca["ownership"] = ownership["id"]
+    _emit_refreshed(state, fca, "ownership", at)
+
+
+def _owner(state: State, ownership_id: str, owner: DemoOwner, *, refreshed_at: int) -> Obj:
+    return objects.owner(
+        state,
+        ownership=ownership_id,
+        name=owner.name,
+        email=owner.email,
+        phone=owner.phone,
+        raw_address=owner.raw_address,
+        refreshed_at=refreshed_at,
+    )
+
+
+def load_transaction_refresh(
+    state: State, fca: Obj, demo: DemoAccount, *, failed: bool, active: bool, now: int
+) -> None:
+    """The latest transaction refresh, and a lazy loader for the rows it brought."""
+    at = demo.balance_refreshed_at or demo.created + 3 * MINUTE
+    next_at = demo.next_refresh_available_at or at + int(state.config.refresh_cooldown)
+    fca["transaction_refresh"] = {
+        "id": state.new_id("fctxnref_"),
+        **objects.refresh_state(
+            "failed" if failed else "succeeded",
+            last_attempted_at=at,
+            next_at=next_at if active else None,
+        ),
+    }
+    _emit_refreshed(state, fca, "transactions", at)
+    fc.register_transaction_loader(state, fca["id"], _transactions_loader(demo, now=now))
+
+
+def _transactions_loader(demo: DemoAccount, *, now: int) -> Any:
+    def load() -> Iterable[DemoTransaction]:
+        if demo.transactions:
+            return list(demo.transactions)
+        from sandbox import demo as generator  # the generator is only needed on first read
+
+        return generator.transactions_for(demo, now=now)
+
+    return load
+
+
+def _emit_refreshed(state: State, fca: Obj, feature: str, at: int) -> None:
+    state.emit(fc.REFRESH_EVENT[feature], fca, created=at)
+
+
+def _between(start: int, end: int, fraction: float) -> int:
+    return int(start + max(0, end - start) * fraction)
+
+
+# --------------------------------------------------------------------------------------------
+# Payment methods
+# --------------------------------------------------------------------------------------------
+
+
+def _can_pay(fca: Obj) -> bool:
+    return "payment_method" in fca["permissions"] and bool(fca["supported_payment_method_types"])
+
+
+def _has_success_intent(intents: list[DemoIntent], index: int) -> bool:
+    return any(
+        i.account_index == index and i.outcome in ("instant_success", "processing") for i in intents
+    )
+
+
+def _billing(customer: Obj) -> Obj:
+    return {
+        "address": copy.deepcopy(customer["address"]) or objects.address(),
+        "email": customer["email"],
+        "name": customer["name"],
+        "phone": customer["phone"],
+        "tax_id": None,
+    }
+
+
+def _linked_pm(state: State, ctx: _CustomerContext, fca: Obj, *, at: int) -> Obj:
+    """The PM and mandate Stripe creates when an FC account is saved for payments."""
+    details = payments.details_from_fc_account(
+        state,
+        {**fca, "status": "active"},  # it was active when it was linked
+        holder_type="company" if ctx.demo.is_business else "individual",
+    )
+    pm = objects.payment_method(
+        state, created=at, billing_details=_billing(ctx.customer), us_bank_account=details
+    )
+    state.add(pm)
+    _attach(state, pm, ctx.customer["id"], at=at)
+    _mandate(state, pm, at=at)
+    return pm
+
+
+def _manual_pm(state: State, ctx: _CustomerContext, intent: DemoIntent, *, at: int) -> Obj:
+    """A manually entered account (no FC account), with a stable made-up account number."""
+    last4 = intent.manual_last4 or "6789"
+    rng = state.rng("manual", ctx.customer["id"], intent.created)
+    number = f"0009{rng.randint(0, 9999):04d}{last4}"
+    bank = fc.institution(state, intent.manual_bank_name or "")
+    routing = bank.routing_number if intent.manual_bank_name else payments.TEST_ROUTING_NUMBER
+    details = objects.us_bank_account_details(
+        last4=last4,
+        routing_number=routing,
+        bank_name=(intent.manual_bank_name or "STRIPE TEST BANK").upper(),
+        account_holder_type="company" if ctx.demo.is_business else "individual",
+        fingerprint_value=objects.fingerprint(routing, number),
+    )
+    pm = objects.payment_method(
+        state, created=at, billing_details=_billing(ctx.customer), us_bank_account=details
+    )
+    payments.private(state).account_numbers[pm["id"]] = number
+    return state.add(pm)
+
+
+def _attach(state: State, pm: Obj, customer: str, *, at: int) -> None:
+    pm["customer"] = customer
+    state.emit("payment_method.attached", pm, created=at)
+
+
+def _mandate(state: State, pm: Obj, *, at: int, single_use: Obj | None = None) -> Obj:
+    acceptance = {**copy.deepcopy(payments.DEFAULT_ACCEPTANCE), "accepted_at": at}
+    return payments.create_mandate(state, pm, acceptance, single_use=single_use)
+
+
+def _account_pm(state: State, ctx: _CustomerContext, intent: DemoIntent, *, at: int) -> Obj | None:
+    index = intent.account_index
+    if index is None or not 0 <= index < len(ctx.accounts):
+        return None
+    if index not in ctx.account_pms:
+        if not _can_pay(ctx.accounts[index]):
+            return None
+        ctx.account_pms[index] = _linked_pm(state, ctx, ctx.accounts[index], at=at)
+    return ctx.account_pms[index]
+
+
+# --------------------------------------------------------------------------------------------
+# Intents
+# --------------------------------------------------------------------------------------------
+
+
+def load_intent(state: State, ctx: _CustomerContext, demo: DemoIntent, *, now: int) -> Obj:
+    options = {
+        "us_bank_account": {
+            "financial_connections": {
+                "permissions": list(demo.permissions) or ["payment_method"],
+                "prefetch": list(demo.prefetch),
+            },
+            "mandate_options": {},
+            "verification_method": demo.verification_method,
+        }
+    }
+    common: Obj = {
+        "created": demo.created,
+        "customer": ctx.customer["id"],
+        "payment_method_options": options,
+    }
+    if demo.kind == "setup_intent":
+        intent = objects.setup_intent(state, **common)
+    else:
+        intent = objects.payment_intent(
+            state, amount=demo.amount or 5000, currency=demo.currency, **common
+        )
+    state.add(intent)
+    _step(state, intent, "created", demo.created)
+    _History(state, ctx, demo, intent, now=now).play()
+    return intent
+
+
+def _step(state: State, intent: Obj, name: str, at: int, **previous: Any) -> None:
+    state.emit(
+        f"{intent['object']}.{name}", intent, previous_attributes=previous or None, created=at
+    )
+
+
+def _error(code: str) -> Obj:
+    message = ERROR_MESSAGES.get(code, "The bank account could not be verified or debited.")
+    return payments.error_object(code, message)
+
+
+class _History:
+    """Replays one intent's life to its planted outcome, emitting events on the way."""
+
+    def __init__(
+        self, state: State, ctx: _CustomerContext, demo: DemoIntent, intent: Obj, *, now: int
+    ) -> None:
+        self.state, self.ctx, self.demo, self.intent, self.now = state, ctx, demo, intent, now
+        self.is_setup = intent["object"] == "setup_intent"
+        self.done = demo.finished_at or min(now, demo.created + 10 * MINUTE)
+        self.in_flight = False  # a debit that has not settled yet ("processing")
+
+    def play(self) -> None:
+        outcome = self.demo.outcome
+        if outcome == "instant_success":
+            self.linked()
+        elif outcome == "processing" and not self.is_setup:
+            self.in_flight = True
+            if self.demo.account_index is not None:
+                self.linked()
+            else:
+                self.manual(verified=True)
+        elif outcome == "instant_failed":
+            self.instant_failed()
+        elif outcome == "manual_verified":
+            self.manual(verified=True)
+        elif outcome == "manual_pending":
+            self.manual(verified=False)
+        elif outcome == "manual_failed":
+            self.manual_failed()
+        elif outcome == "canceled":
+            self.canceled()
+        # "abandoned": created and never touched again
+
+    # ---- FC-linked
+
+    def linked(self) -> None:
+        at = self.demo.created + 2 * MINUTE
+        pm = _account_pm(self.state, self.ctx, self.demo, at=at)
+        if pm is None:  # the account cannot pay (no permission / unsupported): a link failure
+            self.fail(payments.LINK_UNSUPPORTED_CODE, at=at)
+            return
+        self.intent["payment_method"] = pm["id"]
+        if self.is_setup:
+            self.setup_succeeded(pm, at=self.done)
+        else:
+            self.payment(pm)
+
+    def instant_failed(self) -> None:
+        code = self.demo.failure_code or payments.LINK_FAILED_CODE
+        if self.is_setup or code in LINK_CODES:
+            self.fail(code, at=self.done)
+            return
+        pm = _account_pm(self.state, self.ctx, self.demo, at=self.demo.created + MINUTE)
+        if pm is None:
+            self.fail(code, at=self.done)
+            return
+        self.intent["payment_method"] = pm["id"]
+        self.payment(pm, failure=code)
+
+    # ---- manual entry
+
+    def manual(self, *, verified: bool) -> None:
+        pm = self.start_microdeposits()
+        if not verified:
+            return
+        payments.private(self.state).verified.add(pm["id"])
+        payments.private(self.state).microdeposits.pop(self.intent["id"], None)
+        if self.is_setup:
+            self.setup_succeeded(pm, at=self.done)
+        else:
+            self.payment(pm, start=self.done)
+
+    def manual_failed(self) -> None:
+        self.start_microdeposits()
+        payments.private(self.state).microdeposits.pop(self.intent["id"], None)
+        code = (
+            self.demo.failure_code or "payment_method_microdeposit_verification_attempts_exceeded"
+        )
+        self.fail(code, at=self.done)
+
+    def start_microdeposits(self) -> Obj:
+        at = self.demo.created + 3 * MINUTE
+        pm = _manual_pm(self.state, self.ctx, self.demo, at=at)
+        kind = self.demo.microdeposit_type or "descriptor_code"
+        arrival = payments.arrival_estimate(at)
+        self.intent["payment_method"] = pm["id"]
+        self.intent["status"] = "requires_action"
+        self.intent["next_action"] = {
+            "type": "verify_with_microdeposits",
+            "verify_with_microdeposits": {
+                "arrival_date": arrival,
+                "hosted_verification_url": payments.HOSTED_VERIFICATION_URL
+                + self.state.new_id("sacs_test_"),
+                "microdeposit_type": kind,
+            },
+        }
+        if self.is_setup:
+            self.attempt(pm, "requires_action", at=at)
+        payments.private(self.state).microdeposits[self.intent["id"]] = payments.Microdeposits(
+            microdeposit_type=kind, arrival_date=arrival, arrived=arrival <= self.now
+        )
+        payments.private(self.state).mandate_data[self.intent["id"]] = {
+            **copy.deepcopy(payments.DEFAULT_ACCEPTANCE),
+            "accepted_at": at,
+        }
+        payments.next_generation(self.state, self.intent)
+        _step(self.state, self.intent, "requires_action", at, status="requires_payment_method")
+        return pm
+
+    # ---- endings
+
+    def attempt(self, pm: Obj, status: str, *, at: int) -> Obj:
+        attempt = payments.build_setup_attempt(self.state, self.intent, pm, status=status)
+        attempt["created"] = at
+        self.state.add(attempt)
+        self.intent["latest_attempt"] = attempt["id"]
+        return attempt
+
+    def setup_succeeded(self, pm: Obj, *, at: int) -> None:
+        if pm["customer"] is None:
+            _attach(self.state, pm, self.ctx.customer["id"], at=at)
+        if self.intent["latest_attempt"] is None:
+            self.attempt(pm, "succeeded", at=at)
+        payments.set_attempt_status(self.state, self.intent, "succeeded")
+        previous = self.intent["status"]
+        mandate = _mandate(self.state, pm, at=at)
+        self.intent.update(
+            status="succeeded", mandate=mandate["id"], next_action=None, payment_method=pm["id"]
+        )
+        _step(self.state, self.intent, "succeeded", at, status=previous)
+
+    def fail(self, code: str, *, at: int) -> None:
+        error = _error(code)
+        pm = self.state.lookup(self.intent["payment_method"] or "")
+        if pm is not None:
+            error["payment_method"] = copy.deepcopy(pm)
+        payments.set_attempt_status(self.state, self.intent, "failed", error=error)
+        previous = self.intent["status"]
+        self.intent.update(
+            status="requires_payment_method",
+            next_action=None,
+            payment_method=None,
+            **{payments.error_field(self.intent): error},
+        )
+        name = "setup_failed" if self.is_setup else "payment_failed"
+        _step(self.state, self.intent, name, at, status=previous)
+
+    def payment(self, pm: Obj, *, start: int | None = None, failure: str | None = None) -> None:
+        """``processing`` at confirm, then succeeded or failed days later (or still in flight)."""
+        at = start or self.demo.created + 2 * MINUTE
+        mandate = payments.active_mandate(self.state, pm["id"]) or _mandate(
+            self.state,
+            pm,
+            at=at,
+            single_use={"amount": self.intent["amount"], "currency": self.intent["currency"]},
+        )
+        charge = payments.build_charge(self.state, self.intent, pm, mandate=mandate["id"])
+        charge["created"] = at
+        self.state.add(charge)
+        previous = self.intent["status"]
+        self.intent.update(
+            status="processing",
+            next_action=None,
+            latest_charge=charge["id"],
+            payment_method=pm["id"],
+        )
+        payments.next_generation(self.state, self.intent)
+        _step(self.state, self.intent, "processing", at, status=previous)
+        done = max(self.demo.finished_at or at + SETTLEMENT_SECONDS, at)
+        if self.in_flight:
+            done = max(at + SETTLEMENT_SECONDS, self.now + DAY // 2)
+        if done > self.now:  # still in flight: the sandbox settles it when the time comes
+            self.schedule_settlement(done, failure)
+            return
+        if failure is None:
+            charge.update(status="succeeded", paid=True)
+            self.intent.update(status="succeeded", amount_received=self.intent["amount"])
+            _step(self.state, self.intent, "succeeded", done, status="processing")
+            return
+        self.payment_failed(pm, charge, failure, at=done)
+
+    def schedule_settlement(self, due: int, failure: str | None) -> None:
+        state, pi_id = self.state, self.intent["id"]
+        generation = payments.private(state).generations[pi_id]
+        outcome = _outcome_for_code(failure)
+        state.schedule(
+            due - state.now(), lambda: payments.settle(state, pi_id, generation, outcome)
+        )
+
+    def payment_failed(self, pm: Obj, charge: Obj, code: str, *, at: int) -> None:
+        outcome = _outcome_for_code(code)
+        charge.update(status="failed", failure_code=code, failure_message=outcome.message)
+        if outcome.block_reason:
+            pm["us_bank_account"]["status_details"] = {
+                "blocked": {"network_code": outcome.network_code, "reason": outcome.block_reason}
+            }
+            for mandate in self.state.find("mandate"):
+                if mandate["payment_method"] == pm["id"] and mandate["status"] == "active":
+                    mandate["status"] = "inactive"
+                    self.state.emit(
+                        "mandate.updated",
+                        mandate,
+                        previous_attributes={"status": "active"},
+                        created=at,
+                    )
+        error = payments.error_object(code, str(outcome.message), type="card_error")
+        error["payment_method"] = copy.deepcopy(pm)
+        previous = self.intent["status"]
+        self.intent.update(
+            status="requires_payment_method", payment_method=None, last_payment_error=error
+        )
+        _step(self.state, self.intent, "payment_failed", at, status=previous)
+
+    def canceled(self) -> None:
+        previous = self.intent["status"]
+        reason = "requested_by_customer" if self.is_setup else "abandoned"
+        self.intent.update(status="canceled", cancellation_reason=reason)
+        if not self.is_setup:
+            self.intent["canceled_at"] = self.done
+        _step(self.state, self.intent, "canceled", self.done, status=previous)
+
+
+def _outcome_for_code(code: str | None) -> payments.Outcome:
+    if code is None:
+        return payments.SUCCESS
+    for outcome in payments.ACCOUNT_OUTCOMES.values():
+        if outcome.code == code and outcome.kind == "fail":
+            return outcome
+    return payments.Outcome("fail", code, ERROR_MESSAGES.get(code, "The debit was returned."))
