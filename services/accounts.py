@@ -1,0 +1,1017 @@
+"""The accounts browser: customers and their Financial Connections accounts, mirrored in the store.
+
+Stripe has no "list every FC account" call and no server-side filters beyond the holder, so the
+browser reads a mirror: :func:`sync_accounts` copies customers and their accounts into the store,
+and every other function that touches an account (detail, refresh, lookup) upserts what it saw.
+Paging, filtering and CSV export then run in SQL, so tens of thousands of accounts stay cheap.
+
+Reads check ``accounts.view``; state changes (sync, refresh) go through :func:`audit.guarded`.
+Owners' personal data is removed here, not only in the page, unless the actor may see it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import or_
+from sqlalchemy import select as sa_select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, func, select
+
+from services import audit
+from services.auth import Actor, require
+from services.context import Services
+from services.errors import NotFound, RefreshNotAllowed, ValidationError
+from services.ids import kind_of, parse_id
+from services.lookup import Resolution, resolve
+from services.models import (
+    AccountRecord,
+    BalanceSnapshot,
+    CustomerRecord,
+    SyncState,
+    utcnow,
+)
+from services.store import session_scope
+
+FEATURES: tuple[str, ...] = ("balance", "ownership", "transactions")
+FEATURE_PERMISSION = {
+    "balance": "balances",
+    "ownership": "ownership",
+    "transactions": "transactions",
+}
+FEATURE_FIELD = {
+    "balance": "balance_refresh",
+    "ownership": "ownership_refresh",
+    "transactions": "transaction_refresh",
+}
+STATUSES: tuple[str, ...] = ("active", "inactive", "disconnected")
+PERMISSIONS: tuple[str, ...] = ("balances", "ownership", "payment_method", "transactions")
+SYNC_NAME = "accounts"
+MAX_PAGE_SIZE = 500
+CSV_COLUMNS: tuple[str, ...] = (
+    "id",
+    "customer_id",
+    "institution_name",
+    "display_name",
+    "last4",
+    "category",
+    "subcategory",
+    "status",
+    "permissions",
+    "subscriptions",
+    "balance_currency",
+    "balance_current_minor",
+    "balance_available_minor",
+    "balance_as_of",
+    "balance_refresh_status",
+    "ownership_refresh_status",
+    "transaction_refresh_status",
+    "created",
+)
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+Progress = Callable[[int, int | None, str], None]
+
+
+# --------------------------------------------------------------------------- result types
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    customers: int
+    accounts: int
+    snapshots: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class SyncInfo:
+    """What the page needs to decide whether to sync: when it last ran and how much is stored."""
+
+    accounts: int
+    customers: int
+    last_finished_at: datetime | None
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CustomerHit:
+    id: str
+    email: str | None
+    name: str | None
+    created: int
+    accounts: int
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """One line of the accounts table (a flattened :class:`AccountRecord` plus its customer)."""
+
+    id: str
+    customer_id: str | None
+    customer_email: str | None
+    customer_name: str | None
+    institution_name: str
+    display_name: str | None
+    last4: str | None
+    category: str
+    subcategory: str
+    status: str
+    permissions: list[str]
+    subscriptions: list[str]
+    balance_currency: str | None
+    balance_current: int | None
+    balance_available: int | None
+    balance_as_of: int | None
+    balance_refresh_status: str | None
+    ownership_refresh_status: str | None
+    transaction_refresh_status: str | None
+    created: int
+
+
+@dataclass(frozen=True)
+class AccountPage:
+    rows: list[AccountRow]
+    total: int
+    page: int = 1
+    page_size: int = 50
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+@dataclass(frozen=True)
+class OwnerView:
+    """An account owner; ``pii_hidden`` means name and contact details were removed for this role."""
+
+    id: str
+    name: str | None
+    email: str | None
+    phone: str | None
+    raw_address: str | None
+    refreshed_at: int | None
+    pii_hidden: bool = False
+
+
+@dataclass(frozen=True)
+class AccountDetail:
+    account: dict[str, Any]  # Stripe's object; ``ownership`` is always the ID, never expanded
+    row: AccountRow
+    customer: dict[str, Any] | None
+    owners: list[OwnerView]
+    owners_hidden: bool
+    snapshots: list[BalanceSnapshot]
+    blockers: dict[str, str | None]  # feature -> why its refresh button is disabled, or None
+
+
+@dataclass(frozen=True)
+class RefreshState:
+    feature: str
+    status: str | None  # pending | succeeded | failed | None (never refreshed)
+    last_attempted_at: int | None
+    next_refresh_available_at: int | None
+    account: dict[str, Any]
+
+    @property
+    def pending(self) -> bool:
+        return self.status == "pending"
+
+
+# --------------------------------------------------------------------------- flattening
+
+
+def _csv_set(values: Any) -> str:
+    """Sorted values wrapped in commas (",a,b,"), so ``LIKE '%,a,%'`` matches whole values."""
+    items = sorted({str(v) for v in (values or [])})
+    return f",{','.join(items)}," if items else ""
+
+
+def _split_set(text: str | None) -> list[str]:
+    return [v for v in (text or "").split(",") if v]
+
+
+def _balance_amounts(balance: Mapping[str, Any] | None) -> list[tuple[str, int | None, int | None]]:
+    """(currency, current, available) for each currency in a Stripe balance object."""
+    if not balance:
+        return []
+    current = balance.get("current") or {}
+    cash = balance.get("cash") or {}
+    available = (cash.get("available") or {}) if balance.get("type") == "cash" else {}
+    currencies = list(dict.fromkeys([*current.keys(), *available.keys()]))
+    return [
+        (cur.lower(), current.get(cur), available.get(cur))
+        for cur in currencies
+        if cur != "undefined"
+    ]
+
+
+def normalise_account(account: Mapping[str, Any]) -> dict[str, Any]:
+    """Stripe's account with ``ownership`` collapsed to its ID, so no owner PII is ever mirrored."""
+    data = dict(account)
+    ownership = data.get("ownership")
+    if isinstance(ownership, Mapping):
+        data["ownership"] = ownership.get("id")
+    holder = data.get("account_holder")
+    if isinstance(holder, Mapping) and isinstance(holder.get("customer"), Mapping):
+        data["account_holder"] = {**holder, "customer": holder["customer"].get("id")}
+    return data
+
+
+def _refresh(account: Mapping[str, Any], feature: str) -> Mapping[str, Any]:
+    return account.get(FEATURE_FIELD[feature]) or {}
+
+
+def flatten_account(account: Mapping[str, Any]) -> dict[str, Any]:
+    """The filterable columns of an :class:`AccountRecord` from Stripe's object."""
+    data = normalise_account(account)
+    holder = data.get("account_holder") or {}
+    amounts = _balance_amounts(data.get("balance"))
+    currency, current, available = amounts[0] if amounts else (None, None, None)
+    balance = data.get("balance") or {}
+    return {
+        "id": data["id"],
+        "customer_id": holder.get("customer"),
+        "institution_name": data.get("institution_name") or "",
+        "display_name": data.get("display_name"),
+        "last4": data.get("last4"),
+        "category": data.get("category") or "other",
+        "subcategory": data.get("subcategory") or "other",
+        "status": data.get("status") or "active",
+        "permissions": _csv_set(data.get("permissions")),
+        "subscriptions": _csv_set(data.get("subscriptions")),
+        "balance_currency": currency,
+        "balance_current": current,
+        "balance_available": available,
+        "balance_as_of": balance.get("as_of") if amounts else None,
+        "balance_refresh_status": _refresh(data, "balance").get("status"),
+        "balance_next_refresh_at": _refresh(data, "balance").get("next_refresh_available_at"),
+        "ownership_refresh_status": _refresh(data, "ownership").get("status"),
+        "transaction_refresh_status": _refresh(data, "transactions").get("status"),
+        "created": int(data.get("created") or 0),
+        "raw": data,
+    }
+
+
+def _flatten_customer(customer: Mapping[str, Any]) -> dict[str, Any]:
+    email = customer.get("email")
+    name = customer.get("name")
+    return {
+        "id": customer["id"],
+        "email": email,
+        "email_lower": email.lower() if email else None,
+        "name": name,
+        "name_lower": name.lower() if name else None,
+        "phone": customer.get("phone"),
+        "created": int(customer.get("created") or 0),
+        "raw": dict(customer),
+    }
+
+
+# --------------------------------------------------------------------------- upserts
+
+
+def _put(session: Session, model: type[Any], values: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """Insert or update by primary key (select-then-update works on SQLite and PostgreSQL alike).
+
+    Returns the row and the previous values of the columns that changed.
+    """
+    row = session.get(model, values["id"])
+    if row is None:
+        row = model(**values)
+        session.add(row)
+        return row, {}
+    before = {k: getattr(row, k) for k in values if getattr(row, k) != values[k]}
+    for key, value in values.items():
+        setattr(row, key, value)
+    row.synced_at = utcnow()
+    return row, before
+
+
+def _snapshot(session: Session, account_id: str, balance: Mapping[str, Any] | None) -> int:
+    """Record each currency of a balance once (the unique key is account, as_of, currency)."""
+    as_of = (balance or {}).get("as_of")
+    if as_of is None:
+        return 0
+    added = 0
+    for currency, current, available in _balance_amounts(balance):
+        seen = session.exec(
+            select(BalanceSnapshot.id).where(
+                BalanceSnapshot.account_id == account_id,
+                BalanceSnapshot.as_of == as_of,
+                BalanceSnapshot.currency == currency,
+            )
+        ).first()
+        if seen is None:
+            session.add(
+                BalanceSnapshot(
+                    account_id=account_id,
+                    as_of=int(as_of),
+                    currency=currency,
+                    current=current,
+                    available=available,
+                )
+            )
+            added += 1
+    return added
+
+
+def _retrying(engine: Engine, work: Callable[[Session], Any]) -> Any:
+    """Run ``work`` in a transaction; on a unique-key race with another replica, run it again.
+
+    The second attempt sees the other writer's row and updates it instead of inserting.
+    """
+    for attempt in range(3):
+        try:
+            with session_scope(engine) as session:
+                return work(session)
+        except sa_exc.IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _mirror(
+    session: Session, account: Mapping[str, Any]
+) -> tuple[AccountRecord, dict[str, Any], int]:
+    values = flatten_account(account)
+    row, before = _put(session, AccountRecord, values)
+    added = _snapshot(session, values["id"], values["raw"].get("balance"))
+    return row, before, added
+
+
+def upsert_account(engine: Engine, account: Mapping[str, Any]) -> AccountRecord:
+    """Mirror one Stripe FC account and keep its balance in the history; safe to call repeatedly.
+
+    Other use cases (finance checks, collection) call this for every account they see.
+    """
+    row, _, _ = _retrying(engine, lambda s: _mirror(s, account))
+    return row  # type: ignore[no-any-return]
+
+
+def upsert_customer(engine: Engine, customer: Mapping[str, Any]) -> CustomerRecord:
+    row, _ = _retrying(engine, lambda s: _put(s, CustomerRecord, _flatten_customer(customer)))
+    return row  # type: ignore[no-any-return]
+
+
+def _mirror_customer_accounts(svc: Services, customer: Mapping[str, Any]) -> tuple[int, int]:
+    """Mirror a customer and all their accounts in one transaction; (accounts, snapshots)."""
+    accounts = svc.gateway.list_accounts(customer=customer["id"])
+
+    def work(session: Session) -> tuple[int, int]:
+        _put(session, CustomerRecord, _flatten_customer(customer))
+        added = sum(_mirror(session, a)[2] for a in accounts)
+        return len(accounts), added
+
+    result: tuple[int, int] = _retrying(svc.engine, work)
+    return result
+
+
+# --------------------------------------------------------------------------- sync
+
+
+def _sync_state(session: Session) -> SyncState:
+    state = session.get(SyncState, SYNC_NAME)
+    if state is None:
+        state = SyncState(name=SYNC_NAME)
+        session.add(state)
+    return state
+
+
+def _mark_sync(engine: Engine, **changes: Any) -> None:
+    def work(session: Session) -> None:
+        state = _sync_state(session)
+        for key, value in changes.items():
+            setattr(state, key, value)
+
+    _retrying(engine, work)
+
+
+def sync_accounts(svc: Services, actor: Actor, *, progress: Progress | None = None) -> SyncResult:
+    """Mirror every customer and their FC accounts; re-running only updates (upserts).
+
+    ``progress(done, total, message)`` is called after each customer; Stripe gives no total
+    count for lists, so ``total`` is None.
+    """
+    report = progress or (lambda done, total, message: None)
+
+    def run(ctx: audit.AuditContext) -> SyncResult:
+        started = datetime.now(UTC)
+        _mark_sync(svc.engine, last_started_at=utcnow())
+        customers = accounts = snapshots = 0
+        report(0, None, "Reading customers from Stripe…")
+        for customer in svc.gateway.iter_customers():
+            n_accounts, n_snapshots = _mirror_customer_accounts(svc, customer)
+            customers += 1
+            accounts += n_accounts
+            snapshots += n_snapshots
+            report(customers, None, f"{customers} customers, {accounts} accounts")
+        seconds = round((datetime.now(UTC) - started).total_seconds(), 2)
+        result = SyncResult(customers, accounts, snapshots, seconds)
+        details = {"customers": customers, "accounts": accounts, "snapshots": snapshots}
+        _mark_sync(svc.engine, last_finished_at=utcnow(), details={**details, "seconds": seconds})
+        ctx.request_id = svc.gateway.last_request_id
+        ctx.params.update(details)
+        ctx.message = f"Synced {customers} customers and {accounts} accounts in {seconds} s."
+        report(customers, customers, ctx.message)
+        return result
+
+    return audit.guarded(
+        svc.engine,
+        actor=actor,
+        permission="accounts.sync",
+        action="accounts.sync",
+        target=None,
+        params={},
+        idempotency_key=None,
+        run=run,
+    )
+
+
+def sync_info(svc: Services, actor: Actor) -> SyncInfo:
+    require(actor, "accounts.view")
+    with session_scope(svc.engine) as session:
+        n_accounts = session.exec(select(func.count()).select_from(AccountRecord)).one()
+        n_customers = session.exec(select(func.count()).select_from(CustomerRecord)).one()
+        state = session.get(SyncState, SYNC_NAME)
+        return SyncInfo(
+            accounts=int(n_accounts),
+            customers=int(n_customers),
+            last_finished_at=state.last_finished_at if state else None,
+            details=dict(state.details) if state else {},
+        )
+
+
+# --------------------------------------------------------------------------- search
+
+
+def _hits(session: Session, customers: list[CustomerRecord]) -> list[CustomerHit]:
+    ids = [c.id for c in customers]
+    counts: dict[str, int] = {}
+    if ids:
+        rows = session.exec(
+            select(AccountRecord.customer_id, func.count())
+            .where(col(AccountRecord.customer_id).in_(ids))
+            .group_by(col(AccountRecord.customer_id))
+        ).all()
+        counts = {str(cid): int(n) for cid, n in rows}
+    return [
+        CustomerHit(
+            id=c.id, email=c.email, name=c.name, created=c.created, accounts=counts.get(c.id, 0)
+        )
+        for c in customers
+    ]
+
+
+def _store_customers(engine: Engine, where: Any, limit: int) -> list[CustomerHit]:
+    with session_scope(engine) as session:
+        found = session.exec(
+            select(CustomerRecord)
+            .where(where)
+            .order_by(col(CustomerRecord.created).desc())
+            .limit(limit)
+        ).all()
+        return _hits(session, list(found))
+
+
+def _customers_from_stripe(
+    svc: Services, customers: list[dict[str, Any]], limit: int
+) -> list[CustomerHit]:
+    for customer in customers[:limit]:
+        _mirror_customer_accounts(svc, customer)
+    ids = [c["id"] for c in customers[:limit]]
+    return _store_customers(svc.engine, col(CustomerRecord.id).in_(ids), limit)
+
+
+def _search_by_id(svc: Services, text: str, limit: int) -> list[CustomerHit]:
+    customer_id, _ = parse_id(text, allowed=("customer",))
+    try:
+        customer = svc.gateway.retrieve_customer(customer_id)
+    except NotFound:
+        raise NotFound(
+            f"Stripe has no customer {customer_id}. Check the ID and the mode (test or live)."
+        ) from None
+    if customer.get("deleted"):
+        raise NotFound(f"The customer {customer_id} was deleted in Stripe.")
+    return _customers_from_stripe(svc, [customer], limit)
+
+
+def _search_by_email(svc: Services, text: str, limit: int) -> list[CustomerHit]:
+    if not _EMAIL_RE.match(text):
+        raise ValidationError(f"'{text[:80]}' is not a complete email address (name@example.com).")
+    hits = _store_customers(svc.engine, CustomerRecord.email_lower == text.lower(), limit)
+    if hits:
+        return hits
+    # Stripe's email filter is exact and case-sensitive: try what was typed, then lower case.
+    found = svc.gateway.customers_by_email(text)
+    if not found and text != text.lower():
+        found = svc.gateway.customers_by_email(text.lower())
+    return _customers_from_stripe(svc, found, limit)
+
+
+def _not_a_customer_hint(text: str) -> str | None:
+    kind = kind_of(text)
+    if kind is None or kind == "customer" or " " in text:
+        return None
+    return (
+        f"'{text[:60]}' is a {kind.replace('_', ' ')} ID, not a customer. Use Payment lookup to find "
+        "the account behind it."
+    )
+
+
+def search_customers(
+    svc: Services, actor: Actor, text: str | None, *, limit: int = 25
+) -> list[CustomerHit]:
+    """Customers matching a ``cus_`` ID, an email (exact, any case) or part of a name or email."""
+    require(actor, "accounts.view")
+    term = (text or "").strip()
+    if len(term) < 2:
+        raise ValidationError(
+            "Type at least 2 characters: a customer ID (cus_…), an email, or part of a name."
+        )
+    hint = _not_a_customer_hint(term)
+    if hint:
+        raise ValidationError(hint)
+    if term.startswith("cus_"):
+        return _search_by_id(svc, term, limit)
+    if "@" in term:
+        return _search_by_email(svc, term, limit)
+    needle = term.lower()
+    where = or_(
+        col(CustomerRecord.name_lower).contains(needle, autoescape=True),
+        col(CustomerRecord.email_lower).contains(needle, autoescape=True),
+    )
+    return _store_customers(svc.engine, where, limit)
+
+
+# --------------------------------------------------------------------------- listing
+
+
+@dataclass(frozen=True)
+class AccountFilters:
+    customer_id: str | None = None
+    status: str | None = None
+    institution: str | None = None
+    permission: str | None = None
+    stale_after_seconds: int | None = None
+
+
+def _validate(filters: AccountFilters) -> None:
+    if filters.status and filters.status not in STATUSES:
+        raise ValidationError(
+            f"Unknown status '{filters.status}'. Use one of: {', '.join(STATUSES)}."
+        )
+    if filters.permission and filters.permission not in PERMISSIONS:
+        raise ValidationError(
+            f"Unknown permission '{filters.permission}'. Use one of: {', '.join(PERMISSIONS)}."
+        )
+    if filters.stale_after_seconds is not None and filters.stale_after_seconds < 0:
+        raise ValidationError("The stale-balance age must be zero or more hours.")
+
+
+def _filtered(stmt: Any, filters: AccountFilters, now: int) -> Any:
+    if filters.customer_id:
+        stmt = stmt.where(AccountRecord.customer_id == filters.customer_id)
+    if filters.status:
+        stmt = stmt.where(AccountRecord.status == filters.status)
+    if filters.institution:
+        stmt = stmt.where(AccountRecord.institution_name == filters.institution)
+    if filters.permission:
+        stmt = stmt.where(col(AccountRecord.permissions).contains(f",{filters.permission},"))
+    if filters.stale_after_seconds is not None:
+        # Stale: a balance older than the cutoff, or none yet although balances were granted.
+        cutoff = now - int(filters.stale_after_seconds)
+        stmt = stmt.where(
+            or_(
+                col(AccountRecord.balance_as_of) < cutoff,
+                (col(AccountRecord.balance_as_of).is_(None))
+                & col(AccountRecord.permissions).contains(",balances,"),
+            )
+        )
+    return stmt
+
+
+_ROW_COLUMNS: tuple[Any, ...] = (
+    AccountRecord.id,
+    AccountRecord.customer_id,
+    CustomerRecord.email,
+    CustomerRecord.name,
+    AccountRecord.institution_name,
+    AccountRecord.display_name,
+    AccountRecord.last4,
+    AccountRecord.category,
+    AccountRecord.subcategory,
+    AccountRecord.status,
+    AccountRecord.permissions,
+    AccountRecord.subscriptions,
+    AccountRecord.balance_currency,
+    AccountRecord.balance_current,
+    AccountRecord.balance_available,
+    AccountRecord.balance_as_of,
+    AccountRecord.balance_refresh_status,
+    AccountRecord.ownership_refresh_status,
+    AccountRecord.transaction_refresh_status,
+    AccountRecord.created,
+)
+
+
+def _row(values: Any) -> AccountRow:
+    v = list(values)
+    return AccountRow(
+        id=v[0],
+        customer_id=v[1],
+        customer_email=v[2],
+        customer_name=v[3],
+        institution_name=v[4],
+        display_name=v[5],
+        last4=v[6],
+        category=v[7],
+        subcategory=v[8],
+        status=v[9],
+        permissions=_split_set(v[10]),
+        subscriptions=_split_set(v[11]),
+        balance_currency=v[12],
+        balance_current=v[13],
+        balance_available=v[14],
+        balance_as_of=v[15],
+        balance_refresh_status=v[16],
+        ownership_refresh_status=v[17],
+        transaction_refresh_status=v[18],
+        created=int(v[19] or 0),
+    )
+
+
+def _rows_stmt(filters: AccountFilters, now: int) -> Any:
+    stmt = sa_select(*_ROW_COLUMNS).join(
+        CustomerRecord, col(CustomerRecord.id) == col(AccountRecord.customer_id), isouter=True
+    )
+    stmt = _filtered(stmt, filters, now)
+    return stmt.order_by(col(AccountRecord.created).desc(), col(AccountRecord.id).desc())
+
+
+def list_accounts(
+    svc: Services,
+    actor: Actor,
+    *,
+    customer_id: str | None = None,
+    status: str | None = None,
+    institution: str | None = None,
+    permission: str | None = None,
+    stale_after_seconds: int | None = None,
+    page: int = 1,
+    page_size: int = 50,
+) -> AccountPage:
+    """One page of mirrored accounts, newest first; filtering, counting and paging run in SQL."""
+    require(actor, "accounts.view")
+    filters = AccountFilters(customer_id, status, institution, permission, stale_after_seconds)
+    _validate(filters)
+    page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+    page = max(1, int(page))
+    now = svc.now()
+    with session_scope(svc.engine) as session:
+        counted = _filtered(select(func.count()).select_from(AccountRecord), filters, now)
+        total = int(session.exec(counted).one())
+        pages = max(1, -(-total // page_size))
+        page = min(page, pages)
+        stmt = _rows_stmt(filters, now).offset((page - 1) * page_size).limit(page_size)
+        rows = [_row(r) for r in session.execute(stmt).all()]
+    return AccountPage(rows=rows, total=total, page=page, page_size=page_size)
+
+
+def institutions(engine: Engine) -> list[str]:
+    """Every institution name in the mirror, for the filter box."""
+    with session_scope(engine) as session:
+        names = session.exec(select(AccountRecord.institution_name).distinct()).all()
+    return sorted(n for n in names if n)
+
+
+def _csv_value(key: str, row: AccountRow) -> Any:
+    if key == "balance_current_minor":
+        return row.balance_current
+    if key == "balance_available_minor":
+        return row.balance_available
+    if key in ("permissions", "subscriptions"):
+        return " ".join(getattr(row, key))
+    if key in ("balance_as_of", "created"):
+        ts = getattr(row, key)
+        return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ts else ""
+    return getattr(row, key)
+
+
+def iter_accounts_csv(
+    engine: Engine, filters: AccountFilters, *, now: int, chunk_rows: int = 2000
+) -> Iterator[bytes]:
+    """CSV bytes in chunks, read from SQL in batches (never the whole table in memory at once).
+
+    Money stays in minor units with its currency column, so spreadsheets cannot misread it.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    with engine.connect() as conn:
+        result = conn.execution_options(yield_per=chunk_rows).execute(_rows_stmt(filters, now))
+        for partition in result.partitions():
+            for values in partition:
+                row = _row(values)
+                writer.writerow([_csv_value(k, row) for k in CSV_COLUMNS])
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    tail = buffer.getvalue()
+    if tail:
+        yield tail.encode()
+
+
+def export_accounts_csv(
+    svc: Services,
+    actor: Actor,
+    *,
+    customer_id: str | None = None,
+    status: str | None = None,
+    institution: str | None = None,
+    permission: str | None = None,
+    stale_after_seconds: int | None = None,
+) -> bytes:
+    """The filtered accounts as CSV (UTF-8). Audited, because data leaves the app."""
+    filters = AccountFilters(customer_id, status, institution, permission, stale_after_seconds)
+    _validate(filters)
+
+    def run(ctx: audit.AuditContext) -> bytes:
+        data = b"".join(iter_accounts_csv(svc.engine, filters, now=svc.now()))
+        rows = max(0, data.count(b"\n") - 1)
+        ctx.params["rows"] = rows
+        ctx.message = f"Exported {rows} accounts as CSV."
+        return data
+
+    params = {k: v for k, v in filters.__dict__.items() if v is not None}
+    return audit.guarded(
+        svc.engine,
+        actor=actor,
+        permission="accounts.view",
+        action="accounts.export",
+        target=None,
+        params=params,
+        idempotency_key=None,
+        run=run,
+    )
+
+
+# --------------------------------------------------------------------------- detail
+
+
+def _when(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def refresh_blocker(
+    account: Mapping[str, Any], feature: str, *, now: int, actor: Actor | None = None
+) -> str | None:
+    """Why a refresh of ``feature`` cannot start now, as a sentence; None when it can.
+
+    Mirrors Stripe's own checks (reference §4) so the button says why before Stripe refuses.
+    """
+    if feature not in FEATURES:
+        return f"'{feature}' is not a refresh Stripe offers; use one of: {', '.join(FEATURES)}."
+    if actor is not None and not actor.can("accounts.refresh"):
+        return f"Your role ({actor.role}) may not refresh accounts."
+    status = account.get("status")
+    if status == "disconnected":
+        return "The account was disconnected; the customer must link it again before data can be refreshed."
+    if status == "inactive":
+        return "The account is inactive (Stripe cannot reach the bank), so its data cannot be refreshed."
+    perm = FEATURE_PERMISSION[feature]
+    if perm not in (account.get("permissions") or []):
+        return f"The '{perm}' permission was not granted when the account was linked, so its {feature} cannot be refreshed."
+    current = _refresh(account, feature)
+    if current.get("status") == "pending":
+        return (
+            f"A {feature} refresh is already running; its result will show here when it finishes."
+        )
+    next_at = current.get("next_refresh_available_at")
+    if next_at is not None and int(next_at) > now:
+        return f"Stripe allows the next {feature} refresh from {_when(int(next_at))} (in {_seconds_text(int(next_at) - now)})."
+    return None
+
+
+def _seconds_text(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    return f"{round(seconds / 3600)} h"
+
+
+def _owners(svc: Services, account: Mapping[str, Any], *, show_pii: bool) -> list[OwnerView]:
+    ownership = account.get("ownership")
+    if not ownership:
+        return []
+    if isinstance(ownership, Mapping):
+        listing = ownership.get("owners") or {}
+        raw = list(listing.get("data") or [])
+        if listing.get("has_more"):
+            raw = svc.gateway.list_owners(account["id"], str(ownership["id"]))
+    else:
+        raw = svc.gateway.list_owners(account["id"], str(ownership))
+    owners = [
+        OwnerView(
+            id=o["id"],
+            name=o.get("name"),
+            email=o.get("email"),
+            phone=o.get("phone"),
+            raw_address=o.get("raw_address"),
+            refreshed_at=o.get("refreshed_at"),
+        )
+        for o in raw
+    ]
+    if show_pii:
+        return owners
+    return [
+        replace(o, name=None, email=None, phone=None, raw_address=None, pii_hidden=True)
+        for o in owners
+    ]
+
+
+def _customer(svc: Services, customer_id: str | None) -> dict[str, Any] | None:
+    if not customer_id:
+        return None
+    try:
+        customer = svc.gateway.retrieve_customer(customer_id)
+    except NotFound:
+        return None
+    if customer.get("deleted"):
+        return None
+    upsert_customer(svc.engine, customer)
+    return customer
+
+
+def _parse_account_id(account_id: str | None) -> str:
+    value, _ = parse_id(account_id, allowed=("financial_connections.account",))
+    return value
+
+
+def _retrieve(svc: Services, account_id: str, *, expand_ownership: bool = False) -> dict[str, Any]:
+    try:
+        return svc.gateway.retrieve_account(account_id, expand_ownership=expand_ownership)
+    except NotFound as err:
+        raise NotFound(
+            f"Stripe has no Financial Connections account {account_id}. Check the ID and the mode.",
+            request_id=err.request_id,
+        ) from None
+
+
+def _row_for(engine: Engine, account_id: str) -> AccountRow:
+    with session_scope(engine) as session:
+        values = session.execute(
+            sa_select(*_ROW_COLUMNS)
+            .join(
+                CustomerRecord,
+                col(CustomerRecord.id) == col(AccountRecord.customer_id),
+                isouter=True,
+            )
+            .where(col(AccountRecord.id) == account_id)
+        ).one()
+    return _row(values)
+
+
+def account_detail(svc: Services, actor: Actor, account_id: str | None) -> AccountDetail:
+    """Everything about one account, fresh from Stripe and mirrored; owners' PII only if allowed."""
+    require(actor, "accounts.view")
+    account_id = _parse_account_id(account_id)
+    fresh = _retrieve(svc, account_id, expand_ownership=True)
+    show_pii = actor.can("owners.view_pii")
+    owners = _owners(svc, fresh, show_pii=show_pii)
+    upsert_account(svc.engine, fresh)
+    account = normalise_account(fresh)
+    customer = _customer(svc, (account.get("account_holder") or {}).get("customer"))
+    with session_scope(svc.engine) as session:
+        snapshots = list(
+            session.exec(
+                select(BalanceSnapshot)
+                .where(BalanceSnapshot.account_id == account_id)
+                .order_by(col(BalanceSnapshot.as_of).desc())
+                .limit(50)
+            ).all()
+        )
+    now = svc.now()
+    return AccountDetail(
+        account=account,
+        row=_row_for(svc.engine, account_id),
+        customer=customer,
+        owners=owners,
+        owners_hidden=bool(owners) and not show_pii,
+        snapshots=snapshots,
+        blockers={f: refresh_blocker(account, f, now=now, actor=actor) for f in FEATURES},
+    )
+
+
+# --------------------------------------------------------------------------- refresh
+
+
+def _state(account: Mapping[str, Any], feature: str) -> RefreshState:
+    current = _refresh(account, feature)
+    return RefreshState(
+        feature=feature,
+        status=current.get("status"),
+        last_attempted_at=current.get("last_attempted_at"),
+        next_refresh_available_at=current.get("next_refresh_available_at"),
+        account=normalise_account(account),
+    )
+
+
+def refresh(
+    svc: Services,
+    actor: Actor,
+    account_id: str | None,
+    feature: str,
+    *,
+    idempotency_key: str | None,
+) -> dict[str, Any]:
+    """Start a balance, ownership or transactions refresh; audited as ``account.refresh``.
+
+    Stripe's own refusals (no permission, throttled, pending, inactive) are checked first on a
+    fresh copy of the account, so the person gets a sentence saying until when instead of an
+    API error, and no refresh request is sent that Stripe would reject.
+    """
+    if feature not in FEATURES:
+        raise ValidationError(
+            f"'{feature}' is not a refresh Stripe offers; use one of: {', '.join(FEATURES)}."
+        )
+    account_id = _parse_account_id(account_id)
+
+    def run(ctx: audit.AuditContext) -> dict[str, Any]:
+        account = _retrieve(svc, account_id)
+        upsert_account(svc.engine, account)
+        blocker = refresh_blocker(account, feature, now=svc.now())
+        if blocker:
+            raise RefreshNotAllowed(blocker)
+        result = svc.gateway.refresh_account(account_id, [feature], idempotency_key=idempotency_key)
+        ctx.request_id = svc.gateway.last_request_id
+        upsert_account(svc.engine, result)
+        status = _refresh(result, feature).get("status") or "unknown"
+        ctx.params["status"] = status
+        ctx.message = f"{feature.capitalize()} refresh started ({status})."
+        return normalise_account(result)
+
+    return audit.guarded(
+        svc.engine,
+        actor=actor,
+        permission="accounts.refresh",
+        action="account.refresh",
+        target=account_id,
+        params={"feature": feature},
+        idempotency_key=idempotency_key,
+        run=run,
+    )
+
+
+def refresh_status(
+    svc: Services, actor: Actor, account_id: str | None, feature: str
+) -> RefreshState:
+    """The current state of a refresh, for polling; mirrors the account and its balance.
+
+    When a refresh this app saw pending has finished, its outcome is written to the audit log
+    (``account.refresh.result``), so the log says what each refresh achieved, not only who
+    started it.
+    """
+    require(actor, "accounts.view")
+    if feature not in FEATURES:
+        raise ValidationError(
+            f"'{feature}' is not a refresh Stripe offers; use one of: {', '.join(FEATURES)}."
+        )
+    account_id = _parse_account_id(account_id)
+    account = _retrieve(svc, account_id)
+    column = f"{'transaction' if feature == 'transactions' else feature}_refresh_status"
+    _, before, _ = _retrying(svc.engine, lambda s: _mirror(s, account))
+    state = _state(account, feature)
+    if before.get(column) == "pending" and state.status in ("succeeded", "failed"):
+        audit.record(
+            svc.engine,
+            actor=actor,
+            action="account.refresh.result",
+            target=account_id,
+            outcome="ok" if state.status == "succeeded" else "error",
+            params={"feature": feature, "status": state.status},
+            message=f"{feature.capitalize()} refresh {state.status}.",
+            stripe_request_id=svc.gateway.last_request_id,
+        )
+    return state
+
+
+# --------------------------------------------------------------------------- lookup
+
+
+def lookup(svc: Services, actor: Actor, text: str | None) -> Resolution:
+    """Resolve a pasted PI/SI/PM/fca/cus ID to its FC account(s), mirroring what it finds."""
+    require(actor, "accounts.view")
+    resolution = resolve(svc.gateway, text)
+    for account in [resolution.account, *resolution.accounts]:
+        if account:
+            upsert_account(svc.engine, account)
+    return resolution
