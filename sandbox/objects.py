@@ -95,6 +95,7 @@ NULLABLE: dict[str, frozenset[str]] = {
             "saved_payment_method_options",
             "shipping_address_collection",
             "shipping_cost",
+            "success_url",
             "total_details.amount_discount",
             "total_details.amount_tax",
             "url",
