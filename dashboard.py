@@ -6,6 +6,7 @@ Run with ``streamlit run dashboard.py``. With no STRIPE_API_KEY it starts on the
 from __future__ import annotations
 
 import copy
+import logging
 from pathlib import Path
 
 import streamlit as st
@@ -37,6 +38,8 @@ st.set_page_config(page_title="fcops", page_icon=":material/account_balance:", l
 
 
 def _config_error_page(message: str) -> None:
+    """Show only this message. st.navigation must run even now: without it Streamlit would
+    discover pages/ by itself and serve every page without a login."""
     def page() -> None:
         st.title("fcops cannot start")
         st.error(message, icon=":material/settings:")
@@ -48,9 +51,14 @@ def _config_error_page(message: str) -> None:
 
 try:
     app = runtime.get_app()
-except FcopsError as err:
-    _config_error_page(str(err))
-    raise  # unreachable: st.stop() above
+except Exception as err:  # whatever happens, st.navigation must run (see _config_error_page)
+    if isinstance(err, FcopsError):
+        _config_error_page(str(err))
+    logging.getLogger("fcops").exception("fcops failed to start")
+    _config_error_page(
+        "fcops could not start because of an unexpected error. The details are in the server log."
+    )
+    raise  # unreachable: _config_error_page stops the script
 
 authenticator = stauth.Authenticate(
     copy.deepcopy({"usernames": app.credentials.get("usernames", {})}),
