@@ -57,8 +57,9 @@ class Simulator:
     def complete_refreshes(self) -> dict[str, Any]:
         return self._post("refreshes/complete")
 
-    def force_faults(self, mode: str, count: int = 1) -> dict[str, Any]:
-        return self._post("faults", mode=mode, count=count)
+    def force_faults(self, mode: str, count: int = 1, seconds: float | None = None) -> dict[str, Any]:
+        """The next ``count`` /v1 requests get a 429, a 500, or a slow answer (``seconds`` long)."""
+        return self._post("faults", mode=mode, count=count, seconds=seconds)
 
     def complete_session(self, session_id: str, *, institution: str, accounts: int = 1) -> dict[str, Any]:
         return self._post(

@@ -1,0 +1,63 @@
+"""The gateway turns every Stripe failure into a domain error with an actionable sentence."""
+
+from __future__ import annotations
+
+import pytest
+
+from bootstrap import SANDBOX_KEY
+from services.errors import NotFound, RateLimited, StripeAuthError, StripeUnavailable, ValidationError
+from services.gateway import StripeGateway
+from services.lookup import resolve
+
+
+def test_a_rejected_key_becomes_an_authentication_error(sandbox_handle) -> None:  # type: ignore[no-untyped-def]
+    gw = StripeGateway("sk_live_" + "x" * 24, base_url=sandbox_handle.base_url, max_network_retries=0)
+    with pytest.raises(StripeAuthError, match="STRIPE_API_KEY"):
+        gw.retrieve_customer("cus_anything")
+
+
+def test_an_unknown_id_becomes_not_found_naming_it(gateway) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(NotFound, match="fca_doesnotexist"):
+        gateway.retrieve_account("fca_doesnotexist")
+    assert gateway.last_request_id and gateway.last_request_id.startswith("req_")
+
+
+def test_rate_limiting_becomes_a_wait_and_retry_message(gateway, simulator) -> None:  # type: ignore[no-untyped-def]
+    simulator.force_faults("429", count=1)
+    with pytest.raises(RateLimited, match="Wait a few seconds"):
+        gateway.iter_customers().__next__()
+
+
+def test_a_server_error_says_try_again(gateway, simulator) -> None:  # type: ignore[no-untyped-def]
+    simulator.force_faults("500", count=1)
+    with pytest.raises(StripeUnavailable, match="Try again"):
+        gateway.retrieve_customer("cus_x")
+
+
+def test_a_timeout_says_nothing_was_changed(sandbox_handle, simulator) -> None:  # type: ignore[no-untyped-def]
+    gw = StripeGateway(SANDBOX_KEY, base_url=sandbox_handle.base_url, timeout_seconds=0.5,
+                       max_network_retries=0)
+    simulator.force_faults("slow", count=1, seconds=2)
+    with pytest.raises(StripeUnavailable, match="Nothing was changed"):
+        gw.retrieve_customer("cus_x")
+
+
+def test_retries_ride_out_a_single_rate_limit(sandbox_handle, simulator) -> None:  # type: ignore[no-untyped-def]
+    gw = StripeGateway(SANDBOX_KEY, base_url=sandbox_handle.base_url, max_network_retries=2)
+    customer = next(gw.iter_customers())
+    simulator.force_faults("429", count=1)
+    assert gw.retrieve_customer(customer["id"])["id"] == customer["id"]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "hello", "ch_123", "pi_", "pi_ 123"])
+def test_lookup_refuses_malformed_ids_before_calling_stripe(gateway, text: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValidationError):
+        resolve(gateway, text)
+
+
+def test_lookup_of_an_fc_account_finds_itself(gateway) -> None:  # type: ignore[no-untyped-def]
+    customer = next(c for c in gateway.iter_customers() if gateway.list_accounts(customer=c["id"]))
+    account = gateway.list_accounts(customer=customer["id"])[0]
+    found = resolve(gateway, f"  '{account['id']}' ")
+    assert found.account is not None and found.account["id"] == account["id"]
+    assert found.customer_id == customer["id"]
