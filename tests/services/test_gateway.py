@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from bootstrap import SANDBOX_KEY
-from services.errors import NotFound, RateLimited, StripeAuthError, StripeUnavailable, ValidationError
+from services.errors import (
+    NotFound,
+    RateLimited,
+    StripeAuthError,
+    StripeUnavailable,
+    ValidationError,
+)
 from services.gateway import StripeGateway
 from services.lookup import resolve
 
