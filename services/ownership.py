@@ -813,11 +813,16 @@ def compare_names(a: str, b: str) -> tuple[int, str]:
     Returns the score and an explanation such as
     "same person: nickname Bob = Robert, middle initial J ignored".
     """
-    a, b = _text(a), _text(b)
+    a, b = _name_text(a), _name_text(b)
     if not a or not b:
         return 0, "no name to compare"
     result = _name_result(a, b)
     return result.score, _name_detail(result)
+
+
+def _name_text(value: Any) -> str:
+    """A name is text; a number or a list in a name field is no name at all."""
+    return value.strip() if isinstance(value, str) else ""
 
 
 def _person_count(raw: str) -> int:
@@ -1101,8 +1106,8 @@ def compare_addresses(customer: Any, owner_raw: str) -> tuple[int | None, str]:
     if not parts:
         return None, "addresses have nothing in common to compare"
     score = round(100 * sum(w * v for _, w, v in parts) / sum(w for _, w, _ in parts))
-    if c.number and o.number and c.number != o.number:
-        score = min(score, 40)
+    if any(what in {"street number", "street"} and v < 0.5 for what, _, v in parts):
+        score = min(score, 40)  # another house or another street is another address
     if c.postal and o.postal and c.postal != o.postal and _contained(c.city, o.words) < 1:
         score = min(score, 25)
     same = [what for what, _, v in parts if v >= 0.85]
@@ -1143,20 +1148,20 @@ class _OwnerEval:
 
 
 def _read_customer(customer: Any) -> _Customer:
-    name = _text(_get(customer, "name"))
+    name = _name_text(_get(customer, "name"))
     metadata = _get(customer, "metadata")
     names: list[tuple[str, str]] = [("name", name)] if name else []
     for key in _METADATA_NAME_KEYS:
-        value = _text(_get(metadata, key))
+        value = _name_text(_get(metadata, key))
         if value and value not in {n for _, n in names}:
             names.append((f"metadata.{key}", value))
-    first, last = _text(_get(metadata, "first_name")), _text(_get(metadata, "last_name"))
+    first, last = _name_text(_get(metadata, "first_name")), _name_text(_get(metadata, "last_name"))
     if first and last:
         names.append(("metadata.first_name/last_name", f"{first} {last}"))
     return _Customer(
         name=name,
         names=tuple(names),
-        description=_text(_get(customer, "description")),
+        description=_name_text(_get(customer, "description")),
         email=_text(_get(customer, "email")),
         phone=_text(_get(customer, "phone")),
         address=_get(customer, "address"),
@@ -1198,7 +1203,7 @@ def _weighted_score(fields: Mapping[str, FieldMatch]) -> int:
 
 
 def _evaluate_owner(customer: _Customer, owner: Any) -> _OwnerEval:
-    owner_name = _text(_get(owner, "name"))
+    owner_name = _name_text(_get(owner, "name"))
     name, tags, customer_name = _name_field(customer, owner_name)
     email = _text(_get(owner, "email"))
     phone = _text(_get(owner, "phone"))
