@@ -509,10 +509,12 @@ def _search_by_email(svc: Services, text: str, limit: int) -> list[CustomerHit]:
     hits = _store_customers(svc.engine, CustomerRecord.email_lower == text.lower(), limit)
     if hits:
         return hits
-    # Stripe's email filter is exact and case-sensitive: try what was typed, then lower case.
+    # The list filter is exact and case-sensitive; Search matches any case but lags writes by
+    # up to a minute (reference §1.4), so try the exact list first and Search second.
     found = svc.gateway.customers_by_email(text)
-    if not found and text != text.lower():
-        found = svc.gateway.customers_by_email(text.lower())
+    if not found:
+        quoted = text.replace("\\", "\\\\").replace("'", "\\'")
+        found = svc.gateway.search_customers(f"email:'{quoted}'", limit=limit)
     return _customers_from_stripe(svc, found, limit)
 
 

@@ -1,0 +1,558 @@
+"""The accounts browser use cases, against the shared sandbox and both databases."""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+import time
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from bootstrap import SANDBOX_KEY
+from services import accounts
+from services.context import Services
+from services.errors import (
+    Forbidden,
+    NotFound,
+    RateLimited,
+    RefreshNotAllowed,
+    StripeAuthError,
+    StripeUnavailable,
+    ValidationError,
+)
+from services.gateway import StripeGateway
+from services.models import AccountRecord, AuditEntry, BalanceSnapshot, CustomerRecord, SyncState
+from services.store import session_scope
+
+ALL_PERMISSIONS = ["balances", "ownership", "payment_method", "transactions"]
+
+
+def make_customer(
+    gateway: Any,
+    simulator: Any,
+    *,
+    name: str | None = None,
+    accounts: int = 2,
+    permissions: list[str] | None = None,
+    institution: str = "StripeBank",
+    prefetch: list[str] | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A new customer with ``accounts`` linked FC accounts (unique, so shared-sandbox safe)."""
+    tag = secrets.token_hex(4)
+    customer = gateway.create_customer(
+        {"email": f"Pat.{tag}@Example.com", "name": name or f"Pat Quill {tag}"},
+        idempotency_key=None,
+    )
+    if accounts:
+        session = gateway.create_fc_session(
+            {
+                "account_holder": {"type": "customer", "customer": customer["id"]},
+                "permissions": permissions or ALL_PERMISSIONS,
+                "prefetch": ["balances"] if prefetch is None else prefetch,
+            },
+            idempotency_key=None,
+        )
+        simulator.complete_session(session["id"], institution=institution, accounts=accounts)
+        simulator.complete_refreshes()
+    return customer, gateway.list_accounts(customer=customer["id"])
+
+
+def fake_account(n: int, **overrides: Any) -> dict[str, Any]:
+    """A Stripe-shaped FC account for store-only tests (no sandbox needed)."""
+    account: dict[str, Any] = {
+        "id": f"fca_fake{n:06d}",
+        "object": "financial_connections.account",
+        "account_holder": {"type": "customer", "customer": f"cus_fake{n % 7:04d}"},
+        "balance": {
+            "as_of": 1_700_000_000 + n,
+            "type": "cash",
+            "current": {"usd": 10_000 + n},
+            "cash": {"available": {"usd": 9_000 + n}},
+        },
+        "balance_refresh": {
+            "status": "succeeded",
+            "last_attempted_at": 1,
+            "next_refresh_available_at": None,
+        },
+        "ownership_refresh": None,
+        "transaction_refresh": None,
+        "category": "cash",
+        "subcategory": "checking",
+        "created": 1_600_000_000 + n,
+        "display_name": f"Checking {n}",
+        "institution_name": ["StripeBank", "Test Institution", "Sandbox Bank (OAuth)"][n % 3],
+        "last4": f"{n % 10000:04d}",
+        "livemode": False,
+        "ownership": None,
+        "permissions": ["balances", "payment_method"] if n % 2 else ["payment_method"],
+        "status": "active" if n % 5 else "inactive",
+        "subscriptions": [],
+        "supported_payment_method_types": ["us_bank_account"],
+    }
+    account.update(overrides)
+    return account
+
+
+@pytest.fixture
+def store_svc(gateway: Any, engine: Any) -> Services:
+    """Services on the parametrized database (SQLite and PostgreSQL)."""
+    return Services(gateway=gateway, engine=engine, mode="sandbox")
+
+
+def audit_rows(engine: Any, action: str, target: str | None = None) -> list[AuditEntry]:
+    with session_scope(engine) as session:
+        stmt = select(AuditEntry).where(AuditEntry.action == action)
+        if target:
+            stmt = stmt.where(AuditEntry.target == target)
+        return list(session.exec(stmt.order_by(AuditEntry.id)).all())  # type: ignore[arg-type]
+
+
+def wait_for(fn: Any, *, timeout: float = 5.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = fn()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+# --------------------------------------------------------------------------- mirror
+
+
+def test_upsert_account_inserts_then_updates_and_keeps_each_balance_once(engine: Any) -> None:
+    first = fake_account(1)
+    accounts.upsert_account(engine, first)
+    accounts.upsert_account(engine, first)
+    moved = fake_account(1, status="disconnected")
+    moved["balance"] = {
+        **first["balance"],
+        "as_of": first["balance"]["as_of"] + 60,
+        "current": {"usd": 5},
+    }
+    accounts.upsert_account(engine, moved)
+    with session_scope(engine) as session:
+        rows = session.exec(select(AccountRecord)).all()
+        snaps = session.exec(select(BalanceSnapshot).order_by(BalanceSnapshot.as_of)).all()  # type: ignore[arg-type]
+    assert [(r.id, r.status, r.balance_current) for r in rows] == [
+        ("fca_fake000001", "disconnected", 5)
+    ]
+    assert rows[0].permissions == ",balances,payment_method,"
+    assert [(s.current, s.available) for s in snaps] == [(10_001, 9_001), (5, 9_001)]
+
+
+def test_mirrored_account_never_keeps_expanded_owner_details(engine: Any) -> None:
+    ownership = {
+        "id": "fcaowns_1",
+        "object": "financial_connections.account_ownership",
+        "owners": {
+            "object": "list",
+            "data": [{"id": "fcaown_1", "name": "Jenny Rosen", "email": "j@x.io"}],
+        },
+    }
+    accounts.upsert_account(engine, fake_account(2, ownership=ownership))
+    with session_scope(engine) as session:
+        row = session.get(AccountRecord, "fca_fake000002")
+    assert row is not None and row.raw["ownership"] == "fcaowns_1"
+    assert "Jenny" not in str(row.raw)
+
+
+def test_sync_mirrors_customers_and_accounts_and_is_safe_to_rerun(
+    services_ctx: Services, gateway: Any, simulator: Any, ops: Any
+) -> None:
+    customer, linked = make_customer(gateway, simulator, accounts=2)
+    seen: list[tuple[int, int | None, str]] = []
+    result = accounts.sync_accounts(services_ctx, ops, progress=lambda *a: seen.append(a))
+    again = accounts.sync_accounts(services_ctx, ops)
+    with session_scope(services_ctx.engine) as session:
+        stored = session.exec(
+            select(AccountRecord).where(AccountRecord.customer_id == customer["id"])
+        ).all()
+        n_accounts = len(session.exec(select(AccountRecord)).all())
+        n_customers = len(session.exec(select(CustomerRecord)).all())
+        state = session.get(SyncState, "accounts")
+        snaps = session.exec(
+            select(BalanceSnapshot).where(BalanceSnapshot.account_id == linked[0]["id"])
+        ).all()
+    assert sorted(r.id for r in stored) == sorted(a["id"] for a in linked)
+    assert (
+        (n_accounts, n_customers)
+        == (again.accounts, again.customers)
+        == (result.accounts, result.customers)
+    )
+    assert len(snaps) == 1 and snaps[0].current == linked[0]["balance"]["current"]["usd"]
+    assert state is not None and state.last_finished_at is not None
+    assert state.details["accounts"] == n_accounts
+    assert seen[-1][0] == result.customers and "accounts" in seen[-1][2]
+    rows = audit_rows(services_ctx.engine, "accounts.sync")
+    assert [r.outcome for r in rows] == ["ok", "ok"] and rows[0].actor == ops.username
+
+
+def test_sync_by_a_role_without_permission_is_refused_and_audited(
+    services_ctx: Services, ops: Any
+) -> None:
+    from services.auth import Actor
+
+    nobody = Actor(username="x", role="guest")
+    with pytest.raises(Forbidden):
+        accounts.sync_accounts(services_ctx, nobody)
+    assert [r.outcome for r in audit_rows(services_ctx.engine, "accounts.sync")] == ["refused"]
+
+
+# --------------------------------------------------------------------------- search
+
+
+def test_search_finds_a_customer_by_id_email_in_any_case_and_part_of_the_name(
+    services_ctx: Services, gateway: Any, simulator: Any, ops: Any
+) -> None:
+    customer, linked = make_customer(gateway, simulator, name=f"Zora Quint {secrets.token_hex(3)}")
+    by_email = accounts.search_customers(
+        services_ctx, ops, customer["email"].upper()
+    )  # API fallback
+    by_id = accounts.search_customers(services_ctx, ops, f"  {customer['id']} ")
+    by_name = accounts.search_customers(services_ctx, ops, customer["name"].split()[-1].upper())
+    by_email_again = accounts.search_customers(
+        services_ctx, ops, customer["email"].lower()
+    )  # store
+    assert [h.id for h in by_email] == [customer["id"]]
+    assert by_email[0].accounts == len(linked)
+    assert (
+        [h.id for h in by_id]
+        == [h.id for h in by_name]
+        == [h.id for h in by_email_again]
+        == [customer["id"]]
+    )
+
+
+@pytest.mark.parametrize("term", ["", "   ", "x", None])
+def test_search_needs_at_least_two_characters(services_ctx: Services, ops: Any, term: Any) -> None:
+    with pytest.raises(ValidationError, match="at least 2 characters"):
+        accounts.search_customers(services_ctx, ops, term)
+
+
+def test_search_explains_unknown_malformed_and_non_customer_ids(
+    services_ctx: Services, ops: Any
+) -> None:
+    with pytest.raises(NotFound, match="no customer cus_doesnotexist"):
+        accounts.search_customers(services_ctx, ops, "cus_doesnotexist")
+    with pytest.raises(ValidationError, match="not an ID"):
+        accounts.search_customers(services_ctx, ops, "cus_bad id!")
+    with pytest.raises(ValidationError, match="Payment lookup"):
+        accounts.search_customers(services_ctx, ops, "pi_3Nabcdef")
+    with pytest.raises(ValidationError, match="complete email"):
+        accounts.search_customers(services_ctx, ops, "someone@")
+
+
+def test_search_by_name_treats_percent_and_underscore_literally(
+    services_ctx: Services, ops: Any
+) -> None:
+    accounts.upsert_customer(
+        services_ctx.engine, {"id": "cus_lit1", "name": "Ann 100% Lee", "created": 1}
+    )
+    accounts.upsert_customer(
+        services_ctx.engine, {"id": "cus_lit2", "name": "Ann 1000 Lee", "created": 2}
+    )
+    assert [h.id for h in accounts.search_customers(services_ctx, ops, "0%")] == ["cus_lit1"]
+    assert accounts.search_customers(services_ctx, ops, "a_n") == []
+
+
+def test_manager_cannot_search_or_list(services_ctx: Services, manager: Any) -> None:
+    with pytest.raises(Forbidden):
+        accounts.search_customers(services_ctx, manager, "pat")
+    with pytest.raises(Forbidden):
+        accounts.list_accounts(services_ctx, manager)
+
+
+# --------------------------------------------------------------------------- listing and export
+
+
+def _fill(engine: Any, n: int = 40) -> list[dict[str, Any]]:
+    made = [fake_account(i) for i in range(n)]
+    for a in made:
+        accounts.upsert_account(engine, a)
+    return made
+
+
+def test_list_accounts_filters_and_pages_in_sql(store_svc: Services, ops: Any) -> None:
+    made = _fill(store_svc.engine)
+
+    def ids(**kw: Any) -> set[str]:
+        page = accounts.list_accounts(store_svc, ops, page_size=500, **kw)
+        assert page.total == len(page.rows)
+        return {r.id for r in page.rows}
+
+    assert ids(status="inactive") == {a["id"] for a in made if a["status"] == "inactive"}
+    assert ids(institution="Test Institution") == {
+        a["id"] for a in made if a["institution_name"] == "Test Institution"
+    }
+    assert ids(permission="balances") == {a["id"] for a in made if "balances" in a["permissions"]}
+    assert ids(customer_id="cus_fake0003") == {
+        a["id"] for a in made if a["account_holder"]["customer"] == "cus_fake0003"
+    }
+    cutoff_age = store_svc.now() - (1_700_000_000 + 20)
+    assert ids(stale_after_seconds=cutoff_age) == {
+        a["id"] for a in made if a["balance"]["as_of"] < 1_700_000_020
+    }
+    pages = [accounts.list_accounts(store_svc, ops, page=p, page_size=15) for p in (1, 2, 3, 99)]
+    assert [len(p.rows) for p in pages] == [15, 15, 10, 10]  # page 99 clamps to the last page
+    assert pages[0].total == 40 and pages[0].pages == 3
+    seen = [r.id for p in pages[:3] for r in p.rows]
+    assert seen == sorted(seen, reverse=True) and len(set(seen)) == 40  # newest first, no overlap
+
+
+def test_stale_filter_counts_accounts_never_refreshed_only_when_balances_were_granted(
+    store_svc: Services, ops: Any
+) -> None:
+    accounts.upsert_account(store_svc.engine, fake_account(1, balance=None))  # balances granted
+    accounts.upsert_account(store_svc.engine, fake_account(2, balance=None))  # no balances
+    page = accounts.list_accounts(store_svc, ops, stale_after_seconds=3600)
+    assert [r.id for r in page.rows] == ["fca_fake000001"]
+
+
+def test_list_accounts_rejects_unknown_filter_values(store_svc: Services, ops: Any) -> None:
+    with pytest.raises(ValidationError, match="Unknown status"):
+        accounts.list_accounts(store_svc, ops, status="closed")
+    with pytest.raises(ValidationError, match="Unknown permission"):
+        accounts.list_accounts(store_svc, ops, permission="everything")
+
+
+def test_institutions_lists_each_name_once(store_svc: Services) -> None:
+    _fill(store_svc.engine, 9)
+    assert accounts.institutions(store_svc.engine) == [
+        "Sandbox Bank (OAuth)",
+        "StripeBank",
+        "Test Institution",
+    ]
+
+
+def test_csv_export_has_every_filtered_account_with_money_in_minor_units(
+    store_svc: Services, finance: Any
+) -> None:
+    made = _fill(store_svc.engine, 30)
+    data = accounts.export_accounts_csv(store_svc, finance, permission="balances")
+    rows = list(csv.DictReader(io.StringIO(data.decode())))
+    expected = {a["id"]: a for a in made if "balances" in a["permissions"]}
+    assert {r["id"] for r in rows} == set(expected)
+    one = rows[0]
+    assert int(one["balance_current_minor"]) == expected[one["id"]]["balance"]["current"]["usd"]
+    assert one["balance_currency"] == "usd" and one["permissions"] == "balances payment_method"
+    [entry] = audit_rows(store_svc.engine, "accounts.export")
+    assert entry.params["rows"] == len(expected) and entry.actor == finance.username
+
+
+def test_csv_export_streams_in_chunks(store_svc: Services) -> None:
+    _fill(store_svc.engine, 25)
+    chunks = list(
+        accounts.iter_accounts_csv(
+            store_svc.engine, accounts.AccountFilters(), now=0, chunk_rows=10
+        )
+    )
+    assert len(chunks) == 3
+    assert b"".join(chunks).count(b"\n") == 26
+
+
+# --------------------------------------------------------------------------- detail
+
+
+def _with_ownership(gateway: Any, simulator: Any, account_id: str) -> None:
+    gateway.refresh_account(account_id, ["ownership"], idempotency_key=None)
+    simulator.complete_refreshes()
+
+
+def test_detail_shows_owner_details_to_ops_and_hides_them_from_finance(
+    services_ctx: Services, gateway: Any, simulator: Any, ops: Any, finance: Any
+) -> None:
+    customer, linked = make_customer(gateway, simulator, accounts=1, name="Mara Vance")
+    account_id = linked[0]["id"]
+    _with_ownership(gateway, simulator, account_id)
+    as_ops = accounts.account_detail(services_ctx, ops, account_id)
+    as_finance = accounts.account_detail(services_ctx, finance, account_id)
+    assert [o.name for o in as_ops.owners] == ["Mara Vance"] and not as_ops.owners_hidden
+    assert [o.name for o in as_finance.owners] == [None] and as_finance.owners_hidden
+    assert "Mara" not in repr(as_finance.owners) and "Mara" not in repr(as_finance.account)
+    assert as_ops.customer is not None and as_ops.customer["id"] == customer["id"]
+    assert as_ops.row.balance_current == linked[0]["balance"]["current"]["usd"]
+    assert as_ops.snapshots and as_ops.account["ownership"].startswith("fcaowns_")
+
+
+def test_detail_of_unknown_or_malformed_account_says_so(services_ctx: Services, ops: Any) -> None:
+    with pytest.raises(NotFound, match="no Financial Connections account fca_nope123"):
+        accounts.account_detail(services_ctx, ops, "fca_nope123")
+    for bad in ("", "cus_123456", "fca_ bad"):
+        with pytest.raises(ValidationError):
+            accounts.account_detail(services_ctx, ops, bad)
+
+
+def test_refresh_blocker_explains_each_reason() -> None:
+    from services.auth import Actor
+
+    now = 1_000_000
+    base = fake_account(1)
+    assert accounts.refresh_blocker(base, "balance", now=now) is None
+    throttled = {
+        **base,
+        "balance_refresh": {"status": "succeeded", "next_refresh_available_at": now + 300},
+    }
+    assert "from 1970-01-12 13:51 UTC (in 5 min)" in (
+        accounts.refresh_blocker(throttled, "balance", now=now) or ""
+    )
+    assert "already running" in (
+        accounts.refresh_blocker(
+            {**base, "balance_refresh": {"status": "pending"}}, "balance", now=now
+        )
+        or ""
+    )
+    assert "'ownership' permission" in (accounts.refresh_blocker(base, "ownership", now=now) or "")
+    assert "inactive" in (
+        accounts.refresh_blocker({**base, "status": "inactive"}, "balance", now=now) or ""
+    )
+    assert "disconnected" in (
+        accounts.refresh_blocker({**base, "status": "disconnected"}, "balance", now=now) or ""
+    )
+    assert "may not refresh" in (
+        accounts.refresh_blocker(base, "balance", now=now, actor=Actor("m", "manager")) or ""
+    )
+
+
+# --------------------------------------------------------------------------- refresh
+
+
+def test_refresh_starts_pending_then_polling_sees_it_succeed_and_audits_both(
+    services_ctx: Services, gateway: Any, simulator: Any, ops: Any
+) -> None:
+    _, linked = make_customer(gateway, simulator, accounts=1, prefetch=[])
+    account_id = linked[0]["id"]
+    started = accounts.refresh(
+        services_ctx, ops, account_id, "ownership", idempotency_key=f"t-{account_id}"
+    )
+    assert started["ownership_refresh"]["status"] == "pending"
+    assert (
+        accounts.list_accounts(
+            services_ctx, ops, customer_id=linked[0]["account_holder"]["customer"]
+        )
+        .rows[0]
+        .ownership_refresh_status
+        == "pending"
+    )
+    final = wait_for(
+        lambda: (
+            (s := accounts.refresh_status(services_ctx, ops, account_id, "ownership")).status
+            != "pending"
+            and s
+        )
+    )
+    assert final.status == "succeeded" and final.next_refresh_available_at is not None
+    [start] = audit_rows(services_ctx.engine, "account.refresh", account_id)
+    assert (start.outcome, start.params["feature"], start.actor) == (
+        "ok",
+        "ownership",
+        ops.username,
+    )
+    assert start.idempotency_key == f"t-{account_id}" and start.stripe_request_id
+    [result] = audit_rows(services_ctx.engine, "account.refresh.result", account_id)
+    assert result.params["status"] == "succeeded"
+
+
+def test_refresh_while_throttled_says_until_when_and_sends_nothing(
+    services_ctx: Services, gateway: Any, simulator: Any, ops: Any
+) -> None:
+    _, linked = make_customer(gateway, simulator, accounts=1)  # prefetched: cooldown running
+    account_id = linked[0]["id"]
+    before = gateway.retrieve_account(account_id)["balance_refresh"]
+    with pytest.raises(RefreshNotAllowed, match=r"next balance refresh from .* UTC"):
+        accounts.refresh(services_ctx, ops, account_id, "balance", idempotency_key=None)
+    assert gateway.retrieve_account(account_id)["balance_refresh"] == before
+    [entry] = audit_rows(services_ctx.engine, "account.refresh", account_id)
+    assert entry.outcome == "error" and "UTC" in (entry.message or "")
+
+
+def test_refresh_without_the_granted_permission_is_refused_before_stripe(
+    services_ctx: Services, gateway: Any, simulator: Any, finance: Any
+) -> None:
+    _, linked = make_customer(
+        gateway, simulator, accounts=1, permissions=["payment_method"], prefetch=[]
+    )
+    account_id = linked[0]["id"]
+    with pytest.raises(RefreshNotAllowed, match="'balances' permission was not granted"):
+        accounts.refresh(services_ctx, finance, account_id, "balance", idempotency_key=None)
+    assert gateway.retrieve_account(account_id)["balance_refresh"] is None
+
+
+def test_refresh_by_manager_is_refused_and_audited(services_ctx: Services, manager: Any) -> None:
+    with pytest.raises(Forbidden):
+        accounts.refresh(services_ctx, manager, "fca_whatever1", "balance", idempotency_key=None)
+    assert [r.outcome for r in audit_rows(services_ctx.engine, "account.refresh")] == ["refused"]
+
+
+def test_refresh_of_an_unknown_feature_is_a_validation_error(
+    services_ctx: Services, ops: Any
+) -> None:
+    with pytest.raises(ValidationError, match="not a refresh"):
+        accounts.refresh(services_ctx, ops, "fca_whatever1", "everything", idempotency_key=None)
+
+
+# --------------------------------------------------------------------------- Stripe errors
+
+
+@pytest.mark.parametrize(
+    ("mode", "error", "words"),
+    [("429", RateLimited, "rate-limiting"), ("500", StripeUnavailable, "temporary problem")],
+)
+def test_stripe_faults_become_sentences(
+    services_ctx: Services, simulator: Any, ops: Any, mode: str, error: type, words: str
+) -> None:
+    simulator.force_faults(mode, 1)
+    with pytest.raises(error, match=words):
+        accounts.search_customers(services_ctx, ops, "cus_anything1")
+
+
+def test_a_rejected_api_key_and_a_timeout_become_sentences(
+    sandbox_handle: Any, sqlite_engine: Any, simulator: Any, ops: Any
+) -> None:
+    bad_key = StripeGateway("sk_live_nope", base_url=sandbox_handle.base_url, max_network_retries=0)
+    with pytest.raises(StripeAuthError, match="rejected the API key"):
+        accounts.account_detail(Services(bad_key, sqlite_engine, "sandbox"), ops, "fca_abc123")
+    impatient = StripeGateway(
+        SANDBOX_KEY, base_url=sandbox_handle.base_url, max_network_retries=0, timeout_seconds=0.3
+    )
+    simulator.force_faults("slow", 1)  # the sandbox answers after 3 s
+    with pytest.raises(StripeUnavailable, match="timed out"):
+        accounts.account_detail(Services(impatient, sqlite_engine, "sandbox"), ops, "fca_abc123")
+
+
+# --------------------------------------------------------------------------- lookup
+
+
+def test_lookup_of_a_setup_intent_finds_the_linked_account_and_mirrors_it(
+    services_ctx: Services, gateway: Any, simulator: Any, ops: Any
+) -> None:
+    customer, _ = make_customer(gateway, simulator, accounts=0)
+    si = gateway.create_setup_intent(
+        {"customer": customer["id"], "payment_method_types": ["us_bank_account"]},
+        idempotency_key=None,
+    )
+    simulator.link_bank(si["id"], institution="StripeBank")
+    found = accounts.lookup(services_ctx, ops, si["id"])
+    assert found.account is not None and not found.manual_entry
+    with session_scope(services_ctx.engine) as session:
+        assert session.get(AccountRecord, found.account["id"]) is not None
+
+
+def test_lookup_of_a_manually_entered_account_says_it_has_no_data(
+    services_ctx: Services, gateway: Any, simulator: Any, ops: Any
+) -> None:
+    customer, _ = make_customer(gateway, simulator, accounts=0)
+    si = gateway.create_setup_intent(
+        {"customer": customer["id"], "payment_method_types": ["us_bank_account"]},
+        idempotency_key=None,
+    )
+    simulator.manual_entry(si["id"])
+    found = accounts.lookup(services_ctx, ops, si["id"])
+    assert found.account is None and found.manual_entry
+    assert (
+        "entered manually" in found.message
+        and "no balance, ownership or transaction" in found.message
+    )
