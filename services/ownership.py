@@ -269,6 +269,9 @@ def _parse_business(folded: str) -> _Business:
 def _split_person_words(segment: str) -> tuple[list[str], str | None, list[str]]:
     """Words of one name with titles, generational suffixes and credentials taken out."""
     words = [w for w in _words(segment.replace(".", " ").replace("-", " ")) if w]
+    if words and all(w in _GENERATIONS or w in _CREDENTIALS for w in words):
+        # a segment that is only a suffix, as in "Smith, John, Jr."
+        return [], next((_GENERATIONS[w] for w in words if w in _GENERATIONS), None), []
     titles: list[str] = []
     while len(words) > 1 and words[0] in _TITLES:
         titles.append(words.pop(0))
@@ -281,8 +284,6 @@ def _split_person_words(segment: str) -> tuple[list[str], str | None, list[str]]
             continue
         else:
             kept.append(w)
-    if not kept and words and words[0] in _GENERATIONS:
-        suffix = _GENERATIONS[words[0]]
     return kept, suffix, titles
 
 
@@ -792,9 +793,10 @@ def _name_result(a: str, b: str) -> _NameResult:
             best = result
     if best is None:
         return _ZERO
-    cosmetic = _fold(a).split() == _fold(b).split() and a.split() != b.split()
-    if best.score and cosmetic and not best.notes:
-        best = best.plus("", "same name apart from case or accents")
+    if best.score and not best.notes and a.strip() != b.strip():
+        best = best.plus(
+            "", "same name written differently (case, accents, spacing or punctuation)"
+        )
     return best
 
 
@@ -951,7 +953,9 @@ _STATE_CODES = frozenset(_STATES.values())
 
 
 @dataclass(frozen=True)
-class _Address:
+class ParsedAddress:
+    """The pieces of a loosely parsed address, canonicalised (Street = St, North = N)."""
+
     number: str | None = None
     unit: str | None = None
     postal: str | None = None
@@ -1011,12 +1015,12 @@ def _parse_street(words: list[str]) -> tuple[str | None, tuple[str, ...], str | 
     return number, (), None, start
 
 
-def parse_raw_address(raw: str) -> _Address:
+def parse_raw_address(raw: str) -> ParsedAddress:
     """Loosely parse one unparsed address line such as "510 Townsend San Francisco, CA 94103"."""
     text = _fold(_text(raw)).replace("#", " # ")
     words = re.findall(r"[a-z0-9]+|#", text)
     if not words:
-        return _Address()
+        return ParsedAddress()
     postal = None
     for i in range(len(words) - 1, -1, -1):
         if re.fullmatch(r"\d{5}", words[i]) and (i > 0 or len(words) == 1):
@@ -1041,7 +1045,7 @@ def parse_raw_address(raw: str) -> _Address:
         )
         city = tuple(_address_word(w) for w in words[first_segment:])
     remaining = frozenset(_address_word(w) for w in words if w not in {"#", number})
-    return _Address(number, unit, postal, state, street, street_type, city, remaining)
+    return ParsedAddress(number, unit, postal, state, street, street_type, city, remaining)
 
 
 def _line2_unit(line2: str) -> str | None:
@@ -1050,17 +1054,17 @@ def _line2_unit(line2: str) -> str | None:
     return words[-1] if words else None
 
 
-def _customer_address(address: Any) -> _Address:
+def _customer_address(address: Any) -> ParsedAddress:
     line1, line2 = _text(_get(address, "line1")), _text(_get(address, "line2"))
     city = _text(_get(address, "city"))
     state = _fold(_text(_get(address, "state")))
     postal = re.sub(r"[^0-9a-z]", "", _fold(_text(_get(address, "postal_code"))))
-    street = parse_raw_address(line1) if line1 else _Address()
+    street = parse_raw_address(line1) if line1 else ParsedAddress()
     unit = street.unit or _line2_unit(line2)
     city_words = tuple(_address_word(w) for w in _words(_fold(city)))
     if re.fullmatch(r"\d{5}(\d{4})?", postal):
         postal = postal[:5]
-    return _Address(
+    return ParsedAddress(
         number=street.number,
         unit=unit,
         postal=postal or None,
@@ -1087,7 +1091,7 @@ def compare_addresses(customer: Any, owner_raw: str) -> tuple[int | None, str]:
     """Score a Stripe address dict against an owner's one-line ``raw_address``."""
     c = _customer_address(customer)
     o = parse_raw_address(_text(owner_raw))
-    if not (c.number or c.street or c.postal or c.city) or not o.words and not o.postal:
+    if not (c.number or c.street or c.postal or c.city) or not (o.words or o.postal):
         return None, _missing("address", "x" if c.words or c.postal else "", owner_raw)
     parts: list[tuple[str, float, float]] = []  # (what, weight, 0..1)
     if c.number and o.number:
