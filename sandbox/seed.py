@@ -458,9 +458,21 @@ class _History:
             **copy.deepcopy(payments.DEFAULT_ACCEPTANCE),
             "accepted_at": at,
         }
-        payments.next_generation(self.state, self.intent)
+        generation = payments.next_generation(self.state, self.intent)
         _step(self.state, self.intent, "requires_action", at, status="requires_payment_method")
+        self.schedule_timeout(arrival + payments.MICRODEPOSIT_TIMEOUT_SECONDS, generation)
         return pm
+
+    def schedule_timeout(self, due: int, generation: int) -> None:
+        """Still-pending deposits time out 10 days after arrival (§6.2), like live ones."""
+        if due <= self.now:
+            return
+        state, kind, intent_id = self.state, self.intent["object"], self.intent["id"]
+        error = payments.error_object(*payments.MICRODEPOSIT_ERRORS[payments.MICRODEPOSIT_TIMEOUT])
+        state.schedule(
+            due - state.now(),
+            lambda: payments.fail_if_current(state, intent_id, kind, generation, error),
+        )
 
     # ---- endings
 
@@ -478,7 +490,7 @@ class _History:
             self.attempt(pm, "succeeded", at=at)
         payments.set_attempt_status(self.state, self.intent, "succeeded")
         previous = self.intent["status"]
-        mandate = _mandate(self.state, pm, at=at)
+        mandate = payments.active_mandate(self.state, pm["id"]) or _mandate(self.state, pm, at=at)
         self.intent.update(
             status="succeeded", mandate=mandate["id"], next_action=None, payment_method=pm["id"]
         )
