@@ -363,6 +363,10 @@ def _parse_people(folded: str) -> tuple[tuple[_Person, ...], ...]:
     return tuple(dict.fromkeys(interpretations))[:8]
 
 
+def _single_words_only(interpretations: tuple[tuple[_Person, ...], ...]) -> bool:
+    return all(len(g) > 1 and all(len(p.tokens) == 1 for p in g) for g in interpretations)
+
+
 @lru_cache(maxsize=4096)
 def _parse_name(raw: str) -> tuple[_Alias, ...]:
     """Every way to read a name string: DBA/AKA aliases, then people or a business."""
@@ -383,7 +387,10 @@ def _parse_name(raw: str) -> tuple[_Alias, ...]:
                 aliases.append(_Alias(display, business, ()))
             continue
         people = _parse_people(chunk)
-        if people:
+        if people and _single_words_only(people):
+            # "Smith & Wesson", "Procter and Gamble": a firm, not two people without surnames
+            aliases.append(_Alias(display, _parse_business(chunk), ()))
+        elif people:
             aliases.append(_Alias(display, None, people))
     return tuple(aliases)
 
@@ -674,7 +681,7 @@ def _compare_people(p: _Person, q: _Person) -> _NameResult:
         best = best.plus("order", "written as 'Surname, Given'")
     if p.suffix and q.suffix and p.suffix != q.suffix:
         best = best.plus("suffixes differ", f"suffixes differ ({p.suffix} vs {q.suffix})", 0.6)
-    elif p.suffix or q.suffix:
+    elif p.suffix != q.suffix:
         best = best.plus("", f"suffix {p.suffix or q.suffix} ignored", 0.98)
     titles = [*p.titles, *q.titles]
     if titles:

@@ -217,6 +217,14 @@ def test_a_middle_initial_costs_less_than_a_first_initial() -> None:
     assert middle > first
 
 
+def test_the_same_suffix_on_both_sides_costs_nothing() -> None:
+    with_suffix, detail = compare_names("Smith, John, Jr.", "JOHN SMITH JR")
+    without, _ = compare_names("Smith, John", "JOHN SMITH")
+
+    assert with_suffix == without
+    assert "suffix" not in detail
+
+
 def test_a_typo_scores_below_the_correct_spelling() -> None:
     typo, _ = compare_names("Jonh Smith", "John Smith")
     exact, _ = compare_names("John Smith", "John Smith")
@@ -263,6 +271,7 @@ def test_a_missing_name_scores_zero_and_says_so(blank: Any) -> None:
         ("Acme Widget Corp", "ACME WIDGETS CORPORATION", "same business"),
         ("Acme Intl Holdings", "ACME INTERNATIONAL HOLDINGS INC", "same business"),
         ("Smith Plumbing", "JOHN SMITH DBA SMITH PLUMBING", "SMITH PLUMBING"),
+        ("Smith & Wesson", "SMITH AND WESSON", "same business"),
         ("Smith Plumbing LLC", "John Smith d/b/a Smith Plumbing LLC", "Smith Plumbing LLC"),
     ],
 )
