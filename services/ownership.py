@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from itertools import product
 from typing import Any
@@ -268,7 +268,7 @@ def _parse_business(folded: str) -> _Business:
 
 def _split_person_words(segment: str) -> tuple[list[str], str | None, list[str]]:
     """Words of one name with titles, generational suffixes and credentials taken out."""
-    words = [w for w in _words(segment.replace(".", " ").replace("-", " ")) if w]
+    words = _words(segment.replace(".", " ").replace("-", " "))[:12]  # no real name is longer
     if words and all(w in _GENERATIONS or w in _CREDENTIALS for w in words):
         # a segment that is only a suffix, as in "Smith, John, Jr."
         return [], next((_GENERATIONS[w] for w in words if w in _GENERATIONS), None), []
@@ -543,97 +543,111 @@ def _score_single(
     return result.plus(tag, note) if note else result
 
 
-def _score_tokens(x: tuple[str, ...], y: tuple[str, ...]) -> _NameResult:
-    """Score two names whose tokens are in given ... surname order."""
-    y = _drop_particles(_merge_concatenations(x, y))
-    x = _drop_particles(_merge_concatenations(y, x))
-    if not x or not y:
-        return _ZERO
-    pairs = _align(x[:8], y[:8])
-    x, y = x[:8], y[:8]
-    if len(x) == 1 or len(y) == 1:
-        return _score_single(x, y, pairs)
-    rev = {j: (i, kind) for i, (j, kind) in pairs.items()}
-    nx, ny = len(x), len(y)
-    factor = 1.0
-    found: list[tuple[str, str]] = []
-    used_x: set[int] = set()
-    used_y: set[int] = set()
+@dataclass
+class _Tally:
+    """Evidence gathered while walking two aligned names (given, surname, then the rest)."""
 
-    given_ok = True
+    x: tuple[str, ...]
+    y: tuple[str, ...]
+    pairs: dict[int, tuple[int, str]]  # x index -> (y index, kind)
+    factor: float = 1.0
+    found: list[tuple[str, str]] = field(default_factory=list)
+    used_x: set[int] = field(default_factory=set)
+    used_y: set[int] = field(default_factory=set)
+
+    @property
+    def rev(self) -> dict[int, tuple[int, str]]:
+        return {j: (i, kind) for i, (j, kind) in self.pairs.items()}
+
+    def take(
+        self, xs: Iterable[int], ys: Iterable[int], factor: float, note: tuple[str, str]
+    ) -> None:
+        self.factor *= factor
+        self.found.append(note)
+        self.used_x.update(xs)
+        self.used_y.update(ys)
+
+    def result(self) -> _NameResult:
+        result = _NameResult(round(100 * self.factor))
+        for tag, note in self.found:
+            if note:
+                result = result.plus(tag, note)
+        return result
+
+
+def _match_given(t: _Tally) -> bool:
+    """First names agree, or one side goes by the other's middle name ("J. Robert Smith")."""
+    pairs, rev, nx, ny = t.pairs, t.rev, len(t.x), len(t.y)
     if 0 in pairs and pairs[0][0] == 0:
         kind = pairs[0][1]
-        factor *= _GIVEN_FACTOR[kind]
-        found.append(_pair_note(kind, x[0], y[0], role="given"))
-        used_x.add(0)
-        used_y.add(0)
+        t.take({0}, {0}, _GIVEN_FACTOR[kind], _pair_note(kind, t.x[0], t.y[0], role="given"))
     elif 0 in rev and _role(rev[0][0], nx) == "middle":
-        i = rev[0][0]
-        factor *= 0.85 * _MIDDLE_FACTOR[rev[0][1]]
-        found.append(("middle name", f"goes by middle name {_display(x[i])}"))
-        used_x.update({0, i})
-        used_y.add(0)
+        i, kind = rev[0]
+        note = ("middle name", f"goes by middle name {_display(t.x[i])}")
+        t.take({0, i}, {0}, 0.85 * _MIDDLE_FACTOR[kind], note)
     elif 0 in pairs and _role(pairs[0][0], ny) == "middle":
-        j = pairs[0][0]
-        factor *= 0.85 * _MIDDLE_FACTOR[pairs[0][1]]
-        found.append(("middle name", f"goes by middle name {_display(y[j])}"))
-        used_x.add(0)
-        used_y.update({0, j})
+        j, kind = pairs[0]
+        note = ("middle name", f"goes by middle name {_display(t.y[j])}")
+        t.take({0}, {0, j}, 0.85 * _MIDDLE_FACTOR[kind], note)
     else:
-        given_ok = False
+        return False
+    return True
 
-    surname_ok = True
-    sx, sy = nx - 1, ny - 1
+
+def _match_surname(t: _Tally) -> bool:
+    """Surnames agree, or one side adds a second surname ("Garcia" vs "Garcia Lopez")."""
+    pairs, rev = t.pairs, t.rev
+    sx, sy = len(t.x) - 1, len(t.y) - 1
     if sx in pairs and pairs[sx][0] == sy:
         kind = pairs[sx][1]
-        factor *= _SURNAME_FACTOR[kind]
-        found.append(_pair_note(kind, x[sx], y[sy], role="surname"))
-        used_x.add(sx)
-        used_y.add(sy)
-    elif sx in pairs and _role(pairs[sx][0], ny) == "middle" and sy not in used_y:
-        j = pairs[sx][0]
-        factor *= 0.95 * _SURNAME_FACTOR[pairs[sx][1]]
-        found.append(("double surname", f"second surname {_display(y[sy])} ignored"))
-        used_x.add(sx)
-        used_y.update({j, sy})
-    elif sy in rev and _role(rev[sy][0], nx) == "middle" and sx not in used_x:
-        i = rev[sy][0]
-        factor *= 0.95 * _SURNAME_FACTOR[rev[sy][1]]
-        found.append(("double surname", f"second surname {_display(x[sx])} ignored"))
-        used_x.update({i, sx})
-        used_y.add(sy)
+        t.take(
+            {sx}, {sy}, _SURNAME_FACTOR[kind], _pair_note(kind, t.x[sx], t.y[sy], role="surname")
+        )
+    elif sx in pairs and _role(pairs[sx][0], len(t.y)) == "middle" and sy not in t.used_y:
+        j, kind = pairs[sx]
+        note = ("double surname", f"second surname {_display(t.y[sy])} ignored")
+        t.take({sx}, {j, sy}, 0.95 * _SURNAME_FACTOR[kind], note)
+    elif sy in rev and _role(rev[sy][0], len(t.x)) == "middle" and sx not in t.used_x:
+        i, kind = rev[sy]
+        note = ("double surname", f"second surname {_display(t.x[sx])} ignored")
+        t.take({i, sx}, {sy}, 0.95 * _SURNAME_FACTOR[kind], note)
     else:
-        surname_ok = False
+        return False
+    return True
 
-    if not given_ok or not surname_ok:
-        return _conflict(x, y, pairs, given_ok=given_ok, surname_ok=surname_ok)
 
-    for i, (j, kind) in pairs.items():
-        if i in used_x or j in used_y:
-            continue
-        factor *= _MIDDLE_FACTOR[kind]
-        found.append(_pair_note(kind, x[i], y[j], role="middle"))
-        used_x.add(i)
-        used_y.add(j)
-    extra_x = [x[i] for i in range(nx) if i not in used_x]
-    extra_y = [y[j] for j in range(ny) if j not in used_y]
+def _match_middles(t: _Tally) -> None:
+    """Middle names: matching ones cost little, extra ones less, conflicting ones more."""
+    for i, (j, kind) in t.pairs.items():
+        if i not in t.used_x and j not in t.used_y:
+            t.take({i}, {j}, _MIDDLE_FACTOR[kind], _pair_note(kind, t.x[i], t.y[j], role="middle"))
+    extra_x = " ".join(_display(w) for i, w in enumerate(t.x) if i not in t.used_x)
+    extra_y = " ".join(_display(w) for j, w in enumerate(t.y) if j not in t.used_y)
     if extra_x and extra_y:
-        factor *= 0.75
-        found.append(
-            ("middle names differ", f"middle names differ ({' '.join(map(_display, extra_x))} vs "
-             f"{' '.join(map(_display, extra_y))})")
-        )  # fmt: skip
+        note = f"middle names differ ({extra_x} vs {extra_y})"
+        t.take((), (), 0.75, ("middle names differ", note))
     elif extra_x or extra_y:
         extra = extra_x or extra_y
-        factor *= 0.97
-        what = "middle initial" if all(len(t) == 1 for t in extra) else "middle name"
-        found.append(("", f"{what} {' '.join(map(_display, extra))} ignored"))
+        what = "middle initial" if all(len(w) == 1 for w in extra.split()) else "middle name"
+        t.take((), (), 0.97, ("", f"{what} {extra} ignored"))
 
-    result = _NameResult(round(100 * factor))
-    for tag, note in found:
-        if note:
-            result = result.plus(tag, note)
-    return result
+
+def _score_tokens(x: tuple[str, ...], y: tuple[str, ...]) -> _NameResult:
+    """Score two names whose tokens are in given ... surname order."""
+    y = _drop_particles(_merge_concatenations(x, y))[:8]
+    x = _drop_particles(_merge_concatenations(y, x))[:8]
+    if not x or not y:
+        return _ZERO
+    pairs = _align(x, y)
+    if len(x) == 1 or len(y) == 1:
+        return _score_single(x, y, pairs)
+    tally = _Tally(x, y, pairs)
+    given_ok = _match_given(tally)
+    surname_ok = _match_surname(tally)
+    if not given_ok or not surname_ok:
+        return _conflict(x, y, pairs, given_ok=given_ok, surname_ok=surname_ok)
+    _match_middles(tally)
+    return tally.result()
 
 
 def _conflict(
