@@ -370,6 +370,7 @@ def _single_words_only(interpretations: tuple[tuple[_Person, ...], ...]) -> bool
 @lru_cache(maxsize=4096)
 def _parse_name(raw: str) -> tuple[_Alias, ...]:
     """Every way to read a name string: DBA/AKA aliases, then people or a business."""
+    raw = raw[:300]  # longer is not a name; keep pathological input cheap
     folded = _fold(raw).replace("(", " ").replace(")", " ")
     chunks = _ALIAS_SPLIT.split(folded)
     shown = re.compile(_ALIAS_SPLIT.pattern, re.IGNORECASE).split(raw)
