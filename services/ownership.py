@@ -844,6 +844,11 @@ def compare_names(a: str, b: str) -> tuple[int, str]:
     return result.score, _name_detail(result)
 
 
+def _readable(name: str) -> bool:
+    """Whether the name has Latin letters this module can compare."""
+    return bool(_parse_name(name))
+
+
 def _name_text(value: Any) -> str:
     """A name is text; a number or a list in a name field is no name at all."""
     return value.strip() if isinstance(value, str) else ""
@@ -1203,6 +1208,12 @@ def _name_field(customer: _Customer, owner_name: str) -> tuple[FieldMatch, tuple
     if not owner_name or not customer.names:
         detail = _missing("name", customer.name, owner_name)
         return FieldMatch("name", None, customer.name or None, owner_name or None, detail), (), ""
+    if not _readable(owner_name) or not any(_readable(n) for _, n in customer.names):
+        # Names in non-Latin scripts are not transliterated: say so rather than "mismatch".
+        same = owner_name.casefold() == customer.names[0][1].casefold()
+        detail = "identical names" if same else "name is not in Latin letters; compare it by eye"
+        value = customer.names[0][1]
+        return FieldMatch("name", 100 if same else None, value, owner_name, detail), (), value
     candidates = list(customer.names)
     owner_is_business = any(a.business for a in _parse_name(owner_name))
     if owner_is_business and customer.description and len(customer.description) <= 80:

@@ -721,6 +721,16 @@ def test_a_customer_without_a_name_is_judged_on_other_fields_but_never_matched()
     assert "Add the customer's name" in result.reason
 
 
+def test_a_name_in_a_non_latin_script_is_not_called_a_mismatch() -> None:
+    different = match_owners(customer(name="Иван Петров"), [owner("Пётр Иванов")])
+    same = match_owners(customer(name="Иван Петров"), [owner("Иван Петров")])
+
+    assert different.fields["name"].score is None
+    assert different.verdict == "no_data"
+    assert "Latin" in different.fields["name"].detail
+    assert same.verdict == "match"
+
+
 def test_stripe_like_objects_without_get_are_accepted() -> None:
     cust = IndexOnly(customer(name="Bob Smith", address=SF_ADDRESS))
     envelope = IndexOnly(
