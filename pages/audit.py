@@ -1,0 +1,122 @@
+"""Audit log (admin): every state-changing action, filterable, paged, exportable as CSV."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import streamlit as st
+
+from components import runtime
+from services import audit
+from services.audit_export import AuditFilters, as_row, export_csv
+
+actor = runtime.guard("audit.view")
+runtime.page_header(
+    "Audit log",
+    "Every state-changing action: refreshes, collection requests, cancellations, configuration and "
+    "user changes, syncs. Who did it, as which role, when, on what, and how it ended.",
+)
+app = runtime.get_app()
+engine = app.engine
+PAGE_SIZES = (25, 50, 100, 250)
+OUTCOMES = {"": "Any outcome", "ok": "ok", "error": "error", "refused": "refused"}
+
+
+def day_bounds(picked: object) -> tuple[datetime | None, datetime | None]:
+    """A date or (start, end) range from ``st.date_input`` → inclusive UTC datetimes."""
+    days = [
+        d
+        for d in (picked if isinstance(picked, tuple | list) else (picked,))
+        if isinstance(d, date)
+    ]
+    if not days:
+        return None, None
+    start, end = days[0], days[-1]
+    since = datetime.combine(start, time.min, tzinfo=UTC)
+    until = (
+        datetime.combine(end, time.min, tzinfo=UTC) + timedelta(days=1) - timedelta(microseconds=1)
+    )
+    return since, until
+
+
+with st.container(border=True):
+    first, second, third = st.columns(3)
+    actions = first.multiselect(
+        "Action", audit.distinct_actions(engine), key="audit_actions", placeholder="Any action"
+    )
+    actor_name = second.text_input("Actor (username)", key="audit_actor").strip()
+    outcome = third.selectbox(
+        "Outcome", list(OUTCOMES), format_func=OUTCOMES.__getitem__, key="audit_outcome"
+    )
+    fourth, fifth, sixth = st.columns(3)
+    target = fourth.text_input(
+        "Target contains", key="audit_target", placeholder="cus_…, fca_…, flow:…"
+    ).strip()
+    today = datetime.now(UTC).date()
+    picked = fifth.date_input(
+        "Dates (UTC)", value=(today - timedelta(days=30), today), key="audit_dates"
+    )
+    page_size = sixth.selectbox("Rows per page", PAGE_SIZES, index=1, key="audit_page_size")
+
+since, until = day_bounds(picked)
+filters = AuditFilters(
+    actions=tuple(actions),
+    actor_name=actor_name or None,
+    target=target or None,
+    outcome=outcome or None,
+    since=since,
+    until=until,
+)
+size = int(page_size or 50)
+total = audit.query(engine, actor=actor, limit=1, **filters.as_query()).total
+pages = max(1, -(-total // size))
+if total == 0:
+    st.info("No audit entries match these filters.", icon=":material/filter_alt_off:")
+    st.stop()
+
+left, middle, right = st.columns([2, 2, 2], vertical_alignment="bottom")
+page_no = left.number_input("Page", min_value=1, max_value=pages, value=1, step=1, key="audit_page")
+middle.caption(f"{total:,} matching entries · page {int(page_no)} of {pages}")
+right.download_button(
+    "Export CSV (all matching rows)",
+    data=lambda: export_csv(engine, actor=actor, filters=filters),
+    file_name=f"fcops-audit-{today.isoformat()}.csv",
+    mime="text/csv",
+    icon=":material/download:",
+    on_click="ignore",
+    key="audit_export",
+)
+
+result = audit.query(
+    engine, actor=actor, limit=size, offset=(int(page_no) - 1) * size, **filters.as_query()
+)
+st.dataframe(
+    [as_row(entry) for entry in result.rows],
+    hide_index=True,
+    width="stretch",
+    column_order=(
+        "time",
+        "actor",
+        "role",
+        "action",
+        "target",
+        "outcome",
+        "message",
+        "stripe_request_id",
+        "params",
+    ),
+    column_config={
+        "time": st.column_config.TextColumn("Time (UTC)"),
+        "actor": "Actor",
+        "role": "Role",
+        "action": "Action",
+        "target": "Target",
+        "outcome": "Outcome",
+        "message": st.column_config.TextColumn("Message", width="large"),
+        "stripe_request_id": "Stripe request ID",
+        "params": st.column_config.TextColumn("Parameters", width="large"),
+    },
+)
+st.caption(
+    "Parameters never contain secrets: keys, passwords and client secrets are redacted when written."
+)

@@ -1,0 +1,354 @@
+"""Flow configuration (admin): FC permissions, prefetch and verification method per payment flow.
+
+Edits live in session state until saved, so a refused save (validation or a conflict with another
+admin) never loses them. Saves send the version the admin started from; the service refuses the
+save if someone else saved in between.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import streamlit as st
+
+from components import runtime
+from components.diff_view import diff_view
+from services import flows
+from services.errors import Conflict, FcopsError
+from services.ids import parse_id
+
+actor = runtime.guard("flows.edit")
+runtime.page_header(
+    "Flow configuration",
+    "What each payment flow asks Stripe Financial Connections for. The collection pages use these "
+    "settings, and the preview shows the exact API parameters they produce.",
+)
+app = runtime.get_app()
+svc = app.services
+
+METHOD_HELP = {
+    "automatic": "Instant verification through Financial Connections, with manual entry and "
+    "microdeposits as a fallback (Stripe's default).",
+    "instant": "Financial Connections only; no manual entry fallback.",
+    "microdeposits": "Manual entry and microdeposits only; no Financial Connections data.",
+}
+
+
+# -- editor state (per flow, in session state) -------------------------------------------------------
+
+
+def k(flow: str, name: str) -> str:
+    return f"flows_{flow}_{name}"
+
+
+def load_into_editor(flow: str, config: flows.FlowConfig) -> None:
+    """Put a stored configuration into the widgets and remember which version it is."""
+    st.session_state[k(flow, "perms")] = list(config.permissions)
+    st.session_state[k(flow, "prefetch")] = list(config.prefetch)
+    st.session_state[k(flow, "method")] = config.verification_method
+    st.session_state[k(flow, "base")] = config.version
+    st.session_state[k(flow, "note")] = ""
+
+
+def edits(flow: str) -> dict[str, Any]:
+    return {
+        "permissions": list(st.session_state.get(k(flow, "perms")) or []),
+        "prefetch": list(st.session_state.get(k(flow, "prefetch")) or []),
+        "verification_method": st.session_state.get(k(flow, "method")) or "automatic",
+    }
+
+
+def edited_config(flow: str) -> flows.FlowConfig:
+    value = edits(flow)
+    return flows.FlowConfig(
+        flow=flow,
+        permissions=flows.canonical(value["permissions"], flows.PERMISSIONS),
+        prefetch=flows.canonical(value["prefetch"], flows.PREFETCH),
+        verification_method=value["verification_method"],
+    )
+
+
+def when(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC") if at else "—"
+
+
+def tell(flow: str, kind: str, message: str) -> None:
+    st.session_state[k(flow, "message")] = (kind, message)
+
+
+# -- callbacks (run before the page renders, so they may reset widget values) ------------------------
+
+
+def on_save(flow: str) -> None:
+    note = (st.session_state.get(k(flow, "note")) or "").strip() or None
+    try:
+        saved = flows.save_flow(
+            svc,
+            actor,
+            flow,
+            expected_version=int(st.session_state[k(flow, "base")]),
+            note=note,
+            **edits(flow),
+        )
+    except Conflict as err:
+        st.session_state[k(flow, "conflict")] = str(err)
+        st.session_state.pop(k(flow, "message"), None)
+        return
+    except FcopsError as err:
+        tell(flow, "error", str(err))
+        return
+    st.session_state.pop(k(flow, "conflict"), None)
+    load_into_editor(flow, saved)
+    tell(flow, "success", f"Saved version {saved.version}.")
+
+
+def on_load_theirs(flow: str) -> None:
+    load_into_editor(flow, flows.load_flow(svc, flow))
+    st.session_state.pop(k(flow, "conflict"), None)
+    tell(flow, "info", "Loaded the saved configuration; your edits were discarded.")
+
+
+def on_keep_mine(flow: str, version: int) -> None:
+    # The admin has seen the other save; their edits now apply on top of it when they save.
+    st.session_state[k(flow, "base")] = version
+    st.session_state.pop(k(flow, "conflict"), None)
+    tell(flow, "info", f"Your edits now apply on top of version {version}. Review them and save.")
+
+
+def on_revert(flow: str, to_version: int) -> None:
+    try:
+        saved = flows.revert(
+            svc,
+            actor,
+            flow,
+            to_version=to_version,
+            expected_version=int(st.session_state[k(flow, "base")]),
+        )
+    except Conflict as err:
+        st.session_state[k(flow, "conflict")] = str(err)
+        return
+    except FcopsError as err:
+        tell(flow, "error", str(err))
+        return
+    load_into_editor(flow, saved)
+    tell(flow, "success", f"Reverted: version {saved.version} equals version {to_version}.")
+
+
+# -- sections ------------------------------------------------------------------------------------------
+
+
+def show_message(flow: str) -> None:
+    kind, message = st.session_state.pop(k(flow, "message"), (None, None))
+    if kind == "success":
+        st.success(message, icon=":material/check_circle:")
+    elif kind == "error":
+        st.error(message, icon=":material/error:")
+    elif kind == "info":
+        st.info(message, icon=":material/info:")
+
+
+def show_conflict(flow: str, saved: flows.FlowConfig) -> None:
+    message = st.session_state.get(k(flow, "conflict"))
+    if not message:
+        return
+    with st.container(border=True):
+        st.error(message, icon=":material/group:")
+        st.markdown(f"**Your unsaved edits compared with version {saved.version}:**")
+        diff_view(
+            flows.diff(saved.value(), edited_config(flow).value()), empty="Your edits equal theirs."
+        )
+        left, right = st.columns(2)
+        left.button(
+            f"Keep my edits on top of version {saved.version}",
+            key=k(flow, "keep"),
+            on_click=on_keep_mine,
+            args=(flow, saved.version),
+            icon=":material/edit:",
+        )
+        right.button(
+            "Load theirs (discard my edits)",
+            key=k(flow, "theirs"),
+            on_click=on_load_theirs,
+            args=(flow,),
+            icon=":material/refresh:",
+        )
+
+
+def editor(flow: str, saved: flows.FlowConfig) -> flows.ValidationResult:
+    supported = flows.SUPPORTED_METHODS[flow]
+    left, right = st.columns(2)
+    left.multiselect(
+        "Permissions",
+        flows.PERMISSIONS,
+        key=k(flow, "perms"),
+        help="Data the customer agrees to share. payment_method is always needed for ACH debits.",
+    )
+    left.multiselect(
+        "Prefetch",
+        flows.PREFETCH,
+        key=k(flow, "prefetch"),
+        help="Data Stripe fetches as soon as the account is linked; each needs its permission.",
+    )
+    right.radio(
+        "Verification method",
+        flows.VERIFICATION_METHODS,
+        key=k(flow, "method"),
+        captions=[
+            METHOD_HELP[m]
+            if m in supported
+            else f"Not available for {saved.title}: Stripe refuses it."
+            for m in flows.VERIFICATION_METHODS
+        ],
+    )
+    value = edits(flow)
+    result = flows.validate(flow, **value)
+    for error in result.errors:
+        st.error(error, icon=":material/block:")
+    for warning in result.warnings:
+        st.warning(warning, icon=":material/warning:")
+    return result
+
+
+def save_bar(flow: str, saved: flows.FlowConfig, result: flows.ValidationResult) -> None:
+    changed = bool(flows.diff(saved.value(), edited_config(flow).value()))
+    note_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
+    note_col.text_input(
+        "Note for the history (why this change)", key=k(flow, "note"), max_chars=200
+    )
+    button_col.button(
+        "Save",
+        key=k(flow, "save"),
+        type="primary",
+        icon=":material/save:",
+        disabled=not result.ok or not changed,
+        on_click=on_save,
+        args=(flow,),
+        width="stretch",
+    )
+    if changed:
+        st.caption(":orange[:material/edit: Unsaved edits]")
+        diff_view(flows.diff(saved.value(), edited_config(flow).value()))
+
+
+def history_section(flow: str, saved: flows.FlowConfig) -> None:
+    versions = flows.history(svc, flow)
+    if not versions:
+        st.caption(
+            "Never saved: this flow uses Stripe's defaults (automatic verification, payment_method)."
+        )
+        return
+    st.dataframe(
+        [
+            {
+                "version": v.version,
+                "saved": when(v.updated_at),
+                "by": v.updated_by,
+                "note": v.note or "",
+                "permissions": ", ".join(v.value.get("permissions") or []),
+                "prefetch": ", ".join(v.value.get("prefetch") or []),
+                "verification": v.value.get("verification_method"),
+            }
+            for v in versions
+        ],
+        hide_index=True,
+        width="stretch",
+        column_config={"version": st.column_config.NumberColumn("version", format="v%d")},
+    )
+    values: dict[int, dict[str, Any]] = {v.version: v.value for v in versions}
+    values[0] = flows.default_config(flow).value()
+    numbers: list[int] = sorted(values, reverse=True)
+
+    def label(n: int) -> str:
+        return "v0 (Stripe defaults)" if n == 0 else f"v{n}"
+
+    a_col, b_col = st.columns(2)
+    older = a_col.selectbox(
+        "Compare", numbers, index=min(1, len(numbers) - 1), format_func=label, key=k(flow, "diff_a")
+    )
+    newer = b_col.selectbox("with", numbers, index=0, format_func=label, key=k(flow, "diff_b"))
+    if older is not None and newer is not None:
+        diff_view(flows.diff(values[older], values[newer]), empty="These versions are identical.")
+    revertible = [n for n in numbers if n and n != saved.version]
+    if not revertible:
+        return
+    pick_col, button_col = st.columns([3, 2], vertical_alignment="bottom")
+    target = pick_col.selectbox(
+        "Revert to", revertible, format_func=label, key=k(flow, "revert_to")
+    )
+    if target is None:
+        return
+    button_col.button(
+        f"Revert to {label(target)} (saves a new version)",
+        key=k(flow, "revert"),
+        icon=":material/undo:",
+        on_click=on_revert,
+        args=(flow, int(target)),
+    )
+
+
+def preview_section(flow: str, saved: flows.FlowConfig, result: flows.ValidationResult) -> None:
+    customer_text = st.text_input(
+        "Customer ID in the example", value="cus_123", key=k(flow, "customer")
+    )
+    try:
+        customer, _ = parse_id(customer_text, allowed=("customer",))
+    except FcopsError as err:
+        st.error(str(err), icon=":material/error:")
+        return
+    edited = edited_config(flow)
+    config = saved
+    if edited.value() != saved.value():
+        if not result.ok:
+            st.caption("Your edits are not valid yet; the preview shows the saved configuration.")
+        else:
+            config = edited
+            st.caption(":orange[Preview of your unsaved edits.]")
+    method, path, params = flows.preview_request(config, customer=customer)
+    st.markdown(f"`{method} {path}` — the `{config.title}` create call. Merge these parameters:")
+    st.code(json.dumps(config.stripe_params(), indent=2), language="json")
+    with st.expander("Full request parameters", icon=":material/data_object:"):
+        st.code(json.dumps(params, indent=2), language="json")
+    st.markdown("Equivalent curl (reads the key from `$STRIPE_SECRET_KEY`):")
+    st.code(flows.curl_command(config, customer=customer), language="bash")
+
+
+# -- page ----------------------------------------------------------------------------------------------
+
+flow = st.radio(
+    "Flow",
+    flows.FLOWS,
+    format_func=flows.FLOW_TITLES.get,
+    horizontal=True,
+    key="flows_selected",
+)
+saved = flows.load_flow(svc, flow)
+if k(flow, "base") not in st.session_state:
+    load_into_editor(flow, saved)
+
+st.subheader(saved.title)
+if saved.version:
+    st.caption(f"Version {saved.version}, saved by {saved.updated_by} on {when(saved.updated_at)}.")
+else:
+    st.caption("Never saved: Stripe's defaults apply.")
+base = int(st.session_state[k(flow, "base")])
+if saved.version != base and not st.session_state.get(k(flow, "conflict")):
+    # Someone saved while this admin was editing: say so now rather than on Save.
+    st.session_state[k(flow, "conflict")] = (
+        f"{saved.updated_by} saved version {saved.version} at {when(saved.updated_at)} while you "
+        f"were editing version {base}. Your edits are still here, unsaved."
+    )
+
+show_message(flow)
+show_conflict(flow, saved)
+edit_tab, history_tab, preview_tab = st.tabs(
+    [":material/tune: Configure", ":material/history: History", ":material/code: API preview"]
+)
+with edit_tab:
+    result = editor(flow, saved)
+    save_bar(flow, saved, result)
+with history_tab:
+    history_section(flow, saved)
+with preview_tab:
+    preview_section(flow, saved, result)

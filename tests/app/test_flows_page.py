@@ -1,0 +1,206 @@
+"""Flow configuration page: editing, live validation, saving, conflicts, history, revert, preview."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from services import flows
+from services.auth import Actor
+from tests.app.conftest import no_exceptions, open_page, texts
+
+PAGE = "pages/flows.py"
+OTHER = Actor(username="other-admin", role="admin", name="Other Admin")
+
+
+def engine():  # type: ignore[no-untyped-def]
+    from components.runtime import get_app
+
+    return get_app().engine
+
+
+def pick_flow(at: AppTest, flow: str) -> AppTest:
+    at.radio(key="flows_selected").set_value(flow).run()
+    return at
+
+
+def k(flow: str, name: str) -> str:
+    return f"flows_{flow}_{name}"
+
+
+def test_admin_sees_every_flow_and_the_defaults_with_a_preview() -> None:
+    at = open_page(PAGE, "admin")
+    no_exceptions(at)
+    assert list(at.radio(key="flows_selected").options) == [
+        flows.FLOW_TITLES[f] for f in flows.FLOWS
+    ]
+    pick_flow(at, "payment_element")
+    no_exceptions(at)
+    shown = texts(at)
+    assert "Payment Element" in shown
+    codes = [c.value for c in at.code]
+    assert any('"automatic_payment_methods"' in c for c in codes)
+    assert any('-u "$STRIPE_SECRET_KEY:"' in c and "/v1/payment_intents" in c for c in codes)
+
+
+@pytest.mark.parametrize("role", ["ops", "finance", "manager"])
+def test_other_roles_cannot_reach_the_page_or_its_data(role: str) -> None:
+    at = open_page(None, role)
+    with pytest.raises(ValueError):
+        at.switch_page(PAGE)  # not in their navigation
+    direct = AppTest.from_file(
+        os.path.join(os.path.dirname(__file__), "..", "..", PAGE), default_timeout=60
+    )
+    direct.session_state["authentication_status"] = True
+    direct.session_state["username"] = role
+    direct.run()
+    no_exceptions(direct)
+    assert "cannot open this page" in texts(direct)
+    assert not direct.multiselect and not direct.code
+
+
+def test_saving_edits_creates_a_version_shown_in_history_and_preview() -> None:
+    flow = "setup_intent"
+    at = pick_flow(open_page(PAGE, "admin"), flow)
+    before = flows.load_flow(engine(), flow).version
+    at.multiselect(key=k(flow, "perms")).set_value(
+        ["payment_method", "balances", "ownership"]
+    ).run()
+    at.multiselect(key=k(flow, "prefetch")).set_value(["balances"]).run()
+    at.radio(key=k(flow, "method")).set_value("instant").run()
+    assert "Unsaved edits" in texts(at)
+    at.text_input(key=k(flow, "note")).set_value("underwriting needs balances").run()
+    at.button(key=k(flow, "save")).click().run()
+    no_exceptions(at)
+    assert f"Saved version {before + 1}." in [s.value for s in at.success]
+    stored = flows.load_flow(engine(), flow)
+    assert stored.version == before + 1
+    assert stored.permissions == ("balances", "ownership", "payment_method")
+    assert (stored.prefetch, stored.verification_method) == (("balances",), "instant")
+    history = at.dataframe[0].value
+    assert int(history.iloc[0]["version"]) == before + 1
+    assert history.iloc[0]["note"] == "underwriting needs balances"
+    codes = "\n".join(c.value for c in at.code)
+    assert "[prefetch][]=balances" in codes and "[verification_method]=instant" in codes
+
+
+def test_invalid_edits_show_every_reason_and_block_save() -> None:
+    flow = "checkout_session"
+    at = pick_flow(open_page(PAGE, "admin"), flow)
+    version = flows.load_flow(engine(), flow).version
+    at.multiselect(key=k(flow, "perms")).set_value(["balances"]).run()
+    at.radio(key=k(flow, "method")).set_value("microdeposits").run()
+    no_exceptions(at)
+    errors = [e.value for e in at.error]
+    assert any("payment_method permission is always required" in e for e in errors)
+    assert any("Checkout Session does not support microdeposits" in e for e in errors)
+    assert at.button(key=k(flow, "save")).disabled
+    assert flows.load_flow(engine(), flow).version == version
+
+
+def test_microdeposits_with_data_permissions_shows_a_warning_but_may_be_saved() -> None:
+    flow = "payment_intent"
+    at = pick_flow(open_page(PAGE, "admin"), flow)
+    at.multiselect(key=k(flow, "perms")).set_value(["payment_method", "transactions"]).run()
+    at.radio(key=k(flow, "method")).set_value("microdeposits").run()
+    assert any("no Financial Connections account" in w.value for w in at.warning)
+    assert not at.button(key=k(flow, "save")).disabled
+
+
+def test_a_save_after_someone_else_saved_shows_the_conflict_and_keeps_my_edits() -> None:
+    flow = "invoice"
+    at = pick_flow(open_page(PAGE, "admin"), flow)
+    base = flows.load_flow(engine(), flow).version
+    mine = ["payment_method", "ownership"]
+    at.multiselect(key=k(flow, "perms")).set_value(mine).run()
+    theirs = flows.save_flow(
+        engine(),
+        OTHER,
+        flow,
+        permissions=["payment_method", "transactions"],
+        prefetch=["transactions"],
+        verification_method="automatic",
+        expected_version=base,
+        note="theirs",
+    )
+    at.button(key=k(flow, "save")).click().run()
+    no_exceptions(at)
+    conflict = [e.value for e in at.error if "while you were editing" in e.value]
+    assert conflict and conflict[0].startswith(f"other-admin saved version {theirs.version}")
+    assert "your changes were not saved" in conflict[0]
+    assert at.multiselect(key=k(flow, "perms")).value == mine  # nothing lost
+    assert flows.load_flow(engine(), flow) == theirs  # theirs kept
+
+    at.button(key=k(flow, "keep")).click().run()
+    at.button(key=k(flow, "save")).click().run()
+    no_exceptions(at)
+    stored = flows.load_flow(engine(), flow)
+    assert stored.version == theirs.version + 1
+    assert stored.permissions == ("ownership", "payment_method")
+
+
+def test_load_theirs_discards_my_edits_after_a_conflict() -> None:
+    flow = "subscription"
+    at = pick_flow(open_page(PAGE, "admin"), flow)
+    base = flows.load_flow(engine(), flow).version
+    at.radio(key=k(flow, "method")).set_value("instant").run()
+    theirs = flows.save_flow(
+        engine(),
+        OTHER,
+        flow,
+        permissions=["payment_method", "balances"],
+        prefetch=[],
+        verification_method="microdeposits",
+        expected_version=base,
+    )
+    at.button(key=k(flow, "save")).click().run()
+    at.button(key=k(flow, "theirs")).click().run()
+    no_exceptions(at)
+    assert at.radio(key=k(flow, "method")).value == "microdeposits"
+    assert at.multiselect(key=k(flow, "perms")).value == list(theirs.permissions)
+    assert not [e for e in at.error if "while you were editing" in e.value]
+
+
+def test_revert_from_the_history_tab_saves_a_new_version() -> None:
+    flow = "payment_element"
+    open_page(None, "admin")  # builds the app, so its store can be used below
+    eng = engine()
+    start = flows.load_flow(eng, flow).version
+    first = flows.save_flow(
+        eng,
+        OTHER,
+        flow,
+        permissions=["payment_method", "balances"],
+        prefetch=["balances"],
+        verification_method="automatic",
+        expected_version=start,
+    )
+    flows.save_flow(
+        eng,
+        OTHER,
+        flow,
+        permissions=["payment_method"],
+        prefetch=[],
+        verification_method="instant",
+        expected_version=first.version,
+    )
+    at = pick_flow(open_page(PAGE, "admin"), flow)
+    at.selectbox(key=k(flow, "revert_to")).set_value(first.version).run()
+    at.button(key=k(flow, "revert")).click().run()
+    no_exceptions(at)
+    stored = flows.load_flow(eng, flow)
+    assert stored.version == first.version + 2
+    assert stored.value() == first.value()
+    assert any(f"equals version {first.version}" in s.value for s in at.success)
+
+
+def test_a_malformed_customer_id_in_the_preview_is_explained() -> None:
+    flow = "setup_intent"
+    at = pick_flow(open_page(PAGE, "admin"), flow)
+    at.text_input(key=k(flow, "customer")).set_value("pi_123abc").run()
+    no_exceptions(at)
+    assert any("is not an ID this accepts" in e.value for e in at.error)
+    at.text_input(key=k(flow, "customer")).set_value("cus_Abc123").run()
+    assert any("customer=cus_Abc123" in c.value for c in at.code)
