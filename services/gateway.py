@@ -347,6 +347,25 @@ class StripeGateway:
             params["expand"] = [f"data.{e}" for e in expand]
         return self._iter(lambda: self.v1.setup_intents.list(params=params))
 
+    def verify_microdeposits(
+        self,
+        intent_id: str,
+        *,
+        amounts: Sequence[int] | None = None,
+        descriptor_code: str | None = None,
+        idempotency_key: str | None,
+    ) -> dict[str, Any]:
+        """Verify a manually entered account: exactly one of ``amounts`` or ``descriptor_code``."""
+        params: dict[str, Any] = (
+            {"amounts": list(amounts)} if amounts is not None else {"descriptor_code": descriptor_code}
+        )
+        service = self.v1.payment_intents if intent_id.startswith("pi_") else self.v1.setup_intents
+        return self._one(
+            lambda: service.verify_microdeposits(
+                intent_id, params=params, options=self._opts(idempotency_key)
+            )
+        )
+
     def create_payment_intent(
         self, params: Params, *, idempotency_key: str | None
     ) -> dict[str, Any]:
