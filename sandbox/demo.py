@@ -656,7 +656,7 @@ def _make_stream(
     if business:
         if index == 0:
             anchor = _weekday_anchor(rng, rng.choice((0, 1)), today)
-            amount = rng.randrange(150_000, 900_000)
+            amount = rng.randrange(60_000, 350_000)
             return PayStream(
                 f"STRIPE TRANSFER ST-{rng.randrange(10**7):07d}",
                 "weekly",
@@ -672,7 +672,7 @@ def _make_stream(
             f"ACH CREDIT {client} PAYMENT",
             "irregular",
             "irregular",
-            rng.randrange(80_000, 600_000),
+            rng.randrange(50_000, 300_000),
             today,
             0,
             key,
@@ -900,8 +900,10 @@ def _balance_figure(rng: random.Random, subcategory: str, *, business: bool) -> 
         return rng.randrange(0, 5_000)  # scraping by
     if roll < 0.09:
         return -rng.randrange(100, 45_000)  # overdrawn
-    median = 1_100_000 if business else 260_000
-    return min(max(int(rng.lognormvariate(math.log(median), 0.85)), 5_000), MAX_BALANCE)
+    if business:  # small businesses keep more on hand, up to $75,000
+        figure = rng.lognormvariate(math.log(1_400_000), 0.8)
+        return min(max(int(figure), 20_000), 3 * MAX_BALANCE)
+    return min(max(int(rng.lognormvariate(math.log(260_000), 0.85)), 5_000), MAX_BALANCE)
 
 
 def _balance_age(rng: random.Random, *, failing_bank: bool) -> int:
@@ -1511,6 +1513,13 @@ class _Sim:
         self.events: list[_Event] = []
         self.by_day: dict[date, list[_Event]] = {}
         self.balance = 0
+        self.start_balance = 0
+        # a balance just after payday cannot glide to near zero without an overdraft first;
+        # finish() explains the rest with one transfer after the paycheck instead
+        self.glide_floor = -(10**12)
+        suffix = f"{self.rng.randrange(10_000):04d}"
+        self.correction_in = f"ONLINE TRANSFER FROM SAV ...{suffix}"
+        self.correction_out = f"ONLINE TRANSFER TO SAV ...{suffix}"
 
     # scheduling helpers ---------------------------------------------------------------
 
@@ -1537,11 +1546,12 @@ class _Sim:
         """Hover around ``level``, then glide to the real balance over the last 25 days."""
         glide = 25 * DAY
         if ts >= self.end_at:
-            return self.end_balance
+            return max(self.end_balance, self.glide_floor)
         if ts <= self.end_at - glide:
             return level
         share = (ts - (self.end_at - glide)) / glide
-        return int(level + (self.end_balance - level) * share)
+        goal = max(self.end_balance, self.glide_floor)
+        return int(level + (goal - level) * share)
 
     # the day loop ----------------------------------------------------------------------
 
@@ -1562,6 +1572,7 @@ class _Sim:
             for c in categories
         ]
         stiffness = max(abs(level), 150_000)
+        self.balance = self.start_balance = level
         d = self.start
         while d <= self.today:
             day_ts = _day_start(d)
@@ -1591,27 +1602,51 @@ class _Sim:
     # turning events into Stripe-like transactions ----------------------------------------
 
     def finish(self) -> Ledger:
+        """Turn events into transactions and land exactly on the account's balance.
+
+        The steering keeps the balance near the target, not on it; a small miss moves the
+        opening balance, a large one becomes one believable transfer a few days before
+        ``as_of`` (shifting a whole year by thousands would make it implausible).
+        """
         rng = self.rng
-        txns: list[DemoTransaction] = []
-        counted = 0
-        for e in sorted(self.events, key=lambda e: e.ts):
-            txn = DemoTransaction(amount=e.amount, description=e.description, transacted_at=e.ts)
-            if e.card and rng.random() < 0.006:
-                void_at = e.ts + rng.randrange(HOUR, 30 * HOUR)
-                if void_at <= self.now:
-                    txn.status, txn.void_at = "void", void_at
-                else:
-                    txn.status = "pending"
+        txns = [self._transaction(e) for e in sorted(self.events, key=lambda e: e.ts)]
+        counted = sum(
+            t.amount for t in txns if t.posted_at is not None and t.posted_at <= self.end_at
+        )
+        miss = self.end_balance - (self.start_balance + counted)
+        if abs(miss) <= max(abs(self.start_balance) // 4, 20_000):
+            return Ledger(opening_balance=self.start_balance + miss, transactions=txns)
+        lo = max(_day_start(self.start), self.end_at - 3 * DAY)
+        hi = self.end_at - 6 * HOUR
+        if miss < 0:  # money moved out after the last paycheck, not before it
+            paid = [
+                t.transacted_at for t in txns if t.amount > 0 and t.transacted_at <= self.end_at
+            ]
+            lo = max([lo, *(p + 30 * MINUTE for p in paid[-1:])])
+            hi = self.end_at - 5 * MINUTE
+        ts = rng.randrange(lo, hi) if hi > lo else max(self.end_at - MINUTE, _day_start(self.start))
+        label = self.correction_in if miss > 0 else self.correction_out
+        fix = DemoTransaction(amount=miss, description=label, transacted_at=ts, posted_at=ts)
+        txns.append(fix)
+        txns.sort(key=lambda t: t.transacted_at)
+        return Ledger(opening_balance=self.start_balance, transactions=txns)
+
+    def _transaction(self, e: _Event) -> DemoTransaction:
+        rng = self.rng
+        txn = DemoTransaction(amount=e.amount, description=e.description, transacted_at=e.ts)
+        if e.card and rng.random() < 0.006:
+            void_at = e.ts + rng.randrange(HOUR, 30 * HOUR)
+            if void_at <= self.now:
+                txn.status, txn.void_at = "void", void_at
             else:
-                posted = e.ts + (rng.randrange(18 * HOUR, 60 * HOUR) if e.card else 0)
-                if posted <= self.now:
-                    txn.posted_at = posted
-                    if posted <= self.end_at:
-                        counted += e.amount
-                else:
-                    txn.status = "pending"
-            txns.append(txn)
-        return Ledger(opening_balance=self.end_balance - counted, transactions=txns)
+                txn.status = "pending"
+            return txn
+        posted = e.ts + (rng.randrange(18 * HOUR, 60 * HOUR) if e.card else 0)
+        if posted <= self.now:
+            txn.posted_at = posted
+        else:
+            txn.status = "pending"
+        return txn
 
 
 def _next_business(d: date) -> date:
@@ -1654,6 +1689,19 @@ def _monthly_income(streams: list[PayStream]) -> int:
     return int(total)
 
 
+def _pay_period_income(streams: list[PayStream]) -> int:
+    """Income of the longest pay period: a monthly earner needs a month of spending on hand."""
+    per_month = {"weekly": 4.33, "biweekly": 2.17, "semimonthly": 2, "monthly": 1}
+    return max(
+        (
+            int(_monthly_income([s]) / per_month[s.cadence])
+            for s in streams
+            if s.rule != "irregular"
+        ),
+        default=0,
+    )
+
+
 def _checking(sim: _Sim) -> None:
     rng, account = sim.rng, sim.account
     business = account.account_holder_type == "company"
@@ -1662,6 +1710,7 @@ def _checking(sim: _Sim) -> None:
         for ts, amount in _deposits(stream, start=sim.start, now=sim.now):
             sim.by_day.setdefault(_date_of(ts), []).append(_Event(ts, amount, stream.description))
     income = _monthly_income(streams)
+    swing = _pay_period_income(streams)  # how far a paycheck lifts the balance
     if income < 50_000:  # no paycheck here: the account is fed by transfers
         funding = (
             rng.randrange(80_000, 300_000) if not business else rng.randrange(400_000, 1_500_000)
@@ -1675,6 +1724,7 @@ def _checking(sim: _Sim) -> None:
             sim.at(d, amount=int(funding / 2 * rng.uniform(0.8, 1.2)), description=label, hour=15)
             d += timedelta(days=rng.randrange(11, 18))
         income += funding
+        swing = max(swing, funding // 2)
     fixed = 0
     if business:
         payroll = int(income * rng.uniform(0.3, 0.45) / 2.17)
@@ -1737,7 +1787,11 @@ def _checking(sim: _Sim) -> None:
     budget_per_day = max(income * 0.92 - fixed, income * 0.2) / 30.4 / 100  # dollars
     per_day = min(max(budget_per_day / mean, 0.6), 4.5 if not business else 6.0)
     scale = min(max(budget_per_day / (per_day * mean), 0.3), 4.0)
-    level = max(sim.end_balance, min(int(income * 0.6), 400_000), 30_000)
+    if business:
+        level = max(sim.end_balance, int(income * 0.5), 200_000)
+    else:
+        level = max(sim.end_balance, int(swing * 0.55) + 50_000)
+        sim.glide_floor = int(swing * 0.5)
     transfer = _Transfers(sim, level=level, income=income)
     sim.run(level=level, per_day=per_day, categories=categories, scale=scale, daily=transfer)
 
@@ -1749,10 +1803,8 @@ class _Transfers:
         self.sim = sim
         self.level = level
         self.band = max(income, 150_000)
+        self.floor = -sim.rng.choice((0, 5_000, 15_000, 30_000))  # how far they let it go
         self.last = 0
-        suffix = f"{sim.rng.randrange(10_000):04d}"
-        self.out_label = f"ONLINE TRANSFER TO SAV ...{suffix}"
-        self.in_label = f"ONLINE TRANSFER FROM SAV ...{suffix}"
         self.last_fee = 0
 
     def __call__(self, d: date, day_ts: int) -> None:
@@ -1760,18 +1812,18 @@ class _Transfers:
         ts = day_ts + 16 * HOUR + sim.rng.randrange(0, 3 * HOUR)
         if ts > sim.now:
             return
-        gap = sim.balance - sim.target(ts, self.level)
+        target = sim.target(ts, self.level)
+        gap = sim.balance - target
         if sim.balance < 0 and ts - self.last_fee > 30 * DAY and sim.rng.random() < 0.5:
             self.last_fee = ts
             sim._book(_Event(ts, -3_500, "OVERDRAFT FEE"))
-        if ts - self.last < 7 * DAY:
-            return
-        if gap > 1.2 * self.band:
+        if sim.balance < self.floor and ts - self.last > 3 * DAY:
             self.last = ts
-            sim._book(_Event(ts, -_round_to(int(gap * 0.7), 5_000), self.out_label))
-        elif gap < -0.8 * self.band:
+            top_up = max(target, 0) - sim.balance
+            sim._book(_Event(ts, _round_to(int(top_up * 0.8), 5_000), sim.correction_in))
+        elif gap > 1.2 * self.band and ts - self.last > 14 * DAY:
             self.last = ts
-            sim._book(_Event(ts, _round_to(int(-gap * 0.8), 5_000), self.in_label))
+            sim._book(_Event(ts, -_round_to(int(gap * 0.7), 5_000), sim.correction_out))
 
 
 def _round_to(value: int, step: int) -> int:
@@ -1784,6 +1836,7 @@ def _savings(sim: _Sim) -> None:
     deposit = _round_to(int(rng.uniform(0.01, 0.04) * max(level, 100_000)), 2_500)
     source = f"ONLINE TRANSFER FROM CHK ...{rng.randrange(10_000):04d}"
     sim.monthly(day=rng.choice((1, 5, 15, 20)), amount=lambda _d: deposit, description=source)
+    sim.correction_in, sim.correction_out = source, source.replace("FROM", "TO")
     apy = rng.choice((0.0001, 0.001, 0.005, 0.02, 0.035, 0.044))
     last_withdrawal = [0]
     back = source.replace("FROM", "TO")
@@ -1844,6 +1897,9 @@ def _credit_card(sim: _Sim) -> None:
     per_day = min(max(budget_per_day / mean, 0.4), 3.5)
     scale = min(max(budget_per_day / (per_day * mean), 0.3), 4.0)
     sim.card_prefix = ""
+    sim.correction_in = payment_label
+    big = ("BEST BUY {n8}", "DELTA AIR LINES", "MARRIOTT HOTELS", "APPLE STORE R{n3}")
+    sim.correction_out = _fill(rng.choice(big), rng)
     sim.run(level=level, per_day=per_day, categories=_PERSONAL_SPEND, scale=scale, daily=daily)
 
 
