@@ -1,0 +1,145 @@
+"""Audit log page: filters, paging, secrets never shown, only admins."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from services import audit
+from services.auth import Actor
+from tests.app.conftest import no_exceptions, open_page, texts
+
+PAGE = "pages/audit.py"
+
+
+def engine():  # type: ignore[no-untyped-def]
+    from components.runtime import get_app
+
+    open_page(None, "admin")  # makes sure the app (and its store) exists in this process
+    return get_app().engine
+
+
+def seed(
+    count: int,
+    *,
+    action: str = "account.refresh",
+    outcome: str = "ok",
+    username: str = "ops",
+    params: dict[str, object] | None = None,
+) -> str:
+    """``count`` audit rows on a target unique to this test; returns that target."""
+    tag = f"fca_test{secrets.token_hex(5)}"
+    eng = engine()
+    who = Actor(username=username, role="ops")
+    for i in range(count):
+        audit.record(
+            eng,
+            actor=who,
+            action=action,
+            target=f"{tag}_{i:03d}",
+            outcome=outcome,
+            params=params or {"features": ["balance"]},
+            message=f"row {i}",
+            stripe_request_id=f"req_{tag}_{i}",
+        )
+    return tag
+
+
+def table(at: AppTest):  # type: ignore[no-untyped-def]
+    return at.dataframe[0].value
+
+
+def test_admin_sees_entries_with_actor_role_target_outcome_and_request_id() -> None:
+    tag = seed(3, action="collect.create", username="ops")
+    at = open_page(PAGE, "admin")
+    at.text_input(key="audit_target").set_value(tag).run()
+    no_exceptions(at)
+    rows = table(at)
+    assert len(rows) == 3
+    first = rows.iloc[0]
+    assert (first["actor"], first["role"], first["action"], first["outcome"]) == (
+        "ops",
+        "ops",
+        "collect.create",
+        "ok",
+    )
+    assert first["target"].startswith(tag) and first["stripe_request_id"].startswith("req_")
+    assert "3 matching entries" in texts(at)
+
+
+def test_filters_by_action_actor_and_outcome_narrow_the_rows() -> None:
+    tag = seed(2, action="flow.save", outcome="ok", username="ann")
+    seed(1, action="flow.save", outcome="refused", username="ann")
+    at = open_page(PAGE, "admin")
+    at.multiselect(key="audit_actions").set_value(["flow.save"]).run()
+    at.text_input(key="audit_actor").set_value("ann").run()
+    at.selectbox(key="audit_outcome").set_value("refused").run()
+    no_exceptions(at)
+    rows = table(at)
+    assert len(rows) >= 1
+    assert set(rows["outcome"]) == {"refused"} and set(rows["actor"]) == {"ann"}
+    at.selectbox(key="audit_outcome").set_value("ok").run()
+    at.text_input(key="audit_target").set_value(tag).run()
+    assert len(table(at)) == 2
+
+
+def test_a_date_range_without_entries_says_so() -> None:
+    seed(1)
+    at = open_page(PAGE, "admin")
+    old = datetime.now(UTC).date() - timedelta(days=400)
+    at.date_input(key="audit_dates").set_value((old, old + timedelta(days=2))).run()
+    no_exceptions(at)
+    assert "No audit entries match these filters." in [i.value for i in at.info]
+    assert not at.dataframe
+
+
+def test_long_results_are_paged() -> None:
+    tag = seed(60)
+    at = open_page(PAGE, "admin")
+    at.text_input(key="audit_target").set_value(tag).run()
+    at.selectbox(key="audit_page_size").set_value(25).run()
+    assert "60 matching entries · page 1 of 3" in texts(at)
+    assert len(table(at)) == 25
+    at.number_input(key="audit_page").set_value(3).run()
+    no_exceptions(at)
+    last = table(at)
+    assert len(last) == 10
+    assert last.iloc[-1]["message"] == "row 0"  # newest first, so the oldest is last
+
+
+def test_secret_parameters_are_never_shown() -> None:
+    secret = "seti_1abc_secret_xyz987"
+    tag = seed(1, params={"client_secret": secret, "password": "hunter2", "customer": "cus_1"})
+    at = open_page(PAGE, "admin")
+    at.text_input(key="audit_target").set_value(tag).run()
+    shown = table(at).iloc[0]["params"]
+    assert "[redacted]" in shown and "cus_1" in shown
+    assert secret not in shown and "hunter2" not in shown
+
+
+def test_the_export_button_is_offered_when_rows_match() -> None:
+    tag = seed(1)
+    at = open_page(PAGE, "admin")
+    at.text_input(key="audit_target").set_value(tag).run()
+    buttons = at.get("download_button")
+    assert buttons and "Export CSV" in str(buttons[0].proto.label)
+
+
+@pytest.mark.parametrize("role", ["ops", "finance", "manager"])
+def test_other_roles_cannot_reach_the_audit_log(role: str) -> None:
+    at = open_page(None, role)
+    with pytest.raises(ValueError):
+        at.switch_page(PAGE)
+    direct = AppTest.from_file(
+        os.path.join(os.path.dirname(__file__), "..", "..", PAGE), default_timeout=60
+    )
+    direct.session_state["authentication_status"] = True
+    direct.session_state["username"] = role
+    direct.run()
+    no_exceptions(direct)
+    assert "cannot open this page" in texts(direct)
+    assert not direct.dataframe
