@@ -1,0 +1,203 @@
+"""Tables and small widgets of the Accounts page: data in, widgets out (no service calls).
+
+The builders (``accounts_frame``, ``account_fields``, ``owners_frame``, ``snapshots_frame``)
+are pure so they can be unit-tested apart from rendering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from components.feedback import format_age, format_timestamp
+from components.money import MISSING, format_money
+from services.accounts import AccountRow, CustomerHit, OwnerView
+
+STATUS_COLORS = {"active": "green", "inactive": "orange", "disconnected": "red"}
+REFRESH_ICONS = {"pending": "pending…", "succeeded": "succeeded", "failed": "failed"}
+FEATURE_LABELS = {"balance": "Balance", "ownership": "Ownership", "transactions": "Transactions"}
+
+
+def refresh_text(status: str | None) -> str:
+    return REFRESH_ICONS.get(status or "", "never")
+
+
+def _age(now: int, ts: int | None) -> str:
+    return format_age(now - ts) if ts else MISSING
+
+
+def accounts_frame(rows: Sequence[AccountRow], *, now: int) -> pd.DataFrame:
+    """One display row per account; money formatted here, at the edge."""
+    return pd.DataFrame(
+        [
+            {
+                "Institution": r.institution_name,
+                "Account": r.display_name or MISSING,
+                "Last 4": f"••{r.last4}" if r.last4 else MISSING,
+                "Type": f"{r.category} / {r.subcategory}",
+                "Status": r.status,
+                "Permissions": ", ".join(r.permissions) or MISSING,
+                "Subscriptions": ", ".join(r.subscriptions) or MISSING,
+                "Balance": format_money(r.balance_current, r.balance_currency),
+                "Available": format_money(r.balance_available, r.balance_currency),
+                "Balance age": _age(now, r.balance_as_of),
+                "Balance refresh": refresh_text(r.balance_refresh_status),
+                "Ownership refresh": refresh_text(r.ownership_refresh_status),
+                "Transactions refresh": refresh_text(r.transaction_refresh_status),
+                "Customer": r.customer_email or r.customer_name or r.customer_id or MISSING,
+                "ID": r.id,
+            }
+            for r in rows
+        ],
+        columns=[
+            "Institution",
+            "Account",
+            "Last 4",
+            "Status",
+            "Balance",
+            "Balance age",
+            "Available",
+            "Type",
+            "Permissions",
+            "Subscriptions",
+            "Balance refresh",
+            "Ownership refresh",
+            "Transactions refresh",
+            "Customer",
+            "ID",
+        ],
+    )
+
+
+def render_accounts_table(rows: Sequence[AccountRow], *, now: int, key: str) -> str | None:
+    """The accounts table with single-row selection; returns the selected account ID."""
+    frame = accounts_frame(rows, now=now)
+    event: Any = st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        key=key,
+        on_select="rerun",
+        selection_mode="single-row",
+        column_config={
+            "Balance": st.column_config.TextColumn(help="Current (posted) balance"),
+            "Available": st.column_config.TextColumn(help="Available cash balance"),
+            "Balance age": st.column_config.TextColumn(help="How long ago the bank computed it"),
+            "ID": st.column_config.TextColumn(width="medium"),
+        },
+    )
+    selected = list(getattr(getattr(event, "selection", None), "rows", []) or [])
+    if selected and selected[0] < len(rows):
+        return rows[selected[0]].id
+    return None
+
+
+def customers_frame(hits: Sequence[CustomerHit]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "Name": h.name or MISSING,
+                "Email": h.email or MISSING,
+                "Accounts": h.accounts,
+                "Since": format_timestamp(h.created),
+                "ID": h.id,
+            }
+            for h in hits
+        ],
+        columns=["Name", "Email", "Accounts", "Since", "ID"],
+    )
+
+
+def status_badge(status: str) -> None:
+    st.badge(status, color=STATUS_COLORS.get(status, "gray"))  # type: ignore[arg-type]
+
+
+def _refresh_value(refresh: Mapping[str, Any] | None, now: int) -> str:
+    if not refresh:
+        return "never refreshed"
+    parts = [refresh_text(refresh.get("status"))]
+    if refresh.get("last_attempted_at"):
+        parts.append(f"last attempt {format_timestamp(refresh['last_attempted_at'])}")
+    next_at = refresh.get("next_refresh_available_at")
+    if next_at:
+        parts.append(
+            f"next from {format_timestamp(next_at)}"
+            + (f" (in {format_age(next_at - now)})" if next_at > now else "")
+        )
+    if refresh.get("id"):
+        parts.append(str(refresh["id"]))
+    return " · ".join(parts)
+
+
+def _balance_value(balance: Mapping[str, Any] | None) -> str:
+    if not balance:
+        return "none yet"
+    current = balance.get("current") or {}
+    parts = [f"current {format_money(v, c)}" for c, v in current.items()]
+    available = (balance.get("cash") or {}).get("available") or {}
+    parts += [f"available {format_money(v, c)}" for c, v in available.items()]
+    used = (balance.get("credit") or {}).get("used") or {}
+    parts += [f"credit used {format_money(v, c)}" for c, v in used.items()]
+    parts.append(f"as of {format_timestamp(balance.get('as_of'))}")
+    return f"{balance.get('type', '')}: " + ", ".join(parts)
+
+
+def account_fields(account: Mapping[str, Any], *, now: int) -> pd.DataFrame:
+    """Every field of a Stripe FC account as readable key/value rows."""
+    special = {
+        "balance": lambda v: _balance_value(v),
+        "balance_refresh": lambda v: _refresh_value(v, now),
+        "ownership_refresh": lambda v: _refresh_value(v, now),
+        "transaction_refresh": lambda v: _refresh_value(v, now),
+        "created": lambda v: format_timestamp(v),
+    }
+    rows = []
+    for key in sorted(account):
+        value = account[key]
+        if key in special:
+            text = special[key](value)
+        elif isinstance(value, list):
+            text = ", ".join(str(v) for v in value) or "(none)"
+        elif isinstance(value, Mapping):
+            text = ", ".join(f"{k}: {v}" for k, v in value.items() if v is not None) or "(none)"
+        elif value is None:
+            text = "null"
+        else:
+            text = str(value)
+        rows.append({"Field": key, "Value": text})
+    return pd.DataFrame(rows, columns=["Field", "Value"])
+
+
+def owners_frame(owners: Sequence[OwnerView]) -> pd.DataFrame:
+    hidden = "hidden for your role"
+    return pd.DataFrame(
+        [
+            {
+                "Name": hidden if o.pii_hidden else (o.name or MISSING),
+                "Email": hidden if o.pii_hidden else (o.email or MISSING),
+                "Phone": hidden if o.pii_hidden else (o.phone or MISSING),
+                "Address": hidden if o.pii_hidden else (o.raw_address or MISSING),
+                "Refreshed": format_timestamp(o.refreshed_at),
+                "ID": o.id,
+            }
+            for o in owners
+        ],
+        columns=["Name", "Email", "Phone", "Address", "Refreshed", "ID"],
+    )
+
+
+def snapshots_frame(snapshots: Sequence[Any]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "As of": format_timestamp(s.as_of),
+                "Current": format_money(s.current, s.currency),
+                "Available": format_money(s.available, s.currency),
+            }
+            for s in snapshots
+        ],
+        columns=["As of", "Current", "Available"],
+    )

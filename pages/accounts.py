@@ -1,0 +1,377 @@
+"""Accounts: find a customer, browse their Financial Connections accounts, open one, refresh it.
+
+The table reads the store's mirror (paged and filtered in SQL); the detail view reads Stripe.
+``?account=fca_…`` opens an account directly (Payment lookup links here).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import streamlit as st
+
+from components import runtime
+from components.accounts_view import (
+    FEATURE_LABELS,
+    account_fields,
+    customers_frame,
+    owners_frame,
+    refresh_text,
+    render_accounts_table,
+    snapshots_frame,
+    status_badge,
+)
+from components.feedback import format_age, format_timestamp
+from components.money import format_money
+from services import accounts
+
+actor = runtime.guard("accounts.view")
+app = runtime.get_app()
+svc = app.services
+runtime.page_header(
+    "Accounts",
+    "Customers' linked bank accounts (Stripe Financial Connections): status, permissions, balances "
+    "and refreshes.",
+)
+
+WATCH = "acc_watch"  # {account_id: [features being polled]}
+OUTCOMES = "acc_outcomes"  # {account_id: [(feature, status)]}
+ANY = "Any"
+
+
+# --------------------------------------------------------------------------- sync
+
+
+def run_sync() -> None:
+    with st.status("Syncing customers and accounts from Stripe…", expanded=True) as box:
+        bar = st.progress(0.0, text="Starting…")
+
+        def progress(done: int, total: int | None, message: str) -> None:
+            # Stripe lists have no total count, so the bar creeps towards full.
+            bar.progress(1.0 if total else done / (done + 10), text=message)
+
+        result = runtime.attempt(accounts.sync_accounts, svc, actor, progress=progress)
+        if result is None:
+            box.update(label="Sync failed", state="error")
+        else:
+            box.update(
+                label=f"Synced {result.customers} customers and {result.accounts} accounts "
+                f"in {result.seconds} s.",
+                state="complete",
+                expanded=False,
+            )
+
+
+def sync_bar() -> None:
+    info = runtime.attempt(accounts.sync_info, svc, actor)
+    if info is None:
+        st.stop()
+    assert info is not None
+    if info.accounts == 0 and not st.session_state.get("acc_autosynced"):
+        st.session_state["acc_autosynced"] = True  # once per session, even if it fails
+        run_sync()
+        info = accounts.sync_info(svc, actor)
+    left, right = st.columns([4, 1], vertical_alignment="center")
+    when = (
+        format_timestamp(int(info.last_finished_at.replace(tzinfo=UTC).timestamp()))
+        if info.last_finished_at
+        else "never"
+    )
+    left.caption(
+        f"{info.accounts:,} accounts of {info.customers:,} customers in the store · last full sync: {when}"
+    )
+    if right.button("Sync from Stripe", icon=":material/sync:", width="stretch"):
+        run_sync()
+
+
+# --------------------------------------------------------------------------- list view
+
+
+def search_box() -> None:
+    with st.form("acc_search", border=False):
+        left, right = st.columns([5, 1], vertical_alignment="bottom")
+        term = left.text_input(
+            "Find a customer",
+            placeholder="Email, part of a name, or a customer ID (cus_…)",
+            key="acc_term",
+        )
+        submitted = right.form_submit_button("Search", icon=":material/search:", width="stretch")
+    if submitted:
+        hits = runtime.attempt(accounts.search_customers, svc, actor, term)
+        st.session_state["acc_hits"] = hits
+        if hits is None:
+            return
+    hits = st.session_state.get("acc_hits")
+    if hits is None:
+        return
+    if not hits:
+        st.info("No customer matches that search.", icon=":material/person_search:")
+        return
+    st.caption(f"{len(hits)} customer(s) found — select one to see their accounts.")
+    event: Any = st.dataframe(
+        customers_frame(hits),
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        key="acc_hits_table",
+    )
+    chosen = list(event.selection.rows) if event is not None else []
+    if chosen:
+        hit = hits[chosen[0]]
+        if (st.session_state.get("acc_customer") or ("",))[0] != hit.id:
+            st.session_state["acc_page"] = 1
+        st.session_state["acc_customer"] = (hit.id, hit.name or hit.email or hit.id)
+
+
+def filters() -> dict[str, Any]:
+    with st.expander("Filters", icon=":material/filter_list:", expanded=False):
+        c1, c2, c3, c4 = st.columns(4)
+        status = c1.selectbox("Status", [ANY, *accounts.STATUSES], key="acc_status")
+        banks = accounts.institutions(svc.engine)
+        institution = c2.selectbox("Institution", [ANY, *banks], key="acc_institution")
+        permission = c3.selectbox(
+            "Permission granted", [ANY, *accounts.PERMISSIONS], key="acc_perm"
+        )
+        hours = c4.number_input(
+            "Balance older than (hours)",
+            min_value=0,
+            max_value=24 * 365,
+            value=0,
+            step=1,
+            key="acc_stale",
+            help="0 = off. Also lists accounts with the balances permission but no balance yet.",
+        )
+    return {
+        "status": None if status == ANY else status,
+        "institution": None if institution == ANY else institution,
+        "permission": None if permission == ANY else permission,
+        "stale_after_seconds": int(hours) * 3600 if hours else None,
+    }
+
+
+def list_view() -> None:
+    sync_bar()
+    search_box()
+    customer = st.session_state.get("acc_customer")
+    chosen: dict[str, Any] = filters()
+    if customer:
+        left, right = st.columns([5, 1], vertical_alignment="center")
+        left.markdown(f"Accounts of **{customer[1]}** (`{customer[0]}`)")
+        if right.button("All accounts", icon=":material/close:", key="acc_clear_customer"):
+            st.session_state.pop("acc_customer", None)
+            st.rerun()
+        chosen["customer_id"] = customer[0]
+    page_no = int(st.session_state.get("acc_page", 1))
+    result = runtime.attempt(
+        accounts.list_accounts, svc, actor, page=page_no, page_size=50, **chosen
+    )
+    if result is None:
+        return
+    if not result.total:
+        st.info(
+            "No accounts match. Change the filters, or sync from Stripe.", icon=":material/info:"
+        )
+        return
+    st.caption(
+        f"{result.total:,} account(s) · page {result.page} of {result.pages} · select a row to open it"
+    )
+    generation = st.session_state.get("acc_table_gen", 0)  # a new key forgets the selection
+    selected = render_accounts_table(result.rows, now=svc.now(), key=f"acc_table_{generation}")
+    if selected:
+        st.query_params["account"] = selected
+        st.rerun()
+    pager(result.page, result.pages)
+    st.download_button(
+        "Download CSV",
+        data=lambda: csv_or_message(chosen),
+        file_name="fc-accounts.csv",
+        mime="text/csv",
+        icon=":material/download:",
+    )
+
+
+def csv_or_message(chosen: dict[str, Any]) -> bytes:
+    """Runs on click (in another thread); an error becomes the file's single line."""
+    try:
+        return accounts.export_accounts_csv(svc, actor, **chosen)
+    except Exception as err:  # the download must never carry a traceback
+        return f"Export failed: {err}\n".encode()
+
+
+def pager(page: int, pages: int) -> None:
+    if pages <= 1:
+        return
+    left, mid, right = st.columns([1, 2, 1], vertical_alignment="center")
+    if left.button("Previous", icon=":material/chevron_left:", disabled=page <= 1, key="acc_prev"):
+        st.session_state["acc_page"] = page - 1
+        st.rerun()
+    mid.caption(f"Page {page} of {pages}")
+    if right.button(
+        "Next", icon=":material/chevron_right:", disabled=page >= pages, key="acc_next"
+    ):
+        st.session_state["acc_page"] = page + 1
+        st.rerun()
+
+
+# --------------------------------------------------------------------------- detail view
+
+
+def start_refresh(account_id: str, feature: str) -> None:
+    scope = f"refresh-{account_id}-{feature}"
+    key = runtime.idempotency_key(scope, {"account": account_id, "feature": feature})
+    result = runtime.attempt(accounts.refresh, svc, actor, account_id, feature, idempotency_key=key)
+    if result is not None:
+        runtime.new_request(scope)  # the next refresh, after the cooldown, is a new request
+        watch = st.session_state.setdefault(WATCH, {})
+        watch.setdefault(account_id, [])
+        if feature not in watch[account_id]:
+            watch[account_id].append(feature)
+
+
+@st.fragment(run_every=1.5)
+def poll_refreshes(account_id: str) -> None:
+    """Poll pending refreshes without a manual reload; rerun the page when one finishes."""
+    watch: dict[str, list[str]] = st.session_state.setdefault(WATCH, {})
+    finished = []
+    for feature in list(watch.get(account_id, [])):
+        state = runtime.attempt(accounts.refresh_status, svc, actor, account_id, feature)
+        if state is None:
+            watch[account_id].remove(feature)
+            continue
+        if state.pending:
+            st.info(
+                f"{FEATURE_LABELS[feature]} refresh: ⏳ pending…", icon=":material/hourglass_top:"
+            )
+        else:
+            watch[account_id].remove(feature)
+            finished.append((feature, state.status))
+    if finished:
+        st.session_state.setdefault(OUTCOMES, {}).setdefault(account_id, []).extend(finished)
+        st.rerun(scope="app")
+
+
+def show_outcomes(account_id: str) -> None:
+    for feature, status in st.session_state.get(OUTCOMES, {}).pop(account_id, []):
+        label = FEATURE_LABELS[feature]
+        if status == "succeeded":
+            st.success(f"{label} refresh succeeded.", icon=":material/check_circle:")
+        else:
+            st.error(
+                f"{label} refresh {status or 'ended'}: the bank did not return fresh data. Try again "
+                "later; if it keeps failing the customer may need to relink the account.",
+                icon=":material/error:",
+            )
+
+
+def refresh_buttons(detail: accounts.AccountDetail) -> None:
+    account_id = detail.account["id"]
+    watching = st.session_state.get(WATCH, {}).get(account_id, [])
+    cols = st.columns(3)
+    for col, feature in zip(cols, accounts.FEATURES, strict=True):
+        reason = detail.blockers.get(feature)
+        if feature in watching and not reason:
+            reason = f"A {feature} refresh is already running."
+        clicked = col.button(
+            f"Refresh {feature}",
+            key=f"acc_refresh_{feature}",
+            icon=":material/refresh:",
+            disabled=reason is not None,
+            help=reason or f"Ask Stripe to fetch fresh {feature} data from the bank.",
+            width="stretch",
+        )
+        if reason:
+            col.caption(reason)
+        if clicked:
+            start_refresh(account_id, feature)
+            st.rerun()
+
+
+def balance_block(detail: accounts.AccountDetail) -> None:
+    row = detail.row
+    now = svc.now()
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Current balance", format_money(row.balance_current, row.balance_currency))
+    c2.metric("Available", format_money(row.balance_available, row.balance_currency))
+    c3.metric(
+        "Balance age",
+        format_age(now - row.balance_as_of) if row.balance_as_of else "—",
+        help=f"As of {format_timestamp(row.balance_as_of)} (when the bank computed it)",
+    )
+
+
+def owners_block(detail: accounts.AccountDetail) -> None:
+    if not detail.owners:
+        st.caption(
+            "No ownership data yet. Refresh ownership to fetch the owners' names from the bank."
+            if "ownership" in (detail.account.get("permissions") or [])
+            else "The ownership permission was not granted, so Stripe has no owner data."
+        )
+        return
+    if detail.owners_hidden:
+        st.caption(
+            "Owners' names and contact details are personal data, shown to ops and admin only.",
+        )
+    st.dataframe(owners_frame(detail.owners), hide_index=True, width="stretch")
+
+
+def detail_view(account_id: str) -> None:
+    if st.button("Back to accounts", icon=":material/arrow_back:", key="acc_back"):
+        del st.query_params["account"]
+        st.session_state["acc_table_gen"] = st.session_state.get("acc_table_gen", 0) + 1
+        st.rerun()
+    detail = runtime.attempt(accounts.account_detail, svc, actor, account_id)
+    if detail is None:
+        return
+    row = detail.row
+    watch = st.session_state.setdefault(WATCH, {})
+    for feature in accounts.FEATURES:  # someone else's pending refresh is polled too
+        if (detail.account.get(accounts.FEATURE_FIELD[feature]) or {}).get("status") == "pending":
+            watch.setdefault(account_id, [])
+            if feature not in watch[account_id]:
+                watch[account_id].append(feature)
+    title_col, badge_col = st.columns([5, 1], vertical_alignment="center")
+    title_col.subheader(
+        f"{row.institution_name} · {row.display_name or 'Account'} ••{row.last4 or '????'}"
+    )
+    with badge_col:
+        status_badge(row.status)
+    customer = detail.customer or {}
+    st.caption(
+        f"`{row.id}` · {row.category}/{row.subcategory} · customer "
+        f"{customer.get('name') or customer.get('email') or row.customer_id or '—'}"
+        f" · permissions: {', '.join(row.permissions) or 'none'}"
+    )
+    show_outcomes(account_id)
+    balance_block(detail)
+    refresh_buttons(detail)
+    if watch.get(account_id):
+        poll_refreshes(account_id)
+    st.caption(
+        " · ".join(
+            f"{FEATURE_LABELS[f]}: {refresh_text((detail.account.get(accounts.FEATURE_FIELD[f]) or {}).get('status'))}"
+            for f in accounts.FEATURES
+        )
+    )
+    fields, owners, history = st.tabs(["Fields", "Owners", "Balance history"])
+    with fields:
+        table = account_fields(detail.account, now=svc.now())
+        st.dataframe(table, hide_index=True, width="stretch", height=(len(table) + 1) * 35 + 3)
+        with st.expander("Raw JSON from Stripe", icon=":material/data_object:"):
+            st.json(detail.account, expanded=True)
+    with owners:
+        owners_block(detail)
+    with history:
+        if detail.snapshots:
+            st.dataframe(snapshots_frame(detail.snapshots), hide_index=True, width="stretch")
+        else:
+            st.caption("No balance seen yet.")
+    st.caption(f"Read from Stripe at {datetime.now(UTC).strftime('%H:%M:%S UTC')}.")
+
+
+account_param = st.query_params.get("account")
+if account_param:
+    detail_view(account_param)
+else:
+    list_view()
