@@ -242,7 +242,7 @@ def poll_refreshes(account_id: str) -> None:
             continue
         if state.pending:
             st.info(
-                f"{FEATURE_LABELS[feature]} refresh: ⏳ pending…", icon=":material/hourglass_top:"
+                f"{FEATURE_LABELS[feature]} refresh pending…", icon=":material/hourglass_top:"
             )
         else:
             watch[account_id].remove(feature)
