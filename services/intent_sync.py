@@ -1,0 +1,463 @@
+"""SetupIntents and PaymentIntents mirrored into the store, and the conversion funnel over them.
+
+The manager's conversion page reads ``intents`` rows, never Stripe, so filters and charts stay
+fast. The sync is incremental by ``created``: each run lists intents created since the stored
+cursor, which is the newest ``created`` seen minus an overlap window, so intents still moving
+(microdeposits take days, §6.2) are listed again and their new status lands. Intents older than
+the window whose status changed are found through their lifecycle events (§5.1) and retrieved one
+by one. Success times come from ``setup_intent.succeeded`` and ``payment_intent.processing`` /
+``.succeeded`` events, which is when a payment method became usable. Every write is an upsert by
+intent id, so re-running a sync is always safe.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, func, select
+
+from services import audit
+from services import conversion as funnel_math
+from services.auth import Actor
+from services.context import Services
+from services.errors import ValidationError
+from services.models import IntentRecord, SyncState, utcnow
+from services.store import session_scope
+
+__all__ = [
+    "FULL_WINDOW_SECONDS",
+    "OVERLAP_SECONDS",
+    "StoreInfo",
+    "SyncResult",
+    "conversion",
+    "intent_values",
+    "outcomes",
+    "store_info",
+    "store_intent",
+    "sync_intents",
+]
+
+SYNC_NAME = "intents"
+OVERLAP_SECONDS = 10 * 86_400
+FULL_WINDOW_SECONDS = 90 * 86_400
+SUCCESS_EVENTS = ("setup_intent.succeeded", "payment_intent.processing", "payment_intent.succeeded")
+CHANGE_EVENTS = (
+    *SUCCESS_EVENTS,
+    "setup_intent.requires_action",
+    "setup_intent.setup_failed",
+    "setup_intent.canceled",
+    "payment_intent.requires_action",
+    "payment_intent.payment_failed",
+    "payment_intent.canceled",
+)
+UNKNOWN_FLOW = "unknown"
+Progress = Callable[[int, int | None, str], None]
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What one sync did, in numbers a person can check against Stripe."""
+
+    full: bool
+    since: int  # intents created at or after this Unix time were listed
+    fetched: int
+    inserted: int
+    updated: int
+    unchanged: int
+    setup_intents: int
+    payment_intents: int
+    success_times: int  # success events read
+    cursor_after: int
+    seconds: float
+    message: str
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """How much the store holds and when it was last synced (for the page's sync decision)."""
+
+    intents: int
+    flows: list[str]
+    methods: list[str]
+    first_created: int | None
+    last_created: int | None
+    last_finished_at: datetime | None
+    cursor: int | None
+
+
+# --------------------------------------------------------------------------- mapping
+
+
+def _kind(intent: Mapping[str, Any]) -> str:
+    obj = intent.get("object")
+    if obj in ("setup_intent", "payment_intent"):
+        return str(obj)
+    return "payment_intent" if str(intent.get("id", "")).startswith("pi_") else "setup_intent"
+
+
+def _verification_method(intent: Mapping[str, Any]) -> str:
+    options = (intent.get("payment_method_options") or {}).get("us_bank_account") or {}
+    return str(options.get("verification_method") or "automatic")
+
+
+def _customer_id(intent: Mapping[str, Any]) -> str | None:
+    customer = intent.get("customer")
+    if isinstance(customer, Mapping):
+        return str(customer.get("id")) if customer.get("id") else None
+    return str(customer) if customer else None
+
+
+def _is_bank_intent(intent: Mapping[str, Any]) -> bool:
+    types = intent.get("payment_method_types")
+    return not types or "us_bank_account" in types
+
+
+def without_secrets(intent: Mapping[str, Any]) -> dict[str, Any]:
+    """The intent as stored: the client secret lets anyone confirm it, so it never reaches disk."""
+    return {k: v for k, v in intent.items() if k != "client_secret"}
+
+
+def intent_values(intent: Mapping[str, Any], *, succeeded_at: int | None = None) -> dict[str, Any]:
+    """The :class:`IntentRecord` columns for one Stripe intent dict."""
+    metadata = intent.get("metadata") or {}
+    return {
+        "id": str(intent["id"]),
+        "kind": _kind(intent),
+        "customer_id": _customer_id(intent),
+        "status": str(intent.get("status") or ""),
+        "verification_method": _verification_method(intent),
+        "flow": str(metadata.get("fcops_flow") or UNKNOWN_FLOW),
+        "created": int(intent["created"]),
+        "succeeded_at": succeeded_at,
+        "raw": without_secrets(intent),
+    }
+
+
+def _put(session: Session, values: dict[str, Any]) -> str:
+    """Insert or update one row; returns 'inserted', 'updated' or 'unchanged'."""
+    row = session.get(IntentRecord, values["id"])
+    if row is None:
+        session.add(IntentRecord(**values))
+        return "inserted"
+    if values.get("succeeded_at") is None:
+        values = {**values, "succeeded_at": row.succeeded_at}  # never forget a known time
+    changed = {k: v for k, v in values.items() if getattr(row, k) != v}
+    if not changed:
+        return "unchanged"
+    for key, value in changed.items():
+        setattr(row, key, value)
+    row.synced_at = utcnow()
+    return "updated"
+
+
+def _retrying(engine: Engine, work: Callable[[Session], Any]) -> Any:
+    """Run ``work`` in a transaction; on a unique-key race with another replica, run it again."""
+    for attempt in range(3):
+        try:
+            with session_scope(engine) as session:
+                return work(session)
+        except sa_exc.IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def store_intent(
+    engine: Engine, intent: Mapping[str, Any], *, succeeded_at: int | None = None
+) -> str:
+    """Upsert one intent (the collection page calls this after creating or changing one)."""
+    if not _is_bank_intent(intent):
+        return "skipped"
+    values = intent_values(intent, succeeded_at=succeeded_at)
+    result: str = _retrying(engine, lambda s: _put(s, values))
+    return result
+
+
+# --------------------------------------------------------------------------- sync
+
+
+def _state(session: Session) -> SyncState:
+    state = session.get(SyncState, SYNC_NAME)
+    if state is None:
+        state = SyncState(name=SYNC_NAME)
+        session.add(state)
+    return state
+
+
+def _read_cursor(engine: Engine) -> int | None:
+    with session_scope(engine) as session:
+        state = session.get(SyncState, SYNC_NAME)
+        if state is None or not state.cursor:
+            return None
+        try:
+            return int(state.cursor)
+        except ValueError:
+            return None
+
+
+def _mark(engine: Engine, **changes: Any) -> None:
+    def work(session: Session) -> None:
+        state = _state(session)
+        for key, value in changes.items():
+            setattr(state, key, value)
+
+    _retrying(engine, work)
+
+
+def _event_object(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    data = event.get("data") or {}
+    obj = data.get("object") if isinstance(data, Mapping) else None
+    return obj if isinstance(obj, Mapping) else {}
+
+
+def _success_times(events: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Earliest moment each intent became usable (SI succeeded; PI processing or succeeded)."""
+    times: dict[str, int] = {}
+    for event in events:
+        intent_id = _event_object(event).get("id")
+        if not intent_id or event.get("type") not in SUCCESS_EVENTS:
+            continue
+        moment = int(event["created"])
+        times[str(intent_id)] = min(moment, times.get(str(intent_id), moment))
+    return times
+
+
+def _listed(svc: Services, since: int) -> Iterator[dict[str, Any]]:
+    yield from svc.gateway.iter_setup_intents(created_gte=since, expand=["payment_method"])
+    yield from svc.gateway.iter_payment_intents(created_gte=since, expand=["payment_method"])
+
+
+def _retrieve(svc: Services, intent_id: str) -> dict[str, Any]:
+    if intent_id.startswith("pi_"):
+        return svc.gateway.retrieve_payment_intent(intent_id, expand=["payment_method"])
+    return svc.gateway.retrieve_setup_intent(intent_id, expand=["payment_method"])
+
+
+@dataclass
+class _Tally:
+    fetched: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    setup_intents: int = 0
+    payment_intents: int = 0
+    newest: int = 0
+
+    def add(self, intent: Mapping[str, Any], outcome: str) -> None:
+        if outcome == "skipped":
+            return
+        self.fetched += 1
+        setattr(self, outcome, getattr(self, outcome) + 1)
+        if _kind(intent) == "setup_intent":
+            self.setup_intents += 1
+        else:
+            self.payment_intents += 1
+        self.newest = max(self.newest, int(intent["created"]))
+
+
+def sync_intents(
+    svc: Services, actor: Actor, *, progress: Progress | None = None, full: bool = False
+) -> SyncResult:
+    """Mirror recent SetupIntents and PaymentIntents (audited ``intents.sync``); safe to re-run.
+
+    ``progress(done, total, message)`` is called as intents arrive; Stripe lists give no total,
+    so ``total`` is None until the end. ``full=True`` rescans the last 90 days.
+    """
+    report = progress or (lambda done, total, message: None)
+
+    def run(ctx: audit.AuditContext) -> SyncResult:
+        started = time.monotonic()
+        now = svc.now()
+        cursor = None if full else _read_cursor(svc.engine)
+        since = cursor if cursor is not None else now - FULL_WINDOW_SECONDS
+        _mark(svc.engine, last_started_at=utcnow())
+        report(0, None, "Reading success events from Stripe…")
+        events = list(svc.gateway.iter_events(types=CHANGE_EVENTS, created_gte=since))
+        times = _success_times(events)
+        tally = _Tally()
+        seen: set[str] = set()
+        for intent in _listed(svc, since):
+            seen.add(str(intent["id"]))
+            tally.add(
+                intent, store_intent(svc.engine, intent, succeeded_at=times.get(intent["id"]))
+            )
+            if tally.fetched % 25 == 0:
+                report(tally.fetched, None, f"{tally.fetched} intents read")
+        # Intents created before the window whose status moved since: their events name them.
+        named = {_event_object(e).get("id") for e in events}
+        moved = {str(i) for i in named if i} - seen
+        for intent_id in sorted(moved):
+            intent = _retrieve(svc, intent_id)
+            tally.add(intent, store_intent(svc.engine, intent, succeeded_at=times.get(intent_id)))
+        cursor_after = max(since, tally.newest - OVERLAP_SECONDS) if tally.newest else since
+        seconds = round(time.monotonic() - started, 2)
+        details = {
+            "fetched": tally.fetched,
+            "inserted": tally.inserted,
+            "updated": tally.updated,
+            "unchanged": tally.unchanged,
+            "since": since,
+            "full": cursor is None,
+        }
+        _mark(
+            svc.engine,
+            cursor=str(cursor_after),
+            last_finished_at=utcnow(),
+            details={**details, "seconds": seconds},
+        )
+        message = (
+            f"Read {tally.fetched} intents ({tally.setup_intents} SetupIntents, "
+            f"{tally.payment_intents} PaymentIntents): {tally.inserted} new, {tally.updated} "
+            f"changed, {tally.unchanged} unchanged."
+        )
+        ctx.request_id = svc.gateway.last_request_id
+        ctx.params.update(details)
+        ctx.message = message
+        report(tally.fetched, tally.fetched, message)
+        return SyncResult(
+            full=cursor is None,
+            since=since,
+            fetched=tally.fetched,
+            inserted=tally.inserted,
+            updated=tally.updated,
+            unchanged=tally.unchanged,
+            setup_intents=tally.setup_intents,
+            payment_intents=tally.payment_intents,
+            success_times=len(times),
+            cursor_after=cursor_after,
+            seconds=seconds,
+            message=message,
+        )
+
+    return audit.guarded(
+        svc.engine,
+        actor=actor,
+        permission="intents.sync",
+        action="intents.sync",
+        target=None,
+        params={"full": full},
+        idempotency_key=None,
+        run=run,
+    )
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive; they were written in UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def store_info(engine: Engine) -> StoreInfo:
+    with session_scope(engine) as session:
+        count, first, last = session.exec(
+            select(func.count(), func.min(IntentRecord.created), func.max(IntentRecord.created))
+        ).one()
+        flows = session.exec(select(IntentRecord.flow).distinct()).all()
+        methods = session.exec(select(IntentRecord.verification_method).distinct()).all()
+        state = session.get(SyncState, SYNC_NAME)
+    cursor = int(state.cursor) if state and state.cursor and state.cursor.isdigit() else None
+    return StoreInfo(
+        intents=int(count),
+        flows=sorted(str(f) for f in flows if f),
+        methods=sorted(str(m) for m in methods if m),
+        first_created=int(first) if first is not None else None,
+        last_created=int(last) if last is not None else None,
+        last_finished_at=_aware(state.last_finished_at) if state else None,
+        cursor=cursor,
+    )
+
+
+def _day_start(day: date) -> int:
+    return int(datetime.combine(day, dtime.min, tzinfo=UTC).timestamp())
+
+
+def _load(
+    engine: Engine,
+    *,
+    flows: Sequence[str] | None,
+    methods: Sequence[str] | None,
+    start: date | None,
+    end: date | None,
+) -> list[IntentRecord]:
+    if start and end and end < start:
+        raise ValidationError("The end date is before the start date; pick a later end date.")
+    stmt = select(IntentRecord)
+    if flows:
+        stmt = stmt.where(col(IntentRecord.flow).in_(list(flows)))
+    if methods:
+        stmt = stmt.where(col(IntentRecord.verification_method).in_(list(methods)))
+    if start:
+        stmt = stmt.where(col(IntentRecord.created) >= _day_start(start))
+    if end:
+        stmt = stmt.where(col(IntentRecord.created) < _day_start(end + timedelta(days=1)))
+    with session_scope(engine) as session:
+        return list(session.exec(stmt.order_by(col(IntentRecord.created))).all())
+
+
+def _now_unix(now: datetime | int) -> int:
+    if isinstance(now, datetime):
+        aware = now if now.tzinfo else now.replace(tzinfo=UTC)
+        return int(aware.timestamp())
+    return int(now)
+
+
+def conversion(
+    engine: Engine,
+    *,
+    now: datetime | int,
+    flows: Sequence[str] | None = None,
+    methods: Sequence[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    by: str | None = None,
+) -> pd.DataFrame:
+    """Funnel counts per verification method (or per week and method with ``by="week"``).
+
+    Filters run in SQL on the stored intents; dates are UTC days of ``created``, both ends
+    included. With ``methods`` given, only those methods' rows are returned.
+    """
+    rows = _load(engine, flows=flows, methods=methods, start=start, end=end)
+    times = {r.id: int(r.succeeded_at) for r in rows if r.succeeded_at is not None}
+    frame = funnel_math.funnel(
+        [r.raw for r in rows], now=_now_unix(now), success_times=times, by=by
+    )
+    if methods:
+        frame = frame[frame["verification_method"].isin(list(methods))].reset_index(drop=True)
+    return frame
+
+
+def outcomes(
+    engine: Engine,
+    *,
+    now: datetime | int,
+    flows: Sequence[str] | None = None,
+    methods: Sequence[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> pd.DataFrame:
+    """One row per stored intent with its funnel stage and path (for drill-down and CSV)."""
+    rows = _load(engine, flows=flows, methods=methods, start=start, end=end)
+    times = {r.id: int(r.succeeded_at) for r in rows if r.succeeded_at is not None}
+    frame = funnel_math.outcomes_frame(
+        [r.raw for r in rows], now=_now_unix(now), success_times=times
+    )
+    flow_by_id = {r.id: r.flow or UNKNOWN_FLOW for r in rows}
+    status_by_id = {r.id: r.status for r in rows}
+    frame.insert(2, "flow", frame["id"].map(flow_by_id).astype("str"))
+    frame.insert(3, "status", frame["id"].map(status_by_id).astype("str"))
+    return frame
