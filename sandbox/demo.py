@@ -88,10 +88,15 @@ def _weighted(rng: random.Random, options: Sequence[tuple[T, float]]) -> T:
     return options[-1][0]
 
 
+_NOT_DECOMPOSABLE = str.maketrans(
+    {"đ": "d", "Đ": "D", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "ß": "ss", "æ": "ae"}
+)
+
+
 def _ascii(text: str) -> str:
     """Banks and email addresses drop accents: "José Núñez" → "Jose Nunez"."""
-    folded = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in folded if not unicodedata.combining(ch)).replace("ø", "o")
+    folded = unicodedata.normalize("NFKD", text.translate(_NOT_DECOMPOSABLE))
+    return "".join(ch for ch in folded if not unicodedata.combining(ch))
 
 
 def _day_start(d: date) -> int:
@@ -524,11 +529,7 @@ def _individual_owners(
     truth: OwnershipTruth = _weighted(
         rng, (("exact", 48), ("variant", 34), ("joint", 14), ("mismatch", 4))
     )
-    phone = (
-        customer.phone.replace("+1", "+1 ").replace(" 555", " 555-", 1) if customer.phone else None
-    )
-    if phone and len(phone) == 15:  # "+15551234567" -> "+1 555-123-4567"
-        phone = f"+1 555-{customer.phone[5:8]}-{customer.phone[8:]}" if customer.phone else None
+    phone = _owner_phone(customer.phone)
 
     def me() -> DemoOwner:
         if truth == "exact" or (truth == "joint" and rng.random() < 0.5):
@@ -1171,12 +1172,13 @@ def _extra_intent(
     elif outcome in ("instant_success", "processing"):
         if method == "instant":
             return None  # nothing linked to pay from, and instant never falls back to manual
+        if kind == "setup_intent":  # the customer fell back to manual entry instead
+            return _extra_intent(
+                ctx, method=method, outcome="manual_verified", kind=kind, linked=linked
+            )
         _manual_fields(rng, intent)  # paid from a manually entered, already verified account
-        intent.outcome = "processing" if kind == "payment_intent" else "manual_verified"
+        intent.outcome = "processing"
         created = ctx.pick(now - 3 * DAY, now - 10 * MINUTE)
-        if created is None:
-            return None
-        intent.finished_at = created + rng.randrange(MINUTE, 10 * MINUTE)
     elif outcome == "manual_verified":
         _manual_fields(rng, intent)
         delay = rng.randrange(DAY + 2 * HOUR, 4 * DAY)  # deposits land in 1–2 business days
@@ -1255,11 +1257,20 @@ def _intents(
     extra = _weighted(rng, ((0, 38), (1, 32), (2, 18), (3, 12)))
     if manual_only or not intents:
         extra += 1
-    for _ in range(extra):
+    for n in range(extra):
         kind = "setup_intent" if rng.random() < 0.55 else "payment_intent"
-        if manual_only:
+        if manual_only and n == 0:  # how they came to have no FC account: a manual entry
             method: VerificationMethod = "microdeposits" if rng.random() < 0.6 else "automatic"
-            outcome: IntentOutcome = _weighted(
+            outcome: IntentOutcome = "manual_verified" if rng.random() < 0.7 else "manual_failed"
+            first = _extra_intent(ctx, method=method, outcome=outcome, kind=kind, linked=linked)
+            first = first or _extra_intent(
+                ctx, method=method, outcome="manual_pending", kind=kind, linked=linked
+            )
+            intents.extend([first] if first else [])
+            continue
+        if manual_only:
+            method = "microdeposits" if rng.random() < 0.6 else "automatic"
+            outcome = _weighted(
                 rng,
                 (("manual_verified", 60), ("manual_pending", 15), ("manual_failed", 15), ("abandoned", 10)),
             )  # fmt: skip
