@@ -150,8 +150,11 @@ def _put(session: Session, values: dict[str, Any]) -> str:
     if row is None:
         session.add(IntentRecord(**values))
         return "inserted"
-    if values.get("succeeded_at") is None:
-        values = {**values, "succeeded_at": row.succeeded_at}  # never forget a known time
+    known, seen = row.succeeded_at, values.get("succeeded_at")
+    # Keep the earliest known moment: a later sync may see only the PI's `succeeded` event
+    # after having seen its earlier `processing` one.
+    earliest = min(t for t in (known, seen) if t is not None) if known or seen else None
+    values = {**values, "succeeded_at": earliest}
     changed = {k: v for k, v in values.items() if getattr(row, k) != v}
     if not changed:
         return "unchanged"

@@ -1,0 +1,333 @@
+"""Collecting bank accounts on the sandbox: flow config on the created object, idempotency, audit."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from services import collection, flows
+from services.context import Services
+from services.errors import Forbidden, StripeRequestError, ValidationError
+from services.models import AuditEntry, IntentRecord
+from services.store import session_scope
+
+
+def _audit(engine, action: str) -> list[AuditEntry]:  # type: ignore[no-untyped-def]
+    with session_scope(engine) as session:
+        return list(session.exec(select(AuditEntry).where(AuditEntry.action == action)).all())
+
+
+def _customer(svc: Services, ops) -> str:  # type: ignore[no-untyped-def]
+    email = f"collect-{secrets.token_hex(4)}@example.com"
+    return collection.create_customer(
+        svc, ops, email=email, name="Collect Test", idempotency_key=f"cus-{email}"
+    ).id
+
+
+def _key() -> str:
+    return f"test-{secrets.token_hex(8)}"
+
+
+def test_created_setup_intent_carries_exactly_the_saved_flow_configuration(
+    services_ctx, gateway, admin, ops
+) -> None:  # type: ignore[no-untyped-def]
+    saved = flows.save_flow(
+        services_ctx,
+        admin,
+        "setup_intent",
+        permissions=["payment_method", "balances", "ownership"],
+        prefetch=["balances"],
+        verification_method="instant",
+        expected_version=0,
+    )
+    customer = _customer(services_ctx, ops)
+
+    request = collection.create_setup_intent(
+        services_ctx, ops, customer_id=customer, idempotency_key=_key()
+    )
+
+    stripe_side = gateway.retrieve_setup_intent(request.id)
+    options = stripe_side["payment_method_options"]["us_bank_account"]
+    assert options["verification_method"] == "instant"
+    assert sorted(options["financial_connections"]["permissions"]) == sorted(saved.permissions)
+    assert options["financial_connections"]["prefetch"] == ["balances"]
+    assert stripe_side["payment_method_types"] == ["us_bank_account"]
+    assert stripe_side["customer"] == customer
+    assert stripe_side["metadata"]["fcops_flow"] == "setup_intent"
+    assert stripe_side["metadata"]["fcops_created_by"] == ops.username
+    assert request.flow_version == saved.version == 1
+    assert request.client_secret == stripe_side["client_secret"]
+
+
+def test_same_idempotency_key_twice_creates_one_setup_intent(services_ctx, gateway, ops) -> None:  # type: ignore[no-untyped-def]
+    customer = _customer(services_ctx, ops)
+    key = _key()
+
+    first = collection.create_setup_intent(
+        services_ctx, ops, customer_id=customer, idempotency_key=key
+    )
+    second = collection.create_setup_intent(
+        services_ctx, ops, customer_id=customer, idempotency_key=key
+    )
+
+    assert second.id == first.id
+    assert not first.replayed and second.replayed
+    assert [si["id"] for si in gateway.iter_setup_intents(customer=customer)] == [first.id]
+    rows = [r for r in _audit(services_ctx.engine, "collect.create") if r.idempotency_key == key]
+    assert len(rows) == 2 and {r.target for r in rows} == {first.id}
+    assert "Same request as before" in (rows[-1].message or "")
+
+
+def test_a_new_key_creates_a_second_setup_intent(services_ctx, gateway, ops) -> None:  # type: ignore[no-untyped-def]
+    customer = _customer(services_ctx, ops)
+    a = collection.create_setup_intent(
+        services_ctx, ops, customer_id=customer, idempotency_key=_key()
+    )
+    b = collection.create_setup_intent(
+        services_ctx, ops, customer_id=customer, idempotency_key=_key()
+    )
+    assert a.id != b.id
+    assert len(list(gateway.iter_setup_intents(customer=customer))) == 2
+
+
+def test_creation_is_audited_without_the_client_secret_anywhere_in_the_store(
+    services_ctx, ops
+) -> None:  # type: ignore[no-untyped-def]
+    customer = _customer(services_ctx, ops)
+    request = collection.create_setup_intent(
+        services_ctx, ops, customer_id=customer, idempotency_key=_key()
+    )
+
+    (row,) = [r for r in _audit(services_ctx.engine, "collect.create") if r.target == request.id]
+    assert row.outcome == "ok" and row.actor == ops.username
+    assert row.params["customer"] == customer and row.params["flow_version"] == request.flow_version
+    assert request.client_secret and "_secret_" in request.client_secret
+    blob = json.dumps({"params": row.params, "message": row.message})
+    assert request.client_secret not in blob
+    with session_scope(services_ctx.engine) as session:
+        stored = session.get(IntentRecord, request.id)
+    assert stored is not None and stored.flow == "setup_intent"
+    assert request.client_secret not in json.dumps(stored.raw)
+    assert request.client_secret not in repr(request)
+
+
+def test_a_role_without_collect_permission_is_refused_and_the_attempt_audited(
+    services_ctx, gateway, finance
+) -> None:  # type: ignore[no-untyped-def]
+    customer = gateway.create_customer({"email": "refused@example.com"}, idempotency_key=None)
+    with pytest.raises(Forbidden):
+        collection.create_setup_intent(
+            services_ctx, finance, customer_id=customer["id"], idempotency_key=_key()
+        )
+    assert list(gateway.iter_setup_intents(customer=customer["id"])) == []
+    assert [r.outcome for r in _audit(services_ctx.engine, "collect.create")] == ["refused"]
+
+
+def test_malformed_customer_id_is_a_sentence_and_creates_nothing(services_ctx, ops) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValidationError, match="cus_"):
+        collection.create_setup_intent(
+            services_ctx, ops, customer_id="pi_123", idempotency_key=_key()
+        )
+    (row,) = _audit(services_ctx.engine, "collect.create")
+    assert row.outcome == "error"
+
+
+def test_create_customer_reuses_an_existing_customer_with_that_email(services_ctx, ops) -> None:  # type: ignore[no-untyped-def]
+    email = f"reuse-{secrets.token_hex(4)}@example.com"
+    first = collection.create_customer(services_ctx, ops, email=email, idempotency_key=_key())
+    again = collection.create_customer(services_ctx, ops, email=email, idempotency_key=_key())
+    assert not first.reused and again.reused
+    assert again.id == first.id and "already exists" in again.message
+
+
+def test_create_customer_refuses_an_incomplete_email(services_ctx, ops) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValidationError, match="not a complete email"):
+        collection.create_customer(services_ctx, ops, email="nobody@", idempotency_key=_key())
+
+
+def test_fc_session_uses_the_flow_permissions_unless_others_are_chosen(
+    services_ctx, gateway, ops
+) -> None:  # type: ignore[no-untyped-def]
+    customer = _customer(services_ctx, ops)
+    default = collection.create_fc_session(
+        services_ctx, ops, customer_id=customer, idempotency_key=_key()
+    )
+    chosen = collection.create_fc_session(
+        services_ctx,
+        ops,
+        customer_id=customer,
+        idempotency_key=_key(),
+        permissions=["balances", "payment_method"],
+        prefetch=["balances"],
+    )
+    config = flows.load_flow(services_ctx, "setup_intent")
+    assert list(gateway.retrieve_fc_session(default.id)["permissions"]) == list(config.permissions)
+    stored = gateway.retrieve_fc_session(chosen.id)
+    assert sorted(stored["permissions"]) == ["balances", "payment_method"]
+    assert stored["prefetch"] == ["balances"]
+    assert chosen.client_secret.startswith("fcsess_")
+
+
+def test_fc_session_prefetch_without_its_permission_is_refused(services_ctx, ops) -> None:  # type: ignore[no-untyped-def]
+    customer = _customer(services_ctx, ops)
+    with pytest.raises(ValidationError):
+        collection.create_fc_session(
+            services_ctx,
+            ops,
+            customer_id=customer,
+            idempotency_key=_key(),
+            permissions=["payment_method"],
+            prefetch=["transactions"],
+        )
+
+
+def test_cancel_closes_the_request_and_drops_it_from_open_requests(
+    services_ctx, gateway, ops
+) -> None:  # type: ignore[no-untyped-def]
+    customer = _customer(services_ctx, ops)
+    request = collection.create_setup_intent(
+        services_ctx, ops, customer_id=customer, idempotency_key=_key()
+    )
+    assert [r.id for r in collection.open_requests(services_ctx, ops, customer_id=customer)] == [
+        request.id
+    ]
+
+    view = collection.cancel_request(
+        services_ctx, ops, request.id, reason="requested_by_customer", idempotency_key=_key()
+    )
+
+    assert view.status == "canceled"
+    assert gateway.retrieve_setup_intent(request.id)["status"] == "canceled"
+    assert collection.open_requests(services_ctx, ops, customer_id=customer) == []
+    (row,) = _audit(services_ctx.engine, "collect.cancel")
+    assert row.target == request.id and row.outcome == "ok"
+
+
+def test_cancel_with_an_unknown_reason_changes_nothing(services_ctx, gateway, ops) -> None:  # type: ignore[no-untyped-def]
+    customer = _customer(services_ctx, ops)
+    request = collection.create_setup_intent(
+        services_ctx, ops, customer_id=customer, idempotency_key=_key()
+    )
+    with pytest.raises(ValidationError, match="cancellation reason"):
+        collection.cancel_request(
+            services_ctx, ops, request.id, reason="bored", idempotency_key=_key()
+        )
+    assert gateway.retrieve_setup_intent(request.id)["status"] == "requires_payment_method"
+
+
+def test_manual_entry_puts_the_intent_in_the_microdeposit_queue_with_its_link(
+    services_ctx, simulator, ops
+) -> None:  # type: ignore[no-untyped-def]
+    customer = _customer(services_ctx, ops)
+    request = collection.create_setup_intent(
+        services_ctx, ops, customer_id=customer, idempotency_key=_key()
+    )
+    view = collection.simulate(
+        services_ctx,
+        ops,
+        intent_id=request.id,
+        step="manual_entry",
+        params={"account_number": "000123456789"},
+        run_step=lambda: simulator.manual_entry(request.id, microdeposit_type="amounts"),
+    )
+    assert view is not None and view.status == "requires_action"
+
+    queue = collection.microdeposit_queue(services_ctx, ops, customer_id=customer)
+
+    (item,) = queue
+    assert item.id == request.id and item.microdeposit_type == "amounts"
+    assert item.hosted_verification_url and item.hosted_verification_url.startswith("https://")
+    assert item.arrival_date is not None and item.arrival_date > item.created
+    assert not item.stuck
+    assert [r.outcome for r in _audit(services_ctx.engine, "collect.simulate")] == ["ok"]
+
+
+def test_microdeposits_far_past_arrival_are_flagged_stuck(
+    services_ctx, simulator, gateway, ops
+) -> None:  # type: ignore[no-untyped-def]
+    customer = _customer(services_ctx, ops)
+    request = collection.create_setup_intent(
+        services_ctx, ops, customer_id=customer, idempotency_key=_key()
+    )
+    simulator.manual_entry(request.id)
+    arrival = gateway.retrieve_setup_intent(request.id)["next_action"]["verify_with_microdeposits"][
+        "arrival_date"
+    ]
+    later = Services(
+        gateway=gateway,
+        engine=services_ctx.engine,
+        mode="sandbox",
+        now=lambda: arrival + 8 * 86_400,
+    )
+    (item,) = collection.microdeposit_queue(later, ops, customer_id=customer)
+    assert item.business_days_late >= 5 and item.stuck
+
+
+def test_business_days_late_skips_weekends() -> None:
+    friday = int(datetime(2026, 11, 20, 15, tzinfo=UTC).timestamp())
+    monday = int(datetime(2026, 11, 23, 9, tzinfo=UTC).timestamp())
+    wednesday = int(datetime(2026, 11, 25, 9, tzinfo=UTC).timestamp())
+    assert collection.business_days_late(friday, now=friday) == 0
+    assert collection.business_days_late(friday, now=monday) == 1
+    assert collection.business_days_late(friday, now=wednesday) == 3
+    assert collection.business_days_late(wednesday, now=friday) == 0
+
+
+def test_linking_at_a_bank_succeeds_the_intent_with_an_fc_account(
+    services_ctx, simulator, ops
+) -> None:  # type: ignore[no-untyped-def]
+    customer = _customer(services_ctx, ops)
+    request = collection.create_setup_intent(
+        services_ctx, ops, customer_id=customer, idempotency_key=_key()
+    )
+    view = collection.simulate(
+        services_ctx,
+        ops,
+        intent_id=request.id,
+        step="link",
+        params={"institution": "Test Institution"},
+        run_step=lambda: simulator.link_bank(request.id, institution="Test Institution"),
+    )
+    assert view is not None and view.status == "succeeded"
+    assert view.financial_connections_account and view.financial_connections_account.startswith(
+        "fca_"
+    )
+
+
+def test_a_refused_simulation_step_is_a_sentence_and_audited_as_error(
+    services_ctx, simulator, ops
+) -> None:  # type: ignore[no-untyped-def]
+    customer = _customer(services_ctx, ops)
+    request = collection.create_setup_intent(
+        services_ctx, ops, customer_id=customer, idempotency_key=_key()
+    )
+    with pytest.raises(StripeRequestError, match="sandbox refused"):
+        collection.simulate(
+            services_ctx,
+            ops,
+            intent_id=request.id,
+            step="microdeposits_arrive",
+            params={},
+            run_step=lambda: simulator.microdeposits_arrive(request.id),
+        )
+    assert [r.outcome for r in _audit(services_ctx.engine, "collect.simulate")] == ["error"]
+
+
+def test_simulation_is_refused_outside_sandbox_mode(services_ctx, ops) -> None:  # type: ignore[no-untyped-def]
+    live = Services(gateway=services_ctx.gateway, engine=services_ctx.engine, mode="live")
+    calls: list[Any] = []
+    with pytest.raises(ValidationError, match="only possible on the sandbox"):
+        collection.simulate(
+            live,
+            ops,
+            intent_id="seti_123456",
+            step="link",
+            params={},
+            run_step=lambda: calls.append(1),
+        )
+    assert calls == []

@@ -1,0 +1,146 @@
+"""Intent sync on the sandbox (SQLite and PostgreSQL): idempotent, incremental, audited; funnel."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from services import collection, intent_sync
+from services.context import Services
+from services.errors import Forbidden, ValidationError
+from services.models import AuditEntry, IntentRecord, SyncState
+from services.store import session_scope
+
+
+@pytest.fixture
+def svc(gateway, engine) -> Services:  # type: ignore[no-untyped-def]
+    return Services(gateway=gateway, engine=engine, mode="sandbox")
+
+
+def _rows(engine) -> dict[str, tuple[str, int | None, str | None]]:  # type: ignore[no-untyped-def]
+    with session_scope(engine) as session:
+        found = session.exec(select(IntentRecord)).all()
+    return {r.id: (r.status, r.succeeded_at, r.flow) for r in found}
+
+
+def _new_intent(svc: Services, ops) -> str:  # type: ignore[no-untyped-def]
+    email = f"sync-{secrets.token_hex(4)}@example.com"
+    customer = collection.create_customer(svc, ops, email=email, idempotency_key=email).id
+    return collection.create_setup_intent(
+        svc, ops, customer_id=customer, idempotency_key=f"si-{email}"
+    ).id
+
+
+def _automatic_row(engine) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    frame = intent_sync.conversion(engine, now=int(time.time()), flows=["setup_intent"])
+    return frame.set_index("verification_method").loc["automatic"].to_dict()
+
+
+def test_running_the_sync_twice_leaves_the_same_rows(svc, manager) -> None:  # type: ignore[no-untyped-def]
+    first = intent_sync.sync_intents(svc, manager)
+    rows_after_first = _rows(svc.engine)
+    second = intent_sync.sync_intents(svc, manager)
+
+    assert first.full and not second.full
+    assert first.inserted == first.fetched == len(rows_after_first) > 0
+    assert second.inserted == 0 and second.updated == 0
+    assert second.unchanged == second.fetched
+    assert _rows(svc.engine) == rows_after_first
+    with session_scope(svc.engine) as session:
+        state = session.get(SyncState, "intents")
+        audits = session.exec(select(AuditEntry).where(AuditEntry.action == "intents.sync")).all()
+    assert state is not None and int(state.cursor or 0) == second.cursor_after
+    assert [a.outcome for a in audits] == ["ok", "ok"]
+
+
+def test_incremental_sync_picks_up_a_status_change_and_its_success_time(
+    svc, simulator, ops, manager
+) -> None:  # type: ignore[no-untyped-def]
+    intent_sync.sync_intents(svc, manager)
+    intent_id = _new_intent(svc, ops)
+    assert _rows(svc.engine)[intent_id][0] == "requires_payment_method"
+
+    simulator.link_bank(intent_id, institution="Test Institution")
+    result = intent_sync.sync_intents(svc, manager)
+
+    status, succeeded_at, flow = _rows(svc.engine)[intent_id]
+    assert not result.full and result.updated >= 1
+    assert status == "succeeded" and flow == "setup_intent"
+    assert succeeded_at is not None and succeeded_at >= time.time() - 600
+
+
+def test_a_status_change_older_than_the_window_is_found_through_its_event(
+    svc, gateway, simulator, ops, manager
+) -> None:  # type: ignore[no-untyped-def]
+    intent_id = _new_intent(svc, ops)
+    intent_sync.sync_intents(svc, manager)
+    created = gateway.retrieve_setup_intent(intent_id)["created"]
+    # The cursor has moved past this intent's creation (as it would weeks later); the link
+    # happens after the cursor, so only its event can tell the sync about it.
+    with session_scope(svc.engine) as session:
+        state = session.get(SyncState, "intents")
+        assert state is not None
+        state.cursor = str(created + 1)
+    simulator.advance_clock(5)
+    simulator.link_bank(intent_id, institution="Test Institution")
+
+    intent_sync.sync_intents(svc, manager)
+
+    assert _rows(svc.engine)[intent_id][0] == "succeeded"
+
+
+def test_the_funnel_counts_a_newly_succeeded_intent(svc, simulator, ops, manager) -> None:  # type: ignore[no-untyped-def]
+    intent_sync.sync_intents(svc, manager)
+    before = _automatic_row(svc.engine)
+    intent_id = _new_intent(svc, ops)
+    simulator.link_bank(intent_id, institution="Test Institution")
+
+    intent_sync.sync_intents(svc, manager)
+    after = _automatic_row(svc.engine)
+
+    assert after["started"] == before["started"] + 1
+    assert after["succeeded"] == before["succeeded"] + 1
+    assert after["linked_instantly"] == before["linked_instantly"] + 1
+
+
+def test_conversion_filters_by_flow_method_and_dates_in_sql(svc, manager) -> None:  # type: ignore[no-untyped-def]
+    intent_sync.sync_intents(svc, manager)
+    now = int(time.time())
+    everything = intent_sync.conversion(svc.engine, now=now)
+    only_micro = intent_sync.conversion(svc.engine, now=now, methods=["microdeposits"])
+    future = datetime.now(UTC).date() + timedelta(days=30)
+    nothing = intent_sync.conversion(svc.engine, now=now, start=future)
+
+    total = int(everything["started"].sum())
+    assert total == intent_sync.store_info(svc.engine).intents
+    assert list(only_micro["verification_method"]) == ["microdeposits"]
+    micro = everything.set_index("verification_method").loc["microdeposits", "started"]
+    assert int(only_micro["started"].sum()) == int(micro)
+    assert int(nothing["started"].sum()) == 0
+    weekly = intent_sync.conversion(svc.engine, now=now, by="week")
+    assert int(weekly["started"].sum()) == total
+
+
+def test_conversion_refuses_an_end_before_the_start(svc) -> None:  # type: ignore[no-untyped-def]
+    today = datetime.now(UTC).date()
+    with pytest.raises(ValidationError, match="end date"):
+        intent_sync.conversion(svc.engine, now=0, start=today, end=today - timedelta(days=1))
+
+
+def test_the_outcomes_table_names_each_intents_flow_and_status(svc, ops, manager) -> None:  # type: ignore[no-untyped-def]
+    intent_id = _new_intent(svc, ops)
+    intent_sync.sync_intents(svc, manager)
+    frame = intent_sync.outcomes(svc.engine, now=int(time.time()), flows=["setup_intent"])
+    row = frame.set_index("id").loc[intent_id]
+    assert row["flow"] == "setup_intent" and row["status"] == "requires_payment_method"
+    assert row["stage"] == "pending"
+
+
+def test_finance_may_not_sync_intents(svc, finance) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(Forbidden):
+        intent_sync.sync_intents(svc, finance)
+    assert intent_sync.store_info(svc.engine).intents == 0
