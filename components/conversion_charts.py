@@ -1,0 +1,165 @@
+"""Pure altair builders for the conversion page: funnel data in, ``alt.Chart`` out.
+
+They take the frames of :func:`services.intent_sync.conversion` (one row per verification
+method, or per week and method) and never call services, so they are unit-tested apart from
+Streamlit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+__all__ = [
+    "FUNNEL_STAGES",
+    "conversion_over_time_chart",
+    "fallback_share_chart",
+    "funnel_chart",
+    "funnel_steps",
+    "route_shares",
+]
+
+# (column in the funnel frame, label a person reads), in funnel order.
+FUNNEL_STAGES: tuple[tuple[str, str], ...] = (
+    ("started", "Started"),
+    ("linked_instantly", "Linked instantly (FC)"),
+    ("manual_entry", "Manual entry + microdeposits"),
+    ("verified", "Microdeposits verified"),
+    ("succeeded", "Usable payment method"),
+)
+_END_STAGES: tuple[tuple[str, str], ...] = (
+    ("pending", "Still pending"),
+    ("canceled", "Canceled"),
+    ("abandoned", "Abandoned"),
+    ("failed", "Failed"),
+)
+ROUTES: tuple[str, ...] = ("Linked instantly (FC)", "Manual entry", "No bank account yet")
+_METHOD_COLORS = alt.Scale(
+    domain=["automatic", "instant", "microdeposits"],
+    range=["#4c78a8", "#54a24b", "#f58518"],
+)
+
+
+def funnel_steps(row: Mapping[str, Any]) -> pd.DataFrame:
+    """The funnel of one method as rows (stage, count, share of started), in order."""
+    started = int(row.get("started") or 0)
+    steps = [*FUNNEL_STAGES, *_END_STAGES]
+    records = [
+        {
+            "order": i,
+            "stage": label,
+            "count": int(row.get(column) or 0),
+            "share": (int(row.get(column) or 0) / started) if started else 0.0,
+            "kind": "funnel" if i < len(FUNNEL_STAGES) else "outcome",
+        }
+        for i, (column, label) in enumerate(steps)
+    ]
+    return pd.DataFrame(records, columns=["order", "stage", "count", "share", "kind"])
+
+
+def funnel_chart(row: Mapping[str, Any], *, title: str | None = None) -> alt.Chart:
+    """Horizontal bars from started to usable, then where the rest ended up."""
+    data = funnel_steps(row)
+    method = str(row.get("verification_method") or "")
+    base = alt.Chart(data).encode(
+        y=alt.Y("stage:N", sort=alt.SortField("order"), title=None),
+        x=alt.X("count:Q", title="intents"),
+        tooltip=[
+            alt.Tooltip("stage:N"),
+            alt.Tooltip("count:Q"),
+            alt.Tooltip("share:Q", format=".0%", title="of started"),
+        ],
+    )
+    bars = base.mark_bar().encode(
+        color=alt.Color(
+            "kind:N",
+            scale=alt.Scale(domain=["funnel", "outcome"], range=["#4c78a8", "#bab0ac"]),
+            legend=None,
+        )
+    )
+    labels = base.mark_text(align="left", dx=3).encode(text=alt.Text("count:Q"))
+    return (bars + labels).properties(height=230, title=title or method)  # type: ignore[no-any-return]
+
+
+def conversion_over_time_chart(weekly: pd.DataFrame) -> alt.Chart:
+    """Conversion rate (usable / started) per week and method; weeks with no starts are gaps."""
+    data = weekly.loc[
+        weekly["started"] > 0,
+        ["week", "verification_method", "started", "succeeded", "conversion_rate"],
+    ].copy()
+    data["week"] = pd.to_datetime(data["week"])
+    return (
+        alt.Chart(data, title="Conversion by week")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("week:T", title="week starting"),
+            y=alt.Y(
+                "conversion_rate:Q",
+                title="conversion",
+                axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            color=alt.Color("verification_method:N", title="method", scale=_METHOD_COLORS),
+            tooltip=[
+                alt.Tooltip("week:T", title="week"),
+                alt.Tooltip("verification_method:N", title="method"),
+                alt.Tooltip("started:Q"),
+                alt.Tooltip("succeeded:Q"),
+                alt.Tooltip("conversion_rate:Q", format=".0%", title="conversion"),
+            ],
+        )
+        .properties(height=280)
+    )
+
+
+def route_shares(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per method: how many linked through FC, typed numbers by hand, or have no account yet."""
+    records: list[dict[str, Any]] = []
+    for _, row in frame.iterrows():
+        started = int(row["started"])
+        linked, manual = int(row["linked_instantly"]), int(row["manual_entry"])
+        counts = (linked, manual, max(0, started - linked - manual))
+        for route, count in zip(ROUTES, counts, strict=True):
+            records.append(
+                {
+                    "verification_method": str(row["verification_method"]),
+                    "route": route,
+                    "count": count,
+                    "share": count / started if started else 0.0,
+                }
+            )
+    return pd.DataFrame(records, columns=["verification_method", "route", "count", "share"])
+
+
+def fallback_share_chart(frame: pd.DataFrame) -> alt.Chart:
+    """Stacked 100 % bars: the share of each method's starts that fell back to manual entry."""
+    data = route_shares(frame)
+    return (
+        alt.Chart(data, title="How customers gave their bank account")
+        .mark_bar()
+        .encode(
+            y=alt.Y("verification_method:N", title="method"),
+            x=alt.X(
+                "share:Q", stack="normalize", title="share of started", axis=alt.Axis(format="%")
+            ),
+            color=alt.Color(
+                "route:N",
+                title="route",
+                scale=alt.Scale(domain=list(ROUTES), range=["#54a24b", "#f58518", "#bab0ac"]),
+            ),
+            order=alt.Order("route_order:Q"),
+            tooltip=[
+                alt.Tooltip("verification_method:N", title="method"),
+                alt.Tooltip("route:N"),
+                alt.Tooltip("count:Q"),
+                alt.Tooltip("share:Q", format=".0%"),
+            ],
+        )
+        .transform_calculate(
+            route_order=f"indexof({list(ROUTES)!r}, datum.route)",
+        )
+        .properties(height=160)
+    )

@@ -1,0 +1,79 @@
+"""Conversion chart builders: the data they plot and how they encode it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from components import conversion_charts as charts
+
+
+def _row(method: str = "automatic", **counts: int) -> dict[str, object]:
+    base = dict(
+        verification_method=method,
+        started=10,
+        linked_instantly=6,
+        manual_entry=3,
+        verified=2,
+        succeeded=7,
+        failed=1,
+        canceled=0,
+        abandoned=1,
+        pending=1,
+    )
+    base.update(counts)
+    return base
+
+
+def _values(chart) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    spec = chart.to_dict()
+    datasets = spec.get("datasets") or {}
+    return [row for rows in datasets.values() for row in rows]
+
+
+def test_funnel_steps_follow_the_funnel_order_with_shares_of_started() -> None:
+    steps = charts.funnel_steps(_row())
+    assert list(steps["stage"][:5]) == [label for _, label in charts.FUNNEL_STAGES]
+    assert list(steps["count"][:5]) == [10, 6, 3, 2, 7]
+    assert steps.set_index("stage").loc["Usable payment method", "share"] == 0.7
+    assert set(steps["kind"]) == {"funnel", "outcome"}
+
+
+def test_funnel_steps_of_a_method_nobody_started_are_zero_not_division_errors() -> None:
+    steps = charts.funnel_steps(_row("instant", started=0, linked_instantly=0, succeeded=0))
+    assert steps["share"].eq(0.0).all()
+
+
+def test_funnel_chart_plots_every_stage_with_its_count() -> None:
+    chart = charts.funnel_chart(_row(), title="Automatic")
+    plotted = {(r["stage"], r["count"]) for r in _values(chart)}
+    assert ("Started", 10) in plotted and ("Failed", 1) in plotted
+    assert chart.to_dict()["title"] == "Automatic"
+
+
+def test_route_shares_split_each_methods_starts_into_three_routes() -> None:
+    frame = pd.DataFrame([_row(), _row("microdeposits", linked_instantly=0, manual_entry=10)])
+    shares = charts.route_shares(frame)
+    auto = shares[shares["verification_method"] == "automatic"].set_index("route")
+    assert auto["count"].to_dict() == {
+        "Linked instantly (FC)": 6,
+        "Manual entry": 3,
+        "No bank account yet": 1,
+    }
+    micro = shares[shares["verification_method"] == "microdeposits"].set_index("route")
+    assert micro.loc["Manual entry", "share"] == 1.0
+    assert charts.fallback_share_chart(frame).to_dict()["mark"]["type"] == "bar"
+
+
+def test_conversion_over_time_leaves_out_weeks_without_starts() -> None:
+    weekly = pd.DataFrame(
+        [
+            {**_row(), "week": date(2026, 11, 2), "conversion_rate": 0.7},
+            {**_row(started=0, succeeded=0), "week": date(2026, 11, 9), "conversion_rate": 0.0},
+        ]
+    )
+    chart = charts.conversion_over_time_chart(weekly)
+    values = _values(chart)
+    assert len(values) == 1 and values[0]["conversion_rate"] == 0.7
+    assert chart.to_dict()["encoding"]["y"]["axis"]["format"] == "%"
