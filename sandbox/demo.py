@@ -587,8 +587,10 @@ def _business_owners(
         return [owner], truth
     if truth == "variant":
         bare = legal.rsplit(" ", 1)[0] if legal.endswith(("LLC", "Inc.", "Co.", "Corp.")) else legal
+        suffix = legal[len(bare) :].strip()
+        dotted = "L.L.C." if suffix == "LLC" else suffix.rstrip(".").upper()
         name = rng.choice(
-            (_ascii(legal).upper().replace(".", ""), _ascii(bare).upper(), bare + " L.L.C.", f"{bare}, LLC")
+            (_ascii(legal).upper().replace(".", ""), _ascii(bare).upper(), f"{bare} {dotted}".strip(), f"{bare}, {suffix}".rstrip(", "))
         )  # fmt: skip
         if name == legal:
             name = legal.upper() + " "
