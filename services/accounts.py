@@ -33,6 +33,7 @@ from services.ids import kind_of, parse_id
 from services.lookup import Resolution, resolve
 from services.models import (
     AccountRecord,
+    AuditEntry,
     BalanceSnapshot,
     CustomerRecord,
     SyncState,
@@ -973,12 +974,41 @@ def refresh(
     )
 
 
+def _record_result(svc: Services, actor: Actor, account_id: str, state: RefreshState) -> None:
+    """One ``account.refresh.result`` row per finished refresh attempt, however often it is polled.
+
+    A refresh attempt is identified by its account, feature and ``last_attempted_at``; that key
+    goes in the row's idempotency-key column so a repeat poll finds it and writes nothing.
+    """
+    attempt_key = f"result:{account_id}:{state.feature}:{state.last_attempted_at}"
+    with session_scope(svc.engine) as session:
+        seen = session.exec(
+            select(AuditEntry.id).where(
+                AuditEntry.action == "account.refresh.result",
+                AuditEntry.idempotency_key == attempt_key,
+            )
+        ).first()
+    if seen is not None:
+        return
+    audit.record(
+        svc.engine,
+        actor=actor,
+        action="account.refresh.result",
+        target=account_id,
+        outcome="ok" if state.status == "succeeded" else "error",
+        params={"feature": state.feature, "status": state.status},
+        message=f"{state.feature.capitalize()} refresh {state.status}.",
+        stripe_request_id=svc.gateway.last_request_id,
+        idempotency_key=attempt_key,
+    )
+
+
 def refresh_status(
     svc: Services, actor: Actor, account_id: str | None, feature: str
 ) -> RefreshState:
     """The current state of a refresh, for polling; mirrors the account and its balance.
 
-    When a refresh this app saw pending has finished, its outcome is written to the audit log
+    When a polled refresh has finished, its outcome is written to the audit log once
     (``account.refresh.result``), so the log says what each refresh achieved, not only who
     started it.
     """
@@ -989,20 +1019,10 @@ def refresh_status(
         )
     account_id = _parse_account_id(account_id)
     account = _retrieve(svc, account_id)
-    column = f"{'transaction' if feature == 'transactions' else feature}_refresh_status"
-    _, before, _ = _retrying(svc.engine, lambda s: _mirror(s, account))
+    upsert_account(svc.engine, account)
     state = _state(account, feature)
-    if before.get(column) == "pending" and state.status in ("succeeded", "failed"):
-        audit.record(
-            svc.engine,
-            actor=actor,
-            action="account.refresh.result",
-            target=account_id,
-            outcome="ok" if state.status == "succeeded" else "error",
-            params={"feature": feature, "status": state.status},
-            message=f"{feature.capitalize()} refresh {state.status}.",
-            stripe_request_id=svc.gateway.last_request_id,
-        )
+    if state.status in ("succeeded", "failed") and state.last_attempted_at:
+        _record_result(svc, actor, account_id, state)
     return state
 
 

@@ -1,0 +1,214 @@
+"""Accounts page: list, search, filters, detail, refresh with polling, PII and bad input."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import select
+from streamlit.testing.v1 import AppTest
+
+from services import accounts
+from services.auth import Actor
+from services.models import AuditEntry
+from services.store import session_scope
+from tests.app.conftest import no_exceptions, open_page, texts
+
+PAGE = "pages/accounts.py"
+OPS = Actor(username="ops", role="ops")
+
+
+def app() -> Any:
+    from components.runtime import get_app
+
+    open_page(None, "ops")  # builds the app (and its sandbox) in this process
+    return get_app()
+
+
+def new_customer(*, prefetch: list[str], permissions: list[str] | None = None) -> tuple[dict, dict]:
+    """A customer of this test with one linked account, made through the app's own sandbox."""
+    a = app()
+    tag = secrets.token_hex(4)
+    customer = a.gateway.create_customer(
+        {"email": f"robin.{tag}@example.org", "name": f"Robin Vale {tag}"}, idempotency_key=None
+    )
+    session = a.gateway.create_fc_session(
+        {
+            "account_holder": {"type": "customer", "customer": customer["id"]},
+            "permissions": permissions or ["balances", "ownership", "payment_method"],
+            "prefetch": prefetch,
+        },
+        idempotency_key=None,
+    )
+    a.simulator.complete_session(session["id"], institution="StripeBank", accounts=1)
+    a.simulator.complete_refreshes()
+    [account] = a.gateway.list_accounts(customer=customer["id"])
+    return customer, account
+
+
+def detail(account_id: str, role: str = "ops") -> AppTest:
+    at = open_page(PAGE, role)
+    at.query_params["account"] = account_id
+    at.run()
+    return at
+
+
+def button(at: AppTest, label: str) -> Any:
+    return next(b for b in at.button if b.label == label)
+
+
+def test_ops_sees_the_synced_accounts_table_with_balances_and_refresh_states() -> None:
+    at = open_page(PAGE, "ops")
+    no_exceptions(at)
+    total = accounts.list_accounts(app().services, OPS).total
+    assert total > 0  # the page synced the empty store on first open
+    assert f"{total:,} account(s)" in texts(at)
+    frame = at.dataframe[0].value
+    assert {
+        "Institution",
+        "Last 4",
+        "Balance",
+        "Balance age",
+        "Balance refresh",
+        "Permissions",
+    } <= set(frame.columns)
+    assert frame["Last 4"].str.startswith("••").any()
+    assert frame["Balance"].str.startswith("$").any()
+
+
+def test_search_by_email_lists_the_customer_and_their_accounts() -> None:
+    customer, account = new_customer(prefetch=["balances"])
+    at = open_page(PAGE, "ops")
+    at.text_input(key="acc_term").set_value(customer["email"].upper())
+    button(at, "Search").click().run()
+    no_exceptions(at)
+    hits = at.dataframe[0].value
+    assert list(hits["ID"]) == [customer["id"]] and list(hits["Accounts"]) == [1]
+    # Selecting a row in st.dataframe is not something AppTest can do; set what it would set.
+    at.session_state["acc_customer"] = (customer["id"], customer["name"])
+    at.run()
+    rows = at.dataframe[1].value
+    assert list(rows["ID"]) == [account["id"]]
+    assert f"Accounts of **{customer['name']}**" in texts(at)
+
+
+def test_status_filter_shows_only_that_status() -> None:
+    at = open_page(PAGE, "ops")
+    at.selectbox(key="acc_status").set_value("inactive").run()
+    no_exceptions(at)
+    expected = accounts.list_accounts(app().services, OPS, status="inactive").total
+    if expected:
+        assert set(at.dataframe[0].value["Status"]) == {"inactive"}
+    else:
+        assert "No accounts match" in texts(at)
+
+
+@pytest.mark.parametrize(
+    ("term", "message"),
+    [
+        ("x", "at least 2 characters"),
+        ("cus_doesnotexist", "no customer cus_doesnotexist"),
+        ("pi_123456789", "Payment lookup"),
+        ("nobody@", "complete email"),
+    ],
+)
+def test_bad_search_terms_give_a_sentence(term: str, message: str) -> None:
+    at = open_page(PAGE, "ops")
+    at.text_input(key="acc_term").set_value(term)
+    button(at, "Search").click().run()
+    no_exceptions(at)
+    assert message in " ".join(e.value for e in at.error)
+
+
+def test_stripe_outage_during_search_is_a_sentence_not_a_trace() -> None:
+    at = open_page(PAGE, "ops")
+    # one failure per attempt the SDK makes (it retries 5xx), so the error reaches the page
+    app().simulator.force_faults("500", app().settings.stripe_max_retries + 1)
+    at.text_input(key="acc_term").set_value("cus_anything123")
+    button(at, "Search").click().run()
+    no_exceptions(at)
+    assert "temporary problem" in " ".join(e.value for e in at.error)
+
+
+def test_detail_shows_every_field_the_balance_and_owners_to_ops() -> None:
+    customer, account = new_customer(prefetch=["balances", "ownership"])
+    at = detail(account["id"])
+    no_exceptions(at)
+    fields = at.dataframe[0].value
+    assert set(account) <= set(fields["Field"])
+    assert "Current balance" in [m.label for m in at.metric]
+    assert any(m.value.startswith("$") for m in at.metric)
+    owners = at.dataframe[1].value
+    assert customer["name"] in list(owners["Name"])
+
+
+def test_finance_sees_owners_without_their_personal_data() -> None:
+    customer, account = new_customer(prefetch=["balances", "ownership"])
+    at = detail(account["id"], "finance")
+    no_exceptions(at)
+    owners = at.dataframe[1].value
+    assert set(owners["Name"]) == {"hidden for your role"}
+    assert customer["name"] not in str(owners.to_dict())
+
+
+def test_a_throttled_refresh_button_is_disabled_and_says_until_when() -> None:
+    _, account = new_customer(prefetch=["balances"])  # just refreshed: cooldown running
+    at = detail(account["id"])
+    refresh_balance = at.button(key="acc_refresh_balance")
+    assert refresh_balance.disabled
+    assert "Stripe allows the next balance refresh from" in (refresh_balance.help or "")
+    assert at.button(key="acc_refresh_ownership").disabled is False
+
+
+def test_refresh_shows_pending_then_the_outcome_without_a_reload_and_is_audited() -> None:
+    _, account = new_customer(prefetch=[])
+    at = detail(account["id"])
+    assert at.button(key="acc_refresh_balance").disabled is False
+    at.button(key="acc_refresh_balance").click().run()
+    no_exceptions(at)
+    deadline = time.monotonic() + 10
+    while "Balance refresh succeeded." not in [s.value for s in at.success]:
+        assert time.monotonic() < deadline, texts(at)
+        time.sleep(0.2)
+        at.run()  # what the fragment's run_every timer does in a browser
+    assert at.button(key="acc_refresh_balance").disabled  # now in its cooldown
+    with session_scope(app().engine) as session:
+        rows = session.exec(select(AuditEntry).where(AuditEntry.target == account["id"])).all()
+    actions = {(r.action, r.actor, r.outcome) for r in rows}
+    assert ("account.refresh", "ops", "ok") in actions
+    assert ("account.refresh.result", "ops", "ok") in actions
+
+
+@pytest.mark.parametrize(
+    ("param", "message"),
+    [("garbage", "not an ID"), ("fca_doesnotexist1", "no Financial Connections account")],
+)
+def test_unknown_or_malformed_account_in_the_url_is_a_sentence(param: str, message: str) -> None:
+    at = detail(param)
+    no_exceptions(at)
+    assert message in " ".join(e.value for e in at.error)
+
+
+def test_back_returns_to_the_list() -> None:
+    _, account = new_customer(prefetch=[])
+    at = detail(account["id"])
+    button(at, "Back to accounts").click().run()
+    no_exceptions(at)
+    assert "account" not in at.query_params
+    assert "select a row to open it" in texts(at)
+
+
+def test_manager_cannot_open_the_page_and_its_script_shows_no_data() -> None:
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        open_page(PAGE, "manager")  # not in the manager's navigation at all
+    root = Path(__file__).resolve().parents[2]
+    at = AppTest.from_file(str(root / PAGE), default_timeout=60)  # the script itself refuses too
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = "manager"
+    at.run()
+    no_exceptions(at)
+    assert not at.dataframe and "fca_" not in texts(at)
+    assert "cannot open this page" in " ".join(e.value for e in at.error)
