@@ -84,6 +84,7 @@ class TransactionStatus:
     """The account's transaction subscription and refresh state, for the page's controls."""
 
     account_id: str
+    account: dict[str, Any]  # the FC account as Stripe returned it
     subscribed: bool
     has_permission: bool
     account_status: str
@@ -179,6 +180,7 @@ def status_of(
     state = cursor_for(engine, str(account["id"]))
     return TransactionStatus(
         account_id=str(account["id"]),
+        account=accounts.normalise_account(account),
         subscribed="transactions" in (account.get("subscriptions") or ()),
         has_permission="transactions" in (account.get("permissions") or ()),
         account_status=str(account.get("status") or ""),

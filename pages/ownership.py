@@ -1,0 +1,380 @@
+"""Ownership review: do the bank's owners of a linked account match the Stripe customer?
+
+"Check an account" compares one account (by ID, or picked from the review list); "Review list"
+shows stored mismatches and partial matches and can check every account at once.
+``?account=fca_…`` opens an account directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from components import runtime
+from components.feedback import format_timestamp
+from services import accounts
+from services import ownership_review as orv
+
+actor = runtime.guard("ownership.review")
+app = runtime.get_app()
+svc = app.services
+runtime.page_header(
+    "Ownership review",
+    "Compare the owners the bank reports for a linked account with the Stripe customer: name, "
+    "email, phone and address, each scored from 0 to 100.",
+)
+
+CHECK, REVIEW = "Check an account", "Review list"
+VIEW = "own_view"
+ACCOUNT = "own_account"
+REPORTS = "own_reports"  # {account_id: OwnershipReport}
+WATCH = "own_watch"  # account ids with an ownership refresh being polled
+OUTCOME = "own_outcome"  # {account_id: refresh status}
+VERDICT_STYLE: dict[str, tuple[str, str, str]] = {
+    "match": ("Match", "green", ":material/verified:"),
+    "partial": ("Partial match", "orange", ":material/help:"),
+    "mismatch": ("Mismatch", "red", ":material/gpp_bad:"),
+    "no_data": ("No data", "gray", ":material/block:"),
+}
+FIELD_LABELS = {"name": "Name", "email": "Email", "phone": "Phone", "address": "Address"}
+SCORE_COLUMN = st.column_config.ProgressColumn(
+    "Score", min_value=0, max_value=100, format="%d", help="0-100; empty when a side has no data"
+)
+
+
+def open_account(account_id: str) -> None:
+    """Show ``account_id`` in the check view on the next run (widgets cannot change mid-run)."""
+    st.session_state["own_pending"] = account_id
+    st.rerun()
+
+
+pending = st.session_state.pop("own_pending", None) or st.query_params.get("account")
+if pending:
+    st.session_state[ACCOUNT] = pending
+    st.session_state["own_id_input"] = pending
+    st.session_state[VIEW] = CHECK
+    if "account" in st.query_params:
+        del st.query_params["account"]
+
+
+# --------------------------------------------------------------------------- check one account
+
+
+def account_from_input(text: str) -> str | None:
+    """An fca_ ID as typed, or the account behind a PI/SI/PM/customer ID."""
+    if text.strip().startswith("fca_"):
+        return text.strip()
+    found = runtime.attempt(accounts.lookup, svc, actor, text)
+    if found is None:
+        return None
+    if found.account:
+        return str(found.account["id"])
+    if len(found.accounts) == 1:
+        return str(found.accounts[0]["id"])
+    if found.accounts:
+        st.session_state["own_choices"] = [str(a["id"]) for a in found.accounts]
+        return None
+    st.warning(found.message or "That ID leads to no linked bank account.", icon=":material/info:")
+    return None
+
+
+def account_picker() -> str | None:
+    with st.form("own_pick", border=False):
+        left, right = st.columns([5, 1], vertical_alignment="bottom")
+        text = left.text_input(
+            "Account",
+            placeholder="fca_… (or a pi_, seti_, pm_ or cus_ ID that leads to one)",
+            key="own_id_input",
+        )
+        submitted = right.form_submit_button("Check", icon=":material/search:", width="stretch")
+    if submitted:
+        st.session_state.pop("own_choices", None)
+        st.session_state.pop(ACCOUNT, None)
+        chosen = account_from_input(text)
+        if chosen:
+            st.session_state[ACCOUNT] = chosen
+            st.session_state.get(REPORTS, {}).pop(chosen, None)  # a new check was asked for
+    choices = st.session_state.get("own_choices")
+    if choices:
+        picked = st.selectbox(
+            "The customer has several accounts; pick one", choices, index=None, key="own_choice"
+        )
+        if picked:
+            st.session_state[ACCOUNT] = picked
+    return st.session_state.get(ACCOUNT)
+
+
+def report_for(account_id: str) -> orv.OwnershipReport | None:
+    reports: dict[str, orv.OwnershipReport] = st.session_state.setdefault(REPORTS, {})
+    if account_id not in reports:
+        report = runtime.attempt(orv.check_account, svc, actor, account_id)
+        if report is None:
+            return None
+        reports[account_id] = report
+    return reports[account_id]
+
+
+def verdict_block(report: orv.OwnershipReport) -> None:
+    label, colour, icon = VERDICT_STYLE.get(report.verdict, VERDICT_STYLE["no_data"])
+    left, mid, right = st.columns([2, 1, 1], vertical_alignment="center")
+    with left:
+        st.badge(label, color=colour, icon=icon)  # type: ignore[arg-type]
+    mid.metric("Overall score", f"{report.score}/100" if report.verdict != "no_data" else "—")
+    right.metric("Owners", report.owner_count, help="Joint account" if report.joint else None)
+    show = {"match": st.success, "partial": st.warning, "mismatch": st.error}.get(
+        report.verdict, st.info
+    )
+    show(report.reason, icon=icon)
+
+
+def fields_frame(report: orv.OwnershipReport) -> pd.DataFrame:
+    rows: dict[str, list[Any]] = {"Field": [], "Score": [], "Why": []}
+    if report.pii_visible:
+        rows["Customer record"] = []
+        rows["Bank"] = []
+    for f in report.fields:
+        rows["Field"].append(FIELD_LABELS.get(f.field, f.field))
+        rows["Score"].append(f.score)
+        rows["Why"].append(f.detail)
+        if report.pii_visible:
+            rows["Customer record"].append(f.customer_value or "—")
+            rows["Bank"].append(f.owner_value or "—")
+    return pd.DataFrame(rows)
+
+
+def owners_frame(report: orv.OwnershipReport) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Name": [o.name or "—" for o in report.owners],
+            "Email": [o.email or "—" for o in report.owners],
+            "Phone": [o.phone or "—" for o in report.owners],
+            "Address": [o.raw_address or "—" for o in report.owners],
+            "Score": [o.score for o in report.owners],
+            "Refreshed": [format_timestamp(o.refreshed_at) for o in report.owners],
+        }
+    )
+
+
+def start_refresh(account_id: str) -> None:
+    scope = f"own-refresh-{account_id}"
+    key = runtime.idempotency_key(scope, {"account": account_id})
+    started = runtime.attempt(orv.refresh_ownership, svc, actor, account_id, idempotency_key=key)
+    if started is not None:
+        runtime.new_request(scope)  # the next refresh, after the cooldown, is a new request
+        watch: list[str] = st.session_state.setdefault(WATCH, [])
+        if account_id not in watch:
+            watch.append(account_id)
+
+
+@st.fragment(run_every=1.5)
+def poll_refresh(account_id: str) -> None:
+    """Waits for the refresh without a manual reload, then checks the new owners."""
+    state = runtime.attempt(accounts.refresh_status, svc, actor, account_id, "ownership")
+    if state is not None and state.pending:
+        st.info("Ownership refresh pending at the bank…", icon=":material/hourglass_top:")
+        return
+    watch: list[str] = st.session_state.setdefault(WATCH, [])
+    if account_id in watch:
+        watch.remove(account_id)
+    st.session_state.setdefault(OUTCOME, {})[account_id] = state.status if state else None
+    st.session_state.get(REPORTS, {}).pop(account_id, None)
+    st.rerun(scope="app")
+
+
+def refresh_controls(report: orv.OwnershipReport) -> None:
+    account_id = report.account_id
+    running = account_id in st.session_state.get(WATCH, []) or report.refresh_status == "pending"
+    reason = "An ownership refresh is already running." if running else report.refresh_blocker
+    left, mid, right = st.columns([1, 1, 2], vertical_alignment="center")
+    if left.button(
+        "Refresh ownership",
+        icon=":material/refresh:",
+        disabled=reason is not None,
+        help=reason or "Ask the bank, through Stripe, for the current owners.",
+        key="own_refresh",
+        width="stretch",
+    ):
+        start_refresh(account_id)
+        st.rerun()
+    if mid.button("Check again", icon=":material/rule:", key="own_recheck", width="stretch"):
+        st.session_state.get(REPORTS, {}).pop(account_id, None)
+        st.rerun()
+    right.caption(
+        reason
+        or f"Last ownership refresh: {report.refresh_status or 'never'} "
+        f"({format_timestamp(report.refreshed_at)})"
+    )
+    if running:
+        poll_refresh(account_id)
+
+
+def show_outcome(account_id: str) -> None:
+    outcomes: dict[str, str | None] = st.session_state.get(OUTCOME, {})
+    if account_id not in outcomes:
+        return
+    status = outcomes.pop(account_id)
+    if status == "succeeded":
+        st.success(
+            "Ownership refreshed; the comparison below uses the new owners.",
+            icon=":material/check_circle:",
+        )
+    else:
+        st.error(
+            f"The ownership refresh {status or 'ended'}: the bank did not return owners. Try again "
+            "later.",
+            icon=":material/error:",
+        )
+
+
+def check_view() -> None:
+    account_id = account_picker()
+    if not account_id:
+        st.info("Enter an account ID, or open one from the review list.", icon=":material/badge:")
+        return
+    show_outcome(account_id)
+    report = report_for(account_id)
+    if report is None:
+        return
+    st.subheader(f"{report.institution_name} ••{report.last4 or '????'}")
+    st.caption(
+        f"`{report.account_id}` · status {report.account_status} · customer "
+        f"`{report.customer_id or '—'}` · ownership snapshot `{report.ownership_id or '—'}` · "
+        f"checked {report.checked_at.strftime('%H:%M:%S UTC')}"
+    )
+    verdict_block(report)
+    refresh_controls(report)
+    if report.fields:
+        st.markdown("**Per-field scores**")
+        st.dataframe(
+            fields_frame(report),
+            hide_index=True,
+            width="stretch",
+            column_config={"Score": SCORE_COLUMN},
+        )
+    st.markdown("**Owners reported by the bank**")
+    if not report.owners:
+        st.caption("The bank has reported no owners for this account.")
+        return
+    if not report.pii_visible:
+        st.caption("Owners' names and contact details are personal data, shown to ops and admin.")
+    st.dataframe(
+        owners_frame(report),
+        hide_index=True,
+        width="stretch",
+        column_config={"Score": SCORE_COLUMN},
+    )
+
+
+# --------------------------------------------------------------------------- review list
+
+
+def check_everything() -> None:
+    with st.status("Checking every account with the ownership permission…", expanded=True) as box:
+        bar = st.progress(0.0, text="Starting…")
+
+        def progress(done: int, total: int | None, message: str) -> None:
+            bar.progress(done / total if total else 0.0, text=message)
+
+        result = runtime.attempt(orv.check_all, svc, actor, progress=progress)
+        if result is None:
+            box.update(label="The check stopped", state="error")
+            return
+        summary = ", ".join(f"{n} {v}" for v, n in sorted(result.verdicts.items()))
+        box.update(
+            label=f"Checked {result.checked} accounts in {result.seconds} s ({summary or 'none'}).",
+            state="error" if result.errors else "complete",
+            expanded=bool(result.errors),
+        )
+        for account_id, message in result.errors[:10]:
+            st.warning(f"`{account_id}`: {message}")
+    st.session_state[REPORTS] = {}
+
+
+def review_frame(rows: list[orv.ReviewRow]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Verdict": [VERDICT_STYLE[r.verdict][0] for r in rows],
+            "Score": [r.score for r in rows],
+            "Account": [r.account_id for r in rows],
+            "Bank": [f"{r.institution_name or '—'} ••{r.last4 or '????'}" for r in rows],
+            "Customer": [r.customer_id or "—" for r in rows],
+            "Reason": [r.reason for r in rows],
+            "Checked": [r.checked_at.strftime("%Y-%m-%d %H:%M") for r in rows],
+        }
+    )
+
+
+def pager(page: int, pages: int) -> None:
+    if pages <= 1:
+        return
+    prev, mid, nxt = st.columns([1, 2, 1], vertical_alignment="center")
+    if prev.button("Previous", disabled=page <= 1, key="own_prev"):
+        st.session_state["own_page"] = page - 1
+        st.rerun()
+    mid.caption(f"Page {page} of {pages}")
+    if nxt.button("Next", disabled=page >= pages, key="own_next"):
+        st.session_state["own_page"] = page + 1
+        st.rerun()
+
+
+def review_view() -> None:
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    verdicts = left.multiselect(
+        "Show",
+        list(orv.VERDICTS),
+        default=["mismatch", "partial"],
+        format_func=lambda v: VERDICT_STYLE[v][0],
+        key="own_verdicts",
+    )
+    if right.button(
+        "Check all accounts", icon=":material/playlist_add_check:", width="stretch", key="own_all"
+    ):
+        check_everything()
+    result = runtime.attempt(
+        orv.review_list,
+        svc.engine,
+        actor=actor,
+        verdicts=verdicts or list(orv.VERDICTS),
+        page=int(st.session_state.get("own_page", 1)),
+        page_size=50,
+    )
+    if result is None:
+        return
+    cols = st.columns(len(orv.VERDICTS))
+    for col, verdict in zip(cols, orv.VERDICTS, strict=True):
+        col.metric(VERDICT_STYLE[verdict][0], result.counts.get(verdict, 0))
+    if not result.counts:
+        st.info(
+            "No account has been checked yet. Use “Check all accounts” to compare every linked "
+            "account's owners with its customer.",
+            icon=":material/info:",
+        )
+        return
+    if not result.rows:
+        st.success("Nothing to review with these filters.", icon=":material/check_circle:")
+        return
+    st.caption(f"{result.total} account(s), lowest score first · select a row to open it")
+    event: Any = st.dataframe(
+        review_frame(result.rows),
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        column_config={"Score": SCORE_COLUMN},
+        key=f"own_table_{st.session_state.get('own_table_gen', 0)}",
+    )
+    chosen = list(event.selection.rows) if event is not None else []
+    if chosen:
+        st.session_state["own_table_gen"] = st.session_state.get("own_table_gen", 0) + 1
+        open_account(result.rows[chosen[0]].account_id)
+    pager(result.page, result.pages)
+
+
+st.session_state.setdefault(VIEW, CHECK)
+view = st.segmented_control("View", [CHECK, REVIEW], key=VIEW, label_visibility="collapsed")
+if view == REVIEW:
+    review_view()
+else:
+    check_view()

@@ -1,0 +1,150 @@
+"""Ownership review page: checks one account, lists mismatches, keeps PII to ops and admin."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import no_exceptions, open_page, texts
+
+PAGE = "pages/ownership.py"
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+
+
+def _app() -> Any:
+    from components import runtime
+
+    return runtime.get_app()
+
+
+def _submit(at: AppTest, label: str) -> AppTest:
+    button = next(b for b in at.button if b.label == label)
+    return button.click().run()
+
+
+def _check(at: AppTest, account_id: str) -> AppTest:
+    at.text_input(key="own_id_input").input(account_id)
+    return _submit(at, "Check")
+
+
+def _find_account(verdict: str) -> tuple[str, list[str]]:
+    """An account of the app's sandbox with this verdict, and its owners' names."""
+    from services import ownership_review as orv
+    from services.auth import SYSTEM
+
+    app = _app()
+    orv.check_all(app.services, SYSTEM)
+    row = orv.review_list(app.engine, actor=SYSTEM, verdicts=[verdict]).rows[0]
+    report = orv.check_account(app.services, SYSTEM, row.account_id)
+    return row.account_id, [str(o.name) for o in report.owners]
+
+
+@pytest.fixture(scope="module")
+def mismatch() -> tuple[str, list[str]]:
+    open_page(None, None)  # builds the app (and its sandbox) with the test settings
+    return _find_account("mismatch")
+
+
+@pytest.mark.parametrize("role", ["ops", "admin"])
+def test_the_page_opens_for_ops_and_admin(role: str) -> None:
+    at = open_page(PAGE, role)
+    no_exceptions(at)
+    assert "Ownership review" in texts(at)
+    assert "Enter an account ID" in texts(at)
+
+
+@pytest.mark.parametrize("role", ["finance", "manager"])
+def test_other_roles_cannot_reach_the_page_or_its_data(
+    role: str, mismatch: tuple[str, list[str]]
+) -> None:
+    at = open_page(None, role)
+    with pytest.raises(ValueError):
+        at.switch_page(PAGE)  # not in their navigation
+    direct = AppTest.from_file(os.path.join(ROOT, PAGE), default_timeout=60)
+    direct.session_state["authentication_status"] = True
+    direct.session_state["username"] = role
+    direct.run()
+    no_exceptions(direct)
+    shown = texts(direct)
+    assert "cannot open this page" in shown
+    assert mismatch[0] not in shown and not any(name in shown for name in mismatch[1])
+    assert not direct.text_input and not direct.dataframe
+
+
+def test_checking_a_mismatched_account_shows_the_verdict_owners_and_scores(
+    mismatch: tuple[str, list[str]],
+) -> None:
+    account_id, owners = mismatch
+    at = _check(open_page(PAGE, "ops"), account_id)
+
+    no_exceptions(at)
+    shown = texts(at)
+    assert "Mismatch" in [b.value for b in at.get("badge")] or "Mismatch" in shown
+    assert any("No owner matches the customer" in e.value for e in at.error)
+    assert all(name in shown for name in owners)
+    fields = at.dataframe[0].value
+    assert list(fields["Field"]) == ["Name", "Email", "Phone", "Address"]
+    assert fields["Score"].iloc[0] < 50
+
+
+def _refreshable_match() -> str:
+    from services import accounts
+    from services import ownership_review as orv
+    from services.auth import SYSTEM
+
+    app = _app()
+    for row in orv.review_list(app.engine, actor=SYSTEM, verdicts=["match"], page_size=500).rows:
+        account = app.gateway.retrieve_account(row.account_id)
+        if accounts.refresh_blocker(account, "ownership", now=app.services.now()) is None:
+            return row.account_id
+    raise AssertionError("no account of the demo world can refresh ownership now")
+
+
+def test_refreshing_ownership_shows_the_outcome_then_disables_the_button_with_the_reason(
+    mismatch: tuple[str, list[str]],
+) -> None:
+    at = _check(open_page(PAGE, "ops"), _refreshable_match())
+    assert not at.button(key="own_refresh").disabled
+
+    at.button(key="own_refresh").click().run()
+    for _ in range(20):  # the fragment polls; in AppTest each run stands for one poll
+        if any("Ownership refreshed" in s.value for s in at.success):
+            break
+        at.run()
+
+    no_exceptions(at)
+    assert any("Ownership refreshed" in s.value for s in at.success)
+    button = at.button(key="own_refresh")
+    assert button.disabled
+    assert any("allows the next ownership refresh" in c.value for c in at.caption)
+
+
+def test_a_malformed_id_gives_a_sentence_and_no_report() -> None:
+    at = _check(open_page(PAGE, "ops"), "hello world")
+    no_exceptions(at)
+    assert any("is not an ID this accepts" in e.value for e in at.error)
+    assert not at.dataframe
+
+
+def test_an_unknown_account_says_so() -> None:
+    at = _check(open_page(PAGE, "ops"), "fca_doesnotexist123")
+    no_exceptions(at)
+    assert any("no Financial Connections account" in e.value for e in at.error)
+
+
+def test_review_list_checks_all_accounts_and_lists_the_mismatch(
+    mismatch: tuple[str, list[str]],
+) -> None:
+    at = open_page(PAGE, "admin")
+    at.segmented_control(key="own_view").set_value("Review list").run()
+    at.button(key="own_all").click().run()
+
+    no_exceptions(at)
+    table = at.dataframe[0].value
+    assert mismatch[0] in list(table["Account"])
+    assert set(table["Verdict"]) <= {"Mismatch", "Partial match"}
+    metrics = {m.label: int(m.value) for m in at.metric}
+    assert metrics["Mismatch"] >= 1 and metrics["Match"] >= 1
