@@ -1,0 +1,667 @@
+"""Collect bank accounts (ops): SetupIntents and FC sessions with the flow's configuration.
+
+Creation buttons send idempotency keys from ``runtime.idempotency_key``, so a double click or a
+rerun replays the same Stripe object; "Start another request" makes the next click a new one.
+On the sandbox a panel plays the customer's part (link at a bank, type numbers by hand,
+microdeposits arrive, verify) through the sandbox's hooks, so the journey can be shown offline.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import pandas as pd
+import streamlit as st
+
+import bootstrap
+from components import runtime
+from components.feedback import format_age, format_timestamp
+from services import accounts, collection, flows
+from services.errors import FcopsError
+
+T = TypeVar("T")
+log = logging.getLogger("fcops.ui")
+
+actor = runtime.guard("collect.create")
+runtime.page_header(
+    "Collect bank accounts",
+    "Create SetupIntents or Financial Connections sessions for a customer with the SetupIntent "
+    "flow's configuration, and chase the requests still waiting on the customer.",
+)
+app = runtime.get_app()
+svc = app.services
+simulator: Any = app.simulator  # sandbox.client.Simulator on the sandbox, else None
+
+CUSTOMER = "collect_customer"  # the chosen cus_ id
+RESULT = "collect_result"  # the last CollectionRequest
+VIEW = "collect_view"  # the last IntentView of that request
+MESSAGES = "collect_messages"  # {slot: (kind, text)}
+SI_SCOPE, FCS_SCOPE = "collect-si", "collect-fcs"
+
+# Reference §7.1: manually entered test accounts (routing number 110000000) and what they do.
+TEST_ACCOUNTS = {
+    "000123456789": "Succeeds",
+    "000111111113": "Fails: account closed",
+    "000111111116": "Fails: no account",
+    "000222222227": "Fails: insufficient funds",
+    "000333333335": "Fails: debit not authorized",
+    "000666666661": "Microdeposits fail to send",
+    "000555555559": "Succeeds, then disputed",
+}
+# Reference §7.2: microdeposit test values.
+TEST_CODES = {"SM11AA": "Verified", "SM33CC": "Attempts exceeded", "SM44DD": "Timeout"}
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def tell(slot: str, kind: str, text: str) -> None:
+    st.session_state.setdefault(MESSAGES, {})[slot] = (kind, text)
+
+
+def show_message(slot: str) -> None:
+    kind, text = st.session_state.get(MESSAGES, {}).pop(slot, (None, None))
+    if kind == "error":
+        st.error(text, icon=":material/error:")
+    elif kind == "success":
+        st.success(text, icon=":material/check_circle:")
+    elif kind == "info":
+        st.info(text, icon=":material/info:")
+
+
+def act(slot: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+    """Run a service call from a callback; a failure becomes a sentence in ``slot``."""
+    try:
+        return fn(*args, **kwargs)
+    except FcopsError as err:
+        tell(slot, "error", str(err))
+    except Exception:  # never a stack trace on the page
+        log.exception("collect page action failed")
+        tell(
+            slot,
+            "error",
+            "Something unexpected went wrong and nothing was changed. The details were written "
+            "to the server log.",
+        )
+    return None
+
+
+def verify_in_sandbox(intent_id: str, *, code: str | None, amounts: tuple[int, int] | None) -> None:
+    """POST /v1/…/verify_microdeposits to the sandbox (the gateway has no method for it yet)."""
+    kind = "payment_intents" if intent_id.startswith("pi_") else "setup_intents"
+    form = (
+        [("descriptor_code", code or "")]
+        if code
+        else [("amounts[]", str(a)) for a in amounts or ()]
+    )
+    request = urllib.request.Request(
+        f"{app.gateway.base_url}/v1/{kind}/{intent_id}/verify_microdeposits",
+        data=urllib.parse.urlencode(form).encode(),
+        headers={"Authorization": f"Bearer {bootstrap.SANDBOX_KEY}"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10):
+            return
+    except urllib.error.HTTPError as err:
+        try:
+            message = json.loads(err.read() or b"{}").get("error", {}).get("message")
+        except ValueError:
+            message = None
+        raise RuntimeError(message or f"HTTP {err.code}") from None
+
+
+# --------------------------------------------------------------------------- callbacks
+
+
+def on_create_customer() -> None:
+    email = (st.session_state.get("collect_new_email") or "").strip()
+    name = (st.session_state.get("collect_new_name") or "").strip() or None
+    key = runtime.idempotency_key("collect-customer", {"email": email.lower(), "name": name})
+    result = act(
+        "customer",
+        collection.create_customer,
+        svc,
+        actor,
+        email=email,
+        name=name,
+        idempotency_key=key,
+    )
+    if result is not None:
+        st.session_state[CUSTOMER] = result.id
+        tell("customer", "info" if result.reused else "success", result.message)
+
+
+def on_pick_customer() -> None:
+    picked = st.session_state.get("collect_pick")
+    if picked:
+        st.session_state[CUSTOMER] = picked
+
+
+def on_create(kind: str, config_version: int) -> None:
+    customer = st.session_state.get(CUSTOMER)
+    if not customer:
+        tell("create", "error", "Choose or create a customer first.")
+        return
+    if kind == "setup_intent":
+        key = runtime.idempotency_key(SI_SCOPE, {"customer": customer, "version": config_version})
+        result = act(
+            "create",
+            collection.create_setup_intent,
+            svc,
+            actor,
+            customer_id=customer,
+            idempotency_key=key,
+        )
+    else:
+        key = runtime.idempotency_key(FCS_SCOPE, {"customer": customer, "version": config_version})
+        result = act(
+            "create",
+            collection.create_fc_session,
+            svc,
+            actor,
+            customer_id=customer,
+            idempotency_key=key,
+        )
+    if result is not None:
+        st.session_state[RESULT] = result
+        st.session_state.pop(VIEW, None)
+        if result.replayed:
+            tell(
+                "create",
+                "info",
+                f"Same request as before: {result.id} already exists, nothing new was created.",
+            )
+
+
+def on_start_another() -> None:
+    runtime.new_request(SI_SCOPE)
+    runtime.new_request(FCS_SCOPE)
+    st.session_state.pop(RESULT, None)
+    st.session_state.pop(VIEW, None)
+
+
+def simulate(step: str, params: dict[str, Any], run_step: Callable[[], object]) -> None:
+    result = st.session_state.get(RESULT)
+    if result is None:
+        return
+    view = act(
+        "simulate",
+        collection.simulate,
+        svc,
+        actor,
+        intent_id=result.id,
+        step=step,
+        params=params,
+        run_step=run_step,
+    )
+    if view is not None:
+        st.session_state[VIEW] = view
+        tell("simulate", "success", f"{view.id} is now {view.status}.")
+    elif step == "complete_session" and not st.session_state.get(MESSAGES, {}).get("simulate"):
+        tell("simulate", "success", "The customer linked an account in the session.")
+
+
+def on_link() -> None:
+    result = st.session_state[RESULT]
+    bank = st.session_state.get("collect_sim_bank") or "Test Institution"
+    if result.kind == "setup_intent":
+        simulate(
+            "link", {"institution": bank}, lambda: simulator.link_bank(result.id, institution=bank)
+        )
+    else:
+        simulate(
+            "complete_session",
+            {"institution": bank},
+            lambda: simulator.complete_session(result.id, institution=bank),
+        )
+
+
+def on_manual() -> None:
+    result = st.session_state[RESULT]
+    number = st.session_state.get("collect_sim_account") or "000123456789"
+    kind = st.session_state.get("collect_sim_md_type") or "descriptor_code"
+    simulate(
+        "manual_entry",
+        {"account_number": number, "microdeposit_type": kind},
+        lambda: simulator.manual_entry(result.id, account_number=number, microdeposit_type=kind),
+    )
+
+
+def on_arrive() -> None:
+    result = st.session_state[RESULT]
+    simulate("microdeposits_arrive", {}, lambda: simulator.microdeposits_arrive(result.id))
+
+
+def on_verify() -> None:
+    result = st.session_state[RESULT]
+    view = st.session_state.get(VIEW)
+    if view is not None and view.microdeposit_type == "amounts":
+        amounts = (
+            int(st.session_state.get("collect_sim_a1") or 0),
+            int(st.session_state.get("collect_sim_a2") or 0),
+        )
+        simulate(
+            "verify",
+            {"amounts": list(amounts)},
+            lambda: verify_in_sandbox(result.id, code=None, amounts=amounts),
+        )
+    else:
+        code = (st.session_state.get("collect_sim_code") or "").strip().upper()
+        simulate(
+            "verify",
+            {"descriptor_code": code},
+            lambda: verify_in_sandbox(result.id, code=code, amounts=None),
+        )
+
+
+def on_refresh_status() -> None:
+    result = st.session_state[RESULT]
+    view = act("simulate", collection.intent_view, svc, actor, result.id)
+    if view is not None:
+        st.session_state[VIEW] = view
+
+
+def on_cancel(slot: str, select_key: str) -> None:
+    intent_id = st.session_state.get(select_key)
+    reason = st.session_state.get(f"{select_key}_reason")
+    if not intent_id:
+        tell(slot, "error", "Choose a request to cancel.")
+        return
+    key = runtime.idempotency_key("collect-cancel", {"id": intent_id, "reason": reason})
+    view = act(
+        slot, collection.cancel_request, svc, actor, intent_id, reason=reason, idempotency_key=key
+    )
+    if view is not None:
+        tell(slot, "success", f"Canceled {view.id}.")
+        result = st.session_state.get(RESULT)
+        if result is not None and result.id == view.id:
+            st.session_state[VIEW] = view
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def customer_section() -> None:
+    st.subheader("1. Customer")
+    mode = st.radio(
+        "Customer",
+        ["Existing customer", "New customer"],
+        horizontal=True,
+        key="collect_mode",
+        label_visibility="collapsed",
+    )
+    if mode == "Existing customer":
+        text = st.text_input(
+            "Find a customer by email or ID",
+            key="collect_search",
+            placeholder="name@example.com or cus_…",
+        )
+        if text and text.strip():
+            hits = runtime.attempt(accounts.search_customers, svc, actor, text, limit=20)
+            if hits == []:
+                st.info(
+                    "No customer matches. Check the spelling, or create a new customer.",
+                    icon=":material/search_off:",
+                )
+            elif hits:
+                labels = {
+                    h.id: f"{h.email or '(no email)'} · {h.name or '(no name)'} · {h.id}"
+                    for h in hits
+                }
+                st.selectbox(
+                    "Matching customers",
+                    list(labels),
+                    format_func=lambda cid: labels[cid],
+                    key="collect_pick",
+                    index=None,
+                    placeholder="Choose a customer",
+                    on_change=on_pick_customer,
+                )
+    else:
+        with st.form("collect_new_customer", border=False):
+            left, right = st.columns(2)
+            left.text_input("Email", key="collect_new_email", placeholder="name@example.com")
+            right.text_input("Name (optional)", key="collect_new_name")
+            st.form_submit_button(
+                "Create customer", icon=":material/person_add:", on_click=on_create_customer
+            )
+        show_message("customer")
+    chosen = st.session_state.get(CUSTOMER)
+    if chosen:
+        st.markdown(f"Requests will be created for **`{chosen}`**.")
+
+
+def config_card(config: flows.FlowConfig) -> None:
+    st.subheader("2. What the request asks for")
+    with st.container(border=True):
+        cols = st.columns(4)
+        cols[0].metric("Verification", config.verification_method)
+        cols[1].metric("Permissions", len(config.permissions), help=", ".join(config.permissions))
+        cols[2].metric("Prefetch", len(config.prefetch), help=", ".join(config.prefetch) or "none")
+        cols[3].metric("Config version", f"v{config.version}")
+        st.caption(
+            f"SetupIntent flow: permissions **{', '.join(config.permissions)}**; prefetch "
+            f"**{', '.join(config.prefetch) or 'none'}**; verification **{config.verification_method}**. "
+            + (
+                f"Saved by {config.updated_by}."
+                if config.version
+                else "Never saved: Stripe's defaults apply."
+            )
+            + " Admins change this on the Flow configuration page."
+        )
+
+
+def create_section(config: flows.FlowConfig) -> None:
+    st.subheader("3. Create the request")
+    has_customer = bool(st.session_state.get(CUSTOMER))
+    left, middle, right = st.columns(3)
+    left.button(
+        "Create SetupIntent",
+        type="primary",
+        icon=":material/add_card:",
+        disabled=not has_customer,
+        on_click=on_create,
+        args=("setup_intent", config.version),
+        key="collect_create_si",
+        width="stretch",
+    )
+    middle.button(
+        "Create FC session",
+        icon=":material/link:",
+        disabled=not has_customer,
+        on_click=on_create,
+        args=("fc_session", config.version),
+        key="collect_create_fcs",
+        width="stretch",
+        help="A Financial Connections session shares account data without saving a payment method.",
+    )
+    right.button(
+        "Start another request",
+        icon=":material/restart_alt:",
+        on_click=on_start_another,
+        key="collect_another",
+        width="stretch",
+        help="The create buttons repeat the same request until you start another one.",
+    )
+    if not has_customer:
+        st.caption("Choose or create a customer first.")
+    show_message("create")
+
+
+def result_card(result: collection.CollectionRequest) -> None:
+    view: collection.IntentView | None = st.session_state.get(VIEW)
+    status = view.status if view else result.status
+    kind = "SetupIntent" if result.kind == "setup_intent" else "Financial Connections session"
+    with st.container(border=True):
+        st.markdown(f"#### {kind} `{result.id}`")
+        cols = st.columns(4)
+        cols[0].metric("Status", status)
+        cols[1].metric("Customer", result.customer_id)
+        cols[2].metric(
+            "Verification",
+            (view.verification_method if view else result.verification_method) or "—",
+        )
+        cols[3].metric("Config version", f"v{result.flow_version}")
+        perms = view.permissions if view else result.permissions
+        prefetch = view.prefetch if view else result.prefetch
+        st.caption(
+            f"On the object Stripe returned: permissions **{', '.join(perms)}**, prefetch "
+            f"**{', '.join(prefetch) or 'none'}**."
+        )
+        if result.payment_method_options:
+            with st.expander(
+                "payment_method_options as Stripe returned them", icon=":material/data_object:"
+            ):
+                st.code(json.dumps(result.payment_method_options, indent=2), language="json")
+        st.markdown(
+            "**Client secret** for Stripe.js (`collectBankAccountForSetup` / "
+            "`collectFinancialConnectionsAccounts`). Give it only to this customer's browser; it "
+            "is not stored anywhere."
+        )
+        st.code(result.client_secret, language=None)
+        link = (view.hosted_verification_url if view else None) or result.hosted_verification_url
+        if link:
+            st.markdown(f"Hosted microdeposit verification page for the customer: [{link}]({link})")
+        if view is not None:
+            if view.next_action == "verify_with_microdeposits":
+                st.info(
+                    f"Waiting for microdeposits ({view.microdeposit_type}), expected "
+                    f"{format_timestamp(view.arrival_date)}.",
+                    icon=":material/hourglass_top:",
+                )
+            if view.financial_connections_account:
+                st.success(
+                    f"Linked through Financial Connections: `{view.financial_connections_account}` "
+                    f"(payment method `{view.payment_method}`).",
+                    icon=":material/link:",
+                )
+            if view.last_error:
+                st.warning(f"Last error: {view.last_error}", icon=":material/warning:")
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def institution_names(base_url: str) -> list[str]:
+    del base_url  # the cache key: one list per sandbox
+    return [str(i["name"]) for i in simulator.institutions()] if simulator else []
+
+
+def simulation_panel(result: collection.CollectionRequest) -> None:
+    if simulator is None:
+        return
+    view: collection.IntentView | None = st.session_state.get(VIEW)
+    status = view.status if view else result.status
+    with st.container(border=True):
+        st.markdown("#### :material/science: Play the customer (sandbox only)")
+        st.caption(
+            "These buttons do what Stripe.js and the bank would do; they exist only on the sandbox."
+        )
+        banks = runtime.attempt(institution_names, app.gateway.base_url or "") or [
+            "Test Institution"
+        ]
+        bank_col, link_col = st.columns([3, 1], vertical_alignment="bottom")
+        bank_col.selectbox(
+            "Demo bank",
+            banks,
+            index=banks.index("Test Institution") if "Test Institution" in banks else 0,
+            key="collect_sim_bank",
+        )
+        link_col.button(
+            "Link at bank",
+            icon=":material/account_balance:",
+            on_click=on_link,
+            key="collect_sim_link",
+            width="stretch",
+        )
+        if result.kind == "setup_intent":
+            acct_col, type_col, manual_col = st.columns([2, 2, 1], vertical_alignment="bottom")
+            acct_col.selectbox(
+                "Account number (typed by hand)",
+                list(TEST_ACCOUNTS),
+                format_func=lambda n: f"{n} — {TEST_ACCOUNTS[n]}",
+                key="collect_sim_account",
+            )
+            type_col.selectbox(
+                "Microdeposits sent as", ["descriptor_code", "amounts"], key="collect_sim_md_type"
+            )
+            manual_col.button(
+                "Enter manually",
+                icon=":material/keyboard:",
+                on_click=on_manual,
+                key="collect_sim_manual",
+                width="stretch",
+            )
+            waiting = status == "requires_action"
+            arrive_col, refresh_col = st.columns(2)
+            arrive_col.button(
+                "Microdeposits arrive",
+                icon=":material/savings:",
+                on_click=on_arrive,
+                disabled=not waiting,
+                key="collect_sim_arrive",
+                width="stretch",
+            )
+            refresh_col.button(
+                "Refresh status",
+                icon=":material/refresh:",
+                on_click=on_refresh_status,
+                key="collect_sim_refresh",
+                width="stretch",
+            )
+            if waiting:
+                verify_form(view)
+        show_message("simulate")
+
+
+def verify_form(view: collection.IntentView | None) -> None:
+    if view is not None and view.microdeposit_type == "amounts":
+        a1, a2, button = st.columns([1, 1, 1], vertical_alignment="bottom")
+        a1.number_input(
+            "First amount (cents)", min_value=1, max_value=99, value=32, key="collect_sim_a1"
+        )
+        a2.number_input(
+            "Second amount (cents)", min_value=1, max_value=99, value=45, key="collect_sim_a2"
+        )
+        st.caption("Test amounts: 32 + 45 verify; 10 + 11 exceed the attempts; 40 + 41 time out.")
+    else:
+        code_col, button = st.columns([2, 1], vertical_alignment="bottom")
+        code_col.text_input("Descriptor code", value="SM11AA", key="collect_sim_code", max_chars=6)
+        st.caption(
+            "Test codes: " + ", ".join(f"{c} → {what}" for c, what in TEST_CODES.items()) + "."
+        )
+    button.button(
+        "Verify",
+        type="primary",
+        icon=":material/verified:",
+        on_click=on_verify,
+        key="collect_sim_verify",
+        width="stretch",
+    )
+
+
+def cancel_controls(ids: list[str], slot: str, select_key: str) -> None:
+    if not ids:
+        return
+    pick, reason, button = st.columns([3, 2, 1], vertical_alignment="bottom")
+    pick.selectbox(
+        "Request to cancel", ids, key=select_key, index=None, placeholder="Choose a request"
+    )
+    reason.selectbox("Reason", collection.CANCEL_REASONS, key=f"{select_key}_reason")
+    button.button(
+        "Cancel request",
+        icon=":material/cancel:",
+        on_click=on_cancel,
+        args=(slot, select_key),
+        key=f"{select_key}_button",
+        width="stretch",
+    )
+    show_message(slot)
+
+
+def open_requests_tab() -> None:
+    st.button("Reload", icon=":material/refresh:", key="collect_open_reload")
+    rows = runtime.attempt(collection.open_requests, svc, actor, limit=100)
+    if rows is None:
+        return
+    if not rows:
+        st.info("No open collection requests in the last 30 days.", icon=":material/inbox:")
+        show_message("cancel_open")
+        return
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "SetupIntent": r.id,
+                    "Customer": r.customer_id or "—",
+                    "Status": r.status,
+                    "Waiting for": r.next_action
+                    or ("customer" if r.status == "requires_payment_method" else "—"),
+                    "Method": r.verification_method,
+                    "Flow": r.flow,
+                    "Created": format_timestamp(r.created),
+                    "Age": format_age(r.age_seconds),
+                    "Last error": r.last_error or "",
+                }
+                for r in rows
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    cancel_controls([r.id for r in rows], "cancel_open", "collect_cancel_open")
+
+
+def queue_tab() -> None:
+    st.button("Reload", icon=":material/refresh:", key="collect_queue_reload")
+    items = runtime.attempt(collection.microdeposit_queue, svc, actor)
+    if items is None:
+        return
+    if not items:
+        st.info("No intents are waiting for microdeposit verification.", icon=":material/inbox:")
+        return
+    stuck = sum(i.stuck for i in items)
+    left, right = st.columns(2)
+    left.metric("Waiting for verification", len(items))
+    right.metric(
+        "Stuck (more than 2 business days past arrival)",
+        stuck,
+        help="Send these customers the hosted verification link again.",
+    )
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Intent": i.id,
+                    "Customer": i.customer_id or "—",
+                    "Sent as": "descriptor code"
+                    if i.microdeposit_type == "descriptor_code"
+                    else "two amounts",
+                    "Arrival": format_timestamp(i.arrival_date),
+                    "Business days late": i.business_days_late,
+                    "Stuck": i.stuck,
+                    "Age": format_age(i.age_seconds),
+                    "Verification link": i.hosted_verification_url or "",
+                }
+                for i in items
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Verification link": st.column_config.LinkColumn(
+                "Verification link", display_text="open"
+            ),
+            "Stuck": st.column_config.CheckboxColumn("Stuck"),
+        },
+    )
+    cancel_controls([i.id for i in items], "cancel_queue", "collect_cancel_queue")
+
+
+# --------------------------------------------------------------------------- page
+
+new_tab, open_tab, queue_tab_ = st.tabs(
+    [
+        ":material/add_card: New request",
+        ":material/pending_actions: Open requests",
+        ":material/savings: Microdeposit queue",
+    ]
+)
+with new_tab:
+    config = flows.load_flow(svc, "setup_intent")
+    customer_section()
+    config_card(config)
+    create_section(config)
+    current: collection.CollectionRequest | None = st.session_state.get(RESULT)
+    if current is not None:
+        result_card(current)
+        simulation_panel(current)
+with open_tab:
+    open_requests_tab()
+with queue_tab_:
+    queue_tab()

@@ -1,0 +1,155 @@
+"""Collect bank accounts page: customer, creation with the flow config, sandbox play, cancel, queue."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from services import flows
+from tests.app.conftest import no_exceptions, open_page, texts
+
+PAGE = "pages/collect.py"
+
+
+def app():  # type: ignore[no-untyped-def]
+    from components.runtime import get_app
+
+    return get_app()
+
+
+def new_customer(at: AppTest) -> AppTest:
+    at.radio(key="collect_mode").set_value("New customer").run()
+    at.text_input(key="collect_new_email").set_value(f"page-{secrets.token_hex(4)}@example.com")
+    at.button(key="FormSubmitter:collect_new_customer-Create customer").click().run()
+    no_exceptions(at)
+    return at
+
+
+def create_setup_intent(at: AppTest) -> str:
+    at.button(key="collect_create_si").click().run()
+    no_exceptions(at)
+    result = at.session_state["collect_result"]
+    return str(result.id)
+
+
+def status_shown(at: AppTest) -> str:
+    return str(next(m.value for m in at.metric if m.label == "Status"))
+
+
+@pytest.mark.parametrize("role", ["ops", "admin"])
+def test_the_page_shows_the_setup_intent_flow_configuration(role: str) -> None:
+    at = open_page(PAGE, role)
+    no_exceptions(at)
+    config = flows.load_flow(app().engine, "setup_intent")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Config version"] == f"v{config.version}"
+    assert metrics["Verification"] == config.verification_method
+    assert at.button(key="collect_create_si").disabled  # no customer chosen yet
+
+
+@pytest.mark.parametrize("role", ["finance", "manager"])
+def test_other_roles_cannot_reach_the_page_or_its_data(role: str) -> None:
+    at = open_page(None, role)
+    with pytest.raises(ValueError):
+        at.switch_page(PAGE)
+    direct = AppTest.from_file(
+        os.path.join(os.path.dirname(__file__), "..", "..", PAGE), default_timeout=60
+    )
+    direct.session_state["authentication_status"] = True
+    direct.session_state["username"] = role
+    direct.run()
+    no_exceptions(direct)
+    assert "cannot open this page" in texts(direct)
+    assert not direct.button and not direct.dataframe
+
+
+def test_creating_twice_shows_one_setup_intent_with_the_flow_config_and_client_secret() -> None:
+    at = new_customer(open_page(PAGE, "ops"))
+    customer = at.session_state["collect_customer"]
+    assert customer.startswith("cus_")
+    intent_id = create_setup_intent(at)
+    config = flows.load_flow(app().engine, "setup_intent")
+
+    assert any("_secret_" in c.value for c in at.code)
+    assert ", ".join(config.permissions) in texts(at)
+    again = create_setup_intent(at)  # a second click on the same request
+    assert again == intent_id
+    assert any("Same request as before" in i.value for i in at.info)
+    listed = [si["id"] for si in app().gateway.iter_setup_intents(customer=customer)]
+    assert listed == [intent_id]
+
+    at.button(key="collect_another").click().run()
+    assert create_setup_intent(at) != intent_id
+
+
+def test_linking_at_a_demo_bank_succeeds_the_setup_intent() -> None:
+    at = new_customer(open_page(PAGE, "ops"))
+    intent_id = create_setup_intent(at)
+    at.selectbox(key="collect_sim_bank").set_value("Test Institution").run()
+    at.button(key="collect_sim_link").click().run()
+    no_exceptions(at)
+    assert status_shown(at) == "succeeded"
+    assert app().gateway.retrieve_setup_intent(intent_id)["status"] == "succeeded"
+    assert "Linked through Financial Connections" in texts(at)
+
+
+def test_manual_entry_then_microdeposits_then_the_test_code_verifies() -> None:
+    at = new_customer(open_page(PAGE, "ops"))
+    intent_id = create_setup_intent(at)
+    at.button(key="collect_sim_manual").click().run()
+    no_exceptions(at)
+    assert status_shown(at) == "requires_action"
+    assert "Hosted microdeposit verification page" in texts(at)
+
+    at.text_input(key="collect_sim_code").set_value("SM11AA")
+    at.button(key="collect_sim_verify").click().run()  # too early: not arrived yet
+    assert any("not arrived" in e.value for e in at.error)
+
+    at.button(key="collect_sim_arrive").click().run()
+    at.button(key="collect_sim_verify").click().run()
+    no_exceptions(at)
+    assert status_shown(at) == "succeeded"
+    assert app().gateway.retrieve_setup_intent(intent_id)["status"] == "succeeded"
+
+
+def test_an_incomplete_email_is_a_sentence_and_no_customer_is_chosen() -> None:
+    at = open_page(PAGE, "ops")
+    at.radio(key="collect_mode").set_value("New customer").run()
+    at.text_input(key="collect_new_email").set_value("nobody@")
+    at.button(key="FormSubmitter:collect_new_customer-Create customer").click().run()
+    no_exceptions(at)
+    assert any("not a complete email" in e.value for e in at.error)
+    assert "collect_customer" not in at.session_state
+
+
+def test_searching_with_a_payment_id_explains_what_to_type() -> None:
+    at = open_page(PAGE, "ops")
+    at.text_input(key="collect_search").set_value("pi_3Abc123456").run()
+    no_exceptions(at)
+    assert any("not a customer" in e.value for e in at.error)
+
+
+def test_an_open_request_can_be_canceled_from_its_tab() -> None:
+    at = new_customer(open_page(PAGE, "ops"))
+    intent_id = create_setup_intent(at)
+    at.button(key="collect_open_reload").click().run()
+    assert intent_id in at.selectbox(key="collect_cancel_open").options
+    at.selectbox(key="collect_cancel_open").set_value(intent_id)
+    at.selectbox(key="collect_cancel_open_reason").set_value("abandoned")
+    at.button(key="collect_cancel_open_button").click().run()
+    no_exceptions(at)
+    assert any(f"Canceled {intent_id}" in s.value for s in at.success)
+    assert app().gateway.retrieve_setup_intent(intent_id)["status"] == "canceled"
+
+
+def test_the_microdeposit_queue_lists_a_request_waiting_for_deposits() -> None:
+    at = new_customer(open_page(PAGE, "ops"))
+    intent_id = create_setup_intent(at)
+    at.button(key="collect_sim_manual").click().run()
+    at.button(key="collect_queue_reload").click().run()
+    no_exceptions(at)
+    assert intent_id in at.selectbox(key="collect_cancel_queue").options
+    assert any(intent_id in str(df.value) for df in at.dataframe)
