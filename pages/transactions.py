@@ -1,0 +1,480 @@
+"""Transactions: subscribe, refresh and sync an account's transactions, then read them.
+
+The table, charts, income streams and risk figures come from the store's mirror, which an
+incremental sync keeps up to date (only rows added or changed since the last refresh are
+fetched). ``?account=fca_…`` opens an account directly.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from components import runtime
+from components.feedback import format_timestamp
+from components.money import format_money
+from components.transaction_charts import (
+    cash_flow_chart,
+    counterparties_chart,
+    running_balance_chart,
+)
+from services import accounts
+from services import transaction_sync as ts
+
+actor = runtime.guard("transactions.view")
+app = runtime.get_app()
+svc = app.services
+runtime.page_header(
+    "Transactions",
+    "Bank transactions of a linked account (Stripe Financial Connections): money in and out, "
+    "recurring income, and risk figures over 30, 60 and 90 days.",
+)
+
+ACCOUNT = "txn_account"
+WATCH = "txn_watch"  # account ids whose transaction refresh is being polled
+OUTCOME = "txn_outcome"  # {account_id: (kind, sentence)}
+SYNCED = "txn_synced_for"  # {account_id: last_attempted_at synced automatically}
+ALL = "All"
+DIRECTIONS = {"All": None, "Money in": "in", "Money out": "out"}
+STATUSES = {"Posted and pending": None, "Posted": "posted", "Pending": "pending", "Void": "void"}
+CADENCE_WORDS = {
+    "weekly": "Weekly",
+    "biweekly": "Every 2 weeks",
+    "semimonthly": "Twice a month",
+    "monthly": "Monthly",
+    "irregular": "Irregular",
+}
+
+param = st.query_params.get("account")
+if param:
+    st.session_state[ACCOUNT] = param
+    st.session_state["txn_id_input"] = param
+    del st.query_params["account"]
+
+
+# --------------------------------------------------------------------------- picking an account
+
+
+def load_accounts_from_stripe() -> None:
+    with st.status("Reading customers and accounts from Stripe…") as box:
+        result = runtime.attempt(accounts.sync_accounts, svc, actor)
+        if result is None:
+            box.update(label="Could not read the accounts", state="error")
+        else:
+            box.update(label=f"Found {result.accounts} accounts.", state="complete")
+
+
+def account_picker() -> str | None:
+    choices = ts.known_accounts(svc.engine, permission="transactions")
+    left, right = st.columns(2, vertical_alignment="bottom")
+    with left:
+        if choices:
+            labels = {c.id: c.label for c in choices}
+            picked = st.selectbox(
+                "Account with the transactions permission",
+                list(labels),
+                index=None,
+                format_func=lambda i: labels.get(i, i),
+                placeholder=f"{len(choices)} accounts known",
+                key="txn_pick",
+            )
+            if picked and picked != st.session_state.get("txn_last_pick"):
+                st.session_state["txn_last_pick"] = picked
+                st.session_state[ACCOUNT] = picked
+        else:
+            st.caption("No accounts in the store yet.")
+            if actor.can("accounts.sync") and st.button(
+                "Load accounts from Stripe", icon=":material/sync:", key="txn_load"
+            ):
+                load_accounts_from_stripe()
+                st.rerun()
+    with right, st.form("txn_by_id", border=False):
+        a, b = st.columns([4, 1], vertical_alignment="bottom")
+        text = a.text_input("…or an account ID", placeholder="fca_…", key="txn_id_input")
+        if b.form_submit_button("Open", icon=":material/search:", width="stretch"):
+            st.session_state[ACCOUNT] = text.strip()
+    return st.session_state.get(ACCOUNT) or None
+
+
+# --------------------------------------------------------------------------- actions
+
+
+def act(name: str, fn: Any, account_id: str) -> None:
+    """Run a Stripe action with a stable idempotency key; watch the refresh it starts."""
+    scope = f"txn-{name}-{account_id}"
+    key = runtime.idempotency_key(scope, {"account": account_id})
+    result = runtime.attempt(fn, svc, actor, account_id, idempotency_key=key)
+    if result is None:
+        return
+    runtime.new_request(scope)
+    if (result.get("transaction_refresh") or {}).get("status") == "pending":
+        watch: list[str] = st.session_state.setdefault(WATCH, [])
+        if account_id not in watch:
+            watch.append(account_id)
+    st.rerun()
+
+
+def sync(account_id: str) -> None:
+    summary = runtime.attempt(ts.sync_transactions, svc, actor, account_id)
+    if summary is not None:
+        st.session_state.setdefault(OUTCOME, {})[account_id] = ("success", summary.message)
+
+
+@st.fragment(run_every=1.5)
+def poll(account_id: str) -> None:
+    """Waits for the refresh without a manual reload, then syncs what it brought."""
+    state = runtime.attempt(accounts.refresh_status, svc, actor, account_id, "transactions")
+    if state is not None and state.pending:
+        st.info("Transaction refresh pending at the bank…", icon=":material/hourglass_top:")
+        return
+    watch: list[str] = st.session_state.setdefault(WATCH, [])
+    if account_id in watch:
+        watch.remove(account_id)
+    if state is not None and state.status == "failed":
+        st.session_state.setdefault(OUTCOME, {})[account_id] = (
+            "error",
+            "The transaction refresh failed at the bank; the stored transactions are unchanged. "
+            "Try again later.",
+        )
+    elif state is not None:
+        sync(account_id)
+    st.rerun(scope="app")
+
+
+def show_outcome(account_id: str) -> None:
+    outcome = st.session_state.get(OUTCOME, {}).pop(account_id, None)
+    if outcome:
+        kind, sentence = outcome
+        (st.success if kind == "success" else st.error)(
+            sentence, icon=":material/check_circle:" if kind == "success" else ":material/error:"
+        )
+
+
+def controls(status: ts.TransactionStatus) -> None:
+    account_id = status.account_id
+    watching = account_id in st.session_state.get(WATCH, []) or status.pending
+    manage = actor.can("transactions.manage")
+    usable = status.has_permission and status.account_status == "active"
+    why_not_usable = (
+        None
+        if usable
+        else (
+            "The transactions permission was not granted."
+            if not status.has_permission
+            else f"The account is {status.account_status}."
+        )
+    )
+    no_role = None if manage else f"Your role ({actor.role}) may only read transactions."
+    c1, c2, c3 = st.columns(3)
+    if status.subscribed:
+        reason = no_role or why_not_usable
+        if c1.button(
+            "Unsubscribe",
+            icon=":material/notifications_off:",
+            disabled=reason is not None,
+            help=reason or "Stop Stripe's daily transaction refreshes.",
+            key="txn_unsub",
+            width="stretch",
+        ):
+            act("unsubscribe", ts.unsubscribe, account_id)
+    else:
+        reason = no_role or why_not_usable
+        if c1.button(
+            "Subscribe",
+            icon=":material/notifications_active:",
+            disabled=reason is not None,
+            help=reason or "Refresh daily; Stripe starts the first refresh right away.",
+            key="txn_sub",
+            width="stretch",
+        ):
+            act("subscribe", ts.subscribe, account_id)
+    refresh_reason = (
+        no_role
+        or ("A transaction refresh is already running." if watching else None)
+        or (status.why_not or None)
+    )
+    if c2.button(
+        "Refresh transactions",
+        icon=":material/refresh:",
+        disabled=refresh_reason is not None,
+        help=refresh_reason or "Ask the bank, through Stripe, for new transactions.",
+        key="txn_refresh",
+        width="stretch",
+    ):
+        act("refresh", ts.refresh, account_id)
+    if c3.button(
+        "Sync now",
+        icon=":material/sync:",
+        help="Copy new and changed transactions from Stripe into the store.",
+        key="txn_sync",
+        width="stretch",
+    ):
+        sync(account_id)
+        st.rerun()
+    if refresh_reason and refresh_reason != no_role:
+        st.caption(refresh_reason)
+    if watching:
+        poll(account_id)
+
+
+def status_line(status: ts.TransactionStatus) -> None:
+    synced = (
+        status.last_synced_at.strftime("%Y-%m-%d %H:%M UTC") if status.last_synced_at else "never"
+    )
+    st.caption(
+        f"{'Subscribed to daily refreshes' if status.subscribed else 'Not subscribed'} · "
+        f"last refresh: {status.refresh_status or 'never'} "
+        f"({format_timestamp(status.last_attempted_at)}) · last sync: {synced} · "
+        f"{status.stored_rows:,} transactions stored"
+    )
+
+
+def auto_sync(status: ts.TransactionStatus) -> ts.TransactionStatus:
+    """Catch the store up once per finished refresh, so opening an account shows its data."""
+    done: dict[str, Any] = st.session_state.setdefault(SYNCED, {})
+    if not status.needs_sync or done.get(status.account_id) == status.last_attempted_at:
+        return status
+    done[status.account_id] = status.last_attempted_at
+    with st.spinner("Syncing transactions from Stripe…"):
+        sync(status.account_id)
+    fresh = runtime.attempt(ts.transaction_status, svc, actor, status.account_id)
+    return fresh or status
+
+
+# --------------------------------------------------------------------------- table
+
+
+def filters_row() -> dict[str, Any]:
+    today = datetime.fromtimestamp(svc.now(), UTC).date()
+    c1, c2, c3, c4 = st.columns([2, 1, 1, 2], vertical_alignment="bottom")
+    picked = c1.date_input(
+        "Dates",
+        value=(today - timedelta(days=89), today),
+        max_value=today,
+        key="txn_dates",
+    )
+    direction = c2.selectbox("Direction", list(DIRECTIONS), key="txn_direction")
+    status = c3.selectbox("Status", list(STATUSES), key="txn_status")
+    text = c4.text_input("Description contains", key="txn_text", placeholder="e.g. payroll")
+    start, end = _range(picked)
+    return {
+        "start": start,
+        "end": end,
+        "direction": DIRECTIONS[direction],
+        "status": STATUSES[status],
+        "text": text or None,
+    }
+
+
+def _range(picked: Any) -> tuple[date | None, date | None]:
+    if isinstance(picked, tuple | list):
+        values = [d for d in picked if isinstance(d, date)]
+        if len(values) == 2:
+            return values[0], values[1]
+        if len(values) == 1:
+            return values[0], values[0]
+        return None, None
+    return (picked, picked) if isinstance(picked, date) else (None, None)
+
+
+def transactions_table(account_id: str) -> None:
+    chosen = filters_row()
+    limit = 1000
+    rows = ts.load_transactions(svc.engine, account_id, limit=limit + 1, **chosen)
+    if not rows:
+        st.info("No stored transactions match these filters.", icon=":material/filter_alt_off:")
+        return
+    shown = rows[:limit]
+    st.caption(
+        f"{len(shown):,} transaction(s), newest first"
+        + (
+            f" (the first {limit:,}; narrow the filters to see the rest)"
+            if len(rows) > limit
+            else ""
+        )
+    )
+    frame = pd.DataFrame(
+        {
+            "Date": [datetime.fromtimestamp(int(t["transacted_at"]), UTC) for t in shown],
+            "Description": [t.get("description") or "" for t in shown],
+            "Amount": [format_money(int(t["amount"]), t.get("currency")) for t in shown],
+            "In/out": ["In" if int(t["amount"]) > 0 else "Out" for t in shown],
+            "Status": [t.get("status") for t in shown],
+            "ID": [t["id"] for t in shown],
+        }
+    )
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={"Date": st.column_config.DatetimeColumn("Date", format="YYYY-MM-DD HH:mm")},
+    )
+
+
+# --------------------------------------------------------------------------- insight
+
+
+def charts(result: ts.TransactionInsight, currency: str) -> None:
+    st.caption("Last 90 days of stored transactions (pending ones included).")
+    left, right = st.columns(2)
+    with left:
+        period = st.segmented_control(
+            "Cash flow per", ["Day", "Week"], default="Day", key="txn_period"
+        )
+        frame = result.cash_flow_weekly if period == "Week" else result.cash_flow_daily
+        if frame.empty:
+            st.caption("No money moved in this period.")
+        else:
+            chart = cash_flow_chart(frame, currency=currency, period=str(period or "Day").lower())
+            st.altair_chart(chart, width="stretch")
+    with right:
+        st.markdown("**End-of-day balance**")
+        if result.balance_series is None:
+            st.caption("No balance is known for this account, so it cannot be rebuilt.")
+        else:
+            st.altair_chart(
+                running_balance_chart(result.balance_series, currency=currency), width="stretch"
+            )
+    way = st.segmented_control(
+        "Largest counterparties", ["Money out", "Money in"], default="Money out", key="txn_way"
+    )
+    top = result.top_in if way == "Money in" else result.top_out
+    if top.empty:
+        st.caption("No counterparties in this direction.")
+    else:
+        st.altair_chart(counterparties_chart(top, currency=currency), width="stretch")
+
+
+def income_table(result: ts.TransactionInsight) -> None:
+    if not result.incomes:
+        st.info(
+            "No recurring income found: no payer deposited at least three times.",
+            icon=":material/payments:",
+        )
+        return
+    st.caption(
+        "Deposits that recur from the same payer. The suggested debit date is the first "
+        "business day after the next expected pay, so the debit meets a funded account."
+    )
+    rows = result.incomes
+    frame = pd.DataFrame(
+        {
+            "Payer": [r.stream.description for r in rows],
+            "Cadence": [CADENCE_WORDS.get(r.stream.cadence, r.stream.cadence) for r in rows],
+            "Typical amount": [
+                format_money(r.stream.typical_amount, r.stream.currency) for r in rows
+            ],
+            "Deposits": [r.stream.count for r in rows],
+            "Last": [r.stream.last_date.isoformat() for r in rows],
+            "Next expected": [
+                r.stream.next_expected.isoformat() if r.stream.next_expected else "— (irregular)"
+                for r in rows
+            ],
+            "Suggested debit date": [
+                r.suggested_debit_date.isoformat() if r.suggested_debit_date else "—" for r in rows
+            ],
+            "Confidence": [round(r.stream.confidence * 100) for r in rows],
+            "Why": [r.stream.reason for r in rows],
+        }
+    )
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Confidence": st.column_config.ProgressColumn(
+                "Confidence", min_value=0, max_value=100, format="%d%%"
+            )
+        },
+    )
+
+
+def risk_table(result: ts.TransactionInsight, currency: str) -> None:
+    def money(value: int | None) -> str:
+        return format_money(value, currency) if value is not None else "—"
+
+    windows = result.risk
+    frame = pd.DataFrame(
+        {
+            "Window": [f"{w.days} days" for w in windows],
+            "Average daily balance": [money(w.average_daily_balance) for w in windows],
+            "Minimum daily balance": [money(w.minimum_daily_balance) for w in windows],
+            "Credits": [w.credits_count for w in windows],
+            "Credits total": [money(w.credits_sum) for w in windows],
+            "Debits": [w.debits_count for w in windows],
+            "Debits total": [money(w.debits_sum) for w in windows],
+            "Days below zero": [
+                str(w.negative_balance_days) if w.negative_balance_days is not None else "—"
+                for w in windows
+            ],
+        }
+    )
+    st.dataframe(frame, hide_index=True, width="stretch")
+    st.caption(
+        "Balances are rebuilt backwards from the bank's current (posted) balance, using posted "
+        "transactions; credit and debit counts include pending ones."
+    )
+
+
+def insight_tabs(status: ts.TransactionStatus) -> None:
+    result = runtime.attempt(ts.insight, svc.engine, status.account, now=svc.now())
+    if result is None:
+        return
+    currency = result.currency or "usd"
+    for note in result.notes:
+        st.caption(note)
+    table, chart_tab, income, risk = st.tabs(
+        ["Transactions", "Charts", "Recurring income", "Risk (30/60/90 days)"]
+    )
+    with table:
+        transactions_table(status.account_id)
+    with chart_tab:
+        charts(result, currency)
+    with income:
+        income_table(result)
+    with risk:
+        risk_table(result, currency)
+
+
+# --------------------------------------------------------------------------- page
+
+
+def account_view(account_id: str) -> None:
+    status = runtime.attempt(ts.transaction_status, svc, actor, account_id)
+    if status is None:
+        return
+    account = status.account
+    st.subheader(
+        f"{account.get('institution_name') or 'Account'} · "
+        f"{account.get('display_name') or ''} ••{account.get('last4') or '????'}"
+    )
+    if not status.has_permission and not status.stored_rows:
+        st.warning(
+            "This account was linked without the transactions permission, so Stripe has no "
+            "transactions for it. The customer must link it again and allow transactions.",
+            icon=":material/block:",
+        )
+        return
+    show_outcome(account_id)
+    if not status.pending:
+        status = auto_sync(status)
+        show_outcome(account_id)
+    status_line(status)
+    controls(status)
+    if status.stored_rows == 0:
+        st.info(
+            "No transactions stored yet. Subscribe or refresh, then the sync runs by itself.",
+            icon=":material/info:",
+        )
+        return
+    insight_tabs(status)
+
+
+chosen_account = account_picker()
+if chosen_account:
+    account_view(chosen_account)
+else:
+    st.info("Pick an account, or enter its ID.", icon=":material/receipt_long:")

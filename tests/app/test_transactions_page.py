@@ -1,0 +1,135 @@
+"""Transactions page: pick an account, sync, filter, charts, income and risk; actions for managers' no."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import no_exceptions, open_page, texts
+
+PAGE = "pages/transactions.py"
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+
+
+def _app() -> Any:
+    from components import runtime
+
+    return runtime.get_app()
+
+
+@pytest.fixture(scope="module")
+def demo_accounts() -> dict[str, list[Any]]:
+    """The app's sandbox accounts with the transactions permission, mirrored in its store."""
+    from services import accounts
+    from services.auth import SYSTEM
+
+    open_page(None, None)  # builds the app with the test settings
+    app = _app()
+    accounts.sync_accounts(app.services, SYSTEM)
+    rows = accounts.list_accounts(
+        app.services, SYSTEM, permission="transactions", status="active", page_size=500
+    ).rows
+    return {
+        "subscribed": [r for r in rows if "transactions" in r.subscriptions],
+        "unsubscribed": [r for r in rows if "transactions" not in r.subscriptions],
+    }
+
+
+def _open(role: str, account_id: str) -> AppTest:
+    at = open_page(PAGE, role)
+    at.text_input(key="txn_id_input").input(account_id)
+    next(b for b in at.button if b.label == "Open").click().run()
+    return at
+
+
+@pytest.mark.parametrize("role", ["ops", "finance", "admin"])
+def test_an_account_shows_its_transactions_charts_income_and_risk(
+    role: str, demo_accounts: dict[str, list[Any]]
+) -> None:
+    account = demo_accounts["subscribed"][0]
+
+    at = _open(role, account.id)
+
+    no_exceptions(at)
+    shown = texts(at)
+    assert "transactions stored" in shown
+    frames = [d.value for d in at.dataframe]
+    table = next(f for f in frames if "In/out" in f.columns)
+    risk = next(f for f in frames if "Window" in f.columns)
+    assert len(table) > 0 and set(table["In/out"]) <= {"In", "Out"}
+    assert any("Cadence" in f.columns for f in frames) or "No recurring income" in shown
+    assert list(risk["Window"]) == ["30 days", "60 days", "90 days"]
+    assert len(at.get("arrow_vega_lite_chart")) + len(at.get("vega_lite_chart")) >= 2
+
+
+def test_demo_payroll_is_found_with_a_debit_date_after_the_next_payday(
+    demo_accounts: dict[str, list[Any]],
+) -> None:
+    for account in demo_accounts["subscribed"]:
+        at = _open("finance", account.id)
+        income = next((d.value for d in at.dataframe if "Cadence" in d.value.columns), None)
+        regular = income[income["Cadence"] != "Irregular"] if income is not None else None
+        if regular is not None and len(regular):
+            row = regular.iloc[0]
+            assert row["Suggested debit date"] > row["Next expected"]
+            return
+    pytest.fail("no demo account with transactions shows regular income")
+
+
+def test_the_direction_filter_keeps_only_money_in(demo_accounts: dict[str, list[Any]]) -> None:
+    at = _open("ops", demo_accounts["subscribed"][0].id)
+    at.selectbox(key="txn_direction").select("Money in").run()
+    no_exceptions(at)
+    table = at.dataframe[0].value
+    assert set(table["In/out"]) == {"In"}
+    assert all(not a.startswith("-") for a in table["Amount"])
+
+
+def test_subscribing_refreshes_then_syncs_without_a_manual_reload(
+    demo_accounts: dict[str, list[Any]],
+) -> None:
+    from sqlmodel import select
+
+    from services.models import AuditEntry
+    from services.store import session_scope
+
+    account = demo_accounts["unsubscribed"][0]
+    at = _open("ops", account.id)
+    at.button(key="txn_sub").click().run()
+    for _ in range(20):  # each run stands for one poll of the fragment
+        if any("sync" in s.value.lower() for s in at.success):
+            break
+        at.run()
+
+    no_exceptions(at)
+    assert any("Incremental sync" in s.value or "Full sync" in s.value for s in at.success)
+    assert "Subscribed to daily refreshes" in texts(at)
+    assert at.button(key="txn_unsub")
+    with session_scope(_app().engine) as session:
+        actions = session.exec(
+            select(AuditEntry.action).where(AuditEntry.target == account.id)
+        ).all()
+    assert "transactions.subscribe" in actions and "transactions.sync" in actions
+
+
+def test_a_malformed_account_id_is_explained(demo_accounts: dict[str, list[Any]]) -> None:
+    at = _open("finance", "not-an-id")
+    no_exceptions(at)
+    assert any("is not an ID this accepts" in e.value for e in at.error)
+    assert not at.dataframe
+
+
+def test_manager_cannot_reach_the_page_or_its_data(demo_accounts: dict[str, list[Any]]) -> None:
+    at = open_page(None, "manager")
+    with pytest.raises(ValueError):
+        at.switch_page(PAGE)
+    direct = AppTest.from_file(os.path.join(ROOT, PAGE), default_timeout=60)
+    direct.session_state["authentication_status"] = True
+    direct.session_state["username"] = "manager"
+    direct.run()
+    no_exceptions(direct)
+    assert "cannot open this page" in texts(direct)
+    assert not direct.dataframe and not direct.selectbox
