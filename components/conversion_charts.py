@@ -60,7 +60,7 @@ def funnel_steps(row: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(records, columns=["order", "stage", "count", "share", "kind"])
 
 
-def funnel_chart(row: Mapping[str, Any], *, title: str | None = None) -> alt.Chart:
+def funnel_chart(row: Mapping[str, Any], *, title: str | None = None) -> alt.LayerChart:
     """Horizontal bars from started to usable, then where the rest ended up."""
     data = funnel_steps(row)
     method = str(row.get("verification_method") or "")
@@ -81,7 +81,7 @@ def funnel_chart(row: Mapping[str, Any], *, title: str | None = None) -> alt.Cha
         )
     )
     labels = base.mark_text(align="left", dx=3).encode(text=alt.Text("count:Q"))
-    return (bars + labels).properties(height=230, title=title or method)  # type: ignore[no-any-return]
+    return (bars + labels).properties(height=230, title=title or method)
 
 
 def conversion_over_time_chart(weekly: pd.DataFrame) -> alt.Chart:

@@ -1,0 +1,271 @@
+"""Conversion by verification method (manager): which route turns started setups into usable accounts.
+
+Reads the intents mirrored by the incremental sync (never Stripe directly), so filters and charts
+are instant; "Sync intents" brings the store up to date and can be re-run safely.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from components import runtime
+from components.conversion_charts import (
+    conversion_over_time_chart,
+    fallback_share_chart,
+    funnel_chart,
+)
+from components.feedback import format_age, format_timestamp
+from services import intent_sync
+from services.conversion import VERIFICATION_METHODS
+
+actor = runtime.guard("conversion.view")
+runtime.page_header(
+    "Conversion by verification method",
+    "From SetupIntents and PaymentIntents: how many customers linked instantly through Financial "
+    "Connections, fell back to manual entry and microdeposits, and ended with a usable bank account.",
+)
+app = runtime.get_app()
+svc = app.services
+
+METHOD_TITLES = {
+    "automatic": "Automatic (FC, manual fallback)",
+    "instant": "Instant (FC only)",
+    "microdeposits": "Microdeposits only",
+}
+TABLE_COLUMNS = {
+    "verification_method": "Method",
+    "started": "Started",
+    "linked_instantly": "Linked instantly",
+    "manual_entry": "Manual entry",
+    "verified": "Microdeposits verified",
+    "succeeded": "Usable",
+    "pending": "Pending",
+    "canceled": "Canceled",
+    "abandoned": "Abandoned",
+    "failed": "Failed",
+    "conversion_rate": "Conversion",
+    "fallback_rate": "Manual fallback",
+    "median_seconds_to_success": "Median time to usable",
+}
+
+
+# --------------------------------------------------------------------------- sync
+
+
+def run_sync(*, full: bool) -> None:
+    label = "Rescanning 90 days of intents…" if full else "Syncing intents from Stripe…"
+    with st.status(label, expanded=True) as box:
+        bar = st.progress(0.0, text="Starting…")
+
+        def progress(done: int, total: int | None, message: str) -> None:
+            # Stripe lists carry no total, so the bar creeps towards full until the end.
+            bar.progress(1.0 if total is not None else done / (done + 50), text=message)
+
+        result = runtime.attempt(intent_sync.sync_intents, svc, actor, progress=progress, full=full)
+        if result is None:
+            box.update(
+                label="Sync failed; the figures below are from the last good sync.", state="error"
+            )
+        else:
+            box.update(label=result.message, state="complete", expanded=False)
+
+
+def sync_bar() -> intent_sync.StoreInfo:
+    info = intent_sync.store_info(svc.engine)
+    if info.intents == 0 and not st.session_state.get("conv_autosynced"):
+        st.session_state["conv_autosynced"] = True  # once per session, even if it fails
+        run_sync(full=False)
+        info = intent_sync.store_info(svc.engine)
+    left, full_col, button_col = st.columns([4, 1, 1], vertical_alignment="center")
+    when = (
+        format_timestamp(int(info.last_finished_at.astimezone(UTC).timestamp()))
+        if info.last_finished_at
+        else "never"
+    )
+    left.caption(f"{info.intents} intents stored · last synced {when}.")
+    full = full_col.toggle(
+        "Full rescan",
+        key="conv_full",
+        help="Re-read the last 90 days instead of only what changed.",
+    )
+    if button_col.button("Sync intents", icon=":material/sync:", key="conv_sync", width="stretch"):
+        run_sync(full=full)
+        info = intent_sync.store_info(svc.engine)
+        st.caption(f"Now {info.intents} intents stored.")
+    return info
+
+
+# --------------------------------------------------------------------------- filters
+
+
+def _day(ts: int | None, fallback: date) -> date:
+    return datetime.fromtimestamp(ts, UTC).date() if ts else fallback
+
+
+def filters(info: intent_sync.StoreInfo) -> tuple[list[str], list[str], date | None, date | None]:
+    today = datetime.fromtimestamp(svc.now(), UTC).date()
+    first = _day(info.first_created, today - timedelta(weeks=12))
+    flow_col, method_col, date_col = st.columns([2, 2, 2])
+    flow_options = info.flows or ["unknown"]
+    chosen_flows = flow_col.multiselect(
+        "Flow",
+        flow_options,
+        key="conv_flows",
+        placeholder="All flows",
+        help="'unknown': intents not created by fcops (no fcops_flow metadata).",
+    )
+    method_options = list(dict.fromkeys([*VERIFICATION_METHODS, *info.methods]))
+    chosen_methods = method_col.multiselect(
+        "Verification method", method_options, key="conv_methods", placeholder="All methods"
+    )
+    picked = date_col.date_input(
+        "Created between",
+        value=(max(first, today - timedelta(weeks=12)), today),
+        max_value=today + timedelta(days=1),
+        key="conv_dates",
+    )
+    start: date | None = None
+    end: date | None = None
+    if isinstance(picked, tuple):
+        start = picked[0] if len(picked) > 0 else None
+        end = picked[1] if len(picked) > 1 else None
+    elif isinstance(picked, date):
+        start = picked
+    return list(chosen_flows), list(chosen_methods), start, end
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def _duration(seconds: float) -> str:
+    return "—" if seconds is None or math.isnan(seconds) else format_age(int(seconds))
+
+
+def metric_cards(frame: pd.DataFrame) -> None:
+    rows = [r for _, r in frame.iterrows()]
+    if not rows:
+        return
+    cols = st.columns(len(rows))
+    for col, row in zip(cols, rows, strict=True):
+        method = str(row["verification_method"])
+        with col.container(border=True):
+            st.markdown(f"**{METHOD_TITLES.get(method, method)}**")
+            st.metric(
+                f"Conversion · {method}",
+                f"{row['conversion_rate']:.0%}",
+                help="Usable payment method ÷ started",
+            )
+            st.caption(
+                f"{int(row['succeeded'])} of {int(row['started'])} started · manual fallback "
+                f"{row['fallback_rate']:.0%} · median time to usable "
+                f"{_duration(float(row['median_seconds_to_success']))}"
+            )
+
+
+def funnels(frame: pd.DataFrame) -> None:
+    rows = [r for _, r in frame.iterrows()]
+    cols = st.columns(min(3, max(1, len(rows))))
+    for i, row in enumerate(rows):
+        method = str(row["verification_method"])
+        cols[i % len(cols)].altair_chart(
+            funnel_chart(
+                {str(k): v for k, v in row.items()}, title=METHOD_TITLES.get(method, method)
+            ),
+            width="stretch",
+        )
+
+
+def table(frame: pd.DataFrame) -> pd.DataFrame:
+    shown = frame.rename(columns=TABLE_COLUMNS)
+    shown["Median time to usable"] = [
+        _duration(float(v)) for v in frame["median_seconds_to_success"]
+    ]
+    return shown
+
+
+def downloads(frame: pd.DataFrame, weekly: pd.DataFrame, intents: pd.DataFrame) -> None:
+    stamp = datetime.fromtimestamp(svc.now(), UTC).strftime("%Y%m%d")
+    a, b, c = st.columns(3)
+    a.download_button(
+        "Funnel by method (CSV)",
+        frame.to_csv(index=False),
+        file_name=f"conversion-by-method-{stamp}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        key="conv_csv_methods",
+    )
+    b.download_button(
+        "By week and method (CSV)",
+        weekly.to_csv(index=False),
+        file_name=f"conversion-by-week-{stamp}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        key="conv_csv_weekly",
+    )
+    c.download_button(
+        "One row per intent (CSV)",
+        intents.drop(columns=["created_at"], errors="ignore").to_csv(index=False),
+        file_name=f"conversion-intents-{stamp}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        key="conv_csv_intents",
+    )
+
+
+# --------------------------------------------------------------------------- page
+
+info = sync_bar()
+chosen_flows, chosen_methods, start, end = filters(info)
+now = svc.now()
+frame = runtime.attempt(
+    intent_sync.conversion,
+    svc.engine,
+    now=now,
+    flows=chosen_flows,
+    methods=chosen_methods,
+    start=start,
+    end=end,
+)
+if frame is None:
+    st.stop()
+assert frame is not None
+if int(frame["started"].sum()) == 0:
+    st.info(
+        "No intents match these filters. Widen the date range, clear a filter, or sync intents.",
+        icon=":material/filter_alt_off:",
+    )
+    st.stop()
+weekly = intent_sync.conversion(
+    svc.engine, now=now, flows=chosen_flows, methods=chosen_methods, start=start, end=end, by="week"
+)
+intents = intent_sync.outcomes(
+    svc.engine, now=now, flows=chosen_flows, methods=chosen_methods, start=start, end=end
+)
+shown = frame[frame["started"] > 0]
+
+metric_cards(shown)
+st.subheader("Funnel per method")
+funnels(shown)
+over_time, fallback = st.columns([3, 2])
+over_time.altair_chart(conversion_over_time_chart(weekly), width="stretch")
+fallback.altair_chart(fallback_share_chart(shown), width="stretch")
+st.subheader("Figures")
+st.dataframe(
+    table(frame),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "Conversion": st.column_config.NumberColumn("Conversion", format="percent"),
+        "Manual fallback": st.column_config.NumberColumn("Manual fallback", format="percent"),
+    },
+)
+downloads(frame, weekly, intents)
+st.caption(
+    "Usable: SetupIntent succeeded, or PaymentIntent processing/succeeded. Abandoned: canceled as "
+    "abandoned, or waiting on the customer for more than 7 days. Time to usable is measured from "
+    "the intent's creation to its success event."
+)

@@ -1,0 +1,103 @@
+"""Conversion page: auto-sync, metric cards, charts, filters, re-sync counting a new intent, CSV."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from services import collection, intent_sync
+from services.auth import Actor
+from tests.app.conftest import no_exceptions, open_page, texts
+
+PAGE = "pages/conversion.py"
+OPS = Actor(username="ops", role="ops", name="Ops")
+
+
+def app():  # type: ignore[no-untyped-def]
+    from components.runtime import get_app
+
+    return get_app()
+
+
+def charts(at: AppTest) -> list[object]:
+    return list(at.get("arrow_vega_lite_chart")) + list(at.get("vega_lite_chart"))
+
+
+def conversion_label(at: AppTest, method: str) -> str | None:
+    for m in at.metric:
+        if m.label == f"Conversion · {method}":
+            return str(m.value)
+    return None
+
+
+@pytest.mark.parametrize("role", ["manager", "admin"])
+def test_the_page_syncs_an_empty_store_and_shows_cards_charts_and_table(role: str) -> None:
+    at = open_page(PAGE, role)
+    no_exceptions(at)
+    assert intent_sync.store_info(app().engine).intents > 0
+    assert conversion_label(at, "automatic") is not None
+    assert len(charts(at)) >= 3  # funnels, conversion over time, fallback share
+    assert at.dataframe and "Linked instantly" in at.dataframe[0].value.columns
+    assert len(at.get("download_button")) == 3
+
+
+@pytest.mark.parametrize("role", ["ops", "finance"])
+def test_other_roles_cannot_reach_the_page_or_its_data(role: str) -> None:
+    at = open_page(None, role)
+    with pytest.raises(ValueError):
+        at.switch_page(PAGE)
+    direct = AppTest.from_file(
+        os.path.join(os.path.dirname(__file__), "..", "..", PAGE), default_timeout=60
+    )
+    direct.session_state["authentication_status"] = True
+    direct.session_state["username"] = role
+    direct.run()
+    no_exceptions(direct)
+    assert "cannot open this page" in texts(direct)
+    assert not direct.metric and not direct.dataframe
+
+
+def test_filtering_by_method_shows_only_that_method() -> None:
+    at = open_page(PAGE, "manager")
+    at.multiselect(key="conv_methods").set_value(["microdeposits"]).run()
+    no_exceptions(at)
+    assert conversion_label(at, "microdeposits") is not None
+    assert conversion_label(at, "automatic") is None
+    assert list(at.dataframe[0].value["Method"]) == ["microdeposits"]
+
+
+def test_a_date_range_without_intents_says_so() -> None:
+    at = open_page(PAGE, "manager")
+    today = datetime.now(UTC).date()
+    at.date_input(key="conv_dates").set_value(
+        (today + timedelta(days=1), today + timedelta(days=1))
+    )
+    at.run()
+    no_exceptions(at)
+    assert any("No intents match" in i.value for i in at.info)
+
+
+def test_sync_counts_a_setup_intent_that_succeeded_since() -> None:
+    at = open_page(PAGE, "manager")
+    services = app().services
+    email = f"conv-{secrets.token_hex(4)}@example.com"
+    customer = collection.create_customer(services, OPS, email=email, idempotency_key=email).id
+    intent = collection.create_setup_intent(
+        services, OPS, customer_id=customer, idempotency_key=f"si-{email}"
+    )
+    app().simulator.link_bank(intent.id, institution="Test Institution")
+    before = intent_sync.conversion(app().engine, now=services.now(), flows=["setup_intent"])
+    succeeded_before = int(before["succeeded"].sum())
+
+    at.button(key="conv_sync").click().run()
+    no_exceptions(at)
+
+    after = intent_sync.conversion(app().engine, now=services.now(), flows=["setup_intent"])
+    assert int(after["succeeded"].sum()) == succeeded_before + 1
+    at.multiselect(key="conv_flows").set_value(["setup_intent"]).run()
+    table = at.dataframe[0].value.set_index("Method")
+    assert int(table["Usable"].sum()) == succeeded_before + 1
