@@ -1292,6 +1292,13 @@ def _verdict(best: OwnerMatch) -> str:
         return "mismatch"
     if name >= NAME_MATCH and best.score >= OVERALL_MATCH:
         return "match"
+    # People keep several emails and phones: a clear name match is still a match when only one
+    # contact detail differs and nothing else contradicts it.
+    others = [f.score for k, f in best.fields.items() if k != "name" and f.score is not None]
+    if name >= NAME_MATCH and sum(score < NAME_MISMATCH for score in others) <= 1 and (
+        len(others) < 3 or sum(score >= NAME_MATCH for score in others) >= 1
+    ):
+        return "match"
     return "partial"
 
 

@@ -593,8 +593,17 @@ def test_the_overall_score_is_weighted_over_fields_both_sides_have() -> None:
     name, email = result.fields["name"].score, result.fields["email"].score
     assert name is not None and email is not None
     assert email < result.score < name
-    assert result.verdict == "partial"
+    # one differing contact detail does not outweigh a clear name match (people have several emails)
+    assert result.verdict == "match"
     assert "email differs" in result.reason
+
+
+def test_a_clear_name_with_two_differing_contact_details_is_only_partial() -> None:
+    result = match_owners(
+        customer(name="Jenny Rosen", email="jenny@example.com", phone="+1 415 555 0100"),
+        [owner("JENNY ROSEN", email="someone.else@example.org", phone="+1 212 555 0199")],
+    )
+    assert result.verdict == "partial"
 
 
 def test_a_different_name_is_a_mismatch_even_when_contact_details_match() -> None:
