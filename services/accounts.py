@@ -19,8 +19,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Index, or_
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
@@ -377,6 +377,16 @@ def _mirror_customer_accounts(svc: Services, customer: Mapping[str, Any]) -> tup
 
 # --------------------------------------------------------------------------- sync
 
+# The list is ordered newest first; without this index every page (and deep OFFSET pages
+# most) sorts the whole table. services/models.py is shared, so the index is declared here
+# and created idempotently by :func:`ensure_indexes` (see bench/bench_accounts.py).
+CREATED_INDEX = Index("ix_fca_created_id", col(AccountRecord.created), col(AccountRecord.id))
+
+
+def ensure_indexes(engine: Engine) -> None:
+    """Create the browser's extra indexes if they are missing (safe to call any time)."""
+    CREATED_INDEX.create(bind=engine, checkfirst=True)
+
 
 def _sync_state(session: Session) -> SyncState:
     state = session.get(SyncState, SYNC_NAME)
@@ -405,6 +415,7 @@ def sync_accounts(svc: Services, actor: Actor, *, progress: Progress | None = No
 
     def run(ctx: audit.AuditContext) -> SyncResult:
         started = datetime.now(UTC)
+        ensure_indexes(svc.engine)
         _mark_sync(svc.engine, last_started_at=utcnow())
         customers = accounts = snapshots = 0
         report(0, None, "Reading customers from Stripe…")
