@@ -65,7 +65,12 @@ def funnel_chart(row: Mapping[str, Any], *, title: str | None = None) -> alt.Lay
     data = funnel_steps(row)
     method = str(row.get("verification_method") or "")
     base = alt.Chart(data).encode(
-        y=alt.Y("stage:N", sort=alt.SortField("order"), title=None),
+        y=alt.Y(
+            "stage:N",
+            sort=[label for _, label in (*FUNNEL_STAGES, *_END_STAGES)],
+            title=None,
+            axis=alt.Axis(labelLimit=220, labelOverlap=False),
+        ),
         x=alt.X("count:Q", title="intents"),
         tooltip=[
             alt.Tooltip("stage:N"),
@@ -81,7 +86,7 @@ def funnel_chart(row: Mapping[str, Any], *, title: str | None = None) -> alt.Lay
         )
     )
     labels = base.mark_text(align="left", dx=3).encode(text=alt.Text("count:Q"))
-    return (bars + labels).properties(height=230, title=title or method)
+    return (bars + labels).properties(height=280, title=title or method)
 
 
 def conversion_over_time_chart(weekly: pd.DataFrame) -> alt.Chart:

@@ -401,14 +401,16 @@ def result_card(result: collection.CollectionRequest) -> None:
     kind = "SetupIntent" if result.kind == "setup_intent" else "Financial Connections session"
     with st.container(border=True):
         st.markdown(f"#### {kind} `{result.id}`")
-        cols = st.columns(4)
+        st.caption(
+            f"For customer `{result.customer_id}`, created {format_timestamp(result.created)}."
+        )
+        cols = st.columns([3, 2, 1])
         cols[0].metric("Status", status)
-        cols[1].metric("Customer", result.customer_id)
-        cols[2].metric(
+        cols[1].metric(
             "Verification",
             (view.verification_method if view else result.verification_method) or "—",
         )
-        cols[3].metric("Config version", f"v{result.flow_version}")
+        cols[2].metric("Config version", f"v{result.flow_version}")
         perms = view.permissions if view else result.permissions
         prefetch = view.prefetch if view else result.prefetch
         st.caption(
@@ -618,6 +620,7 @@ def queue_tab() -> None:
             [
                 {
                     "Intent": i.id,
+                    "Verification link": i.hosted_verification_url or "",
                     "Customer": i.customer_id or "—",
                     "Sent as": "descriptor code"
                     if i.microdeposit_type == "descriptor_code"
@@ -626,7 +629,6 @@ def queue_tab() -> None:
                     "Business days late": i.business_days_late,
                     "Stuck": i.stuck,
                     "Age": format_age(i.age_seconds),
-                    "Verification link": i.hosted_verification_url or "",
                 }
                 for i in items
             ]

@@ -76,7 +76,8 @@ def run_sync(*, full: bool) -> None:
 
 def sync_bar() -> intent_sync.StoreInfo:
     info = intent_sync.store_info(svc.engine)
-    if info.intents == 0 and not st.session_state.get("conv_autosynced"):
+    # Never synced (the store may still hold intents the collection page created): sync now.
+    if info.last_finished_at is None and not st.session_state.get("conv_autosynced"):
         st.session_state["conv_autosynced"] = True  # once per session, even if it fails
         run_sync(full=False)
         info = intent_sync.store_info(svc.engine)
@@ -124,7 +125,8 @@ def filters(info: intent_sync.StoreInfo) -> tuple[list[str], list[str], date | N
     )
     picked = date_col.date_input(
         "Created between",
-        value=(max(first, today - timedelta(weeks=12)), today),
+        value=(today - timedelta(days=90), today),
+        min_value=min(first, today - timedelta(days=365)),
         max_value=today + timedelta(days=1),
         key="conv_dates",
     )
