@@ -130,8 +130,8 @@ def wait_idle(pg, timeout: float = 30_000) -> None:  # type: ignore[no-untyped-d
 def login(pg, url: str, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
     pg.goto(url)
     wait_idle(pg)
-    pg.get_by_label("Username").fill(username)
-    pg.get_by_label("Password").fill(password)
+    pg.get_by_label("Username", exact=True).fill(username)
+    pg.get_by_label("Password", exact=True).fill(password)
     pg.get_by_role("button", name="Login").click()
     pg.wait_for_selector('[data-testid="stSidebar"]')
     wait_idle(pg)
