@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from services import audit, lookup
+from services import accounts, audit, lookup
 from services.auth import Actor, require
 from services.balances import (
     INSUFFICIENT,
@@ -52,14 +52,13 @@ from services.errors import (
 )
 from services.gateway import StripeGateway
 from services.ids import parse_id
-from services.models import AccountRecord, BalanceSnapshot, CustomerRecord, Setting, SettingVersion
+from services.models import BalanceSnapshot, Setting, SettingVersion, utcnow
 from services.money import MoneyError, exponent, validate_currency
 from services.store import session_scope
 
 __all__ = [
     "ERROR",
     "VERDICTS",
-    "AccountChoice",
     "AccountSummary",
     "BatchResult",
     "BatchRow",
@@ -75,7 +74,6 @@ __all__ = [
     "load_policy",
     "run_batch",
     "save_policy",
-    "search_accounts",
 ]
 
 POLICY_KEY = "debit_policy"
@@ -127,11 +125,11 @@ class TokenBucket:
             now = self.clock.monotonic()
             self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
             self._last = now
-            if self._tokens >= 1:
-                self._tokens -= 1
+            if self._tokens >= 1 - 1e-9:  # float refill can land a hair under a whole token
+                self._tokens = max(0.0, self._tokens - 1)
                 self.acquired.append(now)
                 return
-            self.clock.sleep((1 - self._tokens) / self.rate)
+            self.clock.sleep(max((1 - self._tokens) / self.rate, 1e-6))
 
 
 class _Throttled:
@@ -270,7 +268,7 @@ def _write_policy(
         "Reload the page to see their version, then make your change again."
     )
     version = expected_version + 1
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = utcnow()
     try:
         with session_scope(engine) as session:
             if expected_version == 0:
@@ -529,24 +527,9 @@ def _refresh_and_wait(
     clock: Clock,
 ) -> tuple[dict[str, Any], RefreshOutcome]:
     key = idempotency_key or _refresh_key(account)
-
-    def run(ctx: audit.AuditContext) -> dict[str, Any]:
-        started = _start_refresh(svc.gateway, account, key)
-        ctx.request_id = svc.gateway.last_request_id
-        ctx.message = "Balance refresh requested before a debit check."
-        return started
-
     try:
-        started = audit.guarded(
-            svc.engine,
-            actor=actor,
-            permission="accounts.refresh",
-            action="account.refresh",
-            target=str(account["id"]),
-            params={"features": ["balance"], "reason": "balances.check"},
-            idempotency_key=key,
-            run=run,
-        )
+        # The accounts use case is the one audited path for refreshes (`account.refresh`).
+        started = accounts.refresh(svc, actor, str(account["id"]), "balance", idempotency_key=key)
     except RefreshNotAllowed as err:
         return account, RefreshOutcome(
             False, False, None, f"Stripe did not start the refresh: {err}"
@@ -592,80 +575,8 @@ def _outcome(account: Mapping[str, Any]) -> RefreshOutcome:
 
 
 def _mirror(engine: Engine, account: Mapping[str, Any]) -> None:
-    """Keep the account and every balance seen (balance history); prefers services.accounts."""
-    try:
-        from services.accounts import upsert_account  # type: ignore[attr-defined]
-    except ImportError:
-        _mirror_locally(engine, account)
-        return
-    upsert_account(engine, dict(account))
-
-
-def _mirror_locally(engine: Engine, account: Mapping[str, Any]) -> None:
-    balance = account.get("balance") if isinstance(account.get("balance"), Mapping) else None
-    refresh = account.get("balance_refresh") or {}
-    holder = account.get("account_holder") or {}
-    current = (balance or {}).get("current") or {}
-    cash = (balance or {}).get("cash") or {}
-    available = (cash.get("available") if isinstance(cash, Mapping) else None) or {}
-    currency = next(iter(current), None) or next(iter(available), None)
-    fields: dict[str, Any] = {
-        "customer_id": holder.get("customer"),
-        "institution_name": account.get("institution_name") or "",
-        "display_name": account.get("display_name"),
-        "last4": account.get("last4"),
-        "category": account.get("category") or "",
-        "subcategory": account.get("subcategory") or "",
-        "status": account.get("status") or "",
-        "permissions": "," + ",".join(sorted(account.get("permissions") or [])) + ",",
-        "subscriptions": "," + ",".join(sorted(account.get("subscriptions") or [])) + ",",
-        "balance_currency": currency,
-        "balance_current": current.get(currency) if currency else None,
-        "balance_available": available.get(currency) if currency else None,
-        "balance_as_of": (balance or {}).get("as_of"),
-        "balance_refresh_status": refresh.get("status"),
-        "balance_next_refresh_at": refresh.get("next_refresh_available_at"),
-        "created": int(account.get("created") or 0),
-        "raw": dict(account),
-    }
-    with session_scope(engine) as session:
-        row = session.get(AccountRecord, str(account["id"]))
-        if row is None:
-            session.add(AccountRecord(id=str(account["id"]), **fields))
-        else:
-            for name, value in fields.items():
-                setattr(row, name, value)
-    if balance is not None and isinstance(balance.get("as_of"), int):
-        _record_snapshots(engine, str(account["id"]), balance)
-
-
-def _record_snapshots(engine: Engine, account_id: str, balance: Mapping[str, Any]) -> None:
-    current = balance.get("current") or {}
-    cash = balance.get("cash") or {}
-    available = (cash.get("available") if isinstance(cash, Mapping) else None) or {}
-    as_of = int(balance["as_of"])
-    for code in sorted(set(current) | set(available)):
-        try:
-            with session_scope(engine) as session:
-                seen = session.exec(
-                    select(BalanceSnapshot).where(
-                        BalanceSnapshot.account_id == account_id,
-                        BalanceSnapshot.as_of == as_of,
-                        BalanceSnapshot.currency == code,
-                    )
-                ).first()
-                if seen is None:
-                    session.add(
-                        BalanceSnapshot(
-                            account_id=account_id,
-                            as_of=as_of,
-                            currency=code,
-                            current=current.get(code),
-                            available=available.get(code),
-                        )
-                    )
-        except IntegrityError:
-            continue  # another replica recorded the same balance at the same moment
+    """Keep the account and its balance in the store: every balance seen joins the history."""
+    accounts.upsert_account(engine, account)
 
 
 def balance_history(engine: Engine, account_id: str) -> pd.DataFrame:
@@ -688,48 +599,6 @@ def balance_history(engine: Engine, account_id: str) -> pd.DataFrame:
         }
     )
     return frame
-
-
-@dataclass(frozen=True)
-class AccountChoice:
-    """A mirrored account offered in the page's picker."""
-
-    account_id: str
-    label: str
-    customer_id: str | None
-    customer_name: str | None
-
-
-def search_accounts(engine: Engine, text: str = "", *, limit: int = 50) -> list[AccountChoice]:
-    """Mirrored accounts whose customer name/email/ID, bank or account ID matches `text`."""
-    needle = text.strip().lower()
-    with session_scope(engine) as session:
-        stmt = select(AccountRecord, CustomerRecord).join(
-            CustomerRecord,
-            col(CustomerRecord.id) == col(AccountRecord.customer_id),
-            isouter=True,
-        )
-        if needle:
-            like = f"%{needle}%"
-            stmt = stmt.where(
-                col(AccountRecord.id).ilike(like)
-                | col(AccountRecord.customer_id).ilike(like)
-                | col(AccountRecord.institution_name).ilike(like)
-                | col(CustomerRecord.name_lower).like(like)
-                | col(CustomerRecord.email_lower).like(like)
-            )
-        rows = session.exec(stmt.order_by(col(AccountRecord.customer_id)).limit(limit)).all()
-    choices = []
-    for account, customer in rows:
-        who = (customer.name if customer else None) or account.customer_id or "no customer"
-        name = account.display_name or account.institution_name
-        label = f"{who} — {name} ••{account.last4 or '????'} ({account.status})"
-        choices.append(
-            AccountChoice(
-                account.id, label, account.customer_id, customer.name if customer else None
-            )
-        )
-    return choices
 
 
 # --- batch --------------------------------------------------------------------------------
@@ -958,13 +827,15 @@ def _run_batch(
     for done, target in enumerate(ids):
         tick(done, total, f"Looking up {done + 1:,} of {len(ids):,} IDs")
         targets[target] = _resolve_target(gateway, target, accounts)
+    for account in accounts.values():
+        _mirror(svc.engine, account)
     refreshed: list[str] = []
     if refresh_stale:
         stale = _stale_refreshable(debits, targets, accounts, policy, svc.now())
         tick(len(ids), total, f"Refreshing {len(stale):,} stale balance(s)")
         refreshed = _refresh_many(gateway, stale, accounts, wait_seconds, gateway._limiter.clock)
-    for account in accounts.values():
-        _mirror(svc.engine, account)
+        for account_id in refreshed:
+            _mirror(svc.engine, accounts[account_id])
     rows = [
         _row_result(d, targets[d.target], accounts, policy, svc.now(), refreshed) for d in debits
     ]

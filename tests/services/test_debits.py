@@ -1,0 +1,601 @@
+"""Pre-debit checks against a private sandbox (its own clock, so advancing it disturbs nobody).
+
+Balances are set through the sandbox state (the bank's side of the world), then checked only
+through the public services, exactly as finance would.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from services import debits
+from services.audit import query
+from services.auth import Actor
+from services.balances import DebitPolicy
+from services.batch import parse_debits_csv
+from services.context import Services
+from services.errors import Conflict, Forbidden, NotFound, ValidationError
+from services.models import AuditEntry
+from services.store import session_scope
+
+DAY = 86_400
+_names = itertools.count(1)
+
+
+# --- a private sandbox and helpers -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def box() -> Iterator[Any]:
+    from sandbox.server import start_background
+
+    handle = start_background(port=0, seed=3, customers=0, refresh_delay=0, refresh_cooldown=60)
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def gw(box: Any) -> Any:
+    from bootstrap import SANDBOX_KEY
+    from services.gateway import StripeGateway
+
+    return StripeGateway(SANDBOX_KEY, base_url=box.base_url, max_network_retries=0)
+
+
+@pytest.fixture
+def sim(box: Any) -> Any:
+    from sandbox.client import Simulator
+
+    return Simulator(box.base_url)
+
+
+@pytest.fixture
+def svc(gw: Any, sqlite_engine: Any, box: Any) -> Services:
+    # The sandbox clock is the truth for `as_of` and `next_refresh_available_at`.
+    return Services(gateway=gw, engine=sqlite_engine, mode="sandbox", now=box.state.now)
+
+
+class FakeClock:
+    """Our own time seam: sleeping moves time on instantly and is recorded."""
+
+    def __init__(self) -> None:
+        self.t = 1_000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.t += max(0.0, seconds)
+
+
+def customer(gw: Any) -> str:
+    n = next(_names)
+    made = gw.create_customer(
+        {"name": f"Debtor {n}", "email": f"d{n}@example.com"}, idempotency_key=None
+    )
+    return str(made["id"])
+
+
+def link(
+    gw: Any,
+    sim: Any,
+    customer_id: str,
+    *,
+    permissions: tuple[str, ...] = ("balances", "payment_method"),
+    institution: str = "StripeBank",
+) -> str:
+    session = gw.create_fc_session(
+        {
+            "account_holder": {"type": "customer", "customer": customer_id},
+            "permissions": list(permissions),
+        },
+        idempotency_key=None,
+    )
+    sim.complete_session(session["id"], institution=institution)
+    return str(gw.list_accounts(session=session["id"])[0]["id"])
+
+
+def set_balance(
+    box: Any,
+    account_id: str,
+    *,
+    available: int | None,
+    current: int,
+    age: int = 0,
+    currency: str = "usd",
+    next_refresh_in: int | None = -1,
+) -> None:
+    """What the bank last reported, `age` seconds ago; the next refresh allowed in N seconds."""
+    with box.state.lock:
+        account = box.state.lookup(account_id)
+        now = box.state.now()
+        account["balance"] = {
+            "as_of": now - age,
+            "type": "cash",
+            "current": {currency: current},
+            "cash": {"available": None if available is None else {currency: available}},
+        }
+        account["balance_refresh"] = {
+            "status": "succeeded",
+            "last_attempted_at": now - age,
+            "next_refresh_available_at": None if next_refresh_in is None else now + next_refresh_in,
+        }
+
+
+def account_field(box: Any, account_id: str, name: str, value: Any) -> None:
+    with box.state.lock:
+        box.state.lookup(account_id)[name] = value
+
+
+def linked_pm(gw: Any, sim: Any, customer_id: str) -> tuple[str, str, str]:
+    """(setup intent, payment method, fca) for an account linked through FC."""
+    si = gw.create_setup_intent(
+        {
+            "customer": customer_id,
+            "payment_method_types": ["us_bank_account"],
+            "payment_method_options": {
+                "us_bank_account": {
+                    "financial_connections": {"permissions": ["payment_method", "balances"]}
+                }
+            },
+        },
+        idempotency_key=None,
+    )
+    sim.link_bank(si["id"], institution="StripeBank")
+    pm = gw.retrieve_payment_method(gw.retrieve_setup_intent(si["id"])["payment_method"])
+    return si["id"], pm["id"], pm["us_bank_account"]["financial_connections_account"]
+
+
+def manual_pm(gw: Any, sim: Any, customer_id: str) -> str:
+    si = gw.create_setup_intent(
+        {"customer": customer_id, "payment_method_types": ["us_bank_account"]},
+        idempotency_key=None,
+    )
+    sim.manual_entry(si["id"])
+    return str(gw.retrieve_setup_intent(si["id"])["payment_method"])
+
+
+def audit_rows(engine: Any, action: str) -> list[AuditEntry]:
+    with session_scope(engine) as session:
+        return list(session.exec(select(AuditEntry).where(AuditEntry.action == action)).all())
+
+
+# --- policy ------------------------------------------------------------------------------
+
+
+def test_policy_defaults_until_an_admin_saves_one(engine: Any) -> None:
+    stored = debits.load_policy(engine)
+    assert stored.version == 0
+    assert stored.policy == DebitPolicy()
+
+
+def test_saved_policy_is_versioned_audited_and_loaded_back(engine: Any, admin: Actor) -> None:
+    first = debits.save_policy(
+        engine,
+        admin,
+        DebitPolicy(buffer_amount=500, buffer_percent=2.5, max_age_seconds=7200),
+        expected_version=0,
+    )
+    second = debits.save_policy(
+        engine, admin, DebitPolicy(buffer_amount=100, max_age_seconds=3600), expected_version=1
+    )
+    loaded = debits.load_policy(engine)
+    assert (first.version, second.version, loaded.version) == (1, 2, 2)
+    assert loaded.policy == DebitPolicy(buffer_amount=100, buffer_percent=0.0, max_age_seconds=3600)
+    assert loaded.updated_by == admin.username
+    saves = audit_rows(engine, "policy.save")
+    assert [r.outcome for r in saves] == ["ok", "ok"]
+
+
+def test_saving_over_a_newer_version_is_refused_and_keeps_the_newer_one(
+    engine: Any, admin: Actor
+) -> None:
+    debits.save_policy(engine, admin, DebitPolicy(buffer_amount=1), expected_version=0)
+    debits.save_policy(engine, admin, DebitPolicy(buffer_amount=2), expected_version=1)
+    with pytest.raises(Conflict, match="Someone else saved"):
+        debits.save_policy(engine, admin, DebitPolicy(buffer_amount=3), expected_version=1)
+    with pytest.raises(Conflict):
+        debits.save_policy(engine, admin, DebitPolicy(buffer_amount=4), expected_version=0)
+    assert debits.load_policy(engine).policy.buffer_amount == 2
+    assert [r.outcome for r in audit_rows(engine, "policy.save")] == ["ok", "ok", "error", "error"]
+
+
+def test_only_admins_may_change_the_policy(engine: Any, finance: Actor) -> None:
+    with pytest.raises(Forbidden):
+        debits.save_policy(engine, finance, DebitPolicy(buffer_amount=9), expected_version=0)
+    assert debits.load_policy(engine).version == 0
+    assert [r.outcome for r in audit_rows(engine, "policy.save")] == ["refused"]
+
+
+# --- single checks -----------------------------------------------------------------------
+
+
+def test_fresh_available_balance_that_covers_the_debit_is_ok(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
+) -> None:
+    fca = link(gw, sim, customer(gw))
+    set_balance(box, fca, available=50_000, current=60_000, age=600)
+    check = debits.check_debit(svc, finance, fca, 40_000, "usd")
+    assert check.verdict == "ok"
+    assert check.final.balance == 50_000 and check.final.balance_source == "available"
+    assert check.final.age_seconds is not None and 600 <= check.final.age_seconds < 700
+    assert check.account is not None and check.account.id == fca
+    assert check.after is None and check.refresh is None
+
+
+def test_policy_buffers_turn_a_just_covered_debit_insufficient(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor, admin: Actor
+) -> None:
+    fca = link(gw, sim, customer(gw))
+    set_balance(box, fca, available=10_300, current=10_300)
+    assert debits.check_debit(svc, finance, fca, 10_000, "usd").verdict == "ok"
+    debits.save_policy(
+        svc.engine, admin, DebitPolicy(buffer_amount=200, buffer_percent=2.0), expected_version=0
+    )
+    check = debits.check_debit(svc, finance, fca, 10_000, "usd")
+    assert check.verdict == "insufficient"
+    assert check.final.required == 10_400 and check.final.shortfall == 100
+    assert any("short" in r for r in check.final.reasons)
+
+
+def test_current_balance_is_used_when_the_bank_gives_no_available_figure(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
+) -> None:
+    fca = link(gw, sim, customer(gw))
+    set_balance(box, fca, available=None, current=5_000)
+    check = debits.check_debit(svc, finance, fca, 6_000, "usd")
+    assert check.verdict == "insufficient"
+    assert check.final.balance_source == "current"
+
+
+def test_payment_method_and_payment_intent_lead_to_their_linked_account(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
+) -> None:
+    cus = customer(gw)
+    si, pm, fca = linked_pm(gw, sim, cus)
+    set_balance(box, fca, available=20_000, current=20_000)
+    pi = gw.create_payment_intent(
+        {"amount": 1000, "currency": "usd", "customer": cus, "payment_method": pm,
+         "payment_method_types": ["us_bank_account"]},
+        idempotency_key=None,
+    )  # fmt: skip
+    for target in (pm, pi["id"], si):
+        check = debits.check_debit(svc, finance, target, 15_000, "usd")
+        assert check.account is not None and check.account.id == fca, target
+        assert check.verdict == "ok"
+
+
+def test_manually_entered_payment_method_is_unavailable(
+    svc: Services, gw: Any, sim: Any, finance: Actor
+) -> None:
+    pm = manual_pm(gw, sim, customer(gw))
+    check = debits.check_debit(svc, finance, pm, 1_000, "usd")
+    assert check.verdict == "unavailable"
+    assert check.account is None
+    assert "manually" in check.final.reasons[0]
+
+
+def test_customer_check_uses_the_freshest_eligible_account_and_says_so(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
+) -> None:
+    cus = customer(gw)
+    no_access = link(gw, sim, cus, permissions=("payment_method",))
+    older = link(gw, sim, cus)
+    fresher = link(gw, sim, cus)
+    inactive = link(gw, sim, cus)
+    set_balance(box, older, available=90_000, current=90_000, age=3_000)
+    set_balance(box, fresher, available=8_000, current=8_000, age=60)
+    set_balance(box, inactive, available=99_000, current=99_000, age=10)
+    sim.deactivate_account(inactive)
+    check = debits.check_debit(svc, finance, cus, 10_000, "usd")
+    assert check.account is not None and check.account.id == fresher
+    assert check.verdict == "insufficient"
+    assert "freshest" in check.note and "3 other" in check.note
+    assert no_access not in (check.account.id,)
+
+
+def test_customer_without_linked_accounts_is_unavailable(
+    svc: Services, gw: Any, finance: Actor
+) -> None:
+    check = debits.check_debit(svc, finance, customer(gw), 1_000, "usd")
+    assert check.verdict == "unavailable"
+    assert "no linked bank accounts" in check.final.reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        ("no_permission", "did not grant access to balances"),
+        ("inactive", "inactive"),
+        ("disconnected", "disconnected"),
+        ("credit", "credit account"),
+        ("never_refreshed", "never been refreshed"),
+        ("other_currency", "not in USD"),
+    ],
+)
+def test_accounts_without_a_usable_balance_are_unavailable_with_the_reason(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor, setup: str, expected: str
+) -> None:
+    permissions = (
+        ("payment_method",) if setup == "no_permission" else ("balances", "payment_method")
+    )
+    fca = link(gw, sim, customer(gw), permissions=permissions)
+    if setup != "never_refreshed":
+        set_balance(box, fca, available=99_000, current=99_000,
+                    currency="eur" if setup == "other_currency" else "usd")  # fmt: skip
+    if setup == "inactive":
+        sim.deactivate_account(fca)
+    if setup == "disconnected":
+        gw.disconnect_account(fca, idempotency_key=None)
+    if setup == "credit":
+        account_field(box, fca, "category", "credit")
+    check = debits.check_debit(svc, finance, fca, 1_000, "usd")
+    assert check.verdict == "unavailable"
+    assert expected in " ".join(check.final.reasons)
+
+
+def test_stale_balance_is_refreshed_when_asked_and_re_evaluated(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
+) -> None:
+    fca = link(gw, sim, customer(gw))
+    set_balance(box, fca, available=500_000, current=500_000, age=2 * DAY)
+    check = debits.check_debit(svc, finance, fca, 10_000, "usd", refresh_stale=True)
+    assert check.before.verdict == "stale" and check.before.can_refresh_now
+    assert check.refresh is not None and check.refresh.status == "succeeded"
+    assert check.after is not None and check.after.verdict == "ok"
+    assert check.after.age_seconds is not None and check.after.age_seconds < 60
+    refreshes = audit_rows(svc.engine, "account.refresh")
+    assert [(r.target, r.outcome) for r in refreshes] == [(fca, "ok")]
+    history = debits.balance_history(svc.engine, fca)
+    assert len(history) == 2 and history["as_of"].is_monotonic_increasing
+
+
+def test_refresh_can_reveal_that_a_stale_balance_is_now_insufficient(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
+) -> None:
+    fca = link(gw, sim, customer(gw))
+    set_balance(box, fca, available=5_000, current=5_000, age=3 * DAY)
+    check = debits.check_debit(svc, finance, fca, 9_000, "usd", refresh_stale=True)
+    assert check.before.verdict == "stale"
+    assert check.after is not None and check.after.verdict == "insufficient"
+
+
+def test_stale_balance_is_not_refreshed_unless_asked(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
+) -> None:
+    fca = link(gw, sim, customer(gw))
+    set_balance(box, fca, available=500_000, current=500_000, age=2 * DAY)
+    check = debits.check_debit(svc, finance, fca, 10_000, "usd")
+    assert check.verdict == "stale" and check.final.can_refresh_now
+    assert check.after is None and audit_rows(svc.engine, "account.refresh") == []
+    assert gw.retrieve_account(fca)["balance_refresh"]["status"] == "succeeded"
+
+
+def test_when_a_refresh_is_not_yet_allowed_the_check_says_until_when(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
+) -> None:
+    fca = link(gw, sim, customer(gw))
+    set_balance(box, fca, available=500_000, current=500_000, age=2 * DAY, next_refresh_in=3_600)
+    allowed_at = gw.retrieve_account(fca)["balance_refresh"]["next_refresh_available_at"]
+    blocked = debits.check_debit(svc, finance, fca, 10_000, "usd", refresh_stale=True)
+    assert blocked.verdict == "stale" and blocked.after is None
+    assert not blocked.final.can_refresh_now and blocked.final.refreshable_at == allowed_at
+    assert any("next balance refresh is allowed at" in r for r in blocked.final.reasons)
+    sim.advance_clock(3_601)
+    later = debits.check_debit(svc, finance, fca, 10_000, "usd", refresh_stale=True)
+    assert later.after is not None and later.after.verdict == "ok"
+
+
+def test_bad_input_is_refused_with_a_sentence(
+    svc: Services, gw: Any, sim: Any, finance: Actor
+) -> None:
+    fca = link(gw, sim, customer(gw))
+    with pytest.raises(ValidationError, match="not an ID"):
+        debits.check_debit(svc, finance, "hello", 1_000, "usd")
+    with pytest.raises(NotFound):
+        debits.check_debit(svc, finance, "fca_doesnotexist123", 1_000, "usd")
+    with pytest.raises(ValidationError, match="greater than zero"):
+        debits.check_debit(svc, finance, fca, 0, "usd")
+    with pytest.raises(ValidationError, match="currency"):
+        debits.check_debit(svc, finance, fca, 100, "dollars")
+
+
+def test_roles_without_balance_checks_are_refused(
+    svc: Services, gw: Any, sim: Any, ops: Actor, manager: Actor
+) -> None:
+    fca = link(gw, sim, customer(gw))
+    for actor in (ops, manager):
+        with pytest.raises(Forbidden):
+            debits.check_debit(svc, actor, fca, 1_000, "usd")
+        with pytest.raises(Forbidden):
+            debits.run_batch(svc, actor, [], refresh_stale=False)
+
+
+# --- batches -----------------------------------------------------------------------------
+
+
+def test_batch_checks_good_rows_and_reports_bad_ones_per_row(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
+) -> None:
+    cus = customer(gw)
+    rich = link(gw, sim, cus)
+    poor = link(gw, sim, customer(gw))
+    set_balance(box, rich, available=100_000, current=100_000)
+    set_balance(box, poor, available=1_000, current=1_000)
+    manual = manual_pm(gw, sim, customer(gw))
+    text = "\n".join(
+        [
+            "id,amount,currency,reference",
+            f"{rich},100.00,usd,A",
+            f"{poor},50.00,usd,B",
+            f"{manual},20.00,usd,C",
+            "fca_unknown0000000000,10.00,usd,D",
+            f"{rich},abc,usd,E",
+            f"{rich},10.00,eur,F",
+            f"{cus},30.00,usd,G",
+        ]
+    )
+    planned, bad = parse_debits_csv(text)
+    progress: list[tuple[int, int, str]] = []
+    result = debits.run_batch(
+        svc, finance, planned, refresh_stale=False, row_errors=bad,
+        progress=lambda d, t, m: progress.append((d, t, m)),
+    )  # fmt: skip
+    by_row = {r.row: r for r in result.rows}
+    assert [r.row for r in result.rows] == [2, 3, 4, 5, 6, 7, 8]
+    assert by_row[2].verdict == "ok" and by_row[2].account_id == rich
+    assert by_row[3].verdict == "insufficient" and by_row[3].shortfall == 4_000
+    assert by_row[4].verdict == "unavailable" and "manually" in by_row[4].reasons[0]
+    assert by_row[5].verdict == "error" and "fca_unknown" in (by_row[5].error or "")
+    assert by_row[6].verdict == "error" and "abc" in (by_row[6].error or "")
+    assert by_row[7].verdict == "error" and "EUR" in (by_row[7].error or "")
+    assert by_row[8].verdict == "ok" and by_row[8].account_id == rich
+    summary = result.summary()
+    assert (summary.rows, summary.checked, summary.errors) == (7, 4, 3)
+    assert summary.counts == {"ok": 2, "insufficient": 1, "stale": 0, "unavailable": 1}
+    assert summary.at_risk == {"usd": 5_000 + 2_000}
+    assert progress[-1][0] == progress[-1][1]
+    [row] = audit_rows(svc.engine, "balances.batch_check")
+    assert row.outcome == "ok" and row.params["errors"] == 3 and row.params["checked"] == 4
+
+
+def test_batch_fetches_each_account_once(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
+) -> None:
+    cus = customer(gw)
+    _si, pm, fca = linked_pm(gw, sim, cus)
+    set_balance(box, fca, available=100_000, current=100_000)
+    rows = [f"{fca},1.00", f"{fca},2.00", f"{pm},3.00", f"{pm},4.00", f"{fca},5.00"]
+    planned, _ = parse_debits_csv("id,amount\n" + "\n".join(rows))
+    result = debits.run_batch(svc, finance, planned, refresh_stale=False)
+    assert result.requests == 2  # the account once, the payment method once
+    assert {r.account_id for r in result.rows} == {fca}
+    assert all(r.verdict == "ok" for r in result.rows)
+
+
+def test_batch_refreshes_only_stale_balances_that_may_be_refreshed(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
+) -> None:
+    allowed = link(gw, sim, customer(gw))
+    throttled = link(gw, sim, customer(gw))
+    fresh = link(gw, sim, customer(gw))
+    set_balance(box, allowed, available=900_000, current=900_000, age=2 * DAY)
+    set_balance(
+        box, throttled, available=900_000, current=900_000, age=2 * DAY, next_refresh_in=900
+    )
+    set_balance(box, fresh, available=900_000, current=900_000, age=60)
+    csv_text = f"id,amount\n{allowed},10.00\n{allowed},20.00\n{throttled},10.00\n{fresh},10.00\n"
+    planned, _ = parse_debits_csv(csv_text)
+    result = debits.run_batch(svc, finance, planned, refresh_stale=True, clock=FakeClock())
+    assert result.refreshed == [allowed]
+    verdicts = [(r.account_id, r.verdict, r.refreshed) for r in result.rows]
+    assert verdicts == [
+        (allowed, "ok", True), (allowed, "ok", True), (throttled, "stale", False), (fresh, "ok", False),
+    ]  # fmt: skip
+    assert "next balance refresh is allowed" in " ".join(result.rows[2].reasons)
+    assert len(debits.balance_history(svc.engine, allowed)) == 2
+
+
+def test_batch_stays_under_the_request_rate(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
+) -> None:
+    accounts = [link(gw, sim, customer(gw)) for _ in range(12)]
+    for fca in accounts:
+        set_balance(box, fca, available=10_000, current=10_000, age=2 * DAY)
+    planned, _ = parse_debits_csv("id,amount\n" + "\n".join(f"{a},1.00" for a in accounts))
+    clock = FakeClock()
+    limiter = debits.TokenBucket(5, clock=clock)
+    before = box.state._request_count
+    result = debits.run_batch(svc, finance, planned, refresh_stale=True, limiter=limiter)
+    sent = box.state._request_count - before
+    assert sent == result.requests == len(limiter.acquired) >= 2 * len(accounts)
+    times = limiter.acquired
+    busiest = max(sum(1 for t in times if start <= t < start + 1) for start in times)
+    assert busiest <= 5
+    assert times[-1] - times[0] >= (len(times) - 1) / 5 - 1e-6
+    assert all(r.verdict == "ok" for r in result.rows)
+
+
+def test_batch_backs_off_and_retries_when_rate_limited(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
+) -> None:
+    fca = link(gw, sim, customer(gw))
+    set_balance(box, fca, available=10_000, current=10_000)
+    planned, _ = parse_debits_csv(f"id,amount\n{fca},1.00\n")
+    clock = FakeClock()
+    sim.force_faults("429", count=2)
+    result = debits.run_batch(svc, finance, planned, refresh_stale=False, clock=clock)
+    assert result.rate_limited == 2
+    assert result.rows[0].verdict == "ok"
+    backoffs = [s for s in clock.sleeps if s >= 0.5]
+    assert backoffs[:2] == [0.5, 1.0]
+
+
+def test_batch_result_downloads_in_major_units(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
+) -> None:
+    fca = link(gw, sim, customer(gw))
+    set_balance(box, fca, available=12_345, current=12_345)
+    planned, bad = parse_debits_csv(f"id,amount,reference\n{fca},200.5,rent\nnope,1,x\n")
+    result = debits.run_batch(svc, finance, planned, refresh_stale=False, row_errors=bad)
+    lines = result.to_csv().splitlines()
+    assert lines[0].startswith("row,id,reference,amount,currency,verdict,balance")
+    assert lines[1].startswith(f"2,{fca},rent,200.50,usd,insufficient,123.45,available,")
+    assert lines[2].startswith("3,,,,,error,")
+    frame = result.to_frame()
+    assert list(frame["verdict"]) == ["insufficient", "error"]
+    assert int(frame.loc[0, "shortfall"]) == 20_050 - 12_345
+
+
+def test_balance_history_keeps_every_balance_seen_once(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
+) -> None:
+    fca = link(gw, sim, customer(gw))
+    for age, amount in ((3 * DAY, 1_000), (2 * DAY, 2_000), (DAY // 2, 3_000)):
+        set_balance(box, fca, available=amount, current=amount + 1, age=age)
+        debits.check_debit(svc, finance, fca, 100, "usd")
+        debits.check_debit(svc, finance, fca, 100, "usd")  # seen twice, kept once
+    history = debits.balance_history(svc.engine, fca)
+    assert list(history["available"]) == [1_000, 2_000, 3_000]
+    assert list(history["current"]) == [1_001, 2_001, 3_001]
+    assert history["as_of"].is_monotonic_increasing
+    assert debits.balance_history(svc.engine, "fca_never_seen").empty
+
+
+# --- the rate limiter on its own -----------------------------------------------------------
+
+
+def test_token_bucket_spaces_requests_evenly() -> None:
+    clock = FakeClock()
+    bucket = debits.TokenBucket(4, clock=clock)
+    for _ in range(9):
+        bucket.acquire()
+    gaps = [b - a for a, b in itertools.pairwise(bucket.acquired)]
+    assert all(abs(g - 0.25) < 1e-9 for g in gaps)
+
+
+def test_token_bucket_allows_a_burst_then_the_rate() -> None:
+    clock = FakeClock()
+    bucket = debits.TokenBucket(10, burst=3, clock=clock)
+    for _ in range(5):
+        bucket.acquire()
+    assert bucket.acquired[:3] == [1_000.0] * 3
+    assert bucket.acquired[3] == pytest.approx(1_000.1)
+
+
+def test_audit_of_a_batch_is_visible_to_admins(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor, admin: Actor
+) -> None:
+    fca = link(gw, sim, customer(gw))
+    set_balance(box, fca, available=10_000, current=10_000)
+    planned, _ = parse_debits_csv(f"id,amount\n{fca},1.00\n")
+    debits.run_batch(svc, finance, planned, refresh_stale=False)
+    page = query(svc.engine, actor=admin, actions=["balances.batch_check"])
+    assert page.total == 1 and page.rows[0].actor == finance.username
