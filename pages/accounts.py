@@ -163,6 +163,10 @@ def list_view() -> None:
             st.session_state.pop("acc_customer", None)
             st.rerun()
         chosen["customer_id"] = customer[0]
+    signature = repr(sorted(chosen.items()))
+    if st.session_state.get("acc_filter_sig") != signature:  # new filters start on page 1
+        st.session_state["acc_filter_sig"] = signature
+        st.session_state["acc_page"] = 1
     page_no = int(st.session_state.get("acc_page", 1))
     result = runtime.attempt(
         accounts.list_accounts, svc, actor, page=page_no, page_size=50, **chosen
@@ -241,9 +245,7 @@ def poll_refreshes(account_id: str) -> None:
             watch[account_id].remove(feature)
             continue
         if state.pending:
-            st.info(
-                f"{FEATURE_LABELS[feature]} refresh pending…", icon=":material/hourglass_top:"
-            )
+            st.info(f"{FEATURE_LABELS[feature]} refresh pending…", icon=":material/hourglass_top:")
         else:
             watch[account_id].remove(feature)
             finished.append((feature, state.status))

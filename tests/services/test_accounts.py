@@ -343,6 +343,15 @@ def test_csv_export_has_every_filtered_account_with_money_in_minor_units(
     assert entry.params["rows"] == len(expected) and entry.actor == finance.username
 
 
+def test_the_paging_index_can_be_ensured_repeatedly(engine: Any) -> None:
+    from sqlalchemy import inspect
+
+    accounts.ensure_indexes(engine)
+    accounts.ensure_indexes(engine)
+    names = {ix["name"] for ix in inspect(engine).get_indexes("fc_accounts")}
+    assert "ix_fca_created_id" in names
+
+
 def test_csv_export_streams_in_chunks(store_svc: Services) -> None:
     _fill(store_svc.engine, 25)
     chunks = list(
