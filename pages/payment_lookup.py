@@ -50,7 +50,9 @@ def account_card(account: dict[str, Any]) -> None:
 
 with st.form("lookup", border=False):
     left, right = st.columns([5, 1], vertical_alignment="bottom")
-    text = left.text_input("ID", placeholder="pi_…, seti_…, pm_…, fca_… or cus_…", key="lookup_id")
+    text = left.text_input(
+        "Stripe ID", placeholder="pi_…, seti_…, pm_…, fca_… or cus_…", key="lookup_id"
+    )
     submitted = right.form_submit_button("Look up", icon=":material/search:", width="stretch")
 
 if submitted:
