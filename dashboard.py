@@ -7,32 +7,14 @@ from __future__ import annotations
 
 import copy
 import logging
-from pathlib import Path
 
 import streamlit as st
 import streamlit_authenticator as stauth
 
 from components import runtime
+from components.navigation import pages_for
 from services.errors import FcopsError
 from services.users import DEMO_USERS
-
-ROOT = Path(__file__).resolve().parent
-
-# (section, file, title, icon, permission or None for every signed-in role)
-PAGES: list[tuple[str, str, str, str, str | None]] = [
-    ("", "pages/home.py", "Home", ":material/home:", None),
-    ("Operations", "pages/accounts.py", "Accounts", ":material/account_balance:", "accounts.view"),
-    ("Operations", "pages/payment_lookup.py", "Payment lookup", ":material/search:", "accounts.view"),
-    ("Operations", "pages/ownership.py", "Ownership review", ":material/badge:", "ownership.review"),
-    ("Operations", "pages/transactions.py", "Transactions", ":material/receipt_long:", "transactions.view"),
-    ("Operations", "pages/collect.py", "Collect accounts", ":material/add_card:", "collect.create"),
-    ("Finance", "pages/balance_check.py", "Balance check", ":material/fact_check:", "balances.check"),
-    ("Finance", "pages/batch_check.py", "Batch check", ":material/checklist:", "balances.check"),
-    ("Insights", "pages/conversion.py", "Conversion", ":material/insights:", "conversion.view"),
-    ("Admin", "pages/flows.py", "Flow configuration", ":material/tune:", "flows.edit"),
-    ("Admin", "pages/policy.py", "Debit policy", ":material/policy:", "policy.edit"),
-    ("Admin", "pages/audit.py", "Audit log", ":material/history:", "audit.view"),
-]
 
 st.set_page_config(page_title="fcops", page_icon=":material/account_balance:", layout="wide")
 
@@ -100,9 +82,8 @@ if actor is None:
 
 assert actor is not None
 sections: dict[str, list[st.Page]] = {}
-for section, file, title, icon, permission in PAGES:
-    if (permission is None or actor.can(permission)) and (ROOT / file).exists():
-        sections.setdefault(section, []).append(st.Page(file, title=title, icon=icon))
+for spec in pages_for(actor.can):
+    sections.setdefault(spec.section, []).append(st.Page(spec.file, title=spec.title, icon=spec.icon))
 
 with st.sidebar:
     st.markdown(f"**{actor.name}**  \n`{actor.username}` · {actor.role}")

@@ -1,10 +1,11 @@
-"""Home: what this dashboard is for, per role, with links to the pages the role can open."""
+"""Home: what this dashboard does for the signed-in role, with a card per page it can open."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from components import runtime
+from components.navigation import pages_for
 
 actor = runtime.guard("accounts.sync")
 app = runtime.get_app()
@@ -27,3 +28,11 @@ if app.mode == "sandbox":
         "money or real customers.",
         icon=":material/science:",
     )
+
+cards = [p for p in pages_for(actor.can) if p.file != "pages/home.py"]
+for row_start in range(0, len(cards), 3):
+    columns = st.columns(3)
+    for column, spec in zip(columns, cards[row_start : row_start + 3], strict=False):
+        with column.container(border=True):
+            st.page_link(spec.file, label=spec.title, icon=spec.icon)
+            st.caption(spec.blurb)

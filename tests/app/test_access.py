@@ -1,4 +1,4 @@
-"""Who can reach which page: data-driven from ``dashboard.PAGES`` so every new page is covered.
+"""Who can reach which page: data-driven from the page registry so every new page is covered.
 
 Two walls are checked for each page: the router (a page missing from a role's navigation cannot
 be switched to, and signed out only the login exists) and the page script's own guard (run
@@ -7,7 +7,6 @@ directly, it shows a sentence and no data).
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
@@ -20,14 +19,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _pages() -> list[tuple[str, str, str | None]]:
-    """(file, title, permission) of each page in dashboard.PAGES, read without running Streamlit."""
-    tree = ast.parse((ROOT / "dashboard.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "PAGES":
-            assert node.value is not None
-            entries = ast.literal_eval(node.value)
-            return [(file, title, perm) for _, file, title, _, perm in entries]
-    raise AssertionError("dashboard.PAGES not found")
+    """(file, title, permission) of each page in the registry (components/navigation.py)."""
+    from components.navigation import PAGES as REGISTRY
+
+    return [(spec.file, spec.title, spec.permission) for spec in REGISTRY]
 
 
 PAGES = [p for p in _pages() if (ROOT / p[0]).exists()]

@@ -55,14 +55,10 @@ def test_components_never_import_stripe_or_the_orm() -> None:
 
 
 def test_every_registered_page_has_a_file_and_a_guard() -> None:
-    source = (ROOT / "dashboard.py").read_text()
-    tree = ast.parse(source)
-    pages: list[str] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("pages/"):
-            pages.append(node.value)
-    assert len(pages) >= 10
-    for page in pages:
-        path = ROOT / page
-        assert path.exists(), f"{page} is registered in dashboard.PAGES but missing"
-        assert "runtime.guard(" in path.read_text(), f"{page} does not start with runtime.guard(...)"
+    from components.navigation import PAGES
+
+    assert len(PAGES) >= 10
+    for spec in PAGES:
+        path = ROOT / spec.file
+        assert path.exists(), f"{spec.file} is registered in components/navigation.py but missing"
+        assert "runtime.guard(" in path.read_text(), f"{spec.file} does not start with runtime.guard(...)"

@@ -1,0 +1,59 @@
+"""The page registry: every page, its section, title, icon, and the permission that shows it.
+
+The router (dashboard.py) builds the role-filtered navigation from it; the home page links to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    section: str
+    file: str
+    title: str
+    icon: str
+    permission: str | None  # None: every signed-in role
+    blurb: str = ""
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("", "pages/home.py", "Home", ":material/home:", None),
+    PageSpec("Operations", "pages/accounts.py", "Accounts", ":material/account_balance:",
+             "accounts.view", "Customers and their linked bank accounts; refresh data."),
+    PageSpec("Operations", "pages/payment_lookup.py", "Payment lookup", ":material/search:",
+             "accounts.view", "Find the bank account behind a PaymentIntent or SetupIntent."),
+    PageSpec("Operations", "pages/ownership.py", "Ownership review", ":material/badge:",
+             "ownership.review", "Compare account owners with the customer record."),
+    PageSpec("Operations", "pages/transactions.py", "Transactions", ":material/receipt_long:",
+             "transactions.view", "Cash flow, recurring income and risk aggregates."),
+    PageSpec("Operations", "pages/collect.py", "Collect accounts", ":material/add_card:",
+             "collect.create", "Create SetupIntents and FC sessions; chase microdeposits."),
+    PageSpec("Finance", "pages/balance_check.py", "Balance check", ":material/fact_check:",
+             "balances.check", "Check one debit against the latest balance."),
+    PageSpec("Finance", "pages/batch_check.py", "Batch check", ":material/checklist:",
+             "balances.check", "Upload a CSV of planned debits and see what is at risk."),
+    PageSpec("Insights", "pages/conversion.py", "Conversion", ":material/insights:",
+             "conversion.view", "How each verification method converts, week by week."),
+    PageSpec("Admin", "pages/flows.py", "Flow configuration", ":material/tune:", "flows.edit",
+             "FC permissions, prefetch and verification method per payment flow."),
+    PageSpec("Admin", "pages/policy.py", "Debit policy", ":material/policy:", "policy.edit",
+             "Safety buffer and maximum balance age for debit checks."),
+    PageSpec("Admin", "pages/audit.py", "Audit log", ":material/history:", "audit.view",
+             "Every state-changing action: who, when, what, outcome."),
+)
+
+
+def pages_for(role_can: object) -> list[PageSpec]:
+    """The pages a role may open (``role_can`` is ``Actor.can``) whose file exists."""
+    can = role_can  # a callable permission check
+    return [
+        p
+        for p in PAGES
+        if (p.permission is None or can(p.permission))  # type: ignore[operator]
+        and (ROOT / p.file).exists()
+    ]
