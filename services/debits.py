@@ -309,6 +309,11 @@ class AccountSummary:
     subcategory: str | None
     status: str | None
     customer_id: str | None
+    balance_refresh_status: str | None = None
+
+    @property
+    def refresh_pending(self) -> bool:
+        return self.balance_refresh_status == "pending"
 
     @property
     def label(self) -> str:
@@ -318,6 +323,7 @@ class AccountSummary:
     @classmethod
     def of(cls, account: Mapping[str, Any]) -> AccountSummary:
         holder = account.get("account_holder") or {}
+        refresh = account.get("balance_refresh") or {}
         return cls(
             id=str(account.get("id")),
             institution_name=account.get("institution_name"),
@@ -327,6 +333,7 @@ class AccountSummary:
             subcategory=account.get("subcategory"),
             status=account.get("status"),
             customer_id=holder.get("customer") if isinstance(holder, Mapping) else None,
+            balance_refresh_status=refresh.get("status") if isinstance(refresh, Mapping) else None,
         )
 
 

@@ -1,0 +1,101 @@
+"""Debit policy page: admins edit buffers and age limit; saves are versioned and conflict-safe."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from services import debits
+from services.auth import Actor
+from services.balances import DebitPolicy
+from tests.app.conftest import no_exceptions, open_page, texts
+
+PAGE = "pages/policy.py"
+OTHER = Actor(username="other-admin", role="admin", name="Other Admin")
+
+
+def engine():  # type: ignore[no-untyped-def]
+    from components.runtime import get_app
+
+    return get_app().engine
+
+
+def fill(at: AppTest, *, amount: str, percent: float, hours: float) -> AppTest:
+    at.text_input(key="policy_buffer_amount").set_value(amount)
+    at.number_input(key="policy_buffer_percent").set_value(percent)
+    at.number_input(key="policy_max_age_hours").set_value(hours)
+    return at
+
+
+def submit(at: AppTest) -> AppTest:
+    """Form values are sent with the submit click, in the same run."""
+    return at.button(key="FormSubmitter:policy_form-Save policy").click().run()
+
+
+def test_admin_sees_the_policy_form_with_the_stored_values() -> None:
+    at = open_page(PAGE, "admin")
+    no_exceptions(at)
+    stored = debits.load_policy(engine())
+    assert at.number_input(key="policy_max_age_hours").value == pytest.approx(
+        stored.policy.max_age_seconds / 3600, abs=0.01
+    )
+    assert "What this means" in texts(at)
+
+
+def test_saving_stores_a_new_version_with_the_entered_values() -> None:
+    before = debits.load_policy(engine()).version
+    at = open_page(PAGE, "admin")
+    fill(at, amount="12.50", percent=1.5, hours=6)
+    submit(at)
+    no_exceptions(at)
+    stored = debits.load_policy(engine())
+    assert stored.version == before + 1
+    assert stored.policy == DebitPolicy(
+        buffer_amount=1250, buffer_percent=1.5, max_age_seconds=6 * 3600
+    )
+    assert stored.updated_by == "admin"
+    assert any("Saved as version" in s.value for s in at.success)
+
+
+def test_a_bad_buffer_amount_is_explained_and_nothing_is_saved() -> None:
+    before = debits.load_policy(engine())
+    at = open_page(PAGE, "admin")
+    fill(at, amount="12,5.0x", percent=0, hours=24)
+    submit(at)
+    no_exceptions(at)
+    assert any("Buffer amount" in e.value and "not an amount" in e.value for e in at.error)
+    assert debits.load_policy(engine()) == before
+
+
+def test_a_save_after_someone_else_saved_is_refused_with_a_conflict_message() -> None:
+    at = open_page(PAGE, "admin")
+    current = debits.load_policy(engine())
+    debits.save_policy(
+        engine(), OTHER, DebitPolicy(buffer_amount=777), expected_version=current.version
+    )
+    at.run()
+    assert any("Someone saved version" in w.value for w in at.warning)
+    fill(at, amount="1.00", percent=0, hours=24)
+    submit(at)
+    no_exceptions(at)
+    assert any("Someone else saved the debit policy" in e.value for e in at.error)
+    latest = debits.load_policy(engine())
+    assert latest.policy.buffer_amount == 777 and latest.updated_by == "other-admin"
+
+
+@pytest.mark.parametrize("role", ["ops", "finance", "manager"])
+def test_other_roles_cannot_open_the_policy_page(role: str) -> None:
+    at = open_page(None, role)
+    with pytest.raises(ValueError):
+        at.switch_page(PAGE)
+    direct = AppTest.from_file(
+        os.path.join(os.path.dirname(__file__), "..", "..", PAGE), default_timeout=60
+    )
+    direct.session_state["authentication_status"] = True
+    direct.session_state["username"] = role
+    direct.run()
+    no_exceptions(direct)
+    assert "cannot open this page" in texts(direct)
+    assert "Safety buffer" not in texts(direct)
