@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, time, timedelta
 
 import streamlit as st
@@ -90,10 +91,14 @@ right.download_button(
 result = audit.query(
     engine, actor=actor, limit=size, offset=(int(page_no) - 1) * size, **filters.as_query()
 )
-st.dataframe(
-    [as_row(entry) for entry in result.rows],
+rows = [as_row(entry) for entry in result.rows]
+picked_rows = st.dataframe(
+    rows,
     hide_index=True,
     width="stretch",
+    on_select="rerun",
+    selection_mode="single-row",
+    key="audit_table",
     column_order=(
         "time",
         "actor",
@@ -112,11 +117,26 @@ st.dataframe(
         "action": "Action",
         "target": "Target",
         "outcome": "Outcome",
-        "message": st.column_config.TextColumn("Message", width="large"),
+        "message": st.column_config.TextColumn("Message", width="medium"),
         "stripe_request_id": "Stripe request ID",
-        "params": st.column_config.TextColumn("Parameters", width="large"),
+        "params": st.column_config.TextColumn("Parameters", width="medium"),
     },
 )
+selected = list(picked_rows.selection.rows) if picked_rows else []
+if selected and selected[0] < len(rows):
+    row = rows[selected[0]]
+    with st.container(border=True):
+        st.markdown(
+            f"**{row['action']}** on `{row['target'] or '—'}` by `{row['actor']}` "
+            f"({row['role']}) · {row['time']}"
+        )
+        if row["message"]:
+            st.write(row["message"])
+        st.json(json.loads(row["params"]))
+        if row["idempotency_key"]:
+            st.caption(f"Idempotency key: `{row['idempotency_key']}`")
+else:
+    st.caption("Select a row to see its parameters in full.")
 st.caption(
     "Parameters never contain secrets: keys, passwords and client secrets are redacted when written."
 )

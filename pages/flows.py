@@ -213,6 +213,7 @@ def editor(flow: str, saved: flows.FlowConfig) -> flows.ValidationResult:
 
 def save_bar(flow: str, saved: flows.FlowConfig, result: flows.ValidationResult) -> None:
     changed = bool(flows.diff(saved.value(), edited_config(flow).value()))
+    pending_conflict = bool(st.session_state.get(k(flow, "conflict")))
     note_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
     note_col.text_input(
         "Note for the history (why this change)", key=k(flow, "note"), max_chars=200
@@ -222,11 +223,13 @@ def save_bar(flow: str, saved: flows.FlowConfig, result: flows.ValidationResult)
         key=k(flow, "save"),
         type="primary",
         icon=":material/save:",
-        disabled=not result.ok or not changed,
+        disabled=not result.ok or not changed or pending_conflict,
         on_click=on_save,
         args=(flow,),
         width="stretch",
     )
+    if pending_conflict:
+        st.caption("Save is off until you choose above: keep your edits or load theirs.")
     if changed:
         st.caption(":orange[:material/edit: Unsaved edits]")
         diff_view(flows.diff(saved.value(), edited_config(flow).value()))

@@ -132,6 +132,7 @@ def test_a_save_after_someone_else_saved_shows_the_conflict_and_keeps_my_edits()
     assert "your changes were not saved" in conflict[0]
     assert at.multiselect(key=k(flow, "perms")).value == mine  # nothing lost
     assert flows.load_flow(engine(), flow) == theirs  # theirs kept
+    assert at.button(key=k(flow, "save")).disabled  # until the admin chooses mine or theirs
 
     at.button(key=k(flow, "keep")).click().run()
     at.button(key=k(flow, "save")).click().run()
