@@ -19,10 +19,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _pages() -> list[tuple[str, str, str | None]]:
-    """(file, title, permission) of each page in the registry (components/navigation.py)."""
+    """(file, title, permission) of every registered page (the router's registry)."""
     from components.navigation import PAGES as REGISTRY
 
-    return [(spec.file, spec.title, spec.permission) for spec in REGISTRY]
+    return [(p.file, p.title, p.permission) for p in REGISTRY]
 
 
 PAGES = [p for p in _pages() if (ROOT / p[0]).exists()]
