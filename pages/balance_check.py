@@ -1,0 +1,263 @@
+"""Balance check (finance, admin): will this ACH debit clear, judging by the FC balance?
+
+Pick a customer (and optionally one of their accounts) or paste an fca_/pm_/pi_/seti_/cus_ ID,
+enter the amount, and get a verdict with its reasons. A stale balance can be refreshed here;
+the service derives the refresh's idempotency key from the account's refresh state, so reruns
+and double clicks send the same key while a later refresh (after the cooldown) gets a new one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from components import runtime
+from components.charts import balance_history_chart
+from components.feedback import format_age, format_timestamp, format_until
+from components.money import format_money
+from services import accounts, debits
+from services.balances import Assessment
+from services.money import MoneyError, parse_amount
+
+actor = runtime.guard("balances.check")
+runtime.page_header(
+    "Balance check",
+    "Check one planned debit against the latest bank balance before sending it, so it does not "
+    "come back as R01 (insufficient funds).",
+)
+app = runtime.get_app()
+svc = app.services
+RESULT = "balance_check_result"
+REQUEST = "balance_check_request"
+
+BADGES = {
+    "ok": ("green", ":material/check_circle:", "OK — the balance covers this debit"),
+    "insufficient": ("red", ":material/cancel:", "INSUFFICIENT — the balance is short"),
+    "stale": ("orange", ":material/schedule:", "STALE — the balance is too old to trust"),
+    "unavailable": ("gray", ":material/block:", "UNAVAILABLE — no usable balance"),
+}
+AUTO = "Best eligible account (chosen automatically)"
+
+
+# -- choosing whom to check ----------------------------------------------------------------
+
+
+def pick_from_customer() -> str | None:
+    """Search a customer, then let the service choose their account or pick one."""
+    query = st.text_input(
+        "Find a customer",
+        key="bc_customer_query",
+        placeholder="Name, email or cus_…",
+        help="Names and partial emails are searched in the mirrored store (sync it on the "
+        "Accounts page); a cus_ ID or a full email is looked up in Stripe.",
+    )
+    if not query.strip():
+        return None
+    hits = runtime.attempt(accounts.search_customers, svc, actor, query)
+    if not hits:
+        if hits is not None:
+            st.info("No customer matches. Try a cus_ ID or paste an ID instead.")
+        return None
+    labels = {
+        hit.id: f"{hit.name or hit.email or hit.id} · {hit.email or '—'} · {hit.accounts} account(s)"
+        for hit in hits
+    }
+    customer_id = st.selectbox(
+        "Customer", list(labels), format_func=labels.__getitem__, key="bc_customer"
+    )
+    if customer_id is None:
+        return None
+    page = runtime.attempt(
+        accounts.list_accounts, svc, actor, customer_id=customer_id, page_size=100
+    )
+    rows = page.rows if page is not None else []
+    options = {AUTO: customer_id} | {
+        f"{r.display_name or r.institution_name} ••{r.last4 or '????'} ({r.status}, {r.id})": r.id
+        for r in rows
+    }
+    choice = st.selectbox("Account", list(options), key="bc_account")
+    return options.get(choice or AUTO)
+
+
+def pick_by_id() -> str | None:
+    text = st.text_input(
+        "ID to check",
+        key="bc_target_id",
+        placeholder="fca_…, pm_…, pi_…, seti_… or cus_…",
+        help="A Financial Connections account, a payment method, a PaymentIntent or SetupIntent "
+        "(its payment method is used), or a customer (their best eligible account).",
+    )
+    return text.strip() or None
+
+
+mode = st.radio(
+    "Check by",
+    ["Customer", "Paste an ID"],
+    horizontal=True,
+    key="bc_mode",
+    label_visibility="collapsed",
+)
+target = pick_from_customer() if mode == "Customer" else pick_by_id()
+
+with st.form("bc_form"):
+    left, middle = st.columns([2, 1])
+    amount_text = left.text_input("Debit amount", key="bc_amount", placeholder="1250.00")
+    currency = middle.text_input("Currency", value="USD", key="bc_currency", max_chars=3)
+    refresh_stale = st.checkbox(
+        "Refresh stale balances",
+        key="bc_refresh",
+        help="If the balance is older than the policy allows and Stripe allows a refresh now, "
+        "refresh it, wait for the bank, and check again.",
+    )
+    submitted = st.form_submit_button("Check debit", type="primary", icon=":material/fact_check:")
+
+
+def run_check(request: dict[str, Any], *, refresh: bool) -> None:
+    with st.spinner("Checking the balance…" if not refresh else "Refreshing the balance…"):
+        check = runtime.attempt(
+            debits.check_debit,
+            svc,
+            actor,
+            request["target"],
+            request["amount"],
+            request["currency"],
+            refresh_stale=refresh,
+        )
+    st.session_state[RESULT] = check
+
+
+if submitted:
+    st.session_state.pop(RESULT, None)
+    if not target:
+        st.error("Choose a customer or paste an ID to check.", icon=":material/error:")
+    else:
+        try:
+            amount = parse_amount(amount_text, currency)
+        except MoneyError as err:
+            st.error(f"Amount: {err}", icon=":material/error:")
+        else:
+            request = {"target": target, "amount": amount, "currency": currency.strip().lower()}
+            st.session_state[REQUEST] = request
+            run_check(request, refresh=refresh_stale)
+
+
+# -- showing the verdict -----------------------------------------------------------------------
+
+
+def badge(assessment: Assessment) -> None:
+    color, icon, text = BADGES[assessment.verdict]
+    st.markdown(f"## :{color}-background[{icon} {text}]")
+
+
+def figures(check: debits.DebitCheck) -> None:
+    result = check.final
+    cols = st.columns(4)
+    cols[0].metric("Debit", format_money(check.amount, check.currency))
+    cols[1].metric(
+        "Required (with buffer)",
+        format_money(result.required, check.currency),
+    )
+    source = {"available": "available", "current": "current (posted)"}.get(
+        result.balance_source or "", "—"
+    )
+    cols[2].metric(
+        "Balance used",
+        format_money(result.balance, check.currency),
+        help=f"Figure: {source}. Available is used when the bank gives it, current otherwise.",
+    )
+    cols[3].metric(
+        "Balance age",
+        format_age(result.age_seconds),
+        help=f"As of {format_timestamp(result.as_of)}",
+    )
+    if result.balance is not None:
+        st.caption(f"Balance figure used: **{source}**, as of {format_timestamp(result.as_of)}.")
+
+
+def policy_line(check: debits.DebitCheck) -> None:
+    stored = debits.load_policy(app.engine)
+    policy = check.policy
+    st.caption(
+        f"Policy applied{f' (version {stored.version})' if stored.version else ' (defaults)'}: "
+        f"buffer {format_money(policy.buffer_amount, check.currency)} + "
+        f"{policy.buffer_percent:g} % of the debit; balances older than "
+        f"{format_age(policy.max_age_seconds)} are stale."
+    )
+
+
+def refresh_controls(check: debits.DebitCheck) -> None:
+    result = check.final
+    if check.account is not None and check.account.refresh_pending:
+        poll_pending()
+        return
+    if result.verdict != "stale":
+        return
+    if result.can_refresh_now:
+        if st.button(
+            "Refresh balance now", type="primary", icon=":material/refresh:", key="bc_refresh_now"
+        ):
+            run_check(st.session_state[REQUEST], refresh=True)
+            st.rerun()
+    elif result.refreshable_at:
+        wait = result.refreshable_at - svc.now()
+        st.info(
+            f"Next refresh available {format_until(wait)} "
+            f"(at {format_timestamp(result.refreshable_at)}).",
+            icon=":material/hourglass:",
+        )
+
+
+@st.fragment(run_every=3)
+def poll_pending() -> None:
+    """A refresh is still running at the bank: re-check every few seconds until it ends."""
+    st.info(
+        "A balance refresh is running at the bank; this updates by itself.", icon=":material/sync:"
+    )
+    request = st.session_state.get(REQUEST)
+    if not request:
+        return
+    latest = runtime.attempt(
+        debits.check_debit, svc, actor, request["target"], request["amount"], request["currency"]
+    )
+    if latest is not None and latest.account is not None and not latest.account.refresh_pending:
+        st.session_state[RESULT] = latest
+        st.rerun(scope="app")
+
+
+def history(check: debits.DebitCheck) -> None:
+    if check.account is None:
+        return
+    frame = debits.balance_history(app.engine, check.account.id)
+    st.subheader("Balance over time")
+    if frame.empty:
+        st.caption("No balance has been seen for this account yet.")
+        return
+    st.altair_chart(balance_history_chart(frame, currency=check.currency), width="stretch")
+    if len(frame) == 1:
+        st.caption("Only one balance seen so far; each refresh or check adds a point.")
+
+
+def show(check: debits.DebitCheck) -> None:
+    st.divider()
+    badge(check.final)
+    if check.account is not None:
+        st.markdown(f"**{check.account.label}** · `{check.account.id}`")
+    if check.note and check.target_kind != "financial_connections.account":
+        st.caption(check.note)
+    if check.refresh is not None:
+        (st.success if check.refresh.finished else st.warning)(
+            check.refresh.message, icon=":material/refresh:"
+        )
+    if check.after is not None:
+        st.caption(f"Before the refresh the verdict was **{check.before.verdict}**.")
+    st.markdown("\n".join(f"- {reason}" for reason in check.final.reasons))
+    figures(check)
+    policy_line(check)
+    refresh_controls(check)
+    history(check)
+
+
+stored_check = st.session_state.get(RESULT)
+if isinstance(stored_check, debits.DebitCheck):
+    show(stored_check)

@@ -1,0 +1,180 @@
+"""Balance check page: verdicts with reasons, bad input, refresh of stale balances, roles."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import no_exceptions, open_page, texts
+
+PAGE = "pages/balance_check.py"
+DAY = 86_400
+_n = itertools.count(1)
+
+
+def app() -> Any:
+    from components.runtime import get_app
+
+    return get_app()
+
+
+def new_account(*, available: int, age: int = 60, next_refresh_in: int = -1) -> tuple[str, str]:
+    """(customer, fca) with a balance of `available` cents taken `age` seconds ago."""
+    a = app()
+    n = next(_n)
+    cus = a.gateway.create_customer({"name": f"Page Debtor {n}"}, idempotency_key=None)["id"]
+    session = a.gateway.create_fc_session(
+        {
+            "account_holder": {"type": "customer", "customer": cus},
+            "permissions": ["balances", "payment_method"],
+        },
+        idempotency_key=None,
+    )
+    a.simulator.complete_session(session["id"], institution="StripeBank")
+    fca = a.gateway.list_accounts(session=session["id"])[0]["id"]
+    now = int(time.time())  # the page judges ages by the app's clock
+    state = a.sandbox.state
+    with state.lock:
+        account = state.lookup(fca)
+        account["balance"] = {
+            "as_of": now - age,
+            "type": "cash",
+            "current": {"usd": available},
+            "cash": {"available": {"usd": available}},
+        }
+        account["balance_refresh"] = {
+            "status": "succeeded",
+            "last_attempted_at": now - age,
+            "next_refresh_available_at": now + next_refresh_in,
+        }
+    return cus, fca
+
+
+def check_id(at: AppTest, target: str, amount: str, *, refresh: bool = False) -> AppTest:
+    at.radio(key="bc_mode").set_value("Paste an ID").run()
+    at.text_input(key="bc_target_id").set_value(target).run()
+    at.text_input(key="bc_amount").set_value(amount)
+    at.checkbox(key="bc_refresh").set_value(refresh)
+    return at.button(key="FormSubmitter:bc_form-Check debit").click().run()
+
+
+def markdown(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_finance_sees_the_check_form() -> None:
+    at = open_page(PAGE, "finance")
+    no_exceptions(at)
+    assert at.text_input(key="bc_amount") is not None
+    assert "Balance check" in texts(at)
+
+
+def test_a_covered_debit_shows_ok_with_reasons_figures_and_history_chart() -> None:
+    _, fca = new_account(available=250_000)
+    at = check_id(open_page(PAGE, "finance"), fca, "1,200.00")
+    no_exceptions(at)
+    shown = markdown(at)
+    assert "OK — the balance covers this debit" in shown
+    assert "covers the 1,200.00 USD debit" in shown
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Balance used"] == "$2,500.00"
+    assert metrics["Debit"] == "$1,200.00"
+    assert at.get("vega_lite_chart"), "the balance-over-time chart is shown"
+
+
+def test_a_short_balance_is_insufficient_for_admins_too() -> None:
+    _, fca = new_account(available=10_000)
+    at = check_id(open_page(PAGE, "admin"), fca, "150")
+    no_exceptions(at)
+    assert "INSUFFICIENT" in markdown(at)
+    assert "short of" in markdown(at)
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("12.345", "too many decimals"),
+        ("-5", "negative"),
+        ("abc", "not an amount"),
+        ("", "required"),
+    ],
+)
+def test_a_bad_amount_is_explained_and_nothing_is_checked(amount: str, message: str) -> None:
+    _, fca = new_account(available=10_000)
+    at = check_id(open_page(PAGE, "finance"), fca, amount)
+    no_exceptions(at)
+    errors = " ".join(e.value for e in at.error)
+    assert "Amount:" in errors and message in errors
+    assert "OK —" not in markdown(at) and not at.metric
+
+
+def test_a_malformed_or_unknown_id_gets_a_sentence_not_a_traceback() -> None:
+    at = check_id(open_page(PAGE, "finance"), "hello there", "10.00")
+    no_exceptions(at)
+    assert any("not an ID" in e.value for e in at.error)
+    at = check_id(open_page(PAGE, "finance"), "fca_0000000000000000missing", "10.00")
+    no_exceptions(at)
+    assert at.error and not at.metric
+
+
+def test_a_stale_balance_can_be_refreshed_from_the_page_and_is_re_evaluated() -> None:
+    _, fca = new_account(available=900_000, age=3 * DAY)
+    at = check_id(open_page(PAGE, "finance"), fca, "100.00")
+    no_exceptions(at)
+    assert "STALE" in markdown(at)
+    at.button(key="bc_refresh_now").click().run()
+    no_exceptions(at)
+    assert "OK — the balance covers this debit" in markdown(at)
+    assert "Before the refresh the verdict was **stale**" in "\n".join(c.value for c in at.caption)
+
+
+def test_ticking_refresh_stale_balances_refreshes_during_the_check() -> None:
+    _, fca = new_account(available=900_000, age=3 * DAY)
+    at = check_id(open_page(PAGE, "finance"), fca, "100.00", refresh=True)
+    no_exceptions(at)
+    assert "OK —" in markdown(at)
+    assert any("refreshed" in s.value for s in at.success)
+
+
+def test_when_a_refresh_is_not_allowed_yet_the_page_says_when() -> None:
+    _, fca = new_account(available=900_000, age=3 * DAY, next_refresh_in=2 * 3600)
+    at = check_id(open_page(PAGE, "finance"), fca, "100.00", refresh=True)
+    no_exceptions(at)
+    assert "STALE" in markdown(at)
+    assert any("Next refresh available in 2 h" in i.value for i in at.info)
+    assert not [b for b in at.button if b.key == "bc_refresh_now"]
+
+
+def test_customer_search_checks_their_best_account() -> None:
+    cus, fca = new_account(available=500_000)
+    at = open_page(PAGE, "finance")
+    at.text_input(key="bc_customer_query").set_value(cus).run()
+    no_exceptions(at)
+    assert at.selectbox(key="bc_customer").value == cus
+    at.text_input(key="bc_amount").set_value("20.00")
+    at.button(key="FormSubmitter:bc_form-Check debit").click().run()
+    no_exceptions(at)
+    assert "OK —" in markdown(at)
+    assert fca in markdown(at)
+    assert any("freshest balance" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("role", ["ops", "manager"])
+def test_roles_without_balance_checks_cannot_open_the_page(role: str) -> None:
+    at = open_page(None, role)
+    with pytest.raises(ValueError):
+        at.switch_page(PAGE)
+    direct = AppTest.from_file(
+        os.path.join(os.path.dirname(__file__), "..", "..", PAGE), default_timeout=60
+    )
+    direct.session_state["authentication_status"] = True
+    direct.session_state["username"] = role
+    direct.run()
+    no_exceptions(direct)
+    assert "cannot open this page" in texts(direct)
+    assert not direct.text_input
