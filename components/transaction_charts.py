@@ -118,7 +118,7 @@ def counterparties_chart(frame: pd.DataFrame, *, currency: str) -> alt.Chart:
         .mark_bar()
         .encode(
             x=alt.X("total:Q", title=f"Total ({currency.upper()})"),
-            y=alt.Y("counterparty:N", sort="-x", title=None),
+            y=alt.Y("counterparty:N", sort="-x", title=None, axis=alt.Axis(labelLimit=260)),
             color=alt.Color(
                 "direction:N",
                 scale=alt.Scale(domain=["Money in", "Money out"], range=[IN_COLOUR, OUT_COLOUR]),

@@ -297,10 +297,10 @@ def review_frame(rows: list[orv.ReviewRow]) -> pd.DataFrame:
         {
             "Verdict": [VERDICT_STYLE[r.verdict][0] for r in rows],
             "Score": [r.score for r in rows],
-            "Account": [r.account_id for r in rows],
-            "Bank": [f"{r.institution_name or '—'} ••{r.last4 or '????'}" for r in rows],
-            "Customer": [r.customer_id or "—" for r in rows],
             "Reason": [r.reason for r in rows],
+            "Bank": [f"{r.institution_name or '—'} ••{r.last4 or '????'}" for r in rows],
+            "Account": [r.account_id for r in rows],
+            "Customer": [r.customer_id or "—" for r in rows],
             "Checked": [r.checked_at.strftime("%Y-%m-%d %H:%M") for r in rows],
         }
     )

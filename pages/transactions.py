@@ -249,7 +249,7 @@ def auto_sync(status: ts.TransactionStatus) -> ts.TransactionStatus:
 
 def filters_row() -> dict[str, Any]:
     today = datetime.fromtimestamp(svc.now(), UTC).date()
-    c1, c2, c3, c4 = st.columns([2, 1, 1, 2], vertical_alignment="bottom")
+    c1, c2, c3, c4 = st.columns([2, 1, 1.4, 1.6], vertical_alignment="bottom")
     picked = c1.date_input(
         "Dates",
         value=(today - timedelta(days=89), today),
