@@ -200,3 +200,33 @@ def test_refresh_ownership_waits_for_the_cooldown_then_brings_a_new_snapshot(
     assert after.ownership_id and after.ownership_id != before.ownership_id
     assert after.refresh_status == "succeeded" and after.verdict == "match"
     assert after.refresh_blocker is not None  # cooling down again
+
+
+def test_review_list_pages_worst_first_and_hides_reasons_with_names_on_both_databases(
+    engine, ops, finance
+) -> None:  # type: ignore[no-untyped-def]
+    with session_scope(engine) as session:
+        for n, (verdict, score) in enumerate(
+            [("mismatch", 10), ("partial", 70), ("match", 100), ("mismatch", 0), ("no_data", 0)]
+        ):
+            session.add(
+                OwnershipCheck(
+                    account_id=f"fca_{n}",
+                    verdict=verdict,
+                    score=score,
+                    reason=f"Owner 'Person {n}' differs",
+                    detail={"public_reason": f"verdict {verdict}"},
+                )
+            )
+
+    first = orv.review_list(engine, actor=ops, page_size=2)
+    second = orv.review_list(engine, actor=ops, page=2, page_size=2)
+    hidden = orv.review_list(engine, actor=finance)
+
+    assert [r.account_id for r in first.rows + second.rows] == ["fca_3", "fca_0", "fca_1"]
+    assert first.total == 3 and first.pages == 2
+    assert first.counts == {"mismatch": 2, "partial": 1, "match": 1, "no_data": 1}
+    assert first.rows[0].reason == "Owner 'Person 3' differs"
+    assert [r.reason for r in hidden.rows] == ["verdict mismatch"] * 2 + ["verdict partial"]
+    with pytest.raises(ValueError):
+        orv.review_list(engine, verdicts=["maybe"])
