@@ -1,0 +1,225 @@
+"""Batch check (finance, admin): a CSV of planned debits in, a verdict for every row out.
+
+Bad rows (unknown ID, bad amount, wrong currency, missing cell) get their own error and the
+other rows are still checked. The run shows progress, refreshes only stale balances Stripe
+allows now, and keeps under Stripe's rate limit (the service paces its requests).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components import runtime
+from components.charts import verdict_chart
+from components.feedback import format_timestamp
+from components.money import format_money
+from services import debits
+from services.batch import BatchFileError, parse_debits_csv
+
+actor = runtime.guard("balances.check")
+runtime.page_header(
+    "Batch check",
+    "Upload the debits you plan to send and see, row by row, which ones the latest balances "
+    "cover, and how much money is at risk.",
+)
+app = runtime.get_app()
+svc = app.services
+RESULT = "batch_check_result"
+TEMPLATE = (
+    "id,amount,currency,reference\n"
+    "fca_1234567890abcdef,125.00,usd,Invoice 1001\n"
+    "pm_1234567890abcdef,89.90,usd,Invoice 1002\n"
+    "cus_1234567890abcdef,1200.00,usd,Rent March\n"
+)
+LABELS = {
+    "ok": "OK",
+    "insufficient": "Insufficient",
+    "stale": "Stale",
+    "unavailable": "Unavailable",
+    "error": "Error",
+}
+
+with st.expander("CSV format", icon=":material/description:"):
+    st.markdown(
+        "- **id** (or **account** / **payment_method** / **customer**): an `fca_…`, `pm_…` or "
+        "`cus_…` ID. A customer is checked against their best eligible account.\n"
+        "- **amount** in dollars and cents, e.g. `125.00`.\n"
+        "- **currency** (optional, default USD) and **reference** (optional, kept in the result).\n"
+        "- The header row is required; other columns are ignored."
+    )
+    st.download_button(
+        "Download template",
+        TEMPLATE,
+        file_name="planned-debits-template.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        key="batch_template",
+    )
+
+uploaded = st.file_uploader("Planned debits (CSV)", type=["csv", "txt"], key="batch_file")
+pasted = st.text_area(
+    "…or paste CSV text",
+    key="batch_text",
+    height=120,
+    placeholder="id,amount,currency\nfca_…,125.00,usd",
+)
+refresh_stale = st.checkbox(
+    "Refresh stale balances",
+    key="batch_refresh",
+    help="Refresh balances older than the policy allows, where Stripe allows a refresh now, and "
+    "wait for the bank before judging them. Takes longer.",
+)
+run = st.button("Run batch check", type="primary", icon=":material/play_arrow:", key="batch_run")
+
+
+def run_batch() -> None:
+    data: bytes | str | None = uploaded.getvalue() if uploaded is not None else None
+    if not data and pasted.strip():
+        data = pasted
+    if not data:
+        st.warning("Upload a CSV file or paste CSV text first.", icon=":material/upload_file:")
+        return
+    try:
+        planned, bad = parse_debits_csv(data)
+    except BatchFileError as err:
+        st.error(f"The file cannot be used: {err}", icon=":material/error:")
+        return
+    bar = st.progress(0.0, text="Starting…")
+
+    def progress(done: int, total: int, message: str) -> None:
+        bar.progress(min(1.0, done / max(total, 1)), text=message)
+
+    result = runtime.attempt(
+        debits.run_batch,
+        svc,
+        actor,
+        planned,
+        refresh_stale=refresh_stale,
+        row_errors=bad,
+        progress=progress,
+    )
+    bar.empty()
+    st.session_state[RESULT] = result
+
+
+if run:
+    st.session_state.pop(RESULT, None)
+    run_batch()
+
+
+# -- the result ----------------------------------------------------------------------------
+
+
+def money_lines(by_currency: dict[str, int]) -> str:
+    if not by_currency:
+        return format_money(0, "usd")
+    return " + ".join(format_money(v, c) for c, v in sorted(by_currency.items()))
+
+
+def summary(result: debits.BatchResult) -> None:
+    s = result.summary()
+    st.subheader("Summary")
+    top = st.columns(4)
+    top[0].metric("Rows", f"{s.rows:,}")
+    top[1].metric("Checked", f"{s.checked:,}")
+    top[2].metric("Errors", f"{s.errors:,}")
+    top[3].metric(
+        "Money at risk",
+        money_lines(s.at_risk),
+        help="Insufficient + stale + unavailable rows: debits the balances do not vouch for.",
+    )
+    cols = st.columns(4)
+    for col, verdict in zip(cols, debits.VERDICTS, strict=True):
+        col.metric(
+            LABELS[verdict],
+            f"{s.counts[verdict]:,}",
+            help=f"Total {money_lines(s.amounts[verdict])}",
+        )
+    st.caption(
+        f"{s.refreshed:,} balance(s) refreshed · {s.requests:,} Stripe request(s)"
+        + (f" · slowed down {result.rate_limited}× by Stripe" if result.rate_limited else "")
+    )
+    st.altair_chart(verdict_chart(s.counts), width="stretch")
+
+
+def errors(frame: pd.DataFrame) -> None:
+    failed = frame[frame["verdict"] == "error"]
+    if failed.empty:
+        return
+    st.warning(
+        f"{len(failed):,} row(s) could not be checked; the other rows were.",
+        icon=":material/warning:",
+    )
+    st.dataframe(
+        failed[["row", "target", "error"]],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "row": st.column_config.NumberColumn(
+                "Row", help="Row number as a spreadsheet shows it"
+            ),
+            "target": "ID",
+            "error": st.column_config.TextColumn("Problem", width="large"),
+        },
+    )
+
+
+def table(frame: pd.DataFrame) -> None:
+    st.subheader("Rows")
+    present = [v for v in LABELS if v in set(frame["verdict"])]
+    chosen = st.multiselect(
+        "Show verdicts",
+        present,
+        default=present,
+        format_func=LABELS.__getitem__,
+        key="batch_filter",
+    )
+    shown = frame[frame["verdict"].isin(chosen)]
+    view = pd.DataFrame(
+        {
+            "Row": shown["row"],
+            "ID": shown["target"],
+            "Reference": shown["reference"],
+            "Amount": [fmt(a, c) for a, c in zip(shown["amount"], shown["currency"], strict=True)],
+            "Verdict": shown["verdict"].map(LABELS),
+            "Balance": [
+                fmt(b, c) for b, c in zip(shown["balance"], shown["currency"], strict=True)
+            ],
+            "As of": [
+                format_timestamp(int(t.timestamp())) if pd.notna(t) else "—"
+                for t in shown["balance_as_of"]
+            ],
+            "Refreshed": shown["refreshed"],
+            "Reasons": shown["reasons"],
+        }
+    )
+    st.dataframe(
+        view,
+        hide_index=True,
+        width="stretch",
+        column_config={"Reasons": st.column_config.TextColumn(width="large")},
+    )
+
+
+def fmt(amount: object, currency: object) -> str:
+    if amount is None or pd.isna(amount) or not isinstance(currency, str):  # type: ignore[call-overload]
+        return "—"
+    return format_money(int(amount), currency)  # type: ignore[call-overload]
+
+
+result = st.session_state.get(RESULT)
+if isinstance(result, debits.BatchResult):
+    frame = result.to_frame()
+    summary(result)
+    errors(frame)
+    table(frame)
+    st.download_button(
+        "Download results (CSV)",
+        result.to_csv(),
+        file_name="balance-check-results.csv",
+        mime="text/csv",
+        type="primary",
+        icon=":material/download:",
+        key="batch_download",
+    )

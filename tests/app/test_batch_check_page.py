@@ -1,0 +1,117 @@
+"""Batch check page: upload or paste a CSV, bad rows reported per row, summary, filter, download."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.test_balance_check_page import new_account
+
+PAGE = "pages/batch_check.py"
+
+
+def csv_with_good_and_bad_rows() -> tuple[str, str, str]:
+    _, rich = new_account(available=500_000)
+    _, poor = new_account(available=1_000)
+    text = "\n".join(
+        [
+            "id,amount,currency,reference",
+            f"{rich},100.00,usd,ok row",
+            f"{poor},75.00,usd,short row",
+            "fca_000000000000unknown,10.00,usd,unknown id",
+            f"{rich},ten dollars,usd,bad amount",
+            f"{rich},10.00,eur,other currency",
+        ]
+    )
+    return text, rich, poor
+
+
+def run(at: AppTest) -> AppTest:
+    return at.button(key="batch_run").click().run()
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_finance_sees_the_uploader_paste_box_and_template() -> None:
+    at = open_page(PAGE, "finance")
+    no_exceptions(at)
+    assert at.text_area(key="batch_text") is not None
+    assert len(at.get("file_uploader")) == 1
+    assert [d.label for d in at.get("download_button")] == ["Download template"]
+
+
+def test_an_uploaded_csv_gets_verdicts_per_row_and_errors_for_bad_rows() -> None:
+    text, _, _ = csv_with_good_and_bad_rows()
+    at = open_page(PAGE, "finance")
+    at.file_uploader(key="batch_file").set_value(("debits.csv", text.encode(), "text/csv"))
+    run(at.run())
+    no_exceptions(at)
+    shown = metrics(at)
+    assert (shown["Rows"], shown["Checked"], shown["Errors"]) == ("5", "2", "3")
+    assert (shown["OK"], shown["Insufficient"]) == ("1", "1")
+    assert shown["Money at risk"] == "$75.00"
+    assert any("3 row(s) could not be checked" in w.value for w in at.warning)
+    problems = at.dataframe[0].value
+    assert list(problems["row"]) == [4, 5, 6]
+    assert "unknown" in problems["error"].iloc[0] or "No such" in problems["error"].iloc[0]
+    rows = at.dataframe[1].value
+    assert list(rows["Verdict"]) == ["OK", "Insufficient", "Error", "Error", "Error"]
+    assert list(rows["Amount"])[:2] == ["$100.00", "$75.00"]
+    labels = [d.label for d in at.get("download_button")]
+    assert "Download results (CSV)" in labels
+
+
+def test_pasted_csv_text_works_like_an_upload_and_rows_can_be_filtered() -> None:
+    text, _, poor = csv_with_good_and_bad_rows()
+    at = open_page(PAGE, "admin")
+    at.text_area(key="batch_text").set_value(text)
+    run(at)
+    no_exceptions(at)
+    assert metrics(at)["Checked"] == "2"
+    at.multiselect(key="batch_filter").set_value(["insufficient"]).run()
+    rows = at.dataframe[-1].value
+    assert list(rows["ID"]) == [poor]
+
+
+def test_a_file_that_is_not_usable_is_explained() -> None:
+    at = open_page(PAGE, "finance")
+    at.text_area(key="batch_text").set_value("id,amount\n")
+    run(at)
+    no_exceptions(at)
+    assert any("cannot be used" in e.value and "no debit rows" in e.value for e in at.error)
+    assert not at.metric
+
+
+def test_a_file_without_an_amount_column_is_explained() -> None:
+    at = open_page(PAGE, "finance")
+    at.text_area(key="batch_text").set_value("id,currency\nfca_abc123,usd\n")
+    run(at)
+    no_exceptions(at)
+    assert any("amount" in e.value for e in at.error)
+
+
+def test_running_without_input_asks_for_a_file() -> None:
+    at = run(open_page(PAGE, "finance"))
+    no_exceptions(at)
+    assert any("Upload a CSV file" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("role", ["ops", "manager"])
+def test_roles_without_balance_checks_cannot_open_the_batch_page(role: str) -> None:
+    at = open_page(None, role)
+    with pytest.raises(ValueError):
+        at.switch_page(PAGE)
+    direct = AppTest.from_file(
+        os.path.join(os.path.dirname(__file__), "..", "..", PAGE), default_timeout=60
+    )
+    direct.session_state["authentication_status"] = True
+    direct.session_state["username"] = role
+    direct.run()
+    no_exceptions(direct)
+    assert "cannot open this page" in texts(direct)
+    assert not direct.text_area
