@@ -17,7 +17,9 @@ from tests.browser.conftest import wait_idle
 
 # The journey needs a customer whose balance can be refreshed right now; it makes one through
 # the server's sandbox, so that sandbox listens on a port chosen here (read by the app_url
-# fixture, which copies this environment when it starts the server).
+# fixture, which copies this environment when it starts the server). Caveat: if Streamlit
+# rebuilds the app mid-run (a source file edited while the server runs), the second sandbox
+# cannot take this port and the app shows its start-up error page.
 with socket.socket() as _s:
     _s.bind(("127.0.0.1", 0))
     SANDBOX_PORT = int(_s.getsockname()[1])
@@ -81,7 +83,7 @@ def test_ops_finds_a_customer_opens_an_account_and_refreshes_its_balance(
     app_url: str, page: Any
 ) -> None:
     sign_in(page, app_url, "ops", "fcops-ops-demo")
-    page.get_by_role("link", name="Accounts", exact=True).click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Accounts", exact=True).click()
     wait_idle(page, timeout=90_000)  # the first visit syncs the empty store
     page.get_by_text("select a row to open it").wait_for()
 
