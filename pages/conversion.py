@@ -162,7 +162,7 @@ def metric_cards(frame: pd.DataFrame) -> None:
                 help="Usable payment method ÷ started",
             )
             st.caption(
-                f"{int(row['succeeded'])} of {int(row['started'])} started · manual fallback "
+                f"{int(row['succeeded'])} of {int(row['started'])} started with {method} · manual fallback "
                 f"{row['fallback_rate']:.0%} · median time to usable "
                 f"{_duration(float(row['median_seconds_to_success']))}"
             )
