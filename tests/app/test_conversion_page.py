@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from services import collection, intent_sync
+from services import collection, flows, intent_sync
 from services.auth import Actor
 from tests.app.conftest import no_exceptions, open_page, texts
 
@@ -21,6 +21,24 @@ def app():  # type: ignore[no-untyped-def]
     from components.runtime import get_app
 
     return get_app()
+
+
+@pytest.fixture(autouse=True)
+def automatic_setup_intent_flow() -> None:
+    """Other page tests share this app and may leave the SetupIntent flow on instant or
+    microdeposits; these journeys need both routes, so start from automatic."""
+    engine = app().engine
+    current = flows.load_flow(engine, "setup_intent")
+    if current.verification_method != "automatic":
+        flows.save_flow(
+            engine,
+            Actor(username="apptest-admin", role="admin"),
+            "setup_intent",
+            permissions=current.permissions,
+            prefetch=current.prefetch,
+            verification_method="automatic",
+            expected_version=current.version,
+        )
 
 
 def charts(at: AppTest) -> list[object]:
