@@ -33,6 +33,8 @@ _REFRESH_CODES = {
     "financial_connections_refresh_pending",
     "financial_connections_missing_permission",
     "financial_connections_account_disconnected",
+    "financial_connections_refresh_in_progress",
+    "financial_connections_refresh_unavailable",
 }
 
 

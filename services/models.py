@@ -57,6 +57,7 @@ class AccountRecord(SQLModel, table=True):
     __table_args__ = (
         Index("ix_fca_status_inst", "status", "institution_name"),
         Index("ix_fca_balance_as_of", "balance_as_of"),
+        Index("ix_fca_created_id", "created", "id"),  # the browser's newest-first paging
     )
 
     id: str = Field(primary_key=True)

@@ -128,10 +128,21 @@ def wait_idle(pg, timeout: float = 30_000) -> None:  # type: ignore[no-untyped-d
 
 
 def login(pg, url: str, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    """Sign in through the real form; retries once if the first submit is lost during a rerun."""
     pg.goto(url)
     wait_idle(pg)
-    pg.get_by_label("Username", exact=True).fill(username)
-    pg.get_by_label("Password", exact=True).fill(password)
-    pg.get_by_role("button", name="Login").click()
-    pg.wait_for_selector('[data-testid="stSidebar"]')
+    for _attempt in range(3):
+        user_box = pg.get_by_role("textbox", name="Username")
+        user_box.wait_for()
+        user_box.fill(username)
+        password_box = pg.get_by_role("textbox", name="Password")
+        password_box.fill(password)
+        password_box.press("Enter")  # st.form submits on Enter
+        try:
+            pg.get_by_role("button", name="Log out").wait_for(timeout=10_000)
+            break
+        except Exception:
+            wait_idle(pg)
+    else:
+        raise AssertionError(f"could not sign in as {username}")
     wait_idle(pg)
