@@ -246,9 +246,8 @@ def show(check: debits.DebitCheck) -> None:
     if check.note and check.target_kind != "financial_connections.account":
         st.caption(check.note)
     if check.refresh is not None:
-        (st.success if check.refresh.finished else st.warning)(
-            check.refresh.message, icon=":material/refresh:"
-        )
+        refreshed = check.refresh.status == "succeeded"
+        (st.success if refreshed else st.warning)(check.refresh.message, icon=":material/refresh:")
     if check.after is not None:
         st.caption(f"Before the refresh the verdict was **{check.before.verdict}**.")
     st.markdown("\n".join(f"- {reason}" for reason in check.final.reasons))

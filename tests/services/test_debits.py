@@ -367,6 +367,18 @@ def test_refresh_can_reveal_that_a_stale_balance_is_now_insufficient(
     assert check.after is not None and check.after.verdict == "insufficient"
 
 
+def test_a_refresh_the_bank_fails_leaves_the_balance_stale_and_says_so(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
+) -> None:
+    fca = link(gw, sim, customer(gw), institution="Refresh Errors Bank")
+    set_balance(box, fca, available=500_000, current=500_000, age=2 * DAY)
+    check = debits.check_debit(svc, finance, fca, 10_000, "usd", refresh_stale=True)
+    assert check.refresh is not None and check.refresh.status == "failed"
+    assert "could not refresh" in check.refresh.message
+    assert check.after is not None and check.after.verdict == "stale"
+    assert any("last balance refresh failed" in r for r in check.after.reasons)
+
+
 def test_stale_balance_is_not_refreshed_unless_asked(
     svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
 ) -> None:
