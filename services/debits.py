@@ -408,8 +408,9 @@ def check_debit(
             wait_seconds=wait_seconds,
             clock=clock or SystemClock(),
         )
-        _mirror(svc.engine, account)
-        after = assess_debit(account, amount, code, now=svc.now(), policy=stored.policy)
+        if outcome.requested:
+            _mirror(svc.engine, account)
+            after = assess_debit(account, amount, code, now=svc.now(), policy=stored.policy)
     return DebitCheck(
         target_id=object_id,
         target_kind=kind,
