@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import json
 import logging
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
 
-import bootstrap
 from components import runtime
 from components.feedback import format_age, format_timestamp
 from services import accounts, collection, flows
-from services.errors import FcopsError
+from services.errors import FcopsError, StripeRequestError
 
 T = TypeVar("T")
 log = logging.getLogger("fcops.ui")
@@ -42,7 +38,7 @@ CUSTOMER = "collect_customer"  # the chosen cus_ id
 RESULT = "collect_result"  # the last CollectionRequest
 VIEW = "collect_view"  # the last IntentView of that request
 MESSAGES = "collect_messages"  # {slot: (kind, text)}
-SI_SCOPE, FCS_SCOPE = "collect-si", "collect-fcs"
+SI_SCOPE, FCS_SCOPE, VERIFY_SCOPE = "collect-si", "collect-fcs", "collect-verify"
 
 # Reference §7.1: manually entered test accounts (routing number 110000000) and what they do.
 TEST_ACCOUNTS = {
@@ -75,13 +71,26 @@ def show_message(slot: str) -> None:
         st.info(text, icon=":material/info:")
 
 
-def act(slot: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
-    """Run a service call from a callback; a failure becomes a sentence in ``slot``."""
+def act(
+    slot: str,
+    fn: Callable[..., T],
+    *args: Any,
+    on_error: Callable[[BaseException], None] | None = None,
+    **kwargs: Any,
+) -> T | None:
+    """Run a service call from a callback; a failure becomes a sentence in ``slot``.
+
+    ``on_error`` (optional) sees the exception first, e.g. to start a fresh request.
+    """
     try:
         return fn(*args, **kwargs)
     except FcopsError as err:
+        if on_error is not None:
+            on_error(err)
         tell(slot, "error", str(err))
-    except Exception:  # never a stack trace on the page
+    except Exception as err:  # never a stack trace on the page
+        if on_error is not None:
+            on_error(err)
         log.exception("collect page action failed")
         tell(
             slot,
@@ -90,31 +99,6 @@ def act(slot: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
             "to the server log.",
         )
     return None
-
-
-def verify_in_sandbox(intent_id: str, *, code: str | None, amounts: tuple[int, int] | None) -> None:
-    """POST /v1/…/verify_microdeposits to the sandbox (the gateway has no method for it yet)."""
-    kind = "payment_intents" if intent_id.startswith("pi_") else "setup_intents"
-    form = (
-        [("descriptor_code", code or "")]
-        if code
-        else [("amounts[]", str(a)) for a in amounts or ()]
-    )
-    request = urllib.request.Request(
-        f"{app.gateway.base_url}/v1/{kind}/{intent_id}/verify_microdeposits",
-        data=urllib.parse.urlencode(form).encode(),
-        headers={"Authorization": f"Bearer {bootstrap.SANDBOX_KEY}"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10):
-            return
-    except urllib.error.HTTPError as err:
-        try:
-            message = json.loads(err.read() or b"{}").get("error", {}).get("message")
-        except ValueError:
-            message = None
-        raise RuntimeError(message or f"HTTP {err.code}") from None
 
 
 # --------------------------------------------------------------------------- callbacks
@@ -239,33 +223,56 @@ def on_arrive() -> None:
     simulate("microdeposits_arrive", {}, lambda: simulator.microdeposits_arrive(result.id))
 
 
-def on_verify() -> None:
-    result = st.session_state[RESULT]
-    view = st.session_state.get(VIEW)
-    if view is not None and view.microdeposit_type == "amounts":
-        amounts = (
-            int(st.session_state.get("collect_sim_a1") or 0),
-            int(st.session_state.get("collect_sim_a2") or 0),
-        )
-        simulate(
-            "verify",
-            {"amounts": list(amounts)},
-            lambda: verify_in_sandbox(result.id, code=None, amounts=amounts),
-        )
+def forget_unless_mismatch(err: BaseException) -> None:
+    """Stripe replays a saved answer for a reused key. Replaying a mismatch is right (the same
+    wrong code again costs no attempt), but "not arrived yet" or a server error must not be
+    replayed once the situation changed, so those start a fresh request."""
+    if not (isinstance(err, StripeRequestError) and (err.code or "").endswith("_mismatch")):
+        runtime.new_request(VERIFY_SCOPE)
+
+
+def on_verify(intent_id: str, microdeposit_type: str, prefix: str, slot: str) -> None:
+    """Send what the customer read from the statement (a real Stripe call, audited)."""
+    if microdeposit_type == "amounts":
+        amounts: list[int] | None = [
+            int(st.session_state.get(f"{prefix}_a1") or 0),
+            int(st.session_state.get(f"{prefix}_a2") or 0),
+        ]
+        code = None
     else:
-        code = (st.session_state.get("collect_sim_code") or "").strip().upper()
-        simulate(
-            "verify",
-            {"descriptor_code": code},
-            lambda: verify_in_sandbox(result.id, code=code, amounts=None),
-        )
+        amounts = None
+        code = (st.session_state.get(f"{prefix}_code") or "").strip().upper()
+    key = runtime.idempotency_key(VERIFY_SCOPE, {"id": intent_id, "amounts": amounts, "code": code})
+    view = act(
+        slot,
+        collection.verify_microdeposits,
+        svc,
+        actor,
+        intent_id,
+        amounts=amounts,
+        descriptor_code=code,
+        idempotency_key=key,
+        on_error=forget_unless_mismatch,
+    )
+    if view is None:
+        # Too many attempts or a timeout changes the intent; show its state as Stripe has it now.
+        try:
+            view = collection.intent_view(svc, actor, intent_id)
+        except FcopsError:
+            view = None
+    else:
+        tell(slot, "success", f"Verified: {view.id} is now {view.status}.")
+    result = st.session_state.get(RESULT)
+    if view is not None and result is not None and result.id == view.id:
+        st.session_state[VIEW] = view
 
 
 def on_refresh_status() -> None:
     result = st.session_state[RESULT]
-    view = act("simulate", collection.intent_view, svc, actor, result.id)
+    view = act("refresh", collection.intent_view, svc, actor, result.id)
     if view is not None:
         st.session_state[VIEW] = view
+        tell("refresh", "info", f"{view.id} is {view.status} on Stripe.")
 
 
 def on_cancel(slot: str, select_key: str) -> None:
@@ -431,13 +438,30 @@ def result_card(result: collection.CollectionRequest) -> None:
         link = (view.hosted_verification_url if view else None) or result.hosted_verification_url
         if link:
             st.markdown(f"Hosted microdeposit verification page for the customer: [{link}]({link})")
+        if result.kind == "setup_intent":
+            st.button(
+                "Refresh status from Stripe",
+                icon=":material/refresh:",
+                on_click=on_refresh_status,
+                key="collect_refresh_status",
+                help="Read the SetupIntent again, for example after the customer finished in Stripe.js.",
+            )
+            show_message("refresh")
         if view is not None:
             if view.next_action == "verify_with_microdeposits":
+                sent_as = (
+                    "two small deposits"
+                    if view.microdeposit_type == "amounts"
+                    else "one $0.01 deposit with a code in its description"
+                )
                 st.info(
-                    f"Waiting for microdeposits ({view.microdeposit_type}), expected "
-                    f"{format_timestamp(view.arrival_date)}.",
+                    f"Waiting for the customer to verify microdeposits: Stripe sent {sent_as}, "
+                    f"expected to arrive {format_timestamp(view.arrival_date)}. If the customer "
+                    "reads them out to you, enter them here.",
                     icon=":material/hourglass_top:",
                 )
+                verify_form(view.id, view.microdeposit_type, prefix="collect_verify", slot="verify")
+            show_message("verify")
             if view.financial_connections_account:
                 st.success(
                     f"Linked through Financial Connections: `{view.financial_connections_account}` "
@@ -500,51 +524,55 @@ def simulation_panel(result: collection.CollectionRequest) -> None:
                 width="stretch",
             )
             waiting = status == "requires_action"
-            arrive_col, refresh_col = st.columns(2)
-            arrive_col.button(
+            st.button(
                 "Microdeposits arrive",
                 icon=":material/savings:",
                 on_click=on_arrive,
                 disabled=not waiting,
                 key="collect_sim_arrive",
-                width="stretch",
+                help=None
+                if waiting
+                else "Available after the account numbers were entered by hand (Enter manually).",
             )
-            refresh_col.button(
-                "Refresh status",
-                icon=":material/refresh:",
-                on_click=on_refresh_status,
-                key="collect_sim_refresh",
-                width="stretch",
-            )
-            if waiting:
-                verify_form(view)
         show_message("simulate")
 
 
-def verify_form(view: collection.IntentView | None) -> None:
-    if view is not None and view.microdeposit_type == "amounts":
-        a1, a2, button = st.columns([1, 1, 1], vertical_alignment="bottom")
-        a1.number_input(
-            "First amount (cents)", min_value=1, max_value=99, value=32, key="collect_sim_a1"
-        )
-        a2.number_input(
-            "Second amount (cents)", min_value=1, max_value=99, value=45, key="collect_sim_a2"
-        )
-        st.caption("Test amounts: 32 + 45 verify; 10 + 11 exceed the attempts; 40 + 41 time out.")
-    else:
-        code_col, button = st.columns([2, 1], vertical_alignment="bottom")
-        code_col.text_input("Descriptor code", value="SM11AA", key="collect_sim_code", max_chars=6)
-        st.caption(
-            "Test codes: " + ", ".join(f"{c} → {what}" for c, what in TEST_CODES.items()) + "."
-        )
-    button.button(
-        "Verify",
-        type="primary",
-        icon=":material/verified:",
-        on_click=on_verify,
-        key="collect_sim_verify",
-        width="stretch",
-    )
+def verify_form(intent_id: str, microdeposit_type: str | None, *, prefix: str, slot: str) -> None:
+    """Enter what the customer read from the bank statement (works on live Stripe too)."""
+    kind = microdeposit_type or "descriptor_code"
+    with st.form(f"{prefix}_form", border=False):
+        if kind == "amounts":
+            a1, a2, button = st.columns([1, 1, 1], vertical_alignment="bottom")
+            a1.number_input("First deposit (cents)", min_value=1, max_value=99, key=f"{prefix}_a1")
+            a2.number_input("Second deposit (cents)", min_value=1, max_value=99, key=f"{prefix}_a2")
+        else:
+            code_col, button = st.columns([2, 1], vertical_alignment="bottom")
+            code_col.text_input(
+                "Descriptor code (6 characters, starts with SM)",
+                key=f"{prefix}_code",
+                max_chars=6,
+                placeholder="SM….",
+            )
+        with button:
+            st.form_submit_button(
+                "Verify",
+                type="primary",
+                icon=":material/verified:",
+                on_click=on_verify,
+                args=(intent_id, kind, prefix, slot),
+                width="stretch",
+            )
+    if simulator is not None:
+        if kind == "amounts":
+            st.caption(
+                "Sandbox test amounts: 32 + 45 verify; 10 + 11 exceed the attempts; 40 + 41 time out."
+            )
+        else:
+            st.caption(
+                "Sandbox test codes: "
+                + ", ".join(f"{c} → {what}" for c, what in TEST_CODES.items())
+                + "."
+            )
 
 
 def cancel_controls(ids: list[str], slot: str, select_key: str) -> None:
@@ -642,7 +670,31 @@ def queue_tab() -> None:
             "Stuck": st.column_config.CheckboxColumn("Stuck"),
         },
     )
+    verify_from_queue(items)
     cancel_controls([i.id for i in items], "cancel_queue", "collect_cancel_queue")
+
+
+def verify_from_queue(items: list[collection.MicrodepositItem]) -> None:
+    """Ops may enter the code or amounts a customer reads out over the phone."""
+    by_id = {i.id: i for i in items}
+    with st.expander("Verify for a customer on the phone", icon=":material/call:"):
+        picked = st.selectbox(
+            "Request to verify",
+            list(by_id),
+            key="collect_queue_verify_pick",
+            index=None,
+            placeholder="Choose a request",
+        )
+        if picked:
+            verify_form(
+                picked,
+                by_id[picked].microdeposit_type,
+                prefix="collect_qverify",
+                slot="verify_queue",
+            )
+        else:
+            st.caption("Choose the request the customer is calling about.")
+        show_message("verify_queue")
 
 
 # --------------------------------------------------------------------------- page

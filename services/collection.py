@@ -15,7 +15,7 @@ runs, and refuses outside sandbox mode.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -49,6 +49,7 @@ __all__ = [
     "microdeposit_queue",
     "open_requests",
     "simulate",
+    "verify_microdeposits",
 ]
 
 FLOW = "setup_intent"
@@ -62,7 +63,11 @@ CANCEL_REASONS = ("requested_by_customer", "abandoned", "duplicate")
 STUCK_AFTER_BUSINESS_DAYS = 2
 LOOKBACK_SECONDS = 30 * 86_400  # microdeposits time out 10 days after arrival (§6.2)
 MAX_SCAN = 2_000
-SIMULATION_STEPS = ("link", "manual_entry", "microdeposits_arrive", "verify", "complete_session")
+SIMULATION_STEPS = ("link", "manual_entry", "microdeposits_arrive", "complete_session")
+_DESCRIPTOR_RE = re.compile(r"^SM[A-Z0-9]{4}$")
+_REMAINING_RE = re.compile(r"(\d+)\s+verification\s+attempts?\s+remaining", re.IGNORECASE)
+# Reference §6.2: Stripe allows 10 failed attempts for a descriptor code and 3 for amounts.
+ATTEMPT_LIMITS = {"descriptor_code": 10, "amounts": 3}
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -635,6 +640,149 @@ def cancel_request(
         action="collect.cancel",
         target=str(intent_id or "")[:80] or None,
         params={"reason": reason},
+        idempotency_key=key,
+        run=run,
+    )
+
+
+def _verification_input(
+    amounts: Sequence[int] | None, descriptor_code: str | None
+) -> tuple[str, dict[str, Any]]:
+    """Check what the person typed before Stripe sees it (exactly one of the two, §6.2)."""
+    code = (descriptor_code or "").strip().upper()
+    if amounts is not None and code:
+        raise ValidationError("Send either the two amounts or the descriptor code, not both.")
+    if amounts is not None:
+        values = list(amounts)
+        if len(values) != 2 or not all(isinstance(v, int) and 1 <= v <= 99 for v in values):
+            raise ValidationError(
+                "Enter exactly two deposit amounts in cents, each between 1 and 99 "
+                "(for example 32 and 45)."
+            )
+        return "amounts", {"amounts": values}
+    if not code:
+        raise ValidationError(
+            "Enter the 6-character descriptor code from the customer's bank statement "
+            "(it starts with SM), or the two deposit amounts."
+        )
+    if not _DESCRIPTOR_RE.match(code):
+        raise ValidationError(
+            f"'{code[:12]}' is not a descriptor code: it has 6 letters or digits and starts "
+            "with SM (for example SM11AA)."
+        )
+    return "descriptor_code", {"descriptor_code": code}
+
+
+def _verification_refusal(err: StripeRequestError, ident: str, method: str) -> FcopsError:
+    """Stripe's verification refusals (§6.3) as sentences that say what happens next."""
+    code = err.code or ""
+    what = "amounts" if method == "amounts" else "code"
+    if code.endswith("_mismatch"):
+        found = _REMAINING_RE.search(str(err))
+        left = (
+            f"{found.group(1)} of {ATTEMPT_LIMITS[method]} attempts left"
+            if found
+            else f"Stripe allows {ATTEMPT_LIMITS[method]} attempts in all"
+        )
+        return StripeRequestError(
+            f"The {what} did not match what Stripe sent to the bank account; nothing changed. "
+            f"{left}. Ask the customer to read the {what} from the statement again.",
+            request_id=err.request_id,
+            code=code,
+        )
+    if code.endswith("_attempts_exceeded"):
+        return StripeRequestError(
+            f"Too many wrong attempts: Stripe stopped verifying {ident}, which now needs a new "
+            "bank account. Create another request for the customer.",
+            request_id=err.request_id,
+            code=code,
+        )
+    if code.endswith("_verification_timeout"):
+        return StripeRequestError(
+            f"The 10-day verification window for {ident} has passed; it now needs a new bank "
+            "account. Create another request for the customer.",
+            request_id=err.request_id,
+            code=code,
+        )
+    if code.endswith("_amounts_invalid"):
+        return ValidationError("Stripe needs exactly two amounts in cents, each between 1 and 99.")
+    return err
+
+
+def _not_verifiable(svc: Services, ident: str, kind: str, err: StripeRequestError) -> FcopsError:
+    """Why Stripe will not check deposits for this intent now, read from its current state."""
+    try:
+        intent = _retrieve(svc, ident, kind)
+    except FcopsError:
+        return err
+    deposits = _microdeposits(intent)
+    arrival = deposits.get("arrival_date")
+    if intent.get("status") != "requires_action" or not deposits:
+        return StripeRequestError(
+            f"{ident} is not waiting for microdeposit verification (its status is "
+            f"{intent.get('status')}); nothing was changed.",
+            request_id=err.request_id,
+            code=err.code,
+        )
+    if arrival:  # waiting, yet refused: the deposits have not arrived
+        day = datetime.fromtimestamp(int(arrival), UTC).strftime("%a %d %b %Y")
+        return StripeRequestError(
+            f"The microdeposits have not arrived yet (expected {day}). Verify once the customer "
+            "sees them on the bank statement; nothing was changed.",
+            request_id=err.request_id,
+            code=err.code,
+        )
+    return err
+
+
+def verify_microdeposits(
+    svc: Services,
+    actor: Actor,
+    intent_id: str,
+    *,
+    amounts: Sequence[int] | None = None,
+    descriptor_code: str | None = None,
+    idempotency_key: str,
+) -> IntentView:
+    """Verify a manually entered bank account with what the customer read from the statement.
+
+    A real Stripe call (not a sandbox hook): ops may verify amounts or a code a customer read
+    out over the phone, so it needs ``collect.create`` and is audited as ``collect.verify``.
+    The values themselves are not written to the audit log (they prove account access). A
+    mismatch raises with the attempts left; too many attempts or the 10-day timeout raise
+    with what to do next (the intent then needs a new payment method, §6.3).
+    """
+    key = _require_key(idempotency_key)
+
+    def run(ctx: audit.AuditContext) -> IntentView:
+        ident, kind = _intent_id(intent_id)
+        ctx.target = ident
+        method, params = _verification_input(amounts, descriptor_code)
+        ctx.params.update(kind=kind, method=method)
+        try:
+            intent = svc.gateway.verify_microdeposits(ident, **params, idempotency_key=key)
+        except NotFound:
+            raise NotFound(
+                f"Stripe has no {kind.replace('_', ' ')} {ident}. Check the ID and the mode."
+            ) from None
+        except StripeRequestError as err:
+            ctx.request_id = svc.gateway.last_request_id
+            if (err.code or "").endswith("_unexpected_state"):
+                raise _not_verifiable(svc, ident, kind, err) from None
+            raise _verification_refusal(err, ident, method) from None
+        ctx.request_id = svc.gateway.last_request_id
+        intent_sync.store_intent(svc.engine, intent)
+        view = _view(intent)
+        ctx.message = f"Verified the microdeposits ({method}); {ident} is now {view.status}."
+        return view
+
+    return audit.guarded(
+        svc.engine,
+        actor=actor,
+        permission="collect.create",
+        action="collect.verify",
+        target=str(intent_id or "")[:80] or None,
+        params={},
         idempotency_key=key,
         run=run,
     )

@@ -115,22 +115,87 @@ def test_linking_at_a_demo_bank_succeeds_the_setup_intent() -> None:
     assert "Linked through Financial Connections" in texts(at)
 
 
-def test_manual_entry_then_microdeposits_then_the_test_code_verifies() -> None:
+def verify_code(at: AppTest, code: str, prefix: str = "collect_verify") -> AppTest:
+    at.text_input(key=f"{prefix}_code").set_value(code)
+    at.button(key=f"FormSubmitter:{prefix}_form-Verify").click().run()
+    no_exceptions(at)
+    return at
+
+
+def verify_audits(intent_id: str) -> list[str]:
+    from services import audit
+    from services.auth import Actor as _Actor
+
+    page = audit.query(
+        app().engine,
+        actor=_Actor(username="apptest-admin", role="admin"),
+        actions=["collect.verify"],
+        target=intent_id,
+    )
+    return [r.outcome for r in page.rows]
+
+
+def test_manual_entry_then_microdeposits_then_a_wrong_and_the_right_code() -> None:
     at = new_customer(open_page(PAGE, "ops"))
     intent_id = create_setup_intent(at)
+    assert at.button(key="collect_sim_arrive").disabled  # nothing was sent yet
     at.button(key="collect_sim_manual").click().run()
     no_exceptions(at)
     assert status_shown(at) == "requires_action"
     assert "Hosted microdeposit verification page" in texts(at)
 
-    at.text_input(key="collect_sim_code").set_value("SM11AA")
-    at.button(key="collect_sim_verify").click().run()  # too early: not arrived yet
+    verify_code(at, "SM11AA")  # too early: not arrived yet
     assert any("not arrived" in e.value for e in at.error)
 
     at.button(key="collect_sim_arrive").click().run()
-    at.button(key="collect_sim_verify").click().run()
-    no_exceptions(at)
+    verify_code(at, "SM99ZZ")
+    assert any("9 of 10 attempts left" in e.value for e in at.error)
+    assert status_shown(at) == "requires_action"
+
+    verify_code(at, "SM11AA")
+    assert any(f"Verified: {intent_id} is now succeeded" in s.value for s in at.success)
     assert status_shown(at) == "succeeded"
+    assert app().gateway.retrieve_setup_intent(intent_id)["status"] == "succeeded"
+    assert verify_audits(intent_id) == ["ok", "error", "error"]  # newest first
+
+
+def test_a_malformed_code_is_explained_and_sends_nothing_to_stripe() -> None:
+    at = new_customer(open_page(PAGE, "ops"))
+    intent_id = create_setup_intent(at)
+    at.button(key="collect_sim_manual").click().run()
+    at.button(key="collect_sim_arrive").click().run()
+    verify_code(at, "AB12")
+    assert any("not a descriptor code" in e.value for e in at.error)
+    verify_code(at, "SM99ZZ")  # the malformed try used no attempt
+    assert any("9 of 10 attempts left" in e.value for e in at.error)
+    assert app().gateway.retrieve_setup_intent(intent_id)["status"] == "requires_action"
+
+
+def test_too_many_wrong_amounts_show_the_request_needs_a_new_account() -> None:
+    at = new_customer(open_page(PAGE, "ops"))
+    intent_id = create_setup_intent(at)
+    at.selectbox(key="collect_sim_md_type").set_value("amounts").run()
+    at.button(key="collect_sim_manual").click().run()
+    at.button(key="collect_sim_arrive").click().run()
+    for first, second in ((1, 2), (3, 4), (5, 6)):
+        at.number_input(key="collect_verify_a1").set_value(first)
+        at.number_input(key="collect_verify_a2").set_value(second)
+        at.button(key="FormSubmitter:collect_verify_form-Verify").click().run()
+        no_exceptions(at)
+    assert any("Too many wrong attempts" in e.value for e in at.error)
+    assert status_shown(at) == "requires_payment_method"
+    assert app().gateway.retrieve_setup_intent(intent_id)["status"] == "requires_payment_method"
+
+
+def test_ops_can_verify_a_queued_request_for_a_customer_on_the_phone() -> None:
+    at = new_customer(open_page(PAGE, "ops"))
+    intent_id = create_setup_intent(at)
+    at.button(key="collect_sim_manual").click().run()
+    at.button(key="collect_sim_arrive").click().run()
+    at.button(key="collect_queue_reload").click().run()
+    at.selectbox(key="collect_queue_verify_pick").set_value(intent_id).run()
+    verify_code(at, "SM11AA", prefix="collect_qverify")
+    assert any(f"Verified: {intent_id}" in s.value for s in at.success)
     assert app().gateway.retrieve_setup_intent(intent_id)["status"] == "succeeded"
 
 

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from services import collection, flows
 from services.context import Services
-from services.errors import Forbidden, StripeRequestError, ValidationError
+from services.errors import Forbidden, NotFound, StripeRequestError, ValidationError
 from services.models import AuditEntry, IntentRecord
 from services.store import session_scope
 
@@ -331,3 +331,169 @@ def test_simulation_is_refused_outside_sandbox_mode(services_ctx, ops) -> None: 
             run_step=lambda: calls.append(1),
         )
     assert calls == []
+
+
+# --------------------------------------------------------------------------- verification
+
+
+def _waiting_for_microdeposits(svc: Services, simulator, ops, *, kind: str) -> str:  # type: ignore[no-untyped-def]
+    """A SetupIntent whose manually entered account got its microdeposits (sandbox hooks)."""
+    request = collection.create_setup_intent(
+        svc, ops, customer_id=_customer(svc, ops), idempotency_key=_key()
+    )
+    simulator.manual_entry(request.id, microdeposit_type=kind)
+    simulator.microdeposits_arrive(request.id)
+    return request.id
+
+
+def test_a_wrong_descriptor_code_says_how_many_attempts_are_left_and_changes_nothing(
+    services_ctx, simulator, gateway, ops
+) -> None:  # type: ignore[no-untyped-def]
+    intent_id = _waiting_for_microdeposits(services_ctx, simulator, ops, kind="descriptor_code")
+
+    with pytest.raises(StripeRequestError, match="9 of 10 attempts left") as caught:
+        collection.verify_microdeposits(
+            services_ctx, ops, intent_id, descriptor_code="SM99ZZ", idempotency_key=_key()
+        )
+
+    assert "did not match" in str(caught.value)
+    assert gateway.retrieve_setup_intent(intent_id)["status"] == "requires_action"
+    (row,) = _audit(services_ctx.engine, "collect.verify")
+    assert row.outcome == "error" and row.target == intent_id and row.stripe_request_id
+    assert "SM99ZZ" not in json.dumps({"params": row.params, "message": row.message})
+
+
+def test_the_right_descriptor_code_verifies_and_is_audited_once(
+    services_ctx, simulator, gateway, ops
+) -> None:  # type: ignore[no-untyped-def]
+    intent_id = _waiting_for_microdeposits(services_ctx, simulator, ops, kind="descriptor_code")
+
+    view = collection.verify_microdeposits(
+        services_ctx, ops, intent_id, descriptor_code=" sm11aa ", idempotency_key=_key()
+    )
+
+    assert view.status == "succeeded" == gateway.retrieve_setup_intent(intent_id)["status"]
+    (row,) = _audit(services_ctx.engine, "collect.verify")
+    assert row.outcome == "ok" and row.params == {
+        "kind": "setup_intent",
+        "method": "descriptor_code",
+    }
+    with session_scope(services_ctx.engine) as session:
+        stored = session.get(IntentRecord, intent_id)
+    assert stored is not None and stored.status == "succeeded"
+
+
+def test_the_same_key_twice_sends_one_verification_attempt(services_ctx, simulator, ops) -> None:  # type: ignore[no-untyped-def]
+    intent_id = _waiting_for_microdeposits(services_ctx, simulator, ops, kind="descriptor_code")
+    key = _key()
+    for _ in range(2):  # a double click: Stripe replays the first answer
+        with pytest.raises(StripeRequestError, match="9 of 10 attempts left"):
+            collection.verify_microdeposits(
+                services_ctx, ops, intent_id, descriptor_code="SM99ZZ", idempotency_key=key
+            )
+    with pytest.raises(StripeRequestError, match="8 of 10 attempts left"):
+        collection.verify_microdeposits(
+            services_ctx, ops, intent_id, descriptor_code="SM99ZY", idempotency_key=_key()
+        )
+
+
+def test_three_wrong_amount_pairs_end_the_verification_with_what_to_do_next(
+    services_ctx, simulator, gateway, ops
+) -> None:  # type: ignore[no-untyped-def]
+    intent_id = _waiting_for_microdeposits(services_ctx, simulator, ops, kind="amounts")
+    messages = []
+    for pair in ([1, 2], [3, 4], [5, 6]):
+        with pytest.raises(StripeRequestError) as caught:
+            collection.verify_microdeposits(
+                services_ctx, ops, intent_id, amounts=pair, idempotency_key=_key()
+            )
+        messages.append(str(caught.value))
+
+    assert "2 of 3 attempts left" in messages[0] and "1 of 3 attempts left" in messages[1]
+    assert "Too many wrong attempts" in messages[2] and "new bank account" in messages[2]
+    assert gateway.retrieve_setup_intent(intent_id)["status"] == "requires_payment_method"
+    assert [r.outcome for r in _audit(services_ctx.engine, "collect.verify")] == ["error"] * 3
+
+
+@pytest.mark.parametrize(
+    ("amounts", "code", "expected"),
+    [
+        (None, "SM11A", "not a descriptor code"),
+        (None, "XX11AA", "not a descriptor code"),
+        (None, "  ", "6-character descriptor code"),
+        ([32], None, "exactly two deposit amounts"),
+        ([32, 145], None, "exactly two deposit amounts"),
+        ([32, 45], "SM11AA", "not both"),
+    ],
+)
+def test_malformed_verification_input_is_refused_before_stripe_sees_it(
+    services_ctx, simulator, gateway, ops, amounts, code, expected
+) -> None:  # type: ignore[no-untyped-def]
+    intent_id = _waiting_for_microdeposits(services_ctx, simulator, ops, kind="descriptor_code")
+    with pytest.raises(ValidationError, match=expected):
+        collection.verify_microdeposits(
+            services_ctx,
+            ops,
+            intent_id,
+            amounts=amounts,
+            descriptor_code=code,
+            idempotency_key=_key(),
+        )
+    (row,) = _audit(services_ctx.engine, "collect.verify")
+    assert row.outcome == "error" and row.stripe_request_id is None
+    # No attempt was used up: the first wrong code still leaves 9.
+    with pytest.raises(StripeRequestError, match="9 of 10"):
+        collection.verify_microdeposits(
+            services_ctx, ops, intent_id, descriptor_code="SM99ZZ", idempotency_key=_key()
+        )
+
+
+def test_verifying_needs_the_collect_permission_and_the_refusal_is_audited(
+    services_ctx, simulator, gateway, ops, finance
+) -> None:  # type: ignore[no-untyped-def]
+    intent_id = _waiting_for_microdeposits(services_ctx, simulator, ops, kind="descriptor_code")
+    with pytest.raises(Forbidden):
+        collection.verify_microdeposits(
+            services_ctx, finance, intent_id, descriptor_code="SM11AA", idempotency_key=_key()
+        )
+    assert gateway.retrieve_setup_intent(intent_id)["status"] == "requires_action"
+    assert [r.outcome for r in _audit(services_ctx.engine, "collect.verify")] == ["refused"]
+
+
+def test_verifying_an_unknown_intent_is_a_sentence(services_ctx, ops) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(NotFound, match="no setup intent seti_doesnotexist"):
+        collection.verify_microdeposits(
+            services_ctx,
+            ops,
+            "seti_doesnotexist",
+            descriptor_code="SM11AA",
+            idempotency_key=_key(),
+        )
+    (row,) = _audit(services_ctx.engine, "collect.verify")
+    assert row.outcome == "error"
+
+
+def test_verifying_needs_an_idempotency_key(services_ctx, ops) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValidationError, match="idempotency key"):
+        collection.verify_microdeposits(
+            services_ctx, ops, "seti_123456", descriptor_code="SM11AA", idempotency_key=" "
+        )
+
+
+def test_verifying_before_the_deposits_arrive_says_when_they_are_expected(
+    services_ctx, simulator, gateway, ops
+) -> None:  # type: ignore[no-untyped-def]
+    request = collection.create_setup_intent(
+        services_ctx, ops, customer_id=_customer(services_ctx, ops), idempotency_key=_key()
+    )
+    simulator.manual_entry(request.id)
+    arrival = gateway.retrieve_setup_intent(request.id)["next_action"]["verify_with_microdeposits"][
+        "arrival_date"
+    ]
+    with pytest.raises(StripeRequestError, match="have not arrived yet") as caught:
+        collection.verify_microdeposits(
+            services_ctx, ops, request.id, descriptor_code="SM11AA", idempotency_key=_key()
+        )
+    expected_day = datetime.fromtimestamp(arrival, UTC).strftime("%d %b %Y")
+    assert expected_day in str(caught.value) and str(arrival) not in str(caught.value)
+    assert "_sandbox" not in str(caught.value)
