@@ -7,7 +7,9 @@ Two names are treated as the same given name when both belong to one group below
 (Chris: Christopher and Christina) matches either formal name, but the two formal names
 never match each other: Robert and Roberta stay different people.
 
-Also holds old clerical abbreviations still found in bank records (Wm, Chas, Jas, Thos).
+Also holds old clerical abbreviations still found in bank records (Wm, Chas, Jas, Thos), and
+(``WORLD_NICKNAMES``) Spanish, Italian, Slavic, Arabic and West African diminutives plus the
+usual romanisations of Chinese and Korean names.
 """
 
 from __future__ import annotations
@@ -97,7 +99,6 @@ NICKNAMES: dict[str, tuple[str, ...]] = {
     "eugene": ("gene",),
     "frances": ("fran", "frannie", "fanny", "francie"),
     "francis": ("frank", "fran", "frankie"),
-    "francisco": ("frank", "paco", "pancho", "cisco"),
     "frederick": ("fred", "freddie", "freddy", "fritz", "frederic"),
     "gabriel": ("gabe",),
     "gabrielle": ("gabby", "gabi", "elle"),
@@ -229,10 +230,134 @@ NICKNAMES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Diminutives and spellings from other languages, common among US account holders. The same
+# rule holds: a formal name matches its own diminutives and spellings, never another formal
+# name, so José and Joseph (or Mikhail and Michael) stay apart even though Joe can be either.
+WORLD_NICKNAMES: dict[str, tuple[str, ...]] = {
+    # Spanish
+    "alejandro": ("alex", "ale", "alejo", "jano"),
+    "alejandra": ("alex", "ale"),
+    "alberto": ("beto", "tito"),
+    "antonio": ("tono", "tony", "toni", "nino"),
+    "concepcion": ("concha", "conchita", "chon"),
+    "consuelo": ("chelo",),
+    "dolores": ("lola", "lolita", "lolis"),
+    "eduardo": ("lalo", "edu"),
+    "enrique": ("kike", "quique"),
+    "federico": ("fede",),
+    "fernando": ("nando", "fer"),
+    "francisca": ("paca", "paquita", "pancha"),
+    "francisco": ("paco", "pancho", "paquito", "curro", "cisco", "frank"),
+    "gonzalo": ("chalo",),
+    "gregorio": ("goyo",),
+    "guadalupe": ("lupe", "lupita"),
+    "guillermo": ("memo", "guille", "memito"),
+    "ignacio": ("nacho",),
+    "jesus": ("chuy", "chucho", "chuyito"),
+    "joaquin": ("quino", "juaco"),
+    "jose": ("pepe", "pepito", "chepe", "cheo"),
+    "josefina": ("pepa", "pepita", "fina"),
+    "luis": ("lucho",),
+    "manuel": ("manolo", "manny", "lolo"),
+    "mercedes": ("meche", "merche"),
+    "roberto": ("beto",),
+    "rafael": ("rafa", "rafi"),
+    "rosario": ("charo", "chayo"),
+    "santiago": ("santi", "chago"),
+    # Italian
+    "alessandro": ("sandro", "ale", "alex"),
+    "domenico": ("mimmo", "nico"),
+    "elisabetta": ("betta", "elisa"),
+    "francesca": ("franca", "cesca", "checca"),
+    "francesco": ("franco", "checco", "cecco"),
+    "giovanni": ("gianni", "nanni", "vanni", "gio"),
+    "giuseppe": ("beppe", "peppe", "peppino", "pino", "bepi"),
+    "giuseppina": ("pina", "peppina"),
+    "lorenzo": ("enzo", "renzo"),
+    "massimo": ("max",),
+    "salvatore": ("toto", "turi", "sal"),
+    "vincenzo": ("enzo", "vince"),
+    # Russian, Ukrainian and Polish (with the usual transliterations)
+    "aleksandr": ("sasha", "sacha", "shura", "sanya", "alexandr", "aleksander", "oleksandr"),
+    "aleksandra": ("sasha", "sacha", "shura", "ola", "aleksandra"),
+    "aleksei": ("alyosha", "lyosha", "alexei", "alexey", "aleksey", "oleksiy"),
+    "anastasia": ("nastya", "nastia", "asya", "anastasiya"),
+    "andrei": ("andrey", "andriy", "andrusha"),
+    "boris": ("borya",),
+    "dmitri": ("dima", "dmitry", "dmitriy", "dimitri", "mitya"),
+    "ekaterina": ("katya", "katia", "katerina", "yekaterina"),
+    "grigory": ("grisha", "grigori", "grigoriy"),
+    "irina": ("irinka",),
+    "ivan": ("vanya",),
+    "katarzyna": ("kasia", "kasha"),
+    "konstantin": ("kostya",),
+    "krzysztof": ("krzys",),
+    "malgorzata": ("gosia", "malgosia"),
+    "mariya": ("masha", "maria"),
+    "mikhail": ("misha", "mischa", "mihail", "michail"),
+    "natalia": ("natasha", "natalya", "nata"),
+    "nikolai": ("kolya", "kolia", "nikolay", "nicolai", "mykola"),
+    "olga": ("olya",),
+    "pavel": ("pasha",),
+    "pyotr": ("petya", "petr"),
+    "piotr": ("piotrek",),
+    "sergei": ("seryozha", "sergey", "serhiy"),
+    "svetlana": ("sveta", "lana"),
+    "tatiana": ("tanya", "tatyana"),
+    "tomasz": ("tomek",),
+    "vladimir": ("vova", "volodya", "vlad", "volodymyr"),
+    "wojciech": ("wojtek",),
+    "yelena": ("lena", "elena"),
+    "yevgeny": ("zhenya", "evgeny", "evgeniy", "yevgeniy"),
+    "yuri": ("yura", "yuriy", "iurii"),
+    # Arabic and West African
+    "mohammed": ("mo", "mohamed", "muhammad", "mohammad", "muhammed", "mohamad", "hamoudi"),
+    "ahmed": ("ahmad",),
+    "yusuf": ("yousef", "youssef", "yusef"),
+    "babatunde": ("tunde",),
+    "chidiebere": ("chidi",),
+    "chukwuemeka": ("emeka",),
+    "olusegun": ("segun",),
+    "oluwafemi": ("femi",),
+    "oluwaseun": ("seun",),
+    "oluwatobi": ("tobi",),
+    # Chinese names in Pinyin with their Wade-Giles and Cantonese spellings (one name, written
+    # the way the customer's documents were), and Korean surname spellings
+    "chen": ("chan", "chin"),
+    "guo": ("kuo", "kwok"),
+    "huang": ("hwang", "wong"),
+    "jian": ("chien", "kin"),
+    "li": ("lee",),
+    "lin": ("lam", "lim"),
+    "liu": ("lau", "lew"),
+    "mei": ("may",),
+    "qing": ("ching",),
+    "wang": ("wong",),
+    "wu": ("woo", "ng"),
+    "xiao": ("hsiao", "siu"),
+    "xie": ("hsieh", "tse"),
+    "xu": ("hsu", "tsui"),
+    "zhang": ("chang", "cheung", "cheong"),
+    "zhao": ("chao", "chiu"),
+    "zheng": ("cheng",),
+    "zhou": ("chou", "chow", "chau"),
+    "zhi": ("chih",),
+    "lee": ("yi", "rhee", "rhie"),
+    "park": ("pak", "bak"),
+    "choi": ("choe",),
+    "jung": ("chung", "jeong"),
+    "yoon": ("yun",),
+    # Vietnamese: diacritics are folded away before comparing (Lê = LE, Đặng = DANG); these
+    # are the common English spellings of the sounds
+    "huy": ("huey",),
+    "duc": ("duke",),
+}
+
+
 @lru_cache(maxsize=1)
 def _groups_by_name() -> dict[str, frozenset[str]]:
     groups: dict[str, set[str]] = {}
-    for formal, nicks in NICKNAMES.items():
+    for formal, nicks in (*NICKNAMES.items(), *WORLD_NICKNAMES.items()):
         for name in (formal, *nicks):
             groups.setdefault(name, set()).add(formal)
     return {name: frozenset(formals) for name, formals in groups.items()}

@@ -266,9 +266,14 @@ def _parse_business(folded: str) -> _Business:
     return _Business(tuple(kept), frozenset(forms), tuple(dropped))
 
 
+_NAME_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
 def _split_person_words(segment: str) -> tuple[list[str], str | None, list[str]]:
     """Words of one name with titles, generational suffixes and credentials taken out."""
-    words = _words(segment.replace(".", " ").replace("-", " "))[:12]  # no real name is longer
+    # Hyphenated words stay one word ("Ji-hoon", "El-Amin"): a hyphen joins one name, and the
+    # scorer decides later whether the parts may be compared apart.
+    words = _NAME_WORD.findall(segment.replace(".", " "))[:12]  # no real name is longer
     if words and all(w in _GENERATIONS or w in _CREDENTIALS for w in words):
         # a segment that is only a suffix, as in "Smith, John, Jr."
         return [], next((_GENERATIONS[w] for w in words if w in _GENERATIONS), None), []
@@ -442,11 +447,49 @@ def _token_similarity(a: str, b: str) -> tuple[float, str]:
         return 1.0, "exact"
     if len(a) == 1 or len(b) == 1:
         return (0.6, "initial") if a[0] == b[0] else (0.0, "")
+    if "-" in a or "-" in b:
+        return _compound_similarity(a, b)
     if nickname_formal(a, b):
         return 0.95, "nickname"
     if _is_typo(a, b):
         return 0.88, "typo"
     return 0.0, ""
+
+
+def _compound_similarity(a: str, b: str) -> tuple[float, str]:
+    """A hyphenated first name is one name: Ji-hoon is not Ji-woo, and "Jean" for "Jean-Pierre"
+    is only part of it."""
+    if a.replace("-", "") == b.replace("-", ""):
+        return 1.0, "exact"
+    if _is_typo(a.replace("-", ""), b.replace("-", "")):
+        return 0.88, "typo"
+    compound, other = (a, b) if "-" in a else (b, a)
+    if "-" not in other and compound.split("-")[0] == other:
+        return 0.8, "part"
+    return 0.0, ""
+
+
+def _settle_compounds(x: tuple[str, ...], y: tuple[str, ...]) -> tuple[str, ...]:
+    """x's hyphenated words: joined where y writes them whole (hyphenated, joined or, after
+    merging, spaced); split into parts only where y has one part as a word of its own
+    ("Garcia-Lopez" vs "Garcia"), so a double surname can meet its half. Otherwise a
+    hyphenated word stays one name: Ji-hoon is never Ji plus a middle name Hoon. A first name
+    is never split."""
+    whole = {t.replace("-", "") for t in y}
+    simple = {t for t in y if "-" not in t}
+    out: list[str] = []
+    for i, token in enumerate(x):
+        joined = token.replace("-", "")
+        parts = [part for part in token.split("-") if part]
+        if "-" not in token:
+            out.append(token)
+        elif joined in whole:
+            out.append(joined)
+        elif i > 0 and simple.intersection(parts):
+            out.extend(parts)
+        else:
+            out.append(token)
+    return tuple(out)
 
 
 def _role(i: int, n: int) -> str:
@@ -501,13 +544,16 @@ def _merge_concatenations(x: tuple[str, ...], y: tuple[str, ...]) -> tuple[str, 
 
 
 def _drop_particles(tokens: tuple[str, ...]) -> tuple[str, ...]:
-    rest = [t for i, t in enumerate(tokens) if i == 0 or t not in _PARTICLES]
+    """ "Juan de la Cruz" = "Juan Cruz". A particle only introduces a surname, so the last word
+    is never one: Lê, Le, Da, Di and Du are surnames in their own right ("Tuan E Le")."""
+    last = len(tokens) - 1
+    rest = [t for i, t in enumerate(tokens) if i in (0, last) or t not in _PARTICLES]
     return tuple(rest) if len(rest) >= 2 else tokens
 
 
-_GIVEN_FACTOR = {"exact": 1.0, "nickname": 0.95, "typo": 0.88, "initial": 0.7}
-_SURNAME_FACTOR = {"exact": 1.0, "nickname": 0.9, "typo": 0.88, "initial": 0.6}
-_MIDDLE_FACTOR = {"exact": 1.0, "nickname": 0.97, "typo": 0.95, "initial": 0.98}
+_GIVEN_FACTOR = {"exact": 1.0, "nickname": 0.95, "typo": 0.88, "initial": 0.7, "part": 0.8}
+_SURNAME_FACTOR = {"exact": 1.0, "nickname": 0.9, "typo": 0.88, "initial": 0.6, "part": 0.9}
+_MIDDLE_FACTOR = {"exact": 1.0, "nickname": 0.97, "typo": 0.95, "initial": 0.98, "part": 0.97}
 
 
 def _pair_note(kind: str, a: str, b: str, *, role: str) -> tuple[str, str]:
@@ -521,6 +567,9 @@ def _pair_note(kind: str, a: str, b: str, *, role: str) -> tuple[str, str]:
         return "nickname", f"nickname {short} = {full}"
     if kind == "typo":
         return "spelling", f"spelling {da} ~ {db}"
+    if kind == "part":
+        part, full = (da, db) if "-" in b else (db, da)
+        return "part of a name", f"only part of the hyphenated name ({part} of {full})"
     if kind == "initial":
         letter, full = (da, db) if len(a) == 1 else (db, da)
         if role == "given":
@@ -555,6 +604,9 @@ class _Tally:
     found: list[tuple[str, str]] = field(default_factory=list)
     used_x: set[int] = field(default_factory=set)
     used_y: set[int] = field(default_factory=set)
+    # side ("x" or "y") -> the word a concession left unexplained ("goes by middle name" skips
+    # the first name, "second surname ... ignored" the last one)
+    skipped: dict[str, str] = field(default_factory=dict)
 
     @property
     def rev(self) -> dict[int, tuple[int, str]]:
@@ -586,10 +638,12 @@ def _match_given(t: _Tally) -> bool:
         i, kind = rev[0]
         note = ("middle name", f"goes by middle name {_display(t.x[i])}")
         t.take({0, i}, {0}, 0.85 * _MIDDLE_FACTOR[kind], note)
+        t.skipped["x"] = t.x[0]
     elif 0 in pairs and _role(pairs[0][0], ny) == "middle":
         j, kind = pairs[0]
         note = ("middle name", f"goes by middle name {_display(t.y[j])}")
         t.take({0}, {0, j}, 0.85 * _MIDDLE_FACTOR[kind], note)
+        t.skipped["y"] = t.y[0]
     else:
         return False
     return True
@@ -608,10 +662,12 @@ def _match_surname(t: _Tally) -> bool:
         j, kind = pairs[sx]
         note = ("double surname", f"second surname {_display(t.y[sy])} ignored")
         t.take({sx}, {j, sy}, 0.95 * _SURNAME_FACTOR[kind], note)
+        t.skipped["y"] = t.y[sy]
     elif sy in rev and _role(rev[sy][0], len(t.x)) == "middle" and sx not in t.used_x:
         i, kind = rev[sy]
         note = ("double surname", f"second surname {_display(t.x[sx])} ignored")
         t.take({i, sx}, {sy}, 0.95 * _SURNAME_FACTOR[kind], note)
+        t.skipped["x"] = t.x[sx]
     else:
         return False
     return True
@@ -635,8 +691,10 @@ def _match_middles(t: _Tally) -> None:
 
 def _score_tokens(x: tuple[str, ...], y: tuple[str, ...]) -> _NameResult:
     """Score two names whose tokens are in given ... surname order."""
-    y = _drop_particles(_merge_concatenations(x, y))[:8]
-    x = _drop_particles(_merge_concatenations(y, x))[:8]
+    y = _merge_concatenations(tuple(t.replace("-", "") for t in x), y)
+    x = _merge_concatenations(tuple(t.replace("-", "") for t in y), x)
+    x, y = _settle_compounds(x, y), _settle_compounds(y, x)
+    y, x = _drop_particles(y)[:8], _drop_particles(x)[:8]
     if not x or not y:
         return _ZERO
     pairs = _align(x, y)
@@ -647,6 +705,13 @@ def _score_tokens(x: tuple[str, ...], y: tuple[str, ...]) -> _NameResult:
     surname_ok = _match_surname(tally)
     if not given_ok or not surname_ok:
         return _conflict(x, y, pairs, given_ok=given_ok, surname_ok=surname_ok)
+    if len(tally.skipped) == 2:
+        # Each side keeps a word the other lacks where a first name goes ("Noor El-Amin" vs
+        # "Karim El-Amin" read as "El Amin Noor"): only the family name is shared, so these are
+        # relatives, not one person.
+        mine, theirs = _display(tally.skipped["x"]), _display(tally.skipped["y"])
+        note = f"first names differ ({mine} vs {theirs})"
+        return _NameResult(30, ("first names differ",), (note,))
     _match_middles(tally)
     return tally.result()
 
@@ -1295,8 +1360,10 @@ def _verdict(best: OwnerMatch) -> str:
     # People keep several emails and phones: a clear name match is still a match when only one
     # contact detail differs and nothing else contradicts it.
     others = [f.score for k, f in best.fields.items() if k != "name" and f.score is not None]
-    if name >= NAME_MATCH and sum(score < NAME_MISMATCH for score in others) <= 1 and (
-        len(others) < 3 or sum(score >= NAME_MATCH for score in others) >= 1
+    if (
+        name >= NAME_MATCH
+        and sum(score < NAME_MISMATCH for score in others) <= 1
+        and (len(others) < 3 or sum(score >= NAME_MATCH for score in others) >= 1)
     ):
         return "match"
     return "partial"
@@ -1340,9 +1407,14 @@ def _reason(verdict: str, best: _OwnerEval | None, customer: _Customer, joint_ow
             f"Owner '{owner}'{joint} may be the customer '{cust}'{why}{tail}. "
             "Check with the customer before relying on this account."
         )
+    relative = (
+        "Same surname, different first name: likely a relative, not the customer. "
+        if "first names differ" in best.name_tags
+        else ""
+    )
     return (
         f"No owner matches the customer '{cust}'; the closest is '{owner}'{why}{tail}. "
-        "Confirm who owns this bank account before debiting it."
+        f"{relative}Confirm who owns this bank account before debiting it."
     )
 
 

@@ -838,3 +838,205 @@ def test_random_names_never_raise_and_stay_in_range() -> None:
         score, detail = compare_names(a, b)
         assert 0 <= score <= 100
         assert detail
+
+
+# --------------------------------------------------------------------------- names: beyond English
+
+
+@pytest.mark.parametrize(
+    ("customer_name", "owner_name"),
+    [
+        ("Alex Garcia", "ALEJANDRO GARCIA"),
+        ("Lupe Hernández", "GUADALUPE HERNANDEZ"),
+        ("Pepe Ramírez", "JOSE RAMIREZ"),
+        ("Paco Torres", "Francisco Torres"),
+        ("Nacho Vargas", "IGNACIO VARGAS"),
+        ("Chuy Reyes", "JESUS REYES"),
+        ("Memo Ortiz", "GUILLERMO ORTIZ"),
+        ("Beppe Rossi", "GIUSEPPE ROSSI"),
+        ("Gianni Russo", "GIOVANNI RUSSO"),
+        ("Sasha Ivanov", "ALEKSANDR IVANOV"),
+        ("Misha Petrov", "MIKHAIL PETROV"),
+        ("Dima Volkov", "DMITRI VOLKOV"),
+        ("Kolya Smirnov", "NIKOLAI SMIRNOV"),
+        ("Vova Kuznetsov", "VLADIMIR KUZNETSOV"),
+        ("Katya Novak", "EKATERINA NOVAK"),
+        ("Mo Haddad", "MOHAMMED HADDAD"),
+        ("Seun Adeyemi", "OLUWASEUN ADEYEMI"),
+        ("Wei Zhang", "WEI CHEUNG"),
+        ("Mei Chen", "MAY CHEN"),
+    ],
+)
+def test_nicknames_from_other_languages_are_the_same_person(
+    customer_name: str, owner_name: str
+) -> None:
+    score, detail = compare_names(customer_name, owner_name)
+
+    assert score >= NAME_MATCH, detail
+    assert "nickname" in detail
+
+
+@pytest.mark.parametrize(
+    ("customer_name", "owner_name"),
+    [
+        ("Alejandro Garcia", "ALEJANDRA GARCIA"),  # Alex can be either, they are not each other
+        ("Francisco Torres", "FRANCISCA TORRES"),
+        ("Giuseppe Rossi", "GIUSEPPINA ROSSI"),
+        ("Lorenzo Bianchi", "VINCENZO BIANCHI"),  # both go by Enzo
+        ("Aleksandr Ivanov", "ALEKSANDRA IVANOVA"),
+        ("Pepe Ramirez", "PACO RAMIREZ"),
+        ("Jose Ramirez", "JOSEPH RAMIREZ"),  # Joe for either, but two names
+        ("Wei Wang", "WEI HUANG"),  # both may be written Wong; the surnames are not each other
+    ],
+)
+def test_formal_names_that_share_a_nickname_stay_different_people(
+    customer_name: str, owner_name: str
+) -> None:
+    score, detail = compare_names(customer_name, owner_name)
+
+    assert score < NAME_MISMATCH, detail
+
+
+@pytest.mark.parametrize(
+    ("customer_name", "owner_name"),
+    [
+        ("Tuan Lê", "Tuan E Lê"),
+        ("Tuan Lê", "TUAN E. LE"),
+        ("Tuan E Le", "TUAN LE"),
+        ("Anh Da", "ANH T DA"),
+        ("Marco Di", "MARCO A DI"),
+    ],
+)
+def test_a_middle_initial_before_a_short_surname_that_is_also_a_particle_matches(
+    customer_name: str, owner_name: str
+) -> None:
+    score, detail = compare_names(customer_name, owner_name)
+
+    assert score >= NAME_MATCH, detail
+    assert "middle initial" in detail
+
+
+def test_a_particle_before_the_surname_is_still_ignored_but_a_surname_particle_is_kept() -> None:
+    particle, particle_detail = compare_names("Ana Da Silva", "ANA SILVA")
+    different, _ = compare_names("Tuan Le", "TUAN E")
+
+    assert particle >= NAME_MATCH, particle_detail
+    assert different < NAME_MISMATCH
+
+
+@pytest.mark.parametrize(
+    ("customer_name", "owner_name"),
+    [
+        ("Noor El-Amin", "KARIM EL-AMIN"),
+        ("Noor El-Amin", "Karim El-Amin"),
+        ("Noor El-Amin", "EL-AMIN, KARIM"),
+        ("Noor El Amin", "KARIM EL AMIN"),
+        ("José García López", "JUAN GARCIA LOPEZ"),
+        ("José García López", "GARCIA LOPEZ JUAN"),
+        ("Maria de la Cruz", "JOSE DE LA CRUZ"),
+        ("Ji-hoon Kim", "JI-WOO KIM"),
+        ("Ji-hoon Kim", "KIM MIN-JI"),
+        ("Ji-woo Choi", "Min-ji Choi"),
+        ("Min-jun Lee", "LEE SEO-JUN"),
+        ("Lars van der Berg", "ASTRID VAN DER BERG"),
+    ],
+)
+def test_same_surname_with_another_first_name_is_a_different_person(
+    customer_name: str, owner_name: str
+) -> None:
+    score, detail = compare_names(customer_name, owner_name)
+
+    assert score < NAME_MISMATCH, detail
+    assert "first names differ" in detail or "names differ" in detail
+
+
+@pytest.mark.parametrize(
+    ("customer_name", "owner_name"),
+    [
+        ("Noor El-Amin", "NOOR EL AMIN"),
+        ("Noor El-Amin", "NOOR ELAMIN"),
+        ("Noor El-Amin", "EL-AMIN, NOOR"),
+        ("Ji-hoon Kim", "KIM JI HOON"),
+        ("Ji-hoon Kim", "JIHOON KIM"),
+        ("Ji-hoon Kim", "KIM, JI-HOON"),
+        ("María García-López", "MARIA GARCIA"),
+        ("Maria Garcia", "MARIA GARCIA-LOPEZ"),
+    ],
+)
+def test_hyphenated_names_match_however_the_bank_writes_them(
+    customer_name: str, owner_name: str
+) -> None:
+    score, detail = compare_names(customer_name, owner_name)
+
+    assert score >= NAME_MATCH, detail
+
+
+def test_half_of_a_hyphenated_first_name_is_only_plausible() -> None:
+    score, detail = compare_names("Jean-Pierre Dupont", "JEAN DUPONT")
+
+    assert NAME_MISMATCH <= score < NAME_MATCH, detail
+    assert "part of the hyphenated name" in detail
+
+
+def test_a_relative_with_the_same_surname_and_contact_details_is_a_mismatch() -> None:
+    family = {
+        "email": "elamin.family@gmail.com",
+        "phone": "+1 555-555-0134",
+        "address": SF_ADDRESS,
+    }
+    result = match_owners(
+        customer(name="Noor El-Amin", **family),
+        [
+            owner(
+                "KARIM EL-AMIN",
+                email=family["email"],
+                phone=family["phone"],
+                raw_address="510 Townsend St, San Francisco, CA 94103",
+            )
+        ],
+    )
+
+    assert result.verdict == "mismatch"
+    assert "first names differ (Noor vs Karim)" in result.fields["name"].detail
+    assert "likely a relative" in result.reason
+
+
+@pytest.mark.parametrize(
+    "owners",
+    [
+        [owner("KARIM EL-AMIN"), owner("NOOR EL-AMIN")],
+        [owner("KARIM & NOOR EL-AMIN")],
+        [owner("KARIM EL-AMIN OR NOOR EL-AMIN")],
+    ],
+)
+def test_a_joint_account_with_the_customer_among_relatives_is_a_match(owners: Any) -> None:
+    result = match_owners(customer(name="Noor El-Amin"), owners)
+
+    assert result.verdict == "match", result.reason
+    assert result.joint is True
+    assert "likely a relative" not in result.reason
+
+
+def test_a_joint_account_of_relatives_without_the_customer_is_a_mismatch() -> None:
+    result = match_owners(
+        customer(name="Noor El-Amin"), [owner("KARIM EL-AMIN"), owner("LAYLA EL-AMIN")]
+    )
+
+    assert result.verdict == "mismatch"
+    assert result.joint is True
+
+
+def test_one_differing_detail_beside_matching_ones_is_a_match_but_two_are_partial() -> None:
+    cust = customer(
+        name="Jenny Rosen", email="jenny@example.com", phone="+1 415 555 0100", address=SF_ADDRESS
+    )
+    same_address = "510 Townsend St, San Francisco, CA 94103"
+    one_differs = owner(
+        "JENNY ROSEN", email="jr@other.org", phone="415-555-0100", raw_address=same_address
+    )
+    two_differ = owner(
+        "JENNY ROSEN", email="jr@other.org", phone="212-555-0199", raw_address=same_address
+    )
+
+    assert match_owners(cust, [one_differs]).verdict == "match"
+    assert match_owners(cust, [two_differ]).verdict == "partial"
