@@ -78,6 +78,8 @@ def app_url() -> Iterator[str]:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+    ARTIFACTS.mkdir(exist_ok=True)  # kept for whoever debugs a failed journey
+    shutil.copy(log_path, ARTIFACTS / "streamlit.log")
     shutil.rmtree(data_dir, ignore_errors=True)
 
 
