@@ -309,36 +309,34 @@ class StripeGateway:
         return self._one(lambda: fc.sessions.retrieve(session_id))
 
     # -- intents, payment methods, mandates ------------------------------------------------------
+    # SetupIntents and PaymentIntents share their call shapes; the public methods name the kind.
 
-    def create_setup_intent(self, params: Params, *, idempotency_key: str | None) -> dict[str, Any]:
+    def _intents(self, intent_id: str) -> Any:
+        return self.v1.payment_intents if intent_id.startswith("pi_") else self.v1.setup_intents
+
+    def _create_intent(
+        self, service: Any, params: Params, idempotency_key: str | None
+    ) -> dict[str, Any]:
         return self._one(
-            lambda: self.v1.setup_intents.create(
-                params=dict(params), options=self._opts(idempotency_key)
-            )
+            lambda: service.create(params=dict(params), options=self._opts(idempotency_key))
         )
 
-    def retrieve_setup_intent(
-        self, intent_id: str, *, expand: Sequence[str] = ()
-    ) -> dict[str, Any]:
+    def _retrieve_intent(self, intent_id: str, expand: Sequence[str]) -> dict[str, Any]:
         params = {"expand": list(expand)} if expand else {}
-        return self._one(lambda: self.v1.setup_intents.retrieve(intent_id, params=params))
+        return self._one(lambda: self._intents(intent_id).retrieve(intent_id, params=params))
 
-    def cancel_setup_intent(
-        self, intent_id: str, *, reason: str | None, idempotency_key: str | None
+    def _cancel_intent(
+        self, intent_id: str, reason: str | None, idempotency_key: str | None
     ) -> dict[str, Any]:
         params = {"cancellation_reason": reason} if reason else {}
         return self._one(
-            lambda: self.v1.setup_intents.cancel(
+            lambda: self._intents(intent_id).cancel(
                 intent_id, params=params, options=self._opts(idempotency_key)
             )
         )
 
-    def iter_setup_intents(
-        self,
-        *,
-        created_gte: int | None = None,
-        customer: str | None = None,
-        expand: Sequence[str] = (),
+    def _iter_intents(
+        self, service: Any, created_gte: int | None, customer: str | None, expand: Sequence[str]
     ) -> Iterator[dict[str, Any]]:
         params: dict[str, Any] = {"limit": 100}
         if created_gte is not None:
@@ -347,7 +345,53 @@ class StripeGateway:
             params["customer"] = customer
         if expand:
             params["expand"] = [f"data.{e}" for e in expand]
-        return self._iter(lambda: self.v1.setup_intents.list(params=params))
+        return self._iter(lambda: service.list(params=params))
+
+    def create_setup_intent(self, params: Params, *, idempotency_key: str | None) -> dict[str, Any]:
+        return self._create_intent(self.v1.setup_intents, params, idempotency_key)
+
+    def create_payment_intent(
+        self, params: Params, *, idempotency_key: str | None
+    ) -> dict[str, Any]:
+        return self._create_intent(self.v1.payment_intents, params, idempotency_key)
+
+    def retrieve_setup_intent(
+        self, intent_id: str, *, expand: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        return self._retrieve_intent(intent_id, expand)
+
+    def retrieve_payment_intent(
+        self, intent_id: str, *, expand: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        return self._retrieve_intent(intent_id, expand)
+
+    def cancel_setup_intent(
+        self, intent_id: str, *, reason: str | None, idempotency_key: str | None
+    ) -> dict[str, Any]:
+        return self._cancel_intent(intent_id, reason, idempotency_key)
+
+    def cancel_payment_intent(
+        self, intent_id: str, *, reason: str | None, idempotency_key: str | None
+    ) -> dict[str, Any]:
+        return self._cancel_intent(intent_id, reason, idempotency_key)
+
+    def iter_setup_intents(
+        self,
+        *,
+        created_gte: int | None = None,
+        customer: str | None = None,
+        expand: Sequence[str] = (),
+    ) -> Iterator[dict[str, Any]]:
+        return self._iter_intents(self.v1.setup_intents, created_gte, customer, expand)
+
+    def iter_payment_intents(
+        self,
+        *,
+        created_gte: int | None = None,
+        customer: str | None = None,
+        expand: Sequence[str] = (),
+    ) -> Iterator[dict[str, Any]]:
+        return self._iter_intents(self.v1.payment_intents, created_gte, customer, expand)
 
     def verify_microdeposits(
         self,
@@ -359,55 +403,15 @@ class StripeGateway:
     ) -> dict[str, Any]:
         """Verify a manually entered account: exactly one of ``amounts`` or ``descriptor_code``."""
         params: dict[str, Any] = (
-            {"amounts": list(amounts)} if amounts is not None else {"descriptor_code": descriptor_code}
+            {"amounts": list(amounts)}
+            if amounts is not None
+            else {"descriptor_code": descriptor_code}
         )
-        service = self.v1.payment_intents if intent_id.startswith("pi_") else self.v1.setup_intents
         return self._one(
-            lambda: service.verify_microdeposits(
+            lambda: self._intents(intent_id).verify_microdeposits(
                 intent_id, params=params, options=self._opts(idempotency_key)
             )
         )
-
-    def create_payment_intent(
-        self, params: Params, *, idempotency_key: str | None
-    ) -> dict[str, Any]:
-        return self._one(
-            lambda: self.v1.payment_intents.create(
-                params=dict(params), options=self._opts(idempotency_key)
-            )
-        )
-
-    def retrieve_payment_intent(
-        self, intent_id: str, *, expand: Sequence[str] = ()
-    ) -> dict[str, Any]:
-        params = {"expand": list(expand)} if expand else {}
-        return self._one(lambda: self.v1.payment_intents.retrieve(intent_id, params=params))
-
-    def cancel_payment_intent(
-        self, intent_id: str, *, reason: str | None, idempotency_key: str | None
-    ) -> dict[str, Any]:
-        params = {"cancellation_reason": reason} if reason else {}
-        return self._one(
-            lambda: self.v1.payment_intents.cancel(
-                intent_id, params=params, options=self._opts(idempotency_key)
-            )
-        )
-
-    def iter_payment_intents(
-        self,
-        *,
-        created_gte: int | None = None,
-        customer: str | None = None,
-        expand: Sequence[str] = (),
-    ) -> Iterator[dict[str, Any]]:
-        params: dict[str, Any] = {"limit": 100}
-        if created_gte is not None:
-            params["created"] = {"gte": created_gte}
-        if customer:
-            params["customer"] = customer
-        if expand:
-            params["expand"] = [f"data.{e}" for e in expand]
-        return self._iter(lambda: self.v1.payment_intents.list(params=params))
 
     def retrieve_payment_method(self, pm_id: str) -> dict[str, Any]:
         return self._one(lambda: self.v1.payment_methods.retrieve(pm_id))
