@@ -12,9 +12,10 @@ from collections.abc import Mapping
 import altair as alt
 import pandas as pd
 
+from components.money import format_money
 from services.money import exponent
 
-__all__ = ["VERDICT_COLORS", "balance_history_chart", "verdict_chart"]
+__all__ = ["VERDICT_COLORS", "VERDICT_LABELS", "balance_history_chart", "verdict_chart"]
 
 # One colour per verdict everywhere (badges, bars): green good, red short, amber old, grey none.
 VERDICT_COLORS: dict[str, str] = {
@@ -23,6 +24,13 @@ VERDICT_COLORS: dict[str, str] = {
     "stale": "#ef6c00",
     "unavailable": "#757575",
     "error": "#6a1b9a",
+}
+VERDICT_LABELS: dict[str, str] = {
+    "ok": "OK",
+    "insufficient": "Insufficient",
+    "stale": "Stale",
+    "unavailable": "Unavailable",
+    "error": "Error",
 }
 _SERIES = {"available": "Available", "current": "Current (posted)"}
 
@@ -44,48 +52,68 @@ def balance_history_chart(history: pd.DataFrame, *, currency: str) -> alt.Chart:
     long = rows.melt(
         id_vars=["as_of"], value_vars=list(_SERIES), var_name="figure", value_name="minor"
     ).dropna(subset=["minor"])
+    places = exponent(code)
     data = pd.DataFrame(
         {
             "as_of": long["as_of"],
             "figure": long["figure"].map(_SERIES),
             "amount": long["minor"].astype("float64") / scale,
+            # The tooltip shows money exactly as the rest of the page does ("$1,234.56").
+            "shown": [format_money(int(m), code) for m in long["minor"]],
         }
     )
     return (
         alt.Chart(data, title=f"Balance over time ({code.upper()})")
         .mark_line(point=True, interpolate="step-after")
         .encode(
-            x=alt.X("as_of:T", title="As of (UTC)"),
-            y=alt.Y("amount:Q", title=f"Balance ({code.upper()})"),
+            x=alt.X("as_of:T", title="As of (UTC)", axis=alt.Axis(format="%b %d %H:%M")),
+            y=alt.Y(
+                "amount:Q",
+                title=f"Balance ({code.upper()})",
+                axis=alt.Axis(format=f",.{places}f"),
+            ),
             color=alt.Color(
                 "figure:N",
                 title="Figure",
                 scale=alt.Scale(domain=list(_SERIES.values()), range=["#1565c0", "#90a4ae"]),
             ),
             tooltip=[
-                alt.Tooltip("as_of:T", title="As of", format="%Y-%m-%d %H:%M"),
+                alt.Tooltip("as_of:T", title="As of (UTC)", format="%Y-%m-%d %H:%M"),
                 alt.Tooltip("figure:N", title="Figure"),
-                alt.Tooltip("amount:Q", title=code.upper(), format=",.2f"),
+                alt.Tooltip("shown:N", title="Balance"),
             ],
         )
     )
 
 
-def verdict_chart(counts: Mapping[str, int]) -> alt.Chart:
+def verdict_chart(counts: Mapping[str, int]) -> alt.LayerChart:
     """Horizontal bars: how many rows got each verdict, in the fixed verdict colours."""
     order = [v for v in VERDICT_COLORS if v in counts]
-    data = pd.DataFrame({"verdict": order, "rows": [int(counts[v]) for v in order]})
-    return (
-        alt.Chart(data, title="Rows per verdict")
-        .mark_bar()
-        .encode(
-            y=alt.Y("verdict:N", title=None, sort=order),
-            x=alt.X("rows:Q", title="Rows"),
-            color=alt.Color(
-                "verdict:N",
-                scale=alt.Scale(domain=order, range=[VERDICT_COLORS[v] for v in order]),
-                legend=None,
-            ),
-            tooltip=["verdict:N", "rows:Q"],
+    total = sum(int(counts[v]) for v in order)
+    data = pd.DataFrame(
+        {
+            "verdict": order,
+            "label": [VERDICT_LABELS[v] for v in order],
+            "rows": [int(counts[v]) for v in order],
+            "share": [int(counts[v]) / total if total else 0.0 for v in order],
+        }
+    )
+    labels = [VERDICT_LABELS[v] for v in order]
+    base = alt.Chart(data, title="Rows per verdict").encode(
+        y=alt.Y("label:N", title=None, sort=labels, axis=alt.Axis(labelOverlap=False)),
+        x=alt.X("rows:Q", title="Rows", axis=alt.Axis(format="d", tickMinStep=1)),
+        tooltip=[
+            alt.Tooltip("label:N", title="Verdict"),
+            alt.Tooltip("rows:Q", title="Rows", format=","),
+            alt.Tooltip("share:Q", title="Share of checked rows", format=".0%"),
+        ],
+    )
+    bars = base.mark_bar().encode(
+        color=alt.Color(
+            "label:N",
+            scale=alt.Scale(domain=labels, range=[VERDICT_COLORS[v] for v in order]),
+            legend=None,
         )
     )
+    counts_text = base.mark_text(align="left", dx=3).encode(text=alt.Text("rows:Q", format=","))
+    return (bars + counts_text).properties(height=alt.Step(26))

@@ -37,6 +37,12 @@ _END_STAGES: tuple[tuple[str, str], ...] = (
     ("failed", "Failed"),
 )
 ROUTES: tuple[str, ...] = ("Linked instantly (FC)", "Manual entry", "No bank account yet")
+METHOD_ORDER: tuple[str, ...] = ("automatic", "instant", "microdeposits")
+# One band per method or stage, tall enough for its label. A fixed total height lets Vega
+# shrink the bands until labels collide, and then it silently drops every other label (the
+# "instant" bar once lost its name that way), so height is set per band instead.
+_BAND = alt.Step(30)
+_FUNNEL_BAND = alt.Step(22)
 _METHOD_COLORS = alt.Scale(
     domain=["automatic", "instant", "microdeposits"],
     range=["#4c78a8", "#54a24b", "#f58518"],
@@ -71,11 +77,11 @@ def funnel_chart(row: Mapping[str, Any], *, title: str | None = None) -> alt.Lay
             title=None,
             axis=alt.Axis(labelLimit=220, labelOverlap=False),
         ),
-        x=alt.X("count:Q", title="intents"),
+        x=alt.X("count:Q", title="intents", axis=alt.Axis(format="d", tickMinStep=1)),
         tooltip=[
-            alt.Tooltip("stage:N"),
-            alt.Tooltip("count:Q"),
-            alt.Tooltip("share:Q", format=".0%", title="of started"),
+            alt.Tooltip("stage:N", title="stage"),
+            alt.Tooltip("count:Q", title="intents", format=","),
+            alt.Tooltip("share:Q", format=".0%", title="share of started"),
         ],
     )
     bars = base.mark_bar().encode(
@@ -86,7 +92,7 @@ def funnel_chart(row: Mapping[str, Any], *, title: str | None = None) -> alt.Lay
         )
     )
     labels = base.mark_text(align="left", dx=3).encode(text=alt.Text("count:Q"))
-    return (bars + labels).properties(height=280, title=title or method)
+    return (bars + labels).properties(height=_FUNNEL_BAND, title=title or method)
 
 
 def conversion_over_time_chart(weekly: pd.DataFrame) -> alt.Chart:
@@ -100,7 +106,7 @@ def conversion_over_time_chart(weekly: pd.DataFrame) -> alt.Chart:
         alt.Chart(data, title="Conversion by week")
         .mark_line(point=True)
         .encode(
-            x=alt.X("week:T", title="week starting"),
+            x=alt.X("week:T", title="week starting", axis=alt.Axis(format="%b %d")),
             y=alt.Y(
                 "conversion_rate:Q",
                 title="conversion",
@@ -111,8 +117,8 @@ def conversion_over_time_chart(weekly: pd.DataFrame) -> alt.Chart:
             tooltip=[
                 alt.Tooltip("week:T", title="week"),
                 alt.Tooltip("verification_method:N", title="method"),
-                alt.Tooltip("started:Q"),
-                alt.Tooltip("succeeded:Q"),
+                alt.Tooltip("started:Q", title="started", format=","),
+                alt.Tooltip("succeeded:Q", title="usable", format=","),
                 alt.Tooltip("conversion_rate:Q", format=".0%", title="conversion"),
             ],
         )
@@ -140,13 +146,26 @@ def route_shares(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def fallback_share_chart(frame: pd.DataFrame) -> alt.Chart:
-    """Stacked 100 % bars: the share of each method's starts that fell back to manual entry."""
+    """Stacked 100 % bars: the share of each method's starts that fell back to manual entry.
+
+    Every method in ``frame`` gets a labelled bar, also one whose starts all linked instantly
+    (its "Manual entry" segment is simply zero wide).
+    """
     data = route_shares(frame)
+    methods = list(dict.fromkeys(data["verification_method"]))
+    order = [m for m in METHOD_ORDER if m in methods] + [
+        m for m in methods if m not in METHOD_ORDER
+    ]
     return (
         alt.Chart(data, title="How customers gave their bank account")
         .mark_bar()
         .encode(
-            y=alt.Y("verification_method:N", title="method"),
+            y=alt.Y(
+                "verification_method:N",
+                title="method",
+                sort=order,
+                axis=alt.Axis(labelOverlap=False, labelLimit=160),
+            ),
             x=alt.X(
                 "share:Q", stack="normalize", title="share of started", axis=alt.Axis(format="%")
             ),
@@ -154,17 +173,18 @@ def fallback_share_chart(frame: pd.DataFrame) -> alt.Chart:
                 "route:N",
                 title="route",
                 scale=alt.Scale(domain=list(ROUTES), range=["#54a24b", "#f58518", "#bab0ac"]),
+                legend=alt.Legend(orient="bottom", columns=1),
             ),
             order=alt.Order("route_order:Q"),
             tooltip=[
                 alt.Tooltip("verification_method:N", title="method"),
-                alt.Tooltip("route:N"),
-                alt.Tooltip("count:Q"),
-                alt.Tooltip("share:Q", format=".0%"),
+                alt.Tooltip("route:N", title="route"),
+                alt.Tooltip("count:Q", title="intents", format=","),
+                alt.Tooltip("share:Q", format=".0%", title="share of started"),
             ],
         )
         .transform_calculate(
             route_order=f"indexof({list(ROUTES)!r}, datum.route)",
         )
-        .properties(height=160)
+        .properties(height=_BAND)
     )

@@ -51,6 +51,21 @@ TABLE_COLUMNS = {
     "fallback_rate": "Manual fallback",
     "median_seconds_to_success": "Median time to usable",
 }
+TABLE_ORDER = (
+    "verification_method",
+    "started",
+    "conversion_rate",
+    "fallback_rate",
+    "median_seconds_to_success",
+    "linked_instantly",
+    "manual_entry",
+    "verified",
+    "succeeded",
+    "pending",
+    "failed",
+    "canceled",
+    "abandoned",
+)
 
 
 # --------------------------------------------------------------------------- sync
@@ -186,6 +201,10 @@ def table(frame: pd.DataFrame) -> pd.DataFrame:
     shown["Median time to usable"] = [
         _duration(float(v)) for v in frame["median_seconds_to_success"]
     ]
+    # A method nobody started has no rate; "0 %" would read as "every start failed".
+    nobody = frame["started"] == 0
+    for column in ("Conversion", "Manual fallback"):
+        shown[column] = shown[column].astype("float64").mask(nobody)
     return shown
 
 
@@ -260,9 +279,18 @@ st.dataframe(
     table(frame),
     hide_index=True,
     width="stretch",
+    # The rates and the time first: with every count the table is wider than the page.
+    column_order=[TABLE_COLUMNS[c] for c in TABLE_ORDER],
     column_config={
-        "Conversion": st.column_config.NumberColumn("Conversion", format="percent"),
-        "Manual fallback": st.column_config.NumberColumn("Manual fallback", format="percent"),
+        "Conversion": st.column_config.NumberColumn(
+            "Conversion", format="percent", help="Usable ÷ started"
+        ),
+        "Manual fallback": st.column_config.NumberColumn(
+            "Manual fallback", format="percent", help="Manual entry ÷ started"
+        ),
+        "Median time to usable": st.column_config.TextColumn(
+            "Median time to usable", help="From the intent's creation to its success event"
+        ),
     },
 )
 downloads(frame, weekly, intents)

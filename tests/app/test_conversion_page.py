@@ -119,3 +119,16 @@ def test_sync_counts_a_setup_intent_that_succeeded_since() -> None:
     at.multiselect(key="conv_flows").set_value(["setup_intent"]).run()
     table = at.dataframe[0].value.set_index("Method")
     assert int(table["Usable"].sum()) == succeeded_before + 1
+
+
+def test_the_route_chart_on_the_page_has_a_labelled_bar_for_every_started_method() -> None:
+    import json
+
+    at = open_page(PAGE, "manager")
+    no_exceptions(at)
+    started = at.dataframe[0].value.set_index("Method")["Started"]
+    specs = [json.loads(c.proto.spec) for c in charts(at)]
+    route = next(s for s in specs if s.get("title") == "How customers gave their bank account")
+    expected = [m for m in ("automatic", "instant", "microdeposits") if started.get(m, 0) > 0]
+    assert route["encoding"]["y"]["sort"] == expected
+    assert route["encoding"]["y"]["axis"]["labelOverlap"] is False

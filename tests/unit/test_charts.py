@@ -46,14 +46,49 @@ def test_balance_chart_of_an_empty_history_is_empty_not_an_error() -> None:
     assert chart.to_dict()["mark"]["type"] == "line"
 
 
+def _data(chart: object) -> pd.DataFrame:
+    data = getattr(chart, "data")  # noqa: B009 - a layer chart's data is typed as anything
+    assert isinstance(data, pd.DataFrame)
+    return data
+
+
+def _layer(spec: dict, mark: str) -> dict:  # type: ignore[type-arg]
+    return next(layer for layer in spec["layer"] if layer["mark"]["type"] == mark)
+
+
 def test_verdict_chart_counts_rows_in_the_verdict_colours() -> None:
     chart = verdict_chart({"ok": 5, "insufficient": 2, "stale": 0, "unavailable": 1})
-    data = chart.data
+    data = _data(chart)
     assert dict(zip(data["verdict"], data["rows"], strict=True)) == {
         "ok": 5, "insufficient": 2, "stale": 0, "unavailable": 1,
     }  # fmt: skip
+    bars = _layer(chart.to_dict(), "bar")
+    scale = bars["encoding"]["color"]["scale"]
+    assert scale["domain"] == ["OK", "Insufficient", "Stale", "Unavailable"]
+    assert scale["range"] == [
+        VERDICT_COLORS[v] for v in ("ok", "insufficient", "stale", "unavailable")
+    ]
+
+
+def test_verdict_chart_reads_like_the_page_labels_counts_and_shares() -> None:
+    chart = verdict_chart({"ok": 3, "insufficient": 1})
     spec = chart.to_dict()
-    assert spec["mark"]["type"] == "bar"
-    scale = spec["encoding"]["color"]["scale"]
-    assert scale["range"] == [VERDICT_COLORS[v] for v in scale["domain"]]
-    assert scale["domain"][0] == "ok"
+    assert list(_data(chart)["label"]) == ["OK", "Insufficient"]
+    assert list(_data(chart)["share"]) == [0.75, 0.25]
+    assert _layer(spec, "text")["encoding"]["text"]["field"] == "rows"
+    bars = _layer(spec, "bar")
+    tooltips = {t["title"]: t.get("format") for t in bars["encoding"]["tooltip"]}
+    assert tooltips == {"Verdict": None, "Rows": ",", "Share of checked rows": ".0%"}
+    assert bars["encoding"]["y"]["axis"]["labelOverlap"] is False
+
+
+def test_balance_chart_tooltip_shows_money_as_the_page_does_and_axis_keeps_the_decimals() -> None:
+    frame = history([(1_700_000_000, "usd", 123_456, 100_050), (1_700_000_000, "jpy", 500, None)])
+    usd = balance_history_chart(frame, currency="usd")
+    assert sorted(usd.data["shown"]) == ["$1,000.50", "$1,234.56"]
+    spec = usd.to_dict()
+    assert spec["encoding"]["y"]["axis"]["format"] == ",.2f"
+    assert {t["title"] for t in spec["encoding"]["tooltip"]} == {"As of (UTC)", "Figure", "Balance"}
+    jpy = balance_history_chart(frame, currency="jpy")
+    assert list(jpy.data["shown"]) == ["¥500"]
+    assert jpy.to_dict()["encoding"]["y"]["axis"]["format"] == ",.0f"

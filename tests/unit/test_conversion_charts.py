@@ -77,3 +77,37 @@ def test_conversion_over_time_leaves_out_weeks_without_starts() -> None:
     values = _values(chart)
     assert len(values) == 1 and values[0]["conversion_rate"] == 0.7
     assert chart.to_dict()["encoding"]["y"]["axis"]["format"] == "%"
+
+
+def test_the_route_chart_labels_every_method_even_one_that_never_fell_back() -> None:
+    frame = pd.DataFrame(
+        [
+            _row(),
+            _row("instant", started=96, linked_instantly=76, manual_entry=0, verified=0),
+            _row("microdeposits", linked_instantly=0, manual_entry=10),
+        ]
+    )
+    chart = charts.fallback_share_chart(frame)
+    instant = [r for r in _values(chart) if r["verification_method"] == "instant"]
+    by_route = {r["route"]: r["count"] for r in instant}
+    assert by_route == {"Linked instantly (FC)": 76, "Manual entry": 0, "No bank account yet": 20}
+    spec = chart.to_dict()
+    y = spec["encoding"]["y"]
+    assert y["sort"] == ["automatic", "instant", "microdeposits"]
+    # A fixed total height let Vega squeeze the bands and drop the "instant" label; each band
+    # now has its own height and labels are never hidden for overlapping.
+    assert y["axis"]["labelOverlap"] is False
+    assert spec["height"] == {"step": 30}
+
+
+def test_chart_tooltips_name_their_figures_and_format_shares_as_percentages() -> None:
+    frame = pd.DataFrame([_row()])
+    route = charts.fallback_share_chart(frame).to_dict()["encoding"]["tooltip"]
+    assert {t["title"]: t.get("format") for t in route} == {
+        "method": None, "route": None, "intents": ",", "share of started": ".0%",
+    }  # fmt: skip
+    funnel = charts.funnel_chart(_row()).to_dict()
+    bars = next(layer for layer in funnel["layer"] if layer["mark"]["type"] == "bar")
+    titles = {t["title"]: t.get("format") for t in bars["encoding"]["tooltip"]}
+    assert titles["share of started"] == ".0%" and titles["intents"] == ","
+    assert funnel["height"] == {"step": 22}
