@@ -21,7 +21,8 @@ import string
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 from urllib.parse import parse_qsl
@@ -277,6 +278,49 @@ def range_filter(value: Any, param: str) -> Callable[[int], bool]:
     return lambda ts: ts == exact
 
 
+def range_bounds(value: Any, param: str) -> tuple[int | None, int | None]:
+    """A ``created``-style filter as ``[low, high)`` bounds (either may be None = open).
+
+    The same parameters and errors as :func:`range_filter`; bounds let an indexed list jump
+    straight to the matching slice instead of testing every object.
+    """
+    if isinstance(value, dict):
+        bounds = {op: to_int(v, f"{param}[{op}]") for op, v in value.items()}
+        unknown = set(bounds) - {"gt", "gte", "lt", "lte"}
+        if unknown:
+            raise unknown_param(f"{param}[{sorted(unknown)[0]}]")
+        lows = [bounds["gte"]] if "gte" in bounds else []
+        lows += [bounds["gt"] + 1] if "gt" in bounds else []
+        highs = [bounds["lt"]] if "lt" in bounds else []
+        highs += [bounds["lte"] + 1] if "lte" in bounds else []
+        return (max(lows) if lows else None), (min(highs) if highs else None)
+    exact = to_int(value, param)
+    return exact, exact + 1
+
+
+# --------------------------------------------------------------------------- copies
+
+_ATOMIC = frozenset({str, int, float, bool, type(None)})
+
+
+def clone(value: Any) -> Any:
+    """A deep copy of JSON-like data (dicts, lists, scalars), about 5x faster than deepcopy.
+
+    Event snapshots, builder templates and expansions are copied hundreds of thousands of
+    times while a big world is seeded; ``copy.deepcopy``'s memo bookkeeping dominated start-up.
+    Sub-objects that appear twice are copied twice (nothing here relies on aliasing); anything
+    that is not a dict, list or scalar falls back to ``copy.deepcopy``.
+    """
+    kind = type(value)
+    if kind is dict:
+        return {k: v if type(v) in _ATOMIC else clone(v) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) in _ATOMIC else clone(v) for v in value]
+    if kind in _ATOMIC:
+        return value
+    return copy.deepcopy(value)
+
+
 # --------------------------------------------------------------------------- routes
 
 Handler = Callable[[Request, "State"], dict]
@@ -332,6 +376,199 @@ def match_route(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         return None
     found.sort(key=lambda t: t[0])
     return found[0][1], found[0][2]
+
+
+# --------------------------------------------------------------------------- indexes
+
+# Lists are ordered by (created, insertion order); both fit one int so sorting and bisecting
+# compare plain ints. Insertion order is a counter far below 2**40.
+_ORDER_SPAN = 1 << 40
+_FAR_PAST, _FAR_FUTURE = -(1 << 100), 1 << 100  # open bounds, beyond any sort key
+_UNINDEXABLE = object()  # an index value that is not hashable (never matches a query)
+_MISSING = object()
+
+# object type → index name → dotted path of the field; registered by route modules at import.
+INDEXES: dict[str, dict[str, tuple[str, ...]]] = {}
+
+
+def register_index(object_name: str, name: str, path: str | None = None) -> None:
+    """Index ``object_name`` by the field at dotted ``path`` (default: ``name``).
+
+    ``State.view(object_name, where={name: value})`` then reads only the matching ids. Indexes
+    are built on first use and kept current by ``State.add``/``remove``/``emit``/``reindex``
+    (and for the object a handler returns), so code that changes an indexed field in place and
+    neither emits an event nor returns the object must call ``state.reindex(obj)``.
+    """
+    INDEXES.setdefault(object_name, {})[name] = tuple((path or name).split("."))
+
+
+def sort_key(created: Any, order: int) -> int:
+    """The newest-first sort key of :meth:`State.sort_newest_first` as one int."""
+    return int(created or 0) * _ORDER_SPAN + order
+
+
+class IdSet:
+    """Ids kept sorted by sort key (ascending); additions are merged on the next read.
+
+    Buffering additions keeps bulk loading O(n log n) (one sort) while a live sandbox, whose
+    new objects are the newest, appends at the end.
+    """
+
+    __slots__ = ("keys", "ids", "pending")
+
+    def __init__(self) -> None:
+        self.keys: list[int] = []
+        self.ids: list[str] = []
+        self.pending: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.keys) + len(self.pending)
+
+    def add(self, id: str, key: int) -> None:
+        self.pending[id] = key
+
+    def discard(self, id: str, key: int) -> None:
+        if self.pending.pop(id, None) is not None:
+            return
+        i = bisect_left(self.keys, key)
+        if i < len(self.keys) and self.ids[i] == id:
+            del self.keys[i]
+            del self.ids[i]
+
+    def settle(self) -> None:
+        """Merge buffered additions into the sorted arrays."""
+        if not self.pending:
+            return
+        if len(self.pending) > 64:
+            pairs = sorted(
+                [*zip(self.keys, self.ids, strict=True), *((k, i) for i, k in self.pending.items())]
+            )
+            self.keys = [k for k, _ in pairs]
+            self.ids = [i for _, i in pairs]
+        else:
+            for id, key in self.pending.items():
+                i = bisect_left(self.keys, key)
+                self.keys.insert(i, key)
+                self.ids.insert(i, id)
+        self.pending.clear()
+
+    def has(self, id: str, key: int) -> bool:
+        self.settle()
+        i = bisect_left(self.keys, key)
+        return i < len(self.keys) and self.ids[i] == id
+
+    def descending(self, low: int, below: int) -> Iterator[tuple[int, str]]:
+        """(key, id) with ``low <= key < below``, newest first."""
+        self.settle()
+        lo, hi = bisect_left(self.keys, low), bisect_left(self.keys, below)
+        keys, ids = self.keys, self.ids
+        return ((keys[i], ids[i]) for i in range(hi - 1, lo - 1, -1))
+
+    def ascending(self, above: int, high: int) -> Iterator[tuple[int, str]]:
+        """(key, id) with ``above < key < high``, oldest first."""
+        self.settle()
+        lo, hi = bisect_left(self.keys, above + 1), bisect_left(self.keys, high)
+        keys, ids = self.keys, self.ids
+        return ((keys[i], ids[i]) for i in range(lo, hi))
+
+
+@dataclass
+class _Index:
+    path: tuple[str, ...]
+    buckets: dict[Any, IdSet] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)  # id → the value it is filed under
+
+    def read(self, obj: dict) -> Any:
+        value: Any = obj
+        for part in self.path:
+            value = value.get(part) if isinstance(value, dict) else None
+        try:
+            hash(value)
+        except TypeError:
+            return _UNINDEXABLE
+        return value
+
+    def file(self, id: str, value: Any, key: int) -> None:
+        self.values[id] = value
+        bucket = self.buckets.get(value)
+        if bucket is None:
+            bucket = self.buckets[value] = IdSet()
+        bucket.add(id, key)
+
+    def unfile(self, id: str, key: int) -> None:
+        value = self.values.pop(id, _UNINDEXABLE)
+        bucket = self.buckets.get(value)
+        if bucket is not None:
+            bucket.discard(id, key)
+
+
+class View:
+    """Stored objects of one type, newest first, read a page at a time (see ``State.view``).
+
+    A view never copies or sorts the whole selection: pages are sliced out of sorted id
+    arrays, so listing costs O(log n + limit) however many objects the sandbox holds.
+    ``keep`` (optional) filters further, lazily.
+    """
+
+    def __init__(
+        self,
+        state: State,
+        sets: Sequence[IdSet],
+        *,
+        low: int | None = None,
+        high: int | None = None,
+        keep: Callable[[dict], bool] | None = None,
+    ) -> None:
+        self.state = state
+        self.sets = list(sets)
+        self.low = _FAR_PAST if low is None else low * _ORDER_SPAN
+        self.high = _FAR_FUTURE if high is None else high * _ORDER_SPAN
+        self.keep = keep
+
+    def contains(self, id: str) -> bool:
+        key = self.state.sort_key_of(id)
+        if key is None or not self.low <= key < self.high:
+            return False
+        if not any(s.has(id, key) for s in self.sets):
+            return False
+        return self.keep is None or self.keep(self.state.by_id[id])
+
+    def _objects(self, pairs: Iterator[tuple[int, str]], n: int) -> list[dict]:
+        out: list[dict] = []
+        by_id, keep = self.state.by_id, self.keep
+        for _, id in pairs:
+            obj = by_id[id]
+            if keep is None or keep(obj):
+                out.append(obj)
+                if len(out) >= n:
+                    break
+        return out
+
+    def older(self, n: int, *, than: str | None = None) -> list[dict]:
+        """Up to ``n`` objects, newest first, older than ``than`` (an id in the view)."""
+        below = self.high
+        if than is not None:
+            below = min(below, self.state.sort_key_of(than) or below)
+        runs = [s.descending(self.low, below) for s in self.sets]
+        merged = runs[0] if len(runs) == 1 else heapq.merge(*runs, reverse=True)
+        return self._objects(iter(merged), n)
+
+    def newer(self, n: int, *, than: str) -> list[dict]:
+        """Up to ``n`` objects newer than ``than``, the nearest first (oldest first)."""
+        key = self.state.sort_key_of(than)
+        above = self.low - 1 if key is None else max(key, self.low - 1)
+        runs = [s.ascending(above, self.high) for s in self.sets]
+        merged = runs[0] if len(runs) == 1 else heapq.merge(*runs)
+        return self._objects(iter(merged), n)
+
+    def all(self) -> list[dict]:
+        """Every object of the view, newest first."""
+        return self.older(len(self.state.by_id) + 1)
+
+    def __len__(self) -> int:
+        if self.keep is None and self.low == _FAR_PAST and self.high == _FAR_FUTURE:
+            return sum(len(s) for s in self.sets)
+        return len(self.all())
 
 
 # --------------------------------------------------------------------------- state
@@ -401,6 +638,10 @@ class State:
         self.extras: dict[str, Any] = {}  # free slots for route modules (institutions, …)
         self._order: dict[str, int] = {}
         self._seq = itertools.count()
+        self._keys: dict[str, int] = {}  # id → sort key (created, insertion order)
+        self._all: dict[str, IdSet] = {}  # object type → every id of that type
+        self._indexes: dict[str, dict[str, _Index]] = {}  # type → name → index (lazy)
+        self._snapshots: dict[str, dict] = {}  # id → its latest event snapshot (see emit)
         self._rng = random.Random(self.config.seed)
         self._req_rng = random.Random(f"req:{self.config.seed}")
         self._jobs: list[_Job] = []
@@ -436,16 +677,115 @@ class State:
     # ---- store
 
     def add(self, obj: dict) -> dict:
-        """Store ``obj`` under its ``object`` type and ``id``; returns it (the live dict)."""
-        self.store.setdefault(obj["object"], {})[obj["id"]] = obj
-        if obj["id"] not in self._order:
-            self._order[obj["id"]] = next(self._seq)
-        self.by_id[obj["id"]] = obj
+        """Store ``obj`` under its ``object`` type and ``id``; returns it (the live dict).
+
+        Adding an object with a known id replaces the stored one (and re-files it in the
+        indexes). ``created`` must be final when an object is added.
+        """
+        kind, id = obj["object"], obj["id"]
+        bucket = self.store.setdefault(kind, {})
+        known = id in bucket
+        bucket[id] = obj
+        if id not in self._order:
+            self._order[id] = next(self._seq)
+        self.by_id[id] = obj
+        key = sort_key(obj.get("created"), self._order[id])
+        old_key = self._keys.get(id) if known else None
+        self._keys[id] = key
+        everything = self._all.get(kind)
+        if everything is None:
+            everything = self._all[kind] = IdSet()
+        if old_key is None:
+            everything.add(id, key)
+        elif old_key != key:
+            everything.discard(id, old_key)
+            everything.add(id, key)
+        self._refile(obj, old_key)
         return obj
 
     def remove(self, obj: dict) -> None:
-        self.store.get(obj["object"], {}).pop(obj["id"], None)
-        self.by_id.pop(obj["id"], None)
+        kind, id = obj["object"], obj["id"]
+        stored = self.store.get(kind, {}).pop(id, None)
+        self.by_id.pop(id, None)
+        key = self._keys.pop(id, None)
+        if stored is None or key is None:
+            return
+        self._all[kind].discard(id, key)
+        for index in self._indexes.get(kind, {}).values():
+            index.unfile(id, key)
+
+    def reindex(self, obj: dict) -> None:
+        """Re-file a stored object whose indexed fields were changed in place."""
+        if self.by_id.get(obj.get("id", "")) is obj:
+            self._refile(obj, None)
+
+    def _refile(self, obj: dict, old_key: int | None) -> None:
+        kind, id = obj["object"], obj["id"]
+        key = self._keys[id]
+        for index in self._indexes.get(kind, {}).values():
+            value = index.read(obj)
+            if id in index.values:
+                if index.values[id] == value and old_key in (None, key):
+                    continue
+                index.unfile(id, key if old_key is None else old_key)
+            index.file(id, value, key)
+
+    def _index(self, kind: str, name: str) -> _Index:
+        index = self._indexes.get(kind, {}).get(name)
+        if index is None:
+            path = INDEXES.get(kind, {}).get(name)
+            if path is None:
+                raise KeyError(f"no index {name!r} on {kind} (see register_index)")
+            index = self._indexes.setdefault(kind, {})[name] = _Index(path)
+            for id, obj in self.store.get(kind, {}).items():
+                index.file(id, index.read(obj), self._keys[id])
+        return index
+
+    def sort_key_of(self, id: str) -> int | None:
+        return self._keys.get(id)
+
+    def insertion_order(self, objs: Iterable[dict]) -> list[dict]:
+        """``objs`` in the order they were first stored (the order ``find`` yields them)."""
+        return sorted(objs, key=lambda o: self._order.get(o["id"], 0))
+
+    def count(self, object_name: str) -> int:
+        return len(self.store.get(object_name, {}))
+
+    def index_values(self, object_name: str, name: str) -> list[Any]:
+        """The values an index currently files objects under (e.g. every event type seen)."""
+        index = self._index(object_name, name)
+        return [v for v, bucket in index.buckets.items() if len(bucket)]
+
+    def view(
+        self,
+        object_name: str,
+        *,
+        where: Mapping[str, Any] | None = None,
+        created: tuple[int | None, int | None] = (None, None),
+        keep: Callable[[dict], bool] | None = None,
+    ) -> View:
+        """Objects of one type, newest first, without scanning the store.
+
+        ``where`` maps index names (see :func:`register_index`) to a value, or to a
+        ``frozenset`` of values (any of them); ``created`` is ``[low, high)`` from
+        :func:`range_bounds`; ``keep`` filters further (lazily, so keep it selective).
+        """
+        sets: list[IdSet] = []
+        checks: list[Callable[[dict], bool]] = [keep] if keep else []
+        for i, (name, wanted) in enumerate((where or {}).items()):
+            index = self._index(object_name, name)
+            values = wanted if isinstance(wanted, frozenset) else frozenset([wanted])
+            if i == 0:
+                sets = [index.buckets[v] for v in values if v in index.buckets]
+            else:
+                checks.append(_field_in(index, values))
+        if not where:
+            everything = self._all.get(object_name)
+            sets = [everything] if everything is not None else []
+        if not sets:
+            sets = [IdSet()]
+        combined = checks[0] if len(checks) == 1 else _all_of(checks) if checks else None
+        return View(self, sets, low=created[0], high=created[1], keep=combined)
 
     def get(self, object_name: str, id: str, *, param: str = "id") -> dict:
         obj = self.store.get(object_name, {}).get(id)
@@ -458,6 +798,7 @@ class State:
         return self.by_id.get(id)
 
     def find(self, object_name: str) -> list[dict]:
+        """Every object of a type (a full copy of the list: prefer :meth:`view` in requests)."""
         return list(self.store.get(object_name, {}).values())
 
     # ---- events
@@ -471,14 +812,18 @@ class State:
         request: Request | None = None,
         created: int | None = None,
     ) -> dict:
-        """Store an ``event`` whose ``data.object`` is a deep-copied snapshot of ``obj``."""
-        from sandbox import objects  # objects imports nothing from here at runtime
+        """Store an ``event`` whose ``data.object`` is a deep-copied snapshot of ``obj``.
 
+        An event follows a change, so ``obj`` is also re-filed in the indexes here.
+        """
+        from sandbox import objects  # objects imports only ``clone`` from here
+
+        self.reindex(obj)
         evt = objects.event(
             self,
             type=type,
-            data_object=copy.deepcopy(obj),
-            previous_attributes=copy.deepcopy(previous_attributes),
+            data_object=self._snapshot(obj),
+            previous_attributes=clone(previous_attributes),
             request={
                 "id": request.request_id if request else None,
                 "idempotency_key": request.idempotency_key if request else None,
@@ -491,6 +836,33 @@ class State:
             hook(evt)
         return evt
 
+    def _snapshot(self, obj: dict) -> dict:
+        """A detached copy of ``obj`` that shares unchanged parts with its previous snapshot.
+
+        A seeded world emits ~12 events per customer, most of them about objects that changed
+        one or two top-level fields since their last event; reusing the earlier snapshot's
+        (never mutated) copy of every unchanged nested value saves most of the copying time
+        and memory. Values shared are only ever other snapshots' copies, never the live dict.
+        Nested values compare with ``==`` (so a nested ``1`` that became ``True`` would keep
+        the ``1``; nothing in the sandbox does that).
+        """
+        id = obj.get("id")
+        previous = self._snapshots.get(id) if isinstance(id, str) else None
+        snap: dict = {}
+        for key, value in obj.items():
+            if type(value) in _ATOMIC:
+                snap[key] = value
+                continue
+            if previous is not None:
+                before = previous.get(key, _MISSING)
+                if type(before) is type(value) and before == value:
+                    snap[key] = before
+                    continue
+            snap[key] = clone(value)
+        if isinstance(id, str):
+            self._snapshots[id] = snap
+        return snap
+
     # ---- lists
 
     def sort_newest_first(self, items: Iterable[dict]) -> list[dict]:
@@ -501,9 +873,13 @@ class State:
         )
 
     def list_response(
-        self, items: Sequence[dict], req: Request, url: str, *, presorted: bool = False
+        self, items: Sequence[dict] | View, req: Request, url: str, *, presorted: bool = False
     ) -> dict:
-        """Stripe's list envelope with ``limit``/``starting_after``/``ending_before`` (§1.4)."""
+        """Stripe's list envelope with ``limit``/``starting_after``/``ending_before`` (§1.4).
+
+        ``items`` is a list (sorted here unless ``presorted``) or a :class:`View`, which is
+        paged without materialising the selection.
+        """
         limit = req.int("limit", 10)
         assert limit is not None
         if not 1 <= limit <= 100:
@@ -512,7 +888,6 @@ class State:
                 param="limit",
                 code="parameter_invalid_integer",
             )
-        ordered = list(items) if presorted else self.sort_newest_first(items)
         after, before = req.str("starting_after"), req.str("ending_before")
         if after and before:
             raise invalid(
@@ -520,6 +895,10 @@ class State:
                 param="ending_before",
                 code="parameters_exclusive",
             )
+        if isinstance(items, View):
+            page, has_more = _view_page(items, limit, after=after, before=before)
+            return {"object": "list", "data": page, "has_more": has_more, "url": url}
+        ordered = list(items) if presorted else self.sort_newest_first(items)
         if after:
             i = _index_of(ordered, after, "starting_after")
             rest = ordered[i + 1 :]
@@ -532,7 +911,9 @@ class State:
             page, has_more = ordered[:limit], len(ordered) > limit
         return {"object": "list", "data": page, "has_more": has_more, "url": url}
 
-    def search_response(self, items: Sequence[dict], req: Request, url: str) -> dict:
+    def search_response(
+        self, items: Sequence[dict], req: Request, url: str, *, presorted: bool = False
+    ) -> dict:
         """Stripe's ``search_result`` envelope; ``page`` is an opaque token from ``next_page``."""
         limit = req.int("limit", 10)
         assert limit is not None
@@ -542,7 +923,7 @@ class State:
                 param="limit",
                 code="parameter_invalid_integer",
             )
-        ordered = self.sort_newest_first(items)
+        ordered = list(items) if presorted else self.sort_newest_first(items)
         offset = 0
         token = req.str("page")
         if token:
@@ -570,7 +951,7 @@ class State:
 
     def expand(self, body: dict, paths: Sequence[str]) -> dict:
         """Return a copy of ``body`` with each dotted path's id replaced by its object (§1.3)."""
-        result = copy.deepcopy(body)
+        result = clone(body)
         for path in paths:
             parts = [p for p in str(path).split(".") if p]
             depth = (
@@ -602,7 +983,7 @@ class State:
             target = self.by_id.get(value)
             if target is None:
                 raise invalid(f"This property cannot be expanded ({path}).", param="expand")
-            node[key] = value = copy.deepcopy(target)
+            node[key] = value = clone(target)
         if rest:
             self._expand_path(value, rest, path)
 
@@ -726,6 +1107,28 @@ class State:
                 return False
             self._bucket = (tokens - 1, now)
             return True
+
+
+def _field_in(index: _Index, values: frozenset[Any]) -> Callable[[dict], bool]:
+    return lambda obj: index.read(obj) in values
+
+
+def _all_of(checks: list[Callable[[dict], bool]]) -> Callable[[dict], bool]:
+    return lambda obj: all(check(obj) for check in checks)
+
+
+def _view_page(
+    view: View, limit: int, *, after: str | None, before: str | None
+) -> tuple[list[dict], bool]:
+    """One page of a view, with the same answers as slicing the fully sorted list."""
+    anchor, param = (after, "starting_after") if after else (before, "ending_before")
+    if anchor and not view.contains(anchor):
+        raise StripeError(400, f"No such object: '{anchor}'", code="resource_missing", param=param)
+    if before:
+        nearest = view.newer(limit + 1, than=before)
+        return nearest[:limit][::-1], len(nearest) > limit
+    found = view.older(limit + 1, than=after or None)
+    return found[:limit], len(found) > limit
 
 
 def _index_of(items: Sequence[dict], id: str, param: str) -> int:
@@ -875,6 +1278,8 @@ def _execute(state: State, rt: Route, req: Request) -> tuple[Response, bool]:
         state.run_due()
         try:
             result = rt.handler(req, state)
+            if isinstance(result, dict):  # handlers return what they changed: keep indexes true
+                state.reindex(result)
             expand = req.list("expand")
             if expand:
                 result = state.expand(result, [str(p) for p in expand])

@@ -12,12 +12,13 @@ Starting from the template means a field Stripe adds to its examples shows up he
 
 from __future__ import annotations
 
-import copy
 import functools
 import hashlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from sandbox.core import clone
 
 if TYPE_CHECKING:
     from sandbox.core import State
@@ -114,12 +115,16 @@ def _templates() -> dict[str, dict]:
 
 def template(object_name: str) -> dict:
     """A fresh deep copy of Stripe's example object for ``object_name``."""
-    return copy.deepcopy(_templates()[object_name])
+    return clone(_templates()[object_name])
 
 
 def _build(state: State, object_name: str, prefix: str, base: dict, fields: dict[str, Any]) -> dict:
-    obj = template(object_name)
-    obj.update(base)
+    # Same result as ``template(object_name)`` updated with ``base`` (keys in template order,
+    # new keys after), but only the template values that survive are copied.
+    obj = {k: base[k] if k in base else clone(v) for k, v in _templates()[object_name].items()}
+    for k, v in base.items():
+        if k not in obj:
+            obj[k] = v
     obj["id"] = fields.pop("id", None) or state.new_id(prefix)
     obj["object"] = object_name
     if "livemode" in obj:

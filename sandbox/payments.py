@@ -13,7 +13,6 @@ live in a side table (:class:`_Private`) so they can never leak into a response.
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -25,9 +24,11 @@ from sandbox.core import (
     Request,
     State,
     StripeError,
+    clone,
     invalid,
     missing,
-    range_filter,
+    range_bounds,
+    register_index,
     route,
     to_int,
 )
@@ -48,6 +49,17 @@ SI_CANCEL_REASONS = ("abandoned", "duplicate", "requested_by_customer")
 PI_CANCEL_REASONS = ("abandoned", "duplicate", "fraudulent", "requested_by_customer")
 HOSTED_VERIFICATION_URL = "https://payments.stripe.com/microdeposit/"
 CHECKOUT_URL = "https://checkout.stripe.com/c/pay/"
+# Lists filtered by these fields read an index instead of scanning every object (core.View).
+register_index("payment_method", "customer")
+register_index("setup_intent", "customer")
+register_index("setup_intent", "payment_method")
+register_index("payment_intent", "customer")
+register_index("mandate", "payment_method")
+register_index("setup_attempt", "setup_intent")
+register_index("checkout.session", "customer")
+register_index("checkout.session", "payment_intent")
+register_index("checkout.session", "setup_intent")
+
 DEFAULT_ACCEPTANCE: Obj = {
     "type": "online",
     "online": {"ip_address": "127.0.0.1", "user_agent": "Mozilla/5.0 (fcops sandbox)"},
@@ -281,7 +293,7 @@ def error_object(
 
 
 def snapshot(obj: Obj) -> Obj:
-    return copy.deepcopy(obj)
+    return clone(obj)
 
 
 def emit(state: State, type: str, obj: Obj, req: Request | None = None, **previous: Any) -> None:
@@ -294,11 +306,17 @@ def get_or_404(state: State, object_name: str, id: str | None, *, param: str = "
     return state.get(object_name, id, param=param)
 
 
-def created_filter(value: Any, *, param: str = "created") -> Callable[[int], bool]:
-    """``created=123`` or ``created[gte]=...`` as a predicate (everything when absent)."""
+def created_bounds(value: Any, *, param: str = "created") -> tuple[int | None, int | None]:
+    """``created=123`` or ``created[gte]=...`` as ``[low, high)`` (open when absent)."""
     if value is None or value == "":
-        return lambda _created: True
-    return range_filter(value, param)
+        return None, None
+    return range_bounds(value, param)
+
+
+def where(**values: Any) -> dict[str, Any] | None:
+    """Index filters for ``state.view`` from optional params (None = not filtered)."""
+    found = {k: v for k, v in values.items() if v is not None}
+    return found or None
 
 
 def arrival_estimate(now: int) -> int:
@@ -379,7 +397,7 @@ def build_charge(state: State, pi: Obj, pm: Obj, *, mandate: str | None) -> Obj:
         "amount_captured": pi["amount"],
         "amount_refunded": 0,
         "balance_transaction": None,
-        "billing_details": copy.deepcopy(pm["billing_details"]),
+        "billing_details": clone(pm["billing_details"]),
         "captured": True,
         "created": state.now(),
         "currency": pi["currency"],
@@ -440,7 +458,7 @@ def parse_us_bank_options(
     payment: bool = False,
 ) -> Obj:
     """``payment_method_options`` with Stripe's FC validation (permissions, prefetch, filters)."""
-    result: Obj = copy.deepcopy(current or {})
+    result: Obj = clone(current or {})
     uba_param = f"{param}[us_bank_account]"
     given_uba = dig(given, "us_bank_account")
     if given_uba not in (None, "") and "us_bank_account" not in types:
@@ -717,7 +735,7 @@ def attach(state: State, pm: Obj, customer: str, req: Request | None) -> None:
 
 
 def create_mandate(state: State, pm: Obj, acceptance: Obj, *, single_use: Obj | None = None) -> Obj:
-    fields: Obj = {"customer_acceptance": copy.deepcopy(acceptance)}
+    fields: Obj = {"customer_acceptance": clone(acceptance)}
     if single_use is not None:
         fields.update(type="single_use", single_use=single_use)
         mandate = objects.mandate(state, payment_method=pm["id"], **fields)
@@ -731,19 +749,23 @@ def create_mandate(state: State, pm: Obj, acceptance: Obj, *, single_use: Obj | 
 
 def deactivate_mandates(state: State, pm_id: str) -> None:
     """§2.8: a return, block or detach makes the PM's mandates inactive (``mandate.updated``)."""
-    for mandate in state.find("mandate"):
-        if mandate["payment_method"] == pm_id and mandate["status"] == "active":
+    for mandate in mandates_of(state, pm_id):
+        if mandate["status"] == "active":
             mandate["status"] = "inactive"
             emit(state, "mandate.updated", mandate, None, status="active")
 
 
+def mandates_of(state: State, pm_id: str) -> list[Obj]:
+    """The payment method's mandates, oldest stored first (from the index, not a scan)."""
+    return state.insertion_order(state.view("mandate", where={"payment_method": pm_id}).all())
+
+
 def active_mandate(state: State, pm_id: str) -> Obj | None:
-    found = [
-        m
-        for m in state.find("mandate")
-        if m["payment_method"] == pm_id and m["status"] == "active" and m["type"] == "multi_use"
-    ]
-    return state.sort_newest_first(found)[0] if found else None
+    """The newest active multi-use mandate of the payment method, if any."""
+    for m in state.view("mandate", where={"payment_method": pm_id}).all():
+        if m["status"] == "active" and m["type"] == "multi_use":
+            return m
+    return None
 
 
 def pm_is_verified(state: State, pm: Obj) -> bool:
@@ -1171,7 +1193,7 @@ def update_setup_intent(req: Request, state: State) -> Obj:
         previous["payment_method_types"] = si["payment_method_types"]
         si["payment_method_types"] = parse_types(p)
     if "payment_method_options" in p or "payment_method_types" in previous:
-        previous["payment_method_options"] = copy.deepcopy(si["payment_method_options"])
+        previous["payment_method_options"] = clone(si["payment_method_options"])
         si["payment_method_options"] = parse_us_bank_options(
             p.get("payment_method_options"),
             types=si["payment_method_types"],
@@ -1194,15 +1216,11 @@ def update_setup_intent(req: Request, state: State) -> Obj:
 )
 def list_setup_intents(req: Request, state: State) -> Obj:
     customer, pm = req.str("customer"), req.str("payment_method")
-    created = created_filter(req.params.get("created"))
-    items = [
-        si
-        for si in state.find("setup_intent")
-        if (customer is None or si["customer"] == customer)
-        and (pm is None or si["payment_method"] == pm)
-        and created(si["created"])
-    ]
-    return state.list_response(items, req, "/v1/setup_intents")
+    created = created_bounds(req.params.get("created"))
+    view = state.view(
+        "setup_intent", where=where(customer=customer, payment_method=pm), created=created
+    )
+    return state.list_response(view, req, "/v1/setup_intents")
 
 
 @route("POST", "/v1/setup_intents/{id}/confirm", params=CONFIRM_PARAMS)
@@ -1289,7 +1307,7 @@ def verify_setup_intent(req: Request, state: State) -> Obj:
 
 
 def acceptance_now(state: State) -> Obj:
-    return {**copy.deepcopy(DEFAULT_ACCEPTANCE), "accepted_at": state.now()}
+    return {**clone(DEFAULT_ACCEPTANCE), "accepted_at": state.now()}
 
 
 @route("GET", "/v1/setup_attempts", params=(*LIST_PARAMS, "setup_intent"))
@@ -1297,11 +1315,9 @@ def list_setup_attempts(req: Request, state: State) -> Obj:
     si = req.str("setup_intent")
     if not si:
         raise missing("setup_intent")
-    created = created_filter(req.params.get("created"))
-    items = [
-        a for a in state.find("setup_attempt") if a["setup_intent"] == si and created(a["created"])
-    ]
-    return state.list_response(items, req, "/v1/setup_attempts")
+    created = created_bounds(req.params.get("created"))
+    view = state.view("setup_attempt", where={"setup_intent": si}, created=created)
+    return state.list_response(view, req, "/v1/setup_attempts")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1497,13 +1513,9 @@ def update_payment_intent(req: Request, state: State) -> Obj:
 @route("GET", "/v1/payment_intents", params=(*LIST_PARAMS, "customer"))
 def list_payment_intents(req: Request, state: State) -> Obj:
     customer = req.str("customer")
-    created = created_filter(req.params.get("created"))
-    items = [
-        pi
-        for pi in state.find("payment_intent")
-        if (customer is None or pi["customer"] == customer) and created(pi["created"])
-    ]
-    return state.list_response(items, req, "/v1/payment_intents")
+    created = created_bounds(req.params.get("created"))
+    view = state.view("payment_intent", where=where(customer=customer), created=created)
+    return state.list_response(view, req, "/v1/payment_intents")
 
 
 @route("GET", "/v1/payment_intents/search", params=("query", "limit", "page"))
@@ -1512,8 +1524,8 @@ def search_payment_intents(req: Request, state: State) -> Obj:
     if not query:
         raise missing("query")
     matches = compile_search(query)
-    items = [pi for pi in state.find("payment_intent") if matches(pi)]
-    return state.search_response(items, req, "/v1/payment_intents/search")
+    items = [pi for pi in state.view("payment_intent").all() if matches(pi)]
+    return state.search_response(items, req, "/v1/payment_intents/search", presorted=True)
 
 
 SEARCH_CLAUSE = re.compile(
@@ -1894,7 +1906,7 @@ def update_payment_method(req: Request, state: State) -> Obj:
         previous["metadata"] = dict(pm["metadata"])
         pm["metadata"] = metadata_update(pm["metadata"], req.params["metadata"])
     if "billing_details" in req.params:
-        previous["billing_details"] = copy.deepcopy(pm["billing_details"])
+        previous["billing_details"] = clone(pm["billing_details"])
         merged = {
             **pm["billing_details"],
             **{k: v for k, v in req.dict("billing_details").items() if k != "address"},
@@ -1924,12 +1936,9 @@ def list_payment_methods(req: Request, state: State) -> Obj:
     customer, kind = req.str("customer"), req.str("type")
     if customer:
         state.get("customer", customer, param="customer")
-    items = [
-        pm
-        for pm in state.find("payment_method")
-        if (customer is None or pm["customer"] == customer) and (kind is None or pm["type"] == kind)
-    ]
-    return state.list_response(items, req, "/v1/payment_methods")
+    keep = None if kind is None else (lambda pm: pm["type"] == kind)
+    view = state.view("payment_method", where=where(customer=customer), keep=keep)
+    return state.list_response(view, req, "/v1/payment_methods")
 
 
 @route(
@@ -1940,12 +1949,9 @@ def list_payment_methods(req: Request, state: State) -> Obj:
 def list_customer_payment_methods(req: Request, state: State) -> Obj:
     customer = state.get("customer", req.path_args["id"])
     kind = req.str("type")
-    items = [
-        pm
-        for pm in state.find("payment_method")
-        if pm["customer"] == customer["id"] and (kind is None or pm["type"] == kind)
-    ]
-    return state.list_response(items, req, f"/v1/customers/{customer['id']}/payment_methods")
+    keep = None if kind is None else (lambda pm: pm["type"] == kind)
+    view = state.view("payment_method", where={"customer": customer["id"]}, keep=keep)
+    return state.list_response(view, req, f"/v1/customers/{customer['id']}/payment_methods")
 
 
 @route("GET", "/v1/customers/{id}/payment_methods/{pm}")
@@ -2116,7 +2122,7 @@ def create_checkout_session(req: Request, state: State) -> Obj:
         expires_at=expires_at,
         ui_mode=ui_mode,
     )
-    intent_options = copy.deepcopy(options)
+    intent_options = clone(options)
     if mode == "payment":
         intent = objects.payment_intent(
             state,
@@ -2156,13 +2162,11 @@ def retrieve_checkout_session(req: Request, state: State) -> Obj:
 )
 def list_checkout_sessions(req: Request, state: State) -> Obj:
     filters = {k: req.str(k) for k in ("customer", "payment_intent", "setup_intent", "status")}
-    created = created_filter(req.params.get("created"))
-    items = [
-        s
-        for s in state.find("checkout.session")
-        if all(v is None or s.get(k) == v for k, v in filters.items()) and created(s["created"])
-    ]
-    return state.list_response(items, req, "/v1/checkout/sessions")
+    created = created_bounds(req.params.get("created"))
+    status = filters.pop("status")
+    keep = None if status is None else (lambda s: s.get("status") == status)
+    view = state.view("checkout.session", where=where(**filters), created=created, keep=keep)
+    return state.list_response(view, req, "/v1/checkout/sessions")
 
 
 @route("POST", "/v1/checkout/sessions/{id}/expire", params=())
@@ -2219,7 +2223,7 @@ def complete_checkout(state: State, intent: Obj) -> None:
     session.update(status="complete", url=None)
     if customer is not None:
         session["customer_details"] = {
-            "address": copy.deepcopy(customer.get("address")) or objects.address(),
+            "address": clone(customer.get("address")) or objects.address(),
             "business_name": None,
             "email": customer.get("email"),
             "individual_name": None,

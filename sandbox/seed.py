@@ -13,13 +13,12 @@ a world of hundreds of customers loads in well under a second.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox import fc, objects, payments
-from sandbox.core import State
+from sandbox.core import State, clone
 from sandbox.demo_model import (
     DemoAccount,
     DemoCustomer,
@@ -113,7 +112,7 @@ def load_account(
         state,
         created=demo.created,
         account_holder={"customer": customer["id"], "type": "customer"},
-        balance=None if demo.status == "disconnected" else copy.deepcopy(demo.balance),
+        balance=None if demo.status == "disconnected" else clone(demo.balance),
         category=demo.category,
         subcategory=demo.subcategory,
         display_name=demo.display_name,
@@ -243,7 +242,7 @@ def _has_success_intent(intents: list[DemoIntent], index: int) -> bool:
 
 def _billing(customer: Obj) -> Obj:
     return {
-        "address": copy.deepcopy(customer["address"]) or objects.address(),
+        "address": clone(customer["address"]) or objects.address(),
         "email": customer["email"],
         "name": customer["name"],
         "phone": customer["phone"],
@@ -294,7 +293,7 @@ def _attach(state: State, pm: Obj, customer: str, *, at: int) -> None:
 
 
 def _mandate(state: State, pm: Obj, *, at: int, single_use: Obj | None = None) -> Obj:
-    acceptance = {**copy.deepcopy(payments.DEFAULT_ACCEPTANCE), "accepted_at": at}
+    acceptance = {**clone(payments.DEFAULT_ACCEPTANCE), "accepted_at": at}
     return payments.create_mandate(state, pm, acceptance, single_use=single_use)
 
 
@@ -455,7 +454,7 @@ class _History:
             microdeposit_type=kind, arrival_date=arrival, arrived=arrival <= self.now
         )
         payments.private(self.state).mandate_data[self.intent["id"]] = {
-            **copy.deepcopy(payments.DEFAULT_ACCEPTANCE),
+            **clone(payments.DEFAULT_ACCEPTANCE),
             "accepted_at": at,
         }
         generation = payments.next_generation(self.state, self.intent)
@@ -500,7 +499,7 @@ class _History:
         error = _error(code)
         pm = self.state.lookup(self.intent["payment_method"] or "")
         if pm is not None:
-            error["payment_method"] = copy.deepcopy(pm)
+            error["payment_method"] = clone(pm)
         payments.set_attempt_status(self.state, self.intent, "failed", error=error)
         previous = self.intent["status"]
         self.intent.update(
@@ -561,8 +560,8 @@ class _History:
             pm["us_bank_account"]["status_details"] = {
                 "blocked": {"network_code": outcome.network_code, "reason": outcome.block_reason}
             }
-            for mandate in self.state.find("mandate"):
-                if mandate["payment_method"] == pm["id"] and mandate["status"] == "active":
+            for mandate in payments.mandates_of(self.state, pm["id"]):
+                if mandate["status"] == "active":
                     mandate["status"] = "inactive"
                     self.state.emit(
                         "mandate.updated",
@@ -571,7 +570,7 @@ class _History:
                         created=at,
                     )
         error = payments.error_object(code, str(outcome.message), type="card_error")
-        error["payment_method"] = copy.deepcopy(pm)
+        error["payment_method"] = clone(pm)
         previous = self.intent["status"]
         self.intent.update(
             status="requires_payment_method", payment_method=None, last_payment_error=error
