@@ -19,7 +19,7 @@ import streamlit as st
 from components import runtime
 from components.feedback import format_age, format_timestamp
 from services import accounts, collection, flows
-from services.errors import FcopsError, StripeRequestError
+from services.errors import FcopsError, RateLimited, StripeRequestError, StripeUnavailable
 
 T = TypeVar("T")
 log = logging.getLogger("fcops.ui")
@@ -225,9 +225,12 @@ def on_arrive() -> None:
 
 def forget_unless_mismatch(err: BaseException) -> None:
     """Stripe replays a saved answer for a reused key. Replaying a mismatch is right (the same
-    wrong code again costs no attempt), but "not arrived yet" or a server error must not be
-    replayed once the situation changed, so those start a fresh request."""
-    if not (isinstance(err, StripeRequestError) and (err.code or "").endswith("_mismatch")):
+    wrong code again costs no attempt), and so is retrying an unconfirmed request (it may have
+    run). But "not arrived yet", a 429 or bad input must not be replayed once the situation
+    changed, so those start a fresh request."""
+    mismatch = isinstance(err, StripeRequestError) and (err.code or "").endswith("_mismatch")
+    unconfirmed = isinstance(err, StripeUnavailable) and not isinstance(err, RateLimited)
+    if not (mismatch or unconfirmed):
         runtime.new_request(VERIFY_SCOPE)
 
 

@@ -30,7 +30,7 @@ from services.auth import Actor, require
 from services.context import Services
 from services.errors import NotFound, RefreshNotAllowed, ValidationError
 from services.ids import kind_of, parse_id
-from services.lookup import Resolution, resolve
+from services.lookup import LOOKUP_KINDS, Resolution, resolve
 from services.models import (
     AccountRecord,
     AuditEntry,
@@ -380,9 +380,8 @@ def _mirror_customer_accounts(svc: Services, customer: Mapping[str, Any]) -> tup
 # The list is ordered newest first; without this index every page (and deep OFFSET pages
 # most) sorts the whole table. services/models.py is shared, so the index is declared here
 # and created idempotently by :func:`ensure_indexes` (see bench/bench_accounts.py).
-CREATED_INDEX = next(
-    i for i in AccountRecord.__table__.indexes if i.name == "ix_fca_created_id"  # type: ignore[attr-defined]
-)
+_TABLE: Any = AccountRecord.__table__  # type: ignore[attr-defined]
+CREATED_INDEX = next(i for i in _TABLE.indexes if i.name == "ix_fca_created_id")
 
 
 def ensure_indexes(engine: Engine) -> None:
@@ -872,6 +871,13 @@ def _parse_account_id(account_id: str | None) -> str:
     return value
 
 
+def fetch_account(
+    svc: Services, account_id: str, *, expand_ownership: bool = False
+) -> dict[str, Any]:
+    """One FC account from Stripe; an unknown ID is a sentence, not Stripe's raw 404 text."""
+    return _retrieve(svc, account_id, expand_ownership=expand_ownership)
+
+
 def _retrieve(svc: Services, account_id: str, *, expand_ownership: bool = False) -> dict[str, Any]:
     try:
         return svc.gateway.retrieve_account(account_id, expand_ownership=expand_ownership)
@@ -1042,10 +1048,27 @@ def refresh_status(
 # --------------------------------------------------------------------------- lookup
 
 
+_KIND_LABELS = {
+    "payment_intent": "PaymentIntent",
+    "setup_intent": "SetupIntent",
+    "payment_method": "PaymentMethod",
+    "financial_connections.account": "Financial Connections account",
+    "customer": "customer",
+}
+
+
 def lookup(svc: Services, actor: Actor, text: str | None) -> Resolution:
     """Resolve a pasted PI/SI/PM/fca/cus ID to its FC account(s), mirroring what it finds."""
     require(actor, "accounts.view")
-    resolution = resolve(svc.gateway, text)
+    object_id, kind = parse_id(text, allowed=LOOKUP_KINDS)
+    try:
+        resolution = resolve(svc.gateway, object_id)
+    except NotFound as err:
+        raise NotFound(
+            f"Stripe has no {_KIND_LABELS.get(kind, kind)} {object_id}, or nothing it points "
+            "to. Check the ID and that it is from this mode (test or live).",
+            request_id=err.request_id,
+        ) from None
     for account in [resolution.account, *resolution.accounts]:
         if account:
             upsert_account(svc.engine, account)

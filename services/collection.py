@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -26,7 +27,14 @@ from services import accounts, audit, flows, intent_sync
 from services.auth import Actor, require
 from services.calendar import is_business_day
 from services.context import Services
-from services.errors import FcopsError, NotFound, StripeRequestError, ValidationError
+from services.errors import (
+    FcopsError,
+    NotFound,
+    RateLimited,
+    StripeRequestError,
+    StripeUnavailable,
+    ValidationError,
+)
 from services.ids import parse_id
 from services.models import AuditEntry
 from services.store import session_scope
@@ -178,6 +186,24 @@ def _require_key(idempotency_key: str | None) -> str:
     return key
 
 
+@contextmanager
+def _unconfirmed(what: str) -> Iterator[None]:
+    """A timeout or server error on a POST leaves its outcome unknown (the request may have
+    run). The caller's idempotency key makes a retry safe, so say that instead of "nothing
+    changed". A 429 is different: Stripe refused before doing anything."""
+    try:
+        yield
+    except RateLimited:
+        raise
+    except StripeUnavailable as err:
+        raise StripeUnavailable(
+            f"Stripe did not confirm {what}: it was unreachable, too slow or had a server error, "
+            "so it may or may not have happened. Try again in a moment; the retry repeats the "
+            "same request, so Stripe does it at most once.",
+            request_id=err.request_id,
+        ) from None
+
+
 def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
@@ -248,7 +274,8 @@ def create_customer(
             }
             if name and name.strip():
                 params["name"] = name.strip()
-            customer = svc.gateway.create_customer(params, idempotency_key=key)
+            with _unconfirmed("the new customer"):
+                customer = svc.gateway.create_customer(params, idempotency_key=key)
             message = f"Created customer {customer['id']}."
             reused = False
         accounts.upsert_customer(svc.engine, customer)
@@ -308,7 +335,8 @@ def create_setup_intent(
             customer=customer, flow=FLOW, flow_version=config.version, config=config.value()
         )
         replayed = _replayed(svc, key, "collect.create")
-        intent = svc.gateway.create_setup_intent(params, idempotency_key=key)
+        with _unconfirmed("the new SetupIntent"):
+            intent = svc.gateway.create_setup_intent(params, idempotency_key=key)
         ctx.target = str(intent["id"])
         ctx.request_id = svc.gateway.last_request_id
         ctx.message = (
@@ -398,7 +426,8 @@ def create_fc_session(
             flow_version=config.version,
         )
         replayed = _replayed(svc, key, "collect.create")
-        session = svc.gateway.create_fc_session(params, idempotency_key=key)
+        with _unconfirmed("the new Financial Connections session"):
+            session = svc.gateway.create_fc_session(params, idempotency_key=key)
         ctx.target = str(session["id"])
         ctx.request_id = svc.gateway.last_request_id
         ctx.message = (
@@ -620,12 +649,15 @@ def cancel_request(
                 f"{', '.join(CANCEL_REASONS)}."
             )
         try:
-            if kind == "payment_intent":
-                intent = svc.gateway.cancel_payment_intent(
-                    ident, reason=reason, idempotency_key=key
-                )
-            else:
-                intent = svc.gateway.cancel_setup_intent(ident, reason=reason, idempotency_key=key)
+            with _unconfirmed(f"the cancellation of {ident}"):
+                if kind == "payment_intent":
+                    intent = svc.gateway.cancel_payment_intent(
+                        ident, reason=reason, idempotency_key=key
+                    )
+                else:
+                    intent = svc.gateway.cancel_setup_intent(
+                        ident, reason=reason, idempotency_key=key
+                    )
         except NotFound:
             raise NotFound(f"Stripe has no {kind.replace('_', ' ')} {ident}.") from None
         ctx.request_id = svc.gateway.last_request_id
@@ -760,7 +792,8 @@ def verify_microdeposits(
         method, params = _verification_input(amounts, descriptor_code)
         ctx.params.update(kind=kind, method=method)
         try:
-            intent = svc.gateway.verify_microdeposits(ident, **params, idempotency_key=key)
+            with _unconfirmed("the verification"):
+                intent = svc.gateway.verify_microdeposits(ident, **params, idempotency_key=key)
         except NotFound:
             raise NotFound(
                 f"Stripe has no {kind.replace('_', ' ')} {ident}. Check the ID and the mode."

@@ -166,7 +166,7 @@ def transaction_status(svc: Services, actor: Actor, account_id: str) -> Transact
     """Live subscription/refresh state of the account plus where the local mirror stands."""
     require(actor, "transactions.view")
     fca, _ = parse_id(account_id, allowed=ACCOUNT_KIND)
-    account = svc.gateway.retrieve_account(fca)
+    account = accounts.fetch_account(svc, fca)
     accounts.upsert_account(svc.engine, account)
     return status_of(svc.engine, account, now=svc.now(), actor=actor)
 
@@ -316,7 +316,7 @@ def sync_transactions(svc: Services, actor: Actor, account_id: str) -> SyncSumma
 
 
 def _sync(svc: Services, fca: str) -> SyncSummary:
-    account = svc.gateway.retrieve_account(fca)
+    account = accounts.fetch_account(svc, fca)
     accounts.upsert_account(svc.engine, account)
     refresh_info = _feature_refresh(account)
     state = cursor_for(svc.engine, fca)

@@ -1,0 +1,483 @@
+"""Ops pages under Stripe trouble and bad input: a clear sentence, no traceback, nothing changed.
+
+Faults are forced on the app's own sandbox (``simulator.force_faults``): one per attempt the
+SDK makes (it retries 5xx and 429s that carry ``Stripe-Should-Retry``), so the error reaches the
+page. A slow answer is tried with a short-timeout gateway swapped into the app for one test.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from sqlmodel import func, select
+from streamlit.testing.v1 import AppTest
+
+from bootstrap import SANDBOX_KEY
+from services.models import AccountRecord, AuditEntry
+from services.store import session_scope
+from tests.app.conftest import no_exceptions, open_page, texts
+
+ATTEMPTS = {"per_call": 1}  # HTTP attempts the gateway in use makes per call
+FAULT_WORDS = {
+    "500": "temporary problem",
+    "429": "rate-limiting",
+}
+
+
+# --------------------------------------------------------------------------- the world
+
+
+def app() -> Any:
+    from components.runtime import get_app
+
+    open_page(None, "ops")  # builds the app (and its sandbox) in this process
+    return get_app()
+
+
+@pytest.fixture(scope="module")
+def world() -> dict[str, Any]:
+    """A customer with one FC-linked account (every permission) and a SetupIntent using it."""
+    a = app()
+    tag = secrets.token_hex(4)
+    customer = a.gateway.create_customer(
+        {"email": f"fault.{tag}@example.org", "name": f"Fault Tester {tag}"}, idempotency_key=None
+    )
+    permissions = ["payment_method", "balances", "ownership", "transactions"]
+    si = a.gateway.create_setup_intent(
+        {
+            "customer": customer["id"],
+            "payment_method_types": ["us_bank_account"],
+            "payment_method_options": {
+                "us_bank_account": {"financial_connections": {"permissions": permissions}}
+            },
+        },
+        idempotency_key=None,
+    )
+    a.simulator.link_bank(si["id"], institution="StripeBank")
+    a.simulator.complete_refreshes()
+    # Read through the payment method: the sandbox's by-customer list can miss accounts linked
+    # through a SetupIntent (reported; sandbox/ is not ours to fix).
+    pm = a.gateway.retrieve_setup_intent(si["id"], expand=["payment_method"])["payment_method"]
+    account = a.gateway.retrieve_account(pm["us_bank_account"]["financial_connections_account"])
+    return {"customer": customer, "setup_intent": si, "account": account}
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_faults() -> Iterator[None]:
+    yield
+    clear_faults()
+
+
+def swap_gateway(monkeypatch: pytest.MonkeyPatch, *, timeout: float, retries: int) -> None:
+    """Put a gateway with other network settings into the app's services (ours to swap)."""
+    from services.gateway import StripeGateway
+
+    a = app()
+    gateway = StripeGateway(
+        SANDBOX_KEY,
+        base_url=a.sandbox.base_url,
+        timeout_seconds=timeout,
+        max_network_retries=retries,
+    )
+    monkeypatch.setattr(a, "services", replace(a.services, gateway=gateway))
+
+
+@pytest.fixture
+def real_retries() -> None:
+    """Keep the app's own gateway (the SDK retries with back-off, which takes seconds)."""
+
+
+@pytest.fixture(autouse=True)
+def without_retries(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Most tests skip the SDK's retry back-off: one forced fault then reaches the page."""
+    if "real_retries" in request.fixturenames:
+        ATTEMPTS["per_call"] = app().settings.stripe_max_retries + 1
+    else:
+        swap_gateway(monkeypatch, timeout=20.0, retries=0)
+        ATTEMPTS["per_call"] = 1
+
+
+def clear_faults() -> None:
+    data = urllib.parse.urlencode({"clear": "true"}).encode()
+    url = f"{app().sandbox.base_url}/_sandbox/faults"
+    with urllib.request.urlopen(urllib.request.Request(url, data=data, method="POST"), timeout=5):
+        pass
+
+
+def force(mode: str) -> None:
+    """Enough faults for every attempt the app's gateway makes for one call."""
+    app().simulator.force_faults(mode, ATTEMPTS["per_call"])
+
+
+def audit_count() -> int:
+    with session_scope(app().engine) as session:
+        return int(session.exec(select(func.count()).select_from(AuditEntry)).one())
+
+
+def audit_rows(action: str, target: str) -> list[AuditEntry]:
+    with session_scope(app().engine) as session:
+        return list(
+            session.exec(
+                select(AuditEntry).where(AuditEntry.action == action, AuditEntry.target == target)
+            ).all()
+        )
+
+
+def stored_account(account_id: str) -> dict[str, Any] | None:
+    with session_scope(app().engine) as session:
+        row = session.get(AccountRecord, account_id)
+        return row.model_dump() if row else None
+
+
+@contextmanager
+def unchanged(account_id: str | None = None) -> Iterator[None]:
+    """Nothing written: no audit row, and the account's mirror is as it was."""
+    before_audit = audit_count()
+    before_account = stored_account(account_id) if account_id else None
+    yield
+    assert audit_count() == before_audit
+    if account_id:
+        assert stored_account(account_id) == before_account
+
+
+def errors(at: AppTest) -> str:
+    return " ".join(str(e.value) for e in at.error)
+
+
+def says(at: AppTest, words: str) -> None:
+    no_exceptions(at)
+    assert words in errors(at), texts(at)
+    assert "Traceback" not in texts(at)
+
+
+def button(at: AppTest, label: str) -> Any:
+    return next(b for b in at.button if b.label == label)
+
+
+# --------------------------------------------------------------------------- accounts detail
+
+
+@pytest.mark.parametrize("mode", ["500", "429"])
+def test_accounts_detail_during_a_stripe_fault_is_a_sentence_and_changes_nothing(
+    world: dict[str, Any], mode: str, real_retries: None
+) -> None:
+    account_id = world["account"]["id"]
+    at = open_page("pages/accounts.py", "ops")
+    at.query_params["account"] = account_id
+    at.run()  # once without faults, so the account is mirrored
+    no_exceptions(at)
+    with unchanged(account_id):
+        force(mode)
+        at.run()
+        says(at, FAULT_WORDS[mode])
+    assert not at.get("arrow_data_frame") or account_id not in texts(at).split("Raw JSON")[0]
+
+
+def test_a_refresh_clicked_during_a_stripe_outage_is_a_sentence_and_starts_nothing(
+    world: dict[str, Any],
+) -> None:
+    account = world["account"]
+    at = open_page("pages/accounts.py", "ops")
+    at.query_params["account"] = account["id"]
+    at.run()
+    before = app().gateway.retrieve_account(account["id"])["ownership_refresh"]
+    refresh = button(at, "Refresh ownership")
+    assert not refresh.disabled, refresh.help
+    app().simulator.force_faults("500", 20)  # whichever call of the rerun meets Stripe first
+    refresh.click().run()
+    says(at, "temporary problem")
+    clear_faults()
+    assert app().gateway.retrieve_account(account["id"])["ownership_refresh"] == before
+    assert all(r.outcome == "error" for r in audit_rows("account.refresh", account["id"]))
+
+
+@pytest.mark.parametrize(
+    ("param", "message"),
+    [
+        ("fca_doesnotexist", "no Financial Connections account"),
+        ("garbage", "not an ID"),
+        ("pi_3Abc123456", "Use one starting with fca_"),
+    ],
+)
+def test_accounts_detail_for_an_unknown_or_malformed_id_is_a_sentence(
+    param: str, message: str
+) -> None:
+    at = open_page("pages/accounts.py", "ops")
+    with unchanged():
+        at.query_params["account"] = param
+        at.run()
+        says(at, message)
+
+
+@pytest.mark.parametrize("term", ["", " ", "x"])
+def test_accounts_search_with_an_empty_or_short_term_is_a_sentence(term: str) -> None:
+    at = open_page("pages/accounts.py", "ops")
+    at.text_input(key="acc_term").set_value(term)
+    button(at, "Search").click().run()
+    says(at, "at least 2 characters")
+
+
+# --------------------------------------------------------------------------- payment lookup
+
+
+def look_up(text: str) -> AppTest:
+    at = open_page("pages/payment_lookup.py", "ops")
+    at.text_input(key="lookup_id").set_value(text)
+    button(at, "Look up").click().run()
+    return at
+
+
+@pytest.mark.parametrize("mode", ["500", "429"])
+def test_payment_lookup_during_a_stripe_fault_is_a_sentence(
+    world: dict[str, Any], mode: str
+) -> None:
+    at = open_page("pages/payment_lookup.py", "ops")
+    at.text_input(key="lookup_id").set_value(world["setup_intent"]["id"])
+    with unchanged(world["account"]["id"]):
+        force(mode)
+        button(at, "Look up").click().run()
+        says(at, FAULT_WORDS[mode])
+    assert not at.success  # no stale or partial result
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("fca_doesnotexist", "no Financial Connections account"),
+        ("seti_doesnotexist", "no SetupIntent seti_doesnotexist"),
+        ("hello there", "is not an ID"),
+        ("", "Enter an ID"),
+    ],
+)
+def test_payment_lookup_of_unknown_malformed_or_empty_ids_is_a_sentence(
+    text: str, message: str
+) -> None:
+    with unchanged():
+        at = look_up(text)
+    says(at, message)
+
+
+# --------------------------------------------------------------------------- ownership check
+
+
+def check_ownership(text: str) -> AppTest:
+    at = open_page("pages/ownership.py", "ops")
+    at.text_input(key="own_id_input").set_value(text)
+    button(at, "Check").click().run()
+    return at
+
+
+@pytest.mark.parametrize("mode", ["500", "429"])
+def test_ownership_check_during_a_stripe_fault_is_a_sentence(
+    world: dict[str, Any], mode: str
+) -> None:
+    account_id = world["account"]["id"]
+    at = open_page("pages/ownership.py", "ops")
+    at.text_input(key="own_id_input").set_value(account_id)
+    with unchanged(account_id):
+        force(mode)
+        button(at, "Check").click().run()
+        says(at, FAULT_WORDS[mode])
+    assert not at.get("badge") or "Match" not in str(at.get("badge"))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("fca_doesnotexist", "no Financial Connections account"),
+        ("not-an-id", "not"),
+        ("", "Enter"),
+    ],
+)
+def test_ownership_check_of_unknown_malformed_or_empty_ids_is_a_sentence(
+    text: str, message: str
+) -> None:
+    with unchanged():
+        at = check_ownership(text)
+    no_exceptions(at)
+    shown = " ".join(str(x.value) for x in [*at.error, *at.warning, *at.info])
+    assert message in shown, texts(at)
+    assert "Traceback" not in texts(at)
+
+
+# --------------------------------------------------------------------------- transactions
+
+
+def open_transactions(text: str) -> AppTest:
+    at = open_page("pages/transactions.py", "ops")
+    at.text_input(key="txn_id_input").set_value(text)
+    button(at, "Open").click().run()
+    return at
+
+
+@pytest.mark.parametrize("mode", ["500", "429"])
+def test_transactions_during_a_stripe_fault_is_a_sentence_and_syncs_nothing(
+    world: dict[str, Any], mode: str
+) -> None:
+    account_id = world["account"]["id"]
+    at = open_page("pages/transactions.py", "ops")
+    at.text_input(key="txn_id_input").set_value(account_id)
+    with unchanged(account_id):
+        force(mode)
+        button(at, "Open").click().run()
+        says(at, FAULT_WORDS[mode])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("fca_doesnotexist", "no Financial Connections account"),
+        ("cus_123456", "not"),
+        ("???", "not"),
+    ],
+)
+def test_transactions_for_unknown_or_malformed_ids_is_a_sentence(text: str, message: str) -> None:
+    with unchanged():
+        at = open_transactions(text)
+    says(at, message)
+
+
+def test_transactions_with_an_empty_id_asks_for_an_account() -> None:
+    at = open_transactions("   ")
+    no_exceptions(at)
+    assert not at.error
+    assert any("Pick an account" in str(i.value) for i in at.info)
+
+
+# --------------------------------------------------------------------------- collect create
+
+
+def collect_with_customer() -> tuple[AppTest, str]:
+    at = open_page("pages/collect.py", "ops")
+    at.radio(key="collect_mode").set_value("New customer").run()
+    at.text_input(key="collect_new_email").set_value(f"fault-{secrets.token_hex(4)}@example.com")
+    at.button(key="FormSubmitter:collect_new_customer-Create customer").click().run()
+    no_exceptions(at)
+    return at, str(at.session_state["collect_customer"])
+
+
+@pytest.mark.parametrize("mode", ["500", "429"])
+def test_creating_a_setup_intent_during_a_stripe_fault_creates_nothing_and_can_be_retried(
+    mode: str,
+) -> None:
+    at, customer = collect_with_customer()
+    force(mode)
+    at.button(key="collect_create_si").click().run()
+    says(at, {"500": "did not confirm the new SetupIntent", "429": "rate-limiting"}[mode])
+    assert "collect_result" not in at.session_state
+    clear_faults()
+    assert list(app().gateway.iter_setup_intents(customer=customer)) == []
+    with session_scope(app().engine) as session:
+        rows = session.exec(
+            select(AuditEntry).where(
+                AuditEntry.action == "collect.create",
+                AuditEntry.target.is_(None),  # type: ignore[union-attr]
+            )
+        ).all()
+    assert any(r.outcome == "error" and r.params.get("customer") == customer for r in rows)
+
+    at.button(key="collect_create_si").click().run()  # the same request, now Stripe answers
+    no_exceptions(at)
+    assert [si["id"] for si in app().gateway.iter_setup_intents(customer=customer)] == [
+        at.session_state["collect_result"].id
+    ]
+
+
+def test_customer_search_during_a_stripe_fault_is_a_sentence() -> None:
+    at = open_page("pages/collect.py", "ops")
+    force("500")
+    at.text_input(key="collect_search").set_value("cus_doesnotexist").run()
+    says(at, "temporary problem")
+
+
+@pytest.mark.parametrize("term", ["cus_doesnotexist", "x"])
+def test_customer_search_for_unknown_or_too_short_terms_is_a_sentence(term: str) -> None:
+    at = open_page("pages/collect.py", "ops")
+    at.text_input(key="collect_search").set_value(term).run()
+    no_exceptions(at)
+    shown = " ".join(str(x.value) for x in [*at.error, *at.info])
+    assert shown, texts(at)
+
+
+@pytest.mark.parametrize("mode", ["500", "429"])
+def test_the_open_requests_and_queue_tabs_during_a_stripe_fault_are_sentences(mode: str) -> None:
+    at = open_page("pages/collect.py", "ops")
+    force(mode)
+    at.button(key="collect_open_reload").click().run()
+    says(at, FAULT_WORDS[mode])
+
+
+# --------------------------------------------------------------------------- slow answers
+
+
+@pytest.fixture
+def impatient_gateway(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gateway that gives up after half a second."""
+    swap_gateway(monkeypatch, timeout=0.5, retries=0)
+
+
+def test_a_slow_stripe_on_payment_lookup_is_a_sentence(
+    world: dict[str, Any], impatient_gateway: None
+) -> None:
+    at = open_page("pages/payment_lookup.py", "ops")
+    at.text_input(key="lookup_id").set_value(world["setup_intent"]["id"])
+    app().simulator.force_faults("slow", 1, seconds=1.5)
+    started = time.monotonic()
+    button(at, "Look up").click().run()
+    says(at, "Could not reach Stripe")
+    assert time.monotonic() - started < 10
+
+
+def test_a_slow_stripe_on_the_accounts_detail_is_a_sentence(
+    world: dict[str, Any], impatient_gateway: None
+) -> None:
+    at = open_page("pages/accounts.py", "ops")
+    app().simulator.force_faults("slow", 1, seconds=1.5)
+    at.query_params["account"] = world["account"]["id"]
+    at.run()
+    says(at, "Could not reach Stripe")
+
+
+def test_a_create_that_timed_out_is_retried_safely_and_makes_one_setup_intent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    at, customer = collect_with_customer()
+    swap_gateway(monkeypatch, timeout=0.5, retries=0)
+    at.run()  # callbacks are bound to the services of the run that drew the button
+    app().simulator.force_faults("slow", 1, seconds=1.0)
+    at.button(key="collect_create_si").click().run()
+    says(at, "may or may not have happened")
+    time.sleep(1.5)  # the sandbox finishes the request the app gave up on
+    at.button(key="collect_create_si").click().run()  # the retry the message suggests
+    no_exceptions(at)
+    created = [si["id"] for si in app().gateway.iter_setup_intents(customer=customer)]
+    assert created == [at.session_state["collect_result"].id]
+
+
+# --------------------------------------------------------------------------- bulk reads
+
+
+def test_syncing_accounts_during_a_stripe_fault_is_a_sentence() -> None:
+    at = open_page("pages/accounts.py", "ops")
+    force("500")
+    button(at, "Sync from Stripe").click().run()
+    says(at, "temporary problem")
+
+
+def test_checking_all_ownership_during_a_stripe_fault_is_a_sentence() -> None:
+    at = open_page("pages/ownership.py", "ops")
+    at.segmented_control(key="own_view").set_value("Review list").run()
+    app().simulator.force_faults("500", 200)  # every account's read fails
+    button(at, "Check all accounts").click().run()
+    no_exceptions(at)
+    clear_faults()
+    shown = " ".join(str(x.value) for x in [*at.error, *at.warning])
+    assert "temporary problem" in shown, texts(at)
