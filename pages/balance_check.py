@@ -113,9 +113,10 @@ with st.form("bc_form"):
     submitted = st.form_submit_button("Check debit", type="primary", icon=":material/fact_check:")
 
 
-def run_check(request: dict[str, Any], *, refresh: bool) -> None:
+def run_check(request: dict[str, Any], *, refresh: bool) -> debits.DebitCheck | None:
+    """Check (and maybe refresh); on failure the sentence is shown here and None returned."""
     with st.spinner("Checking the balance…" if not refresh else "Refreshing the balance…"):
-        check = runtime.attempt(
+        return runtime.attempt(
             debits.check_debit,
             svc,
             actor,
@@ -124,7 +125,6 @@ def run_check(request: dict[str, Any], *, refresh: bool) -> None:
             request["currency"],
             refresh_stale=refresh,
         )
-    st.session_state[RESULT] = check
 
 
 if submitted:
@@ -139,7 +139,7 @@ if submitted:
         else:
             request = {"target": target, "amount": amount, "currency": currency.strip().lower()}
             st.session_state[REQUEST] = request
-            run_check(request, refresh=refresh_stale)
+            st.session_state[RESULT] = run_check(request, refresh=refresh_stale)
 
 
 # -- showing the verdict -----------------------------------------------------------------------
@@ -197,8 +197,11 @@ def refresh_controls(check: debits.DebitCheck) -> None:
         if st.button(
             "Refresh balance now", type="primary", icon=":material/refresh:", key="bc_refresh_now"
         ):
-            run_check(st.session_state[REQUEST], refresh=True)
-            st.rerun()
+            latest = run_check(st.session_state[REQUEST], refresh=True)
+            # On failure keep the stale verdict on screen; the error sentence shows below it.
+            if latest is not None:
+                st.session_state[RESULT] = latest
+                st.rerun()
     elif result.refreshable_at:
         wait = result.refreshable_at - svc.now()
         st.info(

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from components import runtime
-from components.charts import verdict_chart
+from components.charts import VERDICT_LABELS, verdict_chart
 from components.feedback import format_timestamp
 from components.money import format_money
 from services import debits
@@ -32,13 +32,7 @@ TEMPLATE = (
     "pm_1234567890abcdef,89.90,usd,Invoice 1002\n"
     "cus_1234567890abcdef,1200.00,usd,Rent March\n"
 )
-LABELS = {
-    "ok": "OK",
-    "insufficient": "Insufficient",
-    "stale": "Stale",
-    "unavailable": "Unavailable",
-    "error": "Error",
-}
+LABELS = VERDICT_LABELS  # the chart and the table use the same words
 
 with st.expander("CSV format", icon=":material/description:"):
     st.markdown(
@@ -75,6 +69,13 @@ run = st.button("Run batch check", type="primary", icon=":material/play_arrow:",
 
 def run_batch() -> None:
     data: bytes | str | None = uploaded.getvalue() if uploaded is not None else None
+    if uploaded is not None and not (data or b"").strip():
+        st.error(
+            f"The file {uploaded.name} is empty. It needs a header row (id,amount,currency) and "
+            "one row per debit; download the template above for an example.",
+            icon=":material/error:",
+        )
+        return
     if not data and pasted.strip():
         data = pasted
     if not data:
@@ -127,7 +128,8 @@ def summary(result: debits.BatchResult) -> None:
     top[3].metric(
         "Money at risk",
         money_lines(s.at_risk),
-        help="Insufficient + stale + unavailable rows: debits the balances do not vouch for.",
+        help="Insufficient + stale + unavailable rows: debits the balances do not vouch for. "
+        "Rows with errors are not included.",
     )
     cols = st.columns(4)
     for col, verdict in zip(cols, debits.VERDICTS, strict=True):
@@ -135,6 +137,11 @@ def summary(result: debits.BatchResult) -> None:
             LABELS[verdict],
             f"{s.counts[verdict]:,}",
             help=f"Total {money_lines(s.amounts[verdict])}",
+        )
+    if s.unchecked:
+        st.caption(
+            f":orange[:material/help: A further {money_lines(s.unchecked)} is in rows that could "
+            "not be checked (see the problems below); nothing vouches for it either.]"
         )
     st.caption(
         f"{s.refreshed:,} balance(s) refreshed · {s.requests:,} Stripe request(s)"
@@ -180,7 +187,7 @@ def table(frame: pd.DataFrame) -> None:
         {
             "Row": shown["row"],
             "ID": shown["target"],
-            "Reference": shown["reference"],
+            "Reference": shown["reference"].fillna(""),
             "Amount": [fmt(a, c) for a, c in zip(shown["amount"], shown["currency"], strict=True)],
             "Verdict": shown["verdict"].map(LABELS),
             "Balance": [

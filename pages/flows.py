@@ -8,6 +8,7 @@ save if someone else saved in between.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +29,11 @@ runtime.page_header(
 app = runtime.get_app()
 svc = app.services
 
+log = logging.getLogger("fcops.ui.flows")
+UNEXPECTED = (
+    "The configuration could not be saved because of an unexpected error, and nothing was changed. "
+    "Your edits are still here; try again, and tell an admin if it keeps happening."
+)
 METHOD_HELP = {
     "automatic": "Instant verification through Financial Connections, with manual entry and "
     "microdeposits as a fallback (Stripe's default).",
@@ -99,6 +105,10 @@ def on_save(flow: str) -> None:
     except FcopsError as err:
         tell(flow, "error", str(err))
         return
+    except Exception:  # a callback's traceback would reach the page; say it in a sentence
+        tell(flow, "error", UNEXPECTED)
+        log.exception("Saving flow %s failed", flow)
+        return
     st.session_state.pop(k(flow, "conflict"), None)
     load_into_editor(flow, saved)
     tell(flow, "success", f"Saved version {saved.version}.")
@@ -131,6 +141,10 @@ def on_revert(flow: str, to_version: int) -> None:
         return
     except FcopsError as err:
         tell(flow, "error", str(err))
+        return
+    except Exception:  # a callback's traceback would reach the page; say it in a sentence
+        tell(flow, "error", UNEXPECTED)
+        log.exception("Reverting flow %s failed", flow)
         return
     load_into_editor(flow, saved)
     tell(flow, "success", f"Reverted: version {saved.version} equals version {to_version}.")

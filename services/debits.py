@@ -538,7 +538,9 @@ def _refresh_and_wait(
     try:
         # The accounts use case is the one audited path for refreshes (`account.refresh`).
         started = accounts.refresh(svc, actor, str(account["id"]), "balance", idempotency_key=key)
-    except RefreshNotAllowed as err:
+    except (RefreshNotAllowed, StripeUnavailable, StripeRequestError) as err:
+        # The stale verdict is still true and worth showing; losing it to an error page would
+        # leave finance with nothing. A bad API key (StripeAuthError) still stops everything.
         return account, RefreshOutcome(
             False, False, None, f"Stripe did not start the refresh: {err}"
         )
@@ -644,6 +646,9 @@ class BatchSummary:
     at_risk: dict[str, int]  # currency -> minor units (insufficient + stale + unavailable)
     refreshed: int
     requests: int
+    # currency -> minor units of rows that could not be checked (unknown ID, lookup failed)
+    # but whose amount was readable: money the batch could not vouch for either.
+    unchecked: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -658,10 +663,13 @@ class BatchResult:
         counts = {v: 0 for v in VERDICTS}
         amounts: dict[str, dict[str, int]] = {v: {} for v in VERDICTS}
         at_risk: dict[str, int] = {}
+        unchecked: dict[str, int] = {}
         errors = 0
         for row in self.rows:
             if row.verdict == ERROR or row.amount is None or row.currency is None:
                 errors += 1
+                if row.amount is not None and row.currency is not None:
+                    unchecked[row.currency] = unchecked.get(row.currency, 0) + row.amount
                 continue
             counts[row.verdict] += 1
             per = amounts[row.verdict]
@@ -677,6 +685,7 @@ class BatchResult:
             at_risk=at_risk,
             refreshed=len(self.refreshed),
             requests=self.requests,
+            unchecked=unchecked,
         )
 
     def to_frame(self) -> pd.DataFrame:

@@ -19,7 +19,15 @@ from services.auth import Actor
 from services.balances import DebitPolicy
 from services.batch import parse_debits_csv
 from services.context import Services
-from services.errors import Conflict, Forbidden, NotFound, ValidationError
+from services.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    StripeAuthError,
+    StripeUnavailable,
+    ValidationError,
+)
 from services.models import AuditEntry
 from services.store import session_scope
 
@@ -379,6 +387,63 @@ def test_a_refresh_the_bank_fails_leaves_the_balance_stale_and_says_so(
     assert any("last balance refresh failed" in r for r in check.after.reasons)
 
 
+class RefreshStartFails:
+    """Our gateway seam with Stripe failing exactly on the refresh call (everything else works)."""
+
+    def __init__(self, gateway: Any, error: Exception) -> None:
+        self._gateway = gateway
+        self._error = error
+
+    def refresh_account(self, *args: Any, **kwargs: Any) -> Any:
+        raise self._error
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._gateway, name)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        StripeUnavailable("Stripe had a temporary problem (HTTP 500). Try again in a minute."),
+        RateLimited("Stripe is rate-limiting requests. Wait a few seconds and try again."),
+    ],
+)
+def test_a_refresh_stripe_fails_to_start_keeps_the_stale_verdict_and_says_why(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor, error: Exception
+) -> None:
+    fca = link(gw, sim, customer(gw))
+    set_balance(box, fca, available=500_000, current=500_000, age=2 * DAY)
+    before = gw.retrieve_account(fca)["balance_refresh"]
+    failing = Services(
+        gateway=RefreshStartFails(gw, error),  # type: ignore[arg-type]
+        engine=svc.engine,
+        mode=svc.mode,
+        now=svc.now,
+    )
+    check = debits.check_debit(failing, finance, fca, 10_000, "usd", refresh_stale=True)
+    assert check.verdict == "stale" and check.after is None
+    assert check.refresh is not None and not check.refresh.requested
+    assert check.refresh.message == f"Stripe did not start the refresh: {error}"
+    refreshes = audit_rows(svc.engine, "account.refresh")
+    assert [(r.target, r.outcome) for r in refreshes] == [(fca, "error")]
+    assert gw.retrieve_account(fca)["balance_refresh"] == before
+
+
+def test_a_bad_api_key_during_a_refresh_is_not_hidden_behind_a_stale_verdict(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
+) -> None:
+    fca = link(gw, sim, customer(gw))
+    set_balance(box, fca, available=500_000, current=500_000, age=2 * DAY)
+    failing = Services(
+        gateway=RefreshStartFails(gw, StripeAuthError("Stripe rejected the API key.")),  # type: ignore[arg-type]
+        engine=svc.engine,
+        mode=svc.mode,
+        now=svc.now,
+    )
+    with pytest.raises(StripeAuthError):
+        debits.check_debit(failing, finance, fca, 10_000, "usd", refresh_stale=True)
+
+
 def test_stale_balance_is_not_refreshed_unless_asked(
     svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
 ) -> None:
@@ -473,6 +538,8 @@ def test_batch_checks_good_rows_and_reports_bad_ones_per_row(
     assert (summary.rows, summary.checked, summary.errors) == (7, 4, 3)
     assert summary.counts == {"ok": 2, "insufficient": 1, "stale": 0, "unavailable": 1}
     assert summary.at_risk == {"usd": 5_000 + 2_000}
+    # The unknown ID's $10.00 was readable but unchecked; rows with unreadable amounts add nothing.
+    assert summary.unchecked == {"usd": 1_000}
     assert progress[-1][0] == progress[-1][1]
     [row] = audit_rows(svc.engine, "balances.batch_check")
     assert row.outcome == "ok" and row.params["errors"] == 3 and row.params["checked"] == 4
@@ -563,7 +630,7 @@ def test_batch_result_downloads_in_major_units(
     assert lines[2].startswith("3,,,,,error,")
     frame = result.to_frame()
     assert list(frame["verdict"]) == ["insufficient", "error"]
-    assert int(frame.loc[0, "shortfall"]) == 20_050 - 12_345
+    assert int(frame["shortfall"].iloc[0]) == 20_050 - 12_345
 
 
 def test_balance_history_keeps_every_balance_seen_once(

@@ -1,0 +1,312 @@
+"""Finance, admin and manager pages when Stripe fails or the input is wrong.
+
+Stripe faults are forced through the app's own sandbox (``simulator.force_faults``): the next N
+API requests answer 500 or 429. Every test checks three things a person would: the page says
+what happened in a sentence, no traceback reaches the page, and nothing was changed.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from services import audit, flows, intent_sync
+from services.auth import Actor
+from services.errors import StripeUnavailable
+from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.test_balance_check_page import DAY, check_id, markdown, new_account
+
+BALANCE = "pages/balance_check.py"
+BATCH = "pages/batch_check.py"
+CONVERSION = "pages/conversion.py"
+FLOWS = "pages/flows.py"
+ADMIN = Actor(username="apptest-admin", role="admin", name="Admin")
+# The SDK retries a 500 twice by itself, so a failing call needs three faults; ten cover the
+# few requests one page action makes, and the fixture clears whatever is left.
+ENOUGH = 10
+
+
+def app() -> Any:
+    from components.runtime import get_app
+
+    return get_app()
+
+
+def clear_faults() -> None:
+    # The Simulator has no "clear" call yet; the sandbox hook takes clear=true.
+    body = urllib.parse.urlencode({"clear": "true"}).encode()
+    request = urllib.request.Request(
+        f"{app().simulator.base_url}/_sandbox/faults", data=body, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        resp.read()
+
+
+@pytest.fixture(autouse=True)
+def no_faults_left_behind() -> Iterator[None]:
+    """Other tests share this sandbox: never hand them a queue of pending faults."""
+    clear_faults()
+    yield
+    clear_faults()
+
+
+def fail_stripe(mode: str, count: int = ENOUGH) -> None:
+    app().simulator.force_faults(mode, count=count)
+
+
+def sentences(at: AppTest) -> str:
+    return " ".join(
+        str(getattr(e, "value", "")) for kind in ("error", "warning") for e in at.get(kind)
+    )
+
+
+def audit_count(action: str) -> int:
+    return audit.query(app().engine, actor=ADMIN, actions=[action], limit=1).total
+
+
+def refresh_state(fca: str) -> dict[str, Any]:
+    state = app().sandbox.state
+    with state.lock:
+        return dict(state.lookup(fca)["balance_refresh"])
+
+
+# --- balance check ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("mode", "said"), [("500", "temporary problem"), ("429", "rate-limiting")])
+def test_a_balance_check_while_stripe_fails_says_so_and_gives_no_verdict(
+    mode: str, said: str
+) -> None:
+    _, fca = new_account(available=100_000)
+    at = open_page(BALANCE, "finance")
+    fail_stripe(mode)
+    check_id(at, fca, "10.00")
+    no_exceptions(at)
+    assert said in sentences(at)
+    assert "OK —" not in markdown(at) and not at.metric
+
+
+@pytest.mark.parametrize("mode", ["500", "429"])
+def test_refreshing_a_stale_balance_while_stripe_fails_keeps_the_stale_verdict(mode: str) -> None:
+    _, fca = new_account(available=900_000, age=3 * DAY)
+    at = check_id(open_page(BALANCE, "finance"), fca, "100.00")
+    assert "STALE" in markdown(at)
+    before = refresh_state(fca)
+    fail_stripe(mode)
+    at.button(key="bc_refresh_now").click().run()
+    no_exceptions(at)
+    assert "Stripe" in sentences(at)
+    assert "STALE" in markdown(at), "the verdict the person already had stays on screen"
+    assert [b for b in at.button if b.key == "bc_refresh_now"], "and they can try again"
+    assert refresh_state(fca) == before  # no refresh started
+
+
+@pytest.mark.parametrize(
+    ("amount", "said"),
+    [
+        ("12,34", "not an amount"),
+        ("-5", "negative"),
+        ("abc", "not an amount"),
+        ("1e3", "not an amount"),
+    ],
+)
+def test_a_malformed_amount_is_explained_and_nothing_is_checked(amount: str, said: str) -> None:
+    _, fca = new_account(available=100_000)
+    at = check_id(open_page(BALANCE, "finance"), fca, amount)
+    no_exceptions(at)
+    errors = " ".join(e.value for e in at.error)
+    assert errors.startswith("Amount:") and said in errors
+    assert "1234.56" in errors or "positive" in errors  # says how to write it instead
+    assert not at.metric
+
+
+@pytest.mark.parametrize(
+    "unknown",
+    [
+        "fca_0000000000000000unknown",
+        "cus_0000000000unknown",
+        "pm_0000000000unknown",
+        "pi_0000000000unknown",
+        "seti_0000000000unknown",
+    ],
+)
+def test_an_unknown_id_is_named_in_the_message(unknown: str) -> None:
+    at = check_id(open_page(BALANCE, "finance"), unknown, "10.00")
+    no_exceptions(at)
+    errors = " ".join(e.value for e in at.error)
+    assert "No such" in errors and unknown in errors
+    assert not at.metric
+
+
+# --- batch check -----------------------------------------------------------------------------
+
+
+def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.file_uploader(key="batch_file").set_value((name, data, "text/csv")).run()
+    return at.button(key="batch_run").click().run(timeout=120)
+
+
+def test_a_batch_while_stripe_fails_marks_the_rows_it_could_not_look_up() -> None:
+    _, fca = new_account(available=500_000)
+    at = open_page(BATCH, "finance")
+    runs = audit_count("balances.batch_check")
+    fail_stripe("500", count=30)
+    upload(at, "debits.csv", f"id,amount,currency\n{fca},10.00,usd\n".encode())
+    no_exceptions(at)
+    problems = at.dataframe[0].value
+    assert list(problems["row"]) == [2]
+    assert "Could not look this ID up: Stripe had a temporary problem" in problems["error"][0]
+    shown = {m.label: m.value for m in at.metric}
+    assert (shown["Checked"], shown["Errors"]) == ("0", "1")
+    # The $10.00 that nothing vouched for is not silently left out of the money figures.
+    assert any("$10.00 is in rows that could not be checked" in c.value for c in at.caption)
+    assert audit_count("balances.batch_check") == runs + 1
+
+
+def test_a_rate_limited_batch_backs_off_finishes_and_says_it_was_slowed_down() -> None:
+    _, fca = new_account(available=500_000)
+    at = open_page(BATCH, "finance")
+    # The SDK retries a 429 twice itself (Stripe-Should-Retry); the third one reaches the batch.
+    fail_stripe("429", count=3)
+    upload(at, "debits.csv", f"id,amount,currency\n{fca},10.00,usd\n".encode())
+    no_exceptions(at)
+    shown = {m.label: m.value for m in at.metric}
+    assert (shown["OK"], shown["Errors"]) == ("1", "0")
+    assert any("slowed down 1× by Stripe" in c.value for c in at.caption)
+
+
+def test_a_csv_with_every_kind_of_bad_row_explains_each_and_checks_the_rest() -> None:
+    cus, fca = new_account(available=500_000)
+    bad = {
+        3: (f"{fca},12,34,usd", "4 cells"),
+        4: (f"{fca},-5,usd", "negative"),
+        5: (f"{fca},abc,usd", "not an amount"),
+        6: (f"{fca},1e3,usd", "not an amount"),
+        7: (f"{fca},0,usd", "zero"),
+        8: (f"{fca},,usd", "amount is required"),
+        9: (",10.00,usd", "No id"),
+        10: ("ba_123,10.00,usd", "not an id this tool can debit"),
+        11: ("fca_000000000000unknown,10.00,usd", "No such"),
+        12: ("cus_000000000unknown,10.00,usd", "No such customer"),
+        13: (f"{fca},10.00,eur", "not accepted"),
+        14: (f"{fca},10.00,xx", "not a currency code"),
+        15: (f"{fca},10.001,usd", "too many decimals"),
+        16: (f"{fca},99999999999999,usd", "limit"),
+        17: (f"{fca}", "1 cells"),
+    }
+    lines = ["id,amount,currency", f"{fca},100.00,usd"]
+    lines += [bad[row][0] for row in sorted(bad)]
+    lines.append(f"{cus},20.00,usd")
+    at = upload(open_page(BATCH, "finance"), "bad.csv", "\n".join(lines).encode())
+    no_exceptions(at)
+    problems = at.dataframe[0].value.set_index("row")["error"]
+    assert sorted(problems.index) == sorted(bad)
+    for row, (_line, said) in bad.items():
+        assert said in problems[row], (row, problems[row])
+    shown = {m.label: m.value for m in at.metric}
+    assert (shown["Rows"], shown["Checked"], shown["OK"]) == (str(len(bad) + 2), "2", "2")
+    assert any(f"{len(bad):,} row(s) could not be checked" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "said"),
+    [
+        ("empty.csv", b"", "is empty"),
+        ("blank.csv", b"\n\n  \n", "is empty"),
+        ("header.csv", b"id,amount,currency\n", "no debit rows"),
+        ("book.csv", b"PK\x03\x04" + bytes(64), "Excel workbook"),
+        ("image.csv", b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "not UTF-8 text"),
+        ("notes.txt", b"please debit everyone on friday", "No column says whom to debit"),
+    ],
+)
+def test_a_file_that_is_not_a_usable_csv_is_refused_with_the_reason(
+    name: str, data: bytes, said: str
+) -> None:
+    runs = audit_count("balances.batch_check")
+    at = upload(open_page(BATCH, "finance"), name, data)
+    no_exceptions(at)
+    assert said in " ".join(e.value for e in at.error)
+    assert not at.metric and not at.dataframe
+    assert audit_count("balances.batch_check") == runs  # nothing was run
+
+
+# --- conversion sync -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("mode", "said"), [("500", "temporary problem"), ("429", "rate-limiting")])
+def test_a_sync_while_stripe_fails_says_so_and_keeps_the_last_good_figures(
+    mode: str, said: str
+) -> None:
+    at = open_page(CONVERSION, "manager")  # syncs the store on first visit if needed
+    no_exceptions(at)
+    before = intent_sync.store_info(app().engine)
+    failed_syncs = audit.query(
+        app().engine, actor=ADMIN, actions=["intents.sync"], outcome="error", limit=1
+    ).total
+    fail_stripe(mode)
+    at.button(key="conv_sync").click().run()
+    no_exceptions(at)
+    assert said in sentences(at)
+    assert any("Sync failed" in str(getattr(box, "label", "")) for box in at.get("status"))
+    after = intent_sync.store_info(app().engine)
+    assert (after.intents, after.cursor, after.last_finished_at) == (
+        before.intents,
+        before.cursor,
+        before.last_finished_at,
+    )
+    assert at.metric, "the figures of the last good sync are still shown"
+    assert (
+        audit.query(
+            app().engine, actor=ADMIN, actions=["intents.sync"], outcome="error", limit=1
+        ).total
+        == failed_syncs + 1
+    )
+
+
+# --- flow save -------------------------------------------------------------------------------
+
+
+def test_saving_a_flow_needs_no_stripe_so_it_works_while_stripe_fails() -> None:
+    flow = "subscription"
+    at = open_page(FLOWS, "admin")
+    at.radio(key="flows_selected").set_value(flow).run()
+    before = flows.load_flow(app().engine, flow)
+    saves = audit_count("flow.save")
+    wanted = "instant" if before.verification_method != "instant" else "automatic"
+    fail_stripe("500", count=3)
+    at.radio(key=f"flows_{flow}_method").set_value(wanted).run()
+    at.button(key=f"flows_{flow}_save").click().run()
+    no_exceptions(at)
+    after = flows.load_flow(app().engine, flow)
+    assert (after.version, after.verification_method) == (before.version + 1, wanted)
+    assert audit_count("flow.save") == saves + 1
+    # The faults are still queued: saving sent no request to Stripe.
+    with pytest.raises(StripeUnavailable):
+        app().gateway.retrieve_customer("cus_anything1234")
+
+
+def test_a_flow_save_that_fails_unexpectedly_says_so_keeps_the_edits_and_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    flow = "invoice"
+    at = open_page(FLOWS, "admin")
+    at.radio(key="flows_selected").set_value(flow).run()
+    before = flows.load_flow(app().engine, flow)
+    wanted = "microdeposits" if before.verification_method != "microdeposits" else "automatic"
+    at.radio(key=f"flows_{flow}_method").set_value(wanted).run()
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("database connection lost")
+
+    monkeypatch.setattr(flows, "save_flow", broken)
+    at.button(key=f"flows_{flow}_save").click().run()
+    no_exceptions(at)
+    assert "could not be saved" in " ".join(e.value for e in at.error)
+    assert "database connection lost" not in texts(at)  # internals stay in the server log
+    assert at.radio(key=f"flows_{flow}_method").value == wanted  # edits kept
+    assert flows.load_flow(app().engine, flow).version == before.version
