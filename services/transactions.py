@@ -22,12 +22,15 @@ Nothing here touches the network, a database or Streamlit.
 from __future__ import annotations
 
 import bisect
+import itertools
+import math
 import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -65,6 +68,9 @@ MIN_FIT_QUALITY = 0.75  # share of expected paydays that must be hit for a regul
 MAX_MEAN_RESIDUAL_DAYS = 1.0
 FULL_EVIDENCE_COUNT = 5  # below this many deposits a stream must be complete: no gaps, no extras
 OVERDUE_GRACE_DAYS = 3
+# Paychecks from one payer whose amounts sit this far apart (relative) are separate paychecks
+# (two jobs, or two people), not one paycheck drifting: raises and overtime move less than that.
+CLUSTER_GAP = 0.15
 
 CADENCES = ("weekly", "biweekly", "semimonthly", "monthly", "irregular")
 
@@ -200,6 +206,8 @@ _NOT_INCOME = [
     re.compile(r"\b(?:REFUND|REFUNDS|REVERSAL|REVERSED|RETURN|RETURNED|CHARGEBACK|CASHBACK)\b"),
     re.compile(r"\bCASH BACK\b|\bREWARDS?\b|\bADJUSTMENT\b|\bDISPUTE\b"),
     re.compile(r"\b(?:ONLINE|INTERNAL|BOOK|MOBILE|OVERDRAFT) (?:TRANSFER|XFER|TFR)\b"),
+    # a credit card account credited by the holder's own payment
+    re.compile(r"\bPAYMENT THANK YOU\b|\bAUTOPAY PAYMENT RECEIVED\b"),
     re.compile(
         r"\b(?:TRANSFER|XFER|TFR)\b.*\b(?:SAV|SAVINGS|CHK|CHECKING|SHARE|MMA|MONEY MARKET)\b"
     ),
@@ -212,18 +220,25 @@ def _looks_like_income(label: str) -> bool:
 
 # --------------------------------------------------------------------------- income: schedules
 
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_LAST = 5  # "n" of an nth-weekday schedule meaning the last such weekday of the month
+
 
 @dataclass(frozen=True)
 class _Schedule:
-    """A pay calendar: a fixed period (phase = ordinal % period) or anchor days of the month.
+    """A pay calendar: a fixed period (phase = ordinal % period), anchor days of the month, or
+    (``by_weekday``) the nth weekday of the month, params ``(n, weekday)``: US Social Security
+    pays on the 2nd, 3rd or 4th Wednesday depending on the birth date.
 
     Nominal paydays that land on a weekend or Fed holiday move to the previous business day,
-    the way US payroll providers shift them; ``forward`` covers the payers that pay late instead.
+    the way US payroll providers (and the SSA) shift them; ``forward`` covers the payers that
+    pay late instead.
     """
 
     cadence: str
     params: tuple[int, ...]
     forward: bool = False
+    by_weekday: bool = False
 
     @property
     def period_days(self) -> int:
@@ -235,17 +250,11 @@ class _Schedule:
         return 2 if self.cadence == "weekly" else 3
 
     def paydays(self, start: date, end: date) -> list[date]:
-        if self.cadence in ("weekly", "biweekly"):
-            nominal = _fixed_nominal(self.period_days, self.params[0], start, end)
-        else:
-            nominal = _monthly_nominal(self.params, start, end)
-        shift = on_or_after_business_day if self.forward else on_or_before_business_day
-        return sorted(shift(d) for d in nominal)
-
-
-def _fixed_nominal(period: int, phase: int, start: date, end: date) -> list[date]:
-    first = start.toordinal() + (phase - start.toordinal()) % period
-    return [date.fromordinal(o) for o in range(first, end.toordinal() + 1, period)]
+        """Shifted paydays between ``start`` and ``end`` inclusive."""
+        ordinals = _payday_ordinals(self, start.year - 1, end.year + 1)
+        lo = bisect.bisect_left(ordinals, start.toordinal())
+        hi = bisect.bisect_right(ordinals, end.toordinal())
+        return [date.fromordinal(o) for o in ordinals[lo:hi]]
 
 
 def _month_end(year: int, month: int) -> int:
@@ -253,69 +262,114 @@ def _month_end(year: int, month: int) -> int:
     return (nxt - timedelta(days=1)).day
 
 
-def _monthly_nominal(anchors: tuple[int, ...], start: date, end: date) -> list[date]:
-    days: list[date] = []
-    year, month = start.year, start.month
-    while date(year, month, 1) <= end:
-        for anchor in anchors:
-            days.append(date(year, month, min(anchor, _month_end(year, month))))
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return days
+def _nth_weekday(year: int, month: int, n: int, weekday: int) -> date:
+    if n == _LAST:
+        last = date(year, month, _month_end(year, month))
+        return last - timedelta(days=(last.weekday() - weekday) % 7)
+    first = date(year, month, 1)
+    return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+
+
+def _nominal_in_year(schedule: _Schedule, year: int) -> list[date]:
+    if schedule.cadence in ("weekly", "biweekly"):
+        period, phase = schedule.period_days, schedule.params[0]
+        start, end = date(year, 1, 1).toordinal(), date(year, 12, 31).toordinal()
+        first = start + (phase - start) % period
+        return [date.fromordinal(o) for o in range(first, end + 1, period)]
+    if schedule.by_weekday:
+        n, weekday = schedule.params
+        return [_nth_weekday(year, month, n, weekday) for month in range(1, 13)]
+    return [
+        date(year, month, min(anchor, _month_end(year, month)))
+        for month in range(1, 13)
+        for anchor in schedule.params
+    ]
+
+
+@lru_cache(maxsize=4096)
+def _paydays_in_year(schedule: _Schedule, year: int) -> tuple[int, ...]:
+    shift = on_or_after_business_day if schedule.forward else on_or_before_business_day
+    return tuple(shift(d).toordinal() for d in _nominal_in_year(schedule, year))
+
+
+@lru_cache(maxsize=8192)
+def _payday_ordinals(schedule: _Schedule, first_year: int, last_year: int) -> tuple[int, ...]:
+    """Every shifted payday (as a date ordinal) of the years given, sorted; cached because the
+    same few hundred calendars are tried on every payer of every account."""
+    days = (
+        o for year in range(first_year, last_year + 1) for o in _paydays_in_year(schedule, year)
+    )
+    return tuple(sorted(days))
 
 
 @dataclass(frozen=True)
 class _Fit:
     schedule: _Schedule
-    paydays: tuple[date, ...]
+    paydays: tuple[int, ...]  # shifted paydays as date ordinals, sorted
     matched: tuple[tuple[int, int], ...]  # (index into dates, index into paydays), by date
     residuals: tuple[int, ...]  # actual - nominal, days, per matched deposit
     missing: int
     unmatched: int
+    quality: float  # matched share of the expected paydays, extra deposits counted against it
+    mean_abs_residual: float
 
-    @property
-    def quality(self) -> float:
-        span = self.matched[-1][1] - self.matched[0][1] + 1 if self.matched else 0
-        return len(self.matched) / (span + self.unmatched) if self.matched else 0.0
+    def payday(self, slot: int) -> date:
+        return date.fromordinal(self.paydays[slot])
 
-    @property
-    def mean_abs_residual(self) -> float:
-        return sum(abs(r) for r in self.residuals) / len(self.residuals)
-
-    def sort_key(self) -> tuple[float, float, int, bool]:
+    def sort_key(self) -> tuple[float, float, int, bool, bool]:
         # On a tie: prefer the longer period (a monthly stream also "fits" semimonthly with
-        # gaps), then the usual backward shift.
+        # gaps), then the usual backward shift, then a day of the month over an nth weekday.
         order = CADENCES.index(self.schedule.cadence)
-        return (round(self.quality, 6), -self.mean_abs_residual, order, not self.schedule.forward)
+        schedule = self.schedule
+        return (
+            round(self.quality, 6),
+            -self.mean_abs_residual,
+            order,
+            not schedule.forward,
+            not schedule.by_weekday,
+        )
 
 
-def _fit(dates: Sequence[date], schedule: _Schedule) -> _Fit | None:
-    """Match each deposit to its nearest scheduled payday within the schedule's tolerance."""
-    margin = timedelta(days=schedule.period_days * 2 + 7)
-    paydays = schedule.paydays(dates[0] - margin, dates[-1] + margin)
+def _years_around(ordinals: Sequence[int]) -> tuple[int, int]:
+    """Calendar years holding every payday a fit can use: two longest periods and a week
+    either side of the deposits, so the next payday after the last deposit is always there."""
+    margin = 2 * 30 + 7
+    return date.fromordinal(ordinals[0] - margin).year, date.fromordinal(ordinals[-1] + margin).year
+
+
+def _fit(ordinals: Sequence[int], schedule: _Schedule) -> _Fit | None:
+    """Match each deposit (a date ordinal, sorted) to its nearest scheduled payday within the
+    schedule's tolerance; one deposit per payday, the closest (then the earliest) wins."""
+    paydays = _payday_ordinals(schedule, *_years_around(ordinals))
+    tolerance, last = schedule.tolerance, len(paydays) - 1
     best_for_slot: dict[int, tuple[int, int]] = {}  # slot -> (abs residual, date index)
-    for i, d in enumerate(dates):
-        j = _nearest(paydays, d)
-        gap = abs((d - paydays[j]).days)
-        if gap <= schedule.tolerance and (j not in best_for_slot or gap < best_for_slot[j][0]):
+    for i, o in enumerate(ordinals):
+        k = bisect.bisect_left(paydays, o)
+        if k > last:
+            j = last
+        elif k == 0 or o - paydays[k - 1] > paydays[k] - o:
+            j = k
+        else:
+            j = k - 1
+        gap = abs(o - paydays[j])
+        if gap <= tolerance and (j not in best_for_slot or gap < best_for_slot[j][0]):
             best_for_slot[j] = (gap, i)
     if not best_for_slot:
         return None
-    matched = tuple(sorted(((i, j) for j, (_, i) in best_for_slot.items())))
-    slots = [j for _, j in matched]
+    matched = tuple(sorted((i, j) for j, (_, i) in best_for_slot.items()))
+    span = matched[-1][1] - matched[0][1] + 1  # slots are increasing with dates
+    unmatched = len(ordinals) - len(matched)
+    residuals = tuple(ordinals[i] - paydays[j] for i, j in matched)
     return _Fit(
         schedule=schedule,
-        paydays=tuple(paydays),
+        paydays=paydays,
         matched=matched,
-        residuals=tuple((dates[i] - paydays[j]).days for i, j in matched),
-        missing=(max(slots) - min(slots) + 1) - len(matched),
-        unmatched=len(dates) - len(matched),
+        residuals=residuals,
+        missing=span - len(matched),
+        unmatched=unmatched,
+        quality=len(matched) / (span + unmatched),
+        mean_abs_residual=sum(abs(r) for r in residuals) / len(residuals),
     )
-
-
-def _nearest(sorted_days: Sequence[date], d: date) -> int:
-    k = bisect.bisect_left(sorted_days, d)
-    candidates = [c for c in (k - 1, k) if 0 <= c < len(sorted_days)]
-    return min(candidates, key=lambda c: abs((sorted_days[c] - d).days))
 
 
 def _anchor_days(dates: Sequence[date]) -> list[int]:
@@ -327,8 +381,31 @@ def _anchor_days(dates: Sequence[date]) -> list[int]:
     return sorted(days)
 
 
-def _candidate_schedules(dates: Sequence[date]) -> Iterable[_Schedule]:
+# --------------------------------------------------------------------------- income: pruning
+# Every candidate calendar is fitted only when it could still win. A fit's quality is at most
+# (deposits it matches) / (all deposits), and it matches at most one deposit per day that lies
+# within tolerance of one of its paydays. With the deposit days and each calendar's covered
+# days as bit masks, that count is one AND and a popcount, so most calendars are dropped
+# without being fitted.
+
+
+@lru_cache(maxsize=8192)
+def _coverage(schedule: _Schedule, first_year: int, last_year: int) -> int:
+    """Bit k set when day ``Jan 1 of first_year + k`` is within tolerance of a payday."""
+    base = date(first_year, 1, 1).toordinal()
+    tolerance = schedule.tolerance
+    block = (1 << (2 * tolerance + 1)) - 1
+    mask = 0
+    for payday in _payday_ordinals(schedule, first_year, last_year):
+        offset = payday - tolerance - base
+        mask |= block << offset if offset >= 0 else block >> -offset
+    return mask
+
+
+def _candidates(dates: Sequence[date]) -> Iterable[_Schedule]:
+    """Every calendar worth trying, in the order that breaks exact ties (the earlier wins)."""
     anchors = _anchor_days(dates)
+    weekdays = [(n, wd) for n in (1, 2, 3, 4, _LAST) for wd in range(5)]
     for forward in (False, True):
         yield from (_Schedule("weekly", (p,), forward) for p in range(7))
         yield from (_Schedule("biweekly", (p,), forward) for p in range(14))
@@ -337,21 +414,41 @@ def _candidate_schedules(dates: Sequence[date]) -> Iterable[_Schedule]:
             for b in anchors:
                 if 10 <= b - a <= 20:
                     yield _Schedule("semimonthly", (a, b), forward)
+        yield from (_Schedule("monthly", key, forward, by_weekday=True) for key in weekdays)
 
 
 def _best_fit(
-    dates: Sequence[date],
-    *,
-    cadence: str | None = None,
-    accept: Callable[[_Fit], bool] = lambda fit: True,
+    dates: Sequence[date], *, cadence: str | None = None, convincing: bool = False
 ) -> _Fit | None:
-    fits = [
-        f
-        for s in _candidate_schedules(dates)
-        if cadence is None or s.cadence == cadence
-        if (f := _fit(dates, s)) is not None and accept(f)
+    """The calendar that explains the dates best (``convincing``: only fits that pass
+    :func:`_is_convincing`); None when no calendar fits."""
+    ordinals = [d.toordinal() for d in dates]
+    years = _years_around(ordinals)
+    base = date(years[0], 1, 1).toordinal()
+    days = 0
+    for o in ordinals:
+        days |= 1 << (o - base)
+    n = len(ordinals)
+    candidates = [
+        (index, schedule, (days & _coverage(schedule, *years)).bit_count())
+        for index, schedule in enumerate(_candidates(dates))
+        if cadence is None or schedule.cadence == cadence
     ]
-    return max(fits, key=lambda f: f.sort_key(), default=None)
+    floor = MIN_FIT_QUALITY if convincing else 0.0
+    best_key: tuple[tuple[float, float, int, bool, bool], int] | None = None
+    best_fit: _Fit | None = None
+    # Likeliest first, so the bar rises fast and the rest are dropped without fitting.
+    for index, schedule, bound in sorted(candidates, key=lambda c: -c[2]):
+        bar = max(floor, best_fit.quality if best_fit else 0.0)
+        if bound == 0 or bound / n < bar - 1e-9:
+            break  # sorted by bound: nothing after this can reach the bar either
+        fit = _fit(ordinals, schedule)
+        if fit is None or (convincing and not _is_convincing(fit)):
+            continue
+        key = (fit.sort_key(), -index)  # on a full tie the earlier candidate wins
+        if best_key is None or key > best_key:
+            best_key, best_fit = key, fit
+    return best_fit
 
 
 # --------------------------------------------------------------------------- income: streams
@@ -411,13 +508,72 @@ def detect_income(
     streams = [
         stream
         for (_, currency), deposits in groups.items()
-        if (
-            stream := _stream_from(
-                sorted(deposits, key=lambda d: (d.day, d.amount)), currency, today
-            )
-        )
+        for stream in _streams_from(_by_day(deposits), currency, today)
     ]
     return sorted(streams, key=lambda s: (s.confidence, s.typical_amount), reverse=True)
+
+
+def _by_day(deposits: Iterable[_Deposit]) -> list[_Deposit]:
+    return sorted(deposits, key=lambda d: (d.day, d.amount))
+
+
+def _streams_from(deposits: list[_Deposit], currency: str, today: date) -> list[IncomeStream]:
+    """One payer's streams: usually one, but two paychecks from the same employer (two jobs
+    there, or a couple who both work there) are two streams told apart by their amounts."""
+    if len(deposits) < MIN_STREAM_COUNT:
+        return []
+    concurrent = _concurrent_paychecks(deposits, currency, today)
+    if concurrent:
+        return concurrent
+    stream = _stream_from(deposits, currency, today)
+    return [stream] if stream else []
+
+
+def _amount_clusters(deposits: Sequence[_Deposit]) -> list[list[_Deposit]]:
+    """Deposits grouped by amount, split wherever the next larger amount is more than
+    ``CLUSTER_GAP`` above the previous one; each group in date order."""
+    by_amount = sorted(deposits, key=lambda d: d.amount)
+    clusters: list[list[_Deposit]] = [[by_amount[0]]]
+    for previous, deposit in zip(by_amount, by_amount[1:], strict=False):
+        if deposit.amount > previous.amount * (1 + CLUSTER_GAP):
+            clusters.append([])
+        clusters[-1].append(deposit)
+    return [_by_day(c) for c in clusters]
+
+
+def _concurrent(clusters: Sequence[Sequence[_Deposit]]) -> bool:
+    """Every pair of clusters runs side by side (a raise or a new job is one after the other)."""
+    for a, b in itertools.combinations(clusters, 2):
+        overlap = (min(a[-1].day, b[-1].day) - max(a[0].day, b[0].day)).days
+        shorter = min((a[-1].day - a[0].day).days, (b[-1].day - b[0].day).days)
+        if overlap < 0.5 * shorter or shorter <= 0:
+            return False
+    return True
+
+
+def _concurrent_paychecks(
+    deposits: list[_Deposit], currency: str, today: date
+) -> list[IncomeStream] | None:
+    """Two or more amount clusters paid side by side, each on its own convincing calendar; None
+    when the payer's deposits do not split that way (then they are judged as one stream)."""
+    clusters = _amount_clusters(deposits)
+    big = [c for c in clusters if len(c) >= MIN_STREAM_COUNT]
+    extra = [d for c in clusters if len(c) < MIN_STREAM_COUNT for d in c]
+    if len(big) < 2 or len(extra) > max(1, len(deposits) // 4) or not _concurrent(big):
+        return None
+    fits = [_best_fit([d.day for d in c], convincing=True) for c in big]
+    if any(fit is None for fit in fits):
+        return None
+    medians = [statistics.median(d.amount for d in c) for c in big]
+    outliers = Counter(
+        min(range(len(big)), key=lambda k: abs(math.log(d.amount / medians[k]))) for d in extra
+    )
+    note = f"one of {len(big)} paychecks from this payer, told apart by amount"
+    return [
+        _regular_stream(c, fit, currency, today, outliers=outliers[k], note=note)
+        for k, (c, fit) in enumerate(zip(big, fits, strict=True))
+        if fit is not None
+    ]
 
 
 def _stream_from(deposits: list[_Deposit], currency: str, today: date) -> IncomeStream | None:
@@ -429,7 +585,7 @@ def _stream_from(deposits: list[_Deposit], currency: str, today: date) -> Income
     # One bonus does not break a salary; amounts that jump around (freelance invoices) are not
     # one pay stream, whatever the dates say.
     if len(core) >= MIN_STREAM_COUNT and outliers <= max(1, len(deposits) // 4):
-        fit = _best_fit([d.day for d in core], accept=_is_convincing)
+        fit = _best_fit([d.day for d in core], convincing=True)
         if fit is not None:
             return _regular_stream(core, fit, currency, today, outliers=outliers)
     return _irregular_stream(deposits, currency, today)
@@ -451,19 +607,27 @@ _COUNT_TARGET = {"weekly": 10, "biweekly": 6, "semimonthly": 6, "monthly": 4}
 
 
 def _regular_stream(
-    core: list[_Deposit], fit: _Fit, currency: str, today: date, *, outliers: int
+    core: list[_Deposit],
+    fit: _Fit,
+    currency: str,
+    today: date,
+    *,
+    outliers: int,
+    note: str | None = None,
 ) -> IncomeStream:
     cadence = fit.schedule.cadence
     chosen = [core[i] for i, _ in fit.matched]
     amounts = [d.amount for d in chosen]
     typical = _median_int(amounts[-_RECENT[cadence] :])
-    next_expected = fit.paydays[fit.matched[-1][1] + 1]
+    next_expected = fit.payday(fit.matched[-1][1] + 1)
     spread = max(abs(a - typical) for a in amounts) / typical
     late_days = (today - next_expected).days - OVERDUE_GRACE_DAYS
     confidence = _regular_confidence(fit, amounts, typical) * _overdue_factor(
         late_days, fit.schedule.period_days
     )
     reason = _regular_reason(fit, len(chosen), spread, outliers, late_days)
+    if note:
+        reason = f"{reason}; {note}"
     return IncomeStream(
         description=_most_common_label(chosen),
         cadence=cadence,
@@ -504,11 +668,18 @@ def _day_words(anchor: int) -> str:
     return "last day" if anchor >= 31 else _ordinal(anchor)
 
 
+def _weekday_words(n: int, weekday: int) -> str:
+    """ "2nd Wednesday", "last Friday"."""
+    return f"{'last' if n == _LAST else _ordinal(n)} {_WEEKDAYS[weekday]}"
+
+
 def _regular_reason(fit: _Fit, count: int, spread: float, outliers: int, late: int) -> str:
     schedule = fit.schedule
     wobble = max(abs(r) for r in fit.residuals)
     if schedule.cadence in ("weekly", "biweekly"):
         when = f"every {schedule.period_days} days"
+    elif schedule.by_weekday:
+        when = f"on the {_weekday_words(*schedule.params)} of each month"
     else:
         days = " and ".join(_day_words(a) for a in schedule.params)
         when = f"on the {days} of each month"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import time as time_module
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -648,3 +649,188 @@ def test_a_payer_that_moves_weekend_paydays_later_keeps_its_habit_for_the_next_p
     assert stream.dates == tuple(paid)
     assert stream.next_expected == on_or_after_business_day(date(2026, 1, 1))  # New Year's Day
     assert stream.next_expected != on_or_before_business_day(date(2026, 1, 1))
+
+
+# --------------------------------------------------------------------------- benefits calendars
+
+
+def nth_weekday_of(year: int, month: int, n: int, weekday: int = 2) -> date:
+    first = date(year, month, 1)
+    return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+
+
+def social_security_days(n: int, start: date, end: date) -> list[date]:
+    """The nth Wednesday of each month, moved to the business day before on a holiday."""
+    months = [(y, m) for y in range(start.year, end.year + 1) for m in range(1, 13)]
+    days = [on_or_before_business_day(nth_weekday_of(y, m, n)) for y, m in months]
+    return [d for d in days if start <= d <= end]
+
+
+SSA = "SSA TREAS 310 XXSOC SEC"
+
+
+@pytest.mark.parametrize(
+    ("n", "words", "next_payday"),
+    [
+        (2, "2nd Wednesday", date(2024, 12, 11)),
+        (3, "3rd Wednesday", date(2024, 12, 18)),  # June 19th 2024 (Juneteenth) paid June 18th
+        (4, "4th Wednesday", date(2024, 12, 24)),  # Christmas Day is the 4th Wednesday
+    ],
+)
+def test_social_security_on_the_nth_wednesday_is_monthly_and_its_next_payday_skips_holidays(
+    n: int, words: str, next_payday: date
+) -> None:
+    rng = random.Random(f"ssa-{n}")
+    start, now = date(2024, 1, 1), date(2024, 12, 2)
+    paid = social_security_days(n, start, now)
+    rows = [txn(d, int(182_400 * rng.uniform(0.99, 1.01)), SSA) for d in paid]
+
+    (stream,) = detect_income(rows + noise(rng, start=start, end=now), now=now)
+
+    assert stream.cadence == "monthly"
+    assert words in stream.reason
+    assert stream.dates == tuple(paid)
+    assert stream.next_expected == next_payday
+    assert stream.confidence >= 0.7
+    assert suggest_debit_date(stream) == next_business_day(next_payday)
+
+
+def test_a_payday_rolled_forward_keeps_the_nth_weekday_rule() -> None:
+    paid = social_security_days(2, date(2026, 1, 1), date(2026, 10, 20))
+    (stream,) = detect_income([txn(d, 150_000, SSA) for d in paid], now=date(2026, 10, 20))
+
+    # Veterans Day 2026 is the 2nd Wednesday of November: paid the Tuesday before.
+    assert stream.next_expected == date(2026, 11, 10)
+    assert suggest_debit_date(stream, today=date(2026, 11, 20)) == next_business_day(
+        date(2026, 12, 9)
+    )
+
+
+@pytest.mark.parametrize(
+    ("anchor", "next_payday"), [(3, date(2026, 1, 2)), (1, date(2025, 12, 31))]
+)
+def test_older_social_security_on_the_3rd_and_ssi_on_the_1st_are_monthly(
+    anchor: int, next_payday: date
+) -> None:
+    rng = random.Random(f"ssa-day-{anchor}")
+    paid = month_days((anchor,), date(2025, 1, 1), NOW)  # Jan 3 2026 is a Saturday
+    rows = [txn(d, 94_300, "SSI TREAS 310 XXSUPP SEC") for d in paid]
+
+    (stream,) = detect_income(rows + noise(rng), now=NOW)
+
+    assert stream.cadence == "monthly"
+    assert stream.dates == tuple(paid)
+    assert stream.next_expected == next_payday
+    assert "Wednesday" not in stream.reason
+
+
+def test_a_biweekly_wednesday_payroll_is_not_mistaken_for_a_monthly_weekday_rule() -> None:
+    paid = every(14, date(2025, 6, 18), NOW)
+    (stream,) = detect_income(
+        [txn(d, 210_000, "COUNTY SCHOOL DIST PAYROLL") for d in paid], now=NOW
+    )
+
+    assert stream.cadence == "biweekly"
+    assert stream.dates == tuple(paid)
+
+
+def test_one_wednesday_a_month_with_no_fixed_week_stays_irregular() -> None:
+    rng = random.Random("wandering-wednesdays")
+    paid = [nth_weekday_of(2025, m, rng.choice((1, 2, 3, 4))) for m in range(1, 13)]
+    paid = [on_or_before_business_day(d) for d in paid]
+    weeks = {(d.day - 1) // 7 for d in paid}
+    assert len(weeks) >= 3  # the seed really wanders
+
+    (stream,) = detect_income([txn(d, 120_000, "ACME CONSULTING") for d in paid], now=NOW)
+
+    assert stream.cadence == "irregular"
+
+
+# --------------------------------------------------------------------------- one payer, two paychecks
+
+
+@pytest.mark.parametrize("second_first_payday", [date(2025, 6, 27), date(2025, 6, 20)])
+def test_two_biweekly_paychecks_from_one_employer_are_two_streams(
+    second_first_payday: date,
+) -> None:
+    """Alternating weeks (a couple on different crews) or the same weeks (two jobs)."""
+    rng = random.Random(f"two-jobs-{second_first_payday}")
+    nurse = every(14, date(2025, 6, 20), NOW)
+    porter = every(14, second_first_payday, NOW)
+    label = "ST MARY MEDICAL CTR PAYROLL PPD ID: 7781"
+    rows = [txn(d, int(223_900 * rng.uniform(0.99, 1.01)), label) for d in nurse]
+    rows += [txn(d, int(164_600 * rng.uniform(0.99, 1.01)), label) for d in porter]
+
+    streams = detect_income(rows + noise(rng), now=NOW)
+
+    assert sorted((s.cadence, s.dates) for s in streams) == sorted(
+        [("biweekly", tuple(nurse)), ("biweekly", tuple(porter))]
+    )
+    by_amount = sorted(streams, key=lambda s: s.typical_amount)
+    assert abs(by_amount[0].typical_amount - 164_600) <= 0.02 * 164_600
+    assert abs(by_amount[1].typical_amount - 223_900) <= 0.02 * 223_900
+    assert all("one of 2 paychecks" in s.reason for s in streams)
+    assert {s.description for s in streams} == {"ST MARY MEDICAL CTR PAYROLL"}
+
+
+def test_a_big_raise_midyear_stays_one_stream() -> None:
+    paid = every(14, date(2025, 6, 20), NOW)
+    amounts = [200_000 if k < len(paid) // 2 else 240_000 for k in range(len(paid))]
+    rows = [txn(d, a, "GLOBEX INC PAYROLL") for d, a in zip(paid, amounts, strict=True)]
+
+    (stream,) = detect_income(rows, now=NOW)
+
+    assert stream.cadence == "biweekly"
+    assert stream.dates == tuple(paid)
+    assert stream.typical_amount == 240_000
+    assert "paychecks" not in stream.reason
+
+
+def test_credit_card_payments_are_not_income() -> None:
+    paid = month_days((6,), date(2025, 1, 1), NOW)
+    rows = [txn(d, 130_000 + 997 * k, "ONLINE PAYMENT THANK YOU") for k, d in enumerate(paid)]
+    rows += [
+        txn(d, 90_000, "AUTOPAY PAYMENT RECEIVED") for d in month_days((20,), date(2025, 1, 1), NOW)
+    ]
+
+    assert detect_income(rows, now=NOW) == []
+
+
+# --------------------------------------------------------------------------- speed
+
+
+def year_of_history(rng: random.Random) -> list[dict[str, Any]]:
+    """About 600 rows: two paychecks, benefits, gig payouts, card spending and small credits."""
+    start = NOW - timedelta(days=365)
+    rows = [txn(d, 250_000, "ACME CORP PAYROLL") for d in every(14, date(2024, 12, 27), NOW)]
+    rows += [txn(d, 91_000, "GLOBEX INC DIR DEP") for d in month_days((15, 31), start, NOW)]
+    rows += [txn(d, 120_000, SSA) for d in social_security_days(3, start, NOW)]
+    rows += [
+        txn(start + timedelta(days=rng.randrange(365)), rng.randint(6_000, 40_000), "DOORDASH INC")
+        for _ in range(40)
+    ]
+    for _ in range(4):
+        rows += noise(rng, start=start, end=NOW)
+    return rows
+
+
+def test_a_year_of_history_is_read_in_a_few_milliseconds() -> None:
+    rng = random.Random("speed")
+    history = year_of_history(rng)
+    assert 550 <= len(history) <= 650
+    detect_income(history, now=NOW)  # warm the calendar caches, as a running app has them
+
+    best = float("inf")
+    for _ in range(5):
+        started = time_module.perf_counter()
+        streams = detect_income(history, now=NOW)
+        best = min(best, time_module.perf_counter() - started)
+
+    assert {s.description for s in streams if s.cadence != "irregular"} == {
+        "ACME CORP PAYROLL",
+        "GLOBEX INC DIR DEP",
+        "SSA TREAS XXSOC",
+    }
+    # ~2 ms here; the bound is loose so a slow CI machine does not fail it, yet it catches a
+    # return to fitting every calendar (~40 ms).
+    assert best < 0.02
