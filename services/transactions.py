@@ -489,8 +489,11 @@ def detect_income(
     Posted deposits of at least ``min_amount`` are grouped by payer (purpose words such as
     PAYROLL or DIRECT DEP are ignored so variants group together); refunds, reversals and
     transfers from the holder's own accounts are not income. Each payer with three or more
-    deposits is fitted against weekly, biweekly, semimonthly and monthly pay calendars (with the
-    weekend/holiday shift); a payer that fits none is reported as ``irregular``.
+    deposits is fitted against weekly, biweekly, semimonthly and monthly pay calendars (a day of
+    the month, or the nth weekday as Social Security pays; all with the weekend/holiday shift);
+    a payer that fits none is reported as ``irregular``. A payer whose deposits fall into
+    clearly different amounts paid side by side, each on its own calendar (two jobs at one
+    employer), gives one stream per amount.
     Sorted by confidence, then typical amount, both descending.
     """
     today = _as_date(now)

@@ -834,3 +834,18 @@ def test_a_year_of_history_is_read_in_a_few_milliseconds() -> None:
     # ~2 ms here; the bound is loose so a slow CI machine does not fail it, yet it catches a
     # return to fitting every calendar (~40 ms).
     assert best < 0.02
+
+
+def test_a_last_friday_payroll_is_monthly_on_the_last_friday() -> None:
+    def last_friday(year: int, month: int) -> date:
+        day = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+        return day - timedelta(days=(day.weekday() - 4) % 7)
+
+    paid = [on_or_before_business_day(last_friday(2025, m)) for m in range(1, 12)]
+
+    (stream,) = detect_income([txn(d, 410_000, "UMBRELLA HEALTH PAYROLL") for d in paid], now=NOW)
+
+    assert stream.cadence == "monthly"
+    assert stream.dates == tuple(paid)
+    assert "last Friday" in stream.reason
+    assert stream.next_expected == date(2025, 12, 26)
