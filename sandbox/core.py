@@ -741,6 +741,22 @@ class State:
                 index.file(id, index.read(obj), self._keys[id])
         return index
 
+    def prepare_indexes(self) -> None:
+        """Build every registered index and sort every id set now (after bulk loading).
+
+        Otherwise the first list request of each kind pays for it (~0.3 s for the events of
+        a 20,000-customer world).
+        """
+        for kind, names in INDEXES.items():
+            for name in names:
+                self._index(kind, name)
+        for everything in self._all.values():
+            everything.settle()
+        for indexes in self._indexes.values():
+            for index in indexes.values():
+                for bucket in index.buckets.values():
+                    bucket.settle()
+
     def sort_key_of(self, id: str) -> int | None:
         return self._keys.get(id)
 

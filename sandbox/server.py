@@ -108,6 +108,7 @@ class SandboxHandle:
         self._server.server_close()
         for t in self._threads:
             t.join(timeout=2)
+        gc.unfreeze()  # let a stopped sandbox's objects be collected
 
 
 def build_state(config: SandboxConfig) -> State:
@@ -129,8 +130,6 @@ def _load_demo_world(state: State, config: SandboxConfig) -> None:
     seed = importlib.import_module("sandbox.seed")
     # Seeding allocates millions of long-lived objects and no garbage cycles worth finding:
     # with the collector on, its full passes over the growing heap made start-up quadratic.
-    # Afterwards the seeded world is frozen out of collection, so requests never pay for
-    # scanning it either.
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -138,11 +137,10 @@ def _load_demo_world(state: State, config: SandboxConfig) -> None:
         with state.lock:
             fc.install_institutions(state, world.institutions)
             seed.load_world(state, world)
+            state.prepare_indexes()
         del world
     finally:
         if collecting:
-            gc.collect()
-            gc.freeze()
             gc.enable()
 
 
@@ -179,6 +177,11 @@ def start_background(
         slow_seconds=slow_seconds,
     )
     state = build_state(config)
+    if customers > 0:
+        # Keep the collector's full passes off the seeded world (a 20,000-customer world is
+        # ~1 GB of dicts; one pass stalls a request for seconds). ``stop`` undoes it. No
+        # collection first: it would cost as much, and seeding leaves next to no cyclic garbage.
+        gc.freeze()
     server = _Server((host, port), state)
     actual_port = server.server_address[1]
     stop = threading.Event()

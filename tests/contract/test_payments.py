@@ -108,6 +108,25 @@ def test_a_new_setup_intent_waits_for_a_payment_method_and_echoes_its_fc_options
     assert event_types(client, si.id) == ["setup_intent.created"]
 
 
+def test_an_intent_without_prefetch_shows_an_empty_prefetch_list_like_stripe(
+    sandbox: SandboxHandle,
+) -> None:
+    """§2.5 and the fixtures (a session's ``prefetch: []``): empty is ``[]``, never null."""
+    fc = "payment_method_options[us_bank_account][financial_connections]"
+    cases: list[dict[str, Any]] = [
+        {},  # no options at all: Stripe's defaults
+        {f"{fc}[permissions][]": ["payment_method", "balances"]},
+        {f"{fc}[permissions][]": ["payment_method"], f"{fc}[prefetch]": ""},  # [] on the wire
+    ]
+    for extra in cases:
+        for path in ("/v1/setup_intents", "/v1/payment_intents"):
+            params = {**extra, **({"amount": 1000, "currency": "usd"} if "payment" in path else {})}
+            status, body, _ = raw(sandbox.base_url, "POST", path, params)
+            assert status == 200, body
+            found = body["payment_method_options"]["us_bank_account"]["financial_connections"]
+            assert found["prefetch"] == [], (path, extra, found)
+
+
 def test_the_16x_allowed_payment_method_types_parameter_is_accepted(
     client: stripe.StripeClient,
 ) -> None:
