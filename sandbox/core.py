@@ -439,14 +439,16 @@ class IdSet:
         """Merge buffered additions into the sorted arrays."""
         if not self.pending:
             return
-        if len(self.pending) > 64:
-            pairs = sorted(
-                [*zip(self.keys, self.ids, strict=True), *((k, i) for i, k in self.pending.items())]
-            )
+        fresh = sorted((k, i) for i, k in self.pending.items())
+        if not self.keys or fresh[0][0] > self.keys[-1]:  # the usual case: newer than all
+            self.keys.extend(k for k, _ in fresh)
+            self.ids.extend(i for _, i in fresh)
+        elif len(fresh) > 64:  # bulk: one merge (Timsort finds the two sorted runs)
+            pairs = sorted([*zip(self.keys, self.ids, strict=True), *fresh])
             self.keys = [k for k, _ in pairs]
             self.ids = [i for _, i in pairs]
         else:
-            for id, key in self.pending.items():
+            for key, id in fresh:
                 i = bisect_left(self.keys, key)
                 self.keys.insert(i, key)
                 self.ids.insert(i, id)
