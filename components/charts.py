@@ -7,6 +7,7 @@ edge, so the axis reads "125.00" rather than "12500".
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import altair as alt
@@ -101,7 +102,13 @@ def verdict_chart(counts: Mapping[str, int]) -> alt.LayerChart:
     labels = [VERDICT_LABELS[v] for v in order]
     base = alt.Chart(data, title="Rows per verdict").encode(
         y=alt.Y("label:N", title=None, sort=labels, axis=alt.Axis(labelOverlap=False)),
-        x=alt.X("rows:Q", title="Rows", axis=alt.Axis(format="d", tickMinStep=1)),
+        x=alt.X(
+            "rows:Q",
+            title="Rows",
+            axis=alt.Axis(format="d", tickMinStep=1),
+            # Headroom so the count printed after the longest bar is not cut off.
+            scale=alt.Scale(domain=[0, max(1, math.ceil(max(data["rows"], default=0) * 1.15))]),
+        ),
         tooltip=[
             alt.Tooltip("label:N", title="Verdict"),
             alt.Tooltip("rows:Q", title="Rows", format=","),

@@ -40,6 +40,30 @@ def day_bounds(picked: object) -> tuple[datetime | None, datetime | None]:
     return since, until
 
 
+FILTER_KEYS = ("audit_actions", "audit_actor", "audit_outcome", "audit_target", "audit_dates")
+
+
+def clear_filters() -> None:
+    """Back to every entry of the last 30 days (a callback, so widgets can still be reset)."""
+    for key in (*FILTER_KEYS, "audit_page"):
+        st.session_state.pop(key, None)
+
+
+def active_filters(filters: AuditFilters) -> str:
+    parts = []
+    if filters.actions:
+        parts.append("action " + " or ".join(filters.actions))
+    if filters.actor_name:
+        parts.append(f"actor '{filters.actor_name}'")
+    if filters.outcome:
+        parts.append(f"outcome {filters.outcome}")
+    if filters.target:
+        parts.append(f"target containing '{filters.target}'")
+    if filters.since and filters.until:
+        parts.append(f"{filters.since:%Y-%m-%d} to {filters.until:%Y-%m-%d}")
+    return ", ".join(parts)
+
+
 with st.container(border=True):
     first, second, third = st.columns(3)
     actions = first.multiselect(
@@ -72,7 +96,20 @@ size = int(page_size or 50)
 total = audit.query(engine, actor=actor, limit=1, **filters.as_query()).total
 pages = max(1, -(-total // size))
 if total == 0:
-    st.info("No audit entries match these filters.", icon=":material/filter_alt_off:")
+    everything = audit.query(engine, actor=actor, limit=1).total
+    if everything == 0:
+        st.info(
+            "Nothing has been recorded yet. Refreshes, collection requests, configuration "
+            "changes and syncs appear here as soon as someone makes one.",
+            icon=":material/history:",
+        )
+        st.stop()
+    st.info(
+        f"No audit entries match these filters ({active_filters(filters)}). The log holds "
+        f"{everything:,} entries in all: widen the dates or clear a filter.",
+        icon=":material/filter_alt_off:",
+    )
+    st.button("Clear filters", icon=":material/filter_alt_off:", on_click=clear_filters)
     st.stop()
 
 left, middle, right = st.columns([2, 2, 2], vertical_alignment="bottom")

@@ -150,6 +150,16 @@ def badge(assessment: Assessment) -> None:
     st.markdown(f"## :{color}-background[{icon} {text}]")
 
 
+def age_text(seconds: int | None) -> str:
+    """Whole units, rounded down like the reasons above it ("32 days old" is "32 d", not "33 d")."""
+    if seconds is None:
+        return "—"
+    for unit, size, up_to in (("s", 1, 120), ("min", 60, 7_200), ("h", 3_600, 172_800)):
+        if seconds < up_to:
+            return f"{seconds // size} {unit}"
+    return f"{seconds // 86_400} d"
+
+
 def figures(check: debits.DebitCheck) -> None:
     result = check.final
     cols = st.columns(4)
@@ -168,7 +178,7 @@ def figures(check: debits.DebitCheck) -> None:
     )
     cols[3].metric(
         "Balance age",
-        format_age(result.age_seconds),
+        age_text(result.age_seconds),
         help=f"As of {format_timestamp(result.as_of)}",
     )
     if result.balance is not None:
@@ -232,9 +242,8 @@ def history(check: debits.DebitCheck) -> None:
     if check.account is None:
         return
     frame = debits.balance_history(app.engine, check.account.id)
-    st.subheader("Balance over time")
     if frame.empty:
-        st.caption("No balance has been seen for this account yet.")
+        st.caption("No balance has been seen for this account yet, so there is no history.")
         return
     st.altair_chart(balance_history_chart(frame, currency=check.currency), width="stretch")
     if len(frame) == 1:
@@ -252,7 +261,10 @@ def show(check: debits.DebitCheck) -> None:
         refreshed = check.refresh.status == "succeeded"
         (st.success if refreshed else st.warning)(check.refresh.message, icon=":material/refresh:")
     if check.after is not None:
-        st.caption(f"Before the refresh the verdict was **{check.before.verdict}**.")
+        if check.after.verdict == check.before.verdict:
+            st.caption(f"The refresh did not change the verdict (still **{check.after.verdict}**).")
+        else:
+            st.caption(f"Before the refresh the verdict was **{check.before.verdict}**.")
     st.markdown("\n".join(f"- {reason}" for reason in check.final.reasons))
     figures(check)
     policy_line(check)

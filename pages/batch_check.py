@@ -159,15 +159,15 @@ def errors(frame: pd.DataFrame) -> None:
         icon=":material/warning:",
     )
     st.dataframe(
-        failed[["row", "target", "error"]],
+        failed[["row", "error", "target"]],
         hide_index=True,
         width="stretch",
         column_config={
             "row": st.column_config.NumberColumn(
-                "Row", help="Row number as a spreadsheet shows it"
+                "Row", help="Row number as a spreadsheet shows it", width="small"
             ),
-            "target": "ID",
             "error": st.column_config.TextColumn("Problem", width="large"),
+            "target": st.column_config.TextColumn("ID", width="medium"),
         },
     )
 
@@ -201,12 +201,34 @@ def table(frame: pd.DataFrame) -> None:
             "Reasons": shown["reasons"],
         }
     )
-    st.dataframe(
+    picked = st.dataframe(
         view,
         hide_index=True,
         width="stretch",
-        column_config={"Reasons": st.column_config.TextColumn(width="large")},
+        on_select="rerun",
+        selection_mode="single-row",
+        key="batch_rows",
+        column_config={
+            "Row": st.column_config.NumberColumn(width="small"),
+            "ID": st.column_config.TextColumn(width="medium"),
+            "Verdict": st.column_config.TextColumn(width="small"),
+            "Refreshed": st.column_config.CheckboxColumn(
+                width="small", help="The balance was refreshed during this run"
+            ),
+            "Reasons": st.column_config.TextColumn(width="large"),
+        },
     )
+    selected = list(picked.selection.rows) if picked else []
+    if selected and selected[0] < len(view):
+        row = view.iloc[selected[0]]
+        with st.container(border=True):
+            st.markdown(
+                f"**Row {row['Row']}** · `{row['ID'] or '—'}` · {row['Amount']} · "
+                f"**{row['Verdict']}**"
+            )
+            st.write(row["Reasons"] or "—")
+    else:
+        st.caption("Select a row to read its reasons in full.")
 
 
 def fmt(amount: object, currency: object) -> str:

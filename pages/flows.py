@@ -232,21 +232,34 @@ def save_bar(flow: str, saved: flows.FlowConfig, result: flows.ValidationResult)
     note_col.text_input(
         "Note for the history (why this change)", key=k(flow, "note"), max_chars=200
     )
+    why_off = save_blocker(changed=changed, valid=result.ok, conflict=pending_conflict)
     button_col.button(
         "Save",
         key=k(flow, "save"),
         type="primary",
         icon=":material/save:",
-        disabled=not result.ok or not changed or pending_conflict,
+        disabled=why_off is not None,
+        help=why_off or f"Save as version {saved.version + 1}.",
         on_click=on_save,
         args=(flow,),
         width="stretch",
     )
-    if pending_conflict:
-        st.caption("Save is off until you choose above: keep your edits or load theirs.")
+    if why_off is not None:
+        st.caption(why_off)
     if changed:
         st.caption(":orange[:material/edit: Unsaved edits]")
         diff_view(flows.diff(saved.value(), edited_config(flow).value()))
+
+
+def save_blocker(*, changed: bool, valid: bool, conflict: bool) -> str | None:
+    """Why Save is off, as the sentence shown next to it; None when it may be clicked."""
+    if conflict:
+        return "Save is off until you choose above: keep your edits or load theirs."
+    if not changed:
+        return "Save is off: nothing has changed from the saved configuration yet."
+    if not valid:
+        return "Save is off until the problems shown above are fixed."
+    return None
 
 
 def history_section(flow: str, saved: flows.FlowConfig) -> None:
@@ -259,19 +272,22 @@ def history_section(flow: str, saved: flows.FlowConfig) -> None:
     st.dataframe(
         [
             {
-                "version": v.version,
-                "saved": when(v.updated_at),
-                "by": v.updated_by,
-                "note": v.note or "",
-                "permissions": ", ".join(v.value.get("permissions") or []),
-                "prefetch": ", ".join(v.value.get("prefetch") or []),
-                "verification": v.value.get("verification_method"),
+                "Version": v.version,
+                "Saved": when(v.updated_at),
+                "By": v.updated_by,
+                "Note": v.note or "",
+                "Permissions": ", ".join(v.value.get("permissions") or []),
+                "Prefetch": ", ".join(v.value.get("prefetch") or []) or "—",
+                "Verification": v.value.get("verification_method"),
             }
             for v in versions
         ],
         hide_index=True,
         width="stretch",
-        column_config={"version": st.column_config.NumberColumn("version", format="v%d")},
+        column_config={
+            "Version": st.column_config.NumberColumn(format="v%d", width="small"),
+            "Note": st.column_config.TextColumn(width="medium"),
+        },
     )
     values: dict[int, dict[str, Any]] = {v.version: v.value for v in versions}
     values[0] = flows.default_config(flow).value()

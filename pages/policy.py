@@ -6,6 +6,7 @@ refuses the save if another admin saved in between, so nobody overwrites a chang
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 import streamlit as st
@@ -26,6 +27,8 @@ runtime.page_header(
 app = runtime.get_app()
 stored = debits.load_policy(app.engine)
 BASE = "policy_base_version"
+FLASH = "policy_flash"
+RELOAD = "policy_reload"
 
 
 def load_editor(current: debits.StoredPolicy) -> None:
@@ -37,19 +40,33 @@ def load_editor(current: debits.StoredPolicy) -> None:
     st.session_state["policy_buffer_amount"] = f"{major:.{places}f}"
     st.session_state["policy_buffer_percent"] = float(policy.buffer_percent)
     st.session_state["policy_max_age_hours"] = round(policy.max_age_seconds / 3600, 2)
+    st.session_state["policy_note"] = ""
 
 
-if BASE not in st.session_state:
+# After a save the form is refilled from the new version on the next run (widgets cannot be
+# changed once drawn in this run).
+if BASE not in st.session_state or st.session_state.pop(RELOAD, False):
     load_editor(stored)
 
+
+def when(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC") if at else "—"
+
+
+flash = st.session_state.pop(FLASH, None)
+if flash:
+    st.success(flash, icon=":material/check_circle:")
 if stored.version == 0:
     st.info(
-        "No policy saved yet: checks use the defaults below (no buffer, 24 h).",
+        "No policy saved yet: checks use the defaults below (no buffer, 24 h). Save the form to "
+        "set your own.",
         icon=":material/info:",
     )
 else:
-    saved_at = stored.updated_at.strftime("%Y-%m-%d %H:%M UTC") if stored.updated_at else "—"
-    st.caption(f"Version {stored.version}, saved by {stored.updated_by or '—'} at {saved_at}.")
+    st.caption(
+        f"In force: version {stored.version}, saved by {stored.updated_by or '—'} at "
+        f"{when(stored.updated_at)}."
+    )
 
 if stored.version != st.session_state[BASE]:
     st.warning(
@@ -105,27 +122,70 @@ def edited_policy() -> DebitPolicy | None:
         return None
 
 
-policy = edited_policy()
-if submitted and policy is not None:
-    saved = runtime.attempt(
-        debits.save_policy,
-        app.engine,
-        actor,
-        policy,
-        expected_version=int(st.session_state[BASE]),
-        currency=currency,
-        note=note or None,
-    )
-    if saved is not None:
-        st.session_state[BASE] = saved.version
-        st.success(f"Saved as version {saved.version}.", icon=":material/check_circle:")
-        stored = saved
-
-if policy is not None:
+def explain(policy: DebitPolicy, *, unsaved: bool) -> None:
+    """The policy worked through on an example debit, so its effect is plain."""
     example = 100_000
-    st.subheader("What this means")
+    buffer_pct = policy.required(example) - example - policy.buffer_amount
+    st.subheader("What this means" + (" (unsaved)" if unsaved else ""))
     st.write(
         f"A {format_money(example, currency)} debit needs a balance of at least "
-        f"**{format_money(policy.required(example), currency)}**, and the balance must be "
-        f"younger than **{format_age(policy.max_age_seconds)}**."
+        f"**{format_money(policy.required(example), currency)}** "
+        f"({format_money(example, currency)} + {format_money(policy.buffer_amount, currency)} "
+        f"fixed + {format_money(buffer_pct, currency)} for {policy.buffer_percent:g} %), and the "
+        f"balance must be younger than **{format_age(policy.max_age_seconds)}**."
     )
+
+
+def history() -> None:
+    versions = debits.policy_history(app.engine)
+    with st.expander(f"History ({len(versions)} saved version(s))", icon=":material/history:"):
+        if not versions:
+            st.caption("Nothing saved yet; every check uses the defaults.")
+            return
+        st.dataframe(
+            [
+                {
+                    "Version": v.version,
+                    "Saved (UTC)": when(v.updated_at),
+                    "By": v.updated_by or "—",
+                    "Fixed buffer": format_money(v.policy.buffer_amount, v.currency),
+                    "Buffer %": f"{v.policy.buffer_percent:g} %",
+                    "Max balance age": format_age(v.policy.max_age_seconds),
+                    "Note": v.note or "",
+                }
+                for v in versions
+            ],
+            hide_index=True,
+            width="stretch",
+            column_config={"Version": st.column_config.NumberColumn(format="v%d", width="small")},
+        )
+
+
+policy = edited_policy()
+if submitted and policy is not None:
+    if stored.version and policy == stored.policy:
+        # A version that changes nothing would only add noise to the history and audit log.
+        st.info(
+            f"Nothing to save: the form already matches version {stored.version}.",
+            icon=":material/info:",
+        )
+    else:
+        saved = runtime.attempt(
+            debits.save_policy,
+            app.engine,
+            actor,
+            policy,
+            expected_version=int(st.session_state[BASE]),
+            currency=currency,
+            note=note or None,
+        )
+        if saved is not None:
+            st.session_state[RELOAD] = True  # and empty the note, so the next save has its own
+            st.session_state[FLASH] = (
+                f"Saved as version {saved.version}. Every check from now on uses it."
+            )
+            st.rerun()
+
+if policy is not None:
+    explain(policy, unsaved=policy != stored.policy)
+history()

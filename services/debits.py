@@ -71,7 +71,9 @@ __all__ = [
     "TokenBucket",
     "balance_history",
     "check_debit",
+    "PolicyVersion",
     "load_policy",
+    "policy_history",
     "run_batch",
     "save_policy",
 ]
@@ -222,6 +224,39 @@ def load_policy(engine: Engine) -> StoredPolicy:
             updated_at=row.updated_at,
             currency=str(row.value.get("currency") or "usd"),
         )
+
+
+@dataclass(frozen=True)
+class PolicyVersion:
+    """One saved version of the debit policy, for the history table."""
+
+    version: int
+    policy: DebitPolicy
+    currency: str
+    updated_by: str | None
+    updated_at: datetime | None
+    note: str | None
+
+
+def policy_history(engine: Engine) -> list[PolicyVersion]:
+    """Every saved version of the debit policy, newest first (empty until an admin saves)."""
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(SettingVersion)
+            .where(SettingVersion.key == POLICY_KEY)
+            .order_by(col(SettingVersion.version).desc())
+        ).all()
+        return [
+            PolicyVersion(
+                version=row.version,
+                policy=_policy_from_doc(row.value),
+                currency=str(row.value.get("currency") or "usd"),
+                updated_by=row.updated_by,
+                updated_at=row.updated_at,
+                note=row.note,
+            )
+            for row in rows
+        ]
 
 
 def save_policy(

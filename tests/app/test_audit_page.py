@@ -93,8 +93,26 @@ def test_a_date_range_without_entries_says_so() -> None:
     old = datetime.now(UTC).date() - timedelta(days=400)
     at.date_input(key="audit_dates").set_value((old, old + timedelta(days=2))).run()
     no_exceptions(at)
-    assert "No audit entries match these filters." in [i.value for i in at.info]
+    info = " ".join(i.value for i in at.info)
+    assert "No audit entries match these filters" in info and "widen the dates" in info
     assert not at.dataframe
+    at.button[0].click().run()  # Clear filters
+    no_exceptions(at)
+    assert at.dataframe, "clearing the filters brings the entries back"
+    picked = at.date_input(key="audit_dates").value
+    assert isinstance(picked, tuple) and len(picked) == 2 and picked[0] > old
+
+
+def test_narrowing_the_filters_from_a_late_page_lands_on_the_last_page() -> None:
+    tag = seed(30)
+    at = open_page(PAGE, "admin")
+    at.selectbox(key="audit_page_size").set_value(25).run()
+    at.text_input(key="audit_target").set_value(tag).run()
+    at.number_input(key="audit_page").set_value(2).run()
+    at.text_input(key="audit_target").set_value(f"{tag}_001").run()
+    no_exceptions(at)
+    assert "1 matching entries · page 1 of 1" in texts(at)
+    assert len(table(at)) == 1
 
 
 def test_long_results_are_paged() -> None:

@@ -80,8 +80,8 @@ def test_saving_edits_creates_a_version_shown_in_history_and_preview() -> None:
     assert stored.permissions == ("balances", "ownership", "payment_method")
     assert (stored.prefetch, stored.verification_method) == (("balances",), "instant")
     history = at.dataframe[0].value
-    assert int(history.iloc[0]["version"]) == before + 1
-    assert history.iloc[0]["note"] == "underwriting needs balances"
+    assert int(history.iloc[0]["Version"]) == before + 1
+    assert history.iloc[0]["Note"] == "underwriting needs balances"
     codes = "\n".join(c.value for c in at.code)
     assert "[prefetch][]=balances" in codes and "[verification_method]=instant" in codes
 
@@ -205,3 +205,21 @@ def test_a_malformed_customer_id_in_the_preview_is_explained() -> None:
     assert any("is not an ID this accepts" in e.value for e in at.error)
     at.text_input(key=k(flow, "customer")).set_value("cus_Abc123").run()
     assert any("customer=cus_Abc123" in c.value for c in at.code)
+
+
+def test_a_disabled_save_says_why() -> None:
+    flow = "payment_element"
+    at = pick_flow(open_page(PAGE, "admin"), flow)
+    stored = flows.load_flow(engine(), flow)
+    save = at.button(key=k(flow, "save"))
+    assert save.disabled and "nothing has changed" in (save.help or "")
+    assert any("nothing has changed" in c.value for c in at.caption)
+    at.multiselect(key=k(flow, "perms")).set_value(["balances"]).run()  # payment_method dropped
+    save = at.button(key=k(flow, "save"))
+    assert save.disabled and "problems shown above" in (save.help or "")
+    toggled = set(stored.permissions) ^ {"transactions"} | {"payment_method"}
+    at.multiselect(key=k(flow, "perms")).set_value(sorted(toggled)).run()
+    at.multiselect(key=k(flow, "prefetch")).set_value([]).run()
+    save = at.button(key=k(flow, "save"))
+    assert not save.disabled
+    assert f"Save as version {stored.version + 1}" in (save.help or "")

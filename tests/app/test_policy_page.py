@@ -99,3 +99,32 @@ def test_other_roles_cannot_open_the_policy_page(role: str) -> None:
     no_exceptions(direct)
     assert "cannot open this page" in texts(direct)
     assert "Safety buffer" not in texts(direct)
+
+
+def test_after_a_save_the_page_shows_the_new_version_in_force_and_in_the_history() -> None:
+    at = open_page(PAGE, "admin")
+    fill(at, amount="30.00", percent=2.0, hours=8)
+    at.text_input(key="policy_note").set_value("after the R01 spike")
+    submit(at)
+    no_exceptions(at)
+    stored = debits.load_policy(engine())
+    shown = texts(at)
+    assert f"In force: version {stored.version}, saved by admin" in shown
+    assert "No policy saved yet" not in shown
+    assert at.text_input(key="policy_note").value == "", "the note is not reused by the next save"
+    history = at.dataframe[0].value
+    assert int(history.iloc[0]["Version"]) == stored.version
+    assert history.iloc[0]["Note"] == "after the R01 spike"
+    assert history.iloc[0]["Fixed buffer"] == "$30.00"
+    assert "$1,050.00" in shown  # $1,000.00 + $30.00 + 2 % worked through
+
+
+def test_saving_an_unchanged_policy_adds_no_version() -> None:
+    at = open_page(PAGE, "admin")
+    fill(at, amount="11.00", percent=0.5, hours=10)
+    submit(at)
+    version = debits.load_policy(engine()).version
+    submit(at)  # the form still holds the saved values
+    no_exceptions(at)
+    assert debits.load_policy(engine()).version == version
+    assert any("Nothing to save" in i.value for i in at.info)
