@@ -40,6 +40,29 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _port_below_ephemeral_range() -> int:
+    """A free port the kernel will not hand out to outgoing connections meanwhile."""
+    import random
+
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(20_000, 32_000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    return _free_port()
+
+
+# The journeys play the bank customer's part through the server's own sandbox, so it listens on
+# a port chosen here. Only the server's environment gets it: the AppTests in this same pytest
+# process start a sandbox of their own and must not take this port.
+SANDBOX_PORT = _port_below_ephemeral_range()
+SANDBOX_URL = f"http://127.0.0.1:{SANDBOX_PORT}"
+
+
 @pytest.fixture(scope="session")
 def app_url() -> Iterator[str]:
     """The dashboard served by a real Streamlit server on a private sandbox and data folder."""
@@ -51,6 +74,7 @@ def app_url() -> Iterator[str]:
         FCOPS_SANDBOX_CUSTOMERS="40",
         FCOPS_SANDBOX_SEED="8",
         FCOPS_SANDBOX_REFRESH_DELAY="1.5",
+        FCOPS_SANDBOX_PORT=str(SANDBOX_PORT),
     )
     log_path = Path(data_dir) / "streamlit.log"
     with log_path.open("w") as log:

@@ -11,20 +11,14 @@ import csv
 import io
 import os
 import secrets
-import socket
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import wait_idle
+from tests.browser.conftest import SANDBOX_URL, wait_idle
 
-with socket.socket() as _s:
-    _s.bind(("127.0.0.1", 0))
-    _PORT = int(_s.getsockname()[1])
-os.environ.setdefault("FCOPS_SANDBOX_PORT", str(_PORT))
-SANDBOX_URL = f"http://127.0.0.1:{os.environ['FCOPS_SANDBOX_PORT']}"
 SHOTS = os.environ.get("FCOPS_SCREENSHOTS")  # a folder, to look at the page while developing
 
 pytestmark = pytest.mark.browser

@@ -6,25 +6,12 @@ outcome by itself (the polling fragment), with no reload.
 
 from __future__ import annotations
 
-import os
 import secrets
-import socket
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import wait_idle
-
-# The journey needs a customer whose balance can be refreshed right now; it makes one through
-# the server's sandbox, so that sandbox listens on a port chosen here (read by the app_url
-# fixture, which copies this environment when it starts the server). Caveat: if Streamlit
-# rebuilds the app mid-run (a source file edited while the server runs), the second sandbox
-# cannot take this port and the app shows its start-up error page.
-with socket.socket() as _s:
-    _s.bind(("127.0.0.1", 0))
-    SANDBOX_PORT = int(_s.getsockname()[1])
-os.environ.setdefault("FCOPS_SANDBOX_PORT", str(SANDBOX_PORT))
-SANDBOX_URL = f"http://127.0.0.1:{os.environ['FCOPS_SANDBOX_PORT']}"
+from tests.browser.conftest import SANDBOX_URL, wait_idle
 
 pytestmark = pytest.mark.browser
 
