@@ -29,6 +29,26 @@ def _age(now: int, ts: int | None) -> str:
     return format_age(now - ts) if ts else MISSING
 
 
+# What ops scan for first comes first and fits the page; the rest scrolls sideways.
+ACCOUNT_COLUMNS: dict[str, Any] = {
+    "Institution": 140,
+    "Account": 150,
+    "Last 4": 60,
+    "Status": 80,
+    "Balance": 95,
+    "Available": 95,
+    "Balance age": 85,
+    "Customer": 190,
+    "Permissions": 260,
+    "Subscriptions": 110,
+    "Balance refresh": 115,
+    "Ownership refresh": 125,
+    "Transactions refresh": 145,
+    "Type": 120,
+    "ID": 230,
+}
+
+
 def accounts_frame(rows: Sequence[AccountRow], *, now: int) -> pd.DataFrame:
     """One display row per account; money formatted here, at the edge."""
     return pd.DataFrame(
@@ -52,24 +72,17 @@ def accounts_frame(rows: Sequence[AccountRow], *, now: int) -> pd.DataFrame:
             }
             for r in rows
         ],
-        columns=[
-            "Institution",
-            "Account",
-            "Last 4",
-            "Status",
-            "Balance",
-            "Balance age",
-            "Available",
-            "Type",
-            "Permissions",
-            "Subscriptions",
-            "Balance refresh",
-            "Ownership refresh",
-            "Transactions refresh",
-            "Customer",
-            "ID",
-        ],
+        columns=list(ACCOUNT_COLUMNS),
     )
+
+
+COLUMN_HELP = {
+    "Balance": "Current (posted) balance",
+    "Available": "Available cash balance (not every bank reports it)",
+    "Balance age": "How long ago the bank computed the balance",
+    "Customer": "The Stripe customer the account is linked to",
+    "Balance refresh": "Status of the last balance refresh",
+}
 
 
 def render_accounts_table(rows: Sequence[AccountRow], *, now: int, key: str) -> str | None:
@@ -83,10 +96,8 @@ def render_accounts_table(rows: Sequence[AccountRow], *, now: int, key: str) -> 
         on_select="rerun",
         selection_mode="single-row",
         column_config={
-            "Balance": st.column_config.TextColumn(help="Current (posted) balance"),
-            "Available": st.column_config.TextColumn(help="Available cash balance"),
-            "Balance age": st.column_config.TextColumn(help="How long ago the bank computed it"),
-            "ID": st.column_config.TextColumn(width="medium"),
+            name: st.column_config.TextColumn(width=width, help=COLUMN_HELP.get(name))
+            for name, width in ACCOUNT_COLUMNS.items()
         },
     )
     selected = list(getattr(getattr(event, "selection", None), "rows", []) or [])

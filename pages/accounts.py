@@ -301,6 +301,16 @@ def balance_block(detail: accounts.AccountDetail) -> None:
         format_age(now - row.balance_as_of) if row.balance_as_of else "—",
         help=f"As of {format_timestamp(row.balance_as_of)} (when the bank computed it)",
     )
+    if row.balance_as_of is None:
+        st.caption(
+            "Stripe has no balance for this account yet. "
+            + (
+                "Use Refresh balance to fetch one from the bank."
+                if "balances" in row.permissions
+                else "The balances permission was not granted when it was linked, so none can "
+                "be fetched; the customer would have to link it again."
+            )
+        )
 
 
 def owners_block(detail: accounts.AccountDetail) -> None:
@@ -351,15 +361,26 @@ def detail_view(account_id: str) -> None:
     if watch.get(account_id):
         poll_refreshes(account_id)
     st.caption(
-        " · ".join(
-            f"{FEATURE_LABELS[f]}: {refresh_text((detail.account.get(accounts.FEATURE_FIELD[f]) or {}).get('status'))}"
+        "Last refreshes: "
+        + " · ".join(
+            f"{FEATURE_LABELS[f].lower()} "
+            f"{refresh_text((detail.account.get(accounts.FEATURE_FIELD[f]) or {}).get('status'))}"
             for f in accounts.FEATURES
         )
     )
     fields, owners, history = st.tabs(["Fields", "Owners", "Balance history"])
     with fields:
         table = account_fields(detail.account, now=svc.now())
-        st.dataframe(table, hide_index=True, width="stretch", height=(len(table) + 1) * 35 + 3)
+        st.dataframe(
+            table,
+            hide_index=True,
+            width="stretch",
+            height=(len(table) + 1) * 35 + 3,
+            column_config={
+                "Field": st.column_config.TextColumn(width=210),
+                "Value": st.column_config.TextColumn(width=720),
+            },
+        )
         with st.expander("Raw JSON from Stripe", icon=":material/data_object:"):
             st.json(detail.account, expanded=True)
     with owners:

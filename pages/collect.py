@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -348,29 +349,56 @@ def customer_section() -> None:
         st.markdown(f"Requests will be created for **`{chosen}`**.")
 
 
+STATUS_WORDS = {
+    "requires_payment_method": "Waiting for the customer to link or enter a bank account.",
+    "requires_confirmation": "Waiting for confirmation in Stripe.js.",
+    "requires_action": "Waiting for the customer to verify microdeposits.",
+    "processing": "Stripe is processing it.",
+    "succeeded": "The bank account is saved and can be debited.",
+    "canceled": "Canceled; create another request if the customer still needs one.",
+    "open": "The session is open until the customer finishes or it expires.",
+}
+VERIFICATION_WORDS = {
+    "automatic": "automatic (instant, or microdeposits as a fallback)",
+    "instant": "instant only (Financial Connections)",
+    "microdeposits": "microdeposits only (typed numbers)",
+}
+
+
 def config_card(config: flows.FlowConfig) -> None:
     st.subheader("2. What the request asks for")
     with st.container(border=True):
-        cols = st.columns(4)
-        cols[0].metric("Verification", config.verification_method)
-        cols[1].metric("Permissions", len(config.permissions), help=", ".join(config.permissions))
-        cols[2].metric("Prefetch", len(config.prefetch), help=", ".join(config.prefetch) or "none")
-        cols[3].metric("Config version", f"v{config.version}")
+        left, right = st.columns([3, 1])
+        left.metric(
+            "Verification",
+            config.verification_method,
+            help=VERIFICATION_WORDS.get(config.verification_method),
+        )
+        right.metric(
+            "Config version",
+            f"v{config.version}",
+            help="v0: never saved, Stripe's defaults apply." if not config.version else None,
+        )
+        st.markdown(
+            f"**Permissions:** {', '.join(config.permissions) or 'none'}  \n"
+            f"**Prefetch:** {', '.join(config.prefetch) or 'none'}"
+        )
         st.caption(
-            f"SetupIntent flow: permissions **{', '.join(config.permissions)}**; prefetch "
-            f"**{', '.join(config.prefetch) or 'none'}**; verification **{config.verification_method}**. "
+            "The SetupIntent flow's saved configuration; "
             + (
-                f"Saved by {config.updated_by}."
+                f"saved by {config.updated_by}."
                 if config.version
-                else "Never saved: Stripe's defaults apply."
+                else "never saved, so Stripe's defaults apply."
             )
-            + " Admins change this on the Flow configuration page."
+            + " Admins change it on the Flow configuration page."
         )
 
 
 def create_section(config: flows.FlowConfig) -> None:
     st.subheader("3. Create the request")
     has_customer = bool(st.session_state.get(CUSTOMER))
+    has_result = st.session_state.get(RESULT) is not None
+    no_customer = "Choose or create a customer first (step 1)."
     left, middle, right = st.columns(3)
     left.button(
         "Create SetupIntent",
@@ -381,6 +409,9 @@ def create_section(config: flows.FlowConfig) -> None:
         args=("setup_intent", config.version),
         key="collect_create_si",
         width="stretch",
+        help=no_customer
+        if not has_customer
+        else "Saves a bank account as a payment method, with the flow's configuration.",
     )
     middle.button(
         "Create FC session",
@@ -390,18 +421,23 @@ def create_section(config: flows.FlowConfig) -> None:
         args=("fc_session", config.version),
         key="collect_create_fcs",
         width="stretch",
-        help="A Financial Connections session shares account data without saving a payment method.",
+        help=no_customer
+        if not has_customer
+        else "A Financial Connections session shares account data without saving a payment method.",
     )
     right.button(
         "Start another request",
         icon=":material/restart_alt:",
         on_click=on_start_another,
+        disabled=not has_result,
         key="collect_another",
         width="stretch",
-        help="The create buttons repeat the same request until you start another one.",
+        help="Nothing created yet."
+        if not has_result
+        else "The create buttons repeat the same request until you start another one.",
     )
     if not has_customer:
-        st.caption("Choose or create a customer first.")
+        st.caption(no_customer)
     show_message("create")
 
 
@@ -415,7 +451,7 @@ def result_card(result: collection.CollectionRequest) -> None:
             f"For customer `{result.customer_id}`, created {format_timestamp(result.created)}."
         )
         cols = st.columns([3, 2, 1])
-        cols[0].metric("Status", status)
+        cols[0].metric("Status", status, help=STATUS_WORDS.get(status))
         cols[1].metric(
             "Verification",
             (view.verification_method if view else result.verification_method) or "—",
@@ -440,7 +476,10 @@ def result_card(result: collection.CollectionRequest) -> None:
         st.code(result.client_secret, language=None)
         link = (view.hosted_verification_url if view else None) or result.hosted_verification_url
         if link:
-            st.markdown(f"Hosted microdeposit verification page for the customer: [{link}]({link})")
+            st.markdown(
+                f"Hosted microdeposit verification page for the customer: [open it]({link}) "
+                "(Stripe emails this link to the customer when it has their email)."
+            )
         if result.kind == "setup_intent":
             st.button(
                 "Refresh status from Stripe",
@@ -459,8 +498,8 @@ def result_card(result: collection.CollectionRequest) -> None:
                 )
                 st.info(
                     f"Waiting for the customer to verify microdeposits: Stripe sent {sent_as}, "
-                    f"expected to arrive {format_timestamp(view.arrival_date)}. If the customer "
-                    "reads them out to you, enter them here.",
+                    f"expected to arrive {format_day(view.arrival_date)}. If the customer reads "
+                    "what arrived out to you, enter it below.",
                     icon=":material/hourglass_top:",
                 )
                 verify_form(view.id, view.microdeposit_type, prefix="collect_verify", slot="verify")
@@ -578,14 +617,26 @@ def verify_form(intent_id: str, microdeposit_type: str | None, *, prefix: str, s
             )
 
 
+REASON_WORDS = {
+    "requested_by_customer": "Requested by the customer",
+    "abandoned": "Abandoned",
+    "duplicate": "Duplicate",
+}
+
+
 def cancel_controls(ids: list[str], slot: str, select_key: str) -> None:
     if not ids:
         return
     pick, reason, button = st.columns([3, 2, 1], vertical_alignment="bottom")
-    pick.selectbox(
+    chosen = pick.selectbox(
         "Request to cancel", ids, key=select_key, index=None, placeholder="Choose a request"
     )
-    reason.selectbox("Reason", collection.CANCEL_REASONS, key=f"{select_key}_reason")
+    reason.selectbox(
+        "Reason",
+        collection.CANCEL_REASONS,
+        key=f"{select_key}_reason",
+        format_func=lambda r: REASON_WORDS.get(r, r),
+    )
     button.button(
         "Cancel request",
         icon=":material/cancel:",
@@ -593,8 +644,28 @@ def cancel_controls(ids: list[str], slot: str, select_key: str) -> None:
         args=(slot, select_key),
         key=f"{select_key}_button",
         width="stretch",
+        disabled=chosen is None,
+        help="Choose a request first."
+        if chosen is None
+        else "Stripe cancels it; this cannot be undone.",
     )
     show_message(slot)
+
+
+WAITING_WORDS = {
+    "requires_payment_method": "Customer to link a bank account",
+    "requires_confirmation": "Confirmation (Stripe.js)",
+    "processing": "Stripe (processing)",
+}
+
+
+def waiting_for(status: str, next_action: str | None) -> str:
+    """Who or what an open request is waiting on, in words."""
+    if next_action == "verify_with_microdeposits":
+        return "Customer to verify microdeposits"
+    if next_action:
+        return f"Customer ({next_action.replace('_', ' ')})"
+    return WAITING_WORDS.get(status, status)
 
 
 def open_requests_tab() -> None:
@@ -606,28 +677,42 @@ def open_requests_tab() -> None:
         st.info("No open collection requests in the last 30 days.", icon=":material/inbox:")
         show_message("cancel_open")
         return
+    st.caption(f"{len(rows)} open request(s), newest first.")
     st.dataframe(
         pd.DataFrame(
             [
                 {
-                    "SetupIntent": r.id,
-                    "Customer": r.customer_id or "—",
-                    "Status": r.status,
-                    "Waiting for": r.next_action
-                    or ("customer" if r.status == "requires_payment_method" else "—"),
-                    "Method": r.verification_method,
-                    "Flow": r.flow,
-                    "Created": format_timestamp(r.created),
+                    "Waiting for": waiting_for(r.status, r.next_action),
                     "Age": format_age(r.age_seconds),
+                    "Customer": r.customer_id or "—",
+                    "Method": r.verification_method,
                     "Last error": r.last_error or "",
+                    "SetupIntent": r.id,
+                    "Status": r.status,
+                    "Created": format_timestamp(r.created),
+                    "Flow": r.flow,
                 }
                 for r in rows
             ]
         ),
         hide_index=True,
         width="stretch",
+        column_config={
+            "Waiting for": st.column_config.TextColumn(width=230),
+            "Age": st.column_config.TextColumn(width=70, help="Time since the request was created"),
+            "Customer": st.column_config.TextColumn(width=230),
+            "Method": st.column_config.TextColumn(width=110, help="Verification method"),
+            "Last error": st.column_config.TextColumn(width=260),
+        },
     )
     cancel_controls([r.id for r in rows], "cancel_open", "collect_cancel_open")
+
+
+def format_day(ts: int | None) -> str:
+    """Arrival is an estimate of a day, so no clock time (that would look precise)."""
+    if ts is None:
+        return "—"
+    return datetime.fromtimestamp(ts, UTC).strftime("%a %d %b %Y")
 
 
 def queue_tab() -> None:
@@ -650,15 +735,15 @@ def queue_tab() -> None:
         pd.DataFrame(
             [
                 {
-                    "Intent": i.id,
-                    "Verification link": i.hosted_verification_url or "",
-                    "Customer": i.customer_id or "—",
+                    "Stuck": "stuck" if i.stuck else "",
+                    "Business days late": i.business_days_late,
+                    "Expected arrival": format_day(i.arrival_date),
                     "Sent as": "descriptor code"
                     if i.microdeposit_type == "descriptor_code"
                     else "two amounts",
-                    "Arrival": format_timestamp(i.arrival_date),
-                    "Business days late": i.business_days_late,
-                    "Stuck": i.stuck,
+                    "Customer": i.customer_id or "—",
+                    "Verification link": i.hosted_verification_url or "",
+                    "Intent": i.id,
                     "Age": format_age(i.age_seconds),
                 }
                 for i in items
@@ -667,10 +752,19 @@ def queue_tab() -> None:
         hide_index=True,
         width="stretch",
         column_config={
-            "Verification link": st.column_config.LinkColumn(
-                "Verification link", display_text="open"
+            "Stuck": st.column_config.TextColumn(
+                "Stuck", width=60, help="More than 2 business days past the expected arrival"
             ),
-            "Stuck": st.column_config.CheckboxColumn("Stuck"),
+            "Business days late": st.column_config.NumberColumn(width=130),
+            "Expected arrival": st.column_config.TextColumn(width=130),
+            "Sent as": st.column_config.TextColumn(width=120),
+            "Customer": st.column_config.TextColumn(width=230),
+            "Verification link": st.column_config.LinkColumn(
+                "Verification link",
+                display_text="open",
+                width=110,
+                help="Stripe's hosted page where the customer enters the code or amounts",
+            ),
         },
     )
     verify_from_queue(items)

@@ -238,11 +238,16 @@ def check_view() -> None:
     if report is None:
         return
     st.subheader(f"{report.institution_name} ••{report.last4 or '????'}")
-    st.caption(
-        f"`{report.account_id}` · status {report.account_status} · customer "
-        f"`{report.customer_id or '—'}` · ownership snapshot `{report.ownership_id or '—'}` · "
-        f"checked {report.checked_at.strftime('%H:%M:%S UTC')}"
-    )
+    parts = [
+        f"`{report.account_id}`",
+        f"status {report.account_status}",
+        f"customer `{report.customer_id}`" if report.customer_id else "no customer",
+        f"ownership snapshot `{report.ownership_id}`"
+        if report.ownership_id
+        else "no ownership snapshot yet",
+        f"checked {report.checked_at.strftime('%Y-%m-%d %H:%M UTC')}",
+    ]
+    st.caption(" · ".join(parts))
     verdict_block(report)
     refresh_controls(report)
     if report.fields:

@@ -11,7 +11,7 @@ from typing import Any
 import streamlit as st
 
 from components import runtime
-from components.feedback import format_timestamp
+from components.feedback import format_age, format_timestamp
 from components.money import format_money
 from services import accounts
 
@@ -35,9 +35,12 @@ def account_card(account: dict[str, Any]) -> None:
             f"••{account.get('last4') or '????'}  \n`{account['id']}` · status **{account.get('status')}**"
             f" · permissions: {', '.join(account.get('permissions') or []) or 'none'}"
         )
+        as_of = balance.get("as_of")
         left.caption(
-            f"Balance {format_money(amount, currency)}"
-            + (f" as of {format_timestamp(balance.get('as_of'))}" if balance else " (none yet)")
+            f"Balance {format_money(amount, currency)} as of {format_timestamp(as_of)} "
+            f"({format_age(svc.now() - int(as_of))} old)"
+            if balance and as_of
+            else "No balance fetched yet; open it in Accounts to refresh one."
         )
         with right:
             st.page_link(
@@ -71,6 +74,11 @@ if found is not None:
             account_card(account)
     else:
         st.info(found.message, icon=":material/info:")
+        if found.kind == "customer" or (found.intent and not found.payment_method):
+            st.caption(
+                "To ask the customer for a bank account, create a request on the Collect "
+                "accounts page."
+            )
     intent = found.intent or {}
     if intent:
         st.caption(

@@ -78,7 +78,7 @@ def account_picker() -> str | None:
                 list(labels),
                 index=None,
                 format_func=lambda i: labels.get(i, i),
-                placeholder=f"{len(choices)} accounts known",
+                placeholder=f"Choose one of {len(choices):,} accounts",
                 key="txn_pick",
             )
             if picked and picked != st.session_state.get("txn_last_pick"):
@@ -412,7 +412,16 @@ def risk_table(result: ts.TransactionInsight, currency: str) -> None:
             ],
         }
     )
-    st.dataframe(frame, hide_index=True, width="stretch")
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            name: st.column_config.TextColumn(alignment="right")
+            for name in frame.columns
+            if name != "Window"
+        },
+    )
     st.caption(
         "Balances are rebuilt backwards from the bank's current (posted) balance, using posted "
         "transactions; credit and debit counts include pending ones."

@@ -1072,4 +1072,9 @@ def lookup(svc: Services, actor: Actor, text: str | None) -> Resolution:
     for account in [resolution.account, *resolution.accounts]:
         if account:
             upsert_account(svc.engine, account)
+    if kind == "customer":
+        count = len(resolution.accounts)
+        noun = "linked bank account" if count == 1 else "linked bank accounts"
+        message = re.sub(r"\d+ linked account\(s\)", f"{count} {noun}", resolution.message)
+        resolution = replace(resolution, message=message)
     return resolution

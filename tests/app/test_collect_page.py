@@ -66,7 +66,10 @@ def test_the_page_shows_the_setup_intent_flow_configuration(role: str) -> None:
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Config version"] == f"v{config.version}"
     assert metrics["Verification"] == config.verification_method
-    assert at.button(key="collect_create_si").disabled  # no customer chosen yet
+    create = at.button(key="collect_create_si")
+    assert create.disabled and "customer first" in (create.help or "")  # none chosen yet
+    another = at.button(key="collect_another")
+    assert another.disabled and another.help == "Nothing created yet."
 
 
 @pytest.mark.parametrize("role", ["finance", "manager"])
@@ -221,8 +224,10 @@ def test_an_open_request_can_be_canceled_from_its_tab() -> None:
     intent_id = create_setup_intent(at)
     at.button(key="collect_open_reload").click().run()
     assert intent_id in at.selectbox(key="collect_cancel_open").options
+    assert at.button(key="collect_cancel_open_button").disabled  # nothing chosen yet
+    assert "Customer to link a bank account" in str(at.dataframe[0].value.to_dict())
     at.selectbox(key="collect_cancel_open").set_value(intent_id)
-    at.selectbox(key="collect_cancel_open_reason").set_value("abandoned")
+    at.selectbox(key="collect_cancel_open_reason").set_value("abandoned").run()
     at.button(key="collect_cancel_open_button").click().run()
     no_exceptions(at)
     assert any(f"Canceled {intent_id}" in s.value for s in at.success)

@@ -90,3 +90,10 @@ def test_a_rejected_request_is_a_sentence_not_a_trace() -> None:
     next(b for b in at.button if b.label == "Look up").click().run()
     no_exceptions(at)
     assert "rate-limiting" in " ".join(e.value for e in at.error)
+
+
+def test_a_customer_with_one_account_is_counted_in_words() -> None:
+    si = setup_intent(manual=False)
+    at = look_up(si["customer"])
+    no_exceptions(at)
+    assert "has 1 linked bank account." in " ".join(s.value for s in at.success)
