@@ -7,7 +7,6 @@ edge, so the axis reads "125.00" rather than "12500".
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import altair as alt
@@ -107,7 +106,7 @@ def verdict_chart(counts: Mapping[str, int]) -> alt.LayerChart:
             title="Rows",
             axis=alt.Axis(format="d", tickMinStep=1),
             # Headroom so the count printed after the longest bar is not cut off.
-            scale=alt.Scale(domain=[0, max(1, math.ceil(max(data["rows"], default=0) * 1.15))]),
+            scale=alt.Scale(domain=[0, max(1, max(data["rows"], default=0)) * 1.12], nice=False),
         ),
         tooltip=[
             alt.Tooltip("label:N", title="Verdict"),

@@ -77,7 +77,13 @@ def funnel_chart(row: Mapping[str, Any], *, title: str | None = None) -> alt.Lay
             title=None,
             axis=alt.Axis(labelLimit=220, labelOverlap=False),
         ),
-        x=alt.X("count:Q", title="intents", axis=alt.Axis(format="d", tickMinStep=1)),
+        x=alt.X(
+            "count:Q",
+            title="intents",
+            axis=alt.Axis(format="d", tickMinStep=1),
+            # Headroom for the count printed after the longest bar, so it is never cut off.
+            scale=alt.Scale(domain=[0, max(1, int(data["count"].max() or 0)) * 1.15], nice=False),
+        ),
         tooltip=[
             alt.Tooltip("stage:N", title="stage"),
             alt.Tooltip("count:Q", title="intents", format=","),

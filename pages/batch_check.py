@@ -208,9 +208,20 @@ def table(frame: pd.DataFrame) -> None:
         on_select="rerun",
         selection_mode="single-row",
         key="batch_rows",
+        # What finance acts on first (verdict, money, why), then where it came from.
+        column_order=(
+            "Row",
+            "Verdict",
+            "Amount",
+            "Balance",
+            "Reasons",
+            "ID",
+            "Reference",
+            "As of",
+            "Refreshed",
+        ),  # fmt: skip
         column_config={
             "Row": st.column_config.NumberColumn(width="small"),
-            "ID": st.column_config.TextColumn(width="medium"),
             "Verdict": st.column_config.TextColumn(width="small"),
             "Refreshed": st.column_config.CheckboxColumn(
                 width="small", help="The balance was refreshed during this run"

@@ -30,6 +30,7 @@ runtime.page_header(
 )
 app = runtime.get_app()
 svc = app.services
+SYNCED = "conv_synced_message"
 
 METHOD_TITLES = {
     "automatic": "Automatic (FC, manual fallback)",
@@ -87,6 +88,7 @@ def run_sync(*, full: bool) -> None:
             )
         else:
             box.update(label=result.message, state="complete", expanded=False)
+            st.session_state[SYNCED] = result.message
 
 
 def sync_bar() -> intent_sync.StoreInfo:
@@ -95,6 +97,7 @@ def sync_bar() -> intent_sync.StoreInfo:
     if info.last_finished_at is None and not st.session_state.get("conv_autosynced"):
         st.session_state["conv_autosynced"] = True  # once per session, even if it fails
         run_sync(full=False)
+        st.session_state.pop(SYNCED, None)  # its status box already says what it read
         info = intent_sync.store_info(svc.engine)
     left, full_col, button_col = st.columns([4, 1, 1], vertical_alignment="center")
     when = (
@@ -110,8 +113,11 @@ def sync_bar() -> intent_sync.StoreInfo:
     )
     if button_col.button("Sync intents", icon=":material/sync:", key="conv_sync", width="stretch"):
         run_sync(full=full)
-        info = intent_sync.store_info(svc.engine)
-        st.caption(f"Now {info.intents} intents stored.")
+        if SYNCED in st.session_state:
+            st.rerun()  # draw the counts, filters and figures from the synced store
+    message = st.session_state.pop(SYNCED, None)
+    if message:
+        st.success(message, icon=":material/sync:")
     return info
 
 

@@ -113,6 +113,9 @@ def test_sync_counts_a_setup_intent_that_succeeded_since() -> None:
 
     at.button(key="conv_sync").click().run()
     no_exceptions(at)
+    assert any(s.value.startswith("Read ") for s in at.success), "the sync says what it read"
+    stored = intent_sync.store_info(app().engine).intents
+    assert f"{stored} intents stored" in texts(at), "the counts are drawn after the sync"
 
     after = intent_sync.conversion(app().engine, now=services.now(), flows=["setup_intent"])
     assert int(after["succeeded"].sum()) == succeeded_before + 1
