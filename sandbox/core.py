@@ -549,8 +549,9 @@ class View:
     def older(self, n: int, *, than: str | None = None) -> list[dict]:
         """Up to ``n`` objects, newest first, older than ``than`` (an id in the view)."""
         below = self.high
-        if than is not None:
-            below = min(below, self.state.sort_key_of(than) or below)
+        key = None if than is None else self.state.sort_key_of(than)
+        if key is not None:
+            below = min(below, key)
         runs = [s.descending(self.low, below) for s in self.sets]
         merged = runs[0] if len(runs) == 1 else heapq.merge(*runs, reverse=True)
         return self._objects(iter(merged), n)
@@ -640,7 +641,6 @@ class State:
         self.extras: dict[str, Any] = {}  # free slots for route modules (institutions, …)
         self._order: dict[str, int] = {}
         self._seq = itertools.count()
-        self._keys: dict[str, int] = {}  # id → sort key (created, insertion order)
         self._all: dict[str, IdSet] = {}  # object type → every id of that type
         self._indexes: dict[str, dict[str, _Index]] = {}  # type → name → index (lazy)
         self._snapshots: dict[str, dict] = {}  # id → its latest event snapshot (see emit)
@@ -682,18 +682,19 @@ class State:
         """Store ``obj`` under its ``object`` type and ``id``; returns it (the live dict).
 
         Adding an object with a known id replaces the stored one (and re-files it in the
-        indexes). ``created`` must be final when an object is added.
+        indexes). ``created`` must be final when an object is added: the sorted indexes file
+        it by ``created`` (changing it in place later would misplace it in lists).
         """
         kind, id = obj["object"], obj["id"]
         bucket = self.store.setdefault(kind, {})
-        known = id in bucket
+        prior = bucket.get(id)
         bucket[id] = obj
         if id not in self._order:
             self._order[id] = next(self._seq)
         self.by_id[id] = obj
-        key = sort_key(obj.get("created"), self._order[id])
-        old_key = self._keys.get(id) if known else None
-        self._keys[id] = key
+        order = self._order[id]
+        key = sort_key(obj.get("created"), order)
+        old_key = None if prior is None else sort_key(prior.get("created"), order)
         everything = self._all.get(kind)
         if everything is None:
             everything = self._all[kind] = IdSet()
@@ -702,16 +703,16 @@ class State:
         elif old_key != key:
             everything.discard(id, old_key)
             everything.add(id, key)
-        self._refile(obj, old_key)
+        self._refile(obj, key, old_key)
         return obj
 
     def remove(self, obj: dict) -> None:
         kind, id = obj["object"], obj["id"]
         stored = self.store.get(kind, {}).pop(id, None)
-        self.by_id.pop(id, None)
-        key = self._keys.pop(id, None)
-        if stored is None or key is None:
+        if stored is None:
             return
+        self.by_id.pop(id, None)
+        key = sort_key(stored.get("created"), self._order[id])
         self._all[kind].discard(id, key)
         for index in self._indexes.get(kind, {}).values():
             index.unfile(id, key)
@@ -719,12 +720,11 @@ class State:
     def reindex(self, obj: dict) -> None:
         """Re-file a stored object whose indexed fields were changed in place."""
         if self.by_id.get(obj.get("id", "")) is obj:
-            self._refile(obj, None)
+            self._refile(obj, sort_key(obj.get("created"), self._order[obj["id"]]), None)
 
-    def _refile(self, obj: dict, old_key: int | None) -> None:
-        kind, id = obj["object"], obj["id"]
-        key = self._keys[id]
-        for index in self._indexes.get(kind, {}).values():
+    def _refile(self, obj: dict, key: int, old_key: int | None) -> None:
+        id = obj["id"]
+        for index in self._indexes.get(obj["object"], {}).values():
             value = index.read(obj)
             if id in index.values:
                 if index.values[id] == value and old_key in (None, key):
@@ -740,7 +740,7 @@ class State:
                 raise KeyError(f"no index {name!r} on {kind} (see register_index)")
             index = self._indexes.setdefault(kind, {})[name] = _Index(path)
             for id, obj in self.store.get(kind, {}).items():
-                index.file(id, index.read(obj), self._keys[id])
+                index.file(id, index.read(obj), sort_key(obj.get("created"), self._order[id]))
         return index
 
     def prepare_indexes(self) -> None:
@@ -760,7 +760,9 @@ class State:
                     bucket.settle()
 
     def sort_key_of(self, id: str) -> int | None:
-        return self._keys.get(id)
+        """The list sort key of a stored object (None when there is no such object)."""
+        obj = self.by_id.get(id)
+        return None if obj is None else sort_key(obj.get("created"), self._order[id])
 
     def insertion_order(self, objs: Iterable[dict]) -> list[dict]:
         """``objs`` in the order they were first stored (the order ``find`` yields them)."""
