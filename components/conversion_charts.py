@@ -43,10 +43,18 @@ METHOD_ORDER: tuple[str, ...] = ("automatic", "instant", "microdeposits")
 # "instant" bar once lost its name that way), so height is set per band instead.
 _BAND = alt.Step(30)
 _FUNNEL_BAND = alt.Step(22)
-_METHOD_COLORS = alt.Scale(
-    domain=["automatic", "instant", "microdeposits"],
-    range=["#4c78a8", "#54a24b", "#f58518"],
-)
+_METHOD_COLOR: dict[str, str] = {
+    "automatic": "#4c78a8",
+    "instant": "#54a24b",
+    "microdeposits": "#f58518",
+}
+_OTHER_COLOR = "#b279a2"
+
+
+def _method_scale(methods: list[str]) -> alt.Scale:
+    """Each method keeps its colour whatever the filter, and the legend lists only these."""
+    ordered = [m for m in METHOD_ORDER if m in methods] + sorted(set(methods) - set(METHOD_ORDER))
+    return alt.Scale(domain=ordered, range=[_METHOD_COLOR.get(m, _OTHER_COLOR) for m in ordered])
 
 
 def funnel_steps(row: Mapping[str, Any]) -> pd.DataFrame:
@@ -119,7 +127,11 @@ def conversion_over_time_chart(weekly: pd.DataFrame) -> alt.Chart:
                 axis=alt.Axis(format="%"),
                 scale=alt.Scale(domain=[0, 1]),
             ),
-            color=alt.Color("verification_method:N", title="method", scale=_METHOD_COLORS),
+            color=alt.Color(
+                "verification_method:N",
+                title="method",
+                scale=_method_scale([str(m) for m in data["verification_method"].unique()]),
+            ),
             tooltip=[
                 alt.Tooltip("week:T", title="week"),
                 alt.Tooltip("verification_method:N", title="method"),
@@ -163,7 +175,8 @@ def fallback_share_chart(frame: pd.DataFrame) -> alt.Chart:
         m for m in methods if m not in METHOD_ORDER
     ]
     return (
-        alt.Chart(data, title="How customers gave their bank account")
+        # A narrow column would otherwise cut the title short with an ellipsis.
+        alt.Chart(data, title=alt.TitleParams("How customers gave their bank account", limit=0))
         .mark_bar()
         .encode(
             y=alt.Y(

@@ -209,8 +209,8 @@ def table(frame: pd.DataFrame) -> pd.DataFrame:
     ]
     # A method nobody started has no rate; "0 %" would read as "every start failed".
     nobody = frame["started"] == 0
-    for column in ("Conversion", "Manual fallback"):
-        shown[column] = shown[column].astype("float64").mask(nobody)
+    for column in ("Conversion", "Manual fallback"):  # as percentages, one decimal everywhere
+        shown[column] = (shown[column].astype("float64") * 100).mask(nobody)
     return shown
 
 
@@ -289,10 +289,10 @@ st.dataframe(
     column_order=[TABLE_COLUMNS[c] for c in TABLE_ORDER],
     column_config={
         "Conversion": st.column_config.NumberColumn(
-            "Conversion", format="percent", help="Usable ÷ started"
+            "Conversion", format="%.1f %%", help="Usable ÷ started"
         ),
         "Manual fallback": st.column_config.NumberColumn(
-            "Manual fallback", format="percent", help="Manual entry ÷ started"
+            "Manual fallback", format="%.1f %%", help="Manual entry ÷ started"
         ),
         "Median time to usable": st.column_config.TextColumn(
             "Median time to usable", help="From the intent's creation to its success event"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -41,8 +42,8 @@ def automatic_setup_intent_flow() -> None:
         )
 
 
-def charts(at: AppTest) -> list[object]:
-    return list(at.get("arrow_vega_lite_chart")) + list(at.get("vega_lite_chart"))
+def charts(at: AppTest) -> list[Any]:
+    return [*at.get("arrow_vega_lite_chart"), *at.get("vega_lite_chart")]
 
 
 def conversion_label(at: AppTest, method: str) -> str | None:
@@ -131,7 +132,9 @@ def test_the_route_chart_on_the_page_has_a_labelled_bar_for_every_started_method
     no_exceptions(at)
     started = at.dataframe[0].value.set_index("Method")["Started"]
     specs = [json.loads(c.proto.spec) for c in charts(at)]
-    route = next(s for s in specs if s.get("title") == "How customers gave their bank account")
+    titles = [s.get("title") for s in specs]
+    texts_ = [t.get("text") if isinstance(t, dict) else t for t in titles]
+    route = specs[texts_.index("How customers gave their bank account")]
     expected = [m for m in ("automatic", "instant", "microdeposits") if started.get(m, 0) > 0]
     assert route["encoding"]["y"]["sort"] == expected
     assert route["encoding"]["y"]["axis"]["labelOverlap"] is False

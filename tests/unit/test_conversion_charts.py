@@ -111,3 +111,15 @@ def test_chart_tooltips_name_their_figures_and_format_shares_as_percentages() ->
     titles = {t["title"]: t.get("format") for t in bars["encoding"]["tooltip"]}
     assert titles["share of started"] == ".0%" and titles["intents"] == ","
     assert funnel["height"] == {"step": 22}
+
+
+def test_the_weekly_legend_lists_only_the_methods_shown_in_their_usual_colours() -> None:
+    weekly = pd.DataFrame(
+        [
+            {**_row("instant"), "week": date(2026, 11, 2), "conversion_rate": 0.5},
+            {**_row("microdeposits"), "week": date(2026, 11, 2), "conversion_rate": 0.4},
+        ]
+    )
+    scale = charts.conversion_over_time_chart(weekly).to_dict()["encoding"]["color"]["scale"]
+    assert scale["domain"] == ["instant", "microdeposits"]
+    assert scale["range"] == ["#54a24b", "#f58518"]
