@@ -206,7 +206,7 @@ def controls(status: ts.TransactionStatus) -> None:
     ):
         act("refresh", ts.refresh, account_id)
     if c3.button(
-        "Sync now",
+        "Sync from Stripe",
         icon=":material/sync:",
         help="Copy new and changed transactions from Stripe into the store.",
         key="txn_sync",
@@ -310,7 +310,10 @@ def transactions_table(account_id: str) -> None:
         frame,
         hide_index=True,
         width="stretch",
-        column_config={"Date": st.column_config.DatetimeColumn("Date", format="YYYY-MM-DD HH:mm")},
+        column_config={
+            "Date": st.column_config.DatetimeColumn("Date (UTC)", format="YYYY-MM-DD HH:mm"),
+            "Amount": st.column_config.TextColumn(alignment="right"),
+        },
     )
 
 
