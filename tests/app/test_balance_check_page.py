@@ -178,3 +178,20 @@ def test_roles_without_balance_checks_cannot_open_the_page(role: str) -> None:
     no_exceptions(direct)
     assert "cannot open this page" in texts(direct)
     assert not direct.text_input
+
+
+def test_a_refresh_from_the_page_is_one_audited_request_with_an_idempotency_key() -> None:
+    from services import audit
+    from services.auth import Actor
+
+    _, fca = new_account(available=900_000, age=3 * DAY)
+    at = check_id(open_page(PAGE, "finance"), fca, "100.00")
+    at.button(key="bc_refresh_now").click().run()
+    at.run()  # a rerun must not refresh again
+    no_exceptions(at)
+    rows = audit.query(
+        app().engine, actor=Actor(username="qa", role="admin"), actions=["account.refresh"],
+        target=fca,
+    ).rows  # fmt: skip
+    assert [(r.actor, r.outcome) for r in rows] == [("finance", "ok")]
+    assert rows[0].idempotency_key

@@ -128,3 +128,19 @@ def test_saving_an_unchanged_policy_adds_no_version() -> None:
     no_exceptions(at)
     assert debits.load_policy(engine()).version == version
     assert any("Nothing to save" in i.value for i in at.info)
+
+
+def test_each_save_writes_exactly_one_audit_row_by_the_admin() -> None:
+    from services import audit
+
+    def saves() -> list[tuple[str, str]]:
+        rows = audit.query(engine(), actor=OTHER, actions=["policy.save"], limit=500).rows
+        return [(r.actor, r.outcome) for r in rows]
+
+    before = saves()
+    at = open_page(PAGE, "admin")
+    fill(at, amount="7.00", percent=0.25, hours=20)
+    submit(at)
+    at.run()  # a rerun saves nothing
+    no_exceptions(at)
+    assert saves() == [("admin", "ok"), *before]

@@ -444,6 +444,57 @@ def test_a_bad_api_key_during_a_refresh_is_not_hidden_behind_a_stale_verdict(
         debits.check_debit(failing, finance, fca, 10_000, "usd", refresh_stale=True)
 
 
+class RecordsRefreshKeys:
+    """Our gateway seam, passing every call on and noting the key each refresh was sent with."""
+
+    def __init__(self, gateway: Any) -> None:
+        self._gateway = gateway
+        self.refresh_keys: list[tuple[str, str | None]] = []
+
+    def refresh_account(self, account_id: str, features: Any, **kwargs: Any) -> Any:
+        self.refresh_keys.append((account_id, kwargs.get("idempotency_key")))
+        return self._gateway.refresh_account(account_id, features, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._gateway, name)
+
+
+def _recording(svc: Services, gw: Any) -> tuple[Services, RecordsRefreshKeys]:
+    recorder = RecordsRefreshKeys(gw)
+    wrapped = Services(gateway=recorder, engine=svc.engine, mode=svc.mode, now=svc.now)  # type: ignore[arg-type]
+    return wrapped, recorder
+
+
+def test_a_single_check_refresh_is_sent_with_an_idempotency_key_and_audited_once(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
+) -> None:
+    fca = link(gw, sim, customer(gw))
+    set_balance(box, fca, available=500_000, current=500_000, age=2 * DAY)
+    wrapped, recorder = _recording(svc, gw)
+    debits.check_debit(wrapped, finance, fca, 10_000, "usd", refresh_stale=True)
+    [(account_id, key)] = recorder.refresh_keys
+    assert account_id == fca and key
+    [row] = audit_rows(svc.engine, "account.refresh")
+    assert (row.target, row.idempotency_key, row.actor) == (fca, key, finance.username)
+
+
+def test_a_batch_refreshes_each_account_once_with_its_own_idempotency_key_and_one_audit_row(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
+) -> None:
+    first, second = link(gw, sim, customer(gw)), link(gw, sim, customer(gw))
+    for fca in (first, second):
+        set_balance(box, fca, available=500_000, current=500_000, age=2 * DAY)
+    text = f"id,amount\n{first},10.00\n{first},20.00\n{second},30.00\n{first},5.00\n"
+    planned, bad = parse_debits_csv(text)
+    wrapped, recorder = _recording(svc, gw)
+    debits.run_batch(wrapped, finance, planned, refresh_stale=True, row_errors=bad)
+    keys = dict(recorder.refresh_keys)
+    assert len(recorder.refresh_keys) == 2 and set(keys) == {first, second}
+    assert all(keys.values()) and keys[first] != keys[second]
+    [row] = audit_rows(svc.engine, "balances.batch_check")
+    assert row.outcome == "ok" and sorted(row.params["refreshed"]) == sorted([first, second])
+
+
 def test_stale_balance_is_not_refreshed_unless_asked(
     svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
 ) -> None:

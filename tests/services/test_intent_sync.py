@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from services import collection, intent_sync
 from services.context import Services
-from services.errors import Forbidden, ValidationError
+from services.errors import Forbidden, StripeUnavailable, ValidationError
 from services.models import AuditEntry, IntentRecord, SyncState
 from services.store import session_scope
 
@@ -35,9 +35,10 @@ def _new_intent(svc: Services, ops) -> str:  # type: ignore[no-untyped-def]
     ).id
 
 
-def _automatic_row(engine) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _automatic_row(engine) -> dict[str, int]:  # type: ignore[no-untyped-def]
     frame = intent_sync.conversion(engine, now=int(time.time()), flows=["setup_intent"])
-    return frame.set_index("verification_method").loc["automatic"].to_dict()
+    [row] = frame[frame["verification_method"] == "automatic"].to_dict("records")
+    return {name: int(row[name]) for name in ("started", "succeeded", "linked_instantly")}
 
 
 def test_running_the_sync_twice_leaves_the_same_rows(svc, manager) -> None:  # type: ignore[no-untyped-def]
@@ -118,7 +119,7 @@ def test_conversion_filters_by_flow_method_and_dates_in_sql(svc, manager) -> Non
     total = int(everything["started"].sum())
     assert total == intent_sync.store_info(svc.engine).intents
     assert list(only_micro["verification_method"]) == ["microdeposits"]
-    micro = everything.set_index("verification_method").loc["microdeposits", "started"]
+    micro = everything.set_index("verification_method")["started"]["microdeposits"]
     assert int(only_micro["started"].sum()) == int(micro)
     assert int(nothing["started"].sum()) == 0
     weekly = intent_sync.conversion(svc.engine, now=now, by="week")
@@ -140,7 +141,37 @@ def test_the_outcomes_table_names_each_intents_flow_and_status(svc, ops, manager
     assert row["stage"] == "pending"
 
 
+def _sync_audits(engine) -> list[AuditEntry]:  # type: ignore[no-untyped-def]
+    with session_scope(engine) as session:
+        return list(
+            session.exec(select(AuditEntry).where(AuditEntry.action == "intents.sync")).all()
+        )
+
+
 def test_finance_may_not_sync_intents(svc, finance) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(Forbidden):
         intent_sync.sync_intents(svc, finance)
     assert intent_sync.store_info(svc.engine).intents == 0
+    assert [(a.actor, a.outcome) for a in _sync_audits(svc.engine)] == [
+        (finance.username, "refused")
+    ]
+
+
+def test_a_sync_stripe_fails_leaves_the_store_and_cursor_as_they_were_and_one_error_row(  # type: ignore[no-untyped-def]
+    svc, simulator, sandbox_handle, manager
+) -> None:
+    intent_sync.sync_intents(svc, manager)
+    before = intent_sync.store_info(svc.engine)
+    simulator.force_faults("500", count=5)
+    try:
+        with pytest.raises(StripeUnavailable):
+            intent_sync.sync_intents(svc, manager)
+    finally:
+        sandbox_handle.state.clear_faults()  # the session sandbox is shared with other tests
+    after = intent_sync.store_info(svc.engine)
+    assert (after.intents, after.cursor, after.last_finished_at) == (
+        before.intents,
+        before.cursor,
+        before.last_finished_at,
+    )
+    assert [a.outcome for a in _sync_audits(svc.engine)] == ["ok", "error"]
