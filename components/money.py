@@ -1,23 +1,16 @@
 """Money shown to people: minor units plus a currency code become "$1,234.56".
 
-Formatting happens only here, at the edge (house style habit 6). The currency exponent table
-is shared with `services.money`, which is a pure helper module, so both sides agree on how
-many decimals a currency has.
+Formatting happens only here, at the edge (house style habit 6). The formatting itself is
+`services.money.format_plain`, a pure helper, so services' sentences read the same.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from services.money import exponent
+from services.money import format_plain
 
 __all__ = ["MISSING", "format_money"]
 
 MISSING = "—"
-
-# Only symbols that are unambiguous for this tool's users; other currencies show their code
-# after the number ("1,234.56 CHF") rather than a symbol a reader could misread.
-_SYMBOLS: dict[str, str] = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥"}
 
 
 def format_money(amount: int | None, currency: str | None) -> str:
@@ -33,11 +26,4 @@ def format_money(amount: int | None, currency: str | None) -> str:
     """
     if amount is None or currency is None or not currency.strip():
         return MISSING
-    code = currency.strip().lower()
-    places = exponent(code)
-    number = f"{Decimal(abs(int(amount))).scaleb(-places):,.{places}f}"
-    sign = "-" if amount < 0 else ""
-    symbol = _SYMBOLS.get(code)
-    if symbol is not None:
-        return f"{sign}{symbol}{number}"
-    return f"{sign}{number} {code.upper()}"
+    return format_plain(amount, currency)

@@ -61,6 +61,10 @@ class Simulator:
         """The next ``count`` /v1 requests get a 429, a 500, or a slow answer (``seconds`` long)."""
         return self._post("faults", mode=mode, count=count, seconds=seconds)
 
+    def clear_faults(self) -> dict[str, Any]:
+        """Forget forced faults that have not fired yet."""
+        return self._post("faults", clear="true")
+
     def complete_session(self, session_id: str, *, institution: str, accounts: int = 1) -> dict[str, Any]:
         return self._post(
             f"financial_connections/sessions/{session_id}/complete",

@@ -235,9 +235,16 @@ def _parse_row(
 ) -> PlannedDebit | RowError:
     raw = _raw(cells, header)
     if len(cells) != len(header):
-        return RowError(
-            row, f"Row has {len(cells)} cells but the header has {len(header)} columns.", raw
-        )
+        message = f"Row has {len(cells)} cells but the header has {len(header)} columns."
+        if len(cells) == len(header) + 1 and any(
+            a.strip().isdigit() and b.strip().isdigit() and len(b.strip()) == 2
+            for a, b in zip(cells, cells[1:], strict=False)
+        ):
+            message += (
+                " An amount like 12,34 splits into two cells: write 12.34, or put the amount in "
+                'quotes ("1,234.56").'
+            )
+        return RowError(row, message, raw)
     values = {column: cells[index].strip() for column, index in columns.items()}
     try:
         target, kind = _target(values)

@@ -107,16 +107,24 @@ def exponent(currency: str) -> int:
     return CURRENCY_EXPONENTS.get(currency.strip().lower(), DEFAULT_EXPONENT)
 
 
-def format_plain(amount: int, currency: str) -> str:
-    """Format minor units for sentences inside services: `-1,234.56 USD`.
+# Only symbols that are unambiguous for this tool's users; other currencies show their code
+# after the number ("1,234.56 CHF") rather than a symbol a reader could misread.
+SYMBOLS: dict[str, str] = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥"}
 
-    Services must not import components, so this symbol-free form is what their messages use;
-    pages format with `components.money.format_money`.
+
+def format_plain(amount: int, currency: str) -> str:
+    """Minor units as people read them: "$1,234.56", "-$12.00", "¥500", "1,234.56 CHF".
+
+    The one money formatter: services use it in their sentences, and
+    ``components.money.format_money`` (the edge) wraps it, so a reason and the figure beside it
+    always read the same.
     """
-    places = exponent(currency)
-    major = Decimal(abs(amount)).scaleb(-places)
+    code = currency.strip().lower()
+    places = exponent(code)
+    number = f"{Decimal(abs(int(amount))).scaleb(-places):,.{places}f}"
     sign = "-" if amount < 0 else ""
-    return f"{sign}{major:,.{places}f} {currency.strip().upper()}"
+    symbol = SYMBOLS.get(code)
+    return f"{sign}{symbol}{number}" if symbol is not None else f"{sign}{number} {code.upper()}"
 
 
 def parse_amount(text: str, currency: str, *, allow_zero: bool = False) -> int:

@@ -80,7 +80,7 @@ def test_a_covered_debit_shows_ok_with_reasons_figures_and_history_chart() -> No
     no_exceptions(at)
     shown = markdown(at)
     assert "OK — the balance covers this debit" in shown
-    assert "covers the" in shown and "1,200.00 USD debit" in shown  # with or without a buffer
+    assert "covers the" in shown and "$1,200.00 debit" in shown  # with or without a buffer
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Balance used"] == "$2,500.00"
     assert metrics["Debit"] == "$1,200.00"

@@ -341,7 +341,7 @@ def test_a_debit_above_the_available_balance_is_insufficient_with_the_shortfall(
     assert result.balance == 50000
     assert result.balance_source == "available"
     assert result.shortfall == 1
-    assert "0.01 USD short" in result.reasons[0]
+    assert "$0.01 short" in result.reasons[0]
 
 
 def test_buffers_can_turn_a_covered_debit_into_an_insufficient_one() -> None:

@@ -202,3 +202,10 @@ def test_a_large_file_parses_quickly_and_completely() -> None:
     assert len(debits) == 50_000
     assert debits[-1].row == 50_001
     assert debits[-1].amount == (49_999 % 900 + 1) * 100 + 25
+
+
+def test_a_decimal_comma_amount_is_explained_not_just_counted() -> None:
+    debits, errors = parse_debits_csv("account,amount\nfca_abc123,12,34\nfca_abc123,5.00\n")
+    assert [d.amount for d in debits] == [500]
+    assert len(errors) == 1
+    assert "12,34" in errors[0].message and "12.34" in errors[0].message

@@ -114,13 +114,13 @@ def test_exponent_uses_the_table_and_defaults_to_two_decimals() -> None:
 @pytest.mark.parametrize(
     ("amount", "currency", "expected"),
     [
-        (123456, "usd", "1,234.56 USD"),
-        (-1200, "usd", "-12.00 USD"),
-        (500, "jpy", "500 JPY"),
-        (5, "usd", "0.05 USD"),
+        (123456, "usd", "$1,234.56"),
+        (-1200, "usd", "-$12.00"),
+        (500, "jpy", "¥500"),
+        (5, "usd", "$0.05"),
     ],
 )
-def test_format_plain_writes_amounts_with_the_currency_code(
+def test_format_plain_writes_amounts_as_people_read_them(
     amount: int, currency: str, expected: str
 ) -> None:
     assert format_plain(amount, currency) == expected
