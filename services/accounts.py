@@ -871,6 +871,17 @@ def _parse_account_id(account_id: str | None) -> str:
     return value
 
 
+def require_idempotency_key(key: str | None) -> str:
+    """Every state-changing Stripe call carries a key, so a double click or a retry after a
+    timeout makes Stripe do it once (reference §1.6)."""
+    clean = (key or "").strip()
+    if not clean:
+        raise ValidationError(
+            "An idempotency key is required so a double click or a retry changes Stripe once."
+        )
+    return clean
+
+
 def fetch_account(
     svc: Services, account_id: str, *, expand_ownership: bool = False
 ) -> dict[str, Any]:
@@ -953,7 +964,7 @@ def refresh(
     account_id: str | None,
     feature: str,
     *,
-    idempotency_key: str | None,
+    idempotency_key: str,
 ) -> dict[str, Any]:
     """Start a balance, ownership or transactions refresh; audited as ``account.refresh``.
 
@@ -966,6 +977,7 @@ def refresh(
             f"'{feature}' is not a refresh Stripe offers; use one of: {', '.join(FEATURES)}."
         )
     account_id = _parse_account_id(account_id)
+    idempotency_key = require_idempotency_key(idempotency_key)
 
     def run(ctx: audit.AuditContext) -> dict[str, Any]:
         account = _retrieve(svc, account_id)

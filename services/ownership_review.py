@@ -379,7 +379,7 @@ def check_account(svc: Services, actor: Actor, account_id: str | None) -> Owners
 
 
 def refresh_ownership(
-    svc: Services, actor: Actor, account_id: str | None, *, idempotency_key: str | None
+    svc: Services, actor: Actor, account_id: str | None, *, idempotency_key: str
 ) -> dict[str, Any]:
     """Ask the bank for a new ownership snapshot (asynchronous; audited by ``accounts.refresh``).
 

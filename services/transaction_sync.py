@@ -211,14 +211,16 @@ def _account_action(
     account_id: str,
     *,
     action: str,
-    idempotency_key: str | None,
+    idempotency_key: str,
     call: Any,
     done: str,
 ) -> dict[str, Any]:
+    key = accounts.require_idempotency_key(idempotency_key)
+
     def run(ctx: AuditContext) -> dict[str, Any]:
         fca, _ = parse_id(account_id, allowed=ACCOUNT_KIND)
         ctx.target = fca
-        account: dict[str, Any] = call(fca)
+        account: dict[str, Any] = call(fca, key)
         ctx.request_id = svc.gateway.last_request_id
         accounts.upsert_account(svc.engine, account)
         ctx.message = done
@@ -231,13 +233,13 @@ def _account_action(
         action=action,
         target=account_id,
         params={"account": account_id},
-        idempotency_key=idempotency_key,
+        idempotency_key=key,
         run=run,
     )
 
 
 def subscribe(
-    svc: Services, actor: Actor, account_id: str, *, idempotency_key: str | None
+    svc: Services, actor: Actor, account_id: str, *, idempotency_key: str
 ) -> dict[str, Any]:
     """Subscribe to daily transaction refreshes; Stripe also starts one refresh right away."""
     return _account_action(
@@ -246,13 +248,13 @@ def subscribe(
         account_id,
         action="transactions.subscribe",
         idempotency_key=idempotency_key,
-        call=lambda fca: svc.gateway.subscribe_transactions(fca, idempotency_key=idempotency_key),
+        call=lambda fca, key: svc.gateway.subscribe_transactions(fca, idempotency_key=key),
         done="Subscribed to transactions; a refresh has started.",
     )
 
 
 def unsubscribe(
-    svc: Services, actor: Actor, account_id: str, *, idempotency_key: str | None
+    svc: Services, actor: Actor, account_id: str, *, idempotency_key: str
 ) -> dict[str, Any]:
     """Stop daily refreshes; already mirrored rows stay readable."""
     return _account_action(
@@ -261,13 +263,13 @@ def unsubscribe(
         account_id,
         action="transactions.unsubscribe",
         idempotency_key=idempotency_key,
-        call=lambda fca: svc.gateway.unsubscribe_transactions(fca, idempotency_key=idempotency_key),
+        call=lambda fca, key: svc.gateway.unsubscribe_transactions(fca, idempotency_key=key),
         done="Unsubscribed from transactions.",
     )
 
 
 def refresh(
-    svc: Services, actor: Actor, account_id: str, *, idempotency_key: str | None
+    svc: Services, actor: Actor, account_id: str, *, idempotency_key: str
 ) -> dict[str, Any]:
     """Start a transaction refresh (asynchronous: the account comes back ``pending``).
 

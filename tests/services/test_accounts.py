@@ -472,7 +472,9 @@ def test_refresh_while_throttled_says_until_when_and_sends_nothing(
     account_id = linked[0]["id"]
     before = gateway.retrieve_account(account_id)["balance_refresh"]
     with pytest.raises(RefreshNotAllowed, match=r"next balance refresh from .* UTC"):
-        accounts.refresh(services_ctx, ops, account_id, "balance", idempotency_key=None)
+        accounts.refresh(
+            services_ctx, ops, account_id, "balance", idempotency_key=f"test-{secrets.token_hex(6)}"
+        )
     assert gateway.retrieve_account(account_id)["balance_refresh"] == before
     [entry] = audit_rows(services_ctx.engine, "account.refresh", account_id)
     assert entry.outcome == "error" and "UTC" in (entry.message or "")
@@ -486,13 +488,25 @@ def test_refresh_without_the_granted_permission_is_refused_before_stripe(
     )
     account_id = linked[0]["id"]
     with pytest.raises(RefreshNotAllowed, match="'balances' permission was not granted"):
-        accounts.refresh(services_ctx, finance, account_id, "balance", idempotency_key=None)
+        accounts.refresh(
+            services_ctx,
+            finance,
+            account_id,
+            "balance",
+            idempotency_key=f"test-{secrets.token_hex(6)}",
+        )
     assert gateway.retrieve_account(account_id)["balance_refresh"] is None
 
 
 def test_refresh_by_manager_is_refused_and_audited(services_ctx: Services, manager: Any) -> None:
     with pytest.raises(Forbidden):
-        accounts.refresh(services_ctx, manager, "fca_whatever1", "balance", idempotency_key=None)
+        accounts.refresh(
+            services_ctx,
+            manager,
+            "fca_whatever1",
+            "balance",
+            idempotency_key=f"test-{secrets.token_hex(6)}",
+        )
     assert [r.outcome for r in audit_rows(services_ctx.engine, "account.refresh")] == ["refused"]
 
 
@@ -500,7 +514,13 @@ def test_refresh_of_an_unknown_feature_is_a_validation_error(
     services_ctx: Services, ops: Any
 ) -> None:
     with pytest.raises(ValidationError, match="not a refresh"):
-        accounts.refresh(services_ctx, ops, "fca_whatever1", "everything", idempotency_key=None)
+        accounts.refresh(
+            services_ctx,
+            ops,
+            "fca_whatever1",
+            "everything",
+            idempotency_key=f"test-{secrets.token_hex(6)}",
+        )
 
 
 # --------------------------------------------------------------------------- Stripe errors
@@ -565,3 +585,27 @@ def test_lookup_of_a_manually_entered_account_says_it_has_no_data(
         "entered manually" in found.message
         and "no balance, ownership or transaction" in found.message
     )
+
+
+@pytest.mark.parametrize("key", [None, "", "   "])
+def test_a_refresh_without_an_idempotency_key_is_refused_before_stripe(
+    services_ctx: Services, gateway: Any, simulator: Any, ops: Any, key: str | None
+) -> None:
+    _, linked = make_customer(gateway, simulator, accounts=1, prefetch=[])
+    account_id = linked[0]["id"]
+    with pytest.raises(ValidationError, match="idempotency key"):
+        accounts.refresh(services_ctx, ops, account_id, "balance", idempotency_key=key)  # type: ignore[arg-type]
+    assert gateway.retrieve_account(account_id)["balance_refresh"] is None
+    assert audit_rows(services_ctx.engine, "account.refresh", account_id) == []
+
+
+def test_a_started_refresh_writes_one_audit_row_with_its_key_and_request_id(
+    services_ctx: Services, gateway: Any, simulator: Any, ops: Any
+) -> None:
+    _, linked = make_customer(gateway, simulator, accounts=1, prefetch=[])
+    account_id = linked[0]["id"]
+    key = f"test-{secrets.token_hex(6)}"
+    accounts.refresh(services_ctx, ops, account_id, "balance", idempotency_key=key)
+    [row] = audit_rows(services_ctx.engine, "account.refresh", account_id)
+    assert row.outcome == "ok" and row.idempotency_key == key and row.stripe_request_id
+    assert row.actor == ops.username and row.role == "ops"

@@ -193,7 +193,9 @@ def test_refresh_ownership_waits_for_the_cooldown_then_brings_a_new_snapshot(
     )
     assert started["ownership_refresh"]["status"] == "pending"
     with pytest.raises(RefreshNotAllowed):  # already running
-        orv.refresh_ownership(svc, ops, target.account["id"], idempotency_key=None)
+        orv.refresh_ownership(
+            svc, ops, target.account["id"], idempotency_key=f"test-{secrets.token_hex(6)}"
+        )
     simulator.complete_refreshes()
     after = orv.check_account(svc, ops, target.account["id"])
 

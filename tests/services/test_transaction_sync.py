@@ -92,7 +92,7 @@ def test_a_sync_repeated_without_a_new_refresh_changes_nothing(
     svc, gateway, simulator, ops
 ) -> None:  # type: ignore[no-untyped-def]
     account = _linked_account(gateway, simulator, permissions=["transactions"])
-    ts.subscribe(svc, ops, account["id"], idempotency_key=None)
+    ts.subscribe(svc, ops, account["id"], idempotency_key=f"test-{secrets.token_hex(6)}")
     _finish_refreshes(simulator, gateway, account["id"])
     ts.sync_transactions(svc, ops, account["id"])
     before = {tid: (r.status, r.amount) for tid, r in _stored(svc.engine, account["id"]).items()}
@@ -106,7 +106,7 @@ def test_a_sync_repeated_without_a_new_refresh_changes_nothing(
 
 def test_an_unknown_stored_cursor_falls_back_to_a_full_sync(svc, gateway, simulator, ops) -> None:  # type: ignore[no-untyped-def]
     account = _linked_account(gateway, simulator, permissions=["transactions"])
-    ts.subscribe(svc, ops, account["id"], idempotency_key=None)
+    ts.subscribe(svc, ops, account["id"], idempotency_key=f"test-{secrets.token_hex(6)}")
     _finish_refreshes(simulator, gateway, account["id"])
     with session_scope(svc.engine) as session:
         session.add(SyncState(name=ts.cursor_key(account["id"]), cursor="fctxnref_doesnotexist"))
@@ -138,7 +138,7 @@ def test_manager_cannot_subscribe_and_the_refusal_is_audited(
 ) -> None:  # type: ignore[no-untyped-def]
     account = _linked_account(gateway, simulator, permissions=["transactions"])
     with pytest.raises(Forbidden):
-        ts.subscribe(svc, manager, account["id"], idempotency_key=None)
+        ts.subscribe(svc, manager, account["id"], idempotency_key=f"test-{secrets.token_hex(6)}")
     assert "transactions" not in gateway.retrieve_account(account["id"])["subscriptions"]
     with session_scope(svc.engine) as session:
         row = session.exec(select(AuditEntry).where(AuditEntry.target == account["id"])).one()
@@ -149,12 +149,12 @@ def test_refresh_during_the_cooldown_is_refused_with_a_sentence(
     svc, gateway, simulator, ops
 ) -> None:  # type: ignore[no-untyped-def]
     account = _linked_account(gateway, simulator, permissions=["transactions"])
-    ts.subscribe(svc, ops, account["id"], idempotency_key=None)
+    ts.subscribe(svc, ops, account["id"], idempotency_key=f"test-{secrets.token_hex(6)}")
     _finish_refreshes(simulator, gateway, account["id"])
     status = ts.transaction_status(svc, ops, account["id"])
     assert status.subscribed and not status.can_refresh and "allows the next" in status.why_not
     with pytest.raises(RefreshNotAllowed):
-        ts.refresh(svc, ops, account["id"], idempotency_key=None)
+        ts.refresh(svc, ops, account["id"], idempotency_key=f"test-{secrets.token_hex(6)}")
 
 
 def test_a_malformed_account_id_is_a_validation_error(svc, ops) -> None:  # type: ignore[no-untyped-def]
@@ -267,3 +267,12 @@ def test_insight_without_a_balance_leaves_balance_figures_out(sqlite_engine) -> 
     assert result.balance_series is None
     assert all(w.average_daily_balance is None for w in result.risk)
     assert any("no balance" in n for n in result.notes)
+
+
+def test_subscribing_without_an_idempotency_key_is_refused_before_stripe(
+    svc, gateway, simulator, ops
+) -> None:  # type: ignore[no-untyped-def]
+    account = _linked_account(gateway, simulator, permissions=["transactions"])
+    with pytest.raises(ValidationError, match="idempotency key"):
+        ts.subscribe(svc, ops, account["id"], idempotency_key="")
+    assert "transactions" not in gateway.retrieve_account(account["id"])["subscriptions"]

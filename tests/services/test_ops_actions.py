@@ -1,0 +1,136 @@
+"""Every state-changing ops action takes one path: role check, idempotency key, one audit row.
+
+Covers the Stripe-changing use cases of the ops pages (collection, refreshes, transaction
+subscriptions): the key is keyword-only and required, a refused role writes one ``refused``
+row, and a Stripe failure writes exactly one ``error`` row carrying the key.
+"""
+
+from __future__ import annotations
+
+import inspect
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from services import accounts, collection
+from services import ownership_review as orv
+from services import transaction_sync as ts
+from services.context import Services
+from services.errors import Forbidden, StripeUnavailable
+from services.models import AuditEntry
+from services.store import session_scope
+
+STRIPE_CHANGING: dict[str, Callable[..., Any]] = {
+    "collect.customer": collection.create_customer,
+    "collect.create (SetupIntent)": collection.create_setup_intent,
+    "collect.create (FC session)": collection.create_fc_session,
+    "collect.cancel": collection.cancel_request,
+    "collect.verify": collection.verify_microdeposits,
+    "account.refresh": accounts.refresh,
+    "ownership refresh": orv.refresh_ownership,
+    "transactions.subscribe": ts.subscribe,
+    "transactions.unsubscribe": ts.unsubscribe,
+    "transactions refresh": ts.refresh,
+}
+
+
+@pytest.mark.parametrize("name", list(STRIPE_CHANGING))
+def test_every_stripe_changing_action_requires_a_keyword_only_idempotency_key(name: str) -> None:
+    param = inspect.signature(STRIPE_CHANGING[name]).parameters["idempotency_key"]
+    assert param.kind is inspect.Parameter.KEYWORD_ONLY
+    assert param.default is inspect.Parameter.empty
+
+
+def _rows(engine: Any) -> list[AuditEntry]:
+    with session_scope(engine) as session:
+        return list(session.exec(select(AuditEntry)).all())
+
+
+def _key() -> str:
+    return f"test-{secrets.token_hex(6)}"
+
+
+def _linked_account(gateway: Any, simulator: Any) -> str:
+    customer = gateway.create_customer(
+        {"email": f"actions-{secrets.token_hex(4)}@example.com"}, idempotency_key=None
+    )
+    session = gateway.create_fc_session(
+        {
+            "account_holder": {"type": "customer", "customer": customer["id"]},
+            "permissions": ["balances", "ownership", "transactions", "payment_method"],
+        },
+        idempotency_key=None,
+    )
+    simulator.complete_session(session["id"], institution="StripeBank", accounts=1)
+    [account] = gateway.list_accounts(session=session["id"])
+    return str(account["id"])
+
+
+def _calls(
+    svc: Services, actor: Any, gateway: Any, simulator: Any
+) -> dict[str, Callable[[str], Any]]:
+    """Each action bound to fresh objects; call with the idempotency key."""
+    account_id = _linked_account(gateway, simulator)
+    customer = gateway.create_customer(
+        {"email": f"actions-{secrets.token_hex(4)}@example.com"}, idempotency_key=None
+    )["id"]
+    intent = gateway.create_setup_intent(
+        {"customer": customer, "payment_method_types": ["us_bank_account"]}, idempotency_key=None
+    )["id"]
+    return {
+        "collect.customer": lambda k: collection.create_customer(
+            svc, actor, email=f"new-{secrets.token_hex(4)}@example.com", idempotency_key=k
+        ),
+        "collect.create": lambda k: collection.create_setup_intent(
+            svc, actor, customer_id=customer, idempotency_key=k
+        ),
+        "collect.cancel": lambda k: collection.cancel_request(
+            svc, actor, intent, reason="abandoned", idempotency_key=k
+        ),
+        "collect.verify": lambda k: collection.verify_microdeposits(
+            svc, actor, intent, descriptor_code="SM11AA", idempotency_key=k
+        ),
+        "account.refresh": lambda k: accounts.refresh(
+            svc, actor, account_id, "balance", idempotency_key=k
+        ),
+        "transactions.subscribe": lambda k: ts.subscribe(svc, actor, account_id, idempotency_key=k),
+    }
+
+
+ACTIONS = [
+    "collect.customer",
+    "collect.create",
+    "collect.cancel",
+    "collect.verify",
+    "account.refresh",
+    "transactions.subscribe",
+]
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_a_stripe_failure_writes_exactly_one_error_row_with_the_key(
+    services_ctx: Services, gateway: Any, simulator: Any, ops: Any, action: str
+) -> None:
+    call = _calls(services_ctx, ops, gateway, simulator)[action]
+    before = len(_rows(services_ctx.engine))
+    key = _key()
+    simulator.force_faults("500", 1)  # the conftest gateway does not retry
+    with pytest.raises(StripeUnavailable):
+        call(key)
+    new = _rows(services_ctx.engine)[before:]
+    assert [(r.action, r.outcome, r.idempotency_key) for r in new] == [(action, "error", key)]
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_a_refused_role_writes_exactly_one_refused_row(
+    services_ctx: Services, gateway: Any, simulator: Any, manager: Any, action: str
+) -> None:
+    call = _calls(services_ctx, manager, gateway, simulator)[action]
+    before = len(_rows(services_ctx.engine))
+    with pytest.raises(Forbidden):
+        call(_key())
+    new = _rows(services_ctx.engine)[before:]
+    assert [(r.action, r.outcome, r.actor) for r in new] == [(action, "refused", manager.username)]
