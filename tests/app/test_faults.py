@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import secrets
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -106,10 +104,7 @@ def without_retries(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPa
 
 
 def clear_faults() -> None:
-    data = urllib.parse.urlencode({"clear": "true"}).encode()
-    url = f"{app().sandbox.base_url}/_sandbox/faults"
-    with urllib.request.urlopen(urllib.request.Request(url, data=data, method="POST"), timeout=5):
-        pass
+    app().simulator.clear_faults()
 
 
 def force(mode: str) -> None:
