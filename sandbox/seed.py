@@ -31,6 +31,7 @@ from sandbox.demo_model import (
 
 Obj = dict[str, Any]
 MINUTE = 60
+HOUR = 3_600
 DAY = 86_400
 SETTLEMENT_SECONDS = 4 * DAY  # standard ACH: T+4 business days (§6.4), roughly
 
@@ -361,6 +362,10 @@ class _History:
         self.state, self.ctx, self.demo, self.intent, self.now = state, ctx, demo, intent, now
         self.is_setup = intent["object"] == "setup_intent"
         self.done = demo.finished_at or min(now, demo.created + 10 * MINUTE)
+        if demo.outcome == "processing" and demo.account_index is None and demo.finished_at is None:
+            # A manually entered account can only be debited once its microdeposits are verified,
+            # 1-2 business days after entry (§6.2); the debit is confirmed then, not minutes later.
+            self.done = max(self.done, min(now - HOUR, demo.created + 2 * DAY))
         self.in_flight = False  # a debit that has not settled yet ("processing")
 
     def play(self) -> None:
