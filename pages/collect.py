@@ -380,11 +380,12 @@ def config_card(config: flows.FlowConfig) -> None:
             help="v0: never saved, Stripe's defaults apply." if not config.version else None,
         )
         st.markdown(
-            f"**Permissions:** {', '.join(config.permissions) or 'none'}  \n"
-            f"**Prefetch:** {', '.join(config.prefetch) or 'none'}"
+            f"SetupIntent flow: permissions **{', '.join(config.permissions) or 'none'}**; "
+            f"prefetch **{', '.join(config.prefetch) or 'none'}**; "
+            f"verification **{config.verification_method}**."
         )
         st.caption(
-            "The SetupIntent flow's saved configuration; "
+            "This is the flow's saved configuration; "
             + (
                 f"saved by {config.updated_by}."
                 if config.version
