@@ -57,7 +57,17 @@ def main() -> None:
             t = time.perf_counter()
             client.v1.financial_connections.transactions.list(params={"account": accounts[0].id, "limit": 100})
             txns.append(time.perf_counter() - t)
+    events, intents = [], []
+    for i in range(min(args.requests, 100)):
+        t = time.perf_counter()
+        client.v1.events.list(params={"type": "setup_intent.succeeded", "limit": 100})
+        events.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        client.v1.setup_intents.list(params={"customer": ids[i % len(ids)], "limit": 100})
+        intents.append(time.perf_counter() - t)
     print(f"list accounts by customer:      {_ms(lists)}")
+    print(f"list events of one type:        {_ms(events)}")
+    print(f"list setup intents of customer: {_ms(intents)}")
     print(f"retrieve account + ownership:   {_ms(retrieves)}")
     print(f"list 100 transactions (lazy):   {_ms(txns)}")
 
