@@ -68,8 +68,8 @@ def translate_error(err: stripe.StripeError) -> FcopsError:
         )
     if isinstance(err, stripe.APIConnectionError):
         return StripeUnavailable(
-            "Could not reach Stripe (the connection failed or timed out). Nothing was changed by this "
-            "attempt; check the network and try again.",
+            "Could not reach Stripe (the connection failed or timed out), so the outcome is not "
+            "known. Trying again is safe: a repeated change is sent with the same idempotency key.",
             request_id=rid,
         )
     if isinstance(err, stripe.InvalidRequestError):
