@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -39,7 +39,7 @@ from services.models import (
     SyncState,
     utcnow,
 )
-from services.store import session_scope
+from services.store import UpsertCounts, session_scope, upsert
 
 FEATURES: tuple[str, ...] = ("balance", "ownership", "transactions")
 FEATURE_PERMISSION = {
@@ -279,21 +279,9 @@ def _flatten_customer(customer: Mapping[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- upserts
 
 
-def _put(session: Session, model: type[Any], values: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """Insert or update by primary key (select-then-update works on SQLite and PostgreSQL alike).
-
-    Returns the row and the previous values of the columns that changed.
-    """
-    row = session.get(model, values["id"])
-    if row is None:
-        row = model(**values)
-        session.add(row)
-        return row, {}
-    before = {k: getattr(row, k) for k in values if getattr(row, k) != values[k]}
-    for key, value in values.items():
-        setattr(row, key, value)
-    row.synced_at = utcnow()
-    return row, before
+def _put(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> UpsertCounts:
+    """Insert or update mirrored rows by ID; ``synced_at`` moves only when something changed."""
+    return upsert(session, model, rows, touch={"synced_at": utcnow()})
 
 
 def _snapshot(session: Session, account_id: str, balance: Mapping[str, Any] | None) -> int:
@@ -339,13 +327,11 @@ def _retrying(engine: Engine, work: Callable[[Session], Any]) -> Any:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _mirror(
-    session: Session, account: Mapping[str, Any]
-) -> tuple[AccountRecord, dict[str, Any], int]:
-    values = flatten_account(account)
-    row, before = _put(session, AccountRecord, values)
-    added = _snapshot(session, values["id"], values["raw"].get("balance"))
-    return row, before, added
+def _mirror(session: Session, accounts: Sequence[Mapping[str, Any]]) -> int:
+    """Upsert accounts and record their balances; returns how many snapshots were new."""
+    rows = [flatten_account(a) for a in accounts]
+    _put(session, AccountRecord, rows)
+    return sum(_snapshot(session, r["id"], r["raw"].get("balance")) for r in rows)
 
 
 def upsert_account(engine: Engine, account: Mapping[str, Any]) -> AccountRecord:
@@ -353,13 +339,26 @@ def upsert_account(engine: Engine, account: Mapping[str, Any]) -> AccountRecord:
 
     Other use cases (finance checks, collection) call this for every account they see.
     """
-    row, _, _ = _retrying(engine, lambda s: _mirror(s, account))
-    return row  # type: ignore[no-any-return]
+
+    def work(session: Session) -> AccountRecord:
+        _mirror(session, [account])
+        row = session.get(AccountRecord, str(account["id"]))
+        assert row is not None  # just written in this transaction
+        return row
+
+    row: AccountRecord = _retrying(engine, work)
+    return row
 
 
 def upsert_customer(engine: Engine, customer: Mapping[str, Any]) -> CustomerRecord:
-    row, _ = _retrying(engine, lambda s: _put(s, CustomerRecord, _flatten_customer(customer)))
-    return row  # type: ignore[no-any-return]
+    def work(session: Session) -> CustomerRecord:
+        _put(session, CustomerRecord, [_flatten_customer(customer)])
+        row = session.get(CustomerRecord, str(customer["id"]))
+        assert row is not None  # just written in this transaction
+        return row
+
+    row: CustomerRecord = _retrying(engine, work)
+    return row
 
 
 def _mirror_customer_accounts(svc: Services, customer: Mapping[str, Any]) -> tuple[int, int]:
@@ -367,9 +366,8 @@ def _mirror_customer_accounts(svc: Services, customer: Mapping[str, Any]) -> tup
     accounts = svc.gateway.list_accounts(customer=customer["id"])
 
     def work(session: Session) -> tuple[int, int]:
-        _put(session, CustomerRecord, _flatten_customer(customer))
-        added = sum(_mirror(session, a)[2] for a in accounts)
-        return len(accounts), added
+        _put(session, CustomerRecord, [_flatten_customer(customer)])
+        return len(accounts), _mirror(session, accounts)
 
     result: tuple[int, int] = _retrying(svc.engine, work)
     return result

@@ -30,7 +30,7 @@ from services.auth import Actor
 from services.context import Services
 from services.errors import ValidationError
 from services.models import IntentRecord, SyncState, utcnow
-from services.store import session_scope
+from services.store import session_scope, upsert
 
 __all__ = [
     "FULL_WINDOW_SECONDS",
@@ -144,24 +144,19 @@ def intent_values(intent: Mapping[str, Any], *, succeeded_at: int | None = None)
     }
 
 
+def _keep_earliest_success(stored: Mapping[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """Keep the earliest known moment: a later sync may see only the PI's `succeeded` event
+    after having seen its earlier `processing` one."""
+    moments = [t for t in (stored.get("succeeded_at"), values.get("succeeded_at")) if t is not None]
+    return {**values, "succeeded_at": min(moments) if moments else None}
+
+
 def _put(session: Session, values: dict[str, Any]) -> str:
     """Insert or update one row; returns 'inserted', 'updated' or 'unchanged'."""
-    row = session.get(IntentRecord, values["id"])
-    if row is None:
-        session.add(IntentRecord(**values))
-        return "inserted"
-    known, seen = row.succeeded_at, values.get("succeeded_at")
-    # Keep the earliest known moment: a later sync may see only the PI's `succeeded` event
-    # after having seen its earlier `processing` one.
-    earliest = min(t for t in (known, seen) if t is not None) if known or seen else None
-    values = {**values, "succeeded_at": earliest}
-    changed = {k: v for k, v in values.items() if getattr(row, k) != v}
-    if not changed:
-        return "unchanged"
-    for key, value in changed.items():
-        setattr(row, key, value)
-    row.synced_at = utcnow()
-    return "updated"
+    counts = upsert(
+        session, IntentRecord, [values], touch={"synced_at": utcnow()}, merge=_keep_earliest_success
+    )
+    return counts.outcome
 
 
 def _retrying(engine: Engine, work: Callable[[Session], Any]) -> Any:

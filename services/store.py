@@ -6,11 +6,15 @@ SQLite (WAL) is the embedded default; any SQLAlchemy URL works through DATABASE_
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -75,3 +79,142 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except Exception:
             session.rollback()
             raise
+
+
+# --------------------------------------------------------------------------- upsert
+
+UPSERT_CHUNK = 500
+Merge = Callable[[Mapping[str, Any], dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    """How many of the given rows were new, changed, or already stored exactly so."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: UpsertCounts) -> UpsertCounts:
+        return UpsertCounts(
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+        )
+
+    @property
+    def outcome(self) -> str:
+        """For a one-row call: 'inserted', 'updated' or 'unchanged'."""
+        if self.inserted:
+            return "inserted"
+        return "updated" if self.updated else "unchanged"
+
+
+def upsert(
+    session: Session,
+    model: type[SQLModel],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key: str = "id",
+    compare: Sequence[str] | None = None,
+    touch: Mapping[str, Any] | None = None,
+    merge: Merge | None = None,
+) -> UpsertCounts:
+    """Insert or update ``rows`` (column dicts) by ``key``; the one upsert every mirror uses.
+
+    Args:
+        compare: the columns whose difference makes a stored row "updated" (default: every
+            given column). Rows equal on them are counted "unchanged" and not written at all.
+        touch: values written with every inserted or updated row but never compared
+            (``synced_at``), so a re-run of an unchanged sync writes nothing.
+        merge: ``(stored, incoming) -> values`` for columns whose new value depends on the
+            stored one (keep the earliest success time); called only for stored rows.
+
+    On SQLite and PostgreSQL the write is ``INSERT … ON CONFLICT DO UPDATE``, so two replicas
+    writing the same new row at once cannot fail on the duplicate key; any other database gets
+    the portable select-then-update. Later duplicates of a key within ``rows`` win.
+    """
+    latest = {values[key]: dict(values) for values in rows}
+    keys = list(latest)
+    total = UpsertCounts()
+    for start in range(0, len(keys), UPSERT_CHUNK):
+        chunk = {k: latest[k] for k in keys[start : start + UPSERT_CHUNK]}
+        total += _upsert_chunk(
+            session, model, chunk, key=key, compare=compare, touch=touch or {}, merge=merge
+        )
+    return total
+
+
+def _upsert_chunk(
+    session: Session,
+    model: type[SQLModel],
+    incoming: dict[Any, dict[str, Any]],
+    *,
+    key: str,
+    compare: Sequence[str] | None,
+    touch: Mapping[str, Any],
+    merge: Merge | None,
+) -> UpsertCounts:
+    table: Any = model.__table__  # type: ignore[attr-defined]
+    stored = {
+        row[key]: dict(row)
+        for row in session.execute(select(table).where(table.c[key].in_(list(incoming)))).mappings()
+    }
+    inserted: list[dict[str, Any]] = []
+    updated: list[dict[str, Any]] = []
+    for k, values in incoming.items():
+        before = stored.get(k)
+        if before is None:
+            inserted.append({**values, **touch})
+            continue
+        if merge is not None:
+            values = merge(before, values)
+        columns = compare if compare is not None else [c for c in values if c != key]
+        if any(before[c] != values[c] for c in columns):
+            updated.append({**values, **touch})
+    changed = inserted + updated
+    if changed:
+        _write(session, model, changed, key=key)
+    return UpsertCounts(len(inserted), len(updated), len(incoming) - len(changed))
+
+
+def _full_row(model: type[SQLModel], values: dict[str, Any]) -> dict[str, Any]:
+    """Every column, with the model's defaults where ``values`` is silent (one VALUES shape)."""
+    obj = model(**values)
+    table: Any = model.__table__  # type: ignore[attr-defined]
+    return {c.name: getattr(obj, c.name) for c in table.columns}
+
+
+def _write(
+    session: Session, model: type[SQLModel], rows: list[dict[str, Any]], *, key: str
+) -> None:
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        _write_portably(session, model, rows, key=key)
+        return
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(model).values([_full_row(model, r) for r in rows])
+    given = {c for r in rows for c in r if c != key}
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[key], set_={c: stmt.excluded[c] for c in sorted(given)}
+    )
+    session.flush()
+    session.execute(stmt)
+    # Objects this session already holds for these keys would still show the old values.
+    written = {r[key] for r in rows}
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, model) and getattr(obj, key) in written:
+            session.expire(obj)
+
+
+def _write_portably(
+    session: Session, model: type[SQLModel], rows: list[dict[str, Any]], *, key: str
+) -> None:
+    for values in rows:
+        obj = session.get(model, values[key])
+        if obj is None:
+            session.add(model(**values))
+            continue
+        for column, value in values.items():
+            setattr(obj, column, value)
+    session.flush()

@@ -16,8 +16,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
@@ -28,7 +26,7 @@ from services.context import Services
 from services.errors import NotFound
 from services.ids import parse_id
 from services.models import AccountRecord, SyncState, TransactionRecord, utcnow
-from services.store import session_scope
+from services.store import session_scope, upsert
 from services.transactions import (
     IncomeStream,
     RiskWindow,
@@ -57,7 +55,6 @@ __all__ = [
 ]
 
 ACCOUNT_KIND = ("financial_connections.account",)
-_UPSERT_CHUNK = 500
 
 
 # --------------------------------------------------------------------------- results
@@ -383,19 +380,12 @@ def _record_values(txn: Mapping[str, Any]) -> dict[str, Any]:
         "transacted_at": int(txn["transacted_at"]),
         "transaction_refresh": txn.get("transaction_refresh"),
         "raw": dict(txn),
-        "synced_at": utcnow(),
     }
 
 
-def _fingerprint(values: Mapping[str, Any]) -> tuple[Any, ...]:
-    raw = values["raw"] or {}
-    return (
-        values["amount"],
-        values["status"],
-        values["description"],
-        values["transaction_refresh"],
-        raw.get("updated"),
-    )
+# What makes a stored transaction "changed": Stripe bumps ``updated`` inside ``raw`` whenever
+# any field moves, and the indexed columns are compared too in case ``updated`` is missing.
+_COMPARED = ("amount", "status", "description", "transaction_refresh", "raw")
 
 
 def upsert_transactions(
@@ -403,42 +393,15 @@ def upsert_transactions(
 ) -> tuple[int, int, int]:
     """Insert or update rows by ``fctxn_`` id; returns (inserted, updated, unchanged).
 
-    Uses the database's own upsert (``ON CONFLICT DO UPDATE`` on SQLite and PostgreSQL), so two
+    Uses the store's one upsert (``ON CONFLICT DO UPDATE`` on SQLite and PostgreSQL), so two
     syncs of the same account at once cannot fail on a duplicate key.
     """
-    latest = {str(t["id"]): _record_values(t) for t in transactions}
-    counts = [0, 0, 0]
-    ids = list(latest)
-    for start in range(0, len(ids), _UPSERT_CHUNK):
-        chunk = ids[start : start + _UPSERT_CHUNK]
-        with session_scope(engine) as session:
-            existing = {
-                r.id: _fingerprint(r.model_dump())
-                for r in session.exec(
-                    select(TransactionRecord).where(col(TransactionRecord.id).in_(chunk))
-                )
-            }
-            changed = []
-            for tid in chunk:
-                values = latest[tid]
-                if tid not in existing:
-                    counts[0] += 1
-                elif existing[tid] != _fingerprint(values):
-                    counts[1] += 1
-                else:
-                    counts[2] += 1
-                    continue
-                changed.append(values)
-            if changed:
-                session.execute(_upsert_statement(engine, changed))
-    return counts[0], counts[1], counts[2]
-
-
-def _upsert_statement(engine: Engine, values: list[dict[str, Any]]) -> Any:
-    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(TransactionRecord).values(values)
-    updates = {c: stmt.excluded[c] for c in values[0] if c != "id"}
-    return stmt.on_conflict_do_update(index_elements=["id"], set_=updates)
+    rows = [_record_values(t) for t in transactions]
+    with session_scope(engine) as session:
+        counts = upsert(
+            session, TransactionRecord, rows, compare=_COMPARED, touch={"synced_at": utcnow()}
+        )
+    return counts.inserted, counts.updated, counts.unchanged
 
 
 # --------------------------------------------------------------------------- reading the mirror

@@ -1,0 +1,114 @@
+"""The store's one upsert, on SQLite and PostgreSQL (the ``engine`` fixture runs both)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlmodel import select
+
+from services.models import CustomerRecord, IntentRecord
+from services.store import UPSERT_CHUNK, UpsertCounts, session_scope, upsert
+
+EARLIER = datetime(2026, 1, 1, tzinfo=UTC)
+LATER = EARLIER + timedelta(days=1)
+
+
+def customer(n: int, *, name: str = "Pat", raw: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "id": f"cus_{n:06d}",
+        "name": name,
+        "created": 1_700_000_000 + n,
+        "raw": raw if raw is not None else {"id": f"cus_{n:06d}", "name": name},
+    }
+
+
+def stored(engine: Any) -> dict[str, CustomerRecord]:
+    with session_scope(engine) as session:
+        return {c.id: c for c in session.exec(select(CustomerRecord))}
+
+
+def test_new_rows_are_inserted_then_only_changed_ones_updated(engine: Any) -> None:
+    with session_scope(engine) as session:
+        first = upsert(
+            session, CustomerRecord, [customer(1), customer(2)], touch={"synced_at": EARLIER}
+        )
+    with session_scope(engine) as session:
+        again = upsert(
+            session,
+            CustomerRecord,
+            [customer(1, name="Quinn"), customer(2)],
+            touch={"synced_at": LATER},
+        )
+    rows = stored(engine)
+    assert first == UpsertCounts(inserted=2, updated=0, unchanged=0)
+    assert again == UpsertCounts(inserted=0, updated=1, unchanged=1)
+    assert rows["cus_000001"].name == "Quinn"
+    assert rows["cus_000001"].raw == {"id": "cus_000001", "name": "Quinn"}
+    assert rows["cus_000001"].synced_at.replace(tzinfo=UTC) == LATER
+    # An unchanged row is not written at all: its touch column keeps the first value.
+    assert rows["cus_000002"].synced_at.replace(tzinfo=UTC) == EARLIER
+
+
+def test_only_the_compared_columns_decide_whether_a_row_changed(engine: Any) -> None:
+    with session_scope(engine) as session:
+        upsert(session, CustomerRecord, [customer(3)])
+    quieter = customer(3, raw={"id": "cus_000003", "note": "ignored"})
+    with session_scope(engine) as session:
+        counts = upsert(session, CustomerRecord, [quieter], compare=["name", "created"])
+    assert counts == UpsertCounts(unchanged=1)
+    assert stored(engine)["cus_000003"].raw == {"id": "cus_000003", "name": "Pat"}
+
+
+def test_merge_sees_the_stored_row_before_the_new_values_are_written(engine: Any) -> None:
+    def keep_earliest(before: Any, values: dict[str, Any]) -> dict[str, Any]:
+        known = [t for t in (before["succeeded_at"], values["succeeded_at"]) if t is not None]
+        return {**values, "succeeded_at": min(known) if known else None}
+
+    def intent(status: str, succeeded_at: int | None) -> dict[str, Any]:
+        return {
+            "id": "pi_1",
+            "kind": "payment_intent",
+            "status": status,
+            "verification_method": "automatic",
+            "created": 100,
+            "succeeded_at": succeeded_at,
+            "raw": {"status": status},
+        }
+
+    with session_scope(engine) as session:
+        upsert(session, IntentRecord, [intent("processing", 200)], merge=keep_earliest)
+    with session_scope(engine) as session:
+        counts = upsert(session, IntentRecord, [intent("succeeded", 500)], merge=keep_earliest)
+    with session_scope(engine) as session:
+        row = session.get(IntentRecord, "pi_1")
+    assert counts.outcome == "updated"
+    assert row is not None and (row.status, row.succeeded_at) == ("succeeded", 200)
+
+
+def test_the_last_duplicate_of_a_key_wins_and_counts_once(engine: Any) -> None:
+    with session_scope(engine) as session:
+        counts = upsert(session, CustomerRecord, [customer(4, name="A"), customer(4, name="B")])
+    assert counts == UpsertCounts(inserted=1)
+    assert stored(engine)["cus_000004"].name == "B"
+
+
+def test_more_rows_than_one_statement_holds_are_written_in_chunks(engine: Any) -> None:
+    many = [customer(n) for n in range(UPSERT_CHUNK * 2 + 7)]
+    with session_scope(engine) as session:
+        first = upsert(session, CustomerRecord, many)
+    renamed = [customer(n, name="Renamed") if n % 2 else customer(n) for n in range(len(many))]
+    with session_scope(engine) as session:
+        second = upsert(session, CustomerRecord, renamed)
+    assert first == UpsertCounts(inserted=len(many))
+    assert second == UpsertCounts(updated=len(many) // 2, unchanged=len(many) - len(many) // 2)
+    assert sum(c.name == "Renamed" for c in stored(engine).values()) == len(many) // 2
+
+
+def test_an_object_the_session_already_holds_shows_the_new_values(engine: Any) -> None:
+    with session_scope(engine) as session:
+        upsert(session, CustomerRecord, [customer(5)])
+    with session_scope(engine) as session:
+        held = session.get(CustomerRecord, "cus_000005")
+        upsert(session, CustomerRecord, [customer(5, name="Fresh")])
+        assert held is not None and held.name == "Fresh"
