@@ -79,7 +79,7 @@ def sync_bar() -> None:
         else "never"
     )
     left.caption(
-        f"{info.accounts:,} accounts of {info.customers:,} customers in the store · last full sync: {when}"
+        f"{info.accounts:,} accounts of {info.customers:,} customers in the store · last sync: {when}"
     )
     if right.button("Sync from Stripe", icon=":material/sync:", width="stretch"):
         run_sync()

@@ -55,6 +55,32 @@ FEATURE_FIELD = {
 STATUSES: tuple[str, ...] = ("active", "inactive", "disconnected")
 PERMISSIONS: tuple[str, ...] = ("balances", "ownership", "payment_method", "transactions")
 SYNC_NAME = "accounts"
+# The events that change what the mirror holds; their ``data.object`` is the whole customer or
+# FC account (reference §5.1), so an incremental sync upserts it without another request.
+# Stripe's ``types`` filter takes exact names (at most 20), so they are spelled out.
+ACCOUNT_EVENTS: tuple[str, ...] = tuple(
+    f"financial_connections.account.{name}"
+    for name in (
+        "created",
+        "deactivated",
+        "reactivated",
+        "disconnected",
+        "refreshed_balance",
+        "refreshed_ownership",
+        "refreshed_transactions",
+        "account_numbers_updated",
+        "upcoming_account_number_expiry",
+        "upcoming_deactivation",
+        "expected_deactivation_date_updated",
+        "supported_payment_method_types_updated",
+    )
+)
+CUSTOMER_EVENTS: tuple[str, ...] = ("customer.created", "customer.updated", "customer.deleted")
+SYNC_EVENTS: tuple[str, ...] = (*CUSTOMER_EVENTS, *ACCOUNT_EVENTS)
+# Stripe keeps events for 30 days (reference §2.11); a cursor older than that (less a day of
+# margin, so the oldest events cannot expire while we page through them) means a full walk.
+EVENT_RETENTION_SECONDS = 30 * 86_400
+CURSOR_MAX_AGE_SECONDS = EVENT_RETENTION_SECONDS - 86_400
 MAX_PAGE_SIZE = 500
 CSV_COLUMNS: tuple[str, ...] = (
     "id",
@@ -90,6 +116,8 @@ class SyncResult:
     accounts: int
     snapshots: int
     seconds: float
+    full: bool = True  # False: only what the events since the cursor named was re-read
+    events: int = 0
 
 
 @dataclass(frozen=True)
@@ -404,11 +432,122 @@ def _mark_sync(engine: Engine, **changes: Any) -> None:
     _retrying(engine, work)
 
 
-def sync_accounts(svc: Services, actor: Actor, *, progress: Progress | None = None) -> SyncResult:
-    """Mirror every customer and their FC accounts; re-running only updates (upserts).
+def _read_cursor(engine: Engine) -> int | None:
+    with session_scope(engine) as session:
+        state = session.get(SyncState, SYNC_NAME)
+        cursor = state.cursor if state else None
+    try:
+        return int(cursor) if cursor else None
+    except ValueError:
+        return None
 
-    ``progress(done, total, message)`` is called after each customer; Stripe gives no total
-    count for lists, so ``total`` is None.
+
+def _newest_event_created(svc: Services) -> int:
+    """When the newest account or customer event happened (one request: lists are newest first).
+
+    Read *before* a full walk, so anything that changes during the walk is replayed next time.
+    """
+    for event in svc.gateway.iter_events(types=SYNC_EVENTS):
+        return int(event["created"])
+    return svc.now()
+
+
+def _walk(svc: Services, report: Progress) -> tuple[int, int, int]:
+    """Every customer and each one's accounts: one request per customer, so only when needed."""
+    customers = accounts = snapshots = 0
+    report(0, None, "Reading customers from Stripe…")
+    for customer in svc.gateway.iter_customers():
+        n_accounts, n_snapshots = _mirror_customer_accounts(svc, customer)
+        customers += 1
+        accounts += n_accounts
+        snapshots += n_snapshots
+        report(customers, None, f"{customers} customers, {accounts} accounts")
+    return customers, accounts, snapshots
+
+
+def _event_object(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    data = event.get("data") or {}
+    obj = data.get("object") if isinstance(data, Mapping) else None
+    return obj if isinstance(obj, Mapping) and obj.get("id") else {}
+
+
+@dataclass
+class _Changes:
+    """The newest snapshot of each customer and account the events named (oldest applied first)."""
+
+    customers: dict[str, Mapping[str, Any]]
+    accounts: dict[str, Mapping[str, Any]]
+    balances: list[tuple[str, Mapping[str, Any]]]  # every balance seen, for the history
+
+
+def _changes(events: Sequence[Mapping[str, Any]]) -> _Changes:
+    changes = _Changes({}, {}, [])
+    for event in reversed(events):  # Stripe lists newest first; the newest snapshot must win
+        obj, kind = _event_object(event), str(event.get("type") or "")
+        if not obj:
+            continue
+        if kind == "customer.deleted":
+            changes.customers.pop(str(obj["id"]), None)
+        elif kind in CUSTOMER_EVENTS:
+            changes.customers[str(obj["id"])] = obj
+        elif kind in ACCOUNT_EVENTS:
+            changes.accounts[str(obj["id"])] = obj
+            if obj.get("balance"):
+                changes.balances.append((str(obj["id"]), obj["balance"]))
+    return changes
+
+
+def _missing_holders(svc: Services, changes: _Changes) -> None:
+    """Fetch the customers of changed accounts that neither the mirror nor the events hold."""
+    holders = {flatten_account(a)["customer_id"] for a in changes.accounts.values()}
+    wanted = {h for h in holders if h and h not in changes.customers}
+    if not wanted:
+        return
+    with session_scope(svc.engine) as session:
+        known = set(
+            session.exec(
+                select(CustomerRecord.id).where(col(CustomerRecord.id).in_(sorted(wanted)))
+            ).all()
+        )
+    for customer_id in sorted(wanted - known):
+        try:
+            customer = svc.gateway.retrieve_customer(customer_id)
+        except NotFound:
+            continue
+        if not customer.get("deleted"):
+            changes.customers[customer_id] = customer
+
+
+def _replay(svc: Services, cursor: int, report: Progress) -> tuple[int, int, int, int, int]:
+    """Upsert what the events since ``cursor`` name; (customers, accounts, snapshots, events, newest)."""
+    report(0, None, "Reading changes from Stripe…")
+    events = list(svc.gateway.iter_events(types=SYNC_EVENTS, created_gte=cursor))
+    report(0, None, f"{len(events)} changes to apply")
+    changes = _changes(events)
+    _missing_holders(svc, changes)
+
+    def work(session: Session) -> int:
+        _put(session, CustomerRecord, [_flatten_customer(c) for c in changes.customers.values()])
+        added = _mirror(session, list(changes.accounts.values()))
+        return added + sum(_snapshot(session, fca, b) for fca, b in changes.balances)
+
+    snapshots: int = _retrying(svc.engine, work)
+    newest = max((int(e["created"]) for e in events), default=cursor)
+    return len(changes.customers), len(changes.accounts), snapshots, len(events), newest
+
+
+def sync_accounts(
+    svc: Services, actor: Actor, *, progress: Progress | None = None, full: bool = False
+) -> SyncResult:
+    """Bring the mirror of customers and their FC accounts up to date; re-running only upserts.
+
+    The first run (and ``full=True``, or a cursor older than Stripe keeps events) walks every
+    customer, one request each. Later runs list the customer and account events since the
+    cursor (the newest event ``created`` seen) and upsert the objects they carry, so a re-run
+    costs a few requests however many customers there are.
+
+    ``progress(done, total, message)`` is called as work is done; Stripe gives no total count
+    for lists, so ``total`` is None until it is known.
     """
     report = progress or (lambda done, total, message: None)
 
@@ -416,21 +555,33 @@ def sync_accounts(svc: Services, actor: Actor, *, progress: Progress | None = No
         started = datetime.now(UTC)
         ensure_indexes(svc.engine)
         _mark_sync(svc.engine, last_started_at=utcnow())
-        customers = accounts = snapshots = 0
-        report(0, None, "Reading customers from Stripe…")
-        for customer in svc.gateway.iter_customers():
-            n_accounts, n_snapshots = _mirror_customer_accounts(svc, customer)
-            customers += 1
-            accounts += n_accounts
-            snapshots += n_snapshots
-            report(customers, None, f"{customers} customers, {accounts} accounts")
+        cursor = None if full else _read_cursor(svc.engine)
+        walk = cursor is None or cursor < svc.now() - CURSOR_MAX_AGE_SECONDS
+        events = 0
+        if walk:
+            cursor_after = _newest_event_created(svc)
+            customers, accounts, snapshots = _walk(svc, report)
+        else:
+            assert cursor is not None
+            customers, accounts, snapshots, events, cursor_after = _replay(svc, cursor, report)
         seconds = round((datetime.now(UTC) - started).total_seconds(), 2)
-        result = SyncResult(customers, accounts, snapshots, seconds)
-        details = {"customers": customers, "accounts": accounts, "snapshots": snapshots}
-        _mark_sync(svc.engine, last_finished_at=utcnow(), details={**details, "seconds": seconds})
+        result = SyncResult(customers, accounts, snapshots, seconds, full=walk, events=events)
+        details = {
+            "customers": customers,
+            "accounts": accounts,
+            "snapshots": snapshots,
+            "full": walk,
+            "events": events,
+        }
+        _mark_sync(
+            svc.engine,
+            cursor=str(cursor_after),
+            last_finished_at=utcnow(),
+            details={**details, "seconds": seconds},
+        )
         ctx.request_id = svc.gateway.last_request_id
         ctx.params.update(details)
-        ctx.message = f"Synced {customers} customers and {accounts} accounts in {seconds} s."
+        ctx.message = _sync_message(result)
         report(customers, customers, ctx.message)
         return result
 
@@ -440,9 +591,21 @@ def sync_accounts(svc: Services, actor: Actor, *, progress: Progress | None = No
         permission="accounts.sync",
         action="accounts.sync",
         target=None,
-        params={},
+        params={"full": full},
         idempotency_key=None,
         run=run,
+    )
+
+
+def _sync_message(result: SyncResult) -> str:
+    if result.full:
+        return (
+            f"Synced {result.customers} customers and {result.accounts} accounts "
+            f"in {result.seconds} s."
+        )
+    return (
+        f"Applied {result.events} changes from Stripe: {result.customers} customers and "
+        f"{result.accounts} accounts updated in {result.seconds} s."
     )
 
 

@@ -166,7 +166,7 @@ def test_sync_mirrors_customers_and_accounts_and_is_safe_to_rerun(
     customer, linked = make_customer(gateway, simulator, accounts=2)
     seen: list[tuple[int, int | None, str]] = []
     result = accounts.sync_accounts(services_ctx, ops, progress=lambda *a: seen.append(a))
-    again = accounts.sync_accounts(services_ctx, ops)
+    again = accounts.sync_accounts(services_ctx, ops, full=True)
     with session_scope(services_ctx.engine) as session:
         stored = session.exec(
             select(AccountRecord).where(AccountRecord.customer_id == customer["id"])
