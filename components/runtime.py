@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import streamlit as st
 
 import bootstrap
+from services import accounts
 from services.auth import PERMISSIONS, Actor
 from services.errors import FcopsError
 
@@ -120,3 +121,67 @@ def idempotency_key(scope: str, payload: Any) -> str:
 def new_request(scope: str) -> None:
     """Forget the previous request so the next submit creates a new object."""
     st.session_state[f"_idem_nonce_{scope}"] = secrets.token_hex(8)
+
+
+# --------------------------------------------------------------------------- mirrored accounts
+
+AUTOSYNCED = "_accounts_autosynced"
+
+
+def sync_accounts_with_status(
+    app: bootstrap.App, actor: Actor, *, full: bool = False, label: str | None = None
+) -> accounts.SyncResult | None:
+    """Run the account sync inside a status box with a progress bar; None when it failed.
+
+    A failure is shown as a sentence (never a stack trace) plus what the page can still do.
+    """
+    title = label or "Syncing customers and accounts from Stripe…"
+    with st.status(title, expanded=True) as box:
+        bar = st.progress(0.0, text="Starting…")
+
+        def progress(done: int, total: int | None, message: str) -> None:
+            # Stripe lists have no total count, so the bar creeps towards full.
+            bar.progress(1.0 if total else done / (done + 10), text=message)
+
+        try:
+            result = accounts.sync_accounts(app.services, actor, progress=progress, full=full)
+        except Exception as err:  # the page must never show a traceback
+            box.update(label="Could not read the accounts from Stripe", state="error")
+            show_error(err)
+            st.caption(
+                "The page shows what the store already holds; try “Sync from Stripe” on the "
+                "Accounts page again in a moment."
+            )
+            return None
+        box.update(label=_synced_label(result), state="complete", expanded=False)
+        return result
+
+
+def _synced_label(result: accounts.SyncResult) -> str:
+    if result.full:
+        return (
+            f"Synced {result.customers} customers and {result.accounts} accounts "
+            f"in {result.seconds} s."
+        )
+    return (
+        f"Applied {result.events} changes from Stripe ({result.accounts} accounts updated) "
+        f"in {result.seconds} s."
+    )
+
+
+def ensure_accounts_mirrored(app: bootstrap.App, actor: Actor) -> None:
+    """On a fresh store, mirror the accounts from Stripe once per session, before the page reads.
+
+    Every page that reads mirrored accounts (Accounts, Transactions, Ownership, Balance check)
+    calls this first, so a new data folder shows accounts without a detour to the Accounts page.
+    It runs once per session even if it fails, so a Stripe outage is not retried on every rerun;
+    the sync itself is incremental when a cursor exists.
+    """
+    if st.session_state.get(AUTOSYNCED) or not actor.can("accounts.sync"):
+        return
+    st.session_state[AUTOSYNCED] = True
+    if accounts.mirrored_account_count(app.services.engine) > 0:
+        return
+    sync_accounts_with_status(
+        app, actor, label="No accounts in the store yet: reading them from Stripe…"
+    )

@@ -43,35 +43,12 @@ ANY = "Any"
 # --------------------------------------------------------------------------- sync
 
 
-def run_sync() -> None:
-    with st.status("Syncing customers and accounts from Stripe…", expanded=True) as box:
-        bar = st.progress(0.0, text="Starting…")
-
-        def progress(done: int, total: int | None, message: str) -> None:
-            # Stripe lists have no total count, so the bar creeps towards full.
-            bar.progress(1.0 if total else done / (done + 10), text=message)
-
-        result = runtime.attempt(accounts.sync_accounts, svc, actor, progress=progress)
-        if result is None:
-            box.update(label="Sync failed", state="error")
-        else:
-            box.update(
-                label=f"Synced {result.customers} customers and {result.accounts} accounts "
-                f"in {result.seconds} s.",
-                state="complete",
-                expanded=False,
-            )
-
-
 def sync_bar() -> None:
+    runtime.ensure_accounts_mirrored(app, actor)
     info = runtime.attempt(accounts.sync_info, svc, actor)
     if info is None:
         st.stop()
     assert info is not None
-    if info.accounts == 0 and not st.session_state.get("acc_autosynced"):
-        st.session_state["acc_autosynced"] = True  # once per session, even if it fails
-        run_sync()
-        info = accounts.sync_info(svc, actor)
     left, right = st.columns([4, 1], vertical_alignment="center")
     when = (
         format_timestamp(int(info.last_finished_at.replace(tzinfo=UTC).timestamp()))
@@ -82,7 +59,7 @@ def sync_bar() -> None:
         f"{info.accounts:,} accounts of {info.customers:,} customers in the store · last sync: {when}"
     )
     if right.button("Sync from Stripe", icon=":material/sync:", width="stretch"):
-        run_sync()
+        runtime.sync_accounts_with_status(app, actor)
 
 
 # --------------------------------------------------------------------------- list view

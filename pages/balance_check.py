@@ -28,6 +28,7 @@ runtime.page_header(
 )
 app = runtime.get_app()
 svc = app.services
+runtime.ensure_accounts_mirrored(app, actor)
 RESULT = "balance_check_result"
 REQUEST = "balance_check_request"
 
@@ -49,8 +50,9 @@ def pick_from_customer() -> str | None:
         "Find a customer",
         key="bc_customer_query",
         placeholder="Name, email or cus_…",
-        help="Names and partial emails are searched in the mirrored store (sync it on the "
-        "Accounts page); a cus_ ID or a full email is looked up in Stripe.",
+        help="Names and partial emails are searched in the mirrored store (filled from Stripe "
+        "on first use; sync it again on the Accounts page); a cus_ ID or a full email is "
+        "looked up in Stripe.",
     )
     if not query.strip():
         return None

@@ -16,6 +16,7 @@ from components import runtime
 from components.feedback import format_timestamp
 from services import accounts
 from services import ownership_review as orv
+from services import transaction_sync as ts
 
 actor = runtime.guard("ownership.review")
 app = runtime.get_app()
@@ -25,6 +26,7 @@ runtime.page_header(
     "Compare the owners the bank reports for a linked account with the Stripe customer: name, "
     "email, phone and address, each scored from 0 to 100.",
 )
+runtime.ensure_accounts_mirrored(app, actor)
 
 CHECK, REVIEW = "Check an account", "Review list"
 VIEW = "own_view"
@@ -351,9 +353,11 @@ def review_view() -> None:
     for col, verdict in zip(cols, orv.VERDICTS, strict=True):
         col.metric(VERDICT_STYLE[verdict][0], result.counts.get(verdict, 0))
     if not result.counts:
+        eligible = len(ts.known_accounts(svc.engine, permission="ownership"))
         st.info(
-            "No account has been checked yet. Use “Check all accounts” to compare every linked "
-            "account's owners with its customer.",
+            f"No account has been checked yet; {eligible:,} linked accounts with the ownership "
+            "permission are in the store. Use “Check all accounts” to compare each one's owners "
+            "with its customer.",
             icon=":material/info:",
         )
         return

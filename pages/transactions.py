@@ -32,6 +32,7 @@ runtime.page_header(
     "Bank transactions of a linked account (Stripe Financial Connections): money in and out, "
     "recurring income, and risk figures over 30, 60 and 90 days.",
 )
+runtime.ensure_accounts_mirrored(app, actor)
 
 ACCOUNT = "txn_account"
 WATCH = "txn_watch"  # account ids whose transaction refresh is being polled
@@ -58,15 +59,6 @@ if param:
 # --------------------------------------------------------------------------- picking an account
 
 
-def load_accounts_from_stripe() -> None:
-    with st.status("Reading customers and accounts from Stripe…") as box:
-        result = runtime.attempt(accounts.sync_accounts, svc, actor)
-        if result is None:
-            box.update(label="Could not read the accounts", state="error")
-        else:
-            box.update(label=f"Found {result.accounts} accounts.", state="complete")
-
-
 def account_picker() -> str | None:
     choices = ts.known_accounts(svc.engine, permission="transactions")
     left, right = st.columns(2, vertical_alignment="bottom")
@@ -89,7 +81,7 @@ def account_picker() -> str | None:
             if actor.can("accounts.sync") and st.button(
                 "Load accounts from Stripe", icon=":material/sync:", key="txn_load"
             ):
-                load_accounts_from_stripe()
+                runtime.sync_accounts_with_status(app, actor)
                 st.rerun()
     with right, st.form("txn_by_id", border=False):
         a, b = st.columns([4, 1], vertical_alignment="bottom")

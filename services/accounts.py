@@ -609,6 +609,12 @@ def _sync_message(result: SyncResult) -> str:
     )
 
 
+def mirrored_account_count(engine: Engine) -> int:
+    """How many FC accounts the store holds (a count, no data): the first-run check of pages."""
+    with session_scope(engine) as session:
+        return int(session.exec(select(func.count()).select_from(AccountRecord)).one())
+
+
 def sync_info(svc: Services, actor: Actor) -> SyncInfo:
     require(actor, "accounts.view")
     with session_scope(svc.engine) as session:

@@ -1,0 +1,115 @@
+"""First run: on an empty store every page that reads mirrored accounts fills it by itself.
+
+Each test empties the app's mirror first (the app and its store are shared by the AppTest
+process), then opens one page without pressing any button.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlmodel import delete, select
+from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import DASHBOARD, no_exceptions, open_page, texts
+
+NOT_YET = "No accounts in the store yet"
+
+
+def app() -> Any:
+    from components import runtime
+
+    return runtime.get_app()
+
+
+def mirrored() -> int:
+    from services import accounts
+
+    return accounts.mirrored_account_count(app().engine)
+
+
+@pytest.fixture
+def fresh_store() -> Iterator[None]:
+    """The app's store as a new data folder has it: no customers, accounts, checks or cursor."""
+    from services.models import (
+        AccountRecord,
+        BalanceSnapshot,
+        CustomerRecord,
+        OwnershipCheck,
+        SyncState,
+    )
+    from services.store import session_scope
+
+    open_page(None, None)  # builds the app with the test settings
+    with session_scope(app().engine) as session:
+        for model in (AccountRecord, CustomerRecord, BalanceSnapshot, OwnershipCheck):
+            session.execute(delete(model))
+        session.execute(delete(SyncState).where(SyncState.name == "accounts"))  # type: ignore[arg-type]
+    assert mirrored() == 0
+    yield
+
+
+def test_transactions_lists_accounts_on_a_fresh_store_without_a_click(fresh_store: None) -> None:
+    at = open_page("pages/transactions.py", "ops")
+    no_exceptions(at)
+    assert mirrored() > 0
+    picker = at.selectbox(key="txn_pick")
+    assert len(picker.options) > 0
+    assert NOT_YET not in texts(at)
+
+
+def test_ownership_review_list_counts_the_mirrored_accounts_on_a_fresh_store(
+    fresh_store: None,
+) -> None:
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = "ops"
+    at.session_state["own_view"] = "Review list"
+    at.run()
+    at.switch_page("pages/ownership.py")
+    at.run()
+    no_exceptions(at)
+    assert mirrored() > 0
+    [note] = [i.value for i in at.info if "ownership permission" in i.value]
+    eligible = int(note.split("; ", 1)[1].split(" ", 1)[0].replace(",", ""))
+    assert eligible > 0
+
+
+def test_balance_check_finds_a_customer_by_name_on_a_fresh_store(fresh_store: None) -> None:
+    from services.models import CustomerRecord
+    from services.store import session_scope
+
+    at = open_page("pages/balance_check.py", "finance")
+    no_exceptions(at)
+    assert mirrored() > 0
+    with session_scope(app().engine) as session:
+        name = next(n for n in session.exec(select(CustomerRecord.name)) if n)
+    at.text_input(key="bc_customer_query").input(name).run()
+    no_exceptions(at)
+    assert at.selectbox(key="bc_customer").options
+
+
+def test_accounts_page_fills_a_fresh_store_once_per_session(fresh_store: None) -> None:
+    at = open_page("pages/accounts.py", "ops")
+    no_exceptions(at)
+    count = mirrored()
+    assert count > 0
+    assert any(f"{count:,} accounts" in c.value for c in at.caption)
+
+
+def test_a_stripe_outage_on_first_run_is_a_sentence_and_the_page_still_works(
+    fresh_store: None,
+) -> None:
+    simulator = app().simulator
+    simulator.force_faults("500", 50)
+    try:
+        at = open_page("pages/transactions.py", "ops")
+    finally:
+        simulator.clear_faults()
+    no_exceptions(at)
+    assert mirrored() == 0
+    assert "temporary problem" in " ".join(e.value for e in at.error)
+    assert "try “Sync from Stripe” on the Accounts page" in texts(at)
+    assert NOT_YET in texts(at)
