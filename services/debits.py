@@ -272,7 +272,20 @@ def save_policy(
     doc = _policy_to_doc(policy, validate_currency(currency))
 
     def run(ctx: audit.AuditContext) -> StoredPolicy:
-        version = _write_policy(engine, actor, doc, expected_version=expected_version, note=note)
+        if _stored_doc(engine) == doc:
+            # Nothing to lose: unchanged, or a repeated submit (double click, rerun) of what is
+            # stored — not a conflict with oneself.
+            stored = load_policy(engine)
+            ctx.message = f"No changes; version {stored.version} kept."
+            return stored
+        try:
+            version = _write_policy(
+                engine, actor, doc, expected_version=expected_version, note=note
+            )
+        except Conflict:
+            if _stored_doc(engine) != doc:
+                raise
+            version = load_policy(engine).version  # a concurrent identical submit won the race
         ctx.params["version"] = version
         ctx.message = f"Debit policy saved as version {version}."
         return load_policy(engine)
@@ -287,6 +300,12 @@ def save_policy(
         idempotency_key=None,
         run=run,
     )
+
+
+def _stored_doc(engine: Engine) -> dict[str, Any] | None:
+    with session_scope(engine) as session:
+        row = session.get(Setting, POLICY_KEY)
+        return dict(row.value) if row is not None else None
 
 
 def _write_policy(

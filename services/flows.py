@@ -495,14 +495,21 @@ def _save_checked(
 ) -> FlowConfig:
     current = load_flow(engine, flow)
     ctx.params["diff"] = _diff_params(current.value(), value)
-    if current.version != expected_version:
-        raise _conflict(engine, flow, expected_version)
     if current.version and current.value() == value:
+        # Nothing to lose: unchanged, or a repeated submit (double click, rerun) of what is stored.
         ctx.message = f"No changes; version {current.version} kept."
         return current
-    saved = _store(
-        engine, flow, value=value, actor=actor, expected_version=expected_version, note=note
-    )
+    if current.version != expected_version:
+        raise _conflict(engine, flow, expected_version)
+    try:
+        saved = _store(
+            engine, flow, value=value, actor=actor, expected_version=expected_version, note=note
+        )
+    except Conflict:
+        latest = load_flow(engine, flow)
+        if latest.value() != value:
+            raise
+        saved = latest  # a concurrent identical submit won the race
     ctx.message = f"Saved version {saved.version}."
     return saved
 
