@@ -1,0 +1,229 @@
+"""The home page's overview: per role, what needs attention now, read from the store only.
+
+Every figure is a SQL count (or, for conversion, the last 30 days of stored intents) over what
+the syncs already mirrored, so the home page opens instantly and never waits for Stripe. Each
+section is filled only for the roles that may act on it, so a manager's overview holds no
+customer data and a finance overview no ownership results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import col, func, or_, select
+
+from services import audit, debits, flows, intent_sync
+from services.auth import Actor
+from services.balances import DebitPolicy
+from services.models import AccountRecord, IntentRecord, OwnershipCheck, SyncState
+from services.store import session_scope
+
+__all__ = [
+    "AdminOverview",
+    "AuditLine",
+    "FinanceOverview",
+    "ManagerOverview",
+    "MethodConversion",
+    "OpsOverview",
+    "Overview",
+    "CONVERSION_DAYS",
+    "overview",
+]
+
+CONVERSION_DAYS = 30
+RECENT_AUDIT = 5
+_REFRESH_COLUMNS = (
+    AccountRecord.balance_refresh_status,
+    AccountRecord.ownership_refresh_status,
+    AccountRecord.transaction_refresh_status,
+)
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class OpsOverview:
+    """Accounts and checks an ops person should look at."""
+
+    inactive: int
+    disconnected: int
+    refresh_failed: int  # accounts whose last balance, ownership or transaction refresh failed
+    mismatches: int
+    partials: int
+    microdeposits_waiting: int  # stored intents in requires_action (waiting for the customer)
+
+
+@dataclass(frozen=True)
+class FinanceOverview:
+    """Balances that a debit check would not trust, and the policy it applies."""
+
+    stale_balances: int  # a balance older than the policy's maximum age
+    never_refreshed: int  # the balances permission granted, but no balance ever fetched
+    policy: DebitPolicy
+    policy_currency: str
+    policy_version: int  # 0: the defaults, never saved
+
+
+@dataclass(frozen=True)
+class MethodConversion:
+    verification_method: str
+    started: int
+    succeeded: int
+    conversion_rate: float  # succeeded / started, 0.0 when nothing started
+
+
+@dataclass(frozen=True)
+class ManagerOverview:
+    since: int  # Unix time: intents created at or after it are counted
+    methods: list[MethodConversion]
+    last_intents_sync: datetime | None
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    at: datetime
+    actor: str
+    action: str
+    target: str | None
+    outcome: str
+    message: str | None
+
+
+@dataclass(frozen=True)
+class AdminOverview:
+    recent_audit: list[AuditLine]
+    flow_versions: dict[str, int]  # flow -> saved version (0: Stripe's defaults)
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What the store holds in all, plus the sections the actor's role may see (else None)."""
+
+    accounts: int
+    intents: int
+    ops: OpsOverview | None = None
+    finance: FinanceOverview | None = None
+    manager: ManagerOverview | None = None
+    admin: AdminOverview | None = None
+
+    @property
+    def empty(self) -> bool:
+        """Nothing mirrored yet (a new data folder): the first page visit syncs."""
+        return self.accounts == 0 and self.intents == 0
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _count(session: Any, *where: Any, model: Any = AccountRecord) -> int:
+    return int(session.exec(select(func.count()).select_from(model).where(*where)).one())
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive; they were written in UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def ops_overview(engine: Engine) -> OpsOverview:
+    failed = or_(*(col(c) == "failed" for c in _REFRESH_COLUMNS))
+    with session_scope(engine) as session:
+        by_verdict = dict(
+            session.exec(
+                select(OwnershipCheck.verdict, func.count())
+                .where(col(OwnershipCheck.verdict).in_(["mismatch", "partial"]))
+                .group_by(OwnershipCheck.verdict)
+            ).all()
+        )
+        return OpsOverview(
+            inactive=_count(session, AccountRecord.status == "inactive"),
+            disconnected=_count(session, AccountRecord.status == "disconnected"),
+            refresh_failed=_count(session, failed),
+            mismatches=int(by_verdict.get("mismatch", 0)),
+            partials=int(by_verdict.get("partial", 0)),
+            microdeposits_waiting=_count(
+                session, IntentRecord.status == "requires_action", model=IntentRecord
+            ),
+        )
+
+
+def finance_overview(engine: Engine, *, now: int) -> FinanceOverview:
+    stored = debits.load_policy(engine)
+    cutoff = now - stored.policy.max_age_seconds
+    with session_scope(engine) as session:
+        stale = _count(session, col(AccountRecord.balance_as_of) < cutoff)
+        never = _count(
+            session,
+            col(AccountRecord.permissions).contains(",balances,"),
+            col(AccountRecord.balance_as_of).is_(None),
+            col(AccountRecord.balance_refresh_status).is_(None),
+        )
+    return FinanceOverview(
+        stale_balances=stale,
+        never_refreshed=never,
+        policy=stored.policy,
+        policy_currency=stored.currency,
+        policy_version=stored.version,
+    )
+
+
+def manager_overview(engine: Engine, *, now: int) -> ManagerOverview:
+    since = now - CONVERSION_DAYS * 86_400
+    start = datetime.fromtimestamp(since, tz=UTC).date()
+    frame = intent_sync.conversion(engine, now=now, start=start)
+    methods = [
+        MethodConversion(
+            verification_method=str(row["verification_method"]),
+            started=int(row["started"]),
+            succeeded=int(row["succeeded"]),
+            conversion_rate=float(row["conversion_rate"]),
+        )
+        for row in frame.to_dict("records")
+    ]
+    with session_scope(engine) as session:
+        state = session.get(SyncState, intent_sync.SYNC_NAME)
+        last = _aware(state.last_finished_at) if state else None
+    return ManagerOverview(since=since, methods=methods, last_intents_sync=last)
+
+
+def admin_overview(engine: Engine, actor: Actor) -> AdminOverview:
+    page = audit.query(engine, actor=actor, limit=RECENT_AUDIT)
+    lines = [
+        AuditLine(
+            at=_aware(e.at) or e.at,
+            actor=e.actor,
+            action=e.action,
+            target=e.target,
+            outcome=e.outcome,
+            message=e.message,
+        )
+        for e in page.rows
+    ]
+    versions = {flow: config.version for flow, config in flows.load_all(engine).items()}
+    return AdminOverview(recent_audit=lines, flow_versions=versions)
+
+
+def overview(engine: Engine, actor: Actor, *, now: int) -> Overview:
+    """The overview for ``actor``: each section only for the roles that act on it.
+
+    Ops (``ownership.review``): account problems, review list, microdeposits. Finance
+    (``balances.check``): stale and missing balances, the debit policy. Manager
+    (``conversion.view``): the last 30 days per verification method. Admin (``audit.view``):
+    everything plus the latest audit entries and the flow versions.
+    """
+    with session_scope(engine) as session:
+        n_accounts = _count(session)
+        n_intents = _count(session, model=IntentRecord)
+    return Overview(
+        accounts=n_accounts,
+        intents=n_intents,
+        ops=ops_overview(engine) if actor.can("ownership.review") else None,
+        finance=finance_overview(engine, now=now) if actor.can("balances.check") else None,
+        manager=manager_overview(engine, now=now) if actor.can("conversion.view") else None,
+        admin=admin_overview(engine, actor) if actor.can("audit.view") else None,
+    )
