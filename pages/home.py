@@ -1,15 +1,29 @@
-"""Home: what this dashboard does for the signed-in role, with a card per page it can open."""
+"""Home: what needs attention for the signed-in role, then a card per page it can open.
+
+The overview reads only the store (SQL counts over what the syncs mirrored), so this page opens
+instantly; each figure links to the page that acts on it.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import streamlit as st
 
 from components import runtime
-from components.navigation import pages_for
+from components.feedback import format_age, format_timestamp
+from components.money import format_money
+from components.navigation import PageSpec, pages_for
+from services import overview as ov
+from services.auth import Actor
+from services.flows import FLOW_TITLES
 
 actor = runtime.guard("accounts.sync")
 app = runtime.get_app()
-runtime.page_header("fcops", "Bank-account operations for ACH Direct Debit with Stripe Financial Connections.")
+svc = app.services
+runtime.page_header(
+    "fcops", "Bank-account operations for ACH Direct Debit with Stripe Financial Connections."
+)
 
 ROLE_INTRO = {
     "ops": "Find customers and their linked bank accounts, refresh data, review ownership, and "
@@ -21,6 +35,194 @@ ROLE_INTRO = {
     "admin": "Configure each payment flow's Financial Connections permissions, set the debit "
     "policy, and read the audit log. Admins can open every page.",
 }
+FIRST_VISIT = {
+    "ops": "Open Accounts: its first visit reads customers and accounts from Stripe.",
+    "finance": "Open Accounts or Balance check: the first visit reads the accounts from Stripe.",
+    "manager": "Open Conversion: its first visit reads the SetupIntents and PaymentIntents.",
+    "admin": "Open Accounts (accounts) and Conversion (intents): each first visit syncs from Stripe.",
+}
+
+OPENABLE: dict[str, PageSpec] = {p.file: p for p in pages_for(actor.can)}
+
+
+# --------------------------------------------------------------------------- cards
+
+
+def link(file: str, label: str | None = None) -> None:
+    """A link to ``file`` if this role may open it (a page outside the navigation would fail)."""
+    spec = OPENABLE.get(file)
+    if spec is not None:
+        st.page_link(spec.file, label=label or spec.title, icon=spec.icon)
+
+
+def card(
+    column: Any, label: str, value: str | int, caption: str, file: str, link_label: str
+) -> None:
+    with column.container(border=True):
+        st.metric(label, f"{value:,}" if isinstance(value, int) else value)
+        st.caption(caption)
+        link(file, link_label)
+
+
+def ops_cards(data: ov.OpsOverview) -> None:
+    st.subheader("Operations", divider="gray")
+    c1, c2, c3, c4 = st.columns(4)
+    card(
+        c1,
+        "Inactive or disconnected accounts",
+        data.inactive + data.disconnected,
+        f"{data.inactive:,} inactive · {data.disconnected:,} disconnected. Debits on them fail; "
+        "the customer must link the account again.",
+        "pages/accounts.py",
+        "Open accounts",
+    )
+    card(
+        c2,
+        "Last refresh failed",
+        data.refresh_failed,
+        "Accounts whose latest balance, ownership or transaction refresh failed at the bank.",
+        "pages/accounts.py",
+        "Open accounts",
+    )
+    card(
+        c3,
+        "Ownership to review",
+        data.mismatches + data.partials,
+        f"{data.mismatches:,} mismatch · {data.partials:,} partial match, from the last checks.",
+        "pages/ownership.py",
+        "Review ownership",
+    )
+    card(
+        c4,
+        "Waiting for the customer",
+        data.microdeposits_waiting,
+        "Collection requests in requires_action (microdeposits to verify, or a link to finish).",
+        "pages/collect.py",
+        "Chase collection requests",
+    )
+
+
+def _policy_words(data: ov.FinanceOverview) -> str:
+    buffer = format_money(data.policy.buffer_amount, data.policy_currency)
+    version = f"version {data.policy_version}" if data.policy_version else "defaults, never saved"
+    return f"Buffer {buffer} + {data.policy.buffer_percent:g} % · {version}"
+
+
+def finance_cards(data: ov.FinanceOverview) -> None:
+    st.subheader("Finance", divider="gray")
+    max_age = format_age(data.policy.max_age_seconds)
+    c1, c2, c3 = st.columns(3)
+    card(
+        c1,
+        "Stale balances",
+        data.stale_balances,
+        f"Balances older than {max_age} (the debit policy's limit): a check refreshes them first.",
+        "pages/balance_check.py",
+        "Check a debit",
+    )
+    card(
+        c2,
+        "Balances never fetched",
+        data.never_refreshed,
+        "Accounts with the balances permission but no balance yet: refresh before debiting.",
+        "pages/accounts.py",
+        "Open accounts",
+    )
+    card(
+        c3,
+        "Debit policy",
+        f"max age {max_age}",
+        _policy_words(data),
+        "pages/policy.py",
+        "Edit the policy",
+    )
+
+
+def manager_cards(data: ov.ManagerOverview) -> None:
+    st.subheader(f"Conversion, last {ov.CONVERSION_DAYS} days", divider="gray")
+    methods = data.methods or []
+    columns = st.columns(len(methods) + 1)
+    for column, method in zip(columns, methods, strict=False):
+        rate = f"{method.conversion_rate * 100:.1f} %" if method.started else "—"
+        card(
+            column,
+            f"{method.verification_method.capitalize()} verification",
+            rate,
+            f"{method.succeeded:,} of {method.started:,} started became usable.",
+            "pages/conversion.py",
+            "See the funnel",
+        )
+    synced = data.last_intents_sync
+    card(
+        columns[-1],
+        "Intents last synced",
+        format_age(int(svc.now() - synced.timestamp())) + " ago" if synced else "never",
+        format_timestamp(int(synced.timestamp())) if synced else "The Conversion page syncs them.",
+        "pages/conversion.py",
+        "Sync on Conversion",
+    )
+
+
+def _flow_words(versions: dict[str, int]) -> str:
+    saved = [f"{FLOW_TITLES.get(f, f)} v{v}" for f, v in versions.items() if v]
+    defaults = len(versions) - len(saved)
+    if not saved:
+        return "Every flow uses Stripe's defaults (nothing saved yet)."
+    tail = f" · {defaults} on Stripe's defaults" if defaults else ""
+    return " · ".join(saved) + tail
+
+
+def admin_cards(data: ov.AdminOverview) -> None:
+    st.subheader("Admin", divider="gray")
+    left, right = st.columns([3, 2])
+    with left.container(border=True):
+        st.markdown("**Latest audit entries**")
+        if data.recent_audit:
+            st.dataframe(
+                [
+                    {
+                        "when": format_timestamp(int(e.at.timestamp())),
+                        "who": e.actor,
+                        "action": e.action,
+                        "outcome": e.outcome,
+                        "target": e.target or "",
+                    }
+                    for e in data.recent_audit
+                ],
+                hide_index=True,
+                width="stretch",
+            )
+        else:
+            st.caption("Nothing has been changed yet.")
+        link("pages/audit.py", "Open the audit log")
+    with right.container(border=True):
+        st.markdown("**Flow configurations**")
+        st.caption(_flow_words(data.flow_versions))
+        link("pages/flows.py", "Configure flows")
+
+
+def attention(who: Actor) -> None:
+    data = runtime.attempt(ov.overview, svc.engine, who, now=svc.now())
+    if data is None:
+        return
+    if data.empty:
+        st.info(
+            f"The store is empty, so there is nothing to count yet. {FIRST_VISIT.get(who.role, '')}",
+            icon=":material/inbox:",
+        )
+        return
+    if data.ops:
+        ops_cards(data.ops)
+    if data.finance:
+        finance_cards(data.finance)
+    if data.manager:
+        manager_cards(data.manager)
+    if data.admin:
+        admin_cards(data.admin)
+
+
+# --------------------------------------------------------------------------- page
+
 st.write(f"Signed in as **{actor.name}** ({actor.role}). {ROLE_INTRO.get(actor.role, '')}")
 if app.mode == "sandbox":
     st.info(
@@ -29,7 +231,10 @@ if app.mode == "sandbox":
         icon=":material/science:",
     )
 
-cards = [p for p in pages_for(actor.can) if p.file != "pages/home.py"]
+attention(actor)
+
+st.subheader("Pages", divider="gray")
+cards = [p for p in OPENABLE.values() if p.file != "pages/home.py"]
 for row_start in range(0, len(cards), 3):
     columns = st.columns(3)
     for column, spec in zip(columns, cards[row_start : row_start + 3], strict=False):

@@ -1,0 +1,157 @@
+"""Home page: each role's overview cards, counts from the store, no PII where it must not be."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlmodel import delete, func, select
+from streamlit.testing.v1 import AppTest
+
+from services import accounts, intent_sync
+from services.auth import SYSTEM
+from services.models import (
+    AccountRecord,
+    BalanceSnapshot,
+    CustomerRecord,
+    IntentRecord,
+    OwnershipCheck,
+    SyncState,
+)
+from services.store import session_scope
+from tests.app.conftest import no_exceptions, open_page, texts
+
+OPS_CARDS = {
+    "Inactive or disconnected accounts",
+    "Last refresh failed",
+    "Ownership to review",
+    "Waiting for the customer",
+}
+FINANCE_CARDS = {"Stale balances", "Balances never fetched", "Debit policy"}
+MANAGER_CARDS = {"Intents last synced"}
+EMPTY = "The store is empty"
+
+
+def app() -> Any:
+    from components.runtime import get_app
+
+    open_page(None, None)  # builds the app (and its sandbox) in this process
+    return get_app()
+
+
+def labels(at: AppTest) -> set[str]:
+    return {m.label for m in at.metric}
+
+
+def metric(at: AppTest, label: str) -> str:
+    return str(next(m.value for m in at.metric if m.label == label))
+
+
+def links(at: AppTest) -> set[str]:
+    return {el.proto.label for el in at.get("page_link")}
+
+
+@pytest.fixture(scope="module")
+def mirrored() -> Iterator[Any]:
+    """The app's store holds the sandbox's accounts and intents, plus one stored mismatch."""
+    a = app()
+    accounts.sync_accounts(a.services, SYSTEM)
+    intent_sync.sync_intents(a.services, SYSTEM)
+    with session_scope(a.engine) as session:
+        account_id = session.exec(select(AccountRecord.id).limit(1)).one()
+        session.merge(
+            OwnershipCheck(
+                account_id=account_id,
+                verdict="mismatch",
+                score=5,
+                reason="Owner Jenny Rosen does not match the customer.",
+                detail={"public_reason": "No owner matches the customer."},
+            )
+        )
+    yield a
+
+
+def store_pii(a: Any) -> list[str]:
+    with session_scope(a.engine) as session:
+        rows = session.exec(select(CustomerRecord.email, CustomerRecord.name)).all()
+    return [v for row in rows for v in row if v and len(v) > 4]
+
+
+def test_ops_sees_account_review_and_collection_cards_with_links(mirrored: Any) -> None:
+    at = open_page(None, "ops")
+
+    no_exceptions(at)
+    assert labels(at) >= OPS_CARDS
+    assert not (FINANCE_CARDS | MANAGER_CARDS) & labels(at)
+    with session_scope(mirrored.engine) as session:
+        review = session.exec(
+            select(func.count())
+            .select_from(OwnershipCheck)
+            .where(OwnershipCheck.verdict.in_(["mismatch", "partial"]))  # type: ignore[attr-defined]
+        ).one()
+    assert int(metric(at, "Ownership to review").replace(",", "")) == review >= 1
+    assert {"Review ownership", "Open accounts", "Chase collection requests"} <= links(at)
+    assert EMPTY not in texts(at)
+
+
+def test_finance_sees_balance_cards_and_no_owner_data(mirrored: Any) -> None:
+    at = open_page(None, "finance")
+
+    no_exceptions(at)
+    assert labels(at) >= FINANCE_CARDS
+    assert not (OPS_CARDS | MANAGER_CARDS) & labels(at)
+    shown = texts(at).lower()
+    assert "ownership to review" not in shown and "mismatch" not in shown
+    assert "jenny rosen" not in shown
+    assert "Check a debit" in links(at)
+    assert "Edit the policy" not in links(at)  # finance cannot open the policy page
+    assert "max age" in metric(at, "Debit policy")
+
+
+def test_manager_sees_conversion_per_method_and_no_customer_data(mirrored: Any) -> None:
+    at = open_page(None, "manager")
+
+    no_exceptions(at)
+    assert labels(at) >= MANAGER_CARDS
+    assert any(label.endswith(" verification") for label in labels(at))
+    assert not (OPS_CARDS | FINANCE_CARDS) & labels(at)
+    assert metric(at, "Intents last synced") != "never"
+    shown = texts(at)
+    assert not [v for v in store_pii(mirrored) if v in shown]
+    assert "Jenny Rosen" not in shown
+    assert links(at) == {"Conversion", "See the funnel", "Sync on Conversion"}
+
+
+def test_admin_sees_every_card_the_audit_tail_and_flow_versions(mirrored: Any) -> None:
+    at = open_page(None, "admin")
+
+    no_exceptions(at)
+    assert labels(at) >= OPS_CARDS | FINANCE_CARDS | MANAGER_CARDS
+    [audit_table] = [d for d in at.dataframe if "action" in d.value.columns]
+    assert 1 <= len(audit_table.value) <= 5
+    assert "intents.sync" in set(audit_table.value["action"])  # the fixture's sync
+    assert any("Flow configurations" in m.value for m in at.markdown)
+    assert {"Open the audit log", "Configure flows", "Edit the policy"} <= links(at)
+
+
+@pytest.fixture
+def emptied(mirrored: Any) -> Iterator[Any]:
+    """The store as a new data folder has it; refilled afterwards for the tests that follow."""
+    with session_scope(mirrored.engine) as session:
+        for model in (AccountRecord, CustomerRecord, BalanceSnapshot, OwnershipCheck, IntentRecord):
+            session.execute(delete(model))
+        session.execute(delete(SyncState))
+    yield mirrored
+    accounts.sync_accounts(mirrored.services, SYSTEM)
+    intent_sync.sync_intents(mirrored.services, SYSTEM)
+
+
+@pytest.mark.parametrize("role", ["ops", "finance", "manager", "admin"])
+def test_an_empty_store_says_so_in_one_line_with_what_to_do(emptied: Any, role: str) -> None:
+    at = open_page(None, role)
+
+    no_exceptions(at)
+    [line] = [i.value for i in at.info if EMPTY in i.value]
+    assert "first visit" in line
+    assert not at.metric
