@@ -58,7 +58,7 @@ def link(file: str, label: str | None = None) -> None:
 def card(
     column: Any, label: str, value: str | int, caption: str, file: str, link_label: str
 ) -> None:
-    with column.container(border=True):
+    with column.container(border=True, height="stretch"):
         st.metric(label, f"{value:,}" if isinstance(value, int) else value)
         st.caption(caption)
         link(file, link_label)
@@ -69,7 +69,7 @@ def ops_cards(data: ov.OpsOverview) -> None:
     c1, c2, c3, c4 = st.columns(4)
     card(
         c1,
-        "Inactive or disconnected accounts",
+        "Inactive or disconnected",
         data.inactive + data.disconnected,
         f"{data.inactive:,} inactive · {data.disconnected:,} disconnected. Debits on them fail; "
         "the customer must link the account again.",
@@ -103,9 +103,15 @@ def ops_cards(data: ov.OpsOverview) -> None:
 
 
 def _policy_words(data: ov.FinanceOverview) -> str:
-    buffer = format_money(data.policy.buffer_amount, data.policy_currency)
+    policy = data.policy
+    parts = []
+    if policy.buffer_amount:
+        parts.append(format_money(policy.buffer_amount, data.policy_currency))
+    if policy.buffer_percent:
+        parts.append(f"{policy.buffer_percent:g} %")
+    buffer = f"Buffer {' + '.join(parts)}" if parts else "No safety buffer"
     version = f"version {data.policy_version}" if data.policy_version else "defaults, never saved"
-    return f"Buffer {buffer} + {data.policy.buffer_percent:g} % · {version}"
+    return f"{buffer} · {version}"
 
 
 def finance_cards(data: ov.FinanceOverview) -> None:
@@ -132,7 +138,7 @@ def finance_cards(data: ov.FinanceOverview) -> None:
         c3,
         "Debit policy",
         f"max age {max_age}",
-        _policy_words(data),
+        _policy_words(data) + ("" if "pages/policy.py" in OPENABLE else " · set by an admin"),
         "pages/policy.py",
         "Edit the policy",
     )
@@ -238,6 +244,6 @@ cards = [p for p in OPENABLE.values() if p.file != "pages/home.py"]
 for row_start in range(0, len(cards), 3):
     columns = st.columns(3)
     for column, spec in zip(columns, cards[row_start : row_start + 3], strict=False):
-        with column.container(border=True):
+        with column.container(border=True, height="stretch"):
             st.page_link(spec.file, label=spec.title, icon=spec.icon)
             st.caption(spec.blurb)

@@ -23,7 +23,7 @@ from services.store import session_scope
 from tests.app.conftest import no_exceptions, open_page, texts
 
 OPS_CARDS = {
-    "Inactive or disconnected accounts",
+    "Inactive or disconnected",
     "Last refresh failed",
     "Ownership to review",
     "Waiting for the customer",
