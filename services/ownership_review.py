@@ -467,16 +467,21 @@ def _mirrored_with_ownership(engine: Engine, limit: int | None) -> list[str]:
         return list(session.exec(stmt).all())
 
 
-def _discover(svc: Services, report: Progress) -> int:
-    """Mirror accounts from Stripe when the store has none yet (Stripe cannot list them all)."""
-    found = 0
-    for n, customer in enumerate(svc.gateway.iter_customers(), start=1):
-        accounts.upsert_customer(svc.engine, customer)
-        for account in svc.gateway.list_accounts(customer=customer["id"]):
-            accounts.upsert_account(svc.engine, account)
-            found += 1
-        report(0, None, f"Finding accounts: {n} customers, {found} accounts")
-    return found
+def _discover(svc: Services, actor: Actor, report: Progress) -> int:
+    """Mirror accounts through the one account sync (Stripe cannot list every account).
+
+    A store without a single account walks every customer (a cursor left over from a cleared
+    mirror would replay only recent changes); otherwise the sync replays the events since its
+    cursor. Returns how many accounts the sync read.
+    """
+    full = accounts.mirrored_account_count(svc.engine) == 0
+    result = accounts.sync_accounts(
+        svc,
+        actor,
+        full=full,
+        progress=lambda done, total, message: report(0, None, f"Finding accounts: {message}"),
+    )
+    return result.accounts
 
 
 def check_all(
@@ -488,6 +493,9 @@ def check_all(
 ) -> CheckAllResult:
     """Check every mirrored account that has the ownership permission; one audit row in all.
 
+    When no mirrored account has the ownership permission, the account sync runs first (and
+    writes its own ``accounts.sync`` row).
+
     ``progress(done, total, message)`` is called after each account. An account that cannot be
     read is counted as an error and the run goes on.
     """
@@ -498,7 +506,7 @@ def check_all(
         ids = _mirrored_with_ownership(svc.engine, limit)
         discovered = 0
         if not ids:
-            discovered = _discover(svc, report)
+            discovered = _discover(svc, actor, report)
             ids = _mirrored_with_ownership(svc.engine, limit)
         verdicts: Counter[str] = Counter()
         errors: list[tuple[str, str]] = []
