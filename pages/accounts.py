@@ -49,7 +49,7 @@ def sync_bar() -> None:
     if info is None:
         st.stop()
     assert info is not None
-    left, right = st.columns([4, 1], vertical_alignment="center")
+    left, right, more = st.columns([3, 1, 1], vertical_alignment="center")
     when = (
         format_timestamp(int(info.last_finished_at.replace(tzinfo=UTC).timestamp()))
         if info.last_finished_at
@@ -58,8 +58,33 @@ def sync_bar() -> None:
     left.caption(
         f"{info.accounts:,} accounts of {info.customers:,} customers in the store · last sync: {when}"
     )
-    if right.button("Sync from Stripe", icon=":material/sync:", width="stretch"):
+    sync = right.button(
+        "Sync from Stripe",
+        icon=":material/sync:",
+        width="stretch",
+        help="Applies the changes Stripe recorded since the last sync (a few requests).",
+    )
+    with more:
+        full = full_resync_button()
+    # The progress box goes below the bar, full width (not inside a column or the popover).
+    if full:
+        runtime.sync_accounts_with_status(
+            app, actor, full=True, label="Re-reading every customer and account from Stripe…"
+        )
+    elif sync:
         runtime.sync_accounts_with_status(app, actor)
+
+
+def full_resync_button() -> bool:
+    """The rare full walk: every customer, one request each, for when events cannot be trusted."""
+    with st.popover("Re-read everything", icon=":material/restart_alt:", width="stretch"):
+        st.caption(
+            "“Sync from Stripe” applies only the changes recorded since the last sync. Re-read "
+            "every customer and account when the store may have missed a change (an account "
+            "looks out of date after a sync) or after restoring a backup of the store. It makes "
+            "one request per customer, so it takes longer."
+        )
+        return st.button("Re-read everything", icon=":material/restart_alt:", key="acc_full_sync")
 
 
 # --------------------------------------------------------------------------- list view
