@@ -15,10 +15,11 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import or_
 from sqlalchemy import select as sa_select
@@ -77,6 +78,9 @@ ACCOUNT_EVENTS: tuple[str, ...] = tuple(
 )
 CUSTOMER_EVENTS: tuple[str, ...] = ("customer.created", "customer.updated", "customer.deleted")
 SYNC_EVENTS: tuple[str, ...] = (*CUSTOMER_EVENTS, *ACCOUNT_EVENTS)
+# Kept in an account row's ``raw`` (not a Stripe field): the ``created`` of the event whose copy
+# the row holds, so a replay never puts an older copy over a newer one.
+EVENT_STAMP = "_fcops_event_created"
 # Stripe keeps events for 30 days (reference §2.11); a cursor older than that (less a day of
 # margin, so the oldest events cannot expire while we page through them) means a full walk.
 EVENT_RETENTION_SECONDS = 30 * 86_400
@@ -355,10 +359,47 @@ def _retrying(engine: Engine, work: Callable[[Session], Any]) -> Any:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _mirror(session: Session, accounts: Sequence[Mapping[str, Any]]) -> int:
-    """Upsert accounts and record their balances; returns how many snapshots were new."""
+def applied_event_created(raw: Mapping[str, Any] | None) -> int | None:
+    """When the event whose copy a stored account row holds was created (None: not from an event)."""
+    value = (raw or {}).get(EVENT_STAMP)
+    return int(value) if isinstance(value, int) else None
+
+
+def _newer_copy_wins(stored: Mapping[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
+    """The upsert ``merge`` hook: never replace a row stored from a newer event with an older copy.
+
+    A copy from an event (stamped) older than the stored stamp leaves the row as it is; an
+    unstamped copy (a full walk or a direct read, both current) is written but keeps the stored
+    stamp, so an old event replayed later still cannot win over the event the row last applied.
+    Checked inside the write transaction, so two replicas replaying at once agree.
+    """
+    before = applied_event_created(stored.get("raw"))
+    after = applied_event_created(incoming.get("raw"))
+    if before is None:
+        return incoming
+    if after is None:
+        return {**incoming, "raw": {**incoming["raw"], EVENT_STAMP: before}}
+    if after < before:
+        return {column: stored[column] for column in incoming}
+    return incoming
+
+
+def _mirror(
+    session: Session,
+    accounts: Sequence[Mapping[str, Any]],
+    *,
+    stamps: Mapping[str, int] | None = None,
+) -> int:
+    """Upsert accounts and record their balances; returns how many snapshots were new.
+
+    ``stamps`` (account ID -> event ``created``) marks copies taken from events; see
+    :func:`_newer_copy_wins`.
+    """
     rows = [flatten_account(a) for a in accounts]
-    _put(session, AccountRecord, rows)
+    for row in rows:
+        if stamps and row["id"] in stamps:
+            row["raw"] = {**row["raw"], EVENT_STAMP: int(stamps[row["id"]])}
+    upsert(session, AccountRecord, rows, touch={"synced_at": utcnow()}, merge=_newer_copy_wins)
     return sum(_snapshot(session, r["id"], r["raw"].get("balance")) for r in rows)
 
 
@@ -478,29 +519,40 @@ class _Changes:
     customers: dict[str, Mapping[str, Any]]
     accounts: dict[str, Mapping[str, Any]]
     balances: list[tuple[str, Mapping[str, Any]]]  # every balance seen, for the history
+    stamps: dict[str, int] = field(default_factory=dict)  # account ID -> its event's created
+    deleted: set[str] = field(default_factory=set)  # customers deleted in Stripe
+
+
+def oldest_first(events: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Events by ``created``, oldest first; Stripe lists newest first, so ties keep its order."""
+    return sorted(reversed(events), key=lambda e: int(e.get("created") or 0))
 
 
 def _changes(events: Sequence[Mapping[str, Any]]) -> _Changes:
     changes = _Changes({}, {}, [])
-    for event in reversed(events):  # Stripe lists newest first; the newest snapshot must win
+    for event in oldest_first(events):  # the newest snapshot of each object must win
         obj, kind = _event_object(event), str(event.get("type") or "")
         if not obj:
             continue
+        oid = str(obj["id"])
         if kind == "customer.deleted":
-            changes.customers.pop(str(obj["id"]), None)
+            changes.customers.pop(oid, None)
+            changes.deleted.add(oid)
         elif kind in CUSTOMER_EVENTS:
-            changes.customers[str(obj["id"])] = obj
+            changes.customers[oid] = obj
+            changes.deleted.discard(oid)
         elif kind in ACCOUNT_EVENTS:
-            changes.accounts[str(obj["id"])] = obj
+            changes.accounts[oid] = obj
+            changes.stamps[oid] = int(event.get("created") or 0)
             if obj.get("balance"):
-                changes.balances.append((str(obj["id"]), obj["balance"]))
+                changes.balances.append((oid, obj["balance"]))
     return changes
 
 
 def _missing_holders(svc: Services, changes: _Changes) -> None:
     """Fetch the customers of changed accounts that neither the mirror nor the events hold."""
     holders = {flatten_account(a)["customer_id"] for a in changes.accounts.values()}
-    wanted = {h for h in holders if h and h not in changes.customers}
+    wanted = {h for h in holders if h and h not in changes.customers and h not in changes.deleted}
     if not wanted:
         return
     with session_scope(svc.engine) as session:
@@ -518,6 +570,42 @@ def _missing_holders(svc: Services, changes: _Changes) -> None:
             changes.customers[customer_id] = customer
 
 
+def _forget_customers(session: Session, customer_ids: set[str]) -> None:
+    """Remove deleted customers from the mirror, so search no longer finds them.
+
+    Their FC accounts are left as they are (still holding the customer ID): Stripe keeps the
+    accounts, later account events still update them, and the accounts list shows them without
+    a name or email.
+    """
+    if customer_ids:
+        session.execute(
+            sa_delete(CustomerRecord).where(col(CustomerRecord.id).in_(sorted(customer_ids)))
+        )
+
+
+def apply_events(engine: Engine, events: Sequence[Mapping[str, Any]]) -> tuple[int, int, int]:
+    """Apply customer and account events to the mirror in one transaction, oldest first.
+
+    ``customer.deleted`` removes the customer (see :func:`_forget_customers`); an account copy
+    older than the event the stored row last applied is skipped (:func:`_newer_copy_wins`).
+    Returns (customers upserted or removed, accounts named, new balance snapshots). Holders
+    missing from the mirror are not fetched here; :func:`sync_accounts` does that first.
+    """
+    return _apply(engine, _changes(events))
+
+
+def _apply(engine: Engine, changes: _Changes) -> tuple[int, int, int]:
+    def work(session: Session) -> int:
+        _put(session, CustomerRecord, [_flatten_customer(c) for c in changes.customers.values()])
+        _forget_customers(session, changes.deleted)
+        added = _mirror(session, list(changes.accounts.values()), stamps=changes.stamps)
+        return added + sum(_snapshot(session, fca, b) for fca, b in changes.balances)
+
+    snapshots: int = _retrying(engine, work)
+    customers = len(changes.customers) + len(changes.deleted)
+    return customers, len(changes.accounts), snapshots
+
+
 def _replay(svc: Services, cursor: int, report: Progress) -> tuple[int, int, int, int, int]:
     """Upsert what the events since ``cursor`` name; (customers, accounts, snapshots, events, newest)."""
     report(0, None, "Reading changes from Stripe…")
@@ -525,15 +613,9 @@ def _replay(svc: Services, cursor: int, report: Progress) -> tuple[int, int, int
     report(0, None, f"{len(events)} changes to apply")
     changes = _changes(events)
     _missing_holders(svc, changes)
-
-    def work(session: Session) -> int:
-        _put(session, CustomerRecord, [_flatten_customer(c) for c in changes.customers.values()])
-        added = _mirror(session, list(changes.accounts.values()))
-        return added + sum(_snapshot(session, fca, b) for fca, b in changes.balances)
-
-    snapshots: int = _retrying(svc.engine, work)
+    customers, n_accounts, snapshots = _apply(svc.engine, changes)
     newest = max((int(e["created"]) for e in events), default=cursor)
-    return len(changes.customers), len(changes.accounts), snapshots, len(events), newest
+    return customers, n_accounts, snapshots, len(events), newest
 
 
 def sync_accounts(
@@ -743,6 +825,7 @@ class AccountFilters:
     institution: str | None = None
     permission: str | None = None
     stale_after_seconds: int | None = None
+    refresh_failed: bool = False  # the latest balance, ownership or transaction refresh failed
 
 
 def _validate(filters: AccountFilters) -> None:
@@ -767,6 +850,14 @@ def _filtered(stmt: Any, filters: AccountFilters, now: int) -> Any:
         stmt = stmt.where(AccountRecord.institution_name == filters.institution)
     if filters.permission:
         stmt = stmt.where(col(AccountRecord.permissions).contains(f",{filters.permission},"))
+    if filters.refresh_failed:
+        stmt = stmt.where(
+            or_(
+                col(AccountRecord.balance_refresh_status) == "failed",
+                col(AccountRecord.ownership_refresh_status) == "failed",
+                col(AccountRecord.transaction_refresh_status) == "failed",
+            )
+        )
     if filters.stale_after_seconds is not None:
         # Stale: a balance older than the cutoff, or none yet although balances were granted.
         cutoff = now - int(filters.stale_after_seconds)
@@ -847,12 +938,15 @@ def list_accounts(
     institution: str | None = None,
     permission: str | None = None,
     stale_after_seconds: int | None = None,
+    refresh_failed: bool = False,
     page: int = 1,
     page_size: int = 50,
 ) -> AccountPage:
     """One page of mirrored accounts, newest first; filtering, counting and paging run in SQL."""
     require(actor, "accounts.view")
-    filters = AccountFilters(customer_id, status, institution, permission, stale_after_seconds)
+    filters = AccountFilters(
+        customer_id, status, institution, permission, stale_after_seconds, refresh_failed
+    )
     _validate(filters)
     page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
     page = max(1, int(page))
@@ -920,9 +1014,12 @@ def export_accounts_csv(
     institution: str | None = None,
     permission: str | None = None,
     stale_after_seconds: int | None = None,
+    refresh_failed: bool = False,
 ) -> bytes:
     """The filtered accounts as CSV (UTF-8). Audited, because data leaves the app."""
-    filters = AccountFilters(customer_id, status, institution, permission, stale_after_seconds)
+    filters = AccountFilters(
+        customer_id, status, institution, permission, stale_after_seconds, refresh_failed
+    )
     _validate(filters)
 
     def run(ctx: audit.AuditContext) -> bytes:
@@ -932,7 +1029,7 @@ def export_accounts_csv(
         ctx.message = f"Exported {rows} accounts as CSV."
         return data
 
-    params = {k: v for k, v in filters.__dict__.items() if v is not None}
+    params = {k: v for k, v in filters.__dict__.items() if v is not None and v is not False}
     return audit.guarded(
         svc.engine,
         actor=actor,

@@ -1,0 +1,243 @@
+"""Incremental account sync edge cases: deleted customers, and never an older copy over a newer one."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import urllib.request
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from bootstrap import SANDBOX_KEY
+from services import accounts
+from services.models import AccountRecord, CustomerRecord, SyncState
+from services.store import session_scope
+from tests.services.test_accounts import make_customer
+
+
+def delete_customer_in_stripe(base_url: str, customer_id: str) -> dict[str, Any]:
+    """The gateway has no delete call (the app never deletes customers); the test plays Stripe."""
+    request = urllib.request.Request(
+        f"{base_url}/v1/customers/{customer_id}",
+        method="DELETE",
+        headers={"Authorization": f"Bearer {SANDBOX_KEY}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body: dict[str, Any] = json.loads(response.read())
+    return body
+
+
+def stored(engine: Any, model: Any, key: str) -> Any:
+    with session_scope(engine) as session:
+        return session.get(model, key)
+
+
+def account_obj(account_id: str, *, status: str, customer: str = "cus_edge") -> dict[str, Any]:
+    return {
+        "id": account_id,
+        "object": "financial_connections.account",
+        "account_holder": {"type": "customer", "customer": customer},
+        "institution_name": "StripeBank",
+        "display_name": "Checking",
+        "last4": "6789",
+        "category": "cash",
+        "subcategory": "checking",
+        "status": status,
+        "permissions": ["balances", "payment_method"],
+        "subscriptions": [],
+        "balance": None,
+        "created": 1_700_000_000,
+    }
+
+
+def event(kind: str, obj: dict[str, Any], created: int) -> dict[str, Any]:
+    return {
+        "id": f"evt_{secrets.token_hex(6)}",
+        "type": kind,
+        "created": created,
+        "data": {"object": obj},
+    }
+
+
+# --------------------------------------------------------------------------- sandbox
+
+
+def test_a_customer_deleted_in_stripe_leaves_search_but_keeps_their_accounts(
+    services_ctx: Any, gateway: Any, simulator: Any, sandbox_handle: Any, ops: Any
+) -> None:
+    customer, linked = make_customer(gateway, simulator, accounts=1)
+    accounts.sync_accounts(services_ctx, ops)
+    name_part = customer["name"].split()[-1]
+    found_before = accounts.search_customers(services_ctx, ops, name_part)
+    delete_customer_in_stripe(sandbox_handle.base_url, customer["id"])
+    result = accounts.sync_accounts(services_ctx, ops)
+    found_after = accounts.search_customers(services_ctx, ops, name_part)
+    by_email = accounts.search_customers(services_ctx, ops, customer["email"])
+    kept = stored(services_ctx.engine, AccountRecord, linked[0]["id"])
+    assert [h.id for h in found_before] == [customer["id"]]
+    assert not result.full and result.events >= 1
+    assert found_after == [] and by_email == []
+    assert stored(services_ctx.engine, CustomerRecord, customer["id"]) is None
+    assert kept is not None and kept.customer_id == customer["id"]
+
+
+def test_a_replay_applies_events_oldest_first_so_the_latest_status_wins(
+    services_ctx: Any, gateway: Any, simulator: Any, ops: Any
+) -> None:
+    _, linked = make_customer(gateway, simulator, accounts=1)
+    account_id = linked[0]["id"]
+    accounts.sync_accounts(services_ctx, ops)
+    with session_scope(services_ctx.engine) as session:
+        cursor = int(session.get(SyncState, accounts.SYNC_NAME).cursor)  # type: ignore[union-attr]
+    simulator.deactivate_account(account_id)
+    simulator.reactivate_account(account_id)
+    accounts.sync_accounts(services_ctx, ops)
+    # Replay the same window again (a rewound cursor): the older "deactivated" copy must not win.
+    with session_scope(services_ctx.engine) as session:
+        state = session.get(SyncState, accounts.SYNC_NAME)
+        assert state is not None
+        state.cursor = str(cursor)
+    again = accounts.sync_accounts(services_ctx, ops)
+    row = stored(services_ctx.engine, AccountRecord, account_id)
+    assert not again.full and again.events >= 2
+    assert row is not None and row.status == "active"
+    assert row.status == gateway.retrieve_account(account_id)["status"]
+    assert accounts.applied_event_created(row.raw) is not None
+
+
+# --------------------------------------------------------------------------- both databases
+
+
+def test_an_older_event_never_overwrites_an_account_stored_from_a_newer_one(engine: Any) -> None:
+    fca = f"fca_{secrets.token_hex(6)}"
+    accounts.apply_events(
+        engine,
+        [
+            event(
+                "financial_connections.account.deactivated",
+                account_obj(fca, status="inactive"),
+                2_000,
+            )
+        ],
+    )
+    accounts.apply_events(
+        engine,
+        [event("financial_connections.account.created", account_obj(fca, status="active"), 1_000)],
+    )
+    row = stored(engine, AccountRecord, fca)
+    assert row is not None and row.status == "inactive"
+    assert accounts.applied_event_created(row.raw) == 2_000
+
+
+def test_an_event_as_new_as_the_stored_one_is_applied(engine: Any) -> None:
+    fca = f"fca_{secrets.token_hex(6)}"
+    accounts.apply_events(
+        engine,
+        [event("financial_connections.account.created", account_obj(fca, status="active"), 1_500)],
+    )
+    accounts.apply_events(
+        engine,
+        [
+            event(
+                "financial_connections.account.disconnected",
+                account_obj(fca, status="disconnected"),
+                1_500,
+            )
+        ],
+    )
+    row = stored(engine, AccountRecord, fca)
+    assert row is not None and row.status == "disconnected"
+
+
+def test_events_listed_newest_first_are_applied_oldest_first(engine: Any) -> None:
+    fca = f"fca_{secrets.token_hex(6)}"
+    newest_first = [
+        event("financial_connections.account.reactivated", account_obj(fca, status="active"), 30),
+        event("financial_connections.account.deactivated", account_obj(fca, status="inactive"), 20),
+        event("financial_connections.account.created", account_obj(fca, status="active"), 10),
+    ]
+    accounts.apply_events(engine, newest_first[1:])  # the state as of time 20
+    middle = stored(engine, AccountRecord, fca)
+    accounts.apply_events(engine, newest_first)
+    row = stored(engine, AccountRecord, fca)
+    assert middle is not None and middle.status == "inactive"
+    assert row is not None and row.status == "active"
+    assert accounts.applied_event_created(row.raw) == 30
+
+
+def test_a_direct_read_updates_the_row_but_keeps_the_event_guard(engine: Any) -> None:
+    fca = f"fca_{secrets.token_hex(6)}"
+    accounts.apply_events(
+        engine,
+        [
+            event(
+                "financial_connections.account.deactivated",
+                account_obj(fca, status="inactive"),
+                2_000,
+            )
+        ],
+    )
+    accounts.upsert_account(engine, account_obj(fca, status="active"))  # e.g. a full walk
+    after_read = stored(engine, AccountRecord, fca)
+    accounts.apply_events(
+        engine,
+        [
+            event(
+                "financial_connections.account.deactivated",
+                account_obj(fca, status="inactive"),
+                1_000,
+            )
+        ],
+    )
+    row = stored(engine, AccountRecord, fca)
+    assert after_read is not None and after_read.status == "active"
+    assert row is not None and row.status == "active"
+    assert accounts.applied_event_created(row.raw) == 2_000
+
+
+def test_a_deleted_customer_event_removes_the_customer_and_leaves_the_accounts(
+    engine: Any,
+) -> None:
+    cus = f"cus_{secrets.token_hex(6)}"
+    fca = f"fca_{secrets.token_hex(6)}"
+    customer = {
+        "id": cus,
+        "object": "customer",
+        "email": "x@example.com",
+        "name": "X",
+        "created": 5,
+    }
+    accounts.apply_events(
+        engine,
+        [
+            event("customer.created", customer, 10),
+            event(
+                "financial_connections.account.created",
+                account_obj(fca, status="active", customer=cus),
+                11,
+            ),
+        ],
+    )
+    present = stored(engine, CustomerRecord, cus)
+    counts = accounts.apply_events(engine, [event("customer.deleted", customer, 12)])
+    with session_scope(engine) as session:
+        holders = session.exec(
+            select(AccountRecord.customer_id).where(AccountRecord.id == fca)
+        ).all()
+    assert present is not None
+    assert stored(engine, CustomerRecord, cus) is None
+    assert counts[0] == 1
+    assert holders == [cus]
+
+
+@pytest.mark.parametrize("created_then_deleted", [True, False])
+def test_a_customer_deleted_in_the_same_batch_is_not_mirrored(
+    engine: Any, created_then_deleted: bool
+) -> None:
+    cus = f"cus_{secrets.token_hex(6)}"
+    customer = {"id": cus, "object": "customer", "email": None, "name": "Y", "created": 5}
+    batch = [event("customer.deleted", customer, 21), event("customer.created", customer, 20)]
+    accounts.apply_events(engine, batch if created_then_deleted else batch[::-1])
+    assert stored(engine, CustomerRecord, cus) is None
