@@ -90,7 +90,7 @@ def test_a_replay_applies_events_oldest_first_so_the_latest_status_wins(
     account_id = linked[0]["id"]
     accounts.sync_accounts(services_ctx, ops)
     with session_scope(services_ctx.engine) as session:
-        cursor = int(session.get(SyncState, accounts.SYNC_NAME).cursor)  # type: ignore[union-attr]
+        cursor = int(session.get(SyncState, accounts.SYNC_NAME).cursor or 0)  # type: ignore[union-attr]
     simulator.deactivate_account(account_id)
     simulator.reactivate_account(account_id)
     accounts.sync_accounts(services_ctx, ops)
