@@ -1,7 +1,9 @@
 """Accounts: find a customer, browse their Financial Connections accounts, open one, refresh it.
 
 The table reads the store's mirror (paged and filtered in SQL); the detail view reads Stripe.
-``?account=fca_…`` opens an account directly (Payment lookup links here).
+``?account=fca_…`` opens an account directly (Payment lookup links here). The list's filters
+live in the URL too (``?status=``, ``?institution=``, ``?permission=``, ``?stale_hours=``,
+``?refresh=failed``), so a filtered list can be shared; the home page's cards link to them.
 """
 
 from __future__ import annotations
@@ -127,11 +129,89 @@ def search_box() -> None:
         st.session_state["acc_customer"] = (hit.id, hit.name or hit.email or hit.id)
 
 
+# Filters travel in the URL (?status=inactive&refresh=failed…), so a filtered list can be
+# shared and the home page can link straight to it. URL name -> widget key.
+URL_FILTERS = {
+    "status": "acc_status",
+    "institution": "acc_institution",
+    "permission": "acc_perm",
+    "stale_hours": "acc_stale",
+    "refresh": "acc_refresh",
+}
+URL_SIG = "acc_url_sig"  # the filter params last read from or written to the URL
+
+
+def _url_filters() -> dict[str, str]:
+    return {k: str(st.query_params[k]) for k in URL_FILTERS if st.query_params.get(k)}
+
+
+def filters_from_url(banks: list[str]) -> None:
+    """Set the filter widgets from the URL when it changed (a link was opened), not on every run."""
+    wanted = _url_filters()
+    if st.session_state.get(URL_SIG) == wanted:
+        return
+    st.session_state[URL_SIG] = wanted
+    problems = []
+    status = wanted.get("status")
+    if status and status not in accounts.STATUSES:
+        problems.append(f"status '{status[:40]}'")
+        status = None
+    st.session_state["acc_status"] = status or ANY
+    institution = wanted.get("institution")
+    st.session_state["acc_institution"] = institution if institution in banks else ANY
+    if institution and institution not in banks:
+        problems.append(f"institution '{institution[:60]}' (none of the stored accounts)")
+    permission = wanted.get("permission")
+    if permission and permission not in accounts.PERMISSIONS:
+        problems.append(f"permission '{permission[:40]}'")
+        permission = None
+    st.session_state["acc_perm"] = permission or ANY
+    hours = wanted.get("stale_hours", "0")
+    if not hours.isdigit() or int(hours) > MAX_STALE_HOURS:
+        problems.append(f"stale_hours '{hours[:20]}' (a whole number of hours)")
+        hours = "0"
+    st.session_state["acc_stale"] = int(hours)
+    refresh = wanted.get("refresh")
+    if refresh and refresh != "failed":
+        problems.append(f"refresh '{refresh[:20]}' (only 'failed')")
+    st.session_state["acc_refresh"] = refresh == "failed"
+    if problems:
+        st.warning(
+            "The link's filter was not understood, so it is ignored: " + "; ".join(problems) + ".",
+            icon=":material/link_off:",
+        )
+
+
+def filters_to_url(chosen: dict[str, Any]) -> None:
+    """Keep the URL in step with the widgets, so copying it shares this filtered list."""
+    values = {
+        "status": chosen["status"],
+        "institution": chosen["institution"],
+        "permission": chosen["permission"],
+        "stale_hours": str(chosen["stale_after_seconds"] // 3600)
+        if chosen["stale_after_seconds"]
+        else None,
+        "refresh": "failed" if chosen["refresh_failed"] else None,
+    }
+    for name, value in values.items():
+        if value is None:
+            if name in st.query_params:
+                del st.query_params[name]
+        elif st.query_params.get(name) != value:
+            st.query_params[name] = value
+    st.session_state[URL_SIG] = _url_filters()
+
+
+MAX_STALE_HOURS = 24 * 365
+
+
 def filters() -> dict[str, Any]:
-    with st.expander("Filters", icon=":material/filter_list:", expanded=False):
-        c1, c2, c3, c4 = st.columns(4)
+    banks = accounts.institutions(svc.engine)
+    filters_from_url(banks)
+    active = any(st.session_state.get(k) not in (None, ANY, 0, False) for k in URL_FILTERS.values())
+    with st.expander("Filters", icon=":material/filter_list:", expanded=active):
+        c1, c2, c3, c4, c5 = st.columns(5)
         status = c1.selectbox("Status", [ANY, *accounts.STATUSES], key="acc_status")
-        banks = accounts.institutions(svc.engine)
         institution = c2.selectbox("Institution", [ANY, *banks], key="acc_institution")
         permission = c3.selectbox(
             "Permission granted", [ANY, *accounts.PERMISSIONS], key="acc_perm"
@@ -139,18 +219,25 @@ def filters() -> dict[str, Any]:
         hours = c4.number_input(
             "Balance older than (hours)",
             min_value=0,
-            max_value=24 * 365,
-            value=0,
+            max_value=MAX_STALE_HOURS,
             step=1,
             key="acc_stale",
             help="0 = off. Also lists accounts with the balances permission but no balance yet.",
         )
-    return {
+        refresh_failed = c5.checkbox(
+            "Last refresh failed",
+            key="acc_refresh",
+            help="The latest balance, ownership or transaction refresh failed at the bank.",
+        )
+    chosen = {
         "status": None if status == ANY else status,
         "institution": None if institution == ANY else institution,
         "permission": None if permission == ANY else permission,
         "stale_after_seconds": int(hours) * 3600 if hours else None,
+        "refresh_failed": bool(refresh_failed),
     }
+    filters_to_url(chosen)
+    return chosen
 
 
 def list_view() -> None:

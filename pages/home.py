@@ -6,6 +6,7 @@ instantly; each figure links to the page that acts on it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import streamlit as st
@@ -55,13 +56,29 @@ def link(file: str, label: str | None = None) -> None:
         st.page_link(spec.file, label=label or spec.title, icon=spec.icon)
 
 
+def filtered_link(query: str, label: str) -> None:
+    """A link to the Accounts list already filtered (``st.page_link`` takes no query string)."""
+    if "pages/accounts.py" in OPENABLE:
+        st.markdown(f"[:material/filter_list: {label}](accounts?{query})")
+
+
 def card(
-    column: Any, label: str, value: str | int, caption: str, file: str, link_label: str
+    column: Any,
+    label: str,
+    value: str | int,
+    caption: str,
+    file: str,
+    link_label: str,
+    *,
+    filters: Sequence[tuple[str, str]] = (),
 ) -> None:
+    """A figure with what it means; ``filters`` (query, label) link to the matching accounts."""
     with column.container(border=True, height="stretch"):
         st.metric(label, f"{value:,}" if isinstance(value, int) else value)
         st.caption(caption)
         link(file, link_label)
+        for query, text in filters:
+            filtered_link(query, text)
 
 
 def ops_cards(data: ov.OpsOverview) -> None:
@@ -75,6 +92,7 @@ def ops_cards(data: ov.OpsOverview) -> None:
         "the customer must link the account again.",
         "pages/accounts.py",
         "Open accounts",
+        filters=[("status=inactive", "Inactive accounts"), ("status=disconnected", "Disconnected")],
     )
     card(
         c2,
@@ -83,6 +101,7 @@ def ops_cards(data: ov.OpsOverview) -> None:
         "Accounts whose latest balance, ownership or transaction refresh failed at the bank.",
         "pages/accounts.py",
         "Open accounts",
+        filters=[("refresh=failed", "Accounts whose refresh failed")],
     )
     card(
         c3,

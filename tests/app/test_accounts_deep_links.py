@@ -1,0 +1,104 @@
+"""Deep links: the Accounts list takes its filters from the URL, and home cards link to them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services import accounts
+from services.auth import Actor
+from tests.app.conftest import no_exceptions, open_page, texts
+
+PAGE = "pages/accounts.py"
+OPS = Actor(username="ops", role="ops")
+
+
+def opened_with(role: str, **params: str) -> Any:
+    at = open_page(PAGE, role)
+    for name, value in params.items():
+        at.query_params[name] = value
+    at.run()
+    return at
+
+
+def shown_ids(at: Any) -> set[str]:
+    frame = at.dataframe[0].value
+    column = next(c for c in frame.columns if frame[c].astype(str).str.startswith("fca_").all())
+    return set(frame[column].astype(str))
+
+
+def test_a_status_link_shows_only_accounts_of_that_status() -> None:
+    from components.runtime import get_app
+
+    at = opened_with("ops", status="inactive")
+    svc = get_app().services
+    expected = accounts.list_accounts(svc, OPS, status="inactive", page_size=500)
+    no_exceptions(at)
+    assert at.selectbox(key="acc_status").value == "inactive"
+    if expected.total == 0:
+        assert "No accounts match" in texts(at)
+        return
+    assert f"{expected.total:,} account(s)" in texts(at)
+    everything = accounts.list_accounts(svc, OPS, page_size=500).total
+    assert expected.total < everything
+    assert shown_ids(at) <= {r.id for r in expected.rows}
+
+
+def test_filters_from_the_link_combine_and_stay_in_the_url() -> None:
+    at = opened_with("ops", permission="balances", stale_hours="24", refresh="failed")
+    no_exceptions(at)
+    assert at.selectbox(key="acc_perm").value == "balances"
+    assert at.number_input(key="acc_stale").value == 24
+    assert at.checkbox(key="acc_refresh").value is True
+    assert (
+        at.query_params["permission"] == ["balances"] or at.query_params["permission"] == "balances"
+    )
+    at.selectbox(key="acc_status").set_value("active").run()
+    no_exceptions(at)
+    params = {k: str(v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+    assert params["status"] == "active" and params["refresh"] == "failed"
+    assert params["stale_hours"] == "24"
+
+
+def test_clearing_a_filter_removes_it_from_the_url() -> None:
+    at = opened_with("ops", refresh="failed")
+    at.checkbox(key="acc_refresh").uncheck().run()
+    no_exceptions(at)
+    assert "refresh" not in at.query_params
+
+
+def test_a_link_with_an_unknown_value_says_so_and_shows_every_account() -> None:
+    at = opened_with("ops", status="closed", stale_hours="soon")
+    no_exceptions(at)
+    assert "not understood" in texts(at)
+    assert at.selectbox(key="acc_status").value == "Any"
+    assert at.number_input(key="acc_stale").value == 0
+
+
+def test_refresh_failed_filter_lists_only_accounts_with_a_failed_refresh() -> None:
+    from components.runtime import get_app
+
+    page = accounts.list_accounts(get_app().services, OPS, refresh_failed=True, page_size=500)
+    assert all(
+        "failed"
+        in (r.balance_refresh_status, r.ownership_refresh_status, r.transaction_refresh_status)
+        for r in page.rows
+    )
+
+
+def test_home_cards_link_to_the_filtered_accounts_list() -> None:
+    from components.runtime import get_app
+
+    open_page(None, "ops")
+    accounts.sync_accounts(get_app().services, OPS)  # cards show once the store holds accounts
+    at = open_page(None, "ops")
+    no_exceptions(at)
+    markdown = " ".join(m.value for m in at.markdown)
+    assert "(accounts?status=inactive)" in markdown
+    assert "(accounts?status=disconnected)" in markdown
+    assert "(accounts?refresh=failed)" in markdown
+
+
+def test_a_role_without_the_accounts_page_gets_no_filtered_links() -> None:
+    at = open_page(None, "manager")
+    no_exceptions(at)
+    assert "accounts?" not in " ".join(m.value for m in at.markdown)
