@@ -7,6 +7,7 @@ import signal
 import threading
 
 from sandbox.server import start_background
+from sandbox.webhooks import WebhookConfigError, check_loopback_url
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -24,7 +25,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--fault-rate", type=float, default=0.0, help="share of /v1 requests that fail")
     p.add_argument("--rate-limit", type=float, default=0, help="requests per second (0 = off)")
     p.add_argument("--slow-seconds", type=float, default=3.0, help="delay of a 'slow' fault")
-    return p.parse_args(argv)
+    p.add_argument(
+        "--webhook-url",
+        default=None,
+        help="POST every new event here, signed (loopback addresses only)",
+    )
+    p.add_argument(
+        "--webhook-secret",
+        default=None,
+        help="whsec_… signing secret for --webhook-url (generated and printed when omitted)",
+    )
+    args = p.parse_args(argv)
+    if args.webhook_secret is not None and args.webhook_url is None:
+        p.error("--webhook-secret needs --webhook-url")
+    if args.webhook_url is not None:
+        try:
+            check_loopback_url(args.webhook_url)
+        except WebhookConfigError as exc:
+            p.error(str(exc))
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -39,7 +58,13 @@ def main(argv: list[str] | None = None) -> None:
         fault_rate=args.fault_rate,
         rate_limit=args.rate_limit,
         slow_seconds=args.slow_seconds,
+        webhook_url=args.webhook_url,
+        webhook_secret=args.webhook_secret,
     )
+    if handle.webhooks is not None:
+        print(f"Delivering webhooks to {handle.webhooks.url}", flush=True)
+        if args.webhook_secret is None:
+            print(f"Webhook signing secret: {handle.webhook_secret}", flush=True)
     print(f"Stripe sandbox ready at {handle.base_url}", flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -13,6 +13,7 @@ import importlib.util
 import json
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -23,6 +24,7 @@ from urllib.parse import urlsplit
 from sandbox import (
     core,
     fc,
+    webhooks,
 )
 from sandbox.core import Request, SandboxConfig, State, invalid, route, to_int
 
@@ -101,9 +103,17 @@ class SandboxHandle:
     _server: _Server
     _threads: list[threading.Thread]
     _stop: threading.Event
+    webhooks: webhooks.WebhookDispatcher | None = None
+
+    @property
+    def webhook_secret(self) -> str | None:
+        """The ``whsec_`` secret deliveries are signed with (generated when none was given)."""
+        return self.webhooks.secret if self.webhooks else None
 
     def stop(self) -> None:
         self._stop.set()
+        if self.webhooks is not None:
+            self.webhooks.stop()
         self._server.shutdown()
         self._server.server_close()
         for t in self._threads:
@@ -162,8 +172,23 @@ def start_background(
     rate_limit: float = 0,
     now: int | None = None,
     slow_seconds: float = 3.0,
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
+    webhook_retry_delays: Sequence[float] = webhooks.RETRY_DELAYS,
 ) -> SandboxHandle:
-    """Serve a fresh sandbox from daemon threads; ``port=0`` picks a free port."""
+    """Serve a fresh sandbox from daemon threads; ``port=0`` picks a free port.
+
+    With ``webhook_url`` (loopback only, else :class:`webhooks.WebhookConfigError` before
+    anything starts) every event emitted after start-up is POSTed there, signed with
+    ``webhook_secret`` (a ``whsec_`` one is generated when omitted: ``handle.webhook_secret``).
+    """
+    dispatcher = None
+    if webhook_url is not None:
+        dispatcher = webhooks.WebhookDispatcher(
+            webhook_url,
+            webhook_secret or webhooks.generate_secret(),
+            retry_delays=webhook_retry_delays,
+        )
     config = SandboxConfig(
         seed=seed,
         customers=customers,
@@ -175,8 +200,13 @@ def start_background(
         host=host,
         port=port,
         slow_seconds=slow_seconds,
+        webhook_url=webhook_url,
+        webhook_secret=dispatcher.secret if dispatcher else None,
     )
     state = build_state(config)
+    if dispatcher is not None:
+        with state.lock:  # after seeding: the seeded history is not delivered
+            dispatcher.install(state)
     if customers > 0:
         # Keep the collector's full passes off the seeded world (a 20,000-customer world is
         # ~1 GB of dicts; one pass stalls a request for seconds). ``stop`` undoes it. No
@@ -198,6 +228,7 @@ def start_background(
         _server=server,
         _threads=threads,
         _stop=stop,
+        webhooks=dispatcher,
     )
 
 
