@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete as sa_delete
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
@@ -40,7 +39,14 @@ from services.models import (
     SyncState,
     utcnow,
 )
-from services.store import UpsertCounts, session_scope, upsert
+from services.store import (
+    UpsertCounts,
+    mark_sync,
+    read_sync_cursor,
+    retrying,
+    session_scope,
+    upsert,
+)
 
 FEATURES: tuple[str, ...] = ("balance", "ownership", "transactions")
 FEATURE_PERMISSION = {
@@ -344,21 +350,6 @@ def _snapshot(session: Session, account_id: str, balance: Mapping[str, Any] | No
     return added
 
 
-def _retrying(engine: Engine, work: Callable[[Session], Any]) -> Any:
-    """Run ``work`` in a transaction; on a unique-key race with another replica, run it again.
-
-    The second attempt sees the other writer's row and updates it instead of inserting.
-    """
-    for attempt in range(3):
-        try:
-            with session_scope(engine) as session:
-                return work(session)
-        except sa_exc.IntegrityError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
 def applied_event_created(raw: Mapping[str, Any] | None) -> int | None:
     """When the event whose copy a stored account row holds was created (None: not from an event)."""
     value = (raw or {}).get(EVENT_STAMP)
@@ -415,7 +406,7 @@ def upsert_account(engine: Engine, account: Mapping[str, Any]) -> AccountRecord:
         assert row is not None  # just written in this transaction
         return row
 
-    row: AccountRecord = _retrying(engine, work)
+    row: AccountRecord = retrying(engine, work)
     return row
 
 
@@ -426,7 +417,7 @@ def upsert_customer(engine: Engine, customer: Mapping[str, Any]) -> CustomerReco
         assert row is not None  # just written in this transaction
         return row
 
-    row: CustomerRecord = _retrying(engine, work)
+    row: CustomerRecord = retrying(engine, work)
     return row
 
 
@@ -438,7 +429,7 @@ def _mirror_customer_accounts(svc: Services, customer: Mapping[str, Any]) -> tup
         _put(session, CustomerRecord, [_flatten_customer(customer)])
         return len(accounts), _mirror(session, accounts)
 
-    result: tuple[int, int] = _retrying(svc.engine, work)
+    result: tuple[int, int] = retrying(svc.engine, work)
     return result
 
 
@@ -454,33 +445,6 @@ CREATED_INDEX = next(i for i in _TABLE.indexes if i.name == "ix_fca_created_id")
 def ensure_indexes(engine: Engine) -> None:
     """Create the browser's extra indexes if they are missing (safe to call any time)."""
     CREATED_INDEX.create(bind=engine, checkfirst=True)
-
-
-def _sync_state(session: Session) -> SyncState:
-    state = session.get(SyncState, SYNC_NAME)
-    if state is None:
-        state = SyncState(name=SYNC_NAME)
-        session.add(state)
-    return state
-
-
-def _mark_sync(engine: Engine, **changes: Any) -> None:
-    def work(session: Session) -> None:
-        state = _sync_state(session)
-        for key, value in changes.items():
-            setattr(state, key, value)
-
-    _retrying(engine, work)
-
-
-def _read_cursor(engine: Engine) -> int | None:
-    with session_scope(engine) as session:
-        state = session.get(SyncState, SYNC_NAME)
-        cursor = state.cursor if state else None
-    try:
-        return int(cursor) if cursor else None
-    except ValueError:
-        return None
 
 
 def _newest_event_created(svc: Services) -> int:
@@ -601,7 +565,7 @@ def _apply(engine: Engine, changes: _Changes) -> tuple[int, int, int]:
         added = _mirror(session, list(changes.accounts.values()), stamps=changes.stamps)
         return added + sum(_snapshot(session, fca, b) for fca, b in changes.balances)
 
-    snapshots: int = _retrying(engine, work)
+    snapshots: int = retrying(engine, work)
     customers = len(changes.customers) + len(changes.deleted)
     return customers, len(changes.accounts), snapshots
 
@@ -636,8 +600,8 @@ def sync_accounts(
     def run(ctx: audit.AuditContext) -> SyncResult:
         started = datetime.now(UTC)
         ensure_indexes(svc.engine)
-        _mark_sync(svc.engine, last_started_at=utcnow())
-        cursor = None if full else _read_cursor(svc.engine)
+        mark_sync(svc.engine, SYNC_NAME, last_started_at=utcnow())
+        cursor = None if full else read_sync_cursor(svc.engine, SYNC_NAME)
         walk = cursor is None or cursor < svc.now() - CURSOR_MAX_AGE_SECONDS
         events = 0
         if walk:
@@ -655,8 +619,9 @@ def sync_accounts(
             "full": walk,
             "events": events,
         }
-        _mark_sync(
+        mark_sync(
             svc.engine,
+            SYNC_NAME,
             cursor=str(cursor_after),
             last_finished_at=utcnow(),
             details={**details, "seconds": seconds},

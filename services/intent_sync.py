@@ -20,7 +20,6 @@ from datetime import time as dtime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
@@ -30,7 +29,7 @@ from services.auth import Actor
 from services.context import Services
 from services.errors import ValidationError
 from services.models import IntentRecord, SyncState, utcnow
-from services.store import session_scope, upsert
+from services.store import mark_sync, read_sync_cursor, retrying, session_scope, upsert
 
 __all__ = [
     "FULL_WINDOW_SECONDS",
@@ -159,18 +158,6 @@ def _put(session: Session, values: dict[str, Any]) -> str:
     return counts.outcome
 
 
-def _retrying(engine: Engine, work: Callable[[Session], Any]) -> Any:
-    """Run ``work`` in a transaction; on a unique-key race with another replica, run it again."""
-    for attempt in range(3):
-        try:
-            with session_scope(engine) as session:
-                return work(session)
-        except sa_exc.IntegrityError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
 def store_intent(
     engine: Engine, intent: Mapping[str, Any], *, succeeded_at: int | None = None
 ) -> str:
@@ -178,39 +165,11 @@ def store_intent(
     if not _is_bank_intent(intent):
         return "skipped"
     values = intent_values(intent, succeeded_at=succeeded_at)
-    result: str = _retrying(engine, lambda s: _put(s, values))
+    result: str = retrying(engine, lambda s: _put(s, values))
     return result
 
 
 # --------------------------------------------------------------------------- sync
-
-
-def _state(session: Session) -> SyncState:
-    state = session.get(SyncState, SYNC_NAME)
-    if state is None:
-        state = SyncState(name=SYNC_NAME)
-        session.add(state)
-    return state
-
-
-def _read_cursor(engine: Engine) -> int | None:
-    with session_scope(engine) as session:
-        state = session.get(SyncState, SYNC_NAME)
-        if state is None or not state.cursor:
-            return None
-        try:
-            return int(state.cursor)
-        except ValueError:
-            return None
-
-
-def _mark(engine: Engine, **changes: Any) -> None:
-    def work(session: Session) -> None:
-        state = _state(session)
-        for key, value in changes.items():
-            setattr(state, key, value)
-
-    _retrying(engine, work)
 
 
 def _event_object(event: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -277,9 +236,9 @@ def sync_intents(
     def run(ctx: audit.AuditContext) -> SyncResult:
         started = time.monotonic()
         now = svc.now()
-        cursor = None if full else _read_cursor(svc.engine)
+        cursor = None if full else read_sync_cursor(svc.engine, SYNC_NAME)
         since = cursor if cursor is not None else now - FULL_WINDOW_SECONDS
-        _mark(svc.engine, last_started_at=utcnow())
+        mark_sync(svc.engine, SYNC_NAME, last_started_at=utcnow())
         report(0, None, "Reading success events from Stripe…")
         events = list(svc.gateway.iter_events(types=CHANGE_EVENTS, created_gte=since))
         times = _success_times(events)
@@ -308,8 +267,9 @@ def sync_intents(
             "since": since,
             "full": cursor is None,
         }
-        _mark(
+        mark_sync(
             svc.engine,
+            SYNC_NAME,
             cursor=str(cursor_after),
             last_finished_at=utcnow(),
             details={**details, "seconds": seconds},

@@ -10,16 +10,20 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, create_engine
 
 import services.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from services.errors import ConfigurationError
+from services.models import SyncState
+
+T = TypeVar("T")
 
 
 def normalise_url(url: str) -> str:
@@ -218,3 +222,44 @@ def _write_portably(
         for column, value in values.items():
             setattr(obj, column, value)
     session.flush()
+
+
+def retrying(engine: Engine, work: Callable[[Session], T]) -> T:
+    """Run ``work`` in a transaction; on a unique-key race with another replica, run it again.
+
+    The second attempt sees the other writer's row and updates it instead of inserting.
+    """
+    for attempt in range(3):
+        try:
+            with session_scope(engine) as session:
+                return work(session)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def read_sync_cursor(engine: Engine, name: str) -> int | None:
+    """The integer cursor a sync stored under ``name`` (None: never ran, or unreadable)."""
+    with session_scope(engine) as session:
+        state = session.get(SyncState, name)
+        if state is None or not state.cursor:
+            return None
+        try:
+            return int(state.cursor)
+        except ValueError:
+            return None
+
+
+def mark_sync(engine: Engine, name: str, **changes: Any) -> None:
+    """Set fields of the SyncState row ``name`` (created on first use; safe across replicas)."""
+
+    def work(session: Session) -> None:
+        state = session.get(SyncState, name)
+        if state is None:
+            state = SyncState(name=name)
+            session.add(state)
+        for key, value in changes.items():
+            setattr(state, key, value)
+
+    retrying(engine, work)

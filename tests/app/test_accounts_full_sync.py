@@ -9,7 +9,7 @@ from sqlmodel import delete, select
 from services import accounts
 from services.auth import SYSTEM
 from services.models import AccountRecord, AuditEntry
-from services.store import session_scope
+from services.store import read_sync_cursor, session_scope
 from tests.app.conftest import no_exceptions, open_page, texts
 
 PAGE = "pages/accounts.py"
@@ -29,7 +29,7 @@ def stored(a: Any, account_id: str) -> bool:
 
 def quiet_account(a: Any) -> str:
     """A mirrored account no event since the sync cursor names (a replay cannot restore it)."""
-    cursor = accounts._read_cursor(a.engine)
+    cursor = read_sync_cursor(a.engine, accounts.SYNC_NAME)
     assert cursor is not None
     named = {
         str(((e.get("data") or {}).get("object") or {}).get("id"))

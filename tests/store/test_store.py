@@ -118,3 +118,14 @@ def test_only_admins_read_the_audit_log(engine) -> None:  # type: ignore[no-unty
 )
 def test_database_urls_people_paste_use_psycopg3(given: str, expected: str) -> None:
     assert normalise_url(given) == expected
+
+
+def test_a_sync_cursor_is_created_on_first_mark_and_read_back(engine) -> None:  # type: ignore[no-untyped-def]
+    from services.store import mark_sync, read_sync_cursor
+
+    assert read_sync_cursor(engine, "demo") is None
+    mark_sync(engine, "demo", cursor="1700000000")
+    mark_sync(engine, "demo", details={"events": 3})
+    assert read_sync_cursor(engine, "demo") == 1_700_000_000
+    mark_sync(engine, "demo", cursor="not a number")
+    assert read_sync_cursor(engine, "demo") is None
