@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -45,8 +46,21 @@ def page_as() -> Callable[..., AppTest]:
 def texts(at: AppTest) -> str:
     """Everything a person would read on the page, joined (for 'shows no data' checks)."""
     parts: list[str] = []
-    for kind in ("title", "header", "subheader", "markdown", "caption", "text", "info", "warning",
-                 "error", "success", "metric", "table", "dataframe"):
+    for kind in (
+        "title",
+        "header",
+        "subheader",
+        "markdown",
+        "caption",
+        "text",
+        "info",
+        "warning",
+        "error",
+        "success",
+        "metric",
+        "table",
+        "dataframe",
+    ):
         for el in at.get(kind):
             value = getattr(el, "value", None)
             parts.append(str(value if value is not None else getattr(el, "body", "")))
@@ -55,3 +69,38 @@ def texts(at: AppTest) -> str:
 
 def no_exceptions(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
+
+
+_app_built = False
+
+
+def shared_app() -> Any:
+    """The app every AppTest in this process runs against (built once, inside an AppTest run)."""
+    global _app_built
+    from components.runtime import get_app
+
+    if not _app_built:
+        open_page(None, None)
+        _app_built = True
+    return get_app()
+
+
+@pytest.fixture
+def automatic_setup_intent_flow() -> None:
+    """Other page tests share this app and may leave the SetupIntent flow on instant or
+    microdeposits; journeys that need both routes start from automatic."""
+    from services import flows
+    from services.auth import Actor
+
+    engine = shared_app().engine
+    current = flows.load_flow(engine, "setup_intent")
+    if current.verification_method != "automatic":
+        flows.save_flow(
+            engine,
+            Actor(username="apptest-admin", role="admin"),
+            "setup_intent",
+            permissions=current.permissions,
+            prefetch=current.prefetch,
+            verification_method="automatic",
+            expected_version=current.version,
+        )

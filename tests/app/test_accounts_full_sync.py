@@ -11,15 +11,11 @@ from services.auth import SYSTEM
 from services.models import AccountRecord, AuditEntry
 from services.store import read_sync_cursor, session_scope
 from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import shared_app as app
 
 PAGE = "pages/accounts.py"
 
 
-def app() -> Any:
-    from components.runtime import get_app
-
-    open_page(None, None)  # builds the app (and its sandbox) in this process
-    return get_app()
 
 
 def stored(a: Any, account_id: str) -> bool:

@@ -16,16 +16,12 @@ from services.auth import Actor
 from services.models import AuditEntry
 from services.store import session_scope
 from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import shared_app as app
 
 PAGE = "pages/accounts.py"
 OPS = Actor(username="ops", role="ops")
 
 
-def app() -> Any:
-    from components.runtime import get_app
-
-    open_page(None, "ops")  # builds the app (and its sandbox) in this process
-    return get_app()
 
 
 def new_customer(*, prefetch: list[str], permissions: list[str] | None = None) -> tuple[dict, dict]:

@@ -5,22 +5,18 @@ from __future__ import annotations
 import itertools
 import os
 import time
-from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import shared_app as app
 
 PAGE = "pages/balance_check.py"
 DAY = 86_400
 _n = itertools.count(1)
 
 
-def app() -> Any:
-    from components.runtime import get_app
-
-    return get_app()
 
 
 def new_account(*, available: int, age: int = 60, next_refresh_in: int = -1) -> tuple[str, str]:

@@ -10,36 +10,18 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from services import collection, flows, intent_sync
+from services import collection, intent_sync
 from services.auth import Actor
 from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import shared_app as app
 
 PAGE = "pages/conversion.py"
 OPS = Actor(username="ops", role="ops", name="Ops")
 
 
-def app():  # type: ignore[no-untyped-def]
-    from components.runtime import get_app
-
-    return get_app()
 
 
-@pytest.fixture(autouse=True)
-def automatic_setup_intent_flow() -> None:
-    """Other page tests share this app and may leave the SetupIntent flow on instant or
-    microdeposits; these journeys need both routes, so start from automatic."""
-    engine = app().engine
-    current = flows.load_flow(engine, "setup_intent")
-    if current.verification_method != "automatic":
-        flows.save_flow(
-            engine,
-            Actor(username="apptest-admin", role="admin"),
-            "setup_intent",
-            permissions=current.permissions,
-            prefetch=current.prefetch,
-            verification_method="automatic",
-            expected_version=current.version,
-        )
+pytestmark = pytest.mark.usefixtures("automatic_setup_intent_flow")
 
 
 def charts(at: AppTest) -> list[Any]:

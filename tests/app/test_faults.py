@@ -22,6 +22,7 @@ from bootstrap import SANDBOX_KEY
 from services.models import AccountRecord, AuditEntry
 from services.store import session_scope
 from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import shared_app as app
 
 ATTEMPTS = {"per_call": 1}  # HTTP attempts the gateway in use makes per call
 FAULT_WORDS = {
@@ -33,11 +34,6 @@ FAULT_WORDS = {
 # --------------------------------------------------------------------------- the world
 
 
-def app() -> Any:
-    from components.runtime import get_app
-
-    open_page(None, "ops")  # builds the app (and its sandbox) in this process
-    return get_app()
 
 
 @pytest.fixture(scope="module")

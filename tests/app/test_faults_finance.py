@@ -19,6 +19,7 @@ from services import audit, flows, intent_sync
 from services.auth import Actor
 from services.errors import StripeUnavailable
 from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import shared_app as app
 from tests.app.test_balance_check_page import DAY, check_id, markdown, new_account
 
 BALANCE = "pages/balance_check.py"
@@ -31,10 +32,6 @@ ADMIN = Actor(username="apptest-admin", role="admin", name="Admin")
 ENOUGH = 10
 
 
-def app() -> Any:
-    from components.runtime import get_app
-
-    return get_app()
 
 
 def clear_faults() -> None:

@@ -7,21 +7,17 @@ process), then opens one page without pressing any button.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from sqlmodel import delete, select
 from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import DASHBOARD, no_exceptions, open_page, texts
+from tests.app.conftest import shared_app as app
 
 NOT_YET = "No accounts in the store yet"
 
 
-def app() -> Any:
-    from components import runtime
-
-    return runtime.get_app()
 
 
 def mirrored() -> int:

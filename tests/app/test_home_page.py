@@ -21,6 +21,7 @@ from services.models import (
 )
 from services.store import session_scope
 from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import shared_app as app
 
 OPS_CARDS = {
     "Inactive or disconnected",
@@ -33,11 +34,6 @@ MANAGER_CARDS = {"Intents last synced"}
 EMPTY = "The store is empty"
 
 
-def app() -> Any:
-    from components.runtime import get_app
-
-    open_page(None, None)  # builds the app (and its sandbox) in this process
-    return get_app()
 
 
 def labels(at: AppTest) -> set[str]:

@@ -9,15 +9,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import shared_app as app
 
 PAGE = "pages/payment_lookup.py"
 
 
-def app() -> Any:
-    from components.runtime import get_app
-
-    open_page(None, "ops")
-    return get_app()
 
 
 def setup_intent(*, manual: bool) -> dict[str, Any]:
