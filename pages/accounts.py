@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from components import runtime
+from components import refresh_watch, runtime
 from components.accounts_view import (
     FEATURE_LABELS,
     account_fields,
@@ -37,7 +37,6 @@ runtime.page_header(
     "and refreshes.",
 )
 
-WATCH = "acc_watch"  # {account_id: [features being polled]}
 OUTCOMES = "acc_outcomes"  # {account_id: [(feature, status)]}
 ANY = "Any"
 
@@ -317,30 +316,26 @@ def start_refresh(account_id: str, feature: str) -> None:
     result = runtime.attempt(accounts.refresh, svc, actor, account_id, feature, idempotency_key=key)
     if result is not None:
         runtime.new_request(scope)  # the next refresh, after the cooldown, is a new request
-        watch = st.session_state.setdefault(WATCH, {})
-        watch.setdefault(account_id, [])
-        if feature not in watch[account_id]:
-            watch[account_id].append(feature)
+        refresh_watch.watch(account_id, feature)
 
 
-@st.fragment(run_every=1.5)
+def record_outcome(account_id: str, feature: str, state: accounts.RefreshState | None) -> None:
+    if state is not None:  # an unreadable status has already been shown as a sentence
+        outcomes = st.session_state.setdefault(OUTCOMES, {})
+        outcomes.setdefault(account_id, []).append((feature, state.status))
+
+
 def poll_refreshes(account_id: str) -> None:
-    """Poll pending refreshes without a manual reload; rerun the page when one finishes."""
-    watch: dict[str, list[str]] = st.session_state.setdefault(WATCH, {})
-    finished = []
-    for feature in list(watch.get(account_id, [])):
-        state = runtime.attempt(accounts.refresh_status, svc, actor, account_id, feature)
-        if state is None:
-            watch[account_id].remove(feature)
-            continue
-        if state.pending:
-            st.info(f"{FEATURE_LABELS[feature]} refresh pending…", icon=":material/hourglass_top:")
-        else:
-            watch[account_id].remove(feature)
-            finished.append((feature, state.status))
-    if finished:
-        st.session_state.setdefault(OUTCOMES, {}).setdefault(account_id, []).extend(finished)
-        st.rerun(scope="app")
+    """Follow pending refreshes without a manual reload; rerun the page when one finishes."""
+    refresh_watch.poll(
+        account_id,
+        features=accounts.FEATURES,
+        status=lambda acc, feature: runtime.attempt(
+            accounts.refresh_status, svc, actor, acc, feature
+        ),
+        on_finished=lambda feature, state: record_outcome(account_id, feature, state),
+        pending_text=lambda feature: f"{FEATURE_LABELS[feature]} refresh pending…",
+    )
 
 
 def show_outcomes(account_id: str) -> None:
@@ -358,7 +353,7 @@ def show_outcomes(account_id: str) -> None:
 
 def refresh_buttons(detail: accounts.AccountDetail) -> None:
     account_id = detail.account["id"]
-    watching = st.session_state.get(WATCH, {}).get(account_id, [])
+    watching = [f for f in accounts.FEATURES if refresh_watch.watching(account_id, f)]
     cols = st.columns(3)
     for col, feature in zip(cols, accounts.FEATURES, strict=True):
         reason = detail.blockers.get(feature)
@@ -426,12 +421,9 @@ def detail_view(account_id: str) -> None:
     if detail is None:
         return
     row = detail.row
-    watch = st.session_state.setdefault(WATCH, {})
-    for feature in accounts.FEATURES:  # someone else's pending refresh is polled too
+    for feature in accounts.FEATURES:  # someone else's pending refresh is followed too
         if (detail.account.get(accounts.FEATURE_FIELD[feature]) or {}).get("status") == "pending":
-            watch.setdefault(account_id, [])
-            if feature not in watch[account_id]:
-                watch[account_id].append(feature)
+            refresh_watch.watch(account_id, feature)
     title_col, badge_col = st.columns([5, 1], vertical_alignment="center")
     title_col.subheader(
         f"{row.institution_name} · {row.display_name or 'Account'} ••{row.last4 or '????'}"
@@ -447,7 +439,7 @@ def detail_view(account_id: str) -> None:
     show_outcomes(account_id)
     balance_block(detail)
     refresh_buttons(detail)
-    if watch.get(account_id):
+    if refresh_watch.watching(account_id):
         poll_refreshes(account_id)
     st.caption(
         "Last refreshes: "

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from components import runtime
+from components import refresh_watch, runtime
 from components.feedback import format_timestamp
 from services import accounts
 from services import ownership_review as orv
@@ -32,7 +32,6 @@ CHECK, REVIEW = "Check an account", "Review list"
 VIEW = "own_view"
 ACCOUNT = "own_account"
 REPORTS = "own_reports"  # {account_id: OwnershipReport}
-WATCH = "own_watch"  # account ids with an ownership refresh being polled
 OUTCOME = "own_outcome"  # {account_id: refresh status}
 VERDICT_STYLE: dict[str, tuple[str, str, str]] = {
     "match": ("Match", "green", ":material/verified:"),
@@ -165,29 +164,31 @@ def start_refresh(account_id: str) -> None:
     started = runtime.attempt(orv.refresh_ownership, svc, actor, account_id, idempotency_key=key)
     if started is not None:
         runtime.new_request(scope)  # the next refresh, after the cooldown, is a new request
-        watch: list[str] = st.session_state.setdefault(WATCH, [])
-        if account_id not in watch:
-            watch.append(account_id)
+        refresh_watch.watch(account_id, "ownership")
 
 
-@st.fragment(run_every=1.5)
+def refresh_finished(account_id: str, state: accounts.RefreshState | None) -> None:
+    st.session_state.setdefault(OUTCOME, {})[account_id] = state.status if state else None
+    st.session_state.get(REPORTS, {}).pop(account_id, None)  # check the new owners
+
+
 def poll_refresh(account_id: str) -> None:
     """Waits for the refresh without a manual reload, then checks the new owners."""
-    state = runtime.attempt(accounts.refresh_status, svc, actor, account_id, "ownership")
-    if state is not None and state.pending:
-        st.info("Ownership refresh pending at the bank…", icon=":material/hourglass_top:")
-        return
-    watch: list[str] = st.session_state.setdefault(WATCH, [])
-    if account_id in watch:
-        watch.remove(account_id)
-    st.session_state.setdefault(OUTCOME, {})[account_id] = state.status if state else None
-    st.session_state.get(REPORTS, {}).pop(account_id, None)
-    st.rerun(scope="app")
+    refresh_watch.watch(account_id, "ownership")
+    refresh_watch.poll(
+        account_id,
+        features=("ownership",),
+        status=lambda acc, feature: runtime.attempt(
+            accounts.refresh_status, svc, actor, acc, feature
+        ),
+        on_finished=lambda _feature, state: refresh_finished(account_id, state),
+        pending_text=lambda _feature: "Ownership refresh pending at the bank…",
+    )
 
 
 def refresh_controls(report: orv.OwnershipReport) -> None:
     account_id = report.account_id
-    running = account_id in st.session_state.get(WATCH, []) or report.refresh_status == "pending"
+    running = refresh_watch.watching(account_id, "ownership") or report.refresh_status == "pending"
     reason = "An ownership refresh is already running." if running else report.refresh_blocker
     left, mid, right = st.columns([1, 1, 2], vertical_alignment="center")
     if left.button(

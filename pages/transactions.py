@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from components import runtime
+from components import refresh_watch, runtime
 from components.feedback import format_timestamp
 from components.money import format_money
 from components.transaction_charts import (
@@ -35,7 +35,6 @@ runtime.page_header(
 runtime.ensure_accounts_mirrored(app, actor)
 
 ACCOUNT = "txn_account"
-WATCH = "txn_watch"  # account ids whose transaction refresh is being polled
 OUTCOME = "txn_outcome"  # {account_id: (kind, sentence)}
 SYNCED = "txn_synced_for"  # {account_id: last_attempted_at synced automatically}
 ALL = "All"
@@ -103,9 +102,7 @@ def act(name: str, fn: Any, account_id: str) -> None:
         return
     runtime.new_request(scope)
     if (result.get("transaction_refresh") or {}).get("status") == "pending":
-        watch: list[str] = st.session_state.setdefault(WATCH, [])
-        if account_id not in watch:
-            watch.append(account_id)
+        refresh_watch.watch(account_id, "transactions")
     st.rerun()
 
 
@@ -115,16 +112,7 @@ def sync(account_id: str) -> None:
         st.session_state.setdefault(OUTCOME, {})[account_id] = ("success", summary.message)
 
 
-@st.fragment(run_every=1.5)
-def poll(account_id: str) -> None:
-    """Waits for the refresh without a manual reload, then syncs what it brought."""
-    state = runtime.attempt(accounts.refresh_status, svc, actor, account_id, "transactions")
-    if state is not None and state.pending:
-        st.info("Transaction refresh pending at the bank…", icon=":material/hourglass_top:")
-        return
-    watch: list[str] = st.session_state.setdefault(WATCH, [])
-    if account_id in watch:
-        watch.remove(account_id)
+def refresh_finished(account_id: str, state: accounts.RefreshState | None) -> None:
     if state is not None and state.status == "failed":
         st.session_state.setdefault(OUTCOME, {})[account_id] = (
             "error",
@@ -132,8 +120,21 @@ def poll(account_id: str) -> None:
             "Try again later.",
         )
     elif state is not None:
-        sync(account_id)
-    st.rerun(scope="app")
+        sync(account_id)  # bring in what the refresh found
+
+
+def poll(account_id: str) -> None:
+    """Waits for the refresh without a manual reload, then syncs what it brought."""
+    refresh_watch.watch(account_id, "transactions")
+    refresh_watch.poll(
+        account_id,
+        features=("transactions",),
+        status=lambda acc, feature: runtime.attempt(
+            accounts.refresh_status, svc, actor, acc, feature
+        ),
+        on_finished=lambda _feature, state: refresh_finished(account_id, state),
+        pending_text=lambda _feature: "Transaction refresh pending at the bank…",
+    )
 
 
 def show_outcome(account_id: str) -> None:
@@ -147,7 +148,7 @@ def show_outcome(account_id: str) -> None:
 
 def controls(status: ts.TransactionStatus) -> None:
     account_id = status.account_id
-    watching = account_id in st.session_state.get(WATCH, []) or status.pending
+    watching = refresh_watch.watching(account_id, "transactions") or status.pending
     manage = actor.can("transactions.manage")
     usable = status.has_permission and status.account_status == "active"
     why_not_usable = (
