@@ -15,7 +15,7 @@ from components.charts import VERDICT_LABELS, verdict_chart
 from components.feedback import format_timestamp
 from components.money import format_money
 from services import debits
-from services.batch import BatchFileError, parse_debits_csv
+from services.batch import BatchFileError, PlannedDebit, RowError, parse_debits_csv
 
 actor = runtime.guard("balances.check")
 runtime.page_header(
@@ -64,10 +64,11 @@ refresh_stale = st.checkbox(
     help="Refresh balances older than the policy allows, where Stripe allows a refresh now, and "
     "wait for the bank before judging them. Takes longer.",
 )
-run = st.button("Run batch check", type="primary", icon=":material/play_arrow:", key="batch_run")
+def read_input() -> tuple[list[PlannedDebit], list[RowError]] | None:
+    """The planned debits in the upload (or the pasted text), read as soon as they are given.
 
-
-def run_batch() -> None:
+    Says what was read, or why the file cannot be used, so the operator sees it before running.
+    """
     data: bytes | str | None = uploaded.getvalue() if uploaded is not None else None
     if uploaded is not None and not (data or b"").strip():
         st.error(
@@ -75,17 +76,42 @@ def run_batch() -> None:
             "one row per debit; download the template above for an example.",
             icon=":material/error:",
         )
-        return
+        return None
     if not data and pasted.strip():
         data = pasted
     if not data:
-        st.warning("Upload a CSV file or paste CSV text first.", icon=":material/upload_file:")
-        return
+        return None
     try:
         planned, bad = parse_debits_csv(data)
     except BatchFileError as err:
         st.error(f"The file cannot be used: {err}", icon=":material/error:")
-        return
+        return None
+    source = uploaded.name if uploaded is not None else "The pasted text"
+    totals: dict[str, int] = {}
+    for debit in planned:
+        totals[debit.currency] = totals.get(debit.currency, 0) + debit.amount
+    st.caption(
+        f":material/task: Ready: {source} has {len(planned) + len(bad):,} row(s), "
+        f"{len(planned):,} to check for {money_lines(totals)}"
+        + (f"; {len(bad):,} with problems (listed after the run)" if bad else "")
+        + "."
+    )
+    return planned, bad
+
+
+def money_lines(by_currency: dict[str, int]) -> str:
+    if not by_currency:
+        return format_money(0, "usd")
+    return " + ".join(format_money(v, c) for c, v in sorted(by_currency.items()))
+
+
+parsed = read_input()
+# Always enabled: a pasted text reaches the script only when its box loses focus, which is the
+# click on this button itself, so a button disabled until then would swallow that first click.
+run = st.button("Run batch check", type="primary", icon=":material/play_arrow:", key="batch_run")
+
+
+def run_batch(planned: list[PlannedDebit], bad: list[RowError]) -> None:
     bar = st.progress(0.0, text="Starting…")
 
     def progress(done: int, total: int, message: str) -> None:
@@ -106,16 +132,13 @@ def run_batch() -> None:
 
 if run:
     st.session_state.pop(RESULT, None)
-    run_batch()
+    if parsed is not None:
+        run_batch(*parsed)
+    elif uploaded is None and not pasted.strip():
+        st.warning("Upload a CSV file or paste CSV text first.", icon=":material/upload_file:")
 
 
 # -- the result ----------------------------------------------------------------------------
-
-
-def money_lines(by_currency: dict[str, int]) -> str:
-    if not by_currency:
-        return format_money(0, "usd")
-    return " + ".join(format_money(v, c) for c, v in sorted(by_currency.items()))
 
 
 def summary(result: debits.BatchResult) -> None:

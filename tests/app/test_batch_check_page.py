@@ -101,6 +101,20 @@ def test_running_without_input_asks_for_a_file() -> None:
     assert any("Upload a CSV file" in w.value for w in at.warning)
 
 
+def test_the_page_says_what_it_read_before_anything_runs() -> None:
+    at = open_page(PAGE, "finance")
+    assert not [c for c in at.caption if "Ready:" in c.value]
+    text, _, _ = csv_with_good_and_bad_rows()
+    at.text_area(key="batch_text").set_value(text).run()
+    no_exceptions(at)
+    ready = [c.value for c in at.caption if "Ready:" in c.value]
+    assert len(ready) == 1
+    # The unknown id parses (only Stripe can say it is unknown); the bad amount and the EUR row
+    # (a batch is USD, as ACH Direct Debit is) do not.
+    assert "has 5 row(s), 3 to check for $185.00" in ready[0] and "2 with problems" in ready[0]
+    assert not at.metric  # nothing ran yet
+
+
 @pytest.mark.parametrize("role", ["ops", "manager"])
 def test_roles_without_balance_checks_cannot_open_the_batch_page(role: str) -> None:
     at = open_page(None, role)

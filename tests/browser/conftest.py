@@ -153,22 +153,28 @@ def wait_idle(pg, timeout: float = 30_000) -> None:  # type: ignore[no-untyped-d
     )
 
 
-def login(pg, url: str, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
-    """Sign in through the real form; retries once if the first submit is lost during a rerun."""
+def sign_in(pg, url: str, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    """Sign in through the real form and wait until the signed-in app has drawn.
+
+    The first visit may still be starting the app (and its sandbox), and a submit that lands
+    during a rerun can be lost, so it submits again (at most three times) until the sidebar's
+    "Log out" button, which only a signed-in user has, appears. The password box is found by
+    role: the "Show password" button carries the label "Password" too.
+    """
     pg.goto(url)
-    wait_idle(pg)
-    for _attempt in range(3):
+    wait_idle(pg, timeout=90_000)
+    for attempt in range(3):
         user_box = pg.get_by_role("textbox", name="Username")
-        user_box.wait_for()
+        user_box.wait_for(timeout=60_000)
         user_box.fill(username)
         password_box = pg.get_by_role("textbox", name="Password")
         password_box.fill(password)
-        password_box.press("Enter")  # st.form submits on Enter
+        pg.get_by_role("button", name="Login").click()
         try:
-            pg.get_by_role("button", name="Log out").wait_for(timeout=10_000)
+            pg.get_by_role("button", name="Log out").wait_for(timeout=30_000)
             break
         except Exception:
-            wait_idle(pg)
-    else:
-        raise AssertionError(f"could not sign in as {username}")
-    wait_idle(pg)
+            if attempt == 2:
+                raise AssertionError(f"could not sign in as {username}") from None
+            wait_idle(pg, timeout=60_000)
+    wait_idle(pg, timeout=60_000)

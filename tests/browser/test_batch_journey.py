@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import SANDBOX_URL, wait_idle
+from tests.browser.conftest import SANDBOX_URL, sign_in, wait_idle
 
 SHOTS = os.environ.get("FCOPS_SCREENSHOTS")  # a folder, to look at the page while developing
 
@@ -56,22 +56,6 @@ def linked_account(*, prefetch: bool) -> dict[str, Any]:
     return account
 
 
-def sign_in(page: Any, url: str, username: str, password: str) -> None:
-    page.goto(url)
-    wait_idle(page, timeout=90_000)
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password", exact=True).fill(password)
-    for attempt in range(2):
-        page.get_by_role("button", name="Login").click()
-        try:
-            page.wait_for_selector('[data-testid="stSidebar"]', timeout=20_000)
-            break
-        except Exception:
-            if attempt == 1:
-                raise
-    wait_idle(page)
-
-
 def shot(page: Any, name: str) -> None:
     if SHOTS:
         page.wait_for_timeout(2000)  # charts and grids draw after the script finishes
@@ -100,8 +84,11 @@ def test_finance_uploads_a_batch_with_bad_rows_and_downloads_the_result(
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
         files=[{"name": "debits.csv", "mimeType": "text/csv", "buffer": "\n".join(rows).encode()}]
     )
-    page.get_by_text("debits.csv").wait_for()
+    # The page reads the file on the rerun the upload causes and only then enables the button,
+    # so a click cannot reach a script that has not seen the file yet.
+    page.get_by_text("Ready: debits.csv has 5 row(s), 4 to check").wait_for(timeout=60_000)
     wait_idle(page)
+    shot(page, "batch_ready")
     page.get_by_role("button", name="Run batch check").click()
     page.get_by_text("Money at risk").wait_for(timeout=60_000)
     wait_idle(page)

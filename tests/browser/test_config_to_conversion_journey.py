@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.browser.conftest import wait_idle
+from tests.browser.conftest import sign_in, wait_idle
 
 STARTED = re.compile(r"(\d+) of (\d+) started")
 
@@ -14,21 +14,6 @@ def settle(pg) -> None:  # type: ignore[no-untyped-def]
     """Give a rerun time to start before waiting for it to finish (the flag flips late)."""
     pg.wait_for_timeout(500)
     wait_idle(pg)
-
-
-def sign_in(pg, url: str, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
-    """Like conftest.login, but tolerant of the login form's first render and of the
-    "Show password" button that also carries the label "Password"."""
-    pg.goto(url)
-    settle(pg)
-    pg.get_by_label("Username").wait_for()
-    pg.wait_for_timeout(1000)
-    settle(pg)
-    pg.get_by_label("Username").fill(username)
-    pg.get_by_role("textbox", name="Password").fill(password)
-    pg.get_by_role("button", name="Login").click()
-    pg.wait_for_selector('[data-testid="stSidebar"]', timeout=60_000)
-    settle(pg)
 
 
 def sign_out(pg) -> None:  # type: ignore[no-untyped-def]

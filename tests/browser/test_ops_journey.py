@@ -11,26 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import SANDBOX_URL, wait_idle
+from tests.browser.conftest import SANDBOX_URL, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page: Any, url: str, username: str, password: str) -> None:
-    """Log in; clicks again once if the first click landed while the app was still starting."""
-    page.goto(url)
-    wait_idle(page, timeout=90_000)
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password", exact=True).fill(password)
-    for attempt in range(2):
-        page.get_by_role("button", name="Login").click()
-        try:
-            page.wait_for_selector('[data-testid="stSidebar"]', timeout=20_000)
-            break
-        except Exception:
-            if attempt == 1:
-                raise
-    wait_idle(page)
 
 
 def make_customer() -> dict[str, Any]:
