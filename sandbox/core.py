@@ -1099,6 +1099,11 @@ class State:
         with self._fault_lock:
             self._faults_forced.clear()
 
+    def forced_faults_pending(self) -> int:
+        """How many forced faults have not fired yet (tests wait for one to be taken)."""
+        with self._fault_lock:
+            return len(self._faults_forced)
+
     def next_fault(self) -> tuple[str, float | None] | None:
         """The fault for the next /v1 request: forced ones first, then the seeded fault rate."""
         with self._fault_lock:

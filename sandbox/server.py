@@ -270,7 +270,11 @@ def _faults(req: Request, state: State) -> dict:
     if req.has("mode"):
         seconds = float(req.str("seconds") or 0) or None
         state.force_faults(req.str("mode") or "", req.int("count", 1) or 1, seconds)
-    return {"ok": True, "fault_rate": state.config.fault_rate}
+    return {
+        "ok": True,
+        "fault_rate": state.config.fault_rate,
+        "forced_pending": state.forced_faults_pending(),
+    }
 
 
 def wait_until_ready(base_url: str, *, timeout: float = 5.0) -> bool:

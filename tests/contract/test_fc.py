@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -424,12 +423,10 @@ def test_an_empty_world_has_no_customers() -> None:
         handle.stop()
 
 
-def test_the_seeded_world_has_the_requested_customers_and_starts_fast() -> None:
-    pytest.importorskip("sandbox.seed")
-    began = time.monotonic()
+def test_the_seeded_world_has_the_requested_customers() -> None:
+    # Start-up time is printed by bench/bench_sandbox.py, not asserted here.
     handle = start_background(port=0, seed=5, customers=200)
     try:
-        assert time.monotonic() - began < 5
         client = stripe.StripeClient(TEST_KEY, base_addresses={"api": handle.base_url})
         every = list(client.v1.customers.list(params={"limit": 100}).auto_paging_iter())
         assert len(every) == 200

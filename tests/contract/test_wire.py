@@ -258,7 +258,7 @@ def test_a_validation_failure_is_not_saved_under_the_key(
 
 def test_a_concurrent_request_with_the_same_key_gets_409(sandbox: SandboxHandle) -> None:
     key = f"k-{uuid.uuid4()}"
-    hook(sandbox, "faults", mode="slow", count=1, seconds=1)
+    hook(sandbox, "faults", mode="slow", count=1, seconds=3)
     results: list[int] = []
 
     def first() -> None:
@@ -274,7 +274,12 @@ def test_a_concurrent_request_with_the_same_key_gets_409(sandbox: SandboxHandle)
 
     thread = threading.Thread(target=first)
     thread.start()
-    time.sleep(0.3)
+    # Once the slow fault is taken, the first request holds the key for 3 s (however busy the
+    # machine is, it has claimed the key microseconds after taking the fault).
+    deadline = time.monotonic() + 10
+    while hook(sandbox, "faults")["forced_pending"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
     status, body, _ = raw(
         sandbox.base_url,
         "POST",
