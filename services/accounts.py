@@ -128,6 +128,7 @@ class SyncResult:
     seconds: float
     full: bool = True  # False: only what the events since the cursor named was re-read
     events: int = 0
+    removed: int = 0  # customers a full walk no longer found in Stripe (deleted there)
 
 
 @dataclass(frozen=True)
@@ -457,17 +458,33 @@ def _newest_event_created(svc: Services) -> int:
     return svc.now()
 
 
-def _walk(svc: Services, report: Progress) -> tuple[int, int, int]:
-    """Every customer and each one's accounts: one request per customer, so only when needed."""
+def _walk(svc: Services, report: Progress) -> tuple[int, int, int, int]:
+    """Every customer and each one's accounts: one request per customer, so only when needed.
+
+    A walk that reached the end has seen every customer Stripe has, so the mirror's customers
+    it did not see were deleted in Stripe (while nobody replayed their ``customer.deleted``)
+    and are forgotten as that event would (:func:`_forget_customers`). Returns (customers,
+    accounts, snapshots, customers removed).
+    """
     customers = accounts = snapshots = 0
+    seen: set[str] = set()
     report(0, None, "Reading customers from Stripe…")
     for customer in svc.gateway.iter_customers():
         n_accounts, n_snapshots = _mirror_customer_accounts(svc, customer)
+        seen.add(str(customer["id"]))
         customers += 1
         accounts += n_accounts
         snapshots += n_snapshots
         report(customers, None, f"{customers} customers, {accounts} accounts")
-    return customers, accounts, snapshots
+
+    def forget_unseen(session: Session) -> int:
+        stored = set(session.exec(select(CustomerRecord.id)).all())
+        gone = stored - seen
+        _forget_customers(session, gone)
+        return len(gone)
+
+    removed: int = retrying(svc.engine, forget_unseen)
+    return customers, accounts, snapshots, removed
 
 
 def _event_object(event: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -603,21 +620,24 @@ def sync_accounts(
         mark_sync(svc.engine, SYNC_NAME, last_started_at=utcnow())
         cursor = None if full else read_sync_cursor(svc.engine, SYNC_NAME)
         walk = cursor is None or cursor < svc.now() - CURSOR_MAX_AGE_SECONDS
-        events = 0
+        events = removed = 0
         if walk:
             cursor_after = _newest_event_created(svc)
-            customers, accounts, snapshots = _walk(svc, report)
+            customers, accounts, snapshots, removed = _walk(svc, report)
         else:
             assert cursor is not None
             customers, accounts, snapshots, events, cursor_after = _replay(svc, cursor, report)
         seconds = round((datetime.now(UTC) - started).total_seconds(), 2)
-        result = SyncResult(customers, accounts, snapshots, seconds, full=walk, events=events)
+        result = SyncResult(
+            customers, accounts, snapshots, seconds, full=walk, events=events, removed=removed
+        )
         details = {
             "customers": customers,
             "accounts": accounts,
             "snapshots": snapshots,
             "full": walk,
             "events": events,
+            "removed": removed,
         }
         mark_sync(
             svc.engine,
@@ -646,9 +666,15 @@ def sync_accounts(
 
 def _sync_message(result: SyncResult) -> str:
     if result.full:
+        gone = (
+            f" {result.removed} customer(s) deleted in Stripe were removed from the list; their "
+            "accounts are kept."
+            if result.removed
+            else ""
+        )
         return (
             f"Synced {result.customers} customers and {result.accounts} accounts "
-            f"in {result.seconds} s."
+            f"in {result.seconds} s.{gone}"
         )
     return (
         f"Applied {result.events} changes from Stripe: {result.customers} customers and "

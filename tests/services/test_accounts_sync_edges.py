@@ -83,6 +83,24 @@ def test_a_customer_deleted_in_stripe_leaves_search_but_keeps_their_accounts(
     assert kept is not None and kept.customer_id == customer["id"]
 
 
+def test_a_full_re_read_removes_customers_deleted_while_nobody_synced_incrementally(
+    services_ctx: Any, gateway: Any, simulator: Any, sandbox_handle: Any, ops: Any
+) -> None:
+    customer, linked = make_customer(gateway, simulator, accounts=1)
+    kept_customer, _ = make_customer(gateway, simulator, accounts=1)
+    accounts.sync_accounts(services_ctx, ops)
+    delete_customer_in_stripe(sandbox_handle.base_url, customer["id"])
+    result = accounts.sync_accounts(services_ctx, ops, full=True)  # no replay of the event
+    assert result.full and result.removed == 1
+    assert "1 customer(s) deleted in Stripe were removed" in accounts._sync_message(result)
+    assert stored(services_ctx.engine, CustomerRecord, customer["id"]) is None
+    assert stored(services_ctx.engine, CustomerRecord, kept_customer["id"]) is not None
+    kept = stored(services_ctx.engine, AccountRecord, linked[0]["id"])
+    assert kept is not None and kept.customer_id == customer["id"]  # as customer.deleted does
+    again = accounts.sync_accounts(services_ctx, ops, full=True)
+    assert again.removed == 0 and "deleted in Stripe" not in accounts._sync_message(again)
+
+
 def test_a_replay_applies_events_oldest_first_so_the_latest_status_wins(
     services_ctx: Any, gateway: Any, simulator: Any, ops: Any
 ) -> None:
