@@ -14,7 +14,7 @@ from bootstrap import SANDBOX_KEY
 from services import accounts
 from services.models import AccountRecord, CustomerRecord, SyncState
 from services.store import session_scope
-from tests.services.test_accounts import make_customer
+from tests.services.test_accounts import make_customer, store_svc  # noqa: F401
 
 
 def delete_customer_in_stripe(base_url: str, customer_id: str) -> dict[str, Any]:
@@ -84,20 +84,21 @@ def test_a_customer_deleted_in_stripe_leaves_search_but_keeps_their_accounts(
 
 
 def test_a_full_re_read_removes_customers_deleted_while_nobody_synced_incrementally(
-    services_ctx: Any, gateway: Any, simulator: Any, sandbox_handle: Any, ops: Any
+    store_svc: Any, gateway: Any, simulator: Any, sandbox_handle: Any, ops: Any
 ) -> None:
+    # store_svc: the same test on SQLite and on PostgreSQL
     customer, linked = make_customer(gateway, simulator, accounts=1)
     kept_customer, _ = make_customer(gateway, simulator, accounts=1)
-    accounts.sync_accounts(services_ctx, ops)
+    accounts.sync_accounts(store_svc, ops)
     delete_customer_in_stripe(sandbox_handle.base_url, customer["id"])
-    result = accounts.sync_accounts(services_ctx, ops, full=True)  # no replay of the event
+    result = accounts.sync_accounts(store_svc, ops, full=True)  # no replay of the event
     assert result.full and result.removed == 1
     assert "1 customer(s) deleted in Stripe were removed" in accounts._sync_message(result)
-    assert stored(services_ctx.engine, CustomerRecord, customer["id"]) is None
-    assert stored(services_ctx.engine, CustomerRecord, kept_customer["id"]) is not None
-    kept = stored(services_ctx.engine, AccountRecord, linked[0]["id"])
+    assert stored(store_svc.engine, CustomerRecord, customer["id"]) is None
+    assert stored(store_svc.engine, CustomerRecord, kept_customer["id"]) is not None
+    kept = stored(store_svc.engine, AccountRecord, linked[0]["id"])
     assert kept is not None and kept.customer_id == customer["id"]  # as customer.deleted does
-    again = accounts.sync_accounts(services_ctx, ops, full=True)
+    again = accounts.sync_accounts(store_svc, ops, full=True)
     assert again.removed == 0 and "deleted in Stripe" not in accounts._sync_message(again)
 
 
