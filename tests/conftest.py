@@ -112,6 +112,14 @@ def services_ctx(gateway, sqlite_engine):  # type: ignore[no-untyped-def]
     return Services(gateway=gateway, engine=sqlite_engine, mode="sandbox")
 
 
+@pytest.fixture
+def store_svc(gateway, engine):  # type: ignore[no-untyped-def]
+    """Services on the parametrized database: the test runs on SQLite and on PostgreSQL."""
+    from services.context import Services
+
+    return Services(gateway=gateway, engine=engine, mode="sandbox")
+
+
 def actor_for(role: str):  # type: ignore[no-untyped-def]
     from services.auth import Actor
 

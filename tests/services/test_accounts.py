@@ -96,12 +96,6 @@ def fake_account(n: int, **overrides: Any) -> dict[str, Any]:
     return account
 
 
-@pytest.fixture
-def store_svc(gateway: Any, engine: Any) -> Services:
-    """Services on the parametrized database (SQLite and PostgreSQL)."""
-    return Services(gateway=gateway, engine=engine, mode="sandbox")
-
-
 def audit_rows(engine: Any, action: str, target: str | None = None) -> list[AuditEntry]:
     with session_scope(engine) as session:
         stmt = select(AuditEntry).where(AuditEntry.action == action)

@@ -14,7 +14,7 @@ from bootstrap import SANDBOX_KEY
 from services import accounts
 from services.models import AccountRecord, CustomerRecord, SyncState
 from services.store import session_scope
-from tests.services.test_accounts import make_customer, store_svc  # noqa: F401
+from tests.services.test_accounts import make_customer
 
 
 def delete_customer_in_stripe(base_url: str, customer_id: str) -> dict[str, Any]:
@@ -86,7 +86,6 @@ def test_a_customer_deleted_in_stripe_leaves_search_but_keeps_their_accounts(
 def test_a_full_re_read_removes_customers_deleted_while_nobody_synced_incrementally(
     store_svc: Any, gateway: Any, simulator: Any, sandbox_handle: Any, ops: Any
 ) -> None:
-    # store_svc: the same test on SQLite and on PostgreSQL
     customer, linked = make_customer(gateway, simulator, accounts=1)
     kept_customer, _ = make_customer(gateway, simulator, accounts=1)
     accounts.sync_accounts(store_svc, ops)
