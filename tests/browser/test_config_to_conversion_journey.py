@@ -37,6 +37,7 @@ def pick_option(pg, widget_label: str, option: str) -> None:  # type: ignore[no-
 
 def setup_intent_counts(pg, method: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     """(usable, started) of ``method`` on the conversion page for the setup_intent flow."""
+    wait_idle(pg)  # never read the cards of a run that is still redrawing them
     flow_box = pg.get_by_test_id("stMultiSelect").filter(has_text="Flow")
     if "setup_intent" not in flow_box.inner_text():
         flow_box.click()
@@ -67,6 +68,8 @@ def test_admin_config_reaches_the_setup_intent_and_the_manager_counts_it(page, a
     sign_in(page, app_url, "admin", "fcops-admin-demo")
     open_page(page, "Flow configuration")
     page.get_by_text("SetupIntent", exact=True).click()
+    # The editor below belongs to the flow named in the heading: wait until that is SetupIntent.
+    page.get_by_test_id("stHeading").filter(has_text=re.compile(r"^\s*SetupIntent\s*$")).wait_for()
     settle(page)
     perms_box = page.get_by_test_id("stMultiSelect").filter(has_text="Permissions")
     added = next(
