@@ -112,6 +112,11 @@ run = st.button("Run batch check", type="primary", icon=":material/play_arrow:",
 
 
 def run_batch(planned: list[PlannedDebit], bad: list[RowError]) -> None:
+    hint = st.empty()
+    hint.caption(
+        ":material/hourglass_top: Stay on this page and leave its fields alone until the check "
+        "finishes: leaving the page or changing anything on it stops the run."
+    )
     bar = st.progress(0.0, text="Starting…")
 
     def progress(done: int, total: int, message: str) -> None:
@@ -127,6 +132,7 @@ def run_batch(planned: list[PlannedDebit], bad: list[RowError]) -> None:
         progress=progress,
     )
     bar.empty()
+    hint.empty()
     st.session_state[RESULT] = result
 
 

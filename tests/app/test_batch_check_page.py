@@ -64,6 +64,7 @@ def test_an_uploaded_csv_gets_verdicts_per_row_and_errors_for_bad_rows() -> None
     assert list(rows["Amount"])[:2] == ["$100.00", "$75.00"]
     labels = [d.label for d in at.get("download_button")]
     assert "Download results (CSV)" in labels
+    assert "Stay on this page" not in texts(at)  # the while-it-runs hint is gone afterwards
 
 
 def test_pasted_csv_text_works_like_an_upload_and_rows_can_be_filtered() -> None:
