@@ -52,7 +52,7 @@ def sync_bar() -> None:
     assert info is not None
     left, right, more = st.columns([3, 1, 1], vertical_alignment="center")
     when = (
-        format_timestamp(int(info.last_finished_at.replace(tzinfo=UTC).timestamp()))
+        format_timestamp(int(info.last_finished_at.timestamp()))
         if info.last_finished_at
         else "never"
     )

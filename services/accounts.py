@@ -27,6 +27,7 @@ from sqlmodel import Session, col, func, select
 
 from services import audit
 from services.auth import Actor, require
+from services.clock import as_utc
 from services.context import Services
 from services.errors import NotFound, RefreshNotAllowed, ValidationError
 from services.ids import kind_of, parse_id
@@ -697,7 +698,7 @@ def sync_info(svc: Services, actor: Actor) -> SyncInfo:
         return SyncInfo(
             accounts=int(n_accounts),
             customers=int(n_customers),
-            last_finished_at=state.last_finished_at if state else None,
+            last_finished_at=as_utc(state.last_finished_at) if state else None,
             details=dict(state.details) if state else {},
         )
 

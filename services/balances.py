@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from services.clock import unix_seconds
 from services.money import MoneyError, format_plain, validate_currency
 
 __all__ = [
@@ -118,7 +119,7 @@ def refresh_state(
     null or in the future, on inactive accounts or without the `balances` permission
     (reference §4). An account that was never refreshed (`balance_refresh` null) can be.
     """
-    moment = _unix(now)
+    moment = unix_seconds(now)
     if account is None:
         return False, None, "The payment method was entered manually, so it has no bank balance."
     if "balances" not in (account.get("permissions") or ()):
@@ -157,7 +158,7 @@ def assess_debit(
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise MoneyError("The debit amount must be a positive whole number of minor units.")
     rules = policy or DebitPolicy()
-    moment = _unix(now)
+    moment = unix_seconds(now)
     can_refresh, refresh_at, why_not = refresh_state(account, now=moment)
     draft = _Draft(amount=amount, currency=code, required=rules.required(amount))
     draft.can_refresh_now, draft.refreshable_at = can_refresh, refresh_at
@@ -356,14 +357,6 @@ def _age(account: Mapping[str, Any], moment: int) -> tuple[int | None, int | Non
         return None, None
     # A bank clock slightly ahead of ours must not make the balance look younger than new.
     return as_of, max(0, moment - as_of)
-
-
-def _unix(now: datetime | int) -> int:
-    """Unix seconds from an int or a datetime; a naive datetime is taken to be UTC."""
-    if isinstance(now, datetime):
-        aware = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
-        return int(aware.timestamp())
-    return int(now)
 
 
 def _when(ts: int) -> str:

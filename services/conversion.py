@@ -24,6 +24,8 @@ from typing import Any
 
 import pandas as pd
 
+from services.clock import unix_seconds
+
 __all__ = [
     "FUNNEL_COLUMNS",
     "OUTCOME_COLUMNS",
@@ -114,7 +116,7 @@ def classify_intent(
     method = _verification_method(intent)
     payment_method = _payment_method(intent, kind)
     path = _path(intent, payment_method, method)
-    stage = _stage(intent, kind, now=_unix(now), abandon_after=abandon_after_seconds)
+    stage = _stage(intent, kind, now=unix_seconds(now), abandon_after=abandon_after_seconds)
     status = intent.get("status")
     return IntentOutcome(
         id=str(intent["id"]),
@@ -340,11 +342,3 @@ def _outcome_rows(outcomes: list[IntentOutcome]) -> pd.DataFrame:
 
 def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
-
-
-def _unix(now: datetime | int) -> int:
-    """Unix seconds from an int or a datetime; a naive datetime is taken to be UTC."""
-    if isinstance(now, datetime):
-        aware = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
-        return int(aware.timestamp())
-    return int(now)

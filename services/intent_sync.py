@@ -26,6 +26,7 @@ from sqlmodel import Session, col, func, select
 from services import audit
 from services import conversion as funnel_math
 from services.auth import Actor
+from services.clock import as_utc, unix_seconds
 from services.context import Services
 from services.errors import ValidationError
 from services.models import IntentRecord, SyncState, utcnow
@@ -313,13 +314,6 @@ def sync_intents(
 # --------------------------------------------------------------------------- reading
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands datetimes back naive; they were written in UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
 def store_info(engine: Engine) -> StoreInfo:
     with session_scope(engine) as session:
         count, first, last = session.exec(
@@ -335,7 +329,7 @@ def store_info(engine: Engine) -> StoreInfo:
         methods=sorted(str(m) for m in methods if m),
         first_created=int(first) if first is not None else None,
         last_created=int(last) if last is not None else None,
-        last_finished_at=_aware(state.last_finished_at) if state else None,
+        last_finished_at=as_utc(state.last_finished_at) if state else None,
         cursor=cursor,
     )
 
@@ -367,11 +361,9 @@ def _load(
         return list(session.exec(stmt.order_by(col(IntentRecord.created))).all())
 
 
-def _now_unix(now: datetime | int) -> int:
-    if isinstance(now, datetime):
-        aware = now if now.tzinfo else now.replace(tzinfo=UTC)
-        return int(aware.timestamp())
-    return int(now)
+def _stored_success_times(rows: list[IntentRecord]) -> dict[str, int]:
+    """When each stored intent first had a usable payment method (from its events)."""
+    return {r.id: int(r.succeeded_at) for r in rows if r.succeeded_at is not None}
 
 
 def conversion(
@@ -390,9 +382,8 @@ def conversion(
     included. With ``methods`` given, only those methods' rows are returned.
     """
     rows = _load(engine, flows=flows, methods=methods, start=start, end=end)
-    times = {r.id: int(r.succeeded_at) for r in rows if r.succeeded_at is not None}
     frame = funnel_math.funnel(
-        [r.raw for r in rows], now=_now_unix(now), success_times=times, by=by
+        [r.raw for r in rows], now=unix_seconds(now), success_times=_stored_success_times(rows), by=by
     )
     if methods:
         frame = frame[frame["verification_method"].isin(list(methods))].reset_index(drop=True)
@@ -410,9 +401,8 @@ def outcomes(
 ) -> pd.DataFrame:
     """One row per stored intent with its funnel stage and path (for drill-down and CSV)."""
     rows = _load(engine, flows=flows, methods=methods, start=start, end=end)
-    times = {r.id: int(r.succeeded_at) for r in rows if r.succeeded_at is not None}
     frame = funnel_math.outcomes_frame(
-        [r.raw for r in rows], now=_now_unix(now), success_times=times
+        [r.raw for r in rows], now=unix_seconds(now), success_times=_stored_success_times(rows)
     )
     flow_by_id = {r.id: r.flow or UNKNOWN_FLOW for r in rows}
     status_by_id = {r.id: r.status for r in rows}

@@ -18,6 +18,7 @@ from sqlmodel import col, func, or_, select
 from services import audit, debits, flows, intent_sync
 from services.auth import Actor
 from services.balances import DebitPolicy
+from services.clock import as_utc
 from services.models import AccountRecord, IntentRecord, OwnershipCheck, SyncState
 from services.store import session_scope
 
@@ -123,13 +124,6 @@ def _count(session: Any, *where: Any, model: Any = AccountRecord) -> int:
     return int(session.exec(select(func.count()).select_from(model).where(*where)).one())
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands datetimes back naive; they were written in UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
 def ops_overview(engine: Engine) -> OpsOverview:
     failed = or_(*(col(c) == "failed" for c in _REFRESH_COLUMNS))
     with session_scope(engine) as session:
@@ -187,7 +181,7 @@ def manager_overview(engine: Engine, *, now: int) -> ManagerOverview:
     ]
     with session_scope(engine) as session:
         state = session.get(SyncState, intent_sync.SYNC_NAME)
-        last = _aware(state.last_finished_at) if state else None
+        last = as_utc(state.last_finished_at) if state else None
     return ManagerOverview(since=since, methods=methods, last_intents_sync=last)
 
 
@@ -195,7 +189,7 @@ def admin_overview(engine: Engine, actor: Actor) -> AdminOverview:
     page = audit.query(engine, actor=actor, limit=RECENT_AUDIT)
     lines = [
         AuditLine(
-            at=_aware(e.at) or e.at,
+            at=as_utc(e.at) or e.at,
             actor=e.actor,
             action=e.action,
             target=e.target,

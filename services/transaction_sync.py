@@ -22,6 +22,7 @@ from sqlmodel import col, func, select
 from services import accounts, audit
 from services.audit import AuditContext
 from services.auth import Actor, require
+from services.clock import as_utc
 from services.context import Services
 from services.errors import NotFound
 from services.ids import parse_id
@@ -187,16 +188,9 @@ def status_of(
         can_refresh=blocker is None,
         why_not=blocker or "",
         cursor=state.cursor if state else None,
-        last_synced_at=_aware(state.last_finished_at) if state else None,
+        last_synced_at=as_utc(state.last_finished_at) if state else None,
         stored_rows=_stored_count(engine, str(account["id"])),
     )
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands datetimes back naive; they were written in UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 # --------------------------------------------------------------------------- Stripe actions
