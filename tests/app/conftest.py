@@ -71,6 +71,29 @@ def no_exceptions(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
+def run_script(page: str, role: str | None) -> AppTest:
+    """Run one page script directly (bypassing the router), signed in as ``role`` or not."""
+    at = AppTest.from_file(os.path.join(os.path.dirname(DASHBOARD), page), default_timeout=60)
+    if role is not None:
+        at.session_state["authentication_status"] = True
+        at.session_state["username"] = role
+    at.run()
+    return at
+
+
+def refused(page: str, role: str) -> AppTest:
+    """Check that ``role`` cannot reach ``page``: it is not in the role's navigation, and the
+    script run directly refuses with a message and no trace. Returns that direct run, for the
+    page's own checks that it shows none of its data."""
+    at = open_page(None, role)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(page)
+    direct = run_script(page, role)
+    no_exceptions(direct)
+    assert "cannot open this page" in texts(direct)
+    return direct
+
+
 _app_built = False
 
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from services.auth import PERMISSIONS, ROLES
-from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import no_exceptions, open_page, run_script, texts
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,16 +32,6 @@ DENIED = [
     for role in ROLES
     if role not in PERMISSIONS[perm or ""]
 ]
-
-
-def run_script(file: str, role: str | None) -> AppTest:
-    """Run one page script directly (bypassing the router), signed in as ``role`` or not."""
-    at = AppTest.from_file(str(ROOT / file), default_timeout=60)
-    if role is not None:
-        at.session_state["authentication_status"] = True
-        at.session_state["username"] = role
-    at.run()
-    return at
 
 
 def test_the_registry_lists_pages_that_exist() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from services import accounts
 from services.auth import Actor
 from services.models import AuditEntry
 from services.store import session_scope
-from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import no_exceptions, open_page, refused, texts
 from tests.app.conftest import shared_app as app
 
 PAGE = "pages/accounts.py"
@@ -201,14 +200,7 @@ def test_back_returns_to_the_list() -> None:
 
 
 def test_manager_cannot_open_the_page_and_its_script_shows_no_data() -> None:
-    with pytest.raises(ValueError, match="Could not find a navigation page"):
-        open_page(PAGE, "manager")  # not in the manager's navigation at all
-    root = Path(__file__).resolve().parents[2]
-    at = AppTest.from_file(str(root / PAGE), default_timeout=60)  # the script itself refuses too
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = "manager"
-    at.run()
-    no_exceptions(at)
+    at = refused(PAGE, "manager")
     assert not at.dataframe and "fca_" not in texts(at)
     assert "cannot open this page" in " ".join(e.value for e in at.error)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from services import audit
 from services.auth import Actor
-from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import no_exceptions, open_page, refused, texts
 
 PAGE = "pages/audit.py"
 
@@ -149,15 +148,5 @@ def test_the_export_button_is_offered_when_rows_match() -> None:
 
 @pytest.mark.parametrize("role", ["ops", "finance", "manager"])
 def test_other_roles_cannot_reach_the_audit_log(role: str) -> None:
-    at = open_page(None, role)
-    with pytest.raises(ValueError):
-        at.switch_page(PAGE)
-    direct = AppTest.from_file(
-        os.path.join(os.path.dirname(__file__), "..", "..", PAGE), default_timeout=60
-    )
-    direct.session_state["authentication_status"] = True
-    direct.session_state["username"] = role
-    direct.run()
-    no_exceptions(direct)
-    assert "cannot open this page" in texts(direct)
+    direct = refused(PAGE, role)
     assert not direct.dataframe

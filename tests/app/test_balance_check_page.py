@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import itertools
-import os
 import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import no_exceptions, open_page, refused, texts
 from tests.app.conftest import shared_app as app
 
 PAGE = "pages/balance_check.py"
@@ -162,17 +161,7 @@ def test_customer_search_checks_their_best_account() -> None:
 
 @pytest.mark.parametrize("role", ["ops", "manager"])
 def test_roles_without_balance_checks_cannot_open_the_page(role: str) -> None:
-    at = open_page(None, role)
-    with pytest.raises(ValueError):
-        at.switch_page(PAGE)
-    direct = AppTest.from_file(
-        os.path.join(os.path.dirname(__file__), "..", "..", PAGE), default_timeout=60
-    )
-    direct.session_state["authentication_status"] = True
-    direct.session_state["username"] = role
-    direct.run()
-    no_exceptions(direct)
-    assert "cannot open this page" in texts(direct)
+    direct = refused(PAGE, role)
     assert not direct.text_input
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import no_exceptions, open_page, refused, texts
 from tests.app.test_balance_check_page import new_account
 
 PAGE = "pages/batch_check.py"
@@ -118,15 +116,5 @@ def test_the_page_says_what_it_read_before_anything_runs() -> None:
 
 @pytest.mark.parametrize("role", ["ops", "manager"])
 def test_roles_without_balance_checks_cannot_open_the_batch_page(role: str) -> None:
-    at = open_page(None, role)
-    with pytest.raises(ValueError):
-        at.switch_page(PAGE)
-    direct = AppTest.from_file(
-        os.path.join(os.path.dirname(__file__), "..", "..", PAGE), default_timeout=60
-    )
-    direct.session_state["authentication_status"] = True
-    direct.session_state["username"] = role
-    direct.run()
-    no_exceptions(direct)
-    assert "cannot open this page" in texts(direct)
+    direct = refused(PAGE, role)
     assert not direct.text_area

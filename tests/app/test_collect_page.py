@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from services import flows
-from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import no_exceptions, open_page, refused, texts
 from tests.app.conftest import shared_app as app
 
 PAGE = "pages/collect.py"
@@ -55,17 +54,7 @@ def test_the_page_shows_the_setup_intent_flow_configuration(role: str) -> None:
 
 @pytest.mark.parametrize("role", ["finance", "manager"])
 def test_other_roles_cannot_reach_the_page_or_its_data(role: str) -> None:
-    at = open_page(None, role)
-    with pytest.raises(ValueError):
-        at.switch_page(PAGE)
-    direct = AppTest.from_file(
-        os.path.join(os.path.dirname(__file__), "..", "..", PAGE), default_timeout=60
-    )
-    direct.session_state["authentication_status"] = True
-    direct.session_state["username"] = role
-    direct.run()
-    no_exceptions(direct)
-    assert "cannot open this page" in texts(direct)
+    direct = refused(PAGE, role)
     assert not direct.button and not direct.dataframe
 
 

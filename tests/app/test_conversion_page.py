@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from services import collection, intent_sync
 from services.auth import Actor
-from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import no_exceptions, open_page, refused, texts
 from tests.app.conftest import shared_app as app
 
 PAGE = "pages/conversion.py"
@@ -48,17 +47,7 @@ def test_the_page_syncs_an_empty_store_and_shows_cards_charts_and_table(role: st
 
 @pytest.mark.parametrize("role", ["ops", "finance"])
 def test_other_roles_cannot_reach_the_page_or_its_data(role: str) -> None:
-    at = open_page(None, role)
-    with pytest.raises(ValueError):
-        at.switch_page(PAGE)
-    direct = AppTest.from_file(
-        os.path.join(os.path.dirname(__file__), "..", "..", PAGE), default_timeout=60
-    )
-    direct.session_state["authentication_status"] = True
-    direct.session_state["username"] = role
-    direct.run()
-    no_exceptions(direct)
-    assert "cannot open this page" in texts(direct)
+    direct = refused(PAGE, role)
     assert not direct.metric and not direct.dataframe
 
 

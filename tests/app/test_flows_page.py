@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from services import flows
 from services.auth import Actor
-from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import no_exceptions, open_page, refused, texts
 
 PAGE = "pages/flows.py"
 OTHER = Actor(username="other-admin", role="admin", name="Other Admin")
@@ -47,17 +45,7 @@ def test_admin_sees_every_flow_and_the_defaults_with_a_preview() -> None:
 
 @pytest.mark.parametrize("role", ["ops", "finance", "manager"])
 def test_other_roles_cannot_reach_the_page_or_its_data(role: str) -> None:
-    at = open_page(None, role)
-    with pytest.raises(ValueError):
-        at.switch_page(PAGE)  # not in their navigation
-    direct = AppTest.from_file(
-        os.path.join(os.path.dirname(__file__), "..", "..", PAGE), default_timeout=60
-    )
-    direct.session_state["authentication_status"] = True
-    direct.session_state["username"] = role
-    direct.run()
-    no_exceptions(direct)
-    assert "cannot open this page" in texts(direct)
+    direct = refused(PAGE, role)
     assert not direct.multiselect and not direct.code
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from services import debits
 from services.auth import Actor
 from services.balances import DebitPolicy
-from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import no_exceptions, open_page, refused, texts
 
 PAGE = "pages/policy.py"
 OTHER = Actor(username="other-admin", role="admin", name="Other Admin")
@@ -87,17 +85,7 @@ def test_a_save_after_someone_else_saved_is_refused_with_a_conflict_message() ->
 
 @pytest.mark.parametrize("role", ["ops", "finance", "manager"])
 def test_other_roles_cannot_open_the_policy_page(role: str) -> None:
-    at = open_page(None, role)
-    with pytest.raises(ValueError):
-        at.switch_page(PAGE)
-    direct = AppTest.from_file(
-        os.path.join(os.path.dirname(__file__), "..", "..", PAGE), default_timeout=60
-    )
-    direct.session_state["authentication_status"] = True
-    direct.session_state["username"] = role
-    direct.run()
-    no_exceptions(direct)
-    assert "cannot open this page" in texts(direct)
+    direct = refused(PAGE, role)
     assert "Safety buffer" not in texts(direct)
 
 

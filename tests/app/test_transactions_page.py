@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import no_exceptions, open_page, refused, texts
 
 PAGE = "pages/transactions.py"
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
@@ -123,13 +123,5 @@ def test_a_malformed_account_id_is_explained(demo_accounts: dict[str, list[Any]]
 
 
 def test_manager_cannot_reach_the_page_or_its_data(demo_accounts: dict[str, list[Any]]) -> None:
-    at = open_page(None, "manager")
-    with pytest.raises(ValueError):
-        at.switch_page(PAGE)
-    direct = AppTest.from_file(os.path.join(ROOT, PAGE), default_timeout=60)
-    direct.session_state["authentication_status"] = True
-    direct.session_state["username"] = "manager"
-    direct.run()
-    no_exceptions(direct)
-    assert "cannot open this page" in texts(direct)
+    direct = refused(PAGE, "manager")
     assert not direct.dataframe and not direct.selectbox
