@@ -40,6 +40,7 @@ from services.models import (
     SyncState,
     utcnow,
 )
+from services.spreadsheet import safe_text
 from services.store import (
     UpsertCounts,
     mark_sync,
@@ -970,7 +971,8 @@ def _csv_value(key: str, row: AccountRow) -> Any:
     if key in ("balance_as_of", "created"):
         ts = getattr(row, key)
         return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ts else ""
-    return getattr(row, key)
+    value = getattr(row, key)
+    return safe_text(value) if isinstance(value, str) else value  # names come from banks
 
 
 def iter_accounts_csv(

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from services.audit import query
 from services.auth import Actor
 from services.models import AuditEntry
+from services.spreadsheet import safe_text
 
 COLUMNS: tuple[str, ...] = (
     "time",
@@ -93,12 +94,6 @@ def iter_entries(
             return
 
 
-def _safe_cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    # A leading = + - @ (or tab/CR) makes spreadsheets evaluate the cell as a formula.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def export_csv(
     engine: Engine, *, actor: Actor, filters: AuditFilters, max_rows: int = MAX_ROWS
 ) -> str:
@@ -108,5 +103,5 @@ def export_csv(
     writer.writerow(COLUMNS)
     for entry in iter_entries(engine, actor=actor, filters=filters, max_rows=max_rows):
         row = as_row(entry)
-        writer.writerow([_safe_cell(row[c]) for c in COLUMNS])
+        writer.writerow([safe_text(row[c]) for c in COLUMNS])
     return out.getvalue()

@@ -54,6 +54,7 @@ from services.gateway import StripeGateway
 from services.ids import parse_id
 from services.models import BalanceSnapshot, Setting, SettingVersion, utcnow
 from services.money import MoneyError, exponent, validate_currency
+from services.spreadsheet import safe_text
 from services.store import session_scope
 
 __all__ = [
@@ -791,11 +792,11 @@ class BatchResult:
             code = r.currency or "usd"
             writer.writerow(
                 [
-                    r.row, r.target, r.reference or "", _major(r.amount, code), r.currency or "",
-                    r.verdict, _major(r.balance, code), r.balance_source or "", _iso(r.as_of),
-                    _major(r.required, code), _major(r.shortfall, code),
-                    "yes" if r.refreshed else "no", r.account_id or "", " ".join(r.reasons),
-                    r.error or "",
+                    r.row, safe_text(r.target), safe_text(r.reference), _major(r.amount, code),
+                    r.currency or "", r.verdict, _major(r.balance, code), r.balance_source or "",
+                    _iso(r.as_of), _major(r.required, code), _major(r.shortfall, code),
+                    "yes" if r.refreshed else "no", r.account_id or "",
+                    safe_text(" ".join(r.reasons)), safe_text(r.error),
                 ]
             )  # fmt: skip
         return out.getvalue()

@@ -337,6 +337,19 @@ def test_csv_export_has_every_filtered_account_with_money_in_minor_units(
     assert entry.params["rows"] == len(expected) and entry.actor == finance.username
 
 
+def test_csv_export_defuses_formulas_in_bank_names_but_keeps_negative_balances_numeric(
+    store_svc: Services, finance: Any
+) -> None:
+    overdrawn = {"as_of": 1, "type": "cash", "current": {"usd": -500}, "cash": {}}
+    accounts.upsert_account(
+        store_svc.engine, fake_account(1, display_name="=cmd|' /C calc'!A0", balance=overdrawn)
+    )
+    data = accounts.export_accounts_csv(store_svc, finance)
+    [row] = list(csv.DictReader(io.StringIO(data.decode())))
+    assert row["display_name"] == "'=cmd|' /C calc'!A0"
+    assert row["balance_current_minor"] == "-500"
+
+
 def test_the_paging_index_can_be_ensured_repeatedly(engine: Any) -> None:
     from sqlalchemy import inspect
 

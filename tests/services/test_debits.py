@@ -6,6 +6,8 @@ through the public services, exactly as finance would.
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 from collections.abc import Iterator
 from typing import Any
@@ -682,6 +684,20 @@ def test_batch_result_downloads_in_major_units(
     frame = result.to_frame()
     assert list(frame["verdict"]) == ["insufficient", "error"]
     assert int(frame["shortfall"].iloc[0]) == 20_050 - 12_345
+
+
+def test_batch_result_defuses_formulas_in_text_but_keeps_negative_money_numeric(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
+) -> None:
+    fca = link(gw, sim, customer(gw))
+    set_balance(box, fca, available=-1_250, current=-1_250)  # overdrawn
+    planned, _ = parse_debits_csv(
+        f'id,amount,reference\n{fca},5.00,"=HYPERLINK(""http://evil"")"\n'
+    )
+    result = debits.run_batch(svc, finance, planned, refresh_stale=False)
+    [row] = list(csv.DictReader(io.StringIO(result.to_csv())))
+    assert row["reference"] == '\'=HYPERLINK("http://evil")'
+    assert row["verdict"] == "insufficient" and row["balance"] == "-12.50"
 
 
 def test_balance_history_keeps_every_balance_seen_once(
