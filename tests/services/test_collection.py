@@ -33,6 +33,14 @@ def _key() -> str:
     return f"test-{secrets.token_hex(8)}"
 
 
+def _new_request(svc: Services, ops):  # type: ignore[no-untyped-def]
+    """A new customer and a SetupIntent created for them with the setup_intent flow."""
+    customer = _customer(svc, ops)
+    return customer, collection.create_setup_intent(
+        svc, ops, customer_id=customer, idempotency_key=_key()
+    )
+
+
 def test_created_setup_intent_carries_exactly_the_saved_flow_configuration(
     services_ctx, gateway, admin, ops
 ) -> None:  # type: ignore[no-untyped-def]
@@ -98,10 +106,7 @@ def test_a_new_key_creates_a_second_setup_intent(services_ctx, gateway, ops) -> 
 def test_creation_is_audited_without_the_client_secret_anywhere_in_the_store(
     services_ctx, ops
 ) -> None:  # type: ignore[no-untyped-def]
-    customer = _customer(services_ctx, ops)
-    request = collection.create_setup_intent(
-        services_ctx, ops, customer_id=customer, idempotency_key=_key()
-    )
+    customer, request = _new_request(services_ctx, ops)
 
     (row,) = [r for r in _audit(services_ctx.engine, "collect.create") if r.target == request.id]
     assert row.outcome == "ok" and row.actor == ops.username
@@ -189,10 +194,7 @@ def test_fc_session_prefetch_without_its_permission_is_refused(services_ctx, ops
 def test_cancel_closes_the_request_and_drops_it_from_open_requests(
     services_ctx, gateway, ops
 ) -> None:  # type: ignore[no-untyped-def]
-    customer = _customer(services_ctx, ops)
-    request = collection.create_setup_intent(
-        services_ctx, ops, customer_id=customer, idempotency_key=_key()
-    )
+    customer, request = _new_request(services_ctx, ops)
     assert [r.id for r in collection.open_requests(services_ctx, ops, customer_id=customer)] == [
         request.id
     ]
@@ -209,10 +211,7 @@ def test_cancel_closes_the_request_and_drops_it_from_open_requests(
 
 
 def test_cancel_with_an_unknown_reason_changes_nothing(services_ctx, gateway, ops) -> None:  # type: ignore[no-untyped-def]
-    customer = _customer(services_ctx, ops)
-    request = collection.create_setup_intent(
-        services_ctx, ops, customer_id=customer, idempotency_key=_key()
-    )
+    customer, request = _new_request(services_ctx, ops)
     with pytest.raises(ValidationError, match="cancellation reason"):
         collection.cancel_request(
             services_ctx, ops, request.id, reason="bored", idempotency_key=_key()
@@ -223,10 +222,7 @@ def test_cancel_with_an_unknown_reason_changes_nothing(services_ctx, gateway, op
 def test_manual_entry_puts_the_intent_in_the_microdeposit_queue_with_its_link(
     services_ctx, simulator, ops
 ) -> None:  # type: ignore[no-untyped-def]
-    customer = _customer(services_ctx, ops)
-    request = collection.create_setup_intent(
-        services_ctx, ops, customer_id=customer, idempotency_key=_key()
-    )
+    customer, request = _new_request(services_ctx, ops)
     view = collection.simulate(
         services_ctx,
         ops,
@@ -250,10 +246,7 @@ def test_manual_entry_puts_the_intent_in_the_microdeposit_queue_with_its_link(
 def test_microdeposits_far_past_arrival_are_flagged_stuck(
     services_ctx, simulator, gateway, ops
 ) -> None:  # type: ignore[no-untyped-def]
-    customer = _customer(services_ctx, ops)
-    request = collection.create_setup_intent(
-        services_ctx, ops, customer_id=customer, idempotency_key=_key()
-    )
+    customer, request = _new_request(services_ctx, ops)
     simulator.manual_entry(request.id)
     arrival = gateway.retrieve_setup_intent(request.id)["next_action"]["verify_with_microdeposits"][
         "arrival_date"
@@ -281,10 +274,7 @@ def test_business_days_late_skips_weekends() -> None:
 def test_linking_at_a_bank_succeeds_the_intent_with_an_fc_account(
     services_ctx, simulator, ops
 ) -> None:  # type: ignore[no-untyped-def]
-    customer = _customer(services_ctx, ops)
-    request = collection.create_setup_intent(
-        services_ctx, ops, customer_id=customer, idempotency_key=_key()
-    )
+    customer, request = _new_request(services_ctx, ops)
     view = collection.simulate(
         services_ctx,
         ops,
@@ -302,10 +292,7 @@ def test_linking_at_a_bank_succeeds_the_intent_with_an_fc_account(
 def test_a_refused_simulation_step_is_a_sentence_and_audited_as_error(
     services_ctx, simulator, ops
 ) -> None:  # type: ignore[no-untyped-def]
-    customer = _customer(services_ctx, ops)
-    request = collection.create_setup_intent(
-        services_ctx, ops, customer_id=customer, idempotency_key=_key()
-    )
+    customer, request = _new_request(services_ctx, ops)
     with pytest.raises(StripeRequestError, match="sandbox refused"):
         collection.simulate(
             services_ctx,
