@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 from urllib.parse import parse_qsl
 
+from sandbox.spec.params import check_request
+
 API_VERSION = "2026-10-28.endive"
 IDEMPOTENCY_TTL = 24 * 60 * 60
 MAX_EXPAND_DEPTH = 4
@@ -347,11 +349,14 @@ def route(
 ) -> Callable[[Handler], Handler]:
     """Register ``handler(req, state) -> dict`` for ``METHOD /v1/things/{id}``.
 
-    ``params`` lists the top-level parameters the endpoint accepts (``expand`` is always
-    accepted); anything else is a 400 ``parameter_unknown`` like Stripe. ``None`` accepts
-    everything. Patterns under ``/_sandbox/`` are simulation hooks: no auth, faults or
-    idempotency.
+    ``/v1`` requests are checked against the endpoint's parameter type from the pinned SDK
+    (``sandbox.spec``), so ``/v1`` routes take no ``params``. Patterns under ``/_sandbox/`` are
+    simulation hooks (no auth, faults or idempotency); their ``params`` list the top-level
+    parameters they accept (``expand`` always; anything else → 400 ``parameter_unknown``;
+    ``None`` accepts everything).
     """
+    if pattern.startswith("/v1/") and params is not None:
+        raise ValueError(f"{method} {pattern}: /v1 parameters come from sandbox.spec, not params=")
 
     def decorate(handler: Handler) -> Handler:
         regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$")
@@ -1270,10 +1275,9 @@ def _handle(state: State, req: Request, query: str, body: str) -> Response:
             return _error(rate_limited("Sandbox fault injection: rate limited."))
         if mode == "500":
             return _error(api_error("Sandbox fault injection: internal error."))
-    if rt.params is not None:
-        for name in req.params:
-            if name not in rt.params:
-                return _error(unknown_param(name))
+    refusal = check_request(rt.method, rt.pattern, req.params)
+    if refusal is not None:  # rejected before execution: never saved under an idempotency key
+        return _error(StripeError(400, refusal.message, code=refusal.code, param=refusal.param))
     if req.idempotency_key and len(req.idempotency_key) > 255:
         return _error(invalid("Idempotency-Key must be at most 255 characters.", param=None))
     claimed = state.idempotency_begin(req)

@@ -19,7 +19,6 @@ from typing import Any
 
 from sandbox import objects
 from sandbox.core import (
-    LIST_PARAMS,
     Request,
     State,
     StripeError,
@@ -554,7 +553,7 @@ def _apply_metadata(obj: Obj, req: Request) -> None:
         raise invalid("Metadata can have at most 50 keys.", param="metadata")
 
 
-@route("POST", "/v1/customers", params={*CUSTOMER_FIELDS, "payment_method"})
+@route("POST", "/v1/customers")
 def create_customer(req: Request, state: State) -> Obj:
     cus = objects.customer(state, **_customer_fields(req))
     _apply_metadata(cus, req)
@@ -568,7 +567,7 @@ def create_customer(req: Request, state: State) -> Obj:
     return cus
 
 
-@route("GET", "/v1/customers/search", params={"query", "limit", "page"})
+@route("GET", "/v1/customers/search")
 def search_customers(req: Request, state: State) -> Obj:
     query = req.str("query")
     if not query:
@@ -583,7 +582,7 @@ def retrieve_customer(req: Request, state: State) -> Obj:
     return state.get("customer", req.path_args["id"])
 
 
-@route("POST", "/v1/customers/{id}", params={*CUSTOMER_FIELDS, "default_source"})
+@route("POST", "/v1/customers/{id}")
 def update_customer(req: Request, state: State) -> Obj:
     cus = state.get("customer", req.path_args["id"])
     before = clone(cus)
@@ -603,7 +602,7 @@ def delete_customer(req: Request, state: State) -> Obj:
     return objects.deleted_customer(cus["id"])
 
 
-@route("GET", "/v1/customers", params={*LIST_PARAMS, "email", "created", "test_clock"})
+@route("GET", "/v1/customers")
 def list_customers(req: Request, state: State) -> Obj:
     email = req.str("email")
     where = None if email is None else {"email": email}  # exact, case-sensitive
@@ -695,11 +694,7 @@ def _clause(m: re.Match[str]) -> Callable[[Obj], bool]:
 # --------------------------------------------------------------------------- FC accounts
 
 
-@route(
-    "GET",
-    "/v1/financial_connections/accounts",
-    params={*LIST_PARAMS, "account_holder", "session"},
-)
+@route("GET", "/v1/financial_connections/accounts")
 def list_accounts(req: Request, state: State) -> Obj:
     holder = req.dict("account_holder")
     session = req.str("session")
@@ -733,7 +728,7 @@ def retrieve_account(req: Request, state: State) -> Obj:
     return _fca(state, req.path_args["id"], param="id")
 
 
-@route("POST", "/v1/financial_connections/accounts/{id}/refresh", params={"features"})
+@route("POST", "/v1/financial_connections/accounts/{id}/refresh")
 def refresh_account(req: Request, state: State) -> Obj:
     account = _fca(state, req.path_args["id"], param="id")
     features = _features(req)
@@ -757,7 +752,7 @@ def _check_subscribable(account: Obj) -> None:
         )
 
 
-@route("POST", "/v1/financial_connections/accounts/{id}/subscribe", params={"features"})
+@route("POST", "/v1/financial_connections/accounts/{id}/subscribe")
 def subscribe_account(req: Request, state: State) -> Obj:
     account = _fca(state, req.path_args["id"], param="id")
     _features(req, allowed=("transactions",))
@@ -777,7 +772,7 @@ def subscribe_account(req: Request, state: State) -> Obj:
     return account
 
 
-@route("POST", "/v1/financial_connections/accounts/{id}/unsubscribe", params={"features"})
+@route("POST", "/v1/financial_connections/accounts/{id}/unsubscribe")
 def unsubscribe_account(req: Request, state: State) -> Obj:
     account = _fca(state, req.path_args["id"], param="id")
     _features(req, allowed=("transactions",))
@@ -787,7 +782,7 @@ def unsubscribe_account(req: Request, state: State) -> Obj:
     return account
 
 
-@route("POST", "/v1/financial_connections/accounts/{id}/disconnect", params=set())
+@route("POST", "/v1/financial_connections/accounts/{id}/disconnect")
 def disconnect_account(req: Request, state: State) -> Obj:
     account = _fca(state, req.path_args["id"], param="id")
     if account["status"] == "disconnected":
@@ -807,11 +802,7 @@ def disconnect_account(req: Request, state: State) -> Obj:
     return account
 
 
-@route(
-    "GET",
-    "/v1/financial_connections/accounts/{id}/owners",
-    params={*LIST_PARAMS, "ownership"},
-)
+@route("GET", "/v1/financial_connections/accounts/{id}/owners")
 def list_owners(req: Request, state: State) -> Obj:
     account = _fca(state, req.path_args["id"], param="account")
     own_id = req.str("ownership")
@@ -826,11 +817,7 @@ def list_owners(req: Request, state: State) -> Obj:
 # --------------------------------------------------------------------------- transactions
 
 
-@route(
-    "GET",
-    "/v1/financial_connections/transactions",
-    params={*LIST_PARAMS, "account", "transacted_at", "transaction_refresh"},
-)
+@route("GET", "/v1/financial_connections/transactions")
 def list_transactions(req: Request, state: State) -> Obj:
     account_id = req.str("account")
     if not account_id:
@@ -879,19 +866,7 @@ def retrieve_transaction(req: Request, state: State) -> Obj:
 # --------------------------------------------------------------------------- sessions
 
 
-@route(
-    "POST",
-    "/v1/financial_connections/sessions",
-    params={
-        "account_holder",
-        "permissions",
-        "prefetch",
-        "filters",
-        "limits",
-        "manual_entry",
-        "return_url",
-    },
-)
+@route("POST", "/v1/financial_connections/sessions")
 def create_session(req: Request, state: State) -> Obj:
     holder = req.dict("account_holder")
     if not holder.get("type"):
@@ -988,7 +963,7 @@ def retrieve_session(req: Request, state: State) -> Obj:
 # --------------------------------------------------------------------------- events
 
 
-@route("GET", "/v1/events", params={*LIST_PARAMS, "type", "types", "created", "delivery_success"})
+@route("GET", "/v1/events")
 def list_events(req: Request, state: State) -> Obj:
     oldest = state.now() - EVENT_RETENTION
     if req.has("type") and req.has("types"):

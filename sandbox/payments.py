@@ -1074,34 +1074,6 @@ def check_cancel_reason(req: Request, allowed: tuple[str, ...]) -> str | None:
 # SetupIntents
 # --------------------------------------------------------------------------------------------
 
-SI_CREATE_PARAMS = (
-    "customer",
-    "payment_method_types",
-    "allowed_payment_method_types",
-    "payment_method_options",
-    "usage",
-    "confirm",
-    "payment_method",
-    "payment_method_data",
-    "mandate_data",
-    "metadata",
-    "description",
-    "return_url",
-    "automatic_payment_methods",
-    "flow_directions",
-    "attach_to_self",
-    "on_behalf_of",
-    "single_use",
-)
-CONFIRM_PARAMS = (
-    "payment_method",
-    "payment_method_data",
-    "mandate_data",
-    "payment_method_options",
-    "return_url",
-    "use_stripe_sdk",
-)
-LIST_PARAMS = ("limit", "starting_after", "ending_before", "created")
 
 
 def customer_param(state: State, value: Any) -> str | None:
@@ -1110,7 +1082,7 @@ def customer_param(state: State, value: Any) -> str | None:
     return str(state.get("customer", str(value), param="customer")["id"])
 
 
-@route("POST", "/v1/setup_intents", params=SI_CREATE_PARAMS)
+@route("POST", "/v1/setup_intents")
 def create_setup_intent(req: Request, state: State) -> Obj:
     p = req.params
     types = parse_types(p)
@@ -1144,22 +1116,7 @@ def retrieve_setup_intent(req: Request, state: State) -> Obj:
     return state.get("setup_intent", req.path_args["id"])
 
 
-@route(
-    "POST",
-    "/v1/setup_intents/{id}",
-    params=(
-        "customer",
-        "description",
-        "metadata",
-        "payment_method",
-        "payment_method_data",
-        "payment_method_options",
-        "payment_method_types",
-        "allowed_payment_method_types",
-        "flow_directions",
-        "attach_to_self",
-    ),
-)
+@route("POST", "/v1/setup_intents/{id}")
 def update_setup_intent(req: Request, state: State) -> Obj:
     si = state.get("setup_intent", req.path_args["id"])
     p = req.params
@@ -1209,11 +1166,7 @@ def update_setup_intent(req: Request, state: State) -> Obj:
     return si
 
 
-@route(
-    "GET",
-    "/v1/setup_intents",
-    params=(*LIST_PARAMS, "customer", "payment_method", "attach_to_self"),
-)
+@route("GET", "/v1/setup_intents")
 def list_setup_intents(req: Request, state: State) -> Obj:
     customer, pm = req.str("customer"), req.str("payment_method")
     created = created_bounds(req.params.get("created"))
@@ -1223,7 +1176,7 @@ def list_setup_intents(req: Request, state: State) -> Obj:
     return state.list_response(view, req, "/v1/setup_intents")
 
 
-@route("POST", "/v1/setup_intents/{id}/confirm", params=CONFIRM_PARAMS)
+@route("POST", "/v1/setup_intents/{id}/confirm")
 def confirm_setup_intent_route(req: Request, state: State) -> Obj:
     si = state.get("setup_intent", req.path_args["id"])
     confirm_setup_intent(state, si, req, req.params)
@@ -1275,7 +1228,7 @@ def succeed_setup_intent(
     emit(state, "setup_intent.succeeded", si, req, **previous)
 
 
-@route("POST", "/v1/setup_intents/{id}/cancel", params=("cancellation_reason",))
+@route("POST", "/v1/setup_intents/{id}/cancel")
 def cancel_setup_intent(req: Request, state: State) -> Obj:
     si = state.get("setup_intent", req.path_args["id"])
     if si["status"] in ("succeeded", "canceled", "processing"):
@@ -1295,7 +1248,7 @@ def cancel_setup_intent(req: Request, state: State) -> Obj:
     return si
 
 
-@route("POST", "/v1/setup_intents/{id}/verify_microdeposits", params=("amounts", "descriptor_code"))
+@route("POST", "/v1/setup_intents/{id}/verify_microdeposits")
 def verify_setup_intent(req: Request, state: State) -> Obj:
     si = state.get("setup_intent", req.path_args["id"])
     verify_microdeposits(state, si, req)
@@ -1310,7 +1263,7 @@ def acceptance_now(state: State) -> Obj:
     return {**clone(DEFAULT_ACCEPTANCE), "accepted_at": state.now()}
 
 
-@route("GET", "/v1/setup_attempts", params=(*LIST_PARAMS, "setup_intent"))
+@route("GET", "/v1/setup_attempts")
 def list_setup_attempts(req: Request, state: State) -> Obj:
     si = req.str("setup_intent")
     if not si:
@@ -1324,32 +1277,6 @@ def list_setup_attempts(req: Request, state: State) -> Obj:
 # PaymentIntents
 # --------------------------------------------------------------------------------------------
 
-PI_CREATE_PARAMS = (
-    "amount",
-    "currency",
-    "customer",
-    "description",
-    "metadata",
-    "payment_method",
-    "payment_method_data",
-    "payment_method_types",
-    "allowed_payment_method_types",
-    "payment_method_options",
-    "confirm",
-    "off_session",
-    "mandate",
-    "mandate_data",
-    "setup_future_usage",
-    "statement_descriptor",
-    "statement_descriptor_suffix",
-    "receipt_email",
-    "return_url",
-    "automatic_payment_methods",
-    "capture_method",
-    "confirmation_method",
-    "on_behalf_of",
-    "transfer_group",
-)
 MIN_AMOUNT = 50  # Stripe's minimum charge amount in USD cents
 
 
@@ -1396,7 +1323,7 @@ def parse_statement_descriptor(value: Any, *, param: str, max_length: int = 22) 
     return text
 
 
-@route("POST", "/v1/payment_intents", params=PI_CREATE_PARAMS)
+@route("POST", "/v1/payment_intents")
 def create_payment_intent(req: Request, state: State) -> Obj:
     p = req.params
     types = parse_types(p)
@@ -1447,26 +1374,7 @@ def retrieve_payment_intent(req: Request, state: State) -> Obj:
     return state.get("payment_intent", req.path_args["id"])
 
 
-@route(
-    "POST",
-    "/v1/payment_intents/{id}",
-    params=(
-        "amount",
-        "currency",
-        "customer",
-        "description",
-        "metadata",
-        "payment_method",
-        "payment_method_data",
-        "payment_method_options",
-        "payment_method_types",
-        "allowed_payment_method_types",
-        "setup_future_usage",
-        "statement_descriptor",
-        "statement_descriptor_suffix",
-        "receipt_email",
-    ),
-)
+@route("POST", "/v1/payment_intents/{id}")
 def update_payment_intent(req: Request, state: State) -> Obj:
     pi = state.get("payment_intent", req.path_args["id"])
     p = req.params
@@ -1510,7 +1418,7 @@ def update_payment_intent(req: Request, state: State) -> Obj:
     return pi
 
 
-@route("GET", "/v1/payment_intents", params=(*LIST_PARAMS, "customer"))
+@route("GET", "/v1/payment_intents")
 def list_payment_intents(req: Request, state: State) -> Obj:
     customer = req.str("customer")
     created = created_bounds(req.params.get("created"))
@@ -1518,7 +1426,7 @@ def list_payment_intents(req: Request, state: State) -> Obj:
     return state.list_response(view, req, "/v1/payment_intents")
 
 
-@route("GET", "/v1/payment_intents/search", params=("query", "limit", "page"))
+@route("GET", "/v1/payment_intents/search")
 def search_payment_intents(req: Request, state: State) -> Obj:
     query = req.str("query")
     if not query:
@@ -1582,16 +1490,9 @@ def compile_clause(clause: str, query: str) -> Callable[[Obj], bool]:
     return (lambda obj: not test(obj)) if m["neg"] else test
 
 
-PI_CONFIRM_PARAMS = (
-    *CONFIRM_PARAMS,
-    "mandate",
-    "off_session",
-    "setup_future_usage",
-    "receipt_email",
-)
 
 
-@route("POST", "/v1/payment_intents/{id}/confirm", params=PI_CONFIRM_PARAMS)
+@route("POST", "/v1/payment_intents/{id}/confirm")
 def confirm_payment_intent_route(req: Request, state: State) -> Obj:
     pi = state.get("payment_intent", req.path_args["id"])
     confirm_payment_intent(state, pi, req, req.params)
@@ -1808,7 +1709,7 @@ def open_dispute(state: State, charge_id: str) -> None:
     deactivate_mandates(state, charge["payment_method"])
 
 
-@route("POST", "/v1/payment_intents/{id}/cancel", params=("cancellation_reason",))
+@route("POST", "/v1/payment_intents/{id}/cancel")
 def cancel_payment_intent(req: Request, state: State) -> Obj:
     pi = state.get("payment_intent", req.path_args["id"])
     if pi["status"] in ("succeeded", "canceled"):
@@ -1840,9 +1741,7 @@ def cancel_pi(state: State, pi: Obj, reason: str | None, req: Request | None) ->
     emit(state, "payment_intent.canceled", pi, req, **previous)
 
 
-@route(
-    "POST", "/v1/payment_intents/{id}/verify_microdeposits", params=("amounts", "descriptor_code")
-)
+@route("POST", "/v1/payment_intents/{id}/verify_microdeposits")
 def verify_payment_intent(req: Request, state: State) -> Obj:
     pi = state.get("payment_intent", req.path_args["id"])
     verify_microdeposits(state, pi, req)
@@ -1863,18 +1762,7 @@ def retrieve_charge(req: Request, state: State) -> Obj:
 # --------------------------------------------------------------------------------------------
 
 
-@route(
-    "POST",
-    "/v1/payment_methods",
-    params=(
-        "type",
-        "us_bank_account",
-        "billing_details",
-        "metadata",
-        "customer",
-        "allow_redisplay",
-    ),
-)
+@route("POST", "/v1/payment_methods")
 def create_payment_method_route(req: Request, state: State) -> Obj:
     if req.params.get("customer"):
         raise invalid(
@@ -1896,9 +1784,7 @@ def retrieve_payment_method(req: Request, state: State) -> Obj:
     return state.get("payment_method", req.path_args["id"])
 
 
-@route(
-    "POST", "/v1/payment_methods/{id}", params=("billing_details", "metadata", "allow_redisplay")
-)
+@route("POST", "/v1/payment_methods/{id}")
 def update_payment_method(req: Request, state: State) -> Obj:
     pm = state.get("payment_method", req.path_args["id"])
     previous: Obj = {}
@@ -1927,11 +1813,7 @@ def update_payment_method(req: Request, state: State) -> Obj:
     return pm
 
 
-@route(
-    "GET",
-    "/v1/payment_methods",
-    params=("customer", "type", "limit", "starting_after", "ending_before"),
-)
+@route("GET", "/v1/payment_methods")
 def list_payment_methods(req: Request, state: State) -> Obj:
     customer, kind = req.str("customer"), req.str("type")
     if customer:
@@ -1941,11 +1823,7 @@ def list_payment_methods(req: Request, state: State) -> Obj:
     return state.list_response(view, req, "/v1/payment_methods")
 
 
-@route(
-    "GET",
-    "/v1/customers/{id}/payment_methods",
-    params=("type", "allow_redisplay", "limit", "starting_after", "ending_before"),
-)
+@route("GET", "/v1/customers/{id}/payment_methods")
 def list_customer_payment_methods(req: Request, state: State) -> Obj:
     customer = state.get("customer", req.path_args["id"])
     kind = req.str("type")
@@ -1968,7 +1846,7 @@ def retrieve_customer_payment_method(req: Request, state: State) -> Obj:
     return pm
 
 
-@route("POST", "/v1/payment_methods/{id}/attach", params=("customer",))
+@route("POST", "/v1/payment_methods/{id}/attach")
 def attach_payment_method(req: Request, state: State) -> Obj:
     pm = state.get("payment_method", req.path_args["id"])
     customer = req.str("customer")
@@ -1994,7 +1872,7 @@ def attach_payment_method(req: Request, state: State) -> Obj:
     return pm
 
 
-@route("POST", "/v1/payment_methods/{id}/detach", params=())
+@route("POST", "/v1/payment_methods/{id}/detach")
 def detach_payment_method(req: Request, state: State) -> Obj:
     pm = state.get("payment_method", req.path_args["id"])
     if not pm["customer"]:
@@ -2019,25 +1897,6 @@ def retrieve_mandate(req: Request, state: State) -> Obj:
 # Checkout Sessions
 # --------------------------------------------------------------------------------------------
 
-CHECKOUT_PARAMS = (
-    "mode",
-    "success_url",
-    "cancel_url",
-    "customer",
-    "customer_email",
-    "line_items",
-    "currency",
-    "payment_method_types",
-    "allowed_payment_method_types",
-    "payment_method_options",
-    "metadata",
-    "client_reference_id",
-    "expires_at",
-    "ui_mode",
-    "payment_intent_data",
-    "setup_intent_data",
-    "locale",
-)
 
 
 def checkout_line_items(value: Any) -> tuple[int, str]:
@@ -2069,7 +1928,7 @@ def checkout_line_items(value: Any) -> tuple[int, str]:
     return total, currencies.pop()
 
 
-@route("POST", "/v1/checkout/sessions", params=CHECKOUT_PARAMS)
+@route("POST", "/v1/checkout/sessions")
 def create_checkout_session(req: Request, state: State) -> Obj:
     p = req.params
     mode = p.get("mode")
@@ -2155,11 +2014,7 @@ def retrieve_checkout_session(req: Request, state: State) -> Obj:
     return state.get("checkout.session", req.path_args["id"])
 
 
-@route(
-    "GET",
-    "/v1/checkout/sessions",
-    params=(*LIST_PARAMS, "customer", "payment_intent", "setup_intent", "status"),
-)
+@route("GET", "/v1/checkout/sessions")
 def list_checkout_sessions(req: Request, state: State) -> Obj:
     filters = {k: req.str(k) for k in ("customer", "payment_intent", "setup_intent", "status")}
     created = created_bounds(req.params.get("created"))
@@ -2169,7 +2024,7 @@ def list_checkout_sessions(req: Request, state: State) -> Obj:
     return state.list_response(view, req, "/v1/checkout/sessions")
 
 
-@route("POST", "/v1/checkout/sessions/{id}/expire", params=())
+@route("POST", "/v1/checkout/sessions/{id}/expire")
 def expire_checkout_session(req: Request, state: State) -> Obj:
     session = state.get("checkout.session", req.path_args["id"])
     if session["status"] != "open":
@@ -2241,8 +2096,8 @@ def complete_checkout(state: State, intent: Obj) -> None:
 # Simulation hooks: what Stripe.js and the customer's bank do (outside /v1)
 # --------------------------------------------------------------------------------------------
 
-LINK_FAILED_CODE = "financial_connections_institution_unavailable"
-LINK_UNSUPPORTED_CODE = "financial_connections_account_unsupported"
+LINK_FAILED_CODE = "payment_method_not_available"  # codes from the pinned SDK's error enum
+LINK_UNSUPPORTED_CODE = "bank_account_unusable"
 INTENT_OBJECTS = {"setup_intents": "setup_intent", "payment_intents": "payment_intent"}
 
 

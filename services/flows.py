@@ -120,7 +120,13 @@ class FlowConfig:
                 "automatic_payment_methods": {"enabled": True},
                 "payment_method_options": options,
             }
-        return {"payment_method_types": ["us_bank_account"], "payment_method_options": options}
+        # Reference §9: the pinned version (endive) refuses `payment_method_types` on PI/SI/Checkout
+        # create; `allowed_payment_method_types` filters the dynamically eligible methods instead
+        # (mutually exclusive with `automatic_payment_methods`, which the Payment Element uses).
+        return {
+            "allowed_payment_method_types": ["us_bank_account"],
+            "payment_method_options": options,
+        }
 
 
 def default_config(flow: str) -> FlowConfig:

@@ -48,7 +48,7 @@ def world() -> dict[str, Any]:
     si = a.gateway.create_setup_intent(
         {
             "customer": customer["id"],
-            "payment_method_types": ["us_bank_account"],
+            "allowed_payment_method_types": ["us_bank_account"],
             "payment_method_options": {
                 "us_bank_account": {"financial_connections": {"permissions": permissions}}
             },

@@ -24,7 +24,7 @@ def setup_intent(*, manual: bool) -> dict[str, Any]:
         idempotency_key=None,
     )
     si = a.gateway.create_setup_intent(
-        {"customer": customer["id"], "payment_method_types": ["us_bank_account"]},
+        {"customer": customer["id"], "allowed_payment_method_types": ["us_bank_account"]},
         idempotency_key=None,
     )
     if manual:

@@ -325,7 +325,7 @@ def test_a_session_needs_an_account_holder_and_permissions(client: stripe.Stripe
     assert no_perm.value.param == "permissions"
     with pytest.raises(stripe.InvalidRequestError) as no_holder:
         sessions.create(params={"permissions": ["balances"]})  # type: ignore[typeddict-item]
-    assert no_holder.value.param == "account_holder[type]"
+    assert no_holder.value.param == "account_holder"  # required by SessionCreateParams
     with pytest.raises(stripe.InvalidRequestError) as bad:
         sessions.create(
             params={

@@ -208,3 +208,8 @@ def test_an_ach_payment_method_carries_a_us_bank_account_hash_not_a_card() -> No
         "routing_number",
         "status_details",
     }
+
+
+def test_the_sandbox_templates_are_stripes_examples_unchanged() -> None:
+    """sandbox/stripe_templates.json (read by the builders and the spec generator) is a copy."""
+    assert objects._templates() == FIXTURES

@@ -183,7 +183,7 @@ def test_each_setup_outcome_becomes_the_matching_stripe_state(small: State) -> N
     ]
     linked, down, manual, failed, abandoned, canceled, pending = intents
     assert small.get("mandate", linked["mandate"])["status"] == "active"
-    assert down["last_setup_error"]["code"] == "financial_connections_institution_unavailable"
+    assert down["last_setup_error"]["code"] == "payment_method_not_available"
     manual_pm = small.get("payment_method", manual["payment_method"])
     assert manual_pm["us_bank_account"]["financial_connections_account"] is None
     assert manual_pm["us_bank_account"]["last4"] == "4321"

@@ -567,7 +567,7 @@ def test_lookup_of_a_setup_intent_finds_the_linked_account_and_mirrors_it(
 ) -> None:
     customer, _ = make_customer(gateway, simulator, accounts=0)
     si = gateway.create_setup_intent(
-        {"customer": customer["id"], "payment_method_types": ["us_bank_account"]},
+        {"customer": customer["id"], "allowed_payment_method_types": ["us_bank_account"]},
         idempotency_key=None,
     )
     simulator.link_bank(si["id"], institution="StripeBank")
@@ -582,7 +582,7 @@ def test_lookup_of_a_manually_entered_account_says_it_has_no_data(
 ) -> None:
     customer, _ = make_customer(gateway, simulator, accounts=0)
     si = gateway.create_setup_intent(
-        {"customer": customer["id"], "payment_method_types": ["us_bank_account"]},
+        {"customer": customer["id"], "allowed_payment_method_types": ["us_bank_account"]},
         idempotency_key=None,
     )
     simulator.manual_entry(si["id"])

@@ -149,7 +149,7 @@ def linked_pm(gw: Any, sim: Any, customer_id: str) -> tuple[str, str, str]:
     si = gw.create_setup_intent(
         {
             "customer": customer_id,
-            "payment_method_types": ["us_bank_account"],
+            "allowed_payment_method_types": ["us_bank_account"],
             "payment_method_options": {
                 "us_bank_account": {
                     "financial_connections": {"permissions": ["payment_method", "balances"]}
@@ -165,7 +165,7 @@ def linked_pm(gw: Any, sim: Any, customer_id: str) -> tuple[str, str, str]:
 
 def manual_pm(gw: Any, sim: Any, customer_id: str) -> str:
     si = gw.create_setup_intent(
-        {"customer": customer_id, "payment_method_types": ["us_bank_account"]},
+        {"customer": customer_id, "allowed_payment_method_types": ["us_bank_account"]},
         idempotency_key=None,
     )
     sim.manual_entry(si["id"])
@@ -273,7 +273,7 @@ def test_payment_method_and_payment_intent_lead_to_their_linked_account(
     set_balance(box, fca, available=20_000, current=20_000)
     pi = gw.create_payment_intent(
         {"amount": 1000, "currency": "usd", "customer": cus, "payment_method": pm,
-         "payment_method_types": ["us_bank_account"]},
+         "allowed_payment_method_types": ["us_bank_account"]},
         idempotency_key=None,
     )  # fmt: skip
     for target in (pm, pi["id"], si):

@@ -332,7 +332,7 @@ def with_flow(config: flows.FlowConfig, flow: str) -> flows.FlowConfig:
 
 def test_setup_intent_params_use_payment_method_options_and_omit_empty_prefetch() -> None:
     assert RICH.stripe_params() == {
-        "payment_method_types": ["us_bank_account"],
+        "allowed_payment_method_types": ["us_bank_account"],
         "payment_method_options": {
             "us_bank_account": {
                 "verification_method": "instant",

@@ -78,7 +78,7 @@ def _calls(
         {"email": f"actions-{secrets.token_hex(4)}@example.com"}, idempotency_key=None
     )["id"]
     intent = gateway.create_setup_intent(
-        {"customer": customer, "payment_method_types": ["us_bank_account"]}, idempotency_key=None
+        {"customer": customer, "allowed_payment_method_types": ["us_bank_account"]}, idempotency_key=None
     )["id"]
     return {
         "collect.customer": lambda k: collection.create_customer(
