@@ -16,7 +16,7 @@ import streamlit as st
 
 from components import runtime
 from components.diff_view import diff_view
-from services import flows
+from services import flow_requests, flows
 from services.errors import Conflict, FcopsError
 from services.ids import parse_id
 
@@ -338,13 +338,17 @@ def preview_section(flow: str, saved: flows.FlowConfig, result: flows.Validation
         else:
             config = edited
             st.caption(":orange[Preview of your unsaved edits.]")
-    method, path, params = flows.preview_request(config, customer=customer)
-    st.markdown(f"`{method} {path}` — the `{config.title}` create call. Merge these parameters:")
-    st.code(json.dumps(config.stripe_params(), indent=2), language="json")
+    method, path, params = flow_requests.preview_request(config, customer=customer)
+    version = flow_requests.headers()["Stripe-Version"]
+    st.markdown(
+        f"`{method} {path}` with `Stripe-Version: {version}` — the `{config.title}` create call. "
+        "Merge these parameters:"
+    )
+    st.code(json.dumps(flow_requests.fragment(config), indent=2), language="json")
     with st.expander("Full request parameters", icon=":material/data_object:"):
         st.code(json.dumps(params, indent=2), language="json")
     st.markdown("Equivalent curl (reads the key from `$STRIPE_SECRET_KEY`):")
-    st.code(flows.curl_command(config, customer=customer), language="bash")
+    st.code(flow_requests.curl_command(config, customer=customer), language="bash")
 
 
 # -- page ----------------------------------------------------------------------------------------------

@@ -28,8 +28,8 @@ from typing import Any, TypeAlias
 from urllib.parse import parse_qsl
 
 from sandbox.spec.params import check_request
+from services.stripe_api import API_VERSION  # the one pinned version (also the gateway's)
 
-API_VERSION = "2026-10-28.endive"
 IDEMPOTENCY_TTL = 24 * 60 * 60
 MAX_EXPAND_DEPTH = 4
 LIST_PARAMS = frozenset({"limit", "starting_after", "ending_before"})
@@ -321,6 +321,50 @@ def clone(value: Any) -> Any:
     if kind in _ATOMIC:
         return value
     return copy.deepcopy(value)
+
+
+# --------------------------------------------------------------------------- events
+
+# Every event type the sandbox emits (reference §5.1). Each must be a type of the pinned SDK's
+# `Event.type` enum (tests/contract/test_spec.py) and happen in the contract test's world
+# (tests/contract/test_world_conformance.py), whose objects are all checked against the spec.
+EVENT_TYPES = frozenset(
+    {
+        "charge.dispute.created",
+        "charge.failed",
+        "charge.pending",
+        "charge.succeeded",
+        "checkout.session.async_payment_failed",
+        "checkout.session.async_payment_succeeded",
+        "checkout.session.completed",
+        "checkout.session.expired",
+        "customer.created",
+        "customer.deleted",
+        "customer.updated",
+        "financial_connections.account.created",
+        "financial_connections.account.deactivated",
+        "financial_connections.account.disconnected",
+        "financial_connections.account.reactivated",
+        "financial_connections.account.refreshed_balance",
+        "financial_connections.account.refreshed_ownership",
+        "financial_connections.account.refreshed_transactions",
+        "mandate.updated",
+        "payment_intent.canceled",
+        "payment_intent.created",
+        "payment_intent.payment_failed",
+        "payment_intent.processing",
+        "payment_intent.requires_action",
+        "payment_intent.succeeded",
+        "payment_method.attached",
+        "payment_method.detached",
+        "payment_method.updated",
+        "setup_intent.canceled",
+        "setup_intent.created",
+        "setup_intent.requires_action",
+        "setup_intent.setup_failed",
+        "setup_intent.succeeded",
+    }
+)
 
 
 # --------------------------------------------------------------------------- routes
@@ -839,10 +883,13 @@ class State:
     ) -> dict:
         """Store an ``event`` whose ``data.object`` is a deep-copied snapshot of ``obj``.
 
-        An event follows a change, so ``obj`` is also re-filed in the indexes here.
+        An event follows a change, so ``obj`` is also re-filed in the indexes here. ``type``
+        must be one of :data:`EVENT_TYPES` (the contract test makes every one of them happen).
         """
         from sandbox import objects  # objects imports only ``clone`` from here
 
+        if type not in EVENT_TYPES:
+            raise ValueError(f"{type!r} is not in sandbox.core.EVENT_TYPES; declare it there")
         self.reindex(obj)
         evt = objects.event(
             self,
@@ -1211,6 +1258,19 @@ def check_auth(headers: dict[str, str]) -> tuple[str | None, StripeError | None]
     return key, None
 
 
+def check_version(headers: dict[str, str]) -> StripeError | None:
+    """Objects are rendered in the pinned version only; no header means the account default,
+    which is the pinned version here. Another version would need shapes this sandbox lacks."""
+    asked = headers.get("stripe-version")
+    if not asked or asked == API_VERSION:
+        return None
+    return StripeError(
+        400,
+        f"This sandbox answers in Stripe API version {API_VERSION} only (the pinned SDK's); "
+        f"it cannot render objects for version {asked}.",
+    )
+
+
 def handle(
     state: State,
     method: str,
@@ -1246,6 +1306,9 @@ def _handle(state: State, req: Request, query: str, body: str) -> Response:
         if auth_err:
             return _error(auth_err)
         req.api_key = key
+        version_err = check_version(req.headers)
+        if version_err:
+            return _error(version_err)
     try:
         params = parse_params(query)
         if body:

@@ -373,7 +373,6 @@ def _refresh_transactions(state: State, account: Obj, now: int, ref: str, n: int
             transacted_at=now - rng.randint(0, 3600),
             transaction_refresh=ref,
             updated=now,
-            created=now,
         )
         state.add(txn)
 
@@ -419,7 +418,6 @@ def transaction_from_demo(
         transacted_at=t.transacted_at,
         transaction_refresh=ref,
         updated=updated,
-        created=t.transacted_at,
     )
 
 
@@ -842,7 +840,8 @@ def list_transactions(req: Request, state: State) -> Obj:
         items = [t for t in items if seq.get(t.get("transaction_refresh") or "", 0) > floor]
     items = sorted(
         items,
-        key=lambda t: (t["transacted_at"], t.get("created") or 0, t["id"]),
+        # A transaction has no `created` (not in the pinned type): ties go by storage order.
+        key=lambda t: (t["transacted_at"], state.sort_key_of(t["id"]) or 0, t["id"]),
         reverse=True,
     )
     return state.list_response(items, req, "/v1/financial_connections/transactions", presorted=True)

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core import clone
+from services.stripe_api import API_VERSION
 
 if TYPE_CHECKING:
     from sandbox.core import State
 
-API_VERSION = "2026-10-28.endive"
 _TEMPLATES = Path(__file__).with_name("stripe_templates.json")
 
 # Fields (dotted paths) that Stripe documents as nullable but whose example value is filled

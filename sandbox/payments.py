@@ -83,21 +83,29 @@ class Outcome:
     network_code: str | None = None  # the NACHA return code when the account gets blocked
     block_reason: str | None = None  # sets us_bank_account.status_details.blocked
     decline_code: str | None = None
+    charge_code: str | None = None  # the charge's failure_code when it differs from `code`
+
+    @property
+    def failure_code(self) -> str | None:
+        """``charge.failure_code`` (a free string; Stripe's legacy ACH codes, §6.5)."""
+        return self.charge_code or self.code
 
 
 SUCCESS = Outcome("succeed")
 ACCOUNT_OUTCOMES: dict[str, Outcome] = {
     "000123456789": SUCCESS,
+    # `code` is last_payment_error.code and must be in the pinned SDK's error-code enum, which
+    # has account_closed / no_account (not the bank_account_* names of the reference's §6.5 table).
     "000111111113": Outcome(
         "fail",
-        "bank_account_closed",
+        "account_closed",
         "The customer's bank account has been closed.",
         "R02",
         "bank_account_closed",
     ),
     "000111111116": Outcome(
         "fail",
-        "bank_account_invalid_details",
+        "no_account",
         "The customer's bank account could not be located.",
         "R03",
         "bank_account_invalid_details",
@@ -116,8 +124,10 @@ ACCOUNT_OUTCOMES: dict[str, Outcome] = {
     ),
     "000444444440": Outcome(
         "fail",
-        "invalid_currency",
+        "payment_intent_payment_attempt_failed",
         "The bank was unable to process this payment because of its currency.",
+        decline_code="invalid_currency",
+        charge_code="invalid_currency",
     ),
     "000666666661": Outcome(
         "no_microdeposits",
@@ -1522,7 +1532,7 @@ def confirm_payment_intent(
     blocked = dig(pm, "us_bank_account", "status_details", "blocked")
     if blocked:
         error = error_object(
-            str(blocked["reason"]),
+            "payment_method_bank_account_blocked",
             f"This bank account has been blocked from further debits after an ACH return "
             f"({blocked['network_code']}). Collect a new payment method.",
             type="invalid_request_error",
@@ -1658,14 +1668,18 @@ def settle(state: State, pi_id: str, generation: int, outcome: Outcome) -> None:
         if outcome.kind == "dispute":
             state.schedule(state.config.refresh_delay, lambda: open_dispute(state, charge["id"]))
         return
-    error = error_object(str(outcome.code), str(outcome.message), type="card_error")
+    error = error_object(
+        str(outcome.code), str(outcome.message), type="card_error", decline_code=outcome.decline_code
+    )
     settle_failure(state, pi, charge, pm, outcome, error)
 
 
 def settle_failure(
     state: State, pi: Obj, charge: Obj, pm: Obj, outcome: Outcome, error: Obj
 ) -> None:
-    charge.update(status="failed", failure_code=outcome.code, failure_message=outcome.message)
+    charge.update(
+        status="failed", failure_code=outcome.failure_code, failure_message=outcome.message
+    )
     emit(state, "charge.failed", charge)
     if outcome.block_reason:
         # §6.5: after a non-NSF return Stripe blocks the account from further debits.
@@ -1678,6 +1692,39 @@ def settle_failure(
     checkout_async(state, pi, succeeded=False)
 
 
+# Dispute.Evidence's fields (all nullable) other than `enhanced_evidence`.
+DISPUTE_EVIDENCE_FIELDS = (
+    "access_activity_log",
+    "appeal",
+    "billing_address",
+    "cancellation_policy",
+    "cancellation_policy_disclosure",
+    "cancellation_rebuttal",
+    "customer_communication",
+    "customer_email_address",
+    "customer_name",
+    "customer_purchase_ip",
+    "customer_signature",
+    "duplicate_charge_documentation",
+    "duplicate_charge_explanation",
+    "duplicate_charge_id",
+    "product_description",
+    "receipt",
+    "refund_policy",
+    "refund_policy_disclosure",
+    "refund_refusal_explanation",
+    "service_date",
+    "service_documentation",
+    "shipping_address",
+    "shipping_carrier",
+    "shipping_date",
+    "shipping_documentation",
+    "shipping_tracking_number",
+    "uncategorized_file",
+    "uncategorized_text",
+)
+
+
 def open_dispute(state: State, charge_id: str) -> None:
     """``pm_usBankAccount_dispute``: the debit succeeds, then the customer disputes it (§6.4)."""
     charge = state.get("charge", charge_id)
@@ -1687,20 +1734,27 @@ def open_dispute(state: State, charge_id: str) -> None:
             "id": state.new_id("du_"),
             "object": "dispute",
             "amount": charge["amount"],
+            "balance_transactions": [],
             "charge": charge["id"],
             "created": state.now(),
             "currency": charge["currency"],
+            "enhanced_eligibility_types": [],
+            "evidence": {**dict.fromkeys(DISPUTE_EVIDENCE_FIELDS), "enhanced_evidence": {}},
             "evidence_details": {
                 "due_by": None,
+                "enhanced_eligibility": {},
                 "has_evidence": False,
                 "past_due": False,
                 "submission_count": 0,
+                "submission_method": "not_submitted",
             },
             "is_charge_refundable": False,
             "livemode": False,
             "metadata": {},
             "payment_intent": charge["payment_intent"],
-            "payment_method_details": {"type": "us_bank_account", "us_bank_account": {}},
+            # The pinned Dispute type has payment method details for amazon_pay, card, klarna
+            # and paypal only; for an ACH debit it is null.
+            "payment_method_details": None,
             "reason": "debit_not_authorized",
             "status": "lost",
         }

@@ -560,7 +560,9 @@ class _History:
 
     def payment_failed(self, pm: Obj, charge: Obj, code: str, *, at: int) -> None:
         outcome = _outcome_for_code(code)
-        charge.update(status="failed", failure_code=code, failure_message=outcome.message)
+        charge.update(
+            status="failed", failure_code=outcome.failure_code, failure_message=outcome.message
+        )
         if outcome.block_reason:
             pm["us_bank_account"]["status_details"] = {
                 "blocked": {"network_code": outcome.network_code, "reason": outcome.block_reason}

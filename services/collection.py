@@ -1,8 +1,8 @@
 """Collecting bank accounts (ops): customers, SetupIntents and FC sessions, open requests, cancels.
 
 A SetupIntent is created with exactly the ``setup_intent`` flow's saved configuration
-(:func:`services.flows.load_flow` → ``stripe_params()``), so what admins set on the flow page is
-what customers see. Every creation goes through one path: role check, a caller-supplied
+(:func:`services.flows.load_flow` → :func:`services.flow_requests.setup_intent_create`, typed as the
+pinned SDK's ``SetupIntentCreateParams``), so what admins set on the flow page is what customers see. Every creation goes through one path: role check, a caller-supplied
 idempotency key (a double click or a rerun replays the same Stripe object, reference §1.6), the
 Stripe call, one audit row. The client secret is handed back to the caller once and never written
 to the audit log, the intents table or a log line: whoever holds it can confirm the intent.
@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from services import accounts, audit, flows, intent_sync
+from services import accounts, audit, flow_requests, flows, intent_sync
 from services.auth import Actor, require
 from services.calendar import is_business_day
 from services.context import Services
@@ -34,6 +34,11 @@ from services.errors import (
     StripeRequestError,
     StripeUnavailable,
     ValidationError,
+)
+from services.gateway import (
+    CustomerCreateParams,
+    FcSessionCreateParams,
+    SetupIntentCreateParams,
 )
 from services.ids import parse_id
 from services.models import AuditEntry
@@ -268,7 +273,7 @@ def create_customer(
             )
             reused = True
         else:
-            params: dict[str, Any] = {
+            params: CustomerCreateParams = {
                 "email": clean,
                 "metadata": {"fcops_created_by": actor.username},
             }
@@ -308,17 +313,17 @@ def create_customer(
 
 def setup_intent_params(
     config: flows.FlowConfig, *, customer_id: str, actor: Actor
-) -> dict[str, Any]:
-    """The create call's params: the flow's fragment, the customer, and who/what made it."""
-    return {
-        **config.stripe_params(),
-        "customer": customer_id,
-        "metadata": {
+) -> SetupIntentCreateParams:
+    """The create call's params: the flow's configuration, the customer, and who/what made it."""
+    return flow_requests.setup_intent_create(
+        config,
+        customer=customer_id,
+        metadata={
             "fcops_flow": FLOW,
             "fcops_flow_version": str(config.version),
             "fcops_created_by": actor.username,
         },
-    }
+    )
 
 
 def create_setup_intent(
@@ -413,7 +418,7 @@ def create_fc_session(
         customer = _customer(customer_id)
         config = flows.load_flow(svc.engine, FLOW)
         perms, pre = _session_choice(config, permissions, prefetch)
-        params: dict[str, Any] = {
+        params: FcSessionCreateParams = {
             "account_holder": {"type": "customer", "customer": customer},
             "permissions": list(perms),
         }

@@ -3,8 +3,8 @@
 Each integration flow (SetupIntent, PaymentIntent, Checkout, Invoice, Subscription, Payment
 Element) asks Stripe for a set of FC ``permissions``, optional ``prefetch`` and a
 ``verification_method``. Admins edit them here; the collection service reads them through
-:func:`load_flow` and :meth:`FlowConfig.stripe_params`, so what admins see in the preview is exactly
-what the integration sends.
+:func:`load_flow` and builds its create call with :mod:`services.flow_requests`, which also makes
+the page's previews, so what admins see in the preview is exactly what the integration sends.
 
 Storage is a :class:`~services.models.Setting` document per flow (key ``flow:<name>``) plus one
 :class:`~services.models.SettingVersion` row per saved version. Saves use optimistic concurrency:
@@ -15,12 +15,10 @@ sharing PostgreSQL, can never overwrite each other silently.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
@@ -64,7 +62,6 @@ SUPPORTED_METHODS: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_PERMISSIONS: tuple[str, ...] = ("payment_method",)
 DEFAULT_METHOD = "automatic"
-API_BASE = "https://api.stripe.com"
 KEY_PREFIX = "flow:"
 
 
@@ -93,39 +90,6 @@ class FlowConfig:
             "permissions": list(self.permissions),
             "prefetch": list(self.prefetch),
             "verification_method": self.verification_method,
-        }
-
-    def us_bank_account_options(self) -> dict[str, Any]:
-        """``payment_method_options[us_bank_account]`` — the same shape in every flow."""
-        fc: dict[str, Any] = {"permissions": list(self.permissions)}
-        if self.prefetch:
-            fc["prefetch"] = list(self.prefetch)
-        return {"verification_method": self.verification_method, "financial_connections": fc}
-
-    def stripe_params(self) -> dict[str, Any]:
-        """The params fragment this flow's create call needs (merge it into your own params)."""
-        options = {"us_bank_account": self.us_bank_account_options()}
-        if self.flow in ("invoice", "subscription"):
-            # Billing objects carry payment options under payment_settings.
-            return {
-                "payment_settings": {
-                    "payment_method_types": ["us_bank_account"],
-                    "payment_method_options": options,
-                }
-            }
-        if self.flow == "payment_element":
-            # The Payment Element shows the methods enabled in the Dashboard (dynamic payment
-            # methods); the us_bank_account options apply when the customer picks a bank account.
-            return {
-                "automatic_payment_methods": {"enabled": True},
-                "payment_method_options": options,
-            }
-        # Reference §9: the pinned version (endive) refuses `payment_method_types` on PI/SI/Checkout
-        # create; `allowed_payment_method_types` filters the dynamically eligible methods instead
-        # (mutually exclusive with `automatic_payment_methods`, which the Payment Element uses).
-        return {
-            "allowed_payment_method_types": ["us_bank_account"],
-            "payment_method_options": options,
         }
 
 
@@ -561,111 +525,3 @@ def revert(
         idempotency_key=None,
         run=run,
     )
-
-
-# -- previews -------------------------------------------------------------------------------------
-
-PREVIEW_AMOUNT = 1099  # minor units, usd; only an example for the create calls that need one
-
-
-def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _merge(dict(out[key]), value)
-        else:
-            out[key] = value
-    return out
-
-
-def _base_request(flow: str, customer: str) -> tuple[str, dict[str, Any]]:
-    if flow in ("payment_intent", "payment_element"):
-        return "/v1/payment_intents", {
-            "amount": PREVIEW_AMOUNT,
-            "currency": "usd",
-            "customer": customer,
-        }
-    if flow == "setup_intent":
-        return "/v1/setup_intents", {"customer": customer}
-    if flow == "checkout_session":
-        return "/v1/checkout/sessions", {
-            "mode": "setup",
-            "currency": "usd",
-            "customer": customer,
-            "success_url": "https://example.com/success?session_id={CHECKOUT_SESSION_ID}",
-            "cancel_url": "https://example.com/cancel",
-        }
-    if flow == "invoice":
-        return "/v1/invoices", {
-            "customer": customer,
-            "collection_method": "send_invoice",
-            "days_until_due": 30,
-        }
-    return "/v1/subscriptions", {
-        "customer": customer,
-        "items": [{"price": "price_123"}],
-        "payment_behavior": "default_incomplete",
-        "payment_settings": {"save_default_payment_method": "on_subscription"},
-    }
-
-
-def preview_request(
-    config: FlowConfig, *, customer: str = "cus_123"
-) -> tuple[str, str, dict[str, Any]]:
-    """(HTTP method, path, full params) of the flow's create call with this configuration."""
-    _check_flow(config.flow)
-    path, base = _base_request(config.flow, customer)
-    return "POST", path, _merge(base, config.stripe_params())
-
-
-def form_pairs(params: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
-    """Stripe's form encoding as (key, value) pairs: ``a[b][]=x`` for lists of scalars,
-    ``a[0][b]=x`` for lists of objects, ``true``/``false`` for booleans, None omitted (§1.2)."""
-    pairs: list[tuple[str, str]] = []
-    for key, value in params.items():
-        name = f"{prefix}[{key}]" if prefix else str(key)
-        pairs.extend(_pairs_for(name, value))
-    return pairs
-
-
-def _pairs_for(name: str, value: Any) -> list[tuple[str, str]]:
-    if value is None:
-        return []
-    if isinstance(value, Mapping):
-        return form_pairs(value, name)
-    if isinstance(value, list | tuple):
-        pairs: list[tuple[str, str]] = []
-        for i, item in enumerate(value):
-            if isinstance(item, Mapping):
-                pairs.extend(form_pairs(item, f"{name}[{i}]"))
-            else:
-                pairs.extend(_pairs_for(f"{name}[]", item))
-        return pairs
-    if isinstance(value, bool):
-        return [(name, "true" if value else "false")]
-    return [(name, str(value))]
-
-
-def form_body(params: Mapping[str, Any]) -> str:
-    """The request body as Stripe's SDK would send it: brackets raw, values percent-encoded."""
-    return "&".join(f"{k}={quote(v, safe='')}" for k, v in form_pairs(params))
-
-
-_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
-
-
-def _curl_arg(key: str, value: str) -> str:
-    # -d sends its text as it is, so values with reserved characters go through --data-urlencode
-    # (curl encodes the part after the first '='); the key keeps its brackets as Stripe expects.
-    flag = "-d" if value and set(value) <= _PLAIN else "--data-urlencode"
-    return f"{flag} {shlex.quote(f'{key}={value}')}"
-
-
-def curl_command(config: FlowConfig, *, customer: str = "cus_123") -> str:
-    """A copyable curl for the create call; the key comes from $STRIPE_SECRET_KEY, never inline."""
-    method, path, params = preview_request(config, customer=customer)
-    lines = [f"curl {API_BASE}{path}", '-u "$STRIPE_SECRET_KEY:"']
-    if method != "POST":
-        lines.append(f"-X {method}")
-    lines += [_curl_arg(k, v) for k, v in form_pairs(params)]
-    return " \\\n  ".join(lines)

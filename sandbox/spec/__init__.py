@@ -28,8 +28,10 @@ def endpoint_key(method: str, pattern: str) -> str:
     return f"{method.upper()} {pattern}"
 
 
-def endpoint(method: str, pattern: str) -> dict[str, Any] | None:
-    found: dict[str, Any] | None = spec()["endpoints"].get(endpoint_key(method, pattern))
+def endpoint(method: str, pattern: str, *, served: bool = True) -> dict[str, Any] | None:
+    """An endpoint the sandbox serves, or (``served=False``) one the product only previews."""
+    section = "endpoints" if served else "preview_only_endpoints"
+    found: dict[str, Any] | None = spec()[section].get(endpoint_key(method, pattern))
     return found
 
 

@@ -65,6 +65,9 @@ RESOURCES: tuple[str, ...] = (
     "setup_attempt",
     "setup_intent",
 )
+# Endpoints the product previews but the sandbox does not serve (the Flow configuration page shows
+# Invoice and Subscription create calls); their params are checked against the spec in tests.
+PREVIEW_ONLY: tuple[tuple[str, str], ...] = (("POST", "/v1/invoices"), ("POST", "/v1/subscriptions"))
 _OPTION_KEYS = frozenset(_request_options.RequestOptions.__annotations__)
 _NONE = type(None)
 _REQUEST_RE = re.compile(r'self\._request\(\s*"(\w+)",\s*"(/v1/[^"]+)"')
@@ -283,10 +286,12 @@ def sandbox_routes() -> list[tuple[str, str]]:
     return sorted({(r.method, r.pattern) for r in core.ROUTES if r.pattern.startswith("/v1/")})
 
 
-def endpoint_specs(walker: ParamWalker) -> dict[str, dict]:
+def endpoint_specs(
+    walker: ParamWalker, routes: list[tuple[str, str]] | tuple[tuple[str, str], ...]
+) -> dict[str, dict]:
     sdk = sdk_endpoints()
     out: dict[str, dict] = {}
-    for method, pattern in sandbox_routes():
+    for method, pattern in routes:
         found = sdk.get((method, _normalise(pattern)))
         if found is None:
             raise SystemExit(f"{method} {pattern}: the pinned SDK has no such endpoint")
@@ -412,7 +417,8 @@ class ResourceWalker:
 def build() -> dict:
     examples: dict[str, dict] = json.loads(TEMPLATES_PATH.read_text())["resources"]
     walker = ParamWalker()
-    endpoints = endpoint_specs(walker)
+    endpoints = endpoint_specs(walker, sandbox_routes())
+    preview_only = endpoint_specs(walker, PREVIEW_ONLY)
     resources = {name: ResourceWalker(examples).resource(name) for name in RESOURCES}
     return {
         "_about": (
@@ -423,6 +429,7 @@ def build() -> dict:
         "sdk_version": stripe.VERSION,
         "api_version": stripe.api_version,
         "endpoints": endpoints,
+        "preview_only_endpoints": preview_only,
         "param_defs": dict(sorted(walker.defs.items())),
         "resources": resources,
     }

@@ -56,9 +56,15 @@ REMOVED: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 
-def check_request(method: str, pattern: str, params: dict[str, Any]) -> Refusal | None:
-    """The refusal for these params on ``METHOD pattern``, or None when Stripe accepts them."""
-    spec = endpoint(method, pattern)
+def check_request(
+    method: str, pattern: str, params: dict[str, Any], *, served: bool = True
+) -> Refusal | None:
+    """The refusal for these params on ``METHOD pattern``, or None when Stripe accepts them.
+
+    ``params`` as parsed from the form (strings, lists, dicts); ``served=False`` checks an
+    endpoint the sandbox does not serve but the product previews (invoices, subscriptions).
+    """
+    spec = endpoint(method, pattern, served=served)
     if spec is None:
         return Refusal(
             "parameter_unknown", f"{method} {pattern} is not in the sandbox's API spec.", None

@@ -43,6 +43,20 @@ def test_admin_sees_every_flow_and_the_defaults_with_a_preview() -> None:
     assert any('-u "$STRIPE_SECRET_KEY:"' in c and "/v1/payment_intents" in c for c in codes)
 
 
+@pytest.mark.parametrize("flow", ["setup_intent", "checkout_session"])
+def test_the_preview_shows_the_allowed_types_and_the_pinned_version_it_sends(flow: str) -> None:
+    from services.stripe_api import API_VERSION
+
+    at = pick_flow(open_page(PAGE, "admin"), flow)
+    no_exceptions(at)
+    codes = "\n".join(c.value for c in at.code)
+    assert '"allowed_payment_method_types"' in codes
+    assert "allowed_payment_method_types[]=us_bank_account" in codes
+    assert '"payment_method_types"' not in codes and "-d payment_method_types" not in codes
+    assert f"-H 'Stripe-Version: {API_VERSION}'" in codes
+    assert f"Stripe-Version: {API_VERSION}" in texts(at)
+
+
 @pytest.mark.parametrize("role", ["ops", "finance", "manager"])
 def test_other_roles_cannot_reach_the_page_or_its_data(role: str) -> None:
     direct = refused(PAGE, role)

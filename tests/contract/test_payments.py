@@ -604,14 +604,14 @@ def test_a_closed_account_is_blocked_and_its_mandate_goes_inactive(
     si = verified_manual_pm(client, sandbox, "000111111113")
     pi = debit(client, si)
     failed = client.v1.payment_intents.retrieve(pi.id)
-    assert failed.last_payment_error.code == "bank_account_closed"
+    assert failed.last_payment_error.code == "account_closed"
     pm = client.v1.payment_methods.retrieve(si.payment_method)
     assert pm.us_bank_account.status_details.blocked.reason == "bank_account_closed"
     assert pm.us_bank_account.status_details.blocked.network_code == "R02"
     assert client.v1.mandates.retrieve(si.mandate).status == "inactive"
     with pytest.raises(stripe.InvalidRequestError) as err:
         debit(client, si, mandate_data=ACCEPTANCE)
-    assert err.value.code == "bank_account_closed"
+    assert err.value.code == "payment_method_bank_account_blocked"
 
 
 def test_a_processing_payment_can_be_canceled(

@@ -110,7 +110,7 @@ def small_world() -> DemoWorld:
             account_index=2,
             amount=9_000,
             finished_at=NOW - 2 * DAY,
-            failure_code="bank_account_closed",
+            failure_code="account_closed",
         ),
         intent("payment_intent", "processing", 1, account_index=0, amount=3_000),
     ]
@@ -206,7 +206,7 @@ def test_a_linked_setup_uses_a_pm_that_points_at_the_customers_fc_account(small:
 def test_payment_outcomes_include_success_a_blocking_return_and_one_in_flight(small: State) -> None:
     paid, returned, in_flight = by_created(small, "payment_intent")
     assert (paid["status"], paid["amount_received"]) == ("succeeded", 12_000)
-    assert returned["last_payment_error"]["code"] == "bank_account_closed"
+    assert returned["last_payment_error"]["code"] == "account_closed"
     blocked_pm = returned["last_payment_error"]["payment_method"]["id"]
     assert (
         small.get("payment_method", blocked_pm)["us_bank_account"]["status_details"]["blocked"][

@@ -80,3 +80,14 @@ def test_the_checker_names_each_kind_of_departure() -> None:
     assert shapes.problems({"id": "cus_1", "object": "customer", "deleted": True, "email": None})
     transaction = dict(_examples()["financial_connections.transaction"], currency=None)
     assert shapes.problems(transaction) == ["$.currency: null, but the type is not Optional"]
+
+
+def test_every_event_type_the_sandbox_emits_is_one_of_the_pinned_versions() -> None:
+    enum = set(spec()["resources"]["event"]["fields"]["type"]["enum"])
+    assert enum >= core.EVENT_TYPES, sorted(core.EVENT_TYPES - enum)
+
+
+def test_emitting_an_undeclared_event_type_is_a_programming_error() -> None:
+    state = core.State()
+    with pytest.raises(ValueError, match="EVENT_TYPES"):
+        state.emit("financial_connections.account.invented", {"id": "fca_1", "object": "x"})

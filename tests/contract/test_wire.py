@@ -384,3 +384,17 @@ def test_health_reports_seed_and_time(sandbox: SandboxHandle) -> None:
     assert body["ok"] is True
     assert body["seed"] == 7
     assert abs(body["now"] - sandbox.state.now()) <= 1
+
+
+def test_a_request_for_another_api_version_is_refused_not_answered_in_the_wrong_shape(
+    sandbox: SandboxHandle,
+) -> None:
+    from services.stripe_api import API_VERSION
+
+    ok, _, headers = raw(sandbox.base_url, "GET", "/v1/customers", headers={"Stripe-Version": API_VERSION})
+    assert ok == 200 and headers["Stripe-Version"] == API_VERSION
+    status, body, _ = raw(
+        sandbox.base_url, "GET", "/v1/customers", headers={"Stripe-Version": "2026-08-26.dahlia"}
+    )
+    assert status == 400
+    assert API_VERSION in body["error"]["message"] and "2026-08-26.dahlia" in body["error"]["message"]

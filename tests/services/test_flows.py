@@ -13,9 +13,10 @@ from urllib.parse import parse_qsl, quote
 import pytest
 from sqlalchemy.engine import Engine
 
-from services import audit, flows
+from services import audit, flow_requests, flows
 from services.auth import Actor
 from services.errors import Conflict, Forbidden, NotFound, ValidationError
+from services.stripe_api import API_VERSION
 
 ANN = Actor(username="ann", role="admin", name="Ann")
 BOB = Actor(username="bob", role="admin", name="Bob")
@@ -331,7 +332,7 @@ def with_flow(config: flows.FlowConfig, flow: str) -> flows.FlowConfig:
 
 
 def test_setup_intent_params_use_payment_method_options_and_omit_empty_prefetch() -> None:
-    assert RICH.stripe_params() == {
+    assert flow_requests.fragment(RICH) == {
         "allowed_payment_method_types": ["us_bank_account"],
         "payment_method_options": {
             "us_bank_account": {
@@ -343,31 +344,48 @@ def test_setup_intent_params_use_payment_method_options_and_omit_empty_prefetch(
             }
         },
     }
-    plain = flows.default_config("setup_intent").stripe_params()
+    plain = flow_requests.fragment(flows.default_config("setup_intent"))
     assert (
         "prefetch"
         not in plain["payment_method_options"]["us_bank_account"]["financial_connections"]
     )
 
 
+def test_intent_and_checkout_flows_never_send_the_payment_method_types_endive_removed() -> None:
+    """§9: payment_method_types is refused on PI/SI/Checkout create; the Payment Element uses
+    dynamic payment methods (automatic_payment_methods, exclusive with the allowed list)."""
+    for flow in ("setup_intent", "payment_intent", "checkout_session", "payment_element"):
+        _m, _p, params = flow_requests.preview_request(with_flow(RICH, flow))
+        assert "payment_method_types" not in params, flow
+        if flow == "payment_element":
+            assert params["automatic_payment_methods"] == {"enabled": True}
+            assert "allowed_payment_method_types" not in params
+        else:
+            assert params["allowed_payment_method_types"] == ["us_bank_account"]
+            assert "automatic_payment_methods" not in params
+
+
 def test_invoice_and_subscription_params_live_under_payment_settings() -> None:
     for flow in ("invoice", "subscription"):
-        params = with_flow(RICH, flow).stripe_params()
+        params = flow_requests.fragment(with_flow(RICH, flow))
         assert list(params) == ["payment_settings"]
         settings = params["payment_settings"]
         assert settings["payment_method_types"] == ["us_bank_account"]
-        assert settings["payment_method_options"] == RICH.stripe_params()["payment_method_options"]
+        assert (
+            settings["payment_method_options"]
+            == flow_requests.fragment(RICH)["payment_method_options"]
+        )
 
 
 def test_subscription_preview_keeps_its_own_payment_settings_next_to_the_flow_options() -> None:
-    method, path, params = flows.preview_request(with_flow(RICH, "subscription"), customer="cus_9")
+    method, path, params = flow_requests.preview_request(with_flow(RICH, "subscription"), customer="cus_9")
     assert (method, path, params["customer"]) == ("POST", "/v1/subscriptions", "cus_9")
     assert params["payment_settings"]["save_default_payment_method"] == "on_subscription"
     assert "us_bank_account" in params["payment_settings"]["payment_method_options"]
 
 
 def test_every_flow_previews_its_own_create_endpoint() -> None:
-    paths = {flow: flows.preview_request(flows.default_config(flow))[1] for flow in flows.FLOWS}
+    paths = {flow: flow_requests.preview_request(flows.default_config(flow))[1] for flow in flows.FLOWS}
     assert paths == {
         "payment_intent": "/v1/payment_intents",
         "setup_intent": "/v1/setup_intents",
@@ -398,7 +416,7 @@ def test_preview_params_create_an_object_whose_bank_options_equal_the_config(
     gateway: Any, flow: str
 ) -> None:
     config = with_flow(RICH, flow)
-    _method, path, params = flows.preview_request(config, customer=first_customer(gateway))
+    _method, path, params = flow_requests.preview_request(config, customer=first_customer(gateway))
     created = create_on_sandbox(gateway, path, params)
     options = created["payment_method_options"]["us_bank_account"]
     assert options["verification_method"] == config.verification_method
@@ -411,49 +429,52 @@ def test_preview_params_create_an_object_whose_bank_options_equal_the_config(
 def test_the_sandbox_refuses_what_validation_refuses(gateway: Any) -> None:
     """Our rule for Checkout mirrors Stripe's: microdeposits there is rejected by the API too."""
     config = flows.FlowConfig("checkout_session", ("payment_method",), (), "microdeposits")
-    _m, path, params = flows.preview_request(config, customer=first_customer(gateway))
+    _m, path, params = flow_requests.preview_request(config, customer=first_customer(gateway))
     with pytest.raises(Exception) as err:
         create_on_sandbox(gateway, path, params)
     assert "verification_method" in str(err.value)
 
 
-def curl_pairs(command: str) -> tuple[str, list[str], list[tuple[str, str]]]:
-    """(url, -u value, decoded form pairs) read back from the curl text the way a shell would."""
+def curl_parts(command: str) -> tuple[str, list[str], list[tuple[str, str]], list[str]]:
+    """(url, -u values, decoded form pairs, -H headers) read back the way a shell would."""
     words = shlex.split(command.replace("\\\n", " "))
     assert words[0] == "curl"
-    url, user, pairs = words[1], [], []
+    url, user, pairs, headers = words[1], [], [], []
     i = 2
     while i < len(words):
         flag, arg = words[i], words[i + 1]
         if flag == "-u":
             user.append(arg)
+        elif flag == "-H":
+            headers.append(arg)
         else:
             assert flag in ("-d", "--data-urlencode"), flag
             key, _, value = arg.partition("=")
             pairs.append((key, value))
         i += 2
-    return url, user, pairs
+    return url, user, pairs, headers
 
 
 def test_curl_command_sends_every_param_once_with_brackets_and_no_key() -> None:
     config = with_flow(RICH, "checkout_session")
-    command = flows.curl_command(config, customer="cus_42")
-    url, user, pairs = curl_pairs(command)
+    command = flow_requests.curl_command(config, customer="cus_42")
+    url, user, pairs, headers = curl_parts(command)
     assert url == "https://api.stripe.com/v1/checkout/sessions"
     assert user == ["$STRIPE_SECRET_KEY:"] and "sk_" not in command
-    assert pairs == flows.form_pairs(flows.preview_request(config, customer="cus_42")[2])
+    assert headers == [f"Stripe-Version: {API_VERSION}"]
+    assert pairs == flow_requests.form_pairs(flow_requests.preview_request(config, customer="cus_42")[2])
     assert (
         "payment_method_options[us_bank_account][financial_connections][permissions][]",
         "ownership",
     ) in pairs
     assert ("customer", "cus_42") in pairs
-    assert len(command.splitlines()) == 2 + len(pairs)  # one param per line
+    assert len(command.splitlines()) == 3 + len(pairs)  # one param per line
 
 
 def test_form_pairs_index_lists_of_objects_and_write_booleans_as_words() -> None:
-    _m, _p, params = flows.preview_request(with_flow(RICH, "subscription"))
-    assert ("items[0][price]", "price_123") in flows.form_pairs(params)
-    element = flows.form_pairs(with_flow(RICH, "payment_element").stripe_params())
+    _m, _p, params = flow_requests.preview_request(with_flow(RICH, "subscription"))
+    assert ("items[0][price]", "price_123") in flow_requests.form_pairs(params)
+    element = flow_requests.form_pairs(flow_requests.fragment(with_flow(RICH, "payment_element")))
     assert ("automatic_payment_methods[enabled]", "true") in element
 
 
@@ -461,8 +482,8 @@ def test_the_curl_body_creates_the_same_setup_intent_on_the_sandbox(
     gateway: Any, sandbox_handle: Any
 ) -> None:
     """Send exactly what curl would send (url-encoding the --data-urlencode values)."""
-    command = flows.curl_command(RICH, customer=first_customer(gateway))
-    url, _user, _pairs = curl_pairs(command)
+    command = flow_requests.curl_command(RICH, customer=first_customer(gateway))
+    url, _user, _pairs, curl_headers = curl_parts(command)
     words = shlex.split(command.replace("\\\n", " "))
     parts = []
     for flag, arg in zip(words[2::2], words[3::2], strict=True):
@@ -476,12 +497,13 @@ def test_the_curl_body_creates_the_same_setup_intent_on_the_sandbox(
     from bootstrap import SANDBOX_KEY
 
     request = urllib.request.Request(
-        url.replace(flows.API_BASE, sandbox_handle.base_url),
+        url.replace(flow_requests.API_BASE, sandbox_handle.base_url),
         data=body,
         method="POST",
         headers={
             "Authorization": "Basic " + base64.b64encode(f"{SANDBOX_KEY}:".encode()).decode(),
             "Content-Type": "application/x-www-form-urlencoded",
+            **dict(h.split(": ", 1) for h in curl_headers),
         },
     )
     with urllib.request.urlopen(request, timeout=10) as response:
@@ -490,3 +512,20 @@ def test_the_curl_body_creates_the_same_setup_intent_on_the_sandbox(
     assert created["payment_method_options"]["us_bank_account"]["financial_connections"][
         "permissions"
     ] == list(RICH.permissions)
+
+
+@pytest.mark.parametrize("flow", flows.FLOWS)
+def test_every_flow_preview_passes_the_pinned_types_of_its_endpoint(flow: str) -> None:
+    """What the page shows (and the product sends) is accepted by the type-derived validation,
+    also for Invoice and Subscription, which the sandbox does not serve (preview-only spec)."""
+    from sandbox.core import parse_params
+    from sandbox.spec.params import check_request
+
+    for config in (with_flow(RICH, flow), flows.default_config(flow)):
+        method, path, params = flow_requests.preview_request(config, customer="cus_42")
+        served = path not in ("/v1/invoices", "/v1/subscriptions")
+        wire = parse_params(flow_requests.form_body(params))
+        assert check_request(method, path, wire, served=served) is None, (flow, params)
+    broken = dict(params, payment_method_types=["us_bank_account"])
+    refusal = check_request(method, path, parse_params(flow_requests.form_body(broken)), served=served)
+    assert refusal is not None and refusal.param == "payment_method_types"

@@ -67,3 +67,46 @@ def test_lookup_of_an_fc_account_finds_itself(gateway) -> None:  # type: ignore[
     found = resolve(gateway, f"  '{account['id']}' ")
     assert found.account is not None and found.account["id"] == account["id"]
     assert found.customer_id == customer["id"]
+
+
+def test_the_pinned_api_version_is_the_sdks_own() -> None:
+    import stripe
+
+    from services.stripe_api import API_VERSION
+
+    assert stripe.api_version == API_VERSION
+
+
+def test_every_call_sends_the_pinned_stripe_version_header() -> None:
+    """Captured by a loopback stub, not the sandbox, so the header itself is what is checked."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from services.stripe_api import API_VERSION
+
+    seen: list[str | None] = []
+
+    class Stub(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Stripe-Version"))
+            body = json.dumps({"id": "cus_1", "object": "customer", "deleted": True}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Stub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        gw = StripeGateway(
+            SANDBOX_KEY, base_url=f"http://127.0.0.1:{server.server_port}", max_network_retries=0
+        )
+        gw.retrieve_customer("cus_1")
+    finally:
+        server.shutdown()
+    assert seen == [API_VERSION]
