@@ -26,6 +26,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rate-limit", type=float, default=0, help="requests per second (0 = off)")
     p.add_argument("--slow-seconds", type=float, default=3.0, help="delay of a 'slow' fault")
     p.add_argument(
+        "--search-lag", type=float, default=2.0, help="seconds before a write is searchable"
+    )
+    p.add_argument(
         "--webhook-url",
         default=None,
         help="POST every new event here, signed (loopback addresses only)",
@@ -58,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
         fault_rate=args.fault_rate,
         rate_limit=args.rate_limit,
         slow_seconds=args.slow_seconds,
+        search_lag=args.search_lag,
         webhook_url=args.webhook_url,
         webhook_secret=args.webhook_secret,
     )

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 from urllib.parse import parse_qsl
 
+from sandbox import spec as api_spec
 from sandbox.spec.params import check_request
 from services.stripe_api import API_VERSION  # the one pinned version (also the gateway's)
 
@@ -367,6 +368,10 @@ EVENT_TYPES = frozenset(
 )
 
 
+# Called with (state, event) after every event is stored (sandbox.search indexes from here).
+EVENT_LISTENERS: list[Callable[[State, dict], None]] = []
+
+
 # --------------------------------------------------------------------------- routes
 
 Handler = Callable[[Request, "State"], dict]
@@ -641,6 +646,7 @@ class SandboxConfig:
     now: int | None = None
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    search_lag: float = 2.0  # seconds before a write is searchable (Stripe: under a minute)
 
 
 class Clock:
@@ -903,6 +909,8 @@ class State:
             **({"created": created} if created is not None else {}),
         )
         self.add(evt)
+        for listener in EVENT_LISTENERS:
+            listener(self, evt)
         hook = self.extras.get("on_event")
         if callable(hook):
             hook(evt)
@@ -1010,14 +1018,16 @@ class State:
             if has_more
             else None
         )
-        return {
+        result = {
             "object": "search_result",
             "data": page,
             "has_more": has_more,
             "next_page": next_page,
             "url": url,
-            "total_count": len(ordered),
         }
+        if "total_count" in req.list("expand"):  # only on request (`expand[]=total_count`)
+            result["total_count"] = len(ordered)
+        return result
 
     # ---- expansion
 
@@ -1040,24 +1050,39 @@ class State:
             self._expand_path(result, parts, str(path))
         return result
 
-    def _expand_path(self, node: Any, parts: list[str], path: str) -> None:
+    def _expand_path(
+        self, node: Any, parts: list[str], path: str, shape: dict | None = None
+    ) -> None:
+        """Expand ``parts`` under ``node``; ``shape`` is the node's type in the API spec (None:
+        read it from the node's ``object``). Only fields the pinned types mark expandable
+        (``ExpandableField``) can be expanded; anything else is a 400 as on Stripe."""
         if isinstance(node, list):
             for item in node:
-                self._expand_path(item, parts, path)
+                self._expand_path(item, parts, path, shape)
             return
         if not isinstance(node, dict):
             return
         key, rest = parts[0], parts[1:]
-        if key not in node:
+        kind = node.get("object")
+        if shape is None and kind in ("list", "search_result"):
+            if key != "data" or not rest:
+                raise invalid(f"This property cannot be expanded ({path}).", param="expand")
+            self._expand_path(node["data"], rest, path)
+            return
+        if shape is None:
+            shape = api_spec.resource(str(kind)) if kind else None
+        field_shape = (shape or {}).get("fields", {}).get(key)
+        expandable = (field_shape or {}).get("type") == "expandable"
+        if key not in node or field_shape is None or (not rest and not expandable):
             raise invalid(f"This property cannot be expanded ({path}).", param="expand")
         value = node[key]
-        if isinstance(value, str):
+        if isinstance(value, str) and expandable:
             target = self.by_id.get(value)
             if target is None:
                 raise invalid(f"This property cannot be expanded ({path}).", param="expand")
             node[key] = value = clone(target)
-        if rest:
-            self._expand_path(value, rest, path)
+        if rest and value is not None:
+            self._expand_path(value, rest, path, None if expandable else _inner(field_shape))
 
     # ---- jobs
 
@@ -1184,6 +1209,13 @@ class State:
                 return False
             self._bucket = (tokens - 1, now)
             return True
+
+
+def _inner(shape: dict) -> dict | None:
+    """The object type inside a field's spec (an object, or the items of an array/list)."""
+    while shape.get("type") in ("array", "list"):
+        shape = shape["items"]
+    return shape if shape.get("type") == "object" else None
 
 
 def _field_in(index: _Index, values: frozenset[Any]) -> Callable[[dict], bool]:
@@ -1372,7 +1404,7 @@ def _execute(state: State, rt: Route, req: Request) -> tuple[Response, bool]:
             result = rt.handler(req, state)
             if isinstance(result, dict):  # handlers return what they changed: keep indexes true
                 state.reindex(result)
-            expand = req.list("expand")
+            expand = [p for p in req.list("expand") if p != "total_count"]
             if expand:
                 result = state.expand(result, [str(p) for p in expand])
             body = json.loads(json.dumps(result))  # a snapshot, detached from the store

@@ -12,12 +12,11 @@ Public helpers for other sandbox modules (``payments.py``'s link hook, ``seed.py
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox import objects
+from sandbox import objects, search
 from sandbox.core import (
     Request,
     State,
@@ -567,17 +566,21 @@ def create_customer(req: Request, state: State) -> Obj:
 
 @route("GET", "/v1/customers/search")
 def search_customers(req: Request, state: State) -> Obj:
-    query = req.str("query")
-    if not query:
-        raise missing("query")
-    predicate = parse_search(query)
-    hits = [c for c in state.view("customer").all() if predicate(c)]
-    return state.search_response(hits, req, "/v1/customers/search", presorted=True)
+    return search.search(state, req, "customer", search.CUSTOMER_FIELDS, "/v1/customers/search")
 
 
 @route("GET", "/v1/customers/{id}")
 def retrieve_customer(req: Request, state: State) -> Obj:
-    return state.get("customer", req.path_args["id"])
+    """A deleted customer is still found: ``200 {id, object, deleted: true}`` (§2.9)."""
+    cid = req.path_args["id"]
+    if state.lookup(cid) is None and cid in _deleted_customers(state):
+        return objects.deleted_customer(cid)
+    return state.get("customer", cid)
+
+
+def _deleted_customers(state: State) -> set[str]:
+    found: set[str] = state.extras.setdefault("deleted_customers", set())
+    return found
 
 
 @route("POST", "/v1/customers/{id}")
@@ -596,6 +599,7 @@ def update_customer(req: Request, state: State) -> Obj:
 def delete_customer(req: Request, state: State) -> Obj:
     cus = state.get("customer", req.path_args["id"])
     state.remove(cus)
+    _deleted_customers(state).add(cus["id"])
     state.emit("customer.deleted", cus, request=req)
     return objects.deleted_customer(cus["id"])
 
@@ -607,86 +611,6 @@ def list_customers(req: Request, state: State) -> Obj:
     created = range_bounds(req.params["created"], "created") if req.has("created") else None
     view = state.view("customer", where=where, created=created or (None, None))
     return state.list_response(view, req, "/v1/customers")
-
-
-_TOKEN = re.compile(
-    r"""\s*(?:
-        (?P<bool>AND|OR)\b
-      | (?P<field>metadata\[(?P<q>['"])(?P<mkey>[^'"]+)(?P=q)\]|[a-z_]+)
-        \s*(?P<op>:|~|>=|<=|>|<)\s*
-        (?:(?P<vq>['"])(?P<sval>(?:\\.|(?!(?P=vq)).)*)(?P=vq)|(?P<num>-?\d+))
-    )""",
-    re.VERBOSE,
-)
-SEARCH_FIELDS = ("email", "name", "phone", "created", "metadata")
-
-
-def parse_search(query: str) -> Callable[[Obj], bool]:
-    """Stripe's search query language, the subset used here (§1.4, docs.stripe.com/search).
-
-    ``email:'x'`` (exact, case-insensitive), ``name~'sub'`` (substring, ≥3 chars),
-    ``metadata['k']:'v'``, ``phone:'x'``, ``created>N``; clauses joined by ``AND`` or ``OR``
-    (not both, like Stripe).
-    """
-    clauses: list[Callable[[Obj], bool]] = []
-    joins: set[str] = set()
-    pos = 0
-    expect_clause = True
-    while pos < len(query.rstrip()):
-        m = _TOKEN.match(query, pos)
-        if not m or (m.group("bool") is not None) == expect_clause:
-            raise invalid(
-                f"We were unable to parse your search query. Error near: {query[pos : pos + 20]!r}",
-                param="query",
-            )
-        pos = m.end()
-        if m.group("bool"):
-            joins.add(m.group("bool"))
-            expect_clause = True
-            continue
-        clauses.append(_clause(m))
-        expect_clause = False
-    if expect_clause:
-        raise invalid("Search query is empty or ends with AND/OR.", param="query")
-    if len(joins) > 1:
-        raise invalid("Search queries cannot combine AND and OR.", param="query")
-    if "OR" in joins:
-        return lambda obj: any(c(obj) for c in clauses)
-    return lambda obj: all(c(obj) for c in clauses)
-
-
-def _clause(m: re.Match[str]) -> Callable[[Obj], bool]:
-    op = m.group("op")
-    mkey = m.group("mkey")
-    name = "metadata" if mkey else m.group("field")
-    if name not in SEARCH_FIELDS:
-        raise invalid(f"Field '{name}' is not supported in customer search.", param="query")
-    raw = m.group("sval") if m.group("sval") is not None else m.group("num")
-    value = re.sub(r"\\(.)", r"\1", raw or "")
-    if name == "created":
-        if op in (":", "~"):
-            return lambda obj: obj.get("created") == int(value)
-        bound = int(value)
-        ops: dict[str, Callable[[int], bool]] = {
-            ">": lambda v: v > bound,
-            "<": lambda v: v < bound,
-            ">=": lambda v: v >= bound,
-            "<=": lambda v: v <= bound,
-        }
-        return lambda obj: ops[op](obj.get("created") or 0)
-    if op not in (":", "~"):
-        raise invalid(f"Operator {op} only works on numeric fields.", param="query")
-    if op == "~" and len(value) < 3:
-        raise invalid("Substring search (~) needs at least 3 characters.", param="query")
-    needle = value.lower()
-
-    def read(obj: Obj) -> str | None:
-        found = (obj.get("metadata") or {}).get(mkey) if mkey else obj.get(name)
-        return None if found is None else str(found).lower()
-
-    if op == "~":
-        return lambda obj: needle in (read(obj) or "")
-    return lambda obj: read(obj) == needle
 
 
 # --------------------------------------------------------------------------- FC accounts
@@ -971,11 +895,20 @@ def list_events(req: Request, state: State) -> Obj:
             param="types",
             code="parameters_exclusive",
         )
+    # `type` takes one name or a `*` wildcard group; `types` exact names only (Stripe's API
+    # reference for GET /v1/events), so a wildcard there is refused rather than matching nothing.
     patterns = [str(t) for t in req.list("types")] or (
         [req.str("type") or ""] if req.has("type") else []
     )
     if len(patterns) > 20:
         raise invalid("types can contain at most 20 values", param="types")
+    for i, name in enumerate(req.list("types")):
+        if "*" in str(name):
+            raise invalid(
+                f"Invalid types[{i}]: types takes exact event names ({name!r} has a wildcard); "
+                "use type for a wildcard such as 'financial_connections.account.*'.",
+                param=f"types[{i}]",
+            )
     low, high = (
         range_bounds(req.params["created"], "created") if req.has("created") else (None, None)
     )

@@ -14,12 +14,12 @@ live in a side table (:class:`_Private`) so they can never leak into a response.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from typing import Any
 
-from sandbox import fc, objects
+from sandbox import fc, objects, search
 from sandbox.core import (
     Request,
     State,
@@ -1438,68 +1438,9 @@ def list_payment_intents(req: Request, state: State) -> Obj:
 
 @route("GET", "/v1/payment_intents/search")
 def search_payment_intents(req: Request, state: State) -> Obj:
-    query = req.str("query")
-    if not query:
-        raise missing("query")
-    matches = compile_search(query)
-    items = [pi for pi in state.view("payment_intent").all() if matches(pi)]
-    return state.search_response(items, req, "/v1/payment_intents/search", presorted=True)
-
-
-SEARCH_CLAUSE = re.compile(
-    r"""^\s*(?P<neg>-)?(?P<field>[a-z_]+)(?:\[['"](?P<key>[^'"]+)['"]\])?\s*
-        (?P<op>:|>=|<=|>|<)\s*(?:['"](?P<quoted>[^'"]*)['"]|(?P<bare>[^\s'"]+))\s*$""",
-    re.VERBOSE,
-)
-SEARCH_FIELDS = ("amount", "created", "currency", "customer", "metadata", "status")
-
-
-def compile_search(query: str) -> Callable[[Obj], bool]:
-    """Stripe's search query language, the subset that matters here (``OR`` of ``AND`` clauses)."""
-    alternatives = [
-        [compile_clause(c, query) for c in re.split(r"\s+AND\s+", part.strip())]
-        for part in re.split(r"\s+OR\s+", query.strip())
-    ]
-    return lambda obj: any(all(c(obj) for c in clauses) for clauses in alternatives)
-
-
-def compile_clause(clause: str, query: str) -> Callable[[Obj], bool]:
-    m = SEARCH_CLAUSE.match(clause)
-    if not m:
-        raise invalid(
-            f"The query could not be parsed near: '{clause}'. Query: {query}", param="query"
-        )
-    field_name, op = m["field"], m["op"]
-    value = m["quoted"] if m["quoted"] is not None else m["bare"]
-    if field_name not in SEARCH_FIELDS:
-        raise invalid(
-            f"Field '{field_name}' is an unsupported search field for query: {query}", param="query"
-        )
-    if field_name == "metadata" and not m["key"]:
-        raise invalid("metadata searches need a key: metadata['key']:'value'", param="query")
-    numeric = field_name in ("amount", "created")
-    if op != ":" and not numeric:
-        raise invalid(f"Field '{field_name}' only supports ':' comparisons.", param="query")
-
-    def read(obj: Obj) -> Any:
-        return obj["metadata"].get(m["key"]) if field_name == "metadata" else obj.get(field_name)
-
-    def test(obj: Obj) -> bool:
-        current = read(obj)
-        if numeric:
-            target = as_int(value, param="query")
-            return {
-                ":": current == target,
-                ">": current > target,
-                "<": current < target,
-                ">=": current >= target,
-                "<=": current <= target,
-            }[op]
-        return current is not None and str(current) == value
-
-    return (lambda obj: not test(obj)) if m["neg"] else test
-
-
+    return search.search(
+        state, req, "payment_intent", search.PAYMENT_INTENT_FIELDS, "/v1/payment_intents/search"
+    )
 
 
 @route("POST", "/v1/payment_intents/{id}/confirm")

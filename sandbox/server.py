@@ -175,6 +175,7 @@ def start_background(
     webhook_url: str | None = None,
     webhook_secret: str | None = None,
     webhook_retry_delays: Sequence[float] = webhooks.RETRY_DELAYS,
+    search_lag: float = 2.0,
 ) -> SandboxHandle:
     """Serve a fresh sandbox from daemon threads; ``port=0`` picks a free port.
 
@@ -200,6 +201,7 @@ def start_background(
         host=host,
         port=port,
         slow_seconds=slow_seconds,
+        search_lag=search_lag,
         webhook_url=webhook_url,
         webhook_secret=dispatcher.secret if dispatcher else None,
     )

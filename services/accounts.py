@@ -765,8 +765,11 @@ def _search_by_email(svc: Services, text: str, limit: int) -> list[CustomerHit]:
     if hits:
         return hits
     # The list filter is exact and case-sensitive; Search matches any case but lags writes by
-    # up to a minute (reference §1.4), so try the exact list first and Search second.
+    # up to a minute (reference §1.4), so try the list first, as typed and in lower case (how
+    # most emails are stored), and Search last: a customer created a moment ago is still found.
     found = svc.gateway.customers_by_email(text)
+    if not found and text != text.lower():
+        found = svc.gateway.customers_by_email(text.lower())
     if not found:
         quoted = text.replace("\\", "\\\\").replace("'", "\\'")
         found = svc.gateway.search_customers(f"email:'{quoted}'", limit=limit)

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from services import accounts, audit, flow_requests, flows, intent_sync
+from services import accounts, audit, flow_requests, flows, intent_sync, stripe_api
 from services.auth import Actor, require
 from services.calendar import is_business_day
 from services.context import Services
@@ -264,6 +264,7 @@ def create_customer(
             raise ValidationError(
                 f"'{clean[:80]}' is not a complete email address (name@example.com)."
             )
+        _check_customer_lengths(email=clean, name=(name or "").strip())
         existing = [c for c in svc.gateway.customers_by_email(clean) if not c.get("deleted")]
         if existing:
             customer = max(existing, key=lambda c: int(c.get("created") or 0))
@@ -306,6 +307,17 @@ def create_customer(
         idempotency_key=key,
         run=run,
     )
+
+
+def _check_customer_lengths(**fields: str) -> None:
+    """Stripe's length limits for a customer (``stripe_api.LENGTH_LIMITS``), before the call."""
+    for name, value in fields.items():
+        limit = stripe_api.length_limit("/v1/customers", name)
+        if len(value) > limit:
+            raise ValidationError(
+                f"The {name} is {len(value)} characters long, but Stripe accepts at most {limit} "
+                f"for a customer's {name}. Shorten it and try again."
+            )
 
 
 # --------------------------------------------------------------------------- creation

@@ -18,6 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.spec import deref, endpoint
+from services.stripe_api import (
+    MAX_STRING_LENGTH,
+    METADATA_KEY_LENGTH,
+    METADATA_MAX_KEYS,
+    METADATA_VALUE_LENGTH,
+    length_limit,
+)
 
 _INT = re.compile(r"-?\d+")
 _NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
@@ -74,7 +81,19 @@ def check_request(
         if name in removed:
             code, message = removed[name]
             return Refusal(code, message, name)
-    return check(deref(spec["params"]), params, "")
+    return check(deref(spec["params"]), params, "") or _check_lengths(pattern, params)
+
+
+def _check_lengths(pattern: str, params: dict[str, Any]) -> Refusal | None:
+    """Stripe's per-field length limits (``services.stripe_api.LENGTH_LIMITS``)."""
+    for name, value in params.items():
+        if isinstance(value, str) and len(value) > (limit := length_limit(pattern, name)):
+            return _too_long(name, limit)
+    return None
+
+
+def _too_long(path: str, limit: int) -> Refusal:
+    return Refusal("parameter_invalid", f"Invalid {path}: must be at most {limit} characters", path)
 
 
 def _join(path: str, key: str | int) -> str:
@@ -145,12 +164,40 @@ def _check_object(node: dict[str, Any], value: Any, path: str) -> Refusal | None
 def _check_map(node: dict[str, Any], value: Any, path: str) -> Refusal | None:
     if not isinstance(value, dict):
         return Refusal("parameter_invalid", f"Invalid hash: {path}", path)
+    if path == "metadata" or path.endswith("[metadata]"):
+        refusal = _check_metadata(value, path)
+        if refusal is not None:
+            return refusal
     for key, item in value.items():
         if item == "":  # a map entry set to "" removes that key (metadata[k]="")
             continue
         refusal = check(node.get("values", {"type": "any"}), item, _join(path, key))
         if refusal is not None:
             return refusal
+    return None
+
+
+def _check_metadata(value: dict[str, Any], path: str) -> Refusal | None:
+    """Reference §2.9: at most 50 keys, keys up to 40 characters, values up to 500."""
+    if len(value) > METADATA_MAX_KEYS:
+        return Refusal(
+            "parameter_invalid", f"Metadata can have at most {METADATA_MAX_KEYS} keys.", path
+        )
+    for key, item in value.items():
+        here = _join(path, key)
+        if len(key) > METADATA_KEY_LENGTH:
+            return Refusal(
+                "parameter_invalid",
+                f"Metadata keys can have at most {METADATA_KEY_LENGTH} characters ({here}).",
+                here,
+            )
+        if isinstance(item, str) and len(item) > METADATA_VALUE_LENGTH:
+            return Refusal(
+                "parameter_invalid",
+                f"Metadata values can have at most {METADATA_VALUE_LENGTH} characters; "
+                f"{here} has {len(item)}.",
+                here,
+            )
     return None
 
 
@@ -180,6 +227,8 @@ def _check_string(node: dict[str, Any], value: Any, path: str) -> Refusal | None
         return Refusal(
             "parameter_invalid", f"Invalid {path}: must be one of {', '.join(enum)}", path
         )
+    if len(value) > MAX_STRING_LENGTH:
+        return _too_long(path, MAX_STRING_LENGTH)
     return None
 
 

@@ -23,7 +23,9 @@ TEST_KEY = "sk_test_contract"
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[SandboxHandle]:
-    handle = start_background(port=0, seed=7, customers=10, refresh_delay=0, slow_seconds=1.5)
+    handle = start_background(
+        port=0, seed=7, customers=10, refresh_delay=0, slow_seconds=1.5, search_lag=0
+    )
     yield handle
     handle.stop()
 

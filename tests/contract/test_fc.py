@@ -408,9 +408,14 @@ def test_customer_update_merges_metadata_and_delete_leaves_a_stub(
     updated = client.v1.events.list(params={"type": "customer.updated", "limit": 5}).data
     assert any(e.data.object.id == cus.id for e in updated)
     gone = client.v1.customers.delete(cus.id)
-    assert gone.deleted is True
+    assert gone.to_dict() == {"id": cus.id, "object": "customer", "deleted": True}
+    # §2.9: retrieving a deleted customer is a 200 with the same stub, not a 404
+    assert client.v1.customers.retrieve(cus.id).to_dict() == gone.to_dict()
+    with pytest.raises(stripe.InvalidRequestError) as again:
+        client.v1.customers.delete(cus.id)
+    assert again.value.http_status == 404
     with pytest.raises(stripe.InvalidRequestError):
-        client.v1.customers.retrieve(cus.id)
+        client.v1.customers.update(cus.id, params={"name": "Back"})
 
 
 def test_an_empty_world_has_no_customers() -> None:

@@ -203,6 +203,9 @@ def test_search_finds_a_customer_by_id_email_in_any_case_and_part_of_the_name(
     services_ctx: Services, gateway: Any, simulator: Any, ops: Any
 ) -> None:
     customer, linked = make_customer(gateway, simulator, name=f"Zora Quint {secrets.token_hex(3)}")
+    # A mixed-case email typed in another case is found only by Stripe's Search, which lags
+    # writes (the sandbox models it): let the index catch up first, as a minute would.
+    simulator.advance_clock(3)
     by_email = accounts.search_customers(
         services_ctx, ops, customer["email"].upper()
     )  # API fallback
@@ -616,3 +619,21 @@ def test_a_started_refresh_writes_one_audit_row_with_its_key_and_request_id(
     [row] = audit_rows(services_ctx.engine, "account.refresh", account_id)
     assert row.outcome == "ok" and row.idempotency_key == key and row.stripe_request_id
     assert row.actor == ops.username and row.role == "ops"
+
+
+def test_a_customer_created_a_moment_ago_is_found_while_search_still_lags(sqlite_engine, ops) -> None:  # type: ignore[no-untyped-def]
+    """Stripe's Search lags writes (the sandbox here by an hour): email look-ups go through the
+    list first (as typed, then in lower case), so a fresh customer is found by ID or email."""
+    from bootstrap import SANDBOX_KEY
+    from sandbox.server import start_background
+
+    handle = start_background(port=0, seed=6, customers=0, refresh_delay=0, search_lag=3600)
+    try:
+        gw = StripeGateway(SANDBOX_KEY, base_url=handle.base_url, max_network_retries=0)
+        svc = Services(gateway=gw, engine=sqlite_engine, mode="sandbox")
+        fresh = gw.create_customer({"email": "fresh@example.com", "name": "Fresh Fern"}, idempotency_key=None)
+        assert gw.search_customers("email:'fresh@example.com'") == []  # not indexed yet
+        for term in ("fresh@example.com", "Fresh@Example.com", fresh["id"]):
+            assert [h.id for h in accounts.search_customers(svc, ops, term)] == [fresh["id"]], term
+    finally:
+        handle.stop()

@@ -155,6 +155,43 @@ def test_create_customer_refuses_an_incomplete_email(services_ctx, ops) -> None:
         collection.create_customer(services_ctx, ops, email="nobody@", idempotency_key=_key())
 
 
+@pytest.mark.parametrize(
+    ("email", "name", "field", "limit"),
+    [
+        ("a" * 501 + "@example.com", None, "email", 512),  # 513 characters
+        ("fits@example.com", "N" * 257, "name", 256),
+    ],
+)
+def test_create_customer_refuses_fields_longer_than_stripe_allows_before_calling_it(  # type: ignore[no-untyped-def]
+    services_ctx, gateway, ops, email: str, name: str | None, field: str, limit: int
+) -> None:
+    with pytest.raises(ValidationError, match=f"{field} is .* at most {limit}"):
+        collection.create_customer(
+            services_ctx, ops, email=email, name=name, idempotency_key=_key()
+        )
+    (row,) = _audit(services_ctx.engine, "collect.customer")
+    assert row.outcome == "error"
+    assert row.stripe_request_id is None  # refused before any call reached Stripe
+
+
+def test_reusing_a_customer_by_email_does_not_depend_on_search_catching_up(ops, sqlite_engine) -> None:  # type: ignore[no-untyped-def]
+    """Search lags writes (here by an hour); the duplicate check reads the list, which does not."""
+    from bootstrap import SANDBOX_KEY
+    from sandbox.server import start_background
+    from services.gateway import StripeGateway
+
+    handle = start_background(port=0, seed=5, customers=0, refresh_delay=0, search_lag=3600)
+    try:
+        gw = StripeGateway(SANDBOX_KEY, base_url=handle.base_url, max_network_retries=0)
+        svc = Services(gateway=gw, engine=sqlite_engine, mode="sandbox")
+        first = collection.create_customer(svc, ops, email="lag@example.com", idempotency_key=_key())
+        assert gw.search_customers("email:'lag@example.com'") == []  # not indexed yet
+        again = collection.create_customer(svc, ops, email="lag@example.com", idempotency_key=_key())
+        assert (first.reused, again.reused, again.id) == (False, True, first.id)
+    finally:
+        handle.stop()
+
+
 def test_fc_session_uses_the_flow_permissions_unless_others_are_chosen(
     services_ctx, gateway, ops
 ) -> None:  # type: ignore[no-untyped-def]
@@ -484,3 +521,49 @@ def test_verifying_before_the_deposits_arrive_says_when_they_are_expected(
     expected_day = datetime.fromtimestamp(arrival, UTC).strftime("%d %b %Y")
     assert expected_day in str(caught.value) and str(arrival) not in str(caught.value)
     assert "_sandbox" not in str(caught.value)
+
+
+CONFIGS = [
+    (("payment_method",), (), "automatic"),
+    (("balances", "ownership", "payment_method", "transactions"), ("balances", "transactions"), "instant"),
+    (("balances", "payment_method"), (), "microdeposits"),
+]
+
+
+@pytest.mark.parametrize(("permissions", "prefetch", "method"), CONFIGS)
+def test_each_flow_configuration_creates_a_setup_intent_fc_session_and_checkout_session(  # type: ignore[no-untyped-def]
+    services_ctx, gateway, admin, ops, permissions, prefetch, method
+) -> None:
+    """The done-when of issue 7: what the product builds from a saved configuration is accepted
+    by the sandbox's type-derived validation (mypy checks the same builders in bin/test)."""
+    from services import flow_requests
+
+    current = flows.load_flow(services_ctx, "setup_intent").version
+    saved = flows.save_flow(
+        services_ctx,
+        admin,
+        "setup_intent",
+        permissions=permissions,
+        prefetch=prefetch,
+        verification_method=method,
+        expected_version=current,
+    )
+    customer = _customer(services_ctx, ops)
+    si = collection.create_setup_intent(services_ctx, ops, customer_id=customer, idempotency_key=_key())
+    assert si.permissions == saved.permissions and si.verification_method == method
+    session = collection.create_fc_session(
+        services_ctx, ops, customer_id=customer, idempotency_key=_key()
+    )
+    assert session.permissions == saved.permissions
+    checkout_config = flows.FlowConfig(
+        "checkout_session",
+        saved.permissions,
+        saved.prefetch,
+        "automatic" if method == "microdeposits" else method,  # Checkout takes automatic/instant
+    )
+    created = gateway.create_checkout_session(
+        flow_requests.checkout_session_create(checkout_config, customer=customer),
+        idempotency_key=None,
+    )
+    assert created["object"] == "checkout.session"
+    assert created["payment_method_types"] == ["us_bank_account"]
