@@ -28,6 +28,8 @@ from typing import Any, TypeAlias
 from urllib.parse import parse_qsl
 
 from sandbox import spec as api_spec
+from sandbox.events import EVENT_TYPES
+from sandbox.spec import shapes
 from sandbox.spec.params import check_request
 from services.stripe_api import API_VERSION  # the one pinned version (also the gateway's)
 
@@ -326,48 +328,6 @@ def clone(value: Any) -> Any:
 
 # --------------------------------------------------------------------------- events
 
-# Every event type the sandbox emits (reference §5.1). Each must be a type of the pinned SDK's
-# `Event.type` enum (tests/contract/test_spec.py) and happen in the contract test's world
-# (tests/contract/test_world_conformance.py), whose objects are all checked against the spec.
-EVENT_TYPES = frozenset(
-    {
-        "charge.dispute.created",
-        "charge.failed",
-        "charge.pending",
-        "charge.succeeded",
-        "checkout.session.async_payment_failed",
-        "checkout.session.async_payment_succeeded",
-        "checkout.session.completed",
-        "checkout.session.expired",
-        "customer.created",
-        "customer.deleted",
-        "customer.updated",
-        "financial_connections.account.created",
-        "financial_connections.account.deactivated",
-        "financial_connections.account.disconnected",
-        "financial_connections.account.reactivated",
-        "financial_connections.account.refreshed_balance",
-        "financial_connections.account.refreshed_ownership",
-        "financial_connections.account.refreshed_transactions",
-        "mandate.updated",
-        "payment_intent.canceled",
-        "payment_intent.created",
-        "payment_intent.payment_failed",
-        "payment_intent.processing",
-        "payment_intent.requires_action",
-        "payment_intent.succeeded",
-        "payment_method.attached",
-        "payment_method.detached",
-        "payment_method.updated",
-        "setup_intent.canceled",
-        "setup_intent.created",
-        "setup_intent.requires_action",
-        "setup_intent.setup_failed",
-        "setup_intent.succeeded",
-    }
-)
-
-
 # Called with (state, event) after every event is stored (sandbox.search indexes from here).
 EVENT_LISTENERS: list[Callable[[State, dict], None]] = []
 
@@ -647,6 +607,7 @@ class SandboxConfig:
     webhook_url: str | None = None
     webhook_secret: str | None = None
     search_lag: float = 2.0  # seconds before a write is searchable (Stripe: under a minute)
+    check_responses: bool = False  # tests: every /v1 reply is checked against the pinned types
 
 
 class Clock:
@@ -895,7 +856,7 @@ class State:
         from sandbox import objects  # objects imports only ``clone`` from here
 
         if type not in EVENT_TYPES:
-            raise ValueError(f"{type!r} is not in sandbox.core.EVENT_TYPES; declare it there")
+            raise ValueError(f"{type!r} is not in sandbox.events.EVENT_TYPES; declare it there")
         self.reindex(obj)
         evt = objects.event(
             self,
@@ -1391,6 +1352,15 @@ def _handle(state: State, req: Request, query: str, body: str) -> Response:
     return resp
 
 
+def _check_shape(body: dict, req: Request) -> None:
+    """Tests' tripwire (``check_responses``): a reply off the pinned types is a sandbox bug."""
+    problems = shapes.problems(body)
+    if problems:
+        raise AssertionError(
+            f"{req.method} {req.path} answered off the pinned types: {'; '.join(problems[:5])}"
+        )
+
+
 def _run(state: State, rt: Route, req: Request) -> Response:
     resp, _ = _execute(state, rt, req)
     return resp
@@ -1408,6 +1378,8 @@ def _execute(state: State, rt: Route, req: Request) -> tuple[Response, bool]:
             if expand:
                 result = state.expand(result, [str(p) for p in expand])
             body = json.loads(json.dumps(result))  # a snapshot, detached from the store
+            if state.config.check_responses and not rt.is_hook:
+                _check_shape(body, req)
             return Response(200, body), True
         except StripeError as err:
             return _error(err), err.code not in _VALIDATION_CODES

@@ -513,6 +513,14 @@ def _customer_fields(req: Request) -> Obj:
         value = req.params[name]
         if name == "balance":
             value = to_int(value, name)
+        elif name == "address" and isinstance(value, dict):
+            value = objects.address(**value)  # Stripe answers every address line, null if unset
+        elif name == "shipping" and isinstance(value, dict):
+            value = {
+                **dict.fromkeys(("carrier", "name", "phone", "tracking_number")),
+                **value,
+                "address": objects.address(**(value.get("address") or {})),
+            }
         elif name == "metadata":
             continue
         elif name == "preferred_locales":

@@ -446,10 +446,26 @@ def build_charge(state: State, pi: Obj, pm: Obj, *, mandate: str | None) -> Obj:
 # Parameter parsing shared by intents and checkout
 # --------------------------------------------------------------------------------------------
 
+# Reference §9 (Stripe changelog endive 2026-09-30): the allowed list filters the dynamically
+# eligible methods and is mutually exclusive with the other two ways to choose them.
+EXCLUSIVE_TYPE_PARAMS = (
+    "allowed_payment_method_types",
+    "automatic_payment_methods",
+    "excluded_payment_method_types",
+)
+
 
 def parse_types(params: Obj) -> list[str]:
-    """``payment_method_types`` (15.x) or ``allowed_payment_method_types`` (16.x), see §9."""
-    for name in ("payment_method_types", "allowed_payment_method_types"):
+    """``allowed_payment_method_types`` (§9; `payment_method_types` never gets this far: the
+    request check refuses it as ``payment_method_types_no_longer_supported``)."""
+    given = [n for n in EXCLUSIVE_TYPE_PARAMS if params.get(n) not in (None, "", [], {})]
+    if "allowed_payment_method_types" in given and len(given) > 1:
+        raise invalid(
+            f"You may only specify one of these parameters: {', '.join(given)}.",
+            param=given[-1],
+            code="parameters_exclusive",
+        )
+    for name in ("allowed_payment_method_types",):
         if params.get(name) not in (None, "", []):
             types = as_list(params[name], param=name)
             for i, value in enumerate(types):

@@ -176,6 +176,7 @@ def start_background(
     webhook_secret: str | None = None,
     webhook_retry_delays: Sequence[float] = webhooks.RETRY_DELAYS,
     search_lag: float = 2.0,
+    check_responses: bool = False,
 ) -> SandboxHandle:
     """Serve a fresh sandbox from daemon threads; ``port=0`` picks a free port.
 
@@ -202,6 +203,7 @@ def start_background(
         port=port,
         slow_seconds=slow_seconds,
         search_lag=search_lag,
+        check_responses=check_responses,
         webhook_url=webhook_url,
         webhook_secret=dispatcher.secret if dispatcher else None,
     )

@@ -85,7 +85,9 @@ def sandbox_handle():  # type: ignore[no-untyped-def]
     """One sandbox for the service tests: small world, refreshes complete immediately."""
     from sandbox.server import start_background
 
-    handle = start_background(port=0, seed=11, customers=25, refresh_delay=0, refresh_cooldown=60)
+    handle = start_background(
+        port=0, seed=11, customers=25, refresh_delay=0, refresh_cooldown=60, check_responses=True
+    )
     yield handle
     handle.stop()
 

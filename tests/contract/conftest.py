@@ -24,7 +24,8 @@ TEST_KEY = "sk_test_contract"
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[SandboxHandle]:
     handle = start_background(
-        port=0, seed=7, customers=10, refresh_delay=0, slow_seconds=1.5, search_lag=0
+        port=0, seed=7, customers=10, refresh_delay=0, slow_seconds=1.5, search_lag=0,
+        check_responses=True,
     )
     yield handle
     handle.stop()

@@ -208,3 +208,28 @@ def test_a_refused_parameter_is_not_saved_under_the_idempotency_key(sandbox: San
     assert (status, body["error"]["code"]) == (400, "payment_method_types_no_longer_supported")
     status, body = post({"allowed_payment_method_types": ["us_bank_account"]})
     assert (status, body["object"]) == (200, "setup_intent")
+
+
+@pytest.mark.parametrize(
+    ("key", "base"),
+    [
+        ("POST /v1/setup_intents", {}),
+        ("POST /v1/payment_intents", {"amount": 1000, "currency": "usd"}),
+    ],
+)
+@pytest.mark.parametrize(
+    "other",
+    [{"automatic_payment_methods": {"enabled": True}}, {"excluded_payment_method_types": ["card"]}],
+)
+def test_the_allowed_list_excludes_dynamic_and_excluded_payment_methods(
+    sandbox: SandboxHandle, key: str, base: dict[str, Any], other: dict[str, Any]
+) -> None:
+    """§9: allowed_payment_method_types is mutually exclusive with automatic_payment_methods and
+    excluded_payment_method_types (each alone is accepted)."""
+    allowed = {"allowed_payment_method_types": ["us_bank_account"]}
+    status, body = call(sandbox.base_url, key, {**base, **allowed, **other})
+    assert (status, body["error"]["code"]) == (400, "parameters_exclusive")
+    assert body["error"]["param"] == next(iter(other))
+    for alone in (allowed, other):
+        status, body = call(sandbox.base_url, key, {**base, **alone})
+        assert status == 200, body

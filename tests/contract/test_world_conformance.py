@@ -1,7 +1,7 @@
 """A whole demo world, read back over HTTP, matches the pinned version's resource types.
 
 The sandbox seeds a demo world; the test then drives the SDK and the simulation hooks so every
-event type the sandbox emits (``sandbox.core.EVENT_TYPES``) happens at least once, reads every
+event type the sandbox emits (``sandbox.events.EVENT_TYPES``) happens at least once, reads every
 object back the way a client would (lists, retrieves, expansions, search, events, a deleted
 customer) and checks each answer with :class:`sandbox.spec.shapes.Checker`: no field outside
 the SDK's annotations, none missing that Stripe always sends, JSON types, enums, nulls only
@@ -300,15 +300,19 @@ def _walk_account(base: str, account: dict[str, Any], check: Any) -> None:
 # --------------------------------------------------------------------------- the test
 
 
-def test_the_whole_demo_world_matches_the_pinned_resource_types(world: SandboxHandle) -> None:
+def test_the_whole_demo_world_matches_the_pinned_resource_types(
+    world: SandboxHandle, capsys: pytest.CaptureFixture[str]
+) -> None:
     client = stripe.StripeClient(TEST_KEY, base_addresses={"api": world.base_url})
     made = drive(client, world)
     checker = Checker()
     event_types = walk(world, made, checker)
-    print(
-        f"\nconformance: {checker.objects:,} objects and {checker.fields:,} fields checked; "
-        f"by type: {dict(sorted(checker.types_seen.items()))}"
-    )
+    with capsys.disabled():  # shown in every run's output, not only with -s
+        print(
+            f"\n[conformance] {checker.objects:,} objects and {checker.fields:,} fields checked "
+            f"against the pinned types, {len(event_types)} event types; "
+            f"{len(checker.problems)} problems; by type: {dict(sorted(checker.types_seen.items()))}"
+        )
     assert checker.problems == []
     assert sorted(core.EVENT_TYPES - event_types) == [], "event types the walk never saw"
     assert set(RESOURCES) <= set(checker.types_seen), sorted(set(RESOURCES) - set(checker.types_seen))
