@@ -53,6 +53,9 @@ FRAGMENT_KEYS = (
 
 
 # -- typed builders --------------------------------------------------------------------------------
+# The `payment_method_options[us_bank_account]` literal repeats on purpose: each endpoint has its
+# own TypedDict for it (SetupIntent's lacks PaymentIntent's `setup_future_usage`, Checkout's lacks
+# `mandate_options`, …), and only a literal written in place is checked against the right one.
 
 
 def setup_intent_create(

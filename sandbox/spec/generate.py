@@ -137,6 +137,22 @@ def _is_typeddict(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, dict) and hasattr(tp, "__required_keys__")
 
 
+_SCALARS: dict[Any, str] = {
+    str: "string",
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    decimal.Decimal: "decimal",  # sent and answered as a decimal string ("12.5")
+    Any: "any",
+    object: "any",
+}
+
+
+def _scalar(tp: Any) -> dict | None:
+    kind = _SCALARS.get(tp) if isinstance(tp, type) or tp is Any else None
+    return None if kind is None else {"type": kind}
+
+
 def _object_name(cls: Any) -> str | None:
     name = getattr(cls, "OBJECT_NAME", None)
     return name if isinstance(name, str) else None
@@ -206,18 +222,9 @@ class ParamWalker:
 
     def _single(self, tp: Any) -> dict:
         origin = typing.get_origin(tp)
-        if tp is str:
-            return {"type": "string"}
-        if tp is bool:
-            return {"type": "boolean"}
-        if tp is int:
-            return {"type": "integer"}
-        if tp is float:
-            return {"type": "number"}
-        if tp is decimal.Decimal:  # sent as a decimal string ("12.5")
-            return {"type": "decimal"}
-        if tp is Any or tp is object:
-            return {"type": "any"}
+        scalar = _scalar(tp)
+        if scalar is not None:
+            return scalar
         if origin in (list, typing.List):  # noqa: UP006 - matching the SDK's spelling
             return {"type": "array", "items": self.node(typing.get_args(tp)[0])}
         if origin in (dict, typing.Dict) or (  # noqa: UP006
@@ -379,18 +386,9 @@ class ResourceWalker:
 
     def _single(self, tp: Any, example: Any) -> dict:
         origin = typing.get_origin(tp)
-        if tp is str:
-            return {"type": "string"}
-        if tp is bool:
-            return {"type": "boolean"}
-        if tp is int:
-            return {"type": "integer"}
-        if tp is float:
-            return {"type": "number"}
-        if tp is decimal.Decimal:  # Stripe sends decimals as strings ("12.5")
-            return {"type": "decimal"}
-        if tp is Any or tp is object:
-            return {"type": "any"}
+        scalar = _scalar(tp)
+        if scalar is not None:
+            return scalar
         if origin in (list, typing.List):  # noqa: UP006
             item = example[0] if isinstance(example, list) and example else None
             return {"type": "array", "items": self.node(typing.get_args(tp)[0], item)}
