@@ -537,7 +537,9 @@ def _best_for_customer(
     gateway: Any, customer_id: str
 ) -> tuple[dict[str, Any] | None, str, str | None]:
     """The customer's active cash account with balance access and the freshest balance."""
-    gateway.retrieve_customer(customer_id)  # NotFound for an unknown customer
+    # NotFound for an unknown customer; a deleted one is a 200 `{id, object, deleted: true}`.
+    if gateway.retrieve_customer(customer_id).get("deleted"):
+        raise NotFound(f"Customer {customer_id} was deleted in Stripe, so it has no balance to check.")
     accounts = gateway.list_accounts(customer=customer_id)
     if not accounts:
         reason = f"Customer {customer_id} has no linked bank accounts, so there is no balance."

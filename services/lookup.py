@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.errors import NotFound
 from services.gateway import StripeGateway
 from services.ids import parse_id
 
@@ -116,6 +117,8 @@ def resolve(gateway: StripeGateway, text: str | None) -> Resolution:
             message=f"{account.get('institution_name')} ••{account.get('last4') or '????'}.",
         )
     customer = gateway.retrieve_customer(object_id)
+    if customer.get("deleted"):  # Stripe answers 200 `{id, object, deleted: true}` (§2.9)
+        raise NotFound(f"Customer {object_id} was deleted in Stripe; nothing can be looked up for it.")
     accounts = gateway.list_accounts(customer=object_id)
     return Resolution(
         query_id=object_id,

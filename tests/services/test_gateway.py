@@ -110,3 +110,19 @@ def test_every_call_sends_the_pinned_stripe_version_header() -> None:
     finally:
         server.shutdown()
     assert seen == [API_VERSION]
+
+
+def test_a_deleted_customer_is_found_as_deleted_not_as_a_customer(gateway, services_ctx, finance) -> None:  # type: ignore[no-untyped-def]
+    """Stripe answers a deleted customer with 200 {id, object, deleted: true} (§2.9); lookup and
+    the pre-debit check say it was deleted instead of treating it as a customer without accounts."""
+    from services import debits
+
+    customer = gateway.create_customer({"email": "gone@example.com"}, idempotency_key=None)
+    gateway.v1.customers.delete(customer["id"])
+    assert gateway.retrieve_customer(customer["id"]) == {
+        "id": customer["id"], "object": "customer", "deleted": True
+    }
+    with pytest.raises(NotFound, match="was deleted in Stripe"):
+        resolve(gateway, customer["id"])
+    with pytest.raises(NotFound, match="was deleted in Stripe"):
+        debits.check_debit(services_ctx, finance, customer["id"], 1_000, "usd")
