@@ -78,12 +78,11 @@ register_index(TRANSACTION, "account")
 register_index("event", "type")
 register_index("customer", "email")
 
-# Error codes the sandbox chose where Stripe's are unconfirmed (§10); see README.
+# Stripe's only FC error codes are those in the pinned SDK's enum (reference §10); a refresh
+# that cannot start for another reason gets a code-less invalid_request_error or, when pending
+# or throttled, the unchanged account (README, "Choices where Stripe is unconfirmed").
 CODE_INACTIVE = "financial_connections_account_inactive"
-CODE_DISCONNECTED = "financial_connections_account_disconnected"
-CODE_NO_PERMISSION = "financial_connections_missing_permission"
-CODE_REFRESH_PENDING = "financial_connections_refresh_in_progress"
-CODE_REFRESH_THROTTLED = "financial_connections_refresh_unavailable"
+CODE_NO_TRANSACTION_REFRESH = "financial_connections_no_successful_transaction_refresh"
 
 DEFAULT_INSTITUTIONS = [
     DemoInstitution("StripeBank", "110000000"),
@@ -181,13 +180,13 @@ def _check_values(values: list[Any], allowed: Iterable[str], param: str) -> list
     return [str(v) for v in dict.fromkeys(values)]
 
 
-def _refusal(account: Obj, feature: str, now: int) -> StripeError | None:
-    """Why a refresh of ``feature`` cannot start now (§4), or None."""
+def _refusal(account: Obj, feature: str) -> StripeError | None:
+    """The error Stripe answers when a refresh of ``feature`` cannot start at all (§4, §10)."""
     if account["status"] == "disconnected":
-        return invalid(
-            f"The account {account['id']} has been disconnected; reconnect it through a new "
-            "Financial Connections session to refresh data.",
-            code=CODE_DISCONNECTED,
+        return StripeError(
+            400,
+            f"The account {account['id']} has been disconnected, so its data can no longer be "
+            "refreshed. Collect a new account through a Financial Connections session.",
         )
     if account["status"] == "inactive":
         return invalid(
@@ -196,28 +195,25 @@ def _refusal(account: Obj, feature: str, now: int) -> StripeError | None:
         )
     perm = FEATURE_PERMISSION[feature]
     if perm not in (account.get("permissions") or []):
-        return invalid(
-            f"You cannot refresh {feature} for {account['id']}: the `{perm}` permission was not "
-            "granted when the account was linked.",
-            code=CODE_NO_PERMISSION,
-            param="features",
-        )
-    current = account.get(REFRESH_FIELD[feature])
-    if current and current["status"] == "pending":
-        return invalid(
-            f"A {feature} refresh for {account['id']} is already in progress.",
-            code=CODE_REFRESH_PENDING,
-            param="features",
-        )
-    next_at = current.get("next_refresh_available_at") if current else None
-    if current and next_at is not None and next_at > now:
-        return invalid(
-            f"A {feature} refresh for {account['id']} is not available until {next_at} "
-            f"(next_refresh_available_at).",
-            code=CODE_REFRESH_THROTTLED,
+        return StripeError(
+            400,
+            f"You cannot refresh {feature} for {account['id']} because the `{perm}` permission "
+            "was not granted when the account was linked.",
             param="features",
         )
     return None
+
+
+def _refresh_waits(account: Obj, feature: str, now: int) -> bool:
+    """A refresh already pending, or asked for before ``next_refresh_available_at``: Stripe
+    does not start one and answers with the account unchanged (the sandbox's choice, §10)."""
+    current = account.get(REFRESH_FIELD[feature])
+    if not current:
+        return False
+    if current["status"] == "pending":
+        return True
+    next_at = current.get("next_refresh_available_at")
+    return next_at is not None and next_at > now
 
 
 # --------------------------------------------------------------------------- refresh jobs
@@ -739,17 +735,18 @@ def refresh_account(req: Request, state: State) -> Obj:
     features = _features(req)
     now = state.now()
     for feature in features:  # refuse the whole call before starting anything
-        refusal = _refusal(account, feature, now)
+        refusal = _refusal(account, feature)
         if refusal:
             raise refusal
     for feature in features:
-        start_refresh(state, account, feature)
+        if not _refresh_waits(account, feature, now):
+            start_refresh(state, account, feature)
     return account
 
 
 def _check_subscribable(account: Obj) -> None:
     if account["status"] == "disconnected":
-        raise invalid(f"The account {account['id']} has been disconnected.", code=CODE_DISCONNECTED)
+        raise StripeError(400, f"The account {account['id']} has been disconnected.")
     if account["status"] == "inactive":
         raise invalid(
             f"The account {account['id']} is inactive; subscriptions cannot be changed.",
@@ -763,10 +760,10 @@ def subscribe_account(req: Request, state: State) -> Obj:
     _features(req, allowed=("transactions",))
     _check_subscribable(account)
     if "transactions" not in (account.get("permissions") or []):
-        raise invalid(
-            f"You cannot subscribe to transactions for {account['id']}: the `transactions` "
-            "permission was not granted.",
-            code=CODE_NO_PERMISSION,
+        raise StripeError(
+            400,
+            f"You cannot subscribe to transactions for {account['id']} because the "
+            "`transactions` permission was not granted when the account was linked.",
             param="features",
         )
     if "transactions" not in account["subscriptions"]:

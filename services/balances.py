@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from services import refresh_rule
 from services.clock import unix_seconds
 from services.money import MoneyError, format_plain, validate_currency
 
@@ -115,29 +116,11 @@ def refresh_state(
 ) -> tuple[bool, int | None, str]:
     """Whether a balance refresh can be requested now, from when, and if not, why not.
 
-    Stripe does not start a refresh while one is pending, while `next_refresh_available_at` is
-    null or in the future, on inactive accounts or without the `balances` permission
-    (reference §4). An account that was never refreshed (`balance_refresh` null) can be.
+    A thin wrapper over the one rule (:func:`services.refresh_rule.judge`), kept for the
+    callers that want a tuple: (allowed, next_refresh_available_at or None, reason or "").
     """
-    moment = unix_seconds(now)
-    if account is None:
-        return False, None, "The payment method was entered manually, so it has no bank balance."
-    if "balances" not in (account.get("permissions") or ()):
-        return False, None, "The account holder did not grant access to balances."
-    status = account.get("status")
-    if status != "active":
-        return False, None, f"The account is {status or 'not active'}; Stripe cannot refresh it."
-    refresh = account.get("balance_refresh")
-    if not isinstance(refresh, Mapping):
-        return True, None, ""
-    if refresh.get("status") == "pending":
-        return False, None, "A balance refresh is already in progress."
-    next_at = refresh.get("next_refresh_available_at")
-    if not isinstance(next_at, int):
-        return False, None, "Stripe has not said when the next balance refresh is allowed."
-    if next_at > moment:
-        return False, next_at, f"The next balance refresh is allowed at {_when(next_at)}."
-    return True, next_at, ""
+    verdict = refresh_rule.judge(account, "balance", now=now)
+    return verdict.allowed, verdict.until or verdict.next_refresh_available_at, verdict.reason
 
 
 def assess_debit(

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from services import accounts, audit, lookup
+from services import accounts, audit, lookup, refresh_rule
 from services.auth import Actor, require
 from services.balances import (
     INSUFFICIENT,
@@ -568,16 +568,26 @@ def _refresh_key(account: Mapping[str, Any]) -> str:
     return f"fcops-balance-refresh-{account.get('id')}-{attempted}-{next_at}"
 
 
-def _start_refresh(gateway: Any, account: Mapping[str, Any], key: str) -> dict[str, Any]:
+def _start_refresh(
+    gateway: Any, account: Mapping[str, Any], key: str, *, now: int
+) -> dict[str, Any]:
+    """Ask Stripe for a balance refresh and judge its answer by the account it returns.
+
+    A refusal (HTTP 400) keeps Stripe's sentence; an answer without a new pending refresh
+    means Stripe started nothing (pending already, or throttled), so it is never counted as
+    started (:func:`services.refresh_rule.started`).
+    """
     try:
-        return cast(
+        result = cast(
             dict[str, Any], gateway.refresh_account(account["id"], ["balance"], idempotency_key=key)
         )
     except StripeRequestError as err:
-        # The sandbox's throttle/pending codes are not all in the gateway's refresh list.
-        if err.code and err.code.startswith("financial_connections_"):
-            raise RefreshNotAllowed(str(err), request_id=err.request_id) from None
-        raise
+        raise RefreshNotAllowed(
+            f"Stripe refused the balance refresh: {err}", request_id=err.request_id
+        ) from None
+    if not refresh_rule.started(account, result, "balance"):
+        raise RefreshNotAllowed(refresh_rule.not_started_reason(result, "balance", now=now))
+    return result
 
 
 def _refresh_and_wait(
@@ -902,14 +912,24 @@ def _run_batch(
     for account in accounts.values():
         _mirror(svc.engine, account)
     refreshed: list[str] = []
+    notes: dict[str, str] = {}  # account ID -> why its refresh did not start
     if refresh_stale:
         stale = _stale_refreshable(debits, targets, accounts, policy, svc.now())
         tick(len(ids), total, f"Refreshing {len(stale):,} stale balance(s)")
-        refreshed = _refresh_many(gateway, stale, accounts, wait_seconds, gateway._limiter.clock)
+        refreshed = _refresh_many(
+            gateway,
+            stale,
+            accounts,
+            wait_seconds,
+            gateway._limiter.clock,
+            now=svc.now(),
+            notes=notes,
+        )
         for account_id in refreshed:
             _mirror(svc.engine, accounts[account_id])
     rows = [
-        _row_result(d, targets[d.target], accounts, policy, svc.now(), refreshed) for d in debits
+        _row_result(d, targets[d.target], accounts, policy, svc.now(), refreshed, notes)
+        for d in debits
     ]
     rows += [_error_row(e) for e in errors]
     tick(total, total, f"Checked {len(rows):,} rows")
@@ -997,17 +1017,24 @@ def _refresh_many(
     accounts: dict[str, dict[str, Any]],
     wait_seconds: float,
     clock: Clock,
+    *,
+    now: int,
+    notes: dict[str, str],
 ) -> list[str]:
-    """Start every refresh, then poll the pending ones together until done or out of time."""
+    """Start every refresh, then poll the pending ones together until done or out of time.
+
+    An account whose refresh Stripe refused or did not start gets a sentence in ``notes``;
+    its rows keep the stale verdict and say why.
+    """
     started: list[str] = []
     for account_id in account_ids:
         try:
             accounts[account_id] = _start_refresh(
-                gateway, accounts[account_id], _refresh_key(accounts[account_id])
+                gateway, accounts[account_id], _refresh_key(accounts[account_id]), now=now
             )
             started.append(account_id)
-        except (RefreshNotAllowed, StripeRequestError, StripeUnavailable):
-            continue  # the row keeps its stale verdict and says why
+        except (RefreshNotAllowed, StripeRequestError, StripeUnavailable) as err:
+            notes[account_id] = str(err)
     deadline = clock.monotonic() + wait_seconds
     delay = 0.25
     while True:
@@ -1030,6 +1057,7 @@ def _row_result(
     policy: DebitPolicy,
     now: int,
     refreshed: Sequence[str],
+    notes: Mapping[str, str],
 ) -> BatchRow:
     base: dict[str, Any] = {
         "row": debit.row,
@@ -1043,10 +1071,11 @@ def _row_result(
         return BatchRow(**base, verdict=ERROR, error=target.error)
     account = accounts.get(target.account_id) if target.account_id else None
     result = _assess(account, debit.amount, debit.currency, now, policy, target.missing)
+    note = notes.get(target.account_id or "")
     return BatchRow(
         **base,
         verdict=result.verdict,
-        reasons=result.reasons,
+        reasons=(*result.reasons, note) if note else result.reasons,
         account_id=target.account_id,
         balance=result.balance,
         balance_source=result.balance_source,

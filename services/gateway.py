@@ -27,15 +27,9 @@ from services.errors import (
 T = TypeVar("T")
 Params = Mapping[str, Any]
 
-_REFRESH_CODES = {
-    "financial_connections_account_inactive",
-    "financial_connections_refresh_not_allowed",
-    "financial_connections_refresh_pending",
-    "financial_connections_missing_permission",
-    "financial_connections_account_disconnected",
-    "financial_connections_refresh_in_progress",
-    "financial_connections_refresh_unavailable",
-}
+# Stripe's FC error codes for a refresh that cannot start are only these (reference §10); other
+# refusals carry no code and are judged by the account (services.refresh_rule).
+_REFRESH_CODES = {"financial_connections_account_inactive"}
 
 
 def _obj_to_dict(obj: Any) -> dict[str, Any]:

@@ -517,7 +517,7 @@ def test_when_a_refresh_is_not_yet_allowed_the_check_says_until_when(
     blocked = debits.check_debit(svc, finance, fca, 10_000, "usd", refresh_stale=True)
     assert blocked.verdict == "stale" and blocked.after is None
     assert not blocked.final.can_refresh_now and blocked.final.refreshable_at == allowed_at
-    assert any("next balance refresh is allowed at" in r for r in blocked.final.reasons)
+    assert any("allows the next balance refresh from" in r for r in blocked.final.reasons)
     sim.advance_clock(3_601)
     later = debits.check_debit(svc, finance, fca, 10_000, "usd", refresh_stale=True)
     assert later.after is not None and later.after.verdict == "ok"
@@ -631,7 +631,7 @@ def test_batch_refreshes_only_stale_balances_that_may_be_refreshed(
     assert verdicts == [
         (allowed, "ok", True), (allowed, "ok", True), (throttled, "stale", False), (fresh, "ok", False),
     ]  # fmt: skip
-    assert "next balance refresh is allowed" in " ".join(result.rows[2].reasons)
+    assert "allows the next balance refresh from" in " ".join(result.rows[2].reasons)
     assert len(debits.balance_history(svc.engine, allowed)) == 2
 
 

@@ -140,7 +140,7 @@ def test_refresh_is_not_possible_while_one_is_pending() -> None:
     )
     can, when, why = refresh_state(acct, now=NOW)
     assert (can, when) == (False, None)
-    assert "in progress" in why
+    assert "already running" in why
 
 
 def test_an_account_never_refreshed_can_be_refreshed() -> None:
