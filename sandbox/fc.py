@@ -118,6 +118,8 @@ class _FcPrivate:
     loaders: dict[str, Callable[[], Iterable[Any]]] = field(default_factory=dict)
     subscription_gen: dict[str, int] = field(default_factory=dict)
     refresh_counts: dict[str, int] = field(default_factory=dict)
+    # accounts with at least one succeeded transaction refresh: only those list transactions
+    transactions_ready: set[str] = field(default_factory=set)
 
 
 def _private(state: State) -> _FcPrivate:
@@ -256,6 +258,8 @@ def complete_refresh(
     failed = bank.refresh_fails or account["status"] != "active"
     if not failed:
         _apply_refresh_data(state, account, feature, now, refresh.get("id"))
+        if feature == "transactions":
+            priv.transactions_ready.add(account_id)
     refresh["status"] = "failed" if failed else "succeeded"
     refresh["next_refresh_available_at"] = (
         now + int(state.config.refresh_cooldown) if account["status"] == "active" else None
@@ -384,9 +388,27 @@ def register_transaction_loader(
     """Defer an account's transactions until first read (keeps big worlds fast to start).
 
     ``loader()`` returns transaction objects (dicts) or ``DemoTransaction``s; the latter are
-    converted under the account's current ``transaction_refresh.id``.
+    converted under the account's current ``transaction_refresh.id``. The transactions came
+    from a refresh, so the account counts as having had a successful one.
     """
-    _private(state).loaders[account_id] = loader
+    priv = _private(state)
+    priv.loaders[account_id] = loader
+    priv.transactions_ready.add(account_id)
+
+
+def _require_transaction_refresh(state: State, account_id: str) -> None:
+    """Stripe lists an account's transactions only after a transaction refresh succeeded
+    (the SDK's error enum has ``financial_connections_no_successful_transaction_refresh``)."""
+    if account_id in _private(state).transactions_ready:
+        return
+    raise StripeError(
+        400,
+        f"No transaction refresh has succeeded for the account {account_id} yet, so there are "
+        "no transactions to list. Refresh its transactions (features[]=transactions) or "
+        "subscribe to them, and list them once the refresh has succeeded.",
+        code=CODE_NO_TRANSACTION_REFRESH,
+        param="account",
+    )
 
 
 def _materialize(state: State, account_id: str) -> None:
@@ -833,6 +855,7 @@ def list_transactions(req: Request, state: State) -> Obj:
     if not account_id:
         raise missing("account")
     _fca(state, account_id, param="account")
+    _require_transaction_refresh(state, account_id)
     items = _account_transactions(state, account_id)
     if req.has("transacted_at"):
         keep = range_filter(req.params["transacted_at"], "transacted_at")

@@ -204,7 +204,8 @@ def load_transaction_refresh(
         ),
     }
     _emit_refreshed(state, fca, "transactions", at)
-    fc.register_transaction_loader(state, fca["id"], _transactions_loader(demo, now=now))
+    if not failed:  # a bank whose refreshes fail never delivered transactions (§10, B4)
+        fc.register_transaction_loader(state, fca["id"], _transactions_loader(demo, now=now))
 
 
 def _transactions_loader(demo: DemoAccount, *, now: int) -> Any:

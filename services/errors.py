@@ -68,3 +68,8 @@ class StripeRequestError(FcopsError):
         super().__init__(message, request_id=request_id)
         self.code = code
         self.param = param
+
+
+class NoTransactionRefresh(FcopsError):
+    """Stripe lists no transactions until a transaction refresh has succeeded (reference §10:
+    ``financial_connections_no_successful_transaction_refresh``)."""

@@ -17,6 +17,7 @@ from services.errors import (
     Conflict,
     FcopsError,
     NotFound,
+    NoTransactionRefresh,
     RateLimited,
     RefreshNotAllowed,
     StripeAuthError,
@@ -71,6 +72,13 @@ def translate_error(err: stripe.StripeError) -> FcopsError:
             return NotFound(f"{message}{suffix}", request_id=rid)
         if code in _REFRESH_CODES:
             return RefreshNotAllowed(f"{message}{suffix}", request_id=rid)
+        if code == "financial_connections_no_successful_transaction_refresh":
+            return NoTransactionRefresh(
+                "No transaction refresh has succeeded yet for this account, so Stripe has no "
+                f"transactions to list. Start a transaction refresh and sync when it has "
+                f"finished. Stripe said: {message}{suffix}",
+                request_id=rid,
+            )
         return StripeRequestError(f"{message}{suffix}", request_id=rid, code=code, param=param)
     if isinstance(err, stripe.PermissionError):
         return StripeRequestError(

@@ -463,3 +463,47 @@ def test_events_filter_by_types_and_created_and_can_be_retrieved(
     again = client.v1.events.retrieve(mine[0].id)
     assert again.type == mine[0].type
     assert again.api_version == "2026-10-28.endive"
+
+
+# --------------------------------------------------------------------------- transactions (B4)
+
+
+def test_transactions_are_listed_only_after_a_transaction_refresh_succeeded(
+    slow_sandbox: SandboxHandle,
+) -> None:
+    client = stripe.StripeClient(TEST_KEY, base_addresses={"api": slow_sandbox.base_url})
+    [fca] = linked_accounts(client, slow_sandbox, permissions=["transactions"])
+    fc_api = client.v1.financial_connections
+
+    def listing_code() -> str | None:
+        with pytest.raises(stripe.InvalidRequestError) as err:
+            fc_api.transactions.list(params={"account": fca.id})
+        assert err.value.http_status == 400 and err.value.param == "account"
+        return err.value.code
+
+    assert listing_code() == fc.CODE_NO_TRANSACTION_REFRESH  # never refreshed
+    _refresh(client, fca.id, "transactions")
+    assert listing_code() == fc.CODE_NO_TRANSACTION_REFRESH  # the first one is still pending
+    hook(slow_sandbox, "refreshes/complete")
+    rows = fc_api.transactions.list(params={"account": fca.id, "limit": 100}).data
+    assert rows and {t.account for t in rows} == {fca.id}
+    # one transaction can be retrieved by id whatever the refresh state (only listing is refused)
+    assert fc_api.transactions.retrieve(rows[0].id).id == rows[0].id
+
+
+def test_a_bank_whose_refreshes_fail_never_has_transactions_to_list(
+    client: stripe.StripeClient, sandbox: SandboxHandle
+) -> None:
+    [fca] = linked_accounts(
+        client,
+        sandbox,
+        permissions=["transactions"],
+        prefetch=["transactions"],
+        institution="Refresh Errors Bank",
+    )
+    assert client.v1.financial_connections.accounts.retrieve(fca.id).transaction_refresh.status == (
+        "failed"
+    )
+    with pytest.raises(stripe.InvalidRequestError) as err:
+        client.v1.financial_connections.transactions.list(params={"account": fca.id})
+    assert err.value.code == fc.CODE_NO_TRANSACTION_REFRESH
