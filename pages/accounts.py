@@ -312,8 +312,10 @@ def pager(page: int, pages: int) -> None:
 
 def start_refresh(account_id: str, feature: str) -> None:
     scope = f"refresh-{account_id}-{feature}"
-    key = runtime.idempotency_key(scope, {"account": account_id, "feature": feature})
-    result = runtime.attempt(accounts.refresh, svc, actor, account_id, feature, idempotency_key=key)
+    payload = {"account": account_id, "feature": feature}
+    result = runtime.attempt_keyed(
+        scope, payload, accounts.refresh, svc, actor, account_id, feature
+    )
     if result is not None:
         runtime.new_request(scope)  # the next refresh, after the cooldown, is a new request
         refresh_watch.watch(account_id, feature)

@@ -98,8 +98,7 @@ def account_picker() -> str | None:
 def act(name: str, fn: Any, account_id: str) -> None:
     """Run a Stripe action with a stable idempotency key; watch the refresh it starts."""
     scope = f"txn-{name}-{account_id}"
-    key = runtime.idempotency_key(scope, {"account": account_id})
-    result = runtime.attempt(fn, svc, actor, account_id, idempotency_key=key)
+    result = runtime.attempt_keyed(scope, {"account": account_id}, fn, svc, actor, account_id)
     if result is None:
         return
     runtime.new_request(scope)

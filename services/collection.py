@@ -30,6 +30,7 @@ from services.context import Services
 from services.errors import (
     FcopsError,
     NotFound,
+    OutcomeUnknown,
     RateLimited,
     StripeRequestError,
     StripeUnavailable,
@@ -189,17 +190,26 @@ def _require_key(idempotency_key: str | None) -> str:
 @contextmanager
 def _unconfirmed(what: str) -> Iterator[None]:
     """A timeout or server error on a POST leaves its outcome unknown (the request may have
-    run). The caller's idempotency key makes a retry safe, so say that instead of "nothing
-    changed". A 429 is different: Stripe refused before doing anything."""
+    run), so say that instead of "nothing changed". What a retry does differs (reference
+    §1.6): with no answer at all the same key is sent again and Stripe does it at most once;
+    after a 500 Stripe saved that answer under the key, so the retry must be a new request. A
+    429 is different again: Stripe refused before doing anything."""
     try:
         yield
     except RateLimited:
         raise
+    except OutcomeUnknown as err:
+        raise OutcomeUnknown(
+            f"Stripe did not confirm {what}: it was unreachable or too slow, so it may or may "
+            "not have happened. Try again in a moment; the retry repeats the same request, so "
+            "Stripe does it at most once.",
+            request_id=err.request_id,
+        ) from None
     except StripeUnavailable as err:
         raise StripeUnavailable(
-            f"Stripe did not confirm {what}: it was unreachable, too slow or had a server error, "
-            "so it may or may not have happened. Try again in a moment; the retry repeats the "
-            "same request, so Stripe does it at most once.",
+            f"Stripe did not confirm {what}: it had a server error, so it may or may not have "
+            "happened. Stripe keeps that answer for this request, so trying again sends a new "
+            "request; if the first one went through after all, you will see both.",
             request_id=err.request_id,
         ) from None
 

@@ -27,6 +27,7 @@ from sqlmodel import col, select
 
 from services import accounts, audit, lookup, refresh_rule
 from services.auth import Actor, require
+from services.backoff import Backoff
 from services.balances import (
     INSUFFICIENT,
     OK,
@@ -135,11 +136,17 @@ class TokenBucket:
             self.clock.sleep(max((1 - self._tokens) / self.rate, 1e-6))
 
 
-class _Throttled:
-    """Gateway proxy: every call waits for the bucket and retries 429 with exponential backoff.
+# Gateway methods that never reach Stripe: no bucket token, no back-off.
+_LOCAL_CALLS = frozenset({"fresh_key", "without_backoff"})
 
-    The SDK retries a 429 only when Stripe sends `Stripe-Should-Retry` and only if
-    `max_network_retries` is set, so the batch does its own backing off.
+
+class _Throttled:
+    """Gateway proxy: every call waits for the bucket and backs off on 429.
+
+    Stripe does not ask the SDK to retry real rate limits, so the batch backs off itself,
+    with the same jittered exponential delays as the gateway (``services.backoff``) but on the
+    batch's clock, and takes a bucket token for every attempt; the gateway's own back-off is
+    switched off for these calls so the two never stack.
     """
 
     def __init__(
@@ -152,8 +159,7 @@ class _Throttled:
     ) -> None:
         self._gateway = gateway
         self._limiter = limiter
-        self._retries = retries
-        self._backoff = backoff
+        self._backoff = Backoff(retries=retries, base_seconds=backoff, sleep=limiter.clock.sleep)
         self.rate_limited = 0
 
     @property
@@ -162,19 +168,20 @@ class _Throttled:
 
     def __getattr__(self, name: str) -> Any:
         target = getattr(self._gateway, name)
-        if not callable(target):
+        if not callable(target) or name in _LOCAL_CALLS:
             return target
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            for attempt in range(self._retries + 1):
+            for attempt in range(self._backoff.retries + 1):
                 self._limiter.acquire()
                 try:
-                    return target(*args, **kwargs)
+                    with self._gateway.without_backoff():
+                        return target(*args, **kwargs)
                 except RateLimited:
                     self.rate_limited += 1
-                    if attempt == self._retries:
+                    if attempt == self._backoff.retries:
                         raise
-                    self._limiter.clock.sleep(self._backoff * 2**attempt)
+                    self._backoff.sleep(self._backoff.delay(attempt))
             raise AssertionError("unreachable")  # pragma: no cover
 
         return call
@@ -599,7 +606,8 @@ def _refresh_and_wait(
     wait_seconds: float,
     clock: Clock,
 ) -> tuple[dict[str, Any], RefreshOutcome]:
-    key = idempotency_key or _refresh_key(account)
+    # A derived key Stripe already answered with a failure would only replay it: move on.
+    key = idempotency_key or svc.gateway.fresh_key(_refresh_key(account))
     try:
         # The accounts use case is the one audited path for refreshes (`account.refresh`).
         started = accounts.refresh(svc, actor, str(account["id"]), "balance", idempotency_key=key)
@@ -1029,9 +1037,8 @@ def _refresh_many(
     started: list[str] = []
     for account_id in account_ids:
         try:
-            accounts[account_id] = _start_refresh(
-                gateway, accounts[account_id], _refresh_key(accounts[account_id]), now=now
-            )
+            key = gateway.fresh_key(_refresh_key(accounts[account_id]))
+            accounts[account_id] = _start_refresh(gateway, accounts[account_id], key, now=now)
             started.append(account_id)
         except (RefreshNotAllowed, StripeRequestError, StripeUnavailable) as err:
             notes[account_id] = str(err)
