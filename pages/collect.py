@@ -457,6 +457,22 @@ def create_section(config: flows.FlowConfig) -> None:
     show_message("create")
 
 
+def session_filters_text(filters: dict[str, Any] | None) -> str:
+    """What the customer may link, as the session says (endive defaults when it has none)."""
+    if not filters:
+        return (
+            "No filters: Stripe's defaults for this API version apply — every kind of account "
+            "(credit cards, mortgages and lines of credit too), payment support not required, "
+            "manual entry off."
+        )
+    kinds = ", ".join(s.replace("_", " ") for s in filters.get("account_subcategories") or [])
+    support = filters.get("require_payment_method_support") or "none"
+    return (
+        f"Filters on the session: accounts **{kinds or 'of any kind'}**; payment support "
+        f"required: **{support}**."
+    )
+
+
 def result_card(result: collection.CollectionRequest) -> None:
     view: collection.IntentView | None = st.session_state.get(VIEW)
     status = view.status if view else result.status
@@ -479,6 +495,8 @@ def result_card(result: collection.CollectionRequest) -> None:
             f"On the object Stripe returned: permissions **{', '.join(perms)}**, prefetch "
             f"**{', '.join(prefetch) or 'none'}**."
         )
+        if result.kind == "financial_connections.session":
+            st.caption(session_filters_text(result.session_filters))
         if result.payment_method_options:
             with st.expander(
                 "payment_method_options as Stripe returned them", icon=":material/data_object:"

@@ -65,11 +65,22 @@ class Simulator:
         """Forget forced faults that have not fired yet."""
         return self._post("faults", clear="true")
 
-    def complete_session(self, session_id: str, *, institution: str, accounts: int = 1) -> dict[str, Any]:
+    def complete_session(
+        self,
+        session_id: str,
+        *,
+        institution: str,
+        accounts: int = 1,
+        subcategories: tuple[str, ...] = (),
+    ) -> dict[str, Any]:
+        """Link ``accounts`` accounts as the customer would; ``subcategories`` picks their kinds
+        (refused when the session's filters do not allow them)."""
+        extra = {f"subcategories[{i}]": s for i, s in enumerate(subcategories)}
         return self._post(
             f"financial_connections/sessions/{session_id}/complete",
             institution=institution,
             accounts=accounts,
+            **extra,
         )
 
     def deactivate_account(self, account_id: str) -> dict[str, Any]:

@@ -499,7 +499,10 @@ def link_account(
         institution_name=institution_name,
         last4=f"{rng.randint(0, 9999):04d}",
         permissions=list(permissions),
-        supported_payment_method_types=["us_bank_account"] if bank.supports_payments else [],
+        # Only cash accounts (checking, savings) can be debited by ACH.
+        supported_payment_method_types=["us_bank_account"]
+        if bank.supports_payments and SUBCATEGORY_CATEGORY.get(subcategory, "cash") == "cash"
+        else [],
     )
     state.add(account)
     state.emit("financial_connections.account.created", account)
@@ -1078,9 +1081,14 @@ def complete_session_hook(req: Request, state: State) -> Obj:
     limit = (session.get("limits") or {}).get("accounts")
     if limit is not None and count > limit:
         raise invalid(f"This session allows at most {limit} accounts.", param="accounts")
-    subs = [str(s) for s in req.list("subcategories")] or (
-        (session.get("filters") or {}).get("account_subcategories") or ["checking", "savings"]
-    )
+    subs = _linkable_subcategories(session, [str(s) for s in req.list("subcategories")])
+    payable = bank.supports_payments and all(SUBCATEGORY_CATEGORY[s] == "cash" for s in subs)
+    if _payment_support_required(session) and not payable:
+        raise invalid(
+            f"These accounts at {name} cannot be used for payments, and this session requires "
+            "payment method support (filters[require_payment_method_support]).",
+            param="institution",
+        )
     holder = session["account_holder"] or {}
     for i in range(count):
         account = link_account(
@@ -1096,6 +1104,38 @@ def complete_session_hook(req: Request, state: State) -> Obj:
         priv.session_accounts.setdefault(session["id"], []).append(account["id"])
     priv.completed_sessions.add(session["id"])
     return _session_view(state, session)
+
+
+def _linkable_subcategories(session: Obj, asked: list[str]) -> list[str]:
+    """What the customer links: ``asked`` (the hook's ``subcategories[]``) if the session's
+    filters allow them, else the filtered subcategories, else checking and savings.
+
+    Endive's defaults apply when the session has no ``filters[account_subcategories]``: every
+    subcategory may be linked, credit cards, mortgages and lines of credit included (§9).
+    """
+    allowed = (session.get("filters") or {}).get("account_subcategories") or list(SUBCATEGORIES)
+    for value in asked:
+        if value not in SUBCATEGORIES:
+            raise invalid(
+                f"Invalid subcategories: must be one of {', '.join(SUBCATEGORIES)}",
+                param="subcategories",
+            )
+        if value not in allowed:
+            raise invalid(
+                f"This session's filters[account_subcategories] ({', '.join(allowed)}) do not "
+                f"allow linking a {value.replace('_', ' ')} account.",
+                param="subcategories",
+            )
+    if asked:
+        return asked
+    chosen = [s for s in ("checking", "savings") if s in allowed]
+    return chosen or list(allowed)
+
+
+def _payment_support_required(session: Obj) -> bool:
+    """Endive requires no payment method support unless the session asks for it (§9)."""
+    support = (session.get("filters") or {}).get("require_payment_method_support")
+    return support in ("all", "at_least_one")
 
 
 @route("POST", "/_sandbox/refreshes/complete", params=set())

@@ -112,6 +112,7 @@ class CollectionRequest:
     hosted_verification_url: str | None
     replayed: bool
     client_secret: str = field(repr=False)
+    session_filters: dict[str, Any] | None = None  # FC sessions: the filters Stripe returned
 
 
 @dataclass(frozen=True)
@@ -404,6 +405,34 @@ def _session_choice(
     return perms, pre
 
 
+# Endive (2026-10-28) changed FC Session defaults: every account subcategory (credit cards,
+# mortgages and lines of credit too), no payment-method support required, manual entry off
+# (reference §9). A session whose accounts may be debited asks for what it needs explicitly.
+DEBIT_FILTERS: dict[str, Any] = {
+    "account_subcategories": ["checking", "savings"],
+    "require_payment_method_support": "all",
+}
+
+
+def fc_session_params(
+    customer: str, permissions: Iterable[str], prefetch: Iterable[str]
+) -> dict[str, Any]:
+    """The create params of an FC session; with the ``payment_method`` permission the accounts
+    are meant to be debited, so only checking/savings accounts that support payments."""
+    perms, pre = list(permissions), list(prefetch)
+    params: dict[str, Any] = {
+        "account_holder": {"type": "customer", "customer": customer},
+        "permissions": perms,
+    }
+    if pre:
+        params["prefetch"] = pre
+    if "payment_method" in perms:
+        params["filters"] = {
+            k: (list(v) if isinstance(v, list) else v) for k, v in DEBIT_FILTERS.items()
+        }
+    return params
+
+
 def create_fc_session(
     svc: Services,
     actor: Actor,
@@ -423,12 +452,7 @@ def create_fc_session(
         customer = _customer(customer_id)
         config = flows.load_flow(svc.engine, FLOW)
         perms, pre = _session_choice(config, permissions, prefetch)
-        params: dict[str, Any] = {
-            "account_holder": {"type": "customer", "customer": customer},
-            "permissions": list(perms),
-        }
-        if pre:
-            params["prefetch"] = list(pre)
+        params = fc_session_params(customer, perms, pre)
         ctx.params.update(
             customer=customer,
             permissions=list(perms),
@@ -459,6 +483,7 @@ def create_fc_session(
             hosted_verification_url=None,
             replayed=replayed,
             client_secret=str(session.get("client_secret") or ""),
+            session_filters=dict(session.get("filters") or {}) or None,
         )
 
     return audit.guarded(
