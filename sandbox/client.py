@@ -83,6 +83,23 @@ class Simulator:
             **extra,
         )
 
+    def announce_deactivation(
+        self,
+        account_id: str,
+        *,
+        expected_deactivation_date: int | None = None,
+        days: int = 14,
+        cause: str = "access_expired",
+    ) -> dict[str, Any]:
+        """Stripe expects the account to become inactive (``status_details.active``: relink
+        required) on the date, or ``days`` from now; the date passing deactivates it."""
+        return self._post(
+            f"financial_connections/accounts/{account_id}/upcoming_deactivation",
+            expected_deactivation_date=expected_deactivation_date,
+            days=days,
+            cause=cause,
+        )
+
     def deactivate_account(self, account_id: str) -> dict[str, Any]:
         return self._post(f"financial_connections/accounts/{account_id}/deactivate")
 

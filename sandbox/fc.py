@@ -1148,6 +1148,7 @@ def _set_active(state: State, account: Obj, *, active: bool) -> Obj:
     if account["status"] != was:
         raise invalid(f"The account {account['id']} is {account['status']}, not {was}.")
     account["status"] = want
+    account["status_details"] = None  # inactive: no longer "active"; relinked: nothing pending
     now = state.now()
     for feature, name in REFRESH_FIELD.items():
         refresh = account.get(name)
@@ -1158,6 +1159,82 @@ def _set_active(state: State, account: Obj, *, active: bool) -> Obj:
         f"financial_connections.account.{event}", account, previous_attributes={"status": was}
     )
     return account
+
+
+# --------------------------------------------------------------------------- upcoming deactivation
+
+RELINK_CAUSES = ("access_expired", "institution_requirement", "unspecified")
+
+
+def announce_deactivation(
+    state: State,
+    account: Obj,
+    *,
+    expected: int,
+    cause: str = "access_expired",
+    created: int | None = None,
+) -> Obj:
+    """Stripe expects ``account`` to become inactive at ``expected`` unless it is relinked.
+
+    Sets ``status_details.active`` (``action: relink_required``) and emits
+    ``…account.upcoming_deactivation`` the first time, ``…expected_deactivation_date_updated``
+    when the date moves; on the date the account becomes inactive (``…account.deactivated``).
+    """
+    if account["status"] != "active":
+        raise invalid(f"The account {account['id']} is {account['status']}, not active.")
+    if cause not in RELINK_CAUSES:
+        raise invalid(f"cause must be one of {', '.join(RELINK_CAUSES)}", param="cause")
+    before = clone(account.get("status_details"))
+    current = (before or {}).get("active") or {}
+    announced = current.get("action") == "relink_required"
+    if announced and current.get("expected_deactivation_date") == expected:
+        return account
+    account["status_details"] = {
+        "active": {
+            "action": "relink_required",
+            "cause": cause,
+            "expected_deactivation_date": expected,
+        }
+    }
+    name = "expected_deactivation_date_updated" if announced else "upcoming_deactivation"
+    state.emit(
+        f"financial_connections.account.{name}",
+        account,
+        previous_attributes={"status_details": before},
+        created=created,
+    )
+    state.schedule(
+        max(0, expected - state.now()),
+        lambda: _deactivate_as_announced(state, account["id"], expected),
+    )
+    return account
+
+
+def _deactivate_as_announced(state: State, account_id: str, expected: int) -> None:
+    account = state.lookup(account_id)
+    if account is None or account["status"] != "active":
+        return
+    active = (account.get("status_details") or {}).get("active") or {}
+    if active.get("expected_deactivation_date") != expected:
+        return  # relinked, or the date moved: a later job handles it
+    _set_active(state, account, active=False)
+
+
+@route(
+    "POST",
+    "/_sandbox/financial_connections/accounts/{id}/upcoming_deactivation",
+    params={"expected_deactivation_date", "days", "cause"},
+)
+def upcoming_deactivation_hook(req: Request, state: State) -> Obj:
+    """Announce (or move) an account's deactivation: ``expected_deactivation_date`` (Unix
+    seconds) or ``days`` from now (default 14), ``cause`` (default ``access_expired``)."""
+    account = _fca(state, req.path_args["id"], param="id")
+    expected = req.int("expected_deactivation_date")
+    if expected is None:
+        expected = state.now() + (req.int("days", 14) or 14) * DAY
+    return announce_deactivation(
+        state, account, expected=expected, cause=req.str("cause") or "access_expired"
+    )
 
 
 @route("POST", "/_sandbox/financial_connections/accounts/{id}/deactivate", params=set())

@@ -138,6 +138,8 @@ def load_account(
         load_ownership(state, fca, demo, failed=failed, active=active, now=now)
     if "transactions" in demo.permissions:
         load_transaction_refresh(state, fca, demo, failed=failed, active=active, now=now)
+    if active:
+        _maybe_announce_deactivation(state, fca, demo, now=now)
     if demo.status == "inactive":
         state.emit(
             "financial_connections.account.deactivated",
@@ -153,6 +155,24 @@ def load_account(
             created=_between(demo.created, now, 0.8),
         )
     return fca
+
+
+RELINK_SHARE = 0.06  # active demo accounts whose deactivation Stripe has announced
+
+
+def _maybe_announce_deactivation(state: State, fca: Obj, demo: DemoAccount, *, now: int) -> None:
+    """Some active accounts need a relink soon (status_details.active, endive): the announced
+    date lies 3-45 days ahead, announced up to 10 days ago (never before the account existed)."""
+    if state.rng("relink", fca["id"]).random() >= RELINK_SHARE:
+        return
+    rng = state.rng("relink-when", fca["id"])
+    fc.announce_deactivation(
+        state,
+        fca,
+        expected=now + rng.randint(3, 45) * DAY,
+        cause=rng.choice(fc.RELINK_CAUSES),
+        created=max(demo.created, now - rng.randint(1, 10) * DAY),
+    )
 
 
 def load_ownership(

@@ -40,6 +40,7 @@ from services.models import (
     SyncState,
     utcnow,
 )
+from services.relink import relink_needed
 from services.spreadsheet import safe_text
 from services.store import (
     UpsertCounts,
@@ -104,6 +105,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "balance_refresh_status",
     "ownership_refresh_status",
     "transaction_refresh_status",
+    "relink_required_by",
     "created",
 )
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -168,6 +170,7 @@ class AccountRow:
     ownership_refresh_status: str | None
     transaction_refresh_status: str | None
     created: int
+    relink_required_by: int | None = None  # Stripe expects it inactive then unless relinked
 
 
 @dataclass(frozen=True)
@@ -289,6 +292,7 @@ def flatten_account(account: Mapping[str, Any]) -> dict[str, Any]:
         "balance_next_refresh_at": _refresh(data, "balance").get("next_refresh_available_at"),
         "ownership_refresh_status": _refresh(data, "ownership").get("status"),
         "transaction_refresh_status": _refresh(data, "transactions").get("status"),
+        "relink_required_by": relink.by if (relink := relink_needed(data)) else None,
         "created": int(data.get("created") or 0),
         "raw": data,
     }
@@ -811,6 +815,7 @@ class AccountFilters:
     permission: str | None = None
     stale_after_seconds: int | None = None
     refresh_failed: bool = False  # the latest balance, ownership or transaction refresh failed
+    relink_needed: bool = False  # Stripe announced a deactivation unless the customer relinks
 
 
 def _validate(filters: AccountFilters) -> None:
@@ -843,6 +848,8 @@ def _filtered(stmt: Any, filters: AccountFilters, now: int) -> Any:
                 col(AccountRecord.transaction_refresh_status) == "failed",
             )
         )
+    if filters.relink_needed:
+        stmt = stmt.where(col(AccountRecord.relink_required_by).is_not(None))
     if filters.stale_after_seconds is not None:
         # Stale: a balance older than the cutoff, or none yet although balances were granted.
         cutoff = now - int(filters.stale_after_seconds)
@@ -877,6 +884,7 @@ _ROW_COLUMNS: tuple[Any, ...] = (
     AccountRecord.ownership_refresh_status,
     AccountRecord.transaction_refresh_status,
     AccountRecord.created,
+    AccountRecord.relink_required_by,
 )
 
 
@@ -903,6 +911,7 @@ def _row(values: Any) -> AccountRow:
         ownership_refresh_status=v[17],
         transaction_refresh_status=v[18],
         created=int(v[19] or 0),
+        relink_required_by=v[20],
     )
 
 
@@ -924,13 +933,20 @@ def list_accounts(
     permission: str | None = None,
     stale_after_seconds: int | None = None,
     refresh_failed: bool = False,
+    relink_needed: bool = False,
     page: int = 1,
     page_size: int = 50,
 ) -> AccountPage:
     """One page of mirrored accounts, newest first; filtering, counting and paging run in SQL."""
     require(actor, "accounts.view")
     filters = AccountFilters(
-        customer_id, status, institution, permission, stale_after_seconds, refresh_failed
+        customer_id,
+        status,
+        institution,
+        permission,
+        stale_after_seconds,
+        refresh_failed,
+        relink_needed,
     )
     _validate(filters)
     page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
@@ -960,7 +976,7 @@ def _csv_value(key: str, row: AccountRow) -> Any:
         return row.balance_available
     if key in ("permissions", "subscriptions"):
         return " ".join(getattr(row, key))
-    if key in ("balance_as_of", "created"):
+    if key in ("balance_as_of", "created", "relink_required_by"):
         ts = getattr(row, key)
         return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ts else ""
     value = getattr(row, key)
@@ -1001,10 +1017,17 @@ def export_accounts_csv(
     permission: str | None = None,
     stale_after_seconds: int | None = None,
     refresh_failed: bool = False,
+    relink_needed: bool = False,
 ) -> bytes:
     """The filtered accounts as CSV (UTF-8). Audited, because data leaves the app."""
     filters = AccountFilters(
-        customer_id, status, institution, permission, stale_after_seconds, refresh_failed
+        customer_id,
+        status,
+        institution,
+        permission,
+        stale_after_seconds,
+        refresh_failed,
+        relink_needed,
     )
     _validate(filters)
 

@@ -56,6 +56,8 @@ class OpsOverview:
     mismatches: int
     partials: int
     microdeposits_waiting: int  # stored intents in requires_action (waiting for the customer)
+    relink_needed: int = 0  # active accounts Stripe expects to deactivate unless relinked
+    relink_soonest: int | None = None  # the earliest of their expected deactivation dates
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,8 @@ def ops_overview(engine: Engine) -> OpsOverview:
             microdeposits_waiting=_count(
                 session, IntentRecord.status == "requires_action", model=IntentRecord
             ),
+            relink_needed=_count(session, col(AccountRecord.relink_required_by).is_not(None)),
+            relink_soonest=session.exec(select(func.min(AccountRecord.relink_required_by))).one(),
         )
 
 

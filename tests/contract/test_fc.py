@@ -507,3 +507,75 @@ def test_a_bank_whose_refreshes_fail_never_has_transactions_to_list(
     with pytest.raises(stripe.InvalidRequestError) as err:
         client.v1.financial_connections.transactions.list(params={"account": fca.id})
     assert err.value.code == fc.CODE_NO_TRANSACTION_REFRESH
+
+
+# --------------------------------------------------------------------------- upcoming deactivation (B7)
+
+
+@pytest.fixture
+def own_sandbox() -> Iterator[SandboxHandle]:
+    """For tests that move the clock by days (the shared sandbox's clock stays near now)."""
+    handle = start_background(port=0, seed=13, customers=0, refresh_delay=0)
+    yield handle
+    handle.stop()
+
+
+def test_an_announced_deactivation_sets_status_details_emits_events_and_happens_on_the_date(
+    own_sandbox: SandboxHandle,
+) -> None:
+    sandbox = own_sandbox
+    client = stripe.StripeClient(TEST_KEY, base_addresses={"api": sandbox.base_url})
+    [fca] = linked_accounts(client, sandbox)
+    assert fca.status_details is None
+    first_date = sandbox.state.now() + 10 * 86_400
+    hook(
+        sandbox,
+        f"financial_connections/accounts/{fca.id}/upcoming_deactivation",
+        expected_deactivation_date=first_date,
+        cause="institution_requirement",
+    )
+    got = client.v1.financial_connections.accounts.retrieve(fca.id)
+    active = got.status_details.active
+    assert (active.action, active.cause, active.expected_deactivation_date) == (
+        "relink_required",
+        "institution_requirement",
+        first_date,
+    )
+    assert got.status == "active"  # it keeps working until then
+    [upcoming] = _events(client, "financial_connections.account.upcoming_deactivation", fca.id)
+    assert upcoming.data.object.status_details.active.expected_deactivation_date == first_date
+    later = first_date + 5 * 86_400
+    hook(sandbox, f"financial_connections/accounts/{fca.id}/upcoming_deactivation",
+         expected_deactivation_date=later)  # fmt: skip
+    [moved] = _events(
+        client, "financial_connections.account.expected_deactivation_date_updated", fca.id
+    )
+    assert moved.data.object.status_details.active.expected_deactivation_date == later
+    assert (
+        moved.data.previous_attributes["status_details"]["active"]["expected_deactivation_date"]
+        == first_date
+    )
+    hook(sandbox, "clock/advance", seconds=first_date - sandbox.state.now() + 60)
+    assert client.v1.financial_connections.accounts.retrieve(fca.id).status == "active"
+    hook(sandbox, "clock/advance", seconds=later - sandbox.state.now() + 60)
+    gone = client.v1.financial_connections.accounts.retrieve(fca.id)
+    assert gone.status == "inactive" and gone.status_details is None
+    assert _events(client, "financial_connections.account.deactivated", fca.id)
+
+
+def test_the_demo_world_has_accounts_stripe_expects_to_deactivate(sandbox: SandboxHandle) -> None:
+    big = start_background(port=0, seed=42, customers=120, refresh_delay=0)
+    try:
+        client = stripe.StripeClient(TEST_KEY, base_addresses={"api": big.base_url})
+        events = client.v1.events.list(
+            params={"type": "financial_connections.account.upcoming_deactivation", "limit": 100}
+        ).data
+        assert events
+        for event in events:
+            account = client.v1.financial_connections.accounts.retrieve(event.data.object.id)
+            active = account.status_details.active
+            assert active.action == "relink_required"
+            assert active.cause in ("access_expired", "institution_requirement", "unspecified")
+            assert active.expected_deactivation_date > big.state.now()
+    finally:
+        big.stop()

@@ -323,8 +323,7 @@ def test_customer_without_linked_accounts_is_unavailable(
     ("setup", "expected"),
     [
         ("no_permission", "did not grant access to balances"),
-        ("inactive", "inactive"),
-        ("disconnected", "disconnected"),
+        ("disconnected", "disconnected"),  # the sandbox keeps no balance after a disconnect
         ("credit", "credit account"),
         ("never_refreshed", "never been refreshed"),
         ("other_currency", "not in USD"),
@@ -349,6 +348,18 @@ def test_accounts_without_a_usable_balance_are_unavailable_with_the_reason(
     check = debits.check_debit(svc, finance, fca, 1_000, "usd")
     assert check.verdict == "unavailable"
     assert expected in " ".join(check.final.reasons)
+
+
+def test_an_inactive_account_with_a_fresh_balance_is_judged_and_not_refreshed(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
+) -> None:
+    fca = link(gw, sim, customer(gw))
+    set_balance(box, fca, available=99_000, current=99_000, age=60)
+    sim.deactivate_account(fca)
+    check = debits.check_debit(svc, finance, fca, 1_000, "usd", refresh_stale=True)
+    assert check.verdict == "ok" and check.refresh is None
+    assert "inactive, so this balance can no longer be refreshed" in " ".join(check.final.reasons)
+    assert gw.retrieve_account(fca)["status"] == "inactive"
 
 
 def test_stale_balance_is_refreshed_when_asked_and_re_evaluated(
