@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox import fc, objects, payments
+from sandbox import fc, objects, other_methods, payments
 from sandbox.core import State, clone
 from sandbox.demo_model import (
     DemoAccount,
@@ -350,6 +350,7 @@ def load_intent(state: State, ctx: _CustomerContext, demo: DemoIntent, *, now: i
         "created": demo.created,
         "customer": ctx.customer["id"],
         "payment_method_options": options,
+        "payment_method_types": list(demo.offered or ["us_bank_account"]),
     }
     if demo.kind == "setup_intent":
         intent = objects.setup_intent(state, **common)
@@ -409,7 +410,20 @@ class _History:
             self.manual_failed()
         elif outcome == "canceled":
             self.canceled()
+        elif outcome == "other_method":
+            self.paid_by_other_method()
         # "abandoned": created and never touched again
+
+    def paid_by_other_method(self) -> None:
+        """Offered card, Link and a bank account; the customer chose card or Link (B2)."""
+        pm = other_methods.other_payment_method(
+            self.state,
+            kind=self.demo.paid_with or "card",
+            customer=self.ctx.customer,
+            created=self.done - MINUTE,
+            salt=self.intent["id"],
+        )
+        other_methods.pay_with(self.state, self.intent, pm, at=self.done)
 
     # ---- FC-linked
 
