@@ -190,7 +190,12 @@ def manager_cards(data: ov.ManagerOverview) -> None:
             column,
             f"{method.verification_method.capitalize()} verification",
             rate,
-            f"{method.succeeded:,} of {method.started:,} started became usable.",
+            f"{method.succeeded:,} of {method.started:,} started became usable"
+            + (
+                f"; {method.other_method:,} paid by another method (card or Link)."
+                if method.other_method
+                else "."
+            ),
             "pages/conversion.py",
             "See the funnel",
         )

@@ -77,6 +77,7 @@ class MethodConversion:
     started: int
     succeeded: int
     conversion_rate: float  # succeeded / started, 0.0 when nothing started
+    other_method: int = 0  # offered card or Link too and paid that way (not an ACH conversion)
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,7 @@ def manager_overview(engine: Engine, *, now: int) -> ManagerOverview:
             started=int(row["started"]),
             succeeded=int(row["succeeded"]),
             conversion_rate=float(row["conversion_rate"]),
+            other_method=int(row["other_method"]),
         )
         for row in frame.to_dict("records")
     ]
