@@ -34,7 +34,7 @@ ACCOUNT_COLUMNS: dict[str, Any] = {
     "Institution": 140,
     "Account": 150,
     "Last 4": 60,
-    "Status": 150,
+    "Status": 190,
     "Balance": 95,
     "Available": 95,
     "Balance age": 85,

@@ -63,11 +63,11 @@ TABLE_ORDER = (
     "manual_entry",
     "verified",
     "succeeded",
+    "other_method",
     "pending",
     "failed",
     "canceled",
     "abandoned",
-    "other_method",
 )
 
 
