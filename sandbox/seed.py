@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox import fc, objects, other_methods, payments
+from sandbox import deactivation, fc, objects, other_methods, payments
 from sandbox.core import State, clone
 from sandbox.demo_model import (
     DemoAccount,
@@ -166,11 +166,11 @@ def _maybe_announce_deactivation(state: State, fca: Obj, demo: DemoAccount, *, n
     if state.rng("relink", fca["id"]).random() >= RELINK_SHARE:
         return
     rng = state.rng("relink-when", fca["id"])
-    fc.announce_deactivation(
+    deactivation.announce_deactivation(
         state,
         fca,
         expected=now + rng.randint(3, 45) * DAY,
-        cause=rng.choice(fc.RELINK_CAUSES),
+        cause=rng.choice(deactivation.RELINK_CAUSES),
         created=max(demo.created, now - rng.randint(1, 10) * DAY),
     )
 
