@@ -156,6 +156,19 @@ class StripeStub:
         self._server.server_close()
 
 
+class InstantClock:
+    """The batch's and the debit check's clock seam: sleeps return at once and move time on."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def serve() -> Iterator[StripeStub]:
     """For a pytest fixture: ``yield from serve()``."""
     with StripeStub() as stub:

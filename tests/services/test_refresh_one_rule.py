@@ -20,7 +20,7 @@ from services.batch import parse_debits_csv
 from services.context import Services
 from tests.conftest import actor_for
 from tests.stripe_shapes import NOW, account, fixture, refresh
-from tests.stripe_stub import StripeStub, error
+from tests.stripe_stub import InstantClock, StripeStub, error
 
 FCA = "fca_shape"
 ACCOUNT_PATH = f"/v1/financial_connections/accounts/{FCA}"
@@ -78,22 +78,9 @@ def _started(shape: dict[str, Any]) -> dict[str, Any]:
 def _batch_refreshes(stub: StripeStub, svc: Services) -> bool:
     planned, _ = parse_debits_csv(f"id,amount\n{FCA},10.00\n")
     debits.run_batch(
-        svc, actor_for("admin"), planned, refresh_stale=True, wait_seconds=0, clock=_NoSleep()
+        svc, actor_for("admin"), planned, refresh_stale=True, wait_seconds=0, clock=InstantClock()
     )
     return stub.calls("POST", f"{ACCOUNT_PATH}/refresh") > 0
-
-
-class _NoSleep:
-    """A clock whose sleeps return at once and move time on (rate limits, waits)."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.mark.parametrize("name", list(SHAPES))
@@ -153,7 +140,7 @@ def test_a_refresh_stripe_answers_without_starting_is_reported_as_not_started(
     with pytest.raises(RefreshNotAllowed, match="Stripe did not start the balance refresh"):
         accounts.refresh(svc, actor_for("ops"), FCA, "balance", idempotency_key="k-1")
     check = debits.check_debit(
-        svc, actor_for("finance"), FCA, 1000, "usd", refresh_stale=True, clock=_NoSleep()
+        svc, actor_for("finance"), FCA, 1000, "usd", refresh_stale=True, clock=InstantClock()
     )
     assert check.refresh is not None and not check.refresh.requested
     assert "did not start" in (check.refresh.message or "")

@@ -20,7 +20,7 @@ from services.context import Services
 from services.errors import OutcomeUnknown, RateLimited
 from tests.conftest import actor_for, quick_backoff
 from tests.stripe_shapes import DAY, NOW, account, refresh
-from tests.stripe_stub import Reply, Seen, StripeStub
+from tests.stripe_stub import InstantClock, Reply, Seen, StripeStub
 
 FCA = "fca_retry"
 PATH = f"/v1/financial_connections/accounts/{FCA}"
@@ -55,17 +55,6 @@ def stub() -> Iterator[StripeStub]:
 def services_on(stub: StripeStub, engine: Engine, **gateway_options: object) -> Services:
     gateway = stub.gateway(**gateway_options)
     return Services(gateway=gateway, engine=engine, mode="test", now=lambda: NOW)
-
-
-class InstantClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def keys(stub: StripeStub) -> list[str | None]:
