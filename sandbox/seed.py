@@ -166,13 +166,17 @@ def _maybe_announce_deactivation(state: State, fca: Obj, demo: DemoAccount, *, n
     if state.rng("relink", fca["id"]).random() >= RELINK_SHARE:
         return
     rng = state.rng("relink-when", fca["id"])
+    expected = now + rng.randint(3, 45) * DAY
+    announced = max(demo.created, now - rng.randint(2, 10) * DAY)
+    cause = rng.choice(deactivation.RELINK_CAUSES)
     deactivation.announce_deactivation(
-        state,
-        fca,
-        expected=now + rng.randint(3, 45) * DAY,
-        cause=rng.choice(deactivation.RELINK_CAUSES),
-        created=max(demo.created, now - rng.randint(1, 10) * DAY),
+        state, fca, expected=expected, cause=cause, created=announced
     )
+    if rng.random() < 0.3:  # Stripe later moved the date (…expected_deactivation_date_updated)
+        moved = max(announced + 1, now - DAY)
+        deactivation.announce_deactivation(
+            state, fca, expected=expected + rng.randint(2, 14) * DAY, cause=cause, created=moved
+        )
 
 
 def load_ownership(
