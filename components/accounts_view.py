@@ -34,7 +34,7 @@ ACCOUNT_COLUMNS: dict[str, Any] = {
     "Institution": 140,
     "Account": 150,
     "Last 4": 60,
-    "Status": 80,
+    "Status": 190,
     "Balance": 95,
     "Available": 95,
     "Balance age": 85,
@@ -49,6 +49,13 @@ ACCOUNT_COLUMNS: dict[str, Any] = {
 }
 
 
+def _status_text(row: AccountRow) -> str:
+    """The status, plus the date Stripe expects a relink by when it announced one."""
+    if row.relink_required_by is None:
+        return row.status
+    return f"{row.status} · relink by {format_timestamp(row.relink_required_by).split(' ')[0]}"
+
+
 def accounts_frame(rows: Sequence[AccountRow], *, now: int) -> pd.DataFrame:
     """One display row per account; money formatted here, at the edge."""
     return pd.DataFrame(
@@ -58,7 +65,7 @@ def accounts_frame(rows: Sequence[AccountRow], *, now: int) -> pd.DataFrame:
                 "Account": r.display_name or MISSING,
                 "Last 4": f"••{r.last4}" if r.last4 else MISSING,
                 "Type": f"{r.category} / {r.subcategory}",
-                "Status": r.status,
+                "Status": _status_text(r),
                 "Permissions": ", ".join(r.permissions) or MISSING,
                 "Subscriptions": ", ".join(r.subscriptions) or MISSING,
                 "Balance": format_money(r.balance_current, r.balance_currency),

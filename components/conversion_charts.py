@@ -35,8 +35,14 @@ _END_STAGES: tuple[tuple[str, str], ...] = (
     ("canceled", "Canceled"),
     ("abandoned", "Abandoned"),
     ("failed", "Failed"),
+    ("other_method", "Paid by another method"),  # card or Link: not an ACH conversion
 )
-ROUTES: tuple[str, ...] = ("Linked instantly (FC)", "Manual entry", "No bank account yet")
+ROUTES: tuple[str, ...] = (
+    "Linked instantly (FC)",
+    "Manual entry",
+    "Paid by another method",
+    "No bank account yet",
+)
 METHOD_ORDER: tuple[str, ...] = ("automatic", "instant", "microdeposits")
 # One band per method or stage, tall enough for its label. A fixed total height lets Vega
 # shrink the bands until labels collide, and then it silently drops every other label (the
@@ -145,12 +151,15 @@ def conversion_over_time_chart(weekly: pd.DataFrame) -> alt.Chart:
 
 
 def route_shares(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per method: how many linked through FC, typed numbers by hand, or have no account yet."""
+    """Per method: how many linked through FC, typed numbers by hand, paid by card or Link
+    instead (dynamic payment methods), or have no account yet."""
     records: list[dict[str, Any]] = []
     for _, row in frame.iterrows():
         started = int(row["started"])
         linked, manual = int(row["linked_instantly"]), int(row["manual_entry"])
-        counts = (linked, manual, max(0, started - linked - manual))
+        value = row.get("other_method")
+        other = 0 if value is None or pd.isna(value) else int(value)
+        counts = (linked, manual, other, max(0, started - linked - manual - other))
         for route, count in zip(ROUTES, counts, strict=True):
             records.append(
                 {
@@ -191,7 +200,9 @@ def fallback_share_chart(frame: pd.DataFrame) -> alt.Chart:
             color=alt.Color(
                 "route:N",
                 title="route",
-                scale=alt.Scale(domain=list(ROUTES), range=["#54a24b", "#f58518", "#bab0ac"]),
+                scale=alt.Scale(
+                    domain=list(ROUTES), range=["#54a24b", "#f58518", "#b279a2", "#bab0ac"]
+                ),
                 legend=alt.Legend(orient="bottom", columns=1),
             ),
             order=alt.Order("route_order:Q"),

@@ -18,6 +18,7 @@ import streamlit as st
 import bootstrap
 from services import accounts
 from services.auth import PERMISSIONS, Actor
+from services.backoff import outcome_unknown
 from services.errors import FcopsError
 
 T = TypeVar("T")
@@ -121,6 +122,29 @@ def idempotency_key(scope: str, payload: Any) -> str:
 def new_request(scope: str) -> None:
     """Forget the previous request so the next submit creates a new object."""
     st.session_state[f"_idem_nonce_{scope}"] = secrets.token_hex(8)
+
+
+def forget_key_unless_unknown(scope: str, err: BaseException) -> None:
+    """After a failure Stripe answered (any HTTP error, a refusal, a saved 500) the key is
+    spent: Stripe would replay that answer, so the person's retry becomes a new request. Only
+    an unknown outcome (timeout, connection error, same request in flight) keeps the key, so
+    the retry is the same request and Stripe does it at most once (reference §1.6)."""
+    if not outcome_unknown(err):
+        new_request(scope)
+
+
+def attempt_keyed(
+    scope: str, payload: Any, fn: Callable[..., T], *args: Any, **kwargs: Any
+) -> T | None:
+    """:func:`attempt` with ``idempotency_key`` from ``scope``/``payload``; on a failure the key
+    is kept only when the outcome is unknown (:func:`forget_key_unless_unknown`)."""
+    key = idempotency_key(scope, payload)
+    try:
+        return fn(*args, idempotency_key=key, **kwargs)
+    except Exception as err:  # the page must never show a traceback
+        forget_key_unless_unknown(scope, err)
+        show_error(err)
+        return None
 
 
 # --------------------------------------------------------------------------- mirrored accounts

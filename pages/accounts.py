@@ -3,7 +3,8 @@
 The table reads the store's mirror (paged and filtered in SQL); the detail view reads Stripe.
 ``?account=fca_…`` opens an account directly (Payment lookup links here). The list's filters
 live in the URL too (``?status=``, ``?institution=``, ``?permission=``, ``?stale_hours=``,
-``?refresh=failed``), so a filtered list can be shared; the home page's cards link to them.
+``?refresh=failed``, ``?relink=needed``), so a filtered list can be shared; the home page's cards
+link to them.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from components.accounts_view import (
 from components.feedback import format_age, format_timestamp
 from components.money import format_money
 from services import accounts
+from services.relink import relink_needed
 
 actor = runtime.guard("accounts.view")
 app = runtime.get_app()
@@ -136,6 +138,7 @@ URL_FILTERS = {
     "permission": "acc_perm",
     "stale_hours": "acc_stale",
     "refresh": "acc_refresh",
+    "relink": "acc_relink",
 }
 URL_SIG = "acc_url_sig"  # the filter params last read from or written to the URL
 
@@ -174,6 +177,10 @@ def filters_from_url(banks: list[str]) -> None:
     if refresh and refresh != "failed":
         problems.append(f"refresh '{refresh[:20]}' (only 'failed')")
     st.session_state["acc_refresh"] = refresh == "failed"
+    relink = wanted.get("relink")
+    if relink and relink != "needed":
+        problems.append(f"relink '{relink[:20]}' (only 'needed')")
+    st.session_state["acc_relink"] = relink == "needed"
     if problems:
         st.warning(
             "The link's filter was not understood, so it is ignored: " + "; ".join(problems) + ".",
@@ -191,6 +198,7 @@ def filters_to_url(chosen: dict[str, Any]) -> None:
         if chosen["stale_after_seconds"]
         else None,
         "refresh": "failed" if chosen["refresh_failed"] else None,
+        "relink": "needed" if chosen["relink_needed"] else None,
     }
     for name, value in values.items():
         if value is None:
@@ -209,7 +217,7 @@ def filters() -> dict[str, Any]:
     filters_from_url(banks)
     active = any(st.session_state.get(k) not in (None, ANY, 0, False) for k in URL_FILTERS.values())
     with st.expander("Filters", icon=":material/filter_list:", expanded=active):
-        c1, c2, c3, c4, c5 = st.columns(5)
+        c1, c2, c3, c4, c5, c6 = st.columns(6)
         status = c1.selectbox("Status", [ANY, *accounts.STATUSES], key="acc_status")
         institution = c2.selectbox("Institution", [ANY, *banks], key="acc_institution")
         permission = c3.selectbox(
@@ -228,12 +236,19 @@ def filters() -> dict[str, Any]:
             key="acc_refresh",
             help="The latest balance, ownership or transaction refresh failed at the bank.",
         )
+        relink = c6.checkbox(
+            "Relink needed",
+            key="acc_relink",
+            help="Stripe expects these accounts to become inactive on a date unless the "
+            "customer links them again (status_details.active: relink_required).",
+        )
     chosen = {
         "status": None if status == ANY else status,
         "institution": None if institution == ANY else institution,
         "permission": None if permission == ANY else permission,
         "stale_after_seconds": int(hours) * 3600 if hours else None,
         "refresh_failed": bool(refresh_failed),
+        "relink_needed": bool(relink),
     }
     filters_to_url(chosen)
     return chosen
@@ -312,8 +327,10 @@ def pager(page: int, pages: int) -> None:
 
 def start_refresh(account_id: str, feature: str) -> None:
     scope = f"refresh-{account_id}-{feature}"
-    key = runtime.idempotency_key(scope, {"account": account_id, "feature": feature})
-    result = runtime.attempt(accounts.refresh, svc, actor, account_id, feature, idempotency_key=key)
+    payload = {"account": account_id, "feature": feature}
+    result = runtime.attempt_keyed(
+        scope, payload, accounts.refresh, svc, actor, account_id, feature
+    )
     if result is not None:
         runtime.new_request(scope)  # the next refresh, after the cooldown, is a new request
         refresh_watch.watch(account_id, feature)
@@ -436,6 +453,16 @@ def detail_view(account_id: str) -> None:
         f"{customer.get('name') or customer.get('email') or row.customer_id or '—'}"
         f" · permissions: {', '.join(row.permissions) or 'none'}"
     )
+    relink = relink_needed(detail.account)
+    if relink is not None:
+        st.warning(relink.sentence(now=svc.now()), icon=":material/link_off:")
+    elif row.status != "active":
+        st.info(
+            f"The account is {row.status}: Stripe can no longer refresh its data. What was read "
+            "earlier stays readable and its payment method stays usable; ask the customer to "
+            "link it again for fresh data.",
+            icon=":material/link_off:",
+        )
     show_outcomes(account_id)
     balance_block(detail)
     refresh_buttons(detail)

@@ -20,7 +20,7 @@ import streamlit as st
 from components import runtime
 from components.feedback import format_age, format_timestamp
 from services import accounts, collection, flows
-from services.errors import FcopsError, RateLimited, StripeRequestError, StripeUnavailable
+from services.errors import FcopsError, StripeRequestError
 
 T = TypeVar("T")
 log = logging.getLogger("fcops.ui")
@@ -40,6 +40,7 @@ RESULT = "collect_result"  # the last CollectionRequest
 VIEW = "collect_view"  # the last IntentView of that request
 MESSAGES = "collect_messages"  # {slot: (kind, text)}
 SI_SCOPE, FCS_SCOPE, VERIFY_SCOPE = "collect-si", "collect-fcs", "collect-verify"
+CUSTOMER_SCOPE, CANCEL_SCOPE = "collect-customer", "collect-cancel"
 
 # Reference §7.1: manually entered test accounts (routing number 110000000) and what they do.
 TEST_ACCOUNTS = {
@@ -77,12 +78,17 @@ def act(
     fn: Callable[..., T],
     *args: Any,
     on_error: Callable[[BaseException], None] | None = None,
+    scope: str | None = None,
     **kwargs: Any,
 ) -> T | None:
     """Run a service call from a callback; a failure becomes a sentence in ``slot``.
 
-    ``on_error`` (optional) sees the exception first, e.g. to start a fresh request.
+    ``on_error`` (optional) sees the exception first, e.g. to start a fresh request. With
+    ``scope`` (the idempotency scope of the key in ``kwargs``) a failure Stripe answered makes
+    the next click a new request, and an unknown outcome keeps the key (runtime).
     """
+    if scope is not None and on_error is None:
+        on_error = lambda err: runtime.forget_key_unless_unknown(scope, err)  # noqa: E731
     try:
         return fn(*args, **kwargs)
     except FcopsError as err:
@@ -108,7 +114,7 @@ def act(
 def on_create_customer() -> None:
     email = (st.session_state.get("collect_new_email") or "").strip()
     name = (st.session_state.get("collect_new_name") or "").strip() or None
-    key = runtime.idempotency_key("collect-customer", {"email": email.lower(), "name": name})
+    key = runtime.idempotency_key(CUSTOMER_SCOPE, {"email": email.lower(), "name": name})
     result = act(
         "customer",
         collection.create_customer,
@@ -117,6 +123,7 @@ def on_create_customer() -> None:
         email=email,
         name=name,
         idempotency_key=key,
+        scope=CUSTOMER_SCOPE,
     )
     if result is not None:
         st.session_state[CUSTOMER] = result.id
@@ -143,6 +150,7 @@ def on_create(kind: str, config_version: int) -> None:
             actor,
             customer_id=customer,
             idempotency_key=key,
+            scope=SI_SCOPE,
         )
     else:
         key = runtime.idempotency_key(FCS_SCOPE, {"customer": customer, "version": config_version})
@@ -153,6 +161,7 @@ def on_create(kind: str, config_version: int) -> None:
             actor,
             customer_id=customer,
             idempotency_key=key,
+            scope=FCS_SCOPE,
         )
     if result is not None:
         st.session_state[RESULT] = result
@@ -226,13 +235,12 @@ def on_arrive() -> None:
 
 def forget_unless_mismatch(err: BaseException) -> None:
     """Stripe replays a saved answer for a reused key. Replaying a mismatch is right (the same
-    wrong code again costs no attempt), and so is retrying an unconfirmed request (it may have
-    run). But "not arrived yet", a 429 or bad input must not be replayed once the situation
-    changed, so those start a fresh request."""
+    wrong code again costs no attempt), and so is retrying a request whose outcome is unknown
+    (it may have run). Every other answer — "not arrived yet", a saved 500, a 429, bad input —
+    must not be replayed once the situation changed, so those start a fresh request."""
     mismatch = isinstance(err, StripeRequestError) and (err.code or "").endswith("_mismatch")
-    unconfirmed = isinstance(err, StripeUnavailable) and not isinstance(err, RateLimited)
-    if not (mismatch or unconfirmed):
-        runtime.new_request(VERIFY_SCOPE)
+    if not mismatch:
+        runtime.forget_key_unless_unknown(VERIFY_SCOPE, err)
 
 
 def on_verify(intent_id: str, microdeposit_type: str, prefix: str, slot: str) -> None:
@@ -285,9 +293,16 @@ def on_cancel(slot: str, select_key: str) -> None:
     if not intent_id:
         tell(slot, "error", "Choose a request to cancel.")
         return
-    key = runtime.idempotency_key("collect-cancel", {"id": intent_id, "reason": reason})
+    key = runtime.idempotency_key(CANCEL_SCOPE, {"id": intent_id, "reason": reason})
     view = act(
-        slot, collection.cancel_request, svc, actor, intent_id, reason=reason, idempotency_key=key
+        slot,
+        collection.cancel_request,
+        svc,
+        actor,
+        intent_id,
+        reason=reason,
+        idempotency_key=key,
+        scope=CANCEL_SCOPE,
     )
     if view is not None:
         tell(slot, "success", f"Canceled {view.id}.")
@@ -442,6 +457,22 @@ def create_section(config: flows.FlowConfig) -> None:
     show_message("create")
 
 
+def session_filters_text(filters: dict[str, Any] | None) -> str:
+    """What the customer may link, as the session says (endive defaults when it has none)."""
+    if not filters:
+        return (
+            "No filters: Stripe's defaults for this API version apply — every kind of account "
+            "(credit cards, mortgages and lines of credit too), payment support not required, "
+            "manual entry off."
+        )
+    kinds = ", ".join(s.replace("_", " ") for s in filters.get("account_subcategories") or [])
+    support = filters.get("require_payment_method_support") or "none"
+    return (
+        f"Filters on the session: accounts **{kinds or 'of any kind'}**; payment support "
+        f"required: **{support}**."
+    )
+
+
 def result_card(result: collection.CollectionRequest) -> None:
     view: collection.IntentView | None = st.session_state.get(VIEW)
     status = view.status if view else result.status
@@ -464,6 +495,8 @@ def result_card(result: collection.CollectionRequest) -> None:
             f"On the object Stripe returned: permissions **{', '.join(perms)}**, prefetch "
             f"**{', '.join(prefetch) or 'none'}**."
         )
+        if result.kind == "financial_connections.session":
+            st.caption(session_filters_text(result.session_filters))
         if result.payment_method_options:
             with st.expander(
                 "payment_method_options as Stripe returned them", icon=":material/data_object:"

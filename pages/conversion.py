@@ -48,6 +48,7 @@ TABLE_COLUMNS = {
     "canceled": "Canceled",
     "abandoned": "Abandoned",
     "failed": "Failed",
+    "other_method": "Paid by another method",
     "conversion_rate": "Conversion",
     "fallback_rate": "Manual fallback",
     "median_seconds_to_success": "Median time to usable",
@@ -62,6 +63,7 @@ TABLE_ORDER = (
     "manual_entry",
     "verified",
     "succeeded",
+    "other_method",
     "pending",
     "failed",
     "canceled",
@@ -182,10 +184,12 @@ def metric_cards(frame: pd.DataFrame) -> None:
                 f"{row['conversion_rate']:.0%}",
                 help="Usable payment method ÷ started",
             )
+            other = int(row.get("other_method", 0) or 0)
             st.caption(
                 f"{int(row['succeeded'])} of {int(row['started'])} started with {method} · manual fallback "
                 f"{row['fallback_rate']:.0%} · median time to usable "
                 f"{_duration(float(row['median_seconds_to_success']))}"
+                + (f" · {other} paid by another method (card or Link)" if other else "")
             )
 
 
@@ -301,7 +305,10 @@ st.dataframe(
 )
 downloads(frame, weekly, intents)
 st.caption(
-    "Usable: SetupIntent succeeded, or PaymentIntent processing/succeeded. Abandoned: canceled as "
-    "abandoned, or waiting on the customer for more than 7 days. Time to usable is measured from "
-    "the intent's creation to its success event."
+    "Usable: SetupIntent succeeded, or PaymentIntent processing/succeeded, with a bank account. "
+    "Paid by another method: the intent also offered card or Link (Stripe's dynamic payment "
+    "methods) and the customer used one of them; it counts neither as manual entry nor as "
+    "verified nor as usable, only as started. Abandoned: canceled as abandoned, or waiting on the "
+    "customer for more than 7 days. Time to usable is measured from the intent's creation to its "
+    "success event."
 )

@@ -83,16 +83,33 @@ def card(
 
 def ops_cards(data: ov.OpsOverview) -> None:
     st.subheader("Operations", divider="gray")
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c5, c2 = st.columns(3)
+    c3, c4, _ = st.columns(3)
     card(
         c1,
         "Inactive or disconnected",
         data.inactive + data.disconnected,
-        f"{data.inactive:,} inactive · {data.disconnected:,} disconnected. Debits on them fail; "
-        "the customer must link the account again.",
+        f"{data.inactive:,} inactive · {data.disconnected:,} disconnected. Stripe can no longer "
+        "refresh their data; what was read stays readable and their payment methods stay "
+        "usable. Ask the customers to link them again.",
         "pages/accounts.py",
         "Open accounts",
         filters=[("status=inactive", "Inactive accounts"), ("status=disconnected", "Disconnected")],
+    )
+    soonest = (
+        f" The first is due by {format_timestamp(data.relink_soonest).split(' ')[0]}."
+        if data.relink_soonest
+        else ""
+    )
+    card(
+        c5,
+        "Relink needed",
+        data.relink_needed,
+        "Active accounts Stripe expects to become inactive on a date unless the customer links "
+        f"them again.{soonest}",
+        "pages/accounts.py",
+        "Open accounts",
+        filters=[("relink=needed", "Accounts to relink")],
     )
     card(
         c2,
@@ -173,7 +190,12 @@ def manager_cards(data: ov.ManagerOverview) -> None:
             column,
             f"{method.verification_method.capitalize()} verification",
             rate,
-            f"{method.succeeded:,} of {method.started:,} started became usable.",
+            f"{method.succeeded:,} of {method.started:,} started became usable"
+            + (
+                f"; {method.other_method:,} paid by another method (card or Link)."
+                if method.other_method
+                else "."
+            ),
             "pages/conversion.py",
             "See the funnel",
         )

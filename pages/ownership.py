@@ -160,8 +160,8 @@ def owners_frame(report: orv.OwnershipReport) -> pd.DataFrame:
 
 def start_refresh(account_id: str) -> None:
     scope = f"own-refresh-{account_id}"
-    key = runtime.idempotency_key(scope, {"account": account_id})
-    started = runtime.attempt(orv.refresh_ownership, svc, actor, account_id, idempotency_key=key)
+    payload = {"account": account_id}
+    started = runtime.attempt_keyed(scope, payload, orv.refresh_ownership, svc, actor, account_id)
     if started is not None:
         runtime.new_request(scope)  # the next refresh, after the cooldown, is a new request
         refresh_watch.watch(account_id, "ownership")

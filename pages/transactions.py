@@ -23,6 +23,7 @@ from components.transaction_charts import (
 )
 from services import accounts
 from services import transaction_sync as ts
+from services.errors import NoTransactionRefresh
 
 actor = runtime.guard("transactions.view")
 app = runtime.get_app()
@@ -37,6 +38,7 @@ runtime.ensure_accounts_mirrored(app, actor)
 ACCOUNT = "txn_account"
 OUTCOME = "txn_outcome"  # {account_id: (kind, sentence)}
 SYNCED = "txn_synced_for"  # {account_id: last_attempted_at synced automatically}
+NO_REFRESH = "txn_no_refresh_yet"  # accounts Stripe would not list: no refresh succeeded yet
 ALL = "All"
 DIRECTIONS = {"All": None, "Money in": "in", "Money out": "out"}
 STATUSES = {"Posted and pending": None, "Posted": "posted", "Pending": "pending", "Void": "void"}
@@ -96,20 +98,34 @@ def account_picker() -> str | None:
 def act(name: str, fn: Any, account_id: str) -> None:
     """Run a Stripe action with a stable idempotency key; watch the refresh it starts."""
     scope = f"txn-{name}-{account_id}"
-    key = runtime.idempotency_key(scope, {"account": account_id})
-    result = runtime.attempt(fn, svc, actor, account_id, idempotency_key=key)
+    result = runtime.attempt_keyed(scope, {"account": account_id}, fn, svc, actor, account_id)
     if result is None:
         return
     runtime.new_request(scope)
+    st.session_state.get(NO_REFRESH, set()).discard(account_id)
     if (result.get("transaction_refresh") or {}).get("status") == "pending":
         refresh_watch.watch(account_id, "transactions")
     st.rerun()
 
 
+NO_REFRESH_YET = (
+    "No transaction refresh has succeeded yet for this account, so Stripe has no transactions "
+    "to list. Start a transaction refresh; the page syncs by itself when it has finished."
+)
+
+
 def sync(account_id: str) -> None:
-    summary = runtime.attempt(ts.sync_transactions, svc, actor, account_id)
-    if summary is not None:
-        st.session_state.setdefault(OUTCOME, {})[account_id] = ("success", summary.message)
+    waiting: set[str] = st.session_state.setdefault(NO_REFRESH, set())
+    try:
+        summary = ts.sync_transactions(svc, actor, account_id)
+    except NoTransactionRefresh:
+        waiting.add(account_id)  # kept across reruns, so the offer's button can be clicked
+        return
+    except Exception as err:  # the page must never show a traceback
+        runtime.show_error(err)
+        return
+    waiting.discard(account_id)
+    st.session_state.setdefault(OUTCOME, {})[account_id] = ("success", summary.message)
 
 
 def refresh_finished(account_id: str, state: accounts.RefreshState | None) -> None:
@@ -139,11 +155,32 @@ def poll(account_id: str) -> None:
 
 def show_outcome(account_id: str) -> None:
     outcome = st.session_state.get(OUTCOME, {}).pop(account_id, None)
-    if outcome:
-        kind, sentence = outcome
-        (st.success if kind == "success" else st.error)(
-            sentence, icon=":material/check_circle:" if kind == "success" else ":material/error:"
-        )
+    if not outcome:
+        return
+    kind, sentence = outcome
+    (st.success if kind == "success" else st.error)(
+        sentence, icon=":material/check_circle:" if kind == "success" else ":material/error:"
+    )
+
+
+def offer_first_refresh(status: ts.TransactionStatus, sentence: str) -> None:
+    """Stripe refused the listing (no successful transaction refresh): offer to start one."""
+    with st.container(border=True):
+        st.info(sentence, icon=":material/hourglass_empty:")
+        reason = (
+            None if actor.can("transactions.manage") else f"Your role ({actor.role}) may only read."
+        ) or (status.why_not or None)
+        if st.button(
+            "Start a transaction refresh",
+            icon=":material/refresh:",
+            type="primary",
+            disabled=reason is not None or status.pending,
+            help=reason or "Ask the bank, through Stripe, for the account's transactions.",
+            key="txn_first_refresh",
+        ):
+            act("refresh", ts.refresh, status.account_id)
+        if reason:
+            st.caption(reason)
 
 
 def controls(status: ts.TransactionStatus) -> None:
@@ -467,6 +504,8 @@ def account_view(account_id: str) -> None:
     if not status.pending:
         status = auto_sync(status)
         show_outcome(account_id)
+    if account_id in st.session_state.get(NO_REFRESH, set()) and not status.pending:
+        offer_first_refresh(status, NO_REFRESH_YET)
     status_line(status)
     controls(status)
     if status.stored_rows == 0:

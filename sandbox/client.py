@@ -65,11 +65,39 @@ class Simulator:
         """Forget forced faults that have not fired yet."""
         return self._post("faults", clear="true")
 
-    def complete_session(self, session_id: str, *, institution: str, accounts: int = 1) -> dict[str, Any]:
+    def complete_session(
+        self,
+        session_id: str,
+        *,
+        institution: str,
+        accounts: int = 1,
+        subcategories: tuple[str, ...] = (),
+    ) -> dict[str, Any]:
+        """Link ``accounts`` accounts as the customer would; ``subcategories`` picks their kinds
+        (refused when the session's filters do not allow them)."""
+        extra = {f"subcategories[{i}]": s for i, s in enumerate(subcategories)}
         return self._post(
             f"financial_connections/sessions/{session_id}/complete",
             institution=institution,
             accounts=accounts,
+            **extra,
+        )
+
+    def announce_deactivation(
+        self,
+        account_id: str,
+        *,
+        expected_deactivation_date: int | None = None,
+        days: int = 14,
+        cause: str = "access_expired",
+    ) -> dict[str, Any]:
+        """Stripe expects the account to become inactive (``status_details.active``: relink
+        required) on the date, or ``days`` from now; the date passing deactivates it."""
+        return self._post(
+            f"financial_connections/accounts/{account_id}/upcoming_deactivation",
+            expected_deactivation_date=expected_deactivation_date,
+            days=days,
+            cause=cause,
         )
 
     def deactivate_account(self, account_id: str) -> dict[str, Any]:

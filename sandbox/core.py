@@ -124,8 +124,9 @@ def unexpected_state(object_name: str, message: str) -> StripeError:
 
 
 def api_error(message: str = "An unknown error occurred") -> StripeError:
-    """500 ``api_error``: Stripe-side failure."""
-    return StripeError(500, message, type="api_error")
+    """500 ``api_error``: Stripe-side failure. Stripe sends ``Stripe-Should-Retry: false`` on
+    most 500s (its idempotency layer saved the answer, so a same-key retry would replay it)."""
+    return StripeError(500, message, type="api_error", headers={"Stripe-Should-Retry": "false"})
 
 
 # --------------------------------------------------------------------------- params
@@ -1128,8 +1129,8 @@ class State:
     # ---- faults and rate limits
 
     def force_faults(self, mode: str, count: int, seconds: float | None = None) -> None:
-        if mode not in ("429", "500", "slow", "timeout"):
-            raise invalid("mode must be one of 429, 500, slow, timeout", param="mode")
+        if mode not in FAULT_MODES:
+            raise invalid(f"mode must be one of {', '.join(FAULT_MODES)}", param="mode")
         with self._fault_lock:
             self._faults_forced.extend([(mode, seconds)] * count)
 
@@ -1218,12 +1219,31 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+# Forced faults (/_sandbox/faults mode=…): see README "Request pipeline".
+FAULT_MODES = ("429", "lock_timeout", "500", "slow", "timeout")
+
+
 def rate_limited(message: str = "Too many requests hit the API too quickly.") -> StripeError:
+    """A real rate limit: no ``Stripe-Should-Retry: true``, so the SDK does not retry it (§10);
+    clients back off themselves."""
     return StripeError(
         429,
         message + " We recommend an exponential backoff of your requests.",
         code="rate_limit",
-        headers={"Stripe-Should-Retry": "true", "Stripe-Rate-Limited-Reason": "global-rate"},
+        headers={"Stripe-Rate-Limited-Reason": "global-rate"},
+    )
+
+
+def lock_timeout() -> StripeError:
+    """A 429 from a lock held by a concurrent request on the same object: the one 429 Stripe
+    asks to retry (``Stripe-Should-Retry: true``)."""
+    return StripeError(
+        429,
+        "This object cannot be accessed right now because another API request or Stripe "
+        "process is currently accessing it. If you see this error intermittently, retry the "
+        "request.",
+        code="lock_timeout",
+        headers={"Stripe-Should-Retry": "true"},
     )
 
 
@@ -1329,8 +1349,8 @@ def _handle(state: State, req: Request, query: str, body: str) -> Response:
         mode, seconds = fault
         if mode == "429":
             return _error(rate_limited("Sandbox fault injection: rate limited."))
-        if mode == "500":
-            return _error(api_error("Sandbox fault injection: internal error."))
+        if mode == "lock_timeout":
+            return _error(lock_timeout())
     refusal = check_request(rt.method, rt.pattern, req.params)
     if refusal is not None:  # rejected before execution: never saved under an idempotency key
         return _error(StripeError(400, refusal.message, code=refusal.code, param=refusal.param))
@@ -1343,6 +1363,12 @@ def _handle(state: State, req: Request, query: str, body: str) -> Response:
         return Response(
             claimed.status, claimed.body, {**claimed.headers, "Idempotent-Replayed": "true"}
         )
+    if fault is not None and fault[0] == "500":
+        # A 500 after execution started: saved under the key and replayed to a same-key retry
+        # (§1.6), so only a new request (a new key) can succeed. Nothing was changed.
+        resp = _error(api_error("Sandbox fault injection: internal error."))
+        state.idempotency_finish(req, resp.status, resp.body, resp.headers, save=True)
+        return resp
     if fault is not None:  # slow answers: the request is in flight meanwhile (409 for clashes)
         mode, seconds = fault
         default = state.config.slow_seconds if mode == "slow" else state.config.timeout_seconds

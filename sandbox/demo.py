@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal, TypeVar
 
+from sandbox.demo_dynamic import add_dynamic_payment_methods
 from sandbox.demo_model import (
     Cadence,
     DemoAccount,
@@ -1380,6 +1381,8 @@ def _customer(seed: int, index: int, *, now: int, used_emails: set[str]) -> Demo
         )  # fmt: skip
     ctx = _IntentContext(rng=rng, customer=customer, now=now, window_start=window_start)
     customer.intents = _intents(ctx, links, manual_only=manual_only)
+    dynamic = random.Random(_sub_seed(seed, "customer", index, "dynamic"))  # its own stream
+    add_dynamic_payment_methods(dynamic, customer, now=now, window_start=window_start)
     return customer
 
 

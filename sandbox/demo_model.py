@@ -30,7 +30,11 @@ IntentOutcome = Literal[
     "abandoned",  # customer never finished: requires_payment_method, old
     "canceled",  # canceled by the merchant
     "processing",  # PaymentIntent only: debit in flight
+    "other_method",  # offered card, Link and bank; the customer paid by card or Link
 ]
+# What an intent offered (its payment_method_types): ACH only, or Stripe's dynamic payment
+# methods with card and Link next to the bank account.
+DYNAMIC_TYPES = ["card", "link", "us_bank_account"]
 
 
 @dataclass
@@ -120,6 +124,8 @@ class DemoIntent:
     failure_code: str | None = None  # last_setup_error / last_payment_error code
     # the bank the customer picked in the FC flow (also for failed links, e.g. "Down Bank (Error)")
     institution: str | None = None
+    offered: list[str] | None = None  # payment_method_types; None: ["us_bank_account"]
+    paid_with: Literal["card", "link"] | None = None  # outcome "other_method" only
 
 
 @dataclass

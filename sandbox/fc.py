@@ -76,12 +76,11 @@ register_index(TRANSACTION, "account")
 register_index("event", "type")
 register_index("customer", "email")
 
-# Error codes the sandbox chose where Stripe's are unconfirmed (§10); see README.
+# Stripe's only FC error codes are those in the pinned SDK's enum (reference §10); a refresh
+# that cannot start for another reason gets a code-less invalid_request_error or, when pending
+# or throttled, the unchanged account (README, "Choices where Stripe is unconfirmed").
 CODE_INACTIVE = "financial_connections_account_inactive"
-CODE_DISCONNECTED = "financial_connections_account_disconnected"
-CODE_NO_PERMISSION = "financial_connections_missing_permission"
-CODE_REFRESH_PENDING = "financial_connections_refresh_in_progress"
-CODE_REFRESH_THROTTLED = "financial_connections_refresh_unavailable"
+CODE_NO_TRANSACTION_REFRESH = "financial_connections_no_successful_transaction_refresh"
 
 DEFAULT_INSTITUTIONS = [
     DemoInstitution("StripeBank", "110000000"),
@@ -117,6 +116,8 @@ class _FcPrivate:
     loaders: dict[str, Callable[[], Iterable[Any]]] = field(default_factory=dict)
     subscription_gen: dict[str, int] = field(default_factory=dict)
     refresh_counts: dict[str, int] = field(default_factory=dict)
+    # accounts with at least one succeeded transaction refresh: only those list transactions
+    transactions_ready: set[str] = field(default_factory=set)
 
 
 def _private(state: State) -> _FcPrivate:
@@ -179,13 +180,13 @@ def _check_values(values: list[Any], allowed: Iterable[str], param: str) -> list
     return [str(v) for v in dict.fromkeys(values)]
 
 
-def _refusal(account: Obj, feature: str, now: int) -> StripeError | None:
-    """Why a refresh of ``feature`` cannot start now (§4), or None."""
+def _refusal(account: Obj, feature: str) -> StripeError | None:
+    """The error Stripe answers when a refresh of ``feature`` cannot start at all (§4, §10)."""
     if account["status"] == "disconnected":
-        return invalid(
-            f"The account {account['id']} has been disconnected; reconnect it through a new "
-            "Financial Connections session to refresh data.",
-            code=CODE_DISCONNECTED,
+        return StripeError(
+            400,
+            f"The account {account['id']} has been disconnected, so its data can no longer be "
+            "refreshed. Collect a new account through a Financial Connections session.",
         )
     if account["status"] == "inactive":
         return invalid(
@@ -194,28 +195,25 @@ def _refusal(account: Obj, feature: str, now: int) -> StripeError | None:
         )
     perm = FEATURE_PERMISSION[feature]
     if perm not in (account.get("permissions") or []):
-        return invalid(
-            f"You cannot refresh {feature} for {account['id']}: the `{perm}` permission was not "
-            "granted when the account was linked.",
-            code=CODE_NO_PERMISSION,
-            param="features",
-        )
-    current = account.get(REFRESH_FIELD[feature])
-    if current and current["status"] == "pending":
-        return invalid(
-            f"A {feature} refresh for {account['id']} is already in progress.",
-            code=CODE_REFRESH_PENDING,
-            param="features",
-        )
-    next_at = current.get("next_refresh_available_at") if current else None
-    if current and next_at is not None and next_at > now:
-        return invalid(
-            f"A {feature} refresh for {account['id']} is not available until {next_at} "
-            f"(next_refresh_available_at).",
-            code=CODE_REFRESH_THROTTLED,
+        return StripeError(
+            400,
+            f"You cannot refresh {feature} for {account['id']} because the `{perm}` permission "
+            "was not granted when the account was linked.",
             param="features",
         )
     return None
+
+
+def _refresh_waits(account: Obj, feature: str, now: int) -> bool:
+    """A refresh already pending, or asked for before ``next_refresh_available_at``: Stripe
+    does not start one and answers with the account unchanged (the sandbox's choice, §10)."""
+    current = account.get(REFRESH_FIELD[feature])
+    if not current:
+        return False
+    if current["status"] == "pending":
+        return True
+    next_at = current.get("next_refresh_available_at")
+    return next_at is not None and next_at > now
 
 
 # --------------------------------------------------------------------------- refresh jobs
@@ -258,6 +256,8 @@ def complete_refresh(
     failed = bank.refresh_fails or account["status"] != "active"
     if not failed:
         _apply_refresh_data(state, account, feature, now, refresh.get("id"))
+        if feature == "transactions":
+            priv.transactions_ready.add(account_id)
     refresh["status"] = "failed" if failed else "succeeded"
     refresh["next_refresh_available_at"] = (
         now + int(state.config.refresh_cooldown) if account["status"] == "active" else None
@@ -385,9 +385,27 @@ def register_transaction_loader(
     """Defer an account's transactions until first read (keeps big worlds fast to start).
 
     ``loader()`` returns transaction objects (dicts) or ``DemoTransaction``s; the latter are
-    converted under the account's current ``transaction_refresh.id``.
+    converted under the account's current ``transaction_refresh.id``. The transactions came
+    from a refresh, so the account counts as having had a successful one.
     """
-    _private(state).loaders[account_id] = loader
+    priv = _private(state)
+    priv.loaders[account_id] = loader
+    priv.transactions_ready.add(account_id)
+
+
+def _require_transaction_refresh(state: State, account_id: str) -> None:
+    """Stripe lists an account's transactions only after a transaction refresh succeeded
+    (the SDK's error enum has ``financial_connections_no_successful_transaction_refresh``)."""
+    if account_id in _private(state).transactions_ready:
+        return
+    raise StripeError(
+        400,
+        f"No transaction refresh has succeeded for the account {account_id} yet, so there are "
+        "no transactions to list. Refresh its transactions (features[]=transactions) or "
+        "subscribe to them, and list them once the refresh has succeeded.",
+        code=CODE_NO_TRANSACTION_REFRESH,
+        param="account",
+    )
 
 
 def _materialize(state: State, account_id: str) -> None:
@@ -477,7 +495,10 @@ def link_account(
         institution_name=institution_name,
         last4=f"{rng.randint(0, 9999):04d}",
         permissions=list(permissions),
-        supported_payment_method_types=["us_bank_account"] if bank.supports_payments else [],
+        # Only cash accounts (checking, savings) can be debited by ACH.
+        supported_payment_method_types=["us_bank_account"]
+        if bank.supports_payments and SUBCATEGORY_CATEGORY.get(subcategory, "cash") == "cash"
+        else [],
     )
     state.add(account)
     state.emit("financial_connections.account.created", account)
@@ -664,17 +685,18 @@ def refresh_account(req: Request, state: State) -> Obj:
     features = _features(req)
     now = state.now()
     for feature in features:  # refuse the whole call before starting anything
-        refusal = _refusal(account, feature, now)
+        refusal = _refusal(account, feature)
         if refusal:
             raise refusal
     for feature in features:
-        start_refresh(state, account, feature)
+        if not _refresh_waits(account, feature, now):
+            start_refresh(state, account, feature)
     return account
 
 
 def _check_subscribable(account: Obj) -> None:
     if account["status"] == "disconnected":
-        raise invalid(f"The account {account['id']} has been disconnected.", code=CODE_DISCONNECTED)
+        raise StripeError(400, f"The account {account['id']} has been disconnected.")
     if account["status"] == "inactive":
         raise invalid(
             f"The account {account['id']} is inactive; subscriptions cannot be changed.",
@@ -688,10 +710,10 @@ def subscribe_account(req: Request, state: State) -> Obj:
     _features(req, allowed=("transactions",))
     _check_subscribable(account)
     if "transactions" not in (account.get("permissions") or []):
-        raise invalid(
-            f"You cannot subscribe to transactions for {account['id']}: the `transactions` "
-            "permission was not granted.",
-            code=CODE_NO_PERMISSION,
+        raise StripeError(
+            400,
+            f"You cannot subscribe to transactions for {account['id']} because the "
+            "`transactions` permission was not granted when the account was linked.",
             param="features",
         )
     if "transactions" not in account["subscriptions"]:
@@ -753,6 +775,7 @@ def list_transactions(req: Request, state: State) -> Obj:
     if not account_id:
         raise missing("account")
     _fca(state, account_id, param="account")
+    _require_transaction_refresh(state, account_id)
     items = _account_transactions(state, account_id)
     if req.has("transacted_at"):
         keep = range_filter(req.params["transacted_at"], "transacted_at")
@@ -973,9 +996,14 @@ def complete_session_hook(req: Request, state: State) -> Obj:
     limit = (session.get("limits") or {}).get("accounts")
     if limit is not None and count > limit:
         raise invalid(f"This session allows at most {limit} accounts.", param="accounts")
-    subs = [str(s) for s in req.list("subcategories")] or (
-        (session.get("filters") or {}).get("account_subcategories") or ["checking", "savings"]
-    )
+    subs = _linkable_subcategories(session, [str(s) for s in req.list("subcategories")])
+    payable = bank.supports_payments and all(SUBCATEGORY_CATEGORY[s] == "cash" for s in subs)
+    if _payment_support_required(session) and not payable:
+        raise invalid(
+            f"These accounts at {name} cannot be used for payments, and this session requires "
+            "payment method support (filters[require_payment_method_support]).",
+            param="institution",
+        )
     holder = session["account_holder"] or {}
     for i in range(count):
         account = link_account(
@@ -993,6 +1021,38 @@ def complete_session_hook(req: Request, state: State) -> Obj:
     return _session_view(state, session)
 
 
+def _linkable_subcategories(session: Obj, asked: list[str]) -> list[str]:
+    """What the customer links: ``asked`` (the hook's ``subcategories[]``) if the session's
+    filters allow them, else the filtered subcategories, else checking and savings.
+
+    Endive's defaults apply when the session has no ``filters[account_subcategories]``: every
+    subcategory may be linked, credit cards, mortgages and lines of credit included (§9).
+    """
+    allowed = (session.get("filters") or {}).get("account_subcategories") or list(SUBCATEGORIES)
+    for value in asked:
+        if value not in SUBCATEGORIES:
+            raise invalid(
+                f"Invalid subcategories: must be one of {', '.join(SUBCATEGORIES)}",
+                param="subcategories",
+            )
+        if value not in allowed:
+            raise invalid(
+                f"This session's filters[account_subcategories] ({', '.join(allowed)}) do not "
+                f"allow linking a {value.replace('_', ' ')} account.",
+                param="subcategories",
+            )
+    if asked:
+        return asked
+    chosen = [s for s in ("checking", "savings") if s in allowed]
+    return chosen or list(allowed)
+
+
+def _payment_support_required(session: Obj) -> bool:
+    """Endive requires no payment method support unless the session asks for it (§9)."""
+    support = (session.get("filters") or {}).get("require_payment_method_support")
+    return support in ("all", "at_least_one")
+
+
 @route("POST", "/_sandbox/refreshes/complete", params=set())
 def complete_refreshes_hook(req: Request, state: State) -> Obj:
     return {"ok": True, "completed": complete_all_refreshes(state)}
@@ -1003,6 +1063,7 @@ def _set_active(state: State, account: Obj, *, active: bool) -> Obj:
     if account["status"] != was:
         raise invalid(f"The account {account['id']} is {account['status']}, not {was}.")
     account["status"] = want
+    account["status_details"] = None  # inactive: no longer "active"; relinked: nothing pending
     now = state.now()
     for feature, name in REFRESH_FIELD.items():
         refresh = account.get(name)

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox import fc, objects, payments
+from sandbox import deactivation, fc, objects, other_methods, payments
 from sandbox.core import State, clone
 from sandbox.demo_model import (
     DemoAccount,
@@ -138,6 +138,8 @@ def load_account(
         load_ownership(state, fca, demo, failed=failed, active=active, now=now)
     if "transactions" in demo.permissions:
         load_transaction_refresh(state, fca, demo, failed=failed, active=active, now=now)
+    if active:
+        _maybe_announce_deactivation(state, fca, demo, now=now)
     if demo.status == "inactive":
         state.emit(
             "financial_connections.account.deactivated",
@@ -153,6 +155,28 @@ def load_account(
             created=_between(demo.created, now, 0.8),
         )
     return fca
+
+
+RELINK_SHARE = 0.06  # active demo accounts whose deactivation Stripe has announced
+
+
+def _maybe_announce_deactivation(state: State, fca: Obj, demo: DemoAccount, *, now: int) -> None:
+    """Some active accounts need a relink soon (status_details.active, endive): the announced
+    date lies 3-45 days ahead, announced up to 10 days ago (never before the account existed)."""
+    if state.rng("relink", fca["id"]).random() >= RELINK_SHARE:
+        return
+    rng = state.rng("relink-when", fca["id"])
+    expected = now + rng.randint(3, 45) * DAY
+    announced = max(demo.created, now - rng.randint(2, 10) * DAY)
+    cause = rng.choice(deactivation.RELINK_CAUSES)
+    deactivation.announce_deactivation(
+        state, fca, expected=expected, cause=cause, created=announced
+    )
+    if rng.random() < 0.3:  # Stripe later moved the date (…expected_deactivation_date_updated)
+        moved = max(announced + 1, now - DAY)
+        deactivation.announce_deactivation(
+            state, fca, expected=expected + rng.randint(2, 14) * DAY, cause=cause, created=moved
+        )
 
 
 def load_ownership(
@@ -204,7 +228,8 @@ def load_transaction_refresh(
         ),
     }
     _emit_refreshed(state, fca, "transactions", at)
-    fc.register_transaction_loader(state, fca["id"], _transactions_loader(demo, now=now))
+    if not failed:  # a bank whose refreshes fail never delivered transactions (§10, B4)
+        fc.register_transaction_loader(state, fca["id"], _transactions_loader(demo, now=now))
 
 
 def _transactions_loader(demo: DemoAccount, *, now: int) -> Any:
@@ -329,6 +354,7 @@ def load_intent(state: State, ctx: _CustomerContext, demo: DemoIntent, *, now: i
         "created": demo.created,
         "customer": ctx.customer["id"],
         "payment_method_options": options,
+        "payment_method_types": list(demo.offered or ["us_bank_account"]),
     }
     if demo.kind == "setup_intent":
         intent = objects.setup_intent(state, **common)
@@ -388,7 +414,20 @@ class _History:
             self.manual_failed()
         elif outcome == "canceled":
             self.canceled()
+        elif outcome == "other_method":
+            self.paid_by_other_method()
         # "abandoned": created and never touched again
+
+    def paid_by_other_method(self) -> None:
+        """Offered card, Link and a bank account; the customer chose card or Link (B2)."""
+        pm = other_methods.other_payment_method(
+            self.state,
+            kind=self.demo.paid_with or "card",
+            customer=self.ctx.customer,
+            created=self.done - MINUTE,
+            salt=self.intent["id"],
+        )
+        other_methods.pay_with(self.state, self.intent, pm, at=self.done)
 
     # ---- FC-linked
 

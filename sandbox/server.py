@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 # until it exists the sandbox serves FC only and says so loudly instead of failing to start.
 from sandbox import (
     core,
+    deactivation,  # noqa: F401  (registers the upcoming-deactivation hook)
     fc,
     webhooks,
 )

@@ -25,11 +25,11 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from services import audit
+from services import audit, refresh_rule
 from services.auth import Actor, require
 from services.clock import as_utc
 from services.context import Services
-from services.errors import NotFound, RefreshNotAllowed, ValidationError
+from services.errors import NotFound, RefreshNotAllowed, StripeRequestError, ValidationError
 from services.ids import kind_of, parse_id
 from services.lookup import LOOKUP_KINDS, Resolution, resolve
 from services.models import (
@@ -40,6 +40,7 @@ from services.models import (
     SyncState,
     utcnow,
 )
+from services.relink import relink_needed
 from services.spreadsheet import safe_text
 from services.store import (
     UpsertCounts,
@@ -50,17 +51,9 @@ from services.store import (
     upsert,
 )
 
-FEATURES: tuple[str, ...] = ("balance", "ownership", "transactions")
-FEATURE_PERMISSION = {
-    "balance": "balances",
-    "ownership": "ownership",
-    "transactions": "transactions",
-}
-FEATURE_FIELD = {
-    "balance": "balance_refresh",
-    "ownership": "ownership_refresh",
-    "transactions": "transaction_refresh",
-}
+FEATURES = refresh_rule.FEATURES
+FEATURE_PERMISSION = refresh_rule.FEATURE_PERMISSION
+FEATURE_FIELD = refresh_rule.FEATURE_FIELD
 STATUSES: tuple[str, ...] = ("active", "inactive", "disconnected")
 PERMISSIONS: tuple[str, ...] = ("balances", "ownership", "payment_method", "transactions")
 SYNC_NAME = "accounts"
@@ -112,6 +105,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "balance_refresh_status",
     "ownership_refresh_status",
     "transaction_refresh_status",
+    "relink_required_by",
     "created",
 )
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -176,6 +170,7 @@ class AccountRow:
     ownership_refresh_status: str | None
     transaction_refresh_status: str | None
     created: int
+    relink_required_by: int | None = None  # Stripe expects it inactive then unless relinked
 
 
 @dataclass(frozen=True)
@@ -297,6 +292,7 @@ def flatten_account(account: Mapping[str, Any]) -> dict[str, Any]:
         "balance_next_refresh_at": _refresh(data, "balance").get("next_refresh_available_at"),
         "ownership_refresh_status": _refresh(data, "ownership").get("status"),
         "transaction_refresh_status": _refresh(data, "transactions").get("status"),
+        "relink_required_by": relink.by if (relink := relink_needed(data)) else None,
         "created": int(data.get("created") or 0),
         "raw": data,
     }
@@ -822,6 +818,7 @@ class AccountFilters:
     permission: str | None = None
     stale_after_seconds: int | None = None
     refresh_failed: bool = False  # the latest balance, ownership or transaction refresh failed
+    relink_needed: bool = False  # Stripe announced a deactivation unless the customer relinks
 
 
 def _validate(filters: AccountFilters) -> None:
@@ -854,6 +851,8 @@ def _filtered(stmt: Any, filters: AccountFilters, now: int) -> Any:
                 col(AccountRecord.transaction_refresh_status) == "failed",
             )
         )
+    if filters.relink_needed:
+        stmt = stmt.where(col(AccountRecord.relink_required_by).is_not(None))
     if filters.stale_after_seconds is not None:
         # Stale: a balance older than the cutoff, or none yet although balances were granted.
         cutoff = now - int(filters.stale_after_seconds)
@@ -888,6 +887,7 @@ _ROW_COLUMNS: tuple[Any, ...] = (
     AccountRecord.ownership_refresh_status,
     AccountRecord.transaction_refresh_status,
     AccountRecord.created,
+    AccountRecord.relink_required_by,
 )
 
 
@@ -914,6 +914,7 @@ def _row(values: Any) -> AccountRow:
         ownership_refresh_status=v[17],
         transaction_refresh_status=v[18],
         created=int(v[19] or 0),
+        relink_required_by=v[20],
     )
 
 
@@ -935,13 +936,20 @@ def list_accounts(
     permission: str | None = None,
     stale_after_seconds: int | None = None,
     refresh_failed: bool = False,
+    relink_needed: bool = False,
     page: int = 1,
     page_size: int = 50,
 ) -> AccountPage:
     """One page of mirrored accounts, newest first; filtering, counting and paging run in SQL."""
     require(actor, "accounts.view")
     filters = AccountFilters(
-        customer_id, status, institution, permission, stale_after_seconds, refresh_failed
+        customer_id,
+        status,
+        institution,
+        permission,
+        stale_after_seconds,
+        refresh_failed,
+        relink_needed,
     )
     _validate(filters)
     page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
@@ -971,7 +979,7 @@ def _csv_value(key: str, row: AccountRow) -> Any:
         return row.balance_available
     if key in ("permissions", "subscriptions"):
         return " ".join(getattr(row, key))
-    if key in ("balance_as_of", "created"):
+    if key in ("balance_as_of", "created", "relink_required_by"):
         ts = getattr(row, key)
         return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ts else ""
     value = getattr(row, key)
@@ -1012,10 +1020,17 @@ def export_accounts_csv(
     permission: str | None = None,
     stale_after_seconds: int | None = None,
     refresh_failed: bool = False,
+    relink_needed: bool = False,
 ) -> bytes:
     """The filtered accounts as CSV (UTF-8). Audited, because data leaves the app."""
     filters = AccountFilters(
-        customer_id, status, institution, permission, stale_after_seconds, refresh_failed
+        customer_id,
+        status,
+        institution,
+        permission,
+        stale_after_seconds,
+        refresh_failed,
+        relink_needed,
     )
     _validate(filters)
 
@@ -1042,46 +1057,20 @@ def export_accounts_csv(
 # --------------------------------------------------------------------------- detail
 
 
-def _when(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def refresh_blocker(
     account: Mapping[str, Any], feature: str, *, now: int, actor: Actor | None = None
 ) -> str | None:
     """Why a refresh of ``feature`` cannot start now, as a sentence; None when it can.
 
-    Mirrors Stripe's own checks (reference §4) so the button says why before Stripe refuses.
+    The role check, then the one rule every page and the batch share
+    (:func:`services.refresh_rule.judge`), so the button says why before Stripe is asked.
     """
     if feature not in FEATURES:
         return f"'{feature}' is not a refresh Stripe offers; use one of: {', '.join(FEATURES)}."
     if actor is not None and not actor.can("accounts.refresh"):
         return f"Your role ({actor.role}) may not refresh accounts."
-    status = account.get("status")
-    if status == "disconnected":
-        return "The account was disconnected; the customer must link it again before data can be refreshed."
-    if status == "inactive":
-        return "The account is inactive (Stripe cannot reach the bank), so its data cannot be refreshed."
-    perm = FEATURE_PERMISSION[feature]
-    if perm not in (account.get("permissions") or []):
-        return f"The '{perm}' permission was not granted when the account was linked, so its {feature} cannot be refreshed."
-    current = _refresh(account, feature)
-    if current.get("status") == "pending":
-        return (
-            f"A {feature} refresh is already running; its result will show here when it finishes."
-        )
-    next_at = current.get("next_refresh_available_at")
-    if next_at is not None and int(next_at) > now:
-        return f"Stripe allows the next {feature} refresh from {_when(int(next_at))} (in {_seconds_text(int(next_at) - now)})."
-    return None
-
-
-def _seconds_text(seconds: int) -> str:
-    if seconds < 90:
-        return f"{seconds} s"
-    if seconds < 90 * 60:
-        return f"{round(seconds / 60)} min"
-    return f"{round(seconds / 3600)} h"
+    verdict = refresh_rule.judge(account, feature, now=now)
+    return None if verdict.allowed else verdict.reason
 
 
 def _owners(svc: Services, account: Mapping[str, Any], *, show_pii: bool) -> list[OwnerView]:
@@ -1219,6 +1208,18 @@ def _state(account: Mapping[str, Any], feature: str) -> RefreshState:
     )
 
 
+def _ask_stripe_to_refresh(
+    svc: Services, account_id: str, feature: str, idempotency_key: str
+) -> dict[str, Any]:
+    """The refresh call; Stripe's refusal (HTTP 400) becomes RefreshNotAllowed with its sentence."""
+    try:
+        return svc.gateway.refresh_account(account_id, [feature], idempotency_key=idempotency_key)
+    except StripeRequestError as err:
+        raise RefreshNotAllowed(
+            f"Stripe refused the {feature} refresh: {err}", request_id=err.request_id
+        ) from None
+
+
 def refresh(
     svc: Services,
     actor: Actor,
@@ -1229,9 +1230,11 @@ def refresh(
 ) -> dict[str, Any]:
     """Start a balance, ownership or transactions refresh; audited as ``account.refresh``.
 
-    Stripe's own refusals (no permission, throttled, pending, inactive) are checked first on a
-    fresh copy of the account, so the person gets a sentence saying until when instead of an
-    API error, and no refresh request is sent that Stripe would reject.
+    The one rule (:mod:`services.refresh_rule`) is checked first on a fresh copy of the
+    account, so the person gets a sentence saying until when and no request is sent that
+    Stripe would not act on. Stripe's answer is then judged by the account it returns: a
+    refresh it did not start (no new pending refresh) raises RefreshNotAllowed and is audited
+    as an error, never reported as started; a refusal carries Stripe's own sentence.
     """
     if feature not in FEATURES:
         raise ValidationError(
@@ -1246,11 +1249,16 @@ def refresh(
         blocker = refresh_blocker(account, feature, now=svc.now())
         if blocker:
             raise RefreshNotAllowed(blocker)
-        result = svc.gateway.refresh_account(account_id, [feature], idempotency_key=idempotency_key)
+        result = _ask_stripe_to_refresh(svc, account_id, feature, idempotency_key)
         ctx.request_id = svc.gateway.last_request_id
         upsert_account(svc.engine, result)
         status = _refresh(result, feature).get("status") or "unknown"
         ctx.params["status"] = status
+        if not refresh_rule.started(account, result, feature):
+            raise RefreshNotAllowed(
+                refresh_rule.not_started_reason(result, feature, now=svc.now()),
+                request_id=svc.gateway.last_request_id,
+            )
         ctx.message = f"{feature.capitalize()} refresh started ({status})."
         return normalise_account(result)
 

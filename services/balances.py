@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from services import refresh_rule
 from services.clock import unix_seconds
 from services.money import MoneyError, format_plain, validate_currency
+from services.relink import relink_needed
 
 __all__ = [
     "Assessment",
@@ -115,29 +117,11 @@ def refresh_state(
 ) -> tuple[bool, int | None, str]:
     """Whether a balance refresh can be requested now, from when, and if not, why not.
 
-    Stripe does not start a refresh while one is pending, while `next_refresh_available_at` is
-    null or in the future, on inactive accounts or without the `balances` permission
-    (reference §4). An account that was never refreshed (`balance_refresh` null) can be.
+    A thin wrapper over the one rule (:func:`services.refresh_rule.judge`), kept for the
+    callers that want a tuple: (allowed, next_refresh_available_at or None, reason or "").
     """
-    moment = unix_seconds(now)
-    if account is None:
-        return False, None, "The payment method was entered manually, so it has no bank balance."
-    if "balances" not in (account.get("permissions") or ()):
-        return False, None, "The account holder did not grant access to balances."
-    status = account.get("status")
-    if status != "active":
-        return False, None, f"The account is {status or 'not active'}; Stripe cannot refresh it."
-    refresh = account.get("balance_refresh")
-    if not isinstance(refresh, Mapping):
-        return True, None, ""
-    if refresh.get("status") == "pending":
-        return False, None, "A balance refresh is already in progress."
-    next_at = refresh.get("next_refresh_available_at")
-    if not isinstance(next_at, int):
-        return False, None, "Stripe has not said when the next balance refresh is allowed."
-    if next_at > moment:
-        return False, next_at, f"The next balance refresh is allowed at {_when(next_at)}."
-    return True, next_at, ""
+    verdict = refresh_rule.judge(account, "balance", now=now)
+    return verdict.allowed, verdict.until or verdict.next_refresh_available_at, verdict.reason
 
 
 def assess_debit(
@@ -151,7 +135,10 @@ def assess_debit(
     """Judge whether `account` can cover a debit of `amount` minor units of `currency`.
 
     Verdicts, checked in this order: "unavailable" (no usable balance at all), "stale" (the
-    balance is older than `policy.max_age_seconds`), "insufficient", "ok".
+    balance is older than `policy.max_age_seconds`), "insufficient", "ok". An inactive or
+    disconnected account's last balance is still judged (earlier data stays readable and the
+    payment method usable, per Stripe's disconnections guide); the reasons say it can no
+    longer be refreshed. An announced deactivation adds "relink needed by <date>".
     Raises MoneyError for a non-positive amount or an unknown currency.
     """
     code = validate_currency(currency)
@@ -171,10 +158,18 @@ def assess_debit(
         draft.reasons.append(missing)
         _add_refresh_sentence(draft, account, why_not)
         _add_refresh_notes(draft, account, moment)
-        return draft.finish(UNAVAILABLE)
+        return _with_relink(draft.finish(UNAVAILABLE), account, moment)
     draft.balance, draft.balance_source = effective_balance(account, code)
     draft.as_of, draft.age_seconds = _age(account, moment)
-    return _judge(draft, account, rules, moment, why_not)
+    return _with_relink(_judge(draft, account, rules, moment, why_not), account, moment)
+
+
+def _with_relink(result: Assessment, account: Mapping[str, Any], moment: int) -> Assessment:
+    """Stripe announced the account's deactivation: say by when it must be relinked."""
+    relink = relink_needed(account)
+    if relink is None:
+        return result
+    return replace(result, reasons=(*result.reasons, relink.sentence(now=moment)))
 
 
 # --- the verdicts ---------------------------------------------------------------------------
@@ -194,12 +189,6 @@ def _unusable_account_reason(account: Mapping[str, Any] | None) -> str | None:
             "The account holder did not grant access to balances (the `balances` permission), "
             "so the balance cannot be checked."
         )
-    status = account.get("status")
-    if status != "active":
-        return (
-            f"The bank account is {status or 'not active'}; Stripe cannot read its balance. "
-            "Ask the customer to link it again."
-        )
     category = account.get("category")
     if category != "cash":
         return (
@@ -210,6 +199,9 @@ def _unusable_account_reason(account: Mapping[str, Any] | None) -> str | None:
 
 
 def _missing_balance_reason(account: Mapping[str, Any], currency: str) -> str | None:
+    status = account.get("status")
+    if not isinstance(account.get("balance"), Mapping) and status != "active":
+        return f"The bank account is {status or 'not active'} and Stripe holds no balance for it."
     if not isinstance(account.get("balance"), Mapping):
         refresh = account.get("balance_refresh")
         if not isinstance(refresh, Mapping):
@@ -234,7 +226,8 @@ def _judge(
         draft.reasons.append(_stale_sentence(draft, rules))
         implied = "would cover" if covers else "would not cover"
         draft.reasons.append(f"Taken at face value, the {figure} {implied} {need}.")
-        _add_refresh_sentence(draft, account, why_not)
+        if account.get("status") == "active":  # else the sentence below says it
+            _add_refresh_sentence(draft, account, why_not)
         verdict = STALE
     elif not covers:
         draft.shortfall = draft.required - draft.balance
@@ -248,8 +241,21 @@ def _judge(
         draft.reasons.append(
             "The bank reports only the posted balance, which leaves out pending items and holds."
         )
+    if account.get("status") != "active":
+        draft.reasons.append(_no_longer_refreshable(account))
     _add_refresh_notes(draft, account, moment)
     return draft.finish(verdict)
+
+
+def _no_longer_refreshable(account: Mapping[str, Any]) -> str:
+    """An inactive or disconnected account keeps its earlier data and its payment method
+    (Stripe's disconnections guide): the balance is judged, but it cannot get fresher."""
+    status = account.get("status") or "not active"
+    return (
+        f"The account is {status}, so this balance can no longer be refreshed: it is the last "
+        "one Stripe read. The payment method stays usable; ask the customer to link the "
+        "account again to get fresh balances."
+    )
 
 
 def _need_phrase(draft: _Draft) -> str:

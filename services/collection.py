@@ -30,6 +30,7 @@ from services.context import Services
 from services.errors import (
     FcopsError,
     NotFound,
+    OutcomeUnknown,
     RateLimited,
     StripeRequestError,
     StripeUnavailable,
@@ -116,6 +117,7 @@ class CollectionRequest:
     hosted_verification_url: str | None
     replayed: bool
     client_secret: str = field(repr=False)
+    session_filters: dict[str, Any] | None = None  # FC sessions: the filters Stripe returned
 
 
 @dataclass(frozen=True)
@@ -194,17 +196,26 @@ def _require_key(idempotency_key: str | None) -> str:
 @contextmanager
 def _unconfirmed(what: str) -> Iterator[None]:
     """A timeout or server error on a POST leaves its outcome unknown (the request may have
-    run). The caller's idempotency key makes a retry safe, so say that instead of "nothing
-    changed". A 429 is different: Stripe refused before doing anything."""
+    run), so say that instead of "nothing changed". What a retry does differs (reference
+    §1.6): with no answer at all the same key is sent again and Stripe does it at most once;
+    after a 500 Stripe saved that answer under the key, so the retry must be a new request. A
+    429 is different again: Stripe refused before doing anything."""
     try:
         yield
     except RateLimited:
         raise
+    except OutcomeUnknown as err:
+        raise OutcomeUnknown(
+            f"Stripe did not confirm {what}: it was unreachable or too slow, so it may or may "
+            "not have happened. Try again in a moment; the retry repeats the same request, so "
+            "Stripe does it at most once.",
+            request_id=err.request_id,
+        ) from None
     except StripeUnavailable as err:
         raise StripeUnavailable(
-            f"Stripe did not confirm {what}: it was unreachable, too slow or had a server error, "
-            "so it may or may not have happened. Try again in a moment; the retry repeats the "
-            "same request, so Stripe does it at most once.",
+            f"Stripe did not confirm {what}: it had a server error, so it may or may not have "
+            "happened. Stripe keeps that answer for this request, so trying again sends a new "
+            "request; if the first one went through after all, you will see both.",
             request_id=err.request_id,
         ) from None
 
@@ -411,6 +422,30 @@ def _session_choice(
     return perms, pre
 
 
+# Endive (2026-10-28) changed FC Session defaults: every account subcategory (credit cards,
+# mortgages and lines of credit too), no payment-method support required, manual entry off
+# (reference §9). A session whose accounts may be debited asks for what it needs explicitly.
+def fc_session_params(
+    customer: str, permissions: Iterable[str], prefetch: Iterable[str]
+) -> FcSessionCreateParams:
+    """The create params of an FC session; with the ``payment_method`` permission the accounts
+    are meant to be debited, so only checking/savings accounts that support payments (endive's
+    defaults would also offer credit cards, mortgages and lines of credit)."""
+    perms, pre = list(permissions), list(prefetch)
+    params: FcSessionCreateParams = {
+        "account_holder": {"type": "customer", "customer": customer},
+        "permissions": perms,  # type: ignore[typeddict-item]
+    }
+    if pre:
+        params["prefetch"] = pre  # type: ignore[typeddict-item]
+    if "payment_method" in perms:
+        params["filters"] = {
+            "account_subcategories": ["checking", "savings"],
+            "require_payment_method_support": "all",
+        }
+    return params
+
+
 def create_fc_session(
     svc: Services,
     actor: Actor,
@@ -430,12 +465,7 @@ def create_fc_session(
         customer = _customer(customer_id)
         config = flows.load_flow(svc.engine, FLOW)
         perms, pre = _session_choice(config, permissions, prefetch)
-        params: FcSessionCreateParams = {
-            "account_holder": {"type": "customer", "customer": customer},
-            "permissions": list(perms),
-        }
-        if pre:
-            params["prefetch"] = list(pre)
+        params = fc_session_params(customer, perms, pre)
         ctx.params.update(
             customer=customer,
             permissions=list(perms),
@@ -466,6 +496,7 @@ def create_fc_session(
             hosted_verification_url=None,
             replayed=replayed,
             client_secret=str(session.get("client_secret") or ""),
+            session_filters=dict(session.get("filters") or {}) or None,
         )
 
     return audit.guarded(

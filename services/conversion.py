@@ -39,10 +39,14 @@ __all__ = [
 ]
 
 VERIFICATION_METHODS = ("automatic", "instant", "microdeposits")
-STAGES = ("succeeded", "failed", "canceled", "abandoned", "pending")
+# "other_method": an intent that offered card or Link too (Stripe's dynamic payment methods)
+# and was paid that way. It is not an ACH conversion, so it is neither "succeeded" nor manual
+# entry nor verified; the funnel counts it apart ("paid by another method").
+STAGES = ("succeeded", "failed", "canceled", "abandoned", "pending", "other_method")
 # "unknown": the payment method is an unexpanded id and the verification method allows both
-# routes, so nothing in the intent says whether it was linked through FC.
-PATHS = ("instant", "manual", "none", "unknown")
+# routes (or the intent offered other types too), so nothing says how it was paid.
+# "other": the payment method is a card, Link or anything but a US bank account.
+PATHS = ("instant", "manual", "none", "unknown", "other")
 
 OUTCOME_COLUMNS = (
     "id",
@@ -117,6 +121,8 @@ def classify_intent(
     payment_method = _payment_method(intent, kind)
     path = _path(intent, payment_method, method)
     stage = _stage(intent, kind, now=unix_seconds(now), abandon_after=abandon_after_seconds)
+    if path == "other" and stage == "succeeded":
+        stage = "other_method"
     status = intent.get("status")
     return IntentOutcome(
         id=str(intent["id"]),
@@ -224,12 +230,21 @@ def _path(
     if _mapping(intent.get("next_action")).get("type") == "verify_with_microdeposits":
         return "manual"
     if isinstance(payment_method, Mapping):
+        if payment_method.get("type", "us_bank_account") != "us_bank_account":
+            return "other"
         bank = _mapping(payment_method.get("us_bank_account"))
         return "instant" if bank.get("financial_connections_account") else "manual"
     if payment_method is None:
         return "none"
+    if _offers_other_types(intent):
+        return "unknown"  # an unexpanded id of an intent that offered card or Link too
     # Only the id is known: the verification method decides when it allows one route only.
     return {"instant": "instant", "microdeposits": "manual"}.get(method, "unknown")
+
+
+def _offers_other_types(intent: Mapping[str, Any]) -> bool:
+    types = intent.get("payment_method_types")
+    return isinstance(types, list) and any(t != "us_bank_account" for t in types)
 
 
 def _stage(intent: Mapping[str, Any], kind: str, *, now: int, abandon_after: int) -> str:
@@ -301,6 +316,7 @@ def _funnel_row(method: str, group: list[IntentOutcome]) -> dict[str, Any]:
         "manual_entry": sum(o.path == "manual" for o in group),
         "verified": sum(o.verified for o in group),
     }
+    # other_method (paid by card or Link) comes in with the stages below, apart from the rest
     row.update({stage: sum(o.stage == stage for o in group) for stage in STAGES})
     row["conversion_rate"] = row["succeeded"] / started if started else 0.0
     row["fallback_rate"] = row["manual_entry"] / started if started else 0.0

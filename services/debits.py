@@ -25,8 +25,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from services import accounts, audit, lookup
+from services import accounts, audit, lookup, refresh_rule
 from services.auth import Actor, require
+from services.backoff import Backoff
 from services.balances import (
     INSUFFICIENT,
     OK,
@@ -135,11 +136,17 @@ class TokenBucket:
             self.clock.sleep(max((1 - self._tokens) / self.rate, 1e-6))
 
 
-class _Throttled:
-    """Gateway proxy: every call waits for the bucket and retries 429 with exponential backoff.
+# Gateway methods that never reach Stripe: no bucket token, no back-off.
+_LOCAL_CALLS = frozenset({"fresh_key", "without_backoff"})
 
-    The SDK retries a 429 only when Stripe sends `Stripe-Should-Retry` and only if
-    `max_network_retries` is set, so the batch does its own backing off.
+
+class _Throttled:
+    """Gateway proxy: every call waits for the bucket and backs off on 429.
+
+    Stripe does not ask the SDK to retry real rate limits, so the batch backs off itself,
+    with the same jittered exponential delays as the gateway (``services.backoff``) but on the
+    batch's clock, and takes a bucket token for every attempt; the gateway's own back-off is
+    switched off for these calls so the two never stack.
     """
 
     def __init__(
@@ -152,8 +159,7 @@ class _Throttled:
     ) -> None:
         self._gateway = gateway
         self._limiter = limiter
-        self._retries = retries
-        self._backoff = backoff
+        self._backoff = Backoff(retries=retries, base_seconds=backoff, sleep=limiter.clock.sleep)
         self.rate_limited = 0
 
     @property
@@ -162,19 +168,20 @@ class _Throttled:
 
     def __getattr__(self, name: str) -> Any:
         target = getattr(self._gateway, name)
-        if not callable(target):
+        if not callable(target) or name in _LOCAL_CALLS:
             return target
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            for attempt in range(self._retries + 1):
+            for attempt in range(self._backoff.retries + 1):
                 self._limiter.acquire()
                 try:
-                    return target(*args, **kwargs)
+                    with self._gateway.without_backoff():
+                        return target(*args, **kwargs)
                 except RateLimited:
                     self.rate_limited += 1
-                    if attempt == self._retries:
+                    if attempt == self._backoff.retries:
                         raise
-                    self._limiter.clock.sleep(self._backoff * 2**attempt)
+                    self._backoff.sleep(self._backoff.delay(attempt))
             raise AssertionError("unreachable")  # pragma: no cover
 
         return call
@@ -570,16 +577,26 @@ def _refresh_key(account: Mapping[str, Any]) -> str:
     return f"fcops-balance-refresh-{account.get('id')}-{attempted}-{next_at}"
 
 
-def _start_refresh(gateway: Any, account: Mapping[str, Any], key: str) -> dict[str, Any]:
+def _start_refresh(
+    gateway: Any, account: Mapping[str, Any], key: str, *, now: int
+) -> dict[str, Any]:
+    """Ask Stripe for a balance refresh and judge its answer by the account it returns.
+
+    A refusal (HTTP 400) keeps Stripe's sentence; an answer without a new pending refresh
+    means Stripe started nothing (pending already, or throttled), so it is never counted as
+    started (:func:`services.refresh_rule.started`).
+    """
     try:
-        return cast(
+        result = cast(
             dict[str, Any], gateway.refresh_account(account["id"], ["balance"], idempotency_key=key)
         )
     except StripeRequestError as err:
-        # The sandbox's throttle/pending codes are not all in the gateway's refresh list.
-        if err.code and err.code.startswith("financial_connections_"):
-            raise RefreshNotAllowed(str(err), request_id=err.request_id) from None
-        raise
+        raise RefreshNotAllowed(
+            f"Stripe refused the balance refresh: {err}", request_id=err.request_id
+        ) from None
+    if not refresh_rule.started(account, result, "balance"):
+        raise RefreshNotAllowed(refresh_rule.not_started_reason(result, "balance", now=now))
+    return result
 
 
 def _refresh_and_wait(
@@ -591,7 +608,8 @@ def _refresh_and_wait(
     wait_seconds: float,
     clock: Clock,
 ) -> tuple[dict[str, Any], RefreshOutcome]:
-    key = idempotency_key or _refresh_key(account)
+    # A derived key Stripe already answered with a failure would only replay it: move on.
+    key = idempotency_key or svc.gateway.fresh_key(_refresh_key(account))
     try:
         # The accounts use case is the one audited path for refreshes (`account.refresh`).
         started = accounts.refresh(svc, actor, str(account["id"]), "balance", idempotency_key=key)
@@ -904,14 +922,24 @@ def _run_batch(
     for account in accounts.values():
         _mirror(svc.engine, account)
     refreshed: list[str] = []
+    notes: dict[str, str] = {}  # account ID -> why its refresh did not start
     if refresh_stale:
         stale = _stale_refreshable(debits, targets, accounts, policy, svc.now())
         tick(len(ids), total, f"Refreshing {len(stale):,} stale balance(s)")
-        refreshed = _refresh_many(gateway, stale, accounts, wait_seconds, gateway._limiter.clock)
+        refreshed = _refresh_many(
+            gateway,
+            stale,
+            accounts,
+            wait_seconds,
+            gateway._limiter.clock,
+            now=svc.now(),
+            notes=notes,
+        )
         for account_id in refreshed:
             _mirror(svc.engine, accounts[account_id])
     rows = [
-        _row_result(d, targets[d.target], accounts, policy, svc.now(), refreshed) for d in debits
+        _row_result(d, targets[d.target], accounts, policy, svc.now(), refreshed, notes)
+        for d in debits
     ]
     rows += [_error_row(e) for e in errors]
     tick(total, total, f"Checked {len(rows):,} rows")
@@ -999,17 +1027,23 @@ def _refresh_many(
     accounts: dict[str, dict[str, Any]],
     wait_seconds: float,
     clock: Clock,
+    *,
+    now: int,
+    notes: dict[str, str],
 ) -> list[str]:
-    """Start every refresh, then poll the pending ones together until done or out of time."""
+    """Start every refresh, then poll the pending ones together until done or out of time.
+
+    An account whose refresh Stripe refused or did not start gets a sentence in ``notes``;
+    its rows keep the stale verdict and say why.
+    """
     started: list[str] = []
     for account_id in account_ids:
         try:
-            accounts[account_id] = _start_refresh(
-                gateway, accounts[account_id], _refresh_key(accounts[account_id])
-            )
+            key = gateway.fresh_key(_refresh_key(accounts[account_id]))
+            accounts[account_id] = _start_refresh(gateway, accounts[account_id], key, now=now)
             started.append(account_id)
-        except (RefreshNotAllowed, StripeRequestError, StripeUnavailable):
-            continue  # the row keeps its stale verdict and says why
+        except (RefreshNotAllowed, StripeRequestError, StripeUnavailable) as err:
+            notes[account_id] = str(err)
     deadline = clock.monotonic() + wait_seconds
     delay = 0.25
     while True:
@@ -1032,6 +1066,7 @@ def _row_result(
     policy: DebitPolicy,
     now: int,
     refreshed: Sequence[str],
+    notes: Mapping[str, str],
 ) -> BatchRow:
     base: dict[str, Any] = {
         "row": debit.row,
@@ -1045,10 +1080,11 @@ def _row_result(
         return BatchRow(**base, verdict=ERROR, error=target.error)
     account = accounts.get(target.account_id) if target.account_id else None
     result = _assess(account, debit.amount, debit.currency, now, policy, target.missing)
+    note = notes.get(target.account_id or "")
     return BatchRow(
         **base,
         verdict=result.verdict,
-        reasons=result.reasons,
+        reasons=(*result.reasons, note) if note else result.reasons,
         account_id=target.account_id,
         balance=result.balance,
         balance_source=result.balance_source,

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 
 class FcopsError(Exception):
-    """Base class. ``message`` is written for the person using the dashboard."""
+    """Base class. ``message`` is written for the person using the dashboard.
+
+    ``outcome_unknown`` is True only when Stripe's answer never arrived (or the same request is
+    still running): then a retry must reuse the idempotency key; after any other failure a
+    retry is a new request with a new key (``services.backoff``).
+    """
+
+    outcome_unknown = False
 
     def __init__(self, message: str, *, request_id: str | None = None) -> None:
         super().__init__(message)
@@ -50,6 +57,13 @@ class RateLimited(StripeUnavailable):
     """Stripe asked us to slow down (HTTP 429)."""
 
 
+class OutcomeUnknown(StripeUnavailable):
+    """No answer from Stripe (timeout, connection error) or the same request is still running:
+    it may or may not have happened, and only the same idempotency key makes a retry safe."""
+
+    outcome_unknown = True
+
+
 class StripeAuthError(FcopsError):
     """Stripe rejected the API key."""
 
@@ -68,3 +82,8 @@ class StripeRequestError(FcopsError):
         super().__init__(message, request_id=request_id)
         self.code = code
         self.param = param
+
+
+class NoTransactionRefresh(FcopsError):
+    """Stripe lists no transactions until a transaction refresh has succeeded (reference §10:
+    ``financial_connections_no_successful_transaction_refresh``)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import stripe
@@ -41,10 +42,13 @@ from stripe.params.financial_connections import (
 )
 from stripe.params.financial_connections import SessionCreateParams as FcSessionCreateParams
 
+from services.backoff import NO_BACKOFF, Backoff, SpentKeys
 from services.errors import (
     Conflict,
     FcopsError,
     NotFound,
+    NoTransactionRefresh,
+    OutcomeUnknown,
     RateLimited,
     RefreshNotAllowed,
     StripeAuthError,
@@ -70,15 +74,9 @@ __all__ = [
     "translate_error",
 ]
 
-_REFRESH_CODES = {
-    "financial_connections_account_inactive",
-    "financial_connections_refresh_not_allowed",
-    "financial_connections_refresh_pending",
-    "financial_connections_missing_permission",
-    "financial_connections_account_disconnected",
-    "financial_connections_refresh_in_progress",
-    "financial_connections_refresh_unavailable",
-}
+# Stripe's FC error codes for a refresh that cannot start are only these (reference §10); other
+# refusals carry no code and are judged by the account (services.refresh_rule).
+_REFRESH_CODES = {"financial_connections_account_inactive"}
 
 
 def _obj_to_dict(obj: Any) -> dict[str, Any]:
@@ -110,9 +108,15 @@ def translate_error(err: stripe.StripeError) -> FcopsError:
             request_id=rid,
         )
     if isinstance(err, stripe.APIConnectionError):
-        return StripeUnavailable(
+        return OutcomeUnknown(
             "Could not reach Stripe (the connection failed or timed out), so the outcome is not "
             "known. Trying again is safe: a repeated change is sent with the same idempotency key.",
+            request_id=rid,
+        )
+    if getattr(err, "http_status", None) == 409 or code == "idempotency_key_in_use":
+        return OutcomeUnknown(
+            "Stripe is still working on the same request (sent twice?). Wait a moment and try "
+            f"again: the retry repeats the same request, so it happens at most once.{suffix}",
             request_id=rid,
         )
     if isinstance(err, stripe.InvalidRequestError):
@@ -120,6 +124,13 @@ def translate_error(err: stripe.StripeError) -> FcopsError:
             return NotFound(f"{message}{suffix}", request_id=rid)
         if code in _REFRESH_CODES:
             return RefreshNotAllowed(f"{message}{suffix}", request_id=rid)
+        if code == "financial_connections_no_successful_transaction_refresh":
+            return NoTransactionRefresh(
+                "No transaction refresh has succeeded yet for this account, so Stripe has no "
+                f"transactions to list. Start a transaction refresh and sync when it has "
+                f"finished. Stripe said: {message}{suffix}",
+                request_id=rid,
+            )
         return StripeRequestError(f"{message}{suffix}", request_id=rid, code=code, param=param)
     if isinstance(err, stripe.PermissionError):
         return StripeRequestError(
@@ -144,6 +155,8 @@ class StripeGateway:
     """Typed calls over ``StripeClient``; returns Stripe-shaped dicts.
 
     ``last_request_id`` (per thread) is the Request-Id of the last call, for the audit log.
+    Every call backs off on a 429 (``backoff``: bounded, exponential, jittered), because Stripe
+    does not ask the SDK to retry real rate limits; ``rate_limited`` counts them per thread.
     """
 
     def __init__(
@@ -153,6 +166,7 @@ class StripeGateway:
         base_url: str | None = None,
         timeout_seconds: float = 20.0,
         max_network_retries: int = 2,
+        backoff: Backoff | None = None,
     ) -> None:
         self.base_url = base_url
         self._client = stripe.StripeClient(
@@ -163,6 +177,8 @@ class StripeGateway:
             http_client=stripe.RequestsClient(timeout=timeout_seconds),
         )
         self._local = threading.local()
+        self.backoff = backoff or Backoff()
+        self.spent_keys = SpentKeys()
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -170,13 +186,50 @@ class StripeGateway:
     def last_request_id(self) -> str | None:
         return getattr(self._local, "request_id", None)
 
+    @property
+    def rate_limited(self) -> int:
+        """How many 429s this thread's calls met (the batch reports them)."""
+        return int(getattr(self._local, "rate_limited", 0))
+
+    @contextmanager
+    def without_backoff(self) -> Iterator[None]:
+        """Calls in this block raise RateLimited at once (a caller with its own back-off)."""
+        self._local.backoff = NO_BACKOFF
+        try:
+            yield
+        finally:
+            self._local.backoff = None
+
+    def fresh_key(self, key: str) -> str:
+        """The key to send for a request derived as ``key``: itself, or the next variant when
+        Stripe already answered ``key`` with a definite failure (it would replay it)."""
+        return self.spent_keys.fresh(key)
+
     def _call(self, fn: Callable[[], Any]) -> Any:
+        backoff = getattr(self._local, "backoff", None) or self.backoff
+        attempt = 0
+        while True:
+            try:
+                return self._call_once(fn)
+            except RateLimited:
+                self._local.rate_limited = self.rate_limited + 1
+                if attempt >= backoff.retries:
+                    raise
+                backoff.sleep(backoff.delay(attempt))
+                attempt += 1
+
+    def _call_once(self, fn: Callable[[], Any]) -> Any:
         self._local.request_id = None
+        self._local.key = None
         try:
             result = fn()
         except stripe.StripeError as err:
             self._local.request_id = getattr(err, "request_id", None)
-            raise translate_error(err) from None
+            domain = translate_error(err)
+            key = getattr(self._local, "key", None)
+            if key and not domain.outcome_unknown and getattr(err, "http_status", None):
+                self.spent_keys.spend(key)  # Stripe saved this answer for the key
+            raise domain from None
         response = getattr(result, "last_response", None)
         self._local.request_id = getattr(response, "request_id", None)
         return result
@@ -187,25 +240,25 @@ class StripeGateway:
     def _iter(
         self, fn: Callable[[], Any], *, max_items: int | None = None
     ) -> Iterator[dict[str, Any]]:
+        """Every item of a list, page by page; each page goes through ``_call`` (back-off)."""
         page = self._call(fn)
-        iterator = page.auto_paging_iter()
         count = 0
-        while max_items is None or count < max_items:
-            try:
-                item = next(iterator)
-            except StopIteration:
+        while True:
+            for item in page.data:
+                if max_items is not None and count >= max_items:
+                    return
+                count += 1
+                yield _obj_to_dict(item)
+            if not page.has_more or not page.data:
                 return
-            except stripe.StripeError as err:
-                raise translate_error(err) from None
-            count += 1
-            yield _obj_to_dict(item)
+            page = self._call(page.next_page)
 
     def _page(self, fn: Callable[[], Any]) -> tuple[list[dict[str, Any]], bool]:
         page = self._call(fn)
         return [_obj_to_dict(x) for x in page.data], bool(page.has_more)
 
-    @staticmethod
-    def _opts(idempotency_key: str | None) -> stripe.RequestOptions:
+    def _opts(self, idempotency_key: str | None) -> stripe.RequestOptions:
+        self._local.key = idempotency_key  # evaluated inside the call: see _call_once
         return {"idempotency_key": idempotency_key} if idempotency_key else {}
 
     @property

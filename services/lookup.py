@@ -44,6 +44,15 @@ class Resolution:
         return pm.get("type") == "us_bank_account" and not bank.get("financial_connections_account")
 
 
+def _other_method_words(pm: dict[str, Any]) -> str:
+    """'card (visa ••4242)', 'Link' or the type Stripe gave (never Link's email: personal data)."""
+    kind = str(pm.get("type") or "another kind of payment method")
+    card = pm.get("card") if kind == "card" else None
+    if isinstance(card, dict):
+        return f"card ({card.get('brand') or 'card'} ••{card.get('last4') or '????'})"
+    return "Link" if kind == "link" else kind
+
+
 def _from_payment_method(
     gateway: StripeGateway, query_id: str, kind: str, pm: dict[str, Any] | None, **extra: Any
 ) -> Resolution:
@@ -59,8 +68,8 @@ def _from_payment_method(
             query_id=query_id,
             kind=kind,
             payment_method=pm,
-            message=f"The payment method is a {pm.get('type')}, not a US bank account; there is no "
-            "Financial Connections data.",
+            message=f"Paid by another method: {_other_method_words(pm)}, not a US bank account "
+            "(the intent offered more than ACH), so there is no Financial Connections data.",
             **extra,
         )
     bank = pm.get("us_bank_account") or {}

@@ -78,6 +78,8 @@ class AccountRecord(SQLModel, table=True):
     balance_next_refresh_at: int | None = Field(default=None, sa_column=Column(BigInteger))
     ownership_refresh_status: str | None = None
     transaction_refresh_status: str | None = None
+    # status_details.active.expected_deactivation_date when Stripe asks for a relink
+    relink_required_by: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
     created: int = Field(sa_column=Column(BigInteger, nullable=False))
     raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     synced_at: datetime = Field(default_factory=utcnow)

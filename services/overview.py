@@ -56,6 +56,8 @@ class OpsOverview:
     mismatches: int
     partials: int
     microdeposits_waiting: int  # stored intents in requires_action (waiting for the customer)
+    relink_needed: int = 0  # active accounts Stripe expects to deactivate unless relinked
+    relink_soonest: int | None = None  # the earliest of their expected deactivation dates
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class MethodConversion:
     started: int
     succeeded: int
     conversion_rate: float  # succeeded / started, 0.0 when nothing started
+    other_method: int = 0  # offered card or Link too and paid that way (not an ACH conversion)
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,8 @@ def ops_overview(engine: Engine) -> OpsOverview:
             microdeposits_waiting=_count(
                 session, IntentRecord.status == "requires_action", model=IntentRecord
             ),
+            relink_needed=_count(session, col(AccountRecord.relink_required_by).is_not(None)),
+            relink_soonest=session.exec(select(func.min(AccountRecord.relink_required_by))).one(),
         )
 
 
@@ -176,6 +181,7 @@ def manager_overview(engine: Engine, *, now: int) -> ManagerOverview:
             started=int(row["started"]),
             succeeded=int(row["succeeded"]),
             conversion_rate=float(row["conversion_rate"]),
+            other_method=int(row["other_method"]),
         )
         for row in frame.to_dict("records")
     ]

@@ -10,7 +10,7 @@ filter, chart and analyse the stored rows without calling Stripe again.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
-from services import accounts, audit
+from services import accounts, audit, refresh_rule
 from services.audit import AuditContext
 from services.auth import Actor, require
 from services.clock import as_utc
@@ -204,17 +204,19 @@ def _account_action(
     action: str,
     idempotency_key: str,
     call: Any,
-    done: str,
+    done: str | Callable[[Mapping[str, Any] | None, Mapping[str, Any]], str],
+    read_first: bool = False,
 ) -> dict[str, Any]:
     key = accounts.require_idempotency_key(idempotency_key)
 
     def run(ctx: AuditContext) -> dict[str, Any]:
         fca, _ = parse_id(account_id, allowed=ACCOUNT_KIND)
         ctx.target = fca
+        before = accounts.fetch_account(svc, fca) if read_first else None
         account: dict[str, Any] = call(fca, key)
         ctx.request_id = svc.gateway.last_request_id
         accounts.upsert_account(svc.engine, account)
-        ctx.message = done
+        ctx.message = done if isinstance(done, str) else done(before, account)
         return account
 
     return audit.guarded(
@@ -240,8 +242,19 @@ def subscribe(
         action="transactions.subscribe",
         idempotency_key=idempotency_key,
         call=lambda fca, key: svc.gateway.subscribe_transactions(fca, idempotency_key=key),
-        done="Subscribed to transactions; a refresh has started.",
+        done=lambda before, after: _subscribed_message(before, after, now=svc.now()),
+        read_first=True,
     )
+
+
+def _subscribed_message(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any], *, now: int
+) -> str:
+    """Stripe starts a refresh on subscribe when it can; say so only if the answer shows one."""
+    if refresh_rule.started(before, after, "transactions"):
+        return "Subscribed to transactions; a refresh has started."
+    reason = refresh_rule.not_started_reason(after, "transactions", now=now)
+    return f"Subscribed to transactions. {reason}"
 
 
 def unsubscribe(

@@ -92,12 +92,23 @@ def sandbox_handle():  # type: ignore[no-untyped-def]
     handle.stop()
 
 
+def quick_backoff():  # type: ignore[no-untyped-def]
+    """The gateway's 429 back-off with its sleeps recorded instead of slept (tests never wait)."""
+    from services.backoff import Backoff
+
+    slept: list[float] = []
+    return Backoff(sleep=slept.append), slept
+
+
 @pytest.fixture
 def gateway(sandbox_handle):  # type: ignore[no-untyped-def]
     from bootstrap import SANDBOX_KEY
     from services.gateway import StripeGateway
 
-    return StripeGateway(SANDBOX_KEY, base_url=sandbox_handle.base_url, max_network_retries=0)
+    backoff, _ = quick_backoff()
+    return StripeGateway(
+        SANDBOX_KEY, base_url=sandbox_handle.base_url, max_network_retries=0, backoff=backoff
+    )
 
 
 @pytest.fixture

@@ -108,6 +108,15 @@ def shared_app() -> Any:
     return get_app()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def no_waiting_on_rate_limits() -> None:
+    """The app's gateway backs off on 429s (seconds of sleeping); here it skips the sleeps and
+    keeps its number of attempts, so a forced 429 plays out as in production, only faster."""
+    from tests.conftest import quick_backoff
+
+    shared_app().services.gateway.backoff = quick_backoff()[0]
+
+
 @pytest.fixture
 def automatic_setup_intent_flow() -> None:
     """Other page tests share this app and may leave the SetupIntent flow on instant or

@@ -212,3 +212,18 @@ def test_the_microdeposit_queue_lists_a_request_waiting_for_deposits() -> None:
     no_exceptions(at)
     assert intent_id in at.selectbox(key="collect_cancel_queue").options
     assert any(intent_id in str(df.value) for df in at.dataframe)
+
+
+def test_an_fc_session_says_which_accounts_it_lets_the_customer_link() -> None:
+    """Endive's defaults would allow credit cards and mortgages; the page shows the session asks
+    for checking/savings with payment support, as Stripe returned it (B6)."""
+    at = new_customer(open_page(PAGE, "ops"))
+    at.button(key="collect_create_fcs").click().run()
+    no_exceptions(at)
+    result = at.session_state["collect_result"]
+    assert result.kind == "financial_connections.session"
+    shown = texts(at)
+    assert "Filters on the session: accounts **checking, savings**" in shown
+    assert "payment support required: **all**" in shown
+    session = app().gateway.retrieve_fc_session(result.id)
+    assert session["filters"]["require_payment_method_support"] == "all"

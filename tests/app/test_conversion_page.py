@@ -109,3 +109,19 @@ def test_the_route_chart_on_the_page_has_a_labelled_bar_for_every_started_method
     expected = [m for m in ("automatic", "instant", "microdeposits") if started.get(m, 0) > 0]
     assert route["encoding"]["y"]["sort"] == expected
     assert route["encoding"]["y"]["axis"]["labelOverlap"] is False
+
+
+def test_intents_paid_by_card_or_link_are_shown_apart_from_the_bank_routes() -> None:
+    """Dynamic payment methods (B2): the demo world has offers paid by card or Link."""
+    at = open_page(PAGE, "manager")
+    at.button(key="conv_sync").click().run()
+    no_exceptions(at)
+    table = at.dataframe[0].value
+    assert "Paid by another method" in table.columns
+    outcomes = intent_sync.outcomes(app().engine, now=app().services.now())
+    paid_other = outcomes[outcomes["stage"] == "other_method"]
+    assert len(paid_other) > 0
+    assert int(table["Paid by another method"].sum()) == len(paid_other)
+    assert not paid_other["verified"].any() and set(paid_other["path"]) == {"other"}
+    assert "Paid by another method: the intent also offered card or Link" in texts(at)
+    assert any("paid by another method (card or Link)" in c.value for c in at.caption)

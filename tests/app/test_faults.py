@@ -1,8 +1,10 @@
 """Ops pages under Stripe trouble and bad input: a clear sentence, no traceback, nothing changed.
 
-Faults are forced on the app's own sandbox (``simulator.force_faults``): one per attempt the
-SDK makes (it retries 5xx and 429s that carry ``Stripe-Should-Retry``), so the error reaches the
-page. A slow answer is tried with a short-timeout gateway swapped into the app for one test.
+Faults are forced on the app's own sandbox (``simulator.force_faults``): one per attempt made,
+so the error reaches the page. Like Stripe, the sandbox asks no retry of a rate-limit 429 or of
+a 500 (``Stripe-Should-Retry`` absent / false), so the SDK makes one attempt; the gateway backs
+off on 429s itself (``backoff.retries`` more attempts, with its sleeps skipped here). A slow
+answer is tried with a short-timeout gateway swapped into the app for one test.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from services.models import AccountRecord, AuditEntry
 from services.store import session_scope
 from tests.app.conftest import no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
+from tests.conftest import quick_backoff
 
-ATTEMPTS = {"per_call": 1}  # HTTP attempts the gateway in use makes per call
 FAULT_WORDS = {
     "500": "temporary problem",
     "429": "rate-limiting",
@@ -80,32 +82,37 @@ def swap_gateway(monkeypatch: pytest.MonkeyPatch, *, timeout: float, retries: in
         base_url=a.sandbox.base_url,
         timeout_seconds=timeout,
         max_network_retries=retries,
+        backoff=quick_backoff()[0],
     )
     monkeypatch.setattr(a, "services", replace(a.services, gateway=gateway))
 
 
 @pytest.fixture
 def real_retries() -> None:
-    """Keep the app's own gateway (the SDK retries with back-off, which takes seconds)."""
+    """Keep the app's own gateway (SDK retries on; only the 429 back-off's sleeps skipped)."""
 
 
 @pytest.fixture(autouse=True)
 def without_retries(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Most tests skip the SDK's retry back-off: one forced fault then reaches the page."""
+    """Most tests use a gateway without SDK retries; none waits for the 429 back-off."""
     if "real_retries" in request.fixturenames:
-        ATTEMPTS["per_call"] = app().settings.stripe_max_retries + 1
+        monkeypatch.setattr(app().services.gateway, "backoff", quick_backoff()[0])
     else:
         swap_gateway(monkeypatch, timeout=20.0, retries=0)
-        ATTEMPTS["per_call"] = 1
 
 
 def clear_faults() -> None:
     app().simulator.clear_faults()
 
 
+def attempts(mode: str) -> int:
+    """HTTP attempts one call makes when every answer is a ``mode`` fault."""
+    return app().services.gateway.backoff.retries + 1 if mode == "429" else 1
+
+
 def force(mode: str) -> None:
     """Enough faults for every attempt the app's gateway makes for one call."""
-    app().simulator.force_faults(mode, ATTEMPTS["per_call"])
+    app().simulator.force_faults(mode, attempts(mode))
 
 
 def audit_count() -> int:
@@ -455,6 +462,39 @@ def test_a_create_that_timed_out_is_retried_safely_and_makes_one_setup_intent(
     no_exceptions(at)
     created = [si["id"] for si in app().gateway.iter_setup_intents(customer=customer)]
     assert created == [at.session_state["collect_result"].id]
+    first, retry = create_keys(customer)
+    assert first == retry  # an unknown outcome: the retry is the same request
+
+
+def create_keys(customer: str) -> list[str | None]:
+    """The idempotency key of each audited SetupIntent create for ``customer``, oldest first."""
+    with session_scope(app().engine) as session:
+        rows = session.exec(
+            select(AuditEntry)
+            .where(AuditEntry.action == "collect.create")
+            .order_by(AuditEntry.id)  # type: ignore[arg-type]
+        ).all()
+    return [r.idempotency_key for r in rows if r.params.get("customer") == customer]
+
+
+def test_after_a_saved_500_the_retry_is_a_new_request_with_a_new_key() -> None:
+    """Stripe saves a 500 under the key and replays it; retrying with the same key could never
+    succeed, so the page's retry is a new request (issue 7, B5)."""
+    at, customer = collect_with_customer()
+    app().simulator.force_faults("500", 1)
+    at.button(key="collect_create_si").click().run()
+    says(at, "did not confirm the new SetupIntent")
+    assert "sends a new request" in errors(at)
+    at.button(key="collect_create_si").click().run()
+    no_exceptions(at)
+    assert not at.error
+    created = [si["id"] for si in app().gateway.iter_setup_intents(customer=customer)]
+    assert created == [at.session_state["collect_result"].id]
+    failed, retried = create_keys(customer)
+    assert failed and retried and failed != retried
+    # the gateway knows the failed key is spent (Stripe would replay its 500 to it)
+    assert app().gateway.fresh_key(failed) != failed
+    assert app().gateway.fresh_key(retried) == retried
 
 
 # --------------------------------------------------------------------------- bulk reads

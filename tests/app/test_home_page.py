@@ -117,6 +117,13 @@ def test_manager_sees_conversion_per_method_and_no_customer_data(mirrored: Any) 
     assert not [v for v in store_pii(mirrored) if v in shown]
     assert "Jenny Rosen" not in shown
     assert links(at) == {"Conversion", "See the funnel", "Sync on Conversion"}
+    # intents paid by card or Link (dynamic payment methods) are named apart, not as usable
+    from services import overview
+
+    methods = overview.manager_overview(mirrored.engine, now=mirrored.services.now()).methods
+    for method in methods:
+        if method.other_method:
+            assert f"{method.other_method:,} paid by another method (card or Link)" in shown
 
 
 def test_admin_sees_every_card_the_audit_tail_and_flow_versions(mirrored: Any) -> None:

@@ -81,7 +81,8 @@ def test_empty_malformed_and_unknown_ids_give_a_sentence(text: str, message: str
 
 def test_a_rejected_request_is_a_sentence_not_a_trace() -> None:
     at = open_page(PAGE, "ops")
-    app().simulator.force_faults("429", app().settings.stripe_max_retries + 1)
+    # one 429 for each attempt the gateway's back-off makes (the SDK retries none of them)
+    app().simulator.force_faults("429", app().services.gateway.backoff.retries + 1)
     at.text_input(key="lookup_id").set_value("seti_anything123")
     next(b for b in at.button if b.label == "Look up").click().run()
     no_exceptions(at)

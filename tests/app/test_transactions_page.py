@@ -125,3 +125,33 @@ def test_a_malformed_account_id_is_explained(demo_accounts: dict[str, list[Any]]
 def test_manager_cannot_reach_the_page_or_its_data(demo_accounts: dict[str, list[Any]]) -> None:
     direct = refused(PAGE, "manager")
     assert not direct.dataframe and not direct.selectbox
+
+
+def test_before_any_transaction_refresh_the_page_says_so_and_offers_to_start_one() -> None:
+    """Stripe refuses to list transactions until a transaction refresh succeeded (B4)."""
+    open_page(None, None)
+    app = _app()
+    gateway = app.services.gateway
+    customer = gateway.create_customer({"name": "First Refresh"}, idempotency_key=None)
+    session = gateway.create_fc_session(
+        {
+            "account_holder": {"type": "customer", "customer": customer["id"]},
+            "permissions": ["transactions", "payment_method"],
+        },
+        idempotency_key=None,
+    )
+    app.simulator.complete_session(session["id"], institution="Test Institution")
+    [account] = gateway.list_accounts(session=session["id"])
+
+    at = _open("ops", account["id"])
+    next(b for b in at.button if b.label == "Sync from Stripe").click().run()
+
+    no_exceptions(at)
+    assert "No transaction refresh has succeeded yet" in texts(at)
+    assert not at.error  # a state to act on, not an error
+    start = next(b for b in at.button if b.label == "Start a transaction refresh")
+    assert not start.disabled
+    start.click().run()
+    no_exceptions(at)
+    refreshed = gateway.retrieve_account(account["id"])["transaction_refresh"]
+    assert refreshed is not None and refreshed["status"] in ("pending", "succeeded")

@@ -820,3 +820,22 @@ def test_a_payment_mode_session_totals_its_line_items_and_completes_through_the_
         if e.data.object.id == session.id
     ]
     assert "checkout.session.async_payment_succeeded" in kinds
+
+
+@pytest.mark.parametrize("how", ["deactivate", "disconnect"])
+def test_a_saved_payment_method_stays_usable_after_its_fc_account_lost_its_connection(
+    client: stripe.StripeClient, sandbox: SandboxHandle, how: str
+) -> None:
+    """Stripe's disconnections guide: the account's earlier data stays readable and the payment
+    method created from it keeps working; only fresh data (refreshes) stops (issue 7, B8)."""
+    si = linked_setup(client, sandbox)
+    pm = client.v1.payment_methods.retrieve(si.payment_method)
+    fca = pm.us_bank_account.financial_connections_account
+    if how == "deactivate":
+        hook(sandbox, f"financial_connections/accounts/{fca}/deactivate")
+    else:
+        client.v1.financial_connections.accounts.disconnect(fca)
+    assert client.v1.financial_connections.accounts.retrieve(fca).status != "active"
+    pi = debit(client, si)
+    assert pi.status == "processing"
+    assert client.v1.payment_intents.retrieve(pi.id).status == "succeeded"

@@ -300,6 +300,10 @@ def test_every_reference_in_the_generated_world_resolves(
     for fca in state.find("financial_connections.account"):
         assert fca["account_holder"]["customer"] in customers
     for pm in state.find("payment_method"):
+        if pm["type"] != "us_bank_account":  # paid by card or Link (dynamic payment methods)
+            assert pm["type"] in ("card", "link") and pm[pm["type"]]
+            assert pm["customer"] in customers and "us_bank_account" not in pm
+            continue
         fca_id = pm["us_bank_account"]["financial_connections_account"]
         if fca_id is not None:
             fca = state.get("financial_connections.account", fca_id)
@@ -310,8 +314,12 @@ def test_every_reference_in_the_generated_world_resolves(
         state.get("payment_method", mandate["payment_method"])
     for si in state.find("setup_intent"):
         assert si["customer"] in customers
-        if si["status"] == "succeeded":
+        if si["status"] != "succeeded":
+            continue
+        if state.get("payment_method", si["payment_method"])["type"] == "us_bank_account":
             assert state.get("mandate", si["mandate"])["payment_method"] == si["payment_method"]
+        else:  # a card or Link saved instead: no ACH mandate, and it was offered
+            assert si["mandate"] is None and len(si["payment_method_types"]) > 1
 
 
 def test_the_generated_world_has_a_mix_of_outcomes(
@@ -322,12 +330,18 @@ def test_the_generated_world_has_a_mix_of_outcomes(
     pi_statuses = Counter(pi["status"] for pi in state.find("payment_intent"))
     assert {"succeeded", "requires_action", "requires_payment_method"} <= set(si_statuses)
     assert {"succeeded", "processing"} <= set(pi_statuses)
-    manual = [
-        pm
-        for pm in state.find("payment_method")
-        if pm["us_bank_account"]["financial_connections_account"] is None
-    ]
+    banks = [pm for pm in state.find("payment_method") if pm["type"] == "us_bank_account"]
+    manual = [pm for pm in banks if pm["us_bank_account"]["financial_connections_account"] is None]
     assert manual, "manual-entry payment methods are part of the mix"
+    others = Counter(pm["type"] for pm in state.find("payment_method")) - Counter(
+        {"us_bank_account": len(banks)}
+    )
+    assert set(others) == {"card", "link"}, "some intents were paid by card or Link (B2)"
+    offered = [i for i in [*state.find("payment_intent"), *state.find("setup_intent")]
+               if i["payment_method_types"] == ["card", "link", "us_bank_account"]]  # fmt: skip
+    paid_by_bank = [i for i in offered if i["status"] in ("succeeded", "processing")
+                    and state.get("payment_method", i["payment_method"])["type"] == "us_bank_account"]  # fmt: skip
+    assert paid_by_bank, "dynamic offers paid by bank account are part of the mix too"
     refreshes = [
         fca["balance_refresh"]["next_refresh_available_at"]
         for fca in state.find("financial_connections.account")
@@ -352,6 +366,8 @@ def test_a_seeded_customers_payment_method_expands_to_its_fc_account(
     linked = 0
     for si in succeeded:
         full = client.v1.setup_intents.retrieve(si.id, params={"expand": ["payment_method"]})
+        if full.payment_method.type != "us_bank_account":
+            continue  # saved a card or Link instead (dynamic payment methods)
         fca = full.payment_method.us_bank_account.financial_connections_account
         if fca is not None:
             account = client.v1.financial_connections.accounts.retrieve(fca)

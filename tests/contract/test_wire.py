@@ -310,13 +310,31 @@ def test_keys_expire_after_24_hours_of_sandbox_time() -> None:
 # --------------------------------------------------------------------------- faults and limits
 
 
-def test_a_forced_429_carries_should_retry_and_the_sdk_retries_it(sandbox: SandboxHandle) -> None:
+def test_a_rate_limit_429_does_not_ask_for_a_retry_so_the_sdk_gives_up(
+    sandbox: SandboxHandle,
+) -> None:
     hook(sandbox, "faults", mode="429", count=1)
     status, body, headers = raw(sandbox.base_url, "GET", "/v1/customers")
     assert status == 429
     assert body["error"]["code"] == "rate_limit"
-    assert headers["Stripe-Should-Retry"] == "true"
+    assert "Stripe-Should-Retry" not in headers  # Stripe asks no retry of a real rate limit
     hook(sandbox, "faults", mode="429", count=1)
+    retrying = stripe.StripeClient(
+        TEST_KEY, base_addresses={"api": sandbox.base_url}, max_network_retries=2
+    )
+    with pytest.raises(stripe.RateLimitError):  # even with retries on, the SDK does not retry
+        retrying.v1.customers.list(params={"limit": 1})
+    assert hook(sandbox, "faults")["forced_pending"] == 0
+
+
+def test_a_lock_timeout_429_asks_for_a_retry_and_the_sdk_retries_it(
+    sandbox: SandboxHandle,
+) -> None:
+    hook(sandbox, "faults", mode="lock_timeout", count=1)
+    status, body, headers = raw(sandbox.base_url, "GET", "/v1/customers")
+    assert (status, body["error"]["code"]) == (429, "lock_timeout")
+    assert headers["Stripe-Should-Retry"] == "true"
+    hook(sandbox, "faults", mode="lock_timeout", count=1)
     retrying = stripe.StripeClient(
         TEST_KEY, base_addresses={"api": sandbox.base_url}, max_network_retries=2
     )
@@ -332,12 +350,44 @@ def test_a_forced_429_without_retries_raises_rate_limit_error(
     assert err.value.json_body["error"]["code"] == "rate_limit"  # the SDK drops `code` on 429
 
 
-def test_a_forced_500_is_an_api_error(client: stripe.StripeClient, sandbox: SandboxHandle) -> None:
+def test_a_forced_500_is_an_api_error_that_asks_for_no_retry(sandbox: SandboxHandle) -> None:
     hook(sandbox, "faults", mode="500", count=1)
-    with pytest.raises(stripe.APIError) as err:
-        client.v1.customers.list()
+    status, body, headers = raw(sandbox.base_url, "GET", "/v1/customers")
+    assert (status, body["error"]["type"]) == (500, "api_error")
+    assert headers["Stripe-Should-Retry"] == "false"
+    hook(sandbox, "faults", mode="500", count=1)
+    retrying = stripe.StripeClient(
+        TEST_KEY, base_addresses={"api": sandbox.base_url}, max_network_retries=2
+    )
+    with pytest.raises(stripe.APIError) as err:  # the header stops the SDK's own retries
+        retrying.v1.customers.list()
     assert err.value.http_status == 500
-    assert client.v1.customers.list(params={"limit": 1}).object == "list"
+    assert retrying.v1.customers.list(params={"limit": 1}).object == "list"
+
+
+def test_a_500_after_execution_started_is_saved_and_replayed_for_the_same_key(
+    client: stripe.StripeClient, sandbox: SandboxHandle
+) -> None:
+    key = f"k-{uuid.uuid4()}"
+    before = sandbox.state.count("customer")
+    hook(sandbox, "faults", mode="500", count=1)
+    for _ in range(2):  # the retry with the same key gets the saved 500 back
+        with pytest.raises(stripe.APIError) as err:
+            client.v1.customers.create(params={"name": "Five"}, options={"idempotency_key": key})
+        assert err.value.http_status == 500
+    status, _, headers = raw(
+        sandbox.base_url,
+        "POST",
+        "/v1/customers",
+        {"name": "Five"},
+        headers={"Idempotency-Key": key},
+    )
+    assert status == 500 and headers.get("Idempotent-Replayed") == "true"
+    assert sandbox.state.count("customer") == before  # nothing was created
+    fresh = client.v1.customers.create(
+        params={"name": "Five"}, options={"idempotency_key": f"k-{uuid.uuid4()}"}
+    )
+    assert fresh.name == "Five"  # a new request (new key) goes through
 
 
 def test_a_slow_answer_trips_a_short_client_timeout(sandbox: SandboxHandle) -> None:

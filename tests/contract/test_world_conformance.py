@@ -134,6 +134,9 @@ def drive(client: stripe.StripeClient, world: SandboxHandle) -> dict[str, Any]:
     hook(world, "refreshes/complete")
     fc.accounts.subscribe(first.id, params={"features": ["transactions"]})
     hook(world, "refreshes/complete")
+    # deactivation ahead of time: announced, moved, then relinked by reactivation
+    hook(world, f"financial_connections/accounts/{first.id}/upcoming_deactivation", days=20)
+    hook(world, f"financial_connections/accounts/{first.id}/upcoming_deactivation", days=30)
     hook(world, f"financial_connections/accounts/{second.id}/deactivate")
     hook(world, f"financial_connections/accounts/{second.id}/reactivate")
     fc.accounts.disconnect(second.id)

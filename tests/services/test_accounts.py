@@ -541,11 +541,19 @@ def test_refresh_of_an_unknown_feature_is_a_validation_error(
     [("429", RateLimited, "rate-limiting"), ("500", StripeUnavailable, "temporary problem")],
 )
 def test_stripe_faults_become_sentences(
-    services_ctx: Services, simulator: Any, ops: Any, mode: str, error: type, words: str
+    services_ctx: Services,
+    simulator: Any,
+    sandbox_handle: Any,
+    ops: Any,
+    mode: str,
+    error: type,
+    words: str,
 ) -> None:
-    simulator.force_faults(mode, 1)
+    # The gateway backs off on 429s (bounded): only a limit that outlasts every retry shows.
+    simulator.force_faults(mode, services_ctx.gateway.backoff.retries + 1 if mode == "429" else 1)
     with pytest.raises(error, match=words):
         accounts.search_customers(services_ctx, ops, "cus_anything1")
+    assert sandbox_handle.state.forced_faults_pending() == 0  # every attempt was made
 
 
 def test_a_rejected_api_key_and_a_timeout_become_sentences(

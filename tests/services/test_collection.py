@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from sandbox.client import SimulationError
 from services import collection, flows
 from services.context import Services
 from services.errors import Forbidden, NotFound, StripeRequestError, ValidationError
@@ -567,3 +568,50 @@ def test_each_flow_configuration_creates_a_setup_intent_fc_session_and_checkout_
     )
     assert created["object"] == "checkout.session"
     assert created["payment_method_types"] == ["us_bank_account"]
+# --------------------------------------------------------------------------- FC sessions on endive
+
+
+def test_a_session_for_accounts_to_debit_asks_for_checking_savings_and_payment_support(
+    services_ctx, gateway, simulator, ops
+) -> None:  # type: ignore[no-untyped-def]
+    """Endive's defaults would let the customer link credit cards and mortgages that cannot be
+    debited; a session with the payment_method permission asks for what it needs (B6)."""
+    customer = _customer(services_ctx, ops)
+    request = collection.create_fc_session(
+        services_ctx, ops, customer_id=customer, idempotency_key=_key(),
+        permissions=["payment_method", "balances"], prefetch=[],
+    )
+    assert request.session_filters is not None
+    assert request.session_filters["account_subcategories"] == ["checking", "savings"]
+    assert request.session_filters["require_payment_method_support"] == "all"
+    stored = gateway.retrieve_fc_session(request.id)
+    assert stored["filters"]["account_subcategories"] == ["checking", "savings"]
+    # The customer cannot link a credit card into it, nor accounts that cannot pay.
+    with pytest.raises(SimulationError, match="do not allow linking a credit card"):
+        simulator.complete_session(
+            request.id, institution="Test Institution", subcategories=("credit_card",)
+        )
+    with pytest.raises(SimulationError, match="require_payment_method_support"):
+        simulator.complete_session(request.id, institution="Invalid Payment Accounts")
+    simulator.complete_session(request.id, institution="Test Institution")
+    [linked] = gateway.list_accounts(session=request.id)
+    assert linked["category"] == "cash" and linked["supported_payment_method_types"]
+
+
+def test_a_session_without_filters_gets_endives_defaults_in_the_sandbox(
+    services_ctx, gateway, simulator, ops
+) -> None:  # type: ignore[no-untyped-def]
+    """Every session the product creates carries payment_method (so it filters); one made
+    without filters shows what endive's defaults let a customer link: a credit card too."""
+    customer = _customer(services_ctx, ops)
+    session = gateway.create_fc_session(
+        {"account_holder": {"type": "customer", "customer": customer}, "permissions": ["balances"]},
+        idempotency_key=None,
+    )
+    assert session["filters"] is None
+    simulator.complete_session(
+        session["id"], institution="Test Institution", subcategories=("credit_card",)
+    )
+    [linked] = gateway.list_accounts(session=session["id"])
+    assert (linked["category"], linked["subcategory"]) == ("credit", "credit_card")
+    assert linked["supported_payment_method_types"] == []  # ACH cannot debit a credit card

@@ -323,8 +323,7 @@ def test_customer_without_linked_accounts_is_unavailable(
     ("setup", "expected"),
     [
         ("no_permission", "did not grant access to balances"),
-        ("inactive", "inactive"),
-        ("disconnected", "disconnected"),
+        ("disconnected", "disconnected"),  # the sandbox keeps no balance after a disconnect
         ("credit", "credit account"),
         ("never_refreshed", "never been refreshed"),
         ("other_currency", "not in USD"),
@@ -349,6 +348,18 @@ def test_accounts_without_a_usable_balance_are_unavailable_with_the_reason(
     check = debits.check_debit(svc, finance, fca, 1_000, "usd")
     assert check.verdict == "unavailable"
     assert expected in " ".join(check.final.reasons)
+
+
+def test_an_inactive_account_with_a_fresh_balance_is_judged_and_not_refreshed(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
+) -> None:
+    fca = link(gw, sim, customer(gw))
+    set_balance(box, fca, available=99_000, current=99_000, age=60)
+    sim.deactivate_account(fca)
+    check = debits.check_debit(svc, finance, fca, 1_000, "usd", refresh_stale=True)
+    assert check.verdict == "ok" and check.refresh is None
+    assert "inactive, so this balance can no longer be refreshed" in " ".join(check.final.reasons)
+    assert gw.retrieve_account(fca)["status"] == "inactive"
 
 
 def test_stale_balance_is_refreshed_when_asked_and_re_evaluated(
@@ -517,7 +528,7 @@ def test_when_a_refresh_is_not_yet_allowed_the_check_says_until_when(
     blocked = debits.check_debit(svc, finance, fca, 10_000, "usd", refresh_stale=True)
     assert blocked.verdict == "stale" and blocked.after is None
     assert not blocked.final.can_refresh_now and blocked.final.refreshable_at == allowed_at
-    assert any("next balance refresh is allowed at" in r for r in blocked.final.reasons)
+    assert any("allows the next balance refresh from" in r for r in blocked.final.reasons)
     sim.advance_clock(3_601)
     later = debits.check_debit(svc, finance, fca, 10_000, "usd", refresh_stale=True)
     assert later.after is not None and later.after.verdict == "ok"
@@ -631,7 +642,7 @@ def test_batch_refreshes_only_stale_balances_that_may_be_refreshed(
     assert verdicts == [
         (allowed, "ok", True), (allowed, "ok", True), (throttled, "stale", False), (fresh, "ok", False),
     ]  # fmt: skip
-    assert "next balance refresh is allowed" in " ".join(result.rows[2].reasons)
+    assert "allows the next balance refresh from" in " ".join(result.rows[2].reasons)
     assert len(debits.balance_history(svc.engine, allowed)) == 2
 
 
@@ -666,8 +677,11 @@ def test_batch_backs_off_and_retries_when_rate_limited(
     result = debits.run_batch(svc, finance, planned, refresh_stale=False, clock=clock)
     assert result.rate_limited == 2
     assert result.rows[0].verdict == "ok"
-    backoffs = [s for s in clock.sleeps if s >= 0.5]
-    assert backoffs[:2] == [0.5, 1.0]
+    # Exponential with jitter (changed on purpose from exact 0.5 s, 1 s): between half and all
+    # of 0.5 s, then of 1 s; the token bucket's own waits are far shorter (1/20 s).
+    backoffs = [s for s in clock.sleeps if s >= 0.2]
+    assert len(backoffs) == 2
+    assert 0.25 <= backoffs[0] <= 0.5 and 0.5 <= backoffs[1] <= 1.0
 
 
 def test_batch_result_downloads_in_major_units(

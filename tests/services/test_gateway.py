@@ -14,6 +14,7 @@ from services.errors import (
 )
 from services.gateway import StripeGateway
 from services.lookup import resolve
+from tests.conftest import quick_backoff
 
 
 def test_a_rejected_key_becomes_an_authentication_error(sandbox_handle) -> None:  # type: ignore[no-untyped-def]
@@ -28,8 +29,8 @@ def test_an_unknown_id_becomes_not_found_naming_it(gateway) -> None:  # type: ig
     assert gateway.last_request_id and gateway.last_request_id.startswith("req_")
 
 
-def test_rate_limiting_becomes_a_wait_and_retry_message(gateway, simulator) -> None:  # type: ignore[no-untyped-def]
-    simulator.force_faults("429", count=1)
+def test_rate_limiting_that_outlasts_the_backoff_becomes_a_wait_and_retry_message(gateway, simulator) -> None:  # type: ignore[no-untyped-def]
+    simulator.force_faults("429", count=gateway.backoff.retries + 1)
     with pytest.raises(RateLimited, match="Wait a few seconds"):
         gateway.iter_customers().__next__()
 
@@ -48,11 +49,54 @@ def test_a_timeout_says_the_outcome_is_unknown_and_retrying_is_safe(sandbox_hand
         gw.retrieve_customer("cus_x")
 
 
-def test_retries_ride_out_a_single_rate_limit(sandbox_handle, simulator) -> None:  # type: ignore[no-untyped-def]
-    gw = StripeGateway(SANDBOX_KEY, base_url=sandbox_handle.base_url, max_network_retries=2)
+def test_the_gateway_backs_off_on_rate_limits_even_without_sdk_retries(sandbox_handle, simulator) -> None:  # type: ignore[no-untyped-def]
+    """A real 429 carries no Stripe-Should-Retry: true, so the SDK never retries it; the
+    gateway waits (exponentially, with jitter, bounded) and asks again on every call."""
+    backoff, slept = quick_backoff()
+    gw = StripeGateway(
+        SANDBOX_KEY, base_url=sandbox_handle.base_url, max_network_retries=2, backoff=backoff
+    )
     customer = next(gw.iter_customers())
-    simulator.force_faults("429", count=1)
+    simulator.force_faults("429", count=3)
     assert gw.retrieve_customer(customer["id"])["id"] == customer["id"]
+    assert gw.rate_limited == 3
+    assert len(slept) == 3
+    for attempt, seconds in enumerate(slept):
+        cap = min(backoff.max_seconds, backoff.base_seconds * 2**attempt)
+        assert cap / 2 <= seconds <= cap
+
+
+def test_pages_of_a_list_are_each_backed_off(sandbox_handle, simulator) -> None:  # type: ignore[no-untyped-def]
+    backoff, slept = quick_backoff()
+    gw = StripeGateway(SANDBOX_KEY, base_url=sandbox_handle.base_url, max_network_retries=0,
+                       backoff=backoff)
+    everything = [e["id"] for e in gw.iter_events()]
+    assert len(everything) > 100  # more than one page of 100
+    listing = gw.iter_events()
+    first_page = [next(listing)["id"] for _ in range(100)]
+    simulator.force_faults("429", count=1)  # hits the request for the second page
+    rest = [e["id"] for e in listing]
+    assert len(slept) == 1
+    assert first_page + rest == everything  # nothing lost or repeated across the wait
+
+
+def test_a_timeout_leaves_the_key_usable_and_a_saved_500_spends_it(sandbox_handle, simulator) -> None:  # type: ignore[no-untyped-def]
+    from services.errors import OutcomeUnknown
+
+    gw = StripeGateway(SANDBOX_KEY, base_url=sandbox_handle.base_url, timeout_seconds=0.5,
+                       max_network_retries=0)
+    simulator.force_faults("slow", count=1, seconds=1)
+    with pytest.raises(OutcomeUnknown) as unknown:
+        gw.create_customer({"name": "Slow"}, idempotency_key="gw-key-slow")
+    assert unknown.value.outcome_unknown
+    assert gw.fresh_key("gw-key-slow") == "gw-key-slow"  # the retry must reuse it
+    simulator.force_faults("500", count=1)
+    with pytest.raises(StripeUnavailable) as failed:
+        gw.create_customer({"name": "Five"}, idempotency_key="gw-key-500")
+    assert not failed.value.outcome_unknown
+    assert gw.fresh_key("gw-key-500") == "gw-key-500~2"  # Stripe would replay the 500
+    again = gw.create_customer({"name": "Five"}, idempotency_key=gw.fresh_key("gw-key-500"))
+    assert again["name"] == "Five"
 
 
 @pytest.mark.parametrize("text", ["", "   ", "hello", "ch_123", "pi_", "pi_ 123"])

@@ -175,3 +175,27 @@ def test_a_sync_stripe_fails_leaves_the_store_and_cursor_as_they_were_and_one_er
         before.last_finished_at,
     )
     assert [a.outcome for a in _sync_audits(svc.engine)] == ["ok", "error"]
+
+
+def test_intents_paid_by_card_or_link_are_stored_and_counted_apart(
+    svc, manager, sandbox_handle
+) -> None:  # type: ignore[no-untyped-def]
+    """The demo world has dynamic offers paid by card or Link (B2): the sync keeps them (they
+    offered us_bank_account) and the funnel shows them as paid by another method only."""
+    state = sandbox_handle.state
+    with state.lock:
+        truth = {
+            i["id"]
+            for i in [*state.find("payment_intent"), *state.find("setup_intent")]
+            if i["payment_method"]
+            and state.lookup(i["payment_method"])["type"] in ("card", "link")
+            and i["created"] >= state.now() - intent_sync.FULL_WINDOW_SECONDS
+        }
+    assert truth, "the demo world of the service tests has card- or Link-paid intents"
+    intent_sync.sync_intents(svc, manager, full=True)
+    frame = intent_sync.conversion(svc.engine, now=state.now())
+    assert int(frame["other_method"].sum()) == len(truth)
+    outcomes = intent_sync.outcomes(svc.engine, now=state.now())
+    other = outcomes[outcomes["id"].isin(truth)]
+    assert set(other["path"]) == {"other"} and set(other["stage"]) == {"other_method"}
+    assert not other["verified"].any()

@@ -276,3 +276,54 @@ def test_subscribing_without_an_idempotency_key_is_refused_before_stripe(
     with pytest.raises(ValidationError, match="idempotency key"):
         ts.subscribe(svc, ops, account["id"], idempotency_key="")
     assert "transactions" not in gateway.retrieve_account(account["id"])["subscriptions"]
+
+
+# --------------------------------------------------------------------------- before the first refresh
+
+
+def test_before_a_transaction_refresh_succeeded_stripe_lists_nothing_and_the_sync_says_why(
+    svc, gateway, simulator, ops
+) -> None:  # type: ignore[no-untyped-def]
+    from services.errors import NoTransactionRefresh
+
+    account = _linked_account(gateway, simulator, permissions=["transactions"])
+    assert account["transaction_refresh"] is None
+    with pytest.raises(NoTransactionRefresh, match="No transaction refresh has succeeded yet"):
+        ts.sync_transactions(svc, ops, account["id"])
+    assert _stored(svc.engine, account["id"]) == {}
+    assert ts.cursor_for(svc.engine, account["id"]) is None  # no cursor from a refused listing
+    with session_scope(svc.engine) as session:
+        [row] = session.exec(
+            select(AuditEntry).where(
+                AuditEntry.target == account["id"], AuditEntry.action == "transactions.sync"
+            )
+        ).all()
+    assert row.outcome == "error" and "No transaction refresh" in (row.message or "")
+    # The offer the page makes: start one; once it succeeded the same sync works.
+    assert ts.transaction_status(svc, ops, account["id"]).can_refresh
+    ts.refresh(svc, ops, account["id"], idempotency_key=f"first-{account['id']}")
+    _finish_refreshes(simulator, gateway, account["id"])
+    synced = ts.sync_transactions(svc, ops, account["id"])
+    assert synced.inserted > 0 and len(_stored(svc.engine, account["id"])) == synced.inserted
+
+
+def test_a_first_transaction_refresh_that_failed_still_leaves_nothing_to_list(
+    svc, gateway, simulator, ops
+) -> None:  # type: ignore[no-untyped-def]
+    from services.errors import NoTransactionRefresh
+
+    customer = gateway.create_customer({"name": "Failing Bank"}, idempotency_key=None)
+    session = gateway.create_fc_session(
+        {
+            "account_holder": {"type": "customer", "customer": customer["id"]},
+            "permissions": ["transactions"],
+            "prefetch": ["transactions"],
+        },
+        idempotency_key=None,
+    )
+    simulator.complete_session(session["id"], institution="Refresh Errors Bank")
+    [account] = gateway.list_accounts(session=session["id"])
+    simulator.complete_refreshes()
+    assert gateway.retrieve_account(account["id"])["transaction_refresh"]["status"] == "failed"
+    with pytest.raises(NoTransactionRefresh):
+        ts.sync_transactions(svc, ops, account["id"])

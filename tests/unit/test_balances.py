@@ -140,7 +140,7 @@ def test_refresh_is_not_possible_while_one_is_pending() -> None:
     )
     can, when, why = refresh_state(acct, now=NOW)
     assert (can, when) == (False, None)
-    assert "in progress" in why
+    assert "already running" in why
 
 
 def test_an_account_never_refreshed_can_be_refreshed() -> None:
@@ -193,8 +193,8 @@ def test_a_manually_entered_payment_method_has_no_balance_to_check() -> None:
     ("overrides", "fragment"),
     [
         ({"permissions": ["payment_method"]}, "balances"),
-        ({"status": "inactive"}, "inactive"),
-        ({"status": "disconnected"}, "disconnected"),
+        ({"status": "inactive", "balance": None}, "inactive"),
+        ({"status": "disconnected", "balance": None}, "disconnected"),
         ({"category": "credit"}, "credit"),
         ({"category": "investment"}, "investment"),
         ({"category": "other"}, "other"),
@@ -437,3 +437,56 @@ def test_a_non_positive_or_non_integer_amount_is_refused(amount: Any) -> None:
 def test_a_bad_currency_is_refused(currency: str) -> None:
     with pytest.raises(MoneyError):
         assess_debit(account(), 100, currency, now=NOW)
+
+
+# --- inactive and disconnected accounts (B8) --------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["inactive", "disconnected"])
+def test_a_fresh_balance_of_an_account_that_lost_its_connection_is_still_judged(
+    status: str,
+) -> None:
+    """Earlier data stays readable and the payment method usable (Stripe's disconnections
+    guide): the last balance is judged, and the check says it cannot get fresher."""
+    covered = assess_debit(account(status=status), 10_000, "usd", now=NOW)
+    assert covered.verdict == "ok" and covered.balance == 50_000
+    assert covered.can_refresh_now is False
+    assert f"The account is {status}, so this balance can no longer be refreshed" in text(covered)
+    assert "payment method stays usable" in text(covered)
+    assert "fail" not in text(covered)
+    short = assess_debit(account(status=status), 60_000, "usd", now=NOW)
+    assert short.verdict == "insufficient" and short.shortfall == 10_000
+
+
+def test_an_old_balance_of_an_inactive_account_is_stale_and_not_offered_a_refresh() -> None:
+    old = account(
+        status="inactive",
+        balance={"as_of": NOW - 3 * 86_400, "type": "cash", "current": {"usd": 60000},
+                 "cash": {"available": {"usd": 50000}}},
+    )  # fmt: skip
+    result = assess_debit(old, 10_000, "usd", now=NOW)
+    assert result.verdict == "stale"
+    assert "can be requested now" not in text(result)
+    assert sum("can no longer be refreshed" in r for r in result.reasons) == 1
+
+
+def test_an_announced_deactivation_is_a_reason_with_its_date() -> None:
+    relinking = account(
+        status_details={
+            "active": {
+                "action": "relink_required",
+                "cause": "access_expired",
+                "expected_deactivation_date": NOW + 5 * 86_400,
+            }
+        }
+    )
+    result = assess_debit(relinking, 10_000, "usd", now=NOW)
+    assert result.verdict == "ok"  # the account works until then
+    assert result.reasons[-1].startswith("Relink needed by 2023-11-19")
+    assert "access at the bank expires" in result.reasons[-1]
+    none_needed = account(
+        status_details={
+            "active": {"action": "none", "cause": "unspecified", "expected_deactivation_date": 0}
+        }
+    )
+    assert "Relink" not in text(assess_debit(none_needed, 10_000, "usd", now=NOW))

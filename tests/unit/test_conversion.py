@@ -417,3 +417,89 @@ def test_outcomes_frame_of_nothing_keeps_its_columns() -> None:
 def test_intents_can_come_from_a_generator() -> None:
     frame = funnel((b for b in sample()), now=NOW)
     assert frame["started"].sum() == len(sample())
+
+
+# --- dynamic payment methods (B2): paid by card or Link -------------------------------------
+
+DYNAMIC = ["card", "link", "us_bank_account"]
+
+
+def card_pm() -> dict[str, Any]:
+    """Stripe's own example payment method: a Visa card (with a Link wallet)."""
+    from tests.stripe_shapes import fixture
+
+    return {**fixture("payment_method"), "created": T0 + 60}
+
+
+def link_pm() -> dict[str, Any]:
+    return {
+        **card_pm(),
+        "type": "link",
+        "card": None,
+        "link": {"email": "jenny@example.com", "persistent_token": None},
+    }
+
+
+@pytest.mark.parametrize("paid_with", [card_pm, link_pm])
+@pytest.mark.parametrize("ident", ["pi_paid_other", "seti_paid_other"])
+def test_an_intent_paid_by_card_or_link_is_neither_manual_nor_verified_nor_usable(
+    paid_with: Any, ident: str
+) -> None:
+    status = "succeeded"
+    paid = intent(
+        ident, status=status, method="automatic", payment_method=paid_with(),
+        payment_method_types=DYNAMIC,
+    )  # fmt: skip
+    outcome = classify_intent(paid, now=NOW)
+    assert (outcome.path, outcome.stage, outcome.verified) == ("other", "other_method", False)
+    assert outcome.seconds_to_success is None
+    [row] = funnel([paid], now=NOW).query("verification_method == 'automatic'").to_dict("records")
+    assert (row["started"], row["other_method"]) == (1, 1)
+    assert row["manual_entry"] == row["verified"] == row["linked_instantly"] == 0
+    assert row["succeeded"] == 0 and row["conversion_rate"] == 0.0
+    assert row["fallback_rate"] == 0.0
+
+
+def test_a_dynamic_offer_paid_by_bank_account_counts_as_usual() -> None:
+    by_bank = intent(
+        "pi_dyn_bank", status="processing", method="automatic",
+        payment_method=pm(fca="fca_1"), payment_method_types=DYNAMIC,
+    )  # fmt: skip
+    outcome = classify_intent(by_bank, now=NOW)
+    assert (outcome.path, outcome.stage) == ("instant", "succeeded")
+
+
+def test_an_unexpanded_payment_method_of_a_dynamic_offer_is_unknown_not_instant() -> None:
+    """Only the id: it could be a card, so even the 'instant' method does not decide it."""
+    only_id = intent(
+        "seti_dyn_id", status="succeeded", method="instant", payment_method="pm_123",
+        payment_method_types=DYNAMIC,
+    )  # fmt: skip
+    assert classify_intent(only_id, now=NOW).path == "unknown"
+    ach_only = intent("seti_ach_id", status="succeeded", method="instant", payment_method="pm_1")
+    assert classify_intent(ach_only, now=NOW).path == "instant"
+
+
+def test_a_failed_card_attempt_is_a_failure_on_the_other_route() -> None:
+    failed = intent(
+        "pi_card_failed", status="requires_payment_method", method="automatic",
+        payment_method_types=DYNAMIC,
+        last_payment_error={"code": "card_declined", "payment_method": card_pm()},
+    )  # fmt: skip
+    outcome = classify_intent(failed, now=NOW)
+    assert (outcome.path, outcome.stage, outcome.verified) == ("other", "failed", False)
+
+
+def test_the_funnel_has_a_paid_by_another_method_column_and_stages_still_add_up() -> None:
+    intents = [
+        intent("pi_a", status="succeeded", method="automatic", payment_method=card_pm(),
+               payment_method_types=DYNAMIC),
+        intent("pi_b", status="succeeded", method="automatic", payment_method=pm(fca="fca_1")),
+        intent("pi_c", status="processing", method="automatic", payment_method=pm(fca=None)),
+    ]  # fmt: skip
+    assert "other_method" in FUNNEL_COLUMNS
+    [row] = funnel(intents, now=NOW).query("verification_method == 'automatic'").to_dict("records")
+    stages = ("succeeded", "failed", "canceled", "abandoned", "pending", "other_method")
+    assert sum(row[s] for s in stages) == row["started"] == 3
+    assert (row["succeeded"], row["other_method"], row["manual_entry"]) == (2, 1, 1)
+    assert row["conversion_rate"] == pytest.approx(2 / 3)

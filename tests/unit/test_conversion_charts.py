@@ -52,13 +52,19 @@ def test_funnel_chart_plots_every_stage_with_its_count() -> None:
     assert chart.to_dict()["title"] == "Automatic"
 
 
-def test_route_shares_split_each_methods_starts_into_three_routes() -> None:
-    frame = pd.DataFrame([_row(), _row("microdeposits", linked_instantly=0, manual_entry=10)])
+def test_route_shares_split_each_methods_starts_into_four_routes() -> None:
+    frame = pd.DataFrame(
+        [
+            _row(started=12, other_method=2),
+            _row("microdeposits", linked_instantly=0, manual_entry=10),
+        ]
+    )
     shares = charts.route_shares(frame)
     auto = shares[shares["verification_method"] == "automatic"].set_index("route")
     assert auto["count"].to_dict() == {
         "Linked instantly (FC)": 6,
         "Manual entry": 3,
+        "Paid by another method": 2,  # card or Link: apart, not "no bank account yet"
         "No bank account yet": 1,
     }
     micro = shares[shares["verification_method"] == "microdeposits"].set_index("route")
@@ -90,7 +96,12 @@ def test_the_route_chart_labels_every_method_even_one_that_never_fell_back() -> 
     chart = charts.fallback_share_chart(frame)
     instant = [r for r in _values(chart) if r["verification_method"] == "instant"]
     by_route = {r["route"]: r["count"] for r in instant}
-    assert by_route == {"Linked instantly (FC)": 76, "Manual entry": 0, "No bank account yet": 20}
+    assert by_route == {
+        "Linked instantly (FC)": 76,
+        "Manual entry": 0,
+        "Paid by another method": 0,
+        "No bank account yet": 20,
+    }
     spec = chart.to_dict()
     y = spec["encoding"]["y"]
     assert y["sort"] == ["automatic", "instant", "microdeposits"]

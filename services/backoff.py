@@ -1,0 +1,77 @@
+"""Backing off when Stripe rate-limits, and which failures leave an idempotency key spent.
+
+Stripe's real rate-limit 429s carry no ``Stripe-Should-Retry: true`` (only ``lock_timeout``
+429s do), so the SDK retries none of them; the gateway backs off itself on every call:
+bounded, exponential, with jitter (reference §1.8: no ``Retry-After`` is documented).
+
+Idempotency (reference §1.6): once Stripe started executing a request it saves the answer —
+errors and 500s included — and replays it for the same key. After such a *definite* answer a
+person's retry must be a new request with a new key, or it gets the same failure back. Only
+when no answer arrived (timeout, connection error) or the first request is still in flight
+(409 ``idempotency_key_in_use``) is the outcome unknown, and then the retry must reuse the key
+so Stripe does the work at most once.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+__all__ = ["Backoff", "NO_BACKOFF", "SpentKeys", "outcome_unknown"]
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """How often and how long to wait after a 429 before asking again.
+
+    ``delay(n)`` is "equal jitter": between half and all of ``base * 2**n`` (capped at
+    ``max_seconds``), so clients that were limited together do not come back together.
+    ``sleep`` and ``jitter`` are injectable so tests never wait longer than they must.
+    """
+
+    retries: int = 4
+    base_seconds: float = 0.5
+    max_seconds: float = 8.0
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    jitter: Callable[[], float] = field(default=random.random, compare=False)
+
+    def delay(self, attempt: int) -> float:
+        cap = min(self.max_seconds, self.base_seconds * 2**attempt)
+        return cap / 2 + cap / 2 * min(1.0, max(0.0, self.jitter()))
+
+
+NO_BACKOFF = Backoff(retries=0)
+
+
+def outcome_unknown(err: BaseException) -> bool:
+    """True when Stripe's answer never arrived or the request is still running (reuse the key)."""
+    return bool(getattr(err, "outcome_unknown", False))
+
+
+class SpentKeys:
+    """Idempotency keys Stripe answered with a definite failure, so a derived key can move on.
+
+    Services that derive a key from what they see (e.g. a balance refresh keyed by the
+    account's refresh state) would otherwise send the spent key again and get the saved
+    failure replayed. Kept in memory (bounded): another app process learns it on its first
+    replay. Thread-safe enough for CPython: one set add / membership test per call.
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._spent: dict[str, None] = {}
+        self._limit = limit
+
+    def spend(self, key: str) -> None:
+        self._spent[key] = None
+        while len(self._spent) > self._limit:
+            self._spent.pop(next(iter(self._spent)))
+
+    def fresh(self, key: str) -> str:
+        """``key`` itself, or its next variant (``key~2``, ``key~3`` …) not yet spent."""
+        candidate, n = key, 1
+        while candidate in self._spent:
+            n += 1
+            candidate = f"{key}~{n}"
+        return candidate
