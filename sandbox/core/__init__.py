@@ -28,7 +28,7 @@ from typing import Any, TypeAlias
 from urllib.parse import parse_qsl
 
 from sandbox import spec as api_spec
-from sandbox.events import EVENT_TYPES
+from sandbox.core.event_types import EVENT_TYPES
 from sandbox.spec import shapes
 from sandbox.spec.params import check_request
 from services.stripe_api import API_VERSION  # the one pinned version (also the gateway's)
