@@ -12,19 +12,13 @@ Starting from the template means a field Stripe adds to its examples shows up he
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sandbox.core import clone
-from services.stripe_api import API_VERSION
+from sandbox.core.templates import _templates, build, template  # noqa: F401 (tests read them)
 
 if TYPE_CHECKING:
     from sandbox.core import State
-
-_TEMPLATES = Path(__file__).with_name("stripe_templates.json")
 
 # Fields (dotted paths) that Stripe documents as nullable but whose example value is filled
 # in. A fresh sandbox object has null there; the shape test allows null only for these.
@@ -107,34 +101,6 @@ NULLABLE: dict[str, frozenset[str]] = {
 }
 
 
-@functools.cache
-def _templates() -> dict[str, dict]:
-    resources: dict[str, dict] = json.loads(_TEMPLATES.read_text())["resources"]
-    return resources
-
-
-def template(object_name: str) -> dict:
-    """A fresh deep copy of Stripe's example object for ``object_name``."""
-    return clone(_templates()[object_name])
-
-
-def _build(state: State, object_name: str, prefix: str, base: dict, fields: dict[str, Any]) -> dict:
-    # Same result as ``template(object_name)`` updated with ``base`` (keys in template order,
-    # new keys after), but only the template values that survive are copied.
-    obj = {k: base[k] if k in base else clone(v) for k, v in _templates()[object_name].items()}
-    for k, v in base.items():
-        if k not in obj:
-            obj[k] = v
-    obj["id"] = fields.pop("id", None) or state.new_id(prefix)
-    obj["object"] = object_name
-    if "livemode" in obj:
-        obj["livemode"] = False
-    if "created" in obj:
-        obj["created"] = state.now()
-    obj.update(fields)
-    return obj
-
-
 def fingerprint(*parts: str) -> str:
     """A stable 16-character fingerprint (same bank account → same value)."""
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
@@ -181,7 +147,7 @@ def customer(state: State, **fields: Any) -> dict:
         "tax_exempt": "none",
         "test_clock": None,
     }
-    return _build(state, "customer", "cus_", base, fields)
+    return build(state, "customer", "cus_", base, fields)
 
 
 def deleted_customer(id: str) -> dict:
@@ -221,7 +187,7 @@ def fc_account(state: State, **fields: Any) -> dict:
         "supported_payment_method_types": ["us_bank_account"],
         "transaction_refresh": None,
     }
-    return _build(state, "financial_connections.account", "fca_", base, fields)
+    return build(state, "financial_connections.account", "fca_", base, fields)
 
 
 def balance(
@@ -253,7 +219,7 @@ def ownership(
             "url": f"/v1/financial_connections/accounts/{account}/owners",
         }
     }
-    return _build(state, "financial_connections.account_ownership", "fcaowns_", base, fields)
+    return build(state, "financial_connections.account_ownership", "fcaowns_", base, fields)
 
 
 def owner(state: State, *, ownership: str, name: str, **fields: Any) -> dict:
@@ -265,7 +231,7 @@ def owner(state: State, *, ownership: str, name: str, **fields: Any) -> dict:
         "raw_address": None,
         "refreshed_at": None,
     }
-    return _build(state, "financial_connections.account_owner", "fcaown_", base, fields)
+    return build(state, "financial_connections.account_owner", "fcaown_", base, fields)
 
 
 def transaction(state: State, *, account: str, amount: int, **fields: Any) -> dict:
@@ -281,7 +247,7 @@ def transaction(state: State, *, account: str, amount: int, **fields: Any) -> di
         "transaction_refresh": None,
         "updated": now,
     }
-    return _build(state, "financial_connections.transaction", "fctxn_", base, fields)
+    return build(state, "financial_connections.transaction", "fctxn_", base, fields)
 
 
 def fc_session(state: State, **fields: Any) -> dict:
@@ -296,7 +262,7 @@ def fc_session(state: State, **fields: Any) -> dict:
         "prefetch": [],
         "return_url": None,
     }
-    obj = _build(state, "financial_connections.session", "fcsess_", base, fields)
+    obj = build(state, "financial_connections.session", "fcsess_", base, fields)
     if obj.get("client_secret") is None:
         obj["client_secret"] = state.secret(obj["id"])
     return obj
@@ -347,7 +313,7 @@ def payment_method(state: State, **fields: Any) -> dict:
         "type": "us_bank_account",
         "us_bank_account": us_bank_account_details(),
     }
-    obj = _build(state, "payment_method", "pm_", base, fields)
+    obj = build(state, "payment_method", "pm_", base, fields)
     obj.pop("card", None)  # the template is a card; the variant hash follows `type`
     return obj
 
@@ -376,7 +342,7 @@ def setup_intent(state: State, **fields: Any) -> dict:
         "status": "requires_payment_method",
         "usage": "off_session",
     }
-    obj = _build(state, "setup_intent", "seti_", base, fields)
+    obj = build(state, "setup_intent", "seti_", base, fields)
     if obj.get("client_secret") is None:
         obj["client_secret"] = state.secret(obj["id"])
     return obj
@@ -423,7 +389,7 @@ def payment_intent(state: State, *, amount: int, currency: str = "usd", **fields
         "transfer_data": None,
         "transfer_group": None,
     }
-    obj = _build(state, "payment_intent", "pi_", base, fields)
+    obj = build(state, "payment_intent", "pi_", base, fields)
     if obj.get("client_secret") is None:
         obj["client_secret"] = state.secret(obj["id"])
     return obj
@@ -446,7 +412,7 @@ def mandate(state: State, *, payment_method: str, **fields: Any) -> dict:
         "status": "active",
         "type": "multi_use",
     }
-    return _build(state, "mandate", "mandate_", base, fields)
+    return build(state, "mandate", "mandate_", base, fields)
 
 
 def checkout_session(state: State, *, mode: str = "setup", **fields: Any) -> dict:
@@ -512,33 +478,7 @@ def checkout_session(state: State, *, mode: str = "setup", **fields: Any) -> dic
         "url": None,
         "wallet_options": None,
     }
-    obj = _build(state, "checkout.session", "cs_test_", base, fields)
+    obj = build(state, "checkout.session", "cs_test_", base, fields)
     if obj.get("url") is None and obj["status"] == "open":
         obj["url"] = f"https://checkout.stripe.com/c/pay/{obj['id']}"
     return obj
-
-
-# --------------------------------------------------------------------------- events
-
-
-def event(
-    state: State,
-    *,
-    type: str,
-    data_object: dict,
-    previous_attributes: dict | None = None,
-    request: dict | None = None,
-    **fields: Any,
-) -> dict:
-    """An ``event`` around a snapshot; ``state.emit`` is the usual way to make one."""
-    data: dict[str, Any] = {"object": data_object}
-    if previous_attributes is not None:
-        data["previous_attributes"] = previous_attributes
-    base: dict[str, Any] = {
-        "api_version": API_VERSION,
-        "data": data,
-        "pending_webhooks": 0,
-        "request": request or {"id": None, "idempotency_key": None},
-        "type": type,
-    }
-    return _build(state, "event", "evt_", base, fields)

@@ -274,7 +274,7 @@ def _faults(req: Request, state: State) -> dict:
         state.config.fault_rate = rate
     if req.has("mode"):
         seconds = float(req.str("seconds") or 0) or None
-        state.force_faults(req.str("mode") or "", req.int("count", 1) or 1, seconds)
+        state.faults.force(req.str("mode") or "", req.int("count", 1) or 1, seconds)
     return {
         "ok": True,
         "fault_rate": state.config.fault_rate,
