@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from typing import Any
 
-from sandbox import fc, objects, search
+from sandbox import objects
+from sandbox.api import search
+from sandbox.api.financial_connections import accounts as fc
 from sandbox.core import (
     Request,
     State,

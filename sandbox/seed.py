@@ -17,7 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox import deactivation, fc, objects, other_methods, payments
+from sandbox import objects, other_methods, payments
+from sandbox.api.financial_connections import accounts as fc
+from sandbox.api.financial_connections import deactivation
 from sandbox.core import State, clone
 from sandbox.demo_model import (
     DemoAccount,

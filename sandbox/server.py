@@ -21,11 +21,10 @@ from urllib.parse import urlsplit
 
 # Route modules register themselves on import. payments.py is written by another engineer;
 # until it exists the sandbox serves FC only and says so loudly instead of failing to start.
-from sandbox import (
-    core,
+from sandbox import core, webhooks
+from sandbox.api.financial_connections import accounts as fc
+from sandbox.api.financial_connections import (
     deactivation,  # noqa: F401  (registers the upcoming-deactivation hook)
-    fc,
-    webhooks,
 )
 from sandbox.core import Request, SandboxConfig, State, invalid, route, to_int
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import stripe
 
-from sandbox import demo, fc, seed
+from sandbox import demo, seed
+from sandbox.api.financial_connections import accounts as fc
 from sandbox.core import SandboxConfig, State
 from sandbox.demo_model import (
     DemoAccount,

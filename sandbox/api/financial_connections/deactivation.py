@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sandbox.api.financial_connections.accounts import DAY, _fca, _set_active
 from sandbox.core import Request, State, clone, invalid, route
-from sandbox.fc import DAY, _fca, _set_active
 
 Obj = dict[str, Any]
 

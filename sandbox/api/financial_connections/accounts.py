@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox import objects, search
+from sandbox import objects
+from sandbox.api import search
 from sandbox.core import (
     Request,
     State,

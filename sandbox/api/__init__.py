@@ -1,0 +1,1 @@
+"""The Stripe API the sandbox serves, one module per resource."""

@@ -1,0 +1,1 @@
+"""Financial Connections: accounts, refreshes, owners, transactions, sessions."""
