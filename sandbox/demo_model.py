@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from sandbox.api.institutions import Institution as DemoInstitution
+
 AccountStatus = Literal["active", "inactive", "disconnected"]
 Cadence = Literal["weekly", "biweekly", "semimonthly", "monthly", "irregular"]
 VerificationMethod = Literal["automatic", "instant", "microdeposits"]
@@ -35,15 +37,6 @@ IntentOutcome = Literal[
 # What an intent offered (its payment_method_types): ACH only, or Stripe's dynamic payment
 # methods with card and Link next to the bank account.
 DYNAMIC_TYPES = ["card", "link", "us_bank_account"]
-
-
-@dataclass
-class DemoInstitution:
-    name: str
-    routing_number: str
-    refresh_fails: bool = False  # every refresh at this bank ends `failed`
-    link_fails: bool = False  # linking at this bank fails (Down Bank)
-    supports_payments: bool = True  # False: supported_payment_method_types == []
 
 
 @dataclass

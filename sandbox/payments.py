@@ -21,7 +21,8 @@ from typing import Any
 
 from sandbox import objects
 from sandbox.api import search
-from sandbox.api.financial_connections import accounts as fc
+from sandbox.api.financial_connections.sessions import link_account
+from sandbox.api.institutions import institution
 from sandbox.core import (
     Request,
     State,
@@ -718,7 +719,7 @@ def details_from_fc_account(state: State, fca: Obj, *, holder_type: str = "indiv
 
 def institution_routing(state: State, name: str) -> str:
     """The routing number of a known bank (unknown banks use the test routing number)."""
-    return fc.institution(state, name).routing_number or TEST_ROUTING_NUMBER
+    return institution(state, name).routing_number or TEST_ROUTING_NUMBER
 
 
 def resolve_payment_method(state: State, params: Obj, *, customer: str | None) -> Obj | None:
@@ -2179,7 +2180,7 @@ def link_hook(req: Request, state: State) -> Obj:
             param="institution",
         )
     name = req.str("institution") or "StripeBank"
-    bank = fc.institution(state, name)
+    bank = institution(state, name)
     if bank.link_fails:
         return link_failure(
             state,
@@ -2188,7 +2189,7 @@ def link_hook(req: Request, state: State) -> Obj:
             f"{name} is unavailable right now, so the bank account could not be linked.",
         )
     options = fc_options(intent)
-    account = fc.link_account(
+    account = link_account(
         state,
         customer=intent["customer"],
         institution_name=name,

@@ -13,13 +13,13 @@ a world of hundreds of customers loads in well under a second.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox import objects, other_methods, payments
-from sandbox.api.financial_connections import accounts as fc
-from sandbox.api.financial_connections import deactivation
+from sandbox.api.financial_connections import REFRESH_EVENT, deactivation, refreshes, transactions
+from sandbox.api.institutions import install_institutions, institution
 from sandbox.core import State, clone
 from sandbox.demo_model import (
     DemoAccount,
@@ -63,11 +63,11 @@ class _CustomerContext:
 
 def load_world(state: State, world: DemoWorld) -> None:
     """Add every customer, FC account, PM, mandate, intent and event of ``world`` to ``state``."""
-    fc.install_institutions(state, world.institutions)
+    install_institutions(state, world.institutions)
     banks = {bank.name: bank for bank in world.institutions}
     for demo_customer in sorted(world.customers, key=lambda c: c.created):
         load_customer(state, demo_customer, banks=banks, now=world.now)
-    fc.schedule_subscriptions(state)
+    refreshes.schedule_subscriptions(state)
 
 
 def load_customer(
@@ -109,7 +109,7 @@ def load_account(
     banks: dict[str, DemoInstitution],
     now: int,
 ) -> Obj:
-    bank = banks.get(demo.institution) or fc.institution(state, demo.institution)
+    bank = banks.get(demo.institution) or institution(state, demo.institution)
     active = demo.status == "active"
     fca = objects.fc_account(
         state,
@@ -231,22 +231,45 @@ def load_transaction_refresh(
     }
     _emit_refreshed(state, fca, "transactions", at)
     if not failed:  # a bank whose refreshes fail never delivered transactions (§10, B4)
-        fc.register_transaction_loader(state, fca["id"], _transactions_loader(demo, now=now))
+        loader = _transactions_loader(state, fca["id"], demo, now=now)
+        transactions.register_transaction_loader(state, fca["id"], loader)
 
 
-def _transactions_loader(demo: DemoAccount, *, now: int) -> Any:
-    def load() -> Iterable[DemoTransaction]:
+def _transactions_loader(
+    state: State, account_id: str, demo: DemoAccount, *, now: int
+) -> transactions.Loader:
+    def load(ref: str | None) -> Iterator[Obj]:
         if demo.transactions:
-            return list(demo.transactions)
-        from sandbox import demo as generator  # the generator is only needed on first read
+            rows = list(demo.transactions)
+        else:
+            from sandbox import demo as generator  # the generator is only needed on first read
 
-        return generator.transactions_for(demo, now=now)
+            rows = generator.transactions_for(demo, now=now)
+        for row in rows:
+            yield transaction_from_demo(state, account_id, row, ref=ref)
 
     return load
 
 
+def transaction_from_demo(
+    state: State, account_id: str, t: DemoTransaction, *, ref: str | None
+) -> Obj:
+    updated = max(x for x in (t.transacted_at, t.posted_at, t.void_at) if x is not None)
+    return objects.transaction(
+        state,
+        account=account_id,
+        amount=t.amount,
+        description=t.description,
+        status=t.status,
+        status_transitions={"posted_at": t.posted_at, "void_at": t.void_at},
+        transacted_at=t.transacted_at,
+        transaction_refresh=ref,
+        updated=updated,
+    )
+
+
 def _emit_refreshed(state: State, fca: Obj, feature: str, at: int) -> None:
-    state.emit(fc.REFRESH_EVENT[feature], fca, created=at)
+    state.emit(REFRESH_EVENT[feature], fca, created=at)
 
 
 def _between(start: int, end: int, fraction: float) -> int:
@@ -299,7 +322,7 @@ def _manual_pm(state: State, ctx: _CustomerContext, intent: DemoIntent, *, at: i
     last4 = intent.manual_last4 or "6789"
     rng = state.rng("manual", ctx.customer["id"], intent.created)
     number = f"0009{rng.randint(0, 9999):04d}{last4}"
-    bank = fc.institution(state, intent.manual_bank_name or "")
+    bank = institution(state, intent.manual_bank_name or "")
     routing = bank.routing_number if intent.manual_bank_name else payments.TEST_ROUTING_NUMBER
     details = objects.us_bank_account_details(
         last4=last4,

@@ -21,11 +21,9 @@ from urllib.parse import urlsplit
 
 # Route modules register themselves on import. payments.py is written by another engineer;
 # until it exists the sandbox serves FC only and says so loudly instead of failing to start.
+import sandbox.api  # noqa: F401  (route modules register themselves on import)
 from sandbox import core, webhooks
-from sandbox.api.financial_connections import accounts as fc
-from sandbox.api.financial_connections import (
-    deactivation,  # noqa: F401  (registers the upcoming-deactivation hook)
-)
+from sandbox.api.institutions import install_default_institutions, install_institutions
 from sandbox.core import Request, SandboxConfig, State, invalid, route, to_int
 
 try:
@@ -124,7 +122,7 @@ class SandboxHandle:
 def build_state(config: SandboxConfig) -> State:
     """A state seeded with the demo world (``customers=0`` → empty world, default banks)."""
     state = State(config)
-    fc.install_default_institutions(state)
+    install_default_institutions(state)
     if config.customers > 0:
         _load_demo_world(state, config)
     return state
@@ -145,7 +143,7 @@ def _load_demo_world(state: State, config: SandboxConfig) -> None:
     try:
         world = demo.generate(seed=config.seed, customers=config.customers, now=state.now())
         with state.lock:
-            fc.install_institutions(state, world.institutions)
+            install_institutions(state, world.institutions)
             seed.load_world(state, world)
             state.prepare_indexes()
         del world

@@ -158,8 +158,7 @@ class _Entry:
 
 
 def _index(state: State) -> dict[str, list[_Entry]]:
-    found: dict[str, list[_Entry]] = state.extras.setdefault("search_index", {})
-    return found
+    return state.private("search_index", dict)
 
 
 def record(state: State, event: Obj) -> None:

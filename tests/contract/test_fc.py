@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import stripe
 
-from sandbox.api.financial_connections import accounts as fc
+from sandbox.api import financial_connections as fc
 from sandbox.server import SandboxHandle, start_background
 from tests.contract.conftest import TEST_KEY, hook, linked_accounts, raw
 

@@ -10,7 +10,8 @@ import pytest
 import stripe
 
 from sandbox import demo, seed
-from sandbox.api.financial_connections import accounts as fc
+from sandbox.api.financial_connections.transactions import account_transactions
+from sandbox.api.institutions import install_default_institutions
 from sandbox.core import SandboxConfig, State
 from sandbox.demo_model import (
     DemoAccount,
@@ -29,7 +30,7 @@ DAY = 86_400
 
 def fresh_state(now: int = NOW) -> State:
     state = State(SandboxConfig(now=now, refresh_delay=0, seed=3))
-    fc.install_default_institutions(state)
+    install_default_institutions(state)
     return state
 
 
@@ -267,7 +268,7 @@ def test_transactions_appear_on_first_read(small: State) -> None:
     assert not [
         t for t in small.find("financial_connections.transaction") if t["account"] == active["id"]
     ]
-    rows = fc._account_transactions(small, active["id"])
+    rows = account_transactions(small, active["id"])
     assert [(t["amount"], t["description"]) for t in rows] == [(-500, "Coffee")]
 
 
