@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox import objects, other_methods, payments
+from sandbox import objects, other_methods
+from sandbox.api import payment_intents as payments
 from sandbox.api.financial_connections import REFRESH_EVENT, deactivation, refreshes, transactions
 from sandbox.api.institutions import install_institutions, institution
 from sandbox.core import State, clone

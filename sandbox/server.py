@@ -27,11 +27,11 @@ from sandbox.api.institutions import install_default_institutions, install_insti
 from sandbox.core import Request, SandboxConfig, State, invalid, route, to_int
 
 try:
-    from sandbox import payments  # noqa: F401  (registers routes)
+    from sandbox.api import payment_intents  # noqa: F401  (registers routes)
 
     PAYMENTS_ERROR: str | None = None
 except ImportError as exc:  # pragma: no cover - only while payments.py is being written
-    if exc.name not in ("sandbox.payments",):
+    if exc.name not in ("sandbox.api.payment_intents",):
         raise
     PAYMENTS_ERROR = f"sandbox.payments is not available ({exc}); payment routes are off"
 
