@@ -18,9 +18,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox import objects, other_methods
-from sandbox.api import payment_intents as payments
+from sandbox.api import charges, intents, microdeposits
+from sandbox.api.ach_outcomes import ACCOUNT_OUTCOMES, Outcome, outcome_for_code
+from sandbox.api.collection_hooks import LINK_FAILED_CODE, LINK_UNSUPPORTED_CODE
 from sandbox.api.financial_connections import REFRESH_EVENT, deactivation, refreshes, transactions
-from sandbox.api.institutions import install_institutions, institution
+from sandbox.api.institutions import TEST_ROUTING_NUMBER, install_institutions, institution
+from sandbox.api.mandates import (
+    acceptance_at,
+    active_mandate,
+    create_mandate,
+    deactivate_mandates,
+    remember_acceptance,
+)
+from sandbox.api.payment_methods import (
+    attach,
+    details_from_fc_account,
+    mark_verified,
+    remember_account_number,
+)
 from sandbox.core import State, clone
 from sandbox.demo_model import (
     DemoAccount,
@@ -39,17 +54,17 @@ DAY = 86_400
 SETTLEMENT_SECONDS = 4 * DAY  # standard ACH: T+4 business days (§6.4), roughly
 
 ERROR_MESSAGES: dict[str, str] = {
-    payments.LINK_FAILED_CODE: "The bank was unavailable, so the account could not be linked.",
-    payments.LINK_UNSUPPORTED_CODE: "The linked account does not support ACH Direct Debit.",
+    LINK_FAILED_CODE: "The bank was unavailable, so the account could not be linked.",
+    LINK_UNSUPPORTED_CODE: "The linked account does not support ACH Direct Debit.",
     "payment_method_microdeposit_failed": "Microdeposits failed to deposit into the customer's "
     "bank account.",
     "payment_method_microdeposit_verification_attempts_exceeded": "You have exceeded the number "
     "of allowed verification attempts.",
     "payment_method_microdeposit_verification_timeout": "Payment method should be verified with "
     "microdeposits within the required period.",
-    **{o.code: o.message for o in payments.ACCOUNT_OUTCOMES.values() if o.code and o.message},
+    **{o.code: o.message for o in ACCOUNT_OUTCOMES.values() if o.code and o.message},
 }
-LINK_CODES = frozenset({payments.LINK_FAILED_CODE, payments.LINK_UNSUPPORTED_CODE})
+LINK_CODES = frozenset({LINK_FAILED_CODE, LINK_UNSUPPORTED_CODE})
 
 
 @dataclass
@@ -304,7 +319,7 @@ def _billing(customer: Obj) -> Obj:
 
 def _linked_pm(state: State, ctx: _CustomerContext, fca: Obj, *, at: int) -> Obj:
     """The PM and mandate Stripe creates when an FC account is saved for payments."""
-    details = payments.details_from_fc_account(
+    details = details_from_fc_account(
         state,
         {**fca, "status": "active"},  # it was active when it was linked
         holder_type="company" if ctx.demo.is_business else "individual",
@@ -313,7 +328,7 @@ def _linked_pm(state: State, ctx: _CustomerContext, fca: Obj, *, at: int) -> Obj
         state, created=at, billing_details=_billing(ctx.customer), us_bank_account=details
     )
     state.add(pm)
-    _attach(state, pm, ctx.customer["id"], at=at)
+    attach(state, pm, ctx.customer["id"], at=at)
     _mandate(state, pm, at=at)
     return pm
 
@@ -324,7 +339,7 @@ def _manual_pm(state: State, ctx: _CustomerContext, intent: DemoIntent, *, at: i
     rng = state.rng("manual", ctx.customer["id"], intent.created)
     number = f"0009{rng.randint(0, 9999):04d}{last4}"
     bank = institution(state, intent.manual_bank_name or "")
-    routing = bank.routing_number if intent.manual_bank_name else payments.TEST_ROUTING_NUMBER
+    routing = bank.routing_number if intent.manual_bank_name else TEST_ROUTING_NUMBER
     details = objects.us_bank_account_details(
         last4=last4,
         routing_number=routing,
@@ -335,18 +350,12 @@ def _manual_pm(state: State, ctx: _CustomerContext, intent: DemoIntent, *, at: i
     pm = objects.payment_method(
         state, created=at, billing_details=_billing(ctx.customer), us_bank_account=details
     )
-    payments.private(state).account_numbers[pm["id"]] = number
+    remember_account_number(state, pm["id"], number)
     return state.add(pm)
 
 
-def _attach(state: State, pm: Obj, customer: str, *, at: int) -> None:
-    pm["customer"] = customer
-    state.emit("payment_method.attached", pm, created=at)
-
-
 def _mandate(state: State, pm: Obj, *, at: int, single_use: Obj | None = None) -> Obj:
-    acceptance = {**clone(payments.DEFAULT_ACCEPTANCE), "accepted_at": at}
-    return payments.create_mandate(state, pm, acceptance, single_use=single_use)
+    return create_mandate(state, pm, acceptance_at(at), single_use=single_use)
 
 
 def _account_pm(state: State, ctx: _CustomerContext, intent: DemoIntent, *, at: int) -> Obj | None:
@@ -402,7 +411,7 @@ def _step(state: State, intent: Obj, name: str, at: int, **previous: Any) -> Non
 
 def _error(code: str) -> Obj:
     message = ERROR_MESSAGES.get(code, "The bank account could not be verified or debited.")
-    return payments.error_object(code, message)
+    return intents.error_object(code, message)
 
 
 class _History:
@@ -461,7 +470,7 @@ class _History:
         at = self.demo.created + 2 * MINUTE
         pm = _account_pm(self.state, self.ctx, self.demo, at=at)
         if pm is None:  # the account cannot pay (no permission / unsupported): a link failure
-            self.fail(payments.LINK_UNSUPPORTED_CODE, at=at)
+            self.fail(LINK_UNSUPPORTED_CODE, at=at)
             return
         self.intent["payment_method"] = pm["id"]
         if self.is_setup:
@@ -470,7 +479,7 @@ class _History:
             self.payment(pm)
 
     def instant_failed(self) -> None:
-        code = self.demo.failure_code or payments.LINK_FAILED_CODE
+        code = self.demo.failure_code or LINK_FAILED_CODE
         if self.is_setup or code in LINK_CODES:
             self.fail(code, at=self.done)
             return
@@ -487,8 +496,8 @@ class _History:
         pm = self.start_microdeposits()
         if not verified:
             return
-        payments.private(self.state).verified.add(pm["id"])
-        payments.private(self.state).microdeposits.pop(self.intent["id"], None)
+        mark_verified(self.state, pm["id"])
+        microdeposits.forget(self.state, self.intent["id"])
         if self.is_setup:
             self.setup_succeeded(pm, at=self.done)
         else:
@@ -496,7 +505,7 @@ class _History:
 
     def manual_failed(self) -> None:
         self.start_microdeposits()
-        payments.private(self.state).microdeposits.pop(self.intent["id"], None)
+        microdeposits.forget(self.state, self.intent["id"])
         code = (
             self.demo.failure_code or "payment_method_microdeposit_verification_attempts_exceeded"
         )
@@ -506,47 +515,29 @@ class _History:
         at = self.demo.created + 3 * MINUTE
         pm = _manual_pm(self.state, self.ctx, self.demo, at=at)
         kind = self.demo.microdeposit_type or "descriptor_code"
-        arrival = payments.arrival_estimate(at)
+        arrival = microdeposits.arrival_estimate(at)
         self.intent["payment_method"] = pm["id"]
         self.intent["status"] = "requires_action"
-        self.intent["next_action"] = {
-            "type": "verify_with_microdeposits",
-            "verify_with_microdeposits": {
-                "arrival_date": arrival,
-                "hosted_verification_url": payments.HOSTED_VERIFICATION_URL
-                + self.state.new_id("sacs_test_"),
-                "microdeposit_type": kind,
-            },
-        }
+        self.intent["next_action"] = microdeposits.next_action(self.state, kind, arrival)
         if self.is_setup:
             self.attempt(pm, "requires_action", at=at)
-        payments.private(self.state).microdeposits[self.intent["id"]] = payments.Microdeposits(
-            microdeposit_type=kind, arrival_date=arrival, arrived=arrival <= self.now
+        microdeposits.send(
+            self.state, self.intent["id"], microdeposit_type=kind, at=at, arrived=arrival <= self.now
         )
-        payments.private(self.state).mandate_data[self.intent["id"]] = {
-            **clone(payments.DEFAULT_ACCEPTANCE),
-            "accepted_at": at,
-        }
-        generation = payments.next_generation(self.state, self.intent)
+        remember_acceptance(self.state, self.intent["id"], acceptance_at(at))
+        generation = intents.next_generation(self.state, self.intent)
         _step(self.state, self.intent, "requires_action", at, status="requires_payment_method")
-        self.schedule_timeout(arrival + payments.MICRODEPOSIT_TIMEOUT_SECONDS, generation)
+        # Still-pending deposits time out 10 days after arrival (§6.2), like live ones.
+        due = arrival + microdeposits.MICRODEPOSIT_TIMEOUT_SECONDS
+        if due > self.now:
+            delay = due - self.state.now()
+            intents.schedule_timeout(self.state, self.intent, generation, delay=delay)
         return pm
-
-    def schedule_timeout(self, due: int, generation: int) -> None:
-        """Still-pending deposits time out 10 days after arrival (§6.2), like live ones."""
-        if due <= self.now:
-            return
-        state, kind, intent_id = self.state, self.intent["object"], self.intent["id"]
-        error = payments.error_object(*payments.MICRODEPOSIT_ERRORS[payments.MICRODEPOSIT_TIMEOUT])
-        state.schedule(
-            due - state.now(),
-            lambda: payments.fail_if_current(state, intent_id, kind, generation, error),
-        )
 
     # ---- endings
 
     def attempt(self, pm: Obj, status: str, *, at: int) -> Obj:
-        attempt = payments.build_setup_attempt(self.state, self.intent, pm, status=status)
+        attempt = objects.setup_attempt(self.state, self.intent, pm, status=status)
         attempt["created"] = at
         self.state.add(attempt)
         self.intent["latest_attempt"] = attempt["id"]
@@ -554,12 +545,12 @@ class _History:
 
     def setup_succeeded(self, pm: Obj, *, at: int) -> None:
         if pm["customer"] is None:
-            _attach(self.state, pm, self.ctx.customer["id"], at=at)
+            attach(self.state, pm, self.ctx.customer["id"], at=at)
         if self.intent["latest_attempt"] is None:
             self.attempt(pm, "succeeded", at=at)
-        payments.set_attempt_status(self.state, self.intent, "succeeded")
+        intents.set_attempt_status(self.state, self.intent, "succeeded")
         previous = self.intent["status"]
-        mandate = payments.active_mandate(self.state, pm["id"]) or _mandate(self.state, pm, at=at)
+        mandate = active_mandate(self.state, pm["id"]) or _mandate(self.state, pm, at=at)
         self.intent.update(
             status="succeeded", mandate=mandate["id"], next_action=None, payment_method=pm["id"]
         )
@@ -570,13 +561,13 @@ class _History:
         pm = self.state.lookup(self.intent["payment_method"] or "")
         if pm is not None:
             error["payment_method"] = clone(pm)
-        payments.set_attempt_status(self.state, self.intent, "failed", error=error)
+        intents.set_attempt_status(self.state, self.intent, "failed", error=error)
         previous = self.intent["status"]
         self.intent.update(
             status="requires_payment_method",
             next_action=None,
             payment_method=None,
-            **{payments.error_field(self.intent): error},
+            **{intents.kind_of(self.intent).error_field: error},
         )
         name = "setup_failed" if self.is_setup else "payment_failed"
         _step(self.state, self.intent, name, at, status=previous)
@@ -584,13 +575,13 @@ class _History:
     def payment(self, pm: Obj, *, start: int | None = None, failure: str | None = None) -> None:
         """``processing`` at confirm, then succeeded or failed days later (or still in flight)."""
         at = start or self.demo.created + 2 * MINUTE
-        mandate = payments.active_mandate(self.state, pm["id"]) or _mandate(
+        mandate = active_mandate(self.state, pm["id"]) or _mandate(
             self.state,
             pm,
             at=at,
             single_use={"amount": self.intent["amount"], "currency": self.intent["currency"]},
         )
-        charge = payments.build_charge(self.state, self.intent, pm, mandate=mandate["id"])
+        charge = objects.charge(self.state, self.intent, pm, mandate=mandate["id"])
         charge["created"] = at
         self.state.add(charge)
         previous = self.intent["status"]
@@ -600,7 +591,7 @@ class _History:
             latest_charge=charge["id"],
             payment_method=pm["id"],
         )
-        payments.next_generation(self.state, self.intent)
+        intents.next_generation(self.state, self.intent)
         _step(self.state, self.intent, "processing", at, status=previous)
         done = max(self.demo.finished_at or at + SETTLEMENT_SECONDS, at)
         if self.in_flight:
@@ -617,10 +608,10 @@ class _History:
 
     def schedule_settlement(self, due: int, failure: str | None) -> None:
         state, pi_id = self.state, self.intent["id"]
-        generation = payments.private(state).generations[pi_id]
+        generation = intents.generation(state, pi_id)
         outcome = _outcome_for_code(failure)
         state.schedule(
-            due - state.now(), lambda: payments.settle(state, pi_id, generation, outcome)
+            due - state.now(), lambda: charges.settle(state, pi_id, generation, outcome)
         )
 
     def payment_failed(self, pm: Obj, charge: Obj, code: str, *, at: int) -> None:
@@ -629,19 +620,9 @@ class _History:
             status="failed", failure_code=outcome.failure_code, failure_message=outcome.message
         )
         if outcome.block_reason:
-            pm["us_bank_account"]["status_details"] = {
-                "blocked": {"network_code": outcome.network_code, "reason": outcome.block_reason}
-            }
-            for mandate in payments.mandates_of(self.state, pm["id"]):
-                if mandate["status"] == "active":
-                    mandate["status"] = "inactive"
-                    self.state.emit(
-                        "mandate.updated",
-                        mandate,
-                        previous_attributes={"status": "active"},
-                        created=at,
-                    )
-        error = payments.error_object(code, str(outcome.message), type="card_error")
+            pm["us_bank_account"]["status_details"] = charges.blocked_details(outcome)
+            deactivate_mandates(self.state, pm["id"], at=at)
+        error = intents.error_object(code, str(outcome.message), type="card_error")
         error["payment_method"] = clone(pm)
         previous = self.intent["status"]
         self.intent.update(
@@ -658,10 +639,5 @@ class _History:
         _step(self.state, self.intent, "canceled", self.done, status=previous)
 
 
-def _outcome_for_code(code: str | None) -> payments.Outcome:
-    if code is None:
-        return payments.SUCCESS
-    for outcome in payments.ACCOUNT_OUTCOMES.values():
-        if outcome.code == code and outcome.kind == "fail":
-            return outcome
-    return payments.Outcome("fail", code, ERROR_MESSAGES.get(code, "The debit was returned."))
+def _outcome_for_code(code: str | None) -> Outcome:
+    return outcome_for_code(code, ERROR_MESSAGES.get(code or "", "The debit was returned."))

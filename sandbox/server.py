@@ -19,21 +19,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-# Route modules register themselves on import. payments.py is written by another engineer;
-# until it exists the sandbox serves FC only and says so loudly instead of failing to start.
 import sandbox.api  # noqa: F401  (route modules register themselves on import)
 from sandbox import core, webhooks
 from sandbox.api.institutions import install_default_institutions, install_institutions
 from sandbox.core import Request, SandboxConfig, State, invalid, route, to_int
-
-try:
-    from sandbox.api import payment_intents  # noqa: F401  (registers routes)
-
-    PAYMENTS_ERROR: str | None = None
-except ImportError as exc:  # pragma: no cover - only while payments.py is being written
-    if exc.name not in ("sandbox.api.payment_intents",):
-        raise
-    PAYMENTS_ERROR = f"sandbox.payments is not available ({exc}); payment routes are off"
 
 JOB_TICK_SECONDS = 0.05
 
@@ -245,7 +234,6 @@ def _health(req: Request, state: State) -> dict:
         "now": state.now(),
         "customers": state.count("customer"),
         "pending_jobs": state.pending_jobs(),
-        "payments": PAYMENTS_ERROR is None,
     }
 
 

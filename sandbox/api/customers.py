@@ -28,6 +28,13 @@ CUSTOMER_FIELDS = (
 )
 
 
+def customer_param(state: State, value: Any) -> str | None:
+    """The id of the customer a ``customer`` parameter names (404 when there is none)."""
+    if value in (None, ""):
+        return None
+    return str(state.get("customer", str(value), param="customer")["id"])
+
+
 def _customer_fields(req: Request) -> Obj:
     out: Obj = {}
     for name in CUSTOMER_FIELDS:

@@ -12,6 +12,7 @@ DAY = 86400
 EVENT_RETENTION = 30 * DAY
 register_index("event", "type")
 
+
 @route("GET", "/v1/events")
 def list_events(req: Request, state: State) -> Obj:
     oldest = state.now() - EVENT_RETENTION

@@ -76,7 +76,9 @@ def compile_query(query: str, fields: Fields) -> Predicate:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None:
-            raise _refuse(f"We were unable to parse your search query near: {text[pos:pos + 20]!r}")
+            raise _refuse(
+                f"We were unable to parse your search query near: {text[pos : pos + 20]!r}"
+            )
         pos = m.end()
         if m.group("join"):
             if expect_clause:

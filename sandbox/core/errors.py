@@ -95,4 +95,3 @@ def api_error(message: str = "An unknown error occurred") -> StripeError:
     """500 ``api_error``: Stripe-side failure. Stripe sends ``Stripe-Should-Retry: false`` on
     most 500s (its idempotency layer saved the answer, so a same-key retry would replay it)."""
     return StripeError(500, message, type="api_error", headers={"Stripe-Should-Retry": "false"})
-

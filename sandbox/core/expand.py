@@ -20,9 +20,7 @@ def expand(lookup: Lookup, body: dict, paths: Sequence[str]) -> dict:
     for path in paths:
         parts = [p for p in str(path).split(".") if p]
         depth = (
-            len([p for p in parts if p != "data"])
-            if result.get("object") == "list"
-            else len(parts)
+            len([p for p in parts if p != "data"]) if result.get("object") == "list" else len(parts)
         )
         if not parts or depth > MAX_EXPAND_DEPTH:
             raise invalid(

@@ -47,7 +47,7 @@ class Faults:
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config  # read live: the faults hook changes ``fault_rate``
         self._forced: list[tuple[str, float | None]] = []
-        self._request_count = 0
+        self.request_count = 0  # /v1 requests that reached the fault check
         self._bucket = (float(config.rate_limit), time.monotonic())
         self._lock = threading.Lock()
 
@@ -69,13 +69,13 @@ class Faults:
     def next(self) -> tuple[str, float | None] | None:
         """The fault for the next /v1 request: forced ones first, then the seeded fault rate."""
         with self._lock:
-            self._request_count += 1
+            self.request_count += 1
             if self._forced:
                 return self._forced.pop(0)
             rate = self.config.fault_rate
             if rate <= 0:
                 return None
-            rng = random.Random(f"fault:{self.config.seed}:{self._request_count}")
+            rng = random.Random(f"fault:{self.config.seed}:{self.request_count}")
             if rng.random() >= rate:
                 return None
             return rng.choice(["429", "500", "slow"]), None

@@ -206,11 +206,9 @@ class View:
         return len(self.all())
 
 
-
 def field_in(index: Index, values: frozenset[Any]) -> Callable[[dict], bool]:
     return lambda obj: index.read(obj) in values
 
 
 def all_of(checks: list[Callable[[dict], bool]]) -> Callable[[dict], bool]:
     return lambda obj: all(check(obj) for check in checks)
-

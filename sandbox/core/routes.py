@@ -67,4 +67,3 @@ def match_route(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         return None
     found.sort(key=lambda t: t[0])
     return found[0][1], found[0][2]
-

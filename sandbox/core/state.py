@@ -325,3 +325,9 @@ class State:
 
     def clear_faults(self) -> None:
         self.faults.clear()
+
+    @property
+    def _request_count(self) -> int:
+        """How many /v1 requests reached the fault check (``tests/services/test_debits.py``
+        counts a batch's requests with it; new code reads ``state.faults.request_count``)."""
+        return self.faults.request_count

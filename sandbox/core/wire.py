@@ -62,6 +62,7 @@ def canonical_params(params: dict[str, Any]) -> str:
     """A stable string of the params, to compare idempotent requests."""
     return json.dumps(params, sort_keys=True, separators=(",", ":"))
 
+
 # Request's helper methods are named str/int/bool/list/dict (the documented API), which shadows
 # the builtins inside the class body for type checkers; these aliases keep annotations honest.
 _Str: TypeAlias = str
@@ -69,6 +70,7 @@ _Int: TypeAlias = int
 _Bool: TypeAlias = bool
 _List: TypeAlias = list
 _Dict: TypeAlias = dict
+
 
 @dataclass
 class Request:
@@ -133,6 +135,7 @@ class Request:
             raise missing(name)
         return value
 
+
 def to_int(value: Any, param: str) -> int:
     """Parse a decimal string as Stripe does, or 400 ``parameter_invalid_integer``."""
     if isinstance(value, int) and not isinstance(value, bool):
@@ -140,6 +143,7 @@ def to_int(value: Any, param: str) -> int:
     if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
         return int(value)
     raise invalid(f"Invalid integer: {value}", param=param, code="parameter_invalid_integer")
+
 
 def range_bounds(value: Any, param: str) -> tuple[int | None, int | None]:
     """A ``created``-style filter as ``[low, high)`` bounds (either may be None = open): a bare
@@ -157,6 +161,7 @@ def range_bounds(value: Any, param: str) -> tuple[int | None, int | None]:
     highs = [bounds["lt"]] if "lt" in bounds else []
     highs += [bounds["lte"] + 1] if "lte" in bounds else []
     return (max(lows) if lows else None), (min(highs) if highs else None)
+
 
 def range_filter(value: Any, param: str) -> Callable[[int], bool]:
     """The same filter as :func:`range_bounds`, as a predicate on a timestamp."""

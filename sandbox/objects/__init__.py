@@ -27,9 +27,12 @@ from sandbox.objects.financial_connections import (
 )
 from sandbox.objects.nullable import NULLABLE
 from sandbox.objects.payments import (
+    charge,
+    dispute,
     mandate,
     payment_intent,
     payment_method,
+    setup_attempt,
     setup_intent,
     us_bank_account_details,
 )
@@ -39,9 +42,11 @@ __all__ = [
     "_templates",  # Stripe's examples as loaded (tests compare them with the fixtures)
     "address",
     "balance",
+    "charge",
     "checkout_session",
     "customer",
     "deleted_customer",
+    "dispute",
     "empty_list",
     "event",
     "fc_account",
@@ -53,6 +58,7 @@ __all__ = [
     "payment_intent",
     "payment_method",
     "refresh_state",
+    "setup_attempt",
     "setup_intent",
     "template",
     "transaction",

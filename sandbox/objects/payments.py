@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sandbox.core.copies import clone
 from sandbox.core.templates import build
 from sandbox.objects.common import address, fingerprint, with_client_secret
 
@@ -150,3 +151,138 @@ def mandate(state: State, *, payment_method: str, **fields: Any) -> dict:
         "type": "multi_use",
     }
     return build(state, "mandate", "mandate_", base, fields)
+
+
+# Objects Stripe's fixtures have no example of: built field by field from the pinned types.
+
+
+def setup_attempt(state: State, si: dict, pm: dict, *, status: str) -> dict:
+    """A ``setup_attempt`` of ``si`` with ``pm`` (Stripe's fixtures have no example of one)."""
+    return {
+        "id": state.new_id("setatt_"),
+        "object": "setup_attempt",
+        "application": None,
+        "attach_to_self": False,
+        "created": state.now(),
+        "customer": si["customer"],
+        "customer_account": None,
+        "flow_directions": None,
+        "livemode": False,
+        "on_behalf_of": None,
+        "payment_method": pm["id"],
+        "payment_method_details": {"type": "us_bank_account", "us_bank_account": {}},
+        "setup_error": None,
+        "setup_intent": si["id"],
+        "status": status,
+        "usage": si["usage"],
+    }
+
+
+def charge(state: State, pi: dict, pm: dict, *, mandate: str | None) -> dict:
+    """The pending ``charge`` of an ACH debit (Stripe's fixtures have no example of one)."""
+    uba = pm["us_bank_account"]
+    return {
+        "id": state.new_id("py_"),
+        "object": "charge",
+        "amount": pi["amount"],
+        "amount_captured": pi["amount"],
+        "amount_refunded": 0,
+        "balance_transaction": None,
+        "billing_details": clone(pm["billing_details"]),
+        "captured": True,
+        "created": state.now(),
+        "currency": pi["currency"],
+        "customer": pi["customer"],
+        "description": pi["description"],
+        "disputed": False,
+        "failure_code": None,
+        "failure_message": None,
+        "livemode": False,
+        "metadata": dict(pi["metadata"]),
+        "outcome": None,
+        "paid": False,
+        "payment_intent": pi["id"],
+        "payment_method": pm["id"],
+        "payment_method_details": {
+            "type": "us_bank_account",
+            "us_bank_account": {
+                "account_holder_type": uba["account_holder_type"],
+                "account_type": uba["account_type"],
+                "bank_name": uba["bank_name"],
+                "fingerprint": uba["fingerprint"],
+                "last4": uba["last4"],
+                "mandate": mandate,
+                "payment_reference": None,
+                "routing_number": uba["routing_number"],
+            },
+        },
+        "refunded": False,
+        "statement_descriptor": pi["statement_descriptor"],
+        "statement_descriptor_suffix": pi["statement_descriptor_suffix"],
+        "status": "pending",
+    }
+
+
+# Dispute.Evidence's fields (all nullable) other than `enhanced_evidence`.
+DISPUTE_EVIDENCE_FIELDS = (
+    "access_activity_log",
+    "appeal",
+    "billing_address",
+    "cancellation_policy",
+    "cancellation_policy_disclosure",
+    "cancellation_rebuttal",
+    "customer_communication",
+    "customer_email_address",
+    "customer_name",
+    "customer_purchase_ip",
+    "customer_signature",
+    "duplicate_charge_documentation",
+    "duplicate_charge_explanation",
+    "duplicate_charge_id",
+    "product_description",
+    "receipt",
+    "refund_policy",
+    "refund_policy_disclosure",
+    "refund_refusal_explanation",
+    "service_date",
+    "service_documentation",
+    "shipping_address",
+    "shipping_carrier",
+    "shipping_date",
+    "shipping_documentation",
+    "shipping_tracking_number",
+    "uncategorized_file",
+    "uncategorized_text",
+)
+
+
+def dispute(state: State, charge: dict) -> dict:
+    """A lost ``debit_not_authorized`` dispute of ``charge`` (no example in Stripe's fixtures)."""
+    return {
+        "id": state.new_id("du_"),
+        "object": "dispute",
+        "amount": charge["amount"],
+        "balance_transactions": [],
+        "charge": charge["id"],
+        "created": state.now(),
+        "currency": charge["currency"],
+        "enhanced_eligibility_types": [],
+        "evidence": {**dict.fromkeys(DISPUTE_EVIDENCE_FIELDS), "enhanced_evidence": {}},
+        "evidence_details": {
+            "due_by": None,
+            "enhanced_eligibility": {},
+            "has_evidence": False,
+            "past_due": False,
+            "submission_count": 0,
+            "submission_method": "not_submitted",
+        },
+        "is_charge_refundable": False,
+        "livemode": False,
+        "metadata": {},
+        "payment_intent": charge["payment_intent"],
+        # The pinned Dispute type has payment method details for amazon_pay, card, klarna
+        # and paypal only; for an ACH debit it is null.
+        "payment_method_details": None,
+        "reason": "debit_not_authorized",
+        "status": "lost",
+    }

@@ -138,6 +138,7 @@ def _session_filters(req: Request) -> Obj | None:
         "require_payment_method_support": support,
     }
 
+
 def _session_limits(req: Request) -> Obj | None:
     if not req.has("limits"):
         return None
@@ -145,6 +146,7 @@ def _session_limits(req: Request) -> Obj | None:
     if not 1 <= n <= 100:
         raise invalid("limits[accounts] must be between 1 and 100", param="limits[accounts]")
     return {"accounts": n}
+
 
 def _manual_entry(req: Request) -> Obj | None:
     if not req.has("manual_entry"):
@@ -247,8 +249,8 @@ def _linkable_subcategories(session: Obj, asked: list[str]) -> list[str]:
     chosen = [s for s in ("checking", "savings") if s in allowed]
     return chosen or list(allowed)
 
+
 def _payment_support_required(session: Obj) -> bool:
     """Endive requires no payment method support unless the session asks for it (§9)."""
     support = (session.get("filters") or {}).get("require_payment_method_support")
     return support in ("all", "at_least_one")
-
