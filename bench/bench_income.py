@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sandbox import demo
-from sandbox.demo_model import DemoAccount
+from sandbox.demo.model import DemoAccount
 from services.transactions import detect_income
 
 NOW = int(datetime(2026, 6, 15, 12, tzinfo=UTC).timestamp())

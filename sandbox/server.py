@@ -121,10 +121,10 @@ def _load_demo_world(state: State, config: SandboxConfig) -> None:
     """Seed with ``sandbox.demo`` + ``sandbox.seed`` (written by others) when they exist."""
     if importlib.util.find_spec("sandbox.demo") is None:
         return
-    if importlib.util.find_spec("sandbox.seed") is None:
+    if importlib.util.find_spec("sandbox.demo.seed") is None:
         return
     demo = importlib.import_module("sandbox.demo")
-    seed = importlib.import_module("sandbox.seed")
+    seed = importlib.import_module("sandbox.demo.seed")
     # Seeding allocates millions of long-lived objects and no garbage cycles worth finding:
     # with the collector on, its full passes over the growing heap made start-up quadratic.
     collecting = gc.isenabled()

@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 import stripe
 
-from sandbox import demo, seed
+from sandbox import demo
 from sandbox.api.financial_connections.transactions import account_transactions
 from sandbox.api.institutions import install_default_institutions
 from sandbox.core import SandboxConfig, State
-from sandbox.demo_model import (
+from sandbox.demo import seed
+from sandbox.demo.model import (
     DemoAccount,
     DemoCustomer,
     DemoInstitution,

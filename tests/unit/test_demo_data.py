@@ -18,7 +18,7 @@ from sandbox.demo import (
     ledger,
     transactions_for,
 )
-from sandbox.demo_model import (
+from sandbox.demo.model import (
     DemoAccount,
     DemoCustomer,
     DemoIncome,

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from sandbox import demo
-from sandbox.demo_model import DemoAccount, DemoCustomer, DemoIncome, DemoWorld
+from sandbox.demo.model import DemoAccount, DemoCustomer, DemoIncome, DemoWorld
 from services.ownership import match_owners
 from services.transactions import IncomeStream, detect_income
 

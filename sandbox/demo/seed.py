@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox import objects, other_methods
+from sandbox import objects
 from sandbox.api import charges, intents, microdeposits
 from sandbox.api.ach_outcomes import ACCOUNT_OUTCOMES, Outcome, outcome_for_code
 from sandbox.api.collection_hooks import LINK_FAILED_CODE, LINK_UNSUPPORTED_CODE
@@ -37,7 +37,8 @@ from sandbox.api.payment_methods import (
     remember_account_number,
 )
 from sandbox.core import State, clone
-from sandbox.demo_model import (
+from sandbox.demo import other_methods
+from sandbox.demo.model import (
     DemoAccount,
     DemoCustomer,
     DemoInstitution,

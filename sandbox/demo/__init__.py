@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal, TypeVar
 
-from sandbox.demo_dynamic import add_dynamic_payment_methods
-from sandbox.demo_model import (
+from sandbox.demo.dynamic import add_dynamic_payment_methods
+from sandbox.demo.model import (
     Cadence,
     DemoAccount,
     DemoCustomer,

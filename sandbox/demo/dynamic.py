@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 
-from sandbox.demo_model import DYNAMIC_TYPES, DemoCustomer, DemoIntent
+from sandbox.demo.model import DYNAMIC_TYPES, DemoCustomer, DemoIntent
 
 MINUTE = 60
 DAY = 86_400
