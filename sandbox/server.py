@@ -8,8 +8,6 @@ runs it in the foreground. The official ``stripe`` SDK reaches it exactly like S
 from __future__ import annotations
 
 import gc
-import importlib
-import importlib.util
 import json
 import threading
 import time
@@ -21,8 +19,10 @@ from urllib.parse import urlsplit
 
 import sandbox.api  # noqa: F401  (route modules register themselves on import)
 from sandbox import core, webhooks
-from sandbox.api.institutions import install_default_institutions, install_institutions
-from sandbox.core import Request, SandboxConfig, State, invalid, route, to_int
+from sandbox.api.institutions import install_default_institutions
+from sandbox.core import SandboxConfig, State
+from sandbox.demo import generate
+from sandbox.demo.seed import load_world
 
 JOB_TICK_SECONDS = 0.05
 
@@ -118,22 +118,14 @@ def build_state(config: SandboxConfig) -> State:
 
 
 def _load_demo_world(state: State, config: SandboxConfig) -> None:
-    """Seed with ``sandbox.demo`` + ``sandbox.seed`` (written by others) when they exist."""
-    if importlib.util.find_spec("sandbox.demo") is None:
-        return
-    if importlib.util.find_spec("sandbox.demo.seed") is None:
-        return
-    demo = importlib.import_module("sandbox.demo")
-    seed = importlib.import_module("sandbox.demo.seed")
     # Seeding allocates millions of long-lived objects and no garbage cycles worth finding:
     # with the collector on, its full passes over the growing heap made start-up quadratic.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        world = demo.generate(seed=config.seed, customers=config.customers, now=state.now())
+        world = generate(seed=config.seed, customers=config.customers, now=state.now())
         with state.lock:
-            install_institutions(state, world.institutions)
-            seed.load_world(state, world)
+            load_world(state, world)
             state.prepare_indexes()
         del world
     finally:
@@ -221,50 +213,6 @@ def start_background(
         _stop=stop,
         webhooks=dispatcher,
     )
-
-
-# --------------------------------------------------------------------------- generic hooks
-
-
-@route("GET", "/_sandbox/health")
-def _health(req: Request, state: State) -> dict:
-    return {
-        "ok": True,
-        "seed": state.config.seed,
-        "now": state.now(),
-        "customers": state.count("customer"),
-        "pending_jobs": state.pending_jobs(),
-    }
-
-
-@route("POST", "/_sandbox/clock/advance", params={"seconds"})
-def _advance(req: Request, state: State) -> dict:
-    seconds = to_int(req.require("seconds"), "seconds")
-    state.clock.advance(seconds)
-    ran = state.run_due()
-    return {"ok": True, "now": state.now(), "jobs_run": ran}
-
-
-@route("POST", "/_sandbox/faults", params={"mode", "count", "rate", "seconds", "clear"})
-def _faults(req: Request, state: State) -> dict:
-    if req.bool("clear"):
-        state.clear_faults()
-    if req.has("rate"):
-        try:
-            rate = float(req.str("rate") or "0")
-        except ValueError as exc:
-            raise invalid("rate must be a number between 0 and 1", param="rate") from exc
-        if not 0 <= rate <= 1:
-            raise invalid("rate must be a number between 0 and 1", param="rate")
-        state.config.fault_rate = rate
-    if req.has("mode"):
-        seconds = float(req.str("seconds") or 0) or None
-        state.faults.force(req.str("mode") or "", req.int("count", 1) or 1, seconds)
-    return {
-        "ok": True,
-        "fault_rate": state.config.fault_rate,
-        "forced_pending": state.forced_faults_pending(),
-    }
 
 
 def wait_until_ready(base_url: str, *, timeout: float = 5.0) -> bool:

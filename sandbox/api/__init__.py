@@ -7,6 +7,7 @@ from sandbox.api import (  # noqa: F401 (route modules register their routes on 
     collection_hooks,
     customers,
     events,
+    hooks,
     institutions,
     mandates,
     payment_intents,

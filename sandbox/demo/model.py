@@ -1,7 +1,7 @@
 """The demo world as plain data, before it becomes Stripe objects.
 
 ``sandbox.demo.generate(...)`` builds a :class:`DemoWorld` (who the customers are, which banks
-they linked, what their money does). ``sandbox.state`` turns it into Stripe-shaped objects.
+they linked, what their money does). ``sandbox.demo.seed`` turns it into Stripe-shaped objects.
 Keeping the two apart lets the generator be tested for realism without HTTP, and lets tests
 compare what the product detects with the truth the generator planted (``DemoIncome``).
 All timestamps are Unix seconds; all amounts integer minor units (cents).

@@ -25,7 +25,11 @@ def card_details(state: State, *, salt: str) -> Obj:
     last4 = f"{rng.randrange(10_000):04d}"
     return {
         "brand": brand,
-        "checks": {"address_line1_check": None, "address_postal_code_check": None, "cvc_check": "pass"},
+        "checks": {
+            "address_line1_check": None,
+            "address_postal_code_check": None,
+            "cvc_check": "pass",
+        },
         "country": "US",
         "display_brand": brand,
         "exp_month": rng.randrange(1, 13),
@@ -41,9 +45,7 @@ def card_details(state: State, *, salt: str) -> Obj:
     }
 
 
-def other_payment_method(
-    state: State, *, kind: str, customer: Obj, created: int, salt: str
-) -> Obj:
+def other_payment_method(state: State, *, kind: str, customer: Obj, created: int, salt: str) -> Obj:
     """A ``card`` or ``link`` payment method of ``customer`` (attached), created at ``created``."""
     pm = objects.payment_method(
         state,
@@ -74,5 +76,8 @@ def pay_with(state: State, intent: Obj, pm: Obj, *, at: int) -> None:
     if intent["object"] == "payment_intent":
         intent["amount_received"] = intent["amount"]
     state.emit(
-        f"{intent['object']}.succeeded", intent, previous_attributes={"status": previous}, created=at
+        f"{intent['object']}.succeeded",
+        intent,
+        previous_attributes={"status": previous},
+        created=at,
     )

@@ -1,4 +1,4 @@
-"""``sandbox.seed.load_world``: a demo world becomes consistent Stripe objects with a history."""
+"""``sandbox.demo.seed.load_world``: a demo world becomes consistent Stripe objects with a history."""
 
 from __future__ import annotations
 

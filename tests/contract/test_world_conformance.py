@@ -1,7 +1,7 @@
 """A whole demo world, read back over HTTP, matches the pinned version's resource types.
 
 The sandbox seeds a demo world; the test then drives the SDK and the simulation hooks so every
-event type the sandbox emits (``sandbox.events.EVENT_TYPES``) happens at least once, reads every
+event type the sandbox emits (``sandbox.core.event_types.EVENT_TYPES``) happens at least once, reads every
 object back the way a client would (lists, retrieves, expansions, search, events, a deleted
 customer) and checks each answer with :class:`sandbox.spec.shapes.Checker`: no field outside
 the SDK's annotations, none missing that Stripe always sends, JSON types, enums, nulls only

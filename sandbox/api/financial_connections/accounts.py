@@ -20,7 +20,7 @@ from sandbox.api.financial_connections import (
 from sandbox.api.params import each_one_of
 from sandbox.core import Request, State, StripeError, invalid, missing, register_index, route
 
-# Lists filtered by these fields read an index instead of scanning every object (core.View).
+# Lists filtered by these fields read an index instead of scanning every object (core.indexes).
 register_index(ACCOUNT, "customer", "account_holder.customer")
 register_index(ACCOUNT, "holder_account", "account_holder.account")
 

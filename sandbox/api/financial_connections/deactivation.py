@@ -4,7 +4,7 @@ Since dahlia (and in the pinned endive) an account carries ``status_details.acti
 ``action: relink_required``, a ``cause`` and an ``expected_deactivation_date``, announced by
 ``financial_connections.account.upcoming_deactivation`` and moved by
 ``…expected_deactivation_date_updated`` (reference §2.1, §5.1; SDK
-``financial_connections/_account.py``). The sandbox announces some demo accounts (seed.py),
+``financial_connections/_account.py``). The sandbox announces some demo accounts (demo/seed.py),
 offers a hook to announce one, and deactivates the account when the date comes. Hooks also
 deactivate and reactivate an account at once.
 """
