@@ -37,13 +37,36 @@ LINK_FAILED_CODE = "payment_method_not_available"  # codes from the pinned SDK's
 LINK_UNSUPPORTED_CODE = "bank_account_unusable"
 
 
-def require_collectable(intent: Obj) -> None:
+# How a bank account cannot be collected under a verification method: (method, why, param).
+_NOT_OFFERED = {
+    "link": (
+        "microdeposits",
+        "This intent uses verification_method=microdeposits, which never links through "
+        "Financial Connections; use manual_entry.",
+        "institution",
+    ),
+    "manual_entry": (
+        "instant",
+        "This intent uses verification_method=instant: manual entry is not offered, the "
+        "customer must link the account with Financial Connections.",
+        "account_number",
+    ),
+}
+
+
+def _intent_to_collect(state: State, req: Request, how: str) -> Obj:
+    """The hook's intent, if it can still collect a bank account ``how`` (link/manual_entry)."""
+    intent = intent_for_path(state, req)
     if intent["status"] not in ("requires_payment_method", "requires_confirmation"):
         raise unexpected_with(
             intent,
             f"This {kind_of(intent).title} has a status of {intent['status']}; a bank account "
             "can only be collected while it is requires_payment_method or requires_confirmation.",
         )
+    method, why, param = _NOT_OFFERED[how]
+    if verification_method(intent) == method:
+        raise invalid(why, param=param)
+    return intent
 
 
 def holder_name(state: State, intent: Obj) -> str:
@@ -88,14 +111,7 @@ def link_failure(state: State, intent: Obj, code: str, message: str) -> Obj:
 @route("POST", "/_sandbox/payment_intents/{id}/link", params=("institution", "subcategory"))
 def link_hook(req: Request, state: State) -> Obj:
     """FC instant verification: a new ``fca_`` (with the intent's permissions), a PM, confirm."""
-    intent = intent_for_path(state, req)
-    require_collectable(intent)
-    if verification_method(intent) == "microdeposits":
-        raise invalid(
-            "This intent uses verification_method=microdeposits, which never links through "
-            "Financial Connections; use manual_entry.",
-            param="institution",
-        )
+    intent = _intent_to_collect(state, req, "link")
     name = req.str("institution") or "StripeBank"
     bank = institution(state, name)
     if bank.link_fails:
@@ -141,14 +157,7 @@ def link_hook(req: Request, state: State) -> Obj:
 @route("POST", "/_sandbox/payment_intents/{id}/manual_entry", params=MANUAL_ENTRY_PARAMS)
 def manual_entry_hook(req: Request, state: State) -> Obj:
     """The customer types account and routing numbers: a PM without FC account, microdeposits."""
-    intent = intent_for_path(state, req)
-    require_collectable(intent)
-    if verification_method(intent) == "instant":
-        raise invalid(
-            "This intent uses verification_method=instant: manual entry is not offered, the "
-            "customer must link the account with Financial Connections.",
-            param="account_number",
-        )
+    intent = _intent_to_collect(state, req, "manual_entry")
     kind = one_of(
         req.str("microdeposit_type") or "descriptor_code",
         ("descriptor_code", "amounts"),

@@ -26,7 +26,7 @@ from sandbox.api.ach_outcomes import outcome_for_account_number
 from sandbox.api.mandates import acceptance_from, accepted, remember_acceptance
 from sandbox.api.microdeposits import MICRODEPOSIT_ERRORS, MICRODEPOSIT_TIMEOUT
 from sandbox.api.params import one_of
-from sandbox.api.payment_method_options import parse_us_bank_options, verification_method
+from sandbox.api.payment_method_options import update_options, verification_method
 from sandbox.api.payment_methods import (
     account_number,
     mark_verified,
@@ -135,13 +135,24 @@ def take_payment_method(state: State, intent: Obj, params: Obj) -> None:
             intent["status"] = "requires_confirmation"
 
 
-def add_created(state: State, intent: Obj, req: Request, *, confirm_with: Obj | None) -> None:
-    """Store a new intent (``<kind>.created``) and confirm it at once when asked to."""
+def add_created(
+    state: State, intent: Obj, req: Request, *, confirm_now: bool, confirm_params: tuple[str, ...]
+) -> None:
+    """Store a new intent (``<kind>.created``) and, with ``confirm=true``, confirm it at once
+    with the ``confirm_params`` given at creation."""
     take_payment_method(state, intent, req.params)
     state.add(intent)
     state.emit(f"{intent['object']}.created", intent, request=req)
-    if confirm_with is not None:
-        confirm(state, intent, req, confirm_with)
+    if confirm_now:
+        confirm(state, intent, req, {k: req.params[k] for k in confirm_params if k in req.params})
+
+
+def cannot_update(intent: Obj) -> StripeError:
+    return unexpected_with(
+        intent,
+        f"You cannot update this {kind_of(intent).title} because it has a status of "
+        f"{intent['status']}.",
+    )
 
 
 def confirm(
@@ -178,12 +189,7 @@ def apply_confirm_params(state: State, intent: Obj, params: Obj, *, payment: boo
             params["setup_future_usage"], ("off_session", "on_session"), param="setup_future_usage"
         )
     if "payment_method_options" in params:
-        intent["payment_method_options"] = parse_us_bank_options(
-            params["payment_method_options"],
-            types=intent["payment_method_types"],
-            current=intent["payment_method_options"],
-            payment=payment,
-        )
+        update_options(intent, params["payment_method_options"], payment=payment)
     if params.get("mandate_data") not in (None, ""):
         remember_acceptance(
             state,
@@ -372,6 +378,12 @@ def cancel(state: State, intent: Obj, reason: str | None, req: Request | None) -
 
 
 # --------------------------------------------------------------------------- shared routes
+
+
+@route("GET", "/v1/setup_intents/{id}")
+@route("GET", "/v1/payment_intents/{id}")
+def retrieve_route(req: Request, state: State) -> Obj:
+    return intent_for_path(state, req)
 
 
 @route("POST", "/v1/setup_intents/{id}/confirm")

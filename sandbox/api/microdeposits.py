@@ -123,13 +123,22 @@ def judge(deposits: Microdeposits, amounts: Any, code: Any) -> tuple[str | None,
     return check_descriptor_code(deposits, str(code)), DESCRIPTOR_CODE_ATTEMPTS
 
 
+# The answer does not match how the deposits were sent (microdeposit_type).
+_SENT_OTHERWISE = {
+    "amounts": "These microdeposits were sent as a descriptor code (microdeposit_type "
+    "descriptor_code); verify with descriptor_code instead of amounts.",
+    "descriptor_code": "These microdeposits were sent as two amounts (microdeposit_type "
+    "amounts); verify with amounts instead of descriptor_code.",
+}
+
+
+def _expect_answer(deposits: Microdeposits, answer: str) -> None:
+    if deposits.microdeposit_type != answer:
+        raise invalid(_SENT_OTHERWISE[answer], param=answer)
+
+
 def check_amounts(deposits: Microdeposits, amounts: Any) -> str | None:
-    if deposits.microdeposit_type != "amounts":
-        raise invalid(
-            "These microdeposits were sent as a descriptor code (microdeposit_type "
-            "descriptor_code); verify with descriptor_code instead of amounts.",
-            param="amounts",
-        )
+    _expect_answer(deposits, "amounts")
     values = amounts if isinstance(amounts, list) else [amounts]
     if len(values) != 2 or not all(
         isinstance(v, str) and v.isdigit() and 0 < int(v) < 100 for v in values
@@ -145,12 +154,7 @@ def check_amounts(deposits: Microdeposits, amounts: Any) -> str | None:
 
 
 def check_descriptor_code(deposits: Microdeposits, code: str) -> str | None:
-    if deposits.microdeposit_type != "descriptor_code":
-        raise invalid(
-            "These microdeposits were sent as two amounts (microdeposit_type amounts); verify "
-            "with amounts instead of descriptor_code.",
-            param="descriptor_code",
-        )
+    _expect_answer(deposits, "descriptor_code")
     return MICRODEPOSIT_CODES.get(code.strip().upper())
 
 

@@ -13,7 +13,12 @@ from sandbox.api import intents, search
 from sandbox.api.charges import debit
 from sandbox.api.customers import customer_param
 from sandbox.api.params import created_bounds, dig, metadata_update, one_of, where
-from sandbox.api.payment_method_options import parse_currency, parse_types, parse_us_bank_options
+from sandbox.api.payment_method_options import (
+    parse_currency,
+    parse_types,
+    parse_us_bank_options,
+    update_options,
+)
 from sandbox.api.payment_methods import check_pm_customer
 from sandbox.core import Request, State, StripeError, clone, invalid, missing, register_index, route
 from sandbox.core.wire import to_int
@@ -136,15 +141,9 @@ def create_payment_intent(req: Request, state: State) -> Obj:
     )
     if pi["setup_future_usage"] and not pi["customer"]:
         raise invalid("setup_future_usage requires a customer.", param="customer")
-    confirm_keys = ("mandate", "mandate_data", "off_session")
-    confirm_with = {k: p[k] for k in confirm_keys if k in p} if confirm else None
-    intents.add_created(state, pi, req, confirm_with=confirm_with)
+    confirm_params = ("mandate", "mandate_data", "off_session")
+    intents.add_created(state, pi, req, confirm_now=confirm, confirm_params=confirm_params)
     return pi
-
-
-@route("GET", "/v1/payment_intents/{id}")
-def retrieve_payment_intent(req: Request, state: State) -> Obj:
-    return state.get(PAYMENT_INTENT, req.path_args["id"])
 
 
 @route("POST", "/v1/payment_intents/{id}")
@@ -153,9 +152,7 @@ def update_payment_intent(req: Request, state: State) -> Obj:
     p = req.params
     structural = set(p) - {"metadata", "description", "receipt_email"}
     if structural and pi["status"] not in ("requires_payment_method", "requires_confirmation"):
-        raise intents.unexpected_with(
-            pi, f"You cannot update this PaymentIntent because it has a status of {pi['status']}."
-        )
+        raise intents.cannot_update(pi)
     if "metadata" in p:
         pi["metadata"] = metadata_update(pi["metadata"], p["metadata"])
     for name in ("description", "receipt_email"):
@@ -178,12 +175,7 @@ def update_payment_intent(req: Request, state: State) -> Obj:
         if name in p:
             pi[name] = parse_statement_descriptor(p[name], param=name)
     if "payment_method_options" in p:
-        pi["payment_method_options"] = parse_us_bank_options(
-            p["payment_method_options"],
-            types=pi["payment_method_types"],
-            current=pi["payment_method_options"],
-            payment=True,
-        )
+        update_options(pi, p["payment_method_options"], payment=True)
     intents.take_payment_method(state, pi, p)
     return pi
 

@@ -112,6 +112,16 @@ def parse_us_bank_options(
     return result
 
 
+def update_options(intent: Obj, given: Any, *, payment: bool) -> None:
+    """Apply ``payment_method_options`` given at update or confirm to the intent's options."""
+    intent["payment_method_options"] = parse_us_bank_options(
+        given,
+        types=intent["payment_method_types"],
+        current=intent["payment_method_options"],
+        payment=payment,
+    )
+
+
 def check_permissions(value: Any, *, param: str) -> list[str]:
     permissions = as_list(value, param=param)
     for i, permission in enumerate(permissions):

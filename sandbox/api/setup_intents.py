@@ -13,7 +13,7 @@ from sandbox.api.customers import customer_param
 from sandbox.api.mandates import acceptance_at, accepted, create_mandate
 from sandbox.api.microdeposits import forget
 from sandbox.api.params import created_bounds, metadata_update, one_of, where
-from sandbox.api.payment_method_options import parse_types, parse_us_bank_options
+from sandbox.api.payment_method_options import parse_types, parse_us_bank_options, update_options
 from sandbox.api.payment_methods import attach
 from sandbox.core import Request, State, invalid, register_index, route
 
@@ -93,14 +93,8 @@ def create_setup_intent(req: Request, state: State) -> Obj:
         payment_method_options=parse_us_bank_options(p.get("payment_method_options"), types=types),
         usage=one_of(p.get("usage") or "off_session", ("off_session", "on_session"), param="usage"),
     )
-    confirm_with = {k: p[k] for k in ("mandate_data",) if k in p} if confirm else None
-    intents.add_created(state, si, req, confirm_with=confirm_with)
+    intents.add_created(state, si, req, confirm_now=confirm, confirm_params=("mandate_data",))
     return si
-
-
-@route("GET", "/v1/setup_intents/{id}")
-def retrieve_setup_intent(req: Request, state: State) -> Obj:
-    return state.get(SETUP_INTENT, req.path_args["id"])
 
 
 @route("POST", "/v1/setup_intents/{id}")
@@ -109,9 +103,7 @@ def update_setup_intent(req: Request, state: State) -> Obj:
     p = req.params
     changes_pm = any(k in p for k in PAYMENT_METHOD_PARAMS)
     if changes_pm and si["status"] in ("succeeded", "canceled", "processing"):
-        raise intents.unexpected_with(
-            si, f"You cannot update this SetupIntent because it has a status of {si['status']}."
-        )
+        raise intents.cannot_update(si)
     if "customer" in p:
         if si["customer"] and p["customer"] != si["customer"]:
             raise invalid("A SetupIntent's customer cannot be changed once set.", param="customer")
@@ -124,11 +116,7 @@ def update_setup_intent(req: Request, state: State) -> Obj:
     if types_changed:
         si["payment_method_types"] = parse_types(p)
     if "payment_method_options" in p or types_changed:
-        si["payment_method_options"] = parse_us_bank_options(
-            p.get("payment_method_options"),
-            types=si["payment_method_types"],
-            current=si["payment_method_options"],
-        )
+        update_options(si, p.get("payment_method_options"), payment=False)
     intents.take_payment_method(state, si, p)
     return si
 

@@ -58,6 +58,16 @@ class PayStream:
     per_day: float = 0.0  # irregular: chance of a payout on a given day
 
 
+# How often a rule pays (every other rule pays monthly).
+_CADENCE: dict[str, Cadence] = {
+    "weekly": "weekly",
+    "biweekly": "biweekly",
+    "semimonthly_1_15": "semimonthly",
+    "semimonthly_15_last": "semimonthly",
+    "irregular": "irregular",
+}
+
+
 def weekday_anchor(rng: random.Random, weekday: int, today: date) -> date:
     back = (today.weekday() - weekday) % 7 + 7 * rng.randrange(0, 2)
     return today - timedelta(days=back)
@@ -68,62 +78,37 @@ def _make_stream(
 ) -> PayStream:
     key = sub_seed(seed, "stream", index)
     offset = rng.randrange(0, 2 * HOUR)
+
+    def stream(
+        description: str, rule: Rule, amount: int, anchor: date, day: int = 0, per_day: float = 0.0
+    ) -> PayStream:
+        cadence = _CADENCE.get(rule, "monthly")
+        return PayStream(description, cadence, rule, amount, anchor, day, key, offset, per_day)
+
     if business:
         if index == 0:
             anchor = weekday_anchor(rng, rng.choice((0, 1)), today)
             amount = rng.randrange(60_000, 350_000)
-            return PayStream(
-                f"STRIPE TRANSFER ST-{rng.randrange(10**7):07d}",
-                "weekly",
-                "weekly",
-                amount,
-                anchor,
-                0,
-                key,
-                offset,
+            return stream(
+                f"STRIPE TRANSFER ST-{rng.randrange(10**7):07d}", "weekly", amount, anchor
             )
         client = rng.choice(_EMPLOYERS)
-        return PayStream(
-            f"ACH CREDIT {client} PAYMENT",
-            "irregular",
-            "irregular",
-            rng.randrange(50_000, 300_000),
-            today,
-            0,
-            key,
-            offset,
-            per_day=rng.uniform(0.05, 0.12),
-        )
+        amount = rng.randrange(50_000, 300_000)
+        per_day = rng.uniform(0.05, 0.12)
+        return stream(f"ACH CREDIT {client} PAYMENT", "irregular", amount, today, per_day=per_day)
     kind = weighted(rng, (("payroll", 80), ("gig", 9), ("ssa", 7), ("pension", 4)))
     if kind == "gig":
         payer = rng.choice(_GIG_PAYERS)
-        return PayStream(
-            payer,
-            "irregular",
-            "irregular",
-            rng.randrange(8_000, 45_000),
-            today,
-            0,
-            key,
-            offset,
-            per_day=rng.uniform(0.08, 0.3),
-        )
+        amount, per_day = rng.randrange(8_000, 45_000), rng.uniform(0.08, 0.3)
+        return stream(payer, "irregular", amount, today, per_day=per_day)
     if kind == "ssa":
         amount = rng.randrange(110_000, 320_000)
-        return PayStream(
-            "SSA TREAS 310 XXSOC SEC",
-            "monthly",
-            "monthly_nth_wednesday",
-            amount,
-            today,
-            rng.choice((2, 3, 4)),
-            key,
-            offset,
-        )
+        wednesday = rng.choice((2, 3, 4))  # 2nd, 3rd or 4th by birthday
+        return stream("SSA TREAS 310 XXSOC SEC", "monthly_nth_wednesday", amount, today, wednesday)
     if kind == "pension":
         amount = rng.randrange(60_000, 280_000)
         name = rng.choice(("CALPERS RETIREMENT", "TEACHERS RETIREMENT SYS", "FIDELITY PENSION PMT"))
-        return PayStream(name, "monthly", "monthly_day", amount, today, 1, key, offset)
+        return stream(name, "monthly_day", amount, today, 1)
     employer = rng.choice(_EMPLOYERS)
     description = weighted(
         rng,
@@ -143,15 +128,9 @@ def _make_stream(
     per_year = {"weekly": 52, "biweekly": 26, "monthly_day": 12, "monthly_last_business": 12}.get(
         rule, 24
     )
-    cadence: Cadence = {
-        "weekly": "weekly",
-        "biweekly": "biweekly",
-        "semimonthly_1_15": "semimonthly",
-        "semimonthly_15_last": "semimonthly",
-    }.get(rule, "monthly")  # type: ignore[assignment]
     anchor = weekday_anchor(rng, 4 if rng.random() < 0.85 else rng.choice((2, 3)), today)
     day = rng.choice((1, 1, 15, 25, 28))
-    return PayStream(description, cadence, rule, int(annual / per_year), anchor, day, key, offset)
+    return stream(description, rule, int(annual / per_year), anchor, day)
 
 
 def pay_streams(account: DemoAccount, *, now: int) -> list[PayStream]:

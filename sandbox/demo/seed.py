@@ -122,16 +122,10 @@ def load_account(
         load_transaction_refresh(state, fca, demo, failed=failed, active=active, now=now)
     if active:
         _maybe_announce_deactivation(state, fca, demo, now=now)
-    if demo.status == "inactive":
+    if demo.status in ("inactive", "disconnected"):
+        event = "deactivated" if demo.status == "inactive" else "disconnected"
         state.emit(
-            "financial_connections.account.deactivated",
-            fca,
-            previous_attributes={"status": "active"},
-            created=_between(demo.created, now, 0.8),
-        )
-    elif demo.status == "disconnected":
-        state.emit(
-            "financial_connections.account.disconnected",
+            f"financial_connections.account.{event}",
             fca,
             previous_attributes={"status": "active"},
             created=_between(demo.created, now, 0.8),

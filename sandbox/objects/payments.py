@@ -60,8 +60,10 @@ def payment_method(state: State, **fields: Any) -> dict:
     return obj
 
 
-def setup_intent(state: State, **fields: Any) -> dict:
-    base: dict[str, Any] = {
+def _intent_base() -> dict[str, Any]:
+    """The fields a fresh SetupIntent and PaymentIntent share (each adds its own; every key is in
+    both of Stripe's examples, so the result keeps the examples' key order)."""
+    return {
         "application": None,
         "automatic_payment_methods": None,
         "cancellation_reason": None,
@@ -69,10 +71,6 @@ def setup_intent(state: State, **fields: Any) -> dict:
         "customer": None,
         "description": None,
         "excluded_payment_method_types": None,
-        "flow_directions": None,
-        "last_setup_error": None,
-        "latest_attempt": None,
-        "mandate": None,
         "metadata": {},
         "next_action": None,
         "on_behalf_of": None,
@@ -80,8 +78,18 @@ def setup_intent(state: State, **fields: Any) -> dict:
         "payment_method_configuration_details": None,
         "payment_method_options": {},
         "payment_method_types": ["us_bank_account"],
-        "single_use_mandate": None,
         "status": "requires_payment_method",
+    }
+
+
+def setup_intent(state: State, **fields: Any) -> dict:
+    base: dict[str, Any] = {
+        **_intent_base(),
+        "flow_directions": None,
+        "last_setup_error": None,
+        "latest_attempt": None,
+        "mandate": None,
+        "single_use_mandate": None,
         "usage": "off_session",
     }
     obj = build(state, "setup_intent", "seti_", base, fields)
@@ -90,33 +98,20 @@ def setup_intent(state: State, **fields: Any) -> dict:
 
 def payment_intent(state: State, *, amount: int, currency: str = "usd", **fields: Any) -> dict:
     base: dict[str, Any] = {
+        **_intent_base(),
         "amount": amount,
         "amount_capturable": 0,
         "amount_details": {"tip": {}},
         "amount_received": 0,
-        "application": None,
         "application_fee_amount": None,
-        "automatic_payment_methods": None,
         "canceled_at": None,
-        "cancellation_reason": None,
         "capture_method": "automatic",
-        "client_secret": None,
         "confirmation_method": "automatic",
         "currency": currency,
-        "customer": None,
         "customer_account": None,
-        "description": None,
-        "excluded_payment_method_types": None,
         "last_payment_error": None,
         "latest_charge": None,
         "managed_payments": {"enabled": False},
-        "metadata": {},
-        "next_action": None,
-        "on_behalf_of": None,
-        "payment_method": None,
-        "payment_method_configuration_details": None,
-        "payment_method_options": {},
-        "payment_method_types": ["us_bank_account"],
         "processing": None,
         "receipt_email": None,
         "review": None,
@@ -125,7 +120,6 @@ def payment_intent(state: State, *, amount: int, currency: str = "usd", **fields
         "source": None,
         "statement_descriptor": None,
         "statement_descriptor_suffix": None,
-        "status": "requires_payment_method",
         "transfer_data": None,
         "transfer_group": None,
     }
