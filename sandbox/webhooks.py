@@ -1,7 +1,7 @@
 """Optional signed webhook delivery (reference §5.2, §8.4): POST each new event to one URL.
 
 Why a separate thread and queue: ``State.emit`` runs inside request handlers and background
-jobs with ``state.lock`` held, so the ``on_event`` hook only files a delivery; a daemon thread
+jobs with ``state.lock`` held, so the event hook only files a delivery; a daemon thread
 signs and POSTs it without ever taking the state lock, and a slow or failing receiver never
 stalls the API. Delivery is at-least-once like Stripe's: a non-2xx answer or a connection
 error is retried after ``retry_delays`` (bounded), then the delivery is marked ``failed``.
@@ -124,7 +124,7 @@ class WebhookDispatcher:
     def install(self, state: State) -> None:
         """Deliver every event ``state`` emits from now on (the seeded history is not sent)."""
         state.extras["webhooks"] = self
-        state.extras["on_event"] = self.enqueue
+        state.event_hooks.append(self.enqueue)
         self._thread.start()
 
     def stop(self, *, timeout: float = 2.0) -> None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 from sandbox.core import State, StripeError, invalid
-from services.calendar import next_business_day
+from sandbox.shared_facts import next_business_day
 
 Obj = dict[str, Any]
 DESCRIPTOR_CODE_ATTEMPTS = 10

@@ -10,9 +10,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from sandbox.core import invalid, range_bounds
+from sandbox.shared_facts import METADATA_KEY_LENGTH, METADATA_MAX_KEYS, METADATA_VALUE_LENGTH
 
 Obj = dict[str, Any]
-METADATA_MAX_KEYS = 50
 
 
 def dig(params: Any, *keys: str) -> Any:
@@ -67,12 +67,12 @@ def metadata_update(current: Obj, given: Any) -> Obj:
         raise invalid("Invalid metadata: must be a hash", param="metadata")
     merged = dict(current)
     for key, value in given.items():
-        if len(key) > 40 or "[" in key or "]" in key:
+        if len(key) > METADATA_KEY_LENGTH or "[" in key or "]" in key:
             raise invalid(f"Invalid metadata key: {key}", param=f"metadata[{key}]")
         if value == "":
             merged.pop(key, None)
         else:
-            merged[key] = str(value)[:500]
+            merged[key] = str(value)[:METADATA_VALUE_LENGTH]
     if len(merged) > METADATA_MAX_KEYS:
         raise invalid(f"Metadata can have at most {METADATA_MAX_KEYS} keys.", param="metadata")
     return merged

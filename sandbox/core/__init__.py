@@ -44,7 +44,7 @@ from sandbox.core.wire import (
     range_filter,
     to_int,
 )
-from services.stripe_api import API_VERSION  # the one pinned version (also the gateway's)
+from sandbox.shared_facts import API_VERSION  # the one pinned version (also the gateway's)
 
 __all__ = [
     "API_VERSION",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.copies import ATOMIC, clone
 from sandbox.core.templates import build
-from services.stripe_api import API_VERSION
+from sandbox.shared_facts import API_VERSION
 
 if TYPE_CHECKING:
     from sandbox.core.state import State

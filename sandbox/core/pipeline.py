@@ -20,9 +20,9 @@ from sandbox.core.faults import lock_timeout, rate_limited
 from sandbox.core.routes import Route, match_route
 from sandbox.core.state import State
 from sandbox.core.wire import Request, parse_params
+from sandbox.shared_facts import API_VERSION  # the one pinned version (also the gateway's)
 from sandbox.spec import shapes
 from sandbox.spec.params import check_request
-from services.stripe_api import API_VERSION  # the one pinned version (also the gateway's)
 
 
 @dataclass

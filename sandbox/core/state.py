@@ -63,6 +63,8 @@ class State:
         self.store: dict[str, dict[str, dict]] = {}
         self.by_id: dict[str, dict] = {}
         self.extras: dict[str, Any] = {}  # private slots of route modules (see ``private``)
+        # called with every event this state stores (webhook delivery; the lock is held)
+        self.event_hooks: list[Callable[[dict], None]] = []
         self._order: dict[str, int] = {}
         self._seq = itertools.count()
         self._all: dict[str, IdSet] = {}  # object type → every id of that type
@@ -280,8 +282,7 @@ class State:
         self.add(evt)
         for listener in EVENT_LISTENERS:
             listener(self, evt)
-        hook = self.extras.get("on_event")
-        if callable(hook):
+        for hook in self.event_hooks:
             hook(evt)
         return evt
 

@@ -17,14 +17,15 @@ TEMPLATES_PATH = Path(__file__).resolve().parents[1] / "stripe_templates.json"
 
 
 @functools.cache
-def _templates() -> dict[str, dict]:
+def examples() -> dict[str, dict]:
+    """Stripe's example objects by type, as loaded (shared: never change them; copy them)."""
     resources: dict[str, dict] = json.loads(TEMPLATES_PATH.read_text())["resources"]
     return resources
 
 
 def template(object_name: str) -> dict:
     """A fresh deep copy of Stripe's example object for ``object_name``."""
-    return clone(_templates()[object_name])
+    return clone(examples()[object_name])
 
 
 def build(state: State, object_name: str, prefix: str, base: dict, fields: dict[str, Any]) -> dict:
@@ -32,7 +33,7 @@ def build(state: State, object_name: str, prefix: str, base: dict, fields: dict[
     ``fields`` (the caller's overrides) on top, a fresh ``prefix`` id and ``created`` now."""
     # Same result as ``template(object_name)`` updated with ``base`` (keys in template order,
     # new keys after), but only the template values that survive are copied.
-    obj = {k: base[k] if k in base else clone(v) for k, v in _templates()[object_name].items()}
+    obj = {k: base[k] if k in base else clone(v) for k, v in examples()[object_name].items()}
     for k, v in base.items():
         if k not in obj:
             obj[k] = v

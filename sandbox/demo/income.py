@@ -20,7 +20,7 @@ from sandbox.demo.seeds import (
     unit,
     weighted,
 )
-from services.calendar import is_business_day, on_or_before_business_day
+from sandbox.shared_facts import is_business_day, on_or_before_business_day
 
 Rule = Literal[
     "weekly", "biweekly", "semimonthly_1_15", "semimonthly_15_last", "monthly_day",

@@ -26,7 +26,7 @@ from sandbox.demo.merchants import (
 from sandbox.demo.model import DemoAccount, DemoTransaction
 from sandbox.demo.seeds import DAY, HOUR, date_of, last_day_of_month
 from sandbox.demo.simulation import Event, Ledger, Sim
-from services.calendar import on_or_before_business_day
+from sandbox.shared_facts import on_or_before_business_day
 
 
 def _seasonal(base: int, rng: random.Random) -> Callable[[date], int]:

@@ -22,7 +22,7 @@ from sandbox.demo.seeds import (
     last_day_of_month,
     sub_seed,
 )
-from services.calendar import is_business_day, next_business_day
+from sandbox.shared_facts import is_business_day, next_business_day
 
 
 @dataclass

@@ -12,7 +12,7 @@ Starting from the template means a field Stripe adds to its examples shows up he
 """
 
 from sandbox.core.events import event
-from sandbox.core.templates import _templates, template
+from sandbox.core.templates import examples, template
 from sandbox.objects.checkout import checkout_session
 from sandbox.objects.common import address, empty_list, fingerprint
 from sandbox.objects.customers import customer, deleted_customer
@@ -37,9 +37,15 @@ from sandbox.objects.payments import (
     us_bank_account_details,
 )
 
+
+def _templates() -> dict[str, dict]:
+    """Stripe's example objects as loaded (``tests/contract/test_fixture_shapes.py`` compares
+    them with the fixtures under this name)."""
+    return examples()
+
+
 __all__ = [
     "NULLABLE",
-    "_templates",  # Stripe's examples as loaded (tests compare them with the fixtures)
     "address",
     "balance",
     "charge",

@@ -288,7 +288,8 @@ def sdk_endpoints() -> dict[tuple[str, str], tuple[str, type | None]]:
 
 def sandbox_routes() -> list[tuple[str, str]]:
     """Every ``/v1`` route the sandbox registers (hooks under ``/_sandbox`` are not Stripe's)."""
-    from sandbox import core, server  # noqa: F401  (route modules register on import)
+    import sandbox.api  # noqa: F401  (route modules register on import)
+    from sandbox import core
 
     return sorted({(r.method, r.pattern) for r in core.ROUTES if r.pattern.startswith("/v1/")})
 

@@ -17,14 +17,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.spec import deref, endpoint
-from services.stripe_api import (
+from sandbox.shared_facts import (
     MAX_STRING_LENGTH,
     METADATA_KEY_LENGTH,
     METADATA_MAX_KEYS,
     METADATA_VALUE_LENGTH,
     length_limit,
 )
+from sandbox.spec import deref, endpoint
 
 _INT = re.compile(r"-?\d+")
 _NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")

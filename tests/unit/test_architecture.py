@@ -62,3 +62,60 @@ def test_every_registered_page_has_a_file_and_a_guard() -> None:
         path = ROOT / spec.file
         assert path.exists(), f"{spec.file} is registered in components/navigation.py but missing"
         assert "runtime.guard(" in path.read_text(), f"{spec.file} does not start with runtime.guard(...)"
+
+
+def test_the_sandbox_keeps_its_layers_engine_builders_resources_demo() -> None:
+    """sandbox/: ``core`` (the engine) knows no resource; ``objects`` (the builders) build on the
+    engine only; ``api`` (one module per Stripe resource) uses the engine, the builders and only
+    the public names of other resources; ``demo`` (the generated world) loads itself through
+    the same public names; only ``shared_facts.py`` imports ``services``; nothing imports pages,
+    components, bootstrap or dashboard; nobody outside the engine reads ``state._…``."""
+    sandbox = ROOT / "sandbox"
+    may_import = {  # package → the sandbox packages (and top-level modules) it may import
+        "core": {"core", "spec", "shared_facts"},
+        "objects": {"core", "objects"},
+        "api": {"core", "objects", "api", "spec", "shared_facts"},
+        "demo": {"core", "objects", "api", "demo", "shared_facts"},
+    }
+
+    def sandbox_part(module: str) -> str | None:
+        parts = module.split(".")
+        return parts[1] if parts[0] == "sandbox" and len(parts) > 1 else None
+
+    def is_module(module: str) -> bool:
+        path = ROOT.joinpath(*module.split("."))
+        return path.with_suffix(".py").exists() or (path / "__init__.py").exists()
+
+    problems: list[str] = []
+    for path in sorted(sandbox.rglob("*.py")):
+        rel = path.relative_to(ROOT)
+        package = rel.parts[1] if len(rel.parts) > 2 else rel.stem
+        names = _imports(path)
+        foreign = _top(names) & {"pages", "components", "bootstrap", "dashboard"}
+        if "services" in _top(names) and rel != Path("sandbox/shared_facts.py"):
+            foreign.add("services")
+        problems += [f"{rel} imports {name}" for name in sorted(foreign)]
+        allowed = may_import.get(package)
+        if allowed is not None:
+            parts = {p for p in map(sandbox_part, names) if p}
+            problems += [f"{rel} imports sandbox.{p}" for p in sorted(parts - allowed)]
+        if package == "core":
+            continue
+        tree = ast.parse(path.read_text())
+        modules: set[str] = set()  # local names bound to sandbox modules
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("sandbox"):
+                for alias in node.names:
+                    if alias.name.startswith("_"):
+                        problems.append(f"{rel} imports the private {node.module}.{alias.name}")
+                    if is_module(f"{node.module}.{alias.name}"):
+                        modules.add(alias.asname or alias.name)
+            if isinstance(node, ast.Import):
+                modules |= {a.asname or a.name for a in node.names if a.name.startswith("sandbox")}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+                owner = node.value
+                name = owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", "")
+                if name in modules or name == "state":
+                    problems.append(f"{rel}:{node.lineno} reads {name}.{node.attr}")
+    assert not problems, "\n".join(problems)
