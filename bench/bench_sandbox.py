@@ -54,8 +54,11 @@ def main() -> None:
             t = time.perf_counter()
             client.v1.financial_connections.accounts.retrieve(accounts[0].id, params={"expand": ["ownership"]})
             retrieves.append(time.perf_counter() - t)
+        # Stripe lists transactions only after a transaction refresh succeeded.
+        listable = [a for a in accounts if a.transaction_refresh and a.transaction_refresh.status == "succeeded"]
+        if listable:
             t = time.perf_counter()
-            client.v1.financial_connections.transactions.list(params={"account": accounts[0].id, "limit": 100})
+            client.v1.financial_connections.transactions.list(params={"account": listable[0].id, "limit": 100})
             txns.append(time.perf_counter() - t)
     events, intents = [], []
     for i in range(min(args.requests, 100)):
