@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from services import users
+from services.adapters.gateway import StripeGateway
+from services.adapters.settings import Settings, load_settings
+from services.adapters.store import open_store
 from services.context import Services
 from services.errors import ConfigurationError
-from services.gateway import StripeGateway
-from services.settings import Settings, load_settings
-from services.store import open_store
 
 log = logging.getLogger("fcops")
 SANDBOX_KEY = "sk_test_fcops_sandbox_local"

@@ -23,10 +23,10 @@ from sqlalchemy import insert, text
 from sqlalchemy.engine import Engine
 
 from services import accounts
+from services.adapters.models import AccountRecord, CustomerRecord
+from services.adapters.store import make_engine, normalise_url, open_store
 from services.auth import Actor
 from services.context import Services
-from services.models import AccountRecord, CustomerRecord
-from services.store import make_engine, normalise_url, open_store
 
 BANKS = [
     "StripeBank",

@@ -21,11 +21,11 @@ from bootstrap import SANDBOX_KEY
 from sandbox.client import Simulator
 from sandbox.server import start_background
 from services import debits
+from services.adapters.gateway import StripeGateway
+from services.adapters.store import open_store
 from services.auth import Actor
 from services.batch import parse_debits_csv
 from services.context import Services
-from services.gateway import StripeGateway
-from services.store import open_store
 
 FINANCE = Actor(username="bench", role="finance")
 DAY = 86_400

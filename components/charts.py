@@ -13,7 +13,7 @@ import altair as alt
 import pandas as pd
 
 from components.money import format_money
-from services.money import exponent
+from services.rules.money import exponent
 
 __all__ = ["VERDICT_COLORS", "VERDICT_LABELS", "balance_history_chart", "verdict_chart"]
 

@@ -1,12 +1,12 @@
 """Money shown to people: minor units plus a currency code become "$1,234.56".
 
 Formatting happens only here, at the edge (house style habit 6). The formatting itself is
-`services.money.format_plain`, a pure helper, so services' sentences read the same.
+`services.rules.money.format_plain`, a pure helper, so services' sentences read the same.
 """
 
 from __future__ import annotations
 
-from services.money import format_plain
+from services.rules.money import format_plain
 
 __all__ = ["MISSING", "format_money"]
 

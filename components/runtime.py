@@ -17,8 +17,8 @@ import streamlit as st
 
 import bootstrap
 from services import accounts
+from services.adapters.backoff import outcome_unknown
 from services.auth import PERMISSIONS, Actor
-from services.backoff import outcome_unknown
 from services.errors import FcopsError
 
 T = TypeVar("T")

@@ -11,7 +11,7 @@ import altair as alt
 import pandas as pd
 
 from components.money import format_money
-from services.money import exponent
+from services.rules.money import exponent
 
 __all__ = ["cash_flow_chart", "counterparties_chart", "running_balance_chart"]
 

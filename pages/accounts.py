@@ -28,7 +28,7 @@ from components.accounts_view import (
 from components.feedback import format_age, format_timestamp
 from components.money import format_money
 from services import accounts
-from services.relink import relink_needed
+from services.rules.relink import relink_needed
 
 actor = runtime.guard("accounts.view")
 app = runtime.get_app()

@@ -9,7 +9,7 @@ import streamlit as st
 
 from components import runtime
 from services import audit
-from services.audit_export import AuditFilters, as_row, export_csv
+from services.usecases.export_audit import AuditFilters, as_row, export_csv
 
 actor = runtime.guard("audit.view")
 runtime.page_header(

@@ -18,7 +18,7 @@ from components.feedback import format_age, format_timestamp, format_until
 from components.money import format_money
 from services import accounts, debits
 from services.balances import Assessment
-from services.money import MoneyError, parse_amount
+from services.rules.money import MoneyError, parse_amount
 
 actor = runtime.guard("balances.check")
 runtime.page_header(

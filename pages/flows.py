@@ -16,9 +16,10 @@ import streamlit as st
 
 from components import runtime
 from components.diff_view import diff_view
-from services import flow_requests, flows
+from services import flows
+from services.adapters import flow_requests
 from services.errors import Conflict, FcopsError
-from services.ids import parse_id
+from services.rules.ids import parse_id
 
 actor = runtime.guard("flows.edit")
 runtime.page_header(

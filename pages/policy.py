@@ -16,7 +16,7 @@ from components.feedback import format_age
 from components.money import format_money
 from services import debits
 from services.balances import DebitPolicy
-from services.money import MoneyError, exponent, parse_amount
+from services.rules.money import MoneyError, exponent, parse_amount
 
 actor = runtime.guard("policy.edit")
 runtime.page_header(

@@ -25,14 +25,8 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from services import audit, refresh_rule
-from services.auth import Actor, require
-from services.clock import as_utc
-from services.context import Services
-from services.errors import NotFound, RefreshNotAllowed, StripeRequestError, ValidationError
-from services.ids import kind_of, parse_id
-from services.lookup import LOOKUP_KINDS, Resolution, resolve
-from services.models import (
+from services import audit
+from services.adapters.models import (
     AccountRecord,
     AuditEntry,
     BalanceSnapshot,
@@ -40,9 +34,7 @@ from services.models import (
     SyncState,
     utcnow,
 )
-from services.relink import relink_needed
-from services.spreadsheet import safe_text
-from services.store import (
+from services.adapters.store import (
     UpsertCounts,
     mark_sync,
     read_sync_cursor,
@@ -50,6 +42,15 @@ from services.store import (
     session_scope,
     upsert,
 )
+from services.auth import Actor, require
+from services.context import Services
+from services.errors import NotFound, RefreshNotAllowed, StripeRequestError, ValidationError
+from services.lookup import LOOKUP_KINDS, Resolution, resolve
+from services.rules import refresh_rule
+from services.rules.clock import as_utc
+from services.rules.ids import kind_of, parse_id
+from services.rules.relink import relink_needed
+from services.rules.spreadsheet import safe_text
 
 FEATURES = refresh_rule.FEATURES
 FEATURE_PERMISSION = refresh_rule.FEATURE_PERMISSION
@@ -435,7 +436,7 @@ def _mirror_customer_accounts(svc: Services, customer: Mapping[str, Any]) -> tup
 # --------------------------------------------------------------------------- sync
 
 # The list is ordered newest first; without this index every page (and deep OFFSET pages
-# most) sorts the whole table. services/models.py is shared, so the index is declared here
+# most) sorts the whole table. services/adapters/models.py is shared, so the index is declared here
 # and created idempotently by :func:`ensure_indexes` (see bench/bench_accounts.py).
 _TABLE: Any = AccountRecord.__table__  # type: ignore[attr-defined]
 CREATED_INDEX = next(i for i in _TABLE.indexes if i.name == "ix_fca_created_id")
@@ -1063,7 +1064,7 @@ def refresh_blocker(
     """Why a refresh of ``feature`` cannot start now, as a sentence; None when it can.
 
     The role check, then the one rule every page and the batch share
-    (:func:`services.refresh_rule.judge`), so the button says why before Stripe is asked.
+    (:func:`services.rules.refresh_rule.judge`), so the button says why before Stripe is asked.
     """
     if feature not in FEATURES:
         return f"'{feature}' is not a refresh Stripe offers; use one of: {', '.join(FEATURES)}."
@@ -1230,7 +1231,7 @@ def refresh(
 ) -> dict[str, Any]:
     """Start a balance, ownership or transactions refresh; audited as ``account.refresh``.
 
-    The one rule (:mod:`services.refresh_rule`) is checked first on a fresh copy of the
+    The one rule (:mod:`services.rules.refresh_rule`) is checked first on a fresh copy of the
     account, so the person gets a sentence saying until when and no request is sent that
     Stripe would not act on. Stripe's answer is then judged by the account it returns: a
     refresh it did not start (no new pending refresh) raises RefreshNotAllowed and is audited

@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
+from services.adapters.models import AuditEntry
+from services.adapters.store import session_scope
 from services.auth import Actor, require
 from services.errors import FcopsError
-from services.models import AuditEntry
-from services.store import session_scope
 
 T = TypeVar("T")
 _SECRET_HINTS = ("secret", "password", "api_key", "token", "cookie", "authorization")

@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from services import refresh_rule
-from services.clock import unix_seconds
-from services.money import MoneyError, format_plain, validate_currency
-from services.relink import relink_needed
+from services.rules import refresh_rule
+from services.rules.clock import unix_seconds
+from services.rules.money import MoneyError, format_plain, validate_currency
+from services.rules.relink import relink_needed
 
 __all__ = [
     "Assessment",
@@ -117,7 +117,7 @@ def refresh_state(
 ) -> tuple[bool, int | None, str]:
     """Whether a balance refresh can be requested now, from when, and if not, why not.
 
-    A thin wrapper over the one rule (:func:`services.refresh_rule.judge`), kept for the
+    A thin wrapper over the one rule (:func:`services.rules.refresh_rule.judge`), kept for the
     callers that want a tuple: (allowed, next_refresh_available_at or None, reason or "").
     """
     verdict = refresh_rule.judge(account, "balance", now=now)

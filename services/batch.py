@@ -17,7 +17,7 @@ import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
-from services.money import MoneyError, parse_amount, validate_currency
+from services.rules.money import MoneyError, parse_amount, validate_currency
 
 __all__ = [
     "BatchFileError",

@@ -1,7 +1,7 @@
 """Collecting bank accounts (ops): customers, SetupIntents and FC sessions, open requests, cancels.
 
 A SetupIntent is created with exactly the ``setup_intent`` flow's saved configuration
-(:func:`services.flows.load_flow` → :func:`services.flow_requests.setup_intent_create`, typed as the
+(:func:`services.flows.load_flow` → :func:`services.adapters.flow_requests.setup_intent_create`, typed as the
 pinned SDK's ``SetupIntentCreateParams``), so what admins set on the flow page is what customers see. Every creation goes through one path: role check, a caller-supplied
 idempotency key (a double click or a rerun replays the same Stripe object, reference §1.6), the
 Stripe call, one audit row. The client secret is handed back to the caller once and never written
@@ -23,9 +23,16 @@ from typing import Any
 
 from sqlmodel import select
 
-from services import accounts, audit, flow_requests, flows, intent_sync, stripe_api
+from services import accounts, audit, flows, intent_sync
+from services.adapters import flow_requests, stripe_api
+from services.adapters.gateway import (
+    CustomerCreateParams,
+    FcSessionCreateParams,
+    SetupIntentCreateParams,
+)
+from services.adapters.models import AuditEntry
+from services.adapters.store import session_scope
 from services.auth import Actor, require
-from services.calendar import is_business_day
 from services.context import Services
 from services.errors import (
     FcopsError,
@@ -36,14 +43,8 @@ from services.errors import (
     StripeUnavailable,
     ValidationError,
 )
-from services.gateway import (
-    CustomerCreateParams,
-    FcSessionCreateParams,
-    SetupIntentCreateParams,
-)
-from services.ids import parse_id
-from services.models import AuditEntry
-from services.store import session_scope
+from services.rules.calendar import is_business_day
+from services.rules.ids import parse_id
 
 __all__ = [
     "CANCEL_REASONS",

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
-from services.gateway import StripeGateway
+from services.adapters.gateway import StripeGateway
 
 
 def _now() -> int:

@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from services.clock import unix_seconds
+from services.rules.clock import unix_seconds
 
 __all__ = [
     "FUNNEL_COLUMNS",

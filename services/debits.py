@@ -25,9 +25,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from services import accounts, audit, lookup, refresh_rule
+from services import accounts, audit, lookup
+from services.adapters.backoff import Backoff
+from services.adapters.gateway import StripeGateway
+from services.adapters.models import BalanceSnapshot, Setting, SettingVersion, utcnow
+from services.adapters.store import session_scope
 from services.auth import Actor, require
-from services.backoff import Backoff
 from services.balances import (
     INSUFFICIENT,
     OK,
@@ -51,12 +54,10 @@ from services.errors import (
     StripeUnavailable,
     ValidationError,
 )
-from services.gateway import StripeGateway
-from services.ids import parse_id
-from services.models import BalanceSnapshot, Setting, SettingVersion, utcnow
-from services.money import MoneyError, exponent, validate_currency
-from services.spreadsheet import safe_text
-from services.store import session_scope
+from services.rules import refresh_rule
+from services.rules.ids import parse_id
+from services.rules.money import MoneyError, exponent, validate_currency
+from services.rules.spreadsheet import safe_text
 
 __all__ = [
     "ERROR",
@@ -144,7 +145,7 @@ class _Throttled:
     """Gateway proxy: every call waits for the bucket and backs off on 429.
 
     Stripe does not ask the SDK to retry real rate limits, so the batch backs off itself,
-    with the same jittered exponential delays as the gateway (``services.backoff``) but on the
+    with the same jittered exponential delays as the gateway (``services.adapters.backoff``) but on the
     batch's clock, and takes a bucket token for every attempt; the gateway's own back-off is
     switched off for these calls so the two never stack.
     """
@@ -584,7 +585,7 @@ def _start_refresh(
 
     A refusal (HTTP 400) keeps Stripe's sentence; an answer without a new pending refresh
     means Stripe started nothing (pending already, or throttled), so it is never counted as
-    started (:func:`services.refresh_rule.started`).
+    started (:func:`services.rules.refresh_rule.started`).
     """
     try:
         result = cast(

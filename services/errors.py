@@ -11,7 +11,7 @@ class FcopsError(Exception):
 
     ``outcome_unknown`` is True only when Stripe's answer never arrived (or the same request is
     still running): then a retry must reuse the idempotency key; after any other failure a
-    retry is a new request with a new key (``services.backoff``).
+    retry is a new request with a new key (``services.adapters.backoff``).
     """
 
     outcome_unknown = False

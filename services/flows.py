@@ -3,11 +3,11 @@
 Each integration flow (SetupIntent, PaymentIntent, Checkout, Invoice, Subscription, Payment
 Element) asks Stripe for a set of FC ``permissions``, optional ``prefetch`` and a
 ``verification_method``. Admins edit them here; the collection service reads them through
-:func:`load_flow` and builds its create call with :mod:`services.flow_requests`, which also makes
+:func:`load_flow` and builds its create call with :mod:`services.adapters.flow_requests`, which also makes
 the page's previews, so what admins see in the preview is exactly what the integration sends.
 
-Storage is a :class:`~services.models.Setting` document per flow (key ``flow:<name>``) plus one
-:class:`~services.models.SettingVersion` row per saved version. Saves use optimistic concurrency:
+Storage is a :class:`~services.adapters.models.Setting` document per flow (key ``flow:<name>``) plus one
+:class:`~services.adapters.models.SettingVersion` row per saved version. Saves use optimistic concurrency:
 the caller says which version it edited, and the store accepts the save only if that is still the
 current version (one ``UPDATE … WHERE version = expected``), so two admins, even on two app replicas
 sharing PostgreSQL, can never overwrite each other silently.
@@ -26,10 +26,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from services import audit
+from services.adapters.models import Setting, SettingVersion, utcnow
+from services.adapters.store import session_scope
 from services.auth import Actor
 from services.errors import Conflict, NotFound, ValidationError
-from services.models import Setting, SettingVersion, utcnow
-from services.store import session_scope
 
 if TYPE_CHECKING:
     from services.context import Services

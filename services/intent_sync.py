@@ -25,12 +25,12 @@ from sqlmodel import Session, col, func, select
 
 from services import audit
 from services import conversion as funnel_math
+from services.adapters.models import IntentRecord, SyncState, utcnow
+from services.adapters.store import mark_sync, read_sync_cursor, retrying, session_scope, upsert
 from services.auth import Actor
-from services.clock import as_utc, unix_seconds
 from services.context import Services
 from services.errors import ValidationError
-from services.models import IntentRecord, SyncState, utcnow
-from services.store import mark_sync, read_sync_cursor, retrying, session_scope, upsert
+from services.rules.clock import as_utc, unix_seconds
 
 __all__ = [
     "FULL_WINDOW_SECONDS",

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.adapters.gateway import StripeGateway
 from services.errors import NotFound
-from services.gateway import StripeGateway
-from services.ids import parse_id
+from services.rules.ids import parse_id
 
 LOOKUP_KINDS = (
     "payment_intent",

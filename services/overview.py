@@ -16,11 +16,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, func, or_, select
 
 from services import audit, debits, flows, intent_sync
+from services.adapters.models import AccountRecord, IntentRecord, OwnershipCheck, SyncState
+from services.adapters.store import session_scope
 from services.auth import Actor
 from services.balances import DebitPolicy
-from services.clock import as_utc
-from services.models import AccountRecord, IntentRecord, OwnershipCheck, SyncState
-from services.store import session_scope
+from services.rules.clock import as_utc
 
 __all__ = [
     "AdminOverview",

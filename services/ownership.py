@@ -25,7 +25,7 @@ from functools import cache, lru_cache
 from itertools import product
 from typing import Any
 
-from services.nicknames import nickname_formal
+from services.rules.nicknames import nickname_formal
 
 # --------------------------------------------------------------------------- public types
 

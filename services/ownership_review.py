@@ -23,13 +23,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
 from services import accounts, audit
+from services.adapters.models import AccountRecord, OwnershipCheck, utcnow
+from services.adapters.store import session_scope
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import FcopsError, NotFound
-from services.ids import parse_id
-from services.models import AccountRecord, OwnershipCheck, utcnow
 from services.ownership import FieldMatch, OwnershipMatch, match_owners
-from services.store import session_scope
+from services.rules.ids import parse_id
 
 __all__ = [
     "FIELDS",

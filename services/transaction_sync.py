@@ -19,15 +19,16 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
-from services import accounts, audit, refresh_rule
+from services import accounts, audit
+from services.adapters.models import AccountRecord, SyncState, TransactionRecord, utcnow
+from services.adapters.store import session_scope, upsert
 from services.audit import AuditContext
 from services.auth import Actor, require
-from services.clock import as_utc
 from services.context import Services
 from services.errors import NotFound
-from services.ids import parse_id
-from services.models import AccountRecord, SyncState, TransactionRecord, utcnow
-from services.store import session_scope, upsert
+from services.rules import refresh_rule
+from services.rules.clock import as_utc
+from services.rules.ids import parse_id
 from services.transactions import (
     IncomeStream,
     RiskWindow,

@@ -35,7 +35,7 @@ from typing import Any
 
 import pandas as pd
 
-from services.calendar import (
+from services.rules.calendar import (
     next_business_day,
     on_or_after_business_day,
     on_or_before_business_day,

@@ -165,8 +165,8 @@ def role_of(path: Path, username: str) -> str | None:
 
 def _cli(argv: list[str] | None = None) -> int:
     from services import audit
-    from services.settings import load_settings
-    from services.store import open_store
+    from services.adapters.settings import load_settings
+    from services.adapters.store import open_store
 
     parser = argparse.ArgumentParser(prog="python -m services.users", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)

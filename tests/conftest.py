@@ -62,7 +62,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
-    from services.store import open_store
+    from services.adapters.store import open_store
 
     eng = open_store(db_url)
     with eng.connect() as conn:
@@ -73,7 +73,7 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
-    from services.store import open_store
+    from services.adapters.store import open_store
 
     eng = open_store(f"sqlite:///{tmp_path / 'store.db'}")
     yield eng
@@ -94,7 +94,7 @@ def sandbox_handle():  # type: ignore[no-untyped-def]
 
 def quick_backoff():  # type: ignore[no-untyped-def]
     """The gateway's 429 back-off with its sleeps recorded instead of slept (tests never wait)."""
-    from services.backoff import Backoff
+    from services.adapters.backoff import Backoff
 
     slept: list[float] = []
     return Backoff(sleep=slept.append), slept
@@ -103,7 +103,7 @@ def quick_backoff():  # type: ignore[no-untyped-def]
 @pytest.fixture
 def gateway(sandbox_handle):  # type: ignore[no-untyped-def]
     from bootstrap import SANDBOX_KEY
-    from services.gateway import StripeGateway
+    from services.adapters.gateway import StripeGateway
 
     backoff, _ = quick_backoff()
     return StripeGateway(

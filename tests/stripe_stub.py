@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from services.gateway import StripeGateway
+from services.adapters.gateway import StripeGateway
 
 STUB_KEY = "sk_test_stub"
 

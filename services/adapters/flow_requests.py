@@ -21,16 +21,16 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from services.errors import ValidationError
-from services.flows import FLOWS, FlowConfig
-from services.gateway import (
+from services.adapters.gateway import (
     CheckoutSessionCreateParams,
     InvoiceCreateParams,
     PaymentIntentCreateParams,
     SetupIntentCreateParams,
     SubscriptionCreateParams,
 )
-from services.stripe_api import API_VERSION
+from services.adapters.stripe_api import API_VERSION
+from services.errors import ValidationError
+from services.flows import FLOWS, FlowConfig
 
 API_BASE = "https://api.stripe.com"
 PREVIEW_AMOUNT = 1099  # minor units, usd; only an example for the create calls that need one

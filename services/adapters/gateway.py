@@ -42,7 +42,8 @@ from stripe.params.financial_connections import (
 )
 from stripe.params.financial_connections import SessionCreateParams as FcSessionCreateParams
 
-from services.backoff import NO_BACKOFF, Backoff, SpentKeys
+from services.adapters.backoff import NO_BACKOFF, Backoff, SpentKeys
+from services.adapters.stripe_api import API_VERSION
 from services.errors import (
     Conflict,
     FcopsError,
@@ -55,7 +56,6 @@ from services.errors import (
     StripeRequestError,
     StripeUnavailable,
 )
-from services.stripe_api import API_VERSION
 
 T = TypeVar("T")
 
@@ -75,7 +75,7 @@ __all__ = [
 ]
 
 # Stripe's FC error codes for a refresh that cannot start are only these (reference §10); other
-# refusals carry no code and are judged by the account (services.refresh_rule).
+# refusals carry no code and are judged by the account (services.rules.refresh_rule).
 _REFRESH_CODES = {"financial_connections_account_inactive"}
 
 

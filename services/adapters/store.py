@@ -19,9 +19,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, create_engine
 
-import services.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import services.adapters.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from services.adapters.models import SyncState
 from services.errors import ConfigurationError
-from services.models import SyncState
 
 T = TypeVar("T")
 

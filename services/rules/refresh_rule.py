@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from services.clock import unix_seconds
+from services.rules.clock import unix_seconds
 
 __all__ = [
     "FEATURES",

@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from services.adapters.models import AuditEntry
 from services.audit import query
 from services.auth import Actor
-from services.models import AuditEntry
-from services.spreadsheet import safe_text
+from services.rules.spreadsheet import safe_text
 
 COLUMNS: tuple[str, ...] = (
     "time",

@@ -7,9 +7,9 @@ from typing import Any
 from sqlmodel import delete, select
 
 from services import accounts
+from services.adapters.models import AccountRecord, AuditEntry
+from services.adapters.store import read_sync_cursor, session_scope
 from services.auth import SYSTEM
-from services.models import AccountRecord, AuditEntry
-from services.store import read_sync_cursor, session_scope
 from tests.app.conftest import no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
 

@@ -11,9 +11,9 @@ from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from services import accounts
+from services.adapters.models import AuditEntry
+from services.adapters.store import session_scope
 from services.auth import Actor
-from services.models import AuditEntry
-from services.store import session_scope
 from tests.app.conftest import no_exceptions, open_page, refused, texts
 from tests.app.conftest import shared_app as app
 

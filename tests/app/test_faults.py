@@ -21,8 +21,8 @@ from sqlmodel import func, select
 from streamlit.testing.v1 import AppTest
 
 from bootstrap import SANDBOX_KEY
-from services.models import AccountRecord, AuditEntry
-from services.store import session_scope
+from services.adapters.models import AccountRecord, AuditEntry
+from services.adapters.store import session_scope
 from tests.app.conftest import no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
 from tests.conftest import quick_backoff
@@ -74,7 +74,7 @@ def no_leftover_faults() -> Iterator[None]:
 
 def swap_gateway(monkeypatch: pytest.MonkeyPatch, *, timeout: float, retries: int) -> None:
     """Put a gateway with other network settings into the app's services (ours to swap)."""
-    from services.gateway import StripeGateway
+    from services.adapters.gateway import StripeGateway
 
     a = app()
     gateway = StripeGateway(

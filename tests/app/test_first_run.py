@@ -22,21 +22,20 @@ NOT_YET = "No accounts in the store yet"
 
 def mirrored() -> int:
     from services import accounts
-
     return accounts.mirrored_account_count(app().engine)
 
 
 @pytest.fixture
 def fresh_store() -> Iterator[None]:
     """The app's store as a new data folder has it: no customers, accounts, checks or cursor."""
-    from services.models import (
+    from services.adapters.models import (
         AccountRecord,
         BalanceSnapshot,
         CustomerRecord,
         OwnershipCheck,
         SyncState,
     )
-    from services.store import session_scope
+    from services.adapters.store import session_scope
 
     open_page(None, None)  # builds the app with the test settings
     with session_scope(app().engine) as session:
@@ -74,8 +73,8 @@ def test_ownership_review_list_counts_the_mirrored_accounts_on_a_fresh_store(
 
 
 def test_balance_check_finds_a_customer_by_name_on_a_fresh_store(fresh_store: None) -> None:
-    from services.models import CustomerRecord
-    from services.store import session_scope
+    from services.adapters.models import CustomerRecord
+    from services.adapters.store import session_scope
 
     at = open_page("pages/balance_check.py", "finance")
     no_exceptions(at)

@@ -10,8 +10,7 @@ from sqlmodel import delete, func, select
 from streamlit.testing.v1 import AppTest
 
 from services import accounts, intent_sync
-from services.auth import SYSTEM
-from services.models import (
+from services.adapters.models import (
     AccountRecord,
     BalanceSnapshot,
     CustomerRecord,
@@ -19,7 +18,8 @@ from services.models import (
     OwnershipCheck,
     SyncState,
 )
-from services.store import session_scope
+from services.adapters.store import session_scope
+from services.auth import SYSTEM
 from tests.app.conftest import no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
 
@@ -119,7 +119,6 @@ def test_manager_sees_conversion_per_method_and_no_customer_data(mirrored: Any) 
     assert links(at) == {"Conversion", "See the funnel", "Sync on Conversion"}
     # intents paid by card or Link (dynamic payment methods) are named apart, not as usable
     from services import overview
-
     methods = overview.manager_overview(mirrored.engine, now=mirrored.services.now()).methods
     for method in methods:
         if method.other_method:

@@ -120,7 +120,6 @@ def test_saving_an_unchanged_policy_adds_no_version() -> None:
 
 def test_each_save_writes_exactly_one_audit_row_by_the_admin() -> None:
     from services import audit
-
     def saves() -> list[tuple[str, str]]:
         rows = audit.query(engine(), actor=OTHER, actions=["policy.save"], limit=500).rows
         return [(r.actor, r.outcome) for r in rows]

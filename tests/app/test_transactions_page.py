@@ -93,8 +93,8 @@ def test_subscribing_refreshes_then_syncs_without_a_manual_reload(
 ) -> None:
     from sqlmodel import select
 
-    from services.models import AuditEntry
-    from services.store import session_scope
+    from services.adapters.models import AuditEntry
+    from services.adapters.store import session_scope
 
     account = demo_accounts["unsubscribed"][0]
     at = _open("ops", account.id)

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.browser
 
 def gateway() -> Any:
     from bootstrap import SANDBOX_KEY
-    from services.gateway import StripeGateway
+    from services.adapters.gateway import StripeGateway
 
     return StripeGateway(SANDBOX_KEY, base_url=SANDBOX_URL, max_network_retries=0)
 

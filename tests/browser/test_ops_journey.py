@@ -20,7 +20,7 @@ def make_customer() -> dict[str, Any]:
     """A customer with one StripeBank account that has a balance but may refresh now."""
     from bootstrap import SANDBOX_KEY
     from sandbox.client import Simulator
-    from services.gateway import StripeGateway
+    from services.adapters.gateway import StripeGateway
 
     gateway = StripeGateway(SANDBOX_KEY, base_url=SANDBOX_URL, max_network_retries=0)
     tag = secrets.token_hex(3)

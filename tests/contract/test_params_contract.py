@@ -20,7 +20,7 @@ from sandbox.core import parse_params
 from sandbox.server import SandboxHandle
 from sandbox.spec import deref, spec
 from sandbox.spec.params import REMOVED, check_request
-from services.flow_requests import form_body
+from services.adapters.flow_requests import form_body
 from tests.contract.conftest import TEST_KEY
 
 ENDPOINTS = sorted(spec()["endpoints"])

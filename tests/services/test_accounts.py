@@ -13,6 +13,15 @@ from sqlmodel import select
 
 from bootstrap import SANDBOX_KEY
 from services import accounts
+from services.adapters.gateway import StripeGateway
+from services.adapters.models import (
+    AccountRecord,
+    AuditEntry,
+    BalanceSnapshot,
+    CustomerRecord,
+    SyncState,
+)
+from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import (
     Forbidden,
@@ -23,9 +32,6 @@ from services.errors import (
     StripeUnavailable,
     ValidationError,
 )
-from services.gateway import StripeGateway
-from services.models import AccountRecord, AuditEntry, BalanceSnapshot, CustomerRecord, SyncState
-from services.store import session_scope
 
 ALL_PERMISSIONS = ["balances", "ownership", "payment_method", "transactions"]
 

@@ -9,10 +9,10 @@ from sqlmodel import select
 
 from bootstrap import SANDBOX_KEY
 from services import accounts
+from services.adapters.gateway import StripeGateway
+from services.adapters.models import AccountRecord, BalanceSnapshot, CustomerRecord, SyncState
+from services.adapters.store import session_scope
 from services.context import Services
-from services.gateway import StripeGateway
-from services.models import AccountRecord, BalanceSnapshot, CustomerRecord, SyncState
-from services.store import session_scope
 from tests.services.test_accounts import audit_rows, make_customer
 
 

@@ -12,8 +12,8 @@ from sqlmodel import select
 
 from bootstrap import SANDBOX_KEY
 from services import accounts
-from services.models import AccountRecord, CustomerRecord, SyncState
-from services.store import session_scope
+from services.adapters.models import AccountRecord, CustomerRecord, SyncState
+from services.adapters.store import session_scope
 from tests.services.test_accounts import make_customer
 
 

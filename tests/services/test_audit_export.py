@@ -9,10 +9,11 @@ import json
 import pytest
 from sqlalchemy.engine import Engine
 
-from services import audit, audit_export
-from services.audit_export import AuditFilters, export_csv
+from services import audit
 from services.auth import Actor
 from services.errors import Forbidden
+from services.usecases import export_audit as audit_export
+from services.usecases.export_audit import AuditFilters, export_csv
 
 OPS = Actor(username="olga", role="ops")
 ADMIN = Actor(username="ann", role="admin")

@@ -12,10 +12,10 @@ from sqlmodel import select
 
 from sandbox.client import SimulationError
 from services import collection, flows
+from services.adapters.models import AuditEntry, IntentRecord
+from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import Forbidden, NotFound, StripeRequestError, ValidationError
-from services.models import AuditEntry, IntentRecord
-from services.store import session_scope
 
 
 def _audit(engine, action: str) -> list[AuditEntry]:  # type: ignore[no-untyped-def]
@@ -179,7 +179,7 @@ def test_reusing_a_customer_by_email_does_not_depend_on_search_catching_up(ops, 
     """Search lags writes (here by an hour); the duplicate check reads the list, which does not."""
     from bootstrap import SANDBOX_KEY
     from sandbox.server import start_background
-    from services.gateway import StripeGateway
+    from services.adapters.gateway import StripeGateway
 
     handle = start_background(port=0, seed=5, customers=0, refresh_delay=0, search_lag=3600)
     try:
@@ -537,8 +537,7 @@ def test_each_flow_configuration_creates_a_setup_intent_fc_session_and_checkout_
 ) -> None:
     """The done-when of issue 7: what the product builds from a saved configuration is accepted
     by the sandbox's type-derived validation (mypy checks the same builders in bin/test)."""
-    from services import flow_requests
-
+    from services.adapters import flow_requests
     current = flows.load_flow(services_ctx, "setup_intent").version
     saved = flows.save_flow(
         services_ctx,

@@ -16,6 +16,8 @@ import pytest
 from sqlmodel import select
 
 from services import debits
+from services.adapters.models import AuditEntry
+from services.adapters.store import session_scope
 from services.audit import query
 from services.auth import Actor
 from services.balances import DebitPolicy
@@ -30,8 +32,6 @@ from services.errors import (
     StripeUnavailable,
     ValidationError,
 )
-from services.models import AuditEntry
-from services.store import session_scope
 
 DAY = 86_400
 _names = itertools.count(1)
@@ -52,7 +52,7 @@ def box() -> Iterator[Any]:
 @pytest.fixture
 def gw(box: Any) -> Any:
     from bootstrap import SANDBOX_KEY
-    from services.gateway import StripeGateway
+    from services.adapters.gateway import StripeGateway
 
     return StripeGateway(SANDBOX_KEY, base_url=box.base_url, max_network_retries=0)
 

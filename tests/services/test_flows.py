@@ -13,10 +13,11 @@ from urllib.parse import parse_qsl, quote
 import pytest
 from sqlalchemy.engine import Engine
 
-from services import audit, flow_requests, flows
+from services import audit, flows
+from services.adapters import flow_requests
+from services.adapters.stripe_api import API_VERSION
 from services.auth import Actor
 from services.errors import Conflict, Forbidden, NotFound, ValidationError
-from services.stripe_api import API_VERSION
 
 ANN = Actor(username="ann", role="admin", name="Ann")
 BOB = Actor(username="bob", role="admin", name="Bob")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bootstrap import SANDBOX_KEY
+from services.adapters.gateway import StripeGateway
 from services.errors import (
     NotFound,
     RateLimited,
@@ -12,7 +13,6 @@ from services.errors import (
     StripeUnavailable,
     ValidationError,
 )
-from services.gateway import StripeGateway
 from services.lookup import resolve
 from tests.conftest import quick_backoff
 
@@ -116,7 +116,7 @@ def test_lookup_of_an_fc_account_finds_itself(gateway) -> None:  # type: ignore[
 def test_the_pinned_api_version_is_the_sdks_own() -> None:
     import stripe
 
-    from services.stripe_api import API_VERSION
+    from services.adapters.stripe_api import API_VERSION
 
     assert stripe.api_version == API_VERSION
 
@@ -127,7 +127,7 @@ def test_every_call_sends_the_pinned_stripe_version_header() -> None:
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
-    from services.stripe_api import API_VERSION
+    from services.adapters.stripe_api import API_VERSION
 
     seen: list[str | None] = []
 
@@ -160,7 +160,6 @@ def test_a_deleted_customer_is_found_as_deleted_not_as_a_customer(gateway, servi
     """Stripe answers a deleted customer with 200 {id, object, deleted: true} (§2.9); lookup and
     the pre-debit check say it was deleted instead of treating it as a customer without accounts."""
     from services import debits
-
     customer = gateway.create_customer({"email": "gone@example.com"}, idempotency_key=None)
     gateway.v1.customers.delete(customer["id"])
     assert gateway.retrieve_customer(customer["id"]) == {

@@ -10,10 +10,10 @@ import pytest
 from sqlmodel import select
 
 from services import collection, intent_sync
+from services.adapters.models import AuditEntry, IntentRecord, SyncState
+from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import Forbidden, StripeUnavailable, ValidationError
-from services.models import AuditEntry, IntentRecord, SyncState
-from services.store import session_scope
 
 
 @pytest.fixture

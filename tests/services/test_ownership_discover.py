@@ -6,10 +6,10 @@ from sqlmodel import delete, select
 
 from services import accounts
 from services import ownership_review as orv
+from services.adapters.models import AccountRecord, AuditEntry, SyncState
+from services.adapters.store import session_scope
 from services.auth import Actor
 from services.context import Services
-from services.models import AccountRecord, AuditEntry, SyncState
-from services.store import session_scope
 
 
 def _syncs(svc: Services) -> list[AuditEntry]:

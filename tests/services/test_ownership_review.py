@@ -15,10 +15,10 @@ import pytest
 from sqlmodel import select
 
 from services import ownership_review as orv
+from services.adapters.models import AuditEntry, OwnershipCheck
+from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import Forbidden, NotFound, RefreshNotAllowed, ValidationError
-from services.models import AuditEntry, OwnershipCheck
-from services.store import session_scope
 
 SEED, CUSTOMERS = 5, 30
 
@@ -37,7 +37,7 @@ def world() -> Iterator[tuple[Any, dict[str, Known]]]:
     from bootstrap import SANDBOX_KEY
     from sandbox import demo
     from sandbox.server import start_background
-    from services.gateway import StripeGateway
+    from services.adapters.gateway import StripeGateway
 
     handle = start_background(
         port=0, seed=SEED, customers=CUSTOMERS, refresh_delay=0, refresh_cooldown=60
@@ -64,7 +64,7 @@ def world() -> Iterator[tuple[Any, dict[str, Known]]]:
 @pytest.fixture
 def svc(world, sqlite_engine) -> Services:  # type: ignore[no-untyped-def]
     from bootstrap import SANDBOX_KEY
-    from services.gateway import StripeGateway
+    from services.adapters.gateway import StripeGateway
 
     handle, _ = world
     gateway = StripeGateway(SANDBOX_KEY, base_url=handle.base_url, max_network_retries=0)

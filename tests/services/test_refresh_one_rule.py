@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from services import accounts, debits, ownership_review, refresh_rule, transaction_sync
+from services import accounts, debits, ownership_review, transaction_sync
 from services.batch import parse_debits_csv
 from services.context import Services
+from services.rules import refresh_rule
 from tests.conftest import actor_for
 from tests.stripe_shapes import NOW, account, fixture, refresh
 from tests.stripe_stub import InstantClock, StripeStub, error

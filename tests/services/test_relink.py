@@ -15,10 +15,10 @@ from bootstrap import SANDBOX_KEY
 from sandbox.client import Simulator
 from sandbox.server import start_background
 from services import accounts, debits, overview
+from services.adapters.gateway import StripeGateway
+from services.adapters.store import create_schema, open_store
 from services.batch import parse_debits_csv
 from services.context import Services
-from services.gateway import StripeGateway
-from services.store import create_schema, open_store
 from tests.services.test_accounts import make_customer
 
 DAY = 86_400

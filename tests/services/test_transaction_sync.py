@@ -10,10 +10,10 @@ import pytest
 from sqlmodel import select
 
 from services import transaction_sync as ts
+from services.adapters.models import AuditEntry, SyncState, TransactionRecord
+from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import Forbidden, RefreshNotAllowed, ValidationError
-from services.models import AuditEntry, SyncState, TransactionRecord
-from services.store import session_scope
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import inspect
 
 from services import audit
+from services.adapters.models import AccountRecord, BalanceSnapshot
+from services.adapters.store import normalise_url, session_scope
 from services.auth import Actor
 from services.errors import Forbidden, StripeUnavailable
-from services.models import AccountRecord, BalanceSnapshot
-from services.store import normalise_url, session_scope
 
 ADMIN = Actor(username="alice", role="admin")
 OPS = Actor(username="omar", role="ops")
@@ -121,7 +121,7 @@ def test_database_urls_people_paste_use_psycopg3(given: str, expected: str) -> N
 
 
 def test_a_sync_cursor_is_created_on_first_mark_and_read_back(engine) -> None:  # type: ignore[no-untyped-def]
-    from services.store import mark_sync, read_sync_cursor
+    from services.adapters.store import mark_sync, read_sync_cursor
 
     assert read_sync_cursor(engine, "demo") is None
     mark_sync(engine, "demo", cursor="1700000000")

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlmodel import select
 
-from services.models import CustomerRecord, IntentRecord
-from services.store import UPSERT_CHUNK, UpsertCounts, session_scope, upsert
+from services.adapters.models import CustomerRecord, IntentRecord
+from services.adapters.store import UPSERT_CHUNK, UpsertCounts, session_scope, upsert
 
 EARLIER = datetime(2026, 1, 1, tzinfo=UTC)
 LATER = EARLIER + timedelta(days=1)

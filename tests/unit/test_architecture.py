@@ -35,7 +35,7 @@ def test_only_the_gateway_imports_the_stripe_sdk() -> None:
     importers = sorted(
         str(p.relative_to(ROOT)) for p in (ROOT / "services").rglob("*.py") if "stripe" in _top(_imports(p))
     )
-    assert importers == ["services/gateway.py"]
+    assert importers == ["services/adapters/gateway.py"]
 
 
 def test_pages_never_import_stripe_or_the_orm() -> None:

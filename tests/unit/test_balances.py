@@ -13,7 +13,7 @@ from services.balances import (
     effective_balance,
     refresh_state,
 )
-from services.money import MoneyError
+from services.rules.money import MoneyError
 
 NOW = 1_700_000_000
 HOUR = 3600

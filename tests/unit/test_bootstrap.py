@@ -8,8 +8,8 @@ import pytest
 
 import bootstrap
 from services import users
+from services.adapters.settings import load_settings
 from services.errors import ConfigurationError
-from services.settings import load_settings
 
 TEST_KEY = "sk_test_" + "Q7w" * 8
 

@@ -26,7 +26,7 @@ from sandbox.demo.model import (
     IntentOutcome,
     VerificationMethod,
 )
-from services.calendar import is_business_day
+from services.rules.calendar import is_business_day
 
 # 2026-01-02 15:00 UTC: right after New Year's Day, so holiday shifts are in the last weeks
 NOW = int(datetime(2026, 1, 2, 15, tzinfo=UTC).timestamp())

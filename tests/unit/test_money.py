@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from components.money import MISSING, format_money
-from services.money import (
+from services.rules.money import (
     CURRENCY_EXPONENTS,
     MoneyError,
     exponent,

@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 SNIPPET = '''
-from services.gateway import (
+from services.adapters.gateway import (
     CheckoutSessionCreateParams,
     FcSessionCreateParams,
     SetupIntentCreateParams,

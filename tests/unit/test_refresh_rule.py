@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from services import refresh_rule
-from services.refresh_rule import judge, not_started_reason, started
+from services.rules import refresh_rule
+from services.rules.refresh_rule import judge, not_started_reason, started
 from tests.stripe_shapes import NOW, account, refresh
 
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from services.adapters.settings import load_settings
 from services.errors import ConfigurationError
-from services.settings import load_settings
 
 
 def test_no_key_means_sandbox_mode(tmp_path: Path) -> None:
@@ -62,7 +62,7 @@ def test_a_broken_secrets_file_is_reported_not_crashed_on(tmp_path: Path) -> Non
 
 def test_the_example_secrets_file_names_every_setting() -> None:
     example = (Path(__file__).parents[2] / ".streamlit" / "secrets.toml.example").read_text()
-    import services.settings as mod
+    import services.adapters.settings as mod
 
     source = Path(mod.__file__).read_text()
     import re

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from services import refresh_rule
 from services.accounts import flatten_account
 from services.balances import assess_debit, effective_balance
 from services.conversion import classify_intent
 from services.ownership import match_owners
-from services.relink import relink_needed
+from services.rules import refresh_rule
+from services.rules.relink import relink_needed
 from tests.stripe_shapes import (
     DAY,
     NOW,

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from services.calendar import (
+from services.rules.calendar import (
     is_business_day,
     next_business_day,
     on_or_after_business_day,
