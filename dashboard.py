@@ -11,8 +11,8 @@ import logging
 import streamlit as st
 import streamlit_authenticator as stauth
 
-from components import runtime
 from components.navigation import pages_for
+from pages import _runtime as runtime
 from services.errors import FcopsError
 from services.users import DEMO_USERS
 

@@ -97,7 +97,7 @@ def show_error(err: BaseException) -> None:
         )
 
 
-def attempt(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
     """Run a service call; on failure show a sentence (never a stack trace) and return None."""
     try:
         return fn(*args, **kwargs)
@@ -133,10 +133,10 @@ def forget_key_unless_unknown(scope: str, err: BaseException) -> None:
         new_request(scope)
 
 
-def attempt_keyed(
+def call_keyed(
     scope: str, payload: Any, fn: Callable[..., T], *args: Any, **kwargs: Any
 ) -> T | None:
-    """:func:`attempt` with ``idempotency_key`` from ``scope``/``payload``; on a failure the key
+    """:func:`call` with ``idempotency_key`` from ``scope``/``payload``; on a failure the key
     is kept only when the outcome is unknown (:func:`forget_key_unless_unknown`)."""
     key = idempotency_key(scope, payload)
     try:

@@ -14,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from components import refresh_watch, runtime
+from components import refresh_watch
 from components.accounts_view import (
     FEATURE_LABELS,
     account_fields,
@@ -27,6 +27,7 @@ from components.accounts_view import (
 )
 from components.feedback import format_age, format_timestamp
 from components.money import format_money
+from pages import _runtime as runtime
 from services import accounts
 from services.rules.relink import relink_needed
 
@@ -48,7 +49,7 @@ ANY = "Any"
 
 def sync_bar() -> None:
     runtime.ensure_accounts_mirrored(app, actor)
-    info = runtime.attempt(accounts.sync_info, svc, actor)
+    info = runtime.call(accounts.sync_info, svc, actor)
     if info is None:
         st.stop()
     assert info is not None
@@ -103,7 +104,7 @@ def search_box() -> None:
         )
         submitted = right.form_submit_button("Search", icon=":material/search:", width="stretch")
     if submitted:
-        hits = runtime.attempt(accounts.search_customers, svc, actor, term)
+        hits = runtime.call(accounts.search_customers, svc, actor, term)
         st.session_state["acc_hits"] = hits
         if hits is None:
             return
@@ -271,7 +272,7 @@ def list_view() -> None:
         st.session_state["acc_filter_sig"] = signature
         st.session_state["acc_page"] = 1
     page_no = int(st.session_state.get("acc_page", 1))
-    result = runtime.attempt(
+    result = runtime.call(
         accounts.list_accounts, svc, actor, page=page_no, page_size=50, **chosen
     )
     if result is None:
@@ -328,7 +329,7 @@ def pager(page: int, pages: int) -> None:
 def start_refresh(account_id: str, feature: str) -> None:
     scope = f"refresh-{account_id}-{feature}"
     payload = {"account": account_id, "feature": feature}
-    result = runtime.attempt_keyed(
+    result = runtime.call_keyed(
         scope, payload, accounts.refresh, svc, actor, account_id, feature
     )
     if result is not None:
@@ -347,7 +348,7 @@ def poll_refreshes(account_id: str) -> None:
     refresh_watch.poll(
         account_id,
         features=accounts.FEATURES,
-        status=lambda acc, feature: runtime.attempt(
+        status=lambda acc, feature: runtime.call(
             accounts.refresh_status, svc, actor, acc, feature
         ),
         on_finished=lambda feature, state: record_outcome(account_id, feature, state),
@@ -434,7 +435,7 @@ def detail_view(account_id: str) -> None:
         del st.query_params["account"]
         st.session_state["acc_table_gen"] = st.session_state.get("acc_table_gen", 0) + 1
         st.rerun()
-    detail = runtime.attempt(accounts.account_detail, svc, actor, account_id)
+    detail = runtime.call(accounts.account_detail, svc, actor, account_id)
     if detail is None:
         return
     row = detail.row

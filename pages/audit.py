@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import streamlit as st
 
-from components import runtime
+from pages import _runtime as runtime
 from services import audit
 from services.usecases.export_audit import AuditFilters, as_row, export_csv
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import streamlit as st
 
-from components import runtime
 from components.charts import balance_history_chart
 from components.feedback import format_age, format_timestamp, format_until
 from components.money import format_money
+from pages import _runtime as runtime
 from services import accounts, debits
 from services.balances import Assessment
 from services.rules.money import MoneyError, parse_amount
@@ -56,7 +56,7 @@ def pick_from_customer() -> str | None:
     )
     if not query.strip():
         return None
-    hits = runtime.attempt(accounts.search_customers, svc, actor, query)
+    hits = runtime.call(accounts.search_customers, svc, actor, query)
     if not hits:
         if hits is not None:
             st.info("No customer matches. Try a cus_ ID or paste an ID instead.")
@@ -70,7 +70,7 @@ def pick_from_customer() -> str | None:
     )
     if customer_id is None:
         return None
-    page = runtime.attempt(
+    page = runtime.call(
         accounts.list_accounts, svc, actor, customer_id=customer_id, page_size=100
     )
     rows = page.rows if page is not None else []
@@ -118,7 +118,7 @@ with st.form("bc_form"):
 def run_check(request: dict[str, Any], *, refresh: bool) -> debits.DebitCheck | None:
     """Check (and maybe refresh); on failure the sentence is shown here and None returned."""
     with st.spinner("Checking the balance…" if not refresh else "Refreshing the balance…"):
-        return runtime.attempt(
+        return runtime.call(
             debits.check_debit,
             svc,
             actor,
@@ -232,7 +232,7 @@ def poll_pending() -> None:
     request = st.session_state.get(REQUEST)
     if not request:
         return
-    latest = runtime.attempt(
+    latest = runtime.call(
         debits.check_debit, svc, actor, request["target"], request["amount"], request["currency"]
     )
     if latest is not None and latest.account is not None and not latest.account.refresh_pending:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import runtime
 from components.charts import VERDICT_LABELS, verdict_chart
 from components.feedback import format_timestamp
 from components.money import format_money
+from pages import _runtime as runtime
 from services import debits
 from services.batch import BatchFileError, PlannedDebit, RowError, parse_debits_csv
 
@@ -128,7 +128,7 @@ def run_batch(planned: list[PlannedDebit], bad: list[RowError]) -> None:
     def progress(done: int, total: int, message: str) -> None:
         bar.progress(min(1.0, done / max(total, 1)), text=message)
 
-    result = runtime.attempt(
+    result = runtime.call(
         debits.run_batch,
         svc,
         actor,

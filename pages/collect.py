@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 import pandas as pd
 import streamlit as st
 
-from components import runtime
 from components.feedback import format_age, format_timestamp
+from pages import _runtime as runtime
 from services import accounts, collection, flows
 from services.errors import FcopsError, StripeRequestError
 
@@ -330,7 +330,7 @@ def customer_section() -> None:
             placeholder="name@example.com or cus_…",
         )
         if text and text.strip():
-            hits = runtime.attempt(accounts.search_customers, svc, actor, text, limit=20)
+            hits = runtime.call(accounts.search_customers, svc, actor, text, limit=20)
             if hits == []:
                 st.info(
                     "No customer matches. Check the spelling, or create a new customer.",
@@ -564,7 +564,7 @@ def simulation_panel(result: collection.CollectionRequest) -> None:
         st.caption(
             "These buttons do what Stripe.js and the bank would do; they exist only on the sandbox."
         )
-        banks = runtime.attempt(institution_names, app.gateway.base_url or "") or [
+        banks = runtime.call(institution_names, app.gateway.base_url or "") or [
             "Test Institution"
         ]
         bank_col, link_col = st.columns([3, 1], vertical_alignment="bottom")
@@ -704,7 +704,7 @@ def waiting_for(status: str, next_action: str | None) -> str:
 
 def open_requests_tab() -> None:
     st.button("Reload", icon=":material/refresh:", key="collect_open_reload")
-    rows = runtime.attempt(collection.open_requests, svc, actor, limit=100)
+    rows = runtime.call(collection.open_requests, svc, actor, limit=100)
     if rows is None:
         return
     if not rows:
@@ -751,7 +751,7 @@ def format_day(ts: int | None) -> str:
 
 def queue_tab() -> None:
     st.button("Reload", icon=":material/refresh:", key="collect_queue_reload")
-    items = runtime.attempt(collection.microdeposit_queue, svc, actor)
+    items = runtime.call(collection.microdeposit_queue, svc, actor)
     if items is None:
         return
     if not items:

@@ -12,13 +12,13 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from components import runtime
 from components.conversion_charts import (
     conversion_over_time_chart,
     fallback_share_chart,
     funnel_chart,
 )
 from components.feedback import format_age, format_timestamp
+from pages import _runtime as runtime
 from services import intent_sync
 from services.conversion import VERIFICATION_METHODS
 
@@ -83,7 +83,7 @@ def run_sync(*, full: bool) -> None:
             # Stripe lists carry no total, so the bar creeps towards full until the end.
             bar.progress(1.0 if total is not None else done / (done + 50), text=message)
 
-        result = runtime.attempt(intent_sync.sync_intents, svc, actor, progress=progress, full=full)
+        result = runtime.call(intent_sync.sync_intents, svc, actor, progress=progress, full=full)
         if result is None:
             box.update(
                 label="Sync failed; the figures below are from the last good sync.", state="error"
@@ -252,7 +252,7 @@ def downloads(frame: pd.DataFrame, weekly: pd.DataFrame, intents: pd.DataFrame) 
 info = sync_bar()
 chosen_flows, chosen_methods, start, end = filters(info)
 now = svc.now()
-frame = runtime.attempt(
+frame = runtime.call(
     intent_sync.conversion,
     svc.engine,
     now=now,

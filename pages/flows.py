@@ -14,8 +14,8 @@ from typing import Any
 
 import streamlit as st
 
-from components import runtime
 from components.diff_view import diff_view
+from pages import _runtime as runtime
 from services import flows
 from services.adapters import flow_requests
 from services.errors import Conflict, FcopsError

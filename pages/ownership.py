@@ -12,8 +12,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from components import refresh_watch, runtime
+from components import refresh_watch
 from components.feedback import format_timestamp
+from pages import _runtime as runtime
 from services import accounts
 from services import ownership_review as orv
 from services import transaction_sync as ts
@@ -67,7 +68,7 @@ def account_from_input(text: str) -> str | None:
     """An fca_ ID as typed, or the account behind a PI/SI/PM/customer ID."""
     if text.strip().startswith("fca_"):
         return text.strip()
-    found = runtime.attempt(accounts.lookup, svc, actor, text)
+    found = runtime.call(accounts.lookup, svc, actor, text)
     if found is None:
         return None
     if found.account:
@@ -110,7 +111,7 @@ def account_picker() -> str | None:
 def report_for(account_id: str) -> orv.OwnershipReport | None:
     reports: dict[str, orv.OwnershipReport] = st.session_state.setdefault(REPORTS, {})
     if account_id not in reports:
-        report = runtime.attempt(orv.check_account, svc, actor, account_id)
+        report = runtime.call(orv.check_account, svc, actor, account_id)
         if report is None:
             return None
         reports[account_id] = report
@@ -161,7 +162,7 @@ def owners_frame(report: orv.OwnershipReport) -> pd.DataFrame:
 def start_refresh(account_id: str) -> None:
     scope = f"own-refresh-{account_id}"
     payload = {"account": account_id}
-    started = runtime.attempt_keyed(scope, payload, orv.refresh_ownership, svc, actor, account_id)
+    started = runtime.call_keyed(scope, payload, orv.refresh_ownership, svc, actor, account_id)
     if started is not None:
         runtime.new_request(scope)  # the next refresh, after the cooldown, is a new request
         refresh_watch.watch(account_id, "ownership")
@@ -178,7 +179,7 @@ def poll_refresh(account_id: str) -> None:
     refresh_watch.poll(
         account_id,
         features=("ownership",),
-        status=lambda acc, feature: runtime.attempt(
+        status=lambda acc, feature: runtime.call(
             accounts.refresh_status, svc, actor, acc, feature
         ),
         on_finished=lambda _feature, state: refresh_finished(account_id, state),
@@ -285,7 +286,7 @@ def check_everything() -> None:
         def progress(done: int, total: int | None, message: str) -> None:
             bar.progress(done / total if total else 0.0, text=message)
 
-        result = runtime.attempt(orv.check_all, svc, actor, progress=progress)
+        result = runtime.call(orv.check_all, svc, actor, progress=progress)
         if result is None:
             box.update(label="The check stopped", state="error")
             return
@@ -340,7 +341,7 @@ def review_view() -> None:
         "Check all accounts", icon=":material/playlist_add_check:", width="stretch", key="own_all"
     ):
         check_everything()
-    result = runtime.attempt(
+    result = runtime.call(
         orv.review_list,
         svc.engine,
         actor=actor,

@@ -10,9 +10,9 @@ from typing import Any
 
 import streamlit as st
 
-from components import runtime
 from components.feedback import format_age, format_timestamp
 from components.money import format_money
+from pages import _runtime as runtime
 from services import accounts
 
 actor = runtime.guard("accounts.view")
@@ -59,7 +59,7 @@ with st.form("lookup", border=False):
     submitted = right.form_submit_button("Look up", icon=":material/search:", width="stretch")
 
 if submitted:
-    st.session_state["lookup_result"] = runtime.attempt(accounts.lookup, svc, actor, text)
+    st.session_state["lookup_result"] = runtime.call(accounts.lookup, svc, actor, text)
 
 found = st.session_state.get("lookup_result")
 if found is not None:

@@ -11,9 +11,9 @@ from decimal import Decimal
 
 import streamlit as st
 
-from components import runtime
 from components.feedback import format_age
 from components.money import format_money
+from pages import _runtime as runtime
 from services import debits
 from services.balances import DebitPolicy
 from services.rules.money import MoneyError, exponent, parse_amount
@@ -170,7 +170,7 @@ if submitted and policy is not None:
             icon=":material/info:",
         )
     else:
-        saved = runtime.attempt(
+        saved = runtime.call(
             debits.save_policy,
             app.engine,
             actor,

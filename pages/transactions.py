@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from components import refresh_watch, runtime
+from components import refresh_watch
 from components.feedback import format_timestamp
 from components.money import format_money
 from components.transaction_charts import (
@@ -21,6 +21,7 @@ from components.transaction_charts import (
     counterparties_chart,
     running_balance_chart,
 )
+from pages import _runtime as runtime
 from services import accounts
 from services import transaction_sync as ts
 from services.errors import NoTransactionRefresh
@@ -98,7 +99,7 @@ def account_picker() -> str | None:
 def act(name: str, fn: Any, account_id: str) -> None:
     """Run a Stripe action with a stable idempotency key; watch the refresh it starts."""
     scope = f"txn-{name}-{account_id}"
-    result = runtime.attempt_keyed(scope, {"account": account_id}, fn, svc, actor, account_id)
+    result = runtime.call_keyed(scope, {"account": account_id}, fn, svc, actor, account_id)
     if result is None:
         return
     runtime.new_request(scope)
@@ -145,7 +146,7 @@ def poll(account_id: str) -> None:
     refresh_watch.poll(
         account_id,
         features=("transactions",),
-        status=lambda acc, feature: runtime.attempt(
+        status=lambda acc, feature: runtime.call(
             accounts.refresh_status, svc, actor, acc, feature
         ),
         on_finished=lambda _feature, state: refresh_finished(account_id, state),
@@ -270,7 +271,7 @@ def auto_sync(status: ts.TransactionStatus) -> ts.TransactionStatus:
     done[status.account_id] = status.last_attempted_at
     with st.spinner("Syncing transactions from Stripe…"):
         sync(status.account_id)
-    fresh = runtime.attempt(ts.transaction_status, svc, actor, status.account_id)
+    fresh = runtime.call(ts.transaction_status, svc, actor, status.account_id)
     return fresh or status
 
 
@@ -462,7 +463,7 @@ def risk_table(result: ts.TransactionInsight, currency: str) -> None:
 
 
 def insight_tabs(status: ts.TransactionStatus) -> None:
-    result = runtime.attempt(ts.insight, svc.engine, status.account, now=svc.now())
+    result = runtime.call(ts.insight, svc.engine, status.account, now=svc.now())
     if result is None:
         return
     currency = result.currency or "usd"
@@ -485,7 +486,7 @@ def insight_tabs(status: ts.TransactionStatus) -> None:
 
 
 def account_view(account_id: str) -> None:
-    status = runtime.attempt(ts.transaction_status, svc, actor, account_id)
+    status = runtime.call(ts.transaction_status, svc, actor, account_id)
     if status is None:
         return
     account = status.account

@@ -100,7 +100,7 @@ _app_built = False
 def shared_app() -> Any:
     """The app every AppTest in this process runs against (built once, inside an AppTest run)."""
     global _app_built
-    from components.runtime import get_app
+    from pages._runtime import get_app
 
     if not _app_built:
         open_page(None, None)

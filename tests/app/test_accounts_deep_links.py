@@ -27,7 +27,7 @@ def shown_ids(at: Any) -> set[str]:
 
 
 def test_a_status_link_shows_only_accounts_of_that_status() -> None:
-    from components.runtime import get_app
+    from pages._runtime import get_app
 
     at = opened_with("ops", status="inactive")
     svc = get_app().services
@@ -75,7 +75,7 @@ def test_a_link_with_an_unknown_value_says_so_and_shows_every_account() -> None:
 
 
 def test_refresh_failed_filter_lists_only_accounts_with_a_failed_refresh() -> None:
-    from components.runtime import get_app
+    from pages._runtime import get_app
 
     page = accounts.list_accounts(get_app().services, OPS, refresh_failed=True, page_size=500)
     assert all(
@@ -86,7 +86,7 @@ def test_refresh_failed_filter_lists_only_accounts_with_a_failed_refresh() -> No
 
 
 def test_home_cards_link_to_the_filtered_accounts_list() -> None:
-    from components.runtime import get_app
+    from pages._runtime import get_app
 
     open_page(None, "ops")
     accounts.sync_accounts(get_app().services, OPS)  # cards show once the store holds accounts

@@ -16,7 +16,7 @@ PAGE = "pages/audit.py"
 
 
 def engine():  # type: ignore[no-untyped-def]
-    from components.runtime import get_app
+    from pages._runtime import get_app
 
     open_page(None, "admin")  # makes sure the app (and its store) exists in this process
     return get_app().engine

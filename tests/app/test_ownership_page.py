@@ -15,7 +15,7 @@ ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 
 
 def _app() -> Any:
-    from components import runtime
+    from pages import _runtime as runtime
 
     return runtime.get_app()
 

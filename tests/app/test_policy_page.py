@@ -15,7 +15,7 @@ OTHER = Actor(username="other-admin", role="admin", name="Other Admin")
 
 
 def engine():  # type: ignore[no-untyped-def]
-    from components.runtime import get_app
+    from pages._runtime import get_app
 
     return get_app().engine
 
