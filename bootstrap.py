@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -20,6 +20,7 @@ from services.adapters.settings import Settings, load_settings
 from services.adapters.store import open_store
 from services.context import Services
 from services.errors import ConfigurationError
+from services.rules.passwords import cookie_key_problem
 
 log = logging.getLogger("fcops")
 SANDBOX_KEY = "sk_test_fcops_sandbox_local"
@@ -31,12 +32,16 @@ class App:
     services: Services
     simulator: Any | None  # sandbox.client.Simulator in sandbox mode, else None
     sandbox: Any | None  # the running sandbox handle in sandbox mode
-    credentials: dict[str, Any]
-    cookie_key: str
+    cookie_key: str = field(repr=False)
 
     @property
     def mode(self) -> str:
         return self.settings.mode
+
+    @property
+    def credentials(self) -> dict[str, Any]:
+        """The users file as it is now (read fresh: the CLI's changes count at once)."""
+        return users.credentials(self.settings.users_file)
 
     @property
     def gateway(self) -> StripeGateway:
@@ -51,9 +56,7 @@ _lock = threading.Lock()
 
 
 def _database_url(settings: Settings) -> str:
-    if settings.database_url:
-        return settings.database_url
-    return f"sqlite:///{settings.data_dir / f'fcops-{settings.mode}.db'}"
+    return settings.resolved_database_url  # the same store the users CLI writes its audit to
 
 
 def start_sandbox(settings: Settings) -> Any:
@@ -88,10 +91,9 @@ def build_app(settings: Settings | None = None) -> App:
         else:
             handle = None
             simulator = None
-            if not settings.cookie_key or len(settings.cookie_key) < 24:
-                raise ConfigurationError(
-                    "Set FCOPS_COOKIE_KEY (24+ random characters) outside sandbox mode; it signs login cookies."
-                )
+            problem = cookie_key_problem(settings.cookie_key)
+            if problem:
+                raise ConfigurationError(problem)
             users.assert_no_demo_credentials(settings.users_file)
             assert settings.stripe_api_key is not None
             gateway = StripeGateway(
@@ -102,12 +104,10 @@ def build_app(settings: Settings | None = None) -> App:
             cookie_key = settings.cookie_key
             log.info("fcops: %s mode against Stripe", settings.mode)
         engine = open_store(_database_url(settings))
-        credentials = users.load(settings.users_file)["credentials"]
         return App(
             settings=replace(settings),
             services=Services(gateway=gateway, engine=engine, mode=settings.mode),
             simulator=simulator,
             sandbox=handle,
-            credentials=credentials,
             cookie_key=cookie_key,
         )

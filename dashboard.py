@@ -5,15 +5,18 @@ Run with ``streamlit run dashboard.py``. With no STRIPE_API_KEY it starts on the
 
 from __future__ import annotations
 
-import copy
 import logging
+from typing import Any
 
 import streamlit as st
 import streamlit_authenticator as stauth
 
 from components.navigation import pages_for
 from pages import _runtime as runtime
+from services import users
 from services.errors import FcopsError
+from services.rules.secrets import mask_secrets
+from services.usecases import sign_in
 from services.users import DEMO_USERS
 
 st.set_page_config(page_title="fcops", page_icon=":material/account_balance:", layout="wide")
@@ -24,7 +27,7 @@ def _config_error_page(message: str) -> None:
     discover pages/ by itself and serve every page without a login."""
     def page() -> None:
         st.title("fcops cannot start")
-        st.error(message, icon=":material/settings:")
+        st.error(mask_secrets(message), icon=":material/settings:")
         st.caption("Fix the setting and reload. See .streamlit/secrets.toml.example for every setting.")
 
     st.navigation([st.Page(page, title="Setup needed", icon=":material/settings:")]).run()
@@ -42,14 +45,71 @@ except Exception as err:  # whatever happens, st.navigation must run (see _confi
     )
     raise  # unreachable: _config_error_page stops the script
 
+SIGN_IN_MESSAGE = "_fcops_sign_in_message"
+
+
+def _client_address() -> str:
+    """The address the browser's connection came from ("local" for localhost). Behind a proxy
+    this is the proxy: then the per-username limits still hold, the per-client ones are shared."""
+    ip = st.context.ip_address
+    return ip if isinstance(ip, str) and ip else "local"
+
+
+class CheckedLogin:
+    """Stands in for streamlit-authenticator's authentication controller. The library keeps its
+    login form, session state and cookie; every password goes first through
+    ``services.usecases.sign_in`` (growing delay, lockout, audit, the same work for unknown
+    usernames, demo passwords refused outside sandbox mode), and a remembered cookie only signs
+    in a user the users file still holds."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def login(
+        self,
+        username: str | None = None,
+        password: str | None = None,
+        *args: Any,
+        token: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> bool | None:
+        if token is not None:
+            if users.get_user(app.settings.users_file, str(token.get("username", ""))) is None:
+                return None  # removed since the cookie was set: show the form instead
+            return bool(self._inner.login(token=token))
+        if not username or not password:
+            return None
+        # The same normalisation the library applies before it checks the hash.
+        username, password = username.lower().strip(), password.strip()
+        result = sign_in.sign_in(
+            app.engine,
+            users_file=app.settings.users_file,
+            username=username,
+            password=password,
+            client=_client_address(),
+            sandbox=app.mode == "sandbox",
+        )
+        if not result.ok:
+            st.session_state["authentication_status"] = False
+            st.session_state[SIGN_IN_MESSAGE] = result.message
+            return False
+        st.session_state.pop(SIGN_IN_MESSAGE, None)
+        return bool(self._inner.login(username, password, *args, **kwargs))
+
+
+# Built on every run from the users file as it is now (users.credentials reads it fresh).
 authenticator = stauth.Authenticate(
-    copy.deepcopy({"usernames": app.credentials.get("usernames", {})}),
+    {"usernames": app.credentials.get("usernames", {})},
     cookie_name=app.settings.cookie_name,
     cookie_key=app.cookie_key,
     cookie_expiry_days=1,
     auto_hash=False,
     login_sleep_time=0,
 )
+authenticator.authentication_controller = CheckedLogin(authenticator.authentication_controller)  # type: ignore[assignment]
 
 
 def login_page() -> None:
@@ -61,7 +121,8 @@ def login_page() -> None:
     if status:
         st.rerun()
     elif status is False:
-        st.error("Username or password is incorrect.")
+        message = st.session_state.get(SIGN_IN_MESSAGE, "Username or password is incorrect.")
+        st.error(message, icon=":material/lock:")
     if app.mode == "sandbox":
         with st.expander("Demo users (sandbox only)", icon=":material/info:"):
             st.table(
@@ -74,6 +135,11 @@ def login_page() -> None:
 
 
 actor = runtime.current_actor()
+if actor is None and st.session_state.get("authentication_status"):
+    # Signed in, but the users file no longer holds this user (or their role): sign out now.
+    authenticator.authentication_controller.logout()
+    authenticator.cookie_controller.delete_cookie()
+    st.session_state["authentication_status"] = None
 if actor is None:
     # Always call st.navigation, also when signed out: otherwise Streamlit would discover pages/
     # by itself and every page would be reachable by URL without logging in.

@@ -2,16 +2,23 @@
 
 The file has streamlit-authenticator's credentials shape
 (``{"credentials": {"usernames": {name: {...}}}}``) so it can be passed to it as a dict.
-Command line: ``python -m services.users add|list|remove`` (see ``--help``).
+Command line: ``python -m services.users add|passwd|list|remove|locked|unlock`` (see ``--help``).
+
+The file is read fresh (re-parsed when it changed on disk) for every sign-in and every request's
+role check, so the command line and the app always agree: a removed user is signed out at their
+next click, an added one can sign in at once.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import functools
 import getpass
 import os
 import re
 import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,17 +26,12 @@ from typing import Any
 
 import bcrypt
 import yaml
+from zxcvbn import zxcvbn
 
 from services.auth import ROLES, Actor
 from services.errors import ConfigurationError, ValidationError
+from services.rules.passwords import DEMO_USERS, MAX_PASSWORD_LENGTH, password_problem
 
-# One demo user per role, for sandbox mode only (listed in the README). Never valid elsewhere.
-DEMO_USERS: dict[str, tuple[str, str]] = {
-    "admin": ("admin", "fcops-admin-demo"),
-    "ops": ("ops", "fcops-ops-demo"),
-    "finance": ("finance", "fcops-finance-demo"),
-    "manager": ("manager", "fcops-manager-demo"),
-}
 _USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,31}$")
 
 
@@ -41,26 +43,103 @@ class User:
     role: str
 
 
+BCRYPT_ROUNDS = 12  # tests lower it; the dummy hash for unknown usernames follows it
+
+
 def hash_password(password: str) -> str:
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=12)).decode()
+    return bcrypt.hashpw(password.encode()[:72], bcrypt.gensalt(rounds=BCRYPT_ROUNDS)).decode()
 
 
 def check_password(password: str, hashed: str) -> bool:
     try:
-        return bcrypt.checkpw(password.encode(), hashed.encode())
+        return bcrypt.checkpw(password.encode()[:72], hashed.encode())
     except ValueError:
         return False
 
 
+def _dummy_hash() -> str:
+    """A hash nobody's password matches, checked for unknown usernames so that they cost the
+    same bcrypt work as known ones (no timing tells which usernames exist)."""
+    return _dummy_hash_for(BCRYPT_ROUNDS)
+
+
+@functools.cache
+def _dummy_hash_for(rounds: int) -> str:
+    return bcrypt.hashpw(os.urandom(24).hex().encode(), bcrypt.gensalt(rounds=rounds)).decode()
+
+
+def check_strength(password: str, *, username: str = "", name: str = "", email: str = "") -> None:
+    """Refuse short, common, guessable or demo passwords (zxcvbn's estimate) with a reason."""
+    inputs = [v for v in (username, name, email, "fcops", "stripe", "admin") if v]
+    estimate = zxcvbn(password[:MAX_PASSWORD_LENGTH], user_inputs=inputs) if password else None
+    problem = password_problem(password, estimate)
+    if problem:
+        raise ValidationError(problem)
+
+
+_cache_lock = threading.Lock()
+_cache: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
 def load(path: Path) -> dict[str, Any]:
-    if not path.exists():
+    """The users file as it is on disk now (parsed again only when it changed)."""
+    stamp = _stamp(path)
+    if stamp is None:
         return {"credentials": {"usernames": {}}}
+    with _cache_lock:
+        hit = _cache.get(path)
+        if hit is not None and hit[0] == stamp:
+            return copy.deepcopy(hit[1])
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as err:
         raise ConfigurationError(f"Users file {path} is not valid YAML: {err}") from None
     data.setdefault("credentials", {}).setdefault("usernames", {})
+    with _cache_lock:
+        _cache[path] = (stamp, copy.deepcopy(data))
     return data
+
+
+def credentials(path: Path) -> dict[str, Any]:
+    """streamlit-authenticator's ``credentials`` dict, fresh from the file."""
+    return load(path)["credentials"]
+
+
+def _user(username: str, entry: Mapping[str, Any]) -> User:
+    return User(
+        username=username,
+        name=f"{entry.get('first_name', '')} {entry.get('last_name', '')}".strip() or username,
+        email=entry.get("email", ""),
+        role=(entry.get("roles") or ["?"])[0],
+    )
+
+
+def get_user(path: Path, username: str) -> User | None:
+    """The user as the file holds it now; None if removed or if the role is unknown."""
+    entry = credentials(path)["usernames"].get(username)
+    if not entry:
+        return None
+    user = _user(username, entry)
+    return user if user.role in ROLES else None
+
+
+def verify(path: Path, username: str, password: str) -> User | None:
+    """The user if ``password`` is theirs. Unknown usernames get the same bcrypt work."""
+    entry = credentials(path)["usernames"].get(username) if username else None
+    hashed = (entry or {}).get("password") or _dummy_hash()
+    matches = check_password(password, hashed)
+    if not matches or entry is None:
+        return None
+    user = _user(username, entry)
+    return user if user.role in ROLES else None
 
 
 def save(path: Path, data: Mapping[str, Any]) -> None:
@@ -73,15 +152,7 @@ def save(path: Path, data: Mapping[str, Any]) -> None:
 
 def list_users(path: Path) -> list[User]:
     users = load(path)["credentials"]["usernames"]
-    return [
-        User(
-            username=name,
-            name=f"{u.get('first_name', '')} {u.get('last_name', '')}".strip() or name,
-            email=u.get("email", ""),
-            role=(u.get("roles") or ["?"])[0],
-        )
-        for name, u in sorted(users.items())
-    ]
+    return [_user(name, u) for name, u in sorted(users.items())]
 
 
 def add_user(
@@ -93,8 +164,7 @@ def add_user(
         )
     if role not in ROLES:
         raise ValidationError(f"Role must be one of {', '.join(ROLES)}.")
-    if len(password) < 10:
-        raise ValidationError("Passwords need at least 10 characters.")
+    check_strength(password, username=username, name=name, email=email)
     data = load(path)
     users = data["credentials"]["usernames"]
     if username in users:
@@ -111,6 +181,18 @@ def add_user(
     }
     save(path, data)
     return User(username=username, name=name or username, email=email, role=role)
+
+
+def set_password(path: Path, username: str, password: str) -> None:
+    """Give an existing user a new password (checked like a new one)."""
+    data = load(path)
+    entry = data["credentials"]["usernames"].get(username)
+    if entry is None:
+        raise ValidationError(f"There is no user '{username}'.")
+    name = f"{entry.get('first_name', '')} {entry.get('last_name', '')}".strip()
+    check_strength(password, username=username, name=name, email=entry.get("email", ""))
+    entry["password"] = hash_password(password)
+    save(path, data)
 
 
 def remove_user(path: Path, username: str) -> None:
@@ -163,10 +245,20 @@ def role_of(path: Path, username: str) -> str | None:
     return roles[0] if roles and roles[0] in ROLES else None
 
 
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat it: ") != first:
+        raise ValidationError("The two passwords differ; nothing was changed.")
+    return first
+
+
 def _cli(argv: list[str] | None = None) -> int:
     from services import audit
     from services.adapters.settings import load_settings
     from services.adapters.store import open_store
+    from services.usecases import sign_in
 
     parser = argparse.ArgumentParser(prog="python -m services.users", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -176,9 +268,16 @@ def _cli(argv: list[str] | None = None) -> int:
     add.add_argument("--name", default="")
     add.add_argument("--email", default="")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    pw = sub.add_parser("passwd", help="set a new password for a user")
+    pw.add_argument("username")
+    pw.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     sub.add_parser("list", help="list users and roles")
-    rm = sub.add_parser("remove", help="remove a user")
+    rm = sub.add_parser("remove", help="remove a user (signed out at their next click)")
     rm.add_argument("username")
+    sub.add_parser("locked", help="list usernames and client addresses slowed down or locked")
+    un = sub.add_parser("unlock", help="lift the sign-in delay and lockout of a username")
+    un.add_argument("username", nargs="?", default=None)
+    un.add_argument("--client", default=None, help="also (or only) lift it for this client address")
     args = parser.parse_args(argv)
 
     settings = load_settings()
@@ -189,35 +288,44 @@ def _cli(argv: list[str] | None = None) -> int:
             for user in list_users(path):
                 print(f"{user.username:20} {user.role:8} {user.name} <{user.email}>")
             return 0
+        # The same database the app writes (settings.resolved_database_url), so these audit
+        # rows appear on the app's Audit page.
         engine = open_store(settings.resolved_database_url)
+        if args.command == "locked":
+            for lock in sign_in.lockouts(engine, actor=cli_actor):
+                state = "locked" if lock.locked_until else "slowed"
+                print(f"{lock.key:40} {state:7} {lock.failures} failures")
+            return 0
+        if args.command == "unlock":
+            cleared = sign_in.unlock(
+                engine, actor=cli_actor, username=args.username, client=args.client
+            )
+            what = " and ".join(
+                x for x in (args.username, args.client and f"client {args.client}") if x
+            )
+            print(f"Lifted the sign-in delay for {what}." if cleared else f"{what} was not slowed down.")
+            return 0
         if args.command == "add":
-            password = (
-                sys.stdin.readline().rstrip("\n")
-                if args.password_stdin
-                else getpass.getpass("Password: ")
-            )
-            add_user(
-                path,
-                username=args.username,
-                password=password,
-                role=args.role,
-                name=args.name,
-                email=args.email,
-            )
-            audit.record(
-                engine,
-                actor=cli_actor,
-                action="user.add",
-                target=args.username,
-                outcome="ok",
+            with audit.audited(
+                engine, actor=cli_actor, action="user.add", target=args.username,
                 params={"role": args.role},
-            )
+            ):
+                add_user(
+                    path,
+                    username=args.username,
+                    password=_read_password(args.password_stdin),
+                    role=args.role,
+                    name=args.name,
+                    email=args.email,
+                )
             print(f"Added {args.username} ({args.role}) to {path}")
+        elif args.command == "passwd":
+            with audit.audited(engine, actor=cli_actor, action="user.password", target=args.username):
+                set_password(path, args.username, _read_password(args.password_stdin))
+            print(f"Set a new password for {args.username}")
         else:
-            remove_user(path, args.username)
-            audit.record(
-                engine, actor=cli_actor, action="user.remove", target=args.username, outcome="ok"
-            )
+            with audit.audited(engine, actor=cli_actor, action="user.remove", target=args.username):
+                remove_user(path, args.username)
             print(f"Removed {args.username} from {path}")
     except (ValidationError, ConfigurationError) as err:
         print(f"error: {err}", file=sys.stderr)

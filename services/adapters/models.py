@@ -189,3 +189,19 @@ class IntentRecord(SQLModel, table=True):
     succeeded_at: int | None = Field(default=None, sa_column=Column(BigInteger))
     raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     synced_at: datetime = Field(default_factory=utcnow)
+
+
+class SignInThrottle(SQLModel, table=True):
+    """Failed sign-ins per entered username (``user:NAME``) or per client (``client:IP``).
+
+    Kept in the store so every app replica sees the same counts, delays and lockouts.
+    """
+
+    __tablename__ = "sign_in_throttle"
+
+    key: str = Field(primary_key=True, max_length=200)
+    failures: int = 0
+    first_failure_at: float = 0.0
+    last_failure_at: float = 0.0
+    next_allowed_at: float = 0.0  # no attempt is checked before this (growing delay)
+    locked_until: float = 0.0  # temporary lockout after too many failures

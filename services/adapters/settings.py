@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
 
 from services.errors import ConfigurationError
+from services.rules.secrets import mask_secrets
 
 Mode = Literal["sandbox", "test", "live"]
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,12 +24,12 @@ _PLACEHOLDERS = ("...", "xxx", "changeme", "your_", "<", "replace")
 _TRUE = {"1", "true", "yes", "on"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Settings:
     stripe_api_key: str | None = field(default=None, repr=False)
     allow_live: bool = False
     data_dir: Path = ROOT / "data"
-    database_url: str = ""
+    database_url: str = field(default="", repr=False)
     users_file: Path = ROOT / "data" / "users.yaml"
     cookie_key: str = field(default="", repr=False)
     cookie_name: str = "fcops_auth"
@@ -47,7 +48,19 @@ class Settings:
 
     @property
     def resolved_database_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir / 'fcops.db'}"
+        """The one store the app, its worker and the command line all use."""
+        return self.database_url or f"sqlite:///{self.data_dir / f'fcops-{self.mode}.db'}"
+
+    def __repr__(self) -> str:  # secrets masked: the key, passwords in the database URL
+        shown = [
+            f"{f.name}={getattr(self, f.name)!r}"
+            for f in fields(self)
+            if f.repr
+        ]
+        shown.insert(1, f"stripe_api_key={self.redacted_key()!r}")
+        shown.insert(3, f"database_url={mask_secrets(self.database_url)!r}")
+        shown.append(f"cookie_key={'[set]' if self.cookie_key else '[unset]'!r}")
+        return f"Settings({', '.join(shown)})"
 
     def redacted_key(self) -> str:
         """What a page may show about the key: its type and last four characters."""

@@ -12,6 +12,7 @@ from services.adapters.settings import load_settings
 from services.errors import ConfigurationError
 
 TEST_KEY = "sk_test_" + "Q7w" * 8
+COOKIE_KEY = "t4Rk9vQ2mZpL8xWc3nYb6HsJ1dFgA5eU"  # random-looking, 32 characters
 
 
 def _settings(tmp_path: Path, **env: str):  # type: ignore[no-untyped-def]
@@ -30,13 +31,13 @@ def test_test_mode_refuses_to_start_with_the_demo_credentials(tmp_path: Path) ->
     users.ensure_demo_users(tmp_path / "users.yaml")
     with pytest.raises(ConfigurationError, match="demo user"):
         bootstrap.build_app(
-            _settings(tmp_path, STRIPE_API_KEY=TEST_KEY, FCOPS_COOKIE_KEY="k" * 32)
+            _settings(tmp_path, STRIPE_API_KEY=TEST_KEY, FCOPS_COOKIE_KEY=COOKIE_KEY)
         )
 
 
 def test_test_mode_starts_with_real_users_and_no_sandbox(tmp_path: Path) -> None:
     users.add_user(tmp_path / "users.yaml", username="alice", password="a long password", role="admin")
-    app = bootstrap.build_app(_settings(tmp_path, STRIPE_API_KEY=TEST_KEY, FCOPS_COOKIE_KEY="k" * 32))
+    app = bootstrap.build_app(_settings(tmp_path, STRIPE_API_KEY=TEST_KEY, FCOPS_COOKIE_KEY=COOKIE_KEY))
     assert app.mode == "test"
     assert app.simulator is None and app.sandbox is None
     assert app.gateway.base_url is None  # talks to api.stripe.com, not a local sandbox

@@ -24,9 +24,9 @@ def test_added_users_are_stored_hashed_with_one_role(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("username", "password", "role", "message"),
     [
-        ("Bad Name", "long enough pw", "ops", "Usernames"),
-        ("omar", "short", "ops", "10 characters"),
-        ("omar", "long enough pw", "superuser", "Role must be"),
+        ("Bad Name", "long enough pw!", "ops", "Usernames"),
+        ("omar", "short", "ops", "12 characters"),
+        ("omar", "long enough pw!", "superuser", "Role must be"),
     ],
 )
 def test_bad_user_input_is_refused_with_a_reason(
@@ -39,9 +39,9 @@ def test_bad_user_input_is_refused_with_a_reason(
 
 def test_duplicate_and_missing_users_are_reported(tmp_path: Path) -> None:
     path = tmp_path / "u.yaml"
-    users.add_user(path, username="omar", password="long enough pw", role="ops")
+    users.add_user(path, username="omar", password="long enough pw!", role="ops")
     with pytest.raises(ValidationError, match="already exists"):
-        users.add_user(path, username="omar", password="long enough pw", role="admin")
+        users.add_user(path, username="omar", password="long enough pw!", role="admin")
     users.remove_user(path, "omar")
     with pytest.raises(ValidationError, match="no user"):
         users.remove_user(path, "omar")
@@ -76,3 +76,46 @@ def test_the_command_line_adds_lists_and_removes_users(tmp_path: Path, monkeypat
     assert users._cli(["remove", "nina"]) == 0
     assert users._cli(["remove", "nina"]) == 2
     assert "no user" in capsys.readouterr().err
+
+
+def test_the_command_line_audits_into_the_database_the_app_reads(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    import io
+    import time
+
+    import bootstrap
+    from services import audit
+    from services.adapters.settings import load_settings
+    from services.adapters.store import open_store
+    from services.auth import Actor
+    from services.usecases import sign_in
+
+    monkeypatch.setenv("FCOPS_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("STRIPE_API_KEY", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setattr(users, "BCRYPT_ROUNDS", 4)
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert users._cli(["add", "nina", "--role", "finance", "--password-stdin"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("password1234\n"))
+    assert users._cli(["passwd", "nina", "--password-stdin"]) == 2
+    assert "too easy to guess" in capsys.readouterr().err
+
+    settings = load_settings()
+    app_engine = open_store(bootstrap._database_url(settings))  # what the app opens
+    start = time.time()
+    for i in range(sign_in.POLICY.lock_after):  # one try every 60 s: each is checked, then locked
+        sign_in.sign_in(app_engine, users_file=settings.users_file, username="nina",
+                        password="wrong", client=f"10.1.1.{i}", sandbox=True,
+                        now=lambda i=i: start + 60 * i)
+    capsys.readouterr()
+    assert users._cli(["locked"]) == 0
+    assert "user:nina" in capsys.readouterr().out
+    assert users._cli(["unlock", "nina"]) == 0
+    assert "Lifted" in capsys.readouterr().out
+    assert users._cli(["remove", "nina"]) == 0
+
+    admin = Actor(username="alice", role="admin")
+    rows = audit.query(app_engine, actor=admin, actions=["user.add", "user.password", "user.unlock",
+                                                         "user.remove"]).rows
+    assert [(r.action, r.outcome, r.actor.startswith("cli:")) for r in reversed(rows)] == [
+        ("user.add", "ok", True), ("user.password", "error", True),
+        ("user.unlock", "ok", True), ("user.remove", "ok", True)]
