@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from services import users
+from services.adapters import log_masking
 from services.adapters.gateway import StripeGateway
 from services.adapters.settings import Settings, load_settings
 from services.adapters.store import open_store
@@ -72,6 +73,7 @@ def start_sandbox(settings: Settings) -> Any:
 
 def build_app(settings: Settings | None = None) -> App:
     """Everything the pages need; raises ConfigurationError with a clear message if unusable."""
+    log_masking.install()
     settings = settings or load_settings()
     with _lock:
         if settings.mode == "sandbox":
@@ -103,7 +105,12 @@ def build_app(settings: Settings | None = None) -> App:
             )
             cookie_key = settings.cookie_key
             log.info("fcops: %s mode against Stripe", settings.mode)
-        engine = open_store(_database_url(settings))
+        try:
+            engine = open_store(_database_url(settings))
+        except Exception:
+            if handle is not None:  # do not leave the sandbox running behind a failed start
+                handle.stop()
+            raise
         return App(
             settings=replace(settings),
             services=Services(gateway=gateway, engine=engine, mode=settings.mode),

@@ -20,6 +20,7 @@ from services import accounts
 from services.adapters.backoff import outcome_unknown
 from services.auth import PERMISSIONS, Actor
 from services.errors import FcopsError
+from services.rules.secrets import mask_secrets
 
 T = TypeVar("T")
 log = logging.getLogger("fcops.ui")
@@ -87,7 +88,7 @@ def page_header(title: str, caption: str | None = None) -> None:
 
 def show_error(err: BaseException) -> None:
     if isinstance(err, FcopsError):
-        st.error(str(err), icon=":material/error:")
+        st.error(mask_secrets(str(err)), icon=":material/error:")
     else:
         log.exception("Unexpected error", exc_info=err)
         st.error(

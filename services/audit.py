@@ -18,6 +18,7 @@ from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.auth import Actor, require
 from services.errors import FcopsError
+from services.rules.secrets import mask_secrets, mask_value
 
 T = TypeVar("T")
 _SECRET_HINTS = ("secret", "password", "api_key", "token", "cookie", "authorization")
@@ -34,7 +35,7 @@ def scrub(params: Mapping[str, Any]) -> dict[str, Any]:
         elif isinstance(value, str) and "_secret_" in value:
             clean[key] = "[redacted]"
         else:
-            clean[key] = value
+            clean[key] = mask_value(value)  # a password in a URL, a key inside a string
     return clean
 
 
@@ -54,10 +55,10 @@ def record(
         actor=actor.username,
         role=actor.role,
         action=action,
-        target=target,
+        target=mask_secrets(target) if target else target,
         params=scrub(params or {}),
         outcome=outcome,
-        message=message,
+        message=mask_secrets(message) if message else message,
         stripe_request_id=stripe_request_id,
         idempotency_key=idempotency_key,
     )

@@ -31,6 +31,7 @@ from zxcvbn import zxcvbn
 from services.auth import ROLES, Actor
 from services.errors import ConfigurationError, ValidationError
 from services.rules.passwords import DEMO_USERS, MAX_PASSWORD_LENGTH, password_problem
+from services.rules.secrets import mask_secrets
 
 _USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,31}$")
 
@@ -256,6 +257,7 @@ def _read_password(from_stdin: bool) -> str:
 
 def _cli(argv: list[str] | None = None) -> int:
     from services import audit
+    from services.adapters import log_masking
     from services.adapters.settings import load_settings
     from services.adapters.store import open_store
     from services.usecases import sign_in
@@ -280,6 +282,7 @@ def _cli(argv: list[str] | None = None) -> int:
     un.add_argument("--client", default=None, help="also (or only) lift it for this client address")
     args = parser.parse_args(argv)
 
+    log_masking.install()
     settings = load_settings()
     path = settings.users_file
     cli_actor = Actor(username=f"cli:{getpass.getuser()}", role="admin", name="command line")
@@ -328,7 +331,7 @@ def _cli(argv: list[str] | None = None) -> int:
                 remove_user(path, args.username)
             print(f"Removed {args.username} from {path}")
     except (ValidationError, ConfigurationError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {mask_secrets(str(err))}", file=sys.stderr)
         return 2
     return 0
 

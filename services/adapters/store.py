@@ -22,6 +22,7 @@ from sqlmodel import Session, SQLModel, create_engine
 import services.adapters.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from services.adapters.models import SyncState
 from services.errors import ConfigurationError
+from services.rules.secrets import mask_secrets
 
 T = TypeVar("T")
 
@@ -46,7 +47,7 @@ def make_engine(url: str) -> Engine:
     try:
         return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
     except Exception as err:  # a malformed URL or a missing driver
-        raise ConfigurationError(f"DATABASE_URL cannot be used: {err}") from None
+        raise ConfigurationError(mask_secrets(f"DATABASE_URL cannot be used: {err}")) from None
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -91,7 +92,9 @@ def open_store(url: str) -> Engine:
         create_schema(engine)
     except Exception as err:
         raise ConfigurationError(
-            f"Could not open the database ({engine.url.render_as_string(hide_password=True)}): {err}"
+            mask_secrets(
+                f"Could not open the database ({engine.url.render_as_string(hide_password=True)}): {err}"
+            )
         ) from None
     return engine
 
