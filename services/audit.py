@@ -18,6 +18,7 @@ from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.auth import Actor, require
 from services.errors import FcopsError
+from services.rules.input_limits import search_term
 from services.rules.secrets import mask_secrets, mask_value
 
 T = TypeVar("T")
@@ -182,13 +183,15 @@ def query(
 ) -> AuditPage:
     """Filtered, newest-first page of the audit log (admins only)."""
     require(actor, "audit.view")
+    actor_name = search_term(actor_name, field="The actor filter")
+    target = search_term(target, field="The target filter")
     stmt = select(AuditEntry)
     if actions:
         stmt = stmt.where(col(AuditEntry.action).in_(list(actions)))
     if actor_name:
         stmt = stmt.where(AuditEntry.actor == actor_name)
     if target:
-        stmt = stmt.where(col(AuditEntry.target).contains(target))
+        stmt = stmt.where(col(AuditEntry.target).contains(target, autoescape=True))  # % _ literal
     if outcome:
         stmt = stmt.where(AuditEntry.outcome == outcome)
     if since:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from services.errors import ValidationError
+from services.rules.input_limits import has_control_chars
 
 PREFIXES: dict[str, str] = {
     "cus_": "customer",
@@ -34,6 +35,8 @@ def kind_of(object_id: str) -> str | None:
 def parse_id(text: str | None, *, allowed: tuple[str, ...] | None = None) -> tuple[str, str]:
     """Return ``(id, kind)`` or raise a ValidationError that says what would be accepted."""
     value = clean_id(text)
+    if has_control_chars(value):
+        raise ValidationError("The ID contains a control character or NUL byte; paste it again.")
     accepted = allowed or tuple(PREFIXES.values())
     names = ", ".join(p for p, k in PREFIXES.items() if k in accepted)
     if not value:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from services.rules.input_limits import has_control_chars
+
 __all__ = [
     "CURRENCY_EXPONENTS",
     "DEFAULT_EXPONENT",
@@ -94,6 +96,8 @@ def validate_currency(code: str) -> str:
     """Return `code` as Stripe spells it (lowercase ISO 4217), or raise MoneyError."""
     if not isinstance(code, str) or not code.strip():
         raise MoneyError("A currency is required, as a three-letter code such as USD.")
+    if has_control_chars(code):
+        raise MoneyError("The currency contains a control character or NUL byte; type it again.")
     cleaned = code.strip().lower()
     if not re.fullmatch(r"[a-z]{3}", cleaned):
         raise MoneyError(f"'{code.strip()}' is not a currency code; use three letters such as USD.")
@@ -141,6 +145,8 @@ def parse_amount(text: str, currency: str, *, allow_zero: bool = False) -> int:
     shown = text.strip()
     if not shown:
         raise MoneyError("An amount is required, for example 125.00.")
+    if has_control_chars(shown):
+        raise MoneyError("The amount contains a control character or NUL byte; type it again.")
     if "-" in shown or (shown.startswith("(") and shown.endswith(")")):
         raise MoneyError(f"'{shown}' is negative; enter the debit as a positive amount.")
     number = _strip_symbol(shown, code)

@@ -1,0 +1,276 @@
+"""The bad-input corpus: hostile and malformed inputs a person or a crafted client can send.
+
+Each input must be refused with a sentence a person can act on (a domain error, or a row error
+for CSV rows), change nothing, and never surface a database or Python error. Store-backed parts
+run on SQLite and on PostgreSQL (where NUL bytes fail in the driver if they get that far).
+
+Skeleton (issue 10): it drives the pieces that exist before the one-house restructure (issue 8)
+lands — the input-limit rules, IDs, amounts, currencies, CSV files, users, sign-in, the audit
+filters, the debit policy, customer search. Where a use case does not yet pass its input through
+``services.rules.input_limits`` its cases are marked ``xfail(strict=True)``: they turn into
+failures (to be un-marked) the moment the wiring lands. Collection forms and flow configs join
+when their use cases have moved.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from services import audit, users
+from services.adapters.models import AuditEntry, CustomerRecord, Setting, SignInThrottle
+from services.adapters.store import session_scope
+from services.auth import Actor
+from services.errors import FcopsError
+from services.rules import input_limits as lim
+from services.rules.ids import parse_id
+from services.rules.money import MoneyError, parse_amount, validate_currency
+from services.usecases import sign_in
+
+ADMIN = Actor(username="alice", role="admin")
+REFUSALS = (FcopsError, MoneyError)  # errors whose message is written for a person
+
+HOSTILE_TEXT: list[Any] = [
+    "\x00", "a\x00b", "\x00" * 50, "name\x07", "esc\x1b[2J", "tab\tin", "cr\rin", "line\nfeed",
+    "del\x7f", "\u202eevil", "zero\u200bwidth", "\ufeffbom", "x" * 10_000, "é" * 5_000,
+    "\x85next", "\u2028sep", "😀" * 300, "\udcff", 12, 3.5, ["list"], {"k": "v"}, b"bytes",
+]
+BAD_IDS = [
+    "", "   ", "cus", "cus_", "cus_a", "xyz_123456", "fca_12 34", "fca_abc\x00def", "fca_' OR 1=1--",
+    "pi_%", "pi_12-34", "cus_" + "a" * 300, "CUS_ABCDEF", "ba_123456", "tok_123456", "sk_test_abcdef",
+    "https://dashboard.stripe.com/customers/cus_abc", "fca_abc;drop", "fca_abc\ndef", "cus_é12345",
+    "ch_123456", "{{cus_123}}", "cus_\u200b12345", "fcsess_", "evt_ab",
+]
+BAD_AMOUNTS = [
+    "", " ", "-5", "(5.00)", "0", "0.00", "1e3", "1E-2", "abc", "12.345", "1,23.00", "1.2.3",
+    "$-1", "€5", "100000000.00", "99999999999", "nan", "inf", "12\x00", "1 000", "١٢٣", "0x10",
+    "--1", "+", ".", "12.5.", "5%",
+]
+BAD_CURRENCIES = ["", "us", "usdd", "uds", "US$", "12a", "xxx", "usd\x00", "u s", "€", "dollars",
+                  "xau", "ZZZ", "u\u200bsd", "   "]
+BAD_POLICY_HOURS: list[Any] = [10**20, -1, 0, 721, 1e308, math.inf, math.nan, True, None, "1e9",
+                               "forever", "", "24h", "\x00", 0.5]
+BAD_PERCENT: list[Any] = [-0.01, 100.01, 1e20, math.nan, -math.inf, "50%", "ten", True, None, ""]
+BAD_STRIPE_FIELDS: list[tuple[str, Any]] = [
+    ("customer.name", "n" * 10_000), ("customer.name", "n" * 257), ("customer.name", "a\x00b"),
+    ("customer.name", "\x1b[31mred"), ("customer.email", "e" * 5_000 + "@x.com"),
+    ("customer.email", "not-an-email"), ("customer.email", "a@b"), ("customer.email", "a @b.co"),
+    ("customer.email", "x@y.z\x00"), ("statement_descriptor", "D" * 23),
+    ("statement_descriptor", "<script>"), ("statement_descriptor", "12345"),
+    ("statement_descriptor", 'ACME "X"'), ("idempotency_key", "k" * 256),
+]
+BAD_METADATA: list[dict[str, Any]] = [
+    {f"k{i}": "v" for i in range(51)}, {"k" * 41: "v"}, {"a[b]": "v"}, {"k": "v" * 501},
+    {"k": "v\x00"}, {"": "v"}, {"k\x00": "v"}, {"  ": "v"},
+]
+BAD_USERS: list[dict[str, str]] = [
+    {"username": "", "password": "plum-orbit-canvas-42", "role": "ops"},
+    {"username": "a", "password": "plum-orbit-canvas-42", "role": "ops"},
+    {"username": "Alice", "password": "plum-orbit-canvas-42", "role": "ops"},
+    {"username": "al ice", "password": "plum-orbit-canvas-42", "role": "ops"},
+    {"username": "al\x00ice", "password": "plum-orbit-canvas-42", "role": "ops"},
+    {"username": "1alice", "password": "plum-orbit-canvas-42", "role": "ops"},
+    {"username": "a" * 33, "password": "plum-orbit-canvas-42", "role": "ops"},
+    {"username": "alice", "password": "plum-orbit-canvas-42", "role": "root"},
+    {"username": "alice", "password": "plum-orbit-canvas-42", "role": ""},
+    {"username": "alice", "password": "password1234", "role": "ops"},
+    {"username": "alice", "password": "alice-alice-1", "role": "ops"},
+    {"username": "alice", "password": "fcops-ops-demo", "role": "ops"},
+    {"username": "alice", "password": "short", "role": "ops"},
+    {"username": "alice", "password": "plum\x00orbit-canvas", "role": "ops"},
+    {"username": "alice", "password": " plum-orbit-canvas-42", "role": "ops"},
+    {"username": "alice", "password": "p" * 100, "role": "ops"},
+]
+SIGN_IN_NAMES = ["", "\x00", "admin\x00", "a" * 10_000, "%", "_", "' OR '1'='1", "admin' --",
+                 "\u202eadmin", "ADMIN ", "😀", "../../etc/passwd", "${jndi:ldap://x}", "\n", "a\\b"]
+AUDIT_FILTERS = ["\x00", "a\x00b", "x" * 10_000, "\x1b[0m"]
+BAD_CSV: list[str | bytes] = [
+    "", "\n\n", "account,amount\n", b"\xff\xfe\x00garbage", "no,useful,columns\n1,2,3\n",
+    "account,amount\nfca_123456,\x00\n", "account,amount\nfca_123456,-5\n",
+    "account,amount\nfca_123456,1e9\n", "account,amount\n=HYPERLINK(\"x\"),5\n",
+    "account,amount\nfca_123456,5,extra,cells\n", "amount\n5\n",
+    "account,amount,currency\nfca_123456,5,xxx\n", "account,amount\nnot_an_id,5\n",
+    "account,amount\n" + "fca_123456,1\n" * 3 + "cus_\x00,5\n",
+]
+SEARCH_TERMS = ["\x00", "ab\x00", "x" * 10_000]
+
+CORPUS_SIZE = sum(
+    len(x)
+    for x in (HOSTILE_TEXT, BAD_IDS, BAD_AMOUNTS, BAD_CURRENCIES, BAD_POLICY_HOURS, BAD_PERCENT,
+              BAD_STRIPE_FIELDS, BAD_METADATA, BAD_USERS, SIGN_IN_NAMES, AUDIT_FILTERS, BAD_CSV,
+              SEARCH_TERMS)
+)
+
+
+def test_the_corpus_has_at_least_150_inputs() -> None:
+    assert CORPUS_SIZE >= 150, CORPUS_SIZE
+
+
+def _refusals(cases: Iterable[Any], call: Callable[[Any], object]) -> list[str]:
+    """Every case must raise a refusal with a short, readable sentence; return the failures."""
+    failures = []
+    for case in cases:
+        try:
+            result = call(case)
+        except REFUSALS as err:
+            message = str(err)
+            if not message or "Traceback" in message or len(message) > 400 or "\x00" in message:
+                failures.append(f"{case!r:.60}: unreadable message {message!r:.120}")
+            continue
+        except Exception as err:
+            failures.append(f"{case!r:.60}: {type(err).__name__}: {err}"[:200])
+            continue
+        failures.append(f"{case!r:.60}: accepted as {result!r:.60}")
+    return failures
+
+
+def test_hostile_text_is_refused_by_the_text_rule() -> None:
+    accepted_as_text = {"é" * 5_000, "😀" * 300}  # printable, refused for length only
+    assert _refusals(HOSTILE_TEXT, lambda v: lim.clean_text(v, field="The name", max_length=256)) == []
+    assert all(len(v) > 256 for v in accepted_as_text)
+
+
+def test_bad_ids_are_refused() -> None:
+    assert _refusals(BAD_IDS, parse_id) == []
+
+
+def test_bad_amounts_are_refused() -> None:
+    assert _refusals(BAD_AMOUNTS, lambda v: parse_amount(v, "usd")) == []
+
+
+def test_bad_currencies_are_refused() -> None:
+    assert _refusals(BAD_CURRENCIES, validate_currency) == []
+
+
+def test_policy_values_outside_the_widget_bounds_are_refused() -> None:
+    low, high = lim.POLICY_MAX_AGE_HOURS
+    assert _refusals(BAD_POLICY_HOURS, lambda v: lim.bounded_int(
+        v, field="Max balance age", minimum=low, maximum=high, unit="h")) == []
+    low_p, high_p = lim.PERCENT
+    assert _refusals(BAD_PERCENT, lambda v: lim.bounded_number(
+        v, field="Buffer", minimum=low_p, maximum=high_p, unit="%")) == []
+
+
+def test_stripe_fields_over_their_limits_are_refused_before_the_call() -> None:
+    assert _refusals(BAD_STRIPE_FIELDS, lambda fv: lim.stripe_text(fv[1], field=fv[0])) == []
+    assert _refusals(BAD_METADATA, lim.stripe_metadata) == []
+
+
+def test_bad_users_are_refused_and_the_file_is_untouched(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(users, "BCRYPT_ROUNDS", 4)
+    path = tmp_path / "users.yaml"
+    users.add_user(path, username="bob", password="plum-orbit-canvas-42", role="ops")
+    before = path.read_bytes()
+    assert _refusals(BAD_USERS, lambda kw: users.add_user(path, **kw)) == []
+    assert path.read_bytes() == before
+
+
+def test_bad_csv_files_give_a_file_error_or_row_errors_only() -> None:
+    from services.batch import parse_debits_csv
+
+    failures = []
+    for data in BAD_CSV:
+        try:
+            debits, errors = parse_debits_csv(data)
+        except REFUSALS + (ValueError,) as err:
+            if not str(err) or "Traceback" in str(err):
+                failures.append(f"{data!r:.60}: {err!r}")
+            continue
+        except Exception as err:
+            failures.append(f"{data!r:.60}: {type(err).__name__}: {err}")
+            continue
+        bad_rows = [e for e in errors if not e.message]
+        if bad_rows or (not errors and not debits):
+            failures.append(f"{data!r:.60}: nothing said ({debits!r:.60})")
+        if any(d for d in debits if "\x00" in repr(d)):
+            failures.append(f"{data!r:.60}: a NUL byte got through")
+    assert failures == []
+
+
+# ------------------------------------------------------------------ store-backed (both databases)
+
+
+def _count(engine: Engine, model: type) -> int:  # type: ignore[type-arg]
+    with session_scope(engine) as session:
+        return int(session.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+def test_hostile_sign_in_names_are_refused_without_a_database_error(engine, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(users, "BCRYPT_ROUNDS", 4)
+    path = tmp_path / "users.yaml"
+    users.add_user(path, username="admin", password="plum-orbit-canvas-42", role="admin")
+    clock = iter(range(1_800_000_000, 1_900_000_000, 1_000))
+    failures = []
+    for name in SIGN_IN_NAMES:
+        try:
+            result = sign_in.sign_in(engine, users_file=path, username=name,
+                                     password="wrong-password-1", client="10.0.0.1", sandbox=False,
+                                     now=lambda: float(next(clock)))
+        except Exception as err:
+            failures.append(f"{name!r:.40}: {type(err).__name__}: {err}"[:200])
+            continue
+        if result.ok or not result.message:
+            failures.append(f"{name!r:.40}: {result}")
+    assert failures == []
+    with session_scope(engine) as session:
+        keys = session.execute(select(SignInThrottle.key)).scalars().all()  # type: ignore[call-overload]
+        targets = session.execute(select(AuditEntry.target)).scalars().all()  # type: ignore[call-overload]
+    assert not any("\x00" in k or len(k) > 200 for k in keys)
+    assert not any(t and ("\x00" in t or len(t) > 100) for t in targets)
+
+
+def test_hostile_audit_filters_are_refused_and_wildcards_match_literally(engine) -> None:  # type: ignore[no-untyped-def]
+    ops = Actor(username="omar", role="ops")
+    audit.record(engine, actor=ops, action="a", target="fca_1%", outcome="ok")
+    audit.record(engine, actor=ops, action="a", target="fca_1x", outcome="ok")
+    before = _count(engine, AuditEntry)
+    assert _refusals(AUDIT_FILTERS, lambda t: audit.query(engine, actor=ADMIN, target=t)) == []
+    assert _refusals(AUDIT_FILTERS, lambda t: audit.query(engine, actor=ADMIN, actor_name=t)) == []
+    assert [r.target for r in audit.query(engine, actor=ADMIN, target="1%").rows] == ["fca_1%"]
+    assert audit.query(engine, actor=ADMIN, target="fca__").total == 0
+    assert _count(engine, AuditEntry) == before
+
+
+# ------------------------------------------------------------------ not wired yet (issue 8 first)
+
+NOT_WIRED = pytest.mark.xfail(
+    strict=True,
+    reason="the use case does not pass this input through services.rules.input_limits yet; "
+    "wired after the one-house restructure (issue 8) lands",
+)
+
+
+@NOT_WIRED
+def test_customer_search_refuses_nul_and_huge_terms(engine) -> None:  # type: ignore[no-untyped-def]
+    from services import accounts
+    from services.context import Services
+
+    svc = Services(gateway=None, engine=engine, mode="sandbox")  # type: ignore[arg-type]
+    before = _count(engine, CustomerRecord)
+    failures = _refusals(SEARCH_TERMS, lambda t: accounts.search_customers(svc, ADMIN, t))
+    assert _count(engine, CustomerRecord) == before
+    assert failures == []
+
+
+@NOT_WIRED
+def test_the_debit_policy_refuses_values_the_page_would_not_allow(engine) -> None:  # type: ignore[no-untyped-def]
+    from services import debits
+    from services.balances import DebitPolicy
+
+    before = _count(engine, Setting)
+
+    def save(policy_args: dict[str, Any]) -> object:
+        policy = DebitPolicy(**policy_args)
+        return debits.save_policy(engine, ADMIN, policy, expected_version=0)
+
+    cases = [{"max_age_seconds": 10**20}, {"max_age_seconds": 721 * 3600},
+             {"buffer_percent": 1e6}, {"buffer_amount": 10**20}]
+    failures = _refusals(cases, save)
+    assert _count(engine, Setting) == before
+    assert failures == []
