@@ -16,7 +16,7 @@ from pages import _runtime as runtime
 from services import users
 from services.errors import FcopsError
 from services.rules.secrets import mask_secrets
-from services.usecases import sign_in
+from services.usecases import sign_in, sign_in_sso
 from services.users import DEMO_USERS
 
 st.set_page_config(page_title="fcops", page_icon=":material/account_balance:", layout="wide")
@@ -112,10 +112,42 @@ authenticator = stauth.Authenticate(
 authenticator.authentication_controller = CheckedLogin(authenticator.authentication_controller)  # type: ignore[assignment]
 
 
+SSO_AUDITED = "_fcops_sso_audited"
+
+
+def _has_auth_section() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
+def sso_refused_page() -> None:
+    """Signed in at the identity provider, but no fcops role: say so, offer to sign out."""
+    claims = runtime.sso_claims() or {}
+    outcome = sign_in_sso.resolve(claims, app.settings)
+    st.title("No access to fcops")
+    st.error(outcome.message, icon=":material/block:")
+    if st.button("Sign out", icon=":material/logout:"):
+        st.session_state.pop(SSO_AUDITED, None)
+        st.logout()
+
+
 def login_page() -> None:
     st.title("fcops")
     st.caption("Bank-account operations for ACH Direct Debit with Stripe Financial Connections.")
     runtime.mode_badge()
+    if app.settings.sso_enabled:
+        if _has_auth_section():
+            if st.button("Sign in with single sign-on", icon=":material/key:", type="primary"):
+                st.login()
+            st.caption("Or with an fcops username and password:")
+        else:
+            st.warning(
+                "Single sign-on is configured (FCOPS_SSO_ROLES) but .streamlit/secrets.toml has "
+                "no [auth] section for the identity provider; see the README.",
+                icon=":material/key_off:",
+            )
     authenticator.login(location="main", key="fcops-login")
     status = st.session_state.get("authentication_status")
     if status:
@@ -140,6 +172,14 @@ if actor is None and st.session_state.get("authentication_status"):
     authenticator.authentication_controller.logout()
     authenticator.cookie_controller.delete_cookie()
     st.session_state["authentication_status"] = None
+claims = runtime.sso_claims() if actor is None or actor.username.startswith("sso:") else None
+if claims is not None and not st.session_state.get(SSO_AUDITED):
+    st.session_state[SSO_AUDITED] = True  # one audit row per sign-in, not per rerun
+    sign_in_sso.record(app.engine, sign_in_sso.resolve(claims, app.settings), claims=claims)
+if actor is None and claims is not None:
+    st.navigation([st.Page(sso_refused_page, title="No access", icon=":material/block:",
+                           url_path="no-access")]).run()
+    st.stop()
 if actor is None:
     # Always call st.navigation, also when signed out: otherwise Streamlit would discover pages/
     # by itself and every page would be reachable by URL without logging in.
@@ -154,6 +194,11 @@ for spec in pages_for(actor.can):
 with st.sidebar:
     st.markdown(f"**{actor.name}**  \n`{actor.username}` · {actor.role}")
     runtime.mode_badge()
-    authenticator.logout("Log out", location="sidebar", key="fcops-logout")
+    if actor.username.startswith("sso:"):
+        if st.button("Log out", key="fcops-sso-logout"):
+            st.session_state.pop(SSO_AUDITED, None)
+            st.logout()
+    else:
+        authenticator.logout("Log out", location="sidebar", key="fcops-logout")
 
 st.navigation(sections).run()

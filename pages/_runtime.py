@@ -41,10 +41,28 @@ def get_app() -> bootstrap.App:
     return _build()
 
 
-def current_actor() -> Actor | None:
-    """The signed-in user, with the role taken from the server-side credentials."""
-    if not st.session_state.get("authentication_status"):
+def sso_claims() -> dict[str, Any] | None:
+    """The identity provider's claims when single sign-on is on and the person signed in."""
+    if not get_app().settings.sso_enabled:
         return None
+    try:
+        if not st.user.is_logged_in:
+            return None
+        return dict(st.user.to_dict())
+    except Exception:  # no [auth] section or no script context: no single sign-on
+        return None
+
+
+def current_actor() -> Actor | None:
+    """The signed-in user, with the role taken from the server-side credentials (the users
+    file read fresh, or the identity provider's claims through the settings' role mapping)."""
+    if not st.session_state.get("authentication_status"):
+        claims = sso_claims()
+        if claims is None:
+            return None
+        from services.usecases import sign_in_sso
+
+        return sign_in_sso.resolve(claims, get_app().settings).actor
     username = st.session_state.get("username")
     if not username:
         return None

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
 
-from services.errors import ConfigurationError
+from services.auth import ROLES
+from services.errors import ConfigurationError, ValidationError
 from services.rules.secrets import mask_secrets
+from services.rules.sso import parse_role_map
 
 Mode = Literal["sandbox", "test", "live"]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository (this file is services/adapters/settings.py)
 DEFAULT_SECRETS = ROOT / ".streamlit" / "secrets.toml"
 
 _PLACEHOLDERS = ("...", "xxx", "changeme", "your_", "<", "replace")
@@ -39,6 +41,13 @@ class Settings:
     sandbox_customers: int = 200
     sandbox_refresh_delay: float = 2.0
     sandbox_port: int = 0
+    sso_role_claim: str = "groups"
+    sso_roles: tuple[tuple[str, str], ...] = ()  # (claim value, role), first match wins
+
+    @property
+    def sso_enabled(self) -> bool:
+        """Single sign-on is offered when a role mapping is set (and ``[auth]`` in secrets)."""
+        return bool(self.sso_roles)
 
     @property
     def mode(self) -> Mode:
@@ -148,4 +157,13 @@ def load_settings(
             get("FCOPS_SANDBOX_REFRESH_DELAY"), "FCOPS_SANDBOX_REFRESH_DELAY", float, 2.0
         ),
         sandbox_port=int(_number(get("FCOPS_SANDBOX_PORT"), "FCOPS_SANDBOX_PORT", int, 0)),
+        sso_role_claim=(get("FCOPS_SSO_ROLE_CLAIM") or "groups").strip(),
+        sso_roles=_role_map(get("FCOPS_SSO_ROLES") or ""),
     )
+
+
+def _role_map(text: str) -> tuple[tuple[str, str], ...]:
+    try:
+        return parse_role_map(text, roles=ROLES)
+    except ValidationError as err:
+        raise ConfigurationError(str(err)) from None

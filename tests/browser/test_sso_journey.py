@@ -1,0 +1,137 @@
+"""Single sign-on end to end in headless Chromium: Streamlit's ``st.login`` against a local OIDC
+provider (``oidc-provider-mock``, started here on loopback). A person in a mapped group gets that
+role; a person in no mapped group is refused with a page that says why. Both are audited."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.browser.conftest import ROOT, _free_port, wait_idle
+
+pytestmark = pytest.mark.browser
+
+MAPPED = {"sub": "ana", "email": "ana@example.com", "name": "Ana Ops", "groups": ["staff", "fcops-ops"]}
+UNMAPPED = {"sub": "zed", "email": "zed@example.com", "name": "Zed Guest", "groups": ["staff"]}
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[str]:
+    os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"  # plain http on loopback, for the test only
+    try:
+        from oidc_provider_mock import User, run_server_in_thread
+    except ImportError:
+        pytest.skip("oidc-provider-mock is not installed")
+    users = [User(sub=u["sub"], claims={k: v for k, v in u.items() if k != "sub"}) for u in (MAPPED, UNMAPPED)]
+    with run_server_in_thread(port=_free_port(), user_claims=users) as server:
+        yield f"http://127.0.0.1:{server.server_port}"
+
+
+@pytest.fixture(scope="module")
+def sso_app(provider: str) -> Iterator[tuple[str, Path]]:
+    """The dashboard with ``[auth]`` pointing at the provider and a group → role mapping."""
+    port = _free_port()
+    data_dir = Path(tempfile.mkdtemp(prefix="fcops-sso-"))
+    secrets = data_dir / "secrets.toml"
+    secrets.write_text(
+        "[auth]\n"
+        f'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'
+        f'cookie_secret = "{os.urandom(24).hex()}"\n'
+        'client_id = "fcops-test"\n'
+        'client_secret = "fcops-test-secret"\n'
+        f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n'
+        'client_kwargs = { scope = "openid email profile" }\n'
+    )
+    env = {k: v for k, v in os.environ.items() if k != "STRIPE_API_KEY"}
+    env.update(
+        FCOPS_DATA_DIR=str(data_dir),
+        FCOPS_SANDBOX_CUSTOMERS="5",
+        FCOPS_SANDBOX_REFRESH_DELAY="0",
+        FCOPS_SSO_ROLES="fcops-admins=admin, fcops-ops=ops",
+        FCOPS_SSO_ROLE_CLAIM="groups",
+        AUTHLIB_INSECURE_TRANSPORT="1",
+    )
+    log_path = data_dir / "streamlit.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
+             "--server.port", str(port), "--server.headless", "true",
+             "--browser.gatherUsageStats", "false", "--secrets.files", str(secrets)],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                if resp.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.terminate()
+        pytest.fail(f"Streamlit did not start: {log_path.read_text()[-2000:]}")
+    yield url, data_dir
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _sign_in_with_sso(pg, url: str, sub: str) -> None:  # type: ignore[no-untyped-def]
+    pg.goto(url)
+    wait_idle(pg, timeout=90_000)
+    pg.get_by_role("button", name="Sign in with single sign-on").click()
+    # The provider's consent page: pick the predefined user.
+    pg.get_by_role("button", name=sub, exact=True).click(timeout=30_000)
+    pg.wait_for_url(f"{url}/**", timeout=30_000)
+    wait_idle(pg, timeout=60_000)
+
+
+def _audit(data_dir: Path) -> list[tuple[str, str, str]]:
+    import sqlite3
+
+    with sqlite3.connect(data_dir / "fcops-sandbox.db") as conn:
+        rows = conn.execute(
+            "select actor, role, outcome from audit_log where action = 'signin.sso' order by id"
+        ).fetchall()
+    return [tuple(r) for r in rows]
+
+
+def test_a_mapped_group_signs_in_with_its_role(sso_app, page) -> None:  # type: ignore[no-untyped-def]
+    url, data_dir = sso_app
+    _sign_in_with_sso(page, url, "ana")
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text("Ana Ops").wait_for(timeout=30_000)
+    assert "ops" in sidebar.inner_text()
+    nav = sidebar.inner_text()
+    assert "Accounts" in nav and "Audit" not in nav  # ops' pages, not admin's
+    page.reload()
+    wait_idle(page, timeout=60_000)
+    page.get_by_test_id("stSidebar").get_by_text("Ana Ops").wait_for(timeout=30_000)  # still in
+    assert ("sso:ana@example.com", "ops", "ok") in _audit(data_dir)
+    assert sum(1 for r in _audit(data_dir) if r[0] == "sso:ana@example.com") == 1  # once, not per rerun
+
+
+def test_an_unmapped_person_is_refused_with_a_clear_page(sso_app, page) -> None:  # type: ignore[no-untyped-def]
+    url, data_dir = sso_app
+    _sign_in_with_sso(page, url, "zed")
+    page.get_by_text("No access to fcops").wait_for(timeout=30_000)
+    text = page.inner_text("body")
+    assert "no fcops role" in text and "fcops-ops" in text and "Zed Guest" in text
+    assert "Accounts" not in page.get_by_test_id("stSidebar").inner_text() if page.get_by_test_id(
+        "stSidebar").count() else True
+    # No page is reachable by URL either.
+    page.goto(f"{url}/accounts")
+    wait_idle(page, timeout=60_000)
+    assert "No access to fcops" in page.inner_text("body")
+    assert ("sso:zed@example.com", "signed-out", "refused") in _audit(data_dir)
