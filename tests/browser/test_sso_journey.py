@@ -135,3 +135,42 @@ def test_an_unmapped_person_is_refused_with_a_clear_page(sso_app, page) -> None:
     wait_idle(page, timeout=60_000)
     assert "No access to fcops" in page.inner_text("body")
     assert ("sso:zed@example.com", "signed-out", "refused") in _audit(data_dir)
+
+
+def _users_cli(data_dir: Path, *args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("STRIPE_API_KEY", "DATABASE_URL")}
+    env["FCOPS_DATA_DIR"] = str(data_dir)
+    return subprocess.run(
+        [sys.executable, "-m", "services.users", *args], cwd=ROOT, env=env, text=True,
+        input=(password + "\n") if password else None, capture_output=True, timeout=120,
+    )
+
+
+def test_the_command_line_and_the_running_app_share_users_and_audit(sso_app, page) -> None:  # type: ignore[no-untyped-def]
+    """Added with the CLI: signs in at once. Removed with the CLI: out at the next click. The
+    CLI's audit rows land in the database the app shows."""
+    import sqlite3
+
+    from tests.browser.conftest import sign_in
+
+    url, data_dir = sso_app
+    added = _users_cli(data_dir, "add", "petra", "--role", "finance", "--name", "Petra Fin",
+                       "--password-stdin", password="walnut-harbor-prism-61")
+    assert added.returncode == 0, added.stderr
+    sign_in(page, url, "petra", "walnut-harbor-prism-61")
+    page.get_by_test_id("stSidebar").get_by_text("Petra Fin").wait_for(timeout=30_000)
+
+    removed = _users_cli(data_dir, "remove", "petra")
+    assert removed.returncode == 0, removed.stderr
+    page.get_by_test_id("stSidebar").get_by_role("link").first.click()  # the next click
+    page.get_by_role("textbox", name="Username").wait_for(timeout=30_000)  # the sign-in form
+    assert "Petra Fin" not in page.inner_text("body")
+    page.reload()  # the remembered-login cookie does not bring her back either
+    wait_idle(page, timeout=60_000)
+    page.get_by_role("textbox", name="Username").wait_for(timeout=30_000)
+
+    with sqlite3.connect(data_dir / "fcops-sandbox.db") as conn:
+        rows = conn.execute(
+            "select action, outcome from audit_log where target = 'petra' order by id"
+        ).fetchall()
+    assert rows == [("user.add", "ok"), ("signin", "ok"), ("user.remove", "ok")]
