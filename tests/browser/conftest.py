@@ -16,6 +16,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -63,25 +64,17 @@ SANDBOX_PORT = _port_below_ephemeral_range()
 SANDBOX_URL = f"http://127.0.0.1:{SANDBOX_PORT}"
 
 
-@pytest.fixture(scope="session")
-def app_url() -> Iterator[str]:
-    """The dashboard served by a real Streamlit server on a private sandbox and data folder."""
-    port = _free_port()
-    data_dir = tempfile.mkdtemp(prefix="fcops-browser-")
-    env = {k: v for k, v in os.environ.items() if k != "STRIPE_API_KEY"}
-    env.update(
-        FCOPS_DATA_DIR=data_dir,
-        FCOPS_SANDBOX_CUSTOMERS="40",
-        FCOPS_SANDBOX_SEED="8",
-        FCOPS_SANDBOX_REFRESH_DELAY="1.5",
-        FCOPS_SANDBOX_PORT=str(SANDBOX_PORT),
-    )
-    log_path = Path(data_dir) / "streamlit.log"
+@contextmanager
+def serve_dashboard(env: dict[str, str], *extra_args: str, port: int | None = None) -> Iterator[str]:
+    """``streamlit run dashboard.py`` with ``env`` (its FCOPS_DATA_DIR holds the log) until the
+    block ends; yields the URL once the server answers its health check."""
+    port = port or _free_port()
+    log_path = Path(env["FCOPS_DATA_DIR"]) / "streamlit.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
              "--server.port", str(port), "--server.headless", "true",
-             "--browser.gatherUsageStats", "false"],
+             "--browser.gatherUsageStats", "false", *extra_args],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
@@ -96,14 +89,32 @@ def app_url() -> Iterator[str]:
     else:
         proc.terminate()
         pytest.fail(f"Streamlit did not start: {log_path.read_text()[-2000:]}")
-    yield url
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    ARTIFACTS.mkdir(exist_ok=True)  # kept for whoever debugs a failed journey
-    shutil.copy(log_path, ARTIFACTS / "streamlit.log")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        ARTIFACTS.mkdir(exist_ok=True)  # kept for whoever debugs a failed journey
+        shutil.copy(log_path, ARTIFACTS / log_path.name)
+
+
+@pytest.fixture(scope="session")
+def app_url() -> Iterator[str]:
+    """The dashboard served by a real Streamlit server on a private sandbox and data folder."""
+    data_dir = tempfile.mkdtemp(prefix="fcops-browser-")
+    env = {k: v for k, v in os.environ.items() if k != "STRIPE_API_KEY"}
+    env.update(
+        FCOPS_DATA_DIR=data_dir,
+        FCOPS_SANDBOX_CUSTOMERS="40",
+        FCOPS_SANDBOX_SEED="8",
+        FCOPS_SANDBOX_REFRESH_DELAY="1.5",
+        FCOPS_SANDBOX_PORT=str(SANDBOX_PORT),
+    )
+    with serve_dashboard(env) as url:
+        yield url
     shutil.rmtree(data_dir, ignore_errors=True)
 
 
