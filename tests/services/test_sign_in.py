@@ -178,3 +178,27 @@ def test_users_are_read_fresh_added_ones_sign_in_at_once_removed_ones_not(engine
     users.remove_user(users_file, "nina")
     assert users.get_user(users_file, "nina") is None
     assert not _try(engine, users_file, clock, username="nina", password="quartz-lantern-88").ok
+
+
+def test_two_replicas_share_the_counts_through_the_store(db_url: str, users_file: Path) -> None:
+    """Two app processes = two engines on one database: failures on one slow down the other."""
+    from services.adapters.store import open_store
+
+    one, two = open_store(db_url), open_store(db_url)
+    try:
+        clock = Clock()
+        for replica in [one, two] * 2:  # 4 failures, alternating replicas
+            result = _try(replica, users_file, clock)
+        assert result.wait_seconds == 1  # the 4th failure overall, not the 2nd on this replica
+        early = _try(one, users_file, clock, password=PASSWORD)
+        assert not early.ok and "Wait" in early.message
+        clock.t += result.wait_seconds
+        for _ in range(POLICY.lock_after - 4):
+            failed = _try(two, users_file, clock)
+            clock.t += 0 if failed.locked else failed.wait_seconds
+        assert _try(one, users_file, clock, password=PASSWORD).locked
+        assert sign_in.unlock(one, actor=ADMIN, username="omar") == 1
+        assert _try(two, users_file, clock, password=PASSWORD).ok
+    finally:
+        one.dispose()
+        two.dispose()
