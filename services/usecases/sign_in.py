@@ -156,6 +156,7 @@ def sign_in(
         return SignInResult(ok=True, message="Signed in.", user=user)
 
     rows = _fail(engine, keys, t, policy)
+    _forget_old(engine, t, policy)
     audit.record(
         engine, actor=actor, action="signin", target=name, outcome="refused",
         params={"client": client, "failures": rows[keys[0]].failures}, message=reason,
@@ -207,6 +208,20 @@ def _fail(engine: Engine, keys: list[str], t: float, policy: Policy) -> dict[str
         return {k: SignInThrottle.model_validate(v.model_dump()) for k, v in rows.items()}
 
     return retrying(engine, work)
+
+
+def _forget_old(engine: Engine, t: float, policy: Policy) -> None:
+    """Drop counters nobody needs any more (past the window, not locked), so guessed usernames
+    do not pile up in the table."""
+    cutoff = t - policy.window_seconds
+    with session_scope(engine) as session:
+        session.exec(
+            delete(SignInThrottle).where(  # type: ignore[call-overload]
+                col(SignInThrottle.last_failure_at) < cutoff,
+                col(SignInThrottle.locked_until) < t,
+                col(SignInThrottle.next_allowed_at) < t,
+            )
+        )
 
 
 def _clear(engine: Engine, keys: list[str]) -> int:

@@ -202,3 +202,19 @@ def test_two_replicas_share_the_counts_through_the_store(db_url: str, users_file
     finally:
         one.dispose()
         two.dispose()
+
+
+def test_old_counters_are_forgotten_so_guessed_names_do_not_pile_up(engine, users_file) -> None:  # type: ignore[no-untyped-def]
+    from sqlmodel import select
+
+    from services.adapters.models import SignInThrottle
+    from services.adapters.store import session_scope
+
+    clock = Clock()
+    for i in range(5):
+        _try(engine, users_file, clock, username=f"guess{i}", client=f"10.2.0.{i}")
+    clock.t += POLICY.window_seconds + 1
+    _try(engine, users_file, clock, username="another", client="10.3.0.1")
+    with session_scope(engine) as session:
+        keys = sorted(session.exec(select(SignInThrottle.key)).all())
+    assert keys == ["client:10.3.0.1", "user:another"]
