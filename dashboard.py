@@ -81,7 +81,9 @@ class CheckedLogin:
                 return None  # removed since the cookie was set: show the form instead
             return bool(self._inner.login(token=token))
         if not username or not password:
-            return None
+            st.session_state["authentication_status"] = False
+            st.session_state[SIGN_IN_MESSAGE] = "Enter your username and your password."
+            return False
         # The same normalisation the library applies before it checks the hash.
         username, password = username.lower().strip(), password.strip()
         result = sign_in.sign_in(

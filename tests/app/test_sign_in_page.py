@@ -44,6 +44,8 @@ def test_a_user_added_while_the_app_runs_signs_in_at_once_and_is_out_when_remove
 
     at = AppTest.from_file(DASHBOARD, default_timeout=60)
     at.run()
+    _submit(at, tessa, "")
+    assert "Enter your username and your password." in texts(at)
     _submit(at, tessa, "not-her-password-9")
     no_exceptions(at)
     assert "Username or password is incorrect." in texts(at)
