@@ -19,8 +19,10 @@ from services.adapters import log_masking
 from services.adapters.gateway import StripeGateway
 from services.adapters.settings import Settings, load_settings
 from services.adapters.store import open_store
+from services.auth import ROLES
 from services.context import Services
-from services.errors import ConfigurationError
+from services.errors import ConfigurationError, ValidationError
+from services.rules import sso
 from services.rules.passwords import cookie_key_problem
 
 log = logging.getLogger("fcops")
@@ -75,6 +77,10 @@ def build_app(settings: Settings | None = None) -> App:
     """Everything the pages need; raises ConfigurationError with a clear message if unusable."""
     log_masking.install()
     settings = settings or load_settings()
+    try:
+        sso.check_roles(settings.sso_roles, roles=ROLES)
+    except ValidationError as err:
+        raise ConfigurationError(str(err)) from None
     with _lock:
         if settings.mode == "sandbox":
             from sandbox.client import Simulator

@@ -19,19 +19,24 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import bcrypt
 import yaml
+from sqlalchemy.engine import Engine
 from zxcvbn import zxcvbn
 
-from services.auth import ROLES, Actor
+from services import audit
+from services.adapters import sign_in_store
+from services.auth import ROLES, Actor, require
 from services.errors import ConfigurationError, ValidationError
 from services.rules.passwords import DEMO_USERS, MAX_PASSWORD_LENGTH, password_problem
 from services.rules.secrets import mask_secrets
+from services.rules.sign_in_throttle import client_key, user_key
 
 _USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,31}$")
 
@@ -246,6 +251,44 @@ def role_of(path: Path, username: str) -> str | None:
     return roles[0] if roles and roles[0] in ROLES else None
 
 
+@dataclass(frozen=True)
+class Lockout:
+    key: str
+    failures: int
+    locked_until: float | None  # None: slowed down, not locked
+    next_allowed_at: float
+
+
+def lockouts(engine: Engine, *, actor: Actor, now: Callable[[], float] = time.time) -> list[Lockout]:
+    """Usernames and client addresses slowed down or locked right now (admins only)."""
+    require(actor, "users.manage")
+    t = now()
+    return [
+        Lockout(
+            key=row.key,
+            failures=row.failures,
+            locked_until=row.locked_until if row.locked_until > t else None,
+            next_allowed_at=row.next_allowed_at,
+        )
+        for row in sign_in_store.all_counters(engine)
+        if row.locked_until > t or row.next_allowed_at > t
+    ]
+
+
+def unlock(engine: Engine, *, actor: Actor, username: str | None = None, client: str | None = None) -> int:
+    """Lift the sign-in delay and lockout of a username and/or a client address (admins only,
+    audited). Returns how many stored counters were cleared (0: nothing was slowed down)."""
+    keys = ([user_key(username)] if username else []) + ([client_key(client)] if client else [])
+    with audit.audited(engine, actor=actor, action="user.unlock", target=", ".join(keys) or None) as ctx:
+        require(actor, "users.manage")
+        if not keys:
+            raise ValidationError("Name a username or a client address to unlock.")
+        cleared = sign_in_store.clear(engine, keys)
+        ctx.params["cleared"] = cleared
+        ctx.message = f"cleared {cleared} counter(s)"
+    return cleared
+
+
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\n")
@@ -256,11 +299,9 @@ def _read_password(from_stdin: bool) -> str:
 
 
 def _cli(argv: list[str] | None = None) -> int:
-    from services import audit
     from services.adapters import log_masking
     from services.adapters.settings import load_settings
     from services.adapters.store import open_store
-    from services.usecases import sign_in
 
     parser = argparse.ArgumentParser(prog="python -m services.users", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -295,14 +336,12 @@ def _cli(argv: list[str] | None = None) -> int:
         # rows appear on the app's Audit page.
         engine = open_store(settings.resolved_database_url)
         if args.command == "locked":
-            for lock in sign_in.lockouts(engine, actor=cli_actor):
+            for lock in lockouts(engine, actor=cli_actor):
                 state = "locked" if lock.locked_until else "slowed"
                 print(f"{lock.key:40} {state:7} {lock.failures} failures")
             return 0
         if args.command == "unlock":
-            cleared = sign_in.unlock(
-                engine, actor=cli_actor, username=args.username, client=args.client
-            )
+            cleared = unlock(engine, actor=cli_actor, username=args.username, client=args.client)
             what = " and ".join(
                 x for x in (args.username, args.client and f"client {args.client}") if x
             )

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
 
-from services.auth import ROLES
 from services.errors import ConfigurationError, ValidationError
 from services.rules.secrets import mask_secrets
 from services.rules.sso import parse_role_map
@@ -164,6 +163,6 @@ def load_settings(
 
 def _role_map(text: str) -> tuple[tuple[str, str], ...]:
     try:
-        return parse_role_map(text, roles=ROLES)
+        return parse_role_map(text, roles=None)  # the roles themselves: bootstrap checks them
     except ValidationError as err:
         raise ConfigurationError(str(err)) from None

@@ -17,8 +17,9 @@ from services.errors import ValidationError
 RoleMap = tuple[tuple[str, str], ...]
 
 
-def parse_role_map(text: str, *, roles: Sequence[str]) -> RoleMap:
-    """``"group=role, group2=role2"`` as pairs; unknown roles or malformed pairs are refused."""
+def parse_role_map(text: str, *, roles: Sequence[str] | None) -> RoleMap:
+    """``"group=role, group2=role2"`` as pairs; malformed pairs (and, given ``roles``, unknown
+    roles) are refused."""
     pairs: list[tuple[str, str]] = []
     for part in (p.strip() for p in text.replace(";", ",").split(",")):
         if not part:
@@ -29,7 +30,7 @@ def parse_role_map(text: str, *, roles: Sequence[str]) -> RoleMap:
             raise ValidationError(
                 f"FCOPS_SSO_ROLES entry '{part}' must look like claim-value=role (e.g. fcops-ops=ops)."
             )
-        if role not in roles:
+        if roles is not None and role not in roles:
             raise ValidationError(
                 f"FCOPS_SSO_ROLES maps '{value}' to '{role}', which is not a role: use one of "
                 f"{', '.join(roles)}."
@@ -68,3 +69,13 @@ def sso_username(claims: Mapping[str, Any]) -> str:
 
 def display_name(claims: Mapping[str, Any]) -> str:
     return str(claims.get("name") or claims.get("email") or claims.get("sub") or "")[:120]
+
+
+def check_roles(mapping: RoleMap, *, roles: Sequence[str]) -> None:
+    """Refuse a mapping that names a role fcops does not have."""
+    for value, role in mapping:
+        if role not in roles:
+            raise ValidationError(
+                f"FCOPS_SSO_ROLES maps '{value}' to '{role}', which is not a role: use one of "
+                f"{', '.join(roles)}."
+            )

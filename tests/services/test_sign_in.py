@@ -93,15 +93,15 @@ def test_an_admin_lifts_a_lockout_and_that_is_audited(engine, users_file) -> Non
     for i in range(POLICY.lock_after):
         result = _try(engine, users_file, clock, client=f"10.0.0.{i}")
         clock.t += 0 if result.locked else result.wait_seconds
-    assert [lock.key for lock in sign_in.lockouts(engine, actor=ADMIN, now=clock)] == ["user:omar"]
+    assert [lock.key for lock in users.lockouts(engine, actor=ADMIN, now=clock)] == ["user:omar"]
     with pytest.raises(Forbidden):
-        sign_in.unlock(engine, actor=Actor(username="fay", role="finance"), username="omar")
-    assert sign_in.unlock(engine, actor=ADMIN, username="OMAR ") == 1
+        users.unlock(engine, actor=Actor(username="fay", role="finance"), username="omar")
+    assert users.unlock(engine, actor=ADMIN, username="OMAR ") == 1
     rows = _rows(engine, "user.unlock")
     assert [(r.actor, r.outcome, r.target) for r in rows] == [
         ("alice", "ok", "user:omar"), ("fay", "refused", "user:omar")]
     assert _try(engine, users_file, clock, password=PASSWORD, client="10.0.0.77").ok
-    assert sign_in.lockouts(engine, actor=ADMIN, now=clock) == []
+    assert users.lockouts(engine, actor=ADMIN, now=clock) == []
 
 
 def test_one_client_trying_many_usernames_is_slowed_and_then_locked(engine, users_file) -> None:  # type: ignore[no-untyped-def]
@@ -197,7 +197,7 @@ def test_two_replicas_share_the_counts_through_the_store(db_url: str, users_file
             failed = _try(two, users_file, clock)
             clock.t += 0 if failed.locked else failed.wait_seconds
         assert _try(one, users_file, clock, password=PASSWORD).locked
-        assert sign_in.unlock(one, actor=ADMIN, username="omar") == 1
+        assert users.unlock(one, actor=ADMIN, username="omar") == 1
         assert _try(two, users_file, clock, password=PASSWORD).ok
     finally:
         one.dispose()

@@ -54,8 +54,14 @@ def test_settings_read_the_mapping_and_refuse_a_bad_one(tmp_path: Path) -> None:
     s = load_settings({"FCOPS_SSO_ROLES": "g1=ops", "FCOPS_SSO_ROLE_CLAIM": "roles"}, secrets_path=none)
     assert s.sso_enabled and s.sso_roles == (("g1", "ops"),) and s.sso_role_claim == "roles"
     assert not load_settings({}, secrets_path=none).sso_enabled
+    with pytest.raises(ConfigurationError, match="must look like"):
+        load_settings({"FCOPS_SSO_ROLES": "justagroup"}, secrets_path=none)
+    # A role fcops does not have stops the start (the composition root checks the roles).
+    import bootstrap
+
+    bad = load_settings({"FCOPS_SSO_ROLES": "g1=root", "FCOPS_DATA_DIR": str(tmp_path)}, secrets_path=none)
     with pytest.raises(ConfigurationError, match="not a role"):
-        load_settings({"FCOPS_SSO_ROLES": "g1=root"}, secrets_path=none)
+        bootstrap.build_app(bad)
 
 
 def test_unmapped_people_get_a_sentence_that_names_the_groups(tmp_path: Path) -> None:
