@@ -14,7 +14,7 @@ import streamlit as st
 
 from components.feedback import format_age, format_timestamp
 from components.money import MISSING, format_money
-from services.accounts import AccountRow, CustomerHit, OwnerView
+from services.rules.bank_account import AccountRow, CustomerHit, OwnerView
 
 STATUS_COLORS = {"active": "green", "inactive": "orange", "disconnected": "red"}
 REFRESH_ICONS = {"pending": "pending…", "succeeded": "succeeded", "failed": "failed"}

@@ -28,8 +28,8 @@ from components.accounts_view import (
 from components.feedback import format_age, format_timestamp
 from components.money import format_money
 from pages import _runtime as runtime
-from services import accounts
-from services.rules.relink import relink_needed
+from services.rules import bank_account
+from services.usecases import browse_accounts, export_accounts, refresh_balance, sync_accounts
 
 actor = runtime.guard("accounts.view")
 app = runtime.get_app()
@@ -49,7 +49,7 @@ ANY = "Any"
 
 def sync_bar() -> None:
     runtime.ensure_accounts_mirrored(app, actor)
-    info = runtime.call(accounts.sync_info, svc, actor)
+    info = runtime.call(sync_accounts.sync_info, svc, actor)
     if info is None:
         st.stop()
     assert info is not None
@@ -104,7 +104,7 @@ def search_box() -> None:
         )
         submitted = right.form_submit_button("Search", icon=":material/search:", width="stretch")
     if submitted:
-        hits = runtime.call(accounts.search_customers, svc, actor, term)
+        hits = runtime.call(browse_accounts.search_customers, svc, actor, term)
         st.session_state["acc_hits"] = hits
         if hits is None:
             return
@@ -156,7 +156,7 @@ def filters_from_url(banks: list[str]) -> None:
     st.session_state[URL_SIG] = wanted
     problems = []
     status = wanted.get("status")
-    if status and status not in accounts.STATUSES:
+    if status and status not in bank_account.STATUSES:
         problems.append(f"status '{status[:40]}'")
         status = None
     st.session_state["acc_status"] = status or ANY
@@ -165,7 +165,7 @@ def filters_from_url(banks: list[str]) -> None:
     if institution and institution not in banks:
         problems.append(f"institution '{institution[:60]}' (none of the stored accounts)")
     permission = wanted.get("permission")
-    if permission and permission not in accounts.PERMISSIONS:
+    if permission and permission not in bank_account.PERMISSIONS:
         problems.append(f"permission '{permission[:40]}'")
         permission = None
     st.session_state["acc_perm"] = permission or ANY
@@ -214,15 +214,15 @@ MAX_STALE_HOURS = 24 * 365
 
 
 def filters() -> dict[str, Any]:
-    banks = accounts.institutions(svc.engine)
+    banks = runtime.call(browse_accounts.institutions, svc, actor) or []
     filters_from_url(banks)
     active = any(st.session_state.get(k) not in (None, ANY, 0, False) for k in URL_FILTERS.values())
     with st.expander("Filters", icon=":material/filter_list:", expanded=active):
         c1, c2, c3, c4, c5, c6 = st.columns(6)
-        status = c1.selectbox("Status", [ANY, *accounts.STATUSES], key="acc_status")
+        status = c1.selectbox("Status", [ANY, *bank_account.STATUSES], key="acc_status")
         institution = c2.selectbox("Institution", [ANY, *banks], key="acc_institution")
         permission = c3.selectbox(
-            "Permission granted", [ANY, *accounts.PERMISSIONS], key="acc_perm"
+            "Permission granted", [ANY, *bank_account.PERMISSIONS], key="acc_perm"
         )
         hours = c4.number_input(
             "Balance older than (hours)",
@@ -273,7 +273,7 @@ def list_view() -> None:
         st.session_state["acc_page"] = 1
     page_no = int(st.session_state.get("acc_page", 1))
     result = runtime.call(
-        accounts.list_accounts, svc, actor, page=page_no, page_size=50, **chosen
+        browse_accounts.list_accounts, svc, actor, page=page_no, page_size=50, **chosen
     )
     if result is None:
         return
@@ -303,7 +303,7 @@ def list_view() -> None:
 def csv_or_message(chosen: dict[str, Any]) -> bytes:
     """Runs on click (in another thread); an error becomes the file's single line."""
     try:
-        return accounts.export_accounts_csv(svc, actor, **chosen)
+        return export_accounts.export_accounts_csv(svc, actor, **chosen)
     except Exception as err:  # the download must never carry a traceback
         return f"Export failed: {err}\n".encode()
 
@@ -330,14 +330,14 @@ def start_refresh(account_id: str, feature: str) -> None:
     scope = f"refresh-{account_id}-{feature}"
     payload = {"account": account_id, "feature": feature}
     result = runtime.call_keyed(
-        scope, payload, accounts.refresh, svc, actor, account_id, feature
+        scope, payload, refresh_balance.refresh, svc, actor, account_id, feature
     )
     if result is not None:
         runtime.new_request(scope)  # the next refresh, after the cooldown, is a new request
         refresh_watch.watch(account_id, feature)
 
 
-def record_outcome(account_id: str, feature: str, state: accounts.RefreshState | None) -> None:
+def record_outcome(account_id: str, feature: str, state: bank_account.RefreshState | None) -> None:
     if state is not None:  # an unreadable status has already been shown as a sentence
         outcomes = st.session_state.setdefault(OUTCOMES, {})
         outcomes.setdefault(account_id, []).append((feature, state.status))
@@ -347,9 +347,9 @@ def poll_refreshes(account_id: str) -> None:
     """Follow pending refreshes without a manual reload; rerun the page when one finishes."""
     refresh_watch.poll(
         account_id,
-        features=accounts.FEATURES,
+        features=bank_account.FEATURES,
         status=lambda acc, feature: runtime.call(
-            accounts.refresh_status, svc, actor, acc, feature
+            refresh_balance.refresh_status, svc, actor, acc, feature
         ),
         on_finished=lambda feature, state: record_outcome(account_id, feature, state),
         pending_text=lambda feature: f"{FEATURE_LABELS[feature]} refresh pending…",
@@ -369,11 +369,11 @@ def show_outcomes(account_id: str) -> None:
             )
 
 
-def refresh_buttons(detail: accounts.AccountDetail) -> None:
-    account_id = detail.account["id"]
-    watching = [f for f in accounts.FEATURES if refresh_watch.watching(account_id, f)]
+def refresh_buttons(detail: bank_account.AccountDetail) -> None:
+    account_id = detail.row.id
+    watching = [f for f in bank_account.FEATURES if refresh_watch.watching(account_id, f)]
     cols = st.columns(3)
-    for col, feature in zip(cols, accounts.FEATURES, strict=True):
+    for col, feature in zip(cols, bank_account.FEATURES, strict=True):
         reason = detail.blockers.get(feature)
         if feature in watching and not reason:
             reason = f"A {feature} refresh is already running."
@@ -392,7 +392,7 @@ def refresh_buttons(detail: accounts.AccountDetail) -> None:
             st.rerun()
 
 
-def balance_block(detail: accounts.AccountDetail) -> None:
+def balance_block(detail: bank_account.AccountDetail) -> None:
     row = detail.row
     now = svc.now()
     c1, c2, c3 = st.columns(3)
@@ -415,11 +415,11 @@ def balance_block(detail: accounts.AccountDetail) -> None:
         )
 
 
-def owners_block(detail: accounts.AccountDetail) -> None:
+def owners_block(detail: bank_account.AccountDetail) -> None:
     if not detail.owners:
         st.caption(
             "No ownership data yet. Refresh ownership to fetch the owners' names from the bank."
-            if "ownership" in (detail.account.get("permissions") or [])
+            if "ownership" in detail.row.permissions
             else "The ownership permission was not granted, so Stripe has no owner data."
         )
         return
@@ -435,12 +435,12 @@ def detail_view(account_id: str) -> None:
         del st.query_params["account"]
         st.session_state["acc_table_gen"] = st.session_state.get("acc_table_gen", 0) + 1
         st.rerun()
-    detail = runtime.call(accounts.account_detail, svc, actor, account_id)
+    detail = runtime.call(browse_accounts.account_detail, svc, actor, account_id)
     if detail is None:
         return
     row = detail.row
-    for feature in accounts.FEATURES:  # someone else's pending refresh is followed too
-        if (detail.account.get(accounts.FEATURE_FIELD[feature]) or {}).get("status") == "pending":
+    for feature in bank_account.FEATURES:  # someone else's pending refresh is followed too
+        if detail.refreshes[feature].pending:
             refresh_watch.watch(account_id, feature)
     title_col, badge_col = st.columns([5, 1], vertical_alignment="center")
     title_col.subheader(
@@ -448,13 +448,14 @@ def detail_view(account_id: str) -> None:
     )
     with badge_col:
         status_badge(row.status)
-    customer = detail.customer or {}
+    customer = detail.customer
+    who = (customer.name or customer.email) if customer else None
     st.caption(
         f"`{row.id}` · {row.category}/{row.subcategory} · customer "
-        f"{customer.get('name') or customer.get('email') or row.customer_id or '—'}"
+        f"{who or row.customer_id or '—'}"
         f" · permissions: {', '.join(row.permissions) or 'none'}"
     )
-    relink = relink_needed(detail.account)
+    relink = detail.relink
     if relink is not None:
         st.warning(relink.sentence(now=svc.now()), icon=":material/link_off:")
     elif row.status != "active":
@@ -473,8 +474,8 @@ def detail_view(account_id: str) -> None:
         "Last refreshes: "
         + " · ".join(
             f"{FEATURE_LABELS[f].lower()} "
-            f"{refresh_text((detail.account.get(accounts.FEATURE_FIELD[f]) or {}).get('status'))}"
-            for f in accounts.FEATURES
+            f"{refresh_text(detail.refreshes[f].status)}"
+            for f in bank_account.FEATURES
         )
     )
     fields, owners, history = st.tabs(["Fields", "Owners", "Balance history"])

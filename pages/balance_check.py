@@ -16,9 +16,10 @@ from components.charts import balance_history_chart
 from components.feedback import format_age, format_timestamp, format_until
 from components.money import format_money
 from pages import _runtime as runtime
-from services import accounts, debits
-from services.balances import Assessment
+from services import debits
+from services.rules.debit import Assessment
 from services.rules.money import MoneyError, parse_amount
+from services.usecases import browse_accounts
 
 actor = runtime.guard("balances.check")
 runtime.page_header(
@@ -56,7 +57,7 @@ def pick_from_customer() -> str | None:
     )
     if not query.strip():
         return None
-    hits = runtime.call(accounts.search_customers, svc, actor, query)
+    hits = runtime.call(browse_accounts.search_customers, svc, actor, query)
     if not hits:
         if hits is not None:
             st.info("No customer matches. Try a cus_ ID or paste an ID instead.")
@@ -71,7 +72,7 @@ def pick_from_customer() -> str | None:
     if customer_id is None:
         return None
     page = runtime.call(
-        accounts.list_accounts, svc, actor, customer_id=customer_id, page_size=100
+        browse_accounts.list_accounts, svc, actor, customer_id=customer_id, page_size=100
     )
     rows = page.rows if page is not None else []
     options = {AUTO: customer_id} | {
@@ -153,13 +154,8 @@ def badge(assessment: Assessment) -> None:
 
 
 def age_text(seconds: int | None) -> str:
-    """Whole units, rounded down like the reasons above it ("32 days old" is "32 d", not "33 d")."""
-    if seconds is None:
-        return "—"
-    for unit, size, up_to in (("s", 1, 120), ("min", 60, 7_200), ("h", 3_600, 172_800)):
-        if seconds < up_to:
-            return f"{seconds // size} {unit}"
-    return f"{seconds // 86_400} d"
+    """The same units and rounding as the reasons above it (one wording: services.rules.wording)."""
+    return format_age(seconds)
 
 
 def figures(check: debits.DebitCheck) -> None:

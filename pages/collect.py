@@ -19,8 +19,9 @@ import streamlit as st
 
 from components.feedback import format_age, format_timestamp
 from pages import _runtime as runtime
-from services import accounts, collection, flows
+from services import collection, flows
 from services.errors import FcopsError, StripeRequestError
+from services.usecases import browse_accounts
 
 T = TypeVar("T")
 log = logging.getLogger("fcops.ui")
@@ -330,7 +331,7 @@ def customer_section() -> None:
             placeholder="name@example.com or cus_…",
         )
         if text and text.strip():
-            hits = runtime.call(accounts.search_customers, svc, actor, text, limit=20)
+            hits = runtime.call(browse_accounts.search_customers, svc, actor, text, limit=20)
             if hits == []:
                 st.info(
                     "No customer matches. Check the spelling, or create a new customer.",

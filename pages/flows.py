@@ -19,6 +19,7 @@ from pages import _runtime as runtime
 from services import flows
 from services.adapters import flow_requests
 from services.errors import Conflict, FcopsError
+from services.rules import wording
 from services.rules.ids import parse_id
 
 actor = runtime.guard("flows.edit")
@@ -78,7 +79,7 @@ def edited_config(flow: str) -> flows.FlowConfig:
 
 
 def when(at: datetime | None) -> str:
-    return at.strftime("%Y-%m-%d %H:%M UTC") if at else "—"
+    return wording.moment(at)
 
 
 def tell(flow: str, kind: str, message: str) -> None:

@@ -15,9 +15,10 @@ import streamlit as st
 from components import refresh_watch
 from components.feedback import format_timestamp
 from pages import _runtime as runtime
-from services import accounts
 from services import ownership_review as orv
 from services import transaction_sync as ts
+from services.rules import bank_account
+from services.usecases import lookup_account, refresh_balance
 
 actor = runtime.guard("ownership.review")
 app = runtime.get_app()
@@ -68,7 +69,7 @@ def account_from_input(text: str) -> str | None:
     """An fca_ ID as typed, or the account behind a PI/SI/PM/customer ID."""
     if text.strip().startswith("fca_"):
         return text.strip()
-    found = runtime.call(accounts.lookup, svc, actor, text)
+    found = runtime.call(lookup_account.lookup, svc, actor, text)
     if found is None:
         return None
     if found.account:
@@ -168,7 +169,7 @@ def start_refresh(account_id: str) -> None:
         refresh_watch.watch(account_id, "ownership")
 
 
-def refresh_finished(account_id: str, state: accounts.RefreshState | None) -> None:
+def refresh_finished(account_id: str, state: bank_account.RefreshState | None) -> None:
     st.session_state.setdefault(OUTCOME, {})[account_id] = state.status if state else None
     st.session_state.get(REPORTS, {}).pop(account_id, None)  # check the new owners
 
@@ -180,7 +181,7 @@ def poll_refresh(account_id: str) -> None:
         account_id,
         features=("ownership",),
         status=lambda acc, feature: runtime.call(
-            accounts.refresh_status, svc, actor, acc, feature
+            refresh_balance.refresh_status, svc, actor, acc, feature
         ),
         on_finished=lambda _feature, state: refresh_finished(account_id, state),
         pending_text=lambda _feature: "Ownership refresh pending at the bank…",

@@ -13,7 +13,7 @@ import streamlit as st
 from components.feedback import format_age, format_timestamp
 from components.money import format_money
 from pages import _runtime as runtime
-from services import accounts
+from services.usecases import lookup_account
 
 actor = runtime.guard("accounts.view")
 svc = runtime.get_app().services
@@ -59,7 +59,7 @@ with st.form("lookup", border=False):
     submitted = right.form_submit_button("Look up", icon=":material/search:", width="stretch")
 
 if submitted:
-    st.session_state["lookup_result"] = runtime.call(accounts.lookup, svc, actor, text)
+    st.session_state["lookup_result"] = runtime.call(lookup_account.lookup, svc, actor, text)
 
 found = st.session_state.get("lookup_result")
 if found is not None:

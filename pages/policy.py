@@ -15,7 +15,8 @@ from components.feedback import format_age
 from components.money import format_money
 from pages import _runtime as runtime
 from services import debits
-from services.balances import DebitPolicy
+from services.rules import wording
+from services.rules.debit import DebitPolicy
 from services.rules.money import MoneyError, exponent, parse_amount
 
 actor = runtime.guard("policy.edit")
@@ -50,7 +51,7 @@ if BASE not in st.session_state or st.session_state.pop(RELOAD, False):
 
 
 def when(at: datetime | None) -> str:
-    return at.strftime("%Y-%m-%d %H:%M UTC") if at else "—"
+    return wording.moment(at)
 
 
 flash = st.session_state.pop(FLASH, None)

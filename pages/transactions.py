@@ -22,9 +22,10 @@ from components.transaction_charts import (
     running_balance_chart,
 )
 from pages import _runtime as runtime
-from services import accounts
 from services import transaction_sync as ts
 from services.errors import NoTransactionRefresh
+from services.rules import bank_account
+from services.usecases import refresh_balance
 
 actor = runtime.guard("transactions.view")
 app = runtime.get_app()
@@ -129,7 +130,7 @@ def sync(account_id: str) -> None:
     st.session_state.setdefault(OUTCOME, {})[account_id] = ("success", summary.message)
 
 
-def refresh_finished(account_id: str, state: accounts.RefreshState | None) -> None:
+def refresh_finished(account_id: str, state: bank_account.RefreshState | None) -> None:
     if state is not None and state.status == "failed":
         st.session_state.setdefault(OUTCOME, {})[account_id] = (
             "error",
@@ -147,7 +148,7 @@ def poll(account_id: str) -> None:
         account_id,
         features=("transactions",),
         status=lambda acc, feature: runtime.call(
-            accounts.refresh_status, svc, actor, acc, feature
+            refresh_balance.refresh_status, svc, actor, acc, feature
         ),
         on_finished=lambda _feature, state: refresh_finished(account_id, state),
         pending_text=lambda _feature: "Transaction refresh pending at the bank…",

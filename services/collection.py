@@ -23,8 +23,8 @@ from typing import Any
 
 from sqlmodel import select
 
-from services import accounts, audit, flows, intent_sync
-from services.adapters import flow_requests, stripe_api
+from services import audit, flows, intent_sync
+from services.adapters import account_mirror, flow_requests, stripe_api
 from services.adapters.gateway import (
     CustomerCreateParams,
     FcSessionCreateParams,
@@ -296,7 +296,7 @@ def create_customer(
                 customer = svc.gateway.create_customer(params, idempotency_key=key)
             message = f"Created customer {customer['id']}."
             reused = False
-        accounts.upsert_customer(svc.engine, customer)
+        account_mirror.upsert_customer(svc.engine, customer)
         ctx.target = str(customer["id"])
         ctx.request_id = svc.gateway.last_request_id
         ctx.params["reused"] = reused

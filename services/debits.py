@@ -15,7 +15,7 @@ import io
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol, cast
 
@@ -25,22 +25,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from services import accounts, audit, lookup
+from services import audit, lookup
+from services.adapters import account_mirror
 from services.adapters.backoff import Backoff
 from services.adapters.gateway import StripeGateway
 from services.adapters.models import BalanceSnapshot, Setting, SettingVersion, utcnow
 from services.adapters.store import session_scope
 from services.auth import Actor, require
-from services.balances import (
-    INSUFFICIENT,
-    OK,
-    STALE,
-    UNAVAILABLE,
-    Assessment,
-    DebitPolicy,
-    assess_debit,
-    refresh_state,
-)
 from services.batch import PlannedDebit, RowError
 from services.context import Services
 from services.errors import (
@@ -54,10 +45,20 @@ from services.errors import (
     StripeUnavailable,
     ValidationError,
 )
-from services.rules import refresh_rule
+from services.rules import refresh_rule, wording
+from services.rules.debit import (
+    INSUFFICIENT,
+    OK,
+    STALE,
+    UNAVAILABLE,
+    Assessment,
+    DebitPolicy,
+    assess_debit,
+)
 from services.rules.ids import parse_id
 from services.rules.money import MoneyError, exponent, validate_currency
 from services.rules.spreadsheet import safe_text
+from services.usecases import refresh_balance
 
 __all__ = [
     "ERROR",
@@ -613,7 +614,7 @@ def _refresh_and_wait(
     key = idempotency_key or svc.gateway.fresh_key(_refresh_key(account))
     try:
         # The accounts use case is the one audited path for refreshes (`account.refresh`).
-        started = accounts.refresh(svc, actor, str(account["id"]), "balance", idempotency_key=key)
+        started = refresh_balance.refresh(svc, actor, str(account["id"]), "balance", idempotency_key=key)
     except (RefreshNotAllowed, StripeUnavailable, StripeRequestError) as err:
         # The stale verdict is still true and worth showing; losing it to an error page would
         # leave finance with nothing. A bad API key (StripeAuthError) still stops everything.
@@ -662,7 +663,7 @@ def _outcome(account: Mapping[str, Any]) -> RefreshOutcome:
 
 def _mirror(engine: Engine, account: Mapping[str, Any]) -> None:
     """Keep the account and its balance in the store: every balance seen joins the history."""
-    accounts.upsert_account(engine, account)
+    account_mirror.upsert_account(engine, account)
 
 
 def balance_history(engine: Engine, account_id: str) -> pd.DataFrame:
@@ -831,9 +832,7 @@ def _major(amount: int | None, currency: str) -> str:
 
 
 def _iso(ts: int | None) -> str:
-    if ts is None:
-        return ""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return wording.iso(ts)
 
 
 Progress = Callable[[int, int, str], None]
@@ -1017,7 +1016,7 @@ def _stale_refreshable(
             continue
         account = accounts[account_id]
         verdict = assess_debit(account, debit.amount, debit.currency, now=now, policy=policy)
-        if verdict.verdict == STALE and refresh_state(account, now=now)[0]:
+        if verdict.verdict == STALE and refresh_rule.judge(account, "balance", now=now).allowed:
             found[account_id] = None
     return list(found)
 

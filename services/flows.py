@@ -30,6 +30,7 @@ from services.adapters.models import Setting, SettingVersion, utcnow
 from services.adapters.store import session_scope
 from services.auth import Actor
 from services.errors import Conflict, NotFound, ValidationError
+from services.rules import wording
 
 if TYPE_CHECKING:
     from services.context import Services
@@ -322,7 +323,7 @@ def _diff_params(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[dict[str, A
 
 
 def _when(at: datetime | None) -> str:
-    return at.strftime("%Y-%m-%d %H:%M UTC") if at else "an unknown time"
+    return wording.moment(at, missing="an unknown time")
 
 
 def _conflict(engine: Engine, flow: str, expected_version: int) -> Conflict:

@@ -19,8 +19,8 @@ from services import audit, debits, flows, intent_sync
 from services.adapters.models import AccountRecord, IntentRecord, OwnershipCheck, SyncState
 from services.adapters.store import session_scope
 from services.auth import Actor
-from services.balances import DebitPolicy
 from services.rules.clock import as_utc
+from services.rules.debit import DebitPolicy
 
 __all__ = [
     "AdminOverview",

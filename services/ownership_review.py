@@ -22,7 +22,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
-from services import accounts, audit
+from services import audit
+from services.adapters import account_mirror
 from services.adapters.models import AccountRecord, OwnershipCheck, utcnow
 from services.adapters.store import session_scope
 from services.auth import Actor, require
@@ -30,6 +31,7 @@ from services.context import Services
 from services.errors import FcopsError, NotFound
 from services.ownership import FieldMatch, OwnershipMatch, match_owners
 from services.rules.ids import parse_id
+from services.usecases import browse_accounts, refresh_balance, sync_accounts
 
 __all__ = [
     "FIELDS",
@@ -230,7 +232,7 @@ def _customer_of(
     if customer and customer.get("deleted"):
         customer = None
     if customer:
-        accounts.upsert_customer(svc.engine, customer)
+        account_mirror.upsert_customer(svc.engine, customer)
     if cache is not None:
         cache[str(customer_id)] = customer
     return customer
@@ -257,7 +259,7 @@ def _evaluate(
     customers: dict[str, dict[str, Any] | None] | None = None,
 ) -> _Outcome:
     account = _retrieve(svc, account_id)
-    accounts.upsert_account(svc.engine, account)
+    account_mirror.upsert_account(svc.engine, account)
     owners = _owners_of(svc, account)
     customer = _customer_of(svc, account, customers)
     match = match_owners(customer or {}, owners)
@@ -362,7 +364,7 @@ def _report(svc: Services, actor: Actor, outcome: _Outcome) -> OwnershipReport:
         pii_visible=pii,
         refresh_status=refresh.get("status"),
         refreshed_at=refresh.get("last_attempted_at"),
-        refresh_blocker=accounts.refresh_blocker(account, "ownership", now=svc.now(), actor=actor),
+        refresh_blocker=browse_accounts.refresh_blocker(account, "ownership", now=svc.now(), actor=actor),
         checked_at=outcome.checked_at,
     )
 
@@ -385,7 +387,7 @@ def refresh_ownership(
 
     Stripe's throttle is checked first, so a refresh it would refuse is explained, not sent.
     """
-    return accounts.refresh(svc, actor, account_id, "ownership", idempotency_key=idempotency_key)
+    return refresh_balance.refresh(svc, actor, account_id, "ownership", idempotency_key=idempotency_key)
 
 
 # --------------------------------------------------------------------------- review list
@@ -474,8 +476,8 @@ def _discover(svc: Services, actor: Actor, report: Progress) -> int:
     mirror would replay only recent changes); otherwise the sync replays the events since its
     cursor. Returns how many accounts the sync read.
     """
-    full = accounts.mirrored_account_count(svc.engine) == 0
-    result = accounts.sync_accounts(
+    full = account_mirror.mirrored_account_count(svc.engine) == 0
+    result = sync_accounts.sync_accounts(
         svc,
         actor,
         full=full,

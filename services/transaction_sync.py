@@ -19,14 +19,15 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
-from services import accounts, audit
+from services import audit
+from services.adapters import account_mirror
 from services.adapters.models import AccountRecord, SyncState, TransactionRecord, utcnow
 from services.adapters.store import session_scope, upsert
 from services.audit import AuditContext
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import NotFound
-from services.rules import refresh_rule
+from services.rules import bank_account, refresh_rule
 from services.rules.clock import as_utc
 from services.rules.ids import parse_id
 from services.transactions import (
@@ -39,6 +40,7 @@ from services.transactions import (
     suggest_debit_date,
     top_counterparties,
 )
+from services.usecases import browse_accounts, refresh_balance
 
 __all__ = [
     "IncomeRow",
@@ -165,8 +167,8 @@ def transaction_status(svc: Services, actor: Actor, account_id: str) -> Transact
     """Live subscription/refresh state of the account plus where the local mirror stands."""
     require(actor, "transactions.view")
     fca, _ = parse_id(account_id, allowed=ACCOUNT_KIND)
-    account = accounts.fetch_account(svc, fca)
-    accounts.upsert_account(svc.engine, account)
+    account = browse_accounts.fetch_account(svc, fca)
+    account_mirror.upsert_account(svc.engine, account)
     return status_of(svc.engine, account, now=svc.now(), actor=actor)
 
 
@@ -175,11 +177,11 @@ def status_of(
 ) -> TransactionStatus:
     """The state of ``account`` (a Stripe dict) as the page shows it; no Stripe call."""
     refresh = _feature_refresh(account)
-    blocker = accounts.refresh_blocker(account, "transactions", now=now, actor=actor)
+    blocker = browse_accounts.refresh_blocker(account, "transactions", now=now, actor=actor)
     state = cursor_for(engine, str(account["id"]))
     return TransactionStatus(
         account_id=str(account["id"]),
-        account=accounts.normalise_account(account),
+        account=bank_account.normalise_account(account),
         subscribed="transactions" in (account.get("subscriptions") or ()),
         has_permission="transactions" in (account.get("permissions") or ()),
         account_status=str(account.get("status") or ""),
@@ -208,15 +210,15 @@ def _account_action(
     done: str | Callable[[Mapping[str, Any] | None, Mapping[str, Any]], str],
     read_first: bool = False,
 ) -> dict[str, Any]:
-    key = accounts.require_idempotency_key(idempotency_key)
+    key = refresh_balance.require_idempotency_key(idempotency_key)
 
     def run(ctx: AuditContext) -> dict[str, Any]:
         fca, _ = parse_id(account_id, allowed=ACCOUNT_KIND)
         ctx.target = fca
-        before = accounts.fetch_account(svc, fca) if read_first else None
+        before = browse_accounts.fetch_account(svc, fca) if read_first else None
         account: dict[str, Any] = call(fca, key)
         ctx.request_id = svc.gateway.last_request_id
-        accounts.upsert_account(svc.engine, account)
+        account_mirror.upsert_account(svc.engine, account)
         ctx.message = done if isinstance(done, str) else done(before, account)
         return account
 
@@ -280,7 +282,7 @@ def refresh(
 
     Goes through ``accounts.refresh``, which checks Stripe's throttle first and audits it.
     """
-    return accounts.refresh(svc, actor, account_id, "transactions", idempotency_key=idempotency_key)
+    return refresh_balance.refresh(svc, actor, account_id, "transactions", idempotency_key=idempotency_key)
 
 
 # --------------------------------------------------------------------------- incremental sync
@@ -323,8 +325,8 @@ def sync_transactions(svc: Services, actor: Actor, account_id: str) -> SyncSumma
 
 
 def _sync(svc: Services, fca: str) -> SyncSummary:
-    account = accounts.fetch_account(svc, fca)
-    accounts.upsert_account(svc.engine, account)
+    account = browse_accounts.fetch_account(svc, fca)
+    account_mirror.upsert_account(svc.engine, account)
     refresh_info = _feature_refresh(account)
     state = cursor_for(svc.engine, fca)
     before = state.cursor if state else None

@@ -16,11 +16,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from services.rules import refresh_rule
+from services.rules import refresh_rule, wording
 from services.rules.clock import unix_seconds
 from services.rules.money import MoneyError, format_plain, validate_currency
 from services.rules.relink import relink_needed
@@ -30,7 +30,6 @@ __all__ = [
     "DebitPolicy",
     "assess_debit",
     "effective_balance",
-    "refresh_state",
 ]
 
 OK = "ok"
@@ -112,18 +111,6 @@ def effective_balance(account: Mapping[str, Any], currency: str) -> tuple[int | 
     return None, None
 
 
-def refresh_state(
-    account: Mapping[str, Any] | None, *, now: datetime | int
-) -> tuple[bool, int | None, str]:
-    """Whether a balance refresh can be requested now, from when, and if not, why not.
-
-    A thin wrapper over the one rule (:func:`services.rules.refresh_rule.judge`), kept for the
-    callers that want a tuple: (allowed, next_refresh_available_at or None, reason or "").
-    """
-    verdict = refresh_rule.judge(account, "balance", now=now)
-    return verdict.allowed, verdict.until or verdict.next_refresh_available_at, verdict.reason
-
-
 def assess_debit(
     account: Mapping[str, Any] | None,
     amount: int,
@@ -146,7 +133,9 @@ def assess_debit(
         raise MoneyError("The debit amount must be a positive whole number of minor units.")
     rules = policy or DebitPolicy()
     moment = unix_seconds(now)
-    can_refresh, refresh_at, why_not = refresh_state(account, now=moment)
+    rule = refresh_rule.judge(account, "balance", now=moment)
+    can_refresh, why_not = rule.allowed, rule.reason
+    refresh_at = rule.until or rule.next_refresh_available_at
     draft = _Draft(amount=amount, currency=code, required=rules.required(amount))
     draft.can_refresh_now, draft.refreshable_at = can_refresh, refresh_at
     blocker = _unusable_account_reason(account)
@@ -267,11 +256,11 @@ def _need_phrase(draft: _Draft) -> str:
 
 
 def _stale_sentence(draft: _Draft, rules: DebitPolicy) -> str:
-    limit = _duration(rules.max_age_seconds)
+    limit = wording.duration(rules.max_age_seconds, long=True)
     if draft.as_of is None or draft.age_seconds is None:
         return f"The bank gave no date for the balance, so it may be older than {limit}."
     return (
-        f"The balance is {_duration(draft.age_seconds)} old (as of {_when(draft.as_of)}), "
+        f"The balance is {wording.duration(draft.age_seconds, long=True)} old (as of {wording.timestamp(draft.as_of)}), "
         f"older than the limit of {limit}."
     )
 
@@ -294,7 +283,7 @@ def _add_refresh_notes(draft: _Draft, account: Mapping[str, Any] | None, moment:
         return
     status = refresh.get("status")
     attempted = refresh.get("last_attempted_at")
-    at = f" (attempted {_when(attempted)})" if isinstance(attempted, int) else ""
+    at = f" (attempted {wording.timestamp(attempted)})" if isinstance(attempted, int) else ""
     if status == "failed":
         note = "The last balance refresh failed" + at
         tail = (
@@ -363,17 +352,3 @@ def _age(account: Mapping[str, Any], moment: int) -> tuple[int | None, int | Non
         return None, None
     # A bank clock slightly ahead of ours must not make the balance look younger than new.
     return as_of, max(0, moment - as_of)
-
-
-def _when(ts: int) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _duration(seconds: int) -> str:
-    if seconds < 120:
-        return f"{seconds} seconds"
-    if seconds < 2 * 3600:
-        return f"{seconds // 60} minutes"
-    if seconds < 2 * 86_400:
-        return f"{seconds // 3600} hours"
-    return f"{seconds // 86_400} days"

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import delete, func, select
 from streamlit.testing.v1 import AppTest
 
-from services import accounts, intent_sync
+from services import intent_sync
 from services.adapters.models import (
     AccountRecord,
     BalanceSnapshot,
@@ -20,6 +20,7 @@ from services.adapters.models import (
 )
 from services.adapters.store import session_scope
 from services.auth import SYSTEM
+from services.usecases import sync_accounts
 from tests.app.conftest import no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
 
@@ -52,7 +53,7 @@ def links(at: AppTest) -> set[str]:
 def mirrored() -> Iterator[Any]:
     """The app's store holds the sandbox's accounts and intents, plus one stored mismatch."""
     a = app()
-    accounts.sync_accounts(a.services, SYSTEM)
+    sync_accounts.sync_accounts(a.services, SYSTEM)
     intent_sync.sync_intents(a.services, SYSTEM)
     with session_scope(a.engine) as session:
         account_id = session.exec(select(AccountRecord.id).limit(1)).one()
@@ -145,7 +146,7 @@ def emptied(mirrored: Any) -> Iterator[Any]:
             session.execute(delete(model))
         session.execute(delete(SyncState))
     yield mirrored
-    accounts.sync_accounts(mirrored.services, SYSTEM)
+    sync_accounts.sync_accounts(mirrored.services, SYSTEM)
     intent_sync.sync_intents(mirrored.services, SYSTEM)
 
 

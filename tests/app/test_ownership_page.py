@@ -83,14 +83,14 @@ def test_checking_a_mismatched_account_shows_the_verdict_owners_and_scores(
 
 
 def _refreshable_match() -> str:
-    from services import accounts
     from services import ownership_review as orv
     from services.auth import SYSTEM
+    from services.usecases import browse_accounts
 
     app = _app()
     for row in orv.review_list(app.engine, actor=SYSTEM, verdicts=["match"], page_size=500).rows:
         account = app.gateway.retrieve_account(row.account_id)
-        if accounts.refresh_blocker(account, "ownership", now=app.services.now()) is None:
+        if browse_accounts.refresh_blocker(account, "ownership", now=app.services.now()) is None:
             return row.account_id
     raise AssertionError("no account of the demo world can refresh ownership now")
 

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from services import debits
 from services.auth import Actor
-from services.balances import DebitPolicy
+from services.rules.debit import DebitPolicy
 from tests.app.conftest import no_exceptions, open_page, refused, texts
 
 PAGE = "pages/policy.py"

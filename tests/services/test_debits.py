@@ -20,7 +20,6 @@ from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.audit import query
 from services.auth import Actor
-from services.balances import DebitPolicy
 from services.batch import parse_debits_csv
 from services.context import Services
 from services.errors import (
@@ -32,6 +31,7 @@ from services.errors import (
     StripeUnavailable,
     ValidationError,
 )
+from services.rules.debit import DebitPolicy
 
 DAY = 86_400
 _names = itertools.count(1)

@@ -15,13 +15,14 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from services import accounts, collection
+from services import collection
 from services import ownership_review as orv
 from services import transaction_sync as ts
 from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import Forbidden, StripeUnavailable
+from services.usecases import refresh_balance
 
 STRIPE_CHANGING: dict[str, Callable[..., Any]] = {
     "collect.customer": collection.create_customer,
@@ -29,7 +30,7 @@ STRIPE_CHANGING: dict[str, Callable[..., Any]] = {
     "collect.create (FC session)": collection.create_fc_session,
     "collect.cancel": collection.cancel_request,
     "collect.verify": collection.verify_microdeposits,
-    "account.refresh": accounts.refresh,
+    "account.refresh": refresh_balance.refresh,
     "ownership refresh": orv.refresh_ownership,
     "transactions.subscribe": ts.subscribe,
     "transactions.unsubscribe": ts.unsubscribe,
@@ -93,7 +94,7 @@ def _calls(
         "collect.verify": lambda k: collection.verify_microdeposits(
             svc, actor, intent, descriptor_code="SM11AA", idempotency_key=k
         ),
-        "account.refresh": lambda k: accounts.refresh(
+        "account.refresh": lambda k: refresh_balance.refresh(
             svc, actor, account_id, "balance", idempotency_key=k
         ),
         "transactions.subscribe": lambda k: ts.subscribe(svc, actor, account_id, idempotency_key=k),

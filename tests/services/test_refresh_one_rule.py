@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from services import accounts, debits, ownership_review, transaction_sync
+from services import debits, ownership_review, transaction_sync
 from services.batch import parse_debits_csv
 from services.context import Services
 from services.rules import refresh_rule
+from services.usecases import browse_accounts, refresh_balance
 from tests.conftest import actor_for
 from tests.stripe_shapes import NOW, account, fixture, refresh
 from tests.stripe_stub import InstantClock, StripeStub, error
@@ -95,7 +96,7 @@ def test_every_page_and_the_batch_give_the_rules_answer(
     admin = actor_for("admin")
     rule = {f: refresh_rule.judge(shape, f, now=NOW) for f in refresh_rule.FEATURES}
 
-    detail = accounts.account_detail(svc, admin, FCA)
+    detail = browse_accounts.account_detail(svc, admin, FCA)
     assert {f: detail.blockers[f] is None for f in rule} == {f: v.allowed for f, v in rule.items()}
     assert {f: detail.blockers[f] or "" for f in rule} == {f: v.reason for f, v in rule.items()}
 
@@ -122,10 +123,9 @@ def test_stripes_example_shape_is_refreshable_and_both_old_helpers_now_agree() -
         "next_refresh_available_at": None,
         "status": "failed",
     }
-    from services.balances import refresh_state
-
-    assert accounts.refresh_blocker(shape, "balance", now=NOW) is None
-    assert refresh_state(shape, now=NOW) == (True, None, "")
+    assert browse_accounts.refresh_blocker(shape, "balance", now=NOW) is None
+    verdict = refresh_rule.judge(shape, "balance", now=NOW)
+    assert (verdict.allowed, verdict.until, verdict.reason) == (True, None, "")
 
 
 def test_a_refresh_stripe_answers_without_starting_is_reported_as_not_started(
@@ -139,7 +139,7 @@ def test_a_refresh_stripe_answers_without_starting_is_reported_as_not_started(
     from services.errors import RefreshNotAllowed
 
     with pytest.raises(RefreshNotAllowed, match="Stripe did not start the balance refresh"):
-        accounts.refresh(svc, actor_for("ops"), FCA, "balance", idempotency_key="k-1")
+        refresh_balance.refresh(svc, actor_for("ops"), FCA, "balance", idempotency_key="k-1")
     check = debits.check_debit(
         svc, actor_for("finance"), FCA, 1000, "usd", refresh_stale=True, clock=InstantClock()
     )
@@ -159,10 +159,10 @@ def test_stripes_refusal_sentence_reaches_the_person(
     stub.on("POST", f"{ACCOUNT_PATH}/refresh", error(400, sentence))
     svc = _svc(stub, sqlite_engine)
     with pytest.raises(RefreshNotAllowed) as err:
-        accounts.refresh(svc, actor_for("ops"), FCA, "balance", idempotency_key="k-3")
+        refresh_balance.refresh(svc, actor_for("ops"), FCA, "balance", idempotency_key="k-3")
     assert sentence in str(err.value)
     inactive = error(400, "The account is inactive.", code="financial_connections_account_inactive")
     stub.on("POST", f"{ACCOUNT_PATH}/refresh", inactive)
     with pytest.raises(RefreshNotAllowed, match="The account is inactive."):
-        accounts.refresh(svc, actor_for("ops"), FCA, "balance", idempotency_key="k-4")
+        refresh_balance.refresh(svc, actor_for("ops"), FCA, "balance", idempotency_key="k-4")
     assert stub.calls("POST", f"{ACCOUNT_PATH}/refresh") == 2

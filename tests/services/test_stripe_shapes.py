@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from services import accounts, collection, debits, intent_sync, ownership_review
+from services import collection, debits, intent_sync, ownership_review
 from services import transaction_sync as ts
 from services.context import Services
 from services.errors import NotFound
 from services.lookup import resolve
+from services.usecases import browse_accounts, sync_accounts
 from tests.conftest import actor_for
 from tests.stripe_shapes import (
     ALL_PERMISSIONS,
@@ -84,10 +85,10 @@ def test_a_full_sync_mirrors_stripes_example_account_and_variants_as_stripe_mean
     stub.on("GET", ACCOUNTS, accounts_by_holder({CUS: [example, credit, no_balance, relinking]}))
     svc = services_on(stub, sqlite_engine)
 
-    result = accounts.sync_accounts(svc, ADMIN)
+    result = sync_accounts.sync_accounts(svc, ADMIN)
 
     assert (result.customers, result.accounts) == (1, 4)
-    rows = {r.id: r for r in accounts.list_accounts(svc, ADMIN, page_size=10).rows}
+    rows = {r.id: r for r in browse_accounts.list_accounts(svc, ADMIN, page_size=10).rows}
     mirrored = rows[example["id"]]
     assert mirrored.balance_currency is None  # the "undefined" placeholder is not a currency
     assert mirrored.balance_refresh_status == "failed" and mirrored.permissions == []
@@ -97,7 +98,7 @@ def test_a_full_sync_mirrors_stripes_example_account_and_variants_as_stripe_mean
     assert rows["fca_credit"].balance_available is None  # credit.used is not cash available
     assert rows["fca_none"].balance_as_of is None and rows["fca_none"].status == "inactive"
     assert rows["fca_relink"].relink_required_by == NOW + 7 * DAY
-    assert {r.id for r in accounts.list_accounts(svc, ADMIN, relink_needed=True).rows} == {
+    assert {r.id for r in browse_accounts.list_accounts(svc, ADMIN, relink_needed=True).rows} == {
         "fca_relink"
     }
     assert rows[example["id"]].relink_required_by is None  # no status_details at all
@@ -109,7 +110,7 @@ def test_events_naming_a_deleted_customer_keep_the_account_and_forget_the_custom
     stub.on("GET", "/v1/customers", list_of([example_customer()], "/v1/customers"))
     stub.on("GET", ACCOUNTS, accounts_by_holder({CUS: []}))
     svc = services_on(stub, sqlite_engine)
-    accounts.sync_accounts(svc, ADMIN)  # the first (full) walk sets the cursor
+    sync_accounts.sync_accounts(svc, ADMIN)  # the first (full) walk sets the cursor
     orphan = account("fca_orphan", account_holder={"customer": "cus_gone", "type": "customer"})
     created = {
         **fixture("event"), "id": "evt_1", "type": "financial_connections.account.created",
@@ -122,14 +123,14 @@ def test_events_naming_a_deleted_customer_keep_the_account_and_forget_the_custom
     stub.on("GET", "/v1/events", list_of([gone, created], "/v1/events"))
     stub.on("GET", "/v1/customers/cus_gone", deleted("cus_gone"))
 
-    result = accounts.sync_accounts(svc, ADMIN)
+    result = sync_accounts.sync_accounts(svc, ADMIN)
 
     assert not result.full and result.events == 2
-    [row] = accounts.list_accounts(svc, ADMIN, customer_id="cus_gone").rows
+    [row] = browse_accounts.list_accounts(svc, ADMIN, customer_id="cus_gone").rows
     assert row.id == "fca_orphan" and row.customer_email is None
-    assert accounts.search_customers(svc, ADMIN, "jane") == []  # the deleted one is gone
+    assert browse_accounts.search_customers(svc, ADMIN, "jane") == []  # the deleted one is gone
     with pytest.raises(NotFound, match="was deleted in Stripe"):
-        accounts.search_customers(svc, ADMIN, "cus_gone")
+        browse_accounts.search_customers(svc, ADMIN, "cus_gone")
 
 
 def test_the_detail_of_an_account_whose_customer_was_deleted_shows_no_customer(
@@ -137,7 +138,7 @@ def test_the_detail_of_an_account_whose_customer_was_deleted_shows_no_customer(
 ) -> None:
     stub.on("GET", f"{ACCOUNTS}/fca_shape", account("fca_shape"))
     stub.on("GET", "/v1/customers/cus_shape", deleted("cus_shape"))
-    detail = accounts.account_detail(services_on(stub, sqlite_engine), ADMIN, "fca_shape")
+    detail = browse_accounts.account_detail(services_on(stub, sqlite_engine), ADMIN, "fca_shape")
     assert detail.customer is None
     assert detail.blockers["balance"] is None  # failed refresh, next time null: may be asked
 

@@ -8,8 +8,8 @@ import pytest
 from services import debits, flows
 from services.audit import query
 from services.auth import Actor
-from services.balances import DebitPolicy
 from services.errors import Conflict
+from services.rules.debit import DebitPolicy
 
 ADMIN = Actor(username="ada", role="admin")
 
