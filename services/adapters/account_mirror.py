@@ -338,31 +338,38 @@ _ROW_COLUMNS: tuple[Any, ...] = (
 )
 
 
+# AccountRow's fields in the order of _ROW_COLUMNS.
+_ROW_FIELDS: tuple[str, ...] = (
+    "id",
+    "customer_id",
+    "customer_email",
+    "customer_name",
+    "institution_name",
+    "display_name",
+    "last4",
+    "category",
+    "subcategory",
+    "status",
+    "permissions",
+    "subscriptions",
+    "balance_currency",
+    "balance_current",
+    "balance_available",
+    "balance_as_of",
+    "balance_refresh_status",
+    "ownership_refresh_status",
+    "transaction_refresh_status",
+    "created",
+    "relink_required_by",
+)
+
+
 def to_row(values: Any) -> AccountRow:
-    v = list(values)
-    return AccountRow(
-        id=v[0],
-        customer_id=v[1],
-        customer_email=v[2],
-        customer_name=v[3],
-        institution_name=v[4],
-        display_name=v[5],
-        last4=v[6],
-        category=v[7],
-        subcategory=v[8],
-        status=v[9],
-        permissions=split_set(v[10]),
-        subscriptions=split_set(v[11]),
-        balance_currency=v[12],
-        balance_current=v[13],
-        balance_available=v[14],
-        balance_as_of=v[15],
-        balance_refresh_status=v[16],
-        ownership_refresh_status=v[17],
-        transaction_refresh_status=v[18],
-        created=int(v[19] or 0),
-        relink_required_by=v[20],
-    )
+    data = dict(zip(_ROW_FIELDS, values, strict=True))
+    data["permissions"] = split_set(data["permissions"])
+    data["subscriptions"] = split_set(data["subscriptions"])
+    data["created"] = int(data["created"] or 0)
+    return AccountRow(**data)
 
 
 def _joined() -> Any:

@@ -194,6 +194,19 @@ def validate_filters(filters: AccountFilters) -> None:
         raise ValidationError("The stale-balance age must be zero or more hours.")
 
 
+def filters_from(wanted: Mapping[str, Any]) -> AccountFilters:
+    """Checked filters from keyword arguments; an unknown name or value is a sentence."""
+    known = AccountFilters.__dataclass_fields__
+    unknown = sorted(set(wanted) - set(known))
+    if unknown:
+        raise ValidationError(
+            f"Unknown account filter {', '.join(unknown)}; use: {', '.join(known)}."
+        )
+    filters = AccountFilters(**wanted)
+    validate_filters(filters)
+    return filters
+
+
 def check_feature(feature: str) -> None:
     if feature not in FEATURES:
         raise ValidationError(

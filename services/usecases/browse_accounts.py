@@ -21,15 +21,14 @@ from services.rules import refresh_rule
 from services.rules.bank_account import (
     FEATURES,
     AccountDetail,
-    AccountFilters,
     AccountPage,
     CustomerHit,
     OwnerView,
     customer_view,
+    filters_from,
     normalise_account,
     parse_account_id,
     refresh_view,
-    validate_filters,
 )
 from services.rules.ids import kind_of, parse_id
 from services.rules.relink import relink_needed
@@ -118,28 +117,16 @@ def list_accounts(
     svc: Services,
     actor: Actor,
     *,
-    customer_id: str | None = None,
-    status: str | None = None,
-    institution: str | None = None,
-    permission: str | None = None,
-    stale_after_seconds: int | None = None,
-    refresh_failed: bool = False,
-    relink_needed: bool = False,
     page: int = 1,
     page_size: int = 50,
+    **wanted: Any,
 ) -> AccountPage:
-    """One page of mirrored accounts, newest first; filtering, counting and paging run in SQL."""
+    """One page of mirrored accounts, newest first; filtering, counting and paging run in SQL.
+
+    ``wanted`` are the :class:`AccountFilters` fields (customer_id, status, institution, ...).
+    """
     require(actor, "accounts.view")
-    filters = AccountFilters(
-        customer_id,
-        status,
-        institution,
-        permission,
-        stale_after_seconds,
-        refresh_failed,
-        relink_needed,
-    )
-    validate_filters(filters)
+    filters = filters_from(wanted)
     page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
     now = svc.now()
     total = mirror.count_rows(svc.engine, filters, now)

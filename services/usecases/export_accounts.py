@@ -14,7 +14,7 @@ from services.adapters import account_mirror as mirror
 from services.auth import Actor, require
 from services.context import Services
 from services.rules import wording
-from services.rules.bank_account import AccountFilters, AccountRow, validate_filters
+from services.rules.bank_account import AccountFilters, AccountRow, filters_from
 from services.rules.spreadsheet import safe_text
 
 CSV_COLUMNS: tuple[str, ...] = (
@@ -82,26 +82,13 @@ def iter_accounts_csv(
 def export_accounts_csv(
     svc: Services,
     actor: Actor,
-    *,
-    customer_id: str | None = None,
-    status: str | None = None,
-    institution: str | None = None,
-    permission: str | None = None,
-    stale_after_seconds: int | None = None,
-    refresh_failed: bool = False,
-    relink_needed: bool = False,
+    **wanted: Any,
 ) -> bytes:
-    """The filtered accounts as CSV (UTF-8), audited as ``accounts.export``."""
-    filters = AccountFilters(
-        customer_id,
-        status,
-        institution,
-        permission,
-        stale_after_seconds,
-        refresh_failed,
-        relink_needed,
-    )
-    validate_filters(filters)
+    """The filtered accounts as CSV (UTF-8), audited as ``accounts.export``.
+
+    ``wanted`` are the :class:`AccountFilters` fields, as for ``browse_accounts.list_accounts``.
+    """
+    filters = filters_from(wanted)
     params = {k: v for k, v in filters.__dict__.items() if v is not None and v is not False}
     with audit.audited(svc.engine, actor=actor, action="accounts.export", params=params) as ctx:
         require(actor, "accounts.view")

@@ -58,6 +58,15 @@ SHAPES: dict[str, dict[str, Any]] = {
     "inactive": account(FCA, status="inactive"),
     "disconnected": account(FCA, status="disconnected"),
     "balances permission only": account(FCA, permissions=["balances", "payment_method"]),
+    "no balances permission": account(
+        FCA, permissions=["ownership", "payment_method", "transactions"]
+    ),
+    "succeeded, next time null": account(
+        FCA,
+        balance_refresh=refresh("succeeded", next_at=None),
+        ownership_refresh=refresh("succeeded", next_at=None),
+        transaction_refresh=refresh("succeeded", next_at=None, id="fctxnref_n"),
+    ),
 }
 
 
