@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -21,6 +20,7 @@ from components.feedback import format_age, format_timestamp
 from pages import _runtime as runtime
 from services import collection, flows
 from services.errors import FcopsError, StripeRequestError
+from services.rules import wording
 from services.usecases import browse_accounts
 
 T = TypeVar("T")
@@ -745,9 +745,7 @@ def open_requests_tab() -> None:
 
 def format_day(ts: int | None) -> str:
     """Arrival is an estimate of a day, so no clock time (that would look precise)."""
-    if ts is None:
-        return "—"
-    return datetime.fromtimestamp(ts, UTC).strftime("%a %d %b %Y")
+    return wording.weekday(ts)
 
 
 def queue_tab() -> None:

@@ -17,7 +17,7 @@ from components.feedback import format_timestamp
 from pages import _runtime as runtime
 from services import ownership_review as orv
 from services import transaction_sync as ts
-from services.rules import bank_account
+from services.rules import bank_account, wording
 from services.usecases import lookup_account, refresh_balance
 
 actor = runtime.guard("ownership.review")
@@ -250,7 +250,7 @@ def check_view() -> None:
         f"ownership snapshot `{report.ownership_id}`"
         if report.ownership_id
         else "no ownership snapshot yet",
-        f"checked {report.checked_at.strftime('%Y-%m-%d %H:%M UTC')}",
+        f"checked {wording.moment(report.checked_at)}",
     ]
     st.caption(" · ".join(parts))
     verdict_block(report)

@@ -24,7 +24,7 @@ from components.transaction_charts import (
 from pages import _runtime as runtime
 from services import transaction_sync as ts
 from services.errors import NoTransactionRefresh
-from services.rules import bank_account
+from services.rules import bank_account, wording
 from services.usecases import refresh_balance
 
 actor = runtime.guard("transactions.view")
@@ -253,9 +253,7 @@ def controls(status: ts.TransactionStatus) -> None:
 
 
 def status_line(status: ts.TransactionStatus) -> None:
-    synced = (
-        status.last_synced_at.strftime("%Y-%m-%d %H:%M UTC") if status.last_synced_at else "never"
-    )
+    synced = wording.moment(status.last_synced_at, missing="never")
     st.caption(
         f"{'Subscribed to daily refreshes' if status.subscribed else 'Not subscribed'} · "
         f"last refresh: {status.refresh_status or 'never'} "

@@ -43,6 +43,7 @@ from services.errors import (
     StripeUnavailable,
     ValidationError,
 )
+from services.rules import wording
 from services.rules.calendar import is_business_day
 from services.rules.ids import parse_id
 
@@ -806,7 +807,7 @@ def _not_verifiable(svc: Services, ident: str, kind: str, err: StripeRequestErro
             code=err.code,
         )
     if arrival:  # waiting, yet refused: the deposits have not arrived
-        day = datetime.fromtimestamp(int(arrival), UTC).strftime("%a %d %b %Y")
+        day = wording.weekday(int(arrival))
         return StripeRequestError(
             f"The microdeposits have not arrived yet (expected {day}). Verify once the customer "
             "sees them on the bank statement; nothing was changed.",

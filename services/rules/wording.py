@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-__all__ = ["MISSING", "age", "ago", "day", "duration", "iso", "moment", "timestamp", "until"]
+__all__ = ["MISSING", "age", "ago", "day", "duration", "iso", "moment", "timestamp", "until", "weekday"]
 
 MISSING = "—"
 MINUTE = 60
@@ -86,3 +86,10 @@ def iso(ts: int | None) -> str:
     if not ts:
         return ""
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def weekday(ts: int | None) -> str:
+    """'Fri 04 Dec 2026': a day that is an estimate (an arrival), so no clock time; '—' unknown."""
+    if ts is None:
+        return MISSING
+    return datetime.fromtimestamp(int(ts), UTC).strftime("%a %d %b %Y")

@@ -87,3 +87,9 @@ def test_pages_services_and_the_refresh_rule_word_the_same_duration_alike() -> N
     stale = assess_debit(account, 50, "usd", now=now, policy=DebitPolicy(max_age_seconds=HOUR))
     assert "The balance is 2 hours old" in stale.reasons[0]
     assert "older than the limit of 60 minutes" in stale.reasons[0]
+
+
+def test_an_estimated_day_has_no_clock_time() -> None:
+    ts = int(datetime(2026, 12, 4, 23, 59, tzinfo=UTC).timestamp())
+    assert wording.weekday(ts) == "Fri 04 Dec 2026"
+    assert wording.weekday(None) == "—"
