@@ -9,7 +9,7 @@ run in SQL here, so tens of thousands of accounts stay cheap.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import delete as sa_delete
@@ -338,30 +338,9 @@ _ROW_COLUMNS: tuple[Any, ...] = (
 )
 
 
-# AccountRow's fields in the order of _ROW_COLUMNS.
-_ROW_FIELDS: tuple[str, ...] = (
-    "id",
-    "customer_id",
-    "customer_email",
-    "customer_name",
-    "institution_name",
-    "display_name",
-    "last4",
-    "category",
-    "subcategory",
-    "status",
-    "permissions",
-    "subscriptions",
-    "balance_currency",
-    "balance_current",
-    "balance_available",
-    "balance_as_of",
-    "balance_refresh_status",
-    "ownership_refresh_status",
-    "transaction_refresh_status",
-    "created",
-    "relink_required_by",
-)
+# AccountRow's fields, declared in the order of _ROW_COLUMNS.
+_ROW_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(AccountRow))
+assert len(_ROW_FIELDS) == len(_ROW_COLUMNS)
 
 
 def to_row(values: Any) -> AccountRow:

@@ -8,7 +8,7 @@ so nothing past the service boundary reads Stripe's JSON.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -158,16 +158,10 @@ class AccountDetail:
 
 
 @dataclass(frozen=True)
-class RefreshState:
-    feature: str
-    status: str | None  # pending | succeeded | failed | None (never refreshed)
-    last_attempted_at: int | None
-    next_refresh_available_at: int | None
-    account: dict[str, Any]
+class RefreshState(RefreshView):
+    """A refresh as a poll read it, with the account it read (for the mirror and the page)."""
 
-    @property
-    def pending(self) -> bool:
-        return self.status == "pending"
+    account: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -277,13 +271,7 @@ def refresh_view(account: Mapping[str, Any], feature: str) -> RefreshView:
 
 def refresh_state_of(account: Mapping[str, Any], feature: str) -> RefreshState:
     view = refresh_view(account, feature)
-    return RefreshState(
-        feature=feature,
-        status=view.status,
-        last_attempted_at=view.last_attempted_at,
-        next_refresh_available_at=view.next_refresh_available_at,
-        account=normalise_account(account),
-    )
+    return RefreshState(**view.__dict__, account=normalise_account(account))
 
 
 def customer_view(customer: Mapping[str, Any] | None) -> CustomerView | None:
