@@ -280,7 +280,7 @@ def refresh(
 ) -> dict[str, Any]:
     """Start a transaction refresh (asynchronous: the account comes back ``pending``).
 
-    Goes through ``accounts.refresh``, which checks Stripe's throttle first and audits it.
+    Goes through ``refresh_balance.refresh``, which checks Stripe's throttle first and audits it.
     """
     return refresh_balance.refresh(svc, actor, account_id, "transactions", idempotency_key=idempotency_key)
 

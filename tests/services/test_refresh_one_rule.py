@@ -5,6 +5,8 @@ by a local stub through the real SDK; the Accounts detail, Ownership review, Tra
 Balance check and the batch must agree with each other and with ``refresh_rule.judge``.
 Before this rule, ``accounts.refresh_blocker`` allowed a refresh of Stripe's example account
 (failed refresh, ``next_refresh_available_at: null``) and ``balances.refresh_state`` refused it.
+``balances.refresh_state`` is gone: the debit check and the batch ask ``refresh_rule.judge``
+directly, and ``browse_accounts.refresh_blocker`` adds only the role check in front of it.
 """
 
 from __future__ import annotations
