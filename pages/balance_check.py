@@ -16,9 +16,10 @@ from components.charts import balance_history_chart
 from components.feedback import format_age, format_timestamp, format_until
 from components.money import format_money
 from pages import _runtime as runtime
-from services import accounts, debits
+from services import accounts
 from services.balances import Assessment
 from services.rules.money import MoneyError, parse_amount
+from services.usecases import balance_history, check_debit, debit_policy
 
 actor = runtime.guard("balances.check")
 runtime.page_header(
@@ -115,11 +116,11 @@ with st.form("bc_form"):
     submitted = st.form_submit_button("Check debit", type="primary", icon=":material/fact_check:")
 
 
-def run_check(request: dict[str, Any], *, refresh: bool) -> debits.DebitCheck | None:
+def run_check(request: dict[str, Any], *, refresh: bool) -> check_debit.DebitCheck | None:
     """Check (and maybe refresh); on failure the sentence is shown here and None returned."""
     with st.spinner("Checking the balance…" if not refresh else "Refreshing the balance…"):
         return runtime.call(
-            debits.check_debit,
+            check_debit.check_debit,
             svc,
             actor,
             request["target"],
@@ -162,7 +163,7 @@ def age_text(seconds: int | None) -> str:
     return f"{seconds // 86_400} d"
 
 
-def figures(check: debits.DebitCheck) -> None:
+def figures(check: check_debit.DebitCheck) -> None:
     result = check.final
     cols = st.columns(4)
     cols[0].metric("Debit", format_money(check.amount, check.currency))
@@ -187,8 +188,8 @@ def figures(check: debits.DebitCheck) -> None:
         st.caption(f"Balance figure used: **{source}**, as of {format_timestamp(result.as_of)}.")
 
 
-def policy_line(check: debits.DebitCheck) -> None:
-    stored = debits.load_policy(app.engine)
+def policy_line(check: check_debit.DebitCheck) -> None:
+    stored = debit_policy.load_policy(app.engine)
     policy = check.policy
     st.caption(
         f"Policy applied{f' (version {stored.version})' if stored.version else ' (defaults)'}: "
@@ -198,7 +199,7 @@ def policy_line(check: debits.DebitCheck) -> None:
     )
 
 
-def refresh_controls(check: debits.DebitCheck) -> None:
+def refresh_controls(check: check_debit.DebitCheck) -> None:
     result = check.final
     if check.account is not None and check.account.refresh_pending:
         poll_pending()
@@ -233,17 +234,17 @@ def poll_pending() -> None:
     if not request:
         return
     latest = runtime.call(
-        debits.check_debit, svc, actor, request["target"], request["amount"], request["currency"]
+        check_debit.check_debit, svc, actor, request["target"], request["amount"], request["currency"]
     )
     if latest is not None and latest.account is not None and not latest.account.refresh_pending:
         st.session_state[RESULT] = latest
         st.rerun(scope="app")
 
 
-def history(check: debits.DebitCheck) -> None:
+def history(check: check_debit.DebitCheck) -> None:
     if check.account is None:
         return
-    frame = debits.balance_history(app.engine, check.account.id)
+    frame = balance_history.balance_history(app.engine, check.account.id)
     if frame.empty:
         st.caption("No balance has been seen for this account yet, so there is no history.")
         return
@@ -252,7 +253,7 @@ def history(check: debits.DebitCheck) -> None:
         st.caption("Only one balance seen so far; each refresh or check adds a point.")
 
 
-def show(check: debits.DebitCheck) -> None:
+def show(check: check_debit.DebitCheck) -> None:
     st.divider()
     badge(check.final)
     if check.account is not None:
@@ -275,5 +276,5 @@ def show(check: debits.DebitCheck) -> None:
 
 
 stored_check = st.session_state.get(RESULT)
-if isinstance(stored_check, debits.DebitCheck):
+if isinstance(stored_check, check_debit.DebitCheck):
     show(stored_check)

@@ -16,10 +16,11 @@ import streamlit as st
 
 from components.diff_view import diff_view
 from pages import _runtime as runtime
-from services import flows
 from services.adapters import flow_requests
 from services.errors import Conflict, FcopsError
+from services.rules import flow_config
 from services.rules.ids import parse_id
+from services.usecases import edit_flows as flows
 
 actor = runtime.guard("flows.edit")
 runtime.page_header(
@@ -50,7 +51,7 @@ def k(flow: str, name: str) -> str:
     return f"flows_{flow}_{name}"
 
 
-def load_into_editor(flow: str, config: flows.FlowConfig) -> None:
+def load_into_editor(flow: str, config: flow_config.FlowConfig) -> None:
     """Put a stored configuration into the widgets and remember which version it is."""
     st.session_state[k(flow, "perms")] = list(config.permissions)
     st.session_state[k(flow, "prefetch")] = list(config.prefetch)
@@ -67,12 +68,12 @@ def edits(flow: str) -> dict[str, Any]:
     }
 
 
-def edited_config(flow: str) -> flows.FlowConfig:
+def edited_config(flow: str) -> flow_config.FlowConfig:
     value = edits(flow)
-    return flows.FlowConfig(
+    return flow_config.FlowConfig(
         flow=flow,
-        permissions=flows.canonical(value["permissions"], flows.PERMISSIONS),
-        prefetch=flows.canonical(value["prefetch"], flows.PREFETCH),
+        permissions=flow_config.canonical(value["permissions"], flow_config.PERMISSIONS),
+        prefetch=flow_config.canonical(value["prefetch"], flow_config.PREFETCH),
         verification_method=value["verification_method"],
     )
 
@@ -164,7 +165,7 @@ def show_message(flow: str) -> None:
         st.info(message, icon=":material/info:")
 
 
-def show_conflict(flow: str, saved: flows.FlowConfig) -> None:
+def show_conflict(flow: str, saved: flow_config.FlowConfig) -> None:
     message = st.session_state.get(k(flow, "conflict"))
     if not message:
         return
@@ -172,7 +173,7 @@ def show_conflict(flow: str, saved: flows.FlowConfig) -> None:
         st.error(message, icon=":material/group:")
         st.markdown(f"**Your unsaved edits compared with version {saved.version}:**")
         diff_view(
-            flows.diff(saved.value(), edited_config(flow).value()), empty="Your edits equal theirs."
+            flow_config.diff(saved.value(), edited_config(flow).value()), empty="Your edits equal theirs."
         )
         left, right = st.columns(2)
         left.button(
@@ -191,34 +192,34 @@ def show_conflict(flow: str, saved: flows.FlowConfig) -> None:
         )
 
 
-def editor(flow: str, saved: flows.FlowConfig) -> flows.ValidationResult:
-    supported = flows.SUPPORTED_METHODS[flow]
+def editor(flow: str, saved: flow_config.FlowConfig) -> flow_config.ValidationResult:
+    supported = flow_config.SUPPORTED_METHODS[flow]
     left, right = st.columns(2)
     left.multiselect(
         "Permissions",
-        flows.PERMISSIONS,
+        flow_config.PERMISSIONS,
         key=k(flow, "perms"),
         help="Data the customer agrees to share. payment_method is always needed for ACH debits.",
     )
     left.multiselect(
         "Prefetch",
-        flows.PREFETCH,
+        flow_config.PREFETCH,
         key=k(flow, "prefetch"),
         help="Data Stripe fetches as soon as the account is linked; each needs its permission.",
     )
     right.radio(
         "Verification method",
-        flows.VERIFICATION_METHODS,
+        flow_config.VERIFICATION_METHODS,
         key=k(flow, "method"),
         captions=[
             METHOD_HELP[m]
             if m in supported
             else f"Not available for {saved.title}: Stripe refuses it."
-            for m in flows.VERIFICATION_METHODS
+            for m in flow_config.VERIFICATION_METHODS
         ],
     )
     value = edits(flow)
-    result = flows.validate(flow, **value)
+    result = flow_config.validate(flow, **value)
     for error in result.errors:
         st.error(error, icon=":material/block:")
     for warning in result.warnings:
@@ -226,8 +227,8 @@ def editor(flow: str, saved: flows.FlowConfig) -> flows.ValidationResult:
     return result
 
 
-def save_bar(flow: str, saved: flows.FlowConfig, result: flows.ValidationResult) -> None:
-    changed = bool(flows.diff(saved.value(), edited_config(flow).value()))
+def save_bar(flow: str, saved: flow_config.FlowConfig, result: flow_config.ValidationResult) -> None:
+    changed = bool(flow_config.diff(saved.value(), edited_config(flow).value()))
     pending_conflict = bool(st.session_state.get(k(flow, "conflict")))
     note_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
     note_col.text_input(
@@ -249,7 +250,7 @@ def save_bar(flow: str, saved: flows.FlowConfig, result: flows.ValidationResult)
         st.caption(why_off)
     if changed:
         st.caption(":orange[:material/edit: Unsaved edits]")
-        diff_view(flows.diff(saved.value(), edited_config(flow).value()))
+        diff_view(flow_config.diff(saved.value(), edited_config(flow).value()))
 
 
 def save_blocker(*, changed: bool, valid: bool, conflict: bool) -> str | None:
@@ -263,7 +264,7 @@ def save_blocker(*, changed: bool, valid: bool, conflict: bool) -> str | None:
     return None
 
 
-def history_section(flow: str, saved: flows.FlowConfig) -> None:
+def history_section(flow: str, saved: flow_config.FlowConfig) -> None:
     versions = flows.history(svc, flow)
     if not versions:
         st.caption(
@@ -291,7 +292,7 @@ def history_section(flow: str, saved: flows.FlowConfig) -> None:
         },
     )
     values: dict[int, dict[str, Any]] = {v.version: v.value for v in versions}
-    values[0] = flows.default_config(flow).value()
+    values[0] = flow_config.default_config(flow).value()
     numbers: list[int] = sorted(values, reverse=True)
 
     def label(n: int) -> str:
@@ -303,7 +304,7 @@ def history_section(flow: str, saved: flows.FlowConfig) -> None:
     )
     newer = b_col.selectbox("with", numbers, index=0, format_func=label, key=k(flow, "diff_b"))
     if older is not None and newer is not None:
-        diff_view(flows.diff(values[older], values[newer]), empty="These versions are identical.")
+        diff_view(flow_config.diff(values[older], values[newer]), empty="These versions are identical.")
     revertible = [n for n in numbers if n and n != saved.version]
     if not revertible:
         return
@@ -322,7 +323,7 @@ def history_section(flow: str, saved: flows.FlowConfig) -> None:
     )
 
 
-def preview_section(flow: str, saved: flows.FlowConfig, result: flows.ValidationResult) -> None:
+def preview_section(flow: str, saved: flow_config.FlowConfig, result: flow_config.ValidationResult) -> None:
     customer_text = st.text_input(
         "Customer ID in the example", value="cus_123", key=k(flow, "customer")
     )
@@ -356,8 +357,8 @@ def preview_section(flow: str, saved: flows.FlowConfig, result: flows.Validation
 
 flow = st.radio(
     "Flow",
-    flows.FLOWS,
-    format_func=flows.FLOW_TITLES.get,
+    flow_config.FLOWS,
+    format_func=flow_config.FLOW_TITLES.get,
     horizontal=True,
     key="flows_selected",
 )

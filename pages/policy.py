@@ -14,9 +14,9 @@ import streamlit as st
 from components.feedback import format_age
 from components.money import format_money
 from pages import _runtime as runtime
-from services import debits
 from services.balances import DebitPolicy
 from services.rules.money import MoneyError, exponent, parse_amount
+from services.usecases import debit_policy
 
 actor = runtime.guard("policy.edit")
 runtime.page_header(
@@ -25,13 +25,13 @@ runtime.page_header(
     "the balance check calls it stale. Applies to every single and batch check.",
 )
 app = runtime.get_app()
-stored = debits.load_policy(app.engine)
+stored = debit_policy.load_policy(app.engine)
 BASE = "policy_base_version"
 FLASH = "policy_flash"
 RELOAD = "policy_reload"
 
 
-def load_editor(current: debits.StoredPolicy) -> None:
+def load_editor(current: debit_policy.StoredPolicy) -> None:
     """Fill the form from the stored policy and remember the version it came from."""
     policy = current.policy
     st.session_state[BASE] = current.version
@@ -137,7 +137,7 @@ def explain(policy: DebitPolicy, *, unsaved: bool) -> None:
 
 
 def history() -> None:
-    versions = debits.policy_history(app.engine)
+    versions = debit_policy.policy_history(app.engine)
     with st.expander(f"History ({len(versions)} saved version(s))", icon=":material/history:"):
         if not versions:
             st.caption("Nothing saved yet; every check uses the defaults.")
@@ -171,7 +171,7 @@ if submitted and policy is not None:
         )
     else:
         saved = runtime.call(
-            debits.save_policy,
+            debit_policy.save_policy,
             app.engine,
             actor,
             policy,

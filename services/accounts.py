@@ -45,12 +45,12 @@ from services.adapters.store import (
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import NotFound, RefreshNotAllowed, StripeRequestError, ValidationError
-from services.lookup import LOOKUP_KINDS, Resolution, resolve
 from services.rules import refresh_rule
 from services.rules.clock import as_utc
 from services.rules.ids import kind_of, parse_id
 from services.rules.relink import relink_needed
 from services.rules.spreadsheet import safe_text
+from services.usecases.resolve_account import LOOKUP_KINDS, Resolution, resolve
 
 FEATURES = refresh_rule.FEATURES
 FEATURE_PERMISSION = refresh_rule.FEATURE_PERMISSION

@@ -30,7 +30,7 @@ from services.adapters.gateway import (
 )
 from services.adapters.stripe_api import API_VERSION
 from services.errors import ValidationError
-from services.flows import FLOWS, FlowConfig
+from services.rules.flow_config import FLOWS, FlowConfig
 
 API_BASE = "https://api.stripe.com"
 PREVIEW_AMOUNT = 1099  # minor units, usd; only an example for the create calls that need one

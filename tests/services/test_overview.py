@@ -12,8 +12,8 @@ from services.adapters.models import AccountRecord, AuditEntry, IntentRecord, Ow
 from services.adapters.store import session_scope
 from services.auth import Actor
 from services.balances import DebitPolicy
-from services.debits import save_policy
-from services.flows import save_flow
+from services.usecases.debit_policy import save_policy
+from services.usecases.edit_flows import save_flow
 
 NOW = 1_750_000_000
 DAY = 86_400

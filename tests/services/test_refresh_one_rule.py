@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from services import accounts, debits, ownership_review, transaction_sync
-from services.batch import parse_debits_csv
+from services import accounts, ownership_review, transaction_sync
 from services.context import Services
 from services.rules import refresh_rule
+from services.rules.debit_csv import parse_debits_csv
+from services.usecases import check_batch, check_debit
 from tests.conftest import actor_for
 from tests.stripe_shapes import NOW, account, fixture, refresh
 from tests.stripe_stub import InstantClock, StripeStub, error
@@ -78,7 +79,7 @@ def _started(shape: dict[str, Any]) -> dict[str, Any]:
 
 def _batch_refreshes(stub: StripeStub, svc: Services) -> bool:
     planned, _ = parse_debits_csv(f"id,amount\n{FCA},10.00\n")
-    debits.run_batch(
+    check_batch.run_batch(
         svc, actor_for("admin"), planned, refresh_stale=True, wait_seconds=0, clock=InstantClock()
     )
     return stub.calls("POST", f"{ACCOUNT_PATH}/refresh") > 0
@@ -106,7 +107,7 @@ def test_every_page_and_the_batch_give_the_rules_answer(
     assert status.can_refresh == rule["transactions"].allowed
     assert status.why_not == rule["transactions"].reason
 
-    check = debits.check_debit(svc, admin, FCA, 1000, "usd")
+    check = check_debit.check_debit(svc, admin, FCA, 1000, "usd")
     assert check.before.can_refresh_now == rule["balance"].allowed
 
     stale = check.before.verdict == "stale"
@@ -140,7 +141,7 @@ def test_a_refresh_stripe_answers_without_starting_is_reported_as_not_started(
 
     with pytest.raises(RefreshNotAllowed, match="Stripe did not start the balance refresh"):
         accounts.refresh(svc, actor_for("ops"), FCA, "balance", idempotency_key="k-1")
-    check = debits.check_debit(
+    check = check_debit.check_debit(
         svc, actor_for("finance"), FCA, 1000, "usd", refresh_stale=True, clock=InstantClock()
     )
     assert check.refresh is not None and not check.refresh.requested
