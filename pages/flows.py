@@ -8,7 +8,6 @@ save if someone else saved in between.
 from __future__ import annotations
 
 import json
-import logging
 from datetime import datetime
 from typing import Any
 
@@ -17,10 +16,9 @@ import streamlit as st
 from components.diff_view import diff_view
 from pages import _runtime as runtime
 from services.adapters import flow_requests
-from services.errors import Conflict, FcopsError
 from services.rules import flow_config
 from services.rules.ids import parse_id
-from services.usecases import edit_flows as flows
+from services.usecases import edit_flows
 
 actor = runtime.guard("flows.edit")
 runtime.page_header(
@@ -31,10 +29,9 @@ runtime.page_header(
 app = runtime.get_app()
 svc = app.services
 
-log = logging.getLogger("fcops.ui.flows")
-UNEXPECTED = (
-    "The configuration could not be saved because of an unexpected error, and nothing was changed. "
-    "Your edits are still here; try again, and tell an admin if it keeps happening."
+NOT_SAVED = (
+    "The configuration could not be saved, and nothing was changed. Your edits are still here; "
+    "try again, and tell an admin if it keeps happening."
 )
 METHOD_HELP = {
     "automatic": "Instant verification through Financial Connections, with manual entry and "
@@ -91,33 +88,37 @@ def tell(flow: str, kind: str, message: str) -> None:
 
 def on_save(flow: str) -> None:
     note = (st.session_state.get(k(flow, "note")) or "").strip() or None
-    try:
-        saved = flows.save_flow(
-            svc,
-            actor,
-            flow,
-            expected_version=int(st.session_state[k(flow, "base")]),
-            note=note,
-            **edits(flow),
+    base = int(st.session_state[k(flow, "base")])
+    saved = None
+    if not mark_conflict(flow, base):
+        saved = runtime.call(
+            edit_flows.save_flow, svc, actor, flow, expected_version=base, note=note, **edits(flow)
         )
-    except Conflict as err:
-        st.session_state[k(flow, "conflict")] = str(err)
-        st.session_state.pop(k(flow, "message"), None)
-        return
-    except FcopsError as err:
-        tell(flow, "error", str(err))
-        return
-    except Exception:  # a callback's traceback would reach the page; say it in a sentence
-        tell(flow, "error", UNEXPECTED)
-        log.exception("Saving flow %s failed", flow)
+    if saved is None:
+        not_saved(flow, base)
         return
     st.session_state.pop(k(flow, "conflict"), None)
     load_into_editor(flow, saved)
     tell(flow, "success", f"Saved version {saved.version}.")
 
 
+def mark_conflict(flow: str, base: int) -> bool:
+    """Someone saved since this admin loaded ``base``: open the conflict panel instead of saving."""
+    message = runtime.call(edit_flows.stale_edit, svc, flow, base)
+    if message:
+        st.session_state[k(flow, "conflict")] = message
+        st.session_state.pop(k(flow, "message"), None)
+    return bool(message)
+
+
+def not_saved(flow: str, base: int) -> None:
+    """After a refused save (the reason is already shown): a lost race opens the conflict panel."""
+    if not mark_conflict(flow, base):
+        tell(flow, "error", NOT_SAVED)
+
+
 def on_load_theirs(flow: str) -> None:
-    load_into_editor(flow, flows.load_flow(svc, flow))
+    load_into_editor(flow, edit_flows.load_flow(svc, flow))
     st.session_state.pop(k(flow, "conflict"), None)
     tell(flow, "info", "Loaded the saved configuration; your edits were discarded.")
 
@@ -130,23 +131,14 @@ def on_keep_mine(flow: str, version: int) -> None:
 
 
 def on_revert(flow: str, to_version: int) -> None:
-    try:
-        saved = flows.revert(
-            svc,
-            actor,
-            flow,
-            to_version=to_version,
-            expected_version=int(st.session_state[k(flow, "base")]),
+    base = int(st.session_state[k(flow, "base")])
+    saved = None
+    if not mark_conflict(flow, base):
+        saved = runtime.call(
+            edit_flows.revert, svc, actor, flow, to_version=to_version, expected_version=base
         )
-    except Conflict as err:
-        st.session_state[k(flow, "conflict")] = str(err)
-        return
-    except FcopsError as err:
-        tell(flow, "error", str(err))
-        return
-    except Exception:  # a callback's traceback would reach the page; say it in a sentence
-        tell(flow, "error", UNEXPECTED)
-        log.exception("Reverting flow %s failed", flow)
+    if saved is None:
+        not_saved(flow, base)
         return
     load_into_editor(flow, saved)
     tell(flow, "success", f"Reverted: version {saved.version} equals version {to_version}.")
@@ -173,7 +165,8 @@ def show_conflict(flow: str, saved: flow_config.FlowConfig) -> None:
         st.error(message, icon=":material/group:")
         st.markdown(f"**Your unsaved edits compared with version {saved.version}:**")
         diff_view(
-            flow_config.diff(saved.value(), edited_config(flow).value()), empty="Your edits equal theirs."
+            flow_config.diff(saved.value(), edited_config(flow).value()),
+            empty="Your edits equal theirs.",
         )
         left, right = st.columns(2)
         left.button(
@@ -227,7 +220,9 @@ def editor(flow: str, saved: flow_config.FlowConfig) -> flow_config.ValidationRe
     return result
 
 
-def save_bar(flow: str, saved: flow_config.FlowConfig, result: flow_config.ValidationResult) -> None:
+def save_bar(
+    flow: str, saved: flow_config.FlowConfig, result: flow_config.ValidationResult
+) -> None:
     changed = bool(flow_config.diff(saved.value(), edited_config(flow).value()))
     pending_conflict = bool(st.session_state.get(k(flow, "conflict")))
     note_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
@@ -265,7 +260,7 @@ def save_blocker(*, changed: bool, valid: bool, conflict: bool) -> str | None:
 
 
 def history_section(flow: str, saved: flow_config.FlowConfig) -> None:
-    versions = flows.history(svc, flow)
+    versions = edit_flows.history(svc, flow)
     if not versions:
         st.caption(
             "Never saved: this flow uses Stripe's defaults (automatic verification, payment_method)."
@@ -304,7 +299,9 @@ def history_section(flow: str, saved: flow_config.FlowConfig) -> None:
     )
     newer = b_col.selectbox("with", numbers, index=0, format_func=label, key=k(flow, "diff_b"))
     if older is not None and newer is not None:
-        diff_view(flow_config.diff(values[older], values[newer]), empty="These versions are identical.")
+        diff_view(
+            flow_config.diff(values[older], values[newer]), empty="These versions are identical."
+        )
     revertible = [n for n in numbers if n and n != saved.version]
     if not revertible:
         return
@@ -323,15 +320,16 @@ def history_section(flow: str, saved: flow_config.FlowConfig) -> None:
     )
 
 
-def preview_section(flow: str, saved: flow_config.FlowConfig, result: flow_config.ValidationResult) -> None:
+def preview_section(
+    flow: str, saved: flow_config.FlowConfig, result: flow_config.ValidationResult
+) -> None:
     customer_text = st.text_input(
         "Customer ID in the example", value="cus_123", key=k(flow, "customer")
     )
-    try:
-        customer, _ = parse_id(customer_text, allowed=("customer",))
-    except FcopsError as err:
-        st.error(str(err), icon=":material/error:")
+    parsed = runtime.call(parse_id, customer_text, allowed=("customer",))
+    if parsed is None:
         return
+    customer, _ = parsed
     edited = edited_config(flow)
     config = saved
     if edited.value() != saved.value():
@@ -362,7 +360,7 @@ flow = st.radio(
     horizontal=True,
     key="flows_selected",
 )
-saved = flows.load_flow(svc, flow)
+saved = edit_flows.load_flow(svc, flow)
 if k(flow, "base") not in st.session_state:
     load_into_editor(flow, saved)
 

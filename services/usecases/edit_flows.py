@@ -92,6 +92,18 @@ def _conflict(engine: Engine, flow: str, expected_version: int) -> Conflict:
     )
 
 
+def stale_edit(engine: Engine | Services, flow: str, base_version: int) -> str | None:
+    """Why an edit started from ``base_version`` can no longer be saved, or None if it can.
+
+    Lets a page open its conflict panel before saving; :func:`save_flow` still refuses a save
+    that loses the race, with the same sentence.
+    """
+    eng = _engine(engine)
+    if load_flow(eng, flow).version == base_version:
+        return None
+    return str(_conflict(eng, flow, base_version))
+
+
 def save_flow(
     engine: Engine | Services,
     actor: Actor,
