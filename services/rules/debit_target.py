@@ -8,52 +8,13 @@ balance, and says which one it used.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from services.balances import Assessment, DebitPolicy, assess_debit
+from services.rules.account_summary import AccountSummary
 
-__all__ = ["AccountSummary", "assess_target", "choose_for_debit"]
-
-
-@dataclass(frozen=True)
-class AccountSummary:
-    """What a person needs to recognise the account that was checked."""
-
-    id: str
-    institution_name: str | None
-    display_name: str | None
-    last4: str | None
-    category: str | None
-    subcategory: str | None
-    status: str | None
-    customer_id: str | None
-    balance_refresh_status: str | None = None
-
-    @property
-    def refresh_pending(self) -> bool:
-        return self.balance_refresh_status == "pending"
-
-    @property
-    def label(self) -> str:
-        name = self.display_name or self.institution_name or "Bank account"
-        return f"{name} ••{self.last4 or '????'}"
-
-    @classmethod
-    def of(cls, account: Mapping[str, Any]) -> AccountSummary:
-        holder = account.get("account_holder") or {}
-        refresh = account.get("balance_refresh") or {}
-        return cls(
-            id=str(account.get("id")),
-            institution_name=account.get("institution_name"),
-            display_name=account.get("display_name"),
-            last4=account.get("last4"),
-            category=account.get("category"),
-            subcategory=account.get("subcategory"),
-            status=account.get("status"),
-            customer_id=holder.get("customer") if isinstance(holder, Mapping) else None,
-            balance_refresh_status=refresh.get("status") if isinstance(refresh, Mapping) else None,
-        )
+__all__ = ["assess_target", "choose_for_debit"]
 
 
 def _eligible(account: Mapping[str, Any]) -> bool:

@@ -25,7 +25,8 @@ from services.errors import (
     ValidationError,
 )
 from services.rules import refresh_rule
-from services.rules.debit_target import AccountSummary, assess_target
+from services.rules.account_summary import AccountSummary
+from services.rules.debit_target import assess_target
 from services.rules.ids import parse_id
 from services.rules.money import MoneyError, validate_currency
 from services.usecases.debit_policy import load_policy

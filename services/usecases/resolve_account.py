@@ -17,6 +17,7 @@ from typing import Any
 
 from services.adapters.gateway import StripeGateway
 from services.errors import NotFound
+from services.rules.account_summary import AccountSummary, IntentSummary
 from services.rules.debit_target import choose_for_debit
 from services.rules.ids import parse_id
 
@@ -44,6 +45,24 @@ class Resolution:
     customer_id: str | None = None
     accounts: list[dict[str, Any]] = field(default_factory=list)  # for a customer ID
     message: str = ""
+
+    @property
+    def linked(self) -> AccountSummary | None:
+        """The account as a page shows it."""
+        return AccountSummary.of(self.account) if self.account is not None else None
+
+    @property
+    def customer_accounts(self) -> list[AccountSummary]:
+        """A customer's linked accounts as a page shows them."""
+        return [AccountSummary.of(a) for a in self.accounts]
+
+    @property
+    def intent_summary(self) -> IntentSummary | None:
+        return IntentSummary.of(self.intent) if self.intent else None
+
+    @property
+    def has_payment_method(self) -> bool:
+        return bool(self.payment_method)
 
     @property
     def manual_entry(self) -> bool:
