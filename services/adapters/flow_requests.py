@@ -19,7 +19,6 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
 
 from services.adapters.gateway import (
     CheckoutSessionCreateParams,
@@ -244,11 +243,6 @@ def _pairs_for(name: str, value: Any) -> list[tuple[str, str]]:
     if isinstance(value, bool):
         return [(name, "true" if value else "false")]
     return [(name, str(value))]
-
-
-def form_body(params: Mapping[str, Any]) -> str:
-    """The request body as Stripe's SDK would send it: brackets raw, values percent-encoded."""
-    return "&".join(f"{k}={quote(v, safe='')}" for k, v in form_pairs(params))
 
 
 _PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")

@@ -20,6 +20,7 @@ from services.auth import Actor
 from services.errors import Conflict, Forbidden, NotFound, ValidationError
 from services.rules import flow_config
 from services.usecases import edit_flows as flows
+from tests.stripe_stub import form_body
 
 ANN = Actor(username="ann", role="admin", name="Ann")
 BOB = Actor(username="bob", role="admin", name="Bob")
@@ -527,8 +528,8 @@ def test_every_flow_preview_passes_the_pinned_types_of_its_endpoint(flow: str) -
     for config in (with_flow(RICH, flow), flow_config.default_config(flow)):
         method, path, params = flow_requests.preview_request(config, customer="cus_42")
         served = path not in ("/v1/invoices", "/v1/subscriptions")
-        wire = parse_params(flow_requests.form_body(params))
+        wire = parse_params(form_body(params))
         assert check_request(method, path, wire, served=served) is None, (flow, params)
     broken = dict(params, payment_method_types=["us_bank_account"])
-    refusal = check_request(method, path, parse_params(flow_requests.form_body(broken)), served=served)
+    refusal = check_request(method, path, parse_params(form_body(broken)), served=served)
     assert refusal is not None and refusal.param == "payment_method_types"
