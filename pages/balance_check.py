@@ -19,7 +19,7 @@ from pages import _runtime as runtime
 from services import accounts
 from services.balances import Assessment
 from services.rules.money import MoneyError, parse_amount
-from services.usecases import balance_history, check_debit, debit_policy
+from services.usecases import balance_history, check_debit
 
 actor = runtime.guard("balances.check")
 runtime.page_header(
@@ -189,10 +189,9 @@ def figures(check: check_debit.DebitCheck) -> None:
 
 
 def policy_line(check: check_debit.DebitCheck) -> None:
-    stored = debit_policy.load_policy(app.engine)
-    policy = check.policy
+    policy, version = check.policy, check.policy_version
     st.caption(
-        f"Policy applied{f' (version {stored.version})' if stored.version else ' (defaults)'}: "
+        f"Policy applied{f' (version {version})' if version else ' (defaults)'}: "
         f"buffer {format_money(policy.buffer_amount, check.currency)} + "
         f"{policy.buffer_percent:g} % of the debit; balances older than "
         f"{format_age(policy.max_age_seconds)} are stale."
@@ -244,7 +243,9 @@ def poll_pending() -> None:
 def history(check: check_debit.DebitCheck) -> None:
     if check.account is None:
         return
-    frame = balance_history.balance_history(app.engine, check.account.id)
+    frame = runtime.call(balance_history.for_account, svc, actor, check.account.id)
+    if frame is None:
+        return
     if frame.empty:
         st.caption("No balance has been seen for this account yet, so there is no history.")
         return

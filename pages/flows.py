@@ -118,7 +118,10 @@ def not_saved(flow: str, base: int) -> None:
 
 
 def on_load_theirs(flow: str) -> None:
-    load_into_editor(flow, edit_flows.load_flow(svc, flow))
+    theirs = runtime.call(edit_flows.load_flow, svc, flow)
+    if theirs is None:
+        return
+    load_into_editor(flow, theirs)
     st.session_state.pop(k(flow, "conflict"), None)
     tell(flow, "info", "Loaded the saved configuration; your edits were discarded.")
 
@@ -260,7 +263,9 @@ def save_blocker(*, changed: bool, valid: bool, conflict: bool) -> str | None:
 
 
 def history_section(flow: str, saved: flow_config.FlowConfig) -> None:
-    versions = edit_flows.history(svc, flow)
+    versions = runtime.call(edit_flows.history, svc, flow)
+    if versions is None:
+        return
     if not versions:
         st.caption(
             "Never saved: this flow uses Stripe's defaults (automatic verification, payment_method)."
@@ -360,7 +365,10 @@ flow = st.radio(
     horizontal=True,
     key="flows_selected",
 )
-saved = edit_flows.load_flow(svc, flow)
+loaded = runtime.call(edit_flows.load_flow, svc, flow)
+if loaded is None:
+    st.stop()
+saved: flow_config.FlowConfig = loaded
 if k(flow, "base") not in st.session_state:
     load_into_editor(flow, saved)
 

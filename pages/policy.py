@@ -24,8 +24,11 @@ runtime.page_header(
     "How much headroom a debit needs above its amount, and how old a bank balance may be before "
     "the balance check calls it stale. Applies to every single and batch check.",
 )
-app = runtime.get_app()
-stored = debit_policy.load_policy(app.engine)
+svc = runtime.get_app().services
+current = runtime.call(debit_policy.current, svc, actor)
+if current is None:
+    st.stop()
+stored: debit_policy.StoredPolicy = current
 BASE = "policy_base_version"
 FLASH = "policy_flash"
 RELOAD = "policy_reload"
@@ -137,7 +140,9 @@ def explain(policy: DebitPolicy, *, unsaved: bool) -> None:
 
 
 def history() -> None:
-    versions = debit_policy.policy_history(app.engine)
+    versions = runtime.call(debit_policy.versions, svc, actor)
+    if versions is None:
+        return
     with st.expander(f"History ({len(versions)} saved version(s))", icon=":material/history:"):
         if not versions:
             st.caption("Nothing saved yet; every check uses the defaults.")
@@ -172,7 +177,7 @@ if submitted and policy is not None:
     else:
         saved = runtime.call(
             debit_policy.save_policy,
-            app.engine,
+            svc,
             actor,
             policy,
             expected_version=int(st.session_state[BASE]),

@@ -8,8 +8,10 @@ from sqlmodel import col, select
 
 from services.adapters.models import BalanceSnapshot
 from services.adapters.store import session_scope
+from services.auth import Actor, require
+from services.context import Services
 
-__all__ = ["balance_history"]
+__all__ = ["balance_history", "for_account"]
 
 
 def balance_history(engine: Engine, account_id: str) -> pd.DataFrame:
@@ -32,3 +34,9 @@ def balance_history(engine: Engine, account_id: str) -> pd.DataFrame:
         }
     )
     return frame
+
+
+def for_account(svc: Services, actor: Actor, account_id: str) -> pd.DataFrame:
+    """:func:`balance_history` for finance checking a debit."""
+    require(actor, "balances.check")
+    return balance_history(svc.engine, account_id)

@@ -60,6 +60,7 @@ class DebitCheck:
     note: str
     refresh: RefreshOutcome | None
     checked_at: int
+    policy_version: int = 0  # the saved policy version applied; 0 = the defaults
 
     @property
     def final(self) -> Assessment:
@@ -122,6 +123,7 @@ def check_debit(
         note=target.note,
         refresh=outcome,
         checked_at=svc.now(),
+        policy_version=stored.version,
     )
 
 

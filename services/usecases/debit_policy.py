@@ -17,6 +17,7 @@ from services.adapters import versioned_settings as settings_store
 from services.audit import audited
 from services.auth import Actor, require
 from services.balances import DebitPolicy
+from services.context import Services
 from services.errors import Conflict
 from services.rules.money import validate_currency
 
@@ -104,8 +105,20 @@ def policy_history(engine: Engine) -> list[PolicyVersion]:
     ]
 
 
+def current(svc: Services, actor: Actor) -> StoredPolicy:
+    """The policy in force, for the admin editing it."""
+    require(actor, "policy.edit")
+    return load_policy(svc.engine)
+
+
+def versions(svc: Services, actor: Actor) -> list[PolicyVersion]:
+    """Every saved version, newest first, for the admin editing the policy."""
+    require(actor, "policy.edit")
+    return policy_history(svc.engine)
+
+
 def save_policy(
-    engine: Engine,
+    svc: Engine | Services,
     actor: Actor,
     policy: DebitPolicy,
     *,
@@ -114,6 +127,7 @@ def save_policy(
     note: str | None = None,
 ) -> StoredPolicy:
     """Save a new version if nobody saved since `expected_version`; else Conflict. Audited."""
+    engine = svc.engine if isinstance(svc, Services) else svc
     doc = _policy_to_doc(policy, validate_currency(currency))
     params = {**doc, "expected_version": expected_version}
     with audited(
