@@ -18,10 +18,11 @@ import streamlit as st
 
 from components.feedback import format_age, format_timestamp
 from pages import _runtime as runtime
-from services import collection, flows
+from services import collection
 from services.errors import FcopsError, StripeRequestError
-from services.rules import wording
+from services.rules import flow_config, wording
 from services.usecases import browse_accounts
+from services.usecases import edit_flows as flows
 
 T = TypeVar("T")
 log = logging.getLogger("fcops.ui")
@@ -381,7 +382,7 @@ VERIFICATION_WORDS = {
 }
 
 
-def config_card(config: flows.FlowConfig) -> None:
+def config_card(config: flow_config.FlowConfig) -> None:
     st.subheader("2. What the request asks for")
     with st.container(border=True):
         left, right = st.columns([3, 1])
@@ -411,7 +412,7 @@ def config_card(config: flows.FlowConfig) -> None:
         )
 
 
-def create_section(config: flows.FlowConfig) -> None:
+def create_section(config: flow_config.FlowConfig) -> None:
     st.subheader("3. Create the request")
     has_customer = bool(st.session_state.get(CUSTOMER))
     has_result = st.session_state.get(RESULT) is not None

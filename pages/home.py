@@ -17,8 +17,8 @@ from components.navigation import PageSpec, pages_for
 from pages import _runtime as runtime
 from services import overview as ov
 from services.auth import Actor
-from services.flows import FLOW_TITLES
 from services.rules import wording
+from services.rules.flow_config import FLOW_TITLES
 
 actor = runtime.guard("accounts.sync")
 app = runtime.get_app()

@@ -1,7 +1,7 @@
 """Collecting bank accounts (ops): customers, SetupIntents and FC sessions, open requests, cancels.
 
 A SetupIntent is created with exactly the ``setup_intent`` flow's saved configuration
-(:func:`services.flows.load_flow` → :func:`services.adapters.flow_requests.setup_intent_create`, typed as the
+(:func:`services.usecases.edit_flows.load_flow` → :func:`services.adapters.flow_requests.setup_intent_create`, typed as the
 pinned SDK's ``SetupIntentCreateParams``), so what admins set on the flow page is what customers see. Every creation goes through one path: role check, a caller-supplied
 idempotency key (a double click or a rerun replays the same Stripe object, reference §1.6), the
 Stripe call, one audit row. The client secret is handed back to the caller once and never written
@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from services import audit, flows, intent_sync
+from services import audit, intent_sync
 from services.adapters import account_mirror, flow_requests, stripe_api
 from services.adapters.gateway import (
     CustomerCreateParams,
@@ -43,9 +43,10 @@ from services.errors import (
     StripeUnavailable,
     ValidationError,
 )
-from services.rules import wording
+from services.rules import flow_config, wording
 from services.rules.calendar import is_business_day
 from services.rules.ids import parse_id
+from services.usecases import edit_flows as flows
 
 __all__ = [
     "CANCEL_REASONS",
@@ -337,7 +338,7 @@ def _check_customer_lengths(**fields: str) -> None:
 
 
 def setup_intent_params(
-    config: flows.FlowConfig, *, customer_id: str, actor: Actor
+    config: flow_config.FlowConfig, *, customer_id: str, actor: Actor
 ) -> SetupIntentCreateParams:
     """The create call's params: the flow's configuration, the customer, and who/what made it."""
     return flow_requests.setup_intent_create(
@@ -406,19 +407,19 @@ def create_setup_intent(
 
 
 def _session_choice(
-    config: flows.FlowConfig,
+    config: flow_config.FlowConfig,
     permissions: Iterable[str] | None,
     prefetch: Iterable[str] | None,
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    perms = flows.canonical(
-        permissions if permissions is not None else config.permissions, flows.PERMISSIONS
+    perms = flow_config.canonical(
+        permissions if permissions is not None else config.permissions, flow_config.PERMISSIONS
     )
-    pre = flows.canonical(prefetch if prefetch is not None else config.prefetch, flows.PREFETCH)
+    pre = flow_config.canonical(prefetch if prefetch is not None else config.prefetch, flow_config.PREFETCH)
     if not perms:
         raise ValidationError(
             "Choose at least one permission for the Financial Connections session."
         )
-    result = flows.validate(FLOW, permissions=perms, prefetch=pre, verification_method="automatic")
+    result = flow_config.validate(FLOW, permissions=perms, prefetch=pre, verification_method="automatic")
     if result.errors:
         raise ValidationError(" ".join(result.errors))
     return perms, pre

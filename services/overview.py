@@ -15,12 +15,14 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, or_, select
 
-from services import audit, debits, flows, intent_sync
+from services import audit, intent_sync
 from services.adapters.models import AccountRecord, IntentRecord, OwnershipCheck, SyncState
 from services.adapters.store import session_scope
 from services.auth import Actor
 from services.rules.clock import as_utc
 from services.rules.debit import DebitPolicy
+from services.usecases import debit_policy
+from services.usecases import edit_flows as flows
 
 __all__ = [
     "AdminOverview",
@@ -152,7 +154,7 @@ def ops_overview(engine: Engine) -> OpsOverview:
 
 
 def finance_overview(engine: Engine, *, now: int) -> FinanceOverview:
-    stored = debits.load_policy(engine)
+    stored = debit_policy.load_policy(engine)
     cutoff = now - stored.policy.max_age_seconds
     with session_scope(engine) as session:
         stale = _count(session, col(AccountRecord.balance_as_of) < cutoff)

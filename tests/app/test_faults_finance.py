@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from services import audit, flows, intent_sync
+from services import audit, intent_sync
 from services.auth import Actor
 from services.errors import StripeUnavailable
+from services.usecases import edit_flows as flows
 from tests.app.conftest import no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
 from tests.app.test_balance_check_page import DAY, check_id, markdown, new_account

@@ -11,11 +11,13 @@ import pytest
 from sqlmodel import select
 
 from sandbox.client import SimulationError
-from services import collection, flows
+from services import collection
 from services.adapters.models import AuditEntry, IntentRecord
 from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import Forbidden, NotFound, StripeRequestError, ValidationError
+from services.rules import flow_config
+from services.usecases import edit_flows as flows
 
 
 def _audit(engine, action: str) -> list[AuditEntry]:  # type: ignore[no-untyped-def]
@@ -555,7 +557,7 @@ def test_each_flow_configuration_creates_a_setup_intent_fc_session_and_checkout_
         services_ctx, ops, customer_id=customer, idempotency_key=_key()
     )
     assert session.permissions == saved.permissions
-    checkout_config = flows.FlowConfig(
+    checkout_config = flow_config.FlowConfig(
         "checkout_session",
         saved.permissions,
         saved.prefetch,

@@ -11,9 +11,9 @@ from services import overview as ov
 from services.adapters.models import AccountRecord, AuditEntry, IntentRecord, OwnershipCheck
 from services.adapters.store import session_scope
 from services.auth import Actor
-from services.debits import save_policy
-from services.flows import save_flow
 from services.rules.debit import DebitPolicy
+from services.usecases.debit_policy import save_policy
+from services.usecases.edit_flows import save_flow
 
 NOW = 1_750_000_000
 DAY = 86_400

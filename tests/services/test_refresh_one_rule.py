@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from services import debits, ownership_review, transaction_sync
-from services.batch import parse_debits_csv
+from services import ownership_review, transaction_sync
 from services.context import Services
 from services.rules import refresh_rule
-from services.usecases import browse_accounts, refresh_balance
+from services.rules.debit_csv import parse_debits_csv
+from services.usecases import browse_accounts, check_batch, check_debit, refresh_balance
 from tests.conftest import actor_for
 from tests.stripe_shapes import NOW, account, fixture, refresh
 from tests.stripe_stub import InstantClock, StripeStub, error
@@ -90,7 +90,7 @@ def _started(shape: dict[str, Any]) -> dict[str, Any]:
 
 def _batch_refreshes(stub: StripeStub, svc: Services) -> bool:
     planned, _ = parse_debits_csv(f"id,amount\n{FCA},10.00\n")
-    debits.run_batch(
+    check_batch.run_batch(
         svc, actor_for("admin"), planned, refresh_stale=True, wait_seconds=0, clock=InstantClock()
     )
     return stub.calls("POST", f"{ACCOUNT_PATH}/refresh") > 0
@@ -118,7 +118,7 @@ def test_every_page_and_the_batch_give_the_rules_answer(
     assert status.can_refresh == rule["transactions"].allowed
     assert status.why_not == rule["transactions"].reason
 
-    check = debits.check_debit(svc, admin, FCA, 1000, "usd")
+    check = check_debit.check_debit(svc, admin, FCA, 1000, "usd")
     assert check.before.can_refresh_now == rule["balance"].allowed
 
     stale = check.before.verdict == "stale"
@@ -151,7 +151,7 @@ def test_a_refresh_stripe_answers_without_starting_is_reported_as_not_started(
 
     with pytest.raises(RefreshNotAllowed, match="Stripe did not start the balance refresh"):
         refresh_balance.refresh(svc, actor_for("ops"), FCA, "balance", idempotency_key="k-1")
-    check = debits.check_debit(
+    check = check_debit.check_debit(
         svc, actor_for("finance"), FCA, 1000, "usd", refresh_stale=True, clock=InstantClock()
     )
     assert check.refresh is not None and not check.refresh.requested

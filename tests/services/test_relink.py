@@ -14,12 +14,18 @@ from sqlalchemy import text
 from bootstrap import SANDBOX_KEY
 from sandbox.client import Simulator
 from sandbox.server import start_background
-from services import debits, overview
+from services import overview
 from services.adapters.gateway import StripeGateway
 from services.adapters.store import create_schema, open_store
-from services.batch import parse_debits_csv
 from services.context import Services
-from services.usecases import browse_accounts, export_accounts, sync_accounts
+from services.rules.debit_csv import parse_debits_csv
+from services.usecases import (
+    browse_accounts,
+    check_batch,
+    check_debit,
+    export_accounts,
+    sync_accounts,
+)
 from tests.services.test_accounts import make_customer
 
 DAY = 86_400
@@ -74,10 +80,10 @@ def test_an_announced_deactivation_flows_from_stripes_events_to_every_place_it_m
     ).decode()
     assert _date(expected) in exported and other["id"] not in exported
 
-    check = debits.check_debit(store_svc, admin, account["id"], 100, "usd")
+    check = check_debit.check_debit(store_svc, admin, account["id"], 100, "usd")
     assert any(r.startswith(f"Relink needed by {_date(expected)}") for r in check.final.reasons)
     planned, _ = parse_debits_csv(f"id,amount\n{account['id']},1.00\n{other['id']},1.00\n")
-    batch = debits.run_batch(store_svc, admin, planned, refresh_stale=False)
+    batch = check_batch.run_batch(store_svc, admin, planned, refresh_stale=False)
     by_account = {r.account_id: " ".join(r.reasons) for r in batch.rows}
     assert "Relink needed by" in by_account[account["id"]]
     assert "Relink needed" not in by_account[other["id"]]

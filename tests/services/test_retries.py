@@ -14,11 +14,10 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.engine import Engine
 
-from services import debits
-from services.batch import parse_debits_csv
 from services.context import Services
 from services.errors import OutcomeUnknown, RateLimited
-from services.usecases import browse_accounts, refresh_balance
+from services.rules.debit_csv import parse_debits_csv
+from services.usecases import browse_accounts, check_batch, check_debit, refresh_balance
 from tests.conftest import actor_for, quick_backoff
 from tests.stripe_shapes import DAY, NOW, account, refresh
 from tests.stripe_stub import InstantClock, Reply, Seen, StripeStub
@@ -105,12 +104,12 @@ def test_after_a_saved_500_the_next_balance_check_refresh_uses_a_new_key(
     svc = services_on(stub, sqlite_engine, max_network_retries=2)
     finance = actor_for("finance")
     clock = InstantClock()
-    first = debits.check_debit(
+    first = check_debit.check_debit(
         svc, finance, FCA, 1000, "usd", refresh_stale=True, wait_seconds=0, clock=clock
     )
     assert first.refresh is not None and not first.refresh.requested
     assert "temporary problem" in first.refresh.message
-    second = debits.check_debit(
+    second = check_debit.check_debit(
         svc, finance, FCA, 1000, "usd", refresh_stale=True, wait_seconds=0, clock=clock
     )
     assert second.refresh is not None and second.refresh.requested
@@ -126,7 +125,7 @@ def test_after_a_saved_500_the_next_batch_refresh_uses_a_new_key(
     svc = services_on(stub, sqlite_engine)
     planned, _ = parse_debits_csv(f"id,amount\n{FCA},10.00\n")
     for _ in range(2):
-        debits.run_batch(
+        check_batch.run_batch(
             svc,
             actor_for("finance"),
             planned,

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from services import collection, debits, intent_sync, ownership_review
+from services import collection, intent_sync, ownership_review
 from services import transaction_sync as ts
 from services.context import Services
 from services.errors import NotFound
-from services.lookup import resolve
-from services.usecases import browse_accounts, sync_accounts
+from services.usecases import browse_accounts, check_debit, sync_accounts
+from services.usecases.resolve_account import resolve
 from tests.conftest import actor_for
 from tests.stripe_shapes import (
     ALL_PERMISSIONS,
@@ -253,7 +253,7 @@ def test_the_lookup_of_card_paid_unexpanded_and_manual_payments_says_what_stripe
     assert manual.manual_entry and "entered manually" in manual.message
     assert stub.calls("GET", "/v1/payment_methods/pm_manual") == 1
 
-    check = debits.check_debit(svc, ADMIN, "pi_card", 1000, "usd")
+    check = check_debit.check_debit(svc, ADMIN, "pi_card", 1000, "usd")
     assert check.verdict == "unavailable"
     assert "Paid by another method: card (visa ••4242)" in " ".join(check.final.reasons)
 
