@@ -9,8 +9,8 @@ from services.adapters import account_mirror as mirror
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import NotFound
-from services.lookup import LOOKUP_KINDS, Resolution, resolve
 from services.rules.ids import parse_id
+from services.usecases.resolve_account import LOOKUP_KINDS, Resolution, resolve
 
 _KIND_LABELS = {
     "payment_intent": "PaymentIntent",

@@ -14,10 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from services import accounts
 from services.errors import NotFound, ValidationError
 from services.rules.debit_csv import parse_debits_csv
-from services.usecases import check_batch, check_debit
+from services.usecases import check_batch, check_debit, lookup_account
 from tests.conftest import actor_for
 from tests.services.test_stripe_shapes import (
     accounts_by_holder,
@@ -67,7 +66,7 @@ def test_lookup_and_the_debit_check_find_the_same_account_and_reason(
     stub: StripeStub, sqlite_engine: Engine, pasted: str
 ) -> None:
     svc = services_on(stub, sqlite_engine)
-    found = accounts.lookup(svc, ADMIN, pasted)
+    found = lookup_account.lookup(svc, ADMIN, pasted)
     check = check_debit.check_debit(svc, ADMIN, pasted, 1_000, "usd")
     checked = check.account.id if check.account else None
     if found.kind == "customer":
@@ -113,7 +112,7 @@ def test_bad_and_unknown_ids_fail_the_same_way_on_both_paths(
 ) -> None:
     svc = services_on(stub, sqlite_engine)
     with pytest.raises(error) as looked_up:
-        accounts.lookup(svc, ADMIN, pasted)
+        lookup_account.lookup(svc, ADMIN, pasted)
     with pytest.raises(error) as checked:
         check_debit.check_debit(svc, ADMIN, pasted, 1_000, "usd")
     if error is ValidationError:

@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 
 from services.adapters import versioned_settings as store
 from services.auth import Actor
-from services.balances import DebitPolicy
 from services.errors import Conflict
+from services.rules.debit import DebitPolicy
 from services.usecases import debit_policy, edit_flows
 
 ADA = Actor(username="ada", role="admin")
