@@ -16,8 +16,7 @@ from components import refresh_watch
 from components.feedback import format_timestamp
 from pages import _runtime as runtime
 from services import accounts
-from services import ownership_review as orv
-from services import transaction_sync as ts
+from services.usecases import review_ownership as orv
 
 actor = runtime.guard("ownership.review")
 app = runtime.get_app()
@@ -66,19 +65,13 @@ if pending:
 
 def account_from_input(text: str) -> str | None:
     """An fca_ ID as typed, or the account behind a PI/SI/PM/customer ID."""
-    if text.strip().startswith("fca_"):
-        return text.strip()
-    found = runtime.call(accounts.lookup, svc, actor, text)
-    if found is None:
+    pick = runtime.call(orv.find_account, svc, actor, text)
+    if pick is None or pick.account_id:
+        return pick.account_id if pick else None
+    if pick.choices:
+        st.session_state["own_choices"] = list(pick.choices)
         return None
-    if found.account:
-        return str(found.account["id"])
-    if len(found.accounts) == 1:
-        return str(found.accounts[0]["id"])
-    if found.accounts:
-        st.session_state["own_choices"] = [str(a["id"]) for a in found.accounts]
-        return None
-    st.warning(found.message or "That ID leads to no linked bank account.", icon=":material/info:")
+    st.warning(pick.message or "That ID leads to no linked bank account.", icon=":material/info:")
     return None
 
 
@@ -343,8 +336,8 @@ def review_view() -> None:
         check_everything()
     result = runtime.call(
         orv.review_list,
-        svc.engine,
-        actor=actor,
+        svc,
+        actor,
         verdicts=verdicts or list(orv.VERDICTS),
         page=int(st.session_state.get("own_page", 1)),
         page_size=50,
@@ -355,7 +348,7 @@ def review_view() -> None:
     for col, verdict in zip(cols, orv.VERDICTS, strict=True):
         col.metric(VERDICT_STYLE[verdict][0], result.counts.get(verdict, 0))
     if not result.counts:
-        eligible = len(ts.known_accounts(svc.engine, permission="ownership"))
+        eligible = runtime.call(orv.eligible_accounts, svc, actor) or 0
         st.info(
             f"No account has been checked yet; {eligible:,} linked accounts with the ownership "
             "permission are in the store. Use “Check all accounts” to compare each one's owners "

@@ -2,12 +2,9 @@
 
 Reads the owners Financial Connections reports for an account (``expand[]=ownership``, or the
 owners list when the snapshot has more than one page), compares them with the Stripe customer
-using :func:`services.ownership.match_owners`, and stores the latest result per account in
-``ownership_checks`` so ops can work through a list of mismatches.
-
-Owner and customer names, emails, phones and addresses are personal data: they leave this
-module only for roles with ``owners.view_pii``. Other roles get scores and a reason written
-without names.
+using :func:`services.rules.owners.match_owners`, and stores the latest result per account in
+``ownership_checks`` so ops can work through a list of mismatches. Pages get the typed views of
+:mod:`services.rules.owners.views`; personal data only for roles with ``owners.view_pii``.
 """
 
 from __future__ import annotations
@@ -15,25 +12,43 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
-from services import accounts, audit
+from services import accounts
 from services.adapters.models import AccountRecord, OwnershipCheck, utcnow
 from services.adapters.store import session_scope
+from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import FcopsError, NotFound
-from services.ownership import FieldMatch, OwnershipMatch, match_owners
 from services.rules.ids import parse_id
+from services.rules.owners import OwnershipMatch, match_owners
+from services.rules.owners.views import (
+    FIELDS,
+    VERDICTS,
+    AccountPick,
+    CheckAllResult,
+    FieldScore,
+    OwnerRow,
+    OwnershipReport,
+    ReviewPage,
+    ReviewRow,
+    field_scores,
+    no_owner_reason,
+    owner_rows,
+    ownership_id,
+    public_reason,
+)
 
 __all__ = [
     "FIELDS",
     "VERDICTS",
+    "AccountPick",
     "CheckAllResult",
     "FieldScore",
     "OwnerRow",
@@ -42,149 +57,13 @@ __all__ = [
     "ReviewRow",
     "check_account",
     "check_all",
+    "eligible_accounts",
+    "find_account",
     "refresh_ownership",
     "review_list",
 ]
 
-VERDICTS: tuple[str, ...] = ("match", "partial", "mismatch", "no_data")
-FIELDS: tuple[str, ...] = ("name", "email", "phone", "address")
 Progress = Callable[[int, int | None, str], None]
-
-
-# --------------------------------------------------------------------------- results
-
-
-@dataclass(frozen=True)
-class FieldScore:
-    """One field's comparison; values and the detailed wording are None without PII access."""
-
-    field: str
-    score: int | None  # 0-100, None when either side has no data
-    detail: str
-    customer_value: str | None
-    owner_value: str | None
-
-
-@dataclass(frozen=True)
-class OwnerRow:
-    """One owner as the bank reports it, with how well it matches the customer."""
-
-    name: str | None
-    email: str | None
-    phone: str | None
-    raw_address: str | None
-    refreshed_at: int | None
-    score: int | None
-
-
-@dataclass(frozen=True)
-class OwnershipReport:
-    """Everything the ownership page shows for one account."""
-
-    account_id: str
-    customer_id: str | None
-    institution_name: str
-    last4: str | None
-    account_status: str
-    ownership_id: str | None
-    verdict: str
-    score: int
-    reason: str
-    fields: list[FieldScore]
-    owners: list[OwnerRow]
-    owner_count: int
-    joint: bool
-    pii_visible: bool
-    refresh_status: str | None
-    refreshed_at: int | None
-    refresh_blocker: str | None  # why "Refresh ownership" is disabled, or None
-    checked_at: datetime
-
-
-@dataclass(frozen=True)
-class ReviewRow:
-    account_id: str
-    customer_id: str | None
-    institution_name: str | None
-    last4: str | None
-    verdict: str
-    score: int
-    reason: str
-    checked_at: datetime
-    checked_by: str | None
-
-
-@dataclass(frozen=True)
-class ReviewPage:
-    rows: list[ReviewRow]
-    total: int
-    page: int
-    page_size: int
-    counts: dict[str, int]  # every stored verdict → how many accounts have it
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
-
-
-@dataclass(frozen=True)
-class CheckAllResult:
-    checked: int
-    verdicts: dict[str, int]
-    errors: list[tuple[str, str]] = field(default_factory=list)  # (account id, sentence)
-    discovered: int = 0  # accounts found in Stripe because the mirror was empty
-    seconds: float = 0.0
-
-
-# --------------------------------------------------------------------------- wording
-
-
-def _score_words(score: int | None) -> str:
-    if score is None:
-        return "no data"
-    return f"{score}/100"
-
-
-def public_reason(verdict: str, fields: Mapping[str, FieldMatch | FieldScore]) -> str:
-    """The verdict explained without any name, email, phone or address in it."""
-    scores = "; ".join(f"{f} {_score_words(fields[f].score)}" for f in FIELDS if f in fields)
-    if verdict == "match":
-        head = "An owner matches the customer"
-        tail = ""
-    elif verdict == "partial":
-        head = "An owner may be the customer"
-        tail = " Check with the customer before relying on this account."
-    elif verdict == "mismatch":
-        head = "No owner matches the customer"
-        tail = " Confirm who owns this bank account before debiting it."
-    else:
-        return "Nothing to compare: the bank and the customer record share no field with data."
-    return f"{head} ({scores}).{tail}"
-
-
-def _public_detail(score: int | None) -> str:
-    if score is None:
-        return "no data on one side"
-    if score >= 85:
-        return "same"
-    return "similar" if score >= 50 else "different"
-
-
-def _no_owner_reason(account: Mapping[str, Any]) -> str | None:
-    """Why there are no owners to compare, when the account itself explains it."""
-    if "ownership" not in (account.get("permissions") or ()):
-        return (
-            "The account was linked without the ownership permission, so the bank's owners are "
-            "unknown. Verify ownership another way, or ask the customer to link it again."
-        )
-    refresh = account.get("ownership_refresh") or {}
-    if refresh.get("status") == "pending":
-        return "An ownership refresh is running; the owners will be compared when it finishes."
-    if refresh.get("status") == "failed":
-        return "The last ownership refresh failed at the bank; try again later."
-    if not refresh:
-        return "Ownership has never been fetched for this account; refresh ownership first."
-    return None
 
 
 # --------------------------------------------------------------------------- reading Stripe
@@ -263,7 +142,7 @@ def _evaluate(
     match = match_owners(customer or {}, owners)
     reason = match.reason
     if not owners:
-        reason = _no_owner_reason(account) or reason
+        reason = no_owner_reason(account) or reason
     elif customer is None:
         reason = (
             "The account has no Stripe customer to compare with (the holder is not a customer, "
@@ -271,18 +150,11 @@ def _evaluate(
         )
         match = OwnershipMatch(0, "no_data", reason, {}, None, match.owners, match.joint)
     outcome = _Outcome(account, customer, owners, match, reason, utcnow())
-    _store(svc.engine, outcome, actor)
+    _store(svc, outcome, actor)
     return outcome
 
 
-def _ownership_id(account: Mapping[str, Any]) -> str | None:
-    ownership = account.get("ownership")
-    if isinstance(ownership, Mapping):
-        return str(ownership.get("id") or "") or None
-    return str(ownership) if ownership else None
-
-
-def _store(engine: Engine, outcome: _Outcome, actor: Actor) -> None:
+def _store(svc: Services, outcome: _Outcome, actor: Actor) -> None:
     match = outcome.match
     detail = {
         "public_reason": _public_or_own(outcome),
@@ -294,7 +166,7 @@ def _store(engine: Engine, outcome: _Outcome, actor: Actor) -> None:
     }
     values: dict[str, Any] = {
         "customer_id": (outcome.customer or {}).get("id"),
-        "ownership_id": _ownership_id(outcome.account),
+        "ownership_id": ownership_id(outcome.account),
         "verdict": match.verdict,
         "score": int(match.score),
         "reason": outcome.reason,
@@ -302,7 +174,7 @@ def _store(engine: Engine, outcome: _Outcome, actor: Actor) -> None:
         "checked_at": outcome.checked_at,
         "checked_by": actor.username,
     }
-    with session_scope(engine) as session:
+    with session_scope(svc.engine) as session:
         row = session.get(OwnershipCheck, str(outcome.account["id"]))
         if row is None:
             session.add(OwnershipCheck(account_id=str(outcome.account["id"]), **values))
@@ -321,29 +193,6 @@ def _public_or_own(outcome: _Outcome) -> str:
 def _report(svc: Services, actor: Actor, outcome: _Outcome) -> OwnershipReport:
     pii = actor.can("owners.view_pii")
     account, match = outcome.account, outcome.match
-    owner_scores = {o.owner_name: o.score for o in match.owners}
-    fields = [
-        FieldScore(
-            field=name,
-            score=f.score,
-            detail=f.detail if pii else _public_detail(f.score),
-            customer_value=f.customer_value if pii else None,
-            owner_value=f.owner_value if pii else None,
-        )
-        for name, f in ((n, match.fields.get(n)) for n in FIELDS)
-        if f is not None
-    ]
-    owners = [
-        OwnerRow(
-            name=o.get("name") if pii else None,
-            email=o.get("email") if pii else None,
-            phone=o.get("phone") if pii else None,
-            raw_address=o.get("raw_address") if pii else None,
-            refreshed_at=o.get("refreshed_at"),
-            score=owner_scores.get(str(o.get("name") or "").strip()),
-        )
-        for o in outcome.owners
-    ]
     refresh = account.get("ownership_refresh") or {}
     return OwnershipReport(
         account_id=str(account["id"]),
@@ -351,12 +200,12 @@ def _report(svc: Services, actor: Actor, outcome: _Outcome) -> OwnershipReport:
         institution_name=str(account.get("institution_name") or ""),
         last4=account.get("last4"),
         account_status=str(account.get("status") or ""),
-        ownership_id=_ownership_id(account),
+        ownership_id=ownership_id(account),
         verdict=match.verdict,
         score=int(match.score),
         reason=outcome.reason if pii else _public_or_own(outcome),
-        fields=fields,
-        owners=owners,
+        fields=field_scores(match, pii=pii),
+        owners=owner_rows(outcome.owners, match, pii=pii),
         owner_count=len(outcome.owners),
         joint=match.joint,
         pii_visible=pii,
@@ -388,13 +237,29 @@ def refresh_ownership(
     return accounts.refresh(svc, actor, account_id, "ownership", idempotency_key=idempotency_key)
 
 
+def find_account(svc: Services, actor: Actor, text: str | None) -> AccountPick:
+    """The account to check for what was pasted: an fca_ ID as typed, or the account(s) behind a
+    PaymentIntent, SetupIntent, PaymentMethod or customer ID."""
+    require(actor, "accounts.view")
+    typed = (text or "").strip()
+    if typed.startswith("fca_"):
+        return AccountPick(typed)
+    found = accounts.lookup(svc, actor, typed)
+    if found.account:
+        return AccountPick(str(found.account["id"]))
+    ids = tuple(str(a["id"]) for a in found.accounts)
+    if len(ids) == 1:
+        return AccountPick(ids[0])
+    return AccountPick(None, ids, None if ids else found.message)
+
+
 # --------------------------------------------------------------------------- review list
 
 
 def review_list(
-    engine: Engine,
+    svc: Services,
+    actor: Actor,
     *,
-    actor: Actor | None = None,
     verdicts: Sequence[str] = ("mismatch", "partial"),
     page: int = 1,
     page_size: int = 50,
@@ -403,13 +268,14 @@ def review_list(
 
     The reason names people only when ``actor`` may see personal data.
     """
+    require(actor, "accounts.view")
     unknown = [v for v in verdicts if v not in VERDICTS]
     if unknown:
         raise ValueError(f"Unknown verdict(s): {', '.join(unknown)}; use {', '.join(VERDICTS)}.")
-    pii = actor is not None and actor.can("owners.view_pii")
+    pii = actor.can("owners.view_pii")
     page_size = max(1, min(int(page_size), 500))
     where = col(OwnershipCheck.verdict).in_(list(verdicts))
-    with session_scope(engine) as session:
+    with session_scope(svc.engine) as session:
         counts = dict(
             session.exec(
                 select(OwnershipCheck.verdict, func.count()).group_by(OwnershipCheck.verdict)
@@ -467,6 +333,14 @@ def _mirrored_with_ownership(engine: Engine, limit: int | None) -> list[str]:
         return list(session.exec(stmt).all())
 
 
+def eligible_accounts(svc: Services, actor: Actor) -> int:
+    """How many mirrored accounts have the ownership permission (what "check all" would read)."""
+    require(actor, "accounts.view")
+    with session_scope(svc.engine) as session:
+        stmt = select(func.count()).where(col(AccountRecord.permissions).contains(",ownership,"))
+        return int(session.exec(stmt).one())
+
+
 def _discover(svc: Services, actor: Actor, report: Progress) -> int:
     """Mirror accounts through the one account sync (Stripe cannot list every account).
 
@@ -500,8 +374,10 @@ def check_all(
     read is counted as an error and the run goes on.
     """
     report = progress or (lambda done, total, message: None)
-
-    def run(ctx: audit.AuditContext) -> CheckAllResult:
+    with audited(
+        svc.engine, actor=actor, action="ownership.check_all", params={"limit": limit}
+    ) as ctx:
+        require(actor, "ownership.review")
         started = time.monotonic()
         ids = _mirrored_with_ownership(svc.engine, limit)
         discovered = 0
@@ -533,15 +409,4 @@ def check_all(
             + (f"; {len(errors)} could not be read" if errors else "")
             + "."
         )
-        return result
-
-    return audit.guarded(
-        svc.engine,
-        actor=actor,
-        permission="ownership.review",
-        action="ownership.check_all",
-        target=None,
-        params={"limit": limit},
-        idempotency_key=None,
-        run=run,
-    )
+    return result

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlmodel import delete, select
 
 from services import accounts
-from services import ownership_review as orv
 from services.adapters.models import AccountRecord, AuditEntry, SyncState
 from services.adapters.store import session_scope
 from services.auth import Actor
 from services.context import Services
+from services.usecases import review_ownership as orv
 
 
 def _syncs(svc: Services) -> list[AuditEntry]:

@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from services import accounts, debits, ownership_review, transaction_sync
+from services import accounts, debits, transaction_sync
 from services.batch import parse_debits_csv
 from services.context import Services
 from services.rules import refresh_rule
+from services.usecases import review_ownership
 from tests.conftest import actor_for
 from tests.stripe_shapes import NOW, account, fixture, refresh
 from tests.stripe_stub import InstantClock, StripeStub, error
@@ -99,7 +100,7 @@ def test_every_page_and_the_batch_give_the_rules_answer(
     assert {f: detail.blockers[f] is None for f in rule} == {f: v.allowed for f, v in rule.items()}
     assert {f: detail.blockers[f] or "" for f in rule} == {f: v.reason for f, v in rule.items()}
 
-    report = ownership_review.check_account(svc, admin, FCA)
+    report = review_ownership.check_account(svc, admin, FCA)
     assert (report.refresh_blocker is None) == rule["ownership"].allowed
 
     status = transaction_sync.transaction_status(svc, admin, FCA)

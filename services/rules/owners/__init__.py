@@ -21,10 +21,8 @@ from services.rules.owners.address import ParsedAddress, compare_addresses, pars
 from services.rules.owners.compare import compare_names
 from services.rules.owners.contact import compare_emails, compare_phones
 from services.rules.owners.results import (
-    FIELD_WEIGHTS,
     NAME_MATCH,
     NAME_MISMATCH,
-    OVERALL_MATCH,
     FieldMatch,
     OwnerMatch,
     OwnershipMatch,
@@ -32,10 +30,8 @@ from services.rules.owners.results import (
 from services.rules.owners.verdict import match_owners
 
 __all__ = [
-    "FIELD_WEIGHTS",
     "NAME_MATCH",
     "NAME_MISMATCH",
-    "OVERALL_MATCH",
     "FieldMatch",
     "OwnerMatch",
     "OwnershipMatch",
