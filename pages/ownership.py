@@ -16,6 +16,7 @@ from components import refresh_watch
 from components.feedback import format_timestamp
 from pages import _runtime as runtime
 from services import accounts
+from services.rules.owners.views import VERDICTS, OwnershipReport, ReviewRow
 from services.usecases import review_ownership as orv
 
 actor = runtime.guard("ownership.review")
@@ -101,8 +102,8 @@ def account_picker() -> str | None:
     return st.session_state.get(ACCOUNT)
 
 
-def report_for(account_id: str) -> orv.OwnershipReport | None:
-    reports: dict[str, orv.OwnershipReport] = st.session_state.setdefault(REPORTS, {})
+def report_for(account_id: str) -> OwnershipReport | None:
+    reports: dict[str, OwnershipReport] = st.session_state.setdefault(REPORTS, {})
     if account_id not in reports:
         report = runtime.call(orv.check_account, svc, actor, account_id)
         if report is None:
@@ -111,7 +112,7 @@ def report_for(account_id: str) -> orv.OwnershipReport | None:
     return reports[account_id]
 
 
-def verdict_block(report: orv.OwnershipReport) -> None:
+def verdict_block(report: OwnershipReport) -> None:
     label, colour, icon = VERDICT_STYLE.get(report.verdict, VERDICT_STYLE["no_data"])
     left, mid, right = st.columns([2, 1, 1], vertical_alignment="center")
     with left:
@@ -124,7 +125,7 @@ def verdict_block(report: orv.OwnershipReport) -> None:
     show(report.reason, icon=icon)
 
 
-def fields_frame(report: orv.OwnershipReport) -> pd.DataFrame:
+def fields_frame(report: OwnershipReport) -> pd.DataFrame:
     rows: dict[str, list[Any]] = {"Field": [], "Score": [], "Why": []}
     if report.pii_visible:
         rows["Customer record"] = []
@@ -139,7 +140,7 @@ def fields_frame(report: orv.OwnershipReport) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def owners_frame(report: orv.OwnershipReport) -> pd.DataFrame:
+def owners_frame(report: OwnershipReport) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Name": [o.name or "—" for o in report.owners],
@@ -180,7 +181,7 @@ def poll_refresh(account_id: str) -> None:
     )
 
 
-def refresh_controls(report: orv.OwnershipReport) -> None:
+def refresh_controls(report: OwnershipReport) -> None:
     account_id = report.account_id
     running = refresh_watch.watching(account_id, "ownership") or report.refresh_status == "pending"
     reason = "An ownership refresh is already running." if running else report.refresh_blocker
@@ -294,7 +295,7 @@ def check_everything() -> None:
     st.session_state[REPORTS] = {}
 
 
-def review_frame(rows: list[orv.ReviewRow]) -> pd.DataFrame:
+def review_frame(rows: list[ReviewRow]) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Verdict": [VERDICT_STYLE[r.verdict][0] for r in rows],
@@ -325,7 +326,7 @@ def review_view() -> None:
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     verdicts = left.multiselect(
         "Show",
-        list(orv.VERDICTS),
+        list(VERDICTS),
         default=["mismatch", "partial"],
         format_func=lambda v: VERDICT_STYLE[v][0],
         key="own_verdicts",
@@ -338,14 +339,14 @@ def review_view() -> None:
         orv.review_list,
         svc,
         actor,
-        verdicts=verdicts or list(orv.VERDICTS),
+        verdicts=verdicts or list(VERDICTS),
         page=int(st.session_state.get("own_page", 1)),
         page_size=50,
     )
     if result is None:
         return
-    cols = st.columns(len(orv.VERDICTS))
-    for col, verdict in zip(cols, orv.VERDICTS, strict=True):
+    cols = st.columns(len(VERDICTS))
+    for col, verdict in zip(cols, VERDICTS, strict=True):
         col.metric(VERDICT_STYLE[verdict][0], result.counts.get(verdict, 0))
     if not result.counts:
         eligible = runtime.call(orv.eligible_accounts, svc, actor) or 0

@@ -16,12 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import Engine
-from sqlmodel import col, func, select
-
 from services import accounts
-from services.adapters.models import AccountRecord, OwnershipCheck, utcnow
-from services.adapters.store import session_scope
+from services.adapters import ownership_checks
+from services.adapters.models import utcnow
 from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
@@ -29,15 +26,11 @@ from services.errors import FcopsError, NotFound
 from services.rules.ids import parse_id
 from services.rules.owners import OwnershipMatch, match_owners
 from services.rules.owners.views import (
-    FIELDS,
     VERDICTS,
     AccountPick,
     CheckAllResult,
-    FieldScore,
-    OwnerRow,
     OwnershipReport,
     ReviewPage,
-    ReviewRow,
     field_scores,
     no_owner_reason,
     owner_rows,
@@ -46,15 +39,6 @@ from services.rules.owners.views import (
 )
 
 __all__ = [
-    "FIELDS",
-    "VERDICTS",
-    "AccountPick",
-    "CheckAllResult",
-    "FieldScore",
-    "OwnerRow",
-    "OwnershipReport",
-    "ReviewPage",
-    "ReviewRow",
     "check_account",
     "check_all",
     "eligible_accounts",
@@ -174,13 +158,7 @@ def _store(svc: Services, outcome: _Outcome, actor: Actor) -> None:
         "checked_at": outcome.checked_at,
         "checked_by": actor.username,
     }
-    with session_scope(svc.engine) as session:
-        row = session.get(OwnershipCheck, str(outcome.account["id"]))
-        if row is None:
-            session.add(OwnershipCheck(account_id=str(outcome.account["id"]), **values))
-        else:
-            for key, value in values.items():
-                setattr(row, key, value)
+    ownership_checks.save(svc.engine, str(outcome.account["id"]), values)
 
 
 def _public_or_own(outcome: _Outcome) -> str:
@@ -272,73 +250,20 @@ def review_list(
     unknown = [v for v in verdicts if v not in VERDICTS]
     if unknown:
         raise ValueError(f"Unknown verdict(s): {', '.join(unknown)}; use {', '.join(VERDICTS)}.")
-    pii = actor.can("owners.view_pii")
     page_size = max(1, min(int(page_size), 500))
-    where = col(OwnershipCheck.verdict).in_(list(verdicts))
-    with session_scope(svc.engine) as session:
-        counts = dict(
-            session.exec(
-                select(OwnershipCheck.verdict, func.count()).group_by(OwnershipCheck.verdict)
-            ).all()
-        )
-        total = int(session.exec(select(func.count()).where(where)).one())
-        page = max(1, min(int(page), max(1, -(-total // page_size))))
-        stmt = (
-            select(OwnershipCheck, AccountRecord.institution_name, AccountRecord.last4)
-            .join(
-                AccountRecord,
-                col(AccountRecord.id) == col(OwnershipCheck.account_id),
-                isouter=True,
-            )
-            .where(where)
-            .order_by(col(OwnershipCheck.score), col(OwnershipCheck.account_id))
-            .offset((page - 1) * page_size)
-            .limit(page_size)
-        )
-        rows = [
-            ReviewRow(
-                account_id=check.account_id,
-                customer_id=check.customer_id,
-                institution_name=institution,
-                last4=last4,
-                verdict=check.verdict,
-                score=check.score,
-                reason=check.reason if pii else str(check.detail.get("public_reason") or ""),
-                checked_at=check.checked_at,
-                checked_by=check.checked_by,
-            )
-            for check, institution, last4 in session.exec(stmt).all()
-        ]
-    return ReviewPage(
-        rows=rows,
-        total=total,
-        page=page,
-        page_size=page_size,
-        counts={str(k): int(v) for k, v in counts.items()},
+    pii = actor.can("owners.view_pii")
+    return ownership_checks.review_page(
+        svc.engine, verdicts=verdicts, page=page, page_size=page_size, pii=pii
     )
 
 
 # --------------------------------------------------------------------------- check everything
 
 
-def _mirrored_with_ownership(engine: Engine, limit: int | None) -> list[str]:
-    stmt = (
-        select(AccountRecord.id)
-        .where(col(AccountRecord.permissions).contains(",ownership,"))
-        .order_by(col(AccountRecord.id))
-    )
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    with session_scope(engine) as session:
-        return list(session.exec(stmt).all())
-
-
 def eligible_accounts(svc: Services, actor: Actor) -> int:
     """How many mirrored accounts have the ownership permission (what "check all" would read)."""
     require(actor, "accounts.view")
-    with session_scope(svc.engine) as session:
-        stmt = select(func.count()).where(col(AccountRecord.permissions).contains(",ownership,"))
-        return int(session.exec(stmt).one())
+    return ownership_checks.count_with_ownership(svc.engine)
 
 
 def _discover(svc: Services, actor: Actor, report: Progress) -> int:
@@ -379,11 +304,11 @@ def check_all(
     ) as ctx:
         require(actor, "ownership.review")
         started = time.monotonic()
-        ids = _mirrored_with_ownership(svc.engine, limit)
+        ids = ownership_checks.accounts_with_ownership(svc.engine, limit)
         discovered = 0
         if not ids:
             discovered = _discover(svc, actor, report)
-            ids = _mirrored_with_ownership(svc.engine, limit)
+            ids = ownership_checks.accounts_with_ownership(svc.engine, limit)
         verdicts: Counter[str] = Counter()
         errors: list[tuple[str, str]] = []
         customers: dict[str, dict[str, Any] | None] = {}

@@ -18,6 +18,7 @@ from services.adapters.models import AuditEntry, OwnershipCheck
 from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import Forbidden, NotFound, RefreshNotAllowed, ValidationError
+from services.rules.owners.views import VERDICTS, AccountPick
 from services.usecases import review_ownership as orv
 
 SEED, CUSTOMERS = 5, 30
@@ -162,7 +163,7 @@ def test_check_all_checks_every_account_with_ownership_and_audits_once(world, sv
         ).all()
     assert stored == with_ownership
     assert len(audits) == 1 and audits[0].outcome == "ok"
-    page = orv.review_list(svc, admin, verdicts=orv.VERDICTS, page_size=5)
+    page = orv.review_list(svc, admin, verdicts=VERDICTS, page_size=5)
     assert page.total == len(with_ownership) and len(page.rows) == 5
     assert sum(page.counts.values()) == len(with_ownership)
     assert [r.score for r in page.rows] == sorted(r.score for r in page.rows)
@@ -250,8 +251,8 @@ def test_a_pasted_customer_id_leads_to_its_account_or_a_choice(world, svc, ops) 
     single = next(c for c, ids in by_customer.items() if len(ids) == 1)
     several = next((c for c, ids in by_customer.items() if len(ids) > 1), None)
 
-    assert orv.find_account(svc, ops, " fca_typed ") == orv.AccountPick("fca_typed")
-    assert orv.find_account(svc, ops, single) == orv.AccountPick(by_customer[single][0])
+    assert orv.find_account(svc, ops, " fca_typed ") == AccountPick("fca_typed")
+    assert orv.find_account(svc, ops, single) == AccountPick(by_customer[single][0])
     if several is not None:
         pick = orv.find_account(svc, ops, several)
         assert pick.account_id is None and sorted(pick.choices) == sorted(by_customer[several])
