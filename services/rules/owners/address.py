@@ -8,8 +8,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from services.rules.owners.similarity import _token_similarity
-from services.rules.owners.text import _fold, _get, _missing, _text, _words, _wordset
+from services.rules.owners.similarity import token_similarity
+from services.rules.owners.text import as_text, fold, missing_side, safe_get, word_list, wordset
 
 # --------------------------------------------------------------------------- address
 
@@ -32,7 +32,7 @@ _ORDINALS = {
     "sixth": "6th", "seventh": "7th", "eighth": "8th", "ninth": "9th", "tenth": "10th",
     "saint": "st", "mount": "mt", "fort": "ft",
 }  # fmt: skip
-_UNIT_WORDS = _wordset("apt apartment unit ste suite fl floor rm room bldg building # lot spc")
+_UNIT_WORDS = wordset("apt apartment unit ste suite fl floor rm room bldg building # lot spc")
 _COUNTRY_WORDS = (("united", "states", "of", "america"), ("united", "states"), ("usa",), ("us",))
 _STATES = {
     "alabama": "al", "alaska": "ak", "arizona": "az", "arkansas": "ar", "california": "ca",
@@ -116,7 +116,7 @@ def _parse_street(words: list[str]) -> tuple[str | None, tuple[str, ...], str | 
 
 def parse_raw_address(raw: str) -> ParsedAddress:
     """Loosely parse one unparsed address line such as "510 Townsend San Francisco, CA 94103"."""
-    text = _fold(_text(raw)).replace("#", " # ")
+    text = fold(as_text(raw)).replace("#", " # ")
     words = re.findall(r"[a-z0-9]+|#", text)
     if not words:
         return ParsedAddress()
@@ -133,7 +133,7 @@ def parse_raw_address(raw: str) -> ParsedAddress:
     state = _take_state(words)
     unit = _take_unit(words)
     number, street, street_type, end = _parse_street(words)
-    first_segment = len(_words(text.split(",")[0]))
+    first_segment = len(word_list(text.split(",")[0]))
     city: tuple[str, ...] = ()
     if street_type and end < len(words):
         city = tuple(_address_word(w) for w in words[end:])
@@ -149,18 +149,18 @@ def parse_raw_address(raw: str) -> ParsedAddress:
 
 def _line2_unit(line2: str) -> str | None:
     """ "Apt 4B", "Suite 200", "#4" or a bare "4B": the last word is the unit."""
-    words = _words(_fold(line2))
+    words = word_list(fold(line2))
     return words[-1] if words else None
 
 
 def _customer_address(address: Any) -> ParsedAddress:
-    line1, line2 = _text(_get(address, "line1")), _text(_get(address, "line2"))
-    city = _text(_get(address, "city"))
-    state = _fold(_text(_get(address, "state")))
-    postal = re.sub(r"[^0-9a-z]", "", _fold(_text(_get(address, "postal_code"))))
+    line1, line2 = as_text(safe_get(address, "line1")), as_text(safe_get(address, "line2"))
+    city = as_text(safe_get(address, "city"))
+    state = fold(as_text(safe_get(address, "state")))
+    postal = re.sub(r"[^0-9a-z]", "", fold(as_text(safe_get(address, "postal_code"))))
     street = parse_raw_address(line1) if line1 else ParsedAddress()
     unit = street.unit or _line2_unit(line2)
-    city_words = tuple(_address_word(w) for w in _words(_fold(city)))
+    city_words = tuple(_address_word(w) for w in word_list(fold(city)))
     if re.fullmatch(r"\d{5}(\d{4})?", postal):
         postal = postal[:5]
     return ParsedAddress(
@@ -180,7 +180,7 @@ def _contained(needle: Iterable[str], haystack: Iterable[str]) -> float:
     if not needle:
         return 0.0
     hits = sum(
-        max((_token_similarity(w, h)[0] for h in pool if len(w) > 1 or w == h), default=0) >= 0.88
+        max((token_similarity(w, h)[0] for h in pool if len(w) > 1 or w == h), default=0) >= 0.88
         for w in needle
     )
     return hits / len(needle)
@@ -189,9 +189,9 @@ def _contained(needle: Iterable[str], haystack: Iterable[str]) -> float:
 def compare_addresses(customer: Any, owner_raw: str) -> tuple[int | None, str]:
     """Score a Stripe address dict against an owner's one-line ``raw_address``."""
     c = _customer_address(customer)
-    o = parse_raw_address(_text(owner_raw))
+    o = parse_raw_address(as_text(owner_raw))
     if not (c.number or c.street or c.postal or c.city) or not (o.words or o.postal):
-        return None, _missing("address", "x" if c.words or c.postal else "", owner_raw)
+        return None, missing_side("address", "x" if c.words or c.postal else "", owner_raw)
     parts: list[tuple[str, float, float]] = []  # (what, weight, 0..1)
     if c.number and o.number:
         parts.append(("street number", 0.3, float(c.number == o.number)))

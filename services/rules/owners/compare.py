@@ -6,34 +6,34 @@ from __future__ import annotations
 from itertools import product
 
 from services.rules.owners.names import (
-    _ZERO,
-    _Alias,
-    _Business,
-    _NameResult,
-    _parse_business,
-    _parse_name,
-    _Person,
+    ZERO,
+    Alias,
+    Business,
+    NameResult,
+    Person,
+    parse_business,
+    parse_name,
 )
-from services.rules.owners.people import _compare_people
+from services.rules.owners.people import compare_people
 from services.rules.owners.results import NAME_MATCH, NAME_MISMATCH
-from services.rules.owners.similarity import _align, _token_similarity
-from services.rules.owners.text import _display, _fold, _name_text
+from services.rules.owners.similarity import align, token_similarity
+from services.rules.owners.text import display_word, fold, name_text
 
 
-def _compare_businesses(a: _Business, b: _Business) -> _NameResult:
+def _compare_businesses(a: Business, b: Business) -> NameResult:
     return _compare_business_words(a, b).about("business")
 
 
-def _compare_business_words(a: _Business, b: _Business) -> _NameResult:
+def _compare_business_words(a: Business, b: Business) -> NameResult:
     if not a.tokens or not b.tokens:
-        return _ZERO
+        return ZERO
     dropped = list(dict.fromkeys((*a.dropped, *b.dropped)))
     if a.tokens == b.tokens:
-        result = _NameResult(100)
+        result = NameResult(100)
     elif sorted(a.tokens) == sorted(b.tokens):
-        result = _NameResult(96, ("order",), ("same words in another order",))
+        result = NameResult(96, ("order",), ("same words in another order",))
     elif "".join(a.tokens) == "".join(b.tokens):
-        result = _NameResult(96, ("spacing",), ("same words, spaced differently",))
+        result = NameResult(96, ("spacing",), ("same words, spaced differently",))
     else:
         result = _business_overlap(a.tokens, b.tokens)
     if a.forms and b.forms and not (a.forms & b.forms):
@@ -44,32 +44,34 @@ def _compare_business_words(a: _Business, b: _Business) -> _NameResult:
     return result
 
 
-def _business_overlap(a: tuple[str, ...], b: tuple[str, ...]) -> _NameResult:
+def _business_overlap(a: tuple[str, ...], b: tuple[str, ...]) -> NameResult:
     """Dice overlap of words, allowing typos: "Acme Widgets" vs "Acme Widget Supply"."""
-    pairs = _align(a[:8], b[:8])
-    total = sum(_token_similarity(a[i], b[j])[0] for i, (j, _) in pairs.items())
+    pairs = align(a[:8], b[:8])
+    total = sum(token_similarity(a[i], b[j])[0] for i, (j, _) in pairs.items())
     dice = 2 * total / (len(a) + len(b))
     score = min(90, round(100 * dice))
-    typos = [f"{_display(a[i])} ~ {_display(b[j])}" for i, (j, k) in pairs.items() if k == "typo"]
+    typos = [
+        f"{display_word(a[i])} ~ {display_word(b[j])}" for i, (j, k) in pairs.items() if k == "typo"
+    ]
     note = f"{len(pairs)} of {max(len(a), len(b))} words in common"
-    result = _NameResult(score, ("partly the same words",), (note,))
+    result = NameResult(score, ("partly the same words",), (note,))
     return result.plus("spelling", f"spelling {', '.join(typos)}") if typos else result
 
 
-def _person_vs_business(person: _Person, business: _Business) -> _NameResult:
+def _person_vs_business(person: Person, business: Business) -> NameResult:
     words = set(business.tokens)
     t = person.tokens
     if len(t) >= 2 and t[0] in words and t[-1] in words:
         note = "the business is named after the person (sole proprietor or trust?)"
-        return _NameResult(60, ("person vs business",), (note,))
+        return NameResult(60, ("person vs business",), (note,))
     if t and t[-1] in words:
-        return _NameResult(
+        return NameResult(
             25, ("person vs business",), ("only the surname appears in the business name",)
         )
-    return _NameResult(5, ("person vs business",), ("one name is a business, the other a person",))
+    return NameResult(5, ("person vs business",), ("one name is a business, the other a person",))
 
 
-def _compare_mixed(a: _Alias, b: _Alias) -> _NameResult:
+def _compare_mixed(a: Alias, b: Alias) -> NameResult:
     """A business against a name that reads like a person.
 
     The "person" may be the company written without its legal form ("Acme Widgets"),
@@ -80,23 +82,23 @@ def _compare_mixed(a: _Alias, b: _Alias) -> _NameResult:
     as_person = max(
         (_person_vs_business(p, business) for group in other.interpretations for p in group),
         key=lambda r: r.score,
-        default=_ZERO,
+        default=ZERO,
     )
-    as_business = _compare_businesses(business, _parse_business(_fold(other.text)))
+    as_business = _compare_businesses(business, parse_business(fold(other.text)))
     if as_business.score > as_person.score:
         return as_business
     return as_person.about("mixed")
 
 
-def _compare_aliases(a: _Alias, b: _Alias) -> _NameResult:
+def _compare_aliases(a: Alias, b: Alias) -> NameResult:
     if a.business and b.business:
         return _compare_businesses(a.business, b.business)
     if a.business or b.business:
         return _compare_mixed(a, b)
-    best: _NameResult | None = None
+    best: NameResult | None = None
     for ga, gb in product(a.interpretations, b.interpretations):
         for (ia, pa), (ib, pb) in product(enumerate(ga), enumerate(gb)):
-            result = _compare_people(pa, pb)
+            result = compare_people(pa, pb)
             if best is not None and result.score <= best.score:
                 continue
             if len(gb) > 1 and result.score >= NAME_MISMATCH:
@@ -104,10 +106,10 @@ def _compare_aliases(a: _Alias, b: _Alias) -> _NameResult:
             if len(ga) > 1 and result.score >= NAME_MISMATCH:
                 result = result.plus("joint", _joint_words(pa, ia, ga, a.text))
             best = result
-    return best or _ZERO
+    return best or ZERO
 
 
-def _joint_words(person: _Person, index: int, group: tuple[_Person, ...], text: str) -> str:
+def _joint_words(person: Person, index: int, group: tuple[Person, ...], text: str) -> str:
     return f"'{person.display}' is person {index + 1} of {len(group)} in '{text}'"
 
 
@@ -117,10 +119,10 @@ def _verdict_words(score: int) -> str:
     return "possibly the same" if score >= NAME_MISMATCH else "different"
 
 
-def _name_result(a: str, b: str) -> _NameResult:
+def name_result(a: str, b: str) -> NameResult:
     """The best reading of two names over every alias and interpretation."""
-    best: _NameResult | None = None
-    for (ia, xa), (ib, xb) in product(enumerate(_parse_name(a)), enumerate(_parse_name(b))):
+    best: NameResult | None = None
+    for (ia, xa), (ib, xb) in product(enumerate(parse_name(a)), enumerate(parse_name(b))):
         result = _compare_aliases(xa, xb)
         if ia or ib:
             alias = xb.text if ib else xa.text
@@ -128,7 +130,7 @@ def _name_result(a: str, b: str) -> _NameResult:
         if best is None or result.score > best.score:
             best = result
     if best is None:
-        return _ZERO
+        return ZERO
     if best.score and not best.notes and a.strip() != b.strip():
         best = best.plus(
             "", "same name written differently (case, accents, spacing or punctuation)"
@@ -136,7 +138,7 @@ def _name_result(a: str, b: str) -> _NameResult:
     return best
 
 
-def _name_detail(result: _NameResult) -> str:
+def name_detail(result: NameResult) -> str:
     """ "same person: nickname Bob = Robert, middle initial J ignored"."""
     notes = ", ".join(result.notes) if result.notes else "identical names"
     if result.subject == "mixed":
@@ -151,20 +153,20 @@ def compare_names(a: str, b: str) -> tuple[int, str]:
     Returns the score and an explanation such as
     "same person: nickname Bob = Robert, middle initial J ignored".
     """
-    a, b = _name_text(a), _name_text(b)
+    a, b = name_text(a), name_text(b)
     if not a or not b:
         return 0, "no name to compare"
-    result = _name_result(a, b)
-    return result.score, _name_detail(result)
+    result = name_result(a, b)
+    return result.score, name_detail(result)
 
 
-def _readable(name: str) -> bool:
+def readable(name: str) -> bool:
     """Whether the name has Latin letters this module can compare."""
-    return bool(_parse_name(name))
+    return bool(parse_name(name))
 
 
-def _person_count(raw: str) -> int:
-    aliases = _parse_name(raw)
+def person_count(raw: str) -> int:
+    aliases = parse_name(raw)
     if not aliases or aliases[0].business or not aliases[0].interpretations:
         return 1 if aliases else 0
     return len(aliases[0].interpretations[0])

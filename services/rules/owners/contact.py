@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 
-from services.rules.owners.text import _missing, _text, _wordset
+from services.rules.owners.text import as_text, missing_side, wordset
 
 # --------------------------------------------------------------------------- email
 
-_FREE_MAIL = _wordset("""gmail.com googlemail.com yahoo.com ymail.com hotmail.com outlook.com live.com msn.com
+_FREE_MAIL = wordset("""gmail.com googlemail.com yahoo.com ymail.com hotmail.com outlook.com live.com msn.com
     icloud.com me.com mac.com aol.com protonmail.com proton.me gmx.com mail.com yandex.com
     comcast.net verizon.net att.net sbcglobal.net""")
-_ROLE_MAILBOXES = _wordset("""info admin billing accounts accounting contact office hello support sales finance ap ar
+_ROLE_MAILBOXES = wordset("""info admin billing accounts accounting contact office hello support sales finance ap ar
     payments team mail noreply no-reply webmaster owner""")
 
 
@@ -33,9 +33,9 @@ def _canonical_mailbox(local: str, domain: str) -> tuple[str, str]:
 
 def compare_emails(customer: str, owner: str) -> tuple[int | None, str]:
     """Score two email addresses; None when either side has none."""
-    a, b = _split_email(_text(customer)), _split_email(_text(owner))
+    a, b = _split_email(as_text(customer)), _split_email(as_text(owner))
     if a is None or b is None:
-        return None, _missing("email", customer if a else "", owner if b else "")
+        return None, missing_side("email", customer if a else "", owner if b else "")
     if a == b:
         return 100, "same email address"
     ca, cb = _canonical_mailbox(*a), _canonical_mailbox(*b)
@@ -64,9 +64,9 @@ def _phone_digits(raw: str) -> str | None:
 
 def compare_phones(customer: str, owner: str) -> tuple[int | None, str]:
     """Score two phone numbers by their digits (a +1 country code is ignored)."""
-    a, b = _phone_digits(_text(customer)), _phone_digits(_text(owner))
+    a, b = _phone_digits(as_text(customer)), _phone_digits(as_text(owner))
     if a is None or b is None:
-        return None, _missing("phone number", customer if a else "", owner if b else "")
+        return None, missing_side("phone number", customer if a else "", owner if b else "")
     if a == b:
         return 100, "same phone number"
     if len(a) >= 10 and len(b) >= 10 and a[-10:] == b[-10:]:

@@ -11,12 +11,12 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import product
 
-from services.rules.owners.text import _display, _fold, _words, _wordset
+from services.rules.owners.text import display_word, fold, word_list, wordset
 
 # --------------------------------------------------------------------------- names: vocabulary
 
 
-_TITLES = _wordset(
+_TITLES = wordset(
     "mr mrs ms miss mx dr doctor prof professor rev reverend sir dame hon sra srta mme mlle "
     "capt col lt sgt maj"
 )
@@ -24,8 +24,8 @@ _GENERATIONS = {
     "jr": "Jr", "junior": "Jr", "sr": "Sr", "senior": "Sr",
     "ii": "II", "2nd": "II", "iii": "III", "3rd": "III", "iv": "IV", "4th": "IV",
 }  # fmt: skip
-_CREDENTIALS = _wordset("md phd dds dmd esq cpa rn dvm jd mba cfa")
-_PARTICLES = _wordset("de del della la las los da das dos di du van von der den ter le")
+_CREDENTIALS = wordset("md phd dds dmd esq cpa rn dvm jd mba cfa")
+PARTICLES = wordset("de del della la las los da das dos di du van von der den ter le")
 
 # Legal forms: canonical value used to notice "LLC vs Inc".
 _LEGAL_FORMS = {
@@ -35,10 +35,10 @@ _LEGAL_FORMS = {
     "pa": "PA", "gmbh": "GmbH", "sa": "SA", "nv": "NV", "bv": "BV", "pty": "Pty", "ag": "AG",
 }  # fmt: skip
 # Forms that are unmistakable anywhere; the short ones count only as the last word.
-_UNAMBIGUOUS_FORMS = _wordset(
+_UNAMBIGUOUS_FORMS = wordset(
     "inc incorporated corp corporation llc ltd limited company plc llp lllp pllc gmbh"
 )
-_BUSINESS_WORDS = _wordset("""services service solutions group holdings partners partnership associates enterprises
+_BUSINESS_WORDS = wordset("""services service solutions group holdings partners partnership associates enterprises
     industries international consulting consultants systems technologies technology labs
     laboratories studio studios store stores shop restaurant cafe bakery plumbing construction
     contractors ministries foundation association society club academy university college
@@ -76,7 +76,7 @@ _DOTTED_ACRONYM = re.compile(r"\b(?:[a-z]\.){2,}")
 
 
 @dataclass(frozen=True)
-class _Person:
+class Person:
     tokens: tuple[str, ...]  # given ... surname, titles/suffixes removed
     ordered: bool  # order known (written "Surname, Given") or reconstructed
     comma_form: bool = False
@@ -85,31 +85,31 @@ class _Person:
 
     @property
     def display(self) -> str:
-        return " ".join(_display(t) for t in self.tokens)
+        return " ".join(display_word(t) for t in self.tokens)
 
 
 @dataclass(frozen=True)
-class _Business:
+class Business:
     tokens: tuple[str, ...]
     forms: frozenset[str]
     dropped: tuple[str, ...]  # words ignored: legal forms, "the"
 
 
 @dataclass(frozen=True)
-class _Alias:
+class Alias:
     text: str  # the alias as written (for explanations)
-    business: _Business | None
-    interpretations: tuple[tuple[_Person, ...], ...]
+    business: Business | None
+    interpretations: tuple[tuple[Person, ...], ...]
 
 
 @dataclass(frozen=True)
-class _NameResult:
+class NameResult:
     score: int
     tags: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     subject: str = "person"  # "person" | "business" | "mixed" (a person against a business)
 
-    def plus(self, tag: str, note: str, factor: float = 1.0) -> _NameResult:
+    def plus(self, tag: str, note: str, factor: float = 1.0) -> NameResult:
         return replace(
             self,
             score=round(self.score * factor),
@@ -117,15 +117,15 @@ class _NameResult:
             notes=(*self.notes, note),
         )
 
-    def about(self, subject: str) -> _NameResult:
+    def about(self, subject: str) -> NameResult:
         return replace(self, subject=subject)
 
 
-_ZERO = _NameResult(0, (), ("nothing to compare",))
+ZERO = NameResult(0, (), ("nothing to compare",))
 
 
 def _looks_like_business(folded: str) -> bool:
-    words = _words(_DOTTED_ACRONYM.sub(lambda m: m.group(0).replace(".", ""), folded))
+    words = word_list(_DOTTED_ACRONYM.sub(lambda m: m.group(0).replace(".", ""), folded))
     if not words:
         return False
     if any(w in _UNAMBIGUOUS_FORMS or w in _BUSINESS_WORDS for w in words):
@@ -142,9 +142,9 @@ def _business_token(word: str) -> str:
     return word
 
 
-def _parse_business(folded: str) -> _Business:
+def parse_business(folded: str) -> Business:
     text = _DOTTED_ACRONYM.sub(lambda m: m.group(0).replace(".", ""), folded)
-    words = _words(text.replace("&", " and ").replace("+", " and "))
+    words = word_list(text.replace("&", " and ").replace("+", " and "))
     forms: list[str] = []
     dropped: list[str] = []
     while len(words) > 1 and words[-1] in _LEGAL_FORMS:
@@ -158,7 +158,7 @@ def _parse_business(folded: str) -> _Business:
                 dropped.append("'The'")
             continue
         kept.append(_business_token(w))
-    return _Business(tuple(kept), frozenset(forms), tuple(dropped))
+    return Business(tuple(kept), frozenset(forms), tuple(dropped))
 
 
 _NAME_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -187,7 +187,7 @@ def _split_person_words(segment: str) -> tuple[list[str], str | None, list[str]]
     return kept, suffix, titles
 
 
-def _parse_comma_part(part: str) -> list[tuple[_Person, ...]]:
+def _parse_comma_part(part: str) -> list[tuple[Person, ...]]:
     """One connector-free part: "John Smith", "Smith, John Q", "John Smith, Jr."."""
     pieces: list[tuple[list[str], str | None, list[str]]] = []
     for segment in part.split(","):
@@ -201,10 +201,10 @@ def _parse_comma_part(part: str) -> list[tuple[_Person, ...]]:
         return []
     if len(pieces) == 1:
         w, s, t = pieces[0]
-        return [(_Person(tuple(w), ordered=False, suffix=s, titles=tuple(t)),)]
+        return [(Person(tuple(w), ordered=False, suffix=s, titles=tuple(t)),)]
     if len(pieces) == 2:
         (last, s1, t1), (first, s2, t2) = pieces
-        ordered = _Person(
+        ordered = Person(
             tuple(first + last),
             ordered=True,
             comma_form=True,
@@ -213,20 +213,18 @@ def _parse_comma_part(part: str) -> list[tuple[_Person, ...]]:
         )
         if len(last) >= 2 and len(first) >= 2:  # "John Smith, Jane Doe" reads as two people too
             apart = tuple(
-                _Person(tuple(w), ordered=False, suffix=s, titles=tuple(t)) for w, s, t in pieces
+                Person(tuple(w), ordered=False, suffix=s, titles=tuple(t)) for w, s, t in pieces
             )
             return [(ordered,), apart]
         return [(ordered,)]
-    return [
-        tuple(_Person(tuple(w), ordered=False, suffix=s, titles=tuple(t)) for w, s, t in pieces)
-    ]
+    return [tuple(Person(tuple(w), ordered=False, suffix=s, titles=tuple(t)) for w, s, t in pieces)]
 
 
-def _borrow_surnames(people: tuple[_Person, ...]) -> list[tuple[_Person, ...]]:
+def _borrow_surnames(people: tuple[Person, ...]) -> list[tuple[Person, ...]]:
     """ "John & Jane Smith": a lone given name takes the surname of the next person."""
     if len(people) < 2:
         return [people]
-    options: list[list[_Person]] = []
+    options: list[list[Person]] = []
     for i, person in enumerate(people):
         if len(person.tokens) != 1:
             options.append([person])
@@ -248,49 +246,49 @@ def _borrow_surnames(people: tuple[_Person, ...]) -> list[tuple[_Person, ...]]:
     return [tuple(combo) for combo in list(product(*options))[:6]]
 
 
-def _parse_people(folded: str) -> tuple[tuple[_Person, ...], ...]:
+def _parse_people(folded: str) -> tuple[tuple[Person, ...], ...]:
     text = _CUSTODIAN.sub(" & ", folded)
     text = _ANNOTATIONS.sub(" ", text).replace("(", " ").replace(")", " ")
-    parts = [p for p in _CONNECTORS.split(text) if _words(p)]
+    parts = [p for p in _CONNECTORS.split(text) if word_list(p)]
     per_part = [_parse_comma_part(p) for p in parts]
     per_part = [alts for alts in per_part if alts]
     if not per_part:
         return ()
-    interpretations: list[tuple[_Person, ...]] = []
+    interpretations: list[tuple[Person, ...]] = []
     for combo in list(product(*per_part))[:6]:
         people = tuple(p for group in combo for p in group)
         interpretations.extend(_borrow_surnames(people))
     return tuple(dict.fromkeys(interpretations))[:8]
 
 
-def _single_words_only(interpretations: tuple[tuple[_Person, ...], ...]) -> bool:
+def _single_words_only(interpretations: tuple[tuple[Person, ...], ...]) -> bool:
     return all(len(g) > 1 and all(len(p.tokens) == 1 for p in g) for g in interpretations)
 
 
 @lru_cache(maxsize=4096)
-def _parse_name(raw: str) -> tuple[_Alias, ...]:
+def parse_name(raw: str) -> tuple[Alias, ...]:
     """Every way to read a name string: DBA/AKA aliases, then people or a business."""
     raw = raw[:300]  # longer is not a name; keep pathological input cheap
-    folded = _fold(raw).replace("(", " ").replace(")", " ")
+    folded = fold(raw).replace("(", " ").replace(")", " ")
     chunks = _ALIAS_SPLIT.split(folded)
     shown = re.compile(_ALIAS_SPLIT.pattern, re.IGNORECASE).split(raw)
     if len(shown) != len(chunks):
         shown = chunks
-    aliases: list[_Alias] = []
+    aliases: list[Alias] = []
     for chunk, display in zip(chunks, shown, strict=True):
         chunk = _BENEFICIARY.sub("", chunk).strip(" ,")
-        if not _words(chunk):
+        if not word_list(chunk):
             continue
         display = display.strip(" ,()")
         if _looks_like_business(chunk):
-            business = _parse_business(chunk)
+            business = parse_business(chunk)
             if business.tokens:
-                aliases.append(_Alias(display, business, ()))
+                aliases.append(Alias(display, business, ()))
             continue
         people = _parse_people(chunk)
         if people and _single_words_only(people):
             # "Smith & Wesson", "Procter and Gamble": a firm, not two people without surnames
-            aliases.append(_Alias(display, _parse_business(chunk), ()))
+            aliases.append(Alias(display, parse_business(chunk), ()))
         elif people:
-            aliases.append(_Alias(display, None, people))
+            aliases.append(Alias(display, None, people))
     return tuple(aliases)

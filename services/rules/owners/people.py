@@ -7,27 +7,27 @@ from dataclasses import dataclass, field
 from itertools import product
 
 from services.rules.nicknames import nickname_formal
-from services.rules.owners.names import _ZERO, _NameResult, _Person
+from services.rules.owners.names import ZERO, NameResult, Person
 from services.rules.owners.similarity import (
-    _GIVEN_FACTOR,
-    _MIDDLE_FACTOR,
-    _SURNAME_FACTOR,
-    _align,
-    _drop_particles,
-    _merge_concatenations,
-    _role,
-    _settle_compounds,
+    GIVEN_FACTOR,
+    MIDDLE_FACTOR,
+    SURNAME_FACTOR,
+    align,
+    drop_particles,
+    merge_concatenations,
+    role_of,
+    settle_compounds,
 )
-from services.rules.owners.text import _display
+from services.rules.owners.text import display_word
 
 
 def _pair_note(kind: str, a: str, b: str, *, role: str) -> tuple[str, str]:
     """(tag, words) describing how two matched tokens relate."""
-    da, db = _display(a), _display(b)
+    da, db = display_word(a), display_word(b)
     if kind == "nickname":
         formal = nickname_formal(a, b) or ""
         if formal not in (a, b):
-            return "nickname", f"nicknames {da} and {db} (both {_display(formal)})"
+            return "nickname", f"nicknames {da} and {db} (both {display_word(formal)})"
         short, full = (da, db) if formal == b else (db, da)
         return "nickname", f"nickname {short} = {full}"
     if kind == "typo":
@@ -47,13 +47,13 @@ def _pair_note(kind: str, a: str, b: str, *, role: str) -> tuple[str, str]:
 
 def _score_single(
     x: tuple[str, ...], y: tuple[str, ...], pairs: dict[int, tuple[int, str]]
-) -> _NameResult:
+) -> NameResult:
     if not pairs:
-        return _NameResult(0, ("names differ",), ("names differ",))
+        return NameResult(0, ("names differ",), ("names differ",))
     i, (j, kind) = next(iter(pairs.items()))
-    factor = _GIVEN_FACTOR.get(kind, 0.7)
+    factor = GIVEN_FACTOR.get(kind, 0.7)
     base = 70 if len(x) == len(y) == 1 else 55
-    result = _NameResult(round(base * factor), ("one name only",), ("only one name to compare",))
+    result = NameResult(round(base * factor), ("one name only",), ("only one name to compare",))
     tag, note = _pair_note(kind, x[i], y[j], role="surname")
     return result.plus(tag, note) if note else result
 
@@ -85,8 +85,8 @@ class _Tally:
         self.used_x.update(xs)
         self.used_y.update(ys)
 
-    def result(self) -> _NameResult:
-        result = _NameResult(round(100 * self.factor))
+    def result(self) -> NameResult:
+        result = NameResult(round(100 * self.factor))
         for tag, note in self.found:
             if note:
                 result = result.plus(tag, note)
@@ -98,16 +98,16 @@ def _match_given(t: _Tally) -> bool:
     pairs, rev, nx, ny = t.pairs, t.rev, len(t.x), len(t.y)
     if 0 in pairs and pairs[0][0] == 0:
         kind = pairs[0][1]
-        t.take({0}, {0}, _GIVEN_FACTOR[kind], _pair_note(kind, t.x[0], t.y[0], role="given"))
-    elif 0 in rev and _role(rev[0][0], nx) == "middle":
+        t.take({0}, {0}, GIVEN_FACTOR[kind], _pair_note(kind, t.x[0], t.y[0], role="given"))
+    elif 0 in rev and role_of(rev[0][0], nx) == "middle":
         i, kind = rev[0]
-        note = ("middle name", f"goes by middle name {_display(t.x[i])}")
-        t.take({0, i}, {0}, 0.85 * _MIDDLE_FACTOR[kind], note)
+        note = ("middle name", f"goes by middle name {display_word(t.x[i])}")
+        t.take({0, i}, {0}, 0.85 * MIDDLE_FACTOR[kind], note)
         t.skipped["x"] = t.x[0]
-    elif 0 in pairs and _role(pairs[0][0], ny) == "middle":
+    elif 0 in pairs and role_of(pairs[0][0], ny) == "middle":
         j, kind = pairs[0]
-        note = ("middle name", f"goes by middle name {_display(t.y[j])}")
-        t.take({0}, {0, j}, 0.85 * _MIDDLE_FACTOR[kind], note)
+        note = ("middle name", f"goes by middle name {display_word(t.y[j])}")
+        t.take({0}, {0, j}, 0.85 * MIDDLE_FACTOR[kind], note)
         t.skipped["y"] = t.y[0]
     else:
         return False
@@ -120,18 +120,16 @@ def _match_surname(t: _Tally) -> bool:
     sx, sy = len(t.x) - 1, len(t.y) - 1
     if sx in pairs and pairs[sx][0] == sy:
         kind = pairs[sx][1]
-        t.take(
-            {sx}, {sy}, _SURNAME_FACTOR[kind], _pair_note(kind, t.x[sx], t.y[sy], role="surname")
-        )
-    elif sx in pairs and _role(pairs[sx][0], len(t.y)) == "middle" and sy not in t.used_y:
+        t.take({sx}, {sy}, SURNAME_FACTOR[kind], _pair_note(kind, t.x[sx], t.y[sy], role="surname"))
+    elif sx in pairs and role_of(pairs[sx][0], len(t.y)) == "middle" and sy not in t.used_y:
         j, kind = pairs[sx]
-        note = ("double surname", f"second surname {_display(t.y[sy])} ignored")
-        t.take({sx}, {j, sy}, 0.95 * _SURNAME_FACTOR[kind], note)
+        note = ("double surname", f"second surname {display_word(t.y[sy])} ignored")
+        t.take({sx}, {j, sy}, 0.95 * SURNAME_FACTOR[kind], note)
         t.skipped["y"] = t.y[sy]
-    elif sy in rev and _role(rev[sy][0], len(t.x)) == "middle" and sx not in t.used_x:
+    elif sy in rev and role_of(rev[sy][0], len(t.x)) == "middle" and sx not in t.used_x:
         i, kind = rev[sy]
-        note = ("double surname", f"second surname {_display(t.x[sx])} ignored")
-        t.take({i, sx}, {sy}, 0.95 * _SURNAME_FACTOR[kind], note)
+        note = ("double surname", f"second surname {display_word(t.x[sx])} ignored")
+        t.take({i, sx}, {sy}, 0.95 * SURNAME_FACTOR[kind], note)
         t.skipped["x"] = t.x[sx]
     else:
         return False
@@ -142,9 +140,9 @@ def _match_middles(t: _Tally) -> None:
     """Middle names: matching ones cost little, extra ones less, conflicting ones more."""
     for i, (j, kind) in t.pairs.items():
         if i not in t.used_x and j not in t.used_y:
-            t.take({i}, {j}, _MIDDLE_FACTOR[kind], _pair_note(kind, t.x[i], t.y[j], role="middle"))
-    extra_x = " ".join(_display(w) for i, w in enumerate(t.x) if i not in t.used_x)
-    extra_y = " ".join(_display(w) for j, w in enumerate(t.y) if j not in t.used_y)
+            t.take({i}, {j}, MIDDLE_FACTOR[kind], _pair_note(kind, t.x[i], t.y[j], role="middle"))
+    extra_x = " ".join(display_word(w) for i, w in enumerate(t.x) if i not in t.used_x)
+    extra_y = " ".join(display_word(w) for j, w in enumerate(t.y) if j not in t.used_y)
     if extra_x and extra_y:
         note = f"middle names differ ({extra_x} vs {extra_y})"
         t.take((), (), 0.75, ("middle names differ", note))
@@ -154,15 +152,15 @@ def _match_middles(t: _Tally) -> None:
         t.take((), (), 0.97, ("", f"{what} {extra} ignored"))
 
 
-def _score_tokens(x: tuple[str, ...], y: tuple[str, ...]) -> _NameResult:
+def _score_tokens(x: tuple[str, ...], y: tuple[str, ...]) -> NameResult:
     """Score two names whose tokens are in given ... surname order."""
-    y = _merge_concatenations(tuple(t.replace("-", "") for t in x), y)
-    x = _merge_concatenations(tuple(t.replace("-", "") for t in y), x)
-    x, y = _settle_compounds(x, y), _settle_compounds(y, x)
-    y, x = _drop_particles(y)[:8], _drop_particles(x)[:8]
+    y = merge_concatenations(tuple(t.replace("-", "") for t in x), y)
+    x = merge_concatenations(tuple(t.replace("-", "") for t in y), x)
+    x, y = settle_compounds(x, y), settle_compounds(y, x)
+    y, x = drop_particles(y)[:8], drop_particles(x)[:8]
     if not x or not y:
-        return _ZERO
-    pairs = _align(x, y)
+        return ZERO
+    pairs = align(x, y)
     if len(x) == 1 or len(y) == 1:
         return _score_single(x, y, pairs)
     tally = _Tally(x, y, pairs)
@@ -174,9 +172,9 @@ def _score_tokens(x: tuple[str, ...], y: tuple[str, ...]) -> _NameResult:
         # Each side keeps a word the other lacks where a first name goes ("Noor El-Amin" vs
         # "Karim El-Amin" read as "El Amin Noor"): only the family name is shared, so these are
         # relatives, not one person.
-        mine, theirs = _display(tally.skipped["x"]), _display(tally.skipped["y"])
+        mine, theirs = display_word(tally.skipped["x"]), display_word(tally.skipped["y"])
         note = f"first names differ ({mine} vs {theirs})"
-        return _NameResult(30, ("first names differ",), (note,))
+        return NameResult(30, ("first names differ",), (note,))
     _match_middles(tally)
     return tally.result()
 
@@ -188,19 +186,19 @@ def _conflict(
     *,
     given_ok: bool,
     surname_ok: bool,
-) -> _NameResult:
+) -> NameResult:
     if not pairs:
-        return _NameResult(0, ("names differ",), ("no name in common",))
+        return NameResult(0, ("names differ",), ("no name in common",))
     if not given_ok and not surname_ok:
-        return _NameResult(10, ("names differ",), ("first names and surnames differ",))
+        return NameResult(10, ("names differ",), ("first names and surnames differ",))
     if not given_ok:
-        note = f"first names differ ({_display(x[0])} vs {_display(y[0])})"
-        return _NameResult(30, ("first names differ",), (note,))
-    note = f"surnames differ ({_display(x[-1])} vs {_display(y[-1])})"
-    return _NameResult(35, ("surnames differ",), (note,))
+        note = f"first names differ ({display_word(x[0])} vs {display_word(y[0])})"
+        return NameResult(30, ("first names differ",), (note,))
+    note = f"surnames differ ({display_word(x[-1])} vs {display_word(y[-1])})"
+    return NameResult(35, ("surnames differ",), (note,))
 
 
-def _orientations(p: _Person) -> list[tuple[tuple[str, ...], bool]]:
+def _orientations(p: Person) -> list[tuple[tuple[str, ...], bool]]:
     """Token orders worth trying: banks often print "SMITH JOHN Q" without a comma."""
     t = p.tokens
     if p.ordered or len(t) < 2:
@@ -210,8 +208,8 @@ def _orientations(p: _Person) -> list[tuple[tuple[str, ...], bool]]:
     return [(t, False)] + [(r, True) for r in rotations if len(r[-1]) > 1]
 
 
-def _compare_people(p: _Person, q: _Person) -> _NameResult:
-    best: _NameResult | None = None
+def compare_people(p: Person, q: Person) -> NameResult:
+    best: NameResult | None = None
     for (tp, rotated_p), (tq, rotated_q) in product(_orientations(p), _orientations(q)):
         if rotated_p and rotated_q:
             continue
@@ -221,7 +219,7 @@ def _compare_people(p: _Person, q: _Person) -> _NameResult:
         if best is None or result.score > best.score:
             best = result
     if best is None or best.score == 0:
-        return best or _ZERO
+        return best or ZERO
     if (p.comma_form or q.comma_form) and "order" not in best.tags:
         best = best.plus("order", "written as 'Surname, Given'")
     if p.suffix and q.suffix and p.suffix != q.suffix:
@@ -231,6 +229,6 @@ def _compare_people(p: _Person, q: _Person) -> _NameResult:
     titles = [*p.titles, *q.titles]
     if titles:
         best = best.plus(
-            "", f"title {', '.join(dict.fromkeys(_display(t) for t in titles))} ignored"
+            "", f"title {', '.join(dict.fromkeys(display_word(t) for t in titles))} ignored"
         )
     return best

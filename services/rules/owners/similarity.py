@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import cache, lru_cache
 
 from services.rules.nicknames import nickname_formal
-from services.rules.owners.names import _PARTICLES
+from services.rules.owners.names import PARTICLES
 
 # --------------------------------------------------------------------------- names: tokens
 
@@ -49,7 +49,7 @@ def _is_typo(a: str, b: str) -> bool:
 
 
 @lru_cache(maxsize=16384)
-def _token_similarity(a: str, b: str) -> tuple[float, str]:
+def token_similarity(a: str, b: str) -> tuple[float, str]:
     if a == b:
         return 1.0, "exact"
     if len(a) == 1 or len(b) == 1:
@@ -76,7 +76,7 @@ def _compound_similarity(a: str, b: str) -> tuple[float, str]:
     return 0.0, ""
 
 
-def _settle_compounds(x: tuple[str, ...], y: tuple[str, ...]) -> tuple[str, ...]:
+def settle_compounds(x: tuple[str, ...], y: tuple[str, ...]) -> tuple[str, ...]:
     """x's hyphenated words: joined where y writes them whole (hyphenated, joined or, after
     merging, spaced); split into parts only where y has one part as a word of its own
     ("Garcia-Lopez" vs "Garcia"), so a double surname can meet its half. Otherwise a
@@ -99,7 +99,7 @@ def _settle_compounds(x: tuple[str, ...], y: tuple[str, ...]) -> tuple[str, ...]
     return tuple(out)
 
 
-def _role(i: int, n: int) -> str:
+def role_of(i: int, n: int) -> str:
     if n == 1:
         return "only"
     if i == 0:
@@ -113,9 +113,9 @@ def _role_bonus(ra: str, rb: str) -> float:
     return 0.01 if {ra, rb} <= {"middle", "surname", "only"} else 0.0
 
 
-def _align(x: tuple[str, ...], y: tuple[str, ...]) -> dict[int, tuple[int, str]]:
+def align(x: tuple[str, ...], y: tuple[str, ...]) -> dict[int, tuple[int, str]]:
     """Best one-to-one pairing of tokens (x index -> (y index, kind))."""
-    sims = [[_token_similarity(a, b) for b in y] for a in x]
+    sims = [[token_similarity(a, b) for b in y] for a in x]
 
     @cache
     def best(i: int, used: int) -> tuple[float, tuple[tuple[int, int], ...]]:
@@ -127,7 +127,7 @@ def _align(x: tuple[str, ...], y: tuple[str, ...]) -> dict[int, tuple[int, str]]
             if used & (1 << j) or sim == 0:
                 continue
             sub_total, sub_pairs = best(i + 1, used | (1 << j))
-            total = sim + _role_bonus(_role(i, len(x)), _role(j, len(y))) + sub_total
+            total = sim + _role_bonus(role_of(i, len(x)), role_of(j, len(y))) + sub_total
             if total > result[0] + 1e-9:
                 result = (total, ((i, j), *sub_pairs))
         return result
@@ -135,7 +135,7 @@ def _align(x: tuple[str, ...], y: tuple[str, ...]) -> dict[int, tuple[int, str]]
     return {i: (j, sims[i][j][1]) for i, j in best(0, 0)[1]}
 
 
-def _merge_concatenations(x: tuple[str, ...], y: tuple[str, ...]) -> tuple[str, ...]:
+def merge_concatenations(x: tuple[str, ...], y: tuple[str, ...]) -> tuple[str, ...]:
     """Join runs of y that x writes as one word: "Mary Ann" = "Maryann", "De La Cruz"."""
     targets = set(x)
     out = list(y)
@@ -150,14 +150,14 @@ def _merge_concatenations(x: tuple[str, ...], y: tuple[str, ...]) -> tuple[str, 
     return tuple(out)
 
 
-def _drop_particles(tokens: tuple[str, ...]) -> tuple[str, ...]:
+def drop_particles(tokens: tuple[str, ...]) -> tuple[str, ...]:
     """ "Juan de la Cruz" = "Juan Cruz". A particle only introduces a surname, so the last word
     is never one: Lê, Le, Da, Di and Du are surnames in their own right ("Tuan E Le")."""
     last = len(tokens) - 1
-    rest = [t for i, t in enumerate(tokens) if i in (0, last) or t not in _PARTICLES]
+    rest = [t for i, t in enumerate(tokens) if i in (0, last) or t not in PARTICLES]
     return tuple(rest) if len(rest) >= 2 else tokens
 
 
-_GIVEN_FACTOR = {"exact": 1.0, "nickname": 0.95, "typo": 0.88, "initial": 0.7, "part": 0.8}
-_SURNAME_FACTOR = {"exact": 1.0, "nickname": 0.9, "typo": 0.88, "initial": 0.6, "part": 0.9}
-_MIDDLE_FACTOR = {"exact": 1.0, "nickname": 0.97, "typo": 0.95, "initial": 0.98, "part": 0.97}
+GIVEN_FACTOR = {"exact": 1.0, "nickname": 0.95, "typo": 0.88, "initial": 0.7, "part": 0.8}
+SURNAME_FACTOR = {"exact": 1.0, "nickname": 0.9, "typo": 0.88, "initial": 0.6, "part": 0.9}
+MIDDLE_FACTOR = {"exact": 1.0, "nickname": 0.97, "typo": 0.95, "initial": 0.98, "part": 0.97}

@@ -9,7 +9,7 @@ from typing import Any
 # --------------------------------------------------------------------------- safe access
 
 
-def _get(obj: Any, key: str) -> Any:
+def safe_get(obj: Any, key: str) -> Any:
     """``obj[key]`` or None; Stripe objects support ``[]`` but not ``.get()``."""
     if obj is None:
         return None
@@ -19,7 +19,7 @@ def _get(obj: Any, key: str) -> Any:
         return None
 
 
-def _text(value: Any) -> str:
+def as_text(value: Any) -> str:
     if isinstance(value, str):
         return value.strip()
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -35,33 +35,33 @@ _SPECIAL_LETTERS = str.maketrans(
 _APOSTROPHES = re.compile(r"['’‘`´ʼ]")
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
     """Lowercase ASCII: accents dropped, apostrophes removed (O'Brien = OBrien)."""
     text = _APOSTROPHES.sub("", text.lower()).translate(_SPECIAL_LETTERS)
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def _display(token: str) -> str:
+def display_word(token: str) -> str:
     return token.upper() if len(token) == 1 else token.capitalize()
 
 
-def _wordset(words: str) -> frozenset[str]:
+def wordset(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-def _words(text: str) -> list[str]:
+def word_list(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text)
 
 
-def _name_text(value: Any) -> str:
+def name_text(value: Any) -> str:
     """A name is text; a number or a list in a name field is no name at all."""
     return value.strip() if isinstance(value, str) else ""
 
 
-def _missing(what: str, customer: Any, owner: Any) -> str:
+def missing_side(what: str, customer: Any, owner: Any) -> str:
     """Which side lacks data, in words (``what`` is e.g. "email" or "usable phone number")."""
     article = "an" if what[0] in "aeiou" else "a"
-    if not _text(customer) and not _text(owner):
+    if not as_text(customer) and not as_text(owner):
         return f"neither side has {article} {what}"
-    return f"customer has no {what}" if not _text(customer) else f"bank returned no {what}"
+    return f"customer has no {what}" if not as_text(customer) else f"bank returned no {what}"

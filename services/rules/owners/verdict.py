@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.rules.owners.address import compare_addresses
-from services.rules.owners.compare import _name_detail, _name_result, _person_count, _readable
+from services.rules.owners.compare import name_detail, name_result, person_count, readable
 from services.rules.owners.contact import compare_emails, compare_phones
-from services.rules.owners.names import _NameResult, _parse_name
+from services.rules.owners.names import NameResult, parse_name
 from services.rules.owners.results import (
     FIELD_WEIGHTS,
     NAME_MATCH,
@@ -20,7 +20,7 @@ from services.rules.owners.results import (
     OwnerMatch,
     OwnershipMatch,
 )
-from services.rules.owners.text import _get, _missing, _name_text, _text
+from services.rules.owners.text import as_text, missing_side, name_text, safe_get
 
 # --------------------------------------------------------------------------- owners vs customer
 
@@ -50,23 +50,26 @@ class _OwnerEval:
 
 
 def _read_customer(customer: Any) -> _Customer:
-    name = _name_text(_get(customer, "name"))
-    metadata = _get(customer, "metadata")
+    name = name_text(safe_get(customer, "name"))
+    metadata = safe_get(customer, "metadata")
     names: list[tuple[str, str]] = [("name", name)] if name else []
     for key in _METADATA_NAME_KEYS:
-        value = _name_text(_get(metadata, key))
+        value = name_text(safe_get(metadata, key))
         if value and value not in {n for _, n in names}:
             names.append((f"metadata.{key}", value))
-    first, last = _name_text(_get(metadata, "first_name")), _name_text(_get(metadata, "last_name"))
+    first, last = (
+        name_text(safe_get(metadata, "first_name")),
+        name_text(safe_get(metadata, "last_name")),
+    )
     if first and last:
         names.append(("metadata.first_name/last_name", f"{first} {last}"))
     return _Customer(
         name=name,
         names=tuple(names),
-        description=_name_text(_get(customer, "description")),
-        email=_text(_get(customer, "email")),
-        phone=_text(_get(customer, "phone")),
-        address=_get(customer, "address"),
+        description=name_text(safe_get(customer, "description")),
+        email=as_text(safe_get(customer, "email")),
+        phone=as_text(safe_get(customer, "phone")),
+        address=safe_get(customer, "address"),
     )
 
 
@@ -77,28 +80,28 @@ def _name_field(customer: _Customer, owner_name: str) -> tuple[FieldMatch, tuple
     company there while ``name`` holds the contact person.
     """
     if not owner_name or not customer.names:
-        detail = _missing("name", customer.name, owner_name)
+        detail = missing_side("name", customer.name, owner_name)
         return FieldMatch("name", None, customer.name or None, owner_name or None, detail), (), ""
-    if not _readable(owner_name) or not any(_readable(n) for _, n in customer.names):
+    if not readable(owner_name) or not any(readable(n) for _, n in customer.names):
         # Names in non-Latin scripts are not transliterated: say so rather than "mismatch".
         same = owner_name.casefold() == customer.names[0][1].casefold()
         detail = "identical names" if same else "name is not in Latin letters; compare it by eye"
         value = customer.names[0][1]
         return FieldMatch("name", 100 if same else None, value, owner_name, detail), (), value
     candidates = list(customer.names)
-    owner_is_business = any(a.business for a in _parse_name(owner_name))
+    owner_is_business = any(a.business for a in parse_name(owner_name))
     if owner_is_business and customer.description and len(customer.description) <= 80:
         candidates.append(("description", customer.description))
-    best: tuple[_NameResult, str] | None = None
+    best: tuple[NameResult, str] | None = None
     for source, value in candidates:
-        result = _name_result(value, owner_name)
+        result = name_result(value, owner_name)
         if source != "name":
             result = result.plus("", f"matched the customer's {source}", 0.95)
         if best is None or result.score > best[0].score:
             best = (result, value)
     assert best is not None
     result, value = best
-    detail = _name_detail(result)
+    detail = name_detail(result)
     return FieldMatch("name", result.score, value, owner_name, detail), result.tags, value
 
 
@@ -111,11 +114,11 @@ def _weighted_score(fields: Mapping[str, FieldMatch]) -> int:
 
 
 def _evaluate_owner(customer: _Customer, owner: Any) -> _OwnerEval:
-    owner_name = _name_text(_get(owner, "name"))
+    owner_name = name_text(safe_get(owner, "name"))
     name, tags, customer_name = _name_field(customer, owner_name)
-    email = _text(_get(owner, "email"))
-    phone = _text(_get(owner, "phone"))
-    raw_address = _text(_get(owner, "raw_address"))
+    email = as_text(safe_get(owner, "email"))
+    phone = as_text(safe_get(owner, "phone"))
+    raw_address = as_text(safe_get(owner, "raw_address"))
     e_score, e_detail = compare_emails(customer.email, email)
     p_score, p_detail = compare_phones(customer.phone, phone)
     a_score, a_detail = compare_addresses(customer.address, raw_address)
@@ -128,12 +131,12 @@ def _evaluate_owner(customer: _Customer, owner: Any) -> _OwnerEval:
         ),
     }
     match = OwnerMatch(owner_name, _weighted_score(fields), fields)
-    return _OwnerEval(match, tags, customer_name, _person_count(owner_name) if owner_name else 1)
+    return _OwnerEval(match, tags, customer_name, person_count(owner_name) if owner_name else 1)
 
 
 def _address_line(address: Any) -> str | None:
     keys = ("line1", "line2", "city", "state", "postal_code", "country")
-    parts = [_text(_get(address, k)) for k in keys]
+    parts = [as_text(safe_get(address, k)) for k in keys]
     line = ", ".join(p for p in parts if p)
     return line or None
 
@@ -143,7 +146,7 @@ def _owner_list(owners: Any) -> list[Any]:
     if owners is None or isinstance(owners, str | bytes):
         return []
     if not isinstance(owners, Sequence):
-        data = _get(owners, "data")
+        data = safe_get(owners, "data")
         owners = data if isinstance(data, Sequence) and not isinstance(data, str | bytes) else []
     return [o for o in owners if o is not None and not isinstance(o, str | bytes)]
 
