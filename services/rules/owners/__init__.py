@@ -5,12 +5,24 @@ Financial Connections returns the owners the bank has on file for a linked accou
 ``raw_address`` when the institution shares them). Before debiting an account an operator
 wants to know whether it belongs to the customer. Banks and customers write names very
 differently ("SMITH, ROBERT J" vs "Bob Smith"), so exact string equality is useless and
-this module compares the way a person would: order, nicknames, initials, suffixes,
+this package compares the way a person would: order, nicknames, initials, suffixes,
 double surnames, typos, joint owners and business legal forms.
 
 Everything here is pure and total: odd input (None, missing keys, empty strings) gives
 ``no_data`` or low scores, never an exception, because the page shows the result next to
 live Stripe data and must not crash on a bank's quirks.
+
+The modules, in reading order:
+
+- ``verdict``: :func:`match_owners`, a customer against every owner: per-field scores, the best
+  owner, the verdict and its reason in words; ``results`` holds what it returns and the thresholds.
+- ``names`` parses a written name into people, businesses and DBA/AKA aliases;
+  ``similarity`` compares single words (nicknames from :mod:`services.rules.nicknames`, initials,
+  typos, hyphenated compounds) and pairs the words of two names; ``people`` scores two people's
+  names; ``compare`` compares any two names (:func:`compare_names`).
+- ``contact`` (email, phone) and ``address`` compare the other fields; ``text`` folds and reads
+  text safely.
+- ``views``: the typed views the ownership review hands to pages, and its PII-free wording.
 
 See https://docs.stripe.com/financial-connections/ownership for the owner object.
 """
