@@ -283,6 +283,29 @@ def _discover(svc: Services, actor: Actor, report: Progress) -> int:
     return result.accounts
 
 
+def _check_each(
+    svc: Services, actor: Actor, ids: list[str], report: Progress
+) -> tuple[Counter[str], list[tuple[str, str]]]:
+    """Check the accounts one by one; one that cannot be read is an error and the run goes on."""
+    verdicts: Counter[str] = Counter()
+    errors: list[tuple[str, str]] = []
+    customers: dict[str, dict[str, Any] | None] = {}  # a customer with several accounts: read once
+    for done, account_id in enumerate(ids, start=1):
+        try:
+            outcome = _evaluate(svc, actor, account_id, customers=customers)
+            verdicts[outcome.match.verdict] += 1
+        except FcopsError as err:
+            errors.append((account_id, str(err)))
+        report(done, len(ids), f"Checked {done} of {len(ids)} accounts")
+    return verdicts, errors
+
+
+def _summary(result: CheckAllResult) -> str:
+    counts = ", ".join(f"{result.verdicts[v]} {v}" for v in VERDICTS if result.verdicts.get(v))
+    failed = f"; {len(result.errors)} could not be read" if result.errors else ""
+    return f"Checked {result.checked} accounts: {counts}{failed}."
+
+
 def check_all(
     svc: Services,
     actor: Actor,
@@ -309,16 +332,7 @@ def check_all(
         if not ids:
             discovered = _discover(svc, actor, report)
             ids = ownership_checks.accounts_with_ownership(svc.engine, limit)
-        verdicts: Counter[str] = Counter()
-        errors: list[tuple[str, str]] = []
-        customers: dict[str, dict[str, Any] | None] = {}
-        for done, account_id in enumerate(ids, start=1):
-            try:
-                outcome = _evaluate(svc, actor, account_id, customers=customers)
-                verdicts[outcome.match.verdict] += 1
-            except FcopsError as err:
-                errors.append((account_id, str(err)))
-            report(done, len(ids), f"Checked {done} of {len(ids)} accounts")
+        verdicts, errors = _check_each(svc, actor, ids, report)
         result = CheckAllResult(
             checked=sum(verdicts.values()),
             verdicts=dict(verdicts),
@@ -328,10 +342,5 @@ def check_all(
         )
         ctx.request_id = svc.gateway.last_request_id
         ctx.params.update(checked=result.checked, errors=len(errors), **result.verdicts)
-        ctx.message = (
-            f"Checked {result.checked} accounts: "
-            + ", ".join(f"{verdicts[v]} {v}" for v in VERDICTS if verdicts[v])
-            + (f"; {len(errors)} could not be read" if errors else "")
-            + "."
-        )
+        ctx.message = _summary(result)
     return result
