@@ -16,13 +16,13 @@ import pytest
 from sqlmodel import select
 
 from services import collection
-from services import ownership_review as orv
 from services import transaction_sync as ts
 from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import Forbidden, StripeUnavailable
 from services.usecases import refresh_balance
+from services.usecases import review_ownership as orv
 
 STRIPE_CHANGING: dict[str, Callable[..., Any]] = {
     "collect.customer": collection.create_customer,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sqlmodel import delete, select
 
-from services import ownership_review as orv
 from services.adapters import account_mirror
 from services.adapters.models import AccountRecord, AuditEntry, SyncState
 from services.adapters.store import session_scope
 from services.auth import Actor
 from services.context import Services
+from services.usecases import review_ownership as orv
 from services.usecases import sync_accounts
 
 

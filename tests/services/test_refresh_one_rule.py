@@ -17,11 +17,17 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from services import ownership_review, transaction_sync
+from services import transaction_sync
 from services.context import Services
 from services.rules import refresh_rule
 from services.rules.debit_csv import parse_debits_csv
-from services.usecases import browse_accounts, check_batch, check_debit, refresh_balance
+from services.usecases import (
+    browse_accounts,
+    check_batch,
+    check_debit,
+    refresh_balance,
+    review_ownership,
+)
 from tests.conftest import actor_for
 from tests.stripe_shapes import NOW, account, fixture, refresh
 from tests.stripe_stub import InstantClock, StripeStub, error
@@ -111,7 +117,7 @@ def test_every_page_and_the_batch_give_the_rules_answer(
     assert {f: detail.blockers[f] is None for f in rule} == {f: v.allowed for f, v in rule.items()}
     assert {f: detail.blockers[f] or "" for f in rule} == {f: v.reason for f, v in rule.items()}
 
-    report = ownership_review.check_account(svc, admin, FCA)
+    report = review_ownership.check_account(svc, admin, FCA)
     assert (report.refresh_blocker is None) == rule["ownership"].allowed
 
     status = transaction_sync.transaction_status(svc, admin, FCA)

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from services import collection, intent_sync, ownership_review
+from services import collection, intent_sync
 from services import transaction_sync as ts
 from services.context import Services
 from services.errors import NotFound
-from services.usecases import browse_accounts, check_debit, sync_accounts
+from services.usecases import browse_accounts, check_debit, review_ownership, sync_accounts
 from services.usecases.resolve_account import resolve
 from tests.conftest import actor_for
 from tests.stripe_shapes import (
@@ -192,7 +192,7 @@ def test_owners_with_only_a_name_are_matched_on_the_name(
             account("fca_own", ownership=ownership,
                     account_holder={"customer": CUS, "type": "customer"}))  # fmt: skip
     stub.on("GET", f"/v1/customers/{CUS}", example_customer())
-    report = ownership_review.check_account(services_on(stub, sqlite_engine), ADMIN, "fca_own")
+    report = review_ownership.check_account(services_on(stub, sqlite_engine), ADMIN, "fca_own")
     assert report.verdict in ("match", "partial") and report.score > 0
     assert "could not be read" not in report.reason
     assert report.owner_count == 1 and report.owners[0].refreshed_at is None
