@@ -17,7 +17,7 @@ from components.feedback import format_timestamp
 from pages import _runtime as runtime
 from services import accounts
 from services import ownership_review as orv
-from services import transaction_sync as ts
+from services.usecases import view_transactions
 
 actor = runtime.guard("ownership.review")
 app = runtime.get_app()
@@ -355,7 +355,7 @@ def review_view() -> None:
     for col, verdict in zip(cols, orv.VERDICTS, strict=True):
         col.metric(VERDICT_STYLE[verdict][0], result.counts.get(verdict, 0))
     if not result.counts:
-        eligible = len(ts.known_accounts(svc.engine, permission="ownership"))
+        eligible = len(view_transactions.account_choices(svc, actor, permission="ownership"))
         st.info(
             f"No account has been checked yet; {eligible:,} linked accounts with the ownership "
             "permission are in the store. Use “Check all accounts” to compare each one's owners "

@@ -17,11 +17,11 @@ from sqlmodel import select
 
 from services import accounts, collection
 from services import ownership_review as orv
-from services import transaction_sync as ts
 from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import Forbidden, StripeUnavailable
+from services.usecases import sync_transactions
 
 STRIPE_CHANGING: dict[str, Callable[..., Any]] = {
     "collect.customer": collection.create_customer,
@@ -31,9 +31,9 @@ STRIPE_CHANGING: dict[str, Callable[..., Any]] = {
     "collect.verify": collection.verify_microdeposits,
     "account.refresh": accounts.refresh,
     "ownership refresh": orv.refresh_ownership,
-    "transactions.subscribe": ts.subscribe,
-    "transactions.unsubscribe": ts.unsubscribe,
-    "transactions refresh": ts.refresh,
+    "transactions.subscribe": sync_transactions.subscribe,
+    "transactions.unsubscribe": sync_transactions.unsubscribe,
+    "transactions refresh": sync_transactions.refresh,
 }
 
 
@@ -96,7 +96,7 @@ def _calls(
         "account.refresh": lambda k: accounts.refresh(
             svc, actor, account_id, "balance", idempotency_key=k
         ),
-        "transactions.subscribe": lambda k: ts.subscribe(svc, actor, account_id, idempotency_key=k),
+        "transactions.subscribe": lambda k: sync_transactions.subscribe(svc, actor, account_id, idempotency_key=k),
     }
 
 

@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from services import accounts, debits, ownership_review, transaction_sync
+from services import accounts, debits, ownership_review
 from services.batch import parse_debits_csv
 from services.context import Services
 from services.rules import refresh_rule
+from services.usecases import view_transactions
 from tests.conftest import actor_for
 from tests.stripe_shapes import NOW, account, fixture, refresh
 from tests.stripe_stub import InstantClock, StripeStub, error
@@ -102,7 +103,7 @@ def test_every_page_and_the_batch_give_the_rules_answer(
     report = ownership_review.check_account(svc, admin, FCA)
     assert (report.refresh_blocker is None) == rule["ownership"].allowed
 
-    status = transaction_sync.transaction_status(svc, admin, FCA)
+    status = view_transactions.transaction_status(svc, admin, FCA)
     assert status.can_refresh == rule["transactions"].allowed
     assert status.why_not == rule["transactions"].reason
 
