@@ -10,7 +10,7 @@ calling Stripe again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,22 +66,28 @@ class SyncOutcome:
 # --------------------------------------------------------------------------- Stripe actions
 
 
-def _account_action(
-    svc: Services,
-    actor: Actor,
-    account_id: str,
-    *,
-    action: str,
-    idempotency_key: str,
-    call: Callable[[str, str], dict[str, Any]],
-    done: str | Callable[[Mapping[str, Any] | None, Mapping[str, Any]], str],
-    read_first: bool = False,
+def subscribe(
+    svc: Services, actor: Actor, account_id: str, *, idempotency_key: str
+) -> dict[str, Any]:
+    """Subscribe to daily transaction refreshes; Stripe also starts one refresh right away."""
+    return _change_subscription(svc, actor, account_id, True, idempotency_key=idempotency_key)
+
+
+def unsubscribe(
+    svc: Services, actor: Actor, account_id: str, *, idempotency_key: str
+) -> dict[str, Any]:
+    """Stop daily refreshes; already mirrored rows stay readable."""
+    return _change_subscription(svc, actor, account_id, False, idempotency_key=idempotency_key)
+
+
+def _change_subscription(
+    svc: Services, actor: Actor, account_id: str, subscribe: bool, *, idempotency_key: str
 ) -> dict[str, Any]:
     key = accounts.require_idempotency_key(idempotency_key)
     with audited(
         svc.engine,
         actor=actor,
-        action=action,
+        action="transactions.subscribe" if subscribe else "transactions.unsubscribe",
         target=account_id,
         params={"account": account_id},
         idempotency_key=key,
@@ -89,28 +95,16 @@ def _account_action(
         require(actor, "transactions.manage")
         fca, _ = parse_id(account_id, allowed=ACCOUNT_KIND)
         ctx.target = fca
-        before = accounts.fetch_account(svc, fca) if read_first else None
-        account = call(fca, key)
+        if subscribe:
+            before = accounts.fetch_account(svc, fca)
+            account = svc.gateway.subscribe_transactions(fca, idempotency_key=key)
+            ctx.message = _subscribed_message(before, account, now=svc.now())
+        else:
+            account = svc.gateway.unsubscribe_transactions(fca, idempotency_key=key)
+            ctx.message = "Unsubscribed from transactions."
         ctx.request_id = svc.gateway.last_request_id
         accounts.upsert_account(svc.engine, account)
-        ctx.message = done if isinstance(done, str) else done(before, account)
     return account
-
-
-def subscribe(
-    svc: Services, actor: Actor, account_id: str, *, idempotency_key: str
-) -> dict[str, Any]:
-    """Subscribe to daily transaction refreshes; Stripe also starts one refresh right away."""
-    return _account_action(
-        svc,
-        actor,
-        account_id,
-        action="transactions.subscribe",
-        idempotency_key=idempotency_key,
-        call=lambda fca, key: svc.gateway.subscribe_transactions(fca, idempotency_key=key),
-        done=lambda before, after: _subscribed_message(before, after, now=svc.now()),
-        read_first=True,
-    )
 
 
 def _subscribed_message(
@@ -121,21 +115,6 @@ def _subscribed_message(
         return "Subscribed to transactions; a refresh has started."
     reason = refresh_rule.not_started_reason(after, "transactions", now=now)
     return f"Subscribed to transactions. {reason}"
-
-
-def unsubscribe(
-    svc: Services, actor: Actor, account_id: str, *, idempotency_key: str
-) -> dict[str, Any]:
-    """Stop daily refreshes; already mirrored rows stay readable."""
-    return _account_action(
-        svc,
-        actor,
-        account_id,
-        action="transactions.unsubscribe",
-        idempotency_key=idempotency_key,
-        call=lambda fca, key: svc.gateway.unsubscribe_transactions(fca, idempotency_key=key),
-        done="Unsubscribed from transactions.",
-    )
 
 
 def refresh(
