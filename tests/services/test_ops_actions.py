@@ -16,12 +16,11 @@ import pytest
 from sqlmodel import select
 
 from services import collection
-from services import transaction_sync as ts
 from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import Forbidden, StripeUnavailable
-from services.usecases import refresh_balance
+from services.usecases import refresh_balance, sync_transactions
 from services.usecases import review_ownership as orv
 
 STRIPE_CHANGING: dict[str, Callable[..., Any]] = {
@@ -32,9 +31,9 @@ STRIPE_CHANGING: dict[str, Callable[..., Any]] = {
     "collect.verify": collection.verify_microdeposits,
     "account.refresh": refresh_balance.refresh,
     "ownership refresh": orv.refresh_ownership,
-    "transactions.subscribe": ts.subscribe,
-    "transactions.unsubscribe": ts.unsubscribe,
-    "transactions refresh": ts.refresh,
+    "transactions.subscribe": sync_transactions.subscribe,
+    "transactions.unsubscribe": sync_transactions.unsubscribe,
+    "transactions refresh": sync_transactions.refresh,
 }
 
 
@@ -97,7 +96,7 @@ def _calls(
         "account.refresh": lambda k: refresh_balance.refresh(
             svc, actor, account_id, "balance", idempotency_key=k
         ),
-        "transactions.subscribe": lambda k: ts.subscribe(svc, actor, account_id, idempotency_key=k),
+        "transactions.subscribe": lambda k: sync_transactions.subscribe(svc, actor, account_id, idempotency_key=k),
     }
 
 

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from services import transaction_sync
 from services.context import Services
 from services.rules import refresh_rule
 from services.rules.debit_csv import parse_debits_csv
@@ -27,6 +26,7 @@ from services.usecases import (
     check_debit,
     refresh_balance,
     review_ownership,
+    view_transactions,
 )
 from tests.conftest import actor_for
 from tests.stripe_shapes import NOW, account, fixture, refresh
@@ -120,7 +120,7 @@ def test_every_page_and_the_batch_give_the_rules_answer(
     report = review_ownership.check_account(svc, admin, FCA)
     assert (report.refresh_blocker is None) == rule["ownership"].allowed
 
-    status = transaction_sync.transaction_status(svc, admin, FCA)
+    status = view_transactions.transaction_status(svc, admin, FCA)
     assert status.can_refresh == rule["transactions"].allowed
     assert status.why_not == rule["transactions"].reason
 

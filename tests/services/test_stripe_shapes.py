@@ -16,10 +16,17 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from services import collection, intent_sync
-from services import transaction_sync as ts
+from services.adapters import transaction_store
 from services.context import Services
 from services.errors import NotFound
-from services.usecases import browse_accounts, check_debit, review_ownership, sync_accounts
+from services.usecases import (
+    browse_accounts,
+    check_debit,
+    review_ownership,
+    sync_accounts,
+    sync_transactions,
+    view_transactions,
+)
 from services.usecases.resolve_account import resolve
 from tests.conftest import actor_for
 from tests.stripe_shapes import (
@@ -163,15 +170,15 @@ def test_void_pending_and_posted_transactions_sync_and_void_ones_stay_out_of_fig
             list_of([pending, void, posted], "/v1/financial_connections/transactions"))  # fmt: skip
     svc = services_on(stub, sqlite_engine)
 
-    summary = ts.sync_transactions(svc, ADMIN, "fca_txn")
+    summary = sync_transactions.sync_transactions(svc, ADMIN, "fca_txn")
 
     assert (summary.inserted, summary.cursor_after) == (3, "fctxnref_ok")
-    shown = {t["id"] for t in ts.load_transactions(sqlite_engine, "fca_txn")}
+    shown = {t["id"] for t in transaction_store.load_transactions(sqlite_engine, "fca_txn")}
     assert shown == {"fctxn_posted", "fctxn_pending"}  # a void row is no money movement
-    assert [t["id"] for t in ts.load_transactions(sqlite_engine, "fca_txn", status="void")] == [
+    assert [t["id"] for t in transaction_store.load_transactions(sqlite_engine, "fca_txn", status="void")] == [
         "fctxn_void"
     ]
-    insight = ts.insight(sqlite_engine, fca, now=NOW)
+    insight = view_transactions.insight(sqlite_engine, fca, now=NOW)
     assert insight.transaction_count == 2
     assert posted["amount"] == 300  # Stripe's example: money in is positive
 

@@ -20,17 +20,15 @@ from services.rules.calendar import (
     on_or_before_business_day,
     us_bank_holidays,
 )
-from services.transactions import (
-    IncomeStream,
+from services.rules.cashflow import (
     daily_cash_flow,
-    detect_income,
-    filter_transactions,
-    normalise_description,
     risk_aggregates,
     running_balance,
-    suggest_debit_date,
     top_counterparties,
 )
+from services.rules.descriptions import normalise_description
+from services.rules.income import IncomeStream, detect_income, suggest_debit_date
+from services.rules.transactions import filter_transactions
 
 _ids = itertools.count(1)
 
