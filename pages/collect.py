@@ -19,7 +19,8 @@ import streamlit as st
 
 from components.feedback import format_age, format_timestamp
 from pages import _runtime as runtime
-from services import accounts, collection, flows
+from services import accounts, flows
+from services.usecases import collection_requests as collection
 from services.errors import FcopsError, StripeRequestError
 
 T = TypeVar("T")

@@ -19,8 +19,8 @@ from components.conversion_charts import (
 )
 from components.feedback import format_age, format_timestamp
 from pages import _runtime as runtime
-from services import intent_sync
-from services.conversion import VERIFICATION_METHODS
+from services.usecases import sync_intents as intent_sync
+from services.rules.funnel import VERIFICATION_METHODS
 
 actor = runtime.guard("conversion.view")
 runtime.page_header(

@@ -15,7 +15,7 @@ from components.feedback import format_age, format_timestamp
 from components.money import format_money
 from components.navigation import PageSpec, pages_for
 from pages import _runtime as runtime
-from services import overview as ov
+from services.usecases import overview as ov
 from services.auth import Actor
 from services.flows import FLOW_TITLES
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from services import collection, intent_sync
+from services.usecases import collection_requests as collection, sync_intents as intent_sync
 from services.auth import Actor
 from tests.app.conftest import no_exceptions, open_page, refused, texts
 from tests.app.conftest import shared_app as app

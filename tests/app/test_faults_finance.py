@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from services import audit, flows, intent_sync
+from services import audit, flows
+
+from services.usecases import sync_intents as intent_sync
 from services.auth import Actor
 from services.errors import StripeUnavailable
 from tests.app.conftest import no_exceptions, open_page, texts

@@ -9,7 +9,9 @@ import pytest
 from sqlmodel import delete, func, select
 from streamlit.testing.v1 import AppTest
 
-from services import accounts, intent_sync
+from services import accounts
+
+from services.usecases import sync_intents as intent_sync
 from services.adapters.models import (
     AccountRecord,
     BalanceSnapshot,
@@ -118,7 +120,7 @@ def test_manager_sees_conversion_per_method_and_no_customer_data(mirrored: Any) 
     assert "Jenny Rosen" not in shown
     assert links(at) == {"Conversion", "See the funnel", "Sync on Conversion"}
     # intents paid by card or Link (dynamic payment methods) are named apart, not as usable
-    from services import overview
+    from services.usecases import overview
     methods = overview.manager_overview(mirrored.engine, now=mirrored.services.now()).methods
     for method in methods:
         if method.other_method:

@@ -11,7 +11,8 @@ import pytest
 from sqlmodel import select
 
 from sandbox.client import SimulationError
-from services import collection, flows
+from services import flows
+from services.usecases import collection_requests as collection
 from services.adapters.models import AuditEntry, IntentRecord
 from services.adapters.store import session_scope
 from services.context import Services

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from services import collection, intent_sync
+from services.usecases import collection_requests as collection, sync_intents as intent_sync
 from services.adapters.models import AuditEntry, IntentRecord, SyncState
 from services.adapters.store import session_scope
 from services.context import Services

@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from services import accounts, collection
+from services import accounts
+
+from services.usecases import collection_requests as collection
 from services import ownership_review as orv
 from services import transaction_sync as ts
 from services.adapters.models import AuditEntry

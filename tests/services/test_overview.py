@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from services import overview as ov
+from services.usecases import overview as ov
 from services.adapters.models import AccountRecord, AuditEntry, IntentRecord, OwnershipCheck
 from services.adapters.store import session_scope
 from services.auth import Actor

@@ -14,7 +14,8 @@ from sqlalchemy import text
 from bootstrap import SANDBOX_KEY
 from sandbox.client import Simulator
 from sandbox.server import start_background
-from services import accounts, debits, overview
+from services import accounts, debits
+from services.usecases import overview
 from services.adapters.gateway import StripeGateway
 from services.adapters.store import create_schema, open_store
 from services.batch import parse_debits_csv

@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from services import accounts, collection, debits, intent_sync, ownership_review
+from services import accounts, debits, ownership_review
+
+from services.usecases import collection_requests as collection, sync_intents as intent_sync
 from services import transaction_sync as ts
 from services.context import Services
 from services.errors import NotFound

@@ -23,7 +23,9 @@ from typing import Any
 
 from sqlmodel import select
 
-from services import accounts, audit, flows, intent_sync
+from services import accounts, audit, flows
+
+from services.usecases import sync_intents as intent_sync
 from services.adapters import flow_requests, stripe_api
 from services.adapters.gateway import (
     CustomerCreateParams,

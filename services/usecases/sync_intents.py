@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from services import audit
-from services import conversion as funnel_math
+from services.rules import funnel as funnel_math
 from services.adapters.models import IntentRecord, SyncState, utcnow
 from services.adapters.store import mark_sync, read_sync_cursor, retrying, session_scope, upsert
 from services.auth import Actor

@@ -15,7 +15,9 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, or_, select
 
-from services import audit, debits, flows, intent_sync
+from services import audit, debits, flows
+
+from services.usecases import sync_intents as intent_sync
 from services.adapters.models import AccountRecord, IntentRecord, OwnershipCheck, SyncState
 from services.adapters.store import session_scope
 from services.auth import Actor
