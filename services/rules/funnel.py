@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from services.rules.clock import unix_seconds
+from services.rules.intents import mapping, verification_method
 
 __all__ = [
     "FUNNEL_COLUMNS",
@@ -117,7 +118,7 @@ def classify_intent(
     """
     kind = _kind(intent)
     created = int(intent["created"])
-    method = _verification_method(intent)
+    method = verification_method(intent)
     payment_method = _payment_method(intent, kind)
     path = _path(intent, payment_method, method)
     stage = _stage(intent, kind, now=unix_seconds(now), abandon_after=abandon_after_seconds)
@@ -205,11 +206,6 @@ def _kind(intent: Mapping[str, Any]) -> str:
     raise ValueError(f"{ident or 'This object'} is neither a setup_intent nor a payment_intent.")
 
 
-def _verification_method(intent: Mapping[str, Any]) -> str:
-    options = _mapping(_mapping(intent.get("payment_method_options")).get("us_bank_account"))
-    return str(options.get("verification_method") or "automatic")
-
-
 def _payment_method(intent: Mapping[str, Any], kind: str) -> Mapping[str, Any] | str | None:
     """The intent's payment method, or the one its last failed attempt used.
 
@@ -220,19 +216,19 @@ def _payment_method(intent: Mapping[str, Any], kind: str) -> Mapping[str, Any] |
     if found:
         return found if isinstance(found, Mapping | str) else None
     error_field = "last_setup_error" if kind == "setup_intent" else "last_payment_error"
-    failed = _mapping(intent.get(error_field)).get("payment_method")
+    failed = mapping(intent.get(error_field)).get("payment_method")
     return failed if isinstance(failed, Mapping | str) and failed else None
 
 
 def _path(
     intent: Mapping[str, Any], payment_method: Mapping[str, Any] | str | None, method: str
 ) -> str:
-    if _mapping(intent.get("next_action")).get("type") == "verify_with_microdeposits":
+    if mapping(intent.get("next_action")).get("type") == "verify_with_microdeposits":
         return "manual"
     if isinstance(payment_method, Mapping):
         if payment_method.get("type", "us_bank_account") != "us_bank_account":
             return "other"
-        bank = _mapping(payment_method.get("us_bank_account"))
+        bank = mapping(payment_method.get("us_bank_account"))
         return "instant" if bank.get("financial_connections_account") else "manual"
     if payment_method is None:
         return "none"
@@ -351,10 +347,3 @@ def _outcome_rows(outcomes: list[IntentOutcome]) -> pd.DataFrame:
     frame["created_at"] = pd.to_datetime(frame["created"], unit="s", utc=True)
     frame["week"] = frame["week"].astype(object)
     return frame
-
-
-# --- small helpers --------------------------------------------------------------------------
-
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}

@@ -1,46 +1,39 @@
-"""SetupIntents and PaymentIntents mirrored into the store, and the conversion funnel over them.
+"""A manager (or the worker) mirrors SetupIntents and PaymentIntents into the store.
 
-The manager's conversion page reads ``intents`` rows, never Stripe, so filters and charts stay
-fast. The sync is incremental by ``created``: each run lists intents created since the stored
-cursor, which is the newest ``created`` seen minus an overlap window, so intents still moving
-(microdeposits take days, §6.2) are listed again and their new status lands. Intents older than
-the window whose status changed are found through their lifecycle events (§5.1) and retrieved one
-by one. Success times come from ``setup_intent.succeeded`` and ``payment_intent.processing`` /
-``.succeeded`` events, which is when a payment method became usable. Every write is an upsert by
-intent id, so re-running a sync is always safe.
+The conversion report reads ``intents`` rows, never Stripe, so filters and charts stay fast
+(:mod:`services.usecases.conversion_report`). The sync is incremental by ``created``: each run
+lists intents created since the stored cursor, which is the newest ``created`` seen minus an
+overlap window, so intents still moving (microdeposits take days, §6.2) are listed again and
+their new status lands. Intents older than the window whose status changed are found through
+their lifecycle events (§5.1) and retrieved one by one. Success times come from
+``setup_intent.succeeded`` and ``payment_intent.processing`` / ``.succeeded`` events, which is
+when a payment method became usable. Every write is an upsert by intent id, so re-running a
+sync is always safe.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as dtime
 from typing import Any
 
-import pandas as pd
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session
 
-from services import audit
-from services.rules import funnel as funnel_math
-from services.adapters.models import IntentRecord, SyncState, utcnow
-from services.adapters.store import mark_sync, read_sync_cursor, retrying, session_scope, upsert
-from services.auth import Actor
+from services.adapters.models import IntentRecord, utcnow
+from services.adapters.store import mark_sync, read_sync_cursor, retrying, upsert
+from services.audit import audited
+from services.auth import Actor, require
 from services.context import Services
-from services.errors import ValidationError
-from services.rules.clock import as_utc, unix_seconds
+from services.rules.intents import UNKNOWN_FLOW, intent_values, is_bank_intent, kind_of
 
 __all__ = [
     "FULL_WINDOW_SECONDS",
     "OVERLAP_SECONDS",
-    "StoreInfo",
+    "SYNC_NAME",
+    "UNKNOWN_FLOW",
     "SyncResult",
-    "conversion",
-    "intent_values",
-    "outcomes",
-    "store_info",
     "store_intent",
     "sync_intents",
 ]
@@ -58,7 +51,6 @@ CHANGE_EVENTS = (
     "payment_intent.payment_failed",
     "payment_intent.canceled",
 )
-UNKNOWN_FLOW = "unknown"
 Progress = Callable[[int, int | None, str], None]
 
 
@@ -83,65 +75,7 @@ class SyncResult:
     message: str
 
 
-@dataclass(frozen=True)
-class StoreInfo:
-    """How much the store holds and when it was last synced (for the page's sync decision)."""
-
-    intents: int
-    flows: list[str]
-    methods: list[str]
-    first_created: int | None
-    last_created: int | None
-    last_finished_at: datetime | None
-    cursor: int | None
-
-
-# --------------------------------------------------------------------------- mapping
-
-
-def _kind(intent: Mapping[str, Any]) -> str:
-    obj = intent.get("object")
-    if obj in ("setup_intent", "payment_intent"):
-        return str(obj)
-    return "payment_intent" if str(intent.get("id", "")).startswith("pi_") else "setup_intent"
-
-
-def _verification_method(intent: Mapping[str, Any]) -> str:
-    options = (intent.get("payment_method_options") or {}).get("us_bank_account") or {}
-    return str(options.get("verification_method") or "automatic")
-
-
-def _customer_id(intent: Mapping[str, Any]) -> str | None:
-    customer = intent.get("customer")
-    if isinstance(customer, Mapping):
-        return str(customer.get("id")) if customer.get("id") else None
-    return str(customer) if customer else None
-
-
-def _is_bank_intent(intent: Mapping[str, Any]) -> bool:
-    types = intent.get("payment_method_types")
-    return not types or "us_bank_account" in types
-
-
-def without_secrets(intent: Mapping[str, Any]) -> dict[str, Any]:
-    """The intent as stored: the client secret lets anyone confirm it, so it never reaches disk."""
-    return {k: v for k, v in intent.items() if k != "client_secret"}
-
-
-def intent_values(intent: Mapping[str, Any], *, succeeded_at: int | None = None) -> dict[str, Any]:
-    """The :class:`IntentRecord` columns for one Stripe intent dict."""
-    metadata = intent.get("metadata") or {}
-    return {
-        "id": str(intent["id"]),
-        "kind": _kind(intent),
-        "customer_id": _customer_id(intent),
-        "status": str(intent.get("status") or ""),
-        "verification_method": _verification_method(intent),
-        "flow": str(metadata.get("fcops_flow") or UNKNOWN_FLOW),
-        "created": int(intent["created"]),
-        "succeeded_at": succeeded_at,
-        "raw": without_secrets(intent),
-    }
+# --------------------------------------------------------------------------- mirror
 
 
 def _keep_earliest_success(stored: Mapping[str, Any], values: dict[str, Any]) -> dict[str, Any]:
@@ -163,7 +97,7 @@ def store_intent(
     engine: Engine, intent: Mapping[str, Any], *, succeeded_at: int | None = None
 ) -> str:
     """Upsert one intent (the collection page calls this after creating or changing one)."""
-    if not _is_bank_intent(intent):
+    if not is_bank_intent(intent):
         return "skipped"
     values = intent_values(intent, succeeded_at=succeeded_at)
     result: str = retrying(engine, lambda s: _put(s, values))
@@ -217,7 +151,7 @@ class _Tally:
             return
         self.fetched += 1
         setattr(self, outcome, getattr(self, outcome) + 1)
-        if _kind(intent) == "setup_intent":
+        if kind_of(intent) == "setup_intent":
             self.setup_intents += 1
         else:
             self.payment_intents += 1
@@ -234,7 +168,8 @@ def sync_intents(
     """
     report = progress or (lambda done, total, message: None)
 
-    def run(ctx: audit.AuditContext) -> SyncResult:
+    with audited(svc.engine, actor=actor, action="intents.sync", params={"full": full}) as ctx:
+        require(actor, "intents.sync")
         started = time.monotonic()
         now = svc.now()
         cursor = None if full else read_sync_cursor(svc.engine, SYNC_NAME)
@@ -298,114 +233,3 @@ def sync_intents(
             seconds=seconds,
             message=message,
         )
-
-    return audit.guarded(
-        svc.engine,
-        actor=actor,
-        permission="intents.sync",
-        action="intents.sync",
-        target=None,
-        params={"full": full},
-        idempotency_key=None,
-        run=run,
-    )
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def store_info(engine: Engine) -> StoreInfo:
-    with session_scope(engine) as session:
-        count, first, last = session.exec(
-            select(func.count(), func.min(IntentRecord.created), func.max(IntentRecord.created))
-        ).one()
-        flows = session.exec(select(IntentRecord.flow).distinct()).all()
-        methods = session.exec(select(IntentRecord.verification_method).distinct()).all()
-        state = session.get(SyncState, SYNC_NAME)
-    cursor = int(state.cursor) if state and state.cursor and state.cursor.isdigit() else None
-    return StoreInfo(
-        intents=int(count),
-        flows=sorted(str(f) for f in flows if f),
-        methods=sorted(str(m) for m in methods if m),
-        first_created=int(first) if first is not None else None,
-        last_created=int(last) if last is not None else None,
-        last_finished_at=as_utc(state.last_finished_at) if state else None,
-        cursor=cursor,
-    )
-
-
-def _day_start(day: date) -> int:
-    return int(datetime.combine(day, dtime.min, tzinfo=UTC).timestamp())
-
-
-def _load(
-    engine: Engine,
-    *,
-    flows: Sequence[str] | None,
-    methods: Sequence[str] | None,
-    start: date | None,
-    end: date | None,
-) -> list[IntentRecord]:
-    if start and end and end < start:
-        raise ValidationError("The end date is before the start date; pick a later end date.")
-    stmt = select(IntentRecord)
-    if flows:
-        stmt = stmt.where(col(IntentRecord.flow).in_(list(flows)))
-    if methods:
-        stmt = stmt.where(col(IntentRecord.verification_method).in_(list(methods)))
-    if start:
-        stmt = stmt.where(col(IntentRecord.created) >= _day_start(start))
-    if end:
-        stmt = stmt.where(col(IntentRecord.created) < _day_start(end + timedelta(days=1)))
-    with session_scope(engine) as session:
-        return list(session.exec(stmt.order_by(col(IntentRecord.created))).all())
-
-
-def _stored_success_times(rows: list[IntentRecord]) -> dict[str, int]:
-    """When each stored intent first had a usable payment method (from its events)."""
-    return {r.id: int(r.succeeded_at) for r in rows if r.succeeded_at is not None}
-
-
-def conversion(
-    engine: Engine,
-    *,
-    now: datetime | int,
-    flows: Sequence[str] | None = None,
-    methods: Sequence[str] | None = None,
-    start: date | None = None,
-    end: date | None = None,
-    by: str | None = None,
-) -> pd.DataFrame:
-    """Funnel counts per verification method (or per week and method with ``by="week"``).
-
-    Filters run in SQL on the stored intents; dates are UTC days of ``created``, both ends
-    included. With ``methods`` given, only those methods' rows are returned.
-    """
-    rows = _load(engine, flows=flows, methods=methods, start=start, end=end)
-    frame = funnel_math.funnel(
-        [r.raw for r in rows], now=unix_seconds(now), success_times=_stored_success_times(rows), by=by
-    )
-    if methods:
-        frame = frame[frame["verification_method"].isin(list(methods))].reset_index(drop=True)
-    return frame
-
-
-def outcomes(
-    engine: Engine,
-    *,
-    now: datetime | int,
-    flows: Sequence[str] | None = None,
-    methods: Sequence[str] | None = None,
-    start: date | None = None,
-    end: date | None = None,
-) -> pd.DataFrame:
-    """One row per stored intent with its funnel stage and path (for drill-down and CSV)."""
-    rows = _load(engine, flows=flows, methods=methods, start=start, end=end)
-    frame = funnel_math.outcomes_frame(
-        [r.raw for r in rows], now=unix_seconds(now), success_times=_stored_success_times(rows)
-    )
-    flow_by_id = {r.id: r.flow or UNKNOWN_FLOW for r in rows}
-    status_by_id = {r.id: r.status for r in rows}
-    frame.insert(2, "flow", frame["id"].map(flow_by_id).astype("str"))
-    frame.insert(3, "status", frame["id"].map(status_by_id).astype("str"))
-    return frame

@@ -10,8 +10,6 @@ from sqlmodel import delete, func, select
 from streamlit.testing.v1 import AppTest
 
 from services import accounts
-
-from services.usecases import sync_intents as intent_sync
 from services.adapters.models import (
     AccountRecord,
     BalanceSnapshot,
@@ -22,6 +20,7 @@ from services.adapters.models import (
 )
 from services.adapters.store import session_scope
 from services.auth import SYSTEM
+from services.usecases import sync_intents
 from tests.app.conftest import no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
 
@@ -55,7 +54,7 @@ def mirrored() -> Iterator[Any]:
     """The app's store holds the sandbox's accounts and intents, plus one stored mismatch."""
     a = app()
     accounts.sync_accounts(a.services, SYSTEM)
-    intent_sync.sync_intents(a.services, SYSTEM)
+    sync_intents.sync_intents(a.services, SYSTEM)
     with session_scope(a.engine) as session:
         account_id = session.exec(select(AccountRecord.id).limit(1)).one()
         session.merge(
@@ -148,7 +147,7 @@ def emptied(mirrored: Any) -> Iterator[Any]:
         session.execute(delete(SyncState))
     yield mirrored
     accounts.sync_accounts(mirrored.services, SYSTEM)
-    intent_sync.sync_intents(mirrored.services, SYSTEM)
+    sync_intents.sync_intents(mirrored.services, SYSTEM)
 
 
 @pytest.mark.parametrize("role", ["ops", "finance", "manager", "admin"])

@@ -15,11 +15,11 @@ from bootstrap import SANDBOX_KEY
 from sandbox.client import Simulator
 from sandbox.server import start_background
 from services import accounts, debits
-from services.usecases import overview
 from services.adapters.gateway import StripeGateway
 from services.adapters.store import create_schema, open_store
 from services.batch import parse_debits_csv
 from services.context import Services
+from services.usecases import overview
 from tests.services.test_accounts import make_customer
 
 DAY = 86_400
