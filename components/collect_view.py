@@ -5,13 +5,15 @@ Pure formatting over the typed views in :mod:`services.rules.intents`; no servic
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
+import streamlit as st
 
 from components.feedback import format_age, format_timestamp
-from services.rules.intents import MicrodepositItem, OpenRequest
+from services.rules.intents import CollectionRequest, IntentView, MicrodepositItem, OpenRequest
 
 STATUS_WORDS = {
     "requires_payment_method": "Waiting for the customer to link or enter a bank account.",
@@ -108,3 +110,117 @@ def queue_frame(items: list[MicrodepositItem]) -> pd.DataFrame:
             for i in items
         ]
     )
+
+
+# --------------------------------------------------------------------------- drawing
+
+
+def open_requests_table(rows: list[OpenRequest]) -> None:
+    st.dataframe(
+        open_requests_frame(rows),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Waiting for": st.column_config.TextColumn(width=230),
+            "Age": st.column_config.TextColumn(width=70, help="Time since the request was created"),
+            "Customer": st.column_config.TextColumn(width=230),
+            "Method": st.column_config.TextColumn(width=110, help="Verification method"),
+            "Last error": st.column_config.TextColumn(width=260),
+        },
+    )
+
+
+def queue_table(items: list[MicrodepositItem]) -> None:
+    stuck = sum(i.stuck for i in items)
+    left, right = st.columns(2)
+    left.metric("Waiting for verification", len(items))
+    right.metric(
+        "Stuck (more than 2 business days past arrival)",
+        stuck,
+        help="Send these customers the hosted verification link again.",
+    )
+    st.dataframe(
+        queue_frame(items),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Stuck": st.column_config.TextColumn(
+                "Stuck", width=60, help="More than 2 business days past the expected arrival"
+            ),
+            "Business days late": st.column_config.NumberColumn(width=130),
+            "Expected arrival": st.column_config.TextColumn(width=130),
+            "Sent as": st.column_config.TextColumn(width=120),
+            "Customer": st.column_config.TextColumn(width=230),
+            "Verification link": st.column_config.LinkColumn(
+                "Verification link",
+                display_text="open",
+                width=110,
+                help="Stripe's hosted page where the customer enters the code or amounts",
+            ),
+        },
+    )
+
+
+def request_summary(result: CollectionRequest, view: IntentView | None) -> None:
+    """What Stripe returned for the request, and its latest state when read again."""
+    status = view.status if view else result.status
+    kind = "SetupIntent" if result.kind == "setup_intent" else "Financial Connections session"
+    st.markdown(f"#### {kind} `{result.id}`")
+    st.caption(f"For customer `{result.customer_id}`, created {format_timestamp(result.created)}.")
+    cols = st.columns([3, 2, 1])
+    cols[0].metric("Status", status, help=STATUS_WORDS.get(status))
+    cols[1].metric(
+        "Verification",
+        (view.verification_method if view else result.verification_method) or "—",
+    )
+    cols[2].metric("Config version", f"v{result.flow_version}")
+    perms = view.permissions if view else result.permissions
+    prefetch = view.prefetch if view else result.prefetch
+    st.caption(
+        f"On the object Stripe returned: permissions **{', '.join(perms)}**, prefetch "
+        f"**{', '.join(prefetch) or 'none'}**."
+    )
+    if result.kind == "financial_connections.session":
+        st.caption(session_filters_text(result.session_filters))
+    if result.payment_method_options:
+        with st.expander(
+            "payment_method_options as Stripe returned them", icon=":material/data_object:"
+        ):
+            st.code(json.dumps(result.payment_method_options, indent=2), language="json")
+    st.markdown(
+        "**Client secret** for Stripe.js (`collectBankAccountForSetup` / "
+        "`collectFinancialConnectionsAccounts`). Give it only to this customer's browser; it "
+        "is not stored anywhere."
+    )
+    st.code(result.client_secret, language=None)
+    link = (view.hosted_verification_url if view else None) or result.hosted_verification_url
+    if link:
+        st.markdown(
+            f"Hosted microdeposit verification page for the customer: [open it]({link}) "
+            "(Stripe emails this link to the customer when it has their email)."
+        )
+
+
+def microdeposits_note(view: IntentView) -> None:
+    sent_as = (
+        "two small deposits"
+        if view.microdeposit_type == "amounts"
+        else "one $0.01 deposit with a code in its description"
+    )
+    st.info(
+        f"Waiting for the customer to verify microdeposits: Stripe sent {sent_as}, "
+        f"expected to arrive {format_day(view.arrival_date)}. If the customer reads "
+        "what arrived out to you, enter it below.",
+        icon=":material/hourglass_top:",
+    )
+
+
+def linked_note(view: IntentView) -> None:
+    if view.financial_connections_account:
+        st.success(
+            f"Linked through Financial Connections: `{view.financial_connections_account}` "
+            f"(payment method `{view.payment_method}`).",
+            icon=":material/link:",
+        )
+    if view.last_error:
+        st.warning(f"Last error: {view.last_error}", icon=":material/warning:")
