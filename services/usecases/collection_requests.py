@@ -11,12 +11,14 @@ to the audit log, the intents table or a log line: whoever holds it can confirm 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from services import flows
 from services.adapters import flow_requests
 from services.adapters.gateway import FcSessionCreateParams, SetupIntentCreateParams
-from services.audit import audited
+from services.audit import AuditContext, audited
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import FcopsError, NotFound, ValidationError
@@ -54,6 +56,40 @@ from services.usecases.sync_intents import store_intent
 # --------------------------------------------------------------------------- creation
 
 
+@contextmanager
+def _creating(
+    svc: Services, actor: Actor, kind: str, customer_id: str, key: str
+) -> Iterator[tuple[AuditContext, str, flows.FlowConfig]]:
+    """The one path every creation takes: an audit row, the role check, the customer's id and
+    the flow's saved configuration."""
+    with audited(
+        svc.engine,
+        actor=actor,
+        action="collect.create",
+        params={"kind": kind, "customer": customer_id},
+        idempotency_key=key,
+    ) as ctx:
+        require(actor, "collect.create")
+        yield ctx, parse_customer(customer_id), flows.load_flow(svc.engine, FLOW)
+
+
+def _send(
+    svc: Services,
+    ctx: AuditContext,
+    key: str,
+    what: str,
+    create: Callable[..., dict[str, Any]],
+    params: Any,
+) -> tuple[dict[str, Any], bool]:
+    """Send the create call; also whether Stripe replayed an earlier object for this key."""
+    replayed = was_replayed(svc, key, "collect.create")
+    with unconfirmed(what):
+        created = create(params, idempotency_key=key)
+    ctx.target = str(created["id"])
+    ctx.request_id = svc.gateway.last_request_id
+    return created, replayed
+
+
 def setup_intent_params(
     config: flows.FlowConfig, *, customer_id: str, actor: Actor
 ) -> SetupIntentCreateParams:
@@ -74,25 +110,14 @@ def create_setup_intent(
 ) -> CollectionRequest:
     """A SetupIntent carrying exactly the ``setup_intent`` flow's saved configuration (audited)."""
     key = require_key(idempotency_key)
-    with audited(
-        svc.engine,
-        actor=actor,
-        action="collect.create",
-        params={"kind": "setup_intent", "customer": customer_id},
-        idempotency_key=key,
-    ) as ctx:
-        require(actor, "collect.create")
-        customer = parse_customer(customer_id)
-        config = flows.load_flow(svc.engine, FLOW)
+    with _creating(svc, actor, "setup_intent", customer_id, key) as (ctx, customer, config):
         params = setup_intent_params(config, customer_id=customer, actor=actor)
         ctx.params.update(
             customer=customer, flow=FLOW, flow_version=config.version, config=config.value()
         )
-        replayed = was_replayed(svc, key, "collect.create")
-        with unconfirmed("the new SetupIntent"):
-            intent = svc.gateway.create_setup_intent(params, idempotency_key=key)
-        ctx.target = str(intent["id"])
-        ctx.request_id = svc.gateway.last_request_id
+        intent, replayed = _send(
+            svc, ctx, key, "the new SetupIntent", svc.gateway.create_setup_intent, params
+        )
         ctx.message = (
             f"Same request as before: Stripe returned the existing SetupIntent {intent['id']}."
             if replayed
@@ -175,16 +200,11 @@ def create_fc_session(
     Permissions and prefetch default to the ``setup_intent`` flow's; pass them to choose others.
     """
     key = require_key(idempotency_key)
-    with audited(
-        svc.engine,
-        actor=actor,
-        action="collect.create",
-        params={"kind": "financial_connections.session", "customer": customer_id},
-        idempotency_key=key,
-    ) as ctx:
-        require(actor, "collect.create")
-        customer = parse_customer(customer_id)
-        config = flows.load_flow(svc.engine, FLOW)
+    with _creating(svc, actor, "financial_connections.session", customer_id, key) as (
+        ctx,
+        customer,
+        config,
+    ):
         perms, pre = _session_choice(config, permissions, prefetch)
         params = fc_session_params(customer, perms, pre)
         ctx.params.update(
@@ -193,11 +213,14 @@ def create_fc_session(
             prefetch=list(pre),
             flow_version=config.version,
         )
-        replayed = was_replayed(svc, key, "collect.create")
-        with unconfirmed("the new Financial Connections session"):
-            session = svc.gateway.create_fc_session(params, idempotency_key=key)
-        ctx.target = str(session["id"])
-        ctx.request_id = svc.gateway.last_request_id
+        session, replayed = _send(
+            svc,
+            ctx,
+            key,
+            "the new Financial Connections session",
+            svc.gateway.create_fc_session,
+            params,
+        )
         ctx.message = (
             f"Same request as before: Stripe returned the existing session {session['id']}."
             if replayed
