@@ -97,7 +97,10 @@ def new_customer() -> None:
     )
     if result is not None:
         st.session_state[CUSTOMER] = result.id
-        (st.info if result.reused else st.success)(result.message)
+        if result.reused:
+            st.info(result.message, icon=":material/info:")
+        else:
+            st.success(result.message, icon=":material/check_circle:")
 
 
 def create_request(kind: str, config_version: int) -> None:
