@@ -81,6 +81,8 @@ def play_requested_step(actor: Actor, request: CollectionRequest) -> IntentView 
         return None
     name, params, run_step = _step(simulator, request, step)
     svc = runtime.get_app().services
+    # Wrapped in a 1-tuple: an FC session step returns None on success, and runtime.call
+    # returns None on failure, so the tuple tells the two apart.
     ran = runtime.call(
         lambda: (
             simulate(svc, actor, intent_id=request.id, step=name, params=params, run_step=run_step),
