@@ -129,8 +129,9 @@ def forget_key_unless_unknown(scope: str, err: BaseException) -> None:
     """After a failure Stripe answered (any HTTP error, a refusal, a saved 500) the key is
     spent: Stripe would replay that answer, so the person's retry becomes a new request. Only
     an unknown outcome (timeout, connection error, same request in flight) keeps the key, so
-    the retry is the same request and Stripe does it at most once (reference §1.6)."""
-    if not outcome_unknown(err):
+    the retry is the same request and Stripe does it at most once (reference §1.6). An error
+    marked ``keep_idempotency_key`` (a microdeposit mismatch) keeps it too."""
+    if not outcome_unknown(err) and not getattr(err, "keep_idempotency_key", False):
         new_request(scope)
 
 

@@ -15,10 +15,10 @@ from components.feedback import format_age, format_timestamp
 from components.money import format_money
 from components.navigation import PageSpec, pages_for
 from pages import _runtime as runtime
-from services import overview as ov
 from services.auth import Actor
 from services.rules import wording
 from services.rules.flow_config import FLOW_TITLES
+from services.usecases import overview as ov
 
 actor = runtime.guard("accounts.sync")
 app = runtime.get_app()
@@ -250,7 +250,7 @@ def admin_cards(data: ov.AdminOverview) -> None:
 
 
 def attention(who: Actor) -> None:
-    data = runtime.call(ov.overview, svc.engine, who, now=svc.now())
+    data = runtime.call(ov.overview, svc, who)
     if data is None:
         return
     if data.empty:

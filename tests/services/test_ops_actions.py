@@ -15,20 +15,25 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from services import collection
 from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import Forbidden, StripeUnavailable
-from services.usecases import refresh_balance, sync_transactions
+from services.usecases import (
+    collect_customers,
+    collection_requests,
+    microdeposits,
+    refresh_balance,
+    sync_transactions,
+)
 from services.usecases import review_ownership as orv
 
 STRIPE_CHANGING: dict[str, Callable[..., Any]] = {
-    "collect.customer": collection.create_customer,
-    "collect.create (SetupIntent)": collection.create_setup_intent,
-    "collect.create (FC session)": collection.create_fc_session,
-    "collect.cancel": collection.cancel_request,
-    "collect.verify": collection.verify_microdeposits,
+    "collect.customer": collect_customers.create_customer,
+    "collect.create (SetupIntent)": collection_requests.create_setup_intent,
+    "collect.create (FC session)": collection_requests.create_fc_session,
+    "collect.cancel": collection_requests.cancel_request,
+    "collect.verify": microdeposits.verify_microdeposits,
     "account.refresh": refresh_balance.refresh,
     "ownership refresh": orv.refresh_ownership,
     "transactions.subscribe": sync_transactions.subscribe,
@@ -81,16 +86,16 @@ def _calls(
         {"customer": customer, "allowed_payment_method_types": ["us_bank_account"]}, idempotency_key=None
     )["id"]
     return {
-        "collect.customer": lambda k: collection.create_customer(
+        "collect.customer": lambda k: collect_customers.create_customer(
             svc, actor, email=f"new-{secrets.token_hex(4)}@example.com", idempotency_key=k
         ),
-        "collect.create": lambda k: collection.create_setup_intent(
+        "collect.create": lambda k: collection_requests.create_setup_intent(
             svc, actor, customer_id=customer, idempotency_key=k
         ),
-        "collect.cancel": lambda k: collection.cancel_request(
+        "collect.cancel": lambda k: collection_requests.cancel_request(
             svc, actor, intent, reason="abandoned", idempotency_key=k
         ),
-        "collect.verify": lambda k: collection.verify_microdeposits(
+        "collect.verify": lambda k: microdeposits.verify_microdeposits(
             svc, actor, intent, descriptor_code="SM11AA", idempotency_key=k
         ),
         "account.refresh": lambda k: refresh_balance.refresh(

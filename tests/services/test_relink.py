@@ -14,7 +14,6 @@ from sqlalchemy import text
 from bootstrap import SANDBOX_KEY
 from sandbox.client import Simulator
 from sandbox.server import start_background
-from services import overview
 from services.adapters.gateway import StripeGateway
 from services.adapters.store import create_schema, open_store
 from services.context import Services
@@ -24,6 +23,7 @@ from services.usecases import (
     check_batch,
     check_debit,
     export_accounts,
+    overview,
     sync_accounts,
 )
 from tests.services.test_accounts import make_customer

@@ -15,15 +15,17 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from services import collection, intent_sync
 from services.adapters import transaction_store
 from services.context import Services
 from services.errors import NotFound
 from services.usecases import (
     browse_accounts,
     check_debit,
+    collection_requests,
+    conversion_report,
     review_ownership,
     sync_accounts,
+    sync_intents,
     sync_transactions,
     view_transactions,
 )
@@ -229,11 +231,11 @@ def test_the_intent_sync_keeps_dynamic_offers_and_counts_card_payments_apart(
     stub.on("GET", "/v1/payment_intents", list_of([card_paid_intent()], "/v1/payment_intents"))
     svc = services_on(stub, sqlite_engine)
 
-    result = intent_sync.sync_intents(svc, ADMIN)
+    result = sync_intents.sync_intents(svc, ADMIN)
 
     assert (result.setup_intents, result.payment_intents) == (0, 1)  # a card-only SI is no ACH
     [row] = (
-        intent_sync.conversion(sqlite_engine, now=NOW)
+        conversion_report.conversion(sqlite_engine, now=NOW)
         .query("verification_method == 'automatic'")
         .to_dict("records")
     )
@@ -274,7 +276,7 @@ def test_a_setup_intent_answered_without_bank_options_is_still_a_collection_requ
               "payment_method_types": ["us_bank_account"]}  # fmt: skip
     stub.on("POST", "/v1/setup_intents", answer)
     stub.on("GET", f"/v1/customers/{CUS}", example_customer())
-    request = collection.create_setup_intent(
+    request = collection_requests.create_setup_intent(
         services_on(stub, sqlite_engine), ADMIN, customer_id=CUS, idempotency_key="shape-si-1"
     )
     assert (request.id, request.status, request.verification_method) == (

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from services.conversion import classify_intent
 from services.rules import refresh_rule
 from services.rules.bank_account import flatten_account
 from services.rules.debit import assess_debit, effective_balance
+from services.rules.funnel import classify_intent
 from services.rules.owners import match_owners
 from services.rules.relink import relink_needed
 from tests.stripe_shapes import (
