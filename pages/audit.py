@@ -144,17 +144,7 @@ picked_rows = st.dataframe(
     on_select="rerun",
     selection_mode="single-row",
     key="audit_table",
-    column_order=(
-        "time",
-        "actor",
-        "role",
-        "action",
-        "target",
-        "outcome",
-        "message",
-        "stripe_request_id",
-        "params",
-    ),
+    column_order=[c for c in export_audit.COLUMNS if c != "idempotency_key"],
     column_config={
         "time": st.column_config.TextColumn("Time (UTC)"),
         "actor": "Actor",

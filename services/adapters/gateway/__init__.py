@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import stripe
 from stripe.params import (
@@ -65,6 +65,18 @@ __all__ = [
     "SubscriptionCreateParams",
     "translate_error",
 ]
+
+def _intent_list(created_gte: int | None, customer: str | None, expand: Sequence[str]) -> dict[str, Any]:
+    """The list parameters SetupIntents and PaymentIntents share (both SDK types accept them)."""
+    params: dict[str, Any] = {"limit": 100}
+    if created_gte is not None:
+        params["created"] = {"gte": created_gte}
+    if customer:
+        params["customer"] = customer
+    if expand:
+        params["expand"] = [f"data.{e}" for e in expand]
+    return params
+
 
 class StripeGateway:
     """Typed calls over ``StripeClient``; returns Stripe-shaped dicts.
@@ -382,13 +394,7 @@ class StripeGateway:
         customer: str | None = None,
         expand: Sequence[str] = (),
     ) -> Iterator[dict[str, Any]]:
-        params: SetupIntentListParams = {"limit": 100}
-        if created_gte is not None:
-            params["created"] = {"gte": created_gte}
-        if customer:
-            params["customer"] = customer
-        if expand:
-            params["expand"] = [f"data.{e}" for e in expand]
+        params = cast(SetupIntentListParams, _intent_list(created_gte, customer, expand))
         return self._iter(lambda: self.v1.setup_intents.list(params=params))
 
     def iter_payment_intents(
@@ -398,13 +404,7 @@ class StripeGateway:
         customer: str | None = None,
         expand: Sequence[str] = (),
     ) -> Iterator[dict[str, Any]]:
-        params: PaymentIntentListParams = {"limit": 100}
-        if created_gte is not None:
-            params["created"] = {"gte": created_gte}
-        if customer:
-            params["customer"] = customer
-        if expand:
-            params["expand"] = [f"data.{e}" for e in expand]
+        params = cast(PaymentIntentListParams, _intent_list(created_gte, customer, expand))
         return self._iter(lambda: self.v1.payment_intents.list(params=params))
 
     def verify_microdeposits(
