@@ -37,7 +37,7 @@ USERNAME_MAX = 64
 # Bounds the pages' widgets show; the services enforce the same ones.
 POLICY_MAX_AGE_HOURS = (1, 720)  # a balance older than this is too old to debit against
 PERCENT = (0, 100)
-BATCH_ROWS_MAX = 50_000  # services.batch's limit for one uploaded file
+BATCH_ROWS_MAX = 50_000  # services.rules.debit_csv's limit for one uploaded file
 
 STRIPE_LIMITS: dict[str, int] = {
     "customer.name": 256,

@@ -172,7 +172,7 @@ def test_bad_users_are_refused_and_the_file_is_untouched(tmp_path: Path, monkeyp
 
 
 def test_bad_csv_files_give_a_file_error_or_row_errors_only() -> None:
-    from services.batch import parse_debits_csv
+    from services.rules.debit_csv import parse_debits_csv
 
     failures = []
     for data in BAD_CSV:
@@ -249,26 +249,26 @@ NOT_WIRED = pytest.mark.xfail(
 
 @NOT_WIRED
 def test_customer_search_refuses_nul_and_huge_terms(engine) -> None:  # type: ignore[no-untyped-def]
-    from services import accounts
     from services.context import Services
+    from services.usecases import browse_accounts
 
     svc = Services(gateway=None, engine=engine, mode="sandbox")  # type: ignore[arg-type]
     before = _count(engine, CustomerRecord)
-    failures = _refusals(SEARCH_TERMS, lambda t: accounts.search_customers(svc, ADMIN, t))
+    failures = _refusals(SEARCH_TERMS, lambda t: browse_accounts.search_customers(svc, ADMIN, t))
     assert _count(engine, CustomerRecord) == before
     assert failures == []
 
 
 @NOT_WIRED
 def test_the_debit_policy_refuses_values_the_page_would_not_allow(engine) -> None:  # type: ignore[no-untyped-def]
-    from services import debits
-    from services.balances import DebitPolicy
+    from services.rules.debit import DebitPolicy
+    from services.usecases import debit_policy
 
     before = _count(engine, Setting)
 
     def save(policy_args: dict[str, Any]) -> object:
         policy = DebitPolicy(**policy_args)
-        return debits.save_policy(engine, ADMIN, policy, expected_version=0)
+        return debit_policy.save_policy(engine, ADMIN, policy, expected_version=0)
 
     cases = [{"max_age_seconds": 10**20}, {"max_age_seconds": 721 * 3600},
              {"buffer_percent": 1e6}, {"buffer_amount": 10**20}]
