@@ -147,5 +147,5 @@ def is_unauthorized(outcome: Outcome) -> bool:
 # How often debits come back unauthorized, by how the account was verified (a small share,
 # several times higher for microdeposit-verified accounts, which nobody logged in to), and how
 # often a manually entered account number turns out wrong (R03/R04).
-UNAUTHORIZED_SHARE = {"financial_connections": 0.004, "microdeposits": 0.02}
-MANUAL_INVALID_SHARE = 0.02
+UNAUTHORIZED_SHARE = {"financial_connections": 0.002, "microdeposits": 0.012}
+MANUAL_INVALID_SHARE = 0.015

@@ -128,7 +128,7 @@ def outcome_for_payment(state: State, pi: Obj, pm: Obj) -> Outcome:
 
 def bank_outcome(state: State, pm: Obj, outcome: Outcome, rng: random.Random) -> Outcome:
     """What a live bank adds to the account's own outcome: an account Financial Connections
-    lost (often closed at the bank) comes back R02 half the time; a manually entered number is
+    lost (often closed at the bank) comes back R02 a third of the time; a manually entered number is
     sometimes wrong (R03/R04); a small share is disputed as unauthorized, more for accounts
     verified by microdeposits. Draws the same numbers in the same order whatever the outcome."""
     closed, invalid_number, unauthorized, pick = (rng.random() for _ in range(4))
@@ -136,7 +136,7 @@ def bank_outcome(state: State, pm: Obj, outcome: Outcome, rng: random.Random) ->
         return outcome
     fca_id = pm["us_bank_account"]["financial_connections_account"]
     fca = state.lookup(fca_id) if fca_id else None
-    if fca is not None and fca.get("status") in ("inactive", "disconnected") and closed < 0.5:
+    if fca is not None and fca.get("status") in ("inactive", "disconnected") and closed < LOST_CLOSED:
         return RETURNS["R02"]
     if fca_id is None and invalid_number < MANUAL_INVALID_SHARE:
         return RETURNS["R03" if pick < 0.6 else "R04"]
@@ -146,6 +146,7 @@ def bank_outcome(state: State, pm: Obj, outcome: Outcome, rng: random.Random) ->
     return outcome
 
 
+LOST_CLOSED = 0.3  # share of debits from an account FC lost that come back closed (R02)
 SETTLEMENT_BANKING_DAYS = 4  # standard ACH settlement, T+4 business days (§6.4)
 
 

@@ -6,6 +6,7 @@ after a non-NSF return, a blocked payment method (reference §6.4-6.5, issue 12)
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -14,10 +15,10 @@ import pytest
 import stripe
 
 from sandbox.api.ach_outcomes import RETURNS, SUCCESS, UNAUTHORIZED_SHARE
-from sandbox.api.charges import bank_outcome, settlement_delay
+from sandbox.api.charges import available_balance, bank_outcome, settlement_delay
 from sandbox.core import SandboxConfig, State
-from sandbox.server import SandboxHandle, start_background
-from sandbox.shared_facts import is_business_day
+from sandbox.server import SandboxHandle, build_state, start_background
+from sandbox.shared_facts import is_business_day, next_business_day
 from sandbox.spec.shapes import Checker
 from tests.contract.conftest import TEST_KEY, hook
 from tests.contract.test_payments import debit, linked_setup, verified_manual_pm
@@ -174,3 +175,77 @@ def test_returns_take_one_or_two_banking_days_and_unauthorized_ones_up_to_sixty_
     assert all(3 * DAY < d <= 5 * DAY for d in settled)  # Friday (T+4)
     for d in quick + settled:
         assert is_business_day(datetime.fromtimestamp(at + d, UTC).date())
+
+
+# --------------------------------------------------------------------------- the demo world
+
+
+WORLD_NOW = 1_767_369_600  # Fri 2026-01-02 16:00 UTC
+
+
+def _debits(seed: int) -> tuple[State, list[dict[str, Any]]]:
+    state = build_state(SandboxConfig(seed=seed, customers=400, now=WORLD_NOW))
+    debits = [pi for pi in state.find("payment_intent") if pi["latest_charge"]]
+    return state, debits
+
+
+def _outcomes(debits: list[dict[str, Any]]) -> list[tuple[str, str, str | None]]:
+    return [(pi["id"], pi["status"], (pi["last_payment_error"] or {}).get("code")) for pi in debits]
+
+
+def test_the_demo_world_holds_ninety_days_of_debits_that_settled_or_came_back() -> None:
+    state, debits = _debits(42)
+    assert len(debits) > 150
+    assert all(WORLD_NOW - pi["created"] <= 91 * DAY for pi in debits)
+    codes = Counter(code for _, _, code in _outcomes(debits))
+    statuses = Counter(pi["status"] for pi in debits)
+    assert statuses["succeeded"] > len(debits) / 2
+    assert statuses["processing"] > 0 and statuses["requires_payment_method"] > 0
+    assert codes["insufficient_funds"] > 0 and codes["account_closed"] > 0
+    returned = statuses["requires_payment_method"]
+    assert returned / len(debits) < 0.15  # below Nacha's overall limit, as a going business is
+    failed_at = {
+        e["data"]["object"]["id"]: e["created"]
+        for e in state.find("event")
+        if e["type"] == "payment_intent.payment_failed"
+    }
+    processing_at = {
+        e["data"]["object"]["id"]: e["created"]
+        for e in state.find("event")
+        if e["type"] == "payment_intent.processing"
+    }
+    checker = Checker()
+    for pi in debits:
+        checker.check(pi, pi["id"])
+        if pi["status"] != "requires_payment_method":
+            continue
+        error = pi["last_payment_error"]
+        pm = state.get("payment_method", error["payment_method"]["id"])
+        blocked = (pm["us_bank_account"]["status_details"] or {}).get("blocked")
+        waited = failed_at[pi["id"]] - processing_at[pi["id"]]
+        assert waited > 0
+        if error["code"] == "insufficient_funds":
+            assert blocked is None
+            fca = state.get(
+                "financial_connections.account",
+                pm["us_bank_account"]["financial_connections_account"],
+            )
+            assert pi["amount"] > available_balance(fca, "usd")  # type: ignore[operator]
+        else:
+            assert blocked is not None and blocked["network_code"] in RETURNS
+            assert RETURNS[blocked["network_code"]].code == error["code"]
+        if error["code"] != "debit_not_authorized":
+            debit_day = datetime.fromtimestamp(processing_at[pi["id"]], UTC).date()
+            latest = next_business_day(next_business_day(debit_day))
+            assert datetime.fromtimestamp(failed_at[pi["id"]], UTC).date() <= latest
+        assert waited <= 60 * DAY
+        checker.check(pm, pm["id"])
+        checker.check(state.get("charge", pi["latest_charge"]), pi["latest_charge"])
+    assert checker.problems == []
+    assert checker.types_seen["payment_method"] >= returned  # each also inside its error
+
+
+def test_the_debit_history_is_the_same_for_the_same_seed_and_differs_for_another() -> None:
+    first, second, other = (_outcomes(_debits(seed)[1]) for seed in (5, 5, 6))
+    assert first == second
+    assert first != other
