@@ -136,7 +136,8 @@ def bank_outcome(state: State, pm: Obj, outcome: Outcome, rng: random.Random) ->
         return outcome
     fca_id = pm["us_bank_account"]["financial_connections_account"]
     fca = state.lookup(fca_id) if fca_id else None
-    if fca is not None and fca.get("status") in ("inactive", "disconnected") and closed < LOST_CLOSED:
+    lost = fca is not None and fca.get("status") in ("inactive", "disconnected")
+    if lost and closed < LOST_CLOSED:
         return RETURNS["R02"]
     if fca_id is None and invalid_number < MANUAL_INVALID_SHARE:
         return RETURNS["R03" if pick < 0.6 else "R04"]
