@@ -21,7 +21,7 @@ from sandbox.server import SandboxHandle, build_state, start_background
 from sandbox.shared_facts import is_business_day, next_business_day
 from sandbox.spec.shapes import Checker
 from tests.contract.conftest import TEST_KEY, hook
-from tests.contract.test_payments import debit, linked_setup, verified_manual_pm
+from tests.contract.test_payments import available_usd, debit, linked_setup, verified_manual_pm
 
 NOW = 1_767_600_000  # Mon 2026-01-05 08:00 UTC
 DAY = 86_400
@@ -55,12 +55,7 @@ def test_a_debit_above_the_balance_comes_back_r01_after_a_banking_day_not_at_onc
     client: stripe.StripeClient, bank: SandboxHandle
 ) -> None:
     si = linked_setup(client, bank, prefetch=["balances"])
-    pm = client.v1.payment_methods.retrieve(si.payment_method)
-    fca = client.v1.financial_connections.accounts.retrieve(
-        pm.us_bank_account.financial_connections_account
-    )
-    available = fca.balance.cash.available["usd"]
-    pi = debit(client, si, amount=available + 100)
+    pi = debit(client, si, amount=available_usd(client, si) + 100)
     assert pi.status == "processing"
     advance(bank, 3600)
     assert client.v1.payment_intents.retrieve(pi.id).status == "processing"
