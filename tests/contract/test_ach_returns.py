@@ -6,19 +6,22 @@ after a non-NSF return, a blocked payment method (reference §6.4-6.5, issue 12)
 from __future__ import annotations
 
 import random
+import typing
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import stripe
+from stripe import PaymentIntent, PaymentMethod
 
 from sandbox.api.ach_outcomes import RETURNS, SUCCESS, UNAUTHORIZED_SHARE
 from sandbox.api.charges import available_balance, bank_outcome, settlement_delay
 from sandbox.core import SandboxConfig, State
 from sandbox.server import SandboxHandle, build_state, start_background
 from sandbox.shared_facts import is_business_day, next_business_day
+from sandbox.spec.generate import _hints
 from sandbox.spec.shapes import Checker
 from tests.contract.conftest import TEST_KEY, hook
 from tests.contract.test_payments import available_usd, debit, linked_setup, verified_manual_pm
@@ -244,3 +247,25 @@ def test_the_debit_history_is_the_same_for_the_same_seed_and_differs_for_another
     first, second, other = (_outcomes(_debits(seed)[1]) for seed in (5, 5, 6))
     assert first == second
     assert first != other
+
+
+def _literals(annotation: Any) -> set[str]:
+    """Every string Literal inside an Optional/Union annotation of the SDK."""
+    if typing.get_origin(annotation) is Literal:
+        return {a for a in typing.get_args(annotation) if isinstance(a, str)}
+    return {v for arg in typing.get_args(annotation) for v in _literals(arg)}
+
+
+def test_every_return_uses_the_pinned_sdks_error_codes_network_codes_and_reasons() -> None:
+    codes = _literals(_hints(PaymentIntent.LastPaymentError)["code"])
+    blocked = _hints(PaymentMethod.UsBankAccount.StatusDetails.Blocked)
+    network_codes, reasons = _literals(blocked["network_code"]), _literals(blocked["reason"])
+    for name, outcome in RETURNS.items():
+        assert outcome.code in codes, name
+        if outcome.block_reason:
+            assert outcome.network_code == name
+            assert outcome.network_code in network_codes, name
+            assert outcome.block_reason in reasons, name
+    # the reference's names for R02/R03/R04 are blocked reasons, not error codes, in the SDK
+    assert {"bank_account_closed", "bank_account_invalid_details"} <= reasons
+    assert not {"bank_account_closed", "bank_account_invalid_details"} & codes
