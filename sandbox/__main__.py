@@ -29,6 +29,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--search-lag", type=float, default=2.0, help="seconds before a write is searchable"
     )
     p.add_argument(
+        "--ach-mode",
+        choices=("bank", "test"),
+        default="bank",
+        help="bank: debits settle or come back after banking days, like live mode (advance the "
+        "clock with POST /_sandbox/clock/advance); test: after --refresh-delay, like test mode",
+    )
+    p.add_argument(
         "--webhook-url",
         default=None,
         help="POST every new event here, signed (loopback addresses only)",
@@ -62,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
         rate_limit=args.rate_limit,
         slow_seconds=args.slow_seconds,
         search_lag=args.search_lag,
+        ach_mode=args.ach_mode,
         webhook_url=args.webhook_url,
         webhook_secret=args.webhook_secret,
     )

@@ -156,6 +156,7 @@ def start_background(
     webhook_retry_delays: Sequence[float] = webhooks.RETRY_DELAYS,
     search_lag: float = 2.0,
     check_responses: bool = False,
+    ach_mode: str = "test",
 ) -> SandboxHandle:
     """Serve a fresh sandbox from daemon threads; ``port=0`` picks a free port.
 
@@ -183,6 +184,7 @@ def start_background(
         slow_seconds=slow_seconds,
         search_lag=search_lag,
         check_responses=check_responses,
+        ach_mode=ach_mode,
         webhook_url=webhook_url,
         webhook_secret=dispatcher.secret if dispatcher else None,
     )

@@ -108,3 +108,44 @@ def outcome_for_code(code: str | None, message: str) -> Outcome:
         if outcome.code == code and outcome.kind == "fail":
             return outcome
     return Outcome("fail", code, message)
+
+
+# ---- returns by NACHA code (reference §6.5), for debits whose outcome follows the account
+# rather than a §7.1 test number. `code` is last_payment_error.code and must be in the pinned
+# SDK's PaymentIntent.LastPaymentError.code enum; `block_reason` in its
+# PaymentMethod.UsBankAccount.StatusDetails.Blocked.reason enum. The reference's
+# `bank_account_closed` / `bank_account_invalid_details` are not error codes in the SDK (only
+# blocked reasons): R02 is `account_closed`, R03 `no_account`, R04 `bank_account_unusable`.
+
+UNAUTHORIZED_CODES = ("R05", "R07", "R10", "R11", "R29")
+_UNAUTHORIZED_MESSAGE = "The customer has notified their bank that this payment was unauthorized."
+
+RETURNS: dict[str, Outcome] = {
+    "R01": ACCOUNT_OUTCOMES["000222222227"],
+    "R02": ACCOUNT_OUTCOMES["000111111113"],
+    "R03": ACCOUNT_OUTCOMES["000111111116"],
+    "R04": Outcome(
+        "fail",
+        "bank_account_unusable",
+        "The customer's bank account number is not valid.",
+        "R04",
+        "bank_account_invalid_details",
+    ),
+    **{
+        code: Outcome(
+            "fail", "debit_not_authorized", _UNAUTHORIZED_MESSAGE, code, "debit_not_authorized"
+        )
+        for code in UNAUTHORIZED_CODES
+    },
+}
+
+
+def is_unauthorized(outcome: Outcome) -> bool:
+    return outcome.network_code in UNAUTHORIZED_CODES
+
+
+# How often debits come back unauthorized, by how the account was verified (a small share,
+# several times higher for microdeposit-verified accounts, which nobody logged in to), and how
+# often a manually entered account number turns out wrong (R03/R04).
+UNAUTHORIZED_SHARE = {"financial_connections": 0.002, "microdeposits": 0.012}
+MANUAL_INVALID_SHARE = 0.015

@@ -5,10 +5,22 @@ and its mandates made inactive), or succeeds and is disputed later. Charges, dis
 
 from __future__ import annotations
 
+import random
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox import objects
-from sandbox.api.ach_outcomes import ACCOUNT_OUTCOMES, SUCCESS, Outcome, outcome_for_account_number
+from sandbox.api.ach_outcomes import (
+    ACCOUNT_OUTCOMES,
+    MANUAL_INVALID_SHARE,
+    RETURNS,
+    SUCCESS,
+    UNAUTHORIZED_CODES,
+    UNAUTHORIZED_SHARE,
+    Outcome,
+    is_unauthorized,
+    outcome_for_account_number,
+)
 from sandbox.api.checkout_sessions import checkout_async
 from sandbox.api.intents import (
     error_object,
@@ -22,6 +34,7 @@ from sandbox.api.microdeposits import forget
 from sandbox.api.params import dig
 from sandbox.api.payment_methods import account_number, attach
 from sandbox.core import Request, State, StripeError, clone, invalid, route
+from sandbox.shared_facts import next_business_day
 
 Obj = dict[str, Any]
 
@@ -73,6 +86,11 @@ def start_processing(state: State, pi: Obj, pm: Obj, mandate: Obj, req: Request 
     state.emit("payment_intent.processing", pi, previous_attributes=previous, request=req)
     state.emit("charge.pending", charge, request=req)
     outcome = outcome_for_payment(state, pi, pm)
+    delay = float(state.config.refresh_delay)
+    if state.config.ach_mode == "bank":
+        rng = state.rng("ach", pi["id"], generation)
+        outcome = bank_outcome(state, pm, outcome, rng)
+        delay = float(settlement_delay(rng, outcome, state.now()))
     if outcome.kind == "processing_forever":
         return
     if outcome.kind == "blocked_at_confirm":
@@ -84,7 +102,7 @@ def start_processing(state: State, pi: Obj, pm: Obj, mandate: Obj, req: Request 
             code=outcome.code,
             extra={"decline_code": outcome.decline_code, "payment_intent": clone(pi)},
         )
-    state.schedule(state.config.refresh_delay, lambda: settle(state, pi["id"], generation, outcome))
+    state.schedule(delay, lambda: settle(state, pi["id"], generation, outcome))
 
 
 def outcome_for_payment(state: State, pi: Obj, pm: Obj) -> Outcome:
@@ -106,6 +124,51 @@ def outcome_for_payment(state: State, pi: Obj, pm: Obj) -> Outcome:
     if available is not None and available < pi["amount"]:
         return ACCOUNT_OUTCOMES["000222222227"]
     return SUCCESS
+
+
+def bank_outcome(state: State, pm: Obj, outcome: Outcome, rng: random.Random) -> Outcome:
+    """What a live bank adds to the account's own outcome: an account Financial Connections
+    lost (often closed at the bank) comes back R02 a third of the time; a manually entered number is
+    sometimes wrong (R03/R04); a small share is disputed as unauthorized, more for accounts
+    verified by microdeposits. Draws the same numbers in the same order whatever the outcome."""
+    closed, invalid_number, unauthorized, pick = (rng.random() for _ in range(4))
+    if outcome is not SUCCESS:
+        return outcome
+    fca_id = pm["us_bank_account"]["financial_connections_account"]
+    fca = state.lookup(fca_id) if fca_id else None
+    lost = fca is not None and fca.get("status") in ("inactive", "disconnected")
+    if lost and closed < LOST_CLOSED:
+        return RETURNS["R02"]
+    if fca_id is None and invalid_number < MANUAL_INVALID_SHARE:
+        return RETURNS["R03" if pick < 0.6 else "R04"]
+    share = UNAUTHORIZED_SHARE["microdeposits" if fca_id is None else "financial_connections"]
+    if unauthorized < share:
+        return RETURNS[UNAUTHORIZED_CODES[int(pick * len(UNAUTHORIZED_CODES))]]
+    return outcome
+
+
+LOST_CLOSED = 0.3  # share of debits from an account FC lost that come back closed (R02)
+SETTLEMENT_BANKING_DAYS = 4  # standard ACH settlement, T+4 business days (§6.4)
+
+
+def banking_days_after(at: int, days: int, rng: random.Random) -> int:
+    """A moment on the ``days``-th US banking day after ``at`` (during that day's ACH windows)."""
+    day = datetime.fromtimestamp(at, UTC).date()
+    for _ in range(days):
+        day = next_business_day(day)
+    start = datetime(day.year, day.month, day.day, 14, tzinfo=UTC)
+    return int(start.timestamp()) + rng.randrange(0, 8 * 3600)
+
+
+def settlement_delay(rng: random.Random, outcome: Outcome, at: int) -> int:
+    """Seconds from the debit to the bank's answer (§6.5): most returns in 1-2 banking days,
+    unauthorized ones up to 60 calendar days; a debit nobody returns settles on T+4."""
+    if outcome.kind in ("succeed", "dispute"):
+        return banking_days_after(at, SETTLEMENT_BANKING_DAYS, rng) - at
+    if is_unauthorized(outcome) and rng.random() < 0.4:
+        late = at + int(timedelta(days=rng.uniform(3, 60)).total_seconds())
+        return late - at
+    return banking_days_after(at, 1 if rng.random() < 0.7 else 2, rng) - at
 
 
 def available_balance(fca: Obj, currency: str) -> int | None:

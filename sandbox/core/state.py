@@ -48,6 +48,11 @@ class SandboxConfig:
     webhook_secret: str | None = None
     search_lag: float = 2.0  # seconds before a write is searchable (Stripe: under a minute)
     check_responses: bool = False  # tests: every /v1 reply is checked against the pinned types
+    # ACH debits: "test" settles every debit after `refresh_delay` with the outcome its account
+    # decides (Stripe's test mode); "bank" waits banking days like live mode (returns in 1-2,
+    # unauthorized ones up to 60 calendar days, settlement in 4) and adds the small share of
+    # unauthorized and wrong-number returns real accounts have (sandbox.api.charges)
+    ach_mode: str = "test"
 
 
 class State:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sandbox import objects
 from sandbox.api import charges, intents, microdeposits
-from sandbox.api.ach_outcomes import ACCOUNT_OUTCOMES, Outcome, outcome_for_code
+from sandbox.api.ach_outcomes import ACCOUNT_OUTCOMES, SUCCESS, Outcome, outcome_for_code
 from sandbox.api.collection_hooks import LINK_FAILED_CODE, LINK_UNSUPPORTED_CODE
 from sandbox.api.institutions import TEST_ROUTING_NUMBER, institution
 from sandbox.api.mandates import (
@@ -358,31 +358,47 @@ class _History:
         done = max(self.demo.finished_at or at + SETTLEMENT_SECONDS, at)
         if self.in_flight:
             done = max(at + SETTLEMENT_SECONDS, self.now + DAY // 2)
+        if failure is not None:
+            outcome = _outcome_for_code(failure)
+        else:
+            outcome = self.bank_outcome(pm)
+            if outcome.kind != "succeed":  # the bank sends it back days after the debit
+                rng = self.state.rng("ach-return-delay", self.intent["id"])
+                done = at + charges.settlement_delay(rng, outcome, at)
         if done > self.now:  # still in flight: the sandbox settles it when the time comes
-            self.schedule_settlement(done, failure)
+            self.schedule_settlement(done, outcome)
             return
-        if failure is None:
+        if outcome.kind == "succeed":
             charge.update(status="succeeded", paid=True)
             self.intent.update(status="succeeded", amount_received=self.intent["amount"])
             _step(self.state, self.intent, "succeeded", done, status="processing")
             return
-        self.payment_failed(pm, charge, failure, at=done)
+        self.payment_failed(pm, charge, outcome, at=done)
 
-    def schedule_settlement(self, due: int, failure: str | None) -> None:
+    def bank_outcome(self, pm: Obj) -> Outcome:
+        """What the account makes of the debit, as a live debit (``charges``): above the
+        balance R01 (the balance as the world shows it now stands in for the one at debit
+        time), plus the bank's own returns (R02, R03/R04, unauthorized). Its own RNG stream, so
+        the rest of the world does not move."""
+        account = charges.outcome_for_payment(self.state, self.intent, pm)
+        if account.kind != "fail":  # the sandbox's special test banks settle in the demo world
+            account = SUCCESS
+        rng = self.state.rng("ach-return", self.intent["id"])
+        return charges.bank_outcome(self.state, pm, account, rng)
+
+    def schedule_settlement(self, due: int, outcome: Outcome) -> None:
         state, pi_id = self.state, self.intent["id"]
         generation = intents.generation(state, pi_id)
-        outcome = _outcome_for_code(failure)
         state.schedule(due - state.now(), lambda: charges.settle(state, pi_id, generation, outcome))
 
-    def payment_failed(self, pm: Obj, charge: Obj, code: str, *, at: int) -> None:
-        outcome = _outcome_for_code(code)
+    def payment_failed(self, pm: Obj, charge: Obj, outcome: Outcome, *, at: int) -> None:
         charge.update(
             status="failed", failure_code=outcome.failure_code, failure_message=outcome.message
         )
         if outcome.block_reason:
             pm["us_bank_account"]["status_details"] = charges.blocked_details(outcome)
             deactivate_mandates(self.state, pm["id"], at=at)
-        error = intents.error_object(code, str(outcome.message), type="card_error")
+        error = intents.error_object(str(outcome.code), str(outcome.message), type="card_error")
         error["payment_method"] = clone(pm)
         previous = self.intent["status"]
         self.intent.update(

@@ -537,6 +537,16 @@ def debit(client: stripe.StripeClient, si: Any, amount: int = 2500, **params: An
     )
 
 
+def available_usd(client: stripe.StripeClient, si: Any) -> int:
+    """What the linked account of ``si`` has to debit (§2.1: available, else current)."""
+    pm = client.v1.payment_methods.retrieve(si.payment_method)
+    fca = client.v1.financial_connections.accounts.retrieve(
+        pm.us_bank_account.financial_connections_account
+    )
+    cash = fca.balance.cash.available
+    return int(cash["usd"] if cash else fca.balance.current["usd"])
+
+
 def test_amount_and_currency_are_required_and_ach_is_usd_only(client: stripe.StripeClient) -> None:
     with pytest.raises(stripe.InvalidRequestError) as err:
         client.v1.payment_intents.create(params={"currency": "usd", **ACH})
@@ -571,16 +581,7 @@ def test_a_debit_larger_than_the_linked_balance_fails_for_insufficient_funds(
     client: stripe.StripeClient, sandbox: SandboxHandle
 ) -> None:
     si = linked_setup(client, sandbox, prefetch=["balances"])
-    pm = client.v1.payment_methods.retrieve(si.payment_method)
-    fca = client.v1.financial_connections.accounts.retrieve(
-        pm.us_bank_account.financial_connections_account
-    )
-    available = (
-        fca.balance.cash.available["usd"]
-        if fca.balance.cash.available
-        else fca.balance.current["usd"]
-    )
-    pi = debit(client, si, amount=available + 100)
+    pi = debit(client, si, amount=available_usd(client, si) + 100)
     failed = client.v1.payment_intents.retrieve(pi.id)
     assert failed.status == "requires_payment_method"
     assert failed.last_payment_error.code == "insufficient_funds"

@@ -264,6 +264,11 @@ def walk(world: SandboxHandle, made: dict[str, Any], checker: Checker) -> set[st
                                            "data.customer"]}):
             check(page, f"{cid} payment intents")
             for pi in page["data"]:
+                error = pi["last_payment_error"] or {}
+                if pi["latest_charge"] and pi["status"] == "requires_payment_method":
+                    account = error["payment_method"]["us_bank_account"]
+                    returns = made.setdefault("returns", [])
+                    returns.append((error["code"], account["financial_connections_account"]))
                 if pi["latest_charge"]:
                     charge = pi["latest_charge"]["id"]
                     check(get(base, f"/v1/charges/{charge}")[1], charge)
@@ -271,6 +276,9 @@ def walk(world: SandboxHandle, made: dict[str, Any], checker: Checker) -> set[st
               f"{cid} payment methods")
         for page in _pages(base, "/v1/payment_methods", customer=cid, type="us_bank_account"):
             for pm in page["data"]:
+                blocked = (pm["us_bank_account"]["status_details"] or {}).get("blocked")
+                if blocked:
+                    made.setdefault("blocked", []).append(blocked["network_code"])
                 for mandate in world.state.view("mandate", where={"payment_method": pm["id"]}).all():
                     status, body = get(base, f"/v1/mandates/{mandate['id']}",
                                        **{"expand[]": "payment_method"})
@@ -317,6 +325,10 @@ def test_the_whole_demo_world_matches_the_pinned_resource_types(
             f"{len(checker.problems)} problems; by type: {dict(sorted(checker.types_seen.items()))}"
         )
     assert checker.problems == []
+    # the seeded 90 days of debits: some came back from FC-linked accounts (R01 above the
+    # balance), and blocked payment methods were checked too
+    assert {code for code, fca in made["returns"] if fca} >= {"insufficient_funds"}
+    assert "R02" in made["blocked"]
     assert sorted(core.EVENT_TYPES - event_types) == [], "event types the walk never saw"
     assert set(RESOURCES) <= set(checker.types_seen), sorted(set(RESOURCES) - set(checker.types_seen))
     events = sum(1 for _ in world.state.view("event").all())

@@ -25,8 +25,8 @@ from sandbox.server import build_state
 NOW = 1_767_369_600  # 2026-01-02 16:00 UTC
 CUSTOMERS = 40
 DIGESTS = {
-    11: "7ad40e65bb6cc2c7b8e6489e52165a48649798979ba71622f9caea05259de239",
-    42: "c8e921d7ed1922f1985a8b5ee398056ea5b5b651161e354b92ac99bc9accda69",
+    11: "91373de4ca4274ff15733735a125def05b133c1837b8ec0ab7667aa897897595",
+    42: "8692ae6eb388bcc908c7104c08615677a3c5b1c2efd4fcd16c6d5cc6dc4d0b41",
 }
 HEADERS = {"Authorization": "Bearer sk_test_digest"}
 
