@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Callable
 
 import streamlit as st
 import streamlit_authenticator as stauth
 
-from components.navigation import pages_for
+from components.navigation import PAGES, PageSpec, pages_for
 from pages import _runtime as runtime
+from pages import _session as session
 from services.errors import FcopsError
 from services.users import DEMO_USERS
 
@@ -42,24 +44,50 @@ except Exception as err:  # whatever happens, st.navigation must run (see _confi
     )
     raise  # unreachable: _config_error_page stops the script
 
-authenticator = stauth.Authenticate(
-    copy.deepcopy({"usernames": app.credentials.get("usernames", {})}),
-    cookie_name=app.settings.cookie_name,
-    cookie_key=app.cookie_key,
-    cookie_expiry_days=1,
-    auto_hash=False,
-    login_sleep_time=0,
-)
+usernames = app.credentials.get("usernames", {})
+cookie_name = app.settings.cookie_name
+lifetime_days = app.settings.cookie_expiry_days
+
+# A new session (F5, new tab, typed URL) signs in from the browser's cookie; a sign-in past its
+# lifetime ends here, whatever the tab still shows.
+session.restore(cookie_name, app.cookie_key, usernames)
+if session.expired():
+    session.log_out()
+# Always this one slot, drawn or not, so the page below keeps its place in the element tree
+# whether a cookie writer is in it (otherwise Streamlit would redraw the whole page).
+with st.empty():
+    session.sync_cookie(cookie_name)
+
+# Every page's URL path, so a signed-out visit to /accounts?… shows the login *at that URL*;
+# after sign-in the same path resolves to the real page and keeps its query string.
+ALL_PAGES = [(spec, st.Page(spec.file, title=spec.title, icon=spec.icon)) for spec in PAGES]
+HOME_PATH = ALL_PAGES[0][1].url_path
 
 
 def login_page() -> None:
     st.title("fcops")
     st.caption("Bank-account operations for ACH Direct Debit with Stripe Financial Connections.")
     runtime.mode_badge()
+    authenticator = stauth.Authenticate(
+        copy.deepcopy({"usernames": usernames}),
+        cookie_name=cookie_name,
+        cookie_key=app.cookie_key,
+        cookie_expiry_days=0,  # pages/_session.py reads and writes the cookie, see there
+        auto_hash=False,
+        login_sleep_time=0,
+    )
+    session.cookie_read()  # restore() has read the cookie; the form below must not again
     authenticator.login(location="main", key="fcops-login")
     status = st.session_state.get("authentication_status")
     if status:
-        st.rerun()
+        # No st.rerun() here: it would drop the cookie writer before the browser ran it. The
+        # writer's answer reruns the script, and the same URL path then resolves to the real
+        # page with its query string.
+        session.signed_in_by_form(st.session_state["username"], app.cookie_key, lifetime_days)
+        session.sync_cookie(cookie_name)
+        st.caption("Signing in…")
+        st.button("Continue", key="fcops-continue", type="tertiary")
+        return
     elif status is False:
         st.error("Username or password is incorrect.")
     if app.mode == "sandbox":
@@ -76,18 +104,47 @@ def login_page() -> None:
 actor = runtime.current_actor()
 if actor is None:
     # Always call st.navigation, also when signed out: otherwise Streamlit would discover pages/
-    # by itself and every page would be reachable by URL without logging in.
-    st.navigation([st.Page(login_page, title="Sign in", icon=":material/login:", url_path="login")]).run()
+    # by itself and every page would be reachable by URL without logging in. Every path shows
+    # only the login (hidden from any menu).
+    sign_in = [
+        st.Page(login_page, title="Sign in", icon=":material/login:", url_path=HOME_PATH, default=True)
+    ]
+    sign_in += [
+        st.Page(login_page, title="Sign in", icon=":material/login:", url_path=page.url_path,
+                visibility="hidden")
+        for _, page in ALL_PAGES[1:]
+    ]
+    st.navigation(sign_in, position="hidden").run()
     st.stop()
 
 assert actor is not None
+
+
+def refusal(spec: PageSpec) -> Callable[[], None]:
+    """A stand-in for a page this role may not open: a link to it says so (no "Page not found")."""
+    def not_for_your_role() -> None:
+        runtime.page_header(spec.title)
+        runtime.guard(spec.permission or "")
+
+    return not_for_your_role
+
+
 sections: dict[str, list[st.Page]] = {}
-for spec in pages_for(actor.can):
-    sections.setdefault(spec.section, []).append(st.Page(spec.file, title=spec.title, icon=spec.icon))
+openable = {spec.file for spec in pages_for(actor.can)}
+hidden: list[st.Page] = []
+for spec, page in ALL_PAGES:
+    if spec.file in openable:
+        sections.setdefault(spec.section, []).append(page)
+    else:
+        hidden.append(
+            st.Page(refusal(spec), title=spec.title, icon=spec.icon, url_path=page.url_path,
+                    visibility="hidden")
+        )
+sections.setdefault("", []).extend(hidden)
 
 with st.sidebar:
     st.markdown(f"**{actor.name}**  \n`{actor.username}` · {actor.role}")
     runtime.mode_badge()
-    authenticator.logout("Log out", location="sidebar", key="fcops-logout")
+    st.button("Log out", key="fcops-logout", on_click=session.log_out)
 
 st.navigation(sections).run()

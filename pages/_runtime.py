@@ -56,8 +56,25 @@ def current_actor() -> Actor | None:
     return Actor(username=username, role=role, name=name)
 
 
+def route_through_dashboard() -> None:
+    """Run the router (dashboard.py) instead of this page when Streamlit ran the page by itself.
+
+    Until some session has called ``st.navigation``, a fresh server treats ``pages/`` as an old
+    style multipage folder: the very first request for ``/accounts?…`` runs pages/accounts.py
+    directly, without the router's login, so a deep link opened on a just-started server would
+    show "Sign in to see this page" and no form. Leaving that mode and rerunning makes the
+    router run, which shows the login at the same URL (and, once signed in, this page).
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def guard(permission: str) -> Actor:
     """Stop the page (showing only a message) unless the signed-in role has ``permission``."""
+    route_through_dashboard()
     actor = current_actor()
     if actor is None:
         st.warning("Sign in to see this page.", icon=":material/lock:")
