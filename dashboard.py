@@ -19,6 +19,7 @@ from services.errors import FcopsError
 from services.users import DEMO_USERS
 
 st.set_page_config(page_title="fcops", page_icon=":material/account_balance:", layout="wide")
+st.session_state[runtime.ROUTED] = True  # see runtime.route_through_dashboard
 
 
 def _config_error_page(message: str) -> None:

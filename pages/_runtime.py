@@ -56,6 +56,9 @@ def current_actor() -> Actor | None:
     return Actor(username=username, role=role, name=name)
 
 
+ROUTED = "_fcops_routed"  # set by dashboard.py on every run: this session goes through the router
+
+
 def route_through_dashboard() -> None:
     """Run the router (dashboard.py) instead of this page when Streamlit ran the page by itself.
 
@@ -67,7 +70,7 @@ def route_through_dashboard() -> None:
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    if PagesManager.uses_pages_directory and not st.session_state.get(ROUTED):
         PagesManager.uses_pages_directory = False
         st.rerun()
 
