@@ -218,14 +218,18 @@ def ensure_accounts_mirrored(app: bootstrap.App, actor: Actor) -> None:
 
     Every page that reads mirrored accounts (Accounts, Transactions, Ownership, Balance check)
     calls this first, so a new data folder shows accounts without a detour to the Accounts page.
-    It runs once per session even if it fails, so a Stripe outage is not retried on every rerun;
-    the sync itself is incremental when a cursor exists.
+    It runs once per session even if it fails, so a Stripe outage is not retried on every rerun
+    (a run interrupted before the sync returned does not count); the sync itself is incremental
+    when a cursor exists.
     """
     if st.session_state.get(AUTOSYNCED) or not actor.can("accounts.sync"):
         return
-    st.session_state[AUTOSYNCED] = True
     if accounts.mirrored_account_count(app.services.engine) > 0:
+        st.session_state[AUTOSYNCED] = True
         return
     sync_accounts_with_status(
         app, actor, label="No accounts in the store yet: reading them from Stripe…"
     )
+    # Marked only once the sync has returned (done or failed): a run interrupted mid-sync (a
+    # click, or the rerun that follows sign-in) leaves it unmarked, so the next run syncs.
+    st.session_state[AUTOSYNCED] = True

@@ -142,6 +142,11 @@ URL_FILTERS = {
     "relink": "acc_relink",
 }
 URL_SIG = "acc_url_sig"  # the filter params last read from or written to the URL
+# Set when a link's filters or sort were put into the widgets, cleared once a run has drawn the
+# whole list. A run cut short (say by the rerun right after sign-in) leaves it set, so the next
+# run puts them in again: otherwise the widgets could show their defaults while the list is
+# filtered by the link.
+URL_UNCONFIRMED = "acc_url_unconfirmed"
 
 
 def _url_filters() -> dict[str, str]:
@@ -151,9 +156,10 @@ def _url_filters() -> dict[str, str]:
 def filters_from_url(banks: list[str]) -> None:
     """Set the filter widgets from the URL when it changed (a link was opened), not on every run."""
     wanted = _url_filters()
-    if st.session_state.get(URL_SIG) == wanted:
+    if st.session_state.get(URL_SIG) == wanted and not st.session_state.get(URL_UNCONFIRMED):
         return
     st.session_state[URL_SIG] = wanted
+    st.session_state[URL_UNCONFIRMED] = True
     problems = []
     status = wanted.get("status")
     if status and status not in accounts.STATUSES:
@@ -255,11 +261,59 @@ def filters() -> dict[str, Any]:
     return chosen
 
 
+SORT_KEY = "acc_sort"
+SORT_SIG = "acc_sort_sig"  # the ?sort= last read from or written to the URL
+
+
+def sort_control() -> str:
+    """The list's order, kept in the URL (?sort=balance_desc) like the filters, so a sorted list
+    can be shared; the service sorts the whole result in SQL, not just the page on screen."""
+    wanted = str(st.query_params.get("sort") or "newest")
+    if (
+        st.session_state.get(SORT_SIG) != wanted
+        or SORT_KEY not in st.session_state
+        or st.session_state.get(URL_UNCONFIRMED)
+    ):
+        st.session_state[SORT_SIG] = wanted
+        st.session_state[URL_UNCONFIRMED] = True
+        if wanted not in accounts.ACCOUNT_SORTS:
+            st.warning(
+                f"The link's sort '{wanted[:40]}' was not understood, so the list is newest first.",
+                icon=":material/link_off:",
+            )
+            wanted = "newest"
+        st.session_state[SORT_KEY] = wanted
+    left, _ = st.columns([2, 5])
+    sort = str(
+        left.selectbox(
+            "Sort by",
+            list(accounts.ACCOUNT_SORTS),
+            format_func=accounts.ACCOUNT_SORTS.__getitem__,
+            key=SORT_KEY,
+            help="Sorts every matching account (all pages), numerically for money and ages. "
+            "Accounts without a balance come last.",
+        )
+    )
+    if sort == "newest":
+        if "sort" in st.query_params:
+            del st.query_params["sort"]
+    elif st.query_params.get("sort") != sort:
+        st.query_params["sort"] = sort
+    st.session_state[SORT_SIG] = sort
+    return sort
+
+
 def list_view() -> None:
+    list_body()
+    st.session_state.pop(URL_UNCONFIRMED, None)  # this run drew the list to its end
+
+
+def list_body() -> None:
     sync_bar()
     search_box()
     customer = st.session_state.get("acc_customer")
     chosen: dict[str, Any] = filters()
+    sort = sort_control()
     if customer:
         left, right = st.columns([5, 1], vertical_alignment="center")
         left.markdown(f"Accounts of **{customer[1]}** (`{customer[0]}`)")
@@ -267,13 +321,13 @@ def list_view() -> None:
             st.session_state.pop("acc_customer", None)
             st.rerun()
         chosen["customer_id"] = customer[0]
-    signature = repr(sorted(chosen.items()))
-    if st.session_state.get("acc_filter_sig") != signature:  # new filters start on page 1
+    signature = repr((sorted(chosen.items()), sort))
+    if st.session_state.get("acc_filter_sig") != signature:  # new filters or order: page 1
         st.session_state["acc_filter_sig"] = signature
         st.session_state["acc_page"] = 1
     page_no = int(st.session_state.get("acc_page", 1))
     result = runtime.call(
-        accounts.list_accounts, svc, actor, page=page_no, page_size=50, **chosen
+        accounts.list_accounts, svc, actor, page=page_no, page_size=50, sort=sort, **chosen
     )
     if result is None:
         return

@@ -919,12 +919,48 @@ def _row(values: Any) -> AccountRow:
     )
 
 
-def _rows_stmt(filters: AccountFilters, now: int) -> Any:
+# The orders the account list offers, by the name the page puts in its URL (?sort=…). Each sorts
+# the whole filtered result in SQL (so page 2 continues page 1); accounts without the value
+# (no balance yet) come last either way; ties fall back to newest first.
+ACCOUNT_SORTS: dict[str, str] = {
+    "newest": "Newest linked first",
+    "balance_desc": "Balance, highest first",
+    "balance_asc": "Balance, lowest first",
+    "available_desc": "Available, highest first",
+    "available_asc": "Available, lowest first",
+    "age_desc": "Balance age, oldest first",
+    "age_asc": "Balance age, newest first",
+}
+_SORT_COLUMNS: dict[str, tuple[Any, bool]] = {  # name -> (column, descending)
+    "balance_desc": (AccountRecord.balance_current, True),
+    "balance_asc": (AccountRecord.balance_current, False),
+    "available_desc": (AccountRecord.balance_available, True),
+    "available_asc": (AccountRecord.balance_available, False),
+    "age_desc": (AccountRecord.balance_as_of, False),  # oldest as_of = greatest age
+    "age_asc": (AccountRecord.balance_as_of, True),
+}
+
+
+def account_order(sort: str | None) -> list[Any]:
+    """ORDER BY terms for ``sort`` (one of ACCOUNT_SORTS; None means newest first)."""
+    newest = [col(AccountRecord.created).desc(), col(AccountRecord.id).desc()]
+    if sort in (None, "", "newest"):
+        return newest
+    if sort not in _SORT_COLUMNS:
+        raise ValidationError(
+            f"Unknown sort '{str(sort)[:40]}'. Use one of: {', '.join(ACCOUNT_SORTS)}."
+        )
+    column, descending = _SORT_COLUMNS[sort]
+    # NULLs last on SQLite and PostgreSQL alike (their defaults differ).
+    return [col(column).is_(None), col(column).desc() if descending else col(column).asc(), *newest]
+
+
+def _rows_stmt(filters: AccountFilters, now: int, sort: str | None = None) -> Any:
     stmt = sa_select(*_ROW_COLUMNS).join(
         CustomerRecord, col(CustomerRecord.id) == col(AccountRecord.customer_id), isouter=True
     )
     stmt = _filtered(stmt, filters, now)
-    return stmt.order_by(col(AccountRecord.created).desc(), col(AccountRecord.id).desc())
+    return stmt.order_by(*account_order(sort))
 
 
 def list_accounts(
@@ -940,8 +976,10 @@ def list_accounts(
     relink_needed: bool = False,
     page: int = 1,
     page_size: int = 50,
+    sort: str | None = None,
 ) -> AccountPage:
-    """One page of mirrored accounts, newest first; filtering, counting and paging run in SQL."""
+    """One page of mirrored accounts, newest first or in ``sort`` order (ACCOUNT_SORTS);
+    filtering, sorting, counting and paging run in SQL."""
     require(actor, "accounts.view")
     filters = AccountFilters(
         customer_id,
@@ -953,6 +991,7 @@ def list_accounts(
         relink_needed,
     )
     _validate(filters)
+    order = account_order(sort)  # an unknown sort is refused before any query
     page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
     page = max(1, int(page))
     now = svc.now()
@@ -961,7 +1000,8 @@ def list_accounts(
         total = int(session.exec(counted).one())
         pages = max(1, -(-total // page_size))
         page = min(page, pages)
-        stmt = _rows_stmt(filters, now).offset((page - 1) * page_size).limit(page_size)
+        stmt = _rows_stmt(filters, now).order_by(None).order_by(*order)  # sort, then page
+        stmt = stmt.offset((page - 1) * page_size).limit(page_size)
         rows = [_row(r) for r in session.execute(stmt).all()]
     return AccountPage(rows=rows, total=total, page=page, page_size=page_size)
 

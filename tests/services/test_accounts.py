@@ -306,6 +306,30 @@ def test_list_accounts_filters_and_pages_in_sql(store_svc: Services, ops: Any) -
     assert seen == sorted(seen, reverse=True) and len(set(seen)) == 40  # newest first, no overlap
 
 
+def test_sorting_by_balance_is_numeric_over_the_whole_result_with_no_balance_last(
+    store_svc: Services, ops: Any
+) -> None:
+    # Amounts whose text order differs from their numeric order ($919.76 vs $9,233.32).
+    amounts = [91_976, 923_332, 7_00, 19_00, 100_000_00, 5]
+    for n, amount in enumerate(amounts):
+        account = fake_account(n)
+        account["balance"]["current"] = {"usd": amount}
+        accounts.upsert_account(store_svc.engine, account)
+    accounts.upsert_account(store_svc.engine, fake_account(50, balance=None))
+
+    def listed(sort: str, page_size: int) -> list[int | None]:
+        first = accounts.list_accounts(store_svc, ops, page_size=page_size, sort=sort)
+        rows = [r for p in range(1, first.pages + 1) for r in accounts.list_accounts(
+            store_svc, ops, page=p, page_size=page_size, sort=sort).rows]
+        assert len({r.id for r in rows}) == first.total == 7  # every account once across pages
+        return [r.balance_current for r in rows]
+
+    assert listed("balance_desc", 3) == [*sorted(amounts, reverse=True), None]
+    assert listed("balance_asc", 2) == [*sorted(amounts), None]
+    with pytest.raises(ValidationError, match="Unknown sort"):
+        accounts.list_accounts(store_svc, ops, sort="balance; drop table")
+
+
 def test_stale_filter_counts_accounts_never_refreshed_only_when_balances_were_granted(
     store_svc: Services, ops: Any
 ) -> None:
