@@ -57,7 +57,7 @@ if session.expired():
 # Always this one slot, drawn or not, so the page below keeps its place in the element tree
 # whether a cookie writer is in it (otherwise Streamlit would redraw the whole page).
 with st.empty():
-    session.sync_cookie(cookie_name)
+    just_signed_in = session.sync_cookie(cookie_name)
 
 # Every page's URL path, so a signed-out visit to /accounts?… shows the login *at that URL*;
 # after sign-in the same path resolves to the real page and keeps its query string.
@@ -69,6 +69,13 @@ def login_page() -> None:
     st.title("fcops")
     st.caption("Bank-account operations for ACH Direct Debit with Stripe Financial Connections.")
     runtime.mode_badge()
+    if session.signing_out():
+        # The form waits until the browser has dropped the cookie: a reload or a new tab opened
+        # the moment it shows must not sign the previous user back in.
+        st.caption("Signing out…")
+        st.button("Continue", key="fcops-signout-continue", type="tertiary",
+                  on_click=session.show_form_anyway)
+        return
     authenticator = stauth.Authenticate(
         copy.deepcopy({"usernames": usernames}),
         cookie_name=cookie_name,
@@ -148,4 +155,10 @@ with st.sidebar:
     runtime.mode_badge()
     st.button("Log out", key="fcops-logout", on_click=session.log_out)
 
-st.navigation(sections).run()
+current = st.navigation(sections)
+if just_signed_in:
+    # The browser answers the new navigation (signed-in pages instead of the login) with a rerun
+    # of its own and resets the widgets it draws; running the page now would set its widgets
+    # from the URL (a deep link's filters) only for that reset to show their defaults.
+    st.rerun()
+current.run()

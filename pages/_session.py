@@ -110,17 +110,19 @@ _SET_KEY = "fcops-cookie-set"
 _DELETE_KEY = "fcops-cookie-delete"
 
 
-def sync_cookie(cookie_name: str) -> None:
+def sync_cookie(cookie_name: str) -> bool:
     """Draw the (invisible) cookie writer or deleter while one is queued, until the browser has
     said it is done; call it on every run, signed in or not.
 
     The browser's answer reruns the script once. That rerun only reads the answer (the widget's
-    value) and draws nothing, so a page's first run is not interrupted by yet another rerun.
+    value) and draws nothing. Returns True on that run: the first one signed in by the form.
     """
+    just_written = False
     pending = st.session_state.get(COOKIE_TO_WRITE)
     if pending is not None:
         if st.session_state.get(_SET_KEY):
             st.session_state.pop(COOKIE_TO_WRITE, None)
+            just_written = True
         else:
             token, expires = pending
             _cookie_js(
@@ -140,6 +142,20 @@ def sync_cookie(cookie_name: str) -> None:
             st.session_state.pop(COOKIE_TO_DELETE, None)
         else:
             _cookie_js(method="delete", cookie=cookie_name, key=_DELETE_KEY, default=False)
+    return just_written
+
+
+_FORM_ANYWAY = "_fcops_form_anyway"
+
+
+def signing_out() -> bool:
+    """True while the cookie of the user who just logged out is still in the browser."""
+    return bool(st.session_state.get(COOKIE_TO_DELETE)) and not st.session_state.get(_FORM_ANYWAY)
+
+
+def show_form_anyway() -> None:
+    """For a browser that never answers the cookie deleter: show the login form regardless."""
+    st.session_state[_FORM_ANYWAY] = True
 
 
 def log_out() -> None:
