@@ -104,31 +104,60 @@ def search_box() -> None:
         )
         submitted = right.form_submit_button("Search", icon=":material/search:", width="stretch")
     if submitted:
-        hits = runtime.call(accounts.search_customers, svc, actor, term)
-        st.session_state["acc_hits"] = hits
-        if hits is None:
+        found = runtime.call(accounts.search_customers_page, svc, actor, term)
+        st.session_state["acc_hits"] = found
+        st.session_state["acc_hits_term"] = term
+        if found is None:
             return
-    hits = st.session_state.get("acc_hits")
-    if hits is None:
+    found = st.session_state.get("acc_hits")
+    if found is None:
         return
-    if not hits:
+    if not found.total:
         st.info("No customer matches that search.", icon=":material/person_search:")
         return
-    st.caption(f"{len(hits)} customer(s) found — select one to see their accounts.")
+    if found.total > len(found.hits):
+        st.caption(
+            f"{found.total:,} customer(s) found · showing {found.first:,}–{found.last:,} of "
+            f"{found.total:,}, newest first — select one to see their accounts."
+        )
+    else:
+        st.caption(f"{found.total:,} customer(s) found — select one to see their accounts.")
     event: Any = st.dataframe(
-        customers_frame(hits),
+        customers_frame(found.hits),
         hide_index=True,
         width="stretch",
         on_select="rerun",
         selection_mode="single-row",
-        key="acc_hits_table",
+        key=f"acc_hits_table_{found.page}",
     )
     chosen = list(event.selection.rows) if event is not None else []
-    if chosen:
-        hit = hits[chosen[0]]
+    if chosen and chosen[0] < len(found.hits):
+        hit = found.hits[chosen[0]]
         if (st.session_state.get("acc_customer") or ("",))[0] != hit.id:
             st.session_state["acc_page"] = 1
         st.session_state["acc_customer"] = (hit.id, hit.name or hit.email or hit.id)
+    if found.pages > 1:
+        search_pager(found)
+
+
+def search_pager(found: accounts.CustomerSearchPage) -> None:
+    left, mid, right = st.columns([1, 2, 1], vertical_alignment="center")
+    step = 0
+    if left.button("Previous customers", icon=":material/chevron_left:",
+                   disabled=found.page <= 1, key="acc_hits_prev"):
+        step = -1
+    mid.caption(f"Customers page {found.page} of {found.pages}")
+    if right.button("Next customers", icon=":material/chevron_right:",
+                    disabled=found.page >= found.pages, key="acc_hits_next"):
+        step = 1
+    if step:
+        again = runtime.call(
+            accounts.search_customers_page, svc, actor,
+            st.session_state.get("acc_hits_term"), page=found.page + step,
+        )
+        if again is not None:
+            st.session_state["acc_hits"] = again
+            st.rerun()
 
 
 # Filters travel in the URL (?status=inactive&refresh=failed…), so a filtered list can be

@@ -808,6 +808,59 @@ def search_customers(
     return _store_customers(svc.engine, where, limit)
 
 
+@dataclass(frozen=True)
+class CustomerSearchPage:
+    """One page of a customer search, with the true number of matches (not the page size)."""
+
+    hits: list[CustomerHit]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    @property
+    def first(self) -> int:
+        """1-based position of the first hit on this page (0 when nothing matched)."""
+        return (self.page - 1) * self.page_size + 1 if self.hits else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.hits) - 1 if self.hits else 0
+
+
+def search_customers_page(
+    svc: Services, actor: Actor, text: str | None, *, page: int = 1, page_size: int = 25
+) -> CustomerSearchPage:
+    """:func:`search_customers` with a true count and paging for name/email-part searches
+    (counted and paged in SQL); an ID or a whole email finds at most a few, on one page."""
+    term = (text or "").strip()
+    page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+    if len(term) < 2 or term.startswith("cus_") or "@" in term or _not_a_customer_hint(term):
+        hits = search_customers(svc, actor, text, limit=page_size)
+        return CustomerSearchPage(hits, len(hits), 1, page_size)
+    require(actor, "accounts.view")
+    needle = term.lower()
+    where = or_(
+        col(CustomerRecord.name_lower).contains(needle, autoescape=True),
+        col(CustomerRecord.email_lower).contains(needle, autoescape=True),
+    )
+    with session_scope(svc.engine) as session:
+        total = int(session.exec(select(func.count()).select_from(CustomerRecord).where(where)).one())
+        pages = max(1, -(-total // page_size))
+        page = min(max(1, int(page)), pages)
+        found = session.exec(
+            select(CustomerRecord)
+            .where(where)
+            .order_by(col(CustomerRecord.created).desc(), col(CustomerRecord.id).desc())
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        ).all()
+        return CustomerSearchPage(_hits(session, list(found)), total, page, page_size)
+
+
 # --------------------------------------------------------------------------- listing
 
 

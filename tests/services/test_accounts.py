@@ -249,6 +249,26 @@ def test_search_explains_unknown_malformed_and_non_customer_ids(
         accounts.search_customers(services_ctx, ops, "someone@")
 
 
+def test_a_name_search_counts_every_match_and_pages_through_them(
+    store_svc: Services, ops: Any
+) -> None:
+    for n in range(30):
+        accounts.upsert_customer(
+            store_svc.engine, {"id": f"cus_many{n:04d}", "name": f"Manyname {n}", "created": n}
+        )
+    first = accounts.search_customers_page(store_svc, ops, "manyname", page_size=25)
+    assert (first.total, first.pages, first.first, first.last) == (30, 2, 1, 25)
+    second = accounts.search_customers_page(store_svc, ops, "manyname", page=2, page_size=25)
+    assert (len(second.hits), second.first, second.last) == (5, 26, 30)
+    seen = [h.id for h in first.hits + second.hits]
+    assert len(set(seen)) == 30 and seen == sorted(seen, reverse=True)  # newest first, no overlap
+    beyond = accounts.search_customers_page(store_svc, ops, "manyname", page=9, page_size=25)
+    assert beyond.page == 2  # clamps to the last page
+    assert accounts.search_customers_page(store_svc, ops, "nomatchatall").total == 0
+    with pytest.raises(ValidationError, match="at least 2 characters"):
+        accounts.search_customers_page(store_svc, ops, "x")
+
+
 def test_search_by_name_treats_percent_and_underscore_literally(
     services_ctx: Services, ops: Any
 ) -> None:
