@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import sign_in, wait_idle
-from tests.browser.test_config_to_conversion_journey import open_page, pick_option, settle
+from tests.browser.test_config_to_conversion_journey import (
+    add_setup_intent_permission,
+    open_page,
+    open_setup_intent_flow,
+    settle,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -67,27 +72,15 @@ def test_flow_configuration_shows_the_stored_flow_on_return_with_no_unsaved_edit
     app_url: str, page: Any
 ) -> None:
     sign_in(page, app_url, "admin", "fcops-admin-demo")
-    open_page(page, "Flow configuration")
-    page.get_by_text("SetupIntent", exact=True).click()
-    page.get_by_test_id("stHeading").filter(has_text=re.compile(r"^\s*SetupIntent\s*$")).wait_for()
+    added = add_setup_intent_permission(page)
     settle(page)
     perms_box = page.get_by_test_id("stMultiSelect").filter(has_text="Permissions")
-    added = next(
-        p for p in ("balances", "ownership", "transactions") if p not in perms_box.inner_text()
-    )
-    pick_option(page, "Permissions", added)
-    page.get_by_role("button", name="Save").click()
-    page.get_by_text("Saved version").wait_for()
-    settle(page)
     saved = version_shown(page)
     stored_perms = perms_box.inner_text()
     assert added in stored_perms and "payment_method" in stored_perms
 
     open_page(page, "Home")
-    open_page(page, "Flow configuration")
-    page.get_by_text("SetupIntent", exact=True).click()
-    page.get_by_test_id("stHeading").filter(has_text=re.compile(r"^\s*SetupIntent\s*$")).wait_for()
-    settle(page)
+    open_setup_intent_flow(page)
     wait_idle(page)
     perms_box = page.get_by_test_id("stMultiSelect").filter(has_text="Permissions")
     assert perms_box.inner_text() == stored_perms
