@@ -155,6 +155,8 @@ with st.sidebar:
     runtime.mode_badge()
     st.button("Log out", key="fcops-logout", on_click=session.log_out)
 
+fresh = int(st.session_state.get(runtime.FRESH_RUNS) or 0)
+st.session_state[runtime.FRESH_RUNS] = 2 if just_signed_in else max(0, fresh - 1)
 current = st.navigation(sections)
 if just_signed_in:
     # The browser answers the new navigation (signed-in pages instead of the login) with a rerun

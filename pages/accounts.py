@@ -185,7 +185,11 @@ def _url_filters() -> dict[str, str]:
 def filters_from_url(banks: list[str]) -> None:
     """Set the filter widgets from the URL when it changed (a link was opened), not on every run."""
     wanted = _url_filters()
-    if st.session_state.get(URL_SIG) == wanted and not st.session_state.get(URL_UNCONFIRMED):
+    if (
+        st.session_state.get(URL_SIG) == wanted
+        and not st.session_state.get(URL_UNCONFIRMED)
+        and not runtime.just_signed_in()
+    ):
         return
     st.session_state[URL_SIG] = wanted
     st.session_state[URL_UNCONFIRMED] = True
@@ -302,6 +306,7 @@ def sort_control() -> str:
         st.session_state.get(SORT_SIG) != wanted
         or SORT_KEY not in st.session_state
         or st.session_state.get(URL_UNCONFIRMED)
+        or runtime.just_signed_in()
     ):
         st.session_state[SORT_SIG] = wanted
         st.session_state[URL_UNCONFIRMED] = True
