@@ -29,7 +29,9 @@ SANDBOX_KEY = "sk_test_fcops_sandbox_local"
 class App:
     settings: Settings
     services: Services
-    simulator: Any | None  # sandbox.client.Simulator in sandbox mode, else None
+    # The simulator seam: sandbox.client.Simulator in sandbox mode, else None. It plays the bank
+    # customer's part (hooks live Stripe does not have); only pages/_play_customer.py uses it.
+    simulator: Any | None
     sandbox: Any | None  # the running sandbox handle in sandbox mode
     credentials: dict[str, Any]
     cookie_key: str

@@ -14,8 +14,9 @@ from components.charts import VERDICT_LABELS, verdict_chart
 from components.feedback import format_timestamp
 from components.money import format_money
 from pages import _runtime as runtime
-from services import debits
-from services.batch import BatchFileError, PlannedDebit, RowError, parse_debits_csv
+from services.rules import batch_result
+from services.rules.debit_csv import BatchFileError, PlannedDebit, RowError, parse_debits_csv
+from services.usecases import check_batch
 
 actor = runtime.guard("balances.check")
 runtime.page_header(
@@ -129,7 +130,7 @@ def run_batch(planned: list[PlannedDebit], bad: list[RowError]) -> None:
         bar.progress(min(1.0, done / max(total, 1)), text=message)
 
     result = runtime.call(
-        debits.run_batch,
+        check_batch.run_batch,
         svc,
         actor,
         planned,
@@ -153,7 +154,7 @@ if run:
 # -- the result ----------------------------------------------------------------------------
 
 
-def summary(result: debits.BatchResult) -> None:
+def summary(result: batch_result.BatchResult) -> None:
     s = result.summary()
     st.subheader("Summary")
     top = st.columns(4)
@@ -167,7 +168,7 @@ def summary(result: debits.BatchResult) -> None:
         "Rows with errors are not included.",
     )
     cols = st.columns(4)
-    for col, verdict in zip(cols, debits.VERDICTS, strict=True):
+    for col, verdict in zip(cols, batch_result.VERDICTS, strict=True):
         col.metric(
             LABELS[verdict],
             f"{s.counts[verdict]:,}",
@@ -284,7 +285,7 @@ def fmt(amount: object, currency: object) -> str:
 
 
 result = st.session_state.get(RESULT)
-if isinstance(result, debits.BatchResult):
+if isinstance(result, batch_result.BatchResult):
     frame = result.to_frame()
     summary(result)
     errors(frame)

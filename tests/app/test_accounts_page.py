@@ -10,10 +10,11 @@ import pytest
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
-from services import accounts
+from services.adapters import account_mirror
 from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.auth import Actor
+from services.usecases import browse_accounts, sync_accounts
 from tests.app.conftest import no_exceptions, open_page, refused, texts
 from tests.app.conftest import shared_app as app
 
@@ -58,10 +59,10 @@ def button(at: AppTest, label: str) -> Any:
 def test_ops_sees_the_synced_accounts_table_with_balances_and_refresh_states() -> None:
     # The page syncs an empty store by itself; other tests may have mirrored a few accounts
     # already (then it does not), so sync here to make the table independent of test order.
-    accounts.sync_accounts(app().services, OPS)
+    sync_accounts.sync_accounts(app().services, OPS)
     at = open_page(PAGE, "ops")
     no_exceptions(at)
-    total = accounts.list_accounts(app().services, OPS).total
+    total = browse_accounts.list_accounts(app().services, OPS).total
     assert total > 0
     assert f"{total:,} account(s)" in texts(at)
     frame = at.dataframe[0].value
@@ -96,7 +97,7 @@ def test_search_by_email_lists_the_customer_and_their_accounts() -> None:
 def test_a_search_with_more_matches_than_a_page_says_how_many_and_pages() -> None:
     engine = app().engine
     for n in range(30):
-        accounts.upsert_customer(
+        account_mirror.upsert_customer(
             engine, {"id": f"cus_pagedsearch{n:03d}", "name": f"Pagedsearch {n}", "created": n}
         )
     at = open_page(PAGE, "ops")
@@ -115,7 +116,7 @@ def test_status_filter_shows_only_that_status() -> None:
     at = open_page(PAGE, "ops")
     at.selectbox(key="acc_status").set_value("inactive").run()
     no_exceptions(at)
-    expected = accounts.list_accounts(app().services, OPS, status="inactive").total
+    expected = browse_accounts.list_accounts(app().services, OPS, status="inactive").total
     if expected:
         assert set(at.dataframe[0].value["Status"]) == {"inactive"}
     else:
