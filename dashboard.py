@@ -5,14 +5,17 @@ Run with ``streamlit run dashboard.py``. With no STRIPE_API_KEY it starts on the
 
 from __future__ import annotations
 
+import copy
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 import streamlit_authenticator as stauth
 
-from components.navigation import pages_for
+from components.navigation import PAGES, PageSpec, pages_for
 from pages import _runtime as runtime
+from pages import _session as session
 from services import users
 from services.errors import FcopsError
 from services.rules.secrets import mask_secrets
@@ -20,6 +23,7 @@ from services.usecases import sign_in, sign_in_sso
 from services.users import DEMO_USERS
 
 st.set_page_config(page_title="fcops", page_icon=":material/account_balance:", layout="wide")
+st.session_state[runtime.ROUTED] = True  # see runtime.route_through_dashboard
 
 
 def _config_error_page(message: str) -> None:
@@ -102,18 +106,6 @@ class CheckedLogin:
         return bool(self._inner.login(username, password, *args, **kwargs))
 
 
-# Built on every run from the users file as it is now (users.credentials reads it fresh).
-authenticator = stauth.Authenticate(
-    {"usernames": app.credentials.get("usernames", {})},
-    cookie_name=app.settings.cookie_name,
-    cookie_key=app.cookie_key,
-    cookie_expiry_days=1,
-    auto_hash=False,
-    login_sleep_time=0,
-)
-authenticator.authentication_controller = CheckedLogin(authenticator.authentication_controller)  # type: ignore[assignment]
-
-
 SSO_AUDITED = "_fcops_sso_audited"
 
 
@@ -135,6 +127,26 @@ def sso_refused_page() -> None:
         st.logout()
 
 
+usernames = app.credentials.get("usernames", {})
+cookie_name = app.settings.cookie_name
+lifetime_days = app.settings.cookie_expiry_days
+
+# A new session (F5, new tab, typed URL) signs in from the browser's cookie; a sign-in past its
+# lifetime ends here, whatever the tab still shows.
+session.restore(cookie_name, app.cookie_key, usernames)
+if session.expired():
+    session.log_out()
+# Always this one slot, drawn or not, so the page below keeps its place in the element tree
+# whether a cookie writer is in it (otherwise Streamlit would redraw the whole page).
+with st.empty():
+    just_signed_in = session.sync_cookie(cookie_name)
+
+# Every page's URL path, so a signed-out visit to /accounts?… shows the login *at that URL*;
+# after sign-in the same path resolves to the real page and keeps its query string.
+ALL_PAGES = [(spec, st.Page(spec.file, title=spec.title, icon=spec.icon)) for spec in PAGES]
+HOME_PATH = ALL_PAGES[0][1].url_path
+
+
 def login_page() -> None:
     st.title("fcops")
     st.caption("Bank-account operations for ACH Direct Debit with Stripe Financial Connections.")
@@ -150,10 +162,35 @@ def login_page() -> None:
                 "no [auth] section for the identity provider; see the README.",
                 icon=":material/key_off:",
             )
+    if session.signing_out():
+        # The form waits until the browser has dropped the cookie: a reload or a new tab opened
+        # the moment it shows must not sign the previous user back in.
+        st.caption("Signing out…")
+        st.button("Continue", key="fcops-signout-continue", type="tertiary",
+                  on_click=session.show_form_anyway)
+        return
+    authenticator = stauth.Authenticate(
+        copy.deepcopy({"usernames": usernames}),
+        cookie_name=cookie_name,
+        cookie_key=app.cookie_key,
+        cookie_expiry_days=0,  # pages/_session.py reads and writes the cookie, see there
+        auto_hash=False,
+        login_sleep_time=0,
+    )
+    # Every password goes through the sign-in rules first (delay, lockout, audit).
+    authenticator.authentication_controller = CheckedLogin(authenticator.authentication_controller)  # type: ignore[assignment]
+    session.cookie_read()  # restore() has read the cookie; the form below must not again
     authenticator.login(location="main", key="fcops-login")
     status = st.session_state.get("authentication_status")
     if status:
-        st.rerun()
+        # No st.rerun() here: it would drop the cookie writer before the browser ran it. The
+        # writer's answer reruns the script, and the same URL path then resolves to the real
+        # page with its query string.
+        session.signed_in_by_form(st.session_state["username"], app.cookie_key, lifetime_days)
+        session.sync_cookie(cookie_name)
+        st.caption("Signing in…")
+        st.button("Continue", key="fcops-continue", type="tertiary")
+        return
     elif status is False:
         message = st.session_state.get(SIGN_IN_MESSAGE, "Username or password is incorrect.")
         st.error(message, icon=":material/lock:")
@@ -171,9 +208,7 @@ def login_page() -> None:
 actor = runtime.current_actor()
 if actor is None and st.session_state.get("authentication_status"):
     # Signed in, but the users file no longer holds this user (or their role): sign out now.
-    authenticator.authentication_controller.logout()
-    authenticator.cookie_controller.delete_cookie()
-    st.session_state["authentication_status"] = None
+    session.log_out()
 claims = runtime.sso_claims() if actor is None or actor.username.startswith("sso:") else None
 if claims is not None and not st.session_state.get(SSO_AUDITED):
     st.session_state[SSO_AUDITED] = True  # one audit row per sign-in, not per rerun
@@ -184,14 +219,43 @@ if actor is None and claims is not None:
     st.stop()
 if actor is None:
     # Always call st.navigation, also when signed out: otherwise Streamlit would discover pages/
-    # by itself and every page would be reachable by URL without logging in.
-    st.navigation([st.Page(login_page, title="Sign in", icon=":material/login:", url_path="login")]).run()
+    # by itself and every page would be reachable by URL without logging in. Every path shows
+    # only the login (hidden from any menu).
+    sign_in_pages = [
+        st.Page(login_page, title="Sign in", icon=":material/login:", url_path=HOME_PATH, default=True)
+    ]
+    sign_in_pages += [
+        st.Page(login_page, title="Sign in", icon=":material/login:", url_path=page.url_path,
+                visibility="hidden")
+        for _, page in ALL_PAGES[1:]
+    ]
+    st.navigation(sign_in_pages, position="hidden").run()
     st.stop()
 
 assert actor is not None
+
+
+def refusal(spec: PageSpec) -> Callable[[], None]:
+    """A stand-in for a page this role may not open: a link to it says so (no "Page not found")."""
+    def not_for_your_role() -> None:
+        runtime.page_header(spec.title)
+        runtime.guard(spec.permission or "")
+
+    return not_for_your_role
+
+
 sections: dict[str, list[st.Page]] = {}
-for spec in pages_for(actor.can):
-    sections.setdefault(spec.section, []).append(st.Page(spec.file, title=spec.title, icon=spec.icon))
+openable = {spec.file for spec in pages_for(actor.can)}
+hidden: list[st.Page] = []
+for spec, page in ALL_PAGES:
+    if spec.file in openable:
+        sections.setdefault(spec.section, []).append(page)
+    else:
+        hidden.append(
+            st.Page(refusal(spec), title=spec.title, icon=spec.icon, url_path=page.url_path,
+                    visibility="hidden")
+        )
+sections.setdefault("", []).extend(hidden)
 
 with st.sidebar:
     st.markdown(f"**{actor.name}**  \n`{actor.username}` · {actor.role}")
@@ -201,6 +265,14 @@ with st.sidebar:
             st.session_state.pop(SSO_AUDITED, None)
             st.logout()
     else:
-        authenticator.logout("Log out", location="sidebar", key="fcops-logout")
+        st.button("Log out", key="fcops-logout", on_click=session.log_out)
 
-st.navigation(sections).run()
+fresh = int(st.session_state.get(runtime.FRESH_RUNS) or 0)
+st.session_state[runtime.FRESH_RUNS] = 2 if just_signed_in else max(0, fresh - 1)
+current = st.navigation(sections)
+if just_signed_in:
+    # The browser answers the new navigation (signed-in pages instead of the login) with a rerun
+    # of its own and resets the widgets it draws; running the page now would set its widgets
+    # from the URL (a deep link's filters) only for that reset to show their defaults.
+    st.rerun()
+current.run()

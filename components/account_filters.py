@@ -27,18 +27,29 @@ URL_FILTERS = {
     "relink": "acc_relink",
 }
 URL_SIG = "acc_url_sig"  # the filter params last read from or written to the URL
+# Set when a link's filters or sort were put into the widgets, cleared by the page once a run has
+# drawn the whole list. A run cut short (say by the rerun right after sign-in) leaves it set, so
+# the next run puts them in again: otherwise the widgets could show their defaults while the list
+# is filtered by the link.
+URL_UNCONFIRMED = "acc_url_unconfirmed"
 
 
 def _url_filters() -> dict[str, str]:
     return {k: str(st.query_params[k]) for k in URL_FILTERS if st.query_params.get(k)}
 
 
-def filters_from_url(banks: list[str]) -> None:
-    """Set the filter widgets from the URL when it changed (a link was opened), not on every run."""
+def filters_from_url(banks: list[str], *, reapply: bool = False) -> None:
+    """Set the filter widgets from the URL when it changed (a link was opened), not on every
+    run; ``reapply`` sets them again anyway (the runs right after a sign-in)."""
     wanted = _url_filters()
-    if st.session_state.get(URL_SIG) == wanted:
+    if (
+        st.session_state.get(URL_SIG) == wanted
+        and not st.session_state.get(URL_UNCONFIRMED)
+        and not reapply
+    ):
         return
     st.session_state[URL_SIG] = wanted
+    st.session_state[URL_UNCONFIRMED] = True
     problems = []
     status = wanted.get("status")
     if status and status not in bank_account.STATUSES:
@@ -98,9 +109,9 @@ def filters_to_url(chosen: dict[str, Any]) -> None:
 MAX_STALE_HOURS = 24 * 365
 
 
-def filter_widgets(banks: list[str]) -> dict[str, Any]:
+def filter_widgets(banks: list[str], *, reapply: bool = False) -> dict[str, Any]:
     """The filter widgets (set from the URL when it changed); the chosen filters, URL kept in step."""
-    filters_from_url(banks)
+    filters_from_url(banks, reapply=reapply)
     active = any(st.session_state.get(k) not in (None, ANY, 0, False) for k in URL_FILTERS.values())
     with st.expander("Filters", icon=":material/filter_list:", expanded=active):
         c1, c2, c3, c4, c5, c6 = st.columns(6)

@@ -76,8 +76,38 @@ def current_actor() -> Actor | None:
     return Actor(username=username, role=role, name=name)
 
 
+FRESH_RUNS = "_fcops_fresh_runs"  # runs left in which a page re-applies its URL to its widgets
+
+
+def just_signed_in() -> bool:
+    """True in the first two runs after a sign-in by the form. The browser resets the widgets it
+    draws once after the new navigation arrives, so a page that puts a link's query into its
+    widgets (Accounts' filters) does it again in these runs, or they would show their defaults."""
+    return bool(st.session_state.get(FRESH_RUNS))
+
+
+ROUTED = "_fcops_routed"  # set by dashboard.py on every run: this session goes through the router
+
+
+def route_through_dashboard() -> None:
+    """Run the router (dashboard.py) instead of this page when Streamlit ran the page by itself.
+
+    Until some session has called ``st.navigation``, a fresh server treats ``pages/`` as an old
+    style multipage folder: the very first request for ``/accounts?…`` runs pages/accounts.py
+    directly, without the router's login, so a deep link opened on a just-started server would
+    show "Sign in to see this page" and no form. Leaving that mode and rerunning makes the
+    router run, which shows the login at the same URL (and, once signed in, this page).
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory and not st.session_state.get(ROUTED):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def guard(permission: str) -> Actor:
     """Stop the page (showing only a message) unless the signed-in role has ``permission``."""
+    route_through_dashboard()
     actor = current_actor()
     if actor is None:
         st.warning("Sign in to see this page.", icon=":material/lock:")
@@ -217,14 +247,18 @@ def ensure_accounts_mirrored(app: bootstrap.App, actor: Actor) -> None:
 
     Every page that reads mirrored accounts (Accounts, Transactions, Ownership, Balance check)
     calls this first, so a new data folder shows accounts without a detour to the Accounts page.
-    It runs once per session even if it fails, so a Stripe outage is not retried on every rerun;
-    the sync itself is incremental when a cursor exists.
+    It runs once per session even if it fails, so a Stripe outage is not retried on every rerun
+    (a run interrupted before the sync returned does not count); the sync itself is incremental
+    when a cursor exists.
     """
     if st.session_state.get(AUTOSYNCED) or not actor.can("accounts.sync"):
         return
-    st.session_state[AUTOSYNCED] = True
     if not call(sync_accounts.needs_first_sync, app.services, actor):
+        st.session_state[AUTOSYNCED] = True
         return
     sync_accounts_with_status(
         app, actor, label="No accounts in the store yet: reading them from Stripe…"
     )
+    # Marked only once the sync has returned (done or failed): a run interrupted mid-sync (a
+    # click, or the rerun that follows sign-in) leaves it unmarked, so the next run syncs.
+    st.session_state[AUTOSYNCED] = True

@@ -15,7 +15,7 @@ from typing import Any
 import streamlit as st
 
 from components import refresh_watch
-from components.account_filters import filter_widgets
+from components.account_filters import URL_UNCONFIRMED, filter_widgets
 from components.accounts_view import (
     FEATURE_LABELS,
     account_fields,
@@ -104,43 +104,121 @@ def search_box() -> None:
         )
         submitted = right.form_submit_button("Search", icon=":material/search:", width="stretch")
     if submitted:
-        hits = runtime.call(browse_accounts.search_customers, svc, actor, term)
-        st.session_state["acc_hits"] = hits
-        if hits is None:
+        found = runtime.call(browse_accounts.search_customers_page, svc, actor, term)
+        st.session_state["acc_hits"] = found
+        st.session_state["acc_hits_term"] = term
+        if found is None:
             return
-    hits = st.session_state.get("acc_hits")
-    if hits is None:
+    found = st.session_state.get("acc_hits")
+    if found is None:
         return
-    if not hits:
+    if not found.total:
         st.info("No customer matches that search.", icon=":material/person_search:")
         return
-    st.caption(f"{len(hits)} customer(s) found — select one to see their accounts.")
+    if found.total > len(found.hits):
+        st.caption(
+            f"{found.total:,} customer(s) found · showing {found.first:,}–{found.last:,} of "
+            f"{found.total:,}, newest first — select one to see their accounts."
+        )
+    else:
+        st.caption(f"{found.total:,} customer(s) found — select one to see their accounts.")
     event: Any = st.dataframe(
-        customers_frame(hits),
+        customers_frame(found.hits),
         hide_index=True,
         width="stretch",
         on_select="rerun",
         selection_mode="single-row",
-        key="acc_hits_table",
+        key=f"acc_hits_table_{found.page}",
     )
     chosen = list(event.selection.rows) if event is not None else []
-    if chosen:
-        hit = hits[chosen[0]]
+    if chosen and chosen[0] < len(found.hits):
+        hit = found.hits[chosen[0]]
         if (st.session_state.get("acc_customer") or ("",))[0] != hit.id:
             st.session_state["acc_page"] = 1
         st.session_state["acc_customer"] = (hit.id, hit.name or hit.email or hit.id)
+    if found.pages > 1:
+        search_pager(found)
+
+
+def search_pager(found: browse_accounts.CustomerSearchPage) -> None:
+    left, mid, right = st.columns([1, 2, 1], vertical_alignment="center")
+    step = 0
+    if left.button("Previous customers", icon=":material/chevron_left:",
+                   disabled=found.page <= 1, key="acc_hits_prev"):
+        step = -1
+    mid.caption(f"Customers page {found.page} of {found.pages}")
+    if right.button("Next customers", icon=":material/chevron_right:",
+                    disabled=found.page >= found.pages, key="acc_hits_next"):
+        step = 1
+    if step:
+        again = runtime.call(
+            browse_accounts.search_customers_page, svc, actor,
+            st.session_state.get("acc_hits_term"), page=found.page + step,
+        )
+        if again is not None:
+            st.session_state["acc_hits"] = again
+            st.rerun()
 
 
 def filters() -> dict[str, Any]:
     banks = runtime.call(browse_accounts.institutions, svc, actor) or []
-    return filter_widgets(banks)
+    return filter_widgets(banks, reapply=runtime.just_signed_in())
+
+
+SORT_KEY = "acc_sort"
+SORT_SIG = "acc_sort_sig"  # the ?sort= last read from or written to the URL
+
+
+def sort_control() -> str:
+    """The list's order, kept in the URL (?sort=balance_desc) like the filters, so a sorted list
+    can be shared; the service sorts the whole result in SQL, not just the page on screen."""
+    wanted = str(st.query_params.get("sort") or "newest")
+    if (
+        st.session_state.get(SORT_SIG) != wanted
+        or SORT_KEY not in st.session_state
+        or st.session_state.get(URL_UNCONFIRMED)
+        or runtime.just_signed_in()
+    ):
+        st.session_state[SORT_SIG] = wanted
+        st.session_state[URL_UNCONFIRMED] = True
+        if wanted not in browse_accounts.ACCOUNT_SORTS:
+            st.warning(
+                f"The link's sort '{wanted[:40]}' was not understood, so the list is newest first.",
+                icon=":material/link_off:",
+            )
+            wanted = "newest"
+        st.session_state[SORT_KEY] = wanted
+    left, _ = st.columns([2, 5])
+    sort = str(
+        left.selectbox(
+            "Sort by",
+            list(browse_accounts.ACCOUNT_SORTS),
+            format_func=browse_accounts.ACCOUNT_SORTS.__getitem__,
+            key=SORT_KEY,
+            help="Sorts every matching account (all pages), numerically for money and ages. "
+            "Accounts without a balance come last.",
+        )
+    )
+    if sort == "newest":
+        if "sort" in st.query_params:
+            del st.query_params["sort"]
+    elif st.query_params.get("sort") != sort:
+        st.query_params["sort"] = sort
+    st.session_state[SORT_SIG] = sort
+    return sort
 
 
 def list_view() -> None:
+    list_body()
+    st.session_state.pop(URL_UNCONFIRMED, None)  # this run drew the list to its end
+
+
+def list_body() -> None:
     sync_bar()
     search_box()
     customer = st.session_state.get("acc_customer")
     chosen: dict[str, Any] = filters()
+    sort = sort_control()
     if customer:
         left, right = st.columns([5, 1], vertical_alignment="center")
         left.markdown(f"Accounts of **{customer[1]}** (`{customer[0]}`)")
@@ -148,13 +226,14 @@ def list_view() -> None:
             st.session_state.pop("acc_customer", None)
             st.rerun()
         chosen["customer_id"] = customer[0]
-    signature = repr(sorted(chosen.items()))
-    if st.session_state.get("acc_filter_sig") != signature:  # new filters start on page 1
+    signature = repr((sorted(chosen.items()), sort))
+    if st.session_state.get("acc_filter_sig") != signature:  # new filters or order: page 1
         st.session_state["acc_filter_sig"] = signature
         st.session_state["acc_page"] = 1
     page_no = int(st.session_state.get("acc_page", 1))
     result = runtime.call(
-        browse_accounts.list_accounts, svc, actor, page=page_no, page_size=50, **chosen
+        browse_accounts.list_accounts, svc, actor, page=page_no, page_size=50, sort=sort,
+        **chosen,
     )
     if result is None:
         return

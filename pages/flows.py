@@ -369,8 +369,14 @@ loaded = runtime.call(edit_flows.load_flow, svc, flow)
 if loaded is None:
     st.stop()
 saved: flow_config.FlowConfig = loaded
-if k(flow, "base") not in st.session_state:
+# The editor shows the stored configuration on every visit: Streamlit forgets a keyed widget's
+# value when its page (or this flow) is left, so a missing widget key means the admin came
+# (back) here, and the editor is refilled instead of drawn empty with "unsaved edits".
+if k(flow, "base") not in st.session_state or any(
+    k(flow, name) not in st.session_state for name in ("perms", "prefetch", "method", "note")
+):
     load_into_editor(flow, saved)
+    st.session_state.pop(k(flow, "conflict"), None)
 
 st.subheader(saved.title)
 if saved.version:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import parse_qsl
 
 import streamlit as st
 
@@ -58,9 +59,15 @@ def link(file: str, label: str | None = None) -> None:
 
 
 def filtered_link(query: str, label: str) -> None:
-    """A link to the Accounts list already filtered (``st.page_link`` takes no query string)."""
+    """A link to the Accounts list already filtered, opened in this tab (a new tab would be a
+    new session: signed in again from the cookie, but with nothing of this one)."""
     if "pages/accounts.py" in OPENABLE:
-        st.markdown(f"[:material/filter_list: {label}](accounts?{query})")
+        st.page_link(
+            "pages/accounts.py",
+            label=label,
+            icon=":material/filter_list:",
+            query_params=dict(parse_qsl(query)),
+        )
 
 
 def card(

@@ -47,9 +47,17 @@ def load_editor(current: debit_policy.StoredPolicy) -> None:
     st.session_state["policy_note"] = ""
 
 
-# After a save the form is refilled from the new version on the next run (widgets cannot be
-# changed once drawn in this run).
-if BASE not in st.session_state or st.session_state.pop(RELOAD, False):
+WIDGETS = ("policy_buffer_amount", "policy_buffer_percent", "policy_max_age_hours", "policy_note")
+
+# The form shows the stored policy on every visit: Streamlit forgets a keyed widget's value when
+# its page is left, so a missing widget key means the admin (re-)entered the page, and the form
+# is refilled rather than drawn with the widgets' defaults (empty, 0 %, 0.25 h). After a save it
+# is refilled from the new version on the next run (widgets cannot change once drawn).
+if (
+    BASE not in st.session_state
+    or st.session_state.pop(RELOAD, False)
+    or any(key not in st.session_state for key in WIDGETS)
+):
     load_editor(stored)
 
 
@@ -116,10 +124,17 @@ def edited_policy() -> DebitPolicy | None:
         amount = parse_amount(
             str(st.session_state["policy_buffer_amount"]), currency, allow_zero=True
         )
+        hours = float(st.session_state["policy_max_age_hours"])
+        # The form shows hours to 2 places; an age it showed unchanged keeps its exact seconds,
+        # so an untouched form equals the stored policy (no "unsaved", nothing to save).
+        if hours == round(stored.policy.max_age_seconds / 3600, 2):
+            seconds = stored.policy.max_age_seconds
+        else:
+            seconds = max(1, round(hours * 3600))
         return DebitPolicy(
             buffer_amount=amount,
             buffer_percent=float(st.session_state["policy_buffer_percent"]),
-            max_age_seconds=max(1, round(float(st.session_state["policy_max_age_hours"]) * 3600)),
+            max_age_seconds=seconds,
         )
     except (MoneyError, ValueError) as err:
         st.error(f"Buffer amount: {err}", icon=":material/error:")
@@ -169,10 +184,12 @@ def history() -> None:
 
 policy = edited_policy()
 if submitted and policy is not None:
-    if stored.version and policy == stored.policy:
+    if policy == stored.policy:
         # A version that changes nothing would only add noise to the history and audit log.
         st.info(
-            f"Nothing to save: the form already matches version {stored.version}.",
+            f"Nothing to save: the form already matches version {stored.version}."
+            if stored.version
+            else "Nothing to save: the form shows the defaults checks already use.",
             icon=":material/info:",
         )
     else:

@@ -368,11 +368,40 @@ def count_rows(engine: Engine, filters: AccountFilters, now: int) -> int:
         return int(session.exec(counted).one())
 
 
+# Orders the account list offers (by the name the page keeps in its URL): name -> (column,
+# descending). Accounts without the value come last; ties fall back to newest first.
+SORT_COLUMNS: dict[str, tuple[Any, bool]] = {
+    "balance_desc": (AccountRecord.balance_current, True),
+    "balance_asc": (AccountRecord.balance_current, False),
+    "available_desc": (AccountRecord.balance_available, True),
+    "available_asc": (AccountRecord.balance_available, False),
+    "age_desc": (AccountRecord.balance_as_of, False),  # oldest as_of = greatest age
+    "age_asc": (AccountRecord.balance_as_of, True),
+}
+
+
+def account_order(sort: str | None) -> list[Any]:
+    """ORDER BY terms for ``sort`` (a SORT_COLUMNS name; anything else: newest first)."""
+    newest = [col(AccountRecord.created).desc(), col(AccountRecord.id).desc()]
+    if sort not in SORT_COLUMNS:
+        return newest
+    column, descending = SORT_COLUMNS[sort]
+    # NULLs last on SQLite and PostgreSQL alike (their defaults differ).
+    return [col(column).is_(None), col(column).desc() if descending else col(column).asc(), *newest]
+
+
 def read_rows(
-    engine: Engine, filters: AccountFilters, now: int, *, offset: int, limit: int
+    engine: Engine,
+    filters: AccountFilters,
+    now: int,
+    *,
+    offset: int,
+    limit: int,
+    sort: str | None = None,
 ) -> list[AccountRow]:
     with session_scope(engine) as session:
-        stmt = rows_stmt(filters, now).offset(offset).limit(limit)
+        stmt = rows_stmt(filters, now).order_by(None).order_by(*account_order(sort))
+        stmt = stmt.offset(offset).limit(limit)
         return [to_row(r) for r in session.execute(stmt).all()]
 
 
@@ -422,12 +451,13 @@ def _hits(session: Session, customers: list[CustomerRecord]) -> list[CustomerHit
     ]
 
 
-def _customers(engine: Engine, where: Any, limit: int) -> list[CustomerHit]:
+def _customers(engine: Engine, where: Any, limit: int, offset: int = 0) -> list[CustomerHit]:
     with session_scope(engine) as session:
         found = session.exec(
             select(CustomerRecord)
             .where(where)
-            .order_by(col(CustomerRecord.created).desc())
+            .order_by(col(CustomerRecord.created).desc(), col(CustomerRecord.id).desc())
+            .offset(offset)
             .limit(limit)
         ).all()
         return _hits(session, list(found))
@@ -442,10 +472,21 @@ def customers_by_email(engine: Engine, email: str, limit: int) -> list[CustomerH
     return _customers(engine, CustomerRecord.email_lower == email.lower(), limit)
 
 
-def customers_matching(engine: Engine, needle: str, limit: int) -> list[CustomerHit]:
-    """Mirrored customers whose name or email contains ``needle`` (lower case)."""
-    where = or_(
+def _matching(needle: str) -> Any:
+    return or_(
         col(CustomerRecord.name_lower).contains(needle, autoescape=True),
         col(CustomerRecord.email_lower).contains(needle, autoescape=True),
     )
-    return _customers(engine, where, limit)
+
+
+def customers_matching(
+    engine: Engine, needle: str, limit: int, offset: int = 0
+) -> list[CustomerHit]:
+    """Mirrored customers whose name or email contains ``needle`` (lower case), newest first."""
+    return _customers(engine, _matching(needle), limit, offset)
+
+
+def count_customers_matching(engine: Engine, needle: str) -> int:
+    with session_scope(engine) as session:
+        counted = select(func.count()).select_from(CustomerRecord).where(_matching(needle))
+        return int(session.exec(counted).one())

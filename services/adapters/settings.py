@@ -34,6 +34,7 @@ class Settings:
     users_file: Path = ROOT / "data" / "users.yaml"
     cookie_key: str = field(default="", repr=False)
     cookie_name: str = "fcops_auth"
+    cookie_expiry_days: float = 1.0
     stripe_timeout_seconds: float = 20.0
     stripe_max_retries: int = 2
     sandbox_seed: int = 42
@@ -103,6 +104,12 @@ def _number(raw: str | None, name: str, kind: type[int] | type[float], default: 
         raise ConfigurationError(f"{name} must be a number, got '{raw}'.") from None
 
 
+def _positive(value: float, name: str) -> float:
+    if value <= 0:
+        raise ConfigurationError(f"{name} must be more than 0, got {value}.")
+    return value
+
+
 def _check_key(key: str, allow_live: bool) -> None:
     if any(p in key.lower() for p in _PLACEHOLDERS):
         raise ConfigurationError(
@@ -142,6 +149,10 @@ def load_settings(
         database_url=get("DATABASE_URL") or "",
         users_file=Path(get("FCOPS_USERS_FILE") or data_dir / "users.yaml"),
         cookie_key=get("FCOPS_COOKIE_KEY") or "",
+        cookie_expiry_days=_positive(
+            _number(get("FCOPS_COOKIE_EXPIRY_DAYS"), "FCOPS_COOKIE_EXPIRY_DAYS", float, 1.0),
+            "FCOPS_COOKIE_EXPIRY_DAYS",
+        ),
         stripe_timeout_seconds=_number(
             get("FCOPS_STRIPE_TIMEOUT"), "FCOPS_STRIPE_TIMEOUT", float, 20.0
         ),

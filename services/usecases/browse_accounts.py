@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from services.adapters import account_mirror as mirror
@@ -110,7 +110,63 @@ def search_customers(
     return mirror.customers_matching(svc.engine, term.lower(), limit)
 
 
+@dataclass(frozen=True)
+class CustomerSearchPage:
+    """One page of a customer search, with the true number of matches (not the page size)."""
+
+    hits: list[CustomerHit]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    @property
+    def first(self) -> int:
+        """1-based position of the first hit on this page (0 when nothing matched)."""
+        return (self.page - 1) * self.page_size + 1 if self.hits else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.hits) - 1 if self.hits else 0
+
+
+def search_customers_page(
+    svc: Services, actor: Actor, text: str | None, *, page: int = 1, page_size: int = 25
+) -> CustomerSearchPage:
+    """:func:`search_customers` with a true count and paging for name/email-part searches
+    (counted and paged in SQL); an ID or a whole email finds at most a few, on one page."""
+    term = (text or "").strip()
+    page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+    if len(term) < 2 or term.startswith("cus_") or "@" in term or _not_a_customer_hint(term):
+        hits = search_customers(svc, actor, text, limit=page_size)
+        return CustomerSearchPage(hits, len(hits), 1, page_size)
+    require(actor, "accounts.view")
+    needle = term.lower()
+    total = mirror.count_customers_matching(svc.engine, needle)
+    page = min(max(1, int(page)), max(1, -(-total // page_size)))
+    hits = mirror.customers_matching(
+        svc.engine, needle, page_size, offset=(page - 1) * page_size
+    )
+    return CustomerSearchPage(hits, total, page, page_size)
+
+
 # --------------------------------------------------------------------------- listing
+
+# The orders the account list offers, by the name the page puts in its URL (?sort=…). Each sorts
+# the whole filtered result in SQL (so page 2 continues page 1); accounts without the value
+# (no balance yet) come last either way; ties fall back to newest first.
+ACCOUNT_SORTS: dict[str, str] = {
+    "newest": "Newest linked first",
+    "balance_desc": "Balance, highest first",
+    "balance_asc": "Balance, lowest first",
+    "available_desc": "Available, highest first",
+    "available_asc": "Available, lowest first",
+    "age_desc": "Balance age, oldest first",
+    "age_asc": "Balance age, newest first",
+}
 
 
 def list_accounts(
@@ -119,20 +175,28 @@ def list_accounts(
     *,
     page: int = 1,
     page_size: int = 50,
+    sort: str | None = None,
     **wanted: Any,
 ) -> AccountPage:
-    """One page of mirrored accounts, newest first; filtering, counting and paging run in SQL.
+    """One page of mirrored accounts, newest first or in ``sort`` order (ACCOUNT_SORTS);
+    filtering, sorting, counting and paging run in SQL.
 
     ``wanted`` are the :class:`AccountFilters` fields (customer_id, status, institution, ...).
     """
     require(actor, "accounts.view")
     filters = filters_from(wanted)
+    if sort not in (None, "") and sort not in ACCOUNT_SORTS:
+        raise ValidationError(
+            f"Unknown sort '{str(sort)[:40]}'. Use one of: {', '.join(ACCOUNT_SORTS)}."
+        )
     page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
     now = svc.now()
     total = mirror.count_rows(svc.engine, filters, now)
     page = min(max(1, int(page)), max(1, -(-total // page_size)))
     offset = (page - 1) * page_size
-    rows = mirror.read_rows(svc.engine, filters, now, offset=offset, limit=page_size)
+    rows = mirror.read_rows(
+        svc.engine, filters, now, offset=offset, limit=page_size, sort=sort or None
+    )
     return AccountPage(rows=rows, total=total, page=page, page_size=page_size)
 
 

@@ -94,13 +94,37 @@ def test_home_cards_link_to_the_filtered_accounts_list() -> None:
     sync_accounts.sync_accounts(get_app().services, OPS)  # cards show once the store holds accounts
     at = open_page(None, "ops")
     no_exceptions(at)
-    markdown = " ".join(m.value for m in at.markdown)
-    assert "(accounts?status=inactive)" in markdown
-    assert "(accounts?status=disconnected)" in markdown
-    assert "(accounts?refresh=failed)" in markdown
+    # st.page_link, so the filtered list opens in this tab (a markdown link opened a new one)
+    links = {el.proto.query_string for el in at.get("page_link") if el.proto.page == "accounts"}
+    assert {"status=inactive", "status=disconnected", "refresh=failed"} <= links
 
 
 def test_a_role_without_the_accounts_page_gets_no_filtered_links() -> None:
     at = open_page(None, "manager")
     no_exceptions(at)
     assert "accounts?" not in " ".join(m.value for m in at.markdown)
+    assert not [el for el in at.get("page_link") if el.proto.query_string]
+
+
+def test_a_sort_link_orders_the_first_page_like_the_whole_result_in_sql() -> None:
+    from pages._runtime import get_app
+
+    at = opened_with("ops", sort="balance_desc")
+    no_exceptions(at)
+    assert at.selectbox(key="acc_sort").value == "balance_desc"
+    expected = browse_accounts.list_accounts(get_app().services, OPS, page_size=50, sort="balance_desc")
+    frame = at.dataframe[0].value
+    assert list(frame["ID"]) == [r.id for r in expected.rows]
+    balances = [r.balance_current for r in expected.rows if r.balance_current is not None]
+    assert balances == sorted(balances, reverse=True)
+    at.selectbox(key="acc_sort").set_value("balance_asc").run()
+    assert at.query_params["sort"] == ["balance_asc"] or at.query_params["sort"] == "balance_asc"
+    at.selectbox(key="acc_sort").set_value("newest").run()
+    assert "sort" not in at.query_params
+
+
+def test_an_unknown_sort_in_the_link_is_explained_and_ignored() -> None:
+    at = opened_with("ops", sort="balance; drop")
+    no_exceptions(at)
+    assert any("sort 'balance; drop' was not understood" in w.value for w in at.warning)
+    assert at.selectbox(key="acc_sort").value == "newest"

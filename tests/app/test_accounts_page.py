@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
+from services.adapters import account_mirror
 from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.auth import Actor
@@ -91,6 +92,24 @@ def test_search_by_email_lists_the_customer_and_their_accounts() -> None:
     rows = at.dataframe[1].value
     assert list(rows["ID"]) == [account["id"]]
     assert f"Accounts of **{customer['name']}**" in texts(at)
+
+
+def test_a_search_with_more_matches_than_a_page_says_how_many_and_pages() -> None:
+    engine = app().engine
+    for n in range(30):
+        account_mirror.upsert_customer(
+            engine, {"id": f"cus_pagedsearch{n:03d}", "name": f"Pagedsearch {n}", "created": n}
+        )
+    at = open_page(PAGE, "ops")
+    at.text_input(key="acc_term").set_value("pagedsearch")
+    button(at, "Search").click().run()
+    no_exceptions(at)
+    assert "30 customer(s) found · showing 1–25 of 30" in texts(at)
+    assert len(at.dataframe[0].value) == 25
+    button(at, "Next customers").click().run()
+    no_exceptions(at)
+    assert "showing 26–30 of 30" in texts(at)
+    assert len(at.dataframe[0].value) == 5
 
 
 def test_status_filter_shows_only_that_status() -> None:

@@ -229,3 +229,27 @@ def test_a_disabled_save_says_why() -> None:
     save = at.button(key=k(flow, "save"))
     assert not save.disabled
     assert f"Save as version {stored.version + 1}" in (save.help or "")
+
+
+def test_leaving_and_coming_back_shows_the_stored_flow_with_no_unsaved_edits() -> None:
+    current = flows.load_flow(engine(), "setup_intent")
+    stored = flows.save_flow(
+        engine(),
+        OTHER,
+        "setup_intent",
+        permissions=["payment_method", "balances", "ownership"],
+        prefetch=["balances"],
+        verification_method=current.verification_method,
+        expected_version=current.version,
+    )
+    at = open_page(PAGE, "admin")
+    pick_flow(at, "setup_intent")
+    at.switch_page("pages/home.py").run()
+    at.switch_page(PAGE).run()  # widgets of a page left are forgotten by Streamlit
+    pick_flow(at, "setup_intent")
+    no_exceptions(at)
+    assert list(at.multiselect(key=k("setup_intent", "perms")).value) == list(stored.permissions)
+    assert list(at.multiselect(key=k("setup_intent", "prefetch")).value) == ["balances"]
+    assert "Unsaved edits" not in texts(at)
+    assert at.button(key=k("setup_intent", "save")).disabled
+    assert flows.load_flow(engine(), "setup_intent").version == stored.version

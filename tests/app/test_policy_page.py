@@ -131,3 +131,26 @@ def test_each_save_writes_exactly_one_audit_row_by_the_admin() -> None:
     at.run()  # a rerun saves nothing
     no_exceptions(at)
     assert saves() == [("admin", "ok"), *before]
+
+
+def test_leaving_and_coming_back_shows_the_stored_policy_and_an_untouched_save_changes_nothing() -> None:
+    current = debit_policy.load_policy(engine())
+    stored = debit_policy.save_policy(
+        engine(),
+        OTHER,
+        DebitPolicy(buffer_amount=2_550, buffer_percent=1.25, max_age_seconds=5_000),
+        expected_version=current.version,
+    )
+    at = open_page(PAGE, "admin")
+    at.switch_page("pages/home.py").run()
+    at.switch_page(PAGE).run()  # widgets of a page left are forgotten by Streamlit
+    no_exceptions(at)
+    assert at.text_input(key="policy_buffer_amount").value == "25.50"
+    assert at.number_input(key="policy_buffer_percent").value == pytest.approx(1.25)
+    assert at.number_input(key="policy_max_age_hours").value == pytest.approx(1.39)
+    assert "(unsaved)" not in texts(at)
+    submit(at)
+    no_exceptions(at)
+    assert any("Nothing to save" in i.value for i in at.info)
+    after = debit_policy.load_policy(engine())
+    assert after.version == stored.version and after.policy == stored.policy

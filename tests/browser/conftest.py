@@ -165,15 +165,20 @@ def wait_idle(pg, timeout: float = 30_000) -> None:  # type: ignore[no-untyped-d
 
 
 def sign_in(pg, url: str, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
-    """Sign in through the real form and wait until the signed-in app has drawn.
+    """Open ``url`` (the app, or any page URL with its query) and sign in through the real form."""
+    pg.goto(url)
+    wait_idle(pg, timeout=90_000)
+    submit_login(pg, username, password)
+
+
+def submit_login(pg, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    """Sign in through the login form already on screen and wait until the signed-in app drew.
 
     The first visit may still be starting the app (and its sandbox), and a submit that lands
     during a rerun can be lost, so it submits again (at most three times) until the sidebar's
     "Log out" button, which only a signed-in user has, appears. The password box is found by
     role: the "Show password" button carries the label "Password" too.
     """
-    pg.goto(url)
-    wait_idle(pg, timeout=90_000)
     for attempt in range(3):
         user_box = pg.get_by_role("textbox", name="Username")
         user_box.wait_for(timeout=60_000)

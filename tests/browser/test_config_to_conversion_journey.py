@@ -35,6 +35,29 @@ def pick_option(pg, widget_label: str, option: str) -> None:  # type: ignore[no-
     settle(pg)
 
 
+def open_setup_intent_flow(pg) -> None:  # type: ignore[no-untyped-def]
+    """Flow configuration, SetupIntent picked and its editor drawn."""
+    open_page(pg, "Flow configuration")
+    pg.get_by_text("SetupIntent", exact=True).click()
+    # The editor below belongs to the flow named in the heading: wait until that is SetupIntent.
+    pg.get_by_test_id("stHeading").filter(has_text=re.compile(r"^\s*SetupIntent\s*$")).wait_for()
+    settle(pg)
+
+
+def add_setup_intent_permission(pg) -> str:  # type: ignore[no-untyped-def]
+    """Add a data permission the SetupIntent flow lacks and save; returns the permission."""
+    open_setup_intent_flow(pg)
+    perms_box = pg.get_by_test_id("stMultiSelect").filter(has_text="Permissions")
+    added = next(
+        p for p in ("balances", "ownership", "transactions") if p not in perms_box.inner_text()
+    )
+    pick_option(pg, "Permissions", added)
+    pg.get_by_role("button", name="Save").click()
+    settle(pg)
+    pg.get_by_text(re.compile(r"Saved version \d+\.")).wait_for()
+    return str(added)
+
+
 def setup_intent_counts(pg, method: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     """(usable, started) of ``method`` on the conversion page for the setup_intent flow."""
     wait_idle(pg)  # never read the cards of a run that is still redrawing them
@@ -66,19 +89,7 @@ def test_admin_config_reaches_the_setup_intent_and_the_manager_counts_it(page, a
 
     # Admin: add a data permission to the SetupIntent flow and save.
     sign_in(page, app_url, "admin", "fcops-admin-demo")
-    open_page(page, "Flow configuration")
-    page.get_by_text("SetupIntent", exact=True).click()
-    # The editor below belongs to the flow named in the heading: wait until that is SetupIntent.
-    page.get_by_test_id("stHeading").filter(has_text=re.compile(r"^\s*SetupIntent\s*$")).wait_for()
-    settle(page)
-    perms_box = page.get_by_test_id("stMultiSelect").filter(has_text="Permissions")
-    added = next(
-        p for p in ("balances", "ownership", "transactions") if p not in perms_box.inner_text()
-    )
-    pick_option(page, "Permissions", added)
-    page.get_by_role("button", name="Save").click()
-    settle(page)
-    page.get_by_text(re.compile(r"Saved version \d+\.")).wait_for()
+    added = add_setup_intent_permission(page)
     sign_out(page)
 
     # Ops: a new customer, a SetupIntent with that configuration, then play the customer.

@@ -257,6 +257,26 @@ def test_search_explains_unknown_malformed_and_non_customer_ids(
         browse_accounts.search_customers(services_ctx, ops, "someone@")
 
 
+def test_a_name_search_counts_every_match_and_pages_through_them(
+    store_svc: Services, ops: Any
+) -> None:
+    for n in range(30):
+        account_mirror.upsert_customer(
+            store_svc.engine, {"id": f"cus_many{n:04d}", "name": f"Manyname {n}", "created": n}
+        )
+    first = browse_accounts.search_customers_page(store_svc, ops, "manyname", page_size=25)
+    assert (first.total, first.pages, first.first, first.last) == (30, 2, 1, 25)
+    second = browse_accounts.search_customers_page(store_svc, ops, "manyname", page=2, page_size=25)
+    assert (len(second.hits), second.first, second.last) == (5, 26, 30)
+    seen = [h.id for h in first.hits + second.hits]
+    assert len(set(seen)) == 30 and seen == sorted(seen, reverse=True)  # newest first, no overlap
+    beyond = browse_accounts.search_customers_page(store_svc, ops, "manyname", page=9, page_size=25)
+    assert beyond.page == 2  # clamps to the last page
+    assert browse_accounts.search_customers_page(store_svc, ops, "nomatchatall").total == 0
+    with pytest.raises(ValidationError, match="at least 2 characters"):
+        browse_accounts.search_customers_page(store_svc, ops, "x")
+
+
 def test_search_by_name_treats_percent_and_underscore_literally(
     services_ctx: Services, ops: Any
 ) -> None:
@@ -312,6 +332,30 @@ def test_list_accounts_filters_and_pages_in_sql(store_svc: Services, ops: Any) -
     assert pages[0].total == 40 and pages[0].pages == 3
     seen = [r.id for p in pages[:3] for r in p.rows]
     assert seen == sorted(seen, reverse=True) and len(set(seen)) == 40  # newest first, no overlap
+
+
+def test_sorting_by_balance_is_numeric_over_the_whole_result_with_no_balance_last(
+    store_svc: Services, ops: Any
+) -> None:
+    # Amounts whose text order differs from their numeric order ($919.76 vs $9,233.32).
+    amounts = [91_976, 923_332, 7_00, 19_00, 100_000_00, 5]
+    for n, amount in enumerate(amounts):
+        account = fake_account(n)
+        account["balance"]["current"] = {"usd": amount}
+        account_mirror.upsert_account(store_svc.engine, account)
+    account_mirror.upsert_account(store_svc.engine, fake_account(50, balance=None))
+
+    def listed(sort: str, page_size: int) -> list[int | None]:
+        first = browse_accounts.list_accounts(store_svc, ops, page_size=page_size, sort=sort)
+        rows = [r for p in range(1, first.pages + 1) for r in browse_accounts.list_accounts(
+            store_svc, ops, page=p, page_size=page_size, sort=sort).rows]
+        assert len({r.id for r in rows}) == first.total == 7  # every account once across pages
+        return [r.balance_current for r in rows]
+
+    assert listed("balance_desc", 3) == [*sorted(amounts, reverse=True), None]
+    assert listed("balance_asc", 2) == [*sorted(amounts), None]
+    with pytest.raises(ValidationError, match="Unknown sort"):
+        browse_accounts.list_accounts(store_svc, ops, sort="balance; drop table")
 
 
 def test_stale_filter_counts_accounts_never_refreshed_only_when_balances_were_granted(

@@ -760,3 +760,22 @@ def test_audit_of_a_batch_is_visible_to_admins(
     check_batch.run_batch(svc, finance, planned, refresh_stale=False)
     page = query(svc.engine, actor=admin, actions=["balances.batch_check"])
     assert page.total == 1 and page.rows[0].actor == finance.username
+
+
+@pytest.mark.parametrize(
+    ("policy", "words"),
+    [
+        (DebitPolicy(buffer_percent=100.5), "between 0 and 100 %"),
+        (DebitPolicy(max_age_seconds=60), "between 15 minutes and 30 days"),
+        (DebitPolicy(max_age_seconds=31 * 86_400), "between 15 minutes and 30 days"),
+        (DebitPolicy(buffer_amount=1_000_000_01), "between 0 and 1,000,000.00"),
+    ],
+)
+def test_a_policy_outside_the_bounds_is_refused_and_changes_nothing(
+    engine: Any, admin: Actor, policy: DebitPolicy, words: str
+) -> None:
+    with pytest.raises(ValidationError, match=words):
+        debit_policy.save_policy(engine, admin, policy, expected_version=0)
+    assert debit_policy.load_policy(engine).version == 0
+    edge = DebitPolicy(buffer_amount=1_000_000_00, buffer_percent=100.0, max_age_seconds=900)
+    assert debit_policy.save_policy(engine, admin, edge, expected_version=0).policy == edge

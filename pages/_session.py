@@ -1,0 +1,170 @@
+"""Sign-in that lasts: the browser cookie, restoring from it, expiry, and a logout that forgets.
+
+A Streamlit session lives as long as one browser tab's connection; F5, a new tab or a typed URL
+starts a new one. What carries a sign-in across them is a signed cookie (a JWT with the username
+and its expiry, the format streamlit-authenticator writes), read here from the request that opened
+the session (``st.context.cookies``).
+
+Writing it takes a browser: a hidden component sets ``document.cookie`` once it has mounted. A
+rerun right after sign-in would drop that component before it ran (the cause of "no cookie is
+ever written"), so the token waits in the session and the writer is drawn on every run until the
+browser reports it written; that report is the rerun that opens the app. Logout works the same
+way for deleting it.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import extra_streamlit_components
+import jwt
+import streamlit as st
+import streamlit.components.v1 as components
+
+# Keys this module keeps in st.session_state.
+COOKIE_TO_WRITE = "_fcops_cookie_to_write"  # (token, expires_at epoch seconds)
+COOKIE_TO_DELETE = "_fcops_cookie_to_delete"
+EXPIRES_AT = "_fcops_signed_in_until"  # epoch seconds; the sign-in ends then
+# streamlit-authenticator's keys: who is signed in, and "logged out here" (no cookie restore).
+AUTH_KEYS = ("name", "authentication_status", "username", "email", "roles")
+LOGGED_OUT = "logout"
+
+# The cookie manager's built frontend (a tiny React app around universal-cookie), declared
+# under our own name so we get its answer: True once the browser has set or removed the cookie.
+_BUILD = Path(extra_streamlit_components.__file__).parent / "CookieManager" / "frontend" / "build"
+_cookie_js = components.declare_component("fcops_cookie", path=str(_BUILD))
+
+
+def make_token(username: str, key: str, lifetime_days: float, now: float | None = None) -> tuple[str, float]:
+    """The signed cookie value for ``username`` and the moment it expires (epoch seconds)."""
+    expires = (time.time() if now is None else now) + lifetime_days * 86_400
+    token = jwt.encode({"username": username, "exp_date": expires}, key, algorithm="HS256")
+    return token, expires
+
+
+def read_token(token: str | None, key: str, now: float | None = None) -> tuple[str, float] | None:
+    """(username, expires) from a cookie value, or None when it is missing, forged or expired."""
+    if not token:
+        return None
+    try:
+        claims = jwt.decode(token, key, algorithms=["HS256"])
+    except jwt.PyJWTError:
+        return None
+    username, expires = claims.get("username"), claims.get("exp_date")
+    if not isinstance(username, str) or not isinstance(expires, (int, float)):
+        return None
+    if expires <= (time.time() if now is None else now):
+        return None
+    return username, float(expires)
+
+
+def _mark_signed_in(username: str, entry: dict[str, Any], expires: float) -> None:
+    st.session_state["authentication_status"] = True
+    st.session_state["username"] = username
+    st.session_state["name"] = f"{entry.get('first_name', '')} {entry.get('last_name', '')}".strip()
+    st.session_state["email"] = entry.get("email")
+    st.session_state["roles"] = entry.get("roles")
+    st.session_state[LOGGED_OUT] = False
+    st.session_state[EXPIRES_AT] = expires
+
+
+def restore(cookie_name: str, key: str, usernames: dict[str, Any]) -> None:
+    """Sign this new session in from the browser's cookie, unless someone logged out here.
+
+    A user removed from the users file since the cookie was written stays signed out.
+    """
+    if st.session_state.get("authentication_status") or st.session_state.get(LOGGED_OUT):
+        return
+    found = read_token(st.context.cookies.get(cookie_name), key)
+    if found is None or found[0] not in usernames:
+        return
+    _mark_signed_in(found[0], usernames[found[0]], found[1])
+
+
+def cookie_read() -> None:
+    """Tell streamlit-authenticator's form not to sign in from the cookie itself: :func:`restore`
+    has done that already (and its own reader raises on a user removed since)."""
+    if not st.session_state.get("authentication_status"):
+        st.session_state[LOGGED_OUT] = True
+
+
+def signed_in_by_form(username: str, key: str, lifetime_days: float) -> None:
+    """After a password sign-in: remember when it ends and queue the cookie for the browser."""
+    token, expires = make_token(username, key, lifetime_days)
+    st.session_state[EXPIRES_AT] = expires
+    st.session_state[COOKIE_TO_WRITE] = (token, expires)
+    st.session_state.pop(COOKIE_TO_DELETE, None)
+    st.session_state[LOGGED_OUT] = False
+
+
+def expired(now: float | None = None) -> bool:
+    """True when this session's sign-in has passed its cookie lifetime."""
+    until = st.session_state.get(EXPIRES_AT)
+    return until is not None and float(until) <= (time.time() if now is None else now)
+
+
+_SET_KEY = "fcops-cookie-set"
+_DELETE_KEY = "fcops-cookie-delete"
+
+
+def sync_cookie(cookie_name: str) -> bool:
+    """Draw the (invisible) cookie writer or deleter while one is queued, until the browser has
+    said it is done; call it on every run, signed in or not.
+
+    The browser's answer reruns the script once. That rerun only reads the answer (the widget's
+    value) and draws nothing. Returns True on that run: the first one signed in by the form.
+    """
+    just_written = False
+    pending = st.session_state.get(COOKIE_TO_WRITE)
+    if pending is not None:
+        if st.session_state.get(_SET_KEY):
+            st.session_state.pop(COOKIE_TO_WRITE, None)
+            just_written = True
+        else:
+            token, expires = pending
+            _cookie_js(
+                method="set",
+                cookie=cookie_name,
+                value=token,
+                options={
+                    "path": "/",
+                    "expires": datetime.fromtimestamp(expires, tz=UTC).isoformat(),
+                    "sameSite": "strict",
+                },
+                key=_SET_KEY,
+                default=False,
+            )
+    if st.session_state.get(COOKIE_TO_DELETE):
+        if st.session_state.get(_DELETE_KEY):
+            st.session_state.pop(COOKIE_TO_DELETE, None)
+        else:
+            _cookie_js(method="delete", cookie=cookie_name, key=_DELETE_KEY, default=False)
+    return just_written
+
+
+_FORM_ANYWAY = "_fcops_form_anyway"
+
+
+def signing_out() -> bool:
+    """True while the cookie of the user who just logged out is still in the browser."""
+    return bool(st.session_state.get(COOKIE_TO_DELETE)) and not st.session_state.get(_FORM_ANYWAY)
+
+
+def show_form_anyway() -> None:
+    """For a browser that never answers the cookie deleter: show the login form regardless."""
+    st.session_state[_FORM_ANYWAY] = True
+
+
+def log_out() -> None:
+    """Forget everything this session holds (every page's results, filters, widget values and
+    request keys), stay logged out here even though the request that opened the session still
+    carries the cookie, and queue the cookie's removal from the browser."""
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    for key in AUTH_KEYS:
+        st.session_state[key] = None
+    st.session_state[LOGGED_OUT] = True
+    st.session_state[COOKIE_TO_DELETE] = True

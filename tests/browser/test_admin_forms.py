@@ -1,0 +1,89 @@
+"""Admin forms in a real browser show what is stored on every visit: leave Debit policy or Flow
+configuration and come back, and the form holds the saved values (not empty widgets), says
+nothing about unsaved edits, and a save without edits changes nothing."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import sign_in, wait_idle
+from tests.browser.test_config_to_conversion_journey import (
+    add_setup_intent_permission,
+    open_page,
+    open_setup_intent_flow,
+    settle,
+)
+
+pytestmark = pytest.mark.browser
+
+VERSION = re.compile(r"[Vv]ersion (\d+), saved by")
+
+
+def main_text(page: Any) -> str:
+    return str(page.locator('[data-testid="stMain"]').inner_text())
+
+
+def version_shown(page: Any) -> int:
+    found = VERSION.search(main_text(page))
+    assert found, main_text(page)
+    return int(found.group(1))
+
+
+def policy_fields(page: Any) -> tuple[str, str, str]:
+    return (
+        page.get_by_role("textbox", name="Safety buffer amount (USD)").input_value(),
+        page.get_by_role("spinbutton", name="Safety buffer (% of the debit)").input_value(),
+        page.get_by_role("spinbutton", name="Maximum balance age (hours)").input_value(),
+    )
+
+
+def test_debit_policy_shows_the_stored_values_on_return_and_an_untouched_save_changes_nothing(
+    app_url: str, page: Any
+) -> None:
+    sign_in(page, app_url, "admin", "fcops-admin-demo")
+    open_page(page, "Debit policy")
+    page.get_by_role("textbox", name="Safety buffer amount (USD)").fill("25.50")
+    page.get_by_role("spinbutton", name="Safety buffer (% of the debit)").fill("1.25")
+    page.get_by_role("spinbutton", name="Maximum balance age (hours)").fill("6")
+    page.get_by_role("button", name="Save policy").click()
+    page.get_by_text("Saved as version").wait_for()
+    settle(page)
+    saved = version_shown(page)
+    assert policy_fields(page) == ("25.50", "1.25", "6.00")
+
+    open_page(page, "Home")
+    open_page(page, "Debit policy")
+    page.get_by_role("textbox", name="Safety buffer amount (USD)").wait_for()
+    assert policy_fields(page) == ("25.50", "1.25", "6.00")
+    assert "(unsaved)" not in main_text(page)
+
+    page.get_by_role("button", name="Save policy").click()
+    page.get_by_text("Nothing to save").wait_for()
+    settle(page)
+    assert version_shown(page) == saved
+    assert policy_fields(page) == ("25.50", "1.25", "6.00")
+    assert "Traceback" not in page.content()
+
+
+def test_flow_configuration_shows_the_stored_flow_on_return_with_no_unsaved_edits(
+    app_url: str, page: Any
+) -> None:
+    sign_in(page, app_url, "admin", "fcops-admin-demo")
+    added = add_setup_intent_permission(page)
+    settle(page)
+    perms_box = page.get_by_test_id("stMultiSelect").filter(has_text="Permissions")
+    saved = version_shown(page)
+    stored_perms = perms_box.inner_text()
+    assert added in stored_perms and "payment_method" in stored_perms
+
+    open_page(page, "Home")
+    open_setup_intent_flow(page)
+    wait_idle(page)
+    perms_box = page.get_by_test_id("stMultiSelect").filter(has_text="Permissions")
+    assert perms_box.inner_text() == stored_perms
+    assert "Unsaved edits" not in main_text(page)
+    assert page.get_by_role("button", name="Save").is_disabled()  # nothing to save
+    assert version_shown(page) == saved
