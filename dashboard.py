@@ -207,8 +207,10 @@ def login_page() -> None:
 
 actor = runtime.current_actor()
 if actor is None and st.session_state.get("authentication_status"):
-    # Signed in, but the users file no longer holds this user (or their role): sign out now.
+    # Signed in, but the users file no longer holds this user (or their role): sign out now;
+    # the rerun draws the cookie deleter (sync_cookie above ran before this was known).
     session.log_out()
+    st.rerun()
 claims = runtime.sso_claims() if actor is None or actor.username.startswith("sso:") else None
 if claims is not None and not st.session_state.get(SSO_AUDITED):
     st.session_state[SSO_AUDITED] = True  # one audit row per sign-in, not per rerun
