@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
+import services.adapters.job_models  # noqa: F401  (the jobs and webhook tables)
 from services import users
 from services.adapters.gateway import StripeGateway
 from services.adapters.settings import Settings, load_settings
@@ -111,3 +112,51 @@ def build_app(settings: Settings | None = None) -> App:
             credentials=credentials,
             cookie_key=cookie_key,
         )
+
+
+@dataclass
+class Background:
+    """What :func:`start_background` started in this process."""
+
+    webhook_url: str | None
+    webhook_endpoint_id: str | None
+    secret: str = field(default="", repr=False)
+
+
+_background: Background | None = None
+
+
+def start_background(app: App, *, serve_webhooks: bool = True) -> Background:
+    """Start the job engine (DBOS: recovers unfinished workflows, serves the queues) and the
+    webhook endpoint, once per process. In sandbox mode the endpoint registers itself with the
+    sandbox through ``webhook_endpoints`` and keeps the signing secret it answers; in test and
+    live mode the secret is ``STRIPE_WEBHOOK_SECRET`` (see the README)."""
+    global _background
+    from services.adapters import jobs
+
+    with _lock:
+        if _background is not None:
+            jobs.bind(app.services)
+            return _background
+        jobs.launch(app.settings, app.services)
+        background = Background(webhook_url=None, webhook_endpoint_id=None)
+        background.secret = app.settings.webhook_secret
+        if serve_webhooks:
+            from services.adapters.webhook_server import serve_in_background
+            from services.usecases.webhooks import ENABLED_EVENTS
+
+            server = serve_in_background(
+                lambda: background.secret,
+                host=app.settings.webhook_host,
+                port=app.settings.webhook_port,
+            )
+            background.webhook_url = server.url
+            if app.mode == "sandbox":
+                endpoint = app.gateway.create_webhook_endpoint(
+                    server.url, ENABLED_EVENTS, description="fcops (this process)"
+                )
+                background.webhook_endpoint_id = str(endpoint["id"])
+                background.secret = str(endpoint["secret"])
+            log.info("fcops: webhook endpoint at %s", server.url)
+        _background = background
+        return background

@@ -33,7 +33,9 @@ MODE_BADGES = {
 
 @st.cache_resource(show_spinner="Starting fcops…")
 def _build() -> bootstrap.App:
-    return bootstrap.build_app()
+    app = bootstrap.build_app()
+    bootstrap.start_background(app)  # the job engine and the webhook endpoint, once per process
+    return app
 
 
 def get_app() -> bootstrap.App:

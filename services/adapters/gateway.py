@@ -558,3 +558,49 @@ class StripeGateway:
         if created_gte is not None:
             params["created"] = {"gte": created_gte}
         return self._iter(lambda: self.v1.events.list(params=params))
+
+    # -- webhook endpoints ------------------------------------------------------------------
+
+    def create_webhook_endpoint(
+        self, url: str, enabled_events: Sequence[str], *, description: str | None = None
+    ) -> dict[str, Any]:
+        """Register ``url``; Stripe answers the signing ``secret`` only in this response."""
+        params: stripe.params.WebhookEndpointCreateParams = {
+            "url": url,
+            "enabled_events": list(enabled_events),  # type: ignore[arg-type]
+        }
+        if description:
+            params["description"] = description
+        return self._one(lambda: self.v1.webhook_endpoints.create(params=params))
+
+    def list_webhook_endpoints(self) -> list[dict[str, Any]]:
+        return list(self._iter(lambda: self.v1.webhook_endpoints.list(params={"limit": 100})))
+
+    def delete_webhook_endpoint(self, endpoint_id: str) -> dict[str, Any]:
+        return self._one(lambda: self.v1.webhook_endpoints.delete(endpoint_id))
+
+
+class BadSignature(ValueError):
+    """A webhook whose ``Stripe-Signature`` does not verify (or whose body is not an event)."""
+
+
+def verify_webhook(
+    payload: bytes, signature: str | None, secret: str, *, tolerance: int = 300
+) -> dict[str, Any]:
+    """The event in ``payload`` if ``signature`` signs this exact raw body with ``secret`` within
+    ``tolerance`` seconds (the SDK's check), else :class:`BadSignature` saying why."""
+    import json
+
+    if not signature:
+        raise BadSignature("The request has no Stripe-Signature header.")
+    try:
+        stripe.WebhookSignature.verify_header(payload, signature, secret, tolerance)
+    except stripe.SignatureVerificationError as err:
+        raise BadSignature(f"The Stripe-Signature does not verify: {err.user_message or err}") from None
+    try:
+        event = json.loads(payload)
+    except ValueError:
+        raise BadSignature("The body is not JSON.") from None
+    if not isinstance(event, dict) or event.get("object") != "event" or not event.get("id"):
+        raise BadSignature("The body is not a Stripe event.")
+    return event

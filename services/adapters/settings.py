@@ -38,6 +38,20 @@ class Settings:
     sandbox_customers: int = 200
     sandbox_refresh_delay: float = 2.0
     sandbox_port: int = 0
+    # Background work (DBOS) and the webhook endpoint.
+    stripe_rate_limit: float = 0.0  # requests/s for the whole deployment; 0: 25 test, 90 live
+    webhook_port: int = 0  # 0: a free port
+    webhook_host: str = "127.0.0.1"
+    webhook_secret: str = field(default="", repr=False)  # whsec_… (test/live)
+    webhook_public_url: str = ""  # where Stripe reaches the endpoint (test/live registration)
+    dbos_schema: str = "dbos"
+
+    @property
+    def rate_limit(self) -> float:
+        """Stripe requests per second shared by every process (Stripe: 25 test, 100 live)."""
+        if self.stripe_rate_limit > 0:
+            return self.stripe_rate_limit
+        return 90.0 if self.mode == "live" else 25.0
 
     @property
     def mode(self) -> Mode:
@@ -135,4 +149,12 @@ def load_settings(
             get("FCOPS_SANDBOX_REFRESH_DELAY"), "FCOPS_SANDBOX_REFRESH_DELAY", float, 2.0
         ),
         sandbox_port=int(_number(get("FCOPS_SANDBOX_PORT"), "FCOPS_SANDBOX_PORT", int, 0)),
+        stripe_rate_limit=_number(
+            get("FCOPS_STRIPE_RATE_LIMIT"), "FCOPS_STRIPE_RATE_LIMIT", float, 0.0
+        ),
+        webhook_port=int(_number(get("FCOPS_WEBHOOK_PORT"), "FCOPS_WEBHOOK_PORT", int, 0)),
+        webhook_host=get("FCOPS_WEBHOOK_HOST") or "127.0.0.1",
+        webhook_secret=get("STRIPE_WEBHOOK_SECRET") or "",
+        webhook_public_url=get("FCOPS_WEBHOOK_URL") or "",
+        dbos_schema=get("FCOPS_DBOS_SCHEMA") or "dbos",
     )

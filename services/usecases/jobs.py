@@ -1,0 +1,547 @@
+"""Jobs: syncs, batch checks and check-all as durable DBOS workflows that pages follow.
+
+Starting a job returns at once with its ID; the work runs on a DBOS queue in whichever process
+dequeues it, its progress and result live in the store (``jobs`` table) so any page, tab or
+replica shows them, and a crash or restart resumes the workflow at its last finished step.
+
+Each job's workflow ID is derived from its inputs (:func:`services.adapters.jobs.workflow_id`),
+so a double click, a second tab or a second replica starting the same job gets the same ID and
+DBOS runs it once. Syncs add a time window to their inputs (``window``) so the same sync can run
+again later; while one is queued or running, starting it again returns that one.
+
+Every job writes an audit row when it starts (``jobs.start``) and when it ends (``jobs.end``),
+besides the rows the use cases it calls write.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dbos import DBOS, SetWorkflowID
+from sqlmodel import col, select
+
+from services import accounts, audit, debits, intent_sync, ownership_review
+from services.adapters import jobs as engine
+from services.adapters.job_models import JobRecord
+from services.adapters.models import utcnow
+from services.adapters.store import mark_sync, read_sync_cursor, session_scope
+from services.auth import Actor, require
+from services.batch import PlannedDebit, RowError
+from services.errors import FcopsError, Forbidden, ValidationError
+
+SYNC_WINDOW_SECONDS = 60  # two starts of the same sync within a minute are one job
+BATCH_CHUNK_ROWS = 250  # rows per checkpointed step of a batch check
+ACTIVE = ("queued", "running")
+
+KINDS = {
+    "accounts.sync": ("Account sync", "accounts.sync"),
+    "intents.sync": ("Intent sync", "intents.sync"),
+    "balances.batch_check": ("Batch pre-debit check", "balances.check"),
+    "ownership.check_all": ("Ownership check of all accounts", "ownership.review"),
+}
+
+
+@dataclass(frozen=True)
+class JobView:
+    id: str
+    kind: str
+    label: str
+    actor: str
+    status: str  # queued | running | succeeded | failed
+    done: int
+    total: int | None
+    message: str | None
+    error: str | None
+    attempts: int
+    result: dict[str, Any] | None
+    created_at: Any
+    started_at: Any
+    finished_at: Any
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+
+def _view(row: JobRecord) -> JobView:
+    return JobView(
+        id=row.id,
+        kind=row.kind,
+        label=row.label,
+        actor=row.actor,
+        status=row.status,
+        done=row.done,
+        total=row.total,
+        message=row.message,
+        error=row.error,
+        attempts=row.attempts,
+        result=row.result,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )
+
+
+def _actor(username: str, role: str) -> Actor:
+    return Actor(username=username, role=role)
+
+
+# --------------------------------------------------------------------------- shared steps
+
+
+@DBOS.step(name="fcops.job_started")
+def _job_started(job_id: str, kind: str, username: str, role: str) -> None:
+    svc = engine.bound()
+    row = engine.get_job(svc.engine, job_id)
+    attempts = (row.attempts if row else 0) + 1
+    engine.update_job(
+        svc.engine, job_id, status="running", started_at=utcnow(), attempts=attempts,
+        message="Started",
+    )
+    audit.record(
+        svc.engine,
+        actor=_actor(username, role),
+        action="jobs.start",
+        target=job_id,
+        outcome="ok",
+        params={"kind": kind},
+        message=f"{KINDS[kind][0]} started.",
+    )
+
+
+@DBOS.step(name="fcops.job_ended")
+def _job_ended(
+    job_id: str, kind: str, username: str, role: str, error: str | None,
+    message: str | None, result: dict[str, Any] | None,
+) -> None:
+    svc = engine.bound()
+    engine.update_job(
+        svc.engine,
+        job_id,
+        status="failed" if error else "succeeded",
+        finished_at=utcnow(),
+        error=error,
+        message=message if not error else f"Failed: {error}",
+        result=result,
+    )
+    audit.record(
+        svc.engine,
+        actor=_actor(username, role),
+        action="jobs.end",
+        target=job_id,
+        outcome="error" if error else "ok",
+        params={"kind": kind},
+        message=error or message,
+    )
+
+
+def _progress(job_id: str) -> Any:
+    """A ``progress(done, total, message)`` that writes the job row (at most ~4 times a second)."""
+    svc = engine.bound()
+    last = [0.0]
+
+    def report(done: int, total: int | None, message: str) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.25 and (total is None or done < total):
+            return
+        last[0] = now
+        engine.update_job(svc.engine, job_id, done=done, total=total, message=message)
+
+    return report
+
+
+def _reason(err: BaseException) -> str:
+    cause = err
+    while cause.__cause__ is not None and not isinstance(cause, FcopsError):
+        cause = cause.__cause__
+    if isinstance(cause, FcopsError):
+        return str(cause)
+    return f"Unexpected error ({type(cause).__name__}); the details are in the server log."
+
+
+def _retry_unless_refused(err: BaseException) -> bool:
+    """Steps retry Stripe trouble, never a refusal or bad input (it would only fail again)."""
+    return not isinstance(err, (Forbidden, ValidationError))
+
+
+# --------------------------------------------------------------------------- account sync
+
+
+@DBOS.step(name="fcops.accounts.newest_event", retries_allowed=True, max_attempts=6)
+def _newest_event() -> int:
+    svc = engine.bound()
+    for event in svc.gateway.iter_events(types=accounts.SYNC_EVENTS):
+        return int(event["created"])
+    return svc.now()
+
+
+@DBOS.step(name="fcops.accounts.customer_page", retries_allowed=True, max_attempts=6)
+def _customer_page(starting_after: str | None) -> tuple[list[dict[str, Any]], bool]:
+    return engine.bound().gateway.list_customers_page(limit=100, starting_after=starting_after)
+
+
+@DBOS.step(name="fcops.accounts.mirror_customer", retries_allowed=True, max_attempts=8)
+def _mirror_customer(customer: dict[str, Any]) -> int:
+    svc = engine.bound()
+    found = svc.gateway.list_accounts(customer=customer["id"])
+    accounts.upsert_customer(svc.engine, customer)
+    for account in found:
+        accounts.upsert_account(svc.engine, account)
+    return len(found)
+
+
+@DBOS.workflow(name="fcops.accounts.customer")
+def customer_accounts_workflow(customer: dict[str, Any]) -> int:
+    """One customer's accounts: one Stripe request, run on the rate-limited queue."""
+    return _mirror_customer(customer)
+
+
+@DBOS.step(name="fcops.accounts.progress")
+def _record_progress(job_id: str, done: int, message: str) -> None:
+    engine.update_job(engine.bound().engine, job_id, done=done, message=message)
+
+
+@DBOS.step(name="fcops.accounts.finish_walk")
+def _finish_walk(cursor_after: int, customers: int, n_accounts: int, seconds: float) -> None:
+    mark_sync(
+        engine.bound().engine,
+        accounts.SYNC_NAME,
+        cursor=str(cursor_after),
+        last_finished_at=utcnow(),
+        details={"customers": customers, "accounts": n_accounts, "full": True, "seconds": seconds},
+    )
+
+
+def _walk(job_id: str) -> dict[str, Any]:
+    """Every customer page is a step; each customer's account list a child workflow on the
+    rate-limited queue (so the lists run concurrently up to the shared Stripe rate)."""
+    started = time.time()
+    cursor_after = _newest_event()
+    queue = DBOS.retrieve_queue(engine.STRIPE_QUEUE)
+    assert queue is not None
+    customers = n_accounts = 0
+    starting_after: str | None = None
+    while True:
+        page, has_more = _customer_page(starting_after)
+        handles = []
+        for customer in page:
+            with SetWorkflowID(f"{job_id}:{customer['id']}"):
+                handles.append(queue.enqueue(customer_accounts_workflow, customer))
+        n_accounts += sum(h.get_result() for h in handles)
+        customers += len(page)
+        _record_progress(job_id, customers, f"{customers:,} customers, {n_accounts:,} accounts")
+        if not has_more or not page:
+            break
+        starting_after = str(page[-1]["id"])
+    seconds = round(time.time() - started, 2)
+    _finish_walk(cursor_after, customers, n_accounts, seconds)
+    return {
+        "customers": customers,
+        "accounts": n_accounts,
+        "full": True,
+        "message": f"Synced {customers:,} customers and {n_accounts:,} accounts in {seconds} s.",
+    }
+
+
+@DBOS.step(name="fcops.accounts.incremental", retries_allowed=True, max_attempts=5,
+           should_retry=_retry_unless_refused)
+def _incremental(job_id: str, username: str, role: str) -> dict[str, Any]:
+    svc = engine.bound()
+    result = accounts.sync_accounts(svc, _actor(username, role), progress=_progress(job_id))
+    return {
+        "customers": result.customers,
+        "accounts": result.accounts,
+        "full": result.full,
+        "events": result.events,
+        "message": (
+            f"Applied {result.events} changes from Stripe: {result.customers} customers and "
+            f"{result.accounts} accounts updated in {result.seconds} s."
+            if not result.full
+            else f"Synced {result.customers:,} customers and {result.accounts:,} accounts."
+        ),
+    }
+
+
+@DBOS.workflow(name="fcops.jobs.accounts_sync")
+def accounts_sync_workflow(username: str, role: str, full: bool, window: int) -> dict[str, Any]:
+    job_id = DBOS.workflow_id or ""
+    _job_started(job_id, "accounts.sync", username, role)
+    try:
+        walk = full or read_sync_cursor(engine.bound().engine, accounts.SYNC_NAME) is None
+        result = _walk(job_id) if walk else _incremental(job_id, username, role)
+    except Exception as err:  # a job that gave up: recorded with its reason
+        _job_ended(job_id, "accounts.sync", username, role, _reason(err), None, None)
+        return {"error": _reason(err)}
+    _job_ended(job_id, "accounts.sync", username, role, None, result["message"], result)
+    return result
+
+
+# --------------------------------------------------------------------------- intent sync
+
+
+@DBOS.step(name="fcops.intents.sync", retries_allowed=True, max_attempts=5,
+           should_retry=_retry_unless_refused)
+def _intent_sync(job_id: str, username: str, role: str, full: bool) -> dict[str, Any]:
+    svc = engine.bound()
+    result = intent_sync.sync_intents(
+        svc, _actor(username, role), progress=_progress(job_id), full=full
+    )
+    return {"fetched": result.fetched, "inserted": result.inserted, "message": result.message}
+
+
+@DBOS.workflow(name="fcops.jobs.intents_sync")
+def intents_sync_workflow(username: str, role: str, full: bool, window: int) -> dict[str, Any]:
+    job_id = DBOS.workflow_id or ""
+    _job_started(job_id, "intents.sync", username, role)
+    try:
+        result = _intent_sync(job_id, username, role, full)
+    except Exception as err:
+        _job_ended(job_id, "intents.sync", username, role, _reason(err), None, None)
+        return {"error": _reason(err)}
+    _job_ended(job_id, "intents.sync", username, role, None, result["message"], result)
+    return result
+
+
+# --------------------------------------------------------------------------- ownership
+
+
+@DBOS.step(name="fcops.ownership.check_all", retries_allowed=True, max_attempts=3,
+           should_retry=_retry_unless_refused)
+def _check_all(job_id: str, username: str, role: str) -> dict[str, Any]:
+    svc = engine.bound()
+    result = ownership_review.check_all(svc, _actor(username, role), progress=_progress(job_id))
+    message = f"Checked {result.checked} accounts" + (
+        f"; {len(result.errors)} could not be read." if result.errors else "."
+    )
+    return {"checked": result.checked, "verdicts": result.verdicts,
+            "errors": len(result.errors), "message": message}
+
+
+@DBOS.workflow(name="fcops.jobs.ownership_check_all")
+def ownership_check_all_workflow(username: str, role: str, window: int) -> dict[str, Any]:
+    job_id = DBOS.workflow_id or ""
+    _job_started(job_id, "ownership.check_all", username, role)
+    try:
+        result = _check_all(job_id, username, role)
+    except Exception as err:
+        _job_ended(job_id, "ownership.check_all", username, role, _reason(err), None, None)
+        return {"error": _reason(err)}
+    _job_ended(job_id, "ownership.check_all", username, role, None, result["message"], result)
+    return result
+
+
+# --------------------------------------------------------------------------- batch check
+
+
+@DBOS.step(name="fcops.batch.chunk", retries_allowed=True, max_attempts=5,
+           should_retry=_retry_unless_refused)
+def _batch_chunk(
+    username: str, role: str, chunk: list[PlannedDebit], errors: list[RowError],
+    refresh_stale: bool, rate: float,
+) -> debits.BatchResult:
+    svc = engine.bound()
+    return debits.run_batch(
+        svc, _actor(username, role), chunk, refresh_stale=refresh_stale,
+        row_errors=errors, max_requests_per_second=rate,
+    )
+
+
+def merge_results(parts: Sequence[debits.BatchResult]) -> debits.BatchResult:
+    rows = sorted((r for p in parts for r in p.rows), key=lambda r: r.row)
+    return debits.BatchResult(
+        rows=rows,
+        refreshed=[a for p in parts for a in p.refreshed],
+        requests=sum(p.requests for p in parts),
+        rate_limited=sum(p.rate_limited for p in parts),
+        policy=parts[-1].policy if parts else debits.DebitPolicy(),
+    )
+
+
+@DBOS.workflow(name="fcops.jobs.batch_check")
+def batch_check_workflow(
+    username: str, role: str, planned: list[PlannedDebit], row_errors: list[RowError],
+    refresh_stale: bool, rate: float,
+) -> debits.BatchResult | None:
+    """Each chunk of rows is a checkpointed step: a crash resumes at the next chunk."""
+    job_id = DBOS.workflow_id or ""
+    kind = "balances.batch_check"
+    _job_started(job_id, kind, username, role)
+    parts: list[debits.BatchResult] = []
+    total = len(planned) + len(row_errors)
+    try:
+        chunks = [planned[i : i + BATCH_CHUNK_ROWS] for i in range(0, len(planned), BATCH_CHUNK_ROWS)]
+        for n, chunk in enumerate(chunks or [[]]):
+            parts.append(
+                _batch_chunk(username, role, chunk, row_errors if n == 0 else [], refresh_stale, rate)
+            )
+            done = sum(len(p.rows) for p in parts)
+            _record_progress(job_id, done, f"Checked {done:,} of {total:,} rows")
+    except Exception as err:
+        _job_ended(job_id, kind, username, role, _reason(err), None, None)
+        return None
+    result = merge_results(parts)
+    summary = result.summary()
+    message = (
+        f"Checked {summary.checked} of {summary.rows} rows; {summary.errors} error(s); "
+        f"{summary.refreshed} balance(s) refreshed."
+    )
+    _job_ended(
+        job_id, kind, username, role, None, message,
+        {"rows": summary.rows, "checked": summary.checked, "errors": summary.errors,
+         "counts": summary.counts, "refreshed": summary.refreshed, "requests": summary.requests},
+    )
+    return result
+
+
+# --------------------------------------------------------------------------- starting
+
+
+def _window(svc_now: int) -> int:
+    return svc_now // SYNC_WINDOW_SECONDS
+
+
+def _active_of_kind(kind: str) -> str | None:
+    svc = engine.bound()
+    with session_scope(svc.engine) as session:
+        row = session.exec(
+            select(JobRecord.id)
+            .where(JobRecord.kind == kind, col(JobRecord.status).in_(ACTIVE))
+            .order_by(col(JobRecord.created_at).desc())
+        ).first()
+    return row
+
+
+def _allowed(actor: Actor, kind: str) -> None:
+    """The role check, with a ``refused`` audit row when it fails (as every action has)."""
+    try:
+        require(actor, KINDS[kind][1])
+    except Forbidden as err:
+        audit.record(
+            engine.bound().engine, actor=actor, action="jobs.start", target=None,
+            outcome="refused", params={"kind": kind}, message=str(err),
+        )
+        raise
+
+
+def _start(
+    actor: Actor, kind: str, params: dict[str, Any], workflow: Any, *args: Any,
+    reuse_active: bool = True,
+) -> str:
+    label, permission = KINDS[kind]
+    _allowed(actor, kind)
+    svc = engine.bound()
+    if reuse_active:
+        running = _active_of_kind(kind)
+        if running is not None:
+            return running
+    job_id = engine.workflow_id(kind, params)
+    engine.create_job(
+        svc.engine, job_id, kind=kind, label=label, actor=actor.username, role=actor.role,
+        params={k: v for k, v in params.items() if k not in ("rows",)},
+    )
+    queue = DBOS.retrieve_queue(engine.JOBS_QUEUE)
+    assert queue is not None
+    with SetWorkflowID(job_id):
+        queue.enqueue(workflow, *args)
+    return job_id
+
+
+def start_account_sync(actor: Actor, *, full: bool = False) -> str:
+    """Queue an account sync (full walk or changes since the cursor); returns the job ID."""
+    window = _window(engine.bound().now())
+    return _start(
+        actor, "accounts.sync", {"full": full, "window": window},
+        accounts_sync_workflow, actor.username, actor.role, full, window,
+    )
+
+
+def start_intent_sync(actor: Actor, *, full: bool = False) -> str:
+    window = _window(engine.bound().now())
+    return _start(
+        actor, "intents.sync", {"full": full, "window": window},
+        intents_sync_workflow, actor.username, actor.role, full, window,
+    )
+
+
+def start_ownership_check_all(actor: Actor) -> str:
+    window = _window(engine.bound().now())
+    return _start(
+        actor, "ownership.check_all", {"window": window},
+        ownership_check_all_workflow, actor.username, actor.role, window,
+    )
+
+
+def start_batch_check(
+    actor: Actor,
+    planned: Sequence[PlannedDebit],
+    row_errors: Sequence[RowError] = (),
+    *,
+    refresh_stale: bool,
+    rate: float = 20.0,
+) -> str:
+    """Queue a batch pre-debit check. The same rows and option give the same job (a double
+    click or a reload starts it once); its result is the workflow's, see :func:`batch_result`."""
+    _allowed(actor, "balances.batch_check")
+    if not planned and not row_errors:
+        raise ValidationError("The file has no rows to check.")
+    params = {
+        "refresh_stale": refresh_stale,
+        "rows": [(d.row, d.target, d.amount, d.currency, d.reference) for d in planned],
+        "errors": [(e.row, e.message) for e in row_errors],
+        "by": actor.username,
+    }
+    return _start(
+        actor, "balances.batch_check", params, batch_check_workflow,
+        actor.username, actor.role, list(planned), list(row_errors), refresh_stale, rate,
+        reuse_active=False,
+    )
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def job(job_id: str) -> JobView | None:
+    row = engine.get_job(engine.bound().engine, job_id)
+    return _view(row) if row else None
+
+
+def recent_jobs(
+    actor: Actor, *, kinds: Sequence[str] | None = None, statuses: Sequence[str] | None = None,
+    limit: int = 100,
+) -> list[JobView]:
+    """Newest first. Admins see every job; others see the jobs they may start."""
+    svc = engine.bound()
+    stmt = select(JobRecord).order_by(col(JobRecord.created_at).desc()).limit(limit)
+    if kinds:
+        stmt = stmt.where(col(JobRecord.kind).in_(list(kinds)))
+    if statuses:
+        stmt = stmt.where(col(JobRecord.status).in_(list(statuses)))
+    with session_scope(svc.engine) as session:
+        rows = list(session.exec(stmt).all())
+    visible = [r for r in rows if actor.can("audit.view") or actor.can(KINDS[r.kind][1])]
+    return [_view(r) for r in visible]
+
+
+def batch_result(actor: Actor, job_id: str, *, timeout: float = 0.0) -> debits.BatchResult | None:
+    """The finished batch's rows (None while it runs). Finance only, as the check itself."""
+    require(actor, "balances.check")
+    view = job(job_id)
+    if view is None or view.kind != "balances.batch_check" or view.status != "succeeded":
+        return None
+    result: debits.BatchResult | None = DBOS.retrieve_workflow(job_id).get_result()
+    return result
+
+
+def queue_counts() -> dict[str, int]:
+    """Jobs queued and running in the whole deployment, per the store."""
+    svc = engine.bound()
+    counts = {"queued": 0, "running": 0, "failed": 0}
+    with session_scope(svc.engine) as session:
+        for status in counts:
+            counts[status] = len(
+                session.exec(select(JobRecord.id).where(JobRecord.status == status)).all()
+            )
+    return counts
