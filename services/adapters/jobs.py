@@ -11,7 +11,9 @@ Queues (declared with ``DBOS.register_queue`` after ``DBOS.launch()``, as DBOS 3
   together; each workflow on it makes one Stripe request (a per-customer account list, a
   refresh), so the limit is the deployment's Stripe request rate.
 - ``fcops-jobs``: the jobs people start (syncs, batch checks, check-all), a few per process.
-- ``fcops-events``: webhook event processing.
+- ``fcops-events``: webhook event processing, partitioned by the object the event names with
+  ``partition_concurrency=1``: two events about one account are applied one after the other
+  (the mirror's newer-event check reads then writes, so concurrent writers could both pass it).
 
 Workflows need the gateway and the store, which cannot be workflow arguments (they are not
 serialisable); :func:`bind` makes them available to every workflow in this process.
@@ -120,9 +122,9 @@ def launch(settings: Settings, services: Services, *, executor_id: str | None = 
             JOBS_QUEUE, worker_concurrency=4, polling_interval_sec=POLL_SECONDS,
             on_conflict="always_update",
         )
-        DBOS.register_queue(
-            EVENTS_QUEUE, worker_concurrency=8, polling_interval_sec=POLL_SECONDS,
-            on_conflict="always_update",
+        DBOS.register_queue(  # partitioned by the object an event names: one at a time each
+            EVENTS_QUEUE, worker_concurrency=8, partition_concurrency=1,
+            polling_interval_sec=POLL_SECONDS, on_conflict="always_update",
         )
         _launched_url = url
         log.info("fcops: job engine on %s, Stripe rate %s/s", url.split("@")[-1], rate)

@@ -118,15 +118,7 @@ def _job_ended(
     message: str | None, result: dict[str, Any] | None,
 ) -> None:
     svc = engine.bound()
-    engine.update_job(
-        svc.engine,
-        job_id,
-        status="failed" if error else "succeeded",
-        finished_at=utcnow(),
-        error=error,
-        message=message if not error else f"Failed: {error}",
-        result=result,
-    )
+    # The audit row first: whoever sees the job finished finds its row in the log.
     audit.record(
         svc.engine,
         actor=_actor(username, role),
@@ -135,6 +127,15 @@ def _job_ended(
         outcome="error" if error else "ok",
         params={"kind": kind},
         message=error or message,
+    )
+    engine.update_job(
+        svc.engine,
+        job_id,
+        status="failed" if error else "succeeded",
+        finished_at=utcnow(),
+        error=error,
+        message=message if not error else f"Failed: {error}",
+        result=result,
     )
 
 

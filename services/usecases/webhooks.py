@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dbos import DBOS, SetWorkflowID
+from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
 from sqlmodel import col, func, select
 
 from services import accounts, intent_sync
@@ -85,7 +85,8 @@ def receive(payload: bytes, signature: str | None, secret: str) -> Receipt:
     new = _store(event)
     queue = DBOS.retrieve_queue(engine.EVENTS_QUEUE)
     assert queue is not None
-    with SetWorkflowID(f"event-{event['id']}"):
+    partition = str(_object(event).get("id") or event["id"])  # one object's events in turn
+    with SetWorkflowID(f"event-{event['id']}"), SetEnqueueOptions(queue_partition_key=partition):
         queue.enqueue(process_event_workflow, str(event["id"]))
     return Receipt(event_id=str(event["id"]), type=str(event.get("type")), duplicate=not new)
 

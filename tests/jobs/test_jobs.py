@@ -120,6 +120,12 @@ def test_a_job_survives_sigkill_of_its_process_and_completes_once(tmp_path: Path
     finally:
         if start.poll() is None:
             start.kill()
+    from services.adapters import jobs as engine_rows
+    from services.adapters.store import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'fcops-sandbox.db'}")
+    killed = engine_rows.get_job(engine, job_id)
+    assert killed is not None and killed.status == "running" and killed.done < 30, killed
     resumed = subprocess.run(
         [sys.executable, "-m", "tests.jobs.process", "resume", str(tmp_path), job_id],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
@@ -129,9 +135,6 @@ def test_a_job_survives_sigkill_of_its_process_and_completes_once(tmp_path: Path
     assert outcome["status"] == "succeeded"
     assert outcome["result"]["customers"] == 30
     assert outcome["attempts"] == 1  # the start step was checkpointed, not run again
-    from services.adapters.store import make_engine
-
-    engine = make_engine(f"sqlite:///{tmp_path / 'fcops-sandbox.db'}")
     assert audit_rows(engine, "jobs.start", job_id) == 1
     assert audit_rows(engine, "jobs.end", job_id) == 1
     with session_scope(engine) as session:
