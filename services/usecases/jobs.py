@@ -6,8 +6,9 @@ replica shows them, and a crash or restart resumes the workflow at its last fini
 
 Each job's workflow ID is derived from its inputs (:func:`services.adapters.jobs.workflow_id`),
 so a double click, a second tab or a second replica starting the same job gets the same ID and
-DBOS runs it once. Syncs add a time window to their inputs (``window``) so the same sync can run
-again later; while one is queued or running, starting it again returns that one.
+DBOS runs it once. The ID ends with a one-minute window (``window``) so the same job can run
+again later; while one is queued or running, starting it again returns that one (for syncs and
+check-all: any one of that kind).
 
 Every job writes an audit row when it starts (``jobs.start``) and when it ends (``jobs.end``),
 besides the rows the use cases it calls write.
@@ -201,8 +202,8 @@ def customer_accounts_workflow(customer: dict[str, Any]) -> int:
 
 
 @DBOS.step(name="fcops.accounts.progress")
-def _record_progress(job_id: str, done: int, message: str) -> None:
-    engine.update_job(engine.bound().engine, job_id, done=done, message=message)
+def _record_progress(job_id: str, done: int, message: str, total: int | None = None) -> None:
+    engine.update_job(engine.bound().engine, job_id, done=done, total=total, message=message)
 
 
 @DBOS.step(name="fcops.accounts.finish_walk")
@@ -372,6 +373,7 @@ def batch_check_workflow(
     _job_started(job_id, kind, username, role)
     parts: list[debits.BatchResult] = []
     total = len(planned) + len(row_errors)
+    _record_progress(job_id, 0, f"Checking {total:,} rows", total)
     try:
         chunks = [planned[i : i + BATCH_CHUNK_ROWS] for i in range(0, len(planned), BATCH_CHUNK_ROWS)]
         for n, chunk in enumerate(chunks or [[]]):
@@ -379,7 +381,7 @@ def batch_check_workflow(
                 _batch_chunk(username, role, chunk, row_errors if n == 0 else [], refresh_stale, rate)
             )
             done = sum(len(p.rows) for p in parts)
-            _record_progress(job_id, done, f"Checked {done:,} of {total:,} rows")
+            _record_progress(job_id, done, f"Checked {done:,} of {total:,} rows", total)
     except Exception as err:
         _job_ended(job_id, kind, username, role, _reason(err), None, None)
         return None
@@ -404,14 +406,14 @@ def _window(svc_now: int) -> int:
     return svc_now // SYNC_WINDOW_SECONDS
 
 
-def _active_of_kind(kind: str) -> str | None:
+def _active(kind: str, prefix: str | None) -> str | None:
+    """The newest queued or running job of ``kind`` (whose ID starts with ``prefix``)."""
     svc = engine.bound()
+    stmt = select(JobRecord.id).where(JobRecord.kind == kind, col(JobRecord.status).in_(ACTIVE))
+    if prefix:
+        stmt = stmt.where(col(JobRecord.id).startswith(prefix))
     with session_scope(svc.engine) as session:
-        row = session.exec(
-            select(JobRecord.id)
-            .where(JobRecord.kind == kind, col(JobRecord.status).in_(ACTIVE))
-            .order_by(col(JobRecord.created_at).desc())
-        ).first()
+        row = session.exec(stmt.order_by(col(JobRecord.created_at).desc())).first()
     return row
 
 
@@ -434,11 +436,11 @@ def _start(
     label, permission = KINDS[kind]
     _allowed(actor, kind)
     svc = engine.bound()
-    if reuse_active:
-        running = _active_of_kind(kind)
-        if running is not None:
-            return running
-    job_id = engine.workflow_id(kind, params)
+    base = engine.workflow_id(kind, {k: v for k, v in params.items() if k != "window"})
+    running = _active(kind, None if reuse_active else base)
+    if running is not None:
+        return running  # the same job is queued or running: follow that one
+    job_id = f"{base}-{params['window']}"
     engine.create_job(
         svc.engine, job_id, kind=kind, label=label, actor=actor.username, role=actor.role,
         params={k: v for k, v in params.items() if k not in ("rows",)},
@@ -483,8 +485,10 @@ def start_batch_check(
     refresh_stale: bool,
     rate: float = 20.0,
 ) -> str:
-    """Queue a batch pre-debit check. The same rows and option give the same job (a double
-    click or a reload starts it once); its result is the workflow's, see :func:`batch_result`."""
+    """Queue a batch pre-debit check. The same rows and option from the same person give the
+    same job while it runs or within the minute (a double click, a reload or a second replica
+    starts it once); later, the same file is checked afresh. Its result is the workflow's
+    (:func:`batch_result`)."""
     _allowed(actor, "balances.batch_check")
     if not planned and not row_errors:
         raise ValidationError("The file has no rows to check.")
@@ -493,6 +497,7 @@ def start_batch_check(
         "rows": [(d.row, d.target, d.amount, d.currency, d.reference) for d in planned],
         "errors": [(e.row, e.message) for e in row_errors],
         "by": actor.username,
+        "window": _window(engine.bound().now()),
     }
     return _start(
         actor, "balances.batch_check", params, batch_check_workflow,
@@ -511,11 +516,13 @@ def job(job_id: str) -> JobView | None:
 
 def recent_jobs(
     actor: Actor, *, kinds: Sequence[str] | None = None, statuses: Sequence[str] | None = None,
-    limit: int = 100,
+    mine: bool = False, limit: int = 100,
 ) -> list[JobView]:
     """Newest first. Admins see every job; others see the jobs they may start."""
     svc = engine.bound()
     stmt = select(JobRecord).order_by(col(JobRecord.created_at).desc()).limit(limit)
+    if mine:
+        stmt = stmt.where(JobRecord.actor == actor.username)
     if kinds:
         stmt = stmt.where(col(JobRecord.kind).in_(list(kinds)))
     if statuses:

@@ -39,10 +39,12 @@ ENABLED_EVENTS: tuple[str, ...] = (*accounts.SYNC_EVENTS, *intent_sync.CHANGE_EV
 
 __all__ = [
     "BadSignature",
+    "EventRow",
     "Receipt",
     "WebhookStatus",
     "process_event_workflow",
     "receive",
+    "recent_events",
     "status",
 ]
 
@@ -182,3 +184,33 @@ def status() -> WebhookStatus:
         failed=int(counts.get("failed", 0)),
         total=int(sum(counts.values())),
     )
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: str
+    type: str
+    status: str
+    deliveries: int
+    error: str | None
+    created: int
+    received_at: datetime
+    processed_at: datetime | None
+
+
+def recent_events(limit: int = 50) -> list[EventRow]:
+    """The newest webhook events received, for the admin Jobs view."""
+    svc = engine.bound()
+    with session_scope(svc.engine) as session:
+        rows = session.exec(
+            select(WebhookEventRecord)
+            .order_by(col(WebhookEventRecord.received_at).desc())
+            .limit(limit)
+        ).all()
+        return [
+            EventRow(
+                id=r.id, type=r.type, status=r.status, deliveries=r.deliveries, error=r.error,
+                created=r.created, received_at=r.received_at, processed_at=r.processed_at,
+            )
+            for r in rows
+        ]
