@@ -126,11 +126,16 @@ class Background:
 _background: Background | None = None
 
 
-def start_background(app: App, *, serve_webhooks: bool = True) -> Background:
+def start_background(
+    app: App, *, serve_webhooks: bool = True, webhook_url: str | None = None
+) -> Background:
     """Start the job engine (DBOS: recovers unfinished workflows, serves the queues) and the
     webhook endpoint, once per process. In sandbox mode the endpoint registers itself with the
     sandbox through ``webhook_endpoints`` and keeps the signing secret it answers; in test and
-    live mode the secret is ``STRIPE_WEBHOOK_SECRET`` (see the README)."""
+    live mode the secret is ``STRIPE_WEBHOOK_SECRET`` (see the README).
+
+    ``webhook_url``: the endpoint is already served elsewhere in this process (the dashboard's
+    own server, ``streamlit_app.py``); register that URL instead of starting a server."""
     global _background
     from services.adapters import jobs
 
@@ -145,18 +150,25 @@ def start_background(app: App, *, serve_webhooks: bool = True) -> Background:
             from services.adapters.webhook_server import serve_in_background
             from services.usecases.webhooks import ENABLED_EVENTS
 
-            server = serve_in_background(
-                lambda: background.secret,
-                host=app.settings.webhook_host,
-                port=app.settings.webhook_port,
-            )
-            background.webhook_url = server.url
+            if webhook_url is None:
+                server = serve_in_background(
+                    lambda: background.secret,
+                    host=app.settings.webhook_host,
+                    port=app.settings.webhook_port,
+                )
+                webhook_url = server.url
+            background.webhook_url = webhook_url
             if app.mode == "sandbox":
                 endpoint = app.gateway.create_webhook_endpoint(
-                    server.url, ENABLED_EVENTS, description="fcops (this process)"
+                    webhook_url, ENABLED_EVENTS, description="fcops (this process)"
                 )
                 background.webhook_endpoint_id = str(endpoint["id"])
                 background.secret = str(endpoint["secret"])
-            log.info("fcops: webhook endpoint at %s", server.url)
+            log.info("fcops: webhook endpoint at %s", webhook_url)
         _background = background
         return background
+
+
+def webhook_secret() -> str:
+    """The signing secret of this process's endpoint ("" until :func:`start_background`)."""
+    return _background.secret if _background is not None else ""

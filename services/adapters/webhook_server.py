@@ -30,8 +30,9 @@ log = logging.getLogger("fcops.webhooks")
 PATH = "/webhooks/stripe"
 
 
-def build_asgi(secret: Callable[[], str]) -> Starlette:
-    """The ASGI app; ``secret()`` is read per request (it is set once registration is done)."""
+def webhook_route(secret: Callable[[], str]) -> Route:
+    """``POST /webhooks/stripe``; ``secret()`` is read per request (set once registration is
+    done). Mounted on the dashboard's own server by ``streamlit_app.py``, or on its own app."""
     from services.usecases import webhooks
 
     async def stripe_webhook(request: Request) -> JSONResponse:
@@ -50,12 +51,18 @@ def build_asgi(secret: Callable[[], str]) -> Starlette:
             return JSONResponse({"error": "The event could not be stored; retry later."}, 500)
         return JSONResponse({"received": True, "id": receipt.event_id, "duplicate": receipt.duplicate})
 
+    return Route(PATH, stripe_webhook, methods=["POST"])
+
+
+def build_asgi(secret: Callable[[], str]) -> Starlette:
+    """A small ASGI app with only the webhook endpoint (and a health check)."""
+
     async def health(_request: Request) -> JSONResponse:
         return JSONResponse({"ok": True})
 
     return Starlette(
         routes=[
-            Route(PATH, stripe_webhook, methods=["POST"]),
+            webhook_route(secret),
             Route("/webhooks/health", health, methods=["GET"]),
         ]
     )
