@@ -108,7 +108,7 @@ def launch(settings: Settings, services: Services, *, executor_id: str | None = 
         url = system_database_url(settings)
         if url.startswith("sqlite"):
             Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
-        DBOS(config=dbos_config(settings, executor_id=executor_id))
+        DBOS(config=dbos_config(settings, executor_id=executor_id or settings.executor_id))
         DBOS.launch()
         rate = max(1, int(round(settings.rate_limit)))
         DBOS.register_queue(

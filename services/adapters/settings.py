@@ -45,6 +45,7 @@ class Settings:
     webhook_secret: str = field(default="", repr=False)  # whsec_… (test/live)
     webhook_public_url: str = ""  # where Stripe reaches the endpoint (test/live registration)
     dbos_schema: str = "dbos"
+    executor_id: str = ""  # this process's DBOS executor ID (unique per process when scaled out)
 
     @property
     def rate_limit(self) -> float:
@@ -157,4 +158,5 @@ def load_settings(
         webhook_secret=get("STRIPE_WEBHOOK_SECRET") or "",
         webhook_public_url=get("FCOPS_WEBHOOK_URL") or "",
         dbos_schema=get("FCOPS_DBOS_SCHEMA") or "dbos",
+        executor_id=get("FCOPS_EXECUTOR_ID") or "",
     )

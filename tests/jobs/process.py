@@ -2,8 +2,12 @@
 
 ``start``: build the app (sandbox mode), start the job engine, queue a full account sync, print
 its job ID, then keep running (the test SIGKILLs it mid-run).
-``resume``: build the app again on the same data directory; DBOS recovers the unfinished
-workflow; wait for the job to end and print one JSON line about it.
+``worker``: the same without starting anything: a second worker serving the shared queues.
+``resume JOB_ID``: build the app again; DBOS recovers this executor's unfinished workflows; wait
+for the job to end and print one JSON line about it.
+
+The store and DBOS live where the environment says (DATABASE_URL, FCOPS_DBOS_SCHEMA,
+FCOPS_EXECUTOR_ID); each process has its own sandbox, seeded alike, so they hold the same world.
 """
 
 from __future__ import annotations
@@ -29,9 +33,11 @@ def main() -> None:
 
     app = bootstrap.build_app()
     bootstrap.start_background(app)
-    if command == "start":
-        job_id = jobs.start_account_sync(Actor("ops", "ops"), full=True)
-        print(job_id, flush=True)
+    if command in ("start", "worker"):
+        if command == "start":
+            print(jobs.start_account_sync(Actor("ops", "ops"), full=True), flush=True)
+        else:
+            print("ready", flush=True)
         time.sleep(600)
         return
     job_id = sys.argv[3]
