@@ -144,6 +144,9 @@ def start_background(
             jobs.bind(app.services)
             return _background
         jobs.launch(app.settings, app.services)
+        from services.usecases.jobs import schedule_safety_sync
+
+        schedule_safety_sync(app.settings.safety_sync_minutes)
         background = Background(webhook_url=None, webhook_endpoint_id=None)
         background.secret = app.settings.webhook_secret
         if serve_webhooks:

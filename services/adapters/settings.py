@@ -45,6 +45,7 @@ class Settings:
     webhook_secret: str = field(default="", repr=False)  # whsec_… (test/live)
     webhook_public_url: str = ""  # where Stripe reaches the endpoint (test/live registration)
     dbos_schema: str = "dbos"
+    safety_sync_minutes: int = 0  # an incremental sync every N minutes (0: off; bin/run: 5)
     executor_id: str = ""  # this process's DBOS executor ID (unique per process when scaled out)
 
     @property
@@ -159,4 +160,7 @@ def load_settings(
         webhook_public_url=get("FCOPS_WEBHOOK_URL") or "",
         dbos_schema=get("FCOPS_DBOS_SCHEMA") or "dbos",
         executor_id=get("FCOPS_EXECUTOR_ID") or "",
+        safety_sync_minutes=int(
+            _number(get("FCOPS_SAFETY_SYNC_MINUTES"), "FCOPS_SAFETY_SYNC_MINUTES", int, 0)
+        ),
     )

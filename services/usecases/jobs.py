@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from dbos import DBOS, SetWorkflowID
@@ -29,7 +30,7 @@ from services.adapters import jobs as engine
 from services.adapters.job_models import JobRecord
 from services.adapters.models import utcnow
 from services.adapters.store import mark_sync, read_sync_cursor, session_scope
-from services.auth import Actor, require
+from services.auth import SYSTEM, Actor, require
 from services.batch import PlannedDebit, RowError
 from services.errors import FcopsError, Forbidden, ValidationError
 
@@ -553,3 +554,54 @@ def queue_counts() -> dict[str, int]:
                 session.exec(select(JobRecord.id).where(JobRecord.status == status)).all()
             )
     return counts
+
+
+# --------------------------------------------------------------------------- scheduled work
+
+SAFETY_SCHEDULE = "fcops-safety-sync"
+
+
+@DBOS.step(name="fcops.safety.open")
+def _open_scheduled(job_id: str) -> None:
+    engine.create_job(
+        engine.bound().engine, job_id, kind="accounts.sync", label="Scheduled sync (safety net)",
+        actor=SYSTEM.username, role=SYSTEM.role, params={"scheduled": True},
+    )
+
+
+@DBOS.workflow(name="fcops.jobs.safety_sync")
+def safety_sync_workflow(scheduled_at: datetime, context: Any) -> None:
+    """Every few minutes: the account and intent changes since the cursors, in case a webhook
+    was missed (the incremental syncs replay Stripe's events; a few requests when idle)."""
+    job_id = DBOS.workflow_id or ""
+    _open_scheduled(job_id)
+    _job_started(job_id, "accounts.sync", SYSTEM.username, SYSTEM.role)
+    try:
+        done = _incremental(job_id, SYSTEM.username, SYSTEM.role)
+        intents = _intent_sync(job_id, SYSTEM.username, SYSTEM.role, False)
+    except Exception as err:
+        _job_ended(job_id, "accounts.sync", SYSTEM.username, SYSTEM.role, _reason(err), None, None)
+        return
+    message = f"{done['message']} {intents['message']}"
+    _job_ended(job_id, "accounts.sync", SYSTEM.username, SYSTEM.role, None, message,
+               {"accounts": done, "intents": intents})
+
+
+def schedule_safety_sync(minutes: int) -> bool:
+    """Run :func:`safety_sync_workflow` every ``minutes`` (0: never). One schedule for the
+    whole deployment (DBOS keeps it in its database); True when this call changed it."""
+    wanted = f"*/{minutes} * * * *" if minutes > 0 else None
+    current = DBOS.get_schedule(SAFETY_SCHEDULE)
+    if current is not None and (wanted is None or current["schedule"] != wanted):
+        DBOS.delete_schedule(SAFETY_SCHEDULE)
+        current = None
+    if wanted is None or current is not None:
+        return False
+    try:
+        DBOS.create_schedule(
+            schedule_name=SAFETY_SCHEDULE, workflow_fn=safety_sync_workflow, schedule=wanted,
+            queue_name=engine.JOBS_QUEUE,
+        )
+    except Exception:  # another process created it between our read and write
+        return False
+    return True

@@ -139,3 +139,18 @@ def test_a_job_survives_sigkill_of_its_process_and_completes_once(tmp_path: Path
     assert audit_rows(engine, "jobs.end", job_id) == 1
     with session_scope(engine) as session:
         assert session.exec(select(func.count()).select_from(CustomerRecord)).one() == 30
+
+
+def test_the_safety_net_sync_is_one_schedule_that_runs_as_a_job(fcops: Any) -> None:
+    from datetime import UTC, datetime
+
+    assert jobs.schedule_safety_sync(5) is True
+    assert jobs.schedule_safety_sync(5) is False  # already there: nothing changes
+    assert DBOS.get_schedule(jobs.SAFETY_SCHEDULE)["schedule"] == "*/5 * * * *"
+    assert jobs.schedule_safety_sync(0) is False
+    assert DBOS.get_schedule(jobs.SAFETY_SCHEDULE) is None
+    # What the schedule runs, started by hand as DBOS would.
+    handle = DBOS.start_workflow(jobs.safety_sync_workflow, datetime.now(UTC), None)
+    handle.get_result()
+    view = jobs.job(handle.workflow_id)
+    assert view is not None and view.status == "succeeded" and view.actor == "system"
