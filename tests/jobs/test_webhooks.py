@@ -185,3 +185,28 @@ def test_the_sandbox_delivers_signed_events_to_the_registered_endpoint(fcops: An
     assert mirrored(app.engine, account["id"]).balance_as_of == balance["as_of"]
     status = webhooks.status()
     assert status.last_received_at is not None and status.total >= 1
+
+
+def test_relink_warnings_arrive_live_with_upcoming_deactivation_and_deactivation(
+    fcops: Any,
+) -> None:
+    app, background = fcops
+    account = an_account(app)
+    now = int(time.time())
+    by = now + 14 * 86_400
+    warned = {
+        **account,
+        "status": "active",
+        "status_details": {"active": {"action": "relink_required",
+                                      "expected_deactivation_date": by, "cause": "institution"}},
+    }
+    body = event("financial_connections.account.upcoming_deactivation", warned, now + 2)
+    assert post(background.webhook_url, body, signed(body, background.secret))[0] == 200
+    wait_processed(app.engine, json.loads(body)["id"])
+    assert mirrored(app.engine, account["id"]).relink_required_by == by
+    gone = {**account, "status": "inactive", "status_details": {"inactive": {"action": "relink_required"}}}
+    body = event("financial_connections.account.deactivated", gone, now + 3)
+    assert post(background.webhook_url, body, signed(body, background.secret))[0] == 200
+    wait_processed(app.engine, json.loads(body)["id"])
+    row = mirrored(app.engine, account["id"])
+    assert row.status == "inactive" and row.relink_required_by is None
