@@ -90,7 +90,8 @@ def board() -> None:
                     {
                         "Job": j.label,
                         "Status": STATUS_LABELS.get(j.status, j.status),
-                        "Progress": (j.done / j.total) if j.total else None,
+                        "Progress": 1.0 if j.status == "succeeded"
+                        else (min(1.0, j.done / j.total) if j.total else None),
                         "Message": j.error or j.message or "",
                         "Started by": j.actor,
                         "Queued": when(j.created_at),
@@ -105,6 +106,7 @@ def board() -> None:
             width="stretch",
             column_config={
                 "Progress": st.column_config.ProgressColumn("Progress", min_value=0, max_value=1),
+                "Message": st.column_config.TextColumn("Message", width="large"),
                 "Runs": st.column_config.NumberColumn(
                     "Runs", help="More than 1: the job was resumed after a crash or restart"
                 ),
