@@ -15,7 +15,7 @@ PAGE = "pages/jobs.py"
 def test_admin_starts_a_sync_and_sees_it_finish_in_the_list() -> None:
     at = open_page(PAGE, "admin")
     no_exceptions(at)
-    assert "Jobs" in [t.value for t in at.title]
+    assert "Jobs" in [t.value for t in at.title], texts(at)
     assert any(m.label == "Event backlog" for m in at.metric)
     at.button(key="jobs_sync").click().run()
     no_exceptions(at)
