@@ -1360,3 +1360,16 @@ def lookup(svc: Services, actor: Actor, text: str | None) -> Resolution:
         message = re.sub(r"\d+ linked account\(s\)", f"{count} {noun}", resolution.message)
         resolution = replace(resolution, message=message)
     return resolution
+
+
+def forget_unseen_customers(engine: Engine, seen: set[str]) -> int:
+    """After a walk that reached the end: forget the mirrored customers it did not see (deleted
+    in Stripe), as :func:`_walk` does; the background job's walk calls this. Returns how many."""
+
+    def forget_unseen(session: Session) -> int:
+        gone = set(session.exec(select(CustomerRecord.id)).all()) - seen
+        _forget_customers(session, gone)
+        return len(gone)
+
+    removed: int = retrying(engine, forget_unseen)
+    return removed

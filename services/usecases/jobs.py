@@ -208,17 +208,31 @@ def _record_progress(job_id: str, done: int, message: str, total: int | None = N
 
 
 @DBOS.step(name="fcops.accounts.finish_walk")
-def _finish_walk(cursor_after: int, customers: int, n_accounts: int, seconds: float) -> None:
+def _finish_walk(
+    username: str, role: str, cursor_after: int, seen: list[str], n_accounts: int, seconds: float
+) -> int:
+    """Forget customers Stripe no longer has, move the cursor, and write the ``accounts.sync``
+    audit row the inline sync writes (so the log reads the same however a sync ran)."""
+    svc = engine.bound()
+    removed = accounts.forget_unseen_customers(svc.engine, set(seen))
+    details = {"customers": len(seen), "accounts": n_accounts, "full": True, "events": 0,
+               "removed": removed}
     mark_sync(
-        engine.bound().engine,
+        svc.engine,
         accounts.SYNC_NAME,
         cursor=str(cursor_after),
         last_finished_at=utcnow(),
-        details={"customers": customers, "accounts": n_accounts, "full": True, "seconds": seconds},
+        details={**details, "seconds": seconds},
     )
+    audit.record(
+        svc.engine, actor=_actor(username, role), action="accounts.sync", target=None,
+        outcome="ok", params={"full": True, **details},
+        message=f"Synced {len(seen)} customers and {n_accounts} accounts in {seconds} s.",
+    )
+    return removed
 
 
-def _walk(job_id: str) -> dict[str, Any]:
+def _walk(job_id: str, username: str, role: str) -> dict[str, Any]:
     """Every customer page is a step; each customer's account list a child workflow on the
     rate-limited queue (so the lists run concurrently up to the shared Stripe rate)."""
     started = time.time()
@@ -226,6 +240,7 @@ def _walk(job_id: str) -> dict[str, Any]:
     queue = DBOS.retrieve_queue(engine.STRIPE_QUEUE)
     assert queue is not None
     customers = n_accounts = 0
+    seen: list[str] = []
     starting_after: str | None = None
     while True:
         page, has_more = _customer_page(starting_after)
@@ -235,17 +250,20 @@ def _walk(job_id: str) -> dict[str, Any]:
                 handles.append(queue.enqueue(customer_accounts_workflow, customer))
         n_accounts += sum(h.get_result() for h in handles)
         customers += len(page)
+        seen += [str(c["id"]) for c in page]
         _record_progress(job_id, customers, f"{customers:,} customers, {n_accounts:,} accounts")
         if not has_more or not page:
             break
         starting_after = str(page[-1]["id"])
     seconds = round(time.time() - started, 2)
-    _finish_walk(cursor_after, customers, n_accounts, seconds)
+    removed = _finish_walk(username, role, cursor_after, seen, n_accounts, seconds)
+    gone = f" {removed} customer(s) deleted in Stripe were removed from the list." if removed else ""
     return {
         "customers": customers,
         "accounts": n_accounts,
         "full": True,
-        "message": f"Synced {customers:,} customers and {n_accounts:,} accounts in {seconds} s.",
+        "removed": removed,
+        "message": f"Synced {customers:,} customers and {n_accounts:,} accounts in {seconds} s.{gone}",
     }
 
 
@@ -274,7 +292,9 @@ def accounts_sync_workflow(username: str, role: str, full: bool, window: int) ->
     _job_started(job_id, "accounts.sync", username, role)
     try:
         walk = full or read_sync_cursor(engine.bound().engine, accounts.SYNC_NAME) is None
-        result = _walk(job_id) if walk else _incremental(job_id, username, role)
+        if walk:
+            require(_actor(username, role), "accounts.sync")
+        result = _walk(job_id, username, role) if walk else _incremental(job_id, username, role)
     except Exception as err:  # a job that gave up: recorded with its reason
         _job_ended(job_id, "accounts.sync", username, role, _reason(err), None, None)
         return {"error": _reason(err)}

@@ -39,25 +39,31 @@ def wait_done(job_id: str, timeout: float = 60) -> jobs.JobView:
     raise AssertionError(f"job {job_id} did not finish: {jobs.job(job_id)}")
 
 
-def audit_rows(engine: Any, action: str, target: str) -> int:
+def audit_rows(engine: Any, action: str, target: str | None) -> int:
     with session_scope(engine) as session:
         return int(
             session.exec(
                 select(func.count())
                 .select_from(AuditEntry)
                 .where(AuditEntry.action == action, AuditEntry.target == target)
+                if target is not None
+                else select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action)
             ).one()
         )
 
 
 def test_a_double_start_is_one_job_run_once_with_audit_rows_at_start_and_end(fcops: Any) -> None:
     app, _ = fcops
+    accounts.upsert_customer(app.engine, {"id": "cus_deletedinstripe", "object": "customer",
+                                          "created": 1, "email": None, "name": "Gone"})
     first = jobs.start_account_sync(ADMIN, full=True)
     second = jobs.start_account_sync(ADMIN, full=True)
     assert first == second
     view = wait_done(first)
     assert view.status == "succeeded", view.error
     assert view.result and view.result["customers"] == 12
+    assert view.result["removed"] == 1  # the walk saw every customer: the deleted one goes
+    assert audit_rows(app.engine, "accounts.sync", None) == 1  # as the inline sync writes
     assert audit_rows(app.engine, "jobs.start", first) == 1
     assert audit_rows(app.engine, "jobs.end", first) == 1
     assert len(DBOS.list_workflows(workflow_ids=[first])) == 1
