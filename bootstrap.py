@@ -146,7 +146,7 @@ def start_background(
         jobs.launch(app.settings, app.services)
         from services.usecases.jobs import schedule_safety_sync
 
-        schedule_safety_sync(app.settings.safety_sync_minutes)
+        jobs.off_loop(schedule_safety_sync, app.settings.safety_sync_minutes)
         background = Background(webhook_url=None, webhook_endpoint_id=None)
         background.secret = app.settings.webhook_secret
         if serve_webhooks:

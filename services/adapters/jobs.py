@@ -21,15 +21,16 @@ serialisable); :func:`bind` makes them available to every workflow in this proce
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import importlib
 import json
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from dbos import DBOS, DBOSConfig
 from sqlalchemy.engine import Engine
@@ -42,6 +43,7 @@ from services.adapters.store import normalise_url, retrying, session_scope
 from services.context import Services
 
 log = logging.getLogger("fcops.jobs")
+T = TypeVar("T")
 
 STRIPE_QUEUE = "fcops-stripe"
 JOBS_QUEUE = "fcops-jobs"
@@ -95,7 +97,38 @@ def launched() -> bool:
 
 def launch(settings: Settings, services: Services, *, executor_id: str | None = None) -> None:
     """Start DBOS once per process: recover this executor's unfinished workflows, declare the
-    queues, and (when ``settings.workers``) start dequeuing. Safe to call again."""
+    queues and start dequeuing. Safe to call again.
+
+    DBOS's synchronous start-up refuses to run on a thread with a running event loop (an ASGI
+    lifespan, a test harness), so there it runs in a helper thread."""
+    off_loop(_launch, settings, services, executor_id)
+
+
+def off_loop(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)``, in a helper thread when this thread runs an event loop (DBOS's synchronous
+    calls refuse to run there), else here."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn(*args)
+    result: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(fn(*args))
+        except BaseException as err:  # re-raised in the caller's thread
+            failure.append(err)
+
+    helper = threading.Thread(target=run, name="fcops-dbos-call")
+    helper.start()
+    helper.join()
+    if failure:
+        raise failure[0]
+    return result[0]
+
+
+def _launch(settings: Settings, services: Services, executor_id: str | None) -> None:
     global _launched_url
     # Import the workflows so DBOS registers them before launch (recovery needs them).
     importlib.import_module("services.usecases.jobs")
@@ -136,7 +169,7 @@ def shutdown() -> None:
     with _lock:
         if _launched_url is None:
             return
-        DBOS.destroy(workflow_completion_timeout_sec=0)
+        off_loop(lambda: DBOS.destroy(workflow_completion_timeout_sec=0))
         _launched_url = None
 
 

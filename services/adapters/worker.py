@@ -12,7 +12,7 @@ import signal
 import threading
 
 
-def main() -> None:  # pragma: no cover - exercised through tests.jobs.process
+def main() -> None:  # pragma: no cover - exercised through tests.background.process
     import bootstrap
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

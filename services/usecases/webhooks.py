@@ -9,7 +9,9 @@ Processing applies the event to the mirror:
 
 - customer and FC account events (including ``upcoming_deactivation`` and deactivations) go
   through :func:`services.accounts.apply_events`, whose event-``created`` check means an older
-  event never overwrites a row a newer one wrote, whatever order they arrive in;
+  event never overwrites a row a newer one wrote, whatever order they arrive in; an account
+  event from the same second as the row's last one (``created`` cannot order them) re-reads
+  the account from Stripe instead;
 - intent events re-read the intent from Stripe (current state, so order does not matter);
 - anything else is stored and marked ``ignored``.
 """
@@ -28,7 +30,7 @@ from services import accounts, intent_sync
 from services.adapters import jobs as engine
 from services.adapters.gateway import BadSignature, verify_webhook
 from services.adapters.job_models import WebhookEventRecord
-from services.adapters.models import utcnow
+from services.adapters.models import AccountRecord, utcnow
 from services.adapters.store import retrying, session_scope
 from services.errors import FcopsError
 
@@ -99,6 +101,14 @@ def _object(event: Mapping[str, Any]) -> Mapping[str, Any]:
     return obj if isinstance(obj, Mapping) else {}
 
 
+def _ties_with_stored(event: Mapping[str, Any]) -> bool:
+    """Whether the mirrored account last applied an event created in the same second."""
+    with session_scope(engine.bound().engine) as session:
+        row = session.get(AccountRecord, str(_object(event).get("id") or ""))
+        stamp = accounts.applied_event_created(row.raw) if row is not None else None
+    return stamp is not None and stamp == int(event.get("created") or 0)
+
+
 @DBOS.step(name="fcops.webhooks.apply", retries_allowed=True, max_attempts=5)
 def _apply(event_id: str) -> str:
     svc = engine.bound()
@@ -108,6 +118,11 @@ def _apply(event_id: str) -> str:
     if event is None:
         return "missing"
     kind = str(event.get("type"))
+    if kind in accounts.ACCOUNT_EVENTS and _ties_with_stored(event):
+        # Stripe's ``created`` has one-second resolution: an event from the same second as the
+        # one the row last applied cannot be ordered by it, so read the account as it is now.
+        accounts.upsert_account(svc.engine, svc.gateway.retrieve_account(str(_object(event)["id"])))
+        return "processed"
     if kind in ACCOUNT_TYPES:
         accounts.apply_events(svc.engine, [event])
         return "processed"

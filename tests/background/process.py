@@ -1,4 +1,4 @@
-"""A whole fcops process for the durability tests: ``python -m tests.jobs.process CMD DATA_DIR``.
+"""A whole fcops process for the durability tests: ``python -m tests.background.process CMD DATA_DIR``.
 
 ``start``: build the app (sandbox mode), start the job engine, queue a full account sync, print
 its job ID, then keep running (the test SIGKILLs it mid-run).

@@ -2,7 +2,10 @@
 in files) and again on PostgreSQL (private schemas for the store and for DBOS).
 
 DBOS is a process singleton: the fixture stops whatever engine an earlier test started in this
-process and starts one on a fresh data directory and sandbox.
+process and starts one on a fresh data directory and sandbox. These tests run before
+tests/browser (the folder name sorts first): Playwright's sync API keeps an event loop running
+on the main thread for the rest of the session, and DBOS's synchronous calls refuse to run on a
+thread with a running loop.
 """
 
 from __future__ import annotations

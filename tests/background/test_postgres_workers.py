@@ -55,7 +55,7 @@ def pg_env(tmp_path: Path) -> Iterator[dict[str, str]]:
 def spawn(command: str, data: Path, env: dict[str, str], executor: str, *extra: str) -> subprocess.Popen[str]:
     data.mkdir(exist_ok=True)
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.jobs.process", command, str(data), *extra],
+        [sys.executable, "-m", "tests.background.process", command, str(data), *extra],
         cwd=ROOT, env={**env, "FCOPS_EXECUTOR_ID": executor}, stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL, text=True,
     )

@@ -113,7 +113,7 @@ def test_a_job_survives_sigkill_of_its_process_and_completes_once(tmp_path: Path
     env = {**os.environ, "FCOPS_STRIPE_RATE_LIMIT": "6", "FCOPS_SANDBOX_CUSTOMERS": "30",
            "PYTHONPATH": str(ROOT)}
     start = subprocess.Popen(
-        [sys.executable, "-m", "tests.jobs.process", "start", str(tmp_path)],
+        [sys.executable, "-m", "tests.background.process", "start", str(tmp_path)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
     )
     try:
@@ -133,7 +133,7 @@ def test_a_job_survives_sigkill_of_its_process_and_completes_once(tmp_path: Path
     killed = engine_rows.get_job(engine, job_id)
     assert killed is not None and killed.status == "running" and killed.done < 30, killed
     resumed = subprocess.run(
-        [sys.executable, "-m", "tests.jobs.process", "resume", str(tmp_path), job_id],
+        [sys.executable, "-m", "tests.background.process", "resume", str(tmp_path), job_id],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
