@@ -210,3 +210,21 @@ def test_relink_warnings_arrive_live_with_upcoming_deactivation_and_deactivation
     wait_processed(app.engine, json.loads(body)["id"])
     row = mirrored(app.engine, account["id"])
     assert row.status == "inactive" and row.relink_required_by is None
+
+
+def test_an_event_from_the_same_second_as_the_last_one_applied_rereads_the_account(
+    fcops: Any,
+) -> None:
+    app, background = fcops
+    account = an_account(app)
+    at = int(time.time()) + 30  # later than anything this account applied so far
+    first = event("financial_connections.account.refreshed_balance",
+                  with_balance(account, 11_111, at), at)
+    same_second = event("financial_connections.account.refreshed_balance",
+                        with_balance(account, 22_222, at), at)
+    for body in (first, same_second):
+        assert post(background.webhook_url, body, signed(body, background.secret))[0] == 200
+        wait_processed(app.engine, json.loads(body)["id"])
+    # The tie cannot be ordered by `created`: the mirror holds what Stripe says now.
+    now = app.gateway.retrieve_account(account["id"])["balance"]["current"]["usd"]
+    assert mirrored(app.engine, account["id"]).balance_current == now
