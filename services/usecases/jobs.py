@@ -97,12 +97,7 @@ def _actor(username: str, role: str) -> Actor:
 @DBOS.step(name="fcops.job_started")
 def _job_started(job_id: str, kind: str, username: str, role: str) -> None:
     svc = engine.bound()
-    row = engine.get_job(svc.engine, job_id)
-    attempts = (row.attempts if row else 0) + 1
-    engine.update_job(
-        svc.engine, job_id, status="running", started_at=utcnow(), attempts=attempts,
-        message="Started",
-    )
+    engine.update_job(svc.engine, job_id, status="running", started_at=utcnow(), message="Started")
     audit.record(
         svc.engine,
         actor=_actor(username, role),
@@ -139,6 +134,14 @@ def _job_ended(
         message=message if not error else f"Failed: {error}",
         result=result,
     )
+
+
+def _count_run(job_id: str) -> None:
+    """Called in a workflow's body, outside any step, so it runs on every execution: the first
+    and each resumption after a crash or restart (``attempts`` > 1: the job was resumed)."""
+    svc = engine.bound()
+    row = engine.get_job(svc.engine, job_id)
+    engine.update_job(svc.engine, job_id, attempts=(row.attempts if row else 0) + 1)
 
 
 def _progress(job_id: str) -> Any:
@@ -289,6 +292,7 @@ def _incremental(job_id: str, username: str, role: str) -> dict[str, Any]:
 @DBOS.workflow(name="fcops.jobs.accounts_sync")
 def accounts_sync_workflow(username: str, role: str, full: bool, window: int) -> dict[str, Any]:
     job_id = DBOS.workflow_id or ""
+    _count_run(job_id)
     _job_started(job_id, "accounts.sync", username, role)
     try:
         walk = full or read_sync_cursor(engine.bound().engine, accounts.SYNC_NAME) is None
@@ -318,6 +322,7 @@ def _intent_sync(job_id: str, username: str, role: str, full: bool) -> dict[str,
 @DBOS.workflow(name="fcops.jobs.intents_sync")
 def intents_sync_workflow(username: str, role: str, full: bool, window: int) -> dict[str, Any]:
     job_id = DBOS.workflow_id or ""
+    _count_run(job_id)
     _job_started(job_id, "intents.sync", username, role)
     try:
         result = _intent_sync(job_id, username, role, full)
@@ -346,6 +351,7 @@ def _check_all(job_id: str, username: str, role: str) -> dict[str, Any]:
 @DBOS.workflow(name="fcops.jobs.ownership_check_all")
 def ownership_check_all_workflow(username: str, role: str, window: int) -> dict[str, Any]:
     job_id = DBOS.workflow_id or ""
+    _count_run(job_id)
     _job_started(job_id, "ownership.check_all", username, role)
     try:
         result = _check_all(job_id, username, role)
@@ -391,6 +397,7 @@ def batch_check_workflow(
     """Each chunk of rows is a checkpointed step: a crash resumes at the next chunk."""
     job_id = DBOS.workflow_id or ""
     kind = "balances.batch_check"
+    _count_run(job_id)
     _job_started(job_id, kind, username, role)
     parts: list[debits.BatchResult] = []
     total = len(planned) + len(row_errors)
@@ -595,6 +602,7 @@ def safety_sync_workflow(scheduled_at: datetime, context: Any) -> None:
     was missed (the incremental syncs replay Stripe's events; a few requests when idle)."""
     job_id = DBOS.workflow_id or ""
     _open_scheduled(job_id)
+    _count_run(job_id)
     _job_started(job_id, "accounts.sync", SYSTEM.username, SYSTEM.role)
     try:
         done = _incremental(job_id, SYSTEM.username, SYSTEM.role)

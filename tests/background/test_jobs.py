@@ -66,6 +66,7 @@ def test_a_double_start_is_one_job_run_once_with_audit_rows_at_start_and_end(fco
     assert audit_rows(app.engine, "accounts.sync", None) == 1  # as the inline sync writes
     assert audit_rows(app.engine, "jobs.start", first) == 1
     assert audit_rows(app.engine, "jobs.end", first) == 1
+    assert view.attempts == 1
     assert len(DBOS.list_workflows(workflow_ids=[first])) == 1
     with session_scope(app.engine) as session:
         assert session.exec(select(func.count()).select_from(CustomerRecord)).one() == 12
@@ -140,7 +141,7 @@ def test_a_job_survives_sigkill_of_its_process_and_completes_once(tmp_path: Path
     outcome = json.loads(resumed.stdout.strip().splitlines()[-1])
     assert outcome["status"] == "succeeded"
     assert outcome["result"]["customers"] == 30
-    assert outcome["attempts"] == 1  # the start step was checkpointed, not run again
+    assert outcome["attempts"] == 2  # resumed once: its start step was not run again (below)
     assert audit_rows(engine, "jobs.start", job_id) == 1
     assert audit_rows(engine, "jobs.end", job_id) == 1
     with session_scope(engine) as session:

@@ -96,6 +96,7 @@ def test_two_workers_on_postgres_share_the_work_once_resume_after_sigkill_and_ke
         out, _ = resumed.communicate(timeout=120)
         outcome = json.loads(out.strip().splitlines()[-1])
         assert outcome["status"] == "succeeded", outcome
+        assert outcome["attempts"] == 2  # run by w1, resumed by w1's restart
         assert outcome["result"]["customers"] == CUSTOMERS
         assert audit_rows(store, "jobs.start", job_id) == 1
         assert audit_rows(store, "jobs.end", job_id) == 1
