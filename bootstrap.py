@@ -30,7 +30,9 @@ SANDBOX_KEY = "sk_test_fcops_sandbox_local"
 class App:
     settings: Settings
     services: Services
-    simulator: Any | None  # sandbox.client.Simulator in sandbox mode, else None
+    # The simulator seam: sandbox.client.Simulator in sandbox mode, else None. It plays the bank
+    # customer's part (hooks live Stripe does not have); only pages/_play_customer.py uses it.
+    simulator: Any | None
     sandbox: Any | None  # the running sandbox handle in sandbox mode
     credentials: dict[str, Any]
     cookie_key: str
@@ -138,24 +140,23 @@ def start_background(
     own server, ``streamlit_app.py``); register that URL instead of starting a server."""
     global _background
     from services.adapters import jobs
+    from services.usecases import jobs as job_usecases  # registers the workflows with DBOS
+    from services.usecases import webhooks
 
     with _lock:
         if _background is not None:
             jobs.bind(app.services)
             return _background
         jobs.launch(app.settings, app.services)
-        from services.usecases.jobs import schedule_safety_sync
-
-        jobs.off_loop(schedule_safety_sync, app.settings.safety_sync_minutes)
+        jobs.off_loop(job_usecases.schedule_safety_sync, app.settings.safety_sync_minutes)
         background = Background(webhook_url=None, webhook_endpoint_id=None)
         background.secret = app.settings.webhook_secret
         if serve_webhooks:
             from services.adapters.webhook_server import serve_in_background
-            from services.usecases.webhooks import ENABLED_EVENTS
-
             if webhook_url is None:
                 server = serve_in_background(
                     lambda: background.secret,
+                    webhooks.receive,
                     host=app.settings.webhook_host,
                     port=app.settings.webhook_port,
                 )
@@ -163,7 +164,7 @@ def start_background(
             background.webhook_url = webhook_url
             if app.mode == "sandbox":
                 endpoint = app.gateway.create_webhook_endpoint(
-                    webhook_url, ENABLED_EVENTS, description="fcops (this process)"
+                    webhook_url, webhooks.ENABLED_EVENTS, description="fcops (this process)"
                 )
                 background.webhook_endpoint_id = str(endpoint["id"])
                 background.secret = str(endpoint["secret"])

@@ -18,6 +18,7 @@ from streamlit import config
 
 import bootstrap
 from services.adapters.webhook_server import PATH, webhook_route
+from services.usecases import webhooks
 
 
 @asynccontextmanager
@@ -30,4 +31,8 @@ async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
     yield {}
 
 
-app = st.App("dashboard.py", lifespan=lifespan, routes=[webhook_route(bootstrap.webhook_secret)])
+app = st.App(
+    "dashboard.py",
+    lifespan=lifespan,
+    routes=[webhook_route(bootstrap.webhook_secret, webhooks.receive)],
+)

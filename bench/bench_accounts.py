@@ -22,11 +22,13 @@ from typing import Any, cast
 from sqlalchemy import insert, text
 from sqlalchemy.engine import Engine
 
-from services import accounts
+from services.adapters import account_mirror
 from services.adapters.models import AccountRecord, CustomerRecord
 from services.adapters.store import make_engine, normalise_url, open_store
 from services.auth import Actor
 from services.context import Services
+from services.rules import bank_account
+from services.usecases import browse_accounts, export_accounts
 
 BANKS = [
     "StripeBank",
@@ -111,19 +113,31 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
 def run(engine: Engine, n: int, repeat: int, *, skip_index: bool = False) -> None:
     print(f"filling {n:,} accounts… {fill(engine, n):.1f} s")
     if not skip_index:
-        accounts.ensure_indexes(engine)
+        account_mirror.ensure_indexes(engine)
     svc = Services(gateway=cast(Any, None), engine=engine, mode="bench")
     last_page = max(1, n // 50)
     shapes: list[tuple[str, Callable[[], Any]]] = [
-        ("first page, no filter", lambda: accounts.list_accounts(svc, OPS)),
-        ("status=inactive", lambda: accounts.list_accounts(svc, OPS, status="inactive")),
-        ("institution", lambda: accounts.list_accounts(svc, OPS, institution="Evergreen Federal")),
-        ("permission=ownership", lambda: accounts.list_accounts(svc, OPS, permission="ownership")),
-        ("stale > 7 days", lambda: accounts.list_accounts(svc, OPS, stale_after_seconds=7 * 86400)),
-        ("one customer", lambda: accounts.list_accounts(svc, OPS, customer_id="cus_b0000042")),
+        ("first page, no filter", lambda: browse_accounts.list_accounts(svc, OPS)),
+        ("status=inactive", lambda: browse_accounts.list_accounts(svc, OPS, status="inactive")),
+        (
+            "institution",
+            lambda: browse_accounts.list_accounts(svc, OPS, institution="Evergreen Federal"),
+        ),
+        (
+            "permission=ownership",
+            lambda: browse_accounts.list_accounts(svc, OPS, permission="ownership"),
+        ),
+        (
+            "stale > 7 days",
+            lambda: browse_accounts.list_accounts(svc, OPS, stale_after_seconds=7 * 86400),
+        ),
+        (
+            "one customer",
+            lambda: browse_accounts.list_accounts(svc, OPS, customer_id="cus_b0000042"),
+        ),
         (
             "all filters",
-            lambda: accounts.list_accounts(
+            lambda: browse_accounts.list_accounts(
                 svc,
                 OPS,
                 status="active",
@@ -134,11 +148,11 @@ def run(engine: Engine, n: int, repeat: int, *, skip_index: bool = False) -> Non
         ),
         (
             f"deep page {last_page // 2}",
-            lambda: accounts.list_accounts(svc, OPS, page=last_page // 2),
+            lambda: browse_accounts.list_accounts(svc, OPS, page=last_page // 2),
         ),
-        (f"last page {last_page}", lambda: accounts.list_accounts(svc, OPS, page=last_page)),
-        ("search name substring", lambda: accounts.search_customers(svc, OPS, "omer 123")),
-        ("institutions()", lambda: accounts.institutions(engine)),
+        (f"last page {last_page}", lambda: browse_accounts.list_accounts(svc, OPS, page=last_page)),
+        ("search name substring", lambda: browse_accounts.search_customers(svc, OPS, "omer 123")),
+        ("institutions()", lambda: account_mirror.institutions(engine)),
     ]
     print(f"{'query':32} {'p50 ms':>9} {'p95 ms':>9} {'rows/total':>14}")
     for name, fn in shapes:
@@ -148,7 +162,9 @@ def run(engine: Engine, n: int, repeat: int, *, skip_index: bool = False) -> Non
         )
         print(f"{name:32} {p50:9.1f} {p95:9.1f} {size:>14}")
     p50, p95, data = timed(
-        lambda: b"".join(accounts.iter_accounts_csv(engine, accounts.AccountFilters(), now=NOW)),
+        lambda: b"".join(
+            export_accounts.iter_accounts_csv(engine, bank_account.AccountFilters(), now=NOW)
+        ),
         max(1, repeat // 5),
     )
     print(f"{'CSV export, all rows':32} {p50:9.1f} {p95:9.1f} {len(data) / 1e6:11.1f} MB")

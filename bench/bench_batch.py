@@ -20,12 +20,12 @@ from typing import Any
 from bootstrap import SANDBOX_KEY
 from sandbox.client import Simulator
 from sandbox.server import start_background
-from services import debits
 from services.adapters.gateway import StripeGateway
 from services.adapters.store import open_store
 from services.auth import Actor
-from services.batch import parse_debits_csv
 from services.context import Services
+from services.rules.debit_csv import parse_debits_csv
+from services.usecases import check_batch
 
 FINANCE = Actor(username="bench", role="finance")
 DAY = 86_400
@@ -96,7 +96,7 @@ def main() -> None:
         engine = open_store(f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}")
         svc = Services(gateway=gateway, engine=engine, mode="sandbox", now=handle.state.now)
         began = time.perf_counter()
-        result = debits.run_batch(
+        result = check_batch.run_batch(
             svc,
             FINANCE,
             planned,

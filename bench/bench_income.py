@@ -21,7 +21,7 @@ from typing import Any
 
 from sandbox import demo
 from sandbox.demo.model import DemoAccount
-from services.transactions import detect_income
+from services.rules.income import detect_income
 
 NOW = int(datetime(2026, 6, 15, 12, tzinfo=UTC).timestamp())
 

@@ -25,11 +25,11 @@ import stripe
 from sqlmodel import select
 
 import bootstrap
-from services import accounts
 from services.adapters.job_models import WebhookEventRecord
 from services.adapters.settings import load_settings
 from services.adapters.store import session_scope
 from services.auth import Actor
+from services.usecases import browse_accounts, sync_accounts
 
 
 def main() -> None:
@@ -49,8 +49,8 @@ def main() -> None:
     )
     app = bootstrap.build_app(settings)
     background = bootstrap.start_background(app)
-    accounts.sync_accounts(app.services, Actor("bench", "admin"), full=True)
-    ids = [r.id for r in accounts.list_accounts(app.services, Actor("bench", "admin"), page_size=200).rows]
+    sync_accounts.sync_accounts(app.services, Actor("bench", "admin"), full=True)
+    ids = [r.id for r in browse_accounts.list_accounts(app.services, Actor("bench", "admin"), page_size=200).rows]
     base = {a: app.gateway.retrieve_account(a) for a in ids}
     now = int(time.time())
     bodies: list[bytes] = []

@@ -14,7 +14,8 @@ import streamlit as st
 
 from components.feedback import format_age, format_timestamp
 from components.money import MISSING, format_money
-from services.accounts import AccountRow, CustomerHit, OwnerView
+from services.rules import wording
+from services.rules.bank_account import AccountRow, CustomerHit, OwnerView
 
 STATUS_COLORS = {"active": "green", "inactive": "orange", "disconnected": "red"}
 REFRESH_ICONS = {"pending": "pending…", "succeeded": "succeeded", "failed": "failed"}
@@ -53,7 +54,7 @@ def _status_text(row: AccountRow) -> str:
     """The status, plus the date Stripe expects a relink by when it announced one."""
     if row.relink_required_by is None:
         return row.status
-    return f"{row.status} · relink by {format_timestamp(row.relink_required_by).split(' ')[0]}"
+    return f"{row.status} · relink by {wording.day(row.relink_required_by)}"
 
 
 def accounts_frame(rows: Sequence[AccountRow], *, now: int) -> pd.DataFrame:

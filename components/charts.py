@@ -39,7 +39,7 @@ def balance_history_chart(history: pd.DataFrame, *, currency: str) -> alt.Chart:
     """Balance over time for one currency: a line per figure (available, current).
 
     Args:
-        history: frame from `services.debits.balance_history` (as_of, currency, current,
+        history: frame from `services.usecases.balance_history.balance_history` (as_of, currency, current,
             available in minor units; missing figures as NA).
         currency: which currency to draw; other rows are left out.
 

@@ -1,6 +1,6 @@
 """Pure altair builders for the conversion page: funnel data in, ``alt.Chart`` out.
 
-They take the frames of :func:`services.intent_sync.conversion` (one row per verification
+They take the frames of :func:`services.usecases.conversion_report.conversion` (one row per verification
 method, or per week and method) and never call services, so they are unit-tested apart from
 Streamlit.
 """

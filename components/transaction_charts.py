@@ -1,6 +1,6 @@
 """Chart builders for transaction insight: data frames in, ``alt.Chart`` out, nothing rendered.
 
-Frames come from ``services.transactions`` with money in integer minor units; here, at the edge,
+Frames come from ``services.rules.cashflow`` with money in integer minor units; here, at the edge,
 amounts become major units for the axes and formatted strings for tooltips, so a chart never
 shows 123456 for $1,234.56.
 """

@@ -16,10 +16,11 @@ from typing import Any, TypeVar
 import streamlit as st
 
 import bootstrap
-from services import accounts
 from services.adapters.backoff import outcome_unknown
 from services.auth import PERMISSIONS, Actor
 from services.errors import FcopsError
+from services.rules import bank_account
+from services.usecases import sync_accounts
 
 T = TypeVar("T")
 log = logging.getLogger("fcops.ui")
@@ -141,8 +142,9 @@ def forget_key_unless_unknown(scope: str, err: BaseException) -> None:
     """After a failure Stripe answered (any HTTP error, a refusal, a saved 500) the key is
     spent: Stripe would replay that answer, so the person's retry becomes a new request. Only
     an unknown outcome (timeout, connection error, same request in flight) keeps the key, so
-    the retry is the same request and Stripe does it at most once (reference §1.6)."""
-    if not outcome_unknown(err):
+    the retry is the same request and Stripe does it at most once (reference §1.6). An error
+    marked ``keep_idempotency_key`` (a microdeposit mismatch) keeps it too."""
+    if not outcome_unknown(err) and not getattr(err, "keep_idempotency_key", False):
         new_request(scope)
 
 
@@ -167,7 +169,7 @@ AUTOSYNCED = "_accounts_autosynced"
 
 def sync_accounts_with_status(
     app: bootstrap.App, actor: Actor, *, full: bool = False, label: str | None = None
-) -> accounts.SyncResult | None:
+) -> bank_account.SyncResult | None:
     """Run the account sync inside a status box with a progress bar; None when it failed.
 
     A failure is shown as a sentence (never a stack trace) plus what the page can still do.
@@ -180,11 +182,9 @@ def sync_accounts_with_status(
             # Stripe lists have no total count, so the bar creeps towards full.
             bar.progress(1.0 if total else done / (done + 10), text=message)
 
-        try:
-            result = accounts.sync_accounts(app.services, actor, progress=progress, full=full)
-        except Exception as err:  # the page must never show a traceback
+        result = call(sync_accounts.sync_accounts, app.services, actor, progress=progress, full=full)
+        if result is None:
             box.update(label="Could not read the accounts from Stripe", state="error")
-            show_error(err)
             st.caption(
                 "The page shows what the store already holds; try “Sync from Stripe” on the "
                 "Accounts page again in a moment."
@@ -194,7 +194,7 @@ def sync_accounts_with_status(
         return result
 
 
-def _synced_label(result: accounts.SyncResult) -> str:
+def _synced_label(result: bank_account.SyncResult) -> str:
     if result.full:
         return (
             f"Synced {result.customers} customers and {result.accounts} accounts "
@@ -217,7 +217,7 @@ def ensure_accounts_mirrored(app: bootstrap.App, actor: Actor) -> None:
     if st.session_state.get(AUTOSYNCED) or not actor.can("accounts.sync"):
         return
     st.session_state[AUTOSYNCED] = True
-    if accounts.mirrored_account_count(app.services.engine) > 0:
+    if not call(sync_accounts.needs_first_sync, app.services, actor):
         return
     sync_accounts_with_status(
         app, actor, label="No accounts in the store yet: reading them from Stripe…"

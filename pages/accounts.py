@@ -15,6 +15,7 @@ from typing import Any
 import streamlit as st
 
 from components import refresh_watch
+from components.account_filters import filter_widgets
 from components.accounts_view import (
     FEATURE_LABELS,
     account_fields,
@@ -28,8 +29,8 @@ from components.accounts_view import (
 from components.feedback import format_age, format_timestamp
 from components.money import format_money
 from pages import _runtime as runtime
-from services import accounts
-from services.rules.relink import relink_needed
+from services.rules import bank_account
+from services.usecases import browse_accounts, export_accounts, refresh_balance, sync_accounts
 
 actor = runtime.guard("accounts.view")
 app = runtime.get_app()
@@ -41,7 +42,6 @@ runtime.page_header(
 )
 
 OUTCOMES = "acc_outcomes"  # {account_id: [(feature, status)]}
-ANY = "Any"
 
 
 # --------------------------------------------------------------------------- sync
@@ -49,7 +49,7 @@ ANY = "Any"
 
 def sync_bar() -> None:
     runtime.ensure_accounts_mirrored(app, actor)
-    info = runtime.call(accounts.sync_info, svc, actor)
+    info = runtime.call(sync_accounts.sync_info, svc, actor)
     if info is None:
         st.stop()
     assert info is not None
@@ -104,7 +104,7 @@ def search_box() -> None:
         )
         submitted = right.form_submit_button("Search", icon=":material/search:", width="stretch")
     if submitted:
-        hits = runtime.call(accounts.search_customers, svc, actor, term)
+        hits = runtime.call(browse_accounts.search_customers, svc, actor, term)
         st.session_state["acc_hits"] = hits
         if hits is None:
             return
@@ -131,128 +131,9 @@ def search_box() -> None:
         st.session_state["acc_customer"] = (hit.id, hit.name or hit.email or hit.id)
 
 
-# Filters travel in the URL (?status=inactive&refresh=failed…), so a filtered list can be
-# shared and the home page can link straight to it. URL name -> widget key.
-URL_FILTERS = {
-    "status": "acc_status",
-    "institution": "acc_institution",
-    "permission": "acc_perm",
-    "stale_hours": "acc_stale",
-    "refresh": "acc_refresh",
-    "relink": "acc_relink",
-}
-URL_SIG = "acc_url_sig"  # the filter params last read from or written to the URL
-
-
-def _url_filters() -> dict[str, str]:
-    return {k: str(st.query_params[k]) for k in URL_FILTERS if st.query_params.get(k)}
-
-
-def filters_from_url(banks: list[str]) -> None:
-    """Set the filter widgets from the URL when it changed (a link was opened), not on every run."""
-    wanted = _url_filters()
-    if st.session_state.get(URL_SIG) == wanted:
-        return
-    st.session_state[URL_SIG] = wanted
-    problems = []
-    status = wanted.get("status")
-    if status and status not in accounts.STATUSES:
-        problems.append(f"status '{status[:40]}'")
-        status = None
-    st.session_state["acc_status"] = status or ANY
-    institution = wanted.get("institution")
-    st.session_state["acc_institution"] = institution if institution in banks else ANY
-    if institution and institution not in banks:
-        problems.append(f"institution '{institution[:60]}' (none of the stored accounts)")
-    permission = wanted.get("permission")
-    if permission and permission not in accounts.PERMISSIONS:
-        problems.append(f"permission '{permission[:40]}'")
-        permission = None
-    st.session_state["acc_perm"] = permission or ANY
-    hours = wanted.get("stale_hours", "0")
-    if not hours.isdigit() or int(hours) > MAX_STALE_HOURS:
-        problems.append(f"stale_hours '{hours[:20]}' (a whole number of hours)")
-        hours = "0"
-    st.session_state["acc_stale"] = int(hours)
-    refresh = wanted.get("refresh")
-    if refresh and refresh != "failed":
-        problems.append(f"refresh '{refresh[:20]}' (only 'failed')")
-    st.session_state["acc_refresh"] = refresh == "failed"
-    relink = wanted.get("relink")
-    if relink and relink != "needed":
-        problems.append(f"relink '{relink[:20]}' (only 'needed')")
-    st.session_state["acc_relink"] = relink == "needed"
-    if problems:
-        st.warning(
-            "The link's filter was not understood, so it is ignored: " + "; ".join(problems) + ".",
-            icon=":material/link_off:",
-        )
-
-
-def filters_to_url(chosen: dict[str, Any]) -> None:
-    """Keep the URL in step with the widgets, so copying it shares this filtered list."""
-    values = {
-        "status": chosen["status"],
-        "institution": chosen["institution"],
-        "permission": chosen["permission"],
-        "stale_hours": str(chosen["stale_after_seconds"] // 3600)
-        if chosen["stale_after_seconds"]
-        else None,
-        "refresh": "failed" if chosen["refresh_failed"] else None,
-        "relink": "needed" if chosen["relink_needed"] else None,
-    }
-    for name, value in values.items():
-        if value is None:
-            if name in st.query_params:
-                del st.query_params[name]
-        elif st.query_params.get(name) != value:
-            st.query_params[name] = value
-    st.session_state[URL_SIG] = _url_filters()
-
-
-MAX_STALE_HOURS = 24 * 365
-
-
 def filters() -> dict[str, Any]:
-    banks = accounts.institutions(svc.engine)
-    filters_from_url(banks)
-    active = any(st.session_state.get(k) not in (None, ANY, 0, False) for k in URL_FILTERS.values())
-    with st.expander("Filters", icon=":material/filter_list:", expanded=active):
-        c1, c2, c3, c4, c5, c6 = st.columns(6)
-        status = c1.selectbox("Status", [ANY, *accounts.STATUSES], key="acc_status")
-        institution = c2.selectbox("Institution", [ANY, *banks], key="acc_institution")
-        permission = c3.selectbox(
-            "Permission granted", [ANY, *accounts.PERMISSIONS], key="acc_perm"
-        )
-        hours = c4.number_input(
-            "Balance older than (hours)",
-            min_value=0,
-            max_value=MAX_STALE_HOURS,
-            step=1,
-            key="acc_stale",
-            help="0 = off. Also lists accounts with the balances permission but no balance yet.",
-        )
-        refresh_failed = c5.checkbox(
-            "Last refresh failed",
-            key="acc_refresh",
-            help="The latest balance, ownership or transaction refresh failed at the bank.",
-        )
-        relink = c6.checkbox(
-            "Relink needed",
-            key="acc_relink",
-            help="Stripe expects these accounts to become inactive on a date unless the "
-            "customer links them again (status_details.active: relink_required).",
-        )
-    chosen = {
-        "status": None if status == ANY else status,
-        "institution": None if institution == ANY else institution,
-        "permission": None if permission == ANY else permission,
-        "stale_after_seconds": int(hours) * 3600 if hours else None,
-        "refresh_failed": bool(refresh_failed),
-        "relink_needed": bool(relink),
-    }
-    filters_to_url(chosen)
-    return chosen
+    banks = runtime.call(browse_accounts.institutions, svc, actor) or []
+    return filter_widgets(banks)
 
 
 def list_view() -> None:
@@ -273,7 +154,7 @@ def list_view() -> None:
         st.session_state["acc_page"] = 1
     page_no = int(st.session_state.get("acc_page", 1))
     result = runtime.call(
-        accounts.list_accounts, svc, actor, page=page_no, page_size=50, **chosen
+        browse_accounts.list_accounts, svc, actor, page=page_no, page_size=50, **chosen
     )
     if result is None:
         return
@@ -303,7 +184,7 @@ def list_view() -> None:
 def csv_or_message(chosen: dict[str, Any]) -> bytes:
     """Runs on click (in another thread); an error becomes the file's single line."""
     try:
-        return accounts.export_accounts_csv(svc, actor, **chosen)
+        return export_accounts.export_accounts_csv(svc, actor, **chosen)
     except Exception as err:  # the download must never carry a traceback
         return f"Export failed: {err}\n".encode()
 
@@ -330,14 +211,14 @@ def start_refresh(account_id: str, feature: str) -> None:
     scope = f"refresh-{account_id}-{feature}"
     payload = {"account": account_id, "feature": feature}
     result = runtime.call_keyed(
-        scope, payload, accounts.refresh, svc, actor, account_id, feature
+        scope, payload, refresh_balance.refresh, svc, actor, account_id, feature
     )
     if result is not None:
         runtime.new_request(scope)  # the next refresh, after the cooldown, is a new request
         refresh_watch.watch(account_id, feature)
 
 
-def record_outcome(account_id: str, feature: str, state: accounts.RefreshState | None) -> None:
+def record_outcome(account_id: str, feature: str, state: bank_account.RefreshState | None) -> None:
     if state is not None:  # an unreadable status has already been shown as a sentence
         outcomes = st.session_state.setdefault(OUTCOMES, {})
         outcomes.setdefault(account_id, []).append((feature, state.status))
@@ -347,9 +228,9 @@ def poll_refreshes(account_id: str) -> None:
     """Follow pending refreshes without a manual reload; rerun the page when one finishes."""
     refresh_watch.poll(
         account_id,
-        features=accounts.FEATURES,
+        features=bank_account.FEATURES,
         status=lambda acc, feature: runtime.call(
-            accounts.refresh_status, svc, actor, acc, feature
+            refresh_balance.refresh_status, svc, actor, acc, feature
         ),
         on_finished=lambda feature, state: record_outcome(account_id, feature, state),
         pending_text=lambda feature: f"{FEATURE_LABELS[feature]} refresh pending…",
@@ -369,11 +250,11 @@ def show_outcomes(account_id: str) -> None:
             )
 
 
-def refresh_buttons(detail: accounts.AccountDetail) -> None:
-    account_id = detail.account["id"]
-    watching = [f for f in accounts.FEATURES if refresh_watch.watching(account_id, f)]
+def refresh_buttons(detail: bank_account.AccountDetail) -> None:
+    account_id = detail.row.id
+    watching = [f for f in bank_account.FEATURES if refresh_watch.watching(account_id, f)]
     cols = st.columns(3)
-    for col, feature in zip(cols, accounts.FEATURES, strict=True):
+    for col, feature in zip(cols, bank_account.FEATURES, strict=True):
         reason = detail.blockers.get(feature)
         if feature in watching and not reason:
             reason = f"A {feature} refresh is already running."
@@ -392,7 +273,7 @@ def refresh_buttons(detail: accounts.AccountDetail) -> None:
             st.rerun()
 
 
-def balance_block(detail: accounts.AccountDetail) -> None:
+def balance_block(detail: bank_account.AccountDetail) -> None:
     row = detail.row
     now = svc.now()
     c1, c2, c3 = st.columns(3)
@@ -415,11 +296,11 @@ def balance_block(detail: accounts.AccountDetail) -> None:
         )
 
 
-def owners_block(detail: accounts.AccountDetail) -> None:
+def owners_block(detail: bank_account.AccountDetail) -> None:
     if not detail.owners:
         st.caption(
             "No ownership data yet. Refresh ownership to fetch the owners' names from the bank."
-            if "ownership" in (detail.account.get("permissions") or [])
+            if "ownership" in detail.row.permissions
             else "The ownership permission was not granted, so Stripe has no owner data."
         )
         return
@@ -435,12 +316,12 @@ def detail_view(account_id: str) -> None:
         del st.query_params["account"]
         st.session_state["acc_table_gen"] = st.session_state.get("acc_table_gen", 0) + 1
         st.rerun()
-    detail = runtime.call(accounts.account_detail, svc, actor, account_id)
+    detail = runtime.call(browse_accounts.account_detail, svc, actor, account_id)
     if detail is None:
         return
     row = detail.row
-    for feature in accounts.FEATURES:  # someone else's pending refresh is followed too
-        if (detail.account.get(accounts.FEATURE_FIELD[feature]) or {}).get("status") == "pending":
+    for feature in bank_account.FEATURES:  # someone else's pending refresh is followed too
+        if detail.refreshes[feature].pending:
             refresh_watch.watch(account_id, feature)
     title_col, badge_col = st.columns([5, 1], vertical_alignment="center")
     title_col.subheader(
@@ -448,13 +329,14 @@ def detail_view(account_id: str) -> None:
     )
     with badge_col:
         status_badge(row.status)
-    customer = detail.customer or {}
+    customer = detail.customer
+    who = (customer.name or customer.email) if customer else None
     st.caption(
         f"`{row.id}` · {row.category}/{row.subcategory} · customer "
-        f"{customer.get('name') or customer.get('email') or row.customer_id or '—'}"
+        f"{who or row.customer_id or '—'}"
         f" · permissions: {', '.join(row.permissions) or 'none'}"
     )
-    relink = relink_needed(detail.account)
+    relink = detail.relink
     if relink is not None:
         st.warning(relink.sentence(now=svc.now()), icon=":material/link_off:")
     elif row.status != "active":
@@ -473,8 +355,8 @@ def detail_view(account_id: str) -> None:
         "Last refreshes: "
         + " · ".join(
             f"{FEATURE_LABELS[f].lower()} "
-            f"{refresh_text((detail.account.get(accounts.FEATURE_FIELD[f]) or {}).get('status'))}"
-            for f in accounts.FEATURES
+            f"{refresh_text(detail.refreshes[f].status)}"
+            for f in bank_account.FEATURES
         )
     )
     fields, owners, history = st.tabs(["Fields", "Owners", "Balance history"])

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import streamlit as st
 
 from pages import _runtime as runtime
-from services import audit
-from services.usecases.export_audit import AuditFilters, as_row, export_csv
+from services.usecases import export_audit
+from services.usecases.export_audit import AuditFilters, as_row
 
 actor = runtime.guard("audit.view")
 runtime.page_header(
@@ -17,8 +17,7 @@ runtime.page_header(
     "Every state-changing action: refreshes, collection requests, cancellations, configuration and "
     "user changes, syncs. Who did it, as which role, when, on what, and how it ended.",
 )
-app = runtime.get_app()
-engine = app.engine
+svc = runtime.get_app().services
 PAGE_SIZES = (25, 50, 100, 250)
 OUTCOMES = {"": "Any outcome", "ok": "ok", "error": "error", "refused": "refused"}
 
@@ -67,7 +66,10 @@ def active_filters(filters: AuditFilters) -> str:
 with st.container(border=True):
     first, second, third = st.columns(3)
     actions = first.multiselect(
-        "Action", audit.distinct_actions(engine), key="audit_actions", placeholder="Any action"
+        "Action",
+        runtime.call(export_audit.actions, svc, actor) or [],
+        key="audit_actions",
+        placeholder="Any action",
     )
     actor_name = second.text_input("Actor (username)", key="audit_actor").strip()
     outcome = third.selectbox(
@@ -93,10 +95,14 @@ filters = AuditFilters(
     until=until,
 )
 size = int(page_size or 50)
-total = audit.query(engine, actor=actor, limit=1, **filters.as_query()).total
+counted = runtime.call(export_audit.browse, svc, actor, filters, limit=1)
+if counted is None:
+    st.stop()
+total = counted.total
 pages = max(1, -(-total // size))
 if total == 0:
-    everything = audit.query(engine, actor=actor, limit=1).total
+    unfiltered = runtime.call(export_audit.browse, svc, actor, AuditFilters(), limit=1)
+    everything = unfiltered.total if unfiltered is not None else 0
     if everything == 0:
         st.info(
             "Nothing has been recorded yet. Refreshes, collection requests, configuration "
@@ -117,7 +123,7 @@ page_no = left.number_input("Page", min_value=1, max_value=pages, value=1, step=
 middle.caption(f"{total:,} matching entries · page {int(page_no)} of {pages}")
 right.download_button(
     "Export CSV (all matching rows)",
-    data=lambda: export_csv(engine, actor=actor, filters=filters),
+    data=lambda: runtime.call(export_audit.export, svc, actor, filters) or "",
     file_name=f"fcops-audit-{today.isoformat()}.csv",
     mime="text/csv",
     icon=":material/download:",
@@ -125,9 +131,11 @@ right.download_button(
     key="audit_export",
 )
 
-result = audit.query(
-    engine, actor=actor, limit=size, offset=(int(page_no) - 1) * size, **filters.as_query()
+result = runtime.call(
+    export_audit.browse, svc, actor, filters, limit=size, offset=(int(page_no) - 1) * size
 )
+if result is None:
+    st.stop()
 rows = [as_row(entry) for entry in result.rows]
 picked_rows = st.dataframe(
     rows,
@@ -136,17 +144,7 @@ picked_rows = st.dataframe(
     on_select="rerun",
     selection_mode="single-row",
     key="audit_table",
-    column_order=(
-        "time",
-        "actor",
-        "role",
-        "action",
-        "target",
-        "outcome",
-        "message",
-        "stripe_request_id",
-        "params",
-    ),
+    column_order=[c for c in export_audit.COLUMNS if c != "idempotency_key"],
     column_config={
         "time": st.column_config.TextColumn("Time (UTC)"),
         "actor": "Actor",

@@ -16,9 +16,9 @@ from components.charts import balance_history_chart
 from components.feedback import format_age, format_timestamp, format_until
 from components.money import format_money
 from pages import _runtime as runtime
-from services import accounts, debits
-from services.balances import Assessment
+from services.rules.debit import Assessment
 from services.rules.money import MoneyError, parse_amount
+from services.usecases import balance_history, browse_accounts, check_debit
 
 actor = runtime.guard("balances.check")
 runtime.page_header(
@@ -56,7 +56,7 @@ def pick_from_customer() -> str | None:
     )
     if not query.strip():
         return None
-    hits = runtime.call(accounts.search_customers, svc, actor, query)
+    hits = runtime.call(browse_accounts.search_customers, svc, actor, query)
     if not hits:
         if hits is not None:
             st.info("No customer matches. Try a cus_ ID or paste an ID instead.")
@@ -71,7 +71,7 @@ def pick_from_customer() -> str | None:
     if customer_id is None:
         return None
     page = runtime.call(
-        accounts.list_accounts, svc, actor, customer_id=customer_id, page_size=100
+        browse_accounts.list_accounts, svc, actor, customer_id=customer_id, page_size=100
     )
     rows = page.rows if page is not None else []
     options = {AUTO: customer_id} | {
@@ -115,11 +115,11 @@ with st.form("bc_form"):
     submitted = st.form_submit_button("Check debit", type="primary", icon=":material/fact_check:")
 
 
-def run_check(request: dict[str, Any], *, refresh: bool) -> debits.DebitCheck | None:
+def run_check(request: dict[str, Any], *, refresh: bool) -> check_debit.DebitCheck | None:
     """Check (and maybe refresh); on failure the sentence is shown here and None returned."""
     with st.spinner("Checking the balance…" if not refresh else "Refreshing the balance…"):
         return runtime.call(
-            debits.check_debit,
+            check_debit.check_debit,
             svc,
             actor,
             request["target"],
@@ -153,16 +153,11 @@ def badge(assessment: Assessment) -> None:
 
 
 def age_text(seconds: int | None) -> str:
-    """Whole units, rounded down like the reasons above it ("32 days old" is "32 d", not "33 d")."""
-    if seconds is None:
-        return "—"
-    for unit, size, up_to in (("s", 1, 120), ("min", 60, 7_200), ("h", 3_600, 172_800)):
-        if seconds < up_to:
-            return f"{seconds // size} {unit}"
-    return f"{seconds // 86_400} d"
+    """The same units and rounding as the reasons above it (one wording: services.rules.wording)."""
+    return format_age(seconds)
 
 
-def figures(check: debits.DebitCheck) -> None:
+def figures(check: check_debit.DebitCheck) -> None:
     result = check.final
     cols = st.columns(4)
     cols[0].metric("Debit", format_money(check.amount, check.currency))
@@ -187,18 +182,17 @@ def figures(check: debits.DebitCheck) -> None:
         st.caption(f"Balance figure used: **{source}**, as of {format_timestamp(result.as_of)}.")
 
 
-def policy_line(check: debits.DebitCheck) -> None:
-    stored = debits.load_policy(app.engine)
-    policy = check.policy
+def policy_line(check: check_debit.DebitCheck) -> None:
+    policy, version = check.policy, check.policy_version
     st.caption(
-        f"Policy applied{f' (version {stored.version})' if stored.version else ' (defaults)'}: "
+        f"Policy applied{f' (version {version})' if version else ' (defaults)'}: "
         f"buffer {format_money(policy.buffer_amount, check.currency)} + "
         f"{policy.buffer_percent:g} % of the debit; balances older than "
         f"{format_age(policy.max_age_seconds)} are stale."
     )
 
 
-def refresh_controls(check: debits.DebitCheck) -> None:
+def refresh_controls(check: check_debit.DebitCheck) -> None:
     result = check.final
     if check.account is not None and check.account.refresh_pending:
         poll_pending()
@@ -233,17 +227,19 @@ def poll_pending() -> None:
     if not request:
         return
     latest = runtime.call(
-        debits.check_debit, svc, actor, request["target"], request["amount"], request["currency"]
+        check_debit.check_debit, svc, actor, request["target"], request["amount"], request["currency"]
     )
     if latest is not None and latest.account is not None and not latest.account.refresh_pending:
         st.session_state[RESULT] = latest
         st.rerun(scope="app")
 
 
-def history(check: debits.DebitCheck) -> None:
+def history(check: check_debit.DebitCheck) -> None:
     if check.account is None:
         return
-    frame = debits.balance_history(app.engine, check.account.id)
+    frame = runtime.call(balance_history.for_account, svc, actor, check.account.id)
+    if frame is None:
+        return
     if frame.empty:
         st.caption("No balance has been seen for this account yet, so there is no history.")
         return
@@ -252,7 +248,7 @@ def history(check: debits.DebitCheck) -> None:
         st.caption("Only one balance seen so far; each refresh or check adds a point.")
 
 
-def show(check: debits.DebitCheck) -> None:
+def show(check: check_debit.DebitCheck) -> None:
     st.divider()
     badge(check.final)
     if check.account is not None:
@@ -275,5 +271,5 @@ def show(check: debits.DebitCheck) -> None:
 
 
 stored_check = st.session_state.get(RESULT)
-if isinstance(stored_check, debits.DebitCheck):
+if isinstance(stored_check, check_debit.DebitCheck):
     show(stored_check)

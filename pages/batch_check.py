@@ -17,8 +17,8 @@ from components.charts import VERDICT_LABELS, verdict_chart
 from components.feedback import format_timestamp
 from components.money import format_money
 from pages import _runtime as runtime
-from services import debits
-from services.batch import BatchFileError, PlannedDebit, RowError, parse_debits_csv
+from services.rules import batch_result
+from services.rules.debit_csv import BatchFileError, PlannedDebit, RowError, parse_debits_csv
 from services.usecases import jobs
 
 actor = runtime.guard("balances.check")
@@ -225,7 +225,7 @@ if FAILED in st.session_state:
 # -- the result ----------------------------------------------------------------------------
 
 
-def summary(result: debits.BatchResult) -> None:
+def summary(result: batch_result.BatchResult) -> None:
     s = result.summary()
     st.subheader("Summary")
     top = st.columns(4)
@@ -239,7 +239,7 @@ def summary(result: debits.BatchResult) -> None:
         "Rows with errors are not included.",
     )
     cols = st.columns(4)
-    for col, verdict in zip(cols, debits.VERDICTS, strict=True):
+    for col, verdict in zip(cols, batch_result.VERDICTS, strict=True):
         col.metric(
             LABELS[verdict],
             f"{s.counts[verdict]:,}",
@@ -358,7 +358,7 @@ def fmt(amount: object, currency: object) -> str:
 result = st.session_state.get(RESULT)
 if st.session_state.get(RESTORED) and parsed is not None:
     result = None  # a new file is ready: last visit's result would be mistaken for its result
-if isinstance(result, debits.BatchResult):
+if isinstance(result, batch_result.BatchResult):
     frame = result.to_frame()
     summary(result)
     errors(frame)

@@ -19,8 +19,10 @@ from components.conversion_charts import (
 )
 from components.feedback import format_age, format_timestamp
 from pages import _runtime as runtime
-from services import intent_sync
-from services.conversion import VERIFICATION_METHODS
+from services.rules.funnel import VERIFICATION_METHODS
+from services.usecases import conversion_report
+from services.usecases.conversion_report import StoreInfo
+from services.usecases.sync_intents import sync_intents
 
 actor = runtime.guard("conversion.view")
 runtime.page_header(
@@ -83,7 +85,7 @@ def run_sync(*, full: bool) -> None:
             # Stripe lists carry no total, so the bar creeps towards full until the end.
             bar.progress(1.0 if total is not None else done / (done + 50), text=message)
 
-        result = runtime.call(intent_sync.sync_intents, svc, actor, progress=progress, full=full)
+        result = runtime.call(sync_intents, svc, actor, progress=progress, full=full)
         if result is None:
             box.update(
                 label="Sync failed; the figures below are from the last good sync.", state="error"
@@ -93,14 +95,22 @@ def run_sync(*, full: bool) -> None:
             st.session_state[SYNCED] = result.message
 
 
-def sync_bar() -> intent_sync.StoreInfo:
-    info = intent_sync.store_info(svc.engine)
+def store_status() -> StoreInfo:
+    info = runtime.call(conversion_report.store_status, svc, actor)
+    if info is None:
+        st.stop()
+    assert info is not None
+    return info
+
+
+def sync_bar() -> StoreInfo:
+    info = store_status()
     # Never synced (the store may still hold intents the collection page created): sync now.
     if info.last_finished_at is None and not st.session_state.get("conv_autosynced"):
         st.session_state["conv_autosynced"] = True  # once per session, even if it fails
         run_sync(full=False)
         st.session_state.pop(SYNCED, None)  # its status box already says what it read
-        info = intent_sync.store_info(svc.engine)
+        info = store_status()
     left, full_col, button_col = st.columns([4, 1, 1], vertical_alignment="center")
     when = (
         format_timestamp(int(info.last_finished_at.astimezone(UTC).timestamp()))
@@ -130,7 +140,7 @@ def _day(ts: int | None, fallback: date) -> date:
     return datetime.fromtimestamp(ts, UTC).date() if ts else fallback
 
 
-def filters(info: intent_sync.StoreInfo) -> tuple[list[str], list[str], date | None, date | None]:
+def filters(info: StoreInfo) -> tuple[list[str], list[str], date | None, date | None]:
     today = datetime.fromtimestamp(svc.now(), UTC).date()
     first = _day(info.first_created, today - timedelta(weeks=12))
     flow_col, method_col, date_col = st.columns([2, 2, 2])
@@ -252,30 +262,26 @@ def downloads(frame: pd.DataFrame, weekly: pd.DataFrame, intents: pd.DataFrame) 
 info = sync_bar()
 chosen_flows, chosen_methods, start, end = filters(info)
 now = svc.now()
-frame = runtime.call(
-    intent_sync.conversion,
-    svc.engine,
+report = runtime.call(
+    conversion_report.report,
+    svc,
+    actor,
     now=now,
     flows=chosen_flows,
     methods=chosen_methods,
     start=start,
     end=end,
 )
-if frame is None:
+if report is None:
     st.stop()
-assert frame is not None
+assert report is not None
+frame, weekly, intents = report.funnel, report.weekly, report.intents
 if int(frame["started"].sum()) == 0:
     st.info(
         "No intents match these filters. Widen the date range, clear a filter, or sync intents.",
         icon=":material/filter_alt_off:",
     )
     st.stop()
-weekly = intent_sync.conversion(
-    svc.engine, now=now, flows=chosen_flows, methods=chosen_methods, start=start, end=end, by="week"
-)
-intents = intent_sync.outcomes(
-    svc.engine, now=now, flows=chosen_flows, methods=chosen_methods, start=start, end=end
-)
 shown = frame[frame["started"] > 0]
 
 metric_cards(shown)

@@ -8,7 +8,6 @@ save if someone else saved in between.
 from __future__ import annotations
 
 import json
-import logging
 from datetime import datetime
 from typing import Any
 
@@ -16,10 +15,10 @@ import streamlit as st
 
 from components.diff_view import diff_view
 from pages import _runtime as runtime
-from services import flows
 from services.adapters import flow_requests
-from services.errors import Conflict, FcopsError
+from services.rules import flow_config, wording
 from services.rules.ids import parse_id
+from services.usecases import edit_flows
 
 actor = runtime.guard("flows.edit")
 runtime.page_header(
@@ -30,10 +29,9 @@ runtime.page_header(
 app = runtime.get_app()
 svc = app.services
 
-log = logging.getLogger("fcops.ui.flows")
-UNEXPECTED = (
-    "The configuration could not be saved because of an unexpected error, and nothing was changed. "
-    "Your edits are still here; try again, and tell an admin if it keeps happening."
+NOT_SAVED = (
+    "The configuration could not be saved, and nothing was changed. Your edits are still here; "
+    "try again, and tell an admin if it keeps happening."
 )
 METHOD_HELP = {
     "automatic": "Instant verification through Financial Connections, with manual entry and "
@@ -50,7 +48,7 @@ def k(flow: str, name: str) -> str:
     return f"flows_{flow}_{name}"
 
 
-def load_into_editor(flow: str, config: flows.FlowConfig) -> None:
+def load_into_editor(flow: str, config: flow_config.FlowConfig) -> None:
     """Put a stored configuration into the widgets and remember which version it is."""
     st.session_state[k(flow, "perms")] = list(config.permissions)
     st.session_state[k(flow, "prefetch")] = list(config.prefetch)
@@ -67,18 +65,18 @@ def edits(flow: str) -> dict[str, Any]:
     }
 
 
-def edited_config(flow: str) -> flows.FlowConfig:
+def edited_config(flow: str) -> flow_config.FlowConfig:
     value = edits(flow)
-    return flows.FlowConfig(
+    return flow_config.FlowConfig(
         flow=flow,
-        permissions=flows.canonical(value["permissions"], flows.PERMISSIONS),
-        prefetch=flows.canonical(value["prefetch"], flows.PREFETCH),
+        permissions=flow_config.canonical(value["permissions"], flow_config.PERMISSIONS),
+        prefetch=flow_config.canonical(value["prefetch"], flow_config.PREFETCH),
         verification_method=value["verification_method"],
     )
 
 
 def when(at: datetime | None) -> str:
-    return at.strftime("%Y-%m-%d %H:%M UTC") if at else "—"
+    return wording.moment(at)
 
 
 def tell(flow: str, kind: str, message: str) -> None:
@@ -90,33 +88,40 @@ def tell(flow: str, kind: str, message: str) -> None:
 
 def on_save(flow: str) -> None:
     note = (st.session_state.get(k(flow, "note")) or "").strip() or None
-    try:
-        saved = flows.save_flow(
-            svc,
-            actor,
-            flow,
-            expected_version=int(st.session_state[k(flow, "base")]),
-            note=note,
-            **edits(flow),
+    base = int(st.session_state[k(flow, "base")])
+    saved = None
+    if not mark_conflict(flow, base):
+        saved = runtime.call(
+            edit_flows.save_flow, svc, actor, flow, expected_version=base, note=note, **edits(flow)
         )
-    except Conflict as err:
-        st.session_state[k(flow, "conflict")] = str(err)
-        st.session_state.pop(k(flow, "message"), None)
-        return
-    except FcopsError as err:
-        tell(flow, "error", str(err))
-        return
-    except Exception:  # a callback's traceback would reach the page; say it in a sentence
-        tell(flow, "error", UNEXPECTED)
-        log.exception("Saving flow %s failed", flow)
+    if saved is None:
+        not_saved(flow, base)
         return
     st.session_state.pop(k(flow, "conflict"), None)
     load_into_editor(flow, saved)
     tell(flow, "success", f"Saved version {saved.version}.")
 
 
+def mark_conflict(flow: str, base: int) -> bool:
+    """Someone saved since this admin loaded ``base``: open the conflict panel instead of saving."""
+    message = runtime.call(edit_flows.stale_edit, svc, flow, base)
+    if message:
+        st.session_state[k(flow, "conflict")] = message
+        st.session_state.pop(k(flow, "message"), None)
+    return bool(message)
+
+
+def not_saved(flow: str, base: int) -> None:
+    """After a refused save (the reason is already shown): a lost race opens the conflict panel."""
+    if not mark_conflict(flow, base):
+        tell(flow, "error", NOT_SAVED)
+
+
 def on_load_theirs(flow: str) -> None:
-    load_into_editor(flow, flows.load_flow(svc, flow))
+    theirs = runtime.call(edit_flows.load_flow, svc, flow)
+    if theirs is None:
+        return
+    load_into_editor(flow, theirs)
     st.session_state.pop(k(flow, "conflict"), None)
     tell(flow, "info", "Loaded the saved configuration; your edits were discarded.")
 
@@ -129,23 +134,14 @@ def on_keep_mine(flow: str, version: int) -> None:
 
 
 def on_revert(flow: str, to_version: int) -> None:
-    try:
-        saved = flows.revert(
-            svc,
-            actor,
-            flow,
-            to_version=to_version,
-            expected_version=int(st.session_state[k(flow, "base")]),
+    base = int(st.session_state[k(flow, "base")])
+    saved = None
+    if not mark_conflict(flow, base):
+        saved = runtime.call(
+            edit_flows.revert, svc, actor, flow, to_version=to_version, expected_version=base
         )
-    except Conflict as err:
-        st.session_state[k(flow, "conflict")] = str(err)
-        return
-    except FcopsError as err:
-        tell(flow, "error", str(err))
-        return
-    except Exception:  # a callback's traceback would reach the page; say it in a sentence
-        tell(flow, "error", UNEXPECTED)
-        log.exception("Reverting flow %s failed", flow)
+    if saved is None:
+        not_saved(flow, base)
         return
     load_into_editor(flow, saved)
     tell(flow, "success", f"Reverted: version {saved.version} equals version {to_version}.")
@@ -164,7 +160,7 @@ def show_message(flow: str) -> None:
         st.info(message, icon=":material/info:")
 
 
-def show_conflict(flow: str, saved: flows.FlowConfig) -> None:
+def show_conflict(flow: str, saved: flow_config.FlowConfig) -> None:
     message = st.session_state.get(k(flow, "conflict"))
     if not message:
         return
@@ -172,7 +168,8 @@ def show_conflict(flow: str, saved: flows.FlowConfig) -> None:
         st.error(message, icon=":material/group:")
         st.markdown(f"**Your unsaved edits compared with version {saved.version}:**")
         diff_view(
-            flows.diff(saved.value(), edited_config(flow).value()), empty="Your edits equal theirs."
+            flow_config.diff(saved.value(), edited_config(flow).value()),
+            empty="Your edits equal theirs.",
         )
         left, right = st.columns(2)
         left.button(
@@ -191,34 +188,34 @@ def show_conflict(flow: str, saved: flows.FlowConfig) -> None:
         )
 
 
-def editor(flow: str, saved: flows.FlowConfig) -> flows.ValidationResult:
-    supported = flows.SUPPORTED_METHODS[flow]
+def editor(flow: str, saved: flow_config.FlowConfig) -> flow_config.ValidationResult:
+    supported = flow_config.SUPPORTED_METHODS[flow]
     left, right = st.columns(2)
     left.multiselect(
         "Permissions",
-        flows.PERMISSIONS,
+        flow_config.PERMISSIONS,
         key=k(flow, "perms"),
         help="Data the customer agrees to share. payment_method is always needed for ACH debits.",
     )
     left.multiselect(
         "Prefetch",
-        flows.PREFETCH,
+        flow_config.PREFETCH,
         key=k(flow, "prefetch"),
         help="Data Stripe fetches as soon as the account is linked; each needs its permission.",
     )
     right.radio(
         "Verification method",
-        flows.VERIFICATION_METHODS,
+        flow_config.VERIFICATION_METHODS,
         key=k(flow, "method"),
         captions=[
             METHOD_HELP[m]
             if m in supported
             else f"Not available for {saved.title}: Stripe refuses it."
-            for m in flows.VERIFICATION_METHODS
+            for m in flow_config.VERIFICATION_METHODS
         ],
     )
     value = edits(flow)
-    result = flows.validate(flow, **value)
+    result = flow_config.validate(flow, **value)
     for error in result.errors:
         st.error(error, icon=":material/block:")
     for warning in result.warnings:
@@ -226,8 +223,10 @@ def editor(flow: str, saved: flows.FlowConfig) -> flows.ValidationResult:
     return result
 
 
-def save_bar(flow: str, saved: flows.FlowConfig, result: flows.ValidationResult) -> None:
-    changed = bool(flows.diff(saved.value(), edited_config(flow).value()))
+def save_bar(
+    flow: str, saved: flow_config.FlowConfig, result: flow_config.ValidationResult
+) -> None:
+    changed = bool(flow_config.diff(saved.value(), edited_config(flow).value()))
     pending_conflict = bool(st.session_state.get(k(flow, "conflict")))
     note_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
     note_col.text_input(
@@ -249,7 +248,7 @@ def save_bar(flow: str, saved: flows.FlowConfig, result: flows.ValidationResult)
         st.caption(why_off)
     if changed:
         st.caption(":orange[:material/edit: Unsaved edits]")
-        diff_view(flows.diff(saved.value(), edited_config(flow).value()))
+        diff_view(flow_config.diff(saved.value(), edited_config(flow).value()))
 
 
 def save_blocker(*, changed: bool, valid: bool, conflict: bool) -> str | None:
@@ -263,8 +262,10 @@ def save_blocker(*, changed: bool, valid: bool, conflict: bool) -> str | None:
     return None
 
 
-def history_section(flow: str, saved: flows.FlowConfig) -> None:
-    versions = flows.history(svc, flow)
+def history_section(flow: str, saved: flow_config.FlowConfig) -> None:
+    versions = runtime.call(edit_flows.history, svc, flow)
+    if versions is None:
+        return
     if not versions:
         st.caption(
             "Never saved: this flow uses Stripe's defaults (automatic verification, payment_method)."
@@ -291,7 +292,7 @@ def history_section(flow: str, saved: flows.FlowConfig) -> None:
         },
     )
     values: dict[int, dict[str, Any]] = {v.version: v.value for v in versions}
-    values[0] = flows.default_config(flow).value()
+    values[0] = flow_config.default_config(flow).value()
     numbers: list[int] = sorted(values, reverse=True)
 
     def label(n: int) -> str:
@@ -303,7 +304,9 @@ def history_section(flow: str, saved: flows.FlowConfig) -> None:
     )
     newer = b_col.selectbox("with", numbers, index=0, format_func=label, key=k(flow, "diff_b"))
     if older is not None and newer is not None:
-        diff_view(flows.diff(values[older], values[newer]), empty="These versions are identical.")
+        diff_view(
+            flow_config.diff(values[older], values[newer]), empty="These versions are identical."
+        )
     revertible = [n for n in numbers if n and n != saved.version]
     if not revertible:
         return
@@ -322,15 +325,16 @@ def history_section(flow: str, saved: flows.FlowConfig) -> None:
     )
 
 
-def preview_section(flow: str, saved: flows.FlowConfig, result: flows.ValidationResult) -> None:
+def preview_section(
+    flow: str, saved: flow_config.FlowConfig, result: flow_config.ValidationResult
+) -> None:
     customer_text = st.text_input(
         "Customer ID in the example", value="cus_123", key=k(flow, "customer")
     )
-    try:
-        customer, _ = parse_id(customer_text, allowed=("customer",))
-    except FcopsError as err:
-        st.error(str(err), icon=":material/error:")
+    parsed = runtime.call(parse_id, customer_text, allowed=("customer",))
+    if parsed is None:
         return
+    customer, _ = parsed
     edited = edited_config(flow)
     config = saved
     if edited.value() != saved.value():
@@ -356,12 +360,15 @@ def preview_section(flow: str, saved: flows.FlowConfig, result: flows.Validation
 
 flow = st.radio(
     "Flow",
-    flows.FLOWS,
-    format_func=flows.FLOW_TITLES.get,
+    flow_config.FLOWS,
+    format_func=flow_config.FLOW_TITLES.get,
     horizontal=True,
     key="flows_selected",
 )
-saved = flows.load_flow(svc, flow)
+loaded = runtime.call(edit_flows.load_flow, svc, flow)
+if loaded is None:
+    st.stop()
+saved: flow_config.FlowConfig = loaded
 if k(flow, "base") not in st.session_state:
     load_into_editor(flow, saved)
 

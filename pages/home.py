@@ -16,9 +16,10 @@ from components.feedback import format_age, format_timestamp
 from components.money import format_money
 from components.navigation import PageSpec, pages_for
 from pages import _runtime as runtime
-from services import overview as ov
 from services.auth import Actor
-from services.flows import FLOW_TITLES
+from services.rules import wording
+from services.rules.flow_config import FLOW_TITLES
+from services.usecases import overview as ov
 from services.usecases import webhooks
 
 actor = runtime.guard("accounts.sync")
@@ -99,7 +100,7 @@ def ops_cards(data: ov.OpsOverview) -> None:
         filters=[("status=inactive", "Inactive accounts"), ("status=disconnected", "Disconnected")],
     )
     soonest = (
-        f" The first is due by {format_timestamp(data.relink_soonest).split(' ')[0]}."
+        f" The first is due by {wording.day(data.relink_soonest)}."
         if data.relink_soonest
         else ""
     )
@@ -205,7 +206,7 @@ def manager_cards(data: ov.ManagerOverview) -> None:
     card(
         columns[-1],
         "Intents last synced",
-        format_age(int(svc.now() - synced.timestamp())) + " ago" if synced else "never",
+        wording.ago(int(svc.now() - synced.timestamp())) if synced else "never",
         format_timestamp(int(synced.timestamp())) if synced else "The Conversion page syncs them.",
         "pages/conversion.py",
         "Sync on Conversion",
@@ -251,7 +252,7 @@ def admin_cards(data: ov.AdminOverview) -> None:
 
 
 def attention(who: Actor) -> None:
-    data = runtime.call(ov.overview, svc.engine, who, now=svc.now())
+    data = runtime.call(ov.overview, svc, who)
     if data is None:
         return
     if data.empty:

@@ -15,9 +15,10 @@ import streamlit as st
 from components import refresh_watch
 from components.feedback import format_timestamp
 from pages import _runtime as runtime
-from services import accounts
-from services import ownership_review as orv
-from services import transaction_sync as ts
+from services.rules import bank_account, wording
+from services.rules.owners.views import VERDICTS, OwnershipReport, ReviewRow
+from services.usecases import refresh_balance
+from services.usecases import review_ownership as orv
 
 actor = runtime.guard("ownership.review")
 app = runtime.get_app()
@@ -66,19 +67,13 @@ if pending:
 
 def account_from_input(text: str) -> str | None:
     """An fca_ ID as typed, or the account behind a PI/SI/PM/customer ID."""
-    if text.strip().startswith("fca_"):
-        return text.strip()
-    found = runtime.call(accounts.lookup, svc, actor, text)
-    if found is None:
+    pick = runtime.call(orv.find_account, svc, actor, text)
+    if pick is None or pick.account_id:
+        return pick.account_id if pick else None
+    if pick.choices:
+        st.session_state["own_choices"] = list(pick.choices)
         return None
-    if found.account:
-        return str(found.account["id"])
-    if len(found.accounts) == 1:
-        return str(found.accounts[0]["id"])
-    if found.accounts:
-        st.session_state["own_choices"] = [str(a["id"]) for a in found.accounts]
-        return None
-    st.warning(found.message or "That ID leads to no linked bank account.", icon=":material/info:")
+    st.warning(pick.message or "That ID leads to no linked bank account.", icon=":material/info:")
     return None
 
 
@@ -108,8 +103,8 @@ def account_picker() -> str | None:
     return st.session_state.get(ACCOUNT)
 
 
-def report_for(account_id: str) -> orv.OwnershipReport | None:
-    reports: dict[str, orv.OwnershipReport] = st.session_state.setdefault(REPORTS, {})
+def report_for(account_id: str) -> OwnershipReport | None:
+    reports: dict[str, OwnershipReport] = st.session_state.setdefault(REPORTS, {})
     if account_id not in reports:
         report = runtime.call(orv.check_account, svc, actor, account_id)
         if report is None:
@@ -118,7 +113,7 @@ def report_for(account_id: str) -> orv.OwnershipReport | None:
     return reports[account_id]
 
 
-def verdict_block(report: orv.OwnershipReport) -> None:
+def verdict_block(report: OwnershipReport) -> None:
     label, colour, icon = VERDICT_STYLE.get(report.verdict, VERDICT_STYLE["no_data"])
     left, mid, right = st.columns([2, 1, 1], vertical_alignment="center")
     with left:
@@ -131,7 +126,7 @@ def verdict_block(report: orv.OwnershipReport) -> None:
     show(report.reason, icon=icon)
 
 
-def fields_frame(report: orv.OwnershipReport) -> pd.DataFrame:
+def fields_frame(report: OwnershipReport) -> pd.DataFrame:
     rows: dict[str, list[Any]] = {"Field": [], "Score": [], "Why": []}
     if report.pii_visible:
         rows["Customer record"] = []
@@ -146,7 +141,7 @@ def fields_frame(report: orv.OwnershipReport) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def owners_frame(report: orv.OwnershipReport) -> pd.DataFrame:
+def owners_frame(report: OwnershipReport) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Name": [o.name or "—" for o in report.owners],
@@ -168,7 +163,7 @@ def start_refresh(account_id: str) -> None:
         refresh_watch.watch(account_id, "ownership")
 
 
-def refresh_finished(account_id: str, state: accounts.RefreshState | None) -> None:
+def refresh_finished(account_id: str, state: bank_account.RefreshState | None) -> None:
     st.session_state.setdefault(OUTCOME, {})[account_id] = state.status if state else None
     st.session_state.get(REPORTS, {}).pop(account_id, None)  # check the new owners
 
@@ -180,14 +175,14 @@ def poll_refresh(account_id: str) -> None:
         account_id,
         features=("ownership",),
         status=lambda acc, feature: runtime.call(
-            accounts.refresh_status, svc, actor, acc, feature
+            refresh_balance.refresh_status, svc, actor, acc, feature
         ),
         on_finished=lambda _feature, state: refresh_finished(account_id, state),
         pending_text=lambda _feature: "Ownership refresh pending at the bank…",
     )
 
 
-def refresh_controls(report: orv.OwnershipReport) -> None:
+def refresh_controls(report: OwnershipReport) -> None:
     account_id = report.account_id
     running = refresh_watch.watching(account_id, "ownership") or report.refresh_status == "pending"
     reason = "An ownership refresh is already running." if running else report.refresh_blocker
@@ -249,7 +244,7 @@ def check_view() -> None:
         f"ownership snapshot `{report.ownership_id}`"
         if report.ownership_id
         else "no ownership snapshot yet",
-        f"checked {report.checked_at.strftime('%Y-%m-%d %H:%M UTC')}",
+        f"checked {wording.moment(report.checked_at)}",
     ]
     st.caption(" · ".join(parts))
     verdict_block(report)
@@ -301,7 +296,7 @@ def check_everything() -> None:
     st.session_state[REPORTS] = {}
 
 
-def review_frame(rows: list[orv.ReviewRow]) -> pd.DataFrame:
+def review_frame(rows: list[ReviewRow]) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Verdict": [VERDICT_STYLE[r.verdict][0] for r in rows],
@@ -332,7 +327,7 @@ def review_view() -> None:
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     verdicts = left.multiselect(
         "Show",
-        list(orv.VERDICTS),
+        list(VERDICTS),
         default=["mismatch", "partial"],
         format_func=lambda v: VERDICT_STYLE[v][0],
         key="own_verdicts",
@@ -343,19 +338,19 @@ def review_view() -> None:
         check_everything()
     result = runtime.call(
         orv.review_list,
-        svc.engine,
-        actor=actor,
-        verdicts=verdicts or list(orv.VERDICTS),
+        svc,
+        actor,
+        verdicts=verdicts or list(VERDICTS),
         page=int(st.session_state.get("own_page", 1)),
         page_size=50,
     )
     if result is None:
         return
-    cols = st.columns(len(orv.VERDICTS))
-    for col, verdict in zip(cols, orv.VERDICTS, strict=True):
+    cols = st.columns(len(VERDICTS))
+    for col, verdict in zip(cols, VERDICTS, strict=True):
         col.metric(VERDICT_STYLE[verdict][0], result.counts.get(verdict, 0))
     if not result.counts:
-        eligible = len(ts.known_accounts(svc.engine, permission="ownership"))
+        eligible = runtime.call(orv.eligible_accounts, svc, actor) or 0
         st.info(
             f"No account has been checked yet; {eligible:,} linked accounts with the ownership "
             "permission are in the store. Use “Check all accounts” to compare each one's owners "

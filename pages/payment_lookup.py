@@ -6,14 +6,13 @@ manually entered account (routing and account number) has no FC account, and the
 
 from __future__ import annotations
 
-from typing import Any
-
 import streamlit as st
 
 from components.feedback import format_age, format_timestamp
 from components.money import format_money
 from pages import _runtime as runtime
-from services import accounts
+from services.rules.account_summary import AccountSummary
+from services.usecases import lookup_account
 
 actor = runtime.guard("accounts.view")
 svc = runtime.get_app().services
@@ -24,22 +23,19 @@ runtime.page_header(
 )
 
 
-def account_card(account: dict[str, Any]) -> None:
-    balance = account.get("balance") or {}
-    current = balance.get("current") or {}
-    currency, amount = next(iter(current.items()), (None, None))
+def account_card(account: AccountSummary) -> None:
     with st.container(border=True):
         left, right = st.columns([3, 1], vertical_alignment="center")
         left.markdown(
-            f"**{account.get('institution_name')}** · {account.get('display_name') or 'Account'} "
-            f"••{account.get('last4') or '????'}  \n`{account['id']}` · status **{account.get('status')}**"
-            f" · permissions: {', '.join(account.get('permissions') or []) or 'none'}"
+            f"**{account.institution_name}** · {account.display_name or 'Account'} "
+            f"••{account.last4 or '????'}  \n`{account.id}` · status **{account.status}**"
+            f" · permissions: {', '.join(account.permissions) or 'none'}"
         )
-        as_of = balance.get("as_of")
+        as_of = account.balance_as_of
         left.caption(
-            f"Balance {format_money(amount, currency)} as of {format_timestamp(as_of)} "
-            f"({format_age(svc.now() - int(as_of))} old)"
-            if balance and as_of
+            f"Balance {format_money(account.balance_current, account.balance_currency)} as of "
+            f"{format_timestamp(as_of)} ({format_age(svc.now() - as_of)} old)"
+            if as_of
             else "No balance fetched yet; open it in Accounts to refresh one."
         )
         with right:
@@ -47,7 +43,7 @@ def account_card(account: dict[str, Any]) -> None:
                 "pages/accounts.py",
                 label="Open in Accounts",
                 icon=":material/open_in_new:",
-                query_params={"account": account["id"]},
+                query_params={"account": account.id},
             )
 
 
@@ -59,29 +55,30 @@ with st.form("lookup", border=False):
     submitted = right.form_submit_button("Look up", icon=":material/search:", width="stretch")
 
 if submitted:
-    st.session_state["lookup_result"] = runtime.call(accounts.lookup, svc, actor, text)
+    st.session_state["lookup_result"] = runtime.call(lookup_account.lookup, svc, actor, text)
 
 found = st.session_state.get("lookup_result")
 if found is not None:
+    linked = found.linked
+    intent = found.intent_summary
     if found.manual_entry:
         st.warning(found.message, icon=":material/edit_note:")
-    elif found.account is not None:
+    elif linked is not None:
         st.success(found.message, icon=":material/link:")
-        account_card(found.account)
+        account_card(linked)
     elif found.accounts:
         st.success(found.message, icon=":material/person:")
-        for account in found.accounts:
+        for account in found.customer_accounts:
             account_card(account)
     else:
         st.info(found.message, icon=":material/info:")
-        if found.kind == "customer" or (found.intent and not found.payment_method):
+        if found.kind == "customer" or (intent and not found.has_payment_method):
             st.caption(
                 "To ask the customer for a bank account, create a request on the Collect "
                 "accounts page."
             )
-    intent = found.intent or {}
     if intent:
         st.caption(
-            f"{found.kind.replace('_', ' ')} `{intent.get('id')}` · status **{intent.get('status')}** · "
-            f"customer `{intent.get('customer') or '—'}`"
+            f"{found.kind.replace('_', ' ')} `{intent.id}` · status **{intent.status}** · "
+            f"customer `{intent.customer_id or '—'}`"
         )

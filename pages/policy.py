@@ -14,9 +14,10 @@ import streamlit as st
 from components.feedback import format_age
 from components.money import format_money
 from pages import _runtime as runtime
-from services import debits
-from services.balances import DebitPolicy
+from services.rules import wording
+from services.rules.debit import DebitPolicy
 from services.rules.money import MoneyError, exponent, parse_amount
+from services.usecases import debit_policy
 
 actor = runtime.guard("policy.edit")
 runtime.page_header(
@@ -24,14 +25,17 @@ runtime.page_header(
     "How much headroom a debit needs above its amount, and how old a bank balance may be before "
     "the balance check calls it stale. Applies to every single and batch check.",
 )
-app = runtime.get_app()
-stored = debits.load_policy(app.engine)
+svc = runtime.get_app().services
+current = runtime.call(debit_policy.current, svc, actor)
+if current is None:
+    st.stop()
+stored: debit_policy.StoredPolicy = current
 BASE = "policy_base_version"
 FLASH = "policy_flash"
 RELOAD = "policy_reload"
 
 
-def load_editor(current: debits.StoredPolicy) -> None:
+def load_editor(current: debit_policy.StoredPolicy) -> None:
     """Fill the form from the stored policy and remember the version it came from."""
     policy = current.policy
     st.session_state[BASE] = current.version
@@ -50,7 +54,7 @@ if BASE not in st.session_state or st.session_state.pop(RELOAD, False):
 
 
 def when(at: datetime | None) -> str:
-    return at.strftime("%Y-%m-%d %H:%M UTC") if at else "—"
+    return wording.moment(at)
 
 
 flash = st.session_state.pop(FLASH, None)
@@ -137,7 +141,9 @@ def explain(policy: DebitPolicy, *, unsaved: bool) -> None:
 
 
 def history() -> None:
-    versions = debits.policy_history(app.engine)
+    versions = runtime.call(debit_policy.versions, svc, actor)
+    if versions is None:
+        return
     with st.expander(f"History ({len(versions)} saved version(s))", icon=":material/history:"):
         if not versions:
             st.caption("Nothing saved yet; every check uses the defaults.")
@@ -171,8 +177,8 @@ if submitted and policy is not None:
         )
     else:
         saved = runtime.call(
-            debits.save_policy,
-            app.engine,
+            debit_policy.save_policy,
+            svc,
             actor,
             policy,
             expected_version=int(st.session_state[BASE]),

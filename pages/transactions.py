@@ -10,21 +10,21 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from components import refresh_watch
+from components import transaction_tables as tables
 from components.feedback import format_timestamp
-from components.money import format_money
 from components.transaction_charts import (
     cash_flow_chart,
     counterparties_chart,
     running_balance_chart,
 )
 from pages import _runtime as runtime
-from services import accounts
-from services import transaction_sync as ts
-from services.errors import NoTransactionRefresh
+from services.rules import bank_account, wording
+from services.rules.transactions import TransactionFilter, refresh_status_of
+from services.usecases import refresh_balance, sync_transactions, view_transactions
+from services.usecases.view_transactions import TransactionInsight, TransactionStatus
 
 actor = runtime.guard("transactions.view")
 app = runtime.get_app()
@@ -43,13 +43,6 @@ NO_REFRESH = "txn_no_refresh_yet"  # accounts Stripe would not list: no refresh 
 ALL = "All"
 DIRECTIONS = {"All": None, "Money in": "in", "Money out": "out"}
 STATUSES = {"Posted and pending": None, "Posted": "posted", "Pending": "pending", "Void": "void"}
-CADENCE_WORDS = {
-    "weekly": "Weekly",
-    "biweekly": "Every 2 weeks",
-    "semimonthly": "Twice a month",
-    "monthly": "Monthly",
-    "irregular": "Irregular",
-}
 
 param = st.query_params.get("account")
 if param:
@@ -62,7 +55,10 @@ if param:
 
 
 def account_picker() -> str | None:
-    choices = ts.known_accounts(svc.engine, permission="transactions")
+    choices = (
+        runtime.call(view_transactions.account_choices, svc, actor, permission="transactions")
+        or []
+    )
     left, right = st.columns(2, vertical_alignment="bottom")
     with left:
         if choices:
@@ -104,7 +100,7 @@ def act(name: str, fn: Any, account_id: str) -> None:
         return
     runtime.new_request(scope)
     st.session_state.get(NO_REFRESH, set()).discard(account_id)
-    if (result.get("transaction_refresh") or {}).get("status") == "pending":
+    if refresh_status_of(result) == "pending":
         refresh_watch.watch(account_id, "transactions")
     st.rerun()
 
@@ -117,19 +113,17 @@ NO_REFRESH_YET = (
 
 def sync(account_id: str) -> None:
     waiting: set[str] = st.session_state.setdefault(NO_REFRESH, set())
-    try:
-        summary = ts.sync_transactions(svc, actor, account_id)
-    except NoTransactionRefresh:
+    outcome = runtime.call(sync_transactions.sync_or_wait, svc, actor, account_id)
+    if outcome is None:
+        return
+    if outcome.summary is None:
         waiting.add(account_id)  # kept across reruns, so the offer's button can be clicked
         return
-    except Exception as err:  # the page must never show a traceback
-        runtime.show_error(err)
-        return
     waiting.discard(account_id)
-    st.session_state.setdefault(OUTCOME, {})[account_id] = ("success", summary.message)
+    st.session_state.setdefault(OUTCOME, {})[account_id] = ("success", outcome.summary.message)
 
 
-def refresh_finished(account_id: str, state: accounts.RefreshState | None) -> None:
+def refresh_finished(account_id: str, state: bank_account.RefreshState | None) -> None:
     if state is not None and state.status == "failed":
         st.session_state.setdefault(OUTCOME, {})[account_id] = (
             "error",
@@ -147,7 +141,7 @@ def poll(account_id: str) -> None:
         account_id,
         features=("transactions",),
         status=lambda acc, feature: runtime.call(
-            accounts.refresh_status, svc, actor, acc, feature
+            refresh_balance.refresh_status, svc, actor, acc, feature
         ),
         on_finished=lambda _feature, state: refresh_finished(account_id, state),
         pending_text=lambda _feature: "Transaction refresh pending at the bank…",
@@ -164,7 +158,7 @@ def show_outcome(account_id: str) -> None:
     )
 
 
-def offer_first_refresh(status: ts.TransactionStatus, sentence: str) -> None:
+def offer_first_refresh(status: TransactionStatus, sentence: str) -> None:
     """Stripe refused the listing (no successful transaction refresh): offer to start one."""
     with st.container(border=True):
         st.info(sentence, icon=":material/hourglass_empty:")
@@ -179,12 +173,12 @@ def offer_first_refresh(status: ts.TransactionStatus, sentence: str) -> None:
             help=reason or "Ask the bank, through Stripe, for the account's transactions.",
             key="txn_first_refresh",
         ):
-            act("refresh", ts.refresh, status.account_id)
+            act("refresh", sync_transactions.refresh, status.account_id)
         if reason:
             st.caption(reason)
 
 
-def controls(status: ts.TransactionStatus) -> None:
+def controls(status: TransactionStatus) -> None:
     account_id = status.account_id
     watching = refresh_watch.watching(account_id, "transactions") or status.pending
     manage = actor.can("transactions.manage")
@@ -210,7 +204,7 @@ def controls(status: ts.TransactionStatus) -> None:
             key="txn_unsub",
             width="stretch",
         ):
-            act("unsubscribe", ts.unsubscribe, account_id)
+            act("unsubscribe", sync_transactions.unsubscribe, account_id)
     else:
         reason = no_role or why_not_usable
         if c1.button(
@@ -221,7 +215,7 @@ def controls(status: ts.TransactionStatus) -> None:
             key="txn_sub",
             width="stretch",
         ):
-            act("subscribe", ts.subscribe, account_id)
+            act("subscribe", sync_transactions.subscribe, account_id)
     refresh_reason = (
         no_role
         or ("A transaction refresh is already running." if watching else None)
@@ -235,7 +229,7 @@ def controls(status: ts.TransactionStatus) -> None:
         key="txn_refresh",
         width="stretch",
     ):
-        act("refresh", ts.refresh, account_id)
+        act("refresh", sync_transactions.refresh, account_id)
     if c3.button(
         "Sync from Stripe",
         icon=":material/sync:",
@@ -251,10 +245,8 @@ def controls(status: ts.TransactionStatus) -> None:
         poll(account_id)
 
 
-def status_line(status: ts.TransactionStatus) -> None:
-    synced = (
-        status.last_synced_at.strftime("%Y-%m-%d %H:%M UTC") if status.last_synced_at else "never"
-    )
+def status_line(status: TransactionStatus) -> None:
+    synced = wording.moment(status.last_synced_at, missing="never")
     st.caption(
         f"{'Subscribed to daily refreshes' if status.subscribed else 'Not subscribed'} · "
         f"last refresh: {status.refresh_status or 'never'} "
@@ -263,7 +255,7 @@ def status_line(status: ts.TransactionStatus) -> None:
     )
 
 
-def auto_sync(status: ts.TransactionStatus) -> ts.TransactionStatus:
+def auto_sync(status: TransactionStatus) -> TransactionStatus:
     """Catch the store up once per finished refresh, so opening an account shows its data."""
     done: dict[str, Any] = st.session_state.setdefault(SYNCED, {})
     if not status.needs_sync or done.get(status.account_id) == status.last_attempted_at:
@@ -271,14 +263,14 @@ def auto_sync(status: ts.TransactionStatus) -> ts.TransactionStatus:
     done[status.account_id] = status.last_attempted_at
     with st.spinner("Syncing transactions from Stripe…"):
         sync(status.account_id)
-    fresh = runtime.call(ts.transaction_status, svc, actor, status.account_id)
+    fresh = runtime.call(view_transactions.transaction_status, svc, actor, status.account_id)
     return fresh or status
 
 
 # --------------------------------------------------------------------------- table
 
 
-def filters_row() -> dict[str, Any]:
+def filters_row() -> TransactionFilter:
     today = datetime.fromtimestamp(svc.now(), UTC).date()
     c1, c2, c3, c4 = st.columns([2, 1, 1.4, 1.6], vertical_alignment="bottom")
     picked = c1.date_input(
@@ -291,13 +283,13 @@ def filters_row() -> dict[str, Any]:
     status = c3.selectbox("Status", list(STATUSES), key="txn_status")
     text = c4.text_input("Description contains", key="txn_text", placeholder="e.g. payroll")
     start, end = _range(picked)
-    return {
-        "start": start,
-        "end": end,
-        "direction": DIRECTIONS[direction],
-        "status": STATUSES[status],
-        "text": text or None,
-    }
+    return TransactionFilter(
+        start=start,
+        end=end,
+        direction=DIRECTIONS[direction],
+        status=STATUSES[status],
+        text=text or None,
+    )
 
 
 def _range(picked: Any) -> tuple[date | None, date | None]:
@@ -314,7 +306,11 @@ def _range(picked: Any) -> tuple[date | None, date | None]:
 def transactions_table(account_id: str) -> None:
     chosen = filters_row()
     limit = 1000
-    rows = ts.load_transactions(svc.engine, account_id, limit=limit + 1, **chosen)
+    rows = runtime.call(
+        view_transactions.list_transactions, svc, actor, account_id, chosen, limit=limit + 1
+    )
+    if rows is None:
+        return
     if not rows:
         st.info("No stored transactions match these filters.", icon=":material/filter_alt_off:")
         return
@@ -327,31 +323,13 @@ def transactions_table(account_id: str) -> None:
             else ""
         )
     )
-    frame = pd.DataFrame(
-        {
-            "Date": [datetime.fromtimestamp(int(t["transacted_at"]), UTC) for t in shown],
-            "Description": [t.get("description") or "" for t in shown],
-            "Amount": [format_money(int(t["amount"]), t.get("currency")) for t in shown],
-            "In/out": ["In" if int(t["amount"]) > 0 else "Out" for t in shown],
-            "Status": [t.get("status") for t in shown],
-            "ID": [t["id"] for t in shown],
-        }
-    )
-    st.dataframe(
-        frame,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "Date": st.column_config.DatetimeColumn("Date (UTC)", format="YYYY-MM-DD HH:mm"),
-            "Amount": st.column_config.TextColumn(alignment="right"),
-        },
-    )
+    tables.transactions_table(shown)
 
 
 # --------------------------------------------------------------------------- insight
 
 
-def charts(result: ts.TransactionInsight, currency: str) -> None:
+def charts(result: TransactionInsight, currency: str) -> None:
     st.caption("Last 90 days of stored transactions (pending ones included).")
     left, right = st.columns(2)
     with left:
@@ -382,88 +360,8 @@ def charts(result: ts.TransactionInsight, currency: str) -> None:
         st.altair_chart(counterparties_chart(top, currency=currency), width="stretch")
 
 
-def income_table(result: ts.TransactionInsight) -> None:
-    if not result.incomes:
-        st.info(
-            "No recurring income found: no payer deposited at least three times.",
-            icon=":material/payments:",
-        )
-        return
-    st.caption(
-        "Deposits that recur from the same payer. The suggested debit date is the first "
-        "business day after the next expected pay, so the debit meets a funded account."
-    )
-    rows = result.incomes
-    frame = pd.DataFrame(
-        {
-            "Payer": [r.stream.description for r in rows],
-            "Cadence": [CADENCE_WORDS.get(r.stream.cadence, r.stream.cadence) for r in rows],
-            "Typical amount": [
-                format_money(r.stream.typical_amount, r.stream.currency) for r in rows
-            ],
-            "Deposits": [r.stream.count for r in rows],
-            "Last": [r.stream.last_date.isoformat() for r in rows],
-            "Next expected": [
-                r.stream.next_expected.isoformat() if r.stream.next_expected else "— (irregular)"
-                for r in rows
-            ],
-            "Suggested debit date": [
-                r.suggested_debit_date.isoformat() if r.suggested_debit_date else "—" for r in rows
-            ],
-            "Confidence": [round(r.stream.confidence * 100) for r in rows],
-            "Why": [r.stream.reason for r in rows],
-        }
-    )
-    st.dataframe(
-        frame,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "Confidence": st.column_config.ProgressColumn(
-                "Confidence", min_value=0, max_value=100, format="%d%%"
-            )
-        },
-    )
-
-
-def risk_table(result: ts.TransactionInsight, currency: str) -> None:
-    def money(value: int | None) -> str:
-        return format_money(value, currency) if value is not None else "—"
-
-    windows = result.risk
-    frame = pd.DataFrame(
-        {
-            "Window": [f"{w.days} days" for w in windows],
-            "Average daily balance": [money(w.average_daily_balance) for w in windows],
-            "Minimum daily balance": [money(w.minimum_daily_balance) for w in windows],
-            "Credits": [w.credits_count for w in windows],
-            "Credits total": [money(w.credits_sum) for w in windows],
-            "Debits": [w.debits_count for w in windows],
-            "Debits total": [money(w.debits_sum) for w in windows],
-            "Days below zero": [
-                str(w.negative_balance_days) if w.negative_balance_days is not None else "—"
-                for w in windows
-            ],
-        }
-    )
-    st.dataframe(
-        frame,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            name: st.column_config.TextColumn(alignment="right")
-            for name in frame.columns
-            if name != "Window"
-        },
-    )
-    st.caption(
-        "Balances are rebuilt backwards from the bank's current (posted) balance, using posted "
-        "transactions; credit and debit counts include pending ones."
-    )
-
-
-def insight_tabs(status: ts.TransactionStatus) -> None:
-    result = runtime.call(ts.insight, svc.engine, status.account, now=svc.now())
+def insight_tabs(status: TransactionStatus) -> None:
+    result = runtime.call(view_transactions.account_insight, svc, actor, status)
     if result is None:
         return
     currency = result.currency or "usd"
@@ -477,22 +375,21 @@ def insight_tabs(status: ts.TransactionStatus) -> None:
     with chart_tab:
         charts(result, currency)
     with income:
-        income_table(result)
+        tables.income_table(result.incomes)
     with risk:
-        risk_table(result, currency)
+        tables.risk_table(result.risk, currency)
 
 
 # --------------------------------------------------------------------------- page
 
 
 def account_view(account_id: str) -> None:
-    status = runtime.call(ts.transaction_status, svc, actor, account_id)
+    status = runtime.call(view_transactions.transaction_status, svc, actor, account_id)
     if status is None:
         return
-    account = status.account
     st.subheader(
-        f"{account.get('institution_name') or 'Account'} · "
-        f"{account.get('display_name') or ''} ••{account.get('last4') or '????'}"
+        f"{status.institution_name or 'Account'} · "
+        f"{status.display_name} ••{status.last4 or '????'}"
     )
     if not status.has_permission and not status.stored_rows:
         st.warning(

@@ -5,11 +5,11 @@ Parameters are scrubbed of anything secret-looking before they are stored.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
@@ -19,7 +19,6 @@ from services.adapters.store import session_scope
 from services.auth import Actor, require
 from services.errors import FcopsError
 
-T = TypeVar("T")
 _SECRET_HINTS = ("secret", "password", "api_key", "token", "cookie", "authorization")
 
 
@@ -130,34 +129,6 @@ def audited(
         stripe_request_id=ctx.request_id,
         idempotency_key=idempotency_key,
     )
-
-
-def guarded(
-    engine: Engine,
-    *,
-    actor: Actor,
-    permission: str,
-    action: str,
-    target: str | None,
-    params: Mapping[str, Any] | None,
-    idempotency_key: str | None,
-    run: Callable[[AuditContext], T],
-) -> T:
-    """Role check + audit row around ``run`` — the one path every state change takes.
-
-    A refused role check is audited too, so attempts are visible to admins.
-    """
-    with audited(
-        engine,
-        actor=actor,
-        action=action,
-        target=target,
-        params=params,
-        idempotency_key=idempotency_key,
-    ) as ctx:
-        require(actor, permission)
-        return run(ctx)
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @dataclass(frozen=True)

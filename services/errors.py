@@ -12,9 +12,12 @@ class FcopsError(Exception):
     ``outcome_unknown`` is True only when Stripe's answer never arrived (or the same request is
     still running): then a retry must reuse the idempotency key; after any other failure a
     retry is a new request with a new key (``services.adapters.backoff``).
+    ``keep_idempotency_key`` marks the one other answer worth replaying under the same key (a
+    microdeposit mismatch: the same wrong values again cost no attempt).
     """
 
     outcome_unknown = False
+    keep_idempotency_key = False
 
     def __init__(self, message: str, *, request_id: str | None = None) -> None:
         super().__init__(message)

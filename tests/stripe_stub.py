@@ -21,8 +21,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
+from services.adapters.flow_requests import form_pairs
 from services.adapters.gateway import StripeGateway
 
 STUB_KEY = "sk_test_stub"
@@ -173,3 +174,8 @@ def serve() -> Iterator[StripeStub]:
     """For a pytest fixture: ``yield from serve()``."""
     with StripeStub() as stub:
         yield stub
+
+
+def form_body(params: Mapping[str, Any]) -> str:
+    """The request body as Stripe's SDK would send it: brackets raw, values percent-encoded."""
+    return "&".join(f"{k}={quote(v, safe='')}" for k, v in form_pairs(params))

@@ -19,7 +19,6 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
 
 from services.adapters.gateway import (
     CheckoutSessionCreateParams,
@@ -30,7 +29,7 @@ from services.adapters.gateway import (
 )
 from services.adapters.stripe_api import API_VERSION
 from services.errors import ValidationError
-from services.flows import FLOWS, FlowConfig
+from services.rules.flow_config import FLOWS, FlowConfig
 
 API_BASE = "https://api.stripe.com"
 PREVIEW_AMOUNT = 1099  # minor units, usd; only an example for the create calls that need one
@@ -244,11 +243,6 @@ def _pairs_for(name: str, value: Any) -> list[tuple[str, str]]:
     if isinstance(value, bool):
         return [(name, "true" if value else "false")]
     return [(name, str(value))]
-
-
-def form_body(params: Mapping[str, Any]) -> str:
-    """The request body as Stripe's SDK would send it: brackets raw, values percent-encoded."""
-    return "&".join(f"{k}={quote(v, safe='')}" for k, v in form_pairs(params))
 
 
 _PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")

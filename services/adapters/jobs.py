@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import importlib
 import json
 import logging
 import threading
@@ -130,9 +129,8 @@ def off_loop(fn: Callable[..., T], *args: Any) -> T:
 
 def _launch(settings: Settings, services: Services, executor_id: str | None) -> None:
     global _launched_url
-    # Import the workflows so DBOS registers them before launch (recovery needs them).
-    importlib.import_module("services.usecases.jobs")
-    importlib.import_module("services.usecases.webhooks")
+    # The caller (bootstrap) has imported the workflow modules: DBOS registers them on import,
+    # and recovery at launch needs them registered.
 
     with _lock:
         bind(services)

@@ -1,8 +1,8 @@
 """The webhook endpoint: ``POST /webhooks/stripe`` on a small Starlette app served by uvicorn.
 
-``bin/run`` starts it inside the dashboard's process (a daemon thread, see
-:func:`serve_in_background`); ``python -m services.adapters.webhook_server`` runs it as its
-own process (with the job engine) for a scaled-out layout.
+``bin/run`` serves the route on the dashboard's own port (``streamlit_app.py``); a process
+started otherwise (``streamlit run dashboard.py``, tests) serves it from a daemon thread on its
+own port (:func:`serve_in_background`).
 
 Answers: 200 when the event is stored (new or a redelivery) and its processing is queued;
 400 when the signature does not verify (nothing is stored); 503 while no signing secret is set.
@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -24,16 +25,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from services.adapters.gateway import BadSignature
+from services.adapters.gateway.webhooks import BadSignature
 
 log = logging.getLogger("fcops.webhooks")
 PATH = "/webhooks/stripe"
 
 
-def webhook_route(secret: Callable[[], str]) -> Route:
+Receive = Callable[[bytes, "str | None", str], Any]  # (raw body, signature, secret) -> receipt
+
+
+def webhook_route(secret: Callable[[], str], receive: Receive) -> Route:
     """``POST /webhooks/stripe``; ``secret()`` is read per request (set once registration is
-    done). Mounted on the dashboard's own server by ``streamlit_app.py``, or on its own app."""
-    from services.usecases import webhooks
+    done); ``receive`` is the use case (``services.usecases.webhooks.receive``, passed in by the
+    composition root). Mounted on the dashboard's server by ``streamlit_app.py``, or alone."""
 
     async def stripe_webhook(request: Request) -> JSONResponse:
         payload = await request.body()  # the raw body: the signature covers these exact bytes
@@ -42,7 +46,7 @@ def webhook_route(secret: Callable[[], str]) -> Route:
             return JSONResponse({"error": "The webhook signing secret is not set."}, 503)
         try:
             receipt = await run_in_threadpool(
-                webhooks.receive, payload, request.headers.get("stripe-signature"), signing_secret
+                receive, payload, request.headers.get("stripe-signature"), signing_secret
             )
         except BadSignature as err:
             return JSONResponse({"error": str(err)}, 400)
@@ -54,7 +58,7 @@ def webhook_route(secret: Callable[[], str]) -> Route:
     return Route(PATH, stripe_webhook, methods=["POST"])
 
 
-def build_asgi(secret: Callable[[], str]) -> Starlette:
+def build_asgi(secret: Callable[[], str], receive: Receive) -> Starlette:
     """A small ASGI app with only the webhook endpoint (and a health check)."""
 
     async def health(_request: Request) -> JSONResponse:
@@ -62,7 +66,7 @@ def build_asgi(secret: Callable[[], str]) -> Starlette:
 
     return Starlette(
         routes=[
-            webhook_route(secret),
+            webhook_route(secret, receive),
             Route("/webhooks/health", health, methods=["GET"]),
         ]
     )
@@ -90,11 +94,13 @@ def _free_port(host: str) -> int:
         return int(sock.getsockname()[1])
 
 
-def serve_in_background(secret: Callable[[], str], *, host: str, port: int) -> WebhookServer:
+def serve_in_background(
+    secret: Callable[[], str], receive: Receive, *, host: str, port: int
+) -> WebhookServer:
     """Start uvicorn on ``host:port`` (0: a free port) in a daemon thread; wait until it listens."""
     port = port or _free_port(host)
     config = uvicorn.Config(
-        build_asgi(secret), host=host, port=port, log_level="warning", lifespan="off",
+        build_asgi(secret, receive), host=host, port=port, log_level="warning", lifespan="off",
         access_log=False,
     )
     server = uvicorn.Server(config)
@@ -106,20 +112,3 @@ def serve_in_background(secret: Callable[[], str], *, host: str, port: int) -> W
     if not server.started:
         raise RuntimeError(f"The webhook endpoint could not listen on {host}:{port}.")
     return WebhookServer(host=host, port=port, server=server, thread=thread)
-
-
-def main() -> None:  # pragma: no cover - exercised by the scaled-out README commands
-    """Run the endpoint (and a worker) as its own process."""
-    import bootstrap
-
-    app = bootstrap.build_app()
-    bootstrap.start_background(app, serve_webhooks=False)
-    secret = app.settings.webhook_secret
-    uvicorn.run(
-        build_asgi(lambda: secret), host=app.settings.webhook_host,
-        port=app.settings.webhook_port or 8502, log_level="warning",
-    )
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -1,4 +1,4 @@
-"""Common English given names, their nicknames and spelling variants.
+"""Data table: common English given names, their nicknames and spelling variants.
 
 Banks print the legal name ("ROBERT J SMITH") while customers type the name they use
 ("Bob Smith"), so ownership matching needs to know that Bob and Robert are one name.

@@ -1,7 +1,7 @@
 """The one rule for "can this account's data be refreshed now, and if not, until when?".
 
 Every page (Accounts, Ownership, Transactions, Balance check) and the batch check ask
-:func:`judge`; ``accounts.refresh_blocker`` and ``balances.refresh_state`` are thin wrappers.
+:func:`judge`; ``browse_accounts.refresh_blocker`` adds only the role check before it.
 
 Stripe's refresh is judged by the account, not by error codes (reference §4, §10): Stripe
 documents no codes for "pending" or "throttled", so the rule reads ``status``, the feature's
@@ -21,9 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from services.rules import wording
 from services.rules.clock import unix_seconds
 
 __all__ = [
@@ -34,7 +35,6 @@ __all__ = [
     "judge",
     "not_started_reason",
     "started",
-    "when",
 ]
 
 FEATURES: tuple[str, ...] = ("balance", "ownership", "transactions")
@@ -80,18 +80,6 @@ def _refresh(account: Mapping[str, Any], feature: str) -> Mapping[str, Any] | No
 
 def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def when(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _in(seconds: int) -> str:
-    if seconds < 90:
-        return f"{seconds} s"
-    if seconds < 90 * 60:
-        return f"{round(seconds / 60)} min"
-    return f"{round(seconds / 3600)} h"
 
 
 def _no(feature: str, kind: str, reason: str, **extra: Any) -> Refreshability:
@@ -148,7 +136,7 @@ def judge(
     next_at = _int(refresh.get("next_refresh_available_at"))
     if refresh.get("status") == "pending":
         attempted = _int(refresh.get("last_attempted_at"))
-        since = f" (started {when(attempted)})" if attempted else ""
+        since = f" (started {wording.timestamp(attempted)})" if attempted else ""
         return _no(
             feature,
             PENDING,
@@ -160,8 +148,8 @@ def judge(
         return _no(
             feature,
             THROTTLED,
-            f"Stripe allows the next {feature} refresh from {when(next_at)} "
-            f"(in {_in(next_at - moment)}).",
+            f"Stripe allows the next {feature} refresh from {wording.timestamp(next_at)} "
+            f"(in {wording.duration(next_at - moment)}).",
             until=next_at,
             next_refresh_available_at=next_at,
         )

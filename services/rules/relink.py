@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
+
+from services.rules import wording
 
 __all__ = ["Relink", "relink_needed"]
 
@@ -35,7 +36,7 @@ class Relink:
 
     @property
     def date(self) -> str:
-        return datetime.fromtimestamp(self.by, UTC).strftime("%Y-%m-%d")
+        return wording.day(self.by)
 
     @property
     def why(self) -> str:

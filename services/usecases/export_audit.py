@@ -1,4 +1,4 @@
-"""The audit log as rows for tables and CSV files (admins only, same filters as the page).
+"""Admins browse and export the audit log: filtered pages, the actions seen, and CSV files.
 
 Parameters were scrubbed of secrets when the rows were written; the export adds protection
 against spreadsheet formula injection, since admins open these files in Excel or Sheets.
@@ -17,8 +17,9 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from services.adapters.models import AuditEntry
-from services.audit import query
-from services.auth import Actor
+from services.audit import AuditPage, distinct_actions, query
+from services.auth import Actor, require
+from services.context import Services
 from services.rules.spreadsheet import safe_text
 
 COLUMNS: tuple[str, ...] = (
@@ -105,3 +106,21 @@ def export_csv(
         row = as_row(entry)
         writer.writerow([safe_text(row[c]) for c in COLUMNS])
     return out.getvalue()
+
+
+def browse(
+    svc: Services, actor: Actor, filters: AuditFilters, *, limit: int, offset: int = 0
+) -> AuditPage:
+    """One page of matching entries, newest first, with the count of all that match."""
+    return query(svc.engine, actor=actor, limit=limit, offset=offset, **filters.as_query())
+
+
+def actions(svc: Services, actor: Actor) -> list[str]:
+    """Every action the log has recorded, for the filter."""
+    require(actor, "audit.view")
+    return distinct_actions(svc.engine)
+
+
+def export(svc: Services, actor: Actor, filters: AuditFilters) -> str:
+    """The filtered log as CSV text (see :func:`export_csv`)."""
+    return export_csv(svc.engine, actor=actor, filters=filters)

@@ -18,168 +18,52 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from dbos import DBOS, SetWorkflowID
 from sqlmodel import col, select
 
-from services import accounts, audit, debits, intent_sync, ownership_review
+from services import audit
+from services.adapters import account_mirror as mirror
 from services.adapters import jobs as engine
 from services.adapters.job_models import JobRecord
 from services.adapters.models import utcnow
 from services.adapters.store import mark_sync, read_sync_cursor, session_scope
 from services.auth import SYSTEM, Actor, require
-from services.batch import PlannedDebit, RowError
-from services.errors import FcopsError, Forbidden, ValidationError
+from services.errors import Forbidden, ValidationError
+from services.rules.batch_result import BatchResult
+from services.rules.debit import DebitPolicy
+from services.rules.debit_csv import PlannedDebit, RowError
+from services.usecases import check_batch, review_ownership, sync_accounts, sync_intents
+from services.usecases.job_runs import (  # noqa: F401  (reading names re-exported for pages)
+    ACTIVE,
+    KINDS,
+    JobView,
+    _actor,
+    _count_run,
+    _job_ended,
+    _job_started,
+    _progress,
+    _reason,
+    _record_progress,
+    _retry_unless_refused,
+    _view,
+    batch_result,
+    job,
+    queue_counts,
+    recent_jobs,
+)
 
 SYNC_WINDOW_SECONDS = 60  # two starts of the same sync within a minute are one job
 BATCH_CHUNK_ROWS = 250  # rows per checkpointed step of a batch check
-ACTIVE = ("queued", "running")
-
-KINDS = {
-    "accounts.sync": ("Account sync", "accounts.sync"),
-    "intents.sync": ("Intent sync", "intents.sync"),
-    "balances.batch_check": ("Batch pre-debit check", "balances.check"),
-    "ownership.check_all": ("Ownership check of all accounts", "ownership.review"),
-}
-
-
-@dataclass(frozen=True)
-class JobView:
-    id: str
-    kind: str
-    label: str
-    actor: str
-    status: str  # queued | running | succeeded | failed
-    done: int
-    total: int | None
-    message: str | None
-    error: str | None
-    attempts: int
-    result: dict[str, Any] | None
-    created_at: Any
-    started_at: Any
-    finished_at: Any
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE
-
-
-def _view(row: JobRecord) -> JobView:
-    return JobView(
-        id=row.id,
-        kind=row.kind,
-        label=row.label,
-        actor=row.actor,
-        status=row.status,
-        done=row.done,
-        total=row.total,
-        message=row.message,
-        error=row.error,
-        attempts=row.attempts,
-        result=row.result,
-        created_at=row.created_at,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-    )
-
-
-def _actor(username: str, role: str) -> Actor:
-    return Actor(username=username, role=role)
-
-
-# --------------------------------------------------------------------------- shared steps
-
-
-@DBOS.step(name="fcops.job_started")
-def _job_started(job_id: str, kind: str, username: str, role: str) -> None:
-    svc = engine.bound()
-    engine.update_job(svc.engine, job_id, status="running", started_at=utcnow(), message="Started")
-    audit.record(
-        svc.engine,
-        actor=_actor(username, role),
-        action="jobs.start",
-        target=job_id,
-        outcome="ok",
-        params={"kind": kind},
-        message=f"{KINDS[kind][0]} started.",
-    )
-
-
-@DBOS.step(name="fcops.job_ended")
-def _job_ended(
-    job_id: str, kind: str, username: str, role: str, error: str | None,
-    message: str | None, result: dict[str, Any] | None,
-) -> None:
-    svc = engine.bound()
-    # The audit row first: whoever sees the job finished finds its row in the log.
-    audit.record(
-        svc.engine,
-        actor=_actor(username, role),
-        action="jobs.end",
-        target=job_id,
-        outcome="error" if error else "ok",
-        params={"kind": kind},
-        message=error or message,
-    )
-    engine.update_job(
-        svc.engine,
-        job_id,
-        status="failed" if error else "succeeded",
-        finished_at=utcnow(),
-        error=error,
-        message=message if not error else f"Failed: {error}",
-        result=result,
-    )
-
-
-def _count_run(job_id: str) -> None:
-    """Called in a workflow's body, outside any step, so it runs on every execution: the first
-    and each resumption after a crash or restart (``attempts`` > 1: the job was resumed)."""
-    svc = engine.bound()
-    row = engine.get_job(svc.engine, job_id)
-    engine.update_job(svc.engine, job_id, attempts=(row.attempts if row else 0) + 1)
-
-
-def _progress(job_id: str) -> Any:
-    """A ``progress(done, total, message)`` that writes the job row (at most ~4 times a second)."""
-    svc = engine.bound()
-    last = [0.0]
-
-    def report(done: int, total: int | None, message: str) -> None:
-        now = time.monotonic()
-        if now - last[0] < 0.25 and (total is None or done < total):
-            return
-        last[0] = now
-        engine.update_job(svc.engine, job_id, done=done, total=total, message=message)
-
-    return report
-
-
-def _reason(err: BaseException) -> str:
-    cause = err
-    while cause.__cause__ is not None and not isinstance(cause, FcopsError):
-        cause = cause.__cause__
-    if isinstance(cause, FcopsError):
-        return str(cause)
-    return f"Unexpected error ({type(cause).__name__}); the details are in the server log."
-
-
-def _retry_unless_refused(err: BaseException) -> bool:
-    """Steps retry Stripe trouble, never a refusal or bad input (it would only fail again)."""
-    return not isinstance(err, (Forbidden, ValidationError))
-
-
 # --------------------------------------------------------------------------- account sync
 
 
 @DBOS.step(name="fcops.accounts.newest_event", retries_allowed=True, max_attempts=6)
 def _newest_event() -> int:
     svc = engine.bound()
-    for event in svc.gateway.iter_events(types=accounts.SYNC_EVENTS):
+    for event in svc.gateway.iter_events(types=mirror.SYNC_EVENTS):
         return int(event["created"])
     return svc.now()
 
@@ -193,9 +77,9 @@ def _customer_page(starting_after: str | None) -> tuple[list[dict[str, Any]], bo
 def _mirror_customer(customer: dict[str, Any]) -> int:
     svc = engine.bound()
     found = svc.gateway.list_accounts(customer=customer["id"])
-    accounts.upsert_customer(svc.engine, customer)
+    mirror.upsert_customer(svc.engine, customer)
     for account in found:
-        accounts.upsert_account(svc.engine, account)
+        mirror.upsert_account(svc.engine, account)
     return len(found)
 
 
@@ -205,11 +89,6 @@ def customer_accounts_workflow(customer: dict[str, Any]) -> int:
     return _mirror_customer(customer)
 
 
-@DBOS.step(name="fcops.accounts.progress")
-def _record_progress(job_id: str, done: int, message: str, total: int | None = None) -> None:
-    engine.update_job(engine.bound().engine, job_id, done=done, total=total, message=message)
-
-
 @DBOS.step(name="fcops.accounts.finish_walk")
 def _finish_walk(
     username: str, role: str, cursor_after: int, seen: list[str], n_accounts: int, seconds: float
@@ -217,12 +96,12 @@ def _finish_walk(
     """Forget customers Stripe no longer has, move the cursor, and write the ``accounts.sync``
     audit row the inline sync writes (so the log reads the same however a sync ran)."""
     svc = engine.bound()
-    removed = accounts.forget_unseen_customers(svc.engine, set(seen))
+    removed = mirror.forget_customers_except(svc.engine, set(seen))
     details = {"customers": len(seen), "accounts": n_accounts, "full": True, "events": 0,
                "removed": removed}
     mark_sync(
         svc.engine,
-        accounts.SYNC_NAME,
+        sync_accounts.SYNC_NAME,
         cursor=str(cursor_after),
         last_finished_at=utcnow(),
         details={**details, "seconds": seconds},
@@ -274,7 +153,7 @@ def _walk(job_id: str, username: str, role: str) -> dict[str, Any]:
            should_retry=_retry_unless_refused)
 def _incremental(job_id: str, username: str, role: str) -> dict[str, Any]:
     svc = engine.bound()
-    result = accounts.sync_accounts(svc, _actor(username, role), progress=_progress(job_id))
+    result = sync_accounts.sync_accounts(svc, _actor(username, role), progress=_progress(job_id))
     return {
         "customers": result.customers,
         "accounts": result.accounts,
@@ -295,7 +174,7 @@ def accounts_sync_workflow(username: str, role: str, full: bool, window: int) ->
     _count_run(job_id)
     _job_started(job_id, "accounts.sync", username, role)
     try:
-        walk = full or read_sync_cursor(engine.bound().engine, accounts.SYNC_NAME) is None
+        walk = full or read_sync_cursor(engine.bound().engine, sync_accounts.SYNC_NAME) is None
         if walk:
             require(_actor(username, role), "accounts.sync")
         result = _walk(job_id, username, role) if walk else _incremental(job_id, username, role)
@@ -313,7 +192,7 @@ def accounts_sync_workflow(username: str, role: str, full: bool, window: int) ->
            should_retry=_retry_unless_refused)
 def _intent_sync(job_id: str, username: str, role: str, full: bool) -> dict[str, Any]:
     svc = engine.bound()
-    result = intent_sync.sync_intents(
+    result = sync_intents.sync_intents(
         svc, _actor(username, role), progress=_progress(job_id), full=full
     )
     return {"fetched": result.fetched, "inserted": result.inserted, "message": result.message}
@@ -340,7 +219,7 @@ def intents_sync_workflow(username: str, role: str, full: bool, window: int) -> 
            should_retry=_retry_unless_refused)
 def _check_all(job_id: str, username: str, role: str) -> dict[str, Any]:
     svc = engine.bound()
-    result = ownership_review.check_all(svc, _actor(username, role), progress=_progress(job_id))
+    result = review_ownership.check_all(svc, _actor(username, role), progress=_progress(job_id))
     message = f"Checked {result.checked} accounts" + (
         f"; {len(result.errors)} could not be read." if result.errors else "."
     )
@@ -370,22 +249,22 @@ def ownership_check_all_workflow(username: str, role: str, window: int) -> dict[
 def _batch_chunk(
     username: str, role: str, chunk: list[PlannedDebit], errors: list[RowError],
     refresh_stale: bool, rate: float,
-) -> debits.BatchResult:
+) -> BatchResult:
     svc = engine.bound()
-    return debits.run_batch(
+    return check_batch.run_batch(
         svc, _actor(username, role), chunk, refresh_stale=refresh_stale,
         row_errors=errors, max_requests_per_second=rate,
     )
 
 
-def merge_results(parts: Sequence[debits.BatchResult]) -> debits.BatchResult:
+def merge_results(parts: Sequence[BatchResult]) -> BatchResult:
     rows = sorted((r for p in parts for r in p.rows), key=lambda r: r.row)
-    return debits.BatchResult(
+    return BatchResult(
         rows=rows,
         refreshed=[a for p in parts for a in p.refreshed],
         requests=sum(p.requests for p in parts),
         rate_limited=sum(p.rate_limited for p in parts),
-        policy=parts[-1].policy if parts else debits.DebitPolicy(),
+        policy=parts[-1].policy if parts else DebitPolicy(),
     )
 
 
@@ -393,13 +272,13 @@ def merge_results(parts: Sequence[debits.BatchResult]) -> debits.BatchResult:
 def batch_check_workflow(
     username: str, role: str, planned: list[PlannedDebit], row_errors: list[RowError],
     refresh_stale: bool, rate: float,
-) -> debits.BatchResult | None:
+) -> BatchResult | None:
     """Each chunk of rows is a checkpointed step: a crash resumes at the next chunk."""
     job_id = DBOS.workflow_id or ""
     kind = "balances.batch_check"
     _count_run(job_id)
     _job_started(job_id, kind, username, role)
-    parts: list[debits.BatchResult] = []
+    parts: list[BatchResult] = []
     total = len(planned) + len(row_errors)
     _record_progress(job_id, 0, f"Checking {total:,} rows", total)
     try:
@@ -532,55 +411,6 @@ def start_batch_check(
         actor.username, actor.role, list(planned), list(row_errors), refresh_stale, rate,
         reuse_active=False,
     )
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def job(job_id: str) -> JobView | None:
-    row = engine.get_job(engine.bound().engine, job_id)
-    return _view(row) if row else None
-
-
-def recent_jobs(
-    actor: Actor, *, kinds: Sequence[str] | None = None, statuses: Sequence[str] | None = None,
-    mine: bool = False, limit: int = 100,
-) -> list[JobView]:
-    """Newest first. Admins see every job; others see the jobs they may start."""
-    svc = engine.bound()
-    stmt = select(JobRecord).order_by(col(JobRecord.created_at).desc()).limit(limit)
-    if mine:
-        stmt = stmt.where(JobRecord.actor == actor.username)
-    if kinds:
-        stmt = stmt.where(col(JobRecord.kind).in_(list(kinds)))
-    if statuses:
-        stmt = stmt.where(col(JobRecord.status).in_(list(statuses)))
-    with session_scope(svc.engine) as session:
-        rows = list(session.exec(stmt).all())
-    visible = [r for r in rows if actor.can("audit.view") or actor.can(KINDS[r.kind][1])]
-    return [_view(r) for r in visible]
-
-
-def batch_result(actor: Actor, job_id: str, *, timeout: float = 0.0) -> debits.BatchResult | None:
-    """The finished batch's rows (None while it runs). Finance only, as the check itself."""
-    require(actor, "balances.check")
-    view = job(job_id)
-    if view is None or view.kind != "balances.batch_check" or view.status != "succeeded":
-        return None
-    result: debits.BatchResult | None = DBOS.retrieve_workflow(job_id).get_result()
-    return result
-
-
-def queue_counts() -> dict[str, int]:
-    """Jobs queued and running in the whole deployment, per the store."""
-    svc = engine.bound()
-    counts = {"queued": 0, "running": 0, "failed": 0}
-    with session_scope(svc.engine) as session:
-        for status in counts:
-            counts[status] = len(
-                session.exec(select(JobRecord.id).where(JobRecord.status == status)).all()
-            )
-    return counts
 
 
 # --------------------------------------------------------------------------- scheduled work

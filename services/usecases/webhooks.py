@@ -8,7 +8,7 @@ redelivery only counts the delivery), and enqueues its processing as a DBOS work
 Processing applies the event to the mirror:
 
 - customer and FC account events (including ``upcoming_deactivation`` and deactivations) go
-  through :func:`services.accounts.apply_events`, whose event-``created`` check means an older
+  through :func:`services.adapters.account_mirror.apply_events`, whose event-``created`` check means an older
   event never overwrites a row a newer one wrote, whatever order they arrive in; an account
   event from the same second as the row's last one (``created`` cannot order them) re-reads
   the account from Stripe instead;
@@ -26,13 +26,15 @@ from typing import Any
 from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
 from sqlmodel import col, func, select
 
-from services import accounts, intent_sync
+from services.adapters import account_mirror as accounts
 from services.adapters import jobs as engine
-from services.adapters.gateway import BadSignature, verify_webhook
+from services.adapters.gateway.webhooks import BadSignature, verify_webhook
 from services.adapters.job_models import WebhookEventRecord
 from services.adapters.models import AccountRecord, utcnow
 from services.adapters.store import retrying, session_scope
 from services.errors import FcopsError
+from services.rules.bank_account import applied_event_created
+from services.usecases import sync_intents as intent_sync
 
 TOLERANCE_SECONDS = 300
 ACCOUNT_TYPES = frozenset(accounts.SYNC_EVENTS)
@@ -105,7 +107,7 @@ def _ties_with_stored(event: Mapping[str, Any]) -> bool:
     """Whether the mirrored account last applied an event created in the same second."""
     with session_scope(engine.bound().engine) as session:
         row = session.get(AccountRecord, str(_object(event).get("id") or ""))
-        stamp = accounts.applied_event_created(row.raw) if row is not None else None
+        stamp = applied_event_created(row.raw) if row is not None else None
     return stamp is not None and stamp == int(event.get("created") or 0)
 
 

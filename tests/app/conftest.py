@@ -121,8 +121,8 @@ def no_waiting_on_rate_limits() -> None:
 def automatic_setup_intent_flow() -> None:
     """Other page tests share this app and may leave the SetupIntent flow on instant or
     microdeposits; journeys that need both routes start from automatic."""
-    from services import flows
     from services.auth import Actor
+    from services.usecases import edit_flows as flows
 
     engine = shared_app().engine
     current = flows.load_flow(engine, "setup_intent")

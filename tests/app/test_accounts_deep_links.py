@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from services import accounts
 from services.auth import Actor
+from services.usecases import browse_accounts, sync_accounts
 from tests.app.conftest import no_exceptions, open_page, texts
 
 PAGE = "pages/accounts.py"
@@ -31,14 +31,14 @@ def test_a_status_link_shows_only_accounts_of_that_status() -> None:
 
     at = opened_with("ops", status="inactive")
     svc = get_app().services
-    expected = accounts.list_accounts(svc, OPS, status="inactive", page_size=500)
+    expected = browse_accounts.list_accounts(svc, OPS, status="inactive", page_size=500)
     no_exceptions(at)
     assert at.selectbox(key="acc_status").value == "inactive"
     if expected.total == 0:
         assert "No accounts match" in texts(at)
         return
     assert f"{expected.total:,} account(s)" in texts(at)
-    everything = accounts.list_accounts(svc, OPS, page_size=500).total
+    everything = browse_accounts.list_accounts(svc, OPS, page_size=500).total
     assert expected.total < everything
     assert shown_ids(at) <= {r.id for r in expected.rows}
 
@@ -77,7 +77,9 @@ def test_a_link_with_an_unknown_value_says_so_and_shows_every_account() -> None:
 def test_refresh_failed_filter_lists_only_accounts_with_a_failed_refresh() -> None:
     from pages._runtime import get_app
 
-    page = accounts.list_accounts(get_app().services, OPS, refresh_failed=True, page_size=500)
+    page = browse_accounts.list_accounts(
+        get_app().services, OPS, refresh_failed=True, page_size=500
+    )
     assert all(
         "failed"
         in (r.balance_refresh_status, r.ownership_refresh_status, r.transaction_refresh_status)
@@ -89,7 +91,7 @@ def test_home_cards_link_to_the_filtered_accounts_list() -> None:
     from pages._runtime import get_app
 
     open_page(None, "ops")
-    accounts.sync_accounts(get_app().services, OPS)  # cards show once the store holds accounts
+    sync_accounts.sync_accounts(get_app().services, OPS)  # cards show once the store holds accounts
     at = open_page(None, "ops")
     no_exceptions(at)
     markdown = " ".join(m.value for m in at.markdown)

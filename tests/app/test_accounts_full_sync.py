@@ -6,10 +6,11 @@ from typing import Any
 
 from sqlmodel import delete, select
 
-from services import accounts
+from services.adapters import account_mirror
 from services.adapters.models import AccountRecord, AuditEntry
 from services.adapters.store import read_sync_cursor, session_scope
 from services.auth import SYSTEM
+from services.usecases import sync_accounts
 from tests.app.conftest import no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
 
@@ -25,11 +26,11 @@ def stored(a: Any, account_id: str) -> bool:
 
 def quiet_account(a: Any) -> str:
     """A mirrored account no event since the sync cursor names (a replay cannot restore it)."""
-    cursor = read_sync_cursor(a.engine, accounts.SYNC_NAME)
+    cursor = read_sync_cursor(a.engine, sync_accounts.SYNC_NAME)
     assert cursor is not None
     named = {
         str(((e.get("data") or {}).get("object") or {}).get("id"))
-        for e in a.gateway.iter_events(types=accounts.SYNC_EVENTS, created_gte=cursor)
+        for e in a.gateway.iter_events(types=account_mirror.SYNC_EVENTS, created_gte=cursor)
     }
     with session_scope(a.engine) as session:
         ids = session.exec(select(AccountRecord.id).order_by(AccountRecord.id)).all()
@@ -54,7 +55,7 @@ def test_re_read_everything_is_explained_next_to_the_incremental_sync() -> None:
 
 def test_a_missed_account_comes_back_with_re_read_everything_but_not_with_sync() -> None:
     a = app()
-    accounts.sync_accounts(a.services, SYSTEM)
+    sync_accounts.sync_accounts(a.services, SYSTEM)
     missing = quiet_account(a)
     with session_scope(a.engine) as session:
         session.execute(delete(AccountRecord).where(AccountRecord.id == missing))  # type: ignore[arg-type]
@@ -73,4 +74,4 @@ def test_a_missed_account_comes_back_with_re_read_everything_but_not_with_sync()
     assert len(after) == before + 1
     newest = max(after, key=lambda r: r.at)
     assert (newest.actor, newest.outcome) == ("finance", "ok")
-    assert newest.params["accounts"] == accounts.mirrored_account_count(a.engine)
+    assert newest.params["accounts"] == account_mirror.mirrored_account_count(a.engine)

@@ -10,10 +10,10 @@ import pytest
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
-from services import accounts
 from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.auth import Actor
+from services.usecases import browse_accounts, sync_accounts
 from tests.app.conftest import no_exceptions, open_page, refused, texts
 from tests.app.conftest import shared_app as app
 
@@ -58,10 +58,10 @@ def button(at: AppTest, label: str) -> Any:
 def test_ops_sees_the_synced_accounts_table_with_balances_and_refresh_states() -> None:
     # The page syncs an empty store by itself; other tests may have mirrored a few accounts
     # already (then it does not), so sync here to make the table independent of test order.
-    accounts.sync_accounts(app().services, OPS)
+    sync_accounts.sync_accounts(app().services, OPS)
     at = open_page(PAGE, "ops")
     no_exceptions(at)
-    total = accounts.list_accounts(app().services, OPS).total
+    total = browse_accounts.list_accounts(app().services, OPS).total
     assert total > 0
     assert f"{total:,} account(s)" in texts(at)
     frame = at.dataframe[0].value
@@ -97,7 +97,7 @@ def test_status_filter_shows_only_that_status() -> None:
     at = open_page(PAGE, "ops")
     at.selectbox(key="acc_status").set_value("inactive").run()
     no_exceptions(at)
-    expected = accounts.list_accounts(app().services, OPS, status="inactive").total
+    expected = browse_accounts.list_accounts(app().services, OPS, status="inactive").total
     if expected:
         assert set(at.dataframe[0].value["Status"]) == {"inactive"}
     else:

@@ -7,7 +7,7 @@ import secrets
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from services import flows
+from services.usecases import edit_flows as flows
 from tests.app.conftest import no_exceptions, open_page, refused, texts
 from tests.app.conftest import shared_app as app
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from services import collection, intent_sync
 from services.auth import Actor
+from services.usecases import collect_customers, collection_requests, conversion_report
 from tests.app.conftest import no_exceptions, open_page, refused, texts
 from tests.app.conftest import shared_app as app
 
@@ -38,7 +38,7 @@ def conversion_label(at: AppTest, method: str) -> str | None:
 def test_the_page_syncs_an_empty_store_and_shows_cards_charts_and_table(role: str) -> None:
     at = open_page(PAGE, role)
     no_exceptions(at)
-    assert intent_sync.store_info(app().engine).intents > 0
+    assert conversion_report.store_info(app().engine).intents > 0
     assert conversion_label(at, "automatic") is not None
     assert len(charts(at)) >= 3  # funnels, conversion over time, fallback share
     assert at.dataframe and "Linked instantly" in at.dataframe[0].value.columns
@@ -75,21 +75,21 @@ def test_sync_counts_a_setup_intent_that_succeeded_since() -> None:
     at = open_page(PAGE, "manager")
     services = app().services
     email = f"conv-{secrets.token_hex(4)}@example.com"
-    customer = collection.create_customer(services, OPS, email=email, idempotency_key=email).id
-    intent = collection.create_setup_intent(
+    customer = collect_customers.create_customer(services, OPS, email=email, idempotency_key=email).id
+    intent = collection_requests.create_setup_intent(
         services, OPS, customer_id=customer, idempotency_key=f"si-{email}"
     )
     app().simulator.link_bank(intent.id, institution="Test Institution")
-    before = intent_sync.conversion(app().engine, now=services.now(), flows=["setup_intent"])
+    before = conversion_report.conversion(app().engine, now=services.now(), flows=["setup_intent"])
     succeeded_before = int(before["succeeded"].sum())
 
     at.button(key="conv_sync").click().run()
     no_exceptions(at)
     assert any(s.value.startswith("Read ") for s in at.success), "the sync says what it read"
-    stored = intent_sync.store_info(app().engine).intents
+    stored = conversion_report.store_info(app().engine).intents
     assert f"{stored} intents stored" in texts(at), "the counts are drawn after the sync"
 
-    after = intent_sync.conversion(app().engine, now=services.now(), flows=["setup_intent"])
+    after = conversion_report.conversion(app().engine, now=services.now(), flows=["setup_intent"])
     assert int(after["succeeded"].sum()) == succeeded_before + 1
     at.multiselect(key="conv_flows").set_value(["setup_intent"]).run()
     table = at.dataframe[0].value.set_index("Method")
@@ -118,7 +118,7 @@ def test_intents_paid_by_card_or_link_are_shown_apart_from_the_bank_routes() -> 
     no_exceptions(at)
     table = at.dataframe[0].value
     assert "Paid by another method" in table.columns
-    outcomes = intent_sync.outcomes(app().engine, now=app().services.now())
+    outcomes = conversion_report.outcomes(app().engine, now=app().services.now())
     paid_other = outcomes[outcomes["stage"] == "other_method"]
     assert len(paid_other) > 0
     assert int(table["Paid by another method"].sum()) == len(paid_other)

@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from services import audit, flows, intent_sync
+from services import audit
 from services.auth import Actor
 from services.errors import StripeUnavailable
+from services.usecases import conversion_report
+from services.usecases import edit_flows as flows
 from tests.app.conftest import no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
 from tests.app.test_balance_check_page import DAY, check_id, markdown, new_account
@@ -242,7 +244,7 @@ def test_a_sync_while_stripe_fails_says_so_and_keeps_the_last_good_figures(
 ) -> None:
     at = open_page(CONVERSION, "manager")  # syncs the store on first visit if needed
     no_exceptions(at)
-    before = intent_sync.store_info(app().engine)
+    before = conversion_report.store_info(app().engine)
     failed_syncs = audit.query(
         app().engine, actor=ADMIN, actions=["intents.sync"], outcome="error", limit=1
     ).total
@@ -251,7 +253,7 @@ def test_a_sync_while_stripe_fails_says_so_and_keeps_the_last_good_figures(
     no_exceptions(at)
     assert said in sentences(at)
     assert any("Sync failed" in str(getattr(box, "label", "")) for box in at.get("status"))
-    after = intent_sync.store_info(app().engine)
+    after = conversion_report.store_info(app().engine)
     assert (after.intents, after.cursor, after.last_finished_at) == (
         before.intents,
         before.cursor,

@@ -21,8 +21,8 @@ NOT_YET = "No accounts in the store yet"
 
 
 def mirrored() -> int:
-    from services import accounts
-    return accounts.mirrored_account_count(app().engine)
+    from services.adapters import account_mirror
+    return account_mirror.mirrored_account_count(app().engine)
 
 
 @pytest.fixture

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from services import flows
 from services.auth import Actor
+from services.rules import flow_config
+from services.usecases import edit_flows as flows
 from tests.app.conftest import no_exceptions, open_page, refused, texts
 
 PAGE = "pages/flows.py"
@@ -32,7 +33,7 @@ def test_admin_sees_every_flow_and_the_defaults_with_a_preview() -> None:
     at = open_page(PAGE, "admin")
     no_exceptions(at)
     assert list(at.radio(key="flows_selected").options) == [
-        flows.FLOW_TITLES[f] for f in flows.FLOWS
+        flow_config.FLOW_TITLES[f] for f in flow_config.FLOWS
     ]
     pick_flow(at, "payment_element")
     no_exceptions(at)

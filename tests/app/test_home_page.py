@@ -9,7 +9,6 @@ import pytest
 from sqlmodel import delete, func, select
 from streamlit.testing.v1 import AppTest
 
-from services import accounts, intent_sync
 from services.adapters.models import (
     AccountRecord,
     BalanceSnapshot,
@@ -20,6 +19,7 @@ from services.adapters.models import (
 )
 from services.adapters.store import session_scope
 from services.auth import SYSTEM
+from services.usecases import sync_accounts, sync_intents
 from tests.app.conftest import no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
 
@@ -52,8 +52,10 @@ def links(at: AppTest) -> set[str]:
 def mirrored() -> Iterator[Any]:
     """The app's store holds the sandbox's accounts and intents, plus one stored mismatch."""
     a = app()
-    accounts.sync_accounts(a.services, SYSTEM)
-    intent_sync.sync_intents(a.services, SYSTEM)
+    sync_accounts.sync_accounts(a.services, SYSTEM)
+    sync_intents.sync_intents(a.services, SYSTEM)
+    sync_accounts.sync_accounts(a.services, SYSTEM)
+    sync_intents.sync_intents(a.services, SYSTEM)
     with session_scope(a.engine) as session:
         account_id = session.exec(select(AccountRecord.id).limit(1)).one()
         session.merge(
@@ -118,7 +120,7 @@ def test_manager_sees_conversion_per_method_and_no_customer_data(mirrored: Any) 
     assert "Jenny Rosen" not in shown
     assert links(at) == {"Conversion", "See the funnel", "Sync on Conversion"}
     # intents paid by card or Link (dynamic payment methods) are named apart, not as usable
-    from services import overview
+    from services.usecases import overview
     methods = overview.manager_overview(mirrored.engine, now=mirrored.services.now()).methods
     for method in methods:
         if method.other_method:
@@ -145,8 +147,10 @@ def emptied(mirrored: Any) -> Iterator[Any]:
             session.execute(delete(model))
         session.execute(delete(SyncState))
     yield mirrored
-    accounts.sync_accounts(mirrored.services, SYSTEM)
-    intent_sync.sync_intents(mirrored.services, SYSTEM)
+    sync_accounts.sync_accounts(mirrored.services, SYSTEM)
+    sync_intents.sync_intents(mirrored.services, SYSTEM)
+    sync_accounts.sync_accounts(mirrored.services, SYSTEM)
+    sync_intents.sync_intents(mirrored.services, SYSTEM)
 
 
 @pytest.mark.parametrize("role", ["ops", "finance", "manager", "admin"])

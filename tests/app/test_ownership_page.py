@@ -32,12 +32,12 @@ def _check(at: AppTest, account_id: str) -> AppTest:
 
 def _find_account(verdict: str) -> tuple[str, list[str]]:
     """An account of the app's sandbox with this verdict, and its owners' names."""
-    from services import ownership_review as orv
     from services.auth import SYSTEM
+    from services.usecases import review_ownership as orv
 
     app = _app()
     orv.check_all(app.services, SYSTEM)
-    row = orv.review_list(app.engine, actor=SYSTEM, verdicts=[verdict]).rows[0]
+    row = orv.review_list(app.services, SYSTEM, verdicts=[verdict]).rows[0]
     report = orv.check_account(app.services, SYSTEM, row.account_id)
     return row.account_id, [str(o.name) for o in report.owners]
 
@@ -83,14 +83,14 @@ def test_checking_a_mismatched_account_shows_the_verdict_owners_and_scores(
 
 
 def _refreshable_match() -> str:
-    from services import accounts
-    from services import ownership_review as orv
     from services.auth import SYSTEM
+    from services.usecases import browse_accounts
+    from services.usecases import review_ownership as orv
 
     app = _app()
-    for row in orv.review_list(app.engine, actor=SYSTEM, verdicts=["match"], page_size=500).rows:
+    for row in orv.review_list(app.services, SYSTEM, verdicts=["match"], page_size=500).rows:
         account = app.gateway.retrieve_account(row.account_id)
-        if accounts.refresh_blocker(account, "ownership", now=app.services.now()) is None:
+        if browse_accounts.refresh_blocker(account, "ownership", now=app.services.now()) is None:
             return row.account_id
     raise AssertionError("no account of the demo world can refresh ownership now")
 

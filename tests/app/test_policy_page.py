@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from services import debits
 from services.auth import Actor
-from services.balances import DebitPolicy
+from services.rules.debit import DebitPolicy
+from services.usecases import debit_policy
 from tests.app.conftest import no_exceptions, open_page, refused, texts
 
 PAGE = "pages/policy.py"
@@ -35,7 +35,7 @@ def submit(at: AppTest) -> AppTest:
 def test_admin_sees_the_policy_form_with_the_stored_values() -> None:
     at = open_page(PAGE, "admin")
     no_exceptions(at)
-    stored = debits.load_policy(engine())
+    stored = debit_policy.load_policy(engine())
     assert at.number_input(key="policy_max_age_hours").value == pytest.approx(
         stored.policy.max_age_seconds / 3600, abs=0.01
     )
@@ -43,12 +43,12 @@ def test_admin_sees_the_policy_form_with_the_stored_values() -> None:
 
 
 def test_saving_stores_a_new_version_with_the_entered_values() -> None:
-    before = debits.load_policy(engine()).version
+    before = debit_policy.load_policy(engine()).version
     at = open_page(PAGE, "admin")
     fill(at, amount="12.50", percent=1.5, hours=6)
     submit(at)
     no_exceptions(at)
-    stored = debits.load_policy(engine())
+    stored = debit_policy.load_policy(engine())
     assert stored.version == before + 1
     assert stored.policy == DebitPolicy(
         buffer_amount=1250, buffer_percent=1.5, max_age_seconds=6 * 3600
@@ -58,19 +58,19 @@ def test_saving_stores_a_new_version_with_the_entered_values() -> None:
 
 
 def test_a_bad_buffer_amount_is_explained_and_nothing_is_saved() -> None:
-    before = debits.load_policy(engine())
+    before = debit_policy.load_policy(engine())
     at = open_page(PAGE, "admin")
     fill(at, amount="12,5.0x", percent=0, hours=24)
     submit(at)
     no_exceptions(at)
     assert any("Buffer amount" in e.value and "not an amount" in e.value for e in at.error)
-    assert debits.load_policy(engine()) == before
+    assert debit_policy.load_policy(engine()) == before
 
 
 def test_a_save_after_someone_else_saved_is_refused_with_a_conflict_message() -> None:
     at = open_page(PAGE, "admin")
-    current = debits.load_policy(engine())
-    debits.save_policy(
+    current = debit_policy.load_policy(engine())
+    debit_policy.save_policy(
         engine(), OTHER, DebitPolicy(buffer_amount=777), expected_version=current.version
     )
     at.run()
@@ -79,7 +79,7 @@ def test_a_save_after_someone_else_saved_is_refused_with_a_conflict_message() ->
     submit(at)
     no_exceptions(at)
     assert any("Someone else saved the debit policy" in e.value for e in at.error)
-    latest = debits.load_policy(engine())
+    latest = debit_policy.load_policy(engine())
     assert latest.policy.buffer_amount == 777 and latest.updated_by == "other-admin"
 
 
@@ -95,7 +95,7 @@ def test_after_a_save_the_page_shows_the_new_version_in_force_and_in_the_history
     at.text_input(key="policy_note").set_value("after the R01 spike")
     submit(at)
     no_exceptions(at)
-    stored = debits.load_policy(engine())
+    stored = debit_policy.load_policy(engine())
     shown = texts(at)
     assert f"In force: version {stored.version}, saved by admin" in shown
     assert "No policy saved yet" not in shown
@@ -111,10 +111,10 @@ def test_saving_an_unchanged_policy_adds_no_version() -> None:
     at = open_page(PAGE, "admin")
     fill(at, amount="11.00", percent=0.5, hours=10)
     submit(at)
-    version = debits.load_policy(engine()).version
+    version = debit_policy.load_policy(engine()).version
     submit(at)  # the form still holds the saved values
     no_exceptions(at)
-    assert debits.load_policy(engine()).version == version
+    assert debit_policy.load_policy(engine()).version == version
     assert any("Nothing to save" in i.value for i in at.info)
 
 

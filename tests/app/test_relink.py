@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from services import accounts
 from services.auth import SYSTEM
+from services.usecases import browse_accounts, sync_accounts
 from tests.app.conftest import no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
 from tests.app.test_balance_check_page import check_id, new_account
@@ -23,7 +23,7 @@ def announced() -> dict[str, Any]:
     customer, fca = new_account(available=250_000)
     expected = app().sandbox.state.now() + 12 * DAY
     app().simulator.announce_deactivation(fca, expected_deactivation_date=expected)
-    accounts.sync_accounts(app().services, SYSTEM)
+    sync_accounts.sync_accounts(app().services, SYSTEM)
     date = datetime.fromtimestamp(expected, UTC).strftime("%Y-%m-%d")
     return {"customer": customer, "account": fca, "expected": expected, "date": date}
 
@@ -41,7 +41,9 @@ def test_the_relink_link_lists_only_accounts_to_relink_with_their_date(
     assert all(" · relink by " in status for status in frame["Status"])
     row = frame[frame["ID"] == announced["account"]].iloc[0]
     assert row["Status"] == f"active · relink by {announced['date']}"
-    expected = accounts.list_accounts(app().services, SYSTEM, relink_needed=True, page_size=500)
+    expected = browse_accounts.list_accounts(
+        app().services, SYSTEM, relink_needed=True, page_size=500
+    )
     assert set(frame["ID"]) == {r.id for r in expected.rows}
 
 
@@ -60,7 +62,7 @@ def test_the_ops_home_card_counts_accounts_to_relink_and_links_to_them(
 ) -> None:
     at = open_page(None, "ops")
     no_exceptions(at)
-    count = accounts.list_accounts(app().services, SYSTEM, relink_needed=True).total
+    count = browse_accounts.list_accounts(app().services, SYSTEM, relink_needed=True).total
     assert str(next(m.value for m in at.metric if m.label == "Relink needed")) == f"{count:,}"
     assert "(accounts?relink=needed)" in texts(at)
     assert "Debits on them fail" not in texts(at)  # B8: the payment methods stay usable

@@ -23,13 +23,13 @@ def _app() -> Any:
 @pytest.fixture(scope="module")
 def demo_accounts() -> dict[str, list[Any]]:
     """The app's sandbox accounts with the transactions permission, mirrored in its store."""
-    from services import accounts
     from services.auth import SYSTEM
+    from services.usecases import browse_accounts, sync_accounts
 
     open_page(None, None)  # builds the app with the test settings
     app = _app()
-    accounts.sync_accounts(app.services, SYSTEM)
-    rows = accounts.list_accounts(
+    sync_accounts.sync_accounts(app.services, SYSTEM)
+    rows = browse_accounts.list_accounts(
         app.services, SYSTEM, permission="transactions", status="active", page_size=500
     ).rows
     return {

@@ -16,13 +16,13 @@ import pytest
 from dbos import DBOS
 from sqlmodel import func, select
 
-from services import accounts
+from services.adapters import account_mirror
 from services.adapters.models import AuditEntry, CustomerRecord
 from services.adapters.store import session_scope
 from services.auth import Actor
-from services.batch import parse_debits_csv
 from services.errors import Forbidden
-from services.usecases import jobs
+from services.rules.debit_csv import parse_debits_csv
+from services.usecases import browse_accounts, jobs
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = Actor("admin", "admin")
@@ -54,7 +54,7 @@ def audit_rows(engine: Any, action: str, target: str | None) -> int:
 
 def test_a_double_start_is_one_job_run_once_with_audit_rows_at_start_and_end(fcops: Any) -> None:
     app, _ = fcops
-    accounts.upsert_customer(app.engine, {"id": "cus_deletedinstripe", "object": "customer",
+    account_mirror.upsert_customer(app.engine, {"id": "cus_deletedinstripe", "object": "customer",
                                           "created": 1, "email": None, "name": "Gone"})
     first = jobs.start_account_sync(ADMIN, full=True)
     second = jobs.start_account_sync(ADMIN, full=True)
@@ -70,7 +70,7 @@ def test_a_double_start_is_one_job_run_once_with_audit_rows_at_start_and_end(fco
     assert len(DBOS.list_workflows(workflow_ids=[first])) == 1
     with session_scope(app.engine) as session:
         assert session.exec(select(func.count()).select_from(CustomerRecord)).one() == 12
-    assert accounts.mirrored_account_count(app.engine) > 0
+    assert account_mirror.mirrored_account_count(app.engine) > 0
     # Each customer's account list ran as its own workflow on the rate-limited Stripe queue.
     children = DBOS.list_workflows(workflow_id_prefix=f"{first}:")
     assert len(children) == 12
@@ -86,7 +86,7 @@ def test_jobs_check_the_role_before_queueing(fcops: Any) -> None:
 
 def test_a_batch_check_runs_as_a_job_and_its_result_is_read_back(fcops: Any) -> None:
     app, _ = fcops
-    ids = [a.id for a in accounts.list_accounts(app.services, ADMIN).rows[:3]]
+    ids = [a.id for a in browse_accounts.list_accounts(app.services, ADMIN).rows[:3]]
     assert ids
     text = "account,amount,currency\n" + "".join(f"{i},12.34,usd\n" for i in ids) + "nope,1,usd\n"
     planned, bad = parse_debits_csv(text)

@@ -15,12 +15,12 @@ import stripe
 from dbos import DBOS
 from sqlmodel import func, select
 
-from services import accounts
+from services.adapters import account_mirror
 from services.adapters.job_models import WebhookEventRecord
 from services.adapters.models import AccountRecord
 from services.adapters.store import session_scope
 from services.auth import Actor
-from services.usecases import webhooks
+from services.usecases import browse_accounts, sync_accounts, webhooks
 
 ADMIN = Actor("admin", "admin")
 
@@ -80,10 +80,10 @@ def mirrored(engine: Any, account_id: str) -> AccountRecord:
 
 
 def an_account(app: Any) -> dict[str, Any]:
-    if not accounts.mirrored_account_count(app.engine):
-        accounts.sync_accounts(app.services, ADMIN, full=True)
+    if not account_mirror.mirrored_account_count(app.engine):
+        sync_accounts.sync_accounts(app.services, ADMIN, full=True)
     row = next(
-        r for r in accounts.list_accounts(app.services, ADMIN).rows
+        r for r in browse_accounts.list_accounts(app.services, ADMIN).rows
         if r.status == "active" and "balances" in r.permissions
     )
     return app.gateway.retrieve_account(row.id)

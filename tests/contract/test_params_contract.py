@@ -20,8 +20,8 @@ from sandbox.core import parse_params
 from sandbox.server import SandboxHandle
 from sandbox.spec import deref, spec
 from sandbox.spec.params import REMOVED, check_request
-from services.adapters.flow_requests import form_body
 from tests.contract.conftest import TEST_KEY
+from tests.stripe_stub import form_body
 
 ENDPOINTS = sorted(spec()["endpoints"])
 

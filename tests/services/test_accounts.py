@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from bootstrap import SANDBOX_KEY
-from services import accounts
+from services.adapters import account_mirror
 from services.adapters.gateway import StripeGateway
 from services.adapters.models import (
     AccountRecord,
@@ -31,6 +31,14 @@ from services.errors import (
     StripeAuthError,
     StripeUnavailable,
     ValidationError,
+)
+from services.rules import bank_account
+from services.usecases import (
+    browse_accounts,
+    export_accounts,
+    lookup_account,
+    refresh_balance,
+    sync_accounts,
 )
 
 ALL_PERMISSIONS = ["balances", "ownership", "payment_method", "transactions"]
@@ -125,15 +133,15 @@ def wait_for(fn: Any, *, timeout: float = 5.0) -> Any:
 
 def test_upsert_account_inserts_then_updates_and_keeps_each_balance_once(engine: Any) -> None:
     first = fake_account(1)
-    accounts.upsert_account(engine, first)
-    accounts.upsert_account(engine, first)
+    account_mirror.upsert_account(engine, first)
+    account_mirror.upsert_account(engine, first)
     moved = fake_account(1, status="disconnected")
     moved["balance"] = {
         **first["balance"],
         "as_of": first["balance"]["as_of"] + 60,
         "current": {"usd": 5},
     }
-    accounts.upsert_account(engine, moved)
+    account_mirror.upsert_account(engine, moved)
     with session_scope(engine) as session:
         rows = session.exec(select(AccountRecord)).all()
         snaps = session.exec(select(BalanceSnapshot).order_by(BalanceSnapshot.as_of)).all()  # type: ignore[arg-type]
@@ -153,7 +161,7 @@ def test_mirrored_account_never_keeps_expanded_owner_details(engine: Any) -> Non
             "data": [{"id": "fcaown_1", "name": "Jenny Rosen", "email": "j@x.io"}],
         },
     }
-    accounts.upsert_account(engine, fake_account(2, ownership=ownership))
+    account_mirror.upsert_account(engine, fake_account(2, ownership=ownership))
     with session_scope(engine) as session:
         row = session.get(AccountRecord, "fca_fake000002")
     assert row is not None and row.raw["ownership"] == "fcaowns_1"
@@ -165,8 +173,8 @@ def test_sync_mirrors_customers_and_accounts_and_is_safe_to_rerun(
 ) -> None:
     customer, linked = make_customer(gateway, simulator, accounts=2)
     seen: list[tuple[int, int | None, str]] = []
-    result = accounts.sync_accounts(services_ctx, ops, progress=lambda *a: seen.append(a))
-    again = accounts.sync_accounts(services_ctx, ops, full=True)
+    result = sync_accounts.sync_accounts(services_ctx, ops, progress=lambda *a: seen.append(a))
+    again = sync_accounts.sync_accounts(services_ctx, ops, full=True)
     with session_scope(services_ctx.engine) as session:
         stored = session.exec(
             select(AccountRecord).where(AccountRecord.customer_id == customer["id"])
@@ -198,7 +206,7 @@ def test_sync_by_a_role_without_permission_is_refused_and_audited(
 
     nobody = Actor(username="x", role="guest")
     with pytest.raises(Forbidden):
-        accounts.sync_accounts(services_ctx, nobody)
+        sync_accounts.sync_accounts(services_ctx, nobody)
     assert [r.outcome for r in audit_rows(services_ctx.engine, "accounts.sync")] == ["refused"]
 
 
@@ -212,12 +220,12 @@ def test_search_finds_a_customer_by_id_email_in_any_case_and_part_of_the_name(
     # A mixed-case email typed in another case is found only by Stripe's Search, which lags
     # writes (the sandbox models it): let the index catch up first, as a minute would.
     simulator.advance_clock(3)
-    by_email = accounts.search_customers(
+    by_email = browse_accounts.search_customers(
         services_ctx, ops, customer["email"].upper()
     )  # API fallback
-    by_id = accounts.search_customers(services_ctx, ops, f"  {customer['id']} ")
-    by_name = accounts.search_customers(services_ctx, ops, customer["name"].split()[-1].upper())
-    by_email_again = accounts.search_customers(
+    by_id = browse_accounts.search_customers(services_ctx, ops, f"  {customer['id']} ")
+    by_name = browse_accounts.search_customers(services_ctx, ops, customer["name"].split()[-1].upper())
+    by_email_again = browse_accounts.search_customers(
         services_ctx, ops, customer["email"].lower()
     )  # store
     assert [h.id for h in by_email] == [customer["id"]]
@@ -233,40 +241,40 @@ def test_search_finds_a_customer_by_id_email_in_any_case_and_part_of_the_name(
 @pytest.mark.parametrize("term", ["", "   ", "x", None])
 def test_search_needs_at_least_two_characters(services_ctx: Services, ops: Any, term: Any) -> None:
     with pytest.raises(ValidationError, match="at least 2 characters"):
-        accounts.search_customers(services_ctx, ops, term)
+        browse_accounts.search_customers(services_ctx, ops, term)
 
 
 def test_search_explains_unknown_malformed_and_non_customer_ids(
     services_ctx: Services, ops: Any
 ) -> None:
     with pytest.raises(NotFound, match="no customer cus_doesnotexist"):
-        accounts.search_customers(services_ctx, ops, "cus_doesnotexist")
+        browse_accounts.search_customers(services_ctx, ops, "cus_doesnotexist")
     with pytest.raises(ValidationError, match="not an ID"):
-        accounts.search_customers(services_ctx, ops, "cus_bad id!")
+        browse_accounts.search_customers(services_ctx, ops, "cus_bad id!")
     with pytest.raises(ValidationError, match="Payment lookup"):
-        accounts.search_customers(services_ctx, ops, "pi_3Nabcdef")
+        browse_accounts.search_customers(services_ctx, ops, "pi_3Nabcdef")
     with pytest.raises(ValidationError, match="complete email"):
-        accounts.search_customers(services_ctx, ops, "someone@")
+        browse_accounts.search_customers(services_ctx, ops, "someone@")
 
 
 def test_search_by_name_treats_percent_and_underscore_literally(
     services_ctx: Services, ops: Any
 ) -> None:
-    accounts.upsert_customer(
+    account_mirror.upsert_customer(
         services_ctx.engine, {"id": "cus_lit1", "name": "Ann 100% Lee", "created": 1}
     )
-    accounts.upsert_customer(
+    account_mirror.upsert_customer(
         services_ctx.engine, {"id": "cus_lit2", "name": "Ann 1000 Lee", "created": 2}
     )
-    assert [h.id for h in accounts.search_customers(services_ctx, ops, "0%")] == ["cus_lit1"]
-    assert accounts.search_customers(services_ctx, ops, "a_n") == []
+    assert [h.id for h in browse_accounts.search_customers(services_ctx, ops, "0%")] == ["cus_lit1"]
+    assert browse_accounts.search_customers(services_ctx, ops, "a_n") == []
 
 
 def test_manager_cannot_search_or_list(services_ctx: Services, manager: Any) -> None:
     with pytest.raises(Forbidden):
-        accounts.search_customers(services_ctx, manager, "pat")
+        browse_accounts.search_customers(services_ctx, manager, "pat")
     with pytest.raises(Forbidden):
-        accounts.list_accounts(services_ctx, manager)
+        browse_accounts.list_accounts(services_ctx, manager)
 
 
 # --------------------------------------------------------------------------- listing and export
@@ -275,7 +283,7 @@ def test_manager_cannot_search_or_list(services_ctx: Services, manager: Any) -> 
 def _fill(engine: Any, n: int = 40) -> list[dict[str, Any]]:
     made = [fake_account(i) for i in range(n)]
     for a in made:
-        accounts.upsert_account(engine, a)
+        account_mirror.upsert_account(engine, a)
     return made
 
 
@@ -283,7 +291,7 @@ def test_list_accounts_filters_and_pages_in_sql(store_svc: Services, ops: Any) -
     made = _fill(store_svc.engine)
 
     def ids(**kw: Any) -> set[str]:
-        page = accounts.list_accounts(store_svc, ops, page_size=500, **kw)
+        page = browse_accounts.list_accounts(store_svc, ops, page_size=500, **kw)
         assert page.total == len(page.rows)
         return {r.id for r in page.rows}
 
@@ -299,7 +307,7 @@ def test_list_accounts_filters_and_pages_in_sql(store_svc: Services, ops: Any) -
     assert ids(stale_after_seconds=cutoff_age) == {
         a["id"] for a in made if a["balance"]["as_of"] < 1_700_000_020
     }
-    pages = [accounts.list_accounts(store_svc, ops, page=p, page_size=15) for p in (1, 2, 3, 99)]
+    pages = [browse_accounts.list_accounts(store_svc, ops, page=p, page_size=15) for p in (1, 2, 3, 99)]
     assert [len(p.rows) for p in pages] == [15, 15, 10, 10]  # page 99 clamps to the last page
     assert pages[0].total == 40 and pages[0].pages == 3
     seen = [r.id for p in pages[:3] for r in p.rows]
@@ -309,22 +317,22 @@ def test_list_accounts_filters_and_pages_in_sql(store_svc: Services, ops: Any) -
 def test_stale_filter_counts_accounts_never_refreshed_only_when_balances_were_granted(
     store_svc: Services, ops: Any
 ) -> None:
-    accounts.upsert_account(store_svc.engine, fake_account(1, balance=None))  # balances granted
-    accounts.upsert_account(store_svc.engine, fake_account(2, balance=None))  # no balances
-    page = accounts.list_accounts(store_svc, ops, stale_after_seconds=3600)
+    account_mirror.upsert_account(store_svc.engine, fake_account(1, balance=None))  # balances granted
+    account_mirror.upsert_account(store_svc.engine, fake_account(2, balance=None))  # no balances
+    page = browse_accounts.list_accounts(store_svc, ops, stale_after_seconds=3600)
     assert [r.id for r in page.rows] == ["fca_fake000001"]
 
 
 def test_list_accounts_rejects_unknown_filter_values(store_svc: Services, ops: Any) -> None:
     with pytest.raises(ValidationError, match="Unknown status"):
-        accounts.list_accounts(store_svc, ops, status="closed")
+        browse_accounts.list_accounts(store_svc, ops, status="closed")
     with pytest.raises(ValidationError, match="Unknown permission"):
-        accounts.list_accounts(store_svc, ops, permission="everything")
+        browse_accounts.list_accounts(store_svc, ops, permission="everything")
 
 
 def test_institutions_lists_each_name_once(store_svc: Services) -> None:
     _fill(store_svc.engine, 9)
-    assert accounts.institutions(store_svc.engine) == [
+    assert account_mirror.institutions(store_svc.engine) == [
         "Sandbox Bank (OAuth)",
         "StripeBank",
         "Test Institution",
@@ -335,7 +343,7 @@ def test_csv_export_has_every_filtered_account_with_money_in_minor_units(
     store_svc: Services, finance: Any
 ) -> None:
     made = _fill(store_svc.engine, 30)
-    data = accounts.export_accounts_csv(store_svc, finance, permission="balances")
+    data = export_accounts.export_accounts_csv(store_svc, finance, permission="balances")
     rows = list(csv.DictReader(io.StringIO(data.decode())))
     expected = {a["id"]: a for a in made if "balances" in a["permissions"]}
     assert {r["id"] for r in rows} == set(expected)
@@ -350,10 +358,10 @@ def test_csv_export_defuses_formulas_in_bank_names_but_keeps_negative_balances_n
     store_svc: Services, finance: Any
 ) -> None:
     overdrawn = {"as_of": 1, "type": "cash", "current": {"usd": -500}, "cash": {}}
-    accounts.upsert_account(
+    account_mirror.upsert_account(
         store_svc.engine, fake_account(1, display_name="=cmd|' /C calc'!A0", balance=overdrawn)
     )
-    data = accounts.export_accounts_csv(store_svc, finance)
+    data = export_accounts.export_accounts_csv(store_svc, finance)
     [row] = list(csv.DictReader(io.StringIO(data.decode())))
     assert row["display_name"] == "'=cmd|' /C calc'!A0"
     assert row["balance_current_minor"] == "-500"
@@ -362,8 +370,8 @@ def test_csv_export_defuses_formulas_in_bank_names_but_keeps_negative_balances_n
 def test_the_paging_index_can_be_ensured_repeatedly(engine: Any) -> None:
     from sqlalchemy import inspect
 
-    accounts.ensure_indexes(engine)
-    accounts.ensure_indexes(engine)
+    account_mirror.ensure_indexes(engine)
+    account_mirror.ensure_indexes(engine)
     names = {ix["name"] for ix in inspect(engine).get_indexes("fc_accounts")}
     assert "ix_fca_created_id" in names
 
@@ -371,8 +379,8 @@ def test_the_paging_index_can_be_ensured_repeatedly(engine: Any) -> None:
 def test_csv_export_streams_in_chunks(store_svc: Services) -> None:
     _fill(store_svc.engine, 25)
     chunks = list(
-        accounts.iter_accounts_csv(
-            store_svc.engine, accounts.AccountFilters(), now=0, chunk_rows=10
+        export_accounts.iter_accounts_csv(
+            store_svc.engine, bank_account.AccountFilters(), now=0, chunk_rows=10
         )
     )
     assert len(chunks) == 3
@@ -393,22 +401,22 @@ def test_detail_shows_owner_details_to_ops_and_hides_them_from_finance(
     customer, linked = make_customer(gateway, simulator, accounts=1, name="Mara Vance")
     account_id = linked[0]["id"]
     _with_ownership(gateway, simulator, account_id)
-    as_ops = accounts.account_detail(services_ctx, ops, account_id)
-    as_finance = accounts.account_detail(services_ctx, finance, account_id)
+    as_ops = browse_accounts.account_detail(services_ctx, ops, account_id)
+    as_finance = browse_accounts.account_detail(services_ctx, finance, account_id)
     assert [o.name for o in as_ops.owners] == ["Mara Vance"] and not as_ops.owners_hidden
     assert [o.name for o in as_finance.owners] == [None] and as_finance.owners_hidden
     assert "Mara" not in repr(as_finance.owners) and "Mara" not in repr(as_finance.account)
-    assert as_ops.customer is not None and as_ops.customer["id"] == customer["id"]
+    assert as_ops.customer is not None and as_ops.customer.id == customer["id"]
     assert as_ops.row.balance_current == linked[0]["balance"]["current"]["usd"]
     assert as_ops.snapshots and as_ops.account["ownership"].startswith("fcaowns_")
 
 
 def test_detail_of_unknown_or_malformed_account_says_so(services_ctx: Services, ops: Any) -> None:
     with pytest.raises(NotFound, match="no Financial Connections account fca_nope123"):
-        accounts.account_detail(services_ctx, ops, "fca_nope123")
+        browse_accounts.account_detail(services_ctx, ops, "fca_nope123")
     for bad in ("", "cus_123456", "fca_ bad"):
         with pytest.raises(ValidationError):
-            accounts.account_detail(services_ctx, ops, bad)
+            browse_accounts.account_detail(services_ctx, ops, bad)
 
 
 def test_refresh_blocker_explains_each_reason() -> None:
@@ -416,29 +424,29 @@ def test_refresh_blocker_explains_each_reason() -> None:
 
     now = 1_000_000
     base = fake_account(1)
-    assert accounts.refresh_blocker(base, "balance", now=now) is None
+    assert browse_accounts.refresh_blocker(base, "balance", now=now) is None
     throttled = {
         **base,
         "balance_refresh": {"status": "succeeded", "next_refresh_available_at": now + 300},
     }
     assert "from 1970-01-12 13:51 UTC (in 5 min)" in (
-        accounts.refresh_blocker(throttled, "balance", now=now) or ""
+        browse_accounts.refresh_blocker(throttled, "balance", now=now) or ""
     )
     assert "already running" in (
-        accounts.refresh_blocker(
+        browse_accounts.refresh_blocker(
             {**base, "balance_refresh": {"status": "pending"}}, "balance", now=now
         )
         or ""
     )
-    assert "'ownership' permission" in (accounts.refresh_blocker(base, "ownership", now=now) or "")
+    assert "'ownership' permission" in (browse_accounts.refresh_blocker(base, "ownership", now=now) or "")
     assert "inactive" in (
-        accounts.refresh_blocker({**base, "status": "inactive"}, "balance", now=now) or ""
+        browse_accounts.refresh_blocker({**base, "status": "inactive"}, "balance", now=now) or ""
     )
     assert "disconnected" in (
-        accounts.refresh_blocker({**base, "status": "disconnected"}, "balance", now=now) or ""
+        browse_accounts.refresh_blocker({**base, "status": "disconnected"}, "balance", now=now) or ""
     )
     assert "may not refresh" in (
-        accounts.refresh_blocker(base, "balance", now=now, actor=Actor("m", "manager")) or ""
+        browse_accounts.refresh_blocker(base, "balance", now=now, actor=Actor("m", "manager")) or ""
     )
 
 
@@ -450,12 +458,12 @@ def test_refresh_starts_pending_then_polling_sees_it_succeed_and_audits_both(
 ) -> None:
     _, linked = make_customer(gateway, simulator, accounts=1, prefetch=[])
     account_id = linked[0]["id"]
-    started = accounts.refresh(
+    started = refresh_balance.refresh(
         services_ctx, ops, account_id, "ownership", idempotency_key=f"t-{account_id}"
     )
     assert started["ownership_refresh"]["status"] == "pending"
     assert (
-        accounts.list_accounts(
+        browse_accounts.list_accounts(
             services_ctx, ops, customer_id=linked[0]["account_holder"]["customer"]
         )
         .rows[0]
@@ -464,7 +472,7 @@ def test_refresh_starts_pending_then_polling_sees_it_succeed_and_audits_both(
     )
     final = wait_for(
         lambda: (
-            (s := accounts.refresh_status(services_ctx, ops, account_id, "ownership")).status
+            (s := refresh_balance.refresh_status(services_ctx, ops, account_id, "ownership")).status
             != "pending"
             and s
         )
@@ -488,7 +496,7 @@ def test_refresh_while_throttled_says_until_when_and_sends_nothing(
     account_id = linked[0]["id"]
     before = gateway.retrieve_account(account_id)["balance_refresh"]
     with pytest.raises(RefreshNotAllowed, match=r"next balance refresh from .* UTC"):
-        accounts.refresh(
+        refresh_balance.refresh(
             services_ctx, ops, account_id, "balance", idempotency_key=f"test-{secrets.token_hex(6)}"
         )
     assert gateway.retrieve_account(account_id)["balance_refresh"] == before
@@ -504,7 +512,7 @@ def test_refresh_without_the_granted_permission_is_refused_before_stripe(
     )
     account_id = linked[0]["id"]
     with pytest.raises(RefreshNotAllowed, match="'balances' permission was not granted"):
-        accounts.refresh(
+        refresh_balance.refresh(
             services_ctx,
             finance,
             account_id,
@@ -516,7 +524,7 @@ def test_refresh_without_the_granted_permission_is_refused_before_stripe(
 
 def test_refresh_by_manager_is_refused_and_audited(services_ctx: Services, manager: Any) -> None:
     with pytest.raises(Forbidden):
-        accounts.refresh(
+        refresh_balance.refresh(
             services_ctx,
             manager,
             "fca_whatever1",
@@ -530,7 +538,7 @@ def test_refresh_of_an_unknown_feature_is_a_validation_error(
     services_ctx: Services, ops: Any
 ) -> None:
     with pytest.raises(ValidationError, match="not a refresh"):
-        accounts.refresh(
+        refresh_balance.refresh(
             services_ctx,
             ops,
             "fca_whatever1",
@@ -558,7 +566,7 @@ def test_stripe_faults_become_sentences(
     # The gateway backs off on 429s (bounded): only a limit that outlasts every retry shows.
     simulator.force_faults(mode, services_ctx.gateway.backoff.retries + 1 if mode == "429" else 1)
     with pytest.raises(error, match=words):
-        accounts.search_customers(services_ctx, ops, "cus_anything1")
+        browse_accounts.search_customers(services_ctx, ops, "cus_anything1")
     assert sandbox_handle.state.forced_faults_pending() == 0  # every attempt was made
 
 
@@ -567,13 +575,13 @@ def test_a_rejected_api_key_and_a_timeout_become_sentences(
 ) -> None:
     bad_key = StripeGateway("sk_live_nope", base_url=sandbox_handle.base_url, max_network_retries=0)
     with pytest.raises(StripeAuthError, match="rejected the API key"):
-        accounts.account_detail(Services(bad_key, sqlite_engine, "sandbox"), ops, "fca_abc123")
+        browse_accounts.account_detail(Services(bad_key, sqlite_engine, "sandbox"), ops, "fca_abc123")
     impatient = StripeGateway(
         SANDBOX_KEY, base_url=sandbox_handle.base_url, max_network_retries=0, timeout_seconds=0.3
     )
     simulator.force_faults("slow", 1)  # the sandbox answers after 3 s
     with pytest.raises(StripeUnavailable, match="timed out"):
-        accounts.account_detail(Services(impatient, sqlite_engine, "sandbox"), ops, "fca_abc123")
+        browse_accounts.account_detail(Services(impatient, sqlite_engine, "sandbox"), ops, "fca_abc123")
 
 
 # --------------------------------------------------------------------------- lookup
@@ -588,7 +596,7 @@ def test_lookup_of_a_setup_intent_finds_the_linked_account_and_mirrors_it(
         idempotency_key=None,
     )
     simulator.link_bank(si["id"], institution="StripeBank")
-    found = accounts.lookup(services_ctx, ops, si["id"])
+    found = lookup_account.lookup(services_ctx, ops, si["id"])
     assert found.account is not None and not found.manual_entry
     with session_scope(services_ctx.engine) as session:
         assert session.get(AccountRecord, found.account["id"]) is not None
@@ -603,7 +611,7 @@ def test_lookup_of_a_manually_entered_account_says_it_has_no_data(
         idempotency_key=None,
     )
     simulator.manual_entry(si["id"])
-    found = accounts.lookup(services_ctx, ops, si["id"])
+    found = lookup_account.lookup(services_ctx, ops, si["id"])
     assert found.account is None and found.manual_entry
     assert (
         "entered manually" in found.message
@@ -618,7 +626,7 @@ def test_a_refresh_without_an_idempotency_key_is_refused_before_stripe(
     _, linked = make_customer(gateway, simulator, accounts=1, prefetch=[])
     account_id = linked[0]["id"]
     with pytest.raises(ValidationError, match="idempotency key"):
-        accounts.refresh(services_ctx, ops, account_id, "balance", idempotency_key=key)  # type: ignore[arg-type]
+        refresh_balance.refresh(services_ctx, ops, account_id, "balance", idempotency_key=key)  # type: ignore[arg-type]
     assert gateway.retrieve_account(account_id)["balance_refresh"] is None
     assert audit_rows(services_ctx.engine, "account.refresh", account_id) == []
 
@@ -629,7 +637,7 @@ def test_a_started_refresh_writes_one_audit_row_with_its_key_and_request_id(
     _, linked = make_customer(gateway, simulator, accounts=1, prefetch=[])
     account_id = linked[0]["id"]
     key = f"test-{secrets.token_hex(6)}"
-    accounts.refresh(services_ctx, ops, account_id, "balance", idempotency_key=key)
+    refresh_balance.refresh(services_ctx, ops, account_id, "balance", idempotency_key=key)
     [row] = audit_rows(services_ctx.engine, "account.refresh", account_id)
     assert row.outcome == "ok" and row.idempotency_key == key and row.stripe_request_id
     assert row.actor == ops.username and row.role == "ops"
@@ -648,6 +656,6 @@ def test_a_customer_created_a_moment_ago_is_found_while_search_still_lags(sqlite
         fresh = gw.create_customer({"email": "fresh@example.com", "name": "Fresh Fern"}, idempotency_key=None)
         assert gw.search_customers("email:'fresh@example.com'") == []  # not indexed yet
         for term in ("fresh@example.com", "Fresh@Example.com", fresh["id"]):
-            assert [h.id for h in accounts.search_customers(svc, ops, term)] == [fresh["id"]], term
+            assert [h.id for h in browse_accounts.search_customers(svc, ops, term)] == [fresh["id"]], term
     finally:
         handle.stop()

@@ -8,11 +8,11 @@ from typing import Any
 from sqlmodel import select
 
 from bootstrap import SANDBOX_KEY
-from services import accounts
 from services.adapters.gateway import StripeGateway
 from services.adapters.models import AccountRecord, BalanceSnapshot, CustomerRecord, SyncState
 from services.adapters.store import session_scope
 from services.context import Services
+from services.usecases import sync_accounts
 from tests.services.test_accounts import audit_rows, make_customer
 
 
@@ -40,12 +40,12 @@ def test_a_rerun_picks_up_a_newly_linked_account_with_far_fewer_requests(
     sandbox_handle: Any, sqlite_engine: Any, gateway: Any, simulator: Any, ops: Any
 ) -> None:
     svc, counted = counting_svc(sandbox_handle, sqlite_engine)
-    first = accounts.sync_accounts(svc, ops)
+    first = sync_accounts.sync_accounts(svc, ops)
     full_requests = counted.requests
     customer, linked = make_customer(gateway, simulator, accounts=1)
     counted.requests = 0
     seen: list[tuple[int, int | None, str]] = []
-    again = accounts.sync_accounts(svc, ops, progress=lambda *a: seen.append(a))
+    again = sync_accounts.sync_accounts(svc, ops, progress=lambda *a: seen.append(a))
     with session_scope(sqlite_engine) as session:
         holder = session.get(CustomerRecord, customer["id"])
     assert first.full and not again.full and again.events >= 1
@@ -65,12 +65,12 @@ def test_a_finished_balance_refresh_is_mirrored_by_the_next_incremental_sync(
     svc, _ = counting_svc(sandbox_handle, sqlite_engine)
     _, linked = make_customer(gateway, simulator, accounts=1, prefetch=[])
     account_id = linked[0]["id"]
-    accounts.sync_accounts(svc, ops)
+    sync_accounts.sync_accounts(svc, ops)
     before = stored_account(sqlite_engine, account_id)
     gateway.refresh_account(account_id, ["balance"], idempotency_key=None)
     simulator.complete_refreshes()
     fresh = gateway.retrieve_account(account_id)
-    result = accounts.sync_accounts(svc, ops)
+    result = sync_accounts.sync_accounts(svc, ops)
     after = stored_account(sqlite_engine, account_id)
     with session_scope(sqlite_engine) as session:
         snaps = session.exec(
@@ -88,10 +88,10 @@ def test_full_sync_walks_every_customer_even_with_a_cursor(
     sandbox_handle: Any, sqlite_engine: Any, gateway: Any, simulator: Any, ops: Any
 ) -> None:
     svc, counted = counting_svc(sandbox_handle, sqlite_engine)
-    accounts.sync_accounts(svc, ops)
+    sync_accounts.sync_accounts(svc, ops)
     _, linked = make_customer(gateway, simulator, accounts=2)
     counted.requests = 0
-    result = accounts.sync_accounts(svc, ops, full=True)
+    result = sync_accounts.sync_accounts(svc, ops, full=True)
     with session_scope(sqlite_engine) as session:
         n_customers = len(session.exec(select(CustomerRecord)).all())
     assert result.full and result.customers == n_customers
@@ -103,11 +103,11 @@ def test_a_cursor_older_than_stripe_keeps_events_means_a_full_walk(
     sandbox_handle: Any, sqlite_engine: Any, ops: Any
 ) -> None:
     svc, _ = counting_svc(sandbox_handle, sqlite_engine)
-    stale = svc.now() - accounts.EVENT_RETENTION_SECONDS - 60
+    stale = svc.now() - sync_accounts.EVENT_RETENTION_SECONDS - 60
     with session_scope(sqlite_engine) as session:
-        session.add(SyncState(name=accounts.SYNC_NAME, cursor=str(stale)))
-    result = accounts.sync_accounts(svc, ops)
+        session.add(SyncState(name=sync_accounts.SYNC_NAME, cursor=str(stale)))
+    result = sync_accounts.sync_accounts(svc, ops)
     with session_scope(sqlite_engine) as session:
-        state = session.get(SyncState, accounts.SYNC_NAME)
+        state = session.get(SyncState, sync_accounts.SYNC_NAME)
     assert result.full and result.customers > 0
     assert state is not None and state.cursor is not None and int(state.cursor) > stale

@@ -11,9 +11,11 @@ import pytest
 from sqlmodel import select
 
 from bootstrap import SANDBOX_KEY
-from services import accounts
+from services.adapters import account_mirror
 from services.adapters.models import AccountRecord, CustomerRecord, SyncState
 from services.adapters.store import session_scope
+from services.rules import bank_account
+from services.usecases import browse_accounts, sync_accounts
 from tests.services.test_accounts import make_customer
 
 
@@ -68,13 +70,13 @@ def test_a_customer_deleted_in_stripe_leaves_search_but_keeps_their_accounts(
     services_ctx: Any, gateway: Any, simulator: Any, sandbox_handle: Any, ops: Any
 ) -> None:
     customer, linked = make_customer(gateway, simulator, accounts=1)
-    accounts.sync_accounts(services_ctx, ops)
+    sync_accounts.sync_accounts(services_ctx, ops)
     name_part = customer["name"].split()[-1]
-    found_before = accounts.search_customers(services_ctx, ops, name_part)
+    found_before = browse_accounts.search_customers(services_ctx, ops, name_part)
     delete_customer_in_stripe(sandbox_handle.base_url, customer["id"])
-    result = accounts.sync_accounts(services_ctx, ops)
-    found_after = accounts.search_customers(services_ctx, ops, name_part)
-    by_email = accounts.search_customers(services_ctx, ops, customer["email"])
+    result = sync_accounts.sync_accounts(services_ctx, ops)
+    found_after = browse_accounts.search_customers(services_ctx, ops, name_part)
+    by_email = browse_accounts.search_customers(services_ctx, ops, customer["email"])
     kept = stored(services_ctx.engine, AccountRecord, linked[0]["id"])
     assert [h.id for h in found_before] == [customer["id"]]
     assert not result.full and result.events >= 1
@@ -88,17 +90,17 @@ def test_a_full_re_read_removes_customers_deleted_while_nobody_synced_incrementa
 ) -> None:
     customer, linked = make_customer(gateway, simulator, accounts=1)
     kept_customer, _ = make_customer(gateway, simulator, accounts=1)
-    accounts.sync_accounts(store_svc, ops)
+    sync_accounts.sync_accounts(store_svc, ops)
     delete_customer_in_stripe(sandbox_handle.base_url, customer["id"])
-    result = accounts.sync_accounts(store_svc, ops, full=True)  # no replay of the event
+    result = sync_accounts.sync_accounts(store_svc, ops, full=True)  # no replay of the event
     assert result.full and result.removed == 1
-    assert "1 customer(s) deleted in Stripe were removed" in accounts._sync_message(result)
+    assert "1 customer(s) deleted in Stripe were removed" in sync_accounts.sync_message(result)
     assert stored(store_svc.engine, CustomerRecord, customer["id"]) is None
     assert stored(store_svc.engine, CustomerRecord, kept_customer["id"]) is not None
     kept = stored(store_svc.engine, AccountRecord, linked[0]["id"])
     assert kept is not None and kept.customer_id == customer["id"]  # as customer.deleted does
-    again = accounts.sync_accounts(store_svc, ops, full=True)
-    assert again.removed == 0 and "deleted in Stripe" not in accounts._sync_message(again)
+    again = sync_accounts.sync_accounts(store_svc, ops, full=True)
+    assert again.removed == 0 and "deleted in Stripe" not in sync_accounts.sync_message(again)
 
 
 def test_a_replay_applies_events_oldest_first_so_the_latest_status_wins(
@@ -106,23 +108,23 @@ def test_a_replay_applies_events_oldest_first_so_the_latest_status_wins(
 ) -> None:
     _, linked = make_customer(gateway, simulator, accounts=1)
     account_id = linked[0]["id"]
-    accounts.sync_accounts(services_ctx, ops)
+    sync_accounts.sync_accounts(services_ctx, ops)
     with session_scope(services_ctx.engine) as session:
-        cursor = int(session.get(SyncState, accounts.SYNC_NAME).cursor or 0)  # type: ignore[union-attr]
+        cursor = int(session.get(SyncState, sync_accounts.SYNC_NAME).cursor or 0)  # type: ignore[union-attr]
     simulator.deactivate_account(account_id)
     simulator.reactivate_account(account_id)
-    accounts.sync_accounts(services_ctx, ops)
+    sync_accounts.sync_accounts(services_ctx, ops)
     # Replay the same window again (a rewound cursor): the older "deactivated" copy must not win.
     with session_scope(services_ctx.engine) as session:
-        state = session.get(SyncState, accounts.SYNC_NAME)
+        state = session.get(SyncState, sync_accounts.SYNC_NAME)
         assert state is not None
         state.cursor = str(cursor)
-    again = accounts.sync_accounts(services_ctx, ops)
+    again = sync_accounts.sync_accounts(services_ctx, ops)
     row = stored(services_ctx.engine, AccountRecord, account_id)
     assert not again.full and again.events >= 2
     assert row is not None and row.status == "active"
     assert row.status == gateway.retrieve_account(account_id)["status"]
-    assert accounts.applied_event_created(row.raw) is not None
+    assert bank_account.applied_event_created(row.raw) is not None
 
 
 # --------------------------------------------------------------------------- both databases
@@ -130,7 +132,7 @@ def test_a_replay_applies_events_oldest_first_so_the_latest_status_wins(
 
 def test_an_older_event_never_overwrites_an_account_stored_from_a_newer_one(engine: Any) -> None:
     fca = f"fca_{secrets.token_hex(6)}"
-    accounts.apply_events(
+    account_mirror.apply_events(
         engine,
         [
             event(
@@ -140,22 +142,22 @@ def test_an_older_event_never_overwrites_an_account_stored_from_a_newer_one(engi
             )
         ],
     )
-    accounts.apply_events(
+    account_mirror.apply_events(
         engine,
         [event("financial_connections.account.created", account_obj(fca, status="active"), 1_000)],
     )
     row = stored(engine, AccountRecord, fca)
     assert row is not None and row.status == "inactive"
-    assert accounts.applied_event_created(row.raw) == 2_000
+    assert bank_account.applied_event_created(row.raw) == 2_000
 
 
 def test_an_event_as_new_as_the_stored_one_is_applied(engine: Any) -> None:
     fca = f"fca_{secrets.token_hex(6)}"
-    accounts.apply_events(
+    account_mirror.apply_events(
         engine,
         [event("financial_connections.account.created", account_obj(fca, status="active"), 1_500)],
     )
-    accounts.apply_events(
+    account_mirror.apply_events(
         engine,
         [
             event(
@@ -176,18 +178,18 @@ def test_events_listed_newest_first_are_applied_oldest_first(engine: Any) -> Non
         event("financial_connections.account.deactivated", account_obj(fca, status="inactive"), 20),
         event("financial_connections.account.created", account_obj(fca, status="active"), 10),
     ]
-    accounts.apply_events(engine, newest_first[1:])  # the state as of time 20
+    account_mirror.apply_events(engine, newest_first[1:])  # the state as of time 20
     middle = stored(engine, AccountRecord, fca)
-    accounts.apply_events(engine, newest_first)
+    account_mirror.apply_events(engine, newest_first)
     row = stored(engine, AccountRecord, fca)
     assert middle is not None and middle.status == "inactive"
     assert row is not None and row.status == "active"
-    assert accounts.applied_event_created(row.raw) == 30
+    assert bank_account.applied_event_created(row.raw) == 30
 
 
 def test_a_direct_read_updates_the_row_but_keeps_the_event_guard(engine: Any) -> None:
     fca = f"fca_{secrets.token_hex(6)}"
-    accounts.apply_events(
+    account_mirror.apply_events(
         engine,
         [
             event(
@@ -197,9 +199,9 @@ def test_a_direct_read_updates_the_row_but_keeps_the_event_guard(engine: Any) ->
             )
         ],
     )
-    accounts.upsert_account(engine, account_obj(fca, status="active"))  # e.g. a full walk
+    account_mirror.upsert_account(engine, account_obj(fca, status="active"))  # e.g. a full walk
     after_read = stored(engine, AccountRecord, fca)
-    accounts.apply_events(
+    account_mirror.apply_events(
         engine,
         [
             event(
@@ -212,7 +214,7 @@ def test_a_direct_read_updates_the_row_but_keeps_the_event_guard(engine: Any) ->
     row = stored(engine, AccountRecord, fca)
     assert after_read is not None and after_read.status == "active"
     assert row is not None and row.status == "active"
-    assert accounts.applied_event_created(row.raw) == 2_000
+    assert bank_account.applied_event_created(row.raw) == 2_000
 
 
 def test_a_deleted_customer_event_removes_the_customer_and_leaves_the_accounts(
@@ -227,7 +229,7 @@ def test_a_deleted_customer_event_removes_the_customer_and_leaves_the_accounts(
         "name": "X",
         "created": 5,
     }
-    accounts.apply_events(
+    account_mirror.apply_events(
         engine,
         [
             event("customer.created", customer, 10),
@@ -239,7 +241,7 @@ def test_a_deleted_customer_event_removes_the_customer_and_leaves_the_accounts(
         ],
     )
     present = stored(engine, CustomerRecord, cus)
-    counts = accounts.apply_events(engine, [event("customer.deleted", customer, 12)])
+    counts = account_mirror.apply_events(engine, [event("customer.deleted", customer, 12)])
     with session_scope(engine) as session:
         holders = session.exec(
             select(AccountRecord.customer_id).where(AccountRecord.id == fca)
@@ -257,5 +259,5 @@ def test_a_customer_deleted_in_the_same_batch_is_not_mirrored(
     cus = f"cus_{secrets.token_hex(6)}"
     customer = {"id": cus, "object": "customer", "email": None, "name": "Y", "created": 5}
     batch = [event("customer.deleted", customer, 21), event("customer.created", customer, 20)]
-    accounts.apply_events(engine, batch if created_then_deleted else batch[::-1])
+    account_mirror.apply_events(engine, batch if created_then_deleted else batch[::-1])
     assert stored(engine, CustomerRecord, cus) is None

@@ -11,11 +11,13 @@ import pytest
 from sqlmodel import select
 
 from sandbox.client import SimulationError
-from services import collection, flows
 from services.adapters.models import AuditEntry, IntentRecord
 from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import Forbidden, NotFound, StripeRequestError, ValidationError
+from services.rules import flow_config, intents
+from services.usecases import collect_customers, collection_requests, microdeposits, play_customer
+from services.usecases import edit_flows as flows
 
 
 def _audit(engine, action: str) -> list[AuditEntry]:  # type: ignore[no-untyped-def]
@@ -25,7 +27,7 @@ def _audit(engine, action: str) -> list[AuditEntry]:  # type: ignore[no-untyped-
 
 def _customer(svc: Services, ops) -> str:  # type: ignore[no-untyped-def]
     email = f"collect-{secrets.token_hex(4)}@example.com"
-    return collection.create_customer(
+    return collect_customers.create_customer(
         svc, ops, email=email, name="Collect Test", idempotency_key=f"cus-{email}"
     ).id
 
@@ -37,7 +39,7 @@ def _key() -> str:
 def _new_request(svc: Services, ops):  # type: ignore[no-untyped-def]
     """A new customer and a SetupIntent created for them with the setup_intent flow."""
     customer = _customer(svc, ops)
-    return customer, collection.create_setup_intent(
+    return customer, collection_requests.create_setup_intent(
         svc, ops, customer_id=customer, idempotency_key=_key()
     )
 
@@ -56,7 +58,7 @@ def test_created_setup_intent_carries_exactly_the_saved_flow_configuration(
     )
     customer = _customer(services_ctx, ops)
 
-    request = collection.create_setup_intent(
+    request = collection_requests.create_setup_intent(
         services_ctx, ops, customer_id=customer, idempotency_key=_key()
     )
 
@@ -77,10 +79,10 @@ def test_same_idempotency_key_twice_creates_one_setup_intent(services_ctx, gatew
     customer = _customer(services_ctx, ops)
     key = _key()
 
-    first = collection.create_setup_intent(
+    first = collection_requests.create_setup_intent(
         services_ctx, ops, customer_id=customer, idempotency_key=key
     )
-    second = collection.create_setup_intent(
+    second = collection_requests.create_setup_intent(
         services_ctx, ops, customer_id=customer, idempotency_key=key
     )
 
@@ -94,10 +96,10 @@ def test_same_idempotency_key_twice_creates_one_setup_intent(services_ctx, gatew
 
 def test_a_new_key_creates_a_second_setup_intent(services_ctx, gateway, ops) -> None:  # type: ignore[no-untyped-def]
     customer = _customer(services_ctx, ops)
-    a = collection.create_setup_intent(
+    a = collection_requests.create_setup_intent(
         services_ctx, ops, customer_id=customer, idempotency_key=_key()
     )
-    b = collection.create_setup_intent(
+    b = collection_requests.create_setup_intent(
         services_ctx, ops, customer_id=customer, idempotency_key=_key()
     )
     assert a.id != b.id
@@ -127,7 +129,7 @@ def test_a_role_without_collect_permission_is_refused_and_the_attempt_audited(
 ) -> None:  # type: ignore[no-untyped-def]
     customer = gateway.create_customer({"email": "refused@example.com"}, idempotency_key=None)
     with pytest.raises(Forbidden):
-        collection.create_setup_intent(
+        collection_requests.create_setup_intent(
             services_ctx, finance, customer_id=customer["id"], idempotency_key=_key()
         )
     assert list(gateway.iter_setup_intents(customer=customer["id"])) == []
@@ -136,7 +138,7 @@ def test_a_role_without_collect_permission_is_refused_and_the_attempt_audited(
 
 def test_malformed_customer_id_is_a_sentence_and_creates_nothing(services_ctx, ops) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValidationError, match="cus_"):
-        collection.create_setup_intent(
+        collection_requests.create_setup_intent(
             services_ctx, ops, customer_id="pi_123", idempotency_key=_key()
         )
     (row,) = _audit(services_ctx.engine, "collect.create")
@@ -145,15 +147,15 @@ def test_malformed_customer_id_is_a_sentence_and_creates_nothing(services_ctx, o
 
 def test_create_customer_reuses_an_existing_customer_with_that_email(services_ctx, ops) -> None:  # type: ignore[no-untyped-def]
     email = f"reuse-{secrets.token_hex(4)}@example.com"
-    first = collection.create_customer(services_ctx, ops, email=email, idempotency_key=_key())
-    again = collection.create_customer(services_ctx, ops, email=email, idempotency_key=_key())
+    first = collect_customers.create_customer(services_ctx, ops, email=email, idempotency_key=_key())
+    again = collect_customers.create_customer(services_ctx, ops, email=email, idempotency_key=_key())
     assert not first.reused and again.reused
     assert again.id == first.id and "already exists" in again.message
 
 
 def test_create_customer_refuses_an_incomplete_email(services_ctx, ops) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValidationError, match="not a complete email"):
-        collection.create_customer(services_ctx, ops, email="nobody@", idempotency_key=_key())
+        collect_customers.create_customer(services_ctx, ops, email="nobody@", idempotency_key=_key())
 
 
 @pytest.mark.parametrize(
@@ -167,7 +169,7 @@ def test_create_customer_refuses_fields_longer_than_stripe_allows_before_calling
     services_ctx, gateway, ops, email: str, name: str | None, field: str, limit: int
 ) -> None:
     with pytest.raises(ValidationError, match=f"{field} is .* at most {limit}"):
-        collection.create_customer(
+        collect_customers.create_customer(
             services_ctx, ops, email=email, name=name, idempotency_key=_key()
         )
     (row,) = _audit(services_ctx.engine, "collect.customer")
@@ -185,9 +187,9 @@ def test_reusing_a_customer_by_email_does_not_depend_on_search_catching_up(ops, 
     try:
         gw = StripeGateway(SANDBOX_KEY, base_url=handle.base_url, max_network_retries=0)
         svc = Services(gateway=gw, engine=sqlite_engine, mode="sandbox")
-        first = collection.create_customer(svc, ops, email="lag@example.com", idempotency_key=_key())
+        first = collect_customers.create_customer(svc, ops, email="lag@example.com", idempotency_key=_key())
         assert gw.search_customers("email:'lag@example.com'") == []  # not indexed yet
-        again = collection.create_customer(svc, ops, email="lag@example.com", idempotency_key=_key())
+        again = collect_customers.create_customer(svc, ops, email="lag@example.com", idempotency_key=_key())
         assert (first.reused, again.reused, again.id) == (False, True, first.id)
     finally:
         handle.stop()
@@ -197,10 +199,10 @@ def test_fc_session_uses_the_flow_permissions_unless_others_are_chosen(
     services_ctx, gateway, ops
 ) -> None:  # type: ignore[no-untyped-def]
     customer = _customer(services_ctx, ops)
-    default = collection.create_fc_session(
+    default = collection_requests.create_fc_session(
         services_ctx, ops, customer_id=customer, idempotency_key=_key()
     )
-    chosen = collection.create_fc_session(
+    chosen = collection_requests.create_fc_session(
         services_ctx,
         ops,
         customer_id=customer,
@@ -219,7 +221,7 @@ def test_fc_session_uses_the_flow_permissions_unless_others_are_chosen(
 def test_fc_session_prefetch_without_its_permission_is_refused(services_ctx, ops) -> None:  # type: ignore[no-untyped-def]
     customer = _customer(services_ctx, ops)
     with pytest.raises(ValidationError):
-        collection.create_fc_session(
+        collection_requests.create_fc_session(
             services_ctx,
             ops,
             customer_id=customer,
@@ -233,17 +235,17 @@ def test_cancel_closes_the_request_and_drops_it_from_open_requests(
     services_ctx, gateway, ops
 ) -> None:  # type: ignore[no-untyped-def]
     customer, request = _new_request(services_ctx, ops)
-    assert [r.id for r in collection.open_requests(services_ctx, ops, customer_id=customer)] == [
+    assert [r.id for r in collection_requests.open_requests(services_ctx, ops, customer_id=customer)] == [
         request.id
     ]
 
-    view = collection.cancel_request(
+    view = collection_requests.cancel_request(
         services_ctx, ops, request.id, reason="requested_by_customer", idempotency_key=_key()
     )
 
     assert view.status == "canceled"
     assert gateway.retrieve_setup_intent(request.id)["status"] == "canceled"
-    assert collection.open_requests(services_ctx, ops, customer_id=customer) == []
+    assert collection_requests.open_requests(services_ctx, ops, customer_id=customer) == []
     (row,) = _audit(services_ctx.engine, "collect.cancel")
     assert row.target == request.id and row.outcome == "ok"
 
@@ -251,7 +253,7 @@ def test_cancel_closes_the_request_and_drops_it_from_open_requests(
 def test_cancel_with_an_unknown_reason_changes_nothing(services_ctx, gateway, ops) -> None:  # type: ignore[no-untyped-def]
     customer, request = _new_request(services_ctx, ops)
     with pytest.raises(ValidationError, match="cancellation reason"):
-        collection.cancel_request(
+        collection_requests.cancel_request(
             services_ctx, ops, request.id, reason="bored", idempotency_key=_key()
         )
     assert gateway.retrieve_setup_intent(request.id)["status"] == "requires_payment_method"
@@ -261,7 +263,7 @@ def test_manual_entry_puts_the_intent_in_the_microdeposit_queue_with_its_link(
     services_ctx, simulator, ops
 ) -> None:  # type: ignore[no-untyped-def]
     customer, request = _new_request(services_ctx, ops)
-    view = collection.simulate(
+    view = play_customer.simulate(
         services_ctx,
         ops,
         intent_id=request.id,
@@ -271,7 +273,7 @@ def test_manual_entry_puts_the_intent_in_the_microdeposit_queue_with_its_link(
     )
     assert view is not None and view.status == "requires_action"
 
-    queue = collection.microdeposit_queue(services_ctx, ops, customer_id=customer)
+    queue = microdeposits.microdeposit_queue(services_ctx, ops, customer_id=customer)
 
     (item,) = queue
     assert item.id == request.id and item.microdeposit_type == "amounts"
@@ -295,7 +297,7 @@ def test_microdeposits_far_past_arrival_are_flagged_stuck(
         mode="sandbox",
         now=lambda: arrival + 8 * 86_400,
     )
-    (item,) = collection.microdeposit_queue(later, ops, customer_id=customer)
+    (item,) = microdeposits.microdeposit_queue(later, ops, customer_id=customer)
     assert item.business_days_late >= 5 and item.stuck
 
 
@@ -303,17 +305,17 @@ def test_business_days_late_skips_weekends() -> None:
     friday = int(datetime(2026, 11, 20, 15, tzinfo=UTC).timestamp())
     monday = int(datetime(2026, 11, 23, 9, tzinfo=UTC).timestamp())
     wednesday = int(datetime(2026, 11, 25, 9, tzinfo=UTC).timestamp())
-    assert collection.business_days_late(friday, now=friday) == 0
-    assert collection.business_days_late(friday, now=monday) == 1
-    assert collection.business_days_late(friday, now=wednesday) == 3
-    assert collection.business_days_late(wednesday, now=friday) == 0
+    assert intents.business_days_late(friday, now=friday) == 0
+    assert intents.business_days_late(friday, now=monday) == 1
+    assert intents.business_days_late(friday, now=wednesday) == 3
+    assert intents.business_days_late(wednesday, now=friday) == 0
 
 
 def test_linking_at_a_bank_succeeds_the_intent_with_an_fc_account(
     services_ctx, simulator, ops
 ) -> None:  # type: ignore[no-untyped-def]
     customer, request = _new_request(services_ctx, ops)
-    view = collection.simulate(
+    view = play_customer.simulate(
         services_ctx,
         ops,
         intent_id=request.id,
@@ -332,7 +334,7 @@ def test_a_refused_simulation_step_is_a_sentence_and_audited_as_error(
 ) -> None:  # type: ignore[no-untyped-def]
     customer, request = _new_request(services_ctx, ops)
     with pytest.raises(StripeRequestError, match="sandbox refused"):
-        collection.simulate(
+        play_customer.simulate(
             services_ctx,
             ops,
             intent_id=request.id,
@@ -347,7 +349,7 @@ def test_simulation_is_refused_outside_sandbox_mode(services_ctx, ops) -> None: 
     live = Services(gateway=services_ctx.gateway, engine=services_ctx.engine, mode="live")
     calls: list[Any] = []
     with pytest.raises(ValidationError, match="only possible on the sandbox"):
-        collection.simulate(
+        play_customer.simulate(
             live,
             ops,
             intent_id="seti_123456",
@@ -363,7 +365,7 @@ def test_simulation_is_refused_outside_sandbox_mode(services_ctx, ops) -> None: 
 
 def _waiting_for_microdeposits(svc: Services, simulator, ops, *, kind: str) -> str:  # type: ignore[no-untyped-def]
     """A SetupIntent whose manually entered account got its microdeposits (sandbox hooks)."""
-    request = collection.create_setup_intent(
+    request = collection_requests.create_setup_intent(
         svc, ops, customer_id=_customer(svc, ops), idempotency_key=_key()
     )
     simulator.manual_entry(request.id, microdeposit_type=kind)
@@ -377,7 +379,7 @@ def test_a_wrong_descriptor_code_says_how_many_attempts_are_left_and_changes_not
     intent_id = _waiting_for_microdeposits(services_ctx, simulator, ops, kind="descriptor_code")
 
     with pytest.raises(StripeRequestError, match="9 of 10 attempts left") as caught:
-        collection.verify_microdeposits(
+        microdeposits.verify_microdeposits(
             services_ctx, ops, intent_id, descriptor_code="SM99ZZ", idempotency_key=_key()
         )
 
@@ -393,7 +395,7 @@ def test_the_right_descriptor_code_verifies_and_is_audited_once(
 ) -> None:  # type: ignore[no-untyped-def]
     intent_id = _waiting_for_microdeposits(services_ctx, simulator, ops, kind="descriptor_code")
 
-    view = collection.verify_microdeposits(
+    view = microdeposits.verify_microdeposits(
         services_ctx, ops, intent_id, descriptor_code=" sm11aa ", idempotency_key=_key()
     )
 
@@ -413,11 +415,11 @@ def test_the_same_key_twice_sends_one_verification_attempt(services_ctx, simulat
     key = _key()
     for _ in range(2):  # a double click: Stripe replays the first answer
         with pytest.raises(StripeRequestError, match="9 of 10 attempts left"):
-            collection.verify_microdeposits(
+            microdeposits.verify_microdeposits(
                 services_ctx, ops, intent_id, descriptor_code="SM99ZZ", idempotency_key=key
             )
     with pytest.raises(StripeRequestError, match="8 of 10 attempts left"):
-        collection.verify_microdeposits(
+        microdeposits.verify_microdeposits(
             services_ctx, ops, intent_id, descriptor_code="SM99ZY", idempotency_key=_key()
         )
 
@@ -429,7 +431,7 @@ def test_three_wrong_amount_pairs_end_the_verification_with_what_to_do_next(
     messages = []
     for pair in ([1, 2], [3, 4], [5, 6]):
         with pytest.raises(StripeRequestError) as caught:
-            collection.verify_microdeposits(
+            microdeposits.verify_microdeposits(
                 services_ctx, ops, intent_id, amounts=pair, idempotency_key=_key()
             )
         messages.append(str(caught.value))
@@ -456,7 +458,7 @@ def test_malformed_verification_input_is_refused_before_stripe_sees_it(
 ) -> None:  # type: ignore[no-untyped-def]
     intent_id = _waiting_for_microdeposits(services_ctx, simulator, ops, kind="descriptor_code")
     with pytest.raises(ValidationError, match=expected):
-        collection.verify_microdeposits(
+        microdeposits.verify_microdeposits(
             services_ctx,
             ops,
             intent_id,
@@ -468,7 +470,7 @@ def test_malformed_verification_input_is_refused_before_stripe_sees_it(
     assert row.outcome == "error" and row.stripe_request_id is None
     # No attempt was used up: the first wrong code still leaves 9.
     with pytest.raises(StripeRequestError, match="9 of 10"):
-        collection.verify_microdeposits(
+        microdeposits.verify_microdeposits(
             services_ctx, ops, intent_id, descriptor_code="SM99ZZ", idempotency_key=_key()
         )
 
@@ -478,7 +480,7 @@ def test_verifying_needs_the_collect_permission_and_the_refusal_is_audited(
 ) -> None:  # type: ignore[no-untyped-def]
     intent_id = _waiting_for_microdeposits(services_ctx, simulator, ops, kind="descriptor_code")
     with pytest.raises(Forbidden):
-        collection.verify_microdeposits(
+        microdeposits.verify_microdeposits(
             services_ctx, finance, intent_id, descriptor_code="SM11AA", idempotency_key=_key()
         )
     assert gateway.retrieve_setup_intent(intent_id)["status"] == "requires_action"
@@ -487,7 +489,7 @@ def test_verifying_needs_the_collect_permission_and_the_refusal_is_audited(
 
 def test_verifying_an_unknown_intent_is_a_sentence(services_ctx, ops) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(NotFound, match="no setup intent seti_doesnotexist"):
-        collection.verify_microdeposits(
+        microdeposits.verify_microdeposits(
             services_ctx,
             ops,
             "seti_doesnotexist",
@@ -500,7 +502,7 @@ def test_verifying_an_unknown_intent_is_a_sentence(services_ctx, ops) -> None:  
 
 def test_verifying_needs_an_idempotency_key(services_ctx, ops) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValidationError, match="idempotency key"):
-        collection.verify_microdeposits(
+        microdeposits.verify_microdeposits(
             services_ctx, ops, "seti_123456", descriptor_code="SM11AA", idempotency_key=" "
         )
 
@@ -508,7 +510,7 @@ def test_verifying_needs_an_idempotency_key(services_ctx, ops) -> None:  # type:
 def test_verifying_before_the_deposits_arrive_says_when_they_are_expected(
     services_ctx, simulator, gateway, ops
 ) -> None:  # type: ignore[no-untyped-def]
-    request = collection.create_setup_intent(
+    request = collection_requests.create_setup_intent(
         services_ctx, ops, customer_id=_customer(services_ctx, ops), idempotency_key=_key()
     )
     simulator.manual_entry(request.id)
@@ -516,7 +518,7 @@ def test_verifying_before_the_deposits_arrive_says_when_they_are_expected(
         "arrival_date"
     ]
     with pytest.raises(StripeRequestError, match="have not arrived yet") as caught:
-        collection.verify_microdeposits(
+        microdeposits.verify_microdeposits(
             services_ctx, ops, request.id, descriptor_code="SM11AA", idempotency_key=_key()
         )
     expected_day = datetime.fromtimestamp(arrival, UTC).strftime("%d %b %Y")
@@ -549,13 +551,13 @@ def test_each_flow_configuration_creates_a_setup_intent_fc_session_and_checkout_
         expected_version=current,
     )
     customer = _customer(services_ctx, ops)
-    si = collection.create_setup_intent(services_ctx, ops, customer_id=customer, idempotency_key=_key())
+    si = collection_requests.create_setup_intent(services_ctx, ops, customer_id=customer, idempotency_key=_key())
     assert si.permissions == saved.permissions and si.verification_method == method
-    session = collection.create_fc_session(
+    session = collection_requests.create_fc_session(
         services_ctx, ops, customer_id=customer, idempotency_key=_key()
     )
     assert session.permissions == saved.permissions
-    checkout_config = flows.FlowConfig(
+    checkout_config = flow_config.FlowConfig(
         "checkout_session",
         saved.permissions,
         saved.prefetch,
@@ -576,7 +578,7 @@ def test_a_session_for_accounts_to_debit_asks_for_checking_savings_and_payment_s
     """Endive's defaults would let the customer link credit cards and mortgages that cannot be
     debited; a session with the payment_method permission asks for what it needs (B6)."""
     customer = _customer(services_ctx, ops)
-    request = collection.create_fc_session(
+    request = collection_requests.create_fc_session(
         services_ctx, ops, customer_id=customer, idempotency_key=_key(),
         permissions=["payment_method", "balances"], prefetch=[],
     )

@@ -15,13 +15,11 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from services import debits
+from services.adapters import throttle
 from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.audit import query
 from services.auth import Actor
-from services.balances import DebitPolicy
-from services.batch import parse_debits_csv
 from services.context import Services
 from services.errors import (
     Conflict,
@@ -32,6 +30,9 @@ from services.errors import (
     StripeUnavailable,
     ValidationError,
 )
+from services.rules.debit import DebitPolicy
+from services.rules.debit_csv import parse_debits_csv
+from services.usecases import balance_history, check_batch, check_debit, debit_policy
 
 DAY = 86_400
 _names = itertools.count(1)
@@ -181,22 +182,22 @@ def audit_rows(engine: Any, action: str) -> list[AuditEntry]:
 
 
 def test_policy_defaults_until_an_admin_saves_one(engine: Any) -> None:
-    stored = debits.load_policy(engine)
+    stored = debit_policy.load_policy(engine)
     assert stored.version == 0
     assert stored.policy == DebitPolicy()
 
 
 def test_saved_policy_is_versioned_audited_and_loaded_back(engine: Any, admin: Actor) -> None:
-    first = debits.save_policy(
+    first = debit_policy.save_policy(
         engine,
         admin,
         DebitPolicy(buffer_amount=500, buffer_percent=2.5, max_age_seconds=7200),
         expected_version=0,
     )
-    second = debits.save_policy(
+    second = debit_policy.save_policy(
         engine, admin, DebitPolicy(buffer_amount=100, max_age_seconds=3600), expected_version=1
     )
-    loaded = debits.load_policy(engine)
+    loaded = debit_policy.load_policy(engine)
     assert (first.version, second.version, loaded.version) == (1, 2, 2)
     assert loaded.policy == DebitPolicy(buffer_amount=100, buffer_percent=0.0, max_age_seconds=3600)
     assert loaded.updated_by == admin.username
@@ -207,20 +208,20 @@ def test_saved_policy_is_versioned_audited_and_loaded_back(engine: Any, admin: A
 def test_saving_over_a_newer_version_is_refused_and_keeps_the_newer_one(
     engine: Any, admin: Actor
 ) -> None:
-    debits.save_policy(engine, admin, DebitPolicy(buffer_amount=1), expected_version=0)
-    debits.save_policy(engine, admin, DebitPolicy(buffer_amount=2), expected_version=1)
+    debit_policy.save_policy(engine, admin, DebitPolicy(buffer_amount=1), expected_version=0)
+    debit_policy.save_policy(engine, admin, DebitPolicy(buffer_amount=2), expected_version=1)
     with pytest.raises(Conflict, match="Someone else saved"):
-        debits.save_policy(engine, admin, DebitPolicy(buffer_amount=3), expected_version=1)
+        debit_policy.save_policy(engine, admin, DebitPolicy(buffer_amount=3), expected_version=1)
     with pytest.raises(Conflict):
-        debits.save_policy(engine, admin, DebitPolicy(buffer_amount=4), expected_version=0)
-    assert debits.load_policy(engine).policy.buffer_amount == 2
+        debit_policy.save_policy(engine, admin, DebitPolicy(buffer_amount=4), expected_version=0)
+    assert debit_policy.load_policy(engine).policy.buffer_amount == 2
     assert [r.outcome for r in audit_rows(engine, "policy.save")] == ["ok", "ok", "error", "error"]
 
 
 def test_only_admins_may_change_the_policy(engine: Any, finance: Actor) -> None:
     with pytest.raises(Forbidden):
-        debits.save_policy(engine, finance, DebitPolicy(buffer_amount=9), expected_version=0)
-    assert debits.load_policy(engine).version == 0
+        debit_policy.save_policy(engine, finance, DebitPolicy(buffer_amount=9), expected_version=0)
+    assert debit_policy.load_policy(engine).version == 0
     assert [r.outcome for r in audit_rows(engine, "policy.save")] == ["refused"]
 
 
@@ -232,7 +233,7 @@ def test_fresh_available_balance_that_covers_the_debit_is_ok(
 ) -> None:
     fca = link(gw, sim, customer(gw))
     set_balance(box, fca, available=50_000, current=60_000, age=600)
-    check = debits.check_debit(svc, finance, fca, 40_000, "usd")
+    check = check_debit.check_debit(svc, finance, fca, 40_000, "usd")
     assert check.verdict == "ok"
     assert check.final.balance == 50_000 and check.final.balance_source == "available"
     assert check.final.age_seconds is not None and 600 <= check.final.age_seconds < 700
@@ -245,11 +246,11 @@ def test_policy_buffers_turn_a_just_covered_debit_insufficient(
 ) -> None:
     fca = link(gw, sim, customer(gw))
     set_balance(box, fca, available=10_300, current=10_300)
-    assert debits.check_debit(svc, finance, fca, 10_000, "usd").verdict == "ok"
-    debits.save_policy(
+    assert check_debit.check_debit(svc, finance, fca, 10_000, "usd").verdict == "ok"
+    debit_policy.save_policy(
         svc.engine, admin, DebitPolicy(buffer_amount=200, buffer_percent=2.0), expected_version=0
     )
-    check = debits.check_debit(svc, finance, fca, 10_000, "usd")
+    check = check_debit.check_debit(svc, finance, fca, 10_000, "usd")
     assert check.verdict == "insufficient"
     assert check.final.required == 10_400 and check.final.shortfall == 100
     assert any("short" in r for r in check.final.reasons)
@@ -260,7 +261,7 @@ def test_current_balance_is_used_when_the_bank_gives_no_available_figure(
 ) -> None:
     fca = link(gw, sim, customer(gw))
     set_balance(box, fca, available=None, current=5_000)
-    check = debits.check_debit(svc, finance, fca, 6_000, "usd")
+    check = check_debit.check_debit(svc, finance, fca, 6_000, "usd")
     assert check.verdict == "insufficient"
     assert check.final.balance_source == "current"
 
@@ -277,7 +278,7 @@ def test_payment_method_and_payment_intent_lead_to_their_linked_account(
         idempotency_key=None,
     )  # fmt: skip
     for target in (pm, pi["id"], si):
-        check = debits.check_debit(svc, finance, target, 15_000, "usd")
+        check = check_debit.check_debit(svc, finance, target, 15_000, "usd")
         assert check.account is not None and check.account.id == fca, target
         assert check.verdict == "ok"
 
@@ -286,7 +287,7 @@ def test_manually_entered_payment_method_is_unavailable(
     svc: Services, gw: Any, sim: Any, finance: Actor
 ) -> None:
     pm = manual_pm(gw, sim, customer(gw))
-    check = debits.check_debit(svc, finance, pm, 1_000, "usd")
+    check = check_debit.check_debit(svc, finance, pm, 1_000, "usd")
     assert check.verdict == "unavailable"
     assert check.account is None
     assert "manually" in check.final.reasons[0]
@@ -304,7 +305,7 @@ def test_customer_check_uses_the_freshest_eligible_account_and_says_so(
     set_balance(box, fresher, available=8_000, current=8_000, age=60)
     set_balance(box, inactive, available=99_000, current=99_000, age=10)
     sim.deactivate_account(inactive)
-    check = debits.check_debit(svc, finance, cus, 10_000, "usd")
+    check = check_debit.check_debit(svc, finance, cus, 10_000, "usd")
     assert check.account is not None and check.account.id == fresher
     assert check.verdict == "insufficient"
     assert "freshest" in check.note and "3 other" in check.note
@@ -314,7 +315,7 @@ def test_customer_check_uses_the_freshest_eligible_account_and_says_so(
 def test_customer_without_linked_accounts_is_unavailable(
     svc: Services, gw: Any, finance: Actor
 ) -> None:
-    check = debits.check_debit(svc, finance, customer(gw), 1_000, "usd")
+    check = check_debit.check_debit(svc, finance, customer(gw), 1_000, "usd")
     assert check.verdict == "unavailable"
     assert "no linked bank accounts" in check.final.reasons[0]
 
@@ -345,7 +346,7 @@ def test_accounts_without_a_usable_balance_are_unavailable_with_the_reason(
         gw.disconnect_account(fca, idempotency_key=None)
     if setup == "credit":
         account_field(box, fca, "category", "credit")
-    check = debits.check_debit(svc, finance, fca, 1_000, "usd")
+    check = check_debit.check_debit(svc, finance, fca, 1_000, "usd")
     assert check.verdict == "unavailable"
     assert expected in " ".join(check.final.reasons)
 
@@ -356,7 +357,7 @@ def test_an_inactive_account_with_a_fresh_balance_is_judged_and_not_refreshed(
     fca = link(gw, sim, customer(gw))
     set_balance(box, fca, available=99_000, current=99_000, age=60)
     sim.deactivate_account(fca)
-    check = debits.check_debit(svc, finance, fca, 1_000, "usd", refresh_stale=True)
+    check = check_debit.check_debit(svc, finance, fca, 1_000, "usd", refresh_stale=True)
     assert check.verdict == "ok" and check.refresh is None
     assert "inactive, so this balance can no longer be refreshed" in " ".join(check.final.reasons)
     assert gw.retrieve_account(fca)["status"] == "inactive"
@@ -367,14 +368,14 @@ def test_stale_balance_is_refreshed_when_asked_and_re_evaluated(
 ) -> None:
     fca = link(gw, sim, customer(gw))
     set_balance(box, fca, available=500_000, current=500_000, age=2 * DAY)
-    check = debits.check_debit(svc, finance, fca, 10_000, "usd", refresh_stale=True)
+    check = check_debit.check_debit(svc, finance, fca, 10_000, "usd", refresh_stale=True)
     assert check.before.verdict == "stale" and check.before.can_refresh_now
     assert check.refresh is not None and check.refresh.status == "succeeded"
     assert check.after is not None and check.after.verdict == "ok"
     assert check.after.age_seconds is not None and check.after.age_seconds < 60
     refreshes = audit_rows(svc.engine, "account.refresh")
     assert [(r.target, r.outcome) for r in refreshes] == [(fca, "ok")]
-    history = debits.balance_history(svc.engine, fca)
+    history = balance_history.balance_history(svc.engine, fca)
     assert len(history) == 2 and history["as_of"].is_monotonic_increasing
 
 
@@ -383,7 +384,7 @@ def test_refresh_can_reveal_that_a_stale_balance_is_now_insufficient(
 ) -> None:
     fca = link(gw, sim, customer(gw))
     set_balance(box, fca, available=5_000, current=5_000, age=3 * DAY)
-    check = debits.check_debit(svc, finance, fca, 9_000, "usd", refresh_stale=True)
+    check = check_debit.check_debit(svc, finance, fca, 9_000, "usd", refresh_stale=True)
     assert check.before.verdict == "stale"
     assert check.after is not None and check.after.verdict == "insufficient"
 
@@ -393,7 +394,7 @@ def test_a_refresh_the_bank_fails_leaves_the_balance_stale_and_says_so(
 ) -> None:
     fca = link(gw, sim, customer(gw), institution="Refresh Errors Bank")
     set_balance(box, fca, available=500_000, current=500_000, age=2 * DAY)
-    check = debits.check_debit(svc, finance, fca, 10_000, "usd", refresh_stale=True)
+    check = check_debit.check_debit(svc, finance, fca, 10_000, "usd", refresh_stale=True)
     assert check.refresh is not None and check.refresh.status == "failed"
     assert "could not refresh" in check.refresh.message
     assert check.after is not None and check.after.verdict == "stale"
@@ -433,7 +434,7 @@ def test_a_refresh_stripe_fails_to_start_keeps_the_stale_verdict_and_says_why(
         mode=svc.mode,
         now=svc.now,
     )
-    check = debits.check_debit(failing, finance, fca, 10_000, "usd", refresh_stale=True)
+    check = check_debit.check_debit(failing, finance, fca, 10_000, "usd", refresh_stale=True)
     assert check.verdict == "stale" and check.after is None
     assert check.refresh is not None and not check.refresh.requested
     assert check.refresh.message == f"Stripe did not start the refresh: {error}"
@@ -454,7 +455,7 @@ def test_a_bad_api_key_during_a_refresh_is_not_hidden_behind_a_stale_verdict(
         now=svc.now,
     )
     with pytest.raises(StripeAuthError):
-        debits.check_debit(failing, finance, fca, 10_000, "usd", refresh_stale=True)
+        check_debit.check_debit(failing, finance, fca, 10_000, "usd", refresh_stale=True)
 
 
 class RecordsRefreshKeys:
@@ -484,7 +485,7 @@ def test_a_single_check_refresh_is_sent_with_an_idempotency_key_and_audited_once
     fca = link(gw, sim, customer(gw))
     set_balance(box, fca, available=500_000, current=500_000, age=2 * DAY)
     wrapped, recorder = _recording(svc, gw)
-    debits.check_debit(wrapped, finance, fca, 10_000, "usd", refresh_stale=True)
+    check_debit.check_debit(wrapped, finance, fca, 10_000, "usd", refresh_stale=True)
     [(account_id, key)] = recorder.refresh_keys
     assert account_id == fca and key
     [row] = audit_rows(svc.engine, "account.refresh")
@@ -500,7 +501,7 @@ def test_a_batch_refreshes_each_account_once_with_its_own_idempotency_key_and_on
     text = f"id,amount\n{first},10.00\n{first},20.00\n{second},30.00\n{first},5.00\n"
     planned, bad = parse_debits_csv(text)
     wrapped, recorder = _recording(svc, gw)
-    debits.run_batch(wrapped, finance, planned, refresh_stale=True, row_errors=bad)
+    check_batch.run_batch(wrapped, finance, planned, refresh_stale=True, row_errors=bad)
     keys = dict(recorder.refresh_keys)
     assert len(recorder.refresh_keys) == 2 and set(keys) == {first, second}
     assert all(keys.values()) and keys[first] != keys[second]
@@ -513,7 +514,7 @@ def test_stale_balance_is_not_refreshed_unless_asked(
 ) -> None:
     fca = link(gw, sim, customer(gw))
     set_balance(box, fca, available=500_000, current=500_000, age=2 * DAY)
-    check = debits.check_debit(svc, finance, fca, 10_000, "usd")
+    check = check_debit.check_debit(svc, finance, fca, 10_000, "usd")
     assert check.verdict == "stale" and check.final.can_refresh_now
     assert check.after is None and audit_rows(svc.engine, "account.refresh") == []
     assert gw.retrieve_account(fca)["balance_refresh"]["status"] == "succeeded"
@@ -525,12 +526,12 @@ def test_when_a_refresh_is_not_yet_allowed_the_check_says_until_when(
     fca = link(gw, sim, customer(gw))
     set_balance(box, fca, available=500_000, current=500_000, age=2 * DAY, next_refresh_in=3_600)
     allowed_at = gw.retrieve_account(fca)["balance_refresh"]["next_refresh_available_at"]
-    blocked = debits.check_debit(svc, finance, fca, 10_000, "usd", refresh_stale=True)
+    blocked = check_debit.check_debit(svc, finance, fca, 10_000, "usd", refresh_stale=True)
     assert blocked.verdict == "stale" and blocked.after is None
     assert not blocked.final.can_refresh_now and blocked.final.refreshable_at == allowed_at
     assert any("allows the next balance refresh from" in r for r in blocked.final.reasons)
     sim.advance_clock(3_601)
-    later = debits.check_debit(svc, finance, fca, 10_000, "usd", refresh_stale=True)
+    later = check_debit.check_debit(svc, finance, fca, 10_000, "usd", refresh_stale=True)
     assert later.after is not None and later.after.verdict == "ok"
 
 
@@ -539,13 +540,13 @@ def test_bad_input_is_refused_with_a_sentence(
 ) -> None:
     fca = link(gw, sim, customer(gw))
     with pytest.raises(ValidationError, match="not an ID"):
-        debits.check_debit(svc, finance, "hello", 1_000, "usd")
+        check_debit.check_debit(svc, finance, "hello", 1_000, "usd")
     with pytest.raises(NotFound):
-        debits.check_debit(svc, finance, "fca_doesnotexist123", 1_000, "usd")
+        check_debit.check_debit(svc, finance, "fca_doesnotexist123", 1_000, "usd")
     with pytest.raises(ValidationError, match="greater than zero"):
-        debits.check_debit(svc, finance, fca, 0, "usd")
+        check_debit.check_debit(svc, finance, fca, 0, "usd")
     with pytest.raises(ValidationError, match="currency"):
-        debits.check_debit(svc, finance, fca, 100, "dollars")
+        check_debit.check_debit(svc, finance, fca, 100, "dollars")
 
 
 def test_roles_without_balance_checks_are_refused(
@@ -554,9 +555,9 @@ def test_roles_without_balance_checks_are_refused(
     fca = link(gw, sim, customer(gw))
     for actor in (ops, manager):
         with pytest.raises(Forbidden):
-            debits.check_debit(svc, actor, fca, 1_000, "usd")
+            check_debit.check_debit(svc, actor, fca, 1_000, "usd")
         with pytest.raises(Forbidden):
-            debits.run_batch(svc, actor, [], refresh_stale=False)
+            check_batch.run_batch(svc, actor, [], refresh_stale=False)
 
 
 # --- batches -----------------------------------------------------------------------------
@@ -585,7 +586,7 @@ def test_batch_checks_good_rows_and_reports_bad_ones_per_row(
     )
     planned, bad = parse_debits_csv(text)
     progress: list[tuple[int, int, str]] = []
-    result = debits.run_batch(
+    result = check_batch.run_batch(
         svc, finance, planned, refresh_stale=False, row_errors=bad,
         progress=lambda d, t, m: progress.append((d, t, m)),
     )  # fmt: skip
@@ -617,7 +618,7 @@ def test_batch_fetches_each_account_once(
     set_balance(box, fca, available=100_000, current=100_000)
     rows = [f"{fca},1.00", f"{fca},2.00", f"{pm},3.00", f"{pm},4.00", f"{fca},5.00"]
     planned, _ = parse_debits_csv("id,amount\n" + "\n".join(rows))
-    result = debits.run_batch(svc, finance, planned, refresh_stale=False)
+    result = check_batch.run_batch(svc, finance, planned, refresh_stale=False)
     assert result.requests == 2  # the account once, the payment method once
     assert {r.account_id for r in result.rows} == {fca}
     assert all(r.verdict == "ok" for r in result.rows)
@@ -636,14 +637,14 @@ def test_batch_refreshes_only_stale_balances_that_may_be_refreshed(
     set_balance(box, fresh, available=900_000, current=900_000, age=60)
     csv_text = f"id,amount\n{allowed},10.00\n{allowed},20.00\n{throttled},10.00\n{fresh},10.00\n"
     planned, _ = parse_debits_csv(csv_text)
-    result = debits.run_batch(svc, finance, planned, refresh_stale=True, clock=FakeClock())
+    result = check_batch.run_batch(svc, finance, planned, refresh_stale=True, clock=FakeClock())
     assert result.refreshed == [allowed]
     verdicts = [(r.account_id, r.verdict, r.refreshed) for r in result.rows]
     assert verdicts == [
         (allowed, "ok", True), (allowed, "ok", True), (throttled, "stale", False), (fresh, "ok", False),
     ]  # fmt: skip
     assert "allows the next balance refresh from" in " ".join(result.rows[2].reasons)
-    assert len(debits.balance_history(svc.engine, allowed)) == 2
+    assert len(balance_history.balance_history(svc.engine, allowed)) == 2
 
 
 def test_batch_stays_under_the_request_rate(
@@ -654,9 +655,9 @@ def test_batch_stays_under_the_request_rate(
         set_balance(box, fca, available=10_000, current=10_000, age=2 * DAY)
     planned, _ = parse_debits_csv("id,amount\n" + "\n".join(f"{a},1.00" for a in accounts))
     clock = FakeClock()
-    limiter = debits.TokenBucket(5, clock=clock)
+    limiter = throttle.TokenBucket(5, clock=clock)
     before = box.state._request_count
-    result = debits.run_batch(svc, finance, planned, refresh_stale=True, limiter=limiter)
+    result = check_batch.run_batch(svc, finance, planned, refresh_stale=True, limiter=limiter)
     sent = box.state._request_count - before
     assert sent == result.requests == len(limiter.acquired) >= 2 * len(accounts)
     times = limiter.acquired
@@ -674,7 +675,7 @@ def test_batch_backs_off_and_retries_when_rate_limited(
     planned, _ = parse_debits_csv(f"id,amount\n{fca},1.00\n")
     clock = FakeClock()
     sim.force_faults("429", count=2)
-    result = debits.run_batch(svc, finance, planned, refresh_stale=False, clock=clock)
+    result = check_batch.run_batch(svc, finance, planned, refresh_stale=False, clock=clock)
     assert result.rate_limited == 2
     assert result.rows[0].verdict == "ok"
     # Exponential with jitter (changed on purpose from exact 0.5 s, 1 s): between half and all
@@ -690,7 +691,7 @@ def test_batch_result_downloads_in_major_units(
     fca = link(gw, sim, customer(gw))
     set_balance(box, fca, available=12_345, current=12_345)
     planned, bad = parse_debits_csv(f"id,amount,reference\n{fca},200.5,rent\nnope,1,x\n")
-    result = debits.run_batch(svc, finance, planned, refresh_stale=False, row_errors=bad)
+    result = check_batch.run_batch(svc, finance, planned, refresh_stale=False, row_errors=bad)
     lines = result.to_csv().splitlines()
     assert lines[0].startswith("row,id,reference,amount,currency,verdict,balance")
     assert lines[1].startswith(f"2,{fca},rent,200.50,usd,insufficient,123.45,available,")
@@ -708,7 +709,7 @@ def test_batch_result_defuses_formulas_in_text_but_keeps_negative_money_numeric(
     planned, _ = parse_debits_csv(
         f'id,amount,reference\n{fca},5.00,"=HYPERLINK(""http://evil"")"\n'
     )
-    result = debits.run_batch(svc, finance, planned, refresh_stale=False)
+    result = check_batch.run_batch(svc, finance, planned, refresh_stale=False)
     [row] = list(csv.DictReader(io.StringIO(result.to_csv())))
     assert row["reference"] == '\'=HYPERLINK("http://evil")'
     assert row["verdict"] == "insufficient" and row["balance"] == "-12.50"
@@ -720,13 +721,13 @@ def test_balance_history_keeps_every_balance_seen_once(
     fca = link(gw, sim, customer(gw))
     for age, amount in ((3 * DAY, 1_000), (2 * DAY, 2_000), (DAY // 2, 3_000)):
         set_balance(box, fca, available=amount, current=amount + 1, age=age)
-        debits.check_debit(svc, finance, fca, 100, "usd")
-        debits.check_debit(svc, finance, fca, 100, "usd")  # seen twice, kept once
-    history = debits.balance_history(svc.engine, fca)
+        check_debit.check_debit(svc, finance, fca, 100, "usd")
+        check_debit.check_debit(svc, finance, fca, 100, "usd")  # seen twice, kept once
+    history = balance_history.balance_history(svc.engine, fca)
     assert list(history["available"]) == [1_000, 2_000, 3_000]
     assert list(history["current"]) == [1_001, 2_001, 3_001]
     assert history["as_of"].is_monotonic_increasing
-    assert debits.balance_history(svc.engine, "fca_never_seen").empty
+    assert balance_history.balance_history(svc.engine, "fca_never_seen").empty
 
 
 # --- the rate limiter on its own -----------------------------------------------------------
@@ -734,7 +735,7 @@ def test_balance_history_keeps_every_balance_seen_once(
 
 def test_token_bucket_spaces_requests_evenly() -> None:
     clock = FakeClock()
-    bucket = debits.TokenBucket(4, clock=clock)
+    bucket = throttle.TokenBucket(4, clock=clock)
     for _ in range(9):
         bucket.acquire()
     gaps = [b - a for a, b in itertools.pairwise(bucket.acquired)]
@@ -743,7 +744,7 @@ def test_token_bucket_spaces_requests_evenly() -> None:
 
 def test_token_bucket_allows_a_burst_then_the_rate() -> None:
     clock = FakeClock()
-    bucket = debits.TokenBucket(10, burst=3, clock=clock)
+    bucket = throttle.TokenBucket(10, burst=3, clock=clock)
     for _ in range(5):
         bucket.acquire()
     assert bucket.acquired[:3] == [1_000.0] * 3
@@ -756,6 +757,6 @@ def test_audit_of_a_batch_is_visible_to_admins(
     fca = link(gw, sim, customer(gw))
     set_balance(box, fca, available=10_000, current=10_000)
     planned, _ = parse_debits_csv(f"id,amount\n{fca},1.00\n")
-    debits.run_batch(svc, finance, planned, refresh_stale=False)
+    check_batch.run_batch(svc, finance, planned, refresh_stale=False)
     page = query(svc.engine, actor=admin, actions=["balances.batch_check"])
     assert page.total == 1 and page.rows[0].actor == finance.username

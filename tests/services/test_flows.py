@@ -13,11 +13,14 @@ from urllib.parse import parse_qsl, quote
 import pytest
 from sqlalchemy.engine import Engine
 
-from services import audit, flows
+from services import audit
 from services.adapters import flow_requests
 from services.adapters.stripe_api import API_VERSION
 from services.auth import Actor
 from services.errors import Conflict, Forbidden, NotFound, ValidationError
+from services.rules import flow_config
+from services.usecases import edit_flows as flows
+from tests.stripe_stub import form_body
 
 ANN = Actor(username="ann", role="admin", name="Ann")
 BOB = Actor(username="bob", role="admin", name="Bob")
@@ -25,7 +28,7 @@ BOB = Actor(username="bob", role="admin", name="Bob")
 
 def save(
     engine: Engine, actor: Actor, flow: str, *, expected: int, **changes: Any
-) -> flows.FlowConfig:
+) -> flow_config.FlowConfig:
     values: dict[str, Any] = {
         "permissions": ["payment_method"],
         "prefetch": [],
@@ -42,20 +45,20 @@ def audit_rows(engine: Engine, action: str) -> list[Any]:
 # -- validation -------------------------------------------------------------------------------------
 
 
-def check(flow: str = "setup_intent", **kw: Any) -> flows.ValidationResult:
+def check(flow: str = "setup_intent", **kw: Any) -> flow_config.ValidationResult:
     args: dict[str, Any] = {
         "permissions": ["payment_method"],
         "prefetch": [],
         "verification_method": "automatic",
     }
     args.update(kw)
-    return flows.validate(flow, **args)
+    return flow_config.validate(flow, **args)
 
 
 def test_the_default_configuration_is_valid_for_every_flow() -> None:
-    for flow in flows.FLOWS:
-        config = flows.default_config(flow)
-        result = flows.validate(
+    for flow in flow_config.FLOWS:
+        config = flow_config.default_config(flow)
+        result = flow_config.validate(
             flow,
             permissions=config.permissions,
             prefetch=config.prefetch,
@@ -96,7 +99,7 @@ def test_checkout_refuses_microdeposits_and_says_what_it_accepts() -> None:
         "Checkout Session does not support microdeposits verification; Stripe accepts only "
         "automatic or instant there.",
     )
-    for flow in set(flows.FLOWS) - {"checkout_session"}:
+    for flow in set(flow_config.FLOWS) - {"checkout_session"}:
         assert check(flow, verification_method="microdeposits").ok, flow
 
 
@@ -124,7 +127,7 @@ def test_every_problem_is_reported_at_once() -> None:
 def test_unknown_flow_is_an_error_not_an_exception() -> None:
     assert "Unknown flow 'fax'" in check("fax").errors[0]
     with pytest.raises(ValidationError):
-        flows.default_config("fax")
+        flow_config.default_config("fax")
 
 
 # -- storage ----------------------------------------------------------------------------------------
@@ -138,7 +141,7 @@ def test_a_flow_never_saved_loads_stripe_defaults_as_version_zero(engine: Engine
         "automatic",
     )
     assert config.version == 0 and config.updated_by is None
-    assert set(flows.load_all(engine)) == set(flows.FLOWS)
+    assert set(flows.load_all(engine)) == set(flow_config.FLOWS)
     assert flows.history(engine, "invoice") == []
 
 
@@ -307,7 +310,7 @@ def test_diff_lists_added_and_removed_items_and_changed_scalars() -> None:
         "prefetch": ["balances"],
         "verification_method": "instant",
     }
-    lines = {line.field: line for line in flows.diff(a, b)}
+    lines = {line.field: line for line in flow_config.diff(a, b)}
     assert set(lines) == {"permissions", "verification_method"}
     assert (lines["permissions"].added, lines["permissions"].removed) == (
         ("ownership",),
@@ -315,12 +318,12 @@ def test_diff_lists_added_and_removed_items_and_changed_scalars() -> None:
     )
     assert lines["permissions"].describe() == "permissions: +ownership −balances"
     assert lines["verification_method"].describe() == "verification_method: automatic → instant"
-    assert flows.diff(a, a) == []
+    assert flow_config.diff(a, a) == []
 
 
 # -- Stripe params and previews ------------------------------------------------------------------------
 
-RICH = flows.FlowConfig(
+RICH = flow_config.FlowConfig(
     flow="setup_intent",
     permissions=("balances", "ownership", "payment_method"),
     prefetch=("balances",),
@@ -328,8 +331,8 @@ RICH = flows.FlowConfig(
 )
 
 
-def with_flow(config: flows.FlowConfig, flow: str) -> flows.FlowConfig:
-    return flows.FlowConfig(flow, config.permissions, config.prefetch, config.verification_method)
+def with_flow(config: flow_config.FlowConfig, flow: str) -> flow_config.FlowConfig:
+    return flow_config.FlowConfig(flow, config.permissions, config.prefetch, config.verification_method)
 
 
 def test_setup_intent_params_use_payment_method_options_and_omit_empty_prefetch() -> None:
@@ -345,7 +348,7 @@ def test_setup_intent_params_use_payment_method_options_and_omit_empty_prefetch(
             }
         },
     }
-    plain = flow_requests.fragment(flows.default_config("setup_intent"))
+    plain = flow_requests.fragment(flow_config.default_config("setup_intent"))
     assert (
         "prefetch"
         not in plain["payment_method_options"]["us_bank_account"]["financial_connections"]
@@ -386,7 +389,7 @@ def test_subscription_preview_keeps_its_own_payment_settings_next_to_the_flow_op
 
 
 def test_every_flow_previews_its_own_create_endpoint() -> None:
-    paths = {flow: flow_requests.preview_request(flows.default_config(flow))[1] for flow in flows.FLOWS}
+    paths = {flow: flow_requests.preview_request(flow_config.default_config(flow))[1] for flow in flow_config.FLOWS}
     assert paths == {
         "payment_intent": "/v1/payment_intents",
         "setup_intent": "/v1/setup_intents",
@@ -429,7 +432,7 @@ def test_preview_params_create_an_object_whose_bank_options_equal_the_config(
 
 def test_the_sandbox_refuses_what_validation_refuses(gateway: Any) -> None:
     """Our rule for Checkout mirrors Stripe's: microdeposits there is rejected by the API too."""
-    config = flows.FlowConfig("checkout_session", ("payment_method",), (), "microdeposits")
+    config = flow_config.FlowConfig("checkout_session", ("payment_method",), (), "microdeposits")
     _m, path, params = flow_requests.preview_request(config, customer=first_customer(gateway))
     with pytest.raises(Exception) as err:
         create_on_sandbox(gateway, path, params)
@@ -515,18 +518,18 @@ def test_the_curl_body_creates_the_same_setup_intent_on_the_sandbox(
     ] == list(RICH.permissions)
 
 
-@pytest.mark.parametrize("flow", flows.FLOWS)
+@pytest.mark.parametrize("flow", flow_config.FLOWS)
 def test_every_flow_preview_passes_the_pinned_types_of_its_endpoint(flow: str) -> None:
     """What the page shows (and the product sends) is accepted by the type-derived validation,
     also for Invoice and Subscription, which the sandbox does not serve (preview-only spec)."""
     from sandbox.core import parse_params
     from sandbox.spec.params import check_request
 
-    for config in (with_flow(RICH, flow), flows.default_config(flow)):
+    for config in (with_flow(RICH, flow), flow_config.default_config(flow)):
         method, path, params = flow_requests.preview_request(config, customer="cus_42")
         served = path not in ("/v1/invoices", "/v1/subscriptions")
-        wire = parse_params(flow_requests.form_body(params))
+        wire = parse_params(form_body(params))
         assert check_request(method, path, wire, served=served) is None, (flow, params)
     broken = dict(params, payment_method_types=["us_bank_account"])
-    refusal = check_request(method, path, parse_params(flow_requests.form_body(broken)), served=served)
+    refusal = check_request(method, path, parse_params(form_body(broken)), served=served)
     assert refusal is not None and refusal.param == "payment_method_types"

@@ -13,7 +13,7 @@ from services.errors import (
     StripeUnavailable,
     ValidationError,
 )
-from services.lookup import resolve
+from services.usecases.resolve_account import resolve
 from tests.conftest import quick_backoff
 
 
@@ -159,7 +159,7 @@ def test_every_call_sends_the_pinned_stripe_version_header() -> None:
 def test_a_deleted_customer_is_found_as_deleted_not_as_a_customer(gateway, services_ctx, finance) -> None:  # type: ignore[no-untyped-def]
     """Stripe answers a deleted customer with 200 {id, object, deleted: true} (§2.9); lookup and
     the pre-debit check say it was deleted instead of treating it as a customer without accounts."""
-    from services import debits
+    from services.usecases import check_debit
     customer = gateway.create_customer({"email": "gone@example.com"}, idempotency_key=None)
     gateway.v1.customers.delete(customer["id"])
     assert gateway.retrieve_customer(customer["id"]) == {
@@ -168,4 +168,4 @@ def test_a_deleted_customer_is_found_as_deleted_not_as_a_customer(gateway, servi
     with pytest.raises(NotFound, match="was deleted in Stripe"):
         resolve(gateway, customer["id"])
     with pytest.raises(NotFound, match="was deleted in Stripe"):
-        debits.check_debit(services_ctx, finance, customer["id"], 1_000, "usd")
+        check_debit.check_debit(services_ctx, finance, customer["id"], 1_000, "usd")

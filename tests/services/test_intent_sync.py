@@ -9,11 +9,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from services import collection, intent_sync
 from services.adapters.models import AuditEntry, IntentRecord, SyncState
 from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import Forbidden, StripeUnavailable, ValidationError
+from services.usecases import (
+    collect_customers,
+    collection_requests,
+    conversion_report,
+    sync_intents,
+)
 
 
 @pytest.fixture
@@ -29,22 +34,22 @@ def _rows(engine) -> dict[str, tuple[str, int | None, str | None]]:  # type: ign
 
 def _new_intent(svc: Services, ops) -> str:  # type: ignore[no-untyped-def]
     email = f"sync-{secrets.token_hex(4)}@example.com"
-    customer = collection.create_customer(svc, ops, email=email, idempotency_key=email).id
-    return collection.create_setup_intent(
+    customer = collect_customers.create_customer(svc, ops, email=email, idempotency_key=email).id
+    return collection_requests.create_setup_intent(
         svc, ops, customer_id=customer, idempotency_key=f"si-{email}"
     ).id
 
 
 def _automatic_row(engine) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    frame = intent_sync.conversion(engine, now=int(time.time()), flows=["setup_intent"])
+    frame = conversion_report.conversion(engine, now=int(time.time()), flows=["setup_intent"])
     [row] = frame[frame["verification_method"] == "automatic"].to_dict("records")
     return {name: int(row[name]) for name in ("started", "succeeded", "linked_instantly")}
 
 
 def test_running_the_sync_twice_leaves_the_same_rows(svc, manager) -> None:  # type: ignore[no-untyped-def]
-    first = intent_sync.sync_intents(svc, manager)
+    first = sync_intents.sync_intents(svc, manager)
     rows_after_first = _rows(svc.engine)
-    second = intent_sync.sync_intents(svc, manager)
+    second = sync_intents.sync_intents(svc, manager)
 
     assert first.full and not second.full
     assert first.inserted == first.fetched == len(rows_after_first) > 0
@@ -61,12 +66,12 @@ def test_running_the_sync_twice_leaves_the_same_rows(svc, manager) -> None:  # t
 def test_incremental_sync_picks_up_a_status_change_and_its_success_time(
     svc, simulator, ops, manager
 ) -> None:  # type: ignore[no-untyped-def]
-    intent_sync.sync_intents(svc, manager)
+    sync_intents.sync_intents(svc, manager)
     intent_id = _new_intent(svc, ops)
     assert _rows(svc.engine)[intent_id][0] == "requires_payment_method"
 
     simulator.link_bank(intent_id, institution="Test Institution")
-    result = intent_sync.sync_intents(svc, manager)
+    result = sync_intents.sync_intents(svc, manager)
 
     status, succeeded_at, flow = _rows(svc.engine)[intent_id]
     assert not result.full and result.updated >= 1
@@ -78,7 +83,7 @@ def test_a_status_change_older_than_the_window_is_found_through_its_event(
     svc, gateway, simulator, ops, manager
 ) -> None:  # type: ignore[no-untyped-def]
     intent_id = _new_intent(svc, ops)
-    intent_sync.sync_intents(svc, manager)
+    sync_intents.sync_intents(svc, manager)
     created = gateway.retrieve_setup_intent(intent_id)["created"]
     # The cursor has moved past this intent's creation (as it would weeks later); the link
     # happens after the cursor, so only its event can tell the sync about it.
@@ -89,18 +94,18 @@ def test_a_status_change_older_than_the_window_is_found_through_its_event(
     simulator.advance_clock(5)
     simulator.link_bank(intent_id, institution="Test Institution")
 
-    intent_sync.sync_intents(svc, manager)
+    sync_intents.sync_intents(svc, manager)
 
     assert _rows(svc.engine)[intent_id][0] == "succeeded"
 
 
 def test_the_funnel_counts_a_newly_succeeded_intent(svc, simulator, ops, manager) -> None:  # type: ignore[no-untyped-def]
-    intent_sync.sync_intents(svc, manager)
+    sync_intents.sync_intents(svc, manager)
     before = _automatic_row(svc.engine)
     intent_id = _new_intent(svc, ops)
     simulator.link_bank(intent_id, institution="Test Institution")
 
-    intent_sync.sync_intents(svc, manager)
+    sync_intents.sync_intents(svc, manager)
     after = _automatic_row(svc.engine)
 
     assert after["started"] == before["started"] + 1
@@ -109,33 +114,33 @@ def test_the_funnel_counts_a_newly_succeeded_intent(svc, simulator, ops, manager
 
 
 def test_conversion_filters_by_flow_method_and_dates_in_sql(svc, manager) -> None:  # type: ignore[no-untyped-def]
-    intent_sync.sync_intents(svc, manager)
+    sync_intents.sync_intents(svc, manager)
     now = int(time.time())
-    everything = intent_sync.conversion(svc.engine, now=now)
-    only_micro = intent_sync.conversion(svc.engine, now=now, methods=["microdeposits"])
+    everything = conversion_report.conversion(svc.engine, now=now)
+    only_micro = conversion_report.conversion(svc.engine, now=now, methods=["microdeposits"])
     future = datetime.now(UTC).date() + timedelta(days=30)
-    nothing = intent_sync.conversion(svc.engine, now=now, start=future)
+    nothing = conversion_report.conversion(svc.engine, now=now, start=future)
 
     total = int(everything["started"].sum())
-    assert total == intent_sync.store_info(svc.engine).intents
+    assert total == conversion_report.store_info(svc.engine).intents
     assert list(only_micro["verification_method"]) == ["microdeposits"]
     micro = everything.set_index("verification_method")["started"]["microdeposits"]
     assert int(only_micro["started"].sum()) == int(micro)
     assert int(nothing["started"].sum()) == 0
-    weekly = intent_sync.conversion(svc.engine, now=now, by="week")
+    weekly = conversion_report.conversion(svc.engine, now=now, by="week")
     assert int(weekly["started"].sum()) == total
 
 
 def test_conversion_refuses_an_end_before_the_start(svc) -> None:  # type: ignore[no-untyped-def]
     today = datetime.now(UTC).date()
     with pytest.raises(ValidationError, match="end date"):
-        intent_sync.conversion(svc.engine, now=0, start=today, end=today - timedelta(days=1))
+        conversion_report.conversion(svc.engine, now=0, start=today, end=today - timedelta(days=1))
 
 
 def test_the_outcomes_table_names_each_intents_flow_and_status(svc, ops, manager) -> None:  # type: ignore[no-untyped-def]
     intent_id = _new_intent(svc, ops)
-    intent_sync.sync_intents(svc, manager)
-    frame = intent_sync.outcomes(svc.engine, now=int(time.time()), flows=["setup_intent"])
+    sync_intents.sync_intents(svc, manager)
+    frame = conversion_report.outcomes(svc.engine, now=int(time.time()), flows=["setup_intent"])
     row = frame.set_index("id").loc[intent_id]
     assert row["flow"] == "setup_intent" and row["status"] == "requires_payment_method"
     assert row["stage"] == "pending"
@@ -150,8 +155,8 @@ def _sync_audits(engine) -> list[AuditEntry]:  # type: ignore[no-untyped-def]
 
 def test_finance_may_not_sync_intents(svc, finance) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(Forbidden):
-        intent_sync.sync_intents(svc, finance)
-    assert intent_sync.store_info(svc.engine).intents == 0
+        sync_intents.sync_intents(svc, finance)
+    assert conversion_report.store_info(svc.engine).intents == 0
     assert [(a.actor, a.outcome) for a in _sync_audits(svc.engine)] == [
         (finance.username, "refused")
     ]
@@ -160,15 +165,15 @@ def test_finance_may_not_sync_intents(svc, finance) -> None:  # type: ignore[no-
 def test_a_sync_stripe_fails_leaves_the_store_and_cursor_as_they_were_and_one_error_row(  # type: ignore[no-untyped-def]
     svc, simulator, sandbox_handle, manager
 ) -> None:
-    intent_sync.sync_intents(svc, manager)
-    before = intent_sync.store_info(svc.engine)
+    sync_intents.sync_intents(svc, manager)
+    before = conversion_report.store_info(svc.engine)
     simulator.force_faults("500", count=5)
     try:
         with pytest.raises(StripeUnavailable):
-            intent_sync.sync_intents(svc, manager)
+            sync_intents.sync_intents(svc, manager)
     finally:
         sandbox_handle.state.clear_faults()  # the session sandbox is shared with other tests
-    after = intent_sync.store_info(svc.engine)
+    after = conversion_report.store_info(svc.engine)
     assert (after.intents, after.cursor, after.last_finished_at) == (
         before.intents,
         before.cursor,
@@ -189,13 +194,13 @@ def test_intents_paid_by_card_or_link_are_stored_and_counted_apart(
             for i in [*state.find("payment_intent"), *state.find("setup_intent")]
             if i["payment_method"]
             and state.lookup(i["payment_method"])["type"] in ("card", "link")
-            and i["created"] >= state.now() - intent_sync.FULL_WINDOW_SECONDS
+            and i["created"] >= state.now() - sync_intents.FULL_WINDOW_SECONDS
         }
     assert truth, "the demo world of the service tests has card- or Link-paid intents"
-    intent_sync.sync_intents(svc, manager, full=True)
-    frame = intent_sync.conversion(svc.engine, now=state.now())
+    sync_intents.sync_intents(svc, manager, full=True)
+    frame = conversion_report.conversion(svc.engine, now=state.now())
     assert int(frame["other_method"].sum()) == len(truth)
-    outcomes = intent_sync.outcomes(svc.engine, now=state.now())
+    outcomes = conversion_report.outcomes(svc.engine, now=state.now())
     other = outcomes[outcomes["id"].isin(truth)]
     assert set(other["path"]) == {"other"} and set(other["stage"]) == {"other_method"}
     assert not other["verified"].any()

@@ -15,25 +15,30 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from services import accounts, collection
-from services import ownership_review as orv
-from services import transaction_sync as ts
 from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import Forbidden, StripeUnavailable
+from services.usecases import (
+    collect_customers,
+    collection_requests,
+    microdeposits,
+    refresh_balance,
+    sync_transactions,
+)
+from services.usecases import review_ownership as orv
 
 STRIPE_CHANGING: dict[str, Callable[..., Any]] = {
-    "collect.customer": collection.create_customer,
-    "collect.create (SetupIntent)": collection.create_setup_intent,
-    "collect.create (FC session)": collection.create_fc_session,
-    "collect.cancel": collection.cancel_request,
-    "collect.verify": collection.verify_microdeposits,
-    "account.refresh": accounts.refresh,
+    "collect.customer": collect_customers.create_customer,
+    "collect.create (SetupIntent)": collection_requests.create_setup_intent,
+    "collect.create (FC session)": collection_requests.create_fc_session,
+    "collect.cancel": collection_requests.cancel_request,
+    "collect.verify": microdeposits.verify_microdeposits,
+    "account.refresh": refresh_balance.refresh,
     "ownership refresh": orv.refresh_ownership,
-    "transactions.subscribe": ts.subscribe,
-    "transactions.unsubscribe": ts.unsubscribe,
-    "transactions refresh": ts.refresh,
+    "transactions.subscribe": sync_transactions.subscribe,
+    "transactions.unsubscribe": sync_transactions.unsubscribe,
+    "transactions refresh": sync_transactions.refresh,
 }
 
 
@@ -81,22 +86,22 @@ def _calls(
         {"customer": customer, "allowed_payment_method_types": ["us_bank_account"]}, idempotency_key=None
     )["id"]
     return {
-        "collect.customer": lambda k: collection.create_customer(
+        "collect.customer": lambda k: collect_customers.create_customer(
             svc, actor, email=f"new-{secrets.token_hex(4)}@example.com", idempotency_key=k
         ),
-        "collect.create": lambda k: collection.create_setup_intent(
+        "collect.create": lambda k: collection_requests.create_setup_intent(
             svc, actor, customer_id=customer, idempotency_key=k
         ),
-        "collect.cancel": lambda k: collection.cancel_request(
+        "collect.cancel": lambda k: collection_requests.cancel_request(
             svc, actor, intent, reason="abandoned", idempotency_key=k
         ),
-        "collect.verify": lambda k: collection.verify_microdeposits(
+        "collect.verify": lambda k: microdeposits.verify_microdeposits(
             svc, actor, intent, descriptor_code="SM11AA", idempotency_key=k
         ),
-        "account.refresh": lambda k: accounts.refresh(
+        "account.refresh": lambda k: refresh_balance.refresh(
             svc, actor, account_id, "balance", idempotency_key=k
         ),
-        "transactions.subscribe": lambda k: ts.subscribe(svc, actor, account_id, idempotency_key=k),
+        "transactions.subscribe": lambda k: sync_transactions.subscribe(svc, actor, account_id, idempotency_key=k),
     }
 
 

@@ -7,13 +7,13 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from services import overview as ov
 from services.adapters.models import AccountRecord, AuditEntry, IntentRecord, OwnershipCheck
 from services.adapters.store import session_scope
 from services.auth import Actor
-from services.balances import DebitPolicy
-from services.debits import save_policy
-from services.flows import save_flow
+from services.rules.debit import DebitPolicy
+from services.usecases import overview as ov
+from services.usecases.debit_policy import save_policy
+from services.usecases.edit_flows import save_flow
 
 NOW = 1_750_000_000
 DAY = 86_400
@@ -60,7 +60,7 @@ def insert(engine: Engine, *rows: Any) -> None:
 
 
 def test_an_empty_store_is_reported_empty_with_zero_counts(engine: Engine) -> None:
-    result = ov.overview(engine, ADMIN, now=NOW)
+    result = ov.overview_from_store(engine, ADMIN, now=NOW)
 
     assert result.empty
     assert result.ops is not None and result.ops.inactive == 0 and result.ops.mismatches == 0
@@ -88,7 +88,7 @@ def test_ops_counts_problem_accounts_review_verdicts_and_waiting_microdeposits(
         intent(3, method="instant", status="succeeded", created=NOW - DAY),
     )
 
-    result = ov.overview(engine, OPS, now=NOW)
+    result = ov.overview_from_store(engine, OPS, now=NOW)
 
     assert result.ops == ov.OpsOverview(
         inactive=1,
@@ -119,7 +119,7 @@ def test_finance_counts_balances_older_than_the_policy_and_never_refreshed_ones(
         account(5, permissions=",payment_method,"),  # no balances permission
     )
 
-    result = ov.overview(engine, FINANCE, now=NOW)
+    result = ov.overview_from_store(engine, FINANCE, now=NOW)
 
     assert result.finance is not None
     assert (result.finance.stale_balances, result.finance.never_refreshed) == (1, 1)
@@ -137,7 +137,7 @@ def test_manager_sees_the_last_30_days_per_method_and_the_last_sync(engine: Engi
         intent(4, method="instant", status="succeeded", created=NOW - 45 * DAY),  # too old
     )
 
-    result = ov.overview(engine, MANAGER, now=NOW)
+    result = ov.overview_from_store(engine, MANAGER, now=NOW)
 
     assert result.manager is not None
     by_method = {m.verification_method: m for m in result.manager.methods}
@@ -151,7 +151,7 @@ def test_manager_sees_the_last_30_days_per_method_and_the_last_sync(engine: Engi
 
 def test_each_role_gets_only_its_own_sections(engine: Engine) -> None:
     sections = {
-        role.role: ov.overview(engine, role, now=NOW) for role in (OPS, FINANCE, MANAGER, ADMIN)
+        role.role: ov.overview_from_store(engine, role, now=NOW) for role in (OPS, FINANCE, MANAGER, ADMIN)
     }
 
     def present(o: ov.Overview) -> set[str]:
@@ -187,7 +187,7 @@ def test_admin_sees_the_five_newest_audit_entries_and_the_flow_versions(engine: 
         expected_version=0,
     )
 
-    result = ov.overview(engine, ADMIN, now=NOW)
+    result = ov.overview_from_store(engine, ADMIN, now=NOW)
 
     assert result.admin is not None
     actions = [line.action for line in result.admin.recent_audit]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from sqlmodel import delete, select
 
-from services import accounts
-from services import ownership_review as orv
+from services.adapters import account_mirror
 from services.adapters.models import AccountRecord, AuditEntry, SyncState
 from services.adapters.store import session_scope
 from services.auth import Actor
 from services.context import Services
+from services.usecases import review_ownership as orv
+from services.usecases import sync_accounts
 
 
 def _syncs(svc: Services) -> list[AuditEntry]:
@@ -24,12 +25,12 @@ def test_check_all_on_an_empty_store_mirrors_through_the_account_sync(
 ) -> None:
     result = orv.check_all(services_ctx, ops, limit=2)
 
-    mirrored = accounts.mirrored_account_count(services_ctx.engine)
+    mirrored = account_mirror.mirrored_account_count(services_ctx.engine)
     assert result.discovered == mirrored > 0
     [sync] = _syncs(services_ctx)
     assert (sync.actor, sync.outcome, sync.params["full"]) == (ops.username, "ok", True)
     with session_scope(services_ctx.engine) as session:
-        state = session.get(SyncState, accounts.SYNC_NAME)
+        state = session.get(SyncState, sync_accounts.SYNC_NAME)
         assert state is not None and state.cursor  # the next sync is incremental
     assert result.checked + len(result.errors) == 2
 
@@ -37,14 +38,16 @@ def test_check_all_on_an_empty_store_mirrors_through_the_account_sync(
 def test_a_cleared_mirror_with_a_leftover_cursor_is_walked_again(
     services_ctx: Services, ops: Actor
 ) -> None:
-    first = accounts.sync_accounts(services_ctx, ops)
-    accounts.sync_accounts(services_ctx, ops)  # a cursor exists: this one is incremental
+    first = sync_accounts.sync_accounts(services_ctx, ops)
+    sync_accounts.sync_accounts(services_ctx, ops)  # a cursor exists: this one is incremental
     with session_scope(services_ctx.engine) as session:
         session.execute(delete(AccountRecord))
 
     result = orv.check_all(services_ctx, ops, limit=1)
 
     assert (
-        result.discovered == first.accounts == accounts.mirrored_account_count(services_ctx.engine)
+        result.discovered
+        == first.accounts
+        == account_mirror.mirrored_account_count(services_ctx.engine)
     )
     assert [s.params["full"] for s in _syncs(services_ctx)] == [True, False, True]

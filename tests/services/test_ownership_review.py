@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from services import ownership_review as orv
 from services.adapters.models import AuditEntry, OwnershipCheck
 from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import Forbidden, NotFound, RefreshNotAllowed, ValidationError
+from services.rules.owners.views import VERDICTS, AccountPick
+from services.usecases import review_ownership as orv
 
 SEED, CUSTOMERS = 5, 30
 
@@ -87,7 +88,7 @@ def test_planted_mismatches_are_reported_as_mismatch_and_listed_for_review(world
     reports = [orv.check_account(svc, ops, k.account["id"]) for k in planted]
 
     assert [r.verdict for r in reports] == ["mismatch"] * len(planted)
-    listed = {r.account_id for r in orv.review_list(svc.engine, actor=ops).rows}
+    listed = {r.account_id for r in orv.review_list(svc, ops).rows}
     assert {k.account["id"] for k in planted} <= listed
 
 
@@ -123,7 +124,7 @@ def test_ops_see_owner_names_and_finance_sees_only_scores(world, svc, ops, finan
         assert secret not in shown
     assert [f.score for f in for_finance.fields] == [f.score for f in for_ops.fields]
     assert for_finance.verdict == for_ops.verdict == "mismatch"
-    review_for_finance = orv.review_list(svc.engine, actor=finance).rows
+    review_for_finance = orv.review_list(svc, finance).rows
     assert all(owner not in r.reason for r in review_for_finance)
 
 
@@ -162,7 +163,7 @@ def test_check_all_checks_every_account_with_ownership_and_audits_once(world, sv
         ).all()
     assert stored == with_ownership
     assert len(audits) == 1 and audits[0].outcome == "ok"
-    page = orv.review_list(svc.engine, actor=admin, verdicts=orv.VERDICTS, page_size=5)
+    page = orv.review_list(svc, admin, verdicts=VERDICTS, page_size=5)
     assert page.total == len(with_ownership) and len(page.rows) == 5
     assert sum(page.counts.values()) == len(with_ownership)
     assert [r.score for r in page.rows] == sorted(r.score for r in page.rows)
@@ -221,9 +222,10 @@ def test_review_list_pages_worst_first_and_hides_reasons_with_names_on_both_data
                 )
             )
 
-    first = orv.review_list(engine, actor=ops, page_size=2)
-    second = orv.review_list(engine, actor=ops, page=2, page_size=2)
-    hidden = orv.review_list(engine, actor=finance)
+    store = Services(gateway=None, engine=engine, mode="sandbox")  # type: ignore[arg-type]  # the list reads only the store
+    first = orv.review_list(store, ops, page_size=2)
+    second = orv.review_list(store, ops, page=2, page_size=2)
+    hidden = orv.review_list(store, finance)
 
     assert [r.account_id for r in first.rows + second.rows] == ["fca_3", "fca_0", "fca_1"]
     assert first.total == 3 and first.pages == 2
@@ -231,4 +233,36 @@ def test_review_list_pages_worst_first_and_hides_reasons_with_names_on_both_data
     assert first.rows[0].reason == "Owner 'Person 3' differs"
     assert [r.reason for r in hidden.rows] == ["verdict mismatch"] * 2 + ["verdict partial"]
     with pytest.raises(ValueError):
-        orv.review_list(engine, verdicts=["maybe"])
+        orv.review_list(store, ops, verdicts=["maybe"])
+
+
+def test_the_review_list_checks_the_role_like_every_other_read(svc, manager) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(Forbidden):
+        orv.review_list(svc, manager)
+    with pytest.raises(Forbidden):
+        orv.eligible_accounts(svc, manager)
+
+
+def test_a_pasted_customer_id_leads_to_its_account_or_a_choice(world, svc, ops) -> None:  # type: ignore[no-untyped-def]
+    _, known = world
+    by_customer: dict[str, list[str]] = {}
+    for account_id, k in known.items():
+        by_customer.setdefault(k.customer["id"], []).append(account_id)
+    single = next(c for c, ids in by_customer.items() if len(ids) == 1)
+    several = next((c for c, ids in by_customer.items() if len(ids) > 1), None)
+
+    assert orv.find_account(svc, ops, " fca_typed ") == AccountPick("fca_typed")
+    assert orv.find_account(svc, ops, single) == AccountPick(by_customer[single][0])
+    if several is not None:
+        pick = orv.find_account(svc, ops, several)
+        assert pick.account_id is None and sorted(pick.choices) == sorted(by_customer[several])
+    with pytest.raises(ValidationError):
+        orv.find_account(svc, ops, "not an id")
+
+
+def test_eligible_accounts_counts_the_mirrored_accounts_with_ownership(world, svc, admin) -> None:  # type: ignore[no-untyped-def]
+    _, known = world
+    assert orv.eligible_accounts(svc, admin) == 0  # nothing mirrored yet
+    orv.check_all(svc, admin)
+    with_ownership = [a for a, k in known.items() if "ownership" in k.account["permissions"]]
+    assert orv.eligible_accounts(svc, admin) == len(with_ownership)

@@ -5,6 +5,8 @@ by a local stub through the real SDK; the Accounts detail, Ownership review, Tra
 Balance check and the batch must agree with each other and with ``refresh_rule.judge``.
 Before this rule, ``accounts.refresh_blocker`` allowed a refresh of Stripe's example account
 (failed refresh, ``next_refresh_available_at: null``) and ``balances.refresh_state`` refused it.
+``balances.refresh_state`` is gone: the debit check and the batch ask ``refresh_rule.judge``
+directly, and ``browse_accounts.refresh_blocker`` adds only the role check in front of it.
 """
 
 from __future__ import annotations
@@ -15,10 +17,17 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from services import accounts, debits, ownership_review, transaction_sync
-from services.batch import parse_debits_csv
 from services.context import Services
 from services.rules import refresh_rule
+from services.rules.debit_csv import parse_debits_csv
+from services.usecases import (
+    browse_accounts,
+    check_batch,
+    check_debit,
+    refresh_balance,
+    review_ownership,
+    view_transactions,
+)
 from tests.conftest import actor_for
 from tests.stripe_shapes import NOW, account, fixture, refresh
 from tests.stripe_stub import InstantClock, StripeStub, error
@@ -57,6 +66,15 @@ SHAPES: dict[str, dict[str, Any]] = {
     "inactive": account(FCA, status="inactive"),
     "disconnected": account(FCA, status="disconnected"),
     "balances permission only": account(FCA, permissions=["balances", "payment_method"]),
+    "no balances permission": account(
+        FCA, permissions=["ownership", "payment_method", "transactions"]
+    ),
+    "succeeded, next time null": account(
+        FCA,
+        balance_refresh=refresh("succeeded", next_at=None),
+        ownership_refresh=refresh("succeeded", next_at=None),
+        transaction_refresh=refresh("succeeded", next_at=None, id="fctxnref_n"),
+    ),
 }
 
 
@@ -78,7 +96,7 @@ def _started(shape: dict[str, Any]) -> dict[str, Any]:
 
 def _batch_refreshes(stub: StripeStub, svc: Services) -> bool:
     planned, _ = parse_debits_csv(f"id,amount\n{FCA},10.00\n")
-    debits.run_batch(
+    check_batch.run_batch(
         svc, actor_for("admin"), planned, refresh_stale=True, wait_seconds=0, clock=InstantClock()
     )
     return stub.calls("POST", f"{ACCOUNT_PATH}/refresh") > 0
@@ -95,18 +113,18 @@ def test_every_page_and_the_batch_give_the_rules_answer(
     admin = actor_for("admin")
     rule = {f: refresh_rule.judge(shape, f, now=NOW) for f in refresh_rule.FEATURES}
 
-    detail = accounts.account_detail(svc, admin, FCA)
+    detail = browse_accounts.account_detail(svc, admin, FCA)
     assert {f: detail.blockers[f] is None for f in rule} == {f: v.allowed for f, v in rule.items()}
     assert {f: detail.blockers[f] or "" for f in rule} == {f: v.reason for f, v in rule.items()}
 
-    report = ownership_review.check_account(svc, admin, FCA)
+    report = review_ownership.check_account(svc, admin, FCA)
     assert (report.refresh_blocker is None) == rule["ownership"].allowed
 
-    status = transaction_sync.transaction_status(svc, admin, FCA)
+    status = view_transactions.transaction_status(svc, admin, FCA)
     assert status.can_refresh == rule["transactions"].allowed
     assert status.why_not == rule["transactions"].reason
 
-    check = debits.check_debit(svc, admin, FCA, 1000, "usd")
+    check = check_debit.check_debit(svc, admin, FCA, 1000, "usd")
     assert check.before.can_refresh_now == rule["balance"].allowed
 
     stale = check.before.verdict == "stale"
@@ -122,10 +140,9 @@ def test_stripes_example_shape_is_refreshable_and_both_old_helpers_now_agree() -
         "next_refresh_available_at": None,
         "status": "failed",
     }
-    from services.balances import refresh_state
-
-    assert accounts.refresh_blocker(shape, "balance", now=NOW) is None
-    assert refresh_state(shape, now=NOW) == (True, None, "")
+    assert browse_accounts.refresh_blocker(shape, "balance", now=NOW) is None
+    verdict = refresh_rule.judge(shape, "balance", now=NOW)
+    assert (verdict.allowed, verdict.until, verdict.reason) == (True, None, "")
 
 
 def test_a_refresh_stripe_answers_without_starting_is_reported_as_not_started(
@@ -139,8 +156,8 @@ def test_a_refresh_stripe_answers_without_starting_is_reported_as_not_started(
     from services.errors import RefreshNotAllowed
 
     with pytest.raises(RefreshNotAllowed, match="Stripe did not start the balance refresh"):
-        accounts.refresh(svc, actor_for("ops"), FCA, "balance", idempotency_key="k-1")
-    check = debits.check_debit(
+        refresh_balance.refresh(svc, actor_for("ops"), FCA, "balance", idempotency_key="k-1")
+    check = check_debit.check_debit(
         svc, actor_for("finance"), FCA, 1000, "usd", refresh_stale=True, clock=InstantClock()
     )
     assert check.refresh is not None and not check.refresh.requested
@@ -159,10 +176,10 @@ def test_stripes_refusal_sentence_reaches_the_person(
     stub.on("POST", f"{ACCOUNT_PATH}/refresh", error(400, sentence))
     svc = _svc(stub, sqlite_engine)
     with pytest.raises(RefreshNotAllowed) as err:
-        accounts.refresh(svc, actor_for("ops"), FCA, "balance", idempotency_key="k-3")
+        refresh_balance.refresh(svc, actor_for("ops"), FCA, "balance", idempotency_key="k-3")
     assert sentence in str(err.value)
     inactive = error(400, "The account is inactive.", code="financial_connections_account_inactive")
     stub.on("POST", f"{ACCOUNT_PATH}/refresh", inactive)
     with pytest.raises(RefreshNotAllowed, match="The account is inactive."):
-        accounts.refresh(svc, actor_for("ops"), FCA, "balance", idempotency_key="k-4")
+        refresh_balance.refresh(svc, actor_for("ops"), FCA, "balance", idempotency_key="k-4")
     assert stub.calls("POST", f"{ACCOUNT_PATH}/refresh") == 2

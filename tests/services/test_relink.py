@@ -14,11 +14,18 @@ from sqlalchemy import text
 from bootstrap import SANDBOX_KEY
 from sandbox.client import Simulator
 from sandbox.server import start_background
-from services import accounts, debits, overview
 from services.adapters.gateway import StripeGateway
 from services.adapters.store import create_schema, open_store
-from services.batch import parse_debits_csv
 from services.context import Services
+from services.rules.debit_csv import parse_debits_csv
+from services.usecases import (
+    browse_accounts,
+    check_batch,
+    check_debit,
+    export_accounts,
+    overview,
+    sync_accounts,
+)
 from tests.services.test_accounts import make_customer
 
 DAY = 86_400
@@ -48,16 +55,18 @@ def test_an_announced_deactivation_flows_from_stripes_events_to_every_place_it_m
     store_svc, gateway, sandbox_handle = svc, svc.gateway, own_sandbox
     simulator = Simulator(own_sandbox.base_url)
     customer, [account, other] = make_customer(gateway, simulator, accounts=2)
-    accounts.sync_accounts(store_svc, ops)  # the mirror before the announcement
+    sync_accounts.sync_accounts(store_svc, ops)  # the mirror before the announcement
     expected = sandbox_handle.state.now() + 9 * DAY
     simulator.announce_deactivation(account["id"], expected_deactivation_date=expected)
 
-    result = accounts.sync_accounts(store_svc, ops)  # incremental: from the event alone
+    result = sync_accounts.sync_accounts(store_svc, ops)  # incremental: from the event alone
     assert not result.full and result.events >= 1
-    listed = accounts.list_accounts(store_svc, ops, customer_id=customer["id"], relink_needed=True)
+    listed = browse_accounts.list_accounts(
+        store_svc, ops, customer_id=customer["id"], relink_needed=True
+    )
     assert [r.id for r in listed.rows] == [account["id"]]
     assert listed.rows[0].relink_required_by == expected
-    every = accounts.list_accounts(store_svc, ops, customer_id=customer["id"])
+    every = browse_accounts.list_accounts(store_svc, ops, customer_id=customer["id"])
     assert {r.id: r.relink_required_by for r in every.rows} == {
         account["id"]: expected,
         other["id"]: None,
@@ -66,15 +75,15 @@ def test_an_announced_deactivation_flows_from_stripes_events_to_every_place_it_m
     assert ops_view.relink_needed >= 1 and ops_view.relink_soonest is not None
     assert ops_view.relink_soonest <= expected
 
-    exported = accounts.export_accounts_csv(
+    exported = export_accounts.export_accounts_csv(
         store_svc, ops, customer_id=customer["id"], relink_needed=True
     ).decode()
     assert _date(expected) in exported and other["id"] not in exported
 
-    check = debits.check_debit(store_svc, admin, account["id"], 100, "usd")
+    check = check_debit.check_debit(store_svc, admin, account["id"], 100, "usd")
     assert any(r.startswith(f"Relink needed by {_date(expected)}") for r in check.final.reasons)
     planned, _ = parse_debits_csv(f"id,amount\n{account['id']},1.00\n{other['id']},1.00\n")
-    batch = debits.run_batch(store_svc, admin, planned, refresh_stale=False)
+    batch = check_batch.run_batch(store_svc, admin, planned, refresh_stale=False)
     by_account = {r.account_id: " ".join(r.reasons) for r in batch.rows}
     assert "Relink needed by" in by_account[account["id"]]
     assert "Relink needed" not in by_account[other["id"]]
@@ -83,15 +92,16 @@ def test_an_announced_deactivation_flows_from_stripes_events_to_every_place_it_m
     # filter (it has its own status).
     later = expected + 3 * DAY
     simulator.announce_deactivation(account["id"], expected_deactivation_date=later)
-    accounts.sync_accounts(store_svc, ops)
-    [moved] = accounts.list_accounts(
+    sync_accounts.sync_accounts(store_svc, ops)
+    [moved] = browse_accounts.list_accounts(
         store_svc, ops, customer_id=customer["id"], relink_needed=True
     ).rows
     assert moved.relink_required_by == later
     simulator.advance_clock(later - sandbox_handle.state.now() + 60)
-    accounts.sync_accounts(store_svc, ops)
+    sync_accounts.sync_accounts(store_svc, ops)
     after = {
-        r.id: r for r in accounts.list_accounts(store_svc, ops, customer_id=customer["id"]).rows
+        r.id: r
+        for r in browse_accounts.list_accounts(store_svc, ops, customer_id=customer["id"]).rows
     }
     assert after[account["id"]].status == "inactive"
     assert after[account["id"]].relink_required_by is None

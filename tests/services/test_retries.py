@@ -14,10 +14,10 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.engine import Engine
 
-from services import accounts, debits
-from services.batch import parse_debits_csv
 from services.context import Services
 from services.errors import OutcomeUnknown, RateLimited
+from services.rules.debit_csv import parse_debits_csv
+from services.usecases import browse_accounts, check_batch, check_debit, refresh_balance
 from tests.conftest import actor_for, quick_backoff
 from tests.stripe_shapes import DAY, NOW, account, refresh
 from tests.stripe_stub import InstantClock, Reply, Seen, StripeStub
@@ -67,7 +67,7 @@ def test_every_call_backs_off_on_rate_limits_with_growing_jittered_waits(
     stub.on("GET", PATH, rate_limit(), rate_limit(), rate_limit(), STALE)
     backoff, slept = quick_backoff()
     svc = services_on(stub, sqlite_engine, backoff=backoff, max_network_retries=2)
-    assert accounts.fetch_account(svc, FCA)["id"] == FCA
+    assert browse_accounts.fetch_account(svc, FCA)["id"] == FCA
     assert stub.calls("GET", PATH) == 4  # the SDK retried none of the 429s; the gateway did
     assert len(slept) == 3 and slept[0] < slept[2]
     assert all(0.25 * 2**n <= s <= 0.5 * 2**n for n, s in enumerate(slept))
@@ -80,7 +80,7 @@ def test_a_rate_limit_that_does_not_end_is_a_sentence_after_a_bounded_number_of_
     backoff, slept = quick_backoff()
     svc = services_on(stub, sqlite_engine, backoff=backoff)
     with pytest.raises(RateLimited, match="rate-limiting"):
-        accounts.fetch_account(svc, FCA)
+        browse_accounts.fetch_account(svc, FCA)
     assert stub.calls("GET", PATH) == backoff.retries + 1
     assert max(slept) <= backoff.max_seconds
 
@@ -92,7 +92,7 @@ def test_a_rate_limited_post_is_repeated_with_the_same_key(
     stub.on("GET", PATH, STALE)
     stub.on("POST", f"{PATH}/refresh", rate_limit(), STARTED)
     svc = services_on(stub, sqlite_engine, backoff=quick_backoff()[0])
-    accounts.refresh(svc, actor_for("ops"), FCA, "balance", idempotency_key="page-key-1")
+    refresh_balance.refresh(svc, actor_for("ops"), FCA, "balance", idempotency_key="page-key-1")
     assert keys(stub) == ["page-key-1", "page-key-1"]
 
 
@@ -104,12 +104,12 @@ def test_after_a_saved_500_the_next_balance_check_refresh_uses_a_new_key(
     svc = services_on(stub, sqlite_engine, max_network_retries=2)
     finance = actor_for("finance")
     clock = InstantClock()
-    first = debits.check_debit(
+    first = check_debit.check_debit(
         svc, finance, FCA, 1000, "usd", refresh_stale=True, wait_seconds=0, clock=clock
     )
     assert first.refresh is not None and not first.refresh.requested
     assert "temporary problem" in first.refresh.message
-    second = debits.check_debit(
+    second = check_debit.check_debit(
         svc, finance, FCA, 1000, "usd", refresh_stale=True, wait_seconds=0, clock=clock
     )
     assert second.refresh is not None and second.refresh.requested
@@ -125,7 +125,7 @@ def test_after_a_saved_500_the_next_batch_refresh_uses_a_new_key(
     svc = services_on(stub, sqlite_engine)
     planned, _ = parse_debits_csv(f"id,amount\n{FCA},10.00\n")
     for _ in range(2):
-        debits.run_batch(
+        check_batch.run_batch(
             svc,
             actor_for("finance"),
             planned,
@@ -147,5 +147,5 @@ def test_after_no_answer_the_retry_reuses_the_key(stub: StripeStub, sqlite_engin
     svc = services_on(stub, sqlite_engine, timeout_seconds=0.3)
     ops = actor_for("ops")
     with pytest.raises(OutcomeUnknown, match="outcome is not\\s+known"):
-        accounts.refresh(svc, ops, FCA, "balance", idempotency_key="page-key-2")
+        refresh_balance.refresh(svc, ops, FCA, "balance", idempotency_key="page-key-2")
     assert svc.gateway.fresh_key("page-key-2") == "page-key-2"  # not spent

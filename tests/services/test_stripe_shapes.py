@@ -15,11 +15,21 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from services import accounts, collection, debits, intent_sync, ownership_review
-from services import transaction_sync as ts
+from services.adapters import transaction_store
 from services.context import Services
 from services.errors import NotFound
-from services.lookup import resolve
+from services.usecases import (
+    browse_accounts,
+    check_debit,
+    collection_requests,
+    conversion_report,
+    review_ownership,
+    sync_accounts,
+    sync_intents,
+    sync_transactions,
+    view_transactions,
+)
+from services.usecases.resolve_account import resolve
 from tests.conftest import actor_for
 from tests.stripe_shapes import (
     ALL_PERMISSIONS,
@@ -84,10 +94,10 @@ def test_a_full_sync_mirrors_stripes_example_account_and_variants_as_stripe_mean
     stub.on("GET", ACCOUNTS, accounts_by_holder({CUS: [example, credit, no_balance, relinking]}))
     svc = services_on(stub, sqlite_engine)
 
-    result = accounts.sync_accounts(svc, ADMIN)
+    result = sync_accounts.sync_accounts(svc, ADMIN)
 
     assert (result.customers, result.accounts) == (1, 4)
-    rows = {r.id: r for r in accounts.list_accounts(svc, ADMIN, page_size=10).rows}
+    rows = {r.id: r for r in browse_accounts.list_accounts(svc, ADMIN, page_size=10).rows}
     mirrored = rows[example["id"]]
     assert mirrored.balance_currency is None  # the "undefined" placeholder is not a currency
     assert mirrored.balance_refresh_status == "failed" and mirrored.permissions == []
@@ -97,7 +107,7 @@ def test_a_full_sync_mirrors_stripes_example_account_and_variants_as_stripe_mean
     assert rows["fca_credit"].balance_available is None  # credit.used is not cash available
     assert rows["fca_none"].balance_as_of is None and rows["fca_none"].status == "inactive"
     assert rows["fca_relink"].relink_required_by == NOW + 7 * DAY
-    assert {r.id for r in accounts.list_accounts(svc, ADMIN, relink_needed=True).rows} == {
+    assert {r.id for r in browse_accounts.list_accounts(svc, ADMIN, relink_needed=True).rows} == {
         "fca_relink"
     }
     assert rows[example["id"]].relink_required_by is None  # no status_details at all
@@ -109,7 +119,7 @@ def test_events_naming_a_deleted_customer_keep_the_account_and_forget_the_custom
     stub.on("GET", "/v1/customers", list_of([example_customer()], "/v1/customers"))
     stub.on("GET", ACCOUNTS, accounts_by_holder({CUS: []}))
     svc = services_on(stub, sqlite_engine)
-    accounts.sync_accounts(svc, ADMIN)  # the first (full) walk sets the cursor
+    sync_accounts.sync_accounts(svc, ADMIN)  # the first (full) walk sets the cursor
     orphan = account("fca_orphan", account_holder={"customer": "cus_gone", "type": "customer"})
     created = {
         **fixture("event"), "id": "evt_1", "type": "financial_connections.account.created",
@@ -122,14 +132,14 @@ def test_events_naming_a_deleted_customer_keep_the_account_and_forget_the_custom
     stub.on("GET", "/v1/events", list_of([gone, created], "/v1/events"))
     stub.on("GET", "/v1/customers/cus_gone", deleted("cus_gone"))
 
-    result = accounts.sync_accounts(svc, ADMIN)
+    result = sync_accounts.sync_accounts(svc, ADMIN)
 
     assert not result.full and result.events == 2
-    [row] = accounts.list_accounts(svc, ADMIN, customer_id="cus_gone").rows
+    [row] = browse_accounts.list_accounts(svc, ADMIN, customer_id="cus_gone").rows
     assert row.id == "fca_orphan" and row.customer_email is None
-    assert accounts.search_customers(svc, ADMIN, "jane") == []  # the deleted one is gone
+    assert browse_accounts.search_customers(svc, ADMIN, "jane") == []  # the deleted one is gone
     with pytest.raises(NotFound, match="was deleted in Stripe"):
-        accounts.search_customers(svc, ADMIN, "cus_gone")
+        browse_accounts.search_customers(svc, ADMIN, "cus_gone")
 
 
 def test_the_detail_of_an_account_whose_customer_was_deleted_shows_no_customer(
@@ -137,7 +147,7 @@ def test_the_detail_of_an_account_whose_customer_was_deleted_shows_no_customer(
 ) -> None:
     stub.on("GET", f"{ACCOUNTS}/fca_shape", account("fca_shape"))
     stub.on("GET", "/v1/customers/cus_shape", deleted("cus_shape"))
-    detail = accounts.account_detail(services_on(stub, sqlite_engine), ADMIN, "fca_shape")
+    detail = browse_accounts.account_detail(services_on(stub, sqlite_engine), ADMIN, "fca_shape")
     assert detail.customer is None
     assert detail.blockers["balance"] is None  # failed refresh, next time null: may be asked
 
@@ -162,15 +172,15 @@ def test_void_pending_and_posted_transactions_sync_and_void_ones_stay_out_of_fig
             list_of([pending, void, posted], "/v1/financial_connections/transactions"))  # fmt: skip
     svc = services_on(stub, sqlite_engine)
 
-    summary = ts.sync_transactions(svc, ADMIN, "fca_txn")
+    summary = sync_transactions.sync_transactions(svc, ADMIN, "fca_txn")
 
     assert (summary.inserted, summary.cursor_after) == (3, "fctxnref_ok")
-    shown = {t["id"] for t in ts.load_transactions(sqlite_engine, "fca_txn")}
+    shown = {t["id"] for t in transaction_store.load_transactions(sqlite_engine, "fca_txn")}
     assert shown == {"fctxn_posted", "fctxn_pending"}  # a void row is no money movement
-    assert [t["id"] for t in ts.load_transactions(sqlite_engine, "fca_txn", status="void")] == [
+    assert [t["id"] for t in transaction_store.load_transactions(sqlite_engine, "fca_txn", status="void")] == [
         "fctxn_void"
     ]
-    insight = ts.insight(sqlite_engine, fca, now=NOW)
+    insight = view_transactions.insight(sqlite_engine, fca, now=NOW)
     assert insight.transaction_count == 2
     assert posted["amount"] == 300  # Stripe's example: money in is positive
 
@@ -191,7 +201,7 @@ def test_owners_with_only_a_name_are_matched_on_the_name(
             account("fca_own", ownership=ownership,
                     account_holder={"customer": CUS, "type": "customer"}))  # fmt: skip
     stub.on("GET", f"/v1/customers/{CUS}", example_customer())
-    report = ownership_review.check_account(services_on(stub, sqlite_engine), ADMIN, "fca_own")
+    report = review_ownership.check_account(services_on(stub, sqlite_engine), ADMIN, "fca_own")
     assert report.verdict in ("match", "partial") and report.score > 0
     assert "could not be read" not in report.reason
     assert report.owner_count == 1 and report.owners[0].refreshed_at is None
@@ -221,11 +231,11 @@ def test_the_intent_sync_keeps_dynamic_offers_and_counts_card_payments_apart(
     stub.on("GET", "/v1/payment_intents", list_of([card_paid_intent()], "/v1/payment_intents"))
     svc = services_on(stub, sqlite_engine)
 
-    result = intent_sync.sync_intents(svc, ADMIN)
+    result = sync_intents.sync_intents(svc, ADMIN)
 
     assert (result.setup_intents, result.payment_intents) == (0, 1)  # a card-only SI is no ACH
     [row] = (
-        intent_sync.conversion(sqlite_engine, now=NOW)
+        conversion_report.conversion(sqlite_engine, now=NOW)
         .query("verification_method == 'automatic'")
         .to_dict("records")
     )
@@ -252,7 +262,7 @@ def test_the_lookup_of_card_paid_unexpanded_and_manual_payments_says_what_stripe
     assert manual.manual_entry and "entered manually" in manual.message
     assert stub.calls("GET", "/v1/payment_methods/pm_manual") == 1
 
-    check = debits.check_debit(svc, ADMIN, "pi_card", 1000, "usd")
+    check = check_debit.check_debit(svc, ADMIN, "pi_card", 1000, "usd")
     assert check.verdict == "unavailable"
     assert "Paid by another method: card (visa ••4242)" in " ".join(check.final.reasons)
 
@@ -266,7 +276,7 @@ def test_a_setup_intent_answered_without_bank_options_is_still_a_collection_requ
               "payment_method_types": ["us_bank_account"]}  # fmt: skip
     stub.on("POST", "/v1/setup_intents", answer)
     stub.on("GET", f"/v1/customers/{CUS}", example_customer())
-    request = collection.create_setup_intent(
+    request = collection_requests.create_setup_intent(
         services_on(stub, sqlite_engine), ADMIN, customer_id=CUS, idempotency_key="shape-si-1"
     )
     assert (request.id, request.status, request.verification_method) == (

@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from services import transaction_sync as ts
+from services.adapters import transaction_store
 from services.adapters.models import AuditEntry, SyncState, TransactionRecord
 from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import Forbidden, RefreshNotAllowed, ValidationError
+from services.usecases import sync_transactions, view_transactions
 
 
 @pytest.fixture
@@ -64,17 +65,17 @@ def test_incremental_sync_fetches_only_rows_changed_by_later_refreshes(
     svc, gateway, simulator, ops
 ) -> None:  # type: ignore[no-untyped-def]
     account = _linked_account(gateway, simulator, permissions=["transactions", "payment_method"])
-    ts.subscribe(svc, ops, account["id"], idempotency_key=f"sub-{account['id']}")
+    sync_transactions.subscribe(svc, ops, account["id"], idempotency_key=f"sub-{account['id']}")
     first_ref = _finish_refreshes(simulator, gateway, account["id"])["transaction_refresh"]["id"]
 
-    first = ts.sync_transactions(svc, ops, account["id"])
+    first = sync_transactions.sync_transactions(svc, ops, account["id"])
     assert first.full and first.cursor_after == first_ref
     assert first.inserted == first.fetched == len(_stripe_rows(gateway, account["id"])) > 0
 
     simulator.advance_clock(120)  # past the sandbox's 60 s refresh cooldown
-    ts.refresh(svc, ops, account["id"], idempotency_key=f"ref-{account['id']}")
+    sync_transactions.refresh(svc, ops, account["id"], idempotency_key=f"ref-{account['id']}")
     second_ref = _finish_refreshes(simulator, gateway, account["id"])["transaction_refresh"]["id"]
-    second = ts.sync_transactions(svc, ops, account["id"])
+    second = sync_transactions.sync_transactions(svc, ops, account["id"])
 
     everything = _stripe_rows(gateway, account["id"])
     touched = {tid for tid, t in everything.items() if t["transaction_refresh"] == second_ref}
@@ -85,19 +86,19 @@ def test_incremental_sync_fetches_only_rows_changed_by_later_refreshes(
     stored = _stored(svc.engine, account["id"])
     assert set(stored) == set(everything)
     assert all(stored[tid].status == t["status"] for tid, t in everything.items())
-    assert ts.cursor_for(svc.engine, account["id"]).cursor == second_ref  # type: ignore[union-attr]
+    assert transaction_store.cursor_for(svc.engine, account["id"]).cursor == second_ref  # type: ignore[union-attr]
 
 
 def test_a_sync_repeated_without_a_new_refresh_changes_nothing(
     svc, gateway, simulator, ops
 ) -> None:  # type: ignore[no-untyped-def]
     account = _linked_account(gateway, simulator, permissions=["transactions"])
-    ts.subscribe(svc, ops, account["id"], idempotency_key=f"test-{secrets.token_hex(6)}")
+    sync_transactions.subscribe(svc, ops, account["id"], idempotency_key=f"test-{secrets.token_hex(6)}")
     _finish_refreshes(simulator, gateway, account["id"])
-    ts.sync_transactions(svc, ops, account["id"])
+    sync_transactions.sync_transactions(svc, ops, account["id"])
     before = {tid: (r.status, r.amount) for tid, r in _stored(svc.engine, account["id"]).items()}
 
-    again = ts.sync_transactions(svc, ops, account["id"])
+    again = sync_transactions.sync_transactions(svc, ops, account["id"])
 
     assert (again.fetched, again.inserted, again.updated) == (0, 0, 0)
     after = {tid: (r.status, r.amount) for tid, r in _stored(svc.engine, account["id"]).items()}
@@ -106,12 +107,12 @@ def test_a_sync_repeated_without_a_new_refresh_changes_nothing(
 
 def test_an_unknown_stored_cursor_falls_back_to_a_full_sync(svc, gateway, simulator, ops) -> None:  # type: ignore[no-untyped-def]
     account = _linked_account(gateway, simulator, permissions=["transactions"])
-    ts.subscribe(svc, ops, account["id"], idempotency_key=f"test-{secrets.token_hex(6)}")
+    sync_transactions.subscribe(svc, ops, account["id"], idempotency_key=f"test-{secrets.token_hex(6)}")
     _finish_refreshes(simulator, gateway, account["id"])
     with session_scope(svc.engine) as session:
-        session.add(SyncState(name=ts.cursor_key(account["id"]), cursor="fctxnref_doesnotexist"))
+        session.add(SyncState(name=transaction_store.cursor_key(account["id"]), cursor="fctxnref_doesnotexist"))
 
-    summary = ts.sync_transactions(svc, ops, account["id"])
+    summary = sync_transactions.sync_transactions(svc, ops, account["id"])
 
     assert summary.full
     assert set(_stored(svc.engine, account["id"])) == set(_stripe_rows(gateway, account["id"]))
@@ -122,9 +123,9 @@ def test_subscribe_and_unsubscribe_change_the_account_and_write_one_audit_row_ea
 ) -> None:  # type: ignore[no-untyped-def]
     account = _linked_account(gateway, simulator, permissions=["transactions"])
 
-    ts.subscribe(svc, finance, account["id"], idempotency_key=f"s-{account['id']}")
+    sync_transactions.subscribe(svc, finance, account["id"], idempotency_key=f"s-{account['id']}")
     assert "transactions" in gateway.retrieve_account(account["id"])["subscriptions"]
-    ts.unsubscribe(svc, finance, account["id"], idempotency_key=f"u-{account['id']}")
+    sync_transactions.unsubscribe(svc, finance, account["id"], idempotency_key=f"u-{account['id']}")
     assert "transactions" not in gateway.retrieve_account(account["id"])["subscriptions"]
 
     with session_scope(svc.engine) as session:
@@ -138,7 +139,7 @@ def test_manager_cannot_subscribe_and_the_refusal_is_audited(
 ) -> None:  # type: ignore[no-untyped-def]
     account = _linked_account(gateway, simulator, permissions=["transactions"])
     with pytest.raises(Forbidden):
-        ts.subscribe(svc, manager, account["id"], idempotency_key=f"test-{secrets.token_hex(6)}")
+        sync_transactions.subscribe(svc, manager, account["id"], idempotency_key=f"test-{secrets.token_hex(6)}")
     assert "transactions" not in gateway.retrieve_account(account["id"])["subscriptions"]
     with session_scope(svc.engine) as session:
         row = session.exec(select(AuditEntry).where(AuditEntry.target == account["id"])).one()
@@ -149,17 +150,17 @@ def test_refresh_during_the_cooldown_is_refused_with_a_sentence(
     svc, gateway, simulator, ops
 ) -> None:  # type: ignore[no-untyped-def]
     account = _linked_account(gateway, simulator, permissions=["transactions"])
-    ts.subscribe(svc, ops, account["id"], idempotency_key=f"test-{secrets.token_hex(6)}")
+    sync_transactions.subscribe(svc, ops, account["id"], idempotency_key=f"test-{secrets.token_hex(6)}")
     _finish_refreshes(simulator, gateway, account["id"])
-    status = ts.transaction_status(svc, ops, account["id"])
+    status = view_transactions.transaction_status(svc, ops, account["id"])
     assert status.subscribed and not status.can_refresh and "allows the next" in status.why_not
     with pytest.raises(RefreshNotAllowed):
-        ts.refresh(svc, ops, account["id"], idempotency_key=f"test-{secrets.token_hex(6)}")
+        sync_transactions.refresh(svc, ops, account["id"], idempotency_key=f"test-{secrets.token_hex(6)}")
 
 
 def test_a_malformed_account_id_is_a_validation_error(svc, ops) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValidationError):
-        ts.sync_transactions(svc, ops, "pi_not_an_account")
+        sync_transactions.sync_transactions(svc, ops, "pi_not_an_account")
 
 
 # --------------------------------------------------------------------------- the store
@@ -187,12 +188,12 @@ def _txn(
 def test_upserts_insert_then_update_by_id_on_both_databases(engine) -> None:  # type: ignore[no-untyped-def]
     day = date(2026, 3, 2)
     rows = [_txn(1, amount=-500, day=day, status="pending"), _txn(2, amount=900, day=day)]
-    assert ts.upsert_transactions(engine, rows) == (2, 0, 0)
+    assert transaction_store.upsert_transactions(engine, rows) == (2, 0, 0)
 
     posted = {**rows[0], "status": "posted", "transaction_refresh": "fctxnref_2", "updated": 1}
-    assert ts.upsert_transactions(engine, [posted, rows[1]]) == (0, 1, 1)
+    assert transaction_store.upsert_transactions(engine, [posted, rows[1]]) == (0, 1, 1)
 
-    stored = {t["id"]: t for t in ts.load_transactions(engine, "fca_store")}
+    stored = {t["id"]: t for t in transaction_store.load_transactions(engine, "fca_store")}
     assert stored["fctxn_0001"]["status"] == "posted"
     assert stored["fctxn_0001"]["transaction_refresh"] == "fctxnref_2"
     assert len(stored) == 2
@@ -200,7 +201,7 @@ def test_upserts_insert_then_update_by_id_on_both_databases(engine) -> None:  # 
 
 def test_load_transactions_filters_by_date_direction_status_and_text(engine) -> None:  # type: ignore[no-untyped-def]
     d = date(2026, 3, 1)
-    ts.upsert_transactions(
+    transaction_store.upsert_transactions(
         engine,
         [
             _txn(1, amount=-1200, day=d, text="Grocery Mart"),
@@ -213,7 +214,7 @@ def test_load_transactions_filters_by_date_direction_status_and_text(engine) -> 
     )
 
     def ids(**filters: Any) -> list[str]:
-        return [t["id"][-1] for t in ts.load_transactions(engine, "fca_store", **filters)]
+        return [t["id"][-1] for t in transaction_store.load_transactions(engine, "fca_store", **filters)]
 
     assert ids() == ["3", "2", "1"]  # newest first, void left out
     assert ids(start=d + timedelta(days=1), end=d + timedelta(days=5)) == ["3", "2"]
@@ -235,11 +236,11 @@ def test_insight_reports_income_with_a_debit_date_and_risk_windows(sqlite_engine
         rows.append(
             _txn(300 + k, amount=-4_000, day=today - timedelta(days=k), text="GROCERY MART")
         )
-    ts.upsert_transactions(sqlite_engine, rows)
+    transaction_store.upsert_transactions(sqlite_engine, rows)
     now = int(datetime(2026, 6, 30, 18, tzinfo=UTC).timestamp())
     account = {"id": "fca_store", "balance": {"as_of": now, "current": {"usd": 50_000}}}
 
-    result = ts.insight(sqlite_engine, account, now=now)
+    result = view_transactions.insight(sqlite_engine, account, now=now)
 
     assert result.currency == "usd" and result.transaction_count == 72
     (income,) = result.incomes
@@ -260,8 +261,8 @@ def test_insight_reports_income_with_a_debit_date_and_risk_windows(sqlite_engine
 
 
 def test_insight_without_a_balance_leaves_balance_figures_out(sqlite_engine) -> None:  # type: ignore[no-untyped-def]
-    ts.upsert_transactions(sqlite_engine, [_txn(1, amount=-100, day=date(2026, 6, 1))])
-    result = ts.insight(
+    transaction_store.upsert_transactions(sqlite_engine, [_txn(1, amount=-100, day=date(2026, 6, 1))])
+    result = view_transactions.insight(
         sqlite_engine, {"id": "fca_store", "balance": None}, now=datetime(2026, 6, 2, tzinfo=UTC)
     )
     assert result.balance_series is None
@@ -274,7 +275,7 @@ def test_subscribing_without_an_idempotency_key_is_refused_before_stripe(
 ) -> None:  # type: ignore[no-untyped-def]
     account = _linked_account(gateway, simulator, permissions=["transactions"])
     with pytest.raises(ValidationError, match="idempotency key"):
-        ts.subscribe(svc, ops, account["id"], idempotency_key="")
+        sync_transactions.subscribe(svc, ops, account["id"], idempotency_key="")
     assert "transactions" not in gateway.retrieve_account(account["id"])["subscriptions"]
 
 
@@ -289,9 +290,9 @@ def test_before_a_transaction_refresh_succeeded_stripe_lists_nothing_and_the_syn
     account = _linked_account(gateway, simulator, permissions=["transactions"])
     assert account["transaction_refresh"] is None
     with pytest.raises(NoTransactionRefresh, match="No transaction refresh has succeeded yet"):
-        ts.sync_transactions(svc, ops, account["id"])
+        sync_transactions.sync_transactions(svc, ops, account["id"])
     assert _stored(svc.engine, account["id"]) == {}
-    assert ts.cursor_for(svc.engine, account["id"]) is None  # no cursor from a refused listing
+    assert transaction_store.cursor_for(svc.engine, account["id"]) is None  # no cursor from a refused listing
     with session_scope(svc.engine) as session:
         [row] = session.exec(
             select(AuditEntry).where(
@@ -300,10 +301,10 @@ def test_before_a_transaction_refresh_succeeded_stripe_lists_nothing_and_the_syn
         ).all()
     assert row.outcome == "error" and "No transaction refresh" in (row.message or "")
     # The offer the page makes: start one; once it succeeded the same sync works.
-    assert ts.transaction_status(svc, ops, account["id"]).can_refresh
-    ts.refresh(svc, ops, account["id"], idempotency_key=f"first-{account['id']}")
+    assert view_transactions.transaction_status(svc, ops, account["id"]).can_refresh
+    sync_transactions.refresh(svc, ops, account["id"], idempotency_key=f"first-{account['id']}")
     _finish_refreshes(simulator, gateway, account["id"])
-    synced = ts.sync_transactions(svc, ops, account["id"])
+    synced = sync_transactions.sync_transactions(svc, ops, account["id"])
     assert synced.inserted > 0 and len(_stored(svc.engine, account["id"])) == synced.inserted
 
 
@@ -326,4 +327,4 @@ def test_a_first_transaction_refresh_that_failed_still_leaves_nothing_to_list(
     simulator.complete_refreshes()
     assert gateway.retrieve_account(account["id"])["transaction_refresh"]["status"] == "failed"
     with pytest.raises(NoTransactionRefresh):
-        ts.sync_transactions(svc, ops, account["id"])
+        sync_transactions.sync_transactions(svc, ops, account["id"])

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from services import debits, flows
 from services.audit import query
 from services.auth import Actor
-from services.balances import DebitPolicy
 from services.errors import Conflict
+from services.rules.debit import DebitPolicy
+from services.usecases import debit_policy
+from services.usecases import edit_flows as flows
 
 ADMIN = Actor(username="ada", role="admin")
 
@@ -29,14 +30,14 @@ def test_a_double_submitted_flow_save_keeps_one_version(engine) -> None:  # type
 
 
 def test_a_double_submitted_policy_save_keeps_one_version(engine) -> None:  # type: ignore[no-untyped-def]
-    base = debits.load_policy(engine).version
+    base = debit_policy.load_policy(engine).version
     policy = DebitPolicy(buffer_amount=2_500, buffer_percent=2.5, max_age_seconds=7_200)
-    first = debits.save_policy(engine, ADMIN, policy, expected_version=base)
-    again = debits.save_policy(engine, ADMIN, policy, expected_version=base)
+    first = debit_policy.save_policy(engine, ADMIN, policy, expected_version=base)
+    again = debit_policy.save_policy(engine, ADMIN, policy, expected_version=base)
     assert again.version == first.version == base + 1
     assert again.policy == policy
     with pytest.raises(Conflict):
-        debits.save_policy(engine, ADMIN, DebitPolicy(buffer_amount=1), expected_version=base)
+        debit_policy.save_policy(engine, ADMIN, DebitPolicy(buffer_amount=1), expected_version=base)
     rows = query(engine, actor=ADMIN, actions=["policy.save"]).rows
     assert [r.outcome for r in rows] == ["error", "ok", "ok"]
     assert "No changes" in (rows[1].message or "")

@@ -10,7 +10,7 @@ from sqlalchemy import inspect
 from services import audit
 from services.adapters.models import AccountRecord, BalanceSnapshot
 from services.adapters.store import normalise_url, session_scope
-from services.auth import Actor
+from services.auth import Actor, require
 from services.errors import Forbidden, StripeUnavailable
 
 ADMIN = Actor(username="alice", role="admin")
@@ -68,9 +68,10 @@ def test_a_failed_action_is_audited_as_error_and_the_error_still_raised(engine) 
 
 def test_a_refused_role_is_audited_as_refused(engine) -> None:  # type: ignore[no-untyped-def]
     finance = Actor(username="fay", role="finance")
-    with pytest.raises(Forbidden):
-        audit.guarded(engine, actor=finance, permission="flows.edit", action="flow.save",
-                      target="setup_intent", params={}, idempotency_key=None, run=lambda ctx: 1)
+    with pytest.raises(Forbidden), audit.audited(
+        engine, actor=finance, action="flow.save", target="setup_intent", params={}
+    ):
+        require(finance, "flows.edit")
     row = audit.query(engine, actor=ADMIN).rows[0]
     assert (row.actor, row.outcome, row.action) == ("fay", "refused", "flow.save")
 

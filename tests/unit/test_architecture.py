@@ -35,7 +35,11 @@ def test_only_the_gateway_imports_the_stripe_sdk() -> None:
     importers = sorted(
         str(p.relative_to(ROOT)) for p in (ROOT / "services").rglob("*.py") if "stripe" in _top(_imports(p))
     )
-    assert importers == ["services/adapters/gateway.py"]
+    assert importers == [
+        "services/adapters/gateway/__init__.py",
+        "services/adapters/gateway/errors.py",
+        "services/adapters/gateway/webhooks.py",
+    ]
 
 
 def test_pages_never_import_stripe_or_the_orm() -> None:
@@ -119,3 +123,91 @@ def test_the_sandbox_keeps_its_layers_engine_builders_resources_demo() -> None:
                 if name in modules or name == "state":
                     problems.append(f"{rel}:{node.lineno} reads {name}.{node.attr}")
     assert not problems, "\n".join(problems)
+
+
+# ----------------------------------------------------------------- the services layout (issue 8)
+
+KERNEL = {"__init__", "errors", "auth", "context", "audit", "users"}
+KEPT_PATHS = {"balances", "ownership", "transactions", "conversion"}  # re-exports other tools call
+
+
+def _services_imports(path: Path) -> set[str]:
+    return {n for n in _imports(path) if n.split(".")[0] == "services"}
+
+
+def test_services_top_level_holds_only_the_kernel_and_the_kept_import_paths() -> None:
+    top = {p.stem for p in (ROOT / "services").glob("*.py")}
+    assert top == KERNEL | KEPT_PATHS
+    folders = {p.name for p in (ROOT / "services").iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert folders == {"rules", "adapters", "usecases"}
+    for name in KEPT_PATHS:  # nothing but a docstring, one import and __all__
+        tree = ast.parse((ROOT / "services" / f"{name}.py").read_text())
+        kinds = [type(node).__name__ for node in tree.body]
+        assert kinds == ["Expr", "ImportFrom", "Assign"], f"services/{name}.py is more than a re-export"
+
+
+def test_adapters_import_only_rules_errors_adapters_and_the_context() -> None:
+    allowed = ("services.rules", "services.errors", "services.adapters", "services.context")
+    offenders = {
+        str(p.relative_to(ROOT)): sorted(m for m in _services_imports(p) if not m.startswith(allowed))
+        for p in (ROOT / "services" / "adapters").rglob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_nothing_below_the_use_cases_imports_them() -> None:
+    below = [*(ROOT / "services" / "rules").rglob("*.py"), *(ROOT / "services" / "adapters").rglob("*.py")]
+    below += [ROOT / "services" / f"{name}.py" for name in KERNEL]
+    offenders = {
+        str(p.relative_to(ROOT)): sorted(m for m in _services_imports(p) if m.startswith("services.usecases"))
+        for p in below
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_pages_call_use_cases_and_never_touch_the_engine_or_adapters() -> None:
+    """Pages read through use cases (which check the role); the only adapter a page may import
+    is the pure request-preview builder of Flow configuration."""
+    offenders: dict[str, list[str]] = {}
+    for p in (ROOT / "pages").glob("*.py"):
+        tree = ast.parse(p.read_text())
+        bad = sorted(
+            f"{n.module}.{a.name}"
+            for n in ast.walk(tree)
+            if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("services.adapters")
+            for a in n.names
+            if f"{n.module}.{a.name}".removeprefix("services.adapters.") not in {"flow_requests"}
+            and not (n.module or "").startswith("services.adapters.flow_requests")
+            and p.name != "_runtime.py"
+        )
+        bad += [f"line {n.lineno}: .engine" for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == "engine"]
+        if bad:
+            offenders[str(p.relative_to(ROOT))] = bad
+    assert offenders == {}
+
+
+def test_no_module_outside_tests_is_over_500_lines_unless_it_is_a_data_table() -> None:
+    big = []
+    for folder in ("services", "pages", "components", "sandbox", "bench", "bin"):
+        for p in (ROOT / folder).rglob("*.py"):
+            text = p.read_text()
+            first = text.lstrip().splitlines()[0] if text.strip() else ""
+            if text.count("\n") > 500 and "data table" not in first.lower():
+                big.append(f"{p.relative_to(ROOT)}: {text.count(chr(10))} lines")
+    for p in (ROOT / "dashboard.py", ROOT / "bootstrap.py"):
+        assert p.read_text().count("\n") <= 500, p
+    assert big == []
+
+
+def test_the_readme_layout_names_every_folder_of_the_tree() -> None:
+    readme = (ROOT / "README.md").read_text()
+    layout = readme.split("## Layout", 1)[1].split("```", 2)[1]
+    listed = {line.split()[0].rstrip("/") for line in layout.splitlines() if line.strip()}
+    folders = {"pages", "components", "services", "sandbox", "tests", "bench"}
+    for parent in ("services", "sandbox"):
+        for p in sorted((ROOT / parent).rglob("*")):
+            if p.is_dir() and p.name != "__pycache__" and any(p.glob("*.py")) and "spec" not in p.parts[-1:]:
+                folders.add(str(p.relative_to(ROOT)))
+    folders.add("sandbox/spec")
+    assert sorted(folders - listed) == []
+    assert sorted(f for f in listed - folders if "/" in f and not (ROOT / f).exists()) == []

@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from services.balances import (
+from services.rules import refresh_rule
+from services.rules.debit import (
     Assessment,
     DebitPolicy,
     assess_debit,
     effective_balance,
-    refresh_state,
 )
 from services.rules.money import MoneyError
 
@@ -108,7 +108,15 @@ def test_effective_balance_is_empty_without_a_figure_in_the_currency() -> None:
     assert effective_balance(account(balance=None), "usd") == (None, None)
 
 
-# --- refresh_state --------------------------------------------------------------------------
+# --- the refresh rule as the debit check reads it ------------------------------------------
+
+
+def refresh_state(
+    acct: dict[str, Any] | None, *, now: int | datetime
+) -> tuple[bool, int | None, str]:
+    """(allowed, from when, why not) from the one rule, as ``assess_debit`` reads it."""
+    verdict = refresh_rule.judge(acct, "balance", now=now)
+    return verdict.allowed, verdict.until or verdict.next_refresh_available_at, verdict.reason
 
 
 def test_refresh_is_possible_once_the_cooldown_has_passed() -> None:

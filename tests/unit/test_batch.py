@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.batch import BatchFileError, PlannedDebit, RowError, parse_debits_csv
+from services.rules.debit_csv import BatchFileError, PlannedDebit, RowError, parse_debits_csv
 
 
 def by_row(errors: list[RowError]) -> dict[int, str]:

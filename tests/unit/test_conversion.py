@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from services.conversion import (
+from services.rules.funnel import (
     FUNNEL_COLUMNS,
     OUTCOME_COLUMNS,
     VERIFICATION_METHODS,

@@ -17,8 +17,8 @@ import pytest
 
 from sandbox import demo
 from sandbox.demo.model import DemoAccount, DemoCustomer, DemoIncome, DemoWorld
-from services.ownership import match_owners
-from services.transactions import IncomeStream, detect_income
+from services.rules.income import IncomeStream, detect_income
+from services.rules.owners import match_owners
 
 NOW = int(datetime(2026, 6, 15, 12, tzinfo=UTC).timestamp())
 SEEDS = (1, 2, 3)

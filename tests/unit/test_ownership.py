@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from services.ownership import (
+from services.rules.owners import (
     NAME_MATCH,
     NAME_MISMATCH,
     FieldMatch,

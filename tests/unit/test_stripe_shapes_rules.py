@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from services.accounts import flatten_account
-from services.balances import assess_debit, effective_balance
-from services.conversion import classify_intent
-from services.ownership import match_owners
 from services.rules import refresh_rule
+from services.rules.bank_account import flatten_account
+from services.rules.debit import assess_debit, effective_balance
+from services.rules.funnel import classify_intent
+from services.rules.owners import match_owners
 from services.rules.relink import relink_needed
 from tests.stripe_shapes import (
     DAY,

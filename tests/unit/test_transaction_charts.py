@@ -12,7 +12,7 @@ from components.transaction_charts import (
     counterparties_chart,
     running_balance_chart,
 )
-from services.transactions import daily_cash_flow, running_balance, top_counterparties
+from services.rules.cashflow import daily_cash_flow, running_balance, top_counterparties
 
 
 def _txn(n: int, amount: int, day: date, text: str) -> dict[str, object]:

@@ -1,4 +1,8 @@
-"""Find the Financial Connections account behind whatever ID a person pastes.
+"""Find the Financial Connections account behind whatever ID a person pastes — the one resolver.
+
+Payment lookup (:func:`resolve`) and the pre-debit checks, single and batch
+(:func:`debit_target`), both go through here, so the same pasted ID leads to the same account
+and the same sentence everywhere.
 
 PaymentIntent / SetupIntent → ``expand[]=payment_method`` → ``us_bank_account.
 financial_connections_account`` (reference §3.3 step 4); PaymentMethod → the same field;
@@ -13,7 +17,12 @@ from typing import Any
 
 from services.adapters.gateway import StripeGateway
 from services.errors import NotFound
+from services.rules.account_summary import AccountSummary, IntentSummary
+from services.rules.debit_target import choose_for_debit
 from services.rules.ids import parse_id
+
+# Accounts already fetched, by ID: a batch passes one so each account is fetched once.
+Known = dict[str, dict[str, Any]]
 
 LOOKUP_KINDS = (
     "payment_intent",
@@ -38,6 +47,24 @@ class Resolution:
     message: str = ""
 
     @property
+    def linked(self) -> AccountSummary | None:
+        """The account as a page shows it."""
+        return AccountSummary.of(self.account) if self.account is not None else None
+
+    @property
+    def customer_accounts(self) -> list[AccountSummary]:
+        """A customer's linked accounts as a page shows them."""
+        return [AccountSummary.of(a) for a in self.accounts]
+
+    @property
+    def intent_summary(self) -> IntentSummary | None:
+        return IntentSummary.of(self.intent) if self.intent else None
+
+    @property
+    def has_payment_method(self) -> bool:
+        return bool(self.payment_method)
+
+    @property
     def manual_entry(self) -> bool:
         pm = self.payment_method or {}
         bank = pm.get("us_bank_account") or {}
@@ -53,8 +80,21 @@ def _other_method_words(pm: dict[str, Any]) -> str:
     return "Link" if kind == "link" else kind
 
 
+def _account(gateway: StripeGateway, account_id: str, known: Known | None) -> dict[str, Any]:
+    if known is None:
+        return gateway.retrieve_account(account_id)
+    if account_id not in known:
+        known[account_id] = gateway.retrieve_account(account_id)
+    return known[account_id]
+
+
 def _from_payment_method(
-    gateway: StripeGateway, query_id: str, kind: str, pm: dict[str, Any] | None, **extra: Any
+    gateway: StripeGateway,
+    query_id: str,
+    kind: str,
+    pm: dict[str, Any] | None,
+    known: Known | None,
+    **extra: Any,
 ) -> Resolution:
     if not pm:
         return Resolution(
@@ -86,7 +126,7 @@ def _from_payment_method(
             "has no balance, ownership or transaction data for it.",
             **extra,
         )
-    account = gateway.retrieve_account(fca)
+    account = _account(gateway, fca, known)
     return Resolution(
         query_id=query_id,
         kind=kind,
@@ -99,24 +139,30 @@ def _from_payment_method(
     )
 
 
-def resolve(gateway: StripeGateway, text: str | None) -> Resolution:
-    """Resolve a pasted ID; raises ValidationError for malformed IDs, NotFound for unknown ones."""
+def resolve(gateway: StripeGateway, text: str | None, *, known: Known | None = None) -> Resolution:
+    """Resolve a pasted ID; raises ValidationError for malformed IDs, NotFound for unknown ones.
+
+    ``known`` (optional) caches the FC accounts fetched, by ID, across calls.
+    """
     object_id, kind = parse_id(text, allowed=LOOKUP_KINDS)
     if kind in ("payment_intent", "setup_intent"):
         retrieve = (
-            gateway.retrieve_payment_intent if kind == "payment_intent" else gateway.retrieve_setup_intent
+            gateway.retrieve_payment_intent
+            if kind == "payment_intent"
+            else gateway.retrieve_setup_intent
         )
         intent = retrieve(object_id, expand=["payment_method"])
         pm = intent.get("payment_method")
         if isinstance(pm, str):  # defensive: expansion not honoured
             pm = gateway.retrieve_payment_method(pm)
         return _from_payment_method(
-            gateway, object_id, kind, pm, intent=intent, customer_id=intent.get("customer")
+            gateway, object_id, kind, pm, known, intent=intent, customer_id=intent.get("customer")
         )
     if kind == "payment_method":
-        return _from_payment_method(gateway, object_id, kind, gateway.retrieve_payment_method(object_id))
+        pm = gateway.retrieve_payment_method(object_id)
+        return _from_payment_method(gateway, object_id, kind, pm, known)
     if kind == "financial_connections.account":
-        account = gateway.retrieve_account(object_id)
+        account = _account(gateway, object_id, known)
         holder = account.get("account_holder") or {}
         return Resolution(
             query_id=object_id,
@@ -127,7 +173,9 @@ def resolve(gateway: StripeGateway, text: str | None) -> Resolution:
         )
     customer = gateway.retrieve_customer(object_id)
     if customer.get("deleted"):  # Stripe answers 200 `{id, object, deleted: true}` (§2.9)
-        raise NotFound(f"Customer {object_id} was deleted in Stripe; nothing can be looked up for it.")
+        raise NotFound(
+            f"Customer {object_id} was deleted in Stripe; nothing can be looked up for it."
+        )
     accounts = gateway.list_accounts(customer=object_id)
     return Resolution(
         query_id=object_id,
@@ -137,3 +185,33 @@ def resolve(gateway: StripeGateway, text: str | None) -> Resolution:
         message=f"{customer.get('name') or customer.get('email') or object_id} has "
         f"{len(accounts)} linked account(s).",
     )
+
+
+@dataclass(frozen=True)
+class DebitTarget:
+    """The account a debit is checked against, or why there is none."""
+
+    object_id: str
+    kind: str
+    account: dict[str, Any] | None
+    note: str  # what was checked, in a sentence
+    missing: str | None  # why there is no account, unless it was entered manually
+
+
+def debit_target(
+    gateway: StripeGateway, text: str | None, *, known: Known | None = None
+) -> DebitTarget:
+    """Resolve a pasted ID for a debit check: a customer's best account, else what it leads to.
+
+    A manually entered bank account has no FC account and no ``missing`` sentence: the debit
+    assessment explains that case itself.
+    """
+    found = resolve(gateway, text, known=known)
+    if found.kind == "customer":
+        account, note, missing = choose_for_debit(found.query_id, found.accounts)
+    elif found.account is not None:
+        account, note, missing = found.account, found.message, None
+    else:
+        account, note = None, found.message
+        missing = None if found.manual_entry else found.message
+    return DebitTarget(found.query_id, found.kind, account, note, missing)

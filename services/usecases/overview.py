@@ -15,12 +15,17 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, or_, select
 
-from services import audit, debits, flows, intent_sync
+from services import audit
 from services.adapters.models import AccountRecord, IntentRecord, OwnershipCheck, SyncState
 from services.adapters.store import session_scope
-from services.auth import Actor
-from services.balances import DebitPolicy
+from services.auth import Actor, require
+from services.context import Services
 from services.rules.clock import as_utc
+from services.rules.debit import DebitPolicy
+from services.usecases import debit_policy
+from services.usecases import edit_flows as flows
+from services.usecases.conversion_report import conversion
+from services.usecases.sync_intents import SYNC_NAME
 
 __all__ = [
     "AdminOverview",
@@ -32,6 +37,7 @@ __all__ = [
     "Overview",
     "CONVERSION_DAYS",
     "overview",
+    "overview_from_store",
 ]
 
 CONVERSION_DAYS = 30
@@ -152,7 +158,7 @@ def ops_overview(engine: Engine) -> OpsOverview:
 
 
 def finance_overview(engine: Engine, *, now: int) -> FinanceOverview:
-    stored = debits.load_policy(engine)
+    stored = debit_policy.load_policy(engine)
     cutoff = now - stored.policy.max_age_seconds
     with session_scope(engine) as session:
         stale = _count(session, col(AccountRecord.balance_as_of) < cutoff)
@@ -174,7 +180,7 @@ def finance_overview(engine: Engine, *, now: int) -> FinanceOverview:
 def manager_overview(engine: Engine, *, now: int) -> ManagerOverview:
     since = now - CONVERSION_DAYS * 86_400
     start = datetime.fromtimestamp(since, tz=UTC).date()
-    frame = intent_sync.conversion(engine, now=now, start=start)
+    frame = conversion(engine, now=now, start=start)
     methods = [
         MethodConversion(
             verification_method=str(row["verification_method"]),
@@ -186,7 +192,7 @@ def manager_overview(engine: Engine, *, now: int) -> ManagerOverview:
         for row in frame.to_dict("records")
     ]
     with session_scope(engine) as session:
-        state = session.get(SyncState, intent_sync.SYNC_NAME)
+        state = session.get(SyncState, SYNC_NAME)
         last = as_utc(state.last_finished_at) if state else None
     return ManagerOverview(since=since, methods=methods, last_intents_sync=last)
 
@@ -208,7 +214,13 @@ def admin_overview(engine: Engine, actor: Actor) -> AdminOverview:
     return AdminOverview(recent_audit=lines, flow_versions=versions)
 
 
-def overview(engine: Engine, actor: Actor, *, now: int) -> Overview:
+def overview(svc: Services, actor: Actor) -> Overview:
+    """The home page's overview for ``actor`` (every signed-in role; see below)."""
+    require(actor, "accounts.sync")
+    return overview_from_store(svc.engine, actor, now=svc.now())
+
+
+def overview_from_store(engine: Engine, actor: Actor, *, now: int) -> Overview:
     """The overview for ``actor``: each section only for the roles that act on it.
 
     Ops (``ownership.review``): account problems, review list, microdeposits. Finance

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import stripe
 from stripe.params import (
@@ -43,18 +43,10 @@ from stripe.params.financial_connections import (
 from stripe.params.financial_connections import SessionCreateParams as FcSessionCreateParams
 
 from services.adapters.backoff import NO_BACKOFF, Backoff, SpentKeys
+from services.adapters.gateway.errors import obj_to_dict, translate_error
 from services.adapters.stripe_api import API_VERSION
 from services.errors import (
-    Conflict,
-    FcopsError,
-    NotFound,
-    NoTransactionRefresh,
-    OutcomeUnknown,
     RateLimited,
-    RefreshNotAllowed,
-    StripeAuthError,
-    StripeRequestError,
-    StripeUnavailable,
 )
 
 T = TypeVar("T")
@@ -74,81 +66,16 @@ __all__ = [
     "translate_error",
 ]
 
-# Stripe's FC error codes for a refresh that cannot start are only these (reference §10); other
-# refusals carry no code and are judged by the account (services.rules.refresh_rule).
-_REFRESH_CODES = {"financial_connections_account_inactive"}
-
-
-def _obj_to_dict(obj: Any) -> dict[str, Any]:
-    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
-
-
-def translate_error(err: stripe.StripeError) -> FcopsError:
-    """Turn an SDK exception into a domain error with a sentence a person can act on."""
-    rid = getattr(err, "request_id", None)
-    message = (
-        getattr(err, "user_message", None) or str(getattr(err, "_message", "") or err)
-    ).strip()
-    code = getattr(err, "code", None)
-    param = getattr(err, "param", None)
-    suffix = f" (Stripe request {rid})" if rid else ""
-    if isinstance(err, stripe.AuthenticationError):
-        return StripeAuthError(
-            f"Stripe rejected the API key. Check STRIPE_API_KEY in the settings.{suffix}",
-            request_id=rid,
-        )
-    if isinstance(err, stripe.RateLimitError):
-        return RateLimited(
-            f"Stripe is rate-limiting requests. Wait a few seconds and try again.{suffix}",
-            request_id=rid,
-        )
-    if isinstance(err, stripe.IdempotencyError):
-        return Conflict(
-            f"This request was already sent with different details; reload the page and try again.{suffix}",
-            request_id=rid,
-        )
-    if isinstance(err, stripe.APIConnectionError):
-        return OutcomeUnknown(
-            "Could not reach Stripe (the connection failed or timed out), so the outcome is not "
-            "known. Trying again is safe: a repeated change is sent with the same idempotency key.",
-            request_id=rid,
-        )
-    if getattr(err, "http_status", None) == 409 or code == "idempotency_key_in_use":
-        return OutcomeUnknown(
-            "Stripe is still working on the same request (sent twice?). Wait a moment and try "
-            f"again: the retry repeats the same request, so it happens at most once.{suffix}",
-            request_id=rid,
-        )
-    if isinstance(err, stripe.InvalidRequestError):
-        if getattr(err, "http_status", None) == 404 or code == "resource_missing":
-            return NotFound(f"{message}{suffix}", request_id=rid)
-        if code in _REFRESH_CODES:
-            return RefreshNotAllowed(f"{message}{suffix}", request_id=rid)
-        if code == "financial_connections_no_successful_transaction_refresh":
-            return NoTransactionRefresh(
-                "No transaction refresh has succeeded yet for this account, so Stripe has no "
-                f"transactions to list. Start a transaction refresh and sync when it has "
-                f"finished. Stripe said: {message}{suffix}",
-                request_id=rid,
-            )
-        return StripeRequestError(f"{message}{suffix}", request_id=rid, code=code, param=param)
-    if isinstance(err, stripe.PermissionError):
-        return StripeRequestError(
-            f"The Stripe key may not do this (restricted key scope): {message}{suffix}",
-            request_id=rid,
-            code=code,
-        )
-    if isinstance(err, stripe.CardError):
-        return StripeRequestError(f"{message}{suffix}", request_id=rid, code=code, param=param)
-    if isinstance(err, stripe.APIError):
-        return StripeUnavailable(
-            f"Stripe had a temporary problem (HTTP {getattr(err, 'http_status', '5xx')}). "
-            f"Try again in a minute.{suffix}",
-            request_id=rid,
-        )
-    return StripeUnavailable(
-        f"Stripe returned an unexpected error: {message}{suffix}", request_id=rid
-    )
+def _intent_list(created_gte: int | None, customer: str | None, expand: Sequence[str]) -> dict[str, Any]:
+    """The list parameters SetupIntents and PaymentIntents share (both SDK types accept them)."""
+    params: dict[str, Any] = {"limit": 100}
+    if created_gte is not None:
+        params["created"] = {"gte": created_gte}
+    if customer:
+        params["customer"] = customer
+    if expand:
+        params["expand"] = [f"data.{e}" for e in expand]
+    return params
 
 
 class StripeGateway:
@@ -235,7 +162,7 @@ class StripeGateway:
         return result
 
     def _one(self, fn: Callable[[], Any]) -> dict[str, Any]:
-        return _obj_to_dict(self._call(fn))
+        return obj_to_dict(self._call(fn))
 
     def _iter(
         self, fn: Callable[[], Any], *, max_items: int | None = None
@@ -248,14 +175,14 @@ class StripeGateway:
                 if max_items is not None and count >= max_items:
                     return
                 count += 1
-                yield _obj_to_dict(item)
+                yield obj_to_dict(item)
             if not page.has_more or not page.data:
                 return
             page = self._call(page.next_page)
 
     def _page(self, fn: Callable[[], Any]) -> tuple[list[dict[str, Any]], bool]:
         page = self._call(fn)
-        return [_obj_to_dict(x) for x in page.data], bool(page.has_more)
+        return [obj_to_dict(x) for x in page.data], bool(page.has_more)
 
     def _opts(self, idempotency_key: str | None) -> stripe.RequestOptions:
         self._local.key = idempotency_key  # evaluated inside the call: see _call_once
@@ -294,7 +221,7 @@ class StripeGateway:
     def search_customers(self, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
         params: CustomerSearchParams = {"query": query, "limit": limit}
         result = self._call(lambda: self.v1.customers.search(params=params))
-        return [_obj_to_dict(x) for x in result.data]
+        return [obj_to_dict(x) for x in result.data]
 
     def create_customer(
         self, params: CustomerCreateParams, *, idempotency_key: str | None
@@ -467,13 +394,7 @@ class StripeGateway:
         customer: str | None = None,
         expand: Sequence[str] = (),
     ) -> Iterator[dict[str, Any]]:
-        params: SetupIntentListParams = {"limit": 100}
-        if created_gte is not None:
-            params["created"] = {"gte": created_gte}
-        if customer:
-            params["customer"] = customer
-        if expand:
-            params["expand"] = [f"data.{e}" for e in expand]
+        params = cast(SetupIntentListParams, _intent_list(created_gte, customer, expand))
         return self._iter(lambda: self.v1.setup_intents.list(params=params))
 
     def iter_payment_intents(
@@ -483,13 +404,7 @@ class StripeGateway:
         customer: str | None = None,
         expand: Sequence[str] = (),
     ) -> Iterator[dict[str, Any]]:
-        params: PaymentIntentListParams = {"limit": 100}
-        if created_gte is not None:
-            params["created"] = {"gte": created_gte}
-        if customer:
-            params["customer"] = customer
-        if expand:
-            params["expand"] = [f"data.{e}" for e in expand]
+        params = cast(PaymentIntentListParams, _intent_list(created_gte, customer, expand))
         return self._iter(lambda: self.v1.payment_intents.list(params=params))
 
     def verify_microdeposits(
@@ -580,27 +495,3 @@ class StripeGateway:
         return self._one(lambda: self.v1.webhook_endpoints.delete(endpoint_id))
 
 
-class BadSignature(ValueError):
-    """A webhook whose ``Stripe-Signature`` does not verify (or whose body is not an event)."""
-
-
-def verify_webhook(
-    payload: bytes, signature: str | None, secret: str, *, tolerance: int = 300
-) -> dict[str, Any]:
-    """The event in ``payload`` if ``signature`` signs this exact raw body with ``secret`` within
-    ``tolerance`` seconds (the SDK's check), else :class:`BadSignature` saying why."""
-    import json
-
-    if not signature:
-        raise BadSignature("The request has no Stripe-Signature header.")
-    try:
-        stripe.WebhookSignature.verify_header(payload, signature, secret, tolerance)
-    except stripe.SignatureVerificationError as err:
-        raise BadSignature(f"The Stripe-Signature does not verify: {err.user_message or err}") from None
-    try:
-        event = json.loads(payload)
-    except ValueError:
-        raise BadSignature("The body is not JSON.") from None
-    if not isinstance(event, dict) or event.get("object") != "event" or not event.get("id"):
-        raise BadSignature("The body is not a Stripe event.")
-    return event

@@ -1,0 +1,224 @@
+"""Words and tables for the Collect page: statuses, who a request waits on, the two lists.
+
+Pure formatting over the typed views in :mod:`services.rules.intents`; no service calls.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from components.feedback import format_age, format_timestamp
+from services.rules import wording
+from services.rules.intents import CollectionRequest, IntentView, MicrodepositItem, OpenRequest
+
+STATUS_WORDS = {
+    "requires_payment_method": "Waiting for the customer to link or enter a bank account.",
+    "requires_confirmation": "Waiting for confirmation in Stripe.js.",
+    "requires_action": "Waiting for the customer to verify microdeposits.",
+    "processing": "Stripe is processing it.",
+    "succeeded": "The bank account is saved and can be debited.",
+    "canceled": "Canceled; create another request if the customer still needs one.",
+    "open": "The session is open until the customer finishes or it expires.",
+}
+VERIFICATION_WORDS = {
+    "automatic": "automatic (instant, or microdeposits as a fallback)",
+    "instant": "instant only (Financial Connections)",
+    "microdeposits": "microdeposits only (typed numbers)",
+}
+REASON_WORDS = {
+    "requested_by_customer": "Requested by the customer",
+    "abandoned": "Abandoned",
+    "duplicate": "Duplicate",
+}
+WAITING_WORDS = {
+    "requires_payment_method": "Customer to link a bank account",
+    "requires_confirmation": "Confirmation (Stripe.js)",
+    "processing": "Stripe (processing)",
+}
+
+
+def waiting_for(status: str, next_action: str | None) -> str:
+    """Who or what an open request is waiting on, in words."""
+    if next_action == "verify_with_microdeposits":
+        return "Customer to verify microdeposits"
+    if next_action:
+        return f"Customer ({next_action.replace('_', ' ')})"
+    return WAITING_WORDS.get(status, status)
+
+
+def format_day(ts: int | None) -> str:
+    """Arrival is an estimate of a day, so no clock time (that would look precise)."""
+    return wording.weekday(ts)
+
+
+def session_filters_text(filters: dict[str, Any] | None) -> str:
+    """What the customer may link, as the session says (endive defaults when it has none)."""
+    if not filters:
+        return (
+            "No filters: Stripe's defaults for this API version apply — every kind of account "
+            "(credit cards, mortgages and lines of credit too), payment support not required, "
+            "manual entry off."
+        )
+    kinds = ", ".join(s.replace("_", " ") for s in filters.get("account_subcategories") or [])
+    support = filters.get("require_payment_method_support") or "none"
+    return (
+        f"Filters on the session: accounts **{kinds or 'of any kind'}**; payment support "
+        f"required: **{support}**."
+    )
+
+
+def open_requests_frame(rows: list[OpenRequest]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "Waiting for": waiting_for(r.status, r.next_action),
+                "Age": format_age(r.age_seconds),
+                "Customer": r.customer_id or "—",
+                "Method": r.verification_method,
+                "Last error": r.last_error or "",
+                "SetupIntent": r.id,
+                "Status": r.status,
+                "Created": format_timestamp(r.created),
+                "Flow": r.flow,
+            }
+            for r in rows
+        ]
+    )
+
+
+def queue_frame(items: list[MicrodepositItem]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "Stuck": "stuck" if i.stuck else "",
+                "Business days late": i.business_days_late,
+                "Expected arrival": format_day(i.arrival_date),
+                "Sent as": "descriptor code"
+                if i.microdeposit_type == "descriptor_code"
+                else "two amounts",
+                "Customer": i.customer_id or "—",
+                "Verification link": i.hosted_verification_url or "",
+                "Intent": i.id,
+                "Age": format_age(i.age_seconds),
+            }
+            for i in items
+        ]
+    )
+
+
+# --------------------------------------------------------------------------- drawing
+
+
+def open_requests_table(rows: list[OpenRequest]) -> None:
+    st.dataframe(
+        open_requests_frame(rows),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Waiting for": st.column_config.TextColumn(width=230),
+            "Age": st.column_config.TextColumn(width=70, help="Time since the request was created"),
+            "Customer": st.column_config.TextColumn(width=230),
+            "Method": st.column_config.TextColumn(width=110, help="Verification method"),
+            "Last error": st.column_config.TextColumn(width=260),
+        },
+    )
+
+
+def queue_table(items: list[MicrodepositItem]) -> None:
+    stuck = sum(i.stuck for i in items)
+    left, right = st.columns(2)
+    left.metric("Waiting for verification", len(items))
+    right.metric(
+        "Stuck (more than 2 business days past arrival)",
+        stuck,
+        help="Send these customers the hosted verification link again.",
+    )
+    st.dataframe(
+        queue_frame(items),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Stuck": st.column_config.TextColumn(
+                "Stuck", width=60, help="More than 2 business days past the expected arrival"
+            ),
+            "Business days late": st.column_config.NumberColumn(width=130),
+            "Expected arrival": st.column_config.TextColumn(width=130),
+            "Sent as": st.column_config.TextColumn(width=120),
+            "Customer": st.column_config.TextColumn(width=230),
+            "Verification link": st.column_config.LinkColumn(
+                "Verification link",
+                display_text="open",
+                width=110,
+                help="Stripe's hosted page where the customer enters the code or amounts",
+            ),
+        },
+    )
+
+
+def request_summary(result: CollectionRequest, view: IntentView | None) -> None:
+    """What Stripe returned for the request, and its latest state when read again."""
+    status = view.status if view else result.status
+    kind = "SetupIntent" if result.kind == "setup_intent" else "Financial Connections session"
+    st.markdown(f"#### {kind} `{result.id}`")
+    st.caption(f"For customer `{result.customer_id}`, created {format_timestamp(result.created)}.")
+    cols = st.columns([3, 2, 1])
+    cols[0].metric("Status", status, help=STATUS_WORDS.get(status))
+    cols[1].metric(
+        "Verification",
+        (view.verification_method if view else result.verification_method) or "—",
+    )
+    cols[2].metric("Config version", f"v{result.flow_version}")
+    perms = view.permissions if view else result.permissions
+    prefetch = view.prefetch if view else result.prefetch
+    st.caption(
+        f"On the object Stripe returned: permissions **{', '.join(perms)}**, prefetch "
+        f"**{', '.join(prefetch) or 'none'}**."
+    )
+    if result.kind == "financial_connections.session":
+        st.caption(session_filters_text(result.session_filters))
+    if result.payment_method_options:
+        with st.expander(
+            "payment_method_options as Stripe returned them", icon=":material/data_object:"
+        ):
+            st.code(json.dumps(result.payment_method_options, indent=2), language="json")
+    st.markdown(
+        "**Client secret** for Stripe.js (`collectBankAccountForSetup` / "
+        "`collectFinancialConnectionsAccounts`). Give it only to this customer's browser; it "
+        "is not stored anywhere."
+    )
+    st.code(result.client_secret, language=None)
+    link = (view.hosted_verification_url if view else None) or result.hosted_verification_url
+    if link:
+        st.markdown(
+            f"Hosted microdeposit verification page for the customer: [open it]({link}) "
+            "(Stripe emails this link to the customer when it has their email)."
+        )
+
+
+def microdeposits_note(view: IntentView) -> None:
+    sent_as = (
+        "two small deposits"
+        if view.microdeposit_type == "amounts"
+        else "one $0.01 deposit with a code in its description"
+    )
+    st.info(
+        f"Waiting for the customer to verify microdeposits: Stripe sent {sent_as}, "
+        f"expected to arrive {format_day(view.arrival_date)}. If the customer reads "
+        "what arrived out to you, enter it below.",
+        icon=":material/hourglass_top:",
+    )
+
+
+def linked_note(view: IntentView) -> None:
+    if view.financial_connections_account:
+        st.success(
+            f"Linked through Financial Connections: `{view.financial_connections_account}` "
+            f"(payment method `{view.payment_method}`).",
+            icon=":material/link:",
+        )
+    if view.last_error:
+        st.warning(f"Last error: {view.last_error}", icon=":material/warning:")

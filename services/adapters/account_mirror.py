@@ -1,0 +1,451 @@
+"""The store's mirror of customers and their FC accounts: upserts, events, queries.
+
+Stripe has no "list every FC account" call and no server-side filters beyond the holder, so the
+browser reads this mirror. The sync use case fills it; every use case that touches an account
+(detail, refresh, lookup, debit checks) upserts what it saw. Paging, filtering and CSV export
+run in SQL here, so tens of thousands of accounts stay cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from sqlalchemy import delete as sa_delete
+from sqlalchemy import or_
+from sqlalchemy import select as sa_select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, func, select
+
+from services.adapters.models import AccountRecord, BalanceSnapshot, CustomerRecord, utcnow
+from services.adapters.store import UpsertCounts, retrying, session_scope, upsert
+from services.context import Services
+from services.rules.bank_account import (
+    EVENT_STAMP,
+    AccountFilters,
+    AccountRow,
+    BalancePoint,
+    CustomerHit,
+    balance_amounts,
+    flatten_account,
+    flatten_customer,
+    newer_copy_wins,
+    split_set,
+)
+
+# The events that change what the mirror holds; their ``data.object`` is the whole customer or
+# FC account (reference §5.1), so an incremental sync upserts it without another request.
+# Stripe's ``types`` filter takes exact names (at most 20), so they are spelled out.
+ACCOUNT_EVENTS: tuple[str, ...] = tuple(
+    f"financial_connections.account.{name}"
+    for name in (
+        "created",
+        "deactivated",
+        "reactivated",
+        "disconnected",
+        "refreshed_balance",
+        "refreshed_ownership",
+        "refreshed_transactions",
+        "account_numbers_updated",
+        "upcoming_account_number_expiry",
+        "upcoming_deactivation",
+        "expected_deactivation_date_updated",
+        "supported_payment_method_types_updated",
+    )
+)
+CUSTOMER_EVENTS: tuple[str, ...] = ("customer.created", "customer.updated", "customer.deleted")
+SYNC_EVENTS: tuple[str, ...] = (*CUSTOMER_EVENTS, *ACCOUNT_EVENTS)
+
+# The list is ordered newest first; without this index every page (and deep OFFSET pages
+# most) sorts the whole table. services/adapters/models.py is shared, so the index is declared
+# there and created idempotently by :func:`ensure_indexes` (see bench/bench_accounts.py).
+_TABLE: Any = AccountRecord.__table__  # type: ignore[attr-defined]
+CREATED_INDEX = next(i for i in _TABLE.indexes if i.name == "ix_fca_created_id")
+
+
+def ensure_indexes(engine: Engine) -> None:
+    """Create the browser's extra indexes if they are missing (safe to call any time)."""
+    CREATED_INDEX.create(bind=engine, checkfirst=True)
+
+
+# --------------------------------------------------------------------------- upserts
+
+
+def _put(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> UpsertCounts:
+    """Insert or update mirrored rows by ID; ``synced_at`` moves only when something changed."""
+    return upsert(session, model, rows, touch={"synced_at": utcnow()})
+
+
+def _snapshot(session: Session, account_id: str, balance: Mapping[str, Any] | None) -> int:
+    """Record each currency of a balance once (the unique key is account, as_of, currency)."""
+    as_of = (balance or {}).get("as_of")
+    if as_of is None:
+        return 0
+    added = 0
+    for currency, current, available in balance_amounts(balance):
+        seen = session.exec(
+            select(BalanceSnapshot.id).where(
+                BalanceSnapshot.account_id == account_id,
+                BalanceSnapshot.as_of == as_of,
+                BalanceSnapshot.currency == currency,
+            )
+        ).first()
+        if seen is None:
+            session.add(
+                BalanceSnapshot(
+                    account_id=account_id,
+                    as_of=int(as_of),
+                    currency=currency,
+                    current=current,
+                    available=available,
+                )
+            )
+            added += 1
+    return added
+
+
+def _mirror(
+    session: Session,
+    accounts: Sequence[Mapping[str, Any]],
+    *,
+    stamps: Mapping[str, int] | None = None,
+) -> int:
+    """Upsert accounts and record their balances; returns how many snapshots were new.
+
+    ``stamps`` (account ID -> event ``created``) marks copies taken from events; see
+    :func:`services.rules.bank_account.newer_copy_wins`.
+    """
+    rows = [flatten_account(a) for a in accounts]
+    for row in rows:
+        if stamps and row["id"] in stamps:
+            row["raw"] = {**row["raw"], EVENT_STAMP: int(stamps[row["id"]])}
+    upsert(session, AccountRecord, rows, touch={"synced_at": utcnow()}, merge=newer_copy_wins)
+    return sum(_snapshot(session, r["id"], r["raw"].get("balance")) for r in rows)
+
+
+def upsert_account(engine: Engine, account: Mapping[str, Any]) -> AccountRecord:
+    """Mirror one Stripe FC account and keep its balance in the history; safe to call repeatedly.
+
+    Other use cases (finance checks, collection) call this for every account they see.
+    """
+
+    def work(session: Session) -> AccountRecord:
+        _mirror(session, [account])
+        row = session.get(AccountRecord, str(account["id"]))
+        assert row is not None  # just written in this transaction
+        return row
+
+    row: AccountRecord = retrying(engine, work)
+    return row
+
+
+def upsert_customer(engine: Engine, customer: Mapping[str, Any]) -> CustomerRecord:
+    def work(session: Session) -> CustomerRecord:
+        _put(session, CustomerRecord, [flatten_customer(customer)])
+        row = session.get(CustomerRecord, str(customer["id"]))
+        assert row is not None  # just written in this transaction
+        return row
+
+    row: CustomerRecord = retrying(engine, work)
+    return row
+
+
+def mirror_customer_accounts(svc: Services, customer: Mapping[str, Any]) -> tuple[int, int]:
+    """Mirror a customer and all their accounts in one transaction; (accounts, snapshots)."""
+    accounts = svc.gateway.list_accounts(customer=customer["id"])
+
+    def work(session: Session) -> tuple[int, int]:
+        _put(session, CustomerRecord, [flatten_customer(customer)])
+        return len(accounts), _mirror(session, accounts)
+
+    result: tuple[int, int] = retrying(svc.engine, work)
+    return result
+
+
+def forget_customers(session: Session, customer_ids: set[str]) -> None:
+    """Remove deleted customers from the mirror, so search no longer finds them.
+
+    Their FC accounts are left as they are (still holding the customer ID): Stripe keeps the
+    accounts, later account events still update them, and the accounts list shows them without
+    a name or email.
+    """
+    if customer_ids:
+        session.execute(
+            sa_delete(CustomerRecord).where(col(CustomerRecord.id).in_(sorted(customer_ids)))
+        )
+
+
+def forget_customers_except(engine: Engine, seen: set[str]) -> int:
+    """After a complete walk: forget every mirrored customer the walk did not see."""
+
+    def work(session: Session) -> int:
+        stored = set(session.exec(select(CustomerRecord.id)).all())
+        gone = stored - seen
+        forget_customers(session, gone)
+        return len(gone)
+
+    removed: int = retrying(engine, work)
+    return removed
+
+
+def known_customers(engine: Engine, wanted: set[str]) -> set[str]:
+    with session_scope(engine) as session:
+        return set(
+            session.exec(
+                select(CustomerRecord.id).where(col(CustomerRecord.id).in_(sorted(wanted)))
+            ).all()
+        )
+
+
+# --------------------------------------------------------------------------- events
+
+
+def _event_object(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    data = event.get("data") or {}
+    obj = data.get("object") if isinstance(data, Mapping) else None
+    return obj if isinstance(obj, Mapping) and obj.get("id") else {}
+
+
+@dataclass
+class Changes:
+    """The newest snapshot of each customer and account the events named (oldest applied first)."""
+
+    customers: dict[str, Mapping[str, Any]]
+    accounts: dict[str, Mapping[str, Any]]
+    balances: list[tuple[str, Mapping[str, Any]]]  # every balance seen, for the history
+    stamps: dict[str, int] = field(default_factory=dict)  # account ID -> its event's created
+    deleted: set[str] = field(default_factory=set)  # customers deleted in Stripe
+
+
+def oldest_first(events: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Events by ``created``, oldest first; Stripe lists newest first, so ties keep its order."""
+    return sorted(reversed(events), key=lambda e: int(e.get("created") or 0))
+
+
+def changes_in(events: Sequence[Mapping[str, Any]]) -> Changes:
+    changes = Changes({}, {}, [])
+    for event in oldest_first(events):  # the newest snapshot of each object must win
+        obj, kind = _event_object(event), str(event.get("type") or "")
+        if not obj:
+            continue
+        oid = str(obj["id"])
+        if kind == "customer.deleted":
+            changes.customers.pop(oid, None)
+            changes.deleted.add(oid)
+        elif kind in CUSTOMER_EVENTS:
+            changes.customers[oid] = obj
+            changes.deleted.discard(oid)
+        elif kind in ACCOUNT_EVENTS:
+            changes.accounts[oid] = obj
+            changes.stamps[oid] = int(event.get("created") or 0)
+            if obj.get("balance"):
+                changes.balances.append((oid, obj["balance"]))
+    return changes
+
+
+def apply_events(engine: Engine, events: Sequence[Mapping[str, Any]]) -> tuple[int, int, int]:
+    """Apply customer and account events to the mirror in one transaction, oldest first.
+
+    ``customer.deleted`` removes the customer (see :func:`forget_customers`); an account copy
+    older than the event the stored row last applied is skipped (``newer_copy_wins``).
+    Returns (customers upserted or removed, accounts named, new balance snapshots). Holders
+    missing from the mirror are not fetched here; the sync use case does that first.
+    """
+    return apply_changes(engine, changes_in(events))
+
+
+def apply_changes(engine: Engine, changes: Changes) -> tuple[int, int, int]:
+    def work(session: Session) -> int:
+        _put(session, CustomerRecord, [flatten_customer(c) for c in changes.customers.values()])
+        forget_customers(session, changes.deleted)
+        added = _mirror(session, list(changes.accounts.values()), stamps=changes.stamps)
+        return added + sum(_snapshot(session, fca, b) for fca, b in changes.balances)
+
+    snapshots: int = retrying(engine, work)
+    customers = len(changes.customers) + len(changes.deleted)
+    return customers, len(changes.accounts), snapshots
+
+
+# --------------------------------------------------------------------------- reads
+
+
+def mirrored_account_count(engine: Engine) -> int:
+    """How many FC accounts the store holds (a count, no data): the first-run check of pages."""
+    with session_scope(engine) as session:
+        return int(session.exec(select(func.count()).select_from(AccountRecord)).one())
+
+
+def mirrored_customer_count(engine: Engine) -> int:
+    with session_scope(engine) as session:
+        return int(session.exec(select(func.count()).select_from(CustomerRecord)).one())
+
+
+def filtered(stmt: Any, filters: AccountFilters, now: int) -> Any:
+    if filters.customer_id:
+        stmt = stmt.where(AccountRecord.customer_id == filters.customer_id)
+    if filters.status:
+        stmt = stmt.where(AccountRecord.status == filters.status)
+    if filters.institution:
+        stmt = stmt.where(AccountRecord.institution_name == filters.institution)
+    if filters.permission:
+        stmt = stmt.where(col(AccountRecord.permissions).contains(f",{filters.permission},"))
+    if filters.refresh_failed:
+        stmt = stmt.where(
+            or_(
+                col(AccountRecord.balance_refresh_status) == "failed",
+                col(AccountRecord.ownership_refresh_status) == "failed",
+                col(AccountRecord.transaction_refresh_status) == "failed",
+            )
+        )
+    if filters.relink_needed:
+        stmt = stmt.where(col(AccountRecord.relink_required_by).is_not(None))
+    if filters.stale_after_seconds is not None:
+        # Stale: a balance older than the cutoff, or none yet although balances were granted.
+        cutoff = now - int(filters.stale_after_seconds)
+        stmt = stmt.where(
+            or_(
+                col(AccountRecord.balance_as_of) < cutoff,
+                (col(AccountRecord.balance_as_of).is_(None))
+                & col(AccountRecord.permissions).contains(",balances,"),
+            )
+        )
+    return stmt
+
+
+_ROW_COLUMNS: tuple[Any, ...] = (
+    AccountRecord.id,
+    AccountRecord.customer_id,
+    CustomerRecord.email,
+    CustomerRecord.name,
+    AccountRecord.institution_name,
+    AccountRecord.display_name,
+    AccountRecord.last4,
+    AccountRecord.category,
+    AccountRecord.subcategory,
+    AccountRecord.status,
+    AccountRecord.permissions,
+    AccountRecord.subscriptions,
+    AccountRecord.balance_currency,
+    AccountRecord.balance_current,
+    AccountRecord.balance_available,
+    AccountRecord.balance_as_of,
+    AccountRecord.balance_refresh_status,
+    AccountRecord.ownership_refresh_status,
+    AccountRecord.transaction_refresh_status,
+    AccountRecord.created,
+    AccountRecord.relink_required_by,
+)
+
+
+# AccountRow's fields, declared in the order of _ROW_COLUMNS.
+_ROW_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(AccountRow))
+assert len(_ROW_FIELDS) == len(_ROW_COLUMNS)
+
+
+def to_row(values: Any) -> AccountRow:
+    data = dict(zip(_ROW_FIELDS, values, strict=True))
+    data["permissions"] = split_set(data["permissions"])
+    data["subscriptions"] = split_set(data["subscriptions"])
+    data["created"] = int(data["created"] or 0)
+    return AccountRow(**data)
+
+
+def _joined() -> Any:
+    return sa_select(*_ROW_COLUMNS).join(
+        CustomerRecord, col(CustomerRecord.id) == col(AccountRecord.customer_id), isouter=True
+    )
+
+
+def rows_stmt(filters: AccountFilters, now: int) -> Any:
+    stmt = filtered(_joined(), filters, now)
+    return stmt.order_by(col(AccountRecord.created).desc(), col(AccountRecord.id).desc())
+
+
+def count_rows(engine: Engine, filters: AccountFilters, now: int) -> int:
+    with session_scope(engine) as session:
+        counted = filtered(select(func.count()).select_from(AccountRecord), filters, now)
+        return int(session.exec(counted).one())
+
+
+def read_rows(
+    engine: Engine, filters: AccountFilters, now: int, *, offset: int, limit: int
+) -> list[AccountRow]:
+    with session_scope(engine) as session:
+        stmt = rows_stmt(filters, now).offset(offset).limit(limit)
+        return [to_row(r) for r in session.execute(stmt).all()]
+
+
+def row_for(engine: Engine, account_id: str) -> AccountRow:
+    with session_scope(engine) as session:
+        values = session.execute(_joined().where(col(AccountRecord.id) == account_id)).one()
+    return to_row(values)
+
+
+def institutions(engine: Engine) -> list[str]:
+    """Every institution name in the mirror, for the filter box."""
+    with session_scope(engine) as session:
+        names = session.exec(select(AccountRecord.institution_name).distinct()).all()
+    return sorted(n for n in names if n)
+
+
+def balance_history(engine: Engine, account_id: str, *, limit: int = 50) -> list[BalancePoint]:
+    """The newest balances recorded for an account, newest first."""
+    with session_scope(engine) as session:
+        found = session.exec(
+            select(BalanceSnapshot)
+            .where(BalanceSnapshot.account_id == account_id)
+            .order_by(col(BalanceSnapshot.as_of).desc())
+            .limit(limit)
+        ).all()
+        return [BalancePoint(s.as_of, s.currency, s.current, s.available) for s in found]
+
+
+# --------------------------------------------------------------------------- customers
+
+
+def _hits(session: Session, customers: list[CustomerRecord]) -> list[CustomerHit]:
+    ids = [c.id for c in customers]
+    counts: dict[str, int] = {}
+    if ids:
+        rows = session.exec(
+            select(AccountRecord.customer_id, func.count())
+            .where(col(AccountRecord.customer_id).in_(ids))
+            .group_by(col(AccountRecord.customer_id))
+        ).all()
+        counts = {str(cid): int(n) for cid, n in rows}
+    return [
+        CustomerHit(
+            id=c.id, email=c.email, name=c.name, created=c.created, accounts=counts.get(c.id, 0)
+        )
+        for c in customers
+    ]
+
+
+def _customers(engine: Engine, where: Any, limit: int) -> list[CustomerHit]:
+    with session_scope(engine) as session:
+        found = session.exec(
+            select(CustomerRecord)
+            .where(where)
+            .order_by(col(CustomerRecord.created).desc())
+            .limit(limit)
+        ).all()
+        return _hits(session, list(found))
+
+
+def customers_by_id(engine: Engine, ids: list[str], limit: int) -> list[CustomerHit]:
+    return _customers(engine, col(CustomerRecord.id).in_(ids), limit)
+
+
+def customers_by_email(engine: Engine, email: str, limit: int) -> list[CustomerHit]:
+    """Mirrored customers with this email, in any case."""
+    return _customers(engine, CustomerRecord.email_lower == email.lower(), limit)
+
+
+def customers_matching(engine: Engine, needle: str, limit: int) -> list[CustomerHit]:
+    """Mirrored customers whose name or email contains ``needle`` (lower case)."""
+    where = or_(
+        col(CustomerRecord.name_lower).contains(needle, autoescape=True),
+        col(CustomerRecord.email_lower).contains(needle, autoescape=True),
+    )
+    return _customers(engine, where, limit)

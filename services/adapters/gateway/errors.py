@@ -1,0 +1,96 @@
+"""Stripe's exceptions turned into fcops' domain errors (the gateway's half that reads them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import stripe
+
+from services.errors import (
+    Conflict,
+    FcopsError,
+    NotFound,
+    NoTransactionRefresh,
+    OutcomeUnknown,
+    RateLimited,
+    RefreshNotAllowed,
+    StripeAuthError,
+    StripeRequestError,
+    StripeUnavailable,
+)
+
+# Stripe's FC error codes for a refresh that cannot start are only these (reference §10); other
+# refusals carry no code and are judged by the account (services.rules.refresh_rule).
+_REFRESH_CODES = {"financial_connections_account_inactive"}
+
+
+def obj_to_dict(obj: Any) -> dict[str, Any]:
+    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+
+
+def translate_error(err: stripe.StripeError) -> FcopsError:
+    """Turn an SDK exception into a domain error with a sentence a person can act on."""
+    rid = getattr(err, "request_id", None)
+    message = (
+        getattr(err, "user_message", None) or str(getattr(err, "_message", "") or err)
+    ).strip()
+    code = getattr(err, "code", None)
+    param = getattr(err, "param", None)
+    suffix = f" (Stripe request {rid})" if rid else ""
+    if isinstance(err, stripe.AuthenticationError):
+        return StripeAuthError(
+            f"Stripe rejected the API key. Check STRIPE_API_KEY in the settings.{suffix}",
+            request_id=rid,
+        )
+    if isinstance(err, stripe.RateLimitError):
+        return RateLimited(
+            f"Stripe is rate-limiting requests. Wait a few seconds and try again.{suffix}",
+            request_id=rid,
+        )
+    if isinstance(err, stripe.IdempotencyError):
+        return Conflict(
+            f"This request was already sent with different details; reload the page and try again.{suffix}",
+            request_id=rid,
+        )
+    if isinstance(err, stripe.APIConnectionError):
+        return OutcomeUnknown(
+            "Could not reach Stripe (the connection failed or timed out), so the outcome is not "
+            "known. Trying again is safe: a repeated change is sent with the same idempotency key.",
+            request_id=rid,
+        )
+    if getattr(err, "http_status", None) == 409 or code == "idempotency_key_in_use":
+        return OutcomeUnknown(
+            "Stripe is still working on the same request (sent twice?). Wait a moment and try "
+            f"again: the retry repeats the same request, so it happens at most once.{suffix}",
+            request_id=rid,
+        )
+    if isinstance(err, stripe.InvalidRequestError):
+        if getattr(err, "http_status", None) == 404 or code == "resource_missing":
+            return NotFound(f"{message}{suffix}", request_id=rid)
+        if code in _REFRESH_CODES:
+            return RefreshNotAllowed(f"{message}{suffix}", request_id=rid)
+        if code == "financial_connections_no_successful_transaction_refresh":
+            return NoTransactionRefresh(
+                "No transaction refresh has succeeded yet for this account, so Stripe has no "
+                f"transactions to list. Start a transaction refresh and sync when it has "
+                f"finished. Stripe said: {message}{suffix}",
+                request_id=rid,
+            )
+        return StripeRequestError(f"{message}{suffix}", request_id=rid, code=code, param=param)
+    if isinstance(err, stripe.PermissionError):
+        return StripeRequestError(
+            f"The Stripe key may not do this (restricted key scope): {message}{suffix}",
+            request_id=rid,
+            code=code,
+        )
+    if isinstance(err, stripe.CardError):
+        return StripeRequestError(f"{message}{suffix}", request_id=rid, code=code, param=param)
+    if isinstance(err, stripe.APIError):
+        return StripeUnavailable(
+            f"Stripe had a temporary problem (HTTP {getattr(err, 'http_status', '5xx')}). "
+            f"Try again in a minute.{suffix}",
+            request_id=rid,
+        )
+    return StripeUnavailable(
+        f"Stripe returned an unexpected error: {message}{suffix}", request_id=rid
+    )

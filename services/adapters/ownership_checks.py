@@ -1,0 +1,92 @@
+"""The ``ownership_checks`` table: the latest owner comparison per account, and the review list.
+
+Also answers which mirrored accounts carry the ownership permission (what "check all" reads).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import col, func, select
+
+from services.adapters.models import AccountRecord, OwnershipCheck
+from services.adapters.store import session_scope
+from services.rules.owners.views import ReviewPage, ReviewRow
+
+_WITH_OWNERSHIP = col(AccountRecord.permissions).contains(",ownership,")
+
+
+def save(engine: Engine, account_id: str, values: Mapping[str, Any]) -> None:
+    """Insert or replace the stored check of ``account_id``."""
+    with session_scope(engine) as session:
+        row = session.get(OwnershipCheck, account_id)
+        if row is None:
+            session.add(OwnershipCheck(account_id=account_id, **values))
+        else:
+            for key, value in values.items():
+                setattr(row, key, value)
+
+
+def review_page(
+    engine: Engine, *, verdicts: Sequence[str], page: int, page_size: int, pii: bool
+) -> ReviewPage:
+    """Stored checks with these verdicts, lowest score first; reasons without names unless
+    ``pii``. ``page`` is clamped to the pages there are."""
+    where = col(OwnershipCheck.verdict).in_(list(verdicts))
+    with session_scope(engine) as session:
+        counts = dict(
+            session.exec(
+                select(OwnershipCheck.verdict, func.count()).group_by(OwnershipCheck.verdict)
+            ).all()
+        )
+        total = int(session.exec(select(func.count()).where(where)).one())
+        page = max(1, min(int(page), max(1, -(-total // page_size))))
+        stmt = (
+            select(OwnershipCheck, AccountRecord.institution_name, AccountRecord.last4)
+            .join(
+                AccountRecord,
+                col(AccountRecord.id) == col(OwnershipCheck.account_id),
+                isouter=True,
+            )
+            .where(where)
+            .order_by(col(OwnershipCheck.score), col(OwnershipCheck.account_id))
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+        rows = [
+            ReviewRow(
+                account_id=check.account_id,
+                customer_id=check.customer_id,
+                institution_name=institution,
+                last4=last4,
+                verdict=check.verdict,
+                score=check.score,
+                reason=check.reason if pii else str(check.detail.get("public_reason") or ""),
+                checked_at=check.checked_at,
+                checked_by=check.checked_by,
+            )
+            for check, institution, last4 in session.exec(stmt).all()
+        ]
+    return ReviewPage(
+        rows=rows,
+        total=total,
+        page=page,
+        page_size=page_size,
+        counts={str(k): int(v) for k, v in counts.items()},
+    )
+
+
+def accounts_with_ownership(engine: Engine, limit: int | None = None) -> list[str]:
+    """IDs of mirrored accounts linked with the ownership permission, in ID order."""
+    stmt = select(AccountRecord.id).where(_WITH_OWNERSHIP).order_by(col(AccountRecord.id))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    with session_scope(engine) as session:
+        return list(session.exec(stmt).all())
+
+
+def count_with_ownership(engine: Engine) -> int:
+    with session_scope(engine) as session:
+        return int(session.exec(select(func.count()).where(_WITH_OWNERSHIP)).one())

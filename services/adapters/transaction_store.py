@@ -1,0 +1,198 @@
+"""The store's mirror of Financial Connections transactions: the sync cursor, upserts, reads.
+
+Rows live in ``fc_transactions`` (one per ``fctxn_`` id, the Stripe object kept in ``raw``); the
+incremental-sync cursor of an account lives in ``sync_state`` under ``txns:<fca_…>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import col, func, select
+
+from services.adapters.models import AccountRecord, SyncState, TransactionRecord, utcnow
+from services.adapters.store import session_scope, upsert
+from services.rules.transactions import start_of_day_ts
+
+__all__ = [
+    "AccountChoice",
+    "cursor_for",
+    "cursor_key",
+    "known_accounts",
+    "load_transactions",
+    "save_cursor",
+    "stored_count",
+    "upsert_transactions",
+]
+
+
+# --------------------------------------------------------------------------- cursor
+
+
+def cursor_key(account_id: str) -> str:
+    return f"txns:{account_id}"
+
+
+def cursor_for(engine: Engine, account_id: str) -> SyncState | None:
+    with session_scope(engine) as session:
+        return session.get(SyncState, cursor_key(account_id))
+
+
+def save_cursor(
+    engine: Engine, account_id: str, cursor: str | None, *, started: datetime, status: str | None
+) -> None:
+    with session_scope(engine) as session:
+        state = session.get(SyncState, cursor_key(account_id)) or SyncState(
+            name=cursor_key(account_id)
+        )
+        state.cursor = cursor
+        state.last_started_at = started
+        state.last_finished_at = utcnow()
+        state.details = {"refresh_status": status}
+        session.add(state)
+
+
+# --------------------------------------------------------------------------- writing rows
+
+
+def _record_values(txn: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(txn["id"]),
+        "account_id": str(txn["account"]),
+        "amount": int(txn["amount"]),
+        "currency": str(txn.get("currency") or "").lower(),
+        "description": str(txn.get("description") or ""),
+        "status": str(txn.get("status") or ""),
+        "transacted_at": int(txn["transacted_at"]),
+        "transaction_refresh": txn.get("transaction_refresh"),
+        "raw": dict(txn),
+    }
+
+
+# What makes a stored transaction "changed": Stripe bumps ``updated`` inside ``raw`` whenever
+# any field moves, and the indexed columns are compared too in case ``updated`` is missing.
+_COMPARED = ("amount", "status", "description", "transaction_refresh", "raw")
+
+
+def upsert_transactions(
+    engine: Engine, transactions: Iterable[Mapping[str, Any]]
+) -> tuple[int, int, int]:
+    """Insert or update rows by ``fctxn_`` id; returns (inserted, updated, unchanged).
+
+    Uses the store's one upsert (``ON CONFLICT DO UPDATE`` on SQLite and PostgreSQL), so two
+    syncs of the same account at once cannot fail on a duplicate key.
+    """
+    rows = [_record_values(t) for t in transactions]
+    with session_scope(engine) as session:
+        counts = upsert(
+            session, TransactionRecord, rows, compare=_COMPARED, touch={"synced_at": utcnow()}
+        )
+    return counts.inserted, counts.updated, counts.unchanged
+
+
+# --------------------------------------------------------------------------- reading rows
+
+
+def stored_count(engine: Engine, account_id: str) -> int:
+    with session_scope(engine) as session:
+        stmt = select(func.count()).where(TransactionRecord.account_id == account_id)
+        return int(session.exec(stmt).one())
+
+
+def load_transactions(
+    engine: Engine,
+    account_id: str,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    direction: str | None = None,
+    status: str | None = None,
+    text: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Stored rows (Stripe-shaped dicts), newest first, filtered in SQL.
+
+    Same rules as ``services.rules.transactions.filter_transactions``: ``start``/``end`` are
+    inclusive UTC dates, ``direction`` is "in" or "out", ``text`` a case-insensitive substring
+    of the description, and void rows only appear when ``status="void"`` asks for them.
+    """
+    if direction not in (None, "in", "out"):
+        raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
+    stmt = select(TransactionRecord).where(TransactionRecord.account_id == account_id)
+    if status:
+        stmt = stmt.where(TransactionRecord.status == status)
+    else:
+        stmt = stmt.where(TransactionRecord.status != "void")
+    if start is not None:
+        stmt = stmt.where(TransactionRecord.transacted_at >= start_of_day_ts(start))
+    if end is not None:
+        stmt = stmt.where(
+            TransactionRecord.transacted_at < start_of_day_ts(end + timedelta(days=1))
+        )
+    if direction == "in":
+        stmt = stmt.where(TransactionRecord.amount > 0)
+    elif direction == "out":
+        stmt = stmt.where(TransactionRecord.amount < 0)
+    if text and text.strip():
+        stmt = stmt.where(
+            col(TransactionRecord.description).icontains(text.strip(), autoescape=True)
+        )
+    stmt = stmt.order_by(col(TransactionRecord.transacted_at).desc(), col(TransactionRecord.id))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    with session_scope(engine) as session:
+        return [_as_txn(r) for r in session.exec(stmt)]
+
+
+def _as_txn(record: TransactionRecord) -> dict[str, Any]:
+    """The stored Stripe object, with the indexed columns winning if they ever disagree."""
+    raw = dict(record.raw or {})
+    raw.update(
+        id=record.id,
+        account=record.account_id,
+        amount=record.amount,
+        currency=record.currency,
+        description=record.description,
+        status=record.status,
+        transacted_at=record.transacted_at,
+    )
+    raw.setdefault("status_transitions", {"posted_at": None, "void_at": None})
+    return raw
+
+
+# --------------------------------------------------------------------------- account picker
+
+
+@dataclass(frozen=True)
+class AccountChoice:
+    id: str
+    label: str
+
+
+def known_accounts(engine: Engine, *, permission: str) -> list[AccountChoice]:
+    """Accounts the store knows (mirrored accounts and synced transactions) for a picker.
+
+    ``permission`` is the FC permission the account must have ("transactions", "ownership").
+    """
+    with session_scope(engine) as session:
+        mirrored = session.exec(
+            select(AccountRecord)
+            .where(col(AccountRecord.permissions).contains(f",{permission},"))
+            .order_by(col(AccountRecord.institution_name), col(AccountRecord.id))
+        ).all()
+        synced = session.exec(
+            select(SyncState.name).where(col(SyncState.name).startswith("txns:"))
+        ).all()
+    choices = {
+        a.id: AccountChoice(a.id, f"{a.institution_name} ••{a.last4 or '????'} ({a.id})")
+        for a in mirrored
+    }
+    if permission == "transactions":
+        for name in synced:
+            fca = name.split(":", 1)[1]
+            choices.setdefault(fca, AccountChoice(fca, fca))
+    return list(choices.values())

@@ -1,0 +1,169 @@
+"""The result of a batch debit check: one row per CSV row, a summary, and the download.
+
+Pure: money stays in integer minor units until the CSV download, which writes major units
+("125.00") as finance reads them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pandas as pd
+
+from services.rules import wording
+from services.rules.debit import INSUFFICIENT, OK, STALE, UNAVAILABLE, DebitPolicy
+from services.rules.money import exponent
+from services.rules.spreadsheet import safe_text
+
+__all__ = ["AT_RISK", "ERROR", "VERDICTS", "BatchResult", "BatchRow", "BatchSummary"]
+
+ERROR = "error"
+VERDICTS: tuple[str, ...] = (OK, INSUFFICIENT, STALE, UNAVAILABLE)
+AT_RISK: tuple[str, ...] = (INSUFFICIENT, STALE, UNAVAILABLE)
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """One CSV row's result: a verdict with reasons, or an error that only this row has."""
+
+    row: int
+    target: str
+    target_kind: str
+    amount: int | None
+    currency: str | None
+    reference: str | None
+    verdict: str
+    reasons: tuple[str, ...] = ()
+    account_id: str | None = None
+    balance: int | None = None
+    balance_source: str | None = None
+    as_of: int | None = None
+    required: int | None = None
+    shortfall: int | None = None
+    refreshed: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    rows: int
+    checked: int
+    errors: int
+    counts: dict[str, int]
+    amounts: dict[str, dict[str, int]]  # verdict -> currency -> minor units
+    at_risk: dict[str, int]  # currency -> minor units (insufficient + stale + unavailable)
+    refreshed: int
+    requests: int
+    # currency -> minor units of rows that could not be checked (unknown ID, lookup failed)
+    # but whose amount was readable: money the batch could not vouch for either.
+    unchecked: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class BatchResult:
+    rows: list[BatchRow]
+    refreshed: list[str] = field(default_factory=list)
+    requests: int = 0
+    rate_limited: int = 0
+    policy: DebitPolicy = field(default_factory=DebitPolicy)
+
+    def summary(self) -> BatchSummary:
+        counts = {v: 0 for v in VERDICTS}
+        amounts: dict[str, dict[str, int]] = {v: {} for v in VERDICTS}
+        at_risk: dict[str, int] = {}
+        unchecked: dict[str, int] = {}
+        errors = 0
+        for row in self.rows:
+            if row.verdict == ERROR or row.amount is None or row.currency is None:
+                errors += 1
+                if row.amount is not None and row.currency is not None:
+                    unchecked[row.currency] = unchecked.get(row.currency, 0) + row.amount
+                continue
+            counts[row.verdict] += 1
+            per = amounts[row.verdict]
+            per[row.currency] = per.get(row.currency, 0) + row.amount
+            if row.verdict in AT_RISK:
+                at_risk[row.currency] = at_risk.get(row.currency, 0) + row.amount
+        return BatchSummary(
+            rows=len(self.rows),
+            checked=len(self.rows) - errors,
+            errors=errors,
+            counts=counts,
+            amounts=amounts,
+            at_risk=at_risk,
+            refreshed=len(self.refreshed),
+            requests=self.requests,
+            unchecked=unchecked,
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """One line per CSV row, in file order; money in minor units, times as UTC datetimes."""
+        columns = [
+            "row", "target", "target_kind", "reference", "amount", "currency", "verdict",
+            "reasons", "account_id", "balance", "balance_source", "balance_as_of", "required",
+            "shortfall", "refreshed", "error",
+        ]  # fmt: skip
+        records = [
+            {
+                "row": r.row,
+                "target": r.target,
+                "target_kind": r.target_kind,
+                "reference": r.reference,
+                "amount": r.amount,
+                "currency": r.currency,
+                "verdict": r.verdict,
+                "reasons": " ".join(r.reasons) if r.reasons else (r.error or ""),
+                "account_id": r.account_id,
+                "balance": r.balance,
+                "balance_source": r.balance_source,
+                "balance_as_of": r.as_of,
+                "required": r.required,
+                "shortfall": r.shortfall,
+                "refreshed": r.refreshed,
+                "error": r.error,
+            }
+            for r in sorted(self.rows, key=lambda r: r.row)
+        ]
+        frame = pd.DataFrame.from_records(records, columns=columns)
+        for name in ("amount", "balance", "required", "shortfall"):
+            frame[name] = pd.array(frame[name].tolist(), dtype="Int64")
+        frame["balance_as_of"] = pd.to_datetime(
+            pd.array(frame["balance_as_of"].tolist(), dtype="Int64"), unit="s", utc=True
+        )
+        return frame
+
+    def to_csv(self) -> str:
+        """The downloadable result: money in major units ("125.00") as finance reads it."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(
+            ["row", "id", "reference", "amount", "currency", "verdict", "balance",
+             "balance_source", "balance_as_of", "required", "shortfall", "refreshed",
+             "account", "reasons", "error"]
+        )  # fmt: skip
+        for r in sorted(self.rows, key=lambda r: r.row):
+            code = r.currency or "usd"
+            writer.writerow(
+                [
+                    r.row, safe_text(r.target), safe_text(r.reference), _major(r.amount, code),
+                    r.currency or "", r.verdict, _major(r.balance, code), r.balance_source or "",
+                    _iso(r.as_of), _major(r.required, code), _major(r.shortfall, code),
+                    "yes" if r.refreshed else "no", r.account_id or "",
+                    safe_text(" ".join(r.reasons)), safe_text(r.error),
+                ]
+            )  # fmt: skip
+        return out.getvalue()
+
+
+def _major(amount: int | None, currency: str) -> str:
+    if amount is None:
+        return ""
+    places = exponent(currency)
+    return f"{Decimal(amount).scaleb(-places):.{places}f}"
+
+
+def _iso(ts: int | None) -> str:
+    return wording.iso(ts)

@@ -1,0 +1,360 @@
+"""SetupIntents and PaymentIntents as fcops shows them: typed views over Stripe's intent dicts.
+
+Stripe JSON stops here: pages get :class:`IntentView`, :class:`OpenRequest`,
+:class:`MicrodepositItem` and :class:`CollectionRequest`, never the dicts. Also the pure checks
+of what a person typed to verify microdeposits, and Stripe's refusals of it as sentences (§6.2,
+§6.3). No I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from services.errors import FcopsError, StripeRequestError, ValidationError
+from services.rules import wording
+from services.rules.calendar import is_business_day
+
+FLOW = "setup_intent"  # the flow whose saved configuration collection requests carry
+UNKNOWN_FLOW = "unknown"
+OPEN_STATUSES = (
+    "requires_payment_method",
+    "requires_confirmation",
+    "requires_action",
+    "processing",
+)
+CANCEL_REASONS = ("requested_by_customer", "abandoned", "duplicate")
+STUCK_AFTER_BUSINESS_DAYS = 2
+# Reference §6.2: Stripe allows 10 failed attempts for a descriptor code and 3 for amounts.
+ATTEMPT_LIMITS = {"descriptor_code": 10, "amounts": 3}
+_DESCRIPTOR_RE = re.compile(r"^SM[A-Z0-9]{4}$")
+_REMAINING_RE = re.compile(r"(\d+)\s+verification\s+attempts?\s+remaining", re.IGNORECASE)
+
+
+# --------------------------------------------------------------------------- views
+
+
+@dataclass(frozen=True)
+class CollectionRequest:
+    """A created SetupIntent or FC session, with what the customer-facing side needs.
+
+    ``client_secret`` is excluded from ``repr`` so it cannot slip into a log line.
+    """
+
+    id: str
+    kind: str  # setup_intent | financial_connections.session
+    customer_id: str
+    status: str
+    flow_version: int
+    permissions: tuple[str, ...]
+    prefetch: tuple[str, ...]
+    verification_method: str | None  # None for FC sessions (no payment verification)
+    created: int
+    payment_method_options: dict[str, Any]
+    hosted_verification_url: str | None
+    replayed: bool
+    client_secret: str = field(repr=False)
+    session_filters: dict[str, Any] | None = None  # FC sessions: the filters Stripe returned
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    id: str
+    kind: str
+    customer_id: str | None
+    status: str
+    verification_method: str
+    flow: str
+    created: int
+    age_seconds: int
+    next_action: str | None
+    hosted_verification_url: str | None
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class MicrodepositItem:
+    id: str
+    kind: str
+    customer_id: str | None
+    microdeposit_type: str
+    arrival_date: int | None
+    hosted_verification_url: str | None
+    created: int
+    age_seconds: int
+    business_days_late: int
+    stuck: bool
+
+
+@dataclass(frozen=True)
+class IntentView:
+    """An intent as the collection page shows it after a change (no client secret)."""
+
+    id: str
+    kind: str
+    customer_id: str | None
+    status: str
+    verification_method: str
+    permissions: tuple[str, ...]
+    prefetch: tuple[str, ...]
+    payment_method_options: dict[str, Any]
+    next_action: str | None
+    microdeposit_type: str | None
+    arrival_date: int | None
+    hosted_verification_url: str | None
+    payment_method: str | None
+    financial_connections_account: str | None
+    last_error: str | None
+    flow: str
+    flow_version: int | None
+
+
+# --------------------------------------------------------------------------- reading a dict
+
+
+def mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def us_bank_options(intent: Mapping[str, Any]) -> Mapping[str, Any]:
+    return mapping(mapping(intent.get("payment_method_options")).get("us_bank_account"))
+
+
+def verification_method(intent: Mapping[str, Any]) -> str:
+    return str(us_bank_options(intent).get("verification_method") or "automatic")
+
+
+def kind_of(intent: Mapping[str, Any]) -> str:
+    obj = intent.get("object")
+    if obj in ("setup_intent", "payment_intent"):
+        return str(obj)
+    return "payment_intent" if str(intent.get("id", "")).startswith("pi_") else "setup_intent"
+
+
+def customer_id(intent: Mapping[str, Any]) -> str | None:
+    customer = intent.get("customer")
+    if isinstance(customer, Mapping):
+        return str(customer.get("id")) if customer.get("id") else None
+    return str(customer) if customer else None
+
+
+def is_bank_intent(intent: Mapping[str, Any]) -> bool:
+    types = intent.get("payment_method_types")
+    return not types or "us_bank_account" in types
+
+
+def without_secrets(intent: Mapping[str, Any]) -> dict[str, Any]:
+    """The intent as stored: the client secret lets anyone confirm it, so it never reaches disk."""
+    return {k: v for k, v in intent.items() if k != "client_secret"}
+
+
+def intent_values(intent: Mapping[str, Any], *, succeeded_at: int | None = None) -> dict[str, Any]:
+    """The ``IntentRecord`` columns for one Stripe intent dict."""
+    metadata = intent.get("metadata") or {}
+    return {
+        "id": str(intent["id"]),
+        "kind": kind_of(intent),
+        "customer_id": customer_id(intent),
+        "status": str(intent.get("status") or ""),
+        "verification_method": verification_method(intent),
+        "flow": str(metadata.get("fcops_flow") or UNKNOWN_FLOW),
+        "created": int(intent["created"]),
+        "succeeded_at": succeeded_at,
+        "raw": without_secrets(intent),
+    }
+
+
+def microdeposits(intent: Mapping[str, Any]) -> Mapping[str, Any]:
+    action = mapping(intent.get("next_action"))
+    if action.get("type") != "verify_with_microdeposits":
+        return {}
+    return mapping(action.get("verify_with_microdeposits"))
+
+
+def waiting_for_microdeposits(intent: Mapping[str, Any]) -> bool:
+    return intent.get("status") == "requires_action" and bool(microdeposits(intent))
+
+
+def last_error(intent: Mapping[str, Any]) -> str | None:
+    error = mapping(intent.get("last_setup_error") or intent.get("last_payment_error"))
+    if not error:
+        return None
+    return str(error.get("message") or error.get("code") or "failed")
+
+
+def view_of(intent: Mapping[str, Any]) -> IntentView:
+    options = us_bank_options(intent)
+    fc = mapping(options.get("financial_connections"))
+    deposits = microdeposits(intent)
+    pm = intent.get("payment_method")
+    pm_id = pm.get("id") if isinstance(pm, Mapping) else pm
+    fca = mapping(mapping(pm).get("us_bank_account")).get("financial_connections_account")
+    metadata = mapping(intent.get("metadata"))
+    version = str(metadata.get("fcops_flow_version") or "")
+    return IntentView(
+        id=str(intent["id"]),
+        kind=str(intent.get("object") or "setup_intent"),
+        customer_id=customer_id(intent),
+        status=str(intent.get("status")),
+        verification_method=verification_method(intent),
+        permissions=tuple(fc.get("permissions") or ()),
+        prefetch=tuple(fc.get("prefetch") or ()),
+        payment_method_options=dict(mapping(intent.get("payment_method_options"))),
+        next_action=mapping(intent.get("next_action")).get("type"),
+        microdeposit_type=deposits.get("microdeposit_type"),
+        arrival_date=deposits.get("arrival_date"),
+        hosted_verification_url=deposits.get("hosted_verification_url"),
+        payment_method=str(pm_id) if pm_id else None,
+        financial_connections_account=str(fca) if fca else None,
+        last_error=last_error(intent),
+        flow=str(metadata.get("fcops_flow") or UNKNOWN_FLOW),
+        flow_version=int(version) if version.isdigit() else None,
+    )
+
+
+def open_request(intent: Mapping[str, Any], *, now: int) -> OpenRequest:
+    view = view_of(intent)
+    return OpenRequest(
+        id=view.id,
+        kind=view.kind,
+        customer_id=view.customer_id,
+        status=view.status,
+        verification_method=view.verification_method,
+        flow=view.flow,
+        created=int(intent["created"]),
+        age_seconds=max(0, now - int(intent["created"])),
+        next_action=view.next_action,
+        hosted_verification_url=view.hosted_verification_url,
+        last_error=view.last_error,
+    )
+
+
+def microdeposit_item(intent: Mapping[str, Any], *, now: int) -> MicrodepositItem:
+    deposits = microdeposits(intent)
+    arrival = deposits.get("arrival_date")
+    late = business_days_late(arrival, now=now)
+    return MicrodepositItem(
+        id=str(intent["id"]),
+        kind=str(intent.get("object") or "setup_intent"),
+        customer_id=customer_id(intent),
+        microdeposit_type=str(deposits.get("microdeposit_type") or "descriptor_code"),
+        arrival_date=int(arrival) if arrival is not None else None,
+        hosted_verification_url=deposits.get("hosted_verification_url"),
+        created=int(intent["created"]),
+        age_seconds=max(0, now - int(intent["created"])),
+        business_days_late=late,
+        stuck=late > STUCK_AFTER_BUSINESS_DAYS,
+    )
+
+
+# --------------------------------------------------------------------------- microdeposits
+
+
+def business_days_late(arrival_date: int | None, *, now: int) -> int:
+    """Business days that have passed since the deposits were expected (0 when not yet due)."""
+    if arrival_date is None:
+        return 0
+    due = datetime.fromtimestamp(arrival_date, UTC).date()
+    today = datetime.fromtimestamp(now, UTC).date()
+    return sum(1 for d in _days_after(due, today) if is_business_day(d))
+
+
+def _days_after(first: date, last: date) -> Iterator[date]:
+    day = first + timedelta(days=1)
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+def verification_input(
+    amounts: Sequence[int] | None, descriptor_code: str | None
+) -> tuple[str, dict[str, Any]]:
+    """Check what the person typed before Stripe sees it (exactly one of the two, §6.2)."""
+    code = (descriptor_code or "").strip().upper()
+    if amounts is not None and code:
+        raise ValidationError("Send either the two amounts or the descriptor code, not both.")
+    if amounts is not None:
+        values = list(amounts)
+        if len(values) != 2 or not all(isinstance(v, int) and 1 <= v <= 99 for v in values):
+            raise ValidationError(
+                "Enter exactly two deposit amounts in cents, each between 1 and 99 "
+                "(for example 32 and 45)."
+            )
+        return "amounts", {"amounts": values}
+    if not code:
+        raise ValidationError(
+            "Enter the 6-character descriptor code from the customer's bank statement "
+            "(it starts with SM), or the two deposit amounts."
+        )
+    if not _DESCRIPTOR_RE.match(code):
+        raise ValidationError(
+            f"'{code[:12]}' is not a descriptor code: it has 6 letters or digits and starts "
+            "with SM (for example SM11AA)."
+        )
+    return "descriptor_code", {"descriptor_code": code}
+
+
+def verification_refusal(err: StripeRequestError, ident: str, method: str) -> FcopsError:
+    """Stripe's verification refusals (§6.3) as sentences that say what happens next.
+
+    A mismatch keeps its idempotency key on the page (``keep_idempotency_key``): Stripe replays
+    the saved answer for the same wrong values, which costs no attempt.
+    """
+    code = err.code or ""
+    what = "amounts" if method == "amounts" else "code"
+    if code.endswith("_mismatch"):
+        found = _REMAINING_RE.search(str(err))
+        left = (
+            f"{found.group(1)} of {ATTEMPT_LIMITS[method]} attempts left"
+            if found
+            else f"Stripe allows {ATTEMPT_LIMITS[method]} attempts in all"
+        )
+        mismatch = StripeRequestError(
+            f"The {what} did not match what Stripe sent to the bank account; nothing changed. "
+            f"{left}. Ask the customer to read the {what} from the statement again.",
+            request_id=err.request_id,
+            code=code,
+        )
+        mismatch.keep_idempotency_key = True
+        return mismatch
+    if code.endswith("_attempts_exceeded"):
+        return _refusal(
+            f"Too many wrong attempts: Stripe stopped verifying {ident}, which now needs a new "
+            "bank account. Create another request for the customer.",
+            err,
+        )
+    if code.endswith("_verification_timeout"):
+        return _refusal(
+            f"The 10-day verification window for {ident} has passed; it now needs a new bank "
+            "account. Create another request for the customer.",
+            err,
+        )
+    if code.endswith("_amounts_invalid"):
+        return ValidationError("Stripe needs exactly two amounts in cents, each between 1 and 99.")
+    return err
+
+
+def not_verifiable(intent: Mapping[str, Any], ident: str, err: StripeRequestError) -> FcopsError:
+    """Why Stripe will not check deposits for this intent now, read from its current state."""
+    arrival = microdeposits(intent).get("arrival_date")
+    if not waiting_for_microdeposits(intent):
+        return _refusal(
+            f"{ident} is not waiting for microdeposit verification (its status is "
+            f"{intent.get('status')}); nothing was changed.",
+            err,
+        )
+    if arrival:  # waiting, yet refused: the deposits have not arrived
+        day = wording.weekday(int(arrival))
+        return _refusal(
+            f"The microdeposits have not arrived yet (expected {day}). Verify once the customer "
+            "sees them on the bank statement; nothing was changed.",
+            err,
+        )
+    return err
+
+
+def _refusal(message: str, err: StripeRequestError) -> StripeRequestError:
+    return StripeRequestError(message, request_id=err.request_id, code=err.code)

@@ -1,0 +1,95 @@
+"""The one wording of dates, ages and durations, for services' sentences and pages alike.
+
+One set of thresholds: under 90 seconds in seconds, under 90 minutes in minutes, under 36 hours
+in hours, beyond that in days; each rounded to the nearest whole unit. ``long`` spells the unit
+out ("3 days") for sentences; the short form ("3 d") fits table cells and metrics.
+All times are UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+__all__ = ["MISSING", "age", "ago", "day", "duration", "iso", "moment", "timestamp", "until", "weekday"]
+
+MISSING = "—"
+MINUTE = 60
+HOUR = 3_600
+DAY = 86_400
+# (short unit, long unit, seconds per unit, below this many seconds)
+_UNITS: tuple[tuple[str, str, int, int | None], ...] = (
+    ("s", "second", 1, 90),
+    ("min", "minute", MINUTE, 90 * MINUTE),
+    ("h", "hour", HOUR, 36 * HOUR),
+    ("d", "day", DAY, None),
+)
+
+
+def duration(seconds: int | float, *, long: bool = False) -> str:
+    """'45 s', '5 min', '3 h', '2 d' (or '45 seconds', '5 minutes', ... with ``long``)."""
+    value = max(0, int(seconds))
+    for short, name, size, below in _UNITS:
+        if below is None or value < below:
+            count = round(value / size)
+            if not long:
+                return f"{count} {short}"
+            return f"{count} {name}" + ("" if count == 1 else "s")
+    raise AssertionError("unreachable: the last unit has no upper bound")  # pragma: no cover
+
+
+def age(seconds: int | float | None) -> str:
+    """How old something is: '3 min', '5 h', '2 d'; '—' when unknown."""
+    if seconds is None:
+        return MISSING
+    if seconds < 0:
+        return "in the future"
+    return duration(seconds)
+
+
+def ago(seconds: int | float | None) -> str:
+    """'5 min ago'; '—' when unknown."""
+    text = age(seconds)
+    return text if text in (MISSING, "in the future") else f"{text} ago"
+
+
+def until(seconds: int | float | None) -> str:
+    """How long until something: 'in 5 min', or 'now' once it is due."""
+    if seconds is None:
+        return MISSING
+    return "now" if seconds <= 0 else f"in {duration(seconds)}"
+
+
+def timestamp(ts: int | None) -> str:
+    """'2026-12-04 03:20 UTC' from Unix seconds; '—' when unknown."""
+    if not ts:
+        return MISSING
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def moment(at: datetime | None, *, missing: str = MISSING) -> str:
+    """The same wording as :func:`timestamp` for a datetime (naive ones are taken as UTC)."""
+    if at is None:
+        return missing
+    aware = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def day(ts: int | None) -> str:
+    """'2026-12-04' from Unix seconds; '—' when unknown."""
+    if not ts:
+        return MISSING
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
+
+
+def iso(ts: int | None) -> str:
+    """'2026-12-04T03:20:00Z' for files and exports; '' when unknown."""
+    if not ts:
+        return ""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def weekday(ts: int | None) -> str:
+    """'Fri 04 Dec 2026': a day that is an estimate (an arrival), so no clock time; '—' unknown."""
+    if ts is None:
+        return MISSING
+    return datetime.fromtimestamp(int(ts), UTC).strftime("%a %d %b %Y")

@@ -1,0 +1,241 @@
+"""Browse accounts: find customers, page through their FC accounts, open one account.
+
+Reads check ``accounts.view``. Owners' personal data is removed here, not only in the page,
+unless the actor may see it. Everything returned is a typed view from
+:mod:`services.rules.bank_account`; Stripe's JSON stays behind this boundary (the detail keeps
+the account's fields only for the page's "every field" and JSON tabs).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from services.adapters import account_mirror as mirror
+from services.auth import Actor, require
+from services.context import Services
+from services.errors import NotFound, ValidationError
+from services.rules import refresh_rule
+from services.rules.bank_account import (
+    FEATURES,
+    AccountDetail,
+    AccountPage,
+    CustomerHit,
+    OwnerView,
+    customer_view,
+    filters_from,
+    normalise_account,
+    parse_account_id,
+    refresh_view,
+)
+from services.rules.ids import kind_of, parse_id
+from services.rules.relink import relink_needed
+
+MAX_PAGE_SIZE = 500
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+# --------------------------------------------------------------------------- search
+
+
+def _customers_from_stripe(
+    svc: Services, customers: list[dict[str, Any]], limit: int
+) -> list[CustomerHit]:
+    for customer in customers[:limit]:
+        mirror.mirror_customer_accounts(svc, customer)
+    ids = [c["id"] for c in customers[:limit]]
+    return mirror.customers_by_id(svc.engine, ids, limit)
+
+
+def _search_by_id(svc: Services, text: str, limit: int) -> list[CustomerHit]:
+    customer_id, _ = parse_id(text, allowed=("customer",))
+    try:
+        customer = svc.gateway.retrieve_customer(customer_id)
+    except NotFound:
+        raise NotFound(
+            f"Stripe has no customer {customer_id}. Check the ID and the mode (test or live)."
+        ) from None
+    if customer.get("deleted"):
+        raise NotFound(f"The customer {customer_id} was deleted in Stripe.")
+    return _customers_from_stripe(svc, [customer], limit)
+
+
+def _search_by_email(svc: Services, text: str, limit: int) -> list[CustomerHit]:
+    if not _EMAIL_RE.match(text):
+        raise ValidationError(f"'{text[:80]}' is not a complete email address (name@example.com).")
+    hits = mirror.customers_by_email(svc.engine, text, limit)
+    if hits:
+        return hits
+    # The list filter is exact and case-sensitive; Search matches any case but lags writes by
+    # up to a minute (reference §1.4), so try the list first, as typed and in lower case (how
+    # most emails are stored), and Search last: a customer created a moment ago is still found.
+    found = svc.gateway.customers_by_email(text)
+    if not found and text != text.lower():
+        found = svc.gateway.customers_by_email(text.lower())
+    if not found:
+        quoted = text.replace("\\", "\\\\").replace("'", "\\'")
+        found = svc.gateway.search_customers(f"email:'{quoted}'", limit=limit)
+    return _customers_from_stripe(svc, found, limit)
+
+
+def _not_a_customer_hint(text: str) -> str | None:
+    kind = kind_of(text)
+    if kind is None or kind == "customer" or " " in text:
+        return None
+    return (
+        f"'{text[:60]}' is a {kind.replace('_', ' ')} ID, not a customer. Use Payment lookup to find "
+        "the account behind it."
+    )
+
+
+def search_customers(
+    svc: Services, actor: Actor, text: str | None, *, limit: int = 25
+) -> list[CustomerHit]:
+    """Customers matching a ``cus_`` ID, an email (exact, any case) or part of a name or email."""
+    require(actor, "accounts.view")
+    term = (text or "").strip()
+    if len(term) < 2:
+        raise ValidationError(
+            "Type at least 2 characters: a customer ID (cus_…), an email, or part of a name."
+        )
+    hint = _not_a_customer_hint(term)
+    if hint:
+        raise ValidationError(hint)
+    if term.startswith("cus_"):
+        return _search_by_id(svc, term, limit)
+    if "@" in term:
+        return _search_by_email(svc, term, limit)
+    return mirror.customers_matching(svc.engine, term.lower(), limit)
+
+
+# --------------------------------------------------------------------------- listing
+
+
+def list_accounts(
+    svc: Services,
+    actor: Actor,
+    *,
+    page: int = 1,
+    page_size: int = 50,
+    **wanted: Any,
+) -> AccountPage:
+    """One page of mirrored accounts, newest first; filtering, counting and paging run in SQL.
+
+    ``wanted`` are the :class:`AccountFilters` fields (customer_id, status, institution, ...).
+    """
+    require(actor, "accounts.view")
+    filters = filters_from(wanted)
+    page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+    now = svc.now()
+    total = mirror.count_rows(svc.engine, filters, now)
+    page = min(max(1, int(page)), max(1, -(-total // page_size)))
+    offset = (page - 1) * page_size
+    rows = mirror.read_rows(svc.engine, filters, now, offset=offset, limit=page_size)
+    return AccountPage(rows=rows, total=total, page=page, page_size=page_size)
+
+
+def institutions(svc: Services, actor: Actor) -> list[str]:
+    """Every institution name in the mirror, for the filter box."""
+    require(actor, "accounts.view")
+    return mirror.institutions(svc.engine)
+
+
+# --------------------------------------------------------------------------- detail
+
+
+def _owners(svc: Services, account: Mapping[str, Any], *, show_pii: bool) -> list[OwnerView]:
+    ownership = account.get("ownership")
+    if not ownership:
+        return []
+    if isinstance(ownership, Mapping):
+        listing = ownership.get("owners") or {}
+        raw = list(listing.get("data") or [])
+        if listing.get("has_more"):
+            raw = svc.gateway.list_owners(account["id"], str(ownership["id"]))
+    else:
+        raw = svc.gateway.list_owners(account["id"], str(ownership))
+    owners = [
+        OwnerView(
+            id=o["id"],
+            name=o.get("name"),
+            email=o.get("email"),
+            phone=o.get("phone"),
+            raw_address=o.get("raw_address"),
+            refreshed_at=o.get("refreshed_at"),
+        )
+        for o in raw
+    ]
+    if show_pii:
+        return owners
+    return [
+        replace(o, name=None, email=None, phone=None, raw_address=None, pii_hidden=True)
+        for o in owners
+    ]
+
+
+def _customer(svc: Services, customer_id: str | None) -> dict[str, Any] | None:
+    if not customer_id:
+        return None
+    try:
+        customer = svc.gateway.retrieve_customer(customer_id)
+    except NotFound:
+        return None
+    if customer.get("deleted"):
+        return None
+    mirror.upsert_customer(svc.engine, customer)
+    return customer
+
+
+def fetch_account(
+    svc: Services, account_id: str, *, expand_ownership: bool = False
+) -> dict[str, Any]:
+    """One FC account from Stripe; an unknown ID is a sentence, not Stripe's raw 404 text."""
+    try:
+        return svc.gateway.retrieve_account(account_id, expand_ownership=expand_ownership)
+    except NotFound as err:
+        raise NotFound(
+            f"Stripe has no Financial Connections account {account_id}. Check the ID and the mode.",
+            request_id=err.request_id,
+        ) from None
+
+
+def refresh_blocker(
+    account: Mapping[str, Any], feature: str, *, now: int, actor: Actor | None = None
+) -> str | None:
+    """Why a refresh of ``feature`` cannot start now, as a sentence; None when it can.
+
+    The role check, then the one rule every page and the batch share
+    (:func:`services.rules.refresh_rule.judge`), so the button says why before Stripe is asked.
+    """
+    if feature not in FEATURES:
+        return f"'{feature}' is not a refresh Stripe offers; use one of: {', '.join(FEATURES)}."
+    if actor is not None and not actor.can("accounts.refresh"):
+        return f"Your role ({actor.role}) may not refresh accounts."
+    verdict = refresh_rule.judge(account, feature, now=now)
+    return None if verdict.allowed else verdict.reason
+
+
+def account_detail(svc: Services, actor: Actor, account_id: str | None) -> AccountDetail:
+    """Everything about one account, fresh from Stripe and mirrored; owners' PII only if allowed."""
+    require(actor, "accounts.view")
+    account_id = parse_account_id(account_id)
+    fresh = fetch_account(svc, account_id, expand_ownership=True)
+    show_pii = actor.can("owners.view_pii")
+    owners = _owners(svc, fresh, show_pii=show_pii)
+    mirror.upsert_account(svc.engine, fresh)
+    account = normalise_account(fresh)
+    customer = _customer(svc, (account.get("account_holder") or {}).get("customer"))
+    now = svc.now()
+    return AccountDetail(
+        account=account,
+        row=mirror.row_for(svc.engine, account_id),
+        customer=customer_view(customer),
+        owners=owners,
+        owners_hidden=bool(owners) and not show_pii,
+        snapshots=mirror.balance_history(svc.engine, account_id),
+        blockers={f: refresh_blocker(account, f, now=now, actor=actor) for f in FEATURES},
+        refreshes={f: refresh_view(account, f) for f in FEATURES},
+        relink=relink_needed(account),
+    )

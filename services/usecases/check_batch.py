@@ -1,0 +1,271 @@
+"""Finance checks a CSV of planned debits: every row a verdict, every bad row its own error.
+
+Each distinct ID is resolved once (the one resolver, :mod:`services.usecases.resolve_account`)
+and each account fetched once; stale balances are refreshed only where Stripe allows it now;
+requests stay inside Stripe's rate limits (:mod:`services.adapters.throttle`). One audit row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from services.adapters import account_mirror as mirror
+from services.adapters.gateway import StripeGateway
+from services.adapters.throttle import Clock, Throttled, TokenBucket
+from services.audit import audited
+from services.auth import Actor, require
+from services.context import Services
+from services.errors import (
+    FcopsError,
+    NotFound,
+    RefreshNotAllowed,
+    StripeAuthError,
+    StripeRequestError,
+    StripeUnavailable,
+    ValidationError,
+)
+from services.rules import refresh_rule
+from services.rules.batch_result import ERROR, BatchResult, BatchRow
+from services.rules.debit import STALE, DebitPolicy, assess_debit
+from services.rules.debit_csv import PlannedDebit, RowError
+from services.rules.debit_target import assess_target
+from services.usecases.check_debit import is_pending, refresh_key, start_refresh
+from services.usecases.debit_policy import load_policy
+from services.usecases.resolve_account import Known, debit_target
+
+__all__ = ["Progress", "run_batch"]
+
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class _Target:
+    """What one distinct ID in the batch leads to."""
+
+    account_id: str | None = None
+    missing: str | None = None  # why there is no account (manual entry, none linked…)
+    error: str | None = None  # unknown ID, Stripe unreachable: the rows fail, others go on
+
+
+def run_batch(
+    svc: Services,
+    actor: Actor,
+    debits: Sequence[PlannedDebit],
+    *,
+    refresh_stale: bool,
+    progress: Progress | None = None,
+    max_requests_per_second: float = 20,
+    row_errors: Iterable[RowError] = (),
+    wait_seconds: float = 60,
+    clock: Clock | None = None,
+    limiter: TokenBucket | None = None,
+) -> BatchResult:
+    """Check every planned debit; each distinct ID and account is fetched once.
+
+    Rows whose ID is unknown (or whose lookup failed) get their own error and the rest go on;
+    `row_errors` from parsing are carried into the result so the download has every row.
+    Only stale balances whose refresh Stripe allows now are refreshed. One audit row.
+    """
+    tick: Progress = progress or (lambda done, total, message: None)
+    errors = list(row_errors)
+    params = {"rows": len(debits) + len(errors), "refresh_stale": refresh_stale}
+
+    with audited(svc.engine, actor=actor, action="balances.batch_check", params=params) as ctx:
+        require(actor, "balances.check")
+        bucket = limiter or TokenBucket(max_requests_per_second, clock=clock)
+        gateway = Throttled(svc.gateway, bucket)
+        result = _run_batch(svc, gateway, debits, errors, refresh_stale, wait_seconds, tick)
+        summary = result.summary()
+        ctx.params.update(
+            checked=summary.checked,
+            errors=summary.errors,
+            counts=summary.counts,
+            at_risk=summary.at_risk,
+            refreshed=result.refreshed[:200],
+            requests=result.requests,
+        )
+        ctx.message = (
+            f"Checked {summary.checked} of {summary.rows} rows; {summary.errors} error(s); "
+            f"{summary.refreshed} balance(s) refreshed."
+        )
+        return result
+
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _run_batch(
+    svc: Services,
+    gateway: Throttled,
+    debits: Sequence[PlannedDebit],
+    errors: list[RowError],
+    refresh_stale: bool,
+    wait_seconds: float,
+    tick: Progress,
+) -> BatchResult:
+    policy = load_policy(svc.engine).policy
+    ids = list(dict.fromkeys(d.target for d in debits))
+    total = len(ids) + 1
+    accounts: dict[str, dict[str, Any]] = {}
+    targets: dict[str, _Target] = {}
+    for done, target in enumerate(ids):
+        tick(done, total, f"Looking up {done + 1:,} of {len(ids):,} IDs")
+        targets[target] = _resolve_target(gateway, target, accounts)
+    for account in accounts.values():
+        mirror.upsert_account(svc.engine, account)
+    refreshed: list[str] = []
+    notes: dict[str, str] = {}  # account ID -> why its refresh did not start
+    if refresh_stale:
+        stale = _stale_refreshable(debits, targets, accounts, policy, svc.now())
+        tick(len(ids), total, f"Refreshing {len(stale):,} stale balance(s)")
+        refreshed = _refresh_many(
+            gateway,
+            stale,
+            accounts,
+            wait_seconds,
+            gateway.clock,
+            now=svc.now(),
+            notes=notes,
+        )
+        for account_id in refreshed:
+            mirror.upsert_account(svc.engine, accounts[account_id])
+    rows = [
+        _row_result(d, targets[d.target], accounts, policy, svc.now(), refreshed, notes)
+        for d in debits
+    ]
+    rows += [_error_row(e) for e in errors]
+    tick(total, total, f"Checked {len(rows):,} rows")
+    return BatchResult(
+        rows=sorted(rows, key=lambda r: r.row),
+        refreshed=refreshed,
+        requests=gateway.requests,
+        rate_limited=gateway.rate_limited,
+        policy=policy,
+    )
+
+
+def _resolve_target(gateway: Throttled, target: str, known: Known) -> _Target:
+    """What one distinct ID leads to, through the same resolver as the single check."""
+    try:
+        found = debit_target(cast(StripeGateway, gateway), target, known=known)
+    except (NotFound, ValidationError) as err:
+        return _Target(error=str(err))
+    except StripeAuthError:
+        raise
+    except FcopsError as err:
+        return _Target(error=f"Could not look this ID up: {err}")
+    if found.account is None:
+        return _Target(missing=found.missing)
+    known.setdefault(found.account["id"], found.account)
+    return _Target(account_id=found.account["id"])
+
+
+def _stale_refreshable(
+    debits: Sequence[PlannedDebit],
+    targets: Mapping[str, _Target],
+    accounts: Mapping[str, dict[str, Any]],
+    policy: DebitPolicy,
+    now: int,
+) -> list[str]:
+    """Accounts some row judged stale and whose refresh Stripe allows now, each once."""
+    found: dict[str, None] = {}
+    for debit in debits:
+        account_id = targets[debit.target].account_id
+        if account_id is None or account_id in found:
+            continue
+        account = accounts[account_id]
+        verdict = assess_debit(account, debit.amount, debit.currency, now=now, policy=policy)
+        if verdict.verdict == STALE and refresh_rule.judge(account, "balance", now=now).allowed:
+            found[account_id] = None
+    return list(found)
+
+
+def _refresh_many(
+    gateway: Any,
+    account_ids: Sequence[str],
+    accounts: dict[str, dict[str, Any]],
+    wait_seconds: float,
+    clock: Clock,
+    *,
+    now: int,
+    notes: dict[str, str],
+) -> list[str]:
+    """Start every refresh, then poll the pending ones together until done or out of time.
+
+    An account whose refresh Stripe refused or did not start gets a sentence in ``notes``;
+    its rows keep the stale verdict and say why.
+    """
+    started: list[str] = []
+    for account_id in account_ids:
+        try:
+            key = gateway.fresh_key(refresh_key(accounts[account_id]))
+            accounts[account_id] = start_refresh(gateway, accounts[account_id], key, now=now)
+            started.append(account_id)
+        except (RefreshNotAllowed, StripeRequestError, StripeUnavailable) as err:
+            notes[account_id] = str(err)
+    deadline = clock.monotonic() + wait_seconds
+    delay = 0.25
+    while True:
+        pending = [a for a in started if is_pending(accounts[a])]
+        for account_id in pending:
+            try:
+                accounts[account_id] = gateway.retrieve_account(account_id)
+            except StripeUnavailable:
+                continue
+        if not any(is_pending(accounts[a]) for a in started) or clock.monotonic() >= deadline:
+            return started
+        clock.sleep(delay)
+        delay = min(delay * 2, 2.0)
+
+
+def _row_result(
+    debit: PlannedDebit,
+    target: _Target,
+    accounts: Mapping[str, dict[str, Any]],
+    policy: DebitPolicy,
+    now: int,
+    refreshed: Sequence[str],
+    notes: Mapping[str, str],
+) -> BatchRow:
+    base: dict[str, Any] = {
+        "row": debit.row,
+        "target": debit.target,
+        "target_kind": debit.target_kind,
+        "amount": debit.amount,
+        "currency": debit.currency,
+        "reference": debit.reference,
+    }
+    if target.error is not None:
+        return BatchRow(**base, verdict=ERROR, error=target.error)
+    account = accounts.get(target.account_id) if target.account_id else None
+    result = assess_target(account, debit.amount, debit.currency, now, policy, target.missing)
+    note = notes.get(target.account_id or "")
+    return BatchRow(
+        **base,
+        verdict=result.verdict,
+        reasons=(*result.reasons, note) if note else result.reasons,
+        account_id=target.account_id,
+        balance=result.balance,
+        balance_source=result.balance_source,
+        as_of=result.as_of,
+        required=result.required,
+        shortfall=result.shortfall,
+        refreshed=target.account_id in refreshed,
+    )
+
+
+def _error_row(error: RowError) -> BatchRow:
+    ids = (v.strip() for v in error.raw.values())
+    target = next((v for v in ids if v.startswith(("fca_", "pm_", "cus_"))), "")
+    return BatchRow(
+        row=error.row,
+        target=target,
+        target_kind="",
+        amount=None,
+        currency=None,
+        reference=None,
+        verdict=ERROR,
+        error=error.message,
+    )

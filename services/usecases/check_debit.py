@@ -1,0 +1,225 @@
+"""Finance checks one planned debit against the balance behind whatever ID they have.
+
+`services.rules.debit.assess_debit` judges one account against one amount; this use case does the
+work around it: finds the FC account behind the pasted ID (fca_, pm_, pi_, seti_, cus_; the one
+resolver :mod:`services.usecases.resolve_account`), applies the admin-set policy, refreshes a
+stale balance when Stripe allows it (refreshes are asynchronous jobs, reference §4, so it waits
+and re-reads), and mirrors every balance it sees into the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from services.adapters import account_mirror
+from services.adapters.throttle import Clock, SystemClock
+from services.auth import Actor, require
+from services.context import Services
+from services.errors import (
+    RefreshNotAllowed,
+    StripeRequestError,
+    StripeUnavailable,
+    ValidationError,
+)
+from services.rules import refresh_rule
+from services.rules.account_summary import AccountSummary
+from services.rules.debit import STALE, Assessment, DebitPolicy, assess_debit
+from services.rules.debit_target import assess_target
+from services.rules.ids import parse_id
+from services.rules.money import MoneyError, validate_currency
+from services.usecases import refresh_balance
+from services.usecases.debit_policy import load_policy
+from services.usecases.resolve_account import LOOKUP_KINDS, debit_target
+
+__all__ = ["DebitCheck", "RefreshOutcome", "check_debit"]
+
+
+@dataclass(frozen=True)
+class RefreshOutcome:
+    """What happened when a balance refresh was requested."""
+
+    requested: bool
+    finished: bool
+    status: str | None  # balance_refresh.status after waiting: succeeded | failed | pending
+    message: str
+
+
+@dataclass(frozen=True)
+class DebitCheck:
+    """The verdict on one planned debit, before and (if a refresh ran) after refreshing."""
+
+    target_id: str
+    target_kind: str
+    amount: int
+    currency: str
+    policy: DebitPolicy
+    before: Assessment
+    after: Assessment | None
+    account: AccountSummary | None
+    note: str
+    refresh: RefreshOutcome | None
+    checked_at: int
+    policy_version: int = 0  # the saved policy version applied; 0 = the defaults
+
+    @property
+    def final(self) -> Assessment:
+        return self.after or self.before
+
+    @property
+    def verdict(self) -> str:
+        return self.final.verdict
+
+
+def check_debit(
+    svc: Services,
+    actor: Actor,
+    target_id: str,
+    amount: int,
+    currency: str,
+    *,
+    refresh_stale: bool = False,
+    wait_seconds: float = 30,
+    idempotency_key: str | None = None,
+    clock: Clock | None = None,
+) -> DebitCheck:
+    """Check one debit of `amount` minor units against the balance behind `target_id`.
+
+    Raises ValidationError for a malformed ID, NotFound for an unknown one, MoneyError (as
+    ValidationError) for a bad amount or currency, and the gateway's domain errors.
+    """
+    require(actor, "balances.check")
+    code = _valid_money(amount, currency)
+    object_id, kind = parse_id(target_id, allowed=LOOKUP_KINDS)
+    stored = load_policy(svc.engine)
+    target = debit_target(svc.gateway, object_id)
+    account = target.account
+    before = assess_target(account, amount, code, svc.now(), stored.policy, target.missing)
+    if account is not None:
+        account_mirror.upsert_account(svc.engine, account)
+    after: Assessment | None = None
+    outcome: RefreshOutcome | None = None
+    if account is not None and refresh_stale and before.verdict == STALE and before.can_refresh_now:
+        account, outcome = _refresh_and_wait(
+            svc,
+            actor,
+            account,
+            idempotency_key=idempotency_key,
+            wait_seconds=wait_seconds,
+            clock=clock or SystemClock(),
+        )
+        if outcome.requested:
+            account_mirror.upsert_account(svc.engine, account)
+            after = assess_debit(account, amount, code, now=svc.now(), policy=stored.policy)
+    return DebitCheck(
+        target_id=object_id,
+        target_kind=kind,
+        amount=amount,
+        currency=code,
+        policy=stored.policy,
+        before=before,
+        after=after,
+        account=AccountSummary.of(account) if account is not None else None,
+        note=target.note,
+        refresh=outcome,
+        checked_at=svc.now(),
+        policy_version=stored.version,
+    )
+
+
+def _valid_money(amount: int, currency: str) -> str:
+    try:
+        code = validate_currency(currency)
+    except MoneyError as err:
+        raise ValidationError(str(err)) from None
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise ValidationError("The debit amount must be greater than zero.")
+    return code
+
+
+def refresh_key(account: Mapping[str, Any]) -> str:
+    """Same stale state → same key, so a double click or a parallel batch starts one refresh."""
+    refresh = account.get("balance_refresh") or {}
+    attempted = refresh.get("last_attempted_at") if isinstance(refresh, Mapping) else None
+    next_at = refresh.get("next_refresh_available_at") if isinstance(refresh, Mapping) else None
+    return f"fcops-balance-refresh-{account.get('id')}-{attempted}-{next_at}"
+
+
+def start_refresh(
+    gateway: Any, account: Mapping[str, Any], key: str, *, now: int
+) -> dict[str, Any]:
+    """Ask Stripe for a balance refresh and judge its answer by the account it returns.
+
+    A refusal (HTTP 400) keeps Stripe's sentence; an answer without a new pending refresh
+    means Stripe started nothing (pending already, or throttled), so it is never counted as
+    started (:func:`services.rules.refresh_rule.started`).
+    """
+    try:
+        result = cast(
+            dict[str, Any], gateway.refresh_account(account["id"], ["balance"], idempotency_key=key)
+        )
+    except StripeRequestError as err:
+        raise RefreshNotAllowed(
+            f"Stripe refused the balance refresh: {err}", request_id=err.request_id
+        ) from None
+    if not refresh_rule.started(account, result, "balance"):
+        raise RefreshNotAllowed(refresh_rule.not_started_reason(result, "balance", now=now))
+    return result
+
+
+def _refresh_and_wait(
+    svc: Services,
+    actor: Actor,
+    account: dict[str, Any],
+    *,
+    idempotency_key: str | None,
+    wait_seconds: float,
+    clock: Clock,
+) -> tuple[dict[str, Any], RefreshOutcome]:
+    # A derived key Stripe already answered with a failure would only replay it: move on.
+    key = idempotency_key or svc.gateway.fresh_key(refresh_key(account))
+    try:
+        # The accounts use case is the one audited path for refreshes (`account.refresh`).
+        started = refresh_balance.refresh(svc, actor, str(account["id"]), "balance", idempotency_key=key)
+    except (RefreshNotAllowed, StripeUnavailable, StripeRequestError) as err:
+        # The stale verdict is still true and worth showing; losing it to an error page would
+        # leave finance with nothing. A bad API key (StripeAuthError) still stops everything.
+        return account, RefreshOutcome(
+            False, False, None, f"Stripe did not start the refresh: {err}"
+        )
+    latest = _wait_for_refresh(svc.gateway, started, wait_seconds=wait_seconds, clock=clock)
+    return latest, _outcome(latest)
+
+
+def is_pending(account: Mapping[str, Any]) -> bool:
+    refresh = account.get("balance_refresh")
+    return isinstance(refresh, Mapping) and refresh.get("status") == "pending"
+
+
+def _wait_for_refresh(
+    gateway: Any, account: dict[str, Any], *, wait_seconds: float, clock: Clock
+) -> dict[str, Any]:
+    """Re-read the account until its balance refresh leaves `pending` or time runs out."""
+    deadline = clock.monotonic() + wait_seconds
+    delay = 0.25
+    latest = account
+    while is_pending(latest):
+        latest = gateway.retrieve_account(account["id"])
+        if not is_pending(latest) or clock.monotonic() >= deadline:
+            break
+        clock.sleep(min(delay, max(0.0, deadline - clock.monotonic())))
+        delay = min(delay * 2, 2.0)
+    return latest
+
+
+def _outcome(account: Mapping[str, Any]) -> RefreshOutcome:
+    refresh = account.get("balance_refresh") or {}
+    status = refresh.get("status") if isinstance(refresh, Mapping) else None
+    if status == "pending":
+        message = "The balance refresh is still running; check again in a moment."
+    elif status == "failed":
+        message = "The bank could not refresh the balance; the verdict uses the last figure."
+    else:
+        message = "The balance was refreshed and the debit re-checked."
+    return RefreshOutcome(True, status != "pending", status, message)

@@ -1,0 +1,111 @@
+"""What the collection use cases share: ids, idempotency keys, unconfirmed POSTs, intent reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlmodel import select
+
+from services.adapters.models import AuditEntry
+from services.adapters.store import session_scope
+from services.context import Services
+from services.errors import (
+    NotFound,
+    OutcomeUnknown,
+    RateLimited,
+    StripeUnavailable,
+    ValidationError,
+)
+from services.rules.ids import parse_id
+
+LOOKBACK_SECONDS = 30 * 86_400  # microdeposits time out 10 days after arrival (§6.2)
+MAX_SCAN = 2_000
+
+
+def customer_id(text: str | None) -> str:
+    ident, _ = parse_id(text, allowed=("customer",))
+    return ident
+
+
+def intent_id(text: str | None) -> tuple[str, str]:
+    return parse_id(text, allowed=("setup_intent", "payment_intent"))
+
+
+def require_key(idempotency_key: str | None) -> str:
+    key = (idempotency_key or "").strip()
+    if not key:
+        raise ValidationError(
+            "An idempotency key is required so a double click creates one object."
+        )
+    return key
+
+
+@contextmanager
+def unconfirmed(what: str) -> Iterator[None]:
+    """A timeout or server error on a POST leaves its outcome unknown (the request may have
+    run), so say that instead of "nothing changed". What a retry does differs (reference
+    §1.6): with no answer at all the same key is sent again and Stripe does it at most once;
+    after a 500 Stripe saved that answer under the key, so the retry must be a new request. A
+    429 is different again: Stripe refused before doing anything."""
+    try:
+        yield
+    except RateLimited:
+        raise
+    except OutcomeUnknown as err:
+        raise OutcomeUnknown(
+            f"Stripe did not confirm {what}: it was unreachable or too slow, so it may or may "
+            "not have happened. Try again in a moment; the retry repeats the same request, so "
+            "Stripe does it at most once.",
+            request_id=err.request_id,
+        ) from None
+    except StripeUnavailable as err:
+        raise StripeUnavailable(
+            f"Stripe did not confirm {what}: it had a server error, so it may or may not have "
+            "happened. Stripe keeps that answer for this request, so trying again sends a new "
+            "request; if the first one went through after all, you will see both.",
+            request_id=err.request_id,
+        ) from None
+
+
+def replayed(svc: Services, key: str, action: str) -> bool:
+    """True when an earlier call with this key already succeeded (Stripe replays its object)."""
+    with session_scope(svc.engine) as session:
+        found = session.exec(
+            select(AuditEntry.id).where(
+                AuditEntry.idempotency_key == key,
+                AuditEntry.action == action,
+                AuditEntry.outcome == "ok",
+            )
+        ).first()
+    return found is not None
+
+
+def retrieve(svc: Services, ident: str, kind: str) -> dict[str, Any]:
+    try:
+        if kind == "payment_intent":
+            return svc.gateway.retrieve_payment_intent(ident, expand=["payment_method"])
+        return svc.gateway.retrieve_setup_intent(ident, expand=["payment_method"])
+    except NotFound:
+        raise NotFound(
+            f"Stripe has no {kind.replace('_', ' ')} {ident}. Check the ID and the mode."
+        ) from None
+
+
+def recent_intents(
+    svc: Services, *, customer: str | None, since: int, payment_intents: bool
+) -> Iterator[dict[str, Any]]:
+    """Recently created intents, at most ``MAX_SCAN`` of them."""
+    for n, intent in enumerate(_listed(svc, customer, since, payment_intents)):
+        if n >= MAX_SCAN:
+            return
+        yield intent
+
+
+def _listed(
+    svc: Services, customer: str | None, since: int, payment_intents: bool
+) -> Iterator[dict[str, Any]]:
+    yield from svc.gateway.iter_setup_intents(created_gte=since, customer=customer)
+    if payment_intents:
+        yield from svc.gateway.iter_payment_intents(created_gte=since, customer=customer)

@@ -1,0 +1,336 @@
+"""Ops asks a customer for a bank account: SetupIntents and FC sessions, open requests, cancels.
+
+A SetupIntent is created with exactly the ``setup_intent`` flow's saved configuration
+(:func:`services.flows.load_flow` → :func:`services.adapters.flow_requests.setup_intent_create`,
+typed as the pinned SDK's ``SetupIntentCreateParams``), so what admins set on the flow page is
+what customers see. Every creation goes through one path: role check, a caller-supplied
+idempotency key (a double click or a rerun replays the same Stripe object, reference §1.6), the
+Stripe call, one audit row. The client secret is handed back to the caller once and never written
+to the audit log, the intents table or a log line: whoever holds it can confirm the intent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from services.adapters import flow_requests
+from services.adapters.gateway import FcSessionCreateParams, SetupIntentCreateParams
+from services.audit import AuditContext, audited
+from services.auth import Actor, require
+from services.context import Services
+from services.errors import FcopsError, NotFound, ValidationError
+from services.rules import flow_config
+from services.rules.intents import (
+    CANCEL_REASONS,
+    FLOW,
+    OPEN_STATUSES,
+    CollectionRequest,
+    IntentView,
+    OpenRequest,
+    mapping,
+    microdeposits,
+    open_request,
+    us_bank_options,
+    view_of,
+)
+from services.usecases import edit_flows
+from services.usecases.collect_common import (
+    LOOKBACK_SECONDS,
+    recent_intents,
+    require_key,
+    retrieve,
+    unconfirmed,
+)
+from services.usecases.collect_common import (
+    customer_id as parse_customer,
+)
+from services.usecases.collect_common import (
+    intent_id as parse_intent,
+)
+from services.usecases.collect_common import (
+    replayed as was_replayed,
+)
+from services.usecases.sync_intents import store_intent
+
+# --------------------------------------------------------------------------- creation
+
+
+@contextmanager
+def _creating(
+    svc: Services, actor: Actor, kind: str, customer_id: str, key: str
+) -> Iterator[tuple[AuditContext, str, flow_config.FlowConfig]]:
+    """The one path every creation takes: an audit row, the role check, the customer's id and
+    the flow's saved configuration."""
+    with audited(
+        svc.engine,
+        actor=actor,
+        action="collect.create",
+        params={"kind": kind, "customer": customer_id},
+        idempotency_key=key,
+    ) as ctx:
+        require(actor, "collect.create")
+        yield ctx, parse_customer(customer_id), edit_flows.load_flow(svc.engine, FLOW)
+
+
+def _send(
+    svc: Services,
+    ctx: AuditContext,
+    key: str,
+    what: str,
+    create: Callable[..., dict[str, Any]],
+    params: Any,
+) -> tuple[dict[str, Any], bool]:
+    """Send the create call; also whether Stripe replayed an earlier object for this key."""
+    replayed = was_replayed(svc, key, "collect.create")
+    with unconfirmed(what):
+        created = create(params, idempotency_key=key)
+    ctx.target = str(created["id"])
+    ctx.request_id = svc.gateway.last_request_id
+    return created, replayed
+
+
+def setup_intent_params(
+    config: flow_config.FlowConfig, *, customer_id: str, actor: Actor
+) -> SetupIntentCreateParams:
+    """The create call's params: the flow's configuration, the customer, and who/what made it."""
+    return flow_requests.setup_intent_create(
+        config,
+        customer=customer_id,
+        metadata={
+            "fcops_flow": FLOW,
+            "fcops_flow_version": str(config.version),
+            "fcops_created_by": actor.username,
+        },
+    )
+
+
+def create_setup_intent(
+    svc: Services, actor: Actor, *, customer_id: str, idempotency_key: str
+) -> CollectionRequest:
+    """A SetupIntent carrying exactly the ``setup_intent`` flow's saved configuration (audited)."""
+    key = require_key(idempotency_key)
+    with _creating(svc, actor, "setup_intent", customer_id, key) as (ctx, customer, config):
+        params = setup_intent_params(config, customer_id=customer, actor=actor)
+        ctx.params.update(
+            customer=customer, flow=FLOW, flow_version=config.version, config=config.value()
+        )
+        intent, replayed = _send(
+            svc, ctx, key, "the new SetupIntent", svc.gateway.create_setup_intent, params
+        )
+        ctx.message = (
+            f"Same request as before: Stripe returned the existing SetupIntent {intent['id']}."
+            if replayed
+            else f"Created SetupIntent {intent['id']} with flow configuration v{config.version}."
+        )
+        store_intent(svc.engine, intent)
+    options = us_bank_options(intent)
+    fc = mapping(options.get("financial_connections"))
+    return CollectionRequest(
+        id=str(intent["id"]),
+        kind="setup_intent",
+        customer_id=customer,
+        status=str(intent.get("status")),
+        flow_version=config.version,
+        permissions=tuple(fc.get("permissions") or ()),
+        prefetch=tuple(fc.get("prefetch") or ()),
+        verification_method=options.get("verification_method"),
+        created=int(intent["created"]),
+        payment_method_options=dict(mapping(intent.get("payment_method_options"))),
+        hosted_verification_url=microdeposits(intent).get("hosted_verification_url"),
+        replayed=replayed,
+        client_secret=str(intent.get("client_secret") or ""),
+    )
+
+
+def _session_choice(
+    config: flow_config.FlowConfig,
+    permissions: Iterable[str] | None,
+    prefetch: Iterable[str] | None,
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    perms = flow_config.canonical(
+        permissions if permissions is not None else config.permissions, flow_config.PERMISSIONS
+    )
+    pre = flow_config.canonical(prefetch if prefetch is not None else config.prefetch, flow_config.PREFETCH)
+    if not perms:
+        raise ValidationError(
+            "Choose at least one permission for the Financial Connections session."
+        )
+    result = flow_config.validate(FLOW, permissions=perms, prefetch=pre, verification_method="automatic")
+    if result.errors:
+        raise ValidationError(" ".join(result.errors))
+    return perms, pre
+
+
+# Endive (2026-10-28) changed FC Session defaults: every account subcategory (credit cards,
+# mortgages and lines of credit too), no payment-method support required, manual entry off
+# (reference §9). A session whose accounts may be debited asks for what it needs explicitly.
+def fc_session_params(
+    customer: str, permissions: Iterable[str], prefetch: Iterable[str]
+) -> FcSessionCreateParams:
+    """The create params of an FC session; with the ``payment_method`` permission the accounts
+    are meant to be debited, so only checking/savings accounts that support payments (endive's
+    defaults would also offer credit cards, mortgages and lines of credit)."""
+    perms, pre = list(permissions), list(prefetch)
+    params: FcSessionCreateParams = {
+        "account_holder": {"type": "customer", "customer": customer},
+        "permissions": perms,  # type: ignore[typeddict-item]
+    }
+    if pre:
+        params["prefetch"] = pre  # type: ignore[typeddict-item]
+    if "payment_method" in perms:
+        params["filters"] = {
+            "account_subcategories": ["checking", "savings"],
+            "require_payment_method_support": "all",
+        }
+    return params
+
+
+def create_fc_session(
+    svc: Services,
+    actor: Actor,
+    *,
+    customer_id: str,
+    idempotency_key: str,
+    permissions: Iterable[str] | None = None,
+    prefetch: Iterable[str] | None = None,
+) -> CollectionRequest:
+    """An FC session for the customer (data access without a payment method; audited).
+
+    Permissions and prefetch default to the ``setup_intent`` flow's; pass them to choose others.
+    """
+    key = require_key(idempotency_key)
+    with _creating(svc, actor, "financial_connections.session", customer_id, key) as (
+        ctx,
+        customer,
+        config,
+    ):
+        perms, pre = _session_choice(config, permissions, prefetch)
+        params = fc_session_params(customer, perms, pre)
+        ctx.params.update(
+            customer=customer,
+            permissions=list(perms),
+            prefetch=list(pre),
+            flow_version=config.version,
+        )
+        session, replayed = _send(
+            svc,
+            ctx,
+            key,
+            "the new Financial Connections session",
+            svc.gateway.create_fc_session,
+            params,
+        )
+        ctx.message = (
+            f"Same request as before: Stripe returned the existing session {session['id']}."
+            if replayed
+            else f"Created Financial Connections session {session['id']}."
+        )
+    return CollectionRequest(
+        id=str(session["id"]),
+        kind="financial_connections.session",
+        customer_id=customer,
+        status="open",
+        flow_version=config.version,
+        permissions=tuple(session.get("permissions") or perms),
+        prefetch=tuple(session.get("prefetch") or pre),
+        verification_method=None,
+        created=int(session.get("created") or svc.now()),
+        payment_method_options={},
+        hosted_verification_url=None,
+        replayed=replayed,
+        client_secret=str(session.get("client_secret") or ""),
+        session_filters=dict(session.get("filters") or {}) or None,
+    )
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def intent_view(svc: Services, actor: Actor, intent_id: str) -> IntentView:
+    """The intent's current state from Stripe (and mirrored into the store)."""
+    require(actor, "collect.create")
+    ident, kind = parse_intent(intent_id)
+    intent = retrieve(svc, ident, kind)
+    store_intent(svc.engine, intent)
+    return view_of(intent)
+
+
+def current_view(svc: Services, actor: Actor, intent_id: str) -> IntentView | None:
+    """:func:`intent_view`, or None when Stripe cannot say now (after a failed change, the
+    page shows the intent's state when it can and keeps the failure's own message)."""
+    try:
+        return intent_view(svc, actor, intent_id)
+    except FcopsError:
+        return None
+
+
+def open_requests(
+    svc: Services,
+    actor: Actor,
+    *,
+    limit: int = 50,
+    customer_id: str | None = None,
+    lookback_seconds: int = LOOKBACK_SECONDS,
+) -> list[OpenRequest]:
+    """SetupIntents not yet succeeded or canceled, newest first, with status and age."""
+    require(actor, "collect.create")
+    customer = parse_customer(customer_id) if customer_id else None
+    now = svc.now()
+    found: list[OpenRequest] = []
+    for intent in recent_intents(
+        svc, customer=customer, since=now - lookback_seconds, payment_intents=False
+    ):
+        if len(found) >= limit:
+            break
+        if intent.get("status") in OPEN_STATUSES:
+            found.append(open_request(intent, now=now))
+    return sorted(found, key=lambda r: (-r.created, r.id))
+
+
+# --------------------------------------------------------------------------- changes
+
+
+def cancel_request(
+    svc: Services,
+    actor: Actor,
+    intent_id: str,
+    *,
+    reason: str | None,
+    idempotency_key: str,
+) -> IntentView:
+    """Cancel an open SetupIntent or PaymentIntent (audited ``collect.cancel``)."""
+    key = require_key(idempotency_key)
+    with audited(
+        svc.engine,
+        actor=actor,
+        action="collect.cancel",
+        target=str(intent_id or "")[:80] or None,
+        params={"reason": reason},
+        idempotency_key=key,
+    ) as ctx:
+        require(actor, "collect.cancel")
+        ident, kind = parse_intent(intent_id)
+        ctx.target = ident
+        if reason is not None and reason not in CANCEL_REASONS:
+            raise ValidationError(
+                f"'{reason}' is not a cancellation reason Stripe accepts; use one of "
+                f"{', '.join(CANCEL_REASONS)}."
+            )
+        try:
+            with unconfirmed(f"the cancellation of {ident}"):
+                if kind == "payment_intent":
+                    intent = svc.gateway.cancel_payment_intent(
+                        ident, reason=reason, idempotency_key=key
+                    )
+                else:
+                    intent = svc.gateway.cancel_setup_intent(
+                        ident, reason=reason, idempotency_key=key
+                    )
+        except NotFound:
+            raise NotFound(f"Stripe has no {kind.replace('_', ' ')} {ident}.") from None
+        ctx.request_id = svc.gateway.last_request_id
+        ctx.message = f"Canceled {ident}" + (f" ({reason})." if reason else ".")
+        store_intent(svc.engine, intent)
+    return view_of(intent)

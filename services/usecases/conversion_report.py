@@ -1,0 +1,184 @@
+"""A manager reads conversion by verification method from the intents the sync mirrored.
+
+Filters run in SQL on the stored intents (never Stripe), so filters and charts stay fast; the
+funnel itself is the pure rule in :mod:`services.rules.funnel`. The page calls :func:`report`
+and :func:`store_status`, which check the role; the engine-level functions below them are for
+the overview and the tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from typing import TypedDict
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+from sqlmodel import col, func, select
+
+from services.adapters.models import IntentRecord, SyncState
+from services.adapters.store import session_scope
+from services.auth import Actor, require
+from services.context import Services
+from services.errors import ValidationError
+from services.rules import funnel
+from services.rules.clock import as_utc, unix_seconds
+from services.rules.intents import UNKNOWN_FLOW
+from services.usecases.sync_intents import SYNC_NAME
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """How much the store holds and when it was last synced (for the page's sync decision)."""
+
+    intents: int
+    flows: list[str]
+    methods: list[str]
+    first_created: int | None
+    last_created: int | None
+    last_finished_at: datetime | None
+    cursor: int | None
+
+
+@dataclass(frozen=True)
+class Report:
+    """What the conversion page draws: the funnel per method, per week, and one row per intent."""
+
+    funnel: pd.DataFrame
+    weekly: pd.DataFrame
+    intents: pd.DataFrame
+
+
+def store_status(svc: Services, actor: Actor) -> StoreInfo:
+    """How much the store holds and when it was last synced (managers and admins)."""
+    require(actor, "conversion.view")
+    return store_info(svc.engine)
+
+
+def report(
+    svc: Services,
+    actor: Actor,
+    *,
+    now: datetime | int,
+    flows: Sequence[str] | None = None,
+    methods: Sequence[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> Report:
+    """The funnel, weekly and per-intent frames for these filters (managers and admins)."""
+    require(actor, "conversion.view")
+    filters = _Filters(flows=flows, methods=methods, start=start, end=end)
+    return Report(
+        funnel=conversion(svc.engine, now=now, **filters),
+        weekly=conversion(svc.engine, now=now, by="week", **filters),
+        intents=outcomes(svc.engine, now=now, **filters),
+    )
+
+
+class _Filters(TypedDict):
+    flows: Sequence[str] | None
+    methods: Sequence[str] | None
+    start: date | None
+    end: date | None
+
+
+def store_info(engine: Engine) -> StoreInfo:
+    with session_scope(engine) as session:
+        count, first, last = session.exec(
+            select(func.count(), func.min(IntentRecord.created), func.max(IntentRecord.created))
+        ).one()
+        flows = session.exec(select(IntentRecord.flow).distinct()).all()
+        methods = session.exec(select(IntentRecord.verification_method).distinct()).all()
+        state = session.get(SyncState, SYNC_NAME)
+    cursor = int(state.cursor) if state and state.cursor and state.cursor.isdigit() else None
+    return StoreInfo(
+        intents=int(count),
+        flows=sorted(str(f) for f in flows if f),
+        methods=sorted(str(m) for m in methods if m),
+        first_created=int(first) if first is not None else None,
+        last_created=int(last) if last is not None else None,
+        last_finished_at=as_utc(state.last_finished_at) if state else None,
+        cursor=cursor,
+    )
+
+
+def _day_start(day: date) -> int:
+    return int(datetime.combine(day, dtime.min, tzinfo=UTC).timestamp())
+
+
+def _load(
+    engine: Engine,
+    *,
+    flows: Sequence[str] | None,
+    methods: Sequence[str] | None,
+    start: date | None,
+    end: date | None,
+) -> list[IntentRecord]:
+    if start and end and end < start:
+        raise ValidationError("The end date is before the start date; pick a later end date.")
+    stmt = select(IntentRecord)
+    if flows:
+        stmt = stmt.where(col(IntentRecord.flow).in_(list(flows)))
+    if methods:
+        stmt = stmt.where(col(IntentRecord.verification_method).in_(list(methods)))
+    if start:
+        stmt = stmt.where(col(IntentRecord.created) >= _day_start(start))
+    if end:
+        stmt = stmt.where(col(IntentRecord.created) < _day_start(end + timedelta(days=1)))
+    with session_scope(engine) as session:
+        return list(session.exec(stmt.order_by(col(IntentRecord.created))).all())
+
+
+def _stored_success_times(rows: list[IntentRecord]) -> dict[str, int]:
+    """When each stored intent first had a usable payment method (from its events)."""
+    return {r.id: int(r.succeeded_at) for r in rows if r.succeeded_at is not None}
+
+
+def conversion(
+    engine: Engine,
+    *,
+    now: datetime | int,
+    flows: Sequence[str] | None = None,
+    methods: Sequence[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    by: str | None = None,
+) -> pd.DataFrame:
+    """Funnel counts per verification method (or per week and method with ``by="week"``).
+
+    Filters run in SQL on the stored intents; dates are UTC days of ``created``, both ends
+    included. With ``methods`` given, only those methods' rows are returned.
+    """
+    rows = _load(engine, flows=flows, methods=methods, start=start, end=end)
+    frame = funnel.funnel(
+        [r.raw for r in rows],
+        now=unix_seconds(now),
+        success_times=_stored_success_times(rows),
+        by=by,
+    )
+    if methods:
+        frame = frame[frame["verification_method"].isin(list(methods))].reset_index(drop=True)
+    return frame
+
+
+def outcomes(
+    engine: Engine,
+    *,
+    now: datetime | int,
+    flows: Sequence[str] | None = None,
+    methods: Sequence[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> pd.DataFrame:
+    """One row per stored intent with its funnel stage and path (for drill-down and CSV)."""
+    rows = _load(engine, flows=flows, methods=methods, start=start, end=end)
+    frame = funnel.outcomes_frame(
+        [r.raw for r in rows], now=unix_seconds(now), success_times=_stored_success_times(rows)
+    )
+    flow_by_id = {r.id: r.flow or UNKNOWN_FLOW for r in rows}
+    status_by_id = {r.id: r.status for r in rows}
+    frame.insert(2, "flow", frame["id"].map(flow_by_id).astype("str"))
+    frame.insert(3, "status", frame["id"].map(status_by_id).astype("str"))
+    return frame

@@ -1,0 +1,157 @@
+"""Admins set the debit policy (buffer, maximum balance age) that every pre-debit check applies.
+
+Stored in the shared versioned-settings store (:mod:`services.adapters.versioned_settings`):
+each save names the version it was edited from, so two admins saving at once cannot both win.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from services.adapters import versioned_settings as settings_store
+from services.audit import audited
+from services.auth import Actor, require
+from services.context import Services
+from services.errors import Conflict
+from services.rules.debit import DebitPolicy
+from services.rules.money import validate_currency
+
+__all__ = [
+    "POLICY_KEY",
+    "PolicyVersion",
+    "StoredPolicy",
+    "load_policy",
+    "policy_history",
+    "save_policy",
+]
+
+POLICY_KEY = "debit_policy"
+
+
+@dataclass(frozen=True)
+class StoredPolicy:
+    """The policy in force, with the version to send back when saving (0 = never saved)."""
+
+    policy: DebitPolicy
+    version: int
+    updated_by: str | None
+    updated_at: datetime | None
+    currency: str = "usd"
+
+
+@dataclass(frozen=True)
+class PolicyVersion:
+    """One saved version of the debit policy, for the history table."""
+
+    version: int
+    policy: DebitPolicy
+    currency: str
+    updated_by: str | None
+    updated_at: datetime | None
+    note: str | None
+
+
+def _policy_to_doc(policy: DebitPolicy, currency: str) -> dict[str, Any]:
+    return {
+        "buffer_amount": policy.buffer_amount,
+        "buffer_percent": policy.buffer_percent,
+        "max_age_seconds": policy.max_age_seconds,
+        "currency": currency,
+    }
+
+
+def _policy_from_doc(doc: Mapping[str, Any]) -> DebitPolicy:
+    default = DebitPolicy()
+    return DebitPolicy(
+        buffer_amount=int(doc.get("buffer_amount", default.buffer_amount)),
+        buffer_percent=float(doc.get("buffer_percent", default.buffer_percent)),
+        max_age_seconds=int(doc.get("max_age_seconds", default.max_age_seconds)),
+    )
+
+
+def _stored_policy(stored: settings_store.Stored) -> StoredPolicy:
+    return StoredPolicy(
+        policy=_policy_from_doc(stored.value),
+        version=stored.version,
+        updated_by=stored.updated_by,
+        updated_at=stored.updated_at,
+        currency=str(stored.value.get("currency") or "usd"),
+    )
+
+
+def load_policy(engine: Engine) -> StoredPolicy:
+    """The saved policy, or the defaults (no buffer, 24 h) until an admin saves one."""
+    stored = settings_store.load(engine, POLICY_KEY)
+    return StoredPolicy(DebitPolicy(), 0, None, None) if stored is None else _stored_policy(stored)
+
+
+def policy_history(engine: Engine) -> list[PolicyVersion]:
+    """Every saved version of the debit policy, newest first (empty until an admin saves)."""
+    return [
+        PolicyVersion(
+            version=s.version,
+            policy=_policy_from_doc(s.value),
+            currency=str(s.value.get("currency") or "usd"),
+            updated_by=s.updated_by,
+            updated_at=s.updated_at,
+            note=s.note,
+        )
+        for s in settings_store.history(engine, POLICY_KEY)
+    ]
+
+
+def current(svc: Services, actor: Actor) -> StoredPolicy:
+    """The policy in force, for the admin editing it."""
+    require(actor, "policy.edit")
+    return load_policy(svc.engine)
+
+
+def versions(svc: Services, actor: Actor) -> list[PolicyVersion]:
+    """Every saved version, newest first, for the admin editing the policy."""
+    require(actor, "policy.edit")
+    return policy_history(svc.engine)
+
+
+def save_policy(
+    svc: Engine | Services,
+    actor: Actor,
+    policy: DebitPolicy,
+    *,
+    expected_version: int,
+    currency: str = "usd",
+    note: str | None = None,
+) -> StoredPolicy:
+    """Save a new version if nobody saved since `expected_version`; else Conflict. Audited."""
+    engine = svc.engine if isinstance(svc, Services) else svc
+    doc = _policy_to_doc(policy, validate_currency(currency))
+    params = {**doc, "expected_version": expected_version}
+    with audited(
+        engine, actor=actor, action="policy.save", target=POLICY_KEY, params=params
+    ) as ctx:
+        require(actor, "policy.edit")
+        try:
+            saved = settings_store.save(
+                engine,
+                POLICY_KEY,
+                doc,
+                updated_by=actor.username,
+                expected_version=expected_version,
+                note=note,
+            )
+        except settings_store.StaleVersion:
+            raise Conflict(
+                "Someone else saved the debit policy while you were editing it. "
+                "Reload the page to see their version, then make your change again."
+            ) from None
+        if saved.changed:
+            ctx.params["version"] = saved.stored.version
+            ctx.message = f"Debit policy saved as version {saved.stored.version}."
+        else:
+            ctx.message = f"No changes; version {saved.stored.version} kept."
+        return _stored_policy(saved.stored)
+    raise AssertionError("unreachable")  # pragma: no cover

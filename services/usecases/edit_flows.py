@@ -1,0 +1,203 @@
+"""Admins edit each flow's Financial Connections configuration: load, history, save, revert.
+
+The values and their validation are the pure rule :mod:`services.rules.flow_config`; storage is
+the shared versioned-settings store (:mod:`services.adapters.versioned_settings`, one document
+per flow under key ``flow:<name>``, compare-and-set on the version). The collection service reads
+configs through :func:`load_flow` and builds its create call with
+:mod:`services.adapters.flow_requests`, which also makes the page's previews, so what admins see
+in the preview is exactly what the integration sends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import Engine
+
+from services.adapters import versioned_settings as settings_store
+from services.audit import AuditContext, audited
+from services.auth import Actor, require
+from services.errors import Conflict, NotFound
+from services.rules import wording
+from services.rules.flow_config import (
+    FLOW_TITLES,
+    FLOWS,
+    FlowConfig,
+    FlowVersion,
+    check_flow,
+    checked_value,
+    config_from,
+    default_config,
+    diff_params,
+)
+
+if TYPE_CHECKING:
+    from services.context import Services
+
+KEY_PREFIX = "flow:"
+
+
+def _engine(svc_or_engine: Engine | Services) -> Engine:
+    engine = getattr(svc_or_engine, "engine", svc_or_engine)
+    assert isinstance(engine, Engine)
+    return engine
+
+
+def setting_key(flow: str) -> str:
+    return f"{KEY_PREFIX}{flow}"
+
+
+def _from_stored(flow: str, stored: settings_store.Stored | None) -> FlowConfig:
+    if stored is None:
+        return default_config(flow)
+    return config_from(flow, stored.value, stored.version, stored.updated_by, stored.updated_at)
+
+
+def load_flow(engine: Engine | Services, flow: str) -> FlowConfig:
+    """The flow's current configuration (Stripe's defaults, version 0, when never saved)."""
+    check_flow(flow)
+    return _from_stored(flow, settings_store.load(_engine(engine), setting_key(flow)))
+
+
+def load_all(engine: Engine | Services) -> dict[str, FlowConfig]:
+    stored = settings_store.load_many(_engine(engine), [setting_key(f) for f in FLOWS])
+    return {flow: _from_stored(flow, stored.get(setting_key(flow))) for flow in FLOWS}
+
+
+def history(engine: Engine | Services, flow: str) -> list[FlowVersion]:
+    """Every saved version, newest first."""
+    check_flow(flow)
+    return [
+        FlowVersion(flow, s.version, s.value, s.updated_by, s.updated_at, s.note)
+        for s in settings_store.history(_engine(engine), setting_key(flow))
+    ]
+
+
+def _when(at: datetime | None) -> str:
+    return wording.moment(at, missing="an unknown time")
+
+
+def _conflict(engine: Engine, flow: str, expected_version: int) -> Conflict:
+    current = load_flow(engine, flow)
+    if current.version == 0:
+        return Conflict(
+            f"Version {expected_version} of {current.title} does not exist; it was never saved. "
+            "Reload to see the current configuration, then re-apply your changes."
+        )
+    who = current.updated_by or "Someone"
+    return Conflict(
+        f"{who} saved version {current.version} at {_when(current.updated_at)} while you were "
+        "editing; your changes were not saved. Reload to see theirs, then re-apply yours."
+    )
+
+
+def stale_edit(engine: Engine | Services, flow: str, base_version: int) -> str | None:
+    """Why an edit started from ``base_version`` can no longer be saved, or None if it can.
+
+    Lets a page open its conflict panel before saving; :func:`save_flow` still refuses a save
+    that loses the race, with the same sentence.
+    """
+    eng = _engine(engine)
+    if load_flow(eng, flow).version == base_version:
+        return None
+    return str(_conflict(eng, flow, base_version))
+
+
+def save_flow(
+    engine: Engine | Services,
+    actor: Actor,
+    flow: str,
+    *,
+    permissions: Iterable[str],
+    prefetch: Iterable[str],
+    verification_method: str,
+    expected_version: int,
+    note: str | None = None,
+) -> FlowConfig:
+    """Save a new version of ``flow`` edited from ``expected_version`` (admins, audited).
+
+    Raises ValidationError (all problems in one message), Conflict (someone saved first; nothing
+    written) or Forbidden. Saving an unchanged configuration writes no new version.
+    """
+    eng = _engine(engine)
+    perms, pre = tuple(permissions), tuple(prefetch)
+    params: dict[str, Any] = {
+        "flow": flow,
+        "expected_version": expected_version,
+        "value": {
+            "permissions": list(perms),
+            "prefetch": list(pre),
+            "verification_method": verification_method,
+        },
+        "note": note,
+    }
+    with audited(
+        eng, actor=actor, action="flow.save", target=setting_key(flow), params=params
+    ) as ctx:
+        require(actor, "flows.edit")
+        value = checked_value(
+            flow, permissions=perms, prefetch=pre, verification_method=verification_method
+        )
+        return _save_checked(eng, actor, flow, value, expected_version, note, ctx)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _save_checked(
+    engine: Engine,
+    actor: Actor,
+    flow: str,
+    value: dict[str, Any],
+    expected_version: int,
+    note: str | None,
+    ctx: AuditContext,
+) -> FlowConfig:
+    ctx.params["diff"] = diff_params(load_flow(engine, flow).value(), value)
+    try:
+        saved = settings_store.save(
+            engine,
+            setting_key(flow),
+            value,
+            updated_by=actor.username,
+            expected_version=expected_version,
+            note=note,
+        )
+    except settings_store.StaleVersion:
+        raise _conflict(engine, flow, expected_version) from None
+    config = _from_stored(flow, saved.stored)
+    if saved.changed:
+        ctx.message = f"Saved version {config.version}."
+    else:
+        # Nothing to lose: unchanged, or a repeated submit (double click, rerun) of what is stored.
+        ctx.message = f"No changes; version {config.version} kept."
+    return config
+
+
+def revert(
+    engine: Engine | Services,
+    actor: Actor,
+    flow: str,
+    *,
+    to_version: int,
+    expected_version: int,
+) -> FlowConfig:
+    """Save a NEW version equal to ``to_version`` (history is never rewritten; audited)."""
+    eng = _engine(engine)
+    params = {"flow": flow, "to_version": to_version, "expected_version": expected_version}
+    with audited(
+        eng, actor=actor, action="flow.revert", target=setting_key(flow), params=params
+    ) as ctx:
+        require(actor, "flows.edit")
+        old = next((v for v in history(eng, flow) if v.version == to_version), None)
+        if old is None:
+            raise NotFound(f"{FLOW_TITLES.get(flow, flow)} has no saved version {to_version}.")
+        value = checked_value(
+            flow,
+            permissions=old.value.get("permissions") or (),
+            prefetch=old.value.get("prefetch") or (),
+            verification_method=str(old.value.get("verification_method") or ""),
+        )
+        note = f"Reverted to version {to_version}"
+        return _save_checked(eng, actor, flow, value, expected_version, note, ctx)
+    raise AssertionError("unreachable")  # pragma: no cover

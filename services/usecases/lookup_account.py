@@ -1,0 +1,44 @@
+"""Look up an account: a pasted PI/SI/PM/fca/cus ID resolved to its FC account(s)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from services.adapters import account_mirror as mirror
+from services.auth import Actor, require
+from services.context import Services
+from services.errors import NotFound
+from services.rules.ids import parse_id
+from services.usecases.resolve_account import LOOKUP_KINDS, Resolution, resolve
+
+_KIND_LABELS = {
+    "payment_intent": "PaymentIntent",
+    "setup_intent": "SetupIntent",
+    "payment_method": "PaymentMethod",
+    "financial_connections.account": "Financial Connections account",
+    "customer": "customer",
+}
+
+
+def lookup(svc: Services, actor: Actor, text: str | None) -> Resolution:
+    """Resolve a pasted PI/SI/PM/fca/cus ID to its FC account(s), mirroring what it finds."""
+    require(actor, "accounts.view")
+    object_id, kind = parse_id(text, allowed=LOOKUP_KINDS)
+    try:
+        resolution = resolve(svc.gateway, object_id)
+    except NotFound as err:
+        raise NotFound(
+            f"Stripe has no {_KIND_LABELS.get(kind, kind)} {object_id}, or nothing it points "
+            "to. Check the ID and that it is from this mode (test or live).",
+            request_id=err.request_id,
+        ) from None
+    for account in [resolution.account, *resolution.accounts]:
+        if account:
+            mirror.upsert_account(svc.engine, account)
+    if kind == "customer":
+        count = len(resolution.accounts)
+        noun = "linked bank account" if count == 1 else "linked bank accounts"
+        message = re.sub(r"\d+ linked account\(s\)", f"{count} {noun}", resolution.message)
+        resolution = replace(resolution, message=message)
+    return resolution

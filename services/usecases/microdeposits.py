@@ -1,0 +1,116 @@
+"""Ops chases and verifies microdeposits: the queue of intents waiting, and verifying for a caller."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from services.audit import audited
+from services.auth import Actor, require
+from services.context import Services
+from services.errors import FcopsError, NotFound, StripeRequestError
+from services.rules.intents import (
+    IntentView,
+    MicrodepositItem,
+    microdeposit_item,
+    not_verifiable,
+    verification_input,
+    verification_refusal,
+    view_of,
+    waiting_for_microdeposits,
+)
+from services.usecases.collect_common import (
+    LOOKBACK_SECONDS,
+    recent_intents,
+    require_key,
+    retrieve,
+    unconfirmed,
+)
+from services.usecases.collect_common import (
+    customer_id as parse_customer,
+)
+from services.usecases.collect_common import (
+    intent_id as parse_intent,
+)
+from services.usecases.sync_intents import store_intent
+
+
+def microdeposit_queue(
+    svc: Services,
+    actor: Actor,
+    *,
+    customer_id: str | None = None,
+    lookback_seconds: int = LOOKBACK_SECONDS,
+) -> list[MicrodepositItem]:
+    """Intents waiting for microdeposit verification, oldest arrival first; stuck ones flagged.
+
+    Stuck: more than two business days past the expected arrival (deposits take 1–2 business
+    days, §6.2), so the customer probably needs a reminder with the hosted verification link.
+    """
+    require(actor, "collect.create")
+    customer = parse_customer(customer_id) if customer_id else None
+    now = svc.now()
+    items = [
+        microdeposit_item(intent, now=now)
+        for intent in recent_intents(
+            svc, customer=customer, since=now - lookback_seconds, payment_intents=True
+        )
+        if waiting_for_microdeposits(intent)
+    ]
+    return sorted(items, key=lambda i: (-i.business_days_late, i.arrival_date or 0, i.id))
+
+
+def _not_verifiable(svc: Services, ident: str, kind: str, err: StripeRequestError) -> FcopsError:
+    try:
+        intent = retrieve(svc, ident, kind)
+    except FcopsError:
+        return err
+    return not_verifiable(intent, ident, err)
+
+
+def verify_microdeposits(
+    svc: Services,
+    actor: Actor,
+    intent_id: str,
+    *,
+    amounts: Sequence[int] | None = None,
+    descriptor_code: str | None = None,
+    idempotency_key: str,
+) -> IntentView:
+    """Verify a manually entered bank account with what the customer read from the statement.
+
+    A real Stripe call (not a sandbox hook): ops may verify amounts or a code a customer read
+    out over the phone, so it needs ``collect.create`` and is audited as ``collect.verify``.
+    The values themselves are not written to the audit log (they prove account access). A
+    mismatch raises with the attempts left; too many attempts or the 10-day timeout raise
+    with what to do next (the intent then needs a new payment method, §6.3).
+    """
+    key = require_key(idempotency_key)
+    with audited(
+        svc.engine,
+        actor=actor,
+        action="collect.verify",
+        target=str(intent_id or "")[:80] or None,
+        idempotency_key=key,
+    ) as ctx:
+        require(actor, "collect.create")
+        ident, kind = parse_intent(intent_id)
+        ctx.target = ident
+        method, params = verification_input(amounts, descriptor_code)
+        ctx.params.update(kind=kind, method=method)
+        try:
+            with unconfirmed("the verification"):
+                intent = svc.gateway.verify_microdeposits(ident, **params, idempotency_key=key)
+        except NotFound:
+            raise NotFound(
+                f"Stripe has no {kind.replace('_', ' ')} {ident}. Check the ID and the mode."
+            ) from None
+        except StripeRequestError as err:
+            ctx.request_id = svc.gateway.last_request_id
+            if (err.code or "").endswith("_unexpected_state"):
+                raise _not_verifiable(svc, ident, kind, err) from None
+            raise verification_refusal(err, ident, method) from None
+        ctx.request_id = svc.gateway.last_request_id
+        store_intent(svc.engine, intent)
+        view = view_of(intent)
+        ctx.message = f"Verified the microdeposits ({method}); {ident} is now {view.status}."
+    return view

@@ -1,0 +1,148 @@
+"""Refresh an account's balance (or ownership, or transactions): start it, then poll it.
+
+The one rule (:mod:`services.rules.refresh_rule`) is checked first on a fresh copy of the
+account, so the person gets a sentence saying until when and no request is sent that Stripe
+would not act on. Starting is audited as ``account.refresh``; each finished attempt a poll sees
+is audited once as ``account.refresh.result``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import select
+
+from services import audit
+from services.adapters import account_mirror as mirror
+from services.adapters.models import AuditEntry
+from services.adapters.store import session_scope
+from services.auth import Actor, require
+from services.context import Services
+from services.errors import RefreshNotAllowed, StripeRequestError, ValidationError
+from services.rules import refresh_rule
+from services.rules.bank_account import (
+    RefreshState,
+    check_feature,
+    normalise_account,
+    parse_account_id,
+    refresh_of,
+    refresh_state_of,
+)
+from services.usecases.browse_accounts import fetch_account, refresh_blocker
+
+
+def require_idempotency_key(key: str | None) -> str:
+    """Every state-changing Stripe call carries a key, so a double click or a retry after a
+    timeout makes Stripe do it once (reference §1.6)."""
+    clean = (key or "").strip()
+    if not clean:
+        raise ValidationError(
+            "An idempotency key is required so a double click or a retry changes Stripe once."
+        )
+    return clean
+
+
+def _ask_stripe_to_refresh(
+    svc: Services, account_id: str, feature: str, idempotency_key: str
+) -> dict[str, Any]:
+    """The refresh call; Stripe's refusal (HTTP 400) becomes RefreshNotAllowed with its sentence."""
+    try:
+        return svc.gateway.refresh_account(account_id, [feature], idempotency_key=idempotency_key)
+    except StripeRequestError as err:
+        raise RefreshNotAllowed(
+            f"Stripe refused the {feature} refresh: {err}", request_id=err.request_id
+        ) from None
+
+
+def refresh(
+    svc: Services,
+    actor: Actor,
+    account_id: str | None,
+    feature: str,
+    *,
+    idempotency_key: str,
+) -> dict[str, Any]:
+    """Start a balance, ownership or transactions refresh; audited as ``account.refresh``.
+
+    Stripe's answer is judged by the account it returns: a refresh it did not start (no new
+    pending refresh) raises RefreshNotAllowed and is audited as an error, never reported as
+    started; a refusal carries Stripe's own sentence.
+    """
+    check_feature(feature)
+    account_id = parse_account_id(account_id)
+    idempotency_key = require_idempotency_key(idempotency_key)
+    with audit.audited(
+        svc.engine,
+        actor=actor,
+        action="account.refresh",
+        target=account_id,
+        params={"feature": feature},
+        idempotency_key=idempotency_key,
+    ) as ctx:
+        require(actor, "accounts.refresh")
+        account = fetch_account(svc, account_id)
+        mirror.upsert_account(svc.engine, account)
+        blocker = refresh_blocker(account, feature, now=svc.now())
+        if blocker:
+            raise RefreshNotAllowed(blocker)
+        result = _ask_stripe_to_refresh(svc, account_id, feature, idempotency_key)
+        ctx.request_id = svc.gateway.last_request_id
+        mirror.upsert_account(svc.engine, result)
+        status = refresh_of(result, feature).get("status") or "unknown"
+        ctx.params["status"] = status
+        if not refresh_rule.started(account, result, feature):
+            raise RefreshNotAllowed(
+                refresh_rule.not_started_reason(result, feature, now=svc.now()),
+                request_id=svc.gateway.last_request_id,
+            )
+        ctx.message = f"{feature.capitalize()} refresh started ({status})."
+    return normalise_account(result)
+
+
+def _record_result(svc: Services, actor: Actor, account_id: str, state: RefreshState) -> None:
+    """One ``account.refresh.result`` row per finished refresh attempt, however often it is polled.
+
+    A refresh attempt is identified by its account, feature and ``last_attempted_at``; that key
+    goes in the row's idempotency-key column so a repeat poll finds it and writes nothing.
+    """
+    attempt_key = f"result:{account_id}:{state.feature}:{state.last_attempted_at}"
+    with session_scope(svc.engine) as session:
+        seen = session.exec(
+            select(AuditEntry.id).where(
+                AuditEntry.action == "account.refresh.result",
+                AuditEntry.idempotency_key == attempt_key,
+            )
+        ).first()
+    if seen is not None:
+        return
+    audit.record(
+        svc.engine,
+        actor=actor,
+        action="account.refresh.result",
+        target=account_id,
+        outcome="ok" if state.status == "succeeded" else "error",
+        params={"feature": state.feature, "status": state.status},
+        message=f"{state.feature.capitalize()} refresh {state.status}.",
+        stripe_request_id=svc.gateway.last_request_id,
+        idempotency_key=attempt_key,
+    )
+
+
+def refresh_status(
+    svc: Services, actor: Actor, account_id: str | None, feature: str
+) -> RefreshState:
+    """The current state of a refresh, for polling; mirrors the account and its balance.
+
+    When a polled refresh has finished, its outcome is written to the audit log once
+    (``account.refresh.result``), so the log says what each refresh achieved, not only who
+    started it.
+    """
+    require(actor, "accounts.view")
+    check_feature(feature)
+    account_id = parse_account_id(account_id)
+    account = fetch_account(svc, account_id)
+    mirror.upsert_account(svc.engine, account)
+    state = refresh_state_of(account, feature)
+    if state.status in ("succeeded", "failed") and state.last_attempted_at:
+        _record_result(svc, actor, account_id, state)
+    return state

@@ -1,0 +1,177 @@
+"""Sync accounts: bring the store's mirror of customers and FC accounts up to date from Stripe.
+
+The first run (and ``full=True``, or a cursor older than Stripe keeps events) walks every
+customer, one request each; later runs replay the customer and account events since the
+cursor. Audited as ``accounts.sync``; needs ``accounts.sync``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from services import audit
+from services.adapters import account_mirror as mirror
+from services.adapters.models import SyncState, utcnow
+from services.adapters.store import mark_sync, read_sync_cursor, session_scope
+from services.auth import Actor, require
+from services.context import Services
+from services.errors import NotFound
+from services.rules.bank_account import SyncInfo, SyncResult, flatten_account
+from services.rules.clock import as_utc
+
+SYNC_NAME = "accounts"
+# Stripe keeps events for 30 days (reference §2.11); a cursor older than that (less a day of
+# margin, so the oldest events cannot expire while we page through them) means a full walk.
+EVENT_RETENTION_SECONDS = 30 * 86_400
+CURSOR_MAX_AGE_SECONDS = EVENT_RETENTION_SECONDS - 86_400
+
+Progress = Callable[[int, int | None, str], None]
+
+
+def _newest_event_created(svc: Services) -> int:
+    """When the newest account or customer event happened (one request: lists are newest first).
+
+    Read *before* a full walk, so anything that changes during the walk is replayed next time.
+    """
+    for event in svc.gateway.iter_events(types=mirror.SYNC_EVENTS):
+        return int(event["created"])
+    return svc.now()
+
+
+def _walk(svc: Services, report: Progress) -> tuple[int, int, int, int]:
+    """Every customer and each one's accounts: one request per customer, so only when needed.
+
+    A walk that reached the end has seen every customer Stripe has, so the mirror's customers
+    it did not see were deleted in Stripe (while nobody replayed their ``customer.deleted``)
+    and are forgotten as that event would. Returns (customers, accounts, snapshots, customers
+    removed).
+    """
+    customers = accounts = snapshots = 0
+    seen: set[str] = set()
+    report(0, None, "Reading customers from Stripe…")
+    for customer in svc.gateway.iter_customers():
+        n_accounts, n_snapshots = mirror.mirror_customer_accounts(svc, customer)
+        seen.add(str(customer["id"]))
+        customers += 1
+        accounts += n_accounts
+        snapshots += n_snapshots
+        report(customers, None, f"{customers} customers, {accounts} accounts")
+    removed = mirror.forget_customers_except(svc.engine, seen)
+    return customers, accounts, snapshots, removed
+
+
+def _missing_holders(svc: Services, changes: mirror.Changes) -> None:
+    """Fetch the customers of changed accounts that neither the mirror nor the events hold."""
+    holders = {flatten_account(a)["customer_id"] for a in changes.accounts.values()}
+    wanted = {h for h in holders if h and h not in changes.customers and h not in changes.deleted}
+    if not wanted:
+        return
+    known = mirror.known_customers(svc.engine, wanted)
+    for customer_id in sorted(wanted - known):
+        try:
+            customer = svc.gateway.retrieve_customer(customer_id)
+        except NotFound:
+            continue
+        if not customer.get("deleted"):
+            changes.customers[customer_id] = customer
+
+
+def _replay(svc: Services, cursor: int, report: Progress) -> tuple[int, int, int, int, int]:
+    """Upsert what the events since ``cursor`` name; (customers, accounts, snapshots, events, newest)."""
+    report(0, None, "Reading changes from Stripe…")
+    events = list(svc.gateway.iter_events(types=mirror.SYNC_EVENTS, created_gte=cursor))
+    report(0, None, f"{len(events)} changes to apply")
+    changes = mirror.changes_in(events)
+    _missing_holders(svc, changes)
+    customers, n_accounts, snapshots = mirror.apply_changes(svc.engine, changes)
+    newest = max((int(e["created"]) for e in events), default=cursor)
+    return customers, n_accounts, snapshots, len(events), newest
+
+
+def sync_accounts(
+    svc: Services, actor: Actor, *, progress: Progress | None = None, full: bool = False
+) -> SyncResult:
+    """Bring the mirror of customers and their FC accounts up to date; re-running only upserts.
+
+    ``progress(done, total, message)`` is called as work is done; Stripe gives no total count
+    for lists, so ``total`` is None until it is known.
+    """
+    report = progress or (lambda done, total, message: None)
+    with audit.audited(
+        svc.engine, actor=actor, action="accounts.sync", params={"full": full}
+    ) as ctx:
+        require(actor, "accounts.sync")
+        started = datetime.now(UTC)
+        mirror.ensure_indexes(svc.engine)
+        mark_sync(svc.engine, SYNC_NAME, last_started_at=utcnow())
+        cursor = None if full else read_sync_cursor(svc.engine, SYNC_NAME)
+        walk = cursor is None or cursor < svc.now() - CURSOR_MAX_AGE_SECONDS
+        events = removed = 0
+        if walk:
+            cursor_after = _newest_event_created(svc)
+            customers, accounts, snapshots, removed = _walk(svc, report)
+        else:
+            assert cursor is not None
+            customers, accounts, snapshots, events, cursor_after = _replay(svc, cursor, report)
+        seconds = round((datetime.now(UTC) - started).total_seconds(), 2)
+        result = SyncResult(
+            customers, accounts, snapshots, seconds, full=walk, events=events, removed=removed
+        )
+        details = {
+            "customers": customers,
+            "accounts": accounts,
+            "snapshots": snapshots,
+            "full": walk,
+            "events": events,
+            "removed": removed,
+        }
+        mark_sync(
+            svc.engine,
+            SYNC_NAME,
+            cursor=str(cursor_after),
+            last_finished_at=utcnow(),
+            details={**details, "seconds": seconds},
+        )
+        ctx.request_id = svc.gateway.last_request_id
+        ctx.params.update(details)
+        ctx.message = sync_message(result)
+        report(customers, customers, ctx.message)
+    return result
+
+
+def sync_message(result: SyncResult) -> str:
+    if result.full:
+        gone = (
+            f" {result.removed} customer(s) deleted in Stripe were removed from the list; their "
+            "accounts are kept."
+            if result.removed
+            else ""
+        )
+        return (
+            f"Synced {result.customers} customers and {result.accounts} accounts "
+            f"in {result.seconds} s.{gone}"
+        )
+    return (
+        f"Applied {result.events} changes from Stripe: {result.customers} customers and "
+        f"{result.accounts} accounts updated in {result.seconds} s."
+    )
+
+
+def needs_first_sync(svc: Services, actor: Actor) -> bool:
+    """True when the store holds no account yet and this actor may fill it (first run of a page)."""
+    return actor.can("accounts.sync") and mirror.mirrored_account_count(svc.engine) == 0
+
+
+def sync_info(svc: Services, actor: Actor) -> SyncInfo:
+    require(actor, "accounts.view")
+    with session_scope(svc.engine) as session:
+        state = session.get(SyncState, SYNC_NAME)
+        last = as_utc(state.last_finished_at) if state else None
+        details = dict(state.details) if state else {}
+    return SyncInfo(
+        accounts=mirror.mirrored_account_count(svc.engine),
+        customers=mirror.mirrored_customer_count(svc.engine),
+        last_finished_at=last,
+        details=details,
+    )

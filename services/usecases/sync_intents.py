@@ -1,0 +1,235 @@
+"""A manager (or the worker) mirrors SetupIntents and PaymentIntents into the store.
+
+The conversion report reads ``intents`` rows, never Stripe, so filters and charts stay fast
+(:mod:`services.usecases.conversion_report`). The sync is incremental by ``created``: each run
+lists intents created since the stored cursor, which is the newest ``created`` seen minus an
+overlap window, so intents still moving (microdeposits take days, §6.2) are listed again and
+their new status lands. Intents older than the window whose status changed are found through
+their lifecycle events (§5.1) and retrieved one by one. Success times come from
+``setup_intent.succeeded`` and ``payment_intent.processing`` / ``.succeeded`` events, which is
+when a payment method became usable. Every write is an upsert by intent id, so re-running a
+sync is always safe.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from services.adapters.models import IntentRecord, utcnow
+from services.adapters.store import mark_sync, read_sync_cursor, retrying, upsert
+from services.audit import audited
+from services.auth import Actor, require
+from services.context import Services
+from services.rules.intents import UNKNOWN_FLOW, intent_values, is_bank_intent, kind_of
+
+__all__ = [
+    "FULL_WINDOW_SECONDS",
+    "OVERLAP_SECONDS",
+    "SYNC_NAME",
+    "UNKNOWN_FLOW",
+    "SyncResult",
+    "store_intent",
+    "sync_intents",
+]
+
+SYNC_NAME = "intents"
+OVERLAP_SECONDS = 10 * 86_400
+FULL_WINDOW_SECONDS = 90 * 86_400
+SUCCESS_EVENTS = ("setup_intent.succeeded", "payment_intent.processing", "payment_intent.succeeded")
+CHANGE_EVENTS = (
+    *SUCCESS_EVENTS,
+    "setup_intent.requires_action",
+    "setup_intent.setup_failed",
+    "setup_intent.canceled",
+    "payment_intent.requires_action",
+    "payment_intent.payment_failed",
+    "payment_intent.canceled",
+)
+Progress = Callable[[int, int | None, str], None]
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What one sync did, in numbers a person can check against Stripe."""
+
+    full: bool
+    since: int  # intents created at or after this Unix time were listed
+    fetched: int
+    inserted: int
+    updated: int
+    unchanged: int
+    setup_intents: int
+    payment_intents: int
+    success_times: int  # success events read
+    cursor_after: int
+    seconds: float
+    message: str
+
+
+# --------------------------------------------------------------------------- mirror
+
+
+def _keep_earliest_success(stored: Mapping[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """Keep the earliest known moment: a later sync may see only the PI's `succeeded` event
+    after having seen its earlier `processing` one."""
+    moments = [t for t in (stored.get("succeeded_at"), values.get("succeeded_at")) if t is not None]
+    return {**values, "succeeded_at": min(moments) if moments else None}
+
+
+def _put(session: Session, values: dict[str, Any]) -> str:
+    """Insert or update one row; returns 'inserted', 'updated' or 'unchanged'."""
+    counts = upsert(
+        session, IntentRecord, [values], touch={"synced_at": utcnow()}, merge=_keep_earliest_success
+    )
+    return counts.outcome
+
+
+def store_intent(
+    engine: Engine, intent: Mapping[str, Any], *, succeeded_at: int | None = None
+) -> str:
+    """Upsert one intent (the collection page calls this after creating or changing one)."""
+    if not is_bank_intent(intent):
+        return "skipped"
+    values = intent_values(intent, succeeded_at=succeeded_at)
+    result: str = retrying(engine, lambda s: _put(s, values))
+    return result
+
+
+# --------------------------------------------------------------------------- sync
+
+
+def _event_object(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    data = event.get("data") or {}
+    obj = data.get("object") if isinstance(data, Mapping) else None
+    return obj if isinstance(obj, Mapping) else {}
+
+
+def _success_times(events: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Earliest moment each intent became usable (SI succeeded; PI processing or succeeded)."""
+    times: dict[str, int] = {}
+    for event in events:
+        intent_id = _event_object(event).get("id")
+        if not intent_id or event.get("type") not in SUCCESS_EVENTS:
+            continue
+        moment = int(event["created"])
+        times[str(intent_id)] = min(moment, times.get(str(intent_id), moment))
+    return times
+
+
+def _listed(svc: Services, since: int) -> Iterator[dict[str, Any]]:
+    yield from svc.gateway.iter_setup_intents(created_gte=since, expand=["payment_method"])
+    yield from svc.gateway.iter_payment_intents(created_gte=since, expand=["payment_method"])
+
+
+def _retrieve(svc: Services, intent_id: str) -> dict[str, Any]:
+    if intent_id.startswith("pi_"):
+        return svc.gateway.retrieve_payment_intent(intent_id, expand=["payment_method"])
+    return svc.gateway.retrieve_setup_intent(intent_id, expand=["payment_method"])
+
+
+@dataclass
+class _Tally:
+    fetched: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    setup_intents: int = 0
+    payment_intents: int = 0
+    newest: int = 0
+
+    def add(self, intent: Mapping[str, Any], outcome: str) -> None:
+        if outcome == "skipped":
+            return
+        self.fetched += 1
+        setattr(self, outcome, getattr(self, outcome) + 1)
+        if kind_of(intent) == "setup_intent":
+            self.setup_intents += 1
+        else:
+            self.payment_intents += 1
+        self.newest = max(self.newest, int(intent["created"]))
+
+
+def sync_intents(
+    svc: Services, actor: Actor, *, progress: Progress | None = None, full: bool = False
+) -> SyncResult:
+    """Mirror recent SetupIntents and PaymentIntents (audited ``intents.sync``); safe to re-run.
+
+    ``progress(done, total, message)`` is called as intents arrive; Stripe lists give no total,
+    so ``total`` is None until the end. ``full=True`` rescans the last 90 days.
+    """
+    report = progress or (lambda done, total, message: None)
+
+    with audited(svc.engine, actor=actor, action="intents.sync", params={"full": full}) as ctx:
+        require(actor, "intents.sync")
+        started = time.monotonic()
+        now = svc.now()
+        cursor = None if full else read_sync_cursor(svc.engine, SYNC_NAME)
+        since = cursor if cursor is not None else now - FULL_WINDOW_SECONDS
+        mark_sync(svc.engine, SYNC_NAME, last_started_at=utcnow())
+        report(0, None, "Reading success events from Stripe…")
+        events = list(svc.gateway.iter_events(types=CHANGE_EVENTS, created_gte=since))
+        times = _success_times(events)
+        tally = _Tally()
+        seen: set[str] = set()
+        for intent in _listed(svc, since):
+            seen.add(str(intent["id"]))
+            tally.add(
+                intent, store_intent(svc.engine, intent, succeeded_at=times.get(intent["id"]))
+            )
+            if tally.fetched % 25 == 0:
+                report(tally.fetched, None, f"{tally.fetched} intents read")
+        # Intents created before the window whose status moved since: their events name them.
+        named = {_event_object(e).get("id") for e in events}
+        moved = {str(i) for i in named if i} - seen
+        for intent_id in sorted(moved):
+            intent = _retrieve(svc, intent_id)
+            tally.add(intent, store_intent(svc.engine, intent, succeeded_at=times.get(intent_id)))
+        cursor_after = max(since, tally.newest - OVERLAP_SECONDS) if tally.newest else since
+        seconds = round(time.monotonic() - started, 2)
+        details = {
+            "fetched": tally.fetched,
+            "inserted": tally.inserted,
+            "updated": tally.updated,
+            "unchanged": tally.unchanged,
+            "since": since,
+            "full": cursor is None,
+        }
+        mark_sync(
+            svc.engine,
+            SYNC_NAME,
+            cursor=str(cursor_after),
+            last_finished_at=utcnow(),
+            details={**details, "seconds": seconds},
+        )
+        message = (
+            f"Read {tally.fetched} intents ({tally.setup_intents} SetupIntents, "
+            f"{tally.payment_intents} PaymentIntents): {tally.inserted} new, {tally.updated} "
+            f"changed, {tally.unchanged} unchanged."
+        )
+        ctx.request_id = svc.gateway.last_request_id
+        ctx.params.update(details)
+        ctx.message = message
+        report(tally.fetched, tally.fetched, message)
+        return SyncResult(
+            full=cursor is None,
+            since=since,
+            fetched=tally.fetched,
+            inserted=tally.inserted,
+            updated=tally.updated,
+            unchanged=tally.unchanged,
+            setup_intents=tally.setup_intents,
+            payment_intents=tally.payment_intents,
+            success_times=len(times),
+            cursor_after=cursor_after,
+            seconds=seconds,
+            message=message,
+        )

@@ -1,0 +1,212 @@
+"""Keep an account's transactions coming: subscribe, refresh, and sync them into the store.
+
+Financial Connections transactions are mirrored into ``fc_transactions`` by an incremental sync
+(reference §4): the first sync lists everything, later ones list only rows created or changed by
+refreshes after the stored cursor (``transaction_refresh[after]=fctxnref_…``), rows are upserted
+by ``fctxn_`` id, and the account's ``transaction_refresh.id`` becomes the new cursor. Pages then
+filter, chart and analyse the stored rows (``services.usecases.view_transactions``) without
+calling Stripe again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from services.adapters import account_mirror
+from services.adapters import transaction_store as store
+from services.adapters.models import utcnow
+from services.audit import audited
+from services.auth import Actor, require
+from services.context import Services
+from services.errors import NotFound, NoTransactionRefresh
+from services.rules import refresh_rule
+from services.rules.ids import parse_id
+from services.rules.transactions import transaction_refresh_of
+from services.usecases import browse_accounts, refresh_balance
+
+__all__ = [
+    "ACCOUNT_KIND",
+    "SyncOutcome",
+    "SyncSummary",
+    "refresh",
+    "subscribe",
+    "sync_or_wait",
+    "sync_transactions",
+    "unsubscribe",
+]
+
+ACCOUNT_KIND = ("financial_connections.account",)
+
+
+@dataclass(frozen=True)
+class SyncSummary:
+    """What one sync did, in numbers a person can check against Stripe."""
+
+    account_id: str
+    full: bool  # True when everything was listed (first sync, or the cursor was unknown)
+    fetched: int
+    inserted: int
+    updated: int
+    unchanged: int
+    cursor_before: str | None
+    cursor_after: str | None
+    refresh_status: str | None  # the account's transaction_refresh.status when the sync ran
+    message: str
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    """A sync, or the news that Stripe has nothing to list yet (no refresh has succeeded)."""
+
+    summary: SyncSummary | None
+    no_refresh_yet: bool
+
+
+# --------------------------------------------------------------------------- Stripe actions
+
+
+def subscribe(
+    svc: Services, actor: Actor, account_id: str, *, idempotency_key: str
+) -> dict[str, Any]:
+    """Subscribe to daily transaction refreshes; Stripe also starts one refresh right away."""
+    return _change_subscription(svc, actor, account_id, True, idempotency_key=idempotency_key)
+
+
+def unsubscribe(
+    svc: Services, actor: Actor, account_id: str, *, idempotency_key: str
+) -> dict[str, Any]:
+    """Stop daily refreshes; already mirrored rows stay readable."""
+    return _change_subscription(svc, actor, account_id, False, idempotency_key=idempotency_key)
+
+
+def _change_subscription(
+    svc: Services, actor: Actor, account_id: str, subscribe: bool, *, idempotency_key: str
+) -> dict[str, Any]:
+    key = refresh_balance.require_idempotency_key(idempotency_key)
+    with audited(
+        svc.engine,
+        actor=actor,
+        action="transactions.subscribe" if subscribe else "transactions.unsubscribe",
+        target=account_id,
+        params={"account": account_id},
+        idempotency_key=key,
+    ) as ctx:
+        require(actor, "transactions.manage")
+        fca, _ = parse_id(account_id, allowed=ACCOUNT_KIND)
+        ctx.target = fca
+        if subscribe:
+            before = browse_accounts.fetch_account(svc, fca)
+            account = svc.gateway.subscribe_transactions(fca, idempotency_key=key)
+            ctx.message = _subscribed_message(before, account, now=svc.now())
+        else:
+            account = svc.gateway.unsubscribe_transactions(fca, idempotency_key=key)
+            ctx.message = "Unsubscribed from transactions."
+        ctx.request_id = svc.gateway.last_request_id
+        account_mirror.upsert_account(svc.engine, account)
+    return account
+
+
+def _subscribed_message(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any], *, now: int
+) -> str:
+    """Stripe starts a refresh on subscribe when it can; say so only if the answer shows one."""
+    if refresh_rule.started(before, after, "transactions"):
+        return "Subscribed to transactions; a refresh has started."
+    reason = refresh_rule.not_started_reason(after, "transactions", now=now)
+    return f"Subscribed to transactions. {reason}"
+
+
+def refresh(
+    svc: Services, actor: Actor, account_id: str, *, idempotency_key: str
+) -> dict[str, Any]:
+    """Start a transaction refresh (asynchronous: the account comes back ``pending``).
+
+    Goes through ``refresh_balance.refresh``, which checks Stripe's throttle first and audits it.
+    """
+    return refresh_balance.refresh(svc, actor, account_id, "transactions", idempotency_key=idempotency_key)
+
+
+# --------------------------------------------------------------------------- incremental sync
+
+
+def sync_transactions(svc: Services, actor: Actor, account_id: str) -> SyncSummary:
+    """Bring the mirror of one account's transactions up to date (reference §4), audited.
+
+    The account is read *before* listing, so the cursor stored is never newer than the rows
+    fetched: a refresh finishing mid-sync is simply listed again next time (upserts are
+    idempotent). A cursor is only advanced to a finished refresh; while one is pending its rows
+    do not exist yet and the old cursor must stay.
+    """
+    with audited(
+        svc.engine,
+        actor=actor,
+        action="transactions.sync",
+        target=account_id,
+        params={"account": account_id},
+    ) as ctx:
+        require(actor, "transactions.view")
+        fca, _ = parse_id(account_id, allowed=ACCOUNT_KIND)
+        ctx.target = fca
+        summary = _sync(svc, fca)
+        ctx.request_id = svc.gateway.last_request_id
+        ctx.params.update(
+            full=summary.full,
+            fetched=summary.fetched,
+            inserted=summary.inserted,
+            updated=summary.updated,
+            cursor=summary.cursor_after,
+        )
+        ctx.message = summary.message
+    return summary
+
+
+def sync_or_wait(svc: Services, actor: Actor, account_id: str) -> SyncOutcome:
+    """:func:`sync_transactions`, except that "no refresh has succeeded yet" is an answer (the
+    page then offers to start one), not an error."""
+    try:
+        return SyncOutcome(sync_transactions(svc, actor, account_id), no_refresh_yet=False)
+    except NoTransactionRefresh:
+        return SyncOutcome(None, no_refresh_yet=True)
+
+
+def _sync(svc: Services, fca: str) -> SyncSummary:
+    account = browse_accounts.fetch_account(svc, fca)
+    account_mirror.upsert_account(svc.engine, account)
+    refresh_info = transaction_refresh_of(account)
+    state = store.cursor_for(svc.engine, fca)
+    before = state.cursor if state else None
+    started = utcnow()
+    full = before is None
+    try:
+        rows = list(svc.gateway.iter_transactions(fca, after_refresh=before))
+    except NotFound:
+        if before is None:
+            raise
+        # The stored cursor is unknown to Stripe (another environment, or expired): start over.
+        full = True
+        rows = list(svc.gateway.iter_transactions(fca))
+    inserted, updated, unchanged = store.upsert_transactions(svc.engine, rows)
+    after = before
+    if refresh_info.get("status") in ("succeeded", "failed") and refresh_info.get("id"):
+        after = str(refresh_info["id"])
+    store.save_cursor(svc.engine, fca, after, started=started, status=refresh_info.get("status"))
+    message = (
+        f"{'Full' if full else 'Incremental'} sync: {len(rows)} transaction(s) received, "
+        f"{inserted} new, {updated} changed."
+    )
+    if refresh_info.get("status") == "pending":
+        message += " A refresh is still running; sync again when it finishes."
+    return SyncSummary(
+        account_id=fca,
+        full=full,
+        fetched=len(rows),
+        inserted=inserted,
+        updated=updated,
+        unchanged=unchanged,
+        cursor_before=before,
+        cursor_after=after,
+        refresh_status=refresh_info.get("status"),
+        message=message,
+    )

@@ -1,0 +1,259 @@
+"""Read an account's transactions: where its subscription and mirror stand, the stored rows as
+typed views, and the insight (income, risk, charts) computed from them.
+
+Everything here reads the store's mirror (kept up to date by
+``services.usecases.sync_transactions``); only :func:`transaction_status` asks Stripe for the
+account's live subscription and refresh state.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from services.adapters import account_mirror
+from services.adapters import transaction_store as store
+from services.adapters.transaction_store import AccountChoice
+from services.auth import Actor, require
+from services.context import Services
+from services.rules import bank_account
+from services.rules.cashflow import (
+    RiskWindow,
+    daily_cash_flow,
+    risk_aggregates,
+    running_balance,
+    top_counterparties,
+)
+from services.rules.clock import as_utc
+from services.rules.ids import parse_id
+from services.rules.income import IncomeRow, detect_income, suggest_debit_date
+from services.rules.transactions import (
+    TransactionFilter,
+    TransactionView,
+    start_of_day_ts,
+    transaction_refresh_of,
+)
+from services.usecases import browse_accounts
+from services.usecases.sync_transactions import ACCOUNT_KIND
+
+__all__ = [
+    "AccountChoice",
+    "IncomeRow",
+    "TransactionInsight",
+    "TransactionStatus",
+    "account_choices",
+    "account_insight",
+    "insight",
+    "list_transactions",
+    "status_of",
+    "transaction_status",
+]
+
+# Who may pick accounts with a given FC permission: the page that offers them.
+_PICKER_PERMISSION = {"transactions": "transactions.view", "ownership": "ownership.review"}
+
+
+@dataclass(frozen=True)
+class TransactionStatus:
+    """The account's transaction subscription and refresh state, for the page's controls."""
+
+    account_id: str
+    account: dict[str, Any]  # the FC account as Stripe returned it (for the insight)
+    institution_name: str
+    display_name: str
+    last4: str
+    subscribed: bool
+    has_permission: bool
+    account_status: str
+    refresh_status: str | None  # pending | succeeded | failed | None (never refreshed)
+    last_attempted_at: int | None
+    next_refresh_available_at: int | None
+    can_refresh: bool
+    why_not: str
+    cursor: str | None
+    last_synced_at: datetime | None
+    stored_rows: int
+
+    @property
+    def pending(self) -> bool:
+        return self.refresh_status == "pending"
+
+    @property
+    def needs_sync(self) -> bool:
+        """A finished refresh the store has not caught up with yet."""
+        if self.refresh_status not in ("succeeded", "failed"):
+            return False
+        return self.last_synced_at is None or (
+            self.last_attempted_at is not None
+            and self.last_synced_at.timestamp() < self.last_attempted_at
+        )
+
+
+@dataclass(frozen=True)
+class TransactionInsight:
+    """Everything the insight part of the page shows, computed from the stored rows."""
+
+    account_id: str
+    currency: str | None
+    transaction_count: int
+    first_date: date | None
+    last_date: date | None
+    incomes: list[IncomeRow]
+    risk: list[RiskWindow]
+    cash_flow_daily: pd.DataFrame
+    cash_flow_weekly: pd.DataFrame
+    balance_series: pd.DataFrame | None  # None when the account has no usable balance
+    top_out: pd.DataFrame
+    top_in: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- status
+
+
+def transaction_status(svc: Services, actor: Actor, account_id: str) -> TransactionStatus:
+    """Live subscription/refresh state of the account plus where the local mirror stands."""
+    require(actor, "transactions.view")
+    fca, _ = parse_id(account_id, allowed=ACCOUNT_KIND)
+    account = browse_accounts.fetch_account(svc, fca)
+    account_mirror.upsert_account(svc.engine, account)
+    return status_of(svc.engine, account, now=svc.now(), actor=actor)
+
+
+def status_of(
+    engine: Engine, account: Mapping[str, Any], *, now: int, actor: Actor | None = None
+) -> TransactionStatus:
+    """The state of ``account`` (a Stripe dict) as the page shows it; no Stripe call."""
+    refresh = transaction_refresh_of(account)
+    blocker = browse_accounts.refresh_blocker(account, "transactions", now=now, actor=actor)
+    state = store.cursor_for(engine, str(account["id"]))
+    return TransactionStatus(
+        account_id=str(account["id"]),
+        account=bank_account.normalise_account(account),
+        institution_name=str(account.get("institution_name") or ""),
+        display_name=str(account.get("display_name") or ""),
+        last4=str(account.get("last4") or ""),
+        subscribed="transactions" in (account.get("subscriptions") or ()),
+        has_permission="transactions" in (account.get("permissions") or ()),
+        account_status=str(account.get("status") or ""),
+        refresh_status=refresh.get("status"),
+        last_attempted_at=refresh.get("last_attempted_at"),
+        next_refresh_available_at=refresh.get("next_refresh_available_at"),
+        can_refresh=blocker is None,
+        why_not=blocker or "",
+        cursor=state.cursor if state else None,
+        last_synced_at=as_utc(state.last_finished_at) if state else None,
+        stored_rows=store.stored_count(engine, str(account["id"])),
+    )
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def account_choices(svc: Services, actor: Actor, *, permission: str) -> list[AccountChoice]:
+    """Accounts with the FC ``permission`` ("transactions", "ownership") for a page's picker."""
+    require(actor, _PICKER_PERMISSION.get(permission, "accounts.view"))
+    return store.known_accounts(svc.engine, permission=permission)
+
+
+def list_transactions(
+    svc: Services,
+    actor: Actor,
+    account_id: str,
+    chosen: TransactionFilter,
+    *,
+    limit: int | None = None,
+) -> list[TransactionView]:
+    """The stored rows of the account matching ``chosen``, newest first."""
+    require(actor, "transactions.view")
+    rows = store.load_transactions(svc.engine, account_id, limit=limit, **asdict(chosen))
+    return [TransactionView.of(t) for t in rows]
+
+
+# --------------------------------------------------------------------------- insight
+
+
+def account_insight(
+    svc: Services, actor: Actor, status: TransactionStatus, *, chart_days: int = 90
+) -> TransactionInsight:
+    """:func:`insight` for the account a :class:`TransactionStatus` was read for."""
+    require(actor, "transactions.view")
+    return insight(svc.engine, status.account, now=svc.now(), chart_days=chart_days)
+
+
+def _account_currency(account: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> str | None:
+    balance = account.get("balance")
+    if isinstance(balance, Mapping) and isinstance(balance.get("current"), Mapping):
+        codes = list(balance["current"])
+        if codes:
+            return str(codes[0]).lower()
+    counted = Counter(str(r.get("currency") or "").lower() for r in rows)
+    return counted.most_common(1)[0][0] if counted else None
+
+
+def _current_balance(
+    account: Mapping[str, Any], currency: str | None
+) -> tuple[int | None, int | None]:
+    balance = account.get("balance")
+    if currency is None or not isinstance(balance, Mapping):
+        return None, None
+    current = balance.get("current")
+    if not isinstance(current, Mapping) or current.get(currency) is None:
+        return None, None
+    return int(current[currency]), int(balance.get("as_of") or 0) or None
+
+
+def insight(
+    engine: Engine,
+    account: Mapping[str, Any],
+    *,
+    now: int | datetime,
+    chart_days: int = 90,
+) -> TransactionInsight:
+    """Income streams, risk windows and chart frames from the stored rows of ``account``.
+
+    ``account`` is the FC account as Stripe returns it: its ``balance.current`` anchors the
+    rebuilt daily balances (posted rows only), so without a balance the balance figures are
+    left out rather than guessed.
+    """
+    account_id = str(account["id"])
+    rows = store.load_transactions(engine, account_id)
+    currency = _account_currency(account, rows)
+    notes: list[str] = []
+    same = [r for r in rows if str(r.get("currency") or "").lower() == currency]
+    if len(same) < len(rows):
+        notes.append(f"{len(rows) - len(same)} transaction(s) in other currencies are left out.")
+    moment = now if isinstance(now, datetime) else datetime.fromtimestamp(now, UTC)
+    today = moment.date()
+    current, as_of = _current_balance(account, currency)
+    if current is None:
+        notes.append("The account has no balance, so daily balances cannot be rebuilt.")
+    since = start_of_day_ts(today - timedelta(days=chart_days - 1))
+    recent = [r for r in same if int(r["transacted_at"]) >= since]
+    streams = detect_income(same, now=moment)
+    days = [datetime.fromtimestamp(int(r["transacted_at"]), UTC).date() for r in same]
+    return TransactionInsight(
+        account_id=account_id,
+        currency=currency,
+        transaction_count=len(same),
+        first_date=min(days) if days else None,
+        last_date=max(days) if days else None,
+        incomes=[IncomeRow(s, suggest_debit_date(s, today=today)) for s in streams],
+        risk=risk_aggregates(same, current_balance=current, as_of=as_of or moment, now=moment),
+        cash_flow_daily=daily_cash_flow(recent, freq="D"),
+        cash_flow_weekly=daily_cash_flow(recent, freq="W"),
+        balance_series=(
+            running_balance(same, current_balance=current, as_of=as_of or moment, days=chart_days)
+            if current is not None
+            else None
+        ),
+        top_out=top_counterparties(recent, limit=10, direction="out"),
+        top_in=top_counterparties(recent, limit=10, direction="in"),
+        notes=notes,
+    )

@@ -1,0 +1,121 @@
+"""One resolver "pasted ID → bank account": payment lookup, the single debit check and the batch
+give the same account and the same reason for the same pasted ID (issue 8).
+
+Before, the batch had its own payment-method walk with its own sentences ("The payment method
+is a card, not a US bank account.") while the single check said "Paid by another method: card
+(visa ••4242) …", and a deleted customer was worded differently by lookup and the debit check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from services.errors import NotFound, ValidationError
+from services.rules.debit_csv import parse_debits_csv
+from services.usecases import check_batch, check_debit, lookup_account
+from tests.conftest import actor_for
+from tests.services.test_stripe_shapes import (
+    accounts_by_holder,
+    card_paid_intent,
+    example_customer,
+    services_on,
+)
+from tests.stripe_shapes import account, fixture
+from tests.stripe_stub import StripeStub
+
+ADMIN = actor_for("admin")
+ACCOUNTS = "/v1/financial_connections/accounts"
+
+
+def bank_pm(id: str, fca: str | None) -> dict[str, Any]:
+    bank = {"financial_connections_account": fca, "bank_name": "STRIPE TEST BANK", "last4": "6789"}
+    return {**fixture("payment_method"), "id": id, "type": "us_bank_account", "card": None,
+            "customer": "cus_two", "us_bank_account": bank}  # fmt: skip
+
+
+@pytest.fixture
+def stub() -> Iterator[StripeStub]:
+    with StripeStub() as served:
+        linked = account("fca_linked", account_holder={"customer": "cus_two", "type": "customer"})
+        other = account("fca_closed", status="inactive")
+        served.on("GET", f"{ACCOUNTS}/fca_linked", linked)
+        served.on("GET", "/v1/payment_methods/pm_linked", bank_pm("pm_linked", "fca_linked"))
+        served.on("GET", "/v1/payment_methods/pm_manual", bank_pm("pm_manual", None))
+        served.on("GET", "/v1/payment_methods/pm_card", {**fixture("payment_method"), "id": "pm_card"})
+        served.on("GET", "/v1/setup_intents/seti_linked", {**fixture("setup_intent"),
+                  "id": "seti_linked", "payment_method": bank_pm("pm_linked", "fca_linked")})  # fmt: skip
+        served.on("GET", "/v1/setup_intents/seti_empty", {**fixture("setup_intent"),
+                  "id": "seti_empty", "payment_method": None})  # fmt: skip
+        served.on("GET", "/v1/payment_intents/pi_card", card_paid_intent())
+        served.on("GET", "/v1/customers/cus_two", example_customer(id="cus_two"))
+        served.on("GET", "/v1/customers/cus_none", example_customer(id="cus_none"))
+        served.on("GET", ACCOUNTS, accounts_by_holder({"cus_two": [other, linked]}))
+        yield served
+
+
+PASTED = ["fca_linked", "pm_linked", "pm_manual", "pm_card", "seti_linked", "seti_empty",
+          "pi_card", "cus_two", "cus_none"]  # fmt: skip
+
+
+@pytest.mark.parametrize("pasted", PASTED)
+def test_lookup_and_the_debit_check_find_the_same_account_and_reason(
+    stub: StripeStub, sqlite_engine: Engine, pasted: str
+) -> None:
+    svc = services_on(stub, sqlite_engine)
+    found = lookup_account.lookup(svc, ADMIN, pasted)
+    check = check_debit.check_debit(svc, ADMIN, pasted, 1_000, "usd")
+    checked = check.account.id if check.account else None
+    if found.kind == "customer":
+        listed = [a["id"] for a in found.accounts]
+        assert (checked in listed) if listed else checked is None
+        if checked:
+            assert checked == "fca_linked"  # the active cash account, not the inactive one
+        else:
+            assert check.final.reasons == (check.note,) and "no linked bank accounts" in check.note
+    elif found.account is not None:
+        assert checked == found.account["id"] == "fca_linked"
+        assert check.note == found.message
+    elif found.manual_entry:
+        assert checked is None and "entered manually" in found.message
+        assert "entered manually" in " ".join(check.final.reasons)
+    else:
+        assert checked is None and check.final.reasons == (found.message,)
+
+
+def test_the_batch_gives_each_row_the_single_checks_account_and_reasons(
+    stub: StripeStub, sqlite_engine: Engine
+) -> None:
+    svc = services_on(stub, sqlite_engine)
+    ids = [p for p in PASTED if p.startswith(("fca_", "pm_", "cus_"))]  # what a CSV may name
+    csv = "id,amount\n" + "".join(f"{p},10.00\n" for p in ids)
+    debits, errors = parse_debits_csv(csv)
+    assert not errors
+    batch = check_batch.run_batch(svc, ADMIN, debits, refresh_stale=False)
+    for row, pasted in zip(batch.rows, ids, strict=True):
+        single = check_debit.check_debit(svc, ADMIN, pasted, 1_000, "usd")
+        assert row.target == pasted
+        assert row.account_id == (single.account.id if single.account else None)
+        assert (row.verdict, row.reasons) == (single.verdict, single.final.reasons), pasted
+
+
+@pytest.mark.parametrize(
+    ("pasted", "error"),
+    [("ba_1234567890", ValidationError), ("hello there", ValidationError), ("", ValidationError),
+     ("fca_unknown1234", NotFound), ("pm_unknown1234", NotFound), ("cus_unknown1234", NotFound)],
+)  # fmt: skip
+def test_bad_and_unknown_ids_fail_the_same_way_on_both_paths(
+    stub: StripeStub, sqlite_engine: Engine, pasted: str, error: type[Exception]
+) -> None:
+    svc = services_on(stub, sqlite_engine)
+    with pytest.raises(error) as looked_up:
+        lookup_account.lookup(svc, ADMIN, pasted)
+    with pytest.raises(error) as checked:
+        check_debit.check_debit(svc, ADMIN, pasted, 1_000, "usd")
+    if error is ValidationError:
+        assert str(looked_up.value) == str(checked.value)
+    else:
+        assert pasted in str(looked_up.value) and pasted in str(checked.value)

@@ -1,0 +1,95 @@
+"""The one wording of dates, ages and durations (services.rules.wording) and its thresholds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from components import feedback
+from services.rules import refresh_rule, wording
+from services.rules.debit import DebitPolicy, assess_debit
+
+MIN, HOUR, DAY = 60, 3_600, 86_400
+
+
+@pytest.mark.parametrize(
+    ("seconds", "short", "long"),
+    [
+        (0, "0 s", "0 seconds"),
+        (1, "1 s", "1 second"),
+        (89, "89 s", "89 seconds"),
+        (90, "2 min", "2 minutes"),  # 90 s and up: minutes, rounded
+        (5 * MIN, "5 min", "5 minutes"),
+        (89 * MIN + 59, "90 min", "90 minutes"),
+        (90 * MIN, "2 h", "2 hours"),  # 90 min and up: hours
+        (2 * HOUR - 1, "2 h", "2 hours"),  # rounded, not cut: 1 h 59 min 59 s is "2 h"
+        (24 * HOUR, "24 h", "24 hours"),
+        (36 * HOUR - 1, "36 h", "36 hours"),
+        (36 * HOUR, "2 d", "2 days"),  # 36 h and up: days
+        (3 * DAY, "3 d", "3 days"),
+        (32 * DAY + 13 * HOUR, "33 d", "33 days"),
+    ],
+)
+def test_one_set_of_thresholds(seconds: int, short: str, long: str) -> None:
+    assert wording.duration(seconds) == short
+    assert wording.duration(seconds, long=True) == long
+
+
+def test_ages_ago_and_until() -> None:
+    assert wording.age(None) == "—"
+    assert wording.age(-5) == "in the future"
+    assert wording.age(5 * MIN) == "5 min"
+    assert wording.ago(5 * MIN) == "5 min ago"
+    assert wording.ago(None) == "—"
+    assert wording.until(0) == "now"
+    assert wording.until(-1) == "now"
+    assert wording.until(2 * HOUR) == "in 2 h"
+    assert wording.until(None) == "—"
+
+
+def test_dates() -> None:
+    ts = int(datetime(2026, 12, 4, 3, 20, 59, tzinfo=UTC).timestamp())
+    assert wording.timestamp(ts) == "2026-12-04 03:20 UTC"
+    assert wording.timestamp(None) == "—"
+    assert wording.day(ts) == "2026-12-04"
+    assert wording.iso(ts) == "2026-12-04T03:20:59Z"
+    assert wording.iso(None) == ""
+    assert wording.moment(datetime(2026, 12, 4, 3, 20)) == "2026-12-04 03:20 UTC"
+    assert wording.moment(None, missing="never") == "never"
+
+
+def test_pages_services_and_the_refresh_rule_word_the_same_duration_alike() -> None:
+    """The components' names are the wording's functions; the rule and the debit check use it."""
+    assert feedback.format_age is wording.age
+    assert feedback.format_until is wording.until
+    assert feedback.format_timestamp is wording.timestamp
+    now = 1_700_000_000
+    account = {
+        "id": "fca_w",
+        "status": "active",
+        "category": "cash",
+        "permissions": ["balances"],
+        "balance": {
+            "as_of": now - (2 * HOUR - 1),
+            "type": "cash",
+            "current": {"usd": 100},
+            "cash": {"available": {"usd": 100}},
+        },
+        "balance_refresh": {
+            "status": "succeeded",
+            "last_attempted_at": now - 2 * HOUR,
+            "next_refresh_available_at": now + 2 * HOUR - 1,
+        },
+    }
+    throttled = refresh_rule.judge(account, "balance", now=now)
+    assert f"(in {wording.until(2 * HOUR - 1)[3:]})" in throttled.reason  # "(in 2 h)"
+    stale = assess_debit(account, 50, "usd", now=now, policy=DebitPolicy(max_age_seconds=HOUR))
+    assert "The balance is 2 hours old" in stale.reasons[0]
+    assert "older than the limit of 60 minutes" in stale.reasons[0]
+
+
+def test_an_estimated_day_has_no_clock_time() -> None:
+    ts = int(datetime(2026, 12, 4, 23, 59, tzinfo=UTC).timestamp())
+    assert wording.weekday(ts) == "Fri 04 Dec 2026"
+    assert wording.weekday(None) == "—"
