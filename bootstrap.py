@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+import services.adapters.job_models  # noqa: F401  (the jobs and webhook tables)
 from services import users
 from services.adapters import log_masking
 from services.adapters.gateway import StripeGateway
@@ -126,3 +127,65 @@ def build_app(settings: Settings | None = None) -> App:
             sandbox=handle,
             cookie_key=cookie_key,
         )
+
+
+@dataclass
+class Background:
+    """What :func:`start_background` started in this process."""
+
+    webhook_url: str | None
+    webhook_endpoint_id: str | None
+    secret: str = field(default="", repr=False)
+
+
+_background: Background | None = None
+
+
+def start_background(
+    app: App, *, serve_webhooks: bool = True, webhook_url: str | None = None
+) -> Background:
+    """Start the job engine (DBOS: recovers unfinished workflows, serves the queues) and the
+    webhook endpoint, once per process. In sandbox mode the endpoint registers itself with the
+    sandbox through ``webhook_endpoints`` and keeps the signing secret it answers; in test and
+    live mode the secret is ``STRIPE_WEBHOOK_SECRET`` (see the README).
+
+    ``webhook_url``: the endpoint is already served elsewhere in this process (the dashboard's
+    own server, ``streamlit_app.py``); register that URL instead of starting a server."""
+    global _background
+    from services.adapters import jobs
+    from services.usecases import jobs as job_usecases  # registers the workflows with DBOS
+    from services.usecases import webhooks
+
+    with _lock:
+        if _background is not None:
+            jobs.bind(app.services)
+            return _background
+        jobs.launch(app.settings, app.services)
+        jobs.off_loop(job_usecases.schedule_safety_sync, app.settings.safety_sync_minutes)
+        background = Background(webhook_url=None, webhook_endpoint_id=None)
+        background.secret = app.settings.webhook_secret
+        if serve_webhooks:
+            from services.adapters.webhook_server import serve_in_background
+            if webhook_url is None:
+                server = serve_in_background(
+                    lambda: background.secret,
+                    webhooks.receive,
+                    host=app.settings.webhook_host,
+                    port=app.settings.webhook_port,
+                )
+                webhook_url = server.url
+            background.webhook_url = webhook_url
+            if app.mode == "sandbox":
+                endpoint = app.gateway.create_webhook_endpoint(
+                    webhook_url, webhooks.ENABLED_EVENTS, description="fcops (this process)"
+                )
+                background.webhook_endpoint_id = str(endpoint["id"])
+                background.secret = str(endpoint["secret"])
+            log.info("fcops: webhook endpoint at %s", webhook_url)
+        _background = background
+        return background
+
+
+def webhook_secret() -> str:
+    """The signing secret of this process's endpoint ("" until :func:`start_background`)."""
+    return _background.secret if _background is not None else ""

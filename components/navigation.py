@@ -43,6 +43,8 @@ PAGES: tuple[PageSpec, ...] = (
              "FC permissions, prefetch and verification method per payment flow."),
     PageSpec("Admin", "pages/policy.py", "Debit policy", ":material/policy:", "policy.edit",
              "Safety buffer and maximum balance age for debit checks."),
+    PageSpec("Admin", "pages/jobs.py", "Jobs", ":material/work_history:", "jobs.view",
+             "Background jobs and webhooks: running, queued, failed, retried."),
     PageSpec("Admin", "pages/audit.py", "Audit log", ":material/history:", "audit.view",
              "Every state-changing action: who, when, what, outcome."),
 )

@@ -33,9 +33,22 @@ MODE_BADGES = {
 }
 
 
+_webhook_url: str | None = None  # set by streamlit_app.py: the endpoint is on this server
+
+
 @st.cache_resource(show_spinner="Starting fcops…")
 def _build() -> bootstrap.App:
-    return bootstrap.build_app()
+    app = bootstrap.build_app()
+    # The job engine and the webhook endpoint, once per process.
+    bootstrap.start_background(app, webhook_url=_webhook_url)
+    return app
+
+
+def start(*, webhook_url: str | None = None) -> bootstrap.App:
+    """Build the app at server start (streamlit_app.py) rather than on the first visit."""
+    global _webhook_url
+    _webhook_url = webhook_url
+    return _build()
 
 
 def get_app() -> bootstrap.App:

@@ -1,11 +1,14 @@
 """Batch check (finance, admin): a CSV of planned debits in, a verdict for every row out.
 
 Bad rows (unknown ID, bad amount, wrong currency, missing cell) get their own error and the
-other rows are still checked. The run shows progress, refreshes only stale balances Stripe
-allows now, and keeps under Stripe's rate limit (the service paces its requests).
+other rows are still checked. The check runs as a background job (services/usecases/jobs.py):
+leaving the page or closing the tab does not stop it, and its result is here on the next visit.
+It refreshes only stale balances Stripe allows now, and keeps under Stripe's rate limit.
 """
 
 from __future__ import annotations
+
+import time
 
 import pandas as pd
 import streamlit as st
@@ -16,7 +19,7 @@ from components.money import format_money
 from pages import _runtime as runtime
 from services.rules import batch_result
 from services.rules.debit_csv import BatchFileError, PlannedDebit, RowError, parse_debits_csv
-from services.usecases import check_batch
+from services.usecases import jobs
 
 actor = runtime.guard("balances.check")
 runtime.page_header(
@@ -27,6 +30,12 @@ runtime.page_header(
 app = runtime.get_app()
 svc = app.services
 RESULT = "batch_check_result"
+RESULT_AT = "batch_check_result_at"
+FAILED = "batch_check_failed"
+JOB = "batch_check_job"
+FOLLOW = "batch_check_follow"  # the job this session waits for
+RESTORED = "batch_check_restored"  # the result shown is from an earlier visit
+WAIT_SECONDS = 8.0  # a small batch is shown at once; a bigger one is followed in the background
 TEMPLATE = (
     "id,amount,currency,reference\n"
     "fca_1234567890abcdef,125.00,usd,Invoice 1001\n"
@@ -119,36 +128,98 @@ run = st.button("Run batch check", type="primary", icon=":material/play_arrow:",
 
 
 def run_batch(planned: list[PlannedDebit], bad: list[RowError]) -> None:
-    hint = st.empty()
-    hint.caption(
-        ":material/hourglass_top: Stay on this page and leave its fields alone until the check "
-        "finishes: leaving the page or changing anything on it stops the run."
-    )
-    bar = st.progress(0.0, text="Starting…")
-
-    def progress(done: int, total: int, message: str) -> None:
-        bar.progress(min(1.0, done / max(total, 1)), text=message)
-
-    result = runtime.call(
-        check_batch.run_batch,
-        svc,
+    """Start the check as a background job; small batches usually finish while we wait."""
+    job_id = runtime.call(
+        jobs.start_batch_check,
         actor,
         planned,
+        bad,
         refresh_stale=refresh_stale,
-        row_errors=bad,
-        progress=progress,
+        rate=app.settings.rate_limit,
     )
+    if job_id is None:
+        return
+    st.session_state[JOB] = job_id
+    st.session_state.pop(RESULT, None)
+    deadline = time.monotonic() + WAIT_SECONDS
+    bar = st.progress(0.0, text="Starting…")
+    while time.monotonic() < deadline:
+        view = jobs.job(job_id)
+        if view is None or not view.active:
+            break
+        bar.progress(_fraction(view), text=view.message or "Queued…")
+        time.sleep(0.2)
     bar.empty()
-    hint.empty()
-    st.session_state[RESULT] = result
+    if not collect(job_id):
+        st.session_state[FOLLOW] = job_id  # still running: the fragment below follows it
+
+
+def _fraction(view: jobs.JobView) -> float:
+    total = view.total or 0
+    return min(1.0, view.done / total) if total else 0.0
+
+
+def collect(job_id: str) -> bool:
+    """Put a finished job's result on the page; True when the job is done (either way)."""
+    view = jobs.job(job_id)
+    if view is None or view.active:
+        return False
+    if view.status == "failed":
+        st.session_state[FAILED] = view.error or "The batch check failed."
+        return True
+    result = runtime.call(jobs.batch_result, actor, job_id)
+    if result is not None:
+        st.session_state[RESULT] = result
+        finished = view.finished_at
+        st.session_state[RESULT_AT] = int(finished.timestamp()) if finished else None
+    return True
+
+
+@st.fragment(run_every=1.0)
+def follow() -> None:
+    """While the job runs: its progress from the store, refreshed every second."""
+    job_id = st.session_state.get(FOLLOW)
+    view = jobs.job(job_id) if job_id else None
+    if view is None:
+        return
+    if not view.active:
+        st.session_state.pop(FOLLOW, None)
+        collect(view.id)
+        st.rerun()  # the whole page, to show the result
+    rows = view.total
+    st.progress(_fraction(view), text=view.message or "Queued…")
+    st.caption(
+        ":material/cloud_sync: The check runs in the background: you can leave this page or close "
+        "the tab; its result will be here when you come back."
+        + (f" ({rows:,} rows)" if rows else "")
+    )
 
 
 if run:
-    st.session_state.pop(RESULT, None)
+    for key in (RESULT, FAILED, FOLLOW, RESTORED):
+        st.session_state.pop(key, None)
     if parsed is not None:
         run_batch(*parsed)
     elif uploaded is None and not pasted.strip():
         st.warning("Upload a CSV file or paste CSV text first.", icon=":material/upload_file:")
+
+if JOB not in st.session_state:
+    # A new visit (another tab, after a reload or a restart): pick up this person's last batch.
+    mine = runtime.call(jobs.recent_jobs, actor, kinds=["balances.batch_check"], mine=True, limit=1)
+    if mine:
+        st.session_state[JOB] = mine[0].id
+        if not collect(mine[0].id):
+            st.session_state[FOLLOW] = mine[0].id
+        st.session_state[RESTORED] = True
+        if RESULT in st.session_state and parsed is None:
+            st.info(
+                f"Showing your last batch check, finished "
+                f"{format_timestamp(st.session_state.get(RESULT_AT))}.",
+                icon=":material/history:",
+            )
+follow()
+if FAILED in st.session_state:
+    st.error(f"The batch check did not finish: {st.session_state[FAILED]}", icon=":material/error:")
 
 
 # -- the result ----------------------------------------------------------------------------
@@ -285,6 +356,8 @@ def fmt(amount: object, currency: object) -> str:
 
 
 result = st.session_state.get(RESULT)
+if st.session_state.get(RESTORED) and parsed is not None:
+    result = None  # a new file is ready: last visit's result would be mistaken for its result
 if isinstance(result, batch_result.BatchResult):
     frame = result.to_frame()
     summary(result)

@@ -7,6 +7,7 @@ instantly; each figure links to the page that acts on it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -20,6 +21,7 @@ from services.auth import Actor
 from services.rules import wording
 from services.rules.flow_config import FLOW_TITLES
 from services.usecases import overview as ov
+from services.usecases import webhooks
 
 actor = runtime.guard("accounts.sync")
 app = runtime.get_app()
@@ -287,6 +289,31 @@ if app.mode == "sandbox":
     )
 
 attention(actor)
+
+
+@st.fragment(run_every=10.0)
+def live_data() -> None:
+    """Webhooks keep the mirror current: when the last one arrived, and what waits to be applied."""
+    hooks = runtime.call(webhooks.status)
+    if hooks is None:
+        return
+    if hooks.last_received_at is None:
+        st.caption(
+            ":material/webhook: No Stripe webhook received yet; the mirror is as fresh as the "
+            "last sync."
+        )
+        return
+    age = int((datetime.now(UTC) - hooks.last_received_at.replace(tzinfo=UTC)).total_seconds())
+    backlog = f"{hooks.backlog:,} event(s) waiting to be applied" if hooks.backlog else "none waiting"
+    failed = f", {hooks.failed:,} failed" if hooks.failed else ""
+    st.caption(
+        f":material/webhook: Last Stripe webhook {format_age(age)} ago "
+        f"({hooks.last_type}); {backlog}{failed}."
+    )
+
+
+if actor.can("accounts.view"):
+    live_data()
 
 st.subheader("Pages", divider="gray")
 cards = [p for p in OPENABLE.values() if p.file != "pages/home.py"]

@@ -101,6 +101,9 @@ class SandboxHandle:
         self._stop.set()
         if self.webhooks is not None:
             self.webhooks.stop()
+        router = self.state.extras.get("webhook_connector")
+        if router is not None:
+            router.stop()
         self._server.shutdown()
         self._server.server_close()
         for t in self._threads:
@@ -189,9 +192,11 @@ def start_background(
         webhook_secret=dispatcher.secret if dispatcher else None,
     )
     state = build_state(config)
-    if dispatcher is not None:
-        with state.lock:  # after seeding: the seeded history is not delivered
+    router = webhooks.EndpointRouter(webhook_retry_delays)
+    with state.lock:  # after seeding: the seeded history is not delivered
+        if dispatcher is not None:
             dispatcher.install(state)
+        router.install(state)  # endpoints registered through /v1/webhook_endpoints
     if customers > 0:
         # Keep the collector's full passes off the seeded world (a 20,000-customer world is
         # ~1 GB of dicts; one pass stalls a request for seconds). ``stop`` undoes it. No

@@ -127,6 +127,10 @@ class WebhookDispatcher:
         state.event_hooks.append(self.enqueue)
         self._thread.start()
 
+    def start(self) -> None:
+        """Start the delivery thread without hooking into a state (see :class:`EndpointRouter`)."""
+        self._thread.start()
+
     def stop(self, *, timeout: float = 2.0) -> None:
         with self._cond:
             self._stopping = True
@@ -236,6 +240,46 @@ class WebhookDispatcher:
             return None, f"{type(exc).__name__}: {exc}"
         finally:
             conn.close()
+
+
+class EndpointRouter:
+    """Delivery for ``/v1/webhook_endpoints``: one dispatcher per registered endpoint, fed the
+    events whose type it enabled (``*``: all). Plugged in as ``state.extras["webhook_connector"]``;
+    ``connect``/``disconnect`` run in request handlers (state lock held), ``on_event`` in
+    ``state.emit`` (lock held), so each only files work for the dispatcher threads."""
+
+    def __init__(self, retry_delays: Sequence[float] = RETRY_DELAYS) -> None:
+        self.retry_delays = tuple(retry_delays)
+        self._endpoints: dict[str, tuple[WebhookDispatcher, frozenset[str]]] = {}
+
+    def install(self, state: State) -> None:
+        state.extras["webhook_connector"] = self
+        state.event_hooks.append(self.on_event)
+
+    def connect(self, endpoint: dict) -> None:
+        dispatcher = WebhookDispatcher(
+            endpoint["url"], endpoint["secret"], retry_delays=self.retry_delays
+        )  # raises WebhookConfigError (a ValueError) for a non-loopback URL
+        dispatcher.start()
+        self._endpoints[endpoint["id"]] = (dispatcher, frozenset(endpoint["enabled_events"]))
+
+    def disconnect(self, endpoint_id: str) -> None:
+        found = self._endpoints.pop(endpoint_id, None)
+        if found is not None:
+            found[0].stop(timeout=0)
+
+    def on_event(self, event: dict) -> None:
+        for dispatcher, types in list(self._endpoints.values()):
+            if "*" in types or event.get("type") in types:
+                dispatcher.enqueue(dict(event))
+
+    def dispatchers(self) -> list[WebhookDispatcher]:
+        return [d for d, _ in self._endpoints.values()]
+
+    def stop(self) -> None:
+        for dispatcher, _ in self._endpoints.values():
+            dispatcher.stop(timeout=0.5)
+        self._endpoints.clear()
 
 
 # --------------------------------------------------------------------------- hook

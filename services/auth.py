@@ -30,6 +30,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "conversion.view": frozenset({"admin", "manager"}),
     "intents.sync": frozenset({"admin", "manager", "ops"}),
     "audit.view": frozenset({"admin"}),
+    "jobs.view": frozenset({"admin"}),
     "users.manage": frozenset({"admin"}),
 }
 

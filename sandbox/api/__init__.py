@@ -14,6 +14,7 @@ from sandbox.api import (  # noqa: F401 (route modules register their routes on 
     payment_methods,
     setup_attempts,
     setup_intents,
+    webhook_endpoints,
 )
 from sandbox.api.financial_connections import (  # noqa: F401 (register their routes)
     accounts,

@@ -48,6 +48,22 @@ class Settings:
     def sso_enabled(self) -> bool:
         """Single sign-on is offered when a role mapping is set (and ``[auth]`` in secrets)."""
         return bool(self.sso_roles)
+    # Background work (DBOS) and the webhook endpoint.
+    stripe_rate_limit: float = 0.0  # requests/s for the whole deployment; 0: 25 test, 90 live
+    webhook_port: int = 0  # 0: a free port
+    webhook_host: str = "127.0.0.1"
+    webhook_secret: str = field(default="", repr=False)  # whsec_… (test/live)
+    webhook_public_url: str = ""  # where Stripe reaches the endpoint (test/live registration)
+    dbos_schema: str = "dbos"
+    safety_sync_minutes: int = 0  # an incremental sync every N minutes (0: off; bin/run: 5)
+    executor_id: str = ""  # this process's DBOS executor ID (unique per process when scaled out)
+
+    @property
+    def rate_limit(self) -> float:
+        """Stripe requests per second shared by every process (Stripe: 25 test, 100 live)."""
+        if self.stripe_rate_limit > 0:
+            return self.stripe_rate_limit
+        return 90.0 if self.mode == "live" else 25.0
 
     @property
     def mode(self) -> Mode:
@@ -169,6 +185,18 @@ def load_settings(
         sandbox_port=int(_number(get("FCOPS_SANDBOX_PORT"), "FCOPS_SANDBOX_PORT", int, 0)),
         sso_role_claim=(get("FCOPS_SSO_ROLE_CLAIM") or "groups").strip(),
         sso_roles=_role_map(get("FCOPS_SSO_ROLES") or ""),
+        stripe_rate_limit=_number(
+            get("FCOPS_STRIPE_RATE_LIMIT"), "FCOPS_STRIPE_RATE_LIMIT", float, 0.0
+        ),
+        webhook_port=int(_number(get("FCOPS_WEBHOOK_PORT"), "FCOPS_WEBHOOK_PORT", int, 0)),
+        webhook_host=get("FCOPS_WEBHOOK_HOST") or "127.0.0.1",
+        webhook_secret=get("STRIPE_WEBHOOK_SECRET") or "",
+        webhook_public_url=get("FCOPS_WEBHOOK_URL") or "",
+        dbos_schema=get("FCOPS_DBOS_SCHEMA") or "dbos",
+        executor_id=get("FCOPS_EXECUTOR_ID") or "",
+        safety_sync_minutes=int(
+            _number(get("FCOPS_SAFETY_SYNC_MINUTES"), "FCOPS_SAFETY_SYNC_MINUTES", int, 0)
+        ),
     )
 
 

@@ -72,7 +72,7 @@ def serve_dashboard(env: dict[str, str], *extra_args: str, port: int | None = No
     log_path = Path(env["FCOPS_DATA_DIR"]) / "streamlit.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
              "--server.port", str(port), "--server.headless", "true",
              "--browser.gatherUsageStats", "false", *extra_args],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,

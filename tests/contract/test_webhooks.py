@@ -226,3 +226,41 @@ def test_the_cli_refuses_a_non_loopback_webhook_url() -> None:
     )
     assert done.returncode == 2
     assert "loopback" in done.stderr
+
+
+def test_registered_webhook_endpoints_receive_their_events_signed_with_their_own_secret(
+    receiver: Receiver,
+) -> None:
+    handle = start_background(port=0, seed=3, customers=2, refresh_delay=0,
+                              webhook_retry_delays=FAST_RETRIES)
+    client = stripe.StripeClient(TEST_KEY, base_addresses={"api": handle.base_url})
+    try:
+        endpoint = client.v1.webhook_endpoints.create(
+            params={"url": receiver.url, "enabled_events": ["customer.created"]}
+        )
+        assert endpoint.secret and endpoint.secret.startswith("whsec_")
+        assert endpoint.status == "enabled" and endpoint.enabled_events == ["customer.created"]
+        listed = client.v1.webhook_endpoints.list()
+        assert [e.id for e in listed.data] == [endpoint.id]
+        assert getattr(listed.data[0], "secret", None) is None  # only the create answer has it
+        customer = client.v1.customers.create(params={"name": "Hooked"})
+        client.v1.customers.update(customer.id, params={"name": "Not enabled"})
+        assert receiver.wait_for(lambda got: len(got) >= 1)
+        time.sleep(0.3)  # a customer.updated delivery, were it sent, would have arrived
+        [(payload, headers)] = receiver.received
+        event = stripe.Webhook.construct_event(
+            payload.decode(), headers["stripe-signature"], endpoint.secret
+        )
+        assert (event.type, event.data.object.id) == ("customer.created", customer.id)
+        deleted = client.v1.webhook_endpoints.delete(endpoint.id)
+        assert deleted.deleted is True
+        client.v1.customers.create(params={"name": "After delete"})
+        time.sleep(0.3)
+        assert len(receiver.received) == 1
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            client.v1.webhook_endpoints.create(
+                params={"url": "https://example.com/hook", "enabled_events": ["*"]}
+            )
+        assert refused.value.param == "url"
+    finally:
+        handle.stop()

@@ -38,6 +38,7 @@ def test_only_the_gateway_imports_the_stripe_sdk() -> None:
     assert importers == [
         "services/adapters/gateway/__init__.py",
         "services/adapters/gateway/errors.py",
+        "services/adapters/gateway/webhooks.py",
     ]
 
 

@@ -473,3 +473,25 @@ class StripeGateway:
         if created_gte is not None:
             params["created"] = {"gte": created_gte}
         return self._iter(lambda: self.v1.events.list(params=params))
+
+    # -- webhook endpoints ------------------------------------------------------------------
+
+    def create_webhook_endpoint(
+        self, url: str, enabled_events: Sequence[str], *, description: str | None = None
+    ) -> dict[str, Any]:
+        """Register ``url``; Stripe answers the signing ``secret`` only in this response."""
+        params: stripe.params.WebhookEndpointCreateParams = {
+            "url": url,
+            "enabled_events": list(enabled_events),  # type: ignore[arg-type]
+        }
+        if description:
+            params["description"] = description
+        return self._one(lambda: self.v1.webhook_endpoints.create(params=params))
+
+    def list_webhook_endpoints(self) -> list[dict[str, Any]]:
+        return list(self._iter(lambda: self.v1.webhook_endpoints.list(params={"limit": 100})))
+
+    def delete_webhook_endpoint(self, endpoint_id: str) -> dict[str, Any]:
+        return self._one(lambda: self.v1.webhook_endpoints.delete(endpoint_id))
+
+

@@ -1,0 +1,143 @@
+"""Jobs (admin): background work and webhooks, as every replica sees them.
+
+Jobs are DBOS workflows (services/usecases/jobs.py); their progress lives in the store, so this
+page shows the same thing on any tab or replica and refreshes itself every few seconds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+import streamlit as st
+
+from pages import _runtime as runtime
+from services.usecases import jobs, webhooks
+
+actor = runtime.guard("jobs.view")
+runtime.page_header(
+    "Jobs",
+    "Syncs, batch checks and ownership checks run in the background: leaving a page does not stop "
+    "them, and a restart resumes them where they stopped. Stripe's webhook events arrive here too.",
+)
+app = runtime.get_app()
+STATUS_LABELS = {
+    "queued": "Queued",
+    "running": "Running",
+    "succeeded": "Finished",
+    "failed": "Failed",
+}
+FILTERS = {"all": "All jobs", "active": "Running or queued", "failed": "Failed", "retried": "Retried"}
+
+
+def when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "—"
+
+
+with st.container(border=True):
+    st.markdown("**Start a job**")
+    cols = st.columns(4)
+    started: str | None = None
+    if cols[0].button("Sync account changes", icon=":material/sync:", key="jobs_sync"):
+        started = runtime.call(jobs.start_account_sync, actor)
+    if cols[1].button("Full account sync", icon=":material/cloud_download:", key="jobs_full"):
+        started = runtime.call(jobs.start_account_sync, actor, full=True)
+    if cols[2].button("Sync intents", icon=":material/insights:", key="jobs_intents"):
+        started = runtime.call(jobs.start_intent_sync, actor)
+    if cols[3].button("Check all ownership", icon=":material/badge:", key="jobs_owners"):
+        started = runtime.call(jobs.start_ownership_check_all, actor)
+    if started:
+        st.success(f"Queued `{started}`. Its progress shows below.", icon=":material/schedule:")
+
+shown = st.segmented_control(
+    "Show", list(FILTERS), format_func=lambda k: FILTERS[k], default="all", key="jobs_filter"
+)
+
+
+@st.fragment(run_every=2.0)
+def board() -> None:
+    counts = runtime.call(jobs.queue_counts) or {}
+    hooks = runtime.call(webhooks.status)
+    top = st.columns(5)
+    top[0].metric("Running", counts.get("running", 0))
+    top[1].metric("Queued", counts.get("queued", 0))
+    top[2].metric("Failed", counts.get("failed", 0))
+    top[3].metric(
+        "Last webhook",
+        when(hooks.last_received_at) if hooks else "—",
+        help=f"Type: {hooks.last_type}" if hooks and hooks.last_type else None,
+    )
+    top[4].metric(
+        "Event backlog",
+        hooks.backlog if hooks else 0,
+        help="Events received and not yet applied"
+        + (f"; {hooks.failed} failed" if hooks and hooks.failed else ""),
+    )
+    listed = runtime.call(jobs.recent_jobs, actor, limit=200) or []
+    if shown == "active":
+        listed = [j for j in listed if j.active]
+    elif shown == "failed":
+        listed = [j for j in listed if j.status == "failed"]
+    elif shown == "retried":
+        listed = [j for j in listed if j.attempts > 1]
+    st.subheader("Jobs")
+    if not listed:
+        st.caption("No jobs yet." if shown in (None, "all") else "No job matches.")
+    else:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Job": j.label,
+                        "Status": STATUS_LABELS.get(j.status, j.status),
+                        "Progress": 1.0 if j.status == "succeeded"
+                        else (min(1.0, j.done / j.total) if j.total else None),
+                        "Message": j.error or j.message or "",
+                        "Started by": j.actor,
+                        "Queued": when(j.created_at),
+                        "Finished": when(j.finished_at),
+                        "Runs": j.attempts,
+                        "ID": j.id,
+                    }
+                    for j in listed
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "Progress": st.column_config.ProgressColumn("Progress", min_value=0, max_value=1),
+                "Message": st.column_config.TextColumn("Message", width="large"),
+                "Runs": st.column_config.NumberColumn(
+                    "Runs", help="More than 1: the job was resumed after a crash or restart"
+                ),
+            },
+        )
+    events = runtime.call(webhooks.recent_events, 50) or []
+    st.subheader("Webhook events")
+    if not events:
+        st.caption(
+            "No webhook event received yet. Stripe sends them to POST /webhooks/stripe "
+            "(see the README for registering the endpoint)."
+        )
+    else:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Event": e.id,
+                        "Type": e.type,
+                        "Status": e.status,
+                        "Deliveries": e.deliveries,
+                        "Received": when(e.received_at),
+                        "Applied": when(e.processed_at),
+                        "Error": e.error or "",
+                    }
+                    for e in events
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+
+
+board()

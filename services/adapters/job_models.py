@@ -1,0 +1,59 @@
+"""Tables for background work: job progress (read by every page, tab and replica) and the
+webhook event inbox (each Stripe event stored once by its ``id``).
+
+DBOS keeps its own workflow tables in its system database; these rows are what people see:
+what a job is doing now, how far it got, its result or the reason it failed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index
+from sqlmodel import Field, SQLModel
+
+from services.adapters.models import utcnow
+
+
+class JobRecord(SQLModel, table=True):
+    """One background job (a DBOS workflow): its ID is the workflow ID."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_created", "created_at"), Index("ix_jobs_kind", "kind"))
+
+    id: str = Field(primary_key=True)
+    kind: str  # accounts.sync | intents.sync | balances.batch_check | ownership.check_all | …
+    label: str = ""
+    actor: str = ""
+    role: str = ""
+    status: str = "queued"  # queued | running | succeeded | failed
+    done: int = 0
+    total: int | None = None
+    message: str | None = None
+    error: str | None = None
+    attempts: int = 0
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+
+class WebhookEventRecord(SQLModel, table=True):
+    """A Stripe event received on the webhook endpoint, stored once by its ``id``."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (Index("ix_webhook_events_received", "received_at"),)
+
+    id: str = Field(primary_key=True)  # evt_…
+    type: str = Field(index=True)
+    created: int = Field(sa_column=Column(BigInteger, nullable=False))
+    livemode: bool = False
+    status: str = "received"  # received | processed | ignored | failed
+    deliveries: int = 1  # how many times Stripe delivered it
+    error: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    received_at: datetime = Field(default_factory=utcnow)
+    processed_at: datetime | None = None

@@ -1,0 +1,231 @@
+"""DBOS Transact wiring: the durable-workflow engine, its queues, and job progress rows.
+
+One DBOS instance per process (DBOS is a process singleton). Its system database is a SQLite
+file under ``data/`` by default and the app's PostgreSQL database (schema ``dbos``) when
+``DATABASE_URL`` is PostgreSQL, so several processes share one set of queues: a workflow ID
+runs once across all of them, and the queue rate limit holds for the whole deployment.
+
+Queues (declared with ``DBOS.register_queue`` after ``DBOS.launch()``, as DBOS 3.x requires):
+
+- ``fcops-stripe``: rate-limited to ``settings.rate_limit`` starts per second for every process
+  together; each workflow on it makes one Stripe request (a per-customer account list, a
+  refresh), so the limit is the deployment's Stripe request rate.
+- ``fcops-jobs``: the jobs people start (syncs, batch checks, check-all), a few per process.
+- ``fcops-events``: webhook event processing, partitioned by the object the event names with
+  ``partition_concurrency=1``: two events about one account are applied one after the other
+  (the mirror's newer-event check reads then writes, so concurrent writers could both pass it).
+
+Workflows need the gateway and the store, which cannot be workflow arguments (they are not
+serialisable); :func:`bind` makes them available to every workflow in this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from dbos import DBOS, DBOSConfig
+from sqlalchemy.engine import Engine
+
+import services.adapters.job_models  # noqa: F401  (registers the tables)
+from services.adapters.job_models import JobRecord
+from services.adapters.models import utcnow
+from services.adapters.settings import Settings
+from services.adapters.store import normalise_url, retrying, session_scope
+from services.context import Services
+
+log = logging.getLogger("fcops.jobs")
+T = TypeVar("T")
+
+STRIPE_QUEUE = "fcops-stripe"
+JOBS_QUEUE = "fcops-jobs"
+EVENTS_QUEUE = "fcops-events"
+APP_NAME = "fcops"
+POLL_SECONDS = 0.2
+
+_lock = threading.Lock()
+_bound: Services | None = None
+_launched_url: str | None = None
+
+
+def system_database_url(settings: Settings) -> str:
+    """Where DBOS keeps workflows and queues: the PostgreSQL store, or a SQLite file."""
+    url = normalise_url(settings.database_url) if settings.database_url else ""
+    if url.startswith("postgresql"):
+        return url
+    return f"sqlite:///{Path(settings.data_dir) / f'fcops-dbos-{settings.mode}.sqlite'}"
+
+
+def dbos_config(settings: Settings, *, executor_id: str | None = None) -> DBOSConfig:
+    config: DBOSConfig = {
+        "name": APP_NAME,
+        "system_database_url": system_database_url(settings),
+        "log_level": "WARNING",
+        "application_version": "fcops-1",  # stable: restarts recover the same workflows
+        "notification_listener_polling_interval_sec": 0.1,
+    }
+    if system_database_url(settings).startswith("postgresql"):
+        config["dbos_system_schema"] = settings.dbos_schema
+    if executor_id:
+        config["executor_id"] = executor_id
+    return config
+
+
+def bind(services: Services) -> None:
+    """The gateway and store the workflows of this process use."""
+    global _bound
+    _bound = services
+
+
+def bound() -> Services:
+    if _bound is None:
+        raise RuntimeError("The job engine is not started in this process (jobs.launch).")
+    return _bound
+
+
+def launched() -> bool:
+    return _launched_url is not None
+
+
+def launch(settings: Settings, services: Services, *, executor_id: str | None = None) -> None:
+    """Start DBOS once per process: recover this executor's unfinished workflows, declare the
+    queues and start dequeuing. Safe to call again.
+
+    DBOS's synchronous start-up refuses to run on a thread with a running event loop (an ASGI
+    lifespan, a test harness), so there it runs in a helper thread."""
+    off_loop(_launch, settings, services, executor_id)
+
+
+def off_loop(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)``, in a helper thread when this thread runs an event loop (DBOS's synchronous
+    calls refuse to run there), else here."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn(*args)
+    result: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(fn(*args))
+        except BaseException as err:  # re-raised in the caller's thread
+            failure.append(err)
+
+    helper = threading.Thread(target=run, name="fcops-dbos-call")
+    helper.start()
+    helper.join()
+    if failure:
+        raise failure[0]
+    return result[0]
+
+
+def _launch(settings: Settings, services: Services, executor_id: str | None) -> None:
+    global _launched_url
+    # The caller (bootstrap) has imported the workflow modules: DBOS registers them on import,
+    # and recovery at launch needs them registered.
+
+    with _lock:
+        bind(services)
+        if _launched_url is not None:
+            return
+        url = system_database_url(settings)
+        if url.startswith("sqlite"):
+            Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+        DBOS(config=dbos_config(settings, executor_id=executor_id or settings.executor_id))
+        DBOS.launch()
+        rate = max(1, int(round(settings.rate_limit)))
+        DBOS.register_queue(
+            STRIPE_QUEUE,
+            limiter={"limit": rate, "period": 1.0},
+            worker_concurrency=min(rate, 16),
+            polling_interval_sec=POLL_SECONDS,
+            on_conflict="always_update",
+        )
+        DBOS.register_queue(
+            JOBS_QUEUE, worker_concurrency=4, polling_interval_sec=POLL_SECONDS,
+            on_conflict="always_update",
+        )
+        DBOS.register_queue(  # partitioned by the object an event names: one at a time each
+            EVENTS_QUEUE, worker_concurrency=8, partition_concurrency=1,
+            polling_interval_sec=POLL_SECONDS, on_conflict="always_update",
+        )
+        _launched_url = url
+        log.info("fcops: job engine on %s, Stripe rate %s/s", url.split("@")[-1], rate)
+
+
+def shutdown() -> None:
+    """Stop DBOS in this process (tests; a process that exits need not call it)."""
+    global _launched_url
+    with _lock:
+        if _launched_url is None:
+            return
+        off_loop(lambda: DBOS.destroy(workflow_completion_timeout_sec=0))
+        _launched_url = None
+
+
+def workflow_id(kind: str, params: Mapping[str, Any]) -> str:
+    """A deterministic ID from a job's kind and inputs: starting it twice starts it once."""
+    digest = hashlib.sha256(
+        json.dumps({"kind": kind, **params}, sort_keys=True, default=str).encode()
+    ).hexdigest()[:20]
+    return f"{kind}-{digest}"
+
+
+# --------------------------------------------------------------------------- progress rows
+
+
+def create_job(
+    engine: Engine,
+    job_id: str,
+    *,
+    kind: str,
+    label: str,
+    actor: str,
+    role: str,
+    params: Mapping[str, Any],
+) -> bool:
+    """Insert the job's row unless it exists; True when this call created it."""
+
+    def work(session: Any) -> bool:
+        if session.get(JobRecord, job_id) is not None:
+            return False
+        session.add(
+            JobRecord(
+                id=job_id, kind=kind, label=label, actor=actor, role=role, params=dict(params)
+            )
+        )
+        return True
+
+    created: bool = retrying(engine, work)
+    return created
+
+
+def update_job(engine: Engine, job_id: str, **changes: Any) -> None:
+    def work(session: Any) -> None:
+        row = session.get(JobRecord, job_id)
+        if row is None:
+            return
+        for key, value in changes.items():
+            setattr(row, key, value)
+        row.updated_at = utcnow()
+        session.add(row)
+
+    retrying(engine, work)
+
+
+def get_job(engine: Engine, job_id: str) -> JobRecord | None:
+    with session_scope(engine) as session:
+        row: JobRecord | None = session.get(JobRecord, job_id)
+        return row
+
+
+def now() -> datetime:
+    return utcnow()

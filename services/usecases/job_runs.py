@@ -1,0 +1,211 @@
+"""What every job shares: its view, its progress row, and the steps that open and close it
+(``jobs.start`` / ``jobs.end`` audit rows). The workflows are in :mod:`services.usecases.jobs`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dbos import DBOS
+from sqlmodel import col, select
+
+from services import audit
+from services.adapters import jobs as engine
+from services.adapters.job_models import JobRecord
+from services.adapters.models import utcnow
+from services.adapters.store import session_scope
+from services.auth import Actor, require
+from services.errors import FcopsError, Forbidden, ValidationError
+from services.rules.batch_result import BatchResult
+
+ACTIVE = ("queued", "running")
+
+KINDS = {
+    "accounts.sync": ("Account sync", "accounts.sync"),
+    "intents.sync": ("Intent sync", "intents.sync"),
+    "balances.batch_check": ("Batch pre-debit check", "balances.check"),
+    "ownership.check_all": ("Ownership check of all accounts", "ownership.review"),
+}
+
+
+@dataclass(frozen=True)
+class JobView:
+    id: str
+    kind: str
+    label: str
+    actor: str
+    status: str  # queued | running | succeeded | failed
+    done: int
+    total: int | None
+    message: str | None
+    error: str | None
+    attempts: int
+    result: dict[str, Any] | None
+    created_at: Any
+    started_at: Any
+    finished_at: Any
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+
+def _view(row: JobRecord) -> JobView:
+    return JobView(
+        id=row.id,
+        kind=row.kind,
+        label=row.label,
+        actor=row.actor,
+        status=row.status,
+        done=row.done,
+        total=row.total,
+        message=row.message,
+        error=row.error,
+        attempts=row.attempts,
+        result=row.result,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )
+
+
+def _actor(username: str, role: str) -> Actor:
+    return Actor(username=username, role=role)
+
+
+# --------------------------------------------------------------------------- shared steps
+
+
+@DBOS.step(name="fcops.job_started")
+def _job_started(job_id: str, kind: str, username: str, role: str) -> None:
+    svc = engine.bound()
+    engine.update_job(svc.engine, job_id, status="running", started_at=utcnow(), message="Started")
+    audit.record(
+        svc.engine,
+        actor=_actor(username, role),
+        action="jobs.start",
+        target=job_id,
+        outcome="ok",
+        params={"kind": kind},
+        message=f"{KINDS[kind][0]} started.",
+    )
+
+
+@DBOS.step(name="fcops.job_ended")
+def _job_ended(
+    job_id: str, kind: str, username: str, role: str, error: str | None,
+    message: str | None, result: dict[str, Any] | None,
+) -> None:
+    svc = engine.bound()
+    # The audit row first: whoever sees the job finished finds its row in the log.
+    audit.record(
+        svc.engine,
+        actor=_actor(username, role),
+        action="jobs.end",
+        target=job_id,
+        outcome="error" if error else "ok",
+        params={"kind": kind},
+        message=error or message,
+    )
+    engine.update_job(
+        svc.engine,
+        job_id,
+        status="failed" if error else "succeeded",
+        finished_at=utcnow(),
+        error=error,
+        message=message if not error else f"Failed: {error}",
+        result=result,
+    )
+
+
+def _count_run(job_id: str) -> None:
+    """Called in a workflow's body, outside any step, so it runs on every execution: the first
+    and each resumption after a crash or restart (``attempts`` > 1: the job was resumed)."""
+    svc = engine.bound()
+    row = engine.get_job(svc.engine, job_id)
+    engine.update_job(svc.engine, job_id, attempts=(row.attempts if row else 0) + 1)
+
+
+def _progress(job_id: str) -> Any:
+    """A ``progress(done, total, message)`` that writes the job row (at most ~4 times a second)."""
+    svc = engine.bound()
+    last = [0.0]
+
+    def report(done: int, total: int | None, message: str) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.25 and (total is None or done < total):
+            return
+        last[0] = now
+        engine.update_job(svc.engine, job_id, done=done, total=total, message=message)
+
+    return report
+
+
+def _reason(err: BaseException) -> str:
+    cause = err
+    while cause.__cause__ is not None and not isinstance(cause, FcopsError):
+        cause = cause.__cause__
+    if isinstance(cause, FcopsError):
+        return str(cause)
+    return f"Unexpected error ({type(cause).__name__}); the details are in the server log."
+
+
+def _retry_unless_refused(err: BaseException) -> bool:
+    """Steps retry Stripe trouble, never a refusal or bad input (it would only fail again)."""
+    return not isinstance(err, (Forbidden, ValidationError))
+
+
+@DBOS.step(name="fcops.accounts.progress")
+def _record_progress(job_id: str, done: int, message: str, total: int | None = None) -> None:
+    engine.update_job(engine.bound().engine, job_id, done=done, total=total, message=message)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def job(job_id: str) -> JobView | None:
+    row = engine.get_job(engine.bound().engine, job_id)
+    return _view(row) if row else None
+
+
+def recent_jobs(
+    actor: Actor, *, kinds: Sequence[str] | None = None, statuses: Sequence[str] | None = None,
+    mine: bool = False, limit: int = 100,
+) -> list[JobView]:
+    """Newest first. Admins see every job; others see the jobs they may start."""
+    svc = engine.bound()
+    stmt = select(JobRecord).order_by(col(JobRecord.created_at).desc()).limit(limit)
+    if mine:
+        stmt = stmt.where(JobRecord.actor == actor.username)
+    if kinds:
+        stmt = stmt.where(col(JobRecord.kind).in_(list(kinds)))
+    if statuses:
+        stmt = stmt.where(col(JobRecord.status).in_(list(statuses)))
+    with session_scope(svc.engine) as session:
+        rows = list(session.exec(stmt).all())
+    visible = [r for r in rows if actor.can("audit.view") or actor.can(KINDS[r.kind][1])]
+    return [_view(r) for r in visible]
+
+
+def batch_result(actor: Actor, job_id: str, *, timeout: float = 0.0) -> BatchResult | None:
+    """The finished batch's rows (None while it runs). Finance only, as the check itself."""
+    require(actor, "balances.check")
+    view = job(job_id)
+    if view is None or view.kind != "balances.batch_check" or view.status != "succeeded":
+        return None
+    result: BatchResult | None = DBOS.retrieve_workflow(job_id).get_result()
+    return result
+
+
+def queue_counts() -> dict[str, int]:
+    """Jobs queued and running in the whole deployment, per the store."""
+    svc = engine.bound()
+    counts = {"queued": 0, "running": 0, "failed": 0}
+    with session_scope(svc.engine) as session:
+        for status in counts:
+            counts[status] = len(
+                session.exec(select(JobRecord.id).where(JobRecord.status == status)).all()
+            )
+    return counts

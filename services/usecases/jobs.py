@@ -1,0 +1,465 @@
+"""Jobs: syncs, batch checks and check-all as durable DBOS workflows that pages follow.
+
+Starting a job returns at once with its ID; the work runs on a DBOS queue in whichever process
+dequeues it, its progress and result live in the store (``jobs`` table) so any page, tab or
+replica shows them, and a crash or restart resumes the workflow at its last finished step.
+
+Each job's workflow ID is derived from its inputs (:func:`services.adapters.jobs.workflow_id`),
+so a double click, a second tab or a second replica starting the same job gets the same ID and
+DBOS runs it once. The ID ends with a one-minute window (``window``) so the same job can run
+again later; while one is queued or running, starting it again returns that one (for syncs and
+check-all: any one of that kind).
+
+Every job writes an audit row when it starts (``jobs.start``) and when it ends (``jobs.end``),
+besides the rows the use cases it calls write.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from dbos import DBOS, SetWorkflowID
+from sqlmodel import col, select
+
+from services import audit
+from services.adapters import account_mirror as mirror
+from services.adapters import jobs as engine
+from services.adapters.job_models import JobRecord
+from services.adapters.models import utcnow
+from services.adapters.store import mark_sync, read_sync_cursor, session_scope
+from services.auth import SYSTEM, Actor, require
+from services.errors import Forbidden, ValidationError
+from services.rules.batch_result import BatchResult
+from services.rules.debit import DebitPolicy
+from services.rules.debit_csv import PlannedDebit, RowError
+from services.usecases import check_batch, review_ownership, sync_accounts, sync_intents
+from services.usecases.job_runs import (  # noqa: F401  (reading names re-exported for pages)
+    ACTIVE,
+    KINDS,
+    JobView,
+    _actor,
+    _count_run,
+    _job_ended,
+    _job_started,
+    _progress,
+    _reason,
+    _record_progress,
+    _retry_unless_refused,
+    _view,
+    batch_result,
+    job,
+    queue_counts,
+    recent_jobs,
+)
+
+SYNC_WINDOW_SECONDS = 60  # two starts of the same sync within a minute are one job
+BATCH_CHUNK_ROWS = 250  # rows per checkpointed step of a batch check
+# --------------------------------------------------------------------------- account sync
+
+
+@DBOS.step(name="fcops.accounts.newest_event", retries_allowed=True, max_attempts=6)
+def _newest_event() -> int:
+    svc = engine.bound()
+    for event in svc.gateway.iter_events(types=mirror.SYNC_EVENTS):
+        return int(event["created"])
+    return svc.now()
+
+
+@DBOS.step(name="fcops.accounts.customer_page", retries_allowed=True, max_attempts=6)
+def _customer_page(starting_after: str | None) -> tuple[list[dict[str, Any]], bool]:
+    return engine.bound().gateway.list_customers_page(limit=100, starting_after=starting_after)
+
+
+@DBOS.step(name="fcops.accounts.mirror_customer", retries_allowed=True, max_attempts=8)
+def _mirror_customer(customer: dict[str, Any]) -> int:
+    svc = engine.bound()
+    found = svc.gateway.list_accounts(customer=customer["id"])
+    mirror.upsert_customer(svc.engine, customer)
+    for account in found:
+        mirror.upsert_account(svc.engine, account)
+    return len(found)
+
+
+@DBOS.workflow(name="fcops.accounts.customer")
+def customer_accounts_workflow(customer: dict[str, Any]) -> int:
+    """One customer's accounts: one Stripe request, run on the rate-limited queue."""
+    return _mirror_customer(customer)
+
+
+@DBOS.step(name="fcops.accounts.finish_walk")
+def _finish_walk(
+    username: str, role: str, cursor_after: int, seen: list[str], n_accounts: int, seconds: float
+) -> int:
+    """Forget customers Stripe no longer has, move the cursor, and write the ``accounts.sync``
+    audit row the inline sync writes (so the log reads the same however a sync ran)."""
+    svc = engine.bound()
+    removed = mirror.forget_customers_except(svc.engine, set(seen))
+    details = {"customers": len(seen), "accounts": n_accounts, "full": True, "events": 0,
+               "removed": removed}
+    mark_sync(
+        svc.engine,
+        sync_accounts.SYNC_NAME,
+        cursor=str(cursor_after),
+        last_finished_at=utcnow(),
+        details={**details, "seconds": seconds},
+    )
+    audit.record(
+        svc.engine, actor=_actor(username, role), action="accounts.sync", target=None,
+        outcome="ok", params={"full": True, **details},
+        message=f"Synced {len(seen)} customers and {n_accounts} accounts in {seconds} s.",
+    )
+    return removed
+
+
+def _walk(job_id: str, username: str, role: str) -> dict[str, Any]:
+    """Every customer page is a step; each customer's account list a child workflow on the
+    rate-limited queue (so the lists run concurrently up to the shared Stripe rate)."""
+    started = time.time()
+    cursor_after = _newest_event()
+    queue = DBOS.retrieve_queue(engine.STRIPE_QUEUE)
+    assert queue is not None
+    customers = n_accounts = 0
+    seen: list[str] = []
+    starting_after: str | None = None
+    while True:
+        page, has_more = _customer_page(starting_after)
+        handles = []
+        for customer in page:
+            with SetWorkflowID(f"{job_id}:{customer['id']}"):
+                handles.append(queue.enqueue(customer_accounts_workflow, customer))
+        n_accounts += sum(h.get_result() for h in handles)
+        customers += len(page)
+        seen += [str(c["id"]) for c in page]
+        _record_progress(job_id, customers, f"{customers:,} customers, {n_accounts:,} accounts")
+        if not has_more or not page:
+            break
+        starting_after = str(page[-1]["id"])
+    seconds = round(time.time() - started, 2)
+    removed = _finish_walk(username, role, cursor_after, seen, n_accounts, seconds)
+    gone = f" {removed} customer(s) deleted in Stripe were removed from the list." if removed else ""
+    return {
+        "customers": customers,
+        "accounts": n_accounts,
+        "full": True,
+        "removed": removed,
+        "message": f"Synced {customers:,} customers and {n_accounts:,} accounts in {seconds} s.{gone}",
+    }
+
+
+@DBOS.step(name="fcops.accounts.incremental", retries_allowed=True, max_attempts=5,
+           should_retry=_retry_unless_refused)
+def _incremental(job_id: str, username: str, role: str) -> dict[str, Any]:
+    svc = engine.bound()
+    result = sync_accounts.sync_accounts(svc, _actor(username, role), progress=_progress(job_id))
+    return {
+        "customers": result.customers,
+        "accounts": result.accounts,
+        "full": result.full,
+        "events": result.events,
+        "message": (
+            f"Applied {result.events} changes from Stripe: {result.customers} customers and "
+            f"{result.accounts} accounts updated in {result.seconds} s."
+            if not result.full
+            else f"Synced {result.customers:,} customers and {result.accounts:,} accounts."
+        ),
+    }
+
+
+@DBOS.workflow(name="fcops.jobs.accounts_sync")
+def accounts_sync_workflow(username: str, role: str, full: bool, window: int) -> dict[str, Any]:
+    job_id = DBOS.workflow_id or ""
+    _count_run(job_id)
+    _job_started(job_id, "accounts.sync", username, role)
+    try:
+        walk = full or read_sync_cursor(engine.bound().engine, sync_accounts.SYNC_NAME) is None
+        if walk:
+            require(_actor(username, role), "accounts.sync")
+        result = _walk(job_id, username, role) if walk else _incremental(job_id, username, role)
+    except Exception as err:  # a job that gave up: recorded with its reason
+        _job_ended(job_id, "accounts.sync", username, role, _reason(err), None, None)
+        return {"error": _reason(err)}
+    _job_ended(job_id, "accounts.sync", username, role, None, result["message"], result)
+    return result
+
+
+# --------------------------------------------------------------------------- intent sync
+
+
+@DBOS.step(name="fcops.intents.sync", retries_allowed=True, max_attempts=5,
+           should_retry=_retry_unless_refused)
+def _intent_sync(job_id: str, username: str, role: str, full: bool) -> dict[str, Any]:
+    svc = engine.bound()
+    result = sync_intents.sync_intents(
+        svc, _actor(username, role), progress=_progress(job_id), full=full
+    )
+    return {"fetched": result.fetched, "inserted": result.inserted, "message": result.message}
+
+
+@DBOS.workflow(name="fcops.jobs.intents_sync")
+def intents_sync_workflow(username: str, role: str, full: bool, window: int) -> dict[str, Any]:
+    job_id = DBOS.workflow_id or ""
+    _count_run(job_id)
+    _job_started(job_id, "intents.sync", username, role)
+    try:
+        result = _intent_sync(job_id, username, role, full)
+    except Exception as err:
+        _job_ended(job_id, "intents.sync", username, role, _reason(err), None, None)
+        return {"error": _reason(err)}
+    _job_ended(job_id, "intents.sync", username, role, None, result["message"], result)
+    return result
+
+
+# --------------------------------------------------------------------------- ownership
+
+
+@DBOS.step(name="fcops.ownership.check_all", retries_allowed=True, max_attempts=3,
+           should_retry=_retry_unless_refused)
+def _check_all(job_id: str, username: str, role: str) -> dict[str, Any]:
+    svc = engine.bound()
+    result = review_ownership.check_all(svc, _actor(username, role), progress=_progress(job_id))
+    message = f"Checked {result.checked} accounts" + (
+        f"; {len(result.errors)} could not be read." if result.errors else "."
+    )
+    return {"checked": result.checked, "verdicts": result.verdicts,
+            "errors": len(result.errors), "message": message}
+
+
+@DBOS.workflow(name="fcops.jobs.ownership_check_all")
+def ownership_check_all_workflow(username: str, role: str, window: int) -> dict[str, Any]:
+    job_id = DBOS.workflow_id or ""
+    _count_run(job_id)
+    _job_started(job_id, "ownership.check_all", username, role)
+    try:
+        result = _check_all(job_id, username, role)
+    except Exception as err:
+        _job_ended(job_id, "ownership.check_all", username, role, _reason(err), None, None)
+        return {"error": _reason(err)}
+    _job_ended(job_id, "ownership.check_all", username, role, None, result["message"], result)
+    return result
+
+
+# --------------------------------------------------------------------------- batch check
+
+
+@DBOS.step(name="fcops.batch.chunk", retries_allowed=True, max_attempts=5,
+           should_retry=_retry_unless_refused)
+def _batch_chunk(
+    username: str, role: str, chunk: list[PlannedDebit], errors: list[RowError],
+    refresh_stale: bool, rate: float,
+) -> BatchResult:
+    svc = engine.bound()
+    return check_batch.run_batch(
+        svc, _actor(username, role), chunk, refresh_stale=refresh_stale,
+        row_errors=errors, max_requests_per_second=rate,
+    )
+
+
+def merge_results(parts: Sequence[BatchResult]) -> BatchResult:
+    rows = sorted((r for p in parts for r in p.rows), key=lambda r: r.row)
+    return BatchResult(
+        rows=rows,
+        refreshed=[a for p in parts for a in p.refreshed],
+        requests=sum(p.requests for p in parts),
+        rate_limited=sum(p.rate_limited for p in parts),
+        policy=parts[-1].policy if parts else DebitPolicy(),
+    )
+
+
+@DBOS.workflow(name="fcops.jobs.batch_check")
+def batch_check_workflow(
+    username: str, role: str, planned: list[PlannedDebit], row_errors: list[RowError],
+    refresh_stale: bool, rate: float,
+) -> BatchResult | None:
+    """Each chunk of rows is a checkpointed step: a crash resumes at the next chunk."""
+    job_id = DBOS.workflow_id or ""
+    kind = "balances.batch_check"
+    _count_run(job_id)
+    _job_started(job_id, kind, username, role)
+    parts: list[BatchResult] = []
+    total = len(planned) + len(row_errors)
+    _record_progress(job_id, 0, f"Checking {total:,} rows", total)
+    try:
+        chunks = [planned[i : i + BATCH_CHUNK_ROWS] for i in range(0, len(planned), BATCH_CHUNK_ROWS)]
+        for n, chunk in enumerate(chunks or [[]]):
+            parts.append(
+                _batch_chunk(username, role, chunk, row_errors if n == 0 else [], refresh_stale, rate)
+            )
+            done = sum(len(p.rows) for p in parts)
+            _record_progress(job_id, done, f"Checked {done:,} of {total:,} rows", total)
+    except Exception as err:
+        _job_ended(job_id, kind, username, role, _reason(err), None, None)
+        return None
+    result = merge_results(parts)
+    summary = result.summary()
+    message = (
+        f"Checked {summary.checked} of {summary.rows} rows; {summary.errors} error(s); "
+        f"{summary.refreshed} balance(s) refreshed."
+    )
+    _job_ended(
+        job_id, kind, username, role, None, message,
+        {"rows": summary.rows, "checked": summary.checked, "errors": summary.errors,
+         "counts": summary.counts, "refreshed": summary.refreshed, "requests": summary.requests},
+    )
+    return result
+
+
+# --------------------------------------------------------------------------- starting
+
+
+def _window(svc_now: int) -> int:
+    return svc_now // SYNC_WINDOW_SECONDS
+
+
+def _active(kind: str, prefix: str | None) -> str | None:
+    """The newest queued or running job of ``kind`` (whose ID starts with ``prefix``)."""
+    svc = engine.bound()
+    stmt = select(JobRecord.id).where(JobRecord.kind == kind, col(JobRecord.status).in_(ACTIVE))
+    if prefix:
+        stmt = stmt.where(col(JobRecord.id).startswith(prefix))
+    with session_scope(svc.engine) as session:
+        row = session.exec(stmt.order_by(col(JobRecord.created_at).desc())).first()
+    return row
+
+
+def _allowed(actor: Actor, kind: str) -> None:
+    """The role check, with a ``refused`` audit row when it fails (as every action has)."""
+    try:
+        require(actor, KINDS[kind][1])
+    except Forbidden as err:
+        audit.record(
+            engine.bound().engine, actor=actor, action="jobs.start", target=None,
+            outcome="refused", params={"kind": kind}, message=str(err),
+        )
+        raise
+
+
+def _start(
+    actor: Actor, kind: str, params: dict[str, Any], workflow: Any, *args: Any,
+    reuse_active: bool = True,
+) -> str:
+    label, permission = KINDS[kind]
+    _allowed(actor, kind)
+    svc = engine.bound()
+    base = engine.workflow_id(kind, {k: v for k, v in params.items() if k != "window"})
+    running = _active(kind, None if reuse_active else base)
+    if running is not None:
+        return running  # the same job is queued or running: follow that one
+    job_id = f"{base}-{params['window']}"
+    engine.create_job(
+        svc.engine, job_id, kind=kind, label=label, actor=actor.username, role=actor.role,
+        params={k: v for k, v in params.items() if k not in ("rows",)},
+    )
+    queue = DBOS.retrieve_queue(engine.JOBS_QUEUE)
+    assert queue is not None
+    with SetWorkflowID(job_id):
+        queue.enqueue(workflow, *args)
+    return job_id
+
+
+def start_account_sync(actor: Actor, *, full: bool = False) -> str:
+    """Queue an account sync (full walk or changes since the cursor); returns the job ID."""
+    window = _window(engine.bound().now())
+    return _start(
+        actor, "accounts.sync", {"full": full, "window": window},
+        accounts_sync_workflow, actor.username, actor.role, full, window,
+    )
+
+
+def start_intent_sync(actor: Actor, *, full: bool = False) -> str:
+    window = _window(engine.bound().now())
+    return _start(
+        actor, "intents.sync", {"full": full, "window": window},
+        intents_sync_workflow, actor.username, actor.role, full, window,
+    )
+
+
+def start_ownership_check_all(actor: Actor) -> str:
+    window = _window(engine.bound().now())
+    return _start(
+        actor, "ownership.check_all", {"window": window},
+        ownership_check_all_workflow, actor.username, actor.role, window,
+    )
+
+
+def start_batch_check(
+    actor: Actor,
+    planned: Sequence[PlannedDebit],
+    row_errors: Sequence[RowError] = (),
+    *,
+    refresh_stale: bool,
+    rate: float = 20.0,
+) -> str:
+    """Queue a batch pre-debit check. The same rows and option from the same person give the
+    same job while it runs or within the minute (a double click, a reload or a second replica
+    starts it once); later, the same file is checked afresh. Its result is the workflow's
+    (:func:`batch_result`)."""
+    _allowed(actor, "balances.batch_check")
+    if not planned and not row_errors:
+        raise ValidationError("The file has no rows to check.")
+    params = {
+        "refresh_stale": refresh_stale,
+        "rows": [(d.row, d.target, d.amount, d.currency, d.reference) for d in planned],
+        "errors": [(e.row, e.message) for e in row_errors],
+        "by": actor.username,
+        "window": _window(engine.bound().now()),
+    }
+    return _start(
+        actor, "balances.batch_check", params, batch_check_workflow,
+        actor.username, actor.role, list(planned), list(row_errors), refresh_stale, rate,
+        reuse_active=False,
+    )
+
+
+# --------------------------------------------------------------------------- scheduled work
+
+SAFETY_SCHEDULE = "fcops-safety-sync"
+
+
+@DBOS.step(name="fcops.safety.open")
+def _open_scheduled(job_id: str) -> None:
+    engine.create_job(
+        engine.bound().engine, job_id, kind="accounts.sync", label="Scheduled sync (safety net)",
+        actor=SYSTEM.username, role=SYSTEM.role, params={"scheduled": True},
+    )
+
+
+@DBOS.workflow(name="fcops.jobs.safety_sync")
+def safety_sync_workflow(scheduled_at: datetime, context: Any) -> None:
+    """Every few minutes: the account and intent changes since the cursors, in case a webhook
+    was missed (the incremental syncs replay Stripe's events; a few requests when idle)."""
+    job_id = DBOS.workflow_id or ""
+    _open_scheduled(job_id)
+    _count_run(job_id)
+    _job_started(job_id, "accounts.sync", SYSTEM.username, SYSTEM.role)
+    try:
+        done = _incremental(job_id, SYSTEM.username, SYSTEM.role)
+        intents = _intent_sync(job_id, SYSTEM.username, SYSTEM.role, False)
+    except Exception as err:
+        _job_ended(job_id, "accounts.sync", SYSTEM.username, SYSTEM.role, _reason(err), None, None)
+        return
+    message = f"{done['message']} {intents['message']}"
+    _job_ended(job_id, "accounts.sync", SYSTEM.username, SYSTEM.role, None, message,
+               {"accounts": done, "intents": intents})
+
+
+def schedule_safety_sync(minutes: int) -> bool:
+    """Run :func:`safety_sync_workflow` every ``minutes`` (0: never). One schedule for the
+    whole deployment (DBOS keeps it in its database); True when this call changed it."""
+    wanted = f"*/{minutes} * * * *" if minutes > 0 else None
+    current = DBOS.get_schedule(SAFETY_SCHEDULE)
+    if current is not None and (wanted is None or current["schedule"] != wanted):
+        DBOS.delete_schedule(SAFETY_SCHEDULE)
+        current = None
+    if wanted is None or current is not None:
+        return False
+    try:
+        DBOS.create_schedule(
+            schedule_name=SAFETY_SCHEDULE, workflow_fn=safety_sync_workflow, schedule=wanted,
+            queue_name=engine.JOBS_QUEUE,
+        )
+    except Exception:  # another process created it between our read and write
+        return False
+    return True

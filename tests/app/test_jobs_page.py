@@ -1,0 +1,39 @@
+"""The admin Jobs page: start a job, see it in the list with its progress, and the webhook
+figures; other roles cannot open it."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.app.conftest import no_exceptions, open_page, refused, texts
+
+PAGE = "pages/jobs.py"
+
+
+def test_admin_starts_a_sync_and_sees_it_finish_in_the_list() -> None:
+    at = open_page(PAGE, "admin")
+    no_exceptions(at)
+    assert "Jobs" in [t.value for t in at.title], texts(at)
+    assert any(m.label == "Event backlog" for m in at.metric)
+    at.button(key="jobs_sync").click().run()
+    no_exceptions(at)
+    assert any("Queued `accounts.sync-" in s.value for s in at.success)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        at.run()
+        frame = at.dataframe[0].value
+        row = frame[frame["Job"] == "Account sync"].iloc[0]
+        if row["Status"] == "Finished":
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError(texts(at))
+    assert row["Started by"] == "admin"
+
+
+@pytest.mark.parametrize("role", ["ops", "finance", "manager"])
+def test_only_admins_open_the_jobs_page(role: str) -> None:
+    direct = refused(PAGE, role)
+    assert not direct.button

@@ -1,0 +1,163 @@
+"""Jobs as DBOS workflows: started once per ID, audited at start and end, followed from the
+store, and resumed after the process running them is SIGKILLed (SQLite, one process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dbos import DBOS
+from sqlmodel import func, select
+
+from services.adapters import account_mirror
+from services.adapters.models import AuditEntry, CustomerRecord
+from services.adapters.store import session_scope
+from services.auth import Actor
+from services.errors import Forbidden
+from services.rules.debit_csv import parse_debits_csv
+from services.usecases import browse_accounts, jobs
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN = Actor("admin", "admin")
+FINANCE = Actor("finance", "finance")
+
+
+def wait_done(job_id: str, timeout: float = 60) -> jobs.JobView:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        view = jobs.job(job_id)
+        if view is not None and not view.active:
+            return view
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish: {jobs.job(job_id)}")
+
+
+def audit_rows(engine: Any, action: str, target: str | None) -> int:
+    with session_scope(engine) as session:
+        return int(
+            session.exec(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.action == action, AuditEntry.target == target)
+                if target is not None
+                else select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action)
+            ).one()
+        )
+
+
+def test_a_double_start_is_one_job_run_once_with_audit_rows_at_start_and_end(fcops: Any) -> None:
+    app, _ = fcops
+    account_mirror.upsert_customer(app.engine, {"id": "cus_deletedinstripe", "object": "customer",
+                                          "created": 1, "email": None, "name": "Gone"})
+    first = jobs.start_account_sync(ADMIN, full=True)
+    second = jobs.start_account_sync(ADMIN, full=True)
+    assert first == second
+    view = wait_done(first)
+    assert view.status == "succeeded", view.error
+    assert view.result and view.result["customers"] == 12
+    assert view.result["removed"] == 1  # the walk saw every customer: the deleted one goes
+    assert audit_rows(app.engine, "accounts.sync", None) == 1  # as the inline sync writes
+    assert audit_rows(app.engine, "jobs.start", first) == 1
+    assert audit_rows(app.engine, "jobs.end", first) == 1
+    assert view.attempts == 1
+    assert len(DBOS.list_workflows(workflow_ids=[first])) == 1
+    with session_scope(app.engine) as session:
+        assert session.exec(select(func.count()).select_from(CustomerRecord)).one() == 12
+    assert account_mirror.mirrored_account_count(app.engine) > 0
+    # Each customer's account list ran as its own workflow on the rate-limited Stripe queue.
+    children = DBOS.list_workflows(workflow_id_prefix=f"{first}:")
+    assert len(children) == 12
+    assert {w.queue_name for w in children} == {"fcops-stripe"}
+
+
+def test_jobs_check_the_role_before_queueing(fcops: Any) -> None:
+    with pytest.raises(Forbidden):
+        jobs.start_batch_check(Actor("manager", "manager"), [], [], refresh_stale=False)
+    with pytest.raises(Forbidden):
+        jobs.start_ownership_check_all(FINANCE)
+
+
+def test_a_batch_check_runs_as_a_job_and_its_result_is_read_back(fcops: Any) -> None:
+    app, _ = fcops
+    ids = [a.id for a in browse_accounts.list_accounts(app.services, ADMIN).rows[:3]]
+    assert ids
+    text = "account,amount,currency\n" + "".join(f"{i},12.34,usd\n" for i in ids) + "nope,1,usd\n"
+    planned, bad = parse_debits_csv(text)
+    job_id = jobs.start_batch_check(FINANCE, planned, bad, refresh_stale=False)
+    assert jobs.start_batch_check(FINANCE, planned, bad, refresh_stale=False) == job_id
+    view = wait_done(job_id)
+    assert view.status == "succeeded", view.error
+    result = jobs.batch_result(FINANCE, job_id)
+    assert result is not None
+    assert [r.row for r in result.rows] == sorted(r.row for r in result.rows)
+    assert len(result.rows) == len(ids) + len(bad)
+    assert view.result and view.result["rows"] == len(result.rows)
+
+
+def test_intent_sync_and_check_all_run_as_jobs(fcops: Any) -> None:
+    intents = jobs.start_intent_sync(ADMIN)
+    check = jobs.start_ownership_check_all(ADMIN)
+    assert wait_done(intents).status == "succeeded"
+    assert wait_done(check).status == "succeeded"
+    kinds = {j.kind for j in jobs.recent_jobs(ADMIN)}
+    assert {"intents.sync", "ownership.check_all"} <= kinds
+
+
+def test_a_job_survives_sigkill_of_its_process_and_completes_once(tmp_path: Path) -> None:
+    env = {**os.environ, "FCOPS_STRIPE_RATE_LIMIT": "6", "FCOPS_SANDBOX_CUSTOMERS": "30",
+           "PYTHONPATH": str(ROOT)}
+    start = subprocess.Popen(
+        [sys.executable, "-m", "tests.background.process", "start", str(tmp_path)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert start.stdout is not None
+        job_id = start.stdout.readline().strip()
+        assert job_id.startswith("accounts.sync-")
+        time.sleep(3.5)  # ~20 of 30 customers at 6 requests/s
+        os.kill(start.pid, signal.SIGKILL)
+        start.wait(10)
+    finally:
+        if start.poll() is None:
+            start.kill()
+    from services.adapters import jobs as engine_rows
+    from services.adapters.store import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'fcops-sandbox.db'}")
+    killed = engine_rows.get_job(engine, job_id)
+    assert killed is not None and killed.status == "running" and killed.done < 30, killed
+    resumed = subprocess.run(
+        [sys.executable, "-m", "tests.background.process", "resume", str(tmp_path), job_id],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    outcome = json.loads(resumed.stdout.strip().splitlines()[-1])
+    assert outcome["status"] == "succeeded"
+    assert outcome["result"]["customers"] == 30
+    assert outcome["attempts"] == 2  # resumed once: its start step was not run again (below)
+    assert audit_rows(engine, "jobs.start", job_id) == 1
+    assert audit_rows(engine, "jobs.end", job_id) == 1
+    with session_scope(engine) as session:
+        assert session.exec(select(func.count()).select_from(CustomerRecord)).one() == 30
+
+
+def test_the_safety_net_sync_is_one_schedule_that_runs_as_a_job(fcops: Any) -> None:
+    from datetime import UTC, datetime
+
+    assert jobs.schedule_safety_sync(5) is True
+    assert jobs.schedule_safety_sync(5) is False  # already there: nothing changes
+    assert DBOS.get_schedule(jobs.SAFETY_SCHEDULE)["schedule"] == "*/5 * * * *"
+    assert jobs.schedule_safety_sync(0) is False
+    assert DBOS.get_schedule(jobs.SAFETY_SCHEDULE) is None
+    # What the schedule runs, started by hand as DBOS would.
+    handle = DBOS.start_workflow(jobs.safety_sync_workflow, datetime.now(UTC), None)
+    handle.get_result()
+    view = jobs.job(handle.workflow_id)
+    assert view is not None and view.status == "succeeded" and view.actor == "system"

@@ -1,0 +1,65 @@
+"""Finance starts a batch check in the browser, closes the tab while it runs, and finds the
+result on the page when coming back in a new session: the check is a background job."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import sign_in, wait_idle
+from tests.browser.test_batch_journey import linked_account
+
+pytestmark = pytest.mark.browser
+UNKNOWN = 300  # one request each at the sandbox's pace: longer than the page waits
+
+
+def metrics(page: Any) -> dict[str, str]:
+    main = page.locator('[data-testid="stMain"]')
+    return {
+        m.locator('[data-testid="stMetricLabel"]').inner_text().strip(): m.locator(
+            '[data-testid="stMetricValue"]'
+        ).inner_text()
+        for m in main.locator('[data-testid="stMetric"]').all()
+    }
+
+
+def test_a_batch_started_in_the_browser_finishes_after_the_tab_is_closed(
+    app_url: str, browser: Any
+) -> None:
+    first = browser.new_context(viewport={"width": 1400, "height": 1600})
+    page = first.new_page()
+    page.set_default_timeout(30_000)
+    sign_in(page, app_url, "finance", "fcops-finance-demo")
+    funded = linked_account(prefetch=True)
+    rows = ["id,amount,currency,reference", f"{funded['id']},1.00,usd,small"]
+    rows += [f"fca_{n:020d}gone,1.00,usd,unknown {n}" for n in range(UNKNOWN)]
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Batch check", exact=True).click()
+    wait_idle(page)
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+        files=[{"name": "big.csv", "mimeType": "text/csv", "buffer": "\n".join(rows).encode()}]
+    )
+    page.get_by_text(f"Ready: big.csv has {UNKNOWN + 1} row(s)").wait_for(timeout=60_000)
+    wait_idle(page)
+    page.get_by_role("button", name="Run batch check").click()
+    page.get_by_text("Checked 0 of").or_(page.get_by_text("Checking")).first.wait_for(timeout=30_000)
+    started = time.monotonic()
+    first.close()  # the tab goes away mid-run
+
+    second = browser.new_context(viewport={"width": 1400, "height": 1600})
+    try:
+        page = second.new_page()
+        page.set_default_timeout(30_000)
+        sign_in(page, app_url, "finance", "fcops-finance-demo")
+        page.get_by_test_id("stSidebar").get_by_role("link", name="Batch check", exact=True).click()
+        # Either it is still running (the page follows it) or it is done; then the result shows.
+        page.get_by_text("Money at risk").wait_for(timeout=90_000)
+        wait_idle(page)
+        assert time.monotonic() - started > 3  # it did not finish before the tab closed
+        summary = metrics(page)
+        assert summary["Rows"] == f"{UNKNOWN + 1}"
+        assert summary["Checked"] == "1" and summary["Errors"] == f"{UNKNOWN}"
+        assert "Traceback" not in page.content()
+    finally:
+        second.close()
