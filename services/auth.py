@@ -29,6 +29,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "flows.edit": frozenset({"admin"}),
     "conversion.view": frozenset({"admin", "manager"}),
     "intents.sync": frozenset({"admin", "manager", "ops"}),
+    "returns.view": frozenset({"admin", "finance", "manager"}),
+    "returns.sync": frozenset({"admin", "finance", "manager"}),
+    "debits.retry": frozenset({"admin", "finance"}),
     "audit.view": frozenset({"admin"}),
     "users.manage": frozenset({"admin"}),
 }

@@ -23,7 +23,15 @@ import pandas as pd
 from services.rules.clock import unix_seconds
 from services.rules.nacha import CATEGORIES, LIMITS, Return, return_from
 
-__all__ = ["RETRY_OF", "Outcome", "outcome_of", "outcomes", "return_rates", "weekly_rates"]
+__all__ = [
+    "RETRY_OF",
+    "Outcome",
+    "outcome_of",
+    "outcomes",
+    "rates_of",
+    "return_rates",
+    "weekly_rates",
+]
 
 RETRY_OF = "fcops_retry_of"  # metadata key on a re-initiation: the original PaymentIntent's id
 ACH = "us_bank_account"
@@ -189,10 +197,16 @@ def return_rates(
     ``limit``. A debit counts by its creation date, so a late return (an unauthorized claim up
     to 60 days on) raises the rate of the window the debit was made in.
     """
+    return rates_of(outcomes(payment_intents), now=now, window_days=window_days)
+
+
+def rates_of(
+    debits: Iterable[Outcome], *, now: datetime | int, window_days: int = 60
+) -> pd.DataFrame:
+    """:func:`return_rates` over debit outcomes already read (the store's mirror)."""
     end = unix_seconds(now)
     start = end - int(timedelta(days=window_days).total_seconds())
-    chains = [c for c in _chains(outcomes(payment_intents)) if _in_window(c.created, start, end)]
-    return _rates(chains)
+    return _rates([c for c in _chains(debits) if _in_window(c.created, start, end)])
 
 
 def weekly_rates(
