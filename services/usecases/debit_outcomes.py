@@ -242,3 +242,14 @@ def stored_rows(engine: Engine, ids: Iterable[str]) -> dict[str, DebitOutcomeRec
             select(DebitOutcomeRecord).where(col(DebitOutcomeRecord.id).in_(list(ids)))
         )
         return {r.id: r for r in rows}
+
+
+def load_attempts(engine: Engine, original_id: str) -> list[Outcome]:
+    """A debit and its re-initiations, oldest first."""
+    with session_scope(engine) as session:
+        query = (
+            select(DebitOutcomeRecord)
+            .where(col(DebitOutcomeRecord.original_id) == original_id)
+            .order_by(col(DebitOutcomeRecord.created), col(DebitOutcomeRecord.id))
+        )
+        return [_outcome(r) for r in session.exec(query)]
