@@ -65,7 +65,9 @@ def plan_retry(
     if not attempts:
         raise ValueError("plan_retry needs at least the original debit")
     made = len(attempts)
-    latest = max(attempts, key=lambda a: a.created)
+    latest = max(
+        attempts, key=lambda a: (a.created, a.retry_of is not None)
+    )  # retries after a same-second original
     deadline = original_settled + timedelta(days=RETRY_DAYS)
 
     def refuse(reason: str) -> RetryPlan:

@@ -252,4 +252,5 @@ def load_attempts(engine: Engine, original_id: str) -> list[Outcome]:
             .where(col(DebitOutcomeRecord.original_id) == original_id)
             .order_by(col(DebitOutcomeRecord.created), col(DebitOutcomeRecord.id))
         )
-        return [_outcome(r) for r in session.exec(query)]
+        rows = [_outcome(r) for r in session.exec(query)]
+    return sorted(rows, key=lambda o: (o.created, o.retry_of is not None))  # original first on a tie
