@@ -181,6 +181,25 @@ def finance_cards(data: ov.FinanceOverview) -> None:
     )
 
 
+def returns_cards(data: ov.ReturnsGlance) -> None:
+    """Nacha's return rates at a glance for ops and finance; a warning when one nears its limit."""
+    st.subheader("Returns, last 60 days", divider="gray")
+    for sentence in data.warnings:
+        st.warning(sentence, icon=":material/warning:")
+    columns = st.columns(3)
+    for column, rec in zip(columns, data.rates, strict=True):
+        rate = "no debits" if rec["rate"] is None else f"{rec['rate']:.2%}"
+        card(
+            column,
+            f"{rec['category'].capitalize()} return rate",
+            rate,
+            f"{rec['returns']:,} returned of {rec['debits']:,} debits · limit {rec['limit']:.1%}"
+            + (f" · {data.recent_returns:,} came back this week" if rec["category"] == "overall" else ""),
+            "pages/returns.py",
+            "Open returns",
+        )
+
+
 def manager_cards(data: ov.ManagerOverview) -> None:
     st.subheader(f"Conversion, last {ov.CONVERSION_DAYS} days", divider="gray")
     methods = data.methods or []
@@ -263,6 +282,8 @@ def attention(who: Actor) -> None:
         ops_cards(data.ops)
     if data.finance:
         finance_cards(data.finance)
+    if data.returns:
+        returns_cards(data.returns)
     if data.manager:
         manager_cards(data.manager)
     if data.admin:

@@ -230,3 +230,71 @@ def weekly_rates(
         frame.insert(0, "week", pd.Timestamp(week))
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+DEFAULT_WARNING = 0.8  # warn when a rate reaches this share of its limit
+BREAKDOWNS = {
+    "verification_method": "Verification method",
+    "institution": "Institution",
+    "flow": "Flow",
+}
+
+
+def in_window(
+    debits: Iterable[Outcome], *, now: datetime | int, window_days: int = 60
+) -> list[Outcome]:
+    """Every attempt whose original debit was made in the window (what the rates count)."""
+    end = unix_seconds(now)
+    start = end - int(timedelta(days=window_days).total_seconds())
+    items = list(debits)
+    created = {d.id: d.created for d in items}
+    return [d for d in items if _in_window(created.get(d.original, d.created), start, end)]
+
+
+def breakdown(
+    debits: Iterable[Outcome], by: str, *, now: datetime | int, window_days: int = 60
+) -> pd.DataFrame:
+    """The three rates per value of ``by`` (verification_method, institution or flow), wide:
+    ``by``, ``debits``, then ``<category>_returns`` and ``<category>_rate`` for each category."""
+    groups: dict[str, list[Outcome]] = {}
+    items = list(debits)
+    originals = {d.id: d for d in items}
+    for d in items:
+        owner = originals.get(d.original, d)  # a re-initiation belongs to its original's group
+        groups.setdefault(str(getattr(owner, by) or "unknown"), []).append(d)
+    rows = []
+    for value, members in sorted(groups.items()):
+        rates = rates_of(members, now=now, window_days=window_days)
+        if int(rates["debits"].iloc[0]) == 0:
+            continue
+        row: dict[str, Any] = {by: value, "debits": int(rates["debits"].iloc[0])}
+        for rec in rates.to_dict("records"):
+            row[f"{rec['category']}_returns"] = rec["returns"]
+            row[f"{rec['category']}_rate"] = rec["rate"]
+        rows.append(row)
+    columns = [by, "debits"] + [f"{c}_{k}" for c in CATEGORIES for k in ("returns", "rate")]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def warnings(rates: pd.DataFrame, *, level: float = DEFAULT_WARNING) -> list[str]:
+    """A sentence for each category at or above ``level`` × its limit (over it says so)."""
+    out = []
+    for rec in rates.to_dict("records"):
+        rate, limit = rec["rate"], rec["limit"]
+        if rate is None or rate != rate or rate < level * limit:  # NaN: no debits
+            continue
+        state = "is over" if rate >= limit else "is near"
+        out.append(
+            f"The {rec['category']} return rate {state} Nacha's limit: {rate:.2%} "
+            f"({rec['returns']} of {rec['debits']} debits) against {limit:.1%}."
+        )
+    return out
+
+
+def matches(debit: Outcome, category: str | None) -> bool:
+    """Whether a debit is behind the figure of ``category`` (None: every debit)."""
+    if category is None:
+        return True
+    if category == "overall":
+        return debit.ret is not None
+    return debit.category == category
