@@ -198,6 +198,11 @@ def returns_cards(data: ov.ReturnsGlance) -> None:
             "pages/returns.py",
             "Open returns",
         )
+    if data.latest_retryable and "pages/returns.py" in OPENABLE:
+        st.markdown(
+            f"[:material/replay: Plan a retry for {data.latest_retryable} (insufficient funds)]"
+            f"(returns?retry={data.latest_retryable})"
+        )
 
 
 def manager_cards(data: ov.ManagerOverview) -> None:

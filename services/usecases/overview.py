@@ -125,7 +125,7 @@ class ReturnsGlance:
     rates: list[dict[str, Any]]  # category, debits, returns, rate (None: no debits), limit
     warnings: list[str]
     recent_returns: int  # debits that came back in the last 7 days
-    latest_return: str | None  # the newest returned debit's id, to open from the card
+    latest_retryable: str | None  # the newest R01/R09 return (an original debit), to plan a retry
 
 
 @dataclass(frozen=True)
@@ -244,7 +244,8 @@ def returns_glance(engine: Engine, *, now: int) -> ReturnsGlance:
         | {"rate": None if rec["rate"] != rec["rate"] else float(rec["rate"])}
         for rec in rates.to_dict("records")
     ]
-    latest = max(recent, key=lambda d: d.created).id if recent else None
+    retryable = [d for d in recent if d.ret is not None and d.ret.retryable and d.retry_of is None]
+    latest = max(retryable, key=lambda d: d.created).id if retryable else None
     return ReturnsGlance(rows, returns_rules.warnings(rates), len(recent), latest)
 
 
