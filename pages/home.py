@@ -98,9 +98,7 @@ def ops_cards(data: ov.OpsOverview) -> None:
         filters=[("status=inactive", "Inactive accounts"), ("status=disconnected", "Disconnected")],
     )
     soonest = (
-        f" The first is due by {wording.day(data.relink_soonest)}."
-        if data.relink_soonest
-        else ""
+        f" The first is due by {wording.day(data.relink_soonest)}." if data.relink_soonest else ""
     )
     card(
         c5,
@@ -194,14 +192,20 @@ def returns_cards(data: ov.ReturnsGlance) -> None:
             f"{rec['category'].capitalize()} return rate",
             rate,
             f"{rec['returns']:,} returned of {rec['debits']:,} debits · limit {rec['limit']:.1%}"
-            + (f" · {data.recent_returns:,} came back this week" if rec["category"] == "overall" else ""),
+            + (
+                f" · {data.recent_returns:,} came back this week"
+                if rec["category"] == "overall"
+                else ""
+            ),
             "pages/returns.py",
             "Open returns",
         )
     if data.latest_retryable and "pages/returns.py" in OPENABLE:
-        st.markdown(
-            f"[:material/replay: Plan a retry for {data.latest_retryable} (insufficient funds)]"
-            f"(returns?retry={data.latest_retryable})"
+        st.page_link(
+            "pages/returns.py",
+            label=f"Plan a retry for {data.latest_retryable} (insufficient funds)",
+            icon=":material/replay:",
+            query_params={"retry": data.latest_retryable},
         )
 
 

@@ -81,13 +81,11 @@ columns = st.columns(3)
 for column, rec in zip(columns, data.rates.to_dict("records"), strict=True):
     with column.container(border=True):
         over = not math.isnan(rec["rate"]) and rec["rate"] >= rec["limit"]
-        st.metric(
-            CATEGORY_TITLES[rec["category"]],
-            pct(rec["rate"]),
-            delta=f"limit {rec['limit']:.1%}",
-            delta_color="inverse" if over else "off",
+        st.metric(CATEGORY_TITLES[rec["category"]], pct(rec["rate"]))
+        verdict = " · :red[**over the limit**]" if over else ""
+        st.caption(
+            f"{rec['returns']:,} returned of {rec['debits']:,} debits · limit {rec['limit']:.1%}{verdict}"
         )
-        st.caption(f"{rec['returns']:,} returned of {rec['debits']:,} debits")
 if int(data.rates["debits"].iloc[0]) == 0:
     st.info(
         "No ACH debits were made in this window, so there is no rate yet (not 0 %). "
@@ -172,7 +170,7 @@ category: str | None = None if show == "all debits" else show
 frame = returns_report.debits_frame(
     data.debits, category=category, by=by if group != "(any)" else None, value=group
 )
-st.caption(f"{len(frame):,} debits")
+st.caption(f"{len(frame):,} debit{'s' if len(frame) != 1 else ''}")
 st.dataframe(frame, hide_index=True, width="stretch")
 csv_text = runtime.call(
     returns_report.export_csv, svc, actor, window_days=int(window), category=category
