@@ -203,3 +203,31 @@ def test_an_older_store_gets_the_table_at_start_up(db_url: str) -> None:
     with session_scope(engine) as session:
         assert session.get(DebitOutcomeRecord, "pi_x") is None
     engine.dispose()
+
+
+def test_the_csv_export_escapes_formulas_and_refuses_other_roles(engine: Any) -> None:
+    import csv
+    import io
+
+    import pytest
+
+    from services.auth import Actor
+    from services.context import Services
+    from services.errors import Forbidden
+    from services.usecases import returns_report
+
+    evil = intent("requires_payment_method", "insufficient_funds", pi_id="pi_evil")
+    evil["customer"] = "=HYPERLINK(1)"
+    evil["metadata"] = {"fcops_flow": "@flow"}
+    record_payment_intent(engine, evil, at=T0 + 86_400)
+    svc = Services(gateway=None, engine=engine, mode="sandbox", now=lambda: T0 + 2 * 86_400)  # type: ignore[arg-type]
+    text = returns_report.export_csv(svc, Actor("fin", "finance"), category="overall")
+    [row] = list(csv.DictReader(io.StringIO(text)))
+    assert (row["debit"], row["customer"], row["flow"], row["return_code"]) == (
+        "pi_evil",
+        "'=HYPERLINK(1)",
+        "'@flow",
+        "R01/R09",
+    )
+    with pytest.raises(Forbidden):
+        returns_report.export_csv(svc, Actor("o", "ops"))
