@@ -90,4 +90,5 @@ with st.sidebar:
     runtime.mode_badge()
     authenticator.logout("Log out", location="sidebar", key="fcops-logout")
 
-st.navigation(sections).run()
+# Every page the role may open stays visible (13 for admins; Streamlit folds after 10 otherwise).
+st.navigation(sections, expanded=True).run()
