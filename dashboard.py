@@ -271,7 +271,8 @@ with st.sidebar:
 
 fresh = int(st.session_state.get(runtime.FRESH_RUNS) or 0)
 st.session_state[runtime.FRESH_RUNS] = 2 if just_signed_in else max(0, fresh - 1)
-current = st.navigation(sections)
+# Every page the role may open stays visible (13 for admins; Streamlit folds after 10 otherwise).
+current = st.navigation(sections, expanded=True)
 if just_signed_in:
     # The browser answers the new navigation (signed-in pages instead of the login) with a rerun
     # of its own and resets the widgets it draws; running the page now would set its widgets

@@ -37,6 +37,8 @@ PAGES: tuple[PageSpec, ...] = (
              "balances.check", "Check one debit against the latest balance."),
     PageSpec("Finance", "pages/batch_check.py", "Batch check", ":material/checklist:",
              "balances.check", "Upload a CSV of planned debits and see what is at risk."),
+    PageSpec("Finance", "pages/returns.py", "Returns", ":material/assignment_return:",
+             "returns.view", "Did debits come back? Return rates against Nacha's limits; retries."),
     PageSpec("Insights", "pages/conversion.py", "Conversion", ":material/insights:",
              "conversion.view", "How each verification method converts, week by week."),
     PageSpec("Admin", "pages/flows.py", "Flow configuration", ":material/tune:", "flows.edit",

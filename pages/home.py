@@ -107,9 +107,7 @@ def ops_cards(data: ov.OpsOverview) -> None:
         filters=[("status=inactive", "Inactive accounts"), ("status=disconnected", "Disconnected")],
     )
     soonest = (
-        f" The first is due by {wording.day(data.relink_soonest)}."
-        if data.relink_soonest
-        else ""
+        f" The first is due by {wording.day(data.relink_soonest)}." if data.relink_soonest else ""
     )
     card(
         c5,
@@ -188,6 +186,36 @@ def finance_cards(data: ov.FinanceOverview) -> None:
         "pages/policy.py",
         "Edit the policy",
     )
+
+
+def returns_cards(data: ov.ReturnsGlance) -> None:
+    """Nacha's return rates at a glance for ops and finance; a warning when one nears its limit."""
+    st.subheader("Returns, last 60 days", divider="gray")
+    for sentence in data.warnings:
+        st.warning(sentence, icon=":material/warning:")
+    columns = st.columns(3)
+    for column, rec in zip(columns, data.rates, strict=True):
+        rate = "no debits" if rec["rate"] is None else f"{rec['rate']:.2%}"
+        card(
+            column,
+            f"{rec['category'].capitalize()} return rate",
+            rate,
+            f"{rec['returns']:,} returned of {rec['debits']:,} debits · limit {rec['limit']:.1%}"
+            + (
+                f" · {data.recent_returns:,} came back this week"
+                if rec["category"] == "overall"
+                else ""
+            ),
+            "pages/returns.py",
+            "Open returns",
+        )
+    if data.latest_retryable and "pages/returns.py" in OPENABLE:
+        st.page_link(
+            "pages/returns.py",
+            label=f"Plan a retry for {data.latest_retryable} (insufficient funds)",
+            icon=":material/replay:",
+            query_params={"retry": data.latest_retryable},
+        )
 
 
 def manager_cards(data: ov.ManagerOverview) -> None:
@@ -272,6 +300,8 @@ def attention(who: Actor) -> None:
         ops_cards(data.ops)
     if data.finance:
         finance_cards(data.finance)
+    if data.returns:
+        returns_cards(data.returns)
     if data.manager:
         manager_cards(data.manager)
     if data.admin:

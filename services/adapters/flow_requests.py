@@ -265,3 +265,27 @@ def curl_command(config: FlowConfig, *, customer: str = "cus_123") -> str:
         lines.append(f"-X {method}")
     lines += [_curl_arg(k, v) for k, v in form_pairs(params)]
     return " \\\n  ".join(lines)
+
+
+def retry_payment_intent_create(
+    *,
+    amount: int,
+    currency: str,
+    customer: str | None,
+    payment_method: str,
+    metadata: dict[str, str],
+) -> PaymentIntentCreateParams:
+    """A re-initiation of a returned ACH debit: the same amount on the same, already authorized
+    bank account, confirmed at once off session (the original mandate covers it)."""
+    params: PaymentIntentCreateParams = {
+        "amount": amount,
+        "currency": currency,
+        "payment_method": payment_method,
+        "allowed_payment_method_types": ACH_ONLY,
+        "confirm": True,
+        "off_session": True,
+        "metadata": metadata,
+    }
+    if customer:
+        params["customer"] = customer
+    return params

@@ -205,3 +205,39 @@ class SignInThrottle(SQLModel, table=True):
     last_failure_at: float = 0.0
     next_allowed_at: float = 0.0  # no attempt is checked before this (growing delay)
     locked_until: float = 0.0  # temporary lockout after too many failures
+
+
+class DebitOutcomeRecord(SQLModel, table=True):
+    """One ACH debit (a PaymentIntent on us_bank_account) and what became of it, kept from
+    PaymentIntent events and the intent sync. ``observed_at`` is the Stripe time of the newest
+    event (or listing) the state columns come from, so an older event arriving late changes
+    nothing but dates still unknown."""
+
+    __tablename__ = "debit_outcomes"
+    __table_args__ = (
+        Index("ix_debit_created", "created"),
+        Index("ix_debit_status_category", "status", "category"),
+    )
+
+    id: str = Field(primary_key=True)
+    original_id: str = Field(index=True)  # the first attempt's id (itself for an original)
+    customer_id: str | None = Field(default=None, index=True)
+    payment_method: str | None = None
+    account_id: str | None = Field(default=None, index=True)
+    institution: str | None = None
+    last4: str | None = None
+    verification_method: str | None = None
+    flow: str | None = None
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str
+    created: int = Field(sa_column=Column(BigInteger, nullable=False))
+    status: str  # pending | settled | returned
+    failure_code: str | None = None  # Stripe's last_payment_error.code
+    return_code: str | None = None  # Nacha code, or candidates joined by "/" (R01/R09)
+    category: str | None = None  # unauthorized | administrative | other
+    blocked_reason: str | None = None
+    processing_at: int | None = Field(default=None, sa_column=Column(BigInteger))
+    settled_at: int | None = Field(default=None, sa_column=Column(BigInteger))
+    returned_at: int | None = Field(default=None, sa_column=Column(BigInteger))
+    observed_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    synced_at: datetime = Field(default_factory=utcnow)

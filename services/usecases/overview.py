@@ -16,15 +16,23 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, func, or_, select
 
 from services import audit
-from services.adapters.models import AccountRecord, IntentRecord, OwnershipCheck, SyncState
+from services.adapters.models import (
+    AccountRecord,
+    DebitOutcomeRecord,
+    IntentRecord,
+    OwnershipCheck,
+    SyncState,
+)
 from services.adapters.store import session_scope
 from services.auth import Actor, require
 from services.context import Services
+from services.rules import returns as returns_rules
 from services.rules.clock import as_utc
 from services.rules.debit import DebitPolicy
 from services.usecases import debit_policy
 from services.usecases import edit_flows as flows
 from services.usecases.conversion_report import conversion
+from services.usecases.debit_outcomes import load_outcomes
 from services.usecases.sync_intents import SYNC_NAME
 
 __all__ = [
@@ -35,6 +43,7 @@ __all__ = [
     "MethodConversion",
     "OpsOverview",
     "Overview",
+    "ReturnsGlance",
     "CONVERSION_DAYS",
     "overview",
     "overview_from_store",
@@ -110,6 +119,16 @@ class AdminOverview:
 
 
 @dataclass(frozen=True)
+class ReturnsGlance:
+    """Nacha's three 60-day return rates and a sentence for each one near or over its limit."""
+
+    rates: list[dict[str, Any]]  # category, debits, returns, rate (None: no debits), limit
+    warnings: list[str]
+    recent_returns: int  # debits that came back in the last 7 days
+    latest_retryable: str | None  # the newest R01/R09 return (an original debit), to plan a retry
+
+
+@dataclass(frozen=True)
 class Overview:
     """What the store holds in all, plus the sections the actor's role may see (else None)."""
 
@@ -119,11 +138,13 @@ class Overview:
     finance: FinanceOverview | None = None
     manager: ManagerOverview | None = None
     admin: AdminOverview | None = None
+    returns: ReturnsGlance | None = None
+    debits: int = 0  # debit outcomes mirrored
 
     @property
     def empty(self) -> bool:
         """Nothing mirrored yet (a new data folder): the first page visit syncs."""
-        return self.accounts == 0 and self.intents == 0
+        return self.accounts == 0 and self.intents == 0 and self.debits == 0
 
 
 # --------------------------------------------------------------------------- reading
@@ -214,6 +235,20 @@ def admin_overview(engine: Engine, actor: Actor) -> AdminOverview:
     return AdminOverview(recent_audit=lines, flow_versions=versions)
 
 
+def returns_glance(engine: Engine, *, now: int) -> ReturnsGlance:
+    stored = load_outcomes(engine, since=now - 180 * 86_400)
+    rates = returns_rules.rates_of(stored, now=now)
+    recent = [d for d in stored if d.status == "returned" and d.created >= now - 7 * 86_400]
+    rows: list[dict[str, Any]] = [
+        {str(k): v for k, v in rec.items()}
+        | {"rate": None if rec["rate"] != rec["rate"] else float(rec["rate"])}
+        for rec in rates.to_dict("records")
+    ]
+    retryable = [d for d in recent if d.ret is not None and d.ret.retryable and d.retry_of is None]
+    latest = max(retryable, key=lambda d: d.created).id if retryable else None
+    return ReturnsGlance(rows, returns_rules.warnings(rates), len(recent), latest)
+
+
 def overview(svc: Services, actor: Actor) -> Overview:
     """The home page's overview for ``actor`` (every signed-in role; see below)."""
     require(actor, "accounts.sync")
@@ -231,11 +266,18 @@ def overview_from_store(engine: Engine, actor: Actor, *, now: int) -> Overview:
     with session_scope(engine) as session:
         n_accounts = _count(session)
         n_intents = _count(session, model=IntentRecord)
+        n_debits = _count(session, model=DebitOutcomeRecord)
     return Overview(
         accounts=n_accounts,
         intents=n_intents,
+        debits=n_debits,
         ops=ops_overview(engine) if actor.can("ownership.review") else None,
         finance=finance_overview(engine, now=now) if actor.can("balances.check") else None,
         manager=manager_overview(engine, now=now) if actor.can("conversion.view") else None,
         admin=admin_overview(engine, actor) if actor.can("audit.view") else None,
+        returns=(
+            returns_glance(engine, now=now)
+            if actor.can("ownership.review") or actor.can("balances.check")
+            else None
+        ),
     )

@@ -27,6 +27,7 @@ from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
 from services.rules.intents import UNKNOWN_FLOW, intent_values, is_bank_intent, kind_of
+from services.usecases.debit_outcomes import record_payment_intent
 
 __all__ = [
     "FULL_WINDOW_SECONDS",
@@ -182,6 +183,8 @@ def sync_intents(
         seen: set[str] = set()
         for intent in _listed(svc, since):
             seen.add(str(intent["id"]))
+            if kind_of(intent) == "payment_intent":  # the debit's outcome, as listed now
+                record_payment_intent(svc.engine, intent, at=now)
             tally.add(
                 intent, store_intent(svc.engine, intent, succeeded_at=times.get(intent["id"]))
             )
@@ -192,6 +195,8 @@ def sync_intents(
         moved = {str(i) for i in named if i} - seen
         for intent_id in sorted(moved):
             intent = _retrieve(svc, intent_id)
+            if kind_of(intent) == "payment_intent":
+                record_payment_intent(svc.engine, intent, at=now)
             tally.add(intent, store_intent(svc.engine, intent, succeeded_at=times.get(intent_id)))
         cursor_after = max(since, tally.newest - OVERLAP_SECONDS) if tally.newest else since
         seconds = round(time.monotonic() - started, 2)

@@ -13,6 +13,7 @@ from services.adapters.models import (
     AccountRecord,
     BalanceSnapshot,
     CustomerRecord,
+    DebitOutcomeRecord,
     IntentRecord,
     OwnershipCheck,
     SyncState,
@@ -118,7 +119,7 @@ def test_manager_sees_conversion_per_method_and_no_customer_data(mirrored: Any) 
     shown = texts(at)
     assert not [v for v in store_pii(mirrored) if v in shown]
     assert "Jenny Rosen" not in shown
-    assert links(at) == {"Conversion", "See the funnel", "Sync on Conversion"}
+    assert links(at) == {"Conversion", "See the funnel", "Sync on Conversion", "Returns"}
     # intents paid by card or Link (dynamic payment methods) are named apart, not as usable
     from services.usecases import overview
     methods = overview.manager_overview(mirrored.engine, now=mirrored.services.now()).methods
@@ -143,7 +144,9 @@ def test_admin_sees_every_card_the_audit_tail_and_flow_versions(mirrored: Any) -
 def emptied(mirrored: Any) -> Iterator[Any]:
     """The store as a new data folder has it; refilled afterwards for the tests that follow."""
     with session_scope(mirrored.engine) as session:
-        for model in (AccountRecord, CustomerRecord, BalanceSnapshot, OwnershipCheck, IntentRecord):
+        for model in (
+            AccountRecord, CustomerRecord, BalanceSnapshot, OwnershipCheck, IntentRecord, DebitOutcomeRecord
+        ):
             session.execute(delete(model))
         session.execute(delete(SyncState))
     yield mirrored

@@ -1,0 +1,256 @@
+"""The mirror of ACH debit outcomes: did each debit settle or come back, and why.
+
+Rows in ``debit_outcomes`` come from PaymentIntent events (``payment_intent.processing``,
+``.succeeded``, ``.payment_failed``: a webhook or the event list) and from the intent sync's
+listing, one upsert per debit by id. Each write carries the Stripe time it describes
+(``observed_at``: the event's ``created``, or the moment of a listing); the state columns
+follow the newest observation, so replaying an event or receiving them out of order changes
+nothing, while dates learnt from any event (processing, settled, returned) are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from services.adapters.models import DebitOutcomeRecord, utcnow
+from services.adapters.store import mark_sync, read_sync_cursor, retrying, session_scope, upsert
+from services.audit import audited
+from services.auth import Actor, require
+from services.context import Services
+from services.rules.nacha import Return
+from services.rules.returns import Outcome, outcome_of
+
+__all__ = [
+    "OUTCOME_EVENTS",
+    "OutcomeSync",
+    "load_outcomes",
+    "record_event",
+    "record_payment_intent",
+    "sync_outcomes",
+]
+
+OUTCOME_EVENTS = (
+    "payment_intent.processing",
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+)
+SYNC_NAME = "debit_outcomes"
+WINDOW_SECONDS = 90 * 86_400
+STATE = ("status", "failure_code", "return_code", "category", "blocked_reason", "observed_at")
+DATES = ("processing_at", "settled_at", "returned_at")
+DESCRIPTIVE = (
+    "customer_id",
+    "payment_method",
+    "account_id",
+    "institution",
+    "last4",
+    "verification_method",
+    "flow",
+)
+_RANK = {"pending": 0, "settled": 1, "returned": 2}
+
+
+def _values(
+    outcome: Outcome, pi: Mapping[str, Any], *, at: int, event_type: str | None
+) -> dict[str, Any]:
+    error = pi.get("last_payment_error") or {}
+    values: dict[str, Any] = {
+        "id": outcome.id,
+        "original_id": outcome.original,
+        "customer_id": outcome.customer,
+        "payment_method": outcome.payment_method,
+        "account_id": outcome.account,
+        "institution": outcome.institution,
+        "last4": outcome.last4,
+        "verification_method": outcome.verification_method,
+        "flow": outcome.flow,
+        "amount": outcome.amount,
+        "currency": outcome.currency,
+        "created": outcome.created,
+        "status": outcome.status,
+        "failure_code": error.get("code") if outcome.ret else None,
+        "return_code": outcome.return_code,
+        "category": outcome.category,
+        "blocked_reason": outcome.blocked_reason,
+        "processing_at": None,
+        "settled_at": None,
+        "returned_at": None,
+        "observed_at": at,
+    }
+    # The date each state was reached: exact from its event, else the observation's time.
+    if event_type == "payment_intent.processing" or outcome.status == "pending":
+        values["processing_at"] = at
+    if outcome.status == "settled":
+        values["settled_at"] = at
+    if outcome.status == "returned":
+        values["returned_at"] = at
+    return values
+
+
+def _merge(stored: Mapping[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
+    """Newest observation wins the state; every date keeps its earliest known value."""
+    merged = dict(incoming)
+    newer = (incoming["observed_at"], _RANK[incoming["status"]]) >= (
+        stored["observed_at"],
+        _RANK.get(stored["status"], 0),
+    )
+    if not newer:
+        merged.update({k: stored[k] for k in STATE})
+    for k in DESCRIPTIVE:  # an unexpanded event knows less about the account: keep what we know
+        if merged.get(k) is None:
+            merged[k] = stored.get(k)
+    for k in DATES:
+        known = [t for t in (stored.get(k), incoming.get(k)) if t is not None]
+        merged[k] = min(known) if known else None
+    return merged
+
+
+def _put(session: Session, rows: list[dict[str, Any]]) -> str:
+    counts = upsert(
+        session,
+        DebitOutcomeRecord,
+        rows,
+        compare=[c for c in rows[0] if c not in ("id", "observed_at")],
+        touch={"synced_at": utcnow()},
+        merge=_merge,
+    )
+    return counts.outcome
+
+
+def record_payment_intent(
+    engine: Engine, pi: Mapping[str, Any], *, at: int, event_type: str | None = None
+) -> str:
+    """Keep one PaymentIntent's debit outcome as seen at Stripe time ``at``: 'inserted',
+    'updated', 'unchanged', or 'skipped' when it is no ACH debit (card, never confirmed…)."""
+    outcome = outcome_of(pi)
+    if outcome is None:
+        return "skipped"
+    values = _values(outcome, pi, at=at, event_type=event_type)
+    result: str = retrying(engine, lambda s: _put(s, [values]))
+    return result
+
+
+def record_event(engine: Engine, event: Mapping[str, Any]) -> str:
+    """Keep the outcome a ``payment_intent.*`` event reports (a webhook calls this)."""
+    if event.get("type") not in OUTCOME_EVENTS:
+        return "skipped"
+    obj = (event.get("data") or {}).get("object")
+    if not isinstance(obj, Mapping):
+        return "skipped"
+    return record_payment_intent(
+        engine, obj, at=int(event["created"]), event_type=str(event["type"])
+    )
+
+
+@dataclass(frozen=True)
+class OutcomeSync:
+    events: int
+    intents: int
+    inserted: int
+    updated: int
+    unchanged: int
+    message: str
+
+
+def sync_outcomes(svc: Services, actor: Actor, *, full: bool = False) -> OutcomeSync:
+    """Read PaymentIntent outcome events since the cursor (90 days on the first run), then the
+    intents they name with their payment method expanded (audited ``returns.sync``)."""
+    with audited(svc.engine, actor=actor, action="returns.sync", params={"full": full}) as ctx:
+        require(actor, "returns.sync")
+        now = svc.now()
+        cursor = None if full else read_sync_cursor(svc.engine, SYNC_NAME)
+        since = cursor if cursor is not None else now - WINDOW_SECONDS
+        events = sorted(
+            svc.gateway.iter_events(types=OUTCOME_EVENTS, created_gte=since),
+            key=lambda e: int(e["created"]),
+        )
+        tally = {"inserted": 0, "updated": 0, "unchanged": 0, "skipped": 0}
+        for event in events:
+            tally[record_event(svc.engine, event)] += 1
+        # Events carry the intent unexpanded: read each named intent once more, expanded, for
+        # the payment method (institution, FC account, block).
+        named = {str((e.get("data") or {}).get("object", {}).get("id")) for e in events}
+        named.discard("None")
+        for intent_id in sorted(named):
+            pi = svc.gateway.retrieve_payment_intent(intent_id, expand=["payment_method"])
+            tally[record_payment_intent(svc.engine, pi, at=now)] += 1
+        newest = max((int(e["created"]) for e in events), default=since)
+        mark_sync(
+            svc.engine,
+            SYNC_NAME,
+            cursor=str(max(since, newest - 2 * 86_400)),
+            last_finished_at=utcnow(),
+        )
+        message = (
+            f"Read {len(events)} payment events and {len(named)} debits: {tally['inserted']} new, "
+            f"{tally['updated']} changed, {tally['unchanged']} unchanged."
+        )
+        ctx.params.update({"events": len(events), "intents": len(named)})
+        ctx.message = message
+        return OutcomeSync(
+            len(events),
+            len(named),
+            tally["inserted"],
+            tally["updated"],
+            tally["unchanged"],
+            message,
+        )
+
+
+def _outcome(row: DebitOutcomeRecord) -> Outcome:
+    ret = None
+    if row.status == "returned" and row.return_code and row.category:
+        ret = Return(row.failure_code or "", tuple(row.return_code.split("/")), row.category)
+    return Outcome(
+        id=row.id,
+        created=row.created,
+        amount=row.amount,
+        currency=row.currency,
+        customer=row.customer_id,
+        payment_method=row.payment_method,
+        account=row.account_id,
+        institution=row.institution,
+        last4=row.last4,
+        verification_method=row.verification_method,
+        flow=row.flow,
+        status=row.status,
+        ret=ret,
+        retry_of=None if row.original_id == row.id else row.original_id,
+        blocked_reason=row.blocked_reason,
+    )
+
+
+def load_outcomes(engine: Engine, *, since: int | None = None) -> list[Outcome]:
+    """Stored debits (created at or after ``since``), oldest first."""
+    with session_scope(engine) as session:
+        query = select(DebitOutcomeRecord).order_by(
+            col(DebitOutcomeRecord.created), col(DebitOutcomeRecord.id)
+        )
+        if since is not None:
+            query = query.where(col(DebitOutcomeRecord.created) >= since)
+        return [_outcome(r) for r in session.exec(query)]
+
+
+def stored_rows(engine: Engine, ids: Iterable[str]) -> dict[str, DebitOutcomeRecord]:
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(DebitOutcomeRecord).where(col(DebitOutcomeRecord.id).in_(list(ids)))
+        )
+        return {r.id: r for r in rows}
+
+
+def load_attempts(engine: Engine, original_id: str) -> list[Outcome]:
+    """A debit and its re-initiations, oldest first."""
+    with session_scope(engine) as session:
+        query = (
+            select(DebitOutcomeRecord)
+            .where(col(DebitOutcomeRecord.original_id) == original_id)
+            .order_by(col(DebitOutcomeRecord.created), col(DebitOutcomeRecord.id))
+        )
+        rows = [_outcome(r) for r in session.exec(query)]
+    return sorted(rows, key=lambda o: (o.created, o.retry_of is not None))  # original first on a tie

@@ -1,0 +1,138 @@
+"""Finance plans and creates the re-initiation of a debit that came back R01/R09.
+
+The plan (:func:`services.rules.retry.plan_retry`) reads the debit's attempts from the outcome
+mirror and the account's detected income from the stored transactions. Creating the retry is a
+state-changing action: finance (or admin) only, a fresh pre-debit balance check first, one
+Stripe idempotency key per (original debit, attempt number) so two clicks or two people make one
+PaymentIntent, and one audit row (``debits.retry``) whatever happens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from services.adapters.flow_requests import retry_payment_intent_create
+from services.adapters.transaction_store import load_transactions
+from services.audit import audited
+from services.auth import Actor, require
+from services.context import Services
+from services.errors import NotFound, ValidationError
+from services.rules.debit import OK
+from services.rules.ids import parse_id
+from services.rules.income import detect_income
+from services.rules.retry import RetryPlan, plan_retry
+from services.rules.returns import RETRY_OF, Outcome
+from services.usecases.check_debit import DebitCheck, check_debit
+from services.usecases.collect_common import unconfirmed
+from services.usecases.debit_outcomes import load_attempts, record_payment_intent
+
+__all__ = ["RetryCreated", "RetryPlanView", "create_retry", "plan"]
+
+
+@dataclass(frozen=True)
+class RetryPlanView:
+    original: Outcome
+    attempts: list[Outcome]
+    plan: RetryPlan
+
+
+@dataclass(frozen=True)
+class RetryCreated:
+    payment_intent: dict[str, Any]
+    attempt: int
+    check: DebitCheck
+    message: str
+
+
+def _day(ts: int) -> date:
+    return datetime.fromtimestamp(ts, UTC).date()
+
+
+def _plan(svc: Services, original_id: str) -> RetryPlanView:
+    ident, _ = parse_id(original_id, allowed=("payment_intent",))
+    attempts = load_attempts(svc.engine, ident)
+    if not attempts:
+        raise NotFound(
+            f"No debit {ident} is known to fcops yet. Sync the debit outcomes on the Returns page "
+            "and try again."
+        )
+    original = next((a for a in attempts if a.id == a.original), attempts[0])
+    income = []
+    if original.account:
+        txns = load_transactions(svc.engine, original.account)
+        income = detect_income(txns, now=svc.now())
+    # Nacha counts 180 days from the original entry's settlement; fcops counts from the day it
+    # was originated, which is never later, so the deadline shown is never too generous.
+    result = plan_retry(
+        attempts, original_settled=_day(original.created), today=_day(svc.now()), income=income
+    )
+    return RetryPlanView(original, attempts, result)
+
+
+def plan(svc: Services, actor: Actor, original_id: str) -> RetryPlanView:
+    """Attempt n of 3, the deadline and the suggested date for a returned debit (read-only)."""
+    require(actor, "returns.view")
+    return _plan(svc, original_id)
+
+
+def create_retry(
+    svc: Services,
+    actor: Actor,
+    original_id: str,
+    *,
+    proceed_without_ok: bool = False,
+    wait_seconds: float = 10,
+) -> RetryCreated:
+    """Re-initiate a returned R01/R09 debit after a fresh balance check.
+
+    Refused with a sentence (and audited) for any other return code, after three attempts, past
+    the 180-day deadline, and when the fresh check is not ``ok`` unless ``proceed_without_ok``.
+    """
+    with audited(svc.engine, actor=actor, action="debits.retry", target=original_id) as ctx:
+        require(actor, "debits.retry")
+        view = _plan(svc, original_id)
+        original, retry = view.original, view.plan
+        ctx.target = original.id
+        ctx.params.update(
+            {"attempt": retry.attempt, "amount": original.amount, "currency": original.currency}
+        )
+        if not retry.allowed:
+            raise ValidationError(retry.reason)
+        if not original.payment_method:
+            raise ValidationError(f"Stripe did not say which bank account {original.id} debited.")
+        check = check_debit(
+            svc,
+            actor,
+            original.payment_method,
+            original.amount,
+            original.currency,
+            refresh_stale=True,
+            wait_seconds=wait_seconds,
+        )
+        ctx.params.update(
+            {"check_verdict": check.verdict, "proceed_without_ok": proceed_without_ok}
+        )
+        if check.verdict != OK and not proceed_without_ok:
+            why = check.final.reasons[0] if check.final.reasons else ""
+            raise ValidationError(
+                f"The fresh balance check says {check.verdict}: {why} "
+                "Nothing was sent; wait for the suggested date or retry anyway."
+            )
+        key = f"fcops-retry-{original.id}-attempt-{retry.attempt}"
+        params = retry_payment_intent_create(
+            amount=original.amount,
+            currency=original.currency,
+            customer=original.customer,
+            payment_method=original.payment_method,
+            metadata={RETRY_OF: original.id, "fcops_attempt": str(retry.attempt)},
+        )
+        with unconfirmed("the retry"):
+            pi = svc.gateway.create_payment_intent(params, idempotency_key=key)
+        ctx.request_id = svc.gateway.last_request_id
+        record_payment_intent(svc.engine, pi, at=svc.now())
+        message = f"Attempt {retry.attempt} of 3 for {original.id} was sent as {pi['id']} ({pi.get('status')})."
+        ctx.message = message
+        ctx.params["payment_intent"] = pi["id"]
+        return RetryCreated(pi, retry.attempt, check, message)

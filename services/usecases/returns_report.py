@@ -1,0 +1,148 @@
+"""Finance, managers and admins read return rates against Nacha's limits from the outcome mirror.
+
+Everything here reads the store (``debit_outcomes``), never Stripe; ``returns.sync``
+(:func:`services.usecases.debit_outcomes.sync_outcomes`) brings it up to date.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+import pandas as pd
+
+from services.adapters.models import SyncState
+from services.adapters.store import session_scope
+from services.auth import Actor, require
+from services.context import Services
+from services.errors import ValidationError
+from services.rules import returns as rules
+from services.rules.money import format_plain
+from services.rules.spreadsheet import safe_text
+from services.rules.wording import day
+from services.usecases.debit_outcomes import SYNC_NAME, load_outcomes
+
+__all__ = ["ReturnsReport", "debits_frame", "export_csv", "report"]
+
+MAX_WINDOW_DAYS = 180
+
+
+@dataclass(frozen=True)
+class ReturnsReport:
+    now: int
+    window_days: int
+    rates: pd.DataFrame
+    weekly: pd.DataFrame
+    breakdowns: dict[str, pd.DataFrame]
+    debits: list[rules.Outcome]  # every attempt counted in the window, newest first
+    warnings: list[str]
+    last_synced: str | None
+
+
+def _valid_window(window_days: int) -> int:
+    if not isinstance(window_days, int) or not 1 <= window_days <= MAX_WINDOW_DAYS:
+        raise ValidationError(f"The window must be between 1 and {MAX_WINDOW_DAYS} days.")
+    return window_days
+
+
+def report(
+    svc: Services,
+    actor: Actor,
+    *,
+    window_days: int = 60,
+    warning_level: float = rules.DEFAULT_WARNING,
+) -> ReturnsReport:
+    require(actor, "returns.view")
+    window = _valid_window(window_days)
+    if not 0 < warning_level <= 1:
+        raise ValidationError(
+            "The warning level must be a share of the limit between 1 % and 100 %."
+        )
+    now = svc.now()
+    since = now - (window + 120) * 86_400  # originals of recent re-initiations, and the trend
+    stored = load_outcomes(svc.engine, since=since)
+    rates = rules.rates_of(stored, now=now, window_days=window)
+    debits = sorted(
+        rules.in_window(stored, now=now, window_days=window), key=lambda d: d.created, reverse=True
+    )
+    with session_scope(svc.engine) as session:
+        state = session.get(SyncState, SYNC_NAME)
+        synced = state.last_finished_at if state else None
+    return ReturnsReport(
+        now=now,
+        window_days=window,
+        rates=rates,
+        weekly=rules.weekly_rates(stored, now=now, weeks=13),
+        breakdowns={
+            by: rules.breakdown(stored, by, now=now, window_days=window) for by in rules.BREAKDOWNS
+        },
+        debits=debits,
+        warnings=rules.warnings(rates, level=warning_level),
+        last_synced=synced.isoformat(timespec="minutes") if synced else None,
+    )
+
+
+DEBIT_COLUMNS = [
+    "debit",
+    "original",
+    "created",
+    "customer",
+    "amount",
+    "status",
+    "return_code",
+    "category",
+    "verification_method",
+    "institution",
+    "last4",
+    "flow",
+    "account",
+]
+
+
+def debits_frame(
+    debits: list[rules.Outcome],
+    *,
+    category: str | None = None,
+    by: str | None = None,
+    value: str | None = None,
+) -> pd.DataFrame:
+    """The debits behind one figure: a category's returns, optionally within one breakdown group."""
+    rows = []
+    for d in debits:
+        if not rules.matches(d, category):
+            continue
+        if by and str(getattr(d, by) or "unknown") != value:
+            continue
+        rows.append(
+            {
+                "debit": d.id,
+                "original": d.original,
+                "created": day(d.created),
+                "customer": d.customer,
+                "amount": format_plain(d.amount, d.currency),
+                "status": d.status,
+                "return_code": d.return_code,
+                "category": d.category,
+                "verification_method": d.verification_method,
+                "institution": d.institution,
+                "last4": d.last4,
+                "flow": d.flow,
+                "account": d.account,
+            }
+        )
+    return pd.DataFrame(rows, columns=DEBIT_COLUMNS)
+
+
+def export_csv(
+    svc: Services, actor: Actor, *, window_days: int = 60, category: str | None = None
+) -> str:
+    """The debits behind the figures as CSV text, every text cell formula-escaped."""
+    data = report(svc, actor, window_days=window_days)
+    frame = debits_frame(data.debits, category=category)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(DEBIT_COLUMNS)
+    for rec in frame.to_dict("records"):
+        writer.writerow([safe_text(rec[c]) for c in DEBIT_COLUMNS])
+    return out.getvalue()

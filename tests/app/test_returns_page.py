@@ -1,0 +1,160 @@
+"""Returns page: rates with counts against the limits, warnings, breakdowns, the debits behind a
+figure, CSV, a retry plan for finance; managers read, ops cannot open it."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from services.usecases.debit_outcomes import record_payment_intent
+from tests.app.conftest import no_exceptions, open_page, refused, texts
+from tests.app.conftest import shared_app as app
+
+PAGE = "pages/returns.py"
+
+
+@pytest.fixture(autouse=True)
+def forget_seeded_debits() -> Iterator[None]:
+    """Other page tests share this app's store: leave no debits behind."""
+    yield
+    from sqlmodel import delete
+
+    from services.adapters.models import DebitOutcomeRecord
+    from services.adapters.store import session_scope
+
+    with session_scope(app().engine) as session:
+        session.exec(delete(DebitOutcomeRecord))  # type: ignore[call-overload]
+
+
+def seed_debits(n_ok: int = 18) -> dict[str, str]:
+    """Hand-made Stripe-shaped debits in the shared app's store: ``n_ok`` settled, one R01,
+    one unauthorized (R10, blocked). Returns their ids."""
+    now = app().services.now()
+    tag = secrets.token_hex(3)
+
+    def pi(
+        name: str,
+        status: str,
+        code: str | None = None,
+        method: str = "instant",
+        blocked: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        pm = {
+            "id": f"pm_{tag}{name}",
+            "type": "us_bank_account",
+            "us_bank_account": {
+                "bank_name": "Gringotts",
+                "last4": "4242",
+                "financial_connections_account": None,
+                "status_details": {"blocked": blocked} if blocked else None,
+            },
+        }
+        return {
+            "id": f"pi_{tag}{name}",
+            "object": "payment_intent",
+            "amount": 4_200,
+            "currency": "usd",
+            "created": now - 3 * 86_400,
+            "customer": f"cus_{tag}",
+            "status": status,
+            "payment_method": pm,
+            "payment_method_options": {"us_bank_account": {"verification_method": method}},
+            "last_payment_error": {"code": code, "payment_method": pm} if code else None,
+            "metadata": {"fcops_flow": "setup_intent"},
+        }
+
+    intents = [
+        pi(f"ok{i}", "succeeded", method="microdeposits" if i % 2 else "instant")
+        for i in range(n_ok)
+    ]
+    intents += [
+        pi("nsf", "requires_payment_method", "insufficient_funds"),
+        pi(
+            "unauth",
+            "requires_payment_method",
+            "debit_not_authorized",
+            method="microdeposits",
+            blocked={"network_code": "R10", "reason": "debit_not_authorized"},
+        ),
+    ]
+    for intent in intents:
+        record_payment_intent(app().engine, intent, at=now - 86_400)
+    return {"nsf": f"pi_{tag}nsf", "unauth": f"pi_{tag}unauth"}
+
+
+def metric(at: Any, prefix: str) -> Any:
+    return next(m for m in at.metric if str(m.label).startswith(prefix))
+
+
+def test_finance_sees_rates_with_counts_a_warning_the_debits_and_a_retry_plan() -> None:
+    ids = seed_debits()
+    at = open_page(PAGE, "finance")
+    no_exceptions(at)
+    unauth = metric(at, "Unauthorized")
+    assert unauth.value != "—" and float(str(unauth.value).rstrip("%")) > 0.5
+    page = texts(at)
+    assert "returned of" in page and "debits" in page
+    assert any("unauthorized return rate is over" in str(w.value) for w in at.warning)
+    assert at.dataframe, "breakdown and debit tables"
+    shown = at.dataframe[-1].value
+    assert ids["nsf"] in set(shown["debit"]) and ids["unauth"] in set(shown["debit"])
+    assert set(shown["status"]) == {"returned"}
+    assert at.get("download_button")
+    at.selectbox(key="returns_retry_pick").set_value(ids["nsf"]).run()
+    no_exceptions(at)
+    assert any("Attempt 2 of 3" in str(i.value) for i in at.info)
+    assert any("send the retry" in b.label for b in at.button)
+
+
+def test_the_unauthorized_figure_lists_only_its_debits() -> None:
+    ids = seed_debits()
+    at = open_page(PAGE, "finance")
+    at.selectbox(key="returns_show").set_value("unauthorized").run()
+    no_exceptions(at)
+    shown = at.dataframe[-1].value
+    assert ids["unauth"] in set(shown["debit"]) and ids["nsf"] not in set(shown["debit"])
+    assert set(shown["category"]) == {"unauthorized"}
+
+
+def test_manager_sees_rates_per_verification_method_without_retrying() -> None:
+    seed_debits()
+    at = open_page(PAGE, "manager")
+    no_exceptions(at)
+    breakdown = at.dataframe[0].value
+    assert "Verification method" in breakdown.columns
+    assert {"instant", "microdeposits"} <= set(breakdown["Verification method"])
+    assert not any("send the retry" in b.label for b in at.button)
+
+
+def test_a_higher_warning_level_still_warns_when_over_the_limit() -> None:
+    seed_debits()
+    at = open_page(PAGE, "admin")
+    at.slider(key="returns_warning_level").set_value(100).run()
+    no_exceptions(at)
+    assert any("over" in str(w.value) for w in at.warning)
+
+
+@pytest.mark.parametrize("role", ["ops"])
+def test_ops_cannot_open_the_page(role: str) -> None:
+    direct = refused(PAGE, role)
+    assert not direct.metric and not direct.dataframe
+
+
+def test_home_cards_warn_finance_and_ops_when_a_rate_nears_its_limit() -> None:
+    seed_debits()
+    finance = open_page(None, "finance")
+    no_exceptions(finance)
+    assert any("unauthorized return rate is over" in str(w.value) for w in finance.warning)
+    label = next(m for m in finance.metric if m.label == "Unauthorized return rate")
+    assert str(label.value).endswith("%")
+    assert "returned of" in texts(finance)
+    assert any(el.proto.label == "Open returns" for el in finance.get("page_link"))
+    ops = open_page(None, "ops")
+    no_exceptions(ops)
+    assert any("return rate is over" in str(w.value) for w in ops.warning)
+    assert not any(
+        el.proto.label == "Open returns" for el in ops.get("page_link")
+    )  # ops cannot open it

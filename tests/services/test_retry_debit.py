@@ -1,0 +1,157 @@
+"""Retrying an R01 debit against a private sandbox: the outcome sync, the plan, the fresh check,
+one PaymentIntent per attempt, audit rows, refusals in sentences."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from services.adapters.models import AuditEntry, DebitOutcomeRecord
+from services.adapters.store import session_scope
+from services.auth import Actor
+from services.context import Services
+from services.errors import Forbidden, ValidationError
+from services.rules.returns import RETRY_OF
+from services.usecases import debit_outcomes, retry_debit
+
+FINANCE = Actor("fin", "finance")
+
+
+@pytest.fixture(scope="module")
+def box() -> Iterator[Any]:
+    from sandbox.server import start_background
+
+    handle = start_background(port=0, seed=5, customers=0, refresh_delay=0, refresh_cooldown=0)
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def svc(box: Any, sqlite_engine: Any) -> Services:
+    from bootstrap import SANDBOX_KEY
+    from services.adapters.gateway import StripeGateway
+
+    gw = StripeGateway(SANDBOX_KEY, base_url=box.base_url, max_network_retries=0)
+    return Services(gateway=gw, engine=sqlite_engine, mode="sandbox", now=box.state.now)
+
+
+def set_available(box: Any, account_id: str, amount: int) -> None:
+    with box.state.lock:
+        account = box.state.lookup(account_id)
+        now = box.state.now()
+        account["balance"] = {
+            "as_of": now,
+            "type": "cash",
+            "current": {"usd": amount},
+            "cash": {"available": {"usd": amount}},
+        }
+        account["balance_refresh"] = {
+            "status": "succeeded",
+            "last_attempted_at": now,
+            "next_refresh_available_at": now + 3600,
+        }
+
+
+def returned_debit(svc: Services, box: Any) -> tuple[str, str]:
+    """A linked account with $10 that was debited $50: back R01. Returns (pi id, fca id)."""
+    from sandbox.client import Simulator
+
+    gw = svc.gateway
+    cus = gw.create_customer(
+        {"name": "Robin Return", "email": "robin@example.com"}, idempotency_key=None
+    )
+    si = gw.create_setup_intent(
+        {
+            "customer": cus["id"],
+            "allowed_payment_method_types": ["us_bank_account"],
+            "payment_method_options": {
+                "us_bank_account": {
+                    "financial_connections": {"permissions": ["payment_method", "balances"]}
+                }
+            },
+        },
+        idempotency_key=None,
+    )
+    Simulator(box.base_url).link_bank(si["id"], institution="StripeBank")
+    si = gw.retrieve_setup_intent(si["id"], expand=["payment_method"])
+    fca = si["payment_method"]["us_bank_account"]["financial_connections_account"]
+    set_available(box, fca, 1_000)
+    pi = gw.create_payment_intent(
+        {
+            "amount": 5_000,
+            "currency": "usd",
+            "customer": cus["id"],
+            "payment_method": si["payment_method"]["id"],
+            "allowed_payment_method_types": ["us_bank_account"],
+            "confirm": True,
+            "off_session": True,
+        },
+        idempotency_key=None,
+    )
+    return str(pi["id"]), str(fca)
+
+
+def audit_rows(svc: Services, action: str) -> list[AuditEntry]:
+    with session_scope(svc.engine) as session:
+        return list(session.exec(select(AuditEntry).where(AuditEntry.action == action)))
+
+
+def test_a_returned_r01_is_synced_planned_checked_and_retried_once(svc: Services, box: Any) -> None:
+    pi_id, fca = returned_debit(svc, box)
+    synced = debit_outcomes.sync_outcomes(svc, FINANCE)
+    assert synced.events >= 1
+    [stored] = [o for o in debit_outcomes.load_outcomes(svc.engine) if o.id == pi_id]
+    assert (stored.status, stored.return_code, stored.account) == ("returned", "R01/R09", fca)
+    assert debit_outcomes.sync_outcomes(svc, FINANCE).inserted == 0  # idempotent re-run
+
+    view = retry_debit.plan(svc, FINANCE, pi_id)
+    assert view.plan.allowed and view.plan.attempt == 2 and view.plan.suggested is not None
+
+    # The fresh check still sees $10 for a $50 debit: nothing is sent.
+    with pytest.raises(ValidationError, match="fresh balance check says insufficient"):
+        retry_debit.create_retry(svc, FINANCE, pi_id)
+    assert [o.id for o in debit_outcomes.load_attempts(svc.engine, pi_id)] == [pi_id]
+
+    set_available(box, fca, 100_000)  # payday
+    made = retry_debit.create_retry(svc, FINANCE, pi_id)
+    assert made.attempt == 2 and made.check.verdict == "ok"
+    assert made.payment_intent["metadata"][RETRY_OF] == pi_id
+    assert made.payment_intent["amount"] == 5_000
+    attempts = debit_outcomes.load_attempts(svc.engine, pi_id)
+    assert [a.id for a in attempts] == [pi_id, made.payment_intent["id"]]
+
+    # A second click while the retry is on its way: refused, nothing new at Stripe.
+    with pytest.raises(ValidationError, match="nothing to retry"):
+        retry_debit.create_retry(svc, FINANCE, pi_id)
+    # Even if the mirror had missed the first retry, the same attempt gets the same PaymentIntent.
+    with session_scope(svc.engine) as session:
+        row = session.get(DebitOutcomeRecord, made.payment_intent["id"])
+        session.delete(row)
+    again = retry_debit.create_retry(svc, FINANCE, pi_id)
+    assert again.payment_intent["id"] == made.payment_intent["id"]
+
+    outcomes = [r.outcome for r in audit_rows(svc, "debits.retry")]
+    assert outcomes == ["error", "ok", "error", "ok"]
+
+
+def test_roles_and_other_codes_are_refused(svc: Services, box: Any) -> None:
+    pi_id, _ = returned_debit(svc, box)
+    debit_outcomes.sync_outcomes(svc, FINANCE)
+    with pytest.raises(Forbidden):
+        retry_debit.create_retry(svc, Actor("opal", "ops"), pi_id)
+    with pytest.raises(Forbidden):
+        retry_debit.create_retry(svc, Actor("mia", "manager"), pi_id)
+    # Pretend Stripe had reported the account closed (R02): no retry, a sentence why.
+    with session_scope(svc.engine) as session:
+        row = session.get(DebitOutcomeRecord, pi_id)
+        assert row is not None
+        row.failure_code, row.return_code, row.category = "account_closed", "R02", "administrative"
+        session.add(row)
+    with pytest.raises(ValidationError, match="only R01 and R09"):
+        retry_debit.create_retry(svc, FINANCE, pi_id)
+    with pytest.raises(ValidationError):
+        retry_debit.create_retry(svc, FINANCE, "not-an-id")
+    assert {r.outcome for r in audit_rows(svc, "debits.retry")} == {"refused", "error"}

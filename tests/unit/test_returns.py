@@ -1,0 +1,248 @@
+"""Nacha return rates over Stripe-shaped PaymentIntents (hand-made, fields as in the pinned SDK's
+PaymentIntent / PaymentMethod types)."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from services.returns import outcome_of, return_rates
+from services.rules.nacha import RETRYABLE, category_of, return_from
+from services.rules.returns import RETRY_OF, weekly_rates
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+DAY = 86_400
+
+
+def _pm(
+    pm_id: str = "pm_1", *, kind: str = "us_bank_account", blocked: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    pm: dict[str, Any] = {"id": pm_id, "object": "payment_method", "type": kind}
+    if kind == "us_bank_account":
+        pm["us_bank_account"] = {
+            "bank_name": "STRIPE TEST BANK",
+            "last4": "6789",
+            "financial_connections_account": "fca_1",
+            "status_details": {"blocked": blocked} if blocked else None,
+        }
+    return pm
+
+
+def pi(
+    pi_id: str,
+    days_ago: float,
+    status: str = "succeeded",
+    code: str | None = None,
+    *,
+    kind: str = "us_bank_account",
+    blocked: dict[str, Any] | None = None,
+    metadata: dict[str, str] | None = None,
+    expand: bool = True,
+) -> dict[str, Any]:
+    created = int((NOW - timedelta(days=days_ago)).timestamp())
+    pm = _pm(f"pm_{pi_id}", kind=kind, blocked=blocked)
+    return {
+        "id": pi_id,
+        "object": "payment_intent",
+        "amount": 5000,
+        "currency": "usd",
+        "created": created,
+        "customer": "cus_1",
+        "status": status,
+        "payment_method": pm if expand else pm["id"],
+        "payment_method_types": [kind],
+        "payment_method_options": {kind: {"verification_method": "instant"}}
+        if kind == "us_bank_account"
+        else {},
+        "last_payment_error": (
+            {
+                "type": "card_error" if kind == "card" else "invalid_request_error",
+                "code": code,
+                "payment_method": pm,
+                "payment_method_type": kind,
+            }
+            if code
+            else None
+        ),
+        "metadata": metadata or {},
+    }
+
+
+def rates(intents: list[dict[str, Any]], **kw: Any) -> dict[str, dict[str, Any]]:
+    frame = return_rates(intents, now=NOW, **kw)
+    assert list(frame.columns) == ["category", "debits", "returns", "rate", "limit"]
+    assert list(frame["category"]) == ["unauthorized", "administrative", "overall"]
+    return {row["category"]: row for row in frame.to_dict("records")}
+
+
+def test_no_debits_gives_empty_rates_not_zero() -> None:
+    r = rates([])
+    for category, limit in [("unauthorized", 0.005), ("administrative", 0.03), ("overall", 0.15)]:
+        assert r[category]["debits"] == 0 and r[category]["returns"] == 0
+        assert math.isnan(r[category]["rate"])
+        assert r[category]["limit"] == limit
+
+
+def test_counts_each_category() -> None:
+    intents = [pi(f"pi_ok{i}", 5) for i in range(6)] + [
+        pi("pi_r01", 5, "requires_payment_method", "insufficient_funds"),
+        pi("pi_r02", 5, "requires_payment_method", "bank_account_closed"),
+        pi("pi_r03", 5, "requires_payment_method", "no_account"),
+        pi(
+            "pi_r10",
+            5,
+            "requires_payment_method",
+            "debit_not_authorized",
+            blocked={"network_code": "R10", "reason": "debit_not_authorized"},
+        ),
+    ]
+    r = rates(intents)
+    assert r["overall"]["debits"] == 10
+    assert (
+        r["unauthorized"]["returns"],
+        r["administrative"]["returns"],
+        r["overall"]["returns"],
+    ) == (1, 2, 4)
+    assert r["unauthorized"]["rate"] == pytest.approx(0.1)
+    assert r["administrative"]["rate"] == pytest.approx(0.2)
+    assert r["overall"]["rate"] == pytest.approx(0.4)
+
+
+def test_window_edges_by_creation_date() -> None:
+    intents = [
+        pi("pi_edge_in", 60),  # exactly 60 days before now: in
+        pi("pi_edge_out", 60 + 1 / DAY),  # one second older: out
+        pi("pi_future", -1),  # created after now: out
+        pi("pi_old_return", 61, "requires_payment_method", "account_closed"),
+    ]
+    r = rates(intents)
+    assert r["overall"]["debits"] == 1 and r["overall"]["returns"] == 0
+    assert rates(intents, window_days=61)["administrative"]["returns"] == 1
+
+
+def test_late_unauthorized_return_counts_against_the_window_it_was_made_in() -> None:
+    # Debited 55 days ago, claimed unauthorized much later: still in the window, by origination.
+    late = pi("pi_late", 55, "requires_payment_method", "debit_not_authorized")
+    r = rates([late, pi("pi_a", 1), pi("pi_b", 2), pi("pi_c", 3)])
+    assert r["unauthorized"]["returns"] == 1 and r["unauthorized"]["debits"] == 4
+    # Made 65 days ago: outside, however late its return arrives.
+    old = pi("pi_old", 65, "requires_payment_method", "debit_not_authorized")
+    assert rates([old, pi("pi_a", 1)])["unauthorized"]["returns"] == 0
+
+
+def test_non_ach_and_non_debits_are_not_counted() -> None:
+    intents = [
+        pi("pi_card", 3, kind="card"),
+        pi("pi_card_declined", 3, "requires_payment_method", "insufficient_funds", kind="card"),
+        pi("pi_link", 3, kind="link"),
+        pi("pi_unconfirmed", 3, "requires_payment_method"),
+        pi("pi_needs_action", 3, "requires_action"),
+        pi(
+            "pi_blocked_at_confirm",
+            3,
+            "requires_payment_method",
+            "payment_method_bank_account_blocked",
+        ),
+        pi("pi_processing", 3, "processing"),
+        pi("pi_ach", 3, "requires_payment_method", "insufficient_funds", expand=False),
+    ]
+    r = rates(intents)
+    assert r["overall"]["debits"] == 2  # the processing debit and the unexpanded ACH return
+    assert r["overall"]["returns"] == 1
+
+
+def test_reinitiations_count_once_per_original_debit() -> None:
+    intents = [
+        pi("pi_orig", 30, "requires_payment_method", "insufficient_funds"),
+        pi(
+            "pi_retry1",
+            25,
+            "requires_payment_method",
+            "insufficient_funds",
+            metadata={RETRY_OF: "pi_orig"},
+        ),
+        pi("pi_retry2", 20, "succeeded", metadata={RETRY_OF: "pi_orig"}),
+        pi("pi_other", 10),
+    ]
+    r = rates(intents)
+    assert r["overall"]["debits"] == 2
+    assert r["overall"]["returns"] == 1
+    # A re-initiation that comes back unauthorized puts its original debit in that category once.
+    intents.append(
+        pi(
+            "pi_retry3",
+            5,
+            "requires_payment_method",
+            "debit_not_authorized",
+            metadata={RETRY_OF: "pi_orig"},
+        )
+    )
+    r = rates(intents)
+    assert (r["overall"]["debits"], r["overall"]["returns"], r["unauthorized"]["returns"]) == (
+        2,
+        1,
+        1,
+    )
+
+
+def test_reinitiation_is_dated_by_its_original() -> None:
+    intents = [
+        pi("pi_orig", 70, "requires_payment_method", "insufficient_funds"),
+        pi("pi_retry", 10, "succeeded", metadata={RETRY_OF: "pi_orig"}),
+    ]
+    assert rates(intents)["overall"]["debits"] == 0
+
+
+def test_network_code_from_the_block_decides_the_category() -> None:
+    stop = pi(
+        "pi_r08",
+        3,
+        "requires_payment_method",
+        "debit_not_authorized",
+        blocked={"network_code": "R08", "reason": "debit_not_authorized"},
+    )
+    out = outcome_of(stop)
+    assert out is not None and out.return_code == "R08" and out.category == "other"
+    r = rates([stop])
+    assert (r["unauthorized"]["returns"], r["overall"]["returns"]) == (0, 1)
+    # Without the block, debit_not_authorized counts as unauthorized (it usually is).
+    guess = outcome_of(pi("pi_x", 3, "requires_payment_method", "debit_not_authorized"))
+    assert guess is not None and guess.category == "unauthorized" and not guess.ret.exact  # type: ignore[union-attr]
+
+
+def test_outcome_fields() -> None:
+    out = outcome_of(
+        pi("pi_1", 2, "requires_payment_method", "insufficient_funds", metadata={"flow": "rent"})
+    )
+    assert out is not None
+    assert (out.status, out.return_code, out.category) == ("returned", "R01/R09", "other")
+    assert (out.account, out.institution, out.last4) == ("fca_1", "STRIPE TEST BANK", "6789")
+    assert (out.verification_method, out.flow, out.amount) == ("instant", "rent", 5000)
+    assert out.ret is not None and out.ret.retryable
+
+
+def test_code_tables() -> None:
+    assert {
+        c for c in ["R05", "R07", "R10", "R11", "R29", "R51"] if category_of(c) == "unauthorized"
+    } == {"R05", "R07", "R10", "R11", "R29", "R51"}
+    assert [category_of(c) for c in ["R02", "R03", "R04", "R01", "R08", "R16"]] == [
+        "administrative"
+    ] * 3 + ["other"] * 3
+    assert {"R01", "R09"} == RETRYABLE
+    assert return_from("payment_method_bank_account_blocked") is None
+    assert return_from("bank_account_invalid_details", "R04").code == "R04"  # type: ignore[union-attr]
+    assert return_from("bank_account_invalid_details", "R10").code == "R03/R04"  # type: ignore[union-attr]
+
+
+def test_weekly_rates_cover_every_week() -> None:
+    from services.rules.returns import outcomes
+
+    debits = outcomes([pi("pi_a", 1), pi("pi_b", 8, "requires_payment_method", "account_closed")])
+    frame = weekly_rates(debits, now=NOW, weeks=4)
+    assert len(frame) == 12
+    overall = frame[frame["category"] == "overall"]
+    assert list(overall["debits"]) == [0, 0, 1, 1]
+    assert list(overall["returns"]) == [0, 0, 1, 0]
