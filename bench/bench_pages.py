@@ -98,7 +98,7 @@ def fill(engine: Any, start: int, stop: int, txn_per_customer: int) -> tuple[flo
         OwnershipCheck,
         TransactionRecord,
     )
-    from services.rules.intents import intent_values
+    from services.usecases.sync_intents import record_values
 
     rng = random.Random(start)
     began = time.perf_counter()
@@ -161,7 +161,7 @@ def fill(engine: Any, start: int, stop: int, txn_per_customer: int) -> tuple[flo
                 )
             for k in range(2 if c % 10 < 3 else 3 if c % 10 == 3 else 2):
                 raw = _intent(c * 4 + k, cus, fcas[0], rng)
-                values = intent_values(raw, succeeded_at=None)
+                values = record_values(raw, succeeded_at=None)
                 intents.append(values)
             for t in range(txn_per_customer):
                 fca = fcas[t % len(fcas)]
