@@ -282,9 +282,11 @@ def measure(state: State, repeat: int, floor_file: str) -> float:
     return statistics.median(samples)
 
 
-def run_all(engine: Any, repeat: int, floor_file: str) -> dict[str, float]:
+def run_all(engine: Any, repeat: int, floor_file: str, only: str = "") -> dict[str, float]:
     timings = {"Title only (floor)": measure(("floor", None, "", None), repeat, floor_file)}
     for state in states():
+        if only and only.lower() not in state[0].lower():
+            continue
         timings[state[0]] = measure(state, repeat, floor_file)
         print(f"  {state[0]:<34} {timings[state[0]]:9.0f} ms", file=sys.stderr)
     return timings
@@ -296,6 +298,8 @@ def main() -> None:
     parser.add_argument("--transactions", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--only", default="", help="only the states whose name contains this")
+    parser.add_argument("--profile", action="store_true", help="cProfile the 100x reruns")
     args = parser.parse_args()
 
     data = tempfile.mkdtemp(prefix="fcops-bench-pages-")
@@ -332,11 +336,20 @@ def main() -> None:
         seconds, counts = fill(engine, 0, small, per)
         mark_synced(engine)
         print(f"1x: {counts} filled in {seconds:.1f} s", file=sys.stderr)
-        at_1x = run_all(engine, args.repeat, floor_file)
+        at_1x = run_all(engine, args.repeat, floor_file, args.only)
         seconds, more = fill(engine, small, args.customers, per)
         total = {k: counts[k] + more[k] for k in counts}
         print(f"100x: {total} filled in {seconds:.1f} s", file=sys.stderr)
-        at_100x = run_all(engine, args.repeat, floor_file)
+        if args.profile:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        at_100x = run_all(engine, args.repeat, floor_file, args.only)
+        if args.profile:
+            profiler.disable()
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         kind = "PostgreSQL" if schema else "SQLite"
         print(
