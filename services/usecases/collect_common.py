@@ -110,9 +110,10 @@ def stored_intents(
     since: int,
     payment_intents: bool,
     statuses: tuple[str, ...],
+    limit: int = MAX_SCAN,
 ) -> list[dict[str, Any]]:
     """Intents the store holds (kept fresh by the sync, webhooks and our own writes) in
-    ``statuses`` created since ``since``, newest first, at most ``MAX_SCAN``: no Stripe call.
+    ``statuses`` created since ``since``, newest first, at most ``limit``: no Stripe call.
     Intents other than ACH ones are not stored, so they are not listed."""
     stmt = select(IntentRecord.raw).where(
         col(IntentRecord.created) >= since, col(IntentRecord.status).in_(list(statuses))
@@ -121,7 +122,7 @@ def stored_intents(
         stmt = stmt.where(IntentRecord.kind == "setup_intent")
     if customer:
         stmt = stmt.where(IntentRecord.customer_id == customer)
-    stmt = stmt.order_by(col(IntentRecord.created).desc(), col(IntentRecord.id)).limit(MAX_SCAN)
+    stmt = stmt.order_by(col(IntentRecord.created).desc(), col(IntentRecord.id)).limit(limit)
     with session_scope(svc.engine) as session:
         return [dict(raw) for raw in session.exec(stmt).all()]
 

@@ -292,9 +292,14 @@ def open_requests(
     if from_stripe:
         pull_recent_intents(svc, customer=customer, since=since, payment_intents=False)
     stored = stored_intents(
-        svc, customer=customer, since=since, payment_intents=False, statuses=OPEN_STATUSES
+        svc,
+        customer=customer,
+        since=since,
+        payment_intents=False,
+        statuses=OPEN_STATUSES,
+        limit=limit,
     )
-    found = [open_request(intent, now=now) for intent in stored[:limit]]
+    found = [open_request(intent, now=now) for intent in stored]
     return sorted(found, key=lambda r: (-r.created, r.id))
 
 
