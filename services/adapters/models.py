@@ -179,7 +179,18 @@ class IntentRecord(SQLModel, table=True):
     __tablename__ = "intents"
     __table_args__ = (
         Index("ix_intent_created", "created"),
-        Index("ix_intent_method_created", "verification_method", "created"),
+        # Covers the conversion aggregate: it reads this index, never the rows' JSON.
+        Index(
+            "ix_intent_funnel",
+            "verification_method",
+            "created",
+            "flow",
+            "path",
+            "outcome",
+            "verified",
+            "succeeded_at",
+            "pm_created",
+        ),
     )
 
     id: str = Field(primary_key=True)
