@@ -420,8 +420,15 @@ def cancel_controls(ids: list[str], action: str, select_key: str) -> None:
 def open_requests_tab() -> None:
     if (args := take("cancel_open")) is not None:
         cancel(*args)
-    st.button("Reload", icon=":material/refresh:", key="collect_open_reload")
-    rows = runtime.call(open_requests, svc, actor, limit=100)
+    # The list is read from the store; Stripe is asked only when this button is pressed.
+    pull = st.button(
+        "Sync from Stripe",
+        icon=":material/sync:",
+        key="collect_open_reload",
+        help="Read the last 30 days of requests from Stripe (syncs and webhooks keep the list "
+        "fresh without it).",
+    )
+    rows = runtime.call(open_requests, svc, actor, limit=100, from_stripe=pull)
     if rows is None:
         return
     if not rows:
@@ -437,8 +444,14 @@ def queue_tab() -> None:
         cancel(*args)
     if (args := take("verify_queue")) is not None:
         verify(*args)
-    st.button("Reload", icon=":material/refresh:", key="collect_queue_reload")
-    items = runtime.call(microdeposit_queue, svc, actor)
+    pull = st.button(
+        "Sync from Stripe",
+        icon=":material/sync:",
+        key="collect_queue_reload",
+        help="Read the last 30 days of intents from Stripe (syncs and webhooks keep the queue "
+        "fresh without it).",
+    )
+    items = runtime.call(microdeposit_queue, svc, actor, from_stripe=pull)
     if items is None:
         return
     if not items:

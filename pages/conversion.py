@@ -7,6 +7,7 @@ are instant; "Sync intents" brings the store up to date and can be re-run safely
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
@@ -228,7 +229,7 @@ def table(frame: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def downloads(frame: pd.DataFrame, weekly: pd.DataFrame, intents: pd.DataFrame) -> None:
+def downloads(frame: pd.DataFrame, weekly: pd.DataFrame, intents_csv: Callable[[], str]) -> None:
     stamp = datetime.fromtimestamp(svc.now(), UTC).strftime("%Y%m%d")
     a, b, c = st.columns(3)
     a.download_button(
@@ -249,7 +250,7 @@ def downloads(frame: pd.DataFrame, weekly: pd.DataFrame, intents: pd.DataFrame) 
     )
     c.download_button(
         "One row per intent (CSV)",
-        intents.drop(columns=["created_at"], errors="ignore").to_csv(index=False),
+        intents_csv,  # built on the click, not on every rerun
         file_name=f"conversion-intents-{stamp}.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -275,7 +276,7 @@ report = runtime.call(
 if report is None:
     st.stop()
 assert report is not None
-frame, weekly, intents = report.funnel, report.weekly, report.intents
+frame, weekly = report.funnel, report.weekly
 if int(frame["started"].sum()) == 0:
     st.info(
         "No intents match these filters. Widen the date range, clear a filter, or sync intents.",
@@ -309,7 +310,7 @@ st.dataframe(
         ),
     },
 )
-downloads(frame, weekly, intents)
+downloads(frame, weekly, report.intents_csv)
 st.caption(
     "Usable: SetupIntent succeeded, or PaymentIntent processing/succeeded, with a bank account. "
     "Paid by another method: the intent also offered card or Link (Stripe's dynamic payment "

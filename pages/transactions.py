@@ -55,20 +55,40 @@ if param:
 
 
 def account_picker() -> str | None:
+    # Search-as-you-type in SQL: the picker carries at most PICKER_LIMIT options, never thousands.
+    term = str(st.session_state.get("txn_search") or "")
     choices = (
-        runtime.call(view_transactions.account_choices, svc, actor, permission="transactions")
+        runtime.call(
+            view_transactions.account_choices, svc, actor, permission="transactions", search=term
+        )
         or []
     )
     left, right = st.columns(2, vertical_alignment="bottom")
     with left:
-        if choices:
+        if choices or term:
+            total = (
+                runtime.call(view_transactions.account_count, svc, actor, permission="transactions")
+                or 0
+            )
+            st.text_input(
+                "Find an account",
+                placeholder="Bank, last 4 digits, fca_… or cus_…",
+                key="txn_search",
+            )
             labels = {c.id: c.label for c in choices}
+            shown = len(choices)
+            if term:
+                hint = f"Choose one of {shown:,} matches" if shown else "No account matches"
+            elif total > shown:
+                hint = f"Choose one of the first {shown} of {total:,} accounts, or search"
+            else:
+                hint = f"Choose one of {shown:,} accounts"
             picked = st.selectbox(
                 "Account with the transactions permission",
                 list(labels),
                 index=None,
                 format_func=lambda i: labels.get(i, i),
-                placeholder=f"Choose one of {len(choices):,} accounts",
+                placeholder=hint,
                 key="txn_pick",
             )
             if picked and picked != st.session_state.get("txn_last_pick"):

@@ -177,7 +177,21 @@ class IntentRecord(SQLModel, table=True):
     """SetupIntents and PaymentIntents kept by the incremental sync, for conversion analysis."""
 
     __tablename__ = "intents"
-    __table_args__ = (Index("ix_intent_created", "created"),)
+    __table_args__ = (
+        Index("ix_intent_created", "created"),
+        # Covers the conversion aggregate: it reads this index, never the rows' JSON.
+        Index(
+            "ix_intent_funnel",
+            "verification_method",
+            "created",
+            "flow",
+            "path",
+            "outcome",
+            "verified",
+            "succeeded_at",
+            "pm_created",
+        ),
+    )
 
     id: str = Field(primary_key=True)
     kind: str = Field(index=True)  # setup_intent | payment_intent
@@ -187,6 +201,12 @@ class IntentRecord(SQLModel, table=True):
     flow: str | None = Field(default=None, index=True)  # metadata["fcops_flow"] when we created it
     created: int = Field(sa_column=Column(BigInteger, nullable=False))
     succeeded_at: int | None = Field(default=None, sa_column=Column(BigInteger))
+    # Classified when stored (services.rules.funnel.stored_facts), so conversion is a GROUP BY.
+    # NULL on rows stored before these columns existed; the report classifies those once.
+    path: str | None = Field(default=None, index=True)
+    outcome: str | None = None  # funnel stage, "waiting" when the reading time decides it
+    verified: bool | None = None
+    pm_created: int | None = Field(default=None, sa_column=Column(BigInteger))
     raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     synced_at: datetime = Field(default_factory=utcnow)
 

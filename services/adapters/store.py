@@ -55,6 +55,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA cache_size=-65536")  # 64 MB per connection (the default is 2 MB)
     cursor.close()
 
 
@@ -82,6 +83,9 @@ def add_missing_columns(engine: Engine) -> list[str]:
                     if [c.name for c in index.columns] == [column.name]:
                         index.create(conn, checkfirst=True)
                 added.append(f"{table.name}.{column.name}")
+            for index in table.indexes:  # indexes a newer model added to an existing table
+                if len(index.columns) > 1:
+                    index.create(conn, checkfirst=True)
     return added
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import or_
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
@@ -22,6 +23,7 @@ __all__ = [
     "AccountChoice",
     "cursor_for",
     "cursor_key",
+    "count_known_accounts",
     "known_accounts",
     "load_transactions",
     "save_cursor",
@@ -173,26 +175,55 @@ class AccountChoice:
     label: str
 
 
-def known_accounts(engine: Engine, *, permission: str) -> list[AccountChoice]:
+def known_accounts(
+    engine: Engine, *, permission: str, search: str = "", limit: int | None = None
+) -> list[AccountChoice]:
     """Accounts the store knows (mirrored accounts and synced transactions) for a picker.
 
     ``permission`` is the FC permission the account must have ("transactions", "ownership").
+    ``search`` keeps accounts whose id, institution, last 4 digits or customer id contain it
+    (case-insensitive); ``limit`` caps the list in SQL, so a picker never carries thousands.
     """
+    term = search.strip().lower()
+    stmt = select(AccountRecord).where(col(AccountRecord.permissions).contains(f",{permission},"))
+    if term:
+        stmt = stmt.where(
+            or_(
+                func.lower(col(AccountRecord.id)).contains(term, autoescape=True),
+                func.lower(col(AccountRecord.institution_name)).contains(term, autoescape=True),
+                col(AccountRecord.last4).contains(term, autoescape=True),
+                func.lower(col(AccountRecord.customer_id)).contains(term, autoescape=True),
+            )
+        )
+    stmt = stmt.order_by(col(AccountRecord.institution_name), col(AccountRecord.id))
+    names = select(SyncState.name).where(col(SyncState.name).startswith("txns:"))
+    if term:
+        names = names.where(func.lower(col(SyncState.name)).contains(term, autoescape=True))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+        names = names.order_by(col(SyncState.name)).limit(limit)
     with session_scope(engine) as session:
-        mirrored = session.exec(
-            select(AccountRecord)
-            .where(col(AccountRecord.permissions).contains(f",{permission},"))
-            .order_by(col(AccountRecord.institution_name), col(AccountRecord.id))
-        ).all()
-        synced = session.exec(
-            select(SyncState.name).where(col(SyncState.name).startswith("txns:"))
-        ).all()
+        mirrored = session.exec(stmt).all()
+        synced = session.exec(names).all() if permission == "transactions" else []
     choices = {
         a.id: AccountChoice(a.id, f"{a.institution_name} ••{a.last4 or '????'} ({a.id})")
         for a in mirrored
     }
-    if permission == "transactions":
-        for name in synced:
-            fca = name.split(":", 1)[1]
-            choices.setdefault(fca, AccountChoice(fca, fca))
+    for name in synced:
+        if limit is not None and len(choices) >= limit:
+            break
+        fca = name.split(":", 1)[1]
+        choices.setdefault(fca, AccountChoice(fca, fca))
     return list(choices.values())
+
+
+def count_known_accounts(engine: Engine, *, permission: str) -> int:
+    """How many mirrored accounts have ``permission`` (one SQL count, for a picker's hint)."""
+    with session_scope(engine) as session:
+        return int(
+            session.exec(
+                select(func.count()).where(
+                    col(AccountRecord.permissions).contains(f",{permission},")
+                )
+            ).one()
+        )

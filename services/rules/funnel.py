@@ -37,6 +37,9 @@ __all__ = [
     "classify_intent",
     "funnel",
     "outcomes_frame",
+    "GroupCounts",
+    "frame_from_groups",
+    "stored_facts",
 ]
 
 VERIFICATION_METHODS = ("automatic", "instant", "microdeposits")
@@ -183,6 +186,82 @@ def funnel(
         for week in _weeks(outcomes)
         for method in methods
     ]
+    return _frame(rows, ("week", *FUNNEL_COLUMNS))
+
+
+def stored_facts(intent: Mapping[str, Any]) -> dict[str, Any]:
+    """What the store keeps per intent so the funnel is a SQL aggregate, not a Python loop.
+
+    ``outcome`` is the stage, except ``"waiting"`` for an intent waiting on the customer
+    (``requires_payment_method`` / ``requires_confirmation`` without an error): whether that is
+    "abandoned" or "pending" depends on the time of reading, so the query decides it.
+    ``pm_created`` is the payment method's creation time, the stand-in success time.
+    """
+    kind = _kind(intent)
+    method = verification_method(intent)
+    payment_method = _payment_method(intent, kind)
+    path = _path(intent, payment_method, method)
+    never = 2**62  # "now" far enough that no waiting intent would be abandoned
+    stage = _stage(intent, kind, now=0, abandon_after=never)
+    if stage == "pending":
+        late = _stage(intent, kind, now=never, abandon_after=0)
+        stage = "waiting" if late == "abandoned" else "pending"
+    if path == "other" and stage == "succeeded":
+        stage = "other_method"
+    created = payment_method.get("created") if isinstance(payment_method, Mapping) else None
+    usable = isinstance(created, int) and not isinstance(created, bool)
+    return {
+        "path": path,
+        "outcome": stage,
+        "verified": path == "manual" and intent.get("status") in ("succeeded", "processing"),
+        "pm_created": created if usable else None,
+    }
+
+
+@dataclass(frozen=True)
+class GroupCounts:
+    """The counts of one (week, method) group, as the store aggregates them."""
+
+    started: int
+    linked_instantly: int
+    manual_entry: int
+    verified: int
+    stages: Mapping[str, int]
+    median_seconds_to_success: float | None
+
+
+def frame_from_groups(
+    groups: Mapping[tuple[date | None, str], GroupCounts], *, by: str | None = None
+) -> pd.DataFrame:
+    """The same frame as :func:`funnel`, from counts per ``(week or None, method)``."""
+    methods = [*VERIFICATION_METHODS, *sorted({m for _, m in groups} - set(VERIFICATION_METHODS))]
+    empty = GroupCounts(0, 0, 0, 0, {}, None)
+
+    def row(key: tuple[date | None, str]) -> dict[str, Any]:
+        g = groups.get(key, empty)
+        out: dict[str, Any] = {
+            "verification_method": key[1],
+            "started": g.started,
+            "linked_instantly": g.linked_instantly,
+            "manual_entry": g.manual_entry,
+            "verified": g.verified,
+        }
+        out.update({stage: int(g.stages.get(stage, 0)) for stage in STAGES})
+        out["conversion_rate"] = out["succeeded"] / g.started if g.started else 0.0
+        out["fallback_rate"] = out["manual_entry"] / g.started if g.started else 0.0
+        median = g.median_seconds_to_success
+        out["median_seconds_to_success"] = float(median) if median is not None else float("nan")
+        return out
+
+    if by is None:
+        return _frame([row((None, m)) for m in methods], FUNNEL_COLUMNS)
+    seen = sorted({w for w, _ in groups if w is not None})
+    weeks = (
+        [seen[0] + timedelta(weeks=n) for n in range((seen[-1] - seen[0]).days // 7 + 1)]
+        if seen
+        else []
+    )
+    rows = [{"week": week, **row((week, m))} for week in weeks for m in methods]
     return _frame(rows, ("week", *FUNNEL_COLUMNS))
 
 

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
-from services.adapters.models import AuditEntry
+from services.adapters.models import AuditEntry, IntentRecord
 from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import (
@@ -101,6 +101,45 @@ def recent_intents(
         if n >= MAX_SCAN:
             return
         yield intent
+
+
+def stored_intents(
+    svc: Services,
+    *,
+    customer: str | None,
+    since: int,
+    payment_intents: bool,
+    statuses: tuple[str, ...],
+    limit: int = MAX_SCAN,
+) -> list[dict[str, Any]]:
+    """Intents the store holds (kept fresh by the sync, webhooks and our own writes) in
+    ``statuses`` created since ``since``, newest first, at most ``limit``: no Stripe call.
+    Intents other than ACH ones are not stored, so they are not listed."""
+    stmt = select(IntentRecord.raw).where(
+        col(IntentRecord.created) >= since, col(IntentRecord.status).in_(list(statuses))
+    )
+    if not payment_intents:
+        stmt = stmt.where(IntentRecord.kind == "setup_intent")
+    if customer:
+        stmt = stmt.where(IntentRecord.customer_id == customer)
+    stmt = stmt.order_by(col(IntentRecord.created).desc(), col(IntentRecord.id)).limit(limit)
+    with session_scope(svc.engine) as session:
+        return [dict(raw) for raw in session.exec(stmt).all()]
+
+
+def pull_recent_intents(
+    svc: Services, *, customer: str | None, since: int, payment_intents: bool
+) -> int:
+    """Read recent intents from Stripe into the store (the lists' "Sync from Stripe" action)."""
+    from services.usecases.sync_intents import store_intent
+
+    n = 0
+    for intent in recent_intents(
+        svc, customer=customer, since=since, payment_intents=payment_intents
+    ):
+        store_intent(svc.engine, intent)
+        n += 1
+    return n
 
 
 def _listed(

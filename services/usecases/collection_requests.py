@@ -38,9 +38,10 @@ from services.rules.intents import (
 from services.usecases import edit_flows
 from services.usecases.collect_common import (
     LOOKBACK_SECONDS,
-    recent_intents,
+    pull_recent_intents,
     require_key,
     retrieve,
+    stored_intents,
     unconfirmed,
 )
 from services.usecases.collect_common import (
@@ -152,12 +153,16 @@ def _session_choice(
     perms = flow_config.canonical(
         permissions if permissions is not None else config.permissions, flow_config.PERMISSIONS
     )
-    pre = flow_config.canonical(prefetch if prefetch is not None else config.prefetch, flow_config.PREFETCH)
+    pre = flow_config.canonical(
+        prefetch if prefetch is not None else config.prefetch, flow_config.PREFETCH
+    )
     if not perms:
         raise ValidationError(
             "Choose at least one permission for the Financial Connections session."
         )
-    result = flow_config.validate(FLOW, permissions=perms, prefetch=pre, verification_method="automatic")
+    result = flow_config.validate(
+        FLOW, permissions=perms, prefetch=pre, verification_method="automatic"
+    )
     if result.errors:
         raise ValidationError(" ".join(result.errors))
     return perms, pre
@@ -273,19 +278,28 @@ def open_requests(
     limit: int = 50,
     customer_id: str | None = None,
     lookback_seconds: int = LOOKBACK_SECONDS,
+    from_stripe: bool = False,
 ) -> list[OpenRequest]:
-    """SetupIntents not yet succeeded or canceled, newest first, with status and age."""
+    """SetupIntents not yet succeeded or canceled, newest first, with status and age.
+
+    Read from the store (no Stripe call on a rerun); ``from_stripe`` first reads the recent
+    intents from Stripe into the store, for changes no sync or webhook has brought yet.
+    """
     require(actor, "collect.create")
     customer = parse_customer(customer_id) if customer_id else None
     now = svc.now()
-    found: list[OpenRequest] = []
-    for intent in recent_intents(
-        svc, customer=customer, since=now - lookback_seconds, payment_intents=False
-    ):
-        if len(found) >= limit:
-            break
-        if intent.get("status") in OPEN_STATUSES:
-            found.append(open_request(intent, now=now))
+    since = now - lookback_seconds
+    if from_stripe:
+        pull_recent_intents(svc, customer=customer, since=since, payment_intents=False)
+    stored = stored_intents(
+        svc,
+        customer=customer,
+        since=since,
+        payment_intents=False,
+        statuses=OPEN_STATUSES,
+        limit=limit,
+    )
+    found = [open_request(intent, now=now) for intent in stored]
     return sorted(found, key=lambda r: (-r.created, r.id))
 
 

@@ -8,13 +8,15 @@ the overview and the tests.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import pandas as pd
+from sqlalchemy import case, literal, literal_column, true, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
@@ -44,11 +46,15 @@ class StoreInfo:
 
 @dataclass(frozen=True)
 class Report:
-    """What the conversion page draws: the funnel per method, per week, and one row per intent."""
+    """What the conversion page draws: the funnel per method and per week (SQL aggregates).
+
+    ``intents_csv`` builds the one-row-per-intent CSV only when called (the download click),
+    so a rerun never touches every stored intent.
+    """
 
     funnel: pd.DataFrame
     weekly: pd.DataFrame
-    intents: pd.DataFrame
+    intents_csv: Callable[[], str]
 
 
 def store_status(svc: Services, actor: Actor) -> StoreInfo:
@@ -73,7 +79,11 @@ def report(
     return Report(
         funnel=conversion(svc.engine, now=now, **filters),
         weekly=conversion(svc.engine, now=now, by="week", **filters),
-        intents=outcomes(svc.engine, now=now, **filters),
+        intents_csv=lambda: (
+            outcomes(svc.engine, now=now, **filters)
+            .drop(columns=["created_at"], errors="ignore")
+            .to_csv(index=False)
+        ),
     )
 
 
@@ -136,6 +146,33 @@ def _stored_success_times(rows: list[IntentRecord]) -> dict[str, int]:
     return {r.id: int(r.succeeded_at) for r in rows if r.succeeded_at is not None}
 
 
+ABANDON_AFTER_SECONDS = 86_400 * 7  # as services.rules.funnel.classify_intent
+DAY_SECONDS = 86_400
+
+
+def classify_missing(engine: Engine, *, batch: int = 2000) -> int:
+    """Classify rows stored before the funnel columns existed (once; then a cheap no-op)."""
+    done = 0
+    while True:
+        with session_scope(engine) as session:
+            rows = session.exec(
+                select(IntentRecord.id, IntentRecord.raw)
+                .where(col(IntentRecord.path).is_(None))
+                .limit(batch)
+            ).all()
+            if not rows:
+                return done
+            for ident, raw in rows:
+                try:
+                    facts = funnel.stored_facts(raw)
+                except (KeyError, TypeError, ValueError):
+                    facts = {"path": "unknown", "outcome": "pending", "verified": False}
+                session.execute(
+                    update(IntentRecord).where(col(IntentRecord.id) == ident).values(**facts)
+                )
+            done += len(rows)
+
+
 def conversion(
     engine: Engine,
     *,
@@ -148,19 +185,108 @@ def conversion(
 ) -> pd.DataFrame:
     """Funnel counts per verification method (or per week and method with ``by="week"``).
 
-    Filters run in SQL on the stored intents; dates are UTC days of ``created``, both ends
-    included. With ``methods`` given, only those methods' rows are returned.
+    One GROUP BY over the columns the sync classified at write time (same numbers as
+    :func:`services.rules.funnel.funnel` over the stored intents); dates are UTC days of
+    ``created``, both ends included. With ``methods`` given, only those methods' rows are
+    returned.
     """
-    rows = _load(engine, flows=flows, methods=methods, start=start, end=end)
-    frame = funnel.funnel(
-        [r.raw for r in rows],
-        now=unix_seconds(now),
-        success_times=_stored_success_times(rows),
-        by=by,
+    if by not in (None, "week"):
+        raise ValueError(f"conversion(by=...) must be None or 'week', not {by!r}.")
+    if start and end and end < start:
+        raise ValidationError("The end date is before the start date; pick a later end date.")
+    classify_missing(engine)
+    t = IntentRecord.__table__.c  # type: ignore[attr-defined]
+    moment = unix_seconds(now)
+    stage = case(
+        (
+            t.outcome == "waiting",
+            case(
+                (literal(moment) - t.created > ABANDON_AFTER_SECONDS, "abandoned"), else_="pending"
+            ),
+        ),
+        else_=t.outcome,
+    ).label("stage")
+    success = func.coalesce(t.succeeded_at, t.pm_created)
+    span = case(
+        ((t.outcome == "succeeded") & (success >= t.created), success - t.created), else_=None
+    ).label("span")
+    # Monday (UTC) of the creation week as a day number; integer division in both databases
+    # (created is positive, so it floors). 1970-01-01 was a Thursday, hence the + 3.
+    day = f"(intents.created / {DAY_SECONDS})"
+    week = (literal_column(f"({day} - (({day} + 3) % 7))") if by == "week" else literal(0)).label(
+        "week"
     )
+    conditions = []
+    if flows:
+        conditions.append(t.flow.in_(list(flows)))
+    if methods:
+        conditions.append(t.verification_method.in_(list(methods)))
+    if start:
+        conditions.append(t.created >= _day_start(start))
+    if end:
+        conditions.append(t.created < _day_start(end + timedelta(days=1)))
+    base = (
+        sa_select(
+            t.verification_method.label("method"),
+            week,
+            t.path,
+            t.verified,
+            stage,
+            span,
+        )
+        .where(*conditions)
+        .subquery()
+    )
+
+    def count(condition: Any) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    keys = (base.c.week, base.c.method)
+    counts = sa_select(
+        *keys,
+        func.count(),
+        count(base.c.path == "instant"),
+        count(base.c.path == "manual"),
+        count(base.c.verified == true()),
+        *(count(base.c.stage == s) for s in funnel.STAGES),
+    ).group_by(*keys)
+    ranked = (
+        sa_select(
+            *keys,
+            base.c.span,
+            func.row_number().over(partition_by=keys, order_by=base.c.span).label("rn"),
+            func.count().over(partition_by=keys).label("n"),
+        )
+        .where(base.c.span.is_not(None))
+        .subquery()
+    )
+    r = ranked.c
+    medians = (
+        sa_select(r.week, r.method, func.avg(r.span))
+        .where(r.rn * 2 >= r.n, r.rn * 2 <= r.n + 2)  # the middle one or two
+        .group_by(r.week, r.method)
+    )
+    with engine.connect() as conn:
+        middle = {(w, m): float(v) for w, m, v in conn.execute(medians)}
+        groups = {
+            (_week_date(w) if by else None, m): funnel.GroupCounts(
+                started=int(n),
+                linked_instantly=int(inst or 0),
+                manual_entry=int(manual or 0),
+                verified=int(ver or 0),
+                stages={s: int(c or 0) for s, c in zip(funnel.STAGES, stages, strict=True)},
+                median_seconds_to_success=middle.get((w, m)),
+            )
+            for w, m, n, inst, manual, ver, *stages in conn.execute(counts)
+        }
+    frame = funnel.frame_from_groups(groups, by=by)
     if methods:
         frame = frame[frame["verification_method"].isin(list(methods))].reset_index(drop=True)
     return frame
+
+
+def _week_date(day_number: int) -> date:
+    return date(1970, 1, 1) + timedelta(days=int(day_number))
 
 
 def outcomes(

@@ -20,9 +20,10 @@ from services.rules.intents import (
 )
 from services.usecases.collect_common import (
     LOOKBACK_SECONDS,
-    recent_intents,
+    pull_recent_intents,
     require_key,
     retrieve,
+    stored_intents,
     unconfirmed,
 )
 from services.usecases.collect_common import (
@@ -40,8 +41,11 @@ def microdeposit_queue(
     *,
     customer_id: str | None = None,
     lookback_seconds: int = LOOKBACK_SECONDS,
+    from_stripe: bool = False,
 ) -> list[MicrodepositItem]:
     """Intents waiting for microdeposit verification, oldest arrival first; stuck ones flagged.
+
+    Read from the store; ``from_stripe`` first reads recent intents from Stripe into it.
 
     Stuck: more than two business days past the expected arrival (deposits take 1–2 business
     days, §6.2), so the customer probably needs a reminder with the hosted verification link.
@@ -49,12 +53,14 @@ def microdeposit_queue(
     require(actor, "collect.create")
     customer = parse_customer(customer_id) if customer_id else None
     now = svc.now()
+    since = now - lookback_seconds
+    if from_stripe:
+        pull_recent_intents(svc, customer=customer, since=since, payment_intents=True)
+    stored = stored_intents(
+        svc, customer=customer, since=since, payment_intents=True, statuses=("requires_action",)
+    )
     items = [
-        microdeposit_item(intent, now=now)
-        for intent in recent_intents(
-            svc, customer=customer, since=now - lookback_seconds, payment_intents=True
-        )
-        if waiting_for_microdeposits(intent)
+        microdeposit_item(intent, now=now) for intent in stored if waiting_for_microdeposits(intent)
     ]
     return sorted(items, key=lambda i: (-i.business_days_late, i.arrival_date or 0, i.id))
 

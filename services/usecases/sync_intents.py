@@ -26,6 +26,7 @@ from services.adapters.store import mark_sync, read_sync_cursor, retrying, upser
 from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
+from services.rules import funnel
 from services.rules.intents import UNKNOWN_FLOW, intent_values, is_bank_intent, kind_of
 from services.usecases.debit_outcomes import record_payment_intent
 
@@ -35,6 +36,7 @@ __all__ = [
     "SYNC_NAME",
     "UNKNOWN_FLOW",
     "SyncResult",
+    "record_values",
     "store_intent",
     "sync_intents",
 ]
@@ -94,13 +96,18 @@ def _put(session: Session, values: dict[str, Any]) -> str:
     return counts.outcome
 
 
+def record_values(intent: Mapping[str, Any], *, succeeded_at: int | None = None) -> dict[str, Any]:
+    """The ``IntentRecord`` columns, with the funnel facts classified now (write time)."""
+    return {**intent_values(intent, succeeded_at=succeeded_at), **funnel.stored_facts(intent)}
+
+
 def store_intent(
     engine: Engine, intent: Mapping[str, Any], *, succeeded_at: int | None = None
 ) -> str:
     """Upsert one intent (the collection page calls this after creating or changing one)."""
     if not is_bank_intent(intent):
         return "skipped"
-    values = intent_values(intent, succeeded_at=succeeded_at)
+    values = record_values(intent, succeeded_at=succeeded_at)
     result: str = retrying(engine, lambda s: _put(s, values))
     return result
 

@@ -48,6 +48,7 @@ __all__ = [
     "TransactionInsight",
     "TransactionStatus",
     "account_choices",
+    "account_count",
     "account_insight",
     "insight",
     "list_transactions",
@@ -156,10 +157,27 @@ def status_of(
 # --------------------------------------------------------------------------- rows
 
 
-def account_choices(svc: Services, actor: Actor, *, permission: str) -> list[AccountChoice]:
-    """Accounts with the FC ``permission`` ("transactions", "ownership") for a page's picker."""
+PICKER_LIMIT = 50
+
+
+def account_choices(
+    svc: Services,
+    actor: Actor,
+    *,
+    permission: str,
+    search: str = "",
+    limit: int | None = PICKER_LIMIT,
+) -> list[AccountChoice]:
+    """Accounts with the FC ``permission`` ("transactions", "ownership") for a page's picker:
+    at most ``limit`` of them, those matching ``search`` (id, bank, last 4, customer id)."""
     require(actor, _PICKER_PERMISSION.get(permission, "accounts.view"))
-    return store.known_accounts(svc.engine, permission=permission)
+    return store.known_accounts(svc.engine, permission=permission, search=search, limit=limit)
+
+
+def account_count(svc: Services, actor: Actor, *, permission: str) -> int:
+    """How many accounts the picker searches (a SQL count)."""
+    require(actor, _PICKER_PERMISSION.get(permission, "accounts.view"))
+    return store.count_known_accounts(svc.engine, permission=permission)
 
 
 def list_transactions(

@@ -155,3 +155,31 @@ def test_before_any_transaction_refresh_the_page_says_so_and_offers_to_start_one
     no_exceptions(at)
     refreshed = gateway.retrieve_account(account["id"])["transaction_refresh"]
     assert refreshed is not None and refreshed["status"] in ("pending", "succeeded")
+
+
+def test_the_account_picker_searches_in_the_store_and_opens_the_pick(
+    demo_accounts: dict[str, list[Any]],
+) -> None:
+    """Issue 13: the picker holds a page of accounts, and typing narrows it in SQL."""
+    from services.usecases.view_transactions import PICKER_LIMIT
+
+    account = demo_accounts["subscribed"][0]
+    at = open_page(PAGE, "ops")
+    picker = at.selectbox(key="txn_pick")
+    assert 0 < len(picker.options) <= PICKER_LIMIT
+
+    at.text_input(key="txn_search").input(account.id[-6:].upper()).run()
+    no_exceptions(at)
+    picker = at.selectbox(key="txn_pick")
+    assert any(account.id in option for option in picker.options)
+    assert len(picker.options) < len(demo_accounts["subscribed"]) + len(
+        demo_accounts["unsubscribed"]
+    )
+    picker.select(account.id).run()
+    no_exceptions(at)
+    assert "transactions stored" in texts(at)
+
+    at.text_input(key="txn_search").input("no-such-bank-zzz").run()
+    no_exceptions(at)
+    assert at.selectbox(key="txn_pick").options == []
+    assert "No account matches" in at.selectbox(key="txn_pick").placeholder

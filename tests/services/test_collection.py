@@ -297,8 +297,37 @@ def test_microdeposits_far_past_arrival_are_flagged_stuck(
         mode="sandbox",
         now=lambda: arrival + 8 * 86_400,
     )
-    (item,) = microdeposits.microdeposit_queue(later, ops, customer_id=customer)
+    # manual_entry ran on Stripe's side with no webhook here: the queue sees it once synced.
+    assert microdeposits.microdeposit_queue(later, ops, customer_id=customer) == []
+    (item,) = microdeposits.microdeposit_queue(later, ops, customer_id=customer, from_stripe=True)
     assert item.business_days_late >= 5 and item.stuck
+    (again,) = microdeposits.microdeposit_queue(later, ops, customer_id=customer)
+    assert again == item
+
+
+class _NoStripe:
+    def __getattr__(self, name: str) -> object:
+        raise AssertionError(f"a list read called Stripe ({name})")
+
+
+def test_the_collect_lists_read_the_store_and_never_call_stripe(
+    services_ctx, simulator, ops
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13: reruns of Collect make no Stripe call; the lists come from the store."""
+    customer, request = _new_request(services_ctx, ops)
+    play_customer.simulate(
+        services_ctx,
+        ops,
+        intent_id=request.id,
+        step="manual_entry",
+        params={"account_number": "000123456789"},
+        run_step=lambda: simulator.manual_entry(request.id, microdeposit_type="amounts"),
+    )
+    offline = Services(gateway=_NoStripe(), engine=services_ctx.engine, mode="sandbox")  # type: ignore[arg-type]
+
+    (item,) = microdeposits.microdeposit_queue(offline, ops, customer_id=customer)
+    assert item.id == request.id
+    assert collection_requests.open_requests(offline, ops, customer_id=customer)[0].id == request.id
 
 
 def test_business_days_late_skips_weekends() -> None:
