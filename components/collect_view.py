@@ -13,6 +13,7 @@ import streamlit as st
 
 from components.feedback import format_age, format_timestamp
 from services.rules import wording
+from services.rules.flow_config import FlowConfig
 from services.rules.intents import CollectionRequest, IntentView, MicrodepositItem, OpenRequest
 
 STATUS_WORDS = {
@@ -222,3 +223,33 @@ def linked_note(view: IntentView) -> None:
         )
     if view.last_error:
         st.warning(f"Last error: {view.last_error}", icon=":material/warning:")
+
+
+def config_card(config: FlowConfig) -> None:
+    st.subheader("2. What the request asks for")
+    with st.container(border=True):
+        left, right = st.columns([3, 1])
+        left.metric(
+            "Verification",
+            config.verification_method,
+            help=VERIFICATION_WORDS.get(config.verification_method),
+        )
+        right.metric(
+            "Config version",
+            f"v{config.version}",
+            help="v0: never saved, Stripe's defaults apply." if not config.version else None,
+        )
+        st.markdown(
+            f"SetupIntent flow: permissions **{', '.join(config.permissions) or 'none'}**; "
+            f"prefetch **{', '.join(config.prefetch) or 'none'}**; "
+            f"verification **{config.verification_method}**."
+        )
+        st.caption(
+            "This is the flow's saved configuration; "
+            + (
+                f"saved by {config.updated_by}."
+                if config.version
+                else "never saved, so Stripe's defaults apply."
+            )
+            + " Admins change it on the Flow configuration page."
+        )

@@ -16,7 +16,7 @@ import streamlit as st
 
 from components.collect_view import (
     REASON_WORDS,
-    VERIFICATION_WORDS,
+    config_card,
     linked_note,
     microdeposits_note,
     open_requests_table,
@@ -260,36 +260,6 @@ def customer_section() -> None:
     chosen = st.session_state.get(CUSTOMER)
     if chosen:
         st.markdown(f"Requests will be created for **`{chosen}`**.")
-
-
-def config_card(config: flow_config.FlowConfig) -> None:
-    st.subheader("2. What the request asks for")
-    with st.container(border=True):
-        left, right = st.columns([3, 1])
-        left.metric(
-            "Verification",
-            config.verification_method,
-            help=VERIFICATION_WORDS.get(config.verification_method),
-        )
-        right.metric(
-            "Config version",
-            f"v{config.version}",
-            help="v0: never saved, Stripe's defaults apply." if not config.version else None,
-        )
-        st.markdown(
-            f"SetupIntent flow: permissions **{', '.join(config.permissions) or 'none'}**; "
-            f"prefetch **{', '.join(config.prefetch) or 'none'}**; "
-            f"verification **{config.verification_method}**."
-        )
-        st.caption(
-            "This is the flow's saved configuration; "
-            + (
-                f"saved by {config.updated_by}."
-                if config.version
-                else "never saved, so Stripe's defaults apply."
-            )
-            + " Admins change it on the Flow configuration page."
-        )
 
 
 def create_section(config: flow_config.FlowConfig) -> None:
