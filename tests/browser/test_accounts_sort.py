@@ -74,7 +74,15 @@ def test_sorting_by_balance_orders_all_accounts_numerically_across_pages(
     page.get_by_role("button", name="Sync from Stripe").click()
     page.get_by_text(re.compile(r"account\(s\) · page 1 of [2-9]")).wait_for(timeout=60_000)
     wait_idle(page, timeout=60_000)
-    caption = page.get_by_text(re.compile(r"account\(s\) · page 1 of \d+")).inner_text()
+    # The sync's result lands on a later rerun: read the total once it has stopped changing.
+    caption, previous = "", None
+    for _ in range(30):
+        caption = page.get_by_text(re.compile(r"account\(s\) · page 1 of \d+")).inner_text()
+        if caption == previous:
+            break
+        previous = caption
+        page.wait_for_timeout(2_000)
+        wait_idle(page, timeout=60_000)
     total, pages = (int(x.replace(",", "")) for x in re.findall(r"[\d,]+", caption)[:3:2])
     assert pages >= 2, f"the test world needs more than one page: {caption}"
 
