@@ -259,7 +259,6 @@ def test_customer_search_refuses_nul_and_huge_terms(engine) -> None:  # type: ig
     assert failures == []
 
 
-@NOT_WIRED
 def test_the_debit_policy_refuses_values_the_page_would_not_allow(engine) -> None:  # type: ignore[no-untyped-def]
     from services.rules.debit import DebitPolicy
     from services.usecases import debit_policy
