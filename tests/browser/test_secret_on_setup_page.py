@@ -18,8 +18,9 @@ PLANTED = "Pl4nted-Browser-Pa55"
 
 
 @pytest.mark.xfail(
-    reason="Failed in the fresh-clone CI after issues 9, 10 and 11 were merged together "
-    "(passed on its own branch); under investigation, see the closing note of stop 15.",
+    reason="Since issues 9 and 11 were merged, the server started with a broken DATABASE_URL "
+    "never answers ('Streamlit did not start'); the masking itself is tested in "
+    "tests/services (planted secret); open under issue 10",
     strict=False,
 )
 def test_the_set_up_page_and_the_server_log_keep_the_database_password(browser) -> None:  # type: ignore[no-untyped-def]

@@ -242,8 +242,8 @@ def test_hostile_audit_filters_are_refused_and_wildcards_match_literally(engine)
 NOT_WIRED = pytest.mark.xfail(
     strict=True,
     raises=AssertionError,  # only the corpus's own verdict; an import or set-up error fails
-    reason="the use case does not pass this input through services.rules.input_limits yet; "
-    "wired after the one-house restructure (issue 8) lands",
+    reason="customer search does not pass its term through services.rules.input_limits yet "
+    "(issue 10, open): a NUL byte still reaches PostgreSQL; strict, so it fails once wired",
 )
 
 
