@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlmodel import delete, select
+from sqlmodel import col, delete, select
 from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import DASHBOARD, no_exceptions, open_page, texts
@@ -18,10 +18,9 @@ from tests.app.conftest import shared_app as app
 NOT_YET = "No accounts in the store yet"
 
 
-
-
 def mirrored() -> int:
     from services.adapters import account_mirror
+
     return account_mirror.mirrored_account_count(app().engine)
 
 
@@ -34,14 +33,27 @@ def fresh_store() -> Iterator[None]:
         CustomerRecord,
         OwnershipCheck,
         SyncState,
+        TransactionRecord,
     )
     from services.adapters.store import session_scope
 
     open_page(None, None)  # builds the app with the test settings
     with session_scope(app().engine) as session:
-        for model in (AccountRecord, CustomerRecord, BalanceSnapshot, OwnershipCheck):
+        for model in (
+            AccountRecord,
+            CustomerRecord,
+            BalanceSnapshot,
+            OwnershipCheck,
+            TransactionRecord,
+        ):
             session.execute(delete(model))
-        session.execute(delete(SyncState).where(SyncState.name == "accounts"))  # type: ignore[arg-type]
+        # The accounts cursor and every account's transaction cursor (a picker lists accounts
+        # with synced transactions too), as an earlier test in the same run may have left them.
+        session.execute(
+            delete(SyncState).where(  # type: ignore[arg-type]
+                (SyncState.name == "accounts") | col(SyncState.name).startswith("txns:")
+            )
+        )
     assert mirrored() == 0
     yield
 

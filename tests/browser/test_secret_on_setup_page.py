@@ -17,12 +17,6 @@ pytestmark = pytest.mark.browser
 PLANTED = "Pl4nted-Browser-Pa55"
 
 
-@pytest.mark.xfail(
-    reason="Since issues 9 and 11 were merged, the server started with a broken DATABASE_URL "
-    "never answers ('Streamlit did not start'); the masking itself is tested in "
-    "tests/services (planted secret); open under issue 10",
-    strict=False,
-)
 def test_the_set_up_page_and_the_server_log_keep_the_database_password(browser) -> None:  # type: ignore[no-untyped-def]
     data_dir = tempfile.mkdtemp(prefix="fcops-secret-")
     env = {k: v for k, v in os.environ.items() if k != "STRIPE_API_KEY"}
