@@ -58,6 +58,10 @@ class CollectionRequest:
     replayed: bool
     client_secret: str = field(repr=False)
     session_filters: dict[str, Any] | None = None  # FC sessions: the filters Stripe returned
+    # A request made through a Checkout Session (setup mode): the page the customer opens.
+    checkout_session_id: str | None = None
+    hosted_url: str | None = None
+    expires_at: int | None = None
 
 
 @dataclass(frozen=True)
