@@ -40,7 +40,8 @@ def status_shown(at: AppTest) -> str:
 
 def in_developer_expander(at: AppTest, text: str) -> bool:
     return any(
-        e.label == "For developers" and any(text in c.value for c in e.get("code"))
+        e.label == "For developers"
+        and any(text in str(getattr(c, "value", "")) for c in e.get("code"))
         for e in at.expander
     )
 
