@@ -24,6 +24,7 @@ STATUS_WORDS = {
     "succeeded": "The bank account is saved and can be debited.",
     "canceled": "Canceled; create another request if the customer still needs one.",
     "open": "The session is open until the customer finishes or it expires.",
+    "linked": "The customer linked accounts in the session; their data is shared with you.",
 }
 FINISHED = ("succeeded", "processing", "canceled")
 # The Collect page's create buttons: (kind, label, icon, widget key, help).
@@ -261,6 +262,13 @@ def request_summary(result: CollectionRequest, view: IntentView | None, *, now: 
     )
     if result.kind == "financial_connections.session":
         st.caption(session_filters_text(result.session_filters))
+        if result.linked_accounts:
+            st.success(
+                f"The customer linked {len(result.linked_accounts)} account(s): "
+                + ", ".join(f"`{a}`" for a in result.linked_accounts)
+                + ". Open them on the Accounts page.",
+                icon=":material/link:",
+            )
     if result.payment_method_options:
         with st.expander(
             "payment_method_options as Stripe returned them", icon=":material/data_object:"

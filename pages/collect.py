@@ -27,6 +27,7 @@ from components.collect_view import (
     request_summary,
 )
 from pages import _play_customer as play
+from pages import _request_watch as watch
 from pages import _runtime as runtime
 from services.rules import flow_config
 from services.rules.intents import (
@@ -64,9 +65,6 @@ VIEW = "collect_view"  # the last IntentView of that request
 PENDING = "collect_pending"  # (action, args) a button asked for, run on the next page run
 SI_SCOPE, FCS_SCOPE, VERIFY_SCOPE = "collect-si", "collect-fcs", "collect-verify"
 LINK_SCOPE = "collect-link"
-WATCH_SECONDS = 5
-# Statuses in which a request waits on the customer (or Stripe), so the page keeps checking.
-WAITING = ("requires_payment_method", "requires_confirmation", "requires_action")
 CUSTOMER_SCOPE, CANCEL_SCOPE = "collect-customer", "collect-cancel"
 
 
@@ -314,25 +312,14 @@ def create_section(config: flow_config.FlowConfig) -> None:
         st.caption(no_customer)
 
 
-@st.fragment(run_every=WATCH_SECONDS)
-def watch_status(intent_id: str, shown: str) -> None:
-    """While the request waits on the customer, read it again every few seconds; when its
-    status changes, redraw the page with the new state (no button to press)."""
-    view = current_view(svc, actor, intent_id)
-    if view is not None and view.status != shown:
-        keep_view(view)
-        st.rerun()
-    st.caption(f":material/autorenew: Checked every {WATCH_SECONDS} s: updates by itself.")
-
-
 def result_card(result: CollectionRequest) -> None:
     view: IntentView | None = st.session_state.get(VIEW)
     with st.container(border=True):
         request_summary(result, view, now=svc.now())
+        status = view.status if view else result.status
+        if watch.waiting(status):
+            watch.watch(svc, actor, result, status, result_key=RESULT, view_key=VIEW)
         if result.kind == "setup_intent":
-            status = view.status if view else result.status
-            if status in WAITING:
-                watch_status(result.id, status)
             st.button(
                 "Refresh status from Stripe",
                 icon=":material/refresh:",

@@ -62,6 +62,7 @@ class CollectionRequest:
     checkout_session_id: str | None = None
     hosted_url: str | None = None
     expires_at: int | None = None
+    linked_accounts: tuple[str, ...] = ()  # FC sessions: the accounts the customer linked
 
 
 @dataclass(frozen=True)

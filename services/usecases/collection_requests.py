@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from services.adapters import flow_requests
@@ -369,6 +370,26 @@ def current_view(svc: Services, actor: Actor, intent_id: str) -> IntentView | No
     page shows the intent's state when it can and keeps the failure's own message)."""
     try:
         return intent_view(svc, actor, intent_id)
+    except FcopsError:
+        return None
+
+
+def session_progress(svc: Services, actor: Actor, request: CollectionRequest) -> CollectionRequest:
+    """An FC session request as Stripe has it now: ``linked`` once the customer linked
+    accounts (a session has no status field of its own; its ``accounts`` list fills), else
+    ``open``."""
+    require(actor, "collect.create")
+    session = svc.gateway.retrieve_fc_session(request.id)
+    linked = tuple(str(a["id"]) for a in mapping(session.get("accounts")).get("data") or [])
+    return replace(request, status="linked" if linked else "open", linked_accounts=linked)
+
+
+def current_session(
+    svc: Services, actor: Actor, request: CollectionRequest
+) -> CollectionRequest | None:
+    """:func:`session_progress`, or None when Stripe cannot say now."""
+    try:
+        return session_progress(svc, actor, request)
     except FcopsError:
         return None
 

@@ -94,3 +94,17 @@ def test_a_microdeposits_only_flow_offers_no_link_and_says_why() -> None:
     link = at.button(key="collect_create_link")
     assert link.disabled and "cannot verify by microdeposits only" in (link.help or "")
     assert not at.button(key="collect_create_si").disabled
+
+
+def test_an_fc_session_no_longer_says_open_once_the_customer_linked() -> None:
+    at = with_customer()
+    at.button(key="collect_create_fcs").click().run()
+    no_exceptions(at)
+    assert status_shown(at) == "open" and "updates by itself" in texts(at)
+    at.button(key="collect_sim_link").click().run()  # the customer links in the session
+    no_exceptions(at)
+    assert status_shown(at) == "linked"
+    result = at.session_state["collect_result"]
+    assert result.linked_accounts and result.linked_accounts[0].startswith("fca_")
+    assert any(result.linked_accounts[0] in s.value for s in at.success)
+    assert "updates by itself" not in texts(at)

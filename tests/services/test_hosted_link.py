@@ -165,3 +165,20 @@ def test_when_the_customer_finishes_the_request_and_the_link_say_so(
     assert view.status == "succeeded" and view.financial_connections_account
     (session,) = _sessions(gateway, customer)
     assert (session["status"], session["url"]) == ("complete", None)
+
+
+def test_an_fc_session_reads_as_linked_with_its_accounts_once_the_customer_linked(
+    services_ctx: Services, simulator: Any, ops: Any, finance: Any
+) -> None:
+    customer = _customer(services_ctx, ops)
+    request = collection_requests.create_fc_session(
+        services_ctx, ops, customer_id=customer, idempotency_key=_key()
+    )
+    before = collection_requests.session_progress(services_ctx, ops, request)
+    assert (before.status, before.linked_accounts) == ("open", ())
+    simulator.complete_session(request.id, institution="Test Institution")
+    after = collection_requests.session_progress(services_ctx, ops, request)
+    assert after.status == "linked"
+    assert after.linked_accounts and all(a.startswith("fca_") for a in after.linked_accounts)
+    with pytest.raises(Forbidden):
+        collection_requests.session_progress(services_ctx, finance, request)
