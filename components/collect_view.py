@@ -26,7 +26,7 @@ STATUS_WORDS = {
     "open": "The session is open until the customer finishes or it expires.",
     "linked": "The customer linked accounts in the session; their data is shared with you.",
 }
-FINISHED = ("succeeded", "processing", "canceled")
+FINISHED = ("succeeded", "processing")
 # The Collect page's create buttons: (kind, label, icon, widget key, help).
 CREATE_BUTTONS = (
     (
@@ -203,10 +203,20 @@ def hosted_link(result: CollectionRequest, status: str, *, now: int) -> None:
             )
         return
     expires = result.expires_at or 0
+    if status == "canceled":
+        st.info("The request was canceled; the link no longer opens.", icon=":material/block:")
+        return
     if status in FINISHED:
         st.success(
             "The customer finished on the hosted page; the link no longer opens.",
             icon=":material/task_alt:",
+        )
+        return
+    if status == "requires_action":
+        st.info(
+            "The customer entered the bank account by hand on the hosted page, so Stripe sends "
+            "microdeposits; the verification page below is what to send next.",
+            icon=":material/savings:",
         )
         return
     if expires and expires <= now:

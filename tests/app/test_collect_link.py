@@ -108,3 +108,28 @@ def test_an_fc_session_no_longer_says_open_once_the_customer_linked() -> None:
     assert result.linked_accounts and result.linked_accounts[0].startswith("fca_")
     assert any(result.linked_accounts[0] in s.value for s in at.success)
     assert "updates by itself" not in texts(at)
+
+
+def test_a_hand_entered_account_on_the_hosted_page_points_to_the_microdeposit_step() -> None:
+    at = with_customer()
+    create_link(at)
+    result = at.session_state["collect_result"]
+    at.button(key="collect_sim_manual").click().run()  # the customer types the numbers
+    no_exceptions(at)
+    assert status_shown(at) == "requires_action"
+    shown = texts(at)
+    assert "entered the bank account by hand on the hosted page" in shown
+    assert "Hosted microdeposit verification page" in shown
+    assert result.hosted_url not in [c.value for c in at.code]
+
+
+def test_a_canceled_request_says_its_link_no_longer_opens() -> None:
+    at = with_customer()
+    intent_id = create_link(at)
+    at.button(key="collect_open_reload").click().run()
+    at.selectbox(key="collect_cancel_open").set_value(intent_id).run()
+    at.button(key="collect_cancel_open_button").click().run()
+    no_exceptions(at)
+    at.run()  # the card above the tabs shows it from the next run (the watcher's next tick)
+    assert status_shown(at) == "canceled"
+    assert "The request was canceled; the link no longer opens." in texts(at)
