@@ -54,8 +54,9 @@ from services.usecases.microdeposits import microdeposit_queue, verify_microdepo
 actor = runtime.guard("collect.create")
 runtime.page_header(
     "Collect bank accounts",
-    "Create SetupIntents or Financial Connections sessions for a customer with the SetupIntent "
-    "flow's configuration, and chase the requests still waiting on the customer.",
+    "Send a customer a link to save a bank account (or create SetupIntents and Financial "
+    "Connections sessions for your own page) with the SetupIntent flow's configuration, and "
+    "chase the requests still waiting on the customer.",
 )
 svc = runtime.get_app().services
 
