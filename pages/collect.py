@@ -1,4 +1,5 @@
-"""Collect bank accounts (ops): SetupIntents and FC sessions with the flow's configuration.
+"""Collect bank accounts (ops): hosted links, SetupIntents and FC sessions with the flow's
+configuration; a created request's status follows the customer (:mod:`pages._request_watch`).
 
 Creation buttons send idempotency keys from ``runtime.idempotency_key``, so a double click or a
 rerun replays the same Stripe object; "Start another request" makes the next click a new one.

@@ -1,4 +1,9 @@
-"""Ops asks a customer for a bank account: SetupIntents and FC sessions, open requests, cancels.
+"""Ops asks a customer for a bank account: hosted links, SetupIntents and FC sessions, open
+requests, cancels.
+
+A hosted link (:func:`create_hosted_link`) is a Checkout Session in ``setup`` mode carrying the
+flow's configuration; the request is the SetupIntent Checkout creates for it, so everything that
+follows a SetupIntent (open requests, microdeposits, the status watcher) follows it too.
 
 A SetupIntent is created with exactly the ``setup_intent`` flow's saved configuration
 (:func:`services.flows.load_flow` → :func:`services.adapters.flow_requests.setup_intent_create`,
