@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from components.feedback import format_age, format_timestamp
+from components.feedback import format_age, format_timestamp, format_until
 from services.rules import wording
 from services.rules.flow_config import FlowConfig
 from services.rules.intents import CollectionRequest, IntentView, MicrodepositItem, OpenRequest
@@ -24,7 +24,39 @@ STATUS_WORDS = {
     "succeeded": "The bank account is saved and can be debited.",
     "canceled": "Canceled; create another request if the customer still needs one.",
     "open": "The session is open until the customer finishes or it expires.",
+    "linked": "The customer linked accounts in the session; their data is shared with you.",
 }
+FINISHED = ("succeeded", "processing")
+# The Collect page's create buttons: (kind, label, icon, widget key, help).
+CREATE_BUTTONS = (
+    (
+        "link",
+        "Create link for the customer",
+        ":material/send:",
+        "collect_create_link",
+        "A Stripe-hosted page the customer opens to link or enter a bank account (a Checkout "
+        "Session in setup mode with the flow's configuration).",
+    ),
+    (
+        "setup_intent",
+        "Create SetupIntent",
+        ":material/add_card:",
+        "collect_create_si",
+        "For your own page with Stripe.js: saves a bank account as a payment method, with the "
+        "flow's configuration.",
+    ),
+    (
+        "fc_session",
+        "Create FC session",
+        ":material/link:",
+        "collect_create_fcs",
+        "A Financial Connections session shares account data without saving a payment method.",
+    ),
+)
+LINK_REFUSED = (
+    "Stripe's hosted page cannot verify by microdeposits only, which this flow is set to; "
+    "create a SetupIntent for your own page instead."
+)
 VERIFICATION_WORDS = {
     "automatic": "automatic (instant, or microdeposits as a fallback)",
     "instant": "instant only (Financial Connections)",
@@ -160,7 +192,66 @@ def queue_table(items: list[MicrodepositItem]) -> None:
     )
 
 
-def request_summary(result: CollectionRequest, view: IntentView | None) -> None:
+def hosted_link(result: CollectionRequest, status: str, *, now: int) -> None:
+    """The page to send the customer (copy button on the code block), with its expiry."""
+    if result.hosted_url is None:
+        if result.checkout_session_id is None:
+            st.caption(
+                "No hosted page for this request: Stripe gives none for a SetupIntent or a "
+                "Financial Connections session made for your own page (use Create link for the "
+                "customer for one). Developers find the client secret below."
+            )
+        return
+    expires = result.expires_at or 0
+    if status == "canceled":
+        st.info("The request was canceled; the link no longer opens.", icon=":material/block:")
+        return
+    if status in FINISHED:
+        st.success(
+            "The customer finished on the hosted page; the link no longer opens.",
+            icon=":material/task_alt:",
+        )
+        return
+    if status == "requires_action":
+        st.info(
+            "The customer entered the bank account by hand on the hosted page, so Stripe sends "
+            "microdeposits; the verification page below is what to send next.",
+            icon=":material/savings:",
+        )
+        return
+    if expires and expires <= now:
+        st.warning(
+            f"The link expired {format_timestamp(expires)}. Start another request to send a new "
+            "one.",
+            icon=":material/timer_off:",
+        )
+        return
+    st.markdown("**Send this link to the customer** (copy it with the button on the right):")
+    st.code(result.hosted_url, language=None, wrap_lines=True)
+    st.caption(
+        f"Stripe's hosted page to link or enter a bank account. It expires "
+        f"{format_timestamp(expires)} ({format_until(expires - now)})."
+        if expires
+        else "Stripe's hosted page to link or enter a bank account."
+    )
+
+
+def developer_details(result: CollectionRequest) -> None:
+    """The client secret for Stripe.js, out of the way: whoever holds it can confirm."""
+    if not result.client_secret:
+        return
+    with st.expander("For developers", icon=":material/code:"):
+        st.markdown(
+            "**Client secret** for Stripe.js (`collectBankAccountForSetup` / "
+            "`collectFinancialConnectionsAccounts`). Give it only to this customer's browser; "
+            "it is not stored anywhere."
+        )
+        st.code(result.client_secret, language=None)
+        if result.checkout_session_id:
+            st.caption(f"Checkout Session `{result.checkout_session_id}`.")
+
+
+def request_summary(result: CollectionRequest, view: IntentView | None, *, now: int) -> None:
     """What Stripe returned for the request, and its latest state when read again."""
     status = view.status if view else result.status
     kind = "SetupIntent" if result.kind == "setup_intent" else "Financial Connections session"
@@ -181,17 +272,20 @@ def request_summary(result: CollectionRequest, view: IntentView | None) -> None:
     )
     if result.kind == "financial_connections.session":
         st.caption(session_filters_text(result.session_filters))
+        if result.linked_accounts:
+            st.success(
+                f"The customer linked {len(result.linked_accounts)} account(s): "
+                + ", ".join(f"`{a}`" for a in result.linked_accounts)
+                + ". Open them on the Accounts page.",
+                icon=":material/link:",
+            )
     if result.payment_method_options:
         with st.expander(
             "payment_method_options as Stripe returned them", icon=":material/data_object:"
         ):
             st.code(json.dumps(result.payment_method_options, indent=2), language="json")
-    st.markdown(
-        "**Client secret** for Stripe.js (`collectBankAccountForSetup` / "
-        "`collectFinancialConnectionsAccounts`). Give it only to this customer's browser; it "
-        "is not stored anywhere."
-    )
-    st.code(result.client_secret, language=None)
+    hosted_link(result, status, now=now)
+    developer_details(result)
     link = (view.hosted_verification_url if view else None) or result.hosted_verification_url
     if link:
         st.markdown(

@@ -113,6 +113,12 @@ def panel(request: CollectionRequest, status: str) -> None:
         st.markdown("#### :material/science: Play the customer (sandbox only)")
         st.caption(
             "These buttons do what Stripe.js and the bank would do; they exist only on the sandbox."
+            + (
+                " Offline, the hosted link above opens no page: these buttons do what the "
+                "customer would do on it."
+                if request.hosted_url
+                else ""
+            )
         )
         banks = runtime.call(institution_names, runtime.get_app().gateway.base_url or "") or [
             "Test Institution"

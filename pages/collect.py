@@ -1,4 +1,5 @@
-"""Collect bank accounts (ops): SetupIntents and FC sessions with the flow's configuration.
+"""Collect bank accounts (ops): hosted links, SetupIntents and FC sessions with the flow's
+configuration; a created request's status follows the customer (:mod:`pages._request_watch`).
 
 Creation buttons send idempotency keys from ``runtime.idempotency_key``, so a double click or a
 rerun replays the same Stripe object; "Start another request" makes the next click a new one.
@@ -10,11 +11,14 @@ its confirmation or error shows there. On the sandbox a panel plays the customer
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 
 from components.collect_view import (
+    CREATE_BUTTONS,
+    LINK_REFUSED,
     REASON_WORDS,
     config_card,
     linked_note,
@@ -24,6 +28,7 @@ from components.collect_view import (
     request_summary,
 )
 from pages import _play_customer as play
+from pages import _request_watch as watch
 from pages import _runtime as runtime
 from services.rules import flow_config
 from services.rules.intents import (
@@ -36,8 +41,10 @@ from services.usecases import browse_accounts
 from services.usecases import edit_flows as flows
 from services.usecases.collect_customers import create_customer
 from services.usecases.collection_requests import (
+    CHECKOUT_METHODS,
     cancel_request,
     create_fc_session,
+    create_hosted_link,
     create_setup_intent,
     current_view,
     intent_view,
@@ -48,8 +55,9 @@ from services.usecases.microdeposits import microdeposit_queue, verify_microdepo
 actor = runtime.guard("collect.create")
 runtime.page_header(
     "Collect bank accounts",
-    "Create SetupIntents or Financial Connections sessions for a customer with the SetupIntent "
-    "flow's configuration, and chase the requests still waiting on the customer.",
+    "Send a customer a link to save a bank account (or create SetupIntents and Financial "
+    "Connections sessions for your own page) with the SetupIntent flow's configuration, and "
+    "chase the requests still waiting on the customer.",
 )
 svc = runtime.get_app().services
 
@@ -58,6 +66,7 @@ RESULT = "collect_result"  # the last CollectionRequest
 VIEW = "collect_view"  # the last IntentView of that request
 PENDING = "collect_pending"  # (action, args) a button asked for, run on the next page run
 SI_SCOPE, FCS_SCOPE, VERIFY_SCOPE = "collect-si", "collect-fcs", "collect-verify"
+LINK_SCOPE = "collect-link"
 CUSTOMER_SCOPE, CANCEL_SCOPE = "collect-customer", "collect-cancel"
 
 
@@ -111,11 +120,16 @@ def create_request(kind: str, config_version: int) -> None:
         st.error("Choose or create a customer first.", icon=":material/error:")
         return
     payload = {"customer": customer, "version": config_version}
-    if kind == "setup_intent":
+    extra: dict[str, Any] = {}
+    fn: Callable[..., CollectionRequest]
+    if kind == "link":
+        fn, scope = create_hosted_link, LINK_SCOPE
+        extra["return_url"] = runtime.get_app().settings.checkout_return_url
+    elif kind == "setup_intent":
         fn, scope = create_setup_intent, SI_SCOPE
     else:
         fn, scope = create_fc_session, FCS_SCOPE
-    result = runtime.call_keyed(scope, payload, fn, svc, actor, customer_id=customer)
+    result = runtime.call_keyed(scope, payload, fn, svc, actor, customer_id=customer, **extra)
     if result is None:
         return
     st.session_state[RESULT] = result
@@ -128,6 +142,7 @@ def create_request(kind: str, config_version: int) -> None:
 
 
 def on_start_another() -> None:
+    runtime.new_request(LINK_SCOPE)
     runtime.new_request(SI_SCOPE)
     runtime.new_request(FCS_SCOPE)
     st.session_state.pop(RESULT, None)
@@ -269,32 +284,21 @@ def create_section(config: flow_config.FlowConfig) -> None:
     has_customer = bool(st.session_state.get(CUSTOMER))
     has_result = st.session_state.get(RESULT) is not None
     no_customer = "Choose or create a customer first (step 1)."
-    left, middle, right = st.columns(3)
-    left.button(
-        "Create SetupIntent",
-        type="primary",
-        icon=":material/add_card:",
-        disabled=not has_customer,
-        on_click=ask,
-        args=("create", "setup_intent", config.version),
-        key="collect_create_si",
-        width="stretch",
-        help=no_customer
-        if not has_customer
-        else "Saves a bank account as a payment method, with the flow's configuration.",
-    )
-    middle.button(
-        "Create FC session",
-        icon=":material/link:",
-        disabled=not has_customer,
-        on_click=ask,
-        args=("create", "fc_session", config.version),
-        key="collect_create_fcs",
-        width="stretch",
-        help=no_customer
-        if not has_customer
-        else "A Financial Connections session shares account data without saving a payment method.",
-    )
+    *columns, right = st.columns(4)
+    link_ok = config.verification_method in CHECKOUT_METHODS
+    for column, (kind, label, icon, key, help_text) in zip(columns, CREATE_BUTTONS, strict=True):
+        blocked = not has_customer or (kind == "link" and not link_ok)
+        column.button(
+            label,
+            type="primary" if kind == "link" else "secondary",
+            icon=icon,
+            disabled=blocked,
+            on_click=ask,
+            args=("create", kind, config.version),
+            key=key,
+            width="stretch",
+            help=no_customer if not has_customer else LINK_REFUSED if blocked else help_text,
+        )
     right.button(
         "Start another request",
         icon=":material/restart_alt:",
@@ -313,7 +317,10 @@ def create_section(config: flow_config.FlowConfig) -> None:
 def result_card(result: CollectionRequest) -> None:
     view: IntentView | None = st.session_state.get(VIEW)
     with st.container(border=True):
-        request_summary(result, view)
+        request_summary(result, view, now=svc.now())
+        status = view.status if view else result.status
+        if watch.waiting(status):
+            watch.watch(svc, actor, result, status, result_key=RESULT, view_key=VIEW)
         if result.kind == "setup_intent":
             st.button(
                 "Refresh status from Stripe",
@@ -321,7 +328,7 @@ def result_card(result: CollectionRequest) -> None:
                 on_click=ask,
                 args=("refresh",),
                 key="collect_refresh_status",
-                help="Read the SetupIntent again, for example after the customer finished in Stripe.js.",
+                help="Read the SetupIntent again now.",
             )
         if view is not None:
             if view.next_action == "verify_with_microdeposits":

@@ -2,6 +2,8 @@
 
 PI/SI → ``expand[]=payment_method`` → ``us_bank_account.financial_connections_account``. A
 manually entered account (routing and account number) has no FC account, and the page says so.
+For an intent or a PaymentMethod it also shows what Stripe's Dashboard shows: amount, status,
+created, customer, bank and last4, verification, mandate and a link to the Dashboard page.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import streamlit as st
 
 from components.feedback import format_age, format_timestamp
 from components.money import format_money
+from components.payment_view import payment_card
 from pages import _runtime as runtime
 from services.rules.account_summary import AccountSummary
 from services.usecases import lookup_account
@@ -65,11 +68,8 @@ if found is not None:
         st.warning(found.message, icon=":material/edit_note:")
     elif linked is not None:
         st.success(found.message, icon=":material/link:")
-        account_card(linked)
     elif found.accounts:
         st.success(found.message, icon=":material/person:")
-        for account in found.customer_accounts:
-            account_card(account)
     else:
         st.info(found.message, icon=":material/info:")
         if found.kind == "customer" or (intent and not found.has_payment_method):
@@ -77,8 +77,10 @@ if found is not None:
                 "To ask the customer for a bank account, create a request on the Collect "
                 "accounts page."
             )
-    if intent:
-        st.caption(
-            f"{found.kind.replace('_', ' ')} `{intent.id}` · status **{intent.status}** · "
-            f"customer `{intent.customer_id or '—'}`"
-        )
+    if found.details is not None:
+        payment_card(found.details, now=svc.now())
+    if linked is not None:
+        st.markdown("**Financial Connections account**")
+        account_card(linked)
+    for account in found.customer_accounts if linked is None else []:
+        account_card(account)

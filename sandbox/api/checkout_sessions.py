@@ -110,6 +110,14 @@ def create_checkout_session(req: Request, state: State) -> Obj:
         ui_mode=ui_mode,
     )
     intent_options = clone(options)
+    # `payment_intent_data` / `setup_intent_data`: the intent Checkout creates carries their
+    # metadata and description (Stripe: "A subset of parameters to be passed to … creation").
+    data = p.get("payment_intent_data" if mode == "payment" else "setup_intent_data")
+    data = data if isinstance(data, dict) else {}
+    intent_extra = {
+        "metadata": metadata_update({}, data.get("metadata")),
+        "description": data.get("description") or None,
+    }
     if mode == "payment":
         intent = objects.payment_intent(
             state,
@@ -119,6 +127,7 @@ def create_checkout_session(req: Request, state: State) -> Obj:
             payment_method_types=types,
             payment_method_options=intent_options,
             setup_future_usage=dig(p, "payment_intent_data", "setup_future_usage") or None,
+            **intent_extra,
         )
         session["payment_intent"] = intent["id"]
     else:
@@ -127,6 +136,7 @@ def create_checkout_session(req: Request, state: State) -> Obj:
             customer=customer,
             payment_method_types=types,
             payment_method_options=intent_options,
+            **intent_extra,
         )
         session["setup_intent"] = intent["id"]
     for opts in intent_options.values():

@@ -104,13 +104,21 @@ def payment_intent_create(
     return params
 
 
-def checkout_session_create(config: FlowConfig, *, customer: str) -> CheckoutSessionCreateParams:
-    return {
+def checkout_session_create(
+    config: FlowConfig,
+    *,
+    customer: str,
+    success_url: str = "https://example.com/success?session_id={CHECKOUT_SESSION_ID}",
+    cancel_url: str | None = "https://example.com/cancel",
+    metadata: dict[str, str] | None = None,
+) -> CheckoutSessionCreateParams:
+    """Checkout in ``setup`` mode: the hosted page saves a bank account (its own SetupIntent,
+    which carries ``metadata``). No ``payment_method_types``: endive refuses it (§9)."""
+    params: CheckoutSessionCreateParams = {
         "mode": "setup",
         "currency": "usd",
         "customer": customer,
-        "success_url": "https://example.com/success?session_id={CHECKOUT_SESSION_ID}",
-        "cancel_url": "https://example.com/cancel",
+        "success_url": success_url,
         "allowed_payment_method_types": ACH_ONLY,
         "payment_method_options": {
             "us_bank_account": {
@@ -122,6 +130,12 @@ def checkout_session_create(config: FlowConfig, *, customer: str) -> CheckoutSes
             }
         },
     }
+    if cancel_url:
+        params["cancel_url"] = cancel_url
+    if metadata:
+        params["setup_intent_data"] = {"metadata": metadata}
+        params["metadata"] = metadata
+    return params
 
 
 def invoice_create(config: FlowConfig, *, customer: str) -> InvoiceCreateParams:

@@ -54,6 +54,7 @@ class Settings:
     webhook_host: str = "127.0.0.1"
     webhook_secret: str = field(default="", repr=False)  # whsec_… (test/live)
     webhook_public_url: str = ""  # where Stripe reaches the endpoint (test/live registration)
+    checkout_return_url: str = ""  # where a customer lands after Collect's hosted link
     dbos_schema: str = "dbos"
     safety_sync_minutes: int = 0  # an incremental sync every N minutes (0: off; bin/run: 5)
     executor_id: str = ""  # this process's DBOS executor ID (unique per process when scaled out)
@@ -192,6 +193,7 @@ def load_settings(
         webhook_host=get("FCOPS_WEBHOOK_HOST") or "127.0.0.1",
         webhook_secret=get("STRIPE_WEBHOOK_SECRET") or "",
         webhook_public_url=get("FCOPS_WEBHOOK_URL") or "",
+        checkout_return_url=(get("FCOPS_CHECKOUT_RETURN_URL") or "").strip(),
         dbos_schema=get("FCOPS_DBOS_SCHEMA") or "dbos",
         executor_id=get("FCOPS_EXECUTOR_ID") or "",
         safety_sync_minutes=int(

@@ -58,6 +58,11 @@ class CollectionRequest:
     replayed: bool
     client_secret: str = field(repr=False)
     session_filters: dict[str, Any] | None = None  # FC sessions: the filters Stripe returned
+    # A request made through a Checkout Session (setup mode): the page the customer opens.
+    checkout_session_id: str | None = None
+    hosted_url: str | None = None
+    expires_at: int | None = None
+    linked_accounts: tuple[str, ...] = ()  # FC sessions: the accounts the customer linked
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,9 @@
-"""Ops asks a customer for a bank account: SetupIntents and FC sessions, open requests, cancels.
+"""Ops asks a customer for a bank account: hosted links, SetupIntents and FC sessions, open
+requests, cancels.
+
+A hosted link (:func:`create_hosted_link`) is a Checkout Session in ``setup`` mode carrying the
+flow's configuration; the request is the SetupIntent Checkout creates for it, so everything that
+follows a SetupIntent (open requests, microdeposits, the status watcher) follows it too.
 
 A SetupIntent is created with exactly the ``setup_intent`` flow's saved configuration
 (:func:`services.flows.load_flow` → :func:`services.adapters.flow_requests.setup_intent_create`,
@@ -13,10 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from services.adapters import flow_requests
-from services.adapters.gateway import FcSessionCreateParams, SetupIntentCreateParams
+from services.adapters.gateway import (
+    CheckoutSessionCreateParams,
+    FcSessionCreateParams,
+    SetupIntentCreateParams,
+)
 from services.audit import AuditContext, audited
 from services.auth import Actor, require
 from services.context import Services
@@ -145,6 +155,104 @@ def create_setup_intent(
     )
 
 
+# Checkout verifies a bank account instantly or automatically, never by microdeposits only
+# (reference §5.1; the sandbox refuses it as Stripe does).
+CHECKOUT_METHODS = ("automatic", "instant")
+# Where the customer lands after the hosted page, in sandbox mode (nothing is served there:
+# the sandbox's "play the customer" panel does what the customer does).
+SANDBOX_RETURN_URL = "https://example.com/fcops/bank-account-saved"
+
+
+def checkout_params(
+    config: flow_config.FlowConfig, *, customer_id: str, actor: Actor, return_url: str
+) -> CheckoutSessionCreateParams:
+    """A Checkout Session in ``setup`` mode with the flow's FC permissions, prefetch and
+    verification method; its SetupIntent comes back expanded (one call)."""
+    metadata = {
+        "fcops_flow": FLOW,
+        "fcops_flow_version": str(config.version),
+        "fcops_created_by": actor.username,
+    }
+    params = flow_requests.checkout_session_create(
+        config, customer=customer_id, success_url=return_url, cancel_url=None, metadata=metadata
+    )
+    params["expand"] = ["setup_intent"]
+    return params
+
+
+def _return_url(svc: Services, return_url: str | None) -> str:
+    url = (return_url or "").strip()
+    if url:
+        return url
+    if svc.mode == "sandbox":
+        return SANDBOX_RETURN_URL
+    raise ValidationError(
+        "Set FCOPS_CHECKOUT_RETURN_URL to the page your customers see after saving their bank "
+        "account: Stripe's hosted page sends them there."
+    )
+
+
+def create_hosted_link(
+    svc: Services,
+    actor: Actor,
+    *,
+    customer_id: str,
+    idempotency_key: str,
+    return_url: str | None = None,
+) -> CollectionRequest:
+    """A link to send the customer: a Checkout Session in ``setup`` mode carrying the
+    ``setup_intent`` flow's configuration (audited). The request is its SetupIntent."""
+    key = require_key(idempotency_key)
+    with _creating(svc, actor, "checkout_session", customer_id, key) as (ctx, customer, config):
+        if config.verification_method not in CHECKOUT_METHODS:
+            raise ValidationError(
+                f"Stripe's hosted page cannot verify by {config.verification_method} only; it "
+                "verifies instantly or automatically. Create a SetupIntent for your own page "
+                "instead, or ask an admin to change the flow's verification method."
+            )
+        params = checkout_params(
+            config, customer_id=customer, actor=actor, return_url=_return_url(svc, return_url)
+        )
+        ctx.params.update(
+            customer=customer, flow=FLOW, flow_version=config.version, config=config.value()
+        )
+        session, replayed = _send(
+            svc, ctx, key, "the new link", svc.gateway.create_checkout_session, params
+        )
+        intent = session.get("setup_intent")
+        if not isinstance(intent, dict):  # defensive: expansion not honoured
+            intent = svc.gateway.retrieve_setup_intent(str(intent))
+        ctx.target = str(intent["id"])  # the request is its SetupIntent
+        ctx.params["checkout_session"] = str(session["id"])
+        ctx.message = (
+            f"Same request as before: Stripe returned the existing link {session['id']}."
+            if replayed
+            else f"Created link {session['id']} (SetupIntent {intent.get('id')}) with flow "
+            f"configuration v{config.version}."
+        )
+        store_intent(svc.engine, intent)
+    options = us_bank_options(intent)
+    fc = mapping(options.get("financial_connections"))
+    return CollectionRequest(
+        id=str(intent["id"]),
+        kind="setup_intent",
+        customer_id=customer,
+        status=str(intent.get("status")),
+        flow_version=config.version,
+        permissions=tuple(fc.get("permissions") or ()),
+        prefetch=tuple(fc.get("prefetch") or ()),
+        verification_method=options.get("verification_method"),
+        created=int(intent["created"]),
+        payment_method_options=dict(mapping(intent.get("payment_method_options"))),
+        hosted_verification_url=None,
+        replayed=replayed,
+        client_secret=str(intent.get("client_secret") or ""),
+        checkout_session_id=str(session["id"]),
+        hosted_url=session.get("url"),
+        expires_at=int(session["expires_at"]) if session.get("expires_at") else None,
+    )
+
+
 def _session_choice(
     config: flow_config.FlowConfig,
     permissions: Iterable[str] | None,
@@ -267,6 +375,26 @@ def current_view(svc: Services, actor: Actor, intent_id: str) -> IntentView | No
     page shows the intent's state when it can and keeps the failure's own message)."""
     try:
         return intent_view(svc, actor, intent_id)
+    except FcopsError:
+        return None
+
+
+def session_progress(svc: Services, actor: Actor, request: CollectionRequest) -> CollectionRequest:
+    """An FC session request as Stripe has it now: ``linked`` once the customer linked
+    accounts (a session has no status field of its own; its ``accounts`` list fills), else
+    ``open``."""
+    require(actor, "collect.create")
+    session = svc.gateway.retrieve_fc_session(request.id)
+    linked = tuple(str(a["id"]) for a in mapping(session.get("accounts")).get("data") or [])
+    return replace(request, status="linked" if linked else "open", linked_accounts=linked)
+
+
+def current_session(
+    svc: Services, actor: Actor, request: CollectionRequest
+) -> CollectionRequest | None:
+    """:func:`session_progress`, or None when Stripe cannot say now."""
+    try:
+        return session_progress(svc, actor, request)
     except FcopsError:
         return None
 

@@ -10,6 +10,7 @@ from services.auth import Actor, require
 from services.context import Services
 from services.errors import NotFound
 from services.rules.ids import parse_id
+from services.rules.payment_details import PaymentDetails, details_of
 from services.usecases.resolve_account import LOOKUP_KINDS, Resolution, resolve
 
 _KIND_LABELS = {
@@ -26,7 +27,7 @@ def lookup(svc: Services, actor: Actor, text: str | None) -> Resolution:
     require(actor, "accounts.view")
     object_id, kind = parse_id(text, allowed=LOOKUP_KINDS)
     try:
-        resolution = resolve(svc.gateway, object_id)
+        resolution = resolve(svc.gateway, object_id, details=True)
     except NotFound as err:
         raise NotFound(
             f"Stripe has no {_KIND_LABELS.get(kind, kind)} {object_id}, or nothing it points "
@@ -41,4 +42,20 @@ def lookup(svc: Services, actor: Actor, text: str | None) -> Resolution:
         noun = "linked bank account" if count == 1 else "linked bank accounts"
         message = re.sub(r"\d+ linked account\(s\)", f"{count} {noun}", resolution.message)
         resolution = replace(resolution, message=message)
-    return resolution
+    return replace(resolution, details=_details(svc, resolution))
+
+
+def _details(svc: Services, found: Resolution) -> PaymentDetails | None:
+    """Amount, status, customer, bank, mandate and Dashboard link of an intent or a PM."""
+    if found.intent is not None:
+        return details_of(found.kind, found.intent, mode=svc.mode)
+    pm = found.payment_method
+    if found.kind != "payment_method" or pm is None:
+        return None
+    customer = None
+    if pm.get("customer"):
+        try:
+            customer = svc.gateway.retrieve_customer(str(pm["customer"]))
+        except NotFound:  # the details go without the name and email
+            customer = None
+    return details_of("payment_method", pm, mode=svc.mode, customer=customer)

@@ -20,6 +20,7 @@ from services.errors import NotFound
 from services.rules.account_summary import AccountSummary, IntentSummary
 from services.rules.debit_target import choose_for_debit
 from services.rules.ids import parse_id
+from services.rules.payment_details import PaymentDetails, manual_verification
 
 # Accounts already fetched, by ID: a batch passes one so each account is fetched once.
 Known = dict[str, dict[str, Any]]
@@ -45,6 +46,7 @@ class Resolution:
     customer_id: str | None = None
     accounts: list[dict[str, Any]] = field(default_factory=list)  # for a customer ID
     message: str = ""
+    details: PaymentDetails | None = None  # the payment lookup's Dashboard-like details
 
     @property
     def linked(self) -> AccountSummary | None:
@@ -122,8 +124,8 @@ def _from_payment_method(
             payment_method=pm,
             customer_id=customer_id,
             message=f"The bank account {bank.get('bank_name') or ''} ••{bank.get('last4') or '????'} "
-            "was entered manually (routing and account number, verified by microdeposits), so Stripe "
-            "has no balance, ownership or transaction data for it.",
+            f"was entered manually ({manual_verification(extra.get('intent'))}), so Stripe has "
+            "no balance, ownership or transaction data for it.",
             **extra,
         )
     account = _account(gateway, fca, known)
@@ -139,10 +141,31 @@ def _from_payment_method(
     )
 
 
-def resolve(gateway: StripeGateway, text: str | None, *, known: Known | None = None) -> Resolution:
+# What the payment lookup also shows (Dashboard-like details): the customer, and the mandate
+# (a SetupIntent's own; a PaymentIntent's on its latest charge, four levels deep: the limit).
+DETAIL_EXPAND = {
+    "payment_intent": ["customer", "latest_charge.payment_method_details.us_bank_account.mandate"],
+    "setup_intent": ["customer", "mandate"],
+}
+
+
+def _customer_id(value: Any) -> str | None:
+    if isinstance(value, dict):  # expanded
+        return str(value.get("id")) if value.get("id") else None
+    return str(value) if value else None
+
+
+def resolve(
+    gateway: StripeGateway,
+    text: str | None,
+    *,
+    known: Known | None = None,
+    details: bool = False,
+) -> Resolution:
     """Resolve a pasted ID; raises ValidationError for malformed IDs, NotFound for unknown ones.
 
-    ``known`` (optional) caches the FC accounts fetched, by ID, across calls.
+    ``known`` (optional) caches the FC accounts fetched, by ID, across calls; ``details``
+    also expands an intent's customer and mandate (see ``DETAIL_EXPAND``).
     """
     object_id, kind = parse_id(text, allowed=LOOKUP_KINDS)
     if kind in ("payment_intent", "setup_intent"):
@@ -151,12 +174,14 @@ def resolve(gateway: StripeGateway, text: str | None, *, known: Known | None = N
             if kind == "payment_intent"
             else gateway.retrieve_setup_intent
         )
-        intent = retrieve(object_id, expand=["payment_method"])
+        expand = ["payment_method", *(DETAIL_EXPAND[kind] if details else [])]
+        intent = retrieve(object_id, expand=expand)
         pm = intent.get("payment_method")
         if isinstance(pm, str):  # defensive: expansion not honoured
             pm = gateway.retrieve_payment_method(pm)
+        customer_id = _customer_id(intent.get("customer"))
         return _from_payment_method(
-            gateway, object_id, kind, pm, known, intent=intent, customer_id=intent.get("customer")
+            gateway, object_id, kind, pm, known, intent=intent, customer_id=customer_id
         )
     if kind == "payment_method":
         pm = gateway.retrieve_payment_method(object_id)

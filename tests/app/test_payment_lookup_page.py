@@ -14,8 +14,6 @@ from tests.app.conftest import shared_app as app
 PAGE = "pages/payment_lookup.py"
 
 
-
-
 def setup_intent(*, manual: bool) -> dict[str, Any]:
     """A SetupIntent of a fresh customer, linked through FC or entered manually."""
     a = app()
@@ -94,3 +92,55 @@ def test_a_customer_with_one_account_is_counted_in_words() -> None:
     at = look_up(si["customer"])
     no_exceptions(at)
     assert "has 1 linked bank account." in " ".join(s.value for s in at.success)
+
+
+def paid_intent(*, manual: bool) -> dict[str, Any]:
+    """A $1,234.56 PaymentIntent of Lee Park, linked through FC or entered manually."""
+    a = app()
+    customer = a.gateway.create_customer(
+        {"email": f"lee.{secrets.token_hex(4)}@example.org", "name": "Lee Park"},
+        idempotency_key=None,
+    )
+    pi = a.gateway.create_payment_intent(
+        {
+            "amount": 123_456,
+            "currency": "usd",
+            "customer": customer["id"],
+            "allowed_payment_method_types": ["us_bank_account"],
+        },
+        idempotency_key=None,
+    )
+    if manual:
+        a.simulator.manual_entry(pi["id"])
+    else:
+        a.simulator.link_bank(pi["id"], institution="StripeBank")
+    return {**pi, "email": customer["email"]}
+
+
+def test_a_payment_shows_what_the_dashboard_shows() -> None:
+    pi = paid_intent(manual=False)
+    at = look_up(pi["id"])
+    no_exceptions(at)
+    shown = texts(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Amount"] == "$1,234.56"
+    assert "USD" in shown
+    assert metrics["Status"] == app().gateway.retrieve_payment_intent(pi["id"])["status"]
+    assert metrics["Created"] != "—" and " ago" in shown
+    assert "Lee Park" in shown and pi["email"] in shown
+    assert "STRIPEBANK ••" in shown.upper()
+    assert "Mandate:** active" in shown
+    assert "Verified instantly" in shown
+    # sandbox mode: no Dashboard link, and the page says why
+    assert not at.get("link_button")
+    assert "no page in Stripe's Dashboard" in shown
+
+
+def test_an_unverified_manual_account_is_not_called_verified_by_microdeposits() -> None:
+    pi = paid_intent(manual=True)
+    at = look_up(pi["id"])
+    no_exceptions(at)
+    shown = texts(at)
+    assert "not verified yet" in shown
+    assert "verified by microdeposits" not in shown
+    assert "Mandate:** none yet" in shown

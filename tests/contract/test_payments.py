@@ -785,6 +785,39 @@ def test_an_open_checkout_session_has_a_url_until_it_expires(client: stripe.Stri
         client.v1.checkout.sessions.expire(session.id)
 
 
+def test_a_setup_mode_session_hands_its_intent_data_on_and_completes_when_the_customer_links(
+    client: stripe.StripeClient, sandbox: SandboxHandle
+) -> None:
+    """The Collect page's hosted link: `setup_intent_data` reaches the SetupIntent Checkout
+    creates, `expand[]=setup_intent` works on create, and linking completes the session."""
+    session = client.v1.checkout.sessions.create(
+        params={
+            "mode": "setup",
+            "currency": "usd",
+            "success_url": "https://example.com/ok",
+            "customer": new_customer(client).id,
+            **ACH,
+            "payment_method_options": fc_options(["payment_method", "balances"]),
+            "setup_intent_data": {
+                "metadata": {"fcops_flow": "setup_intent"},
+                "description": "Rent",
+            },
+            "expand": ["setup_intent"],
+        }
+    )
+    si = session.setup_intent
+    assert si.metadata.to_dict() == {"fcops_flow": "setup_intent"}
+    assert si.description == "Rent"
+    assert si.client_secret.startswith(f"{si.id}_secret_")
+    assert session.payment_status == "no_payment_required"
+    assert session.url and session.expires_at > session.created
+    hook(sandbox, f"setup_intents/{si.id}/link", institution="Test Institution")
+    done = client.v1.checkout.sessions.retrieve(session.id, params={"expand": ["setup_intent"]})
+    assert (done.status, done.url) == ("complete", None)
+    assert done.setup_intent.status == "succeeded"
+    assert "checkout.session.completed" in event_types(client, session.id)
+
+
 def test_a_payment_mode_session_totals_its_line_items_and_completes_through_the_hook(
     client: stripe.StripeClient, sandbox: SandboxHandle
 ) -> None:

@@ -1,0 +1,135 @@
+"""Collect page: a hosted link to send the customer (Checkout Session in setup mode), its
+expiry, the client secret only behind "For developers", and a status that updates itself."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from services.auth import Actor
+from services.usecases import edit_flows as flows
+from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import shared_app as app
+
+PAGE = "pages/collect.py"
+ADMIN = Actor(username="apptest-admin", role="admin")
+
+pytestmark = pytest.mark.usefixtures("automatic_setup_intent_flow")
+
+
+def with_customer() -> AppTest:
+    at = open_page(PAGE, "ops")
+    at.radio(key="collect_mode").set_value("New customer").run()
+    at.text_input(key="collect_new_email").set_value(f"link-{secrets.token_hex(4)}@example.com")
+    at.button(key="FormSubmitter:collect_new_customer-Create customer").click().run()
+    no_exceptions(at)
+    return at
+
+
+def create_link(at: AppTest) -> str:
+    at.button(key="collect_create_link").click().run()
+    no_exceptions(at)
+    return str(at.session_state["collect_result"].id)
+
+
+def status_shown(at: AppTest) -> str:
+    return str(next(m.value for m in at.metric if m.label == "Status"))
+
+
+def in_developer_expander(at: AppTest, text: str) -> bool:
+    return any(
+        e.label == "For developers"
+        and any(text in str(getattr(c, "value", "")) for c in e.get("code"))
+        for e in at.expander
+    )
+
+
+def test_a_link_to_send_with_its_expiry_and_the_secret_only_for_developers() -> None:
+    at = with_customer()
+    intent_id = create_link(at)
+    result = at.session_state["collect_result"]
+    assert result.hosted_url and result.checkout_session_id
+    outside = [c.value for c in at.code if not in_developer_expander(at, c.value)]
+    assert result.hosted_url in outside
+    assert not any("_secret_" in value for value in outside)
+    assert in_developer_expander(at, result.client_secret)
+    assert "It expires" in texts(at)
+    assert status_shown(at) == "requires_payment_method"
+    assert intent_id.startswith("seti_")
+
+    create_link(at)  # a second click on the same request
+    assert at.session_state["collect_result"].hosted_url == result.hosted_url
+    assert any("Same request as before" in i.value for i in at.info)
+
+
+def test_the_status_updates_itself_when_the_customer_finishes() -> None:
+    at = with_customer()
+    intent_id = create_link(at)
+    assert "updates by itself" in texts(at)
+    app().simulator.link_bank(intent_id, institution="Test Institution")  # off the page
+    at.run()  # the next tick of the status watcher (no button pressed)
+    no_exceptions(at)
+    assert status_shown(at) == "succeeded"
+    shown = texts(at)
+    assert "The customer finished on the hosted page" in shown
+    assert "Linked through Financial Connections" in shown
+    assert "updates by itself" not in shown  # nothing left to watch
+
+
+def test_a_microdeposits_only_flow_offers_no_link_and_says_why() -> None:
+    engine = app().engine
+    current = flows.load_flow(engine, "setup_intent")
+    flows.save_flow(
+        engine,
+        ADMIN,
+        "setup_intent",
+        permissions=current.permissions,
+        prefetch=current.prefetch,
+        verification_method="microdeposits",
+        expected_version=current.version,
+    )
+    at = with_customer()
+    link = at.button(key="collect_create_link")
+    assert link.disabled and "cannot verify by microdeposits only" in (link.help or "")
+    assert not at.button(key="collect_create_si").disabled
+
+
+def test_an_fc_session_no_longer_says_open_once_the_customer_linked() -> None:
+    at = with_customer()
+    at.button(key="collect_create_fcs").click().run()
+    no_exceptions(at)
+    assert status_shown(at) == "open" and "updates by itself" in texts(at)
+    at.button(key="collect_sim_link").click().run()  # the customer links in the session
+    no_exceptions(at)
+    assert status_shown(at) == "linked"
+    result = at.session_state["collect_result"]
+    assert result.linked_accounts and result.linked_accounts[0].startswith("fca_")
+    assert any(result.linked_accounts[0] in s.value for s in at.success)
+    assert "updates by itself" not in texts(at)
+
+
+def test_a_hand_entered_account_on_the_hosted_page_points_to_the_microdeposit_step() -> None:
+    at = with_customer()
+    create_link(at)
+    result = at.session_state["collect_result"]
+    at.button(key="collect_sim_manual").click().run()  # the customer types the numbers
+    no_exceptions(at)
+    assert status_shown(at) == "requires_action"
+    shown = texts(at)
+    assert "entered the bank account by hand on the hosted page" in shown
+    assert "Hosted microdeposit verification page" in shown
+    assert result.hosted_url not in [c.value for c in at.code]
+
+
+def test_a_canceled_request_says_its_link_no_longer_opens() -> None:
+    at = with_customer()
+    intent_id = create_link(at)
+    at.button(key="collect_open_reload").click().run()
+    at.selectbox(key="collect_cancel_open").set_value(intent_id).run()
+    at.button(key="collect_cancel_open_button").click().run()
+    no_exceptions(at)
+    at.run()  # the card above the tabs shows it from the next run (the watcher's next tick)
+    assert status_shown(at) == "canceled"
+    assert "The request was canceled; the link no longer opens." in texts(at)

@@ -1,0 +1,105 @@
+"""Payment lookup through the real SDK against the sandbox: the Dashboard's details of a payment
+(amount, status, customer, bank, mandate, verification, Dashboard link) from one expanded read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from services.adapters.gateway import StripeGateway
+from services.context import Services
+from services.usecases import lookup_account
+from tests.conftest import actor_for
+
+OPS = actor_for("ops")
+ACH: Any = ["us_bank_account"]
+
+
+def _customer(gateway: StripeGateway) -> dict[str, Any]:
+    return gateway.create_customer(
+        {"name": "Lee Park", "email": "lee.park@example.org"}, idempotency_key=None
+    )
+
+
+def _payment_intent(gateway: StripeGateway, customer: str, amount: int) -> dict[str, Any]:
+    return gateway.create_payment_intent(
+        {
+            "amount": amount,
+            "currency": "usd",
+            "customer": customer,
+            "allowed_payment_method_types": ACH,
+        },
+        idempotency_key=None,
+    )
+
+
+def test_a_paid_intent_shows_amount_customer_bank_mandate_and_its_test_mode_dashboard_link(
+    gateway: StripeGateway, simulator: Any, sqlite_engine: Engine
+) -> None:
+    cus = _customer(gateway)
+    pi = _payment_intent(gateway, cus["id"], 12_345)
+    simulator.link_bank(pi["id"], institution="Test Institution")
+    svc = Services(gateway=gateway, engine=sqlite_engine, mode="test")
+    details = lookup_account.lookup(svc, OPS, pi["id"]).details
+    assert details is not None
+    assert (details.amount, details.currency) == (12_345, "usd")
+    assert details.status == pi_status(gateway, pi["id"])
+    assert (details.customer_name, details.customer_email) == ("Lee Park", "lee.park@example.org")
+    assert details.bank_label and details.bank_label.endswith(details.last4 or "")
+    assert details.last4 and details.bank_name
+    assert details.mandate_id and details.mandate_id.startswith("mandate_")
+    assert details.mandate_status == "active"
+    assert "Financial Connections" in details.verification
+    assert details.dashboard_url == f"https://dashboard.stripe.com/test/payments/{pi['id']}"
+
+
+def pi_status(gateway: StripeGateway, intent_id: str) -> str:
+    return str(gateway.retrieve_payment_intent(intent_id)["status"])
+
+
+def test_a_manual_account_waiting_for_microdeposits_is_not_called_verified_and_has_no_mandate(
+    gateway: StripeGateway, simulator: Any, services_ctx: Services
+) -> None:
+    cus = _customer(gateway)
+    pi = _payment_intent(gateway, cus["id"], 5_000)
+    simulator.manual_entry(pi["id"])
+    found = lookup_account.lookup(services_ctx, OPS, pi["id"])
+    details = found.details
+    assert details is not None and details.status == "requires_action"
+    assert "not verified yet" in details.verification
+    assert "verified by microdeposits" not in found.message + details.verification
+    assert details.mandate_id is None
+    assert details.dashboard_url is None  # sandbox mode: no Dashboard page
+
+
+def test_a_setup_intent_verified_by_microdeposits_says_so_and_reads_its_mandate(
+    gateway: StripeGateway, simulator: Any, services_ctx: Services
+) -> None:
+    cus = _customer(gateway)
+    si = gateway.create_setup_intent(
+        {"customer": cus["id"], "allowed_payment_method_types": ACH}, idempotency_key=None
+    )
+    simulator.manual_entry(si["id"])
+    simulator.microdeposits_arrive(si["id"])
+    gateway.verify_microdeposits(si["id"], descriptor_code="SM11AA", idempotency_key=None)
+    details = lookup_account.lookup(services_ctx, OPS, si["id"]).details
+    assert details is not None and details.status == "succeeded"
+    assert details.amount is None
+    assert details.verification.endswith("verified by microdeposits.")
+    assert details.mandate_status == "active" and details.mandate_type == "multi_use"
+
+
+def test_a_payment_method_shows_its_customer_and_bank(
+    gateway: StripeGateway, simulator: Any, services_ctx: Services
+) -> None:
+    cus = _customer(gateway)
+    si = gateway.create_setup_intent(
+        {"customer": cus["id"], "allowed_payment_method_types": ACH}, idempotency_key=None
+    )
+    simulator.link_bank(si["id"], institution="Test Institution")
+    pm_id = gateway.retrieve_setup_intent(si["id"])["payment_method"]
+    details = lookup_account.lookup(services_ctx, OPS, pm_id).details
+    assert details is not None and details.kind == "payment_method"
+    assert details.customer_name == "Lee Park" and details.bank_label
+    assert details.dashboard_url is None
