@@ -11,7 +11,8 @@ seed, drawn from the world as it stands:
 - an R01 return's check saw, six times in ten, a balance above the amount (the money left the
   account between the check and the debit: an ``ok`` that let the return through), else the
   low balance itself (debited anyway);
-- a settled debit's check saw roughly today's balance, now and then a day-old one (stale);
+- a settled debit's check saw roughly today's balance (one in ten just above the amount),
+  now and then a day-old one (stale);
 - some accounts had a planned debit the check found short, and no debit followed (kept from
   bouncing).
 """
@@ -28,6 +29,7 @@ Obj = dict[str, Any]
 CHECKED_SHARE = 0.75
 OK_MISS_SHARE = 0.6
 KEPT_SHARE = 0.12
+THIN_SHARE = 0.1
 WINDOW_DAYS = 58
 
 
@@ -89,6 +91,8 @@ def _debit_check(state: State, pi: Obj, fca: Obj) -> Obj | None:
         balance, age_seconds = available, int((0.5 + 8 * age) * HOUR)
     else:
         balance = available + int(amount * (0.6 * margin - 0.1))
+        if margin < THIN_SHARE:  # just enough then: a bigger buffer would have held it back
+            balance = int(amount * (1 + margin))
         age_seconds = int((0.5 + (30 if age > 0.9 else 20) * age) * HOUR)
     snapshot = _snapshot(fca, balance=balance, as_of=checked_at - age_seconds, currency=currency)
     return _planned(snapshot, amount, currency, checked_at, pi.get("customer"))

@@ -189,10 +189,6 @@ class Option:
     caught_amounts: dict[str, int]
     blocked_amounts: dict[str, int]
 
-    @property
-    def net(self) -> int:
-        return self.caught - self.blocked
-
 
 def _needed_percent(check: Check, policy: DebitPolicy) -> int | None:
     """The smallest whole percentage buffer under which ``check`` would not have said ok."""
@@ -261,17 +257,15 @@ def policy_options(
 
 
 def suggest(options: Sequence[Option]) -> Option | None:
-    """The option that would have held back the most misses net of the settled debits it would
-    also have held back (ties: fewer settled debits held back, then the smaller change); None
-    when no option holds back more misses than good debits."""
-    best = None
-    for option in options:
-        if option.net <= 0:
-            continue
-        key = (option.net, -option.blocked, -_size(option))
-        if best is None or key > (best.net, -best.blocked, -_size(best)):
-            best = option
-    return best
+    """The option that would have held back the most misses while holding back no more debits
+    that settled than misses (ties: fewer settled debits held back, then the smaller change);
+    None when every option costs more good debits than returns it saves. A debit held back is
+    checked again or waits for a fresh balance; a return costs a fee and counts toward Nacha's
+    limits, so one for one is worth suggesting and the admin sees both numbers."""
+    fair = [o for o in options if o.caught and o.blocked <= o.caught]
+    if not fair:
+        return None
+    return max(fair, key=lambda o: (o.caught, -o.blocked, -_size(o)))
 
 
 def _size(option: Option) -> float:

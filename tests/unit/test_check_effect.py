@@ -134,13 +134,27 @@ def test_a_shorter_maximum_age_is_offered_when_the_misses_read_old_balances() ->
     assert ce.suggest(ages) == ages[0]
 
 
-def test_no_suggestion_when_every_option_holds_back_as_many_good_debits_as_returns() -> None:
-    debits = [debit("m", "fca_1", T0, code="insufficient_funds"), debit("s", "fca_2", T0)]
-    checks = [check("fca_1", T0 - HOUR, balance=11_000), check("fca_2", T0 - HOUR, balance=10_500)]
+def test_no_suggestion_when_every_option_holds_back_more_good_debits_than_returns() -> None:
+    debits = [
+        debit("m", "fca_1", T0, code="insufficient_funds"), debit("s1", "fca_2", T0),
+        debit("s2", "fca_3", T0),
+    ]  # fmt: skip
+    checks = [
+        check("fca_1", T0 - HOUR, balance=11_000), check("fca_2", T0 - HOUR, balance=10_500),
+        check("fca_3", T0 - HOUR, balance=10_200),
+    ]  # fmt: skip
     options = ce.policy_options(ce.join_checks(debits, checks), POLICY)
-    assert options and all(o.net <= 0 for o in options)
+    assert options and all(o.blocked > o.caught for o in options)
     assert ce.suggest(options) is None
     assert ce.suggest([]) is None
+
+
+def test_one_settled_debit_held_back_per_return_caught_is_still_suggested() -> None:
+    debits = [debit("m", "fca_1", T0, code="insufficient_funds"), debit("s", "fca_2", T0)]
+    checks = [check("fca_1", T0 - HOUR, balance=11_000), check("fca_2", T0 - HOUR, balance=10_500)]
+    best = ce.suggest(ce.policy_options(ce.join_checks(debits, checks), POLICY))
+    assert best is not None and (best.caught, best.blocked) == (1, 1)
+    assert best.policy.buffer_percent == 11.0
 
 
 def test_options_stay_within_the_policy_bounds_and_above_the_current_buffer() -> None:
