@@ -256,6 +256,7 @@ class DebitOutcomeRecord(SQLModel, table=True):
     return_code: str | None = None  # Nacha code, or candidates joined by "/" (R01/R09)
     category: str | None = None  # unauthorized | administrative | other
     blocked_reason: str | None = None
+    blocked_code: str | None = None  # the block's network_code (R02, R10…)
     processing_at: int | None = Field(default=None, sa_column=Column(BigInteger))
     settled_at: int | None = Field(default=None, sa_column=Column(BigInteger))
     returned_at: int | None = Field(default=None, sa_column=Column(BigInteger))

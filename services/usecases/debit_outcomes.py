@@ -41,7 +41,15 @@ OUTCOME_EVENTS = (
 )
 SYNC_NAME = "debit_outcomes"
 WINDOW_SECONDS = 90 * 86_400
-STATE = ("status", "failure_code", "return_code", "category", "blocked_reason", "observed_at")
+STATE = (
+    "status",
+    "failure_code",
+    "return_code",
+    "category",
+    "blocked_reason",
+    "blocked_code",
+    "observed_at",
+)
 DATES = ("processing_at", "settled_at", "returned_at")
 DESCRIPTIVE = (
     "customer_id",
@@ -77,6 +85,7 @@ def _values(
         "return_code": outcome.return_code,
         "category": outcome.category,
         "blocked_reason": outcome.blocked_reason,
+        "blocked_code": outcome.blocked_code,
         "processing_at": None,
         "settled_at": None,
         "returned_at": None,
@@ -222,6 +231,7 @@ def _outcome(row: DebitOutcomeRecord) -> Outcome:
         ret=ret,
         retry_of=None if row.original_id == row.id else row.original_id,
         blocked_reason=row.blocked_reason,
+        blocked_code=row.blocked_code,
     )
 
 
