@@ -167,8 +167,10 @@ class OutcomeSync:
 
 
 def sync_outcomes(svc: Services, actor: Actor, *, full: bool = False) -> OutcomeSync:
-    """Read PaymentIntent outcome events since the cursor (90 days on the first run), then the
-    intents they name with their payment method expanded (audited ``returns.sync``)."""
+    """Read PaymentIntent outcome events since the cursor, then the intents they name with their
+    payment method expanded; on the first run (or ``full``) also every PaymentIntent created in
+    the last 90 days, since Stripe's event list reaches back 30 days only (audited
+    ``returns.sync``)."""
     with audited(svc.engine, actor=actor, action="returns.sync", params={"full": full}) as ctx:
         require(actor, "returns.sync")
         now = svc.now()
@@ -188,6 +190,14 @@ def sync_outcomes(svc: Services, actor: Actor, *, full: bool = False) -> Outcome
         for intent_id in sorted(named):
             pi = svc.gateway.retrieve_payment_intent(intent_id, expand=["payment_method"])
             tally[record_payment_intent(svc.engine, pi, at=now)] += 1
+        if cursor is None:
+            # Stripe keeps events for 30 days only: on the first (or a full) run, the debits of
+            # the whole window are read from the PaymentIntent list itself.
+            listed = svc.gateway.iter_payment_intents(created_gte=since, expand=["payment_method"])
+            for pi in listed:
+                if str(pi.get("id")) not in named:
+                    named.add(str(pi.get("id")))
+                    tally[record_payment_intent(svc.engine, pi, at=now)] += 1
         newest = max((int(e["created"]) for e in events), default=since)
         mark_sync(
             svc.engine,
@@ -196,7 +206,7 @@ def sync_outcomes(svc: Services, actor: Actor, *, full: bool = False) -> Outcome
             last_finished_at=utcnow(),
         )
         message = (
-            f"Read {len(events)} payment events and {len(named)} debits: {tally['inserted']} new, "
+            f"Read {len(events)} payment events and {len(named)} PaymentIntents: {tally['inserted']} new, "
             f"{tally['updated']} changed, {tally['unchanged']} unchanged."
         )
         ctx.params.update({"events": len(events), "intents": len(named)})
@@ -263,4 +273,6 @@ def load_attempts(engine: Engine, original_id: str) -> list[Outcome]:
             .order_by(col(DebitOutcomeRecord.created), col(DebitOutcomeRecord.id))
         )
         rows = [_outcome(r) for r in session.exec(query)]
-    return sorted(rows, key=lambda o: (o.created, o.retry_of is not None))  # original first on a tie
+    return sorted(
+        rows, key=lambda o: (o.created, o.retry_of is not None)
+    )  # original first on a tie
