@@ -47,9 +47,9 @@ frame = pd.DataFrame(
         {
             "Customer": b.customer or b.customer_id or "—",
             "Bank": f"{b.institution or 'Bank'} ···{b.last4 or '????'}",
-            "Code": describe_code(b.network_code) if b.network_code else "—",
-            "Reason": (b.reason or "—").replace("_", " "),
+            "Code": b.network_code or "—",
             "Next step": b.next_step,
+            "Reason": (b.reason or "—").replace("_", " "),
             "Blocked": wording.day(b.blocked_at) if b.blocked_at else "—",
             "Returned debit": f"{b.debit} ({format_money(b.amount, b.currency)})",
             "Payment method": b.payment_method,

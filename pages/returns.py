@@ -192,7 +192,11 @@ if review is not None:
                     "max_age_hours": f"{suggested.max_age_seconds / 3600:g}",
                 },
             )
-        elif len(review.misses):
+        if review.options:
+            with st.expander(f"Every change that would have caught one ({len(review.options)})"):
+                for option in review.options:
+                    st.markdown(f"- {check_review.describe(option)}")
+        if review.suggestion is None and len(review.misses):
             st.caption(
                 "No buffer or maximum age would have held back more of these returns than of "
                 "the debits that settled, so no policy change is suggested."

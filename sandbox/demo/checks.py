@@ -13,8 +13,8 @@ seed, drawn from the world as it stands:
   low balance itself (debited anyway);
 - a settled debit's check saw roughly today's balance (one in ten just above the amount),
   now and then a day-old one (stale);
-- some accounts had a planned debit the check found short, and no debit followed (kept from
-  bouncing).
+- some accounts with under $3,000 had a planned debit the check found short, and no debit
+  followed (kept from bouncing).
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from sandbox.demo.seeds import DAY, HOUR
 Obj = dict[str, Any]
 CHECKED_SHARE = 0.75
 OK_MISS_SHARE = 0.6
-KEPT_SHARE = 0.12
+KEPT_SHARE = 0.15  # of thin accounts
+KEPT_MAX_BALANCE = 300_000  # planned debits bounce on thin accounts, not on rich ones
 THIN_SHARE = 0.1
 WINDOW_DAYS = 58
 
@@ -102,7 +103,7 @@ def _kept_check(state: State, fca: Obj, now: int) -> Obj | None:
     rng = state.rng("demo-check-kept", fca["id"])
     kept, size, when, age = (rng.random() for _ in range(4))
     available = available_balance(fca, "usd")
-    if kept >= KEPT_SHARE or available is None:
+    if kept >= KEPT_SHARE or available is None or available > KEPT_MAX_BALANCE:
         return None
     amount = max(5_000, int(max(available, 0) * (1.1 + 0.7 * size)) // 100 * 100)
     checked_at = now - int((1 + (WINDOW_DAYS - 1) * when) * DAY)

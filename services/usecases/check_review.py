@@ -31,17 +31,17 @@ from services.usecases.returns_report import _valid_window
 __all__ = ["CheckReview", "review"]
 
 MISS_COLUMNS = [
-    "debit",
-    "customer",
-    "created",
-    "amount",
-    "return_code",
-    "checked",
-    "amount checked",
-    "balance at check",
-    "balance age (hours)",
-    "required",
-    "source",
+    "Debit",
+    "Customer",
+    "Made",
+    "Amount",
+    "Return",
+    "Checked",
+    "Amount checked",
+    "Balance at the check",
+    "Balance age (hours)",
+    "Required",
+    "Check",
 ]
 
 
@@ -75,19 +75,19 @@ def _miss_frame(items: list[rules.Joined]) -> pd.DataFrame:
         assert c is not None
         rows.append(
             {
-                "debit": d.id,
-                "customer": d.customer,
-                "created": day(d.created),
-                "amount": format_plain(d.amount, d.currency),
-                "return_code": d.return_code,
-                "checked": day(c.checked_at),
-                "amount checked": format_plain(c.amount, c.currency),
-                "balance at check": format_plain(c.balance, c.currency)
+                "Debit": d.id,
+                "Customer": d.customer,
+                "Made": day(d.created),
+                "Amount": format_plain(d.amount, d.currency),
+                "Return": d.return_code,
+                "Checked": day(c.checked_at),
+                "Amount checked": format_plain(c.amount, c.currency),
+                "Balance at the check": format_plain(c.balance, c.currency)
                 if c.balance is not None
                 else None,
-                "balance age (hours)": _hours(c.age),
-                "required": format_plain(c.required, c.currency),
-                "source": c.source,
+                "Balance age (hours)": _hours(c.age),
+                "Required": format_plain(c.required, c.currency),
+                "Check": c.source,
             }
         )
     return pd.DataFrame(rows, columns=MISS_COLUMNS)

@@ -124,9 +124,9 @@ def test_finance_sees_verdicts_against_outcomes_the_misses_and_the_money_kept() 
     assert table.loc["ok", "returned R01/R09"] >= 1
     assert table.loc["ok", "settled"] >= 1
     assert table.loc["insufficient", "returned R01/R09"] >= 1
-    misses = next(d.value for d in at.dataframe if "balance age (hours)" in d.value.columns)
-    row = misses[misses["debit"] == ids["miss"]].iloc[0]
-    assert row["balance at check"] == "$107.00" and row["balance age (hours)"] == 1.0
+    misses = next(d.value for d in at.dataframe if "Balance age (hours)" in d.value.columns)
+    row = misses[misses["Debit"] == ids["miss"]].iloc[0]
+    assert row["Balance at the check"] == "$107.00" and row["Balance age (hours)"] == 1.0
     page = texts(at)
     assert "Kept from bouncing" in page and "$250.00" in page
     assert "Policy suggestion" not in page  # admins only
