@@ -26,7 +26,7 @@ from services.usecases.debit_policy import (
     POLICY_MIN_AGE_SECONDS,
     load_policy,
 )
-from services.usecases.returns_report import _valid_window
+from services.usecases.returns_report import valid_window
 
 __all__ = ["CheckReview", "review"]
 
@@ -114,7 +114,7 @@ def describe(option: rules.Option) -> str:
 def review(svc: Services, actor: Actor, *, window_days: int = 60) -> CheckReview:
     """Debits created in the last ``window_days`` joined with their last pre-debit verdict."""
     require(actor, "returns.view")
-    window = _valid_window(window_days)
+    window = valid_window(window_days)
     now = svc.now()
     start = now - window * 86_400
     debits = returns.in_window(

@@ -92,3 +92,24 @@ def test_the_demo_world_shows_ok_verdicts_that_let_r01s_through_and_a_suggestion
     assert seen.suggestion is not None and seen.sentence
     assert f"of {len(seen.misses)} R01/R09 returns" in seen.sentence
     assert check_review.review(svc, finance).suggestion is None  # admins only
+
+
+def test_the_check_review_refuses_ops_and_a_window_out_of_range_with_a_sentence(
+    svc: Services, ops: Actor, manager: Actor
+) -> None:
+    from services.errors import Forbidden, ValidationError
+
+    with pytest.raises(Forbidden):
+        check_review.review(svc, ops)
+    with pytest.raises(ValidationError, match="between 1 and 180 days"):
+        check_review.review(svc, manager, window_days=0)
+    empty = check_review.review(svc, manager)
+    assert (empty.debits, empty.checked, empty.kept_count, empty.suggestion) == (0, 0, 0, None)
+
+
+def test_the_blocked_list_refuses_a_manager(svc: Services, manager: Actor) -> None:
+    from services.errors import Forbidden
+    from services.usecases import blocked_accounts
+
+    with pytest.raises(Forbidden):
+        blocked_accounts.blocked_accounts(svc, manager)
