@@ -22,7 +22,9 @@ runtime.page_header(
     "Bank accounts Stripe will not debit again after a return: closed, frozen or invalid "
     "accounts, and debits the customer disputed. Each needs a person to act.",
 )
-svc = runtime.get_app().services
+app = runtime.get_app()
+svc = app.services
+runtime.ensure_accounts_mirrored(app, actor)  # customers' names, on a fresh store
 
 if actor.can("returns.sync") and st.button("Sync outcomes", icon=":material/sync:"):
     synced = runtime.call(debit_outcomes.sync_outcomes, svc, actor)
@@ -33,6 +35,13 @@ found = runtime.call(blocked_accounts.blocked_accounts, svc, actor)
 if found is None:
     st.stop()
 assert found is not None
+if not found and not runtime.call(blocked_accounts.outcomes_synced, svc, actor):
+    st.info(
+        "Debit outcomes have not been read from Stripe yet, so blocked accounts are not known. "
+        "Sync outcomes (or wait for the webhooks) to fill this list.",
+        icon=":material/sync_problem:",
+    )
+    st.stop()
 if not found:
     st.info(
         "No blocked bank accounts. They appear here when a debit comes back and Stripe blocks "

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from services.adapters.models import CustomerRecord, DebitOutcomeRecord
+from services.adapters.models import CustomerRecord, DebitOutcomeRecord, SyncState
 from services.adapters.store import session_scope
 from services.auth import Actor, require
 from services.context import Services
 from services.rules.blocked import next_step
+from services.usecases.debit_outcomes import SYNC_NAME
 
-__all__ = ["BlockedAccount", "blocked_accounts"]
+__all__ = ["BlockedAccount", "blocked_accounts", "outcomes_synced"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,14 @@ def _names(customer_ids: set[str], session: Session) -> dict[str, str]:
         select(CustomerRecord).where(col(CustomerRecord.id).in_(sorted(customer_ids)))
     )
     return {r.id: r.name or r.email or r.id for r in rows}
+
+
+def outcomes_synced(svc: Services, actor: Actor) -> bool:
+    """Whether debit outcomes were ever read from Stripe (else an empty list means nothing)."""
+    require(actor, "accounts.blocked")
+    with session_scope(svc.engine) as session:
+        state = session.get(SyncState, SYNC_NAME)
+        return state is not None and state.last_finished_at is not None
 
 
 def blocked_accounts(svc: Services, actor: Actor, *, limit: int = 500) -> list[BlockedAccount]:

@@ -98,7 +98,22 @@ def test_finance_sees_the_list_and_the_customer_but_cannot_start_a_collection() 
     assert "Start a collection request for this customer" not in labels
 
 
-def test_with_nothing_blocked_the_page_says_so() -> None:
+def test_before_any_sync_the_page_says_outcomes_were_not_read_and_after_one_that_none_are_blocked() -> (
+    None
+):
+    from sqlmodel import col, delete
+
+    from services.adapters.models import SyncState, utcnow
+    from services.adapters.store import mark_sync, session_scope
+    from services.usecases.debit_outcomes import SYNC_NAME
+
+    with session_scope(app().engine) as session:
+        gone = delete(SyncState).where(col(SyncState.name) == SYNC_NAME)
+        session.exec(gone)  # type: ignore[call-overload]
+    at = open_page(PAGE, "ops")
+    no_exceptions(at)
+    assert "have not been read from Stripe yet" in texts(at)
+    mark_sync(app().engine, SYNC_NAME, last_finished_at=utcnow())
     at = open_page(PAGE, "ops")
     no_exceptions(at)
     assert "No blocked bank accounts" in texts(at)
