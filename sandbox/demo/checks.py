@@ -118,8 +118,12 @@ def _kept_check(state: State, fca: Obj, now: int) -> Obj | None:
 def planned_checks(state: State) -> list[Obj]:
     """Every pre-debit check of the demo world's past, oldest first."""
     now = state.now()
+    intents = state.find("payment_intent")
+    # The newest intent dates the world (fixed once it is built, unlike the running clock), so
+    # the same seed gives the same checks however long the sandbox has been up.
+    anchor = max((int(pi["created"]) for pi in intents), default=now)
     planned = []
-    for pi in state.find("payment_intent"):
+    for pi in intents:
         if not pi.get("latest_charge") or pi.get("created", now) > now:
             continue
         fca = _linked_account(state, pi)
@@ -127,7 +131,7 @@ def planned_checks(state: State) -> list[Obj]:
         if check is not None:
             planned.append(check)
     for fca in state.find("financial_connections.account"):
-        check = _kept_check(state, fca, now)
+        check = _kept_check(state, fca, anchor)
         if check is not None:
             planned.append(check)
     return sorted(planned, key=lambda c: (c["checked_at"], c["account"]["id"]))

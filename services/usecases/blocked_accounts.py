@@ -11,10 +11,12 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
+from services.adapters import account_mirror
 from services.adapters.models import CustomerRecord, DebitOutcomeRecord, SyncState
 from services.adapters.store import session_scope
 from services.auth import Actor, require
 from services.context import Services
+from services.errors import FcopsError
 from services.rules.blocked import next_step
 from services.usecases.debit_outcomes import SYNC_NAME
 
@@ -48,6 +50,24 @@ def _names(customer_ids: set[str], session: Session) -> dict[str, str]:
     return {r.id: r.name or r.email or r.id for r in rows}
 
 
+MAX_LOOKUPS = 20  # customers read from Stripe per call when the mirror lacks them
+
+
+def _look_up(svc: Services, missing: list[str]) -> dict[str, str]:
+    """Customers the mirror does not hold yet, read from Stripe once and mirrored."""
+    found = {}
+    for customer_id in missing[:MAX_LOOKUPS]:
+        try:
+            customer = svc.gateway.retrieve_customer(customer_id)
+        except FcopsError:  # unknown or Stripe unreachable: the ID is shown instead
+            continue
+        if customer.get("deleted"):
+            continue
+        account_mirror.upsert_customer(svc.engine, customer)
+        found[customer_id] = str(customer.get("name") or customer.get("email") or customer_id)
+    return found
+
+
 def outcomes_synced(svc: Services, actor: Actor) -> bool:
     """Whether debit outcomes were ever read from Stripe (else an empty list means nothing)."""
     require(actor, "accounts.blocked")
@@ -74,7 +94,9 @@ def blocked_accounts(svc: Services, actor: Actor, *, limit: int = 500) -> list[B
         for row in rows:
             latest.setdefault(row.payment_method or row.id, row)
         chosen = list(latest.values())[:limit]
-        names = _names({r.customer_id for r in chosen if r.customer_id}, session)
+        wanted = {r.customer_id for r in chosen if r.customer_id}
+        names = _names(wanted, session)
+    names.update(_look_up(svc, sorted(wanted - set(names))))
     out = []
     for row in chosen:
         code = row.blocked_code or (

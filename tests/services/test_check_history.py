@@ -113,3 +113,37 @@ def test_the_blocked_list_refuses_a_manager(svc: Services, manager: Actor) -> No
 
     with pytest.raises(Forbidden):
         blocked_accounts.blocked_accounts(svc, manager)
+
+
+def test_a_blocked_account_shows_its_customer_by_name_read_once_from_stripe(
+    svc: Services, gw: Any, ops: Actor
+) -> None:
+    from services.usecases import blocked_accounts
+
+    cus = customer(gw)
+    pm = {
+        "id": "pm_blocked1",
+        "type": "us_bank_account",
+        "us_bank_account": {
+            "bank_name": "STRIPE TEST BANK",
+            "last4": "6789",
+            "financial_connections_account": None,
+            "status_details": {"blocked": {"network_code": "R02", "reason": "bank_account_closed"}},
+        },
+    }
+    pi = {
+        "id": "pi_blocked1", "object": "payment_intent", "amount": 5_000, "currency": "usd",
+        "created": svc.now() - 86_400, "customer": cus, "status": "requires_payment_method",
+        "payment_method": pm, "payment_method_options": {"us_bank_account": {}},
+        "last_payment_error": {"code": "bank_account_closed", "payment_method": pm},
+        "metadata": {},
+    }  # fmt: skip
+    debit_outcomes.record_payment_intent(svc.engine, pi, at=svc.now())
+    [blocked] = blocked_accounts.blocked_accounts(svc, ops)
+    assert blocked.customer is not None and blocked.customer.startswith("Debtor ")
+    assert (blocked.network_code, blocked.next_step) == ("R02", "new account")
+    from services.adapters.models import CustomerRecord
+    from services.adapters.store import session_scope
+
+    with session_scope(svc.engine) as session:
+        assert session.get(CustomerRecord, cus) is not None  # mirrored: read once
