@@ -76,6 +76,17 @@ def start_sandbox(settings: Settings) -> Any:
     )
 
 
+def seed_demo_checks(handle: Any, engine: Engine) -> int:
+    """The demo world's past pre-debit checks, judged by fcops' rule and kept in the store, so
+    "Did our check work?" has verdicts to join with the sandbox's debits (sandbox mode only)."""
+    from sandbox.demo.checks import planned_checks
+    from services.adapters.check_history import seed_demo
+
+    with handle.state.lock:
+        planned = planned_checks(handle.state)
+    return seed_demo(engine, planned)
+
+
 def build_app(settings: Settings | None = None) -> App:
     """Everything the pages need; raises ConfigurationError with a clear message if unusable."""
     log_masking.install()
@@ -120,6 +131,8 @@ def build_app(settings: Settings | None = None) -> App:
             if handle is not None:  # do not leave the sandbox running behind a failed start
                 handle.stop()
             raise
+        if handle is not None:
+            seed_demo_checks(handle, engine)
         return App(
             settings=replace(settings),
             services=Services(gateway=gateway, engine=engine, mode=settings.mode),

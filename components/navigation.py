@@ -31,6 +31,8 @@ PAGES: tuple[PageSpec, ...] = (
              "ownership.review", "Compare account owners with the customer record."),
     PageSpec("Operations", "pages/transactions.py", "Transactions", ":material/receipt_long:",
              "transactions.view", "Cash flow, recurring income and risk aggregates."),
+    PageSpec("Operations", "pages/blocked.py", "Blocked accounts", ":material/block:",
+             "accounts.blocked", "Bank accounts Stripe blocked after a return, and what to do."),
     PageSpec("Operations", "pages/collect.py", "Collect accounts", ":material/add_card:",
              "collect.create", "Create SetupIntents and FC sessions; chase microdeposits."),
     PageSpec("Finance", "pages/balance_check.py", "Balance check", ":material/fact_check:",

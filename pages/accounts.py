@@ -216,6 +216,10 @@ def list_view() -> None:
 def list_body() -> None:
     sync_bar()
     search_box()
+    wanted = str(st.query_params.get("customer") or "")[:100]
+    if wanted.startswith("cus_"):  # ?customer=cus_… (a link from Blocked accounts), once
+        st.session_state["acc_customer"] = (wanted, wanted)
+        del st.query_params["customer"]
     customer = st.session_state.get("acc_customer")
     chosen: dict[str, Any] = filters()
     sort = sort_control()

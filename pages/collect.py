@@ -69,6 +69,11 @@ SI_SCOPE, FCS_SCOPE, VERIFY_SCOPE = "collect-si", "collect-fcs", "collect-verify
 LINK_SCOPE = "collect-link"
 CUSTOMER_SCOPE, CANCEL_SCOPE = "collect-customer", "collect-cancel"
 
+# ?customer=cus_… (a link from Blocked accounts) chooses the customer, once.
+if str(st.query_params.get("customer") or "").startswith("cus_"):
+    st.session_state[CUSTOMER] = str(st.query_params["customer"])[:100]
+    del st.query_params["customer"]
+
 
 # --------------------------------------------------------------------------- actions
 

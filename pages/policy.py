@@ -61,6 +61,36 @@ if (
     load_editor(stored)
 
 
+def prefill_suggestion() -> bool:
+    """The Returns page's policy suggestion (?buffer_percent=…&max_age_hours=…) fills the form
+    once; the admin reviews and saves it like any edit."""
+    wanted = {  # query parameter -> the form's widget and the range it accepts
+        "buffer_percent": ("policy_buffer_percent", 0.0, 100.0),
+        "max_age_hours": ("policy_max_age_hours", 0.25, 24.0 * 30),
+    }
+    found = False
+    for param, (key, low, high) in wanted.items():
+        raw = st.query_params.get(param)
+        if raw is None:
+            continue
+        del st.query_params[param]
+        try:
+            value = float(raw)
+        except ValueError:
+            continue
+        if low <= value <= high:  # a hand-edited URL out of range is ignored
+            st.session_state[key] = value
+            found = True
+    return found
+
+
+if prefill_suggestion():
+    st.info(
+        "The form shows the change suggested on the Returns page; check it and save to apply it.",
+        icon=":material/lightbulb:",
+    )
+
+
 def when(at: datetime | None) -> str:
     return wording.moment(at)
 

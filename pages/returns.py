@@ -13,9 +13,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from components.money import format_money
 from pages import _runtime as runtime
 from services.rules import returns as rules
-from services.usecases import debit_outcomes, retry_debit, returns_report
+from services.usecases import check_review, debit_outcomes, retry_debit, returns_report
 
 actor = runtime.guard("returns.view")
 runtime.page_header(
@@ -153,6 +154,53 @@ st.dataframe(
     hide_index=True,
     width="stretch",
 )
+
+# --------------------------------------------------------------------------- did our check work?
+
+st.subheader("Did our check work?", divider="gray")
+st.caption(
+    "Each debit of the window with the last pre-debit check of its bank account in the week "
+    "before it (single checks, batch rows and retry checks)."
+)
+review = runtime.call(check_review.review, svc, actor, window_days=int(window))
+if review is not None:
+    st.caption(f"{review.checked:,} of {review.debits:,} debits had a check before them.")
+    st.dataframe(
+        review.table.rename(columns={"verdict": "Verdict before the debit", "debits": "Debits"}),
+        hide_index=True,
+        width="stretch",
+    )
+    st.markdown(f"**R01/R09 returns an ok verdict let through: {len(review.misses):,}**")
+    if len(review.misses):
+        st.dataframe(review.misses, hide_index=True, width="stretch")
+    kept = ", ".join(format_money(v, c) for c, v in sorted(review.kept_amounts.items()))
+    st.markdown(
+        f"**Kept from bouncing:** {review.kept_count:,} planned debit"
+        f"{'s' if review.kept_count != 1 else ''} an insufficient verdict stopped "
+        f"({kept or 'nothing'}): no debit on that account followed within a week."
+    )
+    if actor.can("policy.edit"):
+        if review.sentence and review.suggestion is not None:
+            st.info(f"Policy suggestion: {review.sentence}", icon=":material/lightbulb:")
+            suggested = review.suggestion.policy
+            st.page_link(
+                "pages/policy.py",
+                label="Open Debit policy with this change",
+                icon=":material/policy:",
+                query_params={
+                    "buffer_percent": f"{suggested.buffer_percent:g}",
+                    "max_age_hours": f"{suggested.max_age_seconds / 3600:g}",
+                },
+            )
+        if review.options:
+            with st.expander(f"Every change that would have caught one ({len(review.options)})"):
+                for option in review.options:
+                    st.markdown(f"- {check_review.describe(option)}")
+        if review.suggestion is None and len(review.misses):
+            st.caption(
+                "No buffer or maximum age would have held back more of these returns than of "
+                "the debits that settled, so no policy change is suggested."
+            )
 
 # --------------------------------------------------------------------------- debits behind
 

@@ -256,8 +256,35 @@ class DebitOutcomeRecord(SQLModel, table=True):
     return_code: str | None = None  # Nacha code, or candidates joined by "/" (R01/R09)
     category: str | None = None  # unauthorized | administrative | other
     blocked_reason: str | None = None
+    blocked_code: str | None = None  # the block's network_code (R02, R10…)
     processing_at: int | None = Field(default=None, sa_column=Column(BigInteger))
     settled_at: int | None = Field(default=None, sa_column=Column(BigInteger))
     returned_at: int | None = Field(default=None, sa_column=Column(BigInteger))
     observed_at: int = Field(sa_column=Column(BigInteger, nullable=False))
     synced_at: datetime = Field(default_factory=utcnow)
+
+
+class DebitCheckRecord(SQLModel, table=True):
+    """Every pre-debit verdict (single check, batch row, or seeded demo history), so returns can
+    be joined with the check before them: did an ``ok`` let an R01 through?"""
+
+    __tablename__ = "debit_checks"
+    __table_args__ = (Index("ix_debit_check_account_at", "account_id", "checked_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(index=True)
+    source: str  # single | batch | retry | demo
+    target: str | None = None  # the ID finance entered
+    reference: str | None = None  # the batch row's reference
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str
+    verdict: str  # ok | insufficient | stale | unavailable
+    balance: int | None = Field(default=None, sa_column=Column(BigInteger))
+    balance_source: str | None = None
+    as_of: int | None = Field(default=None, sa_column=Column(BigInteger))
+    required: int = Field(sa_column=Column(BigInteger, nullable=False))
+    buffer_amount: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    buffer_percent: float = 0.0
+    max_age_seconds: int = Field(sa_column=Column(BigInteger, nullable=False))
+    checked_at: int = Field(sa_column=Column(BigInteger, nullable=False))
+    checked_by: str | None = None

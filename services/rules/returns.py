@@ -57,6 +57,7 @@ class Outcome:
     ret: Return | None
     retry_of: str | None
     blocked_reason: str | None
+    blocked_code: str | None = None  # us_bank_account.status_details.blocked.network_code
 
     @property
     def original(self) -> str:
@@ -132,6 +133,7 @@ def outcome_of(pi: Mapping[str, Any]) -> Outcome | None:
         ret=ret,
         retry_of=metadata.get(RETRY_OF) or None,
         blocked_reason=_get(blocked, "reason"),
+        blocked_code=_get(blocked, "network_code"),
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from services.adapters import account_mirror as mirror
+from services.adapters import check_history
 from services.adapters.gateway import StripeGateway
 from services.adapters.throttle import Clock, Throttled, TokenBucket
 from services.audit import audited
@@ -78,6 +79,7 @@ def run_batch(
         bucket = limiter or TokenBucket(max_requests_per_second, clock=clock)
         gateway = Throttled(svc.gateway, bucket)
         result = _run_batch(svc, gateway, debits, errors, refresh_stale, wait_seconds, tick)
+        _keep_verdicts(svc, actor, result)
         summary = result.summary()
         ctx.params.update(
             checked=summary.checked,
@@ -94,6 +96,34 @@ def run_batch(
         return result
 
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _keep_verdicts(svc: Services, actor: Actor, result: BatchResult) -> None:
+    """Every row judged on an account, kept for "Did our check work?"."""
+    now = svc.now()
+    rows = [
+        {
+            "account_id": r.account_id,
+            "source": "batch",
+            "target": r.target,
+            "reference": r.reference,
+            "amount": r.amount,
+            "currency": r.currency,
+            "verdict": r.verdict,
+            "balance": r.balance,
+            "balance_source": r.balance_source,
+            "as_of": r.as_of,
+            "required": r.required if r.required is not None else r.amount,
+            "buffer_amount": result.policy.buffer_amount,
+            "buffer_percent": result.policy.buffer_percent,
+            "max_age_seconds": result.policy.max_age_seconds,
+            "checked_at": now,
+            "checked_by": actor.username,
+        }
+        for r in result.rows
+        if r.account_id and r.verdict != ERROR and r.amount is not None and r.currency
+    ]
+    check_history.record_checks(svc.engine, rows)
 
 
 def _run_batch(

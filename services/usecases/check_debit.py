@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from services.adapters import account_mirror
+from services.adapters import account_mirror, check_history
 from services.adapters.throttle import Clock, SystemClock
 from services.auth import Actor, require
 from services.context import Services
@@ -83,6 +83,7 @@ def check_debit(
     wait_seconds: float = 30,
     idempotency_key: str | None = None,
     clock: Clock | None = None,
+    source: str = "single",
 ) -> DebitCheck:
     """Check one debit of `amount` minor units against the balance behind `target_id`.
 
@@ -112,6 +113,18 @@ def check_debit(
         if outcome.requested:
             account_mirror.upsert_account(svc.engine, account)
             after = assess_debit(account, amount, code, now=svc.now(), policy=stored.policy)
+    checked_at = svc.now()
+    if account is not None:  # kept for "Did our check work?" (joined with the debit after it)
+        row = check_history.check_row(
+            after or before,
+            account_id=str(account["id"]),
+            policy=stored.policy,
+            checked_at=checked_at,
+            source=source,
+            checked_by=actor.username,
+            target=object_id,
+        )
+        check_history.record_checks(svc.engine, [row])
     return DebitCheck(
         target_id=object_id,
         target_kind=kind,
@@ -123,7 +136,7 @@ def check_debit(
         account=AccountSummary.of(account) if account is not None else None,
         note=target.note,
         refresh=outcome,
-        checked_at=svc.now(),
+        checked_at=checked_at,
         policy_version=stored.version,
     )
 

@@ -41,7 +41,15 @@ OUTCOME_EVENTS = (
 )
 SYNC_NAME = "debit_outcomes"
 WINDOW_SECONDS = 90 * 86_400
-STATE = ("status", "failure_code", "return_code", "category", "blocked_reason", "observed_at")
+STATE = (
+    "status",
+    "failure_code",
+    "return_code",
+    "category",
+    "blocked_reason",
+    "blocked_code",
+    "observed_at",
+)
 DATES = ("processing_at", "settled_at", "returned_at")
 DESCRIPTIVE = (
     "customer_id",
@@ -77,6 +85,7 @@ def _values(
         "return_code": outcome.return_code,
         "category": outcome.category,
         "blocked_reason": outcome.blocked_reason,
+        "blocked_code": outcome.blocked_code,
         "processing_at": None,
         "settled_at": None,
         "returned_at": None,
@@ -158,8 +167,10 @@ class OutcomeSync:
 
 
 def sync_outcomes(svc: Services, actor: Actor, *, full: bool = False) -> OutcomeSync:
-    """Read PaymentIntent outcome events since the cursor (90 days on the first run), then the
-    intents they name with their payment method expanded (audited ``returns.sync``)."""
+    """Read PaymentIntent outcome events since the cursor, then the intents they name with their
+    payment method expanded; on the first run (or ``full``) also every PaymentIntent created in
+    the last 90 days, since Stripe's event list reaches back 30 days only (audited
+    ``returns.sync``)."""
     with audited(svc.engine, actor=actor, action="returns.sync", params={"full": full}) as ctx:
         require(actor, "returns.sync")
         now = svc.now()
@@ -179,6 +190,14 @@ def sync_outcomes(svc: Services, actor: Actor, *, full: bool = False) -> Outcome
         for intent_id in sorted(named):
             pi = svc.gateway.retrieve_payment_intent(intent_id, expand=["payment_method"])
             tally[record_payment_intent(svc.engine, pi, at=now)] += 1
+        if cursor is None:
+            # Stripe keeps events for 30 days only: on the first (or a full) run, the debits of
+            # the whole window are read from the PaymentIntent list itself.
+            listed = svc.gateway.iter_payment_intents(created_gte=since, expand=["payment_method"])
+            for pi in listed:
+                if str(pi.get("id")) not in named:
+                    named.add(str(pi.get("id")))
+                    tally[record_payment_intent(svc.engine, pi, at=now)] += 1
         newest = max((int(e["created"]) for e in events), default=since)
         mark_sync(
             svc.engine,
@@ -187,7 +206,7 @@ def sync_outcomes(svc: Services, actor: Actor, *, full: bool = False) -> Outcome
             last_finished_at=utcnow(),
         )
         message = (
-            f"Read {len(events)} payment events and {len(named)} debits: {tally['inserted']} new, "
+            f"Read {len(events)} payment events and {len(named)} PaymentIntents: {tally['inserted']} new, "
             f"{tally['updated']} changed, {tally['unchanged']} unchanged."
         )
         ctx.params.update({"events": len(events), "intents": len(named)})
@@ -222,6 +241,7 @@ def _outcome(row: DebitOutcomeRecord) -> Outcome:
         ret=ret,
         retry_of=None if row.original_id == row.id else row.original_id,
         blocked_reason=row.blocked_reason,
+        blocked_code=row.blocked_code,
     )
 
 
@@ -253,4 +273,6 @@ def load_attempts(engine: Engine, original_id: str) -> list[Outcome]:
             .order_by(col(DebitOutcomeRecord.created), col(DebitOutcomeRecord.id))
         )
         rows = [_outcome(r) for r in session.exec(query)]
-    return sorted(rows, key=lambda o: (o.created, o.retry_of is not None))  # original first on a tie
+    return sorted(
+        rows, key=lambda o: (o.created, o.retry_of is not None)
+    )  # original first on a tie

@@ -110,6 +110,7 @@ def create_retry(
             original.currency,
             refresh_stale=True,
             wait_seconds=wait_seconds,
+            source="retry",
         )
         ctx.params.update(
             {"check_verdict": check.verdict, "proceed_without_ok": proceed_without_ok}

@@ -40,7 +40,7 @@ class ReturnsReport:
     last_synced: str | None
 
 
-def _valid_window(window_days: int) -> int:
+def valid_window(window_days: int) -> int:
     if not isinstance(window_days, int) or not 1 <= window_days <= MAX_WINDOW_DAYS:
         raise ValidationError(f"The window must be between 1 and {MAX_WINDOW_DAYS} days.")
     return window_days
@@ -54,7 +54,7 @@ def report(
     warning_level: float = rules.DEFAULT_WARNING,
 ) -> ReturnsReport:
     require(actor, "returns.view")
-    window = _valid_window(window_days)
+    window = valid_window(window_days)
     if not 0 < warning_level <= 1:
         raise ValidationError(
             "The warning level must be a share of the limit between 1 % and 100 %."

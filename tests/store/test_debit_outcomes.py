@@ -231,3 +231,20 @@ def test_the_csv_export_escapes_formulas_and_refuses_other_roles(engine: Any) ->
     )
     with pytest.raises(Forbidden):
         returns_report.export_csv(svc, Actor("o", "ops"))
+
+
+def test_a_block_keeps_its_network_code_and_reason_for_the_blocked_accounts_list(
+    engine: Any,
+) -> None:
+    blocked = {"network_code": "R16", "reason": "bank_account_frozen"}
+    record_payment_intent(
+        engine, intent("requires_payment_method", "account_frozen", blocked=blocked), at=T0 + 9
+    )
+    row = stored_rows(engine, ["pi_1"])["pi_1"]
+    assert (row.blocked_code, row.blocked_reason, row.return_code) == (
+        "R16",
+        "bank_account_frozen",
+        "R16",
+    )
+    [kept] = load_outcomes(engine)
+    assert kept.blocked_code == "R16"

@@ -1,0 +1,110 @@
+"""Blocked accounts (ops, finance, admin): bank accounts Stripe blocked after a return.
+
+Each row says what happened (the ACH code and Stripe's reason) and what to do next (a new
+mandate, a new bank account, or the customer talking to their bank). Pick one to open the
+customer's accounts or, for ops, to start a collection request for that customer.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components.money import format_money
+from pages import _runtime as runtime
+from services.rules import wording
+from services.rules.nacha import describe_code
+from services.usecases import blocked_accounts, debit_outcomes
+
+actor = runtime.guard("accounts.blocked")
+runtime.page_header(
+    "Blocked accounts",
+    "Bank accounts Stripe will not debit again after a return: closed, frozen or invalid "
+    "accounts, and debits the customer disputed. Each needs a person to act.",
+)
+app = runtime.get_app()
+svc = app.services
+runtime.ensure_accounts_mirrored(app, actor)  # customers' names, on a fresh store
+
+if actor.can("returns.sync") and st.button("Sync outcomes", icon=":material/sync:"):
+    synced = runtime.call(debit_outcomes.sync_outcomes, svc, actor)
+    if synced is not None:
+        st.success(synced.message)
+
+found = runtime.call(blocked_accounts.blocked_accounts, svc, actor)
+if found is None:
+    st.stop()
+assert found is not None
+if not found and not runtime.call(blocked_accounts.outcomes_synced, svc, actor):
+    st.info(
+        "Debit outcomes have not been read from Stripe yet, so blocked accounts are not known. "
+        "Sync outcomes (or wait for the webhooks) to fill this list.",
+        icon=":material/sync_problem:",
+    )
+    st.stop()
+if not found:
+    st.info(
+        "No blocked bank accounts. They appear here when a debit comes back and Stripe blocks "
+        "the account (webhooks, or Sync outcomes).",
+        icon=":material/check_circle:",
+    )
+    st.stop()
+
+st.caption(f"{len(found):,} blocked bank account{'s' if len(found) != 1 else ''}, newest first.")
+frame = pd.DataFrame(
+    [
+        {
+            "Customer": b.customer or b.customer_id or "—",
+            "Bank": f"{b.institution or 'Bank'} ···{b.last4 or '????'}",
+            "Code": b.network_code or "—",
+            "Next step": b.next_step,
+            "Reason": (b.reason or "—").replace("_", " "),
+            "Blocked": wording.day(b.blocked_at) if b.blocked_at else "—",
+            "Returned debit": f"{b.debit} ({format_money(b.amount, b.currency)})",
+            "Payment method": b.payment_method,
+        }
+        for b in found
+    ]
+)
+st.dataframe(frame, hide_index=True, width="stretch")
+by_method = {b.payment_method: b for b in found}
+picked = st.selectbox(
+    "Blocked account",
+    list(by_method),
+    format_func=lambda pm: (
+        f"{by_method[pm].customer or by_method[pm].customer_id or 'Unknown customer'} · "
+        f"{by_method[pm].institution or 'Bank'} ···{by_method[pm].last4 or '????'} · "
+        f"{by_method[pm].network_code or by_method[pm].reason or 'blocked'}"
+    ),
+    index=None,
+    placeholder="Choose one for its next step and links",
+    key="blocked_pick",
+)
+chosen = by_method.get(picked) if picked else None
+if chosen is None:
+    st.stop()
+assert chosen is not None
+
+with st.container(border=True):
+    st.markdown(
+        f"**{chosen.customer or chosen.customer_id or 'Unknown customer'}** · "
+        f"{chosen.institution or 'Bank'} ···{chosen.last4 or '????'} · "
+        f"{describe_code(chosen.network_code) if chosen.network_code else 'no code'}"
+    )
+    st.info(f"Next step ({chosen.next_step}): {chosen.advice}", icon=":material/directions:")
+    if chosen.customer_id:
+        left, right = st.columns(2)
+        if actor.can("accounts.view"):
+            left.page_link(
+                "pages/accounts.py",
+                label="Open the customer's accounts",
+                icon=":material/account_balance:",
+                query_params={"customer": chosen.customer_id},
+            )
+        if actor.can("collect.create"):
+            right.page_link(
+                "pages/collect.py",
+                label="Start a collection request for this customer",
+                icon=":material/add_card:",
+                query_params={"customer": chosen.customer_id},
+            )

@@ -1,0 +1,134 @@
+"""The store's history of pre-debit verdicts (``debit_checks``): written by every single check,
+batch row and retry check, read by "Did our check work?" (:mod:`services.rules.check_effect`).
+
+In sandbox mode the demo world's checks are seeded here too (source ``demo``), replaced as a
+whole at each start, since the sandbox builds its world afresh (:func:`replace_source`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from services.adapters.models import DebitCheckRecord
+from services.adapters.store import retrying, session_scope
+from services.rules.check_effect import Check
+from services.rules.debit import Assessment, DebitPolicy, assess_debit
+
+__all__ = ["check_row", "load_checks", "record_checks", "replace_source", "seed_demo"]
+
+
+def check_row(
+    assessment: Assessment,
+    *,
+    account_id: str,
+    policy: DebitPolicy,
+    checked_at: int,
+    source: str,
+    checked_by: str | None = None,
+    target: str | None = None,
+    reference: str | None = None,
+) -> dict[str, Any]:
+    """The stored columns of one verdict."""
+    return {
+        "account_id": account_id,
+        "source": source,
+        "target": target,
+        "reference": reference,
+        "amount": assessment.amount,
+        "currency": assessment.currency,
+        "verdict": assessment.verdict,
+        "balance": assessment.balance,
+        "balance_source": assessment.balance_source,
+        "as_of": assessment.as_of,
+        "required": assessment.required,
+        "buffer_amount": policy.buffer_amount,
+        "buffer_percent": policy.buffer_percent,
+        "max_age_seconds": policy.max_age_seconds,
+        "checked_at": checked_at,
+        "checked_by": checked_by,
+    }
+
+
+def record_checks(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
+    """Keep verdicts (from :func:`check_row`); returns how many were written."""
+    if not rows:
+        return 0
+
+    def work(session: Any) -> int:
+        session.add_all([DebitCheckRecord(**row) for row in rows])
+        return len(rows)
+
+    written: int = retrying(engine, work)
+    return written
+
+
+def replace_source(engine: Engine, source: str, rows: Sequence[dict[str, Any]]) -> int:
+    """Drop every verdict of ``source`` and keep ``rows`` instead (the demo world's seed)."""
+
+    def work(session: Any) -> int:
+        session.execute(delete(DebitCheckRecord).where(col(DebitCheckRecord.source) == source))
+        session.add_all([DebitCheckRecord(**row) for row in rows])
+        return len(rows)
+
+    written: int = retrying(engine, work)
+    return written
+
+
+def seed_demo(
+    engine: Engine, planned: Sequence[Mapping[str, Any]], *, policy: DebitPolicy | None = None
+) -> int:
+    """Judge the demo world's past checks (``sandbox.demo.checks``: an account as it looked at
+    check time, an amount, a time) with fcops' own rule and keep them as source ``demo``,
+    replacing the last start's. Sandbox mode only; the composition root calls it."""
+    rules = policy or DebitPolicy()
+    rows = []
+    for plan in planned:
+        at = int(plan["checked_at"])
+        verdict = assess_debit(
+            plan["account"], int(plan["amount"]), str(plan["currency"]), now=at, policy=rules
+        )
+        rows.append(
+            check_row(
+                verdict,
+                account_id=str(plan["account"]["id"]),
+                policy=rules,
+                checked_at=at,
+                source="demo",
+                checked_by="finance",
+            )
+        )
+    return replace_source(engine, "demo", rows)
+
+
+def _check(row: DebitCheckRecord) -> Check:
+    return Check(
+        account=row.account_id,
+        checked_at=row.checked_at,
+        amount=row.amount,
+        currency=row.currency,
+        verdict=row.verdict,
+        balance=row.balance,
+        as_of=row.as_of,
+        required=row.required,
+        policy=DebitPolicy(
+            buffer_amount=row.buffer_amount,
+            buffer_percent=row.buffer_percent,
+            max_age_seconds=row.max_age_seconds,
+        ),
+        source=row.source,
+    )
+
+
+def load_checks(engine: Engine, *, since: int | None = None) -> list[Check]:
+    """Stored verdicts made at or after ``since``, oldest first."""
+    with session_scope(engine) as session:
+        query = select(DebitCheckRecord).order_by(
+            col(DebitCheckRecord.checked_at), col(DebitCheckRecord.id)
+        )
+        if since is not None:
+            query = query.where(col(DebitCheckRecord.checked_at) >= since)
+        return [_check(r) for r in session.exec(query)]

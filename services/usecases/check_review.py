@@ -1,0 +1,149 @@
+"""Did our check work? Finance, managers and admins read each debit of the window joined with
+the last pre-debit verdict before it; admins also get a debit-policy suggestion.
+
+Reads the store only: debit outcomes (``returns.sync``) and the verdicts every check keeps
+(:mod:`services.adapters.check_history`). Applying a suggestion is the admin's own save on the
+Debit policy page (:func:`services.usecases.debit_policy.save_policy`); nothing is written here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from services.adapters import check_history
+from services.auth import Actor, require
+from services.context import Services
+from services.rules import check_effect as rules
+from services.rules import returns
+from services.rules.debit import DebitPolicy
+from services.rules.money import format_plain
+from services.rules.wording import day
+from services.usecases.debit_outcomes import load_outcomes
+from services.usecases.debit_policy import (
+    POLICY_MAX_BUFFER_PERCENT,
+    POLICY_MIN_AGE_SECONDS,
+    load_policy,
+)
+from services.usecases.returns_report import valid_window
+
+__all__ = ["CheckReview", "review"]
+
+MISS_COLUMNS = [
+    "Debit",
+    "Customer",
+    "Made",
+    "Amount",
+    "Return",
+    "Checked",
+    "Amount checked",
+    "Balance at the check",
+    "Balance age (hours)",
+    "Required",
+    "Check",
+]
+
+
+@dataclass(frozen=True)
+class CheckReview:
+    window_days: int
+    debits: int
+    checked: int  # debits that had a verdict before them
+    table: pd.DataFrame  # verdict × outcome counts
+    misses: pd.DataFrame  # R01/R09 returns an ok let through
+    kept_count: int
+    kept_amounts: dict[str, int]
+    policy: DebitPolicy  # in force now
+    options: list[rules.Option]  # admins only; empty for other roles
+    suggestion: rules.Option | None  # admins only
+    sentence: str | None  # the suggestion's expected effect, for admins
+
+
+def _money(amounts: dict[str, int]) -> str:
+    return " + ".join(format_plain(v, c) for c, v in sorted(amounts.items())) or "nothing"
+
+
+def _hours(seconds: int | None) -> float | None:
+    return None if seconds is None else round(seconds / 3600, 1)
+
+
+def _miss_frame(items: list[rules.Joined]) -> pd.DataFrame:
+    rows = []
+    for j in items:
+        d, c = j.debit, j.check
+        assert c is not None
+        rows.append(
+            {
+                "Debit": d.id,
+                "Customer": d.customer,
+                "Made": day(d.created),
+                "Amount": format_plain(d.amount, d.currency),
+                "Return": d.return_code,
+                "Checked": day(c.checked_at),
+                "Amount checked": format_plain(c.amount, c.currency),
+                "Balance at the check": format_plain(c.balance, c.currency)
+                if c.balance is not None
+                else None,
+                "Balance age (hours)": _hours(c.age),
+                "Required": format_plain(c.required, c.currency),
+                "Check": c.source,
+            }
+        )
+    return pd.DataFrame(rows, columns=MISS_COLUMNS)
+
+
+def describe(option: rules.Option) -> str:
+    """The expected effect of one policy option, as a sentence an admin can act on."""
+    if option.kind == "buffer_percent":
+        change = f"A buffer of {option.policy.buffer_percent:g} %"
+    else:
+        change = f"A maximum balance age of {option.policy.max_age_seconds / 3600:g} hours"
+    blocked = (
+        f" and held back {option.blocked} debit{'s' if option.blocked != 1 else ''} that "
+        f"settled ({_money(option.blocked_amounts)})"
+        if option.blocked
+        else " and held back no debit that settled"
+    )
+    return (
+        f"{change} would have caught {option.caught} of {option.misses} R01/R09 returns that "
+        f"an ok verdict let through ({_money(option.caught_amounts)}){blocked}."
+    )
+
+
+def review(svc: Services, actor: Actor, *, window_days: int = 60) -> CheckReview:
+    """Debits created in the last ``window_days`` joined with their last pre-debit verdict."""
+    require(actor, "returns.view")
+    window = valid_window(window_days)
+    now = svc.now()
+    start = now - window * 86_400
+    debits = returns.in_window(
+        load_outcomes(svc.engine, since=start - 180 * 86_400), now=now, window_days=window
+    )
+    checks = check_history.load_checks(svc.engine, since=start - rules.LOOKBACK_SECONDS)
+    joined = rules.join_checks(debits, checks)
+    kept = rules.kept_from_bouncing(checks, debits, since=start, until=now)
+    policy = load_policy(svc.engine).policy
+    options: list[rules.Option] = []
+    suggestion = None
+    if actor.can("policy.edit"):
+        options = rules.policy_options(
+            joined,
+            policy,
+            max_percent=POLICY_MAX_BUFFER_PERCENT,
+            min_age_seconds=POLICY_MIN_AGE_SECONDS,
+        )
+        suggestion = rules.suggest(options)
+    return CheckReview(
+        window_days=window,
+        debits=len(joined),
+        checked=sum(1 for j in joined if j.check is not None),
+        table=rules.verdict_table(joined),
+        misses=_miss_frame(rules.misses(joined)),
+        kept_count=len(kept.checks),
+        kept_amounts=kept.amounts,
+        policy=policy,
+        options=options,
+        suggestion=suggestion,
+        sentence=describe(suggestion) if suggestion else None,
+    )

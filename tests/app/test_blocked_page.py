@@ -1,0 +1,139 @@
+"""Blocked accounts: ops (and finance, admin) see each bank account Stripe blocked with its code,
+reason and next step; ops open the customer's accounts or start a collection request from it."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from services.usecases.debit_outcomes import record_payment_intent
+from tests.app.conftest import no_exceptions, open_page, refused, texts
+from tests.app.conftest import shared_app as app
+
+PAGE = "pages/blocked.py"
+
+
+@pytest.fixture(autouse=True)
+def forget_seeded_debits() -> Iterator[None]:
+    yield
+    from sqlmodel import delete
+
+    from services.adapters.models import DebitOutcomeRecord
+    from services.adapters.store import session_scope
+
+    with session_scope(app().engine) as session:
+        session.exec(delete(DebitOutcomeRecord))  # type: ignore[call-overload]
+
+
+def seed(tag: str) -> dict[str, str]:
+    """A disputed debit (R10, blocked), a closed account (R02, blocked), an R01 (never blocked)."""
+    now = app().services.now()
+
+    def pi(name: str, code: str, blocked: dict[str, str] | None) -> dict[str, Any]:
+        pm = {
+            "id": f"pm_{tag}{name}",
+            "type": "us_bank_account",
+            "us_bank_account": {
+                "bank_name": "Gringotts",
+                "last4": "4242",
+                "financial_connections_account": None,
+                "status_details": {"blocked": blocked} if blocked else None,
+            },
+        }
+        return {
+            "id": f"pi_{tag}{name}", "object": "payment_intent", "amount": 4_200,
+            "currency": "usd", "created": now - 3 * 86_400, "customer": f"cus_{tag}{name}",
+            "status": "requires_payment_method", "payment_method": pm,
+            "payment_method_options": {"us_bank_account": {"verification_method": "instant"}},
+            "last_payment_error": {"code": code, "payment_method": pm}, "metadata": {},
+        }  # fmt: skip
+
+    for intent in (
+        pi("disputed", "debit_not_authorized",
+           {"network_code": "R10", "reason": "debit_not_authorized"}),
+        pi("closed", "bank_account_closed", {"network_code": "R02", "reason": "bank_account_closed"}),
+        pi("nsf", "insufficient_funds", None),
+    ):  # fmt: skip
+        record_payment_intent(app().engine, intent, at=now - 86_400)
+    return {k: f"pm_{tag}{k}" for k in ("disputed", "closed", "nsf")}
+
+
+def test_ops_see_each_blocked_account_with_code_reason_and_next_step() -> None:
+    pms = seed(secrets.token_hex(3))
+    at = open_page(PAGE, "ops")
+    no_exceptions(at)
+    table = at.dataframe[0].value
+    shown = set(table["Payment method"])
+    assert {pms["disputed"], pms["closed"]} <= shown and pms["nsf"] not in shown
+    by_pm: dict[Any, dict[Any, Any]] = table.set_index("Payment method").to_dict("index")
+    assert by_pm[pms["disputed"]]["Code"] == "R10"
+    assert by_pm[pms["disputed"]]["Next step"] == "new mandate"
+    assert by_pm[pms["closed"]]["Reason"] == "bank account closed"
+    assert by_pm[pms["closed"]]["Next step"] == "new account"
+
+
+def test_ops_open_the_customer_and_a_prefilled_collection_request_from_a_blocked_account() -> None:
+    pms = seed(tag := secrets.token_hex(3))
+    at = open_page(PAGE, "ops")
+    at.selectbox(key="blocked_pick").set_value(pms["disputed"]).run()
+    no_exceptions(at)
+    assert any("new mandate" in str(i.value) for i in at.info)
+    links = {el.proto.label: el.proto for el in at.get("page_link")}
+    accounts = links["Open the customer's accounts"]
+    collect = links["Start a collection request for this customer"]
+    assert accounts.page == "accounts" and accounts.query_string == f"customer=cus_{tag}disputed"
+    assert collect.page == "collect" and collect.query_string == f"customer=cus_{tag}disputed"
+
+
+def test_finance_sees_the_list_and_the_customer_but_cannot_start_a_collection() -> None:
+    pms = seed(secrets.token_hex(3))
+    at = open_page(PAGE, "finance")
+    no_exceptions(at)
+    at.selectbox(key="blocked_pick").set_value(pms["closed"]).run()
+    labels = {el.proto.label for el in at.get("page_link")}
+    assert "Open the customer's accounts" in labels
+    assert "Start a collection request for this customer" not in labels
+
+
+def test_before_any_sync_the_page_says_outcomes_were_not_read_and_after_one_that_none_are_blocked() -> (
+    None
+):
+    from sqlmodel import col, delete
+
+    from services.adapters.models import SyncState, utcnow
+    from services.adapters.store import mark_sync, session_scope
+    from services.usecases.debit_outcomes import SYNC_NAME
+
+    with session_scope(app().engine) as session:
+        gone = delete(SyncState).where(col(SyncState.name) == SYNC_NAME)
+        session.exec(gone)  # type: ignore[call-overload]
+    at = open_page(PAGE, "ops")
+    no_exceptions(at)
+    assert "have not been read from Stripe yet" in texts(at)
+    mark_sync(app().engine, SYNC_NAME, last_finished_at=utcnow())
+    at = open_page(PAGE, "ops")
+    no_exceptions(at)
+    assert "No blocked bank accounts" in texts(at)
+
+
+def test_a_manager_cannot_open_the_page() -> None:
+    direct = refused(PAGE, "manager")
+    assert not direct.dataframe
+
+
+def test_the_customer_link_opens_accounts_and_collect_for_that_customer() -> None:
+    at = open_page(None, "ops")
+    at.query_params["customer"] = "cus_linked0001"
+    at.switch_page("pages/accounts.py")
+    at.run()
+    no_exceptions(at)
+    assert "cus_linked0001" in texts(at)
+    at = open_page(None, "ops")
+    at.query_params["customer"] = "cus_linked0002"
+    at.switch_page("pages/collect.py")
+    at.run()
+    no_exceptions(at)
+    assert "Requests will be created for **`cus_linked0002`**" in texts(at)

@@ -1,0 +1,164 @@
+"""Returns page, "Did our check work?": the verdict × outcome table, the R01s an ok let
+through, the money kept from bouncing; admins get a policy suggestion that opens Debit policy
+prefilled, and saving there is the ordinary audited save."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from services.adapters import check_history
+from services.rules.debit import DebitPolicy, assess_debit
+from services.usecases.debit_outcomes import record_payment_intent
+from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import shared_app as app
+
+PAGE = "pages/returns.py"
+HOUR = 3_600
+
+
+@pytest.fixture(autouse=True)
+def forget_seeded_rows() -> Iterator[None]:
+    """Only this test's rows: the demo world's seeded checks go first (they would add to the
+    money kept), and this test's debits and checks after."""
+    from sqlmodel import col, delete
+
+    from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord
+    from services.adapters.store import session_scope
+
+    check_history.replace_source(app().engine, "demo", [])
+    yield
+    with session_scope(app().engine) as session:
+        session.exec(delete(DebitOutcomeRecord))  # type: ignore[call-overload]
+        session.exec(
+            delete(DebitCheckRecord).where(col(DebitCheckRecord.source) == "test")  # type: ignore[call-overload]
+        )
+
+
+def account(fca: str, balance: int, as_of: int) -> dict[str, Any]:
+    return {
+        "id": fca,
+        "object": "financial_connections.account",
+        "status": "active",
+        "permissions": ["balances", "payment_method"],
+        "category": "cash",
+        "subcategory": "checking",
+        "balance": {
+            "as_of": as_of,
+            "cash": {"available": {"usd": balance}},
+            "current": {"usd": balance},
+            "type": "cash",
+        },
+        "balance_refresh": {"status": "succeeded", "last_attempted_at": as_of},
+    }
+
+
+def seed(tag: str) -> dict[str, str]:
+    """Three debits on linked accounts, each checked an hour before: an R01 an ok let through
+    (7 % headroom), a settled one (50 % headroom), an R01 the check called insufficient; and
+    one insufficient check no debit followed."""
+    engine, now = app().engine, app().services.now()
+    created = now - 3 * 86_400
+
+    def pi(name: str, status: str, code: str | None = None) -> dict[str, Any]:
+        pm = {
+            "id": f"pm_{tag}{name}",
+            "type": "us_bank_account",
+            "us_bank_account": {
+                "bank_name": "Gringotts",
+                "last4": "4242",
+                "financial_connections_account": f"fca_{tag}{name}",
+                "status_details": None,
+            },
+        }
+        return {
+            "id": f"pi_{tag}{name}",
+            "object": "payment_intent",
+            "amount": 10_000,
+            "currency": "usd",
+            "created": created,
+            "customer": f"cus_{tag}",
+            "status": status,
+            "payment_method": pm,
+            "payment_method_options": {"us_bank_account": {"verification_method": "instant"}},
+            "last_payment_error": {"code": code, "payment_method": pm} if code else None,
+            "metadata": {},
+        }
+
+    for intent in (
+        pi("miss", "requires_payment_method", "insufficient_funds"),
+        pi("good", "succeeded"),
+        pi("low", "requires_payment_method", "insufficient_funds"),
+    ):
+        record_payment_intent(engine, intent, at=now - 86_400)
+    at = created - HOUR
+    plans = [("miss", 10_700, at), ("good", 15_000, at), ("low", 4_000, at), ("kept", 2_000, at)]
+    rows = []
+    for name, balance, when in plans:
+        fca = f"fca_{tag}{name}"
+        verdict = assess_debit(
+            account(fca, balance, when - HOUR), 10_000 if name != "kept" else 25_000, "usd",
+            now=when, policy=DebitPolicy(),
+        )  # fmt: skip
+        rows.append(
+            check_history.check_row(
+                verdict, account_id=fca, policy=DebitPolicy(), checked_at=when, source="test"
+            )
+        )
+    check_history.record_checks(engine, rows)
+    return {"miss": f"pi_{tag}miss"}
+
+
+def section_table(at: Any) -> Any:
+    return next(d.value for d in at.dataframe if "Verdict before the debit" in d.value.columns)
+
+
+def test_finance_sees_verdicts_against_outcomes_the_misses_and_the_money_kept() -> None:
+    ids = seed(secrets.token_hex(3))
+    at = open_page(PAGE, "finance")
+    no_exceptions(at)
+    table = section_table(at).set_index("Verdict before the debit")
+    assert table.loc["ok", "returned R01/R09"] >= 1
+    assert table.loc["ok", "settled"] >= 1
+    assert table.loc["insufficient", "returned R01/R09"] >= 1
+    misses = next(d.value for d in at.dataframe if "Balance age (hours)" in d.value.columns)
+    row = misses[misses["Debit"] == ids["miss"]].iloc[0]
+    assert row["Balance at the check"] == "$107.00" and row["Balance age (hours)"] == 1.0
+    page = texts(at)
+    assert "Kept from bouncing" in page and "$250.00" in page
+    assert "Policy suggestion" not in page  # admins only
+    assert not any("Debit policy" in el.proto.label for el in at.get("page_link"))
+
+
+def test_a_manager_reads_the_section_without_a_suggestion() -> None:
+    seed(secrets.token_hex(3))
+    at = open_page(PAGE, "manager")
+    no_exceptions(at)
+    assert section_table(at) is not None
+    assert "Policy suggestion" not in texts(at)
+
+
+def test_an_admin_gets_a_suggestion_with_its_effect_and_a_link_to_debit_policy() -> None:
+    seed(secrets.token_hex(3))
+    at = open_page(PAGE, "admin")
+    no_exceptions(at)
+    suggestion = next(str(i.value) for i in at.info if "Policy suggestion" in str(i.value))
+    assert "A buffer of 8 %" in suggestion
+    assert "held back no debit that settled" in suggestion
+    link = next(el.proto for el in at.get("page_link") if "Debit policy" in el.proto.label)
+    assert link.page == "policy"
+    assert link.query_string == "buffer_percent=8&max_age_hours=24"  # only the buffer changes
+
+
+def test_debit_policy_opens_prefilled_with_the_suggestion_and_saving_stays_the_admins_act() -> None:
+    at = open_page(None, "admin")
+    at.query_params["buffer_percent"] = "8"
+    at.query_params["max_age_hours"] = "24"
+    at.switch_page("pages/policy.py")
+    at.run()
+    no_exceptions(at)
+    assert any("suggested on the Returns page" in str(i.value) for i in at.info)
+    assert at.number_input(key="policy_buffer_percent").value == 8.0
