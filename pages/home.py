@@ -286,8 +286,16 @@ def admin_cards(data: ov.AdminOverview) -> None:
         link("pages/flows.py", "Configure flows")
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def manager_section(intents_key: tuple[str, int], minute: int, who: Actor) -> ov.ManagerOverview:
+    """The 30-day funnel, computed again only when a sync or webhook changed an intent or the
+    minute turned (waiting intents become abandoned); keyed on the role, so a hit is only
+    served to a role that passed the check."""
+    return ov.manager_section(svc, who)
+
+
 def attention(who: Actor) -> None:
-    data = runtime.call(ov.overview, svc, who)
+    data = runtime.call(ov.overview, svc, who, conversion=False)
     if data is None:
         return
     if data.empty:
@@ -302,8 +310,10 @@ def attention(who: Actor) -> None:
         finance_cards(data.finance)
     if data.returns:
         returns_cards(data.returns)
-    if data.manager:
-        manager_cards(data.manager)
+    if who.can("conversion.view"):
+        manager = runtime.call(manager_section, data.intents_key, svc.now() // 60, who)
+        if manager is not None:
+            manager_cards(manager)
     if data.admin:
         admin_cards(data.admin)
 
@@ -334,7 +344,9 @@ def live_data() -> None:
         )
         return
     age = int((datetime.now(UTC) - hooks.last_received_at.replace(tzinfo=UTC)).total_seconds())
-    backlog = f"{hooks.backlog:,} event(s) waiting to be applied" if hooks.backlog else "none waiting"
+    backlog = (
+        f"{hooks.backlog:,} event(s) waiting to be applied" if hooks.backlog else "none waiting"
+    )
     failed = f", {hooks.failed:,} failed" if hooks.failed else ""
     st.caption(
         f":material/webhook: Last Stripe webhook {format_age(age)} ago "

@@ -261,3 +261,13 @@ class DebitOutcomeRecord(SQLModel, table=True):
     returned_at: int | None = Field(default=None, sa_column=Column(BigInteger))
     observed_at: int = Field(sa_column=Column(BigInteger, nullable=False))
     synced_at: datetime = Field(default_factory=utcnow)
+
+
+class DataVersion(SQLModel, table=True):
+    """A counter per kind of mirrored data, bumped by every write that changes it (syncs,
+    webhooks, our own writes), so a page's cache can key on it (services.adapters.data_version)."""
+
+    __tablename__ = "data_versions"
+
+    name: str = Field(primary_key=True)  # intents | ...
+    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))

@@ -20,6 +20,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
+from services.adapters import data_version
 from services.adapters.models import IntentRecord, SyncState
 from services.adapters.store import session_scope
 from services.auth import Actor, require
@@ -42,6 +43,8 @@ class StoreInfo:
     last_created: int | None
     last_finished_at: datetime | None
     cursor: int | None
+    version: int = 0  # the intents' data version: the page's cached figures key on it
+    store: str = ""  # which store (its URL without password), the other half of that key
 
 
 @dataclass(frozen=True)
@@ -79,11 +82,31 @@ def report(
     return Report(
         funnel=conversion(svc.engine, now=now, **filters),
         weekly=conversion(svc.engine, now=now, by="week", **filters),
-        intents_csv=lambda: (
-            outcomes(svc.engine, now=now, **filters)
-            .drop(columns=["created_at"], errors="ignore")
-            .to_csv(index=False)
-        ),
+        intents_csv=lambda: _intents_csv(svc.engine, now=now, filters=filters),
+    )
+
+
+def intents_csv(
+    svc: Services,
+    actor: Actor,
+    *,
+    now: datetime | int,
+    flows: Sequence[str] | None = None,
+    methods: Sequence[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> str:
+    """One row per intent for these filters, as CSV (built on the download click only)."""
+    require(actor, "conversion.view")
+    filters = _Filters(flows=flows, methods=methods, start=start, end=end)
+    return _intents_csv(svc.engine, now=now, filters=filters)
+
+
+def _intents_csv(engine: Engine, *, now: datetime | int, filters: _Filters) -> str:
+    return (
+        outcomes(engine, now=now, **filters)
+        .drop(columns=["created_at"], errors="ignore")
+        .to_csv(index=False)
     )
 
 
@@ -111,6 +134,8 @@ def store_info(engine: Engine) -> StoreInfo:
         last_created=int(last) if last is not None else None,
         last_finished_at=as_utc(state.last_finished_at) if state else None,
         cursor=cursor,
+        version=data_version.read(engine, data_version.INTENTS),
+        store=engine.url.render_as_string(hide_password=True),
     )
 
 
@@ -170,6 +195,7 @@ def classify_missing(engine: Engine, *, batch: int = 2000) -> int:
                 session.execute(
                     update(IntentRecord).where(col(IntentRecord.id) == ident).values(**facts)
                 )
+            data_version.bump(session, data_version.INTENTS)
             done += len(rows)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, func, or_, select
 
 from services import audit
+from services.adapters import data_version
 from services.adapters.models import (
     AccountRecord,
     DebitOutcomeRecord,
@@ -45,6 +46,7 @@ __all__ = [
     "Overview",
     "ReturnsGlance",
     "CONVERSION_DAYS",
+    "manager_section",
     "overview",
     "overview_from_store",
 ]
@@ -140,6 +142,8 @@ class Overview:
     admin: AdminOverview | None = None
     returns: ReturnsGlance | None = None
     debits: int = 0  # debit outcomes mirrored
+    # (store, intents data version): what a page's cache of the manager section keys on
+    intents_key: tuple[str, int] = ("", 0)
 
     @property
     def empty(self) -> bool:
@@ -249,13 +253,25 @@ def returns_glance(engine: Engine, *, now: int) -> ReturnsGlance:
     return ReturnsGlance(rows, returns_rules.warnings(rates), len(recent), latest)
 
 
-def overview(svc: Services, actor: Actor) -> Overview:
-    """The home page's overview for ``actor`` (every signed-in role; see below)."""
+def overview(svc: Services, actor: Actor, *, conversion: bool = True) -> Overview:
+    """The home page's overview for ``actor`` (every signed-in role; see below).
+
+    ``conversion=False`` leaves the manager section out; the page reads it with
+    :func:`manager_section` through its cache, keyed on ``intents_key``.
+    """
     require(actor, "accounts.sync")
-    return overview_from_store(svc.engine, actor, now=svc.now())
+    return overview_from_store(svc.engine, actor, now=svc.now(), conversion=conversion)
 
 
-def overview_from_store(engine: Engine, actor: Actor, *, now: int) -> Overview:
+def manager_section(svc: Services, actor: Actor) -> ManagerOverview:
+    """The last 30 days per verification method (managers and admins)."""
+    require(actor, "conversion.view")
+    return manager_overview(svc.engine, now=svc.now())
+
+
+def overview_from_store(
+    engine: Engine, actor: Actor, *, now: int, conversion: bool = True
+) -> Overview:
     """The overview for ``actor``: each section only for the roles that act on it.
 
     Ops (``ownership.review``): account problems, review list, microdeposits. Finance
@@ -273,11 +289,19 @@ def overview_from_store(engine: Engine, actor: Actor, *, now: int) -> Overview:
         debits=n_debits,
         ops=ops_overview(engine) if actor.can("ownership.review") else None,
         finance=finance_overview(engine, now=now) if actor.can("balances.check") else None,
-        manager=manager_overview(engine, now=now) if actor.can("conversion.view") else None,
+        manager=(
+            manager_overview(engine, now=now)
+            if conversion and actor.can("conversion.view")
+            else None
+        ),
         admin=admin_overview(engine, actor) if actor.can("audit.view") else None,
         returns=(
             returns_glance(engine, now=now)
             if actor.can("ownership.review") or actor.can("balances.check")
             else None
+        ),
+        intents_key=(
+            engine.url.render_as_string(hide_password=True),
+            data_version.read(engine, data_version.INTENTS),
         ),
     )
