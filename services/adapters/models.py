@@ -161,6 +161,8 @@ class OwnershipCheck(SQLModel, table=True):
     """The latest owner-vs-customer comparison per account, for the mismatch review list."""
 
     __tablename__ = "ownership_checks"
+    # The review list: filter by verdict, worst score first, paged in SQL.
+    __table_args__ = (Index("ix_owncheck_verdict_score", "verdict", "score", "account_id"),)
 
     account_id: str = Field(primary_key=True)
     customer_id: str | None = Field(default=None, index=True)
