@@ -181,6 +181,7 @@ class IntentRecord(SQLModel, table=True):
     __tablename__ = "intents"
     __table_args__ = (
         Index("ix_intent_created", "created"),
+        Index("ix_intent_status_created", "status", "created"),  # Collect's lists, paged in SQL
         # Covers the conversion aggregate: it reads this index, never the rows' JSON.
         Index(
             "ix_intent_funnel",
