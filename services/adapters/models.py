@@ -58,6 +58,15 @@ class AccountRecord(SQLModel, table=True):
         Index("ix_fca_status_inst", "status", "institution_name"),
         Index("ix_fca_balance_as_of", "balance_as_of"),
         Index("ix_fca_created_id", "created", "id"),  # the browser's newest-first paging
+        Index(  # covers the home page's account counts (one aggregate, no row reads)
+            "ix_fca_overview",
+            "status",
+            "balance_as_of",
+            "balance_refresh_status",
+            "ownership_refresh_status",
+            "transaction_refresh_status",
+            "permissions",
+        ),
     )
 
     id: str = Field(primary_key=True)

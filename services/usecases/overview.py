@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import case
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, or_, select
 
@@ -54,9 +56,9 @@ __all__ = [
 CONVERSION_DAYS = 30
 RECENT_AUDIT = 5
 _REFRESH_COLUMNS = (
-    AccountRecord.balance_refresh_status,
-    AccountRecord.ownership_refresh_status,
-    AccountRecord.transaction_refresh_status,
+    "balance_refresh_status",
+    "ownership_refresh_status",
+    "transaction_refresh_status",
 )
 
 
@@ -158,8 +160,38 @@ def _count(session: Any, *where: Any, model: Any = AccountRecord) -> int:
     return int(session.exec(select(func.count()).select_from(model).where(*where)).one())
 
 
-def ops_overview(engine: Engine) -> OpsOverview:
-    failed = or_(*(col(c) == "failed" for c in _REFRESH_COLUMNS))
+def _account_counts(engine: Engine, *, stale_before: int) -> dict[str, Any]:
+    """Every account figure of the overview in one aggregate over the accounts (it reads the
+    covering index ``ix_fca_overview``, not the rows and their JSON)."""
+    t = AccountRecord.__table__.c  # type: ignore[attr-defined]
+
+    def how_many(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    figures = {
+        "inactive": how_many(t.status == "inactive"),
+        "disconnected": how_many(t.status == "disconnected"),
+        "refresh_failed": how_many(or_(*(t[c] == "failed" for c in _REFRESH_COLUMNS))),
+        "stale_balances": how_many(t.balance_as_of < stale_before),
+        "never_refreshed": how_many(
+            t.permissions.contains(",balances,")
+            & t.balance_as_of.is_(None)
+            & t.balance_refresh_status.is_(None)
+        ),
+    }
+    relink = {  # its own index answers these two
+        "relink_needed": func.count(t.relink_required_by),
+        "relink_soonest": func.min(t.relink_required_by),
+    }
+    with engine.connect() as conn:
+        row = conn.execute(sa_select(*(v.label(k) for k, v in figures.items()))).one()
+        due = conn.execute(sa_select(*(v.label(k) for k, v in relink.items()))).one()
+    return dict(row._mapping) | dict(due._mapping)
+
+
+def ops_overview(engine: Engine, *, counts: dict[str, Any] | None = None) -> OpsOverview:
+    """``counts``: :func:`_account_counts` already read for this rerun (else read here)."""
+    counts = counts or _account_counts(engine, stale_before=0)
     with session_scope(engine) as session:
         by_verdict = dict(
             session.exec(
@@ -168,34 +200,34 @@ def ops_overview(engine: Engine) -> OpsOverview:
                 .group_by(OwnershipCheck.verdict)
             ).all()
         )
-        return OpsOverview(
-            inactive=_count(session, AccountRecord.status == "inactive"),
-            disconnected=_count(session, AccountRecord.status == "disconnected"),
-            refresh_failed=_count(session, failed),
-            mismatches=int(by_verdict.get("mismatch", 0)),
-            partials=int(by_verdict.get("partial", 0)),
-            microdeposits_waiting=_count(
-                session, IntentRecord.status == "requires_action", model=IntentRecord
-            ),
-            relink_needed=_count(session, col(AccountRecord.relink_required_by).is_not(None)),
-            relink_soonest=session.exec(select(func.min(AccountRecord.relink_required_by))).one(),
-        )
+        waiting = _count(session, IntentRecord.status == "requires_action", model=IntentRecord)
+    soonest = counts["relink_soonest"]
+    return OpsOverview(
+        inactive=int(counts["inactive"]),
+        disconnected=int(counts["disconnected"]),
+        refresh_failed=int(counts["refresh_failed"]),
+        mismatches=int(by_verdict.get("mismatch", 0)),
+        partials=int(by_verdict.get("partial", 0)),
+        microdeposits_waiting=waiting,
+        relink_needed=int(counts["relink_needed"]),
+        relink_soonest=int(soonest) if soonest is not None else None,
+    )
 
 
-def finance_overview(engine: Engine, *, now: int) -> FinanceOverview:
+def _policy_and_cutoff(engine: Engine, now: int) -> tuple[Any, int]:
     stored = debit_policy.load_policy(engine)
-    cutoff = now - stored.policy.max_age_seconds
-    with session_scope(engine) as session:
-        stale = _count(session, col(AccountRecord.balance_as_of) < cutoff)
-        never = _count(
-            session,
-            col(AccountRecord.permissions).contains(",balances,"),
-            col(AccountRecord.balance_as_of).is_(None),
-            col(AccountRecord.balance_refresh_status).is_(None),
-        )
+    return stored, now - stored.policy.max_age_seconds
+
+
+def finance_overview(
+    engine: Engine, *, now: int, counts: dict[str, Any] | None = None
+) -> FinanceOverview:
+    """``counts``: :func:`_account_counts` read with this policy's cutoff (else read here)."""
+    stored, cutoff = _policy_and_cutoff(engine, now)
+    counts = counts or _account_counts(engine, stale_before=cutoff)
     return FinanceOverview(
-        stale_balances=stale,
-        never_refreshed=never,
+        stale_balances=int(counts["stale_balances"]),
+        never_refreshed=int(counts["never_refreshed"]),
         policy=stored.policy,
         policy_currency=stored.currency,
         policy_version=stored.version,
@@ -283,12 +315,16 @@ def overview_from_store(
         n_accounts = _count(session)
         n_intents = _count(session, model=IntentRecord)
         n_debits = _count(session, model=DebitOutcomeRecord)
+    ops, finance = actor.can("ownership.review"), actor.can("balances.check")
+    counts = None
+    if ops or finance:  # one pass over the accounts serves both sections
+        counts = _account_counts(engine, stale_before=_policy_and_cutoff(engine, now)[1])
     return Overview(
         accounts=n_accounts,
         intents=n_intents,
         debits=n_debits,
-        ops=ops_overview(engine) if actor.can("ownership.review") else None,
-        finance=finance_overview(engine, now=now) if actor.can("balances.check") else None,
+        ops=ops_overview(engine, counts=counts) if ops else None,
+        finance=finance_overview(engine, now=now, counts=counts) if finance else None,
         manager=(
             manager_overview(engine, now=now)
             if conversion and actor.can("conversion.view")
