@@ -23,7 +23,7 @@ from pages import _runtime as runtime
 from services.auth import Actor
 from services.rules.funnel import VERIFICATION_METHODS
 from services.usecases import conversion_report
-from services.usecases.conversion_report import StoreInfo
+from services.usecases.conversion_report import StoreInfo, StoreSummary
 from services.usecases.sync_intents import sync_intents
 
 actor = runtime.guard("conversion.view")
@@ -97,8 +97,16 @@ def run_sync(*, full: bool) -> None:
             st.session_state[SYNCED] = result.message
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def store_summary(version: tuple[str, int], who: Actor) -> StoreSummary:
+    """How many intents and which flows and methods: read again only when an intent changed."""
+    return conversion_report.store_summary(svc, who)
+
+
 def store_status() -> StoreInfo:
-    info = runtime.call(conversion_report.store_status, svc, actor)
+    version = runtime.call(conversion_report.intents_version, svc, actor)
+    summary = runtime.call(store_summary, version, actor) if version else None
+    info = runtime.call(conversion_report.store_status, svc, actor, summary=summary)
     if info is None:
         st.stop()
     assert info is not None

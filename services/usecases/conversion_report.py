@@ -33,6 +33,17 @@ from services.usecases.sync_intents import SYNC_NAME
 
 
 @dataclass(frozen=True)
+class StoreSummary:
+    """What the stored intents add up to; changes only with the intents' data version."""
+
+    intents: int
+    flows: list[str]
+    methods: list[str]
+    first_created: int | None
+    last_created: int | None
+
+
+@dataclass(frozen=True)
 class StoreInfo:
     """How much the store holds and when it was last synced (for the page's sync decision)."""
 
@@ -60,10 +71,27 @@ class Report:
     intents_csv: Callable[[], str]
 
 
-def store_status(svc: Services, actor: Actor) -> StoreInfo:
-    """How much the store holds and when it was last synced (managers and admins)."""
+def store_status(svc: Services, actor: Actor, *, summary: StoreSummary | None = None) -> StoreInfo:
+    """How much the store holds and when it was last synced (managers and admins).
+
+    ``summary``: what :func:`store_summary` read for the current data version (a page caches
+    it), so only the sync state and the version are read here."""
     require(actor, "conversion.view")
-    return store_info(svc.engine)
+    return store_info(svc.engine, summary=summary)
+
+
+def store_summary(svc: Services, actor: Actor) -> StoreSummary:
+    """How many intents, their flows, methods and first and last creation (scans the intents'
+    index, so a page caches it on :func:`intents_version`)."""
+    require(actor, "conversion.view")
+    return summarise(svc.engine)
+
+
+def intents_version(svc: Services, actor: Actor) -> tuple[str, int]:
+    """(the store, the intents' data version): what the page's caches key on. One row read."""
+    require(actor, "conversion.view")
+    url = svc.engine.url.render_as_string(hide_password=True)
+    return url, data_version.read(svc.engine, data_version.INTENTS)
 
 
 def report(
@@ -117,24 +145,37 @@ class _Filters(TypedDict):
     end: date | None
 
 
-def store_info(engine: Engine) -> StoreInfo:
+def summarise(engine: Engine) -> StoreSummary:
     with session_scope(engine) as session:
         count, first, last = session.exec(
             select(func.count(), func.min(IntentRecord.created), func.max(IntentRecord.created))
         ).one()
         flows = session.exec(select(IntentRecord.flow).distinct()).all()
         methods = session.exec(select(IntentRecord.verification_method).distinct()).all()
-        state = session.get(SyncState, SYNC_NAME)
-    cursor = int(state.cursor) if state and state.cursor and state.cursor.isdigit() else None
-    return StoreInfo(
+    return StoreSummary(
         intents=int(count),
         flows=sorted(str(f) for f in flows if f),
         methods=sorted(str(m) for m in methods if m),
         first_created=int(first) if first is not None else None,
         last_created=int(last) if last is not None else None,
+    )
+
+
+def store_info(engine: Engine, *, summary: StoreSummary | None = None) -> StoreInfo:
+    version = data_version.read(engine, data_version.INTENTS)
+    whole = summary or summarise(engine)
+    with session_scope(engine) as session:
+        state = session.get(SyncState, SYNC_NAME)
+    cursor = int(state.cursor) if state and state.cursor and state.cursor.isdigit() else None
+    return StoreInfo(
+        intents=whole.intents,
+        flows=whole.flows,
+        methods=whole.methods,
+        first_created=whole.first_created,
+        last_created=whole.last_created,
         last_finished_at=as_utc(state.last_finished_at) if state else None,
         cursor=cursor,
-        version=data_version.read(engine, data_version.INTENTS),
+        version=version,
         store=engine.url.render_as_string(hide_password=True),
     )
 
