@@ -58,6 +58,7 @@ class AccountRecord(SQLModel, table=True):
         Index("ix_fca_status_inst", "status", "institution_name"),
         Index("ix_fca_balance_as_of", "balance_as_of"),
         Index("ix_fca_created_id", "created", "id"),  # the browser's newest-first paging
+        Index("ix_fca_inst_id", "institution_name", "id"),  # account pickers, in bank order
         Index(  # covers the home page's account counts (one aggregate, no row reads)
             "ix_fca_overview",
             "status",
@@ -191,6 +192,7 @@ class IntentRecord(SQLModel, table=True):
     __table_args__ = (
         Index("ix_intent_created", "created"),
         Index("ix_intent_status_created", "status", "created"),  # Collect's lists, paged in SQL
+        Index("ix_intent_kind_created", "kind", "created"),  # open requests, newest first
         # Covers the conversion aggregate: it reads this index, never the rows' JSON.
         Index(
             "ix_intent_funnel",
