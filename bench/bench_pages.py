@@ -201,8 +201,8 @@ def fill(engine: Any, start: int, stop: int, txn_per_customer: int) -> tuple[flo
 
 
 def mark_synced(engine: Any) -> None:
-    """As the syncs would: their state is "done", and the intents' data version moves on (the
-    bulk inserts bypass the writers that bump it), so no page serves figures cached at 1x."""
+    """As the syncs would: their state is "done", and the data versions move on (the bulk
+    inserts bypass the writers that bump them), so no page serves figures cached at 1x."""
     from datetime import UTC, datetime
 
     from services.adapters import data_version
@@ -213,6 +213,7 @@ def mark_synced(engine: Any) -> None:
         mark_sync(engine, name, cursor=str(NOW), last_started_at=done, last_finished_at=done)
     with session_scope(engine) as session:
         data_version.bump(session, data_version.INTENTS)
+        data_version.bump(session, data_version.ACCOUNTS)
     if engine.dialect.name == "postgresql":
         settle_postgres(engine)
 

@@ -16,6 +16,7 @@ from services.adapters.models import DataVersion
 from services.adapters.store import session_scope
 
 INTENTS = "intents"
+ACCOUNTS = "accounts"  # the mirrored FC accounts (services.adapters.account_mirror)
 
 
 def bump(session: Session, name: str) -> None:

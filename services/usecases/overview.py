@@ -41,6 +41,7 @@ from services.usecases.sync_intents import SYNC_NAME
 __all__ = [
     "AdminOverview",
     "AuditLine",
+    "CacheKeys",
     "FinanceOverview",
     "ManagerOverview",
     "MethodConversion",
@@ -48,6 +49,8 @@ __all__ = [
     "Overview",
     "ReturnsGlance",
     "CONVERSION_DAYS",
+    "account_figures",
+    "cache_keys",
     "manager_section",
     "overview",
     "overview_from_store",
@@ -144,8 +147,6 @@ class Overview:
     admin: AdminOverview | None = None
     returns: ReturnsGlance | None = None
     debits: int = 0  # debit outcomes mirrored
-    # (store, intents data version): what a page's cache of the manager section keys on
-    intents_key: tuple[str, int] = ("", 0)
 
     @property
     def empty(self) -> bool:
@@ -285,14 +286,53 @@ def returns_glance(engine: Engine, *, now: int) -> ReturnsGlance:
     return ReturnsGlance(rows, returns_rules.warnings(rates), len(recent), latest)
 
 
-def overview(svc: Services, actor: Actor, *, conversion: bool = True) -> Overview:
+def overview(
+    svc: Services,
+    actor: Actor,
+    *,
+    conversion: bool = True,
+    account_counts: dict[str, Any] | None = None,
+) -> Overview:
     """The home page's overview for ``actor`` (every signed-in role; see below).
 
     ``conversion=False`` leaves the manager section out; the page reads it with
-    :func:`manager_section` through its cache, keyed on ``intents_key``.
+    :func:`manager_section` through its cache, keyed on :func:`cache_keys`.
+    ``account_counts``: what :func:`account_figures` read for the current keys (the page
+    caches it), so the accounts are not aggregated again.
     """
     require(actor, "accounts.sync")
-    return overview_from_store(svc.engine, actor, now=svc.now(), conversion=conversion)
+    return overview_from_store(
+        svc.engine, actor, now=svc.now(), conversion=conversion, account_counts=account_counts
+    )
+
+
+@dataclass(frozen=True)
+class CacheKeys:
+    """What the home page's caches key on: the store and the data versions of what they count
+    (one row each), and the debit policy's version (its maximum age sets "stale")."""
+
+    store: str
+    intents: int
+    accounts: int
+    policy: int
+
+
+def cache_keys(svc: Services, actor: Actor) -> CacheKeys:
+    require(actor, "accounts.sync")
+    return CacheKeys(
+        store=svc.engine.url.render_as_string(hide_password=True),
+        intents=data_version.read(svc.engine, data_version.INTENTS),
+        accounts=data_version.read(svc.engine, data_version.ACCOUNTS),
+        policy=debit_policy.load_policy(svc.engine).version,
+    )
+
+
+def account_figures(svc: Services, actor: Actor) -> dict[str, Any]:
+    """The account counts the ops and finance sections show (one aggregate; see
+    :func:`overview`'s ``account_counts``), for the roles that see either section."""
+    if not actor.can("balances.check"):
+        require(actor, "ownership.review")
+    return _account_counts(svc.engine, stale_before=_policy_and_cutoff(svc.engine, svc.now())[1])
 
 
 def manager_section(svc: Services, actor: Actor) -> ManagerOverview:
@@ -302,7 +342,12 @@ def manager_section(svc: Services, actor: Actor) -> ManagerOverview:
 
 
 def overview_from_store(
-    engine: Engine, actor: Actor, *, now: int, conversion: bool = True
+    engine: Engine,
+    actor: Actor,
+    *,
+    now: int,
+    conversion: bool = True,
+    account_counts: dict[str, Any] | None = None,
 ) -> Overview:
     """The overview for ``actor``: each section only for the roles that act on it.
 
@@ -316,8 +361,8 @@ def overview_from_store(
         n_intents = _count(session, model=IntentRecord)
         n_debits = _count(session, model=DebitOutcomeRecord)
     ops, finance = actor.can("ownership.review"), actor.can("balances.check")
-    counts = None
-    if ops or finance:  # one pass over the accounts serves both sections
+    counts = account_counts
+    if counts is None and (ops or finance):  # one pass over the accounts serves both sections
         counts = _account_counts(engine, stale_before=_policy_and_cutoff(engine, now)[1])
     return Overview(
         accounts=n_accounts,
@@ -335,9 +380,5 @@ def overview_from_store(
             returns_glance(engine, now=now)
             if actor.can("ownership.review") or actor.can("balances.check")
             else None
-        ),
-        intents_key=(
-            engine.url.render_as_string(hide_password=True),
-            data_version.read(engine, data_version.INTENTS),
         ),
     )

@@ -51,3 +51,24 @@ def test_a_bump_rolled_back_with_its_write_is_not_counted(engine: Engine) -> Non
     except RuntimeError:
         pass
     assert _version(engine) == 0
+
+
+def test_an_account_written_by_the_mirror_bumps_the_accounts_version_once_per_change(
+    engine: Engine,
+) -> None:
+    from services.adapters import account_mirror
+
+    account = {
+        "id": "fca_v1",
+        "object": "financial_connections.account",
+        "institution_name": "StripeBank",
+        "status": "active",
+        "permissions": ["balances"],
+        "created": 1_700_000_000,
+    }
+    account_mirror.upsert_account(engine, account)
+    assert data_version.read(engine, data_version.ACCOUNTS) == 1
+    account_mirror.upsert_account(engine, account)
+    assert data_version.read(engine, data_version.ACCOUNTS) == 1
+    account_mirror.upsert_account(engine, {**account, "status": "inactive"})
+    assert data_version.read(engine, data_version.ACCOUNTS) == 2
