@@ -100,8 +100,10 @@ def waiting_count(
 
 def _search(text: str | None) -> str:
     cleaned = (text or "").strip()
-    if len(cleaned) > 100:
-        raise ValidationError("The search is longer than 100 characters; shorten it.")
+    if len(cleaned) > 100 or "\x00" in cleaned:
+        raise ValidationError(
+            "The search is longer than 100 characters or holds a NUL character; shorten it."
+        )
     return cleaned
 
 

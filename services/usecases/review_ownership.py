@@ -262,8 +262,10 @@ def review_list(
     page_size = max(1, min(int(page_size), 500))
     pii = actor.can("owners.view_pii")
     text = (search or "").strip()
-    if len(text) > 100:
-        raise ValidationError("The search is longer than 100 characters; shorten it.")
+    if len(text) > 100 or "\x00" in text:
+        raise ValidationError(
+            "The search is longer than 100 characters or holds a NUL character; shorten it."
+        )
     return ownership_checks.review_page(
         svc.engine,
         verdicts=verdicts,

@@ -174,3 +174,16 @@ def test_the_review_list_finds_an_account_by_its_last_four_digits(engine: Engine
     )
     assert account.id in [r.account_id for r in result.rows]
     assert all(r.last4 == account.last4 for r in result.rows)
+
+
+def test_a_review_search_with_a_nul_or_over_100_characters_is_refused_in_a_sentence(
+    engine: Engine,
+) -> None:
+    from services.context import Services
+    from services.errors import ValidationError
+    from services.usecases import review_ownership
+
+    svc = Services(gateway=None, engine=engine, mode="sandbox")  # type: ignore[arg-type]
+    for bad in ("fca_\x00", "x" * 101):
+        with pytest.raises(ValidationError, match="shorten it"):
+            review_ownership.review_list(svc, Actor("ops", "ops"), search=bad)
