@@ -49,6 +49,12 @@ def _matching(verdicts: Sequence[str], search: str, institution: str | None) -> 
     return where
 
 
+def _needs_account(search: str) -> bool:
+    """Whether :func:`_matching` filters ``search`` on the account's columns (bank, last 4)."""
+    text = search.strip()
+    return bool(text) and not text.startswith(("fca_", "cus_"))
+
+
 def review_page(
     engine: Engine,
     *,
@@ -63,22 +69,20 @@ def review_page(
     first; reasons without names unless ``pii``. ``page`` is clamped to the pages there are.
     Counting, filtering and paging run in SQL; ``counts`` is every verdict, unfiltered."""
     where = _matching(verdicts, search, institution)
-    joined = (
-        select(func.count())
-        .select_from(OwnershipCheck)
-        .join(
+    counted = select(func.count()).select_from(OwnershipCheck)
+    if institution or _needs_account(search):  # the join only when a filter reads the account
+        counted = counted.join(
             AccountRecord,
             col(AccountRecord.id) == col(OwnershipCheck.account_id),
             isouter=True,
         )
-    )
     with session_scope(engine) as session:
         counts = dict(
             session.exec(
                 select(OwnershipCheck.verdict, func.count()).group_by(OwnershipCheck.verdict)
             ).all()
         )
-        total = int(session.exec(joined.where(*where)).one())
+        total = int(session.exec(counted.where(*where)).one())
         page = max(1, min(int(page), max(1, -(-total // page_size))))
         stmt = (
             select(OwnershipCheck, AccountRecord.institution_name, AccountRecord.last4)
