@@ -122,6 +122,16 @@ class SyncState(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+class DataVersion(SQLModel, table=True):
+    """A counter per kind of mirrored data, bumped by every write that changes it (syncs,
+    webhooks, our own writes), so a page's cache can key on it (services.adapters.data_version)."""
+
+    __tablename__ = "data_versions"
+
+    name: str = Field(primary_key=True)  # intents | accounts
+    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+
+
 class Setting(SQLModel, table=True):
     """Small versioned documents edited by admins (debit policy, flow configurations…)."""
 
@@ -275,13 +285,3 @@ class DebitOutcomeRecord(SQLModel, table=True):
     returned_at: int | None = Field(default=None, sa_column=Column(BigInteger))
     observed_at: int = Field(sa_column=Column(BigInteger, nullable=False))
     synced_at: datetime = Field(default_factory=utcnow)
-
-
-class DataVersion(SQLModel, table=True):
-    """A counter per kind of mirrored data, bumped by every write that changes it (syncs,
-    webhooks, our own writes), so a page's cache can key on it (services.adapters.data_version)."""
-
-    __tablename__ = "data_versions"
-
-    name: str = Field(primary_key=True)  # intents | ...
-    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
