@@ -1,8 +1,9 @@
 """Every page's AppTest rerun at 1x and 100x the demo store, in one run, with the ratio.
 
-    .venv/bin/python -m bench.bench_pages                         # SQLite, 20,000 customers
-    .venv/bin/python -m bench.bench_pages --customers 2000        # a quicker look (10x)
-    .venv/bin/python -m bench.bench_pages --database-url postgresql://postgres@127.0.0.1:5432/test
+    .venv/bin/python -m bench.bench_pages                     # SQLite, then PostgreSQL; 20,000 customers
+    .venv/bin/python -m bench.bench_pages --db sqlite         # one backend (or --db postgres)
+    .venv/bin/python -m bench.bench_pages --customers 2000    # a quicker look (10x)
+    .venv/bin/python -m bench.bench_pages --db postgres --database-url postgresql://…/db
 
 The store is filled by direct bulk inserts (not the sandbox's generation): first to 1/100 of
 ``--customers``, at most 200 (the "1x" demo size), each page state is timed, then the rest is inserted and
@@ -10,7 +11,11 @@ every state is timed again. Per customer: 1.5 FC accounts, 2.3 intents, ``--tran
 / ``--customers`` transactions, one ownership check per account. Syncs are marked as done so no
 page syncs on its own. A page holding only a title is the floor. The app runs in this process
 (AppTest), so the peak RSS printed is the server process's. On PostgreSQL a private schema is
-created and dropped afterwards. Numbers are for people; nothing is asserted.
+created and dropped afterwards, and its filled tables are vacuumed and analysed after each fill
+(as autovacuum would be soon after a bulk load). ``--db both`` (the default) runs SQLite and then PostgreSQL, each
+in its own process, and prints one table per backend; each ratio compares two timings of the
+same run. ``--profile`` prints where the Home and Conversion store reads spend their time.
+Numbers are for people; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ METHODS = ["automatic", "instant", "microdeposits"]
 FLOWS = ["setup_intent", "payment_intent", "unknown"]
 NOW = int(time.time())
 DAY = 86_400
+POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 # --------------------------------------------------------------------------- fill
@@ -195,13 +201,41 @@ def fill(engine: Any, start: int, stop: int, txn_per_customer: int) -> tuple[flo
 
 
 def mark_synced(engine: Any) -> None:
+    """As the syncs would: their state is "done", and the data versions move on (the bulk
+    inserts bypass the writers that bump them), so no page serves figures cached at 1x."""
     from datetime import UTC, datetime
 
-    from services.adapters.store import mark_sync
+    from services.adapters import data_version
+    from services.adapters.store import mark_sync, session_scope
 
     done = datetime.now(UTC)
     for name in ("accounts", "intents"):
         mark_sync(engine, name, cursor=str(NOW), last_started_at=done, last_finished_at=done)
+    with session_scope(engine) as session:
+        data_version.bump(session, data_version.INTENTS)
+        data_version.bump(session, data_version.ACCOUNTS)
+    if engine.dialect.name == "postgresql":
+        settle_postgres(engine)
+
+
+def settle_postgres(engine: Any) -> None:
+    """What autovacuum does after a bulk load, done now so it neither runs during the timings
+    nor is missing from them: the planner's statistics and the visibility map (index-only
+    scans). Only the tables filled here, in this schema."""
+    from sqlalchemy import text
+
+    from services.adapters.models import (
+        AccountRecord,
+        CustomerRecord,
+        IntentRecord,
+        OwnershipCheck,
+        TransactionRecord,
+    )
+
+    models = (CustomerRecord, AccountRecord, OwnershipCheck, IntentRecord, TransactionRecord)
+    names = ", ".join(f'"{m.__tablename__}"' for m in models)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"VACUUM ANALYZE {names}"))
 
 
 # --------------------------------------------------------------------------- states
@@ -292,20 +326,77 @@ def run_all(engine: Any, repeat: int, floor_file: str, only: str = "") -> dict[s
     return timings
 
 
+def profile_services(engine: Any) -> None:
+    """cProfile what the Home (admin) and Conversion reruns ask of the store, called directly
+    (AppTest runs the script in a thread a profiler in this one would not see), uncached."""
+    import cProfile
+    import pstats
+    from datetime import UTC, datetime, timedelta
+
+    from services.auth import Actor
+    from services.usecases import conversion_report, overview
+
+    today = datetime.fromtimestamp(NOW, UTC).date()
+    admin = Actor("admin", "admin")
+
+    def rerun_work() -> None:
+        overview.overview_from_store(engine, admin, now=NOW)
+        conversion_report.store_info(engine)
+        for by in (None, "week"):
+            conversion_report.conversion(
+                engine, now=NOW, start=today - timedelta(days=90), end=today, by=by
+            )
+
+    rerun_work()  # warm the database's page cache first
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(3):
+        rerun_work()
+    profiler.disable()
+    print("\nprofile: Home (admin) overview + Conversion figures, 3 times", file=sys.stderr)
+    pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(15)
+
+
+def run_backends(args: argparse.Namespace, backends: list[str]) -> None:
+    """Each backend in its own process (the app is built once per process), one after the
+    other, so their tables print one below the other."""
+    import subprocess
+
+    for db in backends:
+        command = [sys.executable, "-m", "bench.bench_pages", "--db", db]
+        command += ["--customers", str(args.customers), "--transactions", str(args.transactions)]
+        command += ["--repeat", str(args.repeat), "--database-url", args.database_url]
+        command += ["--only", args.only] + (["--profile"] if args.profile else [])
+        subprocess.run(command, cwd=ROOT, check=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--transactions", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--database-url", default="")
+    parser.add_argument("--repeat", type=int, default=11)
+    parser.add_argument(
+        "--db",
+        choices=["sqlite", "postgres", "both"],
+        default="both",
+        help="which store to fill and time (both: SQLite, then PostgreSQL)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("FCOPS_TEST_POSTGRES_URL", POSTGRES_URL),
+        help="the PostgreSQL server for --db postgres (a private schema is created and dropped)",
+    )
     parser.add_argument("--only", default="", help="only the states whose name contains this")
     parser.add_argument("--profile", action="store_true", help="cProfile the 100x reruns")
     args = parser.parse_args()
+    if args.db == "both":
+        run_backends(args, ["sqlite", "postgres"])
+        return
 
     data = tempfile.mkdtemp(prefix="fcops-bench-pages-")
     schema = None
-    url = args.database_url or f"sqlite:///{data}/store.db"
-    if url.startswith("postgres"):
+    url = args.database_url if args.db == "postgres" else f"sqlite:///{data}/store.db"
+    if args.db == "postgres":
         import psycopg
 
         from services.adapters.store import normalise_url
@@ -338,18 +429,12 @@ def main() -> None:
         print(f"1x: {counts} filled in {seconds:.1f} s", file=sys.stderr)
         at_1x = run_all(engine, args.repeat, floor_file, args.only)
         seconds, more = fill(engine, small, args.customers, per)
+        mark_synced(engine)
         total = {k: counts[k] + more[k] for k in counts}
         print(f"100x: {total} filled in {seconds:.1f} s", file=sys.stderr)
         if args.profile:
-            import cProfile
-            import pstats
-
-            profiler = cProfile.Profile()
-            profiler.enable()
+            profile_services(engine)
         at_100x = run_all(engine, args.repeat, floor_file, args.only)
-        if args.profile:
-            profiler.disable()
-            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         kind = "PostgreSQL" if schema else "SQLite"
         print(

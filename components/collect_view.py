@@ -161,12 +161,14 @@ def open_requests_table(rows: list[OpenRequest]) -> None:
     )
 
 
-def queue_table(items: list[MicrodepositItem]) -> None:
+def queue_table(items: list[MicrodepositItem], total: int | None = None) -> None:
+    """The queue's page ``items``; ``total``: how many wait in all (the page may hold fewer)."""
     stuck = sum(i.stuck for i in items)
+    shown = f" among the {len(items):,} oldest shown" if total and total > len(items) else ""
     left, right = st.columns(2)
-    left.metric("Waiting for verification", len(items))
+    left.metric("Waiting for verification", total if total is not None else len(items))
     right.metric(
-        "Stuck (more than 2 business days past arrival)",
+        f"Stuck (more than 2 business days past arrival){shown}",
         stuck,
         help="Send these customers the hosted verification link again.",
     )

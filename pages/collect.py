@@ -50,7 +50,11 @@ from services.usecases.collection_requests import (
     intent_view,
     open_requests,
 )
-from services.usecases.microdeposits import microdeposit_queue, verify_microdeposits
+from services.usecases.microdeposits import (
+    microdeposit_queue,
+    verify_microdeposits,
+    waiting_count,
+)
 
 actor = runtime.guard("collect.create")
 runtime.page_header(
@@ -65,6 +69,7 @@ CUSTOMER = "collect_customer"  # the chosen cus_ id
 RESULT = "collect_result"  # the last CollectionRequest
 VIEW = "collect_view"  # the last IntentView of that request
 PENDING = "collect_pending"  # (action, args) a button asked for, run on the next page run
+QUEUE_PAGE = 50  # the microdeposit queue shows (and its pickers offer) at most this many
 SI_SCOPE, FCS_SCOPE, VERIFY_SCOPE = "collect-si", "collect-fcs", "collect-verify"
 LINK_SCOPE = "collect-link"
 CUSTOMER_SCOPE, CANCEL_SCOPE = "collect-customer", "collect-cancel"
@@ -433,13 +438,28 @@ def queue_tab() -> None:
         help="Read the last 30 days of intents from Stripe (syncs and webhooks keep the queue "
         "fresh without it).",
     )
-    items = runtime.call(microdeposit_queue, svc, actor, from_stripe=pull)
+    hint = "seti_…, pi_… or cus_… (the start is enough)"
+    search = st.text_input(
+        "Find a request", placeholder=hint, max_chars=100, key="collect_queue_search"
+    )
+    # One page from the store (the oldest first), so the table and the pickers stay small.
+    items = runtime.call(
+        microdeposit_queue, svc, actor, from_stripe=pull, search=search, limit=QUEUE_PAGE
+    )
     if items is None:
         return
     if not items:
-        st.info("No intents are waiting for microdeposit verification.", icon=":material/inbox:")
+        none = "No intents are waiting for microdeposit verification."
+        st.info(
+            "No request matches the search." if search.strip() else none, icon=":material/inbox:"
+        )
         return
-    queue_table(items)
+    total = runtime.call(waiting_count, svc, actor, search=search)
+    if total is not None and total > len(items):
+        st.caption(
+            f"The {len(items)} oldest of {total:,} waiting; find a request to see the others."
+        )
+    queue_table(items, total)
     verify_from_queue(items)
     cancel_controls([i.id for i in items], "cancel_queue", "collect_cancel_queue")
 

@@ -20,9 +20,10 @@ from components.conversion_charts import (
 )
 from components.feedback import format_age, format_timestamp
 from pages import _runtime as runtime
+from services.auth import Actor
 from services.rules.funnel import VERIFICATION_METHODS
 from services.usecases import conversion_report
-from services.usecases.conversion_report import StoreInfo
+from services.usecases.conversion_report import StoreInfo, StoreSummary
 from services.usecases.sync_intents import sync_intents
 
 actor = runtime.guard("conversion.view")
@@ -96,8 +97,16 @@ def run_sync(*, full: bool) -> None:
             st.session_state[SYNCED] = result.message
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def store_summary(version: tuple[str, int], who: Actor) -> StoreSummary:
+    """How many intents and which flows and methods: read again only when an intent changed."""
+    return conversion_report.store_summary(svc, who)
+
+
 def store_status() -> StoreInfo:
-    info = runtime.call(conversion_report.store_status, svc, actor)
+    version = runtime.call(conversion_report.intents_version, svc, actor)
+    summary = runtime.call(store_summary, version, actor) if version else None
+    info = runtime.call(conversion_report.store_status, svc, actor, summary=summary)
     if info is None:
         st.stop()
     assert info is not None
@@ -260,23 +269,63 @@ def downloads(frame: pd.DataFrame, weekly: pd.DataFrame, intents_csv: Callable[[
 
 # --------------------------------------------------------------------------- page
 
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def figures(
+    store: str,
+    version: int,
+    minute: int,
+    who: Actor,
+    flows: list[str],
+    methods: list[str],
+    start: date | None,
+    end: date | None,
+    _now: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The funnel and weekly frames, computed again only when a sync or webhook changed an
+    intent (``version``) in this store or the minute turned (intents waiting a week become abandoned). The
+    role is part of the key, so a hit is only ever served to a role that passed the check."""
+    result = conversion_report.report(
+        svc, who, now=_now, flows=flows, methods=methods, start=start, end=end
+    )
+    return result.funnel, result.weekly
+
+
+def intents_csv() -> str:
+    return (
+        runtime.call(
+            conversion_report.intents_csv,
+            svc,
+            actor,
+            now=now,
+            flows=chosen_flows,
+            methods=chosen_methods,
+            start=start,
+            end=end,
+        )
+        or ""
+    )
+
+
 info = sync_bar()
 chosen_flows, chosen_methods, start, end = filters(info)
 now = svc.now()
-report = runtime.call(
-    conversion_report.report,
-    svc,
+computed = runtime.call(
+    figures,
+    info.store,
+    info.version,
+    now // 60,
     actor,
-    now=now,
-    flows=chosen_flows,
-    methods=chosen_methods,
-    start=start,
-    end=end,
+    chosen_flows,
+    chosen_methods,
+    start,
+    end,
+    now,
 )
-if report is None:
+if computed is None:
     st.stop()
-assert report is not None
-frame, weekly = report.funnel, report.weekly
+assert computed is not None
+frame, weekly = computed
 if int(frame["started"].sum()) == 0:
     st.info(
         "No intents match these filters. Widen the date range, clear a filter, or sync intents.",
@@ -310,7 +359,7 @@ st.dataframe(
         ),
     },
 )
-downloads(frame, weekly, report.intents_csv)
+downloads(frame, weekly, intents_csv)
 st.caption(
     "Usable: SetupIntent succeeded, or PaymentIntent processing/succeeded, with a bank account. "
     "Paid by another method: the intent also offered card or Link (Stripe's dynamic payment "

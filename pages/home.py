@@ -286,8 +286,33 @@ def admin_cards(data: ov.AdminOverview) -> None:
         link("pages/flows.py", "Configure flows")
 
 
+# The caches below compute again when a sync or webhook changed what they count (the data
+# versions in ov.CacheKeys) or the minute turned (balances turn stale, waiting intents
+# abandoned); the role is in each key, so a hit is only served to a role that passed the check.
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def manager_section(intents: tuple[str, int], minute: int, who: Actor) -> ov.ManagerOverview:
+    """The 30-day funnel per verification method."""
+    return ov.manager_section(svc, who)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def account_figures(accounts: tuple[str, int, int], minute: int, who: Actor) -> dict[str, Any]:
+    """The ops and finance account counts (one aggregate over every account)."""
+    return ov.account_figures(svc, who)
+
+
 def attention(who: Actor) -> None:
-    data = runtime.call(ov.overview, svc, who)
+    keys = runtime.call(ov.cache_keys, svc, who)
+    if keys is None:
+        return
+    minute = svc.now() // 60
+    counts = None
+    if who.can("ownership.review") or who.can("balances.check"):
+        accounts = (keys.store, keys.accounts, keys.policy)
+        counts = runtime.call(account_figures, accounts, minute, who)
+    data = runtime.call(ov.overview, svc, who, conversion=False, account_counts=counts)
     if data is None:
         return
     if data.empty:
@@ -302,8 +327,10 @@ def attention(who: Actor) -> None:
         finance_cards(data.finance)
     if data.returns:
         returns_cards(data.returns)
-    if data.manager:
-        manager_cards(data.manager)
+    if who.can("conversion.view"):
+        manager = runtime.call(manager_section, (keys.store, keys.intents), minute, who)
+        if manager is not None:
+            manager_cards(manager)
     if data.admin:
         admin_cards(data.admin)
 
@@ -334,7 +361,9 @@ def live_data() -> None:
         )
         return
     age = int((datetime.now(UTC) - hooks.last_received_at.replace(tzinfo=UTC)).total_seconds())
-    backlog = f"{hooks.backlog:,} event(s) waiting to be applied" if hooks.backlog else "none waiting"
+    backlog = (
+        f"{hooks.backlog:,} event(s) waiting to be applied" if hooks.backlog else "none waiting"
+    )
     failed = f", {hooks.failed:,} failed" if hooks.failed else ""
     st.caption(
         f":material/webhook: Last Stripe webhook {format_age(age)} ago "

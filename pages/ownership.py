@@ -324,7 +324,7 @@ def pager(page: int, pages: int) -> None:
 
 
 def review_view() -> None:
-    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    left, middle, right = st.columns([2, 2, 1], vertical_alignment="bottom")
     verdicts = left.multiselect(
         "Show",
         list(VERDICTS),
@@ -332,6 +332,16 @@ def review_view() -> None:
         format_func=lambda v: VERDICT_STYLE[v][0],
         key="own_verdicts",
     )
+    search = middle.text_input(
+        "Find",
+        placeholder="Bank, last 4 digits, fca_… or cus_…",
+        max_chars=100,
+        key="own_search",
+    )
+    wanted = (tuple(verdicts), search.strip())
+    if st.session_state.get("own_filters") != wanted:  # new filters: back to the first page
+        st.session_state["own_filters"] = wanted
+        st.session_state["own_page"] = 1
     if right.button(
         "Check all accounts", icon=":material/playlist_add_check:", width="stretch", key="own_all"
     ):
@@ -343,6 +353,7 @@ def review_view() -> None:
         verdicts=verdicts or list(VERDICTS),
         page=int(st.session_state.get("own_page", 1)),
         page_size=50,
+        search=search,
     )
     if result is None:
         return
@@ -357,6 +368,9 @@ def review_view() -> None:
             "with its customer.",
             icon=":material/info:",
         )
+        return
+    if not result.rows and search.strip():
+        st.info("No checked account matches the search.", icon=":material/search_off:")
         return
     if not result.rows:
         st.success("Nothing to review with these filters.", icon=":material/check_circle:")

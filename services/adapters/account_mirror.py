@@ -18,6 +18,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
+from services.adapters import data_version
 from services.adapters.models import AccountRecord, BalanceSnapshot, CustomerRecord, utcnow
 from services.adapters.store import UpsertCounts, retrying, session_scope, upsert
 from services.context import Services
@@ -120,7 +121,11 @@ def _mirror(
     for row in rows:
         if stamps and row["id"] in stamps:
             row["raw"] = {**row["raw"], EVENT_STAMP: int(stamps[row["id"]])}
-    upsert(session, AccountRecord, rows, touch={"synced_at": utcnow()}, merge=newer_copy_wins)
+    written = upsert(
+        session, AccountRecord, rows, touch={"synced_at": utcnow()}, merge=newer_copy_wins
+    )
+    if written.inserted or written.updated:
+        data_version.bump(session, data_version.ACCOUNTS)  # pages' cached counts are stale
     return sum(_snapshot(session, r["id"], r["raw"].get("balance")) for r in rows)
 
 

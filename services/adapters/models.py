@@ -58,6 +58,16 @@ class AccountRecord(SQLModel, table=True):
         Index("ix_fca_status_inst", "status", "institution_name"),
         Index("ix_fca_balance_as_of", "balance_as_of"),
         Index("ix_fca_created_id", "created", "id"),  # the browser's newest-first paging
+        Index("ix_fca_inst_id", "institution_name", "id"),  # account pickers, in bank order
+        Index(  # covers the home page's account counts (one aggregate, no row reads)
+            "ix_fca_overview",
+            "status",
+            "balance_as_of",
+            "balance_refresh_status",
+            "ownership_refresh_status",
+            "transaction_refresh_status",
+            "permissions",
+        ),
     )
 
     id: str = Field(primary_key=True)
@@ -112,6 +122,16 @@ class SyncState(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+class DataVersion(SQLModel, table=True):
+    """A counter per kind of mirrored data, bumped by every write that changes it (syncs,
+    webhooks, our own writes), so a page's cache can key on it (services.adapters.data_version)."""
+
+    __tablename__ = "data_versions"
+
+    name: str = Field(primary_key=True)  # intents | accounts
+    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+
+
 class Setting(SQLModel, table=True):
     """Small versioned documents edited by admins (debit policy, flow configurations…)."""
 
@@ -161,6 +181,8 @@ class OwnershipCheck(SQLModel, table=True):
     """The latest owner-vs-customer comparison per account, for the mismatch review list."""
 
     __tablename__ = "ownership_checks"
+    # The review list: filter by verdict, worst score first, paged in SQL.
+    __table_args__ = (Index("ix_owncheck_verdict_score", "verdict", "score", "account_id"),)
 
     account_id: str = Field(primary_key=True)
     customer_id: str | None = Field(default=None, index=True)
@@ -179,6 +201,8 @@ class IntentRecord(SQLModel, table=True):
     __tablename__ = "intents"
     __table_args__ = (
         Index("ix_intent_created", "created"),
+        Index("ix_intent_status_created", "status", "created"),  # Collect's lists, paged in SQL
+        Index("ix_intent_kind_created", "kind", "created"),  # open requests, newest first
         # Covers the conversion aggregate: it reads this index, never the rows' JSON.
         Index(
             "ix_intent_funnel",

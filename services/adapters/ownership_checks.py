@@ -29,19 +29,60 @@ def save(engine: Engine, account_id: str, values: Mapping[str, Any]) -> None:
                 setattr(row, key, value)
 
 
+def _matching(verdicts: Sequence[str], search: str, institution: str | None) -> list[Any]:
+    """The WHERE of the review list: verdicts, a bank, and a search for an ``fca_``/``cus_`` ID
+    (its start), the last 4 digits, or part of the bank's name."""
+    where: list[Any] = [col(OwnershipCheck.verdict).in_(list(verdicts))]
+    if institution:
+        where.append(col(AccountRecord.institution_name) == institution)
+    text = search.strip()
+    if text.startswith("fca_"):
+        where.append(col(OwnershipCheck.account_id).startswith(text, autoescape=True))
+    elif text.startswith("cus_"):
+        where.append(col(OwnershipCheck.customer_id).startswith(text, autoescape=True))
+    elif text.isdigit() and len(text) <= 4:
+        where.append(col(AccountRecord.last4) == text.zfill(4))
+    elif text:
+        where.append(
+            func.lower(col(AccountRecord.institution_name)).contains(text.lower(), autoescape=True)
+        )
+    return where
+
+
+def _needs_account(search: str) -> bool:
+    """Whether :func:`_matching` filters ``search`` on the account's columns (bank, last 4)."""
+    text = search.strip()
+    return bool(text) and not text.startswith(("fca_", "cus_"))
+
+
 def review_page(
-    engine: Engine, *, verdicts: Sequence[str], page: int, page_size: int, pii: bool
+    engine: Engine,
+    *,
+    verdicts: Sequence[str],
+    page: int,
+    page_size: int,
+    pii: bool,
+    search: str = "",
+    institution: str | None = None,
 ) -> ReviewPage:
-    """Stored checks with these verdicts, lowest score first; reasons without names unless
-    ``pii``. ``page`` is clamped to the pages there are."""
-    where = col(OwnershipCheck.verdict).in_(list(verdicts))
+    """Stored checks with these verdicts (and the search and bank, if given), lowest score
+    first; reasons without names unless ``pii``. ``page`` is clamped to the pages there are.
+    Counting, filtering and paging run in SQL; ``counts`` is every verdict, unfiltered."""
+    where = _matching(verdicts, search, institution)
+    counted = select(func.count()).select_from(OwnershipCheck)
+    if institution or _needs_account(search):  # the join only when a filter reads the account
+        counted = counted.join(
+            AccountRecord,
+            col(AccountRecord.id) == col(OwnershipCheck.account_id),
+            isouter=True,
+        )
     with session_scope(engine) as session:
         counts = dict(
             session.exec(
                 select(OwnershipCheck.verdict, func.count()).group_by(OwnershipCheck.verdict)
             ).all()
         )
-        total = int(session.exec(select(func.count()).where(where)).one())
+        total = int(session.exec(counted.where(*where)).one())
         page = max(1, min(int(page), max(1, -(-total // page_size))))
         stmt = (
             select(OwnershipCheck, AccountRecord.institution_name, AccountRecord.last4)
@@ -50,7 +91,7 @@ def review_page(
                 col(AccountRecord.id) == col(OwnershipCheck.account_id),
                 isouter=True,
             )
-            .where(where)
+            .where(*where)
             .order_by(col(OwnershipCheck.score), col(OwnershipCheck.account_id))
             .offset((page - 1) * page_size)
             .limit(page_size)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from services.adapters.models import AuditEntry, IntentRecord
 from services.adapters.store import session_scope
@@ -111,20 +111,54 @@ def stored_intents(
     payment_intents: bool,
     statuses: tuple[str, ...],
     limit: int = MAX_SCAN,
+    search: str = "",
+    oldest_first: bool = False,
 ) -> list[dict[str, Any]]:
     """Intents the store holds (kept fresh by the sync, webhooks and our own writes) in
-    ``statuses`` created since ``since``, newest first, at most ``limit``: no Stripe call.
-    Intents other than ACH ones are not stored, so they are not listed."""
+    ``statuses`` created since ``since``, newest (or oldest) first, at most ``limit``: no
+    Stripe call. ``search``: the start of the intent's or its customer's ID. Intents other
+    than ACH ones are not stored, so they are not listed."""
     stmt = select(IntentRecord.raw).where(
-        col(IntentRecord.created) >= since, col(IntentRecord.status).in_(list(statuses))
+        *_stored_where(customer, since, payment_intents, statuses, search)
     )
-    if not payment_intents:
-        stmt = stmt.where(IntentRecord.kind == "setup_intent")
-    if customer:
-        stmt = stmt.where(IntentRecord.customer_id == customer)
-    stmt = stmt.order_by(col(IntentRecord.created).desc(), col(IntentRecord.id)).limit(limit)
+    created = col(IntentRecord.created)
+    stmt = stmt.order_by(created if oldest_first else created.desc(), col(IntentRecord.id))
     with session_scope(svc.engine) as session:
-        return [dict(raw) for raw in session.exec(stmt).all()]
+        return [dict(raw) for raw in session.exec(stmt.limit(limit)).all()]
+
+
+def count_stored_intents(
+    svc: Services,
+    *,
+    customer: str | None,
+    since: int,
+    payment_intents: bool,
+    statuses: tuple[str, ...],
+    search: str = "",
+) -> int:
+    """How many intents :func:`stored_intents` would list without a limit (one SQL count)."""
+    where = _stored_where(customer, since, payment_intents, statuses, search)
+    with session_scope(svc.engine) as session:
+        return int(session.exec(select(func.count()).select_from(IntentRecord).where(*where)).one())
+
+
+def _stored_where(
+    customer: str | None, since: int, payment_intents: bool, statuses: tuple[str, ...], search: str
+) -> list[Any]:
+    where: list[Any] = [
+        col(IntentRecord.created) >= since,
+        col(IntentRecord.status).in_(list(statuses)),
+    ]
+    if not payment_intents:
+        where.append(IntentRecord.kind == "setup_intent")
+    if customer:
+        where.append(IntentRecord.customer_id == customer)
+    text = search.strip()
+    if text.startswith("cus_"):
+        where.append(col(IntentRecord.customer_id).startswith(text, autoescape=True))
+    elif text:
+        where.append(col(IntentRecord.id).startswith(text, autoescape=True))
+    return where
 
 
 def pull_recent_intents(

@@ -20,6 +20,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
+from services.adapters import data_version
 from services.adapters.models import IntentRecord, SyncState
 from services.adapters.store import session_scope
 from services.auth import Actor, require
@@ -29,6 +30,17 @@ from services.rules import funnel
 from services.rules.clock import as_utc, unix_seconds
 from services.rules.intents import UNKNOWN_FLOW
 from services.usecases.sync_intents import SYNC_NAME
+
+
+@dataclass(frozen=True)
+class StoreSummary:
+    """What the stored intents add up to; changes only with the intents' data version."""
+
+    intents: int
+    flows: list[str]
+    methods: list[str]
+    first_created: int | None
+    last_created: int | None
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,8 @@ class StoreInfo:
     last_created: int | None
     last_finished_at: datetime | None
     cursor: int | None
+    version: int = 0  # the intents' data version: the page's cached figures key on it
+    store: str = ""  # which store (its URL without password), the other half of that key
 
 
 @dataclass(frozen=True)
@@ -57,10 +71,27 @@ class Report:
     intents_csv: Callable[[], str]
 
 
-def store_status(svc: Services, actor: Actor) -> StoreInfo:
-    """How much the store holds and when it was last synced (managers and admins)."""
+def store_status(svc: Services, actor: Actor, *, summary: StoreSummary | None = None) -> StoreInfo:
+    """How much the store holds and when it was last synced (managers and admins).
+
+    ``summary``: what :func:`store_summary` read for the current data version (a page caches
+    it), so only the sync state and the version are read here."""
     require(actor, "conversion.view")
-    return store_info(svc.engine)
+    return store_info(svc.engine, summary=summary)
+
+
+def store_summary(svc: Services, actor: Actor) -> StoreSummary:
+    """How many intents, their flows, methods and first and last creation (scans the intents'
+    index, so a page caches it on :func:`intents_version`)."""
+    require(actor, "conversion.view")
+    return summarise(svc.engine)
+
+
+def intents_version(svc: Services, actor: Actor) -> tuple[str, int]:
+    """(the store, the intents' data version): what the page's caches key on. One row read."""
+    require(actor, "conversion.view")
+    url = svc.engine.url.render_as_string(hide_password=True)
+    return url, data_version.read(svc.engine, data_version.INTENTS)
 
 
 def report(
@@ -79,11 +110,31 @@ def report(
     return Report(
         funnel=conversion(svc.engine, now=now, **filters),
         weekly=conversion(svc.engine, now=now, by="week", **filters),
-        intents_csv=lambda: (
-            outcomes(svc.engine, now=now, **filters)
-            .drop(columns=["created_at"], errors="ignore")
-            .to_csv(index=False)
-        ),
+        intents_csv=lambda: _intents_csv(svc.engine, now=now, filters=filters),
+    )
+
+
+def intents_csv(
+    svc: Services,
+    actor: Actor,
+    *,
+    now: datetime | int,
+    flows: Sequence[str] | None = None,
+    methods: Sequence[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> str:
+    """One row per intent for these filters, as CSV (built on the download click only)."""
+    require(actor, "conversion.view")
+    filters = _Filters(flows=flows, methods=methods, start=start, end=end)
+    return _intents_csv(svc.engine, now=now, filters=filters)
+
+
+def _intents_csv(engine: Engine, *, now: datetime | int, filters: _Filters) -> str:
+    return (
+        outcomes(engine, now=now, **filters)
+        .drop(columns=["created_at"], errors="ignore")
+        .to_csv(index=False)
     )
 
 
@@ -94,23 +145,38 @@ class _Filters(TypedDict):
     end: date | None
 
 
-def store_info(engine: Engine) -> StoreInfo:
+def summarise(engine: Engine) -> StoreSummary:
     with session_scope(engine) as session:
         count, first, last = session.exec(
             select(func.count(), func.min(IntentRecord.created), func.max(IntentRecord.created))
         ).one()
         flows = session.exec(select(IntentRecord.flow).distinct()).all()
         methods = session.exec(select(IntentRecord.verification_method).distinct()).all()
-        state = session.get(SyncState, SYNC_NAME)
-    cursor = int(state.cursor) if state and state.cursor and state.cursor.isdigit() else None
-    return StoreInfo(
+    return StoreSummary(
         intents=int(count),
         flows=sorted(str(f) for f in flows if f),
         methods=sorted(str(m) for m in methods if m),
         first_created=int(first) if first is not None else None,
         last_created=int(last) if last is not None else None,
+    )
+
+
+def store_info(engine: Engine, *, summary: StoreSummary | None = None) -> StoreInfo:
+    version = data_version.read(engine, data_version.INTENTS)
+    whole = summary or summarise(engine)
+    with session_scope(engine) as session:
+        state = session.get(SyncState, SYNC_NAME)
+    cursor = int(state.cursor) if state and state.cursor and state.cursor.isdigit() else None
+    return StoreInfo(
+        intents=whole.intents,
+        flows=whole.flows,
+        methods=whole.methods,
+        first_created=whole.first_created,
+        last_created=whole.last_created,
         last_finished_at=as_utc(state.last_finished_at) if state else None,
         cursor=cursor,
+        version=version,
+        store=engine.url.render_as_string(hide_password=True),
     )
 
 
@@ -170,6 +236,7 @@ def classify_missing(engine: Engine, *, batch: int = 2000) -> int:
                 session.execute(
                     update(IntentRecord).where(col(IntentRecord.id) == ident).values(**facts)
                 )
+            data_version.bump(session, data_version.INTENTS)
             done += len(rows)
 
 

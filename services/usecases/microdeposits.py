@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
-from services.errors import FcopsError, NotFound, StripeRequestError
+from services.errors import FcopsError, NotFound, StripeRequestError, ValidationError
 from services.rules.intents import (
     IntentView,
     MicrodepositItem,
@@ -20,6 +20,8 @@ from services.rules.intents import (
 )
 from services.usecases.collect_common import (
     LOOKBACK_SECONDS,
+    MAX_SCAN,
+    count_stored_intents,
     pull_recent_intents,
     require_key,
     retrieve,
@@ -42,10 +44,14 @@ def microdeposit_queue(
     customer_id: str | None = None,
     lookback_seconds: int = LOOKBACK_SECONDS,
     from_stripe: bool = False,
+    search: str | None = None,
+    limit: int = MAX_SCAN,
 ) -> list[MicrodepositItem]:
     """Intents waiting for microdeposit verification, oldest arrival first; stuck ones flagged.
 
     Read from the store; ``from_stripe`` first reads recent intents from Stripe into it.
+    ``search`` (the start of a seti_/pi_ or cus_ ID) and ``limit`` (the oldest ``limit``
+    waiting) run in SQL, so a page holds a page, not the whole queue.
 
     Stuck: more than two business days past the expected arrival (deposits take 1–2 business
     days, §6.2), so the customer probably needs a reminder with the hosted verification link.
@@ -57,12 +63,48 @@ def microdeposit_queue(
     if from_stripe:
         pull_recent_intents(svc, customer=customer, since=since, payment_intents=True)
     stored = stored_intents(
-        svc, customer=customer, since=since, payment_intents=True, statuses=("requires_action",)
+        svc,
+        customer=customer,
+        since=since,
+        payment_intents=True,
+        statuses=("requires_action",),
+        search=_search(search),
+        limit=max(1, min(int(limit), MAX_SCAN)),
+        oldest_first=True,  # deposits arrive a day or two after creation: oldest arrival first
     )
     items = [
         microdeposit_item(intent, now=now) for intent in stored if waiting_for_microdeposits(intent)
     ]
     return sorted(items, key=lambda i: (-i.business_days_late, i.arrival_date or 0, i.id))
+
+
+def waiting_count(
+    svc: Services,
+    actor: Actor,
+    *,
+    search: str | None = None,
+    lookback_seconds: int = LOOKBACK_SECONDS,
+) -> int:
+    """How many stored intents of the lookback wait on the customer (``requires_action``),
+    matching ``search``: the queue's size, counted in SQL."""
+    require(actor, "collect.create")
+    return count_stored_intents(
+        svc,
+        customer=None,
+        since=svc.now() - lookback_seconds,
+        payment_intents=True,
+        statuses=("requires_action",),
+        search=_search(search),
+    )
+
+
+def _search(text: str | None) -> str:
+    cleaned = (text or "").strip()
+    if len(cleaned) > 100 or "\x00" in cleaned:
+        raise ValidationError(
+            "The search is longer than 100 characters or holds a NUL character; shorten it."
+        )
+    return cleaned
 
 
 def _not_verifiable(svc: Services, ident: str, kind: str, err: StripeRequestError) -> FcopsError:

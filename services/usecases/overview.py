@@ -12,10 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import case
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, or_, select
 
 from services import audit
+from services.adapters import data_version
 from services.adapters.models import (
     AccountRecord,
     DebitOutcomeRecord,
@@ -38,6 +41,7 @@ from services.usecases.sync_intents import SYNC_NAME
 __all__ = [
     "AdminOverview",
     "AuditLine",
+    "CacheKeys",
     "FinanceOverview",
     "ManagerOverview",
     "MethodConversion",
@@ -45,6 +49,9 @@ __all__ = [
     "Overview",
     "ReturnsGlance",
     "CONVERSION_DAYS",
+    "account_figures",
+    "cache_keys",
+    "manager_section",
     "overview",
     "overview_from_store",
 ]
@@ -52,9 +59,9 @@ __all__ = [
 CONVERSION_DAYS = 30
 RECENT_AUDIT = 5
 _REFRESH_COLUMNS = (
-    AccountRecord.balance_refresh_status,
-    AccountRecord.ownership_refresh_status,
-    AccountRecord.transaction_refresh_status,
+    "balance_refresh_status",
+    "ownership_refresh_status",
+    "transaction_refresh_status",
 )
 
 
@@ -154,8 +161,38 @@ def _count(session: Any, *where: Any, model: Any = AccountRecord) -> int:
     return int(session.exec(select(func.count()).select_from(model).where(*where)).one())
 
 
-def ops_overview(engine: Engine) -> OpsOverview:
-    failed = or_(*(col(c) == "failed" for c in _REFRESH_COLUMNS))
+def _account_counts(engine: Engine, *, stale_before: int) -> dict[str, Any]:
+    """Every account figure of the overview in one aggregate over the accounts (it reads the
+    covering index ``ix_fca_overview``, not the rows and their JSON)."""
+    t = AccountRecord.__table__.c  # type: ignore[attr-defined]
+
+    def how_many(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    figures = {
+        "inactive": how_many(t.status == "inactive"),
+        "disconnected": how_many(t.status == "disconnected"),
+        "refresh_failed": how_many(or_(*(t[c] == "failed" for c in _REFRESH_COLUMNS))),
+        "stale_balances": how_many(t.balance_as_of < stale_before),
+        "never_refreshed": how_many(
+            t.permissions.contains(",balances,")
+            & t.balance_as_of.is_(None)
+            & t.balance_refresh_status.is_(None)
+        ),
+    }
+    relink = {  # its own index answers these two
+        "relink_needed": func.count(t.relink_required_by),
+        "relink_soonest": func.min(t.relink_required_by),
+    }
+    with engine.connect() as conn:
+        row = conn.execute(sa_select(*(v.label(k) for k, v in figures.items()))).one()
+        due = conn.execute(sa_select(*(v.label(k) for k, v in relink.items()))).one()
+    return dict(row._mapping) | dict(due._mapping)
+
+
+def ops_overview(engine: Engine, *, counts: dict[str, Any] | None = None) -> OpsOverview:
+    """``counts``: :func:`_account_counts` already read for this rerun (else read here)."""
+    counts = counts or _account_counts(engine, stale_before=0)
     with session_scope(engine) as session:
         by_verdict = dict(
             session.exec(
@@ -164,34 +201,34 @@ def ops_overview(engine: Engine) -> OpsOverview:
                 .group_by(OwnershipCheck.verdict)
             ).all()
         )
-        return OpsOverview(
-            inactive=_count(session, AccountRecord.status == "inactive"),
-            disconnected=_count(session, AccountRecord.status == "disconnected"),
-            refresh_failed=_count(session, failed),
-            mismatches=int(by_verdict.get("mismatch", 0)),
-            partials=int(by_verdict.get("partial", 0)),
-            microdeposits_waiting=_count(
-                session, IntentRecord.status == "requires_action", model=IntentRecord
-            ),
-            relink_needed=_count(session, col(AccountRecord.relink_required_by).is_not(None)),
-            relink_soonest=session.exec(select(func.min(AccountRecord.relink_required_by))).one(),
-        )
+        waiting = _count(session, IntentRecord.status == "requires_action", model=IntentRecord)
+    soonest = counts["relink_soonest"]
+    return OpsOverview(
+        inactive=int(counts["inactive"]),
+        disconnected=int(counts["disconnected"]),
+        refresh_failed=int(counts["refresh_failed"]),
+        mismatches=int(by_verdict.get("mismatch", 0)),
+        partials=int(by_verdict.get("partial", 0)),
+        microdeposits_waiting=waiting,
+        relink_needed=int(counts["relink_needed"]),
+        relink_soonest=int(soonest) if soonest is not None else None,
+    )
 
 
-def finance_overview(engine: Engine, *, now: int) -> FinanceOverview:
+def _policy_and_cutoff(engine: Engine, now: int) -> tuple[Any, int]:
     stored = debit_policy.load_policy(engine)
-    cutoff = now - stored.policy.max_age_seconds
-    with session_scope(engine) as session:
-        stale = _count(session, col(AccountRecord.balance_as_of) < cutoff)
-        never = _count(
-            session,
-            col(AccountRecord.permissions).contains(",balances,"),
-            col(AccountRecord.balance_as_of).is_(None),
-            col(AccountRecord.balance_refresh_status).is_(None),
-        )
+    return stored, now - stored.policy.max_age_seconds
+
+
+def finance_overview(
+    engine: Engine, *, now: int, counts: dict[str, Any] | None = None
+) -> FinanceOverview:
+    """``counts``: :func:`_account_counts` read with this policy's cutoff (else read here)."""
+    stored, cutoff = _policy_and_cutoff(engine, now)
+    counts = counts or _account_counts(engine, stale_before=cutoff)
     return FinanceOverview(
-        stale_balances=stale,
-        never_refreshed=never,
+        stale_balances=int(counts["stale_balances"]),
+        never_refreshed=int(counts["never_refreshed"]),
         policy=stored.policy,
         policy_currency=stored.currency,
         policy_version=stored.version,
@@ -249,13 +286,69 @@ def returns_glance(engine: Engine, *, now: int) -> ReturnsGlance:
     return ReturnsGlance(rows, returns_rules.warnings(rates), len(recent), latest)
 
 
-def overview(svc: Services, actor: Actor) -> Overview:
-    """The home page's overview for ``actor`` (every signed-in role; see below)."""
+def overview(
+    svc: Services,
+    actor: Actor,
+    *,
+    conversion: bool = True,
+    account_counts: dict[str, Any] | None = None,
+) -> Overview:
+    """The home page's overview for ``actor`` (every signed-in role; see below).
+
+    ``conversion=False`` leaves the manager section out; the page reads it with
+    :func:`manager_section` through its cache, keyed on :func:`cache_keys`.
+    ``account_counts``: what :func:`account_figures` read for the current keys (the page
+    caches it), so the accounts are not aggregated again.
+    """
     require(actor, "accounts.sync")
-    return overview_from_store(svc.engine, actor, now=svc.now())
+    return overview_from_store(
+        svc.engine, actor, now=svc.now(), conversion=conversion, account_counts=account_counts
+    )
 
 
-def overview_from_store(engine: Engine, actor: Actor, *, now: int) -> Overview:
+@dataclass(frozen=True)
+class CacheKeys:
+    """What the home page's caches key on: the store and the data versions of what they count
+    (one row each), and the debit policy's version (its maximum age sets "stale")."""
+
+    store: str
+    intents: int
+    accounts: int
+    policy: int
+
+
+def cache_keys(svc: Services, actor: Actor) -> CacheKeys:
+    require(actor, "accounts.sync")
+    return CacheKeys(
+        store=svc.engine.url.render_as_string(hide_password=True),
+        intents=data_version.read(svc.engine, data_version.INTENTS),
+        accounts=data_version.read(svc.engine, data_version.ACCOUNTS),
+        policy=debit_policy.load_policy(svc.engine).version,
+    )
+
+
+def account_figures(svc: Services, actor: Actor) -> dict[str, Any]:
+    """The account counts the ops and finance sections show (one aggregate; see
+    :func:`overview`'s ``account_counts``), for the roles that see either section."""
+    if not actor.can("balances.check"):
+        require(actor, "ownership.review")
+    return _account_counts(svc.engine, stale_before=_policy_and_cutoff(svc.engine, svc.now())[1])
+
+
+def manager_section(svc: Services, actor: Actor) -> ManagerOverview:
+    """The last 30 days per verification method (managers and admins)."""
+    require(actor, "conversion.view")
+    return manager_overview(svc.engine, now=svc.now())
+
+
+def overview_from_store(
+    engine: Engine,
+    actor: Actor,
+    *,
+    now: int,
+    conversion: bool = True,
+    account_counts: dict[str, Any] | None = None,
+) -> Overview:
     """The overview for ``actor``: each section only for the roles that act on it.
 
     Ops (``ownership.review``): account problems, review list, microdeposits. Finance
@@ -267,13 +360,21 @@ def overview_from_store(engine: Engine, actor: Actor, *, now: int) -> Overview:
         n_accounts = _count(session)
         n_intents = _count(session, model=IntentRecord)
         n_debits = _count(session, model=DebitOutcomeRecord)
+    ops, finance = actor.can("ownership.review"), actor.can("balances.check")
+    counts = account_counts
+    if counts is None and (ops or finance):  # one pass over the accounts serves both sections
+        counts = _account_counts(engine, stale_before=_policy_and_cutoff(engine, now)[1])
     return Overview(
         accounts=n_accounts,
         intents=n_intents,
         debits=n_debits,
-        ops=ops_overview(engine) if actor.can("ownership.review") else None,
-        finance=finance_overview(engine, now=now) if actor.can("balances.check") else None,
-        manager=manager_overview(engine, now=now) if actor.can("conversion.view") else None,
+        ops=ops_overview(engine, counts=counts) if ops else None,
+        finance=finance_overview(engine, now=now, counts=counts) if finance else None,
+        manager=(
+            manager_overview(engine, now=now)
+            if conversion and actor.can("conversion.view")
+            else None
+        ),
         admin=admin_overview(engine, actor) if actor.can("audit.view") else None,
         returns=(
             returns_glance(engine, now=now)

@@ -21,7 +21,7 @@ from services.adapters.models import utcnow
 from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
-from services.errors import FcopsError, NotFound
+from services.errors import FcopsError, NotFound, ValidationError
 from services.rules.ids import parse_id
 from services.rules.owners import OwnershipMatch, match_owners
 from services.rules.owners.views import (
@@ -189,7 +189,9 @@ def _report(svc: Services, actor: Actor, outcome: _Outcome) -> OwnershipReport:
         pii_visible=pii,
         refresh_status=refresh.get("status"),
         refreshed_at=refresh.get("last_attempted_at"),
-        refresh_blocker=browse_accounts.refresh_blocker(account, "ownership", now=svc.now(), actor=actor),
+        refresh_blocker=browse_accounts.refresh_blocker(
+            account, "ownership", now=svc.now(), actor=actor
+        ),
         checked_at=outcome.checked_at,
     )
 
@@ -212,7 +214,9 @@ def refresh_ownership(
 
     Stripe's throttle is checked first, so a refresh it would refuse is explained, not sent.
     """
-    return refresh_balance.refresh(svc, actor, account_id, "ownership", idempotency_key=idempotency_key)
+    return refresh_balance.refresh(
+        svc, actor, account_id, "ownership", idempotency_key=idempotency_key
+    )
 
 
 def find_account(svc: Services, actor: Actor, text: str | None) -> AccountPick:
@@ -241,10 +245,15 @@ def review_list(
     verdicts: Sequence[str] = ("mismatch", "partial"),
     page: int = 1,
     page_size: int = 50,
+    search: str | None = None,
+    institution: str | None = None,
 ) -> ReviewPage:
-    """Stored checks with the given verdicts, lowest score first (the worst on top).
+    """Stored checks with the given verdicts, lowest score first (the worst on top); filtered,
+    counted and paged in SQL.
 
-    The reason names people only when ``actor`` may see personal data.
+    ``search``: the start of an ``fca_`` or ``cus_`` ID, the last 4 digits, or part of the
+    bank's name; ``institution``: one bank. The reason names people only when ``actor`` may
+    see personal data.
     """
     require(actor, "accounts.view")
     unknown = [v for v in verdicts if v not in VERDICTS]
@@ -252,8 +261,19 @@ def review_list(
         raise ValueError(f"Unknown verdict(s): {', '.join(unknown)}; use {', '.join(VERDICTS)}.")
     page_size = max(1, min(int(page_size), 500))
     pii = actor.can("owners.view_pii")
+    text = (search or "").strip()
+    if len(text) > 100 or "\x00" in text:
+        raise ValidationError(
+            "The search is longer than 100 characters or holds a NUL character; shorten it."
+        )
     return ownership_checks.review_page(
-        svc.engine, verdicts=verdicts, page=page, page_size=page_size, pii=pii
+        svc.engine,
+        verdicts=verdicts,
+        page=page,
+        page_size=page_size,
+        pii=pii,
+        search=text,
+        institution=institution or None,
     )
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from services.adapters import data_version
 from services.adapters.models import IntentRecord, utcnow
 from services.adapters.store import mark_sync, read_sync_cursor, retrying, upsert
 from services.audit import audited
@@ -93,6 +94,8 @@ def _put(session: Session, values: dict[str, Any]) -> str:
     counts = upsert(
         session, IntentRecord, [values], touch={"synced_at": utcnow()}, merge=_keep_earliest_success
     )
+    if counts.outcome != "unchanged":
+        data_version.bump(session, data_version.INTENTS)  # pages' cached figures are stale
     return counts.outcome
 
 

@@ -14,8 +14,6 @@ from tests.app.conftest import shared_app as app
 PAGE = "pages/collect.py"
 
 
-
-
 pytestmark = pytest.mark.usefixtures("automatic_setup_intent_flow")
 
 
@@ -212,6 +210,26 @@ def test_the_microdeposit_queue_lists_a_request_waiting_for_deposits() -> None:
     no_exceptions(at)
     assert intent_id in at.selectbox(key="collect_cancel_queue").options
     assert any(intent_id in str(df.value) for df in at.dataframe)
+
+
+def test_the_microdeposit_queue_search_keeps_its_pickers_to_the_matching_requests() -> None:
+    at = new_customer(open_page(PAGE, "ops"))
+    first = create_setup_intent(at)
+    at.button(key="collect_sim_manual").click().run()
+    customer = str(at.session_state["collect_customer"])
+
+    at.text_input(key="collect_queue_search").input(first).run()
+    no_exceptions(at)
+    assert at.selectbox(key="collect_cancel_queue").options == [first]
+    assert at.selectbox(key="collect_queue_verify_pick").options == [first]
+
+    at.text_input(key="collect_queue_search").input(customer).run()
+    assert first in at.selectbox(key="collect_cancel_queue").options
+    assert len(at.selectbox(key="collect_cancel_queue").options) <= 50
+
+    at.text_input(key="collect_queue_search").input("seti_no_such_request").run()
+    no_exceptions(at)
+    assert "No request matches the search." in texts(at)
 
 
 def test_an_fc_session_says_which_accounts_it_lets_the_customer_link() -> None:

@@ -140,6 +140,26 @@ def test_admin_sees_every_card_the_audit_tail_and_flow_versions(mirrored: Any) -
     assert {"Open the audit log", "Configure flows", "Edit the policy"} <= links(at)
 
 
+def test_cached_account_counts_follow_an_account_a_webhook_made_inactive(mirrored: Any) -> None:
+    """The account counts are cached on the accounts' data version: the next rerun after the
+    mirror wrote a change (here as a webhook would) shows it, without waiting for the minute."""
+    from services.adapters import account_mirror
+
+    at = open_page(None, "ops")
+    before = int(metric(at, "Inactive or disconnected").replace(",", ""))
+    with session_scope(mirrored.engine) as session:
+        stored = session.exec(
+            select(AccountRecord).where(AccountRecord.status == "active").limit(1)
+        ).one()
+    account_mirror.upsert_account(mirrored.engine, {**stored.raw, "status": "inactive"})
+    try:
+        at.run()
+        no_exceptions(at)
+        assert int(metric(at, "Inactive or disconnected").replace(",", "")) == before + 1
+    finally:
+        account_mirror.upsert_account(mirrored.engine, {**stored.raw, "status": "active"})
+
+
 @pytest.fixture
 def emptied(mirrored: Any) -> Iterator[Any]:
     """The store as a new data folder has it; refilled afterwards for the tests that follow."""

@@ -140,3 +140,21 @@ def test_review_list_checks_all_accounts_and_lists_the_mismatch(
     assert set(table["Verdict"]) <= {"Mismatch", "Partial match"}
     metrics = {m.label: int(m.value) for m in at.metric}
     assert metrics["Mismatch"] >= 1 and metrics["Match"] >= 1
+
+
+def test_review_list_search_narrows_the_list_in_sql_and_says_when_nothing_matches(
+    mismatch: tuple[str, list[str]],
+) -> None:
+    at = open_page(PAGE, "ops")
+    at.segmented_control(key="own_view").set_value("Review list").run()
+    before = list(at.dataframe[0].value["Account"])
+
+    at.text_input(key="own_search").input(mismatch[0]).run()
+    no_exceptions(at)
+    assert list(at.dataframe[0].value["Account"]) == [mismatch[0]]
+    assert len(before) >= 1
+
+    at.text_input(key="own_search").input("fca_no_such_account").run()
+    no_exceptions(at)
+    assert not at.dataframe
+    assert "No checked account matches the search." in texts(at)

@@ -1,0 +1,43 @@
+"""Data versions: one counter row per kind of mirrored data, bumped in the writer's transaction.
+
+A page caches what it derives from the store (``st.cache_data``) keyed on the version, so a
+rerun that finds the same version reuses the figures, and any sync or webhook that changed a row
+makes the next rerun compute them again. Reading a version is one primary-key lookup.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from services.adapters.models import DataVersion
+from services.adapters.store import session_scope
+
+INTENTS = "intents"
+ACCOUNTS = "accounts"  # the mirrored FC accounts (services.adapters.account_mirror)
+
+
+def bump(session: Session, name: str) -> None:
+    """Add one to ``name``'s counter inside ``session``'s transaction (commits with the write)."""
+    table = DataVersion.__table__  # type: ignore[attr-defined]
+    done = session.execute(
+        update(table).where(table.c.name == name).values(version=table.c.version + 1)
+    )
+    if getattr(done, "rowcount", 0):
+        return
+    try:
+        with session.begin_nested():  # a replica may insert the first row at the same moment
+            session.add(DataVersion(name=name, version=1))
+    except IntegrityError:
+        session.execute(
+            update(table).where(table.c.name == name).values(version=table.c.version + 1)
+        )
+
+
+def read(engine: Engine, name: str) -> int:
+    """``name``'s counter (0: never written since this table existed)."""
+    with session_scope(engine) as session:
+        row = session.get(DataVersion, name)
+        return int(row.version) if row else 0
