@@ -30,6 +30,8 @@ def forget_seeded_rows() -> Iterator[None]:
     from services.adapters.store import session_scope
 
     check_history.replace_source(app().engine, "demo", [])
+    with session_scope(app().engine) as session:  # checks earlier page tests made count too
+        session.exec(delete(DebitCheckRecord))  # type: ignore[call-overload]
     yield
     with session_scope(app().engine) as session:
         session.exec(delete(DebitOutcomeRecord))  # type: ignore[call-overload]
