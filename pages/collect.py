@@ -30,6 +30,7 @@ from components.collect_view import (
 from pages import _play_customer as play
 from pages import _request_watch as watch
 from pages import _runtime as runtime
+from pages._pending import ask, take
 from services.rules import flow_config
 from services.rules.intents import (
     CANCEL_REASONS,
@@ -68,7 +69,6 @@ svc = runtime.get_app().services
 CUSTOMER = "collect_customer"  # the chosen cus_ id
 RESULT = "collect_result"  # the last CollectionRequest
 VIEW = "collect_view"  # the last IntentView of that request
-PENDING = "collect_pending"  # (action, args) a button asked for, run on the next page run
 QUEUE_PAGE = 50  # the microdeposit queue shows (and its pickers offer) at most this many
 SI_SCOPE, FCS_SCOPE, VERIFY_SCOPE = "collect-si", "collect-fcs", "collect-verify"
 LINK_SCOPE = "collect-link"
@@ -81,20 +81,6 @@ if str(st.query_params.get("customer") or "").startswith("cus_"):
 
 
 # --------------------------------------------------------------------------- actions
-
-
-def ask(action: str, *args: Any) -> None:
-    """A button's callback: remember the action; :func:`take` runs it where it belongs."""
-    st.session_state[PENDING] = (action, args)
-
-
-def take(action: str) -> tuple[Any, ...] | None:
-    """The arguments of ``action`` if a button asked for it (once), else None."""
-    pending = st.session_state.get(PENDING)
-    if not pending or pending[0] != action:
-        return None
-    del st.session_state[PENDING]
-    return tuple(pending[1])
 
 
 def keep_view(view: IntentView | None) -> None:
