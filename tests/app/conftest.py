@@ -136,3 +136,34 @@ def automatic_setup_intent_flow() -> None:
             verification_method="automatic",
             expected_version=current.version,
         )
+
+
+def webhooks_settled(timeout: float = 20.0) -> None:
+    """Wait until the sandbox has delivered every event to the app's webhook endpoint and the app
+    has applied each one, so a test's before/after comparison sees only what the test did.
+
+    The world fixtures link banks and run refreshes; their events reach the app asynchronously
+    (sandbox delivery thread → endpoint → DBOS queue), and would otherwise land mid-test."""
+    import time
+
+    from sqlmodel import func, select
+
+    from services.adapters.job_models import WebhookEventRecord
+    from services.adapters.store import session_scope
+
+    a = shared_app()
+    deadline = time.monotonic() + timeout
+    router = a.sandbox.state.extras.get("webhook_connector") if a.sandbox else None
+    for dispatcher in router.dispatchers() if router is not None else []:
+        dispatcher.wait_idle(timeout=max(0.1, deadline - time.monotonic()))
+    while time.monotonic() < deadline:
+        with session_scope(a.engine) as session:
+            waiting = session.exec(
+                select(func.count())
+                .select_from(WebhookEventRecord)
+                .where(WebhookEventRecord.status == "received")
+            ).one()
+        if not waiting:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{waiting} webhook event(s) still unapplied after {timeout} s")

@@ -23,7 +23,7 @@ from streamlit.testing.v1 import AppTest
 from bootstrap import SANDBOX_KEY
 from services.adapters.models import AccountRecord, AuditEntry
 from services.adapters.store import session_scope
-from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import no_exceptions, open_page, texts, webhooks_settled
 from tests.app.conftest import shared_app as app
 from tests.conftest import quick_backoff
 
@@ -137,7 +137,11 @@ def stored_account(account_id: str) -> dict[str, Any] | None:
 
 @contextmanager
 def unchanged(account_id: str | None = None) -> Iterator[None]:
-    """Nothing written: no audit row, and the account's mirror is as it was."""
+    """Nothing written: no audit row, and the account's mirror is as it was.
+
+    Events from earlier set-up (the world's link and refreshes) are applied first, so only what
+    the test does is compared."""
+    webhooks_settled()
     before_audit = audit_count()
     before_account = stored_account(account_id) if account_id else None
     yield
