@@ -12,9 +12,11 @@ import pandas as pd
 import streamlit as st
 
 from components.feedback import format_age, format_timestamp, format_until
+from components.money import format_money
 from services.rules import wording
 from services.rules.flow_config import FlowConfig
 from services.rules.intents import CollectionRequest, IntentView, MicrodepositItem, OpenRequest
+from services.rules.people import bank_words, person_words
 
 STATUS_WORDS = {
     "requires_payment_method": "Waiting for the customer to link or enter a bank account.",
@@ -110,13 +112,15 @@ def open_requests_frame(rows: list[OpenRequest]) -> pd.DataFrame:
             {
                 "Waiting for": waiting_for(r.status, r.next_action),
                 "Age": format_age(r.age_seconds),
-                "Customer": r.customer_id or "—",
+                "Customer": person_words(r.person, r.customer_id),
+                "Bank": bank_words(r.bank_name, r.last4) or "—",
                 "Method": r.verification_method,
                 "Last error": r.last_error or "",
                 "SetupIntent": r.id,
                 "Status": r.status,
                 "Created": format_timestamp(r.created),
                 "Flow": r.flow,
+                "Customer ID": r.customer_id or "—",
             }
             for r in rows
         ]
@@ -133,10 +137,13 @@ def queue_frame(items: list[MicrodepositItem]) -> pd.DataFrame:
                 "Sent as": "descriptor code"
                 if i.microdeposit_type == "descriptor_code"
                 else "two amounts",
-                "Customer": i.customer_id or "—",
+                "Customer": person_words(i.person, i.customer_id),
+                "Bank": bank_words(i.bank_name, i.last4) or "—",
+                "Amount": format_money(i.amount, i.currency) if i.amount is not None else "",
                 "Verification link": i.hosted_verification_url or "",
                 "Intent": i.id,
                 "Age": format_age(i.age_seconds),
+                "Customer ID": i.customer_id or "—",
             }
             for i in items
         ]

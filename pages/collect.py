@@ -30,6 +30,7 @@ from components.collect_view import (
 from pages import _play_customer as play
 from pages import _request_watch as watch
 from pages import _runtime as runtime
+from pages._collect_customer import CUSTOMER, customer_section
 from pages._pending import ask, take
 from services.rules import flow_config
 from services.rules.intents import (
@@ -38,9 +39,9 @@ from services.rules.intents import (
     IntentView,
     MicrodepositItem,
 )
-from services.usecases import browse_accounts
+from services.rules.people import first_of
 from services.usecases import edit_flows as flows
-from services.usecases.collect_customers import create_customer
+from services.usecases.collect_lists import open_request_count, open_requests
 from services.usecases.collection_requests import (
     CHECKOUT_METHODS,
     cancel_request,
@@ -49,7 +50,6 @@ from services.usecases.collection_requests import (
     create_setup_intent,
     current_view,
     intent_view,
-    open_requests,
 )
 from services.usecases.microdeposits import (
     microdeposit_queue,
@@ -66,13 +66,13 @@ runtime.page_header(
 )
 svc = runtime.get_app().services
 
-CUSTOMER = "collect_customer"  # the chosen cus_ id
 RESULT = "collect_result"  # the last CollectionRequest
 VIEW = "collect_view"  # the last IntentView of that request
 QUEUE_PAGE = 50  # the microdeposit queue shows (and its pickers offer) at most this many
+OPEN_PAGE = 50  # so does the open-requests list (searched and counted in SQL)
 SI_SCOPE, FCS_SCOPE, VERIFY_SCOPE = "collect-si", "collect-fcs", "collect-verify"
 LINK_SCOPE = "collect-link"
-CUSTOMER_SCOPE, CANCEL_SCOPE = "collect-customer", "collect-cancel"
+CANCEL_SCOPE = "collect-cancel"
 
 # ?customer=cus_… (a link from Blocked accounts) chooses the customer, once.
 if str(st.query_params.get("customer") or "").startswith("cus_"):
@@ -88,26 +88,6 @@ def keep_view(view: IntentView | None) -> None:
     result = st.session_state.get(RESULT)
     if view is not None and result is not None and result.id == view.id:
         st.session_state[VIEW] = view
-
-
-def new_customer() -> None:
-    email = (st.session_state.get("collect_new_email") or "").strip()
-    name = (st.session_state.get("collect_new_name") or "").strip() or None
-    result = runtime.call_keyed(
-        CUSTOMER_SCOPE,
-        {"email": email.lower(), "name": name},
-        create_customer,
-        svc,
-        actor,
-        email=email,
-        name=name,
-    )
-    if result is not None:
-        st.session_state[CUSTOMER] = result.id
-        if result.reused:
-            st.info(result.message, icon=":material/info:")
-        else:
-            st.success(result.message, icon=":material/check_circle:")
 
 
 def create_request(kind: str, config_version: int) -> None:
@@ -216,63 +196,6 @@ def run_request_actions(result: CollectionRequest) -> None:
 # --------------------------------------------------------------------------- sections
 
 
-def pick_customer() -> None:
-    picked = st.session_state.get("collect_pick")
-    if picked:
-        st.session_state[CUSTOMER] = picked
-
-
-def customer_section() -> None:
-    st.subheader("1. Customer")
-    mode = st.radio(
-        "Customer",
-        ["Existing customer", "New customer"],
-        horizontal=True,
-        key="collect_mode",
-        label_visibility="collapsed",
-    )
-    if mode == "Existing customer":
-        text = st.text_input(
-            "Find a customer by email or ID",
-            key="collect_search",
-            placeholder="name@example.com or cus_…",
-        )
-        if text and text.strip():
-            hits = runtime.call(browse_accounts.search_customers, svc, actor, text, limit=20)
-            if hits == []:
-                st.info(
-                    "No customer matches. Check the spelling, or create a new customer.",
-                    icon=":material/search_off:",
-                )
-            elif hits:
-                labels = {
-                    h.id: f"{h.email or '(no email)'} · {h.name or '(no name)'} · {h.id}"
-                    for h in hits
-                }
-                st.selectbox(
-                    "Matching customers",
-                    list(labels),
-                    format_func=lambda cid: labels[cid],
-                    key="collect_pick",
-                    index=None,
-                    placeholder="Choose a customer",
-                    on_change=pick_customer,
-                )
-    else:
-        with st.form("collect_new_customer", border=False):
-            left, right = st.columns(2)
-            left.text_input("Email", key="collect_new_email", placeholder="name@example.com")
-            right.text_input("Name (optional)", key="collect_new_name")
-            st.form_submit_button(
-                "Create customer", icon=":material/person_add:", on_click=ask, args=("customer",)
-            )
-        if take("customer") is not None:
-            new_customer()
-    chosen = st.session_state.get(CUSTOMER)
-    if chosen:
-        st.markdown(f"Requests will be created for **`{chosen}`**.")
-
-
 def create_section(config: flow_config.FlowConfig) -> None:
     st.subheader("3. Create the request")
     if (args := take("create")) is not None:
@@ -363,12 +286,18 @@ def verify_form(intent_id: str, microdeposit_type: str | None, *, prefix: str, a
     play.test_values_hint(kind)
 
 
-def cancel_controls(ids: list[str], action: str, select_key: str) -> None:
-    if not ids:
+def cancel_controls(labels: dict[str, str], action: str, select_key: str) -> None:
+    """Pick a request by its customer (``labels``: id → people-first label), then cancel it."""
+    if not labels:
         return
     pick, reason, button = st.columns([3, 2, 1], vertical_alignment="bottom")
     chosen = pick.selectbox(
-        "Request to cancel", ids, key=select_key, index=None, placeholder="Choose a request"
+        "Request to cancel",
+        list(labels),
+        format_func=lambda i: labels.get(i, i),
+        key=select_key,
+        index=None,
+        placeholder="Choose a request",
     )
     reason.selectbox(
         "Reason",
@@ -401,15 +330,26 @@ def open_requests_tab() -> None:
         help="Read the last 30 days of requests from Stripe (syncs and webhooks keep the list "
         "fresh without it).",
     )
-    rows = runtime.call(open_requests, svc, actor, limit=100, from_stripe=pull)
+    search = st.text_input(
+        "Find a request",
+        placeholder="Part of a name or email, seti_… or cus_…",
+        max_chars=100,
+        key="collect_open_search",
+    )
+    rows = runtime.call(open_requests, svc, actor, limit=OPEN_PAGE, from_stripe=pull, search=search)
     if rows is None:
         return
     if not rows:
-        st.info("No open collection requests in the last 30 days.", icon=":material/inbox:")
+        none = "No open collection requests in the last 30 days."
+        st.info(
+            "No open request matches the search." if search.strip() else none,
+            icon=":material/inbox:",
+        )
         return
-    st.caption(f"{len(rows)} open request(s), newest first.")
+    total = runtime.call(open_request_count, svc, actor, search=search) or len(rows)
+    st.caption(f"{first_of(len(rows), total, 'open request(s)').capitalize()}, newest first.")
     open_requests_table(rows)
-    cancel_controls([r.id for r in rows], "cancel_open", "collect_cancel_open")
+    cancel_controls({r.id: r.label for r in rows}, "cancel_open", "collect_cancel_open")
 
 
 def queue_tab() -> None:
@@ -424,7 +364,7 @@ def queue_tab() -> None:
         help="Read the last 30 days of intents from Stripe (syncs and webhooks keep the queue "
         "fresh without it).",
     )
-    hint = "seti_…, pi_… or cus_… (the start is enough)"
+    hint = "Part of a name or email, or the start of seti_…, pi_… or cus_…"
     search = st.text_input(
         "Find a request", placeholder=hint, max_chars=100, key="collect_queue_search"
     )
@@ -447,7 +387,7 @@ def queue_tab() -> None:
         )
     queue_table(items, total)
     verify_from_queue(items)
-    cancel_controls([i.id for i in items], "cancel_queue", "collect_cancel_queue")
+    cancel_controls({i.id: i.label for i in items}, "cancel_queue", "collect_cancel_queue")
 
 
 def verify_from_queue(items: list[MicrodepositItem]) -> None:
@@ -457,6 +397,7 @@ def verify_from_queue(items: list[MicrodepositItem]) -> None:
         picked = st.selectbox(
             "Request to verify",
             list(by_id),
+            format_func=lambda i: by_id[i].label if i in by_id else i,
             key="collect_queue_verify_pick",
             index=None,
             placeholder="Choose a request",
@@ -483,7 +424,7 @@ new_tab, open_tab, queue_tab_ = st.tabs(
 )
 with new_tab:
     config = flows.load_flow(svc, "setup_intent")
-    customer_section()
+    customer_section(svc, actor)
     config_card(config)
     create_section(config)
     current: CollectionRequest | None = st.session_state.get(RESULT)

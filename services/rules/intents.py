@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from services.errors import FcopsError, StripeRequestError, ValidationError
-from services.rules import wording
+from services.rules import people, wording
 from services.rules.calendar import is_business_day
 
 FLOW = "setup_intent"  # the flow whose saved configuration collection requests carry
@@ -78,6 +78,21 @@ class OpenRequest:
     next_action: str | None
     hosted_verification_url: str | None
     last_error: str | None
+    person: people.Person | None = None  # filled from the customers table by the use case
+    bank_name: str | None = None
+    last4: str | None = None
+
+    @property
+    def label(self) -> str:
+        """People before IDs: 'Ada Lovelace · ada@x.org · StripeBank ••6833 · 3 h ago · seti_…'."""
+        return people.label(
+            person=self.person,
+            customer_id=self.customer_id,
+            bank=self.bank_name,
+            last4=self.last4,
+            age_seconds=self.age_seconds,
+            ident=self.id,
+        )
 
 
 @dataclass(frozen=True)
@@ -92,6 +107,25 @@ class MicrodepositItem:
     age_seconds: int
     business_days_late: int
     stuck: bool
+    person: people.Person | None = None  # filled from the customers table by the use case
+    bank_name: str | None = None
+    last4: str | None = None
+    amount: int | None = None  # PaymentIntents: what the debit is for
+    currency: str | None = None
+
+    @property
+    def label(self) -> str:
+        """People before IDs, with the amount of a PaymentIntent."""
+        return people.label(
+            person=self.person,
+            customer_id=self.customer_id,
+            bank=self.bank_name,
+            last4=self.last4,
+            amount=self.amount,
+            currency=self.currency,
+            age_seconds=self.age_seconds,
+            ident=self.id,
+        )
 
 
 @dataclass(frozen=True)
@@ -234,6 +268,8 @@ def open_request(intent: Mapping[str, Any], *, now: int) -> OpenRequest:
         next_action=view.next_action,
         hosted_verification_url=view.hosted_verification_url,
         last_error=view.last_error,
+        bank_name=people.intent_bank(intent)[0],
+        last4=people.intent_bank(intent)[1],
     )
 
 
@@ -252,6 +288,10 @@ def microdeposit_item(intent: Mapping[str, Any], *, now: int) -> MicrodepositIte
         age_seconds=max(0, now - int(intent["created"])),
         business_days_late=late,
         stuck=late > STUCK_AFTER_BUSINESS_DAYS,
+        bank_name=people.intent_bank(intent)[0],
+        last4=people.intent_bank(intent)[1],
+        amount=people.intent_amount(intent)[0],
+        currency=people.intent_amount(intent)[1],
     )
 
 

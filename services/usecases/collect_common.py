@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlmodel import col, func, select
+from sqlmodel import col, func, or_, select
 
 from services.adapters.models import AuditEntry, IntentRecord
+from services.adapters.people import customers_matching, people_by_id
 from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import (
@@ -19,6 +21,10 @@ from services.errors import (
     ValidationError,
 )
 from services.rules.ids import parse_id
+from services.rules.intents import MicrodepositItem, OpenRequest
+from services.rules.people import person_term
+
+Row = TypeVar("Row", OpenRequest, MicrodepositItem)
 
 LOOKBACK_SECONDS = 30 * 86_400  # microdeposits time out 10 days after arrival (§6.2)
 MAX_SCAN = 2_000
@@ -116,7 +122,8 @@ def stored_intents(
 ) -> list[dict[str, Any]]:
     """Intents the store holds (kept fresh by the sync, webhooks and our own writes) in
     ``statuses`` created since ``since``, newest (or oldest) first, at most ``limit``: no
-    Stripe call. ``search``: the start of the intent's or its customer's ID. Intents other
+    Stripe call. ``search``: the start of the intent's or its customer's ID, or part of the
+    customer's name or email (matched in SQL against the customers table). Intents other
     than ACH ones are not stored, so they are not listed."""
     stmt = select(IntentRecord.raw).where(
         *_stored_where(customer, since, payment_intents, statuses, search)
@@ -154,11 +161,36 @@ def _stored_where(
     if customer:
         where.append(IntentRecord.customer_id == customer)
     text = search.strip()
+    term = person_term(text)
     if text.startswith("cus_"):
         where.append(col(IntentRecord.customer_id).startswith(text, autoescape=True))
+    elif term:  # part of a name or email (or, when typed that way, the start of an intent ID)
+        where.append(
+            or_(
+                col(IntentRecord.customer_id).in_(customers_matching(term)),
+                col(IntentRecord.id).startswith(text, autoescape=True),
+            )
+        )
     elif text:
         where.append(col(IntentRecord.id).startswith(text, autoescape=True))
     return where
+
+
+def with_people(svc: Services, rows: Sequence[Row]) -> list[Row]:
+    """``rows`` (queue items with ``customer_id`` and ``person``) with their customers' names and
+    emails from the store: one query for the page, no Stripe call."""
+    found = people_by_id(svc.engine, (r.customer_id for r in rows))
+    return [dataclasses.replace(r, person=found.get(r.customer_id or "")) for r in rows]
+
+
+def clean_search(text: str | None) -> str:
+    """A list's search box, checked: at most 100 characters and no NUL."""
+    cleaned = (text or "").strip()
+    if len(cleaned) > 100 or "\x00" in cleaned:
+        raise ValidationError(
+            "The search is longer than 100 characters or holds a NUL character; shorten it."
+        )
+    return cleaned
 
 
 def pull_recent_intents(

@@ -35,25 +35,14 @@ from services.rules import flow_config
 from services.rules.intents import (
     CANCEL_REASONS,
     FLOW,
-    OPEN_STATUSES,
     CollectionRequest,
     IntentView,
-    OpenRequest,
     mapping,
     microdeposits,
-    open_request,
     us_bank_options,
     view_of,
 )
 from services.usecases import edit_flows
-from services.usecases.collect_common import (
-    LOOKBACK_SECONDS,
-    pull_recent_intents,
-    require_key,
-    retrieve,
-    stored_intents,
-    unconfirmed,
-)
 from services.usecases.collect_common import (
     customer_id as parse_customer,
 )
@@ -63,6 +52,12 @@ from services.usecases.collect_common import (
 from services.usecases.collect_common import (
     replayed as was_replayed,
 )
+from services.usecases.collect_common import (
+    require_key,
+    retrieve,
+    unconfirmed,
+)
+from services.usecases.collect_lists import open_requests  # noqa: F401  (its old home)
 from services.usecases.sync_intents import store_intent
 
 # --------------------------------------------------------------------------- creation
@@ -397,38 +392,6 @@ def current_session(
         return session_progress(svc, actor, request)
     except FcopsError:
         return None
-
-
-def open_requests(
-    svc: Services,
-    actor: Actor,
-    *,
-    limit: int = 50,
-    customer_id: str | None = None,
-    lookback_seconds: int = LOOKBACK_SECONDS,
-    from_stripe: bool = False,
-) -> list[OpenRequest]:
-    """SetupIntents not yet succeeded or canceled, newest first, with status and age.
-
-    Read from the store (no Stripe call on a rerun); ``from_stripe`` first reads the recent
-    intents from Stripe into the store, for changes no sync or webhook has brought yet.
-    """
-    require(actor, "collect.create")
-    customer = parse_customer(customer_id) if customer_id else None
-    now = svc.now()
-    since = now - lookback_seconds
-    if from_stripe:
-        pull_recent_intents(svc, customer=customer, since=since, payment_intents=False)
-    stored = stored_intents(
-        svc,
-        customer=customer,
-        since=since,
-        payment_intents=False,
-        statuses=OPEN_STATUSES,
-        limit=limit,
-    )
-    found = [open_request(intent, now=now) for intent in stored]
-    return sorted(found, key=lambda r: (-r.created, r.id))
 
 
 # --------------------------------------------------------------------------- changes

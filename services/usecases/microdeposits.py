@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
-from services.errors import FcopsError, NotFound, StripeRequestError, ValidationError
+from services.errors import FcopsError, NotFound, StripeRequestError
 from services.rules.intents import (
     IntentView,
     MicrodepositItem,
@@ -21,12 +21,14 @@ from services.rules.intents import (
 from services.usecases.collect_common import (
     LOOKBACK_SECONDS,
     MAX_SCAN,
+    clean_search,
     count_stored_intents,
     pull_recent_intents,
     require_key,
     retrieve,
     stored_intents,
     unconfirmed,
+    with_people,
 )
 from services.usecases.collect_common import (
     customer_id as parse_customer,
@@ -50,8 +52,9 @@ def microdeposit_queue(
     """Intents waiting for microdeposit verification, oldest arrival first; stuck ones flagged.
 
     Read from the store; ``from_stripe`` first reads recent intents from Stripe into it.
-    ``search`` (the start of a seti_/pi_ or cus_ ID) and ``limit`` (the oldest ``limit``
-    waiting) run in SQL, so a page holds a page, not the whole queue.
+    ``search`` (the start of a seti_/pi_ or cus_ ID, or part of the customer's name or email)
+    and ``limit`` (the oldest ``limit`` waiting) run in SQL, so a page holds a page, not the
+    whole queue. Each item names its customer from the store (people before IDs).
 
     Stuck: more than two business days past the expected arrival (deposits take 1–2 business
     days, §6.2), so the customer probably needs a reminder with the hosted verification link.
@@ -68,14 +71,15 @@ def microdeposit_queue(
         since=since,
         payment_intents=True,
         statuses=("requires_action",),
-        search=_search(search),
+        search=clean_search(search),
         limit=max(1, min(int(limit), MAX_SCAN)),
         oldest_first=True,  # deposits arrive a day or two after creation: oldest arrival first
     )
     items = [
         microdeposit_item(intent, now=now) for intent in stored if waiting_for_microdeposits(intent)
     ]
-    return sorted(items, key=lambda i: (-i.business_days_late, i.arrival_date or 0, i.id))
+    ordered = sorted(items, key=lambda i: (-i.business_days_late, i.arrival_date or 0, i.id))
+    return with_people(svc, ordered)
 
 
 def waiting_count(
@@ -94,17 +98,8 @@ def waiting_count(
         since=svc.now() - lookback_seconds,
         payment_intents=True,
         statuses=("requires_action",),
-        search=_search(search),
+        search=clean_search(search),
     )
-
-
-def _search(text: str | None) -> str:
-    cleaned = (text or "").strip()
-    if len(cleaned) > 100 or "\x00" in cleaned:
-        raise ValidationError(
-            "The search is longer than 100 characters or holds a NUL character; shorten it."
-        )
-    return cleaned
 
 
 def _not_verifiable(svc: Services, ident: str, kind: str, err: StripeRequestError) -> FcopsError:

@@ -1,0 +1,111 @@
+"""Collect's step 1: find a customer by name, email or ID (a bounded picker naming people
+first), or create one; then say who the requests will be created for, by name and email."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from pages import _runtime as runtime
+from pages._pending import ask, take
+from services.rules import people
+from services.usecases import browse_accounts
+from services.usecases.collect_customers import create_customer
+from services.usecases.collect_lists import customer_words
+
+CUSTOMER = "collect_customer"  # the chosen cus_ id
+CUSTOMER_SCOPE = "collect-customer"
+PICKER_LIMIT = 20  # the customer picker holds at most this many matches
+
+
+def new_customer(svc: Any, actor: Any) -> None:
+    email = (st.session_state.get("collect_new_email") or "").strip()
+    name = (st.session_state.get("collect_new_name") or "").strip() or None
+    result = runtime.call_keyed(
+        CUSTOMER_SCOPE,
+        {"email": email.lower(), "name": name},
+        create_customer,
+        svc,
+        actor,
+        email=email,
+        name=name,
+    )
+    if result is not None:
+        st.session_state[CUSTOMER] = result.id
+        if result.reused:
+            st.info(result.message, icon=":material/info:")
+        else:
+            st.success(result.message, icon=":material/check_circle:")
+
+
+def pick_customer() -> None:
+    picked = st.session_state.get("collect_pick")
+    if picked:
+        st.session_state[CUSTOMER] = picked
+
+
+def find_existing(svc: Any, actor: Any) -> None:
+    text = st.text_input(
+        "Find a customer by name, email or ID",
+        key="collect_search",
+        placeholder="Part of a name or email, or cus_…",
+    )
+    if not (text and text.strip()):
+        return
+    found = runtime.call(
+        browse_accounts.search_customers_page, svc, actor, text, page_size=PICKER_LIMIT
+    )
+    if found is None:
+        return
+    if not found.hits:
+        st.info(
+            "No customer matches. Check the spelling, or create a new customer.",
+            icon=":material/search_off:",
+        )
+        return
+    labels = {
+        h.id: people.label(person=people.Person(h.name, h.email), customer_id=h.id, ident=h.id)
+        for h in found.hits
+    }
+    st.selectbox(
+        "Matching customers",
+        list(labels),
+        format_func=lambda cid: labels.get(cid, cid),
+        key="collect_pick",
+        index=None,
+        placeholder=f"Choose a customer ({people.first_of(len(labels), found.total, 'matches')})",
+        on_change=pick_customer,
+    )
+    if found.total > len(labels):
+        st.caption(
+            f"Showing the first {len(labels)} of {found.total:,} matches; type more of the name "
+            "or email to narrow them."
+        )
+
+
+def customer_section(svc: Any, actor: Any) -> None:
+    st.subheader("1. Customer")
+    mode = st.radio(
+        "Customer",
+        ["Existing customer", "New customer"],
+        horizontal=True,
+        key="collect_mode",
+        label_visibility="collapsed",
+    )
+    if mode == "Existing customer":
+        find_existing(svc, actor)
+    else:
+        with st.form("collect_new_customer", border=False):
+            left, right = st.columns(2)
+            left.text_input("Email", key="collect_new_email", placeholder="name@example.com")
+            right.text_input("Name (optional)", key="collect_new_name")
+            st.form_submit_button(
+                "Create customer", icon=":material/person_add:", on_click=ask, args=("customer",)
+            )
+        if take("customer") is not None:
+            new_customer(svc, actor)
+    chosen = st.session_state.get(CUSTOMER)
+    if chosen:
+        who = runtime.call(customer_words, svc, actor, chosen)
+        st.markdown(f"Requests will be created for **{who or 'this customer'}** (`{chosen}`).")

@@ -1,0 +1,37 @@
+"""Who a customer ID is, from the mirrored customers table: names and emails for queue rows and
+picker options, and the SQL that finds customer IDs by part of a name or email."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import col, or_, select
+
+from services.adapters.models import CustomerRecord
+from services.adapters.store import session_scope
+from services.rules.people import Person
+
+
+def people_by_id(engine: Engine, customer_ids: Iterable[str | None]) -> dict[str, Person]:
+    """Name and email of each of ``customer_ids`` the store holds (one query; a page's worth)."""
+    wanted = sorted({c for c in customer_ids if c})
+    if not wanted:
+        return {}
+    stmt = select(CustomerRecord.id, CustomerRecord.name, CustomerRecord.email).where(
+        col(CustomerRecord.id).in_(wanted)
+    )
+    with session_scope(engine) as session:
+        return {cid: Person(name, email) for cid, name, email in session.exec(stmt).all()}
+
+
+def customers_matching(term: str) -> Any:
+    """A subquery of the IDs of customers whose name or email contains ``term`` (lower case):
+    for ``column.in_(...)`` in another table's WHERE, so searching by person stays in SQL."""
+    return select(CustomerRecord.id).where(
+        or_(
+            col(CustomerRecord.name_lower).contains(term, autoescape=True),
+            col(CustomerRecord.email_lower).contains(term, autoescape=True),
+        )
+    )

@@ -1,0 +1,115 @@
+"""People before IDs: the one wording of a queue row or picker option (issue 9).
+
+Every queue, list and picker names the customer (name and email), the bank and last 4 digits,
+the amount and the age where they exist, and only then the Stripe ID:
+"Ada Lovelace · ada@x.org · StripeBank ••6833 · $120.00 · 3 h ago · seti_…". Also what a
+search box holds (an ID's start, or part of a name or email) and where a stored intent keeps
+its bank. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from services.rules import wording
+from services.rules.money import format_plain
+
+SEP = " · "
+NO_CUSTOMER = "No customer"
+UNKNOWN_CUSTOMER = "Customer not in the store yet"
+# A search starting with one of these is the start of a Stripe ID, not a person.
+ID_PREFIXES = ("cus_", "seti_", "pi_", "fca_", "pm_", "py_", "ch_", "fcsess_", "cs_")
+
+
+@dataclass(frozen=True)
+class Person:
+    """A customer as people recognise them (from the mirrored customers table)."""
+
+    name: str | None = None
+    email: str | None = None
+
+
+def person_words(person: Person | None, customer_id: str | None = None) -> str:
+    """'Ada Lovelace · ada@x.org'; the one of them there is; else what is known of the customer."""
+    known = person or Person()
+    parts = [p.strip() for p in (known.name, known.email) if p and p.strip()]
+    if parts:
+        return SEP.join(parts)
+    return UNKNOWN_CUSTOMER if customer_id else NO_CUSTOMER
+
+
+def bank_words(bank: str | None, last4: str | None) -> str:
+    """'StripeBank ••6833', 'Bank ••6833', 'StripeBank', or '' when nothing is known."""
+    name = (bank or "").strip()
+    digits = (last4 or "").strip()
+    if not digits:
+        return name
+    return f"{name or 'Bank'} ••{digits}"
+
+
+def label(
+    *,
+    person: Person | None,
+    customer_id: str | None,
+    bank: str | None = None,
+    last4: str | None = None,
+    amount: int | None = None,
+    currency: str | None = None,
+    age_seconds: int | None = None,
+    ident: str | None = None,
+    extra: str | None = None,
+) -> str:
+    """A row or option: person, bank, amount, age, ``extra``, then the ID (the customer's
+    too when no name or email is known, so the option still tells people apart)."""
+    parts = [person_words(person, customer_id), bank_words(bank, last4)]
+    if amount is not None and currency:
+        parts.append(format_plain(amount, currency))
+    if age_seconds is not None:
+        parts.append(wording.ago(age_seconds))
+    parts.append(extra or "")
+    known = person is not None and bool((person.name or "").strip() or (person.email or "").strip())
+    if customer_id and not known and customer_id != ident:
+        parts.append(customer_id)
+    parts.append(ident or "")
+    return SEP.join(p for p in parts if p)
+
+
+def is_id_search(text: str | None) -> bool:
+    """Whether a search box holds the start of a Stripe ID rather than part of a name or email."""
+    return (text or "").strip().lower().startswith(ID_PREFIXES)
+
+
+def person_term(text: str | None) -> str:
+    """The lower-case text to look for inside names and emails ('' for an ID or nothing)."""
+    cleaned = (text or "").strip()
+    return "" if is_id_search(cleaned) else cleaned.lower()
+
+
+def intent_bank(intent: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(bank name, last 4) of a stored intent's bank account when its payment method was
+    expanded (the sync expands it); (None, None) when only the ID is there."""
+    pm = intent.get("payment_method")
+    if not isinstance(pm, Mapping):
+        return None, None
+    bank = pm.get("us_bank_account")
+    if not isinstance(bank, Mapping):
+        return None, None
+    name, last4 = bank.get("bank_name"), bank.get("last4")
+    return (str(name) if name else None), (str(last4) if last4 else None)
+
+
+def intent_amount(intent: Mapping[str, Any]) -> tuple[int | None, str | None]:
+    """(amount, currency) of a PaymentIntent; (None, None) for a SetupIntent."""
+    amount, currency = intent.get("amount"), intent.get("currency")
+    if isinstance(amount, int) and not isinstance(amount, bool) and currency:
+        return amount, str(currency)
+    return None, None
+
+
+def first_of(shown: int, total: int, noun: str) -> str:
+    """'first 50 of 1,204 requests', or '3 requests' when all are shown."""
+    if total > shown:
+        return f"first {shown:,} of {total:,} {noun}"
+    return f"{total:,} {noun}"

@@ -1,0 +1,83 @@
+"""Collect's open-requests list: SetupIntents still waiting, read from the store, each naming
+its customer (people before IDs), searchable by name, email or ID, counted in SQL."""
+
+from __future__ import annotations
+
+from services.adapters.people import people_by_id
+from services.auth import Actor, require
+from services.context import Services
+from services.rules.intents import OPEN_STATUSES, OpenRequest, open_request
+from services.rules.people import person_words
+from services.usecases.collect_common import (
+    LOOKBACK_SECONDS,
+    clean_search,
+    count_stored_intents,
+    pull_recent_intents,
+    stored_intents,
+    with_people,
+)
+from services.usecases.collect_common import (
+    customer_id as parse_customer,
+)
+
+
+def open_requests(
+    svc: Services,
+    actor: Actor,
+    *,
+    limit: int = 50,
+    customer_id: str | None = None,
+    lookback_seconds: int = LOOKBACK_SECONDS,
+    from_stripe: bool = False,
+    search: str | None = None,
+) -> list[OpenRequest]:
+    """SetupIntents not yet succeeded or canceled, newest first, with status and age.
+
+    Read from the store (no Stripe call on a rerun); ``from_stripe`` first reads the recent
+    intents from Stripe into the store, for changes no sync or webhook has brought yet.
+    ``search``: the start of a seti_ or cus_ ID, or part of the customer's name or email.
+    """
+    require(actor, "collect.create")
+    customer = parse_customer(customer_id) if customer_id else None
+    now = svc.now()
+    since = now - lookback_seconds
+    if from_stripe:
+        pull_recent_intents(svc, customer=customer, since=since, payment_intents=False)
+    stored = stored_intents(
+        svc,
+        customer=customer,
+        since=since,
+        payment_intents=False,
+        statuses=OPEN_STATUSES,
+        limit=max(1, int(limit)),
+        search=clean_search(search),
+    )
+    found = [open_request(intent, now=now) for intent in stored]
+    return with_people(svc, sorted(found, key=lambda r: (-r.created, r.id)))
+
+
+def open_request_count(
+    svc: Services,
+    actor: Actor,
+    *,
+    search: str | None = None,
+    lookback_seconds: int = LOOKBACK_SECONDS,
+) -> int:
+    """How many open requests of the lookback match ``search`` (one SQL count)."""
+    require(actor, "collect.create")
+    return count_stored_intents(
+        svc,
+        customer=None,
+        since=svc.now() - lookback_seconds,
+        payment_intents=False,
+        statuses=OPEN_STATUSES,
+        search=clean_search(search),
+    )
+
+
+def customer_words(svc: Services, actor: Actor, customer_id: str) -> str:
+    """Who requests will be created for, from the store: 'Ada Lovelace · ada@x.org' (no Stripe
+    call); says so when the store does not know the customer yet."""
+    require(actor, "collect.create")
+    ident = parse_customer(customer_id)
+    return person_words(people_by_id(svc.engine, [ident]).get(ident), ident)

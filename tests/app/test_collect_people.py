@@ -1,0 +1,105 @@
+"""Collect names people before IDs (issue 9): the chosen customer, the open-requests list and
+the microdeposit queue with their pickers, each searchable by name and by email."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import no_exceptions, open_page, texts
+
+PAGE = "pages/collect.py"
+
+pytestmark = pytest.mark.usefixtures("automatic_setup_intent_flow")
+
+
+def named_customer(at: AppTest) -> tuple[AppTest, str, str]:
+    """Create a customer with a unique name and email on the page; returns (at, name, email)."""
+    tag = secrets.token_hex(4)
+    name, email = f"Ada Lovelace {tag}", f"ada-{tag}@example.org"
+    at.radio(key="collect_mode").set_value("New customer").run()
+    at.text_input(key="collect_new_email").set_value(email)
+    at.text_input(key="collect_new_name").set_value(name)
+    at.button(key="FormSubmitter:collect_new_customer-Create customer").click().run()
+    no_exceptions(at)
+    return at, name, email
+
+
+def create_setup_intent(at: AppTest) -> str:
+    at.button(key="collect_create_si").click().run()
+    no_exceptions(at)
+    return str(at.session_state["collect_result"].id)
+
+
+def options(at: AppTest, key: str) -> list[str]:
+    return list(at.selectbox(key=key).options)
+
+
+def test_the_chosen_customer_is_named_by_name_and_email() -> None:
+    at, name, email = named_customer(open_page(PAGE, "ops"))
+    customer = str(at.session_state["collect_customer"])
+    shown = next(m.value for m in at.markdown if "Requests will be created for" in m.value)
+    assert f"{name} · {email}" in shown
+    assert shown.index(name) < shown.index(customer)  # the ID comes after the person
+
+
+def test_the_customer_picker_finds_by_name_and_email_with_the_person_first() -> None:
+    at, name, email = named_customer(open_page(PAGE, "ops"))
+    customer = str(at.session_state["collect_customer"])
+    at.radio(key="collect_mode").set_value("Existing customer").run()
+    for term in (name.split()[-1], email.upper()):
+        at.text_input(key="collect_search").set_value(term).run()
+        no_exceptions(at)
+        found = options(at, "collect_pick")
+        assert found == [f"{name} · {email} · {customer}"]
+
+
+def test_open_requests_name_the_customer_and_search_by_name_and_email() -> None:
+    at, name, email = named_customer(open_page(PAGE, "ops"))
+    intent_id = create_setup_intent(at)
+    other, _, _ = named_customer(open_page(PAGE, "ops"))
+    other_id = create_setup_intent(other)
+
+    at.text_input(key="collect_open_search").set_value(name.split()[-1]).run()
+    no_exceptions(at)
+    picked = options(at, "collect_cancel_open")
+    assert len(picked) == 1 and picked[0].startswith(f"{name} · {email} · ")
+    assert picked[0].endswith(intent_id)
+    table = next(df.value for df in at.dataframe if "SetupIntent" in df.value.columns)
+    assert list(table["Customer"]) == [f"{name} · {email}"]
+    assert "1 open request(s)" in texts(at)
+
+    at.text_input(key="collect_open_search").set_value(email).run()
+    assert [o.rsplit(" · ", 1)[-1] for o in options(at, "collect_cancel_open")] == [intent_id]
+
+    at.text_input(key="collect_open_search").set_value("").run()
+    every = [o.rsplit(" · ", 1)[-1] for o in options(at, "collect_cancel_open")]
+    assert {intent_id, other_id} <= set(every)
+    assert len(every) <= 50
+
+    at.text_input(key="collect_open_search").set_value("nobody-by-this-name").run()
+    no_exceptions(at)
+    assert "No open request matches the search." in texts(at)
+
+
+def test_the_microdeposit_queue_and_its_pickers_name_the_customer() -> None:
+    at, name, email = named_customer(open_page(PAGE, "ops"))
+    intent_id = create_setup_intent(at)
+    at.button(key="collect_sim_manual").click().run()
+    no_exceptions(at)
+
+    at.text_input(key="collect_queue_search").input(email).run()
+    no_exceptions(at)
+    for key in ("collect_cancel_queue", "collect_queue_verify_pick"):
+        found = options(at, key)
+        assert len(found) == 1, found
+        assert found[0].startswith(f"{name} · {email} · ")
+        assert found[0].endswith(intent_id)
+        assert "ago" in found[0]  # the age is in the option
+    queue = next(df.value for df in at.dataframe if "Intent" in df.value.columns)
+    assert list(queue["Customer"]) == [f"{name} · {email}"]
+
+    at.text_input(key="collect_queue_search").input(name.split()[-1].upper()).run()
+    assert [o.rsplit(" · ", 1)[-1] for o in options(at, "collect_cancel_queue")] == [intent_id]
