@@ -67,17 +67,25 @@ def account_picker() -> str | None:
     with left:
         if choices or term:
             total = (
-                runtime.call(view_transactions.account_count, svc, actor, permission="transactions")
+                runtime.call(
+                    view_transactions.account_count,
+                    svc,
+                    actor,
+                    permission="transactions",
+                    search=term,
+                )
                 or 0
             )
             st.text_input(
                 "Find an account",
-                placeholder="Bank, last 4 digits, fca_… or cus_…",
+                placeholder="Customer name or email, bank, last 4 digits, fca_… or cus_…",
                 key="txn_search",
             )
             labels = {c.id: c.label for c in choices}
             shown = len(choices)
-            if term:
+            if term and total > shown:
+                hint = f"Choose one of the first {shown} of {total:,} matches, or type more"
+            elif term:
                 hint = f"Choose one of {shown:,} matches" if shown else "No account matches"
             elif total > shown:
                 hint = f"Choose one of the first {shown} of {total:,} accounts, or search"

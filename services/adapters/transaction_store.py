@@ -15,8 +15,17 @@ from sqlalchemy import or_
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
-from services.adapters.models import AccountRecord, SyncState, TransactionRecord, utcnow
+from services.adapters.models import (
+    AccountRecord,
+    CustomerRecord,
+    SyncState,
+    TransactionRecord,
+    utcnow,
+)
+from services.adapters.people import customers_matching
 from services.adapters.store import session_scope, upsert
+from services.rules import people
+from services.rules.people import Person
 from services.rules.transactions import start_of_day_ts
 
 __all__ = [
@@ -175,27 +184,45 @@ class AccountChoice:
     label: str
 
 
+def _known_where(permission: str, term: str) -> list[Any]:
+    """Accounts with ``permission`` whose id, bank, last 4 or customer id contain ``term``, or
+    whose customer's name or email does (a subquery on the customers table)."""
+    where: list[Any] = [col(AccountRecord.permissions).contains(f",{permission},")]
+    if term:
+        where.append(
+            or_(
+                func.lower(col(AccountRecord.id)).contains(term, autoescape=True),
+                func.lower(col(AccountRecord.institution_name)).contains(term, autoescape=True),
+                col(AccountRecord.last4).contains(term, autoescape=True),
+                func.lower(col(AccountRecord.customer_id)).contains(term, autoescape=True),
+                col(AccountRecord.customer_id).in_(customers_matching(term)),
+            )
+        )
+    return where
+
+
 def known_accounts(
     engine: Engine, *, permission: str, search: str = "", limit: int | None = None
 ) -> list[AccountChoice]:
     """Accounts the store knows (mirrored accounts and synced transactions) for a picker.
 
     ``permission`` is the FC permission the account must have ("transactions", "ownership").
-    ``search`` keeps accounts whose id, institution, last 4 digits or customer id contain it
-    (case-insensitive); ``limit`` caps the list in SQL, so a picker never carries thousands.
+    ``search`` keeps accounts whose id, institution, last 4 digits or customer id contain it, or
+    whose customer's name or email does (case-insensitive); ``limit`` caps the list in SQL, so
+    a picker never carries thousands. Each option names the customer first (people before IDs):
+    "Ada Lovelace · ada@x.org · StripeBank ••6833 · fca_…".
     """
     term = search.strip().lower()
-    stmt = select(AccountRecord).where(col(AccountRecord.permissions).contains(f",{permission},"))
-    if term:
-        stmt = stmt.where(
-            or_(
-                func.lower(col(AccountRecord.id)).contains(term, autoescape=True),
-                func.lower(col(AccountRecord.institution_name)).contains(term, autoescape=True),
-                col(AccountRecord.last4).contains(term, autoescape=True),
-                func.lower(col(AccountRecord.customer_id)).contains(term, autoescape=True),
-            )
+    stmt = (
+        select(AccountRecord, CustomerRecord.name, CustomerRecord.email)
+        .join(
+            CustomerRecord,
+            col(CustomerRecord.id) == col(AccountRecord.customer_id),
+            isouter=True,
         )
-    stmt = stmt.order_by(col(AccountRecord.institution_name), col(AccountRecord.id))
+        .where(*_known_where(permission, term))
+        .order_by(col(AccountRecord.institution_name), col(AccountRecord.id))
+    )
     names = select(SyncState.name).where(col(SyncState.name).startswith("txns:"))
     if term:
         names = names.where(func.lower(col(SyncState.name)).contains(term, autoescape=True))
@@ -206,8 +233,17 @@ def known_accounts(
         mirrored = session.exec(stmt).all()
         synced = session.exec(names).all() if permission == "transactions" else []
     choices = {
-        a.id: AccountChoice(a.id, f"{a.institution_name} ••{a.last4 or '????'} ({a.id})")
-        for a in mirrored
+        a.id: AccountChoice(
+            a.id,
+            people.label(
+                person=Person(name, email) if a.customer_id else None,
+                customer_id=a.customer_id,
+                bank=a.institution_name,
+                last4=a.last4 or "????",
+                ident=a.id,
+            ),
+        )
+        for a, name, email in mirrored
     }
     for name in synced:
         if limit is not None and len(choices) >= limit:
@@ -217,13 +253,11 @@ def known_accounts(
     return list(choices.values())
 
 
-def count_known_accounts(engine: Engine, *, permission: str) -> int:
-    """How many mirrored accounts have ``permission`` (one SQL count, for a picker's hint)."""
+def count_known_accounts(engine: Engine, *, permission: str, search: str = "") -> int:
+    """How many mirrored accounts have ``permission`` (and match ``search`` as
+    :func:`known_accounts` matches it): one SQL count, for a picker's "first N of M"."""
+    where = _known_where(permission, search.strip().lower())
     with session_scope(engine) as session:
         return int(
-            session.exec(
-                select(func.count()).where(
-                    col(AccountRecord.permissions).contains(f",{permission},")
-                )
-            ).one()
+            session.exec(select(func.count()).select_from(AccountRecord).where(*where)).one()
         )

@@ -169,15 +169,16 @@ def account_choices(
     limit: int | None = PICKER_LIMIT,
 ) -> list[AccountChoice]:
     """Accounts with the FC ``permission`` ("transactions", "ownership") for a page's picker:
-    at most ``limit`` of them, those matching ``search`` (id, bank, last 4, customer id)."""
+    at most ``limit`` of them, those matching ``search`` (id, bank, last 4, customer id, or the
+    customer's name or email), each naming the customer first."""
     require(actor, _PICKER_PERMISSION.get(permission, "accounts.view"))
     return store.known_accounts(svc.engine, permission=permission, search=search, limit=limit)
 
 
-def account_count(svc: Services, actor: Actor, *, permission: str) -> int:
-    """How many accounts the picker searches (a SQL count)."""
+def account_count(svc: Services, actor: Actor, *, permission: str, search: str = "") -> int:
+    """How many accounts the picker searches, or match ``search`` (a SQL count)."""
     require(actor, _PICKER_PERMISSION.get(permission, "accounts.view"))
-    return store.count_known_accounts(svc.engine, permission=permission)
+    return store.count_known_accounts(svc.engine, permission=permission, search=search)
 
 
 def list_transactions(

@@ -183,3 +183,29 @@ def test_the_account_picker_searches_in_the_store_and_opens_the_pick(
     no_exceptions(at)
     assert at.selectbox(key="txn_pick").options == []
     assert "No account matches" in at.selectbox(key="txn_pick").placeholder
+
+
+def test_the_account_picker_finds_by_customer_name_and_email_and_names_them_first(
+    demo_accounts: dict[str, list[Any]],
+) -> None:
+    """Issue 9: people before IDs; the picker searches the customer's name and email too."""
+    account = next(
+        r
+        for r in demo_accounts["subscribed"] + demo_accounts["unsubscribed"]
+        if r.customer_name and r.customer_email
+    )
+    at = open_page(PAGE, "ops")
+    every = at.selectbox(key="txn_pick").options
+    assert all(not o.startswith("fca_") for o in every)  # a person (or "No customer") first
+
+    surname = account.customer_name.split()[-1]
+    for term in (surname.lower(), account.customer_email.upper()):
+        at.text_input(key="txn_search").input(term).run()
+        no_exceptions(at)
+        options = at.selectbox(key="txn_pick").options
+        mine = [o for o in options if o.endswith(account.id)]
+        assert mine, (term, options)
+        assert mine[0].startswith(f"{account.customer_name} · {account.customer_email} · ")
+        assert f"••{account.last4}" in mine[0]
+        # every option shown matches what was typed, through its customer
+        assert all(term.lower() in o.lower() for o in options)
