@@ -17,6 +17,7 @@ from components.feedback import format_timestamp
 from pages import _runtime as runtime
 from services.rules import bank_account, wording
 from services.rules.owners.views import VERDICTS, OwnershipReport, ReviewRow
+from services.rules.people import Person, person_words
 from services.usecases import refresh_balance
 from services.usecases import review_ownership as orv
 
@@ -72,6 +73,7 @@ def account_from_input(text: str) -> str | None:
         return pick.account_id if pick else None
     if pick.choices:
         st.session_state["own_choices"] = list(pick.choices)
+        st.session_state["own_choice_labels"] = dict(zip(pick.choices, pick.labels, strict=False))
         return None
     st.warning(pick.message or "That ID leads to no linked bank account.", icon=":material/info:")
     return None
@@ -95,8 +97,13 @@ def account_picker() -> str | None:
             st.session_state.get(REPORTS, {}).pop(chosen, None)  # a new check was asked for
     choices = st.session_state.get("own_choices")
     if choices:
+        words: dict[str, str] = st.session_state.get("own_choice_labels") or {}
         picked = st.selectbox(
-            "The customer has several accounts; pick one", choices, index=None, key="own_choice"
+            "The customer has several accounts; pick one",
+            choices,
+            index=None,
+            format_func=lambda i: words.get(i, i),
+            key="own_choice",
         )
         if picked:
             st.session_state[ACCOUNT] = picked
@@ -301,11 +308,14 @@ def review_frame(rows: list[ReviewRow]) -> pd.DataFrame:
         {
             "Verdict": [VERDICT_STYLE[r.verdict][0] for r in rows],
             "Score": [r.score for r in rows],
+            "Customer": [
+                person_words(Person(r.customer_name, r.customer_email), r.customer_id) for r in rows
+            ],
             "Reason": [r.reason for r in rows],
             "Bank": [f"{r.institution_name or '—'} ••{r.last4 or '????'}" for r in rows],
-            "Account": [r.account_id for r in rows],
-            "Customer": [r.customer_id or "—" for r in rows],
             "Checked": [r.checked_at.strftime("%Y-%m-%d %H:%M") for r in rows],
+            "Account": [r.account_id for r in rows],
+            "Customer ID": [r.customer_id or "—" for r in rows],
         }
     )
 
@@ -334,7 +344,7 @@ def review_view() -> None:
     )
     search = middle.text_input(
         "Find",
-        placeholder="Bank, last 4 digits, fca_… or cus_…",
+        placeholder="Customer name or email, bank, last 4 digits, fca_… or cus_…",
         max_chars=100,
         key="own_search",
     )

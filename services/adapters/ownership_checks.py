@@ -6,14 +6,17 @@ Also answers which mirrored accounts carry the ownership permission (what "check
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import col, func, select
+from sqlmodel import col, func, or_, select
 
 from services.adapters.models import AccountRecord, OwnershipCheck
+from services.adapters.people import customers_matching, people_by_id
 from services.adapters.store import session_scope
 from services.rules.owners.views import ReviewPage, ReviewRow
+from services.rules.people import Person
 
 _WITH_OWNERSHIP = col(AccountRecord.permissions).contains(",ownership,")
 
@@ -29,9 +32,12 @@ def save(engine: Engine, account_id: str, values: Mapping[str, Any]) -> None:
                 setattr(row, key, value)
 
 
-def _matching(verdicts: Sequence[str], search: str, institution: str | None) -> list[Any]:
+def _matching(
+    verdicts: Sequence[str], search: str, institution: str | None, *, pii: bool = False
+) -> list[Any]:
     """The WHERE of the review list: verdicts, a bank, and a search for an ``fca_``/``cus_`` ID
-    (its start), the last 4 digits, or part of the bank's name."""
+    (its start), the last 4 digits, or part of the bank's name (or, with ``pii``, of the
+    customer's name or email)."""
     where: list[Any] = [col(OwnershipCheck.verdict).in_(list(verdicts))]
     if institution:
         where.append(col(AccountRecord.institution_name) == institution)
@@ -43,9 +49,11 @@ def _matching(verdicts: Sequence[str], search: str, institution: str | None) -> 
     elif text.isdigit() and len(text) <= 4:
         where.append(col(AccountRecord.last4) == text.zfill(4))
     elif text:
-        where.append(
-            func.lower(col(AccountRecord.institution_name)).contains(text.lower(), autoescape=True)
+        bank = func.lower(col(AccountRecord.institution_name)).contains(
+            text.lower(), autoescape=True
         )
+        person = col(OwnershipCheck.customer_id).in_(customers_matching(text.lower()))
+        where.append(or_(bank, person) if pii else bank)
     return where
 
 
@@ -68,7 +76,7 @@ def review_page(
     """Stored checks with these verdicts (and the search and bank, if given), lowest score
     first; reasons without names unless ``pii``. ``page`` is clamped to the pages there are.
     Counting, filtering and paging run in SQL; ``counts`` is every verdict, unfiltered."""
-    where = _matching(verdicts, search, institution)
+    where = _matching(verdicts, search, institution, pii=pii)
     counted = select(func.count()).select_from(OwnershipCheck)
     if institution or _needs_account(search):  # the join only when a filter reads the account
         counted = counted.join(
@@ -110,6 +118,9 @@ def review_page(
             )
             for check, institution, last4 in session.exec(stmt).all()
         ]
+    if pii:  # people before IDs: the page's customers by name and email (one query)
+        found = people_by_id(engine, (r.customer_id for r in rows))
+        rows = [_named(r, found.get(r.customer_id or "")) for r in rows]
     return ReviewPage(
         rows=rows,
         total=total,
@@ -117,6 +128,12 @@ def review_page(
         page_size=page_size,
         counts={str(k): int(v) for k, v in counts.items()},
     )
+
+
+def _named(row: ReviewRow, person: Person | None) -> ReviewRow:
+    if person is None:
+        return row
+    return replace(row, customer_name=person.name, customer_email=person.email)
 
 
 def accounts_with_ownership(engine: Engine, limit: int | None = None) -> list[str]:

@@ -76,6 +76,15 @@ def label(
     return SEP.join(p for p in parts if p)
 
 
+def account_option(
+    bank: str | None, last4: str | None, display_name: str | None, ident: str
+) -> str:
+    """One of a customer's accounts (the customer is known): 'StripeBank ••6833 · Checking ·
+    fca_…'."""
+    parts = (bank_words(bank, last4), (display_name or "").strip(), ident)
+    return SEP.join(p for p in parts if p)
+
+
 def is_id_search(text: str | None) -> bool:
     """Whether a search box holds the start of a Stripe ID rather than part of a name or email."""
     return (text or "").strip().lower().startswith(ID_PREFIXES)

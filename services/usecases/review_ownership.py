@@ -36,6 +36,7 @@ from services.rules.owners.views import (
     ownership_id,
     public_reason,
 )
+from services.rules.people import account_option
 from services.usecases import browse_accounts, lookup_account, refresh_balance, sync_accounts
 
 __all__ = [
@@ -232,7 +233,13 @@ def find_account(svc: Services, actor: Actor, text: str | None) -> AccountPick:
     ids = tuple(str(a["id"]) for a in found.accounts)
     if len(ids) == 1:
         return AccountPick(ids[0])
-    return AccountPick(None, ids, None if ids else found.message)
+    labels = tuple(
+        account_option(
+            a.get("institution_name"), a.get("last4"), a.get("display_name"), str(a["id"])
+        )
+        for a in found.accounts
+    )
+    return AccountPick(None, ids, None if ids else found.message, labels)
 
 
 # --------------------------------------------------------------------------- review list

@@ -158,3 +158,31 @@ def test_review_list_search_narrows_the_list_in_sql_and_says_when_nothing_matche
     no_exceptions(at)
     assert not at.dataframe
     assert "No checked account matches the search." in texts(at)
+
+
+def test_review_rows_name_the_customer_and_search_finds_them_by_name_and_email(
+    mismatch: tuple[str, list[str]],
+) -> None:
+    """Issue 9: people before IDs; the review list searches customers' names and emails."""
+    from services.auth import SYSTEM
+    from services.usecases import browse_accounts
+    from services.usecases import review_ownership as orv
+
+    app = _app()
+    rows = orv.review_list(app.services, SYSTEM, verdicts=["mismatch"], page_size=500).rows
+    row = next(r for r in rows if r.account_id == mismatch[0])
+    assert row.customer_id
+    who = browse_accounts.search_customers(app.services, SYSTEM, row.customer_id)[0]
+    assert who.name and who.email
+
+    at = open_page(PAGE, "ops")
+    at.segmented_control(key="own_view").set_value("Review list").run()
+    for term in (who.name.split()[-1].upper(), who.email):
+        at.text_input(key="own_search").input(term).run()
+        no_exceptions(at)
+        table = at.dataframe[0].value
+        assert mismatch[0] in list(table["Account"]), term
+        shown = dict(zip(table["Account"], table["Customer"], strict=True))
+        assert shown[mismatch[0]] == f"{who.name} · {who.email}"
+        columns = list(table.columns)
+        assert columns.index("Customer") < columns.index("Account") < columns.index("Customer ID")

@@ -43,6 +43,13 @@ def test_bank_words() -> None:
     assert people.bank_words(None, None) == ""
 
 
+def test_an_account_option_names_bank_last4_and_nickname_before_the_id() -> None:
+    assert people.account_option("StripeBank", "6833", "Checking", "fca_1") == (
+        "StripeBank ••6833 · Checking · fca_1"
+    )
+    assert people.account_option(None, None, None, "fca_2") == "fca_2"
+
+
 def test_a_search_is_an_id_or_a_person() -> None:
     assert people.is_id_search(" seti_1ab")
     assert people.is_id_search("CUS_1")

@@ -77,6 +77,8 @@ class ReviewRow:
     reason: str
     checked_at: datetime
     checked_by: str | None
+    customer_name: str | None = None  # only for roles that may see personal data
+    customer_email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class AccountPick:
     account_id: str | None
     choices: tuple[str, ...] = ()
     message: str | None = None
+    labels: tuple[str, ...] = ()  # one per choice: bank and last 4 before the ID
 
 
 # --------------------------------------------------------------------------- wording
