@@ -16,7 +16,14 @@ import streamlit as st
 from components.money import format_money
 from pages import _runtime as runtime
 from services.rules import returns as rules
-from services.usecases import check_review, debit_outcomes, retry_debit, returns_report
+from services.rules.people import first_of
+from services.usecases import (
+    check_review,
+    debit_outcomes,
+    retry_debit,
+    retry_picker,
+    returns_report,
+)
 
 actor = runtime.guard("returns.view")
 runtime.page_header(
@@ -235,17 +242,33 @@ if csv_text is not None:
 # --------------------------------------------------------------------------- retry
 
 st.subheader("Retry an R01/R09 return", divider="gray")
-retryable = [d for d in data.debits if d.ret is not None and d.ret.retryable and d.id == d.original]
-if not retryable:
-    st.caption("No insufficient-funds returns in this window.")
+# A bounded search in SQL (issue 9): the picker holds at most retry_picker.PICKER_LIMIT.
+retry_search = st.text_input(
+    "Find a returned debit",
+    placeholder="Customer name or email, bank, last 4 digits, R01/R09, pi_… or cus_…",
+    max_chars=100,
+    key="returns_retry_search",
+)
+found = runtime.call(
+    retry_picker.retry_choices, svc, actor, window_days=int(window), search=retry_search
+)
+if found is None:
+    pass
+elif not found.labels:
+    st.caption(
+        "No insufficient-funds return matches the search."
+        if retry_search.strip()
+        else "No insufficient-funds returns in this window."
+    )
 else:
+    labels = found.labels
     choice = st.selectbox(
         "Returned debit",
-        [d.id for d in retryable],
+        list(labels),
         key="returns_retry_pick",
-        format_func=lambda i: next(
-            f"{d.id} · {d.customer} · {d.return_code}" for d in retryable if d.id == i
-        ),
+        index=None,
+        placeholder=f"Choose one of the {first_of(len(labels), found.total, 'returns')}",
+        format_func=lambda i: labels.get(i, i),
     )
     view = runtime.call(retry_debit.plan, svc, actor, choice) if choice else None
     if choice and view is not None:

@@ -60,16 +60,18 @@ def label(
     age_seconds: int | None = None,
     ident: str | None = None,
     extra: str | None = None,
+    anonymous: bool = False,
 ) -> str:
     """A row or option: person, bank, amount, age, ``extra``, then the ID (the customer's
-    too when no name or email is known, so the option still tells people apart)."""
-    parts = [person_words(person, customer_id), bank_words(bank, last4)]
+    too when no name or email is known, so the option still tells people apart).
+    ``anonymous``: for a role that may not see names and emails, no person words at all."""
+    parts = ["" if anonymous else person_words(person, customer_id), bank_words(bank, last4)]
     if amount is not None and currency:
         parts.append(format_plain(amount, currency))
     if age_seconds is not None:
         parts.append(wording.ago(age_seconds))
     parts.append(extra or "")
-    known = person is not None and bool((person.name or "").strip() or (person.email or "").strip())
+    known = not anonymous and person is not None and bool((person.name or "").strip() or (person.email or "").strip())
     if customer_id and not known and customer_id != ident:
         parts.append(customer_id)
     parts.append(ident or "")

@@ -103,10 +103,73 @@ def test_finance_sees_rates_with_counts_a_warning_the_debits_and_a_retry_plan() 
     assert ids["nsf"] in set(shown["debit"]) and ids["unauth"] in set(shown["debit"])
     assert set(shown["status"]) == {"returned"}
     assert at.get("download_button")
+    at.text_input(key="returns_retry_search").input(ids["nsf"]).run()
     at.selectbox(key="returns_retry_pick").set_value(ids["nsf"]).run()
     no_exceptions(at)
     assert any("Attempt 2 of 3" in str(i.value) for i in at.info)
     assert any("send the retry" in b.label for b in at.button)
+
+
+def named(ids: dict[str, str]) -> tuple[str, str]:
+    """Put the seeded debits' customer in the store with a unique name and email."""
+    from services.adapters.account_mirror import upsert_customer
+
+    tag = ids["nsf"].removeprefix("pi_").removesuffix("nsf")
+    name, email = f"Grace Hopper {tag}", f"grace-{tag}@example.org"
+    customer = {"id": f"cus_{tag}", "object": "customer", "name": name, "email": email}
+    upsert_customer(app().engine, {**customer, "created": app().services.now()})
+    return name, email
+
+
+def test_the_retry_picker_names_the_customer_and_finds_by_name_and_email() -> None:
+    """Issue 9: people before IDs, and a bounded search instead of every return at once."""
+    ids = seed_debits(n_ok=2)
+    other = seed_debits(n_ok=0)
+    name, email = named(ids)
+    at = open_page(PAGE, "finance")
+    no_exceptions(at)
+    every = at.selectbox(key="returns_retry_pick").options
+    assert len(every) == 2  # both seeded R01 returns, nothing else
+    for term in (name.split()[-1].upper(), email):
+        at.text_input(key="returns_retry_search").input(term).run()
+        no_exceptions(at)
+        options = at.selectbox(key="returns_retry_pick").options
+        assert options == [
+            f"{name} · {email} · Gringotts ••4242 · $42.00 · 3 d ago · R01/R09 · {ids['nsf']}"
+        ]
+    at.text_input(key="returns_retry_search").input(other["nsf"]).run()
+    assert [o.rsplit(" · ", 1)[-1] for o in at.selectbox(key="returns_retry_pick").options] == [
+        other["nsf"]
+    ]
+    at.text_input(key="returns_retry_search").input("nobody-by-this-name").run()
+    no_exceptions(at)
+    assert "No insufficient-funds return matches the search." in texts(at)
+
+
+def test_the_retry_picker_is_bounded_and_says_how_many_match() -> None:
+    from services.auth import Actor
+    from services.usecases import retry_picker
+
+    for _ in range(3):
+        seed_debits(n_ok=0)
+    finance = Actor(username="apptest-finance", role="finance")
+    found = retry_picker.retry_choices(app().services, finance, limit=2)
+    assert len(found.labels) == 2 and found.total == 3
+    at = open_page(PAGE, "finance")
+    assert len(at.selectbox(key="returns_retry_pick").options) == 3
+    assert at.selectbox(key="returns_retry_pick").placeholder == "Choose one of the 3 returns"
+
+
+def test_the_manager_sees_no_names_in_the_retry_picker() -> None:
+    ids = seed_debits(n_ok=0)
+    name, email = named(ids)
+    at = open_page(PAGE, "manager")
+    no_exceptions(at)
+    options = at.selectbox(key="returns_retry_pick").options
+    assert options and all(name not in o and email not in o for o in options)
+    assert options[0].startswith("Gringotts ••4242 · $42.00")
+    at.text_input(key="returns_retry_search").input(email).run()
+    assert "No insufficient-funds return matches the search." in texts(at)
 
 
 def test_the_unauthorized_figure_lists_only_its_debits() -> None:

@@ -36,6 +36,19 @@ def test_missing_parts_are_left_out_and_an_unknown_customer_keeps_its_id() -> No
     )
 
 
+def test_an_anonymous_label_names_no_person_but_keeps_the_customer_id() -> None:
+    text = people.label(
+        person=Person("Ada", "ada@x.org"),
+        customer_id="cus_1",
+        bank="StripeBank",
+        last4="6833",
+        extra="R01",
+        ident="pi_1",
+        anonymous=True,
+    )
+    assert text == "StripeBank ••6833 · R01 · cus_1 · pi_1"
+
+
 def test_bank_words() -> None:
     assert people.bank_words("StripeBank", "6833") == "StripeBank ••6833"
     assert people.bank_words(None, "6833") == "Bank ••6833"
