@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import col, func, or_, select
 
+from services.adapters.account_mirror import upsert_customer
 from services.adapters.models import AuditEntry, IntentRecord
 from services.adapters.people import customers_matching, people_by_id
 from services.adapters.store import session_scope
@@ -196,13 +197,21 @@ def clean_search(text: str | None) -> str:
 def pull_recent_intents(
     svc: Services, *, customer: str | None, since: int, payment_intents: bool
 ) -> int:
-    """Read recent intents from Stripe into the store (the lists' "Sync from Stripe" action)."""
+    """Read recent intents from Stripe into the store (the lists' "Sync from Stripe" action),
+    with their bank accounts and customers expanded, so the lists name people and banks: each
+    customer goes to the customers table, the intent keeps only its ID (as every other path
+    stores it)."""
     from services.usecases.sync_intents import store_intent
 
     n = 0
     for intent in recent_intents(
         svc, customer=customer, since=since, payment_intents=payment_intents
     ):
+        person = intent.get("customer")
+        if isinstance(person, dict):
+            if person.get("id") and not person.get("deleted"):
+                upsert_customer(svc.engine, person)
+            intent = {**intent, "customer": person.get("id")}
         store_intent(svc.engine, intent)
         n += 1
     return n
@@ -211,6 +220,9 @@ def pull_recent_intents(
 def _listed(
     svc: Services, customer: str | None, since: int, payment_intents: bool
 ) -> Iterator[dict[str, Any]]:
-    yield from svc.gateway.iter_setup_intents(created_gte=since, customer=customer)
+    expand = ("payment_method", "customer")
+    yield from svc.gateway.iter_setup_intents(created_gte=since, customer=customer, expand=expand)
     if payment_intents:
-        yield from svc.gateway.iter_payment_intents(created_gte=since, customer=customer)
+        yield from svc.gateway.iter_payment_intents(
+            created_gte=since, customer=customer, expand=expand
+        )

@@ -103,3 +103,23 @@ def test_the_microdeposit_queue_and_its_pickers_name_the_customer() -> None:
 
     at.text_input(key="collect_queue_search").input(name.split()[-1].upper()).run()
     assert [o.rsplit(" · ", 1)[-1] for o in options(at, "collect_cancel_queue")] == [intent_id]
+
+
+def test_sync_from_stripe_brings_the_customers_the_store_did_not_know() -> None:
+    from sqlmodel import delete
+
+    from services.adapters.models import CustomerRecord
+    from services.adapters.store import session_scope
+    from tests.app.conftest import shared_app
+
+    at, name, email = named_customer(open_page(PAGE, "ops"))
+    customer = str(at.session_state["collect_customer"])
+    intent_id = create_setup_intent(at)
+    with session_scope(shared_app().engine) as session:  # as if only Stripe knew the customer
+        session.exec(delete(CustomerRecord).where(CustomerRecord.id == customer))  # type: ignore[call-overload]
+
+    at.text_input(key="collect_open_search").set_value(intent_id).run()
+    assert options(at, "collect_cancel_open")[0].startswith("Customer not in the store yet")
+    at.button(key="collect_open_reload").click().run()
+    no_exceptions(at)
+    assert options(at, "collect_cancel_open")[0].startswith(f"{name} · {email} · ")
