@@ -162,6 +162,7 @@ def open_requests_table(rows: list[OpenRequest]) -> None:
             "Waiting for": st.column_config.TextColumn(width=230),
             "Age": st.column_config.TextColumn(width=70, help="Time since the request was created"),
             "Customer": st.column_config.TextColumn(width=230),
+            "Bank": st.column_config.TextColumn(width=170),
             "Method": st.column_config.TextColumn(width=110, help="Verification method"),
             "Last error": st.column_config.TextColumn(width=260),
         },
@@ -191,6 +192,7 @@ def queue_table(items: list[MicrodepositItem], total: int | None = None) -> None
             "Expected arrival": st.column_config.TextColumn(width=130),
             "Sent as": st.column_config.TextColumn(width=120),
             "Customer": st.column_config.TextColumn(width=230),
+            "Bank": st.column_config.TextColumn(width=170),
             "Verification link": st.column_config.LinkColumn(
                 "Verification link",
                 display_text="open",
