@@ -71,7 +71,11 @@ def label(
     if age_seconds is not None:
         parts.append(wording.ago(age_seconds))
     parts.append(extra or "")
-    known = not anonymous and person is not None and bool((person.name or "").strip() or (person.email or "").strip())
+    known = (
+        not anonymous
+        and person is not None
+        and bool((person.name or "").strip() or (person.email or "").strip())
+    )
     if customer_id and not known and customer_id != ident:
         parts.append(customer_id)
     parts.append(ident or "")
