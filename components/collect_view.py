@@ -262,12 +262,16 @@ def developer_details(result: CollectionRequest) -> None:
             st.caption(f"Checkout Session `{result.checkout_session_id}`.")
 
 
-def request_summary(result: CollectionRequest, view: IntentView | None, *, now: int) -> None:
-    """What Stripe returned for the request, and its latest state when read again."""
+def request_summary(
+    result: CollectionRequest, view: IntentView | None, *, now: int, who: str | None = None
+) -> None:
+    """What Stripe returned for the request, and its latest state when read again; ``who``:
+    the customer's name and email (people before IDs)."""
     status = view.status if view else result.status
     kind = "SetupIntent" if result.kind == "setup_intent" else "Financial Connections session"
     st.markdown(f"#### {kind} `{result.id}`")
-    st.caption(f"For customer `{result.customer_id}`, created {format_timestamp(result.created)}.")
+    person = f"**{who}** (`{result.customer_id}`)" if who else f"customer `{result.customer_id}`"
+    st.caption(f"For {person}, created {format_timestamp(result.created)}.")
     cols = st.columns([3, 2, 1])
     cols[0].metric("Status", status, help=STATUS_WORDS.get(status))
     cols[1].metric(

@@ -41,7 +41,7 @@ from services.rules.intents import (
 )
 from services.rules.people import first_of
 from services.usecases import edit_flows as flows
-from services.usecases.collect_lists import open_request_count, open_requests
+from services.usecases.collect_lists import customer_words, open_request_count, open_requests
 from services.usecases.collection_requests import (
     CHECKOUT_METHODS,
     cancel_request,
@@ -236,7 +236,8 @@ def create_section(config: flow_config.FlowConfig) -> None:
 def result_card(result: CollectionRequest) -> None:
     view: IntentView | None = st.session_state.get(VIEW)
     with st.container(border=True):
-        request_summary(result, view, now=svc.now())
+        who = runtime.call(customer_words, svc, actor, result.customer_id)
+        request_summary(result, view, now=svc.now(), who=who)
         status = view.status if view else result.status
         if watch.waiting(status):
             watch.watch(svc, actor, result, status, result_key=RESULT, view_key=VIEW)

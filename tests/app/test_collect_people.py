@@ -43,6 +43,9 @@ def test_the_chosen_customer_is_named_by_name_and_email() -> None:
     shown = next(m.value for m in at.markdown if "Requests will be created for" in m.value)
     assert f"{name} · {email}" in shown
     assert shown.index(name) < shown.index(customer)  # the ID comes after the person
+    create_setup_intent(at)
+    card = next(c.value for c in at.caption if str(c.value).startswith("For "))
+    assert card.startswith(f"For **{name} · {email}** (`{customer}`)")
 
 
 def test_the_customer_picker_finds_by_name_and_email_with_the_person_first() -> None:
