@@ -416,8 +416,7 @@ def account_view(account_id: str) -> None:
     if status is None:
         return
     st.subheader(
-        f"{status.institution_name or 'Account'} · "
-        f"{status.display_name} ••{status.last4 or '????'}"
+        f"{status.institution_name or 'Account'} · {status.display_name} ••{status.last4 or '????'}"
     )
     if not status.has_permission and not status.stored_rows:
         st.warning(
