@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import streamlit as st
 
 from components.table_columns import time_column
+from components.url_sort import url_sort
 from pages import _runtime as runtime
 from services.rules.table_values import utc_time
 from services.usecases import export_audit
@@ -65,37 +66,11 @@ def active_filters(filters: AuditFilters) -> str:
     return ", ".join(parts)
 
 
-SORT_KEY = "audit_sort"
-SORT_SIG = "audit_sort_sig"  # the ?sort= last read from or written to the URL
-
-
 def sort_control(column: object) -> str:
-    """The log's order, kept in the URL (?sort=actor) so a sorted view can be shared; the service
-    sorts every matching entry in SQL, so page 2 continues page 1."""
-    wanted = str(st.query_params.get("sort") or DEFAULT_AUDIT_SORT)
-    if st.session_state.get(SORT_SIG) != wanted or SORT_KEY not in st.session_state:
-        st.session_state[SORT_SIG] = wanted
-        if wanted not in AUDIT_SORTS:
-            st.warning(
-                f"The link's sort '{wanted[:40]}' was not understood, so the log is newest first.",
-                icon=":material/link_off:",
-            )
-        st.session_state[SORT_KEY] = export_audit.sort_or_default(wanted)
-    sort = str(
-        column.selectbox(  # type: ignore[attr-defined]
-            "Sort by",
-            list(AUDIT_SORTS),
-            format_func=AUDIT_SORTS.__getitem__,
-            key=SORT_KEY,
-            help="Sorts every matching entry (all pages), not just the page on screen.",
-        )
+    """The log's order, in the URL (?sort=actor); the service sorts every match in SQL."""
+    sort = url_sort(
+        column, sorts=AUDIT_SORTS, default=DEFAULT_AUDIT_SORT, key="audit_sort", noun="log"
     )
-    if sort == DEFAULT_AUDIT_SORT:
-        if "sort" in st.query_params:
-            del st.query_params["sort"]
-    elif st.query_params.get("sort") != sort:
-        st.query_params["sort"] = sort
-    st.session_state[SORT_SIG] = sort
     if st.session_state.get("audit_page_sort") != sort:  # a new order starts at page 1
         st.session_state["audit_page_sort"] = sort
         st.session_state.pop("audit_page", None)
