@@ -30,6 +30,7 @@ from components.collect_view import (
 from pages import _play_customer as play
 from pages import _request_watch as watch
 from pages import _runtime as runtime
+from pages._customer_search import search_count, search_page
 from pages._pending import ask, take
 from services.rules import flow_config
 from services.rules.intents import (
@@ -38,7 +39,6 @@ from services.rules.intents import (
     IntentView,
     MicrodepositItem,
 )
-from services.usecases import browse_accounts
 from services.usecases import edit_flows as flows
 from services.usecases.collect_customers import create_customer
 from services.usecases.collection_requests import (
@@ -238,13 +238,15 @@ def customer_section() -> None:
             placeholder="name@example.com or cus_…",
         )
         if text and text.strip():
-            hits = runtime.call(browse_accounts.search_customers, svc, actor, text, limit=20)
+            found = search_page(svc, actor, text)
+            hits = found.hits if found is not None else None
             if hits == []:
                 st.info(
                     "No customer matches. Check the spelling, or create a new customer.",
                     icon=":material/search_off:",
                 )
-            elif hits:
+            elif hits and found is not None:
+                search_count(found)
                 labels = {
                     h.id: f"{h.email or '(no email)'} · {h.name or '(no name)'} · {h.id}"
                     for h in hits

@@ -245,3 +245,25 @@ def test_an_fc_session_says_which_accounts_it_lets_the_customer_link() -> None:
     assert "payment support required: **all**" in shown
     session = app().gateway.retrieve_fc_session(result.id)
     assert session["filters"]["require_payment_method_support"] == "all"
+
+
+def test_a_customer_search_says_how_many_match_and_pages_through_them() -> None:
+    from services.adapters import account_mirror
+
+    tag = f"collectpaged{secrets.token_hex(3)}"
+    for n in range(23):
+        account_mirror.upsert_customer(
+            app().engine, {"id": f"cus_{tag}{n:03d}", "name": f"{tag} {n}", "created": n}
+        )
+    at = open_page(PAGE, "ops")
+    at.text_input(key="collect_search").set_value(tag).run()
+    no_exceptions(at)
+    assert "Customers 1–20 of 23 found" in texts(at)  # not "20 found" when 23 match
+    assert len(at.selectbox(key="collect_pick").options) == 20
+    at.button(key="collect_hits_next").click().run()
+    no_exceptions(at)
+    assert "Customers 21–23 of 23 found" in texts(at)
+    options = at.selectbox(key="collect_pick").options
+    assert len(options) == 3 and all(f"cus_{tag}00" in o or f"cus_{tag}01" in o for o in options)
+    at.text_input(key="collect_search").set_value(f"{tag} 7").run()  # a new term: page 1
+    assert "1 customer(s) found." in texts(at)
