@@ -35,9 +35,10 @@ def major_units(amount: int | None, currency: str | None) -> float | None:
     return int(amount) / (10 ** exponent(str(currency).strip().lower()))
 
 
-def one_currency(currencies: Iterable[str | None]) -> str | None:
-    """The single currency of a column, or ``None`` when it holds none or several."""
-    seen = {str(c).strip().lower() for c in currencies if c and str(c).strip()}
+def one_currency(currencies: Iterable[object]) -> str | None:
+    """The single currency of a column, or ``None`` when it holds none or several (cells that
+    are not text, such as a frame's NaN for a row without an amount, are skipped)."""
+    seen = {c.strip().lower() for c in currencies if isinstance(c, str) and c.strip()}
     return next(iter(seen)) if len(seen) == 1 else None
 
 

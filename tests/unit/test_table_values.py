@@ -35,6 +35,7 @@ def test_one_currency_only_when_the_column_has_exactly_one() -> None:
     assert one_currency(["usd", "USD", None, ""]) == "usd"
     assert one_currency(["usd", "eur"]) is None
     assert one_currency([None, ""]) is None
+    assert one_currency(["usd", float("nan")]) == "usd"  # a frame's empty cell is no currency
 
 
 def test_money_format_uses_presets_or_the_right_decimals() -> None:
