@@ -6,13 +6,22 @@ them numerically; the format only changes how they read.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
-from services.rules.table_values import money_format
+from services.rules.table_values import major_units, money_format, one_currency, utc_time
 
-__all__ = ["age_column", "count_column", "date_column", "money_column", "time_column"]
+__all__ = [
+    "age_column",
+    "count_column",
+    "date_column",
+    "display_frame",
+    "money_column",
+    "time_column",
+]
 
 TIME_FORMAT = "YYYY-MM-DD HH:mm"
 
@@ -44,3 +53,39 @@ def time_column(label: str, *, help: str | None = None, width: Any = None) -> An
 
 def date_column(label: str, *, help: str | None = None, width: Any = None) -> Any:
     return st.column_config.DateColumn(label, format="YYYY-MM-DD", help=help, width=width)
+
+
+def display_frame(
+    frame: pd.DataFrame,
+    *,
+    money: Sequence[str] = (),
+    currency: str = "currency",
+    times: Sequence[str] = (),
+    labels: Mapping[str, str] | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A service's frame (money in integer minor units beside a ``currency`` column, times in
+    Unix seconds) as numbers a table shows and sorts: major units and UTC datetimes, with the
+    column configs that format them. The currency column is left for the caller to show or not.
+    """
+    labels = labels or {}
+    out = frame.copy()
+    codes = list(out[currency]) if currency in out else [None] * len(out)
+    for name in money:
+        out[name] = pd.Series(
+            [
+                major_units(int(a), c) if pd.notna(a) and isinstance(c, str) else None
+                for a, c in zip(out[name], codes, strict=True)
+            ],
+            index=out.index,
+            dtype="float64",
+        )
+    for name in times:
+        out[name] = pd.Series(
+            [utc_time(int(t)) if pd.notna(t) and t else None for t in out[name]],
+            index=out.index,
+            dtype="datetime64[ns, UTC]",
+        )
+    single = one_currency(codes)
+    config: dict[str, Any] = {n: money_column(labels.get(n, n), single) for n in money}
+    config |= {n: time_column(labels.get(n, n)) for n in times}
+    return out, config
