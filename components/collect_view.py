@@ -11,10 +11,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from components.feedback import format_age, format_timestamp, format_until
+from components.feedback import format_timestamp, format_until
+from components.table_columns import age_column, date_column, time_column
 from services.rules import wording
 from services.rules.flow_config import FlowConfig
 from services.rules.intents import CollectionRequest, IntentView, MicrodepositItem, OpenRequest
+from services.rules.table_values import hours, utc_time
 
 STATUS_WORDS = {
     "requires_payment_method": "Waiting for the customer to link or enter a bank account.",
@@ -109,13 +111,13 @@ def open_requests_frame(rows: list[OpenRequest]) -> pd.DataFrame:
         [
             {
                 "Waiting for": waiting_for(r.status, r.next_action),
-                "Age": format_age(r.age_seconds),
+                "Age": hours(r.age_seconds),
                 "Customer": r.customer_id or "—",
                 "Method": r.verification_method,
                 "Last error": r.last_error or "",
                 "SetupIntent": r.id,
                 "Status": r.status,
-                "Created": format_timestamp(r.created),
+                "Created": utc_time(r.created),
                 "Flow": r.flow,
             }
             for r in rows
@@ -129,14 +131,14 @@ def queue_frame(items: list[MicrodepositItem]) -> pd.DataFrame:
             {
                 "Stuck": "stuck" if i.stuck else "",
                 "Business days late": i.business_days_late,
-                "Expected arrival": format_day(i.arrival_date),
+                "Expected arrival": utc_time(i.arrival_date).date() if i.arrival_date else None,
                 "Sent as": "descriptor code"
                 if i.microdeposit_type == "descriptor_code"
                 else "two amounts",
                 "Customer": i.customer_id or "—",
                 "Verification link": i.hosted_verification_url or "",
                 "Intent": i.id,
-                "Age": format_age(i.age_seconds),
+                "Age": hours(i.age_seconds),
             }
             for i in items
         ]
@@ -153,10 +155,11 @@ def open_requests_table(rows: list[OpenRequest]) -> None:
         width="stretch",
         column_config={
             "Waiting for": st.column_config.TextColumn(width=230),
-            "Age": st.column_config.TextColumn(width=70, help="Time since the request was created"),
+            "Age": age_column("Age", width=80, help="Hours since the request was created"),
             "Customer": st.column_config.TextColumn(width=230),
             "Method": st.column_config.TextColumn(width=110, help="Verification method"),
             "Last error": st.column_config.TextColumn(width=260),
+            "Created": time_column("Created (UTC)"),
         },
     )
 
@@ -181,7 +184,10 @@ def queue_table(items: list[MicrodepositItem], total: int | None = None) -> None
                 "Stuck", width=60, help="More than 2 business days past the expected arrival"
             ),
             "Business days late": st.column_config.NumberColumn(width=130),
-            "Expected arrival": st.column_config.TextColumn(width=130),
+            "Expected arrival": date_column(
+                "Expected arrival", width=130, help="Stripe's estimate of the day"
+            ),
+            "Age": age_column("Age", help="Hours since the request was created"),
             "Sent as": st.column_config.TextColumn(width=120),
             "Customer": st.column_config.TextColumn(width=230),
             "Verification link": st.column_config.LinkColumn(

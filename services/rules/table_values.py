@@ -16,6 +16,7 @@ from services.rules.money import exponent
 __all__ = [
     "SYMBOL_FORMATS",
     "age_hours",
+    "hours",
     "major_units",
     "money_format",
     "one_currency",
@@ -59,6 +60,11 @@ def age_hours(now: int | float, ts: int | float | None) -> float | None:
     if not ts:
         return None
     return round((float(now) - float(ts)) / 3600, 1)
+
+
+def hours(seconds: int | float | None) -> float | None:
+    """A duration in seconds as hours (one decimal), for an age column."""
+    return None if seconds is None else round(float(seconds) / 3600, 1)
 
 
 def utc_time(ts: int | float | datetime | None) -> datetime | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -194,6 +195,9 @@ def test_an_open_request_can_be_canceled_from_its_tab() -> None:
     assert intent_id in at.selectbox(key="collect_cancel_open").options
     assert at.button(key="collect_cancel_open_button").disabled  # nothing chosen yet
     assert "Customer to link a bank account" in str(at.dataframe[0].value.to_dict())
+    opened = at.dataframe[0].value  # ages in hours and times as datetimes: they sort as numbers
+    assert pd.api.types.is_float_dtype(opened["Age"])
+    assert pd.api.types.is_datetime64_any_dtype(opened["Created"])
     at.selectbox(key="collect_cancel_open").set_value(intent_id)
     at.selectbox(key="collect_cancel_open_reason").set_value("abandoned").run()
     at.button(key="collect_cancel_open_button").click().run()
@@ -210,6 +214,8 @@ def test_the_microdeposit_queue_lists_a_request_waiting_for_deposits() -> None:
     no_exceptions(at)
     assert intent_id in at.selectbox(key="collect_cancel_queue").options
     assert any(intent_id in str(df.value) for df in at.dataframe)
+    queue = next(df.value for df in at.dataframe if intent_id in str(df.value))
+    assert pd.api.types.is_float_dtype(queue["Age"])
 
 
 def test_the_microdeposit_queue_search_keeps_its_pickers_to_the_matching_requests() -> None:

@@ -8,6 +8,7 @@ import pandas as pd
 
 from services.rules.table_values import (
     age_hours,
+    hours,
     major_units,
     money_format,
     one_currency,
@@ -53,6 +54,7 @@ def test_ages_are_hours_so_7_sorts_before_19() -> None:
     ages = [age_hours(now, now - 19 * 3600), age_hours(now, now - 7 * 3600)]
     assert ages == [19.0, 7.0] and sorted(a for a in ages if a is not None) == [7.0, 19.0]
     assert age_hours(now, now - 90 * 60) == 1.5
+    assert hours(3 * 86_400) == 72.0 and hours(None) is None
     assert age_hours(now, None) is None and age_hours(now, 0) is None
 
 
