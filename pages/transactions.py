@@ -68,8 +68,14 @@ def account_picker() -> str | None:
     left, right = st.columns(2, vertical_alignment="bottom")
     with left:
         if choices or term:
-            total = (
-                runtime.call(view_transactions.account_count, svc, actor, permission="transactions")
+            total = (  # how many match, not just how many the picker holds
+                runtime.call(
+                    view_transactions.account_count,
+                    svc,
+                    actor,
+                    permission="transactions",
+                    search=term,
+                )
                 or 0
             )
             st.text_input(
@@ -79,7 +85,9 @@ def account_picker() -> str | None:
             )
             labels = {c.id: c.label for c in choices}
             shown = len(choices)
-            if term:
+            if term and total > shown:
+                hint = f"Choose one of the first {shown} of {total:,} matches, or type more"
+            elif term:
                 hint = f"Choose one of {shown:,} matches" if shown else "No account matches"
             elif total > shown:
                 hint = f"Choose one of the first {shown} of {total:,} accounts, or search"

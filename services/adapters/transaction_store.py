@@ -251,14 +251,7 @@ def known_accounts(
     term = search.strip().lower()
     stmt = select(AccountRecord).where(col(AccountRecord.permissions).contains(f",{permission},"))
     if term:
-        stmt = stmt.where(
-            or_(
-                func.lower(col(AccountRecord.id)).contains(term, autoescape=True),
-                func.lower(col(AccountRecord.institution_name)).contains(term, autoescape=True),
-                col(AccountRecord.last4).contains(term, autoescape=True),
-                func.lower(col(AccountRecord.customer_id)).contains(term, autoescape=True),
-            )
-        )
+        stmt = stmt.where(_search_filter(term))
     stmt = stmt.order_by(col(AccountRecord.institution_name), col(AccountRecord.id))
     names = select(SyncState.name).where(col(SyncState.name).startswith("txns:"))
     if term:
@@ -281,13 +274,21 @@ def known_accounts(
     return list(choices.values())
 
 
-def count_known_accounts(engine: Engine, *, permission: str) -> int:
-    """How many mirrored accounts have ``permission`` (one SQL count, for a picker's hint)."""
+def _search_filter(term: str) -> Any:
+    return or_(
+        func.lower(col(AccountRecord.id)).contains(term, autoescape=True),
+        func.lower(col(AccountRecord.institution_name)).contains(term, autoescape=True),
+        col(AccountRecord.last4).contains(term, autoescape=True),
+        func.lower(col(AccountRecord.customer_id)).contains(term, autoescape=True),
+    )
+
+
+def count_known_accounts(engine: Engine, *, permission: str, search: str = "") -> int:
+    """How many mirrored accounts have ``permission`` (and match ``search`` like
+    :func:`known_accounts`): one SQL count, for a picker's "first 50 of 180" hint."""
+    stmt = select(func.count()).where(col(AccountRecord.permissions).contains(f",{permission},"))
+    term = search.strip().lower()
+    if term:
+        stmt = stmt.where(_search_filter(term))
     with session_scope(engine) as session:
-        return int(
-            session.exec(
-                select(func.count()).where(
-                    col(AccountRecord.permissions).contains(f",{permission},")
-                )
-            ).one()
-        )
+        return int(session.exec(stmt).one())

@@ -177,10 +177,10 @@ def account_choices(
     return store.known_accounts(svc.engine, permission=permission, search=search, limit=limit)
 
 
-def account_count(svc: Services, actor: Actor, *, permission: str) -> int:
-    """How many accounts the picker searches (a SQL count)."""
+def account_count(svc: Services, actor: Actor, *, permission: str, search: str = "") -> int:
+    """How many accounts the picker searches, or of them match ``search`` (a SQL count)."""
     require(actor, _PICKER_PERMISSION.get(permission, "accounts.view"))
-    return store.count_known_accounts(svc.engine, permission=permission)
+    return store.count_known_accounts(svc.engine, permission=permission, search=search)
 
 
 def list_transactions(
