@@ -85,7 +85,7 @@ def accounts_frame(rows: Sequence[AccountRow], *, now: int) -> pd.DataFrame:
         r.balance_currency for r in rows
     ):  # several currencies: the figures need their code beside them
         frame.insert(
-            frame.columns.get_loc("Balance age"),
+            list(frame.columns).index("Balance age"),
             "Currency",
             [(r.balance_currency or MISSING).upper() for r in rows],
         )

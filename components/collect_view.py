@@ -16,7 +16,7 @@ from components.table_columns import age_column, date_column, time_column
 from services.rules import wording
 from services.rules.flow_config import FlowConfig
 from services.rules.intents import CollectionRequest, IntentView, MicrodepositItem, OpenRequest
-from services.rules.table_values import hours, utc_time
+from services.rules.table_values import hours, utc_date, utc_time
 
 STATUS_WORDS = {
     "requires_payment_method": "Waiting for the customer to link or enter a bank account.",
@@ -131,7 +131,7 @@ def queue_frame(items: list[MicrodepositItem]) -> pd.DataFrame:
             {
                 "Stuck": "stuck" if i.stuck else "",
                 "Business days late": i.business_days_late,
-                "Expected arrival": utc_time(i.arrival_date).date() if i.arrival_date else None,
+                "Expected arrival": utc_date(i.arrival_date),
                 "Sent as": "descriptor code"
                 if i.microdeposit_type == "descriptor_code"
                 else "two amounts",

@@ -249,7 +249,7 @@ frame = returns_report.debits_frame(
     data.debits, category=category, by=by if group != "(any)" else None, value=group
 )
 st.caption(f"{len(frame):,} debit{'s' if len(frame) != 1 else ''}")
-debits, columns = display_frame(
+debits, debit_columns = display_frame(
     frame, money=("amount",), times=("created",), labels={"created": "Created (UTC)"}
 )
 st.dataframe(
@@ -261,7 +261,7 @@ st.dataframe(
         *(c for c in DEBIT_ORDER if c in debits.columns),
         *(c for c in debits.columns if c not in DEBIT_ORDER and c != "currency"),
     ],
-    column_config=columns,
+    column_config=debit_columns,
 )
 csv_text = runtime.call(
     returns_report.export_csv, svc, actor, window_days=int(window), category=category

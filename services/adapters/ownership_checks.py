@@ -68,12 +68,13 @@ REVIEW_SORTS: dict[str, str] = {
 
 def _review_order(sort: str | None) -> list[Any]:
     tie = col(OwnershipCheck.account_id)
-    return {
+    orders: dict[str, list[Any]] = {
         "score_desc": [col(OwnershipCheck.score).desc(), tie],
         "newest": [col(OwnershipCheck.checked_at).desc(), tie],
         "oldest": [col(OwnershipCheck.checked_at).asc(), tie],
         "bank": [col(AccountRecord.institution_name).asc(), col(AccountRecord.last4), tie],
-    }.get(sort or "", [col(OwnershipCheck.score), tie])
+    }
+    return orders.get(sort or "", [col(OwnershipCheck.score), tie])
 
 
 def review_page(

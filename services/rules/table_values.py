@@ -9,7 +9,7 @@ number of hours, timestamps a UTC ``datetime``. Pages convert here, once, and no
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from services.rules.money import exponent
 
@@ -20,6 +20,7 @@ __all__ = [
     "major_units",
     "money_format",
     "one_currency",
+    "utc_date",
     "utc_time",
 ]
 
@@ -65,6 +66,13 @@ def age_hours(now: int | float, ts: int | float | None) -> float | None:
 def hours(seconds: int | float | None) -> float | None:
     """A duration in seconds as hours (one decimal), for an age column."""
     return None if seconds is None else round(float(seconds) / 3600, 1)
+
+
+def utc_date(ts: int | float | None) -> date | None:
+    """The UTC day of Unix time ``ts``, for a DateColumn (an estimate of a day, like an
+    expected arrival, shows no clock time)."""
+    moment = utc_time(ts)
+    return moment.date() if moment is not None else None
 
 
 def utc_time(ts: int | float | datetime | None) -> datetime | None:

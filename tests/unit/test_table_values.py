@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pandas as pd
 
@@ -12,6 +12,7 @@ from services.rules.table_values import (
     major_units,
     money_format,
     one_currency,
+    utc_date,
     utc_time,
 )
 
@@ -61,6 +62,7 @@ def test_ages_are_hours_so_7_sorts_before_19() -> None:
 def test_utc_time_is_aware_utc() -> None:
     assert utc_time(0) == datetime(1970, 1, 1, tzinfo=UTC)
     assert utc_time(None) is None
+    assert utc_date(86_400 * 2 - 1) == date(1970, 1, 2) and utc_date(None) is None
     naive = datetime(2026, 1, 2, 3, 4)
     assert utc_time(naive) == datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
     elsewhere = datetime(2026, 1, 2, 5, 4, tzinfo=timezone(timedelta(hours=2)))
