@@ -124,6 +124,7 @@ def render_accounts_table(rows: Sequence[AccountRow], *, now: int, key: str) -> 
     event: Any = st.dataframe(
         frame,
         hide_index=True,
+        placeholder="—",
         width="stretch",
         key=key,
         on_select="rerun",

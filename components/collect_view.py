@@ -152,6 +152,7 @@ def open_requests_table(rows: list[OpenRequest]) -> None:
     st.dataframe(
         open_requests_frame(rows),
         hide_index=True,
+        placeholder="—",
         width="stretch",
         column_config={
             "Waiting for": st.column_config.TextColumn(width=230),
@@ -178,6 +179,7 @@ def queue_table(items: list[MicrodepositItem], total: int | None = None) -> None
     st.dataframe(
         queue_frame(items),
         hide_index=True,
+        placeholder="—",
         width="stretch",
         column_config={
             "Stuck": st.column_config.TextColumn(

@@ -48,6 +48,7 @@ def transactions_table(rows: Sequence[TransactionView]) -> None:
     st.dataframe(
         transactions_frame(rows),
         hide_index=True,
+        placeholder="—",
         width="stretch",
         column_config={
             "Date": st.column_config.DatetimeColumn("Date (UTC)", format="YYYY-MM-DD HH:mm"),
@@ -86,6 +87,7 @@ def income_table(rows: Sequence[IncomeRow]) -> None:
     st.dataframe(
         frame,
         hide_index=True,
+        placeholder="—",
         width="stretch",
         column_config={
             "Typical amount": money_column(
@@ -126,6 +128,7 @@ def risk_table(windows: Sequence[RiskWindow], currency: str) -> None:
     st.dataframe(
         frame,
         hide_index=True,
+        placeholder="—",
         width="stretch",
         column_config={
             **{name: money_column(name, currency) for name in money_names},

@@ -128,6 +128,7 @@ def search_box() -> None:
     event: Any = st.dataframe(
         customers_frame(found.hits),
         hide_index=True,
+        placeholder="—",
         width="stretch",
         on_select="rerun",
         selection_mode="single-row",
@@ -396,7 +397,11 @@ def owners_block(detail: bank_account.AccountDetail) -> None:
             "Owners' names and contact details are personal data, shown to ops and admin only.",
         )
     st.dataframe(
-        owners_frame(detail.owners), hide_index=True, width="stretch", column_config=OWNER_COLUMNS
+        owners_frame(detail.owners),
+        hide_index=True,
+        placeholder="—",
+        width="stretch",
+        column_config=OWNER_COLUMNS,
     )
 
 
@@ -454,6 +459,7 @@ def detail_view(account_id: str) -> None:
         st.dataframe(
             table,
             hide_index=True,
+            placeholder="—",
             width="stretch",
             height=(len(table) + 1) * 35 + 3,
             column_config={
@@ -470,6 +476,7 @@ def detail_view(account_id: str) -> None:
             st.dataframe(
                 snapshots_frame(detail.snapshots),
                 hide_index=True,
+                placeholder="—",
                 width="stretch",
                 column_config=snapshots_columns(detail.snapshots),
             )

@@ -162,6 +162,7 @@ shown = [{**row, "time": utc_time(entry.at)} for row, entry in zip(rows, result.
 picked_rows = st.dataframe(
     shown,
     hide_index=True,
+    placeholder="—",
     width="stretch",
     on_select="rerun",
     selection_mode="single-row",

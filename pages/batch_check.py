@@ -272,6 +272,7 @@ def errors(frame: pd.DataFrame) -> None:
     st.dataframe(
         failed[["row", "error", "target"]],
         hide_index=True,
+        placeholder="—",
         width="stretch",
         column_config={
             "row": st.column_config.NumberColumn(
@@ -312,6 +313,7 @@ def table(frame: pd.DataFrame) -> None:
     picked = st.dataframe(
         view,
         hide_index=True,
+        placeholder="—",
         width="stretch",
         on_select="rerun",
         selection_mode="single-row",

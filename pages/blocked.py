@@ -72,6 +72,7 @@ currency = one_currency(b.currency for b in found)
 st.dataframe(
     frame,
     hide_index=True,
+    placeholder="—",
     width="stretch",
     column_order=[c for c in frame.columns if c != "Currency" or currency is None],
     column_config={

@@ -346,6 +346,7 @@ st.subheader("Figures")
 st.dataframe(
     table(frame),
     hide_index=True,
+    placeholder="—",
     width="stretch",
     # The rates and the time first: with every count the table is wider than the page.
     column_order=[TABLE_COLUMNS[c] for c in TABLE_ORDER],

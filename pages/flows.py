@@ -287,6 +287,7 @@ def history_section(flow: str, saved: flow_config.FlowConfig) -> None:
             for v in versions
         ],
         hide_index=True,
+        placeholder="—",
         width="stretch",
         column_config={
             "Version": st.column_config.NumberColumn(format="v%d", width="small"),

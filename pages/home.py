@@ -277,6 +277,7 @@ def admin_cards(data: ov.AdminOverview) -> None:
                     for e in data.recent_audit
                 ],
                 hide_index=True,
+                placeholder="—",
                 width="stretch",
                 column_config={"when": time_column("when (UTC)")},
             )

@@ -111,6 +111,7 @@ def board() -> None:
                 ]
             ),
             hide_index=True,
+            placeholder="—",
             width="stretch",
             column_config={
                 "Progress": st.column_config.ProgressColumn("Progress", min_value=0, max_value=1),
@@ -146,6 +147,7 @@ def board() -> None:
                 ]
             ),
             hide_index=True,
+            placeholder="—",
             width="stretch",
             # What happened first, the event's ID (copyable) after it.
             column_order=["Type", "Status", "Deliveries", "Received", "Applied", "Error", "Event"],

@@ -257,6 +257,7 @@ def check_view() -> None:
         st.dataframe(
             fields_frame(report),
             hide_index=True,
+            placeholder="—",
             width="stretch",
             column_config={"Score": SCORE_COLUMN},
         )
@@ -269,6 +270,7 @@ def check_view() -> None:
     st.dataframe(
         owners_frame(report),
         hide_index=True,
+        placeholder="—",
         width="stretch",
         column_config={"Score": SCORE_COLUMN, "Refreshed": time_column("Refreshed (UTC)")},
     )
@@ -387,6 +389,7 @@ def review_view() -> None:
     event: Any = st.dataframe(
         review_frame(result.rows),
         hide_index=True,
+        placeholder="—",
         width="stretch",
         on_select="rerun",
         selection_mode="single-row",

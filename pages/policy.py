@@ -209,6 +209,7 @@ def history() -> None:
                 for v in versions
             ],
             hide_index=True,
+            placeholder="—",
             width="stretch",
             column_config={
                 "Version": st.column_config.NumberColumn(format="v%d", width="small"),

@@ -170,6 +170,7 @@ st.dataframe(
         }
     ),
     hide_index=True,
+    placeholder="—",
     width="stretch",
     column_config={
         f"{c.title()} rate": st.column_config.NumberColumn(format="percent")
@@ -190,6 +191,7 @@ if review is not None:
     st.dataframe(
         review.table.rename(columns={"verdict": "Verdict before the debit", "debits": "Debits"}),
         hide_index=True,
+        placeholder="—",
         width="stretch",
     )
     st.markdown(f"**R01/R09 returns an ok verdict let through: {len(review.misses):,}**")
@@ -255,6 +257,7 @@ debits, debit_columns = display_frame(
 st.dataframe(
     debits,
     hide_index=True,
+    placeholder="—",
     width="stretch",
     # People and money first, the IDs (copyable) after them.
     column_order=[
