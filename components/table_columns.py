@@ -65,7 +65,8 @@ def display_frame(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """A service's frame (money in integer minor units beside a ``currency`` column, times in
     Unix seconds) as numbers a table shows and sorts: major units and UTC datetimes, with the
-    column configs that format them. The currency column is left for the caller to show or not.
+    column configs that format them. The currency column is hidden when it holds one currency
+    (the money format names it) and shown beside the figures when it holds several.
     """
     labels = labels or {}
     out = frame.copy()
@@ -88,4 +89,6 @@ def display_frame(
     single = one_currency(codes)
     config: dict[str, Any] = {n: money_column(labels.get(n, n), single) for n in money}
     config |= {n: time_column(labels.get(n, n)) for n in times}
+    if single is not None and currency in out:  # the format already says which currency
+        config[currency] = None
     return out, config

@@ -343,7 +343,10 @@ def review_view() -> None:
         max_chars=100,
         key="own_search",
     )
-    sort = url_sort(st, sorts=orv.REVIEW_SORTS, default="score", key="own_sort", noun="review list")
+    narrow, _ = st.columns([2, 5])
+    sort = url_sort(
+        narrow, sorts=orv.REVIEW_SORTS, default="score", key="own_sort", noun="review list"
+    )
     wanted = (tuple(verdicts), search.strip(), sort)
     if st.session_state.get("own_filters") != wanted:  # new filters: back to the first page
         st.session_state["own_filters"] = wanted
