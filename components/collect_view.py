@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from components.feedback import format_timestamp, format_until
-from components.table_columns import age_column, date_column, time_column
+from components.table_columns import age_column, date_column, ids_last, time_column
 from services.rules import wording
 from services.rules.flow_config import FlowConfig
 from services.rules.intents import CollectionRequest, IntentView, MicrodepositItem, OpenRequest
@@ -149,9 +149,11 @@ def queue_frame(items: list[MicrodepositItem]) -> pd.DataFrame:
 
 
 def open_requests_table(rows: list[OpenRequest]) -> None:
+    frame = open_requests_frame(rows)
     st.dataframe(
-        open_requests_frame(rows),
+        frame,
         hide_index=True,
+        column_order=ids_last(frame, "SetupIntent"),
         placeholder="—",
         width="stretch",
         column_config={
@@ -176,9 +178,11 @@ def queue_table(items: list[MicrodepositItem], total: int | None = None) -> None
         stuck,
         help="Send these customers the hosted verification link again.",
     )
+    frame = queue_frame(items)
     st.dataframe(
-        queue_frame(items),
+        frame,
         hide_index=True,
+        column_order=ids_last(frame, "Intent"),
         placeholder="—",
         width="stretch",
         column_config={

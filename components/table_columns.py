@@ -19,6 +19,7 @@ __all__ = [
     "count_column",
     "date_column",
     "display_frame",
+    "ids_last",
     "money_column",
     "time_column",
 ]
@@ -92,3 +93,9 @@ def display_frame(
     if single is not None and currency in out:  # the format already says which currency
         config[currency] = None
     return out, config
+
+
+def ids_last(frame: pd.DataFrame, *ids: str) -> list[str]:
+    """A ``column_order`` that keeps the frame's columns in order but moves the ID columns
+    ``ids`` after them (people and figures first; IDs stay, copyable, at the end)."""
+    return [c for c in frame.columns if c not in ids] + [c for c in ids if c in frame.columns]

@@ -198,6 +198,7 @@ def test_an_open_request_can_be_canceled_from_its_tab() -> None:
     opened = at.dataframe[0].value  # ages in hours and times as datetimes: they sort as numbers
     assert pd.api.types.is_float_dtype(opened["Age"])
     assert pd.api.types.is_datetime64_any_dtype(opened["Created"])
+    assert list(at.dataframe[0].proto.column_order)[-1] == "SetupIntent"  # the ID after people
     at.selectbox(key="collect_cancel_open").set_value(intent_id)
     at.selectbox(key="collect_cancel_open_reason").set_value("abandoned").run()
     at.button(key="collect_cancel_open_button").click().run()
