@@ -14,7 +14,7 @@ import streamlit as st
 
 from components import refresh_watch
 from components.feedback import format_timestamp
-from components.table_columns import time_column
+from components.table_columns import ids_last, time_column
 from components.url_sort import url_sort
 from pages import _runtime as runtime
 from services.rules import bank_account, wording
@@ -389,10 +389,12 @@ def review_view() -> None:
         f"{result.total:,} account(s), {orv.REVIEW_SORTS[sort].lower()} · page {result.page} of "
         f"{result.pages} · select a row to open it"
     )
+    frame = review_frame(result.rows)
     event: Any = st.dataframe(
-        review_frame(result.rows),
+        frame,
         hide_index=True,
         placeholder="—",
+        column_order=ids_last(frame, "Account"),
         width="stretch",
         on_select="rerun",
         selection_mode="single-row",

@@ -183,6 +183,7 @@ def test_review_list_sorts_the_whole_result_in_sql_with_the_order_in_the_url(
     scores = [r.score for r in expected.rows]
     assert scores == sorted(scores, reverse=True)
     assert pd.api.types.is_datetime64_any_dtype(table["Checked"])
+    assert list(at.dataframe[0].proto.column_order)[-1] == "Account"  # the ID after the rest
     assert "score, highest first" in texts(at)
     at.selectbox(key="own_sort").set_value("score").run()
     assert "sort" not in at.query_params
