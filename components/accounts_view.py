@@ -14,8 +14,10 @@ import streamlit as st
 
 from components.feedback import format_age, format_timestamp
 from components.money import MISSING, format_money
+from components.table_columns import age_column, count_column, money_column, time_column
 from services.rules import wording
 from services.rules.bank_account import AccountRow, CustomerHit, OwnerView
+from services.rules.table_values import age_hours, major_units, one_currency, utc_time
 
 STATUS_COLORS = {"active": "green", "inactive": "orange", "disconnected": "red"}
 REFRESH_ICONS = {"pending": "pending…", "succeeded": "succeeded", "failed": "failed"}
@@ -26,10 +28,6 @@ def refresh_text(status: str | None) -> str:
     return REFRESH_ICONS.get(status or "", "never")
 
 
-def _age(now: int, ts: int | None) -> str:
-    return format_age(now - ts) if ts else MISSING
-
-
 # What ops scan for first comes first and fits the page; the rest scrolls sideways.
 ACCOUNT_COLUMNS: dict[str, Any] = {
     "Institution": 140,
@@ -38,7 +36,7 @@ ACCOUNT_COLUMNS: dict[str, Any] = {
     "Status": 190,
     "Balance": 95,
     "Available": 95,
-    "Balance age": 85,
+    "Balance age": 90,
     "Customer": 190,
     "Permissions": 260,
     "Subscriptions": 110,
@@ -58,8 +56,9 @@ def _status_text(row: AccountRow) -> str:
 
 
 def accounts_frame(rows: Sequence[AccountRow], *, now: int) -> pd.DataFrame:
-    """One display row per account; money formatted here, at the edge."""
-    return pd.DataFrame(
+    """One display row per account. Balances are numbers in major units and the balance age a
+    number of hours (formatted by the column config), so the grid sorts them numerically."""
+    frame = pd.DataFrame(
         [
             {
                 "Institution": r.institution_name,
@@ -69,9 +68,9 @@ def accounts_frame(rows: Sequence[AccountRow], *, now: int) -> pd.DataFrame:
                 "Status": _status_text(r),
                 "Permissions": ", ".join(r.permissions) or MISSING,
                 "Subscriptions": ", ".join(r.subscriptions) or MISSING,
-                "Balance": format_money(r.balance_current, r.balance_currency),
-                "Available": format_money(r.balance_available, r.balance_currency),
-                "Balance age": _age(now, r.balance_as_of),
+                "Balance": major_units(r.balance_current, r.balance_currency),
+                "Available": major_units(r.balance_available, r.balance_currency),
+                "Balance age": age_hours(now, r.balance_as_of),
                 "Balance refresh": refresh_text(r.balance_refresh_status),
                 "Ownership refresh": refresh_text(r.ownership_refresh_status),
                 "Transactions refresh": refresh_text(r.transaction_refresh_status),
@@ -82,12 +81,38 @@ def accounts_frame(rows: Sequence[AccountRow], *, now: int) -> pd.DataFrame:
         ],
         columns=list(ACCOUNT_COLUMNS),
     )
+    if one_currency(r.balance_currency for r in rows) is None and any(
+        r.balance_currency for r in rows
+    ):  # several currencies: the figures need their code beside them
+        frame.insert(
+            list(frame.columns).index("Balance age"),
+            "Currency",
+            [(r.balance_currency or MISSING).upper() for r in rows],
+        )
+    return frame
+
+
+def accounts_columns(rows: Sequence[AccountRow]) -> dict[str, Any]:
+    """Column configs: money and ages as formatted numbers, the rest as text."""
+    currency = one_currency(r.balance_currency for r in rows)
+    config: dict[str, Any] = {
+        name: st.column_config.TextColumn(width=width, help=COLUMN_HELP.get(name))
+        for name, width in ACCOUNT_COLUMNS.items()
+    }
+    for name in ("Balance", "Available"):
+        config[name] = money_column(
+            name, currency, help=COLUMN_HELP.get(name), width=ACCOUNT_COLUMNS[name]
+        )
+    config["Balance age"] = age_column(
+        "Balance age", help=COLUMN_HELP["Balance age"], width=ACCOUNT_COLUMNS["Balance age"]
+    )
+    return config
 
 
 COLUMN_HELP = {
     "Balance": "Current (posted) balance",
     "Available": "Available cash balance (not every bank reports it)",
-    "Balance age": "How long ago the bank computed the balance",
+    "Balance age": "How long ago the bank computed the balance, in hours",
     "Customer": "The Stripe customer the account is linked to",
     "Balance refresh": "Status of the last balance refresh",
 }
@@ -99,19 +124,23 @@ def render_accounts_table(rows: Sequence[AccountRow], *, now: int, key: str) -> 
     event: Any = st.dataframe(
         frame,
         hide_index=True,
+        placeholder="—",
         width="stretch",
         key=key,
         on_select="rerun",
         selection_mode="single-row",
-        column_config={
-            name: st.column_config.TextColumn(width=width, help=COLUMN_HELP.get(name))
-            for name, width in ACCOUNT_COLUMNS.items()
-        },
+        column_config=accounts_columns(rows),
     )
     selected = list(getattr(getattr(event, "selection", None), "rows", []) or [])
     if selected and selected[0] < len(rows):
         return rows[selected[0]].id
     return None
+
+
+CUSTOMER_COLUMNS: dict[str, Any] = {
+    "Accounts": count_column("Accounts"),
+    "Since": time_column("Since (UTC)"),
+}
 
 
 def customers_frame(hits: Sequence[CustomerHit]) -> pd.DataFrame:
@@ -121,7 +150,7 @@ def customers_frame(hits: Sequence[CustomerHit]) -> pd.DataFrame:
                 "Name": h.name or MISSING,
                 "Email": h.email or MISSING,
                 "Accounts": h.accounts,
-                "Since": format_timestamp(h.created),
+                "Since": utc_time(h.created),
                 "ID": h.id,
             }
             for h in hits
@@ -199,7 +228,7 @@ def owners_frame(owners: Sequence[OwnerView]) -> pd.DataFrame:
                 "Email": hidden if o.pii_hidden else (o.email or MISSING),
                 "Phone": hidden if o.pii_hidden else (o.phone or MISSING),
                 "Address": hidden if o.pii_hidden else (o.raw_address or MISSING),
-                "Refreshed": format_timestamp(o.refreshed_at),
+                "Refreshed": utc_time(o.refreshed_at),
                 "ID": o.id,
             }
             for o in owners
@@ -208,15 +237,27 @@ def owners_frame(owners: Sequence[OwnerView]) -> pd.DataFrame:
     )
 
 
+OWNER_COLUMNS: dict[str, Any] = {"Refreshed": time_column("Refreshed (UTC)")}
+
+
 def snapshots_frame(snapshots: Sequence[Any]) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                "As of": format_timestamp(s.as_of),
-                "Current": format_money(s.current, s.currency),
-                "Available": format_money(s.available, s.currency),
+                "As of": utc_time(s.as_of),
+                "Current": major_units(s.current, s.currency),
+                "Available": major_units(s.available, s.currency),
             }
             for s in snapshots
         ],
         columns=["As of", "Current", "Available"],
     )
+
+
+def snapshots_columns(snapshots: Sequence[Any]) -> dict[str, Any]:
+    currency = one_currency(s.currency for s in snapshots)
+    return {
+        "As of": time_column("As of (UTC)"),
+        "Current": money_column("Current", currency),
+        "Available": money_column("Available", currency),
+    }

@@ -11,12 +11,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from components.feedback import format_age, format_timestamp, format_until
-from components.money import format_money
+from components.feedback import format_timestamp, format_until
+from components.table_columns import age_column, date_column, ids_last, money_column, time_column
 from services.rules import wording
 from services.rules.flow_config import FlowConfig
 from services.rules.intents import CollectionRequest, IntentView, MicrodepositItem, OpenRequest
 from services.rules.people import bank_words, person_words
+from services.rules.table_values import hours, major_units, one_currency, utc_date, utc_time
 
 STATUS_WORDS = {
     "requires_payment_method": "Waiting for the customer to link or enter a bank account.",
@@ -111,14 +112,14 @@ def open_requests_frame(rows: list[OpenRequest]) -> pd.DataFrame:
         [
             {
                 "Waiting for": waiting_for(r.status, r.next_action),
-                "Age": format_age(r.age_seconds),
+                "Age": hours(r.age_seconds),
                 "Customer": person_words(r.person, r.customer_id),
                 "Bank": bank_words(r.bank_name, r.last4) or "—",
                 "Method": r.verification_method,
                 "Last error": r.last_error or "",
                 "SetupIntent": r.id,
                 "Status": r.status,
-                "Created": format_timestamp(r.created),
+                "Created": utc_time(r.created),
                 "Flow": r.flow,
                 "Customer ID": r.customer_id or "—",
             }
@@ -133,16 +134,16 @@ def queue_frame(items: list[MicrodepositItem]) -> pd.DataFrame:
             {
                 "Stuck": "stuck" if i.stuck else "",
                 "Business days late": i.business_days_late,
-                "Expected arrival": format_day(i.arrival_date),
+                "Expected arrival": utc_date(i.arrival_date),
                 "Sent as": "descriptor code"
                 if i.microdeposit_type == "descriptor_code"
                 else "two amounts",
                 "Customer": person_words(i.person, i.customer_id),
                 "Bank": bank_words(i.bank_name, i.last4) or "—",
-                "Amount": format_money(i.amount, i.currency) if i.amount is not None else "",
+                "Amount": major_units(i.amount, i.currency) if i.amount is not None else None,
                 "Verification link": i.hosted_verification_url or "",
                 "Intent": i.id,
-                "Age": format_age(i.age_seconds),
+                "Age": hours(i.age_seconds),
                 "Customer ID": i.customer_id or "—",
             }
             for i in items
@@ -154,17 +155,21 @@ def queue_frame(items: list[MicrodepositItem]) -> pd.DataFrame:
 
 
 def open_requests_table(rows: list[OpenRequest]) -> None:
+    frame = open_requests_frame(rows)
     st.dataframe(
-        open_requests_frame(rows),
+        frame,
         hide_index=True,
+        column_order=ids_last(frame, "SetupIntent", "Customer ID"),
+        placeholder="—",
         width="stretch",
         column_config={
             "Waiting for": st.column_config.TextColumn(width=230),
-            "Age": st.column_config.TextColumn(width=70, help="Time since the request was created"),
+            "Age": age_column("Age", width=80, help="Hours since the request was created"),
             "Customer": st.column_config.TextColumn(width=230),
             "Bank": st.column_config.TextColumn(width=170),
             "Method": st.column_config.TextColumn(width=110, help="Verification method"),
             "Last error": st.column_config.TextColumn(width=260),
+            "Created": time_column("Created (UTC)"),
         },
     )
 
@@ -180,19 +185,28 @@ def queue_table(items: list[MicrodepositItem], total: int | None = None) -> None
         stuck,
         help="Send these customers the hosted verification link again.",
     )
+    frame = queue_frame(items)
     st.dataframe(
-        queue_frame(items),
+        frame,
         hide_index=True,
+        column_order=ids_last(frame, "Intent", "Customer ID"),
+        placeholder="—",
         width="stretch",
         column_config={
             "Stuck": st.column_config.TextColumn(
                 "Stuck", width=60, help="More than 2 business days past the expected arrival"
             ),
             "Business days late": st.column_config.NumberColumn(width=130),
-            "Expected arrival": st.column_config.TextColumn(width=130),
+            "Expected arrival": date_column(
+                "Expected arrival", width=130, help="Stripe's estimate of the day"
+            ),
+            "Age": age_column("Age", help="Hours since the request was created"),
             "Sent as": st.column_config.TextColumn(width=120),
             "Customer": st.column_config.TextColumn(width=230),
             "Bank": st.column_config.TextColumn(width=170),
+            "Amount": money_column(
+                "Amount", one_currency(i.currency for i in items if i.amount is not None)
+            ),
             "Verification link": st.column_config.LinkColumn(
                 "Verification link",
                 display_text="open",

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from components.money import format_money
+from components.table_columns import count_column, date_column, money_column
 from services.rules.cashflow import RiskWindow
 from services.rules.income import IncomeRow
+from services.rules.table_values import major_units, one_currency
 from services.rules.transactions import TransactionView
 
 __all__ = ["CADENCE_WORDS", "income_table", "risk_table", "transactions_table"]
@@ -27,25 +28,31 @@ CADENCE_WORDS = {
 }
 
 
-def transactions_table(rows: Sequence[TransactionView]) -> None:
-    """The stored transactions, newest first as given."""
-    frame = pd.DataFrame(
+def transactions_frame(rows: Sequence[TransactionView]) -> pd.DataFrame:
+    """One row per transaction, in the order given; amounts are signed numbers in major units."""
+    return pd.DataFrame(
         {
             "Date": [t.transacted_at for t in rows],
             "Description": [t.description for t in rows],
-            "Amount": [format_money(t.amount, t.currency) for t in rows],
+            "Amount": [major_units(t.amount, t.currency) for t in rows],
             "In/out": ["In" if t.direction == "in" else "Out" for t in rows],
             "Status": [t.status for t in rows],
             "ID": [t.id for t in rows],
-        }
+        },
+        columns=["Date", "Description", "Amount", "In/out", "Status", "ID"],
     )
+
+
+def transactions_table(rows: Sequence[TransactionView]) -> None:
+    """The stored transactions, in the order given (the service sorts and pages in SQL)."""
     st.dataframe(
-        frame,
+        transactions_frame(rows),
         hide_index=True,
+        placeholder="—",
         width="stretch",
         column_config={
             "Date": st.column_config.DatetimeColumn("Date (UTC)", format="YYYY-MM-DD HH:mm"),
-            "Amount": st.column_config.TextColumn(alignment="right"),
+            "Amount": money_column("Amount", one_currency(t.currency for t in rows)),
         },
     )
 
@@ -67,17 +74,12 @@ def income_table(rows: Sequence[IncomeRow]) -> None:
             "Payer": [r.stream.description for r in rows],
             "Cadence": [CADENCE_WORDS.get(r.stream.cadence, r.stream.cadence) for r in rows],
             "Typical amount": [
-                format_money(r.stream.typical_amount, r.stream.currency) for r in rows
+                major_units(r.stream.typical_amount, r.stream.currency) for r in rows
             ],
             "Deposits": [r.stream.count for r in rows],
-            "Last": [r.stream.last_date.isoformat() for r in rows],
-            "Next expected": [
-                r.stream.next_expected.isoformat() if r.stream.next_expected else "— (irregular)"
-                for r in rows
-            ],
-            "Suggested debit date": [
-                r.suggested_debit_date.isoformat() if r.suggested_debit_date else "—" for r in rows
-            ],
+            "Last": [r.stream.last_date for r in rows],
+            "Next expected": [r.stream.next_expected for r in rows],
+            "Suggested debit date": [r.suggested_debit_date for r in rows],
             "Confidence": [round(r.stream.confidence * 100) for r in rows],
             "Why": [r.stream.reason for r in rows],
         }
@@ -85,11 +87,21 @@ def income_table(rows: Sequence[IncomeRow]) -> None:
     st.dataframe(
         frame,
         hide_index=True,
+        placeholder="—",
         width="stretch",
         column_config={
+            "Typical amount": money_column(
+                "Typical amount", one_currency(r.stream.currency for r in rows)
+            ),
+            "Deposits": count_column("Deposits"),
+            "Last": date_column("Last"),
+            "Next expected": date_column(
+                "Next expected", help="Empty when the payer deposits irregularly"
+            ),
+            "Suggested debit date": date_column("Suggested debit date"),
             "Confidence": st.column_config.ProgressColumn(
                 "Confidence", min_value=0, max_value=100, format="%d%%"
-            )
+            ),
         },
     )
 
@@ -97,8 +109,8 @@ def income_table(rows: Sequence[IncomeRow]) -> None:
 def risk_table(windows: Sequence[RiskWindow], currency: str) -> None:
     """Balances, credits and debits over each trailing window."""
 
-    def money(value: int | None) -> str:
-        return format_money(value, currency) if value is not None else "—"
+    def money(value: int | None) -> float | None:
+        return major_units(value, currency)
 
     frame = pd.DataFrame(
         {
@@ -109,22 +121,22 @@ def risk_table(windows: Sequence[RiskWindow], currency: str) -> None:
             "Credits total": [money(w.credits_sum) for w in windows],
             "Debits": [w.debits_count for w in windows],
             "Debits total": [money(w.debits_sum) for w in windows],
-            "Days below zero": [
-                str(w.negative_balance_days) if w.negative_balance_days is not None else "—"
-                for w in windows
-            ],
+            "Days below zero": [w.negative_balance_days for w in windows],
         }
     )
+    money_names = [n for n in frame.columns if "balance" in n or "total" in n]
     st.dataframe(
         frame,
         hide_index=True,
+        placeholder="—",
         width="stretch",
         column_config={
-            name: st.column_config.TextColumn(alignment="right")
-            for name in frame.columns
-            if name != "Window"
+            **{name: money_column(name, currency) for name in money_names},
+            **{name: count_column(name) for name in ("Credits", "Debits", "Days below zero")},
         },
     )
+    if any(w.average_daily_balance is None for w in windows):
+        st.caption("Balances are empty: no balance is known for this account to rebuild from.")
     st.caption(
         "Balances are rebuilt backwards from the bank's current (posted) balance, using posted "
         "transactions; credit and debit counts include pending ones."

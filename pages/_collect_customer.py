@@ -8,15 +8,14 @@ from typing import Any
 import streamlit as st
 
 from pages import _runtime as runtime
+from pages._customer_search import search_count, search_page
 from pages._pending import ask, take
 from services.rules import people
-from services.usecases import browse_accounts
 from services.usecases.collect_customers import create_customer
 from services.usecases.collect_lists import customer_words
 
 CUSTOMER = "collect_customer"  # the chosen cus_ id
 CUSTOMER_SCOPE = "collect-customer"
-PICKER_LIMIT = 20  # the customer picker holds at most this many matches
 
 
 def new_customer(svc: Any, actor: Any) -> None:
@@ -53,9 +52,7 @@ def find_existing(svc: Any, actor: Any) -> None:
     )
     if not (text and text.strip()):
         return
-    found = runtime.call(
-        browse_accounts.search_customers_page, svc, actor, text, page_size=PICKER_LIMIT
-    )
+    found = search_page(svc, actor, text)  # the page the pager chose ("21–40 of 89")
     if found is None:
         return
     if not found.hits:
@@ -68,20 +65,16 @@ def find_existing(svc: Any, actor: Any) -> None:
         h.id: people.label(person=people.Person(h.name, h.email), customer_id=h.id, ident=h.id)
         for h in found.hits
     }
+    search_count(found)
     st.selectbox(
         "Matching customers",
         list(labels),
         format_func=lambda cid: labels.get(cid, cid),
         key="collect_pick",
         index=None,
-        placeholder=f"Choose a customer ({people.first_of(len(labels), found.total, 'matches')})",
+        placeholder="Choose a customer",
         on_change=pick_customer,
     )
-    if found.total > len(labels):
-        st.caption(
-            f"Showing the first {len(labels)} of {found.total:,} matches; type more of the name "
-            "or email to narrow them."
-        )
 
 
 def customer_section(svc: Any, actor: Any) -> None:

@@ -17,12 +17,15 @@ import streamlit as st
 from components import refresh_watch
 from components.account_filters import URL_UNCONFIRMED, filter_widgets
 from components.accounts_view import (
+    CUSTOMER_COLUMNS,
     FEATURE_LABELS,
+    OWNER_COLUMNS,
     account_fields,
     customers_frame,
     owners_frame,
     refresh_text,
     render_accounts_table,
+    snapshots_columns,
     snapshots_frame,
     status_badge,
 )
@@ -125,10 +128,12 @@ def search_box() -> None:
     event: Any = st.dataframe(
         customers_frame(found.hits),
         hide_index=True,
+        placeholder="—",
         width="stretch",
         on_select="rerun",
         selection_mode="single-row",
         key=f"acc_hits_table_{found.page}",
+        column_config=CUSTOMER_COLUMNS,
     )
     chosen = list(event.selection.rows) if event is not None else []
     if chosen and chosen[0] < len(found.hits):
@@ -391,7 +396,13 @@ def owners_block(detail: bank_account.AccountDetail) -> None:
         st.caption(
             "Owners' names and contact details are personal data, shown to ops and admin only.",
         )
-    st.dataframe(owners_frame(detail.owners), hide_index=True, width="stretch")
+    st.dataframe(
+        owners_frame(detail.owners),
+        hide_index=True,
+        placeholder="—",
+        width="stretch",
+        column_config=OWNER_COLUMNS,
+    )
 
 
 def detail_view(account_id: str) -> None:
@@ -448,6 +459,7 @@ def detail_view(account_id: str) -> None:
         st.dataframe(
             table,
             hide_index=True,
+            placeholder="—",
             width="stretch",
             height=(len(table) + 1) * 35 + 3,
             column_config={
@@ -461,7 +473,13 @@ def detail_view(account_id: str) -> None:
         owners_block(detail)
     with history:
         if detail.snapshots:
-            st.dataframe(snapshots_frame(detail.snapshots), hide_index=True, width="stretch")
+            st.dataframe(
+                snapshots_frame(detail.snapshots),
+                hide_index=True,
+                placeholder="—",
+                width="stretch",
+                column_config=snapshots_columns(detail.snapshots),
+            )
         else:
             st.caption("No balance seen yet.")
     st.caption(f"Read from Stripe at {datetime.now(UTC).strftime('%H:%M:%S UTC')}.")

@@ -7,9 +7,12 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import streamlit as st
 
+from components.table_columns import time_column
+from components.url_sort import url_sort
 from pages import _runtime as runtime
+from services.rules.table_values import utc_time
 from services.usecases import export_audit
-from services.usecases.export_audit import AuditFilters, as_row
+from services.usecases.export_audit import AUDIT_SORTS, DEFAULT_AUDIT_SORT, AuditFilters, as_row
 
 actor = runtime.guard("audit.view")
 runtime.page_header(
@@ -61,6 +64,17 @@ def active_filters(filters: AuditFilters) -> str:
     if filters.since and filters.until:
         parts.append(f"{filters.since:%Y-%m-%d} to {filters.until:%Y-%m-%d}")
     return ", ".join(parts)
+
+
+def sort_control(column: object) -> str:
+    """The log's order, in the URL (?sort=actor); the service sorts every match in SQL."""
+    sort = url_sort(
+        column, sorts=AUDIT_SORTS, default=DEFAULT_AUDIT_SORT, key="audit_sort", noun="log"
+    )
+    if st.session_state.get("audit_page_sort") != sort:  # a new order starts at page 1
+        st.session_state["audit_page_sort"] = sort
+        st.session_state.pop("audit_page", None)
+    return sort
 
 
 with st.container(border=True):
@@ -118,7 +132,8 @@ if total == 0:
     st.button("Clear filters", icon=":material/filter_alt_off:", on_click=clear_filters)
     st.stop()
 
-left, middle, right = st.columns([2, 2, 2], vertical_alignment="bottom")
+ordering, left, middle, right = st.columns([2, 1, 2, 2], vertical_alignment="bottom")
+sort = sort_control(ordering)
 page_no = left.number_input("Page", min_value=1, max_value=pages, value=1, step=1, key="audit_page")
 middle.caption(f"{total:,} matching entries · page {int(page_no)} of {pages}")
 right.download_button(
@@ -132,21 +147,29 @@ right.download_button(
 )
 
 result = runtime.call(
-    export_audit.browse, svc, actor, filters, limit=size, offset=(int(page_no) - 1) * size
+    export_audit.browse,
+    svc,
+    actor,
+    filters,
+    limit=size,
+    offset=(int(page_no) - 1) * size,
+    sort=sort,
 )
 if result is None:
     st.stop()
 rows = [as_row(entry) for entry in result.rows]
+shown = [{**row, "time": utc_time(entry.at)} for row, entry in zip(rows, result.rows, strict=True)]
 picked_rows = st.dataframe(
-    rows,
+    shown,
     hide_index=True,
+    placeholder="—",
     width="stretch",
     on_select="rerun",
     selection_mode="single-row",
     key="audit_table",
     column_order=[c for c in export_audit.COLUMNS if c != "idempotency_key"],
     column_config={
-        "time": st.column_config.TextColumn("Time (UTC)"),
+        "time": time_column("Time (UTC)"),
         "actor": "Actor",
         "role": "Role",
         "action": "Action",

@@ -16,9 +16,11 @@ import streamlit as st
 from components.charts import VERDICT_LABELS, verdict_chart
 from components.feedback import format_timestamp
 from components.money import format_money
+from components.table_columns import money_column, time_column
 from pages import _runtime as runtime
 from services.rules import batch_result
 from services.rules.debit_csv import BatchFileError, PlannedDebit, RowError, parse_debits_csv
+from services.rules.table_values import major_units, one_currency, utc_time
 from services.usecases import jobs
 
 actor = runtime.guard("balances.check")
@@ -74,6 +76,8 @@ refresh_stale = st.checkbox(
     help="Refresh balances older than the policy allows, where Stripe allows a refresh now, and "
     "wait for the bank before judging them. Takes longer.",
 )
+
+
 @st.cache_data(max_entries=4, show_spinner=False)
 def parse(data: bytes | str) -> tuple[list[PlannedDebit], list[RowError]]:
     """The file read once per content, not on every rerun (50,000 rows take about a second)."""
@@ -268,6 +272,7 @@ def errors(frame: pd.DataFrame) -> None:
     st.dataframe(
         failed[["row", "error", "target"]],
         hide_index=True,
+        placeholder="—",
         width="stretch",
         column_config={
             "row": st.column_config.NumberColumn(
@@ -295,22 +300,20 @@ def table(frame: pd.DataFrame) -> None:
             "Row": shown["row"],
             "ID": shown["target"],
             "Reference": shown["reference"].fillna(""),
-            "Amount": [fmt(a, c) for a, c in zip(shown["amount"], shown["currency"], strict=True)],
+            "Amount": major(shown["amount"], shown["currency"]),
+            "Currency": shown["currency"].fillna("").str.upper(),
             "Verdict": shown["verdict"].map(LABELS),
-            "Balance": [
-                fmt(b, c) for b, c in zip(shown["balance"], shown["currency"], strict=True)
-            ],
-            "As of": [
-                format_timestamp(int(t.timestamp())) if pd.notna(t) else "—"
-                for t in shown["balance_as_of"]
-            ],
+            "Balance": major(shown["balance"], shown["currency"]),
+            "As of": [utc_time(t) if pd.notna(t) else None for t in shown["balance_as_of"]],
             "Refreshed": shown["refreshed"],
             "Reasons": shown["reasons"],
         }
     )
+    currency = one_currency(shown["currency"])
     picked = st.dataframe(
         view,
         hide_index=True,
+        placeholder="—",
         width="stretch",
         on_select="rerun",
         selection_mode="single-row",
@@ -321,15 +324,19 @@ def table(frame: pd.DataFrame) -> None:
             "Verdict",
             "Amount",
             "Balance",
+            *(() if currency else ("Currency",)),  # several currencies: say which
             "Reasons",
-            "ID",
             "Reference",
+            "ID",
             "As of",
             "Refreshed",
         ),  # fmt: skip
         column_config={
             "Row": st.column_config.NumberColumn(width="small"),
             "Verdict": st.column_config.TextColumn(width="small"),
+            "Amount": money_column("Amount", currency),
+            "Balance": money_column("Balance", currency),
+            "As of": time_column("As of (UTC)"),
             "Refreshed": st.column_config.CheckboxColumn(
                 width="small", help="The balance was refreshed during this run"
             ),
@@ -339,14 +346,22 @@ def table(frame: pd.DataFrame) -> None:
     selected = list(picked.selection.rows) if picked else []
     if selected and selected[0] < len(view):
         row = view.iloc[selected[0]]
+        amount = fmt(shown["amount"].iloc[selected[0]], shown["currency"].iloc[selected[0]])
         with st.container(border=True):
             st.markdown(
-                f"**Row {row['Row']}** · `{row['ID'] or '—'}` · {row['Amount']} · "
-                f"**{row['Verdict']}**"
+                f"**Row {row['Row']}** · `{row['ID'] or '—'}` · {amount} · **{row['Verdict']}**"
             )
             st.write(row["Reasons"] or "—")
     else:
         st.caption("Select a row to read its reasons in full.")
+
+
+def major(amounts: pd.Series, currencies: pd.Series) -> list[float | None]:
+    """Minor units → major units per row (numbers, so the grid sorts them numerically)."""
+    return [
+        major_units(int(a), c) if pd.notna(a) and isinstance(c, str) else None
+        for a, c in zip(amounts, currencies, strict=True)
+    ]
 
 
 def fmt(amount: object, currency: object) -> str:

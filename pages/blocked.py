@@ -10,10 +10,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components.money import format_money
+from components.table_columns import money_column, time_column
 from pages import _runtime as runtime
-from services.rules import wording
 from services.rules.nacha import describe_code
+from services.rules.table_values import major_units, one_currency, utc_time
 from services.usecases import blocked_accounts, debit_outcomes
 
 actor = runtime.guard("accounts.blocked")
@@ -59,14 +59,27 @@ frame = pd.DataFrame(
             "Code": b.network_code or "—",
             "Next step": b.next_step,
             "Reason": (b.reason or "—").replace("_", " "),
-            "Blocked": wording.day(b.blocked_at) if b.blocked_at else "—",
-            "Returned debit": f"{b.debit} ({format_money(b.amount, b.currency)})",
+            "Blocked": utc_time(b.blocked_at) if b.blocked_at else None,
+            "Amount": major_units(b.amount, b.currency),
+            "Currency": b.currency.upper(),
+            "Returned debit": b.debit,
             "Payment method": b.payment_method,
         }
         for b in found
     ]
 )
-st.dataframe(frame, hide_index=True, width="stretch")
+currency = one_currency(b.currency for b in found)
+st.dataframe(
+    frame,
+    hide_index=True,
+    placeholder="—",
+    width="stretch",
+    column_order=[c for c in frame.columns if c != "Currency" or currency is None],
+    column_config={
+        "Blocked": time_column("Blocked (UTC)", help="When the return that blocked it arrived"),
+        "Amount": money_column("Amount", currency, help="The returned debit's amount"),
+    },
+)
 by_method = {b.payment_method: b for b in found}
 picked = st.selectbox(
     "Blocked account",

@@ -19,9 +19,11 @@ from components.conversion_charts import (
     funnel_chart,
 )
 from components.feedback import format_age, format_timestamp
+from components.table_columns import age_column
 from pages import _runtime as runtime
 from services.auth import Actor
 from services.rules.funnel import VERIFICATION_METHODS
+from services.rules.table_values import hours
 from services.usecases import conversion_report
 from services.usecases.conversion_report import StoreInfo, StoreSummary
 from services.usecases.sync_intents import sync_intents
@@ -228,8 +230,8 @@ def funnels(frame: pd.DataFrame) -> None:
 
 def table(frame: pd.DataFrame) -> pd.DataFrame:
     shown = frame.rename(columns=TABLE_COLUMNS)
-    shown["Median time to usable"] = [
-        _duration(float(v)) for v in frame["median_seconds_to_success"]
+    shown["Median time to usable"] = [  # hours, a number, so the column sorts numerically
+        None if pd.isna(v) else hours(float(v)) for v in frame["median_seconds_to_success"]
     ]
     # A method nobody started has no rate; "0 %" would read as "every start failed".
     nobody = frame["started"] == 0
@@ -344,6 +346,7 @@ st.subheader("Figures")
 st.dataframe(
     table(frame),
     hide_index=True,
+    placeholder="—",
     width="stretch",
     # The rates and the time first: with every count the table is wider than the page.
     column_order=[TABLE_COLUMNS[c] for c in TABLE_ORDER],
@@ -354,8 +357,8 @@ st.dataframe(
         "Manual fallback": st.column_config.NumberColumn(
             "Manual fallback", format="%.1f %%", help="Manual entry ÷ started"
         ),
-        "Median time to usable": st.column_config.TextColumn(
-            "Median time to usable", help="From the intent's creation to its success event"
+        "Median time to usable": age_column(
+            "Median time to usable", help="Hours from the intent's creation to its success event"
         ),
     },
 )

@@ -14,10 +14,12 @@ from typing import Any
 import streamlit as st
 
 from components.diff_view import diff_view
+from components.table_columns import time_column
 from pages import _runtime as runtime
 from services.adapters import flow_requests
 from services.rules import flow_config, wording
 from services.rules.ids import parse_id
+from services.rules.table_values import utc_time
 from services.usecases import edit_flows
 
 actor = runtime.guard("flows.edit")
@@ -275,7 +277,7 @@ def history_section(flow: str, saved: flow_config.FlowConfig) -> None:
         [
             {
                 "Version": v.version,
-                "Saved": when(v.updated_at),
+                "Saved": utc_time(v.updated_at),
                 "By": v.updated_by,
                 "Note": v.note or "",
                 "Permissions": ", ".join(v.value.get("permissions") or []),
@@ -285,9 +287,11 @@ def history_section(flow: str, saved: flow_config.FlowConfig) -> None:
             for v in versions
         ],
         hide_index=True,
+        placeholder="—",
         width="stretch",
         column_config={
             "Version": st.column_config.NumberColumn(format="v%d", width="small"),
+            "Saved": time_column("Saved (UTC)"),
             "Note": st.column_config.TextColumn(width="medium"),
         },
     )

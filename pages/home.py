@@ -16,10 +16,12 @@ import streamlit as st
 from components.feedback import format_age, format_timestamp
 from components.money import format_money
 from components.navigation import PageSpec, pages_for
+from components.table_columns import time_column
 from pages import _runtime as runtime
 from services.auth import Actor
 from services.rules import wording
 from services.rules.flow_config import FLOW_TITLES
+from services.rules.table_values import utc_time
 from services.usecases import overview as ov
 from services.usecases import webhooks
 
@@ -266,7 +268,7 @@ def admin_cards(data: ov.AdminOverview) -> None:
             st.dataframe(
                 [
                     {
-                        "when": format_timestamp(int(e.at.timestamp())),
+                        "when": utc_time(e.at),
                         "who": e.actor,
                         "action": e.action,
                         "outcome": e.outcome,
@@ -275,7 +277,9 @@ def admin_cards(data: ov.AdminOverview) -> None:
                     for e in data.recent_audit
                 ],
                 hide_index=True,
+                placeholder="—",
                 width="stretch",
+                column_config={"when": time_column("when (UTC)")},
             )
         else:
             st.caption("Nothing has been changed yet.")

@@ -11,7 +11,9 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
+from components.table_columns import time_column
 from pages import _runtime as runtime
+from services.rules.table_values import utc_time
 from services.usecases import jobs, webhooks
 
 actor = runtime.guard("jobs.view")
@@ -27,7 +29,12 @@ STATUS_LABELS = {
     "succeeded": "Finished",
     "failed": "Failed",
 }
-FILTERS = {"all": "All jobs", "active": "Running or queued", "failed": "Failed", "retried": "Retried"}
+FILTERS = {
+    "all": "All jobs",
+    "active": "Running or queued",
+    "failed": "Failed",
+    "retried": "Retried",
+}
 
 
 def when(moment: datetime | None) -> str:
@@ -90,12 +97,13 @@ def board() -> None:
                     {
                         "Job": j.label,
                         "Status": STATUS_LABELS.get(j.status, j.status),
-                        "Progress": 1.0 if j.status == "succeeded"
+                        "Progress": 1.0
+                        if j.status == "succeeded"
                         else (min(1.0, j.done / j.total) if j.total else None),
                         "Message": j.error or j.message or "",
                         "Started by": j.actor,
-                        "Queued": when(j.created_at),
-                        "Finished": when(j.finished_at),
+                        "Queued": utc_time(j.created_at),
+                        "Finished": utc_time(j.finished_at),
                         "Runs": j.attempts,
                         "ID": j.id,
                     }
@@ -103,6 +111,7 @@ def board() -> None:
                 ]
             ),
             hide_index=True,
+            placeholder="—",
             width="stretch",
             column_config={
                 "Progress": st.column_config.ProgressColumn("Progress", min_value=0, max_value=1),
@@ -110,6 +119,8 @@ def board() -> None:
                 "Runs": st.column_config.NumberColumn(
                     "Runs", help="More than 1: the job was resumed after a crash or restart"
                 ),
+                "Queued": time_column("Queued (UTC)"),
+                "Finished": time_column("Finished (UTC)"),
             },
         )
     events = runtime.call(webhooks.recent_events, 50) or []
@@ -128,15 +139,22 @@ def board() -> None:
                         "Type": e.type,
                         "Status": e.status,
                         "Deliveries": e.deliveries,
-                        "Received": when(e.received_at),
-                        "Applied": when(e.processed_at),
+                        "Received": utc_time(e.received_at),
+                        "Applied": utc_time(e.processed_at),
                         "Error": e.error or "",
                     }
                     for e in events
                 ]
             ),
             hide_index=True,
+            placeholder="—",
             width="stretch",
+            # What happened first, the event's ID (copyable) after it.
+            column_order=["Type", "Status", "Deliveries", "Received", "Applied", "Error", "Event"],
+            column_config={
+                "Received": time_column("Received (UTC)"),
+                "Applied": time_column("Applied (UTC)"),
+            },
         )
 
 

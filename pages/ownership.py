@@ -14,10 +14,13 @@ import streamlit as st
 
 from components import refresh_watch
 from components.feedback import format_timestamp
+from components.table_columns import ids_last, time_column
+from components.url_sort import url_sort
 from pages import _runtime as runtime
 from services.rules import bank_account, wording
 from services.rules.owners.views import VERDICTS, OwnershipReport, ReviewRow
 from services.rules.people import Person, person_words
+from services.rules.table_values import utc_time
 from services.usecases import refresh_balance
 from services.usecases import review_ownership as orv
 
@@ -156,7 +159,7 @@ def owners_frame(report: OwnershipReport) -> pd.DataFrame:
             "Phone": [o.phone or "—" for o in report.owners],
             "Address": [o.raw_address or "—" for o in report.owners],
             "Score": [o.score for o in report.owners],
-            "Refreshed": [format_timestamp(o.refreshed_at) for o in report.owners],
+            "Refreshed": [utc_time(o.refreshed_at) for o in report.owners],
         }
     )
 
@@ -261,6 +264,7 @@ def check_view() -> None:
         st.dataframe(
             fields_frame(report),
             hide_index=True,
+            placeholder="—",
             width="stretch",
             column_config={"Score": SCORE_COLUMN},
         )
@@ -273,8 +277,9 @@ def check_view() -> None:
     st.dataframe(
         owners_frame(report),
         hide_index=True,
+        placeholder="—",
         width="stretch",
-        column_config={"Score": SCORE_COLUMN},
+        column_config={"Score": SCORE_COLUMN, "Refreshed": time_column("Refreshed (UTC)")},
     )
 
 
@@ -313,7 +318,7 @@ def review_frame(rows: list[ReviewRow]) -> pd.DataFrame:
             ],
             "Reason": [r.reason for r in rows],
             "Bank": [f"{r.institution_name or '—'} ••{r.last4 or '????'}" for r in rows],
-            "Checked": [r.checked_at.strftime("%Y-%m-%d %H:%M") for r in rows],
+            "Checked": [utc_time(r.checked_at) for r in rows],
             "Account": [r.account_id for r in rows],
             "Customer ID": [r.customer_id or "—" for r in rows],
         }
@@ -348,7 +353,11 @@ def review_view() -> None:
         max_chars=100,
         key="own_search",
     )
-    wanted = (tuple(verdicts), search.strip())
+    narrow, _ = st.columns([2, 5])
+    sort = url_sort(
+        narrow, sorts=orv.REVIEW_SORTS, default="score", key="own_sort", noun="review list"
+    )
+    wanted = (tuple(verdicts), search.strip(), sort)
     if st.session_state.get("own_filters") != wanted:  # new filters: back to the first page
         st.session_state["own_filters"] = wanted
         st.session_state["own_page"] = 1
@@ -364,6 +373,7 @@ def review_view() -> None:
         page=int(st.session_state.get("own_page", 1)),
         page_size=50,
         search=search,
+        sort=sort,
     )
     if result is None:
         return
@@ -385,14 +395,20 @@ def review_view() -> None:
     if not result.rows:
         st.success("Nothing to review with these filters.", icon=":material/check_circle:")
         return
-    st.caption(f"{result.total} account(s), lowest score first · select a row to open it")
+    st.caption(
+        f"{result.total:,} account(s), {orv.REVIEW_SORTS[sort].lower()} · page {result.page} of "
+        f"{result.pages} · select a row to open it"
+    )
+    frame = review_frame(result.rows)
     event: Any = st.dataframe(
-        review_frame(result.rows),
+        frame,
         hide_index=True,
+        placeholder="—",
+        column_order=ids_last(frame, "Account", "Customer ID"),
         width="stretch",
         on_select="rerun",
         selection_mode="single-row",
-        column_config={"Score": SCORE_COLUMN},
+        column_config={"Score": SCORE_COLUMN, "Checked": time_column("Checked (UTC)")},
         key=f"own_table_{st.session_state.get('own_table_gen', 0)}",
     )
     chosen = list(event.selection.rows) if event is not None else []

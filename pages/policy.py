@@ -13,10 +13,12 @@ import streamlit as st
 
 from components.feedback import format_age
 from components.money import format_money
+from components.table_columns import age_column, money_column, time_column
 from pages import _runtime as runtime
 from services.rules import wording
 from services.rules.debit import DebitPolicy
 from services.rules.money import MoneyError, exponent, parse_amount
+from services.rules.table_values import hours, major_units, one_currency, utc_time
 from services.usecases import debit_policy
 
 actor = runtime.guard("policy.edit")
@@ -197,18 +199,27 @@ def history() -> None:
             [
                 {
                     "Version": v.version,
-                    "Saved (UTC)": when(v.updated_at),
+                    "Saved (UTC)": utc_time(v.updated_at),
                     "By": v.updated_by or "—",
-                    "Fixed buffer": format_money(v.policy.buffer_amount, v.currency),
-                    "Buffer %": f"{v.policy.buffer_percent:g} %",
-                    "Max balance age": format_age(v.policy.max_age_seconds),
+                    "Fixed buffer": major_units(v.policy.buffer_amount, v.currency),
+                    "Buffer %": float(v.policy.buffer_percent),
+                    "Max balance age": hours(v.policy.max_age_seconds),
                     "Note": v.note or "",
                 }
                 for v in versions
             ],
             hide_index=True,
+            placeholder="—",
             width="stretch",
-            column_config={"Version": st.column_config.NumberColumn(format="v%d", width="small")},
+            column_config={
+                "Version": st.column_config.NumberColumn(format="v%d", width="small"),
+                "Saved (UTC)": time_column("Saved (UTC)"),
+                "Fixed buffer": money_column(
+                    "Fixed buffer", one_currency(v.currency for v in versions)
+                ),
+                "Buffer %": st.column_config.NumberColumn("Buffer %", format="%g %%"),
+                "Max balance age": age_column("Max balance age"),
+            },
         )
 
 

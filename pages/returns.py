@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from components.money import format_money
+from components.table_columns import age_column, display_frame
 from pages import _runtime as runtime
 from services.rules import returns as rules
 from services.rules.people import first_of
@@ -39,6 +40,23 @@ CATEGORY_TITLES = {
     "administrative": "Administrative (R02, R03, R04)",
     "overall": "All returns",
 }
+
+
+DEBIT_ORDER = (
+    "created",
+    "customer",
+    "amount",
+    "status",
+    "return_code",
+    "category",
+    "verification_method",
+    "institution",
+    "last4",
+    "flow",
+    "debit",
+    "original",
+    "account",
+)
 
 
 def pct(value: float | None) -> str:
@@ -147,8 +165,8 @@ by = (
     or "verification_method"
 )
 table = data.breakdowns[by].copy()
-for name in rules.CATEGORIES:
-    table[f"{name}_rate"] = table[f"{name}_rate"].map(pct)
+for name in rules.CATEGORIES:  # fractions, shown as percentages by the column (sorted as numbers)
+    table[f"{name}_rate"] = pd.to_numeric(table[f"{name}_rate"], errors="coerce")
 st.dataframe(
     table.rename(
         columns={
@@ -159,7 +177,12 @@ st.dataframe(
         }
     ),
     hide_index=True,
+    placeholder="—",
     width="stretch",
+    column_config={
+        f"{c.title()} rate": st.column_config.NumberColumn(format="percent")
+        for c in rules.CATEGORIES
+    },
 )
 
 # --------------------------------------------------------------------------- did our check work?
@@ -175,11 +198,20 @@ if review is not None:
     st.dataframe(
         review.table.rename(columns={"verdict": "Verdict before the debit", "debits": "Debits"}),
         hide_index=True,
+        placeholder="—",
         width="stretch",
     )
     st.markdown(f"**R01/R09 returns an ok verdict let through: {len(review.misses):,}**")
     if len(review.misses):
-        st.dataframe(review.misses, hide_index=True, width="stretch")
+        misses, shown = display_frame(
+            review.misses,
+            money=check_review.MISS_MONEY,
+            currency="Currency",
+            times=check_review.MISS_TIMES,
+            labels={"Made": "Made (UTC)", "Checked": "Checked (UTC)"},
+        )
+        shown["Balance age (hours)"] = age_column("Balance age")
+        st.dataframe(misses, hide_index=True, width="stretch", column_config=shown)
     kept = ", ".join(format_money(v, c) for c, v in sorted(review.kept_amounts.items()))
     st.markdown(
         f"**Kept from bouncing:** {review.kept_count:,} planned debit"
@@ -226,7 +258,21 @@ frame = returns_report.debits_frame(
     data.debits, category=category, by=by if group != "(any)" else None, value=group
 )
 st.caption(f"{len(frame):,} debit{'s' if len(frame) != 1 else ''}")
-st.dataframe(frame, hide_index=True, width="stretch")
+debits, debit_columns = display_frame(
+    frame, money=("amount",), times=("created",), labels={"created": "Created (UTC)"}
+)
+st.dataframe(
+    debits,
+    hide_index=True,
+    placeholder="—",
+    width="stretch",
+    # People and money first, the IDs (copyable) after them.
+    column_order=[
+        *(c for c in DEBIT_ORDER if c in debits.columns),
+        *(c for c in debits.columns if c not in DEBIT_ORDER and c != "currency"),
+    ],
+    column_config=debit_columns,
+)
 csv_text = runtime.call(
     returns_report.export_csv, svc, actor, window_days=int(window), category=category
 )

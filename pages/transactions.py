@@ -20,6 +20,7 @@ from components.transaction_charts import (
     counterparties_chart,
     running_balance_chart,
 )
+from components.url_sort import url_sort
 from pages import _runtime as runtime
 from services.rules import bank_account, wording
 from services.rules.transactions import TransactionFilter, refresh_status_of
@@ -43,6 +44,7 @@ NO_REFRESH = "txn_no_refresh_yet"  # accounts Stripe would not list: no refresh 
 ALL = "All"
 DIRECTIONS = {"All": None, "Money in": "in", "Money out": "out"}
 STATUSES = {"Posted and pending": None, "Posted": "posted", "Pending": "pending", "Void": "void"}
+PAGE_SIZE = 100
 
 param = st.query_params.get("account")
 if param:
@@ -66,7 +68,7 @@ def account_picker() -> str | None:
     left, right = st.columns(2, vertical_alignment="bottom")
     with left:
         if choices or term:
-            total = (
+            total = (  # how many match, not just how many the picker holds
                 runtime.call(
                     view_transactions.account_count,
                     svc,
@@ -333,25 +335,63 @@ def _range(picked: Any) -> tuple[date | None, date | None]:
 
 def transactions_table(account_id: str) -> None:
     chosen = filters_row()
-    limit = 1000
-    rows = runtime.call(
-        view_transactions.list_transactions, svc, actor, account_id, chosen, limit=limit + 1
+    left, _ = st.columns([2, 5])
+    sort = url_sort(
+        left,
+        sorts=view_transactions.TRANSACTION_SORTS,
+        default="newest",
+        key="txn_sort",
+        noun="list",
     )
-    if rows is None:
+    signature = repr((account_id, chosen, sort))
+    if st.session_state.get("txn_page_sig") != signature:  # new filters or order: page 1
+        st.session_state["txn_page_sig"] = signature
+        st.session_state["txn_page"] = 1
+    result = runtime.call(
+        view_transactions.transactions_page,
+        svc,
+        actor,
+        account_id,
+        chosen,
+        page=int(st.session_state.get("txn_page", 1)),
+        page_size=PAGE_SIZE,
+        sort=sort,
+    )
+    if result is None:
         return
-    if not rows:
+    if not result.total:
         st.info("No stored transactions match these filters.", icon=":material/filter_alt_off:")
         return
-    shown = rows[:limit]
+    order = view_transactions.TRANSACTION_SORTS[result.sort].lower()
     st.caption(
-        f"{len(shown):,} transaction(s), newest first"
-        + (
-            f" (the first {limit:,}; narrow the filters to see the rest)"
-            if len(rows) > limit
-            else ""
-        )
+        f"{result.first:,}–{result.last:,} of {result.total:,} transaction(s), {order}"
+        if result.pages > 1
+        else f"{result.total:,} transaction(s), {order}"
     )
-    tables.transactions_table(shown)
+    tables.transactions_table(result.rows)
+    if result.pages > 1:
+        prev, mid, nxt = st.columns([1, 2, 1], vertical_alignment="center")
+        step = (
+            -1
+            if prev.button(
+                "Previous",
+                icon=":material/chevron_left:",
+                disabled=result.page <= 1,
+                key="txn_prev",
+            )
+            else 0
+        )
+        mid.caption(f"Page {result.page} of {result.pages}")
+        if nxt.button(
+            "Next",
+            icon=":material/chevron_right:",
+            disabled=result.page >= result.pages,
+            key="txn_next",
+        ):
+            step = 1
+        if step:
+            st.session_state["txn_page"] = result.page + step
+            st.rerun()
 
 
 # --------------------------------------------------------------------------- insight

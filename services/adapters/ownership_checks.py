@@ -63,6 +63,28 @@ def _needs_account(search: str) -> bool:
     return bool(text) and not text.startswith(("fca_", "cus_"))
 
 
+# The orders the review list can be read in (the names the page puts in its URL, ?sort=…). Only
+# these reach SQL; ties fall back to the account ID so pages never overlap.
+REVIEW_SORTS: dict[str, str] = {
+    "score": "Score, lowest first",
+    "score_desc": "Score, highest first",
+    "newest": "Checked, newest first",
+    "oldest": "Checked, oldest first",
+    "bank": "Bank (A–Z)",
+}
+
+
+def _review_order(sort: str | None) -> list[Any]:
+    tie = col(OwnershipCheck.account_id)
+    orders: dict[str, list[Any]] = {
+        "score_desc": [col(OwnershipCheck.score).desc(), tie],
+        "newest": [col(OwnershipCheck.checked_at).desc(), tie],
+        "oldest": [col(OwnershipCheck.checked_at).asc(), tie],
+        "bank": [col(AccountRecord.institution_name).asc(), col(AccountRecord.last4), tie],
+    }
+    return orders.get(sort or "", [col(OwnershipCheck.score), tie])
+
+
 def review_page(
     engine: Engine,
     *,
@@ -72,9 +94,11 @@ def review_page(
     pii: bool,
     search: str = "",
     institution: str | None = None,
+    sort: str | None = None,
 ) -> ReviewPage:
     """Stored checks with these verdicts (and the search and bank, if given), lowest score
-    first; reasons without names unless ``pii``. ``page`` is clamped to the pages there are.
+    first or in ``sort`` order (``REVIEW_SORTS``; anything else is lowest score first), sorted
+    over the whole result; reasons without names unless ``pii``. ``page`` is clamped to the pages there are.
     Counting, filtering and paging run in SQL; ``counts`` is every verdict, unfiltered."""
     where = _matching(verdicts, search, institution, pii=pii)
     counted = select(func.count()).select_from(OwnershipCheck)
@@ -100,7 +124,7 @@ def review_page(
                 isouter=True,
             )
             .where(*where)
-            .order_by(col(OwnershipCheck.score), col(OwnershipCheck.account_id))
+            .order_by(*_review_order(sort))
             .offset((page - 1) * page_size)
             .limit(page_size)
         )

@@ -34,6 +34,8 @@ __all__ = [
     "cursor_key",
     "count_known_accounts",
     "known_accounts",
+    "TRANSACTION_SORTS",
+    "count_transactions",
     "load_transactions",
     "save_cursor",
     "stored_count",
@@ -114,8 +116,31 @@ def stored_count(engine: Engine, account_id: str) -> int:
         return int(session.exec(stmt).one())
 
 
-def load_transactions(
-    engine: Engine,
+# The orders a table of transactions can be read in (the names the page puts in its URL). Only
+# these reach SQL; ties fall back to newest first.
+TRANSACTION_SORTS: dict[str, str] = {
+    "newest": "Newest first",
+    "oldest": "Oldest first",
+    "amount_desc": "Amount, largest first",
+    "amount_asc": "Amount, smallest first",
+    "description": "Description (A–Z)",
+}
+
+
+def _order(sort: str | None) -> list[Any]:
+    newest = [col(TransactionRecord.transacted_at).desc(), col(TransactionRecord.id)]
+    if sort == "oldest":
+        return [col(TransactionRecord.transacted_at).asc(), col(TransactionRecord.id)]
+    if sort == "amount_desc":
+        return [col(TransactionRecord.amount).desc(), *newest]
+    if sort == "amount_asc":
+        return [col(TransactionRecord.amount).asc(), *newest]
+    if sort == "description":
+        return [col(TransactionRecord.description).asc(), *newest]
+    return newest
+
+
+def _filtered(
     account_id: str,
     *,
     start: date | None = None,
@@ -123,14 +148,7 @@ def load_transactions(
     direction: str | None = None,
     status: str | None = None,
     text: str | None = None,
-    limit: int | None = None,
-) -> list[dict[str, Any]]:
-    """Stored rows (Stripe-shaped dicts), newest first, filtered in SQL.
-
-    Same rules as ``services.rules.transactions.filter_transactions``: ``start``/``end`` are
-    inclusive UTC dates, ``direction`` is "in" or "out", ``text`` a case-insensitive substring
-    of the description, and void rows only appear when ``status="void"`` asks for them.
-    """
+) -> Any:
     if direction not in (None, "in", "out"):
         raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
     stmt = select(TransactionRecord).where(TransactionRecord.account_id == account_id)
@@ -152,11 +170,57 @@ def load_transactions(
         stmt = stmt.where(
             col(TransactionRecord.description).icontains(text.strip(), autoescape=True)
         )
-    stmt = stmt.order_by(col(TransactionRecord.transacted_at).desc(), col(TransactionRecord.id))
+    return stmt
+
+
+def load_transactions(
+    engine: Engine,
+    account_id: str,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    direction: str | None = None,
+    status: str | None = None,
+    text: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    sort: str | None = None,
+) -> list[dict[str, Any]]:
+    """Stored rows (Stripe-shaped dicts), newest first (or in ``sort`` order, one of
+    ``TRANSACTION_SORTS``; anything else is newest first), filtered, sorted and paged in SQL.
+
+    Same rules as ``services.rules.transactions.filter_transactions``: ``start``/``end`` are
+    inclusive UTC dates, ``direction`` is "in" or "out", ``text`` a case-insensitive substring
+    of the description, and void rows only appear when ``status="void"`` asks for them.
+    """
+    stmt = _filtered(
+        account_id, start=start, end=end, direction=direction, status=status, text=text
+    )
+    stmt = stmt.order_by(*_order(sort))
+    if offset:
+        stmt = stmt.offset(offset)
     if limit is not None:
         stmt = stmt.limit(limit)
     with session_scope(engine) as session:
         return [_as_txn(r) for r in session.exec(stmt)]
+
+
+def count_transactions(
+    engine: Engine,
+    account_id: str,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    direction: str | None = None,
+    status: str | None = None,
+    text: str | None = None,
+) -> int:
+    """How many stored rows ``load_transactions`` would return with these filters (in SQL)."""
+    stmt = _filtered(
+        account_id, start=start, end=end, direction=direction, status=status, text=text
+    )
+    with session_scope(engine) as session:
+        return int(session.exec(select(func.count()).select_from(stmt.subquery())).one())
 
 
 def _as_txn(record: TransactionRecord) -> dict[str, Any]:

@@ -19,7 +19,6 @@ from services.rules import check_effect as rules
 from services.rules import returns
 from services.rules.debit import DebitPolicy
 from services.rules.money import format_plain
-from services.rules.wording import day
 from services.usecases.debit_outcomes import load_outcomes
 from services.usecases.debit_policy import (
     POLICY_MAX_BUFFER_PERCENT,
@@ -31,7 +30,6 @@ from services.usecases.returns_report import valid_window
 __all__ = ["CheckReview", "review"]
 
 MISS_COLUMNS = [
-    "Debit",
     "Customer",
     "Made",
     "Amount",
@@ -41,8 +39,14 @@ MISS_COLUMNS = [
     "Balance at the check",
     "Balance age (hours)",
     "Required",
+    "Currency",
     "Check",
+    "Debit",
 ]
+# Money in MISS_COLUMNS is integer minor units of "Currency" (the check's, which matched the
+# debit's) and "Made"/"Checked" Unix seconds: the page formats them, so its table sorts numbers.
+MISS_MONEY = ("Amount", "Amount checked", "Balance at the check", "Required")
+MISS_TIMES = ("Made", "Checked")
 
 
 @dataclass(frozen=True)
@@ -77,16 +81,15 @@ def _miss_frame(items: list[rules.Joined]) -> pd.DataFrame:
             {
                 "Debit": d.id,
                 "Customer": d.customer,
-                "Made": day(d.created),
-                "Amount": format_plain(d.amount, d.currency),
+                "Made": d.created,
+                "Amount": d.amount,
                 "Return": d.return_code,
-                "Checked": day(c.checked_at),
-                "Amount checked": format_plain(c.amount, c.currency),
-                "Balance at the check": format_plain(c.balance, c.currency)
-                if c.balance is not None
-                else None,
+                "Checked": c.checked_at,
+                "Amount checked": c.amount,
+                "Balance at the check": c.balance,
                 "Balance age (hours)": _hours(c.age),
-                "Required": format_plain(c.required, c.currency),
+                "Required": c.required,
+                "Currency": c.currency,
                 "Check": c.source,
             }
         )

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from services.adapters.models import AuditEntry
-from services.audit import AuditPage, distinct_actions, query
+from services.audit import AUDIT_SORTS, DEFAULT_AUDIT_SORT, AuditPage, distinct_actions, query
 from services.auth import Actor, require
 from services.context import Services
 from services.rules.spreadsheet import safe_text
@@ -108,11 +108,30 @@ def export_csv(
     return out.getvalue()
 
 
+def sort_or_default(sort: str | None) -> str:
+    """``sort`` when it is one of ``AUDIT_SORTS``, else newest first (a link's bad value)."""
+    return sort if sort in AUDIT_SORTS else DEFAULT_AUDIT_SORT
+
+
 def browse(
-    svc: Services, actor: Actor, filters: AuditFilters, *, limit: int, offset: int = 0
+    svc: Services,
+    actor: Actor,
+    filters: AuditFilters,
+    *,
+    limit: int,
+    offset: int = 0,
+    sort: str | None = None,
 ) -> AuditPage:
-    """One page of matching entries, newest first, with the count of all that match."""
-    return query(svc.engine, actor=actor, limit=limit, offset=offset, **filters.as_query())
+    """One page of matching entries in ``sort`` order (``AUDIT_SORTS``, default newest first;
+    sorted over every match in SQL), with the count of all that match."""
+    return query(
+        svc.engine,
+        actor=actor,
+        limit=limit,
+        offset=offset,
+        sort=sort_or_default(sort),
+        **filters.as_query(),
+    )
 
 
 def actions(svc: Services, actor: Actor) -> list[str]:

@@ -107,7 +107,10 @@ def debits_frame(
     by: str | None = None,
     value: str | None = None,
 ) -> pd.DataFrame:
-    """The debits behind one figure: a category's returns, optionally within one breakdown group."""
+    """The debits behind one figure: a category's returns, optionally within one breakdown group.
+
+    ``created`` is Unix seconds and ``amount`` integer minor units of ``currency`` (formatted at
+    the edge: the page's table, the CSV export)."""
     rows = []
     for d in debits:
         if not rules.matches(d, category):
@@ -118,9 +121,10 @@ def debits_frame(
             {
                 "debit": d.id,
                 "original": d.original,
-                "created": day(d.created),
+                "created": d.created,
                 "customer": d.customer,
-                "amount": format_plain(d.amount, d.currency),
+                "amount": d.amount,
+                "currency": d.currency,
                 "status": d.status,
                 "return_code": d.return_code,
                 "category": d.category,
@@ -131,7 +135,7 @@ def debits_frame(
                 "account": d.account,
             }
         )
-    return pd.DataFrame(rows, columns=DEBIT_COLUMNS)
+    return pd.DataFrame(rows, columns=[*DEBIT_COLUMNS, "currency"])
 
 
 def export_csv(
@@ -144,5 +148,7 @@ def export_csv(
     writer = csv.writer(out)
     writer.writerow(DEBIT_COLUMNS)
     for rec in frame.to_dict("records"):
+        rec["created"] = day(rec["created"])
+        rec["amount"] = format_plain(rec["amount"], rec["currency"])
         writer.writerow([safe_text(rec[c]) for c in DEBIT_COLUMNS])
     return out.getvalue()

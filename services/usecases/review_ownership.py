@@ -18,6 +18,7 @@ from typing import Any
 
 from services.adapters import account_mirror, ownership_checks
 from services.adapters.models import utcnow
+from services.adapters.ownership_checks import REVIEW_SORTS
 from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
@@ -40,6 +41,7 @@ from services.rules.people import account_option
 from services.usecases import browse_accounts, lookup_account, refresh_balance, sync_accounts
 
 __all__ = [
+    "REVIEW_SORTS",
     "check_account",
     "check_all",
     "eligible_accounts",
@@ -254,9 +256,11 @@ def review_list(
     page_size: int = 50,
     search: str | None = None,
     institution: str | None = None,
+    sort: str | None = None,
 ) -> ReviewPage:
-    """Stored checks with the given verdicts, lowest score first (the worst on top); filtered,
-    counted and paged in SQL.
+    """Stored checks with the given verdicts, lowest score first (the worst on top) or in
+    ``sort`` order (``REVIEW_SORTS``; an unknown order is lowest score first); filtered, sorted
+    over the whole result, counted and paged in SQL.
 
     ``search``: the start of an ``fca_`` or ``cus_`` ID, the last 4 digits, or part of the
     bank's name; ``institution``: one bank. The reason names people only when ``actor`` may
@@ -281,6 +285,7 @@ def review_list(
         pii=pii,
         search=text,
         institution=institution or None,
+        sort=sort if sort in REVIEW_SORTS else "score",
     )
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from services.adapters import account_mirror
 from services.adapters import transaction_store as store
-from services.adapters.transaction_store import AccountChoice
+from services.adapters.transaction_store import TRANSACTION_SORTS, AccountChoice
 from services.auth import Actor, require
 from services.context import Services
 from services.rules import bank_account
@@ -51,8 +51,11 @@ __all__ = [
     "account_count",
     "account_insight",
     "insight",
+    "TRANSACTION_SORTS",
+    "TransactionPage",
     "list_transactions",
     "status_of",
+    "transactions_page",
     "transaction_status",
 ]
 
@@ -176,7 +179,7 @@ def account_choices(
 
 
 def account_count(svc: Services, actor: Actor, *, permission: str, search: str = "") -> int:
-    """How many accounts the picker searches, or match ``search`` (a SQL count)."""
+    """How many accounts the picker searches, or of them match ``search`` (a SQL count)."""
     require(actor, _PICKER_PERMISSION.get(permission, "accounts.view"))
     return store.count_known_accounts(svc.engine, permission=permission, search=search)
 
@@ -193,6 +196,54 @@ def list_transactions(
     require(actor, "transactions.view")
     rows = store.load_transactions(svc.engine, account_id, limit=limit, **asdict(chosen))
     return [TransactionView.of(t) for t in rows]
+
+
+@dataclass(frozen=True)
+class TransactionPage:
+    """One page of an account's matching transactions, with the true number of matches."""
+
+    rows: list[TransactionView]
+    total: int
+    page: int
+    page_size: int
+    sort: str
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    @property
+    def first(self) -> int:
+        """1-based position of the first row on this page (0 when nothing matched)."""
+        return (self.page - 1) * self.page_size + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.rows) - 1 if self.rows else 0
+
+
+def transactions_page(
+    svc: Services,
+    actor: Actor,
+    account_id: str,
+    chosen: TransactionFilter,
+    *,
+    page: int = 1,
+    page_size: int = 100,
+    sort: str | None = None,
+) -> TransactionPage:
+    """Page ``page`` of the matching stored rows in ``sort`` order (``TRANSACTION_SORTS``; an
+    unknown order is newest first): counted, sorted over the whole result and paged in SQL."""
+    require(actor, "transactions.view")
+    order = sort if sort in TRANSACTION_SORTS else "newest"
+    size = max(1, min(int(page_size), 500))
+    filters = asdict(chosen)
+    total = store.count_transactions(svc.engine, account_id, **filters)
+    page = min(max(1, int(page)), max(1, -(-total // size)))
+    rows = store.load_transactions(
+        svc.engine, account_id, limit=size, offset=(page - 1) * size, sort=order, **filters
+    )
+    return TransactionPage([TransactionView.of(t) for t in rows], total, page, size, order)
 
 
 # --------------------------------------------------------------------------- insight

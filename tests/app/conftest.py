@@ -67,6 +67,13 @@ def texts(at: AppTest) -> str:
     return "\n".join(parts)
 
 
+def column_config(dataframe: Any) -> dict[str, Any]:
+    """The column configs a ``st.dataframe`` was drawn with ({column: {"type_config": …}})."""
+    import json
+
+    return dict(json.loads(dataframe.proto.columns or "{}"))
+
+
 def no_exceptions(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 

@@ -6,6 +6,7 @@ import secrets
 import time
 from typing import Any
 
+import pandas as pd
 import pytest
 from sqlmodel import select
 from streamlit.testing.v1 import AppTest
@@ -15,7 +16,7 @@ from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.auth import Actor
 from services.usecases import browse_accounts, sync_accounts
-from tests.app.conftest import no_exceptions, open_page, refused, texts
+from tests.app.conftest import column_config, no_exceptions, open_page, refused, texts
 from tests.app.conftest import shared_app as app
 
 PAGE = "pages/accounts.py"
@@ -75,7 +76,13 @@ def test_ops_sees_the_synced_accounts_table_with_balances_and_refresh_states() -
         "Permissions",
     } <= set(frame.columns)
     assert frame["Last 4"].str.startswith("••").any()
-    assert frame["Balance"].str.startswith("$").any()
+    # Money and ages are numbers (so the grid sorts them numerically), formatted by the column.
+    assert pd.api.types.is_float_dtype(frame["Balance"]) and frame["Balance"].notna().any()
+    assert pd.api.types.is_float_dtype(frame["Balance age"])
+    config = column_config(at.dataframe[0])
+    assert config["Balance"]["type_config"] == {"type": "number", "format": "dollar"}
+    assert config["Balance age"]["type_config"]["format"] == "%.1f h"
+    assert list(frame.columns).index("Customer") < list(frame.columns).index("ID")
 
 
 def test_search_by_email_lists_the_customer_and_their_accounts() -> None:

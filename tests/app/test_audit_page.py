@@ -5,12 +5,13 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from services import audit
 from services.auth import Actor
-from tests.app.conftest import no_exceptions, open_page, refused, texts
+from tests.app.conftest import column_config, no_exceptions, open_page, refused, texts
 
 PAGE = "pages/audit.py"
 
@@ -150,3 +151,54 @@ def test_the_export_button_is_offered_when_rows_match() -> None:
 def test_other_roles_cannot_reach_the_audit_log(role: str) -> None:
     direct = refused(PAGE, role)
     assert not direct.dataframe
+
+
+def param(at: AppTest, name: str) -> object:
+    value = at.query_params.get(name)
+    return value[0] if isinstance(value, list) else value
+
+
+def test_sorting_orders_every_matching_entry_across_pages_and_goes_in_the_url() -> None:
+    tag = seed(30)
+    at = open_page(PAGE, "admin")
+    at.text_input(key="audit_target").set_value(tag).run()
+    at.selectbox(key="audit_page_size").set_value(25).run()
+    first = list(table(at)["target"])
+    assert first[0] == f"{tag}_029"  # newest first by default
+    at.selectbox(key="audit_sort").set_value("target").run()
+    no_exceptions(at)
+    assert param(at, "sort") == "target"
+    assert list(table(at)["target"]) == [f"{tag}_{i:03d}" for i in range(25)]
+    at.number_input(key="audit_page").set_value(2).run()
+    assert list(table(at)["target"]) == [f"{tag}_{i:03d}" for i in range(25, 30)]  # continues
+    at.selectbox(key="audit_sort").set_value("oldest").run()
+    assert at.number_input(key="audit_page").value == 1  # a new order starts at page 1
+    assert list(table(at)["target"])[:3] == [f"{tag}_000", f"{tag}_001", f"{tag}_002"]
+    at.selectbox(key="audit_sort").set_value("newest").run()
+    assert "sort" not in at.query_params
+
+
+def test_a_sort_link_applies_and_a_bad_one_falls_back_to_newest_first() -> None:
+    tag = seed(3)
+    at = open_page(PAGE, "admin")
+    at.query_params["sort"] = "oldest"
+    at.text_input(key="audit_target").set_value(tag).run()
+    assert at.selectbox(key="audit_sort").value == "oldest"
+    assert list(table(at)["target"]) == [f"{tag}_000", f"{tag}_001", f"{tag}_002"]
+    bad = open_page(PAGE, "admin")
+    bad.query_params["sort"] = "at; DROP TABLE auditentry"
+    bad.text_input(key="audit_target").set_value(tag).run()
+    no_exceptions(bad)
+    assert "was not understood" in texts(bad)
+    assert bad.selectbox(key="audit_sort").value == "newest"
+    assert list(table(bad)["target"]) == [f"{tag}_002", f"{tag}_001", f"{tag}_000"]
+    assert "sort" not in bad.query_params
+
+
+def test_time_is_a_datetime_column() -> None:
+    tag = seed(2)
+    at = open_page(PAGE, "admin")
+    at.text_input(key="audit_target").set_value(tag).run()
+    frame = table(at)
+    assert pd.api.types.is_datetime64_any_dtype(frame["time"])
+    assert column_config(at.dataframe[0])["time"]["type_config"]["type"] == "datetime"

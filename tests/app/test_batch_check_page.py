@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import no_exceptions, open_page, refused, texts
+from tests.app.conftest import column_config, no_exceptions, open_page, refused, texts
 from tests.app.test_balance_check_page import new_account
 
 PAGE = "pages/batch_check.py"
@@ -59,7 +59,10 @@ def test_an_uploaded_csv_gets_verdicts_per_row_and_errors_for_bad_rows() -> None
     assert "unknown" in problems["error"].iloc[0] or "No such" in problems["error"].iloc[0]
     rows = at.dataframe[1].value
     assert list(rows["Verdict"]) == ["OK", "Insufficient", "Error", "Error", "Error"]
-    assert list(rows["Amount"])[:2] == ["$100.00", "$75.00"]
+    assert list(rows["Amount"])[:2] == [100.0, 75.0]  # numbers, formatted by the column
+    config = column_config(at.dataframe[1])
+    assert config["Amount"]["type_config"] == {"type": "number", "format": "dollar"}
+    assert config["As of"]["type_config"]["type"] == "datetime"
     labels = [d.label for d in at.get("download_button")]
     assert "Download results (CSV)" in labels
     assert "Stay on this page" not in texts(at)  # the while-it-runs hint is gone afterwards

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Iterator
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from services.usecases.debit_outcomes import record_payment_intent
@@ -73,6 +74,10 @@ def test_ops_see_each_blocked_account_with_code_reason_and_next_step() -> None:
     assert by_pm[pms["disputed"]]["Next step"] == "new mandate"
     assert by_pm[pms["closed"]]["Reason"] == "bank account closed"
     assert by_pm[pms["closed"]]["Next step"] == "new account"
+    assert pd.api.types.is_float_dtype(table["Amount"])  # a number, so it sorts as one
+    assert pd.api.types.is_datetime64_any_dtype(table["Blocked"])
+    columns = list(table.columns)
+    assert columns.index("Customer") < columns.index("Returned debit")  # people before IDs
 
 
 def test_ops_open_the_customer_and_a_prefilled_collection_request_from_a_blocked_account() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -194,6 +195,13 @@ def test_an_open_request_can_be_canceled_from_its_tab() -> None:
     assert any(o.endswith(intent_id) for o in at.selectbox(key="collect_cancel_open").options)
     assert at.button(key="collect_cancel_open_button").disabled  # nothing chosen yet
     assert "Customer to link a bank account" in str(at.dataframe[0].value.to_dict())
+    opened = at.dataframe[0].value  # ages in hours and times as datetimes: they sort as numbers
+    assert pd.api.types.is_float_dtype(opened["Age"])
+    assert pd.api.types.is_datetime64_any_dtype(opened["Created"])
+    assert list(at.dataframe[0].proto.column_order)[-2:] == [
+        "SetupIntent",
+        "Customer ID",
+    ]  # the ID after people
     at.selectbox(key="collect_cancel_open").set_value(intent_id)
     at.selectbox(key="collect_cancel_open_reason").set_value("abandoned").run()
     at.button(key="collect_cancel_open_button").click().run()
@@ -210,6 +218,8 @@ def test_the_microdeposit_queue_lists_a_request_waiting_for_deposits() -> None:
     no_exceptions(at)
     assert any(o.endswith(intent_id) for o in at.selectbox(key="collect_cancel_queue").options)
     assert any(intent_id in df.value.to_string() for df in at.dataframe)
+    queue = next(df.value for df in at.dataframe if intent_id in df.value.to_string())
+    assert pd.api.types.is_float_dtype(queue["Age"])
 
 
 def test_the_microdeposit_queue_search_keeps_its_pickers_to_the_matching_requests() -> None:
@@ -249,3 +259,25 @@ def test_an_fc_session_says_which_accounts_it_lets_the_customer_link() -> None:
     assert "payment support required: **all**" in shown
     session = app().gateway.retrieve_fc_session(result.id)
     assert session["filters"]["require_payment_method_support"] == "all"
+
+
+def test_a_customer_search_says_how_many_match_and_pages_through_them() -> None:
+    from services.adapters import account_mirror
+
+    tag = f"collectpaged{secrets.token_hex(3)}"
+    for n in range(23):
+        account_mirror.upsert_customer(
+            app().engine, {"id": f"cus_{tag}{n:03d}", "name": f"{tag} {n}", "created": n}
+        )
+    at = open_page(PAGE, "ops")
+    at.text_input(key="collect_search").set_value(tag).run()
+    no_exceptions(at)
+    assert "Customers 1–20 of 23 found" in texts(at)  # not "20 found" when 23 match
+    assert len(at.selectbox(key="collect_pick").options) == 20
+    at.button(key="collect_hits_next").click().run()
+    no_exceptions(at)
+    assert "Customers 21–23 of 23 found" in texts(at)
+    options = at.selectbox(key="collect_pick").options
+    assert len(options) == 3 and all(f"cus_{tag}00" in o or f"cus_{tag}01" in o for o in options)
+    at.text_input(key="collect_search").set_value(f"{tag} 7").run()  # a new term: page 1
+    assert "1 customer(s) found." in texts(at)

@@ -113,11 +113,12 @@ def test_sync_from_stripe_brings_the_customers_the_store_did_not_know() -> None:
 
     from services.adapters.models import CustomerRecord
     from services.adapters.store import session_scope
-    from tests.app.conftest import shared_app
+    from tests.app.conftest import shared_app, webhooks_settled
 
     at, name, email = named_customer(open_page(PAGE, "ops"))
     customer = str(at.session_state["collect_customer"])
     intent_id = create_setup_intent(at)
+    webhooks_settled()  # the create's events would otherwise bring the customer back mid-test
     with session_scope(shared_app().engine) as session:  # as if only Stripe knew the customer
         session.exec(delete(CustomerRecord).where(CustomerRecord.id == customer))  # type: ignore[call-overload]
 

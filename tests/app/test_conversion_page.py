@@ -6,6 +6,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -94,6 +95,7 @@ def test_sync_counts_a_setup_intent_that_succeeded_since() -> None:
     at.multiselect(key="conv_flows").set_value(["setup_intent"]).run()
     table = at.dataframe[0].value.set_index("Method")
     assert int(table["Usable"].sum()) == succeeded_before + 1
+    assert pd.api.types.is_float_dtype(table["Median time to usable"])  # hours, sorts as numbers
 
 
 def test_cached_figures_follow_an_intent_a_webhook_stored_without_a_sync() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import pandas as pd
 import pytest
 from sqlmodel import delete, func, select
 from streamlit.testing.v1 import AppTest
@@ -136,6 +137,7 @@ def test_admin_sees_every_card_the_audit_tail_and_flow_versions(mirrored: Any) -
     [audit_table] = [d for d in at.dataframe if "action" in d.value.columns]
     assert 1 <= len(audit_table.value) <= 5
     assert "intents.sync" in set(audit_table.value["action"])  # the fixture's sync
+    assert pd.api.types.is_datetime64_any_dtype(audit_table.value["when"])
     assert any("Flow configurations" in m.value for m in at.markdown)
     assert {"Open the audit log", "Configure flows", "Edit the policy"} <= links(at)
 

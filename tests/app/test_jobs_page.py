@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import pandas as pd
 import pytest
 
 from tests.app.conftest import no_exceptions, open_page, refused, texts
@@ -26,6 +27,7 @@ def test_admin_starts_a_sync_and_sees_it_finish_in_the_list() -> None:
         frame = at.dataframe[0].value
         row = frame[frame["Job"] == "Account sync"].iloc[0]
         if row["Status"] == "Finished":
+            assert pd.api.types.is_datetime64_any_dtype(frame["Finished"])
             break
         time.sleep(0.5)
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -186,3 +187,39 @@ def test_review_rows_name_the_customer_and_search_finds_them_by_name_and_email(
         assert shown[mismatch[0]] == f"{who.name} · {who.email}"
         columns = list(table.columns)
         assert columns.index("Customer") < columns.index("Account") < columns.index("Customer ID")
+
+
+def test_review_list_sorts_the_whole_result_in_sql_with_the_order_in_the_url(
+    mismatch: tuple[str, list[str]],
+) -> None:
+    from pages._runtime import get_app
+    from services.auth import Actor
+    from services.usecases import review_ownership
+
+    at = open_page(PAGE, "admin")
+    at.segmented_control(key="own_view").set_value("Review list").run()
+    at.button(key="own_all").click().run()
+    at.selectbox(key="own_sort").set_value("score_desc").run()
+    no_exceptions(at)
+    value = at.query_params.get("sort")
+    assert (value[0] if isinstance(value, list) else value) == "score_desc"
+    expected = review_ownership.review_list(
+        get_app().services, Actor("admin", "admin"), page_size=50, sort="score_desc"
+    )
+    table = at.dataframe[0].value
+    assert list(table["Account"]) == [r.account_id for r in expected.rows]
+    scores = [r.score for r in expected.rows]
+    assert scores == sorted(scores, reverse=True)
+    assert pd.api.types.is_datetime64_any_dtype(table["Checked"])
+    assert list(at.dataframe[0].proto.column_order)[-2:] == [
+        "Account",
+        "Customer ID",
+    ]  # the ID after the rest
+    assert "score, highest first" in texts(at)
+    at.selectbox(key="own_sort").set_value("score").run()
+    assert "sort" not in at.query_params
+    bad = review_ownership.review_list(
+        get_app().services, Actor("admin", "admin"), page_size=50, sort="score; DROP TABLE x"
+    )
+    lowest = [r.score for r in bad.rows]
+    assert lowest == sorted(lowest)  # an unknown order is the default, never SQL

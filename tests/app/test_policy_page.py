@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from services.auth import Actor
 from services.rules.debit import DebitPolicy
 from services.usecases import debit_policy
-from tests.app.conftest import no_exceptions, open_page, refused, texts
+from tests.app.conftest import column_config, no_exceptions, open_page, refused, texts
 
 PAGE = "pages/policy.py"
 OTHER = Actor(username="other-admin", role="admin", name="Other Admin")
@@ -103,7 +103,9 @@ def test_after_a_save_the_page_shows_the_new_version_in_force_and_in_the_history
     history = at.dataframe[0].value
     assert int(history.iloc[0]["Version"]) == stored.version
     assert history.iloc[0]["Note"] == "after the R01 spike"
-    assert history.iloc[0]["Fixed buffer"] == "$30.00"
+    assert history.iloc[0]["Fixed buffer"] == 30.0  # numbers, formatted by the column
+    assert history.iloc[0]["Buffer %"] == 2.0
+    assert column_config(at.dataframe[0])["Fixed buffer"]["type_config"]["format"] == "dollar"
     assert "$1,050.00" in shown  # $1,000.00 + $30.00 + 2 % worked through
 
 

@@ -7,10 +7,11 @@ import secrets
 from collections.abc import Iterator
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from services.usecases.debit_outcomes import record_payment_intent
-from tests.app.conftest import no_exceptions, open_page, refused, texts
+from tests.app.conftest import column_config, no_exceptions, open_page, refused, texts
 from tests.app.conftest import shared_app as app
 
 PAGE = "pages/returns.py"
@@ -102,6 +103,11 @@ def test_finance_sees_rates_with_counts_a_warning_the_debits_and_a_retry_plan() 
     shown = at.dataframe[-1].value
     assert ids["nsf"] in set(shown["debit"]) and ids["unauth"] in set(shown["debit"])
     assert set(shown["status"]) == {"returned"}
+    # Amounts and times are numbers (they sort as such); rates are fractions shown as %.
+    assert 42.0 in set(shown["amount"]) and pd.api.types.is_datetime64_any_dtype(shown["created"])
+    assert column_config(at.dataframe[-1])["amount"]["type_config"]["format"] == "dollar"
+    breakdown = at.dataframe[0].value
+    assert pd.api.types.is_float_dtype(breakdown["Unauthorized rate"])
     assert at.get("download_button")
     at.text_input(key="returns_retry_search").input(ids["nsf"]).run()
     at.selectbox(key="returns_retry_pick").set_value(ids["nsf"]).run()

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import no_exceptions, open_page, refused, texts
+from tests.app.conftest import column_config, no_exceptions, open_page, refused, texts
 
 PAGE = "pages/transactions.py"
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
@@ -85,7 +85,63 @@ def test_the_direction_filter_keeps_only_money_in(demo_accounts: dict[str, list[
     no_exceptions(at)
     table = at.dataframe[0].value
     assert set(table["In/out"]) == {"In"}
-    assert all(not a.startswith("-") for a in table["Amount"])
+    assert (table["Amount"] > 0).all()  # numbers (major units), so they sort numerically
+
+
+def _param(at: AppTest, name: str) -> object:
+    value = at.query_params.get(name)
+    return value[0] if isinstance(value, list) else value
+
+
+def test_sorting_by_amount_orders_every_stored_row_across_pages(
+    demo_accounts: dict[str, list[Any]],
+) -> None:
+    from services.auth import SYSTEM
+    from services.rules.transactions import TransactionFilter
+    from services.usecases import view_transactions
+
+    svc = _app().services
+    account = max(
+        demo_accounts["subscribed"],
+        key=lambda a: len(
+            view_transactions.list_transactions(svc, SYSTEM, a.id, TransactionFilter())
+        ),
+    )
+    at = _open("finance", account.id)
+    start, end = at.date_input(key="txn_dates").value  # the page's default: the last 90 days
+    shown = TransactionFilter(start=start, end=end)
+    every = view_transactions.list_transactions(svc, SYSTEM, account.id, shown)
+    amounts = sorted((t.amount / 100 for t in every), reverse=True)
+    at.selectbox(key="txn_sort").set_value("amount_desc").run()
+    no_exceptions(at)
+    assert _param(at, "sort") == "amount_desc"
+    table = at.dataframe[0].value
+    assert config_type(at, "Amount") == {"type": "number", "format": "dollar"}
+    assert list(table["Amount"]) == amounts[: len(table)]  # the largest of all, not of a page
+    if len(every) > len(table):
+        assert f"1–{len(table)} of {len(every):,} transaction(s)" in texts(at)
+        at.button(key="txn_next").click().run()
+        second = at.dataframe[0].value
+        assert list(second["Amount"]) == amounts[len(table) : len(table) + len(second)]
+    else:
+        assert f"{len(every):,} transaction(s), amount, largest first" in texts(at)
+    at.selectbox(key="txn_sort").set_value("newest").run()
+    assert "sort" not in at.query_params
+
+
+def test_a_bad_sort_link_falls_back_to_newest_first(demo_accounts: dict[str, list[Any]]) -> None:
+    at = _open("ops", demo_accounts["subscribed"][0].id)
+    at.query_params["sort"] = "amount; DROP TABLE transactionrecord"
+    at.run()
+    no_exceptions(at)
+    assert "was not understood" in texts(at)
+    assert at.selectbox(key="txn_sort").value == "newest"
+    dates = list(at.dataframe[0].value["Date"])
+    assert dates == sorted(dates, reverse=True)
+
+
+def config_type(at: AppTest, column: str) -> object:
+    return column_config(at.dataframe[0])[column]["type_config"]
 
 
 def test_subscribing_refreshes_then_syncs_without_a_manual_reload(

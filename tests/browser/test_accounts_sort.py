@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +16,16 @@ from tests.browser.conftest import SANDBOX_URL, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
 
-MONEY = re.compile(r"^-?\$[\d,]+\.\d\d$")
+MONEY = re.compile(r"^-?\$?[\d,]+(\.\d+)?$")
 
 
 def cents(text: str) -> int | None:
+    """A cell of the Balance column in cents: the grid exports the number it holds ("9233.32")
+    or, for a formatted export, what it shows ("$9,233.32"); empty means no balance."""
     text = text.strip()
     if not MONEY.match(text):
         return None
-    negative = text.startswith("-")
-    value = int(text.replace("-", "").replace("$", "").replace(",", "").replace(".", ""))
-    return -value if negative else value
+    return int(Decimal(text.replace("$", "").replace(",", "")) * 100)
 
 
 def link_more_accounts(count: int) -> None:

@@ -1,0 +1,54 @@
+"""Collect's customer search: the true number of matches ("21–40 of 89") and a pager, so a
+search that matches more than one page never stops silently at the first page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from pages import _runtime as runtime
+from services.usecases import browse_accounts
+
+SEARCH_PAGE = "collect_search_page"  # (term, page) of the customer search
+PAGE_SIZE = 20
+
+
+def search_page(svc: Any, actor: Any, text: str) -> browse_accounts.CustomerSearchPage | None:
+    """The page of matches on screen: page 1 for a new term, else the page the pager chose."""
+    term, page = st.session_state.get(SEARCH_PAGE) or ("", 1)
+    if term != text:
+        page = 1
+    st.session_state[SEARCH_PAGE] = (text, page)
+    return runtime.call(
+        browse_accounts.search_customers_page, svc, actor, text, page=page, page_size=PAGE_SIZE
+    )
+
+
+def search_count(found: browse_accounts.CustomerSearchPage) -> None:
+    """How many matched, and when more than a page did, which ones are offered and a pager."""
+    if found.pages <= 1:
+        st.caption(f"{found.total:,} customer(s) found.")
+        return
+    left, mid, right = st.columns([1, 3, 1], vertical_alignment="center")
+    mid.caption(
+        f"Customers {found.first:,}–{found.last:,} of {found.total:,} found, newest first. "
+        "Type more of the name or email to narrow them."
+    )
+    term = st.session_state[SEARCH_PAGE][0]
+    if left.button(
+        "Previous",
+        icon=":material/chevron_left:",
+        disabled=found.page <= 1,
+        key="collect_hits_prev",
+    ):
+        st.session_state[SEARCH_PAGE] = (term, found.page - 1)
+        st.rerun()
+    if right.button(
+        "Next",
+        icon=":material/chevron_right:",
+        disabled=found.page >= found.pages,
+        key="collect_hits_next",
+    ):
+        st.session_state[SEARCH_PAGE] = (term, found.page + 1)
+        st.rerun()

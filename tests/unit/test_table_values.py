@@ -1,0 +1,69 @@
+"""Table cells hold numbers: money in major units, ages in hours, times as UTC datetimes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pandas as pd
+
+from services.rules.table_values import (
+    age_hours,
+    hours,
+    major_units,
+    money_format,
+    one_currency,
+    utc_date,
+    utc_time,
+)
+
+
+def test_major_units_follow_the_currency_exponent() -> None:
+    assert major_units(923332, "usd") == 9233.32
+    assert major_units(-1234, "USD") == -12.34
+    assert major_units(500, "jpy") == 500
+    assert major_units(1234, "kwd") == 1.234
+    assert major_units(None, "usd") is None
+    assert major_units(100, None) is None
+    assert major_units(100, " ") is None
+
+
+def test_money_sorts_numerically_once_converted() -> None:
+    # The bug: as text "$919.76" sorted above "$9,233.32".
+    frame = pd.DataFrame({"Balance": [major_units(91976, "usd"), major_units(923332, "usd")]})
+    assert list(frame.sort_values("Balance", ascending=False)["Balance"]) == [9233.32, 919.76]
+
+
+def test_one_currency_only_when_the_column_has_exactly_one() -> None:
+    assert one_currency(["usd", "USD", None, ""]) == "usd"
+    assert one_currency(["usd", "eur"]) is None
+    assert one_currency([None, ""]) is None
+    assert one_currency(["usd", float("nan")]) == "usd"  # a frame's empty cell is no currency
+
+
+def test_money_format_uses_presets_or_the_right_decimals() -> None:
+    assert money_format("usd") == "dollar"
+    assert money_format("eur") == "euro"
+    assert money_format("jpy") == "yen"
+    assert money_format("chf") == "%.2f CHF"
+    assert money_format("kwd") == "%.3f KWD"
+    assert money_format("clp") == "%.0f CLP"
+    assert money_format(None) == "localized"
+
+
+def test_ages_are_hours_so_7_sorts_before_19() -> None:
+    now = 1_000_000
+    ages = [age_hours(now, now - 19 * 3600), age_hours(now, now - 7 * 3600)]
+    assert ages == [19.0, 7.0] and sorted(a for a in ages if a is not None) == [7.0, 19.0]
+    assert age_hours(now, now - 90 * 60) == 1.5
+    assert hours(3 * 86_400) == 72.0 and hours(None) is None
+    assert age_hours(now, None) is None and age_hours(now, 0) is None
+
+
+def test_utc_time_is_aware_utc() -> None:
+    assert utc_time(0) == datetime(1970, 1, 1, tzinfo=UTC)
+    assert utc_time(None) is None
+    assert utc_date(86_400 * 2 - 1) == date(1970, 1, 2) and utc_date(None) is None
+    naive = datetime(2026, 1, 2, 3, 4)
+    assert utc_time(naive) == datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+    elsewhere = datetime(2026, 1, 2, 5, 4, tzinfo=timezone(timedelta(hours=2)))
+    assert utc_time(elsewhere) == datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
