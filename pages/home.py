@@ -19,6 +19,7 @@ from components.navigation import PageSpec, pages_for
 from pages import _runtime as runtime
 from services.auth import Actor
 from services.rules import wording
+from services.rules.chart_data import conversion_of
 from services.rules.flow_config import FLOW_TITLES
 from services.usecases import overview as ov
 from services.usecases import webhooks
@@ -223,14 +224,18 @@ def manager_cards(data: ov.ManagerOverview) -> None:
     methods = data.methods or []
     columns = st.columns(len(methods) + 1)
     for column, method in zip(columns, methods, strict=False):
-        rate = f"{method.conversion_rate * 100:.1f} %" if method.started else "—"
+        rate = conversion_of(method.started, method.succeeded, method.pending)
         card(
             column,
             f"{method.verification_method.capitalize()} verification",
-            rate,
-            f"{method.succeeded:,} of {method.started:,} started became usable"
+            rate.label(),
+            (
+                rate.counts("became usable", "ended")
+                if method.started
+                else f"Nothing started in the last {ov.CONVERSION_DAYS} days"
+            )
             + (
-                f"; {method.other_method:,} paid by another method (card or Link)."
+                f" · {method.other_method:,} paid by another method (card or Link)."
                 if method.other_method
                 else "."
             ),
