@@ -190,13 +190,15 @@ def weekly_outcomes_chart(weekly: pd.DataFrame) -> alt.Chart:
         alt.Chart(data, title=alt.TitleParams("Intents per week, pending apart", limit=0))
         .mark_bar()
         .encode(
-            x=alt.X("week:T", title="week starting", axis=alt.Axis(format="%b %d")),
+            # A bar as wide as its week (a bare temporal axis draws hairlines).
+            x=alt.X("yearweek(week):T", title="week", axis=alt.Axis(format="%b %d")),
             y=alt.Y("count:Q", title="intents", axis=alt.Axis(format="d", tickMinStep=1)),
+            # Streamlit's renderer draws no bars when this legend is moved to the bottom.
             color=alt.Color(
                 "outcome:N",
                 title="outcome",
                 scale=alt.Scale(domain=list(OUTCOME_GROUPS), range=_OUTCOME_COLORS),
-                legend=alt.Legend(orient="bottom"),
+                legend=alt.Legend(labelLimit=260),
             ),
             order=alt.Order("order:Q"),
             tooltip=[
@@ -205,7 +207,7 @@ def weekly_outcomes_chart(weekly: pd.DataFrame) -> alt.Chart:
                 alt.Tooltip("count:Q", title="intents", format=","),
             ],
         )
-        .properties(height=160)
+        .properties(height=240)
     )
 
 
