@@ -168,11 +168,7 @@ def weekly_outcomes(weekly: pd.DataFrame) -> pd.DataFrame:
         for _, row in per_week.iterrows()
         for i, group in enumerate(OUTCOME_GROUPS)
     ]
-    out = pd.DataFrame(records, columns=columns)
-    # Floats, not int64: a stacked chart sums these in the browser, where Arrow's int64 arrives
-    # as BigInt and cannot be added to a number (the bars silently vanish).
-    out["count"] = out["count"].astype("float64")
-    return out
+    return pd.DataFrame(records, columns=columns)
 
 
 def flag_small_buckets(
