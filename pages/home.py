@@ -19,7 +19,7 @@ from components.navigation import PageSpec, pages_for
 from pages import _runtime as runtime
 from services.auth import Actor
 from services.rules import wording
-from services.rules.chart_data import conversion_of
+from services.rules.chart_data import NO_DATA, conversion_of
 from services.rules.flow_config import FLOW_TITLES
 from services.usecases import overview as ov
 from services.usecases import webhooks
@@ -196,7 +196,7 @@ def returns_cards(data: ov.ReturnsGlance) -> None:
         st.warning(sentence, icon=":material/warning:")
     columns = st.columns(3)
     for column, rec in zip(columns, data.rates, strict=True):
-        rate = "no debits" if rec["rate"] is None else f"{rec['rate']:.2%}"
+        rate = NO_DATA if rec["rate"] is None else f"{rec['rate']:.2%}"
         card(
             column,
             f"{rec['category'].capitalize()} return rate",
@@ -230,7 +230,7 @@ def manager_cards(data: ov.ManagerOverview) -> None:
             f"{method.verification_method.capitalize()} verification",
             rate.label(),
             (
-                rate.counts("became usable", "ended")
+                rate.counts("{hits} of {base} ended became usable")
                 if method.started
                 else f"Nothing started in the last {ov.CONVERSION_DAYS} days"
             )

@@ -62,9 +62,9 @@ class Rate:
         value = self.value
         return NO_DATA if value is None else f"{value * 100:.{decimals}f} %"
 
-    def counts(self, hit_word: str = "usable", base_word: str = "ended") -> str:
+    def counts(self, phrase: str = "{hits} usable of {base} ended") -> str:
         """The count behind the rate: "18 usable of 25 ended · 3 pending (not counted yet)"."""
-        parts = [f"{self.hits:,} {hit_word} of {self.base:,} {base_word}"]
+        parts = [phrase.format(hits=f"{self.hits:,}", base=f"{self.base:,}")]
         if self.small:
             parts.append(f"n < {self.min_count}: too few to judge")
         if self.pending:
