@@ -13,6 +13,8 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from services.rules.chart_data import MIN_COUNT, OUTCOME_GROUPS, weekly_outcomes, weekly_points
+
 __all__ = [
     "FUNNEL_STAGES",
     "conversion_over_time_chart",
@@ -20,6 +22,7 @@ __all__ = [
     "funnel_chart",
     "funnel_steps",
     "route_shares",
+    "weekly_outcomes_chart",
 ]
 
 # (column in the funnel frame, label a person reads), in funnel order.
@@ -55,6 +58,7 @@ _METHOD_COLOR: dict[str, str] = {
     "microdeposits": "#f58518",
 }
 _OTHER_COLOR = "#b279a2"
+_OUTCOME_COLORS = ["#54a24b", "#e45756", "#9ecae9"]  # usable, ended without, pending
 
 
 def _method_scale(methods: list[str]) -> alt.Scale:
@@ -115,38 +119,95 @@ def funnel_chart(row: Mapping[str, Any], *, title: str | None = None) -> alt.Lay
     return (bars + labels).properties(height=_FUNNEL_BAND, title=title or method)
 
 
-def conversion_over_time_chart(weekly: pd.DataFrame) -> alt.Chart:
-    """Conversion rate (usable / started) per week and method; weeks with no starts are gaps."""
-    data = weekly.loc[
-        weekly["started"] > 0,
-        ["week", "verification_method", "started", "succeeded", "conversion_rate"],
-    ].copy()
-    data["week"] = pd.to_datetime(data["week"])
-    return (
-        alt.Chart(data, title="Conversion by week")
-        .mark_line(point=True)
-        .encode(
+def conversion_over_time_chart(
+    weekly: pd.DataFrame, *, min_count: int = MIN_COUNT
+) -> alt.LayerChart:
+    """Conversion (usable ÷ ended) per week and method, every point with its count.
+
+    Weeks with at least ``min_count`` ended intents are filled points on the line; smaller
+    weeks are hollow points off the line ("n < 20" in the tooltip), so one intent never plots
+    as a 0 % or 100 % week; weeks where nothing ended (only pending) or nothing started are
+    gaps. Pending intents are left out of the rate and shown in the tooltip.
+    """
+    every_week = weekly_points(weekly, min_count=min_count, keep_empty=True)
+    every_week["enough"] = every_week["enough"].astype(bool)
+    plotted = every_week.loc[every_week["ended"] > 0]
+    scale = _method_scale([str(m) for m in plotted["verification_method"].unique()])
+
+    def chart(data: pd.DataFrame) -> alt.Chart:
+        return alt.Chart(data).encode(
             x=alt.X("week:T", title="week starting", axis=alt.Axis(format="%b %d")),
-            y=alt.Y(
-                "conversion_rate:Q",
-                title="conversion",
-                axis=alt.Axis(format="%"),
-                scale=alt.Scale(domain=[0, 1]),
-            ),
-            color=alt.Color(
-                "verification_method:N",
-                title="method",
-                scale=_method_scale([str(m) for m in data["verification_method"].unique()]),
-            ),
+            color=alt.Color("verification_method:N", title="method", scale=scale),
             tooltip=[
                 alt.Tooltip("week:T", title="week"),
                 alt.Tooltip("verification_method:N", title="method"),
-                alt.Tooltip("started:Q", title="started", format=","),
+                alt.Tooltip("rate:Q", format=".0%", title="conversion (usable ÷ ended)"),
                 alt.Tooltip("succeeded:Q", title="usable", format=","),
-                alt.Tooltip("conversion_rate:Q", format=".0%", title="conversion"),
+                alt.Tooltip("ended:Q", title="ended (n)", format=","),
+                alt.Tooltip("pending:Q", title="pending (not counted)", format=","),
+                alt.Tooltip("note:N", title="note"),
             ],
         )
-        .properties(height=280)
+
+    def y(field: str) -> alt.Y:
+        return alt.Y(
+            field,
+            type="quantitative",
+            title="conversion (usable ÷ ended)",
+            axis=alt.Axis(format="%"),
+            scale=alt.Scale(domain=[0, 1]),
+        )
+
+    # The line joins only weeks with enough ended intents and breaks at any other week.
+    shown_methods = every_week["verification_method"].isin(plotted["verification_method"])
+    line = (
+        chart(every_week.loc[shown_methods])
+        .mark_line(invalid="break-paths-filter-domains")
+        .encode(y=y("line_rate"))
+    )
+    base = chart(plotted)
+    judged = (
+        base.transform_filter("datum.enough").mark_point(filled=True, size=60).encode(y=y("rate"))
+    )
+    small = (
+        base.transform_filter("!datum.enough")
+        .mark_point(filled=False, size=60, strokeDash=[2, 2], opacity=0.7)
+        .encode(y=y("rate"))
+    )
+    title = alt.TitleParams(
+        "Conversion by week",
+        subtitle=f"Hollow points: fewer than {min_count} ended that week (too few to judge).",
+        limit=0,
+        subtitleColor="#6b6b6b",
+    )
+    return alt.LayerChart(layer=[line, judged, small], title=title).properties(height=280)
+
+
+def weekly_outcomes_chart(weekly: pd.DataFrame) -> alt.Chart:
+    """Intents per week by how they ended: usable, ended without a bank account, pending."""
+    data = weekly_outcomes(weekly)
+    return (
+        alt.Chart(data, title=alt.TitleParams("Intents per week, pending apart", limit=0))
+        .mark_bar()
+        .encode(
+            # A bar as wide as its week (a bare temporal axis draws hairlines).
+            x=alt.X("yearweek(week):T", title="week", axis=alt.Axis(format="%b %d")),
+            y=alt.Y("count:Q", title="intents", axis=alt.Axis(format="d", tickMinStep=1)),
+            # Streamlit's renderer draws no bars when this legend is moved to the bottom.
+            color=alt.Color(
+                "outcome:N",
+                title="outcome",
+                scale=alt.Scale(domain=list(OUTCOME_GROUPS), range=_OUTCOME_COLORS),
+                legend=alt.Legend(labelLimit=260),
+            ),
+            order=alt.Order("order:Q"),
+            tooltip=[
+                alt.Tooltip("week:T", title="week"),
+                alt.Tooltip("outcome:N", title="outcome"),
+                alt.Tooltip("count:Q", title="intents", format=","),
+            ],
+        )
+        .properties(height=240)
     )
 
 

@@ -171,35 +171,32 @@ def filters() -> dict[str, Any]:
 
 
 SORT_KEY = "acc_sort"
-SORT_SIG = "acc_sort_sig"  # the ?sort= last read from or written to the URL
 
 
 def sort_control() -> str:
     """The list's order, kept in the URL (?sort=balance_desc) like the filters, so a sorted list
-    can be shared; the service sorts the whole result in SQL, not just the page on screen."""
+    can be shared; the service sorts the whole result in SQL, not just the page on screen.
+
+    The URL is the one source of truth. The box is keyed by the URL's sort and starts from it, so a
+    browser that resets its widgets after a sign-in (under load, runs later) resets this box to
+    the link's order, never to "newest" (which used to drop ``?sort`` from the URL). A person's
+    choice goes into the URL and the page reruns at once with a box keyed by it."""
     wanted = str(st.query_params.get("sort") or "newest")
-    if (
-        st.session_state.get(SORT_SIG) != wanted
-        or SORT_KEY not in st.session_state
-        or st.session_state.get(URL_UNCONFIRMED)
-        or runtime.just_signed_in()
-    ):
-        st.session_state[SORT_SIG] = wanted
-        st.session_state[URL_UNCONFIRMED] = True
-        if wanted not in browse_accounts.ACCOUNT_SORTS:
-            st.warning(
-                f"The link's sort '{wanted[:40]}' was not understood, so the list is newest first.",
-                icon=":material/link_off:",
-            )
-            wanted = "newest"
-        st.session_state[SORT_KEY] = wanted
+    if wanted not in browse_accounts.ACCOUNT_SORTS:
+        st.warning(
+            f"The link's sort '{wanted[:40]}' was not understood, so the list is newest first.",
+            icon=":material/link_off:",
+        )
+        wanted = "newest"
+    options = list(browse_accounts.ACCOUNT_SORTS)
     left, _ = st.columns([2, 5])
     sort = str(
         left.selectbox(
             "Sort by",
-            list(browse_accounts.ACCOUNT_SORTS),
+            options,
+            index=options.index(wanted),
             format_func=browse_accounts.ACCOUNT_SORTS.__getitem__,
-            key=SORT_KEY,
+            key=f"{SORT_KEY}:{wanted}",
             help="Sorts every matching account (all pages), numerically for money and ages. "
             "Accounts without a balance come last.",
         )
@@ -209,7 +206,8 @@ def sort_control() -> str:
             del st.query_params["sort"]
     elif st.query_params.get("sort") != sort:
         st.query_params["sort"] = sort
-    st.session_state[SORT_SIG] = sort
+    if sort != wanted:  # a person's choice: draw the box keyed by it before the next click
+        st.rerun()
     return sort
 
 

@@ -17,11 +17,13 @@ from components.conversion_charts import (
     conversion_over_time_chart,
     fallback_share_chart,
     funnel_chart,
+    weekly_outcomes_chart,
 )
 from components.feedback import format_age, format_timestamp
 from components.table_columns import age_column
 from pages import _runtime as runtime
 from services.auth import Actor
+from services.rules.chart_data import MIN_COUNT, conversion_of, with_settled
 from services.rules.funnel import VERIFICATION_METHODS
 from services.rules.table_values import hours
 from services.usecases import conversion_report
@@ -46,6 +48,7 @@ METHOD_TITLES = {
 TABLE_COLUMNS = {
     "verification_method": "Method",
     "started": "Started",
+    "ended": "Ended",
     "linked_instantly": "Linked instantly",
     "manual_entry": "Manual entry",
     "verified": "Microdeposits verified",
@@ -62,6 +65,7 @@ TABLE_COLUMNS = {
 TABLE_ORDER = (
     "verification_method",
     "started",
+    "ended",
     "conversion_rate",
     "fallback_rate",
     "median_seconds_to_success",
@@ -199,17 +203,18 @@ def metric_cards(frame: pd.DataFrame) -> None:
     cols = st.columns(len(rows))
     for col, row in zip(cols, rows, strict=True):
         method = str(row["verification_method"])
+        rate = conversion_of(int(row["started"]), int(row["succeeded"]), int(row["pending"]))
         with col.container(border=True):
             st.markdown(f"**{METHOD_TITLES.get(method, method)}**")
             st.metric(
                 f"Conversion · {method}",
-                f"{row['conversion_rate']:.0%}",
-                help="Usable payment method ÷ started",
+                rate.label(decimals=0),
+                help="Usable payment method ÷ ended (pending intents are not counted yet)",
             )
             other = int(row.get("other_method", 0) or 0)
             st.caption(
-                f"{int(row['succeeded'])} of {int(row['started'])} started with {method} · manual fallback "
-                f"{row['fallback_rate']:.0%} · median time to usable "
+                f"{rate.counts()} · {int(row['started']):,} started with {method} · manual "
+                f"fallback {row['fallback_rate']:.0%} · median time to usable "
                 f"{_duration(float(row['median_seconds_to_success']))}"
                 + (f" · {other} paid by another method (card or Link)" if other else "")
             )
@@ -229,11 +234,14 @@ def funnels(frame: pd.DataFrame) -> None:
 
 
 def table(frame: pd.DataFrame) -> pd.DataFrame:
-    shown = frame.rename(columns=TABLE_COLUMNS)
+    frame = with_settled(frame)
+    # Conversion on screen is usable ÷ ended: pending intents are neither won nor lost yet.
+    frame["conversion_rate"] = frame["ended_conversion_rate"]
+    shown = frame.drop(columns=["ended_conversion_rate"]).rename(columns=TABLE_COLUMNS)
     shown["Median time to usable"] = [  # hours, a number, so the column sorts numerically
         None if pd.isna(v) else hours(float(v)) for v in frame["median_seconds_to_success"]
     ]
-    # A method nobody started has no rate; "0 %" would read as "every start failed".
+    # No rate where nothing started (or ended): "0 %" would read as "every start failed".
     nobody = frame["started"] == 0
     for column in ("Conversion", "Manual fallback"):  # as percentages, one decimal everywhere
         shown[column] = (shown[column].astype("float64") * 100).mask(nobody)
@@ -245,7 +253,7 @@ def downloads(frame: pd.DataFrame, weekly: pd.DataFrame, intents_csv: Callable[[
     a, b, c = st.columns(3)
     a.download_button(
         "Funnel by method (CSV)",
-        frame.to_csv(index=False),
+        with_settled(frame).to_csv(index=False),
         file_name=f"conversion-by-method-{stamp}.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -253,7 +261,7 @@ def downloads(frame: pd.DataFrame, weekly: pd.DataFrame, intents_csv: Callable[[
     )
     b.download_button(
         "By week and method (CSV)",
-        weekly.to_csv(index=False),
+        with_settled(weekly).to_csv(index=False),
         file_name=f"conversion-by-week-{stamp}.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -330,7 +338,7 @@ assert computed is not None
 frame, weekly = computed
 if int(frame["started"].sum()) == 0:
     st.info(
-        "No intents match these filters. Widen the date range, clear a filter, or sync intents.",
+        "No data yet: no intents match these filters. Widen the date range, clear a filter, or sync intents.",
         icon=":material/filter_alt_off:",
     )
     st.stop()
@@ -341,6 +349,7 @@ st.subheader("Funnel per method")
 funnels(shown)
 over_time, fallback = st.columns([3, 2])
 over_time.altair_chart(conversion_over_time_chart(weekly), width="stretch")
+over_time.altair_chart(weekly_outcomes_chart(weekly), width="stretch")
 fallback.altair_chart(fallback_share_chart(shown), width="stretch")
 st.subheader("Figures")
 st.dataframe(
@@ -352,7 +361,12 @@ st.dataframe(
     column_order=[TABLE_COLUMNS[c] for c in TABLE_ORDER],
     column_config={
         "Conversion": st.column_config.NumberColumn(
-            "Conversion", format="%.1f %%", help="Usable ÷ started"
+            "Conversion",
+            format="%.1f %%",
+            help="Usable ÷ ended; pending intents are not counted yet, and blank means no data yet",
+        ),
+        "Ended": st.column_config.NumberColumn(
+            "Ended", format="%d", help="Started minus pending: the base of the conversion rate"
         ),
         "Manual fallback": st.column_config.NumberColumn(
             "Manual fallback", format="%.1f %%", help="Manual entry ÷ started"
@@ -365,6 +379,9 @@ st.dataframe(
 downloads(frame, weekly, intents_csv)
 st.caption(
     "Usable: SetupIntent succeeded, or PaymentIntent processing/succeeded, with a bank account. "
+    "Conversion is usable ÷ ended: pending intents (microdeposits in flight, a customer still "
+    f"on the form) count neither way until they end. A rate from fewer than {MIN_COUNT} ended "
+    "intents is marked too few to judge. "
     "Paid by another method: the intent also offered card or Link (Stripe's dynamic payment "
     "methods) and the customer used one of them; it counts neither as manual entry nor as "
     "verified nor as usable, only as started. Abandoned: canceled as abandoned, or waiting on the "

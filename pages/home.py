@@ -20,6 +20,7 @@ from components.table_columns import time_column
 from pages import _runtime as runtime
 from services.auth import Actor
 from services.rules import wording
+from services.rules.chart_data import NO_DATA, conversion_of
 from services.rules.flow_config import FLOW_TITLES
 from services.rules.table_values import utc_time
 from services.usecases import overview as ov
@@ -197,7 +198,7 @@ def returns_cards(data: ov.ReturnsGlance) -> None:
         st.warning(sentence, icon=":material/warning:")
     columns = st.columns(3)
     for column, rec in zip(columns, data.rates, strict=True):
-        rate = "no debits" if rec["rate"] is None else f"{rec['rate']:.2%}"
+        rate = NO_DATA if rec["rate"] is None else f"{rec['rate']:.2%}"
         card(
             column,
             f"{rec['category'].capitalize()} return rate",
@@ -225,14 +226,18 @@ def manager_cards(data: ov.ManagerOverview) -> None:
     methods = data.methods or []
     columns = st.columns(len(methods) + 1)
     for column, method in zip(columns, methods, strict=False):
-        rate = f"{method.conversion_rate * 100:.1f} %" if method.started else "—"
+        rate = conversion_of(method.started, method.succeeded, method.pending)
         card(
             column,
             f"{method.verification_method.capitalize()} verification",
-            rate,
-            f"{method.succeeded:,} of {method.started:,} started became usable"
+            rate.label(),
+            (
+                rate.counts("{hits} of {base} ended became usable")
+                if method.started
+                else f"Nothing started in the last {ov.CONVERSION_DAYS} days"
+            )
             + (
-                f"; {method.other_method:,} paid by another method (card or Link)."
+                f" · {method.other_method:,} paid by another method (card or Link)."
                 if method.other_method
                 else "."
             ),

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import math
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from components.money import format_money
+from components.returns_charts import return_trend_chart
 from components.table_columns import age_column, display_frame
 from pages import _runtime as runtime
 from services.rules import returns as rules
+from services.rules.chart_data import MIN_COUNT, NO_DATA
 from services.rules.people import first_of
 from services.usecases import (
     check_review,
@@ -61,7 +62,9 @@ DEBIT_ORDER = (
 
 def pct(value: float | None) -> str:
     return (
-        "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2%}"
+        NO_DATA
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else f"{value:.2%}"
     )
 
 
@@ -122,33 +125,10 @@ if int(data.rates["debits"].iloc[0]) == 0:
 # --------------------------------------------------------------------------- trend
 
 st.subheader("Trend per week", divider="gray")
-weekly = data.weekly.copy()
-weekly["rate_pct"] = weekly["rate"] * 100
-chart = (
-    alt.Chart(weekly.dropna(subset=["rate"]))
-    .mark_line(point=True)
-    .encode(
-        x=alt.X("week:T", title="Week debits were made"),
-        y=alt.Y("rate_pct:Q", title="Return rate (%)"),
-        color=alt.Color("category:N", title="Category"),
-        tooltip=[
-            "week:T",
-            "category:N",
-            "debits:Q",
-            "returns:Q",
-            alt.Tooltip("rate_pct:Q", format=".2f"),
-        ],
-    )
-)
-limits = pd.DataFrame(
-    {"category": list(rules.LIMITS), "limit_pct": [v * 100 for v in rules.LIMITS.values()]}
-)
-rules_layer = (
-    alt.Chart(limits).mark_rule(strokeDash=[4, 4]).encode(y="limit_pct:Q", color="category:N")
-)
-st.altair_chart(chart + rules_layer, use_container_width=True)
+st.altair_chart(return_trend_chart(data.weekly, rules.LIMITS), width="stretch")
 st.caption(
-    "Dashed lines: Nacha's limits. Recent weeks rise as late returns (up to 60 days) arrive."
+    f"Dashed lines: Nacha's limits. Hollow points: weeks with fewer than {MIN_COUNT} debits, too "
+    "few to judge. Recent weeks rise as late returns (up to 60 days) arrive."
 )
 
 # --------------------------------------------------------------------------- breakdowns

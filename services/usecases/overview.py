@@ -100,6 +100,7 @@ class MethodConversion:
     succeeded: int
     conversion_rate: float  # succeeded / started, 0.0 when nothing started
     other_method: int = 0  # offered card or Link too and paid that way (not an ACH conversion)
+    pending: int = 0  # not ended yet: neither a conversion nor a failure
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,7 @@ def manager_overview(engine: Engine, *, now: int) -> ManagerOverview:
             succeeded=int(row["succeeded"]),
             conversion_rate=float(row["conversion_rate"]),
             other_method=int(row["other_method"]),
+            pending=int(row["pending"]),
         )
         for row in frame.to_dict("records")
     ]

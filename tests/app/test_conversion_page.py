@@ -67,7 +67,7 @@ def test_a_date_range_without_intents_says_so() -> None:
     )
     at.run()
     no_exceptions(at)
-    assert any("No intents match" in i.value for i in at.info)
+    assert any("no intents match" in i.value for i in at.info)
 
 
 def test_sync_counts_a_setup_intent_that_succeeded_since() -> None:

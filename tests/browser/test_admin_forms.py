@@ -14,6 +14,7 @@ from tests.browser.test_config_to_conversion_journey import (
     add_setup_intent_permission,
     open_page,
     open_setup_intent_flow,
+    pick_option,
     settle,
 )
 
@@ -74,16 +75,29 @@ def test_flow_configuration_shows_the_stored_flow_on_return_with_no_unsaved_edit
     sign_in(page, app_url, "admin", "fcops-admin-demo")
     added = add_setup_intent_permission(page)
     settle(page)
+    # Prefetch came back empty before: store one (the permission just added allows it).
+    prefetch_box = page.get_by_test_id("stMultiSelect").filter(has_text="Prefetch")
+    if added not in prefetch_box.inner_text():
+        pick_option(page, "Prefetch", added)
+        page.get_by_role("button", name="Save").click()
+        settle(page)
+        page.get_by_text(re.compile(r"Saved version \d+\.")).wait_for()
+        settle(page)
     perms_box = page.get_by_test_id("stMultiSelect").filter(has_text="Permissions")
+    prefetch_box = page.get_by_test_id("stMultiSelect").filter(has_text="Prefetch")
     saved = version_shown(page)
     stored_perms = perms_box.inner_text()
+    stored_prefetch = prefetch_box.inner_text()
     assert added in stored_perms and "payment_method" in stored_perms
+    assert added in stored_prefetch
 
     open_page(page, "Home")
     open_setup_intent_flow(page)
     wait_idle(page)
     perms_box = page.get_by_test_id("stMultiSelect").filter(has_text="Permissions")
     assert perms_box.inner_text() == stored_perms
+    prefetch_box = page.get_by_test_id("stMultiSelect").filter(has_text="Prefetch")
+    assert prefetch_box.inner_text() == stored_prefetch
     assert "Unsaved edits" not in main_text(page)
     assert page.get_by_role("button", name="Save").is_disabled()  # nothing to save
     assert version_shown(page) == saved

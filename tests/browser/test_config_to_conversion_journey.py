@@ -7,7 +7,8 @@ import re
 
 from tests.browser.conftest import sign_in, wait_idle
 
-STARTED = re.compile(r"(\d+) of (\d+) started")
+USABLE = re.compile(r"([\d,]+) usable of [\d,]+ ended")
+STARTED = re.compile(r"([\d,]+) started with")
 
 
 def settle(pg) -> None:  # type: ignore[no-untyped-def]
@@ -71,12 +72,13 @@ def setup_intent_counts(pg, method: str) -> tuple[int, int]:  # type: ignore[no-
         option.click()
         pg.keyboard.press("Escape")
         settle(pg)
-    caption = pg.get_by_text(re.compile(rf"\d+ of \d+ started with {method} "))
+    caption = pg.get_by_text(re.compile(rf"[\d,]+ started with {method} "))
     if caption.count() == 0:  # no card: nothing of this method in the filtered range
         return 0, 0
-    found = STARTED.search(caption.first.inner_text())
-    assert found, caption.first.inner_text()
-    return int(found.group(1)), int(found.group(2))
+    text = caption.first.inner_text()
+    usable, started = USABLE.search(text), STARTED.search(text)
+    assert usable and started, text
+    return int(usable.group(1).replace(",", "")), int(started.group(1).replace(",", ""))
 
 
 def test_admin_config_reaches_the_setup_intent_and_the_manager_counts_it(page, app_url) -> None:  # type: ignore[no-untyped-def]

@@ -166,3 +166,40 @@ def test_logout_then_another_role_sees_nothing_of_the_first_user(app_url: str, p
     assert "finance.csv" not in text and "finance-secret-ref" not in text
     assert "Ready:" not in text  # no file carried over in the uploader either
 
+
+
+def a_linked_account() -> tuple[str, str]:
+    """A new customer links one account through the server's sandbox: (fca_…, last4)."""
+    from bootstrap import SANDBOX_KEY
+    from sandbox.client import Simulator
+    from services.adapters.gateway import StripeGateway
+    from tests.browser.conftest import SANDBOX_URL
+
+    gateway = StripeGateway(SANDBOX_KEY, base_url=SANDBOX_URL, max_network_retries=0)
+    customer = gateway.create_customer({"name": "Deep Link"}, idempotency_key=None)
+    session = gateway.create_fc_session(
+        {
+            "account_holder": {"type": "customer", "customer": customer["id"]},
+            "permissions": ["balances", "payment_method"],
+        },
+        idempotency_key=None,
+    )
+    Simulator(SANDBOX_URL).complete_session(session["id"], institution="StripeBank", accounts=1)
+    [account] = gateway.list_accounts(customer=customer["id"])
+    return str(account["id"]), str(account.get("last4") or "")
+
+
+def test_an_account_link_opened_signed_out_opens_that_account_after_sign_in(
+    app_url: str, page: Any
+) -> None:
+    account_id, last4 = a_linked_account()
+    page.goto(f"{app_url}/accounts?account={account_id}")
+    wait_idle(page, timeout=90_000)
+    page.get_by_role("textbox", name="Username").wait_for()
+    submit_login(page, "ops", "fcops-ops-demo")
+    page.get_by_role("button", name="Back to accounts").wait_for(timeout=90_000)  # the detail
+    wait_idle(page, timeout=90_000)
+    assert f"account={account_id}" in page.url
+    text = main_text(page)
+    assert account_id in text and f"••{last4}" in text
+    assert "Page not found" not in page.content()

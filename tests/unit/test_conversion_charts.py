@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
+import pytest
 
 from components import conversion_charts as charts
 
@@ -72,17 +73,67 @@ def test_route_shares_split_each_methods_starts_into_four_routes() -> None:
     assert charts.fallback_share_chart(frame).to_dict()["mark"]["type"] == "bar"
 
 
+def _layers(chart) -> dict[str, dict[str, object]]:  # type: ignore[no-untyped-def]
+    """The weekly chart's layers by role: the line, the judged points, the small-week points."""
+    spec = chart.to_dict()
+    datasets = spec.get("datasets") or {}
+    out: dict[str, dict[str, object]] = {}
+    for layer in spec["layer"]:
+        rows = datasets[layer["data"]["name"]]
+        mark = layer["mark"]
+        flt = next((t["filter"] for t in layer.get("transform", []) if "filter" in t), None)
+        if flt is not None:  # a filtered layer: keep the rows the filter keeps
+            rows = [r for r in rows if bool(r["enough"]) == (flt == "datum.enough")]
+        role = "line" if mark["type"] == "line" else ("judged" if mark.get("filled") else "small")
+        out[role] = {"rows": rows, "spec": layer}
+    return out
+
+
 def test_conversion_over_time_leaves_out_weeks_without_starts() -> None:
     weekly = pd.DataFrame(
         [
-            {**_row(), "week": date(2026, 11, 2), "conversion_rate": 0.7},
-            {**_row(started=0, succeeded=0), "week": date(2026, 11, 9), "conversion_rate": 0.0},
+            {**_row(started=30, succeeded=21, pending=0, failed=9), "week": date(2026, 11, 2)},
+            {**_row(started=0, succeeded=0, pending=0), "week": date(2026, 11, 9)},
+        ]
+    )
+    layers = _layers(charts.conversion_over_time_chart(weekly))
+    judged = layers["judged"]["rows"]
+    assert len(judged) == 1 and judged[0]["rate"] == 0.7  # type: ignore[index]
+    assert not layers["small"]["rows"]
+    y = layers["judged"]["spec"]["encoding"]["y"]  # type: ignore[index]
+    assert y["axis"]["format"] == "%" and y["title"] == "conversion (usable ÷ ended)"
+
+
+def test_a_one_intent_week_is_drawn_hollow_off_the_line_with_its_count() -> None:
+    weekly = pd.DataFrame(
+        [
+            {**_row(started=25, succeeded=15, pending=5, failed=5), "week": date(2026, 11, 2)},
+            {**_row(started=1, succeeded=1, pending=0, failed=0), "week": date(2026, 11, 9)},
+            {**_row(started=2, succeeded=0, pending=2, failed=0), "week": date(2026, 11, 16)},
         ]
     )
     chart = charts.conversion_over_time_chart(weekly)
-    values = _values(chart)
-    assert len(values) == 1 and values[0]["conversion_rate"] == 0.7
-    assert chart.to_dict()["encoding"]["y"]["axis"]["format"] == "%"
+    layers = _layers(chart)
+    [small] = layers["small"]["rows"]  # type: ignore[misc]
+    assert small["rate"] == 1.0 and small["ended"] == 1 and "n < 20" in small["note"]
+    assert layers["small"]["spec"]["mark"]["filled"] is False  # type: ignore[index]
+    line = {r["week"][:10]: r["line_rate"] for r in layers["line"]["rows"]}  # type: ignore[attr-defined]
+    assert line["2026-11-02"] == pytest.approx(15 / 20)  # usable ÷ ended, pending left out
+    assert line["2026-11-09"] is None and line["2026-11-16"] is None  # the line breaks there
+    # the only-pending week has no rate to plot at all: not a 0 % point
+    plotted = [r["week"][:10] for r in layers["judged"]["rows"] + layers["small"]["rows"]]  # type: ignore[operator]
+    assert "2026-11-16" not in plotted
+    titles = {t["title"] for t in layers["judged"]["spec"]["encoding"]["tooltip"]}  # type: ignore[index]
+    assert {"ended (n)", "pending (not counted)", "usable", "note"} <= titles
+    assert "fewer than 20" in chart.to_dict()["title"]["subtitle"]
+
+
+def test_the_weekly_outcomes_chart_stacks_pending_apart() -> None:
+    weekly = pd.DataFrame([{**_row(), "week": date(2026, 11, 2)}])
+    chart = charts.weekly_outcomes_chart(weekly)
+    counts = {r["outcome"]: r["count"] for r in _values(chart)}
+    assert counts == {"Usable": 7, "Ended without a bank account": 2, "Pending": 1}
+    assert chart.to_dict()["encoding"]["color"]["scale"]["domain"][-1] == "Pending"
 
 
 def test_the_route_chart_labels_every_method_even_one_that_never_fell_back() -> None:
@@ -131,6 +182,7 @@ def test_the_weekly_legend_lists_only_the_methods_shown_in_their_usual_colours()
             {**_row("microdeposits"), "week": date(2026, 11, 2), "conversion_rate": 0.4},
         ]
     )
-    scale = charts.conversion_over_time_chart(weekly).to_dict()["encoding"]["color"]["scale"]
+    layers = _layers(charts.conversion_over_time_chart(weekly))
+    scale = layers["judged"]["spec"]["encoding"]["color"]["scale"]  # type: ignore[index]
     assert scale["domain"] == ["instant", "microdeposits"]
     assert scale["range"] == ["#54a24b", "#f58518"]

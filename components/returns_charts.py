@@ -1,0 +1,78 @@
+"""The Returns trend chart: return rate per week and category, every point with its count.
+
+Pure builder (data in, ``alt.LayerChart`` out). Weeks with fewer than ``MIN_COUNT`` debits are
+hollow points off the line ("n < 20" in the tooltip): one returned debit of two is not a 50 %
+week. Weeks without debits are gaps, never 0 %.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import altair as alt
+import pandas as pd
+
+from services.rules.chart_data import MIN_COUNT, flag_small_buckets
+
+__all__ = ["return_trend_chart"]
+
+
+def return_trend_chart(
+    weekly: pd.DataFrame, limits: Mapping[str, float], *, min_count: int = MIN_COUNT
+) -> alt.LayerChart:
+    """``weekly``: ``week``, ``category``, ``debits``, ``returns``, ``rate`` (NaN: no debits);
+    ``limits``: Nacha's limit per category (a share), drawn as dashed rules."""
+    data = flag_small_buckets(weekly, base="debits", min_count=min_count)
+    data["enough"] = data["enough"].astype(bool)
+    data["rate_pct"] = data["rate"] * 100
+    data["line_pct"] = data["line_rate"] * 100
+    plotted = data.dropna(subset=["rate"])
+    categories = list(dict.fromkeys([*limits, *data["category"].astype(str)]))
+    color = alt.Color("category:N", title="Category", scale=alt.Scale(domain=categories))
+
+    def chart(frame: pd.DataFrame) -> alt.Chart:
+        return alt.Chart(frame).encode(
+            x=alt.X("week:T", title="Week debits were made"),
+            color=color,
+            tooltip=[
+                alt.Tooltip("week:T", title="week"),
+                alt.Tooltip("category:N", title="category"),
+                alt.Tooltip("rate_pct:Q", format=".2f", title="return rate (%)"),
+                alt.Tooltip("returns:Q", format=",", title="returned"),
+                alt.Tooltip("debits:Q", format=",", title="debits (n)"),
+                alt.Tooltip("note:N", title="note"),
+            ],
+        )
+
+    def y(field: str) -> alt.Y:
+        return alt.Y(field, type="quantitative", title="Return rate (%)")
+
+    line = chart(data).mark_line(invalid="break-paths-filter-domains").encode(y=y("line_pct"))
+    judged = (
+        chart(plotted)
+        .transform_filter("datum.enough")
+        .mark_point(filled=True)
+        .encode(y=y("rate_pct"))
+    )
+    small = (
+        chart(plotted)
+        .transform_filter("!datum.enough")
+        .mark_point(filled=False, opacity=0.7)
+        .encode(y=y("rate_pct"))
+    )
+    rules = (
+        alt.Chart(
+            pd.DataFrame(
+                {"category": list(limits), "limit_pct": [v * 100 for v in limits.values()]}
+            )
+        )
+        .mark_rule(strokeDash=[4, 4])
+        .encode(y=alt.Y("limit_pct:Q"), color=color)
+    )
+    title = alt.TitleParams(
+        "Return rate per week",
+        subtitle=f"Hollow points: fewer than {min_count} debits that week (too few to judge).",
+        limit=0,
+        subtitleColor="#6b6b6b",
+    )
+    return alt.LayerChart(layer=[line, judged, small, rules], title=title)

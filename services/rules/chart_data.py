@@ -1,0 +1,189 @@
+"""Honest rates for charts, cards and tables: never a rate without its count.
+
+Pure data shaping (no altair, no Streamlit): the chart builders in ``components/`` and the pages
+draw what these return. The rules, in one place:
+
+- A rate is shown with the count it is a share of ("72 % · 18 of 25").
+- Pending intents have not ended, so they are neither conversions nor failures: a conversion
+  rate is usable ÷ *ended* (started − pending), and pending is counted apart.
+- A bucket (a week, a method) with fewer than :data:`MIN_COUNT` in its base is drawn as such
+  ("n < 20": too few to judge) and kept off the rate line, so one intent never plots as 0 % or
+  100 %.
+- Nothing to count is "No data yet", never 0.0 %.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+__all__ = [
+    "MIN_COUNT",
+    "NO_DATA",
+    "OUTCOME_GROUPS",
+    "Rate",
+    "conversion_of",
+    "flag_small_buckets",
+    "weekly_outcomes",
+    "weekly_points",
+    "with_settled",
+]
+
+MIN_COUNT = 20  # below this many in a bucket's base, its rate is shown but not judged
+NO_DATA = "No data yet"
+# How the week's intents ended, in the order the stacked bars draw them.
+OUTCOME_GROUPS: tuple[str, ...] = ("Usable", "Ended without a bank account", "Pending")
+_ENDED_OTHERWISE = ("failed", "canceled", "abandoned", "other_method")
+
+
+@dataclass(frozen=True)
+class Rate:
+    """``hits`` of ``base`` (e.g. usable of ended), with what was left out (``pending``)."""
+
+    hits: int
+    base: int
+    pending: int = 0
+    min_count: int = MIN_COUNT
+
+    @property
+    def value(self) -> float | None:
+        """The share, or None when there is nothing to divide (never 0.0 for "no data")."""
+        return self.hits / self.base if self.base > 0 else None
+
+    @property
+    def small(self) -> bool:
+        """There is a rate, but from fewer than ``min_count``: too few to judge."""
+        return 0 < self.base < self.min_count
+
+    def label(self, decimals: int = 1) -> str:
+        """The rate as a person reads it: "72.0 %", or "No data yet"."""
+        value = self.value
+        return NO_DATA if value is None else f"{value * 100:.{decimals}f} %"
+
+    def counts(self, phrase: str = "{hits} usable of {base} ended") -> str:
+        """The count behind the rate: "18 usable of 25 ended · 3 pending (not counted yet)"."""
+        parts = [phrase.format(hits=f"{self.hits:,}", base=f"{self.base:,}")]
+        if self.small:
+            parts.append(f"n < {self.min_count}: too few to judge")
+        if self.pending:
+            parts.append(f"{self.pending:,} pending (not counted yet)")
+        return " · ".join(parts)
+
+
+def conversion_of(
+    started: int, succeeded: int, pending: int, *, min_count: int = MIN_COUNT
+) -> Rate:
+    """Usable ÷ ended: pending intents are left out of the base and counted apart."""
+    return Rate(
+        hits=int(succeeded),
+        base=max(0, int(started) - int(pending)),
+        pending=int(pending),
+        min_count=min_count,
+    )
+
+
+def with_settled(frame: pd.DataFrame) -> pd.DataFrame:
+    """A funnel frame (per method, or per week and method) plus ``ended`` (started − pending)
+    and ``ended_conversion_rate`` (usable ÷ ended; NaN, not 0, when nothing ended)."""
+    out = frame.copy()
+    ended = (out["started"] - out["pending"]).clip(lower=0).astype("int64")
+    out["ended"] = ended
+    out["ended_conversion_rate"] = (out["succeeded"] / ended.where(ended > 0)).astype("float64")
+    return out
+
+
+def weekly_points(
+    weekly: pd.DataFrame, *, min_count: int = MIN_COUNT, keep_empty: bool = False
+) -> pd.DataFrame:
+    """One point per (week, method) that started anything (every week with ``keep_empty``, so
+    a line breaks at a week without data), for the weekly conversion chart.
+
+    Columns: ``week`` (Timestamp), ``verification_method``, ``started``, ``succeeded``,
+    ``pending``, ``ended``, ``rate`` (usable ÷ ended, NaN when nothing ended), ``enough``
+    (ended ≥ ``min_count``), ``line_rate`` (``rate`` where enough, else NaN: the line skips
+    small weeks) and ``note`` (what the tooltip says about the point).
+    """
+    columns = [
+        "week",
+        "verification_method",
+        "started",
+        "succeeded",
+        "pending",
+        "ended",
+        "rate",
+        "enough",
+        "line_rate",
+        "note",
+    ]
+    if weekly.empty:
+        return pd.DataFrame(columns=columns)
+    data = with_settled(weekly)
+    if not keep_empty:
+        data = data.loc[data["started"] > 0].copy()
+    data["week"] = pd.to_datetime(data["week"])
+    data["rate"] = data["ended_conversion_rate"]
+    data["enough"] = data["ended"] >= min_count
+    data["line_rate"] = data["rate"].where(data["enough"])
+    data["note"] = [
+        _note(int(ended), int(pending), min_count)
+        for ended, pending in zip(data["ended"], data["pending"], strict=True)
+    ]
+    return data[columns].reset_index(drop=True)
+
+
+def _note(ended: int, pending: int, min_count: int) -> str:
+    if ended == 0:
+        return f"{NO_DATA}: all {pending:,} still pending" if pending else NO_DATA
+    if ended < min_count:
+        return f"n < {min_count}: too few to judge"
+    return ""
+
+
+def weekly_outcomes(weekly: pd.DataFrame) -> pd.DataFrame:
+    """Per week (all methods in ``weekly`` together): how many intents became usable, ended
+    without a bank account, or are still pending. Long form: ``week``, ``outcome``, ``count``,
+    ``order``; weeks in which nothing started are left out."""
+    columns = ["week", "outcome", "count", "order"]
+    if weekly.empty:
+        return pd.DataFrame(columns=columns)
+    ended_otherwise = weekly[[c for c in _ENDED_OTHERWISE if c in weekly.columns]].sum(axis=1)
+    per_week = (
+        pd.DataFrame(
+            {
+                "week": pd.to_datetime(weekly["week"]),
+                "started": weekly["started"],
+                OUTCOME_GROUPS[0]: weekly["succeeded"],
+                OUTCOME_GROUPS[1]: ended_otherwise,
+                OUTCOME_GROUPS[2]: weekly["pending"],
+            }
+        )
+        .groupby("week", as_index=False)
+        .sum()
+    )
+    per_week = per_week.loc[per_week["started"] > 0]
+    records = [
+        {"week": row["week"], "outcome": group, "count": int(row[group]), "order": i}
+        for _, row in per_week.iterrows()
+        for i, group in enumerate(OUTCOME_GROUPS)
+    ]
+    return pd.DataFrame(records, columns=columns)
+
+
+def flag_small_buckets(
+    frame: pd.DataFrame, *, base: str, rate: str = "rate", min_count: int = MIN_COUNT
+) -> pd.DataFrame:
+    """Any rate-per-bucket frame plus ``enough`` (``base`` ≥ ``min_count``), ``line_rate``
+    (the rate where enough, else NaN) and ``note`` ("No data yet" / "n < 20: too few to judge")."""
+    out = frame.copy()
+    counts = out[base].astype("int64")
+    out["enough"] = counts >= min_count
+    out["line_rate"] = out[rate].where(out["enough"])
+    out["note"] = [
+        NO_DATA
+        if n == 0 or math.isnan(float(r))
+        else ("" if n >= min_count else f"n < {min_count}: too few to judge")
+        for n, r in zip(counts, out[rate].astype("float64"), strict=True)
+    ]
+    return out

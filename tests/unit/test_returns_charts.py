@@ -1,0 +1,46 @@
+"""The Returns trend chart: small weeks hollow and off the line, weeks without debits gaps."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from components.returns_charts import return_trend_chart
+from services.rules import returns as rules
+
+
+def _layers(chart) -> list[tuple[dict[str, object], list[dict[str, object]]]]:  # type: ignore[no-untyped-def]
+    spec = chart.to_dict()
+    out = []
+    for layer in spec["layer"]:
+        rows = spec["datasets"][layer["data"]["name"]]
+        flt = next((t["filter"] for t in layer.get("transform", []) if "filter" in t), None)
+        if flt is not None:
+            rows = [r for r in rows if bool(r["enough"]) == (flt == "datum.enough")]
+        out.append((layer, rows))
+    return out
+
+
+def test_small_weeks_are_hollow_off_the_line_and_empty_weeks_are_gaps() -> None:
+    weekly = pd.DataFrame(
+        {
+            "week": pd.to_datetime(["2026-11-02", "2026-11-09", "2026-11-16"]),
+            "category": ["overall"] * 3,
+            "debits": [40, 2, 0],
+            "returns": [2, 1, 0],
+            "rate": [0.05, 0.5, float("nan")],
+        }
+    )
+    layers = _layers(return_trend_chart(weekly, rules.LIMITS))
+    line, judged, small, limits = layers
+    assert line[0]["mark"]["type"] == "line"
+    line_pct = [r["line_pct"] for r in line[1]]
+    assert line_pct[0] == 5.0
+    assert line_pct[1] is None and line_pct[2] is None  # the line breaks at small and empty weeks
+    assert [r["debits"] for r in judged[1]] == [40]
+    assert [(r["debits"], r["note"]) for r in small[1]] == [(2, "n < 20: too few to judge")]
+    assert small[0]["mark"]["filled"] is False  # type: ignore[index]
+    # the week without debits is no point at all (not a 0 % week)
+    assert all(r["debits"] > 0 for r in judged[1] + small[1])  # type: ignore[operator]
+    assert {r["category"] for r in limits[1]} == set(rules.LIMITS)
+    titles = {t["title"] for t in judged[0]["encoding"]["tooltip"]}  # type: ignore[index]
+    assert {"debits (n)", "returned", "note"} <= titles
