@@ -16,7 +16,7 @@ from services.adapters import jobs as engine
 from services.adapters.job_models import JobRecord
 from services.adapters.models import utcnow
 from services.adapters.store import session_scope
-from services.auth import Actor, require
+from services.auth import Actor, require, signed_in
 from services.errors import FcopsError, Forbidden, ValidationError
 from services.rules.batch_result import BatchResult
 
@@ -175,6 +175,7 @@ def recent_jobs(
     mine: bool = False, limit: int = 100,
 ) -> list[JobView]:
     """Newest first. Admins see every job; others see the jobs they may start."""
+    actor = signed_in(actor)
     svc = engine.bound()
     stmt = select(JobRecord).order_by(col(JobRecord.created_at).desc()).limit(limit)
     if mine:
