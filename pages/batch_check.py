@@ -19,7 +19,7 @@ from components.money import format_money
 from pages import _runtime as runtime
 from services.rules import batch_result
 from services.rules.debit_csv import BatchFileError, PlannedDebit, RowError, parse_debits_csv
-from services.usecases import jobs
+from services.usecases import check_batch, jobs
 
 actor = runtime.guard("balances.check")
 runtime.page_header(
@@ -365,7 +365,8 @@ if isinstance(result, batch_result.BatchResult):
     table(frame)
     st.download_button(
         "Download results (CSV)",
-        result.to_csv(),
+        # built (and audited as balances.batch_export) on the click
+        lambda: runtime.call(check_batch.results_csv, svc, actor, result) or "",
         file_name="balance-check-results.csv",
         mime="text/csv",
         type="primary",

@@ -238,12 +238,13 @@ def table(frame: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def downloads(frame: pd.DataFrame, weekly: pd.DataFrame, intents_csv: Callable[[], str]) -> None:
+def downloads(csv_of: Callable[[str], Callable[[], str]]) -> None:
+    """Each file is built on the click (and audited as conversion.export) by the service."""
     stamp = datetime.fromtimestamp(svc.now(), UTC).strftime("%Y%m%d")
     a, b, c = st.columns(3)
     a.download_button(
         "Funnel by method (CSV)",
-        frame.to_csv(index=False),
+        csv_of("funnel"),
         file_name=f"conversion-by-method-{stamp}.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -251,7 +252,7 @@ def downloads(frame: pd.DataFrame, weekly: pd.DataFrame, intents_csv: Callable[[
     )
     b.download_button(
         "By week and method (CSV)",
-        weekly.to_csv(index=False),
+        csv_of("weekly"),
         file_name=f"conversion-by-week-{stamp}.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -259,7 +260,7 @@ def downloads(frame: pd.DataFrame, weekly: pd.DataFrame, intents_csv: Callable[[
     )
     c.download_button(
         "One row per intent (CSV)",
-        intents_csv,  # built on the click, not on every rerun
+        csv_of("intents"),
         file_name=f"conversion-intents-{stamp}.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -291,20 +292,24 @@ def figures(
     return result.funnel, result.weekly
 
 
-def intents_csv() -> str:
-    return (
-        runtime.call(
-            conversion_report.intents_csv,
-            svc,
-            actor,
-            now=now,
-            flows=chosen_flows,
-            methods=chosen_methods,
-            start=start,
-            end=end,
+def csv_of(which: str) -> Callable[[], str]:
+    def build() -> str:
+        return (
+            runtime.call(
+                conversion_report.figures_csv,
+                svc,
+                actor,
+                which,
+                now=now,
+                flows=chosen_flows,
+                methods=chosen_methods,
+                start=start,
+                end=end,
+            )
+            or ""
         )
-        or ""
-    )
+
+    return build
 
 
 info = sync_bar()
@@ -359,7 +364,7 @@ st.dataframe(
         ),
     },
 )
-downloads(frame, weekly, intents_csv)
+downloads(csv_of)
 st.caption(
     "Usable: SetupIntent succeeded, or PaymentIntent processing/succeeded, with a bank account. "
     "Paid by another method: the intent also offered card or Link (Stripe's dynamic payment "

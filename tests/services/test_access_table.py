@@ -119,7 +119,11 @@ def _status() -> Any:
 def _planned() -> list[Any]:
     from services.rules.debit_csv import PlannedDebit
 
-    return [PlannedDebit(row=2, target=ACCOUNT, target_kind="account", amount=1000, currency="usd", reference="r")]
+    return [
+        PlannedDebit(
+            row=2, target=ACCOUNT, target_kind="account", amount=1000, currency="usd", reference="r"
+        )
+    ]
 
 
 def _batch_result() -> Any:
@@ -375,7 +379,9 @@ def test_the_table_names_every_public_service_function() -> None:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+def store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
     import services.adapters.jobs  # noqa: F401  (registers the job tables before the store opens)
     from services.adapters.store import open_store
 
@@ -464,7 +470,9 @@ def test_every_role_and_no_actor(name: str, world: World) -> None:
             problems.append(f"{who}: Stripe was called before the refusal {gateway.calls}")
         after = row_counts(engine)
         audit_rows = refused_audit_rows(engine, since)
-        changed = {t: (before[t], after[t]) for t in after if t != "audit_log" and after[t] != before[t]}
+        changed = {
+            t: (before[t], after[t]) for t in after if t != "audit_log" and after[t] != before[t]
+        }
         if changed:
             problems.append(f"{who}: the refusal changed the store {changed}")
         want = 1 if row.writes else 0
