@@ -203,9 +203,9 @@ def check_account(svc: Services, actor: Actor, account_id: str | None) -> Owners
     shows); names and contact details only with ``owners.view_pii``. Audited as
     ``ownership.check``, refusals too.
     """
-    with audited(svc.engine, actor=actor, action="ownership.check", target=account_id) as ctx:
+    fca, _ = parse_id(account_id, allowed=("financial_connections.account",))  # bad input: no row
+    with audited(svc.engine, actor=actor, action="ownership.check", target=fca) as ctx:
         require(actor, "ownership.review")
-        fca, _ = parse_id(account_id, allowed=("financial_connections.account",))
         report = _report(svc, actor, _evaluate(svc, actor, fca))
         ctx.request_id = svc.gateway.last_request_id
         ctx.params["verdict"] = report.verdict
