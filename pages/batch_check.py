@@ -144,7 +144,7 @@ def run_batch(planned: list[PlannedDebit], bad: list[RowError]) -> None:
     deadline = time.monotonic() + WAIT_SECONDS
     bar = st.progress(0.0, text="Starting…")
     while time.monotonic() < deadline:
-        view = jobs.job(job_id)
+        view = jobs.job_of(actor, job_id)
         if view is None or not view.active:
             break
         bar.progress(_fraction(view), text=view.message or "Queued…")
@@ -161,7 +161,7 @@ def _fraction(view: jobs.JobView) -> float:
 
 def collect(job_id: str) -> bool:
     """Put a finished job's result on the page; True when the job is done (either way)."""
-    view = jobs.job(job_id)
+    view = jobs.job_of(actor, job_id)
     if view is None or view.active:
         return False
     if view.status == "failed":
@@ -179,7 +179,7 @@ def collect(job_id: str) -> bool:
 def follow() -> None:
     """While the job runs: its progress from the store, refreshed every second."""
     job_id = st.session_state.get(FOLLOW)
-    view = jobs.job(job_id) if job_id else None
+    view = jobs.job_of(actor, job_id) if job_id else None
     if view is None:
         return
     if not view.active:

@@ -200,8 +200,19 @@ def batch_result(actor: Actor, job_id: str, *, timeout: float = 0.0) -> BatchRes
     return result
 
 
-def queue_counts() -> dict[str, int]:
-    """Jobs queued and running in the whole deployment, per the store."""
+def job_of(actor: Actor, job_id: str) -> JobView | None:
+    """One job for a page: None when it does not exist or is of a kind ``actor`` may not start
+    (admins see every job, as in :func:`recent_jobs`)."""
+    actor = signed_in(actor)
+    view = job(job_id)
+    if view is None or not (actor.can("audit.view") or actor.can(KINDS[view.kind][1])):
+        return None
+    return view
+
+
+def queue_counts(actor: Actor) -> dict[str, int]:
+    """Jobs queued and running in the whole deployment, per the store (the Jobs page)."""
+    require(actor, "jobs.view")
     svc = engine.bound()
     counts = {"queued": 0, "running": 0, "failed": 0}
     with session_scope(svc.engine) as session:

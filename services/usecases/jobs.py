@@ -51,6 +51,7 @@ from services.usecases.job_runs import (  # noqa: F401  (reading names re-export
     _view,
     batch_result,
     job,
+    job_of,
     queue_counts,
     recent_jobs,
 )
