@@ -21,7 +21,7 @@ from pages import _runtime as runtime
 from services.rules import batch_result
 from services.rules.debit_csv import BatchFileError, PlannedDebit, RowError, parse_debits_csv
 from services.rules.table_values import major_units, one_currency, utc_time
-from services.usecases import jobs
+from services.usecases import check_batch, jobs
 
 actor = runtime.guard("balances.check")
 runtime.page_header(
@@ -148,7 +148,7 @@ def run_batch(planned: list[PlannedDebit], bad: list[RowError]) -> None:
     deadline = time.monotonic() + WAIT_SECONDS
     bar = st.progress(0.0, text="Starting…")
     while time.monotonic() < deadline:
-        view = jobs.job(job_id)
+        view = jobs.job_of(actor, job_id)
         if view is None or not view.active:
             break
         bar.progress(_fraction(view), text=view.message or "Queued…")
@@ -165,7 +165,7 @@ def _fraction(view: jobs.JobView) -> float:
 
 def collect(job_id: str) -> bool:
     """Put a finished job's result on the page; True when the job is done (either way)."""
-    view = jobs.job(job_id)
+    view = jobs.job_of(actor, job_id)
     if view is None or view.active:
         return False
     if view.status == "failed":
@@ -183,7 +183,7 @@ def collect(job_id: str) -> bool:
 def follow() -> None:
     """While the job runs: its progress from the store, refreshed every second."""
     job_id = st.session_state.get(FOLLOW)
-    view = jobs.job(job_id) if job_id else None
+    view = jobs.job_of(actor, job_id) if job_id else None
     if view is None:
         return
     if not view.active:
@@ -380,7 +380,8 @@ if isinstance(result, batch_result.BatchResult):
     table(frame)
     st.download_button(
         "Download results (CSV)",
-        result.to_csv(),
+        # built (and audited as balances.batch_export) on the click
+        lambda: runtime.call(check_batch.results_csv, svc, actor, result) or "",
         file_name="balance-check-results.csv",
         mime="text/csv",
         type="primary",

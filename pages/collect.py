@@ -424,7 +424,7 @@ new_tab, open_tab, queue_tab_ = st.tabs(
     ]
 )
 with new_tab:
-    config = flows.load_flow(svc, "setup_intent")
+    config = flows.view(svc, actor, "setup_intent")
     customer_section(svc, actor)
     config_card(config)
     create_section(config)

@@ -248,12 +248,13 @@ def table(frame: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def downloads(frame: pd.DataFrame, weekly: pd.DataFrame, intents_csv: Callable[[], str]) -> None:
+def downloads(csv_of: Callable[[str], Callable[[], str]]) -> None:
+    """Each file is built on the click (and audited as conversion.export) by the service."""
     stamp = datetime.fromtimestamp(svc.now(), UTC).strftime("%Y%m%d")
     a, b, c = st.columns(3)
     a.download_button(
         "Funnel by method (CSV)",
-        with_settled(frame).to_csv(index=False),
+        csv_of("funnel"),
         file_name=f"conversion-by-method-{stamp}.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -261,7 +262,7 @@ def downloads(frame: pd.DataFrame, weekly: pd.DataFrame, intents_csv: Callable[[
     )
     b.download_button(
         "By week and method (CSV)",
-        with_settled(weekly).to_csv(index=False),
+        csv_of("weekly"),
         file_name=f"conversion-by-week-{stamp}.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -269,7 +270,7 @@ def downloads(frame: pd.DataFrame, weekly: pd.DataFrame, intents_csv: Callable[[
     )
     c.download_button(
         "One row per intent (CSV)",
-        intents_csv,  # built on the click, not on every rerun
+        csv_of("intents"),
         file_name=f"conversion-intents-{stamp}.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -301,20 +302,24 @@ def figures(
     return result.funnel, result.weekly
 
 
-def intents_csv() -> str:
-    return (
-        runtime.call(
-            conversion_report.intents_csv,
-            svc,
-            actor,
-            now=now,
-            flows=chosen_flows,
-            methods=chosen_methods,
-            start=start,
-            end=end,
+def csv_of(which: str) -> Callable[[], str]:
+    def build() -> str:
+        return (
+            runtime.call(
+                conversion_report.figures_csv,
+                svc,
+                actor,
+                which,
+                now=now,
+                flows=chosen_flows,
+                methods=chosen_methods,
+                start=start,
+                end=end,
+            )
+            or ""
         )
-        or ""
-    )
+
+    return build
 
 
 info = sync_bar()
@@ -376,7 +381,7 @@ st.dataframe(
         ),
     },
 )
-downloads(frame, weekly, intents_csv)
+downloads(csv_of)
 st.caption(
     "Usable: SetupIntent succeeded, or PaymentIntent processing/succeeded, with a bank account. "
     "Conversion is usable ÷ ended: pending intents (microdeposits in flight, a customer still "

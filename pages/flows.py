@@ -106,7 +106,7 @@ def on_save(flow: str) -> None:
 
 def mark_conflict(flow: str, base: int) -> bool:
     """Someone saved since this admin loaded ``base``: open the conflict panel instead of saving."""
-    message = runtime.call(edit_flows.stale_edit, svc, flow, base)
+    message = runtime.call(edit_flows.edit_conflict, svc, actor, flow, base)
     if message:
         st.session_state[k(flow, "conflict")] = message
         st.session_state.pop(k(flow, "message"), None)
@@ -120,7 +120,7 @@ def not_saved(flow: str, base: int) -> None:
 
 
 def on_load_theirs(flow: str) -> None:
-    theirs = runtime.call(edit_flows.load_flow, svc, flow)
+    theirs = runtime.call(edit_flows.view, svc, actor, flow)
     if theirs is None:
         return
     load_into_editor(flow, theirs)
@@ -265,7 +265,7 @@ def save_blocker(*, changed: bool, valid: bool, conflict: bool) -> str | None:
 
 
 def history_section(flow: str, saved: flow_config.FlowConfig) -> None:
-    versions = runtime.call(edit_flows.history, svc, flow)
+    versions = runtime.call(edit_flows.versions, svc, actor, flow)
     if versions is None:
         return
     if not versions:
@@ -369,7 +369,7 @@ flow = st.radio(
     horizontal=True,
     key="flows_selected",
 )
-loaded = runtime.call(edit_flows.load_flow, svc, flow)
+loaded = runtime.call(edit_flows.view, svc, actor, flow)
 if loaded is None:
     st.stop()
 saved: flow_config.FlowConfig = loaded

@@ -360,7 +360,7 @@ attention(actor)
 @st.fragment(run_every=10.0)
 def live_data() -> None:
     """Webhooks keep the mirror current: when the last one arrived, and what waits to be applied."""
-    hooks = runtime.call(webhooks.status)
+    hooks = runtime.call(webhooks.status, actor)
     if hooks is None:
         return
     if hooks.last_received_at is None:

@@ -63,8 +63,8 @@ shown = st.segmented_control(
 
 @st.fragment(run_every=2.0)
 def board() -> None:
-    counts = runtime.call(jobs.queue_counts) or {}
-    hooks = runtime.call(webhooks.status)
+    counts = runtime.call(jobs.queue_counts, actor) or {}
+    hooks = runtime.call(webhooks.status, actor)
     top = st.columns(5)
     top[0].metric("Running", counts.get("running", 0))
     top[1].metric("Queued", counts.get("queued", 0))
@@ -123,7 +123,7 @@ def board() -> None:
                 "Finished": time_column("Finished (UTC)"),
             },
         )
-    events = runtime.call(webhooks.recent_events, 50) or []
+    events = runtime.call(webhooks.recent_events, actor, 50) or []
     st.subheader("Webhook events")
     if not events:
         st.caption(

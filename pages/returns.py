@@ -253,17 +253,20 @@ st.dataframe(
     ],
     column_config=debit_columns,
 )
-csv_text = runtime.call(
-    returns_report.export_csv, svc, actor, window_days=int(window), category=category
+st.download_button(
+    "Download CSV",
+    # built (and audited as returns.export) on the click, not on every rerun
+    lambda: (
+        runtime.call(
+            returns_report.export_csv, svc, actor, window_days=int(window), category=category
+        )
+        or ""
+    ),
+    file_name=f"returns-{(show or 'all').replace(' ', '-')}.csv",
+    mime="text/csv",
+    icon=":material/download:",
+    on_click="ignore",
 )
-if csv_text is not None:
-    st.download_button(
-        "Download CSV",
-        csv_text,
-        file_name=f"returns-{(show or 'all').replace(' ', '-')}.csv",
-        mime="text/csv",
-        icon=":material/download:",
-    )
 
 # --------------------------------------------------------------------------- retry
 

@@ -39,10 +39,13 @@ def scrub(params: Mapping[str, Any]) -> dict[str, Any]:
     return clean
 
 
+NOBODY = "(not signed in)"
+
+
 def record(
     engine: Engine,
     *,
-    actor: Actor,
+    actor: Actor | None,
     action: str,
     target: str | None,
     outcome: str,
@@ -51,9 +54,10 @@ def record(
     stripe_request_id: str | None = None,
     idempotency_key: str | None = None,
 ) -> AuditEntry:
+    username, role = (actor.username, actor.role) if isinstance(actor, Actor) else (NOBODY, "-")
     entry = AuditEntry(
-        actor=actor.username,
-        role=actor.role,
+        actor=username,
+        role=role,
         action=action,
         target=mask_secrets(target) if target else target,
         params=scrub(params or {}),
@@ -81,7 +85,7 @@ class AuditContext:
 def audited(
     engine: Engine,
     *,
-    actor: Actor,
+    actor: Actor | None,
     action: str,
     target: str | None = None,
     params: Mapping[str, Any] | None = None,

@@ -53,7 +53,7 @@ class Actor:
 
 def require(actor: Actor | None, permission: str) -> Actor:
     """Return the actor if allowed, else raise Forbidden with a sentence a person understands."""
-    if actor is None:
+    if not isinstance(actor, Actor):
         raise Forbidden("Sign in first.")
     if permission not in PERMISSIONS:
         raise Forbidden(f"Unknown permission '{permission}'.")
@@ -62,6 +62,14 @@ def require(actor: Actor | None, permission: str) -> Actor:
         raise Forbidden(
             f"Your role ({actor.role}) may not do this ({permission}); it needs one of: {allowed}."
         )
+    return actor
+
+
+def signed_in(actor: Actor | None) -> Actor:
+    """Return the actor, or raise Forbidden when nobody is signed in (for reads every role may
+    make, whose content then follows the role)."""
+    if not isinstance(actor, Actor):
+        raise Forbidden("Sign in first.")
     return actor
 
 

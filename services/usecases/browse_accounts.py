@@ -277,6 +277,8 @@ def refresh_blocker(
         return f"'{feature}' is not a refresh Stripe offers; use one of: {', '.join(FEATURES)}."
     if actor is not None and not actor.can("accounts.refresh"):
         return f"Your role ({actor.role}) may not refresh accounts."
+    if actor is not None and feature == "ownership" and not actor.can("ownership.review"):
+        return f"Your role ({actor.role}) may not refresh owner data; ops review ownership."
     verdict = refresh_rule.judge(account, feature, now=now)
     return None if verdict.allowed else verdict.reason
 

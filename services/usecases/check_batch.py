@@ -36,7 +36,7 @@ from services.usecases.check_debit import is_pending, refresh_key, start_refresh
 from services.usecases.debit_policy import load_policy
 from services.usecases.resolve_account import Known, debit_target
 
-__all__ = ["Progress", "run_batch"]
+__all__ = ["Progress", "results_csv", "run_batch"]
 
 
 Progress = Callable[[int, int, str], None]
@@ -299,3 +299,14 @@ def _error_row(error: RowError) -> BatchRow:
         verdict=ERROR,
         error=error.message,
     )
+
+
+def results_csv(svc: Services, actor: Actor, result: BatchResult) -> str:
+    """The batch result as the CSV finance downloads (text cells formula-escaped), built on the
+    click and audited as ``balances.batch_export`` (refusals too): the rows leave the app."""
+    with audited(svc.engine, actor=actor, action="balances.batch_export") as ctx:
+        require(actor, "balances.check")
+        text = result.to_csv()
+        ctx.params["rows"] = len(result.rows)
+        ctx.message = f"Exported {len(result.rows)} batch check rows as CSV."
+    return text

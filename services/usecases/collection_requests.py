@@ -367,7 +367,9 @@ def intent_view(svc: Services, actor: Actor, intent_id: str) -> IntentView:
 
 def current_view(svc: Services, actor: Actor, intent_id: str) -> IntentView | None:
     """:func:`intent_view`, or None when Stripe cannot say now (after a failed change, the
-    page shows the intent's state when it can and keeps the failure's own message)."""
+    page shows the intent's state when it can and keeps the failure's own message).
+    A refused role is refused, not answered with None."""
+    require(actor, "collect.create")
     try:
         return intent_view(svc, actor, intent_id)
     except FcopsError:
@@ -388,6 +390,7 @@ def current_session(
     svc: Services, actor: Actor, request: CollectionRequest
 ) -> CollectionRequest | None:
     """:func:`session_progress`, or None when Stripe cannot say now."""
+    require(actor, "collect.create")
     try:
         return session_progress(svc, actor, request)
     except FcopsError:

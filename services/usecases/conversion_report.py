@@ -8,7 +8,7 @@ the overview and the tests.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
@@ -23,12 +23,15 @@ from sqlmodel import col, func, select
 from services.adapters import data_version
 from services.adapters.models import IntentRecord, SyncState
 from services.adapters.store import session_scope
+from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import ValidationError
 from services.rules import funnel
+from services.rules.chart_data import with_settled
 from services.rules.clock import as_utc, unix_seconds
 from services.rules.intents import UNKNOWN_FLOW
+from services.rules.spreadsheet import frame_csv
 from services.usecases.sync_intents import SYNC_NAME
 
 
@@ -62,13 +65,12 @@ class StoreInfo:
 class Report:
     """What the conversion page draws: the funnel per method and per week (SQL aggregates).
 
-    ``intents_csv`` builds the one-row-per-intent CSV only when called (the download click),
-    so a rerun never touches every stored intent.
+    Downloads are :func:`figures_csv`, built on the click (a rerun never touches every stored
+    intent) and audited.
     """
 
     funnel: pd.DataFrame
     weekly: pd.DataFrame
-    intents_csv: Callable[[], str]
 
 
 def store_status(svc: Services, actor: Actor, *, summary: StoreSummary | None = None) -> StoreInfo:
@@ -110,7 +112,6 @@ def report(
     return Report(
         funnel=conversion(svc.engine, now=now, **filters),
         weekly=conversion(svc.engine, now=now, by="week", **filters),
-        intents_csv=lambda: _intents_csv(svc.engine, now=now, filters=filters),
     )
 
 
@@ -125,17 +126,52 @@ def intents_csv(
     end: date | None = None,
 ) -> str:
     """One row per intent for these filters, as CSV (built on the download click only)."""
-    require(actor, "conversion.view")
-    filters = _Filters(flows=flows, methods=methods, start=start, end=end)
-    return _intents_csv(svc.engine, now=now, filters=filters)
-
-
-def _intents_csv(engine: Engine, *, now: datetime | int, filters: _Filters) -> str:
-    return (
-        outcomes(engine, now=now, **filters)
-        .drop(columns=["created_at"], errors="ignore")
-        .to_csv(index=False)
+    return figures_csv(
+        svc, actor, "intents", now=now, flows=flows, methods=methods, start=start, end=end
     )
+
+
+CSV_TABLES = ("funnel", "weekly", "intents")
+
+
+def figures_csv(
+    svc: Services,
+    actor: Actor,
+    table: str,
+    *,
+    now: datetime | int,
+    flows: Sequence[str] | None = None,
+    methods: Sequence[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> str:
+    """One of the page's tables as CSV, built on the download click: ``funnel`` (per method),
+    ``weekly`` (per week and method) or ``intents`` (one row per intent). Text cells are
+    formula-escaped; audited as ``conversion.export`` (refusals too)."""
+    filters = _Filters(flows=flows, methods=methods, start=start, end=end)
+    params = {
+        "table": table,
+        "flows": list(flows or []),
+        "methods": list(methods or []),
+        "start": str(start or ""),
+        "end": str(end or ""),
+    }
+    with audited(svc.engine, actor=actor, action="conversion.export", params=params) as ctx:
+        require(actor, "conversion.view")
+        if table not in CSV_TABLES:
+            raise ValidationError(
+                f"No table '{table}' to download; use one of: {', '.join(CSV_TABLES)}."
+            )
+        if table == "intents":
+            frame = outcomes(svc.engine, now=now, **filters).drop(
+                columns=["created_at"], errors="ignore"
+            )
+        else:
+            by = "week" if table == "weekly" else None
+            frame = with_settled(conversion(svc.engine, now=now, by=by, **filters))
+        ctx.params["rows"] = len(frame)
+        ctx.message = f"Exported {len(frame)} rows ({table}) as CSV."
+    return frame_csv(frame)
 
 
 class _Filters(TypedDict):

@@ -75,6 +75,24 @@ def history(engine: Engine | Services, flow: str) -> list[FlowVersion]:
     ]
 
 
+def view(svc: Services, actor: Actor, flow: str) -> FlowConfig:
+    """:func:`load_flow` for the Flows page (``flows.view``)."""
+    require(actor, "flows.view")
+    return load_flow(svc, flow)
+
+
+def versions(svc: Services, actor: Actor, flow: str) -> list[FlowVersion]:
+    """:func:`history` for the Flows page (``flows.view``)."""
+    require(actor, "flows.view")
+    return history(svc, flow)
+
+
+def edit_conflict(svc: Services, actor: Actor, flow: str, base_version: int) -> str | None:
+    """:func:`stale_edit` for the Flows page's editor (``flows.edit``)."""
+    require(actor, "flows.edit")
+    return stale_edit(svc, flow, base_version)
+
+
 def _when(at: datetime | None) -> str:
     return wording.moment(at, missing="an unknown time")
 

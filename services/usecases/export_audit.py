@@ -17,7 +17,14 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from services.adapters.models import AuditEntry
-from services.audit import AUDIT_SORTS, DEFAULT_AUDIT_SORT, AuditPage, distinct_actions, query
+from services.audit import (
+    AUDIT_SORTS,
+    DEFAULT_AUDIT_SORT,
+    AuditPage,
+    audited,
+    distinct_actions,
+    query,
+)
 from services.auth import Actor, require
 from services.context import Services
 from services.rules.spreadsheet import safe_text
@@ -98,13 +105,26 @@ def iter_entries(
 def export_csv(
     engine: Engine, *, actor: Actor, filters: AuditFilters, max_rows: int = MAX_ROWS
 ) -> str:
-    """The filtered audit log as CSV text with a header row (at most ``max_rows`` rows)."""
+    """The filtered audit log as CSV text with a header row (at most ``max_rows`` rows).
+
+    The export is itself audited (``audit.export``, with the filters and the row count): the
+    log leaving the app is an action like any other. Refusals are audited too.
+    """
+    wanted = {k: str(v) for k, v in filters.as_query().items() if v}
+    with audited(engine, actor=actor, action="audit.export", params=wanted) as ctx:
+        require(actor, "audit.view")
+        rows = [
+            [safe_text(row[c]) for c in COLUMNS]
+            for row in map(
+                as_row, iter_entries(engine, actor=actor, filters=filters, max_rows=max_rows)
+            )
+        ]
+        ctx.params["rows"] = len(rows)
+        ctx.message = f"Exported {len(rows)} audit entries as CSV."
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
-    for entry in iter_entries(engine, actor=actor, filters=filters, max_rows=max_rows):
-        row = as_row(entry)
-        writer.writerow([safe_text(row[c]) for c in COLUMNS])
+    writer.writerows(rows)
     return out.getvalue()
 
 

@@ -16,7 +16,7 @@ from services.adapters import jobs as engine
 from services.adapters.job_models import JobRecord
 from services.adapters.models import utcnow
 from services.adapters.store import session_scope
-from services.auth import Actor, require
+from services.auth import Actor, require, signed_in
 from services.errors import FcopsError, Forbidden, ValidationError
 from services.rules.batch_result import BatchResult
 
@@ -175,6 +175,7 @@ def recent_jobs(
     mine: bool = False, limit: int = 100,
 ) -> list[JobView]:
     """Newest first. Admins see every job; others see the jobs they may start."""
+    actor = signed_in(actor)
     svc = engine.bound()
     stmt = select(JobRecord).order_by(col(JobRecord.created_at).desc()).limit(limit)
     if mine:
@@ -199,8 +200,19 @@ def batch_result(actor: Actor, job_id: str, *, timeout: float = 0.0) -> BatchRes
     return result
 
 
-def queue_counts() -> dict[str, int]:
-    """Jobs queued and running in the whole deployment, per the store."""
+def job_of(actor: Actor, job_id: str) -> JobView | None:
+    """One job for a page: None when it does not exist or is of a kind ``actor`` may not start
+    (admins see every job, as in :func:`recent_jobs`)."""
+    actor = signed_in(actor)
+    view = job(job_id)
+    if view is None or not (actor.can("audit.view") or actor.can(KINDS[view.kind][1])):
+        return None
+    return view
+
+
+def queue_counts(actor: Actor) -> dict[str, int]:
+    """Jobs queued and running in the whole deployment, per the store (the Jobs page)."""
+    require(actor, "jobs.view")
     svc = engine.bound()
     counts = {"queued": 0, "running": 0, "failed": 0}
     with session_scope(svc.engine) as session:

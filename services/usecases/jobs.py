@@ -51,6 +51,7 @@ from services.usecases.job_runs import (  # noqa: F401  (reading names re-export
     _view,
     batch_result,
     job,
+    job_of,
     queue_counts,
     recent_jobs,
 )
@@ -340,8 +341,9 @@ def _start(
     actor: Actor, kind: str, params: dict[str, Any], workflow: Any, *args: Any,
     reuse_active: bool = True,
 ) -> str:
+    """Queue ``workflow`` as a job; the caller has passed :func:`_allowed` already (it must,
+    before it reads the actor for the workflow's arguments)."""
     label, permission = KINDS[kind]
-    _allowed(actor, kind)
     svc = engine.bound()
     base = engine.workflow_id(kind, {k: v for k, v in params.items() if k != "window"})
     running = _active(kind, None if reuse_active else base)
@@ -361,6 +363,7 @@ def _start(
 
 def start_account_sync(actor: Actor, *, full: bool = False) -> str:
     """Queue an account sync (full walk or changes since the cursor); returns the job ID."""
+    _allowed(actor, "accounts.sync")
     window = _window(engine.bound().now())
     return _start(
         actor, "accounts.sync", {"full": full, "window": window},
@@ -369,6 +372,7 @@ def start_account_sync(actor: Actor, *, full: bool = False) -> str:
 
 
 def start_intent_sync(actor: Actor, *, full: bool = False) -> str:
+    _allowed(actor, "intents.sync")
     window = _window(engine.bound().now())
     return _start(
         actor, "intents.sync", {"full": full, "window": window},
@@ -377,6 +381,7 @@ def start_intent_sync(actor: Actor, *, full: bool = False) -> str:
 
 
 def start_ownership_check_all(actor: Actor) -> str:
+    _allowed(actor, "ownership.check_all")
     window = _window(engine.bound().now())
     return _start(
         actor, "ownership.check_all", {"window": window},

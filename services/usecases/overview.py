@@ -27,7 +27,7 @@ from services.adapters.models import (
     SyncState,
 )
 from services.adapters.store import session_scope
-from services.auth import Actor, require
+from services.auth import Actor, require, signed_in
 from services.context import Services
 from services.rules import returns as returns_rules
 from services.rules.clock import as_utc
@@ -332,7 +332,7 @@ def cache_keys(svc: Services, actor: Actor) -> CacheKeys:
 def account_figures(svc: Services, actor: Actor) -> dict[str, Any]:
     """The account counts the ops and finance sections show (one aggregate; see
     :func:`overview`'s ``account_counts``), for the roles that see either section."""
-    if not actor.can("balances.check"):
+    if not signed_in(actor).can("balances.check"):
         require(actor, "ownership.review")
     return _account_counts(svc.engine, stale_before=_policy_and_cutoff(svc.engine, svc.now())[1])
 
@@ -362,6 +362,7 @@ def overview_from_store(
         n_accounts = _count(session)
         n_intents = _count(session, model=IntentRecord)
         n_debits = _count(session, model=DebitOutcomeRecord)
+    actor = signed_in(actor)
     ops, finance = actor.can("ownership.review"), actor.can("balances.check")
     counts = account_counts
     if counts is None and (ops or finance):  # one pass over the accounts serves both sections

@@ -80,6 +80,8 @@ def refresh(
         idempotency_key=idempotency_key,
     ) as ctx:
         require(actor, "accounts.refresh")
+        if feature == "ownership":  # owner data is for ownership review (finance never sees it)
+            require(actor, "ownership.review")
         account = fetch_account(svc, account_id)
         mirror.upsert_account(svc.engine, account)
         blocker = refresh_blocker(account, feature, now=svc.now())

@@ -6,20 +6,19 @@ Everything here reads the store (``debit_outcomes``), never Stripe; ``returns.sy
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 
 import pandas as pd
 
 from services.adapters.models import SyncState
 from services.adapters.store import session_scope
+from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import ValidationError
 from services.rules import returns as rules
 from services.rules.money import format_plain
-from services.rules.spreadsheet import safe_text
+from services.rules.spreadsheet import csv_text
 from services.rules.wording import day
 from services.usecases.debit_outcomes import SYNC_NAME, load_outcomes
 
@@ -141,14 +140,19 @@ def debits_frame(
 def export_csv(
     svc: Services, actor: Actor, *, window_days: int = 60, category: str | None = None
 ) -> str:
-    """The debits behind the figures as CSV text, every text cell formula-escaped."""
-    data = report(svc, actor, window_days=window_days)
-    frame = debits_frame(data.debits, category=category)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(DEBIT_COLUMNS)
-    for rec in frame.to_dict("records"):
-        rec["created"] = day(rec["created"])
-        rec["amount"] = format_plain(rec["amount"], rec["currency"])
-        writer.writerow([safe_text(rec[c]) for c in DEBIT_COLUMNS])
-    return out.getvalue()
+    """The debits behind the figures as CSV text, every text cell formula-escaped; audited as
+    ``returns.export`` (refusals too), since the debits leave the app."""
+    params = {"window_days": window_days, "category": category}
+    with audited(svc.engine, actor=actor, action="returns.export", params=params) as ctx:
+        require(actor, "returns.view")
+        data = report(svc, actor, window_days=window_days)
+        frame = debits_frame(data.debits, category=category)
+        rows = []
+        for rec in frame.to_dict("records"):
+            rec["created"] = day(rec["created"])
+            rec["amount"] = format_plain(rec["amount"], rec["currency"])
+            rows.append([rec[c] for c in DEBIT_COLUMNS])
+        text = csv_text(DEBIT_COLUMNS, rows)
+        ctx.params["rows"] = len(frame)
+        ctx.message = f"Exported {len(frame)} debits as CSV."
+    return text

@@ -202,12 +202,17 @@ def _report(svc: Services, actor: Actor, outcome: _Outcome) -> OwnershipReport:
 def check_account(svc: Services, actor: Actor, account_id: str | None) -> OwnershipReport:
     """Compare an account's owners with its customer, store the result, and report it.
 
-    Readable by every role that sees accounts; names and contact details only with
-    ``owners.view_pii``.
+    Ownership review only (``ownership.review``: the stored result is what the review list
+    shows); names and contact details only with ``owners.view_pii``. Audited as
+    ``ownership.check``, refusals too.
     """
-    require(actor, "accounts.view")
-    fca, _ = parse_id(account_id, allowed=("financial_connections.account",))
-    return _report(svc, actor, _evaluate(svc, actor, fca))
+    fca, _ = parse_id(account_id, allowed=("financial_connections.account",))  # bad input: no row
+    with audited(svc.engine, actor=actor, action="ownership.check", target=fca) as ctx:
+        require(actor, "ownership.review")
+        report = _report(svc, actor, _evaluate(svc, actor, fca))
+        ctx.request_id = svc.gateway.last_request_id
+        ctx.params["verdict"] = report.verdict
+    return report
 
 
 def refresh_ownership(
@@ -216,6 +221,7 @@ def refresh_ownership(
     """Ask the bank for a new ownership snapshot (asynchronous; audited by ``refresh_balance.refresh``).
 
     Stripe's throttle is checked first, so a refresh it would refuse is explained, not sent.
+    Ownership review only: a role without ``ownership.review`` is refused (and audited).
     """
     return refresh_balance.refresh(
         svc, actor, account_id, "ownership", idempotency_key=idempotency_key
@@ -225,7 +231,7 @@ def refresh_ownership(
 def find_account(svc: Services, actor: Actor, text: str | None) -> AccountPick:
     """The account to check for what was pasted: an fca_ ID as typed, or the account(s) behind a
     PaymentIntent, SetupIntent, PaymentMethod or customer ID."""
-    require(actor, "accounts.view")
+    require(actor, "ownership.review")
     typed = (text or "").strip()
     if typed.startswith("fca_"):
         return AccountPick(typed)
@@ -266,7 +272,7 @@ def review_list(
     bank's name; ``institution``: one bank. The reason names people only when ``actor`` may
     see personal data.
     """
-    require(actor, "accounts.view")
+    require(actor, "ownership.review")
     unknown = [v for v in verdicts if v not in VERDICTS]
     if unknown:
         raise ValueError(f"Unknown verdict(s): {', '.join(unknown)}; use {', '.join(VERDICTS)}.")
@@ -294,7 +300,7 @@ def review_list(
 
 def eligible_accounts(svc: Services, actor: Actor) -> int:
     """How many mirrored accounts have the ownership permission (what "check all" would read)."""
-    require(actor, "accounts.view")
+    require(actor, "ownership.review")
     return ownership_checks.count_with_ownership(svc.engine)
 
 

@@ -14,7 +14,7 @@ from services import audit
 from services.adapters import account_mirror as mirror
 from services.adapters.models import SyncState, utcnow
 from services.adapters.store import mark_sync, read_sync_cursor, session_scope
-from services.auth import Actor, require
+from services.auth import Actor, require, signed_in
 from services.context import Services
 from services.errors import NotFound
 from services.rules.bank_account import SyncInfo, SyncResult, flatten_account
@@ -160,7 +160,7 @@ def sync_message(result: SyncResult) -> str:
 
 def needs_first_sync(svc: Services, actor: Actor) -> bool:
     """True when the store holds no account yet and this actor may fill it (first run of a page)."""
-    return actor.can("accounts.sync") and mirror.mirrored_account_count(svc.engine) == 0
+    return signed_in(actor).can("accounts.sync") and mirror.mirrored_account_count(svc.engine) == 0
 
 
 def sync_info(svc: Services, actor: Actor) -> SyncInfo:

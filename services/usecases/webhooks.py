@@ -32,6 +32,7 @@ from services.adapters.gateway.webhooks import BadSignature, verify_webhook
 from services.adapters.job_models import WebhookEventRecord
 from services.adapters.models import AccountRecord, utcnow
 from services.adapters.store import retrying, session_scope
+from services.auth import Actor, require, signed_in
 from services.errors import FcopsError
 from services.rules.bank_account import applied_event_created
 from services.usecases import sync_intents as intent_sync
@@ -180,8 +181,10 @@ class WebhookStatus:
     total: int
 
 
-def status() -> WebhookStatus:
-    """The last webhook received and the event backlog (the ops home shows these)."""
+def status(actor: Actor) -> WebhookStatus:
+    """The last webhook received and the event backlog (every signed-in role's home shows
+    these; they hold no customer data)."""
+    signed_in(actor)
     svc = engine.bound()
     with session_scope(svc.engine) as session:
         last = session.exec(
@@ -215,8 +218,9 @@ class EventRow:
     processed_at: datetime | None
 
 
-def recent_events(limit: int = 50) -> list[EventRow]:
-    """The newest webhook events received, for the admin Jobs view."""
+def recent_events(actor: Actor, limit: int = 50) -> list[EventRow]:
+    """The newest webhook events received, for the admin Jobs view (``jobs.view``)."""
+    require(actor, "jobs.view")
     svc = engine.bound()
     with session_scope(svc.engine) as session:
         rows = session.exec(

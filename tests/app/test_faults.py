@@ -150,6 +150,20 @@ def unchanged(account_id: str | None = None) -> Iterator[None]:
         assert stored_account(account_id) == before_account
 
 
+@contextmanager
+def one_error_row(action: str, target: str) -> Iterator[None]:
+    """Nothing written but the one ``error`` audit row of the attempt, and the account's
+    mirror as it was."""
+    webhooks_settled()
+    before_audit, seen = audit_count(), {r.id for r in audit_rows(action, target)}
+    before_account = stored_account(target)
+    yield
+    assert audit_count() == before_audit + 1
+    new = [r.outcome for r in audit_rows(action, target) if r.id not in seen]
+    assert new == ["error"]
+    assert stored_account(target) == before_account
+
+
 def errors(at: AppTest) -> str:
     return " ".join(str(e.value) for e in at.error)
 
@@ -284,7 +298,7 @@ def test_ownership_check_during_a_stripe_fault_is_a_sentence(
     account_id = world["account"]["id"]
     at = open_page("pages/ownership.py", "ops")
     at.text_input(key="own_id_input").set_value(account_id)
-    with unchanged(account_id):
+    with one_error_row("ownership.check", account_id):  # the check stores a result: audited
         force(mode)
         button(at, "Check").click().run()
         says(at, FAULT_WORDS[mode])
@@ -302,7 +316,8 @@ def test_ownership_check_during_a_stripe_fault_is_a_sentence(
 def test_ownership_check_of_unknown_malformed_or_empty_ids_is_a_sentence(
     text: str, message: str
 ) -> None:
-    with unchanged():
+    # Bad input changes nothing; an ID Stripe does not know was a check attempted (audited).
+    with one_error_row("ownership.check", text) if text.startswith("fca_") else unchanged():
         at = check_ownership(text)
     no_exceptions(at)
     shown = " ".join(str(x.value) for x in [*at.error, *at.warning, *at.info])

@@ -19,7 +19,7 @@ from services.adapters import account_mirror
 from services.adapters.job_models import WebhookEventRecord
 from services.adapters.models import AccountRecord
 from services.adapters.store import session_scope
-from services.auth import Actor
+from services.auth import SYSTEM, Actor
 from services.usecases import browse_accounts, sync_accounts, webhooks
 
 ADMIN = Actor("admin", "admin")
@@ -183,7 +183,7 @@ def test_the_sandbox_delivers_signed_events_to_the_registered_endpoint(fcops: An
     # The mirror holds the refreshed balance the event carried.
     balance = got[0].payload["data"]["object"]["balance"]
     assert mirrored(app.engine, account["id"]).balance_as_of == balance["as_of"]
-    status = webhooks.status()
+    status = webhooks.status(SYSTEM)
     assert status.last_received_at is not None and status.total >= 1
 
 

@@ -72,7 +72,7 @@ def test_finance_uploads_a_batch_with_bad_rows_and_downloads_the_result(
     too_much = f"{(available + 100_000) / 100:.2f}"
     rows = [
         "id,amount,currency,reference",
-        f"{funded['id']},1.00,usd,small",
+        f"{funded['id']},1.00,usd,=1+2",  # a formula from outside, as a reference
         f"{funded['id']},{too_much},usd,too much",
         f"{never_refreshed['id']},5.00,usd,no balance yet",
         "fca_000000000000nobody,5.00,usd,unknown",
@@ -115,3 +115,14 @@ def test_finance_uploads_a_batch_with_bad_rows_and_downloads_the_result(
     assert [r["row"] for r in result] == ["2", "3", "4", "5", "6"]
     assert result[1]["amount"] == too_much and result[1]["reference"] == "too much"
     assert "five" in result[4]["error"]
+    assert result[0]["reference"] == "'=1+2"  # the spreadsheet shows text, runs nothing
+
+    # The table's own toolbar offers no unaudited, unescaped "Download as CSV" (issue 10).
+    grid = main.locator(
+        '[data-testid="stElementContainer"]', has=page.locator('[data-testid="stDataFrame"]')
+    ).first
+    grid.hover()
+    toolbar = grid.locator('[data-testid="stElementToolbar"]')
+    toolbar.get_by_role("button").first.wait_for(timeout=10_000)  # the toolbar is there…
+    labels = [b.get_attribute("aria-label") or "" for b in toolbar.get_by_role("button").all()]
+    assert "Search" in labels and "Download as CSV" not in labels, labels  # …without the CSV
