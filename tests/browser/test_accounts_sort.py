@@ -3,8 +3,6 @@ across pages: page 2 continues page 1 (the sort runs in SQL, not on the 50 rows 
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -48,25 +46,38 @@ def link_more_accounts(count: int) -> None:
 
 
 def shown_column(page: Any, header: str, tmp_path: Path, name: str) -> list[str]:
-    """The ``header`` column of the rows on screen, in screen order, through the grid's own
-    "Download as CSV" button (the grid draws on a canvas, so its cells are not in the DOM)."""
+    """The ``header`` column of the rows on screen, in screen order, read from the grid's
+    accessibility table (the grid draws on a canvas; the table beside it holds the cells of the
+    rows in view, each with its row index). The grid's own CSV download is turned off
+    (``client.disableDataExport``), so the test scrolls the grid and collects every row."""
     grid = page.locator('[data-testid="stDataFrame"]').first
     grid.wait_for()
     page.wait_for_timeout(800)  # the grid draws after it is attached
+    table = grid.locator('table[role="grid"]')
+    column = table.locator('th[role="columnheader"]', has_text=re.compile(f"^{header}$")).first
+    index = column.get_attribute("aria-colindex")
+    count = int(table.get_attribute("aria-rowcount") or "1") - 1  # the header row counts
+    cells: dict[int, str] = {}
     grid.hover()
-    with page.expect_download() as info:
-        grid.get_by_role("button", name="Download as CSV").click()
-    saved = tmp_path / f"{name}.csv"
-    info.value.save_as(saved)
-    return [row[header] for row in csv.DictReader(io.StringIO(saved.read_text("utf-8-sig")))]
+    page.mouse.wheel(0, -100_000)  # from the top: the grid keeps its scroll across reruns
+    page.wait_for_timeout(300)
+    for _ in range(200):
+        for row in table.locator("tbody tr[aria-rowindex]").all():
+            at = int(row.get_attribute("aria-rowindex") or "0") - 2
+            cell = row.locator(f'td[aria-colindex="{index}"]')
+            if at >= 0 and cell.count():
+                cells[at] = cell.inner_text()
+        if len(cells) >= count:
+            break
+        page.mouse.wheel(0, 250)
+        page.wait_for_timeout(300)  # the accessibility table follows the scroll (debounced)
+    assert len(cells) == count, f"read {len(cells)} of {count} rows of {name}"
+    return [cells[i] for i in range(count)]
 
 
 def test_sorting_by_balance_orders_all_accounts_numerically_across_pages(
     app_url: str, page: Any, tmp_path: Path
 ) -> None:
-    # The grid saves through the File System Access picker where the browser has one; without it
-    # it falls back to an ordinary download, which the test can read.
-    page.add_init_script("delete window.showSaveFilePicker")
     sign_in(page, app_url + "/accounts?sort=balance_desc", "finance", "fcops-finance-demo")
     page.get_by_text("in the store").wait_for(timeout=90_000)
     page.get_by_text("select a row to open it").wait_for(timeout=90_000)
