@@ -17,6 +17,7 @@ from typing import Any
 from services.errors import FcopsError, StripeRequestError, ValidationError
 from services.rules import wording
 from services.rules.calendar import is_business_day
+from services.rules.input_limits import clean_text
 
 FLOW = "setup_intent"  # the flow whose saved configuration collection requests carry
 UNKNOWN_FLOW = "unknown"
@@ -278,12 +279,14 @@ def verification_input(
     amounts: Sequence[int] | None, descriptor_code: str | None
 ) -> tuple[str, dict[str, Any]]:
     """Check what the person typed before Stripe sees it (exactly one of the two, §6.2)."""
-    code = (descriptor_code or "").strip().upper()
+    code = clean_text(descriptor_code, field="The descriptor code", max_length=40).upper()
     if amounts is not None and code:
         raise ValidationError("Send either the two amounts or the descriptor code, not both.")
     if amounts is not None:
-        values = list(amounts)
-        if len(values) != 2 or not all(isinstance(v, int) and 1 <= v <= 99 for v in values):
+        values = list(amounts) if isinstance(amounts, list | tuple) else []
+        if len(values) != 2 or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 99 for v in values
+        ):
             raise ValidationError(
                 "Enter exactly two deposit amounts in cents, each between 1 and 99 "
                 "(for example 32 and 45)."

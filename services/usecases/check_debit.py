@@ -28,7 +28,7 @@ from services.rules.account_summary import AccountSummary
 from services.rules.debit import STALE, Assessment, DebitPolicy, assess_debit
 from services.rules.debit_target import assess_target
 from services.rules.ids import parse_id
-from services.rules.money import MoneyError, validate_currency
+from services.rules.money import MAX_MAJOR_AMOUNT, MoneyError, exponent, validate_currency
 from services.usecases import refresh_balance
 from services.usecases.debit_policy import load_policy
 from services.usecases.resolve_account import LOOKUP_KINDS, debit_target
@@ -148,6 +148,12 @@ def _valid_money(amount: int, currency: str) -> str:
         raise ValidationError(str(err)) from None
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise ValidationError("The debit amount must be greater than zero.")
+    largest = int(MAX_MAJOR_AMOUNT.scaleb(exponent(code)))
+    if amount > largest:
+        raise ValidationError(
+            f"The debit amount is larger than the {MAX_MAJOR_AMOUNT:,} {code.upper()} limit; "
+            "check for a missing decimal point."
+        )
     return code
 
 
@@ -194,7 +200,9 @@ def _refresh_and_wait(
     key = idempotency_key or svc.gateway.fresh_key(refresh_key(account))
     try:
         # The accounts use case is the one audited path for refreshes (`account.refresh`).
-        started = refresh_balance.refresh(svc, actor, str(account["id"]), "balance", idempotency_key=key)
+        started = refresh_balance.refresh(
+            svc, actor, str(account["id"]), "balance", idempotency_key=key
+        )
     except (RefreshNotAllowed, StripeUnavailable, StripeRequestError) as err:
         # The stale verdict is still true and worth showing; losing it to an error page would
         # leave finance with nothing. A bad API key (StripeAuthError) still stops everything.

@@ -18,6 +18,7 @@ from services.errors import (
     StripeUnavailable,
     ValidationError,
 )
+from services.rules import input_limits
 from services.rules.ids import parse_id
 
 LOOKBACK_SECONDS = 30 * 86_400  # microdeposits time out 10 days after arrival (§6.2)
@@ -34,7 +35,7 @@ def intent_id(text: str | None) -> tuple[str, str]:
 
 
 def require_key(idempotency_key: str | None) -> str:
-    key = (idempotency_key or "").strip()
+    key = input_limits.stripe_text(idempotency_key, field="idempotency_key")
     if not key:
         raise ValidationError(
             "An idempotency key is required so a double click creates one object."

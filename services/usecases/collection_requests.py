@@ -31,7 +31,7 @@ from services.audit import AuditContext, audited
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import FcopsError, NotFound, ValidationError
-from services.rules import flow_config
+from services.rules import flow_config, input_limits
 from services.rules.intents import (
     CANCEL_REASONS,
     FLOW,
@@ -181,8 +181,10 @@ def checkout_params(
 
 
 def _return_url(svc: Services, return_url: str | None) -> str:
-    url = (return_url or "").strip()
+    url = input_limits.clean_text(return_url, field="The return URL", max_length=2_000)
     if url:
+        if not url.startswith(("https://", "http://")):
+            raise ValidationError(f"The return URL must start with https:// (not {url[:40]!r}).")
         return url
     if svc.mode == "sandbox":
         return SANDBOX_RETURN_URL
@@ -457,7 +459,7 @@ def cancel_request(
         ctx.target = ident
         if reason is not None and reason not in CANCEL_REASONS:
             raise ValidationError(
-                f"'{reason}' is not a cancellation reason Stripe accepts; use one of "
+                f"{str(reason)[:40]!r} is not a cancellation reason Stripe accepts; use one of "
                 f"{', '.join(CANCEL_REASONS)}."
             )
         try:

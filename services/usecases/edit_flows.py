@@ -19,8 +19,8 @@ from sqlalchemy.engine import Engine
 from services.adapters import versioned_settings as settings_store
 from services.audit import AuditContext, audited
 from services.auth import Actor, require
-from services.errors import Conflict, NotFound
-from services.rules import wording
+from services.errors import Conflict, NotFound, ValidationError
+from services.rules import input_limits, wording
 from services.rules.flow_config import (
     FLOW_TITLES,
     FLOWS,
@@ -122,7 +122,15 @@ def save_flow(
     written) or Forbidden. Saving an unchanged configuration writes no new version.
     """
     eng = _engine(engine)
-    perms, pre = tuple(permissions), tuple(prefetch)
+    flow = input_limits.clean_text(flow, field="The flow", max_length=40)
+    perms, pre = _words(permissions, "A permission"), _words(prefetch, "A prefetch")
+    verification_method = input_limits.clean_text(
+        verification_method, field="The verification method", max_length=40
+    )
+    note = input_limits.clean_text(note, field="The note", max_length=input_limits.NOTE_MAX)
+    expected_version = input_limits.bounded_int(
+        expected_version, field="The version you edited", minimum=0, maximum=2**31
+    )
     params: dict[str, Any] = {
         "flow": flow,
         "expected_version": expected_version,
@@ -142,6 +150,16 @@ def save_flow(
         )
         return _save_checked(eng, actor, flow, value, expected_version, note, ctx)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _words(values: Iterable[str], field: str) -> tuple[str, ...]:
+    """Each chosen value as clean text (a crafted client may send anything in a list)."""
+    if isinstance(values, str) or not isinstance(values, Iterable):
+        raise ValidationError(f"{field} list must be a list of words.")
+    chosen = tuple(values)
+    if len(chosen) > 20:
+        raise ValidationError(f"{field} list has {len(chosen)} entries; at most 20 are possible.")
+    return tuple(input_limits.clean_text(v, field=field, max_length=40) for v in chosen)
 
 
 def _save_checked(
@@ -184,6 +202,10 @@ def revert(
 ) -> FlowConfig:
     """Save a NEW version equal to ``to_version`` (history is never rewritten; audited)."""
     eng = _engine(engine)
+    to_version, expected_version = (
+        input_limits.bounded_int(v, field=f, minimum=0, maximum=2**31)
+        for v, f in ((to_version, "The version to go back to"), (expected_version, "The version"))
+    )
     params = {"flow": flow, "to_version": to_version, "expected_version": expected_version}
     with audited(
         eng, actor=actor, action="flow.revert", target=setting_key(flow), params=params

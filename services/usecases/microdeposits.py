@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
-from services.errors import FcopsError, NotFound, StripeRequestError, ValidationError
+from services.errors import FcopsError, NotFound, StripeRequestError
+from services.rules import input_limits
 from services.rules.intents import (
     IntentView,
     MicrodepositItem,
@@ -99,12 +100,7 @@ def waiting_count(
 
 
 def _search(text: str | None) -> str:
-    cleaned = (text or "").strip()
-    if len(cleaned) > 100 or "\x00" in cleaned:
-        raise ValidationError(
-            "The search is longer than 100 characters or holds a NUL character; shorten it."
-        )
-    return cleaned
+    return input_limits.clean_text(text, field="The search", max_length=100)
 
 
 def _not_verifiable(svc: Services, ident: str, kind: str, err: StripeRequestError) -> FcopsError:

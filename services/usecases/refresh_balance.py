@@ -19,7 +19,7 @@ from services.adapters.store import session_scope
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import RefreshNotAllowed, StripeRequestError, ValidationError
-from services.rules import refresh_rule
+from services.rules import input_limits, refresh_rule
 from services.rules.bank_account import (
     RefreshState,
     check_feature,
@@ -34,7 +34,7 @@ from services.usecases.browse_accounts import fetch_account, refresh_blocker
 def require_idempotency_key(key: str | None) -> str:
     """Every state-changing Stripe call carries a key, so a double click or a retry after a
     timeout makes Stripe do it once (reference §1.6)."""
-    clean = (key or "").strip()
+    clean = input_limits.stripe_text(key, field="idempotency_key")
     if not clean:
         raise ValidationError(
             "An idempotency key is required so a double click or a retry changes Stripe once."

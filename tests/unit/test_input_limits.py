@@ -102,7 +102,7 @@ def test_stripe_lengths_are_enforced_before_the_call() -> None:
         lim.stripe_text("x" * 10_000, field="customer.name")
     with pytest.raises(ValidationError, match="at most 512"):
         lim.stripe_text("a" * 5_000 + "@example.com", field="customer.email")
-    with pytest.raises(ValidationError, match="not an email"):
+    with pytest.raises(ValidationError, match="not a complete email"):
         lim.stripe_text("no-at-sign", field="customer.email")
     with pytest.raises(ValidationError, match="at most 22"):
         lim.stripe_text("ACME PAYMENTS INTERNATIONAL", field="statement_descriptor")
@@ -124,3 +124,11 @@ def test_stripe_metadata_limits() -> None:
         lim.stripe_metadata({"k": "v" * 501})
     with pytest.raises(ValidationError, match="NUL"):
         lim.stripe_metadata({"k": "v\x00"})
+
+
+def test_stripe_lengths_come_from_the_table_the_sandbox_enforces() -> None:
+    from services.adapters import stripe_api
+
+    for name, param in (("customer.name", "name"), ("customer.email", "email")):
+        assert lim.STRIPE_LIMITS[name] == stripe_api.length_limit("/v1/customers", param)
+    assert lim.STRIPE_LIMITS["metadata.value"] == stripe_api.METADATA_VALUE_LENGTH
