@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from services.errors import FcopsError, StripeRequestError, ValidationError
+from services.errors import Conflict, FcopsError, StripeRequestError, ValidationError
 from services.rules import wording
 from services.rules.calendar import is_business_day
 from services.rules.input_limits import clean_text
@@ -366,3 +366,15 @@ def not_verifiable(intent: Mapping[str, Any], ident: str, err: StripeRequestErro
 
 def _refusal(message: str, err: StripeRequestError) -> StripeRequestError:
     return StripeRequestError(message, request_id=err.request_id, code=err.code)
+
+
+def cancel_done(intent: dict[str, Any], ident: str) -> bool:
+    """A read-back of a cancel: canceled, not yet, or never (it finished first)."""
+    status = str(intent.get("status"))
+    if status == "canceled":
+        return True
+    if status in ("succeeded", "processing"):
+        raise Conflict(
+            f"{ident} was not canceled: it is {status}, and Stripe cancels only open requests."
+        )
+    return False

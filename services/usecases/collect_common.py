@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlmodel import col, func, select
 
+from services.adapters.backoff import settle
 from services.adapters.models import AuditEntry, IntentRecord
 from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import (
     NotFound,
+    OutcomeStillUnknown,
     OutcomeUnknown,
     RateLimited,
     StripeUnavailable,
@@ -52,8 +54,8 @@ def unconfirmed(what: str) -> Iterator[None]:
     429 is different again: Stripe refused before doing anything."""
     try:
         yield
-    except RateLimited:
-        raise
+    except (RateLimited, OutcomeStillUnknown):
+        raise  # refused before anything happened / already read back and said in a sentence
     except OutcomeUnknown as err:
         raise OutcomeUnknown(
             f"Stripe did not confirm {what}: it was unreachable or too slow, so it may or may "
@@ -68,6 +70,21 @@ def unconfirmed(what: str) -> Iterator[None]:
             "request; if the first one went through after all, you will see both.",
             request_id=err.request_id,
         ) from None
+
+
+def send_settled(
+    create: Callable[..., dict[str, Any]], params: Any, key: str, *, what: str
+) -> tuple[dict[str, Any], bool]:
+    """A create (or any POST) whose unknown outcome is settled by sending the same request with
+    the same key again: Stripe replays what it did (or 409s while it still runs), so the person
+    hears the real outcome. Also whether it took a read-back."""
+    settled = settle(
+        lambda: create(params, idempotency_key=key),
+        lambda: create(params, idempotency_key=key),
+        lambda _: True,
+        what=what,
+    )
+    return settled.value, settled.read_back
 
 
 def replayed(svc: Services, key: str, action: str) -> bool:

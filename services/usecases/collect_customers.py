@@ -10,7 +10,7 @@ from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
 from services.rules import input_limits
-from services.usecases.collect_common import require_key, unconfirmed
+from services.usecases.collect_common import require_key, send_settled, unconfirmed
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,11 @@ def create_customer(
             if name:
                 params["name"] = name
             with unconfirmed("the new customer"):
-                customer = svc.gateway.create_customer(params, idempotency_key=key)
+                customer, read_back = send_settled(
+                    svc.gateway.create_customer, params, key, what="the new customer"
+                )
+            if read_back:
+                ctx.params["read_back"] = True
             message = f"Created customer {customer['id']}."
             reused = False
         account_mirror.upsert_customer(svc.engine, customer)

@@ -22,6 +22,7 @@ from dataclasses import replace
 from typing import Any
 
 from services.adapters import flow_requests
+from services.adapters.backoff import settle
 from services.adapters.gateway import (
     CheckoutSessionCreateParams,
     FcSessionCreateParams,
@@ -39,6 +40,7 @@ from services.rules.intents import (
     CollectionRequest,
     IntentView,
     OpenRequest,
+    cancel_done,
     mapping,
     microdeposits,
     open_request,
@@ -51,6 +53,7 @@ from services.usecases.collect_common import (
     pull_recent_intents,
     require_key,
     retrieve,
+    send_settled,
     stored_intents,
     unconfirmed,
 )
@@ -96,7 +99,9 @@ def _send(
     """Send the create call; also whether Stripe replayed an earlier object for this key."""
     replayed = was_replayed(svc, key, "collect.create")
     with unconfirmed(what):
-        created = create(params, idempotency_key=key)
+        created, read_back = send_settled(create, params, key, what=what)
+    if read_back:
+        ctx.params["read_back"] = True
     ctx.target = str(created["id"])
     ctx.request_id = svc.gateway.last_request_id
     return created, replayed
@@ -462,16 +467,22 @@ def cancel_request(
                 f"{str(reason)[:40]!r} is not a cancellation reason Stripe accepts; use one of "
                 f"{', '.join(CANCEL_REASONS)}."
             )
+        cancel = (
+            svc.gateway.cancel_payment_intent
+            if kind == "payment_intent"
+            else svc.gateway.cancel_setup_intent
+        )
         try:
             with unconfirmed(f"the cancellation of {ident}"):
-                if kind == "payment_intent":
-                    intent = svc.gateway.cancel_payment_intent(
-                        ident, reason=reason, idempotency_key=key
-                    )
-                else:
-                    intent = svc.gateway.cancel_setup_intent(
-                        ident, reason=reason, idempotency_key=key
-                    )
+                settled = settle(
+                    lambda: cancel(ident, reason=reason, idempotency_key=key),
+                    lambda: retrieve(svc, ident, kind),
+                    lambda current: cancel_done(current, ident),
+                    what=f"the cancellation of {ident}",
+                )
+            intent = settled.value
+            if settled.read_back:
+                ctx.params["read_back"] = settled.reads
         except NotFound:
             raise NotFound(f"Stripe has no {kind.replace('_', ' ')} {ident}.") from None
         ctx.request_id = svc.gateway.last_request_id
