@@ -4,12 +4,12 @@ Each input must be refused with a sentence a person can act on (a domain error, 
 for CSV rows), change nothing, and never surface a database or Python error. Store-backed parts
 run on SQLite and on PostgreSQL (where NUL bytes fail in the driver if they get that far).
 
-Skeleton (issue 10): it drives the pieces that exist before the one-house restructure (issue 8)
-lands — the input-limit rules, IDs, amounts, currencies, CSV files, users, sign-in, the audit
-filters, the debit policy, customer search. Where a use case does not yet pass its input through
-``services.rules.input_limits`` its cases are marked ``xfail(strict=True)``: they turn into
-failures (to be un-marked) the moment the wiring lands. Collection forms and flow configs join
-when their use cases have moved.
+Every family is driven through the rule that checks it (``services.rules.input_limits``, IDs,
+money, CSV) and through the use cases that take it (customer search, account and transaction
+filters, pickers, the ownership review and microdeposit queues, collection forms, lookups, debit
+checks, refreshes, flow configs, the debit policy, audit filters, users, sign-in). Use cases get
+Services without a Stripe gateway: a refusal must come before any Stripe call (one that got
+that far would be an AttributeError, a failure here). ``CORPUS_SIZE`` counts the inputs.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from services import audit, users
 from services.adapters.models import AuditEntry, CustomerRecord, Setting, SignInThrottle
 from services.adapters.store import session_scope
 from services.auth import Actor
-from services.errors import FcopsError
+from services.errors import FcopsError, Forbidden
 from services.rules import input_limits as lim
 from services.rules.ids import parse_id
 from services.rules.money import MoneyError, parse_amount, validate_currency
@@ -400,6 +400,9 @@ def _refusals(cases: Iterable[Any], call: Callable[[Any], object]) -> list[str]:
     for case in cases:
         try:
             result = call(case)
+        except Forbidden as err:  # the role was refused: the input itself was never judged
+            failures.append(f"{case!r:.60}: refused for the role, not the input ({err})"[:200])
+            continue
         except REFUSALS as err:
             message = str(err)
             if not message or "Traceback" in message or len(message) > 400 or "\x00" in message:
