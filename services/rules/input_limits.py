@@ -106,6 +106,23 @@ def clean_text(
     return text
 
 
+def text_list(
+    values: Any, *, field: str, max_items: int = 50, max_length: int = 60
+) -> tuple[str, ...]:
+    """A list of chosen words (a multiselect's values) as clean text; ``None`` is none chosen.
+
+    A crafted client may send one string, a number, thousands of entries or NUL bytes here."""
+    if values is None:
+        return ()
+    if isinstance(values, str | bytes) or not isinstance(values, list | tuple | set | frozenset):
+        raise ValidationError(f"{field} must be a list of choices.")
+    if len(values) > max_items:
+        raise ValidationError(
+            f"{field} has {len(values):,} entries; at most {max_items} can be chosen."
+        )
+    return tuple(clean_text(v, field=field, max_length=max_length) for v in values)
+
+
 def search_term(value: Any, *, field: str = "The search") -> str:
     return clean_text(value, field=field, max_length=SEARCH_MAX)
 

@@ -26,7 +26,7 @@ from services.adapters.store import session_scope
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import ValidationError
-from services.rules import funnel
+from services.rules import funnel, input_limits
 from services.rules.clock import as_utc, unix_seconds
 from services.rules.intents import UNKNOWN_FLOW
 from services.usecases.sync_intents import SYNC_NAME
@@ -106,7 +106,7 @@ def report(
 ) -> Report:
     """The funnel, weekly and per-intent frames for these filters (managers and admins)."""
     require(actor, "conversion.view")
-    filters = _Filters(flows=flows, methods=methods, start=start, end=end)
+    filters = _checked(flows, methods, start, end)
     return Report(
         funnel=conversion(svc.engine, now=now, **filters),
         weekly=conversion(svc.engine, now=now, by="week", **filters),
@@ -126,8 +126,29 @@ def intents_csv(
 ) -> str:
     """One row per intent for these filters, as CSV (built on the download click only)."""
     require(actor, "conversion.view")
-    filters = _Filters(flows=flows, methods=methods, start=start, end=end)
+    filters = _checked(flows, methods, start, end)
     return _intents_csv(svc.engine, now=now, filters=filters)
+
+
+def _checked(
+    flows: Sequence[str] | None,
+    methods: Sequence[str] | None,
+    start: date | None,
+    end: date | None,
+) -> _Filters:
+    """The filters as the store may see them: clean words, real dates (a crafted client can
+    send anything)."""
+    for value, field in ((start, "The start date"), (end, "The end date")):
+        if value is not None and not isinstance(value, date):
+            raise ValidationError(f"{field} must be a date.")
+    return _Filters(
+        flows=input_limits.text_list(flows, field="The flows") if flows is not None else None,
+        methods=(
+            input_limits.text_list(methods, field="The methods") if methods is not None else None
+        ),
+        start=start,
+        end=end,
+    )
 
 
 def _intents_csv(engine: Engine, *, now: datetime | int, filters: _Filters) -> str:

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from services.adapters import versioned_settings as settings_store
 from services.audit import AuditContext, audited
 from services.auth import Actor, require
-from services.errors import Conflict, NotFound, ValidationError
+from services.errors import Conflict, NotFound
 from services.rules import input_limits, wording
 from services.rules.flow_config import (
     FLOW_TITLES,
@@ -123,7 +123,8 @@ def save_flow(
     """
     eng = _engine(engine)
     flow = input_limits.clean_text(flow, field="The flow", max_length=40)
-    perms, pre = _words(permissions, "A permission"), _words(prefetch, "A prefetch")
+    perms = input_limits.text_list(permissions, field="The permissions", max_items=20)
+    pre = input_limits.text_list(prefetch, field="The prefetch", max_items=20)
     verification_method = input_limits.clean_text(
         verification_method, field="The verification method", max_length=40
     )
@@ -150,16 +151,6 @@ def save_flow(
         )
         return _save_checked(eng, actor, flow, value, expected_version, note, ctx)
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _words(values: Iterable[str], field: str) -> tuple[str, ...]:
-    """Each chosen value as clean text (a crafted client may send anything in a list)."""
-    if isinstance(values, str) or not isinstance(values, Iterable):
-        raise ValidationError(f"{field} list must be a list of words.")
-    chosen = tuple(values)
-    if len(chosen) > 20:
-        raise ValidationError(f"{field} list has {len(chosen)} entries; at most 20 are possible.")
-    return tuple(input_limits.clean_text(v, field=field, max_length=40) for v in chosen)
 
 
 def _save_checked(

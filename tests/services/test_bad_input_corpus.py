@@ -336,6 +336,26 @@ AUDIT_QUERIES: list[dict[str, Any]] = [
     {"offset": -1},
     {"offset": 10**30},
 ]
+REPORT_FILTERS: list[dict[str, Any]] = [
+    {"flows": ["setup_intent\x00"]},
+    {"flows": "setup_intent"},
+    {"flows": ["f"] * 1_000},
+    {"methods": ["instant\x00"]},
+    {"methods": ["m" * 10_000]},
+    {"methods": 5},
+    {"start": "2026-01-01"},
+    {"end": 20260101},
+]
+RETURNS_INPUTS: list[dict[str, Any]] = [
+    {"window_days": 0},
+    {"window_days": 10**9},
+    {"window_days": True},
+    {"window_days": "60"},
+    {"warning_level": 0},
+    {"warning_level": 2},
+    {"warning_level": math.nan},
+    {"warning_level": "1"},
+]
 BAD_POLICIES: list[dict[str, Any]] = [
     {"max_age_seconds": 10**20},
     {"max_age_seconds": 721 * 3600},
@@ -385,6 +405,8 @@ CORPUS_SIZE = sum(
         BAD_FLOW_SAVES,
         AUDIT_QUERIES,
         BAD_POLICIES,
+        REPORT_FILTERS,
+        RETURNS_INPUTS,
     )
 )
 
@@ -711,6 +733,26 @@ def test_flow_configs_refuse_crafted_values_and_store_nothing(engine) -> None:  
         == []
     )
     assert _count(engine, Setting) == before
+
+
+def test_report_filters_refuse_crafted_lists_dates_and_windows(engine) -> None:  # type: ignore[no-untyped-def]
+    from services.usecases import check_review, conversion_report, returns_report
+
+    svc = _svc(engine)
+    manager = Actor(username="mia", role="manager")
+    failures = _refusals(
+        REPORT_FILTERS, lambda f: conversion_report.report(svc, manager, now=1_800_000_000, **f)
+    )
+    failures += _refusals(
+        REPORT_FILTERS,
+        lambda f: conversion_report.intents_csv(svc, manager, now=1_800_000_000, **f),
+    )
+    failures += _refusals(RETURNS_INPUTS, lambda f: returns_report.report(svc, FINANCE, **f))
+    failures += _refusals(
+        [f for f in RETURNS_INPUTS if "window_days" in f],
+        lambda f: check_review.review(svc, FINANCE, **f),
+    )
+    assert failures == []
 
 
 def test_audit_filters_refuse_crafted_actions_outcomes_and_pages(engine) -> None:  # type: ignore[no-untyped-def]
