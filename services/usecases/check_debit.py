@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from services.adapters import account_mirror, check_history
+from services.adapters.backoff import settle
 from services.adapters.throttle import Clock, SystemClock
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import (
+    OutcomeUnknown,
     RefreshNotAllowed,
     StripeRequestError,
     StripeUnavailable,
@@ -174,10 +176,16 @@ def start_refresh(
     means Stripe started nothing (pending already, or throttled), so it is never counted as
     started (:func:`services.rules.refresh_rule.started`).
     """
-    try:
-        result = cast(
-            dict[str, Any], gateway.refresh_account(account["id"], ["balance"], idempotency_key=key)
-        )
+    try:  # no answer in time: the account read back says whether it started (never a guess)
+        result = settle(
+            lambda: cast(
+                dict[str, Any],
+                gateway.refresh_account(account["id"], ["balance"], idempotency_key=key),
+            ),
+            lambda: cast(dict[str, Any], gateway.retrieve_account(account["id"])),
+            lambda current: refresh_rule.started(account, current, "balance"),
+            what="the balance refresh",
+        ).value
     except StripeRequestError as err:
         raise RefreshNotAllowed(
             f"Stripe refused the balance refresh: {err}", request_id=err.request_id
@@ -203,6 +211,8 @@ def _refresh_and_wait(
         started = refresh_balance.refresh(
             svc, actor, str(account["id"]), "balance", idempotency_key=key
         )
+    except OutcomeUnknown as err:  # read back and still not known: say so, do not guess
+        return account, RefreshOutcome(False, False, None, str(err))
     except (RefreshNotAllowed, StripeUnavailable, StripeRequestError) as err:
         # The stale verdict is still true and worth showing; losing it to an error page would
         # leave finance with nothing. A bad API key (StripeAuthError) still stops everything.

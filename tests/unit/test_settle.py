@@ -102,3 +102,48 @@ def test_a_rate_limited_change_is_not_read_back() -> None:
 
     with pytest.raises(RateLimited):
         settle(limited, lambda: "x", lambda _: True, what="it", policy=_policy([]))
+
+
+class _LateGateway:
+    """refresh_account gets no answer; the account read back shows what Stripe did."""
+
+    def __init__(self, read_back: list[dict[str, Any]]) -> None:
+        self.reads = read_back
+
+    def refresh_account(self, *_: Any, **__: Any) -> Any:
+        raise OutcomeUnknown("no answer")
+
+    def retrieve_account(self, _: str) -> dict[str, Any]:
+        return self.reads.pop(0) if len(self.reads) > 1 else self.reads[0]
+
+
+def _account(attempted: int | None, status: str = "succeeded") -> dict[str, Any]:
+    refresh = (
+        None
+        if attempted is None
+        else {"status": status, "last_attempted_at": attempted, "next_refresh_available_at": None}
+    )
+    return {
+        "id": "fca_late",
+        "object": "financial_connections.account",
+        "status": "active",
+        "balance_refresh": refresh,
+    }
+
+
+def test_a_batch_refresh_with_no_answer_is_judged_by_the_account_read_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from services.adapters import backoff
+    from services.usecases.check_debit import start_refresh
+
+    monkeypatch.setattr(
+        backoff, "READ_BACK", ReadBack(tries=3, pause_seconds=0, sleep=lambda _: None)
+    )
+    before = _account(100)
+    gateway = _LateGateway([_account(100), _account(200, "pending")])
+    started = start_refresh(gateway, before, "key-1", now=300)
+    assert started["balance_refresh"]["last_attempted_at"] == 200
+
+    with pytest.raises(OutcomeStillUnknown):  # the account never shows a new attempt
+        start_refresh(_LateGateway([_account(100)]), before, "key-2", now=300)
