@@ -26,7 +26,12 @@ from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import OutcomeStillUnknown
-from services.usecases import collect_customers, collection_requests, refresh_balance
+from services.usecases import (
+    collect_customers,
+    collection_requests,
+    refresh_balance,
+    sync_transactions,
+)
 from tests.conftest import quick_backoff
 
 TIMEOUT = 0.4  # the client's patience
@@ -81,8 +86,10 @@ def _customer(svc: Services, ops: Any) -> str:
     ).id
 
 
-def _linked_account(svc: Services, simulator: Any, customer: str) -> str:
-    """An account with the balances permission and no refresh yet (so one may be asked for)."""
+def _linked_account(
+    svc: Services, simulator: Any, customer: str, permission: str = "balances"
+) -> str:
+    """An account with the ``permission`` and no refresh yet (so one may be asked for)."""
     gw = svc.gateway
     si = gw.create_setup_intent(
         {
@@ -90,7 +97,7 @@ def _linked_account(svc: Services, simulator: Any, customer: str) -> str:
             "allowed_payment_method_types": ["us_bank_account"],
             "payment_method_options": {
                 "us_bank_account": {
-                    "financial_connections": {"permissions": ["payment_method", "balances"]}
+                    "financial_connections": {"permissions": ["payment_method", permission]}
                 }
             },
         },
@@ -193,3 +200,20 @@ def test_when_reading_back_cannot_tell_the_person_is_told_so_once(
     assert "reading it back 2 times" in str(caught.value)
     rows = _rows(engine, "account.refresh", account_id)
     assert [(r.outcome, r.message) for r in rows] == [("error", str(caught.value))]
+
+
+def test_a_late_transactions_subscription_is_read_back_from_the_account(
+    sandbox_handle, engine, simulator, ops, patient_reads
+) -> None:  # type: ignore[no-untyped-def]
+    svc = _svc(sandbox_handle, engine)
+    account_id = _linked_account(svc, simulator, _customer(svc, ops), permission="transactions")
+    _late(svc, simulator, "subscribe_transactions")
+
+    account = sync_transactions.subscribe(
+        svc, ops, account_id, idempotency_key=f"sub-{secrets.token_hex(4)}"
+    )
+
+    assert "transactions" in account["subscriptions"]
+    rows = _rows(engine, "transactions.subscribe", account_id)
+    assert [r.outcome for r in rows] == ["ok"]
+    assert rows[0].params["read_back"] >= 1
