@@ -123,6 +123,14 @@ def text_list(
     return tuple(clean_text(v, field=field, max_length=max_length) for v in values)
 
 
+def paging(page: Any, page_size: Any, *, max_size: int) -> tuple[int, int]:
+    """A page number (1 or more) and a page size clamped to ``max_size``, both whole numbers:
+    a crafted URL or client may send text, NaN or a float here."""
+    number = bounded_int(page, field="The page number", minimum=-(2**62), maximum=2**62)
+    size = bounded_int(page_size, field="The page size", minimum=-(2**62), maximum=2**62)
+    return max(1, number), max(1, min(size, max_size))
+
+
 def search_term(value: Any, *, field: str = "The search") -> str:
     return clean_text(value, field=field, max_length=SEARCH_MAX)
 

@@ -140,13 +140,13 @@ def search_customers_page(
     (counted and paged in SQL); an ID or a whole email finds at most a few, on one page."""
     require(actor, "accounts.view")
     term = input_limits.search_term(text, field="The customer search")
-    page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+    page, page_size = input_limits.paging(page, page_size, max_size=MAX_PAGE_SIZE)
     if len(term) < 2 or term.startswith("cus_") or "@" in term or _not_a_customer_hint(term):
         hits = search_customers(svc, actor, text, limit=page_size)
         return CustomerSearchPage(hits, len(hits), 1, page_size)
     needle = term.lower()
     total = mirror.count_customers_matching(svc.engine, needle)
-    page = min(max(1, int(page)), max(1, -(-total // page_size)))
+    page = min(page, max(1, -(-total // page_size)))
     hits = mirror.customers_matching(svc.engine, needle, page_size, offset=(page - 1) * page_size)
     return CustomerSearchPage(hits, total, page, page_size)
 
@@ -187,10 +187,10 @@ def list_accounts(
         raise ValidationError(
             f"Unknown sort '{str(sort)[:40]}'. Use one of: {', '.join(ACCOUNT_SORTS)}."
         )
-    page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+    page, page_size = input_limits.paging(page, page_size, max_size=MAX_PAGE_SIZE)
     now = svc.now()
     total = mirror.count_rows(svc.engine, filters, now)
-    page = min(max(1, int(page)), max(1, -(-total // page_size)))
+    page = min(page, max(1, -(-total // page_size)))
     offset = (page - 1) * page_size
     rows = mirror.read_rows(
         svc.engine, filters, now, offset=offset, limit=page_size, sort=sort or None

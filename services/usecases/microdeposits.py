@@ -71,7 +71,7 @@ def microdeposit_queue(
         payment_intents=True,
         statuses=("requires_action",),
         search=_search(search),
-        limit=max(1, min(int(limit), MAX_SCAN)),
+        limit=input_limits.paging(1, limit, max_size=MAX_SCAN)[1],
         oldest_first=True,  # deposits arrive a day or two after creation: oldest arrival first
     )
     items = [

@@ -263,7 +263,7 @@ def review_list(
             f"Unknown verdict(s): {', '.join(repr(str(v)[:40]) for v in unknown)}; "
             f"use {', '.join(VERDICTS)}."
         )
-    page_size = max(1, min(int(page_size), 500))
+    page, page_size = input_limits.paging(page, page_size, max_size=500)
     pii = actor.can("owners.view_pii")
     text = input_limits.clean_text(search, field="The search", max_length=100)
     institution = input_limits.clean_text(institution, field="The bank filter", max_length=200)

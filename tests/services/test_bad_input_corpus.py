@@ -356,6 +356,16 @@ RETURNS_INPUTS: list[dict[str, Any]] = [
     {"warning_level": math.nan},
     {"warning_level": "1"},
 ]
+PAGING: list[dict[str, Any]] = [
+    {"page": "abc"},
+    {"page": math.nan},
+    {"page": None},
+    {"page": 1.5},
+    {"page": "1e9"},
+    {"page_size": "ten"},
+    {"page_size": math.inf},
+    {"page_size": [50]},
+]
 BAD_POLICIES: list[dict[str, Any]] = [
     {"max_age_seconds": 10**20},
     {"max_age_seconds": 721 * 3600},
@@ -407,6 +417,7 @@ CORPUS_SIZE = sum(
         BAD_POLICIES,
         REPORT_FILTERS,
         RETURNS_INPUTS,
+        PAGING,
     )
 )
 
@@ -753,6 +764,19 @@ def test_report_filters_refuse_crafted_lists_dates_and_windows(engine) -> None: 
         lambda f: check_review.review(svc, FINANCE, **f),
     )
     assert failures == []
+
+
+def test_paging_refuses_what_is_not_a_whole_number(engine) -> None:  # type: ignore[no-untyped-def]
+    from services.usecases import browse_accounts, review_ownership
+
+    svc = _svc(engine)
+    failures = _refusals(PAGING, lambda p: browse_accounts.list_accounts(svc, ADMIN, **p))
+    failures += _refusals(
+        PAGING, lambda p: browse_accounts.search_customers_page(svc, ADMIN, "zz", **p)
+    )
+    failures += _refusals(PAGING, lambda p: review_ownership.review_list(svc, OPS, **p))
+    assert failures == []
+    assert browse_accounts.list_accounts(svc, ADMIN, page=-3, page_size=10**9).page_size == 500
 
 
 def test_audit_filters_refuse_crafted_actions_outcomes_and_pages(engine) -> None:  # type: ignore[no-untyped-def]
