@@ -202,6 +202,9 @@ def list_transactions(
             f"Unknown transaction status {str(chosen.status)[:40]!r}; use one of: "
             f"{', '.join(TRANSACTION_STATUSES)}."
         )
+    for value, label in ((chosen.start, "The start date"), (chosen.end, "The end date")):
+        if value is not None and not isinstance(value, date):
+            raise ValidationError(f"{label} must be a date.")
     if chosen.direction not in (None, "", "in", "out"):
         raise ValidationError("The direction must be money in or money out.")
     wanted["status"] = chosen.status or None

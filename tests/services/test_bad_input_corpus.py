@@ -261,6 +261,8 @@ TRANSACTION_FILTERS: list[dict[str, Any]] = [
     {"status": "%"},
     {"direction": "sideways"},
     {"direction": "in\x00"},
+    {"start": "2026-01-01"},
+    {"end": 1_800_000_000},
 ]
 REVIEW_SEARCHES: list[dict[str, Any]] = [
     {"search": "\x00"},
@@ -617,7 +619,7 @@ def test_account_filters_refuse_what_no_filter_box_sends(engine) -> None:  # typ
 
 def test_transaction_and_picker_searches_refuse_hostile_text(engine) -> None:  # type: ignore[no-untyped-def]
     from services.rules.transactions import TransactionFilter
-    from services.usecases import view_transactions
+    from services.usecases import balance_history, view_transactions
 
     svc = _svc(engine)
     failures = _refusals(
@@ -635,6 +637,7 @@ def test_transaction_and_picker_searches_refuse_hostile_text(engine) -> None:  #
     failures += _refusals(
         BAD_IDS, lambda i: view_transactions.list_transactions(svc, ADMIN, i, TransactionFilter())
     )
+    failures += _refusals(BAD_IDS, lambda i: balance_history.for_account(svc, FINANCE, i))
     assert failures == []
 
 
