@@ -36,7 +36,7 @@ def scrub(params: Mapping[str, Any]) -> dict[str, Any]:
         elif isinstance(value, str) and "_secret_" in value:
             clean[key] = "[redacted]"
         elif isinstance(value, str):
-            clean[key] = mask_value(storable(value))  # a password in a URL, a key inside a string
+            clean[key] = storable(mask_secrets(value))  # a password in a URL; masked, then cut
         elif isinstance(value, float) and not math.isfinite(value):
             clean[key] = str(value)  # JSON has no NaN or infinity (PostgreSQL refuses them)
         else:
@@ -73,10 +73,10 @@ def record(
         actor=actor.username,
         role=actor.role,
         action=action,
-        target=mask_secrets(storable(target, 200)) if target else target,
+        target=storable(mask_secrets(target), 200) if target else target,
         params=scrub(params or {}),
         outcome=outcome,
-        message=mask_secrets(storable(message, 2_000)) if message else message,
+        message=storable(mask_secrets(message), 2_000) if message else message,
         stripe_request_id=stripe_request_id,
         idempotency_key=idempotency_key,
     )

@@ -688,6 +688,12 @@ def test_collection_forms_refuse_before_calling_stripe(engine) -> None:  # type:
         ),
     )
     assert failures == []
+    with session_scope(engine) as session:  # refusals are logged, readably, on both databases
+        logged = session.execute(select(AuditEntry).where(AuditEntry.action == "collect.customer"))
+        kept = [dict(e.params) for (e,) in logged]
+    assert len(kept) == len(BAD_CUSTOMER_FORMS)
+    texts = [v for params in kept for v in params.values() if isinstance(v, str)]
+    assert texts and all("\x00" not in v and len(v) < 600 for v in texts)
 
 
 def test_lookups_and_checks_refuse_bad_ids_and_amounts(engine) -> None:  # type: ignore[no-untyped-def]
