@@ -32,7 +32,10 @@ def test_nul_and_control_characters_are_refused_by_name(raw: str, message: str) 
 
 
 def test_newlines_are_allowed_only_where_asked_and_text_is_stripped() -> None:
-    assert lim.clean_text("  two\nlines\t ", field="A note", max_length=50, newlines=True) == "two\nlines"
+    assert (
+        lim.clean_text("  two\nlines\t ", field="A note", max_length=50, newlines=True)
+        == "two\nlines"
+    )
     assert lim.clean_text(None, field="x", max_length=5) == ""
     with pytest.raises(ValidationError, match="Enter The name"):
         lim.clean_text("   ", field="The name", max_length=5, required=True)
@@ -50,8 +53,13 @@ def test_lengths_are_counted_after_stripping_and_named_in_the_message() -> None:
 
 @pytest.mark.parametrize(
     ("term", "pattern"),
-    [("50%", "%50\\%%"), ("a_b", "%a\\_b%"), ("back\\slash", "%back\\\\slash%"), ("plain", "%plain%"),
-     ("%_%", "%\\%\\_\\%%")],
+    [
+        ("50%", "%50\\%%"),
+        ("a_b", "%a\\_b%"),
+        ("back\\slash", "%back\\\\slash%"),
+        ("plain", "%plain%"),
+        ("%_%", "%\\%\\_\\%%"),
+    ],
 )
 def test_like_patterns_escape_wildcards(term: str, pattern: str) -> None:
     assert lim.like_contains(term) == pattern
@@ -89,7 +97,9 @@ def test_bounded_int_refuses_everything_else(value: object, message: str) -> Non
         lim.bounded_int(value, field="Max age", minimum=0, maximum=720, unit="h")
 
 
-@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, "nan", "inf", 101, -0.5, True, "x"])
+@pytest.mark.parametrize(
+    "value", [math.nan, math.inf, -math.inf, "nan", "inf", 101, -0.5, True, "x"]
+)
 def test_bounded_number_refuses_non_finite_and_out_of_range(value: object) -> None:
     with pytest.raises(ValidationError):
         lim.bounded_number(value, field="Share", minimum=0, maximum=100, unit="%")
