@@ -5,6 +5,7 @@ Parameters are scrubbed of anything secret-looking before they are stored.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.auth import Actor, require
 from services.errors import FcopsError
-from services.rules.input_limits import search_term
+from services.rules.input_limits import bounded_int, search_term
 from services.rules.secrets import mask_secrets, mask_value
 
 _SECRET_HINTS = ("secret", "password", "api_key", "token", "cookie", "authorization")
@@ -34,12 +35,29 @@ def scrub(params: Mapping[str, Any]) -> dict[str, Any]:
             clean[key] = scrub(value)
         elif isinstance(value, str) and "_secret_" in value:
             clean[key] = "[redacted]"
+        elif isinstance(value, str):
+            clean[key] = storable(mask_secrets(value))  # a password in a URL; masked, then cut
+        elif isinstance(value, float) and not math.isfinite(value):
+            clean[key] = str(value)  # JSON has no NaN or infinity (PostgreSQL refuses them)
         else:
-            clean[key] = mask_value(value)  # a password in a URL, a key inside a string
+            clean[key] = mask_value(value)
     return clean
 
 
 NOBODY = "(not signed in)"
+
+
+_STORED_TEXT_MAX = 500
+
+
+def storable(text: str, limit: int = _STORED_TEXT_MAX) -> str:
+    """``text`` as the log can keep it whatever was typed: NUL bytes (which PostgreSQL cannot
+    store) shown as ``\\x00``, and at most ``limit`` characters (a refused 10,000-character
+    name is logged by its start and length, not in full)."""
+    text = text.replace("\x00", "\\x00")
+    if len(text) > limit:
+        return f"{text[:limit]}… ({len(text):,} characters)"
+    return text
 
 
 def record(
@@ -59,10 +77,10 @@ def record(
         actor=username,
         role=role,
         action=action,
-        target=mask_secrets(target) if target else target,
+        target=storable(mask_secrets(target), 200) if target else target,
         params=scrub(params or {}),
         outcome=outcome,
-        message=mask_secrets(message) if message else message,
+        message=storable(mask_secrets(message), 2_000) if message else message,
         stripe_request_id=stripe_request_id,
         idempotency_key=idempotency_key,
     )
@@ -188,6 +206,10 @@ def query(
     require(actor, "audit.view")
     actor_name = search_term(actor_name, field="The actor filter")
     target = search_term(target, field="The target filter")
+    outcome = search_term(outcome, field="The outcome filter")
+    actions = [search_term(a, field="An action filter") for a in (actions or ())]
+    limit = bounded_int(limit, field="The page size", minimum=1, maximum=10_000)
+    offset = bounded_int(offset, field="The offset", minimum=0, maximum=2**62)
     stmt = select(AuditEntry)
     if actions:
         stmt = stmt.where(col(AuditEntry.action).in_(list(actions)))

@@ -67,6 +67,11 @@ class OutcomeUnknown(StripeUnavailable):
     outcome_unknown = True
 
 
+class OutcomeStillUnknown(OutcomeUnknown):
+    """Stripe did not answer a change, and reading the object back a few times has not shown it
+    yet (:func:`services.adapters.backoff.settle`): the message says so; nothing was guessed."""
+
+
 class StripeAuthError(FcopsError):
     """Stripe rejected the API key."""
 

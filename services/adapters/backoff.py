@@ -10,6 +10,11 @@ person's retry must be a new request with a new key, or it gets the same failure
 when no answer arrived (timeout, connection error) or the first request is still in flight
 (409 ``idempotency_key_in_use``) is the outcome unknown, and then the retry must reuse the key
 so Stripe does the work at most once.
+
+Settling (:func:`settle`): after such an unknown outcome on a change, the person is not told
+"temporary problem" and left to guess. The service reads the object back (the account's refresh
+state, the intent, or Stripe's saved answer for the same key) a few times, and reports what
+really happened; only if it still cannot tell does it say so, in one sentence.
 """
 
 from __future__ import annotations
@@ -18,8 +23,22 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
-__all__ = ["Backoff", "NO_BACKOFF", "SpentKeys", "outcome_unknown"]
+from services.errors import OutcomeStillUnknown, OutcomeUnknown, RateLimited
+
+__all__ = [
+    "Backoff",
+    "NO_BACKOFF",
+    "READ_BACK",
+    "ReadBack",
+    "Settled",
+    "SpentKeys",
+    "outcome_unknown",
+    "settle",
+]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -75,3 +94,68 @@ class SpentKeys:
             n += 1
             candidate = f"{key}~{n}"
         return candidate
+
+
+@dataclass(frozen=True)
+class ReadBack:
+    """How often and how patiently :func:`settle` reads an object back: ``tries`` reads, the
+    n-th after ``pause_seconds * n`` (0.5, 1, 1.5 … s: a request Stripe is still running
+    usually lands within a few seconds). ``sleep`` is injectable so tests never wait long."""
+
+    tries: int = 4
+    pause_seconds: float = 0.5
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+
+
+READ_BACK = ReadBack()
+
+
+@dataclass(frozen=True)
+class Settled(Generic[T]):
+    """What a change returned, or what reading back showed; ``read_back`` says which."""
+
+    value: T
+    read_back: bool = False
+    reads: int = 0
+
+
+def settle(
+    change: Callable[[], T],
+    read_back: Callable[[], T],
+    done: Callable[[T], bool],
+    *,
+    what: str,
+    policy: ReadBack | None = None,
+) -> Settled[T]:
+    """Make ``change``; if its outcome is unknown (no answer, or 409: still running), read the
+    object back until ``done`` says the change is there, and return what was read.
+
+    ``read_back`` re-reads the object (or sends the same request with the same idempotency
+    key, which replays Stripe's saved answer). ``done`` returns True when the change shows, False
+    while it does not yet; it raises a domain error when the read shows the change can no
+    longer happen (the real outcome). A definite error from ``read_back`` is the real outcome
+    too and propagates. If no read shows it, :class:`OutcomeStillUnknown` says so in a sentence.
+    """
+    try:
+        return Settled(change())
+    except RateLimited:
+        raise
+    except OutcomeUnknown as err:
+        first = err
+    policy = policy or READ_BACK
+    for n in range(1, policy.tries + 1):
+        policy.sleep(policy.pause_seconds * n)
+        try:
+            current = read_back()
+        except RateLimited:
+            continue
+        except OutcomeUnknown:
+            continue  # still running at Stripe, or still unreachable: read again
+        if done(current):
+            return Settled(current, read_back=True, reads=n)
+    raise OutcomeStillUnknown(
+        f"Stripe did not confirm {what} in time, and reading it back {policy.tries} times has "
+        "not shown it yet, so it may still happen. Look again in a minute before trying again; "
+        "a retry repeats the same request, so Stripe does it at most once.",
+        request_id=first.request_id,
+    )

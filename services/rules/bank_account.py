@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from services.errors import ValidationError
-from services.rules import refresh_rule
+from services.rules import input_limits, refresh_rule
 from services.rules.ids import parse_id
 from services.rules.relink import Relink, relink_needed
 
@@ -175,14 +175,31 @@ class AccountFilters:
     relink_needed: bool = False  # Stripe announced a deactivation unless the customer relinks
 
 
+STALE_AFTER_MAX_SECONDS = 10 * 365 * 86_400  # a filter beyond ten years means "any balance"
+
+
 def validate_filters(filters: AccountFilters) -> None:
+    """Every filter value checked before it reaches SQL: known words, a well-formed customer ID,
+    a bank name without control characters, an age within bounds."""
+    if filters.customer_id:
+        parse_id(filters.customer_id, allowed=("customer",))
+    if filters.institution:
+        input_limits.clean_text(filters.institution, field="The bank filter", max_length=200)
+    if filters.stale_after_seconds is not None:
+        input_limits.bounded_int(
+            filters.stale_after_seconds,
+            field="The stale-balance age",
+            minimum=0,
+            maximum=STALE_AFTER_MAX_SECONDS,
+            unit="s",
+        )
     if filters.status and filters.status not in STATUSES:
         raise ValidationError(
-            f"Unknown status '{filters.status}'. Use one of: {', '.join(STATUSES)}."
+            f"Unknown status {str(filters.status)[:40]!r}. Use one of: {', '.join(STATUSES)}."
         )
     if filters.permission and filters.permission not in PERMISSIONS:
         raise ValidationError(
-            f"Unknown permission '{filters.permission}'. Use one of: {', '.join(PERMISSIONS)}."
+            f"Unknown permission {str(filters.permission)[:40]!r}. Use one of: {', '.join(PERMISSIONS)}."
         )
     if filters.stale_after_seconds is not None and filters.stale_after_seconds < 0:
         raise ValidationError("The stale-balance age must be zero or more hours.")
@@ -202,9 +219,10 @@ def filters_from(wanted: Mapping[str, Any]) -> AccountFilters:
 
 
 def check_feature(feature: str) -> None:
-    if feature not in FEATURES:
+    if not isinstance(feature, str) or feature not in FEATURES:
         raise ValidationError(
-            f"'{feature}' is not a refresh Stripe offers; use one of: {', '.join(FEATURES)}."
+            f"{str(feature)[:40]!r} is not a refresh Stripe offers; use one of: "
+            f"{', '.join(FEATURES)}."
         )
 
 

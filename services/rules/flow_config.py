@@ -140,7 +140,9 @@ def canonical(items: Iterable[str], order: tuple[str, ...]) -> tuple[str, ...]:
 
 def check_flow(flow: str) -> None:
     if flow not in FLOWS:
-        raise ValidationError(f"Unknown flow '{flow}'. Choose one of: {', '.join(FLOWS)}.")
+        raise ValidationError(
+            f"Unknown flow {str(flow)[:40]!r}. Choose one of: {', '.join(FLOWS)}."
+        )
 
 
 def validate(
@@ -153,7 +155,7 @@ def validate(
     """Every problem at once, each as a sentence saying what to change and why."""
     if flow not in FLOWS:
         return ValidationResult(
-            errors=(f"Unknown flow '{flow}'. Choose one of: {', '.join(FLOWS)}.",)
+            errors=(f"Unknown flow {str(flow)[:40]!r}. Choose one of: {', '.join(FLOWS)}.",)
         )
     perms = canonical(permissions, PERMISSIONS)
     pre = canonical(prefetch, PREFETCH)

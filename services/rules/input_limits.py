@@ -25,6 +25,12 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
+from services.adapters.stripe_api import (
+    LENGTH_LIMITS,
+    METADATA_KEY_LENGTH,
+    METADATA_MAX_KEYS,
+    METADATA_VALUE_LENGTH,
+)
 from services.errors import ValidationError
 
 LIKE_ESCAPE = "\\"
@@ -39,13 +45,18 @@ POLICY_MAX_AGE_HOURS = (1, 720)  # a balance older than this is too old to debit
 PERCENT = (0, 100)
 BATCH_ROWS_MAX = 50_000  # services.rules.debit_csv's limit for one uploaded file
 
+# Stripe's lengths come from the one table the sandbox enforces too (services.adapters.stripe_api,
+# a module of constants that imports nothing), so the product and the sandbox cannot disagree.
 STRIPE_LIMITS: dict[str, int] = {
-    "customer.name": 256,
-    "customer.email": 512,
+    "customer.name": LENGTH_LIMITS["/v1/customers"]["name"],
+    "customer.email": LENGTH_LIMITS["/v1/customers"]["email"],
+    "customer.phone": LENGTH_LIMITS["/v1/customers"]["phone"],
+    "setup_intent.description": LENGTH_LIMITS["/v1/setup_intents"]["description"],
+    "payment_intent.description": LENGTH_LIMITS["/v1/payment_intents"]["description"],
     "idempotency_key": 255,
-    "metadata.keys": 50,
-    "metadata.key": 40,
-    "metadata.value": 500,
+    "metadata.keys": METADATA_MAX_KEYS,
+    "metadata.key": METADATA_KEY_LENGTH,
+    "metadata.value": METADATA_VALUE_LENGTH,
     "statement_descriptor": 22,
     "statement_descriptor_suffix": 22,
 }
@@ -93,6 +104,31 @@ def clean_text(
             f"{field} is {len(text):,} characters long; at most {max_length:,} are allowed."
         )
     return text
+
+
+def text_list(
+    values: Any, *, field: str, max_items: int = 50, max_length: int = 60
+) -> tuple[str, ...]:
+    """A list of chosen words (a multiselect's values) as clean text; ``None`` is none chosen.
+
+    A crafted client may send one string, a number, thousands of entries or NUL bytes here."""
+    if values is None:
+        return ()
+    if isinstance(values, str | bytes) or not isinstance(values, list | tuple | set | frozenset):
+        raise ValidationError(f"{field} must be a list of choices.")
+    if len(values) > max_items:
+        raise ValidationError(
+            f"{field} has {len(values):,} entries; at most {max_items} can be chosen."
+        )
+    return tuple(clean_text(v, field=field, max_length=max_length) for v in values)
+
+
+def paging(page: Any, page_size: Any, *, max_size: int) -> tuple[int, int]:
+    """A page number (1 or more) and a page size clamped to ``max_size``, both whole numbers:
+    a crafted URL or client may send text, NaN or a float here."""
+    number = bounded_int(page, field="The page number", minimum=-(2**62), maximum=2**62)
+    size = bounded_int(page_size, field="The page size", minimum=-(2**62), maximum=2**62)
+    return max(1, number), max(1, min(size, max_size))
 
 
 def search_term(value: Any, *, field: str = "The search") -> str:
@@ -170,9 +206,11 @@ def stripe_text(value: Any, *, field: str, required: bool = False) -> str:
     """Text for a Stripe field named in :data:`STRIPE_LIMITS`, checked before the call."""
     limit = STRIPE_LIMITS[field]
     label = field.replace("_", " ").replace(".", " ")
-    text = clean_text(value, field=label[:1].upper() + label[1:], max_length=limit, required=required)
+    text = clean_text(
+        value, field=label[:1].upper() + label[1:], max_length=limit, required=required
+    )
     if field == "customer.email" and text and not _EMAIL.match(text):
-        raise ValidationError(f"'{text[:80]}' is not an email address.")
+        raise ValidationError(f"'{text[:80]}' is not a complete email address (name@example.com).")
     if field.startswith("statement_descriptor") and text:
         if _DESCRIPTOR_FORBIDDEN & set(text):
             raise ValidationError("Statement descriptors may not contain < > ' or \".")
@@ -192,7 +230,9 @@ def stripe_metadata(value: Mapping[str, Any] | None) -> dict[str, str]:
         )
     clean: dict[str, str] = {}
     for key, raw in value.items():
-        name = clean_text(key, field="A metadata key", max_length=STRIPE_LIMITS["metadata.key"], required=True)
+        name = clean_text(
+            key, field="A metadata key", max_length=STRIPE_LIMITS["metadata.key"], required=True
+        )
         if "[" in name or "]" in name:
             raise ValidationError(f"Metadata key '{name}' may not contain [ or ].")
         clean[name] = clean_text(

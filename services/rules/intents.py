@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from services.errors import FcopsError, StripeRequestError, ValidationError
+from services.errors import Conflict, FcopsError, StripeRequestError, ValidationError
 from services.rules import people, wording
 from services.rules.calendar import is_business_day
+from services.rules.input_limits import clean_text
 
 FLOW = "setup_intent"  # the flow whose saved configuration collection requests carry
 UNKNOWN_FLOW = "unknown"
@@ -318,12 +319,14 @@ def verification_input(
     amounts: Sequence[int] | None, descriptor_code: str | None
 ) -> tuple[str, dict[str, Any]]:
     """Check what the person typed before Stripe sees it (exactly one of the two, §6.2)."""
-    code = (descriptor_code or "").strip().upper()
+    code = clean_text(descriptor_code, field="The descriptor code", max_length=40).upper()
     if amounts is not None and code:
         raise ValidationError("Send either the two amounts or the descriptor code, not both.")
     if amounts is not None:
-        values = list(amounts)
-        if len(values) != 2 or not all(isinstance(v, int) and 1 <= v <= 99 for v in values):
+        values = list(amounts) if isinstance(amounts, list | tuple) else []
+        if len(values) != 2 or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 99 for v in values
+        ):
             raise ValidationError(
                 "Enter exactly two deposit amounts in cents, each between 1 and 99 "
                 "(for example 32 and 45)."
@@ -403,3 +406,15 @@ def not_verifiable(intent: Mapping[str, Any], ident: str, err: StripeRequestErro
 
 def _refusal(message: str, err: StripeRequestError) -> StripeRequestError:
     return StripeRequestError(message, request_id=err.request_id, code=err.code)
+
+
+def cancel_done(intent: dict[str, Any], ident: str) -> bool:
+    """A read-back of a cancel: canceled, not yet, or never (it finished first)."""
+    status = str(intent.get("status"))
+    if status == "canceled":
+        return True
+    if status in ("succeeded", "processing"):
+        raise Conflict(
+            f"{ident} was not canceled: it is {status}, and Stripe cancels only open requests."
+        )
+    return False

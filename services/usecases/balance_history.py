@@ -10,6 +10,7 @@ from services.adapters.models import BalanceSnapshot
 from services.adapters.store import session_scope
 from services.auth import Actor, require
 from services.context import Services
+from services.rules.ids import parse_id
 
 __all__ = ["balance_history", "for_account"]
 
@@ -39,4 +40,5 @@ def balance_history(engine: Engine, account_id: str) -> pd.DataFrame:
 def for_account(svc: Services, actor: Actor, account_id: str) -> pd.DataFrame:
     """:func:`balance_history` for finance checking a debit."""
     require(actor, "balances.check")
-    return balance_history(svc.engine, account_id)
+    fca, _ = parse_id(account_id, allowed=("financial_connections.account",))
+    return balance_history(svc.engine, fca)

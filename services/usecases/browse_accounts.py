@@ -17,7 +17,7 @@ from services.adapters import account_mirror as mirror
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import NotFound, ValidationError
-from services.rules import refresh_rule
+from services.rules import input_limits, refresh_rule
 from services.rules.bank_account import (
     FEATURES,
     AccountDetail,
@@ -95,7 +95,7 @@ def search_customers(
 ) -> list[CustomerHit]:
     """Customers matching a ``cus_`` ID, an email (exact, any case) or part of a name or email."""
     require(actor, "accounts.view")
-    term = (text or "").strip()
+    term = input_limits.search_term(text, field="The customer search")
     if len(term) < 2:
         raise ValidationError(
             "Type at least 2 characters: a customer ID (cus_…), an email, or part of a name."
@@ -138,18 +138,16 @@ def search_customers_page(
 ) -> CustomerSearchPage:
     """:func:`search_customers` with a true count and paging for name/email-part searches
     (counted and paged in SQL); an ID or a whole email finds at most a few, on one page."""
-    term = (text or "").strip()
-    page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+    require(actor, "accounts.view")
+    term = input_limits.search_term(text, field="The customer search")
+    page, page_size = input_limits.paging(page, page_size, max_size=MAX_PAGE_SIZE)
     if len(term) < 2 or term.startswith("cus_") or "@" in term or _not_a_customer_hint(term):
         hits = search_customers(svc, actor, text, limit=page_size)
         return CustomerSearchPage(hits, len(hits), 1, page_size)
-    require(actor, "accounts.view")
     needle = term.lower()
     total = mirror.count_customers_matching(svc.engine, needle)
-    page = min(max(1, int(page)), max(1, -(-total // page_size)))
-    hits = mirror.customers_matching(
-        svc.engine, needle, page_size, offset=(page - 1) * page_size
-    )
+    page = min(page, max(1, -(-total // page_size)))
+    hits = mirror.customers_matching(svc.engine, needle, page_size, offset=(page - 1) * page_size)
     return CustomerSearchPage(hits, total, page, page_size)
 
 
@@ -189,10 +187,10 @@ def list_accounts(
         raise ValidationError(
             f"Unknown sort '{str(sort)[:40]}'. Use one of: {', '.join(ACCOUNT_SORTS)}."
         )
-    page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+    page, page_size = input_limits.paging(page, page_size, max_size=MAX_PAGE_SIZE)
     now = svc.now()
     total = mirror.count_rows(svc.engine, filters, now)
-    page = min(max(1, int(page)), max(1, -(-total // page_size)))
+    page = min(page, max(1, -(-total // page_size)))
     offset = (page - 1) * page_size
     rows = mirror.read_rows(
         svc.engine, filters, now, offset=offset, limit=page_size, sort=sort or None

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from services.adapters import account_mirror, check_history
+from services.adapters.backoff import settle
 from services.adapters.throttle import Clock, SystemClock
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import (
+    OutcomeUnknown,
     RefreshNotAllowed,
     StripeRequestError,
     StripeUnavailable,
@@ -28,7 +30,7 @@ from services.rules.account_summary import AccountSummary
 from services.rules.debit import STALE, Assessment, DebitPolicy, assess_debit
 from services.rules.debit_target import assess_target
 from services.rules.ids import parse_id
-from services.rules.money import MoneyError, validate_currency
+from services.rules.money import MAX_MAJOR_AMOUNT, MoneyError, exponent, validate_currency
 from services.usecases import refresh_balance
 from services.usecases.debit_policy import load_policy
 from services.usecases.resolve_account import LOOKUP_KINDS, debit_target
@@ -148,6 +150,12 @@ def _valid_money(amount: int, currency: str) -> str:
         raise ValidationError(str(err)) from None
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise ValidationError("The debit amount must be greater than zero.")
+    largest = int(MAX_MAJOR_AMOUNT.scaleb(exponent(code)))
+    if amount > largest:
+        raise ValidationError(
+            f"The debit amount is larger than the {MAX_MAJOR_AMOUNT:,} {code.upper()} limit; "
+            "check for a missing decimal point."
+        )
     return code
 
 
@@ -168,10 +176,16 @@ def start_refresh(
     means Stripe started nothing (pending already, or throttled), so it is never counted as
     started (:func:`services.rules.refresh_rule.started`).
     """
-    try:
-        result = cast(
-            dict[str, Any], gateway.refresh_account(account["id"], ["balance"], idempotency_key=key)
-        )
+    try:  # no answer in time: the account read back says whether it started (never a guess)
+        result = settle(
+            lambda: cast(
+                dict[str, Any],
+                gateway.refresh_account(account["id"], ["balance"], idempotency_key=key),
+            ),
+            lambda: cast(dict[str, Any], gateway.retrieve_account(account["id"])),
+            lambda current: refresh_rule.started(account, current, "balance"),
+            what="the balance refresh",
+        ).value
     except StripeRequestError as err:
         raise RefreshNotAllowed(
             f"Stripe refused the balance refresh: {err}", request_id=err.request_id
@@ -194,7 +208,11 @@ def _refresh_and_wait(
     key = idempotency_key or svc.gateway.fresh_key(refresh_key(account))
     try:
         # The accounts use case is the one audited path for refreshes (`account.refresh`).
-        started = refresh_balance.refresh(svc, actor, str(account["id"]), "balance", idempotency_key=key)
+        started = refresh_balance.refresh(
+            svc, actor, str(account["id"]), "balance", idempotency_key=key
+        )
+    except OutcomeUnknown as err:  # read back and still not known: say so, do not guess
+        return account, RefreshOutcome(False, False, None, str(err))
     except (RefreshNotAllowed, StripeUnavailable, StripeRequestError) as err:
         # The stale verdict is still true and worth showing; losing it to an error page would
         # leave finance with nothing. A bad API key (StripeAuthError) still stops everything.

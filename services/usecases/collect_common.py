@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlmodel import col, func, or_, select
 
 from services.adapters.account_mirror import upsert_customer
+from services.adapters.backoff import settle
 from services.adapters.models import AuditEntry, IntentRecord
 from services.adapters.people import customers_matching, people_by_id
 from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import (
     NotFound,
+    OutcomeStillUnknown,
     OutcomeUnknown,
     RateLimited,
     StripeUnavailable,
     ValidationError,
 )
+from services.rules import input_limits
 from services.rules.ids import parse_id
 from services.rules.intents import MicrodepositItem, OpenRequest
 from services.rules.people import person_term
@@ -41,7 +44,7 @@ def intent_id(text: str | None) -> tuple[str, str]:
 
 
 def require_key(idempotency_key: str | None) -> str:
-    key = (idempotency_key or "").strip()
+    key = input_limits.stripe_text(idempotency_key, field="idempotency_key")
     if not key:
         raise ValidationError(
             "An idempotency key is required so a double click creates one object."
@@ -58,8 +61,8 @@ def unconfirmed(what: str) -> Iterator[None]:
     429 is different again: Stripe refused before doing anything."""
     try:
         yield
-    except RateLimited:
-        raise
+    except (RateLimited, OutcomeStillUnknown):
+        raise  # refused before anything happened / already read back and said in a sentence
     except OutcomeUnknown as err:
         raise OutcomeUnknown(
             f"Stripe did not confirm {what}: it was unreachable or too slow, so it may or may "
@@ -74,6 +77,21 @@ def unconfirmed(what: str) -> Iterator[None]:
             "request; if the first one went through after all, you will see both.",
             request_id=err.request_id,
         ) from None
+
+
+def send_settled(
+    create: Callable[..., dict[str, Any]], params: Any, key: str, *, what: str
+) -> tuple[dict[str, Any], bool]:
+    """A create (or any POST) whose unknown outcome is settled by sending the same request with
+    the same key again: Stripe replays what it did (or 409s while it still runs), so the person
+    hears the real outcome. Also whether it took a read-back."""
+    settled = settle(
+        lambda: create(params, idempotency_key=key),
+        lambda: create(params, idempotency_key=key),
+        lambda _: True,
+        what=what,
+    )
+    return settled.value, settled.read_back
 
 
 def replayed(svc: Services, key: str, action: str) -> bool:
@@ -185,13 +203,9 @@ def with_people(svc: Services, rows: Sequence[Row]) -> list[Row]:
 
 
 def clean_search(text: str | None) -> str:
-    """A list's search box, checked: at most 100 characters and no NUL."""
-    cleaned = (text or "").strip()
-    if len(cleaned) > 100 or "\x00" in cleaned:
-        raise ValidationError(
-            "The search is longer than 100 characters or holds a NUL character; shorten it."
-        )
-    return cleaned
+    """A list's search box, checked by the input limits (at most 100 characters, no NUL or
+    control characters)."""
+    return input_limits.clean_text(text, field="The search", max_length=100)
 
 
 def pull_recent_intents(

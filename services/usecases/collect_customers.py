@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from services.adapters import account_mirror, stripe_api
+from services.adapters import account_mirror
 from services.adapters.gateway import CustomerCreateParams
 from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
-from services.errors import ValidationError
-from services.usecases.collect_common import require_key, unconfirmed
-
-_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+from services.rules import input_limits
+from services.usecases.collect_common import require_key, send_settled, unconfirmed
 
 
 @dataclass(frozen=True)
@@ -34,7 +31,7 @@ def create_customer(
     idempotency_key: str,
 ) -> CustomerResult:
     """A customer for this email: an existing one with exactly this email is reused, not doubled."""
-    clean = (email or "").strip()
+    clean = email.strip() if isinstance(email, str) else ""
     key = require_key(idempotency_key)
     with audited(
         svc.engine,
@@ -44,11 +41,8 @@ def create_customer(
         idempotency_key=key,
     ) as ctx:
         require(actor, "collect.create")
-        if not _EMAIL_RE.match(clean):
-            raise ValidationError(
-                f"'{clean[:80]}' is not a complete email address (name@example.com)."
-            )
-        _check_customer_lengths(email=clean, name=(name or "").strip())
+        clean = input_limits.stripe_text(email, field="customer.email", required=True)
+        name = input_limits.stripe_text(name, field="customer.name") or None
         existing = [c for c in svc.gateway.customers_by_email(clean) if not c.get("deleted")]
         if existing:
             customer = max(existing, key=lambda c: int(c.get("created") or 0))
@@ -62,10 +56,14 @@ def create_customer(
                 "email": clean,
                 "metadata": {"fcops_created_by": actor.username},
             }
-            if name and name.strip():
-                params["name"] = name.strip()
+            if name:
+                params["name"] = name
             with unconfirmed("the new customer"):
-                customer = svc.gateway.create_customer(params, idempotency_key=key)
+                customer, read_back = send_settled(
+                    svc.gateway.create_customer, params, key, what="the new customer"
+                )
+            if read_back:
+                ctx.params["read_back"] = True
             message = f"Created customer {customer['id']}."
             reused = False
         account_mirror.upsert_customer(svc.engine, customer)
@@ -80,14 +78,3 @@ def create_customer(
         reused=reused,
         message=message,
     )
-
-
-def _check_customer_lengths(**fields: str) -> None:
-    """Stripe's length limits for a customer (``stripe_api.LENGTH_LIMITS``), before the call."""
-    for name, value in fields.items():
-        limit = stripe_api.length_limit("/v1/customers", name)
-        if len(value) > limit:
-            raise ValidationError(
-                f"The {name} is {len(value)} characters long, but Stripe accepts at most {limit} "
-                f"for a customer's {name}. Shorten it and try again."
-            )

@@ -22,6 +22,7 @@ from dataclasses import replace
 from typing import Any
 
 from services.adapters import flow_requests
+from services.adapters.backoff import settle
 from services.adapters.gateway import (
     CheckoutSessionCreateParams,
     FcSessionCreateParams,
@@ -31,12 +32,13 @@ from services.audit import AuditContext, audited
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import FcopsError, NotFound, ValidationError
-from services.rules import flow_config
+from services.rules import flow_config, input_limits
 from services.rules.intents import (
     CANCEL_REASONS,
     FLOW,
     CollectionRequest,
     IntentView,
+    cancel_done,
     mapping,
     microdeposits,
     us_bank_options,
@@ -55,6 +57,7 @@ from services.usecases.collect_common import (
 from services.usecases.collect_common import (
     require_key,
     retrieve,
+    send_settled,
     unconfirmed,
 )
 from services.usecases.collect_lists import open_requests  # noqa: F401  (its old home)
@@ -91,7 +94,9 @@ def _send(
     """Send the create call; also whether Stripe replayed an earlier object for this key."""
     replayed = was_replayed(svc, key, "collect.create")
     with unconfirmed(what):
-        created = create(params, idempotency_key=key)
+        created, read_back = send_settled(create, params, key, what=what)
+    if read_back:
+        ctx.params["read_back"] = True
     ctx.target = str(created["id"])
     ctx.request_id = svc.gateway.last_request_id
     return created, replayed
@@ -176,8 +181,10 @@ def checkout_params(
 
 
 def _return_url(svc: Services, return_url: str | None) -> str:
-    url = (return_url or "").strip()
+    url = input_limits.clean_text(return_url, field="The return URL", max_length=2_000)
     if url:
+        if not url.startswith(("https://", "http://")):
+            raise ValidationError(f"The return URL must start with https:// (not {url[:40]!r}).")
         return url
     if svc.mode == "sandbox":
         return SANDBOX_RETURN_URL
@@ -423,19 +430,25 @@ def cancel_request(
         ctx.target = ident
         if reason is not None and reason not in CANCEL_REASONS:
             raise ValidationError(
-                f"'{reason}' is not a cancellation reason Stripe accepts; use one of "
+                f"{str(reason)[:40]!r} is not a cancellation reason Stripe accepts; use one of "
                 f"{', '.join(CANCEL_REASONS)}."
             )
+        cancel = (
+            svc.gateway.cancel_payment_intent
+            if kind == "payment_intent"
+            else svc.gateway.cancel_setup_intent
+        )
         try:
             with unconfirmed(f"the cancellation of {ident}"):
-                if kind == "payment_intent":
-                    intent = svc.gateway.cancel_payment_intent(
-                        ident, reason=reason, idempotency_key=key
-                    )
-                else:
-                    intent = svc.gateway.cancel_setup_intent(
-                        ident, reason=reason, idempotency_key=key
-                    )
+                settled = settle(
+                    lambda: cancel(ident, reason=reason, idempotency_key=key),
+                    lambda: retrieve(svc, ident, kind),
+                    lambda current: cancel_done(current, ident),
+                    what=f"the cancellation of {ident}",
+                )
+            intent = settled.value
+            if settled.read_back:
+                ctx.params["read_back"] = settled.reads
         except NotFound:
             raise NotFound(f"Stripe has no {kind.replace('_', ' ')} {ident}.") from None
         ctx.request_id = svc.gateway.last_request_id

@@ -27,7 +27,7 @@ from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import ValidationError
-from services.rules import funnel
+from services.rules import funnel, input_limits
 from services.rules.chart_data import with_settled
 from services.rules.clock import as_utc, unix_seconds
 from services.rules.intents import UNKNOWN_FLOW
@@ -108,7 +108,7 @@ def report(
 ) -> Report:
     """The funnel, weekly and per-intent frames for these filters (managers and admins)."""
     require(actor, "conversion.view")
-    filters = _Filters(flows=flows, methods=methods, start=start, end=end)
+    filters = _checked(flows, methods, start, end)
     return Report(
         funnel=conversion(svc.engine, now=now, **filters),
         weekly=conversion(svc.engine, now=now, by="week", **filters),
@@ -131,6 +131,27 @@ def intents_csv(
     )
 
 
+def _checked(
+    flows: Sequence[str] | None,
+    methods: Sequence[str] | None,
+    start: date | None,
+    end: date | None,
+) -> _Filters:
+    """The filters as the store may see them: clean words, real dates (a crafted client can
+    send anything)."""
+    for value, field in ((start, "The start date"), (end, "The end date")):
+        if value is not None and not isinstance(value, date):
+            raise ValidationError(f"{field} must be a date.")
+    return _Filters(
+        flows=input_limits.text_list(flows, field="The flows") if flows is not None else None,
+        methods=(
+            input_limits.text_list(methods, field="The methods") if methods is not None else None
+        ),
+        start=start,
+        end=end,
+    )
+
+
 CSV_TABLES = ("funnel", "weekly", "intents")
 
 
@@ -148,16 +169,16 @@ def figures_csv(
     """One of the page's tables as CSV, built on the download click: ``funnel`` (per method),
     ``weekly`` (per week and method) or ``intents`` (one row per intent). Text cells are
     formula-escaped; audited as ``conversion.export`` (refusals too)."""
-    filters = _Filters(flows=flows, methods=methods, start=start, end=end)
     params = {
         "table": table,
-        "flows": list(flows or []),
-        "methods": list(methods or []),
+        "flows": _as_param(flows),
+        "methods": _as_param(methods),
         "start": str(start or ""),
         "end": str(end or ""),
     }
     with audited(svc.engine, actor=actor, action="conversion.export", params=params) as ctx:
         require(actor, "conversion.view")
+        filters = _checked(flows, methods, start, end)
         if table not in CSV_TABLES:
             raise ValidationError(
                 f"No table '{table}' to download; use one of: {', '.join(CSV_TABLES)}."
@@ -172,6 +193,15 @@ def figures_csv(
         ctx.params["rows"] = len(frame)
         ctx.message = f"Exported {len(frame)} rows ({table}) as CSV."
     return frame_csv(frame)
+
+
+def _as_param(values: object) -> list[str] | str:
+    """A filter as the audit row keeps it, whatever a crafted client sent (checked later)."""
+    if values is None:
+        return []
+    if isinstance(values, list | tuple):
+        return [str(v) for v in values]
+    return str(values)
 
 
 class _Filters(TypedDict):

@@ -18,6 +18,7 @@ from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import Conflict, ValidationError
+from services.rules import input_limits
 from services.rules.debit import DebitPolicy
 from services.rules.money import validate_currency
 
@@ -125,7 +126,20 @@ POLICY_MAX_BUFFER_AMOUNT = 1_000_000_00  # minor units: 1,000,000.00
 
 
 def check_policy_bounds(policy: DebitPolicy) -> None:
-    """Refuse a policy outside what the form offers, with a sentence saying the allowed range."""
+    """Refuse a policy outside what the form offers, with a sentence saying the allowed range.
+
+    Types first (:mod:`services.rules.input_limits`): a crafted client may send a boolean, NaN,
+    an infinity or text where the form only offers numbers."""
+    for value, field, whole in (
+        (policy.buffer_percent, "The percentage buffer", False),
+        (policy.max_age_seconds, "The maximum balance age", True),
+        (policy.buffer_amount, "The fixed buffer", True),
+    ):
+        wanted = int if whole else int | float
+        if isinstance(value, bool) or not isinstance(value, wanted):
+            raise ValidationError(f"{field} must be a {'whole ' if whole else ''}number.")
+        if not whole:
+            input_limits.bounded_number(value, field=field, minimum=0, maximum=1e9, unit="%")
     if not 0 <= policy.buffer_percent <= POLICY_MAX_BUFFER_PERCENT:
         raise ValidationError(
             f"The percentage buffer must be between 0 and {POLICY_MAX_BUFFER_PERCENT:g} %, "
@@ -152,6 +166,7 @@ def save_policy(
 ) -> StoredPolicy:
     """Save a new version if nobody saved since `expected_version`; else Conflict. Audited."""
     engine = svc.engine if isinstance(svc, Services) else svc
+    note = input_limits.clean_text(note, field="The note", max_length=input_limits.NOTE_MAX)
     doc = _policy_to_doc(policy, validate_currency(currency))
     params = {**doc, "expected_version": expected_version}
     with audited(

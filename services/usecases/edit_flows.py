@@ -20,7 +20,7 @@ from services.adapters import versioned_settings as settings_store
 from services.audit import AuditContext, audited
 from services.auth import Actor, require
 from services.errors import Conflict, NotFound
-from services.rules import wording
+from services.rules import input_limits, wording
 from services.rules.flow_config import (
     FLOW_TITLES,
     FLOWS,
@@ -140,7 +140,16 @@ def save_flow(
     written) or Forbidden. Saving an unchanged configuration writes no new version.
     """
     eng = _engine(engine)
-    perms, pre = tuple(permissions), tuple(prefetch)
+    flow = input_limits.clean_text(flow, field="The flow", max_length=40)
+    perms = input_limits.text_list(permissions, field="The permissions", max_items=20)
+    pre = input_limits.text_list(prefetch, field="The prefetch", max_items=20)
+    verification_method = input_limits.clean_text(
+        verification_method, field="The verification method", max_length=40
+    )
+    note = input_limits.clean_text(note, field="The note", max_length=input_limits.NOTE_MAX)
+    expected_version = input_limits.bounded_int(
+        expected_version, field="The version you edited", minimum=0, maximum=2**31
+    )
     params: dict[str, Any] = {
         "flow": flow,
         "expected_version": expected_version,
@@ -202,6 +211,10 @@ def revert(
 ) -> FlowConfig:
     """Save a NEW version equal to ``to_version`` (history is never rewritten; audited)."""
     eng = _engine(engine)
+    to_version, expected_version = (
+        input_limits.bounded_int(v, field=f, minimum=0, maximum=2**31)
+        for v, f in ((to_version, "The version to go back to"), (expected_version, "The version"))
+    )
     params = {"flow": flow, "to_version": to_version, "expected_version": expected_version}
     with audited(
         eng, actor=actor, action="flow.revert", target=setting_key(flow), params=params

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from services.adapters.backoff import settle
 from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import FcopsError, NotFound, StripeRequestError
+from services.rules import input_limits
 from services.rules.intents import (
     IntentView,
     MicrodepositItem,
@@ -72,7 +74,7 @@ def microdeposit_queue(
         payment_intents=True,
         statuses=("requires_action",),
         search=clean_search(search),
-        limit=max(1, min(int(limit), MAX_SCAN)),
+        limit=input_limits.paging(1, limit, max_size=MAX_SCAN)[1],
         oldest_first=True,  # deposits arrive a day or two after creation: oldest arrival first
     )
     items = [
@@ -141,8 +143,16 @@ def verify_microdeposits(
         method, params = verification_input(amounts, descriptor_code)
         ctx.params.update(kind=kind, method=method)
         try:
-            with unconfirmed("the verification"):
-                intent = svc.gateway.verify_microdeposits(ident, **params, idempotency_key=key)
+            with unconfirmed("the verification"):  # read back: the same key replays the answer
+                settled = settle(
+                    lambda: svc.gateway.verify_microdeposits(ident, **params, idempotency_key=key),
+                    lambda: svc.gateway.verify_microdeposits(ident, **params, idempotency_key=key),
+                    lambda _: True,
+                    what="the verification",
+                )
+            intent = settled.value
+            if settled.read_back:
+                ctx.params["read_back"] = settled.reads
         except NotFound:
             raise NotFound(
                 f"Stripe has no {kind.replace('_', ' ')} {ident}. Check the ID and the mode."

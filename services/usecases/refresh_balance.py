@@ -14,12 +14,13 @@ from sqlmodel import select
 
 from services import audit
 from services.adapters import account_mirror as mirror
+from services.adapters.backoff import settle
 from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import RefreshNotAllowed, StripeRequestError, ValidationError
-from services.rules import refresh_rule
+from services.rules import input_limits, refresh_rule
 from services.rules.bank_account import (
     RefreshState,
     check_feature,
@@ -34,7 +35,7 @@ from services.usecases.browse_accounts import fetch_account, refresh_blocker
 def require_idempotency_key(key: str | None) -> str:
     """Every state-changing Stripe call carries a key, so a double click or a retry after a
     timeout makes Stripe do it once (reference §1.6)."""
-    clean = (key or "").strip()
+    clean = input_limits.stripe_text(key, field="idempotency_key")
     if not clean:
         raise ValidationError(
             "An idempotency key is required so a double click or a retry changes Stripe once."
@@ -87,8 +88,16 @@ def refresh(
         blocker = refresh_blocker(account, feature, now=svc.now())
         if blocker:
             raise RefreshNotAllowed(blocker)
-        result = _ask_stripe_to_refresh(svc, account_id, feature, idempotency_key)
+        settled = settle(
+            lambda: _ask_stripe_to_refresh(svc, account_id, feature, idempotency_key),
+            lambda: fetch_account(svc, account_id),
+            lambda current: refresh_rule.started(account, current, feature),
+            what=f"the {feature} refresh",
+        )
+        result = settled.value
         ctx.request_id = svc.gateway.last_request_id
+        if settled.read_back:  # Stripe's answer was late: the account read back says it started
+            ctx.params["read_back"] = settled.reads
         mirror.upsert_account(svc.engine, result)
         status = refresh_of(result, feature).get("status") or "unknown"
         ctx.params["status"] = status
@@ -97,7 +106,11 @@ def refresh(
                 refresh_rule.not_started_reason(result, feature, now=svc.now()),
                 request_id=svc.gateway.last_request_id,
             )
-        ctx.message = f"{feature.capitalize()} refresh started ({status})."
+        ctx.message = f"{feature.capitalize()} refresh started ({status})." + (
+            " Stripe's answer came too late, so this was confirmed by reading the account back."
+            if settled.read_back
+            else ""
+        )
     return normalise_account(result)
 
 

@@ -25,7 +25,7 @@ from services.rules.income import detect_income
 from services.rules.retry import RetryPlan, plan_retry
 from services.rules.returns import RETRY_OF, Outcome
 from services.usecases.check_debit import DebitCheck, check_debit
-from services.usecases.collect_common import unconfirmed
+from services.usecases.collect_common import send_settled, unconfirmed
 from services.usecases.debit_outcomes import load_attempts, record_payment_intent
 
 __all__ = ["RetryCreated", "RetryPlanView", "create_retry", "plan"]
@@ -130,7 +130,11 @@ def create_retry(
             metadata={RETRY_OF: original.id, "fcops_attempt": str(retry.attempt)},
         )
         with unconfirmed("the retry"):
-            pi = svc.gateway.create_payment_intent(params, idempotency_key=key)
+            pi, read_back = send_settled(
+                svc.gateway.create_payment_intent, params, key, what="the retry"
+            )
+        if read_back:
+            ctx.params["read_back"] = True
         ctx.request_id = svc.gateway.last_request_id
         record_payment_intent(svc.engine, pi, at=svc.now())
         message = f"Attempt {retry.attempt} of 3 for {original.id} was sent as {pi['id']} ({pi.get('status')})."

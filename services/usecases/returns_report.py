@@ -40,7 +40,11 @@ class ReturnsReport:
 
 
 def valid_window(window_days: int) -> int:
-    if not isinstance(window_days, int) or not 1 <= window_days <= MAX_WINDOW_DAYS:
+    if (
+        isinstance(window_days, bool)
+        or not isinstance(window_days, int)
+        or not 1 <= window_days <= MAX_WINDOW_DAYS
+    ):
         raise ValidationError(f"The window must be between 1 and {MAX_WINDOW_DAYS} days.")
     return window_days
 
@@ -54,6 +58,8 @@ def report(
 ) -> ReturnsReport:
     require(actor, "returns.view")
     window = valid_window(window_days)
+    if isinstance(warning_level, bool) or not isinstance(warning_level, int | float):
+        raise ValidationError("The warning level must be a number (a share of the limit).")
     if not 0 < warning_level <= 1:
         raise ValidationError(
             "The warning level must be a share of the limit between 1 % and 100 %."

@@ -23,6 +23,7 @@ from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import FcopsError, NotFound, ValidationError
+from services.rules import input_limits
 from services.rules.ids import parse_id
 from services.rules.owners import OwnershipMatch, match_owners
 from services.rules.owners.views import (
@@ -232,9 +233,9 @@ def find_account(svc: Services, actor: Actor, text: str | None) -> AccountPick:
     """The account to check for what was pasted: an fca_ ID as typed, or the account(s) behind a
     PaymentIntent, SetupIntent, PaymentMethod or customer ID."""
     require(actor, "ownership.review")
-    typed = (text or "").strip()
+    typed = input_limits.search_term(text, field="The account to check")
     if typed.startswith("fca_"):
-        return AccountPick(typed)
+        return AccountPick(parse_id(typed, allowed=("financial_connections.account",))[0])
     found = lookup_account.lookup(svc, actor, typed)
     if found.account:
         return AccountPick(str(found.account["id"]))
@@ -275,14 +276,14 @@ def review_list(
     require(actor, "ownership.review")
     unknown = [v for v in verdicts if v not in VERDICTS]
     if unknown:
-        raise ValueError(f"Unknown verdict(s): {', '.join(unknown)}; use {', '.join(VERDICTS)}.")
-    page_size = max(1, min(int(page_size), 500))
-    pii = actor.can("owners.view_pii")
-    text = (search or "").strip()
-    if len(text) > 100 or "\x00" in text:
         raise ValidationError(
-            "The search is longer than 100 characters or holds a NUL character; shorten it."
+            f"Unknown verdict(s): {', '.join(repr(str(v)[:40]) for v in unknown)}; "
+            f"use {', '.join(VERDICTS)}."
         )
+    page, page_size = input_limits.paging(page, page_size, max_size=500)
+    pii = actor.can("owners.view_pii")
+    text = input_limits.clean_text(search, field="The search", max_length=100)
+    institution = input_limits.clean_text(institution, field="The bank filter", max_length=200)
     return ownership_checks.review_page(
         svc.engine,
         verdicts=verdicts,

@@ -16,6 +16,7 @@ from typing import Any
 
 from services.adapters import account_mirror
 from services.adapters import transaction_store as store
+from services.adapters.backoff import settle
 from services.adapters.models import utcnow
 from services.audit import audited
 from services.auth import Actor, require
@@ -96,12 +97,24 @@ def _change_subscription(
         require(actor, "transactions.manage")
         fca, _ = parse_id(account_id, allowed=ACCOUNT_KIND)
         ctx.target = fca
+        before = browse_accounts.fetch_account(svc, fca) if subscribe else None
+        change = (
+            svc.gateway.subscribe_transactions
+            if subscribe
+            else svc.gateway.unsubscribe_transactions
+        )
+        settled = settle(  # no answer in time: the account's subscriptions say what happened
+            lambda: change(fca, idempotency_key=key),
+            lambda: browse_accounts.fetch_account(svc, fca),
+            lambda current: ("transactions" in (current.get("subscriptions") or ())) == subscribe,
+            what="the subscription change",
+        )
+        account = settled.value
+        if settled.read_back:
+            ctx.params["read_back"] = settled.reads
         if subscribe:
-            before = browse_accounts.fetch_account(svc, fca)
-            account = svc.gateway.subscribe_transactions(fca, idempotency_key=key)
             ctx.message = _subscribed_message(before, account, now=svc.now())
         else:
-            account = svc.gateway.unsubscribe_transactions(fca, idempotency_key=key)
             ctx.message = "Unsubscribed from transactions."
         ctx.request_id = svc.gateway.last_request_id
         account_mirror.upsert_account(svc.engine, account)
@@ -125,7 +138,9 @@ def refresh(
 
     Goes through ``refresh_balance.refresh``, which checks Stripe's throttle first and audits it.
     """
-    return refresh_balance.refresh(svc, actor, account_id, "transactions", idempotency_key=idempotency_key)
+    return refresh_balance.refresh(
+        svc, actor, account_id, "transactions", idempotency_key=idempotency_key
+    )
 
 
 # --------------------------------------------------------------------------- incremental sync

@@ -22,7 +22,8 @@ from services.adapters import transaction_store as store
 from services.adapters.transaction_store import TRANSACTION_SORTS, AccountChoice
 from services.auth import Actor, require
 from services.context import Services
-from services.rules import bank_account
+from services.errors import ValidationError
+from services.rules import bank_account, input_limits
 from services.rules.cashflow import (
     RiskWindow,
     daily_cash_flow,
@@ -41,6 +42,8 @@ from services.rules.transactions import (
 )
 from services.usecases import browse_accounts
 from services.usecases.sync_transactions import ACCOUNT_KIND
+
+TRANSACTION_STATUSES = ("posted", "pending", "void")
 
 __all__ = [
     "AccountChoice",
@@ -175,7 +178,8 @@ def account_choices(
     at most ``limit`` of them, those matching ``search`` (id, bank, last 4, customer id, or the
     customer's name or email), each naming the customer first."""
     require(actor, _PICKER_PERMISSION.get(permission, "accounts.view"))
-    return store.known_accounts(svc.engine, permission=permission, search=search, limit=limit)
+    term = input_limits.search_term(search, field="The account search")
+    return store.known_accounts(svc.engine, permission=permission, search=term, limit=limit)
 
 
 def account_count(svc: Services, actor: Actor, *, permission: str, search: str = "") -> int:
@@ -194,7 +198,22 @@ def list_transactions(
 ) -> list[TransactionView]:
     """The stored rows of the account matching ``chosen``, newest first."""
     require(actor, "transactions.view")
-    rows = store.load_transactions(svc.engine, account_id, limit=limit, **asdict(chosen))
+    fca, _ = parse_id(account_id, allowed=ACCOUNT_KIND)
+    wanted = asdict(chosen)
+    wanted["text"] = input_limits.search_term(chosen.text, field="The description search")
+    if chosen.status not in (None, "", *TRANSACTION_STATUSES):
+        raise ValidationError(
+            f"Unknown transaction status {str(chosen.status)[:40]!r}; use one of: "
+            f"{', '.join(TRANSACTION_STATUSES)}."
+        )
+    for value, label in ((chosen.start, "The start date"), (chosen.end, "The end date")):
+        if value is not None and not isinstance(value, date):
+            raise ValidationError(f"{label} must be a date.")
+    if chosen.direction not in (None, "", "in", "out"):
+        raise ValidationError("The direction must be money in or money out.")
+    wanted["status"] = chosen.status or None
+    wanted["direction"] = chosen.direction or None
+    rows = store.load_transactions(svc.engine, fca, limit=limit, **wanted)
     return [TransactionView.of(t) for t in rows]
 
 

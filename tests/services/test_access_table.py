@@ -280,6 +280,7 @@ NO_ACTOR: dict[str, str] = {
     "check_review.describe": "pure wording",
     "collect_common.customer_id": "pure ID parsing",
     "collect_common.clean_search": "pure search-term cleaning",
+    "collect_common.send_settled": "Stripe call with read-back for calls that checked the role",
     "collect_common.with_people": "store read (names for rows) for calls that checked the role",
     "export_audit.sort_or_default": "pure whitelist of sort orders",
     "retry_picker.retryable_codes": "pure list of re-initiable return codes",

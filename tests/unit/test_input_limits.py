@@ -32,7 +32,10 @@ def test_nul_and_control_characters_are_refused_by_name(raw: str, message: str) 
 
 
 def test_newlines_are_allowed_only_where_asked_and_text_is_stripped() -> None:
-    assert lim.clean_text("  two\nlines\t ", field="A note", max_length=50, newlines=True) == "two\nlines"
+    assert (
+        lim.clean_text("  two\nlines\t ", field="A note", max_length=50, newlines=True)
+        == "two\nlines"
+    )
     assert lim.clean_text(None, field="x", max_length=5) == ""
     with pytest.raises(ValidationError, match="Enter The name"):
         lim.clean_text("   ", field="The name", max_length=5, required=True)
@@ -50,8 +53,13 @@ def test_lengths_are_counted_after_stripping_and_named_in_the_message() -> None:
 
 @pytest.mark.parametrize(
     ("term", "pattern"),
-    [("50%", "%50\\%%"), ("a_b", "%a\\_b%"), ("back\\slash", "%back\\\\slash%"), ("plain", "%plain%"),
-     ("%_%", "%\\%\\_\\%%")],
+    [
+        ("50%", "%50\\%%"),
+        ("a_b", "%a\\_b%"),
+        ("back\\slash", "%back\\\\slash%"),
+        ("plain", "%plain%"),
+        ("%_%", "%\\%\\_\\%%"),
+    ],
 )
 def test_like_patterns_escape_wildcards(term: str, pattern: str) -> None:
     assert lim.like_contains(term) == pattern
@@ -89,7 +97,9 @@ def test_bounded_int_refuses_everything_else(value: object, message: str) -> Non
         lim.bounded_int(value, field="Max age", minimum=0, maximum=720, unit="h")
 
 
-@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, "nan", "inf", 101, -0.5, True, "x"])
+@pytest.mark.parametrize(
+    "value", [math.nan, math.inf, -math.inf, "nan", "inf", 101, -0.5, True, "x"]
+)
 def test_bounded_number_refuses_non_finite_and_out_of_range(value: object) -> None:
     with pytest.raises(ValidationError):
         lim.bounded_number(value, field="Share", minimum=0, maximum=100, unit="%")
@@ -102,7 +112,7 @@ def test_stripe_lengths_are_enforced_before_the_call() -> None:
         lim.stripe_text("x" * 10_000, field="customer.name")
     with pytest.raises(ValidationError, match="at most 512"):
         lim.stripe_text("a" * 5_000 + "@example.com", field="customer.email")
-    with pytest.raises(ValidationError, match="not an email"):
+    with pytest.raises(ValidationError, match="not a complete email"):
         lim.stripe_text("no-at-sign", field="customer.email")
     with pytest.raises(ValidationError, match="at most 22"):
         lim.stripe_text("ACME PAYMENTS INTERNATIONAL", field="statement_descriptor")
@@ -124,3 +134,11 @@ def test_stripe_metadata_limits() -> None:
         lim.stripe_metadata({"k": "v" * 501})
     with pytest.raises(ValidationError, match="NUL"):
         lim.stripe_metadata({"k": "v\x00"})
+
+
+def test_stripe_lengths_come_from_the_table_the_sandbox_enforces() -> None:
+    from services.adapters import stripe_api
+
+    for name, param in (("customer.name", "name"), ("customer.email", "email")):
+        assert lim.STRIPE_LIMITS[name] == stripe_api.length_limit("/v1/customers", param)
+    assert lim.STRIPE_LIMITS["metadata.value"] == stripe_api.METADATA_VALUE_LENGTH
