@@ -28,6 +28,7 @@ from components.accounts_view import (
 )
 from components.feedback import format_age, format_timestamp
 from components.money import format_money
+from pages import _follow as follow
 from pages import _runtime as runtime
 from services.rules import bank_account
 from services.usecases import browse_accounts, export_accounts, refresh_balance, sync_accounts
@@ -48,7 +49,10 @@ OUTCOMES = "acc_outcomes"  # {account_id: [(feature, status)]}
 
 
 def sync_bar() -> None:
-    runtime.ensure_accounts_mirrored(app, actor)
+    follow.first_accounts_sync(svc, actor)
+    follow.outcome(
+        "accounts", failed_hint=" The list shows what the store holds; try “Sync from Stripe”."
+    )
     info = runtime.call(sync_accounts.sync_info, svc, actor)
     if info is None:
         st.stop()
@@ -70,7 +74,8 @@ def sync_bar() -> None:
     )
     with more:
         full = full_resync_button()
-    # The progress box goes below the bar, full width (not inside a column or the popover).
+    # The progress goes below the bar, full width (not inside a column or the popover).
+    follow.progress_line("accounts", "Reading customers and accounts from Stripe")
     if full:
         runtime.sync_accounts_with_status(
             app, actor, full=True, label="Re-reading every customer and account from Stripe…"
