@@ -2,7 +2,9 @@
 
 ``start``: build the app (sandbox mode), start the job engine, queue a full account sync, print
 its job ID, then keep running (the test SIGKILLs it mid-run).
-``worker``: the same without starting anything: a second worker serving the shared queues.
+``worker``: the same without starting anything: a second worker serving the shared queues. A
+line ``start`` on its stdin makes it start the same full account sync and print that job's ID
+(two processes starting one job).
 ``resume JOB_ID``: build the app again; DBOS recovers this executor's unfinished workflows; wait
 for the job to end and print one JSON line about it.
 
@@ -38,6 +40,8 @@ def main() -> None:
             print(jobs.start_account_sync(Actor("ops", "ops"), full=True), flush=True)
         else:
             print("ready", flush=True)
+            if sys.stdin.readline().strip() == "start":
+                print(jobs.start_account_sync(Actor("ops", "ops"), full=True), flush=True)
         time.sleep(600)
         return
     job_id = sys.argv[3]

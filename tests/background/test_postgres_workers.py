@@ -61,6 +61,7 @@ def spawn(
         [sys.executable, "-m", "tests.background.process", command, str(data), *extra],
         cwd=ROOT,
         env={**env, "FCOPS_EXECUTOR_ID": executor},
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -118,6 +119,12 @@ def test_two_workers_on_postgres_share_the_work_once_resume_after_sigkill_and_ke
         assert first.stdout is not None
         job_id = first.stdout.readline().strip()
         assert job_id.startswith("accounts.sync-")
+        # The other process starts the same job too (a second replica, a double click): it
+        # gets the same job, which runs once (one jobs.start row, Runs 2 only after the kill).
+        assert other.stdin is not None
+        other.stdin.write("start\n")
+        other.stdin.flush()
+        assert other.stdout.readline().strip() == job_id
         # The job is on a shared queue: either worker may have dequeued it. SIGKILL the one
         # DBOS says owns it (killing the other would leave the job running untouched).
         owner = owner_mid_run(pg_env, job_id, done=3)
