@@ -7,50 +7,24 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlmodel import func, select
 
 from services.adapters import jobs as engine_rows
 from services.adapters.models import AuditEntry, CustomerRecord
 from services.adapters.store import make_engine, session_scope
-from tests.conftest import PG_URL, require_postgres
+from tests.background.conftest import PG_CUSTOMERS, PG_RATE
+from tests.conftest import PG_URL
 
 ROOT = Path(__file__).resolve().parents[2]
-RATE = 5
-CUSTOMERS = 30
-
-
-@pytest.fixture
-def pg_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    require_postgres()
-    import psycopg
-
-    schema = f"t_{secrets.token_hex(6)}"
-    plain = PG_URL.replace("+psycopg", "")
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in PG_URL else "?"
-    env = {k: v for k, v in os.environ.items() if k != "STRIPE_API_KEY"}
-    env.update(
-        DATABASE_URL=f"{PG_URL}{sep}options=-csearch_path%3D{schema}",
-        FCOPS_DBOS_SCHEMA=f"{schema}_dbos",
-        FCOPS_STRIPE_RATE_LIMIT=str(RATE),
-        FCOPS_SANDBOX_CUSTOMERS=str(CUSTOMERS),
-        PYTHONPATH=str(ROOT),
-    )
-    yield env
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}_dbos" CASCADE')
+RATE = PG_RATE
+CUSTOMERS = PG_CUSTOMERS
 
 
 def spawn(
