@@ -31,7 +31,7 @@ from components.money import format_money
 from pages import _follow as follow
 from pages import _runtime as runtime
 from services.rules import bank_account
-from services.usecases import browse_accounts, export_accounts, refresh_balance, sync_accounts
+from services.usecases import browse_accounts, export_accounts, jobs, refresh_balance, sync_accounts
 
 actor = runtime.guard("accounts.view")
 app = runtime.get_app()
@@ -76,10 +76,9 @@ def sync_bar() -> None:
         full = full_resync_button()
     # The progress goes below the bar, full width (not inside a column or the popover).
     follow.progress_line("accounts", "Reading customers and accounts from Stripe")
-    if full:
-        runtime.sync_accounts_with_status(
-            app, actor, full=True, label="Re-reading every customer and account from Stripe…"
-        )
+    if full:  # one request per customer: a background job the progress line follows
+        follow.start("accounts", jobs.start_account_sync, actor, full=True)
+        st.rerun()  # draw the progress line (above) for the job just started
     elif sync:
         runtime.sync_accounts_with_status(app, actor)
 
