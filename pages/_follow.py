@@ -34,7 +34,10 @@ def start(key: str, fn: Callable[..., str], *args: Any, **kwargs: Any) -> str | 
     st.session_state[FOLLOW + key] = job_id
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
-        view = jobs.job(job_id)
+        try:
+            view = jobs.job(job_id)
+        except Exception:  # the store is busy: the progress line follows it instead
+            break
         if view is None or not view.active:
             _ended(key, view)
             break
@@ -47,9 +50,11 @@ def first_accounts_sync(svc: Services, actor: Actor) -> None:
     session; Accounts draws the store as it is meanwhile and follows it under "accounts")."""
     if st.session_state.get(runtime.AUTOSYNCED) or not actor.can("accounts.sync"):
         return
-    st.session_state[runtime.AUTOSYNCED] = True
     if runtime.call(sync_accounts.needs_first_sync, svc, actor):
         start("accounts", jobs.start_account_sync, actor)
+    # Marked once started: a run interrupted before (the rerun after sign-in) starts it on the
+    # next run, which finds the same job (its ID comes from its inputs).
+    st.session_state[runtime.AUTOSYNCED] = True
 
 
 def following(key: str) -> str | None:
@@ -77,12 +82,17 @@ def _fraction(view: jobs.JobView) -> float:
 def progress_line(key: str, label: str) -> None:
     """While the job runs: one progress line from the store, refreshed every second."""
     job_id = following(key)
-    view = runtime.call(jobs.job, job_id) if job_id else None
-    if job_id and (view is None or not view.active):
+    if not job_id:
+        return
+    try:
+        view = jobs.job(job_id)
+    except Exception:  # the store is busy (a SQLite lock): keep following, read it next time
+        st.caption(":material/hourglass_empty: Waiting for the job's progress…")
+        return
+    if view is None or not view.active:
         _ended(key, view)
         st.rerun()  # the whole page, to draw what the job stored
-    if view is None:
-        return
+    assert view is not None
     st.progress(_fraction(view), text=f"{label}: {view.message or 'queued…'}")
     st.caption(
         ":material/cloud_sync: This runs in the background: the page shows the store as it is "

@@ -119,9 +119,9 @@ def sync_bar() -> StoreInfo:
     # Never synced (the store may still hold intents the collection page created): sync as a
     # background job, once per session, and draw the store as it is meanwhile.
     if info.last_finished_at is None and not st.session_state.get("conv_autosynced"):
-        st.session_state["conv_autosynced"] = True  # once per session, even if it fails
         if actor.can("intents.sync") and follow.start("intents", jobs.start_intent_sync, actor):
             info = store_status()
+        st.session_state["conv_autosynced"] = True  # once started (or refused), per session
     follow.outcome("intents", failed_hint=" The figures are from the store; try “Sync intents”.")
     left, full_col, button_col = st.columns([4, 1, 1], vertical_alignment="center")
     when = (
