@@ -367,8 +367,8 @@ def _start(
 def start_account_sync(actor: Actor, *, full: bool = False) -> str:
     """Queue an account sync (full walk or changes since the cursor); returns the job ID.
 
-    The ID also carries the mirror's data version: a sync that finished this minute is the
-    answer to a second start only while the mirror is as it left it."""
+    The ID also carries the mirror's data version: a sync that finished this minute answers a
+    second start only while the mirror has not changed since that sync started (emptied, say)."""
     window = _window(engine.bound().now())
     data = data_version.read(engine.bound().engine, data_version.ACCOUNTS)
     return _start(
