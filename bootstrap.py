@@ -167,7 +167,7 @@ def start_background(
     global _background
     from services.adapters import jobs
     from services.usecases import jobs as job_usecases  # registers the workflows with DBOS
-    from services.usecases import webhooks
+    from services.usecases import jobs_daily, webhooks
 
     with _lock:
         if _background is not None:
@@ -175,6 +175,7 @@ def start_background(
             return _background
         jobs.launch(app.settings, app.services)
         jobs.off_loop(job_usecases.schedule_safety_sync, app.settings.safety_sync_minutes)
+        jobs.off_loop(jobs_daily.schedule_nightly_refresh, app.settings.nightly_refresh_hour)
         background = Background(webhook_url=None, webhook_endpoint_id=None)
         background.secret = app.settings.webhook_secret
         if serve_webhooks:

@@ -31,9 +31,10 @@ from components.accounts_view import (
 )
 from components.feedback import format_age, format_timestamp
 from components.money import format_money
+from pages import _follow as follow
 from pages import _runtime as runtime
 from services.rules import bank_account
-from services.usecases import browse_accounts, export_accounts, refresh_balance, sync_accounts
+from services.usecases import browse_accounts, export_accounts, jobs, refresh_balance, sync_accounts
 
 actor = runtime.guard("accounts.view")
 app = runtime.get_app()
@@ -51,7 +52,10 @@ OUTCOMES = "acc_outcomes"  # {account_id: [(feature, status)]}
 
 
 def sync_bar() -> None:
-    runtime.ensure_accounts_mirrored(app, actor)
+    follow.first_accounts_sync(svc, actor)
+    follow.outcome(
+        "accounts", failed_hint=" The list shows what the store holds; try “Sync from Stripe”."
+    )
     info = runtime.call(sync_accounts.sync_info, svc, actor)
     if info is None:
         st.stop()
@@ -73,11 +77,11 @@ def sync_bar() -> None:
     )
     with more:
         full = full_resync_button()
-    # The progress box goes below the bar, full width (not inside a column or the popover).
-    if full:
-        runtime.sync_accounts_with_status(
-            app, actor, full=True, label="Re-reading every customer and account from Stripe…"
-        )
+    # The progress goes below the bar, full width (not inside a column or the popover).
+    follow.progress_line("accounts", "Reading customers and accounts from Stripe")
+    if full:  # one request per customer: a background job the progress line follows
+        follow.start("accounts", jobs.start_account_sync, actor, full=True)
+        st.rerun()  # draw the progress line (above) for the job just started
     elif sync:
         runtime.sync_accounts_with_status(app, actor)
 

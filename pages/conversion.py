@@ -21,12 +21,13 @@ from components.conversion_charts import (
 )
 from components.feedback import format_age, format_timestamp
 from components.table_columns import age_column
+from pages import _follow as follow
 from pages import _runtime as runtime
 from services.auth import Actor
 from services.rules.chart_data import MIN_COUNT, conversion_of, with_settled
 from services.rules.funnel import VERIFICATION_METHODS
 from services.rules.table_values import hours
-from services.usecases import conversion_report
+from services.usecases import conversion_report, jobs
 from services.usecases.conversion_report import StoreInfo, StoreSummary
 from services.usecases.sync_intents import sync_intents
 
@@ -121,12 +122,13 @@ def store_status() -> StoreInfo:
 
 def sync_bar() -> StoreInfo:
     info = store_status()
-    # Never synced (the store may still hold intents the collection page created): sync now.
+    # Never synced (the store may still hold intents the collection page created): sync as a
+    # background job, once per session, and draw the store as it is meanwhile.
     if info.last_finished_at is None and not st.session_state.get("conv_autosynced"):
-        st.session_state["conv_autosynced"] = True  # once per session, even if it fails
-        run_sync(full=False)
-        st.session_state.pop(SYNCED, None)  # its status box already says what it read
-        info = store_status()
+        if actor.can("intents.sync") and follow.start("intents", jobs.start_intent_sync, actor):
+            info = store_status()
+        st.session_state["conv_autosynced"] = True  # once started (or refused), per session
+    follow.outcome("intents", failed_hint=" The figures are from the store; try “Sync intents”.")
     left, full_col, button_col = st.columns([4, 1, 1], vertical_alignment="center")
     when = (
         format_timestamp(int(info.last_finished_at.astimezone(UTC).timestamp()))
@@ -143,6 +145,7 @@ def sync_bar() -> StoreInfo:
         run_sync(full=full)
         if SYNCED in st.session_state:
             st.rerun()  # draw the counts, filters and figures from the synced store
+    follow.progress_line("intents", "Reading intents from Stripe")
     message = st.session_state.pop(SYNCED, None)
     if message:
         st.success(message, icon=":material/sync:")

@@ -14,7 +14,7 @@ import streamlit as st
 from components.table_columns import time_column
 from pages import _runtime as runtime
 from services.rules.table_values import utc_time
-from services.usecases import jobs, webhooks
+from services.usecases import jobs, jobs_daily, webhooks
 
 actor = runtime.guard("jobs.view")
 runtime.page_header(
@@ -53,6 +53,26 @@ with st.container(border=True):
         started = runtime.call(jobs.start_intent_sync, actor)
     if cols[3].button("Check all ownership", icon=":material/badge:", key="jobs_owners"):
         started = runtime.call(jobs.start_ownership_check_all, actor)
+    more = st.columns(4)
+    if more[0].button(
+        "Sync transactions",
+        icon=":material/receipt_long:",
+        key="jobs_txns",
+        help="Every account subscribed to transactions, one after another at the Stripe rate.",
+    ):
+        started = runtime.call(jobs_daily.start_transaction_sync, actor)
+    if more[1].button(
+        "Refresh tomorrow's debits",
+        icon=":material/account_balance:",
+        key="jobs_nightly",
+        help="Balance refreshes of the accounts in the last batch check (the nightly job, now). "
+        + (
+            f"Scheduled daily at {app.settings.nightly_refresh_hour:02d}:00 UTC."
+            if app.settings.nightly_refresh_hour >= 0
+            else "Not scheduled: set FCOPS_NIGHTLY_REFRESH_HOUR to run it every night."
+        ),
+    ):
+        started = runtime.call(jobs_daily.start_nightly_refresh, actor)
     if started:
         st.success(f"Queued `{started}`. Its progress shows below.", icon=":material/schedule:")
 

@@ -57,6 +57,7 @@ class Settings:
     checkout_return_url: str = ""  # where a customer lands after Collect's hosted link
     dbos_schema: str = "dbos"
     safety_sync_minutes: int = 0  # an incremental sync every N minutes (0: off; bin/run: 5)
+    nightly_refresh_hour: int = -1  # UTC hour of the nightly balance refresh (-1: off)
     executor_id: str = ""  # this process's DBOS executor ID (unique per process when scaled out)
 
     @property
@@ -199,7 +200,21 @@ def load_settings(
         safety_sync_minutes=int(
             _number(get("FCOPS_SAFETY_SYNC_MINUTES"), "FCOPS_SAFETY_SYNC_MINUTES", int, 0)
         ),
+        nightly_refresh_hour=_hour(get("FCOPS_NIGHTLY_REFRESH_HOUR")),
     )
+
+
+def _hour(raw: str | None) -> int:
+    """``FCOPS_NIGHTLY_REFRESH_HOUR``: an hour of the day in UTC, or unset/empty for off."""
+    if raw is None or not raw.strip():
+        return -1
+    hour = int(_number(raw.strip(), "FCOPS_NIGHTLY_REFRESH_HOUR", int, -1))
+    if not 0 <= hour <= 23:
+        raise ConfigurationError(
+            f"FCOPS_NIGHTLY_REFRESH_HOUR must be an hour from 0 to 23 (UTC), got {hour}; "
+            "leave it unset to keep the nightly refresh off."
+        )
+    return hour
 
 
 def _role_map(text: str) -> tuple[tuple[str, str], ...]:

@@ -39,11 +39,23 @@ __all__ = [
     "load_transactions",
     "save_cursor",
     "stored_count",
+    "subscribed_account_ids",
     "upsert_transactions",
 ]
 
 
 # --------------------------------------------------------------------------- cursor
+
+
+def subscribed_account_ids(engine: Engine) -> list[str]:
+    """Mirrored accounts subscribed to transactions (Stripe refreshes them daily), oldest first."""
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(AccountRecord.id)
+            .where(col(AccountRecord.subscriptions).like("%,transactions,%"))
+            .order_by(col(AccountRecord.created), col(AccountRecord.id))
+        ).all()
+    return [str(r) for r in rows]
 
 
 def cursor_key(account_id: str) -> str:

@@ -27,6 +27,8 @@ KINDS = {
     "intents.sync": ("Intent sync", "intents.sync"),
     "balances.batch_check": ("Batch pre-debit check", "balances.check"),
     "ownership.check_all": ("Ownership check of all accounts", "ownership.review"),
+    "transactions.sync": ("Transaction sync (all subscribed accounts)", "transactions.manage"),
+    "balances.nightly_refresh": ("Nightly refresh of tomorrow's debits", "balances.check"),
 }
 
 

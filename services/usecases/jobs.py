@@ -7,8 +7,9 @@ replica shows them, and a crash or restart resumes the workflow at its last fini
 Each job's workflow ID is derived from its inputs (:func:`services.adapters.jobs.workflow_id`),
 so a double click, a second tab or a second replica starting the same job gets the same ID and
 DBOS runs it once. The ID ends with a one-minute window (``window``) so the same job can run
-again later; while one is queued or running, starting it again returns that one (for syncs and
-check-all: any one of that kind).
+again later (a sync also when its data changed since: the store was emptied, say); while one is
+queued or running, starting it again returns that one (for syncs and check-all: any one of that
+kind, except that only a full walk answers a full walk).
 
 Every job writes an audit row when it starts (``jobs.start``) and when it ends (``jobs.end``),
 besides the rows the use cases it calls write.
@@ -26,6 +27,7 @@ from sqlmodel import col, select
 
 from services import audit
 from services.adapters import account_mirror as mirror
+from services.adapters import data_version
 from services.adapters import jobs as engine
 from services.adapters.job_models import JobRecord
 from services.adapters.models import utcnow
@@ -314,15 +316,17 @@ def _window(svc_now: int) -> int:
     return svc_now // SYNC_WINDOW_SECONDS
 
 
-def _active(kind: str, prefix: str | None) -> str | None:
-    """The newest queued or running job of ``kind`` (whose ID starts with ``prefix``)."""
+def _active(kind: str, prefix: str | None, needs: dict[str, Any] | None = None) -> str | None:
+    """The newest queued or running job of ``kind`` (whose ID starts with ``prefix``, and whose
+    params hold ``needs``: a running incremental sync does not answer a full walk)."""
     svc = engine.bound()
-    stmt = select(JobRecord.id).where(JobRecord.kind == kind, col(JobRecord.status).in_(ACTIVE))
+    stmt = select(JobRecord).where(JobRecord.kind == kind, col(JobRecord.status).in_(ACTIVE))
     if prefix:
         stmt = stmt.where(col(JobRecord.id).startswith(prefix))
     with session_scope(svc.engine) as session:
-        row = session.exec(stmt.order_by(col(JobRecord.created_at).desc())).first()
-    return row
+        rows = session.exec(stmt.order_by(col(JobRecord.created_at).desc())).all()
+        found = [r.id for r in rows if all(r.params.get(k) == v for k, v in (needs or {}).items())]
+    return found[0] if found else None
 
 
 def _allowed(actor: Actor, kind: str) -> None:
@@ -346,7 +350,8 @@ def _start(
     label, permission = KINDS[kind]
     svc = engine.bound()
     base = engine.workflow_id(kind, {k: v for k, v in params.items() if k != "window"})
-    running = _active(kind, None if reuse_active else base)
+    needs = {"full": True} if params.get("full") else None
+    running = _active(kind, None if reuse_active else base, needs)
     if running is not None:
         return running  # the same job is queued or running: follow that one
     job_id = f"{base}-{params['window']}"
@@ -362,11 +367,15 @@ def _start(
 
 
 def start_account_sync(actor: Actor, *, full: bool = False) -> str:
-    """Queue an account sync (full walk or changes since the cursor); returns the job ID."""
+    """Queue an account sync (full walk or changes since the cursor); returns the job ID.
+
+    The ID also carries the mirror's data version: a sync that finished this minute answers a
+    second start only while the mirror has not changed since that sync started (emptied, say)."""
     _allowed(actor, "accounts.sync")
     window = _window(engine.bound().now())
+    data = data_version.read(engine.bound().engine, data_version.ACCOUNTS)
     return _start(
-        actor, "accounts.sync", {"full": full, "window": window},
+        actor, "accounts.sync", {"full": full, "window": window, "data": data},
         accounts_sync_workflow, actor.username, actor.role, full, window,
     )
 
@@ -374,8 +383,9 @@ def start_account_sync(actor: Actor, *, full: bool = False) -> str:
 def start_intent_sync(actor: Actor, *, full: bool = False) -> str:
     _allowed(actor, "intents.sync")
     window = _window(engine.bound().now())
+    data = data_version.read(engine.bound().engine, data_version.INTENTS)
     return _start(
-        actor, "intents.sync", {"full": full, "window": window},
+        actor, "intents.sync", {"full": full, "window": window, "data": data},
         intents_sync_workflow, actor.username, actor.role, full, window,
     )
 

@@ -174,3 +174,23 @@ def webhooks_settled(timeout: float = 20.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"{waiting} webhook event(s) still unapplied after {timeout} s")
+
+
+def jobs_settled(at: AppTest | None = None, timeout: float = 60.0) -> AppTest | None:
+    """Wait until no background job is queued or running, then rerun ``at`` (a page that
+    started a job draws what it stored). Pages follow jobs, so a test waits for them here."""
+    import time
+
+    from services.auth import Actor
+    from services.usecases import jobs
+
+    shared_app()
+    admin = Actor(username="apptest-admin", role="admin")
+    deadline = time.monotonic() + timeout
+    while any(j.active for j in jobs.recent_jobs(admin, limit=20)):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"jobs still running after {timeout} s")
+        time.sleep(0.1)
+    if at is not None:
+        at.run()
+    return at

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from services.auth import Actor
 from services.usecases import collect_customers, collection_requests, conversion_report
-from tests.app.conftest import no_exceptions, open_page, refused, texts
+from tests.app.conftest import jobs_settled, no_exceptions, open_page, refused, texts
 from tests.app.conftest import shared_app as app
 
 PAGE = "pages/conversion.py"
@@ -36,6 +36,8 @@ def conversion_label(at: AppTest, method: str) -> str | None:
 @pytest.mark.parametrize("role", ["manager", "admin"])
 def test_the_page_syncs_an_empty_store_and_shows_cards_charts_and_table(role: str) -> None:
     at = open_page(PAGE, role)
+    no_exceptions(at)
+    jobs_settled(at)  # the first visit's sync runs as a background job
     no_exceptions(at)
     assert conversion_report.store_info(app().engine).intents > 0
     assert conversion_label(at, "automatic") is not None

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import col, delete, select
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import DASHBOARD, no_exceptions, open_page, texts
+from tests.app.conftest import DASHBOARD, jobs_settled, no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
 
 NOT_YET = "No accounts in the store yet"
@@ -100,6 +100,8 @@ def test_balance_check_finds_a_customer_by_name_on_a_fresh_store(fresh_store: No
 
 def test_accounts_page_fills_a_fresh_store_once_per_session(fresh_store: None) -> None:
     at = open_page("pages/accounts.py", "ops")
+    no_exceptions(at)
+    jobs_settled(at)  # the first visit's sync is a background job the page follows
     no_exceptions(at)
     count = mirrored()
     assert count > 0

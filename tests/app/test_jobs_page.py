@@ -39,3 +39,18 @@ def test_admin_starts_a_sync_and_sees_it_finish_in_the_list() -> None:
 def test_only_admins_open_the_jobs_page(role: str) -> None:
     direct = refused(PAGE, role)
     assert not direct.button
+
+
+def test_admin_starts_the_transaction_sync_of_every_subscribed_account() -> None:
+    from tests.app.conftest import jobs_settled
+
+    at = open_page(PAGE, "admin")
+    at.button(key="jobs_txns").click().run()
+    no_exceptions(at)
+    [queued] = [s.value for s in at.success if "Queued `transactions.sync-" in s.value]
+    jobs_settled(at)
+    frame = at.dataframe[0].value
+    row = frame[frame["ID"] == queued.split("`")[1]].iloc[0]
+    assert row["Status"] == "Finished", row.to_dict()
+    assert row["Job"] == "Transaction sync (all subscribed accounts)"
+    assert "subscribed account(s)" in row["Message"]

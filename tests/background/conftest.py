@@ -63,3 +63,36 @@ def fcops(
         with psycopg.connect(PG_URL.replace("+psycopg", ""), autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}_dbos" CASCADE')
+
+
+PG_RATE = 5  # Stripe requests/s for the scaled-out tests (slow enough to kill a job mid-run)
+PG_CUSTOMERS = 30
+
+
+@pytest.fixture
+def pg_env() -> Iterator[dict[str, str]]:
+    """The environment of fcops processes sharing one PostgreSQL (private schemas for the
+    store and for DBOS, dropped afterwards), for tests that start several processes."""
+    require_postgres()
+    import os
+
+    import psycopg
+
+    root = Path(__file__).resolve().parents[2]
+    schema = f"t_{secrets.token_hex(6)}"
+    plain = PG_URL.replace("+psycopg", "")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in PG_URL else "?"
+    env = {k: v for k, v in os.environ.items() if k != "STRIPE_API_KEY"}
+    env.update(
+        DATABASE_URL=f"{PG_URL}{sep}options=-csearch_path%3D{schema}",
+        FCOPS_DBOS_SCHEMA=f"{schema}_dbos",
+        FCOPS_STRIPE_RATE_LIMIT=str(PG_RATE),
+        FCOPS_SANDBOX_CUSTOMERS=str(PG_CUSTOMERS),
+        PYTHONPATH=str(root),
+    )
+    yield env
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}_dbos" CASCADE')

@@ -2,7 +2,12 @@
 
 ``start``: build the app (sandbox mode), start the job engine, queue a full account sync, print
 its job ID, then keep running (the test SIGKILLs it mid-run).
-``worker``: the same without starting anything: a second worker serving the shared queues.
+``worker``: the same without starting anything: a second worker serving the shared queues. A
+line ``start`` on its stdin makes it start the same full account sync and print that job's ID
+(two processes starting one job).
+``serve SECRET``: an app replica's webhook endpoint (and job engine) that verifies with SECRET
+(as two replicas share ``STRIPE_WEBHOOK_SECRET`` in test and live mode); it mirrors the
+accounts first unless another process did, then prints its endpoint's URL.
 ``resume JOB_ID``: build the app again; DBOS recovers this executor's unfinished workflows; wait
 for the job to end and print one JSON line about it.
 
@@ -32,12 +37,23 @@ def main() -> None:
     from services.usecases import jobs
 
     app = bootstrap.build_app()
-    bootstrap.start_background(app)
+    background = bootstrap.start_background(app)
+    if command == "serve":
+        from services.usecases import sync_accounts
+
+        if sync_accounts.needs_first_sync(app.services, Actor("ops", "ops")):
+            sync_accounts.sync_accounts(app.services, Actor("ops", "ops"), full=True)
+        background.secret = sys.argv[3]  # the endpoint reads it at every request
+        print(background.webhook_url, flush=True)
+        time.sleep(600)
+        return
     if command in ("start", "worker"):
         if command == "start":
             print(jobs.start_account_sync(Actor("ops", "ops"), full=True), flush=True)
         else:
             print("ready", flush=True)
+            if sys.stdin.readline().strip() == "start":
+                print(jobs.start_account_sync(Actor("ops", "ops"), full=True), flush=True)
         time.sleep(600)
         return
     job_id = sys.argv[3]

@@ -54,6 +54,9 @@ def audit_rows(engine: Any, action: str, target: str | None) -> int:
 
 def test_a_double_start_is_one_job_run_once_with_audit_rows_at_start_and_end(fcops: Any) -> None:
     app, _ = fcops
+    with session_scope(app.engine) as session:  # earlier modules share this store: count anew
+        before = session.exec(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "accounts.sync")).one()
     account_mirror.upsert_customer(app.engine, {"id": "cus_deletedinstripe", "object": "customer",
                                           "created": 1, "email": None, "name": "Gone"})
     first = jobs.start_account_sync(ADMIN, full=True)
@@ -63,7 +66,7 @@ def test_a_double_start_is_one_job_run_once_with_audit_rows_at_start_and_end(fco
     assert view.status == "succeeded", view.error
     assert view.result and view.result["customers"] == 12
     assert view.result["removed"] == 1  # the walk saw every customer: the deleted one goes
-    assert audit_rows(app.engine, "accounts.sync", None) == 1  # as the inline sync writes
+    assert audit_rows(app.engine, "accounts.sync", None) == before + 1  # as the inline sync writes
     assert audit_rows(app.engine, "jobs.start", first) == 1
     assert audit_rows(app.engine, "jobs.end", first) == 1
     assert view.attempts == 1
@@ -121,7 +124,8 @@ def test_a_job_survives_sigkill_of_its_process_and_completes_once(tmp_path: Path
         assert start.stdout is not None
         job_id = start.stdout.readline().strip()
         assert job_id.startswith("accounts.sync-")
-        time.sleep(3.5)  # ~20 of 30 customers at 6 requests/s
+        # Mid-run: some of its 30 per-customer workflows done (6 requests/s), not all.
+        assert 3 <= children_done(tmp_path, job_id) < 30
         os.kill(start.pid, signal.SIGKILL)
         start.wait(10)
     finally:
@@ -146,6 +150,36 @@ def test_a_job_survives_sigkill_of_its_process_and_completes_once(tmp_path: Path
     assert audit_rows(engine, "jobs.end", job_id) == 1
     with session_scope(engine) as session:
         assert session.exec(select(func.count()).select_from(CustomerRecord)).one() == 30
+    # The Stripe queue's limit held, across the kill and the resume: never more than 6
+    # per-customer workflows (one Stripe request each) started within one second.
+    starts = sorted(r[1] / 1000 for r in dbos_children(tmp_path, job_id) if r[1] is not None)
+    assert len(starts) == 30
+    worst = max(sum(1 for t in starts if s <= t < s + 1.0) for s in starts)
+    assert worst <= 6, f"{worst} Stripe requests started within one second"
+
+
+def dbos_children(data: Path, job_id: str) -> list[tuple[str, int | None]]:
+    """``(status, started_at_epoch_ms)`` of the job's per-customer workflows in DBOS's SQLite."""
+    import sqlite3
+
+    with sqlite3.connect(data / "fcops-dbos-sandbox.sqlite", timeout=10) as conn:
+        return conn.execute(
+            "SELECT status, started_at_epoch_ms FROM workflow_status WHERE workflow_uuid LIKE ?",
+            (f"{job_id}:%",),
+        ).fetchall()
+
+
+def children_done(data: Path, job_id: str, *, at_least: int = 3, timeout: float = 60) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            done = sum(1 for status, _ in dbos_children(data, job_id) if status == "SUCCESS")
+        except Exception:  # the file or its tables are being created
+            done = 0
+        if done >= at_least:
+            return done
+        time.sleep(0.05)
+    raise AssertionError(f"{job_id}: fewer than {at_least} customers done in {timeout} s")
 
 
 def test_the_safety_net_sync_is_one_schedule_that_runs_as_a_job(fcops: Any) -> None:

@@ -1,0 +1,119 @@
+"""Pages follow jobs, not run them.
+
+A page that needs a sync (the first visit to Accounts or Conversion on a store never synced)
+starts it as a background job (:mod:`services.usecases.jobs`) and draws the store as it is
+meanwhile. :func:`progress_line` is a fragment that reads the job's row from the store every
+second and, when the job ends, reruns the page so it draws what the job stored. Leaving the page
+does not stop the job; coming back in the same session follows it again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from pages import _runtime as runtime
+from services.auth import Actor
+from services.context import Services
+from services.usecases import jobs, sync_accounts
+
+FOLLOW = "_follow_job:"  # + key: the job this session follows
+ENDED = "_follow_ended:"  # + key: (ok, sentence) of the job that just ended, shown once
+WAIT_SECONDS = 1.0  # a tiny store is drawn synced at once; anything bigger is followed
+
+
+def _job(job_id: str) -> jobs.JobView | None:
+    """The followed job's row, read as the signed-in person (``job_of`` checks the role)."""
+    actor = runtime.current_actor()
+    return jobs.job_of(actor, job_id) if actor is not None else None
+
+
+def start(key: str, fn: Callable[..., str], *args: Any, **kwargs: Any) -> str | None:
+    """Start a job (``fn`` returns its ID) and follow it under ``key``; None when it could not
+    start (the sentence is on the page). Waits at most ``WAIT_SECONDS`` for it, never longer."""
+    job_id = runtime.call(fn, *args, **kwargs)
+    if not job_id:
+        return None
+    st.session_state[FOLLOW + key] = job_id
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            view = _job(job_id)
+        except Exception:  # the store is busy: the progress line follows it instead
+            break
+        if view is None or not view.active:
+            _ended(key, view)
+            break
+        time.sleep(0.1)
+    return job_id
+
+
+def first_accounts_sync(svc: Services, actor: Actor) -> None:
+    """A store never synced: read the accounts from Stripe as a background job (once per
+    session; Accounts draws the store as it is meanwhile and follows it under "accounts")."""
+    if st.session_state.get(runtime.AUTOSYNCED) or not actor.can("accounts.sync"):
+        return
+    if runtime.call(sync_accounts.needs_first_sync, svc, actor):
+        start("accounts", jobs.start_account_sync, actor)
+    # Marked once started: a run interrupted before (the rerun after sign-in) starts it on the
+    # next run, which finds the same job (its ID comes from its inputs).
+    st.session_state[runtime.AUTOSYNCED] = True
+
+
+def following(key: str) -> str | None:
+    job_id: str | None = st.session_state.get(FOLLOW + key)
+    return job_id
+
+
+def _ended(key: str, view: jobs.JobView | None) -> None:
+    st.session_state.pop(FOLLOW + key, None)
+    if view is None:
+        return
+    if view.status == "failed":
+        st.session_state[ENDED + key] = (False, view.error or "The job did not finish.")
+    else:
+        st.session_state[ENDED + key] = (True, view.message or "Done.")
+
+
+def _fraction(view: jobs.JobView) -> float:
+    if view.total:
+        return min(1.0, view.done / view.total)
+    return view.done / (view.done + 50) if view.done else 0.0  # Stripe lists carry no total
+
+
+@st.fragment(run_every=1.0)
+def progress_line(key: str, label: str) -> None:
+    """While the job runs: one progress line from the store, refreshed every second."""
+    job_id = following(key)
+    if not job_id:
+        return
+    try:
+        view = _job(job_id)
+    except Exception:  # the store is busy (a SQLite lock): keep following, read it next time
+        st.caption(":material/hourglass_empty: Waiting for the job's progress…")
+        return
+    if view is None or not view.active:
+        _ended(key, view)
+        st.rerun()  # the whole page, to draw what the job stored
+    assert view is not None
+    st.progress(_fraction(view), text=f"{label}: {view.message or 'queued…'}")
+    st.caption(
+        ":material/cloud_sync: This runs in the background: the page shows the store as it is "
+        "and fills in when it finishes; you can leave the page meanwhile."
+    )
+
+
+def outcome(key: str, *, failed_hint: str = "") -> bool | None:
+    """Say once how the followed job ended: True (done), False (failed), None (nothing new)."""
+    ended = st.session_state.pop(ENDED + key, None)
+    if ended is None:
+        return None
+    ok, sentence = ended
+    if ok:
+        st.success(sentence, icon=":material/cloud_done:")
+    else:
+        st.error(f"The sync did not finish: {sentence}{failed_hint}", icon=":material/error:")
+    return bool(ok)

@@ -1,0 +1,241 @@
+"""Daily jobs: the transaction sync of every subscribed account, and the optional nightly
+refresh of the balances of tomorrow's debits (the accounts of the last uploaded batch).
+
+Same shape as :mod:`services.usecases.jobs`: durable DBOS workflows with deterministic IDs, a
+``jobs`` row pages follow, ``jobs.start`` / ``jobs.end`` audit rows, and the per-account Stripe
+work as child workflows (IDs ``<job>:<fca_…>``) on the shared rate-limited queue, so a crash
+resumes with the accounts not yet done and no account is done twice by one job.
+
+The nightly refresh is off unless ``FCOPS_NIGHTLY_REFRESH_HOUR`` (an hour, UTC) is set; it is
+one DBOS schedule for the whole deployment. "Tomorrow's debits" are the rows of the newest batch
+check that finished within the last 24 hours (the CSV carries no debit date: the batch finance
+checked today is the one debited next).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from dbos import DBOS, SetWorkflowID
+from sqlmodel import col, select
+
+from services.adapters import jobs as engine
+from services.adapters import transaction_store
+from services.adapters.job_models import JobRecord
+from services.adapters.models import utcnow
+from services.adapters.store import session_scope
+from services.auth import SYSTEM, Actor
+from services.errors import RefreshNotAllowed
+from services.rules.batch_result import BatchResult
+from services.usecases import refresh_balance, sync_transactions
+from services.usecases.job_runs import (
+    _actor,
+    _count_run,
+    _job_ended,
+    _job_started,
+    _reason,
+    _record_progress,
+    _retry_unless_refused,
+)
+from services.usecases.jobs import _allowed, _start, _window
+
+NIGHTLY_SCHEDULE = "fcops-nightly-refresh"
+BATCH_MAX_AGE = timedelta(hours=24)  # an older batch is not tomorrow's debits
+PROGRESS_EVERY = 10  # accounts between progress writes
+
+
+def _fan_out(
+    job_id: str, workflow: Callable[..., dict[str, Any]], accounts: list[str], *args: Any
+) -> list[dict[str, Any]]:
+    """Each account as a child workflow on the Stripe queue; their results, in order."""
+    queue = DBOS.retrieve_queue(engine.STRIPE_QUEUE)
+    assert queue is not None
+    handles = []
+    for fca in accounts:
+        with SetWorkflowID(f"{job_id}:{fca}"):
+            handles.append(queue.enqueue(workflow, *args, fca))
+    results: list[dict[str, Any]] = []
+    total = len(accounts)
+    for n, handle in enumerate(handles, 1):
+        results.append(handle.get_result())
+        if n % PROGRESS_EVERY == 0 or n == total:
+            _record_progress(job_id, n, f"{n:,} of {total:,} accounts done", total)
+    return results
+
+
+# --------------------------------------------------------------------------- transaction sync
+
+
+@DBOS.step(name="fcops.transactions.subscribed")
+def _subscribed() -> list[str]:
+    return transaction_store.subscribed_account_ids(engine.bound().engine)
+
+
+@DBOS.step(name="fcops.transactions.account", retries_allowed=True, max_attempts=5,
+           should_retry=_retry_unless_refused)
+def _sync_account(username: str, role: str, fca: str) -> dict[str, Any]:
+    outcome = sync_transactions.sync_or_wait(engine.bound(), _actor(username, role), fca)
+    if outcome.summary is None:
+        return {"account": fca, "waiting": True, "fetched": 0, "inserted": 0}
+    summary = outcome.summary
+    return {"account": fca, "waiting": False, "fetched": summary.fetched,
+            "inserted": summary.inserted}
+
+
+@DBOS.workflow(name="fcops.transactions.account_workflow")
+def account_transactions_workflow(username: str, role: str, fca: str) -> dict[str, Any]:
+    """One account's transactions (a few Stripe requests), on the rate-limited queue."""
+    try:
+        return _sync_account(username, role, fca)
+    except Exception as err:  # recorded per account; the other accounts go on
+        return {"account": fca, "error": _reason(err)}
+
+
+@DBOS.workflow(name="fcops.jobs.transactions_sync")
+def transactions_sync_workflow(username: str, role: str, window: int) -> dict[str, Any]:
+    job_id = DBOS.workflow_id or ""
+    kind = "transactions.sync"
+    _count_run(job_id)
+    _job_started(job_id, kind, username, role)
+    accounts = _subscribed()
+    _record_progress(job_id, 0, f"Syncing {len(accounts):,} subscribed account(s)", len(accounts))
+    results = _fan_out(job_id, account_transactions_workflow, accounts, username, role)
+    errors = [r for r in results if "error" in r]
+    waiting = sum(1 for r in results if r.get("waiting"))
+    inserted = sum(int(r.get("inserted", 0)) for r in results)
+    fetched = sum(int(r.get("fetched", 0)) for r in results)
+    message = (
+        f"Synced the transactions of {len(results) - len(errors) - waiting:,} of "
+        f"{len(accounts):,} subscribed account(s): {fetched:,} received, {inserted:,} new"
+        + (f"; {waiting} wait for their first refresh" if waiting else "")
+        + (f"; {len(errors)} could not be read ({errors[0]['error']})" if errors else "")
+        + "."
+    )
+    result = {"accounts": len(accounts), "fetched": fetched, "inserted": inserted,
+              "waiting": waiting, "errors": len(errors), "message": message}
+    failed = message if accounts and len(errors) == len(accounts) else None
+    _job_ended(job_id, kind, username, role, failed, None if failed else message, result)
+    return result
+
+
+def start_transaction_sync(actor: Actor) -> str:
+    """Queue the transaction sync of every subscribed account; returns the job ID (the same
+    one while it runs or within the minute)."""
+    _allowed(actor, "transactions.sync")
+    window = _window(engine.bound().now())
+    return _start(
+        actor, "transactions.sync", {"window": window},
+        transactions_sync_workflow, actor.username, actor.role, window,
+    )
+
+
+# --------------------------------------------------------------------------- nightly refresh
+
+
+@DBOS.step(name="fcops.nightly.open")
+def _open_nightly(job_id: str, username: str, role: str) -> None:
+    engine.create_job(  # a no-op when a person started it (the row exists)
+        engine.bound().engine, job_id, kind="balances.nightly_refresh",
+        label="Nightly refresh of tomorrow's debits", actor=username, role=role,
+        params={"scheduled": username == SYSTEM.username},
+    )
+
+
+@DBOS.step(name="fcops.nightly.last_batch")
+def _last_batch() -> str | None:
+    """The newest batch check that finished within :data:`BATCH_MAX_AGE`, if any."""
+    with session_scope(engine.bound().engine) as session:
+        row = session.exec(
+            select(JobRecord.id)
+            .where(JobRecord.kind == "balances.batch_check", JobRecord.status == "succeeded")
+            .where(col(JobRecord.finished_at) >= utcnow() - BATCH_MAX_AGE)
+            .order_by(col(JobRecord.finished_at).desc())
+        ).first()
+    return str(row) if row else None
+
+
+@DBOS.step(name="fcops.nightly.refresh_account", retries_allowed=True, max_attempts=5,
+           should_retry=_retry_unless_refused)
+def _refresh_account(job_id: str, username: str, role: str, fca: str) -> dict[str, Any]:
+    try:
+        refresh_balance.refresh(
+            engine.bound(), _actor(username, role), fca, "balance",
+            idempotency_key=f"{job_id}:{fca}",
+        )
+    except RefreshNotAllowed as err:  # Stripe's throttle, an inactive account: said, not retried
+        return {"account": fca, "started": False, "reason": str(err)}
+    return {"account": fca, "started": True}
+
+
+@DBOS.workflow(name="fcops.nightly.account_workflow")
+def account_refresh_workflow(job_id: str, username: str, role: str, fca: str) -> dict[str, Any]:
+    try:
+        return _refresh_account(job_id, username, role, fca)
+    except Exception as err:
+        return {"account": fca, "error": _reason(err)}
+
+
+@DBOS.workflow(name="fcops.jobs.nightly_refresh")
+def nightly_refresh_workflow(scheduled_at: datetime, context: Any) -> None:
+    """Start a balance refresh of every account in the last uploaded batch (Stripe finishes them
+    asynchronously; their ``refreshed_balance`` events update the mirror)."""
+    job_id = DBOS.workflow_id or ""
+    kind = "balances.nightly_refresh"
+    who = context if isinstance(context, dict) else {}
+    username, role = str(who.get("by", SYSTEM.username)), str(who.get("role", SYSTEM.role))
+    _open_nightly(job_id, username, role)
+    _count_run(job_id)
+    _job_started(job_id, kind, username, role)
+    batch_id = _last_batch()
+    accounts: list[str] = []
+    if batch_id is not None:
+        batch: BatchResult | None = DBOS.retrieve_workflow(batch_id).get_result()
+        seen = [r.account_id for r in (batch.rows if batch else []) if r.account_id]
+        accounts = sorted(set(seen))
+    results = _fan_out(job_id, account_refresh_workflow, accounts, job_id, username, role)
+    started = sum(1 for r in results if r.get("started"))
+    errors = [r for r in results if "error" in r]
+    if batch_id is None:
+        message = "No batch check finished in the last 24 hours: nothing to refresh."
+    else:
+        message = (
+            f"Started balance refreshes of {started:,} of {len(accounts):,} account(s) in "
+            f"tomorrow's debits" + (f"; {len(errors)} failed" if errors else "") + "."
+        )
+    result = {"batch": batch_id, "accounts": len(accounts), "started": started,
+              "skipped": len(results) - started - len(errors), "errors": len(errors),
+              "message": message}
+    _job_ended(job_id, kind, username, role, None, message, result)
+
+
+def start_nightly_refresh(actor: Actor) -> str:
+    """Run the nightly refresh now (at most once a day per person: the same ID for the day)."""
+    _allowed(actor, "balances.nightly_refresh")
+    day = engine.bound().now() // 86_400
+    return _start(
+        actor, "balances.nightly_refresh", {"window": day, "by": actor.username},
+        nightly_refresh_workflow, utcnow(), {"by": actor.username, "role": actor.role},
+        reuse_active=False,
+    )
+
+
+def schedule_nightly_refresh(hour: int) -> bool:
+    """Run :func:`nightly_refresh_workflow` daily at ``hour`` UTC (-1: never). One schedule for
+    the deployment (DBOS keeps it in its database); True when this call changed it."""
+    wanted = f"0 {hour} * * *" if 0 <= hour <= 23 else None
+    current = DBOS.get_schedule(NIGHTLY_SCHEDULE)
+    if current is not None and (wanted is None or current["schedule"] != wanted):
+        DBOS.delete_schedule(NIGHTLY_SCHEDULE)
+        current = None
+    if wanted is None or current is not None:
+        return False
+    try:
+        DBOS.create_schedule(
+            schedule_name=NIGHTLY_SCHEDULE, workflow_fn=nightly_refresh_workflow,
+            schedule=wanted, queue_name=engine.JOBS_QUEUE,
+        )
+    except Exception:  # another process created it between our read and write
+        return False
+    return True

@@ -1,0 +1,98 @@
+"""Pages follow jobs, not run them: the first visit to Accounts or Conversion on a store never
+synced starts the sync as a background job and draws the store as it is; the progress line
+follows the job, and the page fills in once it ends.
+
+Stripe is made slow (a forced slow answer) so the sync cannot finish while the page script
+runs: the page returning with the job still running is what shows it did not wait."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlmodel import col, delete
+from streamlit.testing.v1 import AppTest
+
+from services.auth import Actor
+from services.usecases import conversion_report, jobs
+from tests.app.conftest import jobs_settled, no_exceptions, open_page, texts
+from tests.app.conftest import shared_app as app
+from tests.app.test_first_run import fresh_store, mirrored  # noqa: F401  (fixture)
+
+ADMIN = Actor(username="apptest-admin", role="admin")
+SLOW_SECONDS = 3.0  # longer than the page waits for a job (pages/_follow.WAIT_SECONDS)
+
+
+def active_jobs(kind: str) -> list[jobs.JobView]:
+    return [j for j in jobs.recent_jobs(ADMIN, kinds=[kind], limit=20) if j.active]
+
+
+def jobs_of(kind: str, actor: str) -> int:
+    return sum(1 for j in jobs.recent_jobs(ADMIN, kinds=[kind], limit=100) if j.actor == actor)
+
+
+def progress(at: AppTest) -> list[Any]:
+    return list(at.get("progress"))
+
+
+@pytest.fixture
+def slow_stripe() -> Iterator[None]:
+    jobs_settled()  # nothing of an earlier test still running
+    app().simulator.force_faults("slow", 1, seconds=SLOW_SECONDS)
+    yield
+    app().simulator.clear_faults()
+
+
+@pytest.fixture
+def no_intents() -> Iterator[None]:
+    """The intents store as a new data folder has it: no intents and no cursor."""
+    from services.adapters.models import IntentRecord, SyncState
+    from services.adapters.store import session_scope
+
+    open_page(None, None)
+    jobs_settled()
+    with session_scope(app().engine) as session:
+        session.execute(delete(IntentRecord))
+        session.execute(delete(SyncState).where(col(SyncState.name) == "intents"))  # type: ignore[arg-type]
+    assert conversion_report.store_info(app().engine).intents == 0
+    yield
+
+
+@pytest.mark.usefixtures("fresh_store", "slow_stripe")
+def test_accounts_first_visit_starts_the_sync_as_a_job_and_fills_in_when_it_ends() -> None:
+    before = jobs_of("accounts.sync", "ops")
+    at = open_page("pages/accounts.py", "ops")
+    no_exceptions(at)
+    # The page script returned while the sync is still running (Stripe answers slowly).
+    assert active_jobs("accounts.sync"), "the page waited for the whole sync"
+    assert jobs_of("accounts.sync", "ops") == before + 1
+    assert any(
+        p.text.startswith("Reading customers and accounts from Stripe") for p in progress(at)
+    )
+    assert "runs in the background" in texts(at)
+    jobs_settled(at)
+    no_exceptions(at)
+    count = mirrored()
+    assert count > 0
+    assert any(f"{count:,} accounts" in c.value for c in at.caption)
+    assert any(s.value.startswith("Synced ") for s in at.success), "the page says what it read"
+    at.run()  # once per session: a rerun starts nothing more
+    assert jobs_of("accounts.sync", "ops") == before + 1
+    assert not at.success  # said once
+
+
+def test_conversion_first_visit_starts_the_intent_sync_as_a_job_and_draws_figures_after(
+    no_intents: None, slow_stripe: None
+) -> None:
+    at = open_page("pages/conversion.py", "manager")
+    no_exceptions(at)
+    assert active_jobs("intents.sync"), "the page waited for the whole sync"
+    assert any(p.text.startswith("Reading intents from Stripe") for p in progress(at))
+    assert "runs in the background" in texts(at)
+    assert not at.dataframe  # nothing stored yet: no figures, and no error
+    jobs_settled(at)
+    no_exceptions(at)
+    assert conversion_report.store_info(app().engine).intents > 0
+    assert at.dataframe and "Linked instantly" in at.dataframe[0].value.columns
+    assert "runs in the background" not in texts(at)
