@@ -25,13 +25,13 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
-from services.adapters.stripe_api import (
+from services.errors import ValidationError
+from services.rules.stripe_api import (
     LENGTH_LIMITS,
     METADATA_KEY_LENGTH,
     METADATA_MAX_KEYS,
     METADATA_VALUE_LENGTH,
 )
-from services.errors import ValidationError
 
 LIKE_ESCAPE = "\\"
 
@@ -45,7 +45,7 @@ POLICY_MAX_AGE_HOURS = (1, 720)  # a balance older than this is too old to debit
 PERCENT = (0, 100)
 BATCH_ROWS_MAX = 50_000  # services.rules.debit_csv's limit for one uploaded file
 
-# Stripe's lengths come from the one table the sandbox enforces too (services.adapters.stripe_api,
+# Stripe's lengths come from the one table the sandbox enforces too (services.rules.stripe_api,
 # a module of constants that imports nothing), so the product and the sandbox cannot disagree.
 STRIPE_LIMITS: dict[str, int] = {
     "customer.name": LENGTH_LIMITS["/v1/customers"]["name"],
