@@ -358,6 +358,7 @@ ACTOR_HELPERS: dict[str, str] = {
     "view_transactions.status_of": "store read behind transaction_status; actor words the reason",
     "collection_requests.setup_intent_params": "pure request builder; actor goes in metadata",
     "collection_requests.checkout_params": "pure request builder; actor goes in metadata",
+    "returns_report.people_for": "store read behind report/review; the actor decides names or none",
 }
 
 
