@@ -15,7 +15,7 @@ from typing import Any
 import streamlit as st
 
 from components import refresh_watch
-from components.account_filters import URL_UNCONFIRMED, filter_widgets
+from components.account_filters import filter_widgets
 from components.accounts_view import (
     CUSTOMER_COLUMNS,
     FEATURE_LABELS,
@@ -152,17 +152,28 @@ def search_box() -> None:
 def search_pager(found: browse_accounts.CustomerSearchPage) -> None:
     left, mid, right = st.columns([1, 2, 1], vertical_alignment="center")
     step = 0
-    if left.button("Previous customers", icon=":material/chevron_left:",
-                   disabled=found.page <= 1, key="acc_hits_prev"):
+    if left.button(
+        "Previous customers",
+        icon=":material/chevron_left:",
+        disabled=found.page <= 1,
+        key="acc_hits_prev",
+    ):
         step = -1
     mid.caption(f"Customers page {found.page} of {found.pages}")
-    if right.button("Next customers", icon=":material/chevron_right:",
-                    disabled=found.page >= found.pages, key="acc_hits_next"):
+    if right.button(
+        "Next customers",
+        icon=":material/chevron_right:",
+        disabled=found.page >= found.pages,
+        key="acc_hits_next",
+    ):
         step = 1
     if step:
         again = runtime.call(
-            browse_accounts.search_customers_page, svc, actor,
-            st.session_state.get("acc_hits_term"), page=found.page + step,
+            browse_accounts.search_customers_page,
+            svc,
+            actor,
+            st.session_state.get("acc_hits_term"),
+            page=found.page + step,
         )
         if again is not None:
             st.session_state["acc_hits"] = again
@@ -171,7 +182,7 @@ def search_pager(found: browse_accounts.CustomerSearchPage) -> None:
 
 def filters() -> dict[str, Any]:
     banks = runtime.call(browse_accounts.institutions, svc, actor) or []
-    return filter_widgets(banks, reapply=runtime.just_signed_in())
+    return filter_widgets(banks)
 
 
 SORT_KEY = "acc_sort"
@@ -217,7 +228,6 @@ def sort_control() -> str:
 
 def list_view() -> None:
     list_body()
-    st.session_state.pop(URL_UNCONFIRMED, None)  # this run drew the list to its end
 
 
 def list_body() -> None:
@@ -243,7 +253,12 @@ def list_body() -> None:
         st.session_state["acc_page"] = 1
     page_no = int(st.session_state.get("acc_page", 1))
     result = runtime.call(
-        browse_accounts.list_accounts, svc, actor, page=page_no, page_size=50, sort=sort,
+        browse_accounts.list_accounts,
+        svc,
+        actor,
+        page=page_no,
+        page_size=50,
+        sort=sort,
         **chosen,
     )
     if result is None:
@@ -450,8 +465,7 @@ def detail_view(account_id: str) -> None:
     st.caption(
         "Last refreshes: "
         + " · ".join(
-            f"{FEATURE_LABELS[f].lower()} "
-            f"{refresh_text(detail.refreshes[f].status)}"
+            f"{FEATURE_LABELS[f].lower()} {refresh_text(detail.refreshes[f].status)}"
             for f in bank_account.FEATURES
         )
     )
