@@ -152,28 +152,17 @@ def search_box() -> None:
 def search_pager(found: browse_accounts.CustomerSearchPage) -> None:
     left, mid, right = st.columns([1, 2, 1], vertical_alignment="center")
     step = 0
-    if left.button(
-        "Previous customers",
-        icon=":material/chevron_left:",
-        disabled=found.page <= 1,
-        key="acc_hits_prev",
-    ):
+    if left.button("Previous customers", icon=":material/chevron_left:",
+                   disabled=found.page <= 1, key="acc_hits_prev"):
         step = -1
     mid.caption(f"Customers page {found.page} of {found.pages}")
-    if right.button(
-        "Next customers",
-        icon=":material/chevron_right:",
-        disabled=found.page >= found.pages,
-        key="acc_hits_next",
-    ):
+    if right.button("Next customers", icon=":material/chevron_right:",
+                    disabled=found.page >= found.pages, key="acc_hits_next"):
         step = 1
     if step:
         again = runtime.call(
-            browse_accounts.search_customers_page,
-            svc,
-            actor,
-            st.session_state.get("acc_hits_term"),
-            page=found.page + step,
+            browse_accounts.search_customers_page, svc, actor,
+            st.session_state.get("acc_hits_term"), page=found.page + step,
         )
         if again is not None:
             st.session_state["acc_hits"] = again
@@ -253,12 +242,7 @@ def list_body() -> None:
         st.session_state["acc_page"] = 1
     page_no = int(st.session_state.get("acc_page", 1))
     result = runtime.call(
-        browse_accounts.list_accounts,
-        svc,
-        actor,
-        page=page_no,
-        page_size=50,
-        sort=sort,
+        browse_accounts.list_accounts, svc, actor, page=page_no, page_size=50, sort=sort,
         **chosen,
     )
     if result is None:
@@ -465,7 +449,8 @@ def detail_view(account_id: str) -> None:
     st.caption(
         "Last refreshes: "
         + " · ".join(
-            f"{FEATURE_LABELS[f].lower()} {refresh_text(detail.refreshes[f].status)}"
+            f"{FEATURE_LABELS[f].lower()} "
+            f"{refresh_text(detail.refreshes[f].status)}"
             for f in bank_account.FEATURES
         )
     )
