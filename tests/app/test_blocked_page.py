@@ -210,3 +210,12 @@ def test_the_list_is_searched_counted_and_paged_not_read_whole() -> None:
     at.text_input(key="blocked_search").set_value(f"nobody{tag}").run()
     no_exceptions(at)
     assert "No blocked account matches the search" in texts(at)
+
+
+def test_a_search_with_a_control_character_is_a_sentence_and_lists_nothing() -> None:
+    seed(secrets.token_hex(3))
+    at = open_page(PAGE, "ops")
+    at.text_input(key="blocked_search").set_value("ab\x00cd").run()
+    no_exceptions(at)
+    assert at.error and "search" in str(at.error[0].value).lower()
+    assert not at.dataframe
