@@ -17,7 +17,7 @@ ANY = "Any"
 
 
 # Filters travel in the URL (?status=inactive&refresh=failed…), so a filtered list can be
-# shared and the home page can link straight to it. URL name -> widget key.
+# shared and the home page can link straight to it. URL name -> the start of the widget's key.
 URL_FILTERS = {
     "status": "acc_status",
     "institution": "acc_institution",
@@ -26,63 +26,57 @@ URL_FILTERS = {
     "refresh": "acc_refresh",
     "relink": "acc_relink",
 }
-URL_SIG = "acc_url_sig"  # the filter params last read from or written to the URL
-# Set when a link's filters or sort were put into the widgets, cleared by the page once a run has
-# drawn the whole list. A run cut short (say by the rerun right after sign-in) leaves it set, so
-# the next run puts them in again: otherwise the widgets could show their defaults while the list
-# is filtered by the link.
-URL_UNCONFIRMED = "acc_url_unconfirmed"
+MAX_STALE_HOURS = 24 * 365
 
 
 def _url_filters() -> dict[str, str]:
     return {k: str(st.query_params[k]) for k in URL_FILTERS if st.query_params.get(k)}
 
 
-def filters_from_url(banks: list[str], *, reapply: bool = False) -> None:
-    """Set the filter widgets from the URL when it changed (a link was opened), not on every
-    run; ``reapply`` sets them again anyway (the runs right after a sign-in)."""
+def widget_key(name: str, url_value: str | None) -> str:
+    """A filter box's key: its base and the URL's value ("acc_status:inactive"). Keyed by the URL
+    (as the sort box is), a box starts from the link's value whenever the URL changes, and a
+    browser that resets its widgets late after a sign-in resets it to the link's value, never to
+    "Any" (which would drop ``?status=`` from the URL)."""
+    return f"{URL_FILTERS[name]}:{url_value or ''}"
+
+
+def wanted_filters(banks: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """The URL's filters as the widgets show them (ANY, 0 or False when absent or not
+    understood), and what was not understood."""
     wanted = _url_filters()
-    if (
-        st.session_state.get(URL_SIG) == wanted
-        and not st.session_state.get(URL_UNCONFIRMED)
-        and not reapply
-    ):
-        return
-    st.session_state[URL_SIG] = wanted
-    st.session_state[URL_UNCONFIRMED] = True
     problems = []
     status = wanted.get("status")
     if status and status not in bank_account.STATUSES:
         problems.append(f"status '{status[:40]}'")
         status = None
-    st.session_state["acc_status"] = status or ANY
     institution = wanted.get("institution")
-    st.session_state["acc_institution"] = institution if institution in banks else ANY
     if institution and institution not in banks:
         problems.append(f"institution '{institution[:60]}' (none of the stored accounts)")
+        institution = None
     permission = wanted.get("permission")
     if permission and permission not in bank_account.PERMISSIONS:
         problems.append(f"permission '{permission[:40]}'")
         permission = None
-    st.session_state["acc_perm"] = permission or ANY
     hours = wanted.get("stale_hours", "0")
     if not hours.isdigit() or int(hours) > MAX_STALE_HOURS:
         problems.append(f"stale_hours '{hours[:20]}' (a whole number of hours)")
         hours = "0"
-    st.session_state["acc_stale"] = int(hours)
     refresh = wanted.get("refresh")
     if refresh and refresh != "failed":
         problems.append(f"refresh '{refresh[:20]}' (only 'failed')")
-    st.session_state["acc_refresh"] = refresh == "failed"
     relink = wanted.get("relink")
     if relink and relink != "needed":
         problems.append(f"relink '{relink[:20]}' (only 'needed')")
-    st.session_state["acc_relink"] = relink == "needed"
-    if problems:
-        st.warning(
-            "The link's filter was not understood, so it is ignored: " + "; ".join(problems) + ".",
-            icon=":material/link_off:",
-        )
+    values = {
+        "status": status or ANY,
+        "institution": institution or ANY,
+        "permission": permission or ANY,
+        "stale_hours": int(hours),
+        "refresh": refresh == "failed",
+        "relink": relink == "needed",
+    }
+    return values, problems
 
 
 def filters_to_url(chosen: dict[str, Any]) -> None:
@@ -103,42 +97,75 @@ def filters_to_url(chosen: dict[str, Any]) -> None:
                 del st.query_params[name]
         elif st.query_params.get(name) != value:
             st.query_params[name] = value
-    st.session_state[URL_SIG] = _url_filters()
 
 
-MAX_STALE_HOURS = 24 * 365
+def filter_widgets(banks: list[str]) -> dict[str, Any]:
+    """The filter widgets, each starting from the URL and keyed by it; the chosen filters.
 
+    The URL is the one source of truth: a person's change goes into the URL and the page reruns
+    at once, drawing the boxes keyed by the new values (as ``sort_control`` does for the sort)."""
+    wanted, problems = wanted_filters(banks)
+    if problems:
+        st.warning(
+            "The link's filter was not understood, so it is ignored: " + "; ".join(problems) + ".",
+            icon=":material/link_off:",
+        )
+    url = _url_filters()
 
-def filter_widgets(banks: list[str], *, reapply: bool = False) -> dict[str, Any]:
-    """The filter widgets (set from the URL when it changed); the chosen filters, URL kept in step."""
-    filters_from_url(banks, reapply=reapply)
-    active = any(st.session_state.get(k) not in (None, ANY, 0, False) for k in URL_FILTERS.values())
+    def key(name: str) -> str:
+        return widget_key(name, url.get(name))
+
+    statuses = [ANY, *bank_account.STATUSES]
+    institutions = [ANY, *banks]
+    permissions = [ANY, *bank_account.PERMISSIONS]
+    active = any(v not in (ANY, 0, False) for v in wanted.values())
     with st.expander("Filters", icon=":material/filter_list:", expanded=active):
         c1, c2, c3, c4, c5, c6 = st.columns(6)
-        status = c1.selectbox("Status", [ANY, *bank_account.STATUSES], key="acc_status")
-        institution = c2.selectbox("Institution", [ANY, *banks], key="acc_institution")
+        status = c1.selectbox(
+            "Status", statuses, index=statuses.index(wanted["status"]), key=key("status")
+        )
+        institution = c2.selectbox(
+            "Institution",
+            institutions,
+            index=institutions.index(wanted["institution"]),
+            key=key("institution"),
+        )
         permission = c3.selectbox(
-            "Permission granted", [ANY, *bank_account.PERMISSIONS], key="acc_perm"
+            "Permission granted",
+            permissions,
+            index=permissions.index(wanted["permission"]),
+            key=key("permission"),
         )
         hours = c4.number_input(
             "Balance older than (hours)",
             min_value=0,
             max_value=MAX_STALE_HOURS,
+            value=wanted["stale_hours"],
             step=1,
-            key="acc_stale",
+            key=key("stale_hours"),
             help="0 = off. Also lists accounts with the balances permission but no balance yet.",
         )
         refresh_failed = c5.checkbox(
             "Last refresh failed",
-            key="acc_refresh",
+            value=wanted["refresh"],
+            key=key("refresh"),
             help="The latest balance, ownership or transaction refresh failed at the bank.",
         )
         relink = c6.checkbox(
             "Relink needed",
-            key="acc_relink",
+            value=wanted["relink"],
+            key=key("relink"),
             help="Stripe expects these accounts to become inactive on a date unless the "
             "customer links them again (status_details.active: relink_required).",
         )
+    shown = {
+        "status": status,
+        "institution": institution,
+        "permission": permission,
+        "stale_hours": int(hours or 0),
+        "refresh": bool(refresh_failed),
+        "relink": bool(relink),
+    }
     chosen = {
         "status": None if status == ANY else status,
         "institution": None if institution == ANY else institution,
@@ -148,4 +175,6 @@ def filter_widgets(banks: list[str], *, reapply: bool = False) -> dict[str, Any]
         "relink_needed": bool(relink),
     }
     filters_to_url(chosen)
+    if shown != wanted:  # a person's change: draw the boxes keyed by it before the next click
+        st.rerun()
     return chosen

@@ -10,23 +10,34 @@ import streamlit as st
 from pages import _runtime as runtime
 from services.usecases import browse_accounts
 
-SEARCH_PAGE = "collect_search_page"  # (term, page) of the customer search
+SEARCH_PAGE = "collect_search_page"  # (term, page) of Collect's customer search
 PAGE_SIZE = 20
 
 
-def search_page(svc: Any, actor: Any, text: str) -> browse_accounts.CustomerSearchPage | None:
+def _state_key(scope: str) -> str:
+    """Where a page's search keeps (term, page): Collect's is ``collect_search_page``; another
+    page passes its own ``scope`` so two pages' pagers never share a page number."""
+    return f"{scope}_search_page"
+
+
+def search_page(
+    svc: Any, actor: Any, text: str, *, scope: str = "collect"
+) -> browse_accounts.CustomerSearchPage | None:
     """The page of matches on screen: page 1 for a new term, else the page the pager chose."""
-    term, page = st.session_state.get(SEARCH_PAGE) or ("", 1)
+    key = _state_key(scope)
+    term, page = st.session_state.get(key) or ("", 1)
     if term != text:
         page = 1
-    st.session_state[SEARCH_PAGE] = (text, page)
+    st.session_state[key] = (text, page)
     return runtime.call(
         browse_accounts.search_customers_page, svc, actor, text, page=page, page_size=PAGE_SIZE
     )
 
 
-def search_count(found: browse_accounts.CustomerSearchPage) -> None:
-    """How many matched, and when more than a page did, which ones are offered and a pager."""
+def search_count(found: browse_accounts.CustomerSearchPage, *, scope: str = "collect") -> None:
+    """How many matched, and when more than a page did, which ones are offered and a pager
+    (buttons keyed ``<scope>_hits_prev`` / ``<scope>_hits_next``)."""
+    key = _state_key(scope)
     if found.pages <= 1:
         st.caption(f"{found.total:,} customer(s) found.")
         return
@@ -35,20 +46,20 @@ def search_count(found: browse_accounts.CustomerSearchPage) -> None:
         f"Customers {found.first:,}–{found.last:,} of {found.total:,} found, newest first. "
         "Type more of the name or email to narrow them."
     )
-    term = st.session_state[SEARCH_PAGE][0]
+    term = st.session_state[key][0]
     if left.button(
         "Previous",
         icon=":material/chevron_left:",
         disabled=found.page <= 1,
-        key="collect_hits_prev",
+        key=f"{scope}_hits_prev",
     ):
-        st.session_state[SEARCH_PAGE] = (term, found.page - 1)
+        st.session_state[key] = (term, found.page - 1)
         st.rerun()
     if right.button(
         "Next",
         icon=":material/chevron_right:",
         disabled=found.page >= found.pages,
-        key="collect_hits_next",
+        key=f"{scope}_hits_next",
     ):
-        st.session_state[SEARCH_PAGE] = (term, found.page + 1)
+        st.session_state[key] = (term, found.page + 1)
         st.rerun()

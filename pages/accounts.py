@@ -15,7 +15,7 @@ from typing import Any
 import streamlit as st
 
 from components import refresh_watch
-from components.account_filters import URL_UNCONFIRMED, filter_widgets
+from components.account_filters import filter_widgets
 from components.accounts_view import (
     CUSTOMER_COLUMNS,
     FEATURE_LABELS,
@@ -171,7 +171,7 @@ def search_pager(found: browse_accounts.CustomerSearchPage) -> None:
 
 def filters() -> dict[str, Any]:
     banks = runtime.call(browse_accounts.institutions, svc, actor) or []
-    return filter_widgets(banks, reapply=runtime.just_signed_in())
+    return filter_widgets(banks)
 
 
 SORT_KEY = "acc_sort"
@@ -217,7 +217,6 @@ def sort_control() -> str:
 
 def list_view() -> None:
     list_body()
-    st.session_state.pop(URL_UNCONFIRMED, None)  # this run drew the list to its end
 
 
 def list_body() -> None:

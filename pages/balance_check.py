@@ -16,6 +16,8 @@ from components.charts import balance_history_chart
 from components.feedback import format_age, format_timestamp, format_until
 from components.money import format_money
 from pages import _runtime as runtime
+from pages._customer_search import search_count, search_page
+from services.rules import people
 from services.rules.debit import Assessment
 from services.rules.money import MoneyError, parse_amount
 from services.usecases import balance_history, browse_accounts, check_debit
@@ -56,14 +58,22 @@ def pick_from_customer() -> str | None:
     )
     if not query.strip():
         return None
-    hits = runtime.call(browse_accounts.search_customers, svc, actor, query)
-    if not hits:
-        if hits is not None:
-            st.info("No customer matches. Try a cus_ ID or paste an ID instead.")
+    # The true count and a pager ("Customers 1–20 of 89 found"), never a silent stop at a page.
+    found = search_page(svc, actor, query, scope="bc")
+    if found is None:
         return None
+    if not found.hits:
+        st.info("No customer matches. Try a cus_ ID or paste an ID instead.")
+        return None
+    search_count(found, scope="bc")
     labels = {
-        hit.id: f"{hit.name or hit.email or hit.id} · {hit.email or '—'} · {hit.accounts} account(s)"
-        for hit in hits
+        hit.id: people.label(
+            person=people.Person(hit.name, hit.email),
+            customer_id=hit.id,
+            ident=hit.id,
+            extra=f"{hit.accounts} account(s)",
+        )
+        for hit in found.hits
     }
     customer_id = st.selectbox(
         "Customer", list(labels), format_func=labels.__getitem__, key="bc_customer"
@@ -227,7 +237,12 @@ def poll_pending() -> None:
     if not request:
         return
     latest = runtime.call(
-        check_debit.check_debit, svc, actor, request["target"], request["amount"], request["currency"]
+        check_debit.check_debit,
+        svc,
+        actor,
+        request["target"],
+        request["amount"],
+        request["currency"],
     )
     if latest is not None and latest.account is not None and not latest.account.refresh_pending:
         st.session_state[RESULT] = latest

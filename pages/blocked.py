@@ -31,10 +31,62 @@ if actor.can("returns.sync") and st.button("Sync outcomes", icon=":material/sync
     if synced is not None:
         st.success(synced.message)
 
-found = runtime.call(blocked_accounts.blocked_accounts, svc, actor)
-if found is None:
+PAGER = "blocked_page"  # (search, page) of the list
+
+
+def current_page(search: str) -> blocked_accounts.BlockedPage | None:
+    """The page on screen: page 1 for a new search, else the page the pager chose."""
+    term, page = st.session_state.get(PAGER) or ("", 1)
+    if term != search:
+        page = 1
+    st.session_state[PAGER] = (search, page)
+    return runtime.call(blocked_accounts.find_blocked, svc, actor, search=search, page=page)
+
+
+def pager(found: blocked_accounts.BlockedPage) -> None:
+    """How many are blocked (or match), which are shown, and Previous/Next past one page."""
+    noun = "blocked bank account" + ("s" if found.total != 1 else "")
+    if found.pages <= 1:
+        st.caption(f"{found.total:,} {noun}, newest first.")
+        return
+    left, mid, right = st.columns([1, 3, 1], vertical_alignment="center")
+    mid.caption(
+        f"Blocked bank accounts {found.first:,}–{found.last:,} of {found.total:,}, newest first. "
+        "Search to narrow them."
+    )
+    term = st.session_state[PAGER][0]
+    if left.button(
+        "Previous", icon=":material/chevron_left:", disabled=found.page <= 1, key="blocked_prev"
+    ):
+        st.session_state[PAGER] = (term, found.page - 1)
+        st.rerun()
+    if right.button(
+        "Next",
+        icon=":material/chevron_right:",
+        disabled=found.page >= found.pages,
+        key="blocked_next",
+    ):
+        st.session_state[PAGER] = (term, found.page + 1)
+        st.rerun()
+
+
+search = st.text_input(
+    "Find a blocked account",
+    placeholder="Customer name or email, bank, last 4 digits, R02/R10…, pm_… or cus_…",
+    max_chars=100,
+    key="blocked_search",
+).strip()
+listing = current_page(search)
+if listing is None:
     st.stop()
-assert found is not None
+assert listing is not None
+found = listing.rows
+if not found and search:
+    st.info(
+        "No blocked account matches the search. Check the spelling, or clear it to see them all.",
+        icon=":material/search_off:",
+    )
+    st.stop()
 if not found and not runtime.call(blocked_accounts.outcomes_synced, svc, actor):
     st.info(
         "Debit outcomes have not been read from Stripe yet, so blocked accounts are not known. "
@@ -50,7 +102,7 @@ if not found:
     )
     st.stop()
 
-st.caption(f"{len(found):,} blocked bank account{'s' if len(found) != 1 else ''}, newest first.")
+pager(listing)
 frame = pd.DataFrame(
     [
         {
@@ -87,10 +139,10 @@ picked = st.selectbox(
     format_func=lambda pm: (
         f"{by_method[pm].customer or by_method[pm].customer_id or 'Unknown customer'} · "
         f"{by_method[pm].institution or 'Bank'} ···{by_method[pm].last4 or '????'} · "
-        f"{by_method[pm].network_code or by_method[pm].reason or 'blocked'}"
+        f"{by_method[pm].network_code or by_method[pm].reason or 'blocked'} · {pm}"
     ),
     index=None,
-    placeholder="Choose one for its next step and links",
+    placeholder="Choose one of the accounts above for its next step and links",
     key="blocked_pick",
 )
 chosen = by_method.get(picked) if picked else None

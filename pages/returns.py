@@ -43,9 +43,11 @@ CATEGORY_TITLES = {
 }
 
 
+# People and money first, the IDs (copyable) after them.
 DEBIT_ORDER = (
+    "name",
+    "email",
     "created",
-    "customer",
     "amount",
     "status",
     "return_code",
@@ -54,6 +56,7 @@ DEBIT_ORDER = (
     "institution",
     "last4",
     "flow",
+    "customer",
     "debit",
     "original",
     "account",
@@ -235,18 +238,26 @@ group_values = ["(any)"] + [str(v) for v in data.breakdowns[by][by]]
 group = f2.selectbox(f"{rules.BREAKDOWNS[by]}", group_values, key="returns_group")
 category: str | None = None if show == "all debits" else show
 frame = returns_report.debits_frame(
-    data.debits, category=category, by=by if group != "(any)" else None, value=group
+    data.debits,
+    category=category,
+    by=by if group != "(any)" else None,
+    value=group,
+    people=data.people,  # None for managers: no names
 )
 st.caption(f"{len(frame):,} debit{'s' if len(frame) != 1 else ''}")
 debits, debit_columns = display_frame(
     frame, money=("amount",), times=("created",), labels={"created": "Created (UTC)"}
 )
+debit_columns |= {
+    "name": st.column_config.TextColumn("Name"),
+    "email": st.column_config.TextColumn("Email"),
+    "customer": st.column_config.TextColumn("Customer ID"),
+}
 st.dataframe(
     debits,
     hide_index=True,
     placeholder="—",
     width="stretch",
-    # People and money first, the IDs (copyable) after them.
     column_order=[
         *(c for c in DEBIT_ORDER if c in debits.columns),
         *(c for c in debits.columns if c not in DEBIT_ORDER and c != "currency"),

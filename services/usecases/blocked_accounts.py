@@ -2,25 +2,33 @@
 
 Read from the debit-outcome mirror (``returns.sync``): Stripe blocks a payment method when a
 debit on it comes back, and the outcome kept from that return carries the block's
-``network_code`` and ``reason``. One row per payment method, its latest block first.
+``network_code`` and ``reason``. One row per payment method, its latest block first; the list
+is searched, counted and paged in SQL ("Blocked accounts 1–25 of 140"), never read whole.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, or_, select
 
 from services.adapters import account_mirror
 from services.adapters.models import CustomerRecord, DebitOutcomeRecord, SyncState
+from services.adapters.people import customers_matching
 from services.adapters.store import session_scope
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import FcopsError
+from services.rules import input_limits
 from services.rules.blocked import next_step
+from services.usecases.collect_common import clean_search
 from services.usecases.debit_outcomes import SYNC_NAME
 
-__all__ = ["BlockedAccount", "blocked_accounts", "outcomes_synced"]
+__all__ = ["BlockedAccount", "BlockedPage", "blocked_accounts", "find_blocked", "outcomes_synced"]
+
+PAGE_SIZE = 25
+MAX_PAGE_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -76,49 +84,144 @@ def outcomes_synced(svc: Services, actor: Actor) -> bool:
         return state is not None and state.last_finished_at is not None
 
 
-def blocked_accounts(svc: Services, actor: Actor, *, limit: int = 500) -> list[BlockedAccount]:
-    """Payment methods Stripe blocked, newest block first (at most ``limit``)."""
+@dataclass(frozen=True)
+class BlockedPage:
+    """One page of blocked accounts, with the true number that match (not the page size)."""
+
+    rows: list[BlockedAccount]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    @property
+    def first(self) -> int:
+        """1-based position of the first row on this page (0 when nothing matched)."""
+        return (self.page - 1) * self.page_size + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.rows) - 1 if self.rows else 0
+
+
+def _latest_blocks() -> Any:
+    """The IDs of each payment method's latest blocked outcome (a subquery)."""
+    record = DebitOutcomeRecord
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=func.coalesce(col(record.payment_method), col(record.id)),
+            order_by=(
+                col(record.returned_at).desc().nulls_last(),
+                col(record.created).desc(),
+                col(record.id),
+            ),
+        )
+        .label("rank")
+    )
+    ranked = (
+        select(col(record.id).label("id"), rank)
+        .where(col(record.blocked_reason).is_not(None))
+        .subquery()
+    )
+    return select(ranked.c.id).where(ranked.c.rank == 1)
+
+
+def _matching(text: str) -> list[Any]:
+    """The WHERE of a search: an ID's start, or part of the customer's name or email, the bank,
+    the last 4 digits, the code or the reason."""
+    record = DebitOutcomeRecord
+    by_prefix = {
+        "cus_": record.customer_id,
+        "pm_": record.payment_method,
+        "pi_": record.id,
+        "fca_": record.account_id,
+    }
+    for prefix, column in by_prefix.items():
+        if text.startswith(prefix):
+            return [col(column).startswith(text, autoescape=True)]
+    if not text:
+        return []
+    term = text.lower()
+    return [
+        or_(
+            col(record.customer_id).in_(customers_matching(term)),
+            func.lower(col(record.institution)).contains(term, autoescape=True),
+            col(record.last4) == term,
+            func.lower(col(record.blocked_code)).contains(term, autoescape=True),
+            func.lower(col(record.return_code)).contains(term, autoescape=True),
+            func.lower(col(record.blocked_reason)).contains(
+                term.replace(" ", "_"), autoescape=True
+            ),
+        )
+    ]
+
+
+def find_blocked(
+    svc: Services,
+    actor: Actor,
+    *,
+    search: str | None = None,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+) -> BlockedPage:
+    """One page of the payment methods Stripe blocked, newest block first, matching ``search``
+    (filtered, counted and paged in SQL)."""
     require(actor, "accounts.blocked")
+    text = clean_search(search)
+    page, page_size = input_limits.paging(page, page_size, max_size=MAX_PAGE_SIZE)
+    record = DebitOutcomeRecord
+    where = [col(record.id).in_(_latest_blocks()), *_matching(text)]
     with session_scope(svc.engine) as session:
-        rows = list(
+        total = int(session.exec(select(func.count()).select_from(record).where(*where)).one())
+        page = min(page, max(1, -(-total // page_size)))
+        chosen = list(
             session.exec(
-                select(DebitOutcomeRecord)
-                .where(col(DebitOutcomeRecord.blocked_reason).is_not(None))
+                select(record)
+                .where(*where)
                 .order_by(
-                    col(DebitOutcomeRecord.returned_at).desc(),
-                    col(DebitOutcomeRecord.created).desc(),
+                    col(record.returned_at).desc().nulls_last(),
+                    col(record.created).desc(),
+                    col(record.id),
                 )
+                .offset((page - 1) * page_size)
+                .limit(page_size)
             )
         )
-        latest: dict[str, DebitOutcomeRecord] = {}
-        for row in rows:
-            latest.setdefault(row.payment_method or row.id, row)
-        chosen = list(latest.values())[:limit]
         wanted = {r.customer_id for r in chosen if r.customer_id}
         names = _names(wanted, session)
     names.update(_look_up(svc, sorted(wanted - set(names))))
-    out = []
-    for row in chosen:
-        code = row.blocked_code or (
-            row.return_code if row.return_code and "/" not in row.return_code else None
-        )
-        step = next_step(row.blocked_reason, code)
-        out.append(
-            BlockedAccount(
-                payment_method=row.payment_method or "",
-                customer_id=row.customer_id,
-                customer=names.get(row.customer_id or ""),
-                institution=row.institution,
-                last4=row.last4,
-                account_id=row.account_id,
-                network_code=code,
-                reason=row.blocked_reason,
-                blocked_at=row.returned_at,
-                debit=row.id,
-                amount=row.amount,
-                currency=row.currency,
-                next_step=step.kind,
-                advice=step.sentence,
-            )
-        )
-    return out
+    return BlockedPage([_row(r, names) for r in chosen], total, page, page_size)
+
+
+def blocked_accounts(
+    svc: Services, actor: Actor, *, limit: int = MAX_PAGE_SIZE
+) -> list[BlockedAccount]:
+    """Payment methods Stripe blocked, newest block first (at most ``limit``)."""
+    return find_blocked(svc, actor, page_size=limit).rows
+
+
+def _row(row: DebitOutcomeRecord, names: dict[str, str]) -> BlockedAccount:
+    code = row.blocked_code or (
+        row.return_code if row.return_code and "/" not in row.return_code else None
+    )
+    step = next_step(row.blocked_reason, code)
+    return BlockedAccount(
+        payment_method=row.payment_method or "",
+        customer_id=row.customer_id,
+        customer=names.get(row.customer_id or ""),
+        institution=row.institution,
+        last4=row.last4,
+        account_id=row.account_id,
+        network_code=code,
+        reason=row.blocked_reason,
+        blocked_at=row.returned_at,
+        debit=row.id,
+        amount=row.amount,
+        currency=row.currency,
+        next_step=step.kind,
+        advice=step.sentence,
+    )

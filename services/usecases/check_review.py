@@ -8,6 +8,7 @@ Debit policy page (:func:`services.usecases.debit_policy.save_policy`); nothing 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -19,18 +20,20 @@ from services.rules import check_effect as rules
 from services.rules import returns
 from services.rules.debit import DebitPolicy
 from services.rules.money import format_plain
+from services.rules.people import Person
 from services.usecases.debit_outcomes import load_outcomes
 from services.usecases.debit_policy import (
     POLICY_MAX_BUFFER_PERCENT,
     POLICY_MIN_AGE_SECONDS,
     load_policy,
 )
-from services.usecases.returns_report import valid_window
+from services.usecases.returns_report import people_for, valid_window
 
 __all__ = ["CheckReview", "review"]
 
 MISS_COLUMNS = [
-    "Customer",
+    "Name",
+    "Email",
     "Made",
     "Amount",
     "Return",
@@ -41,8 +44,12 @@ MISS_COLUMNS = [
     "Required",
     "Currency",
     "Check",
+    "Customer",
     "Debit",
 ]
+# Name and email of the customer (stored customers) lead for roles that may see them
+# (``accounts.view``); for the others (managers) these columns are left out, IDs only.
+PERSON_COLUMNS = ("Name", "Email")
 # Money in MISS_COLUMNS is integer minor units of "Currency" (the check's, which matched the
 # debit's) and "Made"/"Checked" Unix seconds: the page formats them, so its table sorts numbers.
 MISS_MONEY = ("Amount", "Amount checked", "Balance at the check", "Required")
@@ -72,13 +79,16 @@ def _hours(seconds: int | None) -> float | None:
     return None if seconds is None else round(seconds / 3600, 1)
 
 
-def _miss_frame(items: list[rules.Joined]) -> pd.DataFrame:
+def _miss_frame(items: list[rules.Joined], people: Mapping[str, Person] | None) -> pd.DataFrame:
     rows = []
     for j in items:
         d, c = j.debit, j.check
         assert c is not None
+        known = (people or {}).get(d.customer or "") or Person()
         rows.append(
             {
+                "Name": known.name,
+                "Email": known.email,
                 "Debit": d.id,
                 "Customer": d.customer,
                 "Made": d.created,
@@ -93,7 +103,8 @@ def _miss_frame(items: list[rules.Joined]) -> pd.DataFrame:
                 "Check": c.source,
             }
         )
-    return pd.DataFrame(rows, columns=MISS_COLUMNS)
+    frame = pd.DataFrame(rows, columns=MISS_COLUMNS)
+    return frame if people is not None else frame.drop(columns=list(PERSON_COLUMNS))
 
 
 def describe(option: rules.Option) -> str:
@@ -125,6 +136,7 @@ def review(svc: Services, actor: Actor, *, window_days: int = 60) -> CheckReview
     )
     checks = check_history.load_checks(svc.engine, since=start - rules.LOOKBACK_SECONDS)
     joined = rules.join_checks(debits, checks)
+    missed = rules.misses(joined)
     kept = rules.kept_from_bouncing(checks, debits, since=start, until=now)
     policy = load_policy(svc.engine).policy
     options: list[rules.Option] = []
@@ -142,7 +154,7 @@ def review(svc: Services, actor: Actor, *, window_days: int = 60) -> CheckReview
         debits=len(joined),
         checked=sum(1 for j in joined if j.check is not None),
         table=rules.verdict_table(joined),
-        misses=_miss_frame(rules.misses(joined)),
+        misses=_miss_frame(missed, people_for(svc, actor, [j.debit for j in missed])),
         kept_count=len(kept.checks),
         kept_amounts=kept.amounts,
         policy=policy,

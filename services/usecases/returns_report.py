@@ -6,10 +6,12 @@ Everything here reads the store (``debit_outcomes``), never Stripe; ``returns.sy
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
 
+from services.adapters import people as people_store
 from services.adapters.models import SyncState
 from services.adapters.store import session_scope
 from services.audit import audited
@@ -18,6 +20,7 @@ from services.context import Services
 from services.errors import ValidationError
 from services.rules import returns as rules
 from services.rules.money import format_plain
+from services.rules.people import Person
 from services.rules.spreadsheet import csv_text
 from services.rules.wording import day
 from services.usecases.debit_outcomes import SYNC_NAME, load_outcomes
@@ -37,6 +40,19 @@ class ReturnsReport:
     debits: list[rules.Outcome]  # every attempt counted in the window, newest first
     warnings: list[str]
     last_synced: str | None
+    # Name and email of each debit's customer from the stored customers, for roles that may
+    # see them (``accounts.view``); None for the others (managers see no names).
+    people: dict[str, Person] | None = None
+
+
+def people_for(
+    svc: Services, actor: Actor, debits: list[rules.Outcome]
+) -> dict[str, Person] | None:
+    """The stored names and emails of these debits' customers, or None when ``actor`` may not
+    see them (one query)."""
+    if not actor.can("accounts.view"):
+        return None
+    return people_store.people_by_id(svc.engine, (d.customer for d in debits))
 
 
 def valid_window(window_days: int) -> int:
@@ -85,9 +101,11 @@ def report(
         debits=debits,
         warnings=rules.warnings(rates, level=warning_level),
         last_synced=synced.isoformat(timespec="minutes") if synced else None,
+        people=people_for(svc, actor, debits),
     )
 
 
+PERSON_COLUMNS = ("name", "email")
 DEBIT_COLUMNS = [
     "debit",
     "original",
@@ -111,19 +129,24 @@ def debits_frame(
     category: str | None = None,
     by: str | None = None,
     value: str | None = None,
+    people: Mapping[str, Person] | None = None,
 ) -> pd.DataFrame:
     """The debits behind one figure: a category's returns, optionally within one breakdown group.
 
     ``created`` is Unix seconds and ``amount`` integer minor units of ``currency`` (formatted at
-    the edge: the page's table, the CSV export)."""
+    the edge: the page's table, the CSV export). With ``people`` (the report's, for roles that
+    may see them) the customer's ``name`` and ``email`` come first; without it no such columns."""
     rows = []
     for d in debits:
         if not rules.matches(d, category):
             continue
         if by and str(getattr(d, by) or "unknown") != value:
             continue
+        known = (people or {}).get(d.customer or "") or Person()
         rows.append(
             {
+                "name": known.name,
+                "email": known.email,
                 "debit": d.id,
                 "original": d.original,
                 "created": d.created,
@@ -140,7 +163,8 @@ def debits_frame(
                 "account": d.account,
             }
         )
-    return pd.DataFrame(rows, columns=[*DEBIT_COLUMNS, "currency"])
+    frame = pd.DataFrame(rows, columns=[*PERSON_COLUMNS, *DEBIT_COLUMNS, "currency"])
+    return frame if people is not None else frame.drop(columns=list(PERSON_COLUMNS))
 
 
 def export_csv(
@@ -152,13 +176,14 @@ def export_csv(
     with audited(svc.engine, actor=actor, action="returns.export", params=params) as ctx:
         require(actor, "returns.view")
         data = report(svc, actor, window_days=window_days)
-        frame = debits_frame(data.debits, category=category)
+        frame = debits_frame(data.debits, category=category, people=data.people)
+        columns = [*(c for c in PERSON_COLUMNS if c in frame.columns), *DEBIT_COLUMNS]
         rows = []
         for rec in frame.to_dict("records"):
             rec["created"] = day(rec["created"])
             rec["amount"] = format_plain(rec["amount"], rec["currency"])
-            rows.append([rec[c] for c in DEBIT_COLUMNS])
-        text = csv_text(DEBIT_COLUMNS, rows)
+            rows.append([rec[c] for c in columns])
+        text = csv_text(columns, rows)
         ctx.params["rows"] = len(frame)
         ctx.message = f"Exported {len(frame)} debits as CSV."
     return text

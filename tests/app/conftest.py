@@ -74,6 +74,13 @@ def column_config(dataframe: Any) -> dict[str, Any]:
     return dict(json.loads(dataframe.proto.columns or "{}"))
 
 
+def filter_box(at: AppTest, kind: str, base: str) -> Any:
+    """The Accounts filter widget of ``kind`` ("selectbox", "checkbox", "number_input") whose key
+    starts with ``base`` (components.account_filters keys each box by the URL's value too:
+    "acc_status:inactive")."""
+    return next(w for w in getattr(at, kind) if str(w.key).startswith(f"{base}:"))
+
+
 def no_exceptions(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from services.auth import Actor
 from services.usecases import browse_accounts, sync_accounts
-from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import filter_box, no_exceptions, open_page, texts
 
 PAGE = "pages/accounts.py"
 OPS = Actor(username="ops", role="ops")
@@ -33,7 +33,7 @@ def test_a_status_link_shows_only_accounts_of_that_status() -> None:
     svc = get_app().services
     expected = browse_accounts.list_accounts(svc, OPS, status="inactive", page_size=500)
     no_exceptions(at)
-    assert at.selectbox(key="acc_status").value == "inactive"
+    assert filter_box(at, "selectbox", "acc_status").value == "inactive"
     if expected.total == 0:
         assert "No accounts match" in texts(at)
         return
@@ -46,13 +46,13 @@ def test_a_status_link_shows_only_accounts_of_that_status() -> None:
 def test_filters_from_the_link_combine_and_stay_in_the_url() -> None:
     at = opened_with("ops", permission="balances", stale_hours="24", refresh="failed")
     no_exceptions(at)
-    assert at.selectbox(key="acc_perm").value == "balances"
-    assert at.number_input(key="acc_stale").value == 24
-    assert at.checkbox(key="acc_refresh").value is True
+    assert filter_box(at, "selectbox", "acc_perm").value == "balances"
+    assert filter_box(at, "number_input", "acc_stale").value == 24
+    assert filter_box(at, "checkbox", "acc_refresh").value is True
     assert (
         at.query_params["permission"] == ["balances"] or at.query_params["permission"] == "balances"
     )
-    at.selectbox(key="acc_status").set_value("active").run()
+    filter_box(at, "selectbox", "acc_status").set_value("active").run()
     no_exceptions(at)
     params = {k: str(v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
     assert params["status"] == "active" and params["refresh"] == "failed"
@@ -61,7 +61,7 @@ def test_filters_from_the_link_combine_and_stay_in_the_url() -> None:
 
 def test_clearing_a_filter_removes_it_from_the_url() -> None:
     at = opened_with("ops", refresh="failed")
-    at.checkbox(key="acc_refresh").uncheck().run()
+    filter_box(at, "checkbox", "acc_refresh").uncheck().run()
     no_exceptions(at)
     assert "refresh" not in at.query_params
 
@@ -70,8 +70,8 @@ def test_a_link_with_an_unknown_value_says_so_and_shows_every_account() -> None:
     at = opened_with("ops", status="closed", stale_hours="soon")
     no_exceptions(at)
     assert "not understood" in texts(at)
-    assert at.selectbox(key="acc_status").value == "Any"
-    assert at.number_input(key="acc_stale").value == 0
+    assert filter_box(at, "selectbox", "acc_status").value == "Any"
+    assert filter_box(at, "number_input", "acc_stale").value == 0
 
 
 def test_refresh_failed_filter_lists_only_accounts_with_a_failed_refresh() -> None:
@@ -117,7 +117,9 @@ def test_a_sort_link_orders_the_first_page_like_the_whole_result_in_sql() -> Non
     at = opened_with("ops", sort="balance_desc")
     no_exceptions(at)
     assert sort_box(at).value == "balance_desc"
-    expected = browse_accounts.list_accounts(get_app().services, OPS, page_size=50, sort="balance_desc")
+    expected = browse_accounts.list_accounts(
+        get_app().services, OPS, page_size=50, sort="balance_desc"
+    )
     frame = at.dataframe[0].value
     assert list(frame["ID"]) == [r.id for r in expected.rows]
     balances = [r.balance_current for r in expected.rows if r.balance_current is not None]
@@ -133,3 +135,25 @@ def test_an_unknown_sort_in_the_link_is_explained_and_ignored() -> None:
     no_exceptions(at)
     assert any("sort 'balance; drop' was not understood" in w.value for w in at.warning)
     assert sort_box(at).value == "newest"
+
+
+def test_each_filter_box_is_keyed_by_the_urls_value_so_a_widget_reset_keeps_the_link() -> None:
+    at = opened_with("ops", status="inactive", refresh="failed")
+    no_exceptions(at)
+    assert filter_box(at, "selectbox", "acc_status").key == "acc_status:inactive"
+    assert filter_box(at, "checkbox", "acc_refresh").key == "acc_refresh:failed"
+    # A browser that resets its widgets late after a sign-in puts each box back to its default,
+    # and each box's default is the link's value (not "Any", which dropped ?status= before).
+    status = filter_box(at, "selectbox", "acc_status")
+    assert status.options[status.proto.default] == "inactive"
+    assert filter_box(at, "checkbox", "acc_refresh").proto.default is True
+    at.run()
+    no_exceptions(at)
+    assert filter_box(at, "selectbox", "acc_status").value == "inactive"
+    params = {k: str(v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+    assert params["status"] == "inactive" and params["refresh"] == "failed"
+    # A person's change goes into the URL, and the box is keyed by it straight away.
+    filter_box(at, "selectbox", "acc_status").set_value("active").run()
+    no_exceptions(at)
+    assert filter_box(at, "selectbox", "acc_status").key == "acc_status:active"
+    assert filter_box(at, "selectbox", "acc_status").value == "active"

@@ -16,13 +16,11 @@ from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.auth import Actor
 from services.usecases import browse_accounts, sync_accounts
-from tests.app.conftest import column_config, no_exceptions, open_page, refused, texts
+from tests.app.conftest import column_config, filter_box, no_exceptions, open_page, refused, texts
 from tests.app.conftest import shared_app as app
 
 PAGE = "pages/accounts.py"
 OPS = Actor(username="ops", role="ops")
-
-
 
 
 def new_customer(*, prefetch: list[str], permissions: list[str] | None = None) -> tuple[dict, dict]:
@@ -121,7 +119,7 @@ def test_a_search_with_more_matches_than_a_page_says_how_many_and_pages() -> Non
 
 def test_status_filter_shows_only_that_status() -> None:
     at = open_page(PAGE, "ops")
-    at.selectbox(key="acc_status").set_value("inactive").run()
+    filter_box(at, "selectbox", "acc_status").set_value("inactive").run()
     no_exceptions(at)
     expected = browse_accounts.list_accounts(app().services, OPS, status="inactive").total
     if expected:

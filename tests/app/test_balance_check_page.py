@@ -16,8 +16,6 @@ DAY = 86_400
 _n = itertools.count(1)
 
 
-
-
 def new_account(*, available: int, age: int = 60, next_refresh_in: int = -1) -> tuple[str, str]:
     """(customer, fca) with a balance of `available` cents taken `age` seconds ago."""
     a = app()
@@ -180,3 +178,34 @@ def test_a_refresh_from_the_page_is_one_audited_request_with_an_idempotency_key(
     ).rows  # fmt: skip
     assert [(r.actor, r.outcome) for r in rows] == [("finance", "ok")]
     assert rows[0].idempotency_key
+
+
+def test_the_customer_picker_says_how_many_match_and_pages_through_them() -> None:
+    import secrets
+
+    from services.adapters import account_mirror
+
+    tag = f"bcpaged{secrets.token_hex(3)}"
+    for n in range(23):
+        account_mirror.upsert_customer(
+            app().engine,
+            {
+                "id": f"cus_{tag}{n:03d}",
+                "name": f"{tag} {n}",
+                "email": f"{tag}{n}@x.org",
+                "created": n,
+            },
+        )
+    at = open_page(PAGE, "finance")
+    at.text_input(key="bc_customer_query").set_value(tag).run()
+    no_exceptions(at)
+    assert "Customers 1–20 of 23 found" in texts(at)  # not a silent stop at one page
+    options = at.selectbox(key="bc_customer").options
+    assert len(options) == 20
+    assert all(o.startswith(f"{tag} ") and "@x.org" in o for o in options)  # people first
+    at.button(key="bc_hits_next").click().run()
+    no_exceptions(at)
+    assert "Customers 21–23 of 23 found" in texts(at)
+    assert len(at.selectbox(key="bc_customer").options) == 3
+    at.text_input(key="bc_customer_query").set_value(f"{tag} 7").run()  # a new term: page 1
+    assert "1 customer(s) found." in texts(at)

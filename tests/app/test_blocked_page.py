@@ -141,4 +141,81 @@ def test_the_customer_link_opens_accounts_and_collect_for_that_customer() -> Non
     at.switch_page("pages/collect.py")
     at.run()
     no_exceptions(at)
-    assert "Requests will be created for **`cus_linked0002`**" in texts(at)
+    shown = texts(at)  # people first: "… for **<who>** (`cus_…`)"
+    assert "Requests will be created for **" in shown and "(`cus_linked0002`)" in shown
+
+
+def seed_many(tag: str, n: int) -> None:
+    """``n`` blocked accounts (R02) of customers named 'Blocked <tag> <i>', the older ones first;
+    the first payment method is blocked twice (it must still be one row)."""
+    from services.adapters import account_mirror
+
+    now = app().services.now()
+    for i in range(n):
+        account_mirror.upsert_customer(
+            app().engine,
+            {"id": f"cus_{tag}{i:03d}", "name": f"Blocked {tag} {i}", "email": f"b{tag}{i}@x.org"},
+        )
+        pm = {
+            "id": f"pm_{tag}{i:03d}", "type": "us_bank_account",
+            "us_bank_account": {
+                "bank_name": "Gringotts", "last4": f"{i:04d}", "financial_connections_account": None,
+                "status_details": {"blocked": {"network_code": "R02", "reason": "bank_account_closed"}},
+            },
+        }  # fmt: skip
+        for again in range(2 if i == 0 else 1):
+            record_payment_intent(
+                app().engine,
+                {
+                    "id": f"pi_{tag}{i:03d}x{again}",
+                    "object": "payment_intent",
+                    "amount": 1_000 + i,
+                    "currency": "usd",
+                    "created": now - 9 * 86_400 + i * 60 + again,
+                    "customer": f"cus_{tag}{i:03d}",
+                    "status": "requires_payment_method",
+                    "payment_method": pm,
+                    "payment_method_options": {
+                        "us_bank_account": {"verification_method": "instant"}
+                    },
+                    "last_payment_error": {"code": "bank_account_closed", "payment_method": pm},
+                    "metadata": {},
+                },  # fmt: skip
+                at=now - 2 * 86_400 + i * 60 + again,
+            )
+
+
+def test_the_list_is_searched_counted_and_paged_not_read_whole() -> None:
+    tag = secrets.token_hex(3)
+    seed_many(tag, 30)
+    at = open_page(PAGE, "ops")
+    at.text_input(key="blocked_search").set_value(tag).run()  # part of the customers' names
+    no_exceptions(at)
+    assert "Blocked bank accounts 1–25 of 30, newest first" in texts(at)  # one row per account
+    table = at.dataframe[0].value
+    assert len(table) == 25 and table["Customer"].iloc[0] == f"Blocked {tag} 29"  # newest first
+    assert len(at.selectbox(key="blocked_pick").options) == 25
+    at.button(key="blocked_next").click().run()
+    no_exceptions(at)
+    assert "Blocked bank accounts 26–30 of 30" in texts(at)
+    table = at.dataframe[0].value
+    assert list(table["Payment method"]).count(f"pm_{tag}000") == 1  # blocked twice, one row
+    options = at.selectbox(key="blocked_pick").options
+    assert len(options) == 5 and options[-1].startswith(f"Blocked {tag} 0 ·")  # people first
+    at.text_input(key="blocked_search").set_value(f"b{tag}7@").run()  # an email; page 1 again
+    no_exceptions(at)
+    assert "1 blocked bank account, newest first." in texts(at)
+    at.text_input(key="blocked_search").set_value(f"pm_{tag}01").run()  # an ID's start
+    assert "10 blocked bank accounts, newest first." in texts(at)
+    at.text_input(key="blocked_search").set_value(f"nobody{tag}").run()
+    no_exceptions(at)
+    assert "No blocked account matches the search" in texts(at)
+
+
+def test_a_search_with_a_control_character_is_a_sentence_and_lists_nothing() -> None:
+    seed(secrets.token_hex(3))
+    at = open_page(PAGE, "ops")
+    at.text_input(key="blocked_search").set_value("ab\x00cd").run()
+    no_exceptions(at)
+    assert at.error and "search" in str(at.error[0].value).lower()
+    assert not at.dataframe

@@ -166,3 +166,60 @@ def test_debit_policy_opens_prefilled_with_the_suggestion_and_saving_stays_the_a
     no_exceptions(at)
     assert any("suggested on the Returns page" in str(i.value) for i in at.info)
     assert at.number_input(key="policy_buffer_percent").value == 8.0
+
+
+def debits_table(at: Any) -> Any:
+    return next(d for d in at.dataframe if "return_code" in d.value.columns)
+
+
+def misses_table(at: Any) -> Any:
+    return next(d.value for d in at.dataframe if "Balance age (hours)" in d.value.columns)
+
+
+def test_the_debits_and_the_misses_name_the_customer_before_the_ids() -> None:
+    from services.adapters import account_mirror
+
+    tag = secrets.token_hex(3)
+    ids = seed(tag)
+    account_mirror.upsert_customer(
+        app().engine, {"id": f"cus_{tag}", "name": f"Ada {tag}", "email": f"ada{tag}@x.org"}
+    )
+    at = open_page(PAGE, "finance")
+    at.selectbox(key="returns_show").set_value("all debits").run()
+    no_exceptions(at)
+    misses = misses_table(at)
+    row = misses[misses["Debit"] == ids["miss"]].iloc[0]
+    assert (row["Name"], row["Email"]) == (f"Ada {tag}", f"ada{tag}@x.org")
+    columns = list(misses.columns)
+    assert columns[:2] == ["Name", "Email"] and columns.index("Email") < columns.index("Customer")
+    table = debits_table(at)
+    debit = table.value[table.value["debit"] == ids["miss"]].iloc[0]
+    assert (debit["name"], debit["email"]) == (f"Ada {tag}", f"ada{tag}@x.org")
+    order = list(table.proto.column_order)
+    assert order[:2] == ["name", "email"]
+    assert order.index("email") < min(order.index(c) for c in ("customer", "debit", "account"))
+    # The CSV export carries them too (names leave the app only for roles that see them).
+    from services.auth import Actor
+    from services.usecases import returns_report
+
+    text = returns_report.export_csv(app().services, Actor("finance", "finance"))
+    header, *rows = text.splitlines()
+    assert header.startswith("name,email,debit")
+    assert any(r.startswith(f"Ada {tag},ada{tag}@x.org,{ids['miss']}") for r in rows)
+
+
+def test_a_manager_sees_no_names_in_the_debits_or_the_misses() -> None:
+    from services.adapters import account_mirror
+
+    tag = secrets.token_hex(3)
+    seed(tag)
+    account_mirror.upsert_customer(
+        app().engine, {"id": f"cus_{tag}", "name": f"Ada {tag}", "email": f"ada{tag}@x.org"}
+    )
+    at = open_page(PAGE, "manager")
+    at.selectbox(key="returns_show").set_value("all debits").run()
+    no_exceptions(at)
+    assert "Name" not in misses_table(at).columns
+    assert "name" not in debits_table(at).value.columns
+    assert f"Ada {tag}" not in texts(at)
+    assert not any(f"ada{tag}@x.org" in d.value.to_csv() for d in at.dataframe)

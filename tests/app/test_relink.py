@@ -10,7 +10,7 @@ import pytest
 
 from services.auth import SYSTEM
 from services.usecases import browse_accounts, sync_accounts
-from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import filter_box, no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
 from tests.app.test_balance_check_page import check_id, new_account
 
@@ -35,7 +35,7 @@ def test_the_relink_link_lists_only_accounts_to_relink_with_their_date(
     at.query_params["relink"] = "needed"
     at.run()
     no_exceptions(at)
-    assert at.checkbox(key="acc_relink").value is True
+    assert filter_box(at, "checkbox", "acc_relink").value is True
     frame = at.dataframe[0].value
     assert announced["account"] in set(frame["ID"])
     assert all(" · relink by " in status for status in frame["Status"])

@@ -177,6 +177,7 @@ TABLE: dict[str, Row] = {
     "sync_accounts.needs_first_sync": Row(ANYONE, lambda w, a: _m("sync_accounts").needs_first_sync(w.svc, a)),
     "sync_accounts.sync_info": Row("accounts.view", lambda w, a: _m("sync_accounts").sync_info(w.svc, a)),
     "blocked_accounts.blocked_accounts": Row("accounts.blocked", lambda w, a: _m("blocked_accounts").blocked_accounts(w.svc, a)),
+    "blocked_accounts.find_blocked": Row("accounts.blocked", lambda w, a: _m("blocked_accounts").find_blocked(w.svc, a, search="ada")),
     "blocked_accounts.outcomes_synced": Row("accounts.blocked", lambda w, a: _m("blocked_accounts").outcomes_synced(w.svc, a)),
     # ownership
     "review_ownership.check_account": Row("ownership.review", lambda w, a: _m("review_ownership").check_account(w.svc, a, ACCOUNT), writes=True),
@@ -358,6 +359,7 @@ ACTOR_HELPERS: dict[str, str] = {
     "view_transactions.status_of": "store read behind transaction_status; actor words the reason",
     "collection_requests.setup_intent_params": "pure request builder; actor goes in metadata",
     "collection_requests.checkout_params": "pure request builder; actor goes in metadata",
+    "returns_report.people_for": "store read behind report/review; the actor decides names or none",
 }
 
 
