@@ -15,6 +15,7 @@ import streamlit as st
 from components.charts import balance_history_chart
 from components.feedback import format_age, format_timestamp, format_until
 from components.money import format_money
+from pages import _follow as follow
 from pages import _runtime as runtime
 from services.rules.debit import Assessment
 from services.rules.money import MoneyError, parse_amount
@@ -28,7 +29,7 @@ runtime.page_header(
 )
 app = runtime.get_app()
 svc = app.services
-runtime.ensure_accounts_mirrored(app, actor)
+follow.accounts_first_sync(svc, actor)  # a fresh store: the sync is a job it follows
 RESULT = "balance_check_result"
 REQUEST = "balance_check_request"
 
@@ -227,7 +228,12 @@ def poll_pending() -> None:
     if not request:
         return
     latest = runtime.call(
-        check_debit.check_debit, svc, actor, request["target"], request["amount"], request["currency"]
+        check_debit.check_debit,
+        svc,
+        actor,
+        request["target"],
+        request["amount"],
+        request["currency"],
     )
     if latest is not None and latest.account is not None and not latest.account.refresh_pending:
         st.session_state[RESULT] = latest
