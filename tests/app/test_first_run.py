@@ -126,6 +126,7 @@ def test_a_stripe_outage_on_first_run_leaves_the_page_working_and_the_sync_resum
         no_exceptions(at)  # the page returned: the sync is a job that retries in the background
         assert mirrored() == 0
         assert NOT_YET in texts(at)
+        assert "as the sync reads them" in texts(at)
         assert "runs in the background" in texts(at)
         loads = [b for b in at.button if b.label == "Load accounts from Stripe"]
         assert not loads, "no second start offered while the first sync is followed"
