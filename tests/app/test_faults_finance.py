@@ -35,8 +35,6 @@ ADMIN = Actor(username="apptest-admin", role="admin", name="Admin")
 ENOUGH = 10
 
 
-
-
 def clear_faults() -> None:
     # The Simulator has no "clear" call yet; the sandbox hook takes clear=true.
     body = urllib.parse.urlencode({"clear": "true"}).encode()
