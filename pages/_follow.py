@@ -1,7 +1,7 @@
 """Pages follow jobs, not run them.
 
-A page that needs a sync (the first visit to Accounts or Conversion on a store never synced)
-starts it as a background job (:mod:`services.usecases.jobs`) and draws the store as it is
+A page that needs a sync (the first visit to any page that reads mirrored accounts or intents,
+on a store never synced) starts it as a background job (:mod:`services.usecases.jobs`) and draws the store as it is
 meanwhile. :func:`progress_line` is a fragment that reads the job's row from the store every
 second and, when the job ends, reruns the page so it draws what the job stored. Leaving the page
 does not stop the job; coming back in the same session follows it again.
@@ -61,6 +61,27 @@ def first_accounts_sync(svc: Services, actor: Actor) -> None:
     # Marked once started: a run interrupted before (the rerun after sign-in) starts it on the
     # next run, which finds the same job (its ID comes from its inputs).
     st.session_state[runtime.AUTOSYNCED] = True
+
+
+ACCOUNTS = "accounts"  # the key every page follows the account sync under (one job, any page)
+ACCOUNTS_LABEL = "Reading customers and accounts from Stripe"
+ACCOUNTS_FAILED_HINT = " The page shows what the store holds; try “Sync from Stripe” again."
+
+
+def accounts_first_sync(svc: Services, actor: Actor) -> bool | None:
+    """For a page that reads mirrored accounts (Transactions, Ownership, Balance check, Blocked):
+    on a store never synced, start the account sync as a job and draw the page meanwhile, with
+    the progress line here. Returns how a followed sync ended (once), as :func:`outcome` does."""
+    first_accounts_sync(svc, actor)
+    ended = outcome(ACCOUNTS, failed_hint=ACCOUNTS_FAILED_HINT)
+    progress_line(ACCOUNTS, ACCOUNTS_LABEL)
+    return ended
+
+
+def start_accounts_sync(actor: Actor) -> None:
+    """A "Load accounts from Stripe" click: the sync as a job, followed under "accounts"."""
+    if start(ACCOUNTS, jobs.start_account_sync, actor):
+        st.rerun()  # draw the progress line for the job just started
 
 
 def following(key: str) -> str | None:

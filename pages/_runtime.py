@@ -231,7 +231,9 @@ def sync_accounts_with_status(
             # Stripe lists have no total count, so the bar creeps towards full.
             bar.progress(1.0 if total else done / (done + 10), text=message)
 
-        result = call(sync_accounts.sync_accounts, app.services, actor, progress=progress, full=full)
+        result = call(
+            sync_accounts.sync_accounts, app.services, actor, progress=progress, full=full
+        )
         if result is None:
             box.update(label="Could not read the accounts from Stripe", state="error")
             st.caption(
@@ -253,25 +255,3 @@ def _synced_label(result: bank_account.SyncResult) -> str:
         f"Applied {result.events} changes from Stripe ({result.accounts} accounts updated) "
         f"in {result.seconds} s."
     )
-
-
-def ensure_accounts_mirrored(app: bootstrap.App, actor: Actor) -> None:
-    """On a fresh store, mirror the accounts from Stripe once per session, before the page reads.
-
-    Every page that reads mirrored accounts (Accounts, Transactions, Ownership, Balance check)
-    calls this first, so a new data folder shows accounts without a detour to the Accounts page.
-    It runs once per session even if it fails, so a Stripe outage is not retried on every rerun
-    (a run interrupted before the sync returned does not count); the sync itself is incremental
-    when a cursor exists.
-    """
-    if st.session_state.get(AUTOSYNCED) or not actor.can("accounts.sync"):
-        return
-    if not call(sync_accounts.needs_first_sync, app.services, actor):
-        st.session_state[AUTOSYNCED] = True
-        return
-    sync_accounts_with_status(
-        app, actor, label="No accounts in the store yet: reading them from Stripe…"
-    )
-    # Marked only once the sync has returned (done or failed): a run interrupted mid-sync (a
-    # click, or the rerun that follows sign-in) leaves it unmarked, so the next run syncs.
-    st.session_state[AUTOSYNCED] = True

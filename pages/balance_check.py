@@ -15,6 +15,7 @@ import streamlit as st
 from components.charts import balance_history_chart
 from components.feedback import format_age, format_timestamp, format_until
 from components.money import format_money
+from pages import _follow as follow
 from pages import _runtime as runtime
 from pages._customer_search import search_count, search_page
 from services.rules import people
@@ -30,7 +31,7 @@ runtime.page_header(
 )
 app = runtime.get_app()
 svc = app.services
-runtime.ensure_accounts_mirrored(app, actor)
+follow.accounts_first_sync(svc, actor)  # a fresh store: the sync is a job it follows
 RESULT = "balance_check_result"
 REQUEST = "balance_check_request"
 

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from components.table_columns import money_column, time_column
+from pages import _follow as follow
 from pages import _runtime as runtime
 from services.rules.nacha import describe_code
 from services.rules.table_values import major_units, one_currency, utc_time
@@ -24,7 +25,7 @@ runtime.page_header(
 )
 app = runtime.get_app()
 svc = app.services
-runtime.ensure_accounts_mirrored(app, actor)  # customers' names, on a fresh store
+follow.accounts_first_sync(svc, actor)  # a fresh store: the sync is a job it follows
 
 if actor.can("returns.sync") and st.button("Sync outcomes", icon=":material/sync:"):
     synced = runtime.call(debit_outcomes.sync_outcomes, svc, actor)

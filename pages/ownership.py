@@ -16,6 +16,7 @@ from components import refresh_watch
 from components.feedback import format_timestamp
 from components.table_columns import ids_last, time_column
 from components.url_sort import url_sort
+from pages import _follow as follow
 from pages import _runtime as runtime
 from services.rules import bank_account, wording
 from services.rules.owners.views import VERDICTS, OwnershipReport, ReviewRow
@@ -32,7 +33,7 @@ runtime.page_header(
     "Compare the owners the bank reports for a linked account with the Stripe customer: name, "
     "email, phone and address, each scored from 0 to 100.",
 )
-runtime.ensure_accounts_mirrored(app, actor)
+follow.accounts_first_sync(svc, actor)  # a fresh store: the sync is a job it follows
 
 CHECK, REVIEW = "Check an account", "Review list"
 VIEW = "own_view"

@@ -21,6 +21,7 @@ from components.transaction_charts import (
     running_balance_chart,
 )
 from components.url_sort import url_sort
+from pages import _follow as follow
 from pages import _runtime as runtime
 from services.rules import bank_account, wording
 from services.rules.transactions import TransactionFilter, refresh_status_of
@@ -35,7 +36,7 @@ runtime.page_header(
     "Bank transactions of a linked account (Stripe Financial Connections): money in and out, "
     "recurring income, and risk figures over 30, 60 and 90 days.",
 )
-runtime.ensure_accounts_mirrored(app, actor)
+follow.accounts_first_sync(svc, actor)  # a fresh store: the sync is a job it follows
 
 ACCOUNT = "txn_account"
 OUTCOME = "txn_outcome"  # {account_id: (kind, sentence)}
@@ -105,12 +106,14 @@ def account_picker() -> str | None:
                 st.session_state["txn_last_pick"] = picked
                 st.session_state[ACCOUNT] = picked
         else:
-            st.caption("No accounts in the store yet.")
-            if actor.can("accounts.sync") and st.button(
-                "Load accounts from Stripe", icon=":material/sync:", key="txn_load"
-            ):
-                runtime.sync_accounts_with_status(app, actor)
-                st.rerun()
+            if follow.following(follow.ACCOUNTS):
+                st.caption("No accounts in the store yet: they appear here as the sync reads them.")
+            else:
+                st.caption("No accounts in the store yet.")
+                if actor.can("accounts.sync") and st.button(
+                    "Load accounts from Stripe", icon=":material/sync:", key="txn_load"
+                ):
+                    follow.start_accounts_sync(actor)
     with right, st.form("txn_by_id", border=False):
         a, b = st.columns([4, 1], vertical_alignment="bottom")
         text = a.text_input("…or an account ID", placeholder="fca_…", key="txn_id_input")

@@ -20,7 +20,7 @@ from services.auth import Actor
 from services.errors import StripeUnavailable
 from services.usecases import conversion_report
 from services.usecases import edit_flows as flows
-from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import jobs_settled, no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
 from tests.app.test_balance_check_page import DAY, check_id, markdown, new_account
 
@@ -33,8 +33,6 @@ ADMIN = Actor(username="apptest-admin", role="admin", name="Admin")
 # attempt; the gateway backs off on 429s (five attempts a call). Ten faults cover the few
 # requests one page action makes, and the fixture clears whatever is left.
 ENOUGH = 10
-
-
 
 
 def clear_faults() -> None:
@@ -56,6 +54,9 @@ def no_faults_left_behind() -> Iterator[None]:
 
 
 def fail_stripe(mode: str, count: int = ENOUGH) -> None:
+    # A page's first account sync runs as a background job: let it end first, so the forced
+    # faults meet what the test does, not the job's requests.
+    jobs_settled()
     app().simulator.force_faults(mode, count=count)
 
 
