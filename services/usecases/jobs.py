@@ -78,12 +78,9 @@ def _customer_page(starting_after: str | None) -> tuple[list[dict[str, Any]], bo
 
 @DBOS.step(name="fcops.accounts.mirror_customer", retries_allowed=True, max_attempts=8)
 def _mirror_customer(customer: dict[str, Any]) -> int:
-    svc = engine.bound()
-    found = svc.gateway.list_accounts(customer=customer["id"])
-    mirror.upsert_customer(svc.engine, customer)
-    for account in found:
-        mirror.upsert_account(svc.engine, account)
-    return len(found)
+    """The customer's accounts, written with the customer in one transaction."""
+    n_accounts, _ = mirror.mirror_customer_accounts(engine.bound(), customer)
+    return n_accounts
 
 
 @DBOS.workflow(name="fcops.accounts.customer")
@@ -100,8 +97,13 @@ def _finish_walk(
     audit row the inline sync writes (so the log reads the same however a sync ran)."""
     svc = engine.bound()
     removed = mirror.forget_customers_except(svc.engine, set(seen))
-    details = {"customers": len(seen), "accounts": n_accounts, "full": True, "events": 0,
-               "removed": removed}
+    details = {
+        "customers": len(seen),
+        "accounts": n_accounts,
+        "full": True,
+        "events": 0,
+        "removed": removed,
+    }
     mark_sync(
         svc.engine,
         sync_accounts.SYNC_NAME,
@@ -110,8 +112,12 @@ def _finish_walk(
         details={**details, "seconds": seconds},
     )
     audit.record(
-        svc.engine, actor=_actor(username, role), action="accounts.sync", target=None,
-        outcome="ok", params={"full": True, **details},
+        svc.engine,
+        actor=_actor(username, role),
+        action="accounts.sync",
+        target=None,
+        outcome="ok",
+        params={"full": True, **details},
         message=f"Synced {len(seen)} customers and {n_accounts} accounts in {seconds} s.",
     )
     return removed
@@ -133,7 +139,8 @@ def _walk(job_id: str, username: str, role: str) -> dict[str, Any]:
         for customer in page:
             with SetWorkflowID(f"{job_id}:{customer['id']}"):
                 handles.append(queue.enqueue(customer_accounts_workflow, customer))
-        n_accounts += sum(h.get_result() for h in handles)
+        # DBOS polls a queued child's result once a second by default: up to a second lost per page
+        n_accounts += sum(h.get_result(polling_interval_sec=0.1) for h in handles)
         customers += len(page)
         seen += [str(c["id"]) for c in page]
         _record_progress(job_id, customers, f"{customers:,} customers, {n_accounts:,} accounts")
@@ -142,7 +149,9 @@ def _walk(job_id: str, username: str, role: str) -> dict[str, Any]:
         starting_after = str(page[-1]["id"])
     seconds = round(time.time() - started, 2)
     removed = _finish_walk(username, role, cursor_after, seen, n_accounts, seconds)
-    gone = f" {removed} customer(s) deleted in Stripe were removed from the list." if removed else ""
+    gone = (
+        f" {removed} customer(s) deleted in Stripe were removed from the list." if removed else ""
+    )
     return {
         "customers": customers,
         "accounts": n_accounts,
@@ -152,8 +161,12 @@ def _walk(job_id: str, username: str, role: str) -> dict[str, Any]:
     }
 
 
-@DBOS.step(name="fcops.accounts.incremental", retries_allowed=True, max_attempts=5,
-           should_retry=_retry_unless_refused)
+@DBOS.step(
+    name="fcops.accounts.incremental",
+    retries_allowed=True,
+    max_attempts=5,
+    should_retry=_retry_unless_refused,
+)
 def _incremental(job_id: str, username: str, role: str) -> dict[str, Any]:
     svc = engine.bound()
     result = sync_accounts.sync_accounts(svc, _actor(username, role), progress=_progress(job_id))
@@ -191,8 +204,12 @@ def accounts_sync_workflow(username: str, role: str, full: bool, window: int) ->
 # --------------------------------------------------------------------------- intent sync
 
 
-@DBOS.step(name="fcops.intents.sync", retries_allowed=True, max_attempts=5,
-           should_retry=_retry_unless_refused)
+@DBOS.step(
+    name="fcops.intents.sync",
+    retries_allowed=True,
+    max_attempts=5,
+    should_retry=_retry_unless_refused,
+)
 def _intent_sync(job_id: str, username: str, role: str, full: bool) -> dict[str, Any]:
     svc = engine.bound()
     result = sync_intents.sync_intents(
@@ -218,16 +235,24 @@ def intents_sync_workflow(username: str, role: str, full: bool, window: int) -> 
 # --------------------------------------------------------------------------- ownership
 
 
-@DBOS.step(name="fcops.ownership.check_all", retries_allowed=True, max_attempts=3,
-           should_retry=_retry_unless_refused)
+@DBOS.step(
+    name="fcops.ownership.check_all",
+    retries_allowed=True,
+    max_attempts=3,
+    should_retry=_retry_unless_refused,
+)
 def _check_all(job_id: str, username: str, role: str) -> dict[str, Any]:
     svc = engine.bound()
     result = review_ownership.check_all(svc, _actor(username, role), progress=_progress(job_id))
     message = f"Checked {result.checked} accounts" + (
         f"; {len(result.errors)} could not be read." if result.errors else "."
     )
-    return {"checked": result.checked, "verdicts": result.verdicts,
-            "errors": len(result.errors), "message": message}
+    return {
+        "checked": result.checked,
+        "verdicts": result.verdicts,
+        "errors": len(result.errors),
+        "message": message,
+    }
 
 
 @DBOS.workflow(name="fcops.jobs.ownership_check_all")
@@ -247,16 +272,28 @@ def ownership_check_all_workflow(username: str, role: str, window: int) -> dict[
 # --------------------------------------------------------------------------- batch check
 
 
-@DBOS.step(name="fcops.batch.chunk", retries_allowed=True, max_attempts=5,
-           should_retry=_retry_unless_refused)
+@DBOS.step(
+    name="fcops.batch.chunk",
+    retries_allowed=True,
+    max_attempts=5,
+    should_retry=_retry_unless_refused,
+)
 def _batch_chunk(
-    username: str, role: str, chunk: list[PlannedDebit], errors: list[RowError],
-    refresh_stale: bool, rate: float,
+    username: str,
+    role: str,
+    chunk: list[PlannedDebit],
+    errors: list[RowError],
+    refresh_stale: bool,
+    rate: float,
 ) -> BatchResult:
     svc = engine.bound()
     return check_batch.run_batch(
-        svc, _actor(username, role), chunk, refresh_stale=refresh_stale,
-        row_errors=errors, max_requests_per_second=rate,
+        svc,
+        _actor(username, role),
+        chunk,
+        refresh_stale=refresh_stale,
+        row_errors=errors,
+        max_requests_per_second=rate,
     )
 
 
@@ -273,8 +310,12 @@ def merge_results(parts: Sequence[BatchResult]) -> BatchResult:
 
 @DBOS.workflow(name="fcops.jobs.batch_check")
 def batch_check_workflow(
-    username: str, role: str, planned: list[PlannedDebit], row_errors: list[RowError],
-    refresh_stale: bool, rate: float,
+    username: str,
+    role: str,
+    planned: list[PlannedDebit],
+    row_errors: list[RowError],
+    refresh_stale: bool,
+    rate: float,
 ) -> BatchResult | None:
     """Each chunk of rows is a checkpointed step: a crash resumes at the next chunk."""
     job_id = DBOS.workflow_id or ""
@@ -285,10 +326,14 @@ def batch_check_workflow(
     total = len(planned) + len(row_errors)
     _record_progress(job_id, 0, f"Checking {total:,} rows", total)
     try:
-        chunks = [planned[i : i + BATCH_CHUNK_ROWS] for i in range(0, len(planned), BATCH_CHUNK_ROWS)]
+        chunks = [
+            planned[i : i + BATCH_CHUNK_ROWS] for i in range(0, len(planned), BATCH_CHUNK_ROWS)
+        ]
         for n, chunk in enumerate(chunks or [[]]):
             parts.append(
-                _batch_chunk(username, role, chunk, row_errors if n == 0 else [], refresh_stale, rate)
+                _batch_chunk(
+                    username, role, chunk, row_errors if n == 0 else [], refresh_stale, rate
+                )
             )
             done = sum(len(p.rows) for p in parts)
             _record_progress(job_id, done, f"Checked {done:,} of {total:,} rows", total)
@@ -302,9 +347,20 @@ def batch_check_workflow(
         f"{summary.refreshed} balance(s) refreshed."
     )
     _job_ended(
-        job_id, kind, username, role, None, message,
-        {"rows": summary.rows, "checked": summary.checked, "errors": summary.errors,
-         "counts": summary.counts, "refreshed": summary.refreshed, "requests": summary.requests},
+        job_id,
+        kind,
+        username,
+        role,
+        None,
+        message,
+        {
+            "rows": summary.rows,
+            "checked": summary.checked,
+            "errors": summary.errors,
+            "counts": summary.counts,
+            "refreshed": summary.refreshed,
+            "requests": summary.requests,
+        },
     )
     return result
 
@@ -335,14 +391,23 @@ def _allowed(actor: Actor, kind: str) -> None:
         require(actor, KINDS[kind][1])
     except Forbidden as err:
         audit.record(
-            engine.bound().engine, actor=actor, action="jobs.start", target=None,
-            outcome="refused", params={"kind": kind}, message=str(err),
+            engine.bound().engine,
+            actor=actor,
+            action="jobs.start",
+            target=None,
+            outcome="refused",
+            params={"kind": kind},
+            message=str(err),
         )
         raise
 
 
 def _start(
-    actor: Actor, kind: str, params: dict[str, Any], workflow: Any, *args: Any,
+    actor: Actor,
+    kind: str,
+    params: dict[str, Any],
+    workflow: Any,
+    *args: Any,
     reuse_active: bool = True,
 ) -> str:
     """Queue ``workflow`` as a job; the caller has passed :func:`_allowed` already (it must,
@@ -356,7 +421,12 @@ def _start(
         return running  # the same job is queued or running: follow that one
     job_id = f"{base}-{params['window']}"
     engine.create_job(
-        svc.engine, job_id, kind=kind, label=label, actor=actor.username, role=actor.role,
+        svc.engine,
+        job_id,
+        kind=kind,
+        label=label,
+        actor=actor.username,
+        role=actor.role,
         params={k: v for k, v in params.items() if k not in ("rows",)},
     )
     queue = DBOS.retrieve_queue(engine.JOBS_QUEUE)
@@ -375,8 +445,14 @@ def start_account_sync(actor: Actor, *, full: bool = False) -> str:
     window = _window(engine.bound().now())
     data = data_version.read(engine.bound().engine, data_version.ACCOUNTS)
     return _start(
-        actor, "accounts.sync", {"full": full, "window": window, "data": data},
-        accounts_sync_workflow, actor.username, actor.role, full, window,
+        actor,
+        "accounts.sync",
+        {"full": full, "window": window, "data": data},
+        accounts_sync_workflow,
+        actor.username,
+        actor.role,
+        full,
+        window,
     )
 
 
@@ -385,8 +461,14 @@ def start_intent_sync(actor: Actor, *, full: bool = False) -> str:
     window = _window(engine.bound().now())
     data = data_version.read(engine.bound().engine, data_version.INTENTS)
     return _start(
-        actor, "intents.sync", {"full": full, "window": window, "data": data},
-        intents_sync_workflow, actor.username, actor.role, full, window,
+        actor,
+        "intents.sync",
+        {"full": full, "window": window, "data": data},
+        intents_sync_workflow,
+        actor.username,
+        actor.role,
+        full,
+        window,
     )
 
 
@@ -394,8 +476,13 @@ def start_ownership_check_all(actor: Actor) -> str:
     _allowed(actor, "ownership.check_all")
     window = _window(engine.bound().now())
     return _start(
-        actor, "ownership.check_all", {"window": window},
-        ownership_check_all_workflow, actor.username, actor.role, window,
+        actor,
+        "ownership.check_all",
+        {"window": window},
+        ownership_check_all_workflow,
+        actor.username,
+        actor.role,
+        window,
     )
 
 
@@ -422,8 +509,16 @@ def start_batch_check(
         "window": _window(engine.bound().now()),
     }
     return _start(
-        actor, "balances.batch_check", params, batch_check_workflow,
-        actor.username, actor.role, list(planned), list(row_errors), refresh_stale, rate,
+        actor,
+        "balances.batch_check",
+        params,
+        batch_check_workflow,
+        actor.username,
+        actor.role,
+        list(planned),
+        list(row_errors),
+        refresh_stale,
+        rate,
         reuse_active=False,
     )
 
@@ -436,8 +531,13 @@ SAFETY_SCHEDULE = "fcops-safety-sync"
 @DBOS.step(name="fcops.safety.open")
 def _open_scheduled(job_id: str) -> None:
     engine.create_job(
-        engine.bound().engine, job_id, kind="accounts.sync", label="Scheduled sync (safety net)",
-        actor=SYSTEM.username, role=SYSTEM.role, params={"scheduled": True},
+        engine.bound().engine,
+        job_id,
+        kind="accounts.sync",
+        label="Scheduled sync (safety net)",
+        actor=SYSTEM.username,
+        role=SYSTEM.role,
+        params={"scheduled": True},
     )
 
 
@@ -456,8 +556,15 @@ def safety_sync_workflow(scheduled_at: datetime, context: Any) -> None:
         _job_ended(job_id, "accounts.sync", SYSTEM.username, SYSTEM.role, _reason(err), None, None)
         return
     message = f"{done['message']} {intents['message']}"
-    _job_ended(job_id, "accounts.sync", SYSTEM.username, SYSTEM.role, None, message,
-               {"accounts": done, "intents": intents})
+    _job_ended(
+        job_id,
+        "accounts.sync",
+        SYSTEM.username,
+        SYSTEM.role,
+        None,
+        message,
+        {"accounts": done, "intents": intents},
+    )
 
 
 def schedule_safety_sync(minutes: int) -> bool:
@@ -472,7 +579,9 @@ def schedule_safety_sync(minutes: int) -> bool:
         return False
     try:
         DBOS.create_schedule(
-            schedule_name=SAFETY_SCHEDULE, workflow_fn=safety_sync_workflow, schedule=wanted,
+            schedule_name=SAFETY_SCHEDULE,
+            workflow_fn=safety_sync_workflow,
+            schedule=wanted,
             queue_name=engine.JOBS_QUEUE,
         )
     except Exception:  # another process created it between our read and write
