@@ -97,13 +97,8 @@ def _finish_walk(
     audit row the inline sync writes (so the log reads the same however a sync ran)."""
     svc = engine.bound()
     removed = mirror.forget_customers_except(svc.engine, set(seen))
-    details = {
-        "customers": len(seen),
-        "accounts": n_accounts,
-        "full": True,
-        "events": 0,
-        "removed": removed,
-    }
+    details = {"customers": len(seen), "accounts": n_accounts, "full": True, "events": 0,
+               "removed": removed}
     mark_sync(
         svc.engine,
         sync_accounts.SYNC_NAME,
@@ -112,12 +107,8 @@ def _finish_walk(
         details={**details, "seconds": seconds},
     )
     audit.record(
-        svc.engine,
-        actor=_actor(username, role),
-        action="accounts.sync",
-        target=None,
-        outcome="ok",
-        params={"full": True, **details},
+        svc.engine, actor=_actor(username, role), action="accounts.sync", target=None,
+        outcome="ok", params={"full": True, **details},
         message=f"Synced {len(seen)} customers and {n_accounts} accounts in {seconds} s.",
     )
     return removed
@@ -149,9 +140,7 @@ def _walk(job_id: str, username: str, role: str) -> dict[str, Any]:
         starting_after = str(page[-1]["id"])
     seconds = round(time.time() - started, 2)
     removed = _finish_walk(username, role, cursor_after, seen, n_accounts, seconds)
-    gone = (
-        f" {removed} customer(s) deleted in Stripe were removed from the list." if removed else ""
-    )
+    gone = f" {removed} customer(s) deleted in Stripe were removed from the list." if removed else ""
     return {
         "customers": customers,
         "accounts": n_accounts,
@@ -161,12 +150,8 @@ def _walk(job_id: str, username: str, role: str) -> dict[str, Any]:
     }
 
 
-@DBOS.step(
-    name="fcops.accounts.incremental",
-    retries_allowed=True,
-    max_attempts=5,
-    should_retry=_retry_unless_refused,
-)
+@DBOS.step(name="fcops.accounts.incremental", retries_allowed=True, max_attempts=5,
+           should_retry=_retry_unless_refused)
 def _incremental(job_id: str, username: str, role: str) -> dict[str, Any]:
     svc = engine.bound()
     result = sync_accounts.sync_accounts(svc, _actor(username, role), progress=_progress(job_id))
@@ -204,12 +189,8 @@ def accounts_sync_workflow(username: str, role: str, full: bool, window: int) ->
 # --------------------------------------------------------------------------- intent sync
 
 
-@DBOS.step(
-    name="fcops.intents.sync",
-    retries_allowed=True,
-    max_attempts=5,
-    should_retry=_retry_unless_refused,
-)
+@DBOS.step(name="fcops.intents.sync", retries_allowed=True, max_attempts=5,
+           should_retry=_retry_unless_refused)
 def _intent_sync(job_id: str, username: str, role: str, full: bool) -> dict[str, Any]:
     svc = engine.bound()
     result = sync_intents.sync_intents(
@@ -235,24 +216,16 @@ def intents_sync_workflow(username: str, role: str, full: bool, window: int) -> 
 # --------------------------------------------------------------------------- ownership
 
 
-@DBOS.step(
-    name="fcops.ownership.check_all",
-    retries_allowed=True,
-    max_attempts=3,
-    should_retry=_retry_unless_refused,
-)
+@DBOS.step(name="fcops.ownership.check_all", retries_allowed=True, max_attempts=3,
+           should_retry=_retry_unless_refused)
 def _check_all(job_id: str, username: str, role: str) -> dict[str, Any]:
     svc = engine.bound()
     result = review_ownership.check_all(svc, _actor(username, role), progress=_progress(job_id))
     message = f"Checked {result.checked} accounts" + (
         f"; {len(result.errors)} could not be read." if result.errors else "."
     )
-    return {
-        "checked": result.checked,
-        "verdicts": result.verdicts,
-        "errors": len(result.errors),
-        "message": message,
-    }
+    return {"checked": result.checked, "verdicts": result.verdicts,
+            "errors": len(result.errors), "message": message}
 
 
 @DBOS.workflow(name="fcops.jobs.ownership_check_all")
@@ -272,28 +245,16 @@ def ownership_check_all_workflow(username: str, role: str, window: int) -> dict[
 # --------------------------------------------------------------------------- batch check
 
 
-@DBOS.step(
-    name="fcops.batch.chunk",
-    retries_allowed=True,
-    max_attempts=5,
-    should_retry=_retry_unless_refused,
-)
+@DBOS.step(name="fcops.batch.chunk", retries_allowed=True, max_attempts=5,
+           should_retry=_retry_unless_refused)
 def _batch_chunk(
-    username: str,
-    role: str,
-    chunk: list[PlannedDebit],
-    errors: list[RowError],
-    refresh_stale: bool,
-    rate: float,
+    username: str, role: str, chunk: list[PlannedDebit], errors: list[RowError],
+    refresh_stale: bool, rate: float,
 ) -> BatchResult:
     svc = engine.bound()
     return check_batch.run_batch(
-        svc,
-        _actor(username, role),
-        chunk,
-        refresh_stale=refresh_stale,
-        row_errors=errors,
-        max_requests_per_second=rate,
+        svc, _actor(username, role), chunk, refresh_stale=refresh_stale,
+        row_errors=errors, max_requests_per_second=rate,
     )
 
 
@@ -310,12 +271,8 @@ def merge_results(parts: Sequence[BatchResult]) -> BatchResult:
 
 @DBOS.workflow(name="fcops.jobs.batch_check")
 def batch_check_workflow(
-    username: str,
-    role: str,
-    planned: list[PlannedDebit],
-    row_errors: list[RowError],
-    refresh_stale: bool,
-    rate: float,
+    username: str, role: str, planned: list[PlannedDebit], row_errors: list[RowError],
+    refresh_stale: bool, rate: float,
 ) -> BatchResult | None:
     """Each chunk of rows is a checkpointed step: a crash resumes at the next chunk."""
     job_id = DBOS.workflow_id or ""
@@ -326,14 +283,10 @@ def batch_check_workflow(
     total = len(planned) + len(row_errors)
     _record_progress(job_id, 0, f"Checking {total:,} rows", total)
     try:
-        chunks = [
-            planned[i : i + BATCH_CHUNK_ROWS] for i in range(0, len(planned), BATCH_CHUNK_ROWS)
-        ]
+        chunks = [planned[i : i + BATCH_CHUNK_ROWS] for i in range(0, len(planned), BATCH_CHUNK_ROWS)]
         for n, chunk in enumerate(chunks or [[]]):
             parts.append(
-                _batch_chunk(
-                    username, role, chunk, row_errors if n == 0 else [], refresh_stale, rate
-                )
+                _batch_chunk(username, role, chunk, row_errors if n == 0 else [], refresh_stale, rate)
             )
             done = sum(len(p.rows) for p in parts)
             _record_progress(job_id, done, f"Checked {done:,} of {total:,} rows", total)
@@ -347,20 +300,9 @@ def batch_check_workflow(
         f"{summary.refreshed} balance(s) refreshed."
     )
     _job_ended(
-        job_id,
-        kind,
-        username,
-        role,
-        None,
-        message,
-        {
-            "rows": summary.rows,
-            "checked": summary.checked,
-            "errors": summary.errors,
-            "counts": summary.counts,
-            "refreshed": summary.refreshed,
-            "requests": summary.requests,
-        },
+        job_id, kind, username, role, None, message,
+        {"rows": summary.rows, "checked": summary.checked, "errors": summary.errors,
+         "counts": summary.counts, "refreshed": summary.refreshed, "requests": summary.requests},
     )
     return result
 
@@ -391,23 +333,14 @@ def _allowed(actor: Actor, kind: str) -> None:
         require(actor, KINDS[kind][1])
     except Forbidden as err:
         audit.record(
-            engine.bound().engine,
-            actor=actor,
-            action="jobs.start",
-            target=None,
-            outcome="refused",
-            params={"kind": kind},
-            message=str(err),
+            engine.bound().engine, actor=actor, action="jobs.start", target=None,
+            outcome="refused", params={"kind": kind}, message=str(err),
         )
         raise
 
 
 def _start(
-    actor: Actor,
-    kind: str,
-    params: dict[str, Any],
-    workflow: Any,
-    *args: Any,
+    actor: Actor, kind: str, params: dict[str, Any], workflow: Any, *args: Any,
     reuse_active: bool = True,
 ) -> str:
     """Queue ``workflow`` as a job; the caller has passed :func:`_allowed` already (it must,
@@ -421,12 +354,7 @@ def _start(
         return running  # the same job is queued or running: follow that one
     job_id = f"{base}-{params['window']}"
     engine.create_job(
-        svc.engine,
-        job_id,
-        kind=kind,
-        label=label,
-        actor=actor.username,
-        role=actor.role,
+        svc.engine, job_id, kind=kind, label=label, actor=actor.username, role=actor.role,
         params={k: v for k, v in params.items() if k not in ("rows",)},
     )
     queue = DBOS.retrieve_queue(engine.JOBS_QUEUE)
@@ -445,14 +373,8 @@ def start_account_sync(actor: Actor, *, full: bool = False) -> str:
     window = _window(engine.bound().now())
     data = data_version.read(engine.bound().engine, data_version.ACCOUNTS)
     return _start(
-        actor,
-        "accounts.sync",
-        {"full": full, "window": window, "data": data},
-        accounts_sync_workflow,
-        actor.username,
-        actor.role,
-        full,
-        window,
+        actor, "accounts.sync", {"full": full, "window": window, "data": data},
+        accounts_sync_workflow, actor.username, actor.role, full, window,
     )
 
 
@@ -461,14 +383,8 @@ def start_intent_sync(actor: Actor, *, full: bool = False) -> str:
     window = _window(engine.bound().now())
     data = data_version.read(engine.bound().engine, data_version.INTENTS)
     return _start(
-        actor,
-        "intents.sync",
-        {"full": full, "window": window, "data": data},
-        intents_sync_workflow,
-        actor.username,
-        actor.role,
-        full,
-        window,
+        actor, "intents.sync", {"full": full, "window": window, "data": data},
+        intents_sync_workflow, actor.username, actor.role, full, window,
     )
 
 
@@ -476,13 +392,8 @@ def start_ownership_check_all(actor: Actor) -> str:
     _allowed(actor, "ownership.check_all")
     window = _window(engine.bound().now())
     return _start(
-        actor,
-        "ownership.check_all",
-        {"window": window},
-        ownership_check_all_workflow,
-        actor.username,
-        actor.role,
-        window,
+        actor, "ownership.check_all", {"window": window},
+        ownership_check_all_workflow, actor.username, actor.role, window,
     )
 
 
@@ -509,16 +420,8 @@ def start_batch_check(
         "window": _window(engine.bound().now()),
     }
     return _start(
-        actor,
-        "balances.batch_check",
-        params,
-        batch_check_workflow,
-        actor.username,
-        actor.role,
-        list(planned),
-        list(row_errors),
-        refresh_stale,
-        rate,
+        actor, "balances.batch_check", params, batch_check_workflow,
+        actor.username, actor.role, list(planned), list(row_errors), refresh_stale, rate,
         reuse_active=False,
     )
 
@@ -531,13 +434,8 @@ SAFETY_SCHEDULE = "fcops-safety-sync"
 @DBOS.step(name="fcops.safety.open")
 def _open_scheduled(job_id: str) -> None:
     engine.create_job(
-        engine.bound().engine,
-        job_id,
-        kind="accounts.sync",
-        label="Scheduled sync (safety net)",
-        actor=SYSTEM.username,
-        role=SYSTEM.role,
-        params={"scheduled": True},
+        engine.bound().engine, job_id, kind="accounts.sync", label="Scheduled sync (safety net)",
+        actor=SYSTEM.username, role=SYSTEM.role, params={"scheduled": True},
     )
 
 
@@ -556,15 +454,8 @@ def safety_sync_workflow(scheduled_at: datetime, context: Any) -> None:
         _job_ended(job_id, "accounts.sync", SYSTEM.username, SYSTEM.role, _reason(err), None, None)
         return
     message = f"{done['message']} {intents['message']}"
-    _job_ended(
-        job_id,
-        "accounts.sync",
-        SYSTEM.username,
-        SYSTEM.role,
-        None,
-        message,
-        {"accounts": done, "intents": intents},
-    )
+    _job_ended(job_id, "accounts.sync", SYSTEM.username, SYSTEM.role, None, message,
+               {"accounts": done, "intents": intents})
 
 
 def schedule_safety_sync(minutes: int) -> bool:
@@ -579,9 +470,7 @@ def schedule_safety_sync(minutes: int) -> bool:
         return False
     try:
         DBOS.create_schedule(
-            schedule_name=SAFETY_SCHEDULE,
-            workflow_fn=safety_sync_workflow,
-            schedule=wanted,
+            schedule_name=SAFETY_SCHEDULE, workflow_fn=safety_sync_workflow, schedule=wanted,
             queue_name=engine.JOBS_QUEUE,
         )
     except Exception:  # another process created it between our read and write
