@@ -136,12 +136,21 @@ def record_payment_intent(
 ) -> str:
     """Keep one PaymentIntent's debit outcome as seen at Stripe time ``at``: 'inserted',
     'updated', 'unchanged', or 'skipped' when it is no ACH debit (card, never confirmed…)."""
+    result: str = retrying(
+        engine, lambda s: put_payment_intent(s, pi, at=at, event_type=event_type)
+    )
+    return result
+
+
+def put_payment_intent(
+    session: Session, pi: Mapping[str, Any], *, at: int, event_type: str | None = None
+) -> str:
+    """:func:`record_payment_intent` inside the caller's transaction (a sync writes a page of
+    intents in one)."""
     outcome = outcome_of(pi)
     if outcome is None:
         return "skipped"
-    values = _values(outcome, pi, at=at, event_type=event_type)
-    result: str = retrying(engine, lambda s: _put(s, [values]))
-    return result
+    return _put(session, [_values(outcome, pi, at=at, event_type=event_type)])
 
 
 def record_event(engine: Engine, event: Mapping[str, Any]) -> str:

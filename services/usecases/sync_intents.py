@@ -29,7 +29,7 @@ from services.auth import Actor, require
 from services.context import Services
 from services.rules import funnel
 from services.rules.intents import UNKNOWN_FLOW, intent_values, is_bank_intent, kind_of
-from services.usecases.debit_outcomes import record_payment_intent
+from services.usecases.debit_outcomes import put_payment_intent, record_payment_intent
 
 __all__ = [
     "FULL_WINDOW_SECONDS",
@@ -43,6 +43,7 @@ __all__ = [
 ]
 
 SYNC_NAME = "intents"
+PAGE = 100  # intents written per transaction (one Stripe list page)
 OVERLAP_SECONDS = 10 * 86_400
 FULL_WINDOW_SECONDS = 90 * 86_400
 SUCCESS_EVENTS = ("setup_intent.succeeded", "payment_intent.processing", "payment_intent.succeeded")
@@ -112,6 +113,30 @@ def store_intent(
         return "skipped"
     values = record_values(intent, succeeded_at=succeeded_at)
     result: str = retrying(engine, lambda s: _put(s, values))
+    return result
+
+
+def _store_chunk(
+    engine: Engine, intents: list[dict[str, Any]], times: Mapping[str, int], now: int
+) -> list[str]:
+    """Upsert a page of intents (and the debit outcomes of its PaymentIntents) in one
+    transaction; returns each intent's outcome as :func:`store_intent` would."""
+
+    def work(session: Session) -> list[str]:
+        outcomes: list[str] = []
+        for intent in intents:
+            if kind_of(intent) == "payment_intent":  # the debit's outcome, as listed now
+                put_payment_intent(session, intent, at=now)
+            if not is_bank_intent(intent):
+                outcomes.append("skipped")
+                continue
+            values = record_values(intent, succeeded_at=times.get(intent["id"]))
+            outcomes.append(_put(session, values))
+        return outcomes
+
+    if not intents:
+        return []
+    result: list[str] = retrying(engine, work)
     return result
 
 
@@ -191,15 +216,19 @@ def sync_intents(
         times = _success_times(events)
         tally = _Tally()
         seen: set[str] = set()
-        for intent in _listed(svc, since):
+        page: list[dict[str, Any]] = []
+        for intent in _listed(svc, since):  # written a list page (100) per transaction
             seen.add(str(intent["id"]))
-            if kind_of(intent) == "payment_intent":  # the debit's outcome, as listed now
-                record_payment_intent(svc.engine, intent, at=now)
-            tally.add(
-                intent, store_intent(svc.engine, intent, succeeded_at=times.get(intent["id"]))
-            )
-            if tally.fetched % 25 == 0:
+            page.append(intent)
+            if len(page) == PAGE:
+                for done, outcome in zip(
+                    page, _store_chunk(svc.engine, page, times, now), strict=True
+                ):
+                    tally.add(done, outcome)
+                page = []
                 report(tally.fetched, None, f"{tally.fetched} intents read")
+        for done, outcome in zip(page, _store_chunk(svc.engine, page, times, now), strict=True):
+            tally.add(done, outcome)
         # Intents created before the window whose status moved since: their events name them.
         named = {_event_object(e).get("id") for e in events}
         moved = {str(i) for i in named if i} - seen

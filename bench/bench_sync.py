@@ -1,0 +1,280 @@
+"""Syncs as jobs against bare HTTP loops, measured in one run. Numbers for people; no assertions.
+
+    .venv/bin/python -m bench.bench_sync                     # 500 customers (~2 min here)
+    .venv/bin/python -m bench.bench_sync --customers 20000   # the issue's size
+    .venv/bin/python -m bench.bench_sync --rate 100          # the queue's Stripe rate (req/s)
+
+One process: a sandbox seeded with ``--customers``, the job engine (DBOS on SQLite files) and a
+fresh SQLite store per phase. Every /v1 request the sandbox serves is recorded (method, path,
+query), so "the same calls" is exact: the bare loop replays the recorded GETs one after another
+over one keep-alive HTTP connection, with no SDK, no store and no queue.
+
+1. Full account sync through the job path (``jobs.start_account_sync(full=True)``: one step per
+   customer page, one child workflow per customer on the rate-limited queue) vs the bare loop.
+2. The same sync on a fresh store with the sandbox failing 50 % of requests (429, 500, slow):
+   does it finish as one job, and how many calls did it take against the fault-free count.
+3. The first intent sync (``jobs.start_intent_sync``) vs the bare loop over its calls.
+4. Webhook ingestion is measured by ``bench.bench_webhooks`` (events/s accepted, lag p50/p95).
+
+The queue's rate (``--rate``, default 1000 req/s) is set high so the comparison with a
+sequential loop measures the job path, not the limiter. SQL statements and commits are counted
+on the store's engine (DBOS's own database is not counted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import logging
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+import bootstrap
+import sandbox.server as sandbox_server
+from services.adapters import jobs as engine
+from services.adapters.models import DataVersion
+from services.adapters.settings import load_settings
+from services.adapters.store import open_store, session_scope
+from services.auth import Actor
+from services.context import Services
+from services.usecases import jobs
+
+ADMIN = Actor("bench", "admin")
+
+
+@dataclass
+class Calls:
+    """The /v1 requests the sandbox served while recording."""
+
+    on: bool = False
+    log: list[tuple[str, str, str, dict[str, str]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @contextmanager
+    def recording(self) -> Iterator[list[tuple[str, str, str, dict[str, str]]]]:
+        with self.lock:
+            self.log = []
+            self.on = True
+        try:
+            yield self.log
+        finally:
+            with self.lock:
+                self.on = False
+
+
+def install_recorder() -> Calls:
+    calls = Calls()
+    original: Callable[..., Any] = sandbox_server.core.handle
+
+    def handle(state: Any, method: str, path: str, **kw: Any) -> Any:
+        if calls.on and path.startswith("/v1/"):
+            headers = kw.get("headers") or {}
+            keep = {
+                k: v
+                for k, v in headers.items()
+                if k.lower() in ("authorization", "stripe-version", "stripe-account")
+            }
+            with calls.lock:
+                calls.log.append((method, path, str(kw.get("query") or ""), keep))
+        return original(state, method, path, **kw)
+
+    sandbox_server.core.handle = handle
+    return calls
+
+
+@dataclass
+class SqlCount:
+    statements: int = 0
+    commits: int = 0
+
+
+def count_sql(store: Engine) -> SqlCount:
+    counted = SqlCount()
+    watcher = threading.get_ident()  # the bench's own polling of the job row is not counted
+
+    def on_statement(*_: Any) -> None:
+        if threading.get_ident() != watcher:
+            counted.statements += 1
+
+    def on_commit(*_: Any) -> None:
+        if threading.get_ident() != watcher:
+            counted.commits += 1
+
+    event.listen(store, "before_cursor_execute", on_statement)
+    event.listen(store, "commit", on_commit)
+    return counted
+
+
+def fresh_store(data: Path, name: str, version: int) -> Engine:
+    """A new SQLite store whose data versions start at ``version``: the job IDs (derived from
+    kind, minute and data version) then differ from earlier phases' in this minute."""
+    store = open_store(f"sqlite:///{data / f'{name}.db'}")
+    with session_scope(store) as session:
+        for kind in ("accounts", "intents"):
+            session.add(DataVersion(name=kind, version=version))
+    return store
+
+
+def run_job(start: Callable[[], str], timeout: float) -> tuple[float, Any]:
+    began = time.perf_counter()
+    job_id = start()
+    deadline = time.monotonic() + timeout
+    view = jobs.job(job_id)
+    while time.monotonic() < deadline:
+        view = jobs.job(job_id)
+        if view is not None and not view.active:
+            break
+        time.sleep(0.05)
+    return time.perf_counter() - began, view
+
+
+def replay(base_url: str, recorded: list[tuple[str, str, str, dict[str, str]]]) -> float:
+    """The recorded GETs, one after another on one keep-alive connection, each body parsed."""
+    parts = urlsplit(base_url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port)
+    began = time.perf_counter()
+    for method, path, query, headers in recorded:
+        if method != "GET":
+            continue
+        conn.request("GET", f"{path}?{query}" if query else path, headers=headers)
+        json.loads(conn.getresponse().read())  # a client reads what it asked for
+    seconds = time.perf_counter() - began
+    conn.close()
+    return seconds
+
+
+def verdict(met: bool) -> str:
+    return "MET" if met else "MISSED"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=500)
+    parser.add_argument("--rate", type=float, default=1000, help="the queue's Stripe req/s")
+    parser.add_argument("--fault-rate", type=float, default=0.5)
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds per job")
+    args = parser.parse_args()
+    data = Path(tempfile.mkdtemp(prefix="fcops-bench-sync-"))
+    settings = load_settings(
+        {
+            "FCOPS_DATA_DIR": str(data),
+            "FCOPS_SANDBOX_CUSTOMERS": str(args.customers),
+            "FCOPS_SANDBOX_REFRESH_DELAY": "0",
+            "FCOPS_STRIPE_RATE_LIMIT": str(args.rate),
+            "FCOPS_SAFETY_SYNC_MINUTES": "0",
+        },
+        secrets_path=data / "absent.toml",
+    )
+    began = time.perf_counter()
+    app = bootstrap.build_app(settings)
+    bootstrap.start_background(app, serve_webhooks=False)
+    assert app.sandbox is not None
+    handle = app.sandbox
+    logging.getLogger("dbos").setLevel(logging.ERROR)  # retried steps' tracebacks: expected here
+    calls = install_recorder()
+    print(
+        f"setup: sandbox with {args.customers:,} customers and job engine in "
+        f"{time.perf_counter() - began:.1f} s; queue rate {args.rate:g} req/s"
+    )
+
+    def bound(name: str, version: int) -> tuple[Engine, SqlCount]:
+        store = fresh_store(data, name, version)
+        engine.bind(Services(gateway=app.gateway, engine=store, mode=app.mode))
+        return store, count_sql(store)
+
+    # 1. full account sync: job path vs bare loop
+    _, sql1 = bound("accounts", 1_000)
+    with calls.recording() as log1:
+        job1_s, view1 = run_job(lambda: jobs.start_account_sync(ADMIN, full=True), args.timeout)
+    bare1_s = replay(handle.base_url, log1)
+    print(
+        f"account sync job: {job1_s:.2f} s, {len(log1):,} calls, {sql1.statements:,} SQL "
+        f"statements, {sql1.commits:,} commits; {view1.status if view1 else '?'}: "
+        f"{view1.message if view1 else ''}"
+    )
+    print(f"account sync bare loop: {bare1_s:.2f} s, {len(log1):,} calls")
+
+    # 2. the same sync at a fault rate, fresh store
+    _, sql2 = bound("accounts-faults", 2_000)
+    handle.state.config.fault_rate = args.fault_rate
+    try:
+        with calls.recording() as log2:
+            job2_s, view2 = run_job(lambda: jobs.start_account_sync(ADMIN, full=True), args.timeout)
+    finally:
+        handle.state.config.fault_rate = 0.0
+    done2 = view2 is not None and view2.status == "succeeded"
+    print(
+        f"account sync job at {args.fault_rate:.0%} faults: {job2_s:.2f} s, {len(log2):,} calls, "
+        f"{sql2.commits:,} commits; {view2.status if view2 else '?'}: "
+        f"{(view2.message or view2.error) if view2 else ''}"
+    )
+
+    # 3. first intent sync: job path vs bare loop (on phase 2's store: accounts, no intents)
+    before3 = sql2.commits
+    with calls.recording() as log3:
+        job3_s, view3 = run_job(lambda: jobs.start_intent_sync(ADMIN), args.timeout)
+    commits3 = sql2.commits - before3
+    bare3_s = replay(handle.base_url, log3)
+    print(
+        f"intent sync job: {job3_s:.2f} s, {len(log3):,} calls, {commits3:,} commits; {view3.status if view3 else '?'}: "
+        f"{view3.message if view3 else ''}"
+    )
+    print(f"intent sync bare loop: {bare3_s:.2f} s, {len(log3):,} calls")
+
+    ratio1 = job1_s / bare1_s
+    calls2 = len(log2) / max(1, len(log1))
+    ratio3 = job3_s / bare3_s
+    lines = [
+        (
+            "1. account sync: job ÷ bare HTTP loop (same calls)",
+            f"{ratio1:.2f}x ({job1_s:.2f} s ÷ {bare1_s:.2f} s; {len(log1):,} calls each)",
+            "≤ 1.2x",
+            ratio1 <= 1.2,
+        ),
+        (
+            f"2. account sync at {args.fault_rate:.0%} faults: one job",
+            "finished" if done2 else f"did not finish ({view2.status if view2 else 'no job'})",
+            "finishes",
+            done2,
+        ),
+        (
+            f"2. account sync at {args.fault_rate:.0%} faults: calls ÷ fault-free",
+            f"{calls2:.2f}x ({len(log2):,} ÷ {len(log1):,})",
+            "≤ 2.5x",
+            calls2 <= 2.5,
+        ),
+        (
+            "3. first intent sync: job ÷ bare HTTP loop (same calls)",
+            f"{ratio3:.2f}x "
+            f"({job3_s:.2f} s ÷ {bare3_s:.2f} s; {len(log3):,} calls; "
+            f"{commits3:,} commits)",
+            "≤ 1.2x",
+            ratio3 <= 1.2,
+        ),
+    ]
+    width = max(len(name) for name, *_ in lines)
+    print()
+    print(f"{'measure':<{width}}  {'measured':<50}  {'target':<8}  result")
+    for name, measured, target, met in lines:
+        print(f"{name:<{width}}  {measured:<50}  {target:<8}  {verdict(met)}")
+    print(
+        f"{'4. webhook ingestion (events/s, lag p50/p95)':<{width}}  "
+        f"{'see: python -m bench.bench_webhooks':<50}  {'-':<8}  -"
+    )
+    engine.shutdown()
+    handle.stop()
+
+
+if __name__ == "__main__":
+    main()
