@@ -283,6 +283,9 @@ st.download_button(
 
 st.subheader("Retry an R01/R09 return", divider="gray")
 # A bounded search in SQL (issue 9): the picker holds at most retry_picker.PICKER_LIMIT.
+wanted = st.query_params.get("retry")  # Home's "Plan a retry for pi_…" link
+if wanted and "returns_retry_search" not in st.session_state:
+    st.session_state["returns_retry_search"] = wanted
 retry_search = st.text_input(
     "Find a returned debit",
     placeholder="Customer name or email, bank, last 4 digits, R01/R09, pi_… or cus_…",
@@ -306,7 +309,7 @@ else:
         "Returned debit",
         list(labels),
         key="returns_retry_pick",
-        index=None,
+        index=list(labels).index(wanted) if wanted in labels else None,
         placeholder=f"Choose one of the {first_of(len(labels), found.total, 'returns')}",
         format_func=lambda i: labels.get(i, i),
     )
