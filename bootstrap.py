@@ -167,7 +167,7 @@ def start_background(
     global _background
     from services.adapters import jobs
     from services.usecases import jobs as job_usecases  # registers the workflows with DBOS
-    from services.usecases import jobs_daily, webhooks
+    from services.usecases import jobs_daily, jobs_outcomes, webhooks  # noqa: F401  (workflows)
 
     with _lock:
         if _background is not None:

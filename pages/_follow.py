@@ -1,10 +1,11 @@
 """Pages follow jobs, not run them.
 
-A page that needs a sync (the first visit to any page that reads mirrored accounts or intents,
-on a store never synced) starts it as a background job (:mod:`services.usecases.jobs`) and draws the store as it is
-meanwhile. :func:`progress_line` is a fragment that reads the job's row from the store every
-second and, when the job ends, reruns the page so it draws what the job stored. Leaving the page
-does not stop the job; coming back in the same session follows it again.
+A page that needs a sync (the first visit to any page that reads mirrored accounts, intents or
+debit outcomes, on a store never synced) starts it as a background job
+(:mod:`services.usecases.jobs`) and draws the store as it is meanwhile. :func:`progress_line`
+is a fragment that reads the job's row from the store every second and, when the job ends,
+reruns the page so it draws what the job stored. Leaving the page does not stop the job; coming
+back in the same session follows it again.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import streamlit as st
 from pages import _runtime as runtime
 from services.auth import Actor
 from services.context import Services
-from services.usecases import jobs, sync_accounts
+from services.usecases import debit_outcomes, jobs, jobs_outcomes, sync_accounts
 
 FOLLOW = "_follow_job:"  # + key: the job this session follows
 ENDED = "_follow_ended:"  # + key: (ok, sentence) of the job that just ended, shown once
@@ -75,6 +76,24 @@ def accounts_first_sync(svc: Services, actor: Actor) -> bool | None:
     first_accounts_sync(svc, actor)
     ended = outcome(ACCOUNTS, failed_hint=ACCOUNTS_FAILED_HINT)
     progress_line(ACCOUNTS, ACCOUNTS_LABEL)
+    return ended
+
+
+OUTCOMES = "outcomes"  # the key Returns and Blocked accounts follow the outcome sync under
+OUTCOMES_LABEL = "Reading debit outcomes from Stripe"
+OUTCOMES_AUTOSYNCED = "_outcomes_autosynced"
+
+
+def outcomes_first_sync(svc: Services, actor: Actor) -> bool | None:
+    """For a page that reads the debit outcomes (Returns, Blocked accounts): when they were never
+    synced, start the outcome sync as a job (once per session) and draw the page meanwhile, with
+    the progress line here. Returns how a followed sync ended (once), as :func:`outcome` does."""
+    if not st.session_state.get(OUTCOMES_AUTOSYNCED) and actor.can("returns.sync"):
+        if runtime.call(debit_outcomes.needs_first_sync, svc, actor):
+            start(OUTCOMES, jobs_outcomes.start_outcome_sync, actor)
+        st.session_state[OUTCOMES_AUTOSYNCED] = True  # once started (or refused), per session
+    ended = outcome(OUTCOMES, failed_hint=" The figures are from the store; try “Sync outcomes”.")
+    progress_line(OUTCOMES, OUTCOMES_LABEL)
     return ended
 
 

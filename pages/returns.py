@@ -15,6 +15,7 @@ import streamlit as st
 from components.money import format_money
 from components.returns_charts import return_trend_chart
 from components.table_columns import age_column, display_frame
+from pages import _follow as follow
 from pages import _runtime as runtime
 from services.rules import returns as rules
 from services.rules.chart_data import MIN_COUNT, NO_DATA
@@ -35,6 +36,7 @@ runtime.page_header(
 )
 app = runtime.get_app()
 svc = app.services
+follow.outcomes_first_sync(svc, actor)  # never synced: the outcome sync is a job it follows
 
 CATEGORY_TITLES = {
     "unauthorized": "Unauthorized (R05, R07, R10, R11, R29, R51)",
@@ -91,7 +93,8 @@ level = mid.slider(
     format="%d %%",
     key="returns_warning_level",
 )
-if right.button("Sync outcomes", icon=":material/sync:"):
+syncing = follow.following(follow.OUTCOMES) is not None
+if right.button("Sync outcomes", icon=":material/sync:", disabled=syncing):
     result = runtime.call(debit_outcomes.sync_outcomes, svc, actor)
     if result is not None:
         st.success(result.message)
@@ -102,7 +105,10 @@ data = runtime.call(
 if data is None:
     st.stop()
 assert data is not None
-st.caption(f"Outcomes last synced {data.last_synced or 'never'} (UTC).")
+if data.last_synced:
+    st.caption(f"Outcomes last synced {data.last_synced}.")
+elif not syncing:
+    st.caption("Outcomes not synced from Stripe yet: “Sync outcomes” reads them.")
 
 for sentence in data.warnings:
     st.warning(sentence, icon=":material/warning:")
@@ -121,7 +127,11 @@ for column, rec in zip(columns, data.rates.to_dict("records"), strict=True):
 if int(data.rates["debits"].iloc[0]) == 0:
     st.info(
         "No ACH debits were made in this window, so there is no rate yet (not 0 %). "
-        "Sync outcomes to read the latest from Stripe.",
+        + (
+            "The outcomes are being read from Stripe; the figures fill in when that ends."
+            if syncing
+            else "Sync outcomes to read the latest from Stripe."
+        ),
         icon=":material/inbox:",
     )
 

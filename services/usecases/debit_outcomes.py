@@ -10,7 +10,7 @@ nothing, while dates learnt from any event (processing, settled, returned) are k
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from services.adapters.models import DebitOutcomeRecord, utcnow
 from services.adapters.store import mark_sync, read_sync_cursor, retrying, session_scope, upsert
 from services.audit import audited
-from services.auth import Actor, require
+from services.auth import Actor, require, signed_in
 from services.context import Services
 from services.rules.nacha import Return
 from services.rules.returns import Outcome, outcome_of
@@ -29,6 +29,7 @@ __all__ = [
     "OUTCOME_EVENTS",
     "OutcomeSync",
     "load_outcomes",
+    "needs_first_sync",
     "record_event",
     "record_payment_intent",
     "sync_outcomes",
@@ -60,6 +61,7 @@ DESCRIPTIVE = (
     "verification_method",
     "flow",
 )
+Progress = Callable[[int, int | None, str], None]
 _RANK = {"pending": 0, "settled": 1, "returned": 2}
 
 
@@ -175,13 +177,25 @@ class OutcomeSync:
     message: str
 
 
-def sync_outcomes(svc: Services, actor: Actor, *, full: bool = False) -> OutcomeSync:
+def needs_first_sync(svc: Services, actor: Actor) -> bool:
+    """True when the outcomes were never synced and this actor may sync them (the first visit
+    to Returns or Blocked accounts starts the sync as a job)."""
+    if not signed_in(actor).can("returns.sync"):
+        return False
+    return read_sync_cursor(svc.engine, SYNC_NAME) is None
+
+
+def sync_outcomes(
+    svc: Services, actor: Actor, *, full: bool = False, progress: Progress | None = None
+) -> OutcomeSync:
     """Read PaymentIntent outcome events since the cursor, then the intents they name with their
     payment method expanded; on the first run (or ``full``) also every PaymentIntent created in
     the last 90 days, since Stripe's event list reaches back 30 days only (audited
-    ``returns.sync``)."""
+    ``returns.sync``). ``progress(done, total, message)`` hears how far it got (a job's row)."""
+    report = progress or (lambda done, total, message: None)
     with audited(svc.engine, actor=actor, action="returns.sync", params={"full": full}) as ctx:
         require(actor, "returns.sync")
+        report(0, None, "Reading payment events from Stripe…")
         now = svc.now()
         cursor = None if full else read_sync_cursor(svc.engine, SYNC_NAME)
         since = cursor if cursor is not None else now - WINDOW_SECONDS
@@ -196,9 +210,10 @@ def sync_outcomes(svc: Services, actor: Actor, *, full: bool = False) -> Outcome
         # the payment method (institution, FC account, block).
         named = {str((e.get("data") or {}).get("object", {}).get("id")) for e in events}
         named.discard("None")
-        for intent_id in sorted(named):
+        for n, intent_id in enumerate(sorted(named), 1):
             pi = svc.gateway.retrieve_payment_intent(intent_id, expand=["payment_method"])
             tally[record_payment_intent(svc.engine, pi, at=now)] += 1
+            report(n, len(named), f"{n:,} of {len(named):,} changed PaymentIntents read")
         if cursor is None:
             # Stripe keeps events for 30 days only: on the first (or a full) run, the debits of
             # the whole window are read from the PaymentIntent list itself.
@@ -207,6 +222,7 @@ def sync_outcomes(svc: Services, actor: Actor, *, full: bool = False) -> Outcome
                 if str(pi.get("id")) not in named:
                     named.add(str(pi.get("id")))
                     tally[record_payment_intent(svc.engine, pi, at=now)] += 1
+                    report(len(named), None, f"{len(named):,} PaymentIntents read")
         newest = max((int(e["created"]) for e in events), default=since)
         mark_sync(
             svc.engine,

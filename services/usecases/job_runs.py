@@ -29,6 +29,7 @@ KINDS = {
     "ownership.check_all": ("Ownership check of all accounts", "ownership.review"),
     "transactions.sync": ("Transaction sync (all subscribed accounts)", "transactions.manage"),
     "balances.nightly_refresh": ("Nightly refresh of tomorrow's debits", "balances.check"),
+    "returns.sync": ("Debit outcome sync (returns)", "returns.sync"),
 }
 
 

@@ -22,7 +22,7 @@ from services.rules import returns as rules
 from services.rules.money import format_plain
 from services.rules.people import Person
 from services.rules.spreadsheet import csv_text
-from services.rules.wording import day
+from services.rules.wording import day, moment
 from services.usecases.debit_outcomes import SYNC_NAME, load_outcomes
 
 __all__ = ["ReturnsReport", "debits_frame", "export_csv", "report"]
@@ -39,7 +39,7 @@ class ReturnsReport:
     breakdowns: dict[str, pd.DataFrame]
     debits: list[rules.Outcome]  # every attempt counted in the window, newest first
     warnings: list[str]
-    last_synced: str | None
+    last_synced: str | None  # '2026-12-04 03:20 UTC'; None: the outcomes were never synced
     # Name and email of each debit's customer from the stored customers, for roles that may
     # see them (``accounts.view``); None for the others (managers see no names).
     people: dict[str, Person] | None = None
@@ -100,7 +100,7 @@ def report(
         },
         debits=debits,
         warnings=rules.warnings(rates, level=warning_level),
-        last_synced=synced.isoformat(timespec="minutes") if synced else None,
+        last_synced=moment(synced) if synced else None,
         people=people_for(svc, actor, debits),
     )
 

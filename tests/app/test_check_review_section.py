@@ -15,6 +15,7 @@ from services.rules.debit import DebitPolicy, assess_debit
 from services.usecases.debit_outcomes import record_payment_intent
 from tests.app.conftest import no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
+from tests.app.test_returns_page import outcomes_synced  # noqa: F401  (autouse fixture)
 
 PAGE = "pages/returns.py"
 HOUR = 3_600

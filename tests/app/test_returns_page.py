@@ -18,6 +18,18 @@ PAGE = "pages/returns.py"
 
 
 @pytest.fixture(autouse=True)
+def outcomes_synced() -> None:
+    """These tests seed their own debits: the outcomes count as synced, so opening Returns
+    starts no sync of the demo world's debits (test_returns_first_sync.py covers that)."""
+    from services.adapters.models import utcnow
+    from services.adapters.store import mark_sync
+    from services.usecases.debit_outcomes import SYNC_NAME
+
+    now = app().services.now()
+    mark_sync(app().engine, SYNC_NAME, cursor=str(now), last_finished_at=utcnow())
+
+
+@pytest.fixture(autouse=True)
 def forget_seeded_debits() -> Iterator[None]:
     """Other page tests share this app's store: leave no debits behind."""
     yield

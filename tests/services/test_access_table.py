@@ -209,6 +209,7 @@ TABLE: dict[str, Row] = {
     "retry_debit.plan": Row("returns.view", lambda w, a: _m("retry_debit").plan(w.svc, a, PI)),
     "retry_debit.create_retry": Row("debits.retry", lambda w, a: _m("retry_debit").create_retry(w.svc, a, PI, wait_seconds=0), writes=True),
     "debit_outcomes.sync_outcomes": Row("returns.sync", lambda w, a: _m("debit_outcomes").sync_outcomes(w.svc, a), writes=True),
+    "debit_outcomes.needs_first_sync": Row(ANYONE, lambda w, a: _m("debit_outcomes").needs_first_sync(w.svc, a)),
     "returns_report.report": Row("returns.view", lambda w, a: _m("returns_report").report(w.svc, a)),
     "returns_report.export_csv": Row("returns.view", lambda w, a: _m("returns_report").export_csv(w.svc, a), writes=True),
     # collection requests
@@ -256,6 +257,7 @@ TABLE: dict[str, Row] = {
     "services.audit.query": Row("audit.view", lambda w, a: _audit().query(w.svc.engine, actor=a)),
     "jobs.start_account_sync": Row("accounts.sync", lambda w, a: _m("jobs").start_account_sync(a), writes=True),
     "jobs.start_intent_sync": Row("intents.sync", lambda w, a: _m("jobs").start_intent_sync(a), writes=True),
+    "jobs_outcomes.start_outcome_sync": Row("returns.sync", lambda w, a: _m("jobs_outcomes").start_outcome_sync(a), writes=True),
     "jobs_daily.start_transaction_sync": Row("transactions.manage", lambda w, a: _m("jobs_daily").start_transaction_sync(a), writes=True),
     "jobs_daily.start_nightly_refresh": Row("balances.check", lambda w, a: _m("jobs_daily").start_nightly_refresh(a), writes=True),
     "jobs.start_ownership_check_all": Row("ownership.review", lambda w, a: _m("jobs").start_ownership_check_all(a), writes=True),
@@ -322,6 +324,7 @@ NO_ACTOR: dict[str, str] = {
     "jobs.customer_accounts_workflow": "DBOS workflow started by a role-checked job",
     "jobs.accounts_sync_workflow": "DBOS workflow; checks the starter's role itself",
     "jobs.intents_sync_workflow": "DBOS workflow; checks the starter's role itself",
+    "jobs_outcomes.outcomes_sync_workflow": "DBOS workflow; sync_outcomes checks the starter's role",
     "jobs.ownership_check_all_workflow": "DBOS workflow; checks the starter's role itself",
     "jobs.merge_results": "pure merge",
     "jobs.batch_check_workflow": "DBOS workflow; checks the starter's role itself",

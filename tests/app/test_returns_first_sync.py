@@ -1,0 +1,78 @@
+"""Returns on a store whose debit outcomes were never synced: the first visit starts the
+outcome sync as a background job (pages/_follow.py), draws the page meanwhile with the progress
+line, and fills in the rates when the job ends; it never sits at "last synced never".
+
+Stripe is made slow (a forced slow answer) so the sync cannot finish while the page script
+runs: the page returning with the job still running is what shows it did not wait."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlmodel import col, delete
+
+from tests.app.conftest import jobs_settled, no_exceptions, open_page, texts
+from tests.app.conftest import shared_app as app
+from tests.app.test_pages_follow_jobs import active_jobs, jobs_of, progress, slow_stripe  # noqa: F401
+
+PAGE = "pages/returns.py"
+LABEL = "Reading debit outcomes from Stripe"
+
+
+def stored_debits() -> int:
+    from services.usecases.debit_outcomes import load_outcomes
+
+    return len(load_outcomes(app().engine))
+
+
+@pytest.fixture
+def outcomes_never_synced() -> Iterator[None]:
+    """The outcome mirror as a new data folder has it: no debits and no cursor."""
+    from services.adapters.models import DebitOutcomeRecord, SyncState
+    from services.adapters.store import session_scope
+    from services.usecases.debit_outcomes import SYNC_NAME
+
+    open_page(None, None)  # builds the app with the test settings
+    jobs_settled()
+    with session_scope(app().engine) as session:
+        session.exec(delete(DebitOutcomeRecord))  # type: ignore[call-overload]
+        session.exec(delete(SyncState).where(col(SyncState.name) == SYNC_NAME))  # type: ignore[call-overload]
+    yield
+    jobs_settled()
+    with session_scope(app().engine) as session:  # other page tests seed their own debits
+        session.exec(delete(DebitOutcomeRecord))  # type: ignore[call-overload]
+
+
+@pytest.mark.usefixtures("outcomes_never_synced", "slow_stripe")
+def test_the_first_visit_starts_the_outcome_sync_as_a_job_and_fills_in_the_rates() -> None:
+    before = jobs_of("returns.sync", "finance")
+    at = open_page(PAGE, "finance")
+    no_exceptions(at)
+    # The page script returned while the sync is still running (Stripe answers slowly).
+    assert active_jobs("returns.sync"), "the page waited for the whole sync"
+    assert jobs_of("returns.sync", "finance") == before + 1
+    assert any(p.text.startswith(LABEL) for p in progress(at))
+    page = texts(at)
+    assert "runs in the background" in page
+    assert "never" not in page and "not synced from Stripe yet" not in page
+    assert "being read from Stripe" in page  # no rate yet, and it says why
+
+    jobs_settled(at)
+    no_exceptions(at)
+    assert stored_debits() > 0
+    page = texts(at)
+    assert any(str(s.value).startswith("Read ") for s in at.success), "it says what it read"
+    assert "Outcomes last synced 20" in page and "UTC" in page
+    assert "runs in the background" not in page
+    overall = next(m for m in at.metric if str(m.label) == "All returns")
+    assert str(overall.value).endswith("%"), "a rate once the debits are in"
+
+    at.run()  # once per session, and the sentence was said once
+    no_exceptions(at)
+    assert jobs_of("returns.sync", "finance") == before + 1
+    assert not any(str(s.value).startswith("Read ") for s in at.success)
+    again = open_page(PAGE, "manager")  # a new session on a synced store: nothing to start
+    no_exceptions(again)
+    assert jobs_of("returns.sync", "manager") == 0 and not active_jobs("returns.sync")
+
