@@ -13,6 +13,8 @@ Processing applies the event to the mirror:
   event from the same second as the row's last one (``created`` cannot order them) re-reads
   the account from Stripe instead;
 - intent events re-read the intent from Stripe (current state, so order does not matter);
+  a PaymentIntent's also keep its debit outcome (settled or returned, with the event's date:
+  :mod:`services.usecases.debit_outcomes`), so Returns learns of a return without a sync;
 - anything else is stored and marked ``ignored``.
 """
 
@@ -35,6 +37,7 @@ from services.adapters.store import retrying, session_scope
 from services.auth import Actor, require, signed_in
 from services.errors import FcopsError
 from services.rules.bank_account import applied_event_created
+from services.usecases import debit_outcomes
 from services.usecases import sync_intents as intent_sync
 
 TOLERANCE_SECONDS = 300
@@ -137,6 +140,9 @@ def _apply(event_id: str) -> str:
             intent = svc.gateway.retrieve_setup_intent(intent_id, expand=["payment_method"])
         succeeded = int(event["created"]) if kind in intent_sync.SUCCESS_EVENTS else None
         intent_sync.store_intent(svc.engine, intent, succeeded_at=succeeded)
+        if intent_id.startswith("pi_"):  # the debit's outcome: the event's date, then as it is now
+            debit_outcomes.record_event(svc.engine, event)
+            debit_outcomes.record_payment_intent(svc.engine, intent, at=svc.now())
         return "processed"
     return "ignored"
 

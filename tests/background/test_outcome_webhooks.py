@@ -1,0 +1,76 @@
+"""A debit's outcome arrives by webhook: the sandbox returns a debit R01 and delivers its
+``payment_intent.*`` events to the app's endpoint, and the outcome mirror (what Returns, Home's
+cards and the retry planner read) holds the return with its date, with no outcome sync run."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from services.adapters.models import DebitOutcomeRecord
+from services.adapters.store import read_sync_cursor, session_scope
+from services.usecases import debit_outcomes
+
+
+def set_available(app: Any, account_id: str, amount: int) -> None:
+    state = app.sandbox.state
+    with state.lock:
+        account = state.lookup(account_id)
+        now = state.now()
+        account["balance"] = {
+            "as_of": now, "type": "cash", "current": {"usd": amount},
+            "cash": {"available": {"usd": amount}},
+        }  # fmt: skip
+
+
+def returned_debit(app: Any) -> str:
+    """A linked account holding $10, debited $50: the bank sends it back insufficient_funds."""
+    from sandbox.client import Simulator
+
+    gw = app.gateway
+    cus = gw.create_customer({"name": "Webhook Return"}, idempotency_key=None)
+    si = gw.create_setup_intent(
+        {
+            "customer": cus["id"],
+            "allowed_payment_method_types": ["us_bank_account"],
+            "payment_method_options": {
+                "us_bank_account": {"financial_connections": {"permissions": ["payment_method"]}}
+            },
+        },
+        idempotency_key=None,
+    )
+    Simulator(app.sandbox.base_url).link_bank(si["id"], institution="StripeBank")
+    si = gw.retrieve_setup_intent(si["id"], expand=["payment_method"])
+    set_available(app, si["payment_method"]["us_bank_account"]["financial_connections_account"], 1_000)
+    pi = gw.create_payment_intent(
+        {
+            "amount": 5_000, "currency": "usd", "customer": cus["id"],
+            "payment_method": si["payment_method"]["id"],
+            "allowed_payment_method_types": ["us_bank_account"],
+            "confirm": True, "off_session": True,
+        },
+        idempotency_key=None,
+    )  # fmt: skip
+    return str(pi["id"])
+
+
+def stored(app: Any, pi_id: str) -> DebitOutcomeRecord | None:
+    with session_scope(app.engine) as session:
+        return session.get(DebitOutcomeRecord, pi_id)
+
+
+def test_a_return_reaches_the_outcome_mirror_by_webhook_without_a_sync(fcops: Any) -> None:
+    app, _ = fcops
+    cursor = read_sync_cursor(app.engine, debit_outcomes.SYNC_NAME)
+    pi_id = returned_debit(app)
+    deadline = time.monotonic() + 30
+    row = stored(app, pi_id)
+    while (row is None or row.status != "returned") and time.monotonic() < deadline:
+        time.sleep(0.1)
+        row = stored(app, pi_id)
+    assert row is not None, "no outcome row: the webhook did not reach the mirror"
+    assert (row.status, row.failure_code, row.return_code) == (
+        "returned", "insufficient_funds", "R01/R09",
+    )  # fmt: skip
+    assert row.returned_at is not None and row.account_id and row.institution
+    assert read_sync_cursor(app.engine, debit_outcomes.SYNC_NAME) == cursor, "no sync ran"
