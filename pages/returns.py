@@ -65,6 +65,23 @@ DEBIT_ORDER = (
 )
 
 
+DEBIT_LABELS = {
+    "name": "Name",
+    "email": "Email",
+    "status": "Status",
+    "return_code": "Return code",
+    "category": "Category",
+    "verification_method": "Verification method",
+    "institution": "Institution",
+    "last4": "Last 4",
+    "flow": "Flow",
+    "customer": "Customer ID",
+    "debit": "Debit",
+    "original": "Original debit",
+    "account": "FC account",
+}
+
+
 def pct(value: float | None) -> str:
     return (
         NO_DATA
@@ -204,7 +221,9 @@ if review is not None:
             labels={"Made": "Made (UTC)", "Checked": "Checked (UTC)"},
         )
         shown["Balance age (hours)"] = age_column("Balance age")
-        st.dataframe(misses, hide_index=True, width="stretch", column_config=shown)
+        st.dataframe(
+            misses, hide_index=True, placeholder="—", width="stretch", column_config=shown
+        )
     kept = ", ".join(format_money(v, c) for c, v in sorted(review.kept_amounts.items()))
     st.markdown(
         f"**Kept from bouncing:** {review.kept_count:,} planned debit"
@@ -256,12 +275,13 @@ frame = returns_report.debits_frame(
 )
 st.caption(f"{len(frame):,} debit{'s' if len(frame) != 1 else ''}")
 debits, debit_columns = display_frame(
-    frame, money=("amount",), times=("created",), labels={"created": "Created (UTC)"}
+    frame,
+    money=("amount",),
+    times=("created",),
+    labels={"created": "Created (UTC)", "amount": "Amount"},
 )
 debit_columns |= {
-    "name": st.column_config.TextColumn("Name"),
-    "email": st.column_config.TextColumn("Email"),
-    "customer": st.column_config.TextColumn("Customer ID"),
+    name: st.column_config.TextColumn(label) for name, label in DEBIT_LABELS.items()
 }
 st.dataframe(
     debits,

@@ -117,7 +117,13 @@ def test_finance_sees_rates_with_counts_a_warning_the_debits_and_a_retry_plan() 
     assert set(shown["status"]) == {"returned"}
     # Amounts and times are numbers (they sort as such); rates are fractions shown as %.
     assert 42.0 in set(shown["amount"]) and pd.api.types.is_datetime64_any_dtype(shown["created"])
-    assert column_config(at.dataframe[-1])["amount"]["type_config"]["format"] == "dollar"
+    config = column_config(at.dataframe[-1])
+    assert config["amount"]["type_config"]["format"] == "dollar"
+    # Every column is labelled in words, not by its field name.
+    labels = {name: c.get("label") for name, c in config.items() if isinstance(c, dict)}
+    assert labels["return_code"] == "Return code" and labels["amount"] == "Amount"
+    assert labels["verification_method"] == "Verification method"
+    assert all(labels.get(c) for c in shown.columns if c != "currency"), labels
     breakdown = at.dataframe[0].value
     assert pd.api.types.is_float_dtype(breakdown["Unauthorized rate"])
     assert at.get("download_button")
