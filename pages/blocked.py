@@ -26,6 +26,7 @@ runtime.page_header(
 app = runtime.get_app()
 svc = app.services
 follow.accounts_first_sync(svc, actor)  # a fresh store: the sync is a job it follows
+follow.outcomes_first_sync(svc, actor)  # outcomes never synced: that sync too
 
 if actor.can("returns.sync") and st.button("Sync outcomes", icon=":material/sync:"):
     synced = runtime.call(debit_outcomes.sync_outcomes, svc, actor)
@@ -86,6 +87,12 @@ if not found and search:
     st.info(
         "No blocked account matches the search. Check the spelling, or clear it to see them all.",
         icon=":material/search_off:",
+    )
+    st.stop()
+if not found and follow.following(follow.OUTCOMES):
+    st.info(
+        "Debit outcomes are being read from Stripe; blocked accounts appear here as that ends.",
+        icon=":material/cloud_sync:",
     )
     st.stop()
 if not found and not runtime.call(blocked_accounts.outcomes_synced, svc, actor):

@@ -9,10 +9,15 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
+from pages import _follow as follow
 from services.usecases.debit_outcomes import record_payment_intent
-from tests.app.conftest import no_exceptions, open_page, refused, texts
+from tests.app.conftest import DASHBOARD, jobs_settled, no_exceptions, open_page, refused, texts
 from tests.app.conftest import shared_app as app
+from tests.app.test_pages_follow_jobs import active_jobs, jobs_of, slow_stripe  # noqa: F401
+from tests.app.test_returns_first_sync import outcomes_never_synced  # noqa: F401  (fixture)
+from tests.app.test_returns_page import outcomes_synced  # noqa: F401  (autouse fixture)
 
 PAGE = "pages/blocked.py"
 
@@ -103,19 +108,36 @@ def test_finance_sees_the_list_and_the_customer_but_cannot_start_a_collection() 
     assert "Start a collection request for this customer" not in labels
 
 
-def test_before_any_sync_the_page_says_outcomes_were_not_read_and_after_one_that_none_are_blocked() -> (
-    None
-):
-    from sqlmodel import col, delete
+@pytest.mark.usefixtures("outcomes_never_synced", "slow_stripe")
+def test_the_first_visit_reads_the_outcomes_as_a_job_and_then_says_what_it_found() -> None:
+    before = jobs_of("returns.sync", "ops")
+    at = open_page(PAGE, "ops")
+    no_exceptions(at)
+    assert active_jobs("returns.sync"), "the page waited for the whole sync"
+    assert jobs_of("returns.sync", "ops") == before + 1
+    assert "Debit outcomes are being read from Stripe" in texts(at)
+    assert "have not been read from Stripe yet" not in texts(at)
+    jobs_settled(at)
+    no_exceptions(at)
+    assert any(str(s.value).startswith("Read ") for s in at.success)
+    page = texts(at)
+    assert "being read" not in page and "have not been read" not in page
+    assert "blocked bank account" in page or "No blocked bank accounts" in page
 
-    from services.adapters.models import SyncState, utcnow
-    from services.adapters.store import mark_sync, session_scope
+
+@pytest.mark.usefixtures("outcomes_never_synced")
+def test_without_a_first_sync_it_says_outcomes_were_not_read_then_none_are_blocked() -> None:
+    from services.adapters.models import utcnow
+    from services.adapters.store import mark_sync
     from services.usecases.debit_outcomes import SYNC_NAME
 
-    with session_scope(app().engine) as session:
-        gone = delete(SyncState).where(col(SyncState.name) == SYNC_NAME)
-        session.exec(gone)  # type: ignore[call-overload]
-    at = open_page(PAGE, "ops")
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = "ops"
+    at.session_state[follow.OUTCOMES_AUTOSYNCED] = True  # this session's first sync is behind it
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
     no_exceptions(at)
     assert "have not been read from Stripe yet" in texts(at)
     mark_sync(app().engine, SYNC_NAME, last_finished_at=utcnow())
