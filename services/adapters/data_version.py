@@ -17,6 +17,7 @@ from services.adapters.store import session_scope
 
 INTENTS = "intents"
 ACCOUNTS = "accounts"  # the mirrored FC accounts (services.adapters.account_mirror)
+OUTCOMES = "outcomes"  # the debit outcomes (services.usecases.debit_outcomes)
 
 
 def bump(session: Session, name: str) -> None:

@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from services.adapters.models import DebitOutcomeRecord, utcnow
+from services.adapters import data_version
+from services.adapters.models import DebitOutcomeRecord, SyncState, utcnow
 from services.adapters.store import mark_sync, read_sync_cursor, retrying, session_scope, upsert
 from services.audit import audited
 from services.auth import Actor, require, signed_in
@@ -130,6 +131,8 @@ def _put(session: Session, rows: list[dict[str, Any]]) -> str:
         touch={"synced_at": utcnow()},
         merge=_merge,
     )
+    if counts.outcome != "unchanged":
+        data_version.bump(session, data_version.OUTCOMES)  # a sync started later is a new job
     return counts.outcome
 
 
@@ -182,7 +185,9 @@ def needs_first_sync(svc: Services, actor: Actor) -> bool:
     to Returns or Blocked accounts starts the sync as a job)."""
     if not signed_in(actor).can("returns.sync"):
         return False
-    return read_sync_cursor(svc.engine, SYNC_NAME) is None
+    with session_scope(svc.engine) as session:  # what Returns reads for "last synced"
+        state = session.get(SyncState, SYNC_NAME)
+        return state is None or state.last_finished_at is None
 
 
 def sync_outcomes(

@@ -13,6 +13,7 @@ from typing import Any
 
 from dbos import DBOS
 
+from services.adapters import data_version
 from services.adapters import jobs as engine
 from services.auth import Actor
 from services.usecases import debit_outcomes
@@ -61,7 +62,10 @@ def start_outcome_sync(actor: Actor, *, full: bool = False) -> str:
     the last 90 days of PaymentIntents); returns the job ID, the running one if there is one."""
     _allowed(actor, KIND)
     window = _window(engine.bound().now())
+    # The data version too: a sync that finished this minute answers a second start only while
+    # no outcome changed since it started (the mirror emptied, say, or a webhook's return).
+    data = data_version.read(engine.bound().engine, data_version.OUTCOMES)
     return _start(
-        actor, KIND, {"full": full, "window": window},
+        actor, KIND, {"full": full, "window": window, "data": data},
         outcomes_sync_workflow, actor.username, actor.role, full, window,
     )

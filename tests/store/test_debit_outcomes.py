@@ -248,3 +248,14 @@ def test_a_block_keeps_its_network_code_and_reason_for_the_blocked_accounts_list
     )
     [kept] = load_outcomes(engine)
     assert kept.blocked_code == "R16"
+
+
+def test_the_outcomes_data_version_moves_with_changing_writes_only(engine: Any) -> None:
+    from services.adapters import data_version
+
+    start = data_version.read(engine, data_version.OUTCOMES)
+    record_event(engine, PROCESSING)
+    record_event(engine, FAILED)
+    assert data_version.read(engine, data_version.OUTCOMES) == start + 2
+    record_event(engine, FAILED)  # a replay changes no row
+    assert data_version.read(engine, data_version.OUTCOMES) == start + 2
