@@ -330,10 +330,17 @@ def attention(who: Actor) -> None:
             icon=":material/inbox:",
         )
         return
-    if data.ops:
-        ops_cards(data.ops)
-    if data.finance:
-        finance_cards(data.finance)
+    if (data.ops or data.finance) and data.accounts == 0:  # debits or intents, no accounts yet
+        st.info(
+            "No bank accounts in the store yet, so there are no account figures. "
+            f"{FIRST_VISIT.get(who.role, '')}",
+            icon=":material/inbox:",
+        )
+    else:
+        if data.ops:
+            ops_cards(data.ops)
+        if data.finance:
+            finance_cards(data.finance)
     if data.returns:
         returns_cards(data.returns)
     if who.can("conversion.view"):

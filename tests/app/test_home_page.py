@@ -186,3 +186,34 @@ def test_an_empty_store_says_so_in_one_line_with_what_to_do(emptied: Any, role: 
     [line] = [i.value for i in at.info if EMPTY in i.value]
     assert "first visit" in line
     assert not at.metric
+
+
+@pytest.mark.parametrize("role", ["ops", "finance"])
+def test_debits_before_any_account_show_the_returns_cards_and_no_account_zeros(
+    emptied: Any, role: str
+) -> None:
+    """The outcome sync (Returns' first visit) may fill the store before any account sync: the
+    account cards would count zero stale balances of zero accounts, so they say why instead."""
+    from services.usecases.debit_outcomes import record_payment_intent
+
+    now = emptied.services.now()
+    pm = {"id": "pm_homefirst", "type": "us_bank_account", "us_bank_account": {"bank_name": "B"}}
+    record_payment_intent(
+        emptied.engine,
+        {
+            "id": "pi_homefirst", "object": "payment_intent", "amount": 1_000,
+            "currency": "usd", "created": now - 86_400, "customer": "cus_homefirst",
+            "status": "succeeded", "payment_method": pm,
+            "payment_method_options": {"us_bank_account": {"verification_method": "instant"}},
+            "last_payment_error": None, "metadata": {},
+        },  # fmt: skip
+        at=now,
+    )
+    at = open_page(None, role)
+    no_exceptions(at)
+    assert not any(EMPTY in i.value for i in at.info)
+    [line] = [i.value for i in at.info if "No bank accounts in the store yet" in i.value]
+    assert "first visit" in line
+    labels = {str(m.label) for m in at.metric}
+    assert "Overall return rate" in labels  # the debits are counted
+    assert not labels & {"Stale balances", "Balances never fetched"}
