@@ -5,7 +5,8 @@ mirror and computes the rates from there. This test reads none of that: it walks
 own objects (every PaymentIntent, its charge and the payment method the charge used), decides
 from them which were ACH debits, which came back and with which Nacha code (the block's
 network code, or R01 for insufficient funds), and counts per category and per verification
-method with its own small table of Nacha's categories.
+method with its own small table of Nacha's categories, and per outcome for the "Did our check
+work?" table (settled, pending, back R01/R09, back with another code).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from services.auth import Actor
 from services.context import Services
-from services.usecases import debit_outcomes, returns_report
+from services.usecases import check_review, debit_outcomes, returns_report
 
 DAY = 86_400
 UNAUTHORIZED = {"R05", "R07", "R10", "R11", "R29", "R51"}
@@ -47,6 +48,7 @@ def sandbox_count(state: Any, *, now: int, window_days: int = 60) -> dict[str, C
             continue
         if pi["status"] == "succeeded" or pi["status"] == "processing":
             code = None
+            outcome = "settled" if pi["status"] == "succeeded" else "pending"
         elif charge["status"] == "failed":
             pm = state.lookup(charge["payment_method"]) or {}
             blocked = ((pm.get("us_bank_account") or {}).get("status_details") or {}).get("blocked")
@@ -56,12 +58,14 @@ def sandbox_count(state: Any, *, now: int, window_days: int = 60) -> dict[str, C
                 code = "R01"
             else:
                 continue  # refused by the bank without an ACH return: no debit
+            outcome = "returned R01/R09" if code in {"R01", "R09"} else "returned, other code"
         else:
             continue
         method = pi["payment_method_options"]["us_bank_account"]["verification_method"]
         for group in ("all", method):
             tally = counts.setdefault(group, Counter())
             tally["debits"] += 1
+            tally[outcome] += 1
             if code is not None:
                 tally["overall"] += 1
                 tally["unauthorized"] += code in UNAUTHORIZED
@@ -82,6 +86,7 @@ def test_finance_sees_the_rates_and_counts_the_sandbox_itself_holds(
             before = sandbox_count(world.state, now=svc.now())
         debit_outcomes.sync_outcomes(svc, finance)
         seen = returns_report.report(svc, finance, window_days=60)
+        review = check_review.review(svc, finance, window_days=60)
         with world.state.lock:
             truth = sandbox_count(world.state, now=svc.now())
         if truth == before:
@@ -100,3 +105,8 @@ def test_finance_sees_the_rates_and_counts_the_sandbox_itself_holds(
         assert rec["debits"] == expected["debits"], rec["verification_method"]
         for category in ("unauthorized", "administrative", "overall"):
             assert rec[f"{category}_returns"] == expected[category], (rec, category)
+
+    # "Did our check work?": every debit in one verdict row, each outcome column as counted.
+    assert review.debits == truth["all"]["debits"] == int(review.table["debits"].sum())
+    for outcome in ("settled", "pending", "returned R01/R09", "returned, other code"):
+        assert int(review.table[outcome].sum()) == truth["all"][outcome], outcome
