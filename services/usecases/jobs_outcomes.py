@@ -17,16 +17,18 @@ from services.adapters import data_version
 from services.adapters import jobs as engine
 from services.auth import Actor
 from services.usecases import debit_outcomes
-from services.usecases.job_runs import (
+from services.usecases.jobs import (  # the shared job steps, re-exported there
     _actor,
+    _allowed,
     _count_run,
     _job_ended,
     _job_started,
     _progress,
     _reason,
     _retry_unless_refused,
+    _start,
+    _window,
 )
-from services.usecases.jobs import _allowed, _start, _window
 
 KIND = "returns.sync"
 

@@ -24,9 +24,18 @@ os.environ["FCOPS_SANDBOX_REFRESH_DELAY"] = "0"
 DASHBOARD = os.path.join(os.path.dirname(__file__), "..", "..", "dashboard.py")
 
 
-def open_page(page: str | None, role: str | None, *, timeout: float = 60) -> AppTest:
-    """Run the dashboard signed in as the demo user of ``role`` (None: signed out) on ``page``."""
+def open_page(
+    page: str | None,
+    role: str | None,
+    *,
+    timeout: float = 60,
+    state: dict[str, Any] | None = None,
+) -> AppTest:
+    """Run the dashboard signed in as the demo user of ``role`` (None: signed out) on ``page``,
+    in a session that starts with ``state`` (e.g. a first sync already behind it)."""
     at = AppTest.from_file(DASHBOARD, default_timeout=timeout)
+    for key, value in (state or {}).items():
+        at.session_state[key] = value
     if role is not None:
         at.session_state["authentication_status"] = True
         at.session_state["username"] = role  # the demo usernames equal the role names

@@ -9,14 +9,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from pages import _follow as follow
 from services.usecases.debit_outcomes import record_payment_intent
-from tests.app.conftest import DASHBOARD, jobs_settled, no_exceptions, open_page, refused, texts
+from tests.app.conftest import jobs_settled, no_exceptions, open_page, refused, texts
 from tests.app.conftest import shared_app as app
-from tests.app.test_pages_follow_jobs import active_jobs, jobs_of, slow_stripe  # noqa: F401
-from tests.app.test_returns_first_sync import outcomes_never_synced  # noqa: F401  (fixture)
+from tests.app.test_pages_follow_jobs import slow_stripe  # noqa: F401  (fixture)
+from tests.app.test_returns_first_sync import first_visit, outcomes_never_synced  # noqa: F401
 from tests.app.test_returns_page import outcomes_synced  # noqa: F401  (autouse fixture)
 
 PAGE = "pages/blocked.py"
@@ -110,11 +109,7 @@ def test_finance_sees_the_list_and_the_customer_but_cannot_start_a_collection() 
 
 @pytest.mark.usefixtures("outcomes_never_synced", "slow_stripe")
 def test_the_first_visit_reads_the_outcomes_as_a_job_and_then_says_what_it_found() -> None:
-    before = jobs_of("returns.sync", "ops")
-    at = open_page(PAGE, "ops")
-    no_exceptions(at)
-    assert active_jobs("returns.sync"), "the page waited for the whole sync"
-    assert jobs_of("returns.sync", "ops") == before + 1
+    at = first_visit(PAGE, "ops")
     assert "Debit outcomes are being read from Stripe" in texts(at)
     assert "have not been read from Stripe yet" not in texts(at)
     jobs_settled(at)
@@ -131,13 +126,8 @@ def test_without_a_first_sync_it_says_outcomes_were_not_read_then_none_are_block
     from services.adapters.store import mark_sync
     from services.usecases.debit_outcomes import SYNC_NAME
 
-    at = AppTest.from_file(DASHBOARD, default_timeout=60)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = "ops"
-    at.session_state[follow.OUTCOMES_AUTOSYNCED] = True  # this session's first sync is behind it
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
+    # A session whose first sync is behind it (or was refused): nothing starts, and it says so.
+    at = open_page(PAGE, "ops", state={follow.OUTCOMES_AUTOSYNCED: True})
     no_exceptions(at)
     assert "have not been read from Stripe yet" in texts(at)
     mark_sync(app().engine, SYNC_NAME, last_finished_at=utcnow())
