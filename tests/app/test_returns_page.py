@@ -11,7 +11,14 @@ import pandas as pd
 import pytest
 
 from services.usecases.debit_outcomes import record_payment_intent
-from tests.app.conftest import column_config, no_exceptions, open_page, refused, texts
+from tests.app.conftest import (
+    column_config,
+    jobs_settled,
+    no_exceptions,
+    open_page,
+    refused,
+    texts,
+)
 from tests.app.conftest import shared_app as app
 
 PAGE = "pages/returns.py"
@@ -20,13 +27,19 @@ PAGE = "pages/returns.py"
 @pytest.fixture(autouse=True)
 def outcomes_synced() -> None:
     """These tests seed their own debits: the outcomes count as synced, so opening Returns
-    starts no sync of the demo world's debits (test_returns_first_sync.py covers that)."""
-    from services.adapters.models import utcnow
-    from services.adapters.store import mark_sync
+    starts no sync of the demo world's debits (test_returns_first_sync.py covers that), and
+    debits an earlier test's sync left are gone."""
+    from sqlmodel import delete
+
+    from services.adapters.models import DebitOutcomeRecord, utcnow
+    from services.adapters.store import mark_sync, session_scope
     from services.usecases.debit_outcomes import SYNC_NAME
 
+    jobs_settled()
     now = app().services.now()
     mark_sync(app().engine, SYNC_NAME, cursor=str(now), last_finished_at=utcnow())
+    with session_scope(app().engine) as session:
+        session.exec(delete(DebitOutcomeRecord))  # type: ignore[call-overload]
 
 
 @pytest.fixture(autouse=True)
