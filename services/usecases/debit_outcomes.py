@@ -10,6 +10,7 @@ nothing, while dates learnt from any event (processing, settled, returned) are k
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -180,6 +181,21 @@ class OutcomeSync:
     message: str
 
 
+_WEIGHT = {"skipped": 0, "unchanged": 1, "updated": 2, "inserted": 3}
+
+
+def _note(seen: dict[str, str], intent_id: str | None, outcome: str) -> None:
+    """Count each debit once per run, by the most it changed: an event inserts a row that the
+    expanded intent read right after updates, and that debit is one new debit."""
+    if intent_id and _WEIGHT[outcome] >= _WEIGHT[seen.get(intent_id, "skipped")]:
+        seen[intent_id] = outcome
+
+
+def _object_id(event: Mapping[str, Any]) -> str | None:
+    obj = (event.get("data") or {}).get("object")
+    return str(obj["id"]) if isinstance(obj, Mapping) and obj.get("id") else None
+
+
 def needs_first_sync(svc: Services, actor: Actor) -> bool:
     """True when the outcomes were never synced and this actor may sync them (the first visit
     to Returns or Blocked accounts starts the sync as a job)."""
@@ -208,16 +224,16 @@ def sync_outcomes(
             svc.gateway.iter_events(types=OUTCOME_EVENTS, created_gte=since),
             key=lambda e: int(e["created"]),
         )
-        tally = {"inserted": 0, "updated": 0, "unchanged": 0, "skipped": 0}
+        seen: dict[str, str] = {}  # PaymentIntent -> what this run did to its debit, at most
         for event in events:
-            tally[record_event(svc.engine, event)] += 1
+            _note(seen, _object_id(event), record_event(svc.engine, event))
         # Events carry the intent unexpanded: read each named intent once more, expanded, for
         # the payment method (institution, FC account, block).
         named = {str((e.get("data") or {}).get("object", {}).get("id")) for e in events}
         named.discard("None")
         for n, intent_id in enumerate(sorted(named), 1):
             pi = svc.gateway.retrieve_payment_intent(intent_id, expand=["payment_method"])
-            tally[record_payment_intent(svc.engine, pi, at=now)] += 1
+            _note(seen, intent_id, record_payment_intent(svc.engine, pi, at=now))
             report(n, len(named), f"{n:,} of {len(named):,} changed PaymentIntents read")
         if cursor is None:
             # Stripe keeps events for 30 days only: on the first (or a full) run, the debits of
@@ -226,8 +242,9 @@ def sync_outcomes(
             for pi in listed:
                 if str(pi.get("id")) not in named:
                     named.add(str(pi.get("id")))
-                    tally[record_payment_intent(svc.engine, pi, at=now)] += 1
+                    _note(seen, str(pi.get("id")), record_payment_intent(svc.engine, pi, at=now))
                     report(len(named), None, f"{len(named):,} PaymentIntents read")
+        tally = Counter(seen.values())
         newest = max((int(e["created"]) for e in events), default=since)
         mark_sync(
             svc.engine,
@@ -236,8 +253,10 @@ def sync_outcomes(
             last_finished_at=utcnow(),
         )
         message = (
-            f"Read {len(events)} payment events and {len(named)} PaymentIntents: {tally['inserted']} new, "
-            f"{tally['updated']} changed, {tally['unchanged']} unchanged."
+            f"Read {len(events)} payment events and {len(named)} PaymentIntents: "
+            f"{tally['inserted']} new debit{'' if tally['inserted'] == 1 else 's'}, "
+            f"{tally['updated']} changed, "
+            f"{tally['unchanged']} unchanged."
         )
         ctx.params.update({"events": len(events), "intents": len(named)})
         ctx.message = message

@@ -37,7 +37,11 @@ def test_later_runs_read_events_since_the_cursor_and_pick_up_a_new_return(
     first_pi, _ = returned_debit(svc, box)
     first = debit_outcomes.sync_outcomes(svc, FINANCE)
     assert len(listings) == 1, "the first run lists the window's PaymentIntents"
-    assert first.inserted >= 1 and stored(svc)[first_pi].status == "returned"
+    # One debit, one new row: its events insert it and the expanded read completes it, and
+    # the run counts that debit once (not one new and one changed).
+    assert (first.inserted, first.updated) == (1, 0)
+    assert stored(svc)[first_pi].status == "returned"
+    assert first.message.endswith("1 new debit, 0 changed, 0 unchanged.")
 
     second_pi, _ = returned_debit(svc, box)
     second = debit_outcomes.sync_outcomes(svc, FINANCE)
