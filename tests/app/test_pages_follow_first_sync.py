@@ -5,7 +5,9 @@ start the account sync as a background job (pages/_follow.py) and draw the store
 the progress line; once the job ends they draw what it stored and say once what it read.
 
 Stripe is made slow (a forced slow answer) so the sync cannot finish while the page script
-runs: the page returning with the job still running is what shows it did not wait."""
+runs: the page returning with the job still running is what shows it did not wait. The debit
+outcomes count as synced, so Blocked accounts follows only the account sync here (the slow
+answer goes to it; test_returns_first_sync.py covers the outcome sync)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from pages import _runtime as runtime
 from tests.app.conftest import DASHBOARD, jobs_settled, no_exceptions, open_page, texts
 from tests.app.test_first_run import NOT_YET, fresh_store, mirrored  # noqa: F401  (fixture)
 from tests.app.test_pages_follow_jobs import active_jobs, jobs_of, progress, slow_stripe  # noqa: F401
+from tests.app.test_returns_page import outcomes_synced  # noqa: F401  (autouse fixture)
 
 LABEL = "Reading customers and accounts from Stripe"
 PAGES = [
