@@ -22,6 +22,7 @@ from services.context import Services
 from services.errors import FcopsError
 from services.rules import input_limits
 from services.rules.blocked import next_step
+from services.rules.paging import Page
 from services.usecases.collect_common import clean_search
 from services.usecases.debit_outcomes import SYNC_NAME
 
@@ -85,26 +86,8 @@ def outcomes_synced(svc: Services, actor: Actor) -> bool:
 
 
 @dataclass(frozen=True)
-class BlockedPage:
+class BlockedPage(Page[BlockedAccount]):
     """One page of blocked accounts, with the true number that match (not the page size)."""
-
-    rows: list[BlockedAccount]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
-
-    @property
-    def first(self) -> int:
-        """1-based position of the first row on this page (0 when nothing matched)."""
-        return (self.page - 1) * self.page_size + 1 if self.rows else 0
-
-    @property
-    def last(self) -> int:
-        return self.first + len(self.rows) - 1 if self.rows else 0
 
 
 def _latest_blocks() -> Any:
