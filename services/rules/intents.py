@@ -225,6 +225,29 @@ def last_error(intent: Mapping[str, Any]) -> str | None:
     return str(error.get("message") or error.get("code") or "failed")
 
 
+def setup_request(
+    intent: Mapping[str, Any], *, customer: str, flow_version: int, replayed: bool
+) -> CollectionRequest:
+    """A just-created SetupIntent as the collection page hands it on (with its client secret)."""
+    options = us_bank_options(intent)
+    fc = mapping(options.get("financial_connections"))
+    return CollectionRequest(
+        id=str(intent["id"]),
+        kind="setup_intent",
+        customer_id=customer,
+        status=str(intent.get("status")),
+        flow_version=flow_version,
+        permissions=tuple(fc.get("permissions") or ()),
+        prefetch=tuple(fc.get("prefetch") or ()),
+        verification_method=options.get("verification_method"),
+        created=int(intent["created"]),
+        payment_method_options=dict(mapping(intent.get("payment_method_options"))),
+        hosted_verification_url=microdeposits(intent).get("hosted_verification_url"),
+        replayed=replayed,
+        client_secret=str(intent.get("client_secret") or ""),
+    )
+
+
 def view_of(intent: Mapping[str, Any]) -> IntentView:
     options = us_bank_options(intent)
     fc = mapping(options.get("financial_connections"))
