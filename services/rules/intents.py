@@ -66,8 +66,35 @@ class CollectionRequest:
     linked_accounts: tuple[str, ...] = ()  # FC sessions: the accounts the customer linked
 
 
+class _Labelled:
+    """A listed request's ``label``: people before IDs, then the bank, the amount of a
+    PaymentIntent and the age: 'Ada Lovelace · ada@x.org · StripeBank ••6833 · 3 h ago · seti_…'."""
+
+    id: str
+    customer_id: str | None
+    age_seconds: int
+    person: people.Person | None
+    bank_name: str | None
+    last4: str | None
+    amount: int | None
+    currency: str | None
+
+    @property
+    def label(self) -> str:
+        return people.label(
+            person=self.person,
+            customer_id=self.customer_id,
+            bank=self.bank_name,
+            last4=self.last4,
+            amount=self.amount,
+            currency=self.currency,
+            age_seconds=self.age_seconds,
+            ident=self.id,
+        )
+
+
 @dataclass(frozen=True)
-class OpenRequest:
+class OpenRequest(_Labelled):
     id: str
     kind: str
     customer_id: str | None
@@ -82,22 +109,12 @@ class OpenRequest:
     person: people.Person | None = None  # filled from the customers table by the use case
     bank_name: str | None = None
     last4: str | None = None
-
-    @property
-    def label(self) -> str:
-        """People before IDs: 'Ada Lovelace · ada@x.org · StripeBank ••6833 · 3 h ago · seti_…'."""
-        return people.label(
-            person=self.person,
-            customer_id=self.customer_id,
-            bank=self.bank_name,
-            last4=self.last4,
-            age_seconds=self.age_seconds,
-            ident=self.id,
-        )
+    amount: int | None = None  # never set: an open request's label shows no amount
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
-class MicrodepositItem:
+class MicrodepositItem(_Labelled):
     id: str
     kind: str
     customer_id: str | None
@@ -113,20 +130,6 @@ class MicrodepositItem:
     last4: str | None = None
     amount: int | None = None  # PaymentIntents: what the debit is for
     currency: str | None = None
-
-    @property
-    def label(self) -> str:
-        """People before IDs, with the amount of a PaymentIntent."""
-        return people.label(
-            person=self.person,
-            customer_id=self.customer_id,
-            bank=self.bank_name,
-            last4=self.last4,
-            amount=self.amount,
-            currency=self.currency,
-            age_seconds=self.age_seconds,
-            ident=self.id,
-        )
 
 
 @dataclass(frozen=True)
