@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
-from typing import Any, TypedDict
+from typing import Any, TypedDict, Unpack
 
 import pandas as pd
 from sqlalchemy import case, literal, literal_column, true, update
@@ -96,19 +96,22 @@ def intents_version(svc: Services, actor: Actor) -> tuple[str, int]:
     return url, data_version.read(svc.engine, data_version.INTENTS)
 
 
+class ReportFilters(TypedDict, total=False):
+    """What the report is filtered by (each optional): flows, verification methods, and the
+    first and last creation day."""
+
+    flows: Sequence[str] | None
+    methods: Sequence[str] | None
+    start: date | None
+    end: date | None
+
+
 def report(
-    svc: Services,
-    actor: Actor,
-    *,
-    now: datetime | int,
-    flows: Sequence[str] | None = None,
-    methods: Sequence[str] | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    svc: Services, actor: Actor, *, now: datetime | int, **chosen: Unpack[ReportFilters]
 ) -> Report:
     """The funnel, weekly and per-intent frames for these filters (managers and admins)."""
     require(actor, "conversion.view")
-    filters = _checked(flows, methods, start, end)
+    filters = _checked(chosen)
     return Report(
         funnel=conversion(svc.engine, now=now, **filters),
         weekly=conversion(svc.engine, now=now, by="week", **filters),
@@ -116,29 +119,17 @@ def report(
 
 
 def intents_csv(
-    svc: Services,
-    actor: Actor,
-    *,
-    now: datetime | int,
-    flows: Sequence[str] | None = None,
-    methods: Sequence[str] | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    svc: Services, actor: Actor, *, now: datetime | int, **chosen: Unpack[ReportFilters]
 ) -> str:
     """One row per intent for these filters, as CSV (built on the download click only)."""
-    return figures_csv(
-        svc, actor, "intents", now=now, flows=flows, methods=methods, start=start, end=end
-    )
+    return figures_csv(svc, actor, "intents", now=now, **chosen)
 
 
-def _checked(
-    flows: Sequence[str] | None,
-    methods: Sequence[str] | None,
-    start: date | None,
-    end: date | None,
-) -> _Filters:
+def _checked(chosen: ReportFilters) -> _Filters:
     """The filters as the store may see them: clean words, real dates (a crafted client can
     send anything)."""
+    flows, methods = chosen.get("flows"), chosen.get("methods")
+    start, end = chosen.get("start"), chosen.get("end")
     for value, field in ((start, "The start date"), (end, "The end date")):
         if value is not None and not isinstance(value, date):
             raise ValidationError(f"{field} must be a date.")
@@ -161,24 +152,21 @@ def figures_csv(
     table: str,
     *,
     now: datetime | int,
-    flows: Sequence[str] | None = None,
-    methods: Sequence[str] | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    **chosen: Unpack[ReportFilters],
 ) -> str:
     """One of the page's tables as CSV, built on the download click: ``funnel`` (per method),
     ``weekly`` (per week and method) or ``intents`` (one row per intent). Text cells are
     formula-escaped; audited as ``conversion.export`` (refusals too)."""
     params = {
         "table": table,
-        "flows": _as_param(flows),
-        "methods": _as_param(methods),
-        "start": str(start or ""),
-        "end": str(end or ""),
+        "flows": _as_param(chosen.get("flows")),
+        "methods": _as_param(chosen.get("methods")),
+        "start": str(chosen.get("start") or ""),
+        "end": str(chosen.get("end") or ""),
     }
     with audited(svc.engine, actor=actor, action="conversion.export", params=params) as ctx:
         require(actor, "conversion.view")
-        filters = _checked(flows, methods, start, end)
+        filters = _checked(chosen)
         if table not in CSV_TABLES:
             raise ValidationError(
                 f"No table '{table}' to download; use one of: {', '.join(CSV_TABLES)}."
