@@ -12,12 +12,17 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
-import stripe
-from stripe.params import (
+from services.adapters.backoff import NO_BACKOFF, Backoff, SpentKeys
+from services.adapters.gateway.sdk import (
+    AccountListParams,
+    AccountOwnerListParams,
+    AccountRetrieveParams,
+    CheckoutSessionCreateParams,
     CustomerCreateParams,
     CustomerListParams,
     CustomerSearchParams,
     EventListParams,
+    FcSessionCreateParams,
     InvoiceCreateParams,
     PaymentIntentCancelParams,
     PaymentIntentCreateParams,
@@ -25,35 +30,29 @@ from stripe.params import (
     PaymentIntentRetrieveParams,
     PaymentIntentVerifyMicrodepositsParams,
     PaymentMethodListParams,
+    RequestOptions,
     SetupIntentCancelParams,
     SetupIntentCreateParams,
     SetupIntentListParams,
     SetupIntentRetrieveParams,
     SetupIntentVerifyMicrodepositsParams,
+    StripeError,
     SubscriptionCreateParams,
-)
-from stripe.params.checkout import SessionCreateParams as CheckoutSessionCreateParams
-from stripe.params.financial_connections import (
-    AccountListParams,
-    AccountOwnerListParams,
-    AccountRetrieveParams,
     TransactionListParams,
     TransactionListParamsTransactedAt,
+    V1Services,
+    WebhookEndpointCreateParams,
+    new_client,
+    obj_to_dict,
+    translate_error,
 )
-from stripe.params.financial_connections import SessionCreateParams as FcSessionCreateParams
-
-from services.adapters.backoff import NO_BACKOFF, Backoff, SpentKeys
-from services.adapters.gateway.errors import obj_to_dict, translate_error
-from services.adapters.stripe_api import API_VERSION
-from services.errors import (
-    RateLimited,
-)
+from services.errors import RateLimited
 
 T = TypeVar("T")
 
 # The pinned SDK's own request types, for the services that build create calls: a parameter
 # this API version does not accept is a mypy error there, not a 400 in production. Re-exported
-# so that this module stays the only one importing `stripe`.
+# from :mod:`.sdk`, the only module that imports `stripe`.
 __all__ = [
     "CheckoutSessionCreateParams",
     "CustomerCreateParams",
@@ -66,7 +65,10 @@ __all__ = [
     "translate_error",
 ]
 
-def _intent_list(created_gte: int | None, customer: str | None, expand: Sequence[str]) -> dict[str, Any]:
+
+def _intent_list(
+    created_gte: int | None, customer: str | None, expand: Sequence[str]
+) -> dict[str, Any]:
     """The list parameters SetupIntents and PaymentIntents share (both SDK types accept them)."""
     params: dict[str, Any] = {"limit": 100}
     if created_gte is not None:
@@ -96,12 +98,11 @@ class StripeGateway:
         backoff: Backoff | None = None,
     ) -> None:
         self.base_url = base_url
-        self._client = stripe.StripeClient(
+        self._client = new_client(
             api_key,
-            stripe_version=API_VERSION,
-            base_addresses={"api": base_url} if base_url else None,
+            base_url=base_url,
+            timeout_seconds=timeout_seconds,
             max_network_retries=max_network_retries,
-            http_client=stripe.RequestsClient(timeout=timeout_seconds),
         )
         self._local = threading.local()
         self.backoff = backoff or Backoff()
@@ -150,7 +151,7 @@ class StripeGateway:
         self._local.key = None
         try:
             result = fn()
-        except stripe.StripeError as err:
+        except StripeError as err:
             self._local.request_id = getattr(err, "request_id", None)
             domain = translate_error(err)
             key = getattr(self._local, "key", None)
@@ -184,12 +185,12 @@ class StripeGateway:
         page = self._call(fn)
         return [obj_to_dict(x) for x in page.data], bool(page.has_more)
 
-    def _opts(self, idempotency_key: str | None) -> stripe.RequestOptions:
+    def _opts(self, idempotency_key: str | None) -> RequestOptions:
         self._local.key = idempotency_key  # evaluated inside the call: see _call_once
         return {"idempotency_key": idempotency_key} if idempotency_key else {}
 
     @property
-    def v1(self) -> stripe.V1Services:
+    def v1(self) -> V1Services:
         return self._client.v1
 
     # -- customers --------------------------------------------------------------------------
@@ -365,7 +366,9 @@ class StripeGateway:
                 lambda: self.v1.payment_intents.cancel(intent_id, params=pi, options=options)
             )
         si: SetupIntentCancelParams = {"cancellation_reason": reason} if reason else {}
-        return self._one(lambda: self.v1.setup_intents.cancel(intent_id, params=si, options=options))
+        return self._one(
+            lambda: self.v1.setup_intents.cancel(intent_id, params=si, options=options)
+        )
 
     def retrieve_setup_intent(
         self, intent_id: str, *, expand: Sequence[str] = ()
@@ -480,7 +483,7 @@ class StripeGateway:
         self, url: str, enabled_events: Sequence[str], *, description: str | None = None
     ) -> dict[str, Any]:
         """Register ``url``; Stripe answers the signing ``secret`` only in this response."""
-        params: stripe.params.WebhookEndpointCreateParams = {
+        params: WebhookEndpointCreateParams = {
             "url": url,
             "enabled_events": list(enabled_events),  # type: ignore[arg-type]
         }
@@ -493,5 +496,3 @@ class StripeGateway:
 
     def delete_webhook_endpoint(self, endpoint_id: str) -> dict[str, Any]:
         return self._one(lambda: self.v1.webhook_endpoints.delete(endpoint_id))
-
-

@@ -1,11 +1,47 @@
-"""Stripe's exceptions turned into fcops' domain errors (the gateway's half that reads them)."""
+"""The Stripe SDK, and the only module that imports it (the architecture test checks).
+
+What the rest of the gateway needs from the pinned SDK: its client, its request and parameter
+types, its exceptions turned into fcops' domain errors, and its webhook signature check. Above
+the gateway nobody sees a ``stripe`` type or exception.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import stripe
+from stripe import RequestOptions, StripeClient, StripeError, V1Services
+from stripe.params import (
+    CustomerCreateParams,
+    CustomerListParams,
+    CustomerSearchParams,
+    EventListParams,
+    InvoiceCreateParams,
+    PaymentIntentCancelParams,
+    PaymentIntentCreateParams,
+    PaymentIntentListParams,
+    PaymentIntentRetrieveParams,
+    PaymentIntentVerifyMicrodepositsParams,
+    PaymentMethodListParams,
+    SetupIntentCancelParams,
+    SetupIntentCreateParams,
+    SetupIntentListParams,
+    SetupIntentRetrieveParams,
+    SetupIntentVerifyMicrodepositsParams,
+    SubscriptionCreateParams,
+    WebhookEndpointCreateParams,
+)
+from stripe.params.checkout import SessionCreateParams as CheckoutSessionCreateParams
+from stripe.params.financial_connections import (
+    AccountListParams,
+    AccountOwnerListParams,
+    AccountRetrieveParams,
+    TransactionListParams,
+    TransactionListParamsTransactedAt,
+)
+from stripe.params.financial_connections import SessionCreateParams as FcSessionCreateParams
 
+from services.adapters.stripe_api import API_VERSION
 from services.errors import (
     Conflict,
     FcopsError,
@@ -24,11 +60,70 @@ from services.errors import (
 _REFRESH_CODES = {"financial_connections_account_inactive"}
 
 
+__all__ = [
+    "AccountListParams",
+    "AccountOwnerListParams",
+    "AccountRetrieveParams",
+    "CheckoutSessionCreateParams",
+    "CustomerCreateParams",
+    "CustomerListParams",
+    "CustomerSearchParams",
+    "EventListParams",
+    "FcSessionCreateParams",
+    "InvoiceCreateParams",
+    "PaymentIntentCancelParams",
+    "PaymentIntentCreateParams",
+    "PaymentIntentListParams",
+    "PaymentIntentRetrieveParams",
+    "PaymentIntentVerifyMicrodepositsParams",
+    "PaymentMethodListParams",
+    "RequestOptions",
+    "SetupIntentCancelParams",
+    "SetupIntentCreateParams",
+    "SetupIntentListParams",
+    "SetupIntentRetrieveParams",
+    "SetupIntentVerifyMicrodepositsParams",
+    "StripeError",
+    "SubscriptionCreateParams",
+    "TransactionListParams",
+    "TransactionListParamsTransactedAt",
+    "V1Services",
+    "WebhookEndpointCreateParams",
+    "new_client",
+    "obj_to_dict",
+    "signature_problem",
+    "translate_error",
+]
+
+
+def new_client(
+    api_key: str, *, base_url: str | None, timeout_seconds: float, max_network_retries: int
+) -> StripeClient:
+    """The SDK client at the pinned API version; ``base_url`` points it at the sandbox."""
+    return StripeClient(
+        api_key,
+        stripe_version=API_VERSION,
+        base_addresses={"api": base_url} if base_url else None,
+        max_network_retries=max_network_retries,
+        http_client=stripe.RequestsClient(timeout=timeout_seconds),
+    )
+
+
+def signature_problem(payload: bytes, signature: str, secret: str, tolerance: int) -> str | None:
+    """Why ``signature`` does not sign this exact raw body with ``secret`` within ``tolerance``
+    seconds (the SDK's check), or None when it does."""
+    try:
+        stripe.WebhookSignature.verify_header(payload, signature, secret, tolerance)
+    except stripe.SignatureVerificationError as err:
+        return str(err.user_message or err)
+    return None
+
+
 def obj_to_dict(obj: Any) -> dict[str, Any]:
     return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
 
 
-def translate_error(err: stripe.StripeError) -> FcopsError:
+def translate_error(err: StripeError) -> FcopsError:
     """Turn an SDK exception into a domain error with a sentence a person can act on."""
     rid = getattr(err, "request_id", None)
     message = (
