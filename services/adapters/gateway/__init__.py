@@ -13,37 +13,15 @@ from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
 from services.adapters.backoff import NO_BACKOFF, Backoff, SpentKeys
+from services.adapters.gateway import sdk
 from services.adapters.gateway.sdk import (
-    AccountListParams,
-    AccountOwnerListParams,
-    AccountRetrieveParams,
     CheckoutSessionCreateParams,
     CustomerCreateParams,
-    CustomerListParams,
-    CustomerSearchParams,
-    EventListParams,
     FcSessionCreateParams,
     InvoiceCreateParams,
-    PaymentIntentCancelParams,
     PaymentIntentCreateParams,
-    PaymentIntentListParams,
-    PaymentIntentRetrieveParams,
-    PaymentIntentVerifyMicrodepositsParams,
-    PaymentMethodListParams,
-    RequestOptions,
-    SetupIntentCancelParams,
     SetupIntentCreateParams,
-    SetupIntentListParams,
-    SetupIntentRetrieveParams,
-    SetupIntentVerifyMicrodepositsParams,
-    StripeError,
     SubscriptionCreateParams,
-    TransactionListParams,
-    TransactionListParamsTransactedAt,
-    V1Services,
-    WebhookEndpointCreateParams,
-    new_client,
-    obj_to_dict,
     translate_error,
 )
 from services.errors import RateLimited
@@ -98,7 +76,7 @@ class StripeGateway:
         backoff: Backoff | None = None,
     ) -> None:
         self.base_url = base_url
-        self._client = new_client(
+        self._client = sdk.new_client(
             api_key,
             base_url=base_url,
             timeout_seconds=timeout_seconds,
@@ -151,7 +129,7 @@ class StripeGateway:
         self._local.key = None
         try:
             result = fn()
-        except StripeError as err:
+        except sdk.StripeError as err:
             self._local.request_id = getattr(err, "request_id", None)
             domain = translate_error(err)
             key = getattr(self._local, "key", None)
@@ -163,7 +141,7 @@ class StripeGateway:
         return result
 
     def _one(self, fn: Callable[[], Any]) -> dict[str, Any]:
-        return obj_to_dict(self._call(fn))
+        return sdk.obj_to_dict(self._call(fn))
 
     def _iter(
         self, fn: Callable[[], Any], *, max_items: int | None = None
@@ -176,21 +154,21 @@ class StripeGateway:
                 if max_items is not None and count >= max_items:
                     return
                 count += 1
-                yield obj_to_dict(item)
+                yield sdk.obj_to_dict(item)
             if not page.has_more or not page.data:
                 return
             page = self._call(page.next_page)
 
     def _page(self, fn: Callable[[], Any]) -> tuple[list[dict[str, Any]], bool]:
         page = self._call(fn)
-        return [obj_to_dict(x) for x in page.data], bool(page.has_more)
+        return [sdk.obj_to_dict(x) for x in page.data], bool(page.has_more)
 
-    def _opts(self, idempotency_key: str | None) -> RequestOptions:
+    def _opts(self, idempotency_key: str | None) -> sdk.RequestOptions:
         self._local.key = idempotency_key  # evaluated inside the call: see _call_once
         return {"idempotency_key": idempotency_key} if idempotency_key else {}
 
     @property
-    def v1(self) -> V1Services:
+    def v1(self) -> sdk.V1Services:
         return self._client.v1
 
     # -- customers --------------------------------------------------------------------------
@@ -201,7 +179,7 @@ class StripeGateway:
     def list_customers_page(
         self, *, limit: int = 100, starting_after: str | None = None, created_gte: int | None = None
     ) -> tuple[list[dict[str, Any]], bool]:
-        params: CustomerListParams = {"limit": limit}
+        params: sdk.CustomerListParams = {"limit": limit}
         if starting_after:
             params["starting_after"] = starting_after
         if created_gte is not None:
@@ -209,7 +187,7 @@ class StripeGateway:
         return self._page(lambda: self.v1.customers.list(params=params))
 
     def iter_customers(self, *, created_gte: int | None = None) -> Iterator[dict[str, Any]]:
-        params: CustomerListParams = {"limit": 100}
+        params: sdk.CustomerListParams = {"limit": 100}
         if created_gte is not None:
             params["created"] = {"gte": created_gte}
         return self._iter(lambda: self.v1.customers.list(params=params))
@@ -220,9 +198,9 @@ class StripeGateway:
         )
 
     def search_customers(self, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
-        params: CustomerSearchParams = {"query": query, "limit": limit}
+        params: sdk.CustomerSearchParams = {"query": query, "limit": limit}
         result = self._call(lambda: self.v1.customers.search(params=params))
-        return [obj_to_dict(x) for x in result.data]
+        return [sdk.obj_to_dict(x) for x in result.data]
 
     def create_customer(
         self, params: CustomerCreateParams, *, idempotency_key: str | None
@@ -236,7 +214,7 @@ class StripeGateway:
     def list_accounts(
         self, *, customer: str | None = None, session: str | None = None
     ) -> list[dict[str, Any]]:
-        params: AccountListParams = {"limit": 100}
+        params: sdk.AccountListParams = {"limit": 100}
         if customer:
             params["account_holder"] = {"customer": customer}
         if session:
@@ -247,7 +225,7 @@ class StripeGateway:
     def retrieve_account(
         self, account_id: str, *, expand_ownership: bool = False
     ) -> dict[str, Any]:
-        params: AccountRetrieveParams = {"expand": ["ownership"]} if expand_ownership else {}
+        params: sdk.AccountRetrieveParams = {"expand": ["ownership"]} if expand_ownership else {}
         fc = self.v1.financial_connections
         return self._one(lambda: fc.accounts.retrieve(account_id, params=params))
 
@@ -293,7 +271,7 @@ class StripeGateway:
 
     def list_owners(self, account_id: str, ownership_id: str) -> list[dict[str, Any]]:
         fc = self.v1.financial_connections
-        params: AccountOwnerListParams = {"ownership": ownership_id, "limit": 100}
+        params: sdk.AccountOwnerListParams = {"ownership": ownership_id, "limit": 100}
         return list(self._iter(lambda: fc.accounts.owners.list(account_id, params=params)))
 
     def iter_transactions(
@@ -304,10 +282,10 @@ class StripeGateway:
         transacted_gte: int | None = None,
         transacted_lt: int | None = None,
     ) -> Iterator[dict[str, Any]]:
-        params: TransactionListParams = {"account": account_id, "limit": 100}
+        params: sdk.TransactionListParams = {"account": account_id, "limit": 100}
         if after_refresh:
             params["transaction_refresh"] = {"after": after_refresh}
-        rng: TransactionListParamsTransactedAt = {}
+        rng: sdk.TransactionListParamsTransactedAt = {}
         if transacted_gte is not None:
             rng["gte"] = transacted_gte
         if transacted_lt is not None:
@@ -351,9 +329,9 @@ class StripeGateway:
 
     def _retrieve_intent(self, intent_id: str, expand: Sequence[str]) -> dict[str, Any]:
         if intent_id.startswith("pi_"):
-            pi: PaymentIntentRetrieveParams = {"expand": list(expand)} if expand else {}
+            pi: sdk.PaymentIntentRetrieveParams = {"expand": list(expand)} if expand else {}
             return self._one(lambda: self.v1.payment_intents.retrieve(intent_id, params=pi))
-        si: SetupIntentRetrieveParams = {"expand": list(expand)} if expand else {}
+        si: sdk.SetupIntentRetrieveParams = {"expand": list(expand)} if expand else {}
         return self._one(lambda: self.v1.setup_intents.retrieve(intent_id, params=si))
 
     def _cancel_intent(
@@ -361,11 +339,11 @@ class StripeGateway:
     ) -> dict[str, Any]:
         options = self._opts(idempotency_key)
         if intent_id.startswith("pi_"):
-            pi: PaymentIntentCancelParams = {"cancellation_reason": reason} if reason else {}
+            pi: sdk.PaymentIntentCancelParams = {"cancellation_reason": reason} if reason else {}
             return self._one(
                 lambda: self.v1.payment_intents.cancel(intent_id, params=pi, options=options)
             )
-        si: SetupIntentCancelParams = {"cancellation_reason": reason} if reason else {}
+        si: sdk.SetupIntentCancelParams = {"cancellation_reason": reason} if reason else {}
         return self._one(
             lambda: self.v1.setup_intents.cancel(intent_id, params=si, options=options)
         )
@@ -397,7 +375,7 @@ class StripeGateway:
         customer: str | None = None,
         expand: Sequence[str] = (),
     ) -> Iterator[dict[str, Any]]:
-        params = cast(SetupIntentListParams, _intent_list(created_gte, customer, expand))
+        params = cast(sdk.SetupIntentListParams, _intent_list(created_gte, customer, expand))
         return self._iter(lambda: self.v1.setup_intents.list(params=params))
 
     def iter_payment_intents(
@@ -407,7 +385,7 @@ class StripeGateway:
         customer: str | None = None,
         expand: Sequence[str] = (),
     ) -> Iterator[dict[str, Any]]:
-        params = cast(PaymentIntentListParams, _intent_list(created_gte, customer, expand))
+        params = cast(sdk.PaymentIntentListParams, _intent_list(created_gte, customer, expand))
         return self._iter(lambda: self.v1.payment_intents.list(params=params))
 
     def verify_microdeposits(
@@ -421,7 +399,7 @@ class StripeGateway:
         """Verify a manually entered account: exactly one of ``amounts`` or ``descriptor_code``."""
         options = self._opts(idempotency_key)
         if intent_id.startswith("pi_"):
-            pi: PaymentIntentVerifyMicrodepositsParams = (
+            pi: sdk.PaymentIntentVerifyMicrodepositsParams = (
                 {"amounts": list(amounts)}
                 if amounts is not None
                 else {"descriptor_code": str(descriptor_code)}
@@ -431,7 +409,7 @@ class StripeGateway:
                     intent_id, params=pi, options=options
                 )
             )
-        si: SetupIntentVerifyMicrodepositsParams = (
+        si: sdk.SetupIntentVerifyMicrodepositsParams = (
             {"amounts": list(amounts)}
             if amounts is not None
             else {"descriptor_code": str(descriptor_code)}
@@ -446,7 +424,7 @@ class StripeGateway:
         return self._one(lambda: self.v1.payment_methods.retrieve(pm_id))
 
     def list_payment_methods(self, customer_id: str) -> list[dict[str, Any]]:
-        params: PaymentMethodListParams = {
+        params: sdk.PaymentMethodListParams = {
             "customer": customer_id,
             "type": "us_bank_account",
             "limit": 100,
@@ -470,7 +448,7 @@ class StripeGateway:
     def iter_events(
         self, *, types: Sequence[str] = (), created_gte: int | None = None
     ) -> Iterator[dict[str, Any]]:
-        params: EventListParams = {"limit": 100}
+        params: sdk.EventListParams = {"limit": 100}
         if types:
             params["types"] = list(types)
         if created_gte is not None:
@@ -483,7 +461,7 @@ class StripeGateway:
         self, url: str, enabled_events: Sequence[str], *, description: str | None = None
     ) -> dict[str, Any]:
         """Register ``url``; Stripe answers the signing ``secret`` only in this response."""
-        params: WebhookEndpointCreateParams = {
+        params: sdk.WebhookEndpointCreateParams = {
             "url": url,
             "enabled_events": list(enabled_events),  # type: ignore[arg-type]
         }
