@@ -125,7 +125,7 @@ def intents_csv(
     return figures_csv(svc, actor, "intents", now=now, **chosen)
 
 
-def _checked(chosen: ReportFilters) -> _Filters:
+def _checked(chosen: ReportFilters) -> ReportFilters:
     """The filters as the store may see them: clean words, real dates (a crafted client can
     send anything)."""
     flows, methods = chosen.get("flows"), chosen.get("methods")
@@ -133,7 +133,7 @@ def _checked(chosen: ReportFilters) -> _Filters:
     for value, field in ((start, "The start date"), (end, "The end date")):
         if value is not None and not isinstance(value, date):
             raise ValidationError(f"{field} must be a date.")
-    return _Filters(
+    return ReportFilters(
         flows=input_limits.text_list(flows, field="The flows") if flows is not None else None,
         methods=(
             input_limits.text_list(methods, field="The methods") if methods is not None else None
@@ -192,13 +192,6 @@ def _as_param(values: object) -> list[str] | str:
     return str(values)
 
 
-class _Filters(TypedDict):
-    flows: Sequence[str] | None
-    methods: Sequence[str] | None
-    start: date | None
-    end: date | None
-
-
 def summarise(engine: Engine) -> StoreSummary:
     with session_scope(engine) as session:
         count, first, last = session.exec(
@@ -238,25 +231,27 @@ def _day_start(day: date) -> int:
     return int(datetime.combine(day, dtime.min, tzinfo=UTC).timestamp())
 
 
-def _load(
-    engine: Engine,
-    *,
-    flows: Sequence[str] | None,
-    methods: Sequence[str] | None,
-    start: date | None,
-    end: date | None,
-) -> list[IntentRecord]:
+def _where(chosen: ReportFilters) -> list[Any]:
+    """The stored intents these filters keep; dates are UTC days of ``created``, both ends
+    included."""
+    flows, methods = chosen.get("flows"), chosen.get("methods")
+    start, end = chosen.get("start"), chosen.get("end")
     if start and end and end < start:
         raise ValidationError("The end date is before the start date; pick a later end date.")
-    stmt = select(IntentRecord)
+    conditions: list[Any] = []
     if flows:
-        stmt = stmt.where(col(IntentRecord.flow).in_(list(flows)))
+        conditions.append(col(IntentRecord.flow).in_(list(flows)))
     if methods:
-        stmt = stmt.where(col(IntentRecord.verification_method).in_(list(methods)))
+        conditions.append(col(IntentRecord.verification_method).in_(list(methods)))
     if start:
-        stmt = stmt.where(col(IntentRecord.created) >= _day_start(start))
+        conditions.append(col(IntentRecord.created) >= _day_start(start))
     if end:
-        stmt = stmt.where(col(IntentRecord.created) < _day_start(end + timedelta(days=1)))
+        conditions.append(col(IntentRecord.created) < _day_start(end + timedelta(days=1)))
+    return conditions
+
+
+def _load(engine: Engine, chosen: ReportFilters) -> list[IntentRecord]:
+    stmt = select(IntentRecord).where(*_where(chosen))
     with session_scope(engine) as session:
         return list(session.exec(stmt.order_by(col(IntentRecord.created))).all())
 
@@ -298,11 +293,8 @@ def conversion(
     engine: Engine,
     *,
     now: datetime | int,
-    flows: Sequence[str] | None = None,
-    methods: Sequence[str] | None = None,
-    start: date | None = None,
-    end: date | None = None,
     by: str | None = None,
+    **chosen: Unpack[ReportFilters],
 ) -> pd.DataFrame:
     """Funnel counts per verification method (or per week and method with ``by="week"``).
 
@@ -313,8 +305,7 @@ def conversion(
     """
     if by not in (None, "week"):
         raise ValueError(f"conversion(by=...) must be None or 'week', not {by!r}.")
-    if start and end and end < start:
-        raise ValidationError("The end date is before the start date; pick a later end date.")
+    conditions = _where(chosen)
     classify_missing(engine)
     t = IntentRecord.__table__.c  # type: ignore[attr-defined]
     moment = unix_seconds(now)
@@ -337,15 +328,6 @@ def conversion(
     week = (literal_column(f"({day} - (({day} + 3) % 7))") if by == "week" else literal(0)).label(
         "week"
     )
-    conditions = []
-    if flows:
-        conditions.append(t.flow.in_(list(flows)))
-    if methods:
-        conditions.append(t.verification_method.in_(list(methods)))
-    if start:
-        conditions.append(t.created >= _day_start(start))
-    if end:
-        conditions.append(t.created < _day_start(end + timedelta(days=1)))
     base = (
         sa_select(
             t.verification_method.label("method"),
@@ -401,7 +383,7 @@ def conversion(
             for w, m, n, inst, manual, ver, *stages in conn.execute(counts)
         }
     frame = funnel.frame_from_groups(groups, by=by)
-    if methods:
+    if methods := chosen.get("methods"):
         frame = frame[frame["verification_method"].isin(list(methods))].reset_index(drop=True)
     return frame
 
@@ -411,16 +393,10 @@ def _week_date(day_number: int) -> date:
 
 
 def outcomes(
-    engine: Engine,
-    *,
-    now: datetime | int,
-    flows: Sequence[str] | None = None,
-    methods: Sequence[str] | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    engine: Engine, *, now: datetime | int, **chosen: Unpack[ReportFilters]
 ) -> pd.DataFrame:
     """One row per stored intent with its funnel stage and path (for drill-down and CSV)."""
-    rows = _load(engine, flows=flows, methods=methods, start=start, end=end)
+    rows = _load(engine, chosen)
     frame = funnel.outcomes_frame(
         [r.raw for r in rows], now=unix_seconds(now), success_times=_stored_success_times(rows)
     )
