@@ -12,6 +12,16 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
+def page_count(total: int, page_size: int) -> int:
+    """How many pages ``total`` rows fill (one, empty, when nothing matched)."""
+    return max(1, -(-total // page_size))
+
+
+def clamp(page: int, total: int, page_size: int) -> int:
+    """The page to show for ``page``: 1 at least, and the last page for one past the end."""
+    return max(1, min(int(page), page_count(total, page_size)))
+
+
 @dataclass(frozen=True)
 class Page(Generic[T]):
     """``rows`` of one page; ``total`` is the true number that match (not the page size)."""
@@ -23,7 +33,7 @@ class Page(Generic[T]):
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
+        return page_count(self.total, self.page_size)
 
     @property
     def first(self) -> int:

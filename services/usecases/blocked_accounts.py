@@ -22,7 +22,7 @@ from services.context import Services
 from services.errors import FcopsError
 from services.rules import input_limits
 from services.rules.blocked import next_step
-from services.rules.paging import Page
+from services.rules.paging import Page, clamp
 from services.usecases.collect_common import clean_search
 from services.usecases.debit_outcomes import SYNC_NAME
 
@@ -160,7 +160,7 @@ def find_blocked(
     where = [col(record.id).in_(_latest_blocks()), *_matching(text)]
     with session_scope(svc.engine) as session:
         total = int(session.exec(select(func.count()).select_from(record).where(*where)).one())
-        page = min(page, max(1, -(-total // page_size)))
+        page = clamp(page, total, page_size)
         chosen = list(
             session.exec(
                 select(record)

@@ -31,7 +31,7 @@ from services.rules.bank_account import (
     refresh_view,
 )
 from services.rules.ids import kind_of, parse_id
-from services.rules.paging import Page
+from services.rules.paging import Page, clamp
 from services.rules.relink import relink_needed
 
 MAX_PAGE_SIZE = 500
@@ -134,7 +134,7 @@ def search_customers_page(
         return CustomerSearchPage(hits, len(hits), 1, page_size)
     needle = term.lower()
     total = mirror.count_customers_matching(svc.engine, needle)
-    page = min(page, max(1, -(-total // page_size)))
+    page = clamp(page, total, page_size)
     hits = mirror.customers_matching(svc.engine, needle, page_size, offset=(page - 1) * page_size)
     return CustomerSearchPage(hits, total, page, page_size)
 
@@ -178,7 +178,7 @@ def list_accounts(
     page, page_size = input_limits.paging(page, page_size, max_size=MAX_PAGE_SIZE)
     now = svc.now()
     total = mirror.count_rows(svc.engine, filters, now)
-    page = min(page, max(1, -(-total // page_size)))
+    page = clamp(page, total, page_size)
     offset = (page - 1) * page_size
     rows = mirror.read_rows(
         svc.engine, filters, now, offset=offset, limit=page_size, sort=sort or None

@@ -34,7 +34,7 @@ from services.rules.cashflow import (
 from services.rules.clock import as_utc
 from services.rules.ids import parse_id
 from services.rules.income import IncomeRow, detect_income, suggest_debit_date
-from services.rules.paging import Page
+from services.rules.paging import Page, clamp
 from services.rules.transactions import (
     TransactionFilter,
     TransactionView,
@@ -242,7 +242,7 @@ def transactions_page(
     size = max(1, min(int(page_size), 500))
     filters = asdict(chosen)
     total = store.count_transactions(svc.engine, account_id, **filters)
-    page = min(max(1, int(page)), max(1, -(-total // size)))
+    page = clamp(page, total, size)
     rows = store.load_transactions(
         svc.engine, account_id, limit=size, offset=(page - 1) * size, sort=order, **filters
     )
