@@ -119,6 +119,26 @@ def signature_problem(payload: bytes, signature: str, secret: str, tolerance: in
     return None
 
 
+# SDK errors that mean one thing whatever Stripe's message: the domain error and its sentence.
+_FIXED_SENTENCES: tuple[tuple[type[StripeError], type[FcopsError], str], ...] = (
+    (
+        stripe.AuthenticationError,
+        StripeAuthError,
+        "Stripe rejected the API key. Check STRIPE_API_KEY in the settings.",
+    ),
+    (
+        stripe.RateLimitError,
+        RateLimited,
+        "Stripe is rate-limiting requests. Wait a few seconds and try again.",
+    ),
+    (
+        stripe.IdempotencyError,
+        Conflict,
+        "This request was already sent with different details; reload the page and try again.",
+    ),
+)
+
+
 def obj_to_dict(obj: Any) -> dict[str, Any]:
     return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
 
@@ -132,21 +152,9 @@ def translate_error(err: StripeError) -> FcopsError:
     code = getattr(err, "code", None)
     param = getattr(err, "param", None)
     suffix = f" (Stripe request {rid})" if rid else ""
-    if isinstance(err, stripe.AuthenticationError):
-        return StripeAuthError(
-            f"Stripe rejected the API key. Check STRIPE_API_KEY in the settings.{suffix}",
-            request_id=rid,
-        )
-    if isinstance(err, stripe.RateLimitError):
-        return RateLimited(
-            f"Stripe is rate-limiting requests. Wait a few seconds and try again.{suffix}",
-            request_id=rid,
-        )
-    if isinstance(err, stripe.IdempotencyError):
-        return Conflict(
-            f"This request was already sent with different details; reload the page and try again.{suffix}",
-            request_id=rid,
-        )
+    for kind, domain, sentence in _FIXED_SENTENCES:
+        if isinstance(err, kind):
+            return domain(f"{sentence}{suffix}", request_id=rid)
     if isinstance(err, stripe.APIConnectionError):
         return OutcomeUnknown(
             "Could not reach Stripe (the connection failed or timed out), so the outcome is not "
