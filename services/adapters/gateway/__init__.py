@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import stripe
 from stripe.params import (
@@ -50,6 +50,7 @@ from services.errors import (
 )
 
 T = TypeVar("T")
+_IntentList = TypeVar("_IntentList", SetupIntentListParams, PaymentIntentListParams)
 
 # The pinned SDK's own request types, for the services that build create calls: a parameter
 # this API version does not accept is a mypy error there, not a 400 in production. Re-exported
@@ -66,9 +67,9 @@ __all__ = [
     "translate_error",
 ]
 
-def _intent_list(created_gte: int | None, customer: str | None, expand: Sequence[str]) -> dict[str, Any]:
-    """The list parameters SetupIntents and PaymentIntents share (both SDK types accept them)."""
-    params: dict[str, Any] = {"limit": 100}
+def _intent_list(params: _IntentList, created_gte: int | None, customer: str | None, expand: Sequence[str]) -> _IntentList:
+    """The list parameters SetupIntents and PaymentIntents share (mypy checks both SDK types)."""
+    params["limit"] = 100
     if created_gte is not None:
         params["created"] = {"gte": created_gte}
     if customer:
@@ -394,7 +395,7 @@ class StripeGateway:
         customer: str | None = None,
         expand: Sequence[str] = (),
     ) -> Iterator[dict[str, Any]]:
-        params = cast(SetupIntentListParams, _intent_list(created_gte, customer, expand))
+        params = _intent_list(SetupIntentListParams(), created_gte, customer, expand)
         return self._iter(lambda: self.v1.setup_intents.list(params=params))
 
     def iter_payment_intents(
@@ -404,7 +405,7 @@ class StripeGateway:
         customer: str | None = None,
         expand: Sequence[str] = (),
     ) -> Iterator[dict[str, Any]]:
-        params = cast(PaymentIntentListParams, _intent_list(created_gte, customer, expand))
+        params = _intent_list(PaymentIntentListParams(), created_gte, customer, expand)
         return self._iter(lambda: self.v1.payment_intents.list(params=params))
 
     def verify_microdeposits(
