@@ -257,14 +257,13 @@ def fc_session_params(
     """The create params of an FC session; with the ``payment_method`` permission the accounts
     are meant to be debited, so only checking/savings accounts that support payments (endive's
     defaults would also offer credit cards, mortgages and lines of credit)."""
-    perms, pre = list(permissions), list(prefetch)
     params: FcSessionCreateParams = {
         "account_holder": {"type": "customer", "customer": customer},
-        "permissions": perms,  # type: ignore[typeddict-item]
+        "permissions": list(permissions),
     }
-    if pre:
-        params["prefetch"] = pre  # type: ignore[typeddict-item]
-    if "payment_method" in perms:
+    if prefetch := list(prefetch):
+        params["prefetch"] = prefetch
+    if "payment_method" in params["permissions"]:
         params["filters"] = {
             "account_subcategories": ["checking", "savings"],
             "require_payment_method_support": "all",

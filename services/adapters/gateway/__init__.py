@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from services.adapters.backoff import NO_BACKOFF, Backoff, SpentKeys
 from services.adapters.gateway import sdk
@@ -27,6 +27,7 @@ from services.adapters.gateway.sdk import (
 from services.errors import RateLimited
 
 T = TypeVar("T")
+_IntentList = TypeVar("_IntentList", sdk.SetupIntentListParams, sdk.PaymentIntentListParams)
 
 # The pinned SDK's own request types, for the services that build create calls: a parameter
 # this API version does not accept is a mypy error there, not a 400 in production. Re-exported
@@ -45,10 +46,10 @@ __all__ = [
 
 
 def _intent_list(
-    created_gte: int | None, customer: str | None, expand: Sequence[str]
-) -> dict[str, Any]:
-    """The list parameters SetupIntents and PaymentIntents share (both SDK types accept them)."""
-    params: dict[str, Any] = {"limit": 100}
+    params: _IntentList, created_gte: int | None, customer: str | None, expand: Sequence[str]
+) -> _IntentList:
+    """The list parameters SetupIntents and PaymentIntents share (mypy checks both SDK types)."""
+    params["limit"] = 100
     if created_gte is not None:
         params["created"] = {"gte": created_gte}
     if customer:
@@ -375,7 +376,7 @@ class StripeGateway:
         customer: str | None = None,
         expand: Sequence[str] = (),
     ) -> Iterator[dict[str, Any]]:
-        params = cast(sdk.SetupIntentListParams, _intent_list(created_gte, customer, expand))
+        params = _intent_list(sdk.SetupIntentListParams(), created_gte, customer, expand)
         return self._iter(lambda: self.v1.setup_intents.list(params=params))
 
     def iter_payment_intents(
@@ -385,7 +386,7 @@ class StripeGateway:
         customer: str | None = None,
         expand: Sequence[str] = (),
     ) -> Iterator[dict[str, Any]]:
-        params = cast(sdk.PaymentIntentListParams, _intent_list(created_gte, customer, expand))
+        params = _intent_list(sdk.PaymentIntentListParams(), created_gte, customer, expand)
         return self._iter(lambda: self.v1.payment_intents.list(params=params))
 
     def verify_microdeposits(
