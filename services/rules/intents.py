@@ -76,8 +76,8 @@ class _Labelled:
     person: people.Person | None
     bank_name: str | None
     last4: str | None
-    amount: int | None
-    currency: str | None
+    amount: int | None = None  # PaymentIntents only (an open request has none)
+    currency: str | None = None
 
     @property
     def label(self) -> str:
@@ -109,8 +109,6 @@ class OpenRequest(_Labelled):
     person: people.Person | None = None  # filled from the customers table by the use case
     bank_name: str | None = None
     last4: str | None = None
-    amount: int | None = None  # never set: an open request's label shows no amount
-    currency: str | None = None
 
 
 @dataclass(frozen=True)
