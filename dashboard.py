@@ -269,8 +269,6 @@ with st.sidebar:
     else:
         st.button("Log out", key="fcops-logout", on_click=session.log_out)
 
-fresh = int(st.session_state.get(runtime.FRESH_RUNS) or 0)
-st.session_state[runtime.FRESH_RUNS] = 2 if just_signed_in else max(0, fresh - 1)
 # Every page the role may open stays visible (13 for admins; Streamlit folds after 10 otherwise).
 current = st.navigation(sections, expanded=True)
 if just_signed_in:

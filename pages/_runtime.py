@@ -89,16 +89,6 @@ def current_actor() -> Actor | None:
     return Actor(username=username, role=role, name=name)
 
 
-FRESH_RUNS = "_fcops_fresh_runs"  # runs left in which a page re-applies its URL to its widgets
-
-
-def just_signed_in() -> bool:
-    """True in the first two runs after a sign-in by the form. The browser resets the widgets it
-    draws once after the new navigation arrives, so a page that puts a link's query into its
-    widgets (Accounts' filters) does it again in these runs, or they would show their defaults."""
-    return bool(st.session_state.get(FRESH_RUNS))
-
-
 ROUTED = "_fcops_routed"  # set by dashboard.py on every run: this session goes through the router
 
 

@@ -45,26 +45,6 @@ CATEGORY_TITLES = {
 }
 
 
-# People and money first, the IDs (copyable) after them.
-DEBIT_ORDER = (
-    "name",
-    "email",
-    "created",
-    "amount",
-    "status",
-    "return_code",
-    "category",
-    "verification_method",
-    "institution",
-    "last4",
-    "flow",
-    "customer",
-    "debit",
-    "original",
-    "account",
-)
-
-
 DEBIT_LABELS = {
     "name": "Name",
     "email": "Email",
@@ -289,8 +269,8 @@ st.dataframe(
     placeholder="—",
     width="stretch",
     column_order=[
-        *(c for c in DEBIT_ORDER if c in debits.columns),
-        *(c for c in debits.columns if c not in DEBIT_ORDER and c != "currency"),
+        *(c for c in returns_report.SHOWN_ORDER if c in debits.columns),
+        *(c for c in debits.columns if c not in returns_report.SHOWN_ORDER and c != "currency"),
     ],
     column_config=debit_columns,
 )

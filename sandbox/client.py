@@ -106,11 +106,13 @@ class Simulator:
     def reactivate_account(self, account_id: str) -> dict[str, Any]:
         return self._post(f"financial_connections/accounts/{account_id}/reactivate")
 
-    def _intent_path(self, intent_id: str) -> str:
-        return "payment_intents" if intent_id.startswith("pi_") else "setup_intents"
+    def _intent_hook(self, intent_id: str, step: str, **params: Any) -> dict[str, Any]:
+        """POST one customer step of a SetupIntent or PaymentIntent (its id's prefix says which)."""
+        kind = "payment_intents" if intent_id.startswith("pi_") else "setup_intents"
+        return self._post(f"{kind}/{intent_id}/{step}", **params)
 
     def link_bank(self, intent_id: str, *, institution: str) -> dict[str, Any]:
-        return self._post(f"{self._intent_path(intent_id)}/{intent_id}/link", institution=institution)
+        return self._intent_hook(intent_id, "link", institution=institution)
 
     def manual_entry(
         self,
@@ -120,12 +122,13 @@ class Simulator:
         routing_number: str = "110000000",
         microdeposit_type: str = "descriptor_code",
     ) -> dict[str, Any]:
-        return self._post(
-            f"{self._intent_path(intent_id)}/{intent_id}/manual_entry",
+        return self._intent_hook(
+            intent_id,
+            "manual_entry",
             account_number=account_number,
             routing_number=routing_number,
             microdeposit_type=microdeposit_type,
         )
 
     def microdeposits_arrive(self, intent_id: str) -> dict[str, Any]:
-        return self._post(f"{self._intent_path(intent_id)}/{intent_id}/microdeposits_arrive")
+        return self._intent_hook(intent_id, "microdeposits_arrive")

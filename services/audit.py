@@ -114,10 +114,8 @@ def audited(
     A domain error is logged as ``error`` (or ``refused`` for permission errors) and re-raised.
     """
     ctx = AuditContext(target=target, params=dict(params or {}))
-    try:
-        yield ctx
-    except FcopsError as err:
-        outcome = "refused" if err.__class__.__name__ == "Forbidden" else "error"
+
+    def write(outcome: str, message: str | None, request_id: str | None = None) -> None:
         record(
             engine,
             actor=actor,
@@ -125,34 +123,21 @@ def audited(
             target=ctx.target,
             outcome=outcome,
             params=ctx.params,
-            message=str(err),
-            stripe_request_id=ctx.request_id or err.request_id,
+            message=message,
+            stripe_request_id=request_id,
             idempotency_key=idempotency_key,
         )
+
+    try:
+        yield ctx
+    except FcopsError as err:
+        outcome = "refused" if err.__class__.__name__ == "Forbidden" else "error"
+        write(outcome, str(err), ctx.request_id or err.request_id)
         raise
     except Exception as err:
-        record(
-            engine,
-            actor=actor,
-            action=action,
-            target=ctx.target,
-            outcome="error",
-            params=ctx.params,
-            message=f"Unexpected error: {err.__class__.__name__}",
-            idempotency_key=idempotency_key,
-        )
+        write("error", f"Unexpected error: {err.__class__.__name__}")
         raise
-    record(
-        engine,
-        actor=actor,
-        action=action,
-        target=ctx.target,
-        outcome="ok",
-        params=ctx.params,
-        message=ctx.message,
-        stripe_request_id=ctx.request_id,
-        idempotency_key=idempotency_key,
-    )
+    write("ok", ctx.message, ctx.request_id)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from typing import Any
 from sandbox.core import Request, State, invalid, missing, route
 
 Obj = dict[str, Any]
-API_VERSION = "2026-10-28.endive"
 
 
 def _connector(state: State) -> Any:

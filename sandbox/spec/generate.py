@@ -64,6 +64,7 @@ RESOURCES: tuple[str, ...] = (
     "payment_method",
     "setup_attempt",
     "setup_intent",
+    "webhook_endpoint",
 )
 # Endpoints the product previews but the sandbox does not serve (the Flow configuration page shows
 # Invoice and Subscription create calls); their params are checked against the spec in tests.
@@ -80,7 +81,14 @@ _PARAMS_RE = re.compile(r'params:\s*(?:Optional\[)?"(\w+)"')
 def _hints(cls: type, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The evaluated annotations of ``cls`` (TypedDict or StripeObject), own and inherited."""
     module = sys.modules[cls.__module__]
-    ns: dict[str, Any] = {**vars(_request_options), **vars(module), "StripeContext": StripeContext}
+    # StripeObject too: `UntypedStripeObject[str]` (metadata) is evaluated in a module that
+    # imports only UntypedStripeObject (webhook_endpoint)
+    ns: dict[str, Any] = {
+        **vars(_request_options),
+        **vars(module),
+        "StripeContext": StripeContext,
+        "StripeObject": StripeObject,
+    }
     ns.update(_type_checking_names(module))
     ns.update(extra or {})
     for klass in cls.__mro__:  # nested classes refer to their siblings by bare name

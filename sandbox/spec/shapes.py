@@ -14,6 +14,7 @@ much of a world it validated.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,15 +66,10 @@ class Checker:
         rules = _ENVELOPES[name]
         self.objects += 1
         self.types_seen[name] = self.types_seen.get(name, 0) + 1
-        for key in obj:
-            if key not in rules:
-                self.problems.append(f"{path}.{key}: not a field of a {name}")
+        self._unknown(obj, rules, path, f"a {name}")
         for key, (kind, required) in rules.items():
-            if key not in obj:
-                if required:
-                    self.problems.append(f"{path}.{key}: missing")
+            if not self._present(obj, key, f"{path}.{key}", needed=required):
                 continue
-            self.fields += 1
             value = obj[key]
             if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
                 self.problems.append(f"{path}.{key}: {_kind(value)}")
@@ -101,9 +97,7 @@ class Checker:
 
     def _fields(self, node: dict, obj: dict, path: str, top: str | None = None) -> None:
         fields: dict[str, dict] = node["fields"]
-        for key in obj:
-            if key not in fields:
-                self.problems.append(f"{path}.{key}: not a field of the pinned type")
+        self._unknown(obj, fields, path, "the pinned type")
         own_type = obj.get("type")
         for key, spec in fields.items():
             here = f"{path}.{key}"
@@ -114,11 +108,8 @@ class Checker:
                 needed = spec["required"] and own_type == key
             else:
                 needed = spec["required"]
-            if key not in obj:
-                if needed:
-                    self.problems.append(f"{here}: missing")
+            if not self._present(obj, key, here, needed=needed):
                 continue
-            self.fields += 1
             value = obj[key]
             if value is None:
                 if not spec["nullable"]:
@@ -133,13 +124,27 @@ class Checker:
         if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
             self.problems.append(f"{path}.object: missing")
             return
-        for key in data:
-            if key not in ("object", "previous_attributes"):
-                self.problems.append(f"{path}.{key}: not a field of the pinned type")
+        self._unknown(data, ("object", "previous_attributes"), path, "the pinned type")
         self._any_object(data["object"], f"{path}.object")
         previous = data.get("previous_attributes")
         if previous is not None and not isinstance(previous, dict):
             self.problems.append(f"{path}.previous_attributes: {_kind(previous)}")
+
+    def _unknown(self, obj: dict, known: Collection[str], path: str, owner: str) -> None:
+        """A problem for every key of ``obj`` that is not one of ``known`` (nothing sandbox-only)."""
+        for key in obj:
+            if key not in known:
+                self.problems.append(f"{path}.{key}: not a field of {owner}")
+
+    def _present(self, obj: dict, key: str, here: str, *, needed: bool) -> bool:
+        """Whether ``obj`` carries ``key`` (counted as a checked field); missing and ``needed`` is a
+        problem."""
+        if key not in obj:
+            if needed:
+                self.problems.append(f"{here}: missing")
+            return False
+        self.fields += 1
+        return True
 
     # ---- values
 

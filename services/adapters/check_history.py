@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import col
 
 from services.adapters.models import DebitCheckRecord
-from services.adapters.store import retrying, session_scope
+from services.adapters.store import retrying, rows_since
 from services.rules.check_effect import Check
 from services.rules.debit import Assessment, DebitPolicy, assess_debit
 
@@ -125,10 +125,5 @@ def _check(row: DebitCheckRecord) -> Check:
 
 def load_checks(engine: Engine, *, since: int | None = None) -> list[Check]:
     """Stored verdicts made at or after ``since``, oldest first."""
-    with session_scope(engine) as session:
-        query = select(DebitCheckRecord).order_by(
-            col(DebitCheckRecord.checked_at), col(DebitCheckRecord.id)
-        )
-        if since is not None:
-            query = query.where(col(DebitCheckRecord.checked_at) >= since)
-        return [_check(r) for r in session.exec(query)]
+    rows = rows_since(engine, DebitCheckRecord, DebitCheckRecord.checked_at, since)
+    return [_check(r) for r in rows]

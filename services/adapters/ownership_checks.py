@@ -16,6 +16,7 @@ from services.adapters.models import AccountRecord, OwnershipCheck
 from services.adapters.people import customers_matching, people_by_id
 from services.adapters.store import session_scope
 from services.rules.owners.views import ReviewPage, ReviewRow
+from services.rules.paging import clamp
 from services.rules.people import Person
 
 _WITH_OWNERSHIP = col(AccountRecord.permissions).contains(",ownership,")
@@ -115,7 +116,7 @@ def review_page(
             ).all()
         )
         total = int(session.exec(counted.where(*where)).one())
-        page = max(1, min(int(page), max(1, -(-total // page_size))))
+        page = clamp(page, total, page_size)
         stmt = (
             select(OwnershipCheck, AccountRecord.institution_name, AccountRecord.last4)
             .join(

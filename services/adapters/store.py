@@ -17,7 +17,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, SQLModel, col, create_engine
+from sqlmodel import select as sqlmodel_select
 
 import services.adapters.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from services.adapters.models import SyncState
@@ -142,6 +143,19 @@ class UpsertCounts:
         if self.inserted:
             return "inserted"
         return "updated" if self.updated else "unchanged"
+
+
+M = TypeVar("M", bound=SQLModel)
+
+
+def rows_since(engine: Engine, model: type[M], stamp: Any, since: int | None) -> list[M]:
+    """A table's rows whose ``stamp`` column is at or after ``since`` (all when None), oldest
+    first, ties by primary key."""
+    query = sqlmodel_select(model).order_by(col(stamp), *inspect(model).primary_key)
+    if since is not None:
+        query = query.where(col(stamp) >= since)
+    with session_scope(engine) as session:
+        return list(session.exec(query))
 
 
 def upsert(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import or_
 from sqlalchemy.engine import Engine
@@ -152,15 +152,20 @@ def _order(sort: str | None) -> list[Any]:
     return newest
 
 
-def _filtered(
-    account_id: str,
-    *,
-    start: date | None = None,
-    end: date | None = None,
-    direction: str | None = None,
-    status: str | None = None,
-    text: str | None = None,
-) -> Any:
+class StoredFilters(TypedDict, total=False):
+    """What stored transactions are narrowed to (each optional, ``None`` means "any"): the
+    fields of ``services.rules.transactions.TransactionFilter``."""
+
+    start: date | None
+    end: date | None
+    direction: str | None
+    status: str | None
+    text: str | None
+
+
+def _filtered(account_id: str, filters: StoredFilters) -> Any:
+    start, end = filters.get("start"), filters.get("end")
+    direction, status, text = filters.get("direction"), filters.get("status"), filters.get("text")
     if direction not in (None, "in", "out"):
         raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
     stmt = select(TransactionRecord).where(TransactionRecord.account_id == account_id)
@@ -189,14 +194,10 @@ def load_transactions(
     engine: Engine,
     account_id: str,
     *,
-    start: date | None = None,
-    end: date | None = None,
-    direction: str | None = None,
-    status: str | None = None,
-    text: str | None = None,
     limit: int | None = None,
     offset: int = 0,
     sort: str | None = None,
+    **filters: Unpack[StoredFilters],
 ) -> list[dict[str, Any]]:
     """Stored rows (Stripe-shaped dicts), newest first (or in ``sort`` order, one of
     ``TRANSACTION_SORTS``; anything else is newest first), filtered, sorted and paged in SQL.
@@ -205,10 +206,7 @@ def load_transactions(
     inclusive UTC dates, ``direction`` is "in" or "out", ``text`` a case-insensitive substring
     of the description, and void rows only appear when ``status="void"`` asks for them.
     """
-    stmt = _filtered(
-        account_id, start=start, end=end, direction=direction, status=status, text=text
-    )
-    stmt = stmt.order_by(*_order(sort))
+    stmt = _filtered(account_id, filters).order_by(*_order(sort))
     if offset:
         stmt = stmt.offset(offset)
     if limit is not None:
@@ -220,17 +218,10 @@ def load_transactions(
 def count_transactions(
     engine: Engine,
     account_id: str,
-    *,
-    start: date | None = None,
-    end: date | None = None,
-    direction: str | None = None,
-    status: str | None = None,
-    text: str | None = None,
+    **filters: Unpack[StoredFilters],
 ) -> int:
     """How many stored rows ``load_transactions`` would return with these filters (in SQL)."""
-    stmt = _filtered(
-        account_id, start=start, end=end, direction=direction, status=status, text=text
-    )
+    stmt = _filtered(account_id, filters)
     with session_scope(engine) as session:
         return int(session.exec(select(func.count()).select_from(stmt.subquery())).one())
 

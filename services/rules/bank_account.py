@@ -15,6 +15,7 @@ from typing import Any
 from services.errors import ValidationError
 from services.rules import input_limits, refresh_rule
 from services.rules.ids import parse_id
+from services.rules.paging import Page
 from services.rules.relink import Relink, relink_needed
 
 FEATURES = refresh_rule.FEATURES
@@ -88,15 +89,8 @@ class AccountRow:
 
 
 @dataclass(frozen=True)
-class AccountPage:
-    rows: list[AccountRow]
-    total: int
-    page: int = 1
-    page_size: int = 50
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
+class AccountPage(Page[AccountRow]):
+    """One page of a customer's accounts."""
 
 
 @dataclass(frozen=True)

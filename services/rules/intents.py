@@ -66,8 +66,35 @@ class CollectionRequest:
     linked_accounts: tuple[str, ...] = ()  # FC sessions: the accounts the customer linked
 
 
+class _Labelled:
+    """A listed request's ``label``: people before IDs, then the bank, the amount of a
+    PaymentIntent and the age: 'Ada Lovelace · ada@x.org · StripeBank ••6833 · 3 h ago · seti_…'."""
+
+    id: str
+    customer_id: str | None
+    age_seconds: int
+    person: people.Person | None
+    bank_name: str | None
+    last4: str | None
+    amount: int | None = None  # PaymentIntents only (an open request has none)
+    currency: str | None = None
+
+    @property
+    def label(self) -> str:
+        return people.label(
+            person=self.person,
+            customer_id=self.customer_id,
+            bank=self.bank_name,
+            last4=self.last4,
+            amount=self.amount,
+            currency=self.currency,
+            age_seconds=self.age_seconds,
+            ident=self.id,
+        )
+
+
 @dataclass(frozen=True)
-class OpenRequest:
+class OpenRequest(_Labelled):
     id: str
     kind: str
     customer_id: str | None
@@ -83,21 +110,9 @@ class OpenRequest:
     bank_name: str | None = None
     last4: str | None = None
 
-    @property
-    def label(self) -> str:
-        """People before IDs: 'Ada Lovelace · ada@x.org · StripeBank ••6833 · 3 h ago · seti_…'."""
-        return people.label(
-            person=self.person,
-            customer_id=self.customer_id,
-            bank=self.bank_name,
-            last4=self.last4,
-            age_seconds=self.age_seconds,
-            ident=self.id,
-        )
-
 
 @dataclass(frozen=True)
-class MicrodepositItem:
+class MicrodepositItem(_Labelled):
     id: str
     kind: str
     customer_id: str | None
@@ -113,20 +128,6 @@ class MicrodepositItem:
     last4: str | None = None
     amount: int | None = None  # PaymentIntents: what the debit is for
     currency: str | None = None
-
-    @property
-    def label(self) -> str:
-        """People before IDs, with the amount of a PaymentIntent."""
-        return people.label(
-            person=self.person,
-            customer_id=self.customer_id,
-            bank=self.bank_name,
-            last4=self.last4,
-            amount=self.amount,
-            currency=self.currency,
-            age_seconds=self.age_seconds,
-            ident=self.id,
-        )
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,29 @@ def last_error(intent: Mapping[str, Any]) -> str | None:
     if not error:
         return None
     return str(error.get("message") or error.get("code") or "failed")
+
+
+def setup_request(
+    intent: Mapping[str, Any], *, customer: str, flow_version: int, replayed: bool
+) -> CollectionRequest:
+    """A just-created SetupIntent as the collection page hands it on (with its client secret)."""
+    options = us_bank_options(intent)
+    fc = mapping(options.get("financial_connections"))
+    return CollectionRequest(
+        id=str(intent["id"]),
+        kind="setup_intent",
+        customer_id=customer,
+        status=str(intent.get("status")),
+        flow_version=flow_version,
+        permissions=tuple(fc.get("permissions") or ()),
+        prefetch=tuple(fc.get("prefetch") or ()),
+        verification_method=options.get("verification_method"),
+        created=int(intent["created"]),
+        payment_method_options=dict(mapping(intent.get("payment_method_options"))),
+        hosted_verification_url=microdeposits(intent).get("hosted_verification_url"),
+        replayed=replayed,
+        client_secret=str(intent.get("client_secret") or ""),
+    )
 
 
 def view_of(intent: Mapping[str, Any]) -> IntentView:

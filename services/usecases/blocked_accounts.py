@@ -22,6 +22,7 @@ from services.context import Services
 from services.errors import FcopsError
 from services.rules import input_limits
 from services.rules.blocked import next_step
+from services.rules.paging import Page, clamp
 from services.usecases.collect_common import clean_search
 from services.usecases.debit_outcomes import SYNC_NAME
 
@@ -85,26 +86,8 @@ def outcomes_synced(svc: Services, actor: Actor) -> bool:
 
 
 @dataclass(frozen=True)
-class BlockedPage:
+class BlockedPage(Page[BlockedAccount]):
     """One page of blocked accounts, with the true number that match (not the page size)."""
-
-    rows: list[BlockedAccount]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
-
-    @property
-    def first(self) -> int:
-        """1-based position of the first row on this page (0 when nothing matched)."""
-        return (self.page - 1) * self.page_size + 1 if self.rows else 0
-
-    @property
-    def last(self) -> int:
-        return self.first + len(self.rows) - 1 if self.rows else 0
 
 
 def _latest_blocks() -> Any:
@@ -177,7 +160,7 @@ def find_blocked(
     where = [col(record.id).in_(_latest_blocks()), *_matching(text)]
     with session_scope(svc.engine) as session:
         total = int(session.exec(select(func.count()).select_from(record).where(*where)).one())
-        page = min(page, max(1, -(-total // page_size)))
+        page = clamp(page, total, page_size)
         chosen = list(
             session.exec(
                 select(record)

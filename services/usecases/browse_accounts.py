@@ -31,6 +31,7 @@ from services.rules.bank_account import (
     refresh_view,
 )
 from services.rules.ids import kind_of, parse_id
+from services.rules.paging import Page, clamp
 from services.rules.relink import relink_needed
 
 MAX_PAGE_SIZE = 500
@@ -111,26 +112,13 @@ def search_customers(
 
 
 @dataclass(frozen=True)
-class CustomerSearchPage:
+class CustomerSearchPage(Page[CustomerHit]):
     """One page of a customer search, with the true number of matches (not the page size)."""
 
-    hits: list[CustomerHit]
-    total: int
-    page: int
-    page_size: int
-
     @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
-
-    @property
-    def first(self) -> int:
-        """1-based position of the first hit on this page (0 when nothing matched)."""
-        return (self.page - 1) * self.page_size + 1 if self.hits else 0
-
-    @property
-    def last(self) -> int:
-        return self.first + len(self.hits) - 1 if self.hits else 0
+    def hits(self) -> list[CustomerHit]:
+        """The customers found on this page (the page's rows)."""
+        return self.rows
 
 
 def search_customers_page(
@@ -146,7 +134,7 @@ def search_customers_page(
         return CustomerSearchPage(hits, len(hits), 1, page_size)
     needle = term.lower()
     total = mirror.count_customers_matching(svc.engine, needle)
-    page = min(page, max(1, -(-total // page_size)))
+    page = clamp(page, total, page_size)
     hits = mirror.customers_matching(svc.engine, needle, page_size, offset=(page - 1) * page_size)
     return CustomerSearchPage(hits, total, page, page_size)
 
@@ -190,7 +178,7 @@ def list_accounts(
     page, page_size = input_limits.paging(page, page_size, max_size=MAX_PAGE_SIZE)
     now = svc.now()
     total = mirror.count_rows(svc.engine, filters, now)
-    page = min(page, max(1, -(-total // page_size)))
+    page = clamp(page, total, page_size)
     offset = (page - 1) * page_size
     rows = mirror.read_rows(
         svc.engine, filters, now, offset=offset, limit=page_size, sort=sort or None

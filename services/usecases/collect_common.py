@@ -202,6 +202,62 @@ def with_people(svc: Services, rows: Sequence[Row]) -> list[Row]:
     return [dataclasses.replace(r, person=found.get(r.customer_id or "")) for r in rows]
 
 
+@dataclasses.dataclass(frozen=True)
+class IntentList:
+    """Which stored intents a Collect list shows: their kinds, statuses and order."""
+
+    payment_intents: bool  # False: SetupIntents only
+    statuses: tuple[str, ...]
+    oldest_first: bool = False
+
+
+def list_stored(
+    svc: Services,
+    which: IntentList,
+    *,
+    customer_id: str | None,
+    lookback_seconds: int,
+    from_stripe: bool,
+    search: str | None,
+    limit: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """The time read and a Collect list's intents of the lookback from the store (``from_stripe``:
+    first read the recent ones from Stripe into it), for calls that checked the role."""
+    customer = parse_id(customer_id, allowed=("customer",))[0] if customer_id else None
+    now = svc.now()
+    since = now - lookback_seconds
+    if from_stripe:
+        pull_recent_intents(
+            svc, customer=customer, since=since, payment_intents=which.payment_intents
+        )
+    stored = stored_intents(
+        svc,
+        customer=customer,
+        since=since,
+        payment_intents=which.payment_intents,
+        statuses=which.statuses,
+        limit=limit,
+        search=clean_search(search),
+        oldest_first=which.oldest_first,
+    )
+    return now, stored
+
+
+def count_listed(
+    svc: Services, which: IntentList, *, search: str | None, lookback_seconds: int
+) -> int:
+    """How many intents of the lookback a Collect list holds that match ``search`` (one SQL
+    count), for calls that checked the role."""
+    return count_stored_intents(
+        svc,
+        customer=None,
+        since=svc.now() - lookback_seconds,
+        payment_intents=which.payment_intents,
+        statuses=which.statuses,
+        search=clean_search(search),
+    )
+
+
 def clean_search(text: str | None) -> str:
     """A list's search box, checked by the input limits (at most 100 characters, no NUL or
     control characters)."""

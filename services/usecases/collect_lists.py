@@ -10,15 +10,16 @@ from services.rules.intents import OPEN_STATUSES, OpenRequest, open_request
 from services.rules.people import person_words
 from services.usecases.collect_common import (
     LOOKBACK_SECONDS,
-    clean_search,
-    count_stored_intents,
-    pull_recent_intents,
-    stored_intents,
+    IntentList,
+    count_listed,
+    list_stored,
     with_people,
 )
 from services.usecases.collect_common import (
     customer_id as parse_customer,
 )
+
+OPEN = IntentList(payment_intents=False, statuses=OPEN_STATUSES)  # SetupIntents still waiting
 
 
 def open_requests(
@@ -38,19 +39,14 @@ def open_requests(
     ``search``: the start of a seti_ or cus_ ID, or part of the customer's name or email.
     """
     require(actor, "collect.create")
-    customer = parse_customer(customer_id) if customer_id else None
-    now = svc.now()
-    since = now - lookback_seconds
-    if from_stripe:
-        pull_recent_intents(svc, customer=customer, since=since, payment_intents=False)
-    stored = stored_intents(
+    now, stored = list_stored(
         svc,
-        customer=customer,
-        since=since,
-        payment_intents=False,
-        statuses=OPEN_STATUSES,
+        OPEN,
+        customer_id=customer_id,
+        lookback_seconds=lookback_seconds,
+        from_stripe=from_stripe,
+        search=search,
         limit=max(1, int(limit)),
-        search=clean_search(search),
     )
     found = [open_request(intent, now=now) for intent in stored]
     return with_people(svc, sorted(found, key=lambda r: (-r.created, r.id)))
@@ -65,14 +61,7 @@ def open_request_count(
 ) -> int:
     """How many open requests of the lookback match ``search`` (one SQL count)."""
     require(actor, "collect.create")
-    return count_stored_intents(
-        svc,
-        customer=None,
-        since=svc.now() - lookback_seconds,
-        payment_intents=False,
-        statuses=OPEN_STATUSES,
-        search=clean_search(search),
-    )
+    return count_listed(svc, OPEN, search=search, lookback_seconds=lookback_seconds)
 
 
 def customer_words(svc: Services, actor: Actor, customer_id: str) -> str:

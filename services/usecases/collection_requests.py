@@ -40,8 +40,7 @@ from services.rules.intents import (
     IntentView,
     cancel_done,
     mapping,
-    microdeposits,
-    us_bank_options,
+    setup_request,
     view_of,
 )
 from services.usecases import edit_flows
@@ -136,23 +135,7 @@ def create_setup_intent(
             else f"Created SetupIntent {intent['id']} with flow configuration v{config.version}."
         )
         store_intent(svc.engine, intent)
-    options = us_bank_options(intent)
-    fc = mapping(options.get("financial_connections"))
-    return CollectionRequest(
-        id=str(intent["id"]),
-        kind="setup_intent",
-        customer_id=customer,
-        status=str(intent.get("status")),
-        flow_version=config.version,
-        permissions=tuple(fc.get("permissions") or ()),
-        prefetch=tuple(fc.get("prefetch") or ()),
-        verification_method=options.get("verification_method"),
-        created=int(intent["created"]),
-        payment_method_options=dict(mapping(intent.get("payment_method_options"))),
-        hosted_verification_url=microdeposits(intent).get("hosted_verification_url"),
-        replayed=replayed,
-        client_secret=str(intent.get("client_secret") or ""),
-    )
+    return setup_request(intent, customer=customer, flow_version=config.version, replayed=replayed)
 
 
 # Checkout verifies a bank account instantly or automatically, never by microdeposits only
@@ -233,22 +216,9 @@ def create_hosted_link(
             f"configuration v{config.version}."
         )
         store_intent(svc.engine, intent)
-    options = us_bank_options(intent)
-    fc = mapping(options.get("financial_connections"))
-    return CollectionRequest(
-        id=str(intent["id"]),
-        kind="setup_intent",
-        customer_id=customer,
-        status=str(intent.get("status")),
-        flow_version=config.version,
-        permissions=tuple(fc.get("permissions") or ()),
-        prefetch=tuple(fc.get("prefetch") or ()),
-        verification_method=options.get("verification_method"),
-        created=int(intent["created"]),
-        payment_method_options=dict(mapping(intent.get("payment_method_options"))),
-        hosted_verification_url=None,
-        replayed=replayed,
-        client_secret=str(intent.get("client_secret") or ""),
+    return replace(
+        setup_request(intent, customer=customer, flow_version=config.version, replayed=replayed),
+        hosted_verification_url=None,  # a Checkout Session's page does the verifying
         checkout_session_id=str(session["id"]),
         hosted_url=session.get("url"),
         expires_at=int(session["expires_at"]) if session.get("expires_at") else None,
@@ -287,14 +257,13 @@ def fc_session_params(
     """The create params of an FC session; with the ``payment_method`` permission the accounts
     are meant to be debited, so only checking/savings accounts that support payments (endive's
     defaults would also offer credit cards, mortgages and lines of credit)."""
-    perms, pre = list(permissions), list(prefetch)
     params: FcSessionCreateParams = {
         "account_holder": {"type": "customer", "customer": customer},
-        "permissions": perms,  # type: ignore[typeddict-item]
+        "permissions": list(permissions),
     }
-    if pre:
-        params["prefetch"] = pre  # type: ignore[typeddict-item]
-    if "payment_method" in perms:
+    if prefetch := list(prefetch):
+        params["prefetch"] = prefetch
+    if "payment_method" in params["permissions"]:
         params["filters"] = {
             "account_subcategories": ["checking", "savings"],
             "require_payment_method_support": "all",

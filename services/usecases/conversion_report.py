@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
-from typing import Any, TypedDict
+from typing import Any, TypedDict, Unpack
 
 import pandas as pd
 from sqlalchemy import case, literal, literal_column, true, update
@@ -96,19 +96,22 @@ def intents_version(svc: Services, actor: Actor) -> tuple[str, int]:
     return url, data_version.read(svc.engine, data_version.INTENTS)
 
 
+class ReportFilters(TypedDict, total=False):
+    """What the report is filtered by (each optional): flows, verification methods, and the
+    first and last creation day."""
+
+    flows: Sequence[str] | None
+    methods: Sequence[str] | None
+    start: date | None
+    end: date | None
+
+
 def report(
-    svc: Services,
-    actor: Actor,
-    *,
-    now: datetime | int,
-    flows: Sequence[str] | None = None,
-    methods: Sequence[str] | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    svc: Services, actor: Actor, *, now: datetime | int, **chosen: Unpack[ReportFilters]
 ) -> Report:
     """The funnel, weekly and per-intent frames for these filters (managers and admins)."""
     require(actor, "conversion.view")
-    filters = _checked(flows, methods, start, end)
+    filters = _checked(chosen)
     return Report(
         funnel=conversion(svc.engine, now=now, **filters),
         weekly=conversion(svc.engine, now=now, by="week", **filters),
@@ -116,33 +119,21 @@ def report(
 
 
 def intents_csv(
-    svc: Services,
-    actor: Actor,
-    *,
-    now: datetime | int,
-    flows: Sequence[str] | None = None,
-    methods: Sequence[str] | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    svc: Services, actor: Actor, *, now: datetime | int, **chosen: Unpack[ReportFilters]
 ) -> str:
     """One row per intent for these filters, as CSV (built on the download click only)."""
-    return figures_csv(
-        svc, actor, "intents", now=now, flows=flows, methods=methods, start=start, end=end
-    )
+    return figures_csv(svc, actor, "intents", now=now, **chosen)
 
 
-def _checked(
-    flows: Sequence[str] | None,
-    methods: Sequence[str] | None,
-    start: date | None,
-    end: date | None,
-) -> _Filters:
+def _checked(chosen: ReportFilters) -> ReportFilters:
     """The filters as the store may see them: clean words, real dates (a crafted client can
     send anything)."""
+    flows, methods = chosen.get("flows"), chosen.get("methods")
+    start, end = chosen.get("start"), chosen.get("end")
     for value, field in ((start, "The start date"), (end, "The end date")):
         if value is not None and not isinstance(value, date):
             raise ValidationError(f"{field} must be a date.")
-    return _Filters(
+    return ReportFilters(
         flows=input_limits.text_list(flows, field="The flows") if flows is not None else None,
         methods=(
             input_limits.text_list(methods, field="The methods") if methods is not None else None
@@ -161,24 +152,21 @@ def figures_csv(
     table: str,
     *,
     now: datetime | int,
-    flows: Sequence[str] | None = None,
-    methods: Sequence[str] | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    **chosen: Unpack[ReportFilters],
 ) -> str:
     """One of the page's tables as CSV, built on the download click: ``funnel`` (per method),
     ``weekly`` (per week and method) or ``intents`` (one row per intent). Text cells are
     formula-escaped; audited as ``conversion.export`` (refusals too)."""
     params = {
         "table": table,
-        "flows": _as_param(flows),
-        "methods": _as_param(methods),
-        "start": str(start or ""),
-        "end": str(end or ""),
+        "flows": _as_param(chosen.get("flows")),
+        "methods": _as_param(chosen.get("methods")),
+        "start": str(chosen.get("start") or ""),
+        "end": str(chosen.get("end") or ""),
     }
     with audited(svc.engine, actor=actor, action="conversion.export", params=params) as ctx:
         require(actor, "conversion.view")
-        filters = _checked(flows, methods, start, end)
+        filters = _checked(chosen)
         if table not in CSV_TABLES:
             raise ValidationError(
                 f"No table '{table}' to download; use one of: {', '.join(CSV_TABLES)}."
@@ -202,13 +190,6 @@ def _as_param(values: object) -> list[str] | str:
     if isinstance(values, list | tuple):
         return [str(v) for v in values]
     return str(values)
-
-
-class _Filters(TypedDict):
-    flows: Sequence[str] | None
-    methods: Sequence[str] | None
-    start: date | None
-    end: date | None
 
 
 def summarise(engine: Engine) -> StoreSummary:
@@ -250,25 +231,27 @@ def _day_start(day: date) -> int:
     return int(datetime.combine(day, dtime.min, tzinfo=UTC).timestamp())
 
 
-def _load(
-    engine: Engine,
-    *,
-    flows: Sequence[str] | None,
-    methods: Sequence[str] | None,
-    start: date | None,
-    end: date | None,
-) -> list[IntentRecord]:
+def _where(chosen: ReportFilters) -> list[Any]:
+    """The stored intents these filters keep; dates are UTC days of ``created``, both ends
+    included."""
+    flows, methods = chosen.get("flows"), chosen.get("methods")
+    start, end = chosen.get("start"), chosen.get("end")
     if start and end and end < start:
         raise ValidationError("The end date is before the start date; pick a later end date.")
-    stmt = select(IntentRecord)
+    conditions: list[Any] = []
     if flows:
-        stmt = stmt.where(col(IntentRecord.flow).in_(list(flows)))
+        conditions.append(col(IntentRecord.flow).in_(list(flows)))
     if methods:
-        stmt = stmt.where(col(IntentRecord.verification_method).in_(list(methods)))
+        conditions.append(col(IntentRecord.verification_method).in_(list(methods)))
     if start:
-        stmt = stmt.where(col(IntentRecord.created) >= _day_start(start))
+        conditions.append(col(IntentRecord.created) >= _day_start(start))
     if end:
-        stmt = stmt.where(col(IntentRecord.created) < _day_start(end + timedelta(days=1)))
+        conditions.append(col(IntentRecord.created) < _day_start(end + timedelta(days=1)))
+    return conditions
+
+
+def _load(engine: Engine, chosen: ReportFilters) -> list[IntentRecord]:
+    stmt = select(IntentRecord).where(*_where(chosen))
     with session_scope(engine) as session:
         return list(session.exec(stmt.order_by(col(IntentRecord.created))).all())
 
@@ -310,11 +293,8 @@ def conversion(
     engine: Engine,
     *,
     now: datetime | int,
-    flows: Sequence[str] | None = None,
-    methods: Sequence[str] | None = None,
-    start: date | None = None,
-    end: date | None = None,
     by: str | None = None,
+    **chosen: Unpack[ReportFilters],
 ) -> pd.DataFrame:
     """Funnel counts per verification method (or per week and method with ``by="week"``).
 
@@ -325,8 +305,7 @@ def conversion(
     """
     if by not in (None, "week"):
         raise ValueError(f"conversion(by=...) must be None or 'week', not {by!r}.")
-    if start and end and end < start:
-        raise ValidationError("The end date is before the start date; pick a later end date.")
+    conditions = _where(chosen)
     classify_missing(engine)
     t = IntentRecord.__table__.c  # type: ignore[attr-defined]
     moment = unix_seconds(now)
@@ -349,15 +328,6 @@ def conversion(
     week = (literal_column(f"({day} - (({day} + 3) % 7))") if by == "week" else literal(0)).label(
         "week"
     )
-    conditions = []
-    if flows:
-        conditions.append(t.flow.in_(list(flows)))
-    if methods:
-        conditions.append(t.verification_method.in_(list(methods)))
-    if start:
-        conditions.append(t.created >= _day_start(start))
-    if end:
-        conditions.append(t.created < _day_start(end + timedelta(days=1)))
     base = (
         sa_select(
             t.verification_method.label("method"),
@@ -413,7 +383,7 @@ def conversion(
             for w, m, n, inst, manual, ver, *stages in conn.execute(counts)
         }
     frame = funnel.frame_from_groups(groups, by=by)
-    if methods:
+    if methods := chosen.get("methods"):
         frame = frame[frame["verification_method"].isin(list(methods))].reset_index(drop=True)
     return frame
 
@@ -423,16 +393,10 @@ def _week_date(day_number: int) -> date:
 
 
 def outcomes(
-    engine: Engine,
-    *,
-    now: datetime | int,
-    flows: Sequence[str] | None = None,
-    methods: Sequence[str] | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    engine: Engine, *, now: datetime | int, **chosen: Unpack[ReportFilters]
 ) -> pd.DataFrame:
     """One row per stored intent with its funnel stage and path (for drill-down and CSV)."""
-    rows = _load(engine, flows=flows, methods=methods, start=start, end=end)
+    rows = _load(engine, chosen)
     frame = funnel.outcomes_frame(
         [r.raw for r in rows], now=unix_seconds(now), success_times=_stored_success_times(rows)
     )

@@ -20,7 +20,14 @@ from sqlmodel import Session, col, select
 
 from services.adapters import data_version
 from services.adapters.models import DebitOutcomeRecord, SyncState, utcnow
-from services.adapters.store import mark_sync, read_sync_cursor, retrying, session_scope, upsert
+from services.adapters.store import (
+    mark_sync,
+    read_sync_cursor,
+    retrying,
+    rows_since,
+    session_scope,
+    upsert,
+)
 from services.audit import audited
 from services.auth import Actor, require, signed_in
 from services.context import Services
@@ -296,13 +303,8 @@ def _outcome(row: DebitOutcomeRecord) -> Outcome:
 
 def load_outcomes(engine: Engine, *, since: int | None = None) -> list[Outcome]:
     """Stored debits (created at or after ``since``), oldest first."""
-    with session_scope(engine) as session:
-        query = select(DebitOutcomeRecord).order_by(
-            col(DebitOutcomeRecord.created), col(DebitOutcomeRecord.id)
-        )
-        if since is not None:
-            query = query.where(col(DebitOutcomeRecord.created) >= since)
-        return [_outcome(r) for r in session.exec(query)]
+    rows = rows_since(engine, DebitOutcomeRecord, DebitOutcomeRecord.created, since)
+    return [_outcome(r) for r in rows]
 
 
 def stored_rows(engine: Engine, ids: Iterable[str]) -> dict[str, DebitOutcomeRecord]:

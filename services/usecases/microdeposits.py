@@ -23,22 +23,21 @@ from services.rules.intents import (
 from services.usecases.collect_common import (
     LOOKBACK_SECONDS,
     MAX_SCAN,
-    clean_search,
-    count_stored_intents,
-    pull_recent_intents,
+    IntentList,
+    count_listed,
+    list_stored,
     require_key,
     retrieve,
-    stored_intents,
     unconfirmed,
     with_people,
-)
-from services.usecases.collect_common import (
-    customer_id as parse_customer,
 )
 from services.usecases.collect_common import (
     intent_id as parse_intent,
 )
 from services.usecases.sync_intents import store_intent
+
+# Intents waiting on the customer; deposits arrive a day or two after creation: oldest first.
+WAITING = IntentList(payment_intents=True, statuses=("requires_action",), oldest_first=True)
 
 
 def microdeposit_queue(
@@ -62,20 +61,14 @@ def microdeposit_queue(
     days, §6.2), so the customer probably needs a reminder with the hosted verification link.
     """
     require(actor, "collect.create")
-    customer = parse_customer(customer_id) if customer_id else None
-    now = svc.now()
-    since = now - lookback_seconds
-    if from_stripe:
-        pull_recent_intents(svc, customer=customer, since=since, payment_intents=True)
-    stored = stored_intents(
+    now, stored = list_stored(
         svc,
-        customer=customer,
-        since=since,
-        payment_intents=True,
-        statuses=("requires_action",),
-        search=clean_search(search),
+        WAITING,
+        customer_id=customer_id,
+        lookback_seconds=lookback_seconds,
+        from_stripe=from_stripe,
+        search=search,
         limit=input_limits.paging(1, limit, max_size=MAX_SCAN)[1],
-        oldest_first=True,  # deposits arrive a day or two after creation: oldest arrival first
     )
     items = [
         microdeposit_item(intent, now=now) for intent in stored if waiting_for_microdeposits(intent)
@@ -94,14 +87,7 @@ def waiting_count(
     """How many stored intents of the lookback wait on the customer (``requires_action``),
     matching ``search``: the queue's size, counted in SQL."""
     require(actor, "collect.create")
-    return count_stored_intents(
-        svc,
-        customer=None,
-        since=svc.now() - lookback_seconds,
-        payment_intents=True,
-        statuses=("requires_action",),
-        search=clean_search(search),
-    )
+    return count_listed(svc, WAITING, search=search, lookback_seconds=lookback_seconds)
 
 
 def _not_verifiable(svc: Services, ident: str, kind: str, err: StripeRequestError) -> FcopsError:

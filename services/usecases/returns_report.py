@@ -106,11 +106,8 @@ def report(
 
 
 PERSON_COLUMNS = ("name", "email")
-DEBIT_COLUMNS = [
-    "debit",
-    "original",
-    "created",
-    "customer",
+# What the debit was and how it went: between the IDs in the CSV, after the people on screen.
+OUTCOME_COLUMNS = (
     "amount",
     "status",
     "return_code",
@@ -119,8 +116,18 @@ DEBIT_COLUMNS = [
     "institution",
     "last4",
     "flow",
+)
+DEBIT_COLUMNS = ["debit", "original", "created", "customer", *OUTCOME_COLUMNS, "account"]
+# The page's table: people and money first, the IDs (copyable) after them.
+SHOWN_ORDER = (
+    *PERSON_COLUMNS,
+    "created",
+    *OUTCOME_COLUMNS,
+    "customer",
+    "debit",
+    "original",
     "account",
-]
+)
 
 
 def debits_frame(

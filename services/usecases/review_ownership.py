@@ -57,16 +57,6 @@ Progress = Callable[[int, int | None, str], None]
 # --------------------------------------------------------------------------- reading Stripe
 
 
-def _retrieve(svc: Services, account_id: str) -> dict[str, Any]:
-    try:
-        return svc.gateway.retrieve_account(account_id, expand_ownership=True)
-    except NotFound as err:
-        raise NotFound(
-            f"Stripe has no Financial Connections account {account_id}. Check the ID and the mode.",
-            request_id=err.request_id,
-        ) from None
-
-
 def _owners_of(svc: Services, account: Mapping[str, Any]) -> list[dict[str, Any]]:
     ownership = account.get("ownership")
     if not ownership:
@@ -123,7 +113,7 @@ def _evaluate(
     *,
     customers: dict[str, dict[str, Any] | None] | None = None,
 ) -> _Outcome:
-    account = _retrieve(svc, account_id)
+    account = browse_accounts.fetch_account(svc, account_id, expand_ownership=True)
     account_mirror.upsert_account(svc.engine, account)
     owners = _owners_of(svc, account)
     customer = _customer_of(svc, account, customers)

@@ -34,6 +34,7 @@ from services.rules.cashflow import (
 from services.rules.clock import as_utc
 from services.rules.ids import parse_id
 from services.rules.income import IncomeRow, detect_income, suggest_debit_date
+from services.rules.paging import Page, clamp
 from services.rules.transactions import (
     TransactionFilter,
     TransactionView,
@@ -218,27 +219,10 @@ def list_transactions(
 
 
 @dataclass(frozen=True)
-class TransactionPage:
+class TransactionPage(Page[TransactionView]):
     """One page of an account's matching transactions, with the true number of matches."""
 
-    rows: list[TransactionView]
-    total: int
-    page: int
-    page_size: int
     sort: str
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
-
-    @property
-    def first(self) -> int:
-        """1-based position of the first row on this page (0 when nothing matched)."""
-        return (self.page - 1) * self.page_size + 1 if self.rows else 0
-
-    @property
-    def last(self) -> int:
-        return self.first + len(self.rows) - 1 if self.rows else 0
 
 
 def transactions_page(
@@ -258,7 +242,7 @@ def transactions_page(
     size = max(1, min(int(page_size), 500))
     filters = asdict(chosen)
     total = store.count_transactions(svc.engine, account_id, **filters)
-    page = min(max(1, int(page)), max(1, -(-total // size)))
+    page = clamp(page, total, size)
     rows = store.load_transactions(
         svc.engine, account_id, limit=size, offset=(page - 1) * size, sort=order, **filters
     )

@@ -39,7 +39,9 @@ def progress(at: AppTest) -> list[Any]:
 @pytest.fixture
 def slow_stripe() -> Iterator[None]:
     jobs_settled()  # nothing of an earlier test still running
-    app().simulator.force_faults("slow", 1, seconds=SLOW_SECONDS)
+    # Two slow answers: a request of something else in flight (a webhook's read-back, say) may
+    # take the first, and the sync must still be slower than the page's wait.
+    app().simulator.force_faults("slow", 2, seconds=SLOW_SECONDS)
     yield
     app().simulator.clear_faults()
 

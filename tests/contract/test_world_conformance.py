@@ -209,6 +209,12 @@ def drive(client: stripe.StripeClient, world: SandboxHandle) -> dict[str, Any]:
     client.v1.checkout.sessions.expire(expiring.id)
     made["checkout"].append(expiring.id)
     hook(world, "refreshes/complete")
+    # a registered webhook endpoint: its create answer (the only one with the secret) and,
+    # after the walk read it back, its delete answer
+    endpoint = client.v1.webhook_endpoints.create(
+        params={"url": "http://127.0.0.1:9/hooks", "enabled_events": ["customer.created"]}
+    )
+    made["webhook_endpoint"] = endpoint.to_dict()
     return made
 
 
@@ -289,7 +295,21 @@ def walk(world: SandboxHandle, made: dict[str, Any], checker: Checker) -> set[st
         check(get(base, f"/v1/checkout/sessions/{cs}",
                   **{"expand[]": ["payment_intent", "setup_intent", "customer"]})[1], cs)
     check(get(base, f"/v1/financial_connections/sessions/{made['fc_session']}")[1], "fc session")
+    endpoint = made["webhook_endpoint"]
+    assert endpoint["secret"].startswith("whsec_")
+    check(endpoint, "webhook endpoint as created")
+    check(get(base, f"/v1/webhook_endpoints/{endpoint['id']}")[1], endpoint["id"])
+    check(get(base, "/v1/webhook_endpoints")[1], "webhook endpoints")
+    check(_delete(base, f"/v1/webhook_endpoints/{endpoint['id']}"), "deleted webhook endpoint")
     return event_types
+
+
+def _delete(base_url: str, path: str) -> Any:
+    request = urllib.request.Request(
+        f"{base_url}{path}", method="DELETE", headers={"Authorization": f"Bearer {TEST_KEY}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        return json.loads(resp.read())
 
 
 def _walk_account(base: str, account: dict[str, Any], check: Any) -> None:

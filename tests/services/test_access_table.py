@@ -298,6 +298,8 @@ NO_ACTOR: dict[str, str] = {
     "collect_common.stored_intents": "store read for calls that checked the role",
     "collect_common.count_stored_intents": "store read for calls that checked the role",
     "collect_common.pull_recent_intents": "store write for calls that checked the role",
+    "collect_common.list_stored": "store read (and Stripe pull) for calls that checked the role",
+    "collect_common.count_listed": "store count for calls that checked the role",
     "collection_requests.fc_session_params": "pure request builder",
     "conversion_report.summarise": "store aggregate behind store_summary (conversion.view)",
     "conversion_report.store_info": "store read behind store_status (conversion.view)",

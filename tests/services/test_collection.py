@@ -15,7 +15,7 @@ from services.adapters.models import AuditEntry, IntentRecord
 from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import Forbidden, NotFound, StripeRequestError, ValidationError
-from services.rules import flow_config, intents
+from services.rules import intents
 from services.usecases import collect_customers, collection_requests, microdeposits, play_customer
 from services.usecases import edit_flows as flows
 
@@ -567,8 +567,8 @@ def test_each_flow_configuration_creates_a_setup_intent_fc_session_and_checkout_
     services_ctx, gateway, admin, ops, permissions, prefetch, method
 ) -> None:
     """The done-when of issue 7: what the product builds from a saved configuration is accepted
-    by the sandbox's type-derived validation (mypy checks the same builders in bin/test)."""
-    from services.adapters import flow_requests
+    by the sandbox's type-derived validation (mypy checks the same builders in bin/test; every
+    configuration's params: tests/services/test_every_flow_configuration.py)."""
     current = flows.load_flow(services_ctx, "setup_intent").version
     saved = flows.save_flow(
         services_ctx,
@@ -586,18 +586,21 @@ def test_each_flow_configuration_creates_a_setup_intent_fc_session_and_checkout_
         services_ctx, ops, customer_id=customer, idempotency_key=_key()
     )
     assert session.permissions == saved.permissions
-    checkout_config = flow_config.FlowConfig(
-        "checkout_session",
-        saved.permissions,
-        saved.prefetch,
-        "automatic" if method == "microdeposits" else method,  # Checkout takes automatic/instant
+    if method == "microdeposits":  # Checkout verifies automatically or instantly only
+        with pytest.raises(ValidationError, match="cannot verify by microdeposits"):
+            collection_requests.create_hosted_link(
+                services_ctx, ops, customer_id=customer, idempotency_key=_key()
+            )
+        return
+    link = collection_requests.create_hosted_link(
+        services_ctx, ops, customer_id=customer, idempotency_key=_key()
     )
-    created = gateway.create_checkout_session(
-        flow_requests.checkout_session_create(checkout_config, customer=customer),
-        idempotency_key=None,
-    )
-    assert created["object"] == "checkout.session"
+    assert link.permissions == saved.permissions and link.prefetch == saved.prefetch
+    created = gateway.retrieve_setup_intent(link.id)
     assert created["payment_method_types"] == ["us_bank_account"]
+    assert link.checkout_session_id and link.verification_method == method
+
+
 # --------------------------------------------------------------------------- FC sessions on endive
 
 

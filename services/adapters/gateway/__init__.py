@@ -10,50 +10,28 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar, cast
-
-import stripe
-from stripe.params import (
-    CustomerCreateParams,
-    CustomerListParams,
-    CustomerSearchParams,
-    EventListParams,
-    InvoiceCreateParams,
-    PaymentIntentCancelParams,
-    PaymentIntentCreateParams,
-    PaymentIntentListParams,
-    PaymentIntentRetrieveParams,
-    PaymentIntentVerifyMicrodepositsParams,
-    PaymentMethodListParams,
-    SetupIntentCancelParams,
-    SetupIntentCreateParams,
-    SetupIntentListParams,
-    SetupIntentRetrieveParams,
-    SetupIntentVerifyMicrodepositsParams,
-    SubscriptionCreateParams,
-)
-from stripe.params.checkout import SessionCreateParams as CheckoutSessionCreateParams
-from stripe.params.financial_connections import (
-    AccountListParams,
-    AccountOwnerListParams,
-    AccountRetrieveParams,
-    TransactionListParams,
-    TransactionListParamsTransactedAt,
-)
-from stripe.params.financial_connections import SessionCreateParams as FcSessionCreateParams
+from typing import Any, TypeVar
 
 from services.adapters.backoff import NO_BACKOFF, Backoff, SpentKeys
-from services.adapters.gateway.errors import obj_to_dict, translate_error
-from services.adapters.stripe_api import API_VERSION
-from services.errors import (
-    RateLimited,
+from services.adapters.gateway import sdk
+from services.adapters.gateway.sdk import (
+    CheckoutSessionCreateParams,
+    CustomerCreateParams,
+    FcSessionCreateParams,
+    InvoiceCreateParams,
+    PaymentIntentCreateParams,
+    SetupIntentCreateParams,
+    SubscriptionCreateParams,
+    translate_error,
 )
+from services.errors import RateLimited
 
 T = TypeVar("T")
+_IntentList = TypeVar("_IntentList", sdk.SetupIntentListParams, sdk.PaymentIntentListParams)
 
 # The pinned SDK's own request types, for the services that build create calls: a parameter
 # this API version does not accept is a mypy error there, not a 400 in production. Re-exported
-# so that this module stays the only one importing `stripe`.
+# from :mod:`.sdk`, the only module that imports `stripe`.
 __all__ = [
     "CheckoutSessionCreateParams",
     "CustomerCreateParams",
@@ -66,9 +44,12 @@ __all__ = [
     "translate_error",
 ]
 
-def _intent_list(created_gte: int | None, customer: str | None, expand: Sequence[str]) -> dict[str, Any]:
-    """The list parameters SetupIntents and PaymentIntents share (both SDK types accept them)."""
-    params: dict[str, Any] = {"limit": 100}
+
+def _intent_list(
+    params: _IntentList, created_gte: int | None, customer: str | None, expand: Sequence[str]
+) -> _IntentList:
+    """The list parameters SetupIntents and PaymentIntents share (mypy checks both SDK types)."""
+    params["limit"] = 100
     if created_gte is not None:
         params["created"] = {"gte": created_gte}
     if customer:
@@ -96,12 +77,11 @@ class StripeGateway:
         backoff: Backoff | None = None,
     ) -> None:
         self.base_url = base_url
-        self._client = stripe.StripeClient(
+        self._client = sdk.new_client(
             api_key,
-            stripe_version=API_VERSION,
-            base_addresses={"api": base_url} if base_url else None,
+            base_url=base_url,
+            timeout_seconds=timeout_seconds,
             max_network_retries=max_network_retries,
-            http_client=stripe.RequestsClient(timeout=timeout_seconds),
         )
         self._local = threading.local()
         self.backoff = backoff or Backoff()
@@ -150,7 +130,7 @@ class StripeGateway:
         self._local.key = None
         try:
             result = fn()
-        except stripe.StripeError as err:
+        except sdk.StripeError as err:
             self._local.request_id = getattr(err, "request_id", None)
             domain = translate_error(err)
             key = getattr(self._local, "key", None)
@@ -162,7 +142,7 @@ class StripeGateway:
         return result
 
     def _one(self, fn: Callable[[], Any]) -> dict[str, Any]:
-        return obj_to_dict(self._call(fn))
+        return sdk.obj_to_dict(self._call(fn))
 
     def _iter(
         self, fn: Callable[[], Any], *, max_items: int | None = None
@@ -175,21 +155,21 @@ class StripeGateway:
                 if max_items is not None and count >= max_items:
                     return
                 count += 1
-                yield obj_to_dict(item)
+                yield sdk.obj_to_dict(item)
             if not page.has_more or not page.data:
                 return
             page = self._call(page.next_page)
 
     def _page(self, fn: Callable[[], Any]) -> tuple[list[dict[str, Any]], bool]:
         page = self._call(fn)
-        return [obj_to_dict(x) for x in page.data], bool(page.has_more)
+        return [sdk.obj_to_dict(x) for x in page.data], bool(page.has_more)
 
-    def _opts(self, idempotency_key: str | None) -> stripe.RequestOptions:
+    def _opts(self, idempotency_key: str | None) -> sdk.RequestOptions:
         self._local.key = idempotency_key  # evaluated inside the call: see _call_once
         return {"idempotency_key": idempotency_key} if idempotency_key else {}
 
     @property
-    def v1(self) -> stripe.V1Services:
+    def v1(self) -> sdk.V1Services:
         return self._client.v1
 
     # -- customers --------------------------------------------------------------------------
@@ -200,7 +180,7 @@ class StripeGateway:
     def list_customers_page(
         self, *, limit: int = 100, starting_after: str | None = None, created_gte: int | None = None
     ) -> tuple[list[dict[str, Any]], bool]:
-        params: CustomerListParams = {"limit": limit}
+        params: sdk.CustomerListParams = {"limit": limit}
         if starting_after:
             params["starting_after"] = starting_after
         if created_gte is not None:
@@ -208,7 +188,7 @@ class StripeGateway:
         return self._page(lambda: self.v1.customers.list(params=params))
 
     def iter_customers(self, *, created_gte: int | None = None) -> Iterator[dict[str, Any]]:
-        params: CustomerListParams = {"limit": 100}
+        params: sdk.CustomerListParams = {"limit": 100}
         if created_gte is not None:
             params["created"] = {"gte": created_gte}
         return self._iter(lambda: self.v1.customers.list(params=params))
@@ -219,9 +199,9 @@ class StripeGateway:
         )
 
     def search_customers(self, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
-        params: CustomerSearchParams = {"query": query, "limit": limit}
+        params: sdk.CustomerSearchParams = {"query": query, "limit": limit}
         result = self._call(lambda: self.v1.customers.search(params=params))
-        return [obj_to_dict(x) for x in result.data]
+        return [sdk.obj_to_dict(x) for x in result.data]
 
     def create_customer(
         self, params: CustomerCreateParams, *, idempotency_key: str | None
@@ -235,7 +215,7 @@ class StripeGateway:
     def list_accounts(
         self, *, customer: str | None = None, session: str | None = None
     ) -> list[dict[str, Any]]:
-        params: AccountListParams = {"limit": 100}
+        params: sdk.AccountListParams = {"limit": 100}
         if customer:
             params["account_holder"] = {"customer": customer}
         if session:
@@ -246,7 +226,7 @@ class StripeGateway:
     def retrieve_account(
         self, account_id: str, *, expand_ownership: bool = False
     ) -> dict[str, Any]:
-        params: AccountRetrieveParams = {"expand": ["ownership"]} if expand_ownership else {}
+        params: sdk.AccountRetrieveParams = {"expand": ["ownership"]} if expand_ownership else {}
         fc = self.v1.financial_connections
         return self._one(lambda: fc.accounts.retrieve(account_id, params=params))
 
@@ -292,7 +272,7 @@ class StripeGateway:
 
     def list_owners(self, account_id: str, ownership_id: str) -> list[dict[str, Any]]:
         fc = self.v1.financial_connections
-        params: AccountOwnerListParams = {"ownership": ownership_id, "limit": 100}
+        params: sdk.AccountOwnerListParams = {"ownership": ownership_id, "limit": 100}
         return list(self._iter(lambda: fc.accounts.owners.list(account_id, params=params)))
 
     def iter_transactions(
@@ -303,10 +283,10 @@ class StripeGateway:
         transacted_gte: int | None = None,
         transacted_lt: int | None = None,
     ) -> Iterator[dict[str, Any]]:
-        params: TransactionListParams = {"account": account_id, "limit": 100}
+        params: sdk.TransactionListParams = {"account": account_id, "limit": 100}
         if after_refresh:
             params["transaction_refresh"] = {"after": after_refresh}
-        rng: TransactionListParamsTransactedAt = {}
+        rng: sdk.TransactionListParamsTransactedAt = {}
         if transacted_gte is not None:
             rng["gte"] = transacted_gte
         if transacted_lt is not None:
@@ -350,9 +330,9 @@ class StripeGateway:
 
     def _retrieve_intent(self, intent_id: str, expand: Sequence[str]) -> dict[str, Any]:
         if intent_id.startswith("pi_"):
-            pi: PaymentIntentRetrieveParams = {"expand": list(expand)} if expand else {}
+            pi: sdk.PaymentIntentRetrieveParams = {"expand": list(expand)} if expand else {}
             return self._one(lambda: self.v1.payment_intents.retrieve(intent_id, params=pi))
-        si: SetupIntentRetrieveParams = {"expand": list(expand)} if expand else {}
+        si: sdk.SetupIntentRetrieveParams = {"expand": list(expand)} if expand else {}
         return self._one(lambda: self.v1.setup_intents.retrieve(intent_id, params=si))
 
     def _cancel_intent(
@@ -360,12 +340,14 @@ class StripeGateway:
     ) -> dict[str, Any]:
         options = self._opts(idempotency_key)
         if intent_id.startswith("pi_"):
-            pi: PaymentIntentCancelParams = {"cancellation_reason": reason} if reason else {}
+            pi: sdk.PaymentIntentCancelParams = {"cancellation_reason": reason} if reason else {}
             return self._one(
                 lambda: self.v1.payment_intents.cancel(intent_id, params=pi, options=options)
             )
-        si: SetupIntentCancelParams = {"cancellation_reason": reason} if reason else {}
-        return self._one(lambda: self.v1.setup_intents.cancel(intent_id, params=si, options=options))
+        si: sdk.SetupIntentCancelParams = {"cancellation_reason": reason} if reason else {}
+        return self._one(
+            lambda: self.v1.setup_intents.cancel(intent_id, params=si, options=options)
+        )
 
     def retrieve_setup_intent(
         self, intent_id: str, *, expand: Sequence[str] = ()
@@ -394,7 +376,7 @@ class StripeGateway:
         customer: str | None = None,
         expand: Sequence[str] = (),
     ) -> Iterator[dict[str, Any]]:
-        params = cast(SetupIntentListParams, _intent_list(created_gte, customer, expand))
+        params = _intent_list(sdk.SetupIntentListParams(), created_gte, customer, expand)
         return self._iter(lambda: self.v1.setup_intents.list(params=params))
 
     def iter_payment_intents(
@@ -404,7 +386,7 @@ class StripeGateway:
         customer: str | None = None,
         expand: Sequence[str] = (),
     ) -> Iterator[dict[str, Any]]:
-        params = cast(PaymentIntentListParams, _intent_list(created_gte, customer, expand))
+        params = _intent_list(sdk.PaymentIntentListParams(), created_gte, customer, expand)
         return self._iter(lambda: self.v1.payment_intents.list(params=params))
 
     def verify_microdeposits(
@@ -418,7 +400,7 @@ class StripeGateway:
         """Verify a manually entered account: exactly one of ``amounts`` or ``descriptor_code``."""
         options = self._opts(idempotency_key)
         if intent_id.startswith("pi_"):
-            pi: PaymentIntentVerifyMicrodepositsParams = (
+            pi: sdk.PaymentIntentVerifyMicrodepositsParams = (
                 {"amounts": list(amounts)}
                 if amounts is not None
                 else {"descriptor_code": str(descriptor_code)}
@@ -428,7 +410,7 @@ class StripeGateway:
                     intent_id, params=pi, options=options
                 )
             )
-        si: SetupIntentVerifyMicrodepositsParams = (
+        si: sdk.SetupIntentVerifyMicrodepositsParams = (
             {"amounts": list(amounts)}
             if amounts is not None
             else {"descriptor_code": str(descriptor_code)}
@@ -443,7 +425,7 @@ class StripeGateway:
         return self._one(lambda: self.v1.payment_methods.retrieve(pm_id))
 
     def list_payment_methods(self, customer_id: str) -> list[dict[str, Any]]:
-        params: PaymentMethodListParams = {
+        params: sdk.PaymentMethodListParams = {
             "customer": customer_id,
             "type": "us_bank_account",
             "limit": 100,
@@ -467,7 +449,7 @@ class StripeGateway:
     def iter_events(
         self, *, types: Sequence[str] = (), created_gte: int | None = None
     ) -> Iterator[dict[str, Any]]:
-        params: EventListParams = {"limit": 100}
+        params: sdk.EventListParams = {"limit": 100}
         if types:
             params["types"] = list(types)
         if created_gte is not None:
@@ -480,7 +462,7 @@ class StripeGateway:
         self, url: str, enabled_events: Sequence[str], *, description: str | None = None
     ) -> dict[str, Any]:
         """Register ``url``; Stripe answers the signing ``secret`` only in this response."""
-        params: stripe.params.WebhookEndpointCreateParams = {
+        params: sdk.WebhookEndpointCreateParams = {
             "url": url,
             "enabled_events": list(enabled_events),  # type: ignore[arg-type]
         }
@@ -493,5 +475,3 @@ class StripeGateway:
 
     def delete_webhook_endpoint(self, endpoint_id: str) -> dict[str, Any]:
         return self._one(lambda: self.v1.webhook_endpoints.delete(endpoint_id))
-
-

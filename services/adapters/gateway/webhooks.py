@@ -1,11 +1,12 @@
-"""Stripe webhook signatures: the SDK's check of ``Stripe-Signature`` on the raw body."""
+"""Stripe webhook signatures: the SDK's check of ``Stripe-Signature`` on the raw body (through
+:mod:`.sdk`), then the body read as an event."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-import stripe
+from services.adapters.gateway.sdk import signature_problem
 
 
 class BadSignature(ValueError):
@@ -19,10 +20,9 @@ def verify_webhook(
     ``tolerance`` seconds (the SDK's check), else :class:`BadSignature` saying why."""
     if not signature:
         raise BadSignature("The request has no Stripe-Signature header.")
-    try:
-        stripe.WebhookSignature.verify_header(payload, signature, secret, tolerance)
-    except stripe.SignatureVerificationError as err:
-        raise BadSignature(f"The Stripe-Signature does not verify: {err.user_message or err}") from None
+    problem = signature_problem(payload, signature, secret, tolerance)
+    if problem is not None:
+        raise BadSignature(f"The Stripe-Signature does not verify: {problem}")
     try:
         event = json.loads(payload)
     except ValueError:

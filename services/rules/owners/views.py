@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from services.rules.owners.results import FieldMatch, OwnershipMatch
+from services.rules.paging import Page
 
 VERDICTS: tuple[str, ...] = ("match", "partial", "mismatch", "no_data")
 FIELDS: tuple[str, ...] = ("name", "email", "phone", "address")
@@ -82,16 +83,8 @@ class ReviewRow:
 
 
 @dataclass(frozen=True)
-class ReviewPage:
-    rows: list[ReviewRow]
-    total: int
-    page: int
-    page_size: int
+class ReviewPage(Page[ReviewRow]):
     counts: dict[str, int]  # every stored verdict → how many accounts have it
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
 
 
 @dataclass(frozen=True)
