@@ -76,17 +76,17 @@ def _customer_page(starting_after: str | None) -> tuple[list[dict[str, Any]], bo
     return engine.bound().gateway.list_customers_page(limit=100, starting_after=starting_after)
 
 
-@DBOS.step(name="fcops.accounts.mirror_customer", retries_allowed=True, max_attempts=8)
-def _mirror_customer(customer: dict[str, Any]) -> int:
-    """The customer's accounts, written with the customer in one transaction."""
-    n_accounts, _ = mirror.mirror_customer_accounts(engine.bound(), customer)
-    return n_accounts
+@DBOS.step(name="fcops.accounts.chunk", retries_allowed=True, max_attempts=8)
+def _mirror_chunk(customers: list[dict[str, Any]]) -> int:
+    """The chunk's account lists (each request retried on its own), written in one transaction."""
+    return sync_accounts.mirror_chunk(engine.bound(), customers)
 
 
-@DBOS.workflow(name="fcops.accounts.customer")
-def customer_accounts_workflow(customer: dict[str, Any]) -> int:
-    """One customer's accounts: one Stripe request, run on the rate-limited queue."""
-    return _mirror_customer(customer)
+@DBOS.workflow(name="fcops.accounts.chunk")
+def customer_chunk_workflow(customers: list[dict[str, Any]]) -> int:
+    """Up to k customers' accounts (k Stripe requests: ``engine.requests_per_start``), on the
+    rate-limited queue."""
+    return _mirror_chunk(customers)
 
 
 @DBOS.step(name="fcops.accounts.finish_walk")
@@ -115,29 +115,38 @@ def _finish_walk(
 
 
 def _walk(job_id: str, username: str, role: str) -> dict[str, Any]:
-    """Every customer page is a step; each customer's account list a child workflow on the
-    rate-limited queue (so the lists run concurrently up to the shared Stripe rate)."""
+    """Every customer page is a step; its customers go in chunks of k, each a child workflow on
+    the rate-limited queue (the limiter lets ``rate // k`` chunks start a second). The chunks of
+    a page run while the next page is read; the workflow waits for them one page behind, so a
+    crash resumes at the first unfinished chunk (finished ones are not run again)."""
     started = time.time()
     cursor_after = _newest_event()
     queue = DBOS.retrieve_queue(engine.STRIPE_QUEUE)
     assert queue is not None
+    k = engine.requests_per_start()
     customers = n_accounts = 0
     seen: list[str] = []
+    behind: list[Any] = []  # the previous page's chunk handles
     starting_after: str | None = None
     while True:
         page, has_more = _customer_page(starting_after)
         handles = []
-        for customer in page:
-            with SetWorkflowID(f"{job_id}:{customer['id']}"):
-                handles.append(queue.enqueue(customer_accounts_workflow, customer))
-        # DBOS polls a queued child's result once a second by default: up to a second lost per page
-        n_accounts += sum(h.get_result(polling_interval_sec=0.1) for h in handles)
-        customers += len(page)
+        for chunk in (page[i : i + k] for i in range(0, len(page), k)):
+            with SetWorkflowID(f"{job_id}:{chunk[0]['id']}"):
+                handles.append(queue.enqueue(customer_chunk_workflow, chunk))
+        # DBOS polls a queued child's result once a second by default: too slow per page
+        if behind:
+            n_accounts += sum(h.get_result(polling_interval_sec=0.1) for h in behind)
+            customers = len(seen)
+            _record_progress(job_id, customers, f"{customers:,} customers, {n_accounts:,} accounts")
+        behind = handles
         seen += [str(c["id"]) for c in page]
-        _record_progress(job_id, customers, f"{customers:,} customers, {n_accounts:,} accounts")
         if not has_more or not page:
             break
         starting_after = str(page[-1]["id"])
+    n_accounts += sum(h.get_result(polling_interval_sec=0.1) for h in behind)
+    customers = len(seen)
+    _record_progress(job_id, customers, f"{customers:,} customers, {n_accounts:,} accounts")
     seconds = round(time.time() - started, 2)
     removed = _finish_walk(username, role, cursor_after, seen, n_accounts, seconds)
     gone = f" {removed} customer(s) deleted in Stripe were removed from the list." if removed else ""
