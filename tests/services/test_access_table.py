@@ -304,6 +304,7 @@ NO_ACTOR: dict[str, str] = {
     "conversion_report.outcomes": "store aggregate behind report (conversion.view)",
     "debit_outcomes.record_payment_intent": "webhook/sync mirror write (Stripe is the actor)",
     "debit_outcomes.put_payment_intent": "mirror write inside a sync's transaction (Stripe is the actor)",
+    "debit_outcomes.put_payment_intents": "bulk mirror write inside a sync's transaction (Stripe is the actor)",
     "debit_outcomes.record_event": "webhook mirror write (Stripe is the actor)",
     "debit_outcomes.load_outcomes": "store read behind returns_report (returns.view)",
     "debit_outcomes.stored_rows": "store read behind sync_outcomes",
