@@ -42,13 +42,14 @@ from sqlalchemy.engine import Engine
 
 import bootstrap
 import sandbox.server as sandbox_server
+from services.adapters import account_mirror as mirror
 from services.adapters import jobs as engine
 from services.adapters.models import DataVersion
 from services.adapters.settings import load_settings
 from services.adapters.store import open_store, session_scope
 from services.auth import Actor
 from services.context import Services
-from services.usecases import jobs
+from services.usecases import jobs, sync_intents
 
 ADMIN = Actor("bench", "admin")
 
@@ -58,6 +59,7 @@ class Calls:
     """The /v1 requests the sandbox served while recording."""
 
     on: bool = False
+    refused: int = 0  # 429s answered while recording (the rate-limited phase's overshoot)
     log: list[tuple[str, str, str, dict[str, str]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -65,6 +67,7 @@ class Calls:
     def recording(self) -> Iterator[list[tuple[str, str, str, dict[str, str]]]]:
         with self.lock:
             self.log = []
+            self.refused = 0
             self.on = True
         try:
             yield self.log
@@ -87,7 +90,11 @@ def install_recorder() -> Calls:
             }
             with calls.lock:
                 calls.log.append((method, path, str(kw.get("query") or ""), keep))
-        return original(state, method, path, **kw)
+        answer = original(state, method, path, **kw)
+        if calls.on and getattr(answer, "status", None) == 429:
+            with calls.lock:
+                calls.refused += 1
+        return answer
 
     sandbox_server.core.handle = handle
     return calls
@@ -154,8 +161,32 @@ def replay(base_url: str, recorded: list[tuple[str, str, str, dict[str, str]]]) 
     return seconds
 
 
-def verdict(met: bool) -> str:
-    return "MET" if met else "MISSED"
+def sdk_accounts_loop(gw: Any) -> float:
+    """The full walk's calls through our gateway (the SDK), one after another: no store, no
+    queue. The job's own overhead is job ÷ this; this ÷ the bare loop is the SDK's."""
+    began = time.perf_counter()
+    next(iter(gw.iter_events(types=mirror.SYNC_EVENTS)), None)
+    after: str | None = None
+    while True:
+        page, more = gw.list_customers_page(limit=100, starting_after=after)
+        for customer in page:
+            gw.list_accounts(customer=customer["id"])
+        if not more or not page:
+            return time.perf_counter() - began
+        after = str(page[-1]["id"])
+
+
+def sdk_intents_loop(gw: Any, since: int) -> float:
+    """The first intent sync's calls through our gateway, one after another."""
+    began = time.perf_counter()
+    list(gw.iter_events(types=sync_intents.CHANGE_EVENTS, created_gte=since))
+    list(gw.iter_setup_intents(created_gte=since, expand=["payment_method"]))
+    list(gw.iter_payment_intents(created_gte=since, expand=["payment_method"]))
+    return time.perf_counter() - began
+
+
+def verdict(met: bool | None) -> str:
+    return "-" if met is None else "MET" if met else "MISSED"
 
 
 def main() -> None:
@@ -164,6 +195,11 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000, help="the queue's Stripe req/s")
     parser.add_argument("--fault-rate", type=float, default=0.5)
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per job")
+    parser.add_argument("--no-faults", action="store_true", help="skip phase 2 (long at 20,000)")
+    parser.add_argument(
+        "--sandbox-rate", type=float, default=0,
+        help="also run phase 1b: the sandbox rate-limited to this many req/s (429 beyond)",
+    )
     args = parser.parse_args()
     data = Path(tempfile.mkdtemp(prefix="fcops-bench-sync-"))
     settings = load_settings(
@@ -198,27 +234,55 @@ def main() -> None:
     with calls.recording() as log1:
         job1_s, view1 = run_job(lambda: jobs.start_account_sync(ADMIN, full=True), args.timeout)
     bare1_s = replay(handle.base_url, log1)
+    with calls.recording() as sdk1_log:
+        sdk1_s = sdk_accounts_loop(app.gateway)
     print(
         f"account sync job: {job1_s:.2f} s, {len(log1):,} calls, {sql1.statements:,} SQL "
         f"statements, {sql1.commits:,} commits; {view1.status if view1 else '?'}: "
         f"{view1.message if view1 else ''}"
     )
     print(f"account sync bare loop: {bare1_s:.2f} s, {len(log1):,} calls")
+    print(f"account sync SDK loop: {sdk1_s:.2f} s, {len(sdk1_log):,} calls")
+
+    # 1b. the same sync against a rate-limited sandbox: wall vs calls ÷ the queue's rate
+    limited: tuple[float, int, Any, int] | None = None
+    if args.sandbox_rate > 0:
+        _, _ = bound("accounts-limited", 1_500)
+        handle.state.config.rate_limit = args.sandbox_rate
+        try:
+            with calls.recording() as log1b:
+                job1b_s, view1b = run_job(
+                    lambda: jobs.start_account_sync(ADMIN, full=True), args.timeout
+                )
+        finally:
+            handle.state.config.rate_limit = 0
+        limited = (job1b_s, len(log1b), view1b, calls.refused)
+        print(
+            f"account sync job, sandbox at {args.sandbox_rate:g} req/s, queue at {args.rate:g}: "
+            f"{job1b_s:.2f} s, {len(log1b):,} calls ({calls.refused} answered 429); "
+            f"{view1b.status if view1b else '?'}: "
+            f"{view1b.message if view1b else ''}"
+        )
 
     # 2. the same sync at a fault rate, fresh store
     _, sql2 = bound("accounts-faults", 2_000)
-    handle.state.config.fault_rate = args.fault_rate
-    try:
-        with calls.recording() as log2:
-            job2_s, view2 = run_job(lambda: jobs.start_account_sync(ADMIN, full=True), args.timeout)
-    finally:
-        handle.state.config.fault_rate = 0.0
+    log2: list[Any] = []
+    job2_s, view2 = 0.0, None
+    if not args.no_faults:
+        handle.state.config.fault_rate = args.fault_rate
+        try:
+            with calls.recording() as log2:
+                job2_s, view2 = run_job(
+                    lambda: jobs.start_account_sync(ADMIN, full=True), args.timeout
+                )
+        finally:
+            handle.state.config.fault_rate = 0.0
+        print(
+            f"account sync job at {args.fault_rate:.0%} faults: {job2_s:.2f} s, {len(log2):,} "
+            f"calls, {sql2.commits:,} commits; {view2.status if view2 else '?'}: "
+            f"{(view2.message or view2.error) if view2 else ''}"
+        )
     done2 = view2 is not None and view2.status == "succeeded"
-    print(
-        f"account sync job at {args.fault_rate:.0%} faults: {job2_s:.2f} s, {len(log2):,} calls, "
-        f"{sql2.commits:,} commits; {view2.status if view2 else '?'}: "
-        f"{(view2.message or view2.error) if view2 else ''}"
-    )
 
     # 3. first intent sync: job path vs bare loop (on phase 2's store: accounts, no intents)
     before3 = sql2.commits
@@ -226,11 +290,15 @@ def main() -> None:
         job3_s, view3 = run_job(lambda: jobs.start_intent_sync(ADMIN), args.timeout)
     commits3 = sql2.commits - before3
     bare3_s = replay(handle.base_url, log3)
+    since3 = Services(gateway=app.gateway, engine=app.engine, mode=app.mode).now()
+    with calls.recording() as sdk3_log:
+        sdk3_s = sdk_intents_loop(app.gateway, since3 - sync_intents.FULL_WINDOW_SECONDS)
     print(
         f"intent sync job: {job3_s:.2f} s, {len(log3):,} calls, {commits3:,} commits; {view3.status if view3 else '?'}: "
         f"{view3.message if view3 else ''}"
     )
     print(f"intent sync bare loop: {bare3_s:.2f} s, {len(log3):,} calls")
+    print(f"intent sync SDK loop: {sdk3_s:.2f} s, {len(sdk3_log):,} calls")
 
     ratio1 = job1_s / bare1_s
     calls2 = len(log2) / max(1, len(log1))
@@ -243,16 +311,39 @@ def main() -> None:
             ratio1 <= 1.2,
         ),
         (
-            f"2. account sync at {args.fault_rate:.0%} faults: one job",
-            "finished" if done2 else f"did not finish ({view2.status if view2 else 'no job'})",
-            "finishes",
-            done2,
+            "1. account sync: job ÷ SDK loop (our overhead over the SDK)",
+            f"{job1_s / sdk1_s:.2f}x ({sdk1_s:.2f} s; SDK ÷ bare {sdk1_s / bare1_s:.2f}x)",
+            "-",
+            None,
         ),
-        (
-            f"2. account sync at {args.fault_rate:.0%} faults: calls ÷ fault-free",
-            f"{calls2:.2f}x ({len(log2):,} ÷ {len(log1):,})",
-            "≤ 2.5x",
-            calls2 <= 2.5,
+        *(
+            [(
+                f"1b. account sync, sandbox at {args.sandbox_rate:g} req/s: wall ÷ (calls ÷ rate)",
+                f"{limited[0] / (limited[1] / args.rate):.2f}x ({limited[0]:.2f} s ÷ "
+                f"({limited[1]:,} ÷ {args.rate:g}/s))",
+                "≤ 1.2x",
+                limited[0] / (limited[1] / args.rate) <= 1.2,
+            )]
+            if limited
+            else []
+        ),
+        *(
+            []
+            if args.no_faults
+            else [
+                (
+                    f"2. account sync at {args.fault_rate:.0%} faults: one job",
+                    "finished" if done2 else f"did not finish ({view2.status if view2 else '-'})",
+                    "finishes",
+                    done2,
+                ),
+                (
+                    f"2. account sync at {args.fault_rate:.0%} faults: calls ÷ fault-free",
+                    f"{calls2:.2f}x ({len(log2):,} ÷ {len(log1):,})",
+                    "≤ 2.5x",
+                    calls2 <= 2.5,
+                ),
+            ]
         ),
         (
             "3. first intent sync: job ÷ bare HTTP loop (same calls)",
@@ -261,6 +352,12 @@ def main() -> None:
             f"{commits3:,} commits)",
             "≤ 1.2x",
             ratio3 <= 1.2,
+        ),
+        (
+            "3. first intent sync: job ÷ SDK loop (our overhead)",
+            f"{job3_s / sdk3_s:.2f}x ({sdk3_s:.2f} s; SDK ÷ bare {sdk3_s / bare3_s:.2f}x)",
+            "-",
+            None,
         ),
     ]
     width = max(len(name) for name, *_ in lines)
