@@ -19,7 +19,9 @@ from services.adapters.models import CustomerRecord
 from services.adapters.store import make_engine, session_scope
 from tests.background.test_jobs import ROOT, audit_rows, children_done
 
-RATE, CUSTOMERS = 40, 80  # k = 40 // 20 = 2 customers a chunk; 20 chunks may start a second
+RATE, CUSTOMERS = 40, 200  # k = 40 // 5 = 8 customers a chunk; 5 chunks may start a second
+K, LIMIT = 8, 5
+CHUNKS = 2 * -(-100 // K)  # two customer pages of 100, each cut in chunks of 8 (the last of 4)
 
 
 def children(data: Path, job_id: str) -> dict[str, tuple[str, int | None, int | None]]:
@@ -41,7 +43,8 @@ def test_the_rate_sets_the_chunk_size_and_the_limiter_never_allows_more_than_the
         assert limiter["limit"] * k <= rate, rate  # chunk starts × requests each, per second
         assert limiter["limit"] * k > rate - k - 1, rate  # and not much below it
     assert engine.requests_per_start(6) == 1  # a low rate keeps one request per workflow
-    assert engine.requests_per_start(100) == 5
+    assert engine.requests_per_start(100) == 20
+    assert engine.requests_per_start(RATE) == K and engine.stripe_limiter(RATE)["limit"] == LIMIT
     assert engine.requests_per_start(5000) == 100  # never more than a customer page
 
 
@@ -55,14 +58,14 @@ def test_a_killed_chunked_walk_resumes_at_the_first_unfinished_chunk(tmp_path: P
     try:
         assert start.stdout is not None
         job_id = start.stdout.readline().strip()
-        assert 3 <= children_done(tmp_path, job_id) < CUSTOMERS // 2
+        assert 3 <= children_done(tmp_path, job_id) < CHUNKS
         os.kill(start.pid, signal.SIGKILL)
         start.wait(10)
     finally:
         if start.poll() is None:
             start.kill()
     before = {i: row for i, row in children(tmp_path, job_id).items() if row[0] == "SUCCESS"}
-    assert 3 <= len(before) < CUSTOMERS // 2
+    assert 3 <= len(before) < CHUNKS
     resumed = subprocess.run(
         [sys.executable, "-m", "tests.background.process", "resume", str(tmp_path), job_id],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
@@ -78,12 +81,12 @@ def test_a_killed_chunked_walk_resumes_at_the_first_unfinished_chunk(tmp_path: P
     with session_scope(store) as session:
         assert session.exec(select(func.count()).select_from(CustomerRecord)).one() == CUSTOMERS
     after = children(tmp_path, job_id)
-    assert len(after) == CUSTOMERS // 2  # chunks of 2 customers (k at 40 req/s)
+    assert len(after) == CHUNKS  # chunks of k customers within each page
     assert all(status == "SUCCESS" for status, _, _ in after.values())
     # The chunks finished before the kill were not run again: their rows are as they were.
     assert {i: after[i] for i in before} == before
-    # The limiter held across the kill and the resume: at most 40 // 2 = 20 chunk starts (of
-    # 2 requests each) within any second, so at most 40 Stripe requests a second.
+    # The limiter held across the kill and the resume: at most 40 // 8 = 5 chunk starts (of at
+    # most 8 requests each) within any second, so at most 40 Stripe requests a second.
     starts = sorted(s / 1000 for _, s, _ in after.values() if s is not None)
     worst = max(sum(1 for t in starts if s <= t < s + 1.0) for s in starts)
-    assert worst <= RATE // 2, f"{worst} chunks started within one second"
+    assert worst <= LIMIT, f"{worst} chunks started within one second"

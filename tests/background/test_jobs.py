@@ -74,14 +74,14 @@ def test_a_double_start_is_one_job_run_once_with_audit_rows_at_start_and_end(fco
     with session_scope(app.engine) as session:
         assert session.exec(select(func.count()).select_from(CustomerRecord)).one() == 12
     assert account_mirror.mirrored_account_count(app.engine) > 0
-    # The customers' account lists ran in chunks of k (2 at this 50 req/s) as workflows on the
-    # rate-limited Stripe queue, whose limiter lets 50 // 2 of them start a second.
+    # The customers' account lists ran in chunks of k (10 at this 50 req/s) as workflows on the
+    # rate-limited Stripe queue, whose limiter lets 50 // 10 of them start a second.
     from services.adapters import jobs as engine
 
-    assert engine.requests_per_start() == 2
-    assert engine.stripe_limiter(50) == {"limit": 25, "period": 1.0}
+    assert engine.requests_per_start() == 10
+    assert engine.stripe_limiter(50) == {"limit": 5, "period": 1.0}
     children = DBOS.list_workflows(workflow_id_prefix=f"{first}:")
-    assert len(children) == 6
+    assert len(children) == 2
     assert {w.queue_name for w in children} == {"fcops-stripe"}
 
 
