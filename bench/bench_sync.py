@@ -158,6 +158,20 @@ def run_job(start: Callable[[], str], timeout: float) -> tuple[float, Any]:
     return time.perf_counter() - began, view
 
 
+def full_sync(timeout: float) -> tuple[float, Any]:
+    return run_job(lambda: jobs.start_account_sync(ADMIN, full=True), timeout)
+
+
+@contextmanager
+def sandbox_set(config: Any, name: str, value: float) -> Iterator[None]:
+    """The sandbox's ``name`` (fault rate, rate limit) at ``value`` for the block, then 0."""
+    setattr(config, name, value)
+    try:
+        yield
+    finally:
+        setattr(config, name, 0.0)
+
+
 def replay(base_url: str, recorded: list[tuple[str, str, str, dict[str, str]]]) -> float:
     """The recorded GETs, one after another on one keep-alive connection, each body parsed."""
     parts = urlsplit(base_url)
@@ -283,7 +297,7 @@ def main() -> None:
     # 1. full account sync: job path vs bare loop
     _, sql1 = bound("accounts", 1_000)
     with calls.recording() as log1:
-        job1_s, view1 = run_job(lambda: jobs.start_account_sync(ADMIN, full=True), args.timeout)
+        job1_s, view1 = full_sync(args.timeout)
     bare1_s = replay(handle.base_url, log1)
     with calls.recording() as sdk1_log:
         sdk1_s = sdk_accounts_loop(app.gateway)
@@ -298,21 +312,17 @@ def main() -> None:
     # 1b. the same sync against a rate-limited sandbox: wall vs calls ÷ the queue's rate
     limited: tuple[float, int, Any, int] | None = None
     if args.sandbox_rate > 0:
-        _, _ = bound("accounts-limited", 1_500)
-        handle.state.config.rate_limit = args.sandbox_rate
-        try:
-            with calls.recording() as log1b:
-                job1b_s, view1b = run_job(
-                    lambda: jobs.start_account_sync(ADMIN, full=True), args.timeout
-                )
-        finally:
-            handle.state.config.rate_limit = 0
+        bound("accounts-limited", 1_500)
+        with (
+            sandbox_set(handle.state.config, "rate_limit", args.sandbox_rate),
+            calls.recording() as log1b,
+        ):
+            job1b_s, view1b = full_sync(args.timeout)
         limited = (job1b_s, len(log1b), view1b, calls.refused)
         print(
             f"account sync job, sandbox at {args.sandbox_rate:g} req/s, queue at {args.rate:g}: "
             f"{job1b_s:.2f} s, {len(log1b):,} calls ({calls.refused} answered 429); "
-            f"{view1b.status if view1b else '?'}: "
-            f"{view1b.message if view1b else ''}"
+            f"{view1b.status if view1b else '?'}: {view1b.message if view1b else ''}"
         )
 
     # 2. the same sync at a fault rate, fresh store
@@ -320,14 +330,11 @@ def main() -> None:
     log2: list[Any] = []
     job2_s, view2 = 0.0, None
     if not args.no_faults:
-        handle.state.config.fault_rate = args.fault_rate
-        try:
-            with calls.recording() as log2:
-                job2_s, view2 = run_job(
-                    lambda: jobs.start_account_sync(ADMIN, full=True), args.timeout
-                )
-        finally:
-            handle.state.config.fault_rate = 0.0
+        with (
+            sandbox_set(handle.state.config, "fault_rate", args.fault_rate),
+            calls.recording() as log2,
+        ):
+            job2_s, view2 = full_sync(args.timeout)
         print(
             f"account sync job at {args.fault_rate:.0%} faults: {job2_s:.2f} s, {len(log2):,} "
             f"calls, {sql2.commits:,} commits; {view2.status if view2 else '?'}: "

@@ -4,12 +4,8 @@ limiter (``rate // k`` chunk starts a second) keeps the Stripe requests within t
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 from sqlmodel import func, select
@@ -17,7 +13,7 @@ from sqlmodel import func, select
 from services.adapters import jobs as engine
 from services.adapters.models import CustomerRecord
 from services.adapters.store import make_engine, session_scope
-from tests.background.test_jobs import ROOT, audit_rows, children_done
+from tests.background.test_jobs import ROOT, audit_rows, kill_mid_walk, resume_walk
 
 RATE, CUSTOMERS = 40, 200  # k = 40 // 5 = 8 customers a chunk; 5 chunks may start a second
 K, LIMIT = 8, 5
@@ -51,30 +47,11 @@ def test_the_rate_sets_the_chunk_size_and_the_limiter_never_allows_more_than_the
 def test_a_killed_chunked_walk_resumes_at_the_first_unfinished_chunk(tmp_path: Path) -> None:
     env = {**os.environ, "FCOPS_STRIPE_RATE_LIMIT": str(RATE),
            "FCOPS_SANDBOX_CUSTOMERS": str(CUSTOMERS), "PYTHONPATH": str(ROOT)}
-    start = subprocess.Popen(
-        [sys.executable, "-m", "tests.background.process", "start", str(tmp_path)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        assert start.stdout is not None
-        job_id = start.stdout.readline().strip()
-        assert 3 <= children_done(tmp_path, job_id) < CHUNKS
-        os.kill(start.pid, signal.SIGKILL)
-        start.wait(10)
-    finally:
-        if start.poll() is None:
-            start.kill()
+    job_id = kill_mid_walk(tmp_path, env, children=CHUNKS)
     before = {i: row for i, row in children(tmp_path, job_id).items() if row[0] == "SUCCESS"}
     assert 3 <= len(before) < CHUNKS
-    resumed = subprocess.run(
-        [sys.executable, "-m", "tests.background.process", "resume", str(tmp_path), job_id],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-    )
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    outcome = json.loads(resumed.stdout.strip().splitlines()[-1])
-    assert outcome["status"] == "succeeded"
+    outcome = resume_walk(tmp_path, env, job_id)
     assert outcome["result"]["customers"] == CUSTOMERS
-    assert outcome["attempts"] == 2
     store = make_engine(f"sqlite:///{tmp_path / 'fcops-sandbox.db'}")
     assert audit_rows(store, "jobs.start", job_id) == 1
     assert audit_rows(store, "jobs.end", job_id) == 1
