@@ -60,6 +60,7 @@ from services.usecases.job_runs import (  # noqa: F401  (reading names re-export
 
 SYNC_WINDOW_SECONDS = 60  # two starts of the same sync within a minute are one job
 BATCH_CHUNK_ROWS = 250  # rows per checkpointed step of a batch check
+PAGES_AHEAD = 3  # customer pages whose chunks may be in flight while the walk reads on
 # --------------------------------------------------------------------------- account sync
 
 
@@ -116,9 +117,9 @@ def _finish_walk(
 
 def _walk(job_id: str, username: str, role: str) -> dict[str, Any]:
     """Every customer page is a step; its customers go in chunks of k, each a child workflow on
-    the rate-limited queue (the limiter lets ``rate // k`` chunks start a second). The chunks of
-    a page run while the next page is read; the workflow waits for them one page behind, so a
-    crash resumes at the first unfinished chunk (finished ones are not run again)."""
+    the rate-limited queue (the limiter lets ``rate // k`` chunks start a second). Up to
+    ``PAGES_AHEAD`` pages of chunks run while the next page is read (a slow chunk does not stall
+    the limiter); a crash resumes at the first unfinished chunk (finished ones do not run again)."""
     started = time.time()
     cursor_after = _newest_event()
     queue = DBOS.retrieve_queue(engine.STRIPE_QUEUE)
@@ -126,7 +127,7 @@ def _walk(job_id: str, username: str, role: str) -> dict[str, Any]:
     k = engine.requests_per_start()
     customers = n_accounts = 0
     seen: list[str] = []
-    behind: list[Any] = []  # the previous page's chunk handles
+    pending: list[tuple[int, list[Any]]] = []  # (customers, chunk handles) of pages in flight
     starting_after: str | None = None
     while True:
         page, has_more = _customer_page(starting_after)
@@ -134,19 +135,18 @@ def _walk(job_id: str, username: str, role: str) -> dict[str, Any]:
         for chunk in (page[i : i + k] for i in range(0, len(page), k)):
             with SetWorkflowID(f"{job_id}:{chunk[0]['id']}"):
                 handles.append(queue.enqueue(customer_chunk_workflow, chunk))
-        # DBOS polls a queued child's result once a second by default: too slow per page
-        if behind:
-            n_accounts += sum(h.get_result(polling_interval_sec=0.1) for h in behind)
-            customers = len(seen)
-            _record_progress(job_id, customers, f"{customers:,} customers, {n_accounts:,} accounts")
-        behind = handles
+        pending.append((len(page), handles))
         seen += [str(c["id"]) for c in page]
-        if not has_more or not page:
+        done = not has_more or not page
+        while pending and (done or len(pending) > PAGES_AHEAD):
+            n, oldest = pending.pop(0)
+            # DBOS polls a queued child's result once a second by default: too slow per page
+            n_accounts += sum(h.get_result(polling_interval_sec=0.1) for h in oldest)
+            customers += n
+            _record_progress(job_id, customers, f"{customers:,} customers, {n_accounts:,} accounts")
+        if done:
             break
         starting_after = str(page[-1]["id"])
-    n_accounts += sum(h.get_result(polling_interval_sec=0.1) for h in behind)
-    customers = len(seen)
-    _record_progress(job_id, customers, f"{customers:,} customers, {n_accounts:,} accounts")
     seconds = round(time.time() - started, 2)
     removed = _finish_walk(username, role, cursor_after, seen, n_accounts, seconds)
     gone = f" {removed} customer(s) deleted in Stripe were removed from the list." if removed else ""
