@@ -112,6 +112,15 @@ def main() -> None:
             f"{summary.refreshed} refreshed; 429s {result.rate_limited}"
         )
         print(f"verdicts: {summary.counts}; errors: {summary.errors}")
+        # Issue 11's goal: requests within 1.2x of the refreshes the batch must start plus their
+        # completions (one each), and time within 1.2x of requests ÷ rate.
+        needed = 2 * summary.refreshed
+        if needed:
+            print(
+                f"requests ÷ (refreshes started + completions): {result.requests / needed:.2f}x "
+                f"({result.requests:,} ÷ {needed:,}; target ≤ 1.2x); time ÷ (requests ÷ rate): "
+                f"{seconds / (result.requests / args.rate):.2f}x (target ≤ 1.2x)"
+            )
     finally:
         handle.stop()
 

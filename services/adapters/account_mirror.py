@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from services.adapters import data_version
+from services.adapters.balance_snapshots import record_snapshots
 from services.adapters.models import AccountRecord, BalanceSnapshot, CustomerRecord, utcnow
 from services.adapters.store import UpsertCounts, retrying, session_scope, upsert
 from services.context import Services
@@ -28,7 +29,6 @@ from services.rules.bank_account import (
     AccountRow,
     BalancePoint,
     CustomerHit,
-    balance_amounts,
     flatten_account,
     flatten_customer,
     newer_copy_wins,
@@ -78,34 +78,6 @@ def _put(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> Upse
     return upsert(session, model, rows, touch={"synced_at": utcnow()})
 
 
-def _snapshot(session: Session, account_id: str, balance: Mapping[str, Any] | None) -> int:
-    """Record each currency of a balance once (the unique key is account, as_of, currency)."""
-    as_of = (balance or {}).get("as_of")
-    if as_of is None:
-        return 0
-    added = 0
-    for currency, current, available in balance_amounts(balance):
-        seen = session.exec(
-            select(BalanceSnapshot.id).where(
-                BalanceSnapshot.account_id == account_id,
-                BalanceSnapshot.as_of == as_of,
-                BalanceSnapshot.currency == currency,
-            )
-        ).first()
-        if seen is None:
-            session.add(
-                BalanceSnapshot(
-                    account_id=account_id,
-                    as_of=int(as_of),
-                    currency=currency,
-                    current=current,
-                    available=available,
-                )
-            )
-            added += 1
-    return added
-
-
 def _mirror(
     session: Session,
     accounts: Sequence[Mapping[str, Any]],
@@ -126,7 +98,7 @@ def _mirror(
     )
     if written.inserted or written.updated:
         data_version.bump(session, data_version.ACCOUNTS)  # pages' cached counts are stale
-    return sum(_snapshot(session, r["id"], r["raw"].get("balance")) for r in rows)
+    return record_snapshots(session, [(r["id"], r["raw"].get("balance")) for r in rows])
 
 
 def upsert_account(engine: Engine, account: Mapping[str, Any]) -> AccountRecord:
@@ -159,13 +131,20 @@ def upsert_customer(engine: Engine, customer: Mapping[str, Any]) -> CustomerReco
 def mirror_customer_accounts(svc: Services, customer: Mapping[str, Any]) -> tuple[int, int]:
     """Mirror a customer and all their accounts in one transaction; (accounts, snapshots)."""
     accounts = svc.gateway.list_accounts(customer=customer["id"])
+    return mirror_customers(svc.engine, [(customer, accounts)])
 
-    def work(session: Session) -> tuple[int, int]:
-        _put(session, CustomerRecord, [flatten_customer(customer)])
-        return len(accounts), _mirror(session, accounts)
 
-    result: tuple[int, int] = retrying(svc.engine, work)
-    return result
+def mirror_customers(
+    engine: Engine, listed: Sequence[tuple[Mapping[str, Any], Sequence[Mapping[str, Any]]]]
+) -> tuple[int, int]:
+    """Customers with all their accounts in one transaction of bulk upserts; (accounts, snapshots)."""
+
+    def work(session: Session) -> int:
+        _put(session, CustomerRecord, [flatten_customer(c) for c, _ in listed])
+        return _mirror(session, [a for _, accounts in listed for a in accounts])
+
+    snapshots: int = retrying(engine, work)
+    return sum(len(accounts) for _, accounts in listed), snapshots
 
 
 def forget_customers(session: Session, customer_ids: set[str]) -> None:
@@ -265,7 +244,7 @@ def apply_changes(engine: Engine, changes: Changes) -> tuple[int, int, int]:
         _put(session, CustomerRecord, [flatten_customer(c) for c in changes.customers.values()])
         forget_customers(session, changes.deleted)
         added = _mirror(session, list(changes.accounts.values()), stamps=changes.stamps)
-        return added + sum(_snapshot(session, fca, b) for fca, b in changes.balances)
+        return added + record_snapshots(session, changes.balances)
 
     snapshots: int = retrying(engine, work)
     customers = len(changes.customers) + len(changes.deleted)

@@ -7,9 +7,12 @@ runs once across all of them, and the queue rate limit holds for the whole deplo
 
 Queues (declared with ``DBOS.register_queue`` after ``DBOS.launch()``, as DBOS 3.x requires):
 
-- ``fcops-stripe``: rate-limited to ``settings.rate_limit`` starts per second for every process
-  together; each workflow on it makes one Stripe request (a per-customer account list, a
-  refresh), so the limit is the deployment's Stripe request rate.
+- ``fcops-stripe``: the deployment's Stripe request rate (``settings.rate_limit``, every process
+  together). DBOS's limiter counts workflow starts, so each workflow on it may make up to
+  :func:`requests_per_start` (k) Stripe requests and the limiter lets ``rate // k`` of them start
+  per second: at most ``rate`` requests/s. k grows with the rate (a chunk of k customers' account
+  lists in one workflow; a refresh or one account's transactions take a slot each), so the
+  queue starts about ``CHUNKS_PER_SECOND`` workflows a second whatever the rate.
 - ``fcops-jobs``: the jobs people start (syncs, batch checks, check-all), a few per process.
 - ``fcops-events``: webhook event processing, partitioned by the object the event names with
   ``partition_concurrency=1``: two events about one account are applied one after the other
@@ -32,6 +35,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from dbos import DBOS, DBOSConfig
+from dbos._queue import QueueRateLimit  # the limiter's type (DBOS does not re-export it)
 from sqlalchemy.engine import Engine
 
 import services.adapters.job_models  # noqa: F401  (registers the tables)
@@ -49,10 +53,29 @@ JOBS_QUEUE = "fcops-jobs"
 EVENTS_QUEUE = "fcops-events"
 APP_NAME = "fcops"
 POLL_SECONDS = 0.2
+# Workflow starts per second the Stripe queue aims at (k follows). Each child workflow costs DBOS
+# an enqueue and a result read (tens of ms on SQLite on a busy machine), so fewer, larger chunks.
+CHUNKS_PER_SECOND = 5
+MAX_REQUESTS_PER_START = 100  # a customer list page: one chunk never spans two pages
 
 _lock = threading.Lock()
 _bound: Services | None = None
 _launched_url: str | None = None
+_per_start = 1
+
+
+def requests_per_start(rate: float | None = None) -> int:
+    """k: the Stripe requests one workflow on the Stripe queue may make. For ``rate`` (req/s),
+    else for the rate this process launched with."""
+    if rate is None:
+        return _per_start
+    return max(1, min(MAX_REQUESTS_PER_START, int(rate) // CHUNKS_PER_SECOND))
+
+
+def stripe_limiter(rate: float) -> QueueRateLimit:
+    """DBOS's limiter for the Stripe queue: ``rate // k`` starts of k requests per second."""
+    rate = max(1, int(round(rate)))
+    return {"limit": max(1, rate // requests_per_start(rate)), "period": 1.0}
 
 
 def system_database_url(settings: Settings) -> str:
@@ -128,7 +151,7 @@ def off_loop(fn: Callable[..., T], *args: Any) -> T:
 
 
 def _launch(settings: Settings, services: Services, executor_id: str | None) -> None:
-    global _launched_url
+    global _launched_url, _per_start
     # The caller (bootstrap) has imported the workflow modules: DBOS registers them on import,
     # and recovery at launch needs them registered.
 
@@ -142,9 +165,10 @@ def _launch(settings: Settings, services: Services, executor_id: str | None) -> 
         DBOS(config=dbos_config(settings, executor_id=executor_id or settings.executor_id))
         DBOS.launch()
         rate = max(1, int(round(settings.rate_limit)))
+        _per_start = requests_per_start(rate)
         DBOS.register_queue(
             STRIPE_QUEUE,
-            limiter={"limit": rate, "period": 1.0},
+            limiter=stripe_limiter(rate),
             worker_concurrency=min(rate, 16),
             polling_interval_sec=POLL_SECONDS,
             on_conflict="always_update",
@@ -158,7 +182,8 @@ def _launch(settings: Settings, services: Services, executor_id: str | None) -> 
             polling_interval_sec=POLL_SECONDS, on_conflict="always_update",
         )
         _launched_url = url
-        log.info("fcops: job engine on %s, Stripe rate %s/s", url.split("@")[-1], rate)
+        log.info("fcops: job engine on %s, Stripe rate %s/s (%s per start)",
+                 url.split("@")[-1], rate, _per_start)
 
 
 def shutdown() -> None:

@@ -11,7 +11,7 @@ nothing, while dates learnt from any event (processing, settled, returned) are k
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,6 +164,18 @@ def put_payment_intent(
     if outcome is None:
         return "skipped"
     return _put(session, [_values(outcome, pi, at=at, event_type=event_type)])
+
+
+def put_payment_intents(session: Session, pis: Sequence[Mapping[str, Any]], *, at: int) -> None:
+    """:func:`put_payment_intent` for a page of PaymentIntents: one bulk upsert per shape of
+    row (``_put`` compares the columns its first row names)."""
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for pi in pis:
+        if (outcome := outcome_of(pi)) is not None:
+            values = _values(outcome, pi, at=at, event_type=None)
+            shapes.setdefault(tuple(sorted(values)), []).append(values)
+    for rows in shapes.values():
+        _put(session, rows)
 
 
 def record_event(engine: Engine, event: Mapping[str, Any]) -> str:

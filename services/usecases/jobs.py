@@ -60,6 +60,7 @@ from services.usecases.job_runs import (  # noqa: F401  (reading names re-export
 
 SYNC_WINDOW_SECONDS = 60  # two starts of the same sync within a minute are one job
 BATCH_CHUNK_ROWS = 250  # rows per checkpointed step of a batch check
+PAGES_AHEAD = 3  # customer pages whose chunks may be in flight while the walk reads on
 # --------------------------------------------------------------------------- account sync
 
 
@@ -76,17 +77,17 @@ def _customer_page(starting_after: str | None) -> tuple[list[dict[str, Any]], bo
     return engine.bound().gateway.list_customers_page(limit=100, starting_after=starting_after)
 
 
-@DBOS.step(name="fcops.accounts.mirror_customer", retries_allowed=True, max_attempts=8)
-def _mirror_customer(customer: dict[str, Any]) -> int:
-    """The customer's accounts, written with the customer in one transaction."""
-    n_accounts, _ = mirror.mirror_customer_accounts(engine.bound(), customer)
-    return n_accounts
+@DBOS.step(name="fcops.accounts.chunk", retries_allowed=True, max_attempts=8)
+def _mirror_chunk(customers: list[dict[str, Any]]) -> int:
+    """The chunk's account lists (each request retried on its own), written in one transaction."""
+    return sync_accounts.mirror_chunk(engine.bound(), customers)
 
 
-@DBOS.workflow(name="fcops.accounts.customer")
-def customer_accounts_workflow(customer: dict[str, Any]) -> int:
-    """One customer's accounts: one Stripe request, run on the rate-limited queue."""
-    return _mirror_customer(customer)
+@DBOS.workflow(name="fcops.accounts.chunk")
+def customer_chunk_workflow(customers: list[dict[str, Any]]) -> int:
+    """Up to k customers' accounts (k Stripe requests: ``engine.requests_per_start``), on the
+    rate-limited queue."""
+    return _mirror_chunk(customers)
 
 
 @DBOS.step(name="fcops.accounts.finish_walk")
@@ -115,27 +116,35 @@ def _finish_walk(
 
 
 def _walk(job_id: str, username: str, role: str) -> dict[str, Any]:
-    """Every customer page is a step; each customer's account list a child workflow on the
-    rate-limited queue (so the lists run concurrently up to the shared Stripe rate)."""
+    """Every customer page is a step; its customers go in chunks of k, each a child workflow on
+    the rate-limited queue (the limiter lets ``rate // k`` chunks start a second). Up to
+    ``PAGES_AHEAD`` pages of chunks run while the next page is read (a slow chunk does not stall
+    the limiter); a crash resumes at the first unfinished chunk (finished ones do not run again)."""
     started = time.time()
     cursor_after = _newest_event()
     queue = DBOS.retrieve_queue(engine.STRIPE_QUEUE)
     assert queue is not None
+    k = engine.requests_per_start()
     customers = n_accounts = 0
     seen: list[str] = []
+    pending: list[tuple[int, list[Any]]] = []  # (customers, chunk handles) of pages in flight
     starting_after: str | None = None
     while True:
         page, has_more = _customer_page(starting_after)
         handles = []
-        for customer in page:
-            with SetWorkflowID(f"{job_id}:{customer['id']}"):
-                handles.append(queue.enqueue(customer_accounts_workflow, customer))
-        # DBOS polls a queued child's result once a second by default: up to a second lost per page
-        n_accounts += sum(h.get_result(polling_interval_sec=0.1) for h in handles)
-        customers += len(page)
+        for chunk in (page[i : i + k] for i in range(0, len(page), k)):
+            with SetWorkflowID(f"{job_id}:{chunk[0]['id']}"):
+                handles.append(queue.enqueue(customer_chunk_workflow, chunk))
+        pending.append((len(page), handles))
         seen += [str(c["id"]) for c in page]
-        _record_progress(job_id, customers, f"{customers:,} customers, {n_accounts:,} accounts")
-        if not has_more or not page:
+        done = not has_more or not page
+        while pending and (done or len(pending) > PAGES_AHEAD):
+            n, oldest = pending.pop(0)
+            # DBOS polls a queued child's result once a second by default: too slow per page
+            n_accounts += sum(h.get_result(polling_interval_sec=0.1) for h in oldest)
+            customers += n
+            _record_progress(job_id, customers, f"{customers:,} customers, {n_accounts:,} accounts")
+        if done:
             break
         starting_after = str(page[-1]["id"])
     seconds = round(time.time() - started, 2)

@@ -23,13 +23,13 @@ from sqlmodel import Session
 
 from services.adapters import data_version
 from services.adapters.models import IntentRecord, utcnow
-from services.adapters.store import mark_sync, read_sync_cursor, retrying, upsert
+from services.adapters.store import UpsertCounts, mark_sync, read_sync_cursor, retrying, upsert
 from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
 from services.rules import funnel
 from services.rules.intents import UNKNOWN_FLOW, intent_values, is_bank_intent, kind_of
-from services.usecases.debit_outcomes import put_payment_intent, record_payment_intent
+from services.usecases.debit_outcomes import put_payment_intents, record_payment_intent
 
 __all__ = [
     "FULL_WINDOW_SECONDS",
@@ -118,25 +118,27 @@ def store_intent(
 
 def _store_chunk(
     engine: Engine, intents: list[dict[str, Any]], times: Mapping[str, int], now: int
-) -> list[str]:
+) -> UpsertCounts:
     """Upsert a page of intents (and the debit outcomes of its PaymentIntents) in one
-    transaction; returns each intent's outcome as :func:`store_intent` would."""
+    transaction: one bulk upsert each, one data-version bump. Counts the bank intents only."""
+    pis = [i for i in intents if kind_of(i) == "payment_intent"]  # debit outcomes, as listed now
+    rows = [
+        record_values(i, succeeded_at=times.get(i["id"])) for i in intents if is_bank_intent(i)
+    ]
 
-    def work(session: Session) -> list[str]:
-        outcomes: list[str] = []
-        for intent in intents:
-            if kind_of(intent) == "payment_intent":  # the debit's outcome, as listed now
-                put_payment_intent(session, intent, at=now)
-            if not is_bank_intent(intent):
-                outcomes.append("skipped")
-                continue
-            values = record_values(intent, succeeded_at=times.get(intent["id"]))
-            outcomes.append(_put(session, values))
-        return outcomes
+    def work(session: Session) -> UpsertCounts:
+        put_payment_intents(session, pis, at=now)
+        counts = upsert(
+            session, IntentRecord, rows, touch={"synced_at": utcnow()},
+            merge=_keep_earliest_success,
+        )
+        if counts.inserted or counts.updated:
+            data_version.bump(session, data_version.INTENTS)  # pages' cached figures are stale
+        return counts
 
     if not intents:
-        return []
-    result: list[str] = retrying(engine, work)
+        return UpsertCounts()
+    result: UpsertCounts = retrying(engine, work)
     return result
 
 
@@ -193,6 +195,17 @@ class _Tally:
             self.payment_intents += 1
         self.newest = max(self.newest, int(intent["created"]))
 
+    def add_page(self, intents: list[dict[str, Any]], counts: UpsertCounts) -> None:
+        """A page written by :func:`_store_chunk` (its counts are of the bank intents)."""
+        bank = [i for i in intents if is_bank_intent(i)]
+        self.fetched += len(bank)
+        self.inserted += counts.inserted
+        self.updated += counts.updated
+        self.unchanged += counts.unchanged
+        self.setup_intents += sum(1 for i in bank if kind_of(i) == "setup_intent")
+        self.payment_intents += sum(1 for i in bank if kind_of(i) != "setup_intent")
+        self.newest = max([self.newest, *(int(i["created"]) for i in bank)])
+
 
 def sync_intents(
     svc: Services, actor: Actor, *, progress: Progress | None = None, full: bool = False
@@ -221,14 +234,10 @@ def sync_intents(
             seen.add(str(intent["id"]))
             page.append(intent)
             if len(page) == PAGE:
-                for done, outcome in zip(
-                    page, _store_chunk(svc.engine, page, times, now), strict=True
-                ):
-                    tally.add(done, outcome)
+                tally.add_page(page, _store_chunk(svc.engine, page, times, now))
                 page = []
                 report(tally.fetched, None, f"{tally.fetched} intents read")
-        for done, outcome in zip(page, _store_chunk(svc.engine, page, times, now), strict=True):
-            tally.add(done, outcome)
+        tally.add_page(page, _store_chunk(svc.engine, page, times, now))
         # Intents created before the window whose status moved since: their events name them.
         named = {_event_object(e).get("id") for e in events}
         moved = {str(i) for i in named if i} - seen

@@ -74,9 +74,14 @@ def test_a_double_start_is_one_job_run_once_with_audit_rows_at_start_and_end(fco
     with session_scope(app.engine) as session:
         assert session.exec(select(func.count()).select_from(CustomerRecord)).one() == 12
     assert account_mirror.mirrored_account_count(app.engine) > 0
-    # Each customer's account list ran as its own workflow on the rate-limited Stripe queue.
+    # The customers' account lists ran in chunks of k (10 at this 50 req/s) as workflows on the
+    # rate-limited Stripe queue, whose limiter lets 50 // 10 of them start a second.
+    from services.adapters import jobs as engine
+
+    assert engine.requests_per_start() == 10
+    assert engine.stripe_limiter(50) == {"limit": 5, "period": 1.0}
     children = DBOS.list_workflows(workflow_id_prefix=f"{first}:")
-    assert len(children) == 12
+    assert len(children) == 2
     assert {w.queue_name for w in children} == {"fcops-stripe"}
 
 
@@ -116,36 +121,16 @@ def test_intent_sync_and_check_all_run_as_jobs(fcops: Any) -> None:
 def test_a_job_survives_sigkill_of_its_process_and_completes_once(tmp_path: Path) -> None:
     env = {**os.environ, "FCOPS_STRIPE_RATE_LIMIT": "6", "FCOPS_SANDBOX_CUSTOMERS": "30",
            "PYTHONPATH": str(ROOT)}
-    start = subprocess.Popen(
-        [sys.executable, "-m", "tests.background.process", "start", str(tmp_path)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        assert start.stdout is not None
-        job_id = start.stdout.readline().strip()
-        assert job_id.startswith("accounts.sync-")
-        # Mid-run: some of its 30 per-customer workflows done (6 requests/s), not all.
-        assert 3 <= children_done(tmp_path, job_id) < 30
-        os.kill(start.pid, signal.SIGKILL)
-        start.wait(10)
-    finally:
-        if start.poll() is None:
-            start.kill()
+    # Mid-run: some of its 30 per-customer workflows done (6 requests/s), not all.
+    job_id = kill_mid_walk(tmp_path, env, children=30)
     from services.adapters import jobs as engine_rows
     from services.adapters.store import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path / 'fcops-sandbox.db'}")
     killed = engine_rows.get_job(engine, job_id)
     assert killed is not None and killed.status == "running" and killed.done < 30, killed
-    resumed = subprocess.run(
-        [sys.executable, "-m", "tests.background.process", "resume", str(tmp_path), job_id],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-    )
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    outcome = json.loads(resumed.stdout.strip().splitlines()[-1])
-    assert outcome["status"] == "succeeded"
+    outcome = resume_walk(tmp_path, env, job_id)
     assert outcome["result"]["customers"] == 30
-    assert outcome["attempts"] == 2  # resumed once: its start step was not run again (below)
     assert audit_rows(engine, "jobs.start", job_id) == 1
     assert audit_rows(engine, "jobs.end", job_id) == 1
     with session_scope(engine) as session:
@@ -156,6 +141,40 @@ def test_a_job_survives_sigkill_of_its_process_and_completes_once(tmp_path: Path
     assert len(starts) == 30
     worst = max(sum(1 for t in starts if s <= t < s + 1.0) for s in starts)
     assert worst <= 6, f"{worst} Stripe requests started within one second"
+
+
+def kill_mid_walk(data: Path, env: dict[str, str], *, children: int) -> str:
+    """Start a full account sync in a process, SIGKILL it once 3 or more of its ``children``
+    chunk workflows are done (not all); the job's ID."""
+    start = subprocess.Popen(
+        [sys.executable, "-m", "tests.background.process", "start", str(data)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert start.stdout is not None
+        job_id = start.stdout.readline().strip()
+        assert job_id.startswith("accounts.sync-")
+        assert 3 <= children_done(data, job_id) < children
+        os.kill(start.pid, signal.SIGKILL)
+        start.wait(10)
+    finally:
+        if start.poll() is None:
+            start.kill()
+    return job_id
+
+
+def resume_walk(data: Path, env: dict[str, str], job_id: str) -> dict[str, Any]:
+    """Start the app again on ``data``: DBOS recovers the killed job, which succeeds, resumed
+    once (its start step is not run again). The job as the process saw it at the end."""
+    resumed = subprocess.run(
+        [sys.executable, "-m", "tests.background.process", "resume", str(data), job_id],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    outcome: dict[str, Any] = json.loads(resumed.stdout.strip().splitlines()[-1])
+    assert outcome["status"] == "succeeded"
+    assert outcome["attempts"] == 2
+    return outcome
 
 
 def dbos_children(data: Path, job_id: str) -> list[tuple[str, int | None]]:
