@@ -14,6 +14,7 @@ import streamlit as st
 
 from components import refresh_watch
 from components.feedback import format_timestamp
+from components.pager import current_page, pager
 from components.table_columns import ids_last, time_column
 from components.url_sort import url_sort
 from pages import _follow as follow
@@ -40,6 +41,7 @@ VIEW = "own_view"
 ACCOUNT = "own_account"
 REPORTS = "own_reports"  # {account_id: OwnershipReport}
 OUTCOME = "own_outcome"  # {account_id: refresh status}
+PAGE_KEY = "own_page"  # (filters and order, page) of the review list
 VERDICT_STYLE: dict[str, tuple[str, str, str]] = {
     "match": ("Match", "green", ":material/verified:"),
     "partial": ("Partial match", "orange", ":material/help:"),
@@ -326,19 +328,6 @@ def review_frame(rows: list[ReviewRow]) -> pd.DataFrame:
     )
 
 
-def pager(page: int, pages: int) -> None:
-    if pages <= 1:
-        return
-    prev, mid, nxt = st.columns([1, 2, 1], vertical_alignment="center")
-    if prev.button("Previous", disabled=page <= 1, key="own_prev"):
-        st.session_state["own_page"] = page - 1
-        st.rerun()
-    mid.caption(f"Page {page} of {pages}")
-    if nxt.button("Next", disabled=page >= pages, key="own_next"):
-        st.session_state["own_page"] = page + 1
-        st.rerun()
-
-
 def review_view() -> None:
     left, middle, right = st.columns([2, 2, 1], vertical_alignment="bottom")
     verdicts = left.multiselect(
@@ -358,10 +347,7 @@ def review_view() -> None:
     sort = url_sort(
         narrow, sorts=orv.REVIEW_SORTS, default="score", key="own_sort", noun="review list"
     )
-    wanted = (tuple(verdicts), search.strip(), sort)
-    if st.session_state.get("own_filters") != wanted:  # new filters: back to the first page
-        st.session_state["own_filters"] = wanted
-        st.session_state["own_page"] = 1
+    page = current_page(PAGE_KEY, (tuple(verdicts), search.strip(), sort))  # new filters: 1
     if right.button(
         "Check all accounts", icon=":material/playlist_add_check:", width="stretch", key="own_all"
     ):
@@ -371,7 +357,7 @@ def review_view() -> None:
         svc,
         actor,
         verdicts=verdicts or list(VERDICTS),
-        page=int(st.session_state.get("own_page", 1)),
+        page=page,
         page_size=50,
         search=search,
         sort=sort,
@@ -416,7 +402,7 @@ def review_view() -> None:
     if chosen:
         st.session_state["own_table_gen"] = st.session_state.get("own_table_gen", 0) + 1
         open_account(result.rows[chosen[0]].account_id)
-    pager(result.page, result.pages)
+    pager(PAGE_KEY, "own", result.page, result.pages)
 
 
 st.session_state.setdefault(VIEW, CHECK)

@@ -15,6 +15,7 @@ import streamlit as st
 from components import refresh_watch
 from components import transaction_tables as tables
 from components.feedback import format_timestamp
+from components.pager import current_page, pager
 from components.transaction_charts import (
     cash_flow_chart,
     counterparties_chart,
@@ -46,6 +47,7 @@ ALL = "All"
 DIRECTIONS = {"All": None, "Money in": "in", "Money out": "out"}
 STATUSES = {"Posted and pending": None, "Posted": "posted", "Pending": "pending", "Void": "void"}
 PAGE_SIZE = 100
+PAGE_KEY = "txn_page"  # (account, filters and order, page) of the list
 
 param = st.query_params.get("account")
 if param:
@@ -346,17 +348,14 @@ def transactions_table(account_id: str) -> None:
         key="txn_sort",
         noun="list",
     )
-    signature = repr((account_id, chosen, sort))
-    if st.session_state.get("txn_page_sig") != signature:  # new filters or order: page 1
-        st.session_state["txn_page_sig"] = signature
-        st.session_state["txn_page"] = 1
+    page = current_page(PAGE_KEY, repr((account_id, chosen, sort)))  # new filters: page 1
     result = runtime.call(
         view_transactions.transactions_page,
         svc,
         actor,
         account_id,
         chosen,
-        page=int(st.session_state.get("txn_page", 1)),
+        page=page,
         page_size=PAGE_SIZE,
         sort=sort,
     )
@@ -372,29 +371,7 @@ def transactions_table(account_id: str) -> None:
         else f"{result.total:,} transaction(s), {order}"
     )
     tables.transactions_table(result.rows)
-    if result.pages > 1:
-        prev, mid, nxt = st.columns([1, 2, 1], vertical_alignment="center")
-        step = (
-            -1
-            if prev.button(
-                "Previous",
-                icon=":material/chevron_left:",
-                disabled=result.page <= 1,
-                key="txn_prev",
-            )
-            else 0
-        )
-        mid.caption(f"Page {result.page} of {result.pages}")
-        if nxt.button(
-            "Next",
-            icon=":material/chevron_right:",
-            disabled=result.page >= result.pages,
-            key="txn_next",
-        ):
-            step = 1
-        if step:
-            st.session_state["txn_page"] = result.page + step
-            st.rerun()
+    pager(PAGE_KEY, "txn", result.page, result.pages)
 
 
 # --------------------------------------------------------------------------- insight
