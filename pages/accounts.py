@@ -33,6 +33,7 @@ from components.feedback import format_age, format_timestamp
 from components.money import format_money
 from components.pager import chosen_page, current_page, pager
 from pages import _follow as follow
+from pages import _refresh as refresh
 from pages import _runtime as runtime
 from services.rules import bank_account
 from services.usecases import browse_accounts, export_accounts, jobs, refresh_balance, sync_accounts
@@ -271,14 +272,12 @@ def csv_or_message(chosen: dict[str, Any]) -> bytes:
 
 
 def start_refresh(account_id: str, feature: str) -> None:
-    scope = f"refresh-{account_id}-{feature}"
     payload = {"account": account_id, "feature": feature}
-    result = runtime.call_keyed(
-        scope, payload, refresh_balance.refresh, svc, actor, account_id, feature
+    scope = f"refresh-{account_id}-{feature}"
+    refresh.start(
+        scope, payload, account_id, feature, refresh_balance.refresh, svc, actor, account_id,
+        feature,
     )
-    if result is not None:
-        runtime.new_request(scope)  # the next refresh, after the cooldown, is a new request
-        refresh_watch.watch(account_id, feature)
 
 
 def record_outcome(account_id: str, feature: str, state: bank_account.RefreshState | None) -> None:
@@ -289,12 +288,11 @@ def record_outcome(account_id: str, feature: str, state: bank_account.RefreshSta
 
 def poll_refreshes(account_id: str) -> None:
     """Follow pending refreshes without a manual reload; rerun the page when one finishes."""
-    refresh_watch.poll(
+    refresh.follow(
+        svc,
+        actor,
         account_id,
-        features=bank_account.FEATURES,
-        status=lambda acc, feature: runtime.call(
-            refresh_balance.refresh_status, svc, actor, acc, feature
-        ),
+        bank_account.FEATURES,
         on_finished=lambda feature, state: record_outcome(account_id, feature, state),
         pending_text=lambda feature: f"{FEATURE_LABELS[feature]} refresh pending…",
     )

@@ -18,12 +18,12 @@ from components.pager import current_page, pager
 from components.table_columns import ids_last, time_column
 from components.url_sort import url_sort
 from pages import _follow as follow
+from pages import _refresh as refresh
 from pages import _runtime as runtime
 from services.rules import bank_account, wording
 from services.rules.owners.views import VERDICTS, OwnershipReport, ReviewRow
 from services.rules.people import Person, person_words
 from services.rules.table_values import utc_time
-from services.usecases import refresh_balance
 from services.usecases import review_ownership as orv
 
 actor = runtime.guard("ownership.review")
@@ -168,12 +168,9 @@ def owners_frame(report: OwnershipReport) -> pd.DataFrame:
 
 
 def start_refresh(account_id: str) -> None:
-    scope = f"own-refresh-{account_id}"
-    payload = {"account": account_id}
-    started = runtime.call_keyed(scope, payload, orv.refresh_ownership, svc, actor, account_id)
-    if started is not None:
-        runtime.new_request(scope)  # the next refresh, after the cooldown, is a new request
-        refresh_watch.watch(account_id, "ownership")
+    scope, payload = f"own-refresh-{account_id}", {"account": account_id}
+    fn = orv.refresh_ownership
+    refresh.start(scope, payload, account_id, "ownership", fn, svc, actor, account_id)
 
 
 def refresh_finished(account_id: str, state: bank_account.RefreshState | None) -> None:
@@ -184,12 +181,11 @@ def refresh_finished(account_id: str, state: bank_account.RefreshState | None) -
 def poll_refresh(account_id: str) -> None:
     """Waits for the refresh without a manual reload, then checks the new owners."""
     refresh_watch.watch(account_id, "ownership")
-    refresh_watch.poll(
+    refresh.follow(
+        svc,
+        actor,
         account_id,
-        features=("ownership",),
-        status=lambda acc, feature: runtime.call(
-            refresh_balance.refresh_status, svc, actor, acc, feature
-        ),
+        ("ownership",),
         on_finished=lambda _feature, state: refresh_finished(account_id, state),
         pending_text=lambda _feature: "Ownership refresh pending at the bank…",
     )

@@ -23,10 +23,11 @@ from components.transaction_charts import (
 )
 from components.url_sort import url_sort
 from pages import _follow as follow
+from pages import _refresh as refresh
 from pages import _runtime as runtime
 from services.rules import bank_account, wording
 from services.rules.transactions import TransactionFilter, refresh_status_of
-from services.usecases import refresh_balance, sync_transactions, view_transactions
+from services.usecases import sync_transactions, view_transactions
 from services.usecases.view_transactions import TransactionInsight, TransactionStatus
 
 actor = runtime.guard("transactions.view")
@@ -172,12 +173,11 @@ def refresh_finished(account_id: str, state: bank_account.RefreshState | None) -
 def poll(account_id: str) -> None:
     """Waits for the refresh without a manual reload, then syncs what it brought."""
     refresh_watch.watch(account_id, "transactions")
-    refresh_watch.poll(
+    refresh.follow(
+        svc,
+        actor,
         account_id,
-        features=("transactions",),
-        status=lambda acc, feature: runtime.call(
-            refresh_balance.refresh_status, svc, actor, acc, feature
-        ),
+        ("transactions",),
         on_finished=lambda _feature, state: refresh_finished(account_id, state),
         pending_text=lambda _feature: "Transaction refresh pending at the bank…",
     )
