@@ -41,3 +41,24 @@ def follow(
         on_finished=on_finished,
         pending_text=pending_text,
     )
+
+
+def follow_one(
+    svc: Services,
+    actor: Actor,
+    account_id: str,
+    feature: str,
+    *,
+    on_finished: Callable[[bank_account.RefreshState | None], None],
+    pending_text: str,
+) -> None:
+    """Follow one feature's refresh, known to be running (started here or seen pending)."""
+    refresh_watch.watch(account_id, feature)
+    follow(
+        svc,
+        actor,
+        account_id,
+        (feature,),
+        on_finished=lambda _feature, state: on_finished(state),
+        pending_text=lambda _feature: pending_text,
+    )

@@ -178,19 +178,6 @@ def refresh_finished(account_id: str, state: bank_account.RefreshState | None) -
     st.session_state.get(REPORTS, {}).pop(account_id, None)  # check the new owners
 
 
-def poll_refresh(account_id: str) -> None:
-    """Waits for the refresh without a manual reload, then checks the new owners."""
-    refresh_watch.watch(account_id, "ownership")
-    refresh.follow(
-        svc,
-        actor,
-        account_id,
-        ("ownership",),
-        on_finished=lambda _feature, state: refresh_finished(account_id, state),
-        pending_text=lambda _feature: "Ownership refresh pending at the bank…",
-    )
-
-
 def refresh_controls(report: OwnershipReport) -> None:
     account_id = report.account_id
     running = refresh_watch.watching(account_id, "ownership") or report.refresh_status == "pending"
@@ -215,7 +202,14 @@ def refresh_controls(report: OwnershipReport) -> None:
         f"({format_timestamp(report.refreshed_at)})"
     )
     if running:
-        poll_refresh(account_id)
+        refresh.follow_one(  # without a manual reload, then checks the new owners
+            svc,
+            actor,
+            account_id,
+            "ownership",
+            on_finished=lambda state: refresh_finished(account_id, state),
+            pending_text="Ownership refresh pending at the bank…",
+        )
 
 
 def show_outcome(account_id: str) -> None:

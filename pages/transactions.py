@@ -170,19 +170,6 @@ def refresh_finished(account_id: str, state: bank_account.RefreshState | None) -
         sync(account_id)  # bring in what the refresh found
 
 
-def poll(account_id: str) -> None:
-    """Waits for the refresh without a manual reload, then syncs what it brought."""
-    refresh_watch.watch(account_id, "transactions")
-    refresh.follow(
-        svc,
-        actor,
-        account_id,
-        ("transactions",),
-        on_finished=lambda _feature, state: refresh_finished(account_id, state),
-        pending_text=lambda _feature: "Transaction refresh pending at the bank…",
-    )
-
-
 def show_outcome(account_id: str) -> None:
     outcome = st.session_state.get(OUTCOME, {}).pop(account_id, None)
     if not outcome:
@@ -213,6 +200,16 @@ def offer_first_refresh(status: TransactionStatus, sentence: str) -> None:
             st.caption(reason)
 
 
+SUBSCRIPTION_BUTTON = {  # subscribed: (button, icon, help)
+    True: ("Unsubscribe", "notifications_off", "Stop Stripe's daily transaction refreshes."),
+    False: (
+        "Subscribe",
+        "notifications_active",
+        "Refresh daily; Stripe starts the first refresh right away.",
+    ),
+}
+
+
 def controls(status: TransactionStatus) -> None:
     account_id = status.account_id
     watching = refresh_watch.watching(account_id, "transactions") or status.pending
@@ -229,28 +226,18 @@ def controls(status: TransactionStatus) -> None:
     )
     no_role = None if manage else f"Your role ({actor.role}) may only read transactions."
     c1, c2, c3 = st.columns(3)
-    if status.subscribed:
-        reason = no_role or why_not_usable
-        if c1.button(
-            "Unsubscribe",
-            icon=":material/notifications_off:",
-            disabled=reason is not None,
-            help=reason or "Stop Stripe's daily transaction refreshes.",
-            key="txn_unsub",
-            width="stretch",
-        ):
-            act("unsubscribe", sync_transactions.unsubscribe, account_id)
-    else:
-        reason = no_role or why_not_usable
-        if c1.button(
-            "Subscribe",
-            icon=":material/notifications_active:",
-            disabled=reason is not None,
-            help=reason or "Refresh daily; Stripe starts the first refresh right away.",
-            key="txn_sub",
-            width="stretch",
-        ):
-            act("subscribe", sync_transactions.subscribe, account_id)
+    reason = no_role or why_not_usable
+    name, icon, hint = SUBSCRIPTION_BUTTON[status.subscribed]
+    fn = sync_transactions.unsubscribe if status.subscribed else sync_transactions.subscribe
+    if c1.button(
+        name,
+        icon=f":material/{icon}:",
+        disabled=reason is not None,
+        help=reason or hint,
+        key="txn_unsub" if status.subscribed else "txn_sub",
+        width="stretch",
+    ):
+        act(name.lower(), fn, account_id)
     refresh_reason = (
         no_role
         or ("A transaction refresh is already running." if watching else None)
@@ -276,8 +263,15 @@ def controls(status: TransactionStatus) -> None:
         st.rerun()
     if refresh_reason and refresh_reason != no_role:
         st.caption(refresh_reason)
-    if watching:
-        poll(account_id)
+    if watching:  # without a manual reload, then syncs what the refresh brought
+        refresh.follow_one(
+            svc,
+            actor,
+            account_id,
+            "transactions",
+            on_finished=lambda state: refresh_finished(account_id, state),
+            pending_text="Transaction refresh pending at the bank…",
+        )
 
 
 def status_line(status: TransactionStatus) -> None:
