@@ -32,6 +32,7 @@ from components.accounts_view import (
 from components.feedback import format_age, format_timestamp
 from components.money import format_money
 from components.pager import chosen_page, current_page, pager
+from components.search_row import search_row
 from pages import _follow as follow
 from pages import _refresh as refresh
 from pages import _runtime as runtime
@@ -104,14 +105,13 @@ def full_resync_button() -> bool:
 
 
 def search_box() -> None:
-    with st.form("acc_search", border=False):
-        left, right = st.columns([5, 1], vertical_alignment="bottom")
-        term = left.text_input(
-            "Find a customer",
-            placeholder="Email, part of a name, or a customer ID (cus_…)",
-            key="acc_term",
-        )
-        submitted = right.form_submit_button("Search", icon=":material/search:", width="stretch")
+    term, submitted = search_row(
+        "acc_search",
+        "Find a customer",
+        placeholder="Email, part of a name, or a customer ID (cus_…)",
+        key="acc_term",
+        button="Search",
+    )
     if submitted:
         found = runtime.call(browse_accounts.search_customers_page, svc, actor, term)
         st.session_state["acc_hits"] = found

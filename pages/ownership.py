@@ -15,6 +15,7 @@ import streamlit as st
 from components import refresh_watch
 from components.feedback import format_timestamp
 from components.pager import current_page, pager
+from components.search_row import search_row
 from components.table_columns import ids_last, time_column
 from components.url_sort import url_sort
 from pages import _follow as follow
@@ -86,14 +87,13 @@ def account_from_input(text: str) -> str | None:
 
 
 def account_picker() -> str | None:
-    with st.form("own_pick", border=False):
-        left, right = st.columns([5, 1], vertical_alignment="bottom")
-        text = left.text_input(
-            "Account",
-            placeholder="fca_… (or a pi_, seti_, pm_ or cus_ ID that leads to one)",
-            key="own_id_input",
-        )
-        submitted = right.form_submit_button("Check", icon=":material/search:", width="stretch")
+    text, submitted = search_row(
+        "own_pick",
+        "Account",
+        placeholder="fca_… (or a pi_, seti_, pm_ or cus_ ID that leads to one)",
+        key="own_id_input",
+        button="Check",
+    )
     if submitted:
         st.session_state.pop("own_choices", None)
         st.session_state.pop(ACCOUNT, None)

@@ -16,6 +16,7 @@ from components import refresh_watch
 from components import transaction_tables as tables
 from components.feedback import format_timestamp
 from components.pager import current_page, pager
+from components.search_row import search_row
 from components.transaction_charts import (
     cash_flow_chart,
     counterparties_chart,
@@ -117,11 +118,17 @@ def account_picker() -> str | None:
                     "Load accounts from Stripe", icon=":material/sync:", key="txn_load"
                 ):
                     follow.start_accounts_sync(actor)
-    with right, st.form("txn_by_id", border=False):
-        a, b = st.columns([4, 1], vertical_alignment="bottom")
-        text = a.text_input("…or an account ID", placeholder="fca_…", key="txn_id_input")
-        if b.form_submit_button("Open", icon=":material/search:", width="stretch"):
-            st.session_state[ACCOUNT] = text.strip()
+    with right:
+        text, submitted = search_row(
+            "txn_by_id",
+            "…or an account ID",
+            placeholder="fca_…",
+            key="txn_id_input",
+            button="Open",
+            widths=(4, 1),
+        )
+    if submitted:
+        st.session_state[ACCOUNT] = text.strip()
     return st.session_state.get(ACCOUNT) or None
 
 
