@@ -48,17 +48,17 @@ def follow_one(
     actor: Actor,
     account_id: str,
     feature: str,
-    *,
-    on_finished: Callable[[bank_account.RefreshState | None], None],
+    on_finished: Callable[[str, bank_account.RefreshState | None], None],
     pending_text: str,
 ) -> None:
-    """Follow one feature's refresh, known to be running (started here or seen pending)."""
+    """Follow one feature's refresh, known to be running (started here or seen pending);
+    ``on_finished(account_id, state)`` when it ends."""
     refresh_watch.watch(account_id, feature)
     follow(
         svc,
         actor,
         account_id,
         (feature,),
-        on_finished=lambda _feature, state: on_finished(state),
+        on_finished=lambda _feature, state: on_finished(account_id, state),
         pending_text=lambda _feature: pending_text,
     )

@@ -43,6 +43,7 @@ ACCOUNT = "own_account"
 REPORTS = "own_reports"  # {account_id: OwnershipReport}
 OUTCOME = "own_outcome"  # {account_id: refresh status}
 PAGE_KEY = "own_page"  # (filters and order, page) of the review list
+PENDING = "Ownership refresh pending at the bank…"
 VERDICT_STYLE: dict[str, tuple[str, str, str]] = {
     "match": ("Match", "green", ":material/verified:"),
     "partial": ("Partial match", "orange", ":material/help:"),
@@ -202,14 +203,8 @@ def refresh_controls(report: OwnershipReport) -> None:
         f"({format_timestamp(report.refreshed_at)})"
     )
     if running:
-        refresh.follow_one(  # without a manual reload, then checks the new owners
-            svc,
-            actor,
-            account_id,
-            "ownership",
-            on_finished=lambda state: refresh_finished(account_id, state),
-            pending_text="Ownership refresh pending at the bank…",
-        )
+        # without a manual reload, then checks the new owners
+        refresh.follow_one(svc, actor, account_id, "ownership", refresh_finished, PENDING)
 
 
 def show_outcome(account_id: str) -> None:

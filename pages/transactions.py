@@ -50,6 +50,7 @@ DIRECTIONS = {"All": None, "Money in": "in", "Money out": "out"}
 STATUSES = {"Posted and pending": None, "Posted": "posted", "Pending": "pending", "Void": "void"}
 PAGE_SIZE = 100
 PAGE_KEY = "txn_page"  # (account, filters and order, page) of the list
+PENDING = "Transaction refresh pending at the bank…"
 
 param = st.query_params.get("account")
 if param:
@@ -271,14 +272,7 @@ def controls(status: TransactionStatus) -> None:
     if refresh_reason and refresh_reason != no_role:
         st.caption(refresh_reason)
     if watching:  # without a manual reload, then syncs what the refresh brought
-        refresh.follow_one(
-            svc,
-            actor,
-            account_id,
-            "transactions",
-            on_finished=lambda state: refresh_finished(account_id, state),
-            pending_text="Transaction refresh pending at the bank…",
-        )
+        refresh.follow_one(svc, actor, account_id, "transactions", refresh_finished, PENDING)
 
 
 def status_line(status: TransactionStatus) -> None:
