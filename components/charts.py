@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import altair as alt
 import pandas as pd
 
+from components.bars import count_axis, counted_bars
 from components.money import format_money
 from services.rules.money import exponent
 
@@ -101,25 +102,16 @@ def verdict_chart(counts: Mapping[str, int]) -> alt.LayerChart:
     labels = [VERDICT_LABELS[v] for v in order]
     base = alt.Chart(data, title="Rows per verdict").encode(
         y=alt.Y("label:N", title=None, sort=labels, axis=alt.Axis(labelOverlap=False)),
-        x=alt.X(
-            "rows:Q",
-            title="Rows",
-            axis=alt.Axis(format="d", tickMinStep=1),
-            # Headroom so the count printed after the longest bar is not cut off.
-            scale=alt.Scale(domain=[0, max(1, max(data["rows"], default=0)) * 1.12], nice=False),
-        ),
+        x=count_axis("rows", "Rows", max(data["rows"], default=0)),
         tooltip=[
             alt.Tooltip("label:N", title="Verdict"),
             alt.Tooltip("rows:Q", title="Rows", format=","),
             alt.Tooltip("share:Q", title="Share of checked rows", format=".0%"),
         ],
     )
-    bars = base.mark_bar().encode(
-        color=alt.Color(
-            "label:N",
-            scale=alt.Scale(domain=labels, range=[VERDICT_COLORS[v] for v in order]),
-            legend=None,
-        )
+    color = alt.Color(
+        "label:N",
+        scale=alt.Scale(domain=labels, range=[VERDICT_COLORS[v] for v in order]),
+        legend=None,
     )
-    counts_text = base.mark_text(align="left", dx=3).encode(text=alt.Text("rows:Q", format=","))
-    return (bars + counts_text).properties(height=alt.Step(26))
+    return counted_bars(base, "rows", color).properties(height=alt.Step(26))

@@ -13,6 +13,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from components.bars import count_axis, counted_bars
 from services.rules.chart_data import MIN_COUNT, OUTCOME_GROUPS, weekly_outcomes, weekly_points
 
 __all__ = [
@@ -95,28 +96,19 @@ def funnel_chart(row: Mapping[str, Any], *, title: str | None = None) -> alt.Lay
             title=None,
             axis=alt.Axis(labelLimit=220, labelOverlap=False),
         ),
-        x=alt.X(
-            "count:Q",
-            title="intents",
-            axis=alt.Axis(format="d", tickMinStep=1),
-            # Headroom for the count printed after the longest bar, so it is never cut off.
-            scale=alt.Scale(domain=[0, max(1, int(data["count"].max() or 0)) * 1.15], nice=False),
-        ),
+        x=count_axis("count", "intents", int(data["count"].max() or 0)),
         tooltip=[
             alt.Tooltip("stage:N", title="stage"),
             alt.Tooltip("count:Q", title="intents", format=","),
             alt.Tooltip("share:Q", format=".0%", title="share of started"),
         ],
     )
-    bars = base.mark_bar().encode(
-        color=alt.Color(
-            "kind:N",
-            scale=alt.Scale(domain=["funnel", "outcome"], range=["#4c78a8", "#bab0ac"]),
-            legend=None,
-        )
+    color = alt.Color(
+        "kind:N",
+        scale=alt.Scale(domain=["funnel", "outcome"], range=["#4c78a8", "#bab0ac"]),
+        legend=None,
     )
-    labels = base.mark_text(align="left", dx=3).encode(text=alt.Text("count:Q"))
-    return (bars + labels).properties(height=_FUNNEL_BAND, title=title or method)
+    return counted_bars(base, "count", color).properties(height=_FUNNEL_BAND, title=title or method)
 
 
 def conversion_over_time_chart(

@@ -7,10 +7,10 @@ from typing import Any
 
 import streamlit as st
 
+from components.pager import current_page, pager
 from pages import _runtime as runtime
 from services.usecases import browse_accounts
 
-SEARCH_PAGE = "collect_search_page"  # (term, page) of Collect's customer search
 PAGE_SIZE = 20
 
 
@@ -24,11 +24,7 @@ def search_page(
     svc: Any, actor: Any, text: str, *, scope: str = "collect"
 ) -> browse_accounts.CustomerSearchPage | None:
     """The page of matches on screen: page 1 for a new term, else the page the pager chose."""
-    key = _state_key(scope)
-    term, page = st.session_state.get(key) or ("", 1)
-    if term != text:
-        page = 1
-    st.session_state[key] = (text, page)
+    page = current_page(_state_key(scope), text)
     return runtime.call(
         browse_accounts.search_customers_page, svc, actor, text, page=page, page_size=PAGE_SIZE
     )
@@ -37,29 +33,14 @@ def search_page(
 def search_count(found: browse_accounts.CustomerSearchPage, *, scope: str = "collect") -> None:
     """How many matched, and when more than a page did, which ones are offered and a pager
     (buttons keyed ``<scope>_hits_prev`` / ``<scope>_hits_next``)."""
-    key = _state_key(scope)
     if found.pages <= 1:
         st.caption(f"{found.total:,} customer(s) found.")
         return
-    left, mid, right = st.columns([1, 3, 1], vertical_alignment="center")
-    mid.caption(
-        f"Customers {found.first:,}–{found.last:,} of {found.total:,} found, newest first. "
-        "Type more of the name or email to narrow them."
+    pager(
+        _state_key(scope),
+        f"{scope}_hits",
+        found.page,
+        found.pages,
+        caption=f"Customers {found.first:,}–{found.last:,} of {found.total:,} found, newest "
+        "first. Type more of the name or email to narrow them.",
     )
-    term = st.session_state[key][0]
-    if left.button(
-        "Previous",
-        icon=":material/chevron_left:",
-        disabled=found.page <= 1,
-        key=f"{scope}_hits_prev",
-    ):
-        st.session_state[key] = (term, found.page - 1)
-        st.rerun()
-    if right.button(
-        "Next",
-        icon=":material/chevron_right:",
-        disabled=found.page >= found.pages,
-        key=f"{scope}_hits_next",
-    ):
-        st.session_state[key] = (term, found.page + 1)
-        st.rerun()

@@ -31,7 +31,10 @@ from components.accounts_view import (
 )
 from components.feedback import format_age, format_timestamp
 from components.money import format_money
+from components.pager import chosen_page, current_page, pager
+from components.search_row import search_row
 from pages import _follow as follow
+from pages import _refresh as refresh
 from pages import _runtime as runtime
 from services.rules import bank_account
 from services.usecases import browse_accounts, export_accounts, jobs, refresh_balance, sync_accounts
@@ -102,14 +105,13 @@ def full_resync_button() -> bool:
 
 
 def search_box() -> None:
-    with st.form("acc_search", border=False):
-        left, right = st.columns([5, 1], vertical_alignment="bottom")
-        term = left.text_input(
-            "Find a customer",
-            placeholder="Email, part of a name, or a customer ID (cus_…)",
-            key="acc_term",
-        )
-        submitted = right.form_submit_button("Search", icon=":material/search:", width="stretch")
+    term, submitted = search_row(
+        "acc_search",
+        "Find a customer",
+        placeholder="Email, part of a name, or a customer ID (cus_…)",
+        key="acc_term",
+        button="Search",
+    )
     if submitted:
         found = runtime.call(browse_accounts.search_customers_page, svc, actor, term)
         st.session_state["acc_hits"] = found
@@ -142,27 +144,18 @@ def search_box() -> None:
     chosen = list(event.selection.rows) if event is not None else []
     if chosen and chosen[0] < len(found.hits):
         hit = found.hits[chosen[0]]
-        if (st.session_state.get("acc_customer") or ("",))[0] != hit.id:
-            st.session_state["acc_page"] = 1
         st.session_state["acc_customer"] = (hit.id, hit.name or hit.email or hit.id)
     if found.pages > 1:
         search_pager(found)
 
 
 def search_pager(found: browse_accounts.CustomerSearchPage) -> None:
-    left, mid, right = st.columns([1, 2, 1], vertical_alignment="center")
-    step = 0
-    if left.button("Previous customers", icon=":material/chevron_left:",
-                   disabled=found.page <= 1, key="acc_hits_prev"):
-        step = -1
-    mid.caption(f"Customers page {found.page} of {found.pages}")
-    if right.button("Next customers", icon=":material/chevron_right:",
-                    disabled=found.page >= found.pages, key="acc_hits_next"):
-        step = 1
-    if step:
+    caption = f"Customers page {found.page} of {found.pages}"
+    wanted = chosen_page("acc_hits", found.page, found.pages, caption=caption, noun="customers")
+    if wanted is not None:
         again = runtime.call(
             browse_accounts.search_customers_page, svc, actor,
-            st.session_state.get("acc_hits_term"), page=found.page + step,
+            st.session_state.get("acc_hits_term"), page=wanted,
         )
         if again is not None:
             st.session_state["acc_hits"] = again
@@ -175,6 +168,7 @@ def filters() -> dict[str, Any]:
 
 
 SORT_KEY = "acc_sort"
+PAGE_KEY = "acc_page"  # (filters and order, page) of the list
 
 
 def sort_control() -> str:
@@ -236,11 +230,7 @@ def list_body() -> None:
             st.session_state.pop("acc_customer", None)
             st.rerun()
         chosen["customer_id"] = customer[0]
-    signature = repr((sorted(chosen.items()), sort))
-    if st.session_state.get("acc_filter_sig") != signature:  # new filters or order: page 1
-        st.session_state["acc_filter_sig"] = signature
-        st.session_state["acc_page"] = 1
-    page_no = int(st.session_state.get("acc_page", 1))
+    page_no = current_page(PAGE_KEY, repr((sorted(chosen.items()), sort)))  # new filters: 1
     result = runtime.call(
         browse_accounts.list_accounts, svc, actor, page=page_no, page_size=50, sort=sort,
         **chosen,
@@ -260,7 +250,7 @@ def list_body() -> None:
     if selected:
         st.query_params["account"] = selected
         st.rerun()
-    pager(result.page, result.pages)
+    pager(PAGE_KEY, "acc", result.page, result.pages)
     st.download_button(
         "Download CSV",
         data=lambda: csv_or_message(chosen),
@@ -278,33 +268,16 @@ def csv_or_message(chosen: dict[str, Any]) -> bytes:
         return f"Export failed: {err}\n".encode()
 
 
-def pager(page: int, pages: int) -> None:
-    if pages <= 1:
-        return
-    left, mid, right = st.columns([1, 2, 1], vertical_alignment="center")
-    if left.button("Previous", icon=":material/chevron_left:", disabled=page <= 1, key="acc_prev"):
-        st.session_state["acc_page"] = page - 1
-        st.rerun()
-    mid.caption(f"Page {page} of {pages}")
-    if right.button(
-        "Next", icon=":material/chevron_right:", disabled=page >= pages, key="acc_next"
-    ):
-        st.session_state["acc_page"] = page + 1
-        st.rerun()
-
-
 # --------------------------------------------------------------------------- detail view
 
 
 def start_refresh(account_id: str, feature: str) -> None:
-    scope = f"refresh-{account_id}-{feature}"
     payload = {"account": account_id, "feature": feature}
-    result = runtime.call_keyed(
-        scope, payload, refresh_balance.refresh, svc, actor, account_id, feature
+    scope = f"refresh-{account_id}-{feature}"
+    refresh.start(
+        scope, payload, account_id, feature, refresh_balance.refresh, svc, actor, account_id,
+        feature,
     )
-    if result is not None:
-        runtime.new_request(scope)  # the next refresh, after the cooldown, is a new request
-        refresh_watch.watch(account_id, feature)
 
 
 def record_outcome(account_id: str, feature: str, state: bank_account.RefreshState | None) -> None:
@@ -315,12 +288,11 @@ def record_outcome(account_id: str, feature: str, state: bank_account.RefreshSta
 
 def poll_refreshes(account_id: str) -> None:
     """Follow pending refreshes without a manual reload; rerun the page when one finishes."""
-    refresh_watch.poll(
+    refresh.follow(
+        svc,
+        actor,
         account_id,
-        features=bank_account.FEATURES,
-        status=lambda acc, feature: runtime.call(
-            refresh_balance.refresh_status, svc, actor, acc, feature
-        ),
+        bank_account.FEATURES,
         on_finished=lambda feature, state: record_outcome(account_id, feature, state),
         pending_text=lambda feature: f"{FEATURE_LABELS[feature]} refresh pending…",
     )

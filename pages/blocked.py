@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components.pager import current_page, pager
 from components.table_columns import money_column, time_column
 from pages import _follow as follow
 from pages import _runtime as runtime
@@ -36,40 +37,20 @@ if actor.can("returns.sync") and st.button("Sync outcomes", icon=":material/sync
 PAGER = "blocked_page"  # (search, page) of the list
 
 
-def current_page(search: str) -> blocked_accounts.BlockedPage | None:
-    """The page on screen: page 1 for a new search, else the page the pager chose."""
-    term, page = st.session_state.get(PAGER) or ("", 1)
-    if term != search:
-        page = 1
-    st.session_state[PAGER] = (search, page)
-    return runtime.call(blocked_accounts.find_blocked, svc, actor, search=search, page=page)
-
-
-def pager(found: blocked_accounts.BlockedPage) -> None:
+def show_count(found: blocked_accounts.BlockedPage) -> None:
     """How many are blocked (or match), which are shown, and Previous/Next past one page."""
     noun = "blocked bank account" + ("s" if found.total != 1 else "")
     if found.pages <= 1:
         st.caption(f"{found.total:,} {noun}, newest first.")
         return
-    left, mid, right = st.columns([1, 3, 1], vertical_alignment="center")
-    mid.caption(
-        f"Blocked bank accounts {found.first:,}–{found.last:,} of {found.total:,}, newest first. "
-        "Search to narrow them."
+    pager(
+        PAGER,
+        "blocked",
+        found.page,
+        found.pages,
+        caption=f"Blocked bank accounts {found.first:,}–{found.last:,} of {found.total:,}, "
+        "newest first. Search to narrow them.",
     )
-    term = st.session_state[PAGER][0]
-    if left.button(
-        "Previous", icon=":material/chevron_left:", disabled=found.page <= 1, key="blocked_prev"
-    ):
-        st.session_state[PAGER] = (term, found.page - 1)
-        st.rerun()
-    if right.button(
-        "Next",
-        icon=":material/chevron_right:",
-        disabled=found.page >= found.pages,
-        key="blocked_next",
-    ):
-        st.session_state[PAGER] = (term, found.page + 1)
-        st.rerun()
 
 
 search = st.text_input(
@@ -78,7 +59,9 @@ search = st.text_input(
     max_chars=100,
     key="blocked_search",
 ).strip()
-listing = current_page(search)
+listing = runtime.call(
+    blocked_accounts.find_blocked, svc, actor, search=search, page=current_page(PAGER, search)
+)
 if listing is None:
     st.stop()
 assert listing is not None
@@ -110,7 +93,7 @@ if not found:
     )
     st.stop()
 
-pager(listing)
+show_count(listing)
 frame = pd.DataFrame(
     [
         {

@@ -251,34 +251,25 @@ def table(frame: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
+DOWNLOADS = (  # (button, what the service builds, file name before the date, widget key)
+    ("Funnel by method (CSV)", "funnel", "conversion-by-method", "conv_csv_methods"),
+    ("By week and method (CSV)", "weekly", "conversion-by-week", "conv_csv_weekly"),
+    ("One row per intent (CSV)", "intents", "conversion-intents", "conv_csv_intents"),
+)
+
+
 def downloads(csv_of: Callable[[str], Callable[[], str]]) -> None:
     """Each file is built on the click (and audited as conversion.export) by the service."""
     stamp = datetime.fromtimestamp(svc.now(), UTC).strftime("%Y%m%d")
-    a, b, c = st.columns(3)
-    a.download_button(
-        "Funnel by method (CSV)",
-        csv_of("funnel"),
-        file_name=f"conversion-by-method-{stamp}.csv",
-        mime="text/csv",
-        icon=":material/download:",
-        key="conv_csv_methods",
-    )
-    b.download_button(
-        "By week and method (CSV)",
-        csv_of("weekly"),
-        file_name=f"conversion-by-week-{stamp}.csv",
-        mime="text/csv",
-        icon=":material/download:",
-        key="conv_csv_weekly",
-    )
-    c.download_button(
-        "One row per intent (CSV)",
-        csv_of("intents"),
-        file_name=f"conversion-intents-{stamp}.csv",
-        mime="text/csv",
-        icon=":material/download:",
-        key="conv_csv_intents",
-    )
+    for column, (label, kind, name, key) in zip(st.columns(3), DOWNLOADS, strict=True):
+        column.download_button(
+            label,
+            csv_of(kind),
+            file_name=f"{name}-{stamp}.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            key=key,
+        )
 
 
 # --------------------------------------------------------------------------- page

@@ -14,12 +14,11 @@ from typing import Any
 import streamlit as st
 
 from components.diff_view import diff_view
-from components.table_columns import time_column
+from components.history_table import history_table
 from pages import _runtime as runtime
 from services.adapters import flow_requests
 from services.rules import flow_config, wording
 from services.rules.ids import parse_id
-from services.rules.table_values import utc_time
 from services.usecases import edit_flows
 
 actor = runtime.guard("flows.edit")
@@ -273,26 +272,12 @@ def history_section(flow: str, saved: flow_config.FlowConfig) -> None:
             "Never saved: this flow uses Stripe's defaults (automatic verification, payment_method)."
         )
         return
-    st.dataframe(
-        [
-            {
-                "Version": v.version,
-                "Saved": utc_time(v.updated_at),
-                "By": v.updated_by,
-                "Note": v.note or "",
-                "Permissions": ", ".join(v.value.get("permissions") or []),
-                "Prefetch": ", ".join(v.value.get("prefetch") or []) or "—",
-                "Verification": v.value.get("verification_method"),
-            }
-            for v in versions
-        ],
-        hide_index=True,
-        placeholder="—",
-        width="stretch",
-        column_config={
-            "Version": st.column_config.NumberColumn(format="v%d", width="small"),
-            "Saved": time_column("Saved (UTC)"),
-            "Note": st.column_config.TextColumn(width="medium"),
+    history_table(
+        versions,
+        lambda v: {
+            "Permissions": ", ".join(v.value.get("permissions") or []),
+            "Prefetch": ", ".join(v.value.get("prefetch") or []) or "—",
+            "Verification": v.value.get("verification_method"),
         },
     )
     values: dict[int, dict[str, Any]] = {v.version: v.value for v in versions}

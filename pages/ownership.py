@@ -14,15 +14,17 @@ import streamlit as st
 
 from components import refresh_watch
 from components.feedback import format_timestamp
+from components.pager import current_page, pager
+from components.search_row import search_row
 from components.table_columns import ids_last, time_column
 from components.url_sort import url_sort
 from pages import _follow as follow
+from pages import _refresh as refresh
 from pages import _runtime as runtime
 from services.rules import bank_account, wording
 from services.rules.owners.views import VERDICTS, OwnershipReport, ReviewRow
 from services.rules.people import Person, person_words
 from services.rules.table_values import utc_time
-from services.usecases import refresh_balance
 from services.usecases import review_ownership as orv
 
 actor = runtime.guard("ownership.review")
@@ -40,6 +42,8 @@ VIEW = "own_view"
 ACCOUNT = "own_account"
 REPORTS = "own_reports"  # {account_id: OwnershipReport}
 OUTCOME = "own_outcome"  # {account_id: refresh status}
+PAGE_KEY = "own_page"  # (filters and order, page) of the review list
+PENDING = "Ownership refresh pending at the bank…"
 VERDICT_STYLE: dict[str, tuple[str, str, str]] = {
     "match": ("Match", "green", ":material/verified:"),
     "partial": ("Partial match", "orange", ":material/help:"),
@@ -84,14 +88,13 @@ def account_from_input(text: str) -> str | None:
 
 
 def account_picker() -> str | None:
-    with st.form("own_pick", border=False):
-        left, right = st.columns([5, 1], vertical_alignment="bottom")
-        text = left.text_input(
-            "Account",
-            placeholder="fca_… (or a pi_, seti_, pm_ or cus_ ID that leads to one)",
-            key="own_id_input",
-        )
-        submitted = right.form_submit_button("Check", icon=":material/search:", width="stretch")
+    text, submitted = search_row(
+        "own_pick",
+        "Account",
+        placeholder="fca_… (or a pi_, seti_, pm_ or cus_ ID that leads to one)",
+        key="own_id_input",
+        button="Check",
+    )
     if submitted:
         st.session_state.pop("own_choices", None)
         st.session_state.pop(ACCOUNT, None)
@@ -166,31 +169,14 @@ def owners_frame(report: OwnershipReport) -> pd.DataFrame:
 
 
 def start_refresh(account_id: str) -> None:
-    scope = f"own-refresh-{account_id}"
-    payload = {"account": account_id}
-    started = runtime.call_keyed(scope, payload, orv.refresh_ownership, svc, actor, account_id)
-    if started is not None:
-        runtime.new_request(scope)  # the next refresh, after the cooldown, is a new request
-        refresh_watch.watch(account_id, "ownership")
+    scope, payload = f"own-refresh-{account_id}", {"account": account_id}
+    fn = orv.refresh_ownership
+    refresh.start(scope, payload, account_id, "ownership", fn, svc, actor, account_id)
 
 
 def refresh_finished(account_id: str, state: bank_account.RefreshState | None) -> None:
     st.session_state.setdefault(OUTCOME, {})[account_id] = state.status if state else None
     st.session_state.get(REPORTS, {}).pop(account_id, None)  # check the new owners
-
-
-def poll_refresh(account_id: str) -> None:
-    """Waits for the refresh without a manual reload, then checks the new owners."""
-    refresh_watch.watch(account_id, "ownership")
-    refresh_watch.poll(
-        account_id,
-        features=("ownership",),
-        status=lambda acc, feature: runtime.call(
-            refresh_balance.refresh_status, svc, actor, acc, feature
-        ),
-        on_finished=lambda _feature, state: refresh_finished(account_id, state),
-        pending_text=lambda _feature: "Ownership refresh pending at the bank…",
-    )
 
 
 def refresh_controls(report: OwnershipReport) -> None:
@@ -217,7 +203,8 @@ def refresh_controls(report: OwnershipReport) -> None:
         f"({format_timestamp(report.refreshed_at)})"
     )
     if running:
-        poll_refresh(account_id)
+        # without a manual reload, then checks the new owners
+        refresh.follow_one(svc, actor, account_id, "ownership", refresh_finished, PENDING)
 
 
 def show_outcome(account_id: str) -> None:
@@ -326,19 +313,6 @@ def review_frame(rows: list[ReviewRow]) -> pd.DataFrame:
     )
 
 
-def pager(page: int, pages: int) -> None:
-    if pages <= 1:
-        return
-    prev, mid, nxt = st.columns([1, 2, 1], vertical_alignment="center")
-    if prev.button("Previous", disabled=page <= 1, key="own_prev"):
-        st.session_state["own_page"] = page - 1
-        st.rerun()
-    mid.caption(f"Page {page} of {pages}")
-    if nxt.button("Next", disabled=page >= pages, key="own_next"):
-        st.session_state["own_page"] = page + 1
-        st.rerun()
-
-
 def review_view() -> None:
     left, middle, right = st.columns([2, 2, 1], vertical_alignment="bottom")
     verdicts = left.multiselect(
@@ -358,10 +332,7 @@ def review_view() -> None:
     sort = url_sort(
         narrow, sorts=orv.REVIEW_SORTS, default="score", key="own_sort", noun="review list"
     )
-    wanted = (tuple(verdicts), search.strip(), sort)
-    if st.session_state.get("own_filters") != wanted:  # new filters: back to the first page
-        st.session_state["own_filters"] = wanted
-        st.session_state["own_page"] = 1
+    page = current_page(PAGE_KEY, (tuple(verdicts), search.strip(), sort))  # new filters: 1
     if right.button(
         "Check all accounts", icon=":material/playlist_add_check:", width="stretch", key="own_all"
     ):
@@ -371,7 +342,7 @@ def review_view() -> None:
         svc,
         actor,
         verdicts=verdicts or list(VERDICTS),
-        page=int(st.session_state.get("own_page", 1)),
+        page=page,
         page_size=50,
         search=search,
         sort=sort,
@@ -416,7 +387,7 @@ def review_view() -> None:
     if chosen:
         st.session_state["own_table_gen"] = st.session_state.get("own_table_gen", 0) + 1
         open_account(result.rows[chosen[0]].account_id)
-    pager(result.page, result.pages)
+    pager(PAGE_KEY, "own", result.page, result.pages)
 
 
 st.session_state.setdefault(VIEW, CHECK)

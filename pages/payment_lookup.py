@@ -13,6 +13,7 @@ import streamlit as st
 from components.feedback import format_age, format_timestamp
 from components.money import format_money
 from components.payment_view import payment_card
+from components.search_row import search_row
 from pages import _runtime as runtime
 from services.rules.account_summary import AccountSummary
 from services.usecases import lookup_account
@@ -50,12 +51,13 @@ def account_card(account: AccountSummary) -> None:
             )
 
 
-with st.form("lookup", border=False):
-    left, right = st.columns([5, 1], vertical_alignment="bottom")
-    text = left.text_input(
-        "Stripe ID", placeholder="pi_…, seti_…, pm_…, fca_… or cus_…", key="lookup_id"
-    )
-    submitted = right.form_submit_button("Look up", icon=":material/search:", width="stretch")
+text, submitted = search_row(
+    "lookup",
+    "Stripe ID",
+    placeholder="pi_…, seti_…, pm_…, fca_… or cus_…",
+    key="lookup_id",
+    button="Look up",
+)
 
 if submitted:
     st.session_state["lookup_result"] = runtime.call(lookup_account.lookup, svc, actor, text)

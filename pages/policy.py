@@ -12,13 +12,14 @@ from decimal import Decimal
 import streamlit as st
 
 from components.feedback import format_age
+from components.history_table import history_table
 from components.money import format_money
-from components.table_columns import age_column, money_column, time_column
+from components.table_columns import age_column, money_column
 from pages import _runtime as runtime
 from services.rules import wording
 from services.rules.debit import DebitPolicy
 from services.rules.money import MoneyError, exponent, parse_amount
-from services.rules.table_values import hours, major_units, one_currency, utc_time
+from services.rules.table_values import hours, major_units, one_currency
 from services.usecases import debit_policy
 
 actor = runtime.guard("policy.edit")
@@ -195,25 +196,14 @@ def history() -> None:
         if not versions:
             st.caption("Nothing saved yet; every check uses the defaults.")
             return
-        st.dataframe(
-            [
-                {
-                    "Version": v.version,
-                    "Saved (UTC)": utc_time(v.updated_at),
-                    "By": v.updated_by or "—",
-                    "Fixed buffer": major_units(v.policy.buffer_amount, v.currency),
-                    "Buffer %": float(v.policy.buffer_percent),
-                    "Max balance age": hours(v.policy.max_age_seconds),
-                    "Note": v.note or "",
-                }
-                for v in versions
-            ],
-            hide_index=True,
-            placeholder="—",
-            width="stretch",
-            column_config={
-                "Version": st.column_config.NumberColumn(format="v%d", width="small"),
-                "Saved (UTC)": time_column("Saved (UTC)"),
+        history_table(
+            versions,
+            lambda v: {
+                "Fixed buffer": major_units(v.policy.buffer_amount, v.currency),
+                "Buffer %": float(v.policy.buffer_percent),
+                "Max balance age": hours(v.policy.max_age_seconds),
+            },
+            {
                 "Fixed buffer": money_column(
                     "Fixed buffer", one_currency(v.currency for v in versions)
                 ),

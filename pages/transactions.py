@@ -15,6 +15,8 @@ import streamlit as st
 from components import refresh_watch
 from components import transaction_tables as tables
 from components.feedback import format_timestamp
+from components.pager import current_page, pager
+from components.search_row import search_row
 from components.transaction_charts import (
     cash_flow_chart,
     counterparties_chart,
@@ -22,10 +24,11 @@ from components.transaction_charts import (
 )
 from components.url_sort import url_sort
 from pages import _follow as follow
+from pages import _refresh as refresh
 from pages import _runtime as runtime
 from services.rules import bank_account, wording
 from services.rules.transactions import TransactionFilter, refresh_status_of
-from services.usecases import refresh_balance, sync_transactions, view_transactions
+from services.usecases import sync_transactions, view_transactions
 from services.usecases.view_transactions import TransactionInsight, TransactionStatus
 
 actor = runtime.guard("transactions.view")
@@ -46,6 +49,8 @@ ALL = "All"
 DIRECTIONS = {"All": None, "Money in": "in", "Money out": "out"}
 STATUSES = {"Posted and pending": None, "Posted": "posted", "Pending": "pending", "Void": "void"}
 PAGE_SIZE = 100
+PAGE_KEY = "txn_page"  # (account, filters and order, page) of the list
+PENDING = "Transaction refresh pending at the bank…"
 
 param = st.query_params.get("account")
 if param:
@@ -114,11 +119,17 @@ def account_picker() -> str | None:
                     "Load accounts from Stripe", icon=":material/sync:", key="txn_load"
                 ):
                     follow.start_accounts_sync(actor)
-    with right, st.form("txn_by_id", border=False):
-        a, b = st.columns([4, 1], vertical_alignment="bottom")
-        text = a.text_input("…or an account ID", placeholder="fca_…", key="txn_id_input")
-        if b.form_submit_button("Open", icon=":material/search:", width="stretch"):
-            st.session_state[ACCOUNT] = text.strip()
+    with right:
+        text, submitted = search_row(
+            "txn_by_id",
+            "…or an account ID",
+            placeholder="fca_…",
+            key="txn_id_input",
+            button="Open",
+            widths=(4, 1),
+        )
+    if submitted:
+        st.session_state[ACCOUNT] = text.strip()
     return st.session_state.get(ACCOUNT) or None
 
 
@@ -167,20 +178,6 @@ def refresh_finished(account_id: str, state: bank_account.RefreshState | None) -
         sync(account_id)  # bring in what the refresh found
 
 
-def poll(account_id: str) -> None:
-    """Waits for the refresh without a manual reload, then syncs what it brought."""
-    refresh_watch.watch(account_id, "transactions")
-    refresh_watch.poll(
-        account_id,
-        features=("transactions",),
-        status=lambda acc, feature: runtime.call(
-            refresh_balance.refresh_status, svc, actor, acc, feature
-        ),
-        on_finished=lambda _feature, state: refresh_finished(account_id, state),
-        pending_text=lambda _feature: "Transaction refresh pending at the bank…",
-    )
-
-
 def show_outcome(account_id: str) -> None:
     outcome = st.session_state.get(OUTCOME, {}).pop(account_id, None)
     if not outcome:
@@ -211,6 +208,16 @@ def offer_first_refresh(status: TransactionStatus, sentence: str) -> None:
             st.caption(reason)
 
 
+SUBSCRIPTION_BUTTON = {  # subscribed: (button, icon, help)
+    True: ("Unsubscribe", "notifications_off", "Stop Stripe's daily transaction refreshes."),
+    False: (
+        "Subscribe",
+        "notifications_active",
+        "Refresh daily; Stripe starts the first refresh right away.",
+    ),
+}
+
+
 def controls(status: TransactionStatus) -> None:
     account_id = status.account_id
     watching = refresh_watch.watching(account_id, "transactions") or status.pending
@@ -227,28 +234,18 @@ def controls(status: TransactionStatus) -> None:
     )
     no_role = None if manage else f"Your role ({actor.role}) may only read transactions."
     c1, c2, c3 = st.columns(3)
-    if status.subscribed:
-        reason = no_role or why_not_usable
-        if c1.button(
-            "Unsubscribe",
-            icon=":material/notifications_off:",
-            disabled=reason is not None,
-            help=reason or "Stop Stripe's daily transaction refreshes.",
-            key="txn_unsub",
-            width="stretch",
-        ):
-            act("unsubscribe", sync_transactions.unsubscribe, account_id)
-    else:
-        reason = no_role or why_not_usable
-        if c1.button(
-            "Subscribe",
-            icon=":material/notifications_active:",
-            disabled=reason is not None,
-            help=reason or "Refresh daily; Stripe starts the first refresh right away.",
-            key="txn_sub",
-            width="stretch",
-        ):
-            act("subscribe", sync_transactions.subscribe, account_id)
+    reason = no_role or why_not_usable
+    name, icon, hint = SUBSCRIPTION_BUTTON[status.subscribed]
+    fn = sync_transactions.unsubscribe if status.subscribed else sync_transactions.subscribe
+    if c1.button(
+        name,
+        icon=f":material/{icon}:",
+        disabled=reason is not None,
+        help=reason or hint,
+        key="txn_unsub" if status.subscribed else "txn_sub",
+        width="stretch",
+    ):
+        act(name.lower(), fn, account_id)
     refresh_reason = (
         no_role
         or ("A transaction refresh is already running." if watching else None)
@@ -274,8 +271,8 @@ def controls(status: TransactionStatus) -> None:
         st.rerun()
     if refresh_reason and refresh_reason != no_role:
         st.caption(refresh_reason)
-    if watching:
-        poll(account_id)
+    if watching:  # without a manual reload, then syncs what the refresh brought
+        refresh.follow_one(svc, actor, account_id, "transactions", refresh_finished, PENDING)
 
 
 def status_line(status: TransactionStatus) -> None:
@@ -346,17 +343,14 @@ def transactions_table(account_id: str) -> None:
         key="txn_sort",
         noun="list",
     )
-    signature = repr((account_id, chosen, sort))
-    if st.session_state.get("txn_page_sig") != signature:  # new filters or order: page 1
-        st.session_state["txn_page_sig"] = signature
-        st.session_state["txn_page"] = 1
+    page = current_page(PAGE_KEY, repr((account_id, chosen, sort)))  # new filters: page 1
     result = runtime.call(
         view_transactions.transactions_page,
         svc,
         actor,
         account_id,
         chosen,
-        page=int(st.session_state.get("txn_page", 1)),
+        page=page,
         page_size=PAGE_SIZE,
         sort=sort,
     )
@@ -372,29 +366,7 @@ def transactions_table(account_id: str) -> None:
         else f"{result.total:,} transaction(s), {order}"
     )
     tables.transactions_table(result.rows)
-    if result.pages > 1:
-        prev, mid, nxt = st.columns([1, 2, 1], vertical_alignment="center")
-        step = (
-            -1
-            if prev.button(
-                "Previous",
-                icon=":material/chevron_left:",
-                disabled=result.page <= 1,
-                key="txn_prev",
-            )
-            else 0
-        )
-        mid.caption(f"Page {result.page} of {result.pages}")
-        if nxt.button(
-            "Next",
-            icon=":material/chevron_right:",
-            disabled=result.page >= result.pages,
-            key="txn_next",
-        ):
-            step = 1
-        if step:
-            st.session_state["txn_page"] = result.page + step
-            st.rerun()
+    pager(PAGE_KEY, "txn", result.page, result.pages)
 
 
 # --------------------------------------------------------------------------- insight

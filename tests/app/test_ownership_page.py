@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import no_exceptions, open_page, refused, texts
+from tests.app.conftest import jobs_settled, no_exceptions, open_page, refused, texts
 
 PAGE = "pages/ownership.py"
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
@@ -46,6 +46,7 @@ def _find_account(verdict: str) -> tuple[str, list[str]]:
 @pytest.fixture(scope="module")
 def mismatch() -> tuple[str, list[str]]:
     open_page(None, None)  # builds the app (and its sandbox) with the test settings
+    jobs_settled()  # the first accounts sync runs as a background job: check what it stored
     return _find_account("mismatch")
 
 
