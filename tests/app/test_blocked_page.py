@@ -162,6 +162,10 @@ def seed_many(tag: str, n: int) -> None:
     the first payment method is blocked twice (it must still be one row)."""
     from services.adapters import account_mirror
 
+    # The page's first visit may start a full account walk, which forgets customers Stripe does
+    # not list (these seeded ones): let it end before seeding, so the names searched stay.
+    open_page(PAGE, "ops")
+    jobs_settled()
     now = app().services.now()
     for i in range(n):
         account_mirror.upsert_customer(
