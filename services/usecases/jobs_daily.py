@@ -3,8 +3,9 @@ refresh of the balances of tomorrow's debits (the accounts of the last uploaded 
 
 Same shape as :mod:`services.usecases.jobs`: durable DBOS workflows with deterministic IDs, a
 ``jobs`` row pages follow, ``jobs.start`` / ``jobs.end`` audit rows, and the per-account Stripe
-work as child workflows (IDs ``<job>:<fca_…>``) on the shared rate-limited queue, so a crash
-resumes with the accounts not yet done and no account is done twice by one job.
+work in chunks of accounts, each a child workflow (ID ``<job>:<first fca_…>``) on the shared
+rate-limited queue with one checkpointed step per account, so a crash resumes with the accounts
+not yet done and no account is done twice by one job.
 
 The nightly refresh is off unless ``FCOPS_NIGHTLY_REFRESH_HOUR`` (an hour, UTC) is set; it is
 one DBOS schedule for the whole deployment. "Tomorrow's debits" are the rows of the newest batch
@@ -14,7 +15,6 @@ checked today is the one debited next).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,25 +46,6 @@ BATCH_MAX_AGE = timedelta(hours=24)  # an older batch is not tomorrow's debits
 PROGRESS_EVERY = 10  # accounts between progress writes
 
 
-def _fan_out(
-    job_id: str, workflow: Callable[..., dict[str, Any]], accounts: list[str], *args: Any
-) -> list[dict[str, Any]]:
-    """Each account as a child workflow on the Stripe queue; their results, in order."""
-    queue = DBOS.retrieve_queue(engine.STRIPE_QUEUE)
-    assert queue is not None
-    handles = []
-    for fca in accounts:
-        with SetWorkflowID(f"{job_id}:{fca}"):
-            handles.append(queue.enqueue(workflow, *args, fca))
-    results: list[dict[str, Any]] = []
-    total = len(accounts)
-    for n, handle in enumerate(handles, 1):
-        results.append(handle.get_result())
-        if n % PROGRESS_EVERY == 0 or n == total:
-            _record_progress(job_id, n, f"{n:,} of {total:,} accounts done", total)
-    return results
-
-
 # --------------------------------------------------------------------------- transaction sync
 
 
@@ -84,15 +65,6 @@ def _sync_account(username: str, role: str, fca: str) -> dict[str, Any]:
             "inserted": summary.inserted}
 
 
-@DBOS.workflow(name="fcops.transactions.account_workflow")
-def account_transactions_workflow(username: str, role: str, fca: str) -> dict[str, Any]:
-    """One account's transactions (a few Stripe requests), on the rate-limited queue."""
-    try:
-        return _sync_account(username, role, fca)
-    except Exception as err:  # recorded per account; the other accounts go on
-        return {"account": fca, "error": _reason(err)}
-
-
 @DBOS.workflow(name="fcops.jobs.transactions_sync")
 def transactions_sync_workflow(username: str, role: str, window: int) -> dict[str, Any]:
     job_id = DBOS.workflow_id or ""
@@ -101,7 +73,7 @@ def transactions_sync_workflow(username: str, role: str, window: int) -> dict[st
     _job_started(job_id, kind, username, role)
     accounts = _subscribed()
     _record_progress(job_id, 0, f"Syncing {len(accounts):,} subscribed account(s)", len(accounts))
-    results = _fan_out(job_id, account_transactions_workflow, accounts, username, role)
+    results = _fan_out(job_id, "transactions", accounts, username, role)
     errors = [r for r in results if "error" in r]
     waiting = sum(1 for r in results if r.get("waiting"))
     inserted = sum(int(r.get("inserted", 0)) for r in results)
@@ -169,12 +141,46 @@ def _refresh_account(job_id: str, username: str, role: str, fca: str) -> dict[st
     return {"account": fca, "started": True}
 
 
-@DBOS.workflow(name="fcops.nightly.account_workflow")
-def account_refresh_workflow(job_id: str, username: str, role: str, fca: str) -> dict[str, Any]:
-    try:
-        return _refresh_account(job_id, username, role, fca)
-    except Exception as err:
-        return {"account": fca, "error": _reason(err)}
+REQUESTS_PER_ACCOUNT = 2  # an account's work: a refresh, or a transaction page or two
+
+
+def _fan_out(job_id: str, work: str, accounts: list[str], *args: Any) -> list[dict[str, Any]]:
+    """The accounts in chunks, each a child workflow on the Stripe queue (the limiter counts a
+    start as k requests: a chunk holds k // REQUESTS_PER_ACCOUNT accounts); their results, in
+    the accounts' order. Each account is a checkpointed step, so a crash resumes at the first
+    account not yet done."""
+    queue = DBOS.retrieve_queue(engine.STRIPE_QUEUE)
+    assert queue is not None
+    size = max(1, engine.requests_per_start() // REQUESTS_PER_ACCOUNT)
+    handles = []
+    for chunk in (accounts[i : i + size] for i in range(0, len(accounts), size)):
+        with SetWorkflowID(f"{job_id}:{chunk[0]}"):
+            handles.append(queue.enqueue(accounts_chunk_workflow, work, list(args), chunk))
+    results: list[dict[str, Any]] = []
+    total = len(accounts)
+    for handle in handles:
+        done = len(results)
+        results += handle.get_result(polling_interval_sec=0.1)
+        if len(results) // PROGRESS_EVERY > done // PROGRESS_EVERY or len(results) == total:
+            _record_progress(job_id, len(results), f"{len(results):,} of {total:,} accounts done",
+                             total)
+    return results
+
+
+@DBOS.workflow(name="fcops.daily.accounts_chunk")
+def accounts_chunk_workflow(work: str, args: list[Any], accounts: list[str]) -> list[dict[str, Any]]:
+    """A chunk of accounts, one step each (``work``: 'transactions' or 'refresh'); an account
+    that fails is recorded with its reason and the others go on."""
+    step: Any = {
+        "transactions": _sync_account, "refresh": _refresh_account
+    }[work]
+    results: list[dict[str, Any]] = []
+    for fca in accounts:
+        try:
+            results.append(step(*args, fca))
+        except Exception as err:  # recorded per account; the other accounts go on
+            results.append({"account": fca, "error": _reason(err)})
+    return results
 
 
 @DBOS.workflow(name="fcops.jobs.nightly_refresh")
@@ -194,7 +200,7 @@ def nightly_refresh_workflow(scheduled_at: datetime, context: Any) -> None:
         batch: BatchResult | None = DBOS.retrieve_workflow(batch_id).get_result()
         seen = [r.account_id for r in (batch.rows if batch else []) if r.account_id]
         accounts = sorted(set(seen))
-    results = _fan_out(job_id, account_refresh_workflow, accounts, job_id, username, role)
+    results = _fan_out(job_id, "refresh", accounts, job_id, username, role)
     started = sum(1 for r in results if r.get("started"))
     errors = [r for r in results if "error" in r]
     if batch_id is None:
