@@ -1,11 +1,12 @@
 """What the sandbox shares with the product: the pinned API version, Stripe's length limits
-(``services/adapters/stripe_api.py``) and the US banking calendar (``services/rules/calendar.py``).
+(``services/rules/stripe_api.py``) and the US banking calendar (``services/rules/calendar.py``).
 
 Both are pure facts without I/O, kept in one place for the product and its sandbox alike; this
 is the only sandbox module that imports from ``services`` (``tests/unit/test_architecture.py``).
 """
 
-from services.adapters.stripe_api import (
+from services.rules.calendar import is_business_day, next_business_day, on_or_before_business_day
+from services.rules.stripe_api import (
     API_VERSION,
     MAX_STRING_LENGTH,
     METADATA_KEY_LENGTH,
@@ -13,7 +14,6 @@ from services.adapters.stripe_api import (
     METADATA_VALUE_LENGTH,
     length_limit,
 )
-from services.rules.calendar import is_business_day, next_business_day, on_or_before_business_day
 
 __all__ = [
     "API_VERSION",

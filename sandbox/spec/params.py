@@ -85,7 +85,7 @@ def check_request(
 
 
 def _check_lengths(pattern: str, params: dict[str, Any]) -> Refusal | None:
-    """Stripe's per-field length limits (``services.adapters.stripe_api.LENGTH_LIMITS``)."""
+    """Stripe's per-field length limits (``services.rules.stripe_api.LENGTH_LIMITS``)."""
     for name, value in params.items():
         if isinstance(value, str) and len(value) > (limit := length_limit(pattern, name)):
             return _too_long(name, limit)

@@ -27,9 +27,9 @@ from services.adapters.gateway import (
     SetupIntentCreateParams,
     SubscriptionCreateParams,
 )
-from services.adapters.stripe_api import API_VERSION
 from services.errors import ValidationError
 from services.rules.flow_config import FLOWS, FlowConfig
+from services.rules.stripe_api import API_VERSION
 
 API_BASE = "https://api.stripe.com"
 PREVIEW_AMOUNT = 1099  # minor units, usd; only an example for the create calls that need one

@@ -46,7 +46,7 @@ def test_admin_sees_every_flow_and_the_defaults_with_a_preview() -> None:
 
 @pytest.mark.parametrize("flow", ["setup_intent", "checkout_session"])
 def test_the_preview_shows_the_allowed_types_and_the_pinned_version_it_sends(flow: str) -> None:
-    from services.adapters.stripe_api import API_VERSION
+    from services.rules.stripe_api import API_VERSION
 
     at = pick_flow(open_page(PAGE, "admin"), flow)
     no_exceptions(at)

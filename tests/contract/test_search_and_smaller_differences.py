@@ -16,7 +16,7 @@ import pytest
 import stripe
 
 from sandbox.server import SandboxHandle, start_background
-from services.adapters.stripe_api import LENGTH_LIMITS
+from services.rules.stripe_api import LENGTH_LIMITS
 from tests.contract.conftest import TEST_KEY, hook, raw
 
 

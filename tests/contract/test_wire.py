@@ -439,7 +439,7 @@ def test_health_reports_seed_and_time(sandbox: SandboxHandle) -> None:
 def test_a_request_for_another_api_version_is_refused_not_answered_in_the_wrong_shape(
     sandbox: SandboxHandle,
 ) -> None:
-    from services.adapters.stripe_api import API_VERSION
+    from services.rules.stripe_api import API_VERSION
 
     ok, _, headers = raw(sandbox.base_url, "GET", "/v1/customers", headers={"Stripe-Version": API_VERSION})
     assert ok == 200 and headers["Stripe-Version"] == API_VERSION

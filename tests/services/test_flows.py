@@ -15,10 +15,10 @@ from sqlalchemy.engine import Engine
 
 from services import audit
 from services.adapters import flow_requests
-from services.adapters.stripe_api import API_VERSION
 from services.auth import Actor
 from services.errors import Conflict, Forbidden, NotFound, ValidationError
 from services.rules import flow_config
+from services.rules.stripe_api import API_VERSION
 from services.usecases import edit_flows as flows
 from tests.stripe_stub import form_body
 

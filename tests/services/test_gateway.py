@@ -116,7 +116,7 @@ def test_lookup_of_an_fc_account_finds_itself(gateway) -> None:  # type: ignore[
 def test_the_pinned_api_version_is_the_sdks_own() -> None:
     import stripe
 
-    from services.adapters.stripe_api import API_VERSION
+    from services.rules.stripe_api import API_VERSION
 
     assert stripe.api_version == API_VERSION
 
@@ -127,7 +127,7 @@ def test_every_call_sends_the_pinned_stripe_version_header() -> None:
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
-    from services.adapters.stripe_api import API_VERSION
+    from services.rules.stripe_api import API_VERSION
 
     seen: list[str | None] = []
 

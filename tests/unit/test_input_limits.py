@@ -137,7 +137,7 @@ def test_stripe_metadata_limits() -> None:
 
 
 def test_stripe_lengths_come_from_the_table_the_sandbox_enforces() -> None:
-    from services.adapters import stripe_api
+    from services.rules import stripe_api
 
     for name, param in (("customer.name", "name"), ("customer.email", "email")):
         assert lim.STRIPE_LIMITS[name] == stripe_api.length_limit("/v1/customers", param)

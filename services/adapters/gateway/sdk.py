@@ -41,7 +41,6 @@ from stripe.params.financial_connections import (
 )
 from stripe.params.financial_connections import SessionCreateParams as FcSessionCreateParams
 
-from services.adapters.stripe_api import API_VERSION
 from services.errors import (
     Conflict,
     FcopsError,
@@ -54,6 +53,7 @@ from services.errors import (
     StripeRequestError,
     StripeUnavailable,
 )
+from services.rules.stripe_api import API_VERSION
 
 # Stripe's FC error codes for a refresh that cannot start are only these (reference §10); other
 # refusals carry no code and are judged by the account (services.rules.refresh_rule).
