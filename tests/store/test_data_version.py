@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from bench.bench_pages import _intent
+from bench.page_fill import _intent
 from services.adapters import data_version
 from services.adapters.store import session_scope
 from services.usecases import conversion_report
