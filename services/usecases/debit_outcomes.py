@@ -14,9 +14,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import and_, func
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from services.adapters import data_version
 from services.adapters.models import DebitOutcomeRecord, utcnow
 from services.adapters.store import mark_sync, read_sync_cursor, retrying, session_scope, upsert
 from services.audit import audited
@@ -28,6 +31,7 @@ from services.rules.returns import Outcome, outcome_of
 __all__ = [
     "OUTCOME_EVENTS",
     "OutcomeSync",
+    "load_behind",
     "load_outcomes",
     "record_event",
     "record_payment_intent",
@@ -128,6 +132,8 @@ def _put(session: Session, rows: list[dict[str, Any]]) -> str:
         touch={"synced_at": utcnow()},
         merge=_merge,
     )
+    if counts.outcome in ("inserted", "updated"):
+        data_version.bump(session, data_version.OUTCOMES)  # the Returns page's figures are stale
     return counts.outcome
 
 
@@ -285,3 +291,47 @@ def load_attempts(engine: Engine, original_id: str) -> list[Outcome]:
     return sorted(
         rows, key=lambda o: (o.created, o.retry_of is not None)
     )  # original first on a tie
+
+
+def load_behind(
+    engine: Engine,
+    *,
+    since: int,
+    start: int,
+    end: int,
+    category: str | None = None,
+    group: tuple[str, str] | None = None,
+    limit: int | None = None,
+) -> tuple[list[Outcome], int]:
+    """The attempts (created since ``since``) whose original was made from ``start`` to ``end``
+    (the attempt's own date when its original is older than ``since``), newest first, at most
+    ``limit``, and how many there are: only the returns of ``category`` ("overall": any), only
+    those whose ``group`` column (verification_method, institution, flow) has that value
+    ("unknown": empty). What ``rules.returns.in_window`` and ``matches`` select in Python."""
+    record, original = DebitOutcomeRecord, aliased(DebitOutcomeRecord)
+    dated = func.coalesce(col(original.created), col(record.created))
+    where: list[Any] = [col(record.created) >= since, dated >= start, dated <= end]
+    if category is not None:
+        where += [
+            col(record.status) == "returned",
+            col(record.return_code).is_not(None),
+            col(record.category).is_not(None),
+        ]
+        if category != "overall":
+            where.append(col(record.category) == category)
+    if group is not None:
+        column, value = group
+        where.append(func.coalesce(func.nullif(getattr(record, column), ""), "unknown") == value)
+    joined = and_(col(original.id) == col(record.original_id), col(original.created) >= since)
+    with session_scope(engine) as session:
+        stmt = (
+            select(record)
+            .outerjoin(original, joined)
+            .where(*where)
+            .order_by(col(record.created).desc(), col(record.id))
+        )
+        rows = session.exec(stmt if limit is None else stmt.limit(limit)).all()
+        total = session.exec(
+            select(func.count()).select_from(record).outerjoin(original, joined).where(*where)
+        ).one()
+    return [_outcome(r) for r in rows], int(total)

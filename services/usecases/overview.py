@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, func, or_, select
 
 from services import audit
-from services.adapters import data_version
+from services.adapters import data_version, outcome_figures
 from services.adapters.models import (
     AccountRecord,
     DebitOutcomeRecord,
@@ -35,7 +35,7 @@ from services.rules.debit import DebitPolicy
 from services.usecases import debit_policy
 from services.usecases import edit_flows as flows
 from services.usecases.conversion_report import conversion
-from services.usecases.debit_outcomes import load_outcomes
+from services.usecases.retry_picker import retryable_codes
 from services.usecases.sync_intents import SYNC_NAME
 
 __all__ = [
@@ -275,17 +275,26 @@ def admin_overview(engine: Engine, actor: Actor) -> AdminOverview:
 
 
 def returns_glance(engine: Engine, *, now: int) -> ReturnsGlance:
-    stored = load_outcomes(engine, since=now - 180 * 86_400)
-    rates = returns_rules.rates_of(stored, now=now)
-    recent = [d for d in stored if d.status == "returned" and d.created >= now - 7 * 86_400]
+    """Counted in SQL (:mod:`services.adapters.outcome_figures`), never by loading debits."""
+    since, week = now - 180 * 86_400, now - 7 * 86_400
+    rates = outcome_figures.rates(engine, since=since, start=now - 60 * 86_400, end=now)
+    record = DebitOutcomeRecord
+    returned = [record.status == "returned", col(record.created) >= max(since, week)]
+    with session_scope(engine) as session:
+        recent = session.exec(select(func.count()).select_from(record).where(*returned)).one()
+        latest = session.exec(
+            select(record.id)
+            .where(*returned, col(record.id) == col(record.original_id))
+            .where(col(record.return_code).in_(retryable_codes()), col(record.category).is_not(None))
+            .order_by(col(record.created).desc(), col(record.id))
+            .limit(1)
+        ).first()
     rows: list[dict[str, Any]] = [
         {str(k): v for k, v in rec.items()}
         | {"rate": None if rec["rate"] != rec["rate"] else float(rec["rate"])}
         for rec in rates.to_dict("records")
     ]
-    retryable = [d for d in recent if d.ret is not None and d.ret.retryable and d.retry_of is None]
-    latest = max(retryable, key=lambda d: d.created).id if retryable else None
-    return ReturnsGlance(rows, returns_rules.warnings(rates), len(recent), latest)
+    return ReturnsGlance(rows, returns_rules.warnings(rates), int(recent), latest)
 
 
 def overview(

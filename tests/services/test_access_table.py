@@ -210,6 +210,8 @@ TABLE: dict[str, Row] = {
     "retry_debit.create_retry": Row("debits.retry", lambda w, a: _m("retry_debit").create_retry(w.svc, a, PI, wait_seconds=0), writes=True),
     "debit_outcomes.sync_outcomes": Row("returns.sync", lambda w, a: _m("debit_outcomes").sync_outcomes(w.svc, a), writes=True),
     "returns_report.report": Row("returns.view", lambda w, a: _m("returns_report").report(w.svc, a)),
+    "returns_report.debits_behind": Row("returns.view", lambda w, a: _m("returns_report").debits_behind(w.svc, a)),
+    "returns_report.cache_keys": Row("returns.view", lambda w, a: _m("returns_report").cache_keys(w.svc, a)),
     "returns_report.export_csv": Row("returns.view", lambda w, a: _m("returns_report").export_csv(w.svc, a), writes=True),
     # collection requests
     "collect_customers.create_customer": Row("collect.create", lambda w, a: _m("collect_customers").create_customer(w.svc, a, email="ada@example.com", name="Ada", **K), writes=True),
@@ -306,6 +308,7 @@ NO_ACTOR: dict[str, str] = {
     "debit_outcomes.put_payment_intent": "mirror write inside a sync's transaction (Stripe is the actor)",
     "debit_outcomes.record_event": "webhook mirror write (Stripe is the actor)",
     "debit_outcomes.load_outcomes": "store read behind returns_report (returns.view)",
+    "debit_outcomes.load_behind": "store read behind returns_report.debits_behind (returns.view)",
     "debit_outcomes.stored_rows": "store read behind sync_outcomes",
     "debit_outcomes.load_attempts": "store read behind retry_debit (debits.retry)",
     "debit_policy.load_policy": "the policy in force, for the checks that apply it",
