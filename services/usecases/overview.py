@@ -303,17 +303,24 @@ def overview(
     *,
     conversion: bool = True,
     account_counts: dict[str, Any] | None = None,
+    returns: ReturnsGlance | None = None,
 ) -> Overview:
     """The home page's overview for ``actor`` (every signed-in role; see below).
 
     ``conversion=False`` leaves the manager section out; the page reads it with
     :func:`manager_section` through its cache, keyed on :func:`cache_keys`.
     ``account_counts``: what :func:`account_figures` read for the current keys (the page
-    caches it), so the accounts are not aggregated again.
+    caches it), so the accounts are not aggregated again; ``returns`` likewise, what
+    :func:`returns_section` read.
     """
     require(actor, "accounts.sync")
     return overview_from_store(
-        svc.engine, actor, now=svc.now(), conversion=conversion, account_counts=account_counts
+        svc.engine,
+        actor,
+        now=svc.now(),
+        conversion=conversion,
+        account_counts=account_counts,
+        returns=returns,
     )
 
 
@@ -326,6 +333,7 @@ class CacheKeys:
     intents: int
     accounts: int
     policy: int
+    outcomes: int = 0
 
 
 def cache_keys(svc: Services, actor: Actor) -> CacheKeys:
@@ -335,6 +343,7 @@ def cache_keys(svc: Services, actor: Actor) -> CacheKeys:
         intents=data_version.read(svc.engine, data_version.INTENTS),
         accounts=data_version.read(svc.engine, data_version.ACCOUNTS),
         policy=debit_policy.load_policy(svc.engine).version,
+        outcomes=data_version.read(svc.engine, data_version.OUTCOMES),
     )
 
 
@@ -344,6 +353,14 @@ def account_figures(svc: Services, actor: Actor) -> dict[str, Any]:
     if not signed_in(actor).can("balances.check"):
         require(actor, "ownership.review")
     return _account_counts(svc.engine, stale_before=_policy_and_cutoff(svc.engine, svc.now())[1])
+
+
+def returns_section(svc: Services, actor: Actor) -> ReturnsGlance:
+    """The 60-day return rates the ops and finance sections show (see :func:`overview`'s
+    ``returns``), for the roles that see either section."""
+    if not signed_in(actor).can("balances.check"):
+        require(actor, "ownership.review")
+    return returns_glance(svc.engine, now=svc.now())
 
 
 def manager_section(svc: Services, actor: Actor) -> ManagerOverview:
@@ -359,6 +376,7 @@ def overview_from_store(
     now: int,
     conversion: bool = True,
     account_counts: dict[str, Any] | None = None,
+    returns: ReturnsGlance | None = None,
 ) -> Overview:
     """The overview for ``actor``: each section only for the roles that act on it.
 
@@ -388,9 +406,5 @@ def overview_from_store(
             else None
         ),
         admin=admin_overview(engine, actor) if actor.can("audit.view") else None,
-        returns=(
-            returns_glance(engine, now=now)
-            if actor.can("ownership.review") or actor.can("balances.check")
-            else None
-        ),
+        returns=(returns or returns_glance(engine, now=now)) if ops or finance else None,
     )

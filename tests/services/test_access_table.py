@@ -246,6 +246,7 @@ TABLE: dict[str, Row] = {
     "overview.overview": Row(ANYONE, lambda w, a: _m("overview").overview(w.svc, a)),
     "overview.cache_keys": Row(ANYONE, lambda w, a: _m("overview").cache_keys(w.svc, a)),
     "overview.account_figures": Row("accounts.view", lambda w, a: _m("overview").account_figures(w.svc, a)),
+    "overview.returns_section": Row("accounts.view", lambda w, a: _m("overview").returns_section(w.svc, a)),
     "overview.manager_section": Row("conversion.view", lambda w, a: _m("overview").manager_section(w.svc, a)),
     "overview.overview_from_store": Row(ANYONE, lambda w, a: _m("overview").overview_from_store(w.svc.engine, a, now=NOW)),
     "overview.admin_overview": Row("audit.view", lambda w, a: _m("overview").admin_overview(w.svc.engine, a)),
