@@ -10,12 +10,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import col
 
 from services.adapters import data_version
 from services.adapters.models import DebitCheckRecord
-from services.adapters.store import retrying, session_scope
+from services.adapters.store import retrying
 from services.rules.check_effect import Check
 from services.rules.debit import Assessment, DebitPolicy, assess_debit
 
@@ -107,7 +108,7 @@ def seed_demo(
     return replace_source(engine, "demo", rows)
 
 
-def _check(row: DebitCheckRecord) -> Check:
+def _check(row: Any) -> Check:
     return Check(
         account=row.account_id,
         checked_at=row.checked_at,
@@ -128,10 +129,9 @@ def _check(row: DebitCheckRecord) -> Check:
 
 def load_checks(engine: Engine, *, since: int | None = None) -> list[Check]:
     """Stored verdicts made at or after ``since``, oldest first."""
-    with session_scope(engine) as session:
-        query = select(DebitCheckRecord).order_by(
-            col(DebitCheckRecord.checked_at), col(DebitCheckRecord.id)
-        )
-        if since is not None:
-            query = query.where(col(DebitCheckRecord.checked_at) >= since)
-        return [_check(r) for r in session.exec(query)]
+    table = DebitCheckRecord.__table__  # type: ignore[attr-defined]
+    query = sa_select(table).order_by(table.c.checked_at, table.c.id)  # rows, not ORM objects
+    if since is not None:
+        query = query.where(table.c.checked_at >= since)
+    with engine.connect() as conn:
+        return [_check(r) for r in conn.execute(query)]

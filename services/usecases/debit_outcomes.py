@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from services.adapters import data_version
@@ -236,7 +236,8 @@ def sync_outcomes(svc: Services, actor: Actor, *, full: bool = False) -> Outcome
         )
 
 
-def _outcome(row: DebitOutcomeRecord) -> Outcome:
+def _outcome(row: Any) -> Outcome:
+    """From a stored row (a record, or a plain row of its columns: no ORM objects to build)."""
     ret = None
     if row.status == "returned" and row.return_code and row.category:
         ret = Return(row.failure_code or "", tuple(row.return_code.split("/")), row.category)
@@ -262,13 +263,12 @@ def _outcome(row: DebitOutcomeRecord) -> Outcome:
 
 def load_outcomes(engine: Engine, *, since: int | None = None) -> list[Outcome]:
     """Stored debits (created at or after ``since``), oldest first."""
-    with session_scope(engine) as session:
-        query = select(DebitOutcomeRecord).order_by(
-            col(DebitOutcomeRecord.created), col(DebitOutcomeRecord.id)
-        )
-        if since is not None:
-            query = query.where(col(DebitOutcomeRecord.created) >= since)
-        return [_outcome(r) for r in session.exec(query)]
+    table = DebitOutcomeRecord.__table__  # type: ignore[attr-defined]
+    query = sa_select(table).order_by(table.c.created, table.c.id)
+    if since is not None:
+        query = query.where(table.c.created >= since)
+    with engine.connect() as conn:
+        return [_outcome(r) for r in conn.execute(query)]
 
 
 def stored_rows(engine: Engine, ids: Iterable[str]) -> dict[str, DebitOutcomeRecord]:
@@ -308,30 +308,26 @@ def load_behind(
     ``limit``, and how many there are: only the returns of ``category`` ("overall": any), only
     those whose ``group`` column (verification_method, institution, flow) has that value
     ("unknown": empty). What ``rules.returns.in_window`` and ``matches`` select in Python."""
-    record, original = DebitOutcomeRecord, aliased(DebitOutcomeRecord)
-    dated = func.coalesce(col(original.created), col(record.created))
-    where: list[Any] = [col(record.created) >= since, dated >= start, dated <= end]
+    record = DebitOutcomeRecord.__table__.c  # type: ignore[attr-defined]
+    table = DebitOutcomeRecord.__table__  # type: ignore[attr-defined]
+    first = table.alias("original")
+    dated = func.coalesce(first.c.created, record.created)
+    where: list[Any] = [record.created >= since, dated >= start, dated <= end]
     if category is not None:
         where += [
-            col(record.status) == "returned",
-            col(record.return_code).is_not(None),
-            col(record.category).is_not(None),
+            record.status == "returned",
+            record.return_code.is_not(None),
+            record.category.is_not(None),
         ]
         if category != "overall":
-            where.append(col(record.category) == category)
+            where.append(record.category == category)
     if group is not None:
         column, value = group
-        where.append(func.coalesce(func.nullif(getattr(record, column), ""), "unknown") == value)
-    joined = and_(col(original.id) == col(record.original_id), col(original.created) >= since)
-    with session_scope(engine) as session:
-        stmt = (
-            select(record)
-            .outerjoin(original, joined)
-            .where(*where)
-            .order_by(col(record.created).desc(), col(record.id))
-        )
-        rows = session.exec(stmt if limit is None else stmt.limit(limit)).all()
-        total = session.exec(
-            select(func.count()).select_from(record).outerjoin(original, joined).where(*where)
-        ).one()
-    return [_outcome(r) for r in rows], int(total)
+        where.append(func.coalesce(func.nullif(record[column], ""), "unknown") == value)
+    joined = table.outerjoin(first, and_(first.c.id == record.original_id, first.c.created >= since))
+    stmt = sa_select(table).select_from(joined).where(*where)
+    stmt = stmt.order_by(record.created.desc(), record.id)
+    with engine.connect() as conn:
+        rows = conn.execute(stmt if limit is None else stmt.limit(limit)).all()
+        total = conn.execute(sa_select(func.count()).select_from(joined).where(*where)).scalar()
+    return [_outcome(r) for r in rows], int(total or 0)

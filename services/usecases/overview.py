@@ -279,7 +279,7 @@ def returns_glance(engine: Engine, *, now: int) -> ReturnsGlance:
     since, week = now - 180 * 86_400, now - 7 * 86_400
     rates = outcome_figures.rates(engine, since=since, start=now - 60 * 86_400, end=now)
     record = DebitOutcomeRecord
-    returned = [record.status == "returned", col(record.created) >= max(since, week)]
+    returned: list[Any] = [record.status == "returned", col(record.created) >= max(since, week)]
     with session_scope(engine) as session:
         recent = session.exec(select(func.count()).select_from(record).where(*returned)).one()
         latest = session.exec(

@@ -122,7 +122,7 @@ class DebitsBehind:
     people: dict[str, Person] | None
 
 
-SHOWN = 500  # debits listed on the page (the CSV export has them all)
+SHOWN = 100  # debits listed on the page, the newest (the CSV export has them all)
 
 
 def debits_behind(
