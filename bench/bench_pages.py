@@ -8,7 +8,9 @@
 The store is filled by direct bulk inserts (not the sandbox's generation): first to 1/100 of
 ``--customers``, at most 200 (the "1x" demo size), each page state is timed, then the rest is inserted and
 every state is timed again. Per customer: 1.5 FC accounts, 2.3 intents, ``--transactions``
-/ ``--customers`` transactions, one ownership check per account. Syncs are marked as done so no
+/ ``--customers`` transactions, one ownership check per account, 5 debits of the last 90 days
+(4 % returned, some retried, some blocking the account) with a pre-debit check before most and a
+webhook event each, 4 background jobs (bench/page_fill.py). Syncs are marked as done so no
 page syncs on its own. A page holding only a title is the floor. The app runs in this process
 (AppTest), so the peak RSS printed is the server process's. On PostgreSQL a private schema is
 created and dropped afterwards, and its filled tables are vacuumed and analysed after each fill
@@ -22,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import resource
 import secrets
 import statistics
@@ -36,206 +37,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-BANKS = ["StripeBank", "Test Institution", "First Harbor Bank", "Evergreen Federal"]
-METHODS = ["automatic", "instant", "microdeposits"]
-FLOWS = ["setup_intent", "payment_intent", "unknown"]
-NOW = int(time.time())
-DAY = 86_400
+from bench.page_fill import DAY, NOW, fill, fill_debits, mark_synced  # noqa: E402
+
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-# --------------------------------------------------------------------------- fill
-
-
-def _intent(i: int, cus: str, fca: str, rng: random.Random) -> dict[str, Any]:
-    kind = "setup_intent" if rng.random() < 0.7 else "payment_intent"
-    ident = f"{'seti' if kind == 'setup_intent' else 'pi'}_b{i:08d}"
-    method = rng.choice(METHODS)
-    created = NOW - rng.randint(0, 120 * DAY)
-    roll = rng.random()
-    status = "succeeded" if roll < 0.6 else "requires_payment_method"
-    if 0.6 <= roll < 0.7:
-        status = "canceled"
-    elif 0.7 <= roll < 0.8:
-        status = "requires_action"
-    manual = method == "microdeposits" or (method == "automatic" and rng.random() < 0.3)
-    pm: dict[str, Any] | None = None
-    if status in ("succeeded", "requires_action"):
-        bank = {} if manual else {"financial_connections_account": fca}
-        pm = {
-            "id": f"pm_b{i:08d}",
-            "type": "us_bank_account",
-            "created": created + rng.randint(30, 3 * DAY),
-            "us_bank_account": bank,
-        }
-    raw: dict[str, Any] = {
-        "id": ident,
-        "object": kind,
-        "created": created,
-        "customer": cus,
-        "status": status,
-        "payment_method": pm,
-        "payment_method_types": ["us_bank_account"],
-        "payment_method_options": {"us_bank_account": {"verification_method": method}},
-        "metadata": {"fcops_flow": rng.choice(FLOWS)},
-    }
-    if status == "canceled":
-        raw["cancellation_reason"] = rng.choice(["abandoned", "requested_by_customer"])
-    if status == "requires_action" and manual:
-        raw["next_action"] = {
-            "type": "verify_with_microdeposits",
-            "verify_with_microdeposits": {
-                "arrival_date": created + 2 * DAY,
-                "microdeposit_type": "descriptor_code",
-                "hosted_verification_url": "https://payments.stripe.com/microdeposit/x",
-            },
-        }
-    return raw
-
-
-def fill(engine: Any, start: int, stop: int, txn_per_customer: int) -> tuple[float, dict[str, int]]:
-    """Insert customers ``start``..``stop`` with their accounts, intents, transactions, checks."""
-    from sqlalchemy import insert
-
-    from services.adapters.models import (
-        AccountRecord,
-        CustomerRecord,
-        IntentRecord,
-        OwnershipCheck,
-        TransactionRecord,
-    )
-    from services.usecases.sync_intents import record_values
-
-    rng = random.Random(start)
-    began = time.perf_counter()
-    counts = dict.fromkeys(("customers", "accounts", "intents", "transactions"), 0)
-    chunk = 1000
-    for lo in range(start, stop, chunk):
-        hi = min(stop, lo + chunk)
-        customers, accounts, intents, txns, checks = [], [], [], [], []
-        for c in range(lo, hi):
-            cus = f"cus_b{c:07d}"
-            customers.append(
-                {
-                    "id": cus,
-                    "email": f"c{c}@example.com",
-                    "email_lower": f"c{c}@example.com",
-                    "name": f"Customer {c}",
-                    "name_lower": f"customer {c}",
-                    "created": NOW - c,
-                    "raw": {},
-                }
-            )
-            n_acc = 1 if c % 2 else 2
-            fcas = []
-            for k in range(n_acc):
-                fca = f"fca_b{c:07d}{k}"
-                fcas.append(fca)
-                perms = ",balances,ownership,payment_method,transactions,"
-                if rng.random() < 0.3:
-                    perms = ",payment_method,"
-                accounts.append(
-                    {
-                        "id": fca,
-                        "customer_id": cus,
-                        "institution_name": rng.choice(BANKS),
-                        "display_name": "Checking",
-                        "last4": f"{rng.randint(0, 9999):04d}",
-                        "category": "cash",
-                        "subcategory": "checking",
-                        "status": "active",
-                        "permissions": perms,
-                        "subscriptions": "",
-                        "balance_currency": "usd",
-                        "balance_current": rng.randint(0, 5_000_000),
-                        "balance_as_of": NOW - rng.randint(0, 30 * DAY),
-                        "balance_refresh_status": "succeeded",
-                        "transaction_refresh_status": "succeeded",
-                        "created": NOW - rng.randint(0, 400 * DAY),
-                        "raw": {"id": fca, "object": "financial_connections.account"},
-                    }
-                )
-                checks.append(
-                    {
-                        "account_id": fca,
-                        "customer_id": cus,
-                        "verdict": rng.choice(["match", "match", "partial", "mismatch", "no_data"]),
-                        "score": rng.randint(0, 100),
-                        "reason": "bench",
-                        "detail": {},
-                    }
-                )
-            for k in range(2 if c % 10 < 3 else 3 if c % 10 == 3 else 2):
-                raw = _intent(c * 4 + k, cus, fcas[0], rng)
-                values = record_values(raw, succeeded_at=None)
-                intents.append(values)
-            for t in range(txn_per_customer):
-                fca = fcas[t % len(fcas)]
-                txns.append(
-                    {
-                        "id": f"fctxn_b{c:07d}{t:04d}",
-                        "account_id": fca,
-                        "amount": rng.choice([-1, 1]) * rng.randint(100, 300_000),
-                        "currency": "usd",
-                        "description": rng.choice(["PAYROLL ACME", "RENT", "GROCERY", "UTILITY"]),
-                        "status": "posted",
-                        "transacted_at": NOW - rng.randint(0, 180 * DAY),
-                        "raw": {},
-                    }
-                )
-        with engine.begin() as conn:
-            conn.execute(insert(CustomerRecord), customers)
-            conn.execute(insert(AccountRecord), accounts)
-            conn.execute(insert(OwnershipCheck), checks)
-            conn.execute(insert(IntentRecord), intents)
-            if txns:
-                conn.execute(insert(TransactionRecord), txns)
-        for name, rows in (
-            ("customers", customers),
-            ("accounts", accounts),
-            ("intents", intents),
-            ("transactions", txns),
-        ):
-            counts[name] += len(rows)
-    return time.perf_counter() - began, counts
-
-
-def mark_synced(engine: Any) -> None:
-    """As the syncs would: their state is "done", and the data versions move on (the bulk
-    inserts bypass the writers that bump them), so no page serves figures cached at 1x."""
-    from datetime import UTC, datetime
-
-    from services.adapters import data_version
-    from services.adapters.store import mark_sync, session_scope
-
-    done = datetime.now(UTC)
-    for name in ("accounts", "intents"):
-        mark_sync(engine, name, cursor=str(NOW), last_started_at=done, last_finished_at=done)
-    with session_scope(engine) as session:
-        data_version.bump(session, data_version.INTENTS)
-        data_version.bump(session, data_version.ACCOUNTS)
-    if engine.dialect.name == "postgresql":
-        settle_postgres(engine)
-
-
-def settle_postgres(engine: Any) -> None:
-    """What autovacuum does after a bulk load, done now so it neither runs during the timings
-    nor is missing from them: the planner's statistics and the visibility map (index-only
-    scans). Only the tables filled here, in this schema."""
-    from sqlalchemy import text
-
-    from services.adapters.models import (
-        AccountRecord,
-        CustomerRecord,
-        IntentRecord,
-        OwnershipCheck,
-        TransactionRecord,
-    )
-
-    models = (CustomerRecord, AccountRecord, OwnershipCheck, IntentRecord, TransactionRecord)
-    names = ", ".join(f'"{m.__tablename__}"' for m in models)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f"VACUUM ANALYZE {names}"))
 
 
 # --------------------------------------------------------------------------- states
@@ -260,6 +64,57 @@ def _set(kind: str, key: str, value: Any) -> Callable[[Any], None]:
     return go
 
 
+def _first(key: str) -> Callable[[Any], None]:
+    def go(at: Any) -> None:
+        at.selectbox(key=key).select_index(0)
+        at.run()
+
+    return go
+
+
+def _returns_filtered(at: Any) -> None:
+    at.segmented_control(key="returns_by").set_value("institution")
+    at.run()
+    at.selectbox(key="returns_show").set_value("administrative")
+    at.run()
+
+
+def _retry_open(at: Any) -> None:
+    at.text_input(key="returns_retry_search").set_value(PICKED["retry"])
+    at.run()
+    at.selectbox(key="returns_retry_pick").set_value(PICKED["retry"])
+    at.run()
+
+
+def _look_up(at: Any) -> None:
+    at.text_input(key="lookup_id").set_value(PICKED["lookup"])
+    at.button[0].click()  # the form's "Look up"
+    at.run()
+
+
+# IDs the "one record open" states choose, found once the store is filled (the same at 1x and
+# 100x: a returned debit of the first customers, a PaymentIntent of the sandbox)
+PICKED: dict[str, str] = {}
+
+
+def pick_records(engine: Any) -> None:
+    from sqlalchemy import select
+
+    from services.adapters.models import DebitOutcomeRecord as D
+    from tests.app.conftest import shared_app
+
+    with engine.connect() as conn:
+        PICKED["retry"] = conn.execute(
+            select(D.id)
+            .where(D.id == D.original_id, D.status == "returned")
+            .where(D.return_code.in_(["R01", "R09", "R01/R09"]), D.created > NOW - 50 * DAY)
+            .order_by(D.id)
+            .limit(1)
+        ).scalar_one()
+    gateway = shared_app().services.gateway
+    PICKED["lookup"] = str(next(iter(gateway.iter_payment_intents(created_gte=0)))["id"])
+
+
 def states() -> list[State]:
     one = "fca_b00000010"
     return [
@@ -268,6 +123,7 @@ def states() -> list[State]:
         ("Accounts", "pages/accounts.py", "ops", None),
         ("Accounts, one account open", "pages/accounts.py", "ops", _query("account", one)),
         ("Payment lookup", "pages/payment_lookup.py", "ops", None),
+        ("Payment lookup, one intent found", "pages/payment_lookup.py", "ops", _look_up),
         ("Ownership review", "pages/ownership.py", "ops", None),
         (
             "Ownership review list",
@@ -277,13 +133,21 @@ def states() -> list[State]:
         ),
         ("Transactions", "pages/transactions.py", "ops", None),
         ("Transactions, one account open", "pages/transactions.py", "ops", _query("account", one)),
+        ("Blocked accounts", "pages/blocked.py", "ops", None),
+        ("Blocked accounts, search", "pages/blocked.py", "ops", _set("text_input", "blocked_search", "harbor")),
+        ("Blocked accounts, one open", "pages/blocked.py", "ops", _first("blocked_pick")),
         ("Collect", "pages/collect.py", "ops", None),
         ("Balance check", "pages/balance_check.py", "finance", None),
         ("Batch check", "pages/batch_check.py", "finance", None),
+        ("Returns", "pages/returns.py", "finance", None),
+        ("Returns, by bank, administrative", "pages/returns.py", "finance", _returns_filtered),
+        ("Returns, one return to retry", "pages/returns.py", "finance", _retry_open),
         ("Conversion", "pages/conversion.py", "manager", None),
         ("Conversion, one method", "pages/conversion.py", "manager", None),
         ("Flow configuration", "pages/flows.py", "admin", None),
         ("Debit policy", "pages/policy.py", "admin", None),
+        ("Jobs", "pages/jobs.py", "admin", None),
+        ("Jobs, failed", "pages/jobs.py", "admin", _set("segmented_control", "jobs_filter", "failed")),
         ("Audit log", "pages/audit.py", "admin", None),
     ]
 
@@ -424,11 +288,17 @@ def main() -> None:
         engine = shared_app().services.engine
         small = min(200, max(1, args.customers // 100))
         per = max(0, args.transactions // max(1, args.customers))
-        seconds, counts = fill(engine, 0, small, per)
+        began = time.perf_counter()
+        counts = fill(engine, 0, small, per)[1] | fill_debits(engine, 0, small, now=NOW)
+        seconds = time.perf_counter() - began
         mark_synced(engine)
+        pick_records(engine)
         print(f"1x: {counts} filled in {seconds:.1f} s", file=sys.stderr)
         at_1x = run_all(engine, args.repeat, floor_file, args.only)
-        seconds, more = fill(engine, small, args.customers, per)
+        began = time.perf_counter()
+        more = fill(engine, small, args.customers, per)[1]
+        more |= fill_debits(engine, small, args.customers, now=NOW)
+        seconds = time.perf_counter() - began
         mark_synced(engine)
         total = {k: counts[k] + more[k] for k in counts}
         print(f"100x: {total} filled in {seconds:.1f} s", file=sys.stderr)

@@ -312,16 +312,25 @@ def account_figures(accounts: tuple[str, int, int], minute: int, who: Actor) -> 
     return ov.account_figures(svc, who)
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def returns_figures(outcomes: tuple[str, int], minute: int, who: Actor) -> ov.ReturnsGlance:
+    """The 60-day return rates (one aggregate over the debits of 180 days)."""
+    return ov.returns_section(svc, who)
+
+
 def attention(who: Actor) -> None:
     keys = runtime.call(ov.cache_keys, svc, who)
     if keys is None:
         return
     minute = svc.now() // 60
-    counts = None
+    counts = glance = None
     if who.can("ownership.review") or who.can("balances.check"):
         accounts = (keys.store, keys.accounts, keys.policy)
         counts = runtime.call(account_figures, accounts, minute, who)
-    data = runtime.call(ov.overview, svc, who, conversion=False, account_counts=counts)
+        glance = runtime.call(returns_figures, (keys.store, keys.outcomes), minute, who)
+    data = runtime.call(
+        ov.overview, svc, who, conversion=False, account_counts=counts, returns=glance
+    )
     if data is None:
         return
     if data.empty:

@@ -8,6 +8,7 @@ Finance can plan and send the retry of an R01/R09 return.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -17,6 +18,7 @@ from components.returns_charts import return_trend_chart
 from components.table_columns import age_column, display_frame
 from pages import _follow as follow
 from pages import _runtime as runtime
+from services.auth import Actor
 from services.rules import returns as rules
 from services.rules.chart_data import MIN_COUNT, NO_DATA
 from services.rules.people import first_of
@@ -96,8 +98,28 @@ if right.button("Sync outcomes", icon=":material/sync:", disabled=syncing):
     if result is not None:
         st.success(result.message)
 
+# The figures and the check review compute again when a sync, webhook or check changed what
+# they count (the data versions in returns_report.CacheKeys) or the minute turned (the window
+# moves); the role is in each key, so a hit is only served to a role that passed the check.
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def figures(outcomes: tuple[str, int], minute: int, days: int, share: float, who: Actor) -> Any:
+    return returns_report.report(svc, who, window_days=days, warning_level=share)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def checked(keys: returns_report.CacheKeys, minute: int, days: int, who: Actor) -> Any:
+    return check_review.review(svc, who, window_days=days)
+
+
+keys = runtime.call(returns_report.cache_keys, svc, actor)
+if keys is None:
+    st.stop()
+assert keys is not None
+minute = svc.now() // 60
 data = runtime.call(
-    returns_report.report, svc, actor, window_days=int(window), warning_level=level / 100
+    figures, (keys.store, keys.outcomes), minute, int(window), level / 100, actor
 )
 if data is None:
     st.stop()
@@ -182,7 +204,7 @@ st.caption(
     "Each debit of the window with the last pre-debit check of its bank account in the week "
     "before it (single checks, batch rows and retry checks)."
 )
-review = runtime.call(check_review.review, svc, actor, window_days=int(window))
+review = runtime.call(checked, keys, minute, int(window), actor)
 if review is not None:
     st.caption(f"{review.checked:,} of {review.debits:,} debits had a check before them.")
     st.dataframe(
@@ -246,14 +268,23 @@ show = f1.selectbox(
 group_values = ["(any)"] + [str(v) for v in data.breakdowns[by][by]]
 group = f2.selectbox(f"{rules.BREAKDOWNS[by]}", group_values, key="returns_group")
 category: str | None = None if show == "all debits" else show
-frame = returns_report.debits_frame(
-    data.debits,
+behind = runtime.call(
+    returns_report.debits_behind,
+    svc,
+    actor,
+    window_days=int(window),
     category=category,
     by=by if group != "(any)" else None,
     value=group,
-    people=data.people,  # None for managers: no names
 )
-st.caption(f"{len(frame):,} debit{'s' if len(frame) != 1 else ''}")
+if behind is None:
+    st.stop()
+assert behind is not None
+frame = returns_report.debits_frame(behind.debits, people=behind.people)  # people: None, no names
+st.caption(
+    f"{behind.total:,} debit{'s' if behind.total != 1 else ''}"
+    + (f", the {len(frame):,} newest shown (the CSV has them all)" if len(frame) < behind.total else "")
+)
 debits, debit_columns = display_frame(
     frame,
     money=("amount",),

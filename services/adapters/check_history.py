@@ -13,6 +13,7 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
+from services.adapters import data_version
 from services.adapters.models import DebitCheckRecord
 from services.adapters.store import retrying, rows_since
 from services.rules.check_effect import Check
@@ -60,6 +61,7 @@ def record_checks(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
 
     def work(session: Any) -> int:
         session.add_all([DebitCheckRecord(**row) for row in rows])
+        data_version.bump(session, data_version.CHECKS)
         return len(rows)
 
     written: int = retrying(engine, work)
@@ -72,6 +74,7 @@ def replace_source(engine: Engine, source: str, rows: Sequence[dict[str, Any]]) 
     def work(session: Any) -> int:
         session.execute(delete(DebitCheckRecord).where(col(DebitCheckRecord.source) == source))
         session.add_all([DebitCheckRecord(**row) for row in rows])
+        data_version.bump(session, data_version.CHECKS)
         return len(rows)
 
     written: int = retrying(engine, work)
@@ -104,7 +107,7 @@ def seed_demo(
     return replace_source(engine, "demo", rows)
 
 
-def _check(row: DebitCheckRecord) -> Check:
+def _check(row: Any) -> Check:
     return Check(
         account=row.account_id,
         checked_at=row.checked_at,

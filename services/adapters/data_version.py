@@ -17,7 +17,8 @@ from services.adapters.store import session_scope
 
 INTENTS = "intents"
 ACCOUNTS = "accounts"  # the mirrored FC accounts (services.adapters.account_mirror)
-OUTCOMES = "outcomes"  # the debit outcomes (services.usecases.debit_outcomes)
+OUTCOMES = "debit_outcomes"  # the debit-outcome mirror (services.usecases.debit_outcomes)
+CHECKS = "debit_checks"  # the pre-debit verdicts kept (services.adapters.check_history)
 
 
 def bump(session: Session, name: str) -> None:

@@ -20,7 +20,11 @@ class JobRecord(SQLModel, table=True):
     """One background job (a DBOS workflow): its ID is the workflow ID."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_created", "created_at"), Index("ix_jobs_kind", "kind"))
+    __table_args__ = (
+        Index("ix_jobs_created", "created_at"),
+        Index("ix_jobs_kind", "kind"),
+        Index("ix_jobs_status_created", "status", "created_at"),  # the Jobs page's counts
+    )
 
     id: str = Field(primary_key=True)
     kind: str  # accounts.sync | intents.sync | balances.batch_check | ownership.check_all | …
@@ -45,7 +49,10 @@ class WebhookEventRecord(SQLModel, table=True):
     """A Stripe event received on the webhook endpoint, stored once by its ``id``."""
 
     __tablename__ = "webhook_events"
-    __table_args__ = (Index("ix_webhook_events_received", "received_at"),)
+    __table_args__ = (
+        Index("ix_webhook_events_received", "received_at"),
+        Index("ix_webhook_events_status", "status", "received_at"),  # the backlog, counted
+    )
 
     id: str = Field(primary_key=True)  # evt_…
     type: str = Field(index=True)

@@ -261,6 +261,14 @@ class DebitOutcomeRecord(SQLModel, table=True):
     __table_args__ = (
         Index("ix_debit_created", "created"),
         Index("ix_debit_status_category", "status", "category"),
+        # Return rates (services/adapters/outcome_figures.py): one pass per original, no rows read
+        Index(
+            "ix_debit_chain",
+            *("original_id", "created", "id", "status", "category", "return_code"),
+            *("verification_method", "institution", "flow"),
+        ),
+        # Blocked accounts: the blocked outcomes (a few in a hundred), latest per payment method
+        Index("ix_debit_blocked", "blocked_reason", "payment_method", "returned_at", "created", "id"),
     )
 
     id: str = Field(primary_key=True)

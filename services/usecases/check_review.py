@@ -17,11 +17,10 @@ from services.adapters import check_history
 from services.auth import Actor, require
 from services.context import Services
 from services.rules import check_effect as rules
-from services.rules import returns
 from services.rules.debit import DebitPolicy
 from services.rules.money import format_plain
 from services.rules.people import Person
-from services.usecases.debit_outcomes import load_outcomes
+from services.usecases.debit_outcomes import load_behind
 from services.usecases.debit_policy import (
     POLICY_MAX_BUFFER_PERCENT,
     POLICY_MIN_AGE_SECONDS,
@@ -131,9 +130,9 @@ def review(svc: Services, actor: Actor, *, window_days: int = 60) -> CheckReview
     window = valid_window(window_days)
     now = svc.now()
     start = now - window * 86_400
-    debits = returns.in_window(
-        load_outcomes(svc.engine, since=start - 180 * 86_400), now=now, window_days=window
-    )
+    # every attempt whose original was made in the window (returns.in_window), chosen in SQL
+    debits = load_behind(svc.engine, since=start - 180 * 86_400, start=start, end=now)[0]
+    debits.sort(key=lambda d: (d.created, d.id))  # oldest first, as they were read before
     checks = check_history.load_checks(svc.engine, since=start - rules.LOOKBACK_SECONDS)
     joined = rules.join_checks(debits, checks)
     missed = rules.misses(joined)

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import and_, func
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -37,6 +39,7 @@ from services.rules.returns import Outcome, outcome_of
 __all__ = [
     "OUTCOME_EVENTS",
     "OutcomeSync",
+    "load_behind",
     "load_outcomes",
     "needs_first_sync",
     "record_event",
@@ -139,8 +142,9 @@ def _put(session: Session, rows: list[dict[str, Any]]) -> str:
         touch={"synced_at": utcnow()},
         merge=_merge,
     )
-    if counts.outcome != "unchanged":
-        data_version.bump(session, data_version.OUTCOMES)  # a sync started later is a new job
+    if counts.outcome in ("inserted", "updated"):
+        # a sync started later is a new job, and the Returns page's figures are stale
+        data_version.bump(session, data_version.OUTCOMES)
     return counts.outcome
 
 
@@ -289,7 +293,8 @@ def sync_outcomes(
         )
 
 
-def _outcome(row: DebitOutcomeRecord) -> Outcome:
+def _outcome(row: Any) -> Outcome:
+    """From a stored row (a record, or a plain row of its columns: no ORM objects to build)."""
     ret = None
     if row.status == "returned" and row.return_code and row.category:
         ret = Return(row.failure_code or "", tuple(row.return_code.split("/")), row.category)
@@ -339,3 +344,43 @@ def load_attempts(engine: Engine, original_id: str) -> list[Outcome]:
     return sorted(
         rows, key=lambda o: (o.created, o.retry_of is not None)
     )  # original first on a tie
+
+
+def load_behind(
+    engine: Engine,
+    *,
+    since: int,
+    start: int,
+    end: int,
+    category: str | None = None,
+    group: tuple[str, str] | None = None,
+    limit: int | None = None,
+) -> tuple[list[Outcome], int]:
+    """The attempts (created since ``since``) whose original was made from ``start`` to ``end``
+    (the attempt's own date when its original is older than ``since``), newest first, at most
+    ``limit``, and how many there are: only the returns of ``category`` ("overall": any), only
+    those whose ``group`` column (verification_method, institution, flow) has that value
+    ("unknown": empty). What ``rules.returns.in_window`` and ``matches`` select in Python."""
+    record = DebitOutcomeRecord.__table__.c  # type: ignore[attr-defined]
+    table = DebitOutcomeRecord.__table__  # type: ignore[attr-defined]
+    first = table.alias("original")
+    dated = func.coalesce(first.c.created, record.created)
+    where: list[Any] = [record.created >= since, dated >= start, dated <= end]
+    if category is not None:
+        where += [
+            record.status == "returned",
+            record.return_code.is_not(None),
+            record.category.is_not(None),
+        ]
+        if category != "overall":
+            where.append(record.category == category)
+    if group is not None:
+        column, value = group
+        where.append(func.coalesce(func.nullif(record[column], ""), "unknown") == value)
+    joined = table.outerjoin(first, and_(first.c.id == record.original_id, first.c.created >= since))
+    stmt = sa_select(table).select_from(joined).where(*where)
+    stmt = stmt.order_by(record.created.desc(), record.id)
+    with engine.connect() as conn:
+        rows = conn.execute(stmt if limit is None else stmt.limit(limit)).all()
+        total = conn.execute(sa_select(func.count()).select_from(joined).where(*where)).scalar()
+    return [_outcome(r) for r in rows], int(total or 0)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dbos import DBOS
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from services import audit
 from services.adapters import jobs as engine
@@ -219,8 +219,9 @@ def queue_counts(actor: Actor) -> dict[str, int]:
     svc = engine.bound()
     counts = {"queued": 0, "running": 0, "failed": 0}
     with session_scope(svc.engine) as session:
-        for status in counts:
-            counts[status] = len(
-                session.exec(select(JobRecord.id).where(JobRecord.status == status)).all()
-            )
-    return counts
+        found = session.exec(
+            select(JobRecord.status, func.count())
+            .where(col(JobRecord.status).in_(list(counts)))
+            .group_by(JobRecord.status)
+        ).all()
+    return counts | {status: int(n) for status, n in found}

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, func, or_, select
 
 from services import audit
-from services.adapters import data_version
+from services.adapters import data_version, outcome_figures
 from services.adapters.models import (
     AccountRecord,
     DebitOutcomeRecord,
@@ -35,7 +35,7 @@ from services.rules.debit import DebitPolicy
 from services.usecases import debit_policy
 from services.usecases import edit_flows as flows
 from services.usecases.conversion_report import conversion
-from services.usecases.debit_outcomes import load_outcomes
+from services.usecases.retry_picker import retryable_codes
 from services.usecases.sync_intents import SYNC_NAME
 
 __all__ = [
@@ -275,17 +275,26 @@ def admin_overview(engine: Engine, actor: Actor) -> AdminOverview:
 
 
 def returns_glance(engine: Engine, *, now: int) -> ReturnsGlance:
-    stored = load_outcomes(engine, since=now - 180 * 86_400)
-    rates = returns_rules.rates_of(stored, now=now)
-    recent = [d for d in stored if d.status == "returned" and d.created >= now - 7 * 86_400]
+    """Counted in SQL (:mod:`services.adapters.outcome_figures`), never by loading debits."""
+    since, week = now - 180 * 86_400, now - 7 * 86_400
+    rates = outcome_figures.rates(engine, since=since, start=now - 60 * 86_400, end=now)
+    record = DebitOutcomeRecord
+    returned: list[Any] = [record.status == "returned", col(record.created) >= max(since, week)]
+    with session_scope(engine) as session:
+        recent = session.exec(select(func.count()).select_from(record).where(*returned)).one()
+        latest = session.exec(
+            select(record.id)
+            .where(*returned, col(record.id) == col(record.original_id))
+            .where(col(record.return_code).in_(retryable_codes()), col(record.category).is_not(None))
+            .order_by(col(record.created).desc(), col(record.id))
+            .limit(1)
+        ).first()
     rows: list[dict[str, Any]] = [
         {str(k): v for k, v in rec.items()}
         | {"rate": None if rec["rate"] != rec["rate"] else float(rec["rate"])}
         for rec in rates.to_dict("records")
     ]
-    retryable = [d for d in recent if d.ret is not None and d.ret.retryable and d.retry_of is None]
-    latest = max(retryable, key=lambda d: d.created).id if retryable else None
-    return ReturnsGlance(rows, returns_rules.warnings(rates), len(recent), latest)
+    return ReturnsGlance(rows, returns_rules.warnings(rates), int(recent), latest)
 
 
 def overview(
@@ -294,17 +303,24 @@ def overview(
     *,
     conversion: bool = True,
     account_counts: dict[str, Any] | None = None,
+    returns: ReturnsGlance | None = None,
 ) -> Overview:
     """The home page's overview for ``actor`` (every signed-in role; see below).
 
     ``conversion=False`` leaves the manager section out; the page reads it with
     :func:`manager_section` through its cache, keyed on :func:`cache_keys`.
     ``account_counts``: what :func:`account_figures` read for the current keys (the page
-    caches it), so the accounts are not aggregated again.
+    caches it), so the accounts are not aggregated again; ``returns`` likewise, what
+    :func:`returns_section` read.
     """
     require(actor, "accounts.sync")
     return overview_from_store(
-        svc.engine, actor, now=svc.now(), conversion=conversion, account_counts=account_counts
+        svc.engine,
+        actor,
+        now=svc.now(),
+        conversion=conversion,
+        account_counts=account_counts,
+        returns=returns,
     )
 
 
@@ -317,6 +333,7 @@ class CacheKeys:
     intents: int
     accounts: int
     policy: int
+    outcomes: int = 0
 
 
 def cache_keys(svc: Services, actor: Actor) -> CacheKeys:
@@ -326,6 +343,7 @@ def cache_keys(svc: Services, actor: Actor) -> CacheKeys:
         intents=data_version.read(svc.engine, data_version.INTENTS),
         accounts=data_version.read(svc.engine, data_version.ACCOUNTS),
         policy=debit_policy.load_policy(svc.engine).version,
+        outcomes=data_version.read(svc.engine, data_version.OUTCOMES),
     )
 
 
@@ -335,6 +353,14 @@ def account_figures(svc: Services, actor: Actor) -> dict[str, Any]:
     if not signed_in(actor).can("balances.check"):
         require(actor, "ownership.review")
     return _account_counts(svc.engine, stale_before=_policy_and_cutoff(svc.engine, svc.now())[1])
+
+
+def returns_section(svc: Services, actor: Actor) -> ReturnsGlance:
+    """The 60-day return rates the ops and finance sections show (see :func:`overview`'s
+    ``returns``), for the roles that see either section."""
+    if not signed_in(actor).can("balances.check"):
+        require(actor, "ownership.review")
+    return returns_glance(svc.engine, now=svc.now())
 
 
 def manager_section(svc: Services, actor: Actor) -> ManagerOverview:
@@ -350,6 +376,7 @@ def overview_from_store(
     now: int,
     conversion: bool = True,
     account_counts: dict[str, Any] | None = None,
+    returns: ReturnsGlance | None = None,
 ) -> Overview:
     """The overview for ``actor``: each section only for the roles that act on it.
 
@@ -379,9 +406,5 @@ def overview_from_store(
             else None
         ),
         admin=admin_overview(engine, actor) if actor.can("audit.view") else None,
-        returns=(
-            returns_glance(engine, now=now)
-            if actor.can("ownership.review") or actor.can("balances.check")
-            else None
-        ),
+        returns=(returns or returns_glance(engine, now=now)) if ops or finance else None,
     )

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from services.adapters import data_version
+from services.adapters import outcome_figures as figures
 from services.adapters import people as people_store
 from services.adapters.models import SyncState
 from services.adapters.store import session_scope
@@ -23,26 +25,35 @@ from services.rules.money import format_plain
 from services.rules.people import Person
 from services.rules.spreadsheet import csv_text
 from services.rules.wording import day, moment
-from services.usecases.debit_outcomes import SYNC_NAME, load_outcomes
+from services.usecases.debit_outcomes import SYNC_NAME, load_behind
+from services.usecases.debit_policy import load_policy
 
-__all__ = ["ReturnsReport", "debits_frame", "export_csv", "report"]
+__all__ = [
+    "CacheKeys",
+    "DebitsBehind",
+    "ReturnsReport",
+    "cache_keys",
+    "debits_behind",
+    "debits_frame",
+    "export_csv",
+    "report",
+]
 
 MAX_WINDOW_DAYS = 180
 
 
 @dataclass(frozen=True)
 class ReturnsReport:
+    """The figures (counted in SQL, :mod:`services.adapters.outcome_figures`); the debits
+    behind them are :func:`debits_behind`, a page at a time."""
+
     now: int
     window_days: int
     rates: pd.DataFrame
     weekly: pd.DataFrame
     breakdowns: dict[str, pd.DataFrame]
-    debits: list[rules.Outcome]  # every attempt counted in the window, newest first
     warnings: list[str]
     last_synced: str | None  # '2026-12-04 03:20 UTC'; None: the outcomes were never synced
-    # Name and email of each debit's customer from the stored customers, for roles that may
-    # see them (``accounts.view``); None for the others (managers see no names).
-    people: dict[str, Person] | None = None
 
 
 def people_for(
@@ -65,6 +76,11 @@ def valid_window(window_days: int) -> int:
     return window_days
 
 
+def _since(now: int, window: int) -> int:
+    """The debits read: the window's, the originals of recent re-initiations, and the trend."""
+    return now - (window + 120) * 86_400
+
+
 def report(
     svc: Services,
     actor: Actor,
@@ -81,12 +97,8 @@ def report(
             "The warning level must be a share of the limit between 1 % and 100 %."
         )
     now = svc.now()
-    since = now - (window + 120) * 86_400  # originals of recent re-initiations, and the trend
-    stored = load_outcomes(svc.engine, since=since)
-    rates = rules.rates_of(stored, now=now, window_days=window)
-    debits = sorted(
-        rules.in_window(stored, now=now, window_days=window), key=lambda d: d.created, reverse=True
-    )
+    span = {"since": _since(now, window), "start": now - window * 86_400, "end": now}
+    rates = figures.rates(svc.engine, **span)
     with session_scope(svc.engine) as session:
         state = session.get(SyncState, SYNC_NAME)
         synced = state.last_finished_at if state else None
@@ -94,14 +106,75 @@ def report(
         now=now,
         window_days=window,
         rates=rates,
-        weekly=rules.weekly_rates(stored, now=now, weeks=13),
-        breakdowns={
-            by: rules.breakdown(stored, by, now=now, window_days=window) for by in rules.BREAKDOWNS
-        },
-        debits=debits,
+        weekly=figures.weekly(svc.engine, since=span["since"], now=now, weeks=13),
+        breakdowns={by: figures.breakdown(svc.engine, by, **span) for by in rules.BREAKDOWNS},
         warnings=rules.warnings(rates, level=warning_level),
         last_synced=moment(synced) if synced else None,
-        people=people_for(svc, actor, debits),
+    )
+
+
+@dataclass(frozen=True)
+class DebitsBehind:
+    debits: list[rules.Outcome]  # newest first, at most the limit
+    total: int  # how many match in all
+    # Name and email of each debit's customer from the stored customers, for roles that may
+    # see them (``accounts.view``); None for the others (managers see no names).
+    people: dict[str, Person] | None
+
+
+SHOWN = 100  # debits listed on the page, the newest (the CSV export has them all)
+
+
+def debits_behind(
+    svc: Services,
+    actor: Actor,
+    *,
+    window_days: int = 60,
+    category: str | None = None,
+    by: str | None = None,
+    value: str | None = None,
+    limit: int | None = SHOWN,
+) -> DebitsBehind:
+    """The debits behind one figure (every attempt whose original was made in the window): a
+    category's returns (None: every debit), optionally of one breakdown group, newest first;
+    filtered, counted and limited in SQL."""
+    require(actor, "returns.view")
+    window = valid_window(window_days)
+    if category not in (None, *rules.CATEGORIES):
+        raise ValidationError(f"Unknown category {category!r}.")
+    if by is not None and by not in rules.BREAKDOWNS:
+        raise ValidationError(f"Unknown breakdown {by!r}.")
+    now = svc.now()
+    found, total = load_behind(
+        svc.engine,
+        since=_since(now, window),
+        start=now - window * 86_400,
+        end=now,
+        category=category,
+        group=(by, value or "") if by else None,
+        limit=limit,
+    )
+    return DebitsBehind(found, total, people_for(svc, actor, found))
+
+
+@dataclass(frozen=True)
+class CacheKeys:
+    """What the Returns page's caches key on: the store, the data versions of the debit
+    outcomes and the kept verdicts (one row each), and the debit policy's version."""
+
+    store: str
+    outcomes: int
+    checks: int
+    policy: int
+
+
+def cache_keys(svc: Services, actor: Actor) -> CacheKeys:
+    require(actor, "returns.view")
+    return CacheKeys(
+        store=svc.engine.url.render_as_string(hide_password=True),
+        outcomes=data_version.read(svc.engine, data_version.OUTCOMES),
+        checks=data_version.read(svc.engine, data_version.CHECKS),
+        policy=load_policy(svc.engine).version,
     )
 
 
@@ -182,8 +255,8 @@ def export_csv(
     params = {"window_days": window_days, "category": category}
     with audited(svc.engine, actor=actor, action="returns.export", params=params) as ctx:
         require(actor, "returns.view")
-        data = report(svc, actor, window_days=window_days)
-        frame = debits_frame(data.debits, category=category, people=data.people)
+        data = debits_behind(svc, actor, window_days=window_days, category=category, limit=None)
+        frame = debits_frame(data.debits, people=data.people)
         columns = [*(c for c in PERSON_COLUMNS if c in frame.columns), *DEBIT_COLUMNS]
         rows = []
         for rec in frame.to_dict("records"):

@@ -194,7 +194,7 @@ def status(actor: Actor) -> WebhookStatus:
     svc = engine.bound()
     with session_scope(svc.engine) as session:
         last = session.exec(
-            select(WebhookEventRecord).order_by(col(WebhookEventRecord.received_at).desc())
+            select(WebhookEventRecord).order_by(col(WebhookEventRecord.received_at).desc()).limit(1)
         ).first()
         counts = dict(
             session.exec(

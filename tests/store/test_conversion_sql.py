@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
-from bench.bench_pages import NOW, _intent
+from bench.page_fill import NOW, _intent
 from services.adapters.models import IntentRecord
 from services.adapters.store import session_scope
 from services.rules import funnel

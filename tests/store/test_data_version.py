@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from bench.bench_pages import _intent
+from bench.page_fill import _intent
 from services.adapters import data_version
 from services.adapters.store import session_scope
 from services.usecases import conversion_report
@@ -72,3 +72,40 @@ def test_an_account_written_by_the_mirror_bumps_the_accounts_version_once_per_ch
     assert data_version.read(engine, data_version.ACCOUNTS) == 1
     account_mirror.upsert_account(engine, {**account, "status": "inactive"})
     assert data_version.read(engine, data_version.ACCOUNTS) == 2
+
+
+def test_a_changed_debit_outcome_bumps_the_outcomes_version_and_a_replay_does_not(
+    engine: Engine,
+) -> None:
+    """The Returns page and Home cache their return rates on this version."""
+    from services.usecases.debit_outcomes import record_payment_intent
+    from tests.store.test_debit_outcomes import T0, intent
+
+    def version() -> int:
+        return data_version.read(engine, data_version.OUTCOMES)
+
+    assert record_payment_intent(engine, intent("processing"), at=T0) == "inserted"
+    assert version() == 1
+    assert record_payment_intent(engine, intent("processing"), at=T0) == "unchanged"
+    assert version() == 1
+    failed = intent("requires_payment_method", "insufficient_funds")
+    assert record_payment_intent(engine, failed, at=T0 + 9) == "updated"
+    assert version() == 2
+    assert data_version.read(engine, data_version.INTENTS) == 0
+
+
+def test_kept_verdicts_bump_the_checks_version(engine: Engine) -> None:
+    from services.adapters import check_history
+    from services.rules.debit import DebitPolicy, assess_debit
+
+    account = {"id": "fca_v1", "balance": None}
+    verdict = assess_debit(account, 1_000, "usd", now=1_790_000_000, policy=DebitPolicy())
+    row = check_history.check_row(
+        verdict, account_id="fca_v1", policy=DebitPolicy(), checked_at=1, source="single"
+    )
+    check_history.record_checks(engine, [row])
+    assert data_version.read(engine, data_version.CHECKS) == 1
+    check_history.replace_source(engine, "demo", [row | {"source": "demo"}])
+    assert data_version.read(engine, data_version.CHECKS) == 2
+    assert check_history.record_checks(engine, []) == 0
+    assert data_version.read(engine, data_version.CHECKS) == 2

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bench.bench_pages import NOW, fill
+from bench.page_fill import NOW, fill
 from services.adapters import ownership_checks
 from services.adapters.models import AccountRecord, IntentRecord, OwnershipCheck
 from services.adapters.store import session_scope

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bench.bench_pages import NOW, fill
+from bench.page_fill import NOW, fill
 from services.adapters import ownership_checks, transaction_store
 from services.adapters.models import AccountRecord, CustomerRecord, IntentRecord, OwnershipCheck
 from services.adapters.store import session_scope
