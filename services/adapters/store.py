@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, create_engine
 
 import services.adapters.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from services.adapters.models import SyncState
+from services.adapters.models import SyncState, utcnow
 from services.errors import ConfigurationError
 from services.rules.secrets import mask_secrets
 
@@ -310,3 +310,13 @@ def mark_sync(engine: Engine, name: str, **changes: Any) -> None:
             setattr(state, key, value)
 
     retrying(engine, work)
+
+
+def mark_finished(
+    engine: Engine, name: str, cursor: str, details: Mapping[str, Any], seconds: float
+) -> None:
+    """A sync ``name`` that finished now, at ``cursor``, with what it did and how long it took."""
+    mark_sync(
+        engine, name, cursor=cursor, last_finished_at=utcnow(),
+        details={**details, "seconds": seconds},
+    )

@@ -30,8 +30,7 @@ from services.adapters import account_mirror as mirror
 from services.adapters import data_version
 from services.adapters import jobs as engine
 from services.adapters.job_models import JobRecord
-from services.adapters.models import utcnow
-from services.adapters.store import mark_sync, read_sync_cursor, session_scope
+from services.adapters.store import mark_finished, read_sync_cursor, session_scope
 from services.auth import SYSTEM, Actor, require
 from services.errors import Forbidden, ValidationError
 from services.rules.batch_result import BatchResult
@@ -100,13 +99,7 @@ def _finish_walk(
     removed = mirror.forget_customers_except(svc.engine, set(seen))
     details = {"customers": len(seen), "accounts": n_accounts, "full": True, "events": 0,
                "removed": removed}
-    mark_sync(
-        svc.engine,
-        sync_accounts.SYNC_NAME,
-        cursor=str(cursor_after),
-        last_finished_at=utcnow(),
-        details={**details, "seconds": seconds},
-    )
+    mark_finished(svc.engine, sync_accounts.SYNC_NAME, str(cursor_after), details, seconds)
     audit.record(
         svc.engine, actor=_actor(username, role), action="accounts.sync", target=None,
         outcome="ok", params={"full": True, **details},

@@ -16,7 +16,7 @@ from services import audit
 from services.adapters import account_mirror as mirror
 from services.adapters.backoff import Backoff
 from services.adapters.models import SyncState, utcnow
-from services.adapters.store import mark_sync, read_sync_cursor, session_scope
+from services.adapters.store import mark_finished, mark_sync, read_sync_cursor, session_scope
 from services.auth import Actor, require, signed_in
 from services.context import Services
 from services.errors import NotFound, StripeUnavailable
@@ -156,13 +156,7 @@ def sync_accounts(
             "events": events,
             "removed": removed,
         }
-        mark_sync(
-            svc.engine,
-            SYNC_NAME,
-            cursor=str(cursor_after),
-            last_finished_at=utcnow(),
-            details={**details, "seconds": seconds},
-        )
+        mark_finished(svc.engine, SYNC_NAME, str(cursor_after), details, seconds)
         ctx.request_id = svc.gateway.last_request_id
         ctx.params.update(details)
         ctx.message = sync_message(result)

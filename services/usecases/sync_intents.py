@@ -23,7 +23,14 @@ from sqlmodel import Session
 
 from services.adapters import data_version
 from services.adapters.models import IntentRecord, utcnow
-from services.adapters.store import UpsertCounts, mark_sync, read_sync_cursor, retrying, upsert
+from services.adapters.store import (
+    UpsertCounts,
+    mark_finished,
+    mark_sync,
+    read_sync_cursor,
+    retrying,
+    upsert,
+)
 from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
@@ -256,13 +263,7 @@ def sync_intents(
             "since": since,
             "full": cursor is None,
         }
-        mark_sync(
-            svc.engine,
-            SYNC_NAME,
-            cursor=str(cursor_after),
-            last_finished_at=utcnow(),
-            details={**details, "seconds": seconds},
-        )
+        mark_finished(svc.engine, SYNC_NAME, str(cursor_after), details, seconds)
         message = (
             f"Read {tally.fetched} intents ({tally.setup_intents} SetupIntents, "
             f"{tally.payment_intents} PaymentIntents): {tally.inserted} new, {tally.updated} "
