@@ -19,7 +19,7 @@ from services.adapters.store import retrying, rows_since
 from services.rules.check_effect import Check
 from services.rules.debit import Assessment, DebitPolicy, assess_debit
 
-__all__ = ["check_row", "load_checks", "record_checks", "replace_source", "seed_demo"]
+__all__ = ["check_from_row", "check_row", "load_checks", "record_checks", "replace_source", "seed_demo"]
 
 
 def check_row(
@@ -107,26 +107,31 @@ def seed_demo(
     return replace_source(engine, "demo", rows)
 
 
-def _check(row: Any) -> Check:
+def check_from_row(row: Any, prefix: str = "") -> Check:
+    """From a stored row (its columns as attributes, named ``prefix`` + the column's name)."""
+
+    def get(name: str) -> Any:
+        return getattr(row, prefix + name)
+
     return Check(
-        account=row.account_id,
-        checked_at=row.checked_at,
-        amount=row.amount,
-        currency=row.currency,
-        verdict=row.verdict,
-        balance=row.balance,
-        as_of=row.as_of,
-        required=row.required,
+        account=get("account_id"),
+        checked_at=get("checked_at"),
+        amount=get("amount"),
+        currency=get("currency"),
+        verdict=get("verdict"),
+        balance=get("balance"),
+        as_of=get("as_of"),
+        required=get("required"),
         policy=DebitPolicy(
-            buffer_amount=row.buffer_amount,
-            buffer_percent=row.buffer_percent,
-            max_age_seconds=row.max_age_seconds,
+            buffer_amount=get("buffer_amount"),
+            buffer_percent=get("buffer_percent"),
+            max_age_seconds=get("max_age_seconds"),
         ),
-        source=row.source,
+        source=get("source"),
     )
 
 
 def load_checks(engine: Engine, *, since: int | None = None) -> list[Check]:
     """Stored verdicts made at or after ``since``, oldest first."""
     rows = rows_since(engine, DebitCheckRecord, DebitCheckRecord.checked_at, since)
-    return [_check(r) for r in rows]
+    return [check_from_row(r) for r in rows]

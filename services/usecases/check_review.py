@@ -2,8 +2,9 @@
 the last pre-debit verdict before it; admins also get a debit-policy suggestion.
 
 Reads the store only: debit outcomes (``returns.sync``) and the verdicts every check keeps
-(:mod:`services.adapters.check_history`). Applying a suggestion is the admin's own save on the
-Debit policy page (:func:`services.usecases.debit_policy.save_policy`); nothing is written here.
+(:mod:`services.adapters.check_history`), counted in SQL (:mod:`services.usecases.check_figures`).
+Applying a suggestion is the admin's own save on the Debit policy page
+(:func:`services.usecases.debit_policy.save_policy`); nothing is written here.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from services.adapters import check_history
 from services.auth import Actor, require
 from services.context import Services
 from services.rules import check_effect as rules
 from services.rules.debit import DebitPolicy
 from services.rules.money import format_plain
 from services.rules.people import Person
-from services.usecases.debit_outcomes import load_behind
+from services.usecases import check_figures
 from services.usecases.debit_policy import (
     POLICY_MAX_BUFFER_PERCENT,
     POLICY_MIN_AGE_SECONDS,
@@ -130,19 +130,20 @@ def review(svc: Services, actor: Actor, *, window_days: int = 60) -> CheckReview
     window = valid_window(window_days)
     now = svc.now()
     start = now - window * 86_400
-    # every attempt whose original was made in the window (returns.in_window), chosen in SQL
-    debits = load_behind(svc.engine, since=start - 180 * 86_400, start=start, end=now)[0]
-    debits.sort(key=lambda d: (d.created, d.id))  # oldest first, as they were read before
-    checks = check_history.load_checks(svc.engine, since=start - rules.LOOKBACK_SECONDS)
-    joined = rules.join_checks(debits, checks)
-    missed = rules.misses(joined)
-    kept = rules.kept_from_bouncing(checks, debits, since=start, until=now)
+    # counted and filtered in SQL (issue 13): only the misses and the debits an option could
+    # hold back are read; the rules of check_effect decide on them
+    win = check_figures.Window(since=start - 180 * 86_400, start=start, end=now)
+    table, debits, checked = check_figures.verdicts(svc.engine, win)
+    missed = check_figures.misses(svc.engine, win)
+    kept = check_figures.kept(svc.engine, win, until=now)
     policy = load_policy(svc.engine).policy
     options: list[rules.Option] = []
     suggestion = None
     if actor.can("policy.edit"):
-        options = rules.policy_options(
-            joined,
+        options = check_figures.options(
+            svc.engine,
+            win,
+            missed,
             policy,
             max_percent=POLICY_MAX_BUFFER_PERCENT,
             min_age_seconds=POLICY_MIN_AGE_SECONDS,
@@ -150,9 +151,9 @@ def review(svc: Services, actor: Actor, *, window_days: int = 60) -> CheckReview
         suggestion = rules.suggest(options)
     return CheckReview(
         window_days=window,
-        debits=len(joined),
-        checked=sum(1 for j in joined if j.check is not None),
-        table=rules.verdict_table(joined),
+        debits=debits,
+        checked=checked,
+        table=table,
         misses=_miss_frame(missed, people_for(svc, actor, [j.debit for j in missed])),
         kept_count=len(kept.checks),
         kept_amounts=kept.amounts,

@@ -40,11 +40,13 @@ __all__ = [
     "OUTCOME_EVENTS",
     "OutcomeSync",
     "load_behind",
+    "outcome_from_row",
     "load_outcomes",
     "needs_first_sync",
     "record_event",
     "record_payment_intent",
     "sync_outcomes",
+    "window_debits",
 ]
 
 OUTCOME_EVENTS = (
@@ -293,7 +295,7 @@ def sync_outcomes(
         )
 
 
-def _outcome(row: Any) -> Outcome:
+def outcome_from_row(row: Any) -> Outcome:
     """From a stored row (a record, or a plain row of its columns: no ORM objects to build)."""
     ret = None
     if row.status == "returned" and row.return_code and row.category:
@@ -321,7 +323,7 @@ def _outcome(row: Any) -> Outcome:
 def load_outcomes(engine: Engine, *, since: int | None = None) -> list[Outcome]:
     """Stored debits (created at or after ``since``), oldest first."""
     rows = rows_since(engine, DebitOutcomeRecord, DebitOutcomeRecord.created, since)
-    return [_outcome(r) for r in rows]
+    return [outcome_from_row(r) for r in rows]
 
 
 def stored_rows(engine: Engine, ids: Iterable[str]) -> dict[str, DebitOutcomeRecord]:
@@ -340,10 +342,21 @@ def load_attempts(engine: Engine, original_id: str) -> list[Outcome]:
             .where(col(DebitOutcomeRecord.original_id) == original_id)
             .order_by(col(DebitOutcomeRecord.created), col(DebitOutcomeRecord.id))
         )
-        rows = [_outcome(r) for r in session.exec(query)]
+        rows = [outcome_from_row(r) for r in session.exec(query)]
     return sorted(
         rows, key=lambda o: (o.created, o.retry_of is not None)
     )  # original first on a tie
+
+
+def window_debits(table: Any, *, since: int, start: int, end: int) -> tuple[Any, list[Any]]:
+    """The FROM clause and conditions that select the attempts (rows of ``table``, the debit
+    outcomes or an alias of them, created since ``since``) whose original was made from
+    ``start`` to ``end`` (the attempt's own date when its original is older than ``since``)."""
+    first = DebitOutcomeRecord.__table__.alias()  # type: ignore[attr-defined]
+    dated = func.coalesce(first.c.created, table.c.created)
+    where: list[Any] = [table.c.created >= since, dated >= start, dated <= end]
+    joined = table.outerjoin(first, and_(first.c.id == table.c.original_id, first.c.created >= since))
+    return joined, where
 
 
 def load_behind(
@@ -363,9 +376,7 @@ def load_behind(
     ("unknown": empty). What ``rules.returns.in_window`` and ``matches`` select in Python."""
     record = DebitOutcomeRecord.__table__.c  # type: ignore[attr-defined]
     table = DebitOutcomeRecord.__table__  # type: ignore[attr-defined]
-    first = table.alias("original")
-    dated = func.coalesce(first.c.created, record.created)
-    where: list[Any] = [record.created >= since, dated >= start, dated <= end]
+    joined, where = window_debits(table, since=since, start=start, end=end)
     if category is not None:
         where += [
             record.status == "returned",
@@ -377,10 +388,9 @@ def load_behind(
     if group is not None:
         column, value = group
         where.append(func.coalesce(func.nullif(record[column], ""), "unknown") == value)
-    joined = table.outerjoin(first, and_(first.c.id == record.original_id, first.c.created >= since))
     stmt = sa_select(table).select_from(joined).where(*where)
     stmt = stmt.order_by(record.created.desc(), record.id)
     with engine.connect() as conn:
         rows = conn.execute(stmt if limit is None else stmt.limit(limit)).all()
         total = conn.execute(sa_select(func.count()).select_from(joined).where(*where)).scalar()
-    return [_outcome(r) for r in rows], int(total or 0)
+    return [outcome_from_row(r) for r in rows], int(total or 0)

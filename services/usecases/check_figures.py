@@ -1,0 +1,210 @@
+""""Did our check work?" counted in SQL (issue 13): the figures :mod:`services.rules.check_effect`
+computes from every debit of the window and every check, without loading them.
+
+Each debit's last pre-debit verdict is one correlated subquery over ``ix_debit_check_account_at``
+(the check of the debit's account made at or before the debit, within the lookback, the latest;
+ties by id, the order the checks are read in). The verdict table is a GROUP BY; the misses,
+the checks kept from bouncing and the debits a policy option could hold back are filtered in SQL
+to the few rows that can count, and the rules of :mod:`~services.rules.check_effect` decide on
+those rows, so the figures are the rules' own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.engine import Engine
+
+from services.adapters.check_history import check_from_row
+from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord
+from services.rules import check_effect as rules
+from services.rules.debit import INSUFFICIENT, OK, DebitPolicy
+from services.rules.nacha import Return
+from services.usecases.debit_outcomes import outcome_from_row, window_debits
+
+__all__ = ["Window", "kept", "misses", "options", "verdicts"]
+
+DEBITS: Any = DebitOutcomeRecord.__table__  # type: ignore[attr-defined]
+CHECKS: Any = DebitCheckRecord.__table__  # type: ignore[attr-defined]
+CHECK_PREFIX = "c_"
+
+
+@dataclass(frozen=True)
+class Window:
+    """The debits whose original was made from ``start`` to ``end`` (attempts since ``since``)."""
+
+    since: int
+    start: int
+    end: int
+    lookback: int = rules.LOOKBACK_SECONDS
+
+
+def _last_check(lookback: int) -> Any:
+    c = CHECKS.alias("last_check")
+    return (
+        select(c.c.id)
+        .where(
+            c.c.account_id == DEBITS.c.account_id,
+            c.c.checked_at <= DEBITS.c.created,
+            c.c.checked_at >= DEBITS.c.created - lookback,
+        )
+        .order_by(c.c.checked_at.desc(), c.c.id.desc())
+        .limit(1)
+        .correlate(DEBITS)
+        .scalar_subquery()
+    )
+
+
+def _paired(window: Window) -> Any:
+    """Every debit of the window with the id of its last pre-debit check (NULL: none)."""
+    joined, where = window_debits(DEBITS, since=window.since, start=window.start, end=window.end)
+    return (
+        select(DEBITS, _last_check(window.lookback).label("check_id"))
+        .select_from(joined)
+        .where(*where)
+        .subquery("paired")
+    )
+
+
+def _label(status: str, return_code: str | None, category: str | None) -> str:
+    """:func:`rules.outcome_label` of a debit with these columns (as they are read)."""
+    if status == "returned" and return_code and category:
+        return rules.NSF if Return("", tuple(return_code.split("/")), category).retryable else (
+            rules.OTHER
+        )
+    return rules.SETTLED if status == "settled" else rules.PENDING
+
+
+def verdicts(engine: Engine, window: Window) -> tuple[pd.DataFrame, int, int]:
+    """:func:`rules.verdict_table` of the window's debits, how many and how many were checked."""
+    paired = _paired(window)
+    verdict = CHECKS.c.verdict
+    stmt = (
+        select(
+            verdict,
+            paired.c.status,
+            paired.c.return_code,
+            paired.c.category,
+            func.count().label("n"),
+        )
+        .select_from(paired.outerjoin(CHECKS, CHECKS.c.id == paired.c.check_id))
+        .group_by(verdict, paired.c.status, paired.c.return_code, paired.c.category)
+    )
+    with engine.connect() as conn:
+        groups = conn.execute(stmt).all()
+    counts: dict[tuple[str, str], int] = {}
+    debits = checked = 0
+    for g in groups:
+        key = (g.verdict or rules.NO_CHECK, _label(g.status, g.return_code, g.category))
+        counts[key] = counts.get(key, 0) + int(g.n)
+        debits += int(g.n)
+        checked += int(g.n) if g.verdict is not None else 0
+    rows = []
+    for v in rules.VERDICT_ROWS:
+        row: dict[str, object] = {"verdict": v}
+        for outcome in rules.OUTCOMES:
+            row[outcome] = counts.get((v, outcome), 0)
+        row["debits"] = sum(counts.get((v, o), 0) for o in rules.OUTCOMES)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["verdict", *rules.OUTCOMES, "debits"]), debits, checked
+
+
+def _joined(
+    engine: Engine, window: Window, conditions: Callable[[Any], list[Any]]
+) -> list[rules.Joined]:
+    """The window's debits an ``ok`` verdict checked, whose row (columns passed to ``conditions``) and
+    check meet ``conditions``, oldest first (ties by id), joined with that check."""
+    paired = _paired(window)
+    stmt = (
+        select(paired, *(c.label(CHECK_PREFIX + c.name) for c in CHECKS.c))
+        .select_from(paired.join(CHECKS, CHECKS.c.id == paired.c.check_id))
+        .where(CHECKS.c.verdict == OK, *conditions(paired.c))
+        .order_by(paired.c.created, paired.c.id)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    return [rules.Joined(outcome_from_row(r), check_from_row(r, CHECK_PREFIX)) for r in rows]
+
+
+def misses(engine: Engine, window: Window) -> list[rules.Joined]:
+    """:func:`rules.misses`: the returns an ``ok`` let through (the few ``ok``-checked returns
+    chosen in SQL, the rule deciding)."""
+
+    def returned(paired: Any) -> list[Any]:
+        return [paired.status == "returned", paired.return_code.is_not(None)]
+
+    return rules.misses(_joined(engine, window, returned))
+
+
+def options(
+    engine: Engine,
+    window: Window,
+    missed: list[rules.Joined],
+    current: DebitPolicy,
+    *,
+    max_percent: float,
+    min_age_seconds: int,
+) -> list[rules.Option]:
+    """:func:`rules.policy_options` over the window's debits: of the settled ``ok``-checked
+    debits, only those the strictest option could hold back are read (a balance under its buffer,
+    or older than its maximum age); the others count in no option."""
+    found = rules.policy_options(
+        missed, current, max_percent=max_percent, min_age_seconds=min_age_seconds
+    )
+    if not found:
+        return []
+    percent = max(o.policy.buffer_percent for o in found)
+    age = min(o.policy.max_age_seconds for o in found)
+    c = CHECKS.c
+    # required() under ``percent`` is at most amount + buffer + amount × percent / 100 + 1;
+    # one minor unit more covers the float arithmetic of the database
+    under = c.balance * 100 < c.amount * (100 + percent) + (current.buffer_amount + 2) * 100
+    held = or_(under, c.checked_at - c.as_of > age)
+
+    def settled(paired: Any) -> list[Any]:
+        return [paired.status == "settled", held]
+
+    good = _joined(engine, window, settled)
+    return rules.policy_options(
+        missed + good, current, max_percent=max_percent, min_age_seconds=min_age_seconds
+    )
+
+
+def kept(engine: Engine, window: Window, *, until: int) -> rules.Kept:
+    """:func:`rules.kept_from_bouncing`: the ``insufficient`` verdicts made from the window's
+    start to ``until`` that no debit of the window on that account followed within the
+    lookback (a NOT EXISTS over the debits' account index)."""
+    d = DEBITS.alias("followed")
+    joined, where = window_debits(d, since=window.since, start=window.start, end=window.end)
+    followed = exists(
+        select(d.c.id)
+        .select_from(joined)
+        .where(
+            *where,
+            d.c.account_id == CHECKS.c.account_id,
+            d.c.account_id != "",
+            d.c.created >= CHECKS.c.checked_at,
+            d.c.created <= CHECKS.c.checked_at + window.lookback,
+        )
+        .correlate(CHECKS)
+    )
+    stmt = (
+        select(CHECKS)
+        .where(
+            CHECKS.c.verdict == INSUFFICIENT,
+            CHECKS.c.checked_at >= window.start,
+            CHECKS.c.checked_at <= until,
+            ~followed,
+        )
+        .order_by(CHECKS.c.checked_at, CHECKS.c.id)
+    )
+    with engine.connect() as conn:
+        stopped = [check_from_row(r) for r in conn.execute(stmt)]
+    amounts: dict[str, int] = {}
+    for check in stopped:
+        amounts[check.currency] = amounts.get(check.currency, 0) + check.amount
+    return rules.Kept(stopped, amounts)

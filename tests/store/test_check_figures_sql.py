@@ -1,0 +1,137 @@
+""""Did our check work?" counted in SQL (services/usecases/check_figures.py) equals the rules of
+services/rules/check_effect.py over every debit of the window and every check, loaded, on SQLite
+and PostgreSQL (issue 13): the verdict table, the counts, the misses, the checks kept from
+bouncing and the policy options.
+
+The store is filled by the page benchmark's debit fill (returns with ok and insufficient
+verdicts before them), plus the odd cases: two checks at the same second, a check at the debit's
+very second, one exactly at the lookback and one a second beyond it, a debit without an account,
+insufficient verdicts no debit followed (one in the window, one before it, one followed by a
+debit just after the lookahead), and a return whose ok check had an old balance.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import insert
+from sqlalchemy.engine import Engine
+
+from bench.page_fill import DAY, NOW, fill_debits
+from services.adapters import check_history
+from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord
+from services.rules import check_effect as rules
+from services.rules.debit import DebitPolicy
+from services.usecases import check_figures
+from services.usecases.debit_outcomes import load_behind
+
+LOOKBACK = rules.LOOKBACK_SECONDS
+
+
+def _debit(id_: str, account: str | None, created: int, **extra: object) -> dict[str, object]:
+    return {
+        "id": id_,
+        "original_id": id_,
+        "customer_id": "cus_odd",
+        "payment_method": "pm_odd",
+        "account_id": account,
+        "institution": "",
+        "last4": "0001",
+        "verification_method": None,
+        "flow": "",
+        "amount": 10_000,
+        "currency": "usd",
+        "status": "settled",
+        "failure_code": None,
+        "return_code": None,
+        "category": None,
+        "created": created,
+        "observed_at": NOW,
+    } | extra
+
+
+def _check(account: str, at: int, verdict: str = "ok", **extra: object) -> dict[str, object]:
+    return {
+        "account_id": account,
+        "source": "single",
+        "amount": 10_000,
+        "currency": "usd",
+        "verdict": verdict,
+        "balance": 30_000,
+        "balance_source": "stored",
+        "as_of": at - 3_600,
+        "required": 10_000,
+        "buffer_amount": 0,
+        "buffer_percent": 0.0,
+        "max_age_seconds": 3 * DAY,
+        "checked_at": at,
+        "checked_by": "finance",
+    } | extra
+
+
+def _odd_cases(engine: Engine) -> None:
+    nsf = {"status": "returned", "failure_code": "insufficient_funds", "return_code": "R01",
+           "category": "other"}
+    t = NOW - 10 * DAY
+    debits = [
+        _debit("pi_tie", "fca_tie", t, **nsf),
+        _debit("pi_same", "fca_same", t),
+        _debit("pi_edge", "fca_edge", t, **nsf),
+        _debit("pi_beyond", "fca_beyond", t),
+        _debit("pi_manual", None, t, **nsf),
+        _debit("pi_old", "fca_old", t, **nsf),
+        _debit("pi_late", "fca_late", NOW - 20 * DAY + LOOKBACK + 1),
+    ]
+    checks = [
+        _check("fca_tie", t - 100, balance=12_000),
+        _check("fca_tie", t - 100, verdict="insufficient", balance=5_000),  # the later id wins
+        _check("fca_same", t),
+        _check("fca_edge", t - LOOKBACK, balance=10_500),
+        _check("fca_beyond", t - LOOKBACK - 1),
+        _check("fca_old", t - 60, as_of=t - 2 * DAY - 60),
+        _check("fca_kept", NOW - 3 * DAY, verdict="insufficient", amount=7_000),
+        _check("fca_kept", NOW - 100 * DAY, verdict="insufficient"),  # before the window
+        _check("fca_late", NOW - 20 * DAY, verdict="insufficient", amount=4_000),
+        _check("fca_tie", t - 200, verdict="insufficient"),  # debited within the lookahead
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(DebitOutcomeRecord), debits)
+        conn.execute(insert(DebitCheckRecord), checks)
+
+
+@pytest.fixture
+def filled(engine: Engine) -> Engine:
+    fill_debits(engine, 0, 400, now=NOW, background=False)
+    _odd_cases(engine)
+    return engine
+
+
+@pytest.mark.parametrize("window_days", [7, 60])
+def test_check_figures_in_sql_equal_the_rules(filled: Engine, window_days: int) -> None:
+    start = NOW - window_days * DAY
+    since = start - 180 * DAY
+    window = check_figures.Window(since=since, start=start, end=NOW)
+    debits = load_behind(filled, since=since, start=start, end=NOW)[0]
+    debits.sort(key=lambda d: (d.created, d.id))
+    checks = check_history.load_checks(filled, since=start - LOOKBACK)
+    joined = rules.join_checks(debits, checks)
+
+    table, count, checked = check_figures.verdicts(filled, window)
+    assert (count, checked) == (len(joined), sum(1 for j in joined if j.check))
+    assert table.to_dict("records") == rules.verdict_table(joined).to_dict("records")
+    assert checked > 0 and count > checked
+
+    missed = check_figures.misses(filled, window)
+    assert missed == rules.misses(joined)
+    assert len(missed) > (5 if window_days > 7 else 0)
+
+    kept = check_figures.kept(filled, window, until=NOW)
+    assert kept == rules.kept_from_bouncing(checks, debits, since=start, until=NOW)
+    assert kept.amounts == {"usd": 7_000 + (4_000 if window_days > 7 else 0)}
+
+    for current in (DebitPolicy(max_age_seconds=3 * DAY), DebitPolicy(buffer_percent=150.0)):
+        limits = {"max_percent": 2_000.0, "min_age_seconds": 900}
+        got = check_figures.options(filled, window, missed, current, **limits)  # type: ignore[arg-type]
+        expected = rules.policy_options(joined, current, **limits)  # type: ignore[arg-type]
+        assert got == expected
+        if window_days > 7:
+            assert any(o.blocked for o in expected) and len(expected) > 3
