@@ -338,12 +338,15 @@ class CacheKeys:
 
 def cache_keys(svc: Services, actor: Actor) -> CacheKeys:
     require(actor, "accounts.sync")
+    intents, accounts, outcomes = data_version.read_many(
+        svc.engine, data_version.INTENTS, data_version.ACCOUNTS, data_version.OUTCOMES
+    )
     return CacheKeys(
         store=svc.engine.url.render_as_string(hide_password=True),
-        intents=data_version.read(svc.engine, data_version.INTENTS),
-        accounts=data_version.read(svc.engine, data_version.ACCOUNTS),
+        intents=intents,
+        accounts=accounts,
         policy=debit_policy.load_policy(svc.engine).version,
-        outcomes=data_version.read(svc.engine, data_version.OUTCOMES),
+        outcomes=outcomes,
     )
 
 

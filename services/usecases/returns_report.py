@@ -170,10 +170,13 @@ class CacheKeys:
 
 def cache_keys(svc: Services, actor: Actor) -> CacheKeys:
     require(actor, "returns.view")
+    outcomes, checks = data_version.read_many(
+        svc.engine, data_version.OUTCOMES, data_version.CHECKS
+    )
     return CacheKeys(
         store=svc.engine.url.render_as_string(hide_password=True),
-        outcomes=data_version.read(svc.engine, data_version.OUTCOMES),
-        checks=data_version.read(svc.engine, data_version.CHECKS),
+        outcomes=outcomes,
+        checks=checks,
         policy=load_policy(svc.engine).version,
     )
 

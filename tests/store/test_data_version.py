@@ -43,6 +43,17 @@ def test_bumps_from_separate_transactions_all_count(engine: Engine) -> None:
     assert data_version.read(engine, data_version.INTENTS) == 0
 
 
+def test_read_many_gives_each_counter_in_the_order_asked_and_0_for_one_never_bumped(
+    engine: Engine,
+) -> None:
+    with session_scope(engine) as session:
+        for name, times in (("first", 2), ("second", 3)):
+            for _ in range(times):
+                data_version.bump(session, name)
+    assert data_version.read_many(engine, "second", "never", "first") == (3, 0, 2)
+    assert data_version.read_many(engine, "first") == (data_version.read(engine, "first"),)
+
+
 def test_a_bump_rolled_back_with_its_write_is_not_counted(engine: Engine) -> None:
     try:
         with session_scope(engine) as session:
