@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dbos import DBOS
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
@@ -450,7 +451,18 @@ def world(store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Wor
 
     svc = Services(gateway=StubGateway(), engine=store, mode="sandbox", now=lambda: NOW)  # type: ignore[arg-type]
     monkeypatch.setattr(job_engine, "_bound", svc)
+    # An allowed start queues on a queue this world holds: the table judges role checks, and a real
+    # job (when an earlier module launched the engine) would write its audit row and its job rows
+    # while the next role's refusal is being counted.
+    monkeypatch.setattr(DBOS, "retrieve_queue", staticmethod(lambda name: HeldQueue()))
     return World(svc=svc, users_file=tmp_path / "users.yaml", stripe_steps=[])
+
+
+class HeldQueue:
+    """Stands in for a DBOS queue: takes what an allowed start queues and runs nothing."""
+
+    def enqueue(self, workflow: Callable[..., Any], *args: Any) -> None:
+        return None
 
 
 def row_counts(engine: Engine) -> dict[str, int]:
