@@ -5,18 +5,19 @@
     .venv/bin/python -m bench.bench_pages --customers 2000    # a quicker look (10x)
     .venv/bin/python -m bench.bench_pages --db postgres --database-url postgresql://…/db
 
-The store is filled by direct bulk inserts (not the sandbox's generation): first to 1/100 of
-``--customers``, at most 200 (the "1x" demo size), each page state is timed, then the rest is inserted and
-every state is timed again. Per customer: 1.5 FC accounts, 2.3 intents, ``--transactions``
-/ ``--customers`` transactions, one ownership check per account, 5 debits of the last 90 days
-(4 % returned, some retried, some blocking the account) with a pre-debit check before most and a
-webhook event each, 4 background jobs (bench/page_fill.py). Syncs are marked as done so no
-page syncs on its own. A page holding only a title is the floor. The app runs in this process
-(AppTest), so the peak RSS printed is the server process's. On PostgreSQL a private schema is
-created and dropped afterwards, and its filled tables are vacuumed and analysed after each fill
-(as autovacuum would be soon after a bulk load). ``--db both`` (the default) runs SQLite and then PostgreSQL, each
-in its own process, and prints one table per backend; each ratio compares two timings of the
-same run. ``--profile`` prints where the Home and Conversion store reads spend their time.
+Two worker processes each fill a store by direct bulk inserts (not the sandbox's generation): one
+to 1/100 of ``--customers``, at most 200 (the "1x" demo size), the other to ``--customers``. Per
+customer: 1.5 FC accounts, 2.3 intents, ``--transactions`` / ``--customers`` transactions, one
+ownership check per account, 5 debits of the last 90 days (4 % returned, some retried, some
+blocking the account) with a pre-debit check before most and a webhook event each, 4 background
+jobs (bench/page_fill.py). Syncs are marked as done so no page syncs on its own. Each state is
+opened in both workers and their reruns alternate (1x, 100x, 100x, 1x, ...), so load from
+anything else on the machine falls on both sides of a ratio alike. A page holding only a title
+is the floor. Each worker runs its app in-process (AppTest), so the peak RSS printed is the 100x
+server process's. On PostgreSQL each worker creates a private schema and drops it afterwards, and
+its filled tables are vacuumed and analysed after the fill (as autovacuum would be soon after a
+bulk load). ``--db both`` (the default) runs SQLite and then PostgreSQL and prints one table per
+backend. ``--profile`` prints where the Home and Conversion store reads spend their time at 100x.
 Numbers are for people; nothing is asserted.
 """
 
@@ -152,7 +153,8 @@ def states() -> list[State]:
     ]
 
 
-def measure(state: State, repeat: int, floor_file: str) -> float:
+def open_state(state: State, floor_file: str) -> Any:
+    """An AppTest of the page, signed in as the state's role, brought to the state (run once)."""
     from streamlit.testing.v1 import AppTest
 
     from tests.app.conftest import open_page
@@ -161,33 +163,23 @@ def measure(state: State, repeat: int, floor_file: str) -> float:
     if page is None:
         at = AppTest.from_file(floor_file, default_timeout=600)
         at.run()
-    else:
-        at = open_page(page, role, timeout=600)
-        if reach is not None:
-            reach(at)
-        if label == "Conversion, one method":
-            box = [m for m in at.multiselect if "method" in (m.label or "").lower()]
-            if box:
-                box[0].set_value(["instant"])
-                at.run()
-    samples = []
-    for _ in range(repeat):
-        began = time.perf_counter()
-        at.run()
-        samples.append((time.perf_counter() - began) * 1000)
-    if at.exception:
-        print(f"  ! {label}: {at.exception[0].value[:120]}", file=sys.stderr)
-    return statistics.median(samples)
+        return at
+    at = open_page(page, role, timeout=600)
+    if reach is not None:
+        reach(at)
+    if label == "Conversion, one method":
+        box = [m for m in at.multiselect if "method" in (m.label or "").lower()]
+        if box:
+            box[0].set_value(["instant"])
+            at.run()
+    return at
 
 
-def run_all(engine: Any, repeat: int, floor_file: str, only: str = "") -> dict[str, float]:
-    timings = {"Title only (floor)": measure(("floor", None, "", None), repeat, floor_file)}
-    for state in states():
-        if only and only.lower() not in state[0].lower():
-            continue
-        timings[state[0]] = measure(state, repeat, floor_file)
-        print(f"  {state[0]:<34} {timings[state[0]]:9.0f} ms", file=sys.stderr)
-    return timings
+def rerun(at: Any) -> float:
+    """One rerun of the page as it stands, in ms."""
+    began = time.perf_counter()
+    at.run()
+    return (time.perf_counter() - began) * 1000
 
 
 def profile_services(engine: Any) -> None:
@@ -221,41 +213,116 @@ def profile_services(engine: Any) -> None:
     pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(15)
 
 
+FLOOR: State = ("Title only (floor)", None, "", None)
+
+
+def chosen_states(only: str) -> list[State]:
+    return [FLOOR] + [st for st in states() if not only or only.lower() in st[0].lower()]
+
+
 def run_backends(args: argparse.Namespace, backends: list[str]) -> None:
-    """Each backend in its own process (the app is built once per process), one after the
-    other, so their tables print one below the other."""
-    import subprocess
-
+    """Each backend in turn, so their tables print one below the other."""
     for db in backends:
-        command = [sys.executable, "-m", "bench.bench_pages", "--db", db]
-        command += ["--customers", str(args.customers), "--transactions", str(args.transactions)]
-        command += ["--repeat", str(args.repeat), "--database-url", args.database_url]
-        command += ["--only", args.only] + (["--profile"] if args.profile else [])
-        subprocess.run(command, cwd=ROOT, check=True)
+        run_pair(args, db)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=20_000)
-    parser.add_argument("--transactions", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=11)
-    parser.add_argument(
-        "--db",
-        choices=["sqlite", "postgres", "both"],
-        default="both",
-        help="which store to fill and time (both: SQLite, then PostgreSQL)",
+# --------------------------------------------------------------------------- the paired run
+#
+# Two worker processes, one per store size, each with its own store and its own app: the 1x
+# worker filled to the demo size, the 100x worker to --customers. The parent opens the same
+# state in both and then alternates their reruns (1x, 100x, 100x, 1x, ...), so whatever else the
+# machine does at a moment lands on both sides of a ratio alike, instead of on whichever size
+# happened to be measured then (a sequential 1x-then-100x run on a shared 2-core machine put
+# the floor itself at 2.2x).
+
+ANSWER = "@@ "  # a worker's answers; anything else it prints (Streamlit's logging) is passed through
+
+
+class Worker:
+    def __init__(self, args: argparse.Namespace, db: str, customers: int, now: int) -> None:
+        import subprocess
+
+        command = [sys.executable, "-m", "bench.bench_pages", "--serve", "--db", db]
+        command += ["--customers", str(customers), "--transactions", str(args.transactions)]
+        command += ["--per-customer", str(per_customer(args)), "--database-url", args.database_url]
+        command += ["--profile"] if args.profile and customers == args.customers else []
+        env = os.environ | {"FCOPS_BENCH_NOW": str(now)}
+        self.proc = subprocess.Popen(
+            command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+        )
+
+    def ask(self, line: str) -> str:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        if line:
+            self.proc.stdin.write(line + "\n")
+            self.proc.stdin.flush()
+        while True:
+            got = self.proc.stdout.readline()
+            if not got:
+                raise RuntimeError(f"the bench worker stopped (exit {self.proc.wait()})")
+            if got.startswith(ANSWER):
+                return got[len(ANSWER):].strip()
+            sys.stderr.write(got)
+
+    def close(self) -> None:
+        try:
+            self.ask("quit")
+        finally:
+            self.proc.wait(timeout=120)
+
+
+def per_customer(args: argparse.Namespace) -> int:
+    return max(0, args.transactions // max(1, args.customers))
+
+
+def run_pair(args: argparse.Namespace, db: str) -> None:
+    import json
+
+    small = min(200, max(1, args.customers // 100))
+    now = int(time.time())
+    one, big = Worker(args, db, small, now), Worker(args, db, args.customers, now)
+    try:
+        counts_1x, counts = json.loads(one.ask("")), json.loads(big.ask(""))
+        print(f"1x: {counts_1x}\n100x: {counts}", file=sys.stderr)
+        rows: list[tuple[str, float, float]] = []
+        for index, state in enumerate(chosen_states(args.only)):
+            for side in (one, big):
+                problem = side.ask(f"open {index}")
+                if problem:
+                    print(f"  ! {state[0]}: {problem}", file=sys.stderr)
+            small_ms: list[float] = []
+            big_ms: list[float] = []
+            for r in range(args.repeat):
+                pair = [(one, small_ms), (big, big_ms)]
+                for side, into in pair if r % 2 == 0 else pair[::-1]:
+                    into.append(float(side.ask("rerun")))
+            a, b = statistics.median(small_ms), statistics.median(big_ms)
+            rows.append((state[0], a, b))
+            print(f"  {state[0]:<34} {a:7.0f} ms {b:7.0f} ms {b / a:6.2f}x", file=sys.stderr)
+        peak = float(big.ask("peak"))
+    finally:
+        one.close()
+        big.close()
+    kind = "PostgreSQL" if db == "postgres" else "SQLite"
+    print(
+        f"\n{kind}: {small:,} vs {args.customers:,} customers "
+        f"({counts['transactions']:,} transactions), median of {args.repeat} reruns, "
+        "1x and 100x reruns alternating\n"
     )
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("FCOPS_TEST_POSTGRES_URL", POSTGRES_URL),
-        help="the PostgreSQL server for --db postgres (a private schema is created and dropped)",
-    )
-    parser.add_argument("--only", default="", help="only the states whose name contains this")
-    parser.add_argument("--profile", action="store_true", help="cProfile the 100x reruns")
-    args = parser.parse_args()
-    if args.db == "both":
-        run_backends(args, ["sqlite", "postgres"])
-        return
+    print(f"| page | {small:,} customers | {args.customers:,} customers | ratio |")
+    print("|---|---|---|---|")
+    for label, a, b in rows:
+        print(f"| {label} | {a:.0f} ms | {b:.0f} ms | {b / a:.2f}x |")
+    print(f"\npeak memory of the 100x server process: {peak:.0f} MB")
+
+
+def serve(args: argparse.Namespace) -> None:
+    """A worker: fill a store to --customers, then answer the parent's commands on stdin
+    (``open N``: bring state N up; ``rerun``: one rerun in ms; ``peak``: peak RSS in MB)."""
+    import json
+
+    def answer(text: str) -> None:
+        print(ANSWER + text, flush=True)
 
     data = tempfile.mkdtemp(prefix="fcops-bench-pages-")
     schema = None
@@ -286,37 +353,35 @@ def main() -> None:
         from tests.app.conftest import shared_app
 
         engine = shared_app().services.engine
-        small = min(200, max(1, args.customers // 100))
-        per = max(0, args.transactions // max(1, args.customers))
+        small = min(200, args.customers)
         began = time.perf_counter()
-        counts = fill(engine, 0, small, per)[1] | fill_debits(engine, 0, small, now=NOW)
-        seconds = time.perf_counter() - began
+        counts = fill(engine, 0, small, args.per_customer)[1]
+        counts |= fill_debits(engine, 0, small, now=NOW)
+        if args.customers > small:
+            more = fill(engine, small, args.customers, args.per_customer)[1]
+            more |= fill_debits(engine, small, args.customers, now=NOW)
+            counts = {k: counts[k] + more[k] for k in counts}
         mark_synced(engine)
         pick_records(engine)
-        print(f"1x: {counts} filled in {seconds:.1f} s", file=sys.stderr)
-        at_1x = run_all(engine, args.repeat, floor_file, args.only)
-        began = time.perf_counter()
-        more = fill(engine, small, args.customers, per)[1]
-        more |= fill_debits(engine, small, args.customers, now=NOW)
-        seconds = time.perf_counter() - began
-        mark_synced(engine)
-        total = {k: counts[k] + more[k] for k in counts}
-        print(f"100x: {total} filled in {seconds:.1f} s", file=sys.stderr)
+        print(f"{args.customers:,} customers filled in {time.perf_counter() - began:.1f} s", file=sys.stderr)
         if args.profile:
             profile_services(engine)
-        at_100x = run_all(engine, args.repeat, floor_file, args.only)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        kind = "PostgreSQL" if schema else "SQLite"
-        print(
-            f"\n{kind}: {small:,} vs {args.customers:,} customers "
-            f"({total['transactions']:,} transactions), median of {args.repeat} reruns\n"
-        )
-        print(f"| page | {small:,} customers | {args.customers:,} customers | ratio |")
-        print("|---|---|---|---|")
-        for label, ms in at_1x.items():
-            big = at_100x[label]
-            print(f"| {label} | {ms:.0f} ms | {big:.0f} ms | {big / ms:.2f}x |")
-        print(f"\npeak memory of the server process: {peak:.0f} MB")
+        answer(json.dumps(counts))
+        all_states = chosen_states(args.only)
+        at: Any = None
+        for line in sys.stdin:
+            command, _, rest = line.strip().partition(" ")
+            if command == "open":
+                at = open_state(all_states[int(rest)], floor_file)
+                answer(str(at.exception[0].value)[:160] if at.exception else "")
+            elif command == "rerun":
+                ms = rerun(at)
+                answer(f"{ms:.3f}")
+            elif command == "peak":
+                answer(f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
+            elif command == "quit":
+                answer("bye")
+                break
     finally:
         if schema:
             import psycopg
@@ -325,6 +390,35 @@ def main() -> None:
                 args.database_url.replace("+psycopg", ""), autocommit=True
             ) as conn:
                 conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--transactions", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=11)
+    parser.add_argument(
+        "--db",
+        choices=["sqlite", "postgres", "both"],
+        default="both",
+        help="which store to fill and time (both: SQLite, then PostgreSQL)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("FCOPS_TEST_POSTGRES_URL", POSTGRES_URL),
+        help="the PostgreSQL server for --db postgres (a private schema is created and dropped)",
+    )
+    parser.add_argument("--only", default="", help="only the states whose name contains this")
+    parser.add_argument("--profile", action="store_true", help="cProfile the 100x store reads")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)  # a worker
+    parser.add_argument("--per-customer", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args)
+    elif args.db == "both":
+        run_backends(args, ["sqlite", "postgres"])
+    else:
+        run_pair(args, args.db)
 
 
 if __name__ == "__main__":
