@@ -19,9 +19,7 @@ import bootstrap
 from services.adapters.backoff import outcome_unknown
 from services.auth import PERMISSIONS, Actor
 from services.errors import FcopsError
-from services.rules import bank_account
 from services.rules.secrets import mask_secrets
-from services.usecases import sync_accounts
 
 T = TypeVar("T")
 log = logging.getLogger("fcops.ui")
@@ -203,45 +201,4 @@ def call_keyed(
 
 # --------------------------------------------------------------------------- mirrored accounts
 
-AUTOSYNCED = "_accounts_autosynced"
-
-
-def sync_accounts_with_status(
-    app: bootstrap.App, actor: Actor, *, full: bool = False, label: str | None = None
-) -> bank_account.SyncResult | None:
-    """Run the account sync inside a status box with a progress bar; None when it failed.
-
-    A failure is shown as a sentence (never a stack trace) plus what the page can still do.
-    """
-    title = label or "Syncing customers and accounts from Stripe…"
-    with st.status(title, expanded=True) as box:
-        bar = st.progress(0.0, text="Starting…")
-
-        def progress(done: int, total: int | None, message: str) -> None:
-            # Stripe lists have no total count, so the bar creeps towards full.
-            bar.progress(1.0 if total else done / (done + 10), text=message)
-
-        result = call(
-            sync_accounts.sync_accounts, app.services, actor, progress=progress, full=full
-        )
-        if result is None:
-            box.update(label="Could not read the accounts from Stripe", state="error")
-            st.caption(
-                "The page shows what the store already holds; try “Sync from Stripe” on the "
-                "Accounts page again in a moment."
-            )
-            return None
-        box.update(label=_synced_label(result), state="complete", expanded=False)
-        return result
-
-
-def _synced_label(result: bank_account.SyncResult) -> str:
-    if result.full:
-        return (
-            f"Synced {result.customers} customers and {result.accounts} accounts "
-            f"in {result.seconds} s."
-        )
-    return (
-        f"Applied {result.events} changes from Stripe ({result.accounts} accounts updated) "
-        f"in {result.seconds} s."
-    )
+AUTOSYNCED = "_accounts_autosynced"  # a page's first account sync has started (once per session)

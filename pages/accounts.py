@@ -82,11 +82,13 @@ def sync_bar() -> None:
         full = full_resync_button()
     # The progress goes below the bar, full width (not inside a column or the popover).
     follow.progress_line("accounts", "Reading customers and accounts from Stripe")
-    if full:  # one request per customer: a background job the progress line follows
+    # Both are background jobs the progress line follows (leaving the page does not stop them);
+    # the everyday sync is a few requests, so it usually ends within the wait of follow.start.
+    if full:  # one request per customer
         follow.start("accounts", jobs.start_account_sync, actor, full=True)
         st.rerun()  # draw the progress line (above) for the job just started
     elif sync:
-        runtime.sync_accounts_with_status(app, actor)
+        follow.start_accounts_sync(actor)
 
 
 def full_resync_button() -> bool:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dbos import DBOS
+from dbos._error import DBOSMaxStepRetriesExceeded
 from sqlmodel import col, func, select
 
 from services import audit
@@ -147,9 +148,16 @@ def _progress(job_id: str) -> Any:
 
 
 def _reason(err: BaseException) -> str:
+    """The sentence a failed job shows: the domain error behind it, also when DBOS gave up
+    retrying a step (its exception carries the attempts' errors, the last one is the reason)."""
     cause = err
-    while cause.__cause__ is not None and not isinstance(cause, FcopsError):
-        cause = cause.__cause__
+    while not isinstance(cause, FcopsError):
+        if isinstance(cause, DBOSMaxStepRetriesExceeded) and cause.errors:
+            cause = cause.errors[-1]
+        elif cause.__cause__ is not None:
+            cause = cause.__cause__
+        else:
+            break
     if isinstance(cause, FcopsError):
         return str(cause)
     return f"Unexpected error ({type(cause).__name__}); the details are in the server log."

@@ -522,8 +522,13 @@ def test_after_a_saved_500_the_retry_is_a_new_request_with_a_new_key() -> None:
 
 def test_syncing_accounts_during_a_stripe_fault_is_a_sentence() -> None:
     at = open_page("pages/accounts.py", "ops")
-    force("500")
+    jobs_settled(at)  # the first visit's sync must not be the job the click finds running
+    # The sync is a background job that retries its steps: every attempt of it fails.
+    app().simulator.force_faults("500", 200)
     button(at, "Sync from Stripe").click().run()
+    jobs_settled(at)
+    clear_faults()
+    no_exceptions(at)
     says(at, "temporary problem")
 
 
