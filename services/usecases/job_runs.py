@@ -168,6 +168,13 @@ def _retry_unless_refused(err: BaseException) -> bool:
     return not isinstance(err, (Forbidden, ValidationError))
 
 
+@DBOS.step(name="fcops.jobs.requests_per_start")
+def _requests_per_start() -> int:
+    """k for a workflow that cuts its work in chunks, recorded as a step: resumed by a process
+    launched with another rate, the workflow replays the chunks it started, not a new cut."""
+    return engine.requests_per_start()
+
+
 @DBOS.step(name="fcops.accounts.progress")
 def _record_progress(job_id: str, done: int, message: str, total: int | None = None) -> None:
     engine.update_job(engine.bound().engine, job_id, done=done, total=total, message=message)

@@ -48,6 +48,7 @@ from services.usecases.job_runs import (  # noqa: F401  (reading names re-export
     _progress,
     _reason,
     _record_progress,
+    _requests_per_start,
     _retry_unless_refused,
     _view,
     batch_result,
@@ -117,7 +118,7 @@ def _walk(job_id: str, username: str, role: str) -> dict[str, Any]:
     cursor_after = _newest_event()
     queue = DBOS.retrieve_queue(engine.STRIPE_QUEUE)
     assert queue is not None
-    k = engine.requests_per_start()
+    k = _requests_per_start()
     customers = n_accounts = 0
     seen: list[str] = []
     pending: list[tuple[int, list[Any]]] = []  # (customers, chunk handles) of pages in flight

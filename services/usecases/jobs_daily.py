@@ -37,6 +37,7 @@ from services.usecases.job_runs import (
     _job_started,
     _reason,
     _record_progress,
+    _requests_per_start,
     _retry_unless_refused,
 )
 from services.usecases.jobs import _allowed, _start, _window
@@ -151,7 +152,7 @@ def _fan_out(job_id: str, work: str, accounts: list[str], *args: Any) -> list[di
     account not yet done."""
     queue = DBOS.retrieve_queue(engine.STRIPE_QUEUE)
     assert queue is not None
-    size = max(1, engine.requests_per_start() // REQUESTS_PER_ACCOUNT)
+    size = max(1, _requests_per_start() // REQUESTS_PER_ACCOUNT)
     handles = []
     for chunk in (accounts[i : i + size] for i in range(0, len(accounts), size)):
         with SetWorkflowID(f"{job_id}:{chunk[0]}"):

@@ -50,7 +50,9 @@ def test_a_killed_chunked_walk_resumes_at_the_first_unfinished_chunk(tmp_path: P
     job_id = kill_mid_walk(tmp_path, env, children=CHUNKS)
     before = {i: row for i, row in children(tmp_path, job_id).items() if row[0] == "SUCCESS"}
     assert 3 <= len(before) < CHUNKS
-    outcome = resume_walk(tmp_path, env, job_id)
+    # Resumed by a process launched with another rate (k = 100 // 5 = 20): the walk keeps the k
+    # it recorded, so its chunks are the ones it started with, not a second cut of the same pages.
+    outcome = resume_walk(tmp_path, env | {"FCOPS_STRIPE_RATE_LIMIT": "100"}, job_id)
     assert outcome["result"]["customers"] == CUSTOMERS
     store = make_engine(f"sqlite:///{tmp_path / 'fcops-sandbox.db'}")
     assert audit_rows(store, "jobs.start", job_id) == 1
