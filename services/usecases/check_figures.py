@@ -12,11 +12,12 @@ those rows, so the figures are the rules' own.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.engine import Engine
 
 from services.adapters.check_history import check_from_row
@@ -31,6 +32,10 @@ __all__ = ["Window", "kept", "misses", "options", "verdicts"]
 DEBITS: Any = DebitOutcomeRecord.__table__  # type: ignore[attr-defined]
 CHECKS: Any = DebitCheckRecord.__table__  # type: ignore[attr-defined]
 CHECK_PREFIX = "c_"
+# a percentage with up to four decimals (the denominator of Decimal(str(percent))): with it,
+# (balance - amount - buffer) × 100 × den stays within 64 bits for balances and amounts up to
+# 9 × 10^12 minor units
+MAX_DENOMINATOR = 10_000
 
 
 @dataclass(frozen=True)
@@ -140,6 +145,32 @@ def misses(engine: Engine, window: Window) -> list[rules.Joined]:
     return rules.misses(_joined(engine, window, returned))
 
 
+def _whole_ratio(percent: float) -> tuple[int, int] | None:
+    """``percent`` as numerator and denominator, exactly as :meth:`DebitPolicy.required` reads it
+    (``Decimal(str(percent))``); None when the denominator is too large for the integer
+    comparison of :func:`_enough` to stay within 64 bits for any real balance."""
+    num, den = Decimal(str(percent)).as_integer_ratio()
+    return (num, den) if den <= MAX_DENOMINATOR else None
+
+
+def _enough(c: Any, amount_buffer: int, ratio: tuple[int, int]) -> Any:
+    """``balance >= policy.required(amount)`` in integers: required is amount + buffer +
+    ceil(amount × num / (100 × den)), and for a whole number k, k >= ceil(x) exactly when k >= x,
+    so (balance - amount - buffer) × 100 × den >= amount × num; no division, no rounding."""
+    num, den = ratio
+    return (c.balance - c.amount - amount_buffer) * (100 * den) >= c.amount * num
+
+
+def _ok_under(c: Any, policy: DebitPolicy, ratio: tuple[int, int]) -> Any:
+    """:meth:`rules.Check.ok_under` of an ``ok`` verdict's columns ``c`` under ``policy``."""
+    return and_(
+        c.balance.is_not(None),
+        c.as_of.is_not(None),
+        c.checked_at - c.as_of <= policy.max_age_seconds,
+        _enough(c, policy.buffer_amount, ratio),
+    )
+
+
 def options(
     engine: Engine,
     window: Window,
@@ -149,14 +180,56 @@ def options(
     max_percent: float,
     min_age_seconds: int,
 ) -> list[rules.Option]:
-    """:func:`rules.policy_options` over the window's debits: of the settled ``ok``-checked
-    debits, only those the strictest option could hold back are read (a balance under its buffer,
-    or older than its maximum age); the others count in no option."""
+    """:func:`rules.policy_options` over the window's debits. Which options there are and what
+    each catches follow from the misses alone (the rules decide on them); what each would have
+    held back is one aggregate: per currency, for every option, how many of the settled
+    ``ok``-checked debits that ``current`` still passes it would not pass, and their amounts."""
     found = rules.policy_options(
         missed, current, max_percent=max_percent, min_age_seconds=min_age_seconds
     )
     if not found:
         return []
+    ratio = _whole_ratio(current.buffer_percent)
+    ratios = [_whole_ratio(o.policy.buffer_percent) for o in found]
+    if ratio is None or None in ratios:  # an odd float percentage: the rules decide on rows
+        return _options_loaded(engine, window, missed, current, max_percent, min_age_seconds)
+    paired = _paired(window)
+    c = CHECKS.c
+    columns: list[Any] = []
+    for i, option in enumerate(found):
+        held = ~_ok_under(c, option.policy, ratios[i])  # type: ignore[arg-type]
+        columns.append(func.sum(case((held, 1), else_=0)).label(f"n{i}"))
+        columns.append(func.sum(case((held, paired.c.amount), else_=0)).label(f"a{i}"))
+    stmt = (
+        select(paired.c.currency, *columns)
+        .select_from(paired.join(CHECKS, CHECKS.c.id == paired.c.check_id))
+        .where(c.verdict == OK, paired.c.status == "settled", _ok_under(c, current, ratio))
+        .group_by(paired.c.currency)
+    )
+    with engine.connect() as conn:
+        groups = [g._mapping for g in conn.execute(stmt)]
+    result = []
+    for i, option in enumerate(found):
+        amounts = {str(g["currency"]): int(g[f"a{i}"]) for g in groups if g[f"n{i}"]}
+        blocked = sum(int(g[f"n{i}"]) for g in groups)
+        result.append(replace(option, blocked=blocked, blocked_amounts=amounts))
+    return result
+
+
+def _options_loaded(
+    engine: Engine,
+    window: Window,
+    missed: list[rules.Joined],
+    current: DebitPolicy,
+    max_percent: float,
+    min_age_seconds: int,
+) -> list[rules.Option]:
+    """:func:`options` for a current percentage with more than four decimals (never offered by
+    the policy form): the settled ``ok``-checked debits the strictest option could hold back are
+    read (a balance under its buffer, or older than its maximum age), and the rules decide."""
+    found = rules.policy_options(
+        missed, current, max_percent=max_percent, min_age_seconds=min_age_seconds
+    )
     percent = max(o.policy.buffer_percent for o in found)
     age = min(o.policy.max_age_seconds for o in found)
     c = CHECKS.c
