@@ -27,7 +27,7 @@ from services.rules.debit import INSUFFICIENT, OK, DebitPolicy
 from services.rules.nacha import Return
 from services.usecases.debit_outcomes import outcome_from_row, window_debits
 
-__all__ = ["Window", "kept", "misses", "options", "verdicts"]
+__all__ = ["Figures", "Window", "figures", "kept", "misses", "options", "verdicts"]
 
 DEBITS: Any = DebitOutcomeRecord.__table__  # type: ignore[attr-defined]
 CHECKS: Any = DebitCheckRecord.__table__  # type: ignore[attr-defined]
@@ -84,40 +84,6 @@ def _label(status: str, return_code: str | None, category: str | None) -> str:
     return rules.SETTLED if status == "settled" else rules.PENDING
 
 
-def verdicts(engine: Engine, window: Window) -> tuple[pd.DataFrame, int, int]:
-    """:func:`rules.verdict_table` of the window's debits, how many and how many were checked."""
-    paired = _paired(window)
-    verdict = CHECKS.c.verdict
-    stmt = (
-        select(
-            verdict,
-            paired.c.status,
-            paired.c.return_code,
-            paired.c.category,
-            func.count().label("n"),
-        )
-        .select_from(paired.outerjoin(CHECKS, CHECKS.c.id == paired.c.check_id))
-        .group_by(verdict, paired.c.status, paired.c.return_code, paired.c.category)
-    )
-    with engine.connect() as conn:
-        groups = conn.execute(stmt).all()
-    counts: dict[tuple[str, str], int] = {}
-    debits = checked = 0
-    for g in groups:
-        key = (g.verdict or rules.NO_CHECK, _label(g.status, g.return_code, g.category))
-        counts[key] = counts.get(key, 0) + int(g.n)
-        debits += int(g.n)
-        checked += int(g.n) if g.verdict is not None else 0
-    rows = []
-    for v in rules.VERDICT_ROWS:
-        row: dict[str, object] = {"verdict": v}
-        for outcome in rules.OUTCOMES:
-            row[outcome] = counts.get((v, outcome), 0)
-        row["debits"] = sum(counts.get((v, o), 0) for o in rules.OUTCOMES)
-        rows.append(row)
-    return pd.DataFrame(rows, columns=["verdict", *rules.OUTCOMES, "debits"]), debits, checked
-
-
 def _joined(
     engine: Engine, window: Window, conditions: Callable[[Any], list[Any]]
 ) -> list[rules.Joined]:
@@ -171,6 +137,20 @@ def _ok_under(c: Any, policy: DebitPolicy, ratio: tuple[int, int]) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class Figures:
+    table: pd.DataFrame  # :func:`rules.verdict_table`
+    debits: int  # the window's debits
+    checked: int  # of them, those with a verdict before them
+    options: list[rules.Option]  # :func:`rules.policy_options` (empty when not asked for)
+
+
+def verdicts(engine: Engine, window: Window) -> tuple[pd.DataFrame, int, int]:
+    """:func:`rules.verdict_table` of the window's debits, how many and how many were checked."""
+    found = figures(engine, window)
+    return found.table, found.debits, found.checked
+
+
 def options(
     engine: Engine,
     window: Window,
@@ -180,40 +160,80 @@ def options(
     max_percent: float,
     min_age_seconds: int,
 ) -> list[rules.Option]:
-    """:func:`rules.policy_options` over the window's debits. Which options there are and what
-    each catches follow from the misses alone (the rules decide on them); what each would have
-    held back is one aggregate: per currency, for every option, how many of the settled
-    ``ok``-checked debits that ``current`` still passes it would not pass, and their amounts."""
-    found = rules.policy_options(
-        missed, current, max_percent=max_percent, min_age_seconds=min_age_seconds
-    )
-    if not found:
-        return []
-    ratio = _whole_ratio(current.buffer_percent)
-    ratios = [_whole_ratio(o.policy.buffer_percent) for o in found]
-    if ratio is None or None in ratios:  # an odd float percentage: the rules decide on rows
-        return _options_loaded(engine, window, missed, current, max_percent, min_age_seconds)
+    """:func:`rules.policy_options` over the window's debits (see :func:`figures`)."""
+    limits = {"max_percent": max_percent, "min_age_seconds": min_age_seconds}
+    return figures(engine, window, missed, current, **limits).options  # type: ignore[arg-type]
+
+
+def figures(
+    engine: Engine,
+    window: Window,
+    missed: list[rules.Joined] | None = None,
+    current: DebitPolicy | None = None,
+    *,
+    max_percent: float = 100.0,
+    min_age_seconds: int = 15 * 60,
+) -> Figures:
+    """The verdict table and, given the misses and the ``current`` policy, the policy options, in
+    one pass: a GROUP BY verdict, outcome and currency of the window's debits. Which options
+    there are and what each catches follow from the misses alone (the rules decide on them);
+    what each would have held back is a conditional count and sum per option in that pass (the
+    settled ``ok``-checked debits ``current`` passes and the option would not)."""
+    found: list[rules.Option] = []
     paired = _paired(window)
     c = CHECKS.c
     columns: list[Any] = []
-    for i, option in enumerate(found):
-        held = ~_ok_under(c, option.policy, ratios[i])  # type: ignore[arg-type]
-        columns.append(func.sum(case((held, 1), else_=0)).label(f"n{i}"))
-        columns.append(func.sum(case((held, paired.c.amount), else_=0)).label(f"a{i}"))
+    if missed is not None and current is not None:
+        limits = {"max_percent": max_percent, "min_age_seconds": min_age_seconds}
+        found = rules.policy_options(missed, current, **limits)  # type: ignore[arg-type]
+        ratios = [_whole_ratio(p.buffer_percent) for p in [current, *(o.policy for o in found)]]
+        exact = [r for r in ratios if r is not None]
+        if len(exact) < len(ratios):  # an odd float percentage: the rules decide on rows
+            loaded = _options_loaded(engine, window, missed, current, max_percent, min_age_seconds)
+            return replace(figures(engine, window), options=loaded)
+        good = and_(c.verdict == OK, paired.c.status == "settled", _ok_under(c, current, exact[0]))
+        for i, option in enumerate(found):
+            held = and_(good, ~_ok_under(c, option.policy, exact[i + 1]))
+            columns.append(func.sum(case((held, 1), else_=0)).label(f"n{i}"))
+            columns.append(func.sum(case((held, paired.c.amount), else_=0)).label(f"a{i}"))
+    keys = (c.verdict, paired.c.status, paired.c.return_code, paired.c.category, paired.c.currency)
     stmt = (
-        select(paired.c.currency, *columns)
-        .select_from(paired.join(CHECKS, CHECKS.c.id == paired.c.check_id))
-        .where(c.verdict == OK, paired.c.status == "settled", _ok_under(c, current, ratio))
-        .group_by(paired.c.currency)
+        select(*keys, func.count().label("n"), *columns)
+        .select_from(paired.outerjoin(CHECKS, CHECKS.c.id == paired.c.check_id))
+        .group_by(*keys)
     )
     with engine.connect() as conn:
         groups = [g._mapping for g in conn.execute(stmt)]
-    result = []
-    for i, option in enumerate(found):
-        amounts = {str(g["currency"]): int(g[f"a{i}"]) for g in groups if g[f"n{i}"]}
-        blocked = sum(int(g[f"n{i}"]) for g in groups)
-        result.append(replace(option, blocked=blocked, blocked_amounts=amounts))
-    return result
+    table, debits, checked = _verdict_table(groups)
+    return Figures(table, debits, checked, [_held(o, i, groups) for i, o in enumerate(found)])
+
+
+def _held(option: rules.Option, i: int, groups: list[Any]) -> rules.Option:
+    """``option`` with what it would have held back: column ``n{i}`` and ``a{i}`` of the groups."""
+    amounts: dict[str, int] = {}
+    for g in groups:
+        if g[f"n{i}"]:
+            amounts[str(g["currency"])] = amounts.get(str(g["currency"]), 0) + int(g[f"a{i}"])
+    blocked = sum(int(g[f"n{i}"] or 0) for g in groups)
+    return replace(option, blocked=blocked, blocked_amounts=amounts)
+
+
+def _verdict_table(groups: list[Any]) -> tuple[pd.DataFrame, int, int]:
+    counts: dict[tuple[str, str], int] = {}
+    debits = checked = 0
+    for g in groups:
+        key = (g["verdict"] or rules.NO_CHECK, _label(g["status"], g["return_code"], g["category"]))
+        counts[key] = counts.get(key, 0) + int(g["n"])
+        debits += int(g["n"])
+        checked += int(g["n"]) if g["verdict"] is not None else 0
+    rows = []
+    for v in rules.VERDICT_ROWS:
+        row: dict[str, object] = {"verdict": v}
+        for outcome in rules.OUTCOMES:
+            row[outcome] = counts.get((v, outcome), 0)
+        row["debits"] = sum(counts.get((v, o), 0) for o in rules.OUTCOMES)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["verdict", *rules.OUTCOMES, "debits"]), debits, checked
 
 
 def _options_loaded(
@@ -230,6 +250,8 @@ def _options_loaded(
     found = rules.policy_options(
         missed, current, max_percent=max_percent, min_age_seconds=min_age_seconds
     )
+    if not found:
+        return []
     percent = max(o.policy.buffer_percent for o in found)
     age = min(o.policy.max_age_seconds for o in found)
     c = CHECKS.c

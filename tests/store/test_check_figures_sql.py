@@ -143,5 +143,9 @@ def test_check_figures_in_sql_equal_the_rules(filled: Engine, window_days: int) 
         got = check_figures.options(filled, window, missed, current, **limits)  # type: ignore[arg-type]
         expected = rules.policy_options(joined, current, **limits)  # type: ignore[arg-type]
         assert got == expected
+        one_pass = check_figures.figures(filled, window, missed, current, **limits)  # type: ignore[arg-type]
+        assert one_pass.options == expected
+        assert one_pass.table.to_dict("records") == table.to_dict("records")
+        assert (one_pass.debits, one_pass.checked) == (count, checked)
         if window_days > 7:
             assert any(o.blocked for o in expected) and len(expected) > 3
