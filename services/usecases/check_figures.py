@@ -1,7 +1,7 @@
 """"Did our check work?" counted in SQL (issue 13): the figures :mod:`services.rules.check_effect`
 computes from every debit of the window and every check, without loading them.
 
-Each debit's last pre-debit verdict is one correlated subquery over ``ix_debit_check_account_at``
+Each debit's last pre-debit verdict is one correlated subquery over ``ix_debit_check_last``
 (the check of the debit's account made at or before the debit, within the lookback, the latest;
 ties by id, the order the checks are read in). The verdict table is a GROUP BY; the misses,
 the checks kept from bouncing and the debits a policy option could hold back are filtered in SQL
@@ -64,15 +64,17 @@ def _last_check(lookback: int) -> Any:
     )
 
 
-def _paired(window: Window) -> Any:
-    """Every debit of the window with the id of its last pre-debit check (NULL: none)."""
+def _paired(window: Window, *, every: bool = False) -> Any:
+    """Every debit of the window with the id of its last pre-debit check (NULL: none). For
+    ``every`` debit (no filter outside), a materialized CTE on PostgreSQL, which otherwise runs
+    the correlated subquery again as the join's hash key; else a subquery the outer filters
+    reach into, so only the debits they keep look for their check."""
     joined, where = window_debits(DEBITS, since=window.since, start=window.start, end=window.end)
-    return (
-        select(DEBITS, _last_check(window.lookback).label("check_id"))
-        .select_from(joined)
-        .where(*where)
-        .subquery("paired")
-    )
+    paired = select(DEBITS, _last_check(window.lookback).label("check_id"))
+    paired = paired.select_from(joined).where(*where)
+    if every:
+        return paired.cte("paired").prefix_with("MATERIALIZED", dialect="postgresql")
+    return paired.subquery("paired")
 
 
 def _label(status: str, return_code: str | None, category: str | None) -> str:
@@ -180,7 +182,7 @@ def figures(
     what each would have held back is a conditional count and sum per option in that pass (the
     settled ``ok``-checked debits ``current`` passes and the option would not)."""
     found: list[rules.Option] = []
-    paired = _paired(window)
+    paired = _paired(window, every=True)
     c = CHECKS.c
     columns: list[Any] = []
     if missed is not None and current is not None:
