@@ -143,6 +143,7 @@ def states() -> list[State]:
         ("Balance check", "pages/balance_check.py", "finance", None),
         ("Batch check", "pages/batch_check.py", "finance", None),
         ("Returns", "pages/returns.py", "finance", None),
+        ("Returns (admin: policy options)", "pages/returns.py", "admin", None),
         ("Returns, by bank, administrative", "pages/returns.py", "finance", _returns_filtered),
         ("Returns, one return to retry", "pages/returns.py", "finance", _retry_open),
         ("Conversion", "pages/conversion.py", "manager", None),
