@@ -360,8 +360,8 @@ def mark_synced(engine: Any) -> None:
     for name in ("accounts", "intents", "debit_outcomes"):
         mark_sync(engine, name, cursor=str(NOW), last_started_at=done, last_finished_at=done)
     with session_scope(engine) as session:
-        data_version.bump(session, data_version.INTENTS)
-        data_version.bump(session, data_version.ACCOUNTS)
+        for name in data_version.ALL:
+            data_version.bump(session, name)
     if engine.dialect.name == "postgresql":
         settle_postgres(engine)
 

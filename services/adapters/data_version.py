@@ -19,6 +19,7 @@ INTENTS = "intents"
 ACCOUNTS = "accounts"  # the mirrored FC accounts (services.adapters.account_mirror)
 OUTCOMES = "debit_outcomes"  # the debit-outcome mirror (services.usecases.debit_outcomes)
 CHECKS = "debit_checks"  # the pre-debit verdicts kept (services.adapters.check_history)
+ALL = (INTENTS, ACCOUNTS, OUTCOMES, CHECKS)
 
 
 def bump(session: Session, name: str) -> None:

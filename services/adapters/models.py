@@ -301,7 +301,9 @@ class DebitCheckRecord(SQLModel, table=True):
     be joined with the check before them: did an ``ok`` let an R01 through?"""
 
     __tablename__ = "debit_checks"
-    __table_args__ = (Index("ix_debit_check_account_at", "account_id", "checked_at"),)
+    # each debit's last verdict (services/usecases/check_figures.py): the newest check of the
+    # account at or before a time, ties by id, read backwards off the index with no sort
+    __table_args__ = (Index("ix_debit_check_last", "account_id", "checked_at", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     account_id: str = Field(index=True)

@@ -102,32 +102,35 @@ def review_page(
     over the whole result; reasons without names unless ``pii``. ``page`` is clamped to the pages there are.
     Counting, filtering and paging run in SQL; ``counts`` is every verdict, unfiltered."""
     where = _matching(verdicts, search, institution, pii=pii)
-    counted = select(func.count()).select_from(OwnershipCheck)
-    if institution or _needs_account(search):  # the join only when a filter reads the account
-        counted = counted.join(
-            AccountRecord,
-            col(AccountRecord.id) == col(OwnershipCheck.account_id),
-            isouter=True,
-        )
+    checks: Any = OwnershipCheck.__table__  # type: ignore[attr-defined]
+    accounts = col(AccountRecord.id) == col(OwnershipCheck.account_id)
+    if institution or _needs_account(search) or sort == "bank":  # a filter or order reads it
+        checks = checks.outerjoin(AccountRecord, accounts)
     with session_scope(engine) as session:
         counts = dict(
             session.exec(
                 select(OwnershipCheck.verdict, func.count()).group_by(OwnershipCheck.verdict)
             ).all()
         )
-        total = int(session.exec(counted.where(*where)).one())
+        counted = select(func.count()).select_from(checks).where(*where)
+        total = int(session.exec(counted).one())
         page = clamp(page, total, page_size)
-        stmt = (
-            select(OwnershipCheck, AccountRecord.institution_name, AccountRecord.last4)
-            .join(
-                AccountRecord,
-                col(AccountRecord.id) == col(OwnershipCheck.account_id),
-                isouter=True,
-            )
+        # the page's checks first (on the verdict-and-score index for the default order), then
+        # their rows and accounts for those only: no join of every matching check (issue 13)
+        picked = (
+            select(col(OwnershipCheck.account_id).label("picked"))
+            .select_from(checks)
             .where(*where)
             .order_by(*_review_order(sort))
             .offset((page - 1) * page_size)
             .limit(page_size)
+            .subquery("picked")
+        )
+        stmt = (
+            select(OwnershipCheck, AccountRecord.institution_name, AccountRecord.last4)
+            .join(picked, picked.c.picked == col(OwnershipCheck.account_id))
+            .join(AccountRecord, accounts, isouter=True)
+            .order_by(*_review_order(sort))
         )
         rows = [
             ReviewRow(

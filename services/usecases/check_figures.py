@@ -1,7 +1,7 @@
 """"Did our check work?" counted in SQL (issue 13): the figures :mod:`services.rules.check_effect`
 computes from every debit of the window and every check, without loading them.
 
-Each debit's last pre-debit verdict is one correlated subquery over ``ix_debit_check_account_at``
+Each debit's last pre-debit verdict is one correlated subquery over ``ix_debit_check_last``
 (the check of the debit's account made at or before the debit, within the lookback, the latest;
 ties by id, the order the checks are read in). The verdict table is a GROUP BY; the misses,
 the checks kept from bouncing and the debits a policy option could hold back are filtered in SQL
@@ -12,11 +12,12 @@ those rows, so the figures are the rules' own.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.engine import Engine
 
 from services.adapters.check_history import check_from_row
@@ -26,11 +27,15 @@ from services.rules.debit import INSUFFICIENT, OK, DebitPolicy
 from services.rules.nacha import Return
 from services.usecases.debit_outcomes import outcome_from_row, window_debits
 
-__all__ = ["Window", "kept", "misses", "options", "verdicts"]
+__all__ = ["Figures", "Window", "figures", "kept", "misses", "options", "verdicts"]
 
 DEBITS: Any = DebitOutcomeRecord.__table__  # type: ignore[attr-defined]
 CHECKS: Any = DebitCheckRecord.__table__  # type: ignore[attr-defined]
 CHECK_PREFIX = "c_"
+# a percentage with up to four decimals (the denominator of Decimal(str(percent))): with it,
+# (balance - amount - buffer) × 100 × den stays within 64 bits for balances and amounts up to
+# 9 × 10^12 minor units
+MAX_DENOMINATOR = 10_000
 
 
 @dataclass(frozen=True)
@@ -59,15 +64,17 @@ def _last_check(lookback: int) -> Any:
     )
 
 
-def _paired(window: Window) -> Any:
-    """Every debit of the window with the id of its last pre-debit check (NULL: none)."""
+def _paired(window: Window, *, every: bool = False) -> Any:
+    """Every debit of the window with the id of its last pre-debit check (NULL: none). For
+    ``every`` debit (no filter outside), a materialized CTE on PostgreSQL, which otherwise runs
+    the correlated subquery again as the join's hash key; else a subquery the outer filters
+    reach into, so only the debits they keep look for their check."""
     joined, where = window_debits(DEBITS, since=window.since, start=window.start, end=window.end)
-    return (
-        select(DEBITS, _last_check(window.lookback).label("check_id"))
-        .select_from(joined)
-        .where(*where)
-        .subquery("paired")
-    )
+    paired = select(DEBITS, _last_check(window.lookback).label("check_id"))
+    paired = paired.select_from(joined).where(*where)
+    if every:
+        return paired.cte("paired").prefix_with("MATERIALIZED", dialect="postgresql")
+    return paired.subquery("paired")
 
 
 def _label(status: str, return_code: str | None, category: str | None) -> str:
@@ -77,40 +84,6 @@ def _label(status: str, return_code: str | None, category: str | None) -> str:
             rules.OTHER
         )
     return rules.SETTLED if status == "settled" else rules.PENDING
-
-
-def verdicts(engine: Engine, window: Window) -> tuple[pd.DataFrame, int, int]:
-    """:func:`rules.verdict_table` of the window's debits, how many and how many were checked."""
-    paired = _paired(window)
-    verdict = CHECKS.c.verdict
-    stmt = (
-        select(
-            verdict,
-            paired.c.status,
-            paired.c.return_code,
-            paired.c.category,
-            func.count().label("n"),
-        )
-        .select_from(paired.outerjoin(CHECKS, CHECKS.c.id == paired.c.check_id))
-        .group_by(verdict, paired.c.status, paired.c.return_code, paired.c.category)
-    )
-    with engine.connect() as conn:
-        groups = conn.execute(stmt).all()
-    counts: dict[tuple[str, str], int] = {}
-    debits = checked = 0
-    for g in groups:
-        key = (g.verdict or rules.NO_CHECK, _label(g.status, g.return_code, g.category))
-        counts[key] = counts.get(key, 0) + int(g.n)
-        debits += int(g.n)
-        checked += int(g.n) if g.verdict is not None else 0
-    rows = []
-    for v in rules.VERDICT_ROWS:
-        row: dict[str, object] = {"verdict": v}
-        for outcome in rules.OUTCOMES:
-            row[outcome] = counts.get((v, outcome), 0)
-        row["debits"] = sum(counts.get((v, o), 0) for o in rules.OUTCOMES)
-        rows.append(row)
-    return pd.DataFrame(rows, columns=["verdict", *rules.OUTCOMES, "debits"]), debits, checked
 
 
 def _joined(
@@ -140,6 +113,46 @@ def misses(engine: Engine, window: Window) -> list[rules.Joined]:
     return rules.misses(_joined(engine, window, returned))
 
 
+def _whole_ratio(percent: float) -> tuple[int, int] | None:
+    """``percent`` as numerator and denominator, exactly as :meth:`DebitPolicy.required` reads it
+    (``Decimal(str(percent))``); None when the denominator is too large for the integer
+    comparison of :func:`_enough` to stay within 64 bits for any real balance."""
+    num, den = Decimal(str(percent)).as_integer_ratio()
+    return (num, den) if den <= MAX_DENOMINATOR else None
+
+
+def _enough(c: Any, amount_buffer: int, ratio: tuple[int, int]) -> Any:
+    """``balance >= policy.required(amount)`` in integers: required is amount + buffer +
+    ceil(amount × num / (100 × den)), and for a whole number k, k >= ceil(x) exactly when k >= x,
+    so (balance - amount - buffer) × 100 × den >= amount × num; no division, no rounding."""
+    num, den = ratio
+    return (c.balance - c.amount - amount_buffer) * (100 * den) >= c.amount * num
+
+
+def _ok_under(c: Any, policy: DebitPolicy, ratio: tuple[int, int]) -> Any:
+    """:meth:`rules.Check.ok_under` of an ``ok`` verdict's columns ``c`` under ``policy``."""
+    return and_(
+        c.balance.is_not(None),
+        c.as_of.is_not(None),
+        c.checked_at - c.as_of <= policy.max_age_seconds,
+        _enough(c, policy.buffer_amount, ratio),
+    )
+
+
+@dataclass(frozen=True)
+class Figures:
+    table: pd.DataFrame  # :func:`rules.verdict_table`
+    debits: int  # the window's debits
+    checked: int  # of them, those with a verdict before them
+    options: list[rules.Option]  # :func:`rules.policy_options` (empty when not asked for)
+
+
+def verdicts(engine: Engine, window: Window) -> tuple[pd.DataFrame, int, int]:
+    """:func:`rules.verdict_table` of the window's debits, how many and how many were checked."""
+    found = figures(engine, window)
+    return found.table, found.debits, found.checked
+
+
 def options(
     engine: Engine,
     window: Window,
@@ -149,9 +162,93 @@ def options(
     max_percent: float,
     min_age_seconds: int,
 ) -> list[rules.Option]:
-    """:func:`rules.policy_options` over the window's debits: of the settled ``ok``-checked
-    debits, only those the strictest option could hold back are read (a balance under its buffer,
-    or older than its maximum age); the others count in no option."""
+    """:func:`rules.policy_options` over the window's debits (see :func:`figures`)."""
+    limits = {"max_percent": max_percent, "min_age_seconds": min_age_seconds}
+    return figures(engine, window, missed, current, **limits).options  # type: ignore[arg-type]
+
+
+def figures(
+    engine: Engine,
+    window: Window,
+    missed: list[rules.Joined] | None = None,
+    current: DebitPolicy | None = None,
+    *,
+    max_percent: float = 100.0,
+    min_age_seconds: int = 15 * 60,
+) -> Figures:
+    """The verdict table and, given the misses and the ``current`` policy, the policy options, in
+    one pass: a GROUP BY verdict, outcome and currency of the window's debits. Which options
+    there are and what each catches follow from the misses alone (the rules decide on them);
+    what each would have held back is a conditional count and sum per option in that pass (the
+    settled ``ok``-checked debits ``current`` passes and the option would not)."""
+    found: list[rules.Option] = []
+    paired = _paired(window, every=True)
+    c = CHECKS.c
+    columns: list[Any] = []
+    if missed is not None and current is not None:
+        limits = {"max_percent": max_percent, "min_age_seconds": min_age_seconds}
+        found = rules.policy_options(missed, current, **limits)  # type: ignore[arg-type]
+        ratios = [_whole_ratio(p.buffer_percent) for p in [current, *(o.policy for o in found)]]
+        exact = [r for r in ratios if r is not None]
+        if len(exact) < len(ratios):  # an odd float percentage: the rules decide on rows
+            loaded = _options_loaded(engine, window, missed, current, max_percent, min_age_seconds)
+            return replace(figures(engine, window), options=loaded)
+        good = and_(c.verdict == OK, paired.c.status == "settled", _ok_under(c, current, exact[0]))
+        for i, option in enumerate(found):
+            held = and_(good, ~_ok_under(c, option.policy, exact[i + 1]))
+            columns.append(func.sum(case((held, 1), else_=0)).label(f"n{i}"))
+            columns.append(func.sum(case((held, paired.c.amount), else_=0)).label(f"a{i}"))
+    keys = (c.verdict, paired.c.status, paired.c.return_code, paired.c.category, paired.c.currency)
+    stmt = (
+        select(*keys, func.count().label("n"), *columns)
+        .select_from(paired.outerjoin(CHECKS, CHECKS.c.id == paired.c.check_id))
+        .group_by(*keys)
+    )
+    with engine.connect() as conn:
+        groups = [g._mapping for g in conn.execute(stmt)]
+    table, debits, checked = _verdict_table(groups)
+    return Figures(table, debits, checked, [_held(o, i, groups) for i, o in enumerate(found)])
+
+
+def _held(option: rules.Option, i: int, groups: list[Any]) -> rules.Option:
+    """``option`` with what it would have held back: column ``n{i}`` and ``a{i}`` of the groups."""
+    amounts: dict[str, int] = {}
+    for g in groups:
+        if g[f"n{i}"]:
+            amounts[str(g["currency"])] = amounts.get(str(g["currency"]), 0) + int(g[f"a{i}"])
+    blocked = sum(int(g[f"n{i}"] or 0) for g in groups)
+    return replace(option, blocked=blocked, blocked_amounts=amounts)
+
+
+def _verdict_table(groups: list[Any]) -> tuple[pd.DataFrame, int, int]:
+    counts: dict[tuple[str, str], int] = {}
+    debits = checked = 0
+    for g in groups:
+        key = (g["verdict"] or rules.NO_CHECK, _label(g["status"], g["return_code"], g["category"]))
+        counts[key] = counts.get(key, 0) + int(g["n"])
+        debits += int(g["n"])
+        checked += int(g["n"]) if g["verdict"] is not None else 0
+    rows = []
+    for v in rules.VERDICT_ROWS:
+        row: dict[str, object] = {"verdict": v}
+        for outcome in rules.OUTCOMES:
+            row[outcome] = counts.get((v, outcome), 0)
+        row["debits"] = sum(counts.get((v, o), 0) for o in rules.OUTCOMES)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["verdict", *rules.OUTCOMES, "debits"]), debits, checked
+
+
+def _options_loaded(
+    engine: Engine,
+    window: Window,
+    missed: list[rules.Joined],
+    current: DebitPolicy,
+    max_percent: float,
+    min_age_seconds: int,
+) -> list[rules.Option]:
+    """:func:`options` for a current percentage with more than four decimals (never offered by
+    the policy form): the settled ``ok``-checked debits the strictest option could hold back are
+    read (a balance under its buffer, or older than its maximum age), and the rules decide."""
     found = rules.policy_options(
         missed, current, max_percent=max_percent, min_age_seconds=min_age_seconds
     )

@@ -133,22 +133,20 @@ def review(svc: Services, actor: Actor, *, window_days: int = 60) -> CheckReview
     # counted and filtered in SQL (issue 13): only the misses and the debits an option could
     # hold back are read; the rules of check_effect decide on them
     win = check_figures.Window(since=start - 180 * 86_400, start=start, end=now)
-    table, debits, checked = check_figures.verdicts(svc.engine, win)
     missed = check_figures.misses(svc.engine, win)
     kept = check_figures.kept(svc.engine, win, until=now)
     policy = load_policy(svc.engine).policy
-    options: list[rules.Option] = []
-    suggestion = None
-    if actor.can("policy.edit"):
-        options = check_figures.options(
-            svc.engine,
-            win,
-            missed,
-            policy,
-            max_percent=POLICY_MAX_BUFFER_PERCENT,
-            min_age_seconds=POLICY_MIN_AGE_SECONDS,
-        )
-        suggestion = rules.suggest(options)
+    admin = actor.can("policy.edit")
+    found = check_figures.figures(  # one pass: the verdict table and (admins) the options
+        svc.engine,
+        win,
+        missed if admin else None,
+        policy if admin else None,
+        max_percent=POLICY_MAX_BUFFER_PERCENT,
+        min_age_seconds=POLICY_MIN_AGE_SECONDS,
+    )
+    table, debits, checked, options = found.table, found.debits, found.checked, found.options
+    suggestion = rules.suggest(options) if admin else None
     return CheckReview(
         window_days=window,
         debits=debits,

@@ -191,7 +191,7 @@ def test_the_sandbox_delivers_signed_events_to_the_registered_endpoint(fcops: An
     balance = got[0].payload["data"]["object"]["balance"]
     assert mirrored(app.engine, account["id"]).balance_as_of == balance["as_of"]
     status = webhooks.status(SYSTEM)
-    assert status.last_received_at is not None and status.total >= 1
+    assert status.last_received_at is not None and status.last_type is not None
 
 
 def test_relink_warnings_arrive_live_with_upcoming_deactivation_and_deactivation(

@@ -80,6 +80,8 @@ def _odd_cases(engine: Engine) -> None:
         _debit("pi_manual", None, t, **nsf),
         _debit("pi_old", "fca_old", t, **nsf),
         _debit("pi_late", "fca_late", NOW - 20 * DAY + LOOKBACK + 1),
+        _debit("pi_exact", "fca_exact", t),
+        _debit("pi_short", "fca_short", t),
     ]
     checks = [
         _check("fca_tie", t - 100, balance=12_000),
@@ -92,6 +94,9 @@ def _odd_cases(engine: Engine) -> None:
         _check("fca_kept", NOW - 100 * DAY, verdict="insufficient"),  # before the window
         _check("fca_late", NOW - 20 * DAY, verdict="insufficient", amount=4_000),
         _check("fca_tie", t - 200, verdict="insufficient"),  # debited within the lookahead
+        # exactly what 2.5 % and 100.00 need (10,000 + 250 + 100), and one minor unit less
+        _check("fca_exact", t - 50, balance=10_350),
+        _check("fca_short", t - 50, balance=10_349),
     ]
     with engine.begin() as conn:
         conn.execute(insert(DebitOutcomeRecord), debits)
@@ -128,10 +133,19 @@ def test_check_figures_in_sql_equal_the_rules(filled: Engine, window_days: int) 
     assert kept == rules.kept_from_bouncing(checks, debits, since=start, until=NOW)
     assert kept.amounts == {"usd": 7_000 + (4_000 if window_days > 7 else 0)}
 
-    for current in (DebitPolicy(max_age_seconds=3 * DAY), DebitPolicy(buffer_percent=150.0)):
+    for current in (
+        DebitPolicy(max_age_seconds=3 * DAY),
+        DebitPolicy(buffer_percent=150.0),
+        DebitPolicy(buffer_amount=100, buffer_percent=2.5, max_age_seconds=2 * DAY),
+        DebitPolicy(buffer_percent=0.1 + 0.2),  # 0.30000000000000004: the rows are read
+    ):
         limits = {"max_percent": 2_000.0, "min_age_seconds": 900}
         got = check_figures.options(filled, window, missed, current, **limits)  # type: ignore[arg-type]
         expected = rules.policy_options(joined, current, **limits)  # type: ignore[arg-type]
         assert got == expected
+        one_pass = check_figures.figures(filled, window, missed, current, **limits)  # type: ignore[arg-type]
+        assert one_pass.options == expected
+        assert one_pass.table.to_dict("records") == table.to_dict("records")
+        assert (one_pass.debits, one_pass.checked) == (count, checked)
         if window_days > 7:
             assert any(o.blocked for o in expected) and len(expected) > 3
