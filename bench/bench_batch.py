@@ -14,6 +14,7 @@ import argparse
 import random
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,27 @@ from services.usecases import check_batch
 
 FINANCE = Actor(username="bench", role="finance")
 DAY = 86_400
+
+
+class Counting:
+    """Gateway proxy counting the Stripe calls by method (retrieve_account, refresh_account…)."""
+
+    LOCAL = frozenset({"fresh_key", "without_backoff", "last_request_id"})
+
+    def __init__(self, gateway: Any) -> None:
+        self._gateway = gateway
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._gateway, name)
+        if not callable(target) or name in self.LOCAL:
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return target(*args, **kwargs)
+
+        return call
 
 
 def make_accounts(gateway: StripeGateway, simulator: Simulator, count: int) -> list[str]:
@@ -94,7 +116,8 @@ def main() -> None:
         planned, bad = parse_debits_csv("\n".join(lines), max_rows=max(50_000, args.rows))
 
         engine = open_store(f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}")
-        svc = Services(gateway=gateway, engine=engine, mode="sandbox", now=handle.state.now)
+        counting = Counting(gateway)
+        svc = Services(gateway=counting, engine=engine, mode="sandbox", now=handle.state.now)
         began = time.perf_counter()
         result = check_batch.run_batch(
             svc,
@@ -112,6 +135,7 @@ def main() -> None:
             f"{summary.refreshed} refreshed; 429s {result.rate_limited}"
         )
         print(f"verdicts: {summary.counts}; errors: {summary.errors}")
+        print(f"requests by kind: {dict(counting.calls.most_common())}")
         # Issue 11's goal: requests within 1.2x of the refreshes the batch must start plus their
         # completions (one each), and time within 1.2x of requests ÷ rate.
         needed = 2 * summary.refreshed
