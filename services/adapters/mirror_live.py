@@ -4,9 +4,10 @@ A batch check may read an account from the mirror instead of Stripe only when we
 row current. The test, from the store alone (no Stripe request):
 
 - **the stream is live**: the last webhook event arrived within ``silence`` (Stripe delivers
-  within seconds; the safety-net sync and refreshes make events often), and no event is stuck:
-  none received more than ``grace`` ago is still unprocessed, and none failed, since the stream
-  began (a failed or stuck event means some row missed a change);
+  within seconds; the safety-net sync and refreshes make events often), and no account event is
+  stuck: none received more than ``grace`` ago is still unprocessed, and none failed, since the
+  stream began (a failed or stuck one means some account row missed a change; intent events
+  do not touch the account rows);
 - **since when**: the stream's start is the oldest event reached going back from the newest with
   no gap longer than ``silence`` between two events (within ``horizon``): across a gap the
   endpoint may have been down and changes lost;
@@ -28,6 +29,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
+from services.adapters.account_mirror import ACCOUNT_EVENTS
 from services.adapters.job_models import WebhookEventRecord
 from services.adapters.models import AccountRecord, utcnow
 from services.adapters.store import session_scope
@@ -36,7 +38,8 @@ from services.rules.bank_account import EVENT_STAMP
 SILENCE = timedelta(minutes=10)  # longest quiet time that still counts as one stream
 GRACE = timedelta(seconds=30)  # an event may wait this long for its processing
 HORIZON = timedelta(days=1)  # how far back the stream's start is looked for
-MAX_EVENTS = 200_000  # received times read to find the start (newest first)
+MAX_EVENTS = 50_000  # received times read to find the start, newest first (capped: a later
+# start trusts fewer rows, never more)
 
 __all__ = ["live_since", "refreshed", "trusted_accounts"]
 
@@ -75,6 +78,7 @@ def live_since(
             .select_from(WebhookEventRecord)
             .where(
                 col(WebhookEventRecord.received_at) >= since,
+                col(WebhookEventRecord.type).in_(ACCOUNT_EVENTS),
                 (col(WebhookEventRecord.status) == "failed")
                 | (
                     (col(WebhookEventRecord.status) == "received")

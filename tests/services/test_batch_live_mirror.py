@@ -232,9 +232,14 @@ def test_a_row_written_before_a_gap_in_the_events_is_read_from_stripe(
 # --------------------------------------------------------------------------- liveness
 
 
-def _event(engine: Any, event_id: str, ago: timedelta, status: str = "processed") -> None:
+REFRESHED = "financial_connections.account.refreshed_balance"
+
+
+def _event(
+    engine: Any, event_id: str, ago: timedelta, status: str = "processed", kind: str = REFRESHED
+) -> None:
     with session_scope(engine) as session:
-        session.add(WebhookEventRecord(id=event_id, type="customer.updated", created=1,
+        session.add(WebhookEventRecord(id=event_id, type=kind, created=1,
                                        status=status, received_at=utcnow() - ago))
 
 
@@ -256,6 +261,10 @@ def test_silence_a_stuck_event_or_a_failed_one_means_not_live(engine: Any) -> No
     _event(engine, "evt_new", timedelta(seconds=5))
     assert mirror_live.live_since(engine, silence=timedelta(minutes=10)) is not None
     _event(engine, "evt_waiting", timedelta(seconds=2), status="received")  # within the grace
+    assert mirror_live.live_since(engine, silence=timedelta(minutes=10)) is not None
+    # an intent event that failed or waits does not touch the account rows
+    _event(engine, "evt_pi", timedelta(minutes=2), "failed", "payment_intent.succeeded")
+    _event(engine, "evt_si", timedelta(minutes=2), "received", "setup_intent.succeeded")
     assert mirror_live.live_since(engine, silence=timedelta(minutes=10)) is not None
     _event(engine, "evt_stuck", timedelta(minutes=2), status="received")
     assert mirror_live.live_since(engine, silence=timedelta(minutes=10)) is None
