@@ -289,7 +289,10 @@ def main() -> None:
             )
     finally:
         if hooks is not None:
-            hooks.stop()
+            try:  # let the events still in flight finish before DBOS stops
+                Webhooks.drain(handle, engine, timeout=60)
+            finally:
+                hooks.stop()
         handle.stop()
 
 

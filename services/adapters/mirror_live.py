@@ -13,7 +13,8 @@ row current. The test, from the store alone (no Stripe request):
   endpoint may have been down and changes lost;
 - **the row**: only a row written since the stream began is trusted (``synced_at`` moves when
   the row's content changes, from an event, a sync or a read); an older row may have missed a
-  change during a gap, so it is read from Stripe as before.
+  change during a gap, so it is read from Stripe as before. Nor is a row with an event received
+  and not yet applied (it is about to change).
 
 Completion of a refresh is learnt from the mirror too (:func:`refreshed`): the row's
 ``balance_refresh`` shows the attempt started (same or newer ``last_attempted_at``) and no longer
@@ -97,10 +98,18 @@ def _plain(raw: Mapping[str, Any]) -> dict[str, Any]:
 def trusted_accounts(
     engine: Engine, account_ids: Sequence[str], since: datetime
 ) -> dict[str, dict[str, Any]]:
-    """The mirrored accounts among ``account_ids`` written since ``since`` (Stripe's objects)."""
+    """The mirrored accounts among ``account_ids`` written since ``since`` and with no event
+    waiting to be applied (Stripe's objects)."""
     found: dict[str, dict[str, Any]] = {}
     wanted = sorted(set(account_ids))
     with session_scope(engine) as session:
+        waiting = session.exec(  # the backlog: small while the stream is live (see live_since)
+            select(WebhookEventRecord.payload).where(
+                col(WebhookEventRecord.status) == "received",
+                col(WebhookEventRecord.type).in_(ACCOUNT_EVENTS),
+            )
+        ).all()
+        behind = {str(((p or {}).get("data") or {}).get("object", {}).get("id")) for p in waiting}
         for start in range(0, len(wanted), 500):
             rows = session.exec(
                 select(AccountRecord.id, AccountRecord.raw, AccountRecord.synced_at).where(
@@ -108,7 +117,7 @@ def trusted_accounts(
                 )
             ).all()
             for account_id, raw, synced_at in rows:
-                if raw and _utc(synced_at) >= since:
+                if raw and _utc(synced_at) >= since and account_id not in behind:
                     found[str(account_id)] = _plain(raw)
     return found
 

@@ -274,3 +274,21 @@ def test_silence_a_stuck_event_or_a_failed_one_means_not_live(engine: Any) -> No
         stuck.status = "failed"
         session.add(stuck)
     assert mirror_live.live_since(engine, silence=timedelta(minutes=10)) is None
+
+
+def test_a_row_with_an_event_waiting_to_be_applied_is_read_from_stripe(
+    engine: Any, gw: Any, box: Any, delivered: Deliveries
+) -> None:
+    delivered.engine = engine
+    fresh, stale, throttled, text = world(gw, box)
+    with session_scope(engine) as session:  # received a moment ago, its workflow not done yet
+        session.add(WebhookEventRecord(
+            id="evt_waiting", type=REFRESHED, created=1, status="received",
+            payload={"type": REFRESHED, "data": {"object": {"id": fresh}}},
+        ))
+    counting = Counting(gw)
+    svc = Services(gateway=counting, engine=engine, mode="sandbox", now=box.state.now)
+    result = run(svc, text)
+    assert dict(counting.calls) == {"retrieve_account": 1, "refresh_account": 1}
+    assert result.from_mirror == 2
+    assert [v[1] for v in verdicts(result)] == ["ok", "ok", "ok", "stale"]
