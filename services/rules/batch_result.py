@@ -69,6 +69,7 @@ class BatchResult:
     requests: int = 0
     rate_limited: int = 0
     policy: DebitPolicy = field(default_factory=DebitPolicy)
+    from_mirror: int = 0  # accounts read from the live mirror instead of Stripe
 
     def summary(self) -> BatchSummary:
         counts = {v: 0 for v in VERDICTS}

@@ -3,16 +3,23 @@
 Each distinct ID is resolved once (the one resolver, :mod:`services.usecases.resolve_account`)
 and each account fetched once; stale balances are refreshed only where Stripe allows it now;
 requests stay inside Stripe's rate limits (:mod:`services.adapters.throttle`). One audit row.
+
+When webhooks keep the mirror current (:mod:`services.adapters.mirror_live`: events arriving,
+none stuck, the row written since the stream began), an FC account ID is read from the mirror,
+not from Stripe, and a refresh's completion is learnt from the mirror row the
+``refreshed_balance`` event updates; an account whose event has not arrived within
+``event_wait_seconds`` is read from Stripe once. Otherwise every account is read from Stripe and
+refreshes are polled, as before. The verdicts are the same rules on the same account states.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from services.adapters import account_mirror as mirror
-from services.adapters import check_history
+from services.adapters import check_history, mirror_live
 from services.adapters.gateway import StripeGateway
 from services.adapters.throttle import Clock, Throttled, TokenBucket
 from services.audit import audited
@@ -40,6 +47,8 @@ __all__ = ["Progress", "results_csv", "run_batch"]
 
 
 Progress = Callable[[int, int, str], None]
+EVENT_WAIT_SECONDS = 20.0  # a refreshed_balance event later than this: read the account once
+MIRROR_POLL_SECONDS = 0.1  # how often the mirror (our own store) is read for completions
 
 
 @dataclass
@@ -61,6 +70,7 @@ def run_batch(
     max_requests_per_second: float = 20,
     row_errors: Iterable[RowError] = (),
     wait_seconds: float = 60,
+    event_wait_seconds: float = EVENT_WAIT_SECONDS,
     clock: Clock | None = None,
     limiter: TokenBucket | None = None,
 ) -> BatchResult:
@@ -78,7 +88,8 @@ def run_batch(
         require(actor, "balances.check")
         bucket = limiter or TokenBucket(max_requests_per_second, clock=clock)
         gateway = Throttled(svc.gateway, bucket)
-        result = _run_batch(svc, gateway, debits, errors, refresh_stale, wait_seconds, tick)
+        waits = (wait_seconds, event_wait_seconds)
+        result = _run_batch(svc, gateway, debits, errors, refresh_stale, waits, tick)
         _keep_verdicts(svc, actor, result)
         summary = result.summary()
         ctx.params.update(
@@ -88,6 +99,7 @@ def run_batch(
             at_risk=summary.at_risk,
             refreshed=result.refreshed[:200],
             requests=result.requests,
+            from_mirror=result.from_mirror,
         )
         ctx.message = (
             f"Checked {summary.checked} of {summary.rows} rows; {summary.errors} error(s); "
@@ -132,35 +144,33 @@ def _run_batch(
     debits: Sequence[PlannedDebit],
     errors: list[RowError],
     refresh_stale: bool,
-    wait_seconds: float,
+    waits: tuple[float, float],
     tick: Progress,
 ) -> BatchResult:
     policy = load_policy(svc.engine).policy
     ids = list(dict.fromkeys(d.target for d in debits))
     total = len(ids) + 1
-    accounts: dict[str, dict[str, Any]] = {}
+    since = mirror_live.live_since(svc.engine)
+    fca_ids = [t.strip() for t in ids if t.strip().startswith("fca_")]
+    mirrored = mirror_live.trusted_accounts(svc.engine, fca_ids, since) if since else {}
+    accounts: dict[str, dict[str, Any]] = dict(mirrored)  # the resolver reads these first
     targets: dict[str, _Target] = {}
     for done, target in enumerate(ids):
         tick(done, total, f"Looking up {done + 1:,} of {len(ids):,} IDs")
         targets[target] = _resolve_target(gateway, target, accounts)
-    for account in accounts.values():
-        mirror.upsert_account(svc.engine, account)
+    for account_id, account in accounts.items():
+        if account_id not in mirrored:
+            mirror.upsert_account(svc.engine, account)
     refreshed: list[str] = []
     notes: dict[str, str] = {}  # account ID -> why its refresh did not start
     if refresh_stale:
         stale = _stale_refreshable(debits, targets, accounts, policy, svc.now())
         tick(len(ids), total, f"Refreshing {len(stale):,} stale balance(s)")
-        refreshed = _refresh_many(
-            gateway,
-            stale,
-            accounts,
-            wait_seconds,
-            gateway.clock,
-            now=svc.now(),
-            notes=notes,
-        )
+        read = _Reads(svc.engine if since else None, *waits)
+        refreshed = _refresh_many(gateway, stale, accounts, read, now=svc.now(), notes=notes)
         for account_id in refreshed:
-            mirror.upsert_account(svc.engine, accounts[account_id])
+            if read.engine is None or account_id in read.retrieved:
+                mirror.upsert_account(svc.engine, accounts[account_id])
     rows = [
         _row_result(d, targets[d.target], accounts, policy, svc.now(), refreshed, notes)
         for d in debits
@@ -173,6 +183,7 @@ def _run_batch(
         requests=gateway.requests,
         rate_limited=gateway.rate_limited,
         policy=policy,
+        from_mirror=len(mirrored),
     )
 
 
@@ -212,17 +223,28 @@ def _stale_refreshable(
     return list(found)
 
 
+@dataclass
+class _Reads:
+    """How a batch learns a refresh finished: ``engine`` set (the mirror is live) waits on the
+    mirror up to ``event_wait`` seconds, then reads each late account from Stripe once; else it
+    polls Stripe up to ``wait`` seconds. ``retrieved``: the accounts read from Stripe."""
+
+    engine: Any | None
+    wait: float
+    event_wait: float
+    retrieved: set[str] = field(default_factory=set)
+
+
 def _refresh_many(
     gateway: Any,
     account_ids: Sequence[str],
     accounts: dict[str, dict[str, Any]],
-    wait_seconds: float,
-    clock: Clock,
+    read: _Reads,
     *,
     now: int,
     notes: dict[str, str],
 ) -> list[str]:
-    """Start every refresh, then poll the pending ones together until done or out of time.
+    """Start every refresh, then learn when the pending ones finish, or run out of time.
 
     An account whose refresh Stripe refused or did not start gets a sentence in ``notes``;
     its rows keep the stale verdict and say why.
@@ -235,17 +257,64 @@ def _refresh_many(
             started.append(account_id)
         except (RefreshNotAllowed, StripeRequestError, StripeUnavailable) as err:
             notes[account_id] = str(err)
-    deadline = clock.monotonic() + wait_seconds
+    clock: Clock = gateway.clock
+    deadline = clock.monotonic() + read.wait
+    if read.engine is None:
+        _poll_stripe(gateway, started, accounts, deadline, clock, read.retrieved)
+        return started
+    pending = [a for a in started if is_pending(accounts[a])]
+    late = _await_mirror(read.engine, pending, accounts, clock.monotonic() + read.event_wait, clock)
+    for account_id in late:  # its event is late or lost: Stripe once, never a poll loop
+        try:
+            accounts[account_id] = gateway.retrieve_account(account_id)
+            read.retrieved.add(account_id)
+        except StripeUnavailable:
+            continue
+    still = [a for a in late if is_pending(accounts[a])]
+    _await_mirror(read.engine, still, accounts, deadline, clock)
+    return started
+
+
+def _await_mirror(
+    engine: Any,
+    account_ids: Sequence[str],
+    accounts: dict[str, dict[str, Any]],
+    deadline: float,
+    clock: Clock,
+) -> list[str]:
+    """Wait for the mirror to show each refresh finished (its ``refreshed_balance`` event
+    applied); reads only our store. Returns the accounts still waiting at ``deadline``."""
+    waiting = {a: accounts[a] for a in account_ids}
+    while waiting:
+        for account_id, account in mirror_live.refreshed(engine, waiting).items():
+            accounts[account_id] = account
+            del waiting[account_id]
+        if not waiting or clock.monotonic() >= deadline:
+            break
+        clock.sleep(MIRROR_POLL_SECONDS)
+    return list(waiting)
+
+
+def _poll_stripe(
+    gateway: Any,
+    started: Sequence[str],
+    accounts: dict[str, dict[str, Any]],
+    deadline: float,
+    clock: Clock,
+    retrieved: set[str],
+) -> None:
+    """Poll the pending refreshes together until done or out of time (no live mirror)."""
     delay = 0.25
     while True:
         pending = [a for a in started if is_pending(accounts[a])]
         for account_id in pending:
             try:
                 accounts[account_id] = gateway.retrieve_account(account_id)
+                retrieved.add(account_id)
             except StripeUnavailable:
                 continue
         if not any(is_pending(accounts[a]) for a in started) or clock.monotonic() >= deadline:
-            return started
+            return
         clock.sleep(delay)
         delay = min(delay * 2, 2.0)
 

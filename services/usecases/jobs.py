@@ -269,6 +269,7 @@ def merge_results(parts: Sequence[BatchResult]) -> BatchResult:
         requests=sum(p.requests for p in parts),
         rate_limited=sum(p.rate_limited for p in parts),
         policy=parts[-1].policy if parts else DebitPolicy(),
+        from_mirror=sum(p.from_mirror for p in parts),
     )
 
 
