@@ -13,7 +13,9 @@ By default the app's webhook endpoint (``POST /webhooks/stripe`` served in this 
 events processed by the DBOS workflow into the account mirror, as ``bin/run`` does) is registered
 with the sandbox after the accounts are made (so the world, and the verdicts, are the same as
 with --no-webhooks) and a full account sync fills the mirror, so the mirror is live: the batch
-reads accounts from it and learns refreshes from ``refreshed_balance`` events. Aged balances are announced
+reads accounts from it and learns refreshes from ``refreshed_balance`` events. The sandbox delivers
+``--deliveries`` events at once (default 8: Stripe delivers concurrently, in no set order; 1 was
+the sandbox's only mode before and made event delivery the batch's bottleneck). Aged balances are announced
 with a ``refreshed_balance`` event carrying the old ``as_of`` (what the mirror would hold had the
 bank's last figure arrived two days ago).
 """
@@ -203,9 +205,17 @@ def main() -> None:
     parser.add_argument(
         "--no-webhooks", action="store_true", help="no webhook endpoint (the mirror is not live)"
     )
+    parser.add_argument(
+        "--deliveries", type=int, default=8,
+        help="the sandbox's concurrent webhook deliveries to the endpoint (Stripe's are "
+        "concurrent; 1 delivers one at a time)",
+    )
     args = parser.parse_args()
 
-    handle = start_background(port=0, customers=0, refresh_delay=0, refresh_cooldown=3_600)
+    handle = start_background(
+        port=0, customers=0, refresh_delay=0, refresh_cooldown=3_600,
+        webhook_concurrency=args.deliveries,
+    )
     hooks: Webhooks | None = None
     try:
         gateway = StripeGateway(SANDBOX_KEY, base_url=handle.base_url, max_network_retries=0)

@@ -157,6 +157,7 @@ def start_background(
     webhook_url: str | None = None,
     webhook_secret: str | None = None,
     webhook_retry_delays: Sequence[float] = webhooks.RETRY_DELAYS,
+    webhook_concurrency: int = 1,
     search_lag: float = 2.0,
     check_responses: bool = False,
     ach_mode: str = "test",
@@ -166,6 +167,8 @@ def start_background(
     With ``webhook_url`` (loopback only, else :class:`webhooks.WebhookConfigError` before
     anything starts) every event emitted after start-up is POSTed there, signed with
     ``webhook_secret`` (a ``whsec_`` one is generated when omitted: ``handle.webhook_secret``).
+    ``webhook_concurrency`` deliveries run at once per endpoint (Stripe's are concurrent and
+    unordered; 1 delivers in order).
     """
     dispatcher = None
     if webhook_url is not None:
@@ -173,6 +176,7 @@ def start_background(
             webhook_url,
             webhook_secret or webhooks.generate_secret(),
             retry_delays=webhook_retry_delays,
+            concurrency=webhook_concurrency,
         )
     config = SandboxConfig(
         seed=seed,
@@ -192,7 +196,7 @@ def start_background(
         webhook_secret=dispatcher.secret if dispatcher else None,
     )
     state = build_state(config)
-    router = webhooks.EndpointRouter(webhook_retry_delays)
+    router = webhooks.EndpointRouter(webhook_retry_delays, webhook_concurrency)
     with state.lock:  # after seeding: the seeded history is not delivered
         if dispatcher is not None:
             dispatcher.install(state)

@@ -98,7 +98,7 @@ class Delivery:
 
 
 class WebhookDispatcher:
-    """Queues events (from ``state.emit``) and delivers them from one daemon thread."""
+    """Queues events (from ``state.emit``) and delivers them from ``concurrency`` daemon threads."""
 
     def __init__(
         self,
@@ -107,6 +107,7 @@ class WebhookDispatcher:
         *,
         retry_delays: Sequence[float] = RETRY_DELAYS,
         timeout: float = POST_TIMEOUT_SECONDS,
+        concurrency: int = 1,
     ) -> None:
         self.url = check_loopback_url(url)
         self.secret = secret
@@ -117,7 +118,12 @@ class WebhookDispatcher:
         self._seq = 0
         self._log: deque[Delivery] = deque(maxlen=LOG_SIZE)
         self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="sandbox-webhooks", daemon=True)
+        # Stripe delivers an endpoint's events concurrently and in no guaranteed order;
+        # ``concurrency`` threads model that (1, the default, delivers them one at a time).
+        self._threads = [
+            threading.Thread(target=self._run, name=f"sandbox-webhooks-{n}", daemon=True)
+            for n in range(max(1, concurrency))
+        ]
 
     # ---- wiring
 
@@ -125,18 +131,20 @@ class WebhookDispatcher:
         """Deliver every event ``state`` emits from now on (the seeded history is not sent)."""
         state.extras["webhooks"] = self
         state.event_hooks.append(self.enqueue)
-        self._thread.start()
+        self.start()
 
     def start(self) -> None:
-        """Start the delivery thread without hooking into a state (see :class:`EndpointRouter`)."""
-        self._thread.start()
+        """Start the delivery threads without hooking into a state (see :class:`EndpointRouter`)."""
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, *, timeout: float = 2.0) -> None:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        if self._thread.is_alive():
-            self._thread.join(timeout=timeout)
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout=timeout)
 
     def enqueue(self, event: dict) -> None:
         """Called by ``state.emit`` with the state lock held: file it and return at once."""
@@ -248,8 +256,9 @@ class EndpointRouter:
     ``connect``/``disconnect`` run in request handlers (state lock held), ``on_event`` in
     ``state.emit`` (lock held), so each only files work for the dispatcher threads."""
 
-    def __init__(self, retry_delays: Sequence[float] = RETRY_DELAYS) -> None:
+    def __init__(self, retry_delays: Sequence[float] = RETRY_DELAYS, concurrency: int = 1) -> None:
         self.retry_delays = tuple(retry_delays)
+        self.concurrency = concurrency
         self._endpoints: dict[str, tuple[WebhookDispatcher, frozenset[str]]] = {}
 
     def install(self, state: State) -> None:
@@ -258,7 +267,8 @@ class EndpointRouter:
 
     def connect(self, endpoint: dict) -> None:
         dispatcher = WebhookDispatcher(
-            endpoint["url"], endpoint["secret"], retry_delays=self.retry_delays
+            endpoint["url"], endpoint["secret"], retry_delays=self.retry_delays,
+            concurrency=self.concurrency,
         )  # raises WebhookConfigError (a ValueError) for a non-loopback URL
         dispatcher.start()
         self._endpoints[endpoint["id"]] = (dispatcher, frozenset(endpoint["enabled_events"]))

@@ -264,3 +264,48 @@ def test_registered_webhook_endpoints_receive_their_events_signed_with_their_own
         assert refused.value.param == "url"
     finally:
         handle.stop()
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_an_endpoints_deliveries_run_up_to_its_concurrency_at_once(concurrency: int) -> None:
+    """Stripe delivers an endpoint's events concurrently; the sandbox's dispatcher runs up to
+    ``concurrency`` POSTs at once (1: one at a time, in order), and every event arrives once."""
+    from sandbox.webhooks import WebhookDispatcher
+
+    lock, in_flight, most, got = threading.Lock(), [0], [0], []
+
+    class Slow(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with lock:
+                in_flight[0] += 1
+                most[0] = max(most[0], in_flight[0])
+            time.sleep(0.2)
+            with lock:
+                in_flight[0] -= 1
+                got.append(json.loads(body)["id"])
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/hooks/stripe"
+    dispatcher = WebhookDispatcher(url, SECRET, retry_delays=FAST_RETRIES, concurrency=concurrency)
+    dispatcher.start()
+    try:
+        sent = [f"evt_{n}" for n in range(8)]
+        for ident in sent:
+            dispatcher.enqueue({"id": ident, "object": "event", "type": "ping"})
+        assert dispatcher.wait_idle(timeout=10)
+    finally:
+        dispatcher.stop()
+        server.shutdown()
+        server.server_close()
+    assert sorted(got) == sorted(sent)  # each once
+    assert most[0] == concurrency
+    if concurrency == 1:
+        assert got == sent  # one at a time keeps the order they were emitted in
