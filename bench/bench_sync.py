@@ -49,6 +49,7 @@ import argparse
 import http.client
 import json
 import logging
+import os
 import tempfile
 import threading
 import time
@@ -242,6 +243,11 @@ def intent_phase(
     ]
 
 
+def load() -> str:
+    """The machine's 1/5/15-minute load: other work on the shared cores shows as wall > CPU."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def verdict(met: bool | None) -> str:
     return "-" if met is None else "MET" if met else "MISSED"
 
@@ -318,7 +324,7 @@ def run(args: argparse.Namespace, data: Path, app: bootstrap.App, sb: BenchSandb
     print(
         f"setup: sandbox with {args.customers:,} customers in {sb.where}, seeded and answering "
         f"in {sb.seed_seconds:.1f} s; with the job engine {time.perf_counter() - began:.1f} s; "
-        f"queue rate {args.rate:g} req/s"
+        f"queue rate {args.rate:g} req/s; load average {load()}"
     )
     costs: list[Cost] = []
 
@@ -429,7 +435,7 @@ def run(args: argparse.Namespace, data: Path, app: bootstrap.App, sb: BenchSandb
         f"{'see: python -m bench.bench_webhooks':<50}  {'-':<8}  -"
     )
     print()
-    print(f"CPU time (sandbox in {sb.where}):")
+    print(f"CPU time (sandbox in {sb.where}; load average now {load()}):")
     for cost in costs:
         print(f"  {cost.line()}")
 
