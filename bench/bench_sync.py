@@ -39,8 +39,10 @@ The queue's rate (``--rate``, default 1000 req/s) is set high so the comparison 
 sequential loop measures the job path, not the limiter. SQL statements and commits are counted
 on the store's engine (DBOS's own database is not counted). Every timed part also gets its CPU
 time: this process's (all its threads; the sandbox's too with ``--in-process``) against wall,
-and the sandbox process's (from ``/proc``). Two shared cores here: a job whose client and
-server together need more than one core's worth of CPU cannot overlap them fully.
+and the sandbox process's (from ``/proc``); and job ÷ bare loop, SDK loop ÷ bare loop in CPU of
+both processes, which other work on the shared cores moves far less than wall time (the setup
+and CPU lines print the load average). Two shared cores here, and the job's Python threads
+share one GIL: its wall time cannot drop below its own process's CPU time.
 """
 
 from __future__ import annotations
@@ -88,6 +90,11 @@ class Cost:
     wall: float
     cpu: float
     sandbox_cpu: float | None
+
+    @property
+    def total(self) -> float:
+        """CPU of both processes (the bench's alone when the sandbox runs in it)."""
+        return self.cpu + (self.sandbox_cpu or 0.0)
 
     def line(self) -> str:
         own = "-" if self.sandbox_cpu is None else f"{self.sandbox_cpu:.2f} s"
@@ -438,6 +445,24 @@ def run(args: argparse.Namespace, data: Path, app: bootstrap.App, sb: BenchSandb
     print(f"CPU time (sandbox in {sb.where}; load average now {load()}):")
     for cost in costs:
         print(f"  {cost.line()}")
+    print_cpu_ratios(costs)
+
+
+def print_cpu_ratios(costs: list[Cost]) -> None:
+    """Job and SDK loop ÷ bare loop in CPU of both processes: what each costs the machine,
+    which other work on shared cores changes far less than it changes wall time."""
+    by_name = {cost.name: cost for cost in costs}
+    for phase in ("1. account sync", "3. intent sync"):
+        bare = by_name.get(f"{phase} bare loop")
+        if bare is None or bare.total <= 0:
+            continue
+        ratios = [
+            f"{what} ÷ bare loop {by_name[f'{phase} {what}'].total / bare.total:.2f}x "
+            f"({by_name[f'{phase} {what}'].total:.2f} s ÷ {bare.total:.2f} s)"
+            for what in ("job", "SDK loop")
+            if f"{phase} {what}" in by_name
+        ]
+        print(f"  {phase}, CPU of both processes: {'; '.join(ratios)}")
 
 
 if __name__ == "__main__":
