@@ -42,7 +42,8 @@ time: this process's (all its threads; the sandbox's too with ``--in-process``) 
 and the sandbox process's (from ``/proc``); and job ÷ bare loop, SDK loop ÷ bare loop in CPU of
 both processes, which other work on the shared cores moves far less than wall time (the setup
 and CPU lines print the load average). Two shared cores here, and the job's Python threads
-share one GIL: its wall time cannot drop below its own process's CPU time.
+share one GIL: its wall time cannot drop much below its own process's CPU time (only C code
+that lets go of the GIL, such as SQLite and socket calls, runs beside the Python).
 """
 
 from __future__ import annotations
