@@ -3,14 +3,23 @@
     .venv/bin/python -m bench.bench_sync                     # 500 customers (~2 min here)
     .venv/bin/python -m bench.bench_sync --customers 20000 --no-faults   # the issue's size
     .venv/bin/python -m bench.bench_sync --rate 100 --sandbox-rate 100  # plus phase 1b
+    .venv/bin/python -m bench.bench_sync --in-process        # the sandbox in this process
 
-One process: a sandbox seeded with ``--customers``, the job engine (DBOS on SQLite files) and a
-fresh SQLite store per phase. Every /v1 request the sandbox serves is recorded (method, path,
-query), so "the same calls" is exact: the bare loop replays the recorded GETs one after another
-over one keep-alive HTTP connection, with no SDK, no store and no queue. The SDK loop makes the
-same calls through our gateway (the ``stripe`` SDK), one after another, with no store and no
-queue: job ÷ SDK loop is our own overhead, SDK loop ÷ bare loop the SDK's (building a
-``StripeObject`` of every object and converting it back, ``requests`` per call).
+The sandbox runs in a process of its own (``python -m sandbox``, seeded with ``--customers``;
+the setup line says how long seeding took), as Stripe is a remote server: the job's threads can
+then overlap their client work with the server's, which they cannot when both share one
+interpreter (one GIL). ``--in-process`` runs it in this process instead (the earlier way), to
+show the difference. This process holds the job engine (DBOS on SQLite files) and a fresh
+SQLite store per phase. The bench reaches the sandbox only over HTTP, through its ``/_sandbox``
+hooks (``sandbox.client.Simulator``): the fault rate, the rate limit and the request log.
+
+Every /v1 request the sandbox serves while recording is logged (method, path, query and the
+headers a replay needs: ``/_sandbox/requests``), so "the same calls" is exact: the bare loop
+replays the recorded GETs one after another over one keep-alive HTTP connection, with no SDK,
+no store and no queue. The SDK loop makes the same calls through our gateway (the ``stripe``
+SDK), one after another, with no store and no queue: job ÷ SDK loop is our own overhead, SDK
+loop ÷ bare loop the SDK's (building a ``StripeObject`` of every object and converting it back,
+``requests`` per call).
 
 1. Full account sync through the job path (``jobs.start_account_sync(full=True)``: one step per
    customer page, its customers in chunks of k (k = rate // 5, 1 to 100), each chunk a child
@@ -28,9 +37,13 @@ queue: job ÷ SDK loop is our own overhead, SDK loop ÷ bare loop the SDK's (bui
 
 The queue's rate (``--rate``, default 1000 req/s) is set high so the comparison with a
 sequential loop measures the job path, not the limiter. SQL statements and commits are counted
-on the store's engine (DBOS's own database is not counted). The sandbox runs in this process,
-so the job's threads, the sandbox and the loops share one interpreter (and here two shared
-cores): concurrency cannot make the job beat a sequential loop of cheaper calls.
+on the store's engine (DBOS's own database is not counted). Every timed part also gets its CPU
+time: this process's (all its threads; the sandbox's too with ``--in-process``) against wall,
+and the sandbox process's (from ``/proc``); and job ÷ bare loop, SDK loop ÷ bare loop in CPU of
+both processes, which other work on the shared cores moves far less than wall time (the setup
+and CPU lines print the load average). Two shared cores here, and the job's Python threads
+share one GIL: its wall time cannot drop much below its own process's CPU time (only C code
+that lets go of the GIL, such as SQLite and socket calls, runs beside the Python).
 """
 
 from __future__ import annotations
@@ -39,77 +52,69 @@ import argparse
 import http.client
 import json
 import logging
+import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 import bootstrap
-import sandbox.server as sandbox_server
+from bench.sandbox_process import BenchSandbox, Call, in_process, start_process
+from sandbox.client import Simulator
 from services.adapters import account_mirror as mirror
 from services.adapters import jobs as engine
+from services.adapters.gateway import StripeGateway
 from services.adapters.models import DataVersion
-from services.adapters.settings import load_settings
+from services.adapters.settings import Settings, load_settings
 from services.adapters.store import open_store, session_scope
 from services.auth import Actor
 from services.context import Services
 from services.usecases import jobs, sync_intents
 
 ADMIN = Actor("bench", "admin")
+T = TypeVar("T")
 
 
 @dataclass
-class Calls:
-    """The /v1 requests the sandbox served while recording."""
+class Cost:
+    """What one timed part cost: wall time, the bench process's CPU (every thread: the job's,
+    the loop's; and the sandbox's when it runs in this process), the sandbox process's CPU."""
 
-    on: bool = False
-    refused: int = 0  # 429s answered while recording (the rate-limited phase's overshoot)
-    log: list[tuple[str, str, str, dict[str, str]]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    name: str
+    wall: float
+    cpu: float
+    sandbox_cpu: float | None
 
-    @contextmanager
-    def recording(self) -> Iterator[list[tuple[str, str, str, dict[str, str]]]]:
-        with self.lock:
-            self.log = []
-            self.refused = 0
-            self.on = True
-        try:
-            yield self.log
-        finally:
-            with self.lock:
-                self.on = False
+    @property
+    def total(self) -> float:
+        """CPU of both processes (the bench's alone when the sandbox runs in it)."""
+        return self.cpu + (self.sandbox_cpu or 0.0)
+
+    def line(self) -> str:
+        own = "-" if self.sandbox_cpu is None else f"{self.sandbox_cpu:.2f} s"
+        return (
+            f"{self.name}: wall {self.wall:.2f} s, bench CPU {self.cpu:.2f} s "
+            f"({self.cpu / self.wall:.2f} of wall), sandbox process CPU {own}"
+        )
 
 
-def install_recorder() -> Calls:
-    calls = Calls()
-    original: Callable[..., Any] = sandbox_server.core.handle
-
-    def handle(state: Any, method: str, path: str, **kw: Any) -> Any:
-        if calls.on and path.startswith("/v1/"):
-            headers = kw.get("headers") or {}
-            keep = {
-                k: v
-                for k, v in headers.items()
-                if k.lower() in ("authorization", "stripe-version", "stripe-account")
-            }
-            with calls.lock:
-                calls.log.append((method, path, str(kw.get("query") or ""), keep))
-        answer = original(state, method, path, **kw)
-        if calls.on and getattr(answer, "status", None) == 429:
-            with calls.lock:
-                calls.refused += 1
-        return answer
-
-    sandbox_server.core.handle = handle
-    return calls
+def measured(costs: list[Cost], sb: BenchSandbox, name: str, run: Callable[[], T]) -> T:
+    """``run()``, its wall and CPU time appended to ``costs``."""
+    sandbox_before = sb.cpu_seconds()
+    cpu_before, began = time.process_time(), time.perf_counter()
+    result = run()
+    wall, cpu = time.perf_counter() - began, time.process_time() - cpu_before
+    sandbox_after = sb.cpu_seconds()
+    sandbox_cpu = None if sandbox_before is None or sandbox_after is None else sandbox_after - sandbox_before
+    costs.append(Cost(name, wall, cpu, sandbox_cpu))
+    return result
 
 
 @dataclass
@@ -162,17 +167,7 @@ def full_sync(timeout: float) -> tuple[float, Any]:
     return run_job(lambda: jobs.start_account_sync(ADMIN, full=True), timeout)
 
 
-@contextmanager
-def sandbox_set(config: Any, name: str, value: float) -> Iterator[None]:
-    """The sandbox's ``name`` (fault rate, rate limit) at ``value`` for the block, then 0."""
-    setattr(config, name, value)
-    try:
-        yield
-    finally:
-        setattr(config, name, 0.0)
-
-
-def replay(base_url: str, recorded: list[tuple[str, str, str, dict[str, str]]]) -> float:
+def replay(base_url: str, recorded: list[Call]) -> float:
     """The recorded GETs, one after another on one keep-alive connection, each body parsed."""
     parts = urlsplit(base_url)
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port)
@@ -214,17 +209,24 @@ def sdk_intents_loop(gw: Any, since: int) -> float:
 Row = tuple[str, str, str, bool | None]
 
 
-def intent_phase(app: Any, base_url: str, calls: Calls, sql: SqlCount, timeout: float) -> list[Row]:
+def intent_phase(
+    app: Any, sb: BenchSandbox, sql: SqlCount, timeout: float, costs: list[Cost]
+) -> list[Row]:
     """3. The first intent sync: job path vs bare loop and SDK loop (on phase 2's store:
     accounts, no intents)."""
     before = sql.commits
-    with calls.recording() as log3:
-        job3_s, view3 = run_job(lambda: jobs.start_intent_sync(ADMIN), timeout)
+    with sb.recording() as log3:
+        job3_s, view3 = measured(
+            costs, sb, "3. intent sync job", lambda: run_job(lambda: jobs.start_intent_sync(ADMIN), timeout)
+        )
     commits3 = sql.commits - before
-    bare3_s = replay(base_url, log3)
+    bare3_s = measured(costs, sb, "3. intent sync bare loop", lambda: replay(sb.base_url, log3))
     since3 = Services(gateway=app.gateway, engine=app.engine, mode=app.mode).now()
-    with calls.recording() as sdk3_log:
-        sdk3_s = sdk_intents_loop(app.gateway, since3 - sync_intents.FULL_WINDOW_SECONDS)
+    with sb.recording() as sdk3_log:
+        sdk3_s = measured(
+            costs, sb, "3. intent sync SDK loop",
+            lambda: sdk_intents_loop(app.gateway, since3 - sync_intents.FULL_WINDOW_SECONDS),
+        )
     print(
         f"intent sync job: {job3_s:.2f} s, {len(log3):,} calls, {commits3:,} commits; "
         f"{view3.status if view3 else '?'}: {view3.message if view3 else ''}"
@@ -249,11 +251,35 @@ def intent_phase(app: Any, base_url: str, calls: Calls, sql: SqlCount, timeout: 
     ]
 
 
+def load() -> str:
+    """The machine's 1/5/15-minute load: other work on the shared cores shows as wall > CPU."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def verdict(met: bool | None) -> str:
     return "-" if met is None else "MET" if met else "MISSED"
 
 
-def main() -> None:
+def remote_app(settings: Settings, base_url: str) -> bootstrap.App:
+    """The app as ``bootstrap.build_app`` builds it in sandbox mode, but pointed at a sandbox
+    already running elsewhere (no demo users, no seeded check history: the bench needs neither)."""
+    gateway = StripeGateway(
+        bootstrap.SANDBOX_KEY,
+        base_url=base_url,
+        timeout_seconds=settings.stripe_timeout_seconds,
+        max_network_retries=settings.stripe_max_retries,
+    )
+    store = open_store(settings.resolved_database_url)
+    return bootstrap.App(
+        settings=settings,
+        services=Services(gateway=gateway, engine=store, mode=settings.mode),
+        simulator=Simulator(base_url),
+        sandbox=None,
+        cookie_key="bench",
+    )
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=500)
     parser.add_argument("--rate", type=float, default=1000, help="the queue's Stripe req/s")
@@ -265,7 +291,15 @@ def main() -> None:
         "--sandbox-rate", type=float, default=0,
         help="also run phase 1b: the sandbox rate-limited to this many req/s (429 beyond)",
     )
-    args = parser.parse_args()
+    parser.add_argument(
+        "--in-process", action="store_true",
+        help="run the sandbox in this process (one interpreter for job, loops and server)",
+    )
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
     data = Path(tempfile.mkdtemp(prefix="fcops-bench-sync-"))
     settings = load_settings(
         {
@@ -278,29 +312,45 @@ def main() -> None:
         secrets_path=data / "absent.toml",
     )
     began = time.perf_counter()
-    app = bootstrap.build_app(settings)
+    if args.in_process:
+        app = bootstrap.build_app(settings)  # starts and seeds the sandbox in this process
+        assert app.sandbox is not None
+        sb = in_process(app.sandbox, time.perf_counter() - began)
+    else:
+        sb = start_process(args.customers, seed=settings.sandbox_seed)
+        app = remote_app(settings, sb.base_url)
+    try:
+        run(args, data, app, sb, began)
+    finally:
+        engine.shutdown()
+        sb.stop()
+
+
+def run(args: argparse.Namespace, data: Path, app: bootstrap.App, sb: BenchSandbox, began: float) -> None:
     bootstrap.start_background(app, serve_webhooks=False)
-    assert app.sandbox is not None
-    handle = app.sandbox
     logging.getLogger("dbos").setLevel(logging.ERROR)  # retried steps' tracebacks: expected here
-    calls = install_recorder()
     print(
-        f"setup: sandbox with {args.customers:,} customers and job engine in "
-        f"{time.perf_counter() - began:.1f} s; queue rate {args.rate:g} req/s"
+        f"setup: sandbox with {args.customers:,} customers in {sb.where}, seeded and answering "
+        f"in {sb.seed_seconds:.1f} s; with the job engine {time.perf_counter() - began:.1f} s; "
+        f"queue rate {args.rate:g} req/s; load average {load()}"
     )
+    costs: list[Cost] = []
 
     def bound(name: str, version: int) -> tuple[Engine, SqlCount]:
         store = fresh_store(data, name, version)
         engine.bind(Services(gateway=app.gateway, engine=store, mode=app.mode))
         return store, count_sql(store)
 
+    def sync(name: str) -> tuple[float, Any]:
+        return measured(costs, sb, name, lambda: full_sync(args.timeout))
+
     # 1. full account sync: job path vs bare loop
     _, sql1 = bound("accounts", 1_000)
-    with calls.recording() as log1:
-        job1_s, view1 = full_sync(args.timeout)
-    bare1_s = replay(handle.base_url, log1)
-    with calls.recording() as sdk1_log:
-        sdk1_s = sdk_accounts_loop(app.gateway)
+    with sb.recording() as log1:
+        job1_s, view1 = sync("1. account sync job")
+    bare1_s = measured(costs, sb, "1. account sync bare loop", lambda: replay(sb.base_url, log1))
+    with sb.recording() as sdk1_log:
+        sdk1_s = measured(costs, sb, "1. account sync SDK loop", lambda: sdk_accounts_loop(app.gateway))
     print(
         f"account sync job: {job1_s:.2f} s, {len(log1):,} calls, {sql1.statements:,} SQL "
         f"statements, {sql1.commits:,} commits; {view1.status if view1 else '?'}: "
@@ -313,28 +363,22 @@ def main() -> None:
     limited: tuple[float, int, Any, int] | None = None
     if args.sandbox_rate > 0:
         bound("accounts-limited", 1_500)
-        with (
-            sandbox_set(handle.state.config, "rate_limit", args.sandbox_rate),
-            calls.recording() as log1b,
-        ):
-            job1b_s, view1b = full_sync(args.timeout)
-        limited = (job1b_s, len(log1b), view1b, calls.refused)
+        with sb.rate_limit(args.sandbox_rate), sb.recording() as log1b:
+            job1b_s, view1b = sync("1b. account sync job, rate-limited sandbox")
+        limited = (job1b_s, len(log1b), view1b, sb.refused)
         print(
             f"account sync job, sandbox at {args.sandbox_rate:g} req/s, queue at {args.rate:g}: "
-            f"{job1b_s:.2f} s, {len(log1b):,} calls ({calls.refused} answered 429); "
+            f"{job1b_s:.2f} s, {len(log1b):,} calls ({sb.refused} answered 429); "
             f"{view1b.status if view1b else '?'}: {view1b.message if view1b else ''}"
         )
 
     # 2. the same sync at a fault rate, fresh store
     _, sql2 = bound("accounts-faults", 2_000)
-    log2: list[Any] = []
+    log2: list[Call] = []
     job2_s, view2 = 0.0, None
     if not args.no_faults:
-        with (
-            sandbox_set(handle.state.config, "fault_rate", args.fault_rate),
-            calls.recording() as log2,
-        ):
-            job2_s, view2 = full_sync(args.timeout)
+        with sb.fault_rate(args.fault_rate), sb.recording() as log2:
+            job2_s, view2 = sync(f"2. account sync job at {args.fault_rate:.0%} faults")
         print(
             f"account sync job at {args.fault_rate:.0%} faults: {job2_s:.2f} s, {len(log2):,} "
             f"calls, {sql2.commits:,} commits; {view2.status if view2 else '?'}: "
@@ -388,18 +432,38 @@ def main() -> None:
         ),
     ]
     if not args.skip_intents:
-        lines += intent_phase(app, handle.base_url, calls, sql2, args.timeout)
+        lines += intent_phase(app, sb, sql2, args.timeout, costs)
     width = max(len(name) for name, *_ in lines)
     print()
     print(f"{'measure':<{width}}  {'measured':<50}  {'target':<8}  result")
-    for name, measured, target, met in lines:
-        print(f"{name:<{width}}  {measured:<50}  {target:<8}  {verdict(met)}")
+    for name, measured_, target, met in lines:
+        print(f"{name:<{width}}  {measured_:<50}  {target:<8}  {verdict(met)}")
     print(
         f"{'4. webhook ingestion (events/s, lag p50/p95)':<{width}}  "
         f"{'see: python -m bench.bench_webhooks':<50}  {'-':<8}  -"
     )
-    engine.shutdown()
-    handle.stop()
+    print()
+    print(f"CPU time (sandbox in {sb.where}; load average now {load()}):")
+    for cost in costs:
+        print(f"  {cost.line()}")
+    print_cpu_ratios(costs)
+
+
+def print_cpu_ratios(costs: list[Cost]) -> None:
+    """Job and SDK loop ÷ bare loop in CPU of both processes: what each costs the machine,
+    which other work on shared cores changes far less than it changes wall time."""
+    by_name = {cost.name: cost for cost in costs}
+    for phase in ("1. account sync", "3. intent sync"):
+        bare = by_name.get(f"{phase} bare loop")
+        if bare is None or bare.total <= 0:
+            continue
+        ratios = [
+            f"{what} ÷ bare loop {by_name[f'{phase} {what}'].total / bare.total:.2f}x "
+            f"({by_name[f'{phase} {what}'].total:.2f} s ÷ {bare.total:.2f} s)"
+            for what in ("job", "SDK loop")
+            if f"{phase} {what}" in by_name
+        ]
+        print(f"  {phase}, CPU of both processes: {'; '.join(ratios)}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Plays the bank customer's part through the sandbox's simulation hooks (outside /v1).
 
-Only the demo (a page's "play the customer" buttons) and tests use this; ``services/`` never
-does, because live Stripe has no such endpoints.
+Only the demo (a page's "play the customer" buttons), tests and benchmarks (faults, the rate
+limit, the request log) use this; ``services/`` never does, because live Stripe has no such
+endpoints.
 """
 
 from __future__ import annotations
@@ -64,6 +65,24 @@ class Simulator:
     def clear_faults(self) -> dict[str, Any]:
         """Forget forced faults that have not fired yet."""
         return self._post("faults", clear="true")
+
+    def set_fault_rate(self, rate: float) -> dict[str, Any]:
+        """This share (0-1) of /v1 requests fails from now on (429, 500 or slow, seeded)."""
+        return self._post("faults", rate=rate)
+
+    def set_rate_limit(self, per_second: float) -> dict[str, Any]:
+        """/v1 requests beyond ``per_second`` get 429 (a token bucket, burst ``per_second``,
+        full now); 0 turns the limit off."""
+        return self._post("faults", rate_limit=per_second)
+
+    def record_requests(self, on: bool = True) -> dict[str, Any]:
+        """Start recording /v1 requests (forgetting earlier ones), or stop (``on=False``)."""
+        return self._post("requests", record="true" if on else "false")
+
+    def recorded_requests(self) -> dict[str, Any]:
+        """``{"recording", "count", "refused", "data": [{"method", "path", "query",
+        "headers"}]}``: the /v1 requests recorded, in order; ``refused`` of them got a 429."""
+        return self._get("requests")
 
     def complete_session(
         self,

@@ -80,6 +80,12 @@ class Faults:
                 return None
             return rng.choice(["429", "500", "slow"]), None
 
+    def set_rate_limit(self, limit: float) -> None:
+        """``limit`` req/s from now on (0 = off), starting with a full bucket (burst ``limit``)."""
+        with self._lock:
+            self.config.rate_limit = float(limit)
+            self._bucket = (float(limit), time.monotonic())
+
     def take_token(self) -> bool:
         """Token bucket for ``--rate-limit N`` (N req/s, burst N); False means 429."""
         limit = self.config.rate_limit

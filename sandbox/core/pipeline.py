@@ -88,7 +88,9 @@ def handle(
         request_id=state.new_request_id(),
         idempotency_key=headers.get("idempotency-key") or None,
     )
+    state.requests.record(method, path, query, headers)
     resp = _handle(state, req, query, body)
+    state.requests.answered(path, resp.status)
     resp.headers.setdefault("Request-Id", req.request_id)
     return resp
 

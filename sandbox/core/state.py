@@ -25,6 +25,7 @@ from sandbox.core.events import EVENT_LISTENERS, Snapshots, event
 from sandbox.core.faults import Faults
 from sandbox.core.idempotency import IdempotencyKeys
 from sandbox.core.indexes import INDEXES, IdSet, Index, View, all_of, field_in, sort_key
+from sandbox.core.recording import RequestLog
 from sandbox.core.wire import Request
 
 _ALNUM = string.ascii_letters + string.digits
@@ -64,6 +65,7 @@ class State:
         self.clock = Clock(self.config.now)
         self.jobs = Jobs(self.clock, self.lock)
         self.faults = Faults(self.config)
+        self.requests = RequestLog()  # /v1 requests while recording (/_sandbox/requests)
         self.idempotency = IdempotencyKeys()
         self.store: dict[str, dict[str, dict]] = {}
         self.by_id: dict[str, dict] = {}
