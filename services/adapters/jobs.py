@@ -17,6 +17,8 @@ Queues (declared with ``DBOS.register_queue`` after ``DBOS.launch()``, as DBOS 3
 - ``fcops-events``: webhook event processing, partitioned by the object the event names with
   ``partition_concurrency=1``: two events about one account are applied one after the other
   (the mirror's newer-event check reads then writes, so concurrent writers could both pass it).
+  No rate limiter: applying an account event makes no Stripe request (an intent event, or an
+  account event tied on ``created``, makes one read). Polled every ``EVENTS_POLL_SECONDS``.
 
 Workflows need the gateway and the store, which cannot be workflow arguments (they are not
 serialisable); :func:`bind` makes them available to every workflow in this process.
@@ -55,8 +57,8 @@ EVENTS_QUEUE = "fcops-events"
 APP_NAME = "fcops"
 POLL_SECONDS = 0.2
 # The events queue is polled more often: a webhook event waits for the next poll before it is
-# applied (the lag a user sees on a refreshed balance); a poll with nothing queued is one read.
-EVENTS_POLL_SECONDS = 0.05
+# applied (part of the lag a user sees on a refreshed balance); an idle poll is a few reads.
+EVENTS_POLL_SECONDS = 0.1
 EVENTS_PER_WORKER = 16
 # Workflow starts per second the Stripe queue aims at (k follows). Each child workflow costs DBOS
 # an enqueue and a result read (tens of ms on SQLite on a busy machine), so fewer, larger chunks.

@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
+from sqlalchemy import update
 from sqlmodel import col, func, select
 
 from services.adapters import account_mirror as accounts
@@ -161,18 +162,14 @@ def _mark(event_id: str, outcome: str, error: str | None) -> None:
 
 
 def _mark_row(event_id: str, outcome: str, error: str | None) -> None:
-    svc = engine.bound()
-
-    def work(session: Any) -> None:
-        row = session.get(WebhookEventRecord, event_id)
-        if row is None:
-            return
-        row.status = outcome
-        row.error = error
-        row.processed_at = utcnow()
-        session.add(row)
-
-    retrying(svc.engine, work)
+    """One UPDATE by id (loading the row would decode its payload again)."""
+    table = WebhookEventRecord.__table__  # type: ignore[attr-defined]
+    with session_scope(engine.bound().engine) as session:
+        session.execute(
+            update(table)
+            .where(table.c.id == event_id)
+            .values(status=outcome, error=error, processed_at=utcnow())
+        )
 
 
 @DBOS.workflow(name="fcops.webhooks.process")
