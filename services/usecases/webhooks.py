@@ -4,6 +4,8 @@
 body with the SDK (tolerance 300 s), inserts the event unless its ``id`` is already stored (a
 redelivery only counts the delivery), and enqueues its processing as a DBOS workflow whose ID is
 ``event-<id>``, so it runs once however often Stripe delivers it. It returns without waiting.
+The workflow runs on the events queue (``services.adapters.jobs``: one event per object at a
+time, no Stripe rate limiter) and checkpoints once: apply, then mark the event done.
 
 Processing applies the event to the mirror:
 
