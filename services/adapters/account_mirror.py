@@ -96,9 +96,13 @@ def _mirror(
     written = upsert(
         session, AccountRecord, rows, touch={"synced_at": utcnow()}, merge=newer_copy_wins
     )
+    added = record_snapshots(session, [(r["id"], r["raw"].get("balance")) for r in rows])
     if written.inserted or written.updated:
+        # Last: the counter row stays locked until commit, and every account write bumps it
+        # (on PostgreSQL concurrent webhook events queued on that lock for the rest of their
+        # transaction while it came first).
         data_version.bump(session, data_version.ACCOUNTS)  # pages' cached counts are stale
-    return record_snapshots(session, [(r["id"], r["raw"].get("balance")) for r in rows])
+    return added
 
 
 def upsert_account(engine: Engine, account: Mapping[str, Any]) -> AccountRecord:
@@ -243,8 +247,9 @@ def apply_changes(engine: Engine, changes: Changes) -> tuple[int, int, int]:
     def work(session: Session) -> int:
         _put(session, CustomerRecord, [flatten_customer(c) for c in changes.customers.values()])
         forget_customers(session, changes.deleted)
-        added = _mirror(session, list(changes.accounts.values()), stamps=changes.stamps)
-        return added + record_snapshots(session, changes.balances)
+        added = record_snapshots(session, changes.balances)
+        # The mirror write last: it ends with the data-version bump (see _mirror).
+        return added + _mirror(session, list(changes.accounts.values()), stamps=changes.stamps)
 
     snapshots: int = retrying(engine, work)
     customers = len(changes.customers) + len(changes.deleted)

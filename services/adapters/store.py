@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import event, inspect, select, text
+from sqlalchemy import bindparam, event, inspect, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -206,7 +207,7 @@ def _upsert_chunk(
     table: Any = model.__table__  # type: ignore[attr-defined]
     stored = {
         row[key]: dict(row)
-        for row in session.execute(select(table).where(table.c[key].in_(list(incoming)))).mappings()
+        for row in session.execute(_stored_rows(table, key), {"keys": list(incoming)}).mappings()
     }
     inserted: list[dict[str, Any]] = []
     updated: list[dict[str, Any]] = []
@@ -240,15 +241,8 @@ def _write(
     if dialect not in ("sqlite", "postgresql"):
         _write_portably(session, model, rows, key=key)
         return
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    # One statement with bound parameters run for every row (SQLAlchemy batches it into
-    # multi-row INSERTs): compiled once and cached, where .values([...rows]) compiled every
-    # parameter of every row again (a third of a page's write time).
-    stmt = insert(model.__table__)  # type: ignore[attr-defined]
-    given = {c for r in rows for c in r if c != key}
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[key], set_={c: stmt.excluded[c] for c in sorted(given)}
-    )
+    given = tuple(sorted({c for r in rows for c in r if c != key}))
+    stmt = _upsert_statement(dialect, model.__table__, key, given)  # type: ignore[attr-defined]
     session.flush()
     session.execute(stmt, [_full_row(model, r) for r in rows])
     # Objects this session already holds for these keys would still show the old values.
@@ -256,6 +250,28 @@ def _write(
     for obj in list(session.identity_map.values()):
         if isinstance(obj, model) and getattr(obj, key) in written:
             session.expire(obj)
+
+
+@lru_cache(maxsize=64)
+def _stored_rows(table: Any, key: str) -> Any:
+    """The stored rows of ``table`` whose ``key`` is in the ``keys`` list parameter (built once)."""
+    return select(table).where(table.c[key].in_(bindparam("keys", expanding=True)))
+
+
+@lru_cache(maxsize=256)
+def _upsert_statement(dialect: str, table: Any, key: str, columns: tuple[str, ...]) -> Any:
+    """``INSERT … ON CONFLICT (key) DO UPDATE SET`` the given columns, built once per shape.
+
+    One statement with bound parameters run for every row (SQLAlchemy batches it into
+    multi-row INSERTs): compiled once and cached, where .values([...rows]) compiled every
+    parameter of every row again (a third of a page's write time). Building it is not free
+    either (``excluded`` sets up a column collection each time: a quarter of a one-row
+    webhook write), so the construct is kept too; it is immutable and safe to share."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=[key], set_={c: stmt.excluded[c] for c in columns}
+    )
 
 
 def _write_portably(
