@@ -184,7 +184,8 @@ def figures(
     found: list[rules.Option] = []
     paired = _paired(window, every=True)
     c = CHECKS.c
-    columns: list[Any] = []
+    keys = [c.verdict, paired.c.status, paired.c.return_code, paired.c.category, paired.c.currency]
+    derived: list[Any] = []
     if missed is not None and current is not None:
         limits = {"max_percent": max_percent, "min_age_seconds": min_age_seconds}
         found = rules.policy_options(missed, current, **limits)  # type: ignore[arg-type]
@@ -194,16 +195,29 @@ def figures(
             loaded = _options_loaded(engine, window, missed, current, max_percent, min_age_seconds)
             return replace(figures(engine, window), options=loaded)
         good = and_(c.verdict == OK, paired.c.status == "settled", _ok_under(c, current, exact[0]))
-        for i, option in enumerate(found):
-            held = and_(good, ~_ok_under(c, option.policy, exact[i + 1]))
-            columns.append(func.sum(case((held, 1), else_=0)).label(f"n{i}"))
-            columns.append(func.sum(case((held, paired.c.amount), else_=0)).label(f"a{i}"))
-    keys = (c.verdict, paired.c.status, paired.c.return_code, paired.c.category, paired.c.currency)
-    stmt = (
-        select(*keys, func.count().label("n"), *columns)
+        derived = [  # each debit's check reduced once to what the options compare
+            paired.c.amount.label("debited"),
+            case((good, 1), else_=0).label("good"),
+            (c.checked_at - c.as_of).label("age"),
+            (c.balance - c.amount).label("room"),
+            c.amount.label("asked"),
+        ]
+    rows = (
+        select(*keys, *derived)
         .select_from(paired.outerjoin(CHECKS, CHECKS.c.id == paired.c.check_id))
-        .group_by(*keys)
+        .subquery("rows")
     )
+    columns: list[Any] = []
+    for i, option in enumerate(found):
+        # a debit ``current`` passes (good: balance and age known) that ``option`` would not
+        num, den = exact[i + 1]
+        policy = option.policy
+        short = (rows.c.room - policy.buffer_amount) * (100 * den) < rows.c.asked * num
+        held = and_(rows.c.good == 1, or_(rows.c.age > policy.max_age_seconds, short))
+        columns.append(func.sum(case((held, 1), else_=0)).label(f"n{i}"))
+        columns.append(func.sum(case((held, rows.c.debited), else_=0)).label(f"a{i}"))
+    grouped = [rows.c[k.name] for k in keys]
+    stmt = select(*grouped, func.count().label("n"), *columns).group_by(*grouped)
     with engine.connect() as conn:
         groups = [g._mapping for g in conn.execute(stmt)]
     table, debits, checked = _verdict_table(groups)
