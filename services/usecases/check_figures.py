@@ -11,6 +11,7 @@ those rows, so the figures are the rules' own.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -179,45 +180,107 @@ def figures(
     """The verdict table and, given the misses and the ``current`` policy, the policy options, in
     one pass: a GROUP BY verdict, outcome and currency of the window's debits. Which options
     there are and what each catches follow from the misses alone (the rules decide on them);
-    what each would have held back is a conditional count and sum per option in that pass (the
-    settled ``ok``-checked debits ``current`` passes and the option would not)."""
+    what each would have held back (the settled ``ok``-checked debits ``current`` passes and the
+    option would not) is counted from two buckets per debit in that pass (:func:`_bucketed`)."""
     found: list[rules.Option] = []
     paired = _paired(window, every=True)
     c = CHECKS.c
-    columns: list[Any] = []
+    keys = [c.verdict, paired.c.status, paired.c.return_code, paired.c.category, paired.c.currency]
+    derived: list[Any] = []
     if missed is not None and current is not None:
         limits = {"max_percent": max_percent, "min_age_seconds": min_age_seconds}
         found = rules.policy_options(missed, current, **limits)  # type: ignore[arg-type]
-        ratios = [_whole_ratio(p.buffer_percent) for p in [current, *(o.policy for o in found)]]
-        exact = [r for r in ratios if r is not None]
-        if len(exact) < len(ratios):  # an odd float percentage: the rules decide on rows
+        ratio = _whole_ratio(current.buffer_percent)
+        if ratio is None:  # an odd float percentage: the rules decide on rows
             loaded = _options_loaded(engine, window, missed, current, max_percent, min_age_seconds)
             return replace(figures(engine, window), options=loaded)
-        good = and_(c.verdict == OK, paired.c.status == "settled", _ok_under(c, current, exact[0]))
-        for i, option in enumerate(found):
-            held = and_(good, ~_ok_under(c, option.policy, exact[i + 1]))
-            columns.append(func.sum(case((held, 1), else_=0)).label(f"n{i}"))
-            columns.append(func.sum(case((held, paired.c.amount), else_=0)).label(f"a{i}"))
-    keys = (c.verdict, paired.c.status, paired.c.return_code, paired.c.category, paired.c.currency)
-    stmt = (
-        select(*keys, func.count().label("n"), *columns)
+        good = and_(c.verdict == OK, paired.c.status == "settled", _ok_under(c, current, ratio))
+        derived = [  # each debit's check reduced once to what the options compare
+            paired.c.amount.label("debited"),
+            case((good, 1), else_=0).label("good"),
+            (c.checked_at - c.as_of).label("age"),
+            (c.balance - c.amount).label("room"),
+            c.amount.label("asked"),
+        ]
+    rows = (
+        select(*keys, *derived)
         .select_from(paired.outerjoin(CHECKS, CHECKS.c.id == paired.c.check_id))
-        .group_by(*keys)
+        .subquery("rows")
     )
+    grouped = [rows.c[k.name] for k in keys]
+    if not found or current is None:
+        stmt = select(*grouped, func.count().label("n")).group_by(*grouped)
+        with engine.connect() as conn:
+            groups = [g._mapping for g in conn.execute(stmt)]
+        return Figures(*_verdict_table(groups), [])
+    if not _one_change_each(found, current):  # not what the rules make: decided on rows
+        loaded = _options_loaded(engine, window, missed or [], current, max_percent, min_age_seconds)
+        return replace(figures(engine, window), options=loaded)
+    return _bucketed(engine, rows, grouped, found, current)
+
+
+def _percent_only(option: rules.Option, current: DebitPolicy) -> bool:
+    p = option.policy.buffer_percent
+    return p == int(p) and replace(current, buffer_percent=p) == option.policy
+
+
+def _one_change_each(found: list[rules.Option], current: DebitPolicy) -> bool:
+    """Whether every option is ``current`` with a whole percentage or a maximum age changed
+    (what :func:`rules.policy_options` makes), so each holds back by one comparison."""
+    return all(
+        _percent_only(o, current) or replace(current, max_age_seconds=o.policy.max_age_seconds)
+        == o.policy
+        for o in found
+    )
+
+
+def _bucketed(
+    engine: Engine, rows: Any, grouped: list[Any], found: list[rules.Option], current: DebitPolicy
+) -> Figures:
+    """:func:`figures` with the options counted from two buckets per good debit, not a sum per
+    option. A whole percentage p holds a debit back when (room - buffer) × 100 < amount × p,
+    that is when ``percent`` = (room - buffer) × 100 // amount is below p (room - buffer is not
+    negative for a debit ``current`` passes; an amount of 0 or less is never held back); a
+    maximum age a (a multiple of ``unit``) when the age is over a, that is when ``ages`` =
+    ceil(age / unit) is over a / unit. Both are capped just past the largest option."""
+    percents = [int(o.policy.buffer_percent) for o in found if _percent_only(o, current)]
+    ages = [o.policy.max_age_seconds for o in found if not _percent_only(o, current)]
+    top = max(percents, default=0)
+    unit = math.gcd(*ages) if ages else 1
+    last = max(ages, default=0) // unit + 1
+    good = rows.c.good == 1
+    spare = (rows.c.room - current.buffer_amount) * 100
+    percent = case(
+        (~good, None),
+        (rows.c.asked <= 0, top),
+        (spare >= rows.c.asked * top, top),
+        else_=spare // rows.c.asked,  # both integers, not negative
+    ).label("percent")
+    age = case(
+        (~good, None),
+        (rows.c.age <= 0, 0),
+        (rows.c.age > last * unit, last),
+        else_=(rows.c.age + unit - 1) // unit,
+    ).label("ages")
+    keys = [*grouped, percent, age]
+    stmt = select(*keys, func.count().label("n"), func.sum(rows.c.debited).label("amount"))
     with engine.connect() as conn:
-        groups = [g._mapping for g in conn.execute(stmt)]
+        groups = [g._mapping for g in conn.execute(stmt.group_by(*keys))]
     table, debits, checked = _verdict_table(groups)
-    return Figures(table, debits, checked, [_held(o, i, groups) for i, o in enumerate(found)])
-
-
-def _held(option: rules.Option, i: int, groups: list[Any]) -> rules.Option:
-    """``option`` with what it would have held back: column ``n{i}`` and ``a{i}`` of the groups."""
-    amounts: dict[str, int] = {}
-    for g in groups:
-        if g[f"n{i}"]:
-            amounts[str(g["currency"])] = amounts.get(str(g["currency"]), 0) + int(g[f"a{i}"])
-    blocked = sum(int(g[f"n{i}"] or 0) for g in groups)
-    return replace(option, blocked=blocked, blocked_amounts=amounts)
+    held = [g for g in groups if g["percent"] is not None]
+    options = []
+    for option in found:
+        if _percent_only(option, current):
+            p = int(option.policy.buffer_percent)
+            chosen = [g for g in held if int(g["percent"]) < p]
+        else:
+            chosen = [g for g in held if int(g["ages"]) > option.policy.max_age_seconds // unit]
+        amounts: dict[str, int] = {}
+        for g in chosen:
+            amounts[str(g["currency"])] = amounts.get(str(g["currency"]), 0) + int(g["amount"])
+        blocked = sum(int(g["n"]) for g in chosen)
+        options.append(replace(option, blocked=blocked, blocked_amounts=amounts))
+    return Figures(table, debits, checked, options)
 
 
 def _verdict_table(groups: list[Any]) -> tuple[pd.DataFrame, int, int]:

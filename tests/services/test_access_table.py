@@ -318,6 +318,7 @@ NO_ACTOR: dict[str, str] = {
     "debit_outcomes.load_behind": "store read behind returns_report.debits_behind (returns.view)",
     "debit_outcomes.window_debits": "pure SQL selection of a window's debits",
     "debit_outcomes.outcome_from_row": "pure: a stored row as an Outcome",
+    "check_figures.figures": "store read behind check_review.review (returns.view; options: policy.edit)",
     "check_figures.verdicts": "store read behind check_review.review (returns.view)",
     "check_figures.misses": "store read behind check_review.review (returns.view)",
     "check_figures.options": "store read behind check_review.review (returns.view, policy.edit)",
