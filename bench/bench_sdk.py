@@ -12,7 +12,7 @@ calls the syncs make most, each ``--calls`` times with identical parameters:
 - ``setup intents``: one page of 100 SetupIntents with their payment methods expanded
   (``GET /v1/setup_intents?limit=100&expand[]=data.payment_method``): the intent sync's call.
 
-each made four ways:
+each made five ways:
 
 - (a) bare: ``http.client`` on one keep-alive connection, the same URL and headers, body
   parsed with ``json.loads``; no SDK;
@@ -21,13 +21,17 @@ each made four ways:
   (``to_dict``), through the gateway's ``_call`` (its back-off and error translation);
 - (b') the same object path over the gateway's new transport (``sdk.KeepAliveClient``), to
   show what the transport alone saves;
+- (c') the gateway now, but its lists read through the SDK's public ``StripeClient.raw_request``
+  (JSON parsed into ``OrderedDict``s, the whole body formatted for a debug log line);
 - (c) after: ``StripeGateway`` as it is now (keep-alive transport, lists read as JSON through
-  ``StripeClient.raw_request``).
+  the SDK's requestor, ``sdk.get_json``).
 
 The calls run in ``--rounds`` interleaved rounds (each way in turn, ``calls ÷ rounds`` calls
-each), so a busy machine slows every way alike; the table gives the median round's ms/call and
-the best round's, and each way's ratio to (a) on the medians. The sandbox answers in this
-process, so its own time (routing, rendering JSON) is in every number, (a)'s included.
+each), so a busy machine slows every way alike. The table gives the median round's wall
+ms/call and the best round's, and the median round's CPU ms/call of the calling thread (the
+client's own work: the SDK, HTTP and JSON; the sandbox answers from other threads of this
+process, so its time is in the wall numbers of every way, (a)'s included, and not in the CPU
+ones); each way's ratios to (a) are on the medians.
 """
 
 from __future__ import annotations
@@ -99,6 +103,16 @@ class ObjectPathGateway(StripeGateway):
         return self._objects(lambda: self.v1.setup_intents.list(params=params))
 
 
+class PublicRawRequestGateway(StripeGateway):
+    """The gateway now, its lists through the SDK's public ``raw_request`` instead."""
+
+    def _list_page(self, path: str, params: Any) -> dict[str, Any]:
+        page: dict[str, Any] = self._call(
+            lambda: self._client.raw_request("get", path, **params)
+        ).data
+        return page
+
+
 def bare_call(base_url: str, path: str, query: dict[str, str]) -> Call:
     parts = urlsplit(base_url)
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port)
@@ -128,18 +142,21 @@ def a_customer_with_accounts(gw: StripeGateway) -> tuple[str, int]:
     raise SystemExit("no customer with FC accounts: seed more (--customers)")
 
 
-def measure(ways: dict[str, Call], calls: int, rounds: int) -> dict[str, list[float]]:
-    """ms/call per round for every way, the ways interleaved round by round."""
+def measure(
+    ways: dict[str, Call], calls: int, rounds: int
+) -> dict[str, tuple[list[float], list[float]]]:
+    """(wall, calling-thread CPU) ms/call per round for every way, interleaved round by round."""
     per_round = max(1, calls // rounds)
-    seen: dict[str, list[float]] = {name: [] for name in ways}
+    seen: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in ways}
     for call in ways.values():  # warm up: connections, imports, caches
         call()
     for _ in range(rounds):
         for name, call in ways.items():
-            began = time.perf_counter()
+            began, cpu = time.perf_counter(), time.thread_time()
             for _ in range(per_round):
                 call()
-            seen[name].append((time.perf_counter() - began) / per_round * 1000)
+            seen[name][0].append((time.perf_counter() - began) / per_round * 1000)
+            seen[name][1].append((time.thread_time() - cpu) / per_round * 1000)
     return seen
 
 
@@ -147,6 +164,8 @@ def run(handle: SandboxHandle, calls: int, rounds: int) -> None:
     after = StripeGateway(SANDBOX_KEY, base_url=handle.base_url, max_network_retries=2)
     before = ObjectPathGateway(handle.base_url, transport="requests")
     objects_keepalive = ObjectPathGateway(handle.base_url, transport="keepalive")
+    public_raw = PublicRawRequestGateway(SANDBOX_KEY, base_url=handle.base_url,
+                                         max_network_retries=2)
     customer, n_accounts = a_customer_with_accounts(after)
     bare = {
         "fc accounts": bare_call(
@@ -163,6 +182,7 @@ def run(handle: SandboxHandle, calls: int, rounds: int) -> None:
     gateways = {
         "(b) before: objects over requests": gateway_calls(before, customer),
         "(b') objects over keep-alive": gateway_calls(objects_keepalive, customer),
+        "(c') lists via public raw_request": gateway_calls(public_raw, customer),
         "(c) after: gateway now": gateway_calls(after, customer),
     }
     for endpoint in ("fc accounts", "setup intents"):
@@ -178,13 +198,15 @@ def run(handle: SandboxHandle, calls: int, rounds: int) -> None:
         print(f"\n{endpoint}: {calls:,} calls each in {rounds} rounds; {detail}; "
               f"every way returned the same dicts: {'yes' if same else 'NO'}")
         seen = measure(ways, calls, rounds)
-        base = statistics.median(seen["(a) bare http.client"])
+        wall_a = statistics.median(seen["(a) bare http.client"][0])
+        cpu_a = statistics.median(seen["(a) bare http.client"][1])
         width = max(len(name) for name in ways)
-        print(f"  {'way':<{width}}  {'median ms/call':>14}  {'best':>7}  {'÷ (a)':>6}")
-        for name, per_round in seen.items():
-            median = statistics.median(per_round)
-            print(f"  {name:<{width}}  {median:>14.3f}  {min(per_round):>7.3f}  "
-                  f"{median / base:>5.2f}x")
+        print(f"  {'way':<{width}}  {'wall ms/call':>12}  {'best':>7}  {'÷ (a)':>6}  "
+              f"{'client CPU ms/call':>18}  {'÷ (a)':>6}")
+        for name, (wall, cpu) in seen.items():
+            w, c = statistics.median(wall), statistics.median(cpu)
+            print(f"  {name:<{width}}  {w:>12.3f}  {min(wall):>7.3f}  {w / wall_a:>5.2f}x  "
+                  f"{c:>18.3f}  {c / cpu_a:>5.2f}x")
 
 
 def main() -> None:

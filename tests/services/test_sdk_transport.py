@@ -71,7 +71,7 @@ def test_each_thread_keeps_its_own_connection(stub: StripeStub) -> None:
         try:
             for _ in range(3):
                 gw.retrieve_customer("cus_t")
-        except BaseException as err:  # noqa: BLE001 - reported below
+        except BaseException as err:
             errors.append(err)
 
     threads = [threading.Thread(target=calls) for _ in range(3)]

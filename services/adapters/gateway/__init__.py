@@ -138,7 +138,7 @@ class StripeGateway:
             if key and not domain.outcome_unknown and getattr(err, "http_status", None):
                 self.spent_keys.spend(key)  # Stripe saved this answer for the key
             raise domain from None
-        if isinstance(result, sdk.StripeResponse):
+        if isinstance(result, sdk.JsonAnswer):
             self._local.request_id = result.request_id
         else:
             response = getattr(result, "last_response", None)
@@ -148,7 +148,7 @@ class StripeGateway:
     def _one(self, fn: Callable[[], Any]) -> dict[str, Any]:
         return sdk.obj_to_dict(self._call(fn))
 
-    # Lists are read as Stripe's JSON (``sdk.get_json``: the SDK's raw_request), not as
+    # Lists are read as Stripe's JSON (``sdk.get_json``: the SDK's request path), not as
     # StripeObjects converted back to dicts: the syncs' hot paths, and the same dicts. The
     # params stay the SDK's TypedDicts, so mypy still checks every list call's parameters.
 
