@@ -1,7 +1,7 @@
 """What one Stripe call costs through the SDK, against a bare HTTP loop. Numbers for people; no asserts.
 
     .venv/bin/python -m bench.bench_sdk                      # 2,000 calls per endpoint and way
-    .venv/bin/python -m bench.bench_sdk --calls 500 --rounds 5
+    .venv/bin/python -m bench.bench_sdk --page-calls 300 --rounds 6   # intent pages: ~100x dearer
 
 One process: a sandbox (``sandbox.server.start_background``, refreshes instant) seeded with
 ``--customers`` demo customers, most with Financial Connections accounts. Then the two list
@@ -160,7 +160,7 @@ def measure(
     return seen
 
 
-def run(handle: SandboxHandle, calls: int, rounds: int) -> None:
+def run(handle: SandboxHandle, calls: int, page_calls: int, rounds: int) -> None:
     after = StripeGateway(SANDBOX_KEY, base_url=handle.base_url, max_network_retries=2)
     before = ObjectPathGateway(handle.base_url, transport="requests")
     objects_keepalive = ObjectPathGateway(handle.base_url, transport="keepalive")
@@ -185,7 +185,7 @@ def run(handle: SandboxHandle, calls: int, rounds: int) -> None:
         "(c') lists via public raw_request": gateway_calls(public_raw, customer),
         "(c) after: gateway now": gateway_calls(after, customer),
     }
-    for endpoint in ("fc accounts", "setup intents"):
+    for endpoint, n in (("fc accounts", calls), ("setup intents", page_calls)):
         ways = {"(a) bare http.client": bare[endpoint]}
         ways.update({name: calls_of[endpoint] for name, calls_of in gateways.items()})
         results = [call() for call in ways.values()]
@@ -195,9 +195,9 @@ def run(handle: SandboxHandle, calls: int, rounds: int) -> None:
             if endpoint == "fc accounts"
             else f"{len(results[0])} SetupIntents, payment_method expanded"
         )
-        print(f"\n{endpoint}: {calls:,} calls each in {rounds} rounds; {detail}; "
+        print(f"\n{endpoint}: {n:,} calls each in {rounds} rounds; {detail}; "
               f"every way returned the same dicts: {'yes' if same else 'NO'}")
-        seen = measure(ways, calls, rounds)
+        seen = measure(ways, n, rounds)
         wall_a = statistics.median(seen["(a) bare http.client"][0])
         cpu_a = statistics.median(seen["(a) bare http.client"][1])
         width = max(len(name) for name in ways)
@@ -212,6 +212,10 @@ def run(handle: SandboxHandle, calls: int, rounds: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000, help="calls per endpoint and way")
+    parser.add_argument(
+        "--page-calls", type=int, default=None,
+        help="calls of the SetupIntents page per way (default: --calls)",
+    )
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--customers", type=int, default=200, help="demo customers to seed")
     args = parser.parse_args()
@@ -220,7 +224,7 @@ def main() -> None:
     print(f"sandbox with {args.customers:,} customers in {time.perf_counter() - began:.1f} s; "
           f"stripe {stripe.VERSION}, API {API_VERSION}")
     try:
-        run(handle, args.calls, args.rounds)
+        run(handle, args.calls, args.page_calls or args.calls, args.rounds)
     finally:
         handle.stop()
 
