@@ -367,3 +367,91 @@ def test_the_transport_is_the_clients(tmp_path: Path) -> None:
     transport = client._requestor._client
     assert isinstance(transport, sdk.KeepAliveClient)
     assert transport._timeout == 7
+
+
+# -- proxies from the environment (what requests did) ---------------------------------------
+
+
+def test_plain_http_goes_through_the_environments_proxy(
+    stub: StripeStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", stub.base_url)  # the stub plays the proxy
+    gw = StripeGateway("sk_test_stub", base_url="http://api.stripe.invalid", max_network_retries=0)
+    for _ in range(2):
+        assert gw.retrieve_customer("cus_t")["id"] == "cus_t"
+    first, second = stub.requests("GET", CUSTOMER_PATH)
+    assert first.headers["host"] == "api.stripe.invalid"
+    assert stub.connections == 1
+
+
+class ConnectProxy:
+    """A CONNECT-only proxy that relays bytes and counts the tunnels it opened."""
+
+    def __init__(self) -> None:
+        import socketserver
+
+        proxy = self
+        self.tunnels: list[str] = []
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                import socket
+                import threading
+
+                target = self.rfile.readline().decode().split()[1]
+                while self.rfile.readline() not in (b"\r\n", b""):
+                    pass
+                proxy.tunnels.append(target)
+                host, port = target.rsplit(":", 1)
+                upstream = socket.create_connection((host, int(port)))
+                self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+
+                def pump(src: Any, dst: Any) -> None:
+                    try:
+                        while data := src.recv(65536):
+                            dst.sendall(data)
+                    except OSError:
+                        pass
+                    finally:
+                        dst.close()
+
+                back = threading.Thread(target=pump, args=(upstream, self.connection))
+                back.start()
+                pump(self.connection, upstream)
+                back.join()
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+
+    def __enter__(self) -> ConnectProxy:
+        import threading
+
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+def test_https_is_tunnelled_through_the_environments_proxy(
+    certificate: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stripe, "ca_bundle_path", certificate[0])
+    for name in ("NO_PROXY", "no_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with StripeStub(tls=certificate) as tls_stub, ConnectProxy() as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        tls_stub.on("GET", CUSTOMER_PATH, CUSTOMER)
+        gw = tls_stub.gateway()
+        for _ in range(3):
+            assert gw.retrieve_customer("cus_t")["id"] == "cus_t"
+        port = tls_stub.base_url.rsplit(":", 1)[1]
+        assert proxy.tunnels == [f"127.0.0.1:{port}"]  # one tunnel, kept alive
+        assert tls_stub.calls("GET", CUSTOMER_PATH) == 3

@@ -14,10 +14,11 @@ import select
 import socket
 import ssl
 import threading
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import stripe
 from stripe import RequestOptions, StripeClient, StripeError, V1Services
@@ -140,7 +141,9 @@ class KeepAliveClient(stripe.HTTPClient):
     Stripe's back-off and the same idempotency key. 429/5xx answers are returned as answers,
     and the SDK decides (``Stripe-Should-Retry``, 409, 5xx). A connection the server closed
     while idle is noticed before it is reused and replaced; after any failure the connection is
-    dropped, so the next request opens a new one. No proxy support (fcops configures none).
+    dropped, so the next request opens a new one. Proxies come from the environment, as
+    ``requests`` took them (``HTTPS_PROXY``/``HTTP_PROXY``, ``NO_PROXY``): HTTPS is tunnelled
+    through the proxy (CONNECT), plain HTTP is sent to it.
     """
 
     name = "http.client"
@@ -177,10 +180,19 @@ class KeepAliveClient(stripe.HTTPClient):
         if conn is not None:
             conn.close()
         scheme, host, port = key
+        proxy = _proxy_for(scheme, host)
         if scheme == "https":
             conn = http.client.HTTPSConnection(
-                host, port, timeout=self._timeout, context=self._ssl_context()
+                proxy.hostname or "" if proxy else host,
+                proxy.port if proxy else port,
+                timeout=self._timeout,
+                context=self._ssl_context(),
             )
+            if proxy:
+                conn.set_tunnel(host, port)
+        elif proxy:
+            origin = f"http://{host}" + (f":{port}" if port else "")
+            conn = _ProxiedHTTPConnection(proxy, origin, timeout=self._timeout)
         else:
             conn = http.client.HTTPConnection(host, port, timeout=self._timeout)
         conns[key] = conn
@@ -250,6 +262,27 @@ class KeepAliveClient(stripe.HTTPClient):
     ) -> tuple[Any, int, Mapping[str, str]]:
         content, status, found = self.request(method, url, headers, post_data)
         return io.BytesIO(content), status, found
+
+
+def _proxy_for(scheme: str, host: str) -> SplitResult | None:
+    """The environment's proxy for ``scheme`` unless ``NO_PROXY`` exempts ``host``."""
+    url = urllib.request.getproxies().get(scheme)
+    if not url or urllib.request.proxy_bypass(host):
+        return None
+    return urlsplit(url if "://" in url else f"http://{url}")
+
+
+class _ProxiedHTTPConnection(http.client.HTTPConnection):
+    """Plain HTTP through a proxy: each request line carries the absolute URL."""
+
+    def __init__(self, proxy: SplitResult, origin: str, *, timeout: float) -> None:
+        super().__init__(proxy.hostname or "", proxy.port, timeout=timeout)
+        self._origin = origin
+
+    def putrequest(
+        self, method: str, url: str, skip_host: bool = False, skip_accept_encoding: bool = False
+    ) -> None:
+        super().putrequest(method, self._origin + url, skip_host, skip_accept_encoding)
 
 
 _CLOSED_UNDER_US = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
