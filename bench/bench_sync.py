@@ -18,8 +18,9 @@ headers a replay needs: ``/_sandbox/requests``), so "the same calls" is exact: t
 replays the recorded GETs one after another over one keep-alive HTTP connection, with no SDK,
 no store and no queue. The SDK loop makes the same calls through our gateway (the ``stripe``
 SDK), one after another, with no store and no queue: job ÷ SDK loop is our own overhead, SDK
-loop ÷ bare loop the SDK's (building a ``StripeObject`` of every object and converting it back,
-``requests`` per call).
+loop ÷ bare loop the SDK's (its request building, retries and error handling over
+``sdk.KeepAliveClient``; lists are read as JSON without ``StripeObject``s: ``bench.bench_sdk``
+compares the two per call).
 
 1. Full account sync through the job path (``jobs.start_account_sync(full=True)``: one step per
    customer page, its customers in chunks of k (k = rate // 5, 1 to 100), each chunk a child

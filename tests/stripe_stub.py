@@ -11,11 +11,17 @@ same gateway, SDK and HTTP code that production uses (issue 7, §C).
         gateway = stub.gateway()
         ...
         assert stub.calls("POST", "/v1/financial_connections/accounts/fca_1/refresh") == 1
+
+It speaks HTTP/1.1 with keep-alive, as Stripe does, and counts the connections it accepted
+(``connections``); a reply can ``drop`` the connection instead of answering, or ``hang_up``
+after answering without saying so (a server closing an idle connection). With ``tls`` (a
+certificate and key file) it serves HTTPS.
 """
 
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +40,11 @@ class Reply:
     body: Mapping[str, Any]
     status: int = 200
     headers: Mapping[str, str] = field(default_factory=dict)
+    drop: bool = False  # close the connection without answering
+    hang_up: bool = False  # answer, then close the connection without a "Connection: close"
+
+
+DROP = Reply({}, drop=True)
 
 
 @dataclass(frozen=True)
@@ -69,13 +80,22 @@ def error(
 
 
 class StripeStub:
-    def __init__(self) -> None:
+    def __init__(self, *, tls: tuple[str, str] | None = None) -> None:
         self._answers: dict[tuple[str, str], list[Answer]] = {}
         self.seen: list[Seen] = []
+        self.connections = 0
         self._lock = threading.Lock()
+        self._scheme = "https" if tls else "http"
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                with stub._lock:
+                    stub.connections += 1
+
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 return
 
@@ -89,6 +109,9 @@ class StripeStub:
                     self.command, split.path, pairs, {k.lower(): v for k, v in self.headers.items()}
                 )
                 reply = stub._reply(seen)
+                if reply.drop:
+                    self.close_connection = True
+                    return
                 data = json.dumps(reply.body).encode()
                 self.send_response(reply.status)
                 self.send_header("Content-Type", "application/json")
@@ -98,10 +121,17 @@ class StripeStub:
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
+                if reply.hang_up:
+                    self.close_connection = True
 
             do_GET = do_POST = do_DELETE = _serve
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     # -- set-up ------------------------------------------------------------------------------
@@ -109,7 +139,7 @@ class StripeStub:
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{self._scheme}://{host!s}:{port}"
 
     def on(
         self,

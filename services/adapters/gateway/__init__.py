@@ -8,9 +8,10 @@ code path: only the base address differs.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
+from urllib.parse import quote_plus
 
 from services.adapters.backoff import NO_BACKOFF, Backoff, SpentKeys
 from services.adapters.gateway import sdk
@@ -137,32 +138,39 @@ class StripeGateway:
             if key and not domain.outcome_unknown and getattr(err, "http_status", None):
                 self.spent_keys.spend(key)  # Stripe saved this answer for the key
             raise domain from None
-        response = getattr(result, "last_response", None)
-        self._local.request_id = getattr(response, "request_id", None)
+        if isinstance(result, sdk.JsonAnswer):
+            self._local.request_id = result.request_id
+        else:
+            response = getattr(result, "last_response", None)
+            self._local.request_id = getattr(response, "request_id", None)
         return result
 
     def _one(self, fn: Callable[[], Any]) -> dict[str, Any]:
         return sdk.obj_to_dict(self._call(fn))
 
-    def _iter(
-        self, fn: Callable[[], Any], *, max_items: int | None = None
-    ) -> Iterator[dict[str, Any]]:
-        """Every item of a list, page by page; each page goes through ``_call`` (back-off)."""
-        page = self._call(fn)
-        count = 0
-        while True:
-            for item in page.data:
-                if max_items is not None and count >= max_items:
-                    return
-                count += 1
-                yield sdk.obj_to_dict(item)
-            if not page.has_more or not page.data:
-                return
-            page = self._call(page.next_page)
+    # Lists are read as Stripe's JSON (``sdk.get_json``: the SDK's request path), not as
+    # StripeObjects converted back to dicts: the syncs' hot paths, and the same dicts. The
+    # params stay the SDK's TypedDicts, so mypy still checks every list call's parameters.
 
-    def _page(self, fn: Callable[[], Any]) -> tuple[list[dict[str, Any]], bool]:
-        page = self._call(fn)
-        return [sdk.obj_to_dict(x) for x in page.data], bool(page.has_more)
+    def _list_page(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """One page of a list (``data``, ``has_more``), through ``_call`` (back-off, errors)."""
+        page: dict[str, Any] = self._call(lambda: sdk.get_json(self._client, path, params)).data
+        return page
+
+    def _iter(self, path: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+        """Every item of a list, page by page, each page after the last one's last id (as the
+        SDK's ``next_page`` does)."""
+        page = self._list_page(path, params)
+        while True:
+            items = page["data"]
+            yield from items
+            if not page.get("has_more") or not items:
+                return
+            page = self._list_page(path, {**params, "starting_after": items[-1]["id"]})
+
+    def _page(self, path: str, params: Mapping[str, Any]) -> tuple[list[dict[str, Any]], bool]:
+        page = self._list_page(path, params)
+        return list(page["data"]), bool(page.get("has_more"))
 
     def _opts(self, idempotency_key: str | None) -> sdk.RequestOptions:
         self._local.key = idempotency_key  # evaluated inside the call: see _call_once
@@ -185,18 +193,17 @@ class StripeGateway:
             params["starting_after"] = starting_after
         if created_gte is not None:
             params["created"] = {"gte": created_gte}
-        return self._page(lambda: self.v1.customers.list(params=params))
+        return self._page("/v1/customers", params)
 
     def iter_customers(self, *, created_gte: int | None = None) -> Iterator[dict[str, Any]]:
         params: sdk.CustomerListParams = {"limit": 100}
         if created_gte is not None:
             params["created"] = {"gte": created_gte}
-        return self._iter(lambda: self.v1.customers.list(params=params))
+        return self._iter("/v1/customers", params)
 
     def customers_by_email(self, email: str) -> list[dict[str, Any]]:
-        return list(
-            self._iter(lambda: self.v1.customers.list(params={"email": email, "limit": 100}))
-        )
+        params: sdk.CustomerListParams = {"email": email, "limit": 100}
+        return list(self._iter("/v1/customers", params))
 
     def search_customers(self, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
         params: sdk.CustomerSearchParams = {"query": query, "limit": limit}
@@ -220,8 +227,7 @@ class StripeGateway:
             params["account_holder"] = {"customer": customer}
         if session:
             params["session"] = session
-        fc = self.v1.financial_connections
-        return list(self._iter(lambda: fc.accounts.list(params=params)))
+        return list(self._iter("/v1/financial_connections/accounts", params))
 
     def retrieve_account(
         self, account_id: str, *, expand_ownership: bool = False
@@ -271,9 +277,9 @@ class StripeGateway:
         )
 
     def list_owners(self, account_id: str, ownership_id: str) -> list[dict[str, Any]]:
-        fc = self.v1.financial_connections
         params: sdk.AccountOwnerListParams = {"ownership": ownership_id, "limit": 100}
-        return list(self._iter(lambda: fc.accounts.owners.list(account_id, params=params)))
+        path = f"/v1/financial_connections/accounts/{quote_plus(account_id)}/owners"
+        return list(self._iter(path, params))
 
     def iter_transactions(
         self,
@@ -293,8 +299,7 @@ class StripeGateway:
             rng["lt"] = transacted_lt
         if rng:
             params["transacted_at"] = rng
-        fc = self.v1.financial_connections
-        return self._iter(lambda: fc.transactions.list(params=params))
+        return self._iter("/v1/financial_connections/transactions", params)
 
     def create_fc_session(
         self, params: FcSessionCreateParams, *, idempotency_key: str | None
@@ -377,7 +382,7 @@ class StripeGateway:
         expand: Sequence[str] = (),
     ) -> Iterator[dict[str, Any]]:
         params = _intent_list(sdk.SetupIntentListParams(), created_gte, customer, expand)
-        return self._iter(lambda: self.v1.setup_intents.list(params=params))
+        return self._iter("/v1/setup_intents", params)
 
     def iter_payment_intents(
         self,
@@ -387,7 +392,7 @@ class StripeGateway:
         expand: Sequence[str] = (),
     ) -> Iterator[dict[str, Any]]:
         params = _intent_list(sdk.PaymentIntentListParams(), created_gte, customer, expand)
-        return self._iter(lambda: self.v1.payment_intents.list(params=params))
+        return self._iter("/v1/payment_intents", params)
 
     def verify_microdeposits(
         self,
@@ -430,7 +435,7 @@ class StripeGateway:
             "type": "us_bank_account",
             "limit": 100,
         }
-        return list(self._iter(lambda: self.v1.payment_methods.list(params=params)))
+        return list(self._iter("/v1/payment_methods", params))
 
     def retrieve_mandate(self, mandate_id: str) -> dict[str, Any]:
         return self._one(lambda: self.v1.mandates.retrieve(mandate_id))
@@ -454,7 +459,7 @@ class StripeGateway:
             params["types"] = list(types)
         if created_gte is not None:
             params["created"] = {"gte": created_gte}
-        return self._iter(lambda: self.v1.events.list(params=params))
+        return self._iter("/v1/events", params)
 
     # -- webhook endpoints ------------------------------------------------------------------
 
@@ -471,7 +476,8 @@ class StripeGateway:
         return self._one(lambda: self.v1.webhook_endpoints.create(params=params))
 
     def list_webhook_endpoints(self) -> list[dict[str, Any]]:
-        return list(self._iter(lambda: self.v1.webhook_endpoints.list(params={"limit": 100})))
+        params: sdk.WebhookEndpointListParams = {"limit": 100}
+        return list(self._iter("/v1/webhook_endpoints", params))
 
     def delete_webhook_endpoint(self, endpoint_id: str) -> dict[str, Any]:
         return self._one(lambda: self.v1.webhook_endpoints.delete(endpoint_id))

@@ -7,7 +7,18 @@ the gateway nobody sees a ``stripe`` type or exception.
 
 from __future__ import annotations
 
+import http.client
+import io
+import json
+import select
+import socket
+import ssl
+import threading
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 import stripe
 from stripe import RequestOptions, StripeClient, StripeError, V1Services
@@ -30,6 +41,7 @@ from stripe.params import (
     SetupIntentVerifyMicrodepositsParams,
     SubscriptionCreateParams,
     WebhookEndpointCreateParams,
+    WebhookEndpointListParams,
 )
 from stripe.params.checkout import SessionCreateParams as CheckoutSessionCreateParams
 from stripe.params.financial_connections import (
@@ -71,6 +83,7 @@ __all__ = [
     "EventListParams",
     "FcSessionCreateParams",
     "InvoiceCreateParams",
+    "JsonAnswer",
     "PaymentIntentCancelParams",
     "PaymentIntentCreateParams",
     "PaymentIntentListParams",
@@ -83,17 +96,225 @@ __all__ = [
     "SetupIntentListParams",
     "SetupIntentRetrieveParams",
     "SetupIntentVerifyMicrodepositsParams",
+    "KeepAliveClient",
     "StripeError",
     "SubscriptionCreateParams",
     "TransactionListParams",
     "TransactionListParamsTransactedAt",
     "V1Services",
     "WebhookEndpointCreateParams",
+    "WebhookEndpointListParams",
+    "get_json",
     "new_client",
     "obj_to_dict",
     "signature_problem",
     "translate_error",
 ]
+
+
+class _Headers(dict[str, str]):
+    """Response headers keyed in lower case and found in any case, like ``requests``' headers:
+    the SDK reads ``stripe-should-retry`` and ``request-id`` (and ``Request-Id`` to log)."""
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and super().__contains__(name.lower())
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(name.lower(), default)
+
+
+_Key = tuple[str, str, int | None]
+
+
+class KeepAliveClient(stripe.HTTPClient):
+    """The SDK's transport over one keep-alive ``http.client`` connection per thread and host.
+
+    ``stripe.RequestsClient`` spends over a millisecond of CPU a call in ``requests`` (sessions,
+    adapters, cookie jars, header merging: ``bench/bench_sdk.py``); this sends the same bytes on
+    a kept-open socket. Failures are
+    what the SDK's retry loop (``max_network_retries``) expects from its own clients: an
+    ``APIConnectionError`` with ``should_retry`` (True for timeouts and dropped or refused
+    connections, False for a certificate that does not verify); the SDK then retries, with
+    Stripe's back-off and the same idempotency key. 429/5xx answers are returned as answers,
+    and the SDK decides (``Stripe-Should-Retry``, 409, 5xx). A connection the server closed
+    while idle is noticed before it is reused and replaced; after any failure the connection is
+    dropped, so the next request opens a new one. Proxies come from the environment, as
+    ``requests`` took them (``HTTPS_PROXY``/``HTTP_PROXY``, ``NO_PROXY``): HTTPS is tunnelled
+    through the proxy (CONNECT), plain HTTP is sent to it.
+    """
+
+    name = "http.client"
+
+    def __init__(self, timeout: float = 80, *, verify_ssl_certs: bool = True) -> None:
+        super().__init__(verify_ssl_certs=verify_ssl_certs)
+        self._timeout = timeout
+        self._context: ssl.SSLContext | None = None
+        self._context_lock = threading.Lock()
+
+    # -- connections -----------------------------------------------------------------------
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        with self._context_lock:
+            if self._context is None:
+                if self._verify_ssl_certs:
+                    self._context = ssl.create_default_context(cafile=stripe.ca_bundle_path)
+                else:
+                    self._context = ssl._create_unverified_context()
+            return self._context
+
+    def _connections(self) -> dict[_Key, http.client.HTTPConnection]:
+        conns = getattr(self._thread_local, "connections", None)
+        if conns is None:
+            conns = self._thread_local.connections = {}
+        return conns
+
+    def _connection(self, key: _Key) -> tuple[http.client.HTTPConnection, bool]:
+        """This thread's connection to ``key`` and whether it is an open one being reused."""
+        conns = self._connections()
+        conn = conns.get(key)
+        if conn is not None and conn.sock is not None and not _dropped(conn.sock):
+            return conn, True
+        if conn is not None:
+            conn.close()
+        scheme, host, port = key
+        proxy = _proxy_for(scheme, host)
+        if scheme == "https":
+            conn = http.client.HTTPSConnection(
+                proxy.hostname or "" if proxy else host,
+                proxy.port if proxy else port,
+                timeout=self._timeout,
+                context=self._ssl_context(),
+            )
+            if proxy:
+                conn.set_tunnel(host, port)
+        elif proxy:
+            origin = f"http://{host}" + (f":{port}" if port else "")
+            conn = _ProxiedHTTPConnection(proxy, origin, timeout=self._timeout)
+        else:
+            conn = http.client.HTTPConnection(host, port, timeout=self._timeout)
+        conns[key] = conn
+        return conn, False
+
+    def _drop(self, key: _Key) -> None:
+        conn = self._connections().pop(key, None)
+        if conn is not None:
+            conn.close()
+
+    def close(self) -> None:
+        """Close this thread's connections (the next request opens new ones)."""
+        for key in list(self._connections()):
+            self._drop(key)
+
+    # -- requests --------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        post_data: Any = None,
+        *,
+        _usage: list[str] | None = None,
+    ) -> tuple[Any, int, Mapping[str, str]]:
+        """One request: (body bytes, status, headers); connection failures raise the SDK's
+        ``APIConnectionError``."""
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https"):
+            raise stripe.APIConnectionError(f"Unsupported URL scheme in {url!r}.")
+        key: _Key = (scheme, parts.hostname or "", parts.port)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        body = post_data.encode("utf-8") if isinstance(post_data, str) else post_data
+        verb = method.upper()
+        sent = dict(headers or {})
+        while True:
+            conn, reused = self._connection(key)
+            try:
+                conn.request(verb, target, body=body, headers=sent)
+                response = conn.getresponse()
+                content = response.read()
+            except Exception as err:
+                self._drop(key)
+                # A kept-open socket the server closed just as we sent: a GET is safe to send
+                # once more on a new connection; anything else goes to the SDK's retry loop.
+                if reused and verb == "GET" and isinstance(err, _CLOSED_UNDER_US):
+                    continue
+                raise _connection_error(err) from err
+            if response.will_close:
+                self._drop(key)
+            found = _Headers()
+            for name, value in response.getheaders():
+                name = name.lower()
+                found[name] = f"{found[name]}, {value}" if name in found else value
+            return content, response.status, found
+
+    def request_stream(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        post_data: Any = None,
+        *,
+        _usage: list[str] | None = None,
+    ) -> tuple[Any, int, Mapping[str, str]]:
+        content, status, found = self.request(method, url, headers, post_data)
+        return io.BytesIO(content), status, found
+
+
+def _proxy_for(scheme: str, host: str) -> SplitResult | None:
+    """The environment's proxy for ``scheme`` unless ``NO_PROXY`` exempts ``host``."""
+    url = urllib.request.getproxies().get(scheme)
+    if not url or urllib.request.proxy_bypass(host):
+        return None
+    return urlsplit(url if "://" in url else f"http://{url}")
+
+
+class _ProxiedHTTPConnection(http.client.HTTPConnection):
+    """Plain HTTP through a proxy: each request line carries the absolute URL."""
+
+    def __init__(self, proxy: SplitResult, origin: str, *, timeout: float) -> None:
+        super().__init__(proxy.hostname or "", proxy.port, timeout=timeout)
+        self._origin = origin
+
+    def putrequest(
+        self, method: str, url: str, skip_host: bool = False, skip_accept_encoding: bool = False
+    ) -> None:
+        super().putrequest(method, self._origin + url, skip_host, skip_accept_encoding)
+
+
+_CLOSED_UNDER_US = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+
+def _dropped(sock: socket.socket) -> bool:
+    """True when an idle kept-open socket is readable: the server closed it (or sent junk)."""
+    try:
+        if hasattr(select, "poll"):  # no FD_SETSIZE limit (a busy process has many fds)
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0))
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+def _connection_error(err: Exception) -> stripe.APIConnectionError:
+    """The SDK's connection error for ``err``: retried by the SDK unless a certificate failed."""
+    if isinstance(err, ssl.SSLCertVerificationError):
+        message, retry = "Could not verify Stripe's SSL certificate.", False
+    elif isinstance(err, (TimeoutError, socket.timeout)):
+        message, retry = "The request to Stripe timed out.", True
+    elif isinstance(err, (OSError, http.client.HTTPException)):
+        message, retry = "Unexpected error communicating with Stripe.", True
+    else:
+        message, retry = "Unexpected error communicating with Stripe (a local problem).", False
+    detail = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+    return stripe.APIConnectionError(
+        f"{message}\n\n(Network error: {detail})", should_retry=retry
+    )
 
 
 def new_client(
@@ -105,8 +326,40 @@ def new_client(
         stripe_version=API_VERSION,
         base_addresses={"api": base_url} if base_url else None,
         max_network_retries=max_network_retries,
-        http_client=stripe.RequestsClient(timeout=timeout_seconds),
+        http_client=KeepAliveClient(timeout=timeout_seconds),
     )
+
+
+@dataclass(frozen=True)
+class JsonAnswer:
+    """A GET's answer as Stripe's JSON (plain dicts) and its Request-Id."""
+
+    data: dict[str, Any]
+    request_id: str | None
+
+
+def get_json(client: StripeClient, path: str, params: Mapping[str, Any]) -> JsonAnswer:
+    """GET ``path`` through the SDK's own request path, answered as Stripe's JSON.
+
+    The request is the SDK's in every respect (parameter encoding, headers, Stripe-Version,
+    ``max_network_retries``) and so are its failures (the same exceptions, from the same
+    ``_interpret_response``, as its typed services). Only the answer differs: no
+    ``StripeObject`` per item, which the gateway used to build and convert straight back to a
+    dict. It goes through the requestor's streaming call (what the SDK's own services use for
+    binary answers) rather than the public ``StripeClient.raw_request``, which parses every
+    body into ``OrderedDict``s and formats the whole body into a debug log line that nobody
+    reads even when logging is off: ~3 ms of CPU per page of 100 expanded SetupIntents here,
+    against ~2.7 ms for a bare client's whole call (``bench/bench_sdk.py``). The requestor is
+    private to the pinned SDK (stripe==16.1.0); tests/services/test_sdk_transport.py checks
+    that every list still equals what the typed services return, and fails on an upgrade that
+    changes it.
+    """
+    response = client._requestor.request_stream(
+        "get", path, params, None, base_address="api", usage=["stripe_client"]
+    )
+    body = response.io.read()
+    data: dict[str, Any] = json.loads(body)
+    return JsonAnswer(data, response.request_id)
 
 
 def signature_problem(payload: bytes, signature: str, secret: str, tolerance: int) -> str | None:
