@@ -21,10 +21,10 @@ each made five ways:
   (``to_dict``), through the gateway's ``_call`` (its back-off and error translation);
 - (b') the same object path over the gateway's new transport (``sdk.KeepAliveClient``), to
   show what the transport alone saves;
-- (c') the gateway now, but its lists read through the SDK's public ``StripeClient.raw_request``
-  (JSON parsed into ``OrderedDict``s, the whole body formatted for a debug log line);
+- (c') the SDK's public ``StripeClient.raw_request`` called directly (what ``sdk.get_json``
+  does, without the gateway's ``_call`` around it);
 - (c) after: ``StripeGateway`` as it is now (keep-alive transport, lists read as JSON through
-  the SDK's requestor, ``sdk.get_json``).
+  the SDK's public ``raw_request``: ``sdk.get_json``).
 
 The calls run in ``--rounds`` interleaved rounds (each way in turn, ``calls ÷ rounds`` calls
 each), so a busy machine slows every way alike. The table gives the median round's wall
