@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import itertools
 import time
-from typing import Any
 
 import pytest
-from sqlmodel import func, select
 from streamlit.testing.v1 import AppTest
 
-from services.adapters.job_models import WebhookEventRecord
-from services.adapters.store import session_scope
-from tests.app.conftest import no_exceptions, open_page, refused, texts
+from tests.app.conftest import no_exceptions, open_page, refused, texts, webhooks_settled
 from tests.app.conftest import shared_app as app
 
 PAGE = "pages/balance_check.py"
@@ -52,26 +48,8 @@ def new_account(*, available: int, age: int = 60, next_refresh_in: int = -1) -> 
         # Stripe announces a refreshed balance; the app's endpoint applies it to the mirror
         # (a batch reads the mirror while webhooks keep it current)
         state.emit("financial_connections.account.refreshed_balance", account)
-    applied(a)
+    webhooks_settled()
     return cus, fca
-
-
-def applied(a: Any, timeout: float = 15) -> None:
-    """Wait until the sandbox delivered its events and the app processed them."""
-    router = a.sandbox.state.extras.get("webhook_connector")
-    for dispatcher in router.dispatchers() if router else []:
-        dispatcher.wait_idle(timeout)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with session_scope(a.engine) as session:
-            waiting = session.exec(
-                select(func.count())
-                .select_from(WebhookEventRecord)
-                .where(WebhookEventRecord.status == "received")
-            ).one()
-        if not waiting:
-            return
-        time.sleep(0.05)
 
 
 def check_id(at: AppTest, target: str, amount: str, *, refresh: bool = False) -> AppTest:
