@@ -163,12 +163,7 @@ def _incremental(job_id: str, username: str, role: str) -> dict[str, Any]:
         "accounts": result.accounts,
         "full": result.full,
         "events": result.events,
-        "message": (
-            f"Applied {result.events} changes from Stripe: {result.customers} customers and "
-            f"{result.accounts} accounts updated in {result.seconds} s."
-            if not result.full
-            else f"Synced {result.customers:,} customers and {result.accounts:,} accounts."
-        ),
+        "message": sync_accounts.sync_message(result),
     }
 
 

@@ -177,9 +177,14 @@ def sync_message(result: SyncResult) -> str:
             f"in {result.seconds} s.{gone}"
         )
     return (
-        f"Applied {result.events} changes from Stripe: {result.customers} customers and "
-        f"{result.accounts} accounts updated in {result.seconds} s."
+        f"Applied {_count(result.events, 'change')} from Stripe: "
+        f"{_count(result.customers, 'customer')} and {_count(result.accounts, 'account')} "
+        f"updated in {result.seconds} s."
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def needs_first_sync(svc: Services, actor: Actor) -> bool:

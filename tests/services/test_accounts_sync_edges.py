@@ -261,3 +261,16 @@ def test_a_customer_deleted_in_the_same_batch_is_not_mirrored(
     batch = [event("customer.deleted", customer, 21), event("customer.created", customer, 20)]
     account_mirror.apply_events(engine, batch if created_then_deleted else batch[::-1])
     assert stored(engine, CustomerRecord, cus) is None
+
+
+def test_the_everyday_sync_message_counts_in_words() -> None:
+    from services.rules.bank_account import SyncResult
+
+    one = SyncResult(customers=0, accounts=1, snapshots=0, seconds=0.06, full=False, events=1)
+    assert sync_accounts.sync_message(one) == (
+        "Applied 1 change from Stripe: 0 customers and 1 account updated in 0.06 s."
+    )
+    many = SyncResult(customers=2, accounts=1_200, snapshots=0, seconds=1.5, full=False, events=3)
+    assert sync_accounts.sync_message(many) == (
+        "Applied 3 changes from Stripe: 2 customers and 1,200 accounts updated in 1.5 s."
+    )
