@@ -35,3 +35,21 @@ def customers_matching(term: str) -> Any:
             col(CustomerRecord.email_lower).contains(term, autoescape=True),
         )
     )
+
+
+def person_matches(customer_id: Any, term: str) -> Any:
+    """An EXISTS for another table's WHERE: the customer in its ``customer_id`` column has a name
+    or email containing ``term`` (lower case). Looked up per candidate row by primary key, so a
+    search over a few rows (the blocked accounts) does not scan every customer, as
+    :func:`customers_matching`'s IN list does; for many rows that list is the cheaper form."""
+    return (
+        select(CustomerRecord.id)
+        .where(
+            col(CustomerRecord.id) == customer_id,
+            or_(
+                col(CustomerRecord.name_lower).contains(term, autoescape=True),
+                col(CustomerRecord.email_lower).contains(term, autoescape=True),
+            ),
+        )
+        .exists()
+    )

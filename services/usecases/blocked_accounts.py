@@ -15,7 +15,7 @@ from sqlmodel import Session, col, func, or_, select
 
 from services.adapters import account_mirror
 from services.adapters.models import CustomerRecord, DebitOutcomeRecord, SyncState
-from services.adapters.people import customers_matching
+from services.adapters.people import person_matches
 from services.adapters.store import session_scope
 from services.auth import Actor, require
 from services.context import Services
@@ -131,7 +131,7 @@ def _matching(text: str) -> list[Any]:
     term = text.lower()
     return [
         or_(
-            col(record.customer_id).in_(customers_matching(term)),
+            person_matches(record.customer_id, term),
             func.lower(col(record.institution)).contains(term, autoescape=True),
             col(record.last4) == term,
             func.lower(col(record.blocked_code)).contains(term, autoescape=True),

@@ -259,3 +259,38 @@ def test_the_outcomes_data_version_moves_with_changing_writes_only(engine: Any) 
     assert data_version.read(engine, data_version.OUTCOMES) == start + 2
     record_event(engine, FAILED)  # a replay changes no row
     assert data_version.read(engine, data_version.OUTCOMES) == start + 2
+
+
+def test_the_blocked_list_finds_a_person_by_part_of_their_name_or_email(engine: Any) -> None:
+    """find_blocked's search by person looks up each blocked row's customer (an EXISTS by key),
+    not every customer: the same answer on SQLite and PostgreSQL."""
+    from types import SimpleNamespace
+
+    from services.adapters import account_mirror
+    from services.auth import Actor
+    from services.usecases.blocked_accounts import find_blocked
+
+    blocked = {"network_code": "R16", "reason": "bank_account_frozen"}
+    for n, (cus, name, email) in enumerate(
+        [("cus_a", "Ada Harbor", "ada@example.com"), ("cus_b", "Bo Lake", "bo@harborview.io")]
+    ):
+        account_mirror.upsert_customer(
+            engine, {"id": cus, "object": "customer", "name": name, "email": email, "created": T0}
+        )
+        one = intent("requires_payment_method", "account_frozen", pi_id=f"pi_{n}", blocked=blocked)
+        one["customer"] = cus
+        one["payment_method"]["id"] = f"pm_{n}"
+        record_payment_intent(engine, one, at=T0 + n)
+    account_mirror.upsert_customer(  # a matching person with nothing blocked is not listed
+        engine, {"id": "cus_c", "object": "customer", "name": "Cy Harbor", "created": T0}
+    )
+    svc = SimpleNamespace(engine=engine, gateway=None)
+    ops = Actor(username="ops", role="ops")
+
+    def found(search: str) -> list[str]:
+        return sorted(r.customer_id for r in find_blocked(svc, ops, search=search).rows)  # type: ignore[arg-type]
+
+    assert found("harbor") == ["cus_a", "cus_b"]  # a name, and an email
+    assert found("ADA") == ["cus_a"]
+    assert found("lake") == ["cus_b"]
+    assert found("nobody") == []
