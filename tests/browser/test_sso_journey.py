@@ -192,7 +192,10 @@ def test_the_command_line_and_the_running_app_share_users_and_audit(sso_app, pag
         rows = conn.execute(
             "select action, outcome from audit_log where target = 'petra' order by id"
         ).fetchall()
-    assert rows == [("user.add", "ok"), ("signin", "ok"), ("user.remove", "ok")]
+    # The sign-in helper submits the form again when a loaded machine has not drawn the signed-in
+    # app within 30 s, and a submit that did land is a second ("signin", "ok"): count it once.
+    assert rows[0] == ("user.add", "ok") and rows[-1] == ("user.remove", "ok"), rows
+    assert set(rows[1:-1]) == {("signin", "ok")}, rows
 
 
 def test_repeated_wrong_passwords_make_the_form_say_to_wait_and_are_audited(sso_app, page) -> None:  # type: ignore[no-untyped-def]
