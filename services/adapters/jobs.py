@@ -31,6 +31,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -194,6 +195,22 @@ def _launch(settings: Settings, services: Services, executor_id: str | None) -> 
         _launched_url = url
         log.info("fcops: job engine on %s, Stripe rate %s/s (%s per start)",
                  url.split("@")[-1], rate, _per_start)
+
+
+def serving(timeout: float = 3.0) -> bool:
+    """Wait until DBOS's worker threads for our queues run (True), at most ``timeout`` seconds.
+
+    DBOS starts a queue's worker thread from a thread that looks for newly registered queues once
+    a second, so a job queued just after :func:`launch` can wait up to a second before anything
+    polls its queue. A bench that times jobs calls this first (a one-off at start-up, not part of
+    any job); DBOS names those threads ``queue-worker-<queue>`` (3.4, ``dbos._queue``)."""
+    wanted = {f"queue-worker-{name}" for name in (STRIPE_QUEUE, JOBS_QUEUE, EVENTS_QUEUE)}
+    deadline = time.monotonic() + timeout
+    while not wanted <= {thread.name for thread in threading.enumerate()}:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def sqlite_system_engine(url: str) -> Engine:
