@@ -30,6 +30,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -69,11 +70,15 @@ EVENTS_PER_WORKER = 16
 # an enqueue and a result read (tens of ms on SQLite on a busy machine), so fewer, larger chunks.
 CHUNKS_PER_SECOND = 5
 MAX_REQUESTS_PER_START = 100  # a customer list page: one chunk never spans two pages
+# Requests in flight needed to keep up with the rate: rate × a list call's round trip to Stripe
+# (roughly a quarter of a second), 8 to 32 threads per process (see :func:`fetch_threads`).
+STRIPE_ROUND_TRIP_SECONDS = 0.25
 
 _lock = threading.Lock()
 _bound: Services | None = None
 _launched_url: str | None = None
 _per_start = 1
+_rate = 1
 _sqlite_engine: Engine | None = None
 
 
@@ -83,6 +88,14 @@ def requests_per_start(rate: float | None = None) -> int:
     if rate is None:
         return _per_start
     return max(1, min(MAX_REQUESTS_PER_START, int(rate) // CHUNKS_PER_SECOND))
+
+
+def fetch_threads(rate: float | None = None) -> int:
+    """Threads a process fetches chunks' account lists with (one keep-alive connection each):
+    enough for ``rate`` at Stripe's round trip, 8 to 32. Against a local sandbox fewer are
+    faster (every thread contends for one GIL), but against Stripe fewer would cap the rate."""
+    rate = _rate if rate is None else rate
+    return max(8, min(32, math.ceil(rate * STRIPE_ROUND_TRIP_SECONDS)))
 
 
 def stripe_limiter(rate: float) -> QueueRateLimit:
@@ -164,7 +177,7 @@ def off_loop(fn: Callable[..., T], *args: Any) -> T:
 
 
 def _launch(settings: Settings, services: Services, executor_id: str | None) -> None:
-    global _launched_url, _per_start, _sqlite_engine
+    global _launched_url, _per_start, _rate, _sqlite_engine
     # The caller (bootstrap) has imported the workflow modules: DBOS registers them on import,
     # and recovery at launch needs them registered.
 
@@ -181,6 +194,7 @@ def _launch(settings: Settings, services: Services, executor_id: str | None) -> 
         DBOS.launch()
         rate = max(1, int(round(settings.rate_limit)))
         _per_start = requests_per_start(rate)
+        _rate = rate
         DBOS.register_queue(
             STRIPE_QUEUE,
             limiter=stripe_limiter(rate),

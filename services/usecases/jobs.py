@@ -84,7 +84,7 @@ def _customer_page(starting_after: str | None) -> tuple[list[dict[str, Any]], bo
 @DBOS.step(name="fcops.accounts.chunk", retries_allowed=True, max_attempts=8)
 def _mirror_chunk(customers: list[dict[str, Any]]) -> int:
     """The chunk's account lists (each request retried on its own), written in one transaction."""
-    return sync_accounts.mirror_chunk(engine.bound(), customers)
+    return sync_accounts.mirror_chunk(engine.bound(), customers, threads=engine.fetch_threads())
 
 
 @DBOS.workflow(name="fcops.accounts.chunk")
