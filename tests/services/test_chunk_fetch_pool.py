@@ -42,10 +42,10 @@ class Watched:
                 self.running -= 1
 
 
-def test_chunks_share_one_kept_pool_of_the_size_asked(gateway, simulator, sqlite_engine) -> None:
+def test_chunks_share_one_kept_pool_of_the_size_asked(gateway, simulator, engine) -> None:
     made = [make_customer(gateway, simulator, accounts=n % 3) for n in range(8)]
     watched = Watched(gateway)
-    svc = Services(gateway=watched, engine=sqlite_engine, mode="sandbox")  # type: ignore[arg-type]
+    svc = Services(gateway=watched, engine=engine, mode="sandbox")  # type: ignore[arg-type]
 
     first = sync_accounts.mirror_chunk(svc, [c for c, _ in made[:4]], threads=3)
     first_threads = set(watched.threads)
@@ -56,6 +56,6 @@ def test_chunks_share_one_kept_pool_of_the_size_asked(gateway, simulator, sqlite
     assert watched.most <= 3  # never more lists in flight than the pool's size
     assert len(set(watched.threads)) <= 3  # the second chunk ran on the first one's threads
     assert first_threads <= set(watched.threads) and len(watched.threads) == 8
-    with session_scope(sqlite_engine) as session:
+    with session_scope(engine) as session:
         ids = {a["id"] for _, accounts in made for a in accounts}
         assert set(session.exec(select(AccountRecord.id)).all()) >= ids
