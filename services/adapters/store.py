@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -228,10 +228,30 @@ def _upsert_chunk(
 
 
 def _full_row(model: type[SQLModel], values: dict[str, Any]) -> dict[str, Any]:
-    """Every column, with the model's defaults where ``values`` is silent (one VALUES shape)."""
-    obj = model(**values)
+    """Every column, with the model's defaults where ``values`` is silent (one VALUES shape).
+
+    What ``model(**values)`` would hold (a field's default, its factory called per row, None
+    for a required one left out), without building the object: that cost ~0.1 ms a row, a
+    quarter of a chunk's write and more under a busy GIL (cProfile at 2,000 customers)."""
+    return {
+        name: values[name] if name in values else (default() if default else None)
+        for name, default in _column_defaults(model)
+    }
+
+
+@lru_cache(maxsize=64)
+def _column_defaults(model: type[SQLModel]) -> tuple[tuple[str, Callable[[], Any] | None], ...]:
+    """Each column of ``model`` and how its field's default is made (None: no default)."""
     table: Any = model.__table__  # type: ignore[attr-defined]
-    return {c.name: getattr(obj, c.name) for c in table.columns}
+    fields = model.model_fields
+    plan: list[tuple[str, Callable[[], Any] | None]] = []
+    for column in table.columns:
+        field = fields.get(column.name)
+        if field is None or field.is_required():
+            plan.append((column.name, None))
+        else:
+            plan.append((column.name, partial(field.get_default, call_default_factory=True)))
+    return tuple(plan)
 
 
 def _write(

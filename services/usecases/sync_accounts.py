@@ -7,8 +7,9 @@ cursor. Audited as ``accounts.sync``; needs ``accounts.sync``.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +32,12 @@ CURSOR_MAX_AGE_SECONDS = EVENT_RETENTION_SECONDS - 86_400
 
 Progress = Callable[[int, int | None, str], None]
 CHUNK_THREADS = 8  # account lists of one chunk fetched at once
+# The threads that fetch chunks' account lists: one pool per process, shared by its chunks and
+# kept, as the SDK transport keeps one keep-alive connection per thread (a pool per chunk opened
+# 8 new connections per chunk, and the server a thread for each). Its size comes from the caller
+# (the job engine sizes it for the Stripe rate); every chunk's lists share it.
+_fetch_pool: tuple[int, ThreadPoolExecutor] | None = None  # (size, pool)
+_fetch_pool_lock = threading.Lock()
 # One customer's list inside a chunk is retried on its own (after the gateway's own 429 back-off),
 # so one failed request does not make the chunk start over and repeat its other requests.
 REQUEST_RETRY = Backoff(retries=5, base_seconds=0.2, max_seconds=2.0)
@@ -47,14 +54,31 @@ def _accounts_of(svc: Services, customer: Mapping[str, Any]) -> list[dict[str, A
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def mirror_chunk(svc: Services, customers: Sequence[Mapping[str, Any]]) -> int:
-    """A chunk of customers: their account lists fetched concurrently (one request each, unless
-    a customer holds over 100 accounts), then all written in one transaction of bulk
-    upserts. Returns how many accounts they hold."""
+def _fetch_all(
+    svc: Services, customers: Sequence[Mapping[str, Any]], size: int
+) -> list[list[dict[str, Any]]]:
+    """Each customer's accounts, fetched on the process's pool of ``size`` threads."""
+    global _fetch_pool
+    with _fetch_pool_lock:  # submitted under the lock: a resize cannot shut the pool in between
+        if _fetch_pool is None or _fetch_pool[0] != size:
+            if _fetch_pool is not None:  # another size asked for: the old one finishes its work
+                _fetch_pool[1].shutdown(wait=False)
+            _fetch_pool = (size, ThreadPoolExecutor(size, thread_name_prefix="fcops-fetch"))
+        pool = _fetch_pool[1]
+        futures = [pool.submit(_accounts_of, svc, customer) for customer in customers]
+    wait(futures)  # all of them, as a pool per chunk did, before any failure is raised
+    return [future.result() for future in futures]
+
+
+def mirror_chunk(
+    svc: Services, customers: Sequence[Mapping[str, Any]], *, threads: int = CHUNK_THREADS
+) -> int:
+    """A chunk of customers: their account lists fetched concurrently on the process's fetch
+    pool of ``threads`` (one request each, unless a customer holds over 100 accounts), then all
+    written in one transaction of bulk upserts. Returns how many accounts they hold."""
     if not customers:
         return 0
-    with ThreadPoolExecutor(max_workers=min(CHUNK_THREADS, len(customers))) as pool:
-        lists = list(pool.map(lambda customer: _accounts_of(svc, customer), customers))
+    lists = _fetch_all(svc, customers, threads)
     accounts, _ = mirror.mirror_customers(svc.engine, list(zip(customers, lists, strict=True)))
     return accounts
 

@@ -112,3 +112,30 @@ def test_an_object_the_session_already_holds_shows_the_new_values(engine: Any) -
         held = session.get(CustomerRecord, "cus_000005")
         upsert(session, CustomerRecord, [customer(5, name="Fresh")])
         assert held is not None and held.name == "Fresh"
+
+
+def test_rows_are_completed_as_the_model_would_complete_them() -> None:
+    """Each row the upsert writes holds what ``model(**values)`` holds: the given values, the
+    fields' defaults (factories called per row) and None for the rest, for every table model."""
+    from sqlmodel import SQLModel
+
+    from services.adapters.store import _full_row
+
+    models = {
+        mapper.class_ for mapper in SQLModel._sa_registry.mappers  # type: ignore[attr-defined]
+    }
+    assert CustomerRecord in models and IntentRecord in models
+    for model in models:
+        table: Any = model.__table__
+        key = next(iter(table.primary_key.columns)).name
+        for values in ({key: "k1"}, {c.name: None for c in table.columns} | {key: "k2"}):
+            built = model(**values)
+            expected = {c.name: getattr(built, c.name) for c in table.columns}
+            got = _full_row(model, dict(values))
+            assert got.keys() == expected.keys(), model
+            for name, value in expected.items():
+                if isinstance(value, datetime):  # a factory (now): called anew for each row
+                    assert isinstance(got[name], datetime)
+                    assert abs((got[name] - value).total_seconds()) < 5, (model, name)
+                else:
+                    assert got[name] == value, (model, name)
