@@ -95,13 +95,13 @@ def test_an_event_is_one_checkpointed_step_on_the_events_queue(fcops: Any) -> No
     assert queue is not None and queue.limiter is None
 
 
+@pytest.mark.parametrize("fcops", ["sqlite"], indirect=True)  # a SQLite file's property
 def test_the_sqlite_job_engine_writes_ahead(fcops: Any) -> None:
     """On SQLite, DBOS's system database is in WAL mode (a property of the file): its commits
     do not rewrite a rollback journal under the write lock."""
     app, _background = fcops
     url = engine.system_database_url(app.settings)
-    if not url.startswith("sqlite"):
-        pytest.skip("PostgreSQL keeps its own write-ahead log")
+    assert url.startswith("sqlite"), url
     path = Path(url.split("///", 1)[1])
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
