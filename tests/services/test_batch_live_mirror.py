@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from bench.bench_batch import Counting  # the bench's gateway proxy counting Stripe calls by method
 from services.adapters import account_mirror, mirror_live
 from services.adapters.job_models import WebhookEventRecord
 from services.adapters.models import AccountRecord, utcnow
@@ -56,27 +56,6 @@ class Deliveries:
                 )
             )
         account_mirror.apply_events(self.engine, [event])
-
-
-class Counting:
-    """Gateway proxy counting Stripe calls by method."""
-
-    LOCAL = frozenset({"fresh_key", "without_backoff", "last_request_id"})
-
-    def __init__(self, gateway: Any) -> None:
-        self._gateway = gateway
-        self.calls: Counter[str] = Counter()
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._gateway, name)
-        if not callable(target) or name in self.LOCAL:
-            return target
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            self.calls[name] += 1
-            return target(*args, **kwargs)
-
-        return call
 
 
 @pytest.fixture(scope="module")
