@@ -14,7 +14,7 @@ events processed by the DBOS workflow into the account mirror, as ``bin/run`` do
 with the sandbox after the accounts are made (so the world, and the verdicts, are the same as
 with --no-webhooks) and a full account sync fills the mirror, so the mirror is live: the batch
 reads accounts from it and learns refreshes from ``refreshed_balance`` events. The sandbox delivers
-``--deliveries`` events at once (default 8: Stripe delivers concurrently, in no set order; 1 was
+``--deliveries`` events at once (default 8: Stripe documents no order and no one-at-a-time delivery; 1 was
 the sandbox's only mode before and made event delivery the batch's bottleneck). Aged balances are announced
 with a ``refreshed_balance`` event carrying the old ``as_of`` (what the mirror would hold had the
 bank's last figure arrived two days ago).
@@ -207,8 +207,8 @@ def main() -> None:
     )
     parser.add_argument(
         "--deliveries", type=int, default=8,
-        help="the sandbox's concurrent webhook deliveries to the endpoint (Stripe's are "
-        "concurrent; 1 delivers one at a time)",
+        help="the sandbox's overlapping webhook deliveries to the endpoint (Stripe documents "
+        "no order for them; 1 delivers one at a time)",
     )
     args = parser.parse_args()
 

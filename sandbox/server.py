@@ -167,8 +167,8 @@ def start_background(
     With ``webhook_url`` (loopback only, else :class:`webhooks.WebhookConfigError` before
     anything starts) every event emitted after start-up is POSTed there, signed with
     ``webhook_secret`` (a ``whsec_`` one is generated when omitted: ``handle.webhook_secret``).
-    ``webhook_concurrency`` deliveries run at once per endpoint (Stripe's are concurrent and
-    unordered; 1 delivers in order).
+    ``webhook_concurrency`` deliveries run at once per endpoint (Stripe documents no order
+    and no one-at-a-time delivery; 1 delivers in order).
     """
     dispatcher = None
     if webhook_url is not None:

@@ -118,8 +118,9 @@ class WebhookDispatcher:
         self._seq = 0
         self._log: deque[Delivery] = deque(maxlen=LOG_SIZE)
         self._stopping = False
-        # Stripe delivers an endpoint's events concurrently and in no guaranteed order;
-        # ``concurrency`` threads model that (1, the default, delivers them one at a time).
+        # Stripe does not guarantee the order of events (its webhook docs) and documents no
+        # one-at-a-time delivery; ``concurrency`` threads model overlapping deliveries
+        # (1, the default, delivers them one at a time, in order).
         self._threads = [
             threading.Thread(target=self._run, name=f"sandbox-webhooks-{n}", daemon=True)
             for n in range(max(1, concurrency))
