@@ -155,6 +155,7 @@ def fill_debits(
     (without ``background``: no webhook events, no jobs)."""
     from sqlalchemy import insert
 
+    from services.adapters import last_checks
     from services.adapters.job_models import JobRecord, WebhookEventRecord
     from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord
 
@@ -189,6 +190,9 @@ def fill_debits(
         with engine.begin() as conn:
             conn.execute(insert(JobRecord), jobs)
         counts["jobs"] += len(jobs)
+    # as opening the store would (a migration on an existing store): the bulk inserts bypass
+    # the writers that keep each debit's last check
+    last_checks.backfill(engine)
     return counts
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from services.adapters import data_version
+from services.adapters import data_version, last_checks
 from services.adapters.models import DebitCheckRecord
 from services.adapters.store import retrying, rows_since
 from services.rules.check_effect import Check
@@ -60,7 +60,7 @@ def record_checks(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
         return 0
 
     def work(session: Any) -> int:
-        session.add_all([DebitCheckRecord(**row) for row in rows])
+        _add(session, rows)
         data_version.bump(session, data_version.CHECKS)
         return len(rows)
 
@@ -68,12 +68,22 @@ def record_checks(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
     return written
 
 
+def _add(session: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert checks, and keep each debit's last check (:mod:`~services.adapters.last_checks`)."""
+    added = [DebitCheckRecord(**row) for row in rows]
+    session.add_all(added)
+    session.flush()
+    last_checks.refresh_after_checks(session, [int(c.id) for c in added if c.id is not None])
+
+
 def replace_source(engine: Engine, source: str, rows: Sequence[dict[str, Any]]) -> int:
     """Drop every verdict of ``source`` and keep ``rows`` instead (the demo world's seed)."""
 
     def work(session: Any) -> int:
+        last_checks.forget_source(session, source)
         session.execute(delete(DebitCheckRecord).where(col(DebitCheckRecord.source) == source))
-        session.add_all([DebitCheckRecord(**row) for row in rows])
+        _add(session, rows)
+        last_checks.fill_missing(session)
         data_version.bump(session, data_version.CHECKS)
         return len(rows)
 

@@ -294,6 +294,9 @@ class DebitOutcomeRecord(SQLModel, table=True):
     returned_at: int | None = Field(default=None, sa_column=Column(BigInteger))
     observed_at: int = Field(sa_column=Column(BigInteger, nullable=False))
     synced_at: datetime = Field(default_factory=utcnow)
+    # the last pre-debit check's id (services/adapters/last_checks.py): 0 none, NULL not yet
+    # computed; the index finds the uncomputed rows and the debits of a deleted check
+    last_check_id: int | None = Field(default=None, index=True)
 
 
 class DebitCheckRecord(SQLModel, table=True):

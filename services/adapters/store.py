@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, create_engine
 
 import services.adapters.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from services.adapters import last_checks
 from services.adapters.models import SyncState, utcnow
 from services.errors import ConfigurationError
 from services.rules.secrets import mask_secrets
@@ -63,6 +64,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 def create_schema(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine)
     add_missing_columns(engine)
+    last_checks.backfill(engine)  # debits stored before their last check was kept on them
 
 
 def add_missing_columns(engine: Engine) -> list[str]:

@@ -1,9 +1,10 @@
 """"Did our check work?" counted in SQL (issue 13): the figures :mod:`services.rules.check_effect`
 computes from every debit of the window and every check, without loading them.
 
-Each debit's last pre-debit verdict is one correlated subquery over ``ix_debit_check_last``
-(the check of the debit's account made at or before the debit, within the lookback, the latest;
-ties by id, the order the checks are read in). The verdict table is a GROUP BY; the misses,
+Each debit's last pre-debit verdict (the check of the debit's account made at or before the
+debit, within the lookback, the latest; ties by id, the order the checks are read in) is kept on
+the debit when either is written (:mod:`services.adapters.last_checks`), and joined by key; for
+another lookback it is one correlated subquery per debit over ``ix_debit_check_last``. The verdict table is a GROUP BY; the misses,
 the checks kept from bouncing and the debits a policy option could hold back are filtered in SQL
 to the few rows that can count, and the rules of :mod:`~services.rules.check_effect` decide on
 those rows, so the figures are the rules' own.
@@ -21,6 +22,7 @@ import pandas as pd
 from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.engine import Engine
 
+from services.adapters import last_checks
 from services.adapters.check_history import check_from_row
 from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord
 from services.rules import check_effect as rules
@@ -47,22 +49,15 @@ class Window:
     start: int
     end: int
     lookback: int = rules.LOOKBACK_SECONDS
+    stored: bool = True  # False: every debit's last check looked up afresh (what tests compare)
 
 
-def _last_check(lookback: int) -> Any:
-    c = CHECKS.alias("last_check")
-    return (
-        select(c.c.id)
-        .where(
-            c.c.account_id == DEBITS.c.account_id,
-            c.c.checked_at <= DEBITS.c.created,
-            c.c.checked_at >= DEBITS.c.created - lookback,
-        )
-        .order_by(c.c.checked_at.desc(), c.c.id.desc())
-        .limit(1)
-        .correlate(DEBITS)
-        .scalar_subquery()
-    )
+def _check_id(window: Window) -> Any:
+    """Each debit's last check: as stored for the lookback the writers keep it for, else
+    looked up per debit (:func:`~services.adapters.last_checks.last_check`)."""
+    if window.stored and window.lookback == rules.LOOKBACK_SECONDS:
+        return last_checks.stored_check_id()
+    return last_checks.last_check(window.lookback)
 
 
 def _paired(window: Window, *, every: bool = False) -> Any:
@@ -71,7 +66,7 @@ def _paired(window: Window, *, every: bool = False) -> Any:
     the correlated subquery again as the join's hash key; else a subquery the outer filters
     reach into, so only the debits they keep look for their check."""
     joined, where = window_debits(DEBITS, since=window.since, start=window.start, end=window.end)
-    paired = select(DEBITS, _last_check(window.lookback).label("check_id"))
+    paired = select(DEBITS, _check_id(window).label("check_id"))
     paired = paired.select_from(joined).where(*where)
     if every:
         return paired.cte("paired").prefix_with("MATERIALIZED", dialect="postgresql")

@@ -20,7 +20,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from services.adapters import data_version
+from services.adapters import data_version, last_checks
 from services.adapters.models import DebitOutcomeRecord, SyncState, utcnow
 from services.adapters.store import (
     mark_sync,
@@ -147,6 +147,7 @@ def _put(session: Session, rows: list[dict[str, Any]]) -> str:
     if counts.outcome in ("inserted", "updated"):
         # a sync started later is a new job, and the Returns page's figures are stale
         data_version.bump(session, data_version.OUTCOMES)
+        last_checks.refresh_debits(session, [r["id"] for r in rows])
     return counts.outcome
 
 

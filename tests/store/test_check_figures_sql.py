@@ -7,7 +7,8 @@ The store is filled by the page benchmark's debit fill (returns with ok and insu
 verdicts before them), plus the odd cases: two checks at the same second, a check at the debit's
 very second, one exactly at the lookback and one a second beyond it, a debit without an account,
 insufficient verdicts no debit followed (one in the window, one before it, one followed by a
-debit just after the lookahead), and a return whose ok check had an old balance.
+debit just after the lookahead), and a return whose ok check had an old balance. The figures
+are read from each debit's last check as stored and as looked up per debit.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from bench.page_fill import DAY, NOW, fill_debits
-from services.adapters import check_history
+from services.adapters import check_history, last_checks
 from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord
 from services.rules import check_effect as rules
 from services.rules.debit import DebitPolicy
@@ -107,14 +108,20 @@ def _odd_cases(engine: Engine) -> None:
 def filled(engine: Engine) -> Engine:
     fill_debits(engine, 0, 400, now=NOW, background=False)
     _odd_cases(engine)
+    last_checks.backfill(engine)  # the odd cases were inserted past the writers too
+    with engine.connect() as conn:
+        assert not last_checks.missing(conn)
     return engine
 
 
+@pytest.mark.parametrize("stored", [True, False], ids=["stored", "looked-up"])
 @pytest.mark.parametrize("window_days", [7, 60])
-def test_check_figures_in_sql_equal_the_rules(filled: Engine, window_days: int) -> None:
+def test_check_figures_in_sql_equal_the_rules(filled: Engine, window_days: int, stored: bool) -> None:
+    """Both ways to each debit's last check: the column the writers keep, and the per-debit
+    lookup (any other lookback)."""
     start = NOW - window_days * DAY
     since = start - 180 * DAY
-    window = check_figures.Window(since=since, start=start, end=NOW)
+    window = check_figures.Window(since=since, start=start, end=NOW, stored=stored)
     debits = load_behind(filled, since=since, start=start, end=NOW)[0]
     debits.sort(key=lambda d: (d.created, d.id))
     checks = check_history.load_checks(filled, since=start - LOOKBACK)

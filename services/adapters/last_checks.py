@@ -1,0 +1,160 @@
+"""Each debit's last pre-debit verdict, kept on the debit (``debit_outcomes.last_check_id``) when
+it is written, so "Did our check work?" (:mod:`services.usecases.check_figures`) joins it by key
+instead of looking it up per debit on every cold rerun (issue 13).
+
+The column holds the id of the account's newest check made at or before the debit within the
+lookback (``created - LOOKBACK <= checked_at <= created``; ties by id), exactly
+:func:`last_check`. ``NO_CHECK`` (0; check ids start at 1) says "computed: no check"; NULL says
+"not computed yet" (a row written before the column existed, or by a bulk insert), and
+:func:`backfill` fills those when the store is opened.
+
+Kept in the writer's transaction: a debit written (inserted, or its account or date changed) is
+looked up again (:func:`refresh_debits`); a check written makes the debits of its account in
+``[checked_at, checked_at + LOOKBACK]`` look again (:func:`refresh_after_checks`); checks about
+to be deleted leave their debits uncomputed (:func:`forget_source`) until :func:`fill_missing`.
+Only a changed value is written, so an unchanged re-sync writes nothing more.
+
+On PostgreSQL two transactions committing at once (a debit written while a check of the same
+account, made before it, is still uncommitted) can miss each other; the check is recorded when
+it is made, long before Stripe reports the debit it guarded, so the window is that of a check
+made within the same moment as a debit's webhook is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import case, exists, func, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord
+from services.rules.check_effect import LOOKBACK_SECONDS
+
+__all__ = [
+    "NO_CHECK",
+    "backfill",
+    "fill_missing",
+    "forget_source",
+    "last_check",
+    "missing",
+    "refresh_after_checks",
+    "refresh_debits",
+    "stored_check_id",
+]
+
+DEBITS: Any = DebitOutcomeRecord.__table__  # type: ignore[attr-defined]
+CHECKS: Any = DebitCheckRecord.__table__  # type: ignore[attr-defined]
+NO_CHECK = 0
+CHUNK = 500
+
+
+def last_check(lookback: int) -> Any:
+    """The id of the debit's (a ``debit_outcomes`` row's) last check within ``lookback``, a
+    correlated subquery over ``ix_debit_check_last`` (NULL: none)."""
+    c = CHECKS.alias("last_check")
+    return (
+        select(c.c.id)
+        .where(
+            c.c.account_id == DEBITS.c.account_id,
+            c.c.checked_at <= DEBITS.c.created,
+            c.c.checked_at >= DEBITS.c.created - lookback,
+        )
+        .order_by(c.c.checked_at.desc(), c.c.id.desc())
+        .limit(1)
+        .correlate(DEBITS)
+        .scalar_subquery()
+    )
+
+
+def stored_check_id() -> Any:
+    """:func:`last_check` of the lookback as stored (NULL: none); looked up for a row not
+    computed yet, so a row some writer left behind still counts right."""
+    stored = DEBITS.c.last_check_id
+    return case(
+        (stored.is_(None), last_check(LOOKBACK_SECONDS)),
+        (stored == NO_CHECK, None),
+        else_=stored,
+    )
+
+
+def _computed() -> Any:
+    return func.coalesce(last_check(LOOKBACK_SECONDS), NO_CHECK)
+
+
+def _refresh(conn: Connection | Any, *where: Any) -> int:
+    """Look the last check up again for the debits ``where`` selects; write the changed ones."""
+    value = _computed()
+    stmt = (
+        update(DEBITS)
+        .where(*where, DEBITS.c.last_check_id.is_distinct_from(value))
+        .values(last_check_id=value)
+        .execution_options(synchronize_session=False)
+    )
+    return int(conn.execute(stmt).rowcount or 0)
+
+
+def refresh_debits(conn: Connection | Any, ids: Sequence[str]) -> int:
+    """After debits ``ids`` were written (new, or their account or date changed)."""
+    return sum(
+        _refresh(conn, DEBITS.c.id.in_(list(ids[i : i + CHUNK])))
+        for i in range(0, len(ids), CHUNK)
+    )
+
+
+def refresh_after_checks(conn: Connection | Any, check_ids: Sequence[int]) -> int:
+    """After checks ``check_ids`` were written: the debits of their accounts made from each check
+    to the end of its lookback (the only ones a new check can be the last of)."""
+    done = 0
+    for i in range(0, len(check_ids), CHUNK):
+        d, c = DEBITS.alias("d"), CHECKS.alias("c")
+        reached = (
+            select(d.c.id)
+            .select_from(d.join(c, c.c.account_id == d.c.account_id))
+            .where(
+                c.c.id.in_(list(check_ids[i : i + CHUNK])),
+                d.c.created >= c.c.checked_at,
+                d.c.created <= c.c.checked_at + LOOKBACK_SECONDS,
+            )
+        )
+        done += _refresh(conn, DEBITS.c.id.in_(reached))
+    return done
+
+
+def forget_source(conn: Connection | Any, source: str) -> int:
+    """Before the checks of ``source`` are deleted: their debits become uncomputed."""
+    gone = select(CHECKS.c.id).where(CHECKS.c.source == source)
+    stmt = (
+        update(DEBITS)
+        .where(DEBITS.c.last_check_id.in_(gone))
+        .values(last_check_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(conn.execute(stmt).rowcount or 0)
+
+
+def missing(conn: Connection | Any) -> bool:
+    """Whether any debit is not computed yet (one probe of the column's index)."""
+    return bool(conn.execute(select(exists().where(DEBITS.c.last_check_id.is_(None)))).scalar())
+
+
+def fill_missing(conn: Connection | Any) -> int:
+    """Compute every debit not computed yet; returns how many."""
+    value = _computed()
+    stmt = (
+        update(DEBITS)
+        .where(DEBITS.c.last_check_id.is_(None))
+        .values(last_check_id=value)
+        .execution_options(synchronize_session=False)
+    )
+    return int(conn.execute(stmt).rowcount or 0)
+
+
+def backfill(engine: Engine) -> int:
+    """:func:`fill_missing` in its own transaction, when any debit needs it (what opening an
+    older store, or one filled by bulk inserts, does); returns how many were computed."""
+    with engine.connect() as conn:
+        if not missing(conn):
+            return 0
+    with engine.begin() as conn:
+        return fill_missing(conn)
