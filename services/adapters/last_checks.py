@@ -97,8 +97,7 @@ def _refresh(conn: Connection | Any, *where: Any) -> int:
 def refresh_debits(conn: Connection | Any, ids: Sequence[str]) -> int:
     """After debits ``ids`` were written (new, or their account or date changed)."""
     return sum(
-        _refresh(conn, DEBITS.c.id.in_(list(ids[i : i + CHUNK])))
-        for i in range(0, len(ids), CHUNK)
+        _refresh(conn, DEBITS.c.id.in_(list(ids[i : i + CHUNK]))) for i in range(0, len(ids), CHUNK)
     )
 
 

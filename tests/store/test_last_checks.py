@@ -35,8 +35,11 @@ def intent(pi_id: str, account: str, created: int, status: str = "succeeded") ->
         "id": f"pm_{account}",
         "object": "payment_method",
         "type": "us_bank_account",
-        "us_bank_account": {"bank_name": "BANK", "last4": "6789",
-                            "financial_connections_account": account},
+        "us_bank_account": {
+            "bank_name": "BANK",
+            "last4": "6789",
+            "financial_connections_account": account,
+        },
     }
     return {
         "id": pi_id,
@@ -54,20 +57,38 @@ def intent(pi_id: str, account: str, created: int, status: str = "succeeded") ->
     }
 
 
-def check(account: str, at: int, verdict: str = "ok", source: str = "single",
-          balance: int = 30_000) -> dict[str, Any]:
+def check(
+    account: str, at: int, verdict: str = "ok", source: str = "single", balance: int = 30_000
+) -> dict[str, Any]:
     return {
-        "account_id": account, "source": source, "target": None, "reference": None,
-        "amount": 10_000, "currency": "usd", "verdict": verdict, "balance": balance,
-        "balance_source": "stored", "as_of": at - 3_600, "required": 10_000,
-        "buffer_amount": 0, "buffer_percent": 0.0, "max_age_seconds": 2 * 86_400,
-        "checked_at": at, "checked_by": "finance",
+        "account_id": account,
+        "source": source,
+        "target": None,
+        "reference": None,
+        "amount": 10_000,
+        "currency": "usd",
+        "verdict": verdict,
+        "balance": balance,
+        "balance_source": "stored",
+        "as_of": at - 3_600,
+        "required": 10_000,
+        "buffer_amount": 0,
+        "buffer_percent": 0.0,
+        "max_age_seconds": 2 * 86_400,
+        "checked_at": at,
+        "checked_by": "finance",
+    }
+
+
+def _read(conn: Any) -> dict[str, int | None]:
+    return {
+        r.id: r.last_check_id for r in conn.execute(select(DEBITS.c.id, DEBITS.c.last_check_id))
     }
 
 
 def stored(engine: Engine) -> dict[str, int | None]:
     with engine.connect() as conn:
-        return {r.id: r.last_check_id for r in conn.execute(select(DEBITS.c.id, DEBITS.c.last_check_id))}
+        return _read(conn)
 
 
 def fresh(engine: Engine) -> dict[str, int | None]:
@@ -76,9 +97,14 @@ def fresh(engine: Engine) -> dict[str, int | None]:
         tx = conn.begin()
         conn.execute(update(DEBITS).values(last_check_id=None))
         last_checks.fill_missing(conn)
-        got = {r.id: r.last_check_id for r in conn.execute(select(DEBITS.c.id, DEBITS.c.last_check_id))}
+        got = _read(conn)
         tx.rollback()
     return got
+
+
+def figures(engine: Engine, window: check_figures.Window) -> tuple[Any, int, int]:
+    table, count, checked = check_figures.verdicts(engine, window)
+    return table.to_dict("records"), count, checked
 
 
 def check_ids(engine: Engine) -> dict[tuple[str, int, str], list[int]]:
@@ -98,18 +124,27 @@ def record(engine: Engine, *intents: dict[str, Any]) -> None:
 
 def test_checks_written_after_debits_become_their_last_check(engine: Engine) -> None:
     t = T0
-    record(engine, intent("pi_tie", "fca_a", t), intent("pi_edge", "fca_b", t),
-           intent("pi_beyond", "fca_c", t), intent("pi_same", "fca_d", t),
-           intent("pi_none", "fca_e", t))
+    record(
+        engine,
+        intent("pi_tie", "fca_a", t),
+        intent("pi_edge", "fca_b", t),
+        intent("pi_beyond", "fca_c", t),
+        intent("pi_same", "fca_d", t),
+        intent("pi_none", "fca_e", t),
+    )
     assert set(stored(engine).values()) == {last_checks.NO_CHECK}
-    check_history.record_checks(engine, [
-        check("fca_a", t - 100, "ok"), check("fca_a", t - 100, "insufficient"),  # tie: later id
-        check("fca_a", t - 200, "ok"),
-        check("fca_b", t - LOOKBACK),  # exactly the lookback: counts
-        check("fca_c", t - LOOKBACK - 1),  # a second beyond: does not
-        check("fca_d", t),  # the debit's very second
-        check("fca_e", t + 1),  # after the debit
-    ])
+    check_history.record_checks(
+        engine,
+        [
+            check("fca_a", t - 100, "ok"),
+            check("fca_a", t - 100, "insufficient"),  # tie: later id
+            check("fca_a", t - 200, "ok"),
+            check("fca_b", t - LOOKBACK),  # exactly the lookback: counts
+            check("fca_c", t - LOOKBACK - 1),  # a second beyond: does not
+            check("fca_d", t),  # the debit's very second
+            check("fca_e", t + 1),  # after the debit
+        ],
+    )
     ids = check_ids(engine)
     got = stored(engine)
     assert got == fresh(engine)
@@ -125,10 +160,15 @@ def test_checks_written_after_debits_become_their_last_check(engine: Engine) -> 
 
 def test_debits_written_after_checks_find_their_last_check(engine: Engine) -> None:
     t = T0
-    check_history.record_checks(engine, [
-        check("fca_a", t - 50), check("fca_a", t - 50, "insufficient"), check("fca_a", t - 500),
-        check("fca_b", t - LOOKBACK - 1),
-    ])
+    check_history.record_checks(
+        engine,
+        [
+            check("fca_a", t - 50),
+            check("fca_a", t - 50, "insufficient"),
+            check("fca_a", t - 500),
+            check("fca_b", t - LOOKBACK - 1),
+        ],
+    )
     record_payment_intent(engine, intent("pi_a", "fca_a", t), at=t)
     record(engine, intent("pi_b", "fca_b", t), intent("pi_a2", "fca_a", t - 100))
     ids = check_ids(engine)
@@ -148,17 +188,27 @@ def test_debits_written_after_checks_find_their_last_check(engine: Engine) -> No
 def test_a_source_replaced_moves_its_debits_to_the_checks_left(engine: Engine) -> None:
     t = T0
     check_history.record_checks(engine, [check("fca_a", t - 300), check("fca_b", t - 300)])
-    check_history.replace_source(engine, "demo", [
-        check("fca_a", t - 100, source="demo"), check("fca_b", t - 100, source="demo"),
-    ])
-    record(engine, intent("pi_a", "fca_a", t), intent("pi_b", "fca_b", t),
-           intent("pi_c", "fca_c", t))
+    check_history.replace_source(
+        engine,
+        "demo",
+        [
+            check("fca_a", t - 100, source="demo"),
+            check("fca_b", t - 100, source="demo"),
+        ],
+    )
+    record(
+        engine, intent("pi_a", "fca_a", t), intent("pi_b", "fca_b", t), intent("pi_c", "fca_c", t)
+    )
     ids = check_ids(engine)
     assert stored(engine)["pi_a"] == ids[("fca_a", t - 100, "ok")][0]
-    check_history.replace_source(engine, "demo", [
-        check("fca_b", t - 200, "insufficient", source="demo"),
-        check("fca_c", t - 10, source="demo"),
-    ])
+    check_history.replace_source(
+        engine,
+        "demo",
+        [
+            check("fca_b", t - 200, "insufficient", source="demo"),
+            check("fca_c", t - 10, source="demo"),
+        ],
+    )
     ids = check_ids(engine)
     got = stored(engine)
     assert got == fresh(engine)
@@ -182,20 +232,33 @@ def _random_writes(engine: Engine, seed: int) -> None:
     for n in range(40):
         kind = rng.random()
         if kind < 0.35:
-            batch = [intent(f"pi_{n}_{k}", rng.choice(accounts), at(), rng.choice(statuses))
-                     for k in range(rng.randint(1, 8))]
+            batch = [
+                intent(f"pi_{n}_{k}", rng.choice(accounts), at(), rng.choice(statuses))
+                for k in range(rng.randint(1, 8))
+            ]
             record(engine, *batch)
         elif kind < 0.45 and n:  # an earlier debit again, perhaps on another account
-            record_payment_intent(engine, intent(f"pi_{rng.randrange(n)}_0", rng.choice(accounts),
-                                                 at(), "succeeded"), at=T0 + 200 * 86_400 + n)
+            record_payment_intent(
+                engine,
+                intent(f"pi_{rng.randrange(n)}_0", rng.choice(accounts), at(), "succeeded"),
+                at=T0 + 200 * 86_400 + n,
+            )
         elif kind < 0.8:
-            rows = [check(rng.choice(accounts), at(), rng.choice(("ok", "ok", "insufficient")),
-                          balance=rng.choice((5_000, 10_000, 12_000, 40_000)))
-                    for _ in range(rng.randint(1, 6))]
+            rows = [
+                check(
+                    rng.choice(accounts),
+                    at(),
+                    rng.choice(("ok", "ok", "insufficient")),
+                    balance=rng.choice((5_000, 10_000, 12_000, 40_000)),
+                )
+                for _ in range(rng.randint(1, 6))
+            ]
             check_history.record_checks(engine, rows)
         else:
-            rows = [check(rng.choice(accounts), at(), rng.choice(("ok", "insufficient")),
-                          source="demo") for _ in range(rng.randint(0, 6))]
+            rows = [
+                check(rng.choice(accounts), at(), rng.choice(("ok", "insufficient")), source="demo")
+                for _ in range(rng.randint(0, 6))
+            ]
             check_history.replace_source(engine, "demo", rows)
 
 
@@ -210,14 +273,16 @@ def test_random_writes_keep_the_column_equal_to_a_fresh_backfill(engine: Engine,
 
 
 @pytest.mark.parametrize("seed", [4, 5])
-def test_check_figures_from_the_column_equal_the_per_debit_lookup(engine: Engine, seed: int) -> None:
+def test_check_figures_from_the_column_equal_the_per_debit_lookup(
+    engine: Engine, seed: int
+) -> None:
     _random_writes(engine, seed)
-    window = check_figures.Window(since=T0 - 200 * 86_400, start=T0 - 10 * 86_400, end=T0 + 90 * 86_400)
+    window = check_figures.Window(
+        since=T0 - 200 * 86_400, start=T0 - 10 * 86_400, end=T0 + 90 * 86_400
+    )
     looked_up = check_figures.Window(window.since, window.start, window.end, stored=False)
-    table, count, checked = check_figures.verdicts(engine, window)
-    assert (table.to_dict("records"), count, checked) == (
-        lambda t: (t[0].to_dict("records"), t[1], t[2])
-    )(check_figures.verdicts(engine, looked_up))
+    _, count, checked = figures(engine, window)
+    assert figures(engine, window) == figures(engine, looked_up)
     assert 0 < checked < count
     missed = check_figures.misses(engine, window)
     assert missed == check_figures.misses(engine, looked_up)
@@ -252,20 +317,41 @@ def test_an_older_store_gets_the_column_filled_when_opened(db_url: str) -> None:
     with engine.begin() as conn:
         conn.execute(insert(DebitCheckRecord), [check("fca_a", t - 60), check("fca_b", t + 60)])
         names = [c.name for c in DEBITS.columns if c.name != "last_check_id"]
-        base = {"original_id": "", "customer_id": None, "payment_method": None,
-                "institution": None, "last4": None, "verification_method": None, "flow": None,
-                "amount": 1, "currency": "usd", "status": "settled", "failure_code": None,
-                "return_code": None, "category": None, "blocked_reason": None,
-                "blocked_code": None, "processing_at": None, "settled_at": None,
-                "returned_at": None, "observed_at": t, "synced_at": datetime.now(UTC)}
-        rows = [base | {"id": "pi_a", "account_id": "fca_a", "created": t},
-                base | {"id": "pi_b", "account_id": "fca_b", "created": t}]
+        base = {
+            "original_id": "",
+            "customer_id": None,
+            "payment_method": None,
+            "institution": None,
+            "last4": None,
+            "verification_method": None,
+            "flow": None,
+            "amount": 1,
+            "currency": "usd",
+            "status": "settled",
+            "failure_code": None,
+            "return_code": None,
+            "category": None,
+            "blocked_reason": None,
+            "blocked_code": None,
+            "processing_at": None,
+            "settled_at": None,
+            "returned_at": None,
+            "observed_at": t,
+            "synced_at": datetime.now(UTC),
+        }
+        rows = [
+            base | {"id": "pi_a", "account_id": "fca_a", "created": t},
+            base | {"id": "pi_b", "account_id": "fca_b", "created": t},
+        ]
         conn.execute(insert(DEBITS).values([{k: r[k] for k in names} for r in rows]))
     engine.dispose()
     engine = open_store(db_url)
     got = stored(engine)
     assert got == fresh(engine)
-    assert got == {"pi_a": check_ids(engine)[("fca_a", t - 60, "ok")][0], "pi_b": last_checks.NO_CHECK}
+    assert got == {
+        "pi_a": check_ids(engine)[("fca_a", t - 60, "ok")][0],
+        "pi_b": last_checks.NO_CHECK,
+    }
     with engine.connect() as conn:
         assert not last_checks.missing(conn)
     assert last_checks.backfill(engine) == 0  # nothing left to do: nothing written
