@@ -269,6 +269,15 @@ class DebitOutcomeRecord(SQLModel, table=True):
         ),
         # Blocked accounts: the blocked outcomes (a few in a hundred), latest per payment method
         Index("ix_debit_blocked", "blocked_reason", "payment_method", "returned_at", "created", "id"),
+        # "Did our check work?" (services/usecases/check_figures.py): the window's debits with
+        # their stored last check, counted from the index alone, and each attempt's original
+        # looked up by id for its date (window_debits) without reading the table
+        Index(
+            "ix_debit_window",
+            *("created", "original_id", "status", "return_code", "category", "currency"),
+            *("amount", "last_check_id", "account_id"),
+        ),
+        Index("ix_debit_original_created", "id", "created"),
     )
 
     id: str = Field(primary_key=True)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import insert, inspect, select, text, update
 from sqlalchemy.engine import Engine
 
 from services.adapters import check_history, last_checks
@@ -313,6 +313,7 @@ def test_an_older_store_gets_the_column_filled_when_opened(db_url: str) -> None:
     t = T0
     with engine.begin() as conn:  # as an older fcops wrote them: no column to keep
         conn.execute(text("DROP INDEX ix_debit_outcomes_last_check_id"))
+        conn.execute(text("DROP INDEX ix_debit_window"))
         conn.execute(text("ALTER TABLE debit_outcomes DROP COLUMN last_check_id"))
     with engine.begin() as conn:
         conn.execute(insert(DebitCheckRecord), [check("fca_a", t - 60), check("fca_b", t + 60)])
@@ -346,6 +347,9 @@ def test_an_older_store_gets_the_column_filled_when_opened(db_url: str) -> None:
         conn.execute(insert(DEBITS).values([{k: r[k] for k in names} for r in rows]))
     engine.dispose()
     engine = open_store(db_url)
+    assert {"ix_debit_outcomes_last_check_id", "ix_debit_window"} <= {
+        i["name"] for i in inspect(engine).get_indexes("debit_outcomes")
+    }
     got = stored(engine)
     assert got == fresh(engine)
     assert got == {
