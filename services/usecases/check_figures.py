@@ -52,23 +52,28 @@ class Window:
     stored: bool = True  # False: every debit's last check looked up afresh (what tests compare)
 
 
+def _stored(window: Window) -> bool:
+    return window.stored and window.lookback == rules.LOOKBACK_SECONDS
+
+
 def _check_id(window: Window) -> Any:
     """Each debit's last check: as stored for the lookback the writers keep it for, else
     looked up per debit (:func:`~services.adapters.last_checks.last_check`)."""
-    if window.stored and window.lookback == rules.LOOKBACK_SECONDS:
+    if _stored(window):
         return last_checks.stored_check_id()
     return last_checks.last_check(window.lookback)
 
 
 def _paired(window: Window, *, every: bool = False) -> Any:
     """Every debit of the window with the id of its last pre-debit check (NULL: none). For
-    ``every`` debit (no filter outside), a materialized CTE on PostgreSQL, which otherwise runs
-    the correlated subquery again as the join's hash key; else a subquery the outer filters
-    reach into, so only the debits they keep look for their check."""
+    ``every`` debit (no filter outside) looking its check up, a materialized CTE on PostgreSQL,
+    which otherwise runs the correlated subquery again as the join's hash key; else (or with
+    the stored check, nothing to run twice) a subquery the outer filters reach into, so only
+    the debits they keep look for their check."""
     joined, where = window_debits(DEBITS, since=window.since, start=window.start, end=window.end)
     paired = select(DEBITS, _check_id(window).label("check_id"))
     paired = paired.select_from(joined).where(*where)
-    if every:
+    if every and not _stored(window):
         return paired.cte("paired").prefix_with("MATERIALIZED", dialect="postgresql")
     return paired.subquery("paired")
 
