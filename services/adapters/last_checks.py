@@ -23,9 +23,10 @@ made within the same moment as a debit's webhook is written.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import case, exists, func, select, update
+from sqlalchemy import bindparam, case, exists, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord
@@ -49,9 +50,11 @@ NO_CHECK = 0
 CHUNK = 500
 
 
+@lru_cache(maxsize=8)
 def last_check(lookback: int) -> Any:
     """The id of the debit's (a ``debit_outcomes`` row's) last check within ``lookback``, a
-    correlated subquery over ``ix_debit_check_last`` (NULL: none)."""
+    correlated subquery over ``ix_debit_check_last`` (NULL: none). Built once per lookback
+    (building it costs more than running it for one debit); constructs are immutable."""
     c = CHECKS.alias("last_check")
     return (
         select(c.c.id)
@@ -67,6 +70,7 @@ def last_check(lookback: int) -> Any:
     )
 
 
+@lru_cache(maxsize=1)
 def stored_check_id() -> Any:
     """:func:`last_check` of the lookback as stored (NULL: none); looked up for a row not
     computed yet, so a row some writer left behind still counts right."""
@@ -82,53 +86,58 @@ def _computed() -> Any:
     return func.coalesce(last_check(LOOKBACK_SECONDS), NO_CHECK)
 
 
-def _refresh(conn: Connection | Any, *where: Any) -> int:
+def _refresh(*where: Any) -> Any:
     """Look the last check up again for the debits ``where`` selects; write the changed ones."""
     value = _computed()
-    stmt = (
+    return (
         update(DEBITS)
         .where(*where, DEBITS.c.last_check_id.is_distinct_from(value))
         .values(last_check_id=value)
-        .execution_options(synchronize_session=False)
     )
-    return int(conn.execute(stmt).rowcount or 0)
+
+
+@lru_cache(maxsize=1)
+def _refresh_debits() -> Any:
+    return _refresh(DEBITS.c.id.in_(bindparam("ids", expanding=True)))
+
+
+@lru_cache(maxsize=1)
+def _refresh_after_checks() -> Any:
+    d, c = DEBITS.alias("d"), CHECKS.alias("c")
+    reached = (
+        select(d.c.id)
+        .select_from(d.join(c, c.c.account_id == d.c.account_id))
+        .where(
+            c.c.id.in_(bindparam("ids", expanding=True)),
+            d.c.created >= c.c.checked_at,
+            d.c.created <= c.c.checked_at + LOOKBACK_SECONDS,
+        )
+    )
+    return _refresh(DEBITS.c.id.in_(reached))
+
+
+def _run_chunked(conn: Connection | Any, stmt: Any, ids: Sequence[Any]) -> int:
+    done = 0
+    for i in range(0, len(ids), CHUNK):
+        done += int(conn.execute(stmt, {"ids": list(ids[i : i + CHUNK])}).rowcount or 0)
+    return done
 
 
 def refresh_debits(conn: Connection | Any, ids: Sequence[str]) -> int:
     """After debits ``ids`` were written (new, or their account or date changed)."""
-    return sum(
-        _refresh(conn, DEBITS.c.id.in_(list(ids[i : i + CHUNK]))) for i in range(0, len(ids), CHUNK)
-    )
+    return _run_chunked(conn, _refresh_debits(), ids)
 
 
 def refresh_after_checks(conn: Connection | Any, check_ids: Sequence[int]) -> int:
     """After checks ``check_ids`` were written: the debits of their accounts made from each check
     to the end of its lookback (the only ones a new check can be the last of)."""
-    done = 0
-    for i in range(0, len(check_ids), CHUNK):
-        d, c = DEBITS.alias("d"), CHECKS.alias("c")
-        reached = (
-            select(d.c.id)
-            .select_from(d.join(c, c.c.account_id == d.c.account_id))
-            .where(
-                c.c.id.in_(list(check_ids[i : i + CHUNK])),
-                d.c.created >= c.c.checked_at,
-                d.c.created <= c.c.checked_at + LOOKBACK_SECONDS,
-            )
-        )
-        done += _refresh(conn, DEBITS.c.id.in_(reached))
-    return done
+    return _run_chunked(conn, _refresh_after_checks(), check_ids)
 
 
 def forget_source(conn: Connection | Any, source: str) -> int:
     """Before the checks of ``source`` are deleted: their debits become uncomputed."""
     gone = select(CHECKS.c.id).where(CHECKS.c.source == source)
-    stmt = (
-        update(DEBITS)
-        .where(DEBITS.c.last_check_id.in_(gone))
-        .values(last_check_id=None)
-        .execution_options(synchronize_session=False)
-    )
+    stmt = update(DEBITS).where(DEBITS.c.last_check_id.in_(gone)).values(last_check_id=None)
     return int(conn.execute(stmt).rowcount or 0)
 
 
@@ -140,12 +149,7 @@ def missing(conn: Connection | Any) -> bool:
 def fill_missing(conn: Connection | Any) -> int:
     """Compute every debit not computed yet; returns how many."""
     value = _computed()
-    stmt = (
-        update(DEBITS)
-        .where(DEBITS.c.last_check_id.is_(None))
-        .values(last_check_id=value)
-        .execution_options(synchronize_session=False)
-    )
+    stmt = update(DEBITS).where(DEBITS.c.last_check_id.is_(None)).values(last_check_id=value)
     return int(conn.execute(stmt).rowcount or 0)
 
 
