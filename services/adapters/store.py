@@ -61,8 +61,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 def create_schema(engine: Engine) -> None:
+    new_day_counts = not inspect(engine).has_table("intent_days")
     SQLModel.metadata.create_all(engine)
     add_missing_columns(engine)
+    if new_day_counts:  # a store from before the day counts: count its intents once
+        from services.adapters import intent_days
+
+        intent_days.rebuild(engine)
 
 
 def add_missing_columns(engine: Engine) -> list[str]:
