@@ -333,7 +333,8 @@ def conversion(
         for key, counts in _row_counts(conn, moment, by, [*conditions, *that_day]).items():
             before = totals.get(key, [0] * len(counts))
             totals[key] = [a + b for a, b in zip(before, counts, strict=True)]
-        middle = _medians(conn, by, conditions)
+        present = sorted({m for (_w, m), counts in totals.items() if counts[0]})
+        middle = _medians(conn, by, conditions, present) if present else {}
     groups = {
         (_week_date(w) if by else None, m): funnel.GroupCounts(
             started=n,
@@ -397,10 +398,16 @@ def _row_counts(
     return {(int(w), str(m)): [int(v or 0) for v in rest] for w, m, *rest in conn.execute(counts)}
 
 
-def _medians(conn: Any, by: str | None, conditions: list[Any]) -> dict[tuple[int, str], float]:
+def _medians(
+    conn: Any, by: str | None, conditions: list[Any], methods: list[str]
+) -> dict[tuple[int, str], float]:
     """The median time to usable per (week, method): the middle one or two of the spans of the
     intents that ended usable, from creation to their first success (or the payment method's
-    creation), dropped when that came before the creation."""
+    creation), dropped when that came before the creation.
+
+    ``methods``: the methods with intents under ``conditions``; named, they let the database
+    seek each one's creation range on the covering index ``ix_intent_funnel`` (led by the
+    method) instead of reading rows off the creation index."""
     t = IntentRecord.__table__.c  # type: ignore[attr-defined]
     success = func.coalesce(t.succeeded_at, t.pm_created)
     timed = (
@@ -409,7 +416,8 @@ def _medians(conn: Any, by: str | None, conditions: list[Any]) -> dict[tuple[int
             _week(by),
             (success - t.created).label("span"),
         )
-        .where(*conditions, t.outcome == "succeeded", success >= t.created)
+        .where(*conditions, t.verification_method.in_(methods))
+        .where(t.outcome == "succeeded", success >= t.created)
         .subquery()
     )
     keys = (timed.c.week, timed.c.method)
