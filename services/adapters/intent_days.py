@@ -35,7 +35,7 @@ _intents = IntentRecord.__table__  # type: ignore[attr-defined]
 def _counted(where: Any = None) -> Any:
     """The intents' day rows (day, method, flow, COUNTS), grouped, as an INSERT source."""
     t = _intents.c
-    day = literal_column(f"(intents.created / {DAY})")
+    day: Any = literal_column(f"(intents.created / {DAY})")
 
     def count(condition: Any) -> Any:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
@@ -127,7 +127,7 @@ def grouped(
     boundary = cut // DAY
     week = (d.day - (d.day + 3) % 7) if by_week else literal(0)
     sums = [func.sum(d[name]) for name in ("started", "instant", "manual", "verified")]
-    stages = {name: func.sum(d[name]) for name in OUTCOMES if name != "waiting"}
+    stages: dict[str, Any] = {name: func.sum(d[name]) for name in OUTCOMES if name != "waiting"}
     stages["abandoned"] = stages["abandoned"] + func.sum(
         case((d.day < boundary, d.waiting), else_=0)
     )

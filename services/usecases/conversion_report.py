@@ -112,10 +112,8 @@ def report(
     """The funnel, weekly and per-intent frames for these filters (managers and admins)."""
     require(actor, "conversion.view")
     filters = _checked(chosen)
-    return Report(
-        funnel=conversion(svc.engine, now=now, **filters),
-        weekly=conversion(svc.engine, now=now, by="week", **filters),
-    )
+    funnel_frame, weekly = conversions(svc.engine, now=now, bys=(None, "week"), **filters)
+    return Report(funnel=funnel_frame, weekly=weekly)
 
 
 def intents_csv(
@@ -307,13 +305,24 @@ def conversion(
 
     The counts add up the day counts kept at write time (:mod:`services.adapters.intent_days`),
     except for the one day on which intents waiting on the customer turn from pending to
-    abandoned at ``now``: that day, and the median time to usable, are read from the intents'
-    covering index. Same numbers as :func:`services.rules.funnel.funnel` over the stored
-    intents; dates are UTC days of ``created``, both ends included. With ``methods`` given,
-    only those methods' rows are returned.
+    abandoned at ``now``: that day, and the spans behind the median time to usable, are read
+    from the intents' covering index. Same numbers as :func:`services.rules.funnel.funnel` over
+    the stored intents; dates are UTC days of ``created``, both ends included. With ``methods``
+    given, only those methods' rows are returned.
     """
     if by not in (None, "week"):
         raise ValueError(f"conversion(by=...) must be None or 'week', not {by!r}.")
+    return conversions(engine, now=now, bys=(by,), **chosen)[0]
+
+
+def conversions(
+    engine: Engine,
+    *,
+    now: datetime | int,
+    bys: Sequence[str | None],
+    **chosen: Unpack[ReportFilters],
+) -> list[pd.DataFrame]:
+    """:func:`conversion` for each of ``bys`` (None, "week"), reading the spans once."""
     conditions = _where(chosen)
     classify_missing(engine)
     moment = unix_seconds(now)
@@ -328,13 +337,28 @@ def conversion(
     )
     t = IntentRecord.__table__.c  # type: ignore[attr-defined]
     that_day = [t.created >= boundary * DAY_SECONDS, t.created < (boundary + 1) * DAY_SECONDS]
+    per_by: list[dict[tuple[int, str], list[int]]] = []
     with engine.connect() as conn:
-        totals = intent_days.grouped(conn, by_week=by == "week", where=kept, cut=cut)
-        for key, counts in _row_counts(conn, moment, by, [*conditions, *that_day]).items():
-            before = totals.get(key, [0] * len(counts))
-            totals[key] = [a + b for a, b in zip(before, counts, strict=True)]
-        present = sorted({m for (_w, m), counts in totals.items() if counts[0]})
-        middle = _medians(conn, by, conditions, present) if present else {}
+        for by in bys:
+            totals = intent_days.grouped(conn, by_week=by == "week", where=kept, cut=cut)
+            for key, counts in _row_counts(conn, moment, by, [*conditions, *that_day]).items():
+                before = totals.get(key, [0] * len(counts))
+                totals[key] = [a + b for a, b in zip(before, counts, strict=True)]
+            per_by.append(totals)
+        present = sorted({m for totals in per_by for (_w, m), c in totals.items() if c[0]})
+        spans = _spans(conn, conditions, present) if present else []
+    return [
+        _frame(totals, by, _medians(spans, by), chosen.get("methods"))
+        for by, totals in zip(bys, per_by, strict=True)
+    ]
+
+
+def _frame(
+    totals: dict[tuple[int, str], list[int]],
+    by: str | None,
+    middle: dict[tuple[int, str], float],
+    methods: Sequence[str] | None,
+) -> pd.DataFrame:
     groups = {
         (_week_date(w) if by else None, m): funnel.GroupCounts(
             started=n,
@@ -348,7 +372,7 @@ def conversion(
         if n
     }
     frame = funnel.frame_from_groups(groups, by=by)
-    if methods := chosen.get("methods"):
+    if methods:
         frame = frame[frame["verification_method"].isin(list(methods))].reset_index(drop=True)
     return frame
 
@@ -398,42 +422,43 @@ def _row_counts(
     return {(int(w), str(m)): [int(v or 0) for v in rest] for w, m, *rest in conn.execute(counts)}
 
 
-def _medians(
-    conn: Any, by: str | None, conditions: list[Any], methods: list[str]
-) -> dict[tuple[int, str], float]:
-    """The median time to usable per (week, method): the middle one or two of the spans of the
-    intents that ended usable, from creation to their first success (or the payment method's
-    creation), dropped when that came before the creation.
+def _spans(conn: Any, conditions: list[Any], methods: list[str]) -> list[tuple[int, str, int]]:
+    """(creation day, method, seconds to usable) of the intents under ``conditions`` that
+    ended usable, timed from creation to their first success (or the payment method's
+    creation); dropped when that came before the creation.
 
     ``methods``: the methods with intents under ``conditions``; named, they let the database
     seek each one's creation range on the covering index ``ix_intent_funnel`` (led by the
     method) instead of reading rows off the creation index."""
     t = IntentRecord.__table__.c  # type: ignore[attr-defined]
     success = func.coalesce(t.succeeded_at, t.pm_created)
-    timed = (
+    stmt = (
         sa_select(
-            t.verification_method.label("method"),
-            _week(by),
-            (success - t.created).label("span"),
+            literal_column(f"(intents.created / {DAY_SECONDS})"),
+            t.verification_method,
+            success - t.created,
         )
         .where(*conditions, t.verification_method.in_(methods))
         .where(t.outcome == "succeeded", success >= t.created)
-        .subquery()
     )
-    keys = (timed.c.week, timed.c.method)
-    ranked = sa_select(
-        *keys,
-        timed.c.span,
-        func.row_number().over(partition_by=keys, order_by=timed.c.span).label("rn"),
-        func.count().over(partition_by=keys).label("n"),
-    ).subquery()
-    r = ranked.c
-    medians = (
-        sa_select(r.week, r.method, func.avg(r.span))
-        .where(r.rn * 2 >= r.n, r.rn * 2 <= r.n + 2)  # the middle one or two
-        .group_by(r.week, r.method)
-    )
-    return {(int(w), str(m)): float(v) for w, m, v in conn.execute(medians)}
+    return [(int(d), str(m), int(s)) for d, m, s in conn.execute(stmt)]
+
+
+def _medians(spans: list[tuple[int, str, int]], by: str | None) -> dict[tuple[int, str], float]:
+    """The median span per (week, method) (week 0 without ``by``): the middle one, or the
+    mean of the middle two."""
+    groups: dict[tuple[int, str], list[int]] = {}
+    for day, method, span in spans:
+        week = day - (day + 3) % 7 if by == "week" else 0  # as :func:`_week`
+        groups.setdefault((week, method), []).append(span)
+    middle: dict[tuple[int, str], float] = {}
+    for key, values in groups.items():
+        values.sort()
+        half = len(values) // 2
+        middle[key] = (
+            float(values[half]) if len(values) % 2 else (values[half - 1] + values[half]) / 2
+        )
+    return middle
 
 
 def _week_date(day_number: int) -> date:
