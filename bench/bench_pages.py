@@ -263,6 +263,7 @@ class Worker:
         command = [sys.executable, "-m", "bench.bench_pages", "--serve", "--db", db]
         command += ["--customers", str(customers), "--transactions", str(args.transactions)]
         command += ["--per-customer", str(per_customer(args)), "--database-url", args.database_url]
+        command += ["--only", args.only]  # the worker numbers the states as the parent does
         command += ["--profile"] if args.profile and customers == args.customers else []
         env = os.environ | {"FCOPS_BENCH_NOW": str(now)}
         self.proc = subprocess.Popen(

@@ -161,10 +161,16 @@ def conditions(
     return where
 
 
+def stored(conn: Connection) -> int:
+    """How many intents are stored (from the day rows)."""
+    total = conn.execute(select(func.coalesce(func.sum(_days.c.started), 0))).scalar()
+    return int(total or 0)
+
+
 def summary(conn: Connection) -> tuple[int, list[str], list[str]]:
     """How many intents are stored, and their flows and methods (from the day rows)."""
     d = _days.c
-    total = conn.execute(select(func.coalesce(func.sum(d.started), 0))).scalar()
+    total = stored(conn)
     flows = conn.execute(select(d.flow).distinct()).scalars().all()
     methods = conn.execute(select(d.verification_method).distinct()).scalars().all()
     return int(total or 0), [f for f in flows if f], [m for m in methods if m]

@@ -207,6 +207,13 @@ def summarise(engine: Engine) -> StoreSummary:
     )
 
 
+def stored_intents(engine: Engine) -> int:
+    """How many intents the store holds, added up from the day counts."""
+    classify_missing(engine)
+    with engine.connect() as conn:
+        return intent_days.stored(conn)
+
+
 def store_info(engine: Engine, *, summary: StoreSummary | None = None) -> StoreInfo:
     version = data_version.read(engine, data_version.INTENTS)
     whole = summary or summarise(engine)

@@ -308,3 +308,14 @@ def test_a_store_from_before_the_day_counts_is_counted_when_opened(db_url: str) 
         pd.testing.assert_frame_equal(got, _python(intents, by="week"))
     finally:
         reopened.dispose()
+
+
+def test_the_report_reads_both_frames_in_one_pass_with_the_same_figures(engine: Engine) -> None:
+    intents = _stored(engine, n=150)
+    start, end = date.fromtimestamp(NOW - 60 * DAY), date.fromtimestamp(NOW)
+    both = conversion_report.conversions(engine, now=NOW, bys=(None, "week"), start=start, end=end)
+    lo, hi = conversion_report._day_start(start), conversion_report._day_start(end) + DAY
+    subset = [(r, t) for r, t in intents if lo <= r["created"] < hi]
+    for by, got in zip((None, "week"), both, strict=True):
+        pd.testing.assert_frame_equal(got, _python(subset, by=by))
+        assert got["median_seconds_to_success"].notna().any()
