@@ -161,6 +161,13 @@ def conditions(
     return where
 
 
+def methods_on(conn: Connection, day: int) -> list[str]:
+    """The verification methods of the intents created on ``day`` (a day number)."""
+    d = _days.c
+    found = conn.execute(select(d.verification_method).where(d.day == day).distinct())
+    return sorted(str(m) for m in found.scalars())
+
+
 def stored(conn: Connection) -> int:
     """How many intents are stored (from the day rows)."""
     total = conn.execute(select(func.coalesce(func.sum(_days.c.started), 0))).scalar()

@@ -346,9 +346,14 @@ def conversions(
     that_day = [t.created >= boundary * DAY_SECONDS, t.created < (boundary + 1) * DAY_SECONDS]
     per_by: list[dict[tuple[int, str], list[int]]] = []
     with engine.connect() as conn:
+        on_that_day = intent_days.methods_on(conn, boundary)  # lets it seek the funnel index
+        that_day.append(t.verification_method.in_(on_that_day))
+        # one day lies in one week: its counts per (week, method) serve both groupings
+        cut_day = _row_counts(conn, moment, "week", [*conditions, *that_day]) if on_that_day else {}
         for by in bys:
             totals = intent_days.grouped(conn, by_week=by == "week", where=kept, cut=cut)
-            for key, counts in _row_counts(conn, moment, by, [*conditions, *that_day]).items():
+            for (week, method), counts in cut_day.items():
+                key = (week if by == "week" else 0, method)
                 before = totals.get(key, [0] * len(counts))
                 totals[key] = [a + b for a, b in zip(before, counts, strict=True)]
             per_by.append(totals)
