@@ -67,7 +67,10 @@ def create_schema(engine: Engine) -> None:
     if new_day_counts:  # a store from before the day counts: count its intents once
         from services.adapters import intent_days
 
-        intent_days.rebuild(engine)
+        with engine.connect() as conn:
+            held = conn.execute(text("SELECT 1 FROM intents LIMIT 1")).first()
+        if held:  # a new store has nothing to count (and keeps its versions at 0)
+            intent_days.rebuild(engine)
 
 
 def add_missing_columns(engine: Engine) -> list[str]:
