@@ -319,3 +319,30 @@ def test_the_report_reads_both_frames_in_one_pass_with_the_same_figures(engine: 
     for by, got in zip((None, "week"), both, strict=True):
         pd.testing.assert_frame_equal(got, _python(subset, by=by))
         assert got["median_seconds_to_success"].notna().any()
+
+
+def test_writers_at_the_same_moment_on_the_same_day_leave_exact_day_counts(engine: Engine) -> None:
+    import threading
+
+    day = NOW - 20 * DAY
+    start = threading.Barrier(4)
+    failures: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            start.wait()
+            for k in range(15):
+                store_intent(engine, _waiting(f"seti_race{n}_{k}", day + n * 60 + k))
+        except BaseException as err:  # reported below, in the test thread
+            failures.append(err)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+    kept = _day_rows(engine)
+    assert sum(row[3] for row in kept) == 60  # started, all on one (method, day)
+    intent_days.rebuild(engine)
+    assert _day_rows(engine) == kept
