@@ -89,16 +89,39 @@ def refresh(session: Session, groups: Iterable[tuple[str, int]]) -> None:
         )
 
 
-def groups_of(session: Session, ids: Sequence[str]) -> list[tuple[str, int]]:
-    """(method, created) of the stored intents ``ids`` (before a write changes them)."""
-    found: list[tuple[str, int]] = []
+FACTS = ("verification_method", "created", "flow", "path", "verified", "outcome")
+
+
+def facts_of(session: Session, ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+    """What the day counts count (:data:`FACTS`) of the stored intents ``ids``, read before a
+    write changes them."""
+    found: dict[str, tuple[Any, ...]] = {}
     t = _intents.c
     for start in range(0, len(ids), 500):
         rows = session.execute(
-            select(t.verification_method, t.created).where(t.id.in_(list(ids[start : start + 500])))
+            select(t.id, *(t[name] for name in FACTS)).where(
+                t.id.in_(list(ids[start : start + 500]))
+            )
         )
-        found += [(str(m), int(c)) for m, c in rows]
+        found |= {str(ident): tuple(rest) for ident, *rest in rows}
     return found
+
+
+def moved(
+    before: dict[str, tuple[Any, ...]], rows: Iterable[dict[str, Any]]
+) -> list[tuple[str, int]]:
+    """(method, created) of the groups that written ``rows`` left or joined: a new row, or one
+    whose counted facts changed (a write of other columns changes no day count)."""
+    groups: list[tuple[str, int]] = []
+    for row in rows:
+        now = tuple(row.get(name) for name in FACTS)
+        old = before.get(str(row["id"]))
+        if old == now:
+            continue
+        groups.append((str(row["verification_method"]), int(row["created"])))
+        if old is not None:
+            groups.append((str(old[0]), int(old[1])))
+    return groups
 
 
 def rebuild(engine: Engine) -> None:

@@ -99,7 +99,7 @@ def _keep_earliest_success(stored: Mapping[str, Any], values: dict[str, Any]) ->
 
 def _put(session: Session, values: dict[str, Any]) -> str:
     """Insert or update one row; returns 'inserted', 'updated' or 'unchanged'."""
-    before = intent_days.groups_of(session, [values["id"]])
+    before = intent_days.facts_of(session, [values["id"]])
     counts = upsert(
         session, IntentRecord, [values], touch={"synced_at": utcnow()}, merge=_keep_earliest_success
     )
@@ -110,11 +110,10 @@ def _put(session: Session, values: dict[str, Any]) -> str:
 
 
 def _count_days_again(
-    session: Session, before: list[tuple[str, int]], rows: list[dict[str, Any]]
+    session: Session, before: dict[str, tuple[Any, ...]], rows: list[dict[str, Any]]
 ) -> None:
     """The day counts of the groups the rows left or joined (after the version bump)."""
-    now = [(str(r["verification_method"]), int(r["created"])) for r in rows]
-    intent_days.refresh(session, before + now)
+    intent_days.refresh(session, intent_days.moved(before, rows))
 
 
 def record_values(intent: Mapping[str, Any], *, succeeded_at: int | None = None) -> dict[str, Any]:
@@ -145,7 +144,7 @@ def _store_chunk(
 
     def work(session: Session) -> UpsertCounts:
         put_payment_intents(session, pis, at=now)
-        before = intent_days.groups_of(session, [r["id"] for r in rows])
+        before = intent_days.facts_of(session, [r["id"] for r in rows])
         counts = upsert(
             session, IntentRecord, rows, touch={"synced_at": utcnow()},
             merge=_keep_earliest_success,
