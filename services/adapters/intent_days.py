@@ -2,10 +2,10 @@
 
 One ``intent_days`` row per (creation day in UTC, verification method, flow) that holds
 intents: how many started, took each path, were verified, and ended in each stored outcome.
-Every intent write counts its (method, day) groups again from the intents, in the writer's
-transaction and after its data-version bump: on PostgreSQL that bump's row lock orders
-concurrent writers, so the last count sees every committed intent (a recount, never a delta,
-so it cannot drift). A store that held intents before this table existed, or rows bulk-inserted
+Every intent write counts the (method, day) groups its new or changed rows left or joined
+again from the intents, in the writer's transaction and after its data-version bump: on
+PostgreSQL that bump's row lock orders concurrent writers, so the last count sees every
+committed intent (a recount, never a delta, so it cannot drift). A store that held intents before this table existed, or rows bulk-inserted
 around the writers, is counted whole by :func:`rebuild`.
 """
 
