@@ -235,6 +235,32 @@ class IntentRecord(SQLModel, table=True):
     synced_at: datetime = Field(default_factory=utcnow)
 
 
+class IntentDay(SQLModel, table=True):
+    """The stored intents counted per creation day (UTC), verification method and flow, kept
+    by every intent write (services.adapters.intent_days), so conversion adds up days instead of
+    reading every intent. ``waiting``: waiting on the customer, abandoned or pending depending
+    on the time of reading."""
+
+    __tablename__ = "intent_days"
+    __table_args__ = (Index("ix_intent_days_day", "day", "verification_method", "flow"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: int = Field(sa_column=Column(BigInteger, nullable=False))  # created // 86400
+    verification_method: str
+    flow: str | None = None
+    started: int = 0
+    instant: int = 0  # path "instant"
+    manual: int = 0  # path "manual"
+    verified: int = 0
+    succeeded: int = 0  # one column per stored outcome
+    failed: int = 0
+    canceled: int = 0
+    abandoned: int = 0
+    pending: int = 0
+    other_method: int = 0
+    waiting: int = 0
+
+
 class SignInThrottle(SQLModel, table=True):
     """Failed sign-ins per entered username (``user:NAME``) or per client (``client:IP``).
 

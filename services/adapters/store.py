@@ -62,9 +62,17 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 def create_schema(engine: Engine) -> None:
+    new_day_counts = not inspect(engine).has_table("intent_days")
     SQLModel.metadata.create_all(engine)
     add_missing_columns(engine)
     last_checks.backfill(engine)  # debits stored before their last check was kept on them
+    if new_day_counts:  # a store from before the day counts: count its intents once
+        from services.adapters import intent_days
+
+        with engine.connect() as conn:
+            held = conn.execute(text("SELECT 1 FROM intents LIMIT 1")).first()
+        if held:  # a new store has nothing to count (and keeps its versions at 0)
+            intent_days.rebuild(engine)
 
 
 def add_missing_columns(engine: Engine) -> list[str]:

@@ -20,7 +20,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
-from services.adapters import data_version
+from services.adapters import data_version, intent_days
 from services.adapters.models import IntentRecord, SyncState
 from services.adapters.store import session_scope
 from services.audit import audited
@@ -112,10 +112,8 @@ def report(
     """The funnel, weekly and per-intent frames for these filters (managers and admins)."""
     require(actor, "conversion.view")
     filters = _checked(chosen)
-    return Report(
-        funnel=conversion(svc.engine, now=now, **filters),
-        weekly=conversion(svc.engine, now=now, by="week", **filters),
-    )
+    funnel_frame, weekly = conversions(svc.engine, now=now, bys=(None, "week"), **filters)
+    return Report(funnel=funnel_frame, weekly=weekly)
 
 
 def intents_csv(
@@ -193,12 +191,13 @@ def _as_param(values: object) -> list[str] | str:
 
 
 def summarise(engine: Engine) -> StoreSummary:
-    with session_scope(engine) as session:
-        count, first, last = session.exec(
-            select(func.count(), func.min(IntentRecord.created), func.max(IntentRecord.created))
-        ).one()
-        flows = session.exec(select(IntentRecord.flow).distinct()).all()
-        methods = session.exec(select(IntentRecord.verification_method).distinct()).all()
+    """Added up from the day counts; the first and last creation are one index read each."""
+    classify_missing(engine)
+    t = IntentRecord.__table__.c  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        count, flows, methods = intent_days.summary(conn)
+        first = conn.execute(sa_select(func.min(t.created))).scalar()
+        last = conn.execute(sa_select(func.max(t.created))).scalar()
     return StoreSummary(
         intents=int(count),
         flows=sorted(str(f) for f in flows if f),
@@ -206,6 +205,13 @@ def summarise(engine: Engine) -> StoreSummary:
         first_created=int(first) if first is not None else None,
         last_created=int(last) if last is not None else None,
     )
+
+
+def stored_intents(engine: Engine) -> int:
+    """How many intents the store holds, added up from the day counts."""
+    classify_missing(engine)
+    with engine.connect() as conn:
+        return intent_days.stored(conn)
 
 
 def store_info(engine: Engine, *, summary: StoreSummary | None = None) -> StoreInfo:
@@ -271,13 +277,18 @@ def classify_missing(engine: Engine, *, batch: int = 2000) -> int:
     while True:
         with session_scope(engine) as session:
             rows = session.exec(
-                select(IntentRecord.id, IntentRecord.raw)
+                select(
+                    IntentRecord.id,
+                    IntentRecord.raw,
+                    IntentRecord.verification_method,
+                    IntentRecord.created,
+                )
                 .where(col(IntentRecord.path).is_(None))
                 .limit(batch)
             ).all()
             if not rows:
                 return done
-            for ident, raw in rows:
+            for ident, raw, _method, _created in rows:
                 try:
                     facts = funnel.stored_facts(raw)
                 except (KeyError, TypeError, ValueError):
@@ -286,6 +297,7 @@ def classify_missing(engine: Engine, *, batch: int = 2000) -> int:
                     update(IntentRecord).where(col(IntentRecord.id) == ident).values(**facts)
                 )
             data_version.bump(session, data_version.INTENTS)
+            intent_days.refresh(session, [(m, c) for _i, _r, m, c in rows])
             done += len(rows)
 
 
@@ -298,17 +310,104 @@ def conversion(
 ) -> pd.DataFrame:
     """Funnel counts per verification method (or per week and method with ``by="week"``).
 
-    One GROUP BY over the columns the sync classified at write time (same numbers as
-    :func:`services.rules.funnel.funnel` over the stored intents); dates are UTC days of
-    ``created``, both ends included. With ``methods`` given, only those methods' rows are
-    returned.
+    The counts add up the day counts kept at write time (:mod:`services.adapters.intent_days`),
+    except for the one day on which intents waiting on the customer turn from pending to
+    abandoned at ``now``: that day, and the spans behind the median time to usable, are read
+    from the intents' covering index. Same numbers as :func:`services.rules.funnel.funnel` over
+    the stored intents; dates are UTC days of ``created``, both ends included. With ``methods``
+    given, only those methods' rows are returned.
     """
     if by not in (None, "week"):
         raise ValueError(f"conversion(by=...) must be None or 'week', not {by!r}.")
+    return conversions(engine, now=now, bys=(by,), **chosen)[0]
+
+
+def conversions(
+    engine: Engine,
+    *,
+    now: datetime | int,
+    bys: Sequence[str | None],
+    **chosen: Unpack[ReportFilters],
+) -> list[pd.DataFrame]:
+    """:func:`conversion` for each of ``bys`` (None, "week"), reading the spans once."""
     conditions = _where(chosen)
     classify_missing(engine)
-    t = IntentRecord.__table__.c  # type: ignore[attr-defined]
     moment = unix_seconds(now)
+    cut = moment - ABANDON_AFTER_SECONDS  # waiting intents created before it are abandoned
+    boundary = cut // DAY_SECONDS
+    start, end = chosen.get("start"), chosen.get("end")
+    kept = intent_days.conditions(
+        flows=chosen.get("flows"),
+        methods=chosen.get("methods"),
+        first_day=_day_start(start) // DAY_SECONDS if start else None,
+        last_day=_day_start(end) // DAY_SECONDS if end else None,
+    )
+    t = IntentRecord.__table__.c  # type: ignore[attr-defined]
+    that_day = [t.created >= boundary * DAY_SECONDS, t.created < (boundary + 1) * DAY_SECONDS]
+    per_by: list[dict[tuple[int, str], list[int]]] = []
+    with engine.connect() as conn:
+        on_that_day = intent_days.methods_on(conn, boundary)  # lets it seek the funnel index
+        that_day.append(t.verification_method.in_(on_that_day))
+        # one day lies in one week: its counts per (week, method) serve both groupings
+        cut_day = _row_counts(conn, moment, "week", [*conditions, *that_day]) if on_that_day else {}
+        for by in bys:
+            totals = intent_days.grouped(conn, by_week=by == "week", where=kept, cut=cut)
+            for (week, method), counts in cut_day.items():
+                key = (week if by == "week" else 0, method)
+                before = totals.get(key, [0] * len(counts))
+                totals[key] = [a + b for a, b in zip(before, counts, strict=True)]
+            per_by.append(totals)
+        present = sorted({m for totals in per_by for (_w, m), c in totals.items() if c[0]})
+        spans = _spans(conn, conditions, present) if present else []
+    return [
+        _frame(totals, by, _medians(spans, by), chosen.get("methods"))
+        for by, totals in zip(bys, per_by, strict=True)
+    ]
+
+
+def _frame(
+    totals: dict[tuple[int, str], list[int]],
+    by: str | None,
+    middle: dict[tuple[int, str], float],
+    methods: Sequence[str] | None,
+) -> pd.DataFrame:
+    groups = {
+        (_week_date(w) if by else None, m): funnel.GroupCounts(
+            started=n,
+            linked_instantly=inst,
+            manual_entry=manual,
+            verified=ver,
+            stages=dict(zip(funnel.STAGES, stages, strict=True)),
+            median_seconds_to_success=middle.get((w, m)),
+        )
+        for (w, m), (n, inst, manual, ver, *stages) in totals.items()
+        if n
+    }
+    frame = funnel.frame_from_groups(groups, by=by)
+    if methods:
+        frame = frame[frame["verification_method"].isin(list(methods))].reset_index(drop=True)
+    return frame
+
+
+def _week(by: str | None) -> Any:
+    """Monday (UTC) of the creation week as a day number; integer division in both databases
+    (created is positive, so it floors). 1970-01-01 was a Thursday, hence the + 3."""
+    day = f"(intents.created / {DAY_SECONDS})"
+    return (literal_column(f"({day} - (({day} + 3) % 7))") if by == "week" else literal(0)).label(
+        "week"
+    )
+
+
+def _count(condition: Any) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _row_counts(
+    conn: Any, moment: int, by: str | None, conditions: list[Any]
+) -> dict[tuple[int, str], list[int]]:
+    """The counts of :func:`services.adapters.intent_days.grouped`, from the intents under
+    ``conditions`` themselves (the day the abandoning cut falls in)."""
+    t = IntentRecord.__table__.c  # type: ignore[attr-defined]
     stage = case(
         (
             t.outcome == "waiting",
@@ -318,74 +417,60 @@ def conversion(
         ),
         else_=t.outcome,
     ).label("stage")
-    success = func.coalesce(t.succeeded_at, t.pm_created)
-    span = case(
-        ((t.outcome == "succeeded") & (success >= t.created), success - t.created), else_=None
-    ).label("span")
-    # Monday (UTC) of the creation week as a day number; integer division in both databases
-    # (created is positive, so it floors). 1970-01-01 was a Thursday, hence the + 3.
-    day = f"(intents.created / {DAY_SECONDS})"
-    week = (literal_column(f"({day} - (({day} + 3) % 7))") if by == "week" else literal(0)).label(
-        "week"
-    )
     base = (
-        sa_select(
-            t.verification_method.label("method"),
-            week,
-            t.path,
-            t.verified,
-            stage,
-            span,
-        )
+        sa_select(t.verification_method.label("method"), _week(by), t.path, t.verified, stage)
         .where(*conditions)
         .subquery()
     )
-
-    def count(condition: Any) -> Any:
-        return func.sum(case((condition, 1), else_=0))
-
     keys = (base.c.week, base.c.method)
     counts = sa_select(
         *keys,
         func.count(),
-        count(base.c.path == "instant"),
-        count(base.c.path == "manual"),
-        count(base.c.verified == true()),
-        *(count(base.c.stage == s) for s in funnel.STAGES),
+        _count(base.c.path == "instant"),
+        _count(base.c.path == "manual"),
+        _count(base.c.verified == true()),
+        *(_count(base.c.stage == s) for s in funnel.STAGES),
     ).group_by(*keys)
-    ranked = (
+    return {(int(w), str(m)): [int(v or 0) for v in rest] for w, m, *rest in conn.execute(counts)}
+
+
+def _spans(conn: Any, conditions: list[Any], methods: list[str]) -> list[tuple[int, str, int]]:
+    """(creation day, method, seconds to usable) of the intents under ``conditions`` that
+    ended usable, timed from creation to their first success (or the payment method's
+    creation); dropped when that came before the creation.
+
+    ``methods``: the methods with intents under ``conditions``; named, they let the database
+    seek each one's creation range on the covering index ``ix_intent_funnel`` (led by the
+    method) instead of reading rows off the creation index."""
+    t = IntentRecord.__table__.c  # type: ignore[attr-defined]
+    success = func.coalesce(t.succeeded_at, t.pm_created)
+    stmt = (
         sa_select(
-            *keys,
-            base.c.span,
-            func.row_number().over(partition_by=keys, order_by=base.c.span).label("rn"),
-            func.count().over(partition_by=keys).label("n"),
+            literal_column(f"(intents.created / {DAY_SECONDS})"),
+            t.verification_method,
+            success - t.created,
         )
-        .where(base.c.span.is_not(None))
-        .subquery()
+        .where(*conditions, t.verification_method.in_(methods))
+        .where(t.outcome == "succeeded", success >= t.created)
     )
-    r = ranked.c
-    medians = (
-        sa_select(r.week, r.method, func.avg(r.span))
-        .where(r.rn * 2 >= r.n, r.rn * 2 <= r.n + 2)  # the middle one or two
-        .group_by(r.week, r.method)
-    )
-    with engine.connect() as conn:
-        middle = {(w, m): float(v) for w, m, v in conn.execute(medians)}
-        groups = {
-            (_week_date(w) if by else None, m): funnel.GroupCounts(
-                started=int(n),
-                linked_instantly=int(inst or 0),
-                manual_entry=int(manual or 0),
-                verified=int(ver or 0),
-                stages={s: int(c or 0) for s, c in zip(funnel.STAGES, stages, strict=True)},
-                median_seconds_to_success=middle.get((w, m)),
-            )
-            for w, m, n, inst, manual, ver, *stages in conn.execute(counts)
-        }
-    frame = funnel.frame_from_groups(groups, by=by)
-    if methods := chosen.get("methods"):
-        frame = frame[frame["verification_method"].isin(list(methods))].reset_index(drop=True)
-    return frame
+    return [(int(d), str(m), int(s)) for d, m, s in conn.execute(stmt)]
+
+
+def _medians(spans: list[tuple[int, str, int]], by: str | None) -> dict[tuple[int, str], float]:
+    """The median span per (week, method) (week 0 without ``by``): the middle one, or the
+    mean of the middle two."""
+    groups: dict[tuple[int, str], list[int]] = {}
+    for day, method, span in spans:
+        week = day - (day + 3) % 7 if by == "week" else 0  # as :func:`_week`
+        groups.setdefault((week, method), []).append(span)
+    middle: dict[tuple[int, str], float] = {}
+    for key, values in groups.items():
+        values.sort()
+        half = len(values) // 2
+        middle[key] = (
+            float(values[half]) if len(values) % 2 else (values[half - 1] + values[half]) / 2
+        )
+    return middle
 
 
 def _week_date(day_number: int) -> date:

@@ -34,7 +34,7 @@ from services.rules.clock import as_utc
 from services.rules.debit import DebitPolicy
 from services.usecases import debit_policy
 from services.usecases import edit_flows as flows
-from services.usecases.conversion_report import conversion
+from services.usecases.conversion_report import conversion, stored_intents
 from services.usecases.retry_picker import retryable_codes
 from services.usecases.sync_intents import SYNC_NAME
 
@@ -388,9 +388,9 @@ def overview_from_store(
     (``conversion.view``): the last 30 days per verification method. Admin (``audit.view``):
     everything plus the latest audit entries and the flow versions.
     """
+    n_intents = stored_intents(engine)  # the day counts, not every intent
     with session_scope(engine) as session:
         n_accounts = _count(session)
-        n_intents = _count(session, model=IntentRecord)
         n_debits = _count(session, model=DebitOutcomeRecord)
     actor = signed_in(actor)
     ops, finance = actor.can("ownership.review"), actor.can("balances.check")

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services.adapters import data_version
+from services.adapters import data_version, intent_days
 from services.adapters.models import IntentRecord, utcnow
 from services.adapters.store import (
     UpsertCounts,
@@ -99,12 +99,21 @@ def _keep_earliest_success(stored: Mapping[str, Any], values: dict[str, Any]) ->
 
 def _put(session: Session, values: dict[str, Any]) -> str:
     """Insert or update one row; returns 'inserted', 'updated' or 'unchanged'."""
+    before = intent_days.facts_of(session, [values["id"]])
     counts = upsert(
         session, IntentRecord, [values], touch={"synced_at": utcnow()}, merge=_keep_earliest_success
     )
     if counts.outcome != "unchanged":
         data_version.bump(session, data_version.INTENTS)  # pages' cached figures are stale
+        _count_days_again(session, before, [values])
     return counts.outcome
+
+
+def _count_days_again(
+    session: Session, before: dict[str, tuple[Any, ...]], rows: list[dict[str, Any]]
+) -> None:
+    """The day counts of the groups the rows left or joined (after the version bump)."""
+    intent_days.refresh(session, intent_days.moved(before, rows))
 
 
 def record_values(intent: Mapping[str, Any], *, succeeded_at: int | None = None) -> dict[str, Any]:
@@ -135,12 +144,14 @@ def _store_chunk(
 
     def work(session: Session) -> UpsertCounts:
         put_payment_intents(session, pis, at=now)
+        before = intent_days.facts_of(session, [r["id"] for r in rows])
         counts = upsert(
             session, IntentRecord, rows, touch={"synced_at": utcnow()},
             merge=_keep_earliest_success,
         )
         if counts.inserted or counts.updated:
             data_version.bump(session, data_version.INTENTS)  # pages' cached figures are stale
+            _count_days_again(session, before, rows)
         return counts
 
     if not intents:

@@ -132,13 +132,14 @@ def no_intents() -> Iterator[None]:
     from sqlmodel import delete
 
     from services.adapters import data_version
-    from services.adapters.models import IntentRecord, SyncState
+    from services.adapters.models import IntentDay, IntentRecord, SyncState
     from services.adapters.store import session_scope
     from services.usecases.sync_intents import SYNC_NAME, sync_intents
 
     open_page(None, None)
     with session_scope(app().engine) as session:
         session.execute(delete(IntentRecord))
+        session.execute(delete(IntentDay))  # and the day counts its writers keep
         session.execute(delete(SyncState).where(SyncState.name == SYNC_NAME))  # type: ignore[arg-type]
         data_version.bump(session, "intents")
     yield

@@ -49,13 +49,14 @@ def slow_stripe() -> Iterator[None]:
 @pytest.fixture
 def no_intents() -> Iterator[None]:
     """The intents store as a new data folder has it: no intents and no cursor."""
-    from services.adapters.models import IntentRecord, SyncState
+    from services.adapters.models import IntentDay, IntentRecord, SyncState
     from services.adapters.store import session_scope
 
     open_page(None, None)
     jobs_settled()
     with session_scope(app().engine) as session:
         session.execute(delete(IntentRecord))
+        session.execute(delete(IntentDay))  # and the day counts its writers keep
         session.execute(delete(SyncState).where(col(SyncState.name) == "intents"))  # type: ignore[arg-type]
     assert conversion_report.store_info(app().engine).intents == 0
     yield

@@ -309,6 +309,8 @@ NO_ACTOR: dict[str, str] = {
     "conversion_report.store_info": "store read behind store_status (conversion.view)",
     "conversion_report.classify_missing": "start-up migration of stored intents",
     "conversion_report.conversion": "store aggregate behind report (conversion.view)",
+    "conversion_report.conversions": "store aggregate behind report (conversion.view)",
+    "conversion_report.stored_intents": "store count behind overview (accounts.sync)",
     "conversion_report.outcomes": "store aggregate behind report (conversion.view)",
     "debit_outcomes.record_payment_intent": "webhook/sync mirror write (Stripe is the actor)",
     "debit_outcomes.put_payment_intent": "mirror write inside a sync's transaction (Stripe is the actor)",
