@@ -27,7 +27,7 @@ from services.adapters.check_history import check_from_row
 from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord
 from services.rules import check_effect as rules
 from services.rules.debit import INSUFFICIENT, OK, DebitPolicy
-from services.rules.nacha import Return
+from services.rules.nacha import RETRYABLE, Return
 from services.usecases.debit_outcomes import outcome_from_row, window_debits
 
 __all__ = ["Figures", "Window", "figures", "kept", "misses", "options", "verdicts"]
@@ -105,11 +105,13 @@ def _joined(
 
 
 def misses(engine: Engine, window: Window) -> list[rules.Joined]:
-    """:func:`rules.misses`: the returns an ``ok`` let through (the few ``ok``-checked returns
-    chosen in SQL, the rule deciding)."""
+    """:func:`rules.misses`: the returns an ``ok`` let through (the ``ok``-checked returns whose
+    first code is retryable chosen in SQL, the rule deciding)."""
 
     def returned(paired: Any) -> list[Any]:
-        return [paired.status == "returned", paired.return_code.is_not(None)]
+        # every code of an NSF return is retryable, so its first one is: a prefix names it
+        first = [paired.return_code.startswith(code, autoescape=True) for code in sorted(RETRYABLE)]
+        return [paired.status == "returned", paired.category.is_not(None), or_(*first)]
 
     return rules.misses(_joined(engine, window, returned))
 

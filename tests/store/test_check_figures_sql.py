@@ -7,7 +7,8 @@ The store is filled by the page benchmark's debit fill (returns with ok and insu
 verdicts before them), plus the odd cases: two checks at the same second, a check at the debit's
 very second, one exactly at the lookback and one a second beyond it, a debit without an account,
 insufficient verdicts no debit followed (one in the window, one before it, one followed by a
-debit just after the lookahead), and a return whose ok check had an old balance. The figures
+debit just after the lookahead), a return whose ok check had an old balance, and returns of
+several codes (an NSF only when every code is retryable). The figures
 are read from each debit's last check as stored and as looked up per debit.
 """
 
@@ -83,6 +84,11 @@ def _odd_cases(engine: Engine) -> None:
         _debit("pi_late", "fca_late", NOW - 20 * DAY + LOOKBACK + 1),
         _debit("pi_exact", "fca_exact", t),
         _debit("pi_short", "fca_short", t),
+        # returns of several codes: an NSF only when every code is retryable (misses filters on
+        # the first code in SQL, the rule decides)
+        _debit("pi_both", "fca_both", t, **(nsf | {"return_code": "R09/R01"})),
+        _debit("pi_mixed", "fca_mixed", t, **(nsf | {"return_code": "R01/R02"})),
+        _debit("pi_later", "fca_later", t, **(nsf | {"return_code": "R02/R01"})),
     ]
     checks = [
         _check("fca_tie", t - 100, balance=12_000),
@@ -98,6 +104,9 @@ def _odd_cases(engine: Engine) -> None:
         # exactly what 2.5 % and 100.00 need (10,000 + 250 + 100), and one minor unit less
         _check("fca_exact", t - 50, balance=10_350),
         _check("fca_short", t - 50, balance=10_349),
+        _check("fca_both", t - 50),
+        _check("fca_mixed", t - 50),
+        _check("fca_later", t - 50),
     ]
     with engine.begin() as conn:
         conn.execute(insert(DebitOutcomeRecord), debits)
@@ -134,6 +143,8 @@ def test_check_figures_in_sql_equal_the_rules(filled: Engine, window_days: int, 
 
     missed = check_figures.misses(filled, window)
     assert missed == rules.misses(joined)
+    assert ("pi_both" in {j.debit.id for j in missed}) == (window_days > 7)
+    assert not {"pi_mixed", "pi_later"} & {j.debit.id for j in missed}
     assert len(missed) > (5 if window_days > 7 else 0)
 
     kept = check_figures.kept(filled, window, until=NOW)
