@@ -155,7 +155,7 @@ def fill_debits(
     (without ``background``: no webhook events, no jobs)."""
     from sqlalchemy import insert
 
-    from services.adapters import last_checks
+    from services.adapters import last_checks, original_dates
     from services.adapters.job_models import JobRecord, WebhookEventRecord
     from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord
 
@@ -193,6 +193,7 @@ def fill_debits(
     # as opening the store would (a migration on an existing store): the bulk inserts bypass
     # the writers that keep each debit's last check
     last_checks.backfill(engine)
+    original_dates.backfill(engine)
     return counts
 
 

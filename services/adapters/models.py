@@ -296,12 +296,12 @@ class DebitOutcomeRecord(SQLModel, table=True):
         # Blocked accounts: the blocked outcomes (a few in a hundred), latest per payment method
         Index("ix_debit_blocked", "blocked_reason", "payment_method", "returned_at", "created", "id"),
         # "Did our check work?" (services/usecases/check_figures.py): the window's debits with
-        # their stored last check, counted from the index alone, and each attempt's original
-        # looked up by id for its date (window_debits) without reading the table
+        # their stored last check and their original's stored date (window_debits), counted
+        # from the index alone; the original of a row not computed yet is looked up by id
         Index(
-            "ix_debit_window",
-            *("created", "original_id", "status", "return_code", "category", "currency"),
-            *("amount", "last_check_id", "account_id"),
+            "ix_debit_window_dated",
+            *("created", "original_created", "original_id", "status", "return_code"),
+            *("category", "currency", "amount", "last_check_id", "account_id"),
         ),
         Index("ix_debit_original_created", "id", "created"),
     )
@@ -332,6 +332,10 @@ class DebitOutcomeRecord(SQLModel, table=True):
     # the last pre-debit check's id (services/adapters/last_checks.py): 0 none, NULL not yet
     # computed; the index finds the uncomputed rows and the debits of a deleted check
     last_check_id: int | None = Field(default=None, index=True)
+    # the original's created (services/adapters/original_dates.py): -1 not stored, NULL not yet
+    original_created: int | None = Field(
+        default=None, sa_column=Column(BigInteger, index=True)
+    )
 
 
 class DebitCheckRecord(SQLModel, table=True):

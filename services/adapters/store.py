@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, create_engine
 
 import services.adapters.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from services.adapters import last_checks
+from services.adapters import last_checks, original_dates
 from services.adapters.models import SyncState, utcnow
 from services.errors import ConfigurationError
 from services.rules.secrets import mask_secrets
@@ -66,6 +66,7 @@ def create_schema(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine)
     add_missing_columns(engine)
     last_checks.backfill(engine)  # debits stored before their last check was kept on them
+    original_dates.backfill(engine)  # and before their original's date was
     if new_day_counts:  # a store from before the day counts: count its intents once
         from services.adapters import intent_days
 

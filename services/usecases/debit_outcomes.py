@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func
+from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from services.adapters import data_version, last_checks
+from services.adapters import data_version, last_checks, original_dates
 from services.adapters.models import DebitOutcomeRecord, SyncState, utcnow
 from services.adapters.store import (
     mark_sync,
@@ -148,6 +148,7 @@ def _put(session: Session, rows: list[dict[str, Any]]) -> str:
         # a sync started later is a new job, and the Returns page's figures are stale
         data_version.bump(session, data_version.OUTCOMES)
         last_checks.refresh_debits(session, [r["id"] for r in rows])
+        original_dates.refresh_debits(session, [r["id"] for r in rows])
     return counts.outcome
 
 
@@ -353,11 +354,8 @@ def window_debits(table: Any, *, since: int, start: int, end: int) -> tuple[Any,
     """The FROM clause and conditions that select the attempts (rows of ``table``, the debit
     outcomes or an alias of them, created since ``since``) whose original was made from
     ``start`` to ``end`` (the attempt's own date when its original is older than ``since``)."""
-    first = DebitOutcomeRecord.__table__.alias()  # type: ignore[attr-defined]
-    dated = func.coalesce(first.c.created, table.c.created)
-    where: list[Any] = [table.c.created >= since, dated >= start, dated <= end]
-    joined = table.outerjoin(first, and_(first.c.id == table.c.original_id, first.c.created >= since))
-    return joined, where
+    dated = original_dates.dated(table, since)  # kept on the attempt: no join to the original
+    return table, [table.c.created >= since, dated >= start, dated <= end]
 
 
 def load_behind(

@@ -313,11 +313,11 @@ def test_an_older_store_gets_the_column_filled_when_opened(db_url: str) -> None:
     t = T0
     with engine.begin() as conn:  # as an older fcops wrote them: no column to keep
         conn.execute(text("DROP INDEX ix_debit_outcomes_last_check_id"))
-        conn.execute(text("DROP INDEX ix_debit_window"))
+        conn.execute(text("DROP INDEX ix_debit_window_dated"))
         conn.execute(text("ALTER TABLE debit_outcomes DROP COLUMN last_check_id"))
     with engine.begin() as conn:
         conn.execute(insert(DebitCheckRecord), [check("fca_a", t - 60), check("fca_b", t + 60)])
-        names = [c.name for c in DEBITS.columns if c.name != "last_check_id"]
+        names = [c.name for c in DEBITS.columns if c.name not in ("last_check_id", "original_created")]
         base = {
             "original_id": "",
             "customer_id": None,
@@ -347,7 +347,7 @@ def test_an_older_store_gets_the_column_filled_when_opened(db_url: str) -> None:
         conn.execute(insert(DEBITS).values([{k: r[k] for k in names} for r in rows]))
     engine.dispose()
     engine = open_store(db_url)
-    assert {"ix_debit_outcomes_last_check_id", "ix_debit_window"} <= {
+    assert {"ix_debit_outcomes_last_check_id", "ix_debit_window_dated"} <= {
         i["name"] for i in inspect(engine).get_indexes("debit_outcomes")
     }
     got = stored(engine)
