@@ -14,6 +14,13 @@ looked up again (:func:`refresh_debits`); a check written makes the debits of it
 to be deleted leave their debits uncomputed (:func:`forget_source`) until :func:`fill_missing`.
 Only a changed value is written, so an unchanged re-sync writes nothing more.
 
+What the figures read of that check is copied with its id (checks are never changed, only
+added or deleted): ``check_verdict`` (``NONE_VERDICT``, "", for no check), ``check_age``
+(``checked_at - as_of``), ``check_room`` (``balance - amount``) and ``check_asked`` (``amount``),
+so the verdict table and the policy options read no check (:func:`copied`). A NULL
+``check_verdict`` says "not copied yet" (a row of a store from before the copies, or whose check
+was deleted): it is computed again with its id, and readers look it up meanwhile.
+
 On PostgreSQL two transactions committing at once (a debit written while a check of the same
 account, made before it, is still uncommitted) can miss each other; the check is recorded when
 it is made, long before Stripe reports the debit it guarded, so the window is that of a check
@@ -26,15 +33,17 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, case, exists, func, select, update
+from sqlalchemy import bindparam, case, exists, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord
 from services.rules.check_effect import LOOKBACK_SECONDS
 
 __all__ = [
+    "NONE_VERDICT",
     "NO_CHECK",
     "backfill",
+    "copied",
     "fill_missing",
     "forget_source",
     "last_check",
@@ -47,6 +56,7 @@ __all__ = [
 DEBITS: Any = DebitOutcomeRecord.__table__  # type: ignore[attr-defined]
 CHECKS: Any = DebitCheckRecord.__table__  # type: ignore[attr-defined]
 NO_CHECK = 0
+NONE_VERDICT = ""
 CHUNK = 500
 
 
@@ -82,17 +92,67 @@ def stored_check_id() -> Any:
     )
 
 
+def _of_check(check_id: Any) -> dict[str, Any]:
+    """What the figures read of check ``check_id`` (none: NULL), by column of ``CHECKS``."""
+    c = CHECKS.alias("copied")
+
+    def one(value: Any) -> Any:
+        return select(value).where(c.c.id == check_id).scalar_subquery()
+
+    return {
+        "verdict": one(c.c.verdict),
+        "age": one(c.c.checked_at - c.c.as_of),
+        "room": one(c.c.balance - c.c.amount),
+        "asked": one(c.c.amount),
+    }
+
+
 def _computed() -> Any:
     return func.coalesce(last_check(LOOKBACK_SECONDS), NO_CHECK)
 
 
-def _refresh(*where: Any) -> Any:
-    """Look the last check up again for the debits ``where`` selects; write the changed ones."""
+def _values() -> dict[str, Any]:
+    """The last check's id as computed, and what the figures read of it."""
     value = _computed()
+    of = _of_check(value)
+    return {
+        "last_check_id": value,
+        "check_verdict": func.coalesce(of["verdict"], NONE_VERDICT),
+        "check_age": of["age"],
+        "check_room": of["room"],
+        "check_asked": of["asked"],
+    }
+
+
+def _uncopied() -> Any:
+    return or_(DEBITS.c.last_check_id.is_(None), DEBITS.c.check_verdict.is_(None))
+
+
+def copied() -> dict[str, Any]:
+    """Each debit's (a ``debit_outcomes`` row's) last check's verdict (NULL: none), ``age``,
+    ``room`` and ``asked`` for the lookback as stored: the copies, or for a row not copied yet
+    looked up (:func:`stored_check_id`)."""
+    looked = _of_check(stored_check_id())
+    d = DEBITS.c
+    pending = d.check_verdict.is_(None)
+    kept = {
+        "verdict": func.nullif(d.check_verdict, NONE_VERDICT),
+        "age": d.check_age,
+        "room": d.check_room,
+        "asked": d.check_asked,
+    }
+    return {name: case((pending, looked[name]), else_=kept[name]) for name in kept}
+
+
+def _refresh(*where: Any) -> Any:
+    """Look the last check up again for the debits ``where`` selects; write the changed ones
+    (and those not copied yet)."""
+    values = _values()
+    changed = DEBITS.c.last_check_id.is_distinct_from(values["last_check_id"])
     return (
         update(DEBITS)
-        .where(*where, DEBITS.c.last_check_id.is_distinct_from(value))
-        .values(last_check_id=value)
+        .where(*where, or_(changed, DEBITS.c.check_verdict.is_(None)))
+        .values(**values)
     )
 
 
@@ -137,19 +197,22 @@ def refresh_after_checks(conn: Connection | Any, check_ids: Sequence[int]) -> in
 def forget_source(conn: Connection | Any, source: str) -> int:
     """Before the checks of ``source`` are deleted: their debits become uncomputed."""
     gone = select(CHECKS.c.id).where(CHECKS.c.source == source)
-    stmt = update(DEBITS).where(DEBITS.c.last_check_id.in_(gone)).values(last_check_id=None)
+    stmt = (
+        update(DEBITS)
+        .where(DEBITS.c.last_check_id.in_(gone))
+        .values(last_check_id=None, check_verdict=None)
+    )
     return int(conn.execute(stmt).rowcount or 0)
 
 
 def missing(conn: Connection | Any) -> bool:
-    """Whether any debit is not computed yet (one probe of the column's index)."""
-    return bool(conn.execute(select(exists().where(DEBITS.c.last_check_id.is_(None)))).scalar())
+    """Whether any debit is not computed or copied yet (a probe of each column's index)."""
+    return bool(conn.execute(select(exists().where(_uncopied()))).scalar())
 
 
 def fill_missing(conn: Connection | Any) -> int:
-    """Compute every debit not computed yet; returns how many."""
-    value = _computed()
-    stmt = update(DEBITS).where(DEBITS.c.last_check_id.is_(None)).values(last_check_id=value)
+    """Compute (and copy) every debit not computed or copied yet; returns how many."""
+    stmt = update(DEBITS).where(_uncopied()).values(**_values())
     return int(conn.execute(stmt).rowcount or 0)
 
 

@@ -301,7 +301,8 @@ class DebitOutcomeRecord(SQLModel, table=True):
         Index(
             "ix_debit_window_dated",
             *("created", "original_created", "original_id", "status", "return_code"),
-            *("category", "currency", "amount", "last_check_id", "account_id"),
+            *("category", "currency", "amount", "check_verdict", "check_age", "check_room"),
+            *("check_asked", "last_check_id", "account_id"),
         ),
         Index("ix_debit_original_created", "id", "created"),
     )
@@ -332,6 +333,12 @@ class DebitOutcomeRecord(SQLModel, table=True):
     # the last pre-debit check's id (services/adapters/last_checks.py): 0 none, NULL not yet
     # computed; the index finds the uncomputed rows and the debits of a deleted check
     last_check_id: int | None = Field(default=None, index=True)
+    # what the figures read of that check, copied with it (services/adapters/last_checks.py):
+    # its verdict ("" none; NULL not copied yet), checked_at - as_of, balance - amount, amount
+    check_verdict: str | None = Field(default=None, index=True)
+    check_age: int | None = Field(default=None, sa_column=Column(BigInteger))
+    check_room: int | None = Field(default=None, sa_column=Column(BigInteger))
+    check_asked: int | None = Field(default=None, sa_column=Column(BigInteger))
     # the original's created (services/adapters/original_dates.py): -1 not stored, NULL not yet
     original_created: int | None = Field(
         default=None, sa_column=Column(BigInteger, index=True)

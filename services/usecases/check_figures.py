@@ -119,27 +119,52 @@ def misses(engine: Engine, window: Window) -> list[rules.Joined]:
 def _whole_ratio(percent: float) -> tuple[int, int] | None:
     """``percent`` as numerator and denominator, exactly as :meth:`DebitPolicy.required` reads it
     (``Decimal(str(percent))``); None when the denominator is too large for the integer
-    comparison of :func:`_enough` to stay within 64 bits for any real balance."""
+    comparison of :func:`_ok_under` to stay within 64 bits for any real balance."""
     num, den = Decimal(str(percent)).as_integer_ratio()
     return (num, den) if den <= MAX_DENOMINATOR else None
 
 
-def _enough(c: Any, amount_buffer: int, ratio: tuple[int, int]) -> Any:
-    """``balance >= policy.required(amount)`` in integers: required is amount + buffer +
-    ceil(amount × num / (100 × den)), and for a whole number k, k >= ceil(x) exactly when k >= x,
-    so (balance - amount - buffer) × 100 × den >= amount × num; no division, no rounding."""
-    num, den = ratio
-    return (c.balance - c.amount - amount_buffer) * (100 * den) >= c.amount * num
-
-
 def _ok_under(c: Any, policy: DebitPolicy, ratio: tuple[int, int]) -> Any:
-    """:meth:`rules.Check.ok_under` of an ``ok`` verdict's columns ``c`` under ``policy``."""
+    """:meth:`rules.Check.ok_under` of an ``ok`` verdict under ``policy``, from what
+    :func:`_checked` reads of it (``c``: its ``age``, ``room`` and ``asked``; NULL age or room:
+    no ``as_of`` or no balance). ``balance >= policy.required(amount)`` in integers: required is
+    amount + buffer + ceil(amount × num / (100 × den)), and for a whole number k, k >= ceil(x)
+    exactly when k >= x, so (room - buffer) × 100 × den >= amount × num (room being balance -
+    amount); no division, no rounding."""
+    num, den = ratio
     return and_(
-        c.balance.is_not(None),
-        c.as_of.is_not(None),
-        c.checked_at - c.as_of <= policy.max_age_seconds,
-        _enough(c, policy.buffer_amount, ratio),
+        c.room.is_not(None),
+        c.age.is_not(None),
+        c.age <= policy.max_age_seconds,
+        (c.room - policy.buffer_amount) * (100 * den) >= c.asked * num,
     )
+
+
+def _checked(window: Window) -> Any:
+    """The window's debits with what the figures read of each one's last check: its
+    ``verdict`` (NULL: none), ``age`` (checked_at - as_of), ``room`` (balance - amount) and
+    ``asked`` (amount). For the stored lookback, copied on the debit
+    (:func:`~services.adapters.last_checks.copied`): no check is read; else each debit is
+    joined with the check looked up."""
+    debit = ("status", "return_code", "category", "currency", "amount")
+    if _stored(window):
+        joined, where = window_debits(
+            DEBITS, since=window.since, start=window.start, end=window.end
+        )
+        of = last_checks.copied()
+        columns = [DEBITS.c[k] for k in debit] + [v.label(k) for k, v in of.items()]
+        return select(*columns).select_from(joined).where(*where).subquery("checked")
+    paired = _paired(window, every=True)
+    c = CHECKS.c
+    of = {
+        "verdict": c.verdict,
+        "age": c.checked_at - c.as_of,
+        "room": c.balance - c.amount,
+        "asked": c.amount,
+    }
+    columns = [paired.c[k] for k in debit] + [v.label(k) for k, v in of.items()]
+    joined = paired.outerjoin(CHECKS, CHECKS.c.id == paired.c.check_id)
+    return select(*columns).select_from(joined).subquery("checked")
 
 
 @dataclass(frozen=True)
@@ -185,9 +210,8 @@ def figures(
     what each would have held back (the settled ``ok``-checked debits ``current`` passes and the
     option would not) is counted from two buckets per debit in that pass (:func:`_bucketed`)."""
     found: list[rules.Option] = []
-    paired = _paired(window, every=True)
-    c = CHECKS.c
-    keys = [c.verdict, paired.c.status, paired.c.return_code, paired.c.category, paired.c.currency]
+    c = _checked(window).c
+    keys = [c.verdict, c.status, c.return_code, c.category, c.currency]
     derived: list[Any] = []
     if missed is not None and current is not None:
         limits = {"max_percent": max_percent, "min_age_seconds": min_age_seconds}
@@ -196,19 +220,15 @@ def figures(
         if ratio is None:  # an odd float percentage: the rules decide on rows
             loaded = _options_loaded(engine, window, missed, current, max_percent, min_age_seconds)
             return replace(figures(engine, window), options=loaded)
-        good = and_(c.verdict == OK, paired.c.status == "settled", _ok_under(c, current, ratio))
+        good = and_(c.verdict == OK, c.status == "settled", _ok_under(c, current, ratio))
         derived = [  # each debit's check reduced once to what the options compare
-            paired.c.amount.label("debited"),
+            c.amount.label("debited"),
             case((good, 1), else_=0).label("good"),
-            (c.checked_at - c.as_of).label("age"),
-            (c.balance - c.amount).label("room"),
-            c.amount.label("asked"),
+            c.age,
+            c.room,
+            c.asked,
         ]
-    rows = (
-        select(*keys, *derived)
-        .select_from(paired.outerjoin(CHECKS, CHECKS.c.id == paired.c.check_id))
-        .subquery("rows")
-    )
+    rows = select(*keys, *derived).subquery("rows")
     grouped = [rows.c[k.name] for k in keys]
     if not found or current is None:
         stmt = select(*grouped, func.count().label("n")).group_by(*grouped)
