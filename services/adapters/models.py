@@ -304,6 +304,14 @@ class DebitOutcomeRecord(SQLModel, table=True):
             *("category", "currency", "amount", "check_verdict", "check_age", "check_room"),
             *("check_asked", "last_check_id", "account_id"),
         ),
+        # its verdict table counted in this order (no sort), and the settled ok-checked debits
+        # the policy options count sought by verdict and status
+        Index(
+            "ix_debit_verdicts",
+            *("check_verdict", "status", "return_code", "category", "currency", "created"),
+            *("original_created", "amount", "check_age", "check_room", "check_asked"),
+            *("original_id", "last_check_id", "account_id"),  # read only for rows not copied
+        ),
         Index("ix_debit_original_created", "id", "created"),
     )
 

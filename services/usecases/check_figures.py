@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select, union_all
 from sqlalchemy.engine import Engine
 
 from services.adapters import last_checks
@@ -140,17 +140,22 @@ def _ok_under(c: Any, policy: DebitPolicy, ratio: tuple[int, int]) -> Any:
     )
 
 
-def _checked(window: Window) -> Any:
+def _checked(window: Window, *, copied: bool | None = None) -> Any:
     """The window's debits with what the figures read of each one's last check: its
     ``verdict`` (NULL: none), ``age`` (checked_at - as_of), ``room`` (balance - amount) and
     ``asked`` (amount). For the stored lookback, copied on the debit
     (:func:`~services.adapters.last_checks.copied`): no check is read; else each debit is
-    joined with the check looked up."""
+    joined with the check looked up. For the stored lookback, ``copied`` True: only the settled
+    debits whose copied verdict is ``ok`` (what the policy options count, sought by
+    ``ix_debit_verdicts``); False: only the debits not copied yet."""
     debit = ("status", "return_code", "category", "currency", "amount")
     if _stored(window):
         joined, where = window_debits(
             DEBITS, since=window.since, start=window.start, end=window.end
         )
+        if copied is not None:
+            verdict = DEBITS.c.check_verdict
+            where += [DEBITS.c.status == "settled", verdict == OK] if copied else [verdict.is_(None)]
         of = last_checks.copied()
         columns = [DEBITS.c[k] for k in debit] + [v.label(k) for k, v in of.items()]
         return select(*columns).select_from(joined).where(*where).subquery("checked")
@@ -204,15 +209,14 @@ def figures(
     max_percent: float = 100.0,
     min_age_seconds: int = 15 * 60,
 ) -> Figures:
-    """The verdict table and, given the misses and the ``current`` policy, the policy options, in
-    one pass: a GROUP BY verdict, outcome and currency of the window's debits. Which options
-    there are and what each catches follow from the misses alone (the rules decide on them);
-    what each would have held back (the settled ``ok``-checked debits ``current`` passes and the
-    option would not) is counted from two buckets per debit in that pass (:func:`_bucketed`)."""
+    """The verdict table and, given the misses and the ``current`` policy, the policy options:
+    a GROUP BY verdict, outcome and currency of the window's debits (:func:`_table_groups`).
+    Which options there are and what each catches follow from the misses alone (the rules
+    decide on them); what each would have held back (the settled ``ok``-checked debits
+    ``current`` passes and the option would not) is counted from two buckets per such debit in
+    a second GROUP BY over them only (:func:`_bucketed`)."""
     found: list[rules.Option] = []
-    c = _checked(window).c
-    keys = [c.verdict, c.status, c.return_code, c.category, c.currency]
-    derived: list[Any] = []
+    ratio: tuple[int, int] | None = None
     if missed is not None and current is not None:
         limits = {"max_percent": max_percent, "min_age_seconds": min_age_seconds}
         found = rules.policy_options(missed, current, **limits)  # type: ignore[arg-type]
@@ -220,25 +224,47 @@ def figures(
         if ratio is None:  # an odd float percentage: the rules decide on rows
             loaded = _options_loaded(engine, window, missed, current, max_percent, min_age_seconds)
             return replace(figures(engine, window), options=loaded)
-        good = and_(c.verdict == OK, c.status == "settled", _ok_under(c, current, ratio))
-        derived = [  # each debit's check reduced once to what the options compare
-            c.amount.label("debited"),
-            case((good, 1), else_=0).label("good"),
-            c.age,
-            c.room,
-            c.asked,
-        ]
-    rows = select(*keys, *derived).subquery("rows")
-    grouped = [rows.c[k.name] for k in keys]
+        if found and not _one_change_each(found, current):  # not what the rules make
+            loaded = _options_loaded(engine, window, missed, current, max_percent, min_age_seconds)
+            return replace(figures(engine, window), options=loaded)
+    with engine.connect() as conn:
+        groups = [g._mapping for g in conn.execute(_table_groups(window))]
+    table, debits, checked = _verdict_table(groups)
     if not found or current is None:
-        stmt = select(*grouped, func.count().label("n")).group_by(*grouped)
-        with engine.connect() as conn:
-            groups = [g._mapping for g in conn.execute(stmt)]
-        return Figures(*_verdict_table(groups), [])
-    if not _one_change_each(found, current):  # not what the rules make: decided on rows
-        loaded = _options_loaded(engine, window, missed or [], current, max_percent, min_age_seconds)
-        return replace(figures(engine, window), options=loaded)
-    return _bucketed(engine, rows, grouped, found, current)
+        return Figures(table, debits, checked, [])
+    assert ratio is not None
+    return Figures(table, debits, checked, _bucketed(engine, window, found, current, ratio))
+
+
+def _table_groups(window: Window) -> Any:
+    """The window's debits counted by verdict, status, return code, category and currency.
+    For the stored lookback the copied rows are counted by the columns themselves, in the
+    order of ``ix_debit_verdicts`` (no sort), and the few rows not copied yet apart."""
+    c = _checked(window).c
+    if not _stored(window):
+        keys = [c.verdict, c.status, c.return_code, c.category, c.currency]
+        return select(*keys, func.count().label("n")).group_by(*keys)
+    d = DEBITS.c
+    outcome = [d.status, d.return_code, d.category, d.currency]
+    joined, where = window_debits(DEBITS, since=window.since, start=window.start, end=window.end)
+    raw = [d.check_verdict, *outcome]
+    copied = (
+        select(*raw, func.count().label("n"))
+        .select_from(joined)
+        .where(*where, d.check_verdict.is_not(None))
+        .group_by(*raw)
+        .subquery("copied")
+    )
+    verdict = func.nullif(copied.c.check_verdict, last_checks.NONE_VERDICT).label("verdict")
+    counted = select(verdict, *(copied.c[k.name] for k in outcome), copied.c.n)
+    looked = last_checks.copied()["verdict"].label("verdict")
+    pending = (
+        select(looked, *outcome, func.count().label("n"))
+        .select_from(joined)
+        .where(*where, d.check_verdict.is_(None))
+        .group_by(looked, *outcome)
+    )
+    return union_all(counted, pending)
 
 
 def _percent_only(option: rules.Option, current: DebitPolicy) -> bool:
@@ -257,39 +283,48 @@ def _one_change_each(found: list[rules.Option], current: DebitPolicy) -> bool:
 
 
 def _bucketed(
-    engine: Engine, rows: Any, grouped: list[Any], found: list[rules.Option], current: DebitPolicy
-) -> Figures:
-    """:func:`figures` with the options counted from two buckets per good debit, not a sum per
-    option. A whole percentage p holds a debit back when (room - buffer) × 100 < amount × p,
-    that is when ``percent`` = (room - buffer) × 100 // amount is below p (room - buffer is not
-    negative for a debit ``current`` passes; an amount of 0 or less is never held back); a
-    maximum age a (a multiple of ``unit``) when the age is over a, that is when ``ages`` =
-    ceil(age / unit) is over a / unit. Both are capped just past the largest option."""
+    engine: Engine,
+    window: Window,
+    found: list[rules.Option],
+    current: DebitPolicy,
+    ratio: tuple[int, int],
+) -> list[rules.Option]:
+    """The options with what each holds back counted from two buckets per good debit (a
+    settled one ``current`` passes), not a sum per option. A whole percentage p holds a debit
+    back when (room - buffer) × 100 < amount × p, that is when ``percent`` = (room - buffer) ×
+    100 // amount is below p (room - buffer is not negative for a debit ``current`` passes; an
+    amount of 0 or less is never held back); a maximum age a (a multiple of ``unit``) when the
+    age is over a, that is when ``ages`` = ceil(age / unit) is over a / unit. Both are capped
+    just past the largest option."""
     percents = [int(o.policy.buffer_percent) for o in found if _percent_only(o, current)]
     ages = [o.policy.max_age_seconds for o in found if not _percent_only(o, current)]
     top = max(percents, default=0)
     unit = math.gcd(*ages) if ages else 1
     last = max(ages, default=0) // unit + 1
-    good = rows.c.good == 1
-    spare = (rows.c.room - current.buffer_amount) * 100
-    percent = case(
-        (~good, None),
-        (rows.c.asked <= 0, top),
-        (spare >= rows.c.asked * top, top),
-        else_=spare // rows.c.asked,  # both integers, not negative
-    ).label("percent")
-    age = case(
-        (~good, None),
-        (rows.c.age <= 0, 0),
-        (rows.c.age > last * unit, last),
-        else_=(rows.c.age + unit - 1) // unit,
-    ).label("ages")
-    keys = [*grouped, percent, age]
-    stmt = select(*keys, func.count().label("n"), func.sum(rows.c.debited).label("amount"))
+    def counted(c: Any) -> Any:
+        good = and_(c.verdict == OK, c.status == "settled", _ok_under(c, current, ratio))
+        spare = (c.room - current.buffer_amount) * 100
+        percent = case(
+            (c.asked <= 0, top),
+            (spare >= c.asked * top, top),
+            else_=spare // c.asked,  # both integers, not negative
+        ).label("percent")
+        age = case(
+            (c.age <= 0, 0),
+            (c.age > last * unit, last),
+            else_=(c.age + unit - 1) // unit,
+        ).label("ages")
+        keys = [c.currency, percent, age]
+        stmt = select(*keys, func.count().label("n"), func.sum(c.amount).label("amount"))
+        return stmt.where(good).group_by(*keys)
+
+    if _stored(window):  # the copied ok verdicts, and apart the rows not copied yet
+        parts = [_checked(window, copied=True).c, _checked(window, copied=False).c]
+        stmt = union_all(*(counted(c) for c in parts))
+    else:
+        stmt = counted(_checked(window).c)
     with engine.connect() as conn:
-        groups = [g._mapping for g in conn.execute(stmt.group_by(*keys))]
-    table, debits, checked = _verdict_table(groups)
-    held = [g for g in groups if g["percent"] is not None]
+        held = [g._mapping for g in conn.execute(stmt)]
     options = []
     for option in found:
         if _percent_only(option, current):
@@ -302,7 +337,7 @@ def _bucketed(
             amounts[str(g["currency"])] = amounts.get(str(g["currency"]), 0) + int(g["amount"])
         blocked = sum(int(g["n"]) for g in chosen)
         options.append(replace(option, blocked=blocked, blocked_amounts=amounts))
-    return Figures(table, debits, checked, options)
+    return options
 
 
 def _verdict_table(groups: list[Any]) -> tuple[pd.DataFrame, int, int]:

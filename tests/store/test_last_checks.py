@@ -344,6 +344,7 @@ def test_an_older_store_gets_the_column_filled_when_opened(db_url: str) -> None:
     with engine.begin() as conn:  # as an older fcops wrote them: no column to keep
         conn.execute(text("DROP INDEX ix_debit_outcomes_last_check_id"))
         conn.execute(text("DROP INDEX ix_debit_window_dated"))
+        conn.execute(text("DROP INDEX ix_debit_verdicts"))
         conn.execute(text("ALTER TABLE debit_outcomes DROP COLUMN last_check_id"))
     with engine.begin() as conn:
         conn.execute(insert(DebitCheckRecord), [check("fca_a", t - 60), check("fca_b", t + 60)])
@@ -378,7 +379,7 @@ def test_an_older_store_gets_the_column_filled_when_opened(db_url: str) -> None:
         conn.execute(insert(DEBITS).values([{k: r[k] for k in names} for r in rows]))
     engine.dispose()
     engine = open_store(db_url)
-    assert {"ix_debit_outcomes_last_check_id", "ix_debit_window_dated"} <= {
+    assert {"ix_debit_outcomes_last_check_id", "ix_debit_window_dated", "ix_debit_verdicts"} <= {
         i["name"] for i in inspect(engine).get_indexes("debit_outcomes")
     }
     got = stored(engine)

@@ -154,6 +154,7 @@ def test_an_older_store_gets_the_column_filled_when_opened(db_url: str) -> None:
     with engine.begin() as conn:  # as an older fcops left them: no column
         conn.execute(text("DROP INDEX ix_debit_outcomes_original_created"))
         conn.execute(text("DROP INDEX ix_debit_window_dated"))
+        conn.execute(text("DROP INDEX ix_debit_verdicts"))
         conn.execute(text("ALTER TABLE debit_outcomes DROP COLUMN original_created"))
     engine.dispose()
     engine = open_store(db_url)
