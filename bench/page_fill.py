@@ -155,6 +155,7 @@ def fill_debits(
     (without ``background``: no webhook events, no jobs)."""
     from sqlalchemy import insert
 
+    from services.adapters import debit_chains
     from services.adapters.job_models import JobRecord, WebhookEventRecord
     from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord
 
@@ -189,6 +190,8 @@ def fill_debits(
         with engine.begin() as conn:
             conn.execute(insert(JobRecord), jobs)
         counts["jobs"] += len(jobs)
+    # as a migration would on an existing store: the chains of the debits inserted above
+    debit_chains.rebuild(engine)
     return counts
 
 
@@ -376,6 +379,7 @@ def settle_postgres(engine: Any) -> None:
     from services.adapters.models import (
         AccountRecord,
         CustomerRecord,
+        DebitChainRecord,
         DebitCheckRecord,
         DebitOutcomeRecord,
         IntentRecord,
@@ -390,6 +394,7 @@ def settle_postgres(engine: Any) -> None:
         IntentRecord,
         TransactionRecord,
         DebitOutcomeRecord,
+        DebitChainRecord,
         DebitCheckRecord,
         WebhookEventRecord,
         JobRecord,

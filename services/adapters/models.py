@@ -296,6 +296,37 @@ class DebitOutcomeRecord(SQLModel, table=True):
     synced_at: datetime = Field(default_factory=utcnow)
 
 
+class DebitChainRecord(SQLModel, table=True):
+    """One row per chain of ``debit_outcomes`` (an original debit and its re-initiations, one
+    debit for Nacha), kept at write time so the return rates read one row per chain
+    (services/adapters/debit_chains.py, outcome_figures.py). Every value is the whole chain's,
+    as ``outcome_figures._chains`` computes it when every attempt is counted."""
+
+    __tablename__ = "debit_chains"
+    __table_args__ = (
+        # rates, weekly rates and breakdowns: a range of dates, every column read off the index
+        Index(
+            "ix_debit_chains_created",
+            *("created", "long", "unauthorized", "administrative", "overall"),
+            *("verification_method", "institution", "flow"),
+        ),
+        # the few chains spanning more than 30 days, counted exactly from their attempts
+        Index("ix_debit_chains_long", "long", "original_id"),
+    )
+
+    original_id: str = Field(primary_key=True)
+    created: int = Field(sa_column=Column(BigInteger, nullable=False))  # the original's, else min
+    first_created: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_created: int = Field(sa_column=Column(BigInteger, nullable=False))
+    unauthorized: int = 0  # 1: an attempt came back in this category
+    administrative: int = 0
+    overall: int = 0  # 1: an attempt came back (any category)
+    verification_method: str = "unknown"  # the original's value, else the least; never empty
+    institution: str = "unknown"
+    flow: str = "unknown"
+    long: bool = False  # last_created - first_created > 30 days
+
+
 class DebitCheckRecord(SQLModel, table=True):
     """Every pre-debit verdict (single check, batch row, or seeded demo history), so returns can
     be joined with the check before them: did an ``ok`` let an R01 through?"""

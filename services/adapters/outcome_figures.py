@@ -1,22 +1,48 @@
 """Nacha return rates counted in SQL over the debit-outcome mirror (issue 13).
 
 The same figures as :mod:`services.rules.returns` computes from every :class:`Outcome` in
-Python (``rates_of``, ``weekly_rates``, ``breakdown``), as one GROUP BY per figure on
-SQLite and PostgreSQL alike, so a page never loads the debits to count them. A chain is an
-original debit and its re-initiations (one debit for Nacha), dated by the original; it counts as
-a return in each category any of its attempts came back in.
+Python (``rates_of``, ``weekly_rates``, ``breakdown``), on SQLite and PostgreSQL alike, so a
+page never loads the debits to count them. A chain is an original debit and its
+re-initiations (one debit for Nacha), dated by the original; it counts as a return in each
+category any of its attempts came back in.
+
+The exact definition is :func:`_chains`: the chains of the debits created at or after
+``since`` (a chain cut at ``since`` keeps only its later attempts). Grouping every debit again
+on each read costs a pass over all of them, so the figures read the chain table kept at write
+time (:mod:`services.adapters.debit_chains`, one row per whole chain) instead, and the two
+agree whenever the figure's first date ``start`` is at least ``LONG`` (30 days) after ``since``:
+
+* a chain whose attempts all lie within ``LONG`` of each other (first <= last <= first + LONG)
+  and whose date (one of its attempts' dates, so first <= created <= last) is counted:
+
+  - if all its attempts are at or after ``since``, the cut chain is the whole chain;
+  - if none is, the cut chain does not exist, and the whole chain is dated
+    created <= last < since < start: not counted either;
+  - if some are, first < since, so both the whole chain's date and the cut chain's (again one
+    of its attempts' dates, or its original's) are <= last <= first + LONG < since + LONG
+    <= start: neither is counted.
+
+  So over the chains that are not long the table's rows give exactly :func:`_chains`' figures;
+* the long chains (a few: re-initiations months apart) are counted by :func:`_chains` itself,
+  restricted to their original ids, and the two tallies add up per week or value.
+
+Every caller's span qualifies (Returns: ``since`` is 120 days before the window, and the 13
+weeks start 91 days at most before now; Home: 180 against 60 days); a shorter one falls back
+to :func:`_chains` over every debit.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, case, func, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import false, func, select, true
+from sqlalchemy.engine import Connection, Engine
 
-from services.adapters.models import DebitOutcomeRecord
+from services.adapters.debit_chains import CHAINS, LONG, OUTCOMES, chain_columns, chain_value
 from services.rules.nacha import CATEGORIES, LIMITS
 from services.rules.returns import RATE_COLUMNS
 
@@ -24,36 +50,47 @@ __all__ = ["breakdown", "rates", "weekly"]
 
 WEEK = 7 * 86_400
 FIRST_MONDAY = 4 * 86_400  # 1970-01-05, the first Monday after the epoch
-TABLE: Any = DebitOutcomeRecord.__table__  # type: ignore[attr-defined]
+TABLE: Any = OUTCOMES
+Counts = dict[str, int]  # debits, and returns per category
 
 
-def _chains(since: int, by: str | None = None) -> Any:
+def _chains(since: int, by: str | None = None, among: Any = None) -> Any:
     """One row per chain of the debits created at or after ``since``: its date, a 0/1 flag per
-    category, and (with ``by``) the original's value of that column ("unknown" when empty)."""
+    category, and (with ``by``) the original's value of that column ("unknown" when empty);
+    only the chains whose original id is in ``among`` (a SELECT of ids) when given."""
     t = TABLE
-    original = t.c.id == t.c.original_id
-    returned = and_(
-        t.c.status == "returned", t.c.return_code.is_not(None), t.c.category.is_not(None)
-    )
-
-    def any_of(condition: Any) -> Any:
-        return func.max(case((condition, 1), else_=0))
-
-    columns = [
-        func.coalesce(func.max(case((original, t.c.created))), func.min(t.c.created)).label(
-            "created"
-        ),
-        any_of(and_(returned, t.c.category == "unauthorized")).label("unauthorized"),
-        any_of(and_(returned, t.c.category == "administrative")).label("administrative"),
-        any_of(returned).label("overall"),
-    ]
+    columns = chain_columns(t)
     if by is not None:
-        value = func.coalesce(func.nullif(t.c[by], ""), "unknown")
         # the original's value; without the original (made before ``since``) the attempts'
-        columns.append(
-            func.coalesce(func.max(case((original, value))), func.min(value)).label("value")
-        )
-    return select(*columns).where(t.c.created >= since).group_by(t.c.original_id).subquery()
+        columns.append(chain_value(t, by).label("value"))
+    stmt = select(*columns).where(t.c.created >= since)
+    if among is not None:
+        stmt = stmt.where(t.c.original_id.in_(among))
+    return stmt.group_by(t.c.original_id).subquery()
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Chains to count: a FROM with ``created`` and the category flags, the breakdown
+    column (None without ``by``), and the conditions that pick its rows."""
+
+    chains: Any
+    value: Any
+    where: tuple[Any, ...]
+
+
+def _sources(since: int, start: int, by: str | None = None) -> list[_Source]:
+    """What adds up to :func:`_chains` ``(since, by)`` for chains dated from ``start`` on (the
+    module's docstring says why)."""
+    if start - since < LONG:  # a chain cut at ``since`` may be dated in the span
+        chains = _chains(since, by)
+        return [_Source(chains, chains.c.value if by else None, ())]
+    long = select(CHAINS.c.original_id).where(CHAINS.c.long == true())
+    exact = _chains(since, by, among=long)
+    return [
+        _Source(CHAINS, CHAINS.c[by] if by else None, (CHAINS.c.long == false(),)),
+        _Source(exact, exact.c.value if by else None, ()),
+    ]
 
 
 def _counts(chains: Any, *keys: Any) -> Any:
@@ -64,11 +101,20 @@ def _counts(chains: Any, *keys: Any) -> Any:
     )
 
 
-def _frame(row: Any) -> pd.DataFrame:
-    debits = int(row.debits) if row is not None else 0
+def _tally(conn: Connection, stmts: Iterable[Any], into: dict[Any, Counts]) -> None:
+    """Add the counts of each statement's rows (``key``, debits, categories) per key."""
+    for stmt in stmts:
+        for row in conn.execute(stmt).mappings():
+            counts = into.setdefault(row.get("key"), dict.fromkeys(("debits", *CATEGORIES), 0))
+            for name in counts:
+                counts[name] += int(row[name])
+
+
+def _frame(counts: Mapping[str, int] | None) -> pd.DataFrame:
+    debits = int(counts["debits"]) if counts else 0
     rows = []
     for category in CATEGORIES:
-        returns = int(getattr(row, category)) if row is not None else 0
+        returns = int(counts[category]) if counts else 0
         rows.append(
             {
                 "category": category,
@@ -86,10 +132,14 @@ def _frame(row: Any) -> pd.DataFrame:
 def rates(engine: Engine, *, since: int, start: int, end: int) -> pd.DataFrame:
     """``rules.returns.rates_of`` over the debits created since ``since``, for the chains
     dated from ``start`` to ``end`` (both included)."""
-    chains = _chains(since)
-    stmt = _counts(chains).where(chains.c.created >= start, chains.c.created <= end)
+    stmts = [
+        _counts(s.chains).where(*s.where, s.chains.c.created >= start, s.chains.c.created <= end)
+        for s in _sources(since, start)
+    ]
+    found: dict[Any, Counts] = {}
     with engine.connect() as conn:
-        return _frame(conn.execute(stmt).one())
+        _tally(conn, stmts, found)
+    return _frame(found.get(None))
 
 
 def _monday(day: date) -> date:
@@ -99,11 +149,17 @@ def _monday(day: date) -> date:
 def weekly(engine: Engine, *, since: int, now: int, weeks: int = 13) -> pd.DataFrame:
     """``rules.returns.weekly_rates``: the rates per Monday-based UTC week of origination."""
     first = _monday(datetime.fromtimestamp(now, tz=UTC).date()) - timedelta(weeks=weeks - 1)
-    chains = _chains(since)
-    week = ((chains.c.created - FIRST_MONDAY) // WEEK).label("week")  # whole weeks since 1970-01-05
-    stmt = _counts(chains, week).where(chains.c.created <= now).group_by(week)
+    # chains dated before the first Monday fall in weeks not shown
+    begins = int(datetime(first.year, first.month, first.day, tzinfo=UTC).timestamp())
+    stmts = []
+    for s in _sources(since, begins):
+        created = s.chains.c.created
+        week = ((created - FIRST_MONDAY) // WEEK).label("key")  # whole weeks since 1970-01-05
+        where = (*s.where, created >= begins, created <= now)
+        stmts.append(_counts(s.chains, week).where(*where).group_by(week))
+    found: dict[Any, Counts] = {}
     with engine.connect() as conn:
-        found = {int(r.week): r for r in conn.execute(stmt)}
+        _tally(conn, stmts, found)
     frames = []
     for i in range(weeks):
         monday = first + timedelta(weeks=i)
@@ -116,21 +172,21 @@ def weekly(engine: Engine, *, since: int, now: int, weeks: int = 13) -> pd.DataF
 
 def breakdown(engine: Engine, by: str, *, since: int, start: int, end: int) -> pd.DataFrame:
     """``rules.returns.breakdown``: the three rates per value of ``by`` (groups with debits)."""
-    chains = _chains(since, by)
-    stmt = (
-        _counts(chains, chains.c.value)
-        .where(chains.c.created >= start, chains.c.created <= end)
-        .group_by(chains.c.value)
-    )
-    rows = []
+    stmts = []
+    for s in _sources(since, start, by):
+        created = s.chains.c.created
+        where = (*s.where, created >= start, created <= end)
+        stmts.append(_counts(s.chains, s.value.label("key")).where(*where).group_by(s.value))
+    found: dict[Any, Counts] = {}
     with engine.connect() as conn:
-        for found in conn.execute(stmt):
-            row: dict[str, Any] = {by: str(found.value), "debits": int(found.debits)}
-            for category in CATEGORIES:
-                returns = int(getattr(found, category))
-                row[f"{category}_returns"] = returns
-                row[f"{category}_rate"] = returns / int(found.debits)
-            rows.append(row)
+        _tally(conn, stmts, found)
+    rows = []
+    for value, counts in found.items():
+        row: dict[str, Any] = {by: str(value), "debits": counts["debits"]}
+        for category in CATEGORIES:
+            row[f"{category}_returns"] = counts[category]
+            row[f"{category}_rate"] = counts[category] / counts["debits"]
+        rows.append(row)
     rows.sort(key=lambda r: r[by])  # as Python orders the values (not the database's collation)
     columns = [by, "debits"] + [f"{c}_{k}" for c in CATEGORIES for k in ("returns", "rate")]
     return pd.DataFrame(rows, columns=columns)

@@ -20,7 +20,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from services.adapters import data_version
+from services.adapters import data_version, debit_chains
 from services.adapters.models import DebitOutcomeRecord, SyncState, utcnow
 from services.adapters.store import (
     mark_sync,
@@ -136,6 +136,11 @@ def _merge(stored: Mapping[str, Any], incoming: dict[str, Any]) -> dict[str, Any
 
 
 def _put(session: Session, rows: list[dict[str, Any]]) -> str:
+    ids = [r["id"] for r in rows]
+    record = DebitOutcomeRecord.__table__.c  # type: ignore[attr-defined]
+    # the chains these debits belonged to before the write too (in case one moved)
+    before = session.execute(sa_select(record.original_id).where(record.id.in_(ids))).scalars()
+    chains = {*before, *(r["original_id"] for r in rows)}
     counts = upsert(
         session,
         DebitOutcomeRecord,
@@ -147,6 +152,7 @@ def _put(session: Session, rows: list[dict[str, Any]]) -> str:
     if counts.outcome in ("inserted", "updated"):
         # a sync started later is a new job, and the Returns page's figures are stale
         data_version.bump(session, data_version.OUTCOMES)
+        debit_chains.refresh(session, chains)  # the rows the return rates count
     return counts.outcome
 
 
