@@ -14,6 +14,7 @@ from services.adapters.models import (
     AccountRecord,
     BalanceSnapshot,
     CustomerRecord,
+    DebitChainRecord,
     DebitOutcomeRecord,
     IntentRecord,
     OwnershipCheck,
@@ -167,7 +168,8 @@ def emptied(mirrored: Any) -> Iterator[Any]:
     """The store as a new data folder has it; refilled afterwards for the tests that follow."""
     with session_scope(mirrored.engine) as session:
         for model in (
-            AccountRecord, CustomerRecord, BalanceSnapshot, OwnershipCheck, IntentRecord, DebitOutcomeRecord
+            AccountRecord, CustomerRecord, BalanceSnapshot, OwnershipCheck, IntentRecord, DebitOutcomeRecord,
+            DebitChainRecord,
         ):
             session.execute(delete(model))
         session.execute(delete(SyncState))
