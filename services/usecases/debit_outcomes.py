@@ -152,7 +152,10 @@ def _put(session: Session, rows: list[dict[str, Any]]) -> str:
     if counts.outcome in ("inserted", "updated"):
         # a sync started later is a new job, and the Returns page's figures are stale
         data_version.bump(session, data_version.OUTCOMES)
-        debit_chains.refresh(session, chains)  # the rows the return rates count
+        # The rows the return rates count. After the bump: its row lock makes outcome writers
+        # take turns from there to their commit on PostgreSQL, so a chain written by two at
+        # once (a retry's return and its original) is counted by the later one whole.
+        debit_chains.refresh(session, chains)
     return counts.outcome
 
 

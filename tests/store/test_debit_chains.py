@@ -8,6 +8,7 @@ when opened.
 from __future__ import annotations
 
 import random
+import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import and_, case, func, insert, select, text
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from bench.page_fill import DAY, NOW
 from services.adapters import debit_chains, outcome_figures
@@ -25,6 +27,7 @@ from services.rules.nacha import CATEGORIES
 from services.rules.returns import RETRY_OF
 from services.usecases.debit_outcomes import (
     load_outcomes,
+    put_payment_intent,
     put_payment_intents,
     record_event,
     record_payment_intent,
@@ -354,6 +357,31 @@ def test_every_outcome_writer_keeps_the_chains_as_a_rebuild_would(engine: Engine
     assert kept_as_rebuilt(engine) == chains
     got = outcome_figures.rates(engine, since=NOW - 180 * DAY, start=NOW - 90 * DAY, end=NOW)
     assert list(got["debits"]) == [3, 3, 3] and list(got["returns"]) == [1, 1, 2]
+
+
+def test_two_writers_of_one_chain_at_once_leave_its_row_whole(engine: Engine) -> None:
+    """A retry's return written in one transaction while its original arrives in another:
+    the later writer's chain row counts both (it waits for the first to commit)."""
+    retry = intent(
+        "pi_w_r", "requires_payment_method", created=T + DAY, code="debit_not_authorized",
+        retry_of="pi_w",
+    )
+    first = Session(engine)
+    try:
+        put_payment_intent(first, retry, at=T + 2 * DAY)  # written, not yet committed
+        second = threading.Thread(
+            target=record_payment_intent, args=(engine, intent("pi_w", "succeeded")),
+            kwargs={"at": T + 2 * DAY},
+        )
+        second.start()
+        second.join(0.5)
+        assert second.is_alive()  # waiting for the first writer
+        first.commit()
+    finally:
+        first.close()
+    second.join(30)
+    chain = kept_as_rebuilt(engine)["pi_w"]
+    assert (chain["created"], chain["unauthorized"], chain["overall"]) == (T, 1, 1)
 
 
 # --------------------------------------------------------------------------- backfill
