@@ -234,7 +234,8 @@ FLOOR: State = ("Title only (floor)", None, "", None)
 
 
 def chosen_states(only: str) -> list[State]:
-    return [FLOOR] + [st for st in states() if not only or only.lower() in st[0].lower()]
+    wanted = [w.strip().lower() for w in only.split(",") if w.strip()]
+    return [FLOOR] + [st for st in states() if not wanted or any(w in st[0].lower() for w in wanted)]
 
 
 def run_backends(args: argparse.Namespace, backends: list[str]) -> None:
@@ -262,6 +263,7 @@ class Worker:
         command = [sys.executable, "-m", "bench.bench_pages", "--serve", "--db", db]
         command += ["--customers", str(customers), "--transactions", str(args.transactions)]
         command += ["--per-customer", str(per_customer(args)), "--database-url", args.database_url]
+        command += ["--only", args.only]  # the worker numbers the states as the parent does
         command += ["--profile"] if args.profile and customers == args.customers else []
         env = os.environ | {"FCOPS_BENCH_NOW": str(now)}
         self.proc = subprocess.Popen(
@@ -440,7 +442,7 @@ def main() -> None:
         default=os.environ.get("FCOPS_TEST_POSTGRES_URL", POSTGRES_URL),
         help="the PostgreSQL server for --db postgres (a private schema is created and dropped)",
     )
-    parser.add_argument("--only", default="", help="only the states whose name contains this")
+    parser.add_argument("--only", default="", help="only the states whose name contains this (several: comma-separated)")
     parser.add_argument("--profile", action="store_true", help="cProfile the 100x store reads")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)  # a worker
     parser.add_argument("--per-customer", type=int, default=0, help=argparse.SUPPRESS)
