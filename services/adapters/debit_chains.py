@@ -7,8 +7,12 @@ counted: its date (the original's ``created``, else its attempts' earliest), a 0
 Nacha category, the breakdown values (the original's, else the least; empty is "unknown"), and
 whether its attempts span more than :data:`LONG` (such chains are counted from their attempts).
 
+The short chains are also summed per UTC day of their date and breakdown values
+(``debit_chain_days``), so a figure over weeks adds up whole days and reads the chains of its two
+edge days only. Each write recounts the days its chains were and are dated on.
+
 Writers call :func:`refresh` in their transaction with the chains they touched; :func:`rebuild`
-recomputes the whole table in one statement (a bulk load, or a store from before the table).
+recomputes both tables in two statements (a bulk load, or a store from before the tables).
 """
 
 from __future__ import annotations
@@ -16,19 +20,31 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Boolean, and_, case, delete, func, select, type_coerce
+from sqlalchemy import Boolean, and_, case, delete, false, func, or_, select, type_coerce
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from services.adapters.models import DebitChainRecord, DebitOutcomeRecord
+from services.adapters.models import DebitChainDayRecord, DebitChainRecord, DebitOutcomeRecord
 
-__all__ = ["BY", "LONG", "backfill_if_empty", "chain_columns", "chain_value", "rebuild", "refresh"]
+__all__ = [
+    "BY",
+    "DAY",
+    "LONG",
+    "backfill_if_empty",
+    "chain_columns",
+    "chain_value",
+    "rebuild",
+    "refresh",
+]
 
+DAY = 86_400
 LONG = 30 * 86_400  # a chain whose attempts span more than this is "long"
 BY = ("verification_method", "institution", "flow")  # the breakdown columns
 OUTCOMES: Any = DebitOutcomeRecord.__table__  # type: ignore[attr-defined]
 CHAINS: Any = DebitChainRecord.__table__  # type: ignore[attr-defined]
+DAYS: Any = DebitChainDayRecord.__table__  # type: ignore[attr-defined]
+SUMS = ("unauthorized", "administrative", "overall")
 CHUNK = 500
 
 
@@ -76,20 +92,63 @@ def _whole_chains() -> Any:
 
 
 def refresh(session: Session, original_ids: Iterable[str]) -> None:
-    """Recompute the rows of these chains from their attempts, in the caller's transaction
-    (a chain left without attempts loses its row)."""
+    """Recompute the rows of these chains from their attempts, and the day sums of the days
+    they were and are dated on, in the caller's transaction (a chain left without attempts
+    loses its row)."""
     from services.adapters.store import upsert  # the store opens (and fills) this table
 
     ids = sorted(set(original_ids))
+    days: set[int] = set()
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
+        was = select(CHAINS.c.created).where(CHAINS.c.original_id.in_(chunk))
+        days.update(created // DAY for created in session.execute(was).scalars())
         stmt = _whole_chains().where(OUTCOMES.c.original_id.in_(chunk))
         rows = [dict(r) for r in session.execute(stmt).mappings()]
+        days.update(r["created"] // DAY for r in rows)
         if rows:
             upsert(session, DebitChainRecord, rows, key="original_id")
         gone = set(chunk) - {r["original_id"] for r in rows}
         if gone:
             session.execute(delete(CHAINS).where(CHAINS.c.original_id.in_(sorted(gone))))
+    _recount(session, days)
+
+
+def _day_sums(*where: Any) -> Any:
+    """The ``debit_chain_days`` rows of the short chains meeting ``where``."""
+    c = CHAINS.c
+    day = (c.created // DAY).label("day")
+    keys = (day, *(c[by] for by in BY))
+    sums = (func.sum(c[name]).label(name) for name in SUMS)
+    return (
+        select(*keys, func.count().label("debits"), *sums)
+        .where(c.long == false(), *where)
+        .group_by(*keys)
+    )
+
+
+def _runs(days: Iterable[int]) -> list[tuple[int, int]]:
+    """Consecutive days as (first, last) runs."""
+    runs: list[tuple[int, int]] = []
+    for day in sorted(set(days)):
+        if runs and runs[-1][1] == day - 1:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _recount(session: Session | Connection, days: Iterable[int]) -> None:
+    """The day sums of these days again from the chain rows (delete, then insert the
+    recount); each statement reads the chains dated on at most ``CHUNK`` of the days."""
+    ordered = sorted(set(days))
+    created = CHAINS.c.created
+    for start in range(0, len(ordered), CHUNK):
+        chunk = ordered[start : start + CHUNK]
+        session.execute(delete(DAYS).where(DAYS.c.day.in_(chunk)))
+        on_days = or_(*(and_(created >= a * DAY, created < (b + 1) * DAY) for a, b in _runs(chunk)))
+        stmt = _day_sums(on_days)
+        session.execute(DAYS.insert().from_select([c.name for c in stmt.selected_columns], stmt))
 
 
 def _rebuild(conn: Connection) -> None:
@@ -97,26 +156,40 @@ def _rebuild(conn: Connection) -> None:
     stmt = _whole_chains()
     names = [c.name for c in stmt.selected_columns]
     conn.execute(CHAINS.insert().from_select(names, stmt))
+    conn.execute(delete(DAYS))
+    sums = _day_sums()
+    conn.execute(DAYS.insert().from_select([c.name for c in sums.selected_columns], sums))
 
 
 def rebuild(engine: Engine) -> None:
-    """Every chain's row again from ``debit_outcomes``, in one transaction (after a bulk load
-    that bypassed the writers)."""
+    """Every chain's row and the day sums again from ``debit_outcomes``, in one transaction
+    (after a bulk load that bypassed the writers)."""
     with engine.begin() as conn:
         _rebuild(conn)
 
 
+def _unfilled(conn: Connection) -> bool:
+    """Debits without chains, or short chains without day sums (a store from before either
+    table)."""
+
+    def some(stmt: Any) -> bool:
+        return conn.execute(stmt.limit(1)).first() is not None
+
+    if some(select(CHAINS.c.original_id)):
+        short = select(CHAINS.c.original_id).where(CHAINS.c.long == false())
+        return not some(select(DAYS.c.day)) and some(short)
+    return some(select(OUTCOMES.c.id))
+
+
 def backfill_if_empty(engine: Engine) -> bool:
-    """Fill the table of a store that has debits but no chains yet (made before the table);
-    two cheap reads otherwise. True when it filled it."""
+    """Fill the tables of a store that has debits but no chains or day sums yet (made before
+    the tables); a few cheap reads otherwise. True when it filled them."""
     with engine.connect() as conn:
-        if conn.execute(select(CHAINS.c.original_id).limit(1)).first() is not None:
-            return False
-        if conn.execute(select(OUTCOMES.c.id).limit(1)).first() is None:
+        if not _unfilled(conn):
             return False
     try:
         with engine.begin() as conn:
-            if conn.execute(select(CHAINS.c.original_id).limit(1)).first() is None:
+            if _unfilled(conn):
                 _rebuild(conn)
                 return True
     except IntegrityError:  # another replica opening the store filled it at the same time

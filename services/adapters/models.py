@@ -334,6 +334,25 @@ class DebitChainRecord(SQLModel, table=True):
     long: bool = False  # last_created - first_created > 30 days
 
 
+class DebitChainDayRecord(SQLModel, table=True):
+    """The short (not ``long``) rows of ``debit_chains`` summed per UTC day of their ``created``
+    and breakdown values, kept with them at write time, so the return rates add up whole days
+    instead of reading every chain (services/adapters/debit_chains.py, outcome_figures.py)."""
+
+    __tablename__ = "debit_chain_days"
+    # SQLite keeps the rows in key order: a range of days is read off the table itself
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    day: int = Field(sa_column=Column(BigInteger, primary_key=True))  # created // 86,400
+    verification_method: str = Field(primary_key=True)
+    institution: str = Field(primary_key=True)
+    flow: str = Field(primary_key=True)
+    debits: int = 0  # chains
+    unauthorized: int = 0  # chains with an attempt returned in this category
+    administrative: int = 0
+    overall: int = 0
+
+
 class DebitCheckRecord(SQLModel, table=True):
     """Every pre-debit verdict (single check, batch row, or seeded demo history), so returns can
     be joined with the check before them: did an ``ok`` let an R01 through?"""

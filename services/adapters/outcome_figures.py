@@ -9,8 +9,9 @@ category any of its attempts came back in.
 The exact definition is :func:`_chains`: the chains of the debits created at or after
 ``since`` (a chain cut at ``since`` keeps only its later attempts). Grouping every debit again
 on each read costs a pass over all of them, so the figures read the chain table kept at write
-time (:mod:`services.adapters.debit_chains`, one row per whole chain) instead, and the two
-agree whenever the figure's first date ``start`` is at least ``LONG`` (30 days) after ``since``:
+time (:mod:`services.adapters.debit_chains`: one row per whole chain, and per day the sums of
+the short ones) instead, and the two agree whenever the figure's first date ``start`` is at
+least ``LONG`` (30 days) after ``since``:
 
 * a chain whose attempts all lie within ``LONG`` of each other (first <= last <= first + LONG)
   and whose date (one of its attempts' dates, so first <= created <= last) is counted:
@@ -22,7 +23,9 @@ agree whenever the figure's first date ``start`` is at least ``LONG`` (30 days) 
     of its attempts' dates, or its original's) are <= last <= first + LONG < since + LONG
     <= start: neither is counted.
 
-  So over the chains that are not long the table's rows give exactly :func:`_chains`' figures;
+  So over the chains that are not long the table's rows give exactly :func:`_chains`' figures,
+  and so do their sums per UTC day for the whole days of a span (a span is in seconds: the
+  chains of its first and last, partial, days are read from their rows);
 * the long chains (a few: re-initiations months apart) are counted by :func:`_chains` itself,
   restricted to their original ids, and the two tallies add up per week or value.
 
@@ -34,7 +37,6 @@ to :func:`_chains` over every debit.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -42,7 +44,15 @@ import pandas as pd
 from sqlalchemy import false, func, select, true
 from sqlalchemy.engine import Connection, Engine
 
-from services.adapters.debit_chains import CHAINS, LONG, OUTCOMES, chain_columns, chain_value
+from services.adapters.debit_chains import (
+    CHAINS,
+    DAY,
+    DAYS,
+    LONG,
+    OUTCOMES,
+    chain_columns,
+    chain_value,
+)
 from services.rules.nacha import CATEGORIES, LIMITS
 from services.rules.returns import RATE_COLUMNS
 
@@ -69,36 +79,71 @@ def _chains(since: int, by: str | None = None, among: Any = None) -> Any:
     return stmt.group_by(t.c.original_id).subquery()
 
 
-@dataclass(frozen=True)
-class _Source:
-    """Chains to count: a FROM with ``created`` and the category flags, the breakdown
-    column (None without ``by``), and the conditions that pick its rows."""
-
-    chains: Any
-    value: Any
-    where: tuple[Any, ...]
-
-
-def _sources(since: int, start: int, by: str | None = None) -> list[_Source]:
-    """What adds up to :func:`_chains` ``(since, by)`` for chains dated from ``start`` on (the
-    module's docstring says why)."""
-    if start - since < LONG:  # a chain cut at ``since`` may be dated in the span
-        chains = _chains(since, by)
-        return [_Source(chains, chains.c.value if by else None, ())]
-    long = select(CHAINS.c.original_id).where(CHAINS.c.long == true())
-    exact = _chains(since, by, among=long)
-    return [
-        _Source(CHAINS, CHAINS.c[by] if by else None, (CHAINS.c.long == false(),)),
-        _Source(exact, exact.c.value if by else None, ()),
-    ]
+def _split(start: int, end: int) -> tuple[tuple[int, int] | None, list[tuple[int, int]]]:
+    """The whole UTC days (first, last day numbers) within ``start``..``end`` (seconds, both
+    included), if any, and the ranges of seconds left at either edge."""
+    first, last = -(-start // DAY), (end + 1) // DAY - 1
+    if first > last:
+        return None, [(start, end)]
+    edges = [(start, first * DAY - 1)] if start < first * DAY else []
+    edges += [((last + 1) * DAY, end)] if (last + 1) * DAY <= end else []
+    return (first, last), edges
 
 
-def _counts(chains: Any, *keys: Any) -> Any:
-    return select(
+def _counted(chains: Any, key: Any, *where: Any) -> Any:
+    """Per ``key`` (none: one row) of the rows of ``chains`` (one a chain) meeting ``where``:
+    the chains, and those returned per category."""
+    keys = [key.label("key")] if key is not None else []
+    stmt = select(
         *keys,
         func.count().label("debits"),
         *(func.coalesce(func.sum(chains.c[c]), 0).label(c) for c in CATEGORIES),
-    )
+    ).where(*where)
+    return stmt.group_by(key) if key is not None else stmt
+
+
+def _summed(key: Any, first: int, last: int) -> Any:
+    """:func:`_counted` of the short chains dated on the days ``first``..``last``, from their
+    day sums."""
+    keys = [key.label("key")] if key is not None else []
+    sums = (func.coalesce(func.sum(DAYS.c[c]), 0).label(c) for c in ("debits", *CATEGORIES))
+    stmt = select(*keys, *sums).where(DAYS.c.day >= first, DAYS.c.day <= last)
+    return stmt.group_by(key) if key is not None else stmt
+
+
+def _statements(
+    *, since: int, start: int, end: int, by: str | None = None, weekly: bool = False
+) -> list[Any]:
+    """What adds up to :func:`_chains` ``(since, by)`` counted per ``key`` (the value of
+    ``by``, the week with ``weekly``, else none) over the chains dated ``start``..``end``:
+    with ``since`` far enough back (the module's docstring says why), the short chains from
+    the day sums of the whole days and the chain rows of the edges, the long ones exactly."""
+
+    def key(chains: Any, value: Any) -> Any:
+        # whole weeks since 1970-01-05
+        return (chains.c.created - FIRST_MONDAY) // WEEK if weekly else value
+
+    def dated(chains: Any, low: int, high: int) -> tuple[Any, Any]:
+        return chains.c.created >= low, chains.c.created <= high
+
+    if start - since < LONG:  # a chain cut at ``since`` may be dated in the span
+        chains = _chains(since, by)
+        value = chains.c.value if by else None
+        return [_counted(chains, key(chains, value), *dated(chains, start, end))]
+    whole, edges = _split(start, end)
+    short = CHAINS.c.long == false()
+    value = CHAINS.c[by] if by else None
+    stmts = [_counted(CHAINS, key(CHAINS, value), short, *dated(CHAINS, *e)) for e in edges]
+    if whole:
+        day_key = DAYS.c[by] if by else None
+        if weekly:  # a day's week: the week of its first second
+            day_key = (DAYS.c.day - FIRST_MONDAY // DAY) // (WEEK // DAY)
+        stmts.append(_summed(day_key, *whole))
+    long = select(CHAINS.c.original_id).where(CHAINS.c.long == true())
+    exact = _chains(since, by, among=long)
+    value = exact.c.value if by else None
+    stmts.append(_counted(exact, key(exact, value), *dated(exact, start, end)))
+    return stmts
 
 
 def _tally(conn: Connection, stmts: Iterable[Any], into: dict[Any, Counts]) -> None:
@@ -132,10 +177,7 @@ def _frame(counts: Mapping[str, int] | None) -> pd.DataFrame:
 def rates(engine: Engine, *, since: int, start: int, end: int) -> pd.DataFrame:
     """``rules.returns.rates_of`` over the debits created since ``since``, for the chains
     dated from ``start`` to ``end`` (both included)."""
-    stmts = [
-        _counts(s.chains).where(*s.where, s.chains.c.created >= start, s.chains.c.created <= end)
-        for s in _sources(since, start)
-    ]
+    stmts = _statements(since=since, start=start, end=end)
     found: dict[Any, Counts] = {}
     with engine.connect() as conn:
         _tally(conn, stmts, found)
@@ -151,12 +193,7 @@ def weekly(engine: Engine, *, since: int, now: int, weeks: int = 13) -> pd.DataF
     first = _monday(datetime.fromtimestamp(now, tz=UTC).date()) - timedelta(weeks=weeks - 1)
     # chains dated before the first Monday fall in weeks not shown
     begins = int(datetime(first.year, first.month, first.day, tzinfo=UTC).timestamp())
-    stmts = []
-    for s in _sources(since, begins):
-        created = s.chains.c.created
-        week = ((created - FIRST_MONDAY) // WEEK).label("key")  # whole weeks since 1970-01-05
-        where = (*s.where, created >= begins, created <= now)
-        stmts.append(_counts(s.chains, week).where(*where).group_by(week))
+    stmts = _statements(since=since, start=begins, end=now, weekly=True)
     found: dict[Any, Counts] = {}
     with engine.connect() as conn:
         _tally(conn, stmts, found)
@@ -172,11 +209,7 @@ def weekly(engine: Engine, *, since: int, now: int, weeks: int = 13) -> pd.DataF
 
 def breakdown(engine: Engine, by: str, *, since: int, start: int, end: int) -> pd.DataFrame:
     """``rules.returns.breakdown``: the three rates per value of ``by`` (groups with debits)."""
-    stmts = []
-    for s in _sources(since, start, by):
-        created = s.chains.c.created
-        where = (*s.where, created >= start, created <= end)
-        stmts.append(_counts(s.chains, s.value.label("key")).where(*where).group_by(s.value))
+    stmts = _statements(since=since, start=start, end=end, by=by)
     found: dict[Any, Counts] = {}
     with engine.connect() as conn:
         _tally(conn, stmts, found)

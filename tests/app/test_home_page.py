@@ -14,6 +14,7 @@ from services.adapters.models import (
     AccountRecord,
     BalanceSnapshot,
     CustomerRecord,
+    DebitChainDayRecord,
     DebitChainRecord,
     DebitOutcomeRecord,
     IntentRecord,
@@ -169,7 +170,7 @@ def emptied(mirrored: Any) -> Iterator[Any]:
     with session_scope(mirrored.engine) as session:
         for model in (
             AccountRecord, CustomerRecord, BalanceSnapshot, OwnershipCheck, IntentRecord, DebitOutcomeRecord,
-            DebitChainRecord,
+            DebitChainRecord, DebitChainDayRecord,
         ):
             session.execute(delete(model))
         session.execute(delete(SyncState))
