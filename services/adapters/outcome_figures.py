@@ -155,7 +155,7 @@ def _tally(conn: Connection, stmts: Iterable[Any], into: dict[Any, Counts]) -> N
                 counts[name] += int(row[name])
 
 
-def _frame(counts: Mapping[str, int] | None) -> pd.DataFrame:
+def _rows(counts: Mapping[str, int] | None) -> list[dict[str, Any]]:
     debits = int(counts["debits"]) if counts else 0
     rows = []
     for category in CATEGORIES:
@@ -169,7 +169,16 @@ def _frame(counts: Mapping[str, int] | None) -> pd.DataFrame:
                 "limit": LIMITS[category],
             }
         )
-    frame = pd.DataFrame(rows, columns=RATE_COLUMNS)
+    return rows
+
+
+def _frame(counts: Mapping[str, int] | None, *, week: Any = None) -> pd.DataFrame:
+    """The rates frame of these counts (``week``: per week, the (Monday, counts) of each)."""
+    if week is None:
+        frame = pd.DataFrame(_rows(counts), columns=RATE_COLUMNS)
+    else:
+        rows = [{"week": monday} | row for monday, found in week for row in _rows(found)]
+        frame = pd.DataFrame(rows, columns=["week", *RATE_COLUMNS])
     frame["rate"] = frame["rate"].astype("float64")  # NaN (empty), never 0, without debits
     return frame
 
@@ -197,14 +206,11 @@ def weekly(engine: Engine, *, since: int, now: int, weeks: int = 13) -> pd.DataF
     found: dict[Any, Counts] = {}
     with engine.connect() as conn:
         _tally(conn, stmts, found)
-    frames = []
-    for i in range(weeks):
-        monday = first + timedelta(weeks=i)
-        number = (monday - date(1970, 1, 5)).days // 7
-        frame = _frame(found.get(number))
-        frame.insert(0, "week", pd.Timestamp(monday))
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+    mondays = [first + timedelta(weeks=i) for i in range(weeks)]
+    numbers = [(monday - date(1970, 1, 5)).days // 7 for monday in mondays]
+    # one frame for every week (a frame per week and a concat cost more than the counting)
+    counted = [(pd.Timestamp(m), found.get(n)) for m, n in zip(mondays, numbers, strict=True)]
+    return _frame(None, week=counted)
 
 
 def breakdown(engine: Engine, by: str, *, since: int, start: int, end: int) -> pd.DataFrame:
