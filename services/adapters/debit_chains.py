@@ -12,7 +12,7 @@ The short chains are also summed per UTC day of their date and breakdown values
 edge days only. Each write recounts the days its chains were and are dated on.
 
 Writers call :func:`refresh` in their transaction with the chains they touched; :func:`rebuild`
-recomputes both tables in two statements (a bulk load, or a store from before the tables).
+recomputes both from the debits (a bulk load, or a store from before the tables).
 """
 
 from __future__ import annotations
