@@ -9,7 +9,7 @@ whether its attempts span more than :data:`LONG` (such chains are counted from t
 
 The short chains are also summed per UTC day of their date and breakdown values
 (``debit_chain_days``), so a figure over weeks adds up whole days and reads the chains of its two
-edge days only. Each write recounts the days its chains were and are dated on.
+edge days only. Each write recounts the day sums its chains were and are counted in.
 
 Writers call :func:`refresh` in their transaction with the chains they touched; :func:`rebuild`
 recomputes both from the debits (a bulk load, or a store from before the tables).
@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Boolean, and_, case, delete, false, func, or_, select, type_coerce
+from sqlalchemy import Boolean, and_, case, delete, false, func, or_, select, tuple_, type_coerce
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -92,26 +92,31 @@ def _whole_chains() -> Any:
 
 
 def refresh(session: Session, original_ids: Iterable[str]) -> None:
-    """Recompute the rows of these chains from their attempts, and the day sums of the days
-    they were and are dated on, in the caller's transaction (a chain left without attempts
-    loses its row)."""
+    """Recompute the rows of these chains from their attempts, and the day sums they were
+    and are counted in, in the caller's transaction (a chain left without attempts loses its
+    row)."""
     from services.adapters.store import upsert  # the store opens (and fills) this table
 
     ids = sorted(set(original_ids))
-    days: set[int] = set()
+    keys: set[tuple[Any, ...]] = set()  # (day, *values of BY) of the chains, before and after
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        was = select(CHAINS.c.created).where(CHAINS.c.original_id.in_(chunk))
-        days.update(created // DAY for created in session.execute(was).scalars())
+        was = select(CHAINS.c.created, *(CHAINS.c[by] for by in BY))
+        keys.update(_key(r) for r in session.execute(was.where(CHAINS.c.original_id.in_(chunk))))
         stmt = _whole_chains().where(OUTCOMES.c.original_id.in_(chunk))
         rows = [dict(r) for r in session.execute(stmt).mappings()]
-        days.update(r["created"] // DAY for r in rows)
+        keys.update(_key((r["created"], *(r[by] for by in BY))) for r in rows)
         if rows:
             upsert(session, DebitChainRecord, rows, key="original_id")
         gone = set(chunk) - {r["original_id"] for r in rows}
         if gone:
             session.execute(delete(CHAINS).where(CHAINS.c.original_id.in_(sorted(gone))))
-    _recount(session, days)
+    _recount(session, {k[0] for k in keys}, {k[1:] for k in keys})
+
+
+def _key(row: Any) -> tuple[Any, ...]:
+    created, *values = row
+    return (created // DAY, *values)
 
 
 def _day_sums(*where: Any) -> Any:
@@ -138,17 +143,22 @@ def _runs(days: Iterable[int]) -> list[tuple[int, int]]:
     return runs
 
 
-def _recount(session: Session | Connection, days: Iterable[int]) -> None:
-    """The day sums of these days again from the chain rows (delete, then insert the
-    recount); each statement reads the chains dated on at most ``CHUNK`` of the days."""
-    ordered = sorted(set(days))
-    created = CHAINS.c.created
+def _recount(session: Session | Connection, days: set[int], values: set[tuple[Any, ...]]) -> None:
+    """The day sums of these days and breakdown values (every pair of one and the other) again
+    from the chain rows: deleted, then the recount inserted. Each statement reads the chains
+    of at most ``CHUNK`` of the days and values."""
+    created, by = CHAINS.c.created, tuple_(*(CHAINS.c[b] for b in BY))
+    ordered, listed = sorted(days), sorted(values)
     for start in range(0, len(ordered), CHUNK):
         chunk = ordered[start : start + CHUNK]
-        session.execute(delete(DAYS).where(DAYS.c.day.in_(chunk)))
         on_days = or_(*(and_(created >= a * DAY, created < (b + 1) * DAY) for a, b in _runs(chunk)))
-        stmt = _day_sums(on_days)
-        session.execute(DAYS.insert().from_select([c.name for c in stmt.selected_columns], stmt))
+        for low in range(0, len(listed), CHUNK):
+            some = listed[low : low + CHUNK]
+            kept = tuple_(*(DAYS.c[b] for b in BY)).in_(some)
+            session.execute(delete(DAYS).where(DAYS.c.day.in_(chunk), kept))
+            stmt = _day_sums(on_days, by.in_(some))
+            names = [c.name for c in stmt.selected_columns]
+            session.execute(DAYS.insert().from_select(names, stmt))
 
 
 def _rebuild(conn: Connection) -> None:
