@@ -379,6 +379,7 @@ def settle_postgres(engine: Any) -> None:
     from services.adapters.models import (
         AccountRecord,
         CustomerRecord,
+        DebitChainDayRecord,
         DebitChainRecord,
         DebitCheckRecord,
         DebitOutcomeRecord,
@@ -395,6 +396,7 @@ def settle_postgres(engine: Any) -> None:
         TransactionRecord,
         DebitOutcomeRecord,
         DebitChainRecord,
+        DebitChainDayRecord,
         DebitCheckRecord,
         WebhookEventRecord,
         JobRecord,
