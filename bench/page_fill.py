@@ -155,7 +155,7 @@ def fill_debits(
     (without ``background``: no webhook events, no jobs)."""
     from sqlalchemy import insert
 
-    from services.adapters import last_checks
+    from services.adapters import debit_chains, last_checks
     from services.adapters.job_models import JobRecord, WebhookEventRecord
     from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord
 
@@ -193,6 +193,8 @@ def fill_debits(
     # as opening the store would (a migration on an existing store): the bulk inserts bypass
     # the writers that keep each debit's last check
     last_checks.backfill(engine)
+    # as a migration would on an existing store: the chains of the debits inserted above
+    debit_chains.rebuild(engine)
     return counts
 
 
@@ -382,6 +384,8 @@ def settle_postgres(engine: Any) -> None:
     from services.adapters.models import (
         AccountRecord,
         CustomerRecord,
+        DebitChainDayRecord,
+        DebitChainRecord,
         DebitCheckRecord,
         DebitOutcomeRecord,
         IntentRecord,
@@ -396,6 +400,8 @@ def settle_postgres(engine: Any) -> None:
         IntentRecord,
         TransactionRecord,
         DebitOutcomeRecord,
+        DebitChainRecord,
+        DebitChainDayRecord,
         DebitCheckRecord,
         WebhookEventRecord,
         JobRecord,
