@@ -155,7 +155,7 @@ def fill_debits(
     (without ``background``: no webhook events, no jobs)."""
     from sqlalchemy import insert
 
-    from services.adapters import last_checks, original_dates
+    from services.adapters import debit_chains, last_checks, original_dates
     from services.adapters.job_models import JobRecord, WebhookEventRecord
     from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord
 
@@ -194,6 +194,8 @@ def fill_debits(
     # the writers that keep each debit's last check
     last_checks.backfill(engine)
     original_dates.backfill(engine)
+    # as a migration would on an existing store: the chains of the debits inserted above
+    debit_chains.rebuild(engine)
     return counts
 
 
@@ -383,6 +385,8 @@ def settle_postgres(engine: Any) -> None:
     from services.adapters.models import (
         AccountRecord,
         CustomerRecord,
+        DebitChainDayRecord,
+        DebitChainRecord,
         DebitCheckRecord,
         DebitOutcomeRecord,
         IntentRecord,
@@ -397,6 +401,8 @@ def settle_postgres(engine: Any) -> None:
         IntentRecord,
         TransactionRecord,
         DebitOutcomeRecord,
+        DebitChainRecord,
+        DebitChainDayRecord,
         DebitCheckRecord,
         WebhookEventRecord,
         JobRecord,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -351,6 +351,63 @@ class DebitOutcomeRecord(SQLModel, table=True):
     original_created: int | None = Field(
         default=None, sa_column=Column(BigInteger, index=True)
     )
+
+
+class DebitChainRecord(SQLModel, table=True):
+    """One row per chain of ``debit_outcomes`` (an original debit and its re-initiations, one
+    debit for Nacha), kept at write time so the return rates read one row per chain
+    (services/adapters/debit_chains.py, outcome_figures.py). Every value is the whole chain's,
+    as ``outcome_figures._chains`` computes it when every attempt is counted."""
+
+    __tablename__ = "debit_chains"
+    __table_args__ = (
+        # rates, weekly rates and breakdowns: a range of dates, every column read off the index
+        Index(
+            "ix_debit_chains_created",
+            *("created", "long", "unauthorized", "administrative", "overall"),
+            *("verification_method", "institution", "flow"),
+        ),
+        # the few chains spanning more than 30 days, counted exactly from their attempts: a
+        # partial index, so no planner reads the other chains through it (``long = 0`` looks
+        # more selective than a range of dates to SQLite without statistics)
+        Index(
+            "ix_debit_chains_long",
+            "original_id",
+            sqlite_where=text("long = 1"),
+            postgresql_where=text("long"),
+        ),
+    )
+
+    original_id: str = Field(primary_key=True)
+    created: int = Field(sa_column=Column(BigInteger, nullable=False))  # the original's, else min
+    first_created: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_created: int = Field(sa_column=Column(BigInteger, nullable=False))
+    unauthorized: int = 0  # 1: an attempt came back in this category
+    administrative: int = 0
+    overall: int = 0  # 1: an attempt came back (any category)
+    verification_method: str = "unknown"  # the original's value, else the least; never empty
+    institution: str = "unknown"
+    flow: str = "unknown"
+    long: bool = False  # last_created - first_created > 30 days
+
+
+class DebitChainDayRecord(SQLModel, table=True):
+    """The short (not ``long``) rows of ``debit_chains`` summed per UTC day of their ``created``
+    and breakdown values, kept with them at write time, so the return rates add up whole days
+    instead of reading every chain (services/adapters/debit_chains.py, outcome_figures.py)."""
+
+    __tablename__ = "debit_chain_days"
+    # SQLite keeps the rows in key order: a range of days is read off the table itself
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    day: int = Field(sa_column=Column(BigInteger, primary_key=True))  # created // 86,400
+    verification_method: str = Field(primary_key=True)
+    institution: str = Field(primary_key=True)
+    flow: str = Field(primary_key=True)
+    debits: int = 0  # chains
+    unauthorized: int = 0  # chains with an attempt returned in this category
+    administrative: int = 0
+    overall: int = 0
 
 
 class DebitCheckRecord(SQLModel, table=True):

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, create_engine
 
 import services.adapters.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from services.adapters import last_checks, original_dates
+from services.adapters import debit_chains, last_checks, original_dates
 from services.adapters.models import SyncState, utcnow
 from services.errors import ConfigurationError
 from services.rules.secrets import mask_secrets
@@ -106,6 +106,7 @@ def open_store(url: str) -> Engine:
     engine = make_engine(url)
     try:
         create_schema(engine)
+        debit_chains.backfill_if_empty(engine)  # a store from before the chain table
     except Exception as err:
         raise ConfigurationError(
             mask_secrets(

@@ -20,7 +20,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from services.adapters import data_version, last_checks, original_dates
+from services.adapters import data_version, debit_chains, last_checks, original_dates
 from services.adapters.models import DebitOutcomeRecord, SyncState, utcnow
 from services.adapters.store import (
     mark_sync,
@@ -136,6 +136,11 @@ def _merge(stored: Mapping[str, Any], incoming: dict[str, Any]) -> dict[str, Any
 
 
 def _put(session: Session, rows: list[dict[str, Any]]) -> str:
+    ids = [r["id"] for r in rows]
+    record = DebitOutcomeRecord.__table__.c  # type: ignore[attr-defined]
+    # the chains these debits belonged to before the write too (in case one moved)
+    before = session.execute(sa_select(record.original_id).where(record.id.in_(ids))).scalars()
+    chains = {*before, *(r["original_id"] for r in rows)}
     counts = upsert(
         session,
         DebitOutcomeRecord,
@@ -149,6 +154,10 @@ def _put(session: Session, rows: list[dict[str, Any]]) -> str:
         data_version.bump(session, data_version.OUTCOMES)
         last_checks.refresh_debits(session, [r["id"] for r in rows])
         original_dates.refresh_debits(session, [r["id"] for r in rows])
+        # The rows the return rates count. After the bump: its row lock makes outcome writers
+        # take turns from there to their commit on PostgreSQL, so a chain written by two at
+        # once (a retry's return and its original) is counted by the later one whole.
+        debit_chains.refresh(session, chains)
     return counts.outcome
 
 

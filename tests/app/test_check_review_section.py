@@ -27,7 +27,12 @@ def forget_seeded_rows() -> Iterator[None]:
     money kept), and this test's debits and checks after."""
     from sqlmodel import col, delete
 
-    from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord
+    from services.adapters.models import (
+        DebitChainDayRecord,
+        DebitChainRecord,
+        DebitCheckRecord,
+        DebitOutcomeRecord,
+    )
     from services.adapters.store import session_scope
 
     check_history.replace_source(app().engine, "demo", [])
@@ -36,6 +41,8 @@ def forget_seeded_rows() -> Iterator[None]:
     yield
     with session_scope(app().engine) as session:
         session.exec(delete(DebitOutcomeRecord))  # type: ignore[call-overload]
+        session.exec(delete(DebitChainRecord))  # type: ignore[call-overload]
+        session.exec(delete(DebitChainDayRecord))  # type: ignore[call-overload]
         session.exec(
             delete(DebitCheckRecord).where(col(DebitCheckRecord.source) == "test")  # type: ignore[call-overload]
         )

@@ -14,6 +14,8 @@ from services.adapters.models import (
     AccountRecord,
     BalanceSnapshot,
     CustomerRecord,
+    DebitChainDayRecord,
+    DebitChainRecord,
     DebitOutcomeRecord,
     IntentDay,
     IntentRecord,
@@ -170,6 +172,7 @@ def emptied(mirrored: Any) -> Iterator[Any]:
         for model in (
             AccountRecord, CustomerRecord, BalanceSnapshot, OwnershipCheck, IntentRecord, DebitOutcomeRecord,
             IntentDay,  # the day counts the intent writers keep: a new folder has none either
+            DebitChainRecord, DebitChainDayRecord,
         ):
             session.execute(delete(model))
         session.execute(delete(SyncState))

@@ -30,7 +30,12 @@ def stored_debits() -> int:
 @pytest.fixture
 def outcomes_never_synced() -> Iterator[None]:
     """The outcome mirror as a new data folder has it: no debits and no cursor."""
-    from services.adapters.models import DebitOutcomeRecord, SyncState
+    from services.adapters.models import (
+        DebitChainDayRecord,
+        DebitChainRecord,
+        DebitOutcomeRecord,
+        SyncState,
+    )
     from services.adapters.store import session_scope
     from services.usecases.debit_outcomes import SYNC_NAME
 
@@ -38,11 +43,15 @@ def outcomes_never_synced() -> Iterator[None]:
     jobs_settled()
     with session_scope(app().engine) as session:
         session.exec(delete(DebitOutcomeRecord))  # type: ignore[call-overload]
+        session.exec(delete(DebitChainRecord))  # type: ignore[call-overload]
+        session.exec(delete(DebitChainDayRecord))  # type: ignore[call-overload]
         session.exec(delete(SyncState).where(col(SyncState.name) == SYNC_NAME))  # type: ignore[call-overload]
     yield
     jobs_settled()
     with session_scope(app().engine) as session:  # other page tests seed their own debits
         session.exec(delete(DebitOutcomeRecord))  # type: ignore[call-overload]
+        session.exec(delete(DebitChainRecord))  # type: ignore[call-overload]
+        session.exec(delete(DebitChainDayRecord))  # type: ignore[call-overload]
 
 
 def first_visit(page: str, role: str) -> AppTest:

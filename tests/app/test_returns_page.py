@@ -31,7 +31,12 @@ def outcomes_synced() -> None:
     debits an earlier test's sync left are gone."""
     from sqlmodel import delete
 
-    from services.adapters.models import DebitOutcomeRecord, utcnow
+    from services.adapters.models import (
+        DebitChainDayRecord,
+        DebitChainRecord,
+        DebitOutcomeRecord,
+        utcnow,
+    )
     from services.adapters.store import mark_sync, session_scope
     from services.usecases.debit_outcomes import SYNC_NAME
 
@@ -40,6 +45,8 @@ def outcomes_synced() -> None:
     mark_sync(app().engine, SYNC_NAME, cursor=str(now), last_finished_at=utcnow())
     with session_scope(app().engine) as session:
         session.exec(delete(DebitOutcomeRecord))  # type: ignore[call-overload]
+        session.exec(delete(DebitChainRecord))  # type: ignore[call-overload]
+        session.exec(delete(DebitChainDayRecord))  # type: ignore[call-overload]
 
 
 @pytest.fixture(autouse=True)
@@ -48,11 +55,13 @@ def forget_seeded_debits() -> Iterator[None]:
     yield
     from sqlmodel import delete
 
-    from services.adapters.models import DebitOutcomeRecord
+    from services.adapters.models import DebitChainDayRecord, DebitChainRecord, DebitOutcomeRecord
     from services.adapters.store import session_scope
 
     with session_scope(app().engine) as session:
         session.exec(delete(DebitOutcomeRecord))  # type: ignore[call-overload]
+        session.exec(delete(DebitChainRecord))  # type: ignore[call-overload]
+        session.exec(delete(DebitChainDayRecord))  # type: ignore[call-overload]
 
 
 def seed_debits(n_ok: int = 18) -> dict[str, str]:

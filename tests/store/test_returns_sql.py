@@ -16,7 +16,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from bench.page_fill import DAY, NOW, fill_debits
-from services.adapters import outcome_figures
+from services.adapters import debit_chains, outcome_figures
 from services.adapters.models import DebitOutcomeRecord
 from services.rules import returns as rules
 from services.usecases.debit_outcomes import load_behind, load_outcomes
@@ -61,6 +61,7 @@ def _odd_chains(engine: Engine) -> None:
 def filled(engine: Engine) -> Engine:
     fill_debits(engine, 0, 400, now=NOW, background=False)
     _odd_chains(engine)
+    debit_chains.rebuild(engine)  # the odd chains were inserted past the writers
     return engine
 
 
