@@ -128,19 +128,22 @@ def _uncopied() -> Any:
     return or_(DEBITS.c.last_check_id.is_(None), DEBITS.c.check_verdict.is_(None))
 
 
-def copied() -> dict[str, Any]:
+def copied(*, complete: bool = False) -> dict[str, Any]:
     """Each debit's (a ``debit_outcomes`` row's) last check's verdict (NULL: none), ``age``,
     ``room`` and ``asked`` for the lookback as stored: the copies, or for a row not copied yet
-    looked up (:func:`stored_check_id`)."""
-    looked = _of_check(stored_check_id())
+    looked up (:func:`stored_check_id`); ``complete``: the caller found no such row
+    (:func:`missing`), the copies alone."""
     d = DEBITS.c
-    pending = d.check_verdict.is_(None)
     kept = {
         "verdict": func.nullif(d.check_verdict, NONE_VERDICT),
         "age": d.check_age,
         "room": d.check_room,
         "asked": d.check_asked,
     }
+    if complete:
+        return kept
+    looked = _of_check(stored_check_id())
+    pending = d.check_verdict.is_(None)
     return {name: case((pending, looked[name]), else_=kept[name]) for name in kept}
 
 

@@ -40,11 +40,14 @@ def _original_created(table: Any, *, since: int | None = None) -> Any:
     return select(first.c.created).where(*where).correlate(table).scalar_subquery()
 
 
-def dated(table: Any, since: int) -> Any:
+def dated(table: Any, since: int, *, complete: bool = False) -> Any:
     """The date ``table``'s attempt is counted at: its original's ``created`` when that is
     stored and at or after ``since``, else its own; from the kept column, looked up for a row
-    not computed yet."""
+    not computed yet. ``complete``: the caller found no such row (:func:`missing`), so no
+    lookup is written into the query (on PostgreSQL a subquery here costs a parallel scan)."""
     stored = table.c.original_created
+    if complete:
+        return case((stored >= since, stored), else_=table.c.created)
     return case(
         (stored.is_(None), func.coalesce(_original_created(table, since=since), table.c.created)),
         (stored >= since, stored),

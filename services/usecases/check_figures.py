@@ -22,7 +22,7 @@ import pandas as pd
 from sqlalchemy import and_, case, exists, func, or_, select, union_all
 from sqlalchemy.engine import Engine
 
-from services.adapters import last_checks
+from services.adapters import last_checks, original_dates
 from services.adapters.check_history import check_from_row
 from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord
 from services.rules import check_effect as rules
@@ -140,23 +140,24 @@ def _ok_under(c: Any, policy: DebitPolicy, ratio: tuple[int, int]) -> Any:
     )
 
 
-def _checked(window: Window, *, copied: bool | None = None) -> Any:
+def _checked(window: Window, *, copied: bool | None = None, complete: bool = False) -> Any:
     """The window's debits with what the figures read of each one's last check: its
     ``verdict`` (NULL: none), ``age`` (checked_at - as_of), ``room`` (balance - amount) and
     ``asked`` (amount). For the stored lookback, copied on the debit
     (:func:`~services.adapters.last_checks.copied`): no check is read; else each debit is
     joined with the check looked up. For the stored lookback, ``copied`` True: only the settled
     debits whose copied verdict is ``ok`` (what the policy options count, sought by
-    ``ix_debit_verdicts``); False: only the debits not copied yet."""
+    ``ix_debit_verdicts``); False: only the debits not copied yet. ``complete``: no debit is
+    waiting to be computed or copied (:func:`_complete`), so no lookup is written in."""
     debit = ("status", "return_code", "category", "currency", "amount")
     if _stored(window):
         joined, where = window_debits(
-            DEBITS, since=window.since, start=window.start, end=window.end
+            DEBITS, since=window.since, start=window.start, end=window.end, complete=complete
         )
         if copied is not None:
             verdict = DEBITS.c.check_verdict
             where += [DEBITS.c.status == "settled", verdict == OK] if copied else [verdict.is_(None)]
-        of = last_checks.copied()
+        of = last_checks.copied(complete=complete)
         columns = [DEBITS.c[k] for k in debit] + [v.label(k) for k, v in of.items()]
         return select(*columns).select_from(joined).where(*where).subquery("checked")
     paired = _paired(window, every=True)
@@ -227,26 +228,40 @@ def figures(
         if found and not _one_change_each(found, current):  # not what the rules make
             loaded = _options_loaded(engine, window, missed, current, max_percent, min_age_seconds)
             return replace(figures(engine, window), options=loaded)
+    complete = _stored(window) and _complete(engine)
     with engine.connect() as conn:
-        groups = [g._mapping for g in conn.execute(_table_groups(window))]
+        groups = [g._mapping for g in conn.execute(_table_groups(window, complete))]
     table, debits, checked = _verdict_table(groups)
     if not found or current is None:
         return Figures(table, debits, checked, [])
     assert ratio is not None
-    return Figures(table, debits, checked, _bucketed(engine, window, found, current, ratio))
+    return Figures(
+        table, debits, checked, _bucketed(engine, window, found, current, ratio, complete)
+    )
 
 
-def _table_groups(window: Window) -> Any:
+def _complete(engine: Engine) -> bool:
+    """Whether every debit has its last check and its original's date computed and copied
+    (what the writers leave committed; only a bulk insert not yet backfilled leaves rows
+    waiting): two probes of the columns' indexes."""
+    with engine.connect() as conn:
+        return not last_checks.missing(conn) and not original_dates.missing(conn)
+
+
+def _table_groups(window: Window, complete: bool = False) -> Any:
     """The window's debits counted by verdict, status, return code, category and currency.
     For the stored lookback the copied rows are counted by the columns themselves, in the
-    order of ``ix_debit_verdicts`` (no sort), and the few rows not copied yet apart."""
+    order of ``ix_debit_verdicts`` (no sort), and the rows not copied yet apart (none when
+    ``complete``)."""
     c = _checked(window).c
     if not _stored(window):
         keys = [c.verdict, c.status, c.return_code, c.category, c.currency]
         return select(*keys, func.count().label("n")).group_by(*keys)
     d = DEBITS.c
     outcome = [d.status, d.return_code, d.category, d.currency]
-    joined, where = window_debits(DEBITS, since=window.since, start=window.start, end=window.end)
+    joined, where = window_debits(
+        DEBITS, since=window.since, start=window.start, end=window.end, complete=complete
+    )
     raw = [d.check_verdict, *outcome]
     copied = (
         select(*raw, func.count().label("n"))
@@ -257,6 +272,8 @@ def _table_groups(window: Window) -> Any:
     )
     verdict = func.nullif(copied.c.check_verdict, last_checks.NONE_VERDICT).label("verdict")
     counted = select(verdict, *(copied.c[k.name] for k in outcome), copied.c.n)
+    if complete:
+        return counted
     looked = last_checks.copied()["verdict"].label("verdict")
     pending = (
         select(looked, *outcome, func.count().label("n"))
@@ -288,6 +305,7 @@ def _bucketed(
     found: list[rules.Option],
     current: DebitPolicy,
     ratio: tuple[int, int],
+    complete: bool = False,
 ) -> list[rules.Option]:
     """The options with what each holds back counted from two buckets per good debit (a
     settled one ``current`` passes), not a sum per option. A whole percentage p holds a debit
@@ -319,7 +337,9 @@ def _bucketed(
         return stmt.where(good).group_by(*keys)
 
     if _stored(window):  # the copied ok verdicts, and apart the rows not copied yet
-        parts = [_checked(window, copied=True).c, _checked(window, copied=False).c]
+        parts = [_checked(window, copied=True, complete=complete).c]
+        if not complete:
+            parts.append(_checked(window, copied=False).c)
         stmt = union_all(*(counted(c) for c in parts))
     else:
         stmt = counted(_checked(window).c)

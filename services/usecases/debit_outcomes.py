@@ -359,11 +359,14 @@ def load_attempts(engine: Engine, original_id: str) -> list[Outcome]:
     )  # original first on a tie
 
 
-def window_debits(table: Any, *, since: int, start: int, end: int) -> tuple[Any, list[Any]]:
+def window_debits(
+    table: Any, *, since: int, start: int, end: int, complete: bool = False
+) -> tuple[Any, list[Any]]:
     """The FROM clause and conditions that select the attempts (rows of ``table``, the debit
     outcomes or an alias of them, created since ``since``) whose original was made from
     ``start`` to ``end`` (the attempt's own date when its original is older than ``since``)."""
-    dated = original_dates.dated(table, since)  # kept on the attempt: no join to the original
+    # kept on the attempt: no join to the original (``complete``: every row computed)
+    dated = original_dates.dated(table, since, complete=complete)
     return table, [table.c.created >= since, dated >= start, dated <= end]
 
 
@@ -384,7 +387,9 @@ def load_behind(
     ("unknown": empty). What ``rules.returns.in_window`` and ``matches`` select in Python."""
     record = DebitOutcomeRecord.__table__.c  # type: ignore[attr-defined]
     table = DebitOutcomeRecord.__table__  # type: ignore[attr-defined]
-    joined, where = window_debits(table, since=since, start=start, end=end)
+    with engine.connect() as conn:
+        complete = not original_dates.missing(conn)
+    joined, where = window_debits(table, since=since, start=start, end=end, complete=complete)
     if category is not None:
         where += [
             record.status == "returned",
