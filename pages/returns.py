@@ -213,7 +213,9 @@ if review is not None:
         placeholder="—",
         width="stretch",
     )
-    st.markdown(f"**R01/R09 returns an ok verdict let through: {len(review.misses):,}**")
+    st.markdown(f"**R01/R09 returns an ok verdict let through: {review.misses_total:,}**")
+    if review.misses_total > len(review.misses):
+        st.caption(f"The {len(review.misses):,} newest are listed.")
     if len(review.misses):
         misses, shown = display_frame(
             review.misses,
@@ -249,7 +251,7 @@ if review is not None:
             with st.expander(f"Every change that would have caught one ({len(review.options)})"):
                 for option in review.options:
                     st.markdown(f"- {check_review.describe(option)}")
-        if review.suggestion is None and len(review.misses):
+        if review.suggestion is None and review.misses_total:
             st.caption(
                 "No buffer or maximum age would have held back more of these returns than of "
                 "the debits that settled, so no policy change is suggested."

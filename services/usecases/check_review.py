@@ -51,6 +51,7 @@ MISS_COLUMNS = [
 PERSON_COLUMNS = ("Name", "Email")
 # Money in MISS_COLUMNS is integer minor units of "Currency" (the check's, which matched the
 # debit's) and "Made"/"Checked" Unix seconds: the page formats them, so its table sorts numbers.
+MISSES_SHOWN = 100  # rows of the misses table (newest first); the count is of all
 MISS_MONEY = ("Amount", "Amount checked", "Balance at the check", "Required")
 MISS_TIMES = ("Made", "Checked")
 
@@ -61,7 +62,8 @@ class CheckReview:
     debits: int
     checked: int  # debits that had a verdict before them
     table: pd.DataFrame  # verdict × outcome counts
-    misses: pd.DataFrame  # R01/R09 returns an ok let through
+    misses: pd.DataFrame  # R01/R09 returns an ok let through: the newest MISSES_SHOWN, newest first
+    misses_total: int  # how many there are in all
     kept_count: int
     kept_amounts: dict[str, int]
     policy: DebitPolicy  # in force now
@@ -146,13 +148,16 @@ def review(svc: Services, actor: Actor, *, window_days: int = 60) -> CheckReview
         min_age_seconds=POLICY_MIN_AGE_SECONDS,
     )
     table, debits, checked, options = found.table, found.debits, found.checked, found.options
+    # a table a person reads: the newest misses (every one still counts in the figures and options)
+    shown = list(reversed(missed[-MISSES_SHOWN:]))
     suggestion = rules.suggest(options) if admin else None
     return CheckReview(
         window_days=window,
         debits=debits,
         checked=checked,
         table=table,
-        misses=_miss_frame(missed, people_for(svc, actor, [j.debit for j in missed])),
+        misses=_miss_frame(shown, people_for(svc, actor, [j.debit for j in shown])),
+        misses_total=len(missed),
         kept_count=len(kept.checks),
         kept_amounts=kept.amounts,
         policy=policy,
