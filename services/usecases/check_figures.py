@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, case, exists, func, or_, select, union_all
+from sqlalchemy import and_, case, exists, false, func, or_, select, union_all
 from sqlalchemy.engine import Engine
 
 from services.adapters import last_checks, original_dates
@@ -319,9 +319,21 @@ def _bucketed(
     top = max(percents, default=0)
     unit = math.gcd(*ages) if ages else 1
     last = max(ages, default=0) // unit + 1
+    least = min(ages, default=0) // unit  # over this, some age option holds a debit back
+
     def counted(c: Any) -> Any:
         good = and_(c.verdict == OK, c.status == "settled", _ok_under(c, current, ratio))
         spare = (c.room - current.buffer_amount) * 100
+        # Only the debits some option holds back can count: a percentage below the largest
+        # (``percent`` < top: a positive amount and spare < amount × top) or an age over the
+        # least age option's (``ages`` > least: age > least × unit). Most good debits pass every
+        # option; leaving them out spares grouping (sorting) every one of them.
+        held_back = []
+        if percents:
+            held_back.append(and_(c.asked > 0, spare < c.asked * top))
+        if ages:
+            held_back.append(c.age > least * unit)
+        good = and_(good, or_(*held_back)) if held_back else and_(good, false())
         percent = case(
             (c.asked <= 0, top),
             (spare >= c.asked * top, top),
