@@ -30,7 +30,7 @@ from services.rules.debit import INSUFFICIENT, OK, DebitPolicy
 from services.rules.nacha import RETRYABLE, Return
 from services.usecases.debit_outcomes import outcome_from_row, window_debits
 
-__all__ = ["Figures", "Window", "figures", "kept", "misses", "options", "verdicts"]
+__all__ = ["Figures", "Window", "figures", "kept", "misses", "newest_misses", "options", "verdicts"]
 
 DEBITS: Any = DebitOutcomeRecord.__table__  # type: ignore[attr-defined]
 CHECKS: Any = DebitCheckRecord.__table__  # type: ignore[attr-defined]
@@ -104,16 +104,42 @@ def _joined(
     return [rules.Joined(outcome_from_row(r), check_from_row(r, CHECK_PREFIX)) for r in rows]
 
 
+def _returned(paired: Any) -> list[Any]:
+    """The candidates for a miss: returns whose first code is retryable (every code of an NSF
+    return is, so its first one is: a prefix names it)."""
+    first = [paired.return_code.startswith(code, autoescape=True) for code in sorted(RETRYABLE)]
+    return [paired.status == "returned", paired.category.is_not(None), or_(*first)]
+
+
 def misses(engine: Engine, window: Window) -> list[rules.Joined]:
     """:func:`rules.misses`: the returns an ``ok`` let through (the ``ok``-checked returns whose
     first code is retryable chosen in SQL, the rule deciding)."""
+    return rules.misses(_joined(engine, window, _returned))
 
-    def returned(paired: Any) -> list[Any]:
-        # every code of an NSF return is retryable, so its first one is: a prefix names it
-        first = [paired.return_code.startswith(code, autoescape=True) for code in sorted(RETRYABLE)]
-        return [paired.status == "returned", paired.category.is_not(None), or_(*first)]
 
-    return rules.misses(_joined(engine, window, returned))
+def newest_misses(engine: Engine, window: Window, limit: int) -> tuple[list[rules.Joined], int]:
+    """The newest ``limit`` of :func:`misses`, newest first, and how many there are: the rule
+    decides on the candidates' status and codes alone (:func:`_label`, what
+    :func:`rules.outcome_label` reads), and only the rows kept are loaded whole."""
+    paired = _paired(window)
+    c = paired.c
+    stmt = (
+        select(c.id, c.status, c.return_code, c.category)
+        .select_from(paired.join(CHECKS, CHECKS.c.id == c.check_id))
+        .where(CHECKS.c.verdict == OK, *_returned(c))
+        .order_by(c.created, c.id)
+    )
+    with engine.connect() as conn:
+        ids = [
+            r.id
+            for r in conn.execute(stmt)
+            if _label(r.status, r.return_code, r.category) == rules.NSF
+        ]
+    chosen = ids[-limit:] if limit > 0 else []
+    if not chosen:
+        return [], len(ids)
+    rows = rules.misses(_joined(engine, window, lambda p: [p.id.in_(chosen)]))
+    return list(reversed(rows)), len(ids)
 
 
 def _whole_ratio(percent: float) -> tuple[int, int] | None:

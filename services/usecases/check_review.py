@@ -135,10 +135,15 @@ def review(svc: Services, actor: Actor, *, window_days: int = 60) -> CheckReview
     # counted and filtered in SQL (issue 13): only the misses and the debits an option could
     # hold back are read; the rules of check_effect decide on them
     win = check_figures.Window(since=start - 180 * 86_400, start=start, end=now)
-    missed = check_figures.misses(svc.engine, win)
+    admin = actor.can("policy.edit")
+    if admin:  # the options are worked out from every miss
+        missed = check_figures.misses(svc.engine, win)
+        shown, total = list(reversed(missed[-MISSES_SHOWN:])), len(missed)
+    else:  # only the newest are read whole
+        shown, total = check_figures.newest_misses(svc.engine, win, MISSES_SHOWN)
+        missed = list[rules.Joined]()
     kept = check_figures.kept(svc.engine, win, until=now)
     policy = load_policy(svc.engine).policy
-    admin = actor.can("policy.edit")
     found = check_figures.figures(  # one pass: the verdict table and (admins) the options
         svc.engine,
         win,
@@ -148,8 +153,6 @@ def review(svc: Services, actor: Actor, *, window_days: int = 60) -> CheckReview
         min_age_seconds=POLICY_MIN_AGE_SECONDS,
     )
     table, debits, checked, options = found.table, found.debits, found.checked, found.options
-    # a table a person reads: the newest misses (every one still counts in the figures and options)
-    shown = list(reversed(missed[-MISSES_SHOWN:]))
     suggestion = rules.suggest(options) if admin else None
     return CheckReview(
         window_days=window,
@@ -157,7 +160,7 @@ def review(svc: Services, actor: Actor, *, window_days: int = 60) -> CheckReview
         checked=checked,
         table=table,
         misses=_miss_frame(shown, people_for(svc, actor, [j.debit for j in shown])),
-        misses_total=len(missed),
+        misses_total=total,
         kept_count=len(kept.checks),
         kept_amounts=kept.amounts,
         policy=policy,

@@ -323,6 +323,7 @@ NO_ACTOR: dict[str, str] = {
     "check_figures.figures": "store read behind check_review.review (returns.view; options: policy.edit)",
     "check_figures.verdicts": "store read behind check_review.review (returns.view)",
     "check_figures.misses": "store read behind check_review.review (returns.view)",
+    "check_figures.newest_misses": "store read behind check_review.review (returns.view)",
     "check_figures.options": "store read behind check_review.review (returns.view, policy.edit)",
     "check_figures.kept": "store read behind check_review.review (returns.view)",
     "debit_outcomes.stored_rows": "store read behind sync_outcomes",

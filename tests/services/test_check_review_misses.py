@@ -27,10 +27,12 @@ def misses(n: int) -> list[ce.Joined]:
 
 @pytest.mark.parametrize("n", [3, check_review.MISSES_SHOWN, check_review.MISSES_SHOWN + 57])
 def test_the_misses_table_lists_the_newest_and_counts_them_all(
-    svc: Services, finance: Actor, monkeypatch: Any, n: int
+    svc: Services, admin: Actor, monkeypatch: Any, n: int
 ) -> None:
+    """An admin's review reads every miss (the options need them); other roles read the newest
+    only (``check_figures.newest_misses``, compared with ``misses`` in the store tests)."""
     monkeypatch.setattr(check_figures, "misses", lambda engine, window: misses(n))
-    seen = check_review.review(svc, finance)
+    seen = check_review.review(svc, admin)
     shown = min(n, check_review.MISSES_SHOWN)
     assert seen.misses_total == n
     assert list(seen.misses["Debit"]) == [f"pi_m{i:04d}" for i in reversed(range(n - shown, n))]

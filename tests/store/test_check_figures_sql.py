@@ -146,6 +146,9 @@ def test_check_figures_in_sql_equal_the_rules(filled: Engine, window_days: int, 
     assert ("pi_both" in {j.debit.id for j in missed}) == (window_days > 7)
     assert not {"pi_mixed", "pi_later"} & {j.debit.id for j in missed}
     assert len(missed) > (5 if window_days > 7 else 0)
+    for limit in (0, 1, 3, len(missed) + 5):  # roles without the options read only the newest
+        newest = list(reversed(missed[-limit:])) if limit else []
+        assert check_figures.newest_misses(filled, window, limit) == (newest, len(missed))
 
     kept = check_figures.kept(filled, window, until=NOW)
     assert kept == rules.kept_from_bouncing(checks, debits, since=start, until=NOW)
