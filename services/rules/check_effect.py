@@ -28,12 +28,15 @@ __all__ = [
     "OUTCOMES",
     "VERDICT_ROWS",
     "Check",
+    "Facts",
     "Joined",
     "Kept",
     "Option",
     "join_checks",
     "kept_from_bouncing",
     "misses",
+    "facts_of",
+    "options_from",
     "outcome_label",
     "policy_options",
     "suggest",
@@ -190,31 +193,57 @@ class Option:
     blocked_amounts: dict[str, int]
 
 
-def _needed_percent(check: Check, policy: DebitPolicy) -> int | None:
+@dataclass(frozen=True)
+class Facts:
+    """What the policy options read of one ``ok``-checked debit: its check's balance, the amount
+    the check was asked about and the balance's age (as :class:`Check` gives them), and the
+    debit's own amount and currency (what an option catches or holds back is counted in them)."""
+
+    balance: int | None
+    asked: int
+    age: int | None
+    currency: str
+    amount: int
+
+    def ok_under(self, policy: DebitPolicy) -> bool:
+        """:meth:`Check.ok_under` of the ``ok`` verdict these facts come from."""
+        if self.balance is None or self.age is None:
+            return False
+        return self.age <= policy.max_age_seconds and self.balance >= policy.required(self.asked)
+
+
+def facts_of(joined: Joined) -> Facts:
+    """The :class:`Facts` of a debit joined with its ``ok`` check."""
+    check = joined.check
+    assert check is not None and check.verdict == OK
+    return Facts(check.balance, check.amount, check.age, joined.debit.currency, joined.debit.amount)
+
+
+def _needed_percent(check: Facts, policy: DebitPolicy) -> int | None:
     """The smallest whole percentage buffer under which ``check`` would not have said ok."""
     if check.balance is None:
         return None
-    room = check.balance - check.amount - policy.buffer_amount
+    room = check.balance - check.asked - policy.buffer_amount
     if room < 0:
         return 0
-    percent = math.floor(room * 100 / check.amount) + 1
+    percent = math.floor(room * 100 / check.asked) + 1
     while percent > 0 and check.balance < replace(policy, buffer_percent=percent - 1).required(
-        check.amount
+        check.asked
     ):
         percent -= 1  # rounding up in required() can make one percent less already enough
     return percent
 
 
 def _effect(
-    kind: str, policy: DebitPolicy, missed: Sequence[Joined], good: Sequence[Joined]
+    kind: str, policy: DebitPolicy, missed: Sequence[Facts], good: Sequence[Facts]
 ) -> Option:
-    caught = [j for j in missed if j.check and not j.check.ok_under(policy)]
-    blocked = [j for j in good if j.check and not j.check.ok_under(policy)]
+    caught = [f for f in missed if not f.ok_under(policy)]
+    blocked = [f for f in good if not f.ok_under(policy)]
 
-    def total(items: Sequence[Joined]) -> dict[str, int]:
+    def total(items: Sequence[Facts]) -> dict[str, int]:
         out: dict[str, int] = {}
-        for j in items:
-            out[j.debit.currency] = out.get(j.debit.currency, 0) + j.debit.amount
+        for f in items:
+            out[f.currency] = out.get(f.currency, 0) + f.amount
         return out
 
     return Option(
@@ -232,17 +261,34 @@ def policy_options(
     """Every buffer (whole percent) and maximum age (whole hours) that would have caught at
     least one miss the ``current`` policy still lets through, each with its effect on the
     debits ``current`` would still pass; the rest of ``current`` is kept as it is."""
+    missed = [facts_of(j) for j in misses(joined)]
+    good = [
+        facts_of(j)
+        for j in joined
+        if j.check and j.check.verdict == OK and outcome_label(j.debit) == SETTLED
+    ]
+    return options_from(
+        missed, good, current, max_percent=max_percent, min_age_seconds=min_age_seconds
+    )
+
+
+def options_from(
+    missed: Sequence[Facts],
+    settled: Sequence[Facts],
+    current: DebitPolicy,
+    *,
+    max_percent: float = 100.0,
+    min_age_seconds: int = 15 * 60,
+) -> list[Option]:
+    """:func:`policy_options` from the facts of the misses and of the ``ok``-checked debits that
+    settled (what it reads of them; each list in any order)."""
     # Only what ``current`` would still let through: a miss under an older, smaller buffer
     # that today's policy already catches needs no change.
-    missed = [j for j in misses(joined) if j.check and j.check.ok_under(current)]
-    good = [
-        j
-        for j in joined
-        if j.check and j.check.ok_under(current) and outcome_label(j.debit) == SETTLED
-    ]
-    percents = {_needed_percent(j.check, current) for j in missed if j.check}
+    missed = [f for f in missed if f.ok_under(current)]
+    good = [f for f in settled if f.ok_under(current)]
+    percents = {_needed_percent(f, current) for f in missed}
     ages = {  # the longest whole hours below the balance's age: that age would have been stale
-        ((j.check.age - 1) // 3600) * 3600 for j in missed if j.check and j.check.age
+        ((f.age - 1) // 3600) * 3600 for f in missed if f.age
     }
     options = []
     for percent in sorted(p for p in percents if p is not None and 0 < p <= max_percent):

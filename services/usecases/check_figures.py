@@ -13,7 +13,6 @@ those rows, so the figures are the rules' own.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -22,124 +21,41 @@ import pandas as pd
 from sqlalchemy import and_, case, exists, false, func, or_, select, union_all
 from sqlalchemy.engine import Engine
 
-from services.adapters import last_checks, original_dates
+from services.adapters import last_checks
 from services.adapters.check_history import check_from_row
-from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord
 from services.rules import check_effect as rules
 from services.rules.debit import INSUFFICIENT, OK, DebitPolicy
-from services.rules.nacha import RETRYABLE, Return
-from services.usecases.debit_outcomes import outcome_from_row, window_debits
+from services.usecases.check_rows import (
+    CHECKS,
+    DEBITS,
+    Window,
+    all_copied,
+    joined_rows,
+    miss_facts,
+    misses,
+    newest_misses,
+    outcome_of,
+    paired_debits,
+    stored_lookback,
+)
+from services.usecases.debit_outcomes import window_debits
 
-__all__ = ["Figures", "Window", "figures", "kept", "misses", "newest_misses", "options", "verdicts"]
+__all__ = [
+    "Figures",
+    "Window",
+    "figures",
+    "kept",
+    "miss_facts",
+    "misses",
+    "newest_misses",
+    "options",
+    "verdicts",
+]
 
-DEBITS: Any = DebitOutcomeRecord.__table__  # type: ignore[attr-defined]
-CHECKS: Any = DebitCheckRecord.__table__  # type: ignore[attr-defined]
-CHECK_PREFIX = "c_"
 # a percentage with up to four decimals (the denominator of Decimal(str(percent))): with it,
 # (balance - amount - buffer) × 100 × den stays within 64 bits for balances and amounts up to
 # 9 × 10^12 minor units
 MAX_DENOMINATOR = 10_000
-
-
-@dataclass(frozen=True)
-class Window:
-    """The debits whose original was made from ``start`` to ``end`` (attempts since ``since``)."""
-
-    since: int
-    start: int
-    end: int
-    lookback: int = rules.LOOKBACK_SECONDS
-    stored: bool = True  # False: every debit's last check looked up afresh (what tests compare)
-
-
-def _stored(window: Window) -> bool:
-    return window.stored and window.lookback == rules.LOOKBACK_SECONDS
-
-
-def _check_id(window: Window) -> Any:
-    """Each debit's last check: as stored for the lookback the writers keep it for, else
-    looked up per debit (:func:`~services.adapters.last_checks.last_check`)."""
-    if _stored(window):
-        return last_checks.stored_check_id()
-    return last_checks.last_check(window.lookback)
-
-
-def _paired(window: Window, *, every: bool = False) -> Any:
-    """Every debit of the window with the id of its last pre-debit check (NULL: none). For
-    ``every`` debit (no filter outside) looking its check up, a materialized CTE on PostgreSQL,
-    which otherwise runs the correlated subquery again as the join's hash key; else (or with
-    the stored check, nothing to run twice) a subquery the outer filters reach into, so only
-    the debits they keep look for their check."""
-    joined, where = window_debits(DEBITS, since=window.since, start=window.start, end=window.end)
-    paired = select(DEBITS, _check_id(window).label("check_id"))
-    paired = paired.select_from(joined).where(*where)
-    if every and not _stored(window):
-        return paired.cte("paired").prefix_with("MATERIALIZED", dialect="postgresql")
-    return paired.subquery("paired")
-
-
-def _label(status: str, return_code: str | None, category: str | None) -> str:
-    """:func:`rules.outcome_label` of a debit with these columns (as they are read)."""
-    if status == "returned" and return_code and category:
-        return rules.NSF if Return("", tuple(return_code.split("/")), category).retryable else (
-            rules.OTHER
-        )
-    return rules.SETTLED if status == "settled" else rules.PENDING
-
-
-def _joined(
-    engine: Engine, window: Window, conditions: Callable[[Any], list[Any]]
-) -> list[rules.Joined]:
-    """The window's debits an ``ok`` verdict checked, whose row (columns passed to ``conditions``) and
-    check meet ``conditions``, oldest first (ties by id), joined with that check."""
-    paired = _paired(window)
-    stmt = (
-        select(paired, *(c.label(CHECK_PREFIX + c.name) for c in CHECKS.c))
-        .select_from(paired.join(CHECKS, CHECKS.c.id == paired.c.check_id))
-        .where(CHECKS.c.verdict == OK, *conditions(paired.c))
-        .order_by(paired.c.created, paired.c.id)
-    )
-    with engine.connect() as conn:
-        rows = conn.execute(stmt).all()
-    return [rules.Joined(outcome_from_row(r), check_from_row(r, CHECK_PREFIX)) for r in rows]
-
-
-def _returned(paired: Any) -> list[Any]:
-    """The candidates for a miss: returns whose first code is retryable (every code of an NSF
-    return is, so its first one is: a prefix names it)."""
-    first = [paired.return_code.startswith(code, autoescape=True) for code in sorted(RETRYABLE)]
-    return [paired.status == "returned", paired.category.is_not(None), or_(*first)]
-
-
-def misses(engine: Engine, window: Window) -> list[rules.Joined]:
-    """:func:`rules.misses`: the returns an ``ok`` let through (the ``ok``-checked returns whose
-    first code is retryable chosen in SQL, the rule deciding)."""
-    return rules.misses(_joined(engine, window, _returned))
-
-
-def newest_misses(engine: Engine, window: Window, limit: int) -> tuple[list[rules.Joined], int]:
-    """The newest ``limit`` of :func:`misses`, newest first, and how many there are: the rule
-    decides on the candidates' status and codes alone (:func:`_label`, what
-    :func:`rules.outcome_label` reads), and only the rows kept are loaded whole."""
-    paired = _paired(window)
-    c = paired.c
-    stmt = (
-        select(c.id, c.status, c.return_code, c.category)
-        .select_from(paired.join(CHECKS, CHECKS.c.id == c.check_id))
-        .where(CHECKS.c.verdict == OK, *_returned(c))
-        .order_by(c.created, c.id)
-    )
-    with engine.connect() as conn:
-        ids = [
-            r.id
-            for r in conn.execute(stmt)
-            if _label(r.status, r.return_code, r.category) == rules.NSF
-        ]
-    chosen = ids[-limit:] if limit > 0 else []
-    if not chosen:
-        return [], len(ids)
-    rows = rules.misses(_joined(engine, window, lambda p: [p.id.in_(chosen)]))
-    return list(reversed(rows)), len(ids)
 
 
 def _whole_ratio(percent: float) -> tuple[int, int] | None:
@@ -174,9 +90,9 @@ def _checked(window: Window, *, copied: bool | None = None, complete: bool = Fal
     joined with the check looked up. For the stored lookback, ``copied`` True: only the settled
     debits whose copied verdict is ``ok`` (what the policy options count, sought by
     ``ix_debit_verdicts``); False: only the debits not copied yet. ``complete``: no debit is
-    waiting to be computed or copied (:func:`_complete`), so no lookup is written in."""
+    waiting to be computed or copied (:func:`all_copied`), so no lookup is written in."""
     debit = ("status", "return_code", "category", "currency", "amount")
-    if _stored(window):
+    if stored_lookback(window):
         joined, where = window_debits(
             DEBITS, since=window.since, start=window.start, end=window.end, complete=complete
         )
@@ -186,7 +102,7 @@ def _checked(window: Window, *, copied: bool | None = None, complete: bool = Fal
         of = last_checks.copied(complete=complete)
         columns = [DEBITS.c[k] for k in debit] + [v.label(k) for k, v in of.items()]
         return select(*columns).select_from(joined).where(*where).subquery("checked")
-    paired = _paired(window, every=True)
+    paired = paired_debits(window, every=True)
     c = CHECKS.c
     of = {
         "verdict": c.verdict,
@@ -216,7 +132,6 @@ def verdicts(engine: Engine, window: Window) -> tuple[pd.DataFrame, int, int]:
 def options(
     engine: Engine,
     window: Window,
-    missed: list[rules.Joined],
     current: DebitPolicy,
     *,
     max_percent: float,
@@ -224,29 +139,29 @@ def options(
 ) -> list[rules.Option]:
     """:func:`rules.policy_options` over the window's debits (see :func:`figures`)."""
     limits = {"max_percent": max_percent, "min_age_seconds": min_age_seconds}
-    return figures(engine, window, missed, current, **limits).options  # type: ignore[arg-type]
+    return figures(engine, window, current, **limits).options  # type: ignore[arg-type]
 
 
 def figures(
     engine: Engine,
     window: Window,
-    missed: list[rules.Joined] | None = None,
     current: DebitPolicy | None = None,
     *,
     max_percent: float = 100.0,
     min_age_seconds: int = 15 * 60,
 ) -> Figures:
-    """The verdict table and, given the misses and the ``current`` policy, the policy options:
-    a GROUP BY verdict, outcome and currency of the window's debits (:func:`_table_groups`).
-    Which options there are and what each catches follow from the misses alone (the rules
-    decide on them); what each would have held back (the settled ``ok``-checked debits
+    """The verdict table and, given the ``current`` policy, the policy options: a GROUP BY
+    verdict, outcome and currency of the window's debits (:func:`_table_groups`). Which options
+    there are and what each catches follow from the misses alone (the rules decide on their
+    :class:`rules.Facts`, read by :func:`miss_facts`); what each would have held back (the settled ``ok``-checked debits
     ``current`` passes and the option would not) is counted from two buckets per such debit in
     a second GROUP BY over them only (:func:`_bucketed`)."""
     found: list[rules.Option] = []
     ratio: tuple[int, int] | None = None
-    if missed is not None and current is not None:
+    if current is not None:
         limits = {"max_percent": max_percent, "min_age_seconds": min_age_seconds}
-        found = rules.policy_options(missed, current, **limits)  # type: ignore[arg-type]
+        missed = miss_facts(engine, window)
+        found = rules.options_from(missed, [], current, **limits)  # type: ignore[arg-type]
         ratio = _whole_ratio(current.buffer_percent)
         if ratio is None:  # an odd float percentage: the rules decide on rows
             loaded = _options_loaded(engine, window, missed, current, max_percent, min_age_seconds)
@@ -254,7 +169,7 @@ def figures(
         if found and not _one_change_each(found, current):  # not what the rules make
             loaded = _options_loaded(engine, window, missed, current, max_percent, min_age_seconds)
             return replace(figures(engine, window), options=loaded)
-    complete = _stored(window) and _complete(engine)
+    complete = stored_lookback(window) and all_copied(engine)
     with engine.connect() as conn:
         groups = [g._mapping for g in conn.execute(_table_groups(window, complete))]
     table, debits, checked = _verdict_table(groups)
@@ -266,21 +181,13 @@ def figures(
     )
 
 
-def _complete(engine: Engine) -> bool:
-    """Whether every debit has its last check and its original's date computed and copied
-    (what the writers leave committed; only a bulk insert not yet backfilled leaves rows
-    waiting): two probes of the columns' indexes."""
-    with engine.connect() as conn:
-        return not last_checks.missing(conn) and not original_dates.missing(conn)
-
-
 def _table_groups(window: Window, complete: bool = False) -> Any:
     """The window's debits counted by verdict, status, return code, category and currency.
     For the stored lookback the copied rows are counted by the columns themselves, in the
     order of ``ix_debit_verdicts`` (no sort), and the rows not copied yet apart (none when
     ``complete``)."""
     c = _checked(window).c
-    if not _stored(window):
+    if not stored_lookback(window):
         keys = [c.verdict, c.status, c.return_code, c.category, c.currency]
         return select(*keys, func.count().label("n")).group_by(*keys)
     d = DEBITS.c
@@ -374,7 +281,7 @@ def _bucketed(
         stmt = select(*keys, func.count().label("n"), func.sum(c.amount).label("amount"))
         return stmt.where(good).group_by(*keys)
 
-    if _stored(window):  # the copied ok verdicts, and apart the rows not copied yet
+    if stored_lookback(window):  # the copied ok verdicts, and apart the rows not copied yet
         parts = [_checked(window, copied=True, complete=complete).c]
         if not complete:
             parts.append(_checked(window, copied=False).c)
@@ -402,7 +309,7 @@ def _verdict_table(groups: list[Any]) -> tuple[pd.DataFrame, int, int]:
     counts: dict[tuple[str, str], int] = {}
     debits = checked = 0
     for g in groups:
-        key = (g["verdict"] or rules.NO_CHECK, _label(g["status"], g["return_code"], g["category"]))
+        key = (g["verdict"] or rules.NO_CHECK, outcome_of(g["status"], g["return_code"], g["category"]))
         counts[key] = counts.get(key, 0) + int(g["n"])
         debits += int(g["n"])
         checked += int(g["n"]) if g["verdict"] is not None else 0
@@ -419,7 +326,7 @@ def _verdict_table(groups: list[Any]) -> tuple[pd.DataFrame, int, int]:
 def _options_loaded(
     engine: Engine,
     window: Window,
-    missed: list[rules.Joined],
+    missed: list[rules.Facts],
     current: DebitPolicy,
     max_percent: float,
     min_age_seconds: int,
@@ -427,9 +334,8 @@ def _options_loaded(
     """:func:`options` for a current percentage with more than four decimals (never offered by
     the policy form): the settled ``ok``-checked debits the strictest option could hold back are
     read (a balance under its buffer, or older than its maximum age), and the rules decide."""
-    found = rules.policy_options(
-        missed, current, max_percent=max_percent, min_age_seconds=min_age_seconds
-    )
+    limits = {"max_percent": max_percent, "min_age_seconds": min_age_seconds}
+    found = rules.options_from(missed, [], current, **limits)  # type: ignore[arg-type]
     if not found:
         return []
     percent = max(o.policy.buffer_percent for o in found)
@@ -443,10 +349,8 @@ def _options_loaded(
     def settled(paired: Any) -> list[Any]:
         return [paired.status == "settled", held]
 
-    good = _joined(engine, window, settled)
-    return rules.policy_options(
-        missed + good, current, max_percent=max_percent, min_age_seconds=min_age_seconds
-    )
+    good = [rules.facts_of(j) for j in joined_rows(engine, window, settled)]
+    return rules.options_from(missed, good, current, **limits)  # type: ignore[arg-type]
 
 
 def kept(engine: Engine, window: Window, *, until: int) -> rules.Kept:

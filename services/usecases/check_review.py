@@ -136,18 +136,14 @@ def review(svc: Services, actor: Actor, *, window_days: int = 60) -> CheckReview
     # hold back are read; the rules of check_effect decide on them
     win = check_figures.Window(since=start - 180 * 86_400, start=start, end=now)
     admin = actor.can("policy.edit")
-    if admin:  # the options are worked out from every miss
-        missed = check_figures.misses(svc.engine, win)
-        shown, total = list(reversed(missed[-MISSES_SHOWN:])), len(missed)
-    else:  # only the newest are read whole
-        shown, total = check_figures.newest_misses(svc.engine, win, MISSES_SHOWN)
-        missed = list[rules.Joined]()
+    # only the newest misses are read whole; the admin's options read what they need of every
+    # miss (check_figures.miss_facts)
+    shown, total = check_figures.newest_misses(svc.engine, win, MISSES_SHOWN)
     kept = check_figures.kept(svc.engine, win, until=now)
     policy = load_policy(svc.engine).policy
     found = check_figures.figures(  # one pass: the verdict table and (admins) the options
         svc.engine,
         win,
-        missed if admin else None,
         policy if admin else None,
         max_percent=POLICY_MAX_BUFFER_PERCENT,
         min_age_seconds=POLICY_MIN_AGE_SECONDS,

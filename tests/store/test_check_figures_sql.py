@@ -143,6 +143,8 @@ def test_check_figures_in_sql_equal_the_rules(filled: Engine, window_days: int, 
 
     missed = check_figures.misses(filled, window)
     assert missed == rules.misses(joined)
+    # what the options read of each miss, without loading it whole
+    assert check_figures.miss_facts(filled, window) == [rules.facts_of(j) for j in missed]
     assert ("pi_both" in {j.debit.id for j in missed}) == (window_days > 7)
     assert not {"pi_mixed", "pi_later"} & {j.debit.id for j in missed}
     assert len(missed) > (5 if window_days > 7 else 0)
@@ -161,10 +163,10 @@ def test_check_figures_in_sql_equal_the_rules(filled: Engine, window_days: int, 
         DebitPolicy(buffer_percent=0.1 + 0.2),  # 0.30000000000000004: the rows are read
     ):
         limits = {"max_percent": 2_000.0, "min_age_seconds": 900}
-        got = check_figures.options(filled, window, missed, current, **limits)  # type: ignore[arg-type]
+        got = check_figures.options(filled, window, current, **limits)  # type: ignore[arg-type]
         expected = rules.policy_options(joined, current, **limits)  # type: ignore[arg-type]
         assert got == expected
-        one_pass = check_figures.figures(filled, window, missed, current, **limits)  # type: ignore[arg-type]
+        one_pass = check_figures.figures(filled, window, current, **limits)  # type: ignore[arg-type]
         assert one_pass.options == expected
         assert one_pass.table.to_dict("records") == table.to_dict("records")
         assert (one_pass.debits, one_pass.checked) == (count, checked)

@@ -319,8 +319,8 @@ def test_check_figures_from_the_column_equal_the_per_debit_lookup(
     )
     for current in (DebitPolicy(), DebitPolicy(buffer_percent=25.0, max_age_seconds=86_400)):
         limits = {"max_percent": 500.0, "min_age_seconds": 900}
-        assert check_figures.options(engine, window, missed, current, **limits) == (  # type: ignore[arg-type]
-            check_figures.options(engine, looked_up, missed, current, **limits)  # type: ignore[arg-type]
+        assert check_figures.options(engine, window, current, **limits) == (  # type: ignore[arg-type]
+            check_figures.options(engine, looked_up, current, **limits)  # type: ignore[arg-type]
         )
     if uncopied is not None:  # opening the store computes them again
         assert last_checks.backfill(engine) > 3
