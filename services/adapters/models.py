@@ -313,6 +313,15 @@ class DebitOutcomeRecord(SQLModel, table=True):
             *("original_id", "last_check_id", "account_id"),  # read only for rows not copied
         ),
         Index("ix_debit_original_created", "id", "created"),
+        # the window's returns, newest first (Returns' debits behind a figure, its retry picker:
+        # only the rows shown are read from the table) and the misses' candidates with what
+        # their options read (counted from the index alone)
+        Index(
+            "ix_debit_returns",
+            *("status", "created", "original_created", "category", "return_code", "id"),
+            *("original_id", "check_verdict", "currency", "amount", "check_age", "check_room"),
+            "check_asked",
+        ),
     )
 
     id: str = Field(primary_key=True)

@@ -149,6 +149,7 @@ def figures(
     *,
     max_percent: float = 100.0,
     min_age_seconds: int = 15 * 60,
+    missed: list[rules.Facts] | None = None,
 ) -> Figures:
     """The verdict table and, given the ``current`` policy, the policy options: a GROUP BY
     verdict, outcome and currency of the window's debits (:func:`_table_groups`). Which options
@@ -160,7 +161,8 @@ def figures(
     ratio: tuple[int, int] | None = None
     if current is not None:
         limits = {"max_percent": max_percent, "min_age_seconds": min_age_seconds}
-        missed = miss_facts(engine, window)
+        if missed is None:  # what the options read of every miss (the caller may have it)
+            missed = miss_facts(engine, window)
         found = rules.options_from(missed, [], current, **limits)  # type: ignore[arg-type]
         ratio = _whole_ratio(current.buffer_percent)
         if ratio is None:  # an odd float percentage: the rules decide on rows

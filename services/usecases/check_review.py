@@ -20,7 +20,7 @@ from services.rules import check_effect as rules
 from services.rules.debit import DebitPolicy
 from services.rules.money import format_plain
 from services.rules.people import Person
-from services.usecases import check_figures
+from services.usecases import check_figures, check_rows
 from services.usecases.debit_policy import (
     POLICY_MAX_BUFFER_PERCENT,
     POLICY_MIN_AGE_SECONDS,
@@ -138,7 +138,8 @@ def review(svc: Services, actor: Actor, *, window_days: int = 60) -> CheckReview
     admin = actor.can("policy.edit")
     # only the newest misses are read whole; the admin's options read what they need of every
     # miss (check_figures.miss_facts)
-    shown, total = check_figures.newest_misses(svc.engine, win, MISSES_SHOWN)
+    missed = check_rows.read_misses(svc.engine, win, MISSES_SHOWN)
+    shown, total = missed.newest, missed.total
     kept = check_figures.kept(svc.engine, win, until=now)
     policy = load_policy(svc.engine).policy
     found = check_figures.figures(  # one pass: the verdict table and (admins) the options
@@ -147,6 +148,7 @@ def review(svc: Services, actor: Actor, *, window_days: int = 60) -> CheckReview
         policy if admin else None,
         max_percent=POLICY_MAX_BUFFER_PERCENT,
         min_age_seconds=POLICY_MIN_AGE_SECONDS,
+        missed=missed.facts,
     )
     table, debits, checked, options = found.table, found.debits, found.checked, found.options
     suggestion = rules.suggest(options) if admin else None

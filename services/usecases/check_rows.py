@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -22,6 +23,7 @@ from services.rules.nacha import RETRYABLE, Return
 from services.usecases.debit_outcomes import outcome_from_row, window_debits
 
 __all__ = [
+    "Misses",
     "Window",
     "all_copied",
     "joined_rows",
@@ -30,6 +32,7 @@ __all__ = [
     "newest_misses",
     "outcome_of",
     "paired_debits",
+    "read_misses",
     "stored_lookback",
 ]
 
@@ -75,6 +78,7 @@ def paired_debits(window: Window, *, every: bool = False) -> Any:
     return paired.subquery("paired")
 
 
+@lru_cache(maxsize=256)
 def outcome_of(status: str, return_code: str | None, category: str | None) -> str:
     """:func:`rules.outcome_label` of a debit with these columns (as they are read)."""
     if status == "returned" and return_code and category:
@@ -172,12 +176,26 @@ def newest_misses(engine: Engine, window: Window, limit: int) -> tuple[list[rule
     """The newest ``limit`` of :func:`misses`, newest first, and how many there are: the rule
     decides on the candidates' status and codes alone (:func:`outcome_of`, what
     :func:`rules.outcome_label` reads), and only the rows kept are loaded whole."""
-    ids = [r.id for r in _miss_rows(engine, window)]
-    chosen = ids[-limit:] if limit > 0 else []
+    found = read_misses(engine, window, limit)
+    return found.newest, found.total
+
+
+@dataclass(frozen=True)
+class Misses:
+    newest: list[rules.Joined]  # the newest ``limit`` misses whole, newest first
+    total: int  # how many misses there are
+    facts: list[rules.Facts]  # what the policy options read of every miss, oldest first
+
+
+def read_misses(engine: Engine, window: Window, limit: int) -> Misses:
+    """:func:`newest_misses` and :func:`miss_facts` from one read of the candidates."""
+    rows = _miss_rows(engine, window)
+    facts = [_facts(r) for r in rows]
+    chosen = [r.id for r in rows[-limit:]] if limit > 0 else []
     if not chosen:
-        return [], len(ids)
-    rows = rules.misses(joined_rows(engine, window, lambda p: [p.id.in_(chosen)]))
-    return list(reversed(rows)), len(ids)
+        return Misses([], len(rows), facts)
+    newest = rules.misses(joined_rows(engine, window, lambda p: [p.id.in_(chosen)]))
+    return Misses(list(reversed(newest)), len(rows), facts)
 
 
 def all_copied(engine: Engine) -> bool:

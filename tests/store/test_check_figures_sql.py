@@ -23,7 +23,7 @@ from services.adapters import check_history, last_checks
 from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord
 from services.rules import check_effect as rules
 from services.rules.debit import DebitPolicy
-from services.usecases import check_figures
+from services.usecases import check_figures, check_rows
 from services.usecases.debit_outcomes import load_behind
 
 LOOKBACK = rules.LOOKBACK_SECONDS
@@ -151,6 +151,9 @@ def test_check_figures_in_sql_equal_the_rules(filled: Engine, window_days: int, 
     for limit in (0, 1, 3, len(missed) + 5):  # roles without the options read only the newest
         newest = list(reversed(missed[-limit:])) if limit else []
         assert check_figures.newest_misses(filled, window, limit) == (newest, len(missed))
+        both = check_rows.read_misses(filled, window, limit)  # and with every miss's facts
+        assert (both.newest, both.total) == (newest, len(missed))
+        assert both.facts == [rules.facts_of(j) for j in missed]
 
     kept = check_figures.kept(filled, window, until=NOW)
     assert kept == rules.kept_from_bouncing(checks, debits, since=start, until=NOW)
@@ -168,6 +171,10 @@ def test_check_figures_in_sql_equal_the_rules(filled: Engine, window_days: int, 
         assert got == expected
         one_pass = check_figures.figures(filled, window, current, **limits)  # type: ignore[arg-type]
         assert one_pass.options == expected
+        facts = check_rows.read_misses(filled, window, 1).facts
+        given = check_figures.figures(filled, window, current, **limits, missed=facts)  # type: ignore[arg-type]
+        assert given.options == one_pass.options
+        assert given.table.to_dict("records") == one_pass.table.to_dict("records")
         assert one_pass.table.to_dict("records") == table.to_dict("records")
         assert (one_pass.debits, one_pass.checked) == (count, checked)
         if window_days > 7:
