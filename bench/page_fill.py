@@ -155,7 +155,7 @@ def fill_debits(
     (without ``background``: no webhook events, no jobs)."""
     from sqlalchemy import insert
 
-    from services.adapters import debit_chains, last_checks, original_dates
+    from services.adapters import debit_chains, last_checks, original_dates, verdict_days
     from services.adapters.job_models import JobRecord, WebhookEventRecord
     from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord
 
@@ -196,6 +196,7 @@ def fill_debits(
     original_dates.backfill(engine)
     # as a migration would on an existing store: the chains of the debits inserted above
     debit_chains.rebuild(engine)
+    verdict_days.rebuild(engine)  # and the day counts of their verdicts
     return counts
 
 
@@ -389,6 +390,7 @@ def settle_postgres(engine: Any) -> None:
         DebitChainRecord,
         DebitCheckRecord,
         DebitOutcomeRecord,
+        DebitVerdictDayRecord,
         IntentRecord,
         OwnershipCheck,
         TransactionRecord,
@@ -404,6 +406,7 @@ def settle_postgres(engine: Any) -> None:
         DebitChainRecord,
         DebitChainDayRecord,
         DebitCheckRecord,
+        DebitVerdictDayRecord,
         WebhookEventRecord,
         JobRecord,
     )

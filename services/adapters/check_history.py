@@ -13,7 +13,7 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from services.adapters import data_version, last_checks
+from services.adapters import data_version, last_checks, verdict_days
 from services.adapters.models import DebitCheckRecord
 from services.adapters.store import retrying, rows_since
 from services.rules.check_effect import Check
@@ -60,20 +60,25 @@ def record_checks(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
         return 0
 
     def work(session: Any) -> int:
-        _add(session, rows)
+        days = _add(session, rows)
         data_version.bump(session, data_version.CHECKS)
+        verdict_days.recount(session, days)  # after the bump: writers take turns from there
         return len(rows)
 
     written: int = retrying(engine, work)
     return written
 
 
-def _add(session: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert checks, and keep each debit's last check (:mod:`~services.adapters.last_checks`)."""
+def _add(session: Any, rows: Sequence[dict[str, Any]]) -> set[int]:
+    """Insert checks, and keep each debit's last check (:mod:`~services.adapters.last_checks`);
+    returns the days the debits whose last check may have changed are counted at
+    (:mod:`~services.adapters.verdict_days`)."""
     added = [DebitCheckRecord(**row) for row in rows]
     session.add_all(added)
     session.flush()
-    last_checks.refresh_after_checks(session, [int(c.id) for c in added if c.id is not None])
+    ids = [int(c.id) for c in added if c.id is not None]
+    last_checks.refresh_after_checks(session, ids)
+    return last_checks.days_after_checks(session, ids)
 
 
 def replace_source(engine: Engine, source: str, rows: Sequence[dict[str, Any]]) -> int:
@@ -85,6 +90,7 @@ def replace_source(engine: Engine, source: str, rows: Sequence[dict[str, Any]]) 
         _add(session, rows)
         last_checks.fill_missing(session)
         data_version.bump(session, data_version.CHECKS)
+        verdict_days.rebuild_in(session)  # every day again (a seed, rare)
         return len(rows)
 
     written: int = retrying(engine, work)

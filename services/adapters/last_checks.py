@@ -49,6 +49,7 @@ __all__ = [
     "last_check",
     "missing",
     "refresh_after_checks",
+    "days_after_checks",
     "refresh_debits",
     "stored_check_id",
 ]
@@ -164,10 +165,11 @@ def _refresh_debits() -> Any:
     return _refresh(DEBITS.c.id.in_(bindparam("ids", expanding=True)))
 
 
-@lru_cache(maxsize=1)
-def _refresh_after_checks() -> Any:
+def _reached() -> Any:
+    """The debits checks ``ids`` can be the last check of: their accounts' debits made from each
+    check to the end of its lookback."""
     d, c = DEBITS.alias("d"), CHECKS.alias("c")
-    reached = (
+    return (
         select(d.c.id)
         .select_from(d.join(c, c.c.account_id == d.c.account_id))
         .where(
@@ -176,7 +178,24 @@ def _refresh_after_checks() -> Any:
             d.c.created <= c.c.checked_at + LOOKBACK_SECONDS,
         )
     )
-    return _refresh(DEBITS.c.id.in_(reached))
+
+
+@lru_cache(maxsize=1)
+def _refresh_after_checks() -> Any:
+    return _refresh(DEBITS.c.id.in_(_reached()))
+
+
+def days_after_checks(conn: Connection | Any, check_ids: Sequence[int]) -> set[int]:
+    """The days (:func:`services.adapters.verdict_days.days_of`) of the debits checks
+    ``check_ids`` can be the last check of."""
+    from services.adapters import verdict_days
+
+    days: set[int] = set()
+    reached = DEBITS.c.id.in_(_reached())
+    for i in range(0, len(check_ids), CHUNK):
+        chunk = {"ids": list(check_ids[i : i + CHUNK])}
+        days |= verdict_days.days_of(conn, reached, chunk)
+    return days
 
 
 def _run_chunked(conn: Connection | Any, stmt: Any, ids: Sequence[Any]) -> int:

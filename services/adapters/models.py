@@ -313,6 +313,12 @@ class DebitOutcomeRecord(SQLModel, table=True):
             *("original_id", "last_check_id", "account_id"),  # read only for rows not copied
         ),
         Index("ix_debit_original_created", "id", "created"),
+        # the debits of a range of dates (services/adapters/verdict_days.py), from the index alone
+        Index(
+            "ix_debit_dated",
+            *("original_created", "created", "check_verdict", "status", "return_code"),
+            "category",
+        ),
         # the window's returns, newest first (Returns' debits behind a figure, its retry picker:
         # only the rows shown are read from the table) and the misses' candidates with what
         # their options read (counted from the index alone)
@@ -417,6 +423,24 @@ class DebitChainDayRecord(SQLModel, table=True):
     unauthorized: int = 0  # chains with an attempt returned in this category
     administrative: int = 0
     overall: int = 0
+
+
+class DebitVerdictDayRecord(SQLModel, table=True):
+    """The debits counted per UTC day of their date in a window (their original's ``created``,
+    else their own), last check's verdict and outcome columns, kept at write time so "Did our
+    check work?" adds up whole days instead of grouping every debit of its window again
+    (services/adapters/verdict_days.py, services/usecases/check_figures.py). Only the debits
+    dated within ``verdict_days.FAR`` of their original (all but a handful) are counted here."""
+
+    __tablename__ = "debit_verdict_days"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    day: int = Field(sa_column=Column(BigInteger, primary_key=True))  # date // 86,400
+    check_verdict: str = Field(primary_key=True)  # "" none
+    status: str = Field(primary_key=True)
+    return_code: str = Field(primary_key=True)  # "" none
+    category: str = Field(primary_key=True)  # "" none
+    n: int = 0
 
 
 class DebitCheckRecord(SQLModel, table=True):

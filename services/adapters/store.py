@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, create_engine
 
 import services.adapters.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from services.adapters import debit_chains, last_checks, original_dates
+from services.adapters import debit_chains, last_checks, original_dates, verdict_days
 from services.adapters.models import SyncState, utcnow
 from services.errors import ConfigurationError
 from services.rules.secrets import mask_secrets
@@ -65,8 +65,10 @@ def create_schema(engine: Engine) -> None:
     new_day_counts = not inspect(engine).has_table("intent_days")
     SQLModel.metadata.create_all(engine)
     add_missing_columns(engine)
-    last_checks.backfill(engine)  # debits stored before their last check was kept on them
-    original_dates.backfill(engine)  # and before their original's date was
+    filled = last_checks.backfill(engine)  # debits stored before their last check was kept
+    filled += original_dates.backfill(engine)  # and before their original's date was
+    if filled:  # they are counted by their verdict and date from now on
+        verdict_days.rebuild(engine)
     if new_day_counts:  # a store from before the day counts: count its intents once
         from services.adapters import intent_days
 
@@ -107,6 +109,7 @@ def open_store(url: str) -> Engine:
     try:
         create_schema(engine)
         debit_chains.backfill_if_empty(engine)  # a store from before the chain table
+        verdict_days.backfill_if_empty(engine)  # and before the verdict day counts
     except Exception as err:
         raise ConfigurationError(
             mask_secrets(

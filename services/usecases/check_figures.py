@@ -18,11 +18,12 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, case, exists, false, func, or_, select, union_all
+from sqlalchemy import and_, case, exists, false, func, or_, select, true, union_all
 from sqlalchemy.engine import Engine
 
-from services.adapters import last_checks
+from services.adapters import last_checks, verdict_days
 from services.adapters.check_history import check_from_row
+from services.adapters.models import DebitChainRecord, DebitVerdictDayRecord
 from services.rules import check_effect as rules
 from services.rules.debit import INSUFFICIENT, OK, DebitPolicy
 from services.usecases.check_rows import (
@@ -39,6 +40,9 @@ from services.usecases.check_rows import (
     stored_lookback,
 )
 from services.usecases.debit_outcomes import window_debits
+
+VERDICT_DAYS: Any = DebitVerdictDayRecord.__table__  # type: ignore[attr-defined]
+CHAINS: Any = DebitChainRecord.__table__  # type: ignore[attr-defined]
 
 __all__ = [
     "Figures",
@@ -172,8 +176,10 @@ def figures(
             loaded = _options_loaded(engine, window, missed, current, max_percent, min_age_seconds)
             return replace(figures(engine, window), options=loaded)
     complete = stored_lookback(window) and all_copied(engine)
+    days = _day_groups(window) if complete else None
     with engine.connect() as conn:
-        groups = [g._mapping for g in conn.execute(_table_groups(window, complete))]
+        stmt = _table_groups(window, complete) if days is None else days
+        groups = [g._mapping for g in conn.execute(stmt)]
     table, debits, checked = _verdict_table(groups)
     if not found or current is None:
         return Figures(table, debits, checked, [])
@@ -181,6 +187,46 @@ def figures(
     return Figures(
         table, debits, checked, _bucketed(engine, window, found, current, ratio, complete)
     )
+
+
+def _day_groups(window: Window) -> Any:
+    """:func:`_table_groups` for the stored lookback with every debit copied, from the day
+    counts kept at write time (:mod:`~services.adapters.verdict_days`): the whole days of the
+    window added up, the debits of its two partial edge days and those dated far from their
+    original (of ``long`` chains: a handful) counted from their rows; None when the window
+    holds no whole day or its ``since`` is too close to its start for the day counts' dates."""
+    first, stop = -(-window.start // verdict_days.DAY), (window.end + 1) // verdict_days.DAY
+    if stop <= first or window.start - window.since < verdict_days.FAR:
+        return None
+    v, d = VERDICT_DAYS.c, DEBITS.c
+    keys = [d.check_verdict, d.status, d.return_code, d.category]
+    whole = (
+        select(v.check_verdict, v.status, v.return_code, v.category, func.sum(v.n).label("n"))
+        .where(v.day >= first, v.day < stop)
+        .group_by(v.check_verdict, v.status, v.return_code, v.category)
+    )
+    edges = or_(
+        verdict_days.in_dates(DEBITS, window.start, first * verdict_days.DAY - 1),
+        verdict_days.in_dates(DEBITS, stop * verdict_days.DAY, window.end),
+    )
+    edge = (
+        select(*keys, func.count().label("n"))
+        .where(verdict_days.near(DEBITS), edges)
+        .group_by(*keys)
+    )
+    joined, where = window_debits(
+        DEBITS, since=window.since, start=window.start, end=window.end, complete=True
+    )
+    longs = select(CHAINS.c.original_id).where(CHAINS.c.long == true())
+    far = (
+        select(*keys, func.count().label("n"))
+        .select_from(joined)
+        .where(*where, verdict_days.far(DEBITS), d.original_id.in_(longs))
+        .group_by(*keys)
+    )
+    rows = union_all(whole, edge, far).subquery("counted")
+    verdict = func.nullif(rows.c.check_verdict, last_checks.NONE_VERDICT).label("verdict")
+    return select(verdict, rows.c.status, rows.c.return_code, rows.c.category, rows.c.n)
 
 
 def _table_groups(window: Window, complete: bool = False) -> Any:

@@ -15,12 +15,18 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from services.adapters import data_version, debit_chains, last_checks, original_dates
+from services.adapters import (
+    data_version,
+    debit_chains,
+    last_checks,
+    original_dates,
+    verdict_days,
+)
 from services.adapters.models import DebitOutcomeRecord, SyncState, utcnow
 from services.adapters.store import (
     mark_sync,
@@ -141,6 +147,9 @@ def _put(session: Session, rows: list[dict[str, Any]]) -> str:
     # the chains these debits belonged to before the write too (in case one moved)
     before = session.execute(sa_select(record.original_id).where(record.id.in_(ids))).scalars()
     chains = {*before, *(r["original_id"] for r in rows)}
+    # the debits whose date or verdict a write can move, and the days they were counted at
+    moved = or_(record.id.in_(ids), record.original_id.in_(ids))
+    days = verdict_days.days_of(session, moved)
     counts = upsert(
         session,
         DebitOutcomeRecord,
@@ -158,6 +167,7 @@ def _put(session: Session, rows: list[dict[str, Any]]) -> str:
         # take turns from there to their commit on PostgreSQL, so a chain written by two at
         # once (a retry's return and its original) is counted by the later one whole.
         debit_chains.refresh(session, chains)
+        verdict_days.recount(session, days | verdict_days.days_of(session, moved))
     return counts.outcome
 
 

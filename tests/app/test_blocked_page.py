@@ -26,13 +26,19 @@ def forget_seeded_debits() -> Iterator[None]:
     yield
     from sqlmodel import delete
 
-    from services.adapters.models import DebitChainDayRecord, DebitChainRecord, DebitOutcomeRecord
+    from services.adapters.models import (
+        DebitChainDayRecord,
+        DebitChainRecord,
+        DebitOutcomeRecord,
+        DebitVerdictDayRecord,
+    )
     from services.adapters.store import session_scope
 
     with session_scope(app().engine) as session:
         session.exec(delete(DebitOutcomeRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitChainRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitChainDayRecord))  # type: ignore[call-overload]
+        session.exec(delete(DebitVerdictDayRecord))  # type: ignore[call-overload]
 
 
 def seed(tag: str) -> dict[str, str]:

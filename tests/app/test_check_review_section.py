@@ -32,6 +32,7 @@ def forget_seeded_rows() -> Iterator[None]:
         DebitChainRecord,
         DebitCheckRecord,
         DebitOutcomeRecord,
+        DebitVerdictDayRecord,
     )
     from services.adapters.store import session_scope
 
@@ -43,6 +44,7 @@ def forget_seeded_rows() -> Iterator[None]:
         session.exec(delete(DebitOutcomeRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitChainRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitChainDayRecord))  # type: ignore[call-overload]
+        session.exec(delete(DebitVerdictDayRecord))  # type: ignore[call-overload]
         session.exec(
             delete(DebitCheckRecord).where(col(DebitCheckRecord.source) == "test")  # type: ignore[call-overload]
         )

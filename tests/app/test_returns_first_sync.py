@@ -34,6 +34,7 @@ def outcomes_never_synced() -> Iterator[None]:
         DebitChainDayRecord,
         DebitChainRecord,
         DebitOutcomeRecord,
+        DebitVerdictDayRecord,
         SyncState,
     )
     from services.adapters.store import session_scope
@@ -45,6 +46,7 @@ def outcomes_never_synced() -> Iterator[None]:
         session.exec(delete(DebitOutcomeRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitChainRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitChainDayRecord))  # type: ignore[call-overload]
+        session.exec(delete(DebitVerdictDayRecord))  # type: ignore[call-overload]
         session.exec(delete(SyncState).where(col(SyncState.name) == SYNC_NAME))  # type: ignore[call-overload]
     yield
     jobs_settled()
@@ -52,6 +54,7 @@ def outcomes_never_synced() -> Iterator[None]:
         session.exec(delete(DebitOutcomeRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitChainRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitChainDayRecord))  # type: ignore[call-overload]
+        session.exec(delete(DebitVerdictDayRecord))  # type: ignore[call-overload]
 
 
 def first_visit(page: str, role: str) -> AppTest:

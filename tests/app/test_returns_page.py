@@ -35,6 +35,7 @@ def outcomes_synced() -> None:
         DebitChainDayRecord,
         DebitChainRecord,
         DebitOutcomeRecord,
+        DebitVerdictDayRecord,
         utcnow,
     )
     from services.adapters.store import mark_sync, session_scope
@@ -47,6 +48,7 @@ def outcomes_synced() -> None:
         session.exec(delete(DebitOutcomeRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitChainRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitChainDayRecord))  # type: ignore[call-overload]
+        session.exec(delete(DebitVerdictDayRecord))  # type: ignore[call-overload]
 
 
 @pytest.fixture(autouse=True)
@@ -55,13 +57,19 @@ def forget_seeded_debits() -> Iterator[None]:
     yield
     from sqlmodel import delete
 
-    from services.adapters.models import DebitChainDayRecord, DebitChainRecord, DebitOutcomeRecord
+    from services.adapters.models import (
+        DebitChainDayRecord,
+        DebitChainRecord,
+        DebitOutcomeRecord,
+        DebitVerdictDayRecord,
+    )
     from services.adapters.store import session_scope
 
     with session_scope(app().engine) as session:
         session.exec(delete(DebitOutcomeRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitChainRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitChainDayRecord))  # type: ignore[call-overload]
+        session.exec(delete(DebitVerdictDayRecord))  # type: ignore[call-overload]
 
 
 def seed_debits(n_ok: int = 18) -> dict[str, str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import insert
 
-from services.adapters import last_checks, original_dates
+from services.adapters import last_checks, original_dates, verdict_days
 from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord
 from services.auth import Actor
 from services.context import Services
@@ -35,6 +35,7 @@ def store_misses(svc: Services, n: int) -> None:
         conn.execute(insert(DebitCheckRecord), checks)
     last_checks.backfill(svc.engine)  # inserted past the writers, as the page bench's fill
     original_dates.backfill(svc.engine)
+    verdict_days.rebuild(svc.engine)
 
 
 @pytest.mark.parametrize("role", ["admin", "finance"])

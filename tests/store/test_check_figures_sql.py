@@ -19,7 +19,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from bench.page_fill import DAY, NOW, fill_debits
-from services.adapters import check_history, last_checks
+from services.adapters import check_history, debit_chains, last_checks, original_dates, verdict_days
 from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord
 from services.rules import check_effect as rules
 from services.rules.debit import DebitPolicy
@@ -118,8 +118,11 @@ def filled(engine: Engine) -> Engine:
     fill_debits(engine, 0, 400, now=NOW, background=False)
     _odd_cases(engine)
     last_checks.backfill(engine)  # the odd cases were inserted past the writers too
+    original_dates.backfill(engine)
+    debit_chains.rebuild(engine)
+    verdict_days.rebuild(engine)  # so the verdict table adds up the day counts
     with engine.connect() as conn:
-        assert not last_checks.missing(conn)
+        assert not last_checks.missing(conn) and not original_dates.missing(conn)
     return engine
 
 

@@ -1,0 +1,165 @@
+"""The verdict day counts (``debit_verdict_days``): the debits per UTC day of their date, last
+check's verdict and outcome columns, kept at write time so the verdict table of "Did our check
+work?" (:mod:`services.usecases.check_figures`) adds up whole days and reads the debits of its
+two edge days only, instead of grouping every debit of its window on each read (issue 13).
+
+A debit's date in a window (:func:`services.usecases.debit_outcomes.window_debits`) is its
+original's ``created`` when that is stored and at or after the window's ``since``, else its own.
+Here it is dated by its original's ``created`` when stored (``original_created`` not -1), else
+its own: the same date for every debit within :data:`FAR` of its original, in any window whose
+``since`` is at least :data:`FAR` before its start (every caller's is 180 days). Only those
+"near" debits are counted; the others (an attempt more than 30 days from its original, which
+makes its chain ``long``: a handful) are counted from their rows by the reader, as are the
+debits not computed or copied yet (the reader falls back to the rows while any exists).
+
+Writers call :func:`recount` in their transaction, after their data-version bump (on
+PostgreSQL its row lock makes two writers take turns, so the later one counts both), with the
+days their debits were and are dated at (:func:`days_of`); :func:`rebuild` counts every day
+again (a bulk load, a backfill, a store from before the table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from services.adapters.models import DebitOutcomeRecord, DebitVerdictDayRecord
+
+__all__ = ["DAY", "FAR", "backfill_if_empty", "days_of", "far", "near", "rebuild", "rebuild_in", "recount"]
+
+DAY = 86_400
+FAR = 30 * 86_400  # a debit dated further than this from its original is counted from its row
+DEBITS: Any = DebitOutcomeRecord.__table__  # type: ignore[attr-defined]
+DAYS: Any = DebitVerdictDayRecord.__table__  # type: ignore[attr-defined]
+NO_ORIGINAL = -1  # original_dates.NO_ORIGINAL: the original is not stored
+CHUNK = 500
+KEYS = ("check_verdict", "status", "return_code", "category")
+
+
+def _dated(t: Any) -> Any:
+    c = t.c
+    return func.coalesce(func.nullif(c.original_created, NO_ORIGINAL), c.created)
+
+
+def near(t: Any) -> Any:
+    """Whether the debit (a row of ``t``) is counted in the day table: computed and copied,
+    its original not stored, or stored within :data:`FAR` of it."""
+    c = t.c
+    return and_(
+        c.check_verdict.is_not(None),
+        or_(
+            c.original_created == NO_ORIGINAL,
+            and_(
+                c.original_created >= 0,
+                c.created - c.original_created <= FAR,
+                c.original_created - c.created <= FAR,
+            ),
+        ),
+    )
+
+
+def far(t: Any) -> Any:
+    """Whether the debit (a row of ``t``, computed) is dated more than :data:`FAR` from its
+    stored original: counted from its row by the reader."""
+    c = t.c
+    return and_(
+        c.original_created >= 0,
+        or_(c.created - c.original_created > FAR, c.original_created - c.created > FAR),
+    )
+
+
+def in_dates(t: Any, start: int, end: int) -> Any:
+    """Whether the near debit (a row of ``t``) is dated from ``start`` to ``end``, as two
+    ranges ``ix_debit_dated`` seeks."""
+    c = t.c
+    return or_(
+        and_(c.original_created >= start, c.original_created <= end),
+        and_(c.original_created == NO_ORIGINAL, c.created >= start, c.created <= end),
+    )
+
+
+def _runs(days: Iterable[int]) -> list[tuple[int, int]]:
+    """Consecutive days as (first, last) runs."""
+    runs: list[tuple[int, int]] = []
+    for day in sorted(set(days)):
+        if runs and runs[-1][1] == day - 1:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _counts(*where: Any) -> Any:
+    """The day table's rows of the near debits meeting ``where``."""
+    c = DEBITS.c
+    day = (_dated(DEBITS) // DAY).label("day")
+    keys = (
+        day,
+        c.check_verdict,
+        c.status,
+        func.coalesce(c.return_code, "").label("return_code"),
+        func.coalesce(c.category, "").label("category"),
+    )
+    return select(*keys, func.count().label("n")).where(near(DEBITS), *where).group_by(*keys)
+
+
+def days_of(conn: Connection | Any, where: Any, params: dict[str, Any] | None = None) -> set[int]:
+    """The days the debits ``where`` selects (with its bound ``params``) are dated at (computed
+    ones only)."""
+    stmt = select(_dated(DEBITS) // DAY).where(where, DEBITS.c.original_created.is_not(None))
+    return {int(d) for d in conn.execute(stmt.distinct(), params or {}).scalars()}
+
+
+def recount(conn: Connection | Any, days: Iterable[int]) -> None:
+    """Count these days again from the debits: their rows deleted, the recount inserted."""
+    ordered = sorted(set(days))
+    for at in range(0, len(ordered), CHUNK):
+        chunk = ordered[at : at + CHUNK]
+        conn.execute(delete(DAYS).where(DAYS.c.day.in_(chunk)))
+        dated = or_(*(in_dates(DEBITS, a * DAY, (b + 1) * DAY - 1) for a, b in _runs(chunk)))
+        stmt = _counts(dated)
+        conn.execute(DAYS.insert().from_select([c.name for c in stmt.selected_columns], stmt))
+
+
+def rebuild_in(conn: Connection | Any) -> None:
+    """Every day again from ``debit_outcomes``, in the caller's transaction."""
+    _rebuild(conn)
+
+
+def _rebuild(conn: Connection | Any) -> None:
+    conn.execute(delete(DAYS))
+    stmt = _counts()
+    conn.execute(DAYS.insert().from_select([c.name for c in stmt.selected_columns], stmt))
+
+
+def rebuild(engine: Engine) -> None:
+    """Every day again from ``debit_outcomes``, in one transaction (after a bulk load or a
+    backfill that bypassed the writers)."""
+    with engine.begin() as conn:
+        _rebuild(conn)
+
+
+def _unfilled(conn: Connection) -> bool:
+    """Near debits but no day rows (a store from before the table)."""
+    if conn.execute(select(DAYS.c.day).limit(1)).first() is not None:
+        return False
+    return conn.execute(select(DEBITS.c.id).where(near(DEBITS)).limit(1)).first() is not None
+
+
+def backfill_if_empty(engine: Engine) -> bool:
+    """Fill the table of a store that has debits but no day rows yet; True when it did."""
+    with engine.connect() as conn:
+        if not _unfilled(conn):
+            return False
+    try:
+        with engine.begin() as conn:
+            if _unfilled(conn):
+                _rebuild(conn)
+                return True
+    except IntegrityError:  # another replica opening the store filled it at the same time
+        pass
+    return False

@@ -1,0 +1,181 @@
+"""The verdict day counts (services/adapters/verdict_days.py) on SQLite and PostgreSQL: "Did our
+check work?"'s verdict table from them equals the table counted from every debit of the window
+(the old query on the stored columns, and the per-debit lookup) for windows starting and ending
+anywhere, with originals not stored, attempts months from their original either way, and every
+verdict; every writer leaves the table as a rebuild from the debits would; opening a store from
+before the table fills it."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select, text
+from sqlalchemy.engine import Engine
+
+from bench.page_fill import DAY, NOW
+from services.adapters import check_history, debit_chains, last_checks, original_dates, verdict_days
+from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord, DebitVerdictDayRecord
+from services.adapters.store import open_store, session_scope
+from services.usecases import check_figures
+from services.usecases.debit_outcomes import (
+    put_payment_intents,
+    record_event,
+    record_payment_intent,
+)
+from tests.store.test_check_figures_sql import _check
+from tests.store.test_debit_chains import T, event, intent, random_debits
+
+DAYS: Any = DebitVerdictDayRecord.__table__  # type: ignore[attr-defined]
+VERDICTS = ["ok", "ok", "ok", "insufficient", "stale", "unavailable"]
+
+
+def day_rows(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(DAYS).order_by(*DAYS.c)).mappings()]
+
+
+def kept_as_rebuilt(engine: Engine) -> list[dict[str, Any]]:
+    """The day rows the writers kept, after checking they equal a rebuild from the debits."""
+    kept = day_rows(engine)
+    verdict_days.rebuild(engine)
+    assert kept == day_rows(engine)
+    return kept
+
+
+def random_store(engine: Engine, seed: int) -> None:
+    """Random debits (bench of test_debit_chains: long chains, lost originals, retries up to 8
+    months late; and here retries dated up to 60 days before their original), on 40 accounts
+    checked at random times with every verdict, inserted past the writers and then computed as
+    opening the store would."""
+    rng = random.Random(seed)
+    debits = random_debits(seed, chains=300)
+    for d in debits:
+        d["account_id"] = f"fca_{rng.randint(1, 40)}"
+        if d["id"] != d["original_id"] and rng.random() < 0.1:  # a retry dated before its original
+            d["created"] -= rng.randint(0, 60 * DAY)
+    for d in random_debits(seed + 100, chains=400):  # and a dense last ten days (edge days)
+        if d["id"] == d["original_id"]:
+            dense = d | {"created": NOW - rng.randint(0, 10 * DAY)}
+            debits.append(dense | {"account_id": f"fca_{rng.randint(1, 40)}"})
+    checks = []
+    for _ in range(900):
+        at = NOW - rng.randint(0, 420 * DAY)
+        checks.append(
+            _check(
+                f"fca_{rng.randint(1, 40)}",
+                at,
+                rng.choice(VERDICTS),
+                balance=rng.randint(0, 60_000),
+                as_of=at - rng.randint(0, 3 * DAY),
+            )
+        )
+    with engine.begin() as conn:
+        conn.execute(insert(DebitOutcomeRecord), debits)
+        conn.execute(insert(DebitCheckRecord), checks)
+    last_checks.backfill(engine)
+    original_dates.backfill(engine)
+    debit_chains.rebuild(engine)
+    verdict_days.rebuild(engine)
+
+
+def _windows(seed: int) -> list[tuple[int, int, int]]:
+    """(since, start, end): spans of 1 to 300 days starting and ending anywhere, on and a second
+    either side of midnights, ``since`` 180 days (every caller's) or exactly 30 days before."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(8):  # in the dense last ten days: every edge day holds debits
+        start = NOW - rng.randint(3 * DAY, 10 * DAY)
+        end = start + rng.randint(2 * DAY, NOW - start)
+        out.append((start - 180 * DAY, start, end))
+    for _ in range(14):
+        start = NOW - rng.randint(2 * DAY, 400 * DAY)
+        if rng.random() < 0.4:
+            start = start // DAY * DAY + rng.choice([-1, 0, 1])
+        end = min(NOW + DAY, start + rng.randint(2 * DAY + 2, 300 * DAY))
+        if rng.random() < 0.4:
+            end = end // DAY * DAY + rng.choice([-1, 0, 1])
+        out.append((start - rng.choice([180, 30]) * DAY, start, end))
+    return out
+
+
+def _verdicts(engine: Engine, window: check_figures.Window) -> tuple[Any, int, int]:
+    table, debits, checked = check_figures.verdicts(engine, window)
+    return table.to_dict("records"), debits, checked
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_verdict_table_from_day_counts_equals_every_debit_counted(
+    engine: Engine, seed: int
+) -> None:
+    random_store(engine, seed)
+    far = 0
+    for since, start, end in _windows(seed):
+        window = check_figures.Window(since=since, start=start, end=end)
+        assert check_figures._day_groups(window) is not None  # the day counts are read
+        got = _verdicts(engine, window)
+        looked_up = check_figures.Window(since, start, end, stored=False)
+        assert got == _verdicts(engine, looked_up), (since, start, end)
+        with engine.connect() as conn:  # the old query on the stored columns
+            rows = [g._mapping for g in conn.execute(check_figures._table_groups(window, True))]
+        table, debits, checked = check_figures._verdict_table(rows)
+        assert got == (table.to_dict("records"), debits, checked)
+        with engine.connect() as conn:
+            far += len(conn.execute(select(DebitOutcomeRecord.id).where(  # type: ignore[call-overload]
+                verdict_days.far(DebitOutcomeRecord.__table__))).all())  # type: ignore[attr-defined]
+    assert far > 10  # debits counted from their rows, not the days
+    # a window without a whole day, or with ``since`` too close: read from the rows
+    assert check_figures._day_groups(check_figures.Window(NOW - 200 * DAY, NOW - DAY // 2, NOW)) is None
+    assert check_figures._day_groups(check_figures.Window(NOW - 40 * DAY, NOW - 20 * DAY, NOW)) is None
+
+
+def test_every_writer_keeps_the_day_counts_as_a_rebuild_would(engine: Engine) -> None:
+    # a check, then a re-initiation arriving before its original: dated by itself for now
+    check_history.record_checks(engine, [_check("fca_1", T - 3_600, "ok")])
+    retry = intent("pi_o_r", "processing", created=T + 5 * DAY, retry_of="pi_o")
+    assert record_payment_intent(engine, retry, at=T + 5 * DAY) == "inserted"
+    assert {r["day"] for r in kept_as_rebuilt(engine)} == {(T + 5 * DAY) // DAY}
+
+    # the original arrives (a webhook): the retry moves to the original's day
+    assert record_event(engine, event("processing", T + 60, intent("pi_o", "processing"))) == "inserted"
+    assert {r["day"] for r in kept_as_rebuilt(engine)} == {T // DAY}
+    record_event(engine, event("succeeded", T + 3 * DAY, intent("pi_o", "succeeded")))
+    returned = intent("pi_o", "requires_payment_method", code="insufficient_funds")
+    assert record_payment_intent(engine, returned, at=T + 6 * DAY) == "updated"
+    rows = kept_as_rebuilt(engine)
+    assert ("ok", "returned") in {(r["check_verdict"], r["status"]) for r in rows}
+
+    # a sync's page: new originals, and a re-initiation 40 days after the original (far)
+    page = [
+        intent("pi_a", "succeeded", created=T + DAY),
+        intent("pi_o_r2", "processing", created=T + 40 * DAY, retry_of="pi_o"),
+    ]
+    with session_scope(engine) as session:
+        put_payment_intents(session, page, at=T + 41 * DAY)
+    assert sum(r["n"] for r in kept_as_rebuilt(engine)) == 3  # the far retry is not in the days
+
+    # a later check changes the verdict of the debits after it; a seed replaces a source's
+    check_history.record_checks(engine, [_check("fca_1", T + DAY - 60, "insufficient")])
+    rows = kept_as_rebuilt(engine)
+    assert {(r["day"], r["check_verdict"]) for r in rows} >= {((T + DAY) // DAY, "insufficient")}
+    check_history.replace_source(engine, "single", [_check("fca_1", T - 60, "stale")])
+    assert {r["check_verdict"] for r in kept_as_rebuilt(engine)} == {"stale"}
+
+
+def test_opening_a_store_from_before_the_day_table_fills_it(db_url: str) -> None:
+    engine = open_store(db_url)
+    try:
+        random_store(engine, 3)
+        kept = day_rows(engine)
+        assert kept
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE debit_verdict_days"))  # as a store made before it
+    finally:
+        engine.dispose()
+    engine = open_store(db_url)
+    try:
+        assert day_rows(engine) == kept
+        assert verdict_days.backfill_if_empty(engine) is False  # filled: nothing more to do
+    finally:
+        engine.dispose()
