@@ -138,7 +138,7 @@ def review(svc: Services, actor: Actor, *, window_days: int = 60) -> CheckReview
     admin = actor.can("policy.edit")
     # only the newest misses are read whole; the admin's options read what they need of every
     # miss (check_figures.miss_facts)
-    missed = check_rows.read_misses(svc.engine, win, MISSES_SHOWN)
+    missed = check_rows.read_misses(svc.engine, win, MISSES_SHOWN, facts=admin)
     shown, total = missed.newest, missed.total
     kept = check_figures.kept(svc.engine, win, until=now)
     policy = load_policy(svc.engine).policy
@@ -148,7 +148,7 @@ def review(svc: Services, actor: Actor, *, window_days: int = 60) -> CheckReview
         policy if admin else None,
         max_percent=POLICY_MAX_BUFFER_PERCENT,
         min_age_seconds=POLICY_MIN_AGE_SECONDS,
-        missed=missed.facts,
+        missed=missed.facts if admin else None,
     )
     table, debits, checked, options = found.table, found.debits, found.checked, found.options
     suggestion = rules.suggest(options) if admin else None

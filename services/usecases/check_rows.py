@@ -176,7 +176,7 @@ def newest_misses(engine: Engine, window: Window, limit: int) -> tuple[list[rule
     """The newest ``limit`` of :func:`misses`, newest first, and how many there are: the rule
     decides on the candidates' status and codes alone (:func:`outcome_of`, what
     :func:`rules.outcome_label` reads), and only the rows kept are loaded whole."""
-    found = read_misses(engine, window, limit)
+    found = read_misses(engine, window, limit, facts=False)
     return found.newest, found.total
 
 
@@ -184,18 +184,19 @@ def newest_misses(engine: Engine, window: Window, limit: int) -> tuple[list[rule
 class Misses:
     newest: list[rules.Joined]  # the newest ``limit`` misses whole, newest first
     total: int  # how many misses there are
-    facts: list[rules.Facts]  # what the policy options read of every miss, oldest first
+    facts: list[rules.Facts]  # what the policy options read of every miss, oldest first (if asked)
 
 
-def read_misses(engine: Engine, window: Window, limit: int) -> Misses:
-    """:func:`newest_misses` and :func:`miss_facts` from one read of the candidates."""
+def read_misses(engine: Engine, window: Window, limit: int, *, facts: bool = True) -> Misses:
+    """:func:`newest_misses` and (``facts``) :func:`miss_facts` from one read of the
+    candidates."""
     rows = _miss_rows(engine, window)
-    facts = [_facts(r) for r in rows]
+    facts_of = [_facts(r) for r in rows] if facts else []
     chosen = [r.id for r in rows[-limit:]] if limit > 0 else []
     if not chosen:
-        return Misses([], len(rows), facts)
+        return Misses([], len(rows), facts_of)
     newest = rules.misses(joined_rows(engine, window, lambda p: [p.id.in_(chosen)]))
-    return Misses(list(reversed(newest)), len(rows), facts)
+    return Misses(list(reversed(newest)), len(rows), facts_of)
 
 
 def all_copied(engine: Engine) -> bool:
