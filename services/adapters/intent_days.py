@@ -132,6 +132,22 @@ def rebuild(engine: Engine) -> None:
         _insert_counted(session)
 
 
+def backfill_if_empty(engine: Engine) -> bool:
+    """:func:`rebuild` a store that holds intents but no day rows (made before this table);
+    two cheap probes otherwise. True when it counted."""
+
+    def unfilled(conn: Connection) -> bool:
+        if conn.execute(select(_days.c.day).limit(1)).first() is not None:
+            return False
+        return conn.execute(select(_intents.c.id).limit(1)).first() is not None
+
+    with engine.connect() as conn:
+        if not unfilled(conn):
+            return False
+    rebuild(engine)  # after the bump's row lock: a replica opening it at once counts again
+    return True
+
+
 def grouped(
     conn: Connection,
     *,

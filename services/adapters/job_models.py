@@ -24,6 +24,9 @@ class JobRecord(SQLModel, table=True):
         Index("ix_jobs_created", "created_at"),
         Index("ix_jobs_kind", "kind"),
         Index("ix_jobs_status_created", "status", "created_at"),  # the Jobs page's counts
+        # a person's newest job of a kind (Batch check picks up your last batch on every
+        # visit): a seek, not a walk through every job when that person has none
+        Index("ix_jobs_actor_kind_created", "actor", "kind", "created_at"),
     )
 
     id: str = Field(primary_key=True)

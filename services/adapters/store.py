@@ -62,20 +62,34 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 def create_schema(engine: Engine) -> None:
-    new_day_counts = not inspect(engine).has_table("intent_days")
+    """The tables, indexes and columns of the models (an older store gets what it lacks)."""
     SQLModel.metadata.create_all(engine)
     add_missing_columns(engine)
-    filled = last_checks.backfill(engine)  # debits stored before their last check was kept
-    filled += original_dates.backfill(engine)  # and before their original's date was
-    if filled:  # they are counted by their verdict and date from now on
-        verdict_days.rebuild(engine)
-    if new_day_counts:  # a store from before the day counts: count its intents once
-        from services.adapters import intent_days
 
-        with engine.connect() as conn:
-            held = conn.execute(text("SELECT 1 FROM intents LIMIT 1")).first()
-        if held:  # a new store has nothing to count (and keeps its versions at 0)
-            intent_days.rebuild(engine)
+
+def fill_kept(engine: Engine) -> list[str]:
+    """Fill what the writers keep at write time and a store lacks (made before it, or filled by
+    bulk inserts around the writers), each once, from one place: every debit's last check and
+    its original's date (columns), the chains and their day sums, the verdict day counts (again
+    whenever those columns were filled: they count by them), the intent day counts. Each is a
+    cheap probe when nothing is missing. Returns the names of those filled."""
+    from services.adapters import intent_days  # it writes through this module
+
+    filled = []
+    if last_checks.backfill(engine):
+        filled.append("last_checks")
+    if original_dates.backfill(engine):
+        filled.append("original_dates")
+    if debit_chains.backfill_if_empty(engine):
+        filled.append("debit_chains")
+    if filled and filled != ["debit_chains"]:
+        verdict_days.rebuild(engine)
+        filled.append("verdict_days")
+    elif verdict_days.backfill_if_empty(engine):
+        filled.append("verdict_days")
+    if intent_days.backfill_if_empty(engine):
+        filled.append("intent_days")
+    return filled
 
 
 def add_missing_columns(engine: Engine) -> list[str]:
@@ -108,8 +122,7 @@ def open_store(url: str) -> Engine:
     engine = make_engine(url)
     try:
         create_schema(engine)
-        debit_chains.backfill_if_empty(engine)  # a store from before the chain table
-        verdict_days.backfill_if_empty(engine)  # and before the verdict day counts
+        fill_kept(engine)
     except Exception as err:
         raise ConfigurationError(
             mask_secrets(

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Engine
 
-from bench.page_fill import DAY, NOW
+from bench.page_fill import DAY, NOW, fill
 from services.adapters import check_history, debit_chains, last_checks, original_dates, verdict_days
 from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord, DebitVerdictDayRecord
-from services.adapters.store import open_store, session_scope
+from services.adapters.store import fill_kept, open_store, session_scope
 from services.usecases import check_figures
 from services.usecases.debit_outcomes import (
     put_payment_intents,
@@ -177,5 +177,45 @@ def test_opening_a_store_from_before_the_day_table_fills_it(db_url: str) -> None
     try:
         assert day_rows(engine) == kept
         assert verdict_days.backfill_if_empty(engine) is False  # filled: nothing more to do
+    finally:
+        engine.dispose()
+
+
+def _kept(engine: Engine) -> dict[str, list[Any]]:
+    """Everything the writers keep at write time, as stored."""
+    out = {}
+    with engine.connect() as conn:
+        for table in ("debit_chains", "debit_chain_days", "debit_verdict_days", "intent_days"):
+            rows = conn.execute(text(f"SELECT * FROM {table}")).mappings().all()
+            out[table] = sorted(tuple(v for k, v in r.items() if k != "id") for r in rows)
+        columns = "id, last_check_id, check_verdict, check_age, original_created"
+        out["debits"] = sorted(
+            map(tuple, conn.execute(text(f"SELECT {columns} FROM debit_outcomes")).all())
+        )
+    return out
+
+
+def test_opening_a_store_fills_every_kept_figure_from_one_place_once(db_url: str) -> None:
+    """A store whose kept figures are all missing (made before them, or bulk-inserted) gets
+    each filled by one open, equal to what the writers keep; the next open fills nothing."""
+    engine = open_store(db_url)
+    try:
+        random_store(engine, 4)
+        fill(engine, 0, 30, 0)  # customers, accounts and intents (their day counts rebuilt)
+        want = _kept(engine)
+        assert all(want.values())
+        with engine.begin() as conn:
+            conn.execute(text(
+                "UPDATE debit_outcomes SET last_check_id = NULL, check_verdict = NULL, "
+                "original_created = NULL"
+            ))
+            for table in ("debit_chains", "debit_chain_days", "debit_verdict_days", "intent_days"):
+                conn.execute(text(f"DELETE FROM {table}"))
+    finally:
+        engine.dispose()
+    engine = open_store(db_url)
+    try:
+        assert _kept(engine) == want
+        assert fill_kept(engine) == []  # nothing missing: cheap probes only
     finally:
         engine.dispose()
