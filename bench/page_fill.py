@@ -155,7 +155,13 @@ def fill_debits(
     (without ``background``: no webhook events, no jobs)."""
     from sqlalchemy import insert
 
-    from services.adapters import debit_chains, last_checks, original_dates, verdict_days
+    from services.adapters import (
+        debit_chains,
+        last_checks,
+        latest_blocks,
+        original_dates,
+        verdict_days,
+    )
     from services.adapters.job_models import JobRecord, WebhookEventRecord
     from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord
 
@@ -197,6 +203,7 @@ def fill_debits(
     # as a migration would on an existing store: the chains of the debits inserted above
     debit_chains.rebuild(engine)
     verdict_days.rebuild(engine)  # and the day counts of their verdicts
+    latest_blocks.rebuild(engine)  # and each payment method's latest block
     return counts
 
 
@@ -392,6 +399,7 @@ def settle_postgres(engine: Any) -> None:
         DebitOutcomeRecord,
         DebitVerdictDayRecord,
         IntentRecord,
+        LatestBlockRecord,
         OwnershipCheck,
         TransactionRecord,
     )
@@ -407,6 +415,7 @@ def settle_postgres(engine: Any) -> None:
         DebitChainDayRecord,
         DebitCheckRecord,
         DebitVerdictDayRecord,
+        LatestBlockRecord,
         WebhookEventRecord,
         JobRecord,
     )

@@ -44,12 +44,12 @@ __all__ = [
     "NO_CHECK",
     "backfill",
     "copied",
+    "days_after_checks",
     "fill_missing",
     "forget_source",
     "last_check",
     "missing",
     "refresh_after_checks",
-    "days_after_checks",
     "refresh_debits",
     "stored_check_id",
 ]

@@ -443,6 +443,22 @@ class DebitVerdictDayRecord(SQLModel, table=True):
     n: int = 0
 
 
+class LatestBlockRecord(SQLModel, table=True):
+    """Each payment method's latest blocked outcome (the debit outcome Blocked accounts lists
+    for it), kept at write time so the list counts and pages one row per payment method
+    instead of ranking every blocked outcome on each read (services/adapters/latest_blocks.py)."""
+
+    __tablename__ = "latest_blocks"
+    __table_args__ = (
+        Index("ix_latest_blocks_order", "returned_at", "created", "debit_id"),
+    )
+
+    payment_key: str = Field(primary_key=True)  # the payment method, else the debit's own id
+    debit_id: str
+    returned_at: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    created: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class DebitCheckRecord(SQLModel, table=True):
     """Every pre-debit verdict (single check, batch row, or seeded demo history), so returns can
     be joined with the check before them: did an ``ok`` let an R01 through?"""

@@ -21,7 +21,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, create_engine
 
 import services.adapters.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from services.adapters import debit_chains, last_checks, original_dates, verdict_days
+from services.adapters import (
+    debit_chains,
+    last_checks,
+    latest_blocks,
+    original_dates,
+    verdict_days,
+)
 from services.adapters.models import SyncState, utcnow
 from services.errors import ConfigurationError
 from services.rules.secrets import mask_secrets
@@ -71,7 +77,8 @@ def fill_kept(engine: Engine) -> list[str]:
     """Fill what the writers keep at write time and a store lacks (made before it, or filled by
     bulk inserts around the writers), each once, from one place: every debit's last check and
     its original's date (columns), the chains and their day sums, the verdict day counts (again
-    whenever those columns were filled: they count by them), the intent day counts. Each is a
+    whenever those columns were filled: they count by them), each payment method's latest
+    block, the intent day counts. Each is a
     cheap probe when nothing is missing. Returns the names of those filled."""
     from services.adapters import intent_days  # it writes through this module
 
@@ -87,6 +94,8 @@ def fill_kept(engine: Engine) -> list[str]:
         filled.append("verdict_days")
     elif verdict_days.backfill_if_empty(engine):
         filled.append("verdict_days")
+    if latest_blocks.backfill_if_empty(engine):
+        filled.append("latest_blocks")
     if intent_days.backfill_if_empty(engine):
         filled.append("intent_days")
     return filled

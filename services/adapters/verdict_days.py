@@ -23,13 +23,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, case, delete, func, or_, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from services.adapters.models import DebitOutcomeRecord, DebitVerdictDayRecord
 
-__all__ = ["DAY", "FAR", "backfill_if_empty", "days_of", "far", "near", "rebuild", "rebuild_in", "recount"]
+__all__ = [
+    "DAY",
+    "FAR",
+    "backfill_if_empty",
+    "day_of",
+    "days_of",
+    "far",
+    "near",
+    "rebuild",
+    "rebuild_in",
+    "recount",
+]
 
 DAY = 86_400
 FAR = 30 * 86_400  # a debit dated further than this from its original is counted from its row
@@ -108,6 +119,11 @@ def _counts(*where: Any) -> Any:
         func.coalesce(c.category, "").label("category"),
     )
     return select(*keys, func.count().label("n")).where(near(DEBITS), *where).group_by(*keys)
+
+
+def day_of(t: Any) -> Any:
+    """The day the debit (a row of ``t``) is counted at; NULL when not computed yet."""
+    return case((t.c.original_created.is_not(None), _dated(t) // DAY))
 
 
 def days_of(conn: Connection | Any, where: Any, params: dict[str, Any] | None = None) -> set[int]:

@@ -14,7 +14,12 @@ from typing import Any
 from sqlmodel import Session, col, func, or_, select
 
 from services.adapters import account_mirror
-from services.adapters.models import CustomerRecord, DebitOutcomeRecord, SyncState
+from services.adapters.models import (
+    CustomerRecord,
+    DebitOutcomeRecord,
+    LatestBlockRecord,
+    SyncState,
+)
 from services.adapters.people import person_matches
 from services.adapters.store import session_scope
 from services.auth import Actor, require
@@ -90,29 +95,6 @@ class BlockedPage(Page[BlockedAccount]):
     """One page of blocked accounts, with the true number that match (not the page size)."""
 
 
-def _latest_blocks() -> Any:
-    """The IDs of each payment method's latest blocked outcome (a subquery)."""
-    record = DebitOutcomeRecord
-    rank = (
-        func.row_number()
-        .over(
-            partition_by=func.coalesce(col(record.payment_method), col(record.id)),
-            order_by=(
-                col(record.returned_at).desc().nulls_last(),
-                col(record.created).desc(),
-                col(record.id),
-            ),
-        )
-        .label("rank")
-    )
-    ranked = (
-        select(col(record.id).label("id"), rank)
-        .where(col(record.blocked_reason).is_not(None))
-        .subquery()
-    )
-    return select(ranked.c.id).where(ranked.c.rank == 1)
-
-
 def _matching(text: str) -> list[Any]:
     """The WHERE of a search: an ID's start, or part of the customer's name or email, the bank,
     the last 4 digits, the code or the reason."""
@@ -156,20 +138,28 @@ def find_blocked(
     require(actor, "accounts.blocked")
     text = clean_search(search)
     page, page_size = input_limits.paging(page, page_size, max_size=MAX_PAGE_SIZE)
-    record = DebitOutcomeRecord
-    where = [col(record.id).in_(_latest_blocks()), *_matching(text)]
+    record, latest = DebitOutcomeRecord, LatestBlockRecord
+    # each payment method's latest block is kept at write time (latest_blocks): one row each
+    joined = select(record).join(latest, col(latest.debit_id) == col(record.id))
+    order = (
+        col(latest.returned_at).desc().nulls_last(),
+        col(latest.created).desc(),
+        col(latest.debit_id),
+    )
+    matching = _matching(text)
     with session_scope(svc.engine) as session:
-        total = int(session.exec(select(func.count()).select_from(record).where(*where)).one())
+        if matching:
+            counted = select(func.count()).select_from(record).join(
+                latest, col(latest.debit_id) == col(record.id)
+            )
+            total = int(session.exec(counted.where(*matching)).one())
+        else:  # the kept rows alone
+            total = int(session.exec(select(func.count()).select_from(latest)).one())
         page = clamp(page, total, page_size)
         chosen = list(
             session.exec(
-                select(record)
-                .where(*where)
-                .order_by(
-                    col(record.returned_at).desc().nulls_last(),
-                    col(record.created).desc(),
-                    col(record.id),
-                )
+                joined.where(*matching)
+                .order_by(*order)
                 .offset((page - 1) * page_size)
                 .limit(page_size)
             )

@@ -24,6 +24,7 @@ from services.adapters import (
     data_version,
     debit_chains,
     last_checks,
+    latest_blocks,
     original_dates,
     verdict_days,
 )
@@ -145,11 +146,23 @@ def _put(session: Session, rows: list[dict[str, Any]]) -> str:
     ids = [r["id"] for r in rows]
     record = DebitOutcomeRecord.__table__.c  # type: ignore[attr-defined]
     # the chains these debits belonged to before the write too (in case one moved)
-    before = session.execute(sa_select(record.original_id).where(record.id.in_(ids))).scalars()
-    chains = {*before, *(r["original_id"] for r in rows)}
-    # the debits whose date or verdict a write can move, and the days they were counted at
+    # Before the write, in one read: the chains these debits belonged to (in case one moved),
+    # and the days the debits whose date or verdict it can move (they, and the attempts naming
+    # them as their original) were counted at.
     moved = or_(record.id.in_(ids), record.original_id.in_(ids))
-    days = verdict_days.days_of(session, moved)
+    table = DebitOutcomeRecord.__table__  # type: ignore[attr-defined]
+    stored = sa_select(
+        record.id,
+        record.original_id,
+        verdict_days.day_of(table).label("day"),
+        latest_blocks.key(table).label("payment_key"),
+        record.blocked_reason,
+    )
+    was = session.execute(stored.where(moved)).all()
+    written = set(ids)
+    chains = {r.original_id for r in was if r.id in written} | {r["original_id"] for r in rows}
+    days = {int(r.day) for r in was if r.day is not None}
+    blocks = {r.payment_key for r in was if r.id in written and r.blocked_reason is not None}
     counts = upsert(
         session,
         DebitOutcomeRecord,
@@ -168,6 +181,13 @@ def _put(session: Session, rows: list[dict[str, Any]]) -> str:
         # once (a retry's return and its original) is counted by the later one whole.
         debit_chains.refresh(session, chains)
         verdict_days.recount(session, days | verdict_days.days_of(session, moved))
+        # the payment methods blocked before or after this write: their latest block
+        blocked = sa_select(latest_blocks.key(table)).where(
+            record.id.in_(ids), record.blocked_reason.is_not(None)
+        )
+        blocks |= set(session.execute(blocked).scalars())
+        if blocks:
+            latest_blocks.refresh(session, blocks)
     return counts.outcome
 
 

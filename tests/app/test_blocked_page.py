@@ -31,6 +31,7 @@ def forget_seeded_debits() -> Iterator[None]:
         DebitChainRecord,
         DebitOutcomeRecord,
         DebitVerdictDayRecord,
+        LatestBlockRecord,
     )
     from services.adapters.store import session_scope
 
@@ -39,6 +40,7 @@ def forget_seeded_debits() -> Iterator[None]:
         session.exec(delete(DebitChainRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitChainDayRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitVerdictDayRecord))  # type: ignore[call-overload]
+        session.exec(delete(LatestBlockRecord))  # type: ignore[call-overload]
 
 
 def seed(tag: str) -> dict[str, str]:

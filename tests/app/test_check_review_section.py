@@ -33,6 +33,7 @@ def forget_seeded_rows() -> Iterator[None]:
         DebitCheckRecord,
         DebitOutcomeRecord,
         DebitVerdictDayRecord,
+        LatestBlockRecord,
     )
     from services.adapters.store import session_scope
 
@@ -45,6 +46,7 @@ def forget_seeded_rows() -> Iterator[None]:
         session.exec(delete(DebitChainRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitChainDayRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitVerdictDayRecord))  # type: ignore[call-overload]
+        session.exec(delete(LatestBlockRecord))  # type: ignore[call-overload]
         session.exec(
             delete(DebitCheckRecord).where(col(DebitCheckRecord.source) == "test")  # type: ignore[call-overload]
         )

@@ -35,6 +35,7 @@ def outcomes_never_synced() -> Iterator[None]:
         DebitChainRecord,
         DebitOutcomeRecord,
         DebitVerdictDayRecord,
+        LatestBlockRecord,
         SyncState,
     )
     from services.adapters.store import session_scope
@@ -47,6 +48,7 @@ def outcomes_never_synced() -> Iterator[None]:
         session.exec(delete(DebitChainRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitChainDayRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitVerdictDayRecord))  # type: ignore[call-overload]
+        session.exec(delete(LatestBlockRecord))  # type: ignore[call-overload]
         session.exec(delete(SyncState).where(col(SyncState.name) == SYNC_NAME))  # type: ignore[call-overload]
     yield
     jobs_settled()
@@ -55,6 +57,7 @@ def outcomes_never_synced() -> Iterator[None]:
         session.exec(delete(DebitChainRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitChainDayRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitVerdictDayRecord))  # type: ignore[call-overload]
+        session.exec(delete(LatestBlockRecord))  # type: ignore[call-overload]
 
 
 def first_visit(page: str, role: str) -> AppTest:

@@ -36,6 +36,7 @@ def outcomes_synced() -> None:
         DebitChainRecord,
         DebitOutcomeRecord,
         DebitVerdictDayRecord,
+        LatestBlockRecord,
         utcnow,
     )
     from services.adapters.store import mark_sync, session_scope
@@ -49,6 +50,7 @@ def outcomes_synced() -> None:
         session.exec(delete(DebitChainRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitChainDayRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitVerdictDayRecord))  # type: ignore[call-overload]
+        session.exec(delete(LatestBlockRecord))  # type: ignore[call-overload]
 
 
 @pytest.fixture(autouse=True)
@@ -62,6 +64,7 @@ def forget_seeded_debits() -> Iterator[None]:
         DebitChainRecord,
         DebitOutcomeRecord,
         DebitVerdictDayRecord,
+        LatestBlockRecord,
     )
     from services.adapters.store import session_scope
 
@@ -70,6 +73,7 @@ def forget_seeded_debits() -> Iterator[None]:
         session.exec(delete(DebitChainRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitChainDayRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitVerdictDayRecord))  # type: ignore[call-overload]
+        session.exec(delete(LatestBlockRecord))  # type: ignore[call-overload]
 
 
 def seed_debits(n_ok: int = 18) -> dict[str, str]:

@@ -1,0 +1,104 @@
+"""Each payment method's latest blocked outcome (``latest_blocks``), kept at write time so
+Blocked accounts (:mod:`services.usecases.blocked_accounts`) counts and pages one row per payment
+method instead of ranking every blocked outcome of the store on each read (issue 13).
+
+A payment method's key is its id, or for an outcome without one the outcome's own id; its
+latest blocked outcome is the one with a ``blocked_reason`` returned last (none returned: after
+every returned one), then made last, then the least id: what the list shows. Writers call
+:func:`refresh` in their transaction with the keys their outcomes had and have; :func:`rebuild`
+ranks every key again (a bulk load, a store from before the table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from services.adapters.models import DebitOutcomeRecord, LatestBlockRecord
+
+__all__ = ["backfill_if_empty", "key", "rebuild", "refresh"]
+
+DEBITS: Any = DebitOutcomeRecord.__table__  # type: ignore[attr-defined]
+LATEST: Any = LatestBlockRecord.__table__  # type: ignore[attr-defined]
+CHUNK = 500
+
+
+def key(t: Any) -> Any:
+    """The payment method's key of an outcome (a row of ``t``)."""
+    return func.coalesce(t.c.payment_method, t.c.id)
+
+
+def _latest(*where: Any) -> Any:
+    """The ``latest_blocks`` rows of the keys of the blocked outcomes meeting ``where``."""
+    c = DEBITS.c
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=key(DEBITS),
+            order_by=(c.returned_at.desc().nulls_last(), c.created.desc(), c.id),
+        )
+        .label("rank")
+    )
+    ranked = (
+        select(
+            key(DEBITS).label("payment_key"),
+            c.id.label("debit_id"),
+            c.returned_at,
+            c.created,
+            rank,
+        )
+        .where(c.blocked_reason.is_not(None), *where)
+        .subquery("ranked")
+    )
+    r = ranked.c
+    return select(r.payment_key, r.debit_id, r.returned_at, r.created).where(r.rank == 1)
+
+
+def _insert(conn: Connection | Any, stmt: Any) -> None:
+    conn.execute(LATEST.insert().from_select([c.name for c in stmt.selected_columns], stmt))
+
+
+def refresh(conn: Connection | Any, keys: Iterable[str]) -> None:
+    """Rank the blocked outcomes of these keys again, in the caller's transaction."""
+    ordered = sorted(set(keys))
+    for at in range(0, len(ordered), CHUNK):
+        chunk = ordered[at : at + CHUNK]
+        conn.execute(delete(LATEST).where(LATEST.c.payment_key.in_(chunk)))
+        _insert(conn, _latest(key(DEBITS).in_(chunk)))
+
+
+def _rebuild(conn: Connection | Any) -> None:
+    conn.execute(delete(LATEST))
+    _insert(conn, _latest())
+
+
+def rebuild(engine: Engine) -> None:
+    """Every key again from ``debit_outcomes``, in one transaction (after a bulk load)."""
+    with engine.begin() as conn:
+        _rebuild(conn)
+
+
+def _unfilled(conn: Connection) -> bool:
+    if conn.execute(select(LATEST.c.payment_key).limit(1)).first() is not None:
+        return False
+    blocked = select(DEBITS.c.id).where(DEBITS.c.blocked_reason.is_not(None)).limit(1)
+    return conn.execute(blocked).first() is not None
+
+
+def backfill_if_empty(engine: Engine) -> bool:
+    """Fill the table of a store with blocked outcomes but no rows yet; True when it did."""
+    with engine.connect() as conn:
+        if not _unfilled(conn):
+            return False
+    try:
+        with engine.begin() as conn:
+            if _unfilled(conn):
+                _rebuild(conn)
+                return True
+    except IntegrityError:  # another replica opening the store filled it at the same time
+        pass
+    return False
