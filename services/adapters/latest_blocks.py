@@ -6,7 +6,9 @@ A payment method's key is its id, or for an outcome without one the outcome's ow
 latest blocked outcome is the one with a ``blocked_reason`` returned last (none returned: after
 every returned one), then made last, then the least id: what the list shows. Writers call
 :func:`refresh` in their transaction with the keys their outcomes had and have; :func:`rebuild`
-ranks every key again (a bulk load, a store from before the table).
+ranks every key again (a bulk load, a store from before the table). The columns the list's search
+reads are copied from the debit, so a search reads the kept rows (and the customers it names)
+only; an outcome write that changes them refreshes its key.
 """
 
 from __future__ import annotations
@@ -25,6 +27,17 @@ __all__ = ["backfill_if_empty", "key", "rebuild", "refresh"]
 DEBITS: Any = DebitOutcomeRecord.__table__  # type: ignore[attr-defined]
 LATEST: Any = LatestBlockRecord.__table__  # type: ignore[attr-defined]
 CHUNK = 500
+# copied from the debit: what Blocked accounts' search reads
+SEARCHED = (
+    "customer_id",
+    "payment_method",
+    "account_id",
+    "institution",
+    "last4",
+    "blocked_code",
+    "return_code",
+    "blocked_reason",
+)
 
 
 def key(t: Any) -> Any:
@@ -49,13 +62,15 @@ def _latest(*where: Any) -> Any:
             c.id.label("debit_id"),
             c.returned_at,
             c.created,
+            *(c[name] for name in SEARCHED),
             rank,
         )
         .where(c.blocked_reason.is_not(None), *where)
         .subquery("ranked")
     )
     r = ranked.c
-    return select(r.payment_key, r.debit_id, r.returned_at, r.created).where(r.rank == 1)
+    columns = ("payment_key", "debit_id", "returned_at", "created", *SEARCHED)
+    return select(*(r[name] for name in columns)).where(r.rank == 1)
 
 
 def _insert(conn: Connection | Any, stmt: Any) -> None:
@@ -83,8 +98,11 @@ def rebuild(engine: Engine) -> None:
 
 
 def _unfilled(conn: Connection) -> bool:
+    """No rows but blocked outcomes (a store from before the table), or rows from before the
+    copied columns (every kept row has a ``blocked_reason``)."""
     if conn.execute(select(LATEST.c.payment_key).limit(1)).first() is not None:
-        return False
+        stale = select(LATEST.c.payment_key).where(LATEST.c.blocked_reason.is_(None)).limit(1)
+        return conn.execute(stale).first() is not None
     blocked = select(DEBITS.c.id).where(DEBITS.c.blocked_reason.is_not(None)).limit(1)
     return conn.execute(blocked).first() is not None
 

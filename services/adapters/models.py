@@ -457,6 +457,15 @@ class LatestBlockRecord(SQLModel, table=True):
     debit_id: str
     returned_at: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     created: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # what the list's search reads, copied from the debit (searched without reading it)
+    customer_id: str | None = None
+    payment_method: str | None = None
+    account_id: str | None = None
+    institution: str | None = None
+    last4: str | None = None
+    blocked_code: str | None = None
+    return_code: str | None = None
+    blocked_reason: str | None = None
 
 
 class DebitCheckRecord(SQLModel, table=True):

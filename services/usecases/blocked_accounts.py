@@ -95,14 +95,13 @@ class BlockedPage(Page[BlockedAccount]):
     """One page of blocked accounts, with the true number that match (not the page size)."""
 
 
-def _matching(text: str) -> list[Any]:
-    """The WHERE of a search: an ID's start, or part of the customer's name or email, the bank,
-    the last 4 digits, the code or the reason."""
-    record = DebitOutcomeRecord
+def _matching(text: str, record: Any) -> list[Any]:
+    """The WHERE of a search over ``record`` (the kept latest blocks): an ID's start, or part of
+    the customer's name or email, the bank, the last 4 digits, the code or the reason."""
     by_prefix = {
         "cus_": record.customer_id,
         "pm_": record.payment_method,
-        "pi_": record.id,
+        "pi_": record.debit_id,
         "fca_": record.account_id,
     }
     for prefix, column in by_prefix.items():
@@ -146,15 +145,10 @@ def find_blocked(
         col(latest.created).desc(),
         col(latest.debit_id),
     )
-    matching = _matching(text)
+    matching = _matching(text, latest)  # on the kept copies: no debit is read to search
     with session_scope(svc.engine) as session:
-        if matching:
-            counted = select(func.count()).select_from(record).join(
-                latest, col(latest.debit_id) == col(record.id)
-            )
-            total = int(session.exec(counted.where(*matching)).one())
-        else:  # the kept rows alone
-            total = int(session.exec(select(func.count()).select_from(latest)).one())
+        counted = select(func.count()).select_from(latest).where(*matching)
+        total = int(session.exec(counted).one())
         page = clamp(page, total, page_size)
         chosen = list(
             session.exec(

@@ -117,6 +117,11 @@ def test_every_writer_keeps_the_latest_blocks_and_the_list_is_the_old_one(engine
         assert [r.debit for r in searched.rows] == [
             r.debit for r in listed.rows if (r.payment_method or "").startswith("pm_1")
         ]
+        frozen = find_blocked(svc, OPS, search="frozen", page_size=100)  # type: ignore[arg-type]
+        assert [r.debit for r in frozen.rows] == [
+            r.debit for r in listed.rows if r.reason == "bank_account_frozen"
+        ]
+        assert 0 < frozen.total < listed.total
 
 
 def test_opening_a_store_from_before_the_table_fills_it(db_url: str) -> None:
