@@ -22,9 +22,9 @@ from typing import Any
 
 from sqlalchemy import Boolean, and_, case, delete, false, func, or_, select, tuple_, type_coerce
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from services.adapters import kept
 from services.adapters.models import DebitChainDayRecord, DebitChainRecord, DebitOutcomeRecord
 
 __all__ = [
@@ -132,17 +132,6 @@ def _day_sums(*where: Any) -> Any:
     )
 
 
-def _runs(days: Iterable[int]) -> list[tuple[int, int]]:
-    """Consecutive days as (first, last) runs."""
-    runs: list[tuple[int, int]] = []
-    for day in sorted(set(days)):
-        if runs and runs[-1][1] == day - 1:
-            runs[-1] = (runs[-1][0], day)
-        else:
-            runs.append((day, day))
-    return runs
-
-
 def _recount(session: Session | Connection, days: set[int], values: set[tuple[Any, ...]]) -> None:
     """The day sums of these days and breakdown values (every pair of one and the other) again
     from the chain rows: deleted, then the recount inserted. Each statement reads the chains
@@ -151,11 +140,12 @@ def _recount(session: Session | Connection, days: set[int], values: set[tuple[An
     ordered, listed = sorted(days), sorted(values)
     for start in range(0, len(ordered), CHUNK):
         chunk = ordered[start : start + CHUNK]
-        on_days = or_(*(and_(created >= a * DAY, created < (b + 1) * DAY) for a, b in _runs(chunk)))
+        runs = kept.day_runs(chunk)
+        on_days = or_(*(and_(created >= a * DAY, created < (b + 1) * DAY) for a, b in runs))
         for low in range(0, len(listed), CHUNK):
             some = listed[low : low + CHUNK]
-            kept = tuple_(*(DAYS.c[b] for b in BY)).in_(some)
-            session.execute(delete(DAYS).where(DAYS.c.day.in_(chunk), kept))
+            of_values = tuple_(*(DAYS.c[b] for b in BY)).in_(some)
+            session.execute(delete(DAYS).where(DAYS.c.day.in_(chunk), of_values))
             stmt = _day_sums(on_days, by.in_(some))
             names = [c.name for c in stmt.selected_columns]
             session.execute(DAYS.insert().from_select(names, stmt))
@@ -194,14 +184,4 @@ def _unfilled(conn: Connection) -> bool:
 def backfill_if_empty(engine: Engine) -> bool:
     """Fill the tables of a store that has debits but no chains or day sums yet (made before
     the tables); a few cheap reads otherwise. True when it filled them."""
-    with engine.connect() as conn:
-        if not _unfilled(conn):
-            return False
-    try:
-        with engine.begin() as conn:
-            if _unfilled(conn):
-                _rebuild(conn)
-                return True
-    except IntegrityError:  # another replica opening the store filled it at the same time
-        pass
-    return False
+    return kept.fill_once(engine, _unfilled, _rebuild)

@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
 
+from services.adapters import kept
 from services.adapters.models import DebitOutcomeRecord, LatestBlockRecord
 
 __all__ = ["backfill_if_empty", "key", "rebuild", "refresh"]
@@ -109,14 +109,4 @@ def _unfilled(conn: Connection) -> bool:
 
 def backfill_if_empty(engine: Engine) -> bool:
     """Fill the table of a store with blocked outcomes but no rows yet; True when it did."""
-    with engine.connect() as conn:
-        if not _unfilled(conn):
-            return False
-    try:
-        with engine.begin() as conn:
-            if _unfilled(conn):
-                _rebuild(conn)
-                return True
-    except IntegrityError:  # another replica opening the store filled it at the same time
-        pass
-    return False
+    return kept.fill_once(engine, _unfilled, _rebuild)

@@ -25,8 +25,8 @@ from typing import Any
 
 from sqlalchemy import and_, case, delete, func, or_, select
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
 
+from services.adapters import kept
 from services.adapters.models import DebitOutcomeRecord, DebitVerdictDayRecord
 
 __all__ = [
@@ -96,17 +96,6 @@ def in_dates(t: Any, start: int, end: int) -> Any:
     )
 
 
-def _runs(days: Iterable[int]) -> list[tuple[int, int]]:
-    """Consecutive days as (first, last) runs."""
-    runs: list[tuple[int, int]] = []
-    for day in sorted(set(days)):
-        if runs and runs[-1][1] == day - 1:
-            runs[-1] = (runs[-1][0], day)
-        else:
-            runs.append((day, day))
-    return runs
-
-
 def _counts(*where: Any) -> Any:
     """The day table's rows of the near debits meeting ``where``."""
     c = DEBITS.c
@@ -139,7 +128,8 @@ def recount(conn: Connection | Any, days: Iterable[int]) -> None:
     for at in range(0, len(ordered), CHUNK):
         chunk = ordered[at : at + CHUNK]
         conn.execute(delete(DAYS).where(DAYS.c.day.in_(chunk)))
-        dated = or_(*(in_dates(DEBITS, a * DAY, (b + 1) * DAY - 1) for a, b in _runs(chunk)))
+        runs = kept.day_runs(chunk)
+        dated = or_(*(in_dates(DEBITS, a * DAY, (b + 1) * DAY - 1) for a, b in runs))
         stmt = _counts(dated)
         conn.execute(DAYS.insert().from_select([c.name for c in stmt.selected_columns], stmt))
 
@@ -171,14 +161,4 @@ def _unfilled(conn: Connection) -> bool:
 
 def backfill_if_empty(engine: Engine) -> bool:
     """Fill the table of a store that has debits but no day rows yet; True when it did."""
-    with engine.connect() as conn:
-        if not _unfilled(conn):
-            return False
-    try:
-        with engine.begin() as conn:
-            if _unfilled(conn):
-                _rebuild(conn)
-                return True
-    except IntegrityError:  # another replica opening the store filled it at the same time
-        pass
-    return False
+    return kept.fill_once(engine, _unfilled, _rebuild)
