@@ -78,8 +78,8 @@ def fill_kept(engine: Engine) -> list[str]:
     bulk inserts around the writers), each once, from one place: every debit's last check and
     its original's date (columns), the chains and their day sums, the verdict day counts (again
     whenever those columns were filled: they count by them), each payment method's latest
-    block, the intent day counts. Each is a
-    cheap probe when nothing is missing. Returns the names of those filled."""
+    block, the intent day counts. Each is a cheap probe when nothing is missing. Returns the
+    names of those filled."""
     from services.adapters import intent_days  # it writes through this module
 
     filled = []
@@ -87,9 +87,10 @@ def fill_kept(engine: Engine) -> list[str]:
         filled.append("last_checks")
     if original_dates.backfill(engine):
         filled.append("original_dates")
+    columns_filled = bool(filled)  # the verdict days count by both columns
     if debit_chains.backfill_if_empty(engine):
         filled.append("debit_chains")
-    if filled and filled != ["debit_chains"]:
+    if columns_filled:
         verdict_days.rebuild(engine)
         filled.append("verdict_days")
     elif verdict_days.backfill_if_empty(engine):

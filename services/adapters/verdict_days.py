@@ -118,7 +118,7 @@ def day_of(t: Any) -> Any:
 def days_of(conn: Connection | Any, where: Any, params: dict[str, Any] | None = None) -> set[int]:
     """The days the debits ``where`` selects (with its bound ``params``) are dated at (computed
     ones only)."""
-    stmt = select(_dated(DEBITS) // DAY).where(where, DEBITS.c.original_created.is_not(None))
+    stmt = select(day_of(DEBITS)).where(where, DEBITS.c.original_created.is_not(None))
     return {int(d) for d in conn.execute(stmt.distinct(), params or {}).scalars()}
 
 

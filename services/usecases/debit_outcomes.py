@@ -144,25 +144,9 @@ def _merge(stored: Mapping[str, Any], incoming: dict[str, Any]) -> dict[str, Any
 
 def _put(session: Session, rows: list[dict[str, Any]]) -> str:
     ids = [r["id"] for r in rows]
-    record = DebitOutcomeRecord.__table__.c  # type: ignore[attr-defined]
-    # the chains these debits belonged to before the write too (in case one moved)
-    # Before the write, in one read: the chains these debits belonged to (in case one moved),
-    # and the days the debits whose date or verdict it can move (they, and the attempts naming
-    # them as their original) were counted at.
-    moved = or_(record.id.in_(ids), record.original_id.in_(ids))
-    table = DebitOutcomeRecord.__table__  # type: ignore[attr-defined]
-    stored = sa_select(
-        record.id,
-        record.original_id,
-        verdict_days.day_of(table).label("day"),
-        latest_blocks.key(table).label("payment_key"),
-        record.blocked_reason,
-    )
-    was = session.execute(stored.where(moved)).all()
-    written = set(ids)
-    chains = {r.original_id for r in was if r.id in written} | {r["original_id"] for r in rows}
-    days = {int(r.day) for r in was if r.day is not None}
-    blocks = {r.payment_key for r in was if r.id in written and r.blocked_reason is not None}
+    # before the write: where these debits were kept (a chain, a day or a block can move)
+    was = _kept_keys(session, ids)
+    chains = was.chains | {r["original_id"] for r in rows}
     counts = upsert(
         session,
         DebitOutcomeRecord,
@@ -180,15 +164,39 @@ def _put(session: Session, rows: list[dict[str, Any]]) -> str:
         # take turns from there to their commit on PostgreSQL, so a chain written by two at
         # once (a retry's return and its original) is counted by the later one whole.
         debit_chains.refresh(session, chains)
-        verdict_days.recount(session, days | verdict_days.days_of(session, moved))
-        # the payment methods blocked before or after this write: their latest block
-        blocked = sa_select(latest_blocks.key(table)).where(
-            record.id.in_(ids), record.blocked_reason.is_not(None)
-        )
-        blocks |= set(session.execute(blocked).scalars())
-        if blocks:
-            latest_blocks.refresh(session, blocks)
+        now = _kept_keys(session, ids)  # the same, after the write: where each was and is kept
+        verdict_days.recount(session, was.days | now.days)
+        if was.blocks or now.blocks:  # the payment methods blocked before or after
+            latest_blocks.refresh(session, was.blocks | now.blocks)
     return counts.outcome
+
+
+@dataclass(frozen=True)
+class _Keys:
+    chains: set[str]  # the chains of the debits written
+    days: set[int]  # the verdict days of those debits and of the attempts naming them
+    blocks: set[str]  # the payment methods of those debits that are blocked
+
+
+def _kept_keys(session: Session, ids: list[str]) -> _Keys:
+    """Where the debits ``ids`` (and the attempts naming them as their original, whose date
+    follows theirs) are counted in the figures kept at write time, in one read."""
+    record = DebitOutcomeRecord.__table__.c  # type: ignore[attr-defined]
+    table = DebitOutcomeRecord.__table__  # type: ignore[attr-defined]
+    stmt = sa_select(
+        record.id,
+        record.original_id,
+        verdict_days.day_of(table).label("day"),
+        latest_blocks.key(table).label("payment_key"),
+        record.blocked_reason,
+    ).where(or_(record.id.in_(ids), record.original_id.in_(ids)))
+    rows = session.execute(stmt).all()
+    written = set(ids)
+    return _Keys(
+        chains={r.original_id for r in rows if r.id in written},
+        days={int(r.day) for r in rows if r.day is not None},
+        blocks={r.payment_key for r in rows if r.id in written and r.blocked_reason is not None},
+    )
 
 
 def record_payment_intent(
