@@ -8,13 +8,11 @@ exactly at, just before and just after day and week boundaries.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from bench.page_fill import DAY, NOW
 from services.adapters import debit_chains, outcome_figures
@@ -22,7 +20,7 @@ from services.adapters.models import DebitChainDayRecord
 from services.adapters.store import open_store
 from services.rules import returns as rules
 from services.rules.nacha import CATEGORIES
-from services.usecases.debit_outcomes import put_payment_intent, record_payment_intent
+from services.usecases.debit_outcomes import record_payment_intent
 from tests.store.test_debit_chains import (
     _same,
     chain_rows,
@@ -31,6 +29,7 @@ from tests.store.test_debit_chains import (
     old_breakdown,
     old_rates,
     old_weekly,
+    write_while_another_waits,
 )
 
 DAYS: Any = DebitChainDayRecord.__table__  # type: ignore[attr-defined]
@@ -254,22 +253,11 @@ def test_a_chain_leaves_the_day_sums_when_long_and_comes_back_when_short(engine:
 def test_two_writers_of_one_day_at_once_both_count(engine: Engine) -> None:
     """Two chains of one day written in two transactions at once: the later writer's recount
     of the day counts the first's chain (it waits for the first to commit)."""
-    first = Session(engine)
-    try:
-        put_payment_intent(first, intent("pi_p", "succeeded", created=MONDAY + 10), at=MONDAY)
-        second = threading.Thread(
-            target=record_payment_intent,
-            args=(engine, intent("pi_q", "succeeded", created=MONDAY + 20)),
-            kwargs={"at": MONDAY},
-        )
-        second.start()
-        second.join(0.5)
-        assert second.is_alive()  # waiting for the first writer
-        first.commit()
-    finally:
-        first.close()
-    second.join(30)
-    assert not second.is_alive()
+    write_while_another_waits(
+        engine,
+        (intent("pi_p", "succeeded", created=MONDAY + 10), MONDAY),
+        (intent("pi_q", "succeeded", created=MONDAY + 20), MONDAY),
+    )
     days_kept(engine)
     assert debits_on(engine, DAY0) == 2
 

@@ -359,6 +359,27 @@ def test_every_outcome_writer_keeps_the_chains_as_a_rebuild_would(engine: Engine
     assert list(got["debits"]) == [3, 3, 3] and list(got["returns"]) == [1, 1, 2]
 
 
+def write_while_another_waits(
+    engine: Engine, first: tuple[dict[str, Any], int], second: tuple[dict[str, Any], int]
+) -> None:
+    """Write PaymentIntent ``first`` (at its time) in a transaction left open while ``second``
+    is written by another thread: check the second waits, commit the first, let it finish."""
+    session = Session(engine)
+    try:
+        put_payment_intent(session, first[0], at=first[1])  # written, not yet committed
+        other = threading.Thread(
+            target=record_payment_intent, args=(engine, second[0]), kwargs={"at": second[1]}
+        )
+        other.start()
+        other.join(0.5)
+        assert other.is_alive()  # waiting for the first writer
+        session.commit()
+    finally:
+        session.close()
+    other.join(30)
+    assert not other.is_alive()
+
+
 def test_two_writers_of_one_chain_at_once_leave_its_row_whole(engine: Engine) -> None:
     """A retry's return written in one transaction while its original arrives in another:
     the later writer's chain row counts both (it waits for the first to commit)."""
@@ -366,20 +387,7 @@ def test_two_writers_of_one_chain_at_once_leave_its_row_whole(engine: Engine) ->
         "pi_w_r", "requires_payment_method", created=T + DAY, code="debit_not_authorized",
         retry_of="pi_w",
     )
-    first = Session(engine)
-    try:
-        put_payment_intent(first, retry, at=T + 2 * DAY)  # written, not yet committed
-        second = threading.Thread(
-            target=record_payment_intent, args=(engine, intent("pi_w", "succeeded")),
-            kwargs={"at": T + 2 * DAY},
-        )
-        second.start()
-        second.join(0.5)
-        assert second.is_alive()  # waiting for the first writer
-        first.commit()
-    finally:
-        first.close()
-    second.join(30)
+    write_while_another_waits(engine, (retry, T + 2 * DAY), (intent("pi_w", "succeeded"), T + 2 * DAY))
     chain = kept_as_rebuilt(engine)["pi_w"]
     assert (chain["created"], chain["unauthorized"], chain["overall"]) == (T, 1, 1)
 
