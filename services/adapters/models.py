@@ -443,6 +443,27 @@ class DebitVerdictDayRecord(SQLModel, table=True):
     n: int = 0
 
 
+class DebitHeadroomDayRecord(SQLModel, table=True):
+    """The settled debits an ``ok`` verdict let through, per UTC day of their date (as
+    :class:`DebitVerdictDayRecord`), currency, headroom and balance age in buckets: what the
+    policy options of "Did our check work?" hold back, added up over whole days instead of
+    grouping every such debit of the window on each read (services/adapters/verdict_days.py,
+    services/usecases/check_buckets.py). ``percent``: (balance - amount) × 100 // amount, -1
+    below 0, 101 at or over 101; 102 for an amount of 0 or less with a balance not below it,
+    103 with one below it. ``age_unit``: the balance's age in quarter hours rounded up (0 at
+    or below 0), 2881 past 30 days."""
+
+    __tablename__ = "debit_headroom_days"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    day: int = Field(sa_column=Column(BigInteger, primary_key=True))  # date // 86,400
+    currency: str = Field(primary_key=True)
+    percent: int = Field(primary_key=True)
+    age_unit: int = Field(primary_key=True)
+    n: int = 0
+    amount: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
 class LatestBlockRecord(SQLModel, table=True):
     """Each payment method's latest blocked outcome (the debit outcome Blocked accounts lists
     for it), kept at write time so the list counts and pages one row per payment method

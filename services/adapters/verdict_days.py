@@ -16,6 +16,11 @@ Writers call :func:`recount` in their transaction, after their data-version bump
 PostgreSQL its row lock makes two writers take turns, so the later one counts both), with the
 days their debits were and are dated at (:func:`days_of`); :func:`rebuild` counts every day
 again (a bulk load, a backfill, a store from before the table).
+
+The same days keep a second table, ``debit_headroom_days``: of the near debits that settled
+after an ``ok`` verdict, how many (and how much) per currency, headroom percentage and balance
+age bucket (:func:`percent_bucket`, :func:`age_bucket`), what the policy options' "would have
+held back" adds up (:mod:`services.usecases.check_buckets`).
 """
 
 from __future__ import annotations
@@ -27,16 +32,24 @@ from sqlalchemy import and_, case, delete, func, or_, select
 from sqlalchemy.engine import Connection, Engine
 
 from services.adapters import kept
-from services.adapters.models import DebitOutcomeRecord, DebitVerdictDayRecord
+from services.adapters.models import (
+    DebitHeadroomDayRecord,
+    DebitOutcomeRecord,
+    DebitVerdictDayRecord,
+)
 
 __all__ = [
+    "AGE_CAP",
+    "AGE_UNIT",
     "DAY",
     "FAR",
     "backfill_if_empty",
     "day_of",
     "days_of",
     "far",
+    "age_bucket",
     "near",
+    "percent_bucket",
     "rebuild",
     "rebuild_in",
     "recount",
@@ -46,6 +59,12 @@ DAY = 86_400
 FAR = 30 * 86_400  # a debit dated further than this from its original is counted from its row
 DEBITS: Any = DebitOutcomeRecord.__table__  # type: ignore[attr-defined]
 DAYS: Any = DebitVerdictDayRecord.__table__  # type: ignore[attr-defined]
+HEADROOM: Any = DebitHeadroomDayRecord.__table__  # type: ignore[attr-defined]
+AGE_UNIT = 900  # a quarter hour: every age a policy option offers is a multiple of it
+AGE_CAP = 30 * 96 + 1  # past 30 days (the longest maximum age a policy may hold)
+PERCENT_CAP = 101  # past every percentage a policy may hold (100)
+NO_AMOUNT = 102  # an amount of 0 or less, the balance not below it
+UNDECIDED = 103  # an amount of 0 or less, the balance below it
 NO_ORIGINAL = -1  # original_dates.NO_ORIGINAL: the original is not stored
 CHUNK = 500
 UNCOPIED = "-"  # never a verdict
@@ -96,6 +115,67 @@ def in_dates(t: Any, start: int, end: int) -> Any:
     )
 
 
+def percent_bucket(t: Any) -> Any:
+    """The headroom of the debit's (a row of ``t``) last check in whole percent of the amount
+    asked: (balance - amount) × 100 // amount (both integers, not negative there), -1 when
+    negative, :data:`PERCENT_CAP` at or over it; :data:`NO_AMOUNT` or :data:`UNDECIDED` for
+    an amount of 0 or less."""
+    c = t.c
+    room, asked = c.check_room, c.check_asked
+    return case(
+        (asked <= 0, case((room >= 0, NO_AMOUNT), else_=UNDECIDED)),
+        (room < 0, -1),
+        (room * 100 >= asked * PERCENT_CAP, PERCENT_CAP),
+        else_=(room * 100) // asked,
+    )
+
+
+def age_bucket(t: Any) -> Any:
+    """The age of the debit's (a row of ``t``) last check's balance in units of :data:`AGE_UNIT`,
+    rounded up: 0 at or below 0, :data:`AGE_CAP` past (AGE_CAP - 1) units."""
+    age = t.c.check_age
+    return case(
+        (age <= 0, 0),
+        (age > (AGE_CAP - 1) * AGE_UNIT, AGE_CAP),
+        else_=(age + AGE_UNIT - 1) // AGE_UNIT,
+    )
+
+
+def headroom_rows(t: Any) -> list[Any]:
+    """The debits (rows of ``t``) the headroom table counts, near or not: settled after an
+    ``ok`` verdict whose balance and its age are known."""
+    c = t.c
+    return [
+        c.check_verdict == "ok",
+        c.status == "settled",
+        c.check_room.is_not(None),
+        c.check_age.is_not(None),
+        c.check_asked.is_not(None),
+    ]
+
+
+def _headroom_counts(*where: Any) -> Any:
+    """The headroom table's rows of the near debits meeting ``where``."""
+    c = DEBITS.c
+    day = (_dated(DEBITS) // DAY).label("day")
+    keys = (
+        day,
+        c.currency,
+        percent_bucket(DEBITS).label("percent"),
+        age_bucket(DEBITS).label("age_unit"),
+    )
+    counted = [func.count().label("n"), func.sum(c.amount).label("amount")]
+    return (
+        select(*keys, *counted)
+        .where(near(DEBITS), *headroom_rows(DEBITS), *where)
+        .group_by(*keys)
+    )
+
+
+def _insert(conn: Connection | Any, table: Any, stmt: Any) -> None:
+    conn.execute(table.insert().from_select([c.name for c in stmt.selected_columns], stmt))
+
+
 def _counts(*where: Any) -> Any:
     """The day table's rows of the near debits meeting ``where``."""
     c = DEBITS.c
@@ -128,10 +208,11 @@ def recount(conn: Connection | Any, days: Iterable[int]) -> None:
     for at in range(0, len(ordered), CHUNK):
         chunk = ordered[at : at + CHUNK]
         conn.execute(delete(DAYS).where(DAYS.c.day.in_(chunk)))
+        conn.execute(delete(HEADROOM).where(HEADROOM.c.day.in_(chunk)))
         runs = kept.day_runs(chunk)
         dated = or_(*(in_dates(DEBITS, a * DAY, (b + 1) * DAY - 1) for a, b in runs))
-        stmt = _counts(dated)
-        conn.execute(DAYS.insert().from_select([c.name for c in stmt.selected_columns], stmt))
+        _insert(conn, DAYS, _counts(dated))
+        _insert(conn, HEADROOM, _headroom_counts(dated))
 
 
 def rebuild_in(conn: Connection | Any) -> None:
@@ -141,8 +222,9 @@ def rebuild_in(conn: Connection | Any) -> None:
 
 def _rebuild(conn: Connection | Any) -> None:
     conn.execute(delete(DAYS))
-    stmt = _counts()
-    conn.execute(DAYS.insert().from_select([c.name for c in stmt.selected_columns], stmt))
+    conn.execute(delete(HEADROOM))
+    _insert(conn, DAYS, _counts())
+    _insert(conn, HEADROOM, _headroom_counts())
 
 
 def rebuild(engine: Engine) -> None:
@@ -153,10 +235,15 @@ def rebuild(engine: Engine) -> None:
 
 
 def _unfilled(conn: Connection) -> bool:
-    """Near debits but no day rows (a store from before the table)."""
-    if conn.execute(select(DAYS.c.day).limit(1)).first() is not None:
+    """Near debits but no day rows, or near debits the headroom table counts but no headroom
+    rows (a store from before either table)."""
+    no_days = conn.execute(select(DAYS.c.day).limit(1)).first() is None
+    if no_days and conn.execute(select(DEBITS.c.id).where(near(DEBITS)).limit(1)).first():
+        return True
+    if conn.execute(select(HEADROOM.c.day).limit(1)).first() is not None:
         return False
-    return conn.execute(select(DEBITS.c.id).where(near(DEBITS)).limit(1)).first() is not None
+    counted = select(DEBITS.c.id).where(near(DEBITS), *headroom_rows(DEBITS)).limit(1)
+    return conn.execute(counted).first() is not None
 
 
 def backfill_if_empty(engine: Engine) -> bool:

@@ -26,6 +26,7 @@ from services.adapters.check_history import check_from_row
 from services.adapters.models import DebitChainRecord, DebitVerdictDayRecord
 from services.rules import check_effect as rules
 from services.rules.debit import INSUFFICIENT, OK, DebitPolicy
+from services.usecases import check_buckets
 from services.usecases.check_rows import (
     CHECKS,
     DEBITS,
@@ -329,15 +330,23 @@ def _bucketed(
         stmt = select(*keys, func.count().label("n"), func.sum(c.amount).label("amount"))
         return stmt.where(good).group_by(*keys)
 
-    if stored_lookback(window):  # the copied ok verdicts, and apart the rows not copied yet
-        parts = [_checked(window, copied=True, complete=complete).c]
-        if not complete:
-            parts.append(_checked(window, copied=False).c)
-        stmt = union_all(*(counted(c) for c in parts))
+    kept = check_buckets.held(engine, window, current, percents, ages) if complete else None
+    if kept is not None:  # added up from the headroom day counts, in quarter hours
+        unit = verdict_days.AGE_UNIT
+        held: list[Any] = [
+            {"currency": c, "percent": p, "ages": a, "n": n, "amount": amount}
+            for (c, p, a), (n, amount) in kept.items()
+        ]
     else:
-        stmt = counted(_checked(window).c)
-    with engine.connect() as conn:
-        held = [g._mapping for g in conn.execute(stmt)]
+        if stored_lookback(window):  # the copied ok verdicts, and apart the rows not copied yet
+            parts = [_checked(window, copied=True, complete=complete).c]
+            if not complete:
+                parts.append(_checked(window, copied=False).c)
+            stmt = union_all(*(counted(c) for c in parts))
+        else:
+            stmt = counted(_checked(window).c)
+        with engine.connect() as conn:
+            held = [g._mapping for g in conn.execute(stmt)]
     options = []
     for option in found:
         if _percent_only(option, current):

@@ -29,6 +29,7 @@ def forget_seeded_debits() -> Iterator[None]:
     from services.adapters.models import (
         DebitChainDayRecord,
         DebitChainRecord,
+        DebitHeadroomDayRecord,
         DebitOutcomeRecord,
         DebitVerdictDayRecord,
         LatestBlockRecord,
@@ -40,6 +41,7 @@ def forget_seeded_debits() -> Iterator[None]:
         session.exec(delete(DebitChainRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitChainDayRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitVerdictDayRecord))  # type: ignore[call-overload]
+        session.exec(delete(DebitHeadroomDayRecord))  # type: ignore[call-overload]
         session.exec(delete(LatestBlockRecord))  # type: ignore[call-overload]
 
 

@@ -31,6 +31,7 @@ def forget_seeded_rows() -> Iterator[None]:
         DebitChainDayRecord,
         DebitChainRecord,
         DebitCheckRecord,
+        DebitHeadroomDayRecord,
         DebitOutcomeRecord,
         DebitVerdictDayRecord,
         LatestBlockRecord,
@@ -46,6 +47,7 @@ def forget_seeded_rows() -> Iterator[None]:
         session.exec(delete(DebitChainRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitChainDayRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitVerdictDayRecord))  # type: ignore[call-overload]
+        session.exec(delete(DebitHeadroomDayRecord))  # type: ignore[call-overload]
         session.exec(delete(LatestBlockRecord))  # type: ignore[call-overload]
         session.exec(
             delete(DebitCheckRecord).where(col(DebitCheckRecord.source) == "test")  # type: ignore[call-overload]

@@ -33,6 +33,7 @@ def outcomes_never_synced() -> Iterator[None]:
     from services.adapters.models import (
         DebitChainDayRecord,
         DebitChainRecord,
+        DebitHeadroomDayRecord,
         DebitOutcomeRecord,
         DebitVerdictDayRecord,
         LatestBlockRecord,
@@ -48,6 +49,7 @@ def outcomes_never_synced() -> Iterator[None]:
         session.exec(delete(DebitChainRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitChainDayRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitVerdictDayRecord))  # type: ignore[call-overload]
+        session.exec(delete(DebitHeadroomDayRecord))  # type: ignore[call-overload]
         session.exec(delete(LatestBlockRecord))  # type: ignore[call-overload]
         session.exec(delete(SyncState).where(col(SyncState.name) == SYNC_NAME))  # type: ignore[call-overload]
     yield
@@ -57,6 +59,7 @@ def outcomes_never_synced() -> Iterator[None]:
         session.exec(delete(DebitChainRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitChainDayRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitVerdictDayRecord))  # type: ignore[call-overload]
+        session.exec(delete(DebitHeadroomDayRecord))  # type: ignore[call-overload]
         session.exec(delete(LatestBlockRecord))  # type: ignore[call-overload]
 
 

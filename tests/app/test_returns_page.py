@@ -34,6 +34,7 @@ def outcomes_synced() -> None:
     from services.adapters.models import (
         DebitChainDayRecord,
         DebitChainRecord,
+        DebitHeadroomDayRecord,
         DebitOutcomeRecord,
         DebitVerdictDayRecord,
         LatestBlockRecord,
@@ -50,6 +51,7 @@ def outcomes_synced() -> None:
         session.exec(delete(DebitChainRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitChainDayRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitVerdictDayRecord))  # type: ignore[call-overload]
+        session.exec(delete(DebitHeadroomDayRecord))  # type: ignore[call-overload]
         session.exec(delete(LatestBlockRecord))  # type: ignore[call-overload]
 
 
@@ -62,6 +64,7 @@ def forget_seeded_debits() -> Iterator[None]:
     from services.adapters.models import (
         DebitChainDayRecord,
         DebitChainRecord,
+        DebitHeadroomDayRecord,
         DebitOutcomeRecord,
         DebitVerdictDayRecord,
         LatestBlockRecord,
@@ -73,6 +76,7 @@ def forget_seeded_debits() -> Iterator[None]:
         session.exec(delete(DebitChainRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitChainDayRecord))  # type: ignore[call-overload]
         session.exec(delete(DebitVerdictDayRecord))  # type: ignore[call-overload]
+        session.exec(delete(DebitHeadroomDayRecord))  # type: ignore[call-overload]
         session.exec(delete(LatestBlockRecord))  # type: ignore[call-overload]
 
 

@@ -16,10 +16,18 @@ from sqlalchemy.engine import Engine
 
 from bench.page_fill import DAY, NOW, fill
 from services.adapters import check_history, debit_chains, last_checks, original_dates, verdict_days
-from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord, DebitVerdictDayRecord
+from services.adapters.models import (
+    DebitCheckRecord,
+    DebitHeadroomDayRecord,
+    DebitOutcomeRecord,
+    DebitVerdictDayRecord,
+)
 from services.adapters.store import fill_kept, open_store, session_scope
-from services.usecases import check_figures
+from services.rules import check_effect as rules
+from services.rules.debit import DebitPolicy
+from services.usecases import check_buckets, check_figures
 from services.usecases.debit_outcomes import (
+    load_behind,
     put_payment_intents,
     record_event,
     record_payment_intent,
@@ -28,6 +36,7 @@ from tests.store.test_check_figures_sql import _check
 from tests.store.test_debit_chains import T, event, intent, random_debits
 
 DAYS: Any = DebitVerdictDayRecord.__table__  # type: ignore[attr-defined]
+HEADROOM: Any = DebitHeadroomDayRecord.__table__  # type: ignore[attr-defined]
 VERDICTS = ["ok", "ok", "ok", "insufficient", "stale", "unavailable"]
 
 
@@ -36,11 +45,18 @@ def day_rows(engine: Engine) -> list[dict[str, Any]]:
         return [dict(r) for r in conn.execute(select(DAYS).order_by(*DAYS.c)).mappings()]
 
 
+def headroom_rows(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(HEADROOM).order_by(*HEADROOM.c)).mappings()]
+
+
 def kept_as_rebuilt(engine: Engine) -> list[dict[str, Any]]:
-    """The day rows the writers kept, after checking they equal a rebuild from the debits."""
-    kept = day_rows(engine)
+    """The day rows the writers kept, after checking they (and the headroom day rows) equal a
+    rebuild from the debits."""
+    kept, headroom = day_rows(engine), headroom_rows(engine)
     verdict_days.rebuild(engine)
     assert kept == day_rows(engine)
+    assert headroom == headroom_rows(engine)
     return kept
 
 
@@ -130,6 +146,73 @@ def test_the_verdict_table_from_day_counts_equals_every_debit_counted(
     assert check_figures._day_groups(check_figures.Window(NOW - 40 * DAY, NOW - 20 * DAY, NOW)) is None
 
 
+POLICIES = (
+    DebitPolicy(),
+    DebitPolicy(max_age_seconds=2 * DAY),
+    DebitPolicy(buffer_percent=10.0, max_age_seconds=36 * 3_600),
+    DebitPolicy(buffer_percent=100.0, max_age_seconds=30 * DAY),
+)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_policy_options_from_headroom_days_equal_the_rules(
+    engine: Engine, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What each option would have held back, added up from the headroom day counts, equals
+    the rules over the debits joined with their checks, the row query on the stored columns,
+    and the per-debit lookup, for windows starting and ending anywhere and policies with no
+    fixed buffer (whole percentages, maximum ages up to 30 days). Some checks asked about an
+    amount of 0 (a bucket of their own; one with a balance below 0 sends the read to the rows)."""
+    random_store(engine, seed)
+    # settled debits whose last check had exactly what the policies' percentages need (on the
+    # edge of a bucket) almost a day old, and ones whose check asked about an amount of 0 (refused
+    # at check time, so only a store written otherwise holds one): a bucket of their own; with
+    # seed 2 one balance is below 0, which the buckets cannot decide (the read goes to the rows)
+    cases = [(10_000, 10_000 + 100 * p, 86_000) for p in (0, 10, 100)]  # (asked, balance, age)
+    cases += [(0, b, 900) for b in ([0, 5, 7] if seed == 1 else [0, 5, -5])]
+    odd = [
+        row | {"account_id": f"fca_odd_{i}", "status": "settled", "created": NOW - (3 + i) * DAY}
+        for i, row in enumerate(r for r in random_debits(seed + 7, 40) if r["id"] == r["original_id"])
+    ][: len(cases)]
+    with engine.begin() as conn:
+        conn.execute(insert(DebitOutcomeRecord), odd)
+        conn.execute(insert(DebitCheckRecord), [
+            _check(d["account_id"], d["created"] - 10, amount=a, balance=b, as_of=d["created"] - 10 - age)
+            for d, (a, b, age) in zip(odd, cases, strict=True)
+        ])
+    last_checks.backfill(engine)
+    original_dates.backfill(engine)
+    debit_chains.rebuild(engine)
+    verdict_days.rebuild(engine)
+    used: list[bool] = []
+    real = check_buckets.held
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        found = real(*args, **kwargs)
+        used.append(found is not None)
+        return found
+
+    limits: dict[str, Any] = {"max_percent": 100.0, "min_age_seconds": 900}
+    compared = 0
+    for since, start, end in _windows(seed):
+        window = check_figures.Window(since=since, start=start, end=end)
+        debits = load_behind(engine, since=since, start=start, end=end)[0]
+        debits.sort(key=lambda d: (d.created, d.id))
+        checks = check_history.load_checks(engine, since=start - rules.LOOKBACK_SECONDS)
+        joined = rules.join_checks(debits, checks)
+        for current in POLICIES:
+            expected = rules.policy_options(joined, current, **limits)
+            monkeypatch.setattr(check_buckets, "held", spy)
+            assert check_figures.options(engine, window, current, **limits) == expected
+            monkeypatch.setattr(check_buckets, "held", lambda *a, **k: None)  # the rows
+            assert check_figures.options(engine, window, current, **limits) == expected
+            looked_up = check_figures.Window(since, start, end, stored=False)
+            assert check_figures.options(engine, looked_up, current, **limits) == expected
+            compared += sum(o.blocked for o in expected)
+    assert sum(used) > 20 and compared > 200  # the day counts decided, and held debits back
+    assert (False in used) == (seed == 2)  # a balance below an amount of 0: read from rows
+
+
 def test_every_writer_keeps_the_day_counts_as_a_rebuild_would(engine: Engine) -> None:
     # a check, then a re-initiation arriving before its original: dated by itself for now
     check_history.record_checks(engine, [_check("fca_1", T - 3_600, "ok")])
@@ -169,23 +252,42 @@ def test_opening_a_store_from_before_the_day_table_fills_it(db_url: str) -> None
         random_store(engine, 3)
         kept = day_rows(engine)
         assert kept
+        headroom = headroom_rows(engine)
+        assert headroom
         with engine.begin() as conn:
             conn.execute(text("DROP TABLE debit_verdict_days"))  # as a store made before it
+            conn.execute(text("DROP TABLE debit_headroom_days"))
     finally:
         engine.dispose()
     engine = open_store(db_url)
     try:
-        assert day_rows(engine) == kept
+        assert day_rows(engine) == kept and headroom_rows(engine) == headroom
         assert verdict_days.backfill_if_empty(engine) is False  # filled: nothing more to do
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE debit_headroom_days"))  # a store of the last version
     finally:
         engine.dispose()
+    engine = open_store(db_url)
+    try:
+        assert day_rows(engine) == kept and headroom_rows(engine) == headroom
+    finally:
+        engine.dispose()
+
+
+KEPT_TABLES = (
+    "debit_chains",
+    "debit_chain_days",
+    "debit_verdict_days",
+    "debit_headroom_days",
+    "intent_days",
+)
 
 
 def _kept(engine: Engine) -> dict[str, list[Any]]:
     """Everything the writers keep at write time, as stored."""
     out = {}
     with engine.connect() as conn:
-        for table in ("debit_chains", "debit_chain_days", "debit_verdict_days", "intent_days"):
+        for table in KEPT_TABLES:
             rows = conn.execute(text(f"SELECT * FROM {table}")).mappings().all()
             out[table] = sorted(tuple(v for k, v in r.items() if k != "id") for r in rows)
         columns = "id, last_check_id, check_verdict, check_age, original_created"
@@ -209,7 +311,7 @@ def test_opening_a_store_fills_every_kept_figure_from_one_place_once(db_url: str
                 "UPDATE debit_outcomes SET last_check_id = NULL, check_verdict = NULL, "
                 "original_created = NULL"
             ))
-            for table in ("debit_chains", "debit_chain_days", "debit_verdict_days", "intent_days"):
+            for table in KEPT_TABLES:
                 conn.execute(text(f"DELETE FROM {table}"))
     finally:
         engine.dispose()
