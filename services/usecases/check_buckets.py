@@ -91,8 +91,8 @@ def held(
         vd.in_dates(DEBITS, window.start, first * vd.DAY - 1),
         vd.in_dates(DEBITS, stop * vd.DAY, window.end),
     )
-    rows = vd.headroom_rows(DEBITS) + [chosen(percent, age)]
-    edge = select(*keys, *counted).where(vd.near(DEBITS), edges, *rows).group_by(*keys)
+    counts = vd.headroom_rows(DEBITS) + [chosen(percent, age)]
+    edge = select(*keys, *counted).where(vd.near(DEBITS), edges, *counts).group_by(*keys)
     joined, where = window_debits(
         DEBITS, since=window.since, start=window.start, end=window.end, complete=True
     )
@@ -100,7 +100,7 @@ def held(
     far = (
         select(*keys, *counted)
         .select_from(joined)
-        .where(*where, vd.far(DEBITS), DEBITS.c.original_id.in_(longs), *rows)
+        .where(*where, vd.far(DEBITS), DEBITS.c.original_id.in_(longs), *counts)
         .group_by(*keys)
     )
     parts = union_all(whole, edge, far).subquery("parts")

@@ -325,6 +325,7 @@ NO_ACTOR: dict[str, str] = {
     "check_figures.options": "store read behind check_review.review (returns.view, policy.edit)",
     "check_figures.kept": "store read behind check_review.review (returns.view)",
     "check_rows.misses": "store read behind check_review.review (returns.view)",
+    "check_buckets.held": "store read behind check_review.review (returns.view, policy.edit)",
     "check_rows.newest_misses": "store read behind check_review.review (returns.view)",
     "check_rows.read_misses": "store read behind check_review.review (returns.view)",
     "check_rows.miss_facts": "store read behind check_review.review (returns.view, policy.edit)",
