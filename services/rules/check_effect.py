@@ -235,9 +235,25 @@ def _needed_percent(check: Facts, policy: DebitPolicy) -> int | None:
 
 
 def _effect(
-    kind: str, policy: DebitPolicy, missed: Sequence[Facts], good: Sequence[Facts]
+    kind: str,
+    policy: DebitPolicy,
+    missed: Sequence[Facts],
+    good: Sequence[Facts],
+    needed: Sequence[int | None],
 ) -> Option:
-    caught = [f for f in missed if not f.ok_under(policy)]
+    """The option ``policy`` (the policy in force with its maximum age or its percentage
+    changed) with what it catches of ``missed`` and holds back of ``good`` (both passed by the
+    policy in force). A miss is caught when its balance is older than the option's maximum
+    age, or when the option's percentage is at least the miss's ``needed`` one
+    (:func:`_needed_percent`: ``required`` grows with the percentage), which is ``not
+    ok_under(policy)`` without computing ``required`` once per miss and option."""
+    if kind == "max_age":
+        caught = [f for f in missed if f.age is not None and f.age > policy.max_age_seconds]
+    else:
+        caught = [
+            f for f, n in zip(missed, needed, strict=True)
+            if n is not None and policy.buffer_percent >= n
+        ]
     blocked = [f for f in good if not f.ok_under(policy)]
 
     def total(items: Sequence[Facts]) -> dict[str, int]:
@@ -286,7 +302,8 @@ def options_from(
     # that today's policy already catches needs no change.
     missed = [f for f in missed if f.ok_under(current)]
     good = [f for f in settled if f.ok_under(current)]
-    percents = {_needed_percent(f, current) for f in missed}
+    needed = [_needed_percent(f, current) for f in missed]
+    percents = set(needed)
     ages = {  # the longest whole hours below the balance's age: that age would have been stale
         ((f.age - 1) // 3600) * 3600 for f in missed if f.age
     }
@@ -294,11 +311,12 @@ def options_from(
     for percent in sorted(p for p in percents if p is not None and 0 < p <= max_percent):
         if percent > current.buffer_percent:
             policy = replace(current, buffer_percent=float(percent))
-            options.append(_effect("buffer_percent", policy, missed, good))
+            options.append(_effect("buffer_percent", policy, missed, good, needed))
     for age in sorted(ages, reverse=True):
         age = age if age > 0 else min_age_seconds
         if min_age_seconds <= age < current.max_age_seconds:
-            options.append(_effect("max_age", replace(current, max_age_seconds=age), missed, good))
+            policy = replace(current, max_age_seconds=age)
+            options.append(_effect("max_age", policy, missed, good, needed))
     return [o for o in options if o.caught]
 
 

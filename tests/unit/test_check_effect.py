@@ -3,6 +3,10 @@ the policy suggestion, on hand-made debits and checks."""
 
 from __future__ import annotations
 
+import random
+
+import pytest
+
 from services.rules import check_effect as ce
 from services.rules.debit import DebitPolicy
 from services.rules.nacha import return_from
@@ -164,3 +168,43 @@ def test_options_stay_within_the_policy_bounds_and_above_the_current_buffer() ->
     current = DebitPolicy(buffer_percent=20.0)
     near = [check("fca_1", T0 - HOUR, balance=11_000, policy=current)]
     assert ce.policy_options(ce.join_checks(debits, near), current) == []
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_each_option_catches_and_holds_back_exactly_what_its_policy_would_not_pass(seed: int) -> None:
+    """options_from counts what an option catches without computing ``required`` per miss and
+    option; on random facts (ages on and around whole hours, balances on and around what a
+    percentage needs, amounts in two currencies) every count equals ``not ok_under(option)``."""
+    rng = random.Random(seed)
+
+    def facts() -> ce.Facts:
+        asked = rng.choice([1, 99, 10_000, rng.randint(1, 500_000)])
+        percent = rng.randint(0, 120)
+        balance = asked + rng.choice([0, 100, 2_500]) + (asked * percent + 99) // 100
+        balance += rng.choice([-1, 0, 0, 1, rng.randint(-5_000, 5_000)])
+        age = rng.choice([0, 1, 900, 3_600 * rng.randint(1, 30), rng.randint(0, 3 * 86_400)])
+        age += rng.choice([0, 0, -1, 1]) if age > 1 else 0
+        return ce.Facts(balance, asked, age, rng.choice(["usd", "cad"]), rng.randint(1, 90_000))
+
+    missed = [facts() for _ in range(300)]
+    good = [facts() for _ in range(300)]
+    for current in (
+        DebitPolicy(),
+        DebitPolicy(buffer_amount=100, buffer_percent=2.5, max_age_seconds=2 * 86_400),
+        DebitPolicy(buffer_amount=2_500, buffer_percent=10.0, max_age_seconds=30 * 86_400),
+    ):
+        found = ce.options_from(missed, good, current, max_percent=100.0, min_age_seconds=900)
+        assert len({o.kind for o in found}) == 2  # both kinds are offered
+        passed = [f for f in missed if f.ok_under(current)]
+        passing = [f for f in good if f.ok_under(current)]
+        for option in found:
+            caught = [f for f in passed if not f.ok_under(option.policy)]
+            blocked = [f for f in passing if not f.ok_under(option.policy)]
+            assert (option.caught, option.misses, option.blocked) == (
+                len(caught), len(passed), len(blocked)
+            )
+            for items, amounts in ((caught, option.caught_amounts), (blocked, option.blocked_amounts)):
+                want: dict[str, int] = {}
+                for f in items:
+                    want[f.currency] = want.get(f.currency, 0) + f.amount
+                assert amounts == want
