@@ -457,7 +457,12 @@ class DebitCheckRecord(SQLModel, table=True):
     __tablename__ = "debit_checks"
     # each debit's last verdict (services/usecases/check_figures.py): the newest check of the
     # account at or before a time, ties by id, read backwards off the index with no sort
-    __table_args__ = (Index("ix_debit_check_last", "account_id", "checked_at", "id"),)
+    # and the verdicts of one kind made in a span, oldest first ("kept from bouncing": the
+    # window's insufficient ones), without reading every check
+    __table_args__ = (
+        Index("ix_debit_check_last", "account_id", "checked_at", "id"),
+        Index("ix_debit_check_verdict", "verdict", "checked_at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     account_id: str = Field(index=True)

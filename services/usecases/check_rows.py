@@ -162,9 +162,10 @@ def _miss_rows(engine: Engine, window: Window) -> list[Any]:
 def _facts(row: Any) -> rules.Facts:
     """:func:`rules.facts_of` of a miss read by :func:`_candidates` (the check's balance is
     room + asked; its age is never below 0, as :attr:`rules.Check.age`)."""
-    balance = None if row.room is None else int(row.room) + int(row.asked)
-    age = None if row.age is None else max(0, int(row.age))
-    return rules.Facts(balance, int(row.asked), age, str(row.currency), int(row.amount))
+    *_, currency, amount, age, room, asked = row  # by position: a row's names cost more
+    balance = None if room is None else int(room) + int(asked)
+    age = None if age is None else max(0, int(age))
+    return rules.Facts(balance, int(asked), age, str(currency), int(amount))
 
 
 def miss_facts(engine: Engine, window: Window) -> list[rules.Facts]:
