@@ -313,11 +313,12 @@ class DebitOutcomeRecord(SQLModel, table=True):
             *("original_id", "last_check_id", "account_id"),  # read only for rows not copied
         ),
         Index("ix_debit_original_created", "id", "created"),
-        # the debits of a range of dates (services/adapters/verdict_days.py), from the index alone
+        # the debits of a range of dates (services/adapters/verdict_days.py: the verdict and
+        # headroom day counts), from the index alone; it replaced ix_debit_dated (OBSOLETE_INDEXES)
         Index(
-            "ix_debit_dated",
+            "ix_debit_days",
             *("original_created", "created", "check_verdict", "status", "return_code"),
-            "category",
+            *("category", "currency", "amount", "check_age", "check_room", "check_asked"),
         ),
         # the window's returns, newest first (Returns' debits behind a figure, its retry picker:
         # only the rows shown are read from the table) and the misses' candidates with what

@@ -102,6 +102,10 @@ def fill_kept(engine: Engine) -> list[str]:
     return filled
 
 
+# indexes an older store has that a newer model replaced
+OBSOLETE_INDEXES = ("ix_debit_dated",)  # by ix_debit_days (it also covers the headroom days)
+
+
 def add_missing_columns(engine: Engine) -> list[str]:
     """Add nullable columns a newer model has and an older store lacks (``create_all`` only
     creates missing tables). Returns ``table.column`` for each one added."""
@@ -124,6 +128,8 @@ def add_missing_columns(engine: Engine) -> list[str]:
             for index in table.indexes:  # indexes a newer model added to an existing table
                 if len(index.columns) > 1:
                     index.create(conn, checkfirst=True)
+        for name in OBSOLETE_INDEXES:  # and those a wider one replaced (each write kept them)
+            conn.execute(text(f'DROP INDEX IF EXISTS "{name}"'))
     return added
 
 

@@ -82,7 +82,7 @@ def near(t: Any) -> Any:
     c = t.c
     return and_(
         # copied (not NULL), written so no plan seeks it on an index of the verdict: the
-        # dates are what narrows the rows (ix_debit_dated)
+        # dates are what narrows the rows (ix_debit_days)
         func.coalesce(c.check_verdict, UNCOPIED) != UNCOPIED,
         or_(
             c.original_created == NO_ORIGINAL,
@@ -107,7 +107,7 @@ def far(t: Any) -> Any:
 
 def in_dates(t: Any, start: int, end: int) -> Any:
     """Whether the near debit (a row of ``t``) is dated from ``start`` to ``end``, as two
-    ranges ``ix_debit_dated`` seeks."""
+    ranges ``ix_debit_days`` seeks."""
     c = t.c
     return or_(
         and_(c.original_created >= start, c.original_created <= end),

@@ -156,7 +156,7 @@ def test_an_older_store_gets_the_column_filled_when_opened(db_url: str) -> None:
         conn.execute(text("DROP INDEX ix_debit_window_dated"))
         conn.execute(text("DROP INDEX ix_debit_verdicts"))
         conn.execute(text("DROP INDEX ix_debit_returns"))
-        conn.execute(text("DROP INDEX ix_debit_dated"))
+        conn.execute(text("DROP INDEX ix_debit_days"))
         conn.execute(text("ALTER TABLE debit_outcomes DROP COLUMN original_created"))
     engine.dispose()
     engine = open_store(db_url)

@@ -11,7 +11,7 @@ import random
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.engine import Engine
 
 from bench.page_fill import DAY, NOW, fill
@@ -257,11 +257,18 @@ def test_opening_a_store_from_before_the_day_table_fills_it(db_url: str) -> None
         with engine.begin() as conn:
             conn.execute(text("DROP TABLE debit_verdict_days"))  # as a store made before it
             conn.execute(text("DROP TABLE debit_headroom_days"))
+            conn.execute(text("DROP INDEX ix_debit_days"))  # and the index it had instead
+            conn.execute(text(
+                "CREATE INDEX ix_debit_dated ON debit_outcomes (original_created, created, "
+                "check_verdict, status, return_code, category)"
+            ))
     finally:
         engine.dispose()
     engine = open_store(db_url)
     try:
         assert day_rows(engine) == kept and headroom_rows(engine) == headroom
+        indexes = {i["name"] for i in inspect(engine).get_indexes("debit_outcomes")}
+        assert "ix_debit_days" in indexes and "ix_debit_dated" not in indexes
         assert verdict_days.backfill_if_empty(engine) is False  # filled: nothing more to do
         with engine.begin() as conn:
             conn.execute(text("DROP TABLE debit_headroom_days"))  # a store of the last version
