@@ -18,19 +18,17 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select, true, union_all
+from sqlalchemy import and_, false, func, or_, select, union_all
 from sqlalchemy.engine import Engine
 
 from services.adapters import verdict_days as vd
-from services.adapters.models import DebitChainRecord, DebitHeadroomDayRecord
+from services.adapters.models import DebitHeadroomDayRecord
 from services.rules.debit import DebitPolicy
-from services.usecases.check_rows import DEBITS, Window
-from services.usecases.debit_outcomes import window_debits
+from services.usecases.check_rows import DEBITS, Window, outside_days, whole_days
 
 __all__ = ["Held", "held"]
 
 HEADROOM: Any = DebitHeadroomDayRecord.__table__  # type: ignore[attr-defined]
-CHAINS: Any = DebitChainRecord.__table__  # type: ignore[attr-defined]
 
 # (currency, headroom percent bucket, age in quarter hours rounded up) -> (debits, amount)
 Held = dict[tuple[str, int, int], tuple[int, int]]
@@ -62,8 +60,8 @@ def held(
     buckets cannot decide (see the module) or the window holds no whole day or its ``since``
     is too close to its start for the day counts' dates (the caller has checked every debit is
     computed and copied)."""
-    first, stop = -(-window.start // vd.DAY), (window.end + 1) // vd.DAY
-    if stop <= first or window.start - window.since < vd.FAR or not _decides(current, percents, ages):
+    days = whole_days(window)
+    if days is None or not _decides(current, percents, ages):
         return None
     floor_percent = int(current.buffer_percent)
     max_unit = current.max_age_seconds // vd.AGE_UNIT
@@ -82,27 +80,13 @@ def held(
     h = HEADROOM.c
     whole = (
         select(h.currency, h.percent, h.age_unit, h.n, h.amount)
-        .where(h.day >= first, h.day < stop, chosen(h.percent, h.age_unit))
+        .where(h.day >= days[0], h.day < days[1], chosen(h.percent, h.age_unit))
     )
     percent, age = vd.percent_bucket(DEBITS), vd.age_bucket(DEBITS)
     keys = [DEBITS.c.currency, percent.label("percent"), age.label("age_unit")]
     counted = [func.count().label("n"), func.sum(DEBITS.c.amount).label("amount")]
-    edges = or_(
-        vd.in_dates(DEBITS, window.start, first * vd.DAY - 1),
-        vd.in_dates(DEBITS, stop * vd.DAY, window.end),
-    )
     counts = vd.headroom_rows(DEBITS) + [chosen(percent, age)]
-    edge = select(*keys, *counted).where(vd.near(DEBITS), edges, *counts).group_by(*keys)
-    joined, where = window_debits(
-        DEBITS, since=window.since, start=window.start, end=window.end, complete=True
-    )
-    longs = select(CHAINS.c.original_id).where(CHAINS.c.long == true())
-    far = (
-        select(*keys, *counted)
-        .select_from(joined)
-        .where(*where, vd.far(DEBITS), DEBITS.c.original_id.in_(longs), *counts)
-        .group_by(*keys)
-    )
+    edge, far = outside_days(window, days, keys, counted, *counts)
     parts = union_all(whole, edge, far).subquery("parts")
     p = parts.c
     summed = (

@@ -18,12 +18,12 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, case, exists, false, func, or_, select, true, union_all
+from sqlalchemy import and_, case, exists, false, func, or_, select, union_all
 from sqlalchemy.engine import Engine
 
 from services.adapters import last_checks, verdict_days
 from services.adapters.check_history import check_from_row
-from services.adapters.models import DebitChainRecord, DebitVerdictDayRecord
+from services.adapters.models import DebitVerdictDayRecord
 from services.rules import check_effect as rules
 from services.rules.debit import INSUFFICIENT, OK, DebitPolicy
 from services.usecases import check_buckets
@@ -37,13 +37,14 @@ from services.usecases.check_rows import (
     misses,
     newest_misses,
     outcome_of,
+    outside_days,
     paired_debits,
     stored_lookback,
+    whole_days,
 )
 from services.usecases.debit_outcomes import window_debits
 
 VERDICT_DAYS: Any = DebitVerdictDayRecord.__table__  # type: ignore[attr-defined]
-CHAINS: Any = DebitChainRecord.__table__  # type: ignore[attr-defined]
 
 __all__ = [
     "Figures",
@@ -196,35 +197,17 @@ def _day_groups(window: Window) -> Any:
     window added up, the debits of its two partial edge days and those dated far from their
     original (of ``long`` chains: a handful) counted from their rows; None when the window
     holds no whole day or its ``since`` is too close to its start for the day counts' dates."""
-    first, stop = -(-window.start // verdict_days.DAY), (window.end + 1) // verdict_days.DAY
-    if stop <= first or window.start - window.since < verdict_days.FAR:
+    days = whole_days(window)
+    if days is None:
         return None
     v, d = VERDICT_DAYS.c, DEBITS.c
     keys = [d.check_verdict, d.status, d.return_code, d.category]
     whole = (
         select(v.check_verdict, v.status, v.return_code, v.category, func.sum(v.n).label("n"))
-        .where(v.day >= first, v.day < stop)
+        .where(v.day >= days[0], v.day < days[1])
         .group_by(v.check_verdict, v.status, v.return_code, v.category)
     )
-    edges = or_(
-        verdict_days.in_dates(DEBITS, window.start, first * verdict_days.DAY - 1),
-        verdict_days.in_dates(DEBITS, stop * verdict_days.DAY, window.end),
-    )
-    edge = (
-        select(*keys, func.count().label("n"))
-        .where(verdict_days.near(DEBITS), edges)
-        .group_by(*keys)
-    )
-    joined, where = window_debits(
-        DEBITS, since=window.since, start=window.start, end=window.end, complete=True
-    )
-    longs = select(CHAINS.c.original_id).where(CHAINS.c.long == true())
-    far = (
-        select(*keys, func.count().label("n"))
-        .select_from(joined)
-        .where(*where, verdict_days.far(DEBITS), d.original_id.in_(longs))
-        .group_by(*keys)
-    )
+    edge, far = outside_days(window, days, keys, [func.count().label("n")])
     rows = union_all(whole, edge, far).subquery("counted")
     verdict = func.nullif(rows.c.check_verdict, last_checks.NONE_VERDICT).label("verdict")
     return select(verdict, rows.c.status, rows.c.return_code, rows.c.category, rows.c.n)

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, true
 from sqlalchemy.engine import Engine
 
-from services.adapters import last_checks, original_dates
+from services.adapters import last_checks, original_dates, verdict_days
 from services.adapters.check_history import check_from_row
-from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord
+from services.adapters.models import DebitChainRecord, DebitCheckRecord, DebitOutcomeRecord
 from services.rules import check_effect as rules
 from services.rules.debit import OK
 from services.rules.nacha import RETRYABLE, Return
@@ -31,13 +31,16 @@ __all__ = [
     "misses",
     "newest_misses",
     "outcome_of",
+    "outside_days",
     "paired_debits",
     "read_misses",
     "stored_lookback",
+    "whole_days",
 ]
 
 DEBITS: Any = DebitOutcomeRecord.__table__  # type: ignore[attr-defined]
 CHECKS: Any = DebitCheckRecord.__table__  # type: ignore[attr-defined]
+CHAINS: Any = DebitChainRecord.__table__  # type: ignore[attr-defined]
 CHECK_PREFIX = "c_"
 
 
@@ -206,3 +209,39 @@ def all_copied(engine: Engine) -> bool:
     waiting): two probes of the columns' indexes."""
     with engine.connect() as conn:
         return not last_checks.missing(conn) and not original_dates.missing(conn)
+
+
+def whole_days(window: Window) -> tuple[int, int] | None:
+    """The window's whole UTC days, as day numbers [first, stop), over which the day counts
+    kept at write time (:mod:`~services.adapters.verdict_days`) are added up; None when the
+    window holds no whole day or its ``since`` is too close to its start for their dates."""
+    first, stop = -(-window.start // verdict_days.DAY), (window.end + 1) // verdict_days.DAY
+    if stop <= first or window.start - window.since < verdict_days.FAR:
+        return None
+    return first, stop
+
+
+def outside_days(
+    window: Window, days: tuple[int, int], keys: list[Any], counted: list[Any], *where: Any
+) -> tuple[Any, Any]:
+    """The two queries for the debits of the window the day counts over ``days``
+    (:func:`whole_days`) leave out, grouped by ``keys`` with ``counted`` (aggregates), both
+    of those meeting ``where``: the near debits of its two partial edge days (on
+    ``ix_debit_days``), and those dated far from their original (of ``long`` chains: a
+    handful). Every debit must be computed and copied."""
+    first, stop = days
+    edges = or_(
+        verdict_days.in_dates(DEBITS, window.start, first * verdict_days.DAY - 1),
+        verdict_days.in_dates(DEBITS, stop * verdict_days.DAY, window.end),
+    )
+    edge = select(*keys, *counted).where(verdict_days.near(DEBITS), edges, *where)
+    joined, dated = window_debits(
+        DEBITS, since=window.since, start=window.start, end=window.end, complete=True
+    )
+    longs = select(CHAINS.c.original_id).where(CHAINS.c.long == true())
+    far = (
+        select(*keys, *counted)
+        .select_from(joined)
+        .where(*dated, verdict_days.far(DEBITS), DEBITS.c.original_id.in_(longs), *where)
+    )
+    return edge.group_by(*keys), far.group_by(*keys)

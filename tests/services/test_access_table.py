@@ -330,6 +330,8 @@ NO_ACTOR: dict[str, str] = {
     "check_rows.read_misses": "store read behind check_review.review (returns.view)",
     "check_rows.miss_facts": "store read behind check_review.review (returns.view, policy.edit)",
     "check_rows.all_copied": "store probe behind check_figures (returns.view)",
+    "check_rows.whole_days": "window arithmetic behind check_figures, check_buckets (returns.view)",
+    "check_rows.outside_days": "query builder behind check_figures, check_buckets (returns.view)",
     "check_rows.joined_rows": "store read behind check_figures (returns.view)",
     "check_rows.paired_debits": "pure SQL selection behind check_figures",
     "check_rows.stored_lookback": "pure: whether a window reads the stored last check",
