@@ -154,22 +154,20 @@ def headroom_rows(t: Any) -> list[Any]:
     ]
 
 
+def _per_day(keys: list[Any], counted: list[Any], *where: Any) -> Any:
+    """A day table's rows: the near debits meeting ``where`` per day of their date and
+    ``keys``, with ``counted``."""
+    day = (_dated(DEBITS) // DAY).label("day")
+    stmt = select(day, *keys, *counted).where(near(DEBITS), *where)
+    return stmt.group_by(day, *keys)
+
+
 def _headroom_counts(*where: Any) -> Any:
     """The headroom table's rows of the near debits meeting ``where``."""
     c = DEBITS.c
-    day = (_dated(DEBITS) // DAY).label("day")
-    keys = (
-        day,
-        c.currency,
-        percent_bucket(DEBITS).label("percent"),
-        age_bucket(DEBITS).label("age_unit"),
-    )
+    keys = [c.currency, percent_bucket(DEBITS).label("percent"), age_bucket(DEBITS).label("age_unit")]
     counted = [func.count().label("n"), func.sum(c.amount).label("amount")]
-    return (
-        select(*keys, *counted)
-        .where(near(DEBITS), *headroom_rows(DEBITS), *where)
-        .group_by(*keys)
-    )
+    return _per_day(keys, counted, *headroom_rows(DEBITS), *where)
 
 
 def _insert(conn: Connection | Any, table: Any, stmt: Any) -> None:
@@ -179,15 +177,13 @@ def _insert(conn: Connection | Any, table: Any, stmt: Any) -> None:
 def _counts(*where: Any) -> Any:
     """The day table's rows of the near debits meeting ``where``."""
     c = DEBITS.c
-    day = (_dated(DEBITS) // DAY).label("day")
-    keys = (
-        day,
+    keys = [
         c.check_verdict,
         c.status,
         func.coalesce(c.return_code, "").label("return_code"),
         func.coalesce(c.category, "").label("category"),
-    )
-    return select(*keys, func.count().label("n")).where(near(DEBITS), *where).group_by(*keys)
+    ]
+    return _per_day(keys, [func.count().label("n")], *where)
 
 
 def day_of(t: Any) -> Any:
