@@ -44,6 +44,7 @@ __all__ = [
     "DAY",
     "FAR",
     "backfill_if_empty",
+    "counted_in_headroom",
     "day_of",
     "days_of",
     "far",
@@ -154,6 +155,12 @@ def headroom_rows(t: Any) -> list[Any]:
     ]
 
 
+def counted_in_headroom(t: Any) -> Any:
+    """Whether the debit (a row of ``t``) is counted in the headroom table: a day whose
+    debits are none of these before and after a write keeps its headroom rows."""
+    return case((and_(near(t), *headroom_rows(t)), 1), else_=0)
+
+
 def _per_day(keys: list[Any], counted: list[Any], *where: Any) -> Any:
     """A day table's rows: the near debits meeting ``where`` per day of their date and
     ``keys``, with ``counted``."""
@@ -198,17 +205,23 @@ def days_of(conn: Connection | Any, where: Any, params: dict[str, Any] | None = 
     return {int(d) for d in conn.execute(stmt.distinct(), params or {}).scalars()}
 
 
-def recount(conn: Connection | Any, days: Iterable[int]) -> None:
-    """Count these days again from the debits: their rows deleted, the recount inserted."""
-    ordered = sorted(set(days))
-    for at in range(0, len(ordered), CHUNK):
-        chunk = ordered[at : at + CHUNK]
-        conn.execute(delete(DAYS).where(DAYS.c.day.in_(chunk)))
-        conn.execute(delete(HEADROOM).where(HEADROOM.c.day.in_(chunk)))
-        runs = kept.day_runs(chunk)
-        dated = or_(*(in_dates(DEBITS, a * DAY, (b + 1) * DAY - 1) for a, b in runs))
-        _insert(conn, DAYS, _counts(dated))
-        _insert(conn, HEADROOM, _headroom_counts(dated))
+def recount(
+    conn: Connection | Any, days: Iterable[int], headroom: Iterable[int] | None = None
+) -> None:
+    """Count these days again from the debits: their rows deleted, the recount inserted; of
+    the headroom table only the ``headroom`` days (default: the same days), those of the
+    written debits counted there before or after the write (:func:`counted_in_headroom`)."""
+    for table, counts, chosen in (
+        (DAYS, _counts, days),
+        (HEADROOM, _headroom_counts, days if headroom is None else headroom),
+    ):
+        ordered = sorted(set(chosen))
+        for at in range(0, len(ordered), CHUNK):
+            chunk = ordered[at : at + CHUNK]
+            conn.execute(delete(table).where(table.c.day.in_(chunk)))
+            runs = kept.day_runs(chunk)
+            dated = or_(*(in_dates(DEBITS, a * DAY, (b + 1) * DAY - 1) for a, b in runs))
+            _insert(conn, table, counts(dated))
 
 
 def rebuild_in(conn: Connection | Any) -> None:

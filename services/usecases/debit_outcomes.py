@@ -165,7 +165,7 @@ def _put(session: Session, rows: list[dict[str, Any]]) -> str:
         # once (a retry's return and its original) is counted by the later one whole.
         debit_chains.refresh(session, chains)
         now = _kept_keys(session, ids)  # the same, after the write: where each was and is kept
-        verdict_days.recount(session, was.days | now.days)
+        verdict_days.recount(session, was.days | now.days, was.headroom | now.headroom)
         if was.blocks or now.blocks:  # the payment methods blocked before or after
             latest_blocks.refresh(session, was.blocks | now.blocks)
     return counts.outcome
@@ -175,6 +175,7 @@ def _put(session: Session, rows: list[dict[str, Any]]) -> str:
 class _Keys:
     chains: set[str]  # the chains of the debits written
     days: set[int]  # the verdict days of those debits and of the attempts naming them
+    headroom: set[int]  # of those days, the ones where such a debit is in the headroom table
     blocks: set[str]  # the payment methods of those debits that are blocked
 
 
@@ -187,6 +188,7 @@ def _kept_keys(session: Session, ids: list[str]) -> _Keys:
         record.id,
         record.original_id,
         verdict_days.day_of(table).label("day"),
+        verdict_days.counted_in_headroom(table).label("headroom"),
         latest_blocks.key(table).label("payment_key"),
         record.blocked_reason,
     ).where(or_(record.id.in_(ids), record.original_id.in_(ids)))
@@ -195,6 +197,7 @@ def _kept_keys(session: Session, ids: list[str]) -> _Keys:
     return _Keys(
         chains={r.original_id for r in rows if r.id in written},
         days={int(r.day) for r in rows if r.day is not None},
+        headroom={int(r.day) for r in rows if r.day is not None and r.headroom},
         blocks={r.payment_key for r in rows if r.id in written and r.blocked_reason is not None},
     )
 
