@@ -37,6 +37,7 @@ from services.adapters.models import (
     DebitOutcomeRecord,
     DebitVerdictDayRecord,
 )
+from services.rules.debit import OK
 
 __all__ = [
     "AGE_CAP",
@@ -44,11 +45,12 @@ __all__ = [
     "DAY",
     "FAR",
     "backfill_if_empty",
+    "age_bucket",
     "counted_in_headroom",
     "day_of",
     "days_of",
     "far",
-    "age_bucket",
+    "headroom_rows",
     "near",
     "percent_bucket",
     "rebuild",
@@ -147,7 +149,7 @@ def headroom_rows(t: Any) -> list[Any]:
     ``ok`` verdict whose balance and its age are known."""
     c = t.c
     return [
-        c.check_verdict == "ok",
+        c.check_verdict == OK,
         c.status == "settled",
         c.check_room.is_not(None),
         c.check_age.is_not(None),

@@ -8,7 +8,7 @@ The buckets decide exactly when the policy in force has no fixed buffer, a whole
 a maximum age in whole quarter hours, and every option's age is in whole quarter hours (what
 the policy form and :func:`~services.rules.check_effect.options_from` make, up to 100 %): with no fixed
 buffer a debit's headroom percentage does not depend on the policy, and for a whole p and a
-whole number x, x >= p exactly when floor(x) >= p. Otherwise (or when a bucket cannot decide:
+real x, x >= p exactly when floor(x) >= p. Otherwise (or when a bucket cannot decide:
 an amount of 0 or less with a balance below it) :func:`held` answers None and the caller
 groups the rows (:func:`services.usecases.check_figures._bucketed`).
 """

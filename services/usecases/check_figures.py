@@ -313,12 +313,12 @@ def _bucketed(
         stmt = select(*keys, func.count().label("n"), func.sum(c.amount).label("amount"))
         return stmt.where(good).group_by(*keys)
 
-    kept = check_buckets.held(engine, window, current, percents, ages) if complete else None
-    if kept is not None:  # added up from the headroom day counts, in quarter hours
+    from_days = check_buckets.held(engine, window, current, percents, ages) if complete else None
+    if from_days is not None:  # added up from the headroom day counts, in quarter hours
         unit = verdict_days.AGE_UNIT
         held: list[Any] = [
             {"currency": c, "percent": p, "ages": a, "n": n, "amount": amount}
-            for (c, p, a), (n, amount) in kept.items()
+            for (c, p, a), (n, amount) in from_days.items()
         ]
     else:
         if stored_lookback(window):  # the copied ok verdicts, and apart the rows not copied yet
