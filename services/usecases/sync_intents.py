@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from services.adapters import data_version, intent_days
 from services.adapters.models import IntentRecord, utcnow
+from services.adapters.read_ahead import ReadAhead
 from services.adapters.store import (
     UpsertCounts,
     mark_finished,
@@ -51,6 +52,7 @@ __all__ = [
 
 SYNC_NAME = "intents"
 PAGE = 100  # intents written per transaction (one Stripe list page)
+READ_AHEAD_PAGES = 2  # pages each list may be read ahead of the writes
 OVERLAP_SECONDS = 10 * 86_400
 FULL_WINDOW_SECONDS = 90 * 86_400
 SUCCESS_EVENTS = ("setup_intent.succeeded", "payment_intent.processing", "payment_intent.succeeded")
@@ -181,9 +183,32 @@ def _success_times(events: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     return times
 
 
-def _listed(svc: Services, since: int) -> Iterator[dict[str, Any]]:
-    yield from svc.gateway.iter_setup_intents(created_gte=since, expand=["payment_method"])
-    yield from svc.gateway.iter_payment_intents(created_gte=since, expand=["payment_method"])
+def _pages(
+    svc: Services, items: Iterator[dict[str, Any]], request_ids: list[str | None]
+) -> Iterator[list[dict[str, Any]]]:
+    """A list's intents in pages of ``PAGE`` (run on a read-ahead thread, which notes its last
+    Request-Id for the audit row: the gateway keeps it per thread)."""
+    page: list[dict[str, Any]] = []
+    for intent in items:
+        page.append(intent)
+        if len(page) == PAGE:
+            yield page
+            page = []
+    if page:
+        yield page
+    request_ids.append(svc.gateway.last_request_id)
+
+
+def _listed(svc: Services, since: int, request_ids: list[str | None]) -> ReadAhead[list[dict[str, Any]]]:
+    """SetupIntents, then PaymentIntents, created since ``since``, in pages read on a thread of
+    their own ahead of the writes (one request at a time, in the order the sync always made them)."""
+    gw = svc.gateway
+
+    def listed() -> Iterator[dict[str, Any]]:
+        yield from gw.iter_setup_intents(created_gte=since, expand=["payment_method"])
+        yield from gw.iter_payment_intents(created_gte=since, expand=["payment_method"])
+
+    return ReadAhead(_pages(svc, listed(), request_ids), depth=READ_AHEAD_PAGES, name="fcops-intents")
 
 
 def _retrieve(svc: Services, intent_id: str) -> dict[str, Any]:
@@ -243,19 +268,17 @@ def sync_intents(
         since = cursor if cursor is not None else now - FULL_WINDOW_SECONDS
         mark_sync(svc.engine, SYNC_NAME, last_started_at=utcnow())
         report(0, None, "Reading success events from Stripe…")
-        events = list(svc.gateway.iter_events(types=CHANGE_EVENTS, created_gte=since))
-        times = _success_times(events)
         tally = _Tally()
         seen: set[str] = set()
-        page: list[dict[str, Any]] = []
-        for intent in _listed(svc, since):  # written a list page (100) per transaction
-            seen.add(str(intent["id"]))
-            page.append(intent)
-            if len(page) == PAGE:
+        request_ids: list[str | None] = []
+        events = list(svc.gateway.iter_events(types=CHANGE_EVENTS, created_gte=since))
+        times = _success_times(events)
+        # The lists' next pages are read while each page is written.
+        with _listed(svc, since, request_ids) as pages:
+            for page in pages:  # written a list page (100) per transaction
+                seen.update(str(intent["id"]) for intent in page)
                 tally.add_page(page, _store_chunk(svc.engine, page, times, now))
-                page = []
                 report(tally.fetched, None, f"{tally.fetched} intents read")
-        tally.add_page(page, _store_chunk(svc.engine, page, times, now))
         # Intents created before the window whose status moved since: their events name them.
         named = {_event_object(e).get("id") for e in events}
         moved = {str(i) for i in named if i} - seen
@@ -280,7 +303,12 @@ def sync_intents(
             f"{tally.payment_intents} PaymentIntents): {tally.inserted} new, {tally.updated} "
             f"changed, {tally.unchanged} unchanged."
         )
-        ctx.request_id = svc.gateway.last_request_id
+        # The last request: a retrieve of a moved intent, else the lists' last (their threads'),
+        # else the events'.
+        listed_last = next((rid for rid in reversed(request_ids) if rid), None)
+        ctx.request_id = (
+            svc.gateway.last_request_id if moved else listed_last or svc.gateway.last_request_id
+        )
         ctx.params.update(details)
         ctx.message = message
         report(tally.fetched, tally.fetched, message)

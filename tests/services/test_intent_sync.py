@@ -204,3 +204,42 @@ def test_intents_paid_by_card_or_link_are_stored_and_counted_apart(
     other = outcomes[outcomes["id"].isin(truth)]
     assert set(other["path"]) == {"other"} and set(other["stage"]) == {"other_method"}
     assert not other["verified"].any()
+
+
+def test_a_list_that_fails_part_way_ends_the_read_ahead_and_a_rerun_completes(  # type: ignore[no-untyped-def]
+    svc, manager, monkeypatch
+) -> None:
+    """The lists are read on a thread of their own while pages are written: a list page that
+    fails stops the sync with the error (cursor not moved, one error row), leaves no thread of
+    it reading on, and the next sync reads everything."""
+    import threading
+
+    first = sync_intents.sync_intents(svc, manager, full=True)
+    before = conversion_report.store_info(svc.engine)
+    real = svc.gateway.iter_payment_intents
+    listed = sum(1 for _ in real(created_gte=before.cursor or 0))
+    fail_at = 100 if listed > 100 else listed // 2  # the second page, or part way through one
+    assert fail_at > 0
+    handed: list[str] = []
+
+    def failing(**params):  # type: ignore[no-untyped-def]
+        for n, intent in enumerate(real(**params)):
+            if n == fail_at:
+                raise StripeUnavailable("Stripe is having a temporary problem.")
+            handed.append(intent["id"])
+            yield intent
+
+    monkeypatch.setattr(svc.gateway, "iter_payment_intents", failing)
+    with pytest.raises(StripeUnavailable):
+        sync_intents.sync_intents(svc, manager, full=True)
+    assert len(handed) == fail_at, "the PaymentIntents were read up to the failing page"
+    assert not [t for t in threading.enumerate() if t.name.startswith("fcops-intents")]
+    after = conversion_report.store_info(svc.engine)
+    assert (after.cursor, after.last_finished_at) == (before.cursor, before.last_finished_at)
+    assert [a.outcome for a in _sync_audits(svc.engine)][-2:] == ["ok", "error"]
+
+    monkeypatch.undo()
+    again = sync_intents.sync_intents(svc, manager, full=True)
+    assert again.fetched == first.fetched and again.inserted == 0
+    last = _sync_audits(svc.engine)[-1]
+    assert last.outcome == "ok" and (last.stripe_request_id or "").startswith("req_")
