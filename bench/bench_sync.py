@@ -81,7 +81,7 @@ from services.usecases import jobs, sync_intents
 
 ADMIN = Actor("bench", "admin")
 # How often the bench reads the job's row to see it end. Pages follow a job every second or
-# two; every 50 ms (before) the reads cost the job's process about 8 % of its CPU here (they
+# two; every 50 ms (before) the reads cost the job's process 7-10 % of its CPU here (they
 # share its GIL), and 0.2 s adds at most 0.2 s (0.1 on average) to a job's measured time.
 WATCH_SECONDS = 0.2
 T = TypeVar("T")
