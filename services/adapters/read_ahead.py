@@ -8,10 +8,11 @@ sources interleaved). The caller's writes then overlap the next requests.
 
 Errors are not lost and not reordered within a source: a source that raises ends the read, and
 the caller gets the exception where that source's next page would have been. When the caller
-stops early (an exception of its own, or it closes the iterator), the threads stop after at
-most the request each is making, and leaving the ``with`` block waits for that. Threads do nothing but iterate their source: the gateway's
-per-thread state (last Request-Id, 429 count) is the thread's, so a source that needs it reads
-it itself (see ``sync_intents._pages``).
+stops early (an exception of its own, a page script the person left), the threads stop after
+at most the request each is making, and leaving the ``with`` block waits for that: nothing of
+the read outlives it. Threads do nothing but iterate their source: the gateway's per-thread
+state (last Request-Id, 429 count) is the thread's, so a source that needs it reads it itself
+(see ``sync_intents._pages``).
 """
 
 from __future__ import annotations
