@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -52,7 +53,7 @@ __all__ = [
 
 SYNC_NAME = "intents"
 PAGE = 100  # intents written per transaction (one Stripe list page)
-READ_AHEAD_PAGES = 2  # pages each list may be read ahead of the writes
+READ_AHEAD_PAGES = 2  # pages the lists may be read ahead of the writes
 OVERLAP_SECONDS = 10 * 86_400
 FULL_WINDOW_SECONDS = 90 * 86_400
 SUCCESS_EVENTS = ("setup_intent.succeeded", "payment_intent.processing", "payment_intent.succeeded")
@@ -183,32 +184,23 @@ def _success_times(events: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     return times
 
 
-def _pages(
-    svc: Services, items: Iterator[dict[str, Any]], request_ids: list[str | None]
-) -> Iterator[list[dict[str, Any]]]:
-    """A list's intents in pages of ``PAGE`` (run on a read-ahead thread, which notes its last
-    Request-Id for the audit row: the gateway keeps it per thread)."""
+def _listed(svc: Services, since: int, request_ids: list[str | None]) -> Iterator[list[dict[str, Any]]]:
+    """SetupIntents, then PaymentIntents, created since ``since``, in pages of ``PAGE``. Run on
+    the read-ahead thread, which notes its last Request-Id for the audit row (the gateway keeps
+    it per thread)."""
+    gw = svc.gateway
     page: list[dict[str, Any]] = []
-    for intent in items:
+    for intent in chain(
+        gw.iter_setup_intents(created_gte=since, expand=["payment_method"]),
+        gw.iter_payment_intents(created_gte=since, expand=["payment_method"]),
+    ):
         page.append(intent)
         if len(page) == PAGE:
             yield page
             page = []
     if page:
         yield page
-    request_ids.append(svc.gateway.last_request_id)
-
-
-def _listed(svc: Services, since: int, request_ids: list[str | None]) -> ReadAhead[list[dict[str, Any]]]:
-    """SetupIntents, then PaymentIntents, created since ``since``, in pages read on a thread of
-    their own ahead of the writes (one request at a time, in the order the sync always made them)."""
-    gw = svc.gateway
-
-    def listed() -> Iterator[dict[str, Any]]:
-        yield from gw.iter_setup_intents(created_gte=since, expand=["payment_method"])
-        yield from gw.iter_payment_intents(created_gte=since, expand=["payment_method"])
-
-    return ReadAhead(_pages(svc, listed(), request_ids), depth=READ_AHEAD_PAGES, name="fcops-intents")
+    request_ids.append(gw.last_request_id)
 
 
 def _retrieve(svc: Services, intent_id: str) -> dict[str, Any]:
@@ -273,8 +265,10 @@ def sync_intents(
         request_ids: list[str | None] = []
         events = list(svc.gateway.iter_events(types=CHANGE_EVENTS, created_gte=since))
         times = _success_times(events)
-        # The lists' next pages are read while each page is written.
-        with _listed(svc, since, request_ids) as pages:
+        # The lists' next pages are read (one request at a time, as inline) while each page is
+        # written.
+        listed = _listed(svc, since, request_ids)
+        with ReadAhead(listed, depth=READ_AHEAD_PAGES, name="fcops-intents") as pages:
             for page in pages:  # written a list page (100) per transaction
                 seen.update(str(intent["id"]) for intent in page)
                 tally.add_page(page, _store_chunk(svc.engine, page, times, now))
@@ -303,9 +297,9 @@ def sync_intents(
             f"{tally.payment_intents} PaymentIntents): {tally.inserted} new, {tally.updated} "
             f"changed, {tally.unchanged} unchanged."
         )
-        # The last request: a retrieve of a moved intent, else the lists' last (their threads'),
-        # else the events'.
-        listed_last = next((rid for rid in reversed(request_ids) if rid), None)
+        # The last request: a retrieve of a moved intent, else the lists' last (made on the
+        # read-ahead thread), else the events'.
+        listed_last = request_ids[-1] if request_ids else None
         ctx.request_id = (
             svc.gateway.last_request_id if moved else listed_last or svc.gateway.last_request_id
         )
