@@ -7,6 +7,7 @@ and waits on a fake clock.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any, Protocol
 
@@ -39,6 +40,8 @@ class TokenBucket:
 
     The default burst of 1 spaces requests evenly, which keeps every one-second window at or
     under `rate` (a full bucket plus its refill could otherwise reach nearly twice the rate).
+    Threads may share one bucket: a token is taken under a lock, and the wait for the next one
+    is slept outside it.
     """
 
     def __init__(self, rate: float, *, burst: int = 1, clock: Clock | None = None) -> None:
@@ -50,17 +53,20 @@ class TokenBucket:
         self._tokens = float(self.burst)
         self._last = self.clock.monotonic()
         self.acquired: list[float] = []  # when each request was let through (for reports, tests)
+        self._lock = threading.Lock()
 
     def acquire(self) -> None:
         while True:
-            now = self.clock.monotonic()
-            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
-            self._last = now
-            if self._tokens >= 1 - 1e-9:  # float refill can land a hair under a whole token
-                self._tokens = max(0.0, self._tokens - 1)
-                self.acquired.append(now)
-                return
-            self.clock.sleep(max((1 - self._tokens) / self.rate, 1e-6))
+            with self._lock:
+                now = max(self._last, self.clock.monotonic())
+                self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+                self._last = now
+                if self._tokens >= 1 - 1e-9:  # float refill can land a hair under a whole token
+                    self._tokens = max(0.0, self._tokens - 1)
+                    self.acquired.append(now)
+                    return
+                wait = max((1 - self._tokens) / self.rate, 1e-6)
+            self.clock.sleep(wait)
 
 
 # Gateway methods that never reach Stripe: no bucket token, no back-off.
@@ -88,6 +94,7 @@ class Throttled:
         self._limiter = limiter
         self._backoff = Backoff(retries=retries, base_seconds=backoff, sleep=limiter.clock.sleep)
         self.rate_limited = 0
+        self._count_lock = threading.Lock()  # calls may come from several threads
 
     @property
     def clock(self) -> Clock:
@@ -109,7 +116,8 @@ class Throttled:
                     with self._gateway.without_backoff():
                         return target(*args, **kwargs)
                 except RateLimited:
-                    self.rate_limited += 1
+                    with self._count_lock:
+                        self.rate_limited += 1
                     if attempt == self._backoff.retries:
                         raise
                     self._backoff.sleep(self._backoff.delay(attempt))

@@ -1,0 +1,181 @@
+"""A batch starts its balance refreshes several at once, and the shared bucket still sets the rate.
+
+Stripe's answer to a refresh takes a round trip; started one after another, a batch could not
+reach its request rate when that round trip is longer than the bucket's spacing (issue 11's batch
+benchmark). These tests run against a private sandbox, with a gateway proxy that makes each
+refresh slow and counts how many are in flight.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from services.adapters import throttle
+from services.auth import Actor
+from services.context import Services
+from services.errors import StripeAuthError
+from services.rules.debit_csv import parse_debits_csv
+from services.usecases import check_batch
+
+DAY = 86_400
+_names = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def box() -> Iterator[Any]:
+    from sandbox.server import start_background
+
+    handle = start_background(port=0, seed=5, customers=0, refresh_delay=0, refresh_cooldown=60)
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def gw(box: Any) -> Any:
+    from bootstrap import SANDBOX_KEY
+    from services.adapters.gateway import StripeGateway
+
+    return StripeGateway(SANDBOX_KEY, base_url=box.base_url, max_network_retries=0)
+
+
+class SlowRefreshes:
+    """Gateway proxy: each refresh waits ``seconds`` before going to Stripe; counts the peak of
+    refreshes in flight and the refreshes sent; ``refuse`` makes every refresh a key refusal."""
+
+    def __init__(self, gateway: Any, seconds: float, *, refuse: bool = False) -> None:
+        self._gateway = gateway
+        self._seconds = seconds
+        self._refuse = refuse
+        self._lock = threading.Lock()
+        self.in_flight = 0
+        self.peak = 0
+        self.sent: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._gateway, name)
+
+    def refresh_account(self, account_id: str, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+            self.sent.append(account_id)
+        try:
+            time.sleep(self._seconds)
+            if self._refuse:
+                raise StripeAuthError("Stripe rejected the API key.")
+            return self._gateway.refresh_account(account_id, *args, **kwargs)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+
+def stale_accounts(gw: Any, box: Any, count: int) -> list[str]:
+    from sandbox.client import Simulator
+
+    sim = Simulator(box.base_url)
+    found: list[str] = []
+    for _ in range(count):
+        customer = gw.create_customer({"name": f"Payer {next(_names)}"}, idempotency_key=None)
+        session = gw.create_fc_session(
+            {
+                "account_holder": {"type": "customer", "customer": customer["id"]},
+                "permissions": ["balances", "payment_method"],
+            },
+            idempotency_key=None,
+        )
+        sim.complete_session(session["id"], institution="StripeBank", accounts=1)
+        [account] = gw.list_accounts(session=session["id"])
+        found.append(account["id"])
+    with box.state.lock:  # what the bank said two days ago; a refresh is allowed now
+        now = box.state.now()
+        for account_id in found:
+            account = box.state.lookup(account_id)
+            account["balance"] = {
+                "as_of": now - 2 * DAY, "type": "cash", "current": {"usd": 50_000},
+                "cash": {"available": {"usd": 50_000}},
+            }
+            account["balance_refresh"] = {
+                "status": "succeeded", "last_attempted_at": now - 2 * DAY,
+                "next_refresh_available_at": now - 1,
+            }
+    return found
+
+
+def test_refreshes_overlap_up_to_the_starters_and_keep_the_rows_order(
+    gw: Any, box: Any, sqlite_engine: Any
+) -> None:
+    accounts = stale_accounts(gw, box, 10)
+    slow = SlowRefreshes(gw, 0.1)
+    svc = Services(gateway=slow, engine=sqlite_engine, mode="sandbox", now=box.state.now)
+    planned, _ = parse_debits_csv("id,amount\n" + "\n".join(f"{a},1.00" for a in accounts))
+    result = check_batch.run_batch(
+        svc, Actor("fin", "finance"), planned, refresh_stale=True, max_requests_per_second=1_000
+    )
+    assert 1 < slow.peak <= check_batch.REFRESH_STARTERS
+    assert sorted(slow.sent) == sorted(accounts)
+    assert result.refreshed == accounts  # the batch's order, whatever order they finished in
+    assert [(r.account_id, r.verdict, r.refreshed) for r in result.rows] == [
+        (a, "ok", True) for a in accounts
+    ]
+
+
+def test_a_key_refusal_stops_the_refreshes_not_yet_sent(
+    gw: Any, box: Any, sqlite_engine: Any
+) -> None:
+    accounts = stale_accounts(gw, box, 12)
+    slow = SlowRefreshes(gw, 0.05, refuse=True)
+    svc = Services(gateway=slow, engine=sqlite_engine, mode="sandbox", now=box.state.now)
+    planned, _ = parse_debits_csv("id,amount\n" + "\n".join(f"{a},1.00" for a in accounts))
+    with pytest.raises(StripeAuthError):
+        check_batch.run_batch(
+            svc, Actor("fin", "finance"), planned, refresh_stale=True,
+            max_requests_per_second=1_000,
+        )
+    time.sleep(0.2)  # nothing still queued goes out after the batch ended
+    assert 1 <= len(slow.sent) <= 2 * check_batch.REFRESH_STARTERS < len(accounts)
+
+
+class SharedClock:
+    """A fake clock four threads share: each sleeper moves time on by a quarter of its sleep."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.t = 100.0
+
+    def monotonic(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.t += max(0.0, seconds) / 4
+
+
+def test_threads_sharing_a_bucket_never_exceed_its_rate() -> None:
+    bucket = throttle.TokenBucket(10, clock=SharedClock())
+
+    def take() -> None:
+        for _ in range(200):
+            bucket.acquire()
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads swap often, so they meet in the middle of a take
+    try:
+        threads = [threading.Thread(target=take) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch)
+    times = bucket.acquired
+    assert len(times) == 800
+    assert times == sorted(times)
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= 0.1 - 1e-9  # one token per 1/rate, never two at once
