@@ -173,10 +173,8 @@ def _run_batch(
         for account_id in refreshed:
             if read.engine is None or account_id in read.retrieved:
                 mirror.upsert_account(svc.engine, accounts[account_id])
-    rows = [
-        _row_result(d, targets[d.target], accounts, policy, svc.now(), refreshed, notes)
-        for d in debits
-    ]
+    now, started = svc.now(), frozenset(refreshed)
+    rows = [_row_result(d, targets[d.target], accounts, policy, now, started, notes) for d in debits]
     rows += [_error_row(e) for e in errors]
     tick(total, total, f"Checked {len(rows):,} rows")
     return BatchResult(
@@ -348,7 +346,7 @@ def _row_result(
     accounts: Mapping[str, dict[str, Any]],
     policy: DebitPolicy,
     now: int,
-    refreshed: Sequence[str],
+    refreshed: frozenset[str],
     notes: Mapping[str, str],
 ) -> BatchRow:
     base: dict[str, Any] = {
