@@ -33,6 +33,8 @@ compares the two per call).
    does it finish as one job, and how many calls did it take against the fault-free count
    (``--no-faults`` skips it: long at 20,000 customers).
 3. The first intent sync (``jobs.start_intent_sync``) vs the bare loop and the SDK loop.
+3b. The same sync on a fresh store at the fault rate of phase 2: one job, and its calls against
+   phase 3's (``--no-faults`` skips it too).
 4. Webhook ingestion is measured by ``bench.bench_webhooks`` (events/s accepted, lag p50/p95);
    the batch check's request ratio by ``bench.bench_batch``.
 
@@ -60,14 +62,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 import bootstrap
-from bench.sandbox_process import BenchSandbox, Call, in_process, start_process
+from bench.sandbox_process import BenchSandbox, Call, Cost, in_process, measured, start_process
 from sandbox.client import Simulator
 from services.adapters import account_mirror as mirror
 from services.adapters import jobs as engine
@@ -84,42 +86,6 @@ ADMIN = Actor("bench", "admin")
 # two; every 50 ms (before) the reads cost the job's process 7-10 % of its CPU here (they
 # share its GIL), and 0.2 s adds at most 0.2 s (0.1 on average) to a job's measured time.
 WATCH_SECONDS = 0.2
-T = TypeVar("T")
-
-
-@dataclass
-class Cost:
-    """What one timed part cost: wall time, the bench process's CPU (every thread: the job's,
-    the loop's; and the sandbox's when it runs in this process), the sandbox process's CPU."""
-
-    name: str
-    wall: float
-    cpu: float
-    sandbox_cpu: float | None
-
-    @property
-    def total(self) -> float:
-        """CPU of both processes (the bench's alone when the sandbox runs in it)."""
-        return self.cpu + (self.sandbox_cpu or 0.0)
-
-    def line(self) -> str:
-        own = "-" if self.sandbox_cpu is None else f"{self.sandbox_cpu:.2f} s"
-        return (
-            f"{self.name}: wall {self.wall:.2f} s, bench CPU {self.cpu:.2f} s "
-            f"({self.cpu / self.wall:.2f} of wall), sandbox process CPU {own}"
-        )
-
-
-def measured(costs: list[Cost], sb: BenchSandbox, name: str, run: Callable[[], T]) -> T:
-    """``run()``, its wall and CPU time appended to ``costs``."""
-    sandbox_before = sb.cpu_seconds()
-    cpu_before, began = time.process_time(), time.perf_counter()
-    result = run()
-    wall, cpu = time.perf_counter() - began, time.process_time() - cpu_before
-    sandbox_after = sb.cpu_seconds()
-    sandbox_cpu = None if sandbox_before is None or sandbox_after is None else sandbox_after - sandbox_before
-    costs.append(Cost(name, wall, cpu, sandbox_cpu))
-    return result
 
 
 @dataclass
@@ -216,7 +182,7 @@ Row = tuple[str, str, str, bool | None]
 
 def intent_phase(
     app: Any, sb: BenchSandbox, sql: SqlCount, timeout: float, costs: list[Cost]
-) -> list[Row]:
+) -> tuple[list[Row], int]:
     """3. The first intent sync: job path vs bare loop and SDK loop (on phase 2's store:
     accounts, no intents)."""
     before = sql.commits
@@ -252,6 +218,38 @@ def intent_phase(
             f"{job3_s / sdk3_s:.2f}x ({sdk3_s:.2f} s; SDK ÷ bare {sdk3_s / bare3_s:.2f}x)",
             "-",
             None,
+        ),
+    ], len(log3)
+
+
+def intent_fault_phase(
+    sb: BenchSandbox, fault_rate: float, timeout: float, costs: list[Cost], fault_free: int
+) -> list[Row]:
+    """3b. The first intent sync at a fault rate, on a fresh store: one job, its calls against
+    the fault-free job's (phase 3)."""
+    name = f"3b. intent sync job at {fault_rate:.0%} faults"
+    with sb.fault_rate(fault_rate), sb.recording() as log:
+        job_s, view = measured(
+            costs, sb, name, lambda: run_job(lambda: jobs.start_intent_sync(ADMIN), timeout)
+        )
+    done = view is not None and view.status == "succeeded"
+    print(
+        f"intent sync job at {fault_rate:.0%} faults: {job_s:.2f} s, {len(log):,} calls; "
+        f"{view.status if view else '?'}: {(view.message or view.error) if view else ''}"
+    )
+    ratio = len(log) / max(1, fault_free)
+    return [
+        (
+            f"3b. first intent sync at {fault_rate:.0%} faults: one job",
+            "finished" if done else f"did not finish ({view.status if view else '-'})",
+            "finishes",
+            done,
+        ),
+        (
+            f"3b. first intent sync at {fault_rate:.0%} faults: calls ÷ fault-free",
+            f"{ratio:.2f}x ({len(log):,} ÷ {fault_free:,})",
+            "≤ 2.5x",
+            ratio <= 2.5,
         ),
     ]
 
@@ -442,7 +440,11 @@ def run(args: argparse.Namespace, data: Path, app: bootstrap.App, sb: BenchSandb
         ),
     ]
     if not args.skip_intents:
-        lines += intent_phase(app, sb, sql2, args.timeout, costs)
+        rows3, calls3 = intent_phase(app, sb, sql2, args.timeout, costs)
+        lines += rows3
+        if not args.no_faults:
+            bound("intents-faults", 3_000)
+            lines += intent_fault_phase(sb, args.fault_rate, args.timeout, costs, calls3)
     width = max(len(name) for name, *_ in lines)
     print()
     print(f"{'measure':<{width}}  {'measured':<50}  {'target':<8}  result")

@@ -3,7 +3,8 @@ Stripe is a remote server, or in the bench's own process (``start_background``, 
 
 Either way the bench controls it over HTTP only (``sandbox.client.Simulator``: the fault rate,
 the rate limit, the request log), so both ways measure the same thing but the sharing of one
-interpreter (one GIL) between the job, the loops and the server.
+interpreter (one GIL) between the job, the loops and the server. ``measured`` times a part of a
+bench in wall time and in the CPU of both processes (``Cost``).
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sandbox.client import Simulator
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
 Call = tuple[str, str, str, dict[str, str]]  # method, path, query, headers a replay needs
 
@@ -122,3 +124,38 @@ def start_process(customers: int, *, seed: int = 42) -> BenchSandbox:
 def in_process(handle: Any, seed_seconds: float) -> BenchSandbox:
     """The sandbox ``bootstrap.build_app`` started in this process."""
     return BenchSandbox(handle.base_url, seed_seconds, handle=handle)
+
+
+@dataclass
+class Cost:
+    """What one timed part cost: wall time, the bench process's CPU (every thread: the job's,
+    the loop's; and the sandbox's when it runs in this process), the sandbox process's CPU."""
+
+    name: str
+    wall: float
+    cpu: float
+    sandbox_cpu: float | None
+
+    @property
+    def total(self) -> float:
+        """CPU of both processes (the bench's alone when the sandbox runs in it)."""
+        return self.cpu + (self.sandbox_cpu or 0.0)
+
+    def line(self) -> str:
+        own = "-" if self.sandbox_cpu is None else f"{self.sandbox_cpu:.2f} s"
+        return (
+            f"{self.name}: wall {self.wall:.2f} s, bench CPU {self.cpu:.2f} s "
+            f"({self.cpu / self.wall:.2f} of wall), sandbox process CPU {own}"
+        )
+
+
+def measured(costs: list[Cost], sb: BenchSandbox, name: str, run: Callable[[], T]) -> T:
+    """``run()``, its wall and CPU time appended to ``costs``."""
+    sandbox_before = sb.cpu_seconds()
+    cpu_before, began = time.process_time(), time.perf_counter()
+    result = run()
+    wall, cpu = time.perf_counter() - began, time.process_time() - cpu_before
+    sandbox_after = sb.cpu_seconds()
+    sandbox_cpu = None if sandbox_before is None or sandbox_after is None else sandbox_after - sandbox_before
+    costs.append(Cost(name, wall, cpu, sandbox_cpu))
+    return result

@@ -25,16 +25,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from services.errors import OutcomeStillUnknown, OutcomeUnknown, RateLimited
+from services.errors import OutcomeStillUnknown, OutcomeUnknown, RateLimited, StripeUnavailable
 
 __all__ = [
     "Backoff",
     "NO_BACKOFF",
     "READ_BACK",
+    "REQUEST_RETRY",
     "ReadBack",
     "Settled",
     "SpentKeys",
     "outcome_unknown",
+    "patiently",
     "settle",
 ]
 
@@ -62,6 +64,24 @@ class Backoff:
 
 
 NO_BACKOFF = Backoff(retries=0)
+# A background sync's read, retried on its own after the gateway's back-off, so one failed
+# request does not make the sync start over and repeat every request before it.
+REQUEST_RETRY = Backoff(retries=5, base_seconds=0.2, max_seconds=2.0)
+
+
+def patiently(read: Callable[[], T], retry: Backoff | None = REQUEST_RETRY) -> T:
+    """``read()``, asked again after ``retry``'s delays while Stripe is unavailable (a 5xx, a
+    timeout, a 429 past the gateway's back-off); ``retry`` None asks once. For reads only: a
+    GET changes nothing, so asking again is always safe."""
+    attempt = 0
+    while True:
+        try:
+            return read()
+        except StripeUnavailable:
+            if retry is None or attempt >= retry.retries:
+                raise
+            retry.sleep(retry.delay(attempt))
+            attempt += 1
 
 
 def outcome_unknown(err: BaseException) -> bool:

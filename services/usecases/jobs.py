@@ -200,7 +200,7 @@ def accounts_sync_workflow(username: str, role: str, full: bool, window: int) ->
 def _intent_sync(job_id: str, username: str, role: str, full: bool) -> dict[str, Any]:
     svc = engine.bound()
     result = sync_intents.sync_intents(
-        svc, _actor(username, role), progress=_progress(job_id), full=full
+        svc, _actor(username, role), progress=_progress(job_id), full=full, patient=True
     )
     return {"fetched": result.fetched, "inserted": result.inserted, "message": result.message}
 

@@ -15,12 +15,12 @@ from typing import Any
 
 from services import audit
 from services.adapters import account_mirror as mirror
-from services.adapters.backoff import Backoff
+from services.adapters.backoff import patiently
 from services.adapters.models import SyncState, utcnow
 from services.adapters.store import mark_finished, mark_sync, read_sync_cursor, session_scope
 from services.auth import Actor, require, signed_in
 from services.context import Services
-from services.errors import NotFound, StripeUnavailable
+from services.errors import NotFound
 from services.rules.bank_account import SyncInfo, SyncResult, flatten_account
 from services.rules.clock import as_utc
 
@@ -40,18 +40,8 @@ _fetch_pool: tuple[int, ThreadPoolExecutor] | None = None  # (size, pool)
 _fetch_pool_lock = threading.Lock()
 # One customer's list inside a chunk is retried on its own (after the gateway's own 429 back-off),
 # so one failed request does not make the chunk start over and repeat its other requests.
-REQUEST_RETRY = Backoff(retries=5, base_seconds=0.2, max_seconds=2.0)
-
-
 def _accounts_of(svc: Services, customer: Mapping[str, Any]) -> list[dict[str, Any]]:
-    for attempt in range(REQUEST_RETRY.retries + 1):
-        try:
-            return svc.gateway.list_accounts(customer=str(customer["id"]))
-        except StripeUnavailable:
-            if attempt == REQUEST_RETRY.retries:
-                raise
-            REQUEST_RETRY.sleep(REQUEST_RETRY.delay(attempt))
-    raise AssertionError("unreachable")  # pragma: no cover
+    return patiently(lambda: svc.gateway.list_accounts(customer=str(customer["id"])))
 
 
 def _fetch_all(

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from services.adapters import data_version, intent_days
+from services.adapters.backoff import REQUEST_RETRY, Backoff, patiently
 from services.adapters.models import IntentRecord, utcnow
 from services.adapters.read_ahead import ReadAhead
 from services.adapters.store import (
@@ -184,15 +185,18 @@ def _success_times(events: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     return times
 
 
-def _listed(svc: Services, since: int, request_ids: list[str | None]) -> Iterator[list[dict[str, Any]]]:
+def _listed(
+    svc: Services, since: int, request_ids: list[str | None], retry: Backoff | None
+) -> Iterator[list[dict[str, Any]]]:
     """SetupIntents, then PaymentIntents, created since ``since``, in pages of ``PAGE``. Run on
     the read-ahead thread, which notes its last Request-Id for the audit row (the gateway keeps
     it per thread)."""
     gw = svc.gateway
     page: list[dict[str, Any]] = []
+    expand = ["payment_method"]
     for intent in chain(
-        gw.iter_setup_intents(created_gte=since, expand=["payment_method"]),
-        gw.iter_payment_intents(created_gte=since, expand=["payment_method"]),
+        gw.iter_setup_intents(created_gte=since, expand=expand, page_retry=retry),
+        gw.iter_payment_intents(created_gte=since, expand=expand, page_retry=retry),
     ):
         page.append(intent)
         if len(page) == PAGE:
@@ -203,10 +207,11 @@ def _listed(svc: Services, since: int, request_ids: list[str | None]) -> Iterato
     request_ids.append(gw.last_request_id)
 
 
-def _retrieve(svc: Services, intent_id: str) -> dict[str, Any]:
+def _retrieve(svc: Services, intent_id: str, retry: Backoff | None) -> dict[str, Any]:
+    gw = svc.gateway
     if intent_id.startswith("pi_"):
-        return svc.gateway.retrieve_payment_intent(intent_id, expand=["payment_method"])
-    return svc.gateway.retrieve_setup_intent(intent_id, expand=["payment_method"])
+        return patiently(lambda: gw.retrieve_payment_intent(intent_id, expand=["payment_method"]), retry)
+    return patiently(lambda: gw.retrieve_setup_intent(intent_id, expand=["payment_method"]), retry)
 
 
 @dataclass
@@ -243,14 +248,23 @@ class _Tally:
 
 
 def sync_intents(
-    svc: Services, actor: Actor, *, progress: Progress | None = None, full: bool = False
+    svc: Services,
+    actor: Actor,
+    *,
+    progress: Progress | None = None,
+    full: bool = False,
+    patient: bool = False,
 ) -> SyncResult:
     """Mirror recent SetupIntents and PaymentIntents (audited ``intents.sync``); safe to re-run.
 
     ``progress(done, total, message)`` is called as intents arrive; Stripe lists give no total,
-    so ``total`` is None until the end. ``full=True`` rescans the last 90 days.
+    so ``total`` is None until the end. ``full=True`` rescans the last 90 days. ``patient`` (a
+    job: nobody waits on it) asks again for a page or intent Stripe failed to answer
+    (``REQUEST_RETRY``), so faults slow the sync down instead of making it start over; a
+    person's sync fails at once with a sentence they can act on.
     """
     report = progress or (lambda done, total, message: None)
+    retry = REQUEST_RETRY if patient else None
 
     with audited(svc.engine, actor=actor, action="intents.sync", params={"full": full}) as ctx:
         require(actor, "intents.sync")
@@ -263,11 +277,13 @@ def sync_intents(
         tally = _Tally()
         seen: set[str] = set()
         request_ids: list[str | None] = []
-        events = list(svc.gateway.iter_events(types=CHANGE_EVENTS, created_gte=since))
+        events = list(
+            svc.gateway.iter_events(types=CHANGE_EVENTS, created_gte=since, page_retry=retry)
+        )
         times = _success_times(events)
         # The lists' next pages are read (one request at a time, as inline) while each page is
         # written.
-        listed = _listed(svc, since, request_ids)
+        listed = _listed(svc, since, request_ids, retry)
         with ReadAhead(listed, depth=READ_AHEAD_PAGES, name="fcops-intents") as pages:
             for page in pages:  # written a list page (100) per transaction
                 seen.update(str(intent["id"]) for intent in page)
@@ -277,7 +293,7 @@ def sync_intents(
         named = {_event_object(e).get("id") for e in events}
         moved = {str(i) for i in named if i} - seen
         for intent_id in sorted(moved):
-            intent = _retrieve(svc, intent_id)
+            intent = _retrieve(svc, intent_id, retry)
             if kind_of(intent) == "payment_intent":
                 record_payment_intent(svc.engine, intent, at=now)
             tally.add(intent, store_intent(svc.engine, intent, succeeded_at=times.get(intent_id)))

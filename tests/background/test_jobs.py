@@ -118,6 +118,28 @@ def test_intent_sync_and_check_all_run_as_jobs(fcops: Any) -> None:
     assert {"intents.sync", "ownership.check_all"} <= kinds
 
 
+def test_an_intent_sync_job_goes_through_stripe_faults_in_one_attempt(fcops: Any) -> None:
+    """Stripe failing a few requests slows the job's sync down; it does not fail the step and
+    start the sync over (every failed attempt would write an error row)."""
+    app, _ = fcops
+    errors = _intent_sync_errors(app.engine)
+    app.simulator.force_faults("500", 3)  # the job's first request: its events page
+    try:
+        view = wait_done(jobs.start_intent_sync(ADMIN, full=True))
+    finally:
+        app.simulator.clear_faults()
+    assert view.status == "succeeded", view.error
+    assert _intent_sync_errors(app.engine) == errors
+
+
+def _intent_sync_errors(engine: Any) -> int:
+    with session_scope(engine) as session:
+        return int(session.exec(
+            select(func.count()).select_from(AuditEntry)
+            .where(AuditEntry.action == "intents.sync", AuditEntry.outcome == "error")
+        ).one())
+
+
 def test_a_job_survives_sigkill_of_its_process_and_completes_once(tmp_path: Path) -> None:
     env = {**os.environ, "FCOPS_STRIPE_RATE_LIMIT": "6", "FCOPS_SANDBOX_CUSTOMERS": "30",
            "PYTHONPATH": str(ROOT)}

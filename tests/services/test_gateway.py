@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bootstrap import SANDBOX_KEY
+from services.adapters.backoff import Backoff
 from services.adapters.gateway import StripeGateway
 from services.errors import (
     NotFound,
@@ -78,6 +79,36 @@ def test_pages_of_a_list_are_each_backed_off(sandbox_handle, simulator) -> None:
     rest = [e["id"] for e in listing]
     assert len(slept) == 1
     assert first_page + rest == everything  # nothing lost or repeated across the wait
+
+
+def test_with_a_page_retry_a_failed_page_is_asked_again_with_its_cursor(gateway, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A list read with ``page_retry`` (a job's sync) asks again for the page Stripe failed to
+    answer, with the same cursor; the pages before it are not read again. Without, it fails."""
+    pages = {None: ["evt_a", "evt_b"], "evt_b": ["evt_c", "evt_d"], "evt_d": ["evt_e"]}
+    asked: list[str | None] = []
+    fail = {"evt_b": 2}  # the second page fails twice
+
+    def page(path, params):  # type: ignore[no-untyped-def]
+        after = params.get("starting_after")
+        asked.append(after)
+        if fail.get(after, 0):
+            fail[after] -= 1
+            raise StripeUnavailable("Stripe had a temporary problem (HTTP 500).")
+        return {"data": [{"id": i} for i in pages[after]], "has_more": after != "evt_d"}
+
+    monkeypatch.setattr(gateway, "_list_page", page)
+    retry = Backoff(retries=2, base_seconds=0.0, sleep=lambda _: None)
+    assert [e["id"] for e in gateway.iter_events(page_retry=retry)] == [
+        "evt_a", "evt_b", "evt_c", "evt_d", "evt_e",
+    ]
+    assert asked == [None, "evt_b", "evt_b", "evt_b", "evt_d"]
+
+    asked.clear()
+    fail["evt_b"] = 1
+    read: list[str] = []
+    with pytest.raises(StripeUnavailable):
+        read.extend(e["id"] for e in gateway.iter_events())
+    assert (read, asked) == (["evt_a", "evt_b"], [None, "evt_b"])
 
 
 def test_a_timeout_leaves_the_key_usable_and_a_saved_500_spends_it(sandbox_handle, simulator) -> None:  # type: ignore[no-untyped-def]

@@ -242,3 +242,37 @@ def test_a_list_that_fails_part_way_ends_the_read_ahead_and_a_rerun_completes(  
     assert again.fetched == first.fetched and again.inserted == 0
     last = _sync_audits(svc.engine)[-1]
     assert last.outcome == "ok" and (last.stripe_request_id or "").startswith("req_")
+
+
+def test_a_patient_sync_asks_again_for_the_page_stripe_failed_and_goes_on_from_it(  # type: ignore[no-untyped-def]
+    svc, manager, monkeypatch
+) -> None:
+    """A job's sync (``patient``) asks again for a list page Stripe failed to answer, with the
+    same cursor, instead of failing and starting over; a person's sync fails at once."""
+    first = sync_intents.sync_intents(svc, manager, full=True)
+    real = svc.gateway._list_page
+    asked: list[tuple[str, str | None]] = []
+    failing = {"left": 0}
+
+    def flaky(path, params):  # type: ignore[no-untyped-def]
+        asked.append((path, params.get("starting_after")))
+        if path == "/v1/payment_intents" and failing["left"]:
+            failing["left"] -= 1
+            raise StripeUnavailable("Stripe had a temporary problem (HTTP 500).")
+        return real(path, params)
+
+    monkeypatch.setattr(svc.gateway, "_list_page", flaky)
+    failing["left"] = 1
+    with pytest.raises(StripeUnavailable):  # a person's sync: one ask, a sentence
+        sync_intents.sync_intents(svc, manager, full=True)
+    assert [a.outcome for a in _sync_audits(svc.engine)][-1] == "error"
+
+    asked.clear()
+    failing["left"] = 2
+    again = sync_intents.sync_intents(svc, manager, full=True, patient=True)
+    assert (again.fetched, again.inserted) == (first.fetched, 0)
+    payment_pages = [after for path, after in asked if path == "/v1/payment_intents"]
+    assert payment_pages[:3] == [payment_pages[0]] * 3, "the failed page was asked again"
+    setup_pages = [after for path, after in asked if path == "/v1/setup_intents"]
+    assert len(setup_pages) == len(set(setup_pages)), "nothing before it was read again"
+    assert [a.outcome for a in _sync_audits(svc.engine)][-1] == "ok"

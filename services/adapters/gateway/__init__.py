@@ -10,10 +10,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import quote_plus
 
-from services.adapters.backoff import NO_BACKOFF, Backoff, SpentKeys
+from services.adapters.backoff import NO_BACKOFF, Backoff, SpentKeys, patiently
 from services.adapters.gateway import sdk
 from services.adapters.gateway.sdk import (
     CheckoutSessionCreateParams,
@@ -157,16 +158,20 @@ class StripeGateway:
         page: dict[str, Any] = self._call(lambda: sdk.get_json(self._client, path, params)).data
         return page
 
-    def _iter(self, path: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    def _iter(
+        self, path: str, params: Mapping[str, Any], retry: Backoff | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Every item of a list, page by page, each page after the last one's last id (as the
-        SDK's ``next_page`` does)."""
-        page = self._list_page(path, params)
+        SDK's ``next_page`` does). With ``retry``, a page Stripe fails to answer is asked for
+        again on its own (:func:`~services.adapters.backoff.patiently`), not the list anew."""
+        page = patiently(partial(self._list_page, path, params), retry)
         while True:
             items = page["data"]
             yield from items
             if not page.get("has_more") or not items:
                 return
-            page = self._list_page(path, {**params, "starting_after": items[-1]["id"]})
+            after = {**params, "starting_after": items[-1]["id"]}
+            page = patiently(partial(self._list_page, path, after), retry)
 
     def _page(self, path: str, params: Mapping[str, Any]) -> tuple[list[dict[str, Any]], bool]:
         page = self._list_page(path, params)
@@ -380,9 +385,10 @@ class StripeGateway:
         created_gte: int | None = None,
         customer: str | None = None,
         expand: Sequence[str] = (),
+        page_retry: Backoff | None = None,
     ) -> Iterator[dict[str, Any]]:
         params = _intent_list(sdk.SetupIntentListParams(), created_gte, customer, expand)
-        return self._iter("/v1/setup_intents", params)
+        return self._iter("/v1/setup_intents", params, page_retry)
 
     def iter_payment_intents(
         self,
@@ -390,9 +396,10 @@ class StripeGateway:
         created_gte: int | None = None,
         customer: str | None = None,
         expand: Sequence[str] = (),
+        page_retry: Backoff | None = None,
     ) -> Iterator[dict[str, Any]]:
         params = _intent_list(sdk.PaymentIntentListParams(), created_gte, customer, expand)
-        return self._iter("/v1/payment_intents", params)
+        return self._iter("/v1/payment_intents", params, page_retry)
 
     def verify_microdeposits(
         self,
@@ -452,14 +459,18 @@ class StripeGateway:
     # -- events -------------------------------------------------------------------------------
 
     def iter_events(
-        self, *, types: Sequence[str] = (), created_gte: int | None = None
+        self,
+        *,
+        types: Sequence[str] = (),
+        created_gte: int | None = None,
+        page_retry: Backoff | None = None,
     ) -> Iterator[dict[str, Any]]:
         params: sdk.EventListParams = {"limit": 100}
         if types:
             params["types"] = list(types)
         if created_gte is not None:
             params["created"] = {"gte": created_gte}
-        return self._iter("/v1/events", params)
+        return self._iter("/v1/events", params, page_retry)
 
     # -- webhook endpoints ------------------------------------------------------------------
 
