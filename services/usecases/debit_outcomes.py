@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, or_
@@ -28,6 +29,7 @@ from services.adapters import (
     original_dates,
     verdict_days,
 )
+from services.adapters.backoff import REQUEST_RETRY, patiently
 from services.adapters.models import DebitOutcomeRecord, SyncState, utcnow
 from services.adapters.store import (
     mark_sync,
@@ -284,13 +286,20 @@ def needs_first_sync(svc: Services, actor: Actor) -> bool:
 
 
 def sync_outcomes(
-    svc: Services, actor: Actor, *, full: bool = False, progress: Progress | None = None
+    svc: Services,
+    actor: Actor,
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+    patient: bool = False,
 ) -> OutcomeSync:
     """Read PaymentIntent outcome events since the cursor, then the intents they name with their
     payment method expanded; on the first run (or ``full``) also every PaymentIntent created in
     the last 90 days, since Stripe's event list reaches back 30 days only (audited
-    ``returns.sync``). ``progress(done, total, message)`` hears how far it got (a job's row)."""
+    ``returns.sync``). ``progress(done, total, message)`` hears how far it got (a job's row).
+    ``patient`` (a job) asks again for a page or intent Stripe failed to answer."""
     report = progress or (lambda done, total, message: None)
+    retry = REQUEST_RETRY if patient else None
     with audited(svc.engine, actor=actor, action="returns.sync", params={"full": full}) as ctx:
         require(actor, "returns.sync")
         report(0, None, "Reading payment events from Stripe…")
@@ -298,7 +307,7 @@ def sync_outcomes(
         cursor = None if full else read_sync_cursor(svc.engine, SYNC_NAME)
         since = cursor if cursor is not None else now - WINDOW_SECONDS
         events = sorted(
-            svc.gateway.iter_events(types=OUTCOME_EVENTS, created_gte=since),
+            svc.gateway.iter_events(types=OUTCOME_EVENTS, created_gte=since, page_retry=retry),
             key=lambda e: int(e["created"]),
         )
         seen: dict[str, str] = {}  # PaymentIntent -> what this run did to its debit, at most
@@ -309,13 +318,18 @@ def sync_outcomes(
         named = {str((e.get("data") or {}).get("object", {}).get("id")) for e in events}
         named.discard("None")
         for n, intent_id in enumerate(sorted(named), 1):
-            pi = svc.gateway.retrieve_payment_intent(intent_id, expand=["payment_method"])
+            pi = patiently(
+                partial(svc.gateway.retrieve_payment_intent, intent_id, expand=["payment_method"]),
+                retry,
+            )
             _note(seen, intent_id, record_payment_intent(svc.engine, pi, at=now))
             report(n, len(named), f"{n:,} of {len(named):,} changed PaymentIntents read")
         if cursor is None:
             # Stripe keeps events for 30 days only: on the first (or a full) run, the debits of
             # the whole window are read from the PaymentIntent list itself.
-            listed = svc.gateway.iter_payment_intents(created_gte=since, expand=["payment_method"])
+            listed = svc.gateway.iter_payment_intents(
+                created_gte=since, expand=["payment_method"], page_retry=retry
+            )
             for pi in listed:
                 if str(pi.get("id")) not in named:
                     named.add(str(pi.get("id")))

@@ -39,7 +39,8 @@ __all__ = ["KIND", "outcomes_sync_workflow", "start_outcome_sync"]
            should_retry=_retry_unless_refused)
 def _outcome_sync(job_id: str, username: str, role: str, full: bool) -> dict[str, Any]:
     result = debit_outcomes.sync_outcomes(
-        engine.bound(), _actor(username, role), full=full, progress=_progress(job_id)
+        engine.bound(), _actor(username, role), full=full, progress=_progress(job_id),
+        patient=True,
     )
     return {"events": result.events, "intents": result.intents, "inserted": result.inserted,
             "updated": result.updated, "message": result.message}

@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain
 from typing import Any
 
@@ -209,9 +210,8 @@ def _listed(
 
 def _retrieve(svc: Services, intent_id: str, retry: Backoff | None) -> dict[str, Any]:
     gw = svc.gateway
-    if intent_id.startswith("pi_"):
-        return patiently(lambda: gw.retrieve_payment_intent(intent_id, expand=["payment_method"]), retry)
-    return patiently(lambda: gw.retrieve_setup_intent(intent_id, expand=["payment_method"]), retry)
+    read = gw.retrieve_payment_intent if intent_id.startswith("pi_") else gw.retrieve_setup_intent
+    return patiently(partial(read, intent_id, expand=["payment_method"]), retry)
 
 
 @dataclass

@@ -23,6 +23,7 @@ from services.auth import Actor
 from services.errors import Forbidden
 from services.rules.debit_csv import parse_debits_csv
 from services.usecases import browse_accounts, jobs
+from services.usecases.jobs_outcomes import start_outcome_sync
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = Actor("admin", "admin")
@@ -118,25 +119,27 @@ def test_intent_sync_and_check_all_run_as_jobs(fcops: Any) -> None:
     assert {"intents.sync", "ownership.check_all"} <= kinds
 
 
-def test_an_intent_sync_job_goes_through_stripe_faults_in_one_attempt(fcops: Any) -> None:
-    """Stripe failing a few requests slows the job's sync down; it does not fail the step and
+@pytest.mark.parametrize("kind", ["intents.sync", "returns.sync"])
+def test_a_sync_job_goes_through_stripe_faults_in_one_attempt(fcops: Any, kind: str) -> None:
+    """Stripe failing a few requests slows a job's sync down; it does not fail the step and
     start the sync over (every failed attempt would write an error row)."""
     app, _ = fcops
-    errors = _intent_sync_errors(app.engine)
-    app.simulator.force_faults("500", 3)  # the job's first request: its events page
+    start = {"intents.sync": jobs.start_intent_sync, "returns.sync": start_outcome_sync}[kind]
+    errors = _sync_errors(app.engine, kind)
+    app.simulator.force_faults("500", 3)  # the job's first requests: its events pages
     try:
-        view = wait_done(jobs.start_intent_sync(ADMIN, full=True))
+        view = wait_done(start(ADMIN, full=True))
     finally:
         app.simulator.clear_faults()
     assert view.status == "succeeded", view.error
-    assert _intent_sync_errors(app.engine) == errors
+    assert _sync_errors(app.engine, kind) == errors
 
 
-def _intent_sync_errors(engine: Any) -> int:
+def _sync_errors(engine: Any, action: str) -> int:
     with session_scope(engine) as session:
         return int(session.exec(
             select(func.count()).select_from(AuditEntry)
-            .where(AuditEntry.action == "intents.sync", AuditEntry.outcome == "error")
+            .where(AuditEntry.action == action, AuditEntry.outcome == "error")
         ).one())
 
 
