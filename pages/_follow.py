@@ -97,6 +97,13 @@ def outcomes_first_sync(svc: Services, actor: Actor) -> bool | None:
     return ended
 
 
+def start_outcomes_sync(actor: Actor) -> None:
+    """A "Sync outcomes" click (Returns, Blocked accounts): the sync as a job, followed under
+    "outcomes" (the progress line is the one :func:`outcomes_first_sync` draws)."""
+    if start(OUTCOMES, jobs_outcomes.start_outcome_sync, actor):
+        st.rerun()  # its progress line, or (ended within a second) what it stored
+
+
 def start_accounts_sync(actor: Actor) -> None:
     """A "Load accounts from Stripe" click: the sync as a job, followed under "accounts"."""
     if start(ACCOUNTS, jobs.start_account_sync, actor):

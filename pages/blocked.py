@@ -16,7 +16,7 @@ from pages import _follow as follow
 from pages import _runtime as runtime
 from services.rules.nacha import describe_code
 from services.rules.table_values import major_units, one_currency, utc_time
-from services.usecases import blocked_accounts, debit_outcomes
+from services.usecases import blocked_accounts
 
 actor = runtime.guard("accounts.blocked")
 runtime.page_header(
@@ -29,10 +29,11 @@ svc = app.services
 follow.accounts_first_sync(svc, actor)  # a fresh store: the sync is a job it follows
 follow.outcomes_first_sync(svc, actor)  # outcomes never synced: that sync too
 
-if actor.can("returns.sync") and st.button("Sync outcomes", icon=":material/sync:"):
-    synced = runtime.call(debit_outcomes.sync_outcomes, svc, actor)
-    if synced is not None:
-        st.success(synced.message)
+syncing = follow.following(follow.OUTCOMES) is not None
+if actor.can("returns.sync") and st.button(
+    "Sync outcomes", icon=":material/sync:", key="outcomes_sync", disabled=syncing
+):
+    follow.start_outcomes_sync(actor)
 
 PAGER = "blocked_page"  # (search, page) of the list
 

@@ -1,7 +1,8 @@
 """Conversion by verification method (manager): which route turns started setups into usable accounts.
 
 Reads the intents mirrored by the incremental sync (never Stripe directly), so filters and charts
-are instant; "Sync intents" brings the store up to date and can be re-run safely.
+are instant; "Sync intents" brings the store up to date (a background job the page follows) and can
+be re-run safely.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from services.rules.funnel import VERIFICATION_METHODS
 from services.rules.table_values import hours
 from services.usecases import conversion_report, jobs
 from services.usecases.conversion_report import StoreInfo, StoreSummary
-from services.usecases.sync_intents import sync_intents
 
 actor = runtime.guard("conversion.view")
 runtime.page_header(
@@ -39,7 +39,7 @@ runtime.page_header(
 )
 app = runtime.get_app()
 svc = app.services
-SYNCED = "conv_synced_message"
+INTENTS = "intents"  # the key the intent sync job is followed under
 
 METHOD_TITLES = {
     "automatic": "Automatic (FC, manual fallback)",
@@ -85,25 +85,6 @@ TABLE_ORDER = (
 # --------------------------------------------------------------------------- sync
 
 
-def run_sync(*, full: bool) -> None:
-    label = "Rescanning 90 days of intents…" if full else "Syncing intents from Stripe…"
-    with st.status(label, expanded=True) as box:
-        bar = st.progress(0.0, text="Starting…")
-
-        def progress(done: int, total: int | None, message: str) -> None:
-            # Stripe lists carry no total, so the bar creeps towards full until the end.
-            bar.progress(1.0 if total is not None else done / (done + 50), text=message)
-
-        result = runtime.call(sync_intents, svc, actor, progress=progress, full=full)
-        if result is None:
-            box.update(
-                label="Sync failed; the figures below are from the last good sync.", state="error"
-            )
-        else:
-            box.update(label=result.message, state="complete", expanded=False)
-            st.session_state[SYNCED] = result.message
-
-
 @st.cache_data(max_entries=8, show_spinner=False)
 def store_summary(version: tuple[str, int], who: Actor) -> StoreSummary:
     """How many intents and which flows and methods: read again only when an intent changed."""
@@ -125,10 +106,10 @@ def sync_bar() -> StoreInfo:
     # Never synced (the store may still hold intents the collection page created): sync as a
     # background job, once per session, and draw the store as it is meanwhile.
     if info.last_finished_at is None and not st.session_state.get("conv_autosynced"):
-        if actor.can("intents.sync") and follow.start("intents", jobs.start_intent_sync, actor):
+        if actor.can("intents.sync") and follow.start(INTENTS, jobs.start_intent_sync, actor):
             info = store_status()
         st.session_state["conv_autosynced"] = True  # once started (or refused), per session
-    follow.outcome("intents", failed_hint=" The figures are from the store; try “Sync intents”.")
+    follow.outcome(INTENTS, failed_hint=" The figures are from the store; try “Sync intents”.")
     left, full_col, button_col = st.columns([4, 1, 1], vertical_alignment="center")
     when = (
         format_timestamp(int(info.last_finished_at.astimezone(UTC).timestamp()))
@@ -141,14 +122,16 @@ def sync_bar() -> StoreInfo:
         key="conv_full",
         help="Re-read the last 90 days instead of only what changed.",
     )
-    if button_col.button("Sync intents", icon=":material/sync:", key="conv_sync", width="stretch"):
-        run_sync(full=full)
-        if SYNCED in st.session_state:
-            st.rerun()  # draw the counts, filters and figures from the synced store
-    follow.progress_line("intents", "Reading intents from Stripe")
-    message = st.session_state.pop(SYNCED, None)
-    if message:
-        st.success(message, icon=":material/sync:")
+    syncing = follow.following(INTENTS) is not None
+    clicked = button_col.button(
+        "Sync intents", icon=":material/sync:", key="conv_sync", width="stretch",
+        disabled=syncing, help="Syncing in the background." if syncing else None,
+    )
+    # A job, as the first visit's: it goes on if the person leaves, any tab shows its progress,
+    # and Stripe's failures are asked again in the background instead of ending it.
+    if clicked and follow.start(INTENTS, jobs.start_intent_sync, actor, full=full):
+        st.rerun()  # its progress line, or (ended within a second) the store it wrote
+    follow.progress_line(INTENTS, "Reading intents from Stripe")
     return info
 
 

@@ -24,7 +24,6 @@ from services.rules.chart_data import MIN_COUNT, NO_DATA
 from services.rules.people import first_of
 from services.usecases import (
     check_review,
-    debit_outcomes,
     retry_debit,
     retry_picker,
     returns_report,
@@ -93,10 +92,8 @@ level = mid.slider(
     key="returns_warning_level",
 )
 syncing = follow.following(follow.OUTCOMES) is not None
-if right.button("Sync outcomes", icon=":material/sync:", disabled=syncing):
-    result = runtime.call(debit_outcomes.sync_outcomes, svc, actor)
-    if result is not None:
-        st.success(result.message)
+if right.button("Sync outcomes", icon=":material/sync:", key="outcomes_sync", disabled=syncing):
+    follow.start_outcomes_sync(actor)
 
 # The figures and the check review compute again when a sync, webhook or check changed what
 # they count (the data versions in returns_report.CacheKeys) or the minute turned (the window

@@ -250,34 +250,76 @@ def test_a_file_that_is_not_a_usable_csv_is_refused_with_the_reason(
 # --- conversion sync -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("mode", "said"), [("500", "temporary problem"), ("429", "rate-limiting")])
-def test_a_sync_while_stripe_fails_says_so_and_keeps_the_last_good_figures(
-    mode: str, said: str
+def an_intent_stored() -> None:
+    """An intent a webhook stored: the intents' data version moves, so "Sync intents" starts a
+    new job (a job's ID comes from its inputs: the minute and that version)."""
+    import secrets
+
+    from services.usecases.sync_intents import store_intent
+
+    store_intent(
+        app().engine,
+        {
+            "id": f"seti_hook{secrets.token_hex(6)}", "object": "setup_intent",
+            "created": app().services.now() - 60, "customer": "cus_hook",
+            "status": "requires_payment_method", "payment_method_types": ["us_bank_account"],
+            "payment_method_options": {"us_bank_account": {"verification_method": "automatic"}},
+        },
+    )
+
+
+@pytest.mark.parametrize("mode", ["500", "429"])
+def test_a_sync_started_while_stripe_fails_goes_on_in_the_background_and_finishes(
+    mode: str,
 ) -> None:
+    """"Sync intents" starts a job: while Stripe fails the page says it runs in the background
+    and keeps the last good figures; the job asks Stripe again and finishes once it answers."""
     at = open_page(CONVERSION, "manager")  # syncs the store on first visit if needed
+    jobs_settled(at)
     no_exceptions(at)
+    an_intent_stored()
     before = conversion_report.store_info(app().engine)
-    failed_syncs = audit.query(
-        app().engine, actor=ADMIN, actions=["intents.sync"], outcome="error", limit=1
-    ).total
-    fail_stripe(mode)
-    at.button(key="conv_sync").click().run()
+    fail_stripe(mode, count=10_000)  # Stripe answers nothing until it is cleared
+    try:
+        at.button(key="conv_sync").click().run()
+        no_exceptions(at)  # the click returned: the sync is a job
+        assert "runs in the background" in texts(at)
+        assert at.button(key="conv_sync").disabled, "no second start while one is followed"
+        assert at.metric, "the figures of the last good sync are still shown"
+        now = conversion_report.store_info(app().engine)
+        assert (now.cursor, now.last_finished_at) == (before.cursor, before.last_finished_at)
+    finally:
+        clear_faults()
+    jobs_settled(at)
     no_exceptions(at)
-    assert said in sentences(at)
-    assert any("Sync failed" in str(getattr(box, "label", "")) for box in at.get("status"))
+    assert any(s.value.startswith("Read ") for s in at.success), "the job's result is shown"
     after = conversion_report.store_info(app().engine)
-    assert (after.intents, after.cursor, after.last_finished_at) == (
-        before.intents,
-        before.cursor,
-        before.last_finished_at,
-    )
+    assert after.last_finished_at is not None and after.last_finished_at > before.last_finished_at
+    assert not at.button(key="conv_sync").disabled
+
+
+def test_a_sync_job_that_gives_up_says_why_and_keeps_the_figures(monkeypatch: Any) -> None:
+    from services.errors import ValidationError
+    from services.usecases import sync_intents
+
+    at = open_page(CONVERSION, "manager")
+    jobs_settled(at)
+    before = conversion_report.store_info(app().engine)
+
+    def refused(*args: Any, **kwargs: Any) -> Any:  # a failure the job does not retry
+        raise ValidationError("Stripe refused the intent list.")
+
+    monkeypatch.setattr(sync_intents, "sync_intents", refused)
+    an_intent_stored()
+    at.button(key="conv_sync").click().run()
+    if not at.error:  # the job outlived the click's second: the page follows it to its end
+        jobs_settled(at)
+    no_exceptions(at)
+    said = " ".join(e.value for e in at.error)
+    assert "The sync did not finish: Stripe refused the intent list." in said
+    assert "try “Sync intents”" in said
     assert at.metric, "the figures of the last good sync are still shown"
-    assert (
-        audit.query(
-            app().engine, actor=ADMIN, actions=["intents.sync"], outcome="error", limit=1
-        ).total
-        == failed_syncs + 1
-    )
+    assert conversion_report.store_info(app().engine).last_finished_at == before.last_finished_at
 
 
 # --- flow save -------------------------------------------------------------------------------

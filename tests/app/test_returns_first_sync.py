@@ -15,7 +15,13 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import jobs_settled, no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
-from tests.app.test_pages_follow_jobs import active_jobs, jobs_of, progress, slow_stripe  # noqa: F401
+from tests.app.test_pages_follow_jobs import (  # noqa: F401
+    SLOW_SECONDS,
+    active_jobs,
+    jobs_of,
+    progress,
+    slow_stripe,
+)
 
 PAGE = "pages/returns.py"
 LABEL = "Reading debit outcomes from Stripe"
@@ -102,3 +108,26 @@ def test_the_first_visit_starts_the_outcome_sync_as_a_job_and_fills_in_the_rates
     no_exceptions(again)
     assert jobs_of("returns.sync", "manager") == 0 and not active_jobs("returns.sync")
 
+
+
+@pytest.mark.parametrize(("page", "role"), [(PAGE, "finance"), ("pages/blocked.py", "ops")])
+def test_sync_outcomes_starts_a_job_the_page_follows(page: str, role: str) -> None:
+    """"Sync outcomes" (Returns, Blocked accounts) returns at once, as the first visit's sync
+    does: the page follows the job with its progress line and says what it read at the end."""
+    at = open_page(page, role)
+    jobs_settled(at)
+    before = jobs_of("returns.sync", role)
+    app().simulator.force_faults("slow", 2, seconds=SLOW_SECONDS)  # longer than the page waits
+    try:
+        at.button(key="outcomes_sync").click().run()
+        no_exceptions(at)
+        assert jobs_of("returns.sync", role) == before + 1
+        assert active_jobs("returns.sync"), "the click waited for the whole sync"
+        assert any(p.text.startswith(LABEL) for p in progress(at))
+        assert at.button(key="outcomes_sync").disabled, "no second start while one is followed"
+    finally:
+        jobs_settled(at)
+        app().simulator.clear_faults()
+    no_exceptions(at)
+    assert any(str(s.value).startswith("Read ") for s in at.success), "it says what it read"
+    assert not at.button(key="outcomes_sync").disabled
