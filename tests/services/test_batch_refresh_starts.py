@@ -12,8 +12,7 @@ import itertools
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -23,26 +22,9 @@ from services.context import Services
 from services.errors import StripeAuthError
 from services.rules.debit_csv import parse_debits_csv
 from services.usecases import check_batch
+from tests.services.test_debits import DAY, box, customer, gw, link, set_balance, sim
 
-DAY = 86_400
-_names = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def box() -> Iterator[Any]:
-    from sandbox.server import start_background
-
-    handle = start_background(port=0, seed=5, customers=0, refresh_delay=0, refresh_cooldown=60)
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture
-def gw(box: Any) -> Any:
-    from bootstrap import SANDBOX_KEY
-    from services.adapters.gateway import StripeGateway
-
-    return StripeGateway(SANDBOX_KEY, base_url=box.base_url, max_network_retries=0)
+__all__ = ["box", "gw", "sim"]  # the fixtures, shared with test_debits
 
 
 class SlowRefreshes:
@@ -76,44 +58,20 @@ class SlowRefreshes:
                 self.in_flight -= 1
 
 
-def stale_accounts(gw: Any, box: Any, count: int) -> list[str]:
-    from sandbox.client import Simulator
-
-    sim = Simulator(box.base_url)
-    found: list[str] = []
-    for _ in range(count):
-        customer = gw.create_customer({"name": f"Payer {next(_names)}"}, idempotency_key=None)
-        session = gw.create_fc_session(
-            {
-                "account_holder": {"type": "customer", "customer": customer["id"]},
-                "permissions": ["balances", "payment_method"],
-            },
-            idempotency_key=None,
-        )
-        sim.complete_session(session["id"], institution="StripeBank", accounts=1)
-        [account] = gw.list_accounts(session=session["id"])
-        found.append(account["id"])
-    with box.state.lock:  # what the bank said two days ago; a refresh is allowed now
-        now = box.state.now()
-        for account_id in found:
-            account = box.state.lookup(account_id)
-            account["balance"] = {
-                "as_of": now - 2 * DAY, "type": "cash", "current": {"usd": 50_000},
-                "cash": {"available": {"usd": 50_000}},
-            }
-            account["balance_refresh"] = {
-                "status": "succeeded", "last_attempted_at": now - 2 * DAY,
-                "next_refresh_available_at": now - 1,
-            }
+def stale_accounts(gw: Any, sim: Any, box: Any, count: int) -> list[str]:
+    """``count`` linked accounts whose balance is two days old, a refresh allowed now."""
+    found = [link(gw, sim, customer(gw)) for _ in range(count)]
+    for account_id in found:
+        set_balance(box, account_id, available=50_000, current=50_000, age=2 * DAY)
     return found
 
 
 def test_refreshes_overlap_up_to_the_starters_and_keep_the_rows_order(
-    gw: Any, box: Any, sqlite_engine: Any
+    gw: Any, sim: Any, box: Any, sqlite_engine: Any
 ) -> None:
-    accounts = stale_accounts(gw, box, 10)
+    accounts = stale_accounts(gw, sim, box, 10)
     slow = SlowRefreshes(gw, 0.1)
-    svc = Services(gateway=slow, engine=sqlite_engine, mode="sandbox", now=box.state.now)
+    svc = Services(gateway=cast(Any, slow), engine=sqlite_engine, mode="sandbox", now=box.state.now)
     planned, _ = parse_debits_csv("id,amount\n" + "\n".join(f"{a},1.00" for a in accounts))
     result = check_batch.run_batch(
         svc, Actor("fin", "finance"), planned, refresh_stale=True, max_requests_per_second=1_000
@@ -127,11 +85,11 @@ def test_refreshes_overlap_up_to_the_starters_and_keep_the_rows_order(
 
 
 def test_a_key_refusal_stops_the_refreshes_not_yet_sent(
-    gw: Any, box: Any, sqlite_engine: Any
+    gw: Any, sim: Any, box: Any, sqlite_engine: Any
 ) -> None:
-    accounts = stale_accounts(gw, box, 12)
+    accounts = stale_accounts(gw, sim, box, 12)
     slow = SlowRefreshes(gw, 0.05, refuse=True)
-    svc = Services(gateway=slow, engine=sqlite_engine, mode="sandbox", now=box.state.now)
+    svc = Services(gateway=cast(Any, slow), engine=sqlite_engine, mode="sandbox", now=box.state.now)
     planned, _ = parse_debits_csv("id,amount\n" + "\n".join(f"{a},1.00" for a in accounts))
     with pytest.raises(StripeAuthError):
         check_batch.run_batch(
