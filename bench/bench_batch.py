@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.bench_batch                          # 2,000 rows, 200 accounts, 20 r/s
     .venv/bin/python -m bench.bench_batch --accounts 400 --rate 100 --stale 0.3 --refresh
     .venv/bin/python -m bench.bench_batch ... --no-webhooks     # no endpoint: the mirror is not live
+    .venv/bin/python -m bench.bench_batch ... --job             # as the page runs it: a job of steps
 
 Rows reuse accounts (as real batches do: several debits per customer), so the request count
 shows the de-duplication; with --refresh a share of the balances is made stale first. Prints
@@ -195,6 +196,19 @@ class Webhooks:
         jobs.shutdown()
 
 
+def run_as_job(planned: Any, bad: Any, refresh: bool, rate: float) -> Any:
+    """The check as the Batch check page starts it (``jobs.start_batch_check``), to its end."""
+    from services.usecases import jobs
+
+    job_id = jobs.start_batch_check(FINANCE, planned, bad, refresh_stale=refresh, rate=rate)
+    while (view := jobs.job(job_id)) is None or view.active:
+        time.sleep(0.2)
+    result = jobs.batch_result(FINANCE, job_id)
+    if result is None:
+        raise RuntimeError(f"the batch job did not finish: {view.error}")
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2_000)
@@ -206,11 +220,17 @@ def main() -> None:
         "--no-webhooks", action="store_true", help="no webhook endpoint (the mirror is not live)"
     )
     parser.add_argument(
+        "--job", action="store_true",
+        help="run the check as the Batch check page does: a job (chunks of rows, each a step)",
+    )
+    parser.add_argument(
         "--deliveries", type=int, default=8,
         help="the sandbox's overlapping webhook deliveries to the endpoint (Stripe documents "
         "no order for them; 1 delivers one at a time)",
     )
     args = parser.parse_args()
+    if args.job and args.no_webhooks:
+        parser.error("--job runs on the job engine the webhook endpoint starts: drop --no-webhooks")
 
     handle = start_background(
         port=0, customers=0, refresh_delay=0, refresh_cooldown=3_600,
@@ -256,14 +276,17 @@ def main() -> None:
 
         batch_start = utcnow()
         began = time.perf_counter()
-        result = check_batch.run_batch(
-            svc,
-            FINANCE,
-            planned,
-            refresh_stale=args.refresh,
-            row_errors=bad,
-            max_requests_per_second=args.rate,
-        )
+        if args.job:
+            result = run_as_job(planned, bad, args.refresh, args.rate)
+        else:
+            result = check_batch.run_batch(
+                svc,
+                FINANCE,
+                planned,
+                refresh_stale=args.refresh,
+                row_errors=bad,
+                max_requests_per_second=args.rate,
+            )
         ended = time.perf_counter()
         seconds = ended - began
         summary = result.summary()
