@@ -297,7 +297,8 @@ def sync_outcomes(
     payment method expanded; on the first run (or ``full``) also every PaymentIntent created in
     the last 90 days, since Stripe's event list reaches back 30 days only (audited
     ``returns.sync``). ``progress(done, total, message)`` hears how far it got (a job's row).
-    ``patient`` (a job) asks again for a page or intent Stripe failed to answer."""
+    ``patient`` (the job) asks again for a page or intent Stripe failed to answer, as the intent
+    sync's does (:func:`services.usecases.sync_intents.sync_intents`)."""
     report = progress or (lambda done, total, message: None)
     retry = REQUEST_RETRY if patient else None
     with audited(svc.engine, actor=actor, action="returns.sync", params={"full": full}) as ctx:

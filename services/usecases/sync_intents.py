@@ -258,10 +258,10 @@ def sync_intents(
     """Mirror recent SetupIntents and PaymentIntents (audited ``intents.sync``); safe to re-run.
 
     ``progress(done, total, message)`` is called as intents arrive; Stripe lists give no total,
-    so ``total`` is None until the end. ``full=True`` rescans the last 90 days. ``patient`` (a
-    job: nobody waits on it) asks again for a page or intent Stripe failed to answer
-    (``REQUEST_RETRY``), so faults slow the sync down instead of making it start over; a
-    person's sync fails at once with a sentence they can act on.
+    so ``total`` is None until the end. ``full=True`` rescans the last 90 days. ``patient`` (the
+    jobs, which every page starts) asks again for a page or intent Stripe failed to answer
+    (``REQUEST_RETRY``), so faults slow the sync down instead of making it start over; without
+    it the first failed read ends the sync (an error row, the cursor unmoved).
     """
     report = progress or (lambda done, total, message: None)
     retry = REQUEST_RETRY if patient else None

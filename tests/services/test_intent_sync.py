@@ -248,7 +248,7 @@ def test_a_patient_sync_asks_again_for_the_page_stripe_failed_and_goes_on_from_i
     svc, manager, monkeypatch
 ) -> None:
     """A job's sync (``patient``) asks again for a list page Stripe failed to answer, with the
-    same cursor, instead of failing and starting over; a person's sync fails at once."""
+    same cursor, instead of failing and starting over; without ``patient`` it fails at once."""
     first = sync_intents.sync_intents(svc, manager, full=True)
     real = svc.gateway._list_page
     asked: list[tuple[str, str | None]] = []
@@ -263,7 +263,7 @@ def test_a_patient_sync_asks_again_for_the_page_stripe_failed_and_goes_on_from_i
 
     monkeypatch.setattr(svc.gateway, "_list_page", flaky)
     failing["left"] = 1
-    with pytest.raises(StripeUnavailable):  # a person's sync: one ask, a sentence
+    with pytest.raises(StripeUnavailable):  # not patient: one ask, then the error
         sync_intents.sync_intents(svc, manager, full=True)
     assert [a.outcome for a in _sync_audits(svc.engine)][-1] == "error"
 
