@@ -168,7 +168,9 @@ def _walk(job_id: str, username: str, role: str) -> dict[str, Any]:
            should_retry=_retry_unless_refused)
 def _incremental(job_id: str, username: str, role: str) -> dict[str, Any]:
     svc = engine.bound()
-    result = sync_accounts.sync_accounts(svc, _actor(username, role), progress=_progress(job_id))
+    result = sync_accounts.sync_accounts(
+        svc, _actor(username, role), progress=_progress(job_id), patient=True
+    )
     return {
         "customers": result.customers,
         "accounts": result.accounts,

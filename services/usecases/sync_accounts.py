@@ -11,11 +11,12 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from services import audit
 from services.adapters import account_mirror as mirror
-from services.adapters.backoff import patiently
+from services.adapters.backoff import REQUEST_RETRY, Backoff, patiently
 from services.adapters.models import SyncState, utcnow
 from services.adapters.store import mark_finished, mark_sync, read_sync_cursor, session_scope
 from services.auth import Actor, require, signed_in
@@ -105,7 +106,7 @@ def _walk(svc: Services, report: Progress) -> tuple[int, int, int, int]:
     return customers, accounts, snapshots, removed
 
 
-def _missing_holders(svc: Services, changes: mirror.Changes) -> None:
+def _missing_holders(svc: Services, changes: mirror.Changes, retry: Backoff | None) -> None:
     """Fetch the customers of changed accounts that neither the mirror nor the events hold."""
     holders = {flatten_account(a)["customer_id"] for a in changes.accounts.values()}
     wanted = {h for h in holders if h and h not in changes.customers and h not in changes.deleted}
@@ -114,34 +115,46 @@ def _missing_holders(svc: Services, changes: mirror.Changes) -> None:
     known = mirror.known_customers(svc.engine, wanted)
     for customer_id in sorted(wanted - known):
         try:
-            customer = svc.gateway.retrieve_customer(customer_id)
+            customer = patiently(partial(svc.gateway.retrieve_customer, customer_id), retry)
         except NotFound:
             continue
         if not customer.get("deleted"):
             changes.customers[customer_id] = customer
 
 
-def _replay(svc: Services, cursor: int, report: Progress) -> tuple[int, int, int, int, int]:
+def _replay(
+    svc: Services, cursor: int, report: Progress, retry: Backoff | None
+) -> tuple[int, int, int, int, int]:
     """Upsert what the events since ``cursor`` name; (customers, accounts, snapshots, events, newest)."""
     report(0, None, "Reading changes from Stripe…")
-    events = list(svc.gateway.iter_events(types=mirror.SYNC_EVENTS, created_gte=cursor))
+    events = list(
+        svc.gateway.iter_events(types=mirror.SYNC_EVENTS, created_gte=cursor, page_retry=retry)
+    )
     report(0, None, f"{len(events)} changes to apply")
     changes = mirror.changes_in(events)
-    _missing_holders(svc, changes)
+    _missing_holders(svc, changes, retry)
     customers, n_accounts, snapshots = mirror.apply_changes(svc.engine, changes)
     newest = max((int(e["created"]) for e in events), default=cursor)
     return customers, n_accounts, snapshots, len(events), newest
 
 
 def sync_accounts(
-    svc: Services, actor: Actor, *, progress: Progress | None = None, full: bool = False
+    svc: Services,
+    actor: Actor,
+    *,
+    progress: Progress | None = None,
+    full: bool = False,
+    patient: bool = False,
 ) -> SyncResult:
     """Bring the mirror of customers and their FC accounts up to date; re-running only upserts.
 
     ``progress(done, total, message)`` is called as work is done; Stripe gives no total count
-    for lists, so ``total`` is None until it is known.
+    for lists, so ``total`` is None until it is known. ``patient`` (the job's changes-only
+    sync) asks again for an events page or customer Stripe failed to answer, as the intent
+    sync's job does.
     """
     report = progress or (lambda done, total, message: None)
+    retry = REQUEST_RETRY if patient else None
     with audit.audited(
         svc.engine, actor=actor, action="accounts.sync", params={"full": full}
     ) as ctx:
@@ -157,7 +170,9 @@ def sync_accounts(
             customers, accounts, snapshots, removed = _walk(svc, report)
         else:
             assert cursor is not None
-            customers, accounts, snapshots, events, cursor_after = _replay(svc, cursor, report)
+            customers, accounts, snapshots, events, cursor_after = _replay(
+                svc, cursor, report, retry
+            )
         seconds = round((datetime.now(UTC) - started).total_seconds(), 2)
         result = SyncResult(
             customers, accounts, snapshots, seconds, full=walk, events=events, removed=removed
