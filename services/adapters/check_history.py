@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from services.adapters import data_version, last_checks, verdict_days
 from services.adapters.models import DebitCheckRecord
-from services.adapters.store import retrying, rows_since
+from services.adapters.store import insert_rows, retrying, rows_since
 from services.rules.check_effect import Check
 from services.rules.debit import Assessment, DebitPolicy, assess_debit
 
@@ -69,23 +69,15 @@ def record_checks(engine: Engine, rows: Sequence[dict[str, Any]]) -> int:
     return written
 
 
-# the columns a check row may leave out, and what they hold then (the model's defaults)
-_OPTIONAL: dict[str, Any] = {
-    "target": None, "reference": None, "balance": None, "balance_source": None, "as_of": None,
-    "buffer_amount": 0, "buffer_percent": 0.0, "checked_by": None,
-}
-
-
 def _add(session: Any, rows: Sequence[dict[str, Any]]) -> set[int]:
     """Insert checks, and keep each debit's last check (:mod:`~services.adapters.last_checks`);
     returns the days the debits whose last check may have changed are counted at
     (:mod:`~services.adapters.verdict_days`)."""
     if not rows:
         return set()
-    # one INSERT … RETURNING id over every row (SQLAlchemy's "insertmanyvalues"): no ORM object
-    # per check (building 10,000 of them was most of a batch's write)
-    statement = insert(DebitCheckRecord).returning(col(DebitCheckRecord.id))
-    ids = [int(i) for i in session.scalars(statement, [{**_OPTIONAL, **row} for row in rows])]
+    # no ORM object per check: building 10,000 of them was most of a batch's write
+    returned = insert_rows(session, DebitCheckRecord, rows, returning=col(DebitCheckRecord.id))
+    ids = [int(i) for i in returned]
     last_checks.refresh_after_checks(session, ids)
     return last_checks.days_after_checks(session, ids)
 

@@ -11,7 +11,7 @@ the exception after the pages before it. When the caller stops early (an excepti
 a page script the person left), the thread stops after at most the request it is making, and
 leaving the ``with`` block waits for that: nothing of the read outlives it. The thread does
 nothing but iterate the source: the gateway's per-thread state (last Request-Id, 429 count) is
-the thread's, so a source that needs it reads it itself (see ``sync_intents._pages``).
+the thread's, so a source that needs it reads it itself (see ``sync_intents._listed``).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, event, inspect, select, text
+from sqlalchemy import bindparam, event, insert, inspect, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -281,6 +281,17 @@ def _full_row(model: type[SQLModel], values: dict[str, Any]) -> dict[str, Any]:
         name: values[name] if name in values else (default() if default else None)
         for name, default in _column_defaults(model)
     }
+
+
+def insert_rows(
+    session: Any, model: type[SQLModel], rows: Sequence[dict[str, Any]], *, returning: Any
+) -> list[Any]:
+    """Insert ``rows`` in one ``INSERT … RETURNING`` (SQLAlchemy's "insertmanyvalues"), each
+    completed with the model's defaults (:func:`_full_row`) but for the key, which the database
+    numbers; returns ``returning`` of each row. No ORM object per row."""
+    key = next(iter(model.__table__.primary_key.columns)).name  # type: ignore[attr-defined]
+    full = [{k: v for k, v in _full_row(model, r).items() if k != key} for r in rows]
+    return list(session.scalars(insert(model).returning(returning), full))
 
 
 @lru_cache(maxsize=64)
