@@ -75,6 +75,7 @@ def accounts_first_sync(svc: Services, actor: Actor) -> bool | None:
     the progress line here. Returns how a followed sync ended (once), as :func:`outcome` does."""
     first_accounts_sync(svc, actor)
     ended = outcome(ACCOUNTS, failed_hint=ACCOUNTS_FAILED_HINT)
+    following(ACCOUNTS)  # a sync started before a reload or elsewhere: follow it
     progress_line(ACCOUNTS, ACCOUNTS_LABEL)
     return ended
 
@@ -93,6 +94,7 @@ def outcomes_first_sync(svc: Services, actor: Actor) -> bool | None:
             start(OUTCOMES, jobs_outcomes.start_outcome_sync, actor)
         st.session_state[OUTCOMES_AUTOSYNCED] = True  # once started (or refused), per session
     ended = outcome(OUTCOMES, failed_hint=" The figures are from the store; try “Sync outcomes”.")
+    following(OUTCOMES)  # a sync started before a reload or elsewhere: follow it
     progress_line(OUTCOMES, OUTCOMES_LABEL)
     return ended
 
@@ -110,8 +112,23 @@ def start_accounts_sync(actor: Actor) -> None:
         st.rerun()  # draw the progress line for the job just started
 
 
+INTENTS = "intents"  # the key Conversion follows the intent sync under
+KIND_OF = {ACCOUNTS: "accounts.sync", INTENTS: "intents.sync", OUTCOMES: "returns.sync"}
+
+
 def following(key: str) -> str | None:
+    """The job this session follows under ``key``. When it follows none, a sync of that kind
+    that a person started, here before a reload, in another tab or as a colleague, is followed
+    from now on: its progress line shows and the page does not offer to start it again."""
     job_id: str | None = st.session_state.get(FOLLOW + key)
+    if job_id is None and key in KIND_OF:
+        actor = runtime.current_actor()
+        try:
+            view = jobs.running_job(actor, KIND_OF[key]) if actor is not None else None
+        except Exception:  # the store is busy (a SQLite lock): look again on the next run
+            view = None
+        if view is not None:
+            job_id = st.session_state[FOLLOW + key] = view.id
     return job_id
 
 
@@ -134,9 +151,12 @@ def _fraction(view: jobs.JobView) -> float:
 @st.fragment(run_every=1.0)
 def progress_line(key: str, label: str) -> None:
     """While the job runs: one progress line from the store, refreshed every second."""
+    adopted = FOLLOW + key not in st.session_state
     job_id = following(key)
     if not job_id:
         return
+    if adopted:  # a sync started elsewhere while the page was open (a page run adopts it first)
+        st.rerun()  # the whole page, following it: its sync button disabled
     try:
         view = _job(job_id)
     except Exception:  # the store is busy (a SQLite lock): keep following, read it next time

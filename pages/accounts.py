@@ -72,11 +72,15 @@ def sync_bar() -> None:
     left.caption(
         f"{info.accounts:,} accounts of {info.customers:,} customers in the store · last sync: {when}"
     )
+    syncing = follow.following(follow.ACCOUNTS) is not None
     sync = right.button(
         "Sync from Stripe",
         icon=":material/sync:",
         width="stretch",
-        help="Applies the changes Stripe recorded since the last sync (a few requests).",
+        disabled=syncing,
+        help="Syncing in the background."
+        if syncing
+        else "Applies the changes Stripe recorded since the last sync (a few requests).",
     )
     with more:
         full = full_resync_button()

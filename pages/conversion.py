@@ -39,7 +39,7 @@ runtime.page_header(
 )
 app = runtime.get_app()
 svc = app.services
-INTENTS = "intents"  # the key the intent sync job is followed under
+INTENTS = follow.INTENTS  # the key the intent sync job is followed under
 
 METHOD_TITLES = {
     "automatic": "Automatic (FC, manual fallback)",

@@ -17,7 +17,7 @@ from services.adapters import jobs as engine
 from services.adapters.job_models import JobRecord
 from services.adapters.models import utcnow
 from services.adapters.store import session_scope
-from services.auth import Actor, require, signed_in
+from services.auth import SYSTEM, Actor, require, signed_in
 from services.errors import FcopsError, Forbidden, ValidationError
 from services.rules.batch_result import BatchResult
 
@@ -226,6 +226,26 @@ def job_of(actor: Actor, job_id: str) -> JobView | None:
     if view is None or not (actor.can("audit.view") or actor.can(KINDS[view.kind][1])):
         return None
     return view
+
+
+def running_job(actor: Actor, kind: str) -> JobView | None:
+    """The newest queued or running job of ``kind`` that a person started, for a page opened
+    after it started (a reload, another tab, a colleague): the page follows that job instead
+    of offering to start it again. Scheduled jobs (the safety net's few requests every few
+    minutes) are not followed. None when ``actor`` may not see jobs of that kind."""
+    actor = signed_in(actor)
+    if kind not in KINDS or not (actor.can("audit.view") or actor.can(KINDS[kind][1])):
+        return None
+    stmt = (
+        select(JobRecord)
+        .where(col(JobRecord.status).in_(list(ACTIVE)), JobRecord.kind == kind)
+        .where(JobRecord.actor != SYSTEM.username)
+        .order_by(col(JobRecord.created_at).desc())
+        .limit(1)
+    )
+    with session_scope(engine.bound().engine) as session:
+        row = session.exec(stmt).first()
+    return _view(row) if row is not None else None
 
 
 def queue_counts(actor: Actor) -> dict[str, int]:

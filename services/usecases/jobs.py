@@ -56,6 +56,7 @@ from services.usecases.job_runs import (  # noqa: F401  (reading names re-export
     job_of,
     queue_counts,
     recent_jobs,
+    running_job,
 )
 
 SYNC_WINDOW_SECONDS = 60  # two starts of the same sync within a minute are one job

@@ -267,6 +267,7 @@ TABLE: dict[str, Row] = {
     "jobs.start_ownership_check_all": Row("ownership.review", lambda w, a: _m("jobs").start_ownership_check_all(a), writes=True),
     "jobs.start_batch_check": Row("balances.check", lambda w, a: _m("jobs").start_batch_check(a, _planned(), refresh_stale=False), writes=True),
     "job_runs.job_of": Row(ANYONE, lambda w, a: _m("job_runs").job_of(a, "job-none")),
+    "job_runs.running_job": Row(ANYONE, lambda w, a: _m("job_runs").running_job(a, "intents.sync")),
     "job_runs.queue_counts": Row("jobs.view", lambda w, a: _m("job_runs").queue_counts(a)),
     "webhooks.status": Row(ANYONE, lambda w, a: _m("webhooks").status(a)),
     "webhooks.recent_events": Row("jobs.view", lambda w, a: _m("webhooks").recent_events(a)),
