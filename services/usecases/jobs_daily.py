@@ -58,7 +58,9 @@ def _subscribed() -> list[str]:
 @DBOS.step(name="fcops.transactions.account", retries_allowed=True, max_attempts=5,
            should_retry=_retry_unless_refused)
 def _sync_account(username: str, role: str, fca: str) -> dict[str, Any]:
-    outcome = sync_transactions.sync_or_wait(engine.bound(), _actor(username, role), fca)
+    outcome = sync_transactions.sync_or_wait(
+        engine.bound(), _actor(username, role), fca, patient=True
+    )
     if outcome.summary is None:
         return {"account": fca, "waiting": True, "fetched": 0, "inserted": 0}
     summary = outcome.summary

@@ -16,7 +16,7 @@ from typing import Any
 
 from services.adapters import account_mirror
 from services.adapters import transaction_store as store
-from services.adapters.backoff import settle
+from services.adapters.backoff import REQUEST_RETRY, Backoff, patiently, settle
 from services.adapters.models import utcnow
 from services.audit import audited
 from services.auth import Actor, require
@@ -146,13 +146,20 @@ def refresh(
 # --------------------------------------------------------------------------- incremental sync
 
 
-def sync_transactions(svc: Services, actor: Actor, account_id: str) -> SyncSummary:
+def sync_transactions(
+    svc: Services, actor: Actor, account_id: str, *, patient: bool = False
+) -> SyncSummary:
     """Bring the mirror of one account's transactions up to date (reference §4), audited.
 
     The account is read *before* listing, so the cursor stored is never newer than the rows
     fetched: a refresh finishing mid-sync is simply listed again next time (upserts are
     idempotent). A cursor is only advanced to a finished refresh; while one is pending its rows
     do not exist yet and the old cursor must stay.
+
+    ``patient`` (the transaction sync job): the account, or a page of its transactions, that
+    Stripe failed to answer is asked again on its own (``backoff.REQUEST_RETRY``) instead of
+    ending the sync; without it (a person's click on Transactions) the first failure ends it
+    with a sentence, and the cursor stays.
     """
     with audited(
         svc.engine,
@@ -164,7 +171,7 @@ def sync_transactions(svc: Services, actor: Actor, account_id: str) -> SyncSumma
         require(actor, "transactions.view")
         fca, _ = parse_id(account_id, allowed=ACCOUNT_KIND)
         ctx.target = fca
-        summary = _sync(svc, fca)
+        summary = _sync(svc, fca, REQUEST_RETRY if patient else None)
         ctx.request_id = svc.gateway.last_request_id
         ctx.params.update(
             full=summary.full,
@@ -177,17 +184,20 @@ def sync_transactions(svc: Services, actor: Actor, account_id: str) -> SyncSumma
     return summary
 
 
-def sync_or_wait(svc: Services, actor: Actor, account_id: str) -> SyncOutcome:
+def sync_or_wait(
+    svc: Services, actor: Actor, account_id: str, *, patient: bool = False
+) -> SyncOutcome:
     """:func:`sync_transactions`, except that "no refresh has succeeded yet" is an answer (the
     page then offers to start one), not an error."""
     try:
-        return SyncOutcome(sync_transactions(svc, actor, account_id), no_refresh_yet=False)
+        summary = sync_transactions(svc, actor, account_id, patient=patient)
+        return SyncOutcome(summary, no_refresh_yet=False)
     except NoTransactionRefresh:
         return SyncOutcome(None, no_refresh_yet=True)
 
 
-def _sync(svc: Services, fca: str) -> SyncSummary:
-    account = browse_accounts.fetch_account(svc, fca)
+def _sync(svc: Services, fca: str, retry: Backoff | None) -> SyncSummary:
+    account = patiently(lambda: browse_accounts.fetch_account(svc, fca), retry)
     account_mirror.upsert_account(svc.engine, account)
     refresh_info = transaction_refresh_of(account)
     state = store.cursor_for(svc.engine, fca)
@@ -195,13 +205,13 @@ def _sync(svc: Services, fca: str) -> SyncSummary:
     started = utcnow()
     full = before is None
     try:
-        rows = list(svc.gateway.iter_transactions(fca, after_refresh=before))
+        rows = list(svc.gateway.iter_transactions(fca, after_refresh=before, page_retry=retry))
     except NotFound:
         if before is None:
             raise
         # The stored cursor is unknown to Stripe (another environment, or expired): start over.
         full = True
-        rows = list(svc.gateway.iter_transactions(fca))
+        rows = list(svc.gateway.iter_transactions(fca, page_retry=retry))
     inserted, updated, unchanged = store.upsert_transactions(svc.engine, rows)
     after = before
     if refresh_info.get("status") in ("succeeded", "failed") and refresh_info.get("id"):

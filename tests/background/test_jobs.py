@@ -17,13 +17,14 @@ import pytest
 from dbos import DBOS
 from sqlmodel import func, select
 
-from services.adapters import account_mirror
+from services.adapters import account_mirror, transaction_store
 from services.adapters.models import AuditEntry, CustomerRecord
 from services.adapters.store import session_scope
 from services.auth import Actor
 from services.errors import Forbidden
 from services.rules.debit_csv import parse_debits_csv
 from services.usecases import browse_accounts, jobs
+from services.usecases.jobs_daily import start_transaction_sync
 from services.usecases.jobs_outcomes import start_outcome_sync
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,13 +121,21 @@ def test_intent_sync_and_check_all_run_as_jobs(fcops: Any) -> None:
     assert {"intents.sync", "ownership.check_all"} <= kinds
 
 
-@pytest.mark.parametrize("kind", ["intents.sync", "returns.sync", "accounts.sync"])
+@pytest.mark.parametrize(
+    "kind", ["intents.sync", "returns.sync", "accounts.sync", "transactions.sync"]
+)
 def test_a_sync_job_goes_through_stripe_faults_in_one_attempt(fcops: Any, kind: str) -> None:
     """Stripe failing a few requests slows a job's sync down; it does not fail the step and
     start the sync over (every failed attempt would write an error row). The account sync is
-    the changes-only one (its full walk retries each request on its own already)."""
+    the changes-only one (its full walk retries each request on its own already). The
+    transaction sync's steps are one account each, five attempts: one failed read used to
+    end an attempt (an error row each) and read the account again."""
     app, _ = fcops
-    if kind == "accounts.sync":
+    if kind == "transactions.sync":
+        wait_done(jobs.start_account_sync(ADMIN, full=True))  # the mirror says who subscribed
+        assert transaction_store.subscribed_account_ids(app.engine), "no account to sync"
+        start = start_transaction_sync
+    elif kind == "accounts.sync":
         wait_done(jobs.start_account_sync(ADMIN, full=True))  # a cursor: the next one replays
         start = partial(jobs.start_account_sync, full=False)
     else:

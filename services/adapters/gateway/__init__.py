@@ -293,6 +293,7 @@ class StripeGateway:
         after_refresh: str | None = None,
         transacted_gte: int | None = None,
         transacted_lt: int | None = None,
+        page_retry: Backoff | None = None,
     ) -> Iterator[dict[str, Any]]:
         params: sdk.TransactionListParams = {"account": account_id, "limit": 100}
         if after_refresh:
@@ -304,7 +305,7 @@ class StripeGateway:
             rng["lt"] = transacted_lt
         if rng:
             params["transacted_at"] = rng
-        return self._iter("/v1/financial_connections/transactions", params)
+        return self._iter("/v1/financial_connections/transactions", params, page_retry)
 
     def create_fc_session(
         self, params: FcSessionCreateParams, *, idempotency_key: str | None
