@@ -5,7 +5,9 @@ Same shape as :mod:`services.usecases.jobs`: durable DBOS workflows with determi
 ``jobs`` row pages follow, ``jobs.start`` / ``jobs.end`` audit rows, and the per-account Stripe
 work in chunks of accounts, each a child workflow (ID ``<job>:<first fca_…>``) on the shared
 rate-limited queue with one checkpointed step per account, so a crash resumes with the accounts
-not yet done and no account is done twice by one job.
+not yet done and no account is done twice by one job. The transaction sync runs in rounds (an
+account's pages after the first go in later rounds' chunks, IDs ``<job>:r<n>:<first fca_…>``),
+so the limiter counts every request however many pages an account has.
 
 The nightly refresh is off unless ``FCOPS_NIGHTLY_REFRESH_HOUR`` (an hour, UTC) is set; it is
 one DBOS schedule for the whole deployment. "Tomorrow's debits" are the rows of the newest batch
@@ -57,40 +59,58 @@ def _subscribed() -> list[str]:
 
 @DBOS.step(name="fcops.transactions.account", retries_allowed=True, max_attempts=5,
            should_retry=_retry_unless_refused)
-def _sync_account(username: str, role: str, fca: str) -> dict[str, Any]:
-    outcome = sync_transactions.sync_or_wait(
-        engine.bound(), _actor(username, role), fca, patient=True
+def _sync_account(
+    username: str, role: str, fca: str, state: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One part of an account's sync (:func:`sync_transactions.sync_part`): the account and its
+    first page, then :data:`PAGES_PER_PART` pages a part, each part counted by the limiter."""
+    return sync_transactions.sync_part(
+        engine.bound(), _actor(username, role), fca, state,
+        pages=1 if state is None else PAGES_PER_PART,
     )
-    if outcome.summary is None:
-        return {"account": fca, "waiting": True, "fetched": 0, "inserted": 0}
-    summary = outcome.summary
-    return {"account": fca, "waiting": False, "fetched": summary.fetched,
-            "inserted": summary.inserted}
+
+
+PAGES_PER_PART = 2  # after the first part (the account and a page): a part is two pages
 
 
 @DBOS.workflow(name="fcops.jobs.transactions_sync")
 def transactions_sync_workflow(username: str, role: str, window: int) -> dict[str, Any]:
+    """Every subscribed account's transactions, in rounds: the first reads each account and its
+    first page; each later round the next pages of the accounts that have more. A round's
+    parts are chunks on the Stripe queue like every fan-out's, so the limiter counts an
+    account's pages however many it has (listed in one step, an account of 5,000 transactions
+    made 50 requests the limiter counted as 2)."""
     job_id = DBOS.workflow_id or ""
     kind = "transactions.sync"
     _count_run(job_id)
     _job_started(job_id, kind, username, role)
     accounts = _subscribed()
-    _record_progress(job_id, 0, f"Syncing {len(accounts):,} subscribed account(s)", len(accounts))
-    results = _fan_out(job_id, "transactions", accounts, username, role)
-    errors = [r for r in results if "error" in r]
-    waiting = sum(1 for r in results if r.get("waiting"))
-    inserted = sum(int(r.get("inserted", 0)) for r in results)
-    fetched = sum(int(r.get("fetched", 0)) for r in results)
+    total = len(accounts)
+    _record_progress(job_id, 0, f"Syncing {total:,} subscribed account(s)", total)
+    ended: list[dict[str, Any]] = []
+    parts: list[tuple[str, dict[str, Any] | None]] = [(fca, None) for fca in accounts]
+    round_ = 0
+    while parts:
+        results = _fan_out(job_id, "transactions", [fca for fca, _ in parts], username, role,
+                           states=[state for _, state in parts], round_=round_, done=len(ended),
+                           total=total)
+        ended += [r for r in results if "error" in r or r.get("done")]
+        parts = [(str(r["account"]), r) for r in results if "error" not in r and not r.get("done")]
+        round_ += 1
+    errors = [r for r in ended if "error" in r]
+    waiting = sum(1 for r in ended if r.get("waiting"))
+    inserted = sum(int(r.get("inserted", 0)) for r in ended)
+    fetched = sum(int(r.get("fetched", 0)) for r in ended)
     message = (
-        f"Synced the transactions of {len(results) - len(errors) - waiting:,} of "
-        f"{len(accounts):,} subscribed account(s): {fetched:,} received, {inserted:,} new"
+        f"Synced the transactions of {len(ended) - len(errors) - waiting:,} of "
+        f"{total:,} subscribed account(s): {fetched:,} received, {inserted:,} new"
         + (f"; {waiting} wait for their first refresh" if waiting else "")
         + (f"; {len(errors)} could not be read ({errors[0]['error']})" if errors else "")
         + "."
     )
-    result = {"accounts": len(accounts), "fetched": fetched, "inserted": inserted,
-              "waiting": waiting, "errors": len(errors), "message": message}
-    failed = message if accounts and len(errors) == len(accounts) else None
+    result = {"accounts": total, "fetched": fetched, "inserted": inserted,
+              "waiting": waiting, "errors": len(errors), "rounds": round_, "message": message}
+    failed = message if accounts and len(errors) == total else None
     _job_ended(job_id, kind, username, role, failed, None if failed else message, result)
     return result
 
@@ -147,40 +167,55 @@ def _refresh_account(job_id: str, username: str, role: str, fca: str) -> dict[st
 REQUESTS_PER_ACCOUNT = 2  # an account's work: a refresh, or a transaction page or two
 
 
-def _fan_out(job_id: str, work: str, accounts: list[str], *args: Any) -> list[dict[str, Any]]:
+def _fan_out(
+    job_id: str, work: str, accounts: list[str], *args: Any,
+    states: list[Any] | None = None, round_: int = 0, done: int = 0, total: int | None = None,
+) -> list[dict[str, Any]]:
     """The accounts in chunks, each a child workflow on the Stripe queue (the limiter counts a
     start as k requests: a chunk holds k // REQUESTS_PER_ACCOUNT accounts); their results, in
     the accounts' order. Each account is a checkpointed step, so a crash resumes at the first
-    account not yet done."""
+    account not yet done. ``states``: each account's part state (the transaction sync's later
+    rounds, ``round_`` > 0, whose chunk IDs carry the round); ``done`` of ``total`` accounts
+    ended before this round, for the progress line."""
     queue = DBOS.retrieve_queue(engine.STRIPE_QUEUE)
     assert queue is not None
     size = max(1, _requests_per_start() // REQUESTS_PER_ACCOUNT)
+    given = states if states is not None else [None] * len(accounts)
     handles = []
-    for chunk in (accounts[i : i + size] for i in range(0, len(accounts), size)):
-        with SetWorkflowID(f"{job_id}:{chunk[0]}"):
-            handles.append(queue.enqueue(accounts_chunk_workflow, work, list(args), chunk))
+    for i in range(0, len(accounts), size):
+        chunk = accounts[i : i + size]
+        name = f"{job_id}:{chunk[0]}" if round_ == 0 else f"{job_id}:r{round_}:{chunk[0]}"
+        with SetWorkflowID(name):
+            handles.append(queue.enqueue(
+                accounts_chunk_workflow, work, list(args), chunk,
+                given[i : i + size] if states is not None else None,
+            ))
     results: list[dict[str, Any]] = []
-    total = len(accounts)
+    total = len(accounts) if total is None else total
     for handle in handles:
-        done = len(results)
+        before = done + sum(1 for r in results if "error" in r or r.get("done", True))
         results += handle.get_result(polling_interval_sec=0.1)
-        if len(results) // PROGRESS_EVERY > done // PROGRESS_EVERY or len(results) == total:
-            _record_progress(job_id, len(results), f"{len(results):,} of {total:,} accounts done",
-                             total)
+        now = done + sum(1 for r in results if "error" in r or r.get("done", True))
+        if now // PROGRESS_EVERY > before // PROGRESS_EVERY or now == total:
+            _record_progress(job_id, now, f"{now:,} of {total:,} accounts done", total)
     return results
 
 
 @DBOS.workflow(name="fcops.daily.accounts_chunk")
-def accounts_chunk_workflow(work: str, args: list[Any], accounts: list[str]) -> list[dict[str, Any]]:
+def accounts_chunk_workflow(
+    work: str, args: list[Any], accounts: list[str], states: list[Any] | None = None
+) -> list[dict[str, Any]]:
     """A chunk of accounts, one step each (``work``: 'transactions' or 'refresh'); an account
-    that fails is recorded with its reason and the others go on."""
+    that fails is recorded with its reason and the others go on. ``states``: the transaction
+    sync's part state per account (None on the first round)."""
     step: Any = {
         "transactions": _sync_account, "refresh": _refresh_account
     }[work]
     results: list[dict[str, Any]] = []
-    for fca in accounts:
+    for n, fca in enumerate(accounts):
         try:
-            results.append(step(*args, fca))
+            extra = (states[n],) if states is not None else ()
+            results.append(step(*args, fca, *extra))
         except Exception as err:  # recorded per account; the other accounts go on
             results.append({"account": fca, "error": _reason(err)})
     return results

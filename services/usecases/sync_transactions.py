@@ -12,16 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from services import audit
 from services.adapters import account_mirror
 from services.adapters import transaction_store as store
-from services.adapters.backoff import REQUEST_RETRY, Backoff, patiently, settle
+from services.adapters.backoff import REQUEST_RETRY, patiently, settle
 from services.adapters.models import utcnow
 from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
-from services.errors import NotFound, NoTransactionRefresh
+from services.errors import FcopsError, Forbidden, NotFound, NoTransactionRefresh
 from services.rules import refresh_rule
 from services.rules.ids import parse_id
 from services.rules.transactions import transaction_refresh_of
@@ -34,6 +36,7 @@ __all__ = [
     "refresh",
     "subscribe",
     "sync_or_wait",
+    "sync_part",
     "sync_transactions",
     "unsubscribe",
 ]
@@ -146,9 +149,7 @@ def refresh(
 # --------------------------------------------------------------------------- incremental sync
 
 
-def sync_transactions(
-    svc: Services, actor: Actor, account_id: str, *, patient: bool = False
-) -> SyncSummary:
+def sync_transactions(svc: Services, actor: Actor, account_id: str) -> SyncSummary:
     """Bring the mirror of one account's transactions up to date (reference §4), audited.
 
     The account is read *before* listing, so the cursor stored is never newer than the rows
@@ -156,10 +157,9 @@ def sync_transactions(
     idempotent). A cursor is only advanced to a finished refresh; while one is pending its rows
     do not exist yet and the old cursor must stay.
 
-    ``patient`` (the transaction sync job): the account, or a page of its transactions, that
-    Stripe failed to answer is asked again on its own (``backoff.REQUEST_RETRY``) instead of
-    ending the sync; without it (a person's click on Transactions) the first failure ends it
-    with a sentence, and the cursor stays.
+    A person's sync (Transactions): the first read Stripe fails to answer ends it with a
+    sentence, and the cursor stays. The transaction sync job reads in parts instead
+    (:func:`sync_part`), each asked again when Stripe fails to answer.
     """
     with audited(
         svc.engine,
@@ -171,7 +171,7 @@ def sync_transactions(
         require(actor, "transactions.view")
         fca, _ = parse_id(account_id, allowed=ACCOUNT_KIND)
         ctx.target = fca
-        summary = _sync(svc, fca, REQUEST_RETRY if patient else None)
+        summary = _sync(svc, fca)
         ctx.request_id = svc.gateway.last_request_id
         ctx.params.update(
             full=summary.full,
@@ -184,20 +184,17 @@ def sync_transactions(
     return summary
 
 
-def sync_or_wait(
-    svc: Services, actor: Actor, account_id: str, *, patient: bool = False
-) -> SyncOutcome:
+def sync_or_wait(svc: Services, actor: Actor, account_id: str) -> SyncOutcome:
     """:func:`sync_transactions`, except that "no refresh has succeeded yet" is an answer (the
     page then offers to start one), not an error."""
     try:
-        summary = sync_transactions(svc, actor, account_id, patient=patient)
-        return SyncOutcome(summary, no_refresh_yet=False)
+        return SyncOutcome(sync_transactions(svc, actor, account_id), no_refresh_yet=False)
     except NoTransactionRefresh:
         return SyncOutcome(None, no_refresh_yet=True)
 
 
-def _sync(svc: Services, fca: str, retry: Backoff | None) -> SyncSummary:
-    account = patiently(lambda: browse_accounts.fetch_account(svc, fca), retry)
+def _sync(svc: Services, fca: str) -> SyncSummary:
+    account = browse_accounts.fetch_account(svc, fca)
     account_mirror.upsert_account(svc.engine, account)
     refresh_info = transaction_refresh_of(account)
     state = store.cursor_for(svc.engine, fca)
@@ -205,13 +202,13 @@ def _sync(svc: Services, fca: str, retry: Backoff | None) -> SyncSummary:
     started = utcnow()
     full = before is None
     try:
-        rows = list(svc.gateway.iter_transactions(fca, after_refresh=before, page_retry=retry))
+        rows = list(svc.gateway.iter_transactions(fca, after_refresh=before))
     except NotFound:
         if before is None:
             raise
         # The stored cursor is unknown to Stripe (another environment, or expired): start over.
         full = True
-        rows = list(svc.gateway.iter_transactions(fca, page_retry=retry))
+        rows = list(svc.gateway.iter_transactions(fca))
     inserted, updated, unchanged = store.upsert_transactions(svc.engine, rows)
     after = before
     if refresh_info.get("status") in ("succeeded", "failed") and refresh_info.get("id"):
@@ -235,3 +232,124 @@ def _sync(svc: Services, fca: str, retry: Backoff | None) -> SyncSummary:
         refresh_status=refresh_info.get("status"),
         message=message,
     )
+
+
+# --------------------------------------------------------------------------- the job's parts
+
+PAGE_SIZE = 100  # transactions a page (Stripe's most)
+
+
+def sync_part(
+    svc: Services, actor: Actor, account_id: str, state: Mapping[str, Any] | None, *,
+    pages: int = 1,
+) -> dict[str, Any]:
+    """One part of an account's transaction sync, for the transaction sync job: at most
+    ``pages`` pages of transactions, the first part also reading the account. The job runs
+    each part as a workflow on the rate-limited Stripe queue, which counts its requests (an
+    account with many transactions is many pages: listed in one go, they were not counted).
+
+    Returns the state to hand to the next part, with ``done`` False, or the account's result
+    with ``done`` True once its last page is stored: the cursor is then saved and one
+    ``transactions.sync`` audit row written, as :func:`sync_transactions` writes (an error row
+    when a part fails). Reads Stripe failed to answer are asked again (``REQUEST_RETRY``).
+    "No refresh has succeeded yet" is a result (``waiting``), not an error to retry.
+    """
+    try:
+        require(actor, "transactions.view")
+    except Forbidden as err:  # refused, with its row, as every action is
+        _audit_part(svc, actor, account_id, "refused", str(err), {"account": account_id})
+        raise
+    fca = account_id
+    try:
+        fca, _ = parse_id(account_id, allowed=ACCOUNT_KIND)
+        current = dict(state) if state is not None else _begin(svc, fca)
+        for _ in range(max(1, pages)):
+            current = _next_page(svc, fca, current)
+            if not current["more"]:
+                break
+    except NoTransactionRefresh as err:
+        _audit_part(svc, actor, fca, "error", str(err), {"account": fca})
+        return {"account": fca, "done": True, "waiting": True, "fetched": 0, "inserted": 0}
+    except Exception as err:
+        _audit_part(svc, actor, fca, "error", _error_text(err), {"account": fca})
+        raise
+    if current["more"]:
+        return current
+    return _finish(svc, actor, fca, current)
+
+
+def _begin(svc: Services, fca: str) -> dict[str, Any]:
+    """The first part: the account (before any listing, so the cursor saved is never newer
+    than the rows fetched) and where its listing starts."""
+    account = patiently(lambda: browse_accounts.fetch_account(svc, fca), REQUEST_RETRY)
+    account_mirror.upsert_account(svc.engine, account)
+    refresh_info = transaction_refresh_of(account)
+    cursor = store.cursor_for(svc.engine, fca)
+    before = cursor.cursor if cursor else None
+    return {
+        "account": fca, "done": False, "more": True, "full": before is None,
+        "before": before, "after_id": None, "started": utcnow().isoformat(),
+        "refresh_id": refresh_info.get("id"), "refresh_status": refresh_info.get("status"),
+        "fetched": 0, "inserted": 0, "updated": 0, "unchanged": 0,
+    }
+
+
+def _next_page(svc: Services, fca: str, state: dict[str, Any]) -> dict[str, Any]:
+    after_refresh = None if state["full"] else state["before"]
+    try:
+        rows, more = patiently(
+            lambda: svc.gateway.transactions_page(
+                fca, after_refresh=after_refresh, starting_after=state["after_id"],
+                limit=PAGE_SIZE,
+            ),
+            REQUEST_RETRY,
+        )
+    except NotFound:
+        if state["full"]:
+            raise
+        # The stored cursor is unknown to Stripe (another environment, or expired): start over.
+        return {**state, "full": True, "after_id": None, "more": True}
+    inserted, updated, unchanged = store.upsert_transactions(svc.engine, rows)
+    return {
+        **state,
+        "after_id": str(rows[-1]["id"]) if rows else state["after_id"],
+        "more": bool(more and rows),
+        "fetched": state["fetched"] + len(rows),
+        "inserted": state["inserted"] + inserted,
+        "updated": state["updated"] + updated,
+        "unchanged": state["unchanged"] + unchanged,
+    }
+
+
+def _finish(svc: Services, actor: Actor, fca: str, state: dict[str, Any]) -> dict[str, Any]:
+    before = state["before"]
+    after = before
+    if state["refresh_status"] in ("succeeded", "failed") and state["refresh_id"]:
+        after = str(state["refresh_id"])
+    started = datetime.fromisoformat(state["started"])
+    store.save_cursor(svc.engine, fca, after, started=started, status=state["refresh_status"])
+    message = (
+        f"{'Full' if state['full'] else 'Incremental'} sync: {state['fetched']} transaction(s) "
+        f"received, {state['inserted']} new, {state['updated']} changed."
+    )
+    if state["refresh_status"] == "pending":
+        message += " A refresh is still running; sync again when it finishes."
+    params = {"account": fca, "full": state["full"], "fetched": state["fetched"],
+              "inserted": state["inserted"], "updated": state["updated"], "cursor": after}
+    _audit_part(svc, actor, fca, "ok", message, params)
+    return {"account": fca, "done": True, "waiting": False, "fetched": state["fetched"],
+            "inserted": state["inserted"]}
+
+
+def _audit_part(
+    svc: Services, actor: Actor | None, fca: str, outcome: str, message: str, params: dict[str, Any]
+) -> None:
+    audit.record(
+        svc.engine, actor=actor, action="transactions.sync", target=fca, outcome=outcome,
+        params=params, message=message, stripe_request_id=svc.gateway.last_request_id,
+    )
+
+
+def _error_text(err: BaseException) -> str:
+    """The sentence an audit row keeps, as ``audited`` writes it."""
+    return str(err) if isinstance(err, FcopsError) else f"Unexpected error: {type(err).__name__}"

@@ -192,6 +192,7 @@ TABLE: dict[str, Row] = {
     "sync_transactions.unsubscribe": Row("transactions.manage", lambda w, a: _m("sync_transactions").unsubscribe(w.svc, a, ACCOUNT, **K), writes=True),
     "sync_transactions.refresh": Row("transactions.manage", lambda w, a: _m("sync_transactions").refresh(w.svc, a, ACCOUNT, **K), writes=True),
     "sync_transactions.sync_transactions": Row("transactions.view", lambda w, a: _m("sync_transactions").sync_transactions(w.svc, a, ACCOUNT), writes=True),
+    "sync_transactions.sync_part": Row("transactions.view", lambda w, a: _m("sync_transactions").sync_part(w.svc, a, ACCOUNT, None), writes=True),
     "sync_transactions.sync_or_wait": Row("transactions.view", lambda w, a: _m("sync_transactions").sync_or_wait(w.svc, a, ACCOUNT), writes=True),
     "view_transactions.transaction_status": Row("transactions.view", lambda w, a: _m("view_transactions").transaction_status(w.svc, a, ACCOUNT)),
     "view_transactions.account_choices": Row("transactions.view", lambda w, a: _m("view_transactions").account_choices(w.svc, a, permission="transactions.view")),

@@ -293,8 +293,27 @@ class StripeGateway:
         after_refresh: str | None = None,
         transacted_gte: int | None = None,
         transacted_lt: int | None = None,
-        page_retry: Backoff | None = None,
     ) -> Iterator[dict[str, Any]]:
+        params = self._transaction_params(account_id, after_refresh, transacted_gte, transacted_lt)
+        return self._iter("/v1/financial_connections/transactions", params)
+
+    def transactions_page(
+        self, account_id: str, *, after_refresh: str | None = None,
+        starting_after: str | None = None, limit: int = 100,
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """One page of an account's transactions, after ``starting_after``: for a job that
+        reads an account's pages in separate steps, each counted by the rate limiter."""
+        params = self._transaction_params(account_id, after_refresh, None, None)
+        params["limit"] = limit
+        if starting_after:
+            params["starting_after"] = starting_after
+        return self._page("/v1/financial_connections/transactions", params)
+
+    @staticmethod
+    def _transaction_params(
+        account_id: str, after_refresh: str | None, transacted_gte: int | None,
+        transacted_lt: int | None,
+    ) -> sdk.TransactionListParams:
         params: sdk.TransactionListParams = {"account": account_id, "limit": 100}
         if after_refresh:
             params["transaction_refresh"] = {"after": after_refresh}
@@ -305,7 +324,7 @@ class StripeGateway:
             rng["lt"] = transacted_lt
         if rng:
             params["transacted_at"] = rng
-        return self._iter("/v1/financial_connections/transactions", params, page_retry)
+        return params
 
     def create_fc_session(
         self, params: FcSessionCreateParams, *, idempotency_key: str | None
