@@ -58,7 +58,8 @@ with st.container(border=True):
         "Sync transactions",
         icon=":material/receipt_long:",
         key="jobs_txns",
-        help="Every account subscribed to transactions, one after another at the Stripe rate.",
+        help="Every account subscribed to transactions, page by page at the Stripe rate that every "
+        "process shares.",
     ):
         started = runtime.call(jobs_daily.start_transaction_sync, actor)
     if more[1].button(

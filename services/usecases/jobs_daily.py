@@ -108,6 +108,9 @@ def transactions_sync_workflow(username: str, role: str, window: int) -> dict[st
         + (f"; {len(errors)} could not be read ({errors[0]['error']})" if errors else "")
         + "."
     )
+    if not accounts:
+        message = ("No account in the store is subscribed to transactions. If the accounts were "
+                   "never synced, run “Full account sync” first, then sync transactions.")
     result = {"accounts": total, "fetched": fetched, "inserted": inserted,
               "waiting": waiting, "errors": len(errors), "rounds": round_, "message": message}
     failed = message if accounts and len(errors) == total else None
