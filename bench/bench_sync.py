@@ -301,19 +301,22 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def bench_settings(prefix: str, customers: int, rate: float) -> tuple[Path, Settings]:
+    """A new data folder and the settings a sync bench runs with (no safety-net schedule)."""
+    data = Path(tempfile.mkdtemp(prefix=prefix))
+    env = {
+        "FCOPS_DATA_DIR": str(data),
+        "FCOPS_SANDBOX_CUSTOMERS": str(customers),
+        "FCOPS_SANDBOX_REFRESH_DELAY": "0",
+        "FCOPS_STRIPE_RATE_LIMIT": str(rate),
+        "FCOPS_SAFETY_SYNC_MINUTES": "0",
+    }
+    return data, load_settings(env, secrets_path=data / "absent.toml")
+
+
 def main() -> None:
     args = parse_args()
-    data = Path(tempfile.mkdtemp(prefix="fcops-bench-sync-"))
-    settings = load_settings(
-        {
-            "FCOPS_DATA_DIR": str(data),
-            "FCOPS_SANDBOX_CUSTOMERS": str(args.customers),
-            "FCOPS_SANDBOX_REFRESH_DELAY": "0",
-            "FCOPS_STRIPE_RATE_LIMIT": str(args.rate),
-            "FCOPS_SAFETY_SYNC_MINUTES": "0",
-        },
-        secrets_path=data / "absent.toml",
-    )
+    data, settings = bench_settings("fcops-bench-sync-", args.customers, args.rate)
     began = time.perf_counter()
     if args.in_process:
         app = bootstrap.build_app(settings)  # starts and seeds the sandbox in this process

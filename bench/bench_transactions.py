@@ -32,19 +32,25 @@ from __future__ import annotations
 
 import argparse
 import logging
-import tempfile
 import time
-from pathlib import Path
 
 from sqlmodel import col, delete, func, select
 
 import bootstrap
-from bench.bench_sync import ADMIN, fresh_store, full_sync, remote_app, replay, run_job, verdict
+from bench.bench_sync import (
+    ADMIN,
+    bench_settings,
+    fresh_store,
+    full_sync,
+    remote_app,
+    replay,
+    run_job,
+    verdict,
+)
 from bench.sandbox_process import Call, Cost, measured, start_process
 from services.adapters import jobs as engine
 from services.adapters import transaction_store
 from services.adapters.models import AuditEntry, SyncState, TransactionRecord
-from services.adapters.settings import load_settings
 from services.adapters.store import session_scope
 from services.context import Services
 from services.usecases.jobs_daily import start_transaction_sync
@@ -80,17 +86,7 @@ def next_minute() -> None:
 
 def main() -> None:
     args = parse_args()
-    data = Path(tempfile.mkdtemp(prefix="fcops-bench-txns-"))
-    settings = load_settings(
-        {
-            "FCOPS_DATA_DIR": str(data),
-            "FCOPS_SANDBOX_CUSTOMERS": str(args.customers),
-            "FCOPS_SANDBOX_REFRESH_DELAY": "0",
-            "FCOPS_STRIPE_RATE_LIMIT": str(args.rate),
-            "FCOPS_SAFETY_SYNC_MINUTES": "0",
-        },
-        secrets_path=data / "absent.toml",
-    )
+    data, settings = bench_settings("fcops-bench-txns-", args.customers, args.rate)
     sb = start_process(args.customers, seed=settings.sandbox_seed)
     app = remote_app(settings, sb.base_url)
     try:
