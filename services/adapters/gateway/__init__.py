@@ -287,14 +287,9 @@ class StripeGateway:
         return list(self._iter(path, params))
 
     def iter_transactions(
-        self,
-        account_id: str,
-        *,
-        after_refresh: str | None = None,
-        transacted_gte: int | None = None,
-        transacted_lt: int | None = None,
+        self, account_id: str, *, after_refresh: str | None = None
     ) -> Iterator[dict[str, Any]]:
-        params = self._transaction_params(account_id, after_refresh, transacted_gte, transacted_lt)
+        params = self._transaction_params(account_id, after_refresh, 100)
         return self._iter("/v1/financial_connections/transactions", params)
 
     def transactions_page(
@@ -303,27 +298,18 @@ class StripeGateway:
     ) -> tuple[list[dict[str, Any]], bool]:
         """One page of an account's transactions, after ``starting_after``: for a job that
         reads an account's pages in separate steps, each counted by the rate limiter."""
-        params = self._transaction_params(account_id, after_refresh, None, None)
-        params["limit"] = limit
+        params = self._transaction_params(account_id, after_refresh, limit)
         if starting_after:
             params["starting_after"] = starting_after
         return self._page("/v1/financial_connections/transactions", params)
 
     @staticmethod
     def _transaction_params(
-        account_id: str, after_refresh: str | None, transacted_gte: int | None,
-        transacted_lt: int | None,
+        account_id: str, after_refresh: str | None, limit: int
     ) -> sdk.TransactionListParams:
-        params: sdk.TransactionListParams = {"account": account_id, "limit": 100}
+        params: sdk.TransactionListParams = {"account": account_id, "limit": limit}
         if after_refresh:
             params["transaction_refresh"] = {"after": after_refresh}
-        rng: sdk.TransactionListParamsTransactedAt = {}
-        if transacted_gte is not None:
-            rng["gte"] = transacted_gte
-        if transacted_lt is not None:
-            rng["lt"] = transacted_lt
-        if rng:
-            params["transacted_at"] = rng
         return params
 
     def create_fc_session(

@@ -48,7 +48,6 @@ from stripe.params.financial_connections import (
     AccountOwnerListParams,
     AccountRetrieveParams,
     TransactionListParams,
-    TransactionListParamsTransactedAt,
 )
 from stripe.params.financial_connections import SessionCreateParams as FcSessionCreateParams
 
@@ -99,7 +98,6 @@ __all__ = [
     "StripeError",
     "SubscriptionCreateParams",
     "TransactionListParams",
-    "TransactionListParamsTransactedAt",
     "V1Services",
     "WebhookEndpointCreateParams",
     "WebhookEndpointListParams",
