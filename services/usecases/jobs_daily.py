@@ -79,7 +79,7 @@ def transactions_sync_workflow(username: str, role: str, window: int) -> dict[st
     first page; each later round the next pages of the accounts that have more. A round's
     parts are chunks on the Stripe queue like every fan-out's, so the limiter counts an
     account's pages however many it has (listed in one step, an account of 5,000 transactions
-    made 50 requests the limiter counted as 2)."""
+    made 51 requests the limiter counted as 2)."""
     job_id = DBOS.workflow_id or ""
     kind = "transactions.sync"
     _count_run(job_id)

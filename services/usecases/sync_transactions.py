@@ -214,12 +214,7 @@ def _sync(svc: Services, fca: str) -> SyncSummary:
     if refresh_info.get("status") in ("succeeded", "failed") and refresh_info.get("id"):
         after = str(refresh_info["id"])
     store.save_cursor(svc.engine, fca, after, started=started, status=refresh_info.get("status"))
-    message = (
-        f"{'Full' if full else 'Incremental'} sync: {len(rows)} transaction(s) received, "
-        f"{inserted} new, {updated} changed."
-    )
-    if refresh_info.get("status") == "pending":
-        message += " A refresh is still running; sync again when it finishes."
+    message = _said(full, len(rows), inserted, updated, refresh_info.get("status"))
     return SyncSummary(
         account_id=fca,
         full=full,
@@ -232,6 +227,17 @@ def _sync(svc: Services, fca: str) -> SyncSummary:
         refresh_status=refresh_info.get("status"),
         message=message,
     )
+
+
+def _said(full: bool, fetched: int, inserted: int, updated: int, status: str | None) -> str:
+    """What a sync of one account did, in a sentence (its audit row's and the page's)."""
+    message = (
+        f"{'Full' if full else 'Incremental'} sync: {fetched} transaction(s) received, "
+        f"{inserted} new, {updated} changed."
+    )
+    if status == "pending":
+        message += " A refresh is still running; sync again when it finishes."
+    return message
 
 
 # --------------------------------------------------------------------------- the job's parts
@@ -328,12 +334,8 @@ def _finish(svc: Services, actor: Actor, fca: str, state: dict[str, Any]) -> dic
         after = str(state["refresh_id"])
     started = datetime.fromisoformat(state["started"])
     store.save_cursor(svc.engine, fca, after, started=started, status=state["refresh_status"])
-    message = (
-        f"{'Full' if state['full'] else 'Incremental'} sync: {state['fetched']} transaction(s) "
-        f"received, {state['inserted']} new, {state['updated']} changed."
-    )
-    if state["refresh_status"] == "pending":
-        message += " A refresh is still running; sync again when it finishes."
+    message = _said(state["full"], state["fetched"], state["inserted"], state["updated"],
+                    state["refresh_status"])
     params = {"account": fca, "full": state["full"], "fetched": state["fetched"],
               "inserted": state["inserted"], "updated": state["updated"], "cursor": after}
     _audit_part(svc, actor, fca, "ok", message, params)
