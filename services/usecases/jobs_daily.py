@@ -97,6 +97,17 @@ def transactions_sync_workflow(username: str, role: str, window: int) -> dict[st
         ended += [r for r in results if "error" in r or r.get("done")]
         parts = [(str(r["account"]), r) for r in results if "error" not in r and not r.get("done")]
         round_ += 1
+    result = sync_summary(total, ended)
+    result["rounds"] = round_
+    message = str(result["message"])
+    failed = message if accounts and result["errors"] == total else None
+    _job_ended(job_id, kind, username, role, failed, None if failed else message, result)
+    return result
+
+
+def sync_summary(total: int, ended: list[dict[str, Any]]) -> dict[str, Any]:
+    """The transaction sync's result from its accounts' ends (synced, waiting for a first
+    refresh, or an error), with the sentence the Jobs page shows."""
     errors = [r for r in ended if "error" in r]
     waiting = sum(1 for r in ended if r.get("waiting"))
     inserted = sum(int(r.get("inserted", 0)) for r in ended)
@@ -108,14 +119,11 @@ def transactions_sync_workflow(username: str, role: str, window: int) -> dict[st
         + (f"; {len(errors)} could not be read ({errors[0]['error']})" if errors else "")
         + "."
     )
-    if not accounts:
+    if not total:
         message = ("No account in the store is subscribed to transactions. If the accounts were "
                    "never synced, run “Full account sync” first, then sync transactions.")
-    result = {"accounts": total, "fetched": fetched, "inserted": inserted,
-              "waiting": waiting, "errors": len(errors), "rounds": round_, "message": message}
-    failed = message if accounts and len(errors) == total else None
-    _job_ended(job_id, kind, username, role, failed, None if failed else message, result)
-    return result
+    return {"accounts": total, "fetched": fetched, "inserted": inserted,
+            "waiting": waiting, "errors": len(errors), "message": message}
 
 
 def start_transaction_sync(actor: Actor) -> str:

@@ -290,6 +290,7 @@ NO_ACTOR: dict[str, str] = {
     "check_debit.is_pending": "pure rule on an account",
     "check_review.describe": "pure wording",
     "collect_common.customer_id": "pure ID parsing",
+    "jobs_daily.sync_summary": "pure: the transaction sync's result and sentence from its accounts' ends",
     "collect_common.clean_search": "pure search-term cleaning",
     "collect_common.send_settled": "Stripe call with read-back for calls that checked the role",
     "collect_common.with_people": "store read (names for rows) for calls that checked the role",
