@@ -130,14 +130,20 @@ def audited(
 
     try:
         yield ctx
-    except FcopsError as err:
-        outcome = "refused" if err.__class__.__name__ == "Forbidden" else "error"
-        write(outcome, str(err), ctx.request_id or err.request_id)
-        raise
     except Exception as err:
-        write("error", f"Unexpected error: {err.__class__.__name__}")
+        write(*failure(err, ctx.request_id))
         raise
     write("ok", ctx.message, ctx.request_id)
+
+
+def failure(err: BaseException, request_id: str | None = None) -> tuple[str, str, str | None]:
+    """How a failed action's audit row reads: (outcome, message, Stripe request ID). A domain
+    error is ``error`` (``refused`` for permission errors) with its sentence; anything else
+    names only its type."""
+    if isinstance(err, FcopsError):
+        outcome = "refused" if err.__class__.__name__ == "Forbidden" else "error"
+        return outcome, str(err), request_id or err.request_id
+    return "error", f"Unexpected error: {err.__class__.__name__}", None
 
 
 @dataclass(frozen=True)

@@ -94,8 +94,8 @@ def transactions_sync_workflow(username: str, role: str, window: int) -> dict[st
         results = _fan_out(job_id, "transactions", [fca for fca, _ in parts], username, role,
                            states=[state for _, state in parts], round_=round_, done=len(ended),
                            total=total)
-        ended += [r for r in results if "error" in r or r.get("done")]
-        parts = [(str(r["account"]), r) for r in results if "error" not in r and not r.get("done")]
+        ended += [r for r in results if _over(r)]
+        parts = [(str(r["account"]), r) for r in results if not _over(r)]
         round_ += 1
     result = sync_summary(total, ended)
     result["rounds"] = round_
@@ -178,6 +178,12 @@ def _refresh_account(job_id: str, username: str, role: str, fca: str) -> dict[st
 REQUESTS_PER_ACCOUNT = 2  # an account's work: a refresh, or a transaction page or two
 
 
+def _over(result: dict[str, Any]) -> bool:
+    """Whether an account's work is over: it failed, or it is done (a refresh always is; a
+    transaction sync part says ``done`` False while the account has pages left)."""
+    return "error" in result or bool(result.get("done", True))
+
+
 def _fan_out(
     job_id: str, work: str, accounts: list[str], *args: Any,
     states: list[Any] | None = None, round_: int = 0, done: int = 0, total: int | None = None,
@@ -204,9 +210,9 @@ def _fan_out(
     results: list[dict[str, Any]] = []
     total = len(accounts) if total is None else total
     for handle in handles:
-        before = done + sum(1 for r in results if "error" in r or r.get("done", True))
+        before = done + sum(1 for r in results if _over(r))
         results += handle.get_result(polling_interval_sec=0.1)
-        now = done + sum(1 for r in results if "error" in r or r.get("done", True))
+        now = done + sum(1 for r in results if _over(r))
         if now // PROGRESS_EVERY > before // PROGRESS_EVERY or now == total:
             _record_progress(job_id, now, f"{now:,} of {total:,} accounts done", total)
     return results

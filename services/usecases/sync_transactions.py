@@ -18,12 +18,12 @@ from typing import Any
 from services import audit
 from services.adapters import account_mirror
 from services.adapters import transaction_store as store
-from services.adapters.backoff import REQUEST_RETRY, patiently, settle
+from services.adapters.backoff import REQUEST_RETRY, Backoff, patiently, settle
 from services.adapters.models import utcnow
 from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
-from services.errors import FcopsError, Forbidden, NotFound, NoTransactionRefresh
+from services.errors import NotFound, NoTransactionRefresh
 from services.rules import refresh_rule
 from services.rules.ids import parse_id
 from services.rules.transactions import transaction_refresh_of
@@ -173,13 +173,7 @@ def sync_transactions(svc: Services, actor: Actor, account_id: str) -> SyncSumma
         ctx.target = fca
         summary = _sync(svc, fca)
         ctx.request_id = svc.gateway.last_request_id
-        ctx.params.update(
-            full=summary.full,
-            fetched=summary.fetched,
-            inserted=summary.inserted,
-            updated=summary.updated,
-            cursor=summary.cursor_after,
-        )
+        ctx.params.update(_row_params(summary))
         ctx.message = summary.message
     return summary
 
@@ -194,39 +188,19 @@ def sync_or_wait(svc: Services, actor: Actor, account_id: str) -> SyncOutcome:
 
 
 def _sync(svc: Services, fca: str) -> SyncSummary:
-    account = browse_accounts.fetch_account(svc, fca)
-    account_mirror.upsert_account(svc.engine, account)
-    refresh_info = transaction_refresh_of(account)
-    state = store.cursor_for(svc.engine, fca)
-    before = state.cursor if state else None
-    started = utcnow()
-    full = before is None
-    try:
-        rows = list(svc.gateway.iter_transactions(fca, after_refresh=before))
-    except NotFound:
-        if before is None:
-            raise
-        # The stored cursor is unknown to Stripe (another environment, or expired): start over.
-        full = True
-        rows = list(svc.gateway.iter_transactions(fca))
-    inserted, updated, unchanged = store.upsert_transactions(svc.engine, rows)
-    after = before
-    if refresh_info.get("status") in ("succeeded", "failed") and refresh_info.get("id"):
-        after = str(refresh_info["id"])
-    store.save_cursor(svc.engine, fca, after, started=started, status=refresh_info.get("status"))
-    message = _said(full, len(rows), inserted, updated, refresh_info.get("status"))
-    return SyncSummary(
-        account_id=fca,
-        full=full,
-        fetched=len(rows),
-        inserted=inserted,
-        updated=updated,
-        unchanged=unchanged,
-        cursor_before=before,
-        cursor_after=after,
-        refresh_status=refresh_info.get("status"),
-        message=message,
-    )
+    """A person's sync of one account, in one go: its parts one after another, none asked
+    again (the first failed read ends it with a sentence, the cursor unmoved)."""
+    state = _begin(svc, fca, None)
+    while state["more"]:
+        state = _next_page(svc, fca, state, None)
+    return _saved(svc, fca, state)
+
+
+def _row_params(summary: SyncSummary) -> dict[str, Any]:
+    """What an account sync's audit row keeps."""
+    return {"account": summary.account_id, "full": summary.full, "fetched": summary.fetched,
+            "inserted": summary.inserted, "updated": summary.updated,
+            "cursor": summary.cursor_after}
 
 
 def _said(full: bool, fetched: int, inserted: int, updated: int, status: str | None) -> str:
@@ -260,34 +234,34 @@ def sync_part(
     when a part fails). Reads Stripe failed to answer are asked again (``REQUEST_RETRY``).
     "No refresh has succeeded yet" is a result (``waiting``), not an error to retry.
     """
-    try:
-        require(actor, "transactions.view")
-    except Forbidden as err:  # refused, with its row, as every action is
-        _audit_part(svc, actor, account_id, "refused", str(err), {"account": account_id})
-        raise
     fca = account_id
     try:
+        require(actor, "transactions.view")
         fca, _ = parse_id(account_id, allowed=ACCOUNT_KIND)
-        current = dict(state) if state is not None else _begin(svc, fca)
+        current = dict(state) if state is not None else _begin(svc, fca, REQUEST_RETRY)
         for _ in range(max(1, pages)):
-            current = _next_page(svc, fca, current)
+            current = _next_page(svc, fca, current, REQUEST_RETRY)
             if not current["more"]:
                 break
+        if current["more"]:
+            return current
+        summary = _saved(svc, fca, current)
     except NoTransactionRefresh as err:
-        _audit_part(svc, actor, fca, "error", str(err), {"account": fca})
+        _audit_part(svc, actor, fca, "error", str(err), None, {"account": fca})
         return {"account": fca, "done": True, "waiting": True, "fetched": 0, "inserted": 0}
     except Exception as err:
-        _audit_part(svc, actor, fca, "error", _error_text(err), {"account": fca})
+        _audit_part(svc, actor, fca, *audit.failure(err), {"account": fca})
         raise
-    if current["more"]:
-        return current
-    return _finish(svc, actor, fca, current)
+    _audit_part(svc, actor, fca, "ok", summary.message, svc.gateway.last_request_id,
+                _row_params(summary))
+    return {"account": fca, "done": True, "waiting": False, "fetched": summary.fetched,
+            "inserted": summary.inserted}
 
 
-def _begin(svc: Services, fca: str) -> dict[str, Any]:
+def _begin(svc: Services, fca: str, retry: Backoff | None) -> dict[str, Any]:
     """The first part: the account (before any listing, so the cursor saved is never newer
     than the rows fetched) and where its listing starts."""
-    account = patiently(lambda: browse_accounts.fetch_account(svc, fca), REQUEST_RETRY)
+    account = patiently(lambda: browse_accounts.fetch_account(svc, fca), retry)
     account_mirror.upsert_account(svc.engine, account)
     refresh_info = transaction_refresh_of(account)
     cursor = store.cursor_for(svc.engine, fca)
@@ -300,7 +274,10 @@ def _begin(svc: Services, fca: str) -> dict[str, Any]:
     }
 
 
-def _next_page(svc: Services, fca: str, state: dict[str, Any]) -> dict[str, Any]:
+def _next_page(
+    svc: Services, fca: str, state: dict[str, Any], retry: Backoff | None
+) -> dict[str, Any]:
+    """The next page of the account's transactions stored, and the state after it."""
     after_refresh = None if state["full"] else state["before"]
     try:
         rows, more = patiently(
@@ -308,7 +285,7 @@ def _next_page(svc: Services, fca: str, state: dict[str, Any]) -> dict[str, Any]
                 fca, after_refresh=after_refresh, starting_after=state["after_id"],
                 limit=PAGE_SIZE,
             ),
-            REQUEST_RETRY,
+            retry,
         )
     except NotFound:
         if state["full"]:
@@ -327,31 +304,36 @@ def _next_page(svc: Services, fca: str, state: dict[str, Any]) -> dict[str, Any]
     }
 
 
-def _finish(svc: Services, actor: Actor, fca: str, state: dict[str, Any]) -> dict[str, Any]:
+def _saved(svc: Services, fca: str, state: dict[str, Any]) -> SyncSummary:
+    """The listing done: the cursor saved (it only moves to a finished refresh; while one is
+    pending its rows do not exist yet and the old cursor must stay), and what the sync did."""
     before = state["before"]
     after = before
     if state["refresh_status"] in ("succeeded", "failed") and state["refresh_id"]:
         after = str(state["refresh_id"])
     started = datetime.fromisoformat(state["started"])
     store.save_cursor(svc.engine, fca, after, started=started, status=state["refresh_status"])
-    message = _said(state["full"], state["fetched"], state["inserted"], state["updated"],
-                    state["refresh_status"])
-    params = {"account": fca, "full": state["full"], "fetched": state["fetched"],
-              "inserted": state["inserted"], "updated": state["updated"], "cursor": after}
-    _audit_part(svc, actor, fca, "ok", message, params)
-    return {"account": fca, "done": True, "waiting": False, "fetched": state["fetched"],
-            "inserted": state["inserted"]}
-
-
-def _audit_part(
-    svc: Services, actor: Actor | None, fca: str, outcome: str, message: str, params: dict[str, Any]
-) -> None:
-    audit.record(
-        svc.engine, actor=actor, action="transactions.sync", target=fca, outcome=outcome,
-        params=params, message=message, stripe_request_id=svc.gateway.last_request_id,
+    return SyncSummary(
+        account_id=fca,
+        full=state["full"],
+        fetched=state["fetched"],
+        inserted=state["inserted"],
+        updated=state["updated"],
+        unchanged=state["unchanged"],
+        cursor_before=before,
+        cursor_after=after,
+        refresh_status=state["refresh_status"],
+        message=_said(state["full"], state["fetched"], state["inserted"], state["updated"],
+                      state["refresh_status"]),
     )
 
 
-def _error_text(err: BaseException) -> str:
-    """The sentence an audit row keeps, as ``audited`` writes it."""
-    return str(err) if isinstance(err, FcopsError) else f"Unexpected error: {type(err).__name__}"
+def _audit_part(
+    svc: Services, actor: Actor | None, fca: str, outcome: str, message: str,
+    request_id: str | None, params: dict[str, Any],
+) -> None:
+    """The account's one ``transactions.sync`` row, as :func:`sync_transactions` writes it."""
+    audit.record(
+        svc.engine, actor=actor, action="transactions.sync", target=fca, outcome=outcome,
+        params=params, message=message, stripe_request_id=request_id,
+    )
