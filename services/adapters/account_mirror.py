@@ -132,6 +132,15 @@ def upsert_customer(engine: Engine, customer: Mapping[str, Any]) -> CustomerReco
     return row
 
 
+def upsert_customers(engine: Engine, customers: Sequence[Mapping[str, Any]]) -> int:
+    """Mirror customers in one transaction (one bulk upsert); returns how many were written."""
+    if not customers:
+        return 0
+    rows = [flatten_customer(c) for c in customers]
+    counts: UpsertCounts = retrying(engine, lambda session: _put(session, CustomerRecord, rows))
+    return counts.inserted + counts.updated
+
+
 def mirror_customer_accounts(svc: Services, customer: Mapping[str, Any]) -> tuple[int, int]:
     """Mirror a customer and all their accounts in one transaction; (accounts, snapshots)."""
     accounts = svc.gateway.list_accounts(customer=customer["id"])

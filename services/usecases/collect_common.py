@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import col, func, or_, select
 
-from services.adapters.account_mirror import upsert_customer
+from services.adapters.account_mirror import upsert_customers
 from services.adapters.backoff import settle
 from services.adapters.models import AuditEntry, IntentRecord
 from services.adapters.people import customers_matching, people_by_id
@@ -32,6 +32,7 @@ Row = TypeVar("Row", OpenRequest, MicrodepositItem)
 
 LOOKBACK_SECONDS = 30 * 86_400  # microdeposits time out 10 days after arrival (§6.2)
 MAX_SCAN = 2_000
+PULL_PAGE = 100  # intents written per transaction by "Sync from Stripe" (a Stripe page)
 
 
 def customer_id(text: str | None) -> str:
@@ -270,20 +271,34 @@ def pull_recent_intents(
     """Read recent intents from Stripe into the store (the lists' "Sync from Stripe" action),
     with their bank accounts and customers expanded, so the lists name people and banks: each
     customer goes to the customers table, the intent keeps only its ID (as every other path
-    stores it)."""
-    from services.usecases.sync_intents import store_intent
+    stores it). A page of ``PULL_PAGE`` is written at a time, as the intent sync writes its
+    pages (its customers in one transaction, its intents in another): 2,000 intents took 2,000
+    commits and 6.6 s at 20,000 customers before."""
+    from services.usecases.sync_intents import store_page
 
     n = 0
+    page: list[dict[str, Any]] = []
+    people: dict[str, dict[str, Any]] = {}
+
+    def write() -> None:
+        upsert_customers(svc.engine, list(people.values()))
+        store_page(svc.engine, page, {}, svc.now())
+        page.clear()
+        people.clear()
+
     for intent in recent_intents(
         svc, customer=customer, since=since, payment_intents=payment_intents
     ):
         person = intent.get("customer")
         if isinstance(person, dict):
             if person.get("id") and not person.get("deleted"):
-                upsert_customer(svc.engine, person)
+                people[str(person["id"])] = person
             intent = {**intent, "customer": person.get("id")}
-        store_intent(svc.engine, intent)
+        page.append(intent)
         n += 1
+        if len(page) >= PULL_PAGE:
+            write()
+    write()
     return n
 
 

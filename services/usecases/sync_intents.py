@@ -137,7 +137,7 @@ def store_intent(
     return result
 
 
-def _store_chunk(
+def store_page(
     engine: Engine, intents: list[dict[str, Any]], times: Mapping[str, int], now: int
 ) -> UpsertCounts:
     """Upsert a page of intents (and the debit outcomes of its PaymentIntents) in one
@@ -236,7 +236,7 @@ class _Tally:
         self.newest = max(self.newest, int(intent["created"]))
 
     def add_page(self, intents: list[dict[str, Any]], counts: UpsertCounts) -> None:
-        """A page written by :func:`_store_chunk` (its counts are of the bank intents)."""
+        """A page written by :func:`store_page` (its counts are of the bank intents)."""
         bank = [i for i in intents if is_bank_intent(i)]
         self.fetched += len(bank)
         self.inserted += counts.inserted
@@ -287,7 +287,7 @@ def sync_intents(
         with ReadAhead(listed, depth=READ_AHEAD_PAGES, name="fcops-intents") as pages:
             for page in pages:  # written a list page (100) per transaction
                 seen.update(str(intent["id"]) for intent in page)
-                tally.add_page(page, _store_chunk(svc.engine, page, times, now))
+                tally.add_page(page, store_page(svc.engine, page, times, now))
                 report(tally.fetched, None, f"{tally.fetched} intents read")
         # Intents created before the window whose status moved since: their events name them.
         named = {_event_object(e).get("id") for e in events}

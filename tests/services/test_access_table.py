@@ -380,6 +380,7 @@ NO_ACTOR: dict[str, str] = {
     "sync_accounts.mirror_chunk": "mirror write of a chunk inside the full-walk job (role-checked at its start)",
     "sync_intents.record_values": "pure row shaping",
     "sync_intents.store_intent": "webhook/sync mirror write (Stripe is the actor)",
+    "sync_intents.store_page": "sync mirror write of a page Stripe listed (Stripe is the actor)",
     "view_transactions.insight": "pure-ish analysis of stored transactions for account_insight",
     "webhooks.receive": "Stripe's webhook: the signature is the check",
     "webhooks.process_event_workflow": "DBOS workflow for a verified event",

@@ -273,10 +273,10 @@ def test_day_counts_follow_an_intent_that_changes_status_method_and_flow(engine:
 def test_a_synced_page_of_intents_keeps_the_day_counts(engine: Engine) -> None:
     rng = random.Random(3)
     first = [_intent(i, f"cus_{i}", f"fca_{i}", rng) for i in range(60)]
-    sync_intents._store_chunk(engine, first, {}, NOW)
+    sync_intents.store_page(engine, first, {}, NOW)
     second = [{**raw, "status": "canceled"} for raw in first[:30]]
     second += [_intent(100 + i, f"cus_{i}", f"fca_{i}", rng) for i in range(20)]
-    sync_intents._store_chunk(engine, second, {}, NOW)
+    sync_intents.store_page(engine, second, {}, NOW)
     latest = {raw["id"]: (raw, None) for raw in first + second}
     got = conversion_report.conversion(engine, now=NOW, by="week")
     pd.testing.assert_frame_equal(got, _python(list(latest.values()), by="week"))
