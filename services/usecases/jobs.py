@@ -187,7 +187,11 @@ def accounts_sync_workflow(username: str, role: str, full: bool, window: int) ->
     _count_run(job_id)
     _job_started(job_id, "accounts.sync", username, role)
     try:
-        walk = full or read_sync_cursor(engine.bound().engine, sync_accounts.SYNC_NAME) is None
+        # No cursor, or one older than the events Stripe keeps: the walk in chunks on the
+        # rate-limited queue, each request retried on its own (the changes-only sync would
+        # walk inline, one customer after another, outside the limiter)
+        cursor = read_sync_cursor(engine.bound().engine, sync_accounts.SYNC_NAME)
+        walk = full or sync_accounts.needs_walk(engine.bound(), cursor)
         if walk:
             require(_actor(username, role), "accounts.sync")
         result = _walk(job_id, username, role) if walk else _incremental(job_id, username, role)

@@ -163,7 +163,7 @@ def sync_accounts(
         mirror.ensure_indexes(svc.engine)
         mark_sync(svc.engine, SYNC_NAME, last_started_at=utcnow())
         cursor = None if full else read_sync_cursor(svc.engine, SYNC_NAME)
-        walk = cursor is None or cursor < svc.now() - CURSOR_MAX_AGE_SECONDS
+        walk = needs_walk(svc, cursor)
         events = removed = 0
         if walk:
             cursor_after = _newest_event_created(svc)
@@ -191,6 +191,12 @@ def sync_accounts(
         ctx.message = sync_message(result)
         report(customers, customers, ctx.message)
     return result
+
+
+def needs_walk(svc: Services, cursor: int | None) -> bool:
+    """Whether a sync from ``cursor`` must walk every customer: there is none, or it is older
+    than the events Stripe keeps (the changes since it can no longer all be read)."""
+    return cursor is None or cursor < svc.now() - CURSOR_MAX_AGE_SECONDS
 
 
 def sync_message(result: SyncResult) -> str:

@@ -377,6 +377,7 @@ NO_ACTOR: dict[str, str] = {
     "sign_in_sso.resolve": "the SSO sign-in itself: nobody is signed in yet",
     "sign_in_sso.record": "audits an SSO sign-in",
     "sync_accounts.sync_message": "pure wording",
+    "sync_accounts.needs_walk": "pure rule on the cursor's age",
     "sync_accounts.mirror_chunk": "mirror write of a chunk inside the full-walk job (role-checked at its start)",
     "sync_intents.record_values": "pure row shaping",
     "sync_intents.store_intent": "webhook/sync mirror write (Stripe is the actor)",
