@@ -15,7 +15,7 @@ from services.adapters.backoff import Backoff
 from services.adapters.gateway import StripeGateway
 from services.errors import RateLimited
 
-__all__ = ["Clock", "SystemClock", "Throttled", "TokenBucket"]
+__all__ = ["Clock", "Limiter", "SystemClock", "Throttled", "TokenBucket"]
 
 
 class Clock(Protocol):
@@ -33,6 +33,16 @@ class SystemClock:
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
             time.sleep(seconds)
+
+
+class Limiter(Protocol):
+    """What :class:`Throttled` needs of a limiter: :class:`TokenBucket`, or the deployment-wide
+    :class:`services.adapters.stripe_permits.QueueBucket`."""
+
+    clock: Clock
+    acquired: list[float]
+
+    def acquire(self) -> None: ...
 
 
 class TokenBucket:
@@ -85,7 +95,7 @@ class Throttled:
     def __init__(
         self,
         gateway: StripeGateway,
-        limiter: TokenBucket,
+        limiter: Limiter,
         *,
         retries: int = 5,
         backoff: float = 0.5,

@@ -22,7 +22,7 @@ from typing import Any, cast
 from services.adapters import account_mirror as mirror
 from services.adapters import check_history, mirror_live
 from services.adapters.gateway import StripeGateway
-from services.adapters.throttle import Clock, Throttled, TokenBucket
+from services.adapters.throttle import Clock, Limiter, Throttled, TokenBucket
 from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
@@ -74,7 +74,7 @@ def run_batch(
     wait_seconds: float = 60,
     event_wait_seconds: float = EVENT_WAIT_SECONDS,
     clock: Clock | None = None,
-    limiter: TokenBucket | None = None,
+    limiter: Limiter | None = None,
 ) -> BatchResult:
     """Check every planned debit; each distinct ID and account is fetched once.
 

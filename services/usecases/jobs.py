@@ -31,6 +31,7 @@ from services.adapters import data_version
 from services.adapters import jobs as engine
 from services.adapters.job_models import JobRecord
 from services.adapters.store import mark_finished, read_sync_cursor, session_scope
+from services.adapters.stripe_permits import QueueBucket
 from services.auth import SYSTEM, Actor, require
 from services.errors import Forbidden, ValidationError
 from services.rules.batch_result import BatchResult
@@ -268,9 +269,10 @@ def _batch_chunk(
     refresh_stale: bool, rate: float,
 ) -> BatchResult:
     svc = engine.bound()
-    return check_batch.run_batch(
+    return check_batch.run_batch(  # its requests counted by the Stripe queue's limiter
         svc, _actor(username, role), chunk, refresh_stale=refresh_stale,
         row_errors=errors, max_requests_per_second=rate,
+        limiter=QueueBucket(rate, owner=DBOS.workflow_id or "batch"),
     )
 
 

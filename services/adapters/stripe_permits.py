@@ -1,0 +1,88 @@
+"""The deployment's one Stripe rate for requests a job makes itself, outside the Stripe queue.
+
+The Stripe queue's limiter (:mod:`services.adapters.jobs`) counts workflow starts, each worth k
+requests (:func:`~services.adapters.jobs.requests_per_start`), for every process together. Work
+that runs as chunks on that queue (the account walk, the transaction sync's parts, the nightly
+refreshes) is counted by it; a batch check's requests were not: it spaced them with a bucket of
+its own at the deployment's rate, so a batch beside a sync, or two batches, went over the rate
+(Stripe's 429s then slowed everyone, people's clicks included).
+
+:class:`QueueBucket` takes a batch's tokens from the same limiter: k tokens for each *permit*, a
+workflow on the Stripe queue that does nothing but start when the limiter lets it (the limiter
+counts it like a chunk of k requests), and whose caller then makes those k requests itself.
+``AHEAD`` permits are asked for ahead, so the next k are ready when the last are spent; a
+bucket that never makes a request asks for none. Permits are enqueued from threads of their own: DBOS starts
+no workflow from inside a step, and a batch's requests are made inside one.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from dbos import DBOS, SetWorkflowID
+
+from services.adapters import jobs as engine
+from services.adapters.throttle import Clock, SystemClock, TokenBucket
+
+__all__ = ["QueueBucket", "stripe_permit"]
+
+PERMIT_POLL_SECONDS = 0.05  # how often a permit's start is looked for once it is enqueued
+# Permits asked for ahead of need: a permit takes a queue poll and a start (0.1-0.2 s here), as
+# long as k requests take at the rate (0.2 s), so with one ahead the batch waited for them.
+AHEAD = 2
+_askers = ThreadPoolExecutor(8, thread_name_prefix="fcops-permit")
+
+
+@DBOS.workflow(name="fcops.stripe.permit")
+def stripe_permit() -> None:
+    """k Stripe requests its caller makes once this starts (:class:`QueueBucket`)."""
+
+
+def _permit(owner: str) -> None:
+    queue = DBOS.retrieve_queue(engine.STRIPE_QUEUE)
+    assert queue is not None, "the Stripe queue is registered at launch"
+    with SetWorkflowID(f"{owner}:permit:{uuid.uuid4().hex[:16]}"):  # new each time: counted anew
+        handle = queue.enqueue(stripe_permit)
+    handle.get_result(polling_interval_sec=PERMIT_POLL_SECONDS)
+
+
+class QueueBucket:
+    """A :class:`~services.adapters.throttle.TokenBucket` stand-in whose tokens come from the
+    Stripe queue's limiter, k per permit, and are spent at most ``rate`` a second (evenly, as
+    the batch's own bucket spaced them). Threads may share one."""
+
+    def __init__(self, rate: float, *, owner: str, clock: Clock | None = None) -> None:
+        self.owner = owner  # permits are named "<owner>:permit:<random>" (the job's ID)
+        self.clock: Clock = clock or SystemClock()
+        self.per_permit = engine.requests_per_start()
+        self.permits = 0  # granted so far
+        self.acquired: list[float] = []  # when each request was let through (for reports, tests)
+        self._spacing = TokenBucket(rate, clock=self.clock)
+        self._tokens = 0
+        self._asked: deque[Future[None]] = deque()  # oldest first
+        self._lock = threading.Lock()
+
+    def _ask(self) -> Future[None]:
+        """The oldest permit asked for, with ``AHEAD`` of them asked for; under the lock."""
+        while len(self._asked) < AHEAD:
+            self._asked.append(_askers.submit(_permit, self.owner))
+        return self._asked[0]
+
+    def acquire(self) -> None:
+        self._spacing.acquire()
+        while True:
+            with self._lock:
+                if self._tokens > 0:
+                    self._tokens -= 1
+                    self.acquired.append(self.clock.monotonic())
+                    return
+                oldest = self._ask()
+            oldest.result()  # a permit that failed raises here: the step fails and is retried
+            with self._lock:
+                if self._asked and self._asked[0] is oldest:  # granted: its k tokens
+                    self._asked.popleft()
+                    self._tokens += self.per_permit
+                    self.permits += 1

@@ -1,0 +1,67 @@
+"""A batch check's Stripe requests are counted by the Stripe queue's limiter, the one rate of
+the whole deployment (``services.adapters.stripe_permits``): each k requests take a permit, a
+workflow on that queue that the limiter lets start as it lets a chunk of k requests start. A
+batch spaced them with a bucket of its own before, beside (not within) the rate every other job
+kept to. On SQLite and on PostgreSQL (the package fixture)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from dbos import DBOS
+
+from services.adapters import account_mirror
+from services.adapters import jobs as engine
+from services.adapters.stripe_permits import AHEAD, QueueBucket
+from services.rules.debit_csv import parse_debits_csv
+from services.usecases import browse_accounts, jobs, sync_accounts
+from tests.background.test_batch_live_mirror import DAY, announce_balance, wait_mirrored
+from tests.background.test_jobs import ADMIN, FINANCE, wait_done
+
+
+def permits_of(owner: str) -> list[Any]:
+    return [w for w in DBOS.list_workflows(workflow_id_prefix=f"{owner}:permit:")
+            if w.name == "fcops.stripe.permit"]
+
+
+def started(permits: list[Any]) -> list[Any]:
+    return [w for w in permits if w.status == "SUCCESS"]
+
+
+def test_a_queue_bucket_takes_a_permit_for_every_k_requests(fcops: Any) -> None:
+    k = engine.requests_per_start()
+    owner = f"test-{uuid.uuid4().hex[:8]}"
+    bucket = QueueBucket(1_000, owner=owner)
+    assert permits_of(owner) == [], "a bucket that makes no request asks for no permit"
+    for _ in range(2 * k + 1):
+        bucket.acquire()
+    assert bucket.permits == 3 and len(bucket.acquired) == 2 * k + 1
+    asked = permits_of(owner)
+    assert 3 <= len(asked) <= 3 + AHEAD, "the permits used, and at most AHEAD asked ahead"
+    assert len(started(asked)) >= 3
+
+
+def test_a_batch_checks_requests_are_counted_by_the_stripe_queues_limiter(fcops: Any) -> None:
+    app, _ = fcops
+    if not account_mirror.mirrored_account_count(app.engine):
+        sync_accounts.sync_accounts(app.services, ADMIN, full=True)
+    refreshable = [
+        r.id
+        for r in browse_accounts.list_accounts(app.services, ADMIN, page_size=100).rows
+        if r.status == "active" and "balances" in r.permissions
+        and r.balance_refresh_status != "pending"
+    ][:3]
+    assert refreshable
+    for account_id in refreshable:  # stale, and Stripe allows a refresh now
+        wait_mirrored(app, account_id, announce_balance(app, account_id, age=2 * DAY, next_in=-1))
+    rows = "".join(f"{a},10.00\n" for a in refreshable)
+    planned, _ = parse_debits_csv(f"id,amount\n{rows}")
+    view = wait_done(jobs.start_batch_check(FINANCE, planned, refresh_stale=True))
+    assert view.status == "succeeded", view.error
+    result = jobs.batch_result(FINANCE, view.id)
+    assert result is not None and result.requests >= len(refreshable)
+    granted = started(permits_of(view.id))
+    assert result.requests <= len(granted) * engine.requests_per_start(), (
+        f"{result.requests} requests for {len(granted)} permits"
+    )
