@@ -21,6 +21,8 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import Generic, TypeVar
 
+from services.adapters.gateway import pacing
+
 T = TypeVar("T")
 PUT_WAIT_SECONDS = 0.1  # how often a blocked reader checks whether the caller stopped
 
@@ -41,6 +43,7 @@ class ReadAhead(Generic[T]):
         self._out: queue.Queue[T | _End] = queue.Queue(maxsize=max(1, depth))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._read, args=(source,), name=name, daemon=True)
+        self._turns = pacing.current()  # the caller's pace at Stripe, if a job step set one
 
     def __enter__(self) -> ReadAhead[T]:
         self._thread.start()
@@ -72,6 +75,12 @@ class ReadAhead(Generic[T]):
         return False
 
     def _read(self, source: Iterable[T]) -> None:
+        if self._turns is not None:
+            with pacing.paced(self._turns):
+                return self._read_paced(source)
+        return self._read_paced(source)
+
+    def _read_paced(self, source: Iterable[T]) -> None:
         pages = iter(source)
         while not self._stop.is_set():  # checked before each page: a stopped read ends here
             try:

@@ -17,17 +17,25 @@ no workflow from inside a step, and a batch's requests are made inside one.
 
 from __future__ import annotations
 
+import functools
 import threading
 import uuid
 from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
 
 from dbos import DBOS, SetWorkflowID
 
 from services.adapters import jobs as engine
+from services.adapters.gateway import pacing
 from services.adapters.throttle import Clock, SystemClock, TokenBucket
 
-__all__ = ["QueueBucket", "stripe_permit"]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+__all__ = ["QueueBucket", "counted", "counted_step", "stripe_permit"]
 
 PERMIT_POLL_SECONDS = 0.05  # how often a permit's start is looked for once it is enqueued
 # Permits asked for ahead of need: a permit takes a queue poll and a start (0.1-0.2 s here), as
@@ -54,7 +62,10 @@ class QueueBucket:
     Stripe queue's limiter, k per permit, and are spent at most ``rate`` a second (evenly, as
     the batch's own bucket spaced them). Threads may share one."""
 
-    def __init__(self, rate: float, *, owner: str, clock: Clock | None = None) -> None:
+    def __init__(
+        self, rate: float | None = None, *, owner: str, clock: Clock | None = None
+    ) -> None:
+        rate = rate or engine.stripe_rate()
         self.owner = owner  # permits are named "<owner>:permit:<random>" (the job's ID)
         self.clock: Clock = clock or SystemClock()
         self.per_permit = engine.requests_per_start()
@@ -86,3 +97,24 @@ class QueueBucket:
                     self._asked.popleft()
                     self._tokens += self.per_permit
                     self.permits += 1
+
+
+@contextmanager
+def counted(owner: str) -> Iterator[None]:
+    """Every Stripe request this thread makes inside the block takes its turn from a
+    :class:`QueueBucket` (a job's sequential step: pages of a sync, account after account of a
+    check; not its chunks on the Stripe queue, which the limiter counts already)."""
+    with pacing.paced(QueueBucket(owner=owner)):
+        yield
+
+
+def counted_step(fn: Callable[P, R]) -> Callable[P, R]:
+    """``fn``, a job's sequential step (or a function its workflow calls), with its Stripe
+    requests :func:`counted` under its workflow's ID."""
+
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with counted(DBOS.workflow_id or fn.__name__):
+            return fn(*args, **kwargs)
+
+    return run

@@ -12,7 +12,7 @@ queued or running, starting it again returns that one (for syncs and check-all: 
 kind, except that only a full walk answers a full walk).
 
 Every job writes an audit row when it starts (``jobs.start``) and when it ends (``jobs.end``),
-besides the rows the use cases it calls write.
+besides the rows the use cases it calls write. ``@counted_step``: see stripe_permits.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from services.adapters import data_version
 from services.adapters import jobs as engine
 from services.adapters.job_models import JobRecord
 from services.adapters.store import mark_finished, read_sync_cursor, session_scope
-from services.adapters.stripe_permits import QueueBucket
+from services.adapters.stripe_permits import QueueBucket, counted_step
 from services.auth import SYSTEM, Actor, require
 from services.errors import Forbidden, ValidationError
 from services.rules.batch_result import BatchResult
@@ -61,20 +61,19 @@ from services.usecases.job_runs import (  # noqa: F401  (reading names re-export
 )
 
 SYNC_WINDOW_SECONDS = 60  # two starts of the same sync within a minute are one job
-# Rows per checkpointed step of a batch check. Each step waits for its own refreshes' events
-# before the next starts; at 250 that wait came 40 times in 10,000 rows (bench_batch --job:
-# 1.21x of requests ÷ rate, 1.12x at 1,000). A crash redoes at most one step's rows.
+# Rows per checkpointed step of a batch check; a crash redoes at most one step's rows. Each waits
+# for its refreshes' events: at 250, 40 waits in 10,000 rows (bench_batch --job 1.21x; 1.12x).
 BATCH_CHUNK_ROWS = 1_000
-PAGES_AHEAD = 3  # customer pages whose chunks may be in flight while the walk reads on …
-# … and, when pages hold few chunks (k large), chunks: enough to fill the Stripe queue's worker
-# threads (16), else the walk waited for the first page's chunk before it read page 5 and that
-# chunk ran alone at the end (500 customers at k = 100: ~0.3 s of 1.6 s).
+PAGES_AHEAD = 3  # customer pages whose chunks may be in flight while the walk reads on, and,
+# when pages hold few chunks (k large), chunks: enough to fill the Stripe queue's 16 threads, else
+# the walk waited for page 1's chunk before page 5, which ran alone (k = 100: 0.3 s of 1.6 s).
 CHUNKS_AHEAD = 16
 RESULT_POLL_SECONDS = 0.05
 # --------------------------------------------------------------------------- account sync
 
 
 @DBOS.step(name="fcops.accounts.newest_event", retries_allowed=True, max_attempts=6)
+@counted_step
 def _newest_event() -> int:
     svc = engine.bound()
     for event in svc.gateway.iter_events(types=mirror.SYNC_EVENTS):
@@ -83,6 +82,7 @@ def _newest_event() -> int:
 
 
 @DBOS.step(name="fcops.accounts.customer_page", retries_allowed=True, max_attempts=6)
+@counted_step
 def _customer_page(starting_after: str | None) -> tuple[list[dict[str, Any]], bool]:
     return engine.bound().gateway.list_customers_page(limit=100, starting_after=starting_after)
 
@@ -168,6 +168,7 @@ def _walk(job_id: str, username: str, role: str) -> dict[str, Any]:
 
 @DBOS.step(name="fcops.accounts.incremental", retries_allowed=True, max_attempts=5,
            should_retry=_retry_unless_refused)
+@counted_step
 def _incremental(job_id: str, username: str, role: str) -> dict[str, Any]:
     svc = engine.bound()
     result = sync_accounts.sync_accounts(
@@ -208,6 +209,7 @@ def accounts_sync_workflow(username: str, role: str, full: bool, window: int) ->
 
 @DBOS.step(name="fcops.intents.sync", retries_allowed=True, max_attempts=5,
            should_retry=_retry_unless_refused)
+@counted_step
 def _intent_sync(job_id: str, username: str, role: str, full: bool) -> dict[str, Any]:
     svc = engine.bound()
     result = sync_intents.sync_intents(
@@ -235,6 +237,7 @@ def intents_sync_workflow(username: str, role: str, full: bool, window: int) -> 
 
 @DBOS.step(name="fcops.ownership.check_all", retries_allowed=True, max_attempts=3,
            should_retry=_retry_unless_refused)
+@counted_step
 def _check_all(job_id: str, username: str, role: str) -> dict[str, Any]:
     svc = engine.bound()
     result = review_ownership.check_all(svc, _actor(username, role), progress=_progress(job_id))

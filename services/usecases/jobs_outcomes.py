@@ -15,6 +15,7 @@ from dbos import DBOS
 
 from services.adapters import data_version
 from services.adapters import jobs as engine
+from services.adapters.stripe_permits import counted_step
 from services.auth import Actor
 from services.usecases import debit_outcomes
 from services.usecases.jobs import (  # the shared job steps, re-exported there
@@ -37,6 +38,7 @@ __all__ = ["KIND", "outcomes_sync_workflow", "start_outcome_sync"]
 
 @DBOS.step(name="fcops.outcomes.sync", retries_allowed=True, max_attempts=5,
            should_retry=_retry_unless_refused)
+@counted_step
 def _outcome_sync(job_id: str, username: str, role: str, full: bool) -> dict[str, Any]:
     result = debit_outcomes.sync_outcomes(
         engine.bound(), _actor(username, role), full=full, progress=_progress(job_id),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from dbos import DBOS
 
 from services.adapters import account_mirror
@@ -65,3 +66,23 @@ def test_a_batch_checks_requests_are_counted_by_the_stripe_queues_limiter(fcops:
     assert result.requests <= len(granted) * engine.requests_per_start(), (
         f"{result.requests} requests for {len(granted)} permits"
     )
+
+
+def test_a_sync_jobs_requests_page_after_page_are_counted_by_the_limiter(
+    fcops: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The intent sync reads page after page in one step (on a read-ahead thread of its own):
+    every request it makes takes its turn from a permit under the job's ID. One request a
+    permit here, so a request that took none shows (the limiter still lets 5 start a second)."""
+    app, _ = fcops
+    monkeypatch.setattr(engine, "_per_start", 1)
+    app.simulator.record_requests(True)
+    try:
+        view = wait_done(jobs.start_intent_sync(ADMIN, full=True))
+    finally:
+        app.simulator.record_requests(False)
+        made = len(app.simulator.recorded_requests()["data"])
+    assert view.status == "succeeded", view.error
+    assert made >= 2, "the sync read Stripe"
+    granted = started(permits_of(view.id))
+    assert made <= len(granted), f"{made} requests for {len(granted)} permits"

@@ -51,6 +51,7 @@ from stripe.params.financial_connections import (
 )
 from stripe.params.financial_connections import SessionCreateParams as FcSessionCreateParams
 
+from services.adapters.gateway import pacing
 from services.errors import (
     Conflict,
     FcopsError,
@@ -218,6 +219,7 @@ class KeepAliveClient(stripe.HTTPClient):
     ) -> tuple[Any, int, Mapping[str, str]]:
         """One request: (body bytes, status, headers); connection failures raise the SDK's
         ``APIConnectionError``."""
+        pacing.wait_turn()  # a job's sequential step: its turn under the deployment's rate
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https"):
