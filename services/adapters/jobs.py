@@ -90,11 +90,6 @@ def requests_per_start(rate: float | None = None) -> int:
     return max(1, min(MAX_REQUESTS_PER_START, int(rate) // CHUNKS_PER_SECOND))
 
 
-def stripe_rate() -> float:
-    """The deployment's Stripe requests/s this process launched with."""
-    return float(_rate)
-
-
 def fetch_threads(rate: float | None = None) -> int:
     """Threads a process fetches chunks' account lists with (one keep-alive connection each):
     enough for ``rate`` at Stripe's round trip, 8 to 32. Against a local sandbox fewer are

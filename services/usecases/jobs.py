@@ -275,7 +275,7 @@ def _batch_chunk(
     return check_batch.run_batch(  # its requests counted by the Stripe queue's limiter
         svc, _actor(username, role), chunk, refresh_stale=refresh_stale,
         row_errors=errors, max_requests_per_second=rate,
-        limiter=QueueBucket(rate, owner=DBOS.workflow_id or "batch"),
+        limiter=QueueBucket(owner=DBOS.workflow_id or "batch"),
     )
 
 

@@ -22,7 +22,7 @@ from tests.background.test_jobs import ADMIN, FINANCE, wait_done
 
 
 def permits_of(owner: str) -> list[Any]:
-    return [w for w in DBOS.list_workflows(workflow_id_prefix=f"{owner}:permit:")
+    return [w for w in DBOS.list_workflows(workflow_id_prefix=f"permit:{owner}:")
             if w.name == "fcops.stripe.permit"]
 
 
@@ -33,7 +33,7 @@ def started(permits: list[Any]) -> list[Any]:
 def test_a_queue_bucket_takes_a_permit_for_every_k_requests(fcops: Any) -> None:
     k = engine.requests_per_start()
     owner = f"test-{uuid.uuid4().hex[:8]}"
-    bucket = QueueBucket(1_000, owner=owner)
+    bucket = QueueBucket(owner=owner)
     assert permits_of(owner) == [], "a bucket that makes no request asks for no permit"
     for _ in range(2 * k + 1):
         bucket.acquire()
