@@ -50,18 +50,23 @@ def wait_mirrored(app: Any, account_id: str, as_of: int, timeout: float = 30) ->
     raise AssertionError(f"the event for {account_id} did not reach the mirror")
 
 
-def test_a_batch_job_reads_the_live_mirror_and_completes_its_refresh_from_the_event(
-    fcops: Any,
-) -> None:
-    app, _ = fcops
+def refreshable(app: Any) -> list[str]:
+    """Mirrored accounts (synced first if none are) whose balance Stripe may refresh."""
     if not account_mirror.mirrored_account_count(app.engine):
         sync_accounts.sync_accounts(app.services, ADMIN, full=True)
-    candidates = [
+    return [
         r.id
         for r in browse_accounts.list_accounts(app.services, ADMIN, page_size=100).rows
         if r.status == "active" and "balances" in r.permissions
         and r.balance_refresh_status != "pending"
     ]
+
+
+def test_a_batch_job_reads_the_live_mirror_and_completes_its_refresh_from_the_event(
+    fcops: Any,
+) -> None:
+    app, _ = fcops
+    candidates = refreshable(app)
     assert len(candidates) >= 2
     fresh, stale = candidates[:2]
     wait_mirrored(app, fresh, announce_balance(app, fresh, age=60, next_in=3_600))

@@ -12,12 +12,16 @@ from typing import Any
 import pytest
 from dbos import DBOS
 
-from services.adapters import account_mirror
 from services.adapters import jobs as engine
 from services.adapters.stripe_permits import AHEAD, QueueBucket
 from services.rules.debit_csv import parse_debits_csv
-from services.usecases import browse_accounts, jobs, sync_accounts
-from tests.background.test_batch_live_mirror import DAY, announce_balance, wait_mirrored
+from services.usecases import jobs
+from tests.background.test_batch_live_mirror import (
+    DAY,
+    announce_balance,
+    refreshable,
+    wait_mirrored,
+)
 from tests.background.test_jobs import ADMIN, FINANCE, wait_done
 
 
@@ -45,23 +49,16 @@ def test_a_queue_bucket_takes_a_permit_for_every_k_requests(fcops: Any) -> None:
 
 def test_a_batch_checks_requests_are_counted_by_the_stripe_queues_limiter(fcops: Any) -> None:
     app, _ = fcops
-    if not account_mirror.mirrored_account_count(app.engine):
-        sync_accounts.sync_accounts(app.services, ADMIN, full=True)
-    refreshable = [
-        r.id
-        for r in browse_accounts.list_accounts(app.services, ADMIN, page_size=100).rows
-        if r.status == "active" and "balances" in r.permissions
-        and r.balance_refresh_status != "pending"
-    ][:3]
-    assert refreshable
-    for account_id in refreshable:  # stale, and Stripe allows a refresh now
+    stale = refreshable(app)[:3]
+    assert stale
+    for account_id in stale:  # stale, and Stripe allows a refresh now
         wait_mirrored(app, account_id, announce_balance(app, account_id, age=2 * DAY, next_in=-1))
-    rows = "".join(f"{a},10.00\n" for a in refreshable)
+    rows = "".join(f"{a},10.00\n" for a in stale)
     planned, _ = parse_debits_csv(f"id,amount\n{rows}")
     view = wait_done(jobs.start_batch_check(FINANCE, planned, refresh_stale=True))
     assert view.status == "succeeded", view.error
     result = jobs.batch_result(FINANCE, view.id)
-    assert result is not None and result.requests >= len(refreshable)
+    assert result is not None and result.requests >= len(stale)
     granted = started(permits_of(view.id))
     assert result.requests <= len(granted) * engine.requests_per_start(), (
         f"{result.requests} requests for {len(granted)} permits"
