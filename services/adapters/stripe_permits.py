@@ -98,7 +98,12 @@ class QueueBucket:
                     return
                 self._ask(AHEAD)
                 oldest = self._asked[0]
-            oldest.result()  # a permit that failed raises here: the step fails and is retried
+            try:
+                oldest.result()
+            except Exception:  # the step fails and is retried, with new permits: the others
+                with self._lock:  # asked with this one may have failed alike
+                    self._asked.clear()
+                raise
             with self._lock:
                 if self._asked and self._asked[0] is oldest:  # granted: its k tokens
                     self._asked.popleft()

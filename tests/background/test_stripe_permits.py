@@ -83,3 +83,25 @@ def test_a_sync_jobs_requests_page_after_page_are_counted_by_the_limiter(
     assert made >= 2, "the sync read Stripe"
     granted = started(permits_of(view.id))
     assert made <= len(granted), f"{made} requests for {len(granted)} permits"
+
+
+def test_a_permit_that_failed_is_not_asked_about_again(
+    fcops: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A permit that could not be had (the job engine's database failing, say) fails the step
+    that waited for it; the step's retry, on the same job's bucket, asks for a new one."""
+    from services.adapters import stripe_permits
+
+    owner = f"test-{uuid.uuid4().hex[:8]}"
+    bucket = stripe_permits.bucket_of(owner)
+
+    def broken(_: str) -> None:
+        raise RuntimeError("the engine's database did not answer")
+
+    monkeypatch.setattr(stripe_permits, "_permit", broken)
+    with pytest.raises(RuntimeError):
+        bucket.acquire()
+    monkeypatch.undo()
+    bucket.acquire()  # the retry
+    assert stripe_permits.bucket_of(owner) is bucket and bucket.permits == 1
+    assert len(started(permits_of(owner))) >= 1
