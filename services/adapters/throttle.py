@@ -40,7 +40,11 @@ class Limiter(Protocol):
     :class:`services.adapters.stripe_permits.QueueBucket`."""
 
     clock: Clock
-    acquired: list[float]
+
+    @property
+    def requests(self) -> int:
+        """How many requests it has let through."""
+        ...
 
     def acquire(self) -> None: ...
 
@@ -64,6 +68,10 @@ class TokenBucket:
         self._last = self.clock.monotonic()
         self.acquired: list[float] = []  # when each request was let through (for reports, tests)
         self._lock = threading.Lock()
+
+    @property
+    def requests(self) -> int:
+        return len(self.acquired)
 
     def acquire(self) -> None:
         while True:
@@ -112,7 +120,7 @@ class Throttled:
 
     @property
     def requests(self) -> int:
-        return len(self._limiter.acquired)
+        return self._limiter.requests
 
     def __getattr__(self, name: str) -> Any:
         target = getattr(self._gateway, name)

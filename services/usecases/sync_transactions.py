@@ -203,17 +203,6 @@ def _row_params(summary: SyncSummary) -> dict[str, Any]:
             "cursor": summary.cursor_after}
 
 
-def _said(full: bool, fetched: int, inserted: int, updated: int, status: str | None) -> str:
-    """What a sync of one account did, in a sentence (its audit row's and the page's)."""
-    message = (
-        f"{'Full' if full else 'Incremental'} sync: {fetched} transaction(s) received, "
-        f"{inserted} new, {updated} changed."
-    )
-    if status == "pending":
-        message += " A refresh is still running; sync again when it finishes."
-    return message
-
-
 # --------------------------------------------------------------------------- the job's parts
 
 PAGE_SIZE = 100  # transactions a page (Stripe's most)
@@ -313,6 +302,12 @@ def _saved(svc: Services, fca: str, state: dict[str, Any]) -> SyncSummary:
         after = str(state["refresh_id"])
     started = datetime.fromisoformat(state["started"])
     store.save_cursor(svc.engine, fca, after, started=started, status=state["refresh_status"])
+    message = (
+        f"{'Full' if state['full'] else 'Incremental'} sync: {state['fetched']} transaction(s) "
+        f"received, {state['inserted']} new, {state['updated']} changed."
+    )
+    if state["refresh_status"] == "pending":
+        message += " A refresh is still running; sync again when it finishes."
     return SyncSummary(
         account_id=fca,
         full=state["full"],
@@ -323,8 +318,7 @@ def _saved(svc: Services, fca: str, state: dict[str, Any]) -> SyncSummary:
         cursor_before=before,
         cursor_after=after,
         refresh_status=state["refresh_status"],
-        message=_said(state["full"], state["fetched"], state["inserted"], state["updated"],
-                      state["refresh_status"]),
+        message=message,
     )
 
 
