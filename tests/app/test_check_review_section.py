@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from services.adapters import check_history
+from services.auth import Actor
 from services.rules.debit import DebitPolicy, assess_debit
+from services.usecases import debit_policy
 from services.usecases.debit_outcomes import record_payment_intent
 from tests.app.conftest import no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
@@ -39,6 +41,14 @@ def forget_seeded_rows() -> Iterator[None]:
     from services.adapters.store import session_scope
 
     check_history.replace_source(app().engine, "demo", [])
+    # The suggestions are measured against the policy in force: the defaults, whatever an
+    # earlier page test saved (run after the Debit policy tests, the suggestion was gone).
+    in_force = debit_policy.load_policy(app().engine)
+    if in_force.policy != DebitPolicy() or in_force.currency != "usd":
+        admin = Actor(username="apptest-admin", role="admin")
+        debit_policy.save_policy(
+            app().engine, admin, DebitPolicy(), expected_version=in_force.version
+        )
     with session_scope(app().engine) as session:  # checks earlier page tests made count too
         session.exec(delete(DebitCheckRecord))  # type: ignore[call-overload]
     yield
