@@ -7,6 +7,7 @@ from typing import Any
 
 import streamlit as st
 
+from pages import _follow as follow
 from pages import _runtime as runtime
 from pages._customer_search import search_count, search_page
 from pages._pending import ask, take
@@ -57,7 +58,10 @@ def find_existing(svc: Any, actor: Any) -> None:
         return
     if not found.hits:
         st.info(
-            "No customer matches. Check the spelling, or create a new customer.",
+            "No customer matches yet: the customers are still being read from Stripe (see "
+            "above). Search again when that is done, or search by cus_ ID or whole email."
+            if follow.following(follow.ACCOUNTS)
+            else "No customer matches. Check the spelling, or create a new customer.",
             icon=":material/search_off:",
         )
         return

@@ -19,7 +19,7 @@ import streamlit as st
 from pages import _runtime as runtime
 from services.auth import Actor
 from services.context import Services
-from services.usecases import debit_outcomes, jobs, jobs_outcomes, sync_accounts
+from services.usecases import debit_outcomes, jobs, jobs_outcomes, sync_accounts, sync_intents
 
 FOLLOW = "_follow_job:"  # + key: the job this session follows
 ENDED = "_follow_ended:"  # + key: (ok, sentence) of the job that just ended, shown once
@@ -89,13 +89,34 @@ def outcomes_first_sync(svc: Services, actor: Actor) -> bool | None:
     """For a page that reads the debit outcomes (Returns, Blocked accounts): when they were never
     synced, start the outcome sync as a job (once per session) and draw the page meanwhile, with
     the progress line here. Returns how a followed sync ended (once), as :func:`outcome` does."""
-    if not st.session_state.get(OUTCOMES_AUTOSYNCED) and actor.can("returns.sync"):
-        if runtime.call(debit_outcomes.needs_first_sync, svc, actor):
-            start(OUTCOMES, jobs_outcomes.start_outcome_sync, actor)
-        st.session_state[OUTCOMES_AUTOSYNCED] = True  # once started (or refused), per session
-    ended = outcome(OUTCOMES, failed_hint=" The figures are from the store; try “Sync outcomes”.")
-    following(OUTCOMES)  # a sync started before a reload or elsewhere: follow it
-    progress_line(OUTCOMES, OUTCOMES_LABEL)
+    return _first_sync(
+        svc, actor, OUTCOMES, debit_outcomes.needs_first_sync, jobs_outcomes.start_outcome_sync,
+        flag=OUTCOMES_AUTOSYNCED, label=OUTCOMES_LABEL,
+        failed_hint=" The figures are from the store; try “Sync outcomes”.",
+    )  # fmt: skip
+
+
+def _first_sync(
+    svc: Services,
+    actor: Actor,
+    key: str,
+    needs: Callable[[Services, Actor], bool],
+    start_job: Callable[..., str],
+    *,
+    flag: str,
+    label: str,
+    failed_hint: str,
+) -> bool | None:
+    """Start the sync ``key`` as a job when ``needs`` says it never ran (once per session, the
+    ``flag``; ``needs`` checks the role), say once how a followed one ended, and draw its
+    progress line here."""
+    if not st.session_state.get(flag):
+        if runtime.call(needs, svc, actor):
+            start(key, start_job, actor)
+        st.session_state[flag] = True  # once started (or refused), per session
+    ended = outcome(key, failed_hint=failed_hint)
+    following(key)  # a sync started before a reload or elsewhere: follow it
+    progress_line(key, label)
     return ended
 
 
@@ -112,7 +133,22 @@ def start_accounts_sync(actor: Actor) -> None:
         st.rerun()  # draw the progress line for the job just started
 
 
-INTENTS = "intents"  # the key Conversion follows the intent sync under
+INTENTS = "intents"  # the key Conversion and Collect follow the intent sync under
+INTENTS_LABEL = "Reading intents from Stripe"
+INTENTS_AUTOSYNCED = "_intents_autosynced"
+
+
+def intents_first_sync(svc: Services, actor: Actor) -> bool | None:
+    """For Collect's lists of requests: when the intents were never synced, start the intent
+    sync as a job (once per session) and draw the lists meanwhile, with the progress line here.
+    Returns how a followed sync ended (once), as :func:`outcome` does."""
+    return _first_sync(
+        svc, actor, INTENTS, sync_intents.needs_first_sync, jobs.start_intent_sync,
+        flag=INTENTS_AUTOSYNCED, label=INTENTS_LABEL,
+        failed_hint=" The lists are from the store; try “Sync from Stripe”.",
+    )  # fmt: skip
+
+
 KIND_OF = {ACCOUNTS: "accounts.sync", INTENTS: "intents.sync", OUTCOMES: "returns.sync"}
 
 

@@ -27,6 +27,7 @@ from components.collect_view import (
     queue_table,
     request_summary,
 )
+from pages import _follow as follow
 from pages import _play_customer as play
 from pages import _request_watch as watch
 from pages import _runtime as runtime
@@ -42,6 +43,7 @@ from services.rules.intents import (
 from services.rules.people import first_of
 from services.usecases import edit_flows as flows
 from services.usecases.collect_lists import customer_words, open_request_count, open_requests
+from services.usecases.collect_reopen import reopen_request
 from services.usecases.collection_requests import (
     CHECKOUT_METHODS,
     cancel_request,
@@ -73,11 +75,45 @@ OPEN_PAGE = 50  # so does the open-requests list (searched and counted in SQL)
 SI_SCOPE, FCS_SCOPE, VERIFY_SCOPE = "collect-si", "collect-fcs", "collect-verify"
 LINK_SCOPE = "collect-link"
 CANCEL_SCOPE = "collect-cancel"
+STILL_READING = "None stored yet: the requests are still being read from Stripe (see above)."
 
 # ?customer=cus_… (a link from Blocked accounts) chooses the customer, once.
 if str(st.query_params.get("customer") or "").startswith("cus_"):
     st.session_state[CUSTOMER] = str(st.query_params["customer"])[:100]
     del st.query_params["customer"]
+
+# ?request=cs_…|seti_…|fcsess_…: the request made here, kept in the address so a reload, a new
+# tab or a colleague given the address sees it again as Stripe has it now.
+REQUEST = "request"
+
+
+def address_of(result: CollectionRequest) -> str:
+    return result.checkout_session_id or result.id
+
+
+def reopen_from_address() -> None:
+    ref = str(st.query_params.get(REQUEST) or "")
+    current: CollectionRequest | None = st.session_state.get(RESULT)
+    if current is not None and (not ref or ref == address_of(current)):
+        st.query_params[REQUEST] = address_of(current)  # back from another page: keep it
+        return
+    if not ref:
+        return
+    reopened = runtime.call(reopen_request, svc, actor, ref)
+    if reopened is None:  # the sentence says why; the address stops naming it
+        del st.query_params[REQUEST]
+        return
+    st.session_state[RESULT] = reopened
+    st.session_state.pop(VIEW, None)
+    if reopened.customer_id:
+        st.session_state[CUSTOMER] = reopened.customer_id
+
+
+reopen_from_address()
+# A store never synced holds no customers to find and no requests to list: the first visit
+# reads them from Stripe as background jobs (once per session) with their progress lines here.
+follow.accounts_first_sync(svc, actor)
+follow.intents_first_sync(svc, actor)
 
 
 # --------------------------------------------------------------------------- actions
@@ -110,6 +146,7 @@ def create_request(kind: str, config_version: int) -> None:
         return
     st.session_state[RESULT] = result
     st.session_state.pop(VIEW, None)
+    st.query_params[REQUEST] = address_of(result)
     if result.replayed:
         st.info(
             f"Same request as before: {result.id} already exists, nothing new was created.",
@@ -123,6 +160,7 @@ def on_start_another() -> None:
     runtime.new_request(FCS_SCOPE)
     st.session_state.pop(RESULT, None)
     st.session_state.pop(VIEW, None)
+    st.query_params.pop(REQUEST, None)
 
 
 def verify(intent_id: str, microdeposit_type: str, prefix: str) -> None:
@@ -341,7 +379,11 @@ def open_requests_tab() -> None:
     if rows is None:
         return
     if not rows:
-        none = "No open collection requests in the last 30 days."
+        none = (
+            STILL_READING
+            if follow.following(follow.INTENTS)
+            else "No open collection requests in the last 30 days."
+        )
         st.info(
             "No open request matches the search." if search.strip() else none,
             icon=":material/inbox:",
@@ -376,7 +418,11 @@ def queue_tab() -> None:
     if items is None:
         return
     if not items:
-        none = "No intents are waiting for microdeposit verification."
+        none = (
+            STILL_READING
+            if follow.following(follow.INTENTS)
+            else "No intents are waiting for microdeposit verification."
+        )
         st.info(
             "No request matches the search." if search.strip() else none, icon=":material/inbox:"
         )

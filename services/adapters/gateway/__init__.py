@@ -26,6 +26,7 @@ from services.adapters.gateway.sdk import (
     SubscriptionCreateParams,
     translate_error,
 )
+from services.adapters.gateway.webhooks import WebhookEndpointCalls
 from services.errors import RateLimited
 
 T = TypeVar("T")
@@ -61,7 +62,7 @@ def _intent_list(
     return params
 
 
-class StripeGateway:
+class StripeGateway(WebhookEndpointCalls):
     """Typed calls over ``StripeClient``; returns Stripe-shaped dicts.
 
     ``last_request_id`` (per thread) is the Request-Id of the last call, for the audit log.
@@ -462,6 +463,9 @@ class StripeGateway:
             )
         )
 
+    def retrieve_checkout_session(self, session_id: str) -> dict[str, Any]:
+        return self._one(lambda: self.v1.checkout.sessions.retrieve(session_id))
+
     # -- events -------------------------------------------------------------------------------
 
     def iter_events(
@@ -477,24 +481,3 @@ class StripeGateway:
         if created_gte is not None:
             params["created"] = {"gte": created_gte}
         return self._iter("/v1/events", params, page_retry)
-
-    # -- webhook endpoints ------------------------------------------------------------------
-
-    def create_webhook_endpoint(
-        self, url: str, enabled_events: Sequence[str], *, description: str | None = None
-    ) -> dict[str, Any]:
-        """Register ``url``; Stripe answers the signing ``secret`` only in this response."""
-        params: sdk.WebhookEndpointCreateParams = {
-            "url": url,
-            "enabled_events": list(enabled_events),  # type: ignore[arg-type]
-        }
-        if description:
-            params["description"] = description
-        return self._one(lambda: self.v1.webhook_endpoints.create(params=params))
-
-    def list_webhook_endpoints(self) -> list[dict[str, Any]]:
-        params: sdk.WebhookEndpointListParams = {"limit": 100}
-        return list(self._iter("/v1/webhook_endpoints", params))
-
-    def delete_webhook_endpoint(self, endpoint_id: str) -> dict[str, Any]:
-        return self._one(lambda: self.v1.webhook_endpoints.delete(endpoint_id))

@@ -1,11 +1,14 @@
-"""Stripe webhook signatures: the SDK's check of ``Stripe-Signature`` on the raw body (through
-:mod:`.sdk`), then the body read as an event."""
+"""Stripe webhooks: the SDK's check of ``Stripe-Signature`` on the raw body (through
+:mod:`.sdk`), then the body read as an event; and the ``webhook_endpoints`` calls the gateway
+makes to register the app's endpoint."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
 
+from services.adapters.gateway import sdk
 from services.adapters.gateway.sdk import signature_problem
 
 
@@ -30,3 +33,38 @@ def verify_webhook(
     if not isinstance(event, dict) or event.get("object") != "event" or not event.get("id"):
         raise BadSignature("The body is not a Stripe event.")
     return event
+
+
+class _Calls(Protocol):
+    """What the endpoint calls use of :class:`~services.adapters.gateway.StripeGateway`."""
+
+    @property
+    def v1(self) -> sdk.V1Services: ...
+
+    def _one(self, fn: Callable[[], Any]) -> dict[str, Any]: ...
+
+    def _iter(self, path: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]: ...
+
+
+class WebhookEndpointCalls:
+    """Stripe's ``webhook_endpoints`` API, as part of the gateway (the app registers its own
+    endpoint in sandbox mode; see :func:`bootstrap.start_background`)."""
+
+    def create_webhook_endpoint(
+        self: _Calls, url: str, enabled_events: Sequence[str], *, description: str | None = None
+    ) -> dict[str, Any]:
+        """Register ``url``; Stripe answers the signing ``secret`` only in this response."""
+        params: sdk.WebhookEndpointCreateParams = {
+            "url": url,
+            "enabled_events": list(enabled_events),  # type: ignore[arg-type]
+        }
+        if description:
+            params["description"] = description
+        return self._one(lambda: self.v1.webhook_endpoints.create(params=params))
+
+    def list_webhook_endpoints(self: _Calls) -> list[dict[str, Any]]:
+        params: sdk.WebhookEndpointListParams = {"limit": 100}
+        return list(self._iter("/v1/webhook_endpoints", params))
+
+    def delete_webhook_endpoint(self: _Calls, endpoint_id: str) -> dict[str, Any]:
+        return self._one(lambda: self.v1.webhook_endpoints.delete(endpoint_id))

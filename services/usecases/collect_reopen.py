@@ -1,0 +1,138 @@
+"""A collection request opened again from its ID: the Collect page keeps the request it made in
+its address (``?request=cs_…``, ``seti_…`` or ``fcsess_…``), so a reload, a new tab or a
+colleague given the address sees the same request (its link to send, its status) as Stripe has
+it now, as Stripe's Dashboard does for any object it shows.
+
+Reading only: nothing is created, so no idempotency key and no audit row; the role check is the
+one every collection request needs. The SetupIntent read is mirrored into the store, as
+:func:`services.usecases.collection_requests.intent_view` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from sqlmodel import select
+
+from services.adapters.models import AuditEntry
+from services.adapters.store import session_scope
+from services.auth import Actor, require
+from services.context import Services
+from services.errors import NotFound, ValidationError
+from services.rules.clock import unix_seconds
+from services.rules.intents import CollectionRequest, customer_id, mapping, setup_request
+from services.usecases.sync_intents import store_intent
+
+# What the page puts in its address for each kind of request it makes.
+PREFIXES = ("cs_", "seti_", "fcsess_")
+MAX_ID = 255
+
+
+def _request_ref(value: object) -> str:
+    """``value`` as a request ID the page could have written, else a ValidationError saying
+    what an address may hold."""
+    ref = str(value or "").strip()
+    if not ref.startswith(PREFIXES) or len(ref) > MAX_ID or not ref.replace("_", "").isalnum():
+        shown = ref[:40] + ("…" if len(ref) > 40 else "")
+        raise ValidationError(
+            f"The address names a request '{shown}' this page cannot open: it opens a hosted "
+            "link (cs_…), a SetupIntent (seti_…) or a Financial Connections session (fcsess_…)."
+        )
+    return ref
+
+
+def reopen_request(svc: Services, actor: Actor, ref: str) -> CollectionRequest:
+    """The request ``ref`` names, as Stripe has it now (NotFound when Stripe has no such one)."""
+    require(actor, "collect.create")
+    ref = _request_ref(ref)
+    try:
+        if ref.startswith("cs_"):
+            return _hosted_link(svc, ref)
+        if ref.startswith("seti_"):
+            intent = svc.gateway.retrieve_setup_intent(ref)
+            store_intent(svc.engine, intent)
+            return _setup_intent(intent)
+        return _fc_session(svc, ref)
+    except NotFound as err:
+        if "this page" in str(err):
+            raise
+        raise NotFound(
+            f"Stripe has no request {ref} in this mode. Check the address, or start a new "
+            "request."
+        ) from None
+
+
+def _setup_intent(intent: dict[str, Any]) -> CollectionRequest:
+    version = str(mapping(intent.get("metadata")).get("fcops_flow_version") or "0")
+    return setup_request(
+        intent,
+        customer=customer_id(intent) or "",
+        flow_version=int(version) if version.isdigit() else 0,
+        replayed=False,
+    )
+
+
+def _hosted_link(svc: Services, session_id: str) -> CollectionRequest:
+    session = svc.gateway.retrieve_checkout_session(session_id)
+    intent = session.get("setup_intent")
+    if session.get("mode") != "setup" or not intent:
+        raise NotFound(
+            f"Checkout Session {session_id} is not a link to save a bank account (it has no "
+            "SetupIntent); this page only opens the links it made."
+        )
+    if not isinstance(intent, dict):
+        intent = svc.gateway.retrieve_setup_intent(str(intent))
+    store_intent(svc.engine, intent)
+    return replace(
+        _setup_intent(intent),
+        hosted_verification_url=None,  # a Checkout Session's page does the verifying
+        checkout_session_id=str(session["id"]),
+        hosted_url=session.get("url"),
+        expires_at=int(session["expires_at"]) if session.get("expires_at") else None,
+    )
+
+
+def _made_here(svc: Services, object_id: str) -> AuditEntry | None:
+    """The audit row of this app's creation of ``object_id`` (None: made elsewhere)."""
+    with session_scope(svc.engine) as session:
+        return session.exec(
+            select(AuditEntry).where(
+                AuditEntry.action == "collect.create",
+                AuditEntry.target == object_id,
+                AuditEntry.outcome == "ok",
+            )
+        ).first()
+
+
+def _fc_session(svc: Services, session_id: str) -> CollectionRequest:
+    """An FC session has no ``created`` nor metadata on Stripe (the pinned SDK's
+    ``financial_connections.Session``): when and with which flow version come from the audit
+    row of its creation, so only sessions made here open."""
+    made = _made_here(svc, session_id)
+    if made is None:
+        raise NotFound(
+            f"Financial Connections session {session_id} was not made on this page, so it "
+            "cannot be opened here; this page only opens the sessions it made."
+        )
+    session = svc.gateway.retrieve_fc_session(session_id)
+    holder = mapping(session.get("account_holder"))
+    linked = tuple(str(a["id"]) for a in mapping(session.get("accounts")).get("data") or [])
+    version = made.params.get("flow_version")
+    return CollectionRequest(
+        id=str(session["id"]),
+        kind="financial_connections.session",
+        customer_id=str(holder.get("customer") or made.params.get("customer") or ""),
+        status="linked" if linked else "open",
+        flow_version=version if isinstance(version, int) else 0,
+        permissions=tuple(session.get("permissions") or ()),
+        prefetch=tuple(session.get("prefetch") or ()),
+        verification_method=None,
+        created=unix_seconds(made.at),
+        payment_method_options={},
+        hosted_verification_url=None,
+        replayed=False,
+        client_secret=str(session.get("client_secret") or ""),
+        session_filters=dict(session.get("filters") or {}) or None,
+        linked_accounts=linked,
+    )
