@@ -23,6 +23,8 @@ from services.usecases import debit_outcomes, jobs, jobs_outcomes, sync_accounts
 
 FOLLOW = "_follow_job:"  # + key: the job this session follows
 ENDED = "_follow_ended:"  # + key: (ok, sentence) of the job that just ended, shown once
+SHOWN = "_follow_shown"  # {key: ((ok, sentence), when)}: what outcome() said, and when
+SAY_AGAIN_SECONDS = 10.0  # a rerun within this long after a sentence says it again
 WAIT_SECONDS = 1.0  # a tiny store is drawn synced at once; anything bigger is followed
 
 
@@ -124,13 +126,13 @@ def start_outcomes_sync(actor: Actor) -> None:
     """A "Sync outcomes" click (Returns, Blocked accounts): the sync as a job, followed under
     "outcomes" (the progress line is the one :func:`outcomes_first_sync` draws)."""
     if start(OUTCOMES, jobs_outcomes.start_outcome_sync, actor):
-        st.rerun()  # its progress line, or (ended within a second) what it stored
+        _rerun()  # its progress line, or (ended within a second) what it stored
 
 
 def start_accounts_sync(actor: Actor) -> None:
     """A "Load accounts from Stripe" click: the sync as a job, followed under "accounts"."""
     if start(ACCOUNTS, jobs.start_account_sync, actor):
-        st.rerun()  # draw the progress line for the job just started
+        _rerun()  # draw the progress line for the job just started
 
 
 INTENTS = "intents"  # the key Conversion and Collect follow the intent sync under
@@ -192,7 +194,7 @@ def progress_line(key: str, label: str) -> None:
     if not job_id:
         return
     if adopted:  # a sync started elsewhere while the page was open (a page run adopts it first)
-        st.rerun()  # the whole page, following it: its sync button disabled
+        _rerun()  # the whole page, following it: its sync button disabled
     try:
         view = _job(job_id)
     except Exception:  # the store is busy (a SQLite lock): keep following, read it next time
@@ -200,7 +202,7 @@ def progress_line(key: str, label: str) -> None:
         return
     if view is None or not view.active:
         _ended(key, view)
-        st.rerun()  # the whole page, to draw what the job stored
+        _rerun()  # the whole page, to draw what the job stored
     assert view is not None
     st.progress(_fraction(view), text=f"{label}: {view.message or 'queued…'}")
     st.caption(
@@ -214,9 +216,21 @@ def outcome(key: str, *, failed_hint: str = "") -> bool | None:
     ended = st.session_state.pop(ENDED + key, None)
     if ended is None:
         return None
+    st.session_state.setdefault(SHOWN, {})[key] = (ended, time.monotonic())
     ok, sentence = ended
     if ok:
         st.success(sentence, icon=":material/cloud_done:")
     else:
         st.error(f"The sync did not finish: {sentence}{failed_hint}", icon=":material/error:")
     return bool(ok)
+
+
+def _rerun() -> None:
+    """``st.rerun()``, saying again what :func:`outcome` said in the last seconds: the rerun
+    discards what was drawn, and a page following two jobs reruns when the second one ends,
+    right after it said how the first one ended."""
+    now = time.monotonic()
+    for key, (ended, shown_at) in st.session_state.pop(SHOWN, {}).items():
+        if now - shown_at < SAY_AGAIN_SECONDS:
+            st.session_state.setdefault(ENDED + key, ended)
+    st.rerun()

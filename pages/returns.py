@@ -38,6 +38,7 @@ runtime.page_header(
 app = runtime.get_app()
 svc = app.services
 follow.outcomes_first_sync(svc, actor)  # never synced: the outcome sync is a job it follows
+follow.accounts_first_sync(svc, actor)  # a fresh store: the debits' customers (names) too
 
 CATEGORY_TITLES = {
     "unauthorized": "Unauthorized (R05, R07, R10, R11, R29, R51)",

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import jobs_settled, no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
+from tests.app.test_first_run import fresh_store  # noqa: F401  (fixture)
 from tests.app.test_pages_follow_jobs import (  # noqa: F401
     SLOW_SECONDS,
     active_jobs,
@@ -143,3 +144,24 @@ def test_sync_outcomes_starts_a_job_the_page_follows(page: str, role: str) -> No
     no_exceptions(at)
     assert any(str(s.value).startswith("Read ") for s in at.success), "it says what it read"
     assert not at.button(key="outcomes_sync").disabled
+
+
+@pytest.mark.usefixtures("fresh_store", "outcomes_never_synced")
+def test_the_first_visit_on_a_fresh_store_names_the_people_behind_the_debits() -> None:
+    """The debits' names and emails come from the customers the account sync reads; on a fresh
+    store the page starts that sync too, so the table does not show "—" for every person."""
+    before = jobs_of("accounts.sync", "finance")
+    at = open_page(PAGE, "finance")
+    no_exceptions(at)
+    assert jobs_of("accounts.sync", "finance") == before + 1
+    jobs_settled(at)
+    no_exceptions(at)
+    # Both syncs say how they ended, though the second one's end reran the page right after
+    # the first one's sentence was drawn (a rerun discards what was drawn).
+    said = [str(s.value) for s in at.success]
+    assert any(s.startswith("Read ") for s in said), said
+    assert any(s.startswith("Synced ") for s in said), said
+    table = next(d.value for d in at.dataframe if "name" in d.value.columns)
+    assert len(table) > 0
+    named = table["name"].notna() & (table["name"].astype(str).str.len() > 0)
+    assert named.mean() > 0.5, table[["name", "email"]].head()
