@@ -33,6 +33,7 @@ from pages import _request_watch as watch
 from pages import _runtime as runtime
 from pages._collect_customer import CUSTOMER, customer_section
 from pages._pending import ask, take
+from services.errors import NotFound, ValidationError
 from services.rules import flow_config
 from services.rules.intents import (
     CANCEL_REASONS,
@@ -85,6 +86,7 @@ if str(st.query_params.get("customer") or "").startswith("cus_"):
 # ?request=cs_…|seti_…|fcsess_…: the request made here, kept in the address so a reload, a new
 # tab or a colleague given the address sees it again as Stripe has it now.
 REQUEST = "request"
+UNREAD = "collect_unread"  # the address's request Stripe failed to answer in this session
 
 
 def address_of(result: CollectionRequest) -> str:
@@ -99,10 +101,23 @@ def reopen_from_address() -> None:
         return
     if not ref:
         return
-    reopened = runtime.call(reopen_request, svc, actor, ref)
-    if reopened is None:  # the sentence says why; the address stops naming it
+    if st.session_state.get(UNREAD) == ref:  # Stripe failed this session: not on every rerun
+        st.warning(
+            f"{ref} could not be read from Stripe; reload the page to try again.",
+            icon=":material/cloud_off:",
+        )
+        return
+    try:
+        reopened = reopen_request(svc, actor, ref)
+    except (ValidationError, NotFound) as err:  # names nothing this page can open: forget it
+        runtime.show_error(err)
         del st.query_params[REQUEST]
         return
+    except Exception as err:  # Stripe failed or timed out: the address keeps it for a reload
+        runtime.show_error(err)
+        st.session_state[UNREAD] = ref
+        return
+    st.session_state.pop(UNREAD, None)
     st.session_state[RESULT] = reopened
     st.session_state.pop(VIEW, None)
     if reopened.customer_id:

@@ -105,3 +105,27 @@ def test_a_role_without_collect_gets_no_request_from_the_address() -> None:
     assert "cannot open this page" in texts(direct)
     assert made.hosted_url not in texts(direct) and made.id not in texts(direct)
     assert "collect_result" not in direct.session_state
+
+
+def test_stripe_failing_keeps_the_request_in_the_address_for_a_reload() -> None:
+    from tests.app.conftest import shared_app
+
+    at = with_customer()
+    at.button(key="collect_create_si").click().run()
+    made = at.session_state["collect_result"]
+    simulator = shared_app().simulator
+    simulator.force_faults("500", 10_000)
+    try:
+        failing = opened_at(made.id)
+        no_exceptions(failing)
+        assert failing.error, "Stripe's failure is said"
+        assert address(failing) == made.id  # kept: a reload tries again
+        assert "collect_result" not in failing.session_state
+        failing.run()  # a rerun does not ask Stripe again; it says how to
+        no_exceptions(failing)
+        assert any("reload the page to try again" in w.value for w in failing.warning)
+    finally:
+        simulator.clear_faults()
+    reloaded = opened_at(made.id)  # Stripe is back: the reload shows it
+    no_exceptions(reloaded)
+    assert reloaded.session_state["collect_result"].id == made.id
