@@ -8,7 +8,7 @@ import re
 import secrets
 
 from tests.browser.conftest import sign_in
-from tests.browser.test_config_to_conversion_journey import open_page, settle
+from tests.browser.test_config_to_conversion_journey import new_customer, open_page, settle
 
 LINK = re.compile(r"https://checkout\.stripe\.com/\S+")
 
@@ -26,14 +26,7 @@ def test_a_created_link_survives_a_reload_a_page_change_and_a_colleagues_tab(  #
 ) -> None:
     sign_in(page, app_url, "ops", "fcops-ops-demo")
     open_page(page, "Collect accounts")
-    page.get_by_text("New customer", exact=True).click()
-    settle(page)
-    email = page.get_by_label("Email")
-    email.fill(f"reload-{secrets.token_hex(3)}@example.com")
-    email.press("Tab")
-    page.get_by_role("button", name="Create customer").click()
-    settle(page)
-    page.get_by_text("Requests will be created for").wait_for()
+    new_customer(page, f"reload-{secrets.token_hex(3)}@example.com")
     page.get_by_role("button", name="Create link for the customer").click()
     settle(page)
     link = shown_link(page)

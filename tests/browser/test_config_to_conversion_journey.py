@@ -59,6 +59,19 @@ def add_setup_intent_permission(pg) -> str:  # type: ignore[no-untyped-def]
     return str(added)
 
 
+def new_customer(pg, address: str) -> None:  # type: ignore[no-untyped-def]
+    """Collect's step 1: create a customer with this email and wait until it is chosen."""
+    pg.get_by_text("New customer", exact=True).click()
+    settle(pg)
+    email = pg.get_by_label("Email")
+    email.wait_for()
+    email.fill(address)
+    email.press("Tab")
+    pg.get_by_role("button", name="Create customer").click()
+    settle(pg)
+    pg.get_by_text("Requests will be created for").wait_for()
+
+
 def setup_intent_counts(pg, method: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     """(usable, started) of ``method`` on the conversion page for the setup_intent flow."""
     wait_idle(pg)  # never read the cards of a run that is still redrawing them
@@ -98,15 +111,7 @@ def test_admin_config_reaches_the_setup_intent_and_the_manager_counts_it(page, a
     sign_in(page, app_url, "ops", "fcops-ops-demo")
     open_page(page, "Collect accounts")
     assert added in page.get_by_text("SetupIntent flow: permissions").inner_text()
-    page.get_by_text("New customer", exact=True).click()
-    settle(page)
-    email = page.get_by_label("Email")
-    email.wait_for()
-    email.fill("journey-customer@example.com")
-    email.press("Tab")
-    page.get_by_role("button", name="Create customer").click()
-    settle(page)
-    page.get_by_text("Requests will be created for").wait_for()
+    new_customer(page, "journey-customer@example.com")
     page.get_by_role("button", name="Create SetupIntent").click()
     settle(page)
     on_object = page.get_by_text("On the object Stripe returned").inner_text()

@@ -4,7 +4,6 @@ sandbox; on SQLite and PostgreSQL (the FC session's creation is read from the au
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import asdict
 from typing import Any
 
@@ -16,19 +15,9 @@ from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import NotFound, ValidationError
-from services.usecases import collect_customers, collection_requests
+from services.usecases import collection_requests
 from services.usecases.collect_reopen import reopen_request
-
-
-def _customer(svc: Services, ops: Any) -> str:
-    email = f"reopen-{secrets.token_hex(4)}@example.com"
-    return collect_customers.create_customer(
-        svc, ops, email=email, name="Reopen Test", idempotency_key=f"cus-{email}"
-    ).id
-
-
-def _key() -> str:
-    return f"test-{secrets.token_hex(8)}"
+from tests.services.test_hosted_link import _customer, _key
 
 
 def _audit_rows(svc: Services) -> int:
