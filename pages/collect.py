@@ -27,13 +27,13 @@ from components.collect_view import (
     queue_table,
     request_summary,
 )
+from pages import _collect_address as address
 from pages import _follow as follow
 from pages import _play_customer as play
 from pages import _request_watch as watch
 from pages import _runtime as runtime
 from pages._collect_customer import CUSTOMER, customer_section
 from pages._pending import ask, take
-from services.errors import NotFound, ValidationError
 from services.rules import flow_config
 from services.rules.intents import (
     CANCEL_REASONS,
@@ -44,7 +44,6 @@ from services.rules.intents import (
 from services.rules.people import first_of
 from services.usecases import edit_flows as flows
 from services.usecases.collect_lists import customer_words, open_request_count, open_requests
-from services.usecases.collect_reopen import reopen_request
 from services.usecases.collection_requests import (
     CHECKOUT_METHODS,
     cancel_request,
@@ -69,8 +68,7 @@ runtime.page_header(
 )
 svc = runtime.get_app().services
 
-RESULT = "collect_result"  # the last CollectionRequest
-VIEW = "collect_view"  # the last IntentView of that request
+RESULT, VIEW = address.RESULT, address.VIEW  # the last CollectionRequest, its latest IntentView
 QUEUE_PAGE = 50  # the microdeposit queue shows (and its pickers offer) at most this many
 OPEN_PAGE = 50  # so does the open-requests list (searched and counted in SQL)
 SI_SCOPE, FCS_SCOPE, VERIFY_SCOPE = "collect-si", "collect-fcs", "collect-verify"
@@ -83,48 +81,7 @@ if str(st.query_params.get("customer") or "").startswith("cus_"):
     st.session_state[CUSTOMER] = str(st.query_params["customer"])[:100]
     del st.query_params["customer"]
 
-# ?request=cs_…|seti_…|fcsess_…: the request made here, kept in the address so a reload, a new
-# tab or a colleague given the address sees it again as Stripe has it now.
-REQUEST = "request"
-UNREAD = "collect_unread"  # the address's request Stripe failed to answer in this session
-
-
-def address_of(result: CollectionRequest) -> str:
-    return result.checkout_session_id or result.id
-
-
-def reopen_from_address() -> None:
-    ref = str(st.query_params.get(REQUEST) or "")
-    current: CollectionRequest | None = st.session_state.get(RESULT)
-    if current is not None and (not ref or ref == address_of(current)):
-        st.query_params[REQUEST] = address_of(current)  # back from another page: keep it
-        return
-    if not ref:
-        return
-    if st.session_state.get(UNREAD) == ref:  # Stripe failed this session: not on every rerun
-        st.warning(
-            f"{ref} could not be read from Stripe; reload the page to try again.",
-            icon=":material/cloud_off:",
-        )
-        return
-    try:
-        reopened = reopen_request(svc, actor, ref)
-    except (ValidationError, NotFound) as err:  # names nothing this page can open: forget it
-        runtime.show_error(err)
-        del st.query_params[REQUEST]
-        return
-    except Exception as err:  # Stripe failed or timed out: the address keeps it for a reload
-        runtime.show_error(err)
-        st.session_state[UNREAD] = ref
-        return
-    st.session_state.pop(UNREAD, None)
-    st.session_state[RESULT] = reopened
-    st.session_state.pop(VIEW, None)
-    if reopened.customer_id:
-        st.session_state[CUSTOMER] = reopened.customer_id
-
-
-reopen_from_address()
+address.reopen(svc, actor)  # ?request=…: the request made here, after a reload or a new tab
 # A store never synced holds no customers to find and no requests to list: the first visit
 # reads them from Stripe as background jobs (once per session) with their progress lines here.
 follow.accounts_first_sync(svc, actor)
@@ -161,7 +118,7 @@ def create_request(kind: str, config_version: int) -> None:
         return
     st.session_state[RESULT] = result
     st.session_state.pop(VIEW, None)
-    st.query_params[REQUEST] = address_of(result)
+    address.remember(result)
     if result.replayed:
         st.info(
             f"Same request as before: {result.id} already exists, nothing new was created.",
@@ -175,7 +132,7 @@ def on_start_another() -> None:
     runtime.new_request(FCS_SCOPE)
     st.session_state.pop(RESULT, None)
     st.session_state.pop(VIEW, None)
-    st.query_params.pop(REQUEST, None)
+    address.forget()
 
 
 def verify(intent_id: str, microdeposit_type: str, prefix: str) -> None:
