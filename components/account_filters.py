@@ -11,6 +11,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.literal import literal
 from services.rules import bank_account
 
 ANY = "Any"
@@ -48,26 +49,26 @@ def wanted_filters(banks: list[str]) -> tuple[dict[str, Any], list[str]]:
     problems = []
     status = wanted.get("status")
     if status and status not in bank_account.STATUSES:
-        problems.append(f"status '{status[:40]}'")
+        problems.append(f"status {literal(status)}")
         status = None
     institution = wanted.get("institution")
     if institution and institution not in banks:
-        problems.append(f"institution '{institution[:60]}' (none of the stored accounts)")
+        problems.append(f"institution {literal(institution, 60)} (none of the stored accounts)")
         institution = None
     permission = wanted.get("permission")
     if permission and permission not in bank_account.PERMISSIONS:
-        problems.append(f"permission '{permission[:40]}'")
+        problems.append(f"permission {literal(permission)}")
         permission = None
     hours = wanted.get("stale_hours", "0")
     if not hours.isdigit() or int(hours) > MAX_STALE_HOURS:
-        problems.append(f"stale_hours '{hours[:20]}' (a whole number of hours)")
+        problems.append(f"stale_hours {literal(hours, 20)} (a whole number of hours)")
         hours = "0"
     refresh = wanted.get("refresh")
     if refresh and refresh != "failed":
-        problems.append(f"refresh '{refresh[:20]}' (only 'failed')")
+        problems.append(f"refresh {literal(refresh, 20)} (only 'failed')")
     relink = wanted.get("relink")
     if relink and relink != "needed":
-        problems.append(f"relink '{relink[:20]}' (only 'needed')")
+        problems.append(f"relink {literal(relink, 20)} (only 'needed')")
     values = {
         "status": status or ANY,
         "institution": institution or ANY,

@@ -11,6 +11,8 @@ from typing import Any
 
 import streamlit as st
 
+from components.literal import literal
+
 __all__ = ["url_sort"]
 
 
@@ -32,7 +34,7 @@ def url_sort(
         st.session_state[signature] = wanted
         if wanted not in sorts:
             st.warning(
-                f"The link's sort '{wanted[:40]}' was not understood, so the {noun} is in the "
+                f"The link's sort {literal(wanted)} was not understood, so the {noun} is in the "
                 f"default order ({sorts[default].lower()}).",
                 icon=":material/link_off:",
             )

@@ -30,6 +30,7 @@ from components.accounts_view import (
     status_badge,
 )
 from components.feedback import format_age, format_timestamp
+from components.literal import literal
 from components.money import format_money
 from components.pager import chosen_page, current_page, pager
 from components.search_row import search_row
@@ -188,7 +189,7 @@ def sort_control() -> str:
     wanted = str(st.query_params.get("sort") or "newest")
     if wanted not in browse_accounts.ACCOUNT_SORTS:
         st.warning(
-            f"The link's sort '{wanted[:40]}' was not understood, so the list is newest first.",
+            f"The link's sort {literal(wanted)} was not understood, so the list is newest first.",
             icon=":material/link_off:",
         )
         wanted = "newest"

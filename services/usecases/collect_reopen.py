@@ -33,11 +33,12 @@ def _request_ref(value: object) -> str:
     """``value`` as a request ID the page could have written, else a ValidationError saying
     what an address may hold."""
     ref = str(value or "").strip()
-    if not ref.startswith(PREFIXES) or len(ref) > MAX_ID or not ref.replace("_", "").isalnum():
-        shown = ref[:40] + ("…" if len(ref) > 40 else "")
+    plain = ref.isascii() and ref.replace("_", "").isalnum()
+    if not ref.startswith(PREFIXES) or len(ref) > MAX_ID or not plain:
+        # Not echoed: the address is anyone's text, and the page draws sentences as Markdown.
         raise ValidationError(
-            f"The address names a request '{shown}' this page cannot open: it opens a hosted "
-            "link (cs_…), a SetupIntent (seti_…) or a Financial Connections session (fcsess_…)."
+            "The address names a request this page cannot open: it opens a hosted link (cs_…), "
+            "a SetupIntent (seti_…) or a Financial Connections session (fcsess_…)."
         )
     return ref
 

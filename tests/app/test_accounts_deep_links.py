@@ -146,7 +146,7 @@ def test_a_sort_link_orders_the_first_page_like_the_whole_result_in_sql() -> Non
 def test_an_unknown_sort_in_the_link_is_explained_and_ignored() -> None:
     at = opened_with("ops", sort="balance; drop")
     no_exceptions(at)
-    assert any("sort 'balance; drop' was not understood" in w.value for w in at.warning)
+    assert any("sort `balance; drop` was not understood" in w.value for w in at.warning)
     assert sort_box(at).value == "newest"
 
 
@@ -170,3 +170,15 @@ def test_each_filter_box_is_keyed_by_the_urls_value_so_a_widget_reset_keeps_the_
     no_exceptions(at)
     assert filter_box(at, "selectbox", "acc_status").key == "acc_status:active"
     assert filter_box(at, "selectbox", "acc_status").value == "active"
+
+
+def test_a_links_text_is_shown_as_typed_never_drawn_as_a_link() -> None:
+    """A crafted link a colleague is sent must not draw a link inside fcops' own warning."""
+    crafted = "[Sign in again](https://evil.example/login)"
+    at = opened_with("ops", status=crafted, sort=crafted)
+    no_exceptions(at)
+    warned = [w.value for w in at.warning if "not understood" in w.value]
+    assert len(warned) == 2, warned
+    for sentence in warned:
+        assert f"`{crafted}"[:41] in sentence  # inside a code span: drawn as typed
+        assert sentence.count("`") == 2

@@ -78,6 +78,7 @@ def test_start_another_request_clears_the_address() -> None:
     [
         ("seti_00000000000000missing", "Stripe has no request seti_00000000000000missing"),
         ("pi_123", "this page cannot open"),
+        ("seti_[x](https://evil.example)", "this page cannot open"),
         ("fcsess_000000missing", "not made on this page"),
     ],
 )
@@ -85,6 +86,7 @@ def test_an_address_naming_no_request_says_so_and_shows_a_fresh_page(ref: str, w
     at = opened_at(ref)
     no_exceptions(at)
     assert any(words in e.value for e in at.error), [e.value for e in at.error]
+    assert not any("evil" in e.value for e in at.error)  # the address's text is not echoed
     assert "collect_result" not in at.session_state
     assert address(at) is None
     at.run()  # the next run no longer asks Stripe, nor repeats the sentence

@@ -101,7 +101,8 @@ def test_an_id_stripe_does_not_know_gets_a_sentence(
 
 
 @pytest.mark.parametrize(
-    "ref", ["", "cus_123", "pi_123", "seti_<script>", "seti_" + "x" * 300, "seti_1 OR 1=1"]
+    "ref",
+    ["", "cus_123", "pi_123", "seti_<script>", "seti_" + "x" * 300, "seti_1 OR 1=1", "seti_é1"],
 )
 def test_an_address_naming_no_request_is_refused_before_stripe(
     services_ctx: Services, ops: Any, ref: str

@@ -1,0 +1,13 @@
+"""Text from a link or a person, inside a sentence the page draws as Markdown, shown as typed.
+
+A link's parameters are anyone's text: ``/accounts?status=[Sign in again](https://…)`` must not
+draw a link (or colour, emphasis, a formula) inside fcops' own warning. A code span draws
+nothing of what is in it; its one delimiter, the backtick, is replaced."""
+
+from __future__ import annotations
+
+
+def literal(text: object, limit: int = 40) -> str:
+    """``text`` (at most ``limit`` characters, on one line) as a Markdown code span."""
+    shown = " ".join(str(text)[:limit].replace("`", "'").split())
+    return f"`{shown}`" if shown else "''"
