@@ -39,7 +39,8 @@ def reopen(svc: Any, actor: Any) -> None:
     ref = str(st.query_params.get(REQUEST) or "")
     current: CollectionRequest | None = st.session_state.get(RESULT)
     if current is not None and (not ref or ref == address_of(current)):
-        st.query_params[REQUEST] = address_of(current)  # back from another page: keep it
+        if not ref:  # back from another page, whose address had none: put it back
+            remember(current)
         return
     if not ref:
         return

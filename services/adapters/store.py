@@ -389,6 +389,13 @@ def read_sync_cursor(engine: Engine, name: str) -> int | None:
             return None
 
 
+def never_finished(engine: Engine, name: str) -> bool:
+    """True while the sync ``name`` has never finished (a page's first visit starts it)."""
+    with session_scope(engine) as session:
+        state = session.get(SyncState, name)
+        return state is None or state.last_finished_at is None
+
+
 def mark_sync(engine: Engine, name: str, **changes: Any) -> None:
     """Set fields of the SyncState row ``name`` (created on first use; safe across replicas)."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -246,6 +246,61 @@ def setup_request(
         hosted_verification_url=microdeposits(intent).get("hosted_verification_url"),
         replayed=replayed,
         client_secret=str(intent.get("client_secret") or ""),
+    )
+
+
+def link_request(
+    session: Mapping[str, Any],
+    intent: Mapping[str, Any],
+    *,
+    customer: str,
+    flow_version: int,
+    replayed: bool,
+) -> CollectionRequest:
+    """A hosted link (a setup-mode Checkout Session): the request is its SetupIntent."""
+    return replace(
+        setup_request(intent, customer=customer, flow_version=flow_version, replayed=replayed),
+        hosted_verification_url=None,  # a Checkout Session's page does the verifying
+        checkout_session_id=str(session["id"]),
+        hosted_url=session.get("url"),
+        expires_at=int(session["expires_at"]) if session.get("expires_at") else None,
+    )
+
+
+def linked_accounts(session: Mapping[str, Any]) -> tuple[str, ...]:
+    """The accounts an FC session's customer linked (a session has no status of its own)."""
+    return tuple(str(a["id"]) for a in mapping(session.get("accounts")).get("data") or [])
+
+
+def session_request(
+    session: Mapping[str, Any],
+    *,
+    customer: str,
+    flow_version: int,
+    created: int,
+    replayed: bool,
+    permissions: tuple[str, ...] = (),
+    prefetch: tuple[str, ...] = (),
+) -> CollectionRequest:
+    """An FC session as the collection page hands it on (with its client secret); Stripe's
+    has no ``created`` (the pinned SDK's type), so the caller says when it was made."""
+    linked = linked_accounts(session)
+    return CollectionRequest(
+        id=str(session["id"]),
+        kind="financial_connections.session",
+        customer_id=customer,
+        status="linked" if linked else "open",
+        flow_version=flow_version,
+        permissions=tuple(session.get("permissions") or permissions),
+        prefetch=tuple(session.get("prefetch") or prefetch),
+        verification_method=None,
+        created=created,
+        payment_method_options={},
+        hosted_verification_url=None,
+        replayed=replayed,
+        client_secret=str(session.get("client_secret") or ""),
+        session_filters=dict(session.get("filters") or {}) or None,
+        linked_accounts=linked,
     )
 
 

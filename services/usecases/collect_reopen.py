@@ -10,7 +10,6 @@ one every collection request needs. The SetupIntent read is mirrored into the st
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from sqlmodel import select
@@ -21,7 +20,15 @@ from services.auth import Actor, require
 from services.context import Services
 from services.errors import NotFound, ValidationError
 from services.rules.clock import unix_seconds
-from services.rules.intents import CollectionRequest, customer_id, mapping, setup_request
+from services.rules.intents import (
+    CollectionRequest,
+    customer_id,
+    link_request,
+    mapping,
+    session_request,
+    setup_request,
+    view_of,
+)
 from services.usecases.sync_intents import store_intent
 
 # What the page puts in its address for each kind of request it makes.
@@ -65,32 +72,28 @@ def reopen_request(svc: Services, actor: Actor, ref: str) -> CollectionRequest:
 
 
 def _setup_intent(intent: dict[str, Any]) -> CollectionRequest:
-    version = str(mapping(intent.get("metadata")).get("fcops_flow_version") or "0")
     return setup_request(
         intent,
         customer=customer_id(intent) or "",
-        flow_version=int(version) if version.isdigit() else 0,
+        flow_version=view_of(intent).flow_version or 0,  # from the metadata it was made with
         replayed=False,
     )
 
 
 def _hosted_link(svc: Services, session_id: str) -> CollectionRequest:
-    session = svc.gateway.retrieve_checkout_session(session_id)
+    session = svc.gateway.retrieve_checkout_session(session_id, expand=["setup_intent"])
     intent = session.get("setup_intent")
     if session.get("mode") != "setup" or not intent:
         raise NotFound(
             f"Checkout Session {session_id} is not a link to save a bank account (it has no "
             "SetupIntent); this page only opens the links it made."
         )
-    if not isinstance(intent, dict):
+    if not isinstance(intent, dict):  # defensive: expansion not honoured
         intent = svc.gateway.retrieve_setup_intent(str(intent))
     store_intent(svc.engine, intent)
-    return replace(
-        _setup_intent(intent),
-        hosted_verification_url=None,  # a Checkout Session's page does the verifying
-        checkout_session_id=str(session["id"]),
-        hosted_url=session.get("url"),
-        expires_at=int(session["expires_at"]) if session.get("expires_at") else None,
+    made = _setup_intent(intent)
+    return link_request(
+        session, intent, customer=made.customer_id, flow_version=made.flow_version, replayed=False
     )
 
 
@@ -118,22 +121,11 @@ def _fc_session(svc: Services, session_id: str) -> CollectionRequest:
         )
     session = svc.gateway.retrieve_fc_session(session_id)
     holder = mapping(session.get("account_holder"))
-    linked = tuple(str(a["id"]) for a in mapping(session.get("accounts")).get("data") or [])
     version = made.params.get("flow_version")
-    return CollectionRequest(
-        id=str(session["id"]),
-        kind="financial_connections.session",
-        customer_id=str(holder.get("customer") or made.params.get("customer") or ""),
-        status="linked" if linked else "open",
+    return session_request(
+        session,
+        customer=str(holder.get("customer") or made.params.get("customer") or ""),
         flow_version=version if isinstance(version, int) else 0,
-        permissions=tuple(session.get("permissions") or ()),
-        prefetch=tuple(session.get("prefetch") or ()),
-        verification_method=None,
         created=unix_seconds(made.at),
-        payment_method_options={},
-        hosted_verification_url=None,
         replayed=False,
-        client_secret=str(session.get("client_secret") or ""),
-        session_filters=dict(session.get("filters") or {}) or None,
-        linked_accounts=linked,
     )

@@ -39,7 +39,9 @@ from services.rules.intents import (
     CollectionRequest,
     IntentView,
     cancel_done,
-    mapping,
+    link_request,
+    linked_accounts,
+    session_request,
     setup_request,
     view_of,
 )
@@ -216,12 +218,8 @@ def create_hosted_link(
             f"configuration v{config.version}."
         )
         store_intent(svc.engine, intent)
-    return replace(
-        setup_request(intent, customer=customer, flow_version=config.version, replayed=replayed),
-        hosted_verification_url=None,  # a Checkout Session's page does the verifying
-        checkout_session_id=str(session["id"]),
-        hosted_url=session.get("url"),
-        expires_at=int(session["expires_at"]) if session.get("expires_at") else None,
+    return link_request(
+        session, intent, customer=customer, flow_version=config.version, replayed=replayed
     )
 
 
@@ -311,21 +309,14 @@ def create_fc_session(
             if replayed
             else f"Created Financial Connections session {session['id']}."
         )
-    return CollectionRequest(
-        id=str(session["id"]),
-        kind="financial_connections.session",
-        customer_id=customer,
-        status="open",
+    return session_request(
+        session,
+        customer=customer,
         flow_version=config.version,
-        permissions=tuple(session.get("permissions") or perms),
-        prefetch=tuple(session.get("prefetch") or pre),
-        verification_method=None,
-        created=int(session.get("created") or svc.now()),
-        payment_method_options={},
-        hosted_verification_url=None,
+        created=svc.now(),  # Stripe's session has none
         replayed=replayed,
-        client_secret=str(session.get("client_secret") or ""),
-        session_filters=dict(session.get("filters") or {}) or None,
+        permissions=tuple(perms),
+        prefetch=tuple(pre),
     )
 
 
@@ -358,7 +349,7 @@ def session_progress(svc: Services, actor: Actor, request: CollectionRequest) ->
     ``open``."""
     require(actor, "collect.create")
     session = svc.gateway.retrieve_fc_session(request.id)
-    linked = tuple(str(a["id"]) for a in mapping(session.get("accounts")).get("data") or [])
+    linked = linked_accounts(session)
     return replace(request, status="linked" if linked else "open", linked_accounts=linked)
 
 

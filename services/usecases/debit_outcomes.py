@@ -30,9 +30,10 @@ from services.adapters import (
     verdict_days,
 )
 from services.adapters.backoff import REQUEST_RETRY, patiently
-from services.adapters.models import DebitOutcomeRecord, SyncState, utcnow
+from services.adapters.models import DebitOutcomeRecord, utcnow
 from services.adapters.store import (
     mark_sync,
+    never_finished,
     read_sync_cursor,
     retrying,
     rows_since,
@@ -278,11 +279,8 @@ def _object_id(event: Mapping[str, Any]) -> str | None:
 def needs_first_sync(svc: Services, actor: Actor) -> bool:
     """True when the outcomes were never synced and this actor may sync them (the first visit
     to Returns or Blocked accounts starts the sync as a job)."""
-    if not signed_in(actor).can("returns.sync"):
-        return False
-    with session_scope(svc.engine) as session:  # what Returns reads for "last synced"
-        state = session.get(SyncState, SYNC_NAME)
-        return state is None or state.last_finished_at is None
+    # the row Returns reads for "last synced"
+    return signed_in(actor).can("returns.sync") and never_finished(svc.engine, SYNC_NAME)
 
 
 def sync_outcomes(

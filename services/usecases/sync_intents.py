@@ -25,15 +25,15 @@ from sqlmodel import Session
 
 from services.adapters import data_version, intent_days
 from services.adapters.backoff import REQUEST_RETRY, Backoff, patiently
-from services.adapters.models import IntentRecord, SyncState, utcnow
+from services.adapters.models import IntentRecord, utcnow
 from services.adapters.read_ahead import ReadAhead
 from services.adapters.store import (
     UpsertCounts,
     mark_finished,
     mark_sync,
+    never_finished,
     read_sync_cursor,
     retrying,
-    session_scope,
     upsert,
 )
 from services.audit import audited
@@ -60,7 +60,6 @@ PAGE = 100  # intents written per transaction (one Stripe list page)
 READ_AHEAD_PAGES = 2  # pages the lists may be read ahead of the writes
 OVERLAP_SECONDS = 10 * 86_400
 FULL_WINDOW_SECONDS = 90 * 86_400
-
 SUCCESS_EVENTS = ("setup_intent.succeeded", "payment_intent.processing", "payment_intent.succeeded")
 CHANGE_EVENTS = (
     *SUCCESS_EVENTS,
@@ -77,11 +76,7 @@ Progress = Callable[[int, int | None, str], None]
 def needs_first_sync(svc: Services, actor: Actor) -> bool:
     """True when the intents were never synced and this actor may sync them (the first visit
     to Collect starts the sync as a job, so its lists are not empty for want of one)."""
-    if not signed_in(actor).can("intents.sync"):
-        return False
-    with session_scope(svc.engine) as session:
-        state = session.get(SyncState, SYNC_NAME)
-        return state is None or state.last_finished_at is None
+    return signed_in(actor).can("intents.sync") and never_finished(svc.engine, SYNC_NAME)
 
 
 # --------------------------------------------------------------------------- results

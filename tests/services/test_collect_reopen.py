@@ -20,6 +20,11 @@ from services.usecases.collect_reopen import reopen_request
 from tests.services.test_hosted_link import _customer, _key
 
 
+def _made(create: Any, svc: Services, ops: Any) -> Any:
+    """A request ``create`` makes for a new customer, as the Collect page makes it."""
+    return create(svc, ops, customer_id=_customer(svc, ops), idempotency_key=_key())
+
+
 def _audit_rows(svc: Services) -> int:
     with session_scope(svc.engine) as session:
         return int(session.exec(select(func.count()).select_from(AuditEntry)).one())
@@ -28,10 +33,7 @@ def _audit_rows(svc: Services) -> int:
 def test_a_hosted_link_opens_again_by_its_checkout_session_with_the_same_link(
     store_svc: Services, ops: Any
 ) -> None:
-    customer = _customer(store_svc, ops)
-    made = collection_requests.create_hosted_link(
-        store_svc, ops, customer_id=customer, idempotency_key=_key()
-    )
+    made = _made(collection_requests.create_hosted_link, store_svc, ops)
     assert made.checkout_session_id and made.hosted_url
     rows = _audit_rows(store_svc)
     again = reopen_request(store_svc, ops, made.checkout_session_id)
@@ -43,10 +45,7 @@ def test_a_hosted_link_opens_again_by_its_checkout_session_with_the_same_link(
 def test_a_setup_intent_opens_again_with_its_flow_version_and_its_state_now(
     store_svc: Services, ops: Any, simulator: Any
 ) -> None:
-    customer = _customer(store_svc, ops)
-    made = collection_requests.create_setup_intent(
-        store_svc, ops, customer_id=customer, idempotency_key=_key()
-    )
+    made = _made(collection_requests.create_setup_intent, store_svc, ops)
     again = reopen_request(store_svc, ops, made.id)
     assert asdict(again) == {**asdict(made), "replayed": False}
     simulator.link_bank(made.id, institution="Test Institution")
@@ -56,14 +55,11 @@ def test_a_setup_intent_opens_again_with_its_flow_version_and_its_state_now(
 def test_an_fc_session_made_here_opens_again_with_when_and_for_whom(
     store_svc: Services, ops: Any, simulator: Any
 ) -> None:
-    customer = _customer(store_svc, ops)
-    made = collection_requests.create_fc_session(
-        store_svc, ops, customer_id=customer, idempotency_key=_key()
-    )
+    made = _made(collection_requests.create_fc_session, store_svc, ops)
     again = reopen_request(store_svc, ops, made.id)
-    assert (again.kind, again.customer_id, again.status) == (made.kind, customer, "open")
-    assert (again.permissions, again.prefetch) == (made.permissions, made.prefetch)
-    assert again.flow_version == made.flow_version
+    assert again.status == "open" and again.customer_id.startswith("cus_")
+    # all of it as made, but when: Stripe's session has none; the audit row's time is used
+    assert asdict(again) == {**asdict(made), "replayed": False, "created": again.created}
     assert abs(again.created - made.created) <= 5
     assert again.client_secret == made.client_secret
     simulator.complete_session(made.id, institution="Test Institution")

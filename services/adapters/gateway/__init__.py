@@ -463,8 +463,11 @@ class StripeGateway(WebhookEndpointCalls):
             )
         )
 
-    def retrieve_checkout_session(self, session_id: str) -> dict[str, Any]:
-        return self._one(lambda: self.v1.checkout.sessions.retrieve(session_id))
+    def retrieve_checkout_session(
+        self, session_id: str, *, expand: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        params: sdk.CheckoutSessionRetrieveParams = {"expand": list(expand)} if expand else {}
+        return self._one(lambda: self.v1.checkout.sessions.retrieve(session_id, params=params))
 
     # -- events -------------------------------------------------------------------------------
 

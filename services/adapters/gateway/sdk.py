@@ -43,6 +43,7 @@ from stripe.params import (
     WebhookEndpointListParams,
 )
 from stripe.params.checkout import SessionCreateParams as CheckoutSessionCreateParams
+from stripe.params.checkout import SessionRetrieveParams as CheckoutSessionRetrieveParams
 from stripe.params.financial_connections import (
     AccountListParams,
     AccountOwnerListParams,
@@ -76,6 +77,7 @@ __all__ = [
     "AccountOwnerListParams",
     "AccountRetrieveParams",
     "CheckoutSessionCreateParams",
+    "CheckoutSessionRetrieveParams",
     "CustomerCreateParams",
     "CustomerListParams",
     "CustomerSearchParams",
