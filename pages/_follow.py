@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import streamlit as st
@@ -19,6 +20,7 @@ import streamlit as st
 from pages import _runtime as runtime
 from services.auth import Actor
 from services.context import Services
+from services.rules import job_progress
 from services.usecases import debit_outcomes, jobs, jobs_outcomes, sync_accounts, sync_intents
 
 FOLLOW = "_follow_job:"  # + key: the job this session follows
@@ -180,10 +182,6 @@ def _ended(key: str, view: jobs.JobView | None) -> None:
         st.session_state[ENDED + key] = (True, view.message or "Done.")
 
 
-def _fraction(view: jobs.JobView) -> float:
-    if view.total:
-        return min(1.0, view.done / view.total)
-    return view.done / (view.done + 50) if view.done else 0.0  # Stripe lists carry no total
 
 
 @st.fragment(run_every=1.0)
@@ -204,7 +202,13 @@ def progress_line(key: str, label: str) -> None:
         _ended(key, view)
         _rerun()  # the whole page, to draw what the job stored
     assert view is not None
-    st.progress(_fraction(view), text=f"{label}: {view.message or 'queued…'}")
+    text = f"{label}: {view.message or 'queued…'}"
+    fill = job_progress.fraction(view.done, view.total)
+    if fill is None:  # Stripe's lists carry no total: what was read so far, and for how long
+        so_far = job_progress.running_for(view.started_at, datetime.now(UTC))
+        st.markdown(f":material/sync: {text}{so_far}")
+    else:
+        st.progress(fill, text=text)
     st.caption(
         ":material/cloud_sync: This runs in the background: the page shows the store as it is "
         "and fills in when it finishes; you can leave the page meanwhile."

@@ -13,6 +13,7 @@ import streamlit as st
 
 from components.table_columns import time_column
 from pages import _runtime as runtime
+from services.rules import job_progress
 from services.rules.table_values import utc_time
 from services.usecases import jobs, jobs_daily, webhooks
 
@@ -120,7 +121,7 @@ def board() -> None:
                         "Status": STATUS_LABELS.get(j.status, j.status),
                         "Progress": 1.0
                         if j.status == "succeeded"
-                        else (min(1.0, j.done / j.total) if j.total else None),
+                        else job_progress.fraction(j.done, j.total),
                         "Message": j.error or j.message or "",
                         "Started by": j.actor,
                         "Queued": utc_time(j.created_at),

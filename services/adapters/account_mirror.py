@@ -488,3 +488,9 @@ def count_customers_matching(engine: Engine, needle: str) -> int:
     with session_scope(engine) as session:
         counted = select(func.count()).select_from(CustomerRecord).where(_matching(needle))
         return int(session.exec(counted).one())
+
+
+def count_customers(engine: Engine) -> int:
+    """How many customers the mirror holds (a walk's estimate of how many Stripe will list)."""
+    with session_scope(engine) as session:
+        return int(session.exec(select(func.count()).select_from(CustomerRecord)).one())

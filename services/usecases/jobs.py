@@ -44,6 +44,7 @@ from services.usecases.job_runs import (  # noqa: F401  (reading names re-export
     JobView,
     _actor,
     _count_run,
+    _expected_customers,
     _job_ended,
     _job_started,
     _progress,
@@ -52,6 +53,7 @@ from services.usecases.job_runs import (  # noqa: F401  (reading names re-export
     _requests_per_start,
     _retry_unless_refused,
     _view,
+    _walk_progress,
     batch_result,
     job,
     job_of,
@@ -64,9 +66,8 @@ SYNC_WINDOW_SECONDS = 60  # two starts of the same sync within a minute are one 
 # Rows per checkpointed step of a batch check; a crash redoes at most one step's rows. Each waits
 # for its refreshes' events: at 250, 40 waits in 10,000 rows (bench_batch --job 1.21x; 1.12x).
 BATCH_CHUNK_ROWS = 1_000
-PAGES_AHEAD = 3  # customer pages whose chunks may be in flight while the walk reads on, and,
-# when pages hold few chunks (k large), chunks: enough to fill the Stripe queue's 16 threads, else
-# the walk waited for page 1's chunk before page 5, which ran alone (k = 100: 0.3 s of 1.6 s).
+PAGES_AHEAD = 3  # customer pages whose chunks may be in flight while the walk reads on; when pages
+# hold few chunks (k large), CHUNKS_AHEAD: the Stripe queue's 16 threads (k = 100: 0.3 s of 1.6 s).
 CHUNKS_AHEAD = 16
 RESULT_POLL_SECONDS = 0.05
 # --------------------------------------------------------------------------- account sync
@@ -123,12 +124,12 @@ def _walk(job_id: str, username: str, role: str) -> dict[str, Any]:
     """Every customer page is a step; its customers go in chunks of k, each a child workflow on
     the rate-limited queue (the limiter lets ``rate // k`` chunks start a second). Up to
     ``PAGES_AHEAD`` pages of chunks, or ``CHUNKS_AHEAD`` chunks if that is more pages, run while
-    the next page is read (a slow chunk does not stall the limiter); a crash resumes at the first unfinished chunk (finished ones do not run again)."""
+    the next page is read; a crash resumes at the first unfinished chunk (the others are done)."""
     started = time.time()
     cursor_after = _newest_event()
     queue = DBOS.retrieve_queue(engine.STRIPE_QUEUE)
     assert queue is not None
-    k = _requests_per_start()
+    k, expected = _requests_per_start(), _expected_customers()
     customers = n_accounts = 0
     seen: list[str] = []
     pending: list[tuple[int, list[Any]]] = []  # (customers, chunk handles) of pages in flight
@@ -145,12 +146,11 @@ def _walk(job_id: str, username: str, role: str) -> dict[str, Any]:
         while pending and (done or (len(pending) > PAGES_AHEAD
                                     and sum(len(h) for _, h in pending) > CHUNKS_AHEAD)):
             n, oldest = pending.pop(0)
-            # DBOS polls a queued child's result once a second by default: too slow per page.
-            # The walk waits on a chunk at the end (all of them) and whenever it is ahead, each
-            # wait half a poll too long on average: a read of one row every 50 ms while waiting
+            # DBOS polls a queued child's result once a second by default, too slow per page:
+            # the walk reads one row every 50 ms while it waits (at the end, or when it is ahead)
             n_accounts += sum(h.get_result(polling_interval_sec=RESULT_POLL_SECONDS) for h in oldest)
             customers += n
-            _record_progress(job_id, customers, f"{customers:,} customers, {n_accounts:,} accounts")
+            _walk_progress(job_id, customers, n_accounts, expected)
         if done:
             break
         starting_after = str(page[-1]["id"])

@@ -41,7 +41,7 @@ def test_a_reload_follows_the_intent_sync_it_started_instead_of_offering_it_agai
 
     again = open_page("pages/conversion.py", "manager")  # a reload: a new session
     no_exceptions(again)
-    assert any(p.text.startswith("Reading intents from Stripe") for p in progress(again))
+    assert any(p.startswith("Reading intents from Stripe") for p in progress(again))
     assert "runs in the background" in texts(again)
     assert sync_button(again, "conv_sync"), "the reloaded page offers the running sync again"
     assert jobs_of("intents.sync", "manager") == before + 1  # nothing started by the reload
@@ -68,7 +68,7 @@ def test_a_colleague_opening_returns_follows_the_outcome_sync_already_running(
 
     colleague = open_page("pages/returns.py", "manager")
     no_exceptions(colleague)
-    assert any(p.text.startswith("Reading debit outcomes from Stripe") for p in progress(colleague))
+    assert any(p.startswith("Reading debit outcomes from Stripe") for p in progress(colleague))
     assert sync_button(colleague, "outcomes_sync")
     assert jobs_of("returns.sync", "manager") == by_manager  # the colleague started none
     assert jobs_of("returns.sync", "finance") == started

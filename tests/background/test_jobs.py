@@ -62,6 +62,8 @@ def test_a_double_start_is_one_job_run_once_with_audit_rows_at_start_and_end(fco
             AuditEntry.action == "accounts.sync")).one()
     account_mirror.upsert_customer(app.engine, {"id": "cus_deletedinstripe", "object": "customer",
                                           "created": 1, "email": None, "name": "Gone"})
+    with session_scope(app.engine) as session:
+        stored = session.exec(select(func.count()).select_from(CustomerRecord)).one()
     first = jobs.start_account_sync(ADMIN, full=True)
     second = jobs.start_account_sync(ADMIN, full=True)
     assert first == second
@@ -69,6 +71,8 @@ def test_a_double_start_is_one_job_run_once_with_audit_rows_at_start_and_end(fco
     assert view.status == "succeeded", view.error
     assert view.result and view.result["customers"] == 12
     assert view.result["removed"] == 1  # the walk saw every customer: the deleted one goes
+    # Stripe's list has no total: the walk's bar measured itself against the store's count.
+    assert (view.done, view.total) == (12, stored)
     assert audit_rows(app.engine, "accounts.sync", None) == before + 1  # as the inline sync writes
     assert audit_rows(app.engine, "jobs.start", first) == 1
     assert audit_rows(app.engine, "jobs.end", first) == 1

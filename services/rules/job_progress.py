@@ -1,0 +1,39 @@
+"""How far a running job has got, as a page draws it.
+
+A bar only where the job knows, or can estimate, how much there is to do. Stripe's lists carry
+no total, so a sync walking them knows only what it has read so far; a bar that filled
+asymptotically there (``done / (done + 50)``) stood at 99 % after a tenth of a 20,000-customer
+walk and stayed there for ten minutes. Such a job shows its count and how long it has run
+instead: the seconds moving say it is alive. An estimate (the store's count from the last walk)
+may be exceeded, so a running job's bar never reads full.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from services.rules.wording import duration
+
+RUNNING_CAP = 0.99  # a bar while the job runs: never full, whatever the estimate said
+
+
+def fraction(done: int, total: int | None) -> float | None:
+    """The bar's fill for a running job, or None: no total, so no bar."""
+    if not total or total <= 0:
+        return None
+    return max(0.0, min(RUNNING_CAP, done / total))
+
+
+def running_for(started_at: datetime | None, now: datetime) -> str:
+    """' · 2 min so far' since the job started ('' before it started); naive times are UTC."""
+    if started_at is None:
+        return ""
+    start = started_at if started_at.tzinfo else started_at.replace(tzinfo=UTC)
+    return f" · {duration((now - start).total_seconds())} so far"
+
+
+def about(done: int, expected: int | None, noun: str) -> str:
+    """'1,200 of about 3,000 customers', or '3,050 customers' once past (or with no) estimate."""
+    if expected and expected > done:
+        return f"{done:,} of about {expected:,} {noun}"
+    return f"{done:,} {noun}"

@@ -1,0 +1,40 @@
+"""A running job's progress line: a bar only with a total or an estimate, never full while it
+runs; a count and the time so far where Stripe's lists give no total."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from services.rules import job_progress
+
+NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+
+
+def test_no_total_means_no_bar() -> None:
+    assert job_progress.fraction(0, None) is None
+    assert job_progress.fraction(5_000, None) is None
+    assert job_progress.fraction(5_000, 0) is None
+
+
+def test_a_bar_follows_the_total_and_is_never_full_while_running() -> None:
+    assert job_progress.fraction(0, 3_000) == 0.0
+    assert job_progress.fraction(1_500, 3_000) == 0.5
+    # An estimate the walk went past (customers added since the last walk): still running.
+    assert job_progress.fraction(3_050, 3_000) == job_progress.RUNNING_CAP < 1.0
+    assert job_progress.fraction(3_000, 3_000) < 1.0
+
+
+def test_the_time_so_far_moves_and_reads_naive_times_as_utc() -> None:
+    assert job_progress.running_for(None, NOW) == ""
+    assert job_progress.running_for(NOW - timedelta(seconds=12), NOW) == " · 12 s so far"
+    assert job_progress.running_for(NOW - timedelta(minutes=13), NOW) == " · 13 min so far"
+    naive = (NOW - timedelta(seconds=40)).replace(tzinfo=None)
+    assert job_progress.running_for(naive, NOW) == " · 40 s so far"
+    # A clock a little behind the store's never reads as negative time.
+    assert job_progress.running_for(NOW + timedelta(seconds=2), NOW) == " · 0 s so far"
+
+
+def test_an_estimate_is_named_only_while_it_is_ahead() -> None:
+    assert job_progress.about(1_200, 3_000, "customers") == "1,200 of about 3,000 customers"
+    assert job_progress.about(3_050, 3_000, "customers") == "3,050 customers"
+    assert job_progress.about(1_200, None, "customers") == "1,200 customers"
