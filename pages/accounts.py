@@ -96,16 +96,22 @@ def sync_bar() -> None:
         follow.start_accounts_sync(actor)
 
 
+FULL_POPOVER = "acc_full_popover"  # its open state: closed once the walk is started
+
+
 def full_resync_button() -> bool:
     """The rare full walk: every customer, one request each, for when events cannot be trusted."""
-    with st.popover("Re-read everything", icon=":material/restart_alt:", width="stretch"):
+    with st.popover("Re-read everything", icon=":material/restart_alt:", width="stretch",
+                    key=FULL_POPOVER, on_change="rerun"):
         st.caption(
             "“Sync from Stripe” applies only the changes recorded since the last sync. Re-read "
             "every customer and account when the store may have missed a change (an account "
             "looks out of date after a sync) or after restoring a backup of the store. It makes "
             "one request per customer, so it takes longer."
         )
-        return st.button("Re-read everything", icon=":material/restart_alt:", key="acc_full_sync")
+        # Confirmed: the popover closes, or it would cover the progress line it just started.
+        return st.button("Re-read everything", icon=":material/restart_alt:", key="acc_full_sync",
+                         on_click=st.session_state.update, args=({FULL_POPOVER: False},))
 
 
 # --------------------------------------------------------------------------- list view

@@ -15,8 +15,7 @@ from tests.app.conftest import jobs_settled, no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
 
 PAGE = "pages/accounts.py"
-
-
+FULL_POPOVER = "acc_full_popover"
 
 
 def stored(a: Any, account_id: str) -> bool:
@@ -67,8 +66,11 @@ def test_a_missed_account_comes_back_with_re_read_everything_but_not_with_sync()
     assert not stored(a, missing)  # the incremental sync only replays events
 
     before = len(full_syncs(a))
+    at.session_state[FULL_POPOVER] = True  # the person opened the popover to confirm
     at.button(key="acc_full_sync").click().run()
     no_exceptions(at)
+    # Confirmed, the popover closes: open, it covered the progress line of the walk it started.
+    assert at.session_state[FULL_POPOVER] is False
     # The full walk is a background job the page follows; the page fills in when it ends.
     jobs_settled(at)
     no_exceptions(at)
