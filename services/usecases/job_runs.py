@@ -177,6 +177,18 @@ def _requests_per_start() -> int:
     return engine.requests_per_start()
 
 
+def _retry_id(job_id: str) -> str:
+    """``job_id``, or after a failed run of it the next retry's (``-retry1``, ``-retry2`` …): DBOS
+    hands back a finished workflow's outcome for its ID, so a start right after a failure (the
+    same inputs, the same minute) answered with that failure and asked Stripe nothing. Two
+    starts of the retry still get one ID, and one job."""
+    svc, candidate, n = engine.bound(), job_id, 0
+    while (row := engine.get_job(svc.engine, candidate)) is not None and row.status == "failed":
+        n += 1
+        candidate = f"{job_id}-retry{n}"
+    return candidate
+
+
 @DBOS.step(name="fcops.accounts.progress")
 def _record_progress(job_id: str, done: int, message: str, total: int | None = None) -> None:
     engine.update_job(engine.bound().engine, job_id, done=done, total=total, message=message)

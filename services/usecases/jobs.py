@@ -51,6 +51,7 @@ from services.usecases.job_runs import (  # noqa: F401  (reading names re-export
     _reason,
     _record_progress,
     _requests_per_start,
+    _retry_id,
     _retry_unless_refused,
     _view,
     _walk_progress,
@@ -374,7 +375,7 @@ def _start(
     running = _active(kind, None if reuse_active else base, needs)
     if running is not None:
         return running  # the same job is queued or running: follow that one
-    job_id = f"{base}-{params['window']}"
+    job_id = _retry_id(f"{base}-{params['window']}")  # a failed job is tried again, not echoed
     engine.create_job(
         svc.engine, job_id, kind=kind, label=label, actor=actor.username, role=actor.role,
         params={k: v for k, v in params.items() if k not in ("rows",)},
@@ -387,10 +388,9 @@ def _start(
 
 
 def start_account_sync(actor: Actor, *, full: bool = False) -> str:
-    """Queue an account sync (full walk or changes since the cursor); returns the job ID.
-
-    The ID also carries the mirror's data version: a sync that finished this minute answers a
-    second start only while the mirror has not changed since that sync started (emptied, say)."""
+    """Queue an account sync (full walk or changes since the cursor); returns the job ID. The ID
+    carries the mirror's data version: a sync that finished this minute answers a second start
+    only while the mirror has not changed since that sync started (emptied, say)."""
     _allowed(actor, "accounts.sync")
     window = _window(engine.bound().now())
     data = data_version.read(engine.bound().engine, data_version.ACCOUNTS)
