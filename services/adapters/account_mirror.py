@@ -34,6 +34,7 @@ from services.rules.bank_account import (
     newer_copy_wins,
     split_set,
 )
+from services.rules.stripe_api import rendered_elsewhere
 
 # The events that change what the mirror holds; their ``data.object`` is the whole customer or
 # FC account (reference §5.1), so an incremental sync upserts it without another request.
@@ -213,6 +214,8 @@ class Changes:
     balances: list[tuple[str, Mapping[str, Any]]]  # every balance seen, for the history
     stamps: dict[str, int] = field(default_factory=dict)  # account ID -> its event's created
     deleted: set[str] = field(default_factory=set)  # customers deleted in Stripe
+    # ID -> "customer" or "account": named only by events rendered in another API version
+    reread: dict[str, str] = field(default_factory=dict)
 
 
 def oldest_first(events: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -227,7 +230,9 @@ def changes_in(events: Sequence[Mapping[str, Any]]) -> Changes:
         if not obj:
             continue
         oid = str(obj["id"])
-        if kind == "customer.deleted":
+        if kind != "customer.deleted" and rendered_elsewhere(event):  # its copy may lack fields
+            changes.reread[oid] = "customer" if kind in CUSTOMER_EVENTS else "account"
+        elif kind == "customer.deleted":
             changes.customers.pop(oid, None)
             changes.deleted.add(oid)
         elif kind in CUSTOMER_EVENTS:
@@ -488,9 +493,3 @@ def count_customers_matching(engine: Engine, needle: str) -> int:
     with session_scope(engine) as session:
         counted = select(func.count()).select_from(CustomerRecord).where(_matching(needle))
         return int(session.exec(counted).one())
-
-
-def count_customers(engine: Engine) -> int:
-    """How many customers the mirror holds (a walk's estimate of how many Stripe will list)."""
-    with session_scope(engine) as session:
-        return int(session.exec(select(func.count()).select_from(CustomerRecord)).one())

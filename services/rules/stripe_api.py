@@ -11,7 +11,10 @@ module that does).
 
 from __future__ import annotations
 
-API_VERSION = "2026-10-28.endive"
+from collections.abc import Mapping
+from typing import Any, Final
+
+API_VERSION: Final = "2026-10-28.endive"  # Final: a Literal, which mypy checks against the SDK's
 
 # String length limits Stripe enforces (its API reference / OpenAPI `maxLength`), in one table
 # for the sandbox (which refuses longer values) and the product (which checks before calling).
@@ -35,3 +38,15 @@ def length_limit(path: str, param: str) -> int:
         if (path == prefix or path.startswith(prefix + "/{")) and param in limits:
             return limits[param]
     return MAX_STRING_LENGTH
+
+
+def rendered_elsewhere(event: Mapping[str, Any]) -> bool:
+    """Whether Stripe rendered this event's ``data`` in another API version than ours.
+
+    An event's ``data`` keeps the version it was rendered in when it happened (the account's
+    default version, or the endpoint's ``api_version``), whatever version asks for it later (the
+    SDK's ``Event.api_version``). A copy in an older version may lack fields the mirror reads
+    (``status_details`` on an FC account, say), so the object is read again instead. Events
+    without a version (hand-made in tests) are taken as they are."""
+    version = event.get("api_version")
+    return bool(version) and version != API_VERSION

@@ -198,7 +198,7 @@ def _record_progress(job_id: str, done: int, message: str, total: int | None = N
 def _expected_customers() -> int | None:
     """How many customers the walk will likely read, for its bar: the store's count (Stripe's
     list has no total); None on a store never synced. A step: a resumed walk keeps its estimate."""
-    return mirror.count_customers(engine.bound().engine) or None
+    return mirror.mirrored_customer_count(engine.bound().engine) or None
 
 
 def _walk_progress(job_id: str, customers: int, accounts: int, expected: int | None) -> None:

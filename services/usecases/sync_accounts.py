@@ -122,6 +122,27 @@ def _missing_holders(svc: Services, changes: mirror.Changes, retry: Backoff | No
             changes.customers[customer_id] = customer
 
 
+def reread(svc: Services, changes: mirror.Changes, retry: Backoff | None = REQUEST_RETRY) -> None:
+    """Read again what events rendered in another API version named (``Changes.reread``): their
+    copies may lack fields this version has, the object as Stripe has it now does not."""
+    for oid, kind in sorted(changes.reread.items()):
+        fetch = svc.gateway.retrieve_customer if kind == "customer" else svc.gateway.retrieve_account
+        try:
+            obj = patiently(partial(fetch, oid), retry)
+        except NotFound:
+            continue
+        if kind == "customer" and obj.get("deleted"):
+            changes.customers.pop(oid, None)
+            changes.deleted.add(oid)
+        elif kind == "customer":
+            changes.customers[oid] = obj
+        else:  # as Stripe has it now: newer than any event's copy, so no event stamp
+            changes.accounts[oid] = obj
+            changes.stamps.pop(oid, None)
+            if obj.get("balance"):
+                changes.balances.append((oid, obj["balance"]))
+
+
 def _replay(
     svc: Services, cursor: int, report: Progress, retry: Backoff | None
 ) -> tuple[int, int, int, int, int]:
@@ -132,6 +153,7 @@ def _replay(
     )
     report(0, None, f"{len(events)} changes to apply")
     changes = mirror.changes_in(events)
+    reread(svc, changes, retry)
     _missing_holders(svc, changes, retry)
     customers, n_accounts, snapshots = mirror.apply_changes(svc.engine, changes)
     newest = max((int(e["created"]) for e in events), default=cursor)

@@ -40,7 +40,7 @@ from services.adapters.store import retrying, session_scope
 from services.auth import Actor, require, signed_in
 from services.errors import FcopsError
 from services.rules.bank_account import applied_event_created
-from services.usecases import debit_outcomes
+from services.usecases import debit_outcomes, sync_accounts
 from services.usecases import sync_intents as intent_sync
 
 TOLERANCE_SECONDS = 300
@@ -140,8 +140,10 @@ def _apply(event_id: str) -> str:
         # one the row last applied cannot be ordered by it, so read the account as it is now.
         accounts.upsert_account(svc.engine, svc.gateway.retrieve_account(str(_object(event)["id"])))
         return "processed"
-    if kind in ACCOUNT_TYPES:
-        accounts.apply_events(svc.engine, [event])
+    if kind in ACCOUNT_TYPES:  # a copy rendered in another API version is read again
+        changes = accounts.changes_in([event])
+        sync_accounts.reread(svc, changes)
+        accounts.apply_changes(svc.engine, changes)
         return "processed"
     if kind in INTENT_TYPES:
         intent_id = str(_object(event).get("id") or "")

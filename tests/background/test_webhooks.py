@@ -21,6 +21,7 @@ from services.adapters.models import AccountRecord
 from services.adapters.store import session_scope
 from services.auth import SYSTEM, Actor
 from services.rules.bank_account import applied_event_created
+from services.rules.stripe_api import API_VERSION
 from services.usecases import browse_accounts, sync_accounts, webhooks
 
 ADMIN = Actor("admin", "admin")
@@ -42,11 +43,11 @@ def signed(body: bytes, secret: str) -> str:
     return stripe.WebhookSignature.generate_signature_header(body.decode(), secret)
 
 
-def event(kind: str, obj: dict[str, Any], created: int) -> bytes:
+def event(kind: str, obj: dict[str, Any], created: int, version: str = API_VERSION) -> bytes:
     payload = {
         "id": "evt_" + secrets.token_hex(12),
         "object": "event",
-        "api_version": "2026-10-28.endive",
+        "api_version": version,
         "created": created,
         "data": {"object": obj},
         "livemode": False,
@@ -165,6 +166,10 @@ def test_the_sandbox_delivers_signed_events_to_the_registered_endpoint(fcops: An
         background.webhook_url
     ]
     assert all("secret" not in e for e in endpoints)  # only the create answer carries it
+    # Registered in our version: Stripe renders its events in it, not the account's default.
+    assert [e["api_version"] for e in endpoints if e["id"] == background.webhook_endpoint_id] == [
+        API_VERSION
+    ]
     account = an_account(app)
     with session_scope(app.engine) as session:
         seen = set(session.exec(select(WebhookEventRecord.id)).all())
@@ -235,3 +240,28 @@ def test_an_event_from_the_same_second_as_the_last_one_applied_rereads_the_accou
     # The tie cannot be ordered by `created`: the mirror holds what Stripe says now.
     now = app.gateway.retrieve_account(account["id"])["balance"]["current"]["usd"]
     assert mirrored(app.engine, account["id"]).balance_current == now
+
+
+def test_an_event_rendered_in_another_api_version_makes_the_mirror_read_the_account_again(
+    fcops: Any,
+) -> None:
+    """An event's data keeps the version it was rendered in (an endpoint registered elsewhere
+    without ``api_version`` gets the account's default): its copy may lack what this version
+    has, so the account is read from Stripe instead of taken from the event."""
+    app, background = fcops
+    account = an_account(app)
+    now = int(time.time())
+    # As an older version rendered it: no status_details, and a status Stripe no longer has.
+    older = {k: v for k, v in account.items() if k != "status_details"} | {"status": "inactive"}
+    body = event("financial_connections.account.deactivated", older, now, "2025-03-31.basil")
+    assert post(background.webhook_url, body, signed(body, background.secret))[0] == 200
+    assert wait_processed(app.engine, json.loads(body)["id"]).status == "processed"
+    row = mirrored(app.engine, account["id"])
+    assert row.status == app.gateway.retrieve_account(account["id"])["status"] == "active"
+    # The same copy in our version is taken as it is (the event is Stripe's word).
+    body = event("financial_connections.account.deactivated", older, now + 1)
+    assert post(background.webhook_url, body, signed(body, background.secret))[0] == 200
+    wait_processed(app.engine, json.loads(body)["id"])
+    assert mirrored(app.engine, account["id"]).status == "inactive"
+    sync_accounts.sync_accounts(app.services, ADMIN, full=True)  # as Stripe has it, for the next
+    assert mirrored(app.engine, account["id"]).status == "active"

@@ -381,6 +381,7 @@ NO_ACTOR: dict[str, str] = {
     "sync_accounts.sync_message": "pure wording",
     "sync_accounts.needs_walk": "pure rule on the cursor's age",
     "sync_accounts.mirror_chunk": "mirror write of a chunk inside the full-walk job (role-checked at its start)",
+    "sync_accounts.reread": "Stripe reads for the replay and the webhook step (role-checked at their start)",
     "sync_intents.record_values": "pure row shaping",
     "sync_intents.store_intent": "webhook/sync mirror write (Stripe is the actor)",
     "sync_intents.store_page": "sync mirror write of a page Stripe listed (Stripe is the actor)",

@@ -15,6 +15,7 @@ from services.adapters import account_mirror
 from services.adapters.models import AccountRecord, CustomerRecord, SyncState
 from services.adapters.store import session_scope
 from services.rules import bank_account
+from services.rules.stripe_api import API_VERSION
 from services.usecases import browse_accounts, sync_accounts
 from tests.services.test_accounts import make_customer
 
@@ -125,6 +126,41 @@ def test_a_replay_applies_events_oldest_first_so_the_latest_status_wins(
     assert row is not None and row.status == "active"
     assert row.status == gateway.retrieve_account(account_id)["status"]
     assert bank_account.applied_event_created(row.raw) is not None
+
+
+def test_events_rendered_in_another_api_version_are_read_again_not_copied(
+    services_ctx: Any, gateway: Any, simulator: Any, sandbox_handle: Any
+) -> None:
+    """Stripe's events list answers each event in the version it was rendered in when it
+    happened (the account's default then), whatever version asks: such a copy may lack fields
+    this version has, so the replay reads the object again."""
+    customer, linked = make_customer(gateway, simulator, accounts=1)
+    gone, _ = make_customer(gateway, simulator, accounts=0)
+    delete_customer_in_stripe(sandbox_handle.base_url, gone["id"])
+    account = gateway.retrieve_account(linked[0]["id"])
+    stale = {k: v for k, v in account.items() if k != "status_details"} | {"status": "inactive"}
+    events = [
+        event("financial_connections.account.deactivated", stale, 1_700_000_100),
+        event("customer.updated", {**customer, "name": "Old Name"}, 1_700_000_101),
+        event("customer.updated", gone, 1_700_000_102),
+    ]
+    for e in events:
+        e["api_version"] = "2025-03-31.basil"
+    changes = account_mirror.changes_in(events)
+    assert changes.accounts == {} and changes.customers == {}  # no copy taken as it is
+    assert changes.reread == {account["id"]: "account", customer["id"]: "customer",
+                              gone["id"]: "customer"}
+    sync_accounts.reread(services_ctx, changes)
+    assert changes.accounts == {account["id"]: gateway.retrieve_account(account["id"])}
+    assert changes.accounts[account["id"]]["status"] == "active"
+    assert account["id"] not in changes.stamps  # read now: no event's date to guard it with
+    assert changes.customers[customer["id"]]["name"] == customer["name"]
+    assert gone["id"] in changes.deleted and gone["id"] not in changes.customers
+    # In our own version the same events are Stripe's word, taken as they are.
+    for e in events:
+        e["api_version"] = API_VERSION
+    ours = account_mirror.changes_in(events)
+    assert ours.reread == {} and ours.accounts[account["id"]]["status"] == "inactive"
 
 
 # --------------------------------------------------------------------------- both databases

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from services.adapters.gateway import sdk
 from services.adapters.gateway.sdk import signature_problem
+from services.rules.stripe_api import API_VERSION
 
 
 class BadSignature(ValueError):
@@ -57,6 +58,9 @@ class WebhookEndpointCalls:
         params: sdk.WebhookEndpointCreateParams = {
             "url": url,
             "enabled_events": list(enabled_events),  # type: ignore[arg-type]
+            # Events keep the version they are rendered in; without this, the account's default
+            # (perhaps older than ours, and missing fields the mirror reads).
+            "api_version": API_VERSION,
         }
         if description:
             params["description"] = description
