@@ -292,7 +292,9 @@ def table(frame: pd.DataFrame) -> None:
         present,
         default=present,
         format_func=LABELS.__getitem__,
-        key="batch_filter",
+        # One filter per result: a choice made on the last batch (only "OK", say) would
+        # otherwise hide the next batch's Insufficient rows.
+        key=f"batch_filter:{st.session_state.get(JOB, '')}",
     )
     shown = frame[frame["verdict"].isin(chosen)]
     view = pd.DataFrame(
@@ -317,7 +319,7 @@ def table(frame: pd.DataFrame) -> None:
         width="stretch",
         on_select="rerun",
         selection_mode="single-row",
-        key="batch_rows",
+        key=f"batch_rows:{st.session_state.get(JOB, '')}",
         # What finance acts on first (verdict, money, why), then where it came from.
         column_order=(
             "Row",

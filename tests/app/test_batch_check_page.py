@@ -84,9 +84,31 @@ def test_pasted_csv_text_works_like_an_upload_and_rows_can_be_filtered() -> None
     run(at)
     no_exceptions(at)
     assert metrics(at)["Checked"] == "2"
-    at.multiselect(key="batch_filter").set_value(["insufficient"]).run()
+    verdict_filter(at).set_value(["insufficient"]).run()
     rows = at.dataframe[-1].value
     assert list(rows["ID"]) == [poor]
+
+
+def verdict_filter(at: AppTest):  # type: ignore[no-untyped-def]
+    return next(m for m in at.multiselect if m.label == "Show verdicts")
+
+
+def test_a_filter_chosen_on_one_batch_does_not_hide_the_next_batchs_rows() -> None:
+    _, rich = new_account(available=500_000)
+    _, poor = new_account(available=1_000)
+    at = open_page(PAGE, "admin")
+    at.text_area(key="batch_text").set_value(f"id,amount,currency\n{rich},100.00,usd\n")
+    run(at)
+    verdict_filter(at).set_value(["ok"]).run()  # the first batch, all OK, filtered to OK
+    at.text_area(key="batch_text").set_value(
+        f"id,amount,currency\n{rich},100.00,usd\n{poor},75.00,usd\n"
+    )
+    run(at)
+    no_exceptions(at)
+    assert metrics(at)["Insufficient"] == "1"
+    # The new result starts with every verdict it has shown: the Insufficient row is there.
+    assert verdict_filter(at).value == ["ok", "insufficient"]
+    assert list(at.dataframe[-1].value["Verdict"]) == ["OK", "Insufficient"]
 
 
 def test_a_file_that_is_not_usable_is_explained() -> None:
