@@ -8,6 +8,7 @@ It refreshes only stale balances Stripe allows now, and keeps under Stripe's rat
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 import pandas as pd
@@ -37,6 +38,8 @@ FAILED = "batch_check_failed"
 JOB = "batch_check_job"
 FOLLOW = "batch_check_follow"  # the job this session waits for
 RESTORED = "batch_check_restored"  # the result shown is from an earlier visit
+INPUT_NOW = "batch_check_input"  # a digest of the file or text given now (None: nothing given)
+RESULT_INPUT = "batch_check_result_input"  # the digest of the input the result was run on
 WAIT_SECONDS = 8.0  # a small batch is shown at once; a bigger one is followed in the background
 TEMPLATE = (
     "id,amount,currency,reference\n"
@@ -78,6 +81,10 @@ refresh_stale = st.checkbox(
 )
 
 
+def digest(data: bytes | str) -> str:
+    return hashlib.sha256(data if isinstance(data, bytes) else data.encode()).hexdigest()
+
+
 @st.cache_data(max_entries=4, show_spinner=False)
 def parse(data: bytes | str) -> tuple[list[PlannedDebit], list[RowError]]:
     """The file read once per content, not on every rerun (50,000 rows take about a second)."""
@@ -99,6 +106,7 @@ def read_input() -> tuple[list[PlannedDebit], list[RowError]] | None:
         return None
     if not data and pasted.strip():
         data = pasted
+    st.session_state[INPUT_NOW] = digest(data) if data else None
     if not data:
         return None
     try:
@@ -144,6 +152,7 @@ def run_batch(planned: list[PlannedDebit], bad: list[RowError]) -> None:
     if job_id is None:
         return
     st.session_state[JOB] = job_id
+    st.session_state[RESULT_INPUT] = st.session_state.get(INPUT_NOW)
     st.session_state.pop(RESULT, None)
     deadline = time.monotonic() + WAIT_SECONDS
     bar = st.progress(0.0, text="Starting…")
@@ -373,8 +382,15 @@ def fmt(amount: object, currency: object) -> str:
 
 
 result = st.session_state.get(RESULT)
-if st.session_state.get(RESTORED) and parsed is not None:
-    result = None  # a new file is ready: last visit's result would be mistaken for its result
+given = st.session_state.get(INPUT_NOW)
+if result is not None and given is not None and given != st.session_state.get(RESULT_INPUT):
+    # Another file or text is given (a restored result's input is not known): the last result
+    # under it would be read as this file's.
+    result = None
+    st.caption(
+        ":material/info: The last result is put aside while another file is given: run the "
+        "batch check for this one, or remove it to see the last result again."
+    )
 if isinstance(result, batch_result.BatchResult):
     frame = result.to_frame()
     summary(result)

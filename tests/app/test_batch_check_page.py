@@ -152,3 +152,23 @@ def test_the_page_says_what_it_read_before_anything_runs() -> None:
 def test_roles_without_balance_checks_cannot_open_the_batch_page(role: str) -> None:
     direct = refused(PAGE, role)
     assert not direct.text_area
+
+
+def test_a_result_is_put_aside_while_another_file_is_given() -> None:
+    _, rich = new_account(available=500_000)
+    first = f"id,amount,currency\n{rich},100.00,usd\n"
+    at = open_page(PAGE, "finance")
+    at.text_area(key="batch_text").set_value(first)
+    run(at)
+    assert metrics(at)["Rows"] == "1"
+    # Another input, not run yet (here one that cannot be used): no result under its message.
+    at.text_area(key="batch_text").set_value("id,amount\n").run()
+    no_exceptions(at)
+    assert any("no debit rows" in e.value for e in at.error)
+    assert not at.metric and "Download results (CSV)" not in [
+        d.label for d in at.get("download_button")
+    ]
+    assert "The last result is put aside" in texts(at)
+    # The same input as the result's again: the result is its own, shown again.
+    at.text_area(key="batch_text").set_value(first).run()
+    assert metrics(at)["Rows"] == "1" and "put aside" not in texts(at)
