@@ -14,12 +14,15 @@ from services.rules import bank_account
 from services.usecases import refresh_balance
 
 
-def start(scope: str, payload: Any, account_id: str, feature: str, fn: Any, *args: Any) -> None:
-    """Start the refresh ``fn(*args)`` under ``scope``'s key (a double click sends one request;
-    the sentence is on the page when it fails) and follow ``feature`` of ``account_id``."""
-    if runtime.call_keyed(scope, payload, fn, *args) is not None:
-        runtime.new_request(scope)  # the next refresh, after the cooldown, is a new request
-        refresh_watch.watch(account_id, feature)
+def start(scope: str, payload: Any, account_id: str, feature: str, fn: Any, *args: Any) -> bool:
+    """Start the refresh ``fn(*args)`` under ``scope``'s key (a double click sends one request)
+    and follow ``feature`` of ``account_id``. False when it failed: its sentence is on the page,
+    and the caller must not rerun (the rerun would wipe it: the click would seem to do nothing)."""
+    if runtime.call_keyed(scope, payload, fn, *args) is None:
+        return False
+    runtime.new_request(scope)  # the next refresh, after the cooldown, is a new request
+    refresh_watch.watch(account_id, feature)
+    return True
 
 
 def follow(

@@ -284,10 +284,10 @@ def csv_or_message(chosen: dict[str, Any]) -> bytes:
 # --------------------------------------------------------------------------- detail view
 
 
-def start_refresh(account_id: str, feature: str) -> None:
+def start_refresh(account_id: str, feature: str) -> bool:
     payload = {"account": account_id, "feature": feature}
     scope = f"refresh-{account_id}-{feature}"
-    refresh.start(
+    return refresh.start(
         scope, payload, account_id, feature, refresh_balance.refresh, svc, actor, account_id,
         feature,
     )
@@ -342,8 +342,7 @@ def refresh_buttons(detail: bank_account.AccountDetail) -> None:
         )
         if reason:
             col.caption(reason)
-        if clicked:
-            start_refresh(account_id, feature)
+        if clicked and start_refresh(account_id, feature):
             st.rerun()
 
 

@@ -168,10 +168,10 @@ def owners_frame(report: OwnershipReport) -> pd.DataFrame:
     )
 
 
-def start_refresh(account_id: str) -> None:
+def start_refresh(account_id: str) -> bool:
     scope, payload = f"own-refresh-{account_id}", {"account": account_id}
     fn = orv.refresh_ownership
-    refresh.start(scope, payload, account_id, "ownership", fn, svc, actor, account_id)
+    return refresh.start(scope, payload, account_id, "ownership", fn, svc, actor, account_id)
 
 
 def refresh_finished(account_id: str, state: bank_account.RefreshState | None) -> None:
@@ -191,8 +191,7 @@ def refresh_controls(report: OwnershipReport) -> None:
         help=reason or "Ask the bank, through Stripe, for the current owners.",
         key="own_refresh",
         width="stretch",
-    ):
-        start_refresh(account_id)
+    ) and start_refresh(account_id):
         st.rerun()
     if mid.button("Check again", icon=":material/rule:", key="own_recheck", width="stretch"):
         st.session_state.get(REPORTS, {}).pop(account_id, None)

@@ -155,16 +155,19 @@ NO_REFRESH_YET = (
 )
 
 
-def sync(account_id: str) -> None:
+def sync(account_id: str) -> bool:
+    """Sync the account's transactions; False when it failed (its sentence is on the page: a
+    rerun would wipe it, and the person would see nothing happen)."""
     waiting: set[str] = st.session_state.setdefault(NO_REFRESH, set())
     outcome = runtime.call(sync_transactions.sync_or_wait, svc, actor, account_id)
     if outcome is None:
-        return
+        return False
     if outcome.summary is None:
         waiting.add(account_id)  # kept across reruns, so the offer's button can be clicked
-        return
+        return True
     waiting.discard(account_id)
     st.session_state.setdefault(OUTCOME, {})[account_id] = ("success", outcome.summary.message)
+    return True
 
 
 def refresh_finished(account_id: str, state: bank_account.RefreshState | None) -> None:
@@ -266,8 +269,7 @@ def controls(status: TransactionStatus) -> None:
         help="Copy new and changed transactions from Stripe into the store.",
         key="txn_sync",
         width="stretch",
-    ):
-        sync(account_id)
+    ) and sync(account_id):
         st.rerun()
     if refresh_reason and refresh_reason != no_role:
         st.caption(refresh_reason)

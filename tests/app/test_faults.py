@@ -216,6 +216,53 @@ def test_a_refresh_clicked_during_a_stripe_outage_is_a_sentence_and_starts_nothi
     assert all(r.outcome == "error" for r in audit_rows("account.refresh", account["id"]))
 
 
+def refused_once(monkeypatch: pytest.MonkeyPatch, call: str) -> list[str]:
+    """Stripe answers a 500 to the gateway's ``call`` only (the page's reads before and after it
+    go through): the click's own request failing, the rest of Stripe well."""
+    from services.errors import StripeUnavailable
+
+    tried: list[str] = []
+
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        tried.append(call)
+        raise StripeUnavailable("Stripe had a temporary problem (HTTP 500). Try again in a minute.")
+
+    monkeypatch.setattr(app().services.gateway, call, fail)
+    return tried
+
+
+@pytest.mark.parametrize(
+    ("page", "label", "call"),
+    [
+        ("pages/accounts.py", "Refresh balance", "refresh_account"),
+        ("pages/ownership.py", "Refresh ownership", "refresh_account"),
+        ("pages/transactions.py", "Sync from Stripe", "transactions_page"),
+    ],
+)
+def test_a_click_whose_own_request_stripe_refuses_says_so_and_is_not_wiped_by_a_rerun(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch, page: str, label: str, call: str
+) -> None:
+    """The page reran right after the click, and the rerun discarded the sentence just drawn: the
+    button seemed to do nothing, with the old state still shown as current."""
+    account_id = world["account"]["id"]
+    at = open_page(page, "ops")
+    at.query_params["account"] = account_id
+    if page == "pages/transactions.py":
+        at.text_input(key="txn_id_input").set_value(account_id)
+        button(at, "Open").click()
+    elif page == "pages/ownership.py":
+        at.text_input(key="own_id_input").set_value(account_id)
+        button(at, "Check").click()
+    at.run()
+    no_exceptions(at)
+    target = button(at, label)
+    assert not target.disabled, target.help
+    tried = refused_once(monkeypatch, call)
+    target.click().run()
+    assert tried, "the click did not reach Stripe"
+    says(at, "temporary problem")
+
+
 @pytest.mark.parametrize(
     ("param", "message"),
     [
