@@ -11,3 +11,13 @@ def literal(text: object, limit: int = 40) -> str:
     """``text`` (at most ``limit`` characters, on one line) as a Markdown code span."""
     shown = " ".join(str(text)[:limit].replace("`", "'").split())
     return f"`{shown}`" if shown else "''"
+
+
+_MARKDOWN = frozenset("\\`*_{}[]()#+-.!|<>~$:")
+
+
+def plain(text: object, limit: int = 80) -> str:
+    """``text`` (a name from Stripe, say) as plain words inside Markdown: every character that
+    Markdown or Streamlit's directives would act on is escaped, nothing else changes."""
+    shown = " ".join(str(text)[:limit].split())
+    return "".join("\\" + c if c in _MARKDOWN else c for c in shown)

@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -202,3 +203,19 @@ def call_keyed(
 # --------------------------------------------------------------------------- mirrored accounts
 
 AUTOSYNCED = "_accounts_autosynced"  # a page's first account sync has started (once per session)
+LINGER = "_fcops_linger"  # {key: (sentence, when)}: warnings a rerun soon after must not drop
+LINGER_SECONDS = 10.0
+
+
+def linger(key: str, sentence: str) -> None:
+    """Warn ``sentence`` on this run and the runs of the next seconds (see :func:`lingering`):
+    a rerun right after (a first-visit sync ending) discards what this run drew, and a link's
+    parameter, once read, is gone from the URL, so nothing would say it again."""
+    st.session_state.setdefault(LINGER, {})[key] = (sentence, time.monotonic())
+
+
+def lingering(key: str) -> None:
+    """Draw the warning :func:`linger` left under ``key`` while it is recent."""
+    entry = st.session_state.get(LINGER, {}).get(key)
+    if entry is not None and time.monotonic() - entry[1] < LINGER_SECONDS:
+        st.warning(entry[0], icon=":material/link_off:")

@@ -30,14 +30,14 @@ from components.accounts_view import (
     status_badge,
 )
 from components.feedback import format_age, format_timestamp
-from components.literal import literal
+from components.literal import literal, plain
 from components.money import format_money
 from components.pager import chosen_page, current_page, pager
 from components.search_row import search_row
 from pages import _follow as follow
 from pages import _refresh as refresh
 from pages import _runtime as runtime
-from services.rules import bank_account
+from services.rules import bank_account, ids
 from services.usecases import browse_accounts, export_accounts, jobs, refresh_balance, sync_accounts
 
 actor = runtime.guard("accounts.view")
@@ -162,6 +162,13 @@ def search_box() -> None:
         search_pager(found)
 
 
+def customer_label(customer_id: str) -> str:
+    """The customer's name (or email) for a link's ``cus_…``; the ID when Stripe has none."""
+    hits = runtime.call(browse_accounts.search_customers, svc, actor, customer_id) or []
+    hit = next((h for h in hits if h.id == customer_id), None)
+    return (hit.name or hit.email or customer_id) if hit else customer_id
+
+
 def search_pager(found: browse_accounts.CustomerSearchPage) -> None:
     caption = f"Customers page {found.page} of {found.pages}"
     wanted = chosen_page("acc_hits", found.page, found.pages, caption=caption, noun="customers")
@@ -230,15 +237,20 @@ def list_body() -> None:
     sync_bar()
     search_box()
     wanted = str(st.query_params.get("customer") or "")[:100]
-    if wanted.startswith("cus_"):  # ?customer=cus_… (a link from Blocked accounts), once
-        st.session_state["acc_customer"] = (wanted, wanted)
+    if wanted:  # ?customer=cus_… (a link from Blocked accounts), once
         del st.query_params["customer"]
+        if ids.is_id(wanted, "cus_"):
+            st.session_state["acc_customer"] = (wanted, customer_label(wanted))
+        else:
+            runtime.linger("acc_link", f"The link's customer {literal(wanted)} is not a customer "
+                           "ID (cus_…); showing all accounts.")
+    runtime.lingering("acc_link")
     customer = st.session_state.get("acc_customer")
     chosen: dict[str, Any] = filters()
     sort = sort_control()
     if customer:
         left, right = st.columns([5, 1], vertical_alignment="center")
-        left.markdown(f"Accounts of **{customer[1]}** (`{customer[0]}`)")
+        left.markdown(f"Accounts of **{plain(customer[1])}** (`{customer[0]}`)")
         if right.button("All accounts", icon=":material/close:", key="acc_clear_customer"):
             st.session_state.pop("acc_customer", None)
             st.rerun()

@@ -44,6 +44,19 @@ def parse_id(text: str | None, *, allowed: tuple[str, ...] | None = None) -> tup
     kind = kind_of(value)
     if kind is None or kind not in accepted or not _ID_RE.match(value):
         raise ValidationError(
-            f"'{value[:60]}' is not an ID this accepts. Use one starting with {names}."
+            f"{as_typed(value)} is not an ID this accepts. Use one starting with {names}."
         )
     return value, kind
+
+
+def is_id(text: str, prefix: str) -> bool:
+    """Whether ``text`` is a well-formed ID with ``prefix`` (``cus_…`` from a link, say)."""
+    return text.startswith(prefix) and bool(_ID_RE.match(text))
+
+
+def as_typed(text: str, limit: int = 60) -> str:
+    """Someone's text inside a sentence pages draw as Markdown: a code span, which draws
+    nothing of it (a pasted ``[sign in](https://…)`` would be a link inside fcops' own error;
+    a link's parameter can carry it to a colleague)."""
+    shown = " ".join(text[:limit].replace("`", "'").split())
+    return f"`{shown}`" if shown else "''"

@@ -14,6 +14,7 @@ from tests.app.conftest import (
     texts,
     webhooks_settled,
 )
+from tests.app.conftest import shared_app as app
 
 PAGE = "pages/accounts.py"
 OPS = Actor(username="ops", role="ops")
@@ -182,3 +183,18 @@ def test_a_links_text_is_shown_as_typed_never_drawn_as_a_link() -> None:
     for sentence in warned:
         assert f"`{crafted}"[:41] in sentence  # inside a code span: drawn as typed
         assert sentence.count("`") == 2
+
+
+def test_a_crafted_customer_link_is_refused_as_typed_and_a_real_one_names_the_customer() -> None:
+    crafted = "cus_x) Your session expired: [sign in again](https://evil.example/login) ("
+    at = opened_with("ops", customer=crafted)
+    no_exceptions(at)
+    warned = [w.value for w in at.warning if "not a customer ID" in w.value]
+    assert len(warned) == 1 and warned[0].count("`") == 2, warned  # a code span: no link
+    assert "Accounts of" not in texts(at)  # no customer chosen from it
+    real = browse_accounts.list_accounts(app().services, Actor("t", "admin"), page_size=1).rows[0]
+    hits = browse_accounts.search_customers(app().services, Actor("t", "admin"), real.customer_id)
+    at = opened_with("ops", customer=real.customer_id)
+    no_exceptions(at)
+    name = hits[0].name or hits[0].email
+    assert name and f"Accounts of **{name}**" in texts(at).replace("\\", "")

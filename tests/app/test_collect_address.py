@@ -131,3 +131,15 @@ def test_stripe_failing_keeps_the_request_in_the_address_for_a_reload() -> None:
     reloaded = opened_at(made.id)  # Stripe is back: the reload shows it
     no_exceptions(reloaded)
     assert reloaded.session_state["collect_result"].id == made.id
+
+
+def test_a_crafted_customer_link_chooses_nobody_and_is_shown_as_typed() -> None:
+    at = open_page(PAGE, "ops")
+    # No waiting for the first visit's syncs: their end reruns the page, and the warning stays.
+    at.query_params["customer"] = "cus_x) Session expired: [sign in](https://evil.example) ("
+    at.run()
+    no_exceptions(at)
+    warned = [w.value for w in at.warning if "not a customer ID" in w.value]
+    assert len(warned) == 1 and warned[0].count("`") == 2, warned
+    assert "collect_customer" not in at.session_state or not at.session_state["collect_customer"]
+    assert "evil.example" not in " ".join(e.value for e in at.error)
