@@ -40,6 +40,7 @@ from services.rules.batch_result import ERROR, BatchResult, BatchRow
 from services.rules.debit import STALE, DebitPolicy, assess_debit
 from services.rules.debit_csv import PlannedDebit, RowError
 from services.rules.debit_target import assess_target
+from services.rules.money import format_plain
 from services.usecases.check_debit import is_pending, refresh_key, start_refresh
 from services.usecases.debit_policy import load_policy
 from services.usecases.resolve_account import Known, debit_target
@@ -173,8 +174,20 @@ def _run_batch(
         for account_id in refreshed:
             if read.engine is None or account_id in read.retrieved:
                 mirror.upsert_account(svc.engine, accounts[account_id])
-    now, started = svc.now(), frozenset(refreshed)
-    rows = [_row_result(d, targets[d.target], accounts, policy, now, started, notes) for d in debits]
+    # Refreshed: those the bank answered with a balance (a failed or unfinished one is not).
+    refreshed = [a for a in refreshed if _balance_refresh(accounts[a]) == "succeeded"]
+    now, fresh = svc.now(), frozenset(refreshed)
+    rows: list[BatchRow] = []
+    # The debits of one account go out together: each row is judged with the rows before it on
+    # the same account (file order), so three $600 rows on $972 are not three OKs.
+    earlier: dict[tuple[str, str], tuple[int, tuple[int, ...]]] = {}
+    for d in debits:
+        aim = targets[d.target]
+        key = (aim.account_id or "", d.currency)
+        before = earlier.get(key, (0, ())) if aim.account_id else (0, ())
+        rows.append(_row_result(d, aim, accounts, policy, now, fresh, notes, before))
+        if aim.account_id and aim.error is None:
+            earlier[key] = (before[0] + d.amount, (*before[1], d.row))
     rows += [_error_row(e) for e in errors]
     tick(total, total, f"Checked {len(rows):,} rows")
     return BatchResult(
@@ -348,6 +361,7 @@ def _row_result(
     now: int,
     refreshed: frozenset[str],
     notes: Mapping[str, str],
+    earlier: tuple[int, tuple[int, ...]] = (0, ()),
 ) -> BatchRow:
     base: dict[str, Any] = {
         "row": debit.row,
@@ -360,12 +374,22 @@ def _row_result(
     if target.error is not None:
         return BatchRow(**base, verdict=ERROR, error=target.error)
     account = accounts.get(target.account_id) if target.account_id else None
-    result = assess_target(account, debit.amount, debit.currency, now, policy, target.missing)
+    together, others = earlier
+    total = together + debit.amount
+    result = assess_target(account, total, debit.currency, now, policy, target.missing)
+    reasons = result.reasons
+    if others:
+        rows = ", ".join(str(r) for r in others)
+        reasons = (
+            f"Row(s) {rows} debit the same account in this batch: {format_plain(total, debit.currency)} "
+            "in all with this one, judged together.",
+            *reasons,
+        )
     note = notes.get(target.account_id or "")
     return BatchRow(
         **base,
         verdict=result.verdict,
-        reasons=(*result.reasons, note) if note else result.reasons,
+        reasons=(*reasons, note) if note else reasons,
         account_id=target.account_id,
         balance=result.balance,
         balance_source=result.balance_source,
@@ -374,6 +398,11 @@ def _row_result(
         shortfall=result.shortfall,
         refreshed=target.account_id in refreshed,
     )
+
+
+def _balance_refresh(account: Mapping[str, Any]) -> str | None:
+    refresh = account.get("balance_refresh")
+    return refresh.get("status") if isinstance(refresh, Mapping) else None
 
 
 def _error_row(error: RowError) -> BatchRow:

@@ -779,3 +779,42 @@ def test_a_policy_outside_the_bounds_is_refused_and_changes_nothing(
     assert debit_policy.load_policy(engine).version == 0
     edge = DebitPolicy(buffer_amount=1_000_000_00, buffer_percent=100.0, max_age_seconds=900)
     assert debit_policy.save_policy(engine, admin, edge, expected_version=0).policy == edge
+
+
+def test_debits_on_one_account_in_a_batch_are_judged_together_in_file_order(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
+) -> None:
+    """Three $600 debits on $972.33 all go out: judged alone, each was OK (finance sent $1,800
+    against $972 and met R01s)."""
+    fca = link(gw, sim, customer(gw))
+    other = link(gw, sim, customer(gw))
+    set_balance(box, fca, available=97_233, current=97_233)
+    set_balance(box, other, available=500_000, current=500_000)
+    debits, bad = parse_debits_csv(
+        f"id,amount\n{fca},600.00\n{other},600.00\n{fca},300.00\n{fca},600.00\n"
+    )
+    result = check_batch.run_batch(svc, finance, debits, refresh_stale=False)
+    assert not bad
+    by_row = {r.row: r for r in result.rows}
+    assert [by_row[n].verdict for n in (2, 3, 4, 5)] == ["ok", "ok", "ok", "insufficient"]
+    assert not any("judged together" in r for r in by_row[2].reasons + by_row[3].reasons)
+    assert by_row[4].reasons[0].startswith("Row(s) 2 debit the same account in this batch: $900.00")
+    assert by_row[5].reasons[0].startswith("Row(s) 2, 4 debit the same account in this batch: $1,500.00")
+    assert by_row[5].amount == 60_000  # the row's own amount; the judgement was of the total
+    assert result.summary().counts["insufficient"] == 1
+
+
+def test_a_batch_counts_as_refreshed_only_the_balances_the_bank_gave(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Actor
+) -> None:
+    failing = link(gw, sim, customer(gw), institution="Refresh Errors Bank")
+    working = link(gw, sim, customer(gw))
+    for fca in (failing, working):
+        set_balance(box, fca, available=500_000, current=500_000, age=2 * DAY)
+    debits, _ = parse_debits_csv(f"id,amount\n{failing},10.00\n{working},10.00\n")
+    result = check_batch.run_batch(svc, finance, debits, refresh_stale=True, wait_seconds=20)
+    by_account = {r.account_id: r for r in result.rows}
+    assert result.refreshed == [working] and result.summary().refreshed == 1
+    assert by_account[working].refreshed and by_account[working].verdict == "ok"
+    assert not by_account[failing].refreshed and by_account[failing].verdict == "stale"
+    assert any("last balance refresh failed" in r for r in by_account[failing].reasons)

@@ -95,11 +95,16 @@ def test_the_batch_gives_each_row_the_single_checks_account_and_reasons(
     debits, errors = parse_debits_csv(csv)
     assert not errors
     batch = check_batch.run_batch(svc, ADMIN, debits, refresh_stale=False)
+    on_account: dict[str, int] = {}  # rows so far per account: they go out together
     for row, pasted in zip(batch.rows, ids, strict=True):
-        single = check_debit.check_debit(svc, ADMIN, pasted, 1_000, "usd")
+        n = on_account[row.account_id] = on_account.get(row.account_id, 0) + 1 if row.account_id else 1
+        single = check_debit.check_debit(svc, ADMIN, pasted, 1_000 * n, "usd")
         assert row.target == pasted
         assert row.account_id == (single.account.id if single.account else None)
-        assert (row.verdict, row.reasons) == (single.verdict, single.final.reasons), pasted
+        joint = row.reasons[:1] if n > 1 else ()  # "Row(s) 2 debit the same account …"
+        assert all("judged together" in r for r in joint)
+        assert (row.verdict, row.reasons[len(joint):]) == (single.verdict, single.final.reasons), pasted
+    assert max(on_account.values()) > 1  # the pasted IDs name one account more than once
 
 
 @pytest.mark.parametrize(
