@@ -20,7 +20,7 @@ from pages import _runtime as runtime
 from pages._customer_search import search_count, search_page
 from services.rules import people
 from services.rules.debit import Assessment
-from services.rules.money import MoneyError, parse_amount
+from services.rules.money import MoneyError, parse_amount, validate_currency
 from services.usecases import balance_history, browse_accounts, check_debit
 
 actor = runtime.guard("balances.check")
@@ -140,19 +140,28 @@ def run_check(request: dict[str, Any], *, refresh: bool) -> check_debit.DebitChe
         )
 
 
+def read_amount(amount_text: str, currency: str) -> tuple[int, str] | None:
+    """(minor units, currency code), or None with the sentence on the page."""
+    try:
+        code = validate_currency(currency)
+    except MoneyError as err:
+        st.error(f"Currency: {err}", icon=":material/error:")
+        return None
+    try:
+        return parse_amount(amount_text, code), code
+    except MoneyError as err:
+        st.error(f"Amount: {err}", icon=":material/error:")
+        return None
+
+
 if submitted:
     st.session_state.pop(RESULT, None)
     if not target:
         st.error("Choose a customer or paste an ID to check.", icon=":material/error:")
-    else:
-        try:
-            amount = parse_amount(amount_text, currency)
-        except MoneyError as err:
-            st.error(f"Amount: {err}", icon=":material/error:")
-        else:
-            request = {"target": target, "amount": amount, "currency": currency.strip().lower()}
-            st.session_state[REQUEST] = request
-            st.session_state[RESULT] = run_check(request, refresh=refresh_stale)
+    elif (money := read_amount(amount_text, currency)) is not None:
+        request = {"target": target, "amount": money[0], "currency": money[1]}
+        st.session_state[REQUEST] = request
+        st.session_state[RESULT] = run_check(request, refresh=refresh_stale)
 
 
 # -- showing the verdict -----------------------------------------------------------------------

@@ -143,11 +143,19 @@ def check_debit(
     )
 
 
+ACH_CURRENCY = "usd"  # ACH Direct Debit is in US dollars only (as the batch check's default)
+
+
 def _valid_money(amount: int, currency: str) -> str:
     try:
         code = validate_currency(currency)
     except MoneyError as err:
-        raise ValidationError(str(err)) from None
+        raise ValidationError(f"Currency: {err}") from None
+    if code != ACH_CURRENCY:  # the policy's buffer is in it too: a yen check read $10 as ¥1,000
+        raise ValidationError(
+            f"ACH Direct Debit collects US dollars only, so a {code.upper()} debit cannot be "
+            "checked: enter the amount in USD."
+        )
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise ValidationError("The debit amount must be greater than zero.")
     largest = int(MAX_MAJOR_AMOUNT.scaleb(exponent(code)))

@@ -52,10 +52,13 @@ def new_account(*, available: int, age: int = 60, next_refresh_in: int = -1) -> 
     return cus, fca
 
 
-def check_id(at: AppTest, target: str, amount: str, *, refresh: bool = False) -> AppTest:
+def check_id(
+    at: AppTest, target: str, amount: str, *, refresh: bool = False, currency: str = "USD"
+) -> AppTest:
     at.radio(key="bc_mode").set_value("Paste an ID").run()
     at.text_input(key="bc_target_id").set_value(target).run()
     at.text_input(key="bc_amount").set_value(amount)
+    at.text_input(key="bc_currency").set_value(currency)
     at.checkbox(key="bc_refresh").set_value(refresh)
     return at.button(key="FormSubmitter:bc_form-Check debit").click().run()
 
@@ -107,6 +110,21 @@ def test_a_bad_amount_is_explained_and_nothing_is_checked(amount: str, message: 
     no_exceptions(at)
     errors = " ".join(e.value for e in at.error)
     assert "Amount:" in errors and message in errors
+    assert "OK —" not in markdown(at) and not at.metric
+
+
+@pytest.mark.parametrize(
+    ("currency", "message"),
+    [("JPY", "US dollars only"), ("EUR", "US dollars only"), ("us", "Currency:"), ("XYZ", "Currency:")],
+)
+def test_a_currency_other_than_dollars_is_refused_and_nothing_is_checked(
+    currency: str, message: str
+) -> None:
+    _, fca = new_account(available=10_000)
+    at = check_id(open_page(PAGE, "finance"), fca, "50", currency=currency)
+    no_exceptions(at)
+    errors = " ".join(e.value for e in at.error)
+    assert message in errors and "Amount:" not in errors, errors
     assert "OK —" not in markdown(at) and not at.metric
 
 

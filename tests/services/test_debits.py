@@ -547,6 +547,10 @@ def test_bad_input_is_refused_with_a_sentence(
         check_debit.check_debit(svc, finance, fca, 0, "usd")
     with pytest.raises(ValidationError, match="currency"):
         check_debit.check_debit(svc, finance, fca, 100, "dollars")
+    # ACH Direct Debit is in dollars: a yen check read the policy's $10 buffer as ¥1,000.
+    for code in ("jpy", "eur", "kwd"):
+        with pytest.raises(ValidationError, match="US dollars only"):
+            check_debit.check_debit(svc, finance, fca, 5_000, code)
 
 
 def test_roles_without_balance_checks_are_refused(
