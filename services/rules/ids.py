@@ -21,8 +21,21 @@ _ID_RE = re.compile(r"^[a-z]+_[A-Za-z0-9_]{3,250}$")
 
 
 def clean_id(text: str | None) -> str:
-    """Strip what people paste around IDs (spaces, quotes, trailing punctuation)."""
-    return (text or "").strip().strip("'\"`.,;").strip()
+    """Strip what people paste around IDs (spaces, quotes, trailing punctuation); take the ID out
+    of a Stripe Dashboard URL, and out of a client secret (``pi_…_secret_…``: its object's ID)."""
+    value = from_url((text or "").strip().strip("'\"`.,;").strip())
+    head, secret, _ = value.partition("_secret_")
+    return head if secret and kind_of(head) else value
+
+
+def from_url(text: str) -> str:
+    """The ID in a Stripe Dashboard URL (``https://dashboard.stripe.com/test/payments/pi_…``):
+    its last path segment with a known prefix; any other text as it is."""
+    if "://" not in text and not text.startswith("dashboard.stripe.com/"):
+        return text
+    path = text.split("?", 1)[0].split("#", 1)[0]
+    found = [part for part in path.split("/") if kind_of(part) and _ID_RE.match(part)]
+    return found[-1] if found else text
 
 
 def kind_of(object_id: str) -> str | None:

@@ -30,7 +30,7 @@ from services.rules.bank_account import (
     parse_account_id,
     refresh_view,
 )
-from services.rules.ids import kind_of, parse_id
+from services.rules.ids import from_url, kind_of, parse_id
 from services.rules.paging import Page, clamp
 from services.rules.relink import relink_needed
 
@@ -96,7 +96,7 @@ def search_customers(
 ) -> list[CustomerHit]:
     """Customers matching a ``cus_`` ID, an email (exact, any case) or part of a name or email."""
     require(actor, "accounts.view")
-    term = input_limits.search_term(text, field="The customer search")
+    term = from_url(input_limits.search_term(text, field="The customer search"))
     if len(term) < 2:
         raise ValidationError(
             "Type at least 2 characters: a customer ID (cus_…), an email, or part of a name."

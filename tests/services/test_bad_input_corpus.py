@@ -77,7 +77,7 @@ BAD_IDS = [
     "ba_123456",
     "tok_123456",
     "sk_test_abcdef",
-    "https://dashboard.stripe.com/customers/cus_abc",
+    "https://dashboard.stripe.com/customers/",  # a Dashboard URL naming no object (one naming an ID gives that ID: test_shown_as_typed)
     "fca_abc;drop",
     "fca_abc\ndef",
     "cus_é12345",

@@ -35,3 +35,18 @@ def test_a_name_is_plain_words_inside_markdown() -> None:
     assert "[" not in shown.replace("\\[", "") and "](" not in shown
     assert shown.replace("\\", "") == "Ann [sign in](https://evil.example) *Lee* :red[x]"
     assert plain("José O'Brien") == "José O'Brien"
+
+
+@pytest.mark.parametrize(
+    ("pasted", "expected"),
+    [
+        ("https://dashboard.stripe.com/test/payments/pi_8KReSuBoN7dMCEJiPFWxZs76", "pi_8KReSuBoN7dMCEJiPFWxZs76"),
+        ("dashboard.stripe.com/customers/cus_aZQDwyvN5rYmua8XxHqPRLhV?tab=x", "cus_aZQDwyvN5rYmua8XxHqPRLhV"),
+        (" pi_8KReSuBoN7dMCEJiPFWxZs76_secret_abcdef ", "pi_8KReSuBoN7dMCEJiPFWxZs76"),
+        ("seti_1AbcDef_secret_xyz", "seti_1AbcDef"),
+        ("fca_123abc", "fca_123abc"),
+        ("https://evil.example/login", "https://evil.example/login"),  # no ID in it: as pasted
+    ],
+)
+def test_ids_are_taken_out_of_dashboard_urls_and_client_secrets(pasted: str, expected: str) -> None:
+    assert ids.clean_id(pasted) == expected
