@@ -31,7 +31,7 @@ from services.adapters.gateway import (
 from services.audit import AuditContext, audited
 from services.auth import Actor, require
 from services.context import Services
-from services.errors import FcopsError, NotFound, ValidationError
+from services.errors import FcopsError, NotFound, StripeUnavailable, ValidationError
 from services.rules import flow_config, input_limits
 from services.rules.intents import (
     CANCEL_REASONS,
@@ -206,7 +206,13 @@ def create_hosted_link(
         session, replayed = _send(
             svc, ctx, key, "the new link", svc.gateway.create_checkout_session, params
         )
-        intent = session.get("setup_intent")
+        intent = session.get("setup_intent")  # Optional in the SDK's checkout.Session
+        if intent is None:
+            raise StripeUnavailable(
+                f"Stripe made the link {session['id']} but gave it no SetupIntent, so it cannot "
+                "be followed here. Create the link again; if it keeps happening, create a "
+                "SetupIntent instead."
+            )
         if not isinstance(intent, dict):  # defensive: expansion not honoured
             intent = svc.gateway.retrieve_setup_intent(str(intent))
         ctx.target = str(intent["id"])  # the request is its SetupIntent

@@ -182,3 +182,27 @@ def test_an_fc_session_reads_as_linked_with_its_accounts_once_the_customer_linke
     assert after.linked_accounts and all(a.startswith("fca_") for a in after.linked_accounts)
     with pytest.raises(Forbidden):
         collection_requests.session_progress(services_ctx, finance, request)
+
+
+def test_a_link_stripe_answers_without_a_setup_intent_is_a_sentence_not_a_lookup_of_none(
+    services_ctx: Services, ops: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SDK's checkout.Session has ``setup_intent: Optional[...]``: a null was read as the
+    ID "None" and looked up ("no such SetupIntent None")."""
+    from services.errors import StripeUnavailable
+
+    customer = _customer(services_ctx, ops)
+    real = services_ctx.gateway.create_checkout_session
+    asked: list[str] = []
+
+    def without_intent(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        return {**real(*args, **kwargs), "setup_intent": None}
+
+    monkeypatch.setattr(services_ctx.gateway, "create_checkout_session", without_intent)
+    monkeypatch.setattr(services_ctx.gateway, "retrieve_setup_intent", lambda i, **k: asked.append(i))
+    with pytest.raises(StripeUnavailable, match="gave it no SetupIntent"):
+        collection_requests.create_hosted_link(
+            services_ctx, ops, customer_id=customer, idempotency_key=_key()
+        )
+    assert asked == []
+    assert _audit(services_ctx)[-1].outcome == "error"
