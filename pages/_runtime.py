@@ -219,3 +219,23 @@ def lingering(key: str) -> None:
     entry = st.session_state.get(LINGER, {}).get(key)
     if entry is not None and time.monotonic() - entry[1] < LINGER_SECONDS:
         st.warning(entry[0], icon=":material/link_off:")
+
+
+def account_from_address(seen_key: str) -> str | None:
+    """The URL's ``?account=`` when this session has not opened it yet (a link, a reload, a new
+    tab), else None: once opened, the person's own choices on the page win over the URL."""
+    linked = str(st.query_params.get("account") or "")[:100]
+    if linked and linked != st.session_state.get(seen_key):
+        st.session_state[seen_key] = linked
+        return linked
+    return None
+
+
+def keep_in_address(seen_key: str, account_id: str | None) -> None:
+    """The open account in the URL (``?account=``), so a reload, a new tab or a colleague given
+    the URL opens it again; none open, none in the URL."""
+    if account_id and st.query_params.get("account") != account_id:
+        st.query_params["account"] = account_id
+    elif not account_id and "account" in st.query_params:
+        del st.query_params["account"]
+    st.session_state[seen_key] = account_id

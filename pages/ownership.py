@@ -62,13 +62,12 @@ def open_account(account_id: str) -> None:
     st.rerun()
 
 
-pending = st.session_state.pop("own_pending", None) or st.query_params.get("account")
+ADDRESS = "own_address"  # the ?account= this session last opened or wrote
+pending = st.session_state.pop("own_pending", None) or runtime.account_from_address(ADDRESS)
 if pending:
     st.session_state[ACCOUNT] = pending
     st.session_state["own_id_input"] = pending
     st.session_state[VIEW] = CHECK
-    if "account" in st.query_params:
-        del st.query_params["account"]
 
 
 # --------------------------------------------------------------------------- check one account
@@ -226,6 +225,7 @@ def show_outcome(account_id: str) -> None:
 
 def check_view() -> None:
     account_id = account_picker()
+    runtime.keep_in_address(ADDRESS, account_id)  # a reload or a shared URL opens it again
     if not account_id:
         st.info("Enter an account ID, or open one from the review list.", icon=":material/badge:")
         return

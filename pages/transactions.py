@@ -52,11 +52,10 @@ PAGE_SIZE = 100
 PAGE_KEY = "txn_page"  # (account, filters and order, page) of the list
 PENDING = "Transaction refresh pending at the bank…"
 
-param = st.query_params.get("account")
-if param:
+ADDRESS = "txn_address"  # the ?account= this session last opened or wrote
+if param := runtime.account_from_address(ADDRESS):
     st.session_state[ACCOUNT] = param
     st.session_state["txn_id_input"] = param
-    del st.query_params["account"]
 
 
 # --------------------------------------------------------------------------- picking an account
@@ -460,6 +459,7 @@ def account_view(account_id: str) -> None:
 
 
 chosen_account = account_picker()
+runtime.keep_in_address(ADDRESS, chosen_account)  # a reload or a shared URL opens it again
 if chosen_account:
     account_view(chosen_account)
 else:
