@@ -230,7 +230,9 @@ if review is not None:
     st.markdown(
         f"**Kept from bouncing:** {review.kept_count:,} planned debit"
         f"{'s' if review.kept_count != 1 else ''} an insufficient verdict stopped "
-        f"({kept or 'nothing'}): no debit on that account followed within a week."
+        f"({kept or 'nothing'}): no debit on that account followed within a week. Each planned "
+        "debit counts once however often it was checked, and a verdict counts once its week has "
+        "passed."
     )
     if actor.can("policy.edit"):
         if review.sentence and review.suggestion is not None:

@@ -166,7 +166,7 @@ def kept_from_bouncing(
     for times in created.values():
         times.sort()
     stopped = []
-    for check in checks:
+    for check in sorted(checks, key=lambda c: c.checked_at):
         if check.verdict != INSUFFICIENT or not since <= check.checked_at <= until:
             continue
         times = created.get(check.account, [])
@@ -174,10 +174,25 @@ def kept_from_bouncing(
         if at < len(times) and times[at] - check.checked_at <= lookahead:
             continue  # debited anyway (its outcome is in the table)
         stopped.append(check)
-    amounts: dict[str, int] = {}
+    return kept_once(stopped, lookahead)
+
+
+def kept_once(stopped: Sequence[Check], lookahead: int) -> Kept:
+    """One count per planned debit: the same account, amount and currency checked again within
+    ``lookahead`` of a counted check is that debit checked again (three checks of one $5,000
+    debit counted $15,000). ``stopped`` is in the order the checks were made."""
+    counted: list[Check] = []
+    last: dict[tuple[str, str, int], int] = {}
     for check in stopped:
+        key = (check.account, check.currency, check.amount)
+        if key in last and check.checked_at - last[key] <= lookahead:
+            continue
+        last[key] = check.checked_at
+        counted.append(check)
+    amounts: dict[str, int] = {}
+    for check in counted:
         amounts[check.currency] = amounts.get(check.currency, 0) + check.amount
-    return Kept(stopped, amounts)
+    return Kept(counted, amounts)
 
 
 @dataclass(frozen=True)

@@ -423,7 +423,4 @@ def kept(engine: Engine, window: Window, *, until: int) -> rules.Kept:
     )
     with engine.connect() as conn:
         stopped = [check_from_row(r) for r in conn.execute(stmt)]
-    amounts: dict[str, int] = {}
-    for check in stopped:
-        amounts[check.currency] = amounts.get(check.currency, 0) + check.amount
-    return rules.Kept(stopped, amounts)
+    return rules.kept_once(stopped, window.lookback)

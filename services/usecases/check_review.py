@@ -140,7 +140,9 @@ def review(svc: Services, actor: Actor, *, window_days: int = 60) -> CheckReview
     # miss (check_figures.miss_facts)
     missed = check_rows.read_misses(svc.engine, win, MISSES_SHOWN, facts=admin)
     shown, total = missed.newest, missed.total
-    kept = check_figures.kept(svc.engine, win, until=now)
+    # Only verdicts a whole lookback old: "no debit followed within a week" is not known yet
+    # of a check made this week (it counted checks made seconds ago).
+    kept = check_figures.kept(svc.engine, win, until=now - win.lookback)
     policy = load_policy(svc.engine).policy
     found = check_figures.figures(  # one pass: the verdict table and (admins) the options
         svc.engine,

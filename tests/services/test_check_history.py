@@ -4,6 +4,7 @@ world seeds its past checks, deterministic per seed, joined with its debits' out
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -92,6 +93,19 @@ def test_the_demo_world_shows_ok_verdicts_that_let_r01s_through_and_a_suggestion
     assert seen.suggestion is not None and seen.sentence
     assert f"of {len(seen.misses)} R01/R09 returns" in seen.sentence
     assert check_review.review(svc, finance).suggestion is None  # admins only
+    # A verdict made now, three times for one planned debit: no week has passed to say no
+    # debit followed, so it is not counted (it was, three times).
+    from services.adapters import check_history
+    from services.rules.debit import DebitPolicy, assess_debit
+
+    short = assess_debit(None, 500_000, "usd", now=svc.now(), policy=DebitPolicy())
+    row = check_history.check_row(
+        replace(short, verdict="insufficient"), account_id="fca_checkedjustnow",
+        policy=DebitPolicy(), checked_at=svc.now(), source="single",
+    )
+    check_history.record_checks(sqlite_engine, [row, row, row])
+    again = check_review.review(svc, admin)
+    assert (again.kept_count, again.kept_amounts) == (seen.kept_count, seen.kept_amounts)
 
 
 def test_the_check_review_refuses_ops_and_a_window_out_of_range_with_a_sentence(

@@ -96,6 +96,18 @@ def test_insufficient_verdicts_with_no_debit_after_them_are_money_kept_from_boun
     assert kept.amounts == {"usd": 30_000}
 
 
+def test_one_planned_debit_checked_again_is_kept_from_bouncing_once() -> None:
+    """Three checks of one $5,000 debit counted three planned debits ($15,000)."""
+    again = [check("fca_a", T0 + i * HOUR, verdict="insufficient", amount=500_000) for i in range(3)]
+    other_amount = check("fca_a", T0 + 4 * HOUR, verdict="insufficient", amount=70_000)
+    next_month = check("fca_a", T0 + 30 * DAY, verdict="insufficient", amount=500_000)
+    kept = ce.kept_from_bouncing(
+        [*reversed(again), other_amount, next_month], [], since=T0 - DAY, until=T0 + 40 * DAY
+    )
+    assert kept.checks == [again[0], other_amount, next_month]
+    assert kept.amounts == {"usd": 1_070_000}
+
+
 def test_the_smallest_buffer_that_catches_the_misses_is_suggested_with_its_cost() -> None:
     # Three R01s an ok let through, with 5 %, 12 % and 30 % of headroom; two settled debits
     # with 8 % and 50 % of headroom.
