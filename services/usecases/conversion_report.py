@@ -175,7 +175,11 @@ def figures_csv(
             )
         else:
             by = "week" if table == "weekly" else None
-            frame = with_settled(conversion(svc.engine, now=now, by=by, **filters))
+            # conversion_rate is the page's Conversion (usable ÷ ended; empty when nothing
+            # ended, not 0); the column named so was usable ÷ started, which the page never shows.
+            frame = with_settled(conversion(svc.engine, now=now, by=by, **filters)).rename(
+                columns={"conversion_rate": "started_conversion_rate"}
+            ).rename(columns={"ended_conversion_rate": "conversion_rate"})
         ctx.params["rows"] = len(frame)
         ctx.message = f"Exported {len(frame)} rows ({table}) as CSV."
     return frame_csv(frame)

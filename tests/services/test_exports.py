@@ -23,6 +23,7 @@ from services.adapters.store import session_scope
 from services.auth import Actor
 from services.context import Services
 from services.rules import spreadsheet
+from services.rules.chart_data import with_settled
 from tests import stripe_shapes as shapes
 from tests.store.test_debit_outcomes import T0, intent
 
@@ -113,6 +114,13 @@ def test_conversion_exports(engine: Engine) -> None:
     weekly = rows_of(conversion_report.figures_csv(svc, MANAGER, "weekly", now=now))
     assert funnel and weekly
     assert sum(int(r["started"]) for r in funnel) == 1  # counts stay numbers
+    # The CSV's conversion_rate is the page's (usable ÷ ended), empty where nothing ended.
+    page = with_settled(conversion_report.conversion(engine, now=now))
+    for row in funnel:
+        shown = page[page["verification_method"] == row["verification_method"]]
+        rate = float(shown["ended_conversion_rate"].iloc[0])
+        assert row["conversion_rate"] == ("" if rate != rate else str(rate)), row
+        assert "started_conversion_rate" in row and "ended_conversion_rate" not in row
     rows = export_rows(engine, "conversion.export")
     assert [(e.params["table"], e.actor, e.outcome) for e in rows] == [
         ("intents", "max", "ok"),
