@@ -18,7 +18,7 @@ from components.money import format_money
 from pages import _follow as follow
 from pages import _runtime as runtime
 from pages._customer_search import search_count, search_page
-from services.rules import people
+from services.rules import people, wording
 from services.rules.debit import Assessment
 from services.rules.money import MoneyError, parse_amount, validate_currency
 from services.usecases import balance_history, browse_accounts, check_debit
@@ -275,6 +275,15 @@ def history(check: check_debit.DebitCheck) -> None:
 
 def show(check: check_debit.DebitCheck) -> None:
     st.divider()
+    # When it was made: coming back from another page finds the verdict (the form is empty),
+    # and its figures (the balance's age among them) are as they were then.
+    since = max(0, svc.now() - check.checked_at)
+    st.caption(
+        f":material/schedule: Checked {format_timestamp(check.checked_at)}"
+        + (f" ({wording.ago(since)})" if since >= 60 else "")
+        + f": {format_money(check.amount, check.currency)} on `{check.target_id}`. The figures "
+        "below are as they were then."
+    )
     badge(check.final)
     if check.account is not None:
         st.markdown(f"**{check.account.label}** · `{check.account.id}`")

@@ -85,6 +85,10 @@ def test_a_covered_debit_shows_ok_with_reasons_figures_and_history_chart() -> No
     assert metrics["Balance used"] == "$2,500.00"
     assert metrics["Debit"] == "$1,200.00"
     assert at.get("vega_lite_chart"), "the balance-over-time chart is shown"
+    # Said with the verdict: when, what and on which ID (coming back from another page finds
+    # the verdict under an emptied form, its balance age as it was then).
+    stamp = [c.value for c in at.caption if c.value.startswith(":material/schedule: Checked ")]
+    assert len(stamp) == 1 and f"$1,200.00 on `{fca}`" in stamp[0], stamp
 
 
 def test_a_short_balance_is_insufficient_for_admins_too() -> None:
