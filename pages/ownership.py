@@ -227,7 +227,8 @@ def check_view() -> None:
     account_id = account_picker()
     runtime.keep_in_address(ADDRESS, account_id)  # a reload or a shared URL opens it again
     if not account_id:
-        st.info("Enter an account ID, or open one from the review list.", icon=":material/badge:")
+        if not st.session_state.get("own_choices"):  # else the picker above asks for one
+            st.info("Enter an account ID, or open one from the review list.", icon=":material/badge:")
         return
     show_outcome(account_id)
     report = report_for(account_id)

@@ -329,9 +329,12 @@ st.subheader("Retry an R01/R09 return", divider="gray")
 wanted = st.query_params.get("retry")  # Home's "Plan a retry for pi_…" link
 if wanted and "returns_retry_search" not in st.session_state:
     st.session_state["returns_retry_search"] = wanted
+names = actor.can("accounts.view")  # the people behind the debits: searched by name too
 retry_search = st.text_input(
     "Find a returned debit",
-    placeholder="Customer name or email, bank, last 4 digits, R01/R09, pi_… or cus_…",
+    placeholder=("Customer name or email, bank" if names else "Bank")
+    + ", last 4 digits, R01/R09, pi_… or cus_…",
+    help=None if names else "Names and emails are not shown to your role, so not searched.",
     max_chars=100,
     key="returns_retry_search",
 )
@@ -343,6 +346,8 @@ if found is None:
 elif not found.labels:
     st.caption(
         "No insufficient-funds return matches the search."
+        + ("" if names else " Names and emails are not searched for your role: try a bank, "
+           "the last 4 digits, pi_… or cus_….")
         if retry_search.strip()
         else "No insufficient-funds returns in this window."
     )

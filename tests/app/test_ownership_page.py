@@ -224,3 +224,22 @@ def test_review_list_sorts_the_whole_result_in_sql_with_the_order_in_the_url(
     )
     lowest = [r.score for r in bad.rows]
     assert lowest == sorted(lowest)  # an unknown order is the default, never SQL
+
+
+def test_a_customer_with_several_accounts_is_asked_to_pick_one_and_only_that() -> None:
+    from services.auth import SYSTEM
+    from services.usecases import browse_accounts, sync_accounts
+
+    open_page(None, None)  # builds the app with the test settings
+    sync_accounts.sync_accounts(_app().services, SYSTEM)
+    rows = browse_accounts.list_accounts(_app().services, SYSTEM, page_size=500).rows
+    counts: dict[str, int] = {}
+    for r in rows:
+        if r.customer_id and "ownership" in r.permissions and r.status == "active":
+            counts[r.customer_id] = counts.get(r.customer_id, 0) + 1
+    customer = next(c for c, n in counts.items() if n > 1)
+    at = _check(open_page(PAGE, "ops"), customer)
+    no_exceptions(at)
+    assert at.selectbox(key="own_choice").label.startswith("The customer has several accounts")
+    # One instruction: the picker's, not "Enter an account ID" beside it as well.
+    assert not any("Enter an account ID" in i.value for i in at.info)

@@ -230,8 +230,11 @@ def test_the_manager_sees_no_names_in_the_retry_picker() -> None:
     options = at.selectbox(key="returns_retry_pick").options
     assert options and all(name not in o and email not in o for o in options)
     assert options[0].startswith("Gringotts ••4242 · $42.00")
+    assert at.text_input(key="returns_retry_search").placeholder.startswith("Bank, last 4")
     at.text_input(key="returns_retry_search").input(email).run()
-    assert "No insufficient-funds return matches the search." in texts(at)
+    # Said why: the manager's search cannot find people by name (it read as "no such return").
+    assert "No insufficient-funds return matches the search. Names and emails are not " \
+        "searched for your role" in texts(at)
 
 
 def test_the_unauthorized_figure_lists_only_its_debits() -> None:
