@@ -37,7 +37,7 @@ from services.errors import (
 )
 from services.rules import refresh_rule
 from services.rules.batch_result import ERROR, BatchResult, BatchRow
-from services.rules.debit import STALE, DebitPolicy, assess_debit
+from services.rules.debit import INSUFFICIENT, STALE, DebitPolicy, assess_debit
 from services.rules.debit_csv import PlannedDebit, RowError
 from services.rules.debit_target import assess_target
 from services.rules.money import format_plain
@@ -380,11 +380,12 @@ def _row_result(
     reasons = result.reasons
     if others:
         rows = ", ".join(str(r) for r in others)
-        reasons = (
-            f"Row(s) {rows} debit the same account in this batch: {format_plain(total, debit.currency)} "
-            "in all with this one, judged together.",
-            *reasons,
+        joint = (
+            f"Row(s) {rows} debit the same account in this batch: "
+            f"{format_plain(total, debit.currency)} in all with this one, judged together."
         )
+        # First when it is why the row falls short; else after the row's own reasons.
+        reasons = (joint, *reasons) if result.verdict == INSUFFICIENT else (*reasons, joint)
     note = notes.get(target.account_id or "")
     return BatchRow(
         **base,
