@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 from services.rules.money import MoneyError, parse_amount, validate_currency
@@ -298,3 +298,23 @@ def _reference(text: str) -> str | None:
     if len(text) > _MAX_REFERENCE:
         raise _RowProblem(f"The reference is longer than {_MAX_REFERENCE} characters.")
     return text or None
+
+
+def batch_chunks(planned: Sequence[PlannedDebit], size: int) -> list[list[PlannedDebit]]:
+    """The batch cut in chunks of about ``size`` rows (a job's checkpointed steps), never
+    splitting one ID's rows: a batch judges the rows of one account together, and a chunk is
+    judged on its own (before, row 1,001 on an account was judged without rows 1 to 1,000).
+    Each chunk is in file order; an ID with more rows than ``size`` is one bigger chunk."""
+    groups: dict[str, list[PlannedDebit]] = {}
+    for debit in planned:
+        groups.setdefault(debit.target, []).append(debit)
+    chunks: list[list[PlannedDebit]] = []
+    current: list[PlannedDebit] = []
+    for group in groups.values():
+        if current and len(current) + len(group) > size:
+            chunks.append(sorted(current, key=lambda d: d.row))
+            current = []
+        current += group
+    if current:
+        chunks.append(sorted(current, key=lambda d: d.row))
+    return chunks

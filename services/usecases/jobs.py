@@ -36,7 +36,7 @@ from services.auth import SYSTEM, Actor, require
 from services.errors import Forbidden, ValidationError
 from services.rules.batch_result import BatchResult
 from services.rules.debit import DebitPolicy
-from services.rules.debit_csv import PlannedDebit, RowError
+from services.rules.debit_csv import PlannedDebit, RowError, batch_chunks
 from services.usecases import check_batch, review_ownership, sync_accounts, sync_intents
 from services.usecases.job_runs import (  # noqa: F401  (reading names re-exported for pages)
     ACTIVE,
@@ -306,7 +306,7 @@ def batch_check_workflow(
     total = len(planned) + len(row_errors)
     _record_progress(job_id, 0, f"Checking {total:,} rows", total)
     try:
-        chunks = [planned[i : i + BATCH_CHUNK_ROWS] for i in range(0, len(planned), BATCH_CHUNK_ROWS)]
+        chunks = batch_chunks(planned, BATCH_CHUNK_ROWS)  # one ID's rows in one chunk
         for n, chunk in enumerate(chunks or [[]]):
             parts.append(
                 _batch_chunk(username, role, chunk, row_errors if n == 0 else [], refresh_stale, rate)

@@ -209,3 +209,20 @@ def test_a_decimal_comma_amount_is_explained_not_just_counted() -> None:
     assert [d.amount for d in debits] == [500]
     assert len(errors) == 1
     assert "12,34" in errors[0].message and "12.34" in errors[0].message
+
+
+def test_a_batch_is_cut_in_chunks_that_never_split_one_ids_rows() -> None:
+    """A job checks its chunks one by one; an account's rows must meet in one chunk to be
+    judged together (row 1,001 on an account was judged without rows 1 to 1,000)."""
+    from services.rules.debit_csv import batch_chunks, parse_debits_csv
+
+    lines = ["id,amount"] + [f"fca_{'abcdef'[i % 3] * 8},{i + 1}.00" for i in range(10)]
+    planned, _ = parse_debits_csv("\n".join(lines))
+    chunks = batch_chunks(planned, 4)
+    assert sorted(d.row for c in chunks for d in c) == [d.row for d in planned]  # every row once
+    for chunk in chunks:
+        assert [d.row for d in chunk] == sorted(d.row for d in chunk)  # file order
+    owners = {d.target: i for i, c in enumerate(chunks) for d in c}
+    assert all(owners[d.target] == i for i, c in enumerate(chunks) for d in c)
+    assert [len(c) for c in chunks] == [4, 3, 3]
+    assert batch_chunks(planned[:1], 4) == [planned[:1]] and batch_chunks([], 4) == []
