@@ -148,7 +148,7 @@ def parse_amount(text: str, currency: str, *, allow_zero: bool = False) -> int:
     if has_control_chars(shown):
         raise MoneyError("The amount contains a control character or NUL byte; type it again.")
     if "-" in shown or (shown.startswith("(") and shown.endswith(")")):
-        raise MoneyError(f"'{shown}' is negative; enter the debit as a positive amount.")
+        raise MoneyError(f"'{shown}' is negative; enter it as a positive amount.")
     number = _strip_symbol(shown, code)
     value = _to_decimal(number, shown)
     return _to_minor(value, code, shown, allow_zero=allow_zero)
