@@ -185,8 +185,8 @@ def save_policy(
             )
         except settings_store.StaleVersion:
             raise Conflict(
-                "Someone else saved the debit policy while you were editing it. "
-                "Reload the page to see their version, then make your change again."
+                "Someone else saved the debit policy while you were editing it, so yours was "
+                "not saved. Load their version, then make your change again."
             ) from None
         if saved.changed:
             ctx.params["version"] = saved.stored.version
