@@ -152,8 +152,14 @@ def _records(text: str) -> Iterator[tuple[int, list[str]]]:
     """(spreadsheet row number, cells) for each record; a quoted line break stays in one row."""
     first_line = text.lstrip("\r\n").splitlines()[0]
     delimiter = max(_DELIMITERS, key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     number = 0
+    stated = first_line.strip()
+    if stated.lower().startswith("sep=") and len(stated) == 5:
+        # Excel's "sep=;" line names the delimiter; Excel does not show it as a row, so the
+        # rows are numbered as if it were not there.
+        rest = text.lstrip("\r\n").split("\n", 1)
+        delimiter, text = stated[4], rest[1] if len(rest) > 1 else ""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     while True:
         try:
             cells = next(reader)

@@ -226,3 +226,11 @@ def test_a_batch_is_cut_in_chunks_that_never_split_one_ids_rows() -> None:
     assert all(owners[d.target] == i for i, c in enumerate(chunks) for d in c)
     assert [len(c) for c in chunks] == [4, 3, 3]
     assert batch_chunks(planned[:1], 4) == [planned[:1]] and batch_chunks([], 4) == []
+
+
+def test_an_excel_sep_line_names_the_delimiter_and_is_not_a_row() -> None:
+    """Excel's "sep=;" first line: it read as a header naming the column 'sep='."""
+    from services.rules.debit_csv import parse_debits_csv
+
+    planned, bad = parse_debits_csv("sep=;\r\nid;amount;reference\r\nfca_abcdefgh;12.50;Rent, March\r\n")
+    assert not bad and [(d.row, d.amount, d.reference) for d in planned] == [(2, 1250, "Rent, March")]
