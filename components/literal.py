@@ -6,11 +6,13 @@ nothing of what is in it; its one delimiter, the backtick, is replaced."""
 
 from __future__ import annotations
 
+from services.rules.ids import as_typed
+
 
 def literal(text: object, limit: int = 40) -> str:
-    """``text`` (at most ``limit`` characters, on one line) as a Markdown code span."""
-    shown = " ".join(str(text)[:limit].replace("`", "'").split())
-    return f"`{shown}`" if shown else "''"
+    """``text`` (at most ``limit`` characters, on one line) as a Markdown code span: the one rule
+    (:func:`services.rules.ids.as_typed`), which services' own sentences use too."""
+    return as_typed(str(text), limit)
 
 
 _MARKDOWN = frozenset("\\`*_{}[]()#+-.!|<>~$:")

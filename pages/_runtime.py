@@ -17,9 +17,11 @@ from typing import Any, TypeVar
 import streamlit as st
 
 import bootstrap
+from components.literal import literal
 from services.adapters.backoff import outcome_unknown
 from services.auth import PERMISSIONS, Actor
 from services.errors import FcopsError
+from services.rules.ids import is_id
 from services.rules.secrets import mask_secrets
 
 T = TypeVar("T")
@@ -239,3 +241,17 @@ def keep_in_address(seen_key: str, account_id: str | None) -> None:
     elif not account_id and "account" in st.query_params:
         del st.query_params["account"]
     st.session_state[seen_key] = account_id
+
+
+def linked_customer(key: str, otherwise: str) -> str | None:
+    """The ``cus_…`` of a link's ``?customer=`` (Blocked accounts links to it), read once and
+    taken out of the URL; anything else is warned about as typed, ending with ``otherwise``
+    (what the page does instead), and the warning lingers under ``key``."""
+    wanted = str(st.query_params.get("customer") or "")[:100]
+    if wanted:
+        del st.query_params["customer"]
+        if not is_id(wanted, "cus_"):
+            linger(key, f"The link's customer {literal(wanted)} is not a customer ID (cus_…); "
+                   f"{otherwise}")
+    lingering(key)
+    return wanted if wanted and is_id(wanted, "cus_") else None

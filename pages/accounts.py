@@ -37,7 +37,7 @@ from components.search_row import search_row
 from pages import _follow as follow
 from pages import _refresh as refresh
 from pages import _runtime as runtime
-from services.rules import bank_account, ids
+from services.rules import bank_account
 from services.usecases import browse_accounts, export_accounts, jobs, refresh_balance, sync_accounts
 
 actor = runtime.guard("accounts.view")
@@ -236,15 +236,8 @@ def list_view() -> None:
 def list_body() -> None:
     sync_bar()
     search_box()
-    wanted = str(st.query_params.get("customer") or "")[:100]
-    if wanted:  # ?customer=cus_… (a link from Blocked accounts), once
-        del st.query_params["customer"]
-        if ids.is_id(wanted, "cus_"):
-            st.session_state["acc_customer"] = (wanted, customer_label(wanted))
-        else:
-            runtime.linger("acc_link", f"The link's customer {literal(wanted)} is not a customer "
-                           "ID (cus_…); showing all accounts.")
-    runtime.lingering("acc_link")
+    if wanted := runtime.linked_customer("acc_link", "showing all accounts."):
+        st.session_state["acc_customer"] = (wanted, customer_label(wanted))
     customer = st.session_state.get("acc_customer")
     chosen: dict[str, Any] = filters()
     sort = sort_control()

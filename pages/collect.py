@@ -27,7 +27,6 @@ from components.collect_view import (
     queue_table,
     request_summary,
 )
-from components.literal import literal
 from pages import _collect_address as address
 from pages import _follow as follow
 from pages import _play_customer as play
@@ -35,7 +34,7 @@ from pages import _request_watch as watch
 from pages import _runtime as runtime
 from pages._collect_customer import CUSTOMER, customer_section
 from pages._pending import ask, take
-from services.rules import flow_config, ids
+from services.rules import flow_config
 from services.rules.intents import (
     CANCEL_REASONS,
     CollectionRequest,
@@ -78,14 +77,8 @@ CANCEL_SCOPE = "collect-cancel"
 STILL_READING = "None stored yet: the requests are still being read from Stripe (see above)."
 
 # ?customer=cus_… (a link from Blocked accounts) chooses the customer, once.
-if wanted := str(st.query_params.get("customer") or "")[:100]:
-    del st.query_params["customer"]
-    if ids.is_id(wanted, "cus_"):
-        st.session_state[CUSTOMER] = wanted
-    else:
-        runtime.linger("collect_link", f"The link's customer {literal(wanted)} is not a customer "
-                       "ID (cus_…); choose the customer below.")
-runtime.lingering("collect_link")
+if wanted := runtime.linked_customer("collect_link", "choose the customer below."):
+    st.session_state[CUSTOMER] = wanted
 
 address.reopen(svc, actor)  # ?request=…: the request made here, after a reload or a new tab
 # A store never synced holds no customers to find and no requests to list: the first visit

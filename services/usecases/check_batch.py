@@ -41,7 +41,12 @@ from services.rules.debit import INSUFFICIENT, STALE, DebitPolicy, assess_debit
 from services.rules.debit_csv import PlannedDebit, RowError
 from services.rules.debit_target import assess_target
 from services.rules.money import format_plain
-from services.usecases.check_debit import is_pending, refresh_key, start_refresh
+from services.usecases.check_debit import (
+    balance_refresh_status,
+    is_pending,
+    refresh_key,
+    start_refresh,
+)
 from services.usecases.debit_policy import load_policy
 from services.usecases.resolve_account import Known, debit_target
 
@@ -175,7 +180,7 @@ def _run_batch(
             if read.engine is None or account_id in read.retrieved:
                 mirror.upsert_account(svc.engine, accounts[account_id])
     # Refreshed: those the bank answered with a balance (a failed or unfinished one is not).
-    refreshed = [a for a in refreshed if _balance_refresh(accounts[a]) == "succeeded"]
+    refreshed = [a for a in refreshed if balance_refresh_status(accounts[a]) == "succeeded"]
     now, fresh = svc.now(), frozenset(refreshed)
     rows: list[BatchRow] = []
     # The debits of one account go out together: each row is judged with the rows before it on
@@ -399,11 +404,6 @@ def _row_result(
         shortfall=result.shortfall,
         refreshed=target.account_id in refreshed,
     )
-
-
-def _balance_refresh(account: Mapping[str, Any]) -> str | None:
-    refresh = account.get("balance_refresh")
-    return refresh.get("status") if isinstance(refresh, Mapping) else None
 
 
 def _error_row(error: RowError) -> BatchRow:

@@ -231,9 +231,13 @@ def _refresh_and_wait(
     return latest, _outcome(latest)
 
 
-def is_pending(account: Mapping[str, Any]) -> bool:
+def balance_refresh_status(account: Mapping[str, Any]) -> str | None:
     refresh = account.get("balance_refresh")
-    return isinstance(refresh, Mapping) and refresh.get("status") == "pending"
+    return refresh.get("status") if isinstance(refresh, Mapping) else None
+
+
+def is_pending(account: Mapping[str, Any]) -> bool:
+    return balance_refresh_status(account) == "pending"
 
 
 def _wait_for_refresh(

@@ -290,6 +290,7 @@ NO_ACTOR: dict[str, str] = {
     "check_debit.refresh_key": "pure: the idempotency key of a refresh",
     "check_debit.start_refresh": "step of check_debit/run_batch after their role check",
     "check_debit.is_pending": "pure rule on an account",
+    "check_debit.balance_refresh_status": "pure read of an account's balance refresh",
     "check_review.describe": "pure wording",
     "collect_common.customer_id": "pure ID parsing",
     "jobs_daily.sync_summary": "pure: the transaction sync's result and sentence from its accounts' ends",
