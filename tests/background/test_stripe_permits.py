@@ -65,6 +65,36 @@ def test_a_batch_checks_requests_are_counted_by_the_stripe_queues_limiter(fcops:
     )
 
 
+def quiet(app: Any, timeout: float = 60.0) -> None:
+    """Wait until the sandbox has delivered its events, the app has applied them, and no job is
+    queued or running: their Stripe reads (a webhook's read-back, an earlier test's job still
+    retrying through faults) would be counted as this test's (CI once saw 3 for 2 permits)."""
+    import time
+
+    from sqlmodel import func, select
+
+    from services.adapters.job_models import JobRecord, WebhookEventRecord
+    from services.adapters.store import session_scope
+
+    deadline = time.monotonic() + timeout
+    router = app.sandbox.state.extras.get("webhook_connector") if app.sandbox else None
+    for dispatcher in router.dispatchers() if router is not None else []:
+        dispatcher.wait_idle(timeout=max(0.1, deadline - time.monotonic()))
+    while time.monotonic() < deadline:
+        with session_scope(app.engine) as session:
+            busy = session.exec(
+                select(func.count()).select_from(WebhookEventRecord)
+                .where(WebhookEventRecord.status == "received")
+            ).one() + session.exec(
+                select(func.count()).select_from(JobRecord)
+                .where(JobRecord.status.in_(("queued", "running")))  # type: ignore[attr-defined]
+            ).one()
+        if not busy:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{busy} webhook event(s) or job(s) still running after {timeout} s")
+
+
 def test_a_sync_jobs_requests_page_after_page_are_counted_by_the_limiter(
     fcops: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -72,6 +102,7 @@ def test_a_sync_jobs_requests_page_after_page_are_counted_by_the_limiter(
     every request it makes takes its turn from a permit under the job's ID. One request a
     permit here, so a request that took none shows (the limiter still lets 5 start a second)."""
     app, _ = fcops
+    quiet(app)  # only the sync's requests are recorded: none of earlier tests' webhooks or jobs
     monkeypatch.setattr(engine, "_per_start", 1)
     app.simulator.record_requests(True)
     try:
