@@ -27,6 +27,7 @@ from components.collect_view import (
     queue_table,
     request_summary,
 )
+from components.literal import plain
 from pages import _collect_address as address
 from pages import _follow as follow
 from pages import _play_customer as play
@@ -132,6 +133,29 @@ def on_start_another() -> None:
     st.session_state.pop(RESULT, None)
     st.session_state.pop(VIEW, None)
     address.forget()
+
+
+def put_aside_for_another_customer() -> None:
+    """Put the request shown aside (with a sentence) when another customer was chosen since it
+    was made, so its link or secret is not sent to the customer now chosen.
+
+    Its idempotency keys stay: choosing its customer again and creating replays it."""
+    current: CollectionRequest | None = st.session_state.get(RESULT)
+    chosen = st.session_state.get(CUSTOMER)
+    if current is None or not chosen or not current.customer_id or current.customer_id == chosen:
+        return
+    view: IntentView | None = st.session_state.pop(VIEW, None)
+    st.session_state.pop(RESULT, None)
+    address.forget()
+    who = runtime.call(customer_words, svc, actor, current.customer_id)
+    still_open = watch.waiting(view.status if view else current.status)
+    st.info(
+        f"You chose another customer, so the request {current.id} for "
+        f"{plain(who or current.customer_id)} is put aside"
+        + (": it stays open on Stripe until they finish it or you cancel it under Open requests."
+           if still_open else "."),
+        icon=":material/swap_horiz:",
+    )
 
 
 def verify(intent_id: str, microdeposit_type: str, prefix: str) -> None:
@@ -444,6 +468,7 @@ with new_tab:
     config = flows.view(svc, actor, "setup_intent")
     customer_section(svc, actor)
     config_card(config)
+    put_aside_for_another_customer()
     create_section(config)
     current: CollectionRequest | None = st.session_state.get(RESULT)
     if current is not None:

@@ -281,3 +281,31 @@ def test_a_customer_search_says_how_many_match_and_pages_through_them() -> None:
     assert len(options) == 3 and all(f"cus_{tag}00" in o or f"cus_{tag}01" in o for o in options)
     at.text_input(key="collect_search").set_value(f"{tag} 7").run()  # a new term: page 1
     assert "1 customer(s) found." in texts(at)
+
+
+def test_choosing_another_customer_puts_the_request_shown_aside() -> None:
+    """The card of customer A's request must not stay under customer B's name: ops would send
+    A's link to B. Choosing A again and creating replays A's request, not a second one."""
+    at = new_customer(open_page(PAGE, "ops"))
+    first_customer = at.session_state["collect_customer"]
+    first = create_setup_intent(at)
+    assert any("_secret_" in c.value for c in at.code)
+
+    at = new_customer(at)  # another customer, chosen on the same page
+    second_customer = at.session_state["collect_customer"]
+    assert second_customer != first_customer
+    assert "collect_result" not in at.session_state
+    assert not any("_secret_" in c.value for c in at.code)  # no card, no secret of A
+    aside = [i.value for i in at.info if "put aside" in i.value]
+    assert len(aside) == 1 and first in aside[0] and "Open requests" in aside[0]
+    assert "request" not in at.query_params
+
+    second = create_setup_intent(at)
+    assert second != first
+    created = app().gateway.retrieve_setup_intent(second)
+    assert created["customer"] == second_customer
+
+    at.session_state["collect_customer"] = first_customer  # back to A, as the picker does
+    at.run()
+    assert create_setup_intent(at) == first
+    assert any("Same request as before" in i.value for i in at.info)
