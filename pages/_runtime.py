@@ -233,25 +233,31 @@ def account_from_address(seen_key: str) -> str | None:
     return None
 
 
-def keep_in_address(seen_key: str, account_id: str | None) -> None:
-    """The open account in the URL (``?account=``), so a reload, a new tab or a colleague given
-    the URL opens it again; none open, none in the URL."""
-    if account_id and st.query_params.get("account") != account_id:
-        st.query_params["account"] = account_id
-    elif not account_id and "account" in st.query_params:
-        del st.query_params["account"]
-    st.session_state[seen_key] = account_id
+def keep_in_address(seen_key: str, value: str | None, param: str = "account") -> None:
+    """What the page shows in the URL (``?account=`` by default), so a reload, a new tab or a
+    colleague given the URL opens it again; none shown, none in the URL."""
+    if value and st.query_params.get(param) != value:
+        st.query_params[param] = value
+    elif not value and param in st.query_params:
+        del st.query_params[param]
+    st.session_state[seen_key] = value
 
 
 def linked_customer(key: str, otherwise: str) -> str | None:
-    """The ``cus_…`` of a link's ``?customer=`` (Blocked accounts links to it), read once and
-    taken out of the URL; anything else is warned about as typed, ending with ``otherwise``
-    (what the page does instead), and the warning lingers under ``key``."""
+    """The ``cus_…`` of the URL's ``?customer=`` (Blocked accounts links to it) when this
+    session has not taken it yet (a link, a reload, a new tab), else None. A good one stays in
+    the URL: taking it out would add a browser history entry, so Back would need two presses to
+    leave the page; the page keeps it in step with its choice (:func:`keep_in_address` with
+    ``param="customer"`` and the seen key ``f"{key}_seen"``). Anything else is taken out and
+    warned about as typed, ending with ``otherwise`` (what the page does instead); the warning
+    lingers under ``key``."""
     wanted = str(st.query_params.get("customer") or "")[:100]
-    if wanted:
+    if wanted and not is_id(wanted, "cus_"):
         del st.query_params["customer"]
-        if not is_id(wanted, "cus_"):
-            linger(key, f"The link's customer {literal(wanted)} is not a customer ID (cus_…); "
-                   f"{otherwise}")
+        linger(key, f"The link's customer {literal(wanted)} is not a customer ID (cus_…); "
+               f"{otherwise}")
     lingering(key)
-    return wanted if wanted and is_id(wanted, "cus_") else None
+    if not is_id(wanted, "cus_") or st.session_state.get(f"{key}_seen") == wanted:
+        return None
+    st.session_state[f"{key}_seen"] = wanted
+    return wanted

@@ -239,6 +239,7 @@ def list_body() -> None:
     if wanted := runtime.linked_customer("acc_link", "showing all accounts."):
         st.session_state["acc_customer"] = (wanted, customer_label(wanted))
     customer = st.session_state.get("acc_customer")
+    runtime.keep_in_address("acc_link_seen", customer[0] if customer else None, "customer")
     chosen: dict[str, Any] = filters()
     sort = sort_control()
     if customer:

@@ -77,7 +77,8 @@ LINK_SCOPE = "collect-link"
 CANCEL_SCOPE = "collect-cancel"
 STILL_READING = "None stored yet: the requests are still being read from Stripe (see above)."
 
-# ?customer=cus_… (a link from Blocked accounts) chooses the customer, once.
+# ?customer=cus_… (a link from Blocked accounts, or this page's own address after a reload)
+# chooses the customer; the address then follows the customer chosen.
 if wanted := runtime.linked_customer("collect_link", "choose the customer below."):
     st.session_state[CUSTOMER] = wanted
 
@@ -469,6 +470,7 @@ with new_tab:
     customer_section(svc, actor)
     config_card(config)
     put_aside_for_another_customer()
+    runtime.keep_in_address("collect_link_seen", st.session_state.get(CUSTOMER), "customer")
     create_section(config)
     current: CollectionRequest | None = st.session_state.get(RESULT)
     if current is not None:

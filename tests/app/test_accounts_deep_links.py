@@ -198,3 +198,20 @@ def test_a_crafted_customer_link_is_refused_as_typed_and_a_real_one_names_the_cu
     no_exceptions(at)
     name = hits[0].name or hits[0].email
     assert name and f"Accounts of **{name}**" in texts(at).replace("\\", "")
+
+
+def test_a_customer_link_stays_in_the_address_until_all_accounts_is_chosen() -> None:
+    """Taking ``?customer=`` out of the URL on arrival added a browser history entry (Back had
+    to be pressed twice to return to Blocked accounts); it stays, and follows the filter."""
+    opened_with("ops")  # the first visit reads the accounts from Stripe
+    real = browse_accounts.list_accounts(app().services, Actor("t", "admin"), page_size=1).rows[0]
+    at = opened_with("ops", customer=real.customer_id)
+    no_exceptions(at)
+    assert at.query_params["customer"] == real.customer_id
+    assert "Accounts of" in texts(at)
+    at.run()  # a rerun does not take it again: the person's choices win from here
+    assert at.query_params["customer"] == real.customer_id
+    at.button(key="acc_clear_customer").click().run()
+    no_exceptions(at)
+    assert "customer" not in at.query_params
+    assert "Accounts of" not in texts(at)

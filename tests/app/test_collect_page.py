@@ -299,6 +299,7 @@ def test_choosing_another_customer_puts_the_request_shown_aside() -> None:
     aside = [i.value for i in at.info if "put aside" in i.value]
     assert len(aside) == 1 and first in aside[0] and "Open requests" in aside[0]
     assert "request" not in at.query_params
+    assert at.query_params["customer"] == second_customer  # a reload keeps the customer chosen
 
     second = create_setup_intent(at)
     assert second != first
