@@ -40,3 +40,32 @@ def test_a_failed_sync_started_again_in_the_same_minute_runs_again(
     assert retried.status == "succeeded", retried.error
     view = jobs.job(failed.id)
     assert view is not None and view.status == "failed"  # the failure stays on record
+
+
+def test_a_full_re_read_started_right_after_a_walk_walks_again(
+    fcops: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """"Re-read everything" is asked for on purpose: right after a walk that succeeded (the same
+    minute, the same inputs) it used to answer with that walk and read nothing. A double click
+    still starts one walk."""
+    app, _ = fcops
+    window = 20_000_000 + int(time.time()) % 1_000
+    monkeypatch.setattr(jobs, "_window", lambda now: window)
+    # A walk that changed nothing in the mirror (every account as it was, or none at all) keeps
+    # the data version, so the ID's inputs are all the same.
+    monkeypatch.setattr(jobs.data_version, "read", lambda engine, name: 7)
+    admin = Actor("admin", "admin")
+    first = wait_done(jobs.start_account_sync(admin, full=True), timeout=120)
+    assert first.status == "succeeded", first.error
+    app.simulator.record_requests()
+    try:
+        second = wait_done(jobs.start_account_sync(admin, full=True), timeout=120)
+        asked = app.simulator.recorded_requests()["data"]
+    finally:
+        app.simulator.record_requests(False)
+    assert second.id != first.id and second.status == "succeeded", second.error
+    assert any(r["path"] == "/v1/customers" for r in asked)  # it read the customers again
+
+    again = jobs.start_account_sync(admin, full=True)
+    assert jobs.start_account_sync(admin, full=True) == again  # a double click: one walk
+    assert wait_done(again, timeout=120).status == "succeeded"
