@@ -49,6 +49,8 @@ PAGES: tuple[PageSpec, ...] = (
              "Safety buffer and maximum balance age for debit checks."),
     PageSpec("Admin", "pages/jobs.py", "Jobs", ":material/work_history:", "jobs.view",
              "Background jobs and webhooks: running, queued, failed, retried."),
+    PageSpec("Admin", "pages/users.py", "Users", ":material/group:", "users.manage",
+             "Who can sign in, with which role; add, change and remove users."),
     PageSpec("Admin", "pages/audit.py", "Audit log", ":material/history:", "audit.view",
              "Every state-changing action: who, when, what, outcome."),
 )

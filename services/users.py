@@ -201,6 +201,18 @@ def set_password(path: Path, username: str, password: str) -> None:
     save(path, data)
 
 
+def set_role(path: Path, username: str, role: str) -> None:
+    """Give an existing user another role (read at their next click)."""
+    if role not in ROLES:
+        raise ValidationError(f"Role must be one of {', '.join(ROLES)}.")
+    data = load(path)
+    entry = data["credentials"]["usernames"].get(username)
+    if entry is None:
+        raise ValidationError(f"There is no user '{username}'.")
+    entry["roles"] = [role]
+    save(path, data)
+
+
 def remove_user(path: Path, username: str) -> None:
     data = load(path)
     if data["credentials"]["usernames"].pop(username, None) is None:
@@ -275,11 +287,17 @@ def lockouts(engine: Engine, *, actor: Actor, now: Callable[[], float] = time.ti
     ]
 
 
-def unlock(engine: Engine, *, actor: Actor, username: str | None = None, client: str | None = None) -> int:
+def unlock(
+    engine: Engine, *, actor: Actor, username: str | None = None, client: str | None = None,
+    idempotency_key: str | None = None,
+) -> int:
     """Lift the sign-in delay and lockout of a username and/or a client address (admins only,
     audited). Returns how many stored counters were cleared (0: nothing was slowed down)."""
     keys = ([user_key(username)] if username else []) + ([client_key(client)] if client else [])
-    with audit.audited(engine, actor=actor, action="user.unlock", target=", ".join(keys) or None) as ctx:
+    with audit.audited(
+        engine, actor=actor, action="user.unlock", target=", ".join(keys) or None,
+        idempotency_key=idempotency_key,
+    ) as ctx:
         require(actor, "users.manage")
         if not keys:
             raise ValidationError("Name a username or a client address to unlock.")

@@ -279,6 +279,12 @@ TABLE: dict[str, Row] = {
     "edit_flows.edit_conflict": Row("flows.edit", lambda w, a: _m("edit_flows").edit_conflict(w.svc, a, "setup_intent", 0)),
     "job_runs.recent_jobs": Row(ANYONE, lambda w, a: _m("job_runs").recent_jobs(a)),
     "job_runs.batch_result": Row("balances.check", lambda w, a: _m("job_runs").batch_result(a, "job-none")),
+    "manage_users.people": Row("users.manage", lambda w, a: _m("manage_users").people(w.svc, a, w.users_file)),
+    "manage_users.add_person": Row("users.manage", lambda w, a: _m("manage_users").add_person(w.svc, a, w.users_file, username="zed", role="ops", password="plum-orbit-canvas-42", idempotency_key="k"), writes=True),
+    "manage_users.change_role": Row("users.manage", lambda w, a: _m("manage_users").change_role(w.svc, a, w.users_file, "nobody", "ops", idempotency_key="k"), writes=True),
+    "manage_users.new_password": Row("users.manage", lambda w, a: _m("manage_users").new_password(w.svc, a, w.users_file, "nobody", "plum-orbit-canvas-42", idempotency_key="k"), writes=True),
+    "manage_users.remove_person": Row("users.manage", lambda w, a: _m("manage_users").remove_person(w.svc, a, w.users_file, "nobody", idempotency_key="k"), writes=True),
+    "manage_users.lift_delay": Row("users.manage", lambda w, a: _m("manage_users").lift_delay(w.svc, a, "nobody", idempotency_key="k"), writes=True),
     "services.users.lockouts": Row("users.manage", lambda w, a: _users().lockouts(w.svc.engine, actor=a)),
     "services.users.unlock": Row("users.manage", lambda w, a: _users().unlock(w.svc.engine, actor=a, username="nobody"), writes=True),
 }  # fmt: skip

@@ -1,0 +1,209 @@
+"""Users (admin): who can sign in with a password and with which role; add, change, remove,
+set a password, lift a sign-in delay. The same users file as ``python -m services.users``, read
+fresh on every click, so a change applies at once. Every change is a keyed, audited service call
+(:mod:`services.usecases.manage_users`); a button asks for it and it runs at the top of the next
+run, where its sentence shows above the table it changed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from pages import _runtime as runtime
+from pages._pending import ask, take
+from services.auth import ROLES
+from services.usecases import manage_users
+
+actor = runtime.guard("users.manage")
+runtime.page_header(
+    "Users",
+    "Who can sign in to fcops with a password, and with which role. Changes apply at once: a "
+    "removed user is signed out at their next click, a new one can sign in now.",
+)
+app = runtime.get_app()
+svc, path = app.services, app.settings.users_file
+ADD, ROLE, PASSWORD, REMOVE, UNLOCK = (
+    "users-add", "users-role", "users-password", "users-remove", "users-unlock"
+)
+PICK = "users_pick"
+ADD_OPEN = "users_add_open"
+
+
+def _said(message: str | None, scope: str, *others: str) -> None:
+    """A change went through: say so, and make the next one a new request."""
+    if message is None:
+        return
+    (st.info if message.startswith("Already done") else st.success)(
+        message, icon=":material/check_circle:"
+    )
+    for name in (scope, *others):
+        runtime.new_request(name)
+
+
+def _clear(*names: str) -> None:
+    """Empty form boxes; this runs before the form draws, so they show empty on this run."""
+    for name in names:
+        st.session_state[name] = None if name == "users_new_role" else ""
+
+
+def _add(values: dict[str, str]) -> None:
+    _clear("users_new_password", "users_new_repeat")  # a password is never kept in a box
+    if values["password"] != values["repeat"]:
+        st.error("The two passwords differ; nobody was added.", icon=":material/error:")
+        return
+    details = {k: values[k] for k in ("username", "role", "name", "email")}
+    said = runtime.call_keyed(ADD, details, manage_users.add_person, svc, actor, path,
+                              password=values["password"], **details)
+    if said is not None:
+        _clear("users_new_username", "users_new_role", "users_new_name", "users_new_email")
+        st.session_state[ADD_OPEN] = False
+    _said(said, ADD, REMOVE)
+
+
+def _new_password(username: str, password: str, repeat: str) -> None:
+    _clear("users_password", "users_password_repeat")
+    if password != repeat:
+        st.error("The two passwords differ; the password was not changed.",
+                 icon=":material/error:")
+        return
+    _said(
+        runtime.call_keyed(PASSWORD, {"user": username},
+                           manage_users.new_password, svc, actor, path, username, password),
+        PASSWORD,
+    )
+
+
+def run_actions() -> None:
+    """The change a button asked for, before the table draws (so the table shows its effect)."""
+    if (args := take("add")) is not None:
+        _add(*args)
+    if (args := take("role")) is not None:
+        username, role = args
+        _said(
+            runtime.call_keyed(ROLE, {"user": username, "role": role}, manage_users.change_role,
+                               svc, actor, path, username, role),
+            ROLE,
+        )
+    if (args := take("password")) is not None:
+        _new_password(*args)
+    if (args := take("remove")) is not None:
+        (username,) = args
+        _said(
+            runtime.call_keyed(REMOVE, {"user": username}, manage_users.remove_person,
+                               svc, actor, path, username),
+            REMOVE, ADD, ROLE,
+        )
+        st.session_state.pop(PICK, None)
+    if (args := take("unlock")) is not None:
+        (username,) = args
+        _said(
+            runtime.call_keyed(UNLOCK, {"user": username}, manage_users.lift_delay,
+                               svc, actor, username),
+            UNLOCK,
+        )
+
+
+def sign_in_state(person: manage_users.Person) -> str:
+    if person.locked_until:
+        until = datetime.fromtimestamp(person.locked_until, UTC).strftime("%H:%M UTC")
+        return f"Locked until {until} ({person.failures} wrong passwords)"
+    if person.slowed_until:
+        return f"Slowed down ({person.failures} wrong passwords)"
+    return "OK"
+
+
+def people_table(found: list[manage_users.Person]) -> None:
+    frame = pd.DataFrame(
+        [
+            {"Username": p.username, "Name": p.name, "Email": p.email, "Role": p.role,
+             "Sign-in": sign_in_state(p)}
+            for p in found
+        ],
+        columns=["Username", "Name", "Email", "Role", "Sign-in"],
+    )
+    st.caption(f"{len(found)} user(s) who sign in with a password.")
+    st.dataframe(frame, hide_index=True, width="stretch")
+
+
+def _ask_add() -> None:
+    ask("add", {name: str(st.session_state.get(f"users_new_{name}") or "")
+                for name in ("username", "role", "name", "email", "password", "repeat")})
+
+
+def add_form() -> None:
+    # Keyed, so it stays open through a refused add (the person mends the form) and closes
+    # after a user is added (run_actions, before it draws).
+    with st.expander("Add a user", icon=":material/person_add:", key=ADD_OPEN, on_change="rerun"):
+        with st.form("users_add", border=False):
+            left, right = st.columns(2)
+            left.text_input("Username", key="users_new_username", max_chars=32,
+                            placeholder="lowercase, e.g. alice")
+            right.selectbox("Role", ROLES, key="users_new_role", index=None,
+                            placeholder="Choose a role")  # no default: admin is one click away
+            left.text_input("Name", key="users_new_name", max_chars=100)
+            right.text_input("Email", key="users_new_email", max_chars=200)
+            left.text_input("Password", key="users_new_password", type="password",
+                            max_chars=200)
+            right.text_input("Repeat the password", key="users_new_repeat", type="password",
+                             max_chars=200)
+            st.form_submit_button("Add user", icon=":material/person_add:", on_click=_ask_add)
+        st.caption("At least 12 characters that are hard to guess; common and demo passwords "
+                   "are refused. Give it to the person by a safe channel.")
+
+
+def _ask_password(username: str) -> None:
+    ask("password", username, str(st.session_state.get("users_password") or ""),
+        str(st.session_state.get("users_password_repeat") or ""))
+
+
+def change_panel(found: list[manage_users.Person]) -> None:
+    by_name = {p.username: p for p in found}
+    st.subheader("Change a user")
+    picked = st.selectbox(
+        "User", list(by_name), index=None, key=PICK, placeholder="Choose a user",
+        format_func=lambda u: f"{u} · {by_name[u].name} · {by_name[u].role}" if u in by_name else u,
+    )
+    if picked is None or picked not in by_name:
+        st.caption("Choose a user to change their role or password, or to remove them.")
+        return
+    person: Any = by_name[picked]
+    own = picked == actor.username
+    role_col, unlock_col, remove_col = st.columns([3, 2, 2], vertical_alignment="bottom")
+    role = role_col.selectbox("Role", ROLES, index=ROLES.index(person.role) if person.role in
+                              ROLES else 0, key=f"users_role_{picked}", disabled=own,
+                              help="Your own role is changed by another admin." if own else None)
+    role_col.button("Save role", icon=":material/save:", on_click=ask, args=("role", picked, role),
+                    disabled=own or role == person.role, key="users_save_role")
+    slowed = bool(person.locked_until or person.slowed_until)
+    unlock_col.button(
+        "Lift sign-in delay", icon=":material/lock_open:", on_click=ask, args=("unlock", picked),
+        disabled=not slowed, key="users_unlock",
+        help=None if slowed else "Their sign-in is not slowed down.",
+    )
+    with remove_col.popover("Remove user", icon=":material/person_remove:", disabled=own,
+                            help="Another admin can remove you." if own else None):
+        st.write(f"Remove **{picked}**? They are signed out at their next click.")
+        st.button("Remove", type="primary", on_click=ask, args=("remove", picked),
+                  key="users_remove")
+    with st.form("users_password_form", border=False):
+        left, right, go = st.columns([2, 2, 1], vertical_alignment="bottom")
+        left.text_input("New password", key="users_password", type="password", max_chars=200)
+        right.text_input("Repeat it", key="users_password_repeat", type="password",
+                         max_chars=200)
+        go.form_submit_button("Set password", icon=":material/password:",
+                              on_click=_ask_password, args=(picked,), width="stretch")
+
+
+run_actions()
+if app.settings.sso_enabled:
+    st.caption("People who sign in with single sign-on take their role from the identity "
+               "provider and are not listed here.")
+found = runtime.call(manage_users.people, svc, actor, path)
+if found is not None:
+    people_table(found)
+    add_form()
+    change_panel(found)

@@ -1,0 +1,95 @@
+"""Users page (admin): the users who sign in with a password, added, changed and removed from
+the dashboard; every other role is refused. Each test works on its own username so the demo
+users the other tests sign in as are never touched."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from services import users
+from tests.app.conftest import no_exceptions, open_page, refused, texts
+from tests.app.conftest import shared_app as app
+
+PAGE = "pages/users.py"
+PASSWORD = "plum-orbit-canvas-42"
+
+
+def table_rows(at: AppTest) -> dict[str, dict[str, str]]:
+    frame = at.dataframe[0].value
+    return {row["Username"]: dict(row) for row in frame.to_dict("records")}
+
+
+def add(at: AppTest, username: str, role: str, password: str, repeat: str) -> AppTest:
+    at.text_input(key="users_new_username").set_value(username)
+    at.selectbox(key="users_new_role").set_value(role)
+    at.text_input(key="users_new_name").set_value("Page Test")
+    at.text_input(key="users_new_email").set_value(f"{username}@example.com")
+    at.text_input(key="users_new_password").set_value(password)
+    at.text_input(key="users_new_repeat").set_value(repeat)
+    at.button(key="FormSubmitter:users_add-Add user").click().run()
+    no_exceptions(at)
+    return at
+
+
+def test_an_admin_sees_every_user_with_role_and_sign_in_state() -> None:
+    at = open_page(PAGE, "admin")
+    no_exceptions(at)
+    listed = table_rows(at)
+    for role in ("admin", "ops", "finance", "manager"):
+        assert listed[role]["Role"] == role and listed[role]["Email"].endswith(".invalid")
+    assert "password" not in str(at.dataframe[0].value.columns).lower()
+
+
+@pytest.mark.parametrize("role", ["ops", "finance", "manager"])
+def test_other_roles_cannot_reach_the_page_or_its_data(role: str) -> None:
+    direct = refused(PAGE, role)
+    assert not direct.dataframe and "@demo" not in texts(direct)
+
+
+def test_add_change_role_and_remove_a_user_from_the_page() -> None:
+    name = f"page{secrets.token_hex(3)}"
+    path = app().settings.users_file
+    at = open_page(PAGE, "admin")
+
+    at = add(at, name, "ops", PASSWORD, "something-else-entirely-9")
+    assert any("two passwords differ" in e.value for e in at.error)
+    assert users.get_user(path, name) is None
+    assert at.text_input(key="users_new_username").value == name  # kept, to mend
+    assert at.text_input(key="users_new_password").value == ""  # a password is never kept
+
+    at = add(at, name, "ops", PASSWORD, PASSWORD)
+    assert any(f"Added {name} as ops" in s.value for s in at.success)
+    assert table_rows(at)[name]["Role"] == "ops"
+    assert users.verify(path, name, PASSWORD) is not None
+    assert at.text_input(key="users_new_username").value == ""  # ready for the next one
+
+    at.selectbox(key="users_pick").set_value(name).run()
+    at.selectbox(key=f"users_role_{name}").set_value("finance").run()
+    at.button(key="users_save_role").click().run()
+    no_exceptions(at)
+    assert any(f"{name} is now finance (was ops)" in s.value for s in at.success)
+    assert table_rows(at)[name]["Role"] == "finance" and users.role_of(path, name) == "finance"
+
+    at.button(key="users_remove").click().run()
+    no_exceptions(at)
+    assert any(f"Removed {name}" in s.value for s in at.success)
+    assert name not in table_rows(at) and users.get_user(path, name) is None
+
+
+def test_an_admin_cannot_remove_or_demote_themself_from_the_page() -> None:
+    at = open_page(PAGE, "admin")
+    at.selectbox(key="users_pick").set_value("admin").run()
+    no_exceptions(at)
+    assert at.selectbox(key="users_role_admin").disabled
+    assert at.button(key="users_save_role").disabled
+    assert users.role_of(app().settings.users_file, "admin") == "admin"
+
+
+def test_a_weak_password_is_a_sentence_and_adds_nobody() -> None:
+    name = f"weak{secrets.token_hex(3)}"
+    at = add(open_page(PAGE, "admin"), name, "ops", "password12", "password12")
+    assert any("assword" in e.value for e in at.error)
+    assert not at.exception and users.get_user(app().settings.users_file, name) is None

@@ -1,0 +1,73 @@
+"""Admin manages a colleague from the Users page in one browser while the colleague works in
+another: added, they sign in at once; their role changed, their next click shows the new role's
+pages; removed, their next click signs them out. Headless Chromium on a real server (two
+sessions at once, which AppTest cannot make)."""
+
+from __future__ import annotations
+
+import secrets
+
+from tests.browser.conftest import sign_in, wait_idle
+from tests.browser.test_config_to_conversion_journey import open_page, settle
+
+PASSWORD = "walnut-harbor-prism-61"
+
+
+def choose(pg, label: str, option: str) -> None:  # type: ignore[no-untyped-def]
+    pg.get_by_test_id("stSelectbox").filter(has_text=label).filter(visible=True).last.click()
+    pg.get_by_role("option", name=option).first.click()
+    settle(pg)
+
+
+def test_an_admin_adds_changes_and_removes_a_colleague_who_is_signed_in(  # type: ignore[no-untyped-def]
+    browser, page, app_url
+) -> None:
+    name = f"web{secrets.token_hex(3)}"
+    sign_in(page, app_url, "admin", "fcops-admin-demo")
+    open_page(page, "Users")
+    page.get_by_text("Add a user").click()
+    page.get_by_label("Username", exact=True).fill(name)
+    page.get_by_label("Name", exact=True).fill("Web Colleague")
+    page.get_by_label("Email", exact=True).fill(f"{name}@example.com")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat the password").fill(PASSWORD)
+    page.get_by_role("button", name="Add user").click()
+    settle(page)
+    page.get_by_text("Role must be one of").wait_for()  # no role is chosen for the admin
+    assert page.get_by_label("Username", exact=True).input_value() == name  # kept to mend
+    assert page.get_by_label("Password", exact=True).input_value() == ""  # never kept
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat the password").fill(PASSWORD)
+    choose(page, "Role", "admin")
+    page.get_by_role("button", name="Add user").click()
+    settle(page)
+    page.get_by_text(f"Added {name} as admin").wait_for()
+
+    colleague = browser.new_context(viewport={"width": 1400, "height": 1800})
+    try:
+        other = colleague.new_page()
+        other.set_default_timeout(30_000)
+        sign_in(other, app_url, name, PASSWORD)
+        sidebar = other.get_by_test_id("stSidebar")
+        sidebar.get_by_role("link", name="Users", exact=True).wait_for()  # an admin's page
+
+        choose(page, "User", f"{name} · Web Colleague · admin")
+        choose(page, "Role", "ops")
+        page.get_by_role("button", name="Save role").click()
+        settle(page)
+        page.get_by_text(f"{name} is now ops (was admin)").wait_for()
+
+        sidebar.get_by_role("link", name="Accounts", exact=True).click()  # the colleague's next click
+        wait_idle(other, timeout=60_000)
+        sidebar.get_by_role("link", name="Users", exact=True).wait_for(state="detached")
+        assert sidebar.get_by_role("link", name="Collect accounts").count() == 1  # ops pages
+
+        page.get_by_role("button", name="Remove user").click()
+        page.get_by_role("button", name="Remove", exact=True).click()
+        settle(page)
+        page.get_by_text(f"Removed {name}").wait_for()
+
+        sidebar.get_by_role("link").first.click()  # the colleague's next click
+        other.get_by_role("textbox", name="Username").wait_for(timeout=30_000)
+    finally:
+        colleague.close()
