@@ -12,7 +12,9 @@ next click, an added one can sign in at once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
+import fcntl
 import functools
 import getpass
 import os
@@ -20,7 +22,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -148,6 +150,22 @@ def verify(path: Path, username: str, password: str) -> User | None:
     return user if user.role in ROLES else None
 
 
+@contextlib.contextmanager
+def editing(path: Path) -> Iterator[dict[str, Any]]:
+    """The users file to change, saved when the block ends, with an exclusive lock on a file
+    beside it held meanwhile: two admins (or the command line and an app process) changing
+    users at once both keep their change, instead of the second save dropping the first."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            data = load(path)
+            yield data
+            save(path, data)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def save(path: Path, data: Mapping[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -171,53 +189,54 @@ def add_user(
     if role not in ROLES:
         raise ValidationError(f"Role must be one of {', '.join(ROLES)}.")
     check_strength(password, username=username, name=name, email=email)
-    data = load(path)
-    users = data["credentials"]["usernames"]
-    if username in users:
-        raise ValidationError(f"User '{username}' already exists; remove it first to change it.")
-    first, _, last = (name or username).partition(" ")
-    users[username] = {
-        "email": email or f"{username}@example.invalid",
-        "first_name": first,
-        "last_name": last,
-        "password": hash_password(password),
-        "roles": [role],
-        "failed_login_attempts": 0,
-        "logged_in": False,
-    }
-    save(path, data)
+    hashed = hash_password(password)  # before the lock: bcrypt takes a while
+    with editing(path) as data:
+        users = data["credentials"]["usernames"]
+        if username in users:
+            raise ValidationError(
+                f"User '{username}' already exists; remove it first to change it."
+            )
+        first, _, last = (name or username).partition(" ")
+        users[username] = {
+            "email": email or f"{username}@example.invalid",
+            "first_name": first,
+            "last_name": last,
+            "password": hashed,
+            "roles": [role],
+            "failed_login_attempts": 0,
+            "logged_in": False,
+        }
     return User(username=username, name=name or username, email=email, role=role)
 
 
 def set_password(path: Path, username: str, password: str) -> None:
     """Give an existing user a new password (checked like a new one)."""
-    data = load(path)
-    entry = data["credentials"]["usernames"].get(username)
+    entry = load(path)["credentials"]["usernames"].get(username)
     if entry is None:
         raise ValidationError(f"There is no user '{username}'.")
     name = f"{entry.get('first_name', '')} {entry.get('last_name', '')}".strip()
     check_strength(password, username=username, name=name, email=entry.get("email", ""))
-    entry["password"] = hash_password(password)
-    save(path, data)
+    hashed = hash_password(password)
+    with editing(path) as data:
+        if (entry := data["credentials"]["usernames"].get(username)) is None:
+            raise ValidationError(f"There is no user '{username}'.")
+        entry["password"] = hashed
 
 
 def set_role(path: Path, username: str, role: str) -> None:
     """Give an existing user another role (read at their next click)."""
     if role not in ROLES:
         raise ValidationError(f"Role must be one of {', '.join(ROLES)}.")
-    data = load(path)
-    entry = data["credentials"]["usernames"].get(username)
-    if entry is None:
-        raise ValidationError(f"There is no user '{username}'.")
-    entry["roles"] = [role]
-    save(path, data)
+    with editing(path) as data:
+        if (entry := data["credentials"]["usernames"].get(username)) is None:
+            raise ValidationError(f"There is no user '{username}'.")
+        entry["roles"] = [role]
 
 
 def remove_user(path: Path, username: str) -> None:
-    data = load(path)
-    if data["credentials"]["usernames"].pop(username, None) is None:
-        raise ValidationError(f"There is no user '{username}'.")
-    save(path, data)
+    with editing(path) as data:
+        if data["credentials"]["usernames"].pop(username, None) is None:
+            raise ValidationError(f"There is no user '{username}'.")
 
 
 def ensure_demo_users(path: Path) -> None:

@@ -119,3 +119,30 @@ def test_the_command_line_audits_into_the_database_the_app_reads(tmp_path: Path,
     assert [(r.action, r.outcome, r.actor.startswith("cli:")) for r in reversed(rows)] == [
         ("user.add", "ok", True), ("user.password", "error", True),
         ("user.unlock", "ok", True), ("user.remove", "ok", True)]
+
+
+def test_users_changed_at_once_from_several_processes_all_keep_their_change(tmp_path: Path) -> None:
+    """Two admins (or the command line and an app replica) adding users at the same moment: the
+    file is locked while it is read, changed and saved, so no save drops another's user."""
+    import multiprocessing
+
+    path = tmp_path / "users.yaml"
+    names = [f"user{i}x" for i in range(6)]
+    ctx = multiprocessing.get_context("fork")
+    start = ctx.Barrier(len(names))
+    procs = [ctx.Process(target=_add_at_once, args=(path, name, start)) for name in names]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(60)
+    assert [p.exitcode for p in procs] == [0] * len(names)
+    assert [u.username for u in users.list_users(path)] == sorted(names)
+
+
+def _add_at_once(path: Path, name: str, start) -> None:  # type: ignore[no-untyped-def]
+    users.BCRYPT_ROUNDS = 4
+    start.wait()
+    for _ in range(3):  # and again: each process reads and writes the file several times
+        users.set_role(path, name, "ops") if users.get_user(path, name) else users.add_user(
+            path, username=name, password="plum-orbit-canvas-42", role="finance"
+        )
