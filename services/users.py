@@ -2,7 +2,7 @@
 
 The file has streamlit-authenticator's credentials shape
 (``{"credentials": {"usernames": {name: {...}}}}``) so it can be passed to it as a dict.
-Command line: ``python -m services.users add|passwd|list|remove|locked|unlock`` (see ``--help``).
+Command line: ``python -m services.users add|passwd|role|list|remove|locked|unlock`` (see ``--help``).
 
 The file is read fresh (re-parsed when it changed on disk) for every sign-in and every request's
 role check, so the command line and the app always agree: a removed user is signed out at their
@@ -351,6 +351,9 @@ def _cli(argv: list[str] | None = None) -> int:
     pw = sub.add_parser("passwd", help="set a new password for a user")
     pw.add_argument("username")
     pw.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    role = sub.add_parser("role", help="give a user another role (from their next click)")
+    role.add_argument("username")
+    role.add_argument("--role", required=True, choices=ROLES)
     sub.add_parser("list", help="list users and roles")
     rm = sub.add_parser("remove", help="remove a user (signed out at their next click)")
     rm.add_argument("username")
@@ -398,6 +401,13 @@ def _cli(argv: list[str] | None = None) -> int:
                     email=args.email,
                 )
             print(f"Added {args.username} ({args.role}) to {path}")
+        elif args.command == "role":
+            with audit.audited(
+                engine, actor=cli_actor, action="user.role", target=args.username,
+                params={"role": args.role},
+            ):
+                set_role(path, args.username, args.role)
+            print(f"{args.username} is now {args.role}")
         elif args.command == "passwd":
             with audit.audited(engine, actor=cli_actor, action="user.password", target=args.username):
                 set_password(path, args.username, _read_password(args.password_stdin))

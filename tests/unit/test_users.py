@@ -73,6 +73,8 @@ def test_the_command_line_adds_lists_and_removes_users(tmp_path: Path, monkeypat
     assert users._cli(["add", "nina", "--role", "finance", "--password-stdin"]) == 0
     assert users._cli(["list"]) == 0
     assert "nina" in capsys.readouterr().out
+    assert users._cli(["role", "nina", "--role", "manager"]) == 0
+    assert users.role_of(tmp_path / "users.yaml", "nina") == "manager"
     assert users._cli(["remove", "nina"]) == 0
     assert users._cli(["remove", "nina"]) == 2
     assert "no user" in capsys.readouterr().err
