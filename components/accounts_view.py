@@ -167,13 +167,14 @@ STORED_OWNERS = (
 
 def stored_copy_notice(stored: StoredCopy, *, now: int, key: str) -> bool:
     """Above an account drawn from the store: the failed read's sentence, that this is the
-    stored copy and how old it is, and a button to read Stripe again (True when clicked)."""
+    stored copy and how old it is, and a button that reads Stripe again (True when clicked)."""
     st.error(stored.reason, icon=":material/cloud_off:")
     left, right = st.columns([4, 1], vertical_alignment="center")
     left.warning(stored.sentence(now=now), icon=":material/inventory_2:")
     return right.button(
-        "Read from Stripe again", icon=":material/refresh:", key=key, width="stretch"
-    )
+        "Try again", icon=":material/refresh:", key=key, width="stretch",
+        help="Read the account from Stripe again.",
+    )  # fmt: skip
 
 
 def status_badge(status: str) -> None:

@@ -172,7 +172,7 @@ class StoredCopy:
         """A refresh the stored copy says is pending: it started; how it ended is not known."""
         return (
             f"{feature.capitalize()} refresh started; its outcome is not known yet because "
-            "Stripe could not be read. Read the account again in a moment to see it."
+            "Stripe could not be read. Try again in a moment to see it."
         )
 
 
