@@ -16,7 +16,7 @@ from components.feedback import format_age, format_timestamp
 from components.money import MISSING, format_money
 from components.table_columns import age_column, count_column, money_column, time_column
 from services.rules import wording
-from services.rules.bank_account import AccountRow, CustomerHit, OwnerView
+from services.rules.bank_account import AccountRow, CustomerHit, OwnerView, StoredCopy
 from services.rules.table_values import age_hours, major_units, one_currency, utc_time
 
 STATUS_COLORS = {"active": "green", "inactive": "orange", "disconnected": "red"}
@@ -157,6 +157,24 @@ def customers_frame(hits: Sequence[CustomerHit]) -> pd.DataFrame:
         ],
         columns=["Name", "Email", "Accounts", "Since", "ID"],
     )
+
+
+STORED_OWNERS = (
+    "Owners could not be read from Stripe just now; fcops does not store owners' names and "
+    "contact details, so they show again when Stripe answers."
+)
+
+
+def stored_copy_notice(stored: StoredCopy, *, now: int, key: str) -> bool:
+    """Above an account drawn from the store: the failed read's sentence, that this is the
+    stored copy and how old it is, and a button that reads Stripe again (True when clicked)."""
+    st.error(stored.reason, icon=":material/cloud_off:")
+    left, right = st.columns([4, 1], vertical_alignment="center")
+    left.warning(stored.sentence(now=now), icon=":material/inventory_2:")
+    return right.button(
+        "Try again", icon=":material/refresh:", key=key, width="stretch",
+        help="Read the account from Stripe again.",
+    )  # fmt: skip
 
 
 def status_badge(status: str) -> None:

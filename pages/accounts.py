@@ -20,6 +20,7 @@ from components.accounts_view import (
     CUSTOMER_COLUMNS,
     FEATURE_LABELS,
     OWNER_COLUMNS,
+    STORED_OWNERS,
     account_fields,
     customers_frame,
     owners_frame,
@@ -28,6 +29,7 @@ from components.accounts_view import (
     snapshots_columns,
     snapshots_frame,
     status_badge,
+    stored_copy_notice,
 )
 from components.feedback import format_age, format_timestamp
 from components.literal import literal, plain
@@ -376,6 +378,9 @@ def balance_block(detail: bank_account.AccountDetail) -> None:
 
 
 def owners_block(detail: bank_account.AccountDetail) -> None:
+    if detail.stored is not None:
+        st.caption(STORED_OWNERS)
+        return
     if not detail.owners:
         st.caption(
             "No ownership data yet. Refresh ownership to fetch the owners' names from the bank."
@@ -404,10 +409,12 @@ def detail_view(account_id: str) -> None:
     detail = runtime.call(browse_accounts.account_detail, svc, actor, account_id)
     if detail is None:
         return
-    row = detail.row
+    row, stored = detail.row, detail.stored
     for feature in bank_account.FEATURES:  # someone else's pending refresh is followed too
-        if detail.refreshes[feature].pending:
+        if detail.refreshes[feature].pending and stored is None:
             refresh_watch.watch(account_id, feature)
+    if stored is not None and stored_copy_notice(stored, now=svc.now(), key="acc_read_again"):
+        st.rerun()  # reads Stripe again
     title_col, badge_col = st.columns([5, 1], vertical_alignment="center")
     title_col.subheader(
         f"{row.institution_name} · {row.display_name or 'Account'} ••{row.last4 or '????'}"
@@ -434,7 +441,10 @@ def detail_view(account_id: str) -> None:
     show_outcomes(account_id)
     balance_block(detail)
     refresh_buttons(detail)
-    if refresh_watch.watching(account_id):
+    if stored is not None:  # a refresh it says is pending started; its outcome is not known
+        for feature in [f for f in bank_account.FEATURES if detail.refreshes[f].pending]:
+            st.info(stored.refresh_sentence(feature), icon=":material/hourglass_top:")
+    elif refresh_watch.watching(account_id):  # (a poll that cannot read Stripe would loop)
         poll_refreshes(account_id)
     st.caption(
         "Last refreshes: "
@@ -458,7 +468,8 @@ def detail_view(account_id: str) -> None:
                 "Value": st.column_config.TextColumn(width=720),
             },
         )
-        with st.expander("Raw JSON from Stripe", icon=":material/data_object:"):
+        source = "from Stripe" if stored is None else "as fcops stored it"
+        with st.expander(f"Raw JSON {source}", icon=":material/data_object:"):
             st.json(detail.account, expanded=True)
     with owners:
         owners_block(detail)
@@ -473,7 +484,8 @@ def detail_view(account_id: str) -> None:
             )
         else:
             st.caption("No balance seen yet.")
-    st.caption(f"Read from Stripe at {datetime.now(UTC).strftime('%H:%M:%S UTC')}.")
+    if stored is None:
+        st.caption(f"Read from Stripe at {datetime.now(UTC).strftime('%H:%M:%S UTC')}.")
 
 
 account_param = st.query_params.get("account")

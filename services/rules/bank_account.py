@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from services.errors import ValidationError
-from services.rules import input_limits, refresh_rule
+from services.rules import input_limits, refresh_rule, wording
 from services.rules.ids import parse_id
 from services.rules.paging import Page
 from services.rules.relink import Relink, relink_needed
@@ -149,6 +149,31 @@ class AccountDetail:
     blockers: dict[str, str | None]  # feature -> why its refresh button is disabled, or None
     refreshes: dict[str, RefreshView]  # feature -> its last refresh
     relink: Relink | None = None  # Stripe announced a deactivation unless the customer relinks
+    stored: StoredCopy | None = None  # set when Stripe could not be read: this is the store's copy
+
+
+@dataclass(frozen=True)
+class StoredCopy:
+    """Why an account is shown as the store holds it (Stripe could not be read), and how old
+    that copy is. ``stored_at`` is when fcops last wrote it (the copy changed then)."""
+
+    reason: str  # the failed read's own sentence
+    stored_at: int  # Unix seconds
+
+    def sentence(self, *, now: int) -> str:
+        """What the page says above the stored copy."""
+        return (
+            f"Stripe could not be read just now; showing what fcops stored at "
+            f"{wording.timestamp(self.stored_at)} ({wording.ago(now - self.stored_at)}). "
+            "Try again in a moment."
+        )
+
+    def refresh_sentence(self, feature: str) -> str:
+        """A refresh the stored copy says is pending: it started; how it ended is not known."""
+        return (
+            f"{feature.capitalize()} refresh started; its outcome is not known yet because "
+            "Stripe could not be read. Try again in a moment to see it."
+        )
 
 
 @dataclass(frozen=True)

@@ -11,19 +11,25 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC
 from typing import Any
 
 from services.adapters import account_mirror as mirror
+from services.adapters.models import AccountRecord
+from services.adapters.store import session_scope
 from services.auth import Actor, require
 from services.context import Services
-from services.errors import NotFound, ValidationError
+from services.errors import NotFound, StripeUnavailable, ValidationError
 from services.rules import input_limits, refresh_rule
 from services.rules.bank_account import (
+    EVENT_STAMP,
     FEATURES,
     AccountDetail,
     AccountPage,
     CustomerHit,
+    CustomerView,
     OwnerView,
+    StoredCopy,
     customer_view,
     filters_from,
     normalise_account,
@@ -270,24 +276,75 @@ def refresh_blocker(
 
 
 def account_detail(svc: Services, actor: Actor, account_id: str | None) -> AccountDetail:
-    """Everything about one account, fresh from Stripe and mirrored; owners' PII only if allowed."""
+    """Everything about one account, fresh from Stripe and mirrored; owners' PII only if allowed.
+
+    When Stripe cannot be read (a 5xx, a timeout, a rate limit), the account stays readable: the
+    store's copy comes back, marked ``stored`` with the failed read's sentence and how old the
+    copy is. An account the store never saw still raises that sentence.
+    """
     require(actor, "accounts.view")
     account_id = parse_account_id(account_id)
+    try:
+        return _fresh_detail(svc, actor, account_id)
+    except StripeUnavailable as err:
+        detail = _stored_detail(svc, actor, account_id, reason=str(err))
+        if detail is None:
+            raise
+        return detail
+
+
+def _fresh_detail(svc: Services, actor: Actor, account_id: str) -> AccountDetail:
     fresh = fetch_account(svc, account_id, expand_ownership=True)
+    mirror.upsert_account(svc.engine, fresh)  # first: a later read that fails finds this copy
     show_pii = actor.can("owners.view_pii")
     owners = _owners(svc, fresh, show_pii=show_pii)
-    mirror.upsert_account(svc.engine, fresh)
     account = normalise_account(fresh)
     customer = _customer(svc, (account.get("account_holder") or {}).get("customer"))
+    return _detail(svc, actor, account, customer_view(customer), owners, show_pii=show_pii)
+
+
+def _stored_detail(
+    svc: Services, actor: Actor, account_id: str, *, reason: str
+) -> AccountDetail | None:
+    """The account as the store holds it (no owners: their personal data is never stored)."""
+    with session_scope(svc.engine) as session:
+        record = session.get(AccountRecord, account_id)
+        if record is None:
+            return None
+        account, written = dict(record.raw), record.synced_at
+    account.pop(EVENT_STAMP, None)  # fcops' own bookkeeping, not a field of Stripe's
+    aware = written if written.tzinfo else written.replace(tzinfo=UTC)  # SQLite drops the zone
+    stored = StoredCopy(reason=reason, stored_at=int(aware.timestamp()))
+    row = mirror.row_for(svc.engine, account_id)
+    customer = (
+        CustomerView(id=row.customer_id, email=row.customer_email, name=row.customer_name)
+        if row.customer_id
+        else None
+    )
+    return _detail(svc, actor, account, customer, [], show_pii=False, stored=stored)
+
+
+def _detail(
+    svc: Services,
+    actor: Actor,
+    account: dict[str, Any],
+    customer: CustomerView | None,
+    owners: list[OwnerView],
+    *,
+    show_pii: bool,
+    stored: StoredCopy | None = None,
+) -> AccountDetail:
+    account_id = str(account["id"])
     now = svc.now()
     return AccountDetail(
         account=account,
         row=mirror.row_for(svc.engine, account_id),
-        customer=customer_view(customer),
+        customer=customer,
         owners=owners,
         owners_hidden=bool(owners) and not show_pii,
         snapshots=mirror.balance_history(svc.engine, account_id),
         blockers={f: refresh_blocker(account, f, now=now, actor=actor) for f in FEATURES},
         refreshes={f: refresh_view(account, f) for f in FEATURES},
         relink=relink_needed(account),
+        stored=stored,
     )
