@@ -65,7 +65,7 @@ def test_an_uploaded_csv_gets_verdicts_per_row_and_errors_for_bad_rows() -> None
     assert any("3 row(s) could not be checked" in w.value for w in at.warning)
     problems = at.dataframe[0].value
     assert list(problems["row"]) == [4, 5, 6]
-    assert "unknown" in problems["error"].iloc[0] or "No such" in problems["error"].iloc[0]
+    assert problems["error"].iloc[0].startswith("Stripe has no Financial Connections account `fca_0")
     rows = at.dataframe[1].value
     assert list(rows["Verdict"]) == ["OK", "Insufficient", "Error", "Error", "Error"]
     assert list(rows["Amount"])[:2] == [100.0, 75.0]  # numbers, formatted by the column
