@@ -255,9 +255,10 @@ def _parse_row(
     if len(cells) != len(header):
         message = f"Row {row} has {len(cells)} cells but the header has {len(header)} columns."
         grouped = _split_grouped_amount(cells, len(cells) - len(header), columns["amount"])
-        if grouped:
-            message += _thousands_advice(grouped)
-        elif len(cells) == len(header) + 1 and any(
+        if grouped:  # the advice first: the Problem column shows a sentence's start
+            split = f"split the row into {len(cells)} cells (the header has {len(header)})"
+            return RowError(row, _thousands_advice(row, grouped, split), raw)
+        if len(cells) == len(header) + 1 and any(
             a.strip().isdigit() and b.strip().isdigit() and len(b.strip()) == 2
             for a, b in zip(cells, cells[1:], strict=False)
         ):
@@ -272,9 +273,8 @@ def _parse_row(
         # The cells fit the header only because the columns after the amount were to be empty
         # ("fca_1,1,000" under id,amount,reference): reading 1 and a reference "000" is a guess.
         after = " and ".join(f"'{name}'" for name in header[amount_at + 1 :])
-        rest = grouped.split(",", 1)[1]
-        message = f"In row {row}, {rest} under {after} looks like the rest of the amount."
-        return RowError(row, message + _thousands_advice(grouped), raw)
+        moved = f"put {grouped.split(',', 1)[1]} under {after}"
+        return RowError(row, _thousands_advice(row, grouped, moved), raw)
     values = {column: cells[index].strip() for column, index in columns.items()}
     try:
         target, kind = _target(values)
@@ -303,9 +303,9 @@ def _split_grouped_amount(cells: list[str], extra: int, amount: int) -> str | No
     return ",".join(parts)
 
 
-def _thousands_advice(grouped: str) -> str:
+def _thousands_advice(row: int, grouped: str, effect: str) -> str:
     return (
-        f" If the amount is {grouped}, its thousands separator split it into cells: put the "
+        f"Row {row}: if the amount is {grouped}, its thousands separator {effect}. Put the "
         f'amount in quotes ("{grouped}") or write it without the separator '
         f"({grouped.replace(',', '')})."
     )

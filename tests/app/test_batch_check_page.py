@@ -192,7 +192,8 @@ def test_an_excel_windows_file_is_read_and_a_split_amount_row_says_what_to_write
     assert not at.error
     problems = at.dataframe[0].value.set_index("row")["error"]
     assert list(problems.index) == [3]
-    assert problems[3].startswith("Row 3 has 5 cells")
+    assert problems[3].startswith("Row 3: if the amount is 1,000.50")
+    assert "5 cells (the header has 4)" in problems[3]
     assert 'quotes ("1,000.50")' in problems[3] and "(1000.50)" in problems[3]
     rows = at.dataframe[1].value
     assert list(rows["Reference"]) == ["Café \u201cRent\u201d", ""]

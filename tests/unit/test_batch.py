@@ -239,8 +239,8 @@ def test_an_excel_sep_line_names_the_delimiter_and_is_not_a_row() -> None:
 @pytest.mark.parametrize(
     ("line", "typed", "cells"),
     [
-        ("fca_abcdef123,1,000.50", "1,000.50", "3 cells"),
-        ("fca_abcdef123,12,345,678.00", "12,345,678.00", "4 cells"),
+        ("fca_abcdef123,1,000.50", "1,000.50", "3 cells (the header has 2)"),
+        ("fca_abcdef123,12,345,678.00", "12,345,678.00", "4 cells (the header has 2)"),
     ],
 )
 def test_an_unquoted_amount_with_a_thousands_separator_names_the_row_and_what_to_write(
@@ -250,7 +250,8 @@ def test_an_unquoted_amount_with_a_thousands_separator_names_the_row_and_what_to
     assert [d.row for d in planned] == [2]  # the good row is kept, the split one is not guessed
     assert [e.row for e in bad] == [3]
     said = bad[0].message
-    assert said.startswith(f"Row 3 has {cells}")
+    assert said.startswith(f"Row 3: if the amount is {typed}, its thousands separator split")
+    assert cells in said
     assert f'quotes ("{typed}")' in said and f"({typed.replace(',', '')})" in said
 
 
@@ -264,7 +265,8 @@ def test_a_split_amount_that_fills_empty_trailing_columns_is_not_read_as_the_fir
     $1.00 with the reference "000", a thousand times less than meant."""
     planned, bad = parse_debits_csv("id,amount,reference\nfca_abcdef123,1,000\n")
     assert planned == []
-    assert bad[0].message.startswith("In row 2, 000 under 'reference'")
+    assert bad[0].message.startswith("Row 2: if the amount is 1,000, its thousands separator put")
+    assert "000 under 'reference'" in bad[0].message
     assert '"1,000"' in bad[0].message and "(1000)" in bad[0].message
 
 
