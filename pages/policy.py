@@ -151,8 +151,12 @@ with st.form("policy_form"):
     submitted = st.form_submit_button("Save policy", type="primary", icon=":material/save:")
 
 
-def edited_policy() -> DebitPolicy | None:
-    """The policy in the form, or None after showing why it cannot be used."""
+def edited_policy(*, say_why: bool) -> DebitPolicy | None:
+    """The policy in the form, or None (saying why only when ``say_why``).
+
+    The form's values reach the script only with a submit, so on any other run (a button,
+    the sidebar) they are the last submitted ones, not what the box shows now: an error about
+    them ("An amount is required" after the amount was typed in) would describe old input."""
     try:
         amount = parse_amount(
             str(st.session_state["policy_buffer_amount"]), currency, allow_zero=True
@@ -170,7 +174,8 @@ def edited_policy() -> DebitPolicy | None:
             max_age_seconds=seconds,
         )
     except (MoneyError, ValueError) as err:
-        st.error(f"Buffer amount: {err}", icon=":material/error:")
+        if say_why:
+            st.error(f"Buffer amount: {err}", icon=":material/error:")
         return None
 
 
@@ -213,7 +218,7 @@ def history() -> None:
         )
 
 
-policy = edited_policy()
+policy = edited_policy(say_why=submitted)
 if submitted and policy is not None:
     if policy == stored.policy:
         # A version that changes nothing would only add noise to the history and audit log.

@@ -85,7 +85,8 @@ def parse_debits_csv(
     max_rows: int = 50_000,
     allowed_currencies: Collection[str] | None = None,
 ) -> tuple[list[PlannedDebit], list[RowError]]:
-    """Parse planned debits from CSV text or bytes (UTF-8, with or without a BOM).
+    """Parse planned debits from CSV text or bytes (UTF-8, with or without a BOM, or the
+    Windows-1252 that Excel on Windows saves as "CSV (Comma delimited)").
 
     Columns (header names are case-insensitive): one or more of `account`/`account_id`/`fca`,
     `payment_method`/`pm`, `customer`/`customer_id`, or a single `id` whose prefix decides the
@@ -131,12 +132,7 @@ def _decode(data: bytes | str) -> str:
             raise BatchFileError(
                 "This looks like an Excel workbook, not a CSV file. Save it as CSV and try again."
             )
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise BatchFileError(
-                "The file is not UTF-8 text. Save it as 'CSV UTF-8' and try again."
-            ) from exc
+        text = _bytes_to_text(data)
     elif isinstance(data, str):
         text = data.removeprefix("\ufeff")
     else:
@@ -146,6 +142,22 @@ def _decode(data: bytes | str) -> str:
     if not text.strip():
         raise BatchFileError("The file is empty.")
     return text
+
+
+def _bytes_to_text(data: bytes) -> str:
+    """UTF-8 (with or without a BOM) first; else Windows-1252, which is what Excel on Windows
+    writes for "CSV (Comma delimited)" (an é or a curly quote in a name is one byte there and
+    not UTF-8). Bytes that are neither (cp1252 leaves five byte values undefined) are refused."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise BatchFileError(
+            "The file is not UTF-8 text. Save it as 'CSV UTF-8' and try again."
+        ) from exc
 
 
 def _records(text: str) -> Iterator[tuple[int, list[str]]]:
@@ -241,7 +253,11 @@ def _parse_row(
 ) -> PlannedDebit | RowError:
     raw = _raw(cells, header)
     if len(cells) != len(header):
-        message = f"Row has {len(cells)} cells but the header has {len(header)} columns."
+        message = f"Row {row} has {len(cells)} cells but the header has {len(header)} columns."
+        grouped = _split_grouped_amount(cells, len(cells) - len(header), columns["amount"])
+        if grouped:  # the advice first: the Problem column shows a sentence's start
+            split = f"split the row into {len(cells)} cells (the header has {len(header)})"
+            return RowError(row, _thousands_advice(row, grouped, split), raw)
         if len(cells) == len(header) + 1 and any(
             a.strip().isdigit() and b.strip().isdigit() and len(b.strip()) == 2
             for a, b in zip(cells, cells[1:], strict=False)
@@ -251,6 +267,14 @@ def _parse_row(
                 'quotes ("1,234.56").'
             )
         return RowError(row, message, raw)
+    amount_at = columns["amount"]
+    grouped = _split_grouped_amount(cells, len(cells) - 1 - amount_at, amount_at)
+    if grouped and "." not in cells[amount_at]:
+        # The cells fit the header only because the columns after the amount were to be empty
+        # ("fca_1,1,000" under id,amount,reference): reading 1 and a reference "000" is a guess.
+        after = " and ".join(f"'{name}'" for name in header[amount_at + 1 :])
+        moved = f"put {grouped.split(',', 1)[1]} under {after}"
+        return RowError(row, _thousands_advice(row, grouped, moved), raw)
     values = {column: cells[index].strip() for column, index in columns.items()}
     try:
         target, kind = _target(values)
@@ -260,6 +284,31 @@ def _parse_row(
     except (MoneyError, _RowProblem) as exc:
         return RowError(row, str(exc), raw)
     return PlannedDebit(row, target, kind, amount, currency, reference)
+
+
+_LEAD_GROUP = re.compile(r"[$]?\s*\d{1,3}")
+_GROUP = re.compile(r"\d{3}")
+_LAST_GROUP = re.compile(r"\d{3}(\.\d+)?")
+
+
+def _split_grouped_amount(cells: list[str], extra: int, amount: int) -> str | None:
+    """The amount as typed ("1,000.50") when the row's ``extra`` cells are exactly its
+    thousands groups after the amount column, else None. Only a hint for the message: the row
+    stays an error, since another cell (a reference with a comma) may be what split."""
+    parts = [cell.strip() for cell in cells[amount : amount + extra + 1]]
+    if extra < 1 or len(parts) != extra + 1 or not _LEAD_GROUP.fullmatch(parts[0]):
+        return None
+    if not all(_GROUP.fullmatch(p) for p in parts[1:-1]) or not _LAST_GROUP.fullmatch(parts[-1]):
+        return None
+    return ",".join(parts)
+
+
+def _thousands_advice(row: int, grouped: str, effect: str) -> str:
+    return (
+        f"Row {row}: if the amount is {grouped}, its thousands separator {effect}. Put the "
+        f'amount in quotes ("{grouped}") or write it without the separator '
+        f"({grouped.replace(',', '')})."
+    )
 
 
 def _raw(cells: list[str], header: list[str]) -> dict[str, str]:

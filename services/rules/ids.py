@@ -18,6 +18,20 @@ PREFIXES: dict[str, str] = {
     "evt_": "event",
 }
 _ID_RE = re.compile(r"^[a-z]+_[A-Za-z0-9_]{3,250}$")
+LABELS: dict[str, str] = {  # kind -> what a sentence calls it
+    "customer": "customer",
+    "financial_connections.account": "Financial Connections account",
+    "payment_method": "PaymentMethod",
+    "payment_intent": "PaymentIntent",
+    "setup_intent": "SetupIntent",
+    "financial_connections.session": "Financial Connections session",
+    "mandate": "mandate",
+    "event": "event",
+}
+# Stripe's 404 text: "No such customer: 'cus_…'" (the noun varies: payment_intent,
+# financial connections account, PaymentMethod…), sometimes with a sentence on the mode after it.
+_NO_SUCH = re.compile(r"No such ([\w. ]+?): '([^']*)'")
+_OTHER_MODE = re.compile(r"exists in (test|live) mode, but a (test|live) mode key")
 
 
 def clean_id(text: str | None) -> str:
@@ -73,3 +87,35 @@ def as_typed(text: str, limit: int = 60) -> str:
     a link's parameter can carry it to a colleague)."""
     shown = " ".join(text[:limit].replace("`", "'").split())
     return f"`{shown}`" if shown else "''"
+
+
+def unknown_id_sentence(
+    object_id: str, kind: str | None = None, *, or_what: str = "", request_id: str | None = None
+) -> str:
+    """What to say when Stripe has no object with this ID: which object, the ID as typed, and
+    what to check, since a well-formed ID is unknown for one of three reasons people can fix.
+    ``request_id`` ends it as every Stripe error does, for Stripe's support."""
+    label = LABELS.get(kind or kind_of(object_id) or "", (kind or "object").replace("_", " "))
+    return (
+        f"Stripe has no {label} {as_typed(object_id)}{or_what}. Check that the whole ID was "
+        "copied, that it is from the mode fcops runs in (test or live), and that it belongs "
+        "to this Stripe account rather than another one."
+        + (f" (Stripe request {request_id})" if request_id else "")
+    )
+
+
+def unknown_id_from_stripe(message: str) -> str | None:
+    """fcops' sentence for Stripe's "No such …: '…'" message, or None when it is not one."""
+    found = _NO_SUCH.search(message)
+    if not found:
+        return None
+    noun, object_id = found.groups()
+    kind = kind_of(object_id) or noun.strip().lower().replace(" ", "_")
+    other = _OTHER_MODE.search(message)
+    if other:
+        return (
+            f"Stripe has no {LABELS.get(kind, kind.replace('_', ' '))} {as_typed(object_id)} "
+            f"in {other.group(2)} mode, the mode fcops runs in: it is a {other.group(1)}-mode "
+            f"ID. Use the {other.group(2)}-mode ID."
+        )
+    return unknown_id_sentence(object_id, kind)

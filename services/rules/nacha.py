@@ -66,6 +66,14 @@ STRIPE_CODES: dict[str, tuple[str, ...]] = {
     "bank_account_frozen": ("R16",),
     "account_frozen": ("R16",),
     "bank_account_restricted": ("R20",),
+    # Stripe's docs name no Nacha code for bank_account_unusable: it is the code of a debit on
+    # an account Stripe will not debit (docs.stripe.com/payments/ach-direct-debit/
+    # blocked-bank-accounts), and the pinned SDK's error-code enum has it where the reference's
+    # bank_account_invalid_details would be (the sandbox returns it for R04 and a deactivated
+    # tokenized account number). Closest: the returns that say the account cannot be debited
+    # as given, R04 and R03 first, then closed, frozen and non-transaction accounts. The block's
+    # network_code names the one it was when it is among these.
+    "bank_account_unusable": ("R04", "R03", "R02", "R16", "R20"),
 }
 
 

@@ -36,7 +36,7 @@ from services.rules.bank_account import (
     parse_account_id,
     refresh_view,
 )
-from services.rules.ids import from_url, kind_of, parse_id
+from services.rules.ids import from_url, kind_of, parse_id, unknown_id_sentence
 from services.rules.paging import Page, clamp
 from services.rules.relink import relink_needed
 
@@ -60,9 +60,10 @@ def _search_by_id(svc: Services, text: str, limit: int) -> list[CustomerHit]:
     customer_id, _ = parse_id(text, allowed=("customer",))
     try:
         customer = svc.gateway.retrieve_customer(customer_id)
-    except NotFound:
+    except NotFound as err:
         raise NotFound(
-            f"Stripe has no customer {customer_id}. Check the ID and the mode (test or live)."
+            unknown_id_sentence(customer_id, "customer", request_id=err.request_id),
+            request_id=err.request_id,
         ) from None
     if customer.get("deleted"):
         raise NotFound(f"The customer {customer_id} was deleted in Stripe.")
@@ -252,8 +253,7 @@ def fetch_account(
         return svc.gateway.retrieve_account(account_id, expand_ownership=expand_ownership)
     except NotFound as err:
         raise NotFound(
-            f"Stripe has no Financial Connections account {account_id}. Check the ID and the mode.",
-            request_id=err.request_id,
+            unknown_id_sentence(account_id, request_id=err.request_id), request_id=err.request_id
         ) from None
 
 

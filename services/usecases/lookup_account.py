@@ -9,17 +9,9 @@ from services.adapters import account_mirror as mirror
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import NotFound
-from services.rules.ids import parse_id
+from services.rules.ids import parse_id, unknown_id_sentence
 from services.rules.payment_details import PaymentDetails, details_of
 from services.usecases.resolve_account import LOOKUP_KINDS, Resolution, resolve
-
-_KIND_LABELS = {
-    "payment_intent": "PaymentIntent",
-    "setup_intent": "SetupIntent",
-    "payment_method": "PaymentMethod",
-    "financial_connections.account": "Financial Connections account",
-    "customer": "customer",
-}
 
 
 def lookup(svc: Services, actor: Actor, text: str | None) -> Resolution:
@@ -30,8 +22,9 @@ def lookup(svc: Services, actor: Actor, text: str | None) -> Resolution:
         resolution = resolve(svc.gateway, object_id, details=True)
     except NotFound as err:
         raise NotFound(
-            f"Stripe has no {_KIND_LABELS.get(kind, kind)} {object_id}, or nothing it points "
-            "to. Check the ID and that it is from this mode (test or live).",
+            unknown_id_sentence(
+                object_id, kind, or_what=", or nothing it points to", request_id=err.request_id
+            ),
             request_id=err.request_id,
         ) from None
     for account in [resolution.account, *resolution.accounts]:

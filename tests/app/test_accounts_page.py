@@ -132,7 +132,7 @@ def test_status_filter_shows_only_that_status() -> None:
     ("term", "message"),
     [
         ("x", "at least 2 characters"),
-        ("cus_doesnotexist", "no customer cus_doesnotexist"),
+        ("cus_doesnotexist", "no customer `cus_doesnotexist`"),
         ("pi_123456789", "Payment lookup"),
         ("nobody@", "complete email"),
     ],

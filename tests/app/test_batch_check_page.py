@@ -65,7 +65,7 @@ def test_an_uploaded_csv_gets_verdicts_per_row_and_errors_for_bad_rows() -> None
     assert any("3 row(s) could not be checked" in w.value for w in at.warning)
     problems = at.dataframe[0].value
     assert list(problems["row"]) == [4, 5, 6]
-    assert "unknown" in problems["error"].iloc[0] or "No such" in problems["error"].iloc[0]
+    assert problems["error"].iloc[0].startswith("Stripe has no Financial Connections account `fca_0")
     rows = at.dataframe[1].value
     assert list(rows["Verdict"]) == ["OK", "Insufficient", "Error", "Error", "Error"]
     assert list(rows["Amount"])[:2] == [100.0, 75.0]  # numbers, formatted by the column
@@ -172,3 +172,29 @@ def test_a_result_is_put_aside_while_another_file_is_given() -> None:
     # The same input as the result's again: the result is its own, shown again.
     at.text_area(key="batch_text").set_value(first).run()
     assert metrics(at)["Rows"] == "1" and "put aside" not in texts(at)
+
+
+def test_an_excel_windows_file_is_read_and_a_split_amount_row_says_what_to_write() -> None:
+    """Excel on Windows saves "CSV" as Windows-1252: it was refused as "not UTF-8 text". A
+    thousands separator in an unquoted amount was only "Row has 5 cells…"."""
+    _, rich = new_account(available=500_000)
+    text = "\r\n".join(
+        [
+            "id,amount,currency,reference",
+            f"{rich},100.00,usd,Café \u201cRent\u201d",
+            f"{rich},1,000.50,usd,big one",
+        ]
+    )
+    at = open_page(PAGE, "finance")
+    at.file_uploader(key="batch_file").set_value(("debits.csv", text.encode("cp1252"), "text/csv"))
+    run(at.run())
+    no_exceptions(at)
+    assert not at.error
+    problems = at.dataframe[0].value.set_index("row")["error"]
+    assert list(problems.index) == [3]
+    assert problems[3].startswith("Row 3: if the amount is 1,000.50")
+    assert "5 cells (the header has 4)" in problems[3]
+    assert 'quotes ("1,000.50")' in problems[3] and "(1000.50)" in problems[3]
+    rows = at.dataframe[1].value
+    assert list(rows["Reference"]) == ["Café \u201cRent\u201d", ""]
+    assert list(rows["Verdict"]) == ["OK", "Error"]

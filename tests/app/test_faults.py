@@ -318,7 +318,7 @@ def test_payment_lookup_during_a_stripe_fault_is_a_sentence(
     ("text", "message"),
     [
         ("fca_doesnotexist", "no Financial Connections account"),
-        ("seti_doesnotexist", "no SetupIntent seti_doesnotexist"),
+        ("seti_doesnotexist", "no SetupIntent `seti_doesnotexist`"),
         ("hello there", "is not an ID"),
         ("", "Enter an ID"),
     ],

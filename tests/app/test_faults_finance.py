@@ -137,10 +137,14 @@ def test_a_malformed_amount_is_explained_and_nothing_is_checked(amount: str, sai
     ],
 )
 def test_an_unknown_id_is_named_in_the_message(unknown: str) -> None:
+    """It was Stripe's own "No such payment_intent: 'pi_…'"; now fcops' sentence names the ID
+    as typed and says what to check, and keeps Stripe's request ID."""
     at = check_id(open_page(BALANCE, "finance"), unknown, "10.00")
     no_exceptions(at)
     errors = " ".join(e.value for e in at.error)
-    assert "No such" in errors and unknown in errors
+    assert "No such" not in errors
+    assert "Stripe has no " in errors and f"`{unknown}`. Check that the whole ID" in errors
+    assert "(test or live)" in errors and "another one" in errors and "(Stripe request req_" in errors
     assert not at.metric
 
 
@@ -203,8 +207,8 @@ def test_a_csv_with_every_kind_of_bad_row_explains_each_and_checks_the_rest() ->
         8: (f"{fca},,usd", "amount is required"),
         9: (",10.00,usd", "No id"),
         10: ("ba_123,10.00,usd", "not an id this tool can debit"),
-        11: ("fca_000000000000unknown,10.00,usd", "No such"),
-        12: ("cus_000000000unknown,10.00,usd", "No such customer"),
+        11: ("fca_000000000000unknown,10.00,usd", "no Financial Connections account"),
+        12: ("cus_000000000unknown,10.00,usd", "no customer `cus_000000000unknown`"),
         13: (f"{fca},10.00,eur", "not accepted"),
         14: (f"{fca},10.00,xx", "not a currency code"),
         15: (f"{fca},10.001,usd", "too many decimals"),

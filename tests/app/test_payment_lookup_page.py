@@ -68,7 +68,7 @@ def test_a_manually_entered_account_is_said_plainly_to_have_no_data() -> None:
     [
         ("", "Enter an ID"),
         ("hello world", "is not an ID this accepts"),
-        ("pi_doesnotexist123", "Stripe has no PaymentIntent pi_doesnotexist123"),
+        ("pi_doesnotexist123", "Stripe has no PaymentIntent `pi_doesnotexist123`"),
     ],
 )
 def test_empty_malformed_and_unknown_ids_give_a_sentence(text: str, message: str) -> None:

@@ -156,3 +156,25 @@ def test_leaving_and_coming_back_shows_the_stored_policy_and_an_untouched_save_c
     assert any("Nothing to save" in i.value for i in at.info)
     after = debit_policy.load_policy(engine())
     assert after.version == stored.version and after.policy == stored.policy
+
+
+def test_an_amount_error_describes_the_submitted_input_only_and_does_not_linger() -> None:
+    """A blank amount's "An amount is required" stayed on the form on every later run (any
+    other action), while the box already held the amount the admin had typed since."""
+    before = debit_policy.load_policy(engine())
+    at = open_page(PAGE, "admin")
+    fill(at, amount="", percent=0, hours=24)
+    submit(at)
+    no_exceptions(at)
+    assert [e.value for e in at.error] == [
+        "Buffer amount: An amount is required, for example 125.00."
+    ]
+    assert debit_policy.load_policy(engine()) == before
+    at.run()  # another action: the form's values are not sent, so nothing is known of them
+    no_exceptions(at)
+    assert not at.error
+    fill(at, amount="25.00", percent=0, hours=24)
+    submit(at)
+    no_exceptions(at)
+    assert not at.error
+    assert debit_policy.load_policy(engine()).policy.buffer_amount == 2500

@@ -80,9 +80,10 @@ def forget_seeded_debits() -> Iterator[None]:
         session.exec(delete(LatestBlockRecord))  # type: ignore[call-overload]
 
 
-def seed_debits(n_ok: int = 18) -> dict[str, str]:
+def seed_debits(n_ok: int = 18, *, unusable: bool = False) -> dict[str, str]:
     """Hand-made Stripe-shaped debits in the shared app's store: ``n_ok`` settled, one R01,
-    one unauthorized (R10, blocked). Returns their ids."""
+    one unauthorized (R10, blocked), and with ``unusable`` one bank_account_unusable (R04,
+    blocked). Returns their ids."""
     now = app().services.now()
     tag = secrets.token_hex(3)
 
@@ -131,9 +132,18 @@ def seed_debits(n_ok: int = 18) -> dict[str, str]:
             blocked={"network_code": "R10", "reason": "debit_not_authorized"},
         ),
     ]
+    if unusable:
+        intents.append(
+            pi(
+                "unusable",
+                "requires_payment_method",
+                "bank_account_unusable",
+                blocked={"network_code": "R04", "reason": "bank_account_invalid_details"},
+            )
+        )
     for intent in intents:
         record_payment_intent(app().engine, intent, at=now - 86_400)
-    return {"nsf": f"pi_{tag}nsf", "unauth": f"pi_{tag}unauth"}
+    return {"nsf": f"pi_{tag}nsf", "unauth": f"pi_{tag}unauth", "unusable": f"pi_{tag}unusable"}
 
 
 def metric(at: Any, prefix: str) -> Any:
@@ -245,6 +255,22 @@ def test_the_unauthorized_figure_lists_only_its_debits() -> None:
     shown = at.dataframe[-1].value
     assert ids["unauth"] in set(shown["debit"]) and ids["nsf"] not in set(shown["debit"])
     assert set(shown["category"]) == {"unauthorized"}
+
+
+def test_a_bank_account_unusable_return_is_listed_as_administrative_r04() -> None:
+    """Stripe's bank_account_unusable was not mapped: the debit was missing from the page and
+    the administrative rate read 0 %."""
+    ids = seed_debits(unusable=True)
+    at = open_page(PAGE, "finance")
+    at.selectbox(key="returns_show").set_value("administrative").run()
+    no_exceptions(at)
+    shown = at.dataframe[-1].value.set_index("debit")
+    assert list(shown.index) == [ids["unusable"]]
+    assert (shown.loc[ids["unusable"], "return_code"], shown.loc[ids["unusable"], "category"]) == (
+        "R04",
+        "administrative",
+    )
+    assert metric(at, "Administrative").value not in ("—", "0.0%", "0%")
 
 
 def test_manager_sees_rates_per_verification_method_without_retrying() -> None:

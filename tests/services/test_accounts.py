@@ -247,7 +247,7 @@ def test_search_needs_at_least_two_characters(services_ctx: Services, ops: Any, 
 def test_search_explains_unknown_malformed_and_non_customer_ids(
     services_ctx: Services, ops: Any
 ) -> None:
-    with pytest.raises(NotFound, match="no customer cus_doesnotexist"):
+    with pytest.raises(NotFound, match="no customer `cus_doesnotexist`"):
         browse_accounts.search_customers(services_ctx, ops, "cus_doesnotexist")
     with pytest.raises(ValidationError, match="not an ID"):
         browse_accounts.search_customers(services_ctx, ops, "cus_bad id!")
@@ -456,7 +456,7 @@ def test_detail_shows_owner_details_to_ops_and_hides_them_from_finance(
 
 
 def test_detail_of_unknown_or_malformed_account_says_so(services_ctx: Services, ops: Any) -> None:
-    with pytest.raises(NotFound, match="no Financial Connections account fca_nope123"):
+    with pytest.raises(NotFound, match="no Financial Connections account `fca_nope123`"):
         browse_accounts.account_detail(services_ctx, ops, "fca_nope123")
     for bad in ("", "cus_123456", "fca_ bad"):
         with pytest.raises(ValidationError):

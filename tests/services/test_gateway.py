@@ -200,3 +200,48 @@ def test_a_deleted_customer_is_found_as_deleted_not_as_a_customer(gateway, servi
         resolve(gateway, customer["id"])
     with pytest.raises(NotFound, match="was deleted in Stripe"):
         check_debit.check_debit(services_ctx, finance, customer["id"], 1_000, "usd")
+
+
+@pytest.mark.parametrize(
+    ("unknown", "label"),
+    [
+        ("fca_doesnotexist123", "Financial Connections account"),
+        ("pi_doesnotexist123", "PaymentIntent"),
+        ("seti_doesnotexist123", "SetupIntent"),
+        ("cus_doesnotexist123", "customer"),
+        ("pm_doesnotexist123", "PaymentMethod"),
+    ],
+)
+def test_a_well_formed_unknown_id_is_fcops_sentence_not_stripes_no_such(  # type: ignore[no-untyped-def]
+    services_ctx, unknown: str, label: str
+) -> None:
+    """The Balance check showed Stripe's own "No such financial_connections.account: 'fca_…'"
+    for an ID Stripe does not know; now it is what was not found, as typed, and what to check."""
+    from services.auth import Actor
+    from services.usecases import check_debit
+
+    finance = Actor(username="finance", role="finance")
+    with pytest.raises(NotFound) as info:
+        check_debit.check_debit(services_ctx, finance, unknown, 1_000, "usd")
+    said = str(info.value)
+    assert said.startswith(f"Stripe has no {label} `{unknown}`. ")
+    assert "No such" not in said
+    assert "whole ID" in said and "(test or live)" in said and "another one" in said
+    rid = services_ctx.gateway.last_request_id
+    assert rid and rid.startswith("req_") and said.endswith(f"(Stripe request {rid})")
+    assert info.value.request_id == rid
+
+
+def test_stripes_other_mode_hint_becomes_which_mode_the_id_is_from() -> None:
+    from services.rules.ids import unknown_id_from_stripe
+
+    said = unknown_id_from_stripe(
+        "No such customer: 'cus_Abc123'; a similar object exists in test mode, but a live mode "
+        "key was used to make this request."
+    )
+    assert said is not None and said.startswith("Stripe has no customer `cus_Abc123` in live mode")
+    assert "test-mode ID" in said
+    assert unknown_id_from_stripe("Unrecognized request URL (GET: /v1/nothing)") is None
+    # Stripe's text is someone's input echoed back: it stays a code span, whatever it holds.
+    said = unknown_id_from_stripe("No such customer: 'cus_[x](https://evil.example)'")
+    assert said is not None and "`cus_[x](https://evil.example)`" in said

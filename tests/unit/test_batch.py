@@ -165,7 +165,7 @@ def test_an_overlong_reference_is_a_row_error() -> None:
         ("amount,currency\n5,usd\n", "whom to debit"),
         ("account,account_id,amount\nfca_1,,5\n", "both mean account"),
         ("id,account,amount\n,fca_1,5\n", "not both"),
-        (b"id,amount\npm_1,\xff5\n", "UTF-8"),
+        (b"id,amount\npm_1,\x815\n", "UTF-8"),  # 0x81: neither UTF-8 nor Windows-1252
         (b"PK\x03\x04rest-of-zip", "Excel"),
         ("id,amount\x00\npm_1,1\n", "binary"),
         ('id,amount\npm_1,"5\n', "not valid CSV"),
@@ -234,3 +234,57 @@ def test_an_excel_sep_line_names_the_delimiter_and_is_not_a_row() -> None:
 
     planned, bad = parse_debits_csv("sep=;\r\nid;amount;reference\r\nfca_abcdefgh;12.50;Rent, March\r\n")
     assert not bad and [(d.row, d.amount, d.reference) for d in planned] == [(2, 1250, "Rent, March")]
+
+
+@pytest.mark.parametrize(
+    ("line", "typed", "cells"),
+    [
+        ("fca_abcdef123,1,000.50", "1,000.50", "3 cells (the header has 2)"),
+        ("fca_abcdef123,12,345,678.00", "12,345,678.00", "4 cells (the header has 2)"),
+    ],
+)
+def test_an_unquoted_amount_with_a_thousands_separator_names_the_row_and_what_to_write(
+    line: str, typed: str, cells: str
+) -> None:
+    planned, bad = parse_debits_csv(f"id,amount\nfca_abcdef123,5.00\n{line}\n")
+    assert [d.row for d in planned] == [2]  # the good row is kept, the split one is not guessed
+    assert [e.row for e in bad] == [3]
+    said = bad[0].message
+    assert said.startswith(f"Row 3: if the amount is {typed}, its thousands separator split")
+    assert cells in said
+    assert f'quotes ("{typed}")' in said and f"({typed.replace(',', '')})" in said
+
+
+def test_a_split_amount_before_other_columns_is_found_at_the_amount_column() -> None:
+    _, bad = parse_debits_csv("amount,id,currency\n1,000.50,fca_abcdef123,usd\n")
+    assert '"1,000.50"' in bad[0].message and "1000.50" in bad[0].message
+
+
+def test_a_split_amount_that_fills_empty_trailing_columns_is_not_read_as_the_first_group() -> None:
+    """`fca_…,1,000` under id,amount,reference has as many cells as the header: it read as
+    $1.00 with the reference "000", a thousand times less than meant."""
+    planned, bad = parse_debits_csv("id,amount,reference\nfca_abcdef123,1,000\n")
+    assert planned == []
+    assert bad[0].message.startswith("Row 2: if the amount is 1,000, its thousands separator put")
+    assert "000 under 'reference'" in bad[0].message
+    assert '"1,000"' in bad[0].message and "(1000)" in bad[0].message
+
+
+def test_a_row_split_by_a_comma_elsewhere_gets_no_amount_advice() -> None:
+    planned, bad = parse_debits_csv("id,amount,reference\nfca_abcdef123,5,Rent, March\n")
+    assert planned == [] and bad[0].message == "Row 2 has 4 cells but the header has 3 columns."
+    planned, bad = parse_debits_csv("id,amount,reference\nfca_abcdef123,5.00,123\n")
+    assert not bad and planned[0].reference == "123"  # a decimal amount is whole: no guess
+
+
+def test_a_windows_1252_file_from_excel_is_read_with_its_accents_and_curly_quotes() -> None:
+    text = "id,amount,reference\r\nfca_abcdef123,10.00,Café \u201cRent\u201d\r\n"
+    planned, bad = parse_debits_csv(text.encode("cp1252"))
+    assert not bad and planned[0].reference == "Café \u201cRent\u201d"
+    assert planned[0].amount == 1000
+
+
+def test_utf8_with_a_bom_is_still_read_as_utf8() -> None:
+    text = "id,amount,reference\nfca_abcdef123,10.00,Café\n"
+    planned, _ = parse_debits_csv(b"\xef\xbb\xbf" + text.encode())
+    assert planned[0].reference == "Café"  # not "CafÃ©", as cp1252 would read it

@@ -246,3 +246,30 @@ def test_weekly_rates_cover_every_week() -> None:
     overall = frame[frame["category"] == "overall"]
     assert list(overall["debits"]) == [0, 0, 1, 1]
     assert list(overall["returns"]) == [0, 0, 1, 0]
+
+
+def test_bank_account_unusable_is_a_return_the_block_names_exactly() -> None:
+    """Stripe's bank_account_unusable (the SDK's code for an R04 return) was no return at all:
+    the debit vanished from the Returns page and from the administrative rate."""
+    r04 = pi(
+        "pi_r04",
+        3,
+        "requires_payment_method",
+        "bank_account_unusable",
+        blocked={"network_code": "R04", "reason": "bank_account_invalid_details"},
+    )
+    out = outcome_of(r04)
+    assert out is not None and out.status == "returned"
+    assert (out.return_code, out.category) == ("R04", "administrative")
+    r = rates([r04, pi("pi_ok", 3)])
+    assert (r["administrative"]["returns"], r["overall"]["returns"], r["overall"]["debits"]) == (
+        1,
+        1,
+        2,
+    )
+    # Without the block, the candidates are listed and it counts as a return, category unknown.
+    guess = return_from("bank_account_unusable")
+    assert guess is not None and guess.code == "R04/R03/R02/R16/R20" and not guess.exact
+    assert guess.category == "other" and not guess.retryable
+    assert return_from("bank_account_unusable", "R16").category == "other"  # type: ignore[union-attr]
+    assert return_from("bank_account_unusable", "R02").code == "R02"  # type: ignore[union-attr]

@@ -65,6 +65,7 @@ from services.errors import (
     StripeRequestError,
     StripeUnavailable,
 )
+from services.rules import ids
 from services.rules.stripe_api import API_VERSION
 
 # Stripe's FC error codes for a refresh that cannot start are only these (reference §10); other
@@ -417,7 +418,8 @@ def translate_error(err: StripeError) -> FcopsError:
         )
     if isinstance(err, stripe.InvalidRequestError):
         if getattr(err, "http_status", None) == 404 or code == "resource_missing":
-            return NotFound(f"{message}{suffix}", request_id=rid)
+            sentence = ids.unknown_id_from_stripe(message) or message  # not Stripe's "No such"
+            return NotFound(f"{sentence}{suffix}", request_id=rid)
         if code in _REFRESH_CODES:
             return RefreshNotAllowed(f"{message}{suffix}", request_id=rid)
         if code == "financial_connections_no_successful_transaction_refresh":
