@@ -24,7 +24,7 @@ from services.errors import (
     ValidationError,
 )
 from services.rules import input_limits
-from services.rules.ids import parse_id
+from services.rules.ids import parse_id, unknown_id_sentence
 from services.rules.intents import MicrodepositItem, OpenRequest
 from services.rules.people import person_term
 
@@ -113,9 +113,9 @@ def retrieve(svc: Services, ident: str, kind: str) -> dict[str, Any]:
         if kind == "payment_intent":
             return svc.gateway.retrieve_payment_intent(ident, expand=["payment_method"])
         return svc.gateway.retrieve_setup_intent(ident, expand=["payment_method"])
-    except NotFound:
+    except NotFound as err:
         raise NotFound(
-            f"Stripe has no {kind.replace('_', ' ')} {ident}. Check the ID and the mode."
+            unknown_id_sentence(ident, kind, request_id=err.request_id), request_id=err.request_id
         ) from None
 
 

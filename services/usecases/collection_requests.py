@@ -33,6 +33,7 @@ from services.auth import Actor, require
 from services.context import Services
 from services.errors import FcopsError, NotFound, StripeUnavailable, ValidationError
 from services.rules import flow_config, input_limits
+from services.rules.ids import unknown_id_sentence
 from services.rules.intents import (
     CANCEL_REASONS,
     FLOW,
@@ -415,8 +416,11 @@ def cancel_request(
             intent = settled.value
             if settled.read_back:
                 ctx.params["read_back"] = settled.reads
-        except NotFound:
-            raise NotFound(f"Stripe has no {kind.replace('_', ' ')} {ident}.") from None
+        except NotFound as err:
+            raise NotFound(
+                unknown_id_sentence(ident, kind, request_id=err.request_id),
+                request_id=err.request_id,
+            ) from None
         ctx.request_id = svc.gateway.last_request_id
         ctx.message = f"Canceled {ident}" + (f" ({reason})." if reason else ".")
         store_intent(svc.engine, intent)

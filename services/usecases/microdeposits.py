@@ -10,6 +10,7 @@ from services.auth import Actor, require
 from services.context import Services
 from services.errors import FcopsError, NotFound, StripeRequestError
 from services.rules import input_limits
+from services.rules.ids import unknown_id_sentence
 from services.rules.intents import (
     IntentView,
     MicrodepositItem,
@@ -139,9 +140,10 @@ def verify_microdeposits(
             intent = settled.value
             if settled.read_back:
                 ctx.params["read_back"] = settled.reads
-        except NotFound:
+        except NotFound as err:
             raise NotFound(
-                f"Stripe has no {kind.replace('_', ' ')} {ident}. Check the ID and the mode."
+                unknown_id_sentence(ident, kind, request_id=err.request_id),
+                request_id=err.request_id,
             ) from None
         except StripeRequestError as err:
             ctx.request_id = svc.gateway.last_request_id

@@ -517,7 +517,7 @@ def test_verifying_needs_the_collect_permission_and_the_refusal_is_audited(
 
 
 def test_verifying_an_unknown_intent_is_a_sentence(services_ctx, ops) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(NotFound, match="no setup intent seti_doesnotexist"):
+    with pytest.raises(NotFound, match="no SetupIntent `seti_doesnotexist`. Check that the whole ID"):
         microdeposits.verify_microdeposits(
             services_ctx,
             ops,
