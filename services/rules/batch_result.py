@@ -153,10 +153,16 @@ class BatchResult:
                     r.currency or "", r.verdict, _major(r.balance, code), r.balance_source or "",
                     _iso(r.as_of), _major(r.required, code), _major(r.shortfall, code),
                     "yes" if r.refreshed else "no", r.account_id or "",
-                    safe_text(" ".join(r.reasons)), safe_text(r.error),
+                    safe_text(_plain(" ".join(r.reasons))), safe_text(_plain(r.error)),
                 ]
             )  # fmt: skip
         return out.getvalue()
+
+
+def _plain(text: str | None) -> str | None:
+    """A sentence without the Markdown code marks the page draws IDs with (a typed backtick is
+    already a quote there: rules.ids.as_typed), so the CSV reads `fca_…` as fca_…."""
+    return text.replace("`", "") if text else text
 
 
 def _major(amount: int | None, currency: str) -> str:

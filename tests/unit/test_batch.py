@@ -288,3 +288,25 @@ def test_utf8_with_a_bom_is_still_read_as_utf8() -> None:
     text = "id,amount,reference\nfca_abcdef123,10.00,Café\n"
     planned, _ = parse_debits_csv(b"\xef\xbb\xbf" + text.encode())
     assert planned[0].reference == "Café"  # not "CafÃ©", as cp1252 would read it
+
+
+def test_the_results_csv_has_plain_ids_not_the_pages_code_marks() -> None:
+    """The page draws IDs in sentences as code (`fca_…`); the CSV finance opens in a spreadsheet
+    reads them plainly, and still escapes formulas."""
+    import csv
+    import io
+
+    from services.rules.batch_result import BatchResult, BatchRow
+
+    rows = [
+        BatchRow(row=2, target="fca_unknown1", target_kind="financial_connections.account",
+                 amount=100, currency="usd", reference="=HYPERLINK(1)", verdict="error",
+                 error="Stripe has no Financial Connections account `fca_unknown1`. Check …"),
+        BatchRow(row=3, target="fca_known1", target_kind="financial_connections.account",
+                 amount=100, currency="usd", reference=None, verdict="ok",
+                 reasons=("Row(s) 2 debit `fca_known1` too.",)),
+    ]
+    read = list(csv.DictReader(io.StringIO(BatchResult(rows=rows).to_csv())))
+    assert read[0]["error"] == "Stripe has no Financial Connections account fca_unknown1. Check …"
+    assert read[1]["reasons"] == "Row(s) 2 debit fca_known1 too."
+    assert read[0]["reference"] == "'=HYPERLINK(1)"
