@@ -153,7 +153,13 @@ def intents_first_sync(svc: Services, actor: Actor) -> bool | None:
     )  # fmt: skip
 
 
-KIND_OF = {ACCOUNTS: "accounts.sync", INTENTS: "intents.sync", OUTCOMES: "returns.sync"}
+CHECK_ALL = "ownership"  # the key Ownership review follows its check of all accounts under
+KIND_OF = {
+    ACCOUNTS: "accounts.sync",
+    INTENTS: "intents.sync",
+    OUTCOMES: "returns.sync",
+    CHECK_ALL: "ownership.check_all",
+}
 
 
 def following(key: str) -> str | None:

@@ -278,6 +278,7 @@ def list_body() -> None:
         file_name="fc-accounts.csv",
         mime="text/csv",
         icon=":material/download:",
+        on_click="ignore",  # a rerun would drop the file before a slow export is fetched
     )
 
 

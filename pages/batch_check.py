@@ -63,6 +63,7 @@ with st.expander("CSV format", icon=":material/description:"):
         file_name="planned-debits-template.csv",
         mime="text/csv",
         icon=":material/download:",
+        on_click="ignore",
         key="batch_template",
     )
 
@@ -404,5 +405,6 @@ if isinstance(result, batch_result.BatchResult):
         mime="text/csv",
         type="primary",
         icon=":material/download:",
+        on_click="ignore",  # a rerun would drop the file before the browser fetched it
         key="batch_download",
     )

@@ -242,7 +242,8 @@ DOWNLOADS = (  # (button, what the service builds, file name before the date, wi
 
 
 def downloads(csv_of: Callable[[str], Callable[[], str]]) -> None:
-    """Each file is built on the click (and audited as conversion.export) by the service."""
+    """Each file is built on the click (and audited as conversion.export) by the service; the
+    click does not rerun the page."""
     stamp = datetime.fromtimestamp(svc.now(), UTC).strftime("%Y%m%d")
     for column, (label, kind, name, key) in zip(st.columns(3), DOWNLOADS, strict=True):
         column.download_button(
@@ -251,6 +252,9 @@ def downloads(csv_of: Callable[[str], Callable[[], str]]) -> None:
             file_name=f"{name}-{stamp}.csv",
             mime="text/csv",
             icon=":material/download:",
+            # No rerun on the click: a rerun gives every button a new file id and drops the old
+            # ones, so a second download clicked before it ended failed (MediaFileStorageError).
+            on_click="ignore",
             key=key,
         )
 

@@ -25,6 +25,7 @@ from services.rules import bank_account, wording
 from services.rules.owners.views import VERDICTS, OwnershipReport, ReviewRow
 from services.rules.people import Person, person_words
 from services.rules.table_values import utc_time
+from services.usecases import jobs
 from services.usecases import review_ownership as orv
 
 actor = runtime.guard("ownership.review")
@@ -274,26 +275,54 @@ def check_view() -> None:
 # --------------------------------------------------------------------------- review list
 
 
-def check_everything() -> None:
-    with st.status("Checking every account with the ownership permission…", expanded=True) as box:
-        bar = st.progress(0.0, text="Starting…")
+TO_REVIEW = ["mismatch", "partial"]  # what the list shows at first, and the last run counts
+CHECK_ALL_LABEL = "Checking every account's owners"
+STILL_RUNNING = "the check of all accounts is still running, and the list fills in when it ends."
 
-        def progress(done: int, total: int | None, message: str) -> None:
-            bar.progress(done / total if total else 0.0, text=message)
 
-        result = runtime.call(orv.check_all, svc, actor, progress=progress)
-        if result is None:
-            box.update(label="The check stopped", state="error")
-            return
-        summary = ", ".join(f"{n} {v}" for v, n in sorted(result.verdicts.items()))
-        box.update(
-            label=f"Checked {result.checked} accounts in {result.seconds} s ({summary or 'none'}).",
-            state="error" if result.errors else "complete",
-            expanded=bool(result.errors),
+def check_all_running() -> bool:
+    """Whether a check of all accounts runs now (followed by this session, or started before a
+    reload, in another tab or by a colleague). When the one followed here just ended, the
+    single-account view compares again."""
+    if st.session_state.pop(follow.ENDED + follow.CHECK_ALL, None) is not None:
+        st.session_state[REPORTS] = {}
+    return follow.following(follow.CHECK_ALL) is not None
+
+
+def start_check_all() -> None:
+    """Check every account as a background job: leaving the page does not stop it, and the page
+    follows it (its progress line, then how it ended) whenever it is open."""
+    if follow.start(follow.CHECK_ALL, jobs.start_ownership_check_all, actor):
+        st.rerun()  # draw the progress line for the job just started (or what it stored)
+
+
+def check_all_line(running: bool) -> None:
+    """The last check of all accounts, by anyone: its progress while it runs, else when it
+    ended and what it found (as the follow lines of the other jobs say it)."""
+    follow.progress_line(follow.CHECK_ALL, CHECK_ALL_LABEL)
+    if running:
+        return
+    last = runtime.call(jobs.recent_jobs, actor, kinds=["ownership.check_all"], limit=1)
+    if last and not last[0].active:
+        st.caption(ended_words(last[0]))
+
+
+def ended_words(run: jobs.JobView) -> str:
+    when = wording.moment(run.finished_at)
+    by = "" if run.actor == actor.username else f" (started by {run.actor})"
+    if run.status == "failed":
+        return (
+            f":red[:material/error: The last check of all accounts{by} failed at {when}: "
+            f"{run.error or 'it did not finish'}.] Start it again with “Check all accounts”."
         )
-        for account_id, message in result.errors[:10]:
-            st.warning(f"`{account_id}`: {message}")
-    st.session_state[REPORTS] = {}
+    result = run.result or {}
+    verdicts: dict[str, int] = result.get("verdicts") or {}
+    to_review = sum(int(verdicts.get(v, 0)) for v in TO_REVIEW)
+    return (
+        f":material/task_alt: The last check of all accounts{by} ended at {when}: "
+        f"{int(result.get('checked', 0)):,} checked, {to_review:,} to review, "
+        f"{int(result.get('errors', 0)):,} failed."
+    )
 
 
 def review_frame(rows: list[ReviewRow]) -> pd.DataFrame:
@@ -314,11 +343,12 @@ def review_frame(rows: list[ReviewRow]) -> pd.DataFrame:
 
 
 def review_view() -> None:
+    running = check_all_running()
     left, middle, right = st.columns([2, 2, 1], vertical_alignment="bottom")
     verdicts = left.multiselect(
         "Show",
         list(VERDICTS),
-        default=["mismatch", "partial"],
+        default=TO_REVIEW,
         format_func=lambda v: VERDICT_STYLE[v][0],
         key="own_verdicts",
     )
@@ -334,9 +364,17 @@ def review_view() -> None:
     )
     page = current_page(PAGE_KEY, (tuple(verdicts), search.strip(), sort))  # new filters: 1
     if right.button(
-        "Check all accounts", icon=":material/playlist_add_check:", width="stretch", key="own_all"
+        "Check all accounts",
+        icon=":material/playlist_add_check:",
+        width="stretch",
+        key="own_all",
+        disabled=running,
+        help="A check of all accounts is running; its progress is below."
+        if running
+        else "Compare every account's owners with its customer, in the background.",
     ):
-        check_everything()
+        start_check_all()
+    check_all_line(running)
     result = runtime.call(
         orv.review_list,
         svc,
@@ -352,6 +390,9 @@ def review_view() -> None:
     cols = st.columns(len(VERDICTS))
     for col, verdict in zip(cols, VERDICTS, strict=True):
         col.metric(VERDICT_STYLE[verdict][0], result.counts.get(verdict, 0))
+    if not result.counts and running:
+        st.info(f"No account has been checked yet: {STILL_RUNNING}", icon=":material/hourglass_top:")
+        return
     if not result.counts:
         eligible = runtime.call(orv.eligible_accounts, svc, actor) or 0
         st.info(
@@ -362,7 +403,13 @@ def review_view() -> None:
         )
         return
     if not result.rows and search.strip():
-        st.info("No checked account matches the search.", icon=":material/search_off:")
+        st.info(
+            "No checked account matches the search" + (f" so far: {STILL_RUNNING}" if running else "."),
+            icon=":material/search_off:",
+        )
+        return
+    if not result.rows and running:
+        st.info(f"Nothing to review so far: {STILL_RUNNING}", icon=":material/hourglass_top:")
         return
     if not result.rows:
         st.success("Nothing to review with these filters.", icon=":material/check_circle:")

@@ -81,6 +81,8 @@ def test_ops_sees_the_synced_accounts_table_with_balances_and_refresh_states() -
     assert config["Balance"]["type_config"] == {"type": "number", "format": "dollar"}
     assert config["Balance age"]["type_config"]["format"] == "%.1f h"
     assert list(frame.columns).index("Customer") < list(frame.columns).index("ID")
+    (download,) = at.get("download_button")
+    assert download.proto.ignore_rerun  # a rerun would drop the file before it is fetched
 
 
 def test_search_by_email_lists_the_customer_and_their_accounts() -> None:

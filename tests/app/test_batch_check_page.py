@@ -74,6 +74,8 @@ def test_an_uploaded_csv_gets_verdicts_per_row_and_errors_for_bad_rows() -> None
     assert config["As of"]["type_config"]["type"] == "datetime"
     labels = [d.label for d in at.get("download_button")]
     assert "Download results (CSV)" in labels
+    # Neither download reruns the page (a rerun dropped the file before the browser fetched it).
+    assert all(d.proto.ignore_rerun for d in at.get("download_button"))
     assert "Stay on this page" not in texts(at)  # the while-it-runs hint is gone afterwards
 
 

@@ -44,6 +44,9 @@ def test_the_page_syncs_an_empty_store_and_shows_cards_charts_and_table(role: st
     assert len(charts(at)) >= 3  # funnels, conversion over time, fallback share
     assert at.dataframe and "Linked instantly" in at.dataframe[0].value.columns
     assert len(at.get("download_button")) == 3
+    # A download click must not rerun the page: the rerun dropped the other buttons' files, so a
+    # second quick download failed (tests/browser/test_quick_downloads.py clicks two).
+    assert all(button.proto.ignore_rerun for button in at.get("download_button"))
 
 
 @pytest.mark.parametrize("role", ["ops", "finance"])

@@ -135,7 +135,7 @@ def test_review_list_checks_all_accounts_and_lists_the_mismatch(
     at = open_page(PAGE, "admin")
     at.segmented_control(key="own_view").set_value("Review list").run()
     at.button(key="own_all").click().run()
-
+    jobs_settled(at)  # the check runs as a background job: the page shows what it stored
     no_exceptions(at)
     table = at.dataframe[0].value
     assert mismatch[0] in list(table["Account"])
@@ -200,6 +200,7 @@ def test_review_list_sorts_the_whole_result_in_sql_with_the_order_in_the_url(
     at = open_page(PAGE, "admin")
     at.segmented_control(key="own_view").set_value("Review list").run()
     at.button(key="own_all").click().run()
+    jobs_settled(at)
     at.selectbox(key="own_sort").set_value("score_desc").run()
     no_exceptions(at)
     value = at.query_params.get("sort")
