@@ -177,13 +177,18 @@ def _requests_per_start() -> int:
     return engine.requests_per_start()
 
 
-def _retry_id(job_id: str, *, again: bool = False) -> str:
+ON_PURPOSE = ("ownership.check_all",)  # kinds only a person's click starts (no schedule)
+
+
+def _retry_id(job_id: str, kind: str = "", params: dict[str, Any] | None = None) -> str:
     """``job_id``, or after a failed run of it the next retry's (``-retry1``, ``-retry2`` …): DBOS
     hands back a finished workflow's outcome for its ID, so a start right after a failure (the
-    same inputs, the same minute) answered with that failure and asked Stripe nothing. With
-    ``again`` (a full re-read, which a person asks for on purpose) a run that succeeded is not
-    echoed either: "Re-read everything" right after a walk answered with that walk. Two starts of
-    the retry still get one ID, and one job."""
+    same inputs, the same minute) answered with that failure and asked Stripe nothing. A full
+    re-read (``params["full"]``) and a kind in :data:`ON_PURPOSE` are asked for on purpose, so a
+    run of them that succeeded is not echoed either ("Re-read everything" right after a walk
+    answered with that walk, "Check all" with the check that had just ended). Two starts of the
+    retry still get one ID, and one job."""
+    again = kind in ON_PURPOSE or bool((params or {}).get("full"))
     svc, candidate, n = engine.bound(), job_id, 0
     ended = ("failed", "succeeded") if again else ("failed",)
     while (row := engine.get_job(svc.engine, candidate)) is not None and row.status in ended:

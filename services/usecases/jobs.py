@@ -375,7 +375,7 @@ def _start(
     running = _active(kind, None if reuse_active else base, needs)
     if running is not None:
         return running  # the same job is queued or running: follow that one
-    job_id = _retry_id(f"{base}-{params['window']}", again=bool(params.get("full")))  # not echoed
+    job_id = _retry_id(f"{base}-{params['window']}", kind, params)  # a new run, not an echo
     engine.create_job(
         svc.engine, job_id, kind=kind, label=label, actor=actor.username, role=actor.role,
         params={k: v for k, v in params.items() if k not in ("rows",)},

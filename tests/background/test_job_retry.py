@@ -69,3 +69,18 @@ def test_a_full_re_read_started_right_after_a_walk_walks_again(
     again = jobs.start_account_sync(admin, full=True)
     assert jobs.start_account_sync(admin, full=True) == again  # a double click: one walk
     assert wait_done(again, timeout=120).status == "succeeded"
+
+
+def test_check_all_started_again_after_one_ended_checks_again(
+    fcops: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ownership's "Check all" is only ever a person's click: a second click after a check
+    ended (the same minute) checks again instead of answering with the check that ended."""
+    window = 30_000_000 + int(time.time()) % 1_000
+    monkeypatch.setattr(jobs, "_window", lambda now: window)
+    ops = Actor("ops", "ops")
+    first = wait_done(jobs.start_ownership_check_all(ops), timeout=180)
+    assert first.status == "succeeded", first.error
+    second = jobs.start_ownership_check_all(ops)
+    assert second != first.id and jobs.start_ownership_check_all(ops) == second  # one job
+    assert wait_done(second, timeout=180).status == "succeeded"
