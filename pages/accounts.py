@@ -274,7 +274,7 @@ def list_body() -> None:
     pager(PAGE_KEY, "acc", result.page, result.pages)
     st.download_button(
         "Download CSV",
-        data=lambda: csv_or_message(chosen),
+        data=lambda: csv_or_message({**chosen, "sort": sort}),  # the order the table shows
         file_name="fc-accounts.csv",
         mime="text/csv",
         icon=":material/download:",

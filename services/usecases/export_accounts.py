@@ -55,7 +55,8 @@ def _csv_value(key: str, row: AccountRow) -> Any:
 
 
 def iter_accounts_csv(
-    engine: Engine, filters: AccountFilters, *, now: int, chunk_rows: int = 2000
+    engine: Engine, filters: AccountFilters, *, now: int, chunk_rows: int = 2000,
+    sort: str | None = None,
 ) -> Iterator[bytes]:
     """CSV bytes in chunks, read from SQL in batches (never the whole table in memory at once).
 
@@ -65,7 +66,7 @@ def iter_accounts_csv(
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     with engine.connect() as conn:
-        stmt = mirror.rows_stmt(filters, now)
+        stmt = mirror.rows_stmt(filters, now).order_by(None).order_by(*mirror.account_order(sort))
         result = conn.execution_options(yield_per=chunk_rows).execute(stmt)
         for partition in result.partitions():
             for values in partition:
@@ -82,17 +83,22 @@ def iter_accounts_csv(
 def export_accounts_csv(
     svc: Services,
     actor: Actor,
+    *,
+    sort: str | None = None,
     **wanted: Any,
 ) -> bytes:
-    """The filtered accounts as CSV (UTF-8), audited as ``accounts.export``.
+    """The filtered accounts as CSV (UTF-8), audited as ``accounts.export``, in the page's
+    ``sort`` order (an unknown one: newest first, as the page).
 
     ``wanted`` are the :class:`AccountFilters` fields, as for ``browse_accounts.list_accounts``.
     """
     filters = filters_from(wanted)
     params = {k: v for k, v in filters.__dict__.items() if v is not None and v is not False}
+    if sort:
+        params["sort"] = sort
     with audit.audited(svc.engine, actor=actor, action="accounts.export", params=params) as ctx:
         require(actor, "accounts.view")
-        data = b"".join(iter_accounts_csv(svc.engine, filters, now=svc.now()))
+        data = b"".join(iter_accounts_csv(svc.engine, filters, now=svc.now(), sort=sort))
         rows = max(0, data.count(b"\n") - 1)
         ctx.params["rows"] = rows
         ctx.message = f"Exported {rows} accounts as CSV."

@@ -398,6 +398,20 @@ def test_csv_export_has_every_filtered_account_with_money_in_minor_units(
     assert entry.params["rows"] == len(expected) and entry.actor == finance.username
 
 
+def test_csv_export_follows_the_order_the_list_shows(store_svc: Services, finance: Any) -> None:
+    _fill(store_svc.engine, 30)
+    listed = browse_accounts.list_accounts(
+        store_svc, finance, page_size=100, sort="balance_asc"
+    ).rows
+    data = export_accounts.export_accounts_csv(store_svc, finance, sort="balance_asc")
+    rows = list(csv.DictReader(io.StringIO(data.decode())))
+    assert [r["id"] for r in rows] == [r.id for r in listed]
+    assert [r["id"] for r in rows] != [r.id for r in browse_accounts.list_accounts(
+        store_svc, finance, page_size=100).rows]  # the sort changed the order
+    [entry] = audit_rows(store_svc.engine, "accounts.export")
+    assert entry.params["sort"] == "balance_asc"
+
+
 def test_csv_export_defuses_formulas_in_bank_names_but_keeps_negative_balances_numeric(
     store_svc: Services, finance: Any
 ) -> None:
