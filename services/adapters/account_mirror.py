@@ -34,6 +34,7 @@ from services.rules.bank_account import (
     newer_copy_wins,
     split_set,
 )
+from services.rules.people import fold
 from services.rules.stripe_api import rendered_elsewhere
 
 # The events that change what the mirror holds; their ``data.object`` is the whole customer or
@@ -477,7 +478,7 @@ def customers_by_email(engine: Engine, email: str, limit: int) -> list[CustomerH
 
 def _matching(needle: str) -> Any:
     return or_(
-        col(CustomerRecord.name_lower).contains(needle, autoescape=True),
+        col(CustomerRecord.name_lower).contains(fold(needle), autoescape=True),  # no accents
         col(CustomerRecord.email_lower).contains(needle, autoescape=True),
     )
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Engine
 from sqlmodel import col, or_, select
 
 from services.adapters.models import CustomerRecord
 from services.adapters.store import session_scope
-from services.rules.people import Person
+from services.rules.people import Person, fold
 
 
 def people_by_id(engine: Engine, customer_ids: Iterable[str | None]) -> dict[str, Person]:
@@ -31,7 +32,7 @@ def customers_matching(term: str) -> Any:
     for ``column.in_(...)`` in another table's WHERE, so searching by person stays in SQL."""
     return select(CustomerRecord.id).where(
         or_(
-            col(CustomerRecord.name_lower).contains(term, autoescape=True),
+            col(CustomerRecord.name_lower).contains(fold(term), autoescape=True),
             col(CustomerRecord.email_lower).contains(term, autoescape=True),
         )
     )
@@ -47,9 +48,35 @@ def person_matches(customer_id: Any, term: str) -> Any:
         .where(
             col(CustomerRecord.id) == customer_id,
             or_(
-                col(CustomerRecord.name_lower).contains(term, autoescape=True),
+                col(CustomerRecord.name_lower).contains(fold(term), autoescape=True),
                 col(CustomerRecord.email_lower).contains(term, autoescape=True),
             ),
         )
         .exists()
     )
+
+
+def refold_names(engine: Engine) -> int:
+    """Customers stored before names were searched without accents get their ``name_lower``
+    again (:func:`services.rules.people.fold`); returns how many. One read of the names when
+    nothing is stale."""
+    with session_scope(engine) as session:
+        named = session.exec(
+            select(CustomerRecord.id, CustomerRecord.name, CustomerRecord.name_lower).where(
+                col(CustomerRecord.name).is_not(None)
+            )
+        ).all()
+        stale = [
+            {"cid": cid, "folded": fold(name or "")}
+            for cid, name, low in named
+            if fold(name or "") != low
+        ]
+        if stale:
+            table: Any = CustomerRecord.__table__  # type: ignore[attr-defined]  # Core: executemany
+            session.execute(
+                update(table)
+                .where(table.c.id == bindparam("cid"))
+                .values(name_lower=bindparam("folded")),
+                stale,
+            )
+    return len(stale)

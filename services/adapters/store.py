@@ -80,7 +80,7 @@ def fill_kept(engine: Engine) -> list[str]:
     whenever those columns were filled: they count by them), each payment method's latest
     block, the intent day counts. Each is a cheap probe when nothing is missing. Returns the
     names of those filled."""
-    from services.adapters import intent_days  # it writes through this module
+    from services.adapters import intent_days, people  # they write through this module
 
     filled = []
     if last_checks.backfill(engine):
@@ -99,6 +99,8 @@ def fill_kept(engine: Engine) -> list[str]:
         filled.append("latest_blocks")
     if intent_days.backfill_if_empty(engine):
         filled.append("intent_days")
+    if people.refold_names(engine):
+        filled.append("customers.name_lower")
     return filled
 
 

@@ -16,6 +16,7 @@ from services.errors import ValidationError
 from services.rules import input_limits, refresh_rule, wording
 from services.rules.ids import parse_id
 from services.rules.paging import Page
+from services.rules.people import fold
 from services.rules.relink import Relink, relink_needed
 
 FEATURES = refresh_rule.FEATURES
@@ -359,7 +360,7 @@ def flatten_customer(customer: Mapping[str, Any]) -> dict[str, Any]:
         "email": email,
         "email_lower": email.lower() if email else None,
         "name": name,
-        "name_lower": name.lower() if name else None,
+        "name_lower": fold(name) if name else None,  # searched without accents
         "phone": customer.get("phone"),
         "created": int(customer.get("created") or 0),
         "raw": dict(customer),

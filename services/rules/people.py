@@ -9,6 +9,7 @@ its bank. Pure: no I/O.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -89,6 +90,17 @@ def account_option(
     fca_…'."""
     parts = (bank_words(bank, last4), (display_name or "").strip(), ident)
     return SEP.join(p for p in parts if p)
+
+
+# Letters NFKD does not take apart into a base letter and a mark.
+_UNMARKED = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ı": "i", "æ": "ae", "œ": "oe"})
+
+
+def fold(text: str) -> str:
+    """``text`` as names are searched: lower case without accents ("José Nguyễn" → "jose
+    nguyen"), so ops find a customer whichever way either side wrote the name."""
+    parts = unicodedata.normalize("NFKD", text.casefold().translate(_UNMARKED))
+    return "".join(c for c in parts if not unicodedata.combining(c))
 
 
 def is_id_search(text: str | None) -> bool:
