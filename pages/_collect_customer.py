@@ -45,11 +45,20 @@ def pick_customer() -> None:
         st.session_state[CUSTOMER] = picked
 
 
+def new_search() -> None:
+    """Another search means another customer: the one chosen from the last search is let go, so
+    a request is never created for someone the box no longer shows (ops searched for B and
+    created A's link)."""
+    st.session_state.pop(CUSTOMER, None)
+    st.session_state.pop("collect_pick", None)
+
+
 def find_existing(svc: Any, actor: Any) -> None:
     text = st.text_input(
         "Find a customer by name, email or ID",
         key="collect_search",
         placeholder="Part of a name or email, or cus_…",
+        on_change=new_search,
     )
     if not (text and text.strip()):
         return

@@ -127,3 +127,23 @@ def test_sync_from_stripe_brings_the_customers_the_store_did_not_know() -> None:
     at.button(key="collect_open_reload").click().run()
     no_exceptions(at)
     assert options(at, "collect_cancel_open")[0].startswith(f"{name} · {email} · ")
+
+
+def test_a_new_search_lets_go_of_the_customer_chosen_from_the_last_one() -> None:
+    """Ops chose A, then searched for B: the page still said "Requests will be created for A"
+    with Create enabled, and the link went to A."""
+    at, first_name, _ = named_customer(open_page(PAGE, "ops"))
+    first = str(at.session_state["collect_customer"])
+    at, second_name, _ = named_customer(at)
+    at.radio(key="collect_mode").set_value("Existing customer").run()
+    at.text_input(key="collect_search").set_value(first_name).run()
+    at.selectbox(key="collect_pick").set_value(first).run()
+    assert at.session_state["collect_customer"] == first
+    assert not at.button(key="collect_create_si").disabled
+
+    at.text_input(key="collect_search").set_value(second_name).run()
+    no_exceptions(at)
+    assert "collect_customer" not in at.session_state
+    assert "Requests will be created for" not in texts(at)
+    assert at.button(key="collect_create_si").disabled  # until B (or A again) is chosen
+    assert at.selectbox(key="collect_pick").value is None
