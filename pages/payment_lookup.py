@@ -51,6 +51,15 @@ def account_card(account: AccountSummary) -> None:
             )
 
 
+# The looked-up ID is kept in the address (?id=…), so a reload, a new tab or a colleague given
+# the URL shows the same lookup; read once per session, before the box draws (it shows the ID).
+SEEN = "lookup_seen"
+linked_id = str(st.query_params.get("id") or "")[:200]
+from_address = bool(linked_id) and linked_id != st.session_state.get(SEEN)
+if from_address:
+    st.session_state[SEEN] = linked_id
+    st.session_state["lookup_id"] = linked_id
+
 text, submitted = search_row(
     "lookup",
     "Stripe ID",
@@ -59,8 +68,11 @@ text, submitted = search_row(
     button="Look up",
 )
 
-if submitted:
-    st.session_state["lookup_result"] = runtime.call(lookup_account.lookup, svc, actor, text)
+if submitted or from_address:
+    result = runtime.call(lookup_account.lookup, svc, actor, text)
+    st.session_state["lookup_result"] = result
+    # A lookup that found nothing leaves no address behind (a reload would repeat the error).
+    runtime.keep_in_address(SEEN, result.query_id if result is not None else None, "id")
 
 found = st.session_state.get("lookup_result")
 if found is not None:

@@ -144,3 +144,23 @@ def test_an_unverified_manual_account_is_not_called_verified_by_microdeposits() 
     assert "not verified yet" in shown
     assert "verified by microdeposits" not in shown
     assert "Mandate:** none yet" in shown
+
+
+def test_a_lookup_is_kept_in_the_address_for_a_reload_or_a_colleague() -> None:
+    si = setup_intent(manual=False)
+    at = look_up(f"https://dashboard.stripe.com/test/setup_intents/{si['id']}")
+    no_exceptions(at)
+    assert at.query_params["id"] == si["id"]  # the clean ID, not what was pasted
+    shown = texts(at)
+
+    colleague = open_page(PAGE, "admin")  # a new session opening that address
+    colleague.query_params["id"] = si["id"]
+    colleague.run()
+    no_exceptions(colleague)
+    assert colleague.text_input(key="lookup_id").value == si["id"]
+    assert "Linked through Financial Connections" in texts(colleague)
+    assert shown.count(si["id"]) == texts(colleague).count(si["id"])  # the same lookup
+
+    colleague.text_input(key="lookup_id").set_value("pi_doesnotexist12345")
+    next(b for b in colleague.button if b.label == "Look up").click().run()
+    assert "id" not in colleague.query_params  # an error is not kept for a reload to repeat
