@@ -22,8 +22,9 @@ actor = runtime.guard("accounts.view")
 svc = runtime.get_app().services
 runtime.page_header(
     "Payment lookup",
-    "Paste a PaymentIntent (pi_…), SetupIntent (seti_…), PaymentMethod (pm_…), account (fca_…) or "
-    "customer (cus_…) ID to find the linked bank account.",
+    "Paste a PaymentIntent (pi_…), payment (py_…), SetupIntent (seti_…), PaymentMethod (pm_…), "
+    "account (fca_…) or customer (cus_…) ID, or its Stripe Dashboard URL, to find the linked bank "
+    "account.",
 )
 
 
@@ -63,7 +64,7 @@ if from_address:
 text, submitted = search_row(
     "lookup",
     "Stripe ID",
-    placeholder="pi_…, seti_…, pm_…, fca_… or cus_…",
+    placeholder="pi_…, py_…, seti_…, pm_…, fca_… or cus_…",
     key="lookup_id",
     button="Look up",
 )

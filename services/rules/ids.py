@@ -12,6 +12,8 @@ PREFIXES: dict[str, str] = {
     "fca_": "financial_connections.account",
     "pm_": "payment_method",
     "pi_": "payment_intent",
+    "py_": "charge",  # the payment of a bank debit (a PaymentIntent's latest_charge)
+    "ch_": "charge",
     "seti_": "setup_intent",
     "fcsess_": "financial_connections.session",
     "mandate_": "mandate",
@@ -23,6 +25,7 @@ LABELS: dict[str, str] = {  # kind -> what a sentence calls it
     "financial_connections.account": "Financial Connections account",
     "payment_method": "PaymentMethod",
     "payment_intent": "PaymentIntent",
+    "charge": "payment",
     "setup_intent": "SetupIntent",
     "financial_connections.session": "Financial Connections session",
     "mandate": "mandate",

@@ -12,7 +12,7 @@ account, so no balance, ownership or transaction data: the result says so plainl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from services.adapters.gateway import StripeGateway
@@ -27,6 +27,7 @@ Known = dict[str, dict[str, Any]]
 
 LOOKUP_KINDS = (
     "payment_intent",
+    "charge",  # resolved through its PaymentIntent
     "setup_intent",
     "payment_method",
     "financial_connections.account",
@@ -168,6 +169,15 @@ def resolve(
     also expands an intent's customer and mandate (see ``DETAIL_EXPAND``).
     """
     object_id, kind = parse_id(text, allowed=LOOKUP_KINDS)
+    if kind == "charge":  # a payment (py_…, in the Dashboard and bank statements): its intent
+        intent_id = _customer_id(gateway.retrieve_charge(object_id).get("payment_intent"))
+        if not intent_id:
+            raise NotFound(
+                f"The payment {object_id} has no PaymentIntent, so fcops cannot tell which bank "
+                "account it debited. Look it up by its PaymentMethod (pm_…) instead."
+            )
+        found = resolve(gateway, intent_id, known=known, details=details)
+        return replace(found, message=f"{object_id} is a payment of {intent_id}. {found.message}")
     if kind in ("payment_intent", "setup_intent"):
         retrieve = (
             gateway.retrieve_payment_intent

@@ -81,7 +81,7 @@ BAD_IDS = [
     "fca_abc;drop",
     "fca_abc\ndef",
     "cus_é12345",
-    "ch_123456",
+    "tok_123456",  # (ch_ and py_ are payments: Payment lookup takes them)
     "{{cus_123}}",
     "cus_\u200b12345",
     "fcsess_",

@@ -103,3 +103,22 @@ def test_a_payment_method_shows_its_customer_and_bank(
     assert details is not None and details.kind == "payment_method"
     assert details.customer_name == "Lee Park" and details.bank_label
     assert details.dashboard_url is None
+
+
+def test_a_payment_id_py_leads_to_its_intent_and_bank_account(
+    gateway: StripeGateway, simulator: Any, sqlite_engine: Engine
+) -> None:
+    """Bank statements, Stripe's Dashboard and payouts name the payment (py_…) of a debit, not
+    its PaymentIntent: looking it up shows the same account and details as the intent."""
+    cus = _customer(gateway)
+    pi = _payment_intent(gateway, cus["id"], 4_200)
+    simulator.link_bank(pi["id"], institution="Test Institution")
+    payment = gateway.retrieve_payment_intent(pi["id"])["latest_charge"]
+    assert str(payment).startswith("py_")
+    svc = Services(gateway=gateway, engine=sqlite_engine, mode="test")
+    by_intent = lookup_account.lookup(svc, OPS, pi["id"])
+    by_payment = lookup_account.lookup(svc, OPS, f" {payment} ")
+    assert by_payment.linked is not None and by_intent.linked is not None
+    assert by_payment.linked.id == by_intent.linked.id
+    assert by_payment.details == by_intent.details
+    assert by_payment.message.startswith(f"{payment} is a payment of {pi['id']}.")

@@ -451,6 +451,10 @@ class StripeGateway(WebhookEndpointCalls):
         }
         return list(self._iter("/v1/payment_methods", params))
 
+    def retrieve_charge(self, charge_id: str) -> dict[str, Any]:
+        """A payment (``py_…`` for bank debits, ``ch_…``): what its PaymentIntent is."""
+        return self._one(lambda: self.v1.charges.retrieve(charge_id))
+
     def retrieve_mandate(self, mandate_id: str) -> dict[str, Any]:
         return self._one(lambda: self.v1.mandates.retrieve(mandate_id))
 
