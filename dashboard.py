@@ -186,7 +186,8 @@ def login_page() -> None:
         # No st.rerun() here: it would drop the cookie writer before the browser ran it. The
         # writer's answer reruns the script, and the same URL path then resolves to the real
         # page with its query string.
-        session.signed_in_by_form(st.session_state["username"], app.cookie_key, lifetime_days)
+        signed = st.session_state["username"]
+        session.signed_in_by_form(signed, app.cookie_key, lifetime_days, usernames.get(signed))
         session.sync_cookie(cookie_name)
         st.caption("Signing in…")
         st.button("Continue", key="fcops-continue", type="tertiary")

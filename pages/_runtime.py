@@ -81,8 +81,13 @@ def current_actor() -> Actor | None:
     username = st.session_state.get("username")
     if not username:
         return None
+    # Imported here, not at the top: pages._session declares its cookie component when first
+    # imported, which must happen inside a running app (streamlit_app.py imports this module
+    # before the runtime exists, and a component declared then never answers).
+    from pages import _session
+
     entry = get_app().credentials.get("usernames", {}).get(username)
-    if not entry:
+    if not entry or not _session.still_valid(entry):  # removed, or its password set since
         return None
     roles = entry.get("roles") or []
     role = roles[0] if roles else ""

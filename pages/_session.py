@@ -24,10 +24,13 @@ import jwt
 import streamlit as st
 import streamlit.components.v1 as components
 
+from services import users
+
 # Keys this module keeps in st.session_state.
 COOKIE_TO_WRITE = "_fcops_cookie_to_write"  # (token, expires_at epoch seconds)
 COOKIE_TO_DELETE = "_fcops_cookie_to_delete"
 EXPIRES_AT = "_fcops_signed_in_until"  # epoch seconds; the sign-in ends then
+STAMP = "_fcops_signed_in_with"  # services.users.session_stamp of the password signed in with
 # streamlit-authenticator's keys: who is signed in, and "logged out here" (no cookie restore).
 AUTH_KEYS = ("name", "authentication_status", "username", "email", "roles")
 LOGGED_OUT = "logout"
@@ -38,15 +41,21 @@ _BUILD = Path(extra_streamlit_components.__file__).parent / "CookieManager" / "f
 _cookie_js = components.declare_component("fcops_cookie", path=str(_BUILD))
 
 
-def make_token(username: str, key: str, lifetime_days: float, now: float | None = None) -> tuple[str, float]:
-    """The signed cookie value for ``username`` and the moment it expires (epoch seconds)."""
+def make_token(
+    username: str, key: str, lifetime_days: float, now: float | None = None, stamp: str = ""
+) -> tuple[str, float]:
+    """The signed cookie value for ``username`` and the moment it expires (epoch seconds);
+    ``stamp`` binds it to the user's password (:func:`services.users.session_stamp`)."""
     expires = (time.time() if now is None else now) + lifetime_days * 86_400
-    token = jwt.encode({"username": username, "exp_date": expires}, key, algorithm="HS256")
-    return token, expires
+    claims = {"username": username, "exp_date": expires, "stamp": stamp}
+    return jwt.encode(claims, key, algorithm="HS256"), expires
 
 
-def read_token(token: str | None, key: str, now: float | None = None) -> tuple[str, float] | None:
-    """(username, expires) from a cookie value, or None when it is missing, forged or expired."""
+def read_token(
+    token: str | None, key: str, now: float | None = None
+) -> tuple[str, float, str] | None:
+    """(username, expires, stamp) from a cookie value, or None when it is missing, forged or
+    expired."""
     if not token:
         return None
     try:
@@ -58,10 +67,18 @@ def read_token(token: str | None, key: str, now: float | None = None) -> tuple[s
         return None
     if expires <= (time.time() if now is None else now):
         return None
-    return username, float(expires)
+    return username, float(expires), str(claims.get("stamp") or "")
+
+
+def still_valid(entry: dict[str, Any] | None) -> bool:
+    """Whether this session's sign-in is still the user's: made with the password they have now
+    (a password set since, or the user removed and added again, ends it)."""
+    stamp = users.session_stamp(entry)
+    return bool(stamp) and st.session_state.get(STAMP) == stamp
 
 
 def _mark_signed_in(username: str, entry: dict[str, Any], expires: float) -> None:
+    st.session_state[STAMP] = users.session_stamp(entry)
     st.session_state["authentication_status"] = True
     st.session_state["username"] = username
     st.session_state["name"] = f"{entry.get('first_name', '')} {entry.get('last_name', '')}".strip()
@@ -81,6 +98,8 @@ def restore(cookie_name: str, key: str, usernames: dict[str, Any]) -> None:
     found = read_token(st.context.cookies.get(cookie_name), key)
     if found is None or found[0] not in usernames:
         return
+    if found[2] != users.session_stamp(usernames[found[0]]):  # its password changed since
+        return
     _mark_signed_in(found[0], usernames[found[0]], found[1])
 
 
@@ -91,9 +110,14 @@ def cookie_read() -> None:
         st.session_state[LOGGED_OUT] = True
 
 
-def signed_in_by_form(username: str, key: str, lifetime_days: float) -> None:
-    """After a password sign-in: remember when it ends and queue the cookie for the browser."""
-    token, expires = make_token(username, key, lifetime_days)
+def signed_in_by_form(
+    username: str, key: str, lifetime_days: float, entry: dict[str, Any] | None
+) -> None:
+    """After a password sign-in: remember when it ends and which password it was made with,
+    and queue the cookie for the browser."""
+    stamp = users.session_stamp(entry)
+    st.session_state[STAMP] = stamp
+    token, expires = make_token(username, key, lifetime_days, stamp=stamp)
     st.session_state[EXPIRES_AT] = expires
     st.session_state[COOKIE_TO_WRITE] = (token, expires)
     st.session_state.pop(COOKIE_TO_DELETE, None)

@@ -165,7 +165,9 @@ def change_panel(found: list[manage_users.Person]) -> None:
     st.subheader("Change a user")
     picked = st.selectbox(
         "User", list(by_name), index=None, key=PICK, placeholder="Choose a user",
-        format_func=lambda u: f"{u} · {by_name[u].name} · {by_name[u].role}" if u in by_name else u,
+        # Without the role: Streamlit keeps a choice by the words shown, so a label that
+        # changed with the role (just saved) would drop the user chosen.
+        format_func=lambda u: f"{u} · {by_name[u].name}" if u in by_name else u,
     )
     if picked is None or picked not in by_name:
         st.caption("Choose a user to change their role or password, or to remove them.")

@@ -17,6 +17,7 @@ import copy
 import fcntl
 import functools
 import getpass
+import hashlib
 import os
 import re
 import sys
@@ -128,6 +129,15 @@ def _user(username: str, entry: Mapping[str, Any]) -> User:
         email=entry.get("email", ""),
         role=(entry.get("roles") or ["?"])[0],
     )
+
+
+def session_stamp(entry: Mapping[str, Any] | None) -> str:
+    """What a sign-in (its session and its cookie) is bound to: a digest of the user's stored
+    password hash. Setting a password, or removing the user and adding one with the same name,
+    changes it, so every earlier sign-in ends at its next click instead of living on (a cookie
+    of a removed user signed its browser into the new account of that name)."""
+    hashed = str((entry or {}).get("password") or "")
+    return hashlib.sha256(f"fcops-session|{hashed}".encode()).hexdigest()[:24] if hashed else ""
 
 
 def get_user(path: Path, username: str) -> User | None:

@@ -37,13 +37,25 @@ def open_page(
     for key, value in (state or {}).items():
         at.session_state[key] = value
     if role is not None:
-        at.session_state["authentication_status"] = True
-        at.session_state["username"] = role  # the demo usernames equal the role names
-        at.session_state["name"] = f"Demo {role}"
+        signed_in(at, role)  # the demo usernames equal the role names
     at.run()
     if page is not None:
         at.switch_page(page)
         at.run()
+    return at
+
+
+def signed_in(at: AppTest, username: str) -> AppTest:
+    """Start ``at``'s session signed in as ``username``, as the sign-in form leaves it: with the
+    stamp of the password it was made with (pages._session.still_valid checks it each run)."""
+    from pages import _session
+    from services import users
+
+    entry = users.credentials(shared_app().settings.users_file)["usernames"].get(username)
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = username
+    at.session_state["name"] = f"Demo {username}"
+    at.session_state[_session.STAMP] = users.session_stamp(entry)
     return at
 
 
@@ -98,8 +110,7 @@ def run_script(page: str, role: str | None) -> AppTest:
     """Run one page script directly (bypassing the router), signed in as ``role`` or not."""
     at = AppTest.from_file(os.path.join(os.path.dirname(DASHBOARD), page), default_timeout=60)
     if role is not None:
-        at.session_state["authentication_status"] = True
-        at.session_state["username"] = role
+        signed_in(at, role)
     at.run()
     return at
 

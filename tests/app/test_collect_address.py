@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import DASHBOARD, no_exceptions, open_page, refused, texts
+from tests.app.conftest import DASHBOARD, no_exceptions, open_page, refused, signed_in, texts
 from tests.app.test_collect_link import create_link, status_shown, with_customer
 
 PAGE = "pages/collect.py"
@@ -99,8 +99,7 @@ def test_a_role_without_collect_gets_no_request_from_the_address() -> None:
     made = at.session_state["collect_result"]
     refused(PAGE, "finance")  # not in finance's navigation
     direct = AppTest.from_file(os.path.join(os.path.dirname(DASHBOARD), PAGE), default_timeout=60)
-    direct.session_state["authentication_status"] = True
-    direct.session_state["username"] = "finance"
+    signed_in(direct, "finance")
     direct.query_params["request"] = str(made.checkout_session_id)
     direct.run()
     no_exceptions(direct)

@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import col, delete, select
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import DASHBOARD, jobs_settled, no_exceptions, open_page, texts
+from tests.app.conftest import DASHBOARD, jobs_settled, no_exceptions, open_page, signed_in, texts
 from tests.app.conftest import shared_app as app
 
 NOT_YET = "No accounts in the store yet"
@@ -79,8 +79,7 @@ def test_ownership_review_list_counts_the_mirrored_accounts_on_a_fresh_store(
     fresh_store: None,
 ) -> None:
     at = AppTest.from_file(DASHBOARD, default_timeout=60)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = "ops"
+    signed_in(at, "ops")
     at.session_state["own_view"] = "Review list"
     at.run()
     at.switch_page("pages/ownership.py")

@@ -15,7 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pages import _runtime as runtime
-from tests.app.conftest import DASHBOARD, jobs_settled, no_exceptions, open_page, texts
+from tests.app.conftest import DASHBOARD, jobs_settled, no_exceptions, open_page, signed_in, texts
 from tests.app.test_first_run import NOT_YET, fresh_store, mirrored  # noqa: F401  (fixture)
 from tests.app.test_pages_follow_jobs import active_jobs, jobs_of, progress, slow_stripe  # noqa: F401
 from tests.app.test_returns_page import outcomes_synced  # noqa: F401  (autouse fixture)
@@ -61,8 +61,7 @@ def test_first_visit_starts_the_account_sync_as_a_job_and_fills_in_when_it_ends(
 @pytest.mark.usefixtures("fresh_store", "slow_stripe")
 def test_load_accounts_on_transactions_starts_the_sync_as_a_job_and_returns_at_once() -> None:
     at = AppTest.from_file(DASHBOARD, default_timeout=60)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = "ops"
+    signed_in(at, "ops")
     at.session_state[runtime.AUTOSYNCED] = True  # this session's first sync is behind it
     at.run()
     at.switch_page("pages/transactions.py")

@@ -8,12 +8,12 @@ from streamlit.testing.v1 import AppTest
 
 from pages._session import EXPIRES_AT
 from tests.app.conftest import DASHBOARD, no_exceptions
+from tests.app.conftest import signed_in as sign_in_state
 
 
 def signed_in(role: str, **extra: object) -> AppTest:
     at = AppTest.from_file(DASHBOARD, default_timeout=60)
-    at.session_state["authentication_status"] = True
-    at.session_state["username"] = role
+    sign_in_state(at, role)
     for key, value in extra.items():
         at.session_state[key] = value
     at.run()

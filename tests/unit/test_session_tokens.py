@@ -6,9 +6,23 @@ from pages._session import make_token, read_token
 
 
 def test_a_cookie_signed_with_another_key_or_expired_signs_no_one_in() -> None:
-    token, expires = make_token("ops", "k" * 32, 1.0, now=1_000.0)
-    assert read_token(token, "k" * 32, now=1_001.0) == ("ops", expires)
+    token, expires = make_token("ops", "k" * 32, 1.0, now=1_000.0, stamp="s1")
+    assert read_token(token, "k" * 32, now=1_001.0) == ("ops", expires, "s1")
     assert read_token(token, "other-key-" * 4, now=1_001.0) is None
     assert read_token(token, "k" * 32, now=expires + 1) is None
     assert read_token("not-a-token", "k" * 32) is None
     assert read_token(None, "k" * 32) is None
+
+
+def test_a_sign_in_is_bound_to_the_password_it_was_made_with(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Setting a password, or removing a user and adding one with the same name, changes the
+    stamp, so the cookies and sessions of the old password sign no one in."""
+    from services import users
+
+    monkeypatch.setattr(users, "BCRYPT_ROUNDS", 4)
+    old = {"password": users.hash_password("plum-orbit-canvas-42")}
+    same = dict(old)
+    reset = {"password": users.hash_password("plum-orbit-canvas-42")}  # the same password again
+    assert users.session_stamp(old) == users.session_stamp(same) != ""
+    assert users.session_stamp(old) != users.session_stamp(reset)  # a new salt: a new stamp
+    assert users.session_stamp(None) == users.session_stamp({}) == ""
