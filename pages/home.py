@@ -226,7 +226,9 @@ def manager_cards(data: ov.ManagerOverview) -> None:
     methods = data.methods or []
     columns = st.columns(len(methods) + 1)
     for column, method in zip(columns, methods, strict=False):
-        rate = conversion_of(method.started, method.succeeded, method.pending)
+        rate = conversion_of(
+            method.started, method.succeeded, method.pending, other_method=method.other_method
+        )
         card(
             column,
             f"{method.verification_method.capitalize()} verification",
@@ -237,7 +239,7 @@ def manager_cards(data: ov.ManagerOverview) -> None:
                 else f"Nothing started in the last {ov.CONVERSION_DAYS} days"
             )
             + (
-                f" · {method.other_method:,} paid by another method (card or Link)."
+                f" · {method.other_method:,} paid by another method (card or Link, not counted)."
                 if method.other_method
                 else "."
             ),
