@@ -60,7 +60,7 @@ _METHOD_COLOR: dict[str, str] = {
 }
 _OTHER_COLOR = "#b279a2"
 # usable, ended without, paid by another method (card or Link), pending
-_OUTCOME_COLORS = ["#54a24b", "#e45756", "#bab0ac", "#9ecae9"]
+_OUTCOME_COLORS = ["#54a24b", "#e45756", "#b279a2", "#9ecae9"]  # purple: as the route chart
 
 
 def _method_scale(methods: list[str]) -> alt.Scale:
