@@ -59,7 +59,8 @@ _METHOD_COLOR: dict[str, str] = {
     "microdeposits": "#f58518",
 }
 _OTHER_COLOR = "#b279a2"
-_OUTCOME_COLORS = ["#54a24b", "#e45756", "#9ecae9"]  # usable, ended without, pending
+# usable, ended without, paid by another method (card or Link), pending
+_OUTCOME_COLORS = ["#54a24b", "#e45756", "#b279a2", "#9ecae9"]  # purple: as the route chart
 
 
 def _method_scale(methods: list[str]) -> alt.Scale:
@@ -176,7 +177,8 @@ def conversion_over_time_chart(
 
 
 def weekly_outcomes_chart(weekly: pd.DataFrame) -> alt.Chart:
-    """Intents per week by how they ended: usable, ended without a bank account, pending."""
+    """Intents per week by how they ended: usable, ended without a bank account, paid by
+    another method, pending."""
     data = weekly_outcomes(weekly)
     return (
         alt.Chart(data, title=alt.TitleParams("Intents per week, pending apart", limit=0))

@@ -189,20 +189,27 @@ def metric_cards(frame: pd.DataFrame) -> None:
     cols = st.columns(len(rows))
     for col, row in zip(cols, rows, strict=True):
         method = str(row["verification_method"])
-        rate = conversion_of(int(row["started"]), int(row["succeeded"]), int(row["pending"]))
+        other = int(row.get("other_method", 0) or 0)
+        rate = conversion_of(
+            int(row["started"]), int(row["succeeded"]), int(row["pending"]), other_method=other
+        )
         with col.container(border=True):
             st.markdown(f"**{METHOD_TITLES.get(method, method)}**")
             st.metric(
                 f"Conversion · {method}",
                 rate.label(decimals=0),
-                help="Usable payment method ÷ ended (pending intents are not counted yet)",
+                help="Usable payment method ÷ ended (pending intents and intents paid by card or "
+                "Link are not counted)",
             )
-            other = int(row.get("other_method", 0) or 0)
             st.caption(
                 f"{rate.counts()} · {int(row['started']):,} started with {method} · manual "
                 f"fallback {row['fallback_rate']:.0%} · median time to usable "
                 f"{_duration(float(row['median_seconds_to_success']))}"
-                + (f" · {other} paid by another method (card or Link)" if other else "")
+                + (
+                    f" · {other:,} paid by another method (card or Link, not counted)"
+                    if other
+                    else ""
+                )
             )
 
 
@@ -349,10 +356,14 @@ st.dataframe(
         "Conversion": st.column_config.NumberColumn(
             "Conversion",
             format="%.1f %%",
-            help="Usable ÷ ended; pending intents are not counted yet, and blank means no data yet",
+            help="Usable ÷ ended; pending intents and intents paid by card or Link are not "
+            "counted, and blank means no data yet",
         ),
         "Ended": st.column_config.NumberColumn(
-            "Ended", format="%d", help="Started minus pending: the base of the conversion rate"
+            "Ended",
+            format="%d",
+            help="Started minus pending minus paid by another method: the base of the conversion "
+            "rate",
         ),
         "Manual fallback": st.column_config.NumberColumn(
             "Manual fallback", format="%.1f %%", help="Manual entry ÷ started"
@@ -369,8 +380,9 @@ st.caption(
     f"on the form) count neither way until they end. A rate from fewer than {MIN_COUNT} ended "
     "intents is marked too few to judge. "
     "Paid by another method: the intent also offered card or Link (Stripe's dynamic payment "
-    "methods) and the customer used one of them; it counts neither as manual entry nor as "
-    "verified nor as usable, only as started. Abandoned: canceled as abandoned, or waiting on the "
+    "methods) and the customer used one of them; it did not fail bank verification, so it counts "
+    "neither as usable nor as ended (it is out of the rate), nor as manual entry or verified, "
+    "only as started. Abandoned: canceled as abandoned, or waiting on the "
     "customer for more than 7 days. Time to usable is measured from the intent's creation to its "
     "success event."
 )

@@ -17,6 +17,7 @@ from components.feedback import format_age, format_timestamp
 from components.money import format_money
 from components.navigation import PageSpec, pages_for
 from components.table_columns import time_column
+from pages import _follow as follow
 from pages import _runtime as runtime
 from services.auth import Actor
 from services.rules import wording
@@ -221,12 +222,37 @@ def returns_cards(data: ov.ReturnsGlance) -> None:
         )
 
 
+def first_intent_sync() -> None:
+    """Never synced: the store holds only what was read so far (or what Collect created), so
+    its rates are not shown as if they were real. While a sync runs (Conversion's first visit,
+    "Sync intents"), its progress line reruns the page with the rates when it finishes."""
+    follow.outcome(follow.INTENTS, failed_hint=" Try “Sync intents” on Conversion.")
+    if follow.following(follow.INTENTS):
+        st.info(
+            "The intents are still being read from Stripe for the first time, so there are no "
+            "conversion rates yet: they show here when the sync finishes.",
+            icon=":material/hourglass_top:",
+        )
+        follow.progress_line(follow.INTENTS, follow.INTENTS_LABEL)
+    else:
+        st.info(
+            "The intents have not been synced from Stripe yet, so there are no conversion rates "
+            "yet: Conversion reads them on its first visit.",
+            icon=":material/inbox:",
+        )
+
+
 def manager_cards(data: ov.ManagerOverview) -> None:
     st.subheader(f"Conversion, last {ov.CONVERSION_DAYS} days", divider="gray")
-    methods = data.methods or []
+    synced_ever = data.last_intents_sync is not None
+    if not synced_ever:
+        first_intent_sync()
+    methods = (data.methods or []) if synced_ever else []
     columns = st.columns(len(methods) + 1)
     for column, method in zip(columns, methods, strict=False):
-        rate = conversion_of(method.started, method.succeeded, method.pending)
+        rate = conversion_of(
+            method.started, method.succeeded, method.pending, other_method=method.other_method
+        )
         card(
             column,
             f"{method.verification_method.capitalize()} verification",
@@ -237,7 +263,7 @@ def manager_cards(data: ov.ManagerOverview) -> None:
                 else f"Nothing started in the last {ov.CONVERSION_DAYS} days"
             )
             + (
-                f" · {method.other_method:,} paid by another method (card or Link)."
+                f" · {method.other_method:,} paid by another method (card or Link, not counted)."
                 if method.other_method
                 else "."
             ),
@@ -301,7 +327,9 @@ def admin_cards(data: ov.AdminOverview) -> None:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def manager_section(intents: tuple[str, int], minute: int, who: Actor) -> ov.ManagerOverview:
+def manager_section(
+    intents: tuple[str, int, bool], minute: int, who: Actor
+) -> ov.ManagerOverview:
     """The 30-day funnel per verification method."""
     return ov.manager_section(svc, who)
 
@@ -353,7 +381,9 @@ def attention(who: Actor) -> None:
     if data.returns:
         returns_cards(data.returns)
     if who.can("conversion.view"):
-        manager = runtime.call(manager_section, (keys.store, keys.intents), minute, who)
+        manager = runtime.call(
+            manager_section, (keys.store, keys.intents, keys.intents_synced), minute, who
+        )
         if manager is not None:
             manager_cards(manager)
     if data.admin:

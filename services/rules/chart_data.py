@@ -5,7 +5,9 @@ draw what these return. The rules, in one place:
 
 - A rate is shown with the count it is a share of ("72 % · 18 of 25").
 - Pending intents have not ended, so they are neither conversions nor failures: a conversion
-  rate is usable ÷ *ended* (started − pending), and pending is counted apart.
+  rate is usable ÷ *ended* (started − pending − paid by another method), and pending is counted
+  apart. An intent the customer paid by card or Link ("paid by another method") did not fail
+  bank verification, so it is out of the base too: it says nothing about the method.
 - A bucket (a week, a method) with fewer than :data:`MIN_COUNT` in its base is drawn as such
   ("n < 20": too few to judge) and kept off the rate line, so one intent never plots as 0 % or
   100 %.
@@ -34,8 +36,14 @@ __all__ = [
 MIN_COUNT = 20  # below this many in a bucket's base, its rate is shown but not judged
 NO_DATA = "No data yet"
 # How the week's intents ended, in the order the stacked bars draw them.
-OUTCOME_GROUPS: tuple[str, ...] = ("Usable", "Ended without a bank account", "Pending")
-_ENDED_OTHERWISE = ("failed", "canceled", "abandoned", "other_method")
+# Paid by another method (card or Link) is apart from "ended without": it is not in the rate's base.
+OUTCOME_GROUPS: tuple[str, ...] = (
+    "Usable",
+    "Ended without a bank account",
+    "Paid by another method",
+    "Pending",
+)
+_ENDED_OTHERWISE = ("failed", "canceled", "abandoned")
 
 
 @dataclass(frozen=True)
@@ -73,22 +81,30 @@ class Rate:
 
 
 def conversion_of(
-    started: int, succeeded: int, pending: int, *, min_count: int = MIN_COUNT
+    started: int,
+    succeeded: int,
+    pending: int,
+    *,
+    other_method: int = 0,
+    min_count: int = MIN_COUNT,
 ) -> Rate:
-    """Usable ÷ ended: pending intents are left out of the base and counted apart."""
+    """Usable ÷ ended: pending intents are left out of the base and counted apart, and so are
+    intents paid by another method (card or Link): they neither converted nor failed."""
     return Rate(
         hits=int(succeeded),
-        base=max(0, int(started) - int(pending)),
+        base=max(0, int(started) - int(pending) - int(other_method)),
         pending=int(pending),
         min_count=min_count,
     )
 
 
 def with_settled(frame: pd.DataFrame) -> pd.DataFrame:
-    """A funnel frame (per method, or per week and method) plus ``ended`` (started − pending)
-    and ``ended_conversion_rate`` (usable ÷ ended; NaN, not 0, when nothing ended)."""
+    """A funnel frame (per method, or per week and method) plus ``ended`` (started − pending −
+    paid by another method: the base :func:`conversion_of` uses) and ``ended_conversion_rate``
+    (usable ÷ ended; NaN, not 0, when nothing ended)."""
     out = frame.copy()
-    ended = (out["started"] - out["pending"]).clip(lower=0).astype("int64")
+    other = out.get("other_method", 0)
+    ended = (out["started"] - out["pending"] - other).clip(lower=0).astype("int64")
     out["ended"] = ended
     out["ended_conversion_rate"] = (out["succeeded"] / ended.where(ended > 0)).astype("float64")
     return out
@@ -143,7 +159,7 @@ def _note(ended: int, pending: int, min_count: int) -> str:
 
 def weekly_outcomes(weekly: pd.DataFrame) -> pd.DataFrame:
     """Per week (all methods in ``weekly`` together): how many intents became usable, ended
-    without a bank account, or are still pending. Long form: ``week``, ``outcome``, ``count``,
+    without a bank account, were paid by another method (card or Link), or are still pending. Long form: ``week``, ``outcome``, ``count``,
     ``order``; weeks in which nothing started are left out."""
     columns = ["week", "outcome", "count", "order"]
     if weekly.empty:
@@ -156,7 +172,8 @@ def weekly_outcomes(weekly: pd.DataFrame) -> pd.DataFrame:
                 "started": weekly["started"],
                 OUTCOME_GROUPS[0]: weekly["succeeded"],
                 OUTCOME_GROUPS[1]: ended_otherwise,
-                OUTCOME_GROUPS[2]: weekly["pending"],
+                OUTCOME_GROUPS[2]: weekly.get("other_method", 0),
+                OUTCOME_GROUPS[3]: weekly["pending"],
             }
         )
         .groupby("week", as_index=False)

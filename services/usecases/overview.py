@@ -26,7 +26,7 @@ from services.adapters.models import (
     OwnershipCheck,
     SyncState,
 )
-from services.adapters.store import session_scope
+from services.adapters.store import never_finished, session_scope
 from services.auth import Actor, require, signed_in
 from services.context import Services
 from services.rules import returns as returns_rules
@@ -334,6 +334,9 @@ class CacheKeys:
     accounts: int
     policy: int
     outcomes: int = 0
+    # The first intent sync has finished: until then the conversion figures are from a store
+    # half read (the page shows no rates), and its end writes no data version of its own.
+    intents_synced: bool = True
 
 
 def cache_keys(svc: Services, actor: Actor) -> CacheKeys:
@@ -347,6 +350,7 @@ def cache_keys(svc: Services, actor: Actor) -> CacheKeys:
         accounts=accounts,
         policy=debit_policy.load_policy(svc.engine).version,
         outcomes=outcomes,
+        intents_synced=not never_finished(svc.engine, SYNC_NAME),
     )
 
 

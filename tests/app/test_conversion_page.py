@@ -161,4 +161,45 @@ def test_intents_paid_by_card_or_link_are_shown_apart_from_the_bank_routes() -> 
     assert int(table["Paid by another method"].sum()) == len(paid_other)
     assert not paid_other["verified"].any() and set(paid_other["path"]) == {"other"}
     assert "Paid by another method: the intent also offered card or Link" in texts(at)
-    assert any("paid by another method (card or Link)" in c.value for c in at.caption)
+    assert any("paid by another method (card or Link, not counted)" in c.value for c in at.caption)
+
+
+def test_card_and_link_payers_are_out_of_the_rate_as_the_footnote_says() -> None:
+    """The card, the table, the CSV and the footnote agree: an intent paid by card or Link did
+    not fail bank verification, so it is neither usable nor ended (it used to be in "ended",
+    which pulled the Automatic card down while the footnote said "only as started")."""
+    import csv
+    import io
+
+    at = open_page(PAGE, "manager")
+    at.button(key="conv_sync").click().run()
+    no_exceptions(at)
+    table = at.dataframe[0].value.set_index("Method")
+    paid = table.loc[table["Paid by another method"] > 0]
+    assert len(paid) > 0  # the demo world has card and Link payers
+    csv_rows = {
+        r["verification_method"]: r
+        for r in csv.DictReader(
+            io.StringIO(
+                conversion_report.figures_csv(
+                    app().services, Actor("manager", "manager", "M"), "funnel",
+                    now=app().services.now(),
+                )
+            )
+        )
+    }
+    captions = [c.value for c in at.caption]
+    for method, row in paid.iterrows():
+        usable, other = int(row["Usable"]), int(row["Paid by another method"])
+        ended = int(row["Started"]) - int(row["Pending"]) - other
+        assert int(row["Ended"]) == ended, method
+        assert float(row["Conversion"]) == pytest.approx(100 * usable / ended)
+        assert conversion_label(at, str(method)) == f"{100 * usable / ended:.0f} %"
+        assert any(
+            f"{usable:,} usable of {ended:,} ended" in c
+            and f"{other:,} paid by another method (card or Link, not counted)" in c
+            for c in captions
+        ), method
+        assert int(csv_rows[str(method)]["ended"]) == ended
+        assert float(csv_rows[str(method)]["conversion_rate"]) == pytest.approx(usable / ended)
+    assert "neither as usable nor as ended (it is out of the rate)" in texts(at)

@@ -129,7 +129,17 @@ def test_manager_sees_conversion_per_method_and_no_customer_data(mirrored: Any) 
     methods = overview.manager_overview(mirrored.engine, now=mirrored.services.now()).methods
     for method in methods:
         if method.other_method:
-            assert f"{method.other_method:,} paid by another method (card or Link)" in shown
+            assert (
+                f"{method.other_method:,} paid by another method (card or Link, not counted)"
+                in shown
+            )
+        # the same base as Conversion's cards: card and Link payers are not "ended"
+        ended = method.started - method.pending - method.other_method
+        if ended > 0:
+            assert f"{method.succeeded:,} of {ended:,} ended became usable" in shown
+            assert metric(at, f"{method.verification_method.capitalize()} verification") == (
+                f"{100 * method.succeeded / ended:.1f} %"
+            )
 
 
 def test_admin_sees_every_card_the_audit_tail_and_flow_versions(mirrored: Any) -> None:

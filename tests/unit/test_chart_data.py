@@ -13,8 +13,8 @@ from services.rules.chart_data import MIN_COUNT, NO_DATA, Rate, conversion_of
 
 
 def _week(day: date, method: str = "automatic", *, started: int, succeeded: int, pending: int,
-          failed: int | None = None) -> dict[str, object]:  # fmt: skip
-    failed = started - succeeded - pending if failed is None else failed
+          failed: int | None = None, other_method: int = 0) -> dict[str, object]:  # fmt: skip
+    failed = started - succeeded - pending - other_method if failed is None else failed
     return {
         "week": day,
         "verification_method": method,
@@ -27,7 +27,7 @@ def _week(day: date, method: str = "automatic", *, started: int, succeeded: int,
         "canceled": 0,
         "abandoned": 0,
         "pending": pending,
-        "other_method": 0,
+        "other_method": other_method,
         "conversion_rate": succeeded / started if started else 0.0,
         "fallback_rate": 0.0,
         "median_seconds_to_success": float("nan"),
@@ -108,8 +108,45 @@ def test_weekly_outcomes_show_pending_apart_from_usable_and_ended_without() -> N
     out = chart_data.weekly_outcomes(weekly)
     assert set(out["week"]) == {pd.Timestamp("2026-11-02")}  # nothing started: left out
     counts = dict(zip(out["outcome"], out["count"], strict=True))
-    assert counts == {"Usable": 7, "Ended without a bank account": 4, "Pending": 3}
+    assert counts == {
+        "Usable": 7,
+        "Ended without a bank account": 4,
+        "Paid by another method": 0,
+        "Pending": 3,
+    }
     assert sum(counts.values()) == 14  # every started intent in exactly one group
+
+
+def test_paid_by_another_method_is_neither_a_conversion_nor_a_failure() -> None:
+    """The manager's case: 4,419 started − pending, 375 of them paid by card or Link, 3,343
+    usable. The card payers did not fail bank verification, so the base is 4,044 (82.7 %)."""
+    rate = conversion_of(started=4_500, succeeded=3_343, pending=81, other_method=375)
+    assert rate.base == 4_044
+    assert rate.label() == "82.7 %"
+    assert rate.counts() == "3,343 usable of 4,044 ended · 81 pending (not counted yet)"
+    # nothing but card payers ended: no rate, not 0 %
+    assert conversion_of(started=5, succeeded=0, pending=2, other_method=3).label() == NO_DATA
+
+
+def test_with_settled_and_the_weekly_views_leave_card_payers_out_of_ended() -> None:
+    frame = pd.DataFrame(
+        [_week(date(2026, 11, 2), started=30, succeeded=18, pending=2, failed=4, other_method=6)]
+    )
+    out = chart_data.with_settled(frame)
+    assert list(out["ended"]) == [22]  # 30 − 2 pending − 6 paid by card or Link
+    assert out["ended_conversion_rate"][0] == pytest.approx(18 / 22)
+    rate = conversion_of(30, 18, 2, other_method=6)
+    assert (rate.base, rate.value) == (22, pytest.approx(18 / 22))  # the card says the same
+    [point] = chart_data.weekly_points(frame).to_dict("records")
+    assert (point["ended"], point["rate"]) == (22, pytest.approx(18 / 22))
+    bars = chart_data.weekly_outcomes(frame)
+    counts = dict(zip(bars["outcome"], bars["count"], strict=True))
+    assert counts == {
+        "Usable": 18,
+        "Ended without a bank account": 4,
+        "Paid by another method": 6,
+        "Pending": 2,
+    }
 
 
 def test_flag_small_buckets_works_on_any_rate_frame() -> None:

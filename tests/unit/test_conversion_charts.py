@@ -132,7 +132,12 @@ def test_the_weekly_outcomes_chart_stacks_pending_apart() -> None:
     weekly = pd.DataFrame([{**_row(), "week": date(2026, 11, 2)}])
     chart = charts.weekly_outcomes_chart(weekly)
     counts = {r["outcome"]: r["count"] for r in _values(chart)}
-    assert counts == {"Usable": 7, "Ended without a bank account": 2, "Pending": 1}
+    assert counts == {
+        "Usable": 7,
+        "Ended without a bank account": 2,
+        "Paid by another method": 0,
+        "Pending": 1,
+    }
     assert chart.to_dict()["encoding"]["color"]["scale"]["domain"][-1] == "Pending"
 
 
