@@ -174,15 +174,18 @@ def open_requests_table(rows: list[OpenRequest]) -> None:
     )
 
 
-def queue_table(items: list[MicrodepositItem], total: int | None = None) -> None:
-    """The queue's page ``items``; ``total``: how many wait in all (the page may hold fewer)."""
-    stuck = sum(i.stuck for i in items)
-    shown = f" among the {len(items):,} oldest shown" if total and total > len(items) else ""
+def queue_table(
+    items: list[MicrodepositItem], total: int | None = None, stuck: int | None = None
+) -> None:
+    """The queue's page ``items``; ``total``: how many wait in all and ``stuck``: how many of
+    those are stuck (both counted over the whole queue; the page may hold fewer)."""
+    waiting = total if total is not None else len(items)
+    stuck = stuck if stuck is not None else sum(i.stuck for i in items)
     left, right = st.columns(2)
-    left.metric("Waiting for verification", total if total is not None else len(items))
+    left.metric("Waiting for verification", f"{waiting:,}")
     right.metric(
-        f"Stuck (more than 2 business days past arrival){shown}",
-        stuck,
+        "Stuck (more than 2 business days past arrival)",
+        f"{stuck:,} of {waiting:,} waiting",
         help="Send these customers the hosted verification link again.",
     )
     frame = queue_frame(items)

@@ -56,6 +56,7 @@ from services.usecases.collection_requests import (
 )
 from services.usecases.microdeposits import (
     microdeposit_queue,
+    stuck_count,
     verify_microdeposits,
     waiting_count,
 )
@@ -428,7 +429,7 @@ def queue_tab() -> None:
         st.caption(
             f"The {len(items)} oldest of {total:,} waiting; find a request to see the others."
         )
-    queue_table(items, total)
+    queue_table(items, total, runtime.call(stuck_count, svc, actor, search=search))
     verify_from_queue(items)
     cancel_controls({i.id: i.label for i in items}, "cancel_queue", "collect_cancel_queue")
 

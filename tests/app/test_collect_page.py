@@ -310,3 +310,32 @@ def test_choosing_another_customer_puts_the_request_shown_aside() -> None:
     at.run()
     assert create_setup_intent(at) == first
     assert any("Same request as before" in i.value for i in at.info)
+
+
+def test_the_stuck_count_is_over_the_whole_queue_in_plain_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dataclasses
+
+    from services.auth import Actor as _Actor
+    from services.usecases import microdeposits
+
+    at = new_customer(open_page(PAGE, "ops"))
+    intent_id = create_setup_intent(at)
+    at.button(key="collect_sim_manual").click().run()
+    at.button(key="collect_queue_reload").click().run()
+    # Ten days on, the deposits (due in a day or two) are past due: the request is stuck.
+    real = app().services
+    later = dataclasses.replace(real, now=lambda: real.now() + 10 * 86_400)
+    monkeypatch.setattr(app(), "services", later)
+    at.run()
+    no_exceptions(at)
+    ops = _Actor(username="apptest-ops", role="ops")
+    stuck = microdeposits.stuck_count(later, ops)
+    waiting = microdeposits.waiting_count(later, ops)
+    assert stuck >= 1
+    (metric,) = [m for m in at.metric if m.label.startswith("Stuck")]
+    assert metric.value == f"{stuck:,} of {waiting:,} waiting"
+    at.text_input(key="collect_queue_search").input(intent_id).run()
+    (metric,) = [m for m in at.metric if m.label.startswith("Stuck")]
+    assert metric.value == "1 of 1 waiting"  # the count follows the search
