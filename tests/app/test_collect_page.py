@@ -312,6 +312,32 @@ def test_choosing_another_customer_puts_the_request_shown_aside() -> None:
     assert any("Same request as before" in i.value for i in at.info)
 
 
+@pytest.mark.parametrize("code", ["'; --", "SM99ZZ"])
+def test_a_wrong_code_for_a_caller_keeps_the_request_and_what_was_typed(code: str) -> None:
+    at = new_customer(open_page(PAGE, "ops"))
+    intent_id = create_setup_intent(at)
+    at.button(key="collect_sim_manual").click().run()
+    at.button(key="collect_sim_arrive").click().run()
+    at.button(key="collect_queue_reload").click().run()
+    at.selectbox(key="collect_queue_verify_pick").set_value(intent_id).run()
+    verify_code(at, code, prefix="collect_qverify")
+    assert at.selectbox(key="collect_queue_verify_pick").value == intent_id
+    assert at.text_input(key="collect_qverify_code").value == code
+    assert at.session_state["collect_queue_verify_open"]  # the panel stays open
+    panel = next(e for e in at.expander if e.label == "Verify for a customer on the phone")
+    words = [e.value for e in panel.error]
+    assert words, "the error shows in the panel, next to the form"
+    if code == "SM99ZZ":
+        assert any("9 of 10 attempts left" in w for w in words)
+        verify_code(at, "SM11AA", prefix="collect_qverify")  # corrected in place
+        assert any(f"Verified: {intent_id} is now succeeded" in s.value for s in at.success)
+        assert verify_audits(intent_id) == ["ok", "error"]
+        assert at.session_state["collect_queue_verify_pick"] is None  # it left the queue
+        assert not any(
+            o.endswith(intent_id) for o in at.selectbox(key="collect_cancel_queue").options
+        )
+
+
 def test_the_stuck_count_is_over_the_whole_queue_in_plain_words(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
