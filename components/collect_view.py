@@ -16,7 +16,7 @@ from components.table_columns import age_column, date_column, ids_last, money_co
 from services.rules import wording
 from services.rules.flow_config import FlowConfig
 from services.rules.intents import CollectionRequest, IntentView, MicrodepositItem, OpenRequest
-from services.rules.people import bank_words, person_words
+from services.rules.people import bank_words, label, person_words
 from services.rules.table_values import hours, major_units, one_currency, utc_date, utc_time
 
 STATUS_WORDS = {
@@ -171,6 +171,21 @@ def open_requests_table(rows: list[OpenRequest]) -> None:
             "Last error": st.column_config.TextColumn(width=260),
             "Created": time_column("Created (UTC)"),
         },
+    )
+
+
+def pick_label(item: MicrodepositItem) -> str:
+    """A queued request as a picker offers it: its label without the age. Streamlit keeps a
+    choice by the words shown, so words that change as time passes ("12 min ago", then "13
+    min ago") would drop the request chosen on the next run."""
+    return label(
+        person=item.person,
+        customer_id=item.customer_id,
+        bank=item.bank_name,
+        last4=item.last4,
+        amount=item.amount,
+        currency=item.currency,
+        ident=item.id,
     )
 
 

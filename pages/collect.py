@@ -24,6 +24,7 @@ from components.collect_view import (
     linked_note,
     microdeposits_note,
     open_requests_table,
+    pick_label,
     queue_table,
     request_summary,
 )
@@ -435,7 +436,7 @@ def queue_tab() -> None:
         )
     queue_table(items, total, runtime.call(stuck_count, svc, actor, search=search))
     verify_from_queue(items)
-    cancel_controls({i.id: i.label for i in items}, "cancel_queue", "collect_cancel_queue")
+    cancel_controls({i.id: pick_label(i) for i in items}, "cancel_queue", "collect_cancel_queue")
 
 
 def verify_from_queue(items: list[MicrodepositItem]) -> None:
@@ -455,7 +456,7 @@ def verify_from_queue(items: list[MicrodepositItem]) -> None:
         picked = st.selectbox(
             "Request to verify",
             list(by_id),
-            format_func=lambda i: by_id[i].label if i in by_id else i,
+            format_func=lambda i: pick_label(by_id[i]) if i in by_id else i,
             key=QUEUE_PICK,
             index=None,
             placeholder="Choose a request",

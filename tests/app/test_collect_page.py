@@ -365,3 +365,24 @@ def test_the_stuck_count_is_over_the_whole_queue_in_plain_words(
     at.text_input(key="collect_queue_search").input(intent_id).run()
     (metric,) = [m for m in at.metric if m.label.startswith("Stuck")]
     assert metric.value == "1 of 1 waiting"  # the count follows the search
+
+
+def test_the_request_chosen_for_a_caller_survives_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Streamlit keeps a choice by the words shown: the pickers' words must not change as time
+    passes (an age like '12 min ago' did, so the request chosen was dropped on the next run)."""
+    import dataclasses
+
+    at = new_customer(open_page(PAGE, "ops"))
+    intent_id = create_setup_intent(at)
+    at.button(key="collect_sim_manual").click().run()
+    at.button(key="collect_sim_arrive").click().run()
+    at.button(key="collect_queue_reload").click().run()
+    before = {k: at.selectbox(key=k).options for k in ("collect_queue_verify_pick", "collect_cancel_queue")}
+    real = app().services
+    later = dataclasses.replace(real, now=lambda: real.now() + 3 * 3600 + 17 * 60)
+    monkeypatch.setattr(app(), "services", later)
+    at.run()
+    no_exceptions(at)
+    for key, options in before.items():
+        assert any(o.endswith(intent_id) for o in options)
+        assert at.selectbox(key=key).options == options, key
