@@ -451,7 +451,7 @@ def verify_from_queue(items: list[MicrodepositItem]) -> None:
             st.success(done, icon=":material/check_circle:")
         if asked is not None and (view := verify(*asked)) is not None:
             st.session_state[QUEUE_VERIFIED] = f"Verified: {view.id} is now {view.status}."
-            st.session_state.pop(QUEUE_PICK, None)
+            st.session_state[QUEUE_PICK] = None  # clears the picker on screen too
             st.rerun()  # the queue above, read before the verification, still lists it
         picked = st.selectbox(
             "Request to verify",
