@@ -16,7 +16,7 @@ from components.table_columns import age_column, date_column, ids_last, money_co
 from services.rules import wording
 from services.rules.flow_config import FlowConfig
 from services.rules.intents import CollectionRequest, IntentView, MicrodepositItem, OpenRequest
-from services.rules.people import bank_words, person_words
+from services.rules.people import bank_words, label, person_words
 from services.rules.table_values import hours, major_units, one_currency, utc_date, utc_time
 
 STATUS_WORDS = {
@@ -174,15 +174,33 @@ def open_requests_table(rows: list[OpenRequest]) -> None:
     )
 
 
-def queue_table(items: list[MicrodepositItem], total: int | None = None) -> None:
-    """The queue's page ``items``; ``total``: how many wait in all (the page may hold fewer)."""
-    stuck = sum(i.stuck for i in items)
-    shown = f" among the {len(items):,} oldest shown" if total and total > len(items) else ""
+def pick_label(item: MicrodepositItem) -> str:
+    """A queued request as a picker offers it: its label without the age. Streamlit keeps a
+    choice by the words shown, so words that change as time passes ("12 min ago", then "13
+    min ago") would drop the request chosen on the next run."""
+    return label(
+        person=item.person,
+        customer_id=item.customer_id,
+        bank=item.bank_name,
+        last4=item.last4,
+        amount=item.amount,
+        currency=item.currency,
+        ident=item.id,
+    )
+
+
+def queue_table(
+    items: list[MicrodepositItem], total: int | None = None, stuck: int | None = None
+) -> None:
+    """The queue's page ``items``; ``total``: how many wait in all and ``stuck``: how many of
+    those are stuck (both counted over the whole queue; the page may hold fewer)."""
+    waiting = total if total is not None else len(items)
+    stuck = stuck if stuck is not None else sum(i.stuck for i in items)
     left, right = st.columns(2)
-    left.metric("Waiting for verification", total if total is not None else len(items))
+    left.metric("Waiting for verification", f"{waiting:,}")
     right.metric(
-        f"Stuck (more than 2 business days past arrival){shown}",
-        stuck,
+        "Stuck (more than 2 business days past arrival)",
+        f"{stuck:,} of {waiting:,} waiting",
         help="Send these customers the hosted verification link again.",
     )
     frame = queue_frame(items)

@@ -24,6 +24,7 @@ from components.collect_view import (
     linked_note,
     microdeposits_note,
     open_requests_table,
+    pick_label,
     queue_table,
     request_summary,
 )
@@ -56,6 +57,7 @@ from services.usecases.collection_requests import (
 )
 from services.usecases.microdeposits import (
     microdeposit_queue,
+    stuck_count,
     verify_microdeposits,
     waiting_count,
 )
@@ -75,6 +77,8 @@ OPEN_PAGE = 50  # so does the open-requests list (searched and counted in SQL)
 SI_SCOPE, FCS_SCOPE, VERIFY_SCOPE = "collect-si", "collect-fcs", "collect-verify"
 LINK_SCOPE = "collect-link"
 CANCEL_SCOPE = "collect-cancel"
+QUEUE_PICK, QUEUE_OPEN = "collect_queue_verify_pick", "collect_queue_verify_open"
+QUEUE_VERIFIED = "collect_queue_verified"  # the sentence a verification left for the next run
 STILL_READING = "None stored yet: the requests are still being read from Stripe (see above)."
 
 # ?customer=cus_… (a link from Blocked accounts, or this page's own address after a reload)
@@ -159,8 +163,9 @@ def put_aside_for_another_customer() -> None:
     )
 
 
-def verify(intent_id: str, microdeposit_type: str, prefix: str) -> None:
-    """Send what the customer read from the statement (a real Stripe call, audited).
+def verify(intent_id: str, microdeposit_type: str, prefix: str) -> IntentView | None:
+    """Send what the customer read from the statement (a real Stripe call, audited); the
+    verified intent, or None when it was not verified.
 
     A mismatch keeps the idempotency key (the same wrong values again cost no attempt); an
     unknown outcome keeps it too; every other failure starts a fresh request (runtime)."""
@@ -185,10 +190,11 @@ def verify(intent_id: str, microdeposit_type: str, prefix: str) -> None:
     )
     if view is None:
         # Too many attempts or a timeout changes the intent; show its state as Stripe has it now.
-        view = runtime.call(current_view, svc, actor, intent_id)
-    else:
-        st.success(f"Verified: {view.id} is now {view.status}.", icon=":material/check_circle:")
+        keep_view(runtime.call(current_view, svc, actor, intent_id))
+        return None
+    st.success(f"Verified: {view.id} is now {view.status}.", icon=":material/check_circle:")
     keep_view(view)
+    return view
 
 
 def refresh_status(result: CollectionRequest) -> None:
@@ -394,8 +400,6 @@ def open_requests_tab() -> None:
 def queue_tab() -> None:
     if (args := take("cancel_queue")) is not None:
         cancel(*args)
-    if (args := take("verify_queue")) is not None:
-        verify(*args)
     pull = st.button(
         "Sync from Stripe",
         icon=":material/sync:",
@@ -414,6 +418,8 @@ def queue_tab() -> None:
     if items is None:
         return
     if not items:
+        if (done := st.session_state.pop(QUEUE_VERIFIED, None)) is not None:
+            st.success(done, icon=":material/check_circle:")  # it was the last one waiting
         none = (
             STILL_READING
             if follow.following(follow.INTENTS)
@@ -428,20 +434,30 @@ def queue_tab() -> None:
         st.caption(
             f"The {len(items)} oldest of {total:,} waiting; find a request to see the others."
         )
-    queue_table(items, total)
+    queue_table(items, total, runtime.call(stuck_count, svc, actor, search=search))
     verify_from_queue(items)
-    cancel_controls({i.id: i.label for i in items}, "cancel_queue", "collect_cancel_queue")
+    cancel_controls({i.id: pick_label(i) for i in items}, "cancel_queue", "collect_cancel_queue")
 
 
 def verify_from_queue(items: list[MicrodepositItem]) -> None:
-    """Ops may enter the code or amounts a customer reads out over the phone."""
+    """Ops may enter the code or amounts a customer reads out over the phone. An error shows in
+    the panel, kept open with the request and what was typed; a verified one leaves the queue."""
     by_id = {i.id: i for i in items}
-    with st.expander("Verify for a customer on the phone", icon=":material/call:"):
+    if (asked := take("verify_queue")) is not None:
+        st.session_state[QUEUE_OPEN] = True  # a keyed expander keeps its state; open it now
+    title, icon = "Verify for a customer on the phone", ":material/call:"
+    with st.expander(title, icon=icon, key=QUEUE_OPEN, on_change="rerun"):
+        if (done := st.session_state.pop(QUEUE_VERIFIED, None)) is not None:
+            st.success(done, icon=":material/check_circle:")
+        if asked is not None and (view := verify(*asked)) is not None:
+            st.session_state[QUEUE_VERIFIED] = f"Verified: {view.id} is now {view.status}."
+            st.session_state[QUEUE_PICK] = None  # clears the picker on screen too
+            st.rerun()  # the queue above, read before the verification, still lists it
         picked = st.selectbox(
             "Request to verify",
             list(by_id),
-            format_func=lambda i: by_id[i].label if i in by_id else i,
-            key="collect_queue_verify_pick",
+            format_func=lambda i: pick_label(by_id[i]) if i in by_id else i,
+            key=QUEUE_PICK,
             index=None,
             placeholder="Choose a request",
         )

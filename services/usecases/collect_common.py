@@ -30,6 +30,9 @@ from services.rules.people import person_term
 
 Row = TypeVar("Row", OpenRequest, MicrodepositItem)
 
+# When a waiting intent's microdeposits are due (Stripe's estimate), read from its stored JSON:
+# counted only over the rows ix_intent_status_created finds (the waiting ones of the lookback).
+_DUE = ("next_action", "verify_with_microdeposits", "arrival_date")
 LOOKBACK_SECONDS = 30 * 86_400  # microdeposits time out 10 days after arrival (§6.2)
 MAX_SCAN = 2_000
 PULL_PAGE = 100  # intents written per transaction by "Sync from Stripe" (a Stripe page)
@@ -162,9 +165,13 @@ def count_stored_intents(
     payment_intents: bool,
     statuses: tuple[str, ...],
     search: str = "",
+    arrival_before: int | None = None,
 ) -> int:
-    """How many intents :func:`stored_intents` would list without a limit (one SQL count)."""
+    """How many intents :func:`stored_intents` would list without a limit (one SQL count);
+    ``arrival_before``: only those whose microdeposits were due before that time."""
     where = _stored_where(customer, since, payment_intents, statuses, search)
+    if arrival_before is not None:
+        where.append(col(IntentRecord.raw)[_DUE].as_integer() < arrival_before)
     with session_scope(svc.engine) as session:
         return int(session.exec(select(func.count()).select_from(IntentRecord).where(*where)).one())
 
@@ -245,10 +252,16 @@ def list_stored(
 
 
 def count_listed(
-    svc: Services, which: IntentList, *, search: str | None, lookback_seconds: int
+    svc: Services,
+    which: IntentList,
+    *,
+    search: str | None,
+    lookback_seconds: int,
+    arrival_before: int | None = None,
 ) -> int:
     """How many intents of the lookback a Collect list holds that match ``search`` (one SQL
-    count), for calls that checked the role."""
+    count; ``arrival_before``: see :func:`count_stored_intents`), for calls that checked the
+    role."""
     return count_stored_intents(
         svc,
         customer=None,
@@ -256,6 +269,7 @@ def count_listed(
         payment_intents=which.payment_intents,
         statuses=which.statuses,
         search=clean_search(search),
+        arrival_before=arrival_before,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 
 from services.adapters.backoff import settle
 from services.audit import audited
@@ -12,8 +13,10 @@ from services.errors import FcopsError, NotFound, StripeRequestError
 from services.rules import input_limits
 from services.rules.ids import unknown_id_sentence
 from services.rules.intents import (
+    STUCK_AFTER_BUSINESS_DAYS,
     IntentView,
     MicrodepositItem,
+    business_days_late,
     microdeposit_item,
     not_verifiable,
     verification_input,
@@ -89,6 +92,40 @@ def waiting_count(
     matching ``search``: the queue's size, counted in SQL."""
     require(actor, "collect.create")
     return count_listed(svc, WAITING, search=search, lookback_seconds=lookback_seconds)
+
+
+def stuck_count(
+    svc: Services,
+    actor: Actor,
+    *,
+    search: str | None = None,
+    lookback_seconds: int = LOOKBACK_SECONDS,
+) -> int:
+    """How many of the :func:`waiting_count` intents are stuck (more than two business days
+    past the deposits' expected arrival, as the queue flags them), counted in SQL over the
+    whole queue, not only the page shown."""
+    require(actor, "collect.create")
+    return count_listed(
+        svc,
+        WAITING,
+        search=search,
+        lookback_seconds=lookback_seconds,
+        arrival_before=_stuck_before(svc.now()),
+    )
+
+
+def _stuck_before(now: int) -> int:
+    """The time (a UTC midnight) before which deposits due are stuck at ``now``: a request is
+    stuck exactly when its ``arrival_date`` is earlier (``business_days_late`` grows as the
+    arrival day gets earlier, so one cut-off decides it)."""
+    day = datetime.fromtimestamp(now, UTC).date()
+    while business_days_late(_midnight(day), now=now) <= STUCK_AFTER_BUSINESS_DAYS:
+        day -= timedelta(days=1)
+    return _midnight(day + timedelta(days=1))
+
+
+def _midnight(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
 
 
 def _not_verifiable(svc: Services, ident: str, kind: str, err: StripeRequestError) -> FcopsError:

@@ -310,3 +310,79 @@ def test_choosing_another_customer_puts_the_request_shown_aside() -> None:
     at.run()
     assert create_setup_intent(at) == first
     assert any("Same request as before" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("code", ["'; --", "SM99ZZ"])
+def test_a_wrong_code_for_a_caller_keeps_the_request_and_what_was_typed(code: str) -> None:
+    at = new_customer(open_page(PAGE, "ops"))
+    intent_id = create_setup_intent(at)
+    at.button(key="collect_sim_manual").click().run()
+    at.button(key="collect_sim_arrive").click().run()
+    at.button(key="collect_queue_reload").click().run()
+    at.selectbox(key="collect_queue_verify_pick").set_value(intent_id).run()
+    verify_code(at, code, prefix="collect_qverify")
+    assert at.selectbox(key="collect_queue_verify_pick").value == intent_id
+    assert at.text_input(key="collect_qverify_code").value == code
+    assert at.session_state["collect_queue_verify_open"]  # the panel stays open
+    panel = next(e for e in at.expander if e.label == "Verify for a customer on the phone")
+    words = [e.value for e in panel.error]
+    assert words, "the error shows in the panel, next to the form"
+    if code == "SM99ZZ":
+        assert any("9 of 10 attempts left" in w for w in words)
+        verify_code(at, "SM11AA", prefix="collect_qverify")  # corrected in place
+        assert any(f"Verified: {intent_id} is now succeeded" in s.value for s in at.success)
+        assert verify_audits(intent_id) == ["ok", "error"]
+        assert at.session_state["collect_queue_verify_pick"] is None  # it left the queue
+        assert not any(
+            o.endswith(intent_id) for o in at.selectbox(key="collect_cancel_queue").options
+        )
+
+
+def test_the_stuck_count_is_over_the_whole_queue_in_plain_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import dataclasses
+
+    from services.auth import Actor as _Actor
+    from services.usecases import microdeposits
+
+    at = new_customer(open_page(PAGE, "ops"))
+    intent_id = create_setup_intent(at)
+    at.button(key="collect_sim_manual").click().run()
+    at.button(key="collect_queue_reload").click().run()
+    # Ten days on, the deposits (due in a day or two) are past due: the request is stuck.
+    real = app().services
+    later = dataclasses.replace(real, now=lambda: real.now() + 10 * 86_400)
+    monkeypatch.setattr(app(), "services", later)
+    at.run()
+    no_exceptions(at)
+    ops = _Actor(username="apptest-ops", role="ops")
+    stuck = microdeposits.stuck_count(later, ops)
+    waiting = microdeposits.waiting_count(later, ops)
+    assert stuck >= 1
+    (metric,) = [m for m in at.metric if m.label.startswith("Stuck")]
+    assert metric.value == f"{stuck:,} of {waiting:,} waiting"
+    at.text_input(key="collect_queue_search").input(intent_id).run()
+    (metric,) = [m for m in at.metric if m.label.startswith("Stuck")]
+    assert metric.value == "1 of 1 waiting"  # the count follows the search
+
+
+def test_the_request_chosen_for_a_caller_survives_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Streamlit keeps a choice by the words shown: the pickers' words must not change as time
+    passes (an age like '12 min ago' did, so the request chosen was dropped on the next run)."""
+    import dataclasses
+
+    at = new_customer(open_page(PAGE, "ops"))
+    intent_id = create_setup_intent(at)
+    at.button(key="collect_sim_manual").click().run()
+    at.button(key="collect_sim_arrive").click().run()
+    at.button(key="collect_queue_reload").click().run()
+    before = {k: at.selectbox(key=k).options for k in ("collect_queue_verify_pick", "collect_cancel_queue")}
+    real = app().services
+    later = dataclasses.replace(real, now=lambda: real.now() + 3 * 3600 + 17 * 60)
+    monkeypatch.setattr(app(), "services", later)
+    at.run()
+    no_exceptions(at)
+    for key, options in before.items():
+        assert any(o.endswith(intent_id) for o in options)
+        assert at.selectbox(key=key).options == options, key

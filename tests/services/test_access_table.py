@@ -235,6 +235,7 @@ TABLE: dict[str, Row] = {
     "view_transactions.transactions_page": Row("transactions.view", lambda w, a: _m("view_transactions").transactions_page(w.svc, a, ACCOUNT, _m("view_transactions").TransactionFilter())),
     "microdeposits.microdeposit_queue": Row("collect.create", lambda w, a: _m("microdeposits").microdeposit_queue(w.svc, a)),
     "microdeposits.waiting_count": Row("collect.create", lambda w, a: _m("microdeposits").waiting_count(w.svc, a)),
+    "microdeposits.stuck_count": Row("collect.create", lambda w, a: _m("microdeposits").stuck_count(w.svc, a)),
     "microdeposits.verify_microdeposits": Row("collect.create", lambda w, a: _m("microdeposits").verify_microdeposits(w.svc, a, SETI, amounts=[32, 45], **K), writes=True),
     "play_customer.simulate": Row("collect.simulate", _simulate, writes=True),
     "sync_intents.sync_intents": Row("intents.sync", lambda w, a: _m("sync_intents").sync_intents(w.svc, a), writes=True),
