@@ -318,11 +318,15 @@ def ended_words(run: jobs.JobView) -> str:
     result = run.result or {}
     verdicts: dict[str, int] = result.get("verdicts") or {}
     to_review = sum(int(verdicts.get(v, 0)) for v in TO_REVIEW)
-    return (
-        f":material/task_alt: The last check of all accounts{by} ended at {when}: "
+    ended = (
+        f"The last check of all accounts{by} ended at {when}: "
         f"{int(result.get('checked', 0)):,} checked, {to_review:,} to review, "
         f"{int(result.get('errors', 0)):,} failed."
     )
+    if result.get("errors") and result.get("why"):  # why they failed (the first), and what to do
+        return (f":orange[:material/warning: {ended} The first failure: {result['why']} Check "
+                "all accounts again later to read them.]")
+    return f":material/task_alt: {ended}"
 
 
 def review_frame(rows: list[ReviewRow]) -> pd.DataFrame:

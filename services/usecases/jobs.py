@@ -245,8 +245,8 @@ def _check_all(job_id: str, username: str, role: str) -> dict[str, Any]:
     message = f"Checked {result.checked} accounts" + (
         f"; {len(result.errors)} could not be read." if result.errors else "."
     )
-    return {"checked": result.checked, "verdicts": result.verdicts,
-            "errors": len(result.errors), "message": message}
+    return {"checked": result.checked, "verdicts": result.verdicts, "errors": len(result.errors),
+            "message": message, "why": result.errors[0][1] if result.errors else None}
 
 
 @DBOS.workflow(name="fcops.jobs.ownership_check_all")
