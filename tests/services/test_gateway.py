@@ -130,7 +130,7 @@ def test_a_timeout_leaves_the_key_usable_and_a_saved_500_spends_it(sandbox_handl
     assert again["name"] == "Five"
 
 
-@pytest.mark.parametrize("text", ["", "   ", "hello", "ch_123", "pi_", "pi_ 123"])
+@pytest.mark.parametrize("text", ["", "   ", "hello", "tok_123", "pi_", "pi_ 123"])
 def test_lookup_refuses_malformed_ids_before_calling_stripe(gateway, text: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValidationError):
         resolve(gateway, text)

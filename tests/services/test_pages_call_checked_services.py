@@ -26,6 +26,7 @@ GATE = {
     "sign_in_sso.resolve": "the role from the identity provider's claims",
     "sign_in_sso.record": "audits an SSO sign-in once",
     "services.users.get_user": "the router re-reads the signed-in user on every click",
+    "services.users.session_stamp": "binds a sign-in to the password it was made with",
     "webhooks.receive": "Stripe's webhook; the signature is the check",
 }
 
