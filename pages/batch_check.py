@@ -40,6 +40,8 @@ FOLLOW = "batch_check_follow"  # the job this session waits for
 RESTORED = "batch_check_restored"  # the result shown is from an earlier visit
 INPUT_NOW = "batch_check_input"  # a digest of the file or text given now (None: nothing given)
 RESULT_INPUT = "batch_check_result_input"  # the digest of the input the result was run on
+SOURCE_NOW = "batch_check_source"  # the file name given now ("the pasted text")
+RESULT_SOURCE = "batch_check_result_source"  # the file name the result (or running job) is of
 WAIT_SECONDS = 8.0  # a small batch is shown at once; a bigger one is followed in the background
 TEMPLATE = (
     "id,amount,currency,reference\n"
@@ -116,6 +118,7 @@ def read_input() -> tuple[list[PlannedDebit], list[RowError]] | None:
         st.error(f"The file cannot be used: {err}", icon=":material/error:")
         return None
     source = uploaded.name if uploaded is not None else "The pasted text"
+    st.session_state[SOURCE_NOW] = uploaded.name if uploaded is not None else "the pasted text"
     totals: dict[str, int] = {}
     for debit in planned:
         totals[debit.currency] = totals.get(debit.currency, 0) + debit.amount
@@ -153,7 +156,12 @@ def run_batch(planned: list[PlannedDebit], bad: list[RowError]) -> None:
     if job_id is None:
         return
     st.session_state[JOB] = job_id
+    # Followed from here on: leaving the page during the wait below stops this script run, and
+    # the next visit must still find the job (it used to find neither a job to follow nor a
+    # result, and showed an empty form that invited running the batch again).
+    st.session_state[FOLLOW] = job_id
     st.session_state[RESULT_INPUT] = st.session_state.get(INPUT_NOW)
+    st.session_state[RESULT_SOURCE] = st.session_state.get(SOURCE_NOW)
     st.session_state.pop(RESULT, None)
     deadline = time.monotonic() + WAIT_SECONDS
     bar = st.progress(0.0, text="Starting…")
@@ -164,8 +172,8 @@ def run_batch(planned: list[PlannedDebit], bad: list[RowError]) -> None:
         bar.progress(_fraction(view), text=view.message or "Queued…")
         time.sleep(0.2)
     bar.empty()
-    if not collect(job_id):
-        st.session_state[FOLLOW] = job_id  # still running: the fragment below follows it
+    if collect(job_id):
+        st.session_state.pop(FOLLOW, None)  # done while we waited; else the fragment follows it
 
 
 def _fraction(view: jobs.JobView) -> float:
@@ -202,17 +210,20 @@ def follow() -> None:
         st.rerun()  # the whole page, to show the result
     rows = view.total
     st.progress(_fraction(view), text=view.message or "Queued…")
+    name = st.session_state.get(RESULT_SOURCE)
     st.caption(
-        ":material/cloud_sync: The check runs in the background: you can leave this page or close "
-        "the tab; its result will be here when you come back."
+        ":material/cloud_sync: The check"
+        + (f" of {name}" if name else "")
         + (f" ({rows:,} rows)" if rows else "")
+        + " runs in the background: you can leave this page or close the tab; its result will be "
+        "here when you come back."
     )
 
 
 if run:
-    for key in (RESULT, FAILED, FOLLOW, RESTORED):
-        st.session_state.pop(key, None)
-    if parsed is not None:
+    if parsed is not None:  # a click with nothing to check leaves the last batch as it is
+        for key in (RESULT, FAILED, FOLLOW, RESTORED, RESULT_SOURCE):
+            st.session_state.pop(key, None)
         run_batch(*parsed)
     elif uploaded is None and not pasted.strip():
         st.warning("Upload a CSV file or paste CSV text first.", icon=":material/upload_file:")
@@ -222,15 +233,21 @@ if JOB not in st.session_state:
     mine = runtime.call(jobs.recent_jobs, actor, kinds=["balances.batch_check"], mine=True, limit=1)
     if mine:
         st.session_state[JOB] = mine[0].id
+        st.session_state[RESTORED] = True
         if not collect(mine[0].id):
             st.session_state[FOLLOW] = mine[0].id
-        st.session_state[RESTORED] = True
-        if RESULT in st.session_state and parsed is None:
-            st.info(
-                f"Showing your last batch check, finished "
-                f"{format_timestamp(st.session_state.get(RESULT_AT))}.",
-                icon=":material/history:",
-            )
+elif not any(k in st.session_state for k in (RESULT, FAILED, FOLLOW)):
+    # This session's job with nothing shown for it (a run stopped before it could say): follow it.
+    if not collect(st.session_state[JOB]):
+        st.session_state[FOLLOW] = st.session_state[JOB]
+if RESULT in st.session_state and parsed is None:
+    # Back on the page (the form is empty again): say which batch the result below is.
+    name = st.session_state.get(RESULT_SOURCE)
+    st.info(
+        f"Showing your last batch check{f' ({name})' if name else ''}, finished "
+        f"{format_timestamp(st.session_state.get(RESULT_AT))}.",
+        icon=":material/history:",
+    )
 follow()
 if FAILED in st.session_state:
     st.error(f"The batch check did not finish: {st.session_state[FAILED]}", icon=":material/error:")

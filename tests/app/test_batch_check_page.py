@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from services.auth import Actor
+from services.rules.debit_csv import PlannedDebit
 from services.usecases import jobs
 from tests.app.conftest import column_config, no_exceptions, open_page, refused, texts
 from tests.app.test_balance_check_page import new_account
@@ -200,3 +201,35 @@ def test_an_excel_windows_file_is_read_and_a_split_amount_row_says_what_to_write
     rows = at.dataframe[1].value
     assert list(rows["Reference"]) == ["Café \u201cRent\u201d", ""]
     assert list(rows["Verdict"]) == ["OK", "Error"]
+
+
+def test_a_job_this_session_started_is_shown_when_the_run_that_started_it_was_cut_short() -> None:
+    """Leaving the page while it waited for a new batch stopped that script run before it could
+    say "follow this job": back on the page, the form was empty and neither progress nor the
+    result showed, so finance ran the batch (and its Stripe requests) again."""
+    _, rich = new_account(available=500_000)
+    at = open_page(PAGE, "finance")
+    job_id = jobs.start_batch_check(
+        FINANCE, jobs_rows(rich), refresh_stale=False
+    )
+    # What the cut-short run had left: the job, nothing else.
+    for key in ("batch_check_result", "batch_check_failed", "batch_check_follow"):
+        at.session_state[key] = None
+        del at.session_state[key]
+    at.session_state["batch_check_job"] = job_id
+    at.session_state["batch_check_result_source"] = "march.csv"
+    for _ in range(40):
+        at.run()
+        if at.metric:
+            break
+    no_exceptions(at)
+    assert metrics(at)["Rows"] == "1"
+    assert "Showing your last batch check (march.csv), finished" in texts(at)
+    # A Run click with nothing given asks for a file and keeps the result of the last batch.
+    run(at)
+    assert any("Upload a CSV file" in w.value for w in at.warning)
+    assert metrics(at)["Rows"] == "1"
+
+
+def jobs_rows(account: str) -> list[PlannedDebit]:
+    return [PlannedDebit(row=2, target=account, target_kind="account", amount=10_000, currency="usd", reference="r")]

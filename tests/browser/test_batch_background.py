@@ -63,3 +63,44 @@ def test_a_batch_started_in_the_browser_finishes_after_the_tab_is_closed(
         assert "Traceback" not in page.content()
     finally:
         second.close()
+
+
+def test_leaving_while_a_batch_starts_and_coming_back_shows_it(app_url: str, browser: Any) -> None:
+    """Finance clicks Run, goes to another page at once (the page was still waiting for a small
+    batch to finish), and comes back in the same tab: the batch is followed and its result
+    shows, not an empty form that invites running it again."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1600})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        sign_in(page, app_url, "finance", "fcops-finance-demo")
+        funded = linked_account(prefetch=True)
+        rows = ["id,amount,currency,reference", f"{funded['id']},1.00,usd,small"]
+        rows += [f"fca_{n:020d}away,1.00,usd,unknown {n}" for n in range(UNKNOWN)]
+        sidebar = page.get_by_test_id("stSidebar")
+        sidebar.get_by_role("link", name="Batch check", exact=True).click()
+        wait_idle(page)
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+            files=[{"name": "away.csv", "mimeType": "text/csv", "buffer": "\n".join(rows).encode()}]
+        )
+        page.get_by_text(f"Ready: away.csv has {UNKNOWN + 1} row(s)").wait_for(timeout=60_000)
+        wait_idle(page)
+        page.get_by_role("button", name="Run batch check").click()
+        page.get_by_text("Checked 0 of").or_(page.get_by_text("Checking")).or_(
+            page.get_by_text("Starting…")
+        ).or_(page.get_by_text("Queued…")).first.wait_for(timeout=30_000)
+        sidebar.get_by_role("link", name="Balance check", exact=True).click()  # mid-wait
+        page.get_by_role("heading", name="Balance check").wait_for()
+        wait_idle(page)
+        sidebar.get_by_role("link", name="Batch check", exact=True).click()
+        page.get_by_role("heading", name="Batch check").wait_for()
+        # Still running (followed, with its file named) or done (its result, with its file named).
+        page.get_by_text("away.csv").first.wait_for(timeout=15_000)
+        page.get_by_text("Money at risk").wait_for(timeout=90_000)
+        wait_idle(page)
+        summary = metrics(page)
+        assert summary["Rows"] == f"{UNKNOWN + 1}"
+        assert summary["Checked"] == "1" and summary["Errors"] == f"{UNKNOWN}"
+        assert "Traceback" not in page.content()
+    finally:
+        context.close()
