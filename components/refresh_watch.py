@@ -43,8 +43,9 @@ def poll(
 ) -> None:
     """Show the refreshes still pending; hand each finished one to ``on_finished``, then rerun.
 
-    ``status(account_id, feature)`` returns an object with ``.pending`` and ``.status``, or None
-    when it could not be read (the page has shown why); an unreadable refresh stops being followed.
+    ``status(account_id, feature)`` returns an object with ``.pending`` and ``.status`` (and a
+    ``.note`` to show while it is pending), or None when the refresh can no longer be followed
+    (the page says its outcome is not known).
     """
     watched = _watched().get(account_id, [])
     finished = False
@@ -52,6 +53,8 @@ def poll(
         state = status(account_id, feature)
         if state is not None and state.pending:
             st.info(pending_text(feature), icon=":material/hourglass_top:")
+            if note := getattr(state, "note", ""):  # a poll that could not read Stripe
+                st.caption(f":orange[:material/cloud_off:] {note}")
             continue
         watched.remove(feature)
         on_finished(feature, state)

@@ -4,14 +4,58 @@ it without a manual reload (:mod:`components.refresh_watch`), reading its status
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+import streamlit as st
 
 from components import refresh_watch
 from pages import _runtime as runtime
 from services.auth import Actor
 from services.context import Services
+from services.errors import StripeUnavailable
 from services.rules import bank_account
 from services.usecases import refresh_balance
+
+MISSES = "_refresh_misses"  # {"fca_…:feature": polls in a row that could not read Stripe}
+GIVE_UP = 20  # about 30 s of polls (every 1.5 s) without reading Stripe: stop following
+
+
+@dataclass(frozen=True)
+class Unread:
+    """A poll that could not read Stripe: as far as fcops knows the refresh still runs."""
+
+    note: str
+    pending: bool = True
+    status: str | None = None
+
+
+def _read(
+    svc: Services, actor: Actor, account_id: str, feature: str
+) -> bank_account.RefreshState | Unread | None:
+    """The refresh's state. A Stripe hiccup (a 500, a timeout, a 429) does not end the following:
+    the poll says so and asks again, and only after :data:`GIVE_UP` polls in a row gives up
+    (None: the page says the outcome is not known). Before, the first failed poll ended it and
+    the page said the refresh had ended (Ownership: "the bank did not return owners")."""
+    misses: dict[str, int] = st.session_state.setdefault(MISSES, {})
+    key = f"{account_id}:{feature}"
+    try:
+        state = refresh_balance.refresh_status(svc, actor, account_id, feature)
+    except StripeUnavailable as err:
+        misses[key] = misses.get(key, 0) + 1
+        if misses[key] < GIVE_UP:
+            return Unread(
+                f"Stripe could not be read just now ({runtime.mask_secrets(str(err))}); fcops "
+                "asks again every few seconds."
+            )
+        misses.pop(key, None)
+        return None
+    except Exception as err:  # any other failure: its sentence, then stop following
+        misses.pop(key, None)
+        runtime.show_error(err)
+        return None
+    misses.pop(key, None)
+    return state
 
 
 def start(scope: str, payload: Any, account_id: str, feature: str, fn: Any, *args: Any) -> bool:
@@ -38,9 +82,7 @@ def follow(
     refresh_watch.poll(
         account_id,
         features=features,
-        status=lambda acc, feature: runtime.call(
-            refresh_balance.refresh_status, svc, actor, acc, feature
-        ),
+        status=lambda acc, feature: _read(svc, actor, acc, feature),
         on_finished=on_finished,
         pending_text=pending_text,
     )

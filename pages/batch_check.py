@@ -236,10 +236,11 @@ if JOB not in st.session_state:
         st.session_state[RESTORED] = True
         if not collect(mine[0].id):
             st.session_state[FOLLOW] = mine[0].id
-elif not any(k in st.session_state for k in (RESULT, FAILED, FOLLOW)):
+elif not any(k in st.session_state for k in (RESULT, FAILED, FOLLOW)) and not collect(
+    st.session_state[JOB]
+):
     # This session's job with nothing shown for it (a run stopped before it could say): follow it.
-    if not collect(st.session_state[JOB]):
-        st.session_state[FOLLOW] = st.session_state[JOB]
+    st.session_state[FOLLOW] = st.session_state[JOB]
 if RESULT in st.session_state and parsed is None:
     # Back on the page (the form is empty again): say which batch the result below is.
     name = st.session_state.get(RESULT_SOURCE)

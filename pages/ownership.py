@@ -216,10 +216,16 @@ def show_outcome(account_id: str) -> None:
             "Ownership refreshed; the comparison below uses the new owners.",
             icon=":material/check_circle:",
         )
+    elif status is None:  # the poll gave up: Stripe could not be read
+        st.warning(
+            "fcops stopped following the ownership refresh: Stripe could not be read for about "
+            "half a minute, so how it ended is not known yet. Press Check again in a minute to "
+            "read it.",
+            icon=":material/cloud_off:",
+        )
     else:
         st.error(
-            f"The ownership refresh {status or 'ended'}: the bank did not return owners. Try again "
-            "later.",
+            f"The ownership refresh {status}: the bank did not return owners. Try again later.",
             icon=":material/error:",
         )
 

@@ -43,6 +43,10 @@ follow.accounts_first_sync(svc, actor)  # a fresh store: the sync is a job it fo
 
 ACCOUNT = "txn_account"
 OUTCOME = "txn_outcome"  # {account_id: (kind, sentence)}
+UNFOLLOWED = (
+    "fcops stopped following the transaction refresh: Stripe could not be read for about half a "
+    "minute, so how it ended is not known yet. Open the account again in a minute to see it."
+)
 SYNCED = "txn_synced_for"  # {account_id: last_attempted_at synced automatically}
 NO_REFRESH = "txn_no_refresh_yet"  # accounts Stripe would not list: no refresh succeeded yet
 ALL = "All"
@@ -178,6 +182,8 @@ def refresh_finished(account_id: str, state: bank_account.RefreshState | None) -
         )
     elif state is not None:
         sync(account_id)  # bring in what the refresh found
+    else:
+        st.session_state.setdefault(OUTCOME, {})[account_id] = ("error", UNFOLLOWED)
 
 
 def show_outcome(account_id: str) -> None:

@@ -593,3 +593,82 @@ def test_checking_all_ownership_during_a_stripe_fault_is_a_sentence() -> None:
     no_exceptions(at)
     shown = " ".join(str(x.value) for x in at.caption if "last check of all accounts" in x.value)
     assert "failed" in shown and "temporary problem" in shown, texts(at)
+
+
+# --------------------------------------------------------------------------- a followed refresh
+
+
+def fresh_linked_account() -> str:
+    """A new FC account with every permission, none of whose refreshes has run yet."""
+    a = app()
+    tag = secrets.token_hex(4)
+    customer = a.gateway.create_customer(
+        {"email": f"follow.{tag}@example.org", "name": f"Follow {tag}"}, idempotency_key=None
+    )
+    si = a.gateway.create_setup_intent(
+        {
+            "customer": customer["id"],
+            "allowed_payment_method_types": ["us_bank_account"],
+            "payment_method_options": {
+                "us_bank_account": {
+                    "financial_connections": {
+                        "permissions": ["payment_method", "balances", "ownership"]
+                    }
+                }
+            },
+        },
+        idempotency_key=None,
+    )
+    a.simulator.link_bank(si["id"], institution="StripeBank")
+    a.simulator.complete_refreshes()
+    pm = a.gateway.retrieve_setup_intent(si["id"], expand=["payment_method"])["payment_method"]
+    return str(pm["us_bank_account"]["financial_connections_account"])
+
+
+def refreshing_ownership() -> AppTest:
+    """Ownership following a refresh it started. The test sandbox ends refreshes at once, so the
+    page is put back to following it, as it is while the bank works (between two polls)."""
+    account_id = fresh_linked_account()
+    at = check_ownership(account_id)
+    assert not at.button(key="own_refresh").disabled, texts(at)
+    at.button(key="own_refresh").click().run()
+    no_exceptions(at)
+    at.session_state["_refresh_watch"] = {account_id: ["ownership"]}
+    return at
+
+
+def test_a_followed_refresh_keeps_being_followed_through_a_stripe_hiccup() -> None:
+    """The first poll that could not read Stripe used to end the following, and Ownership then
+    said the refresh had ended without owners, while the bank was still at it."""
+    at = refreshing_ownership()
+    app().simulator.force_faults("500", 1000)
+    for _ in range(3):  # three polls (in AppTest each run stands for one) meet the outage
+        at.run()
+    no_exceptions(at)
+    assert "Stripe could not be read just now" in texts(at)
+    assert "did not return owners" not in texts(at)
+    assert any("refresh" in i.value.lower() for i in at.info)  # still shown as running
+    clear_faults()
+    app().simulator.complete_refreshes()
+    for _ in range(10):
+        if any("Ownership refreshed" in s.value for s in at.success):
+            break
+        at.run()
+    assert any("Ownership refreshed" in s.value for s in at.success), texts(at)
+
+
+def test_a_refresh_whose_outcome_stripe_never_tells_says_it_is_not_known() -> None:
+    from pages import _refresh
+
+    at = refreshing_ownership()
+    app().simulator.force_faults("500", 1000)
+    polls = 0
+    while "how it ended is not known yet" not in texts(at) and polls < _refresh.GIVE_UP + 2:
+        at.run()
+        polls += 1
+        assert "did not return owners" not in texts(at)
+    no_exceptions(at)
+    clear_faults()
+    assert "how it ended is not known yet" in texts(at)
+    assert polls >= _refresh.GIVE_UP - 1  # not at the first failed poll
+    assert not any("refresh" in i.value.lower() for i in at.info)  # no longer followed
