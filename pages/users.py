@@ -1,5 +1,5 @@
 """Users (admin): who can sign in with a password and with which role; add, change, remove,
-set a password, lift a sign-in delay. The same users file as ``python -m services.users``, read
+set a password, lift a sign-in delay (a user's, or an address's). The same users file as ``python -m services.users``, read
 fresh on every click, so a change applies at once. Every change is a keyed, audited service call
 (:mod:`services.usecases.manage_users`); a button asks for it and it runs at the top of the next
 run, where its sentence shows above the table it changed.
@@ -26,20 +26,20 @@ runtime.page_header(
 )
 app = runtime.get_app()
 svc, path = app.services, app.settings.users_file
-ADD, ROLE, PASSWORD, REMOVE, UNLOCK = (
-    "users-add", "users-role", "users-password", "users-remove", "users-unlock"
+ADD, ROLE, PASSWORD, REMOVE, UNLOCK, UNLOCK_ADDRESS = (
+    "users-add", "users-role", "users-password", "users-remove", "users-unlock",
+    "users-unlock-address",
 )
-PICK = "users_pick"
+PICK, PICK_ADDRESS = "users_pick", "users_pick_address"
 ADD_OPEN = "users_add_open"
 
 
-def _said(message: str | None, scope: str, *others: str) -> None:
-    """A change went through: say so, and make the next one a new request."""
-    if message is None:
+def _said(done: manage_users.Done | None, scope: str, *others: str) -> None:
+    """A change went through (or had, with this key): say so, and make the next one a new
+    request."""
+    if done is None:
         return
-    (st.info if message.startswith("Already done") else st.success)(
-        message, icon=":material/check_circle:"
-    )
+    (st.info if done.replayed else st.success)(done.message, icon=":material/check_circle:")
     for name in (scope, *others):
         runtime.new_request(name)
 
@@ -105,14 +105,36 @@ def run_actions() -> None:
                                svc, actor, username),
             UNLOCK,
         )
+    if (args := take("unlock_address")) is not None:
+        (address,) = args
+        _said(
+            runtime.call_keyed(UNLOCK_ADDRESS, {"address": address},
+                               manage_users.lift_address_delay, svc, actor, address),
+            UNLOCK_ADDRESS,
+        )
+        st.session_state.pop(PICK_ADDRESS, None)
 
 
-def sign_in_state(person: manage_users.Person) -> str:
-    if person.locked_until:
-        until = datetime.fromtimestamp(person.locked_until, UTC).strftime("%H:%M UTC")
-        return f"Locked until {until} ({person.failures} wrong passwords)"
-    if person.slowed_until:
-        return f"Slowed down ({person.failures} wrong passwords)"
+def _wrong(count: manage_users.SignInCount) -> str:
+    return f"{count.failures} wrong password{'' if count.failures == 1 else 's'}"
+
+
+def held_back(count: manage_users.SignInCount) -> str:
+    """How long sign-in waits: "Locked until 14:05 UTC", "Slowed until 14:05:31 UTC", or ""."""
+    if count.locked_until:
+        return f"Locked until {datetime.fromtimestamp(count.locked_until, UTC):%H:%M} UTC"
+    if count.slowed_until:
+        return f"Slowed until {datetime.fromtimestamp(count.slowed_until, UTC):%H:%M:%S} UTC"
+    return ""
+
+
+def sign_in_state(count: manage_users.SignInCount) -> str:
+    """The table's Sign-in column: wrong passwords show from the first, before any delay, so an
+    admin sees an attack (or a forgotten password) starting."""
+    if count.slowed:
+        return f"{held_back(count)} ({_wrong(count)})"
+    if count.failures:
+        return f"{_wrong(count)} (still signs in)"
     return "OK"
 
 
@@ -120,7 +142,7 @@ def people_table(found: list[manage_users.Person]) -> None:
     frame = pd.DataFrame(
         [
             {"Username": p.username, "Name": p.name, "Email": p.email, "Role": p.role,
-             "Sign-in": sign_in_state(p)}
+             "Sign-in": sign_in_state(p.sign_in)}
             for p in found
         ],
         columns=["Username", "Name", "Email", "Role", "Sign-in"],
@@ -180,7 +202,7 @@ def change_panel(found: list[manage_users.Person]) -> None:
                               help="Your own role is changed by another admin." if own else None)
     role_col.button("Save role", icon=":material/save:", on_click=ask, args=("role", picked, role),
                     disabled=own or role == person.role, key="users_save_role")
-    slowed = bool(person.locked_until or person.slowed_until)
+    slowed = person.sign_in.slowed
     unlock_col.button(
         "Lift sign-in delay", icon=":material/lock_open:", on_click=ask, args=("unlock", picked),
         disabled=not slowed, key="users_unlock",
@@ -200,6 +222,29 @@ def change_panel(found: list[manage_users.Person]) -> None:
                               on_click=_ask_password, args=(picked,), width="stretch")
 
 
+def addresses_panel(slowed: list[manage_users.Address]) -> None:
+    st.subheader("Addresses slowed down")
+    st.caption("Wrong passwords are also counted per address, for every username tried from it: "
+               "people behind one address (an office) share its count and its delay.")
+    if not slowed:
+        st.caption("No address is slowed down or locked now.")
+        return
+    frame = pd.DataFrame(
+        [{"Address": a.address, "Wrong passwords": a.sign_in.failures,
+          "Sign-in": held_back(a.sign_in)} for a in slowed],
+        columns=["Address", "Wrong passwords", "Sign-in"],
+    )
+    st.dataframe(frame, hide_index=True, width="stretch")
+    pick_col, go_col = st.columns([3, 2], vertical_alignment="bottom")
+    address = pick_col.selectbox("Address", [a.address for a in slowed], index=None,
+                                 key=PICK_ADDRESS, placeholder="Choose an address")
+    go_col.button(
+        "Lift address delay", icon=":material/lock_open:", on_click=ask,
+        args=("unlock_address", address), disabled=address is None, key="users_unlock_address",
+        help="Everyone at this address can try again now; each username's own delay stays.",
+    )
+
+
 run_actions()
 if app.settings.sso_enabled:
     st.caption("People who sign in with single sign-on take their role from the identity "
@@ -209,3 +254,6 @@ if found is not None:
     people_table(found)
     add_form()
     change_panel(found)
+slowed_addresses = runtime.call(manage_users.slowed_addresses, svc, actor)
+if slowed_addresses is not None:
+    addresses_panel(slowed_addresses)

@@ -42,6 +42,13 @@ from services.rules.secrets import mask_secrets
 from services.rules.sign_in_throttle import client_key, user_key
 
 _USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,31}$")
+# Permissive on purpose (something@something.tld): it catches a slip (no @, no domain, a space),
+# not every address the mail rules allow or forbid.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
+
+
+class UserExists(ValidationError):
+    """The username is taken; the caller says where its user is changed."""
 
 
 @dataclass(frozen=True)
@@ -198,13 +205,19 @@ def add_user(
         )
     if role not in ROLES:
         raise ValidationError(f"Role must be one of {', '.join(ROLES)}.")
+    if email and not _EMAIL.match(email):
+        raise ValidationError(
+            "The email does not look like an address (name@example.com): correct it, or leave "
+            "it blank."
+        )
     check_strength(password, username=username, name=name, email=email)
     hashed = hash_password(password)  # before the lock: bcrypt takes a while
     with editing(path) as data:
         users = data["credentials"]["usernames"]
         if username in users:
-            raise ValidationError(
-                f"User '{username}' already exists; remove it first to change it."
+            raise UserExists(
+                f"User '{username}' already exists; change their role (role) or password "
+                "(passwd) instead."
             )
         first, _, last = (name or username).partition(" ")
         users[username] = {

@@ -80,6 +80,12 @@ def blocked_until(row: Counter | None, now: float, policy: Policy) -> tuple[floa
     return (row.next_allowed_at, False) if row.next_allowed_at > now else (0.0, False)
 
 
+def still_counted(row: Counter, now: float, policy: Policy) -> bool:
+    """Whether a counter's wrong passwords still count: locked, or the last one within the
+    window (older ones are forgotten at the next failure)."""
+    return row.locked_until > now or now - row.last_failure_at <= policy.window_seconds
+
+
 def wait_message(until: float, now: float, locked: bool, key: str) -> str:
     seconds = max(1, math.ceil(until - now))
     if not locked:

@@ -3,7 +3,7 @@
 user is signed out at their next click, a new one can sign in now).
 
 Every change is admin-only (``users.manage``), audited, and keyed: the same key again (a double
-click, a rerun) answers with what the first did and changes nothing more. An admin cannot remove
+click, a rerun) answers with what the first did (:attr:`Done.replayed`) and changes nothing more. An admin cannot remove
 themself or change their own role, and the last admin cannot be removed or demoted, so nobody
 locks the team out of its own dashboard.
 """
@@ -11,7 +11,8 @@ locks the team out of its own dashboard.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlmodel import col, select
@@ -20,11 +21,32 @@ from services import users
 from services.adapters import sign_in_store
 from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
-from services.audit import audited
+from services.audit import AuditContext, audited
 from services.auth import ROLES, Actor, require
 from services.context import Services
 from services.errors import ValidationError
-from services.rules.sign_in_throttle import user_key
+from services.rules.sign_in_throttle import (
+    POLICY,
+    Counter,
+    blocked_until,
+    client_key,
+    is_client,
+    still_counted,
+    user_key,
+)
+
+
+@dataclass(frozen=True)
+class SignInCount:
+    """Wrong passwords counted now for a username or an address, and what they hold back."""
+
+    failures: int = 0  # 0: none counted
+    locked_until: float | None = None  # epoch seconds; None: not locked
+    slowed_until: float | None = None  # the next try allowed; None: not slowed
+
+    @property
+    def slowed(self) -> bool:
+        return bool(self.locked_until or self.slowed_until)
 
 
 @dataclass(frozen=True)
@@ -35,35 +57,72 @@ class Person:
     name: str
     email: str
     role: str
-    failures: int  # wrong passwords counted now (0: none)
-    locked_until: float | None  # epoch seconds; None: not locked
-    slowed_until: float | None  # the next try allowed; None: not slowed
+    sign_in: SignInCount = field(default_factory=SignInCount)
+
+
+@dataclass(frozen=True)
+class Address:
+    """A client address (often a whole office behind one) whose sign-ins are slowed down."""
+
+    address: str
+    sign_in: SignInCount
+
+
+@dataclass(frozen=True)
+class Done:
+    """What a change answers: its sentence, and whether it was done before with the same key
+    (a double click, a rerun), so this call changed nothing more."""
+
+    message: str
+    replayed: bool = False
+
+
+def _count(row: Counter, now: float) -> SignInCount:
+    until, locked = blocked_until(row, now, POLICY)
+    return SignInCount(
+        failures=row.failures,
+        locked_until=until if locked else None,
+        slowed_until=until if until and not locked else None,
+    )
+
+
+def _counts(svc: Services) -> dict[str, SignInCount]:
+    """Every username's and address's wrong passwords that still count, by stored key."""
+    now = time.time()
+    return {
+        row.key: _count(row, now)
+        for row in sign_in_store.all_counters(svc.engine)
+        if still_counted(row, now, POLICY)
+    }
 
 
 def people(svc: Services, actor: Actor, path: Path) -> list[Person]:
-    """Every password user, with their role and whether sign-in is slowed or locked for them."""
+    """Every password user, with their role and the wrong passwords counted for them now
+    (whether or not sign-in is slowed or locked yet)."""
     require(actor, "users.manage")
-    now = time.time()
-    locks = {lock.key: lock for lock in users.lockouts(svc.engine, actor=actor, now=lambda: now)}
-    found = []
-    for user in users.list_users(path):
-        lock = locks.get(user_key(user.username))
-        found.append(
-            Person(
-                username=user.username,
-                name=user.name,
-                email=user.email,
-                role=user.role,
-                failures=lock.failures if lock else 0,
-                locked_until=lock.locked_until if lock else None,
-                slowed_until=lock.next_allowed_at if lock and lock.next_allowed_at > now else None,
-            )
+    counts = _counts(svc)
+    return [
+        Person(
+            username=user.username, name=user.name, email=user.email, role=user.role,
+            sign_in=counts.get(user_key(user.username), SignInCount()),
         )
-    return found
+        for user in users.list_users(path)
+    ]
+
+
+def slowed_addresses(svc: Services, actor: Actor) -> list[Address]:
+    """The client addresses whose sign-ins are slowed down or locked now (by wrong passwords
+    from anyone behind them), for an admin to see and lift."""
+    require(actor, "users.manage")
+    return [
+        Address(address=key.removeprefix("client:"), sign_in=count)
+        for key, count in _counts(svc).items()
+        if is_client(key) and count.slowed
+    ]
 
 
 def _done_before(svc: Services, action: str, target: str, key: str | None) -> str | None:
-    """The message of this change already made with ``key`` (a double click, a rerun), if any."""
+    """The message of this change first made with ``key`` (a double click, a rerun), if any."""
     if not key:
         return None
     stmt = select(AuditEntry.message).where(
@@ -72,9 +131,27 @@ def _done_before(svc: Services, action: str, target: str, key: str | None) -> st
         AuditEntry.idempotency_key == key,
         AuditEntry.outcome == "ok",
     )
-    with session_scope(svc.engine) as session:
-        message = session.exec(stmt.order_by(col(AuditEntry.id).desc())).first()
-    return f"Already done: {message}" if message else None
+    with session_scope(svc.engine) as session:  # the first: later ones are its replays
+        return session.exec(stmt.order_by(col(AuditEntry.id))).first()
+
+
+def _keyed_change(
+    svc: Services, actor: Actor, *, action: str, target: str, key: str | None,
+    change: Callable[[AuditContext], str], params: dict[str, str] | None = None,
+) -> Done:
+    """The frame of every change here: one audit row, the role check, and the same key again
+    answering with what the first did instead of running ``change`` (which returns its
+    sentence and may add to the audit row's params)."""
+    with audited(
+        svc.engine, actor=actor, action=action, target=target or None, params=params,
+        idempotency_key=key,
+    ) as ctx:
+        require(actor, "users.manage")
+        if before := _done_before(svc, action, target, key):
+            ctx.message = f"Already done: {before}"
+            return Done(ctx.message, replayed=True)
+        ctx.message = change(ctx)
+    return Done(ctx.message)
 
 
 def _user(path: Path, username: str) -> users.User:
@@ -98,101 +175,110 @@ def _keep_an_admin(path: Path, actor: Actor, username: str, doing: str) -> None:
 def add_person(
     svc: Services, actor: Actor, path: Path, *, username: str, role: str, password: str,
     name: str = "", email: str = "", idempotency_key: str | None = None,
-) -> str:
-    """Add a user who can sign in at once; returns the sentence to show."""
+) -> Done:
+    """Add a user who can sign in at once."""
     username = username.strip().lower()
-    with audited(
-        svc.engine, actor=actor, action="user.add", target=username or None,
-        params={"role": role}, idempotency_key=idempotency_key,
-    ) as ctx:
-        require(actor, "users.manage")
-        if again := _done_before(svc, "user.add", username, idempotency_key):
-            ctx.message = again
-            return again
-        users.add_user(
-            path, username=username, password=password, role=role, name=name.strip(),
-            email=email.strip(),
-        )
-        ctx.message = f"Added {username} as {role}; they can sign in now."
-    return ctx.message
+
+    def add(ctx: AuditContext) -> str:
+        try:
+            users.add_user(path, username=username, password=password, role=role,
+                           name=name.strip(), email=email.strip())
+        except users.UserExists:
+            raise ValidationError(
+                f"User '{username}' already exists; to change their role or password, choose "
+                "them under Change a user."
+            ) from None
+        return f"Added {username} as {role}; they can sign in now."
+
+    return _keyed_change(svc, actor, action="user.add", target=username, key=idempotency_key,
+                         change=add, params={"role": role})
 
 
 def change_role(
     svc: Services, actor: Actor, path: Path, username: str, role: str, *,
     idempotency_key: str | None = None,
-) -> str:
+) -> Done:
     """Give a user another role; it applies at their next click."""
-    with audited(
-        svc.engine, actor=actor, action="user.role", target=username,
-        params={"role": role}, idempotency_key=idempotency_key,
-    ) as ctx:
-        require(actor, "users.manage")
-        if again := _done_before(svc, "user.role", username, idempotency_key):
-            ctx.message = again
-            return again
+
+    def change(ctx: AuditContext) -> str:
         if role not in ROLES:
             raise ValidationError(f"Role must be one of {', '.join(ROLES)}.")
         before = _user(path, username).role
         if before == role:
-            ctx.message = f"{username} is already {role}; nothing changed."
-            return ctx.message
+            return f"{username} is already {role}; nothing changed."
         if before == "admin":
             _keep_an_admin(path, actor, username, "change the role of")
         users.set_role(path, username, role)
         ctx.params["before"] = before
-        ctx.message = f"{username} is now {role} (was {before}); it applies at their next click."
-    return ctx.message
+        return f"{username} is now {role} (was {before}); it applies at their next click."
+
+    return _keyed_change(svc, actor, action="user.role", target=username, key=idempotency_key,
+                         change=change, params={"role": role})
 
 
 def new_password(
     svc: Services, actor: Actor, path: Path, username: str, password: str, *,
     idempotency_key: str | None = None,
-) -> str:
+) -> Done:
     """Set a user's password (checked like a new one) and lift their sign-in delay."""
-    with audited(
-        svc.engine, actor=actor, action="user.password", target=username,
-        idempotency_key=idempotency_key,
-    ) as ctx:
-        require(actor, "users.manage")
-        if again := _done_before(svc, "user.password", username, idempotency_key):
-            ctx.message = again
-            return again
+
+    def change(ctx: AuditContext) -> str:
         _user(path, username)
         users.set_password(path, username, password)
         ctx.params["delay_lifted"] = sign_in_store.clear(svc.engine, [user_key(username)]) > 0
-        ctx.message = f"Set a new password for {username}; give it to them by a safe channel."
-    return ctx.message
+        return f"Set a new password for {username}; give it to them by a safe channel."
+
+    return _keyed_change(svc, actor, action="user.password", target=username,
+                         key=idempotency_key, change=change)
 
 
 def remove_person(
     svc: Services, actor: Actor, path: Path, username: str, *,
     idempotency_key: str | None = None,
-) -> str:
+) -> Done:
     """Remove a user: they are signed out at their next click and cannot sign in again."""
-    with audited(
-        svc.engine, actor=actor, action="user.remove", target=username,
-        idempotency_key=idempotency_key,
-    ) as ctx:
-        require(actor, "users.manage")
-        if again := _done_before(svc, "user.remove", username, idempotency_key):
-            ctx.message = again
-            return again
+
+    def change(ctx: AuditContext) -> str:
         if _user(path, username).role == "admin" or username == actor.username:
             _keep_an_admin(path, actor, username, "remove")
         users.remove_user(path, username)
-        ctx.message = f"Removed {username}; they are signed out at their next click."
-    return ctx.message
+        return f"Removed {username}; they are signed out at their next click."
+
+    return _keyed_change(svc, actor, action="user.remove", target=username,
+                         key=idempotency_key, change=change)
+
+
+def _lift(
+    svc: Services, actor: Actor, key: str, sentences: tuple[str, str], idempotency_key: str | None
+) -> Done:
+    """Clear one sign-in counter (``user:…`` or ``client:…``, the audit target the command
+    line's ``unlock`` writes too); ``sentences``: (lifted, was not slowed down)."""
+
+    def change(ctx: AuditContext) -> str:
+        if key.endswith(":"):
+            raise ValidationError("Choose a user or an address to lift its sign-in delay.")
+        ctx.params["cleared"] = cleared = sign_in_store.clear(svc.engine, [key])
+        return sentences[0] if cleared else f"{sentences[1]}; nothing changed."
+
+    return _keyed_change(svc, actor, action="user.unlock", target=key, key=idempotency_key,
+                         change=change)
 
 
 def lift_delay(
     svc: Services, actor: Actor, username: str, *, idempotency_key: str | None = None
-) -> str:
-    """Lift the sign-in delay or lockout that wrong passwords put on a username (audited by
-    :func:`services.users.unlock`; doing it twice is harmless)."""
-    cleared = users.unlock(
-        svc.engine, actor=actor, username=username, idempotency_key=idempotency_key
-    )
-    return (
-        f"{username} can sign in again now." if cleared
-        else f"{username} was not slowed down; nothing changed."
-    )
+) -> Done:
+    """Lift the sign-in delay or lockout that wrong passwords put on a username."""
+    key = user_key(username) if username.strip() else "user:"
+    sentences = (f"{username} can sign in again now.", f"{username} was not slowed down")
+    return _lift(svc, actor, key, sentences, idempotency_key)
+
+
+def lift_address_delay(
+    svc: Services, actor: Actor, address: str, *, idempotency_key: str | None = None
+) -> Done:
+    """Lift the sign-in delay or lockout that wrong passwords put on a client address: everyone
+    behind it can try again now (each username's own delay stays)."""
+    address = address.strip()
+    key = client_key(address) if address else "client:"
+    sentences = (f"Everyone at {address} can sign in again now.", f"{address} was not slowed down")
+    return _lift(svc, actor, key, sentences, idempotency_key)

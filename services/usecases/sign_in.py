@@ -3,8 +3,9 @@
 Failures are counted per entered username (known or not, so the answer never tells which
 usernames exist) and per client, in the store, so every app replica shares them
 (``services.rules.sign_in_throttle`` says how fast it slows down). A success clears the
-username's count. An admin lifts a lockout with ``python -m services.users unlock NAME``
-(``services.users.unlock``).
+username's count. An admin sees the counts and lifts a delay (a username's or an address's)
+on the Users page (``services.usecases.manage_users``) or with ``python -m services.users unlock
+NAME`` / ``--client ADDRESS``.
 
 Unknown usernames cost the same bcrypt work as known ones (``services.users.verify``).
 """

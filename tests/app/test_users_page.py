@@ -5,11 +5,14 @@ users the other tests sign in as are never touched."""
 from __future__ import annotations
 
 import secrets
+import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from services import users
+from services.adapters import sign_in_store
+from services.rules.sign_in_throttle import POLICY, client_key, user_key
 from tests.app.conftest import no_exceptions, open_page, refused, texts
 from tests.app.conftest import shared_app as app
 
@@ -22,11 +25,12 @@ def table_rows(at: AppTest) -> dict[str, dict[str, str]]:
     return {row["Username"]: dict(row) for row in frame.to_dict("records")}
 
 
-def add(at: AppTest, username: str, role: str, password: str, repeat: str) -> AppTest:
+def add(at: AppTest, username: str, role: str, password: str, repeat: str,
+        email: str | None = None) -> AppTest:
     at.text_input(key="users_new_username").set_value(username)
     at.selectbox(key="users_new_role").set_value(role)
     at.text_input(key="users_new_name").set_value("Page Test")
-    at.text_input(key="users_new_email").set_value(f"{username}@example.com")
+    at.text_input(key="users_new_email").set_value(email or f"{username}@example.com")
     at.text_input(key="users_new_password").set_value(password)
     at.text_input(key="users_new_repeat").set_value(repeat)
     at.button(key="FormSubmitter:users_add-Add user").click().run()
@@ -93,3 +97,39 @@ def test_a_weak_password_is_a_sentence_and_adds_nobody() -> None:
     at = add(open_page(PAGE, "admin"), name, "ops", "password12", "password12")
     assert any("assword" in e.value for e in at.error)
     assert not at.exception and users.get_user(app().settings.users_file, name) is None
+
+
+def wrong_passwords(key: str, n: int, *, ago: float) -> None:
+    for i in range(n):
+        sign_in_store.record_failure(app().engine, [key], time.time() - ago + i, POLICY)
+
+
+def test_wrong_passwords_show_before_any_delay_and_an_admin_lifts_an_address() -> None:
+    name, address = f"tries{secrets.token_hex(3)}", f"198.51.100.{secrets.randbelow(250)}"
+    add(open_page(PAGE, "admin"), name, "ops", PASSWORD, PASSWORD)
+    wrong_passwords(user_key(name), 2, ago=60)  # not slowed yet: 3 are free
+    wrong_passwords(client_key(address), 11, ago=5)  # an address is slowed after 10
+    try:
+        at = open_page(PAGE, "admin")
+        no_exceptions(at)
+        assert table_rows(at)[name]["Sign-in"] == "2 wrong passwords (still signs in)"
+        slowed = {r["Address"]: r for r in at.dataframe[1].value.to_dict("records")}
+        assert slowed[address]["Wrong passwords"] == 11
+        assert slowed[address]["Sign-in"].startswith("Slowed until ")
+
+        at.selectbox(key="users_pick_address").set_value(address).run()
+        at.button(key="users_unlock_address").click().run()
+        no_exceptions(at)
+        assert any(f"Everyone at {address} can sign in again now." in s.value for s in at.success)
+        assert not [d for d in at.dataframe if address in list(d.value.get("Address", []))]
+        assert sign_in_store.read(app().engine, [client_key(address)]) == {}
+    finally:
+        sign_in_store.clear(app().engine, [user_key(name), client_key(address)])
+        users.remove_user(app().settings.users_file, name)
+
+
+def test_a_malformed_email_is_a_sentence_and_adds_nobody() -> None:
+    name = f"mail{secrets.token_hex(3)}"
+    at = add(open_page(PAGE, "admin"), name, "ops", PASSWORD, PASSWORD, email="page at example")
+    assert any("does not look like an address" in e.value for e in at.error)
+    assert users.get_user(app().settings.users_file, name) is None

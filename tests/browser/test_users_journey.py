@@ -21,6 +21,19 @@ def choose(pg, label: str, option: str) -> None:  # type: ignore[no-untyped-def]
     settle(pg)
 
 
+def submit_new_user(pg, role: str | None, **boxes: str) -> None:  # type: ignore[no-untyped-def]
+    """Fill the open Add a user form: ``boxes`` by label (Username=…, Name=…, Email=…), the
+    password twice (a refused add empties both), the role unless None; then click Add user."""
+    for label, value in boxes.items():
+        pg.get_by_label(label, exact=True).fill(value)
+    pg.get_by_label("Password", exact=True).fill(PASSWORD)
+    pg.get_by_label("Repeat the password").fill(PASSWORD)
+    if role is not None:
+        choose(pg, "Role", role)
+    pg.get_by_role("button", name="Add user").click()
+    settle(pg)
+
+
 def next_click(pg) -> None:  # type: ignore[no-untyped-def]
     """The colleague's next click (a page that refreshes itself may have signed them out
     already: then there is nothing to click, and that is the point)."""
@@ -41,21 +54,11 @@ def test_an_admin_adds_changes_and_removes_a_colleague_who_is_signed_in(  # type
     sign_in(page, app_url, "admin", "fcops-admin-demo")
     open_page(page, "Users")
     page.get_by_text("Add a user").click()
-    page.get_by_label("Username", exact=True).fill(name)
-    page.get_by_label("Name", exact=True).fill("Web Colleague")
-    page.get_by_label("Email", exact=True).fill(f"{name}@example.com")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Repeat the password").fill(PASSWORD)
-    page.get_by_role("button", name="Add user").click()
-    settle(page)
+    submit_new_user(page, None, Username=name, Name="Web Colleague", Email=f"{name}@example.com")
     page.get_by_text("Role must be one of").wait_for()  # no role is chosen for the admin
     assert page.get_by_label("Username", exact=True).input_value() == name  # kept to mend
     assert page.get_by_label("Password", exact=True).input_value() == ""  # never kept
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Repeat the password").fill(PASSWORD)
-    choose(page, "Role", "admin")
-    page.get_by_role("button", name="Add user").click()
-    settle(page)
+    submit_new_user(page, "admin")
     page.get_by_text(f"Added {name} as admin").wait_for()
 
     colleague = browser.new_context(viewport={"width": 1400, "height": 1800})
@@ -101,12 +104,7 @@ def test_an_admin_adds_changes_and_removes_a_colleague_who_is_signed_in(  # type
 
     # Someone else gets the name, as admin: the old browser's cookie does not sign it in.
     page.get_by_text("Add a user").click()
-    page.get_by_label("Username", exact=True).fill(name)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Repeat the password").fill(PASSWORD)
-    choose(page, "Role", "admin")
-    page.get_by_role("button", name="Add user").click()
-    settle(page)
+    submit_new_user(page, "admin", Username=name)
     page.get_by_text(f"Added {name} as admin").wait_for()
     old_browser = browser.new_context(viewport={"width": 1400, "height": 1800})
     try:

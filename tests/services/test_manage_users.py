@@ -43,9 +43,10 @@ def rows(svc: Any, action: str) -> list[Any]:
     return audit.query(svc.engine, actor=ALICE, actions=[action], limit=100).rows
 
 
-def wrong_passwords(svc: Any, users_file: Path, n: int) -> None:
-    """``n`` wrong passwords for omar, each after the wait the one before asked for."""
-    clock = [time.time()]
+def wrong_passwords(svc: Any, users_file: Path, n: int, *, ago: float = 0.0) -> None:
+    """``n`` wrong passwords for omar, each after the wait the one before asked for, the first
+    ``ago`` seconds ago."""
+    clock = [time.time() - ago]
     for _ in range(n):
         result = sign_in.sign_in(svc.engine, users_file=users_file, username="omar",
                                  password="nope-nope-nope", client="10.0.0.9", sandbox=False,
@@ -58,13 +59,13 @@ def test_an_added_user_can_sign_in_and_the_same_key_adds_nothing_more(svc, users
         svc, ALICE, users_file, username=" Fatima ", role="finance", password=OTHER_PASSWORD,
         name="Fatima N", email="fatima@example.com", idempotency_key="k-add-1",
     )
-    assert said == "Added fatima as finance; they can sign in now."
+    assert said == manage_users.Done("Added fatima as finance; they can sign in now.")
     assert users.verify(users_file, "fatima", OTHER_PASSWORD) is not None
     again = manage_users.add_person(
         svc, ALICE, users_file, username="fatima", role="finance", password=OTHER_PASSWORD,
         idempotency_key="k-add-1",
     )
-    assert again.startswith("Already done: Added fatima")
+    assert again.replayed and again.message.startswith("Already done: Added fatima")
     assert [u.username for u in users.list_users(users_file)] == ["alice", "fatima", "omar"]
     added = rows(svc, "user.add")
     assert [(r.target, r.outcome, r.idempotency_key) for r in added] == [
@@ -72,7 +73,9 @@ def test_an_added_user_can_sign_in_and_the_same_key_adds_nothing_more(svc, users
     ]
     assert all("password" not in str(r.params).lower() or "[redacted]" in str(r.params)
                for r in added)
-    with pytest.raises(ValidationError, match="already exists"):  # a new key: a new request
+    # A new key: a new request, refused; it says where a user is changed (not "remove it").
+    with pytest.raises(ValidationError, match="already exists; to change their role or "
+                       "password, choose them under Change a user"):
         manage_users.add_person(svc, ALICE, users_file, username="fatima", role="ops",
                                 password=OTHER_PASSWORD, idempotency_key="k-add-2")
 
@@ -95,11 +98,11 @@ def test_bad_input_is_a_sentence_and_adds_nobody(svc, users_file, username, pass
 
 def test_a_role_change_applies_and_reads_back(svc, users_file) -> None:  # type: ignore[no-untyped-def]
     said = manage_users.change_role(svc, ALICE, users_file, "omar", "manager", idempotency_key="k1")
-    assert "omar is now manager (was ops)" in said
+    assert "omar is now manager (was ops)" in said.message and not said.replayed
     assert users.role_of(users_file, "omar") == "manager"
     assert "already manager" in manage_users.change_role(
         svc, ALICE, users_file, "omar", "manager", idempotency_key="k2"
-    )
+    ).message
     with pytest.raises(ValidationError, match="Role must be one of"):
         manage_users.change_role(svc, ALICE, users_file, "omar", "root", idempotency_key="k3")
     with pytest.raises(ValidationError, match="no user 'ghost'"):
@@ -130,11 +133,12 @@ def test_nobody_removes_or_demotes_themself_or_the_last_admin(svc, users_file) -
 
 def test_a_removed_user_cannot_sign_in_and_a_second_click_is_the_same_removal(svc, users_file) -> None:  # type: ignore[no-untyped-def]
     said = manage_users.remove_person(svc, ALICE, users_file, "omar", idempotency_key="k-rm")
-    assert said == "Removed omar; they are signed out at their next click."
+    assert said.message == "Removed omar; they are signed out at their next click."
     assert users.verify(users_file, "omar", PASSWORD) is None and users.role_of(
         users_file, "omar") is None
-    assert manage_users.remove_person(
-        svc, ALICE, users_file, "omar", idempotency_key="k-rm").startswith("Already done")
+    for _ in range(2):  # each replay answers with the removal itself, not with a replay of it
+        again = manage_users.remove_person(svc, ALICE, users_file, "omar", idempotency_key="k-rm")
+        assert again == manage_users.Done(f"Already done: {said.message}", replayed=True)
     with pytest.raises(ValidationError, match="no user 'omar'"):
         manage_users.remove_person(svc, ALICE, users_file, "omar", idempotency_key="k-rm2")
 
@@ -142,18 +146,18 @@ def test_a_removed_user_cannot_sign_in_and_a_second_click_is_the_same_removal(sv
 def test_a_new_password_works_at_once_and_lifts_the_sign_in_delay(svc, users_file) -> None:  # type: ignore[no-untyped-def]
     wrong_passwords(svc, users_file, 6)  # omar is slowed down
     listed = {p.username: p for p in manage_users.people(svc, ALICE, users_file)}
-    assert listed["omar"].failures >= 6 and listed["alice"].failures == 0
-    assert listed["omar"].locked_until or listed["omar"].slowed_until
+    assert listed["omar"].sign_in.failures >= 6 and listed["alice"].sign_in.failures == 0
+    assert listed["omar"].sign_in.slowed
 
     with pytest.raises(ValidationError):
         manage_users.new_password(svc, ALICE, users_file, "omar", "omar12345", idempotency_key="p0")
     said = manage_users.new_password(svc, ALICE, users_file, "omar", OTHER_PASSWORD,
                                      idempotency_key="p1")
-    assert "new password for omar" in said
+    assert "new password for omar" in said.message
     assert users.verify(users_file, "omar", OTHER_PASSWORD) is not None
     assert users.verify(users_file, "omar", PASSWORD) is None
     after = {p.username: p for p in manage_users.people(svc, ALICE, users_file)}["omar"]
-    assert after.failures == 0 and not after.locked_until and not after.slowed_until
+    assert after.sign_in == manage_users.SignInCount()
     entry = rows(svc, "user.password")[0]
     assert entry.outcome == "ok" and entry.params == {"delay_lifted": True}
     assert OTHER_PASSWORD not in str(entry.params) + str(entry.message)
@@ -161,12 +165,14 @@ def test_a_new_password_works_at_once_and_lifts_the_sign_in_delay(svc, users_fil
 
 def test_lifting_a_delay_says_whether_there_was_one(svc, users_file) -> None:  # type: ignore[no-untyped-def]
     wrong_passwords(svc, users_file, 5)
-    assert manage_users.lift_delay(svc, ALICE, "omar", idempotency_key="u1") == (
+    assert manage_users.lift_delay(svc, ALICE, "omar", idempotency_key="u1") == manage_users.Done(
         "omar can sign in again now."
     )
-    assert "was not slowed down" in manage_users.lift_delay(svc, ALICE, "omar",
-                                                            idempotency_key="u2")
-    assert [r.idempotency_key for r in rows(svc, "user.unlock")] == ["u2", "u1"]
+    assert manage_users.lift_delay(svc, ALICE, "omar", idempotency_key="u1").replayed
+    assert manage_users.lift_delay(svc, ALICE, "omar", idempotency_key="u2") == manage_users.Done(
+        "omar was not slowed down; nothing changed."
+    )
+    assert [r.idempotency_key for r in rows(svc, "user.unlock")] == ["u2", "u1", "u1"]
 
 
 @pytest.mark.parametrize("role", ["ops", "finance", "manager"])
@@ -181,3 +187,68 @@ def test_other_roles_are_refused_and_change_nothing(svc, users_file, role) -> No
         manage_users.change_role(svc, who, users_file, "omar", "admin", idempotency_key="y")
     assert users.role_of(users_file, "omar") == "ops" and users.role_of(users_file, "eve") is None
     assert {r.outcome for r in rows(svc, "user.add") + rows(svc, "user.role")} == {"refused"}
+
+
+def test_wrong_passwords_show_from_the_first_before_sign_in_slows_down(svc, users_file) -> None:  # type: ignore[no-untyped-def]
+    wrong_passwords(svc, users_file, 2, ago=60)  # the policy lets 3 through before any delay
+    omar = {p.username: p for p in manage_users.people(svc, ALICE, users_file)}["omar"]
+    assert omar.sign_in == manage_users.SignInCount(failures=2)
+    assert not omar.sign_in.slowed
+
+
+def test_wrong_passwords_past_the_window_no_longer_show(svc, users_file) -> None:  # type: ignore[no-untyped-def]
+    wrong_passwords(svc, users_file, 2, ago=20 * 60)  # forgotten after 15 minutes
+    omar = {p.username: p for p in manage_users.people(svc, ALICE, users_file)}["omar"]
+    assert omar.sign_in == manage_users.SignInCount()
+
+
+def test_a_slowed_address_is_listed_and_an_admin_lifts_it_once(svc, users_file) -> None:  # type: ignore[no-untyped-def]
+    assert manage_users.slowed_addresses(svc, ALICE) == []
+    wrong_passwords(svc, users_file, 1)  # omar, from 10.0.0.9
+    for n in range(10):  # then names guessed from there: past the address's 10 free ones
+        sign_in.sign_in(svc.engine, users_file=users_file, username=f"guess{n}",
+                        password="nope-nope-nope", client="10.0.0.9", sandbox=False)
+    (office,) = manage_users.slowed_addresses(svc, ALICE)
+    assert office.address == "10.0.0.9" and office.sign_in.failures == 11
+    assert office.sign_in.slowed_until and not office.sign_in.locked_until
+
+    said = manage_users.lift_address_delay(svc, ALICE, " 10.0.0.9 ", idempotency_key="a1")
+    assert said == manage_users.Done("Everyone at 10.0.0.9 can sign in again now.")
+    assert manage_users.slowed_addresses(svc, ALICE) == []
+    # omar's own count (a username's) is not the address's: it stays.
+    assert {p.username: p for p in manage_users.people(svc, ALICE, users_file)}[
+        "omar"].sign_in.failures == 1
+    assert manage_users.lift_address_delay(svc, ALICE, "10.0.0.9", idempotency_key="a1").replayed
+    assert manage_users.lift_address_delay(svc, ALICE, "10.0.0.9", idempotency_key="a2") == (
+        manage_users.Done("10.0.0.9 was not slowed down; nothing changed.")
+    )
+    with pytest.raises(ValidationError, match="Choose a user or an address"):
+        manage_users.lift_address_delay(svc, ALICE, "  ", idempotency_key="a3")
+    lifted = rows(svc, "user.unlock")
+    assert [(r.target, r.outcome, r.idempotency_key) for r in lifted] == [
+        ("client:", "error", "a3"), ("client:10.0.0.9", "ok", "a2"),
+        ("client:10.0.0.9", "ok", "a1"), ("client:10.0.0.9", "ok", "a1"),
+    ]
+    assert lifted[-1].actor == "alice" and lifted[-1].params == {"cleared": 1}
+    with pytest.raises(Forbidden):
+        manage_users.slowed_addresses(svc, Actor(username="omar", role="ops"))
+    with pytest.raises(Forbidden):
+        manage_users.lift_address_delay(svc, Actor(username="omar", role="ops"), "10.0.0.9",
+                                        idempotency_key="a4")
+
+
+@pytest.mark.parametrize("email", ["fatima", "fatima@example", "fatima@@example.com",
+                                   "fatima example@example.com", "@example.com", "fatima@.com"])
+def test_a_malformed_email_is_a_sentence_and_adds_nobody(svc, users_file, email) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValidationError, match=r"does not look like an address \(name@example"):
+        manage_users.add_person(svc, ALICE, users_file, username="fatima", role="ops",
+                                password=OTHER_PASSWORD, email=email, idempotency_key="k-mail")
+    assert users.get_user(users_file, "fatima") is None
+
+
+def test_a_blank_or_unusual_but_plausible_email_is_kept(svc, users_file) -> None:  # type: ignore[no-untyped-def]
+    for n, email in enumerate(["", "f.n+ops@mail.example.co.uk"]):
+        manage_users.add_person(svc, ALICE, users_file, username=f"f{n}", role="ops",
+                                password=OTHER_PASSWORD, email=email, idempotency_key=f"k{n}")
+    assert users.get_user(users_file, "f1").email == "f.n+ops@mail.example.co.uk"  # type: ignore[union-attr]
+    assert users.get_user(users_file, "f0").email.endswith("@example.invalid")  # type: ignore[union-attr]
