@@ -769,10 +769,10 @@ def test_audit_of_a_batch_is_visible_to_admins(
 @pytest.mark.parametrize(
     ("policy", "words"),
     [
-        (DebitPolicy(buffer_percent=100.5), "between 0 and 100 %"),
-        (DebitPolicy(max_age_seconds=60), "between 15 minutes and 30 days"),
-        (DebitPolicy(max_age_seconds=31 * 86_400), "between 15 minutes and 30 days"),
-        (DebitPolicy(buffer_amount=1_000_000_01), "between 0 and 1,000,000.00"),
+        (DebitPolicy(buffer_percent=100.5), "between 0 and 100 %; you typed 100.5"),
+        (DebitPolicy(max_age_seconds=60), r"between 0.25 and 720 hours \(15 minutes to 30 days\)"),
+        (DebitPolicy(max_age_seconds=31 * 86_400), "720 hours .* you typed 744"),
+        (DebitPolicy(buffer_amount=1_000_000_01), r"between \$0.00 and \$1,000,000.00"),
     ],
 )
 def test_a_policy_outside_the_bounds_is_refused_and_changes_nothing(
