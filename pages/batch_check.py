@@ -260,9 +260,13 @@ def summary(result: batch_result.BatchResult) -> None:
             help=f"Total {money_lines(s.amounts[verdict])}",
         )
     if s.unchecked:
+        unread = s.errors - s.unchecked_rows
         st.caption(
-            f":orange[:material/help: A further {money_lines(s.unchecked)} is in rows that could "
-            "not be checked (see the problems below); nothing vouches for it either.]"
+            f":orange[:material/help: A further {money_lines(s.unchecked)} is in the "
+            f"{s.unchecked_rows:,} row(s) that could not be checked (see the problems below); "
+            "nothing vouches for it either."
+            + (f" {unread:,} other row(s) have no readable amount." if unread else "")
+            + "]"
         )
     st.caption(
         f"{s.refreshed:,} balance(s) refreshed · {s.requests:,} Stripe request(s)"

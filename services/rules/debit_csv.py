@@ -49,11 +49,22 @@ class PlannedDebit:
 
 @dataclass(frozen=True)
 class RowError:
-    """Why one row was not accepted, with the row's cells as read (header name -> cell)."""
+    """Why one row was not accepted, with the row's cells as read (header name -> cell).
+
+    What the row said travels with it, so the result file lets finance match the row and the
+    unchecked money is counted: ``amount`` (minor units) and ``currency`` when the amount reads
+    as one (whatever else is wrong with the row), the two cells as typed, and the reference.
+    All empty when the row's cells do not line up with the header (which cell is the amount
+    would be a guess)."""
 
     row: int
     message: str
     raw: dict[str, str]
+    amount: int | None = None
+    currency: str | None = None
+    amount_text: str = ""
+    currency_text: str = ""
+    reference: str | None = None
 
 
 # Canonical column -> accepted header spellings (compared lowercased, spaces and dashes as _).
@@ -282,8 +293,23 @@ def _parse_row(
         amount = parse_amount(values["amount"], currency)
         reference = _reference(values.get("reference", ""))
     except (MoneyError, _RowProblem) as exc:
-        return RowError(row, str(exc), raw)
+        return _row_error(row, str(exc), raw, values, default)
     return PlannedDebit(row, target, kind, amount, currency, reference)
+
+
+def _row_error(
+    row: int, message: str, raw: dict[str, str], values: dict[str, str], default: str
+) -> RowError:
+    """The row's error with the money it names, when that reads as money on its own (a row
+    with no ID, or in a currency this batch does not take, still names an amount)."""
+    typed, code = values["amount"], values.get("currency", "")
+    reference = values.get("reference", "")[:_MAX_REFERENCE] or None
+    try:
+        currency = validate_currency(code) if code else default
+        amount = parse_amount(typed, currency)
+    except MoneyError:
+        return RowError(row, message, raw, None, None, typed, code, reference)
+    return RowError(row, message, raw, amount, currency, typed, code, reference)
 
 
 _LEAD_GROUP = re.compile(r"[$]?\s*\d{1,3}")
