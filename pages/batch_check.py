@@ -53,7 +53,8 @@ with st.expander("CSV format", icon=":material/description:"):
     st.markdown(
         "- **id** (or **account** / **payment_method** / **customer**): an `fca_…`, `pm_…` or "
         "`cus_…` ID. A customer is checked against their best eligible account.\n"
-        "- **amount** in dollars and cents, e.g. `125.00`.\n"
+        "- **amount** in dollars and cents with a dot as the decimal mark, e.g. `125.00` or "
+        "`1,250.00` (not `1.250,00`).\n"
         "- **currency** (optional, default USD) and **reference** (optional, kept in the result).\n"
         "- The header row is required; other columns are ignored."
     )

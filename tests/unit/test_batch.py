@@ -370,3 +370,54 @@ def test_the_summary_counts_every_unchecked_row_with_an_amount_and_the_csv_carri
     assert (read[4]["amount"], read[4]["currency"]) == ("", "")  # cells split: nothing guessed
     assert (read[5]["amount"], read[5]["currency"]) == ("'=1+1", "usd")  # as typed, no formula
     assert (read[6]["amount"], read[6]["currency"]) == ("4.00", "usd")
+
+
+@pytest.mark.parametrize(
+    ("typed", "write"),
+    [
+        ('"1.000,50"', "1000.50"),
+        ('"1000,50"', "1000.50"),
+        ('"1 000,50"', "1000.50"),
+        ('"1.234.567,89"', "1234567.89"),
+        ('"0,5"', "0.5"),
+        ('"$1.000,50"', "$1000.50"),
+    ],
+)
+def test_a_quoted_amount_with_a_decimal_comma_gets_its_own_sentence(typed: str, write: str) -> None:
+    """It got the generic "'1.000,50' is not an amount", which does not say what is wrong."""
+    data = f"id,amount,reference\nfca_abc123,5.00,a\nfca_abc123,{typed},b\n"
+    debits, errors = parse_debits_csv(data)
+    assert [d.amount for d in debits] == [500]  # nothing guessed: the row is not taken
+    [error] = errors
+    shown = typed.strip('"')
+    assert error.message == (
+        f"Row 3: the amount '{shown}' uses a comma as the decimal mark, but fcops reads a dot "
+        f"as the decimal mark (a comma only separates thousands). Write it as {write}."
+    )
+    assert (error.amount, error.amount_text) == (None, shown)
+
+
+def test_a_semicolon_file_with_european_amounts_gets_the_same_sentence() -> None:
+    """Excel in much of Europe saves CSV with semicolons, so the amount needs no quotes."""
+    _, errors = parse_debits_csv("id;amount\nfca_abc123;1.000,50\n")
+    assert errors[0].message.startswith("Row 2: the amount '1.000,50' uses a comma as the")
+    assert errors[0].message.endswith("Write it as 1000.50.")
+
+
+@pytest.mark.parametrize("typed", ["1,000", "12,345", "1,000.50", "1.000"])
+def test_amounts_that_read_with_a_decimal_dot_are_not_taken_for_european_ones(typed: str) -> None:
+    debits, errors = parse_debits_csv(f'id,amount\nfca_abc123,"{typed}"\n')
+    assert errors == [] and len(debits) == 1
+
+
+def test_another_currencys_symbol_is_said_before_the_decimal_comma() -> None:
+    _, errors = parse_debits_csv('id,amount\nfca_abc123,"€1.000,50"\n')
+    assert errors[0].message == "'€1.000,50' uses the symbol €, but the currency is USD."
+
+
+def test_an_unquoted_decimal_comma_names_the_amount_it_split() -> None:
+    _, errors = parse_debits_csv("id,amount,reference\nfca_abc123,1000,50,rent\n")
+    assert errors[0].message == (
+        "Row 2 has 4 cells but the header has 3 columns. If the amount is 1000,50, its decimal "
+        "comma split it into two cells: fcops reads a dot as the decimal mark, so write 1000.50."
+    )
