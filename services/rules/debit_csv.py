@@ -269,7 +269,7 @@ def _parse_row(
         if grouped:  # the advice first: the Problem column shows a sentence's start
             split = f"split the row into {len(cells)} cells (the header has {len(header)})"
             return RowError(row, _thousands_advice(row, grouped, split), raw)
-        split = next(
+        halves = next(
             (
                 (a.strip(), b.strip())
                 for a, b in zip(cells, cells[1:], strict=False)
@@ -277,10 +277,11 @@ def _parse_row(
             ),
             None,
         )
-        if len(cells) == len(header) + 1 and split:
+        if len(cells) == len(header) + 1 and halves:
+            whole, cents = halves
             message += (
-                f" If the amount is {split[0]},{split[1]}, its decimal comma split it into two "
-                f"cells: fcops reads a dot as the decimal mark, so write {split[0]}.{split[1]}."
+                f" If the amount is {whole},{cents}, its decimal comma split it into two "
+                f"cells: fcops reads a dot as the decimal mark, so write {whole}.{cents}."
             )
         return RowError(row, message, raw)
     amount_at = columns["amount"]
