@@ -55,7 +55,8 @@ with st.expander("CSV format", icon=":material/description:"):
     st.markdown(
         "- **id** (or **account** / **payment_method** / **customer**): an `fca_…`, `pm_…` or "
         "`cus_…` ID. A customer is checked against their best eligible account.\n"
-        "- **amount** in dollars and cents, e.g. `125.00`.\n"
+        "- **amount** in dollars and cents with a dot as the decimal mark, e.g. `125.00` or "
+        "`1,250.00` (not `1.250,00`).\n"
         "- **currency** (optional, default USD) and **reference** (optional, kept in the result).\n"
         "- The header row is required; other columns are ignored."
     )
@@ -278,9 +279,13 @@ def summary(result: batch_result.BatchResult) -> None:
             help=f"Total {money_lines(s.amounts[verdict])}",
         )
     if s.unchecked:
+        unread = s.errors - s.unchecked_rows
         st.caption(
-            f":orange[:material/help: A further {money_lines(s.unchecked)} is in rows that could "
-            "not be checked (see the problems below); nothing vouches for it either.]"
+            f":orange[:material/help: A further {money_lines(s.unchecked)} is in the "
+            f"{s.unchecked_rows:,} row(s) that could not be checked (see the problems below); "
+            "nothing vouches for it either."
+            + (f" {unread:,} other row(s) have no readable amount." if unread else "")
+            + "]"
         )
     st.caption(
         f"{s.refreshed:,} balance(s) refreshed · {s.requests:,} Stripe request(s)"

@@ -16,7 +16,7 @@ from components.history_table import history_table
 from components.money import format_money
 from components.table_columns import age_column, money_column
 from pages import _runtime as runtime
-from services.rules import wording
+from services.rules import policy_bounds, wording
 from services.rules.debit import DebitPolicy
 from services.rules.money import MoneyError, exponent, parse_amount
 from services.rules.table_values import hours, major_units, one_currency
@@ -68,8 +68,12 @@ def prefill_suggestion() -> bool:
     """The Returns page's policy suggestion (?buffer_percent=…&max_age_hours=…) fills the form
     once; the admin reviews and saves it like any edit."""
     wanted = {  # query parameter -> the form's widget and the range it accepts
-        "buffer_percent": ("policy_buffer_percent", 0.0, 100.0),
-        "max_age_hours": ("policy_max_age_hours", 0.25, 24.0 * 30),
+        "buffer_percent": ("policy_buffer_percent", 0.0, policy_bounds.POLICY_MAX_BUFFER_PERCENT),
+        "max_age_hours": (
+            "policy_max_age_hours",
+            policy_bounds.MIN_AGE_HOURS,
+            policy_bounds.MAX_AGE_HOURS,
+        ),
     }
     found = False
     for param, (key, low, high) in wanted.items():
@@ -130,22 +134,24 @@ with st.form("policy_form"):
         key="policy_buffer_amount",
         help="Added to every debit, for example 25.00. Use 0 for none.",
     )
+    # No min/max on these boxes: Streamlit's own bounds refuse a value out of range with only a
+    # red icon, keeping the old one unseen. The form sends what was typed and
+    # policy_bounds.problems says what is allowed (edited_policy below); nothing is saved.
     st.number_input(
         "Safety buffer (% of the debit)",
         key="policy_buffer_percent",
-        min_value=0.0,
-        max_value=100.0,
         step=0.5,
         format="%.2f",
-        help="Added on top of the fixed buffer; rounded up to the cent.",
+        help="Between 0 and 100. Added on top of the fixed buffer; rounded up to the cent.",
     )
     st.number_input(
         "Maximum balance age (hours)",
         key="policy_max_age_hours",
-        min_value=0.25,
-        max_value=24.0 * 30,
         step=1.0,
-        help="Older balances make the verdict 'stale'. Banks often report balances up to a day old.",
+        help=(
+            f"Between {policy_bounds.MIN_AGE_HOURS:g} and {policy_bounds.MAX_AGE_HOURS:g}. Older "
+            "balances make the verdict 'stale'. Banks often report balances up to a day old."
+        ),
     )
     note = st.text_input("Note for the history (optional)", key="policy_note")
     submitted = st.form_submit_button("Save policy", type="primary", icon=":material/save:")
@@ -161,22 +167,26 @@ def edited_policy(*, say_why: bool) -> DebitPolicy | None:
         amount = parse_amount(
             str(st.session_state["policy_buffer_amount"]), currency, allow_zero=True
         )
-        hours = float(st.session_state["policy_max_age_hours"])
-        # The form shows hours to 2 places; an age it showed unchanged keeps its exact seconds,
-        # so an untouched form equals the stored policy (no "unsaved", nothing to save).
-        if hours == round(stored.policy.max_age_seconds / 3600, 2):
-            seconds = stored.policy.max_age_seconds
-        else:
-            seconds = max(1, round(hours * 3600))
-        return DebitPolicy(
-            buffer_amount=amount,
-            buffer_percent=float(st.session_state["policy_buffer_percent"]),
-            max_age_seconds=seconds,
-        )
-    except (MoneyError, ValueError) as err:
+    except MoneyError as err:
         if say_why:
             st.error(f"Buffer amount: {err}", icon=":material/error:")
         return None
+    percent = float(st.session_state["policy_buffer_percent"])
+    hours = float(st.session_state["policy_max_age_hours"])
+    found = policy_bounds.problems(
+        buffer_amount=amount, buffer_percent=percent, max_age_hours=hours, currency=currency
+    )
+    if found:
+        if say_why:
+            st.error("  \n".join([*found, "Nothing was saved."]), icon=":material/error:")
+        return None
+    # The form shows hours to 2 places; an age it showed unchanged keeps its exact seconds,
+    # so an untouched form equals the stored policy (no "unsaved", nothing to save).
+    if hours == round(stored.policy.max_age_seconds / 3600, 2):
+        seconds = stored.policy.max_age_seconds
+    else:
+        seconds = round(hours * 3600)
+    return DebitPolicy(buffer_amount=amount, buffer_percent=percent, max_age_seconds=seconds)
 
 
 def explain(policy: DebitPolicy, *, unsaved: bool) -> None:

@@ -45,6 +45,10 @@ class BatchRow:
     shortfall: int | None = None
     refreshed: bool = False
     error: str | None = None
+    # An error row's amount and currency cells as typed, for the download when they do not
+    # read as money (finance matches the row by them).
+    amount_text: str | None = None
+    currency_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,9 +61,11 @@ class BatchSummary:
     at_risk: dict[str, int]  # currency -> minor units (insufficient + stale + unavailable)
     refreshed: int
     requests: int
-    # currency -> minor units of rows that could not be checked (unknown ID, lookup failed)
-    # but whose amount was readable: money the batch could not vouch for either.
+    # currency -> minor units of rows that could not be checked for any reason (no ID, an ID
+    # of the wrong shape or unknown to Stripe, a failed lookup, a currency the batch does not
+    # take) but whose amount was readable: money the batch could not vouch for either.
     unchecked: dict[str, int] = field(default_factory=dict)
+    unchecked_rows: int = 0  # the error rows counted in ``unchecked``
 
 
 @dataclass
@@ -76,12 +82,13 @@ class BatchResult:
         amounts: dict[str, dict[str, int]] = {v: {} for v in VERDICTS}
         at_risk: dict[str, int] = {}
         unchecked: dict[str, int] = {}
-        errors = 0
+        errors = unchecked_rows = 0
         for row in self.rows:
             if row.verdict == ERROR or row.amount is None or row.currency is None:
                 errors += 1
                 if row.amount is not None and row.currency is not None:
                     unchecked[row.currency] = unchecked.get(row.currency, 0) + row.amount
+                    unchecked_rows += 1
                 continue
             counts[row.verdict] += 1
             per = amounts[row.verdict]
@@ -98,6 +105,7 @@ class BatchResult:
             refreshed=len(self.refreshed),
             requests=self.requests,
             unchecked=unchecked,
+            unchecked_rows=unchecked_rows,
         )
 
     def to_frame(self) -> pd.DataFrame:
@@ -147,10 +155,12 @@ class BatchResult:
         )  # fmt: skip
         for r in sorted(self.rows, key=lambda r: r.row):
             code = r.currency or "usd"
+            # An error row says what it said: its amount as money, else as typed.
+            amount = _major(r.amount, code) if r.amount is not None else safe_text(r.amount_text)
             writer.writerow(
                 [
-                    r.row, safe_text(r.target), safe_text(r.reference), _major(r.amount, code),
-                    r.currency or "", r.verdict, _major(r.balance, code), r.balance_source or "",
+                    r.row, safe_text(r.target), safe_text(r.reference), amount,
+                    r.currency or safe_text(r.currency_text), r.verdict, _major(r.balance, code), r.balance_source or "",
                     _iso(r.as_of), _major(r.required, code), _major(r.shortfall, code),
                     "yes" if r.refreshed else "no", r.account_id or "",
                     safe_text(_plain(" ".join(r.reasons))), safe_text(_plain(r.error)),

@@ -49,11 +49,22 @@ class PlannedDebit:
 
 @dataclass(frozen=True)
 class RowError:
-    """Why one row was not accepted, with the row's cells as read (header name -> cell)."""
+    """Why one row was not accepted, with the row's cells as read (header name -> cell).
+
+    What the row said travels with it, so the result file lets finance match the row and the
+    unchecked money is counted: ``amount`` (minor units) and ``currency`` when the amount reads
+    as one (whatever else is wrong with the row), the two cells as typed, and the reference.
+    All empty when the row's cells do not line up with the header (which cell is the amount
+    would be a guess)."""
 
     row: int
     message: str
     raw: dict[str, str]
+    amount: int | None = None
+    currency: str | None = None
+    amount_text: str = ""
+    currency_text: str = ""
+    reference: str | None = None
 
 
 # Canonical column -> accepted header spellings (compared lowercased, spaces and dashes as _).
@@ -258,13 +269,19 @@ def _parse_row(
         if grouped:  # the advice first: the Problem column shows a sentence's start
             split = f"split the row into {len(cells)} cells (the header has {len(header)})"
             return RowError(row, _thousands_advice(row, grouped, split), raw)
-        if len(cells) == len(header) + 1 and any(
-            a.strip().isdigit() and b.strip().isdigit() and len(b.strip()) == 2
-            for a, b in zip(cells, cells[1:], strict=False)
-        ):
+        halves = next(
+            (
+                (a.strip(), b.strip())
+                for a, b in zip(cells, cells[1:], strict=False)
+                if a.strip().isdigit() and b.strip().isdigit() and len(b.strip()) == 2
+            ),
+            None,
+        )
+        if len(cells) == len(header) + 1 and halves:
+            whole, cents = halves
             message += (
-                " An amount like 12,34 splits into two cells: write 12.34, or put the amount in "
-                'quotes ("1,234.56").'
+                f" If the amount is {whole},{cents}, its decimal comma split it into two "
+                f"cells: fcops reads a dot as the decimal mark, so write {whole}.{cents}."
             )
         return RowError(row, message, raw)
     amount_at = columns["amount"]
@@ -279,11 +296,58 @@ def _parse_row(
     try:
         target, kind = _target(values)
         currency = _currency(values.get("currency", ""), default, allowed)
-        amount = parse_amount(values["amount"], currency)
+        amount = _amount(row, values["amount"], currency)
         reference = _reference(values.get("reference", ""))
     except (MoneyError, _RowProblem) as exc:
-        return RowError(row, str(exc), raw)
+        return _row_error(row, str(exc), raw, values, default)
     return PlannedDebit(row, target, kind, amount, currency, reference)
+
+
+def _row_error(
+    row: int, message: str, raw: dict[str, str], values: dict[str, str], default: str
+) -> RowError:
+    """The row's error with the money it names, when that reads as money on its own (a row
+    with no ID, or in a currency this batch does not take, still names an amount)."""
+    typed, code = values["amount"], values.get("currency", "")
+    reference = values.get("reference", "")[:_MAX_REFERENCE] or None
+    try:
+        currency = validate_currency(code) if code else default
+        amount = parse_amount(typed, currency)
+    except MoneyError:
+        return RowError(row, message, raw, None, None, typed, code, reference)
+    return RowError(row, message, raw, amount, currency, typed, code, reference)
+
+
+# "1.000,50", "1 000,50", "1000,50", "12,5": a comma as the decimal mark (one or two digits
+# after it), with dots or spaces grouping the thousands, as much of Europe writes amounts.
+_DECIMAL_COMMA = re.compile(
+    r"([$€£¥]?)\s*(\d{1,3}(?:([. ])\d{3})(?:\3\d{3})*|\d+),(\d{1,2})"
+)
+
+
+def _amount(row: int, text: str, currency: str) -> int:
+    """The row's amount; one written with a decimal comma gets its own sentence (the generic
+    "not an amount" does not say what is wrong), and is never read as a guess."""
+    try:
+        return parse_amount(text, currency)
+    except MoneyError:
+        written = _DECIMAL_COMMA.fullmatch(text.strip())
+        if written is None or not _symbol_fits(written.group(1), currency):
+            raise  # another currency's symbol: that sentence comes first
+        whole = re.sub(r"[. ]", "", written.group(2))
+        raise _RowProblem(
+            f"Row {row}: the amount '{text.strip()}' uses a comma as the decimal mark, but "
+            f"fcops reads a dot as the decimal mark (a comma only separates thousands). "
+            f"Write it as {written.group(1)}{whole}.{written.group(4)}."
+        ) from None
+
+
+def _symbol_fits(symbol: str, currency: str) -> bool:
+    try:
+        parse_amount(f"{symbol}1", currency)
+    except MoneyError:
+        return False
+    return True
 
 
 _LEAD_GROUP = re.compile(r"[$]?\s*\d{1,3}")

@@ -413,11 +413,13 @@ def _error_row(error: RowError) -> BatchRow:
         row=error.row,
         target=target,
         target_kind="",
-        amount=None,
-        currency=None,
-        reference=None,
+        amount=error.amount,
+        currency=error.currency,
+        reference=error.reference,
         verdict=ERROR,
         error=error.message,
+        amount_text=error.amount_text,
+        currency_text=error.currency_text,
     )
 
 

@@ -20,12 +20,9 @@ from services.rules import check_effect as rules
 from services.rules.debit import DebitPolicy
 from services.rules.money import format_plain
 from services.rules.people import Person
+from services.rules.policy_bounds import POLICY_MAX_BUFFER_PERCENT, POLICY_MIN_AGE_SECONDS
 from services.usecases import check_figures, check_rows
-from services.usecases.debit_policy import (
-    POLICY_MAX_BUFFER_PERCENT,
-    POLICY_MIN_AGE_SECONDS,
-    load_policy,
-)
+from services.usecases.debit_policy import load_policy
 from services.usecases.returns_report import people_for, valid_window
 
 __all__ = ["CheckReview", "review"]

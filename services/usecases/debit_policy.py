@@ -18,7 +18,7 @@ from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import Conflict, ValidationError
-from services.rules import input_limits
+from services.rules import input_limits, policy_bounds
 from services.rules.debit import DebitPolicy
 from services.rules.money import validate_currency
 
@@ -118,15 +118,9 @@ def versions(svc: Services, actor: Actor) -> list[PolicyVersion]:
     return policy_history(svc.engine)
 
 
-# What a saved policy may hold. The form has the same bounds; this is what enforces them.
-POLICY_MAX_BUFFER_PERCENT = 100.0
-POLICY_MIN_AGE_SECONDS = 15 * 60
-POLICY_MAX_AGE_SECONDS = 30 * 86_400
-POLICY_MAX_BUFFER_AMOUNT = 1_000_000_00  # minor units: 1,000,000.00
-
-
-def check_policy_bounds(policy: DebitPolicy) -> None:
-    """Refuse a policy outside what the form offers, with a sentence saying the allowed range.
+def check_policy_bounds(policy: DebitPolicy, currency: str = "usd") -> None:
+    """Refuse a policy outside what the form allows, with a sentence saying the allowed range
+    (:func:`services.rules.policy_bounds.problems`, the rule the page checks with too).
 
     Types first (:mod:`services.rules.input_limits`): a crafted client may send a boolean, NaN,
     an infinity or text where the form only offers numbers."""
@@ -140,19 +134,14 @@ def check_policy_bounds(policy: DebitPolicy) -> None:
             raise ValidationError(f"{field} must be a {'whole ' if whole else ''}number.")
         if not whole:
             input_limits.bounded_number(value, field=field, minimum=0, maximum=1e9, unit="%")
-    if not 0 <= policy.buffer_percent <= POLICY_MAX_BUFFER_PERCENT:
-        raise ValidationError(
-            f"The percentage buffer must be between 0 and {POLICY_MAX_BUFFER_PERCENT:g} %, "
-            f"not {policy.buffer_percent:g} %."
-        )
-    if not POLICY_MIN_AGE_SECONDS <= policy.max_age_seconds <= POLICY_MAX_AGE_SECONDS:
-        raise ValidationError(
-            "The maximum balance age must be between 15 minutes and 30 days "
-            f"({POLICY_MIN_AGE_SECONDS / 3600:g} to {POLICY_MAX_AGE_SECONDS // 3600} hours), "
-            f"not {policy.max_age_seconds / 3600:g} hours."
-        )
-    if not 0 <= policy.buffer_amount <= POLICY_MAX_BUFFER_AMOUNT:
-        raise ValidationError("The fixed buffer must be between 0 and 1,000,000.00.")
+    found = policy_bounds.problems(
+        buffer_amount=policy.buffer_amount,
+        buffer_percent=policy.buffer_percent,
+        max_age_hours=policy.max_age_seconds / 3600,
+        currency=currency,
+    )
+    if found:
+        raise ValidationError(" ".join(found))
 
 
 def save_policy(
@@ -173,7 +162,7 @@ def save_policy(
         engine, actor=actor, action="policy.save", target=POLICY_KEY, params=params
     ) as ctx:
         require(actor, "policy.edit")
-        check_policy_bounds(policy)
+        check_policy_bounds(policy, currency)
         try:
             saved = settings_store.save(
                 engine,

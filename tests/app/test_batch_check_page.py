@@ -70,8 +70,11 @@ def test_an_uploaded_csv_gets_verdicts_per_row_and_errors_for_bad_rows() -> None
     rows = at.dataframe[1].value
     assert list(rows["Verdict"]) == ["OK", "Insufficient", "Error", "Error", "Error"]
     assert list(rows["Amount"])[:2] == [100.0, 75.0]  # numbers, formatted by the column
+    # The refused EUR row keeps its €10.00, so the amounts are in two currencies: plain
+    # numbers, with the currency beside each (one currency is dollar-formatted: see below).
+    assert list(rows["Currency"]) == ["USD", "USD", "USD", "", "EUR"]  # "ten dollars": none
     config = column_config(at.dataframe[1])
-    assert config["Amount"]["type_config"] == {"type": "number", "format": "dollar"}
+    assert config["Amount"]["type_config"] == {"type": "number", "format": "localized"}
     assert config["As of"]["type_config"]["type"] == "datetime"
     labels = [d.label for d in at.get("download_button")]
     assert "Download results (CSV)" in labels
@@ -232,4 +235,50 @@ def test_a_job_this_session_started_is_shown_when_the_run_that_started_it_was_cu
 
 
 def jobs_rows(account: str) -> list[PlannedDebit]:
-    return [PlannedDebit(row=2, target=account, target_kind="account", amount=10_000, currency="usd", reference="r")]
+    return [
+        PlannedDebit(
+            row=2, target=account, target_kind="account", amount=10_000, currency="usd",
+            reference="r",
+        )
+    ]
+
+
+def test_money_in_every_row_that_could_not_be_checked_is_counted_and_downloaded() -> None:
+    """"A further … is in rows that could not be checked" counted only the row whose ID
+    Stripe did not know ($2.50), not the rows without an ID or with an ID of the wrong shape;
+    the results file left those rows' amount and currency blank."""
+    from pages._runtime import get_app
+    from services.usecases import check_batch
+
+    _, rich = new_account(available=500_000)
+    text = "\n".join(
+        [
+            "id,amount,currency,reference",
+            f"{rich},100.00,usd,checked",
+            ",10.00,usd,no id",
+            "ba_123,5.00,usd,wrong kind of id",
+            "fca_000000000000unknown,2.50,usd,unknown id",
+            f"{rich},ten,usd,bad amount",
+        ]
+    )
+    at = open_page(PAGE, "finance")
+    at.text_area(key="batch_text").set_value(text)
+    run(at)
+    no_exceptions(at)
+    assert (metrics(at)["Checked"], metrics(at)["Errors"]) == ("1", "4")
+    captions = [c.value for c in at.caption]
+    assert any(
+        "A further $17.50 is in the 3 row(s) that could not be checked" in c
+        and "1 other row(s) have no readable amount." in c
+        for c in captions
+    ), captions
+    assert list(at.dataframe[1].value["Amount"])[:4] == [100.0, 10.0, 5.0, 2.5]
+    config = column_config(at.dataframe[1])
+    assert config["Amount"]["type_config"] == {"type": "number", "format": "dollar"}
+    result = at.session_state["batch_check_result"]  # what the download button builds from
+    downloaded = check_batch.results_csv(get_app().services, FINANCE, result)
+    cells = {line.split(",")[0]: line.split(",")[:5] for line in downloaded.splitlines()[1:]}
+    assert cells["3"] == ["3", "", "no id", "10.00", "usd"]
+    assert cells["4"] == ["4", "", "wrong kind of id", "5.00", "usd"]
+    assert cells["5"][3:] == ["2.50", "usd"]
+    assert cells["6"] == ["6", rich, "bad amount", "ten", "usd"]

@@ -170,7 +170,9 @@ def test_a_batch_while_stripe_fails_marks_the_rows_it_could_not_look_up() -> Non
     shown = {m.label: m.value for m in at.metric}
     assert (shown["Checked"], shown["Errors"]) == ("0", "1")
     # The $10.00 that nothing vouched for is not silently left out of the money figures.
-    assert any("$10.00 is in rows that could not be checked" in c.value for c in at.caption)
+    assert any(
+        "$10.00 is in the 1 row(s) that could not be checked" in c.value for c in at.caption
+    )
     assert audit_count("balances.batch_check") == runs + 1
 
 

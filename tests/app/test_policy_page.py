@@ -178,3 +178,52 @@ def test_an_amount_error_describes_the_submitted_input_only_and_does_not_linger(
     no_exceptions(at)
     assert not at.error
     assert debit_policy.load_policy(engine()).policy.buffer_amount == 2500
+
+
+@pytest.mark.parametrize(
+    ("percent", "hours", "sentences"),
+    [
+        (150.0, 24.0, ["The percentage buffer must be between 0 and 100 %; you typed 150."]),
+        (
+            1.0,
+            0.0,
+            [
+                "The maximum balance age must be between 0.25 and 720 hours (15 minutes to 30 "
+                "days); you typed 0."
+            ],
+        ),
+        (
+            -2.0,
+            800.0,
+            [
+                "The percentage buffer must be between 0 and 100 %; you typed -2.",
+                "The maximum balance age must be between 0.25 and 720 hours (15 minutes to 30 "
+                "days); you typed 800.",
+            ],
+        ),
+    ],
+)
+def test_a_value_outside_the_bounds_is_explained_kept_in_the_form_and_nothing_is_saved(
+    percent: float, hours: float, sentences: list[str]
+) -> None:
+    """Streamlit's own min/max on the boxes kept 150 % or 0 h from reaching the form: Save
+    did nothing visible beyond a small red icon on the box. Now the typed value is sent and
+    the admin reads what is allowed."""
+    before = debit_policy.load_policy(engine())
+    at = open_page(PAGE, "admin")
+    fill(at, amount="5.00", percent=percent, hours=hours)
+    submit(at)
+    no_exceptions(at)
+    assert [e.value for e in at.error] == ["  \n".join([*sentences, "Nothing was saved."])]
+    assert not at.success
+    assert debit_policy.load_policy(engine()) == before
+    assert at.number_input(key="policy_buffer_percent").value == pytest.approx(percent)
+    assert at.number_input(key="policy_max_age_hours").value == pytest.approx(hours)
+    assert at.text_input(key="policy_buffer_amount").value == "5.00"
+    fill(at, amount="5.00", percent=10.0, hours=12.0)  # corrected, it saves
+    submit(at)
+    no_exceptions(at)
+    assert not at.error
+    assert debit_policy.load_policy(engine()).policy == DebitPolicy(
+        buffer_amount=500, buffer_percent=10.0, max_age_seconds=12 * 3600
+    )

@@ -607,8 +607,11 @@ def test_batch_checks_good_rows_and_reports_bad_ones_per_row(
     assert (summary.rows, summary.checked, summary.errors) == (7, 4, 3)
     assert summary.counts == {"ok": 2, "insufficient": 1, "stale": 0, "unavailable": 1}
     assert summary.at_risk == {"usd": 5_000 + 2_000}
-    # The unknown ID's $10.00 was readable but unchecked; rows with unreadable amounts add nothing.
-    assert summary.unchecked == {"usd": 1_000}
+    # The unknown ID's $10.00 and the EUR row's €10.00 were readable but unchecked; a row with
+    # an unreadable amount adds nothing.
+    assert summary.unchecked == {"usd": 1_000, "eur": 1_000}
+    assert summary.unchecked_rows == 2
+    assert (by_row[7].amount, by_row[7].currency) == (1_000, "eur")
     assert progress[-1][0] == progress[-1][1]
     [row] = audit_rows(svc.engine, "balances.batch_check")
     assert row.outcome == "ok" and row.params["errors"] == 3 and row.params["checked"] == 4
@@ -699,7 +702,8 @@ def test_batch_result_downloads_in_major_units(
     lines = result.to_csv().splitlines()
     assert lines[0].startswith("row,id,reference,amount,currency,verdict,balance")
     assert lines[1].startswith(f"2,{fca},rent,200.50,usd,insufficient,123.45,available,")
-    assert lines[2].startswith("3,,,,,error,")
+    # The refused row keeps what it said (reference, amount as money, currency) for matching.
+    assert lines[2].startswith("3,,x,1.00,usd,error,")
     frame = result.to_frame()
     assert list(frame["verdict"]) == ["insufficient", "error"]
     assert int(frame["shortfall"].iloc[0]) == 20_050 - 12_345
@@ -769,10 +773,10 @@ def test_audit_of_a_batch_is_visible_to_admins(
 @pytest.mark.parametrize(
     ("policy", "words"),
     [
-        (DebitPolicy(buffer_percent=100.5), "between 0 and 100 %"),
-        (DebitPolicy(max_age_seconds=60), "between 15 minutes and 30 days"),
-        (DebitPolicy(max_age_seconds=31 * 86_400), "between 15 minutes and 30 days"),
-        (DebitPolicy(buffer_amount=1_000_000_01), "between 0 and 1,000,000.00"),
+        (DebitPolicy(buffer_percent=100.5), "between 0 and 100 %; you typed 100.5"),
+        (DebitPolicy(max_age_seconds=60), r"between 0.25 and 720 hours \(15 minutes to 30 days\)"),
+        (DebitPolicy(max_age_seconds=31 * 86_400), "720 hours .* you typed 744"),
+        (DebitPolicy(buffer_amount=1_000_000_01), r"between \$0.00 and \$1,000,000.00"),
     ],
 )
 def test_a_policy_outside_the_bounds_is_refused_and_changes_nothing(

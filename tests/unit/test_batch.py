@@ -310,3 +310,114 @@ def test_the_results_csv_has_plain_ids_not_the_pages_code_marks() -> None:
     assert read[0]["error"] == "Stripe has no Financial Connections account fca_unknown1. Check …"
     assert read[1]["reasons"] == "Row(s) 2 debit fca_known1 too."
     assert read[0]["reference"] == "'=HYPERLINK(1)"
+
+
+def test_a_bad_row_keeps_the_money_and_reference_it_names_when_they_read_as_such() -> None:
+    """Before, a row with no ID or an ID of the wrong shape lost its amount: the summary's
+    unchecked money and the results file left it out, so finance could not match the row."""
+    data = (
+        "id,amount,currency,reference\n"
+        ",10.00,usd,no id\n"  # row 2
+        "ba_123,20.00,,wrong prefix\n"  # 3: the default currency applies
+        "fca_bad-shape,30.00,usd,bad shape\n"  # 4
+        "pm_1,5.00,eur,other currency\n"  # 5: not accepted here, but still €5.00
+        "pm_1,abc,usd,bad amount\n"  # 6
+        "pm_1,1.00,dollars,bad currency\n"  # 7
+    )
+    _, errors = parse_debits_csv(data)
+    read = {e.row: (e.amount, e.currency, e.amount_text, e.currency_text, e.reference) for e in errors}
+    assert read == {
+        2: (1_000, "usd", "10.00", "usd", "no id"),
+        3: (2_000, "usd", "20.00", "", "wrong prefix"),
+        4: (3_000, "usd", "30.00", "usd", "bad shape"),
+        5: (500, "eur", "5.00", "eur", "other currency"),
+        6: (None, None, "abc", "usd", "bad amount"),
+        7: (None, None, "1.00", "dollars", "bad currency"),
+    }
+
+
+def test_a_row_whose_cells_do_not_line_up_names_no_money() -> None:
+    """Which cell is the amount is a guess there, so none is taken."""
+    _, errors = parse_debits_csv("id,amount,currency\npm_1,1.00,usd,extra\npm_1,1.00\n")
+    assert [(e.amount, e.currency, e.amount_text) for e in errors] == [(None, None, "")] * 2
+
+
+def test_the_summary_counts_every_unchecked_row_with_an_amount_and_the_csv_carries_it() -> None:
+    """'A further … is in rows that could not be checked' counted only rows whose Stripe
+    lookup failed; rows refused while reading the file (no ID, bad ID) were left out, and the
+    results file left their amount and currency blank."""
+    import csv
+    import io
+
+    from services.rules.batch_result import BatchResult, BatchRow
+    from services.usecases.check_batch import _error_row
+
+    _, errors = parse_debits_csv(
+        "id,amount,currency,reference\n,10.00,usd,A\nba_1,2.50,usd,B\npm_1,1.000,50,usd,C\n"
+        'pm_1,"=1+1",usd,D\n'
+    )
+    stripe_failed = BatchRow(
+        row=6, target="fca_gone", target_kind="account", amount=400, currency="usd",
+        reference=None, verdict="error", error="Stripe has no such account.",
+    )  # fmt: skip
+    result = BatchResult(rows=[*(_error_row(e) for e in errors), stripe_failed])
+    summary = result.summary()
+    assert summary.unchecked == {"usd": 1_000 + 250 + 400}
+    assert (summary.unchecked_rows, summary.errors) == (3, 5)
+    read = {int(r["row"]): r for r in csv.DictReader(io.StringIO(result.to_csv()))}
+    assert (read[2]["amount"], read[2]["currency"], read[2]["reference"]) == ("10.00", "usd", "A")
+    assert (read[3]["amount"], read[3]["currency"], read[3]["reference"]) == ("2.50", "usd", "B")
+    assert (read[4]["amount"], read[4]["currency"]) == ("", "")  # cells split: nothing guessed
+    assert (read[5]["amount"], read[5]["currency"]) == ("'=1+1", "usd")  # as typed, no formula
+    assert (read[6]["amount"], read[6]["currency"]) == ("4.00", "usd")
+
+
+@pytest.mark.parametrize(
+    ("typed", "write"),
+    [
+        ('"1.000,50"', "1000.50"),
+        ('"1000,50"', "1000.50"),
+        ('"1 000,50"', "1000.50"),
+        ('"1.234.567,89"', "1234567.89"),
+        ('"0,5"', "0.5"),
+        ('"$1.000,50"', "$1000.50"),
+    ],
+)
+def test_a_quoted_amount_with_a_decimal_comma_gets_its_own_sentence(typed: str, write: str) -> None:
+    """It got the generic "'1.000,50' is not an amount", which does not say what is wrong."""
+    data = f"id,amount,reference\nfca_abc123,5.00,a\nfca_abc123,{typed},b\n"
+    debits, errors = parse_debits_csv(data)
+    assert [d.amount for d in debits] == [500]  # nothing guessed: the row is not taken
+    [error] = errors
+    shown = typed.strip('"')
+    assert error.message == (
+        f"Row 3: the amount '{shown}' uses a comma as the decimal mark, but fcops reads a dot "
+        f"as the decimal mark (a comma only separates thousands). Write it as {write}."
+    )
+    assert (error.amount, error.amount_text) == (None, shown)
+
+
+def test_a_semicolon_file_with_european_amounts_gets_the_same_sentence() -> None:
+    """Excel in much of Europe saves CSV with semicolons, so the amount needs no quotes."""
+    _, errors = parse_debits_csv("id;amount\nfca_abc123;1.000,50\n")
+    assert errors[0].message.startswith("Row 2: the amount '1.000,50' uses a comma as the")
+    assert errors[0].message.endswith("Write it as 1000.50.")
+
+
+@pytest.mark.parametrize("typed", ["1,000", "12,345", "1,000.50", "1.000"])
+def test_amounts_that_read_with_a_decimal_dot_are_not_taken_for_european_ones(typed: str) -> None:
+    debits, errors = parse_debits_csv(f'id,amount\nfca_abc123,"{typed}"\n')
+    assert errors == [] and len(debits) == 1
+
+
+def test_another_currencys_symbol_is_said_before_the_decimal_comma() -> None:
+    _, errors = parse_debits_csv('id,amount\nfca_abc123,"€1.000,50"\n')
+    assert errors[0].message == "'€1.000,50' uses the symbol €, but the currency is USD."
+
+
+def test_an_unquoted_decimal_comma_names_the_amount_it_split() -> None:
+    _, errors = parse_debits_csv("id,amount,reference\nfca_abc123,1000,50,rent\n")
+    assert errors[0].message == (
+        "Row 2 has 4 cells but the header has 3 columns. If the amount is 1000,50, its decimal "
+        "comma split it into two cells: fcops reads a dot as the decimal mark, so write 1000.50."
+    )

@@ -1,0 +1,59 @@
+"""What a debit policy may hold, and the sentence that says so when a value is outside it.
+
+One rule for both places that need it: the Debit policy page checks what the admin typed
+before saving (so the admin reads what is allowed, and nothing is saved), and the save
+service enforces the same bounds on whatever reaches it.
+"""
+
+from __future__ import annotations
+
+import math
+
+from services.rules.money import format_plain
+
+__all__ = [
+    "POLICY_MAX_AGE_SECONDS",
+    "POLICY_MAX_BUFFER_AMOUNT",
+    "POLICY_MAX_BUFFER_PERCENT",
+    "POLICY_MIN_AGE_SECONDS",
+    "problems",
+]
+
+POLICY_MAX_BUFFER_PERCENT = 100.0
+POLICY_MIN_AGE_SECONDS = 15 * 60
+POLICY_MAX_AGE_SECONDS = 30 * 86_400
+POLICY_MAX_BUFFER_AMOUNT = 1_000_000_00  # minor units: 1,000,000.00
+
+MIN_AGE_HOURS = POLICY_MIN_AGE_SECONDS / 3600  # 0.25
+MAX_AGE_HOURS = POLICY_MAX_AGE_SECONDS / 3600  # 720
+
+
+def _typed(number: float) -> str:
+    """A number as the admin typed it: 150, 0.5, -2 (no trailing zeros)."""
+    return f"{number:,.6g}" if abs(number) < 1e15 else f"{number:.3g}"
+
+
+def problems(
+    *, buffer_amount: int, buffer_percent: float, max_age_hours: float, currency: str = "usd"
+) -> list[str]:
+    """One sentence per value outside what a policy may hold (empty when all are allowed)."""
+    found: list[str] = []
+    if not (
+        math.isfinite(buffer_percent) and 0 <= buffer_percent <= POLICY_MAX_BUFFER_PERCENT
+    ):
+        found.append(
+            f"The percentage buffer must be between 0 and {POLICY_MAX_BUFFER_PERCENT:g} %; "
+            f"you typed {_typed(buffer_percent)}."
+        )
+    if not (math.isfinite(max_age_hours) and MIN_AGE_HOURS <= max_age_hours <= MAX_AGE_HOURS):
+        found.append(
+            f"The maximum balance age must be between {MIN_AGE_HOURS:g} and {MAX_AGE_HOURS:g} "
+            f"hours (15 minutes to 30 days); you typed {_typed(max_age_hours)}."
+        )
+    if not 0 <= buffer_amount <= POLICY_MAX_BUFFER_AMOUNT:
+        found.append(
+            f"The fixed buffer must be between {format_plain(0, currency)} and "
+            f"{format_plain(POLICY_MAX_BUFFER_AMOUNT, currency)}; you typed "
+            f"{format_plain(buffer_amount, currency)}."
+        )
+    return found
