@@ -17,7 +17,7 @@ import re
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 
-from services.rules.money import MoneyError, parse_amount, validate_currency
+from services.rules.money import MoneyError, exponent, parse_amount, validate_currency
 
 __all__ = [
     "BatchFileError",
@@ -325,9 +325,30 @@ _DECIMAL_COMMA = re.compile(
 )
 
 
+# "1.000", "25.000", "1.000.000": dots between groups of three digits, as much of Europe writes
+# whole thousands. One such dot also reads as a decimal point with a third, zero place.
+_DOT_THOUSANDS = re.compile(r"([$€£¥]?)\s*(\d{1,3})((?:\.\d{3})+)")
+
+
 def _amount(row: int, text: str, currency: str) -> int:
     """The row's amount; one written with a decimal comma gets its own sentence (the generic
-    "not an amount" does not say what is wrong), and is never read as a guess."""
+    "not an amount" does not say what is wrong), and is never read as a guess. Neither is one
+    whose dots may group thousands: "1.000" read as $1.00 would vouch for a debit of $1,000."""
+    grouped = _DOT_THOUSANDS.fullmatch(text.strip())
+    if grouped is not None and exponent(currency) < 3:
+        symbol, head, groups = grouped.groups()
+        thousands = f"{symbol}{head}{groups.replace('.', '')}.00"
+        if groups.count(".") > 1:
+            raise _RowProblem(
+                f"Row {row}: the amount '{text.strip()}' uses dots between thousands, but fcops "
+                f"reads a dot as the decimal mark. Write it as {thousands}."
+            )
+        raise _RowProblem(
+            f"Row {row}: the amount '{text.strip()}' could be read two ways: with a dot between "
+            f"thousands (as much of Europe writes it) it is {thousands}; with a decimal dot it is "
+            f"{symbol}{head}.{groups[1:3]}. Write {thousands} or {symbol}{head}.{groups[1:3]}, so "
+            "it cannot be misread."
+        )
     try:
         return parse_amount(text, currency)
     except MoneyError:

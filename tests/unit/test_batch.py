@@ -404,7 +404,7 @@ def test_a_semicolon_file_with_european_amounts_gets_the_same_sentence() -> None
     assert errors[0].message.endswith("Write it as 1000.50.")
 
 
-@pytest.mark.parametrize("typed", ["1,000", "12,345", "1,000.50", "1.000"])
+@pytest.mark.parametrize("typed", ["1,000", "12,345", "1,000.50"])
 def test_amounts_that_read_with_a_decimal_dot_are_not_taken_for_european_ones(typed: str) -> None:
     debits, errors = parse_debits_csv(f'id,amount\nfca_abc123,"{typed}"\n')
     assert errors == [] and len(debits) == 1
@@ -421,3 +421,32 @@ def test_an_unquoted_decimal_comma_names_the_amount_it_split() -> None:
         "Row 2 has 4 cells but the header has 3 columns. If the amount is 1000,50, its decimal "
         "comma split it into two cells: fcops reads a dot as the decimal mark, so write 1000.50."
     )
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("1.000", "could be read two ways"),
+        ("25.000", "could be read two ways"),
+        ("$1.000", "could be read two ways"),
+        ("1.000.000", "uses dots between thousands"),
+    ],
+)
+def test_an_amount_whose_dots_may_group_thousands_is_refused_not_read_as_cents(
+    typed: str, says: str
+) -> None:
+    """In a semicolon file from a European spreadsheet, 1.000 is a thousand: it was read as
+    $1.00, and a $1,000 debit was checked as a $1 one."""
+    planned, bad = parse_debits_csv(f"id;amount;currency\nfca_12345678abcdefgh;{typed};usd\n")
+    assert planned == []
+    assert len(bad) == 1 and says in bad[0].message and "Row 2" in bad[0].message
+    whole = typed.lstrip("$").replace(".", "")
+    assert f"{whole}.00" in bad[0].message
+
+
+@pytest.mark.parametrize(
+    ("typed", "cents"), [("1.00", 100), ("1.5", 150), ("1000.000", 100_000), ("1.0000", 100)]
+)
+def test_amounts_with_a_plain_decimal_dot_still_read(typed: str, cents: int) -> None:
+    planned, bad = parse_debits_csv(f"id,amount,currency\nfca_12345678abcdefgh,{typed},usd\n")
+    assert bad == [] and [d.amount for d in planned] == [cents]
