@@ -127,11 +127,33 @@ def on_load_theirs(flow: str) -> None:
     tell(flow, "info", "Loaded the saved configuration; your edits were discarded.")
 
 
-def on_keep_mine(flow: str, version: int) -> None:
-    # The admin has seen the other save; their edits now apply on top of it when they save.
+def on_keep_mine(flow: str, version: int, merged: dict[str, Any] | None) -> None:
+    """The admin has seen the other save: the editor now holds theirs with this admin's edits
+    applied on top (``merged``), to review and save. Before, it kept this admin's whole editor,
+    which silently undid every change of theirs this admin had not touched."""
+    if merged is not None:
+        st.session_state[k(flow, "perms")] = list(
+            flow_config.canonical(merged["permissions"], flow_config.PERMISSIONS)
+        )
+        st.session_state[k(flow, "prefetch")] = list(
+            flow_config.canonical(merged["prefetch"], flow_config.PREFETCH)
+        )
+        st.session_state[k(flow, "method")] = merged["verification_method"]
     st.session_state[k(flow, "base")] = version
     st.session_state.pop(k(flow, "conflict"), None)
-    tell(flow, "info", f"Your edits now apply on top of version {version}. Review them and save.")
+    tell(
+        flow, "info",
+        f"Your edits now apply on top of version {version}, with its changes kept. Review them "
+        "and save.",
+    )
+
+
+def base_value(flow: str, base: int) -> dict[str, Any] | None:
+    """The version this admin started editing from (None when it cannot be read)."""
+    if base == 0:
+        return flow_config.default_config(flow).value()
+    found = runtime.call(edit_flows.versions, svc, actor, flow) or []
+    return next((v.value for v in found if v.version == base), None)
 
 
 def on_revert(flow: str, to_version: int) -> None:
@@ -165,20 +187,38 @@ def show_conflict(flow: str, saved: flow_config.FlowConfig) -> None:
     message = st.session_state.get(k(flow, "conflict"))
     if not message:
         return
+    base = int(st.session_state[k(flow, "base")])
+    before = base_value(flow, base)
+    mine = edited_config(flow).value()
+    merged: dict[str, Any] | None = None
     with st.container(border=True):
         st.error(message, icon=":material/group:")
-        st.markdown(f"**Your unsaved edits compared with version {saved.version}:**")
-        diff_view(
-            flow_config.diff(saved.value(), edited_config(flow).value()),
-            empty="Your edits equal theirs.",
-        )
+        if before is None:  # the starting version is gone: compare with theirs as a whole
+            st.markdown(f"**Your editor compared with version {saved.version}:**")
+            diff_view(flow_config.diff(saved.value(), mine), empty="Your edits equal theirs.")
+        else:
+            merged, clashes = flow_config.merge(before, saved.value(), mine)
+            st.markdown(
+                f"**What {saved.updated_by or 'they'} changed (version {base} → "
+                f"{saved.version}):**"
+            )
+            diff_view(flow_config.diff(before, saved.value()), empty="Nothing.")
+            st.markdown(f"**Your unsaved edits (on version {base}):**")
+            diff_view(flow_config.diff(before, mine), empty="None.")
+            for name in clashes:
+                st.warning(
+                    f"You both changed **{name.replace('_', ' ')}**: keeping your edits keeps "
+                    f"yours ({mine.get(name)}), not theirs ({saved.value().get(name)}).",
+                    icon=":material/call_split:",
+                )
         left, right = st.columns(2)
         left.button(
             f"Keep my edits on top of version {saved.version}",
             key=k(flow, "keep"),
             on_click=on_keep_mine,
-            args=(flow, saved.version),
+            args=(flow, saved.version, merged),
             icon=":material/edit:",
+            help="Their changes stay; yours are applied on top. Nothing is saved until you Save.",
         )
         right.button(
             "Load theirs (discard my edits)",

@@ -234,6 +234,30 @@ def diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[DiffLine]:
     return lines
 
 
+def merge(
+    base: Mapping[str, Any], theirs: Mapping[str, Any], mine: Mapping[str, Any]
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """My edits (``base`` → ``mine``) applied on top of ``theirs``, saved by someone else from
+    the same ``base``: what I added or removed in a list is added or removed in theirs, a value
+    I changed is mine, one I left is theirs. Also the fields both changed to different values
+    (mine kept there), for the page to name."""
+    merged: dict[str, Any] = {}
+    clashes: list[str] = []
+    for name in sorted(set(base) | set(theirs) | set(mine)):
+        before, other, own = base.get(name), theirs.get(name), mine.get(name)
+        if any(isinstance(v, list | tuple) for v in (before, other, own)):
+            was, now = list(before or []), list(own or [])
+            kept = [i for i in (other or []) if i in now or i not in was]
+            merged[name] = kept + [i for i in now if i not in was and i not in kept]
+        elif own != before:
+            merged[name] = own
+            if other not in (before, own):
+                clashes.append(name)
+        else:
+            merged[name] = other
+    return merged, tuple(clashes)
+
+
 def diff_params(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [
         {

@@ -114,6 +114,13 @@ def test_microdeposits_with_data_permissions_shows_a_warning_but_may_be_saved() 
 
 def test_a_save_after_someone_else_saved_shows_the_conflict_and_keeps_my_edits() -> None:
     flow = "invoice"
+    open_page(None, "admin")  # builds the app, so its store can be used below
+    start = flows.load_flow(engine(), flow)
+    if start.value() != flow_config.default_config(flow).value():  # a known starting version
+        flows.save_flow(
+            engine(), OTHER, flow, permissions=["payment_method"], prefetch=[],
+            verification_method="automatic", expected_version=start.version,
+        )
     at = pick_flow(open_page(PAGE, "admin"), flow)
     base = flows.load_flow(engine(), flow).version
     mine = ["payment_method", "ownership"]
@@ -137,12 +144,24 @@ def test_a_save_after_someone_else_saved_shows_the_conflict_and_keeps_my_edits()
     assert flows.load_flow(engine(), flow) == theirs  # theirs kept
     assert at.button(key=k(flow, "save")).disabled  # until the admin chooses mine or theirs
 
+    # The panel tells their changes from mine (theirs were shown as edits of mine, reversed).
+    shown = texts(at)
+    assert f"What other-admin changed (version {base} → {theirs.version})" in shown
+    assert f"Your unsaved edits (on version {base})" in shown
+
     at.button(key=k(flow, "keep")).click().run()
+    # Mine on top of theirs: their added permission and prefetch stay (keeping mine used to
+    # drop both silently).
+    assert at.multiselect(key=k(flow, "perms")).value == [
+        p for p in flow_config.PERMISSIONS if p in {"ownership", "payment_method", "transactions"}
+    ]
+    assert at.multiselect(key=k(flow, "prefetch")).value == ["transactions"]
     at.button(key=k(flow, "save")).click().run()
     no_exceptions(at)
     stored = flows.load_flow(engine(), flow)
     assert stored.version == theirs.version + 1
-    assert stored.permissions == ("ownership", "payment_method")
+    assert stored.permissions == ("ownership", "payment_method", "transactions")
+    assert stored.prefetch == ("transactions",)
 
 
 def test_load_theirs_discards_my_edits_after_a_conflict() -> None:
