@@ -102,6 +102,8 @@ def read_input() -> tuple[list[PlannedDebit], list[RowError]] | None:
     """
     data: bytes | str | None = uploaded.getvalue() if uploaded is not None else None
     if uploaded is not None and not (data or b"").strip():
+        # A file is given, so the last result (of another input) is put aside under its error.
+        st.session_state[INPUT_NOW] = digest(data or b"")
         st.error(
             f"The file {uploaded.name} is empty. It needs a header row (id,amount,currency) and "
             "one row per debit; download the template above for an example.",

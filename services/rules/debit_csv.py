@@ -343,12 +343,13 @@ def _amount(row: int, text: str, currency: str) -> int:
                 f"Row {row}: the amount '{text.strip()}' uses dots between thousands, but fcops "
                 f"reads a dot as the decimal mark. Write it as {thousands}."
             )
-        raise _RowProblem(
-            f"Row {row}: the amount '{text.strip()}' could be read two ways: with a dot between "
-            f"thousands (as much of Europe writes it) it is {thousands}; with a decimal dot it is "
-            f"{symbol}{head}.{groups[1:3]}. Write {thousands} or {symbol}{head}.{groups[1:3]}, so "
-            "it cannot be misread."
-        )
+        if _reads(text, currency):  # else "too many decimals" says what is wrong
+            raise _RowProblem(
+                f"Row {row}: the amount '{text.strip()}' could be read two ways: with a dot "
+                f"between thousands (as much of Europe writes it) it is {thousands}; with a "
+                f"decimal dot it is {symbol}{head}.{groups[1:3]}. Write {thousands} or "
+                f"{symbol}{head}.{groups[1:3]}, so it cannot be misread."
+            )
     try:
         return parse_amount(text, currency)
     except MoneyError:
@@ -361,6 +362,14 @@ def _amount(row: int, text: str, currency: str) -> int:
             f"fcops reads a dot as the decimal mark (a comma only separates thousands). "
             f"Write it as {written.group(1)}{whole}.{written.group(4)}."
         ) from None
+
+
+def _reads(text: str, currency: str) -> bool:
+    try:
+        parse_amount(text, currency)
+    except MoneyError:
+        return False
+    return True
 
 
 def _symbol_fits(symbol: str, currency: str) -> bool:

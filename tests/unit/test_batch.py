@@ -450,3 +450,8 @@ def test_an_amount_whose_dots_may_group_thousands_is_refused_not_read_as_cents(
 def test_amounts_with_a_plain_decimal_dot_still_read(typed: str, cents: int) -> None:
     planned, bad = parse_debits_csv(f"id,amount,currency\nfca_12345678abcdefgh,{typed},usd\n")
     assert bad == [] and [d.amount for d in planned] == [cents]
+
+
+def test_three_decimals_that_are_not_zero_say_too_many_decimals_not_two_readings() -> None:
+    _, bad = parse_debits_csv("id,amount,currency\nfca_12345678abcdefgh,10.001,usd\n")
+    assert len(bad) == 1 and "too many decimals" in bad[0].message, bad
