@@ -108,6 +108,8 @@ def create_request(kind: str, config_version: int) -> None:
     if not customer:
         st.error("Choose or create a customer first.", icon=":material/error:")
         return
+    if (same := address.reopened_request(kind, customer)) is not None:
+        return address.say_same(same.id, reopened=True)  # not a second one after a reload
     payload = {"customer": customer, "version": config_version}
     extra: dict[str, Any] = {}
     fn: Callable[..., CollectionRequest]
@@ -125,10 +127,7 @@ def create_request(kind: str, config_version: int) -> None:
     st.session_state.pop(VIEW, None)
     address.remember(result)
     if result.replayed:
-        st.info(
-            f"Same request as before: {result.id} already exists, nothing new was created.",
-            icon=":material/info:",
-        )
+        address.say_same(result.id)
 
 
 def on_start_another() -> None:

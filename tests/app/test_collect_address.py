@@ -142,3 +142,34 @@ def test_a_crafted_customer_link_chooses_nobody_and_is_shown_as_typed() -> None:
     assert len(warned) == 1 and warned[0].count("`") == 2, warned
     assert "collect_customer" not in at.session_state or not at.session_state["collect_customer"]
     assert "evil.example" not in " ".join(e.value for e in at.error)
+
+
+@pytest.mark.parametrize("kind", ["link", "setup_intent"])
+def test_creating_again_after_a_reload_answers_with_the_request_shown_not_a_second_one(
+    kind: str,
+) -> None:
+    """The idempotency keys live in the session: after a reload (or in a new tab) the same
+    Create click made a second request, and the customer got two open links."""
+    button = "collect_create_link" if kind == "link" else "collect_create_si"
+    at = with_customer()
+    if kind == "link":
+        create_link(at)
+    else:
+        at.button(key=button).click().run()
+    made = at.session_state["collect_result"]
+    again = opened_at(str(address(at)))
+    again.button(key=button).click().run()
+    no_exceptions(again)
+    shown = again.session_state["collect_result"]
+    assert shown.id == made.id
+    assert any(
+        f"Same request as before: {made.id}" in i.value and "Start another request" in i.value
+        for i in again.info
+    ), texts(again)
+    # "Start another request", then Create: a new request, as ops asked for.
+    again.button(key="collect_another").click().run()
+    if kind == "link":
+        create_link(again)
+    else:
+        again.button(key=button).click().run()
+    assert again.session_state["collect_result"].id != made.id
