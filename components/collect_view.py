@@ -174,10 +174,10 @@ def open_requests_table(rows: list[OpenRequest]) -> None:
     )
 
 
-def pick_label(item: MicrodepositItem) -> str:
-    """A queued request as a picker offers it: its label without the age. Streamlit keeps a
-    choice by the words shown, so words that change as time passes ("12 min ago", then "13
-    min ago") would drop the request chosen on the next run."""
+def pick_label(item: MicrodepositItem | OpenRequest) -> str:
+    """A listed request as a picker offers it: its label without the age (the table beside it
+    shows the age). Streamlit keeps a choice by the words shown, so words that change as time
+    passes ("12 min ago", then "13 min ago") would drop the request chosen on the next run."""
     return label(
         person=item.person,
         customer_id=item.customer_id,

@@ -8,6 +8,7 @@ and double clicks send the same key while a later refresh (after the cooldown) g
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import streamlit as st
@@ -20,7 +21,7 @@ from pages import _runtime as runtime
 from pages._customer_search import search_count, search_page
 from services.rules import people, wording
 from services.rules.debit import Assessment
-from services.rules.money import MoneyError, parse_amount, validate_currency
+from services.rules.money import MoneyError, exponent, parse_amount, validate_currency
 from services.usecases import balance_history, browse_accounts, check_debit
 
 actor = runtime.guard("balances.check")
@@ -42,6 +43,43 @@ BADGES = {
     "unavailable": ("gray", ":material/block:", "UNAVAILABLE — no usable balance"),
 }
 AUTO = "Best eligible account (chosen automatically)"
+# The check shown is kept in the address (?check=<ID>&amount=<dollars>), so a reload, a new tab
+# or a colleague given the URL checks the same debit again (and follows a refresh still running).
+LINKED = ("check", "amount")
+SEEN = "bc_check_seen"
+
+
+def plain_amount(amount: int, currency: str) -> str:
+    """Minor units as the amount box takes them back: 125000 → "1250.00" (no symbol, no commas)."""
+    places = exponent(currency)
+    return f"{Decimal(amount).scaleb(-places):.{places}f}"
+
+
+def check_from_address() -> tuple[str, str] | None:
+    """The URL's check when this session has not taken it yet (a reload, a new tab, a link),
+    else None. It fills the form (by ID) before the form draws, so the box shows what is checked."""
+    linked = tuple(str(st.query_params.get(name) or "")[:100] for name in LINKED)
+    if not linked[0] or linked == st.session_state.get(SEEN):
+        return None
+    st.session_state[SEEN] = linked
+    st.session_state["bc_mode"] = "Paste an ID"
+    st.session_state["bc_target_id"], st.session_state["bc_amount"] = linked
+    return linked[0], linked[1]
+
+
+def keep_in_address(check: check_debit.DebitCheck | None) -> None:
+    """The check shown, in the URL; none shown, none there. One change per check (each change
+    of the query is a browser history entry), never one per rerun."""
+    shown = (check.target_id, plain_amount(check.amount, check.currency)) if check else None
+    kept = {name: st.query_params.get_all(name) for name in st.query_params if name not in LINKED}
+    if shown is not None and tuple(st.query_params.get(name) for name in LINKED) != shown:
+        st.query_params.update(dict(zip(LINKED, shown, strict=True)))
+    elif shown is None and any(name in st.query_params for name in LINKED):
+        st.query_params.from_dict(kept)
+    st.session_state[SEEN] = shown
+
+
+linked_check = check_from_address()
 
 
 # -- choosing whom to check ----------------------------------------------------------------
@@ -162,6 +200,23 @@ if submitted:
         request = {"target": target, "amount": money[0], "currency": money[1]}
         st.session_state[REQUEST] = request
         st.session_state[RESULT] = run_check(request, refresh=refresh_stale)
+    keep_in_address(st.session_state.get(RESULT))
+elif linked_check is not None:
+    # A reload (or a link) of a check: the same debit checked again against the latest balance,
+    # without refreshing it (a refresh is asked for by a click); one still running is followed.
+    st.session_state.pop(RESULT, None)
+    if (money := read_amount(linked_check[1], "USD")) is not None:
+        request = {"target": linked_check[0], "amount": money[0], "currency": money[1]}
+        st.session_state[REQUEST] = request
+        st.session_state[RESULT] = run_check(request, refresh=False)
+    if st.session_state.get(RESULT) is None:
+        keep_in_address(None)  # a link that cannot be checked is not kept for a reload to repeat
+    else:
+        st.info(
+            "Your last check of this debit (kept in the page's address), checked again now "
+            "against the latest balance.",
+            icon=":material/history:",
+        )
 
 
 # -- showing the verdict -----------------------------------------------------------------------

@@ -393,7 +393,7 @@ def open_requests_tab() -> None:
     total = runtime.call(open_request_count, svc, actor, search=search) or len(rows)
     st.caption(f"{first_of(len(rows), total, 'open request(s)').capitalize()}, newest first.")
     open_requests_table(rows)
-    cancel_controls({r.id: r.label for r in rows}, "cancel_open", "collect_cancel_open")
+    cancel_controls({r.id: pick_label(r) for r in rows}, "cancel_open", "collect_cancel_open")
 
 
 def queue_tab() -> None:

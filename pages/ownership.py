@@ -14,6 +14,7 @@ import streamlit as st
 
 from components import refresh_watch
 from components.feedback import format_timestamp
+from components.literal import plain
 from components.pager import current_page, pager
 from components.search_row import search_row
 from components.table_columns import ids_last, time_column
@@ -313,13 +314,17 @@ def check_all_line(running: bool) -> None:
         st.caption(ended_words(last[0]))
 
 
+WHY = 300  # the most of a failure's words shown in the ended line
+
+
 def ended_words(run: jobs.JobView) -> str:
     when = wording.moment(run.finished_at)
     by = "" if run.actor == actor.username else f" (started by {run.actor})"
     if run.status == "failed":
         return (
             f":red[:material/error: The last check of all accounts{by} failed at {when}: "
-            f"{run.error or 'it did not finish'}.] Start it again with “Check all accounts”."
+            f"{plain(run.error or 'it did not finish', WHY)}.] Start it again with “Check all "
+            "accounts”."
         )
     result = run.result or {}
     verdicts: dict[str, int] = result.get("verdicts") or {}
@@ -330,8 +335,9 @@ def ended_words(run: jobs.JobView) -> str:
         f"{int(result.get('errors', 0)):,} failed."
     )
     if result.get("errors") and result.get("why"):  # why they failed (the first), and what to do
-        return (f":orange[:material/warning: {ended} The first failure: {result['why']} Check "
-                "all accounts again later to read them.]")
+        # Stripe's words, as plain text: a "]" in them would end the colour early, "*" emphasise
+        return (f":orange[:material/warning: {ended} The first failure: "
+                f"{plain(result['why'], WHY)} Check all accounts again later to read them.]")
     return f":material/task_alt: {ended}"
 
 

@@ -73,7 +73,8 @@ if submitted or from_address:
     result = runtime.call(lookup_account.lookup, svc, actor, text)
     st.session_state["lookup_result"] = result
     # A lookup that found nothing leaves no address behind (a reload would repeat the error).
-    runtime.keep_in_address(SEEN, result.query_id if result is not None else None, "id")
+    # What was looked up (a py_… payment, not the pi_… it leads to), so a reload asks the same.
+    runtime.keep_in_address(SEEN, result.typed_id if result is not None else None, "id")
 
 found = st.session_state.get("lookup_result")
 if found is not None:

@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select
 
-from services.adapters.models import CustomerRecord
+from services.adapters.models import CustomerRecord, DataVersion
 from services.adapters.store import session_scope
 from services.rules.people import Person, fold
 
@@ -56,11 +57,21 @@ def person_matches(customer_id: Any, term: str) -> Any:
     )
 
 
+# The store's mark that every name_lower is folded by the current rule: a row of the data
+# versions whose version is FOLD_RULE. The writers fold each name they write, so names are
+# read once per store (and again only when the rule changes: raise FOLD_RULE with it).
+FOLDED = "customers.name_lower.fold_rule"
+FOLD_RULE = 1  # services.rules.people.fold: lower case, accents off
+
+
 def refold_names(engine: Engine) -> int:
     """Customers stored before names were searched without accents get their ``name_lower``
-    again (:func:`services.rules.people.fold`); returns how many. One read of the names when
-    nothing is stale."""
+    again (:func:`services.rules.people.fold`); returns how many. Once per store: a store marked
+    folded by this rule (``FOLDED``) costs one primary-key read, nothing else."""
     with session_scope(engine) as session:
+        mark = session.get(DataVersion, FOLDED)
+        if mark is not None and mark.version >= FOLD_RULE:
+            return 0
         named = session.exec(
             select(CustomerRecord.id, CustomerRecord.name, CustomerRecord.name_lower).where(
                 col(CustomerRecord.name).is_not(None)
@@ -79,4 +90,18 @@ def refold_names(engine: Engine) -> int:
                 .values(name_lower=bindparam("folded")),
                 stale,
             )
+        _mark_folded(session, mark)
     return len(stale)
+
+
+def _mark_folded(session: Any, mark: DataVersion | None) -> None:
+    """Mark the store folded, with the refold's transaction (a replica opening the store at the
+    same moment may mark it first: its row stands, the folding was the same)."""
+    if mark is not None:
+        mark.version = FOLD_RULE
+        return
+    try:
+        with session.begin_nested():
+            session.add(DataVersion(name=FOLDED, version=FOLD_RULE))
+    except IntegrityError:
+        pass

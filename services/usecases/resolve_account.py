@@ -48,6 +48,12 @@ class Resolution:
     accounts: list[dict[str, Any]] = field(default_factory=list)  # for a customer ID
     message: str = ""
     details: PaymentDetails | None = None  # the payment lookup's Dashboard-like details
+    asked_id: str | None = None  # the ID looked up when it led to query_id (a py_… to its pi_…)
+
+    @property
+    def typed_id(self) -> str:
+        """The clean ID that was looked up: what a page keeps, so a reload asks the same."""
+        return self.asked_id or self.query_id
 
     @property
     def linked(self) -> AccountSummary | None:
@@ -177,7 +183,11 @@ def resolve(
                 "account it debited. Look it up by its PaymentMethod (pm_…) instead."
             )
         found = resolve(gateway, intent_id, known=known, details=details)
-        return replace(found, message=f"{object_id} is a payment of {intent_id}. {found.message}")
+        return replace(
+            found,
+            message=f"{object_id} is a payment of {intent_id}. {found.message}",
+            asked_id=object_id,
+        )
     if kind in ("payment_intent", "setup_intent"):
         retrieve = (
             gateway.retrieve_payment_intent

@@ -235,3 +235,60 @@ def test_the_customer_picker_says_how_many_match_and_pages_through_them() -> Non
     assert len(at.selectbox(key="bc_customer").options) == 3
     at.text_input(key="bc_customer_query").set_value(f"{tag} 7").run()  # a new term: page 1
     assert "1 customer(s) found." in texts(at)
+
+
+def reopened(at: AppTest) -> AppTest:
+    """A new browser session on ``at``'s address: what a reload (or a new tab) opens."""
+    again = open_page(PAGE, "finance")
+    for name, value in at.query_params.items():
+        again.query_params[name] = value
+    return again.run()
+
+
+def test_a_reload_checks_the_same_debit_again_and_shows_its_verdict() -> None:
+    _, fca = new_account(available=50_000)
+    at = check_id(open_page(PAGE, "finance"), fca, "1,200.00")
+    assert "INSUFFICIENT" in markdown(at)
+    assert at.query_params["check"] == fca and at.query_params["amount"] == "1200.00"
+
+    again = reopened(at)
+    no_exceptions(again)
+    assert "INSUFFICIENT — the balance is short" in markdown(again)
+    assert "$1,200.00 on `" + fca in "\n".join(c.value for c in again.caption)
+    assert again.text_input(key="bc_target_id").value == fca  # the form shows what is checked
+    assert again.text_input(key="bc_amount").value == "1200.00"
+    assert any("Your last check of this debit" in i.value for i in again.info)
+
+
+def test_a_reload_during_a_refresh_follows_it_to_the_new_verdict() -> None:
+    _, fca = new_account(available=900_000, age=3 * DAY)
+    at = check_id(open_page(PAGE, "finance"), fca, "100.00")
+    assert "STALE" in markdown(at)
+    state = app().sandbox.state
+    with state.lock:  # finance asked for a refresh; the bank has not answered when they reload
+        state.lookup(fca)["balance_refresh"]["status"] = "pending"
+
+    again = reopened(at)
+    no_exceptions(again)
+    assert "STALE" in markdown(again)
+    assert any("refresh is running at the bank" in i.value for i in again.info)
+
+    now = int(time.time())
+    with state.lock:  # the bank answers
+        account = state.lookup(fca)
+        account["balance"]["as_of"] = now
+        account["balance_refresh"].update(status="succeeded", last_attempted_at=now)
+    again.run()
+    no_exceptions(again)
+    assert "OK — the balance covers this debit" in markdown(again)
+    assert not any("refresh is running" in i.value for i in again.info)
+
+
+def test_a_link_to_a_check_that_cannot_be_made_says_why_and_is_not_kept() -> None:
+    at = open_page(PAGE, "finance")
+    at.query_params["check"] = "fca_doesnotexist123"
+    at.query_params["amount"] = "10.00"
+    at.run()
+    no_exceptions(at)
+    assert at.error and not at.metric
+    assert "check" not in at.query_params

@@ -386,3 +386,31 @@ def test_the_request_chosen_for_a_caller_survives_the_clock(monkeypatch: pytest.
     for key, options in before.items():
         assert any(o.endswith(intent_id) for o in options)
         assert at.selectbox(key=key).options == options, key
+
+
+def test_the_open_request_chosen_to_cancel_survives_the_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The Open-requests picker offered 'Ada · … · 2 min ago · seti_…': once the age ticked to
+    '3 min ago', Streamlit (which keeps a choice by its words) dropped the request chosen. The
+    age is in the table beside it, not in the option."""
+    import dataclasses
+
+    at = new_customer(open_page(PAGE, "ops"))
+    intent_id = create_setup_intent(at)
+    at.text_input(key="collect_open_search").set_value(intent_id).run()
+    at.selectbox(key="collect_cancel_open").set_value(intent_id).run()
+    options = at.selectbox(key="collect_cancel_open").options
+    assert not any("ago" in o for o in options)
+    real = app().services
+    later = dataclasses.replace(real, now=lambda: real.now() + 3 * 3600 + 17 * 60)
+    monkeypatch.setattr(app(), "services", later)
+    at.run()
+    no_exceptions(at)
+    assert at.selectbox(key="collect_cancel_open").value == intent_id  # still chosen
+    assert at.selectbox(key="collect_cancel_open").options == options
+    ages = next(df.value for df in at.dataframe if "SetupIntent" in df.value.columns)["Age"]
+    assert list(ages) == [pytest.approx(3.3, abs=0.1)]  # the age moved, in the table
+    at.button(key="collect_cancel_open_button").click().run()
+    no_exceptions(at)
+    assert any(f"Canceled {intent_id}" in s.value for s in at.success)

@@ -156,3 +156,39 @@ def test_coming_back_while_it_runs_shows_its_progress_and_offers_no_second_check
     run = jobs.recent_jobs(ADMIN, kinds=[KIND], limit=1)[0]
     assert ended_line(run) in last_line(again)
     assert len(jobs.recent_jobs(ADMIN, kinds=[KIND], limit=100)) == started  # one job
+
+
+@pytest.fixture
+def last_check_all_failed_on() -> Iterator[str]:
+    """The newest check-all ended with one account unread, for a reason in Stripe's words with
+    Markdown in them; the row goes when the test does (later tests read their own last run)."""
+    import datetime as dt
+
+    from services.adapters.job_models import JobRecord
+    from services.adapters.store import session_scope
+
+    jobs_settled()
+    why = "Stripe said: no such account ] *fca_x* [Sign in again](https://example.com)"
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)  # newer than any real run
+    job = JobRecord(
+        id=f"test-why-{time.time_ns()}", kind=KIND, actor="ops", role="ops", status="succeeded",
+        result={"checked": 3, "verdicts": {}, "errors": 1, "why": why},
+        created_at=later, finished_at=later,
+    )  # fmt: skip
+    with session_scope(app().engine) as session:
+        session.add(job)
+    yield why
+    with session_scope(app().engine) as session:
+        session.execute(delete(JobRecord).where(col(JobRecord.id) == job.id))
+
+
+def test_the_first_failure_in_stripes_words_is_plain_text_in_the_ended_line(
+    last_check_all_failed_on: str,
+) -> None:
+    line = last_line(review_list(open_page(PAGE, "ops")))
+    assert line.startswith(":orange[") and line.endswith("later to read them.]")
+    inside = line[len(":orange[") : -1]
+    # Markdown's own characters from Stripe are escaped: the colour ends where fcops ends it,
+    # and nothing of Stripe's draws emphasis or a link
+    assert r"no such account \] \*fca\_x\* \[Sign in again\]\(https\://example\.com\)" in inside
+    assert not [c for i, c in enumerate(inside) if c in "[]*" and inside[i - 1] != "\\"]

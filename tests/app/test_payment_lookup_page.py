@@ -164,3 +164,24 @@ def test_a_lookup_is_kept_in_the_address_for_a_reload_or_a_colleague() -> None:
     colleague.text_input(key="lookup_id").set_value("pi_doesnotexist12345")
     next(b for b in colleague.button if b.label == "Look up").click().run()
     assert "id" not in colleague.query_params  # an error is not kept for a reload to repeat
+
+
+def test_a_payment_looked_up_by_its_py_id_is_kept_as_typed_for_a_reload() -> None:
+    """The address kept the PaymentIntent's ID the payment led to: after a reload the box said
+    pi_… and the line saying which payment it was had gone."""
+    pi = paid_intent(manual=False)
+    payment = str(app().gateway.retrieve_payment_intent(pi["id"])["latest_charge"])
+    assert payment.startswith("py_")
+    at = look_up(f" {payment} ")
+    no_exceptions(at)
+    assert at.query_params["id"] == payment
+    said = f"{payment} is a payment of {pi['id']}."
+    assert any(said in s.value for s in at.success)
+
+    reloaded = open_page(PAGE, "ops")  # a new session on the same address
+    reloaded.query_params["id"] = at.query_params["id"]
+    reloaded.run()
+    no_exceptions(reloaded)
+    assert reloaded.text_input(key="lookup_id").value == payment
+    assert any(said in s.value for s in reloaded.success)
+    assert reloaded.query_params["id"] == payment

@@ -1,0 +1,52 @@
+"""Finance checks a debit, then reloads: the same debit is checked again and its verdict shown,
+with the form filled in. Before, a reload (a new Streamlit session) showed an empty page. The
+check goes into the address once, when it is made: reruns add no browser history entries.
+Headless Chromium on a real server (a reload is a new session, which AppTest cannot make)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser.conftest import sign_in
+from tests.browser.test_batch_journey import linked_account
+from tests.browser.test_config_to_conversion_journey import open_page, settle
+
+pytestmark = pytest.mark.browser
+
+
+def history_length(pg) -> int:  # type: ignore[no-untyped-def]
+    return int(pg.evaluate("window.history.length"))
+
+
+def test_a_reload_shows_the_same_check_again(page, app_url) -> None:  # type: ignore[no-untyped-def]
+    fca = linked_account(prefetch=True)["id"]
+    sign_in(page, app_url, "finance", "fcops-finance-demo")
+    open_page(page, "Balance check")
+    page.get_by_text("Paste an ID", exact=True).click()
+    settle(page)
+    page.get_by_role("textbox", name="ID to check").fill(fca)
+    page.get_by_role("textbox", name="ID to check").press("Tab")
+    settle(page)
+    page.get_by_role("textbox", name="Debit amount").fill("12.34")
+    page.get_by_role("button", name="Check debit").click()
+    settle(page)
+    page.get_by_text("OK — the balance covers this debit").wait_for()
+    page.wait_for_url(re.compile(rf"[?&]check={fca}"))
+    assert "amount=12.34" in page.url
+    entries = history_length(page)
+
+    page.get_by_text("Customer", exact=True).click()  # reruns of the page
+    settle(page)
+    page.get_by_text("Paste an ID", exact=True).click()
+    settle(page)
+    assert history_length(page) == entries  # reruns add no history entries (one Back leaves)
+
+    page.reload()
+    settle(page)
+    page.get_by_text("OK — the balance covers this debit").wait_for()
+    page.get_by_text("Your last check of this debit").wait_for()
+    assert page.get_by_role("textbox", name="ID to check").input_value() == fca
+    assert page.get_by_role("textbox", name="Debit amount").input_value() == "12.34"
+    assert f"$12.34 on {fca}" in page.inner_text("body")
