@@ -43,9 +43,9 @@ BADGES = {
     "unavailable": ("gray", ":material/block:", "UNAVAILABLE — no usable balance"),
 }
 AUTO = "Best eligible account (chosen automatically)"
-# The check shown is kept in the address (?check=<ID>&amount=<dollars>), so a reload, a new tab
+# The check shown is kept in the address (?check=<ID>&amount=1250.00&currency=USD), so a reload, a new tab
 # or a colleague given the URL checks the same debit again (and follows a refresh still running).
-LINKED = ("check", "amount")
+LINKED = ("check", "amount", "currency")
 SEEN = "bc_check_seen"
 
 
@@ -55,7 +55,7 @@ def plain_amount(amount: int, currency: str) -> str:
     return f"{Decimal(amount).scaleb(-places):.{places}f}"
 
 
-def check_from_address() -> tuple[str, str] | None:
+def check_from_address() -> tuple[str, str, str] | None:
     """The URL's check when this session has not taken it yet (a reload, a new tab, a link),
     else None. It fills the form (by ID) before the form draws, so the box shows what is checked."""
     linked = tuple(str(st.query_params.get(name) or "")[:100] for name in LINKED)
@@ -63,14 +63,18 @@ def check_from_address() -> tuple[str, str] | None:
         return None
     st.session_state[SEEN] = linked
     st.session_state["bc_mode"] = "Paste an ID"
-    st.session_state["bc_target_id"], st.session_state["bc_amount"] = linked
-    return linked[0], linked[1]
+    st.session_state["bc_target_id"], st.session_state["bc_amount"] = linked[:2]
+    st.session_state["bc_currency"] = linked[2] or "USD"
+    return linked[0], linked[1], linked[2] or "USD"
 
 
 def keep_in_address(check: check_debit.DebitCheck | None) -> None:
     """The check shown, in the URL; none shown, none there. One change per check (each change
     of the query is a browser history entry), never one per rerun."""
-    shown = (check.target_id, plain_amount(check.amount, check.currency)) if check else None
+    shown = (
+        (check.target_id, plain_amount(check.amount, check.currency), check.currency.upper())
+        if check else None
+    )
     kept = {name: st.query_params.get_all(name) for name in st.query_params if name not in LINKED}
     if shown is not None and tuple(st.query_params.get(name) for name in LINKED) != shown:
         st.query_params.update(dict(zip(LINKED, shown, strict=True)))
@@ -154,7 +158,8 @@ target = pick_from_customer() if mode == "Customer" else pick_by_id()
 with st.form("bc_form"):
     left, middle = st.columns([2, 1])
     amount_text = left.text_input("Debit amount", key="bc_amount", placeholder="1250.00")
-    currency = middle.text_input("Currency", value="USD", key="bc_currency", max_chars=3)
+    st.session_state.setdefault("bc_currency", "USD")  # (a link's check may set another)
+    currency = middle.text_input("Currency", key="bc_currency", max_chars=3)
     refresh_stale = st.checkbox(
         "Refresh stale balances",
         key="bc_refresh",
@@ -205,7 +210,7 @@ elif linked_check is not None:
     # A reload (or a link) of a check: the same debit checked again against the latest balance,
     # without refreshing it (a refresh is asked for by a click); one still running is followed.
     st.session_state.pop(RESULT, None)
-    if (money := read_amount(linked_check[1], "USD")) is not None:
+    if (money := read_amount(linked_check[1], linked_check[2])) is not None:
         request = {"target": linked_check[0], "amount": money[0], "currency": money[1]}
         st.session_state[REQUEST] = request
         st.session_state[RESULT] = run_check(request, refresh=False)

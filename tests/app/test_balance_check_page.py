@@ -250,6 +250,7 @@ def test_a_reload_checks_the_same_debit_again_and_shows_its_verdict() -> None:
     at = check_id(open_page(PAGE, "finance"), fca, "1,200.00")
     assert "INSUFFICIENT" in markdown(at)
     assert at.query_params["check"] == fca and at.query_params["amount"] == "1200.00"
+    assert at.query_params["currency"] == "USD"
 
     again = reopened(at)
     no_exceptions(again)
@@ -292,3 +293,16 @@ def test_a_link_to_a_check_that_cannot_be_made_says_why_and_is_not_kept() -> Non
     no_exceptions(at)
     assert at.error and not at.metric
     assert "check" not in at.query_params
+
+
+def test_a_link_keeps_the_currency_it_was_checked_in() -> None:
+    """The address held only the ID and the amount: a reload checked a EUR debit in dollars."""
+    _, fca = new_account(available=50_000)
+    at = open_page(PAGE, "finance")
+    at.query_params.update({"check": fca, "amount": "12.00", "currency": "EUR"})
+    at.run()
+    no_exceptions(at)
+    assert at.text_input(key="bc_currency").value == "EUR"
+    shown = texts(at) + " ".join(e.value for e in at.error)
+    assert "€12.00" in shown or "EUR" in shown, shown  # checked (or refused) as euros
+    assert not at.warning or all("Session State" not in w.value for w in at.warning)
