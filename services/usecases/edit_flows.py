@@ -107,7 +107,8 @@ def _conflict(engine: Engine, flow: str, expected_version: int) -> Conflict:
     who = current.updated_by or "Someone"
     return Conflict(
         f"{who} saved version {current.version} at {_when(current.updated_at)} while you were "
-        "editing; your changes were not saved. Reload to see theirs, then re-apply yours."
+        "editing; your changes were not saved. See what they changed, then apply yours on top "
+        "of their version (a reload would lose your edits)."
     )
 
 
