@@ -228,19 +228,27 @@ def lingering(key: str) -> None:
         st.warning(entry[0], icon=":material/link_off:")
 
 
-def account_from_address(seen_key: str) -> str | None:
-    """The URL's ``?account=`` when this session has not opened it yet (a link, a reload, a new
-    tab), else None: once opened, the person's own choices on the page win over the URL."""
-    linked = str(st.query_params.get("account") or "")[:100]
-    if linked and linked != st.session_state.get(seen_key):
-        st.session_state[seen_key] = linked
-        return linked
-    return None
+def address_change(seen_key: str, param: str = "account", limit: int = 100) -> tuple[bool, str | None]:
+    """Whether the URL's ``?param=`` differs from what this session last read or wrote (a link,
+    a reload, a new tab, Back or Forward), and what it says then: its value (at most ``limit``
+    characters) or None, no parameter, which means nothing is chosen (the page shows its list or
+    its empty form). The URL is the truth on every step of the history; the person's choices go
+    into it with :func:`keep_in_address`, and a plain rerun writes nothing. The whole value is
+    compared: a longer one cut for comparing would never equal the one written, and every run
+    would take it again over what the person typed since."""
+    raw = str(st.query_params.get(param) or "")
+    if raw == str(st.session_state.get(seen_key) or ""):
+        return False, None
+    st.session_state[seen_key] = raw
+    return True, raw[:limit] or None
 
 
 def keep_in_address(seen_key: str, value: str | None, param: str = "account") -> None:
-    """What the page shows in the URL (``?account=`` by default), so a reload, a new tab or a
-    colleague given the URL opens it again; none shown, none in the URL."""
+    """Put ``value`` in the URL's ``?param=`` (``?account=`` by default; none, the parameter
+    out), so a reload, a new tab or a colleague given the URL opens it again. A change is a
+    browser history entry, Back returns to the one before: call it when the person chooses
+    something, never on a plain rerun (a page writing its state back over the URL Back brought
+    would undo the Back and lose the Forward)."""
     if value and st.query_params.get(param) != value:
         st.query_params[param] = value
     elif not value and param in st.query_params:

@@ -58,14 +58,32 @@ SCORE_COLUMN = st.column_config.ProgressColumn(
 )
 
 
+ADDRESS = "own_address"  # the ?account= this session last read or wrote
+HOME = "own_home"  # the view the URL without ?account= shows: where the person chose from
+
+
+def choose(account_id: str | None) -> None:
+    """The person's choice goes into the URL, a browser history entry: Back shows what was
+    shown before (from the first one, the view they chose it from), Forward this again."""
+    if "account" not in st.query_params:
+        st.session_state[HOME] = st.session_state.get(VIEW, CHECK)
+    runtime.keep_in_address(ADDRESS, account_id)
+
+
 def open_account(account_id: str) -> None:
     """Show ``account_id`` in the check view on the next run (widgets cannot change mid-run)."""
+    choose(account_id)
     st.session_state["own_pending"] = account_id
     st.rerun()
 
 
-ADDRESS = "own_address"  # the ?account= this session last opened or wrote
-pending = st.session_state.pop("own_pending", None) or runtime.account_from_address(ADDRESS)
+moved, linked = runtime.address_change(ADDRESS)  # a link, a reload, Back or Forward
+if moved:  # the URL is the truth: its account, or none chosen
+    for key in ("own_choices", "own_choice", ACCOUNT):
+        st.session_state.pop(key, None)
+    st.session_state["own_id_input"] = linked or ""
+    st.session_state[VIEW] = CHECK if linked else st.session_state.get(HOME, CHECK)
+pending = st.session_state.pop("own_pending", None) or linked
 if pending:
     st.session_state[ACCOUNT] = pending
     st.session_state["own_id_input"] = pending
@@ -103,6 +121,7 @@ def account_picker() -> str | None:
         if chosen:
             st.session_state[ACCOUNT] = chosen
             st.session_state.get(REPORTS, {}).pop(chosen, None)  # a new check was asked for
+        choose(chosen)
     choices = st.session_state.get("own_choices")
     if choices:
         words: dict[str, str] = st.session_state.get("own_choice_labels") or {}
@@ -113,8 +132,9 @@ def account_picker() -> str | None:
             format_func=lambda i: words.get(i, i),
             key="own_choice",
         )
-        if picked:
+        if picked and picked != st.session_state.get(ACCOUNT):
             st.session_state[ACCOUNT] = picked
+            choose(picked)
     return st.session_state.get(ACCOUNT)
 
 
@@ -233,7 +253,6 @@ def show_outcome(account_id: str) -> None:
 
 def check_view() -> None:
     account_id = account_picker()
-    runtime.keep_in_address(ADDRESS, account_id)  # a reload or a shared URL opens it again
     if not account_id:
         if not st.session_state.get("own_choices"):  # else the picker above asks for one
             st.info("Enter an account ID, or open one from the review list.", icon=":material/badge:")

@@ -53,13 +53,14 @@ def account_card(account: AccountSummary) -> None:
 
 
 # The looked-up ID is kept in the address (?id=…), so a reload, a new tab or a colleague given
-# the URL shows the same lookup; read once per session, before the box draws (it shows the ID).
+# the URL shows the same lookup; read when it changes (Back and Forward too), before the box
+# draws (it shows the ID). No ?id= is no lookup: the empty form.
 SEEN = "lookup_seen"
-linked_id = str(st.query_params.get("id") or "")[:200]
-from_address = bool(linked_id) and linked_id != st.session_state.get(SEEN)
-if from_address:
-    st.session_state[SEEN] = linked_id
-    st.session_state["lookup_id"] = linked_id
+moved, linked_id = runtime.address_change(SEEN, "id", limit=200)
+from_address = moved and bool(linked_id)
+if moved:
+    st.session_state["lookup_id"] = linked_id or ""
+    st.session_state.pop("lookup_result", None)
 
 text, submitted = search_row(
     "lookup",
@@ -74,7 +75,8 @@ if submitted or from_address:
     st.session_state["lookup_result"] = result
     # A lookup that found nothing leaves no address behind (a reload would repeat the error).
     # What was looked up (a py_… payment, not the pi_… it leads to), so a reload asks the same.
-    runtime.keep_in_address(SEEN, result.typed_id if result is not None else None, "id")
+    if submitted:  # a person's lookup, a browser history entry; the URL's own stays as it is
+        runtime.keep_in_address(SEEN, result.typed_id if result is not None else None, "id")
 
 found = st.session_state.get("lookup_result")
 if found is not None:

@@ -56,10 +56,19 @@ PAGE_SIZE = 100
 PAGE_KEY = "txn_page"  # (account, filters and order, page) of the list
 PENDING = "Transaction refresh pending at the bank…"
 
-ADDRESS = "txn_address"  # the ?account= this session last opened or wrote
-if param := runtime.account_from_address(ADDRESS):
-    st.session_state[ACCOUNT] = param
-    st.session_state["txn_id_input"] = param
+ADDRESS = "txn_address"  # the ?account= this session last read or wrote
+moved, linked = runtime.address_change(ADDRESS)  # a link, a reload, Back or Forward
+if moved:  # the URL is the truth: its account, or none chosen
+    st.session_state[ACCOUNT] = linked
+    st.session_state["txn_id_input"] = linked or ""
+    if st.session_state.get("txn_pick") != linked:  # the picker shows no other account
+        st.session_state["txn_pick"] = st.session_state["txn_last_pick"] = None
+
+
+def choose(account_id: str) -> None:
+    """The person's choice, kept in the URL (a browser history entry: Back shows the last one)."""
+    st.session_state[ACCOUNT] = account_id
+    runtime.keep_in_address(ADDRESS, account_id)  # a reload or a shared URL opens it again
 
 
 # --------------------------------------------------------------------------- picking an account
@@ -112,7 +121,7 @@ def account_picker() -> str | None:
             )
             if picked and picked != st.session_state.get("txn_last_pick"):
                 st.session_state["txn_last_pick"] = picked
-                st.session_state[ACCOUNT] = picked
+                choose(picked)
         else:
             if follow.following(follow.ACCOUNTS):
                 st.caption("No accounts in the store yet: they appear here as the sync reads them.")
@@ -132,7 +141,7 @@ def account_picker() -> str | None:
             widths=(4, 1),
         )
     if submitted:
-        st.session_state[ACCOUNT] = text.strip()
+        choose(text.strip())
     return st.session_state.get(ACCOUNT) or None
 
 
@@ -465,7 +474,6 @@ def account_view(account_id: str) -> None:
 
 
 chosen_account = account_picker()
-runtime.keep_in_address(ADDRESS, chosen_account)  # a reload or a shared URL opens it again
 if chosen_account:
     account_view(chosen_account)
 else:
