@@ -64,6 +64,10 @@ def _known(typed: Sequence[str], known: Sequence[str], what: str, problems: list
     return tuple(chosen)
 
 
+def _last(values: Sequence[str]) -> str | None:
+    return str(values[-1]) if values else None
+
+
 def _day(typed: str | None, name: str, earliest: date, latest: date, problems: list[str]) -> date | None:
     if not typed:
         return None
@@ -95,8 +99,8 @@ def wanted_filters(
     chosen_flows = _known(params.get("flow", ()), flows, "flow", problems)
     chosen_methods = _known(params.get("method", ()), methods, "method", problems)
     first, last = default_range(today)
-    typed_from = (list(params.get("from", ())) or [None])[-1]
-    typed_to = (list(params.get("to", ())) or [None])[-1]
+    typed_from = _last(params.get("from", ()))
+    typed_to = _last(params.get("to", ()))
     start = _day(typed_from, "from", earliest, latest, problems)
     end = _day(typed_to, "to", earliest, latest, problems)
     if (start or first) > (end or last):
