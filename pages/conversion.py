@@ -2,7 +2,8 @@
 
 Reads the intents mirrored by the incremental sync (never Stripe directly), so filters and charts
 are instant; "Sync intents" brings the store up to date (a background job the page follows) and can
-be re-run safely.
+be re-run safely. The filters travel in the URL (``?flow=&method=&from=&to=``,
+components/conversion_filters.py), so Back, a reload or a shared link shows the same view.
 """
 
 from __future__ import annotations
