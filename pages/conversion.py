@@ -2,7 +2,8 @@
 
 Reads the intents mirrored by the incremental sync (never Stripe directly), so filters and charts
 are instant; "Sync intents" brings the store up to date (a background job the page follows) and can
-be re-run safely.
+be re-run safely. The filters travel in the URL (``?flow=&method=&from=&to=``,
+components/conversion_filters.py), so Back, a reload or a shared link shows the same view.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from components.conversion_charts import (
     funnel_chart,
     weekly_outcomes_chart,
 )
+from components.conversion_filters import filter_widgets
 from components.feedback import format_age, format_timestamp
 from components.table_columns import age_column
 from pages import _follow as follow
@@ -143,36 +145,20 @@ def _day(ts: int | None, fallback: date) -> date:
 
 
 def filters(info: StoreInfo) -> tuple[list[str], list[str], date | None, date | None]:
+    """The Flow, Verification method and Created between boxes, kept in the URL (``?flow=``,
+    ``?method=``, ``?from=``, ``?to=``) so Back, a reload or a shared link shows this view."""
     today = datetime.fromtimestamp(svc.now(), UTC).date()
     first = _day(info.first_created, today - timedelta(weeks=12))
-    flow_col, method_col, date_col = st.columns([2, 2, 2])
-    flow_options = info.flows or ["unknown"]
-    chosen_flows = flow_col.multiselect(
-        "Flow",
-        flow_options,
-        key="conv_flows",
-        placeholder="All flows",
-        help="'unknown': intents not created by fcops (no fcops_flow metadata).",
+    chosen = filter_widgets(
+        st.columns([2, 2, 2]),
+        stored_flows=info.flows,
+        methods=list(dict.fromkeys([*VERIFICATION_METHODS, *info.methods])),
+        today=today,
+        earliest=min(first, today - timedelta(days=365)),
+        latest=today + timedelta(days=1),
+        flow_help="'unknown': intents not created by fcops (no fcops_flow metadata).",
     )
-    method_options = list(dict.fromkeys([*VERIFICATION_METHODS, *info.methods]))
-    chosen_methods = method_col.multiselect(
-        "Verification method", method_options, key="conv_methods", placeholder="All methods"
-    )
-    picked = date_col.date_input(
-        "Created between",
-        value=(today - timedelta(days=90), today),
-        min_value=min(first, today - timedelta(days=365)),
-        max_value=today + timedelta(days=1),
-        key="conv_dates",
-    )
-    start: date | None = None
-    end: date | None = None
-    if isinstance(picked, tuple):
-        start = picked[0] if len(picked) > 0 else None
-        end = picked[1] if len(picked) > 1 else None
-    elif isinstance(picked, date):
-        start = picked
-    return list(chosen_flows), list(chosen_methods), start, end
+    return list(chosen.flows), list(chosen.methods), chosen.start, chosen.end
 
 
 # --------------------------------------------------------------------------- sections

@@ -96,9 +96,10 @@ def column_config(dataframe: Any) -> dict[str, Any]:
 
 
 def filter_box(at: AppTest, kind: str, base: str) -> Any:
-    """The Accounts filter widget of ``kind`` ("selectbox", "checkbox", "number_input") whose key
-    starts with ``base`` (components.account_filters keys each box by the URL's value too:
-    "acc_status:inactive")."""
+    """The Accounts or Conversion filter widget of ``kind`` ("selectbox", "checkbox",
+    "number_input", "multiselect", "date_input") whose key starts with ``base``
+    (components.account_filters and components.conversion_filters key each box by the URL's
+    value too: "acc_status:inactive")."""
     return next(w for w in getattr(at, kind) if str(w.key).startswith(f"{base}:"))
 
 

@@ -12,7 +12,14 @@ from streamlit.testing.v1 import AppTest
 
 from services.auth import Actor
 from services.usecases import collect_customers, collection_requests, conversion_report
-from tests.app.conftest import jobs_settled, no_exceptions, open_page, refused, texts
+from tests.app.conftest import (
+    filter_box,
+    jobs_settled,
+    no_exceptions,
+    open_page,
+    refused,
+    texts,
+)
 from tests.app.conftest import shared_app as app
 
 PAGE = "pages/conversion.py"
@@ -57,7 +64,7 @@ def test_other_roles_cannot_reach_the_page_or_its_data(role: str) -> None:
 
 def test_filtering_by_method_shows_only_that_method() -> None:
     at = open_page(PAGE, "manager")
-    at.multiselect(key="conv_methods").set_value(["microdeposits"]).run()
+    filter_box(at, "multiselect", "conv_methods").set_value(["microdeposits"]).run()
     no_exceptions(at)
     assert conversion_label(at, "microdeposits") is not None
     assert conversion_label(at, "automatic") is None
@@ -67,7 +74,7 @@ def test_filtering_by_method_shows_only_that_method() -> None:
 def test_a_date_range_without_intents_says_so() -> None:
     at = open_page(PAGE, "manager")
     today = datetime.now(UTC).date()
-    at.date_input(key="conv_dates").set_value(
+    filter_box(at, "date_input", "conv_dates").set_value(
         (today + timedelta(days=1), today + timedelta(days=1))
     )
     at.run()
@@ -97,7 +104,7 @@ def test_sync_counts_a_setup_intent_that_succeeded_since() -> None:
 
     after = conversion_report.conversion(app().engine, now=services.now(), flows=["setup_intent"])
     assert int(after["succeeded"].sum()) == succeeded_before + 1
-    at.multiselect(key="conv_flows").set_value(["setup_intent"]).run()
+    filter_box(at, "multiselect", "conv_flows").set_value(["setup_intent"]).run()
     table = at.dataframe[0].value.set_index("Method")
     assert int(table["Usable"].sum()) == succeeded_before + 1
     assert pd.api.types.is_float_dtype(table["Median time to usable"])  # hours, sorts as numbers
@@ -109,7 +116,7 @@ def test_cached_figures_follow_an_intent_a_webhook_stored_without_a_sync() -> No
     from services.usecases.sync_intents import store_intent
 
     at = open_page(PAGE, "manager")
-    at.multiselect(key="conv_flows").set_value(["setup_intent"]).run()
+    filter_box(at, "multiselect", "conv_flows").set_value(["setup_intent"]).run()
     started = int(at.dataframe[0].value["Started"].sum())
     at.run()
     assert int(at.dataframe[0].value["Started"].sum()) == started

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from services.auth import Actor
 from services.rules.chart_data import MIN_COUNT, NO_DATA
 from services.usecases import collect_customers, collection_requests, conversion_report
-from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import filter_box, no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
 
 PAGE = "pages/conversion.py"
@@ -62,7 +62,7 @@ def a_pending_intent() -> str:
 def test_an_empty_selection_says_no_data_yet_and_shows_no_rate() -> None:
     at = open_page(PAGE, "manager")
     tomorrow = datetime.now(UTC).date() + timedelta(days=1)
-    at.date_input(key="conv_dates").set_value((tomorrow, tomorrow)).run()
+    filter_box(at, "date_input", "conv_dates").set_value((tomorrow, tomorrow)).run()
     no_exceptions(at)
     assert any(i.value.startswith(NO_DATA) for i in at.info)
     assert not at.metric and not specs(at)
@@ -73,7 +73,7 @@ def test_pending_intents_are_shown_apart_and_left_out_of_the_rate() -> None:
     a_pending_intent()
     at = open_page(PAGE, "manager")
     at.button(key="conv_sync").click().run()
-    at.multiselect(key="conv_flows").set_value(["setup_intent"]).run()
+    filter_box(at, "multiselect", "conv_flows").set_value(["setup_intent"]).run()
     no_exceptions(at)
     frame = conversion_report.conversion(
         app().engine, now=app().services.now(), flows=["setup_intent"]
