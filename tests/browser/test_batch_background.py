@@ -25,6 +25,25 @@ def metrics(page: Any) -> dict[str, str]:
     }
 
 
+def start_batch(page: Any, name: str, tag: str) -> None:
+    """Finance, signed in: upload one funded row and UNKNOWN unknown IDs as ``name``, click Run
+    and wait until the check has started."""
+    funded = linked_account(prefetch=True)
+    rows = ["id,amount,currency,reference", f"{funded['id']},1.00,usd,small"]
+    rows += [f"fca_{n:020d}{tag},1.00,usd,unknown {n}" for n in range(UNKNOWN)]
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Batch check", exact=True).click()
+    wait_idle(page)
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+        files=[{"name": name, "mimeType": "text/csv", "buffer": "\n".join(rows).encode()}]
+    )
+    page.get_by_text(f"Ready: {name} has {UNKNOWN + 1} row(s)").wait_for(timeout=60_000)
+    wait_idle(page)
+    page.get_by_role("button", name="Run batch check").click()
+    page.get_by_text("Checked 0 of").or_(page.get_by_text("Checking")).or_(
+        page.get_by_text("Starting…")
+    ).or_(page.get_by_text("Queued…")).first.wait_for(timeout=30_000)
+
+
 def test_a_batch_started_in_the_browser_finishes_after_the_tab_is_closed(
     app_url: str, browser: Any
 ) -> None:
@@ -32,18 +51,7 @@ def test_a_batch_started_in_the_browser_finishes_after_the_tab_is_closed(
     page = first.new_page()
     page.set_default_timeout(30_000)
     sign_in(page, app_url, "finance", "fcops-finance-demo")
-    funded = linked_account(prefetch=True)
-    rows = ["id,amount,currency,reference", f"{funded['id']},1.00,usd,small"]
-    rows += [f"fca_{n:020d}gone,1.00,usd,unknown {n}" for n in range(UNKNOWN)]
-    page.get_by_test_id("stSidebar").get_by_role("link", name="Batch check", exact=True).click()
-    wait_idle(page)
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
-        files=[{"name": "big.csv", "mimeType": "text/csv", "buffer": "\n".join(rows).encode()}]
-    )
-    page.get_by_text(f"Ready: big.csv has {UNKNOWN + 1} row(s)").wait_for(timeout=60_000)
-    wait_idle(page)
-    page.get_by_role("button", name="Run batch check").click()
-    page.get_by_text("Checked 0 of").or_(page.get_by_text("Checking")).first.wait_for(timeout=30_000)
+    start_batch(page, "big.csv", "gone")
     started = time.monotonic()
     first.close()  # the tab goes away mid-run
 
@@ -74,21 +82,8 @@ def test_leaving_while_a_batch_starts_and_coming_back_shows_it(app_url: str, bro
         page = context.new_page()
         page.set_default_timeout(30_000)
         sign_in(page, app_url, "finance", "fcops-finance-demo")
-        funded = linked_account(prefetch=True)
-        rows = ["id,amount,currency,reference", f"{funded['id']},1.00,usd,small"]
-        rows += [f"fca_{n:020d}away,1.00,usd,unknown {n}" for n in range(UNKNOWN)]
+        start_batch(page, "away.csv", "away")
         sidebar = page.get_by_test_id("stSidebar")
-        sidebar.get_by_role("link", name="Batch check", exact=True).click()
-        wait_idle(page)
-        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
-            files=[{"name": "away.csv", "mimeType": "text/csv", "buffer": "\n".join(rows).encode()}]
-        )
-        page.get_by_text(f"Ready: away.csv has {UNKNOWN + 1} row(s)").wait_for(timeout=60_000)
-        wait_idle(page)
-        page.get_by_role("button", name="Run batch check").click()
-        page.get_by_text("Checked 0 of").or_(page.get_by_text("Checking")).or_(
-            page.get_by_text("Starting…")
-        ).or_(page.get_by_text("Queued…")).first.wait_for(timeout=30_000)
         sidebar.get_by_role("link", name="Balance check", exact=True).click()  # mid-wait
         page.get_by_role("heading", name="Balance check").wait_for()
         wait_idle(page)
