@@ -17,12 +17,10 @@ import streamlit as st
 from components import refresh_watch
 from components.account_filters import filter_widgets
 from components.accounts_view import (
-    CUSTOMER_COLUMNS,
     FEATURE_LABELS,
     OWNER_COLUMNS,
     STORED_OWNERS,
     account_fields,
-    customers_frame,
     owners_frame,
     refresh_text,
     render_accounts_table,
@@ -34,8 +32,8 @@ from components.accounts_view import (
 from components.feedback import format_age, format_timestamp
 from components.literal import literal, plain
 from components.money import format_money
-from components.pager import chosen_page, current_page, pager
-from components.search_row import search_row
+from components.pager import current_page, pager
+from pages import _accounts_customer as picker
 from pages import _follow as follow
 from pages import _refresh as refresh
 from pages import _runtime as runtime
@@ -119,71 +117,6 @@ def full_resync_button() -> bool:
 # --------------------------------------------------------------------------- list view
 
 
-def search_box() -> None:
-    term, submitted = search_row(
-        "acc_search",
-        "Find a customer",
-        placeholder="Email, part of a name, or a customer ID (cus_…)",
-        key="acc_term",
-        button="Search",
-    )
-    if submitted:
-        found = runtime.call(browse_accounts.search_customers_page, svc, actor, term)
-        st.session_state["acc_hits"] = found
-        st.session_state["acc_hits_term"] = term
-        if found is None:
-            return
-    found = st.session_state.get("acc_hits")
-    if found is None:
-        return
-    if not found.total:
-        st.info("No customer matches that search.", icon=":material/person_search:")
-        return
-    if found.total > len(found.hits):
-        st.caption(
-            f"{found.total:,} customer(s) found · showing {found.first:,}–{found.last:,} of "
-            f"{found.total:,}, newest first — select one to see their accounts."
-        )
-    else:
-        st.caption(f"{found.total:,} customer(s) found — select one to see their accounts.")
-    event: Any = st.dataframe(
-        customers_frame(found.hits),
-        hide_index=True,
-        placeholder="—",
-        width="stretch",
-        on_select="rerun",
-        selection_mode="single-row",
-        key=f"acc_hits_table_{found.page}",
-        column_config=CUSTOMER_COLUMNS,
-    )
-    chosen = list(event.selection.rows) if event is not None else []
-    if chosen and chosen[0] < len(found.hits):
-        hit = found.hits[chosen[0]]
-        st.session_state["acc_customer"] = (hit.id, hit.name or hit.email or hit.id)
-    if found.pages > 1:
-        search_pager(found)
-
-
-def customer_label(customer_id: str) -> str:
-    """The customer's name (or email) for a link's ``cus_…``; the ID when Stripe has none."""
-    hits = runtime.call(browse_accounts.search_customers, svc, actor, customer_id) or []
-    hit = next((h for h in hits if h.id == customer_id), None)
-    return (hit.name or hit.email or customer_id) if hit else customer_id
-
-
-def search_pager(found: browse_accounts.CustomerSearchPage) -> None:
-    caption = f"Customers page {found.page} of {found.pages}"
-    wanted = chosen_page("acc_hits", found.page, found.pages, caption=caption, noun="customers")
-    if wanted is not None:
-        again = runtime.call(
-            browse_accounts.search_customers_page, svc, actor,
-            st.session_state.get("acc_hits_term"), page=wanted,
-        )
-        if again is not None:
-            st.session_state["acc_hits"] = again
-            st.rerun()
-
-
 def filters() -> dict[str, Any]:
     banks = runtime.call(browse_accounts.institutions, svc, actor) or []
     return filter_widgets(banks)
@@ -237,18 +170,16 @@ def list_view() -> None:
 
 def list_body() -> None:
     sync_bar()
-    search_box()
-    if wanted := runtime.linked_customer("acc_link", "showing all accounts."):
-        st.session_state["acc_customer"] = (wanted, customer_label(wanted))
-    customer = st.session_state.get("acc_customer")
-    runtime.keep_in_address("acc_link_seen", customer[0] if customer else None, "customer")
+    picker.follow_address(svc, actor)  # a link, Back or Forward: the URL's customer
+    picker.search_box(svc, actor)  # a row picked: the URL follows (never on a plain rerun)
+    customer = st.session_state.get(picker.CUSTOMER)
     chosen: dict[str, Any] = filters()
     sort = sort_control()
     if customer:
         left, right = st.columns([5, 1], vertical_alignment="center")
         left.markdown(f"Accounts of **{plain(customer[1])}** (`{customer[0]}`)")
         if right.button("All accounts", icon=":material/close:", key="acc_clear_customer"):
-            st.session_state.pop("acc_customer", None)
+            picker.choose(None)
             st.rerun()
         chosen["customer_id"] = customer[0]
     page_no = current_page(PAGE_KEY, repr((sorted(chosen.items()), sort)))  # new filters: 1
