@@ -159,12 +159,20 @@ def test_too_many_wrong_amounts_show_the_request_needs_a_new_account() -> None:
     assert app().gateway.retrieve_setup_intent(intent_id)["status"] == "requires_payment_method"
 
 
-def test_ops_can_verify_a_queued_request_for_a_customer_on_the_phone() -> None:
+def queued_request(*, arrived: bool) -> tuple[AppTest, str]:
+    """Ops' page with a new customer's SetupIntent in the microdeposit queue (the customer chose
+    manual entry; with ``arrived``, the deposits have reached their bank)."""
     at = new_customer(open_page(PAGE, "ops"))
     intent_id = create_setup_intent(at)
     at.button(key="collect_sim_manual").click().run()
-    at.button(key="collect_sim_arrive").click().run()
+    if arrived:
+        at.button(key="collect_sim_arrive").click().run()
     at.button(key="collect_queue_reload").click().run()
+    return at, intent_id
+
+
+def test_ops_can_verify_a_queued_request_for_a_customer_on_the_phone() -> None:
+    at, intent_id = queued_request(arrived=True)
     at.selectbox(key="collect_queue_verify_pick").set_value(intent_id).run()
     verify_code(at, "SM11AA", prefix="collect_qverify")
     assert any(f"Verified: {intent_id}" in s.value for s in at.success)
@@ -211,10 +219,7 @@ def test_an_open_request_can_be_canceled_from_its_tab() -> None:
 
 
 def test_the_microdeposit_queue_lists_a_request_waiting_for_deposits() -> None:
-    at = new_customer(open_page(PAGE, "ops"))
-    intent_id = create_setup_intent(at)
-    at.button(key="collect_sim_manual").click().run()
-    at.button(key="collect_queue_reload").click().run()
+    at, intent_id = queued_request(arrived=False)
     no_exceptions(at)
     assert any(o.endswith(intent_id) for o in at.selectbox(key="collect_cancel_queue").options)
     assert any(intent_id in df.value.to_string() for df in at.dataframe)
@@ -314,11 +319,7 @@ def test_choosing_another_customer_puts_the_request_shown_aside() -> None:
 
 @pytest.mark.parametrize("code", ["'; --", "SM99ZZ"])
 def test_a_wrong_code_for_a_caller_keeps_the_request_and_what_was_typed(code: str) -> None:
-    at = new_customer(open_page(PAGE, "ops"))
-    intent_id = create_setup_intent(at)
-    at.button(key="collect_sim_manual").click().run()
-    at.button(key="collect_sim_arrive").click().run()
-    at.button(key="collect_queue_reload").click().run()
+    at, intent_id = queued_request(arrived=True)
     at.selectbox(key="collect_queue_verify_pick").set_value(intent_id).run()
     verify_code(at, code, prefix="collect_qverify")
     assert at.selectbox(key="collect_queue_verify_pick").value == intent_id
@@ -346,10 +347,7 @@ def test_the_stuck_count_is_over_the_whole_queue_in_plain_words(
     from services.auth import Actor as _Actor
     from services.usecases import microdeposits
 
-    at = new_customer(open_page(PAGE, "ops"))
-    intent_id = create_setup_intent(at)
-    at.button(key="collect_sim_manual").click().run()
-    at.button(key="collect_queue_reload").click().run()
+    at, intent_id = queued_request(arrived=False)
     # Ten days on, the deposits (due in a day or two) are past due: the request is stuck.
     real = app().services
     later = dataclasses.replace(real, now=lambda: real.now() + 10 * 86_400)
@@ -372,11 +370,7 @@ def test_the_request_chosen_for_a_caller_survives_the_clock(monkeypatch: pytest.
     passes (an age like '12 min ago' did, so the request chosen was dropped on the next run)."""
     import dataclasses
 
-    at = new_customer(open_page(PAGE, "ops"))
-    intent_id = create_setup_intent(at)
-    at.button(key="collect_sim_manual").click().run()
-    at.button(key="collect_sim_arrive").click().run()
-    at.button(key="collect_queue_reload").click().run()
+    at, intent_id = queued_request(arrived=True)
     before = {k: at.selectbox(key=k).options for k in ("collect_queue_verify_pick", "collect_cancel_queue")}
     real = app().services
     later = dataclasses.replace(real, now=lambda: real.now() + 3 * 3600 + 17 * 60)

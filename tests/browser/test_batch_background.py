@@ -44,6 +44,14 @@ def start_batch(page: Any, name: str, tag: str) -> None:
     ).or_(page.get_by_text("Queued…")).first.wait_for(timeout=30_000)
 
 
+def assert_whole_batch(page: Any) -> None:
+    """The result of :func:`start_batch`'s file: every row, the funded one checked."""
+    summary = metrics(page)
+    assert summary["Rows"] == f"{UNKNOWN + 1}"
+    assert summary["Checked"] == "1" and summary["Errors"] == f"{UNKNOWN}"
+    assert "Traceback" not in page.content()
+
+
 def test_a_batch_started_in_the_browser_finishes_after_the_tab_is_closed(
     app_url: str, browser: Any
 ) -> None:
@@ -65,10 +73,7 @@ def test_a_batch_started_in_the_browser_finishes_after_the_tab_is_closed(
         page.get_by_text("Money at risk").wait_for(timeout=90_000)
         wait_idle(page)
         assert time.monotonic() - started > 3  # it did not finish before the tab closed
-        summary = metrics(page)
-        assert summary["Rows"] == f"{UNKNOWN + 1}"
-        assert summary["Checked"] == "1" and summary["Errors"] == f"{UNKNOWN}"
-        assert "Traceback" not in page.content()
+        assert_whole_batch(page)
     finally:
         second.close()
 
@@ -93,9 +98,6 @@ def test_leaving_while_a_batch_starts_and_coming_back_shows_it(app_url: str, bro
         page.get_by_text("away.csv").first.wait_for(timeout=15_000)
         page.get_by_text("Money at risk").wait_for(timeout=90_000)
         wait_idle(page)
-        summary = metrics(page)
-        assert summary["Rows"] == f"{UNKNOWN + 1}"
-        assert summary["Checked"] == "1" and summary["Errors"] == f"{UNKNOWN}"
-        assert "Traceback" not in page.content()
+        assert_whole_batch(page)
     finally:
         context.close()
