@@ -37,6 +37,11 @@ def test_a_created_link_survives_a_reload_a_page_change_and_a_colleagues_tab(  #
     settle(page)
     assert shown_link(page) == link
     assert "Requests will be created for" in page.inner_text("body")  # same customer chosen
+    # The same click after the reload answers with this link (it made a second one before).
+    page.get_by_role("button", name="Create link for the customer").click()
+    settle(page)
+    page.get_by_text("Same request as before").wait_for()
+    assert shown_link(page) == link
 
     open_page(page, "Accounts")
     assert "request=" not in page.url
