@@ -27,7 +27,6 @@ class Unread:
 
     note: str
     pending: bool = True
-    status: str | None = None
 
 
 def _read(

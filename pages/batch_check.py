@@ -37,7 +37,6 @@ RESULT_AT = "batch_check_result_at"
 FAILED = "batch_check_failed"
 JOB = "batch_check_job"
 FOLLOW = "batch_check_follow"  # the job this session waits for
-RESTORED = "batch_check_restored"  # the result shown is from an earlier visit
 INPUT_NOW = "batch_check_input"  # a digest of the file or text given now (None: nothing given)
 RESULT_INPUT = "batch_check_result_input"  # the digest of the input the result was run on
 SOURCE_NOW = "batch_check_source"  # the file name given now ("the pasted text")
@@ -225,7 +224,7 @@ def follow() -> None:
 
 if run:
     if parsed is not None:  # a click with nothing to check leaves the last batch as it is
-        for key in (RESULT, FAILED, FOLLOW, RESTORED, RESULT_SOURCE):
+        for key in (RESULT, FAILED, FOLLOW, RESULT_SOURCE):
             st.session_state.pop(key, None)
         run_batch(*parsed)
     elif uploaded is None and not pasted.strip():
@@ -236,7 +235,6 @@ if JOB not in st.session_state:
     mine = runtime.call(jobs.recent_jobs, actor, kinds=["balances.batch_check"], mine=True, limit=1)
     if mine:
         st.session_state[JOB] = mine[0].id
-        st.session_state[RESTORED] = True
         if not collect(mine[0].id):
             st.session_state[FOLLOW] = mine[0].id
 elif not any(k in st.session_state for k in (RESULT, FAILED, FOLLOW)) and not collect(
