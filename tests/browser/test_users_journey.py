@@ -16,8 +16,22 @@ NEW_PASSWORD = "copper-lantern-meadow-38"
 
 
 def choose(pg, label: str, option: str) -> None:  # type: ignore[no-untyped-def]
-    pg.get_by_test_id("stSelectbox").filter(has_text=label).filter(visible=True).last.click()
-    pg.get_by_role("option", name=option).first.click()
+    """Open the ``label`` box and pick ``option``. A click that lands while the page redraws
+    opens nothing (seen once in CI on a loaded machine): open it again, up to three times."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = pg.get_by_test_id("stSelectbox").filter(has_text=label).filter(visible=True).last
+    wanted = pg.get_by_role("option", name=option).first
+    for attempt in range(3):
+        box.click()
+        try:
+            wanted.wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            pg.keyboard.press("Escape")
+    wanted.click()
     settle(pg)
 
 
