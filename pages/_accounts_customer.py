@@ -18,6 +18,7 @@ from components.accounts_view import CUSTOMER_COLUMNS, customers_frame
 from components.pager import chosen_page
 from components.search_row import search_row
 from pages import _runtime as runtime
+from services.errors import NotFound
 from services.usecases import browse_accounts
 
 CUSTOMER = "acc_customer"  # (cus_…, name): the customer whose accounts the list shows
@@ -36,7 +37,11 @@ def follow_address(svc: Any, actor: Any) -> None:
     """The customer the URL names, when it changed since this session last read or wrote it: a
     link's (named), or none (all accounts) after Back or Forward to a step without one."""
     if wanted := runtime.linked_customer("acc_link", "showing all accounts."):
-        st.session_state[CUSTOMER] = (wanted, customer_label(svc, actor, wanted))
+        label = customer_label(svc, actor, wanted)
+        if label is None:  # Stripe has no such customer (said above): all accounts, not none
+            st.session_state.pop(CUSTOMER, None)
+        else:
+            st.session_state[CUSTOMER] = (wanted, label)
         forget_selection()
         return
     changed, value = runtime.address_change(SEEN, "customer")
@@ -106,14 +111,23 @@ def search_box(svc: Any, actor: Any) -> None:
         search_pager(svc, actor, found)
 
 
-def customer_label(svc: Any, actor: Any, customer_id: str) -> str:
-    """The customer's name (or email) for a link's ``cus_…``; the ID when Stripe has none. A
+def customer_label(svc: Any, actor: Any, customer_id: str) -> str | None:
+    """The customer's name (or email) for a link's ``cus_…``; the ID when it has none or Stripe
+    could not be asked (a hiccup: the mirror may still hold their accounts). None when Stripe has
+    no such customer: the sentence says so, and a filter to nobody would show an empty list. A
     customer picked earlier in this session (Back or Forward to it) is named as it was picked."""
     if known := st.session_state.get(NAMES, {}).get(customer_id):
         return str(known)
-    hits = runtime.call(browse_accounts.search_customers, svc, actor, customer_id) or []
+    try:
+        hits = browse_accounts.search_customers(svc, actor, customer_id)
+    except NotFound as err:
+        runtime.show_error(err)
+        return None
+    except Exception as err:  # the page must never show a traceback
+        runtime.show_error(err)
+        return customer_id
     hit = next((h for h in hits if h.id == customer_id), None)
-    return (hit.name or hit.email or customer_id) if hit else customer_id
+    return (hit.name or hit.email or customer_id) if hit else None
 
 
 def search_pager(svc: Any, actor: Any, found: browse_accounts.CustomerSearchPage) -> None:

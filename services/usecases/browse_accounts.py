@@ -36,7 +36,7 @@ from services.rules.bank_account import (
     parse_account_id,
     refresh_view,
 )
-from services.rules.ids import from_url, kind_of, parse_id, unknown_id_sentence
+from services.rules.ids import LABELS, as_typed, from_url, kind_of, parse_id, unknown_id_sentence
 from services.rules.paging import Page, clamp
 from services.rules.relink import relink_needed
 
@@ -93,8 +93,8 @@ def _not_a_customer_hint(text: str) -> str | None:
     if kind is None or kind == "customer" or " " in text:
         return None
     return (
-        f"'{text[:60]}' is a {kind.replace('_', ' ')} ID, not a customer. Use Payment lookup to find "
-        "the account behind it."
+        f"{as_typed(text)} is a {LABELS.get(kind, kind)} ID, not a customer. Use Payment lookup "
+        "to find the account behind it."
     )
 
 

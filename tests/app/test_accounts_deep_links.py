@@ -215,3 +215,12 @@ def test_a_customer_link_stays_in_the_address_until_all_accounts_is_chosen() -> 
     no_exceptions(at)
     assert "customer" not in at.query_params
     assert "Accounts of" not in texts(at)
+
+
+def test_a_link_to_a_customer_stripe_does_not_have_says_so_and_shows_every_account() -> None:
+    at = opened_with("ops", customer="cus_doesnotexist42")
+    no_exceptions(at)
+    assert any("no customer `cus_doesnotexist42`" in e.value for e in at.error), texts(at)
+    assert "Accounts of" not in texts(at)  # not a filter to nobody
+    everything = browse_accounts.list_accounts(app().services, OPS, page_size=1).total
+    assert everything > 0 and f"{everything:,} account(s)" in texts(at)

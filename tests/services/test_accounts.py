@@ -251,8 +251,10 @@ def test_search_explains_unknown_malformed_and_non_customer_ids(
         browse_accounts.search_customers(services_ctx, ops, "cus_doesnotexist")
     with pytest.raises(ValidationError, match="not an ID"):
         browse_accounts.search_customers(services_ctx, ops, "cus_bad id!")
-    with pytest.raises(ValidationError, match="Payment lookup"):
+    with pytest.raises(ValidationError, match="`pi_3Nabcdef` is a PaymentIntent ID.*Payment lookup"):
         browse_accounts.search_customers(services_ctx, ops, "pi_3Nabcdef")
+    with pytest.raises(ValidationError, match="is a Financial Connections account ID, not a customer"):
+        browse_accounts.search_customers(services_ctx, ops, "fca_1Nabcdef")
     with pytest.raises(ValidationError, match="complete email"):
         browse_accounts.search_customers(services_ctx, ops, "someone@")
 
