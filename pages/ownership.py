@@ -94,7 +94,10 @@ if pending:
 
 
 def account_from_input(text: str) -> str | None:
-    """An fca_ ID as typed, or the account behind a PI/SI/PM/customer ID."""
+    """An fca_ ID as typed, or the account behind a PI/SI/PM/customer ID; None for a blank box
+    (the page's own line asks for an ID: one sentence, not that and an error)."""
+    if not (text or "").strip():
+        return None
     pick = runtime.call(orv.find_account, svc, actor, text)
     if pick is None or pick.account_id:
         return pick.account_id if pick else None
@@ -110,7 +113,7 @@ def account_picker() -> str | None:
     text, submitted = search_row(
         "own_pick",
         "Account",
-        placeholder="fca_… (or a pi_, seti_, pm_ or cus_ ID that leads to one)",
+        placeholder="fca_… (or a pi_, py_, seti_, pm_ or cus_ ID that leads to one)",
         key="own_id_input",
         button="Check",
     )

@@ -68,7 +68,7 @@ def parse_id(text: str | None, *, allowed: tuple[str, ...] | None = None) -> tup
     if has_control_chars(value):
         raise ValidationError("The ID contains a control character or NUL byte; paste it again.")
     accepted = allowed or tuple(PREFIXES.values())
-    names = ", ".join(p for p, k in PREFIXES.items() if k in accepted)
+    names = ", ".join(p for want in accepted for p, k in PREFIXES.items() if k == want)
     if not value:
         raise ValidationError(f"Enter an ID. Accepted: {names}…")
     kind = kind_of(value)

@@ -123,6 +123,14 @@ def test_a_malformed_id_gives_a_sentence_and_no_report() -> None:
     assert not at.dataframe
 
 
+def test_a_blank_check_asks_for_an_id_once() -> None:
+    at = _check(open_page(PAGE, "ops"), "   ")
+    no_exceptions(at)
+    assert not at.error, [e.value for e in at.error]  # one sentence, not an error beside it
+    assert [i.value for i in at.info if "Enter an account ID" in i.value]
+    assert not at.dataframe
+
+
 def test_an_unknown_account_says_so() -> None:
     at = _check(open_page(PAGE, "ops"), "fca_doesnotexist123")
     no_exceptions(at)
