@@ -477,6 +477,11 @@ def test_customer_search_for_unknown_or_too_short_terms_is_a_sentence(term: str)
 @pytest.mark.parametrize("mode", ["500", "429"])
 def test_the_open_requests_and_queue_tabs_during_a_stripe_fault_are_sentences(mode: str) -> None:
     at = open_page("pages/collect.py", "ops")
+    # Run alone, this is the first visit: let its syncs finish and the page take their end
+    # (that run reruns the script, which would drop the click below).
+    jobs_settled()
+    webhooks_settled()
+    at.run()
     force(mode)
     at.button(key="collect_open_reload").click().run()
     says(at, FAULT_WORDS[mode])
