@@ -171,6 +171,10 @@ def for_people(lines: list[three_way.DiffLine]) -> list[three_way.DiffLine]:
     ]
 
 
+def version_name(version: int) -> str:
+    return "version 0 (the defaults, never saved)" if version == 0 else f"version {version}"
+
+
 def refused_by_a_newer_version(base: int) -> None:
     """After a refused save: when someone saved since ``base``, open the conflict panel (the
     form keeps what the admin typed; the panel shows it against their version)."""
@@ -179,7 +183,7 @@ def refused_by_a_newer_version(base: int) -> None:
         return
     st.session_state[CONFLICT] = (
         f"{latest.updated_by or 'Someone'} saved version {latest.version} at "
-        f"{when(latest.updated_at)} while you were editing version {base}, so your changes were "
+        f"{when(latest.updated_at)} while you were editing {version_name(base)}, so your changes were "
         "not saved. They are still in the form."
     )
     st.rerun()
@@ -217,7 +221,7 @@ def conflict_panel() -> None:
         st.error(
             st.session_state.get(CONFLICT)
             or f"{who} saved version {stored.version} at {when(stored.updated_at)} after you "
-            f"opened this form (you started from version {base}). Values you type are compared "
+            f"opened this form (you started from {version_name(base)}). Values you type are compared "
             "with theirs when you press Save; nothing of theirs is overwritten unseen.",
             icon=":material/group:",
         )

@@ -169,6 +169,10 @@ def test_load_the_latest_version_after_a_conflict_discards_my_values(
 ) -> None:
     me, them, _ = two_admins_editing(monkeypatch)
     submit(fill(them, amount="30.00", percent=1.0, hours=24))
+    me.run()  # any click: the panel opens before a save is tried
+    assert any("admin2 saved version" in e.value and "after you opened this form" in e.value
+               for e in me.error)
+    assert "**Safety buffer amount**: `$10.00` → `$30.00`" in texts(me)
     submit(fill(me, amount="10.00", percent=5.0, hours=24))
     assert "What admin2 changed" in texts(me)
     me.button(key="policy_load_theirs").click().run()
