@@ -15,6 +15,7 @@ import streamlit as st
 
 from components.diff_view import diff_view
 from components.history_table import history_table
+from components.literal import literal
 from pages import _runtime as runtime
 from services.adapters import flow_requests
 from services.rules import flow_config, wording
@@ -387,12 +388,40 @@ def preview_section(
 
 # -- page ----------------------------------------------------------------------------------------------
 
+PICKED, ADDRESS = "flows_selected", "flows_address"  # the radio; the ?flow= last read or written
+
+
+def follow_address() -> None:
+    """The flow the URL's ``?flow=`` names, when it changed since this session last read or
+    wrote it (a link, a reload, Back or Forward); none means the first flow. The URL is only
+    written when the admin picks a flow (:func:`on_pick`)."""
+    moved, wanted = runtime.address_change(ADDRESS, "flow", limit=40)
+    if not moved:
+        return
+    if wanted is not None and wanted not in flow_config.FLOWS:
+        runtime.linger(
+            "flows_unknown",
+            f"The address names a flow fcops does not know ({literal(wanted)}); showing "
+            f"{flow_config.FLOW_TITLES[flow_config.FLOWS[0]]}. Choose a flow below.",
+        )
+        wanted = None
+    st.session_state[PICKED] = wanted or flow_config.FLOWS[0]
+
+
+def on_pick() -> None:
+    """The admin picked a flow: it goes into the URL (one history entry; Back returns)."""
+    runtime.keep_in_address(ADDRESS, st.session_state[PICKED], "flow")
+
+
+follow_address()
+runtime.lingering("flows_unknown")
 flow = st.radio(
     "Flow",
     flow_config.FLOWS,
     format_func=flow_config.FLOW_TITLES.get,
     horizontal=True,
-    key="flows_selected",
+    key=PICKED,
+    on_change=on_pick,
 )
 loaded = runtime.call(edit_flows.view, svc, actor, flow)
 if loaded is None:

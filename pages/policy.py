@@ -6,17 +6,20 @@ refuses the save if another admin saved in between, so nobody overwrites a chang
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import streamlit as st
 
+from components.diff_view import diff_view
 from components.feedback import format_age
 from components.history_table import history_table
 from components.money import format_money
 from components.table_columns import age_column, money_column
 from pages import _runtime as runtime
-from services.rules import policy_bounds, wording
+from services.rules import policy_bounds, three_way, wording
 from services.rules.debit import DebitPolicy
 from services.rules.money import MoneyError, exponent, parse_amount
 from services.rules.table_values import hours, major_units, one_currency
@@ -35,19 +38,30 @@ if current is None:
 stored: debit_policy.StoredPolicy = current
 BASE = "policy_base_version"
 FLASH = "policy_flash"
+FLASH_INFO = "policy_flash_info"
 RELOAD = "policy_reload"
+BASE_VALUES = "policy_base_values"  # the fields of version BASE, as the form was filled from it
+CONFLICT = "policy_conflict"  # a save was refused because someone saved first: why
+SCOPE = "policy-save"
 
 
-def load_editor(current: debit_policy.StoredPolicy) -> None:
-    """Fill the form from the stored policy and remember the version it came from."""
-    policy = current.policy
-    st.session_state[BASE] = current.version
-    places = exponent(current.currency)
+def fill_editor(policy: DebitPolicy, currency: str) -> None:
+    """Put ``policy`` into the form's boxes (before they are drawn, or from a callback)."""
+    places = exponent(currency)
     major = Decimal(policy.buffer_amount).scaleb(-places)
     st.session_state["policy_buffer_amount"] = f"{major:.{places}f}"
     st.session_state["policy_buffer_percent"] = float(policy.buffer_percent)
     st.session_state["policy_max_age_hours"] = round(policy.max_age_seconds / 3600, 2)
+
+
+def load_editor(current: debit_policy.StoredPolicy) -> None:
+    """Fill the form from the stored policy and remember the version it came from (and its
+    values: what the admin's edits are measured from when someone else saves meanwhile)."""
+    fill_editor(current.policy, current.currency)
+    st.session_state[BASE] = current.version
+    st.session_state[BASE_VALUES] = asdict(current.policy)
     st.session_state["policy_note"] = ""
+    st.session_state.pop(CONFLICT, None)
 
 
 WIDGETS = ("policy_buffer_amount", "policy_buffer_percent", "policy_max_age_hours", "policy_note")
@@ -58,6 +72,7 @@ WIDGETS = ("policy_buffer_amount", "policy_buffer_percent", "policy_max_age_hour
 # is refilled from the new version on the next run (widgets cannot change once drawn).
 if (
     BASE not in st.session_state
+    or BASE_VALUES not in st.session_state
     or st.session_state.pop(RELOAD, False)
     or any(key not in st.session_state for key in WIDGETS)
 ):
@@ -102,9 +117,152 @@ def when(at: datetime | None) -> str:
     return wording.moment(at)
 
 
+currency = stored.currency
+
+
+def edited_policy(*, say_why: bool) -> DebitPolicy | None:
+    """The policy in the form, or None (saying why only when ``say_why``).
+
+    The form's values reach the script only with a submit, so on any other run (a button,
+    the sidebar) they are the last submitted ones, not what the box shows now: an error about
+    them ("An amount is required" after the amount was typed in) would describe old input."""
+    try:
+        amount = parse_amount(
+            str(st.session_state["policy_buffer_amount"]), currency, allow_zero=True
+        )
+    except MoneyError as err:
+        if say_why:
+            st.error(f"Buffer amount: {err}", icon=":material/error:")
+        return None
+    percent = float(st.session_state["policy_buffer_percent"])
+    hours = float(st.session_state["policy_max_age_hours"])
+    found = policy_bounds.problems(
+        buffer_amount=amount, buffer_percent=percent, max_age_hours=hours, currency=currency
+    )
+    if found:
+        if say_why:
+            st.error("  \n".join([*found, "Nothing was saved."]), icon=":material/error:")
+        return None
+    # The form shows hours to 2 places; an age it showed unchanged keeps its exact seconds,
+    # so an untouched form equals the version it was filled from (no "unsaved", nothing to
+    # save, and no edit of the age when someone else saved meanwhile).
+    base_seconds = int(st.session_state[BASE_VALUES]["max_age_seconds"])
+    seconds = base_seconds if hours == round(base_seconds / 3600, 2) else round(hours * 3600)
+    return DebitPolicy(buffer_amount=amount, buffer_percent=percent, max_age_seconds=seconds)
+
+
+FIELDS = {  # the policy's fields as the form names them, and their values as people read them
+    "buffer_amount": ("Safety buffer amount", lambda v: format_money(int(v), currency)),
+    "buffer_percent": ("Safety buffer (% of the debit)", lambda v: f"{float(v):g} %"),
+    "max_age_seconds": ("Maximum balance age", lambda v: format_age(int(v))),
+}
+
+
+def shown(field: str, value: Any) -> str:
+    return str(FIELDS[field][1](value))
+
+
+def for_people(lines: list[three_way.DiffLine]) -> list[three_way.DiffLine]:
+    """Changed fields named as the form names them, with money, percent and age formatted."""
+    return [
+        three_way.DiffLine(FIELDS[line.field][0], shown(line.field, line.before),
+                           shown(line.field, line.after))
+        for line in lines
+    ]
+
+
+def version_name(version: int) -> str:
+    return "version 0 (the defaults, never saved)" if version == 0 else f"version {version}"
+
+
+def refused_by_a_newer_version(base: int) -> None:
+    """After a refused save: when someone saved since ``base``, open the conflict panel (the
+    form keeps what the admin typed; the panel shows it against their version)."""
+    latest = runtime.call(debit_policy.current, svc, actor)
+    if latest is None or latest.version == base:
+        return
+    st.session_state[CONFLICT] = (
+        f"{latest.updated_by or 'Someone'} saved version {latest.version} at "
+        f"{when(latest.updated_at)} while you were editing {version_name(base)}, so your changes were "
+        "not saved. They are still in the form."
+    )
+    st.rerun()
+
+
+def keep_mine(version: int, theirs: dict[str, Any], merged: dict[str, Any]) -> None:
+    """The admin has seen the other save: the form now holds theirs with this admin's edits
+    applied on top, to review and save (nothing is saved here)."""
+    fill_editor(DebitPolicy(**merged), currency)
+    st.session_state[BASE] = version
+    st.session_state[BASE_VALUES] = theirs
+    st.session_state.pop(CONFLICT, None)
+    st.session_state[FLASH_INFO] = (
+        f"Your edits now apply on top of version {version}, with its other changes kept. Review "
+        "the form and save."
+    )
+
+
+def load_theirs() -> None:
+    st.session_state[RELOAD] = True
+    st.session_state[FLASH_INFO] = "Loaded the latest version; your edits were discarded."
+
+
+def conflict_panel() -> None:
+    """Someone saved since this admin filled the form: what each changed, and a choice."""
+    base = int(st.session_state[BASE])
+    if stored.version == base:
+        return
+    who = stored.updated_by or "someone"
+    before: dict[str, Any] = dict(st.session_state[BASE_VALUES])
+    theirs = asdict(stored.policy)
+    mine_policy = edited_policy(say_why=False)
+    merged: dict[str, Any] | None = None
+    with st.container(border=True):
+        st.error(
+            st.session_state.get(CONFLICT)
+            or f"{who} saved version {stored.version} at {when(stored.updated_at)} after you "
+            f"opened this form (you started from {version_name(base)}). Values you type are compared "
+            "with theirs when you press Save; nothing of theirs is overwritten unseen.",
+            icon=":material/group:",
+        )
+        st.markdown(f"**What {who} changed (version {base} → {stored.version}):**")
+        diff_view(for_people(three_way.diff(before, theirs)), empty="Nothing.")
+        st.markdown(f"**Your unsaved edits (on version {base}):**")
+        if mine_policy is None:
+            st.caption("Your values are not valid yet; mend them and press Save to compare.")
+        else:
+            mine = asdict(mine_policy)
+            diff_view(for_people(three_way.diff(before, mine)), empty="None.")
+            merged, clashes = three_way.merge(before, theirs, mine)
+            for name in clashes:
+                st.warning(
+                    f"You both changed **{FIELDS[name][0]}**: keeping your edits keeps yours "
+                    f"(`{shown(name, mine[name])}`), not theirs (`{shown(name, theirs[name])}`).",
+                    icon=":material/call_split:",
+                )
+        left, right = st.columns(2)
+        left.button(
+            f"Keep my edits on top of version {stored.version}",
+            key="policy_keep_mine",
+            on_click=keep_mine,
+            args=(stored.version, theirs, merged or theirs),
+            disabled=merged is None,
+            icon=":material/edit:",
+            help="Their changes stay; yours are applied on top. Nothing is saved until you Save.",
+        )
+        right.button(
+            "Load the latest version (discard my edits)",
+            key="policy_load_theirs",
+            on_click=load_theirs,
+            icon=":material/refresh:",
+        )
+
+
 flash = st.session_state.pop(FLASH, None)
 if flash:
     st.success(flash, icon=":material/check_circle:")
+if flash_info := st.session_state.pop(FLASH_INFO, None):
+    st.info(flash_info, icon=":material/info:")
 if stored.version == 0:
     st.info(
         "No policy saved yet: checks use the defaults below (no buffer, 24 h). Save the form to "
@@ -117,17 +275,7 @@ else:
         f"{when(stored.updated_at)}."
     )
 
-if stored.version != st.session_state[BASE]:
-    st.warning(
-        f"Someone saved version {stored.version} after you opened this form "
-        f"(you started from version {st.session_state[BASE]}).",
-        icon=":material/sync_problem:",
-    )
-    if st.button("Load the latest version", icon=":material/refresh:"):
-        load_editor(stored)
-        st.rerun()
-
-currency = stored.currency
+conflict_panel()
 with st.form("policy_form"):
     st.text_input(
         f"Safety buffer amount ({currency.upper()})",
@@ -155,38 +303,6 @@ with st.form("policy_form"):
     )
     note = st.text_input("Note for the history (optional)", key="policy_note")
     submitted = st.form_submit_button("Save policy", type="primary", icon=":material/save:")
-
-
-def edited_policy(*, say_why: bool) -> DebitPolicy | None:
-    """The policy in the form, or None (saying why only when ``say_why``).
-
-    The form's values reach the script only with a submit, so on any other run (a button,
-    the sidebar) they are the last submitted ones, not what the box shows now: an error about
-    them ("An amount is required" after the amount was typed in) would describe old input."""
-    try:
-        amount = parse_amount(
-            str(st.session_state["policy_buffer_amount"]), currency, allow_zero=True
-        )
-    except MoneyError as err:
-        if say_why:
-            st.error(f"Buffer amount: {err}", icon=":material/error:")
-        return None
-    percent = float(st.session_state["policy_buffer_percent"])
-    hours = float(st.session_state["policy_max_age_hours"])
-    found = policy_bounds.problems(
-        buffer_amount=amount, buffer_percent=percent, max_age_hours=hours, currency=currency
-    )
-    if found:
-        if say_why:
-            st.error("  \n".join([*found, "Nothing was saved."]), icon=":material/error:")
-        return None
-    # The form shows hours to 2 places; an age it showed unchanged keeps its exact seconds,
-    # so an untouched form equals the stored policy (no "unsaved", nothing to save).
-    if hours == round(stored.policy.max_age_seconds / 3600, 2):
-        seconds = stored.policy.max_age_seconds
-    else:
-        seconds = round(hours * 3600)
-    return DebitPolicy(buffer_amount=amount, buffer_percent=percent, max_age_seconds=seconds)
 
 
 def explain(policy: DebitPolicy, *, unsaved: bool) -> None:
@@ -239,21 +355,27 @@ if submitted and policy is not None:
             icon=":material/info:",
         )
     else:
-        saved = runtime.call(
+        base = int(st.session_state[BASE])
+        saved = runtime.call_keyed(
+            SCOPE,
+            {**asdict(policy), "expected_version": base, "note": note},
             debit_policy.save_policy,
             svc,
             actor,
             policy,
-            expected_version=int(st.session_state[BASE]),
+            expected_version=base,
             currency=currency,
             note=note or None,
         )
         if saved is not None:
+            runtime.new_request(SCOPE)
             st.session_state[RELOAD] = True  # and empty the note, so the next save has its own
             st.session_state[FLASH] = (
                 f"Saved as version {saved.version}. Every check from now on uses it."
             )
             st.rerun()
+        else:
+            refused_by_a_newer_version(base)
 
 if policy is not None:
     explain(policy, unsaved=policy != stored.policy)

@@ -1,6 +1,6 @@
 """Users (admin): who can sign in with a password and with which role; add, change, remove,
-set a password, lift a sign-in delay (a user's, or an address's). The same users file as ``python -m services.users``, read
-fresh on every click, so a change applies at once. Every change is a keyed, audited service call
+set a password, see wrong passwords and lift a sign-in delay (a user's, or an address's). The
+same users file as ``python -m services.users``, read fresh on every click, so a change applies at once. Every change is a keyed, audited service call
 (:mod:`services.usecases.manage_users`); a button asks for it and it runs at the top of the next
 run, where its sentence shows above the table it changed.
 """
@@ -222,22 +222,32 @@ def change_panel(found: list[manage_users.Person]) -> None:
                               on_click=_ask_password, args=(picked,), width="stretch")
 
 
-def addresses_panel(slowed: list[manage_users.Address]) -> None:
-    st.subheader("Addresses slowed down")
+def address_state(count: manage_users.SignInCount) -> str:
+    """The addresses table's Sign-in column: the delay, or the count before any delay."""
+    return held_back(count) if count.slowed else f"{_wrong(count)} (not slowed yet)"
+
+
+def addresses_panel(counted: list[manage_users.Address]) -> None:
+    st.subheader("Addresses with wrong passwords")
     st.caption("Wrong passwords are also counted per address, for every username tried from it: "
-               "people behind one address (an office) share its count and its delay.")
-    if not slowed:
-        st.caption("No address is slowed down or locked now.")
+               "people behind one address (an office) share its count and its delay. An address "
+               "shows from its first wrong password, before any delay.")
+    if not counted:
+        st.caption("No wrong password is counted from any address now.")
         return
     frame = pd.DataFrame(
         [{"Address": a.address, "Wrong passwords": a.sign_in.failures,
-          "Sign-in": held_back(a.sign_in)} for a in slowed],
+          "Sign-in": address_state(a.sign_in)} for a in counted],
         columns=["Address", "Wrong passwords", "Sign-in"],
     )
     st.dataframe(frame, hide_index=True, width="stretch")
+    slowed = [a.address for a in counted if a.sign_in.slowed]
+    if not slowed:
+        st.caption("None of them is slowed down or locked yet: there is no delay to lift.")
+        return
     pick_col, go_col = st.columns([3, 2], vertical_alignment="bottom")
-    address = pick_col.selectbox("Address", [a.address for a in slowed], index=None,
-                                 key=PICK_ADDRESS, placeholder="Choose an address")
+    address = pick_col.selectbox("Address", slowed, index=None,
+                                 key=PICK_ADDRESS, placeholder="Choose an address slowed down")
     go_col.button(
         "Lift address delay", icon=":material/lock_open:", on_click=ask,
         args=("unlock_address", address), disabled=address is None, key="users_unlock_address",
@@ -254,6 +264,6 @@ if found is not None:
     people_table(found)
     add_form()
     change_panel(found)
-slowed_addresses = runtime.call(manage_users.slowed_addresses, svc, actor)
-if slowed_addresses is not None:
-    addresses_panel(slowed_addresses)
+addresses = runtime.call(manage_users.counted_addresses, svc, actor)
+if addresses is not None:
+    addresses_panel(addresses)

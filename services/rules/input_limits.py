@@ -40,9 +40,8 @@ SEARCH_MAX = 200
 NOTE_MAX = 1_000
 USERNAME_MAX = 64
 
-# Bounds the pages' widgets show; the services enforce the same ones.
-POLICY_MAX_AGE_HOURS = (1, 720)  # a balance older than this is too old to debit against
-PERCENT = (0, 100)
+# The debit policy's bounds are services.rules.policy_bounds (the page and the save service
+# apply that one rule); they are not repeated here.
 BATCH_ROWS_MAX = 50_000  # services.rules.debit_csv's limit for one uploaded file
 
 # Stripe's lengths come from the one table the sandbox enforces too (services.rules.stripe_api,

@@ -152,14 +152,22 @@ def save_policy(
     expected_version: int,
     currency: str = "usd",
     note: str | None = None,
+    idempotency_key: str | None = None,
 ) -> StoredPolicy:
-    """Save a new version if nobody saved since `expected_version`; else Conflict. Audited."""
+    """Save a new version if nobody saved since `expected_version`; else Conflict. Audited,
+    with the page's idempotency key on the row (a repeated submit of what is stored already
+    writes nothing: see :func:`services.adapters.versioned_settings.save`)."""
     engine = svc.engine if isinstance(svc, Services) else svc
     note = input_limits.clean_text(note, field="The note", max_length=input_limits.NOTE_MAX)
     doc = _policy_to_doc(policy, validate_currency(currency))
     params = {**doc, "expected_version": expected_version}
     with audited(
-        engine, actor=actor, action="policy.save", target=POLICY_KEY, params=params
+        engine,
+        actor=actor,
+        action="policy.save",
+        target=POLICY_KEY,
+        params=params,
+        idempotency_key=idempotency_key,
     ) as ctx:
         require(actor, "policy.edit")
         check_policy_bounds(policy, currency)
@@ -175,7 +183,7 @@ def save_policy(
         except settings_store.StaleVersion:
             raise Conflict(
                 "Someone else saved the debit policy while you were editing it, so yours was "
-                "not saved. Load their version, then make your change again."
+                "not saved. See what they changed, then apply your edits on top of their version."
             ) from None
         if saved.changed:
             ctx.params["version"] = saved.stored.version

@@ -62,7 +62,7 @@ class Person:
 
 @dataclass(frozen=True)
 class Address:
-    """A client address (often a whole office behind one) whose sign-ins are slowed down."""
+    """A client address (often a whole office behind one) with wrong passwords counted."""
 
     address: str
     sign_in: SignInCount
@@ -110,15 +110,17 @@ def people(svc: Services, actor: Actor, path: Path) -> list[Person]:
     ]
 
 
-def slowed_addresses(svc: Services, actor: Actor) -> list[Address]:
-    """The client addresses whose sign-ins are slowed down or locked now (by wrong passwords
-    from anyone behind them), for an admin to see and lift."""
+def counted_addresses(svc: Services, actor: Actor) -> list[Address]:
+    """The client addresses with wrong passwords counted now (from anyone behind them), slowed
+    down or locked or not yet, for an admin to see an attack starting and to lift a delay: the
+    held-back ones first, then by the number of wrong passwords."""
     require(actor, "users.manage")
-    return [
+    found = [
         Address(address=key.removeprefix("client:"), sign_in=count)
         for key, count in _counts(svc).items()
-        if is_client(key) and count.slowed
+        if is_client(key) and count.failures
     ]
+    return sorted(found, key=lambda a: (not a.sign_in.slowed, -a.sign_in.failures, a.address))
 
 
 def _done_before(svc: Services, action: str, target: str, key: str | None) -> str | None:

@@ -272,3 +272,66 @@ def test_leaving_and_coming_back_shows_the_stored_flow_with_no_unsaved_edits() -
     assert "Unsaved edits" not in texts(at)
     assert at.button(key=k("setup_intent", "save")).disabled
     assert flows.load_flow(engine(), "setup_intent").version == stored.version
+
+
+def in_address(at: AppTest) -> object:
+    value = at.query_params.get("flow")
+    return value[0] if isinstance(value, list) else value
+
+
+def showing(at: AppTest) -> str:
+    """The flow the page shows: its radio and its heading agree."""
+    picked = at.radio(key="flows_selected").value
+    assert [h.value for h in at.subheader][0] == flow_config.FLOW_TITLES[picked]
+    return str(picked)
+
+
+def test_the_flow_picked_is_in_the_address_and_a_reload_opens_it_again() -> None:
+    """A reload showed PaymentIntent whatever flow the admin had open."""
+    at = open_page(PAGE, "admin")
+    assert in_address(at) is None  # opening the page writes nothing
+    pick_flow(at, "setup_intent")
+    no_exceptions(at)
+    assert in_address(at) == "setup_intent"
+
+    reloaded = open_page(PAGE, "admin")  # a new session opening that address
+    reloaded.query_params["flow"] = "setup_intent"
+    reloaded.run()
+    no_exceptions(reloaded)
+    assert showing(reloaded) == "setup_intent"
+    assert in_address(reloaded) == "setup_intent"
+
+
+def test_back_and_forward_walk_the_flows_picked_and_never_write_the_address() -> None:
+    at = open_page(PAGE, "admin")
+    pick_flow(at, "setup_intent")
+    pick_flow(at, "invoice")
+    assert (showing(at), in_address(at)) == ("invoice", "invoice")
+    at.run()  # a plain rerun changes nothing
+    assert (showing(at), in_address(at)) == ("invoice", "invoice")
+
+    at.query_params["flow"] = "setup_intent"  # Back
+    at.run()
+    no_exceptions(at)
+    assert (showing(at), in_address(at)) == ("setup_intent", "setup_intent")
+    at.query_params.pop("flow")  # Back to the page as first opened
+    at.run()
+    assert (showing(at), in_address(at)) == ("payment_intent", None)
+    at.query_params["flow"] = "setup_intent"  # Forward
+    at.run()
+    assert (showing(at), in_address(at)) == ("setup_intent", "setup_intent")
+
+
+def test_an_unknown_flow_in_the_address_is_explained_and_the_first_flow_shown() -> None:
+    at = open_page(PAGE, "admin")
+    pick_flow(at, "invoice")
+    at.query_params["flow"] = "wire_[transfer](https://x.example)"
+    at.run()
+    no_exceptions(at)
+    assert showing(at) == "payment_intent"
+    assert [w.value for w in at.warning if "does not know" in w.value] == [
+        "The address names a flow fcops does not know (`wire_[transfer](https://x.example)`); "
+        "showing PaymentIntent. Choose a flow below."
+    ]
+    pick_flow(at, "checkout_session")
+    assert in_address(at) == "checkout_session"

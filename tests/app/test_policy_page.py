@@ -8,7 +8,14 @@ from streamlit.testing.v1 import AppTest
 from services.auth import Actor
 from services.rules.debit import DebitPolicy
 from services.usecases import debit_policy
-from tests.app.conftest import column_config, no_exceptions, open_page, refused, texts
+from tests.app.conftest import (
+    column_config,
+    no_exceptions,
+    open_page,
+    refused,
+    signed_in,
+    texts,
+)
 
 PAGE = "pages/policy.py"
 OTHER = Actor(username="other-admin", role="admin", name="Other Admin")
@@ -67,20 +74,113 @@ def test_a_bad_buffer_amount_is_explained_and_nothing_is_saved() -> None:
     assert debit_policy.load_policy(engine()) == before
 
 
-def test_a_save_after_someone_else_saved_is_refused_with_a_conflict_message() -> None:
-    at = open_page(PAGE, "admin")
-    current = debit_policy.load_policy(engine())
-    debit_policy.save_policy(
-        engine(), OTHER, DebitPolicy(buffer_amount=777), expected_version=current.version
+def second_admin(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A second admin in the users file, to sign in a second session as (created once)."""
+    from services import users
+    from tests.app.conftest import shared_app
+
+    path = shared_app().settings.users_file
+    if users.get_user(path, "admin2") is None:
+        monkeypatch.setattr(users, "BCRYPT_ROUNDS", 4)
+        users.add_user(path, username="admin2", password="plum-orbit-canvas-42", role="admin")
+    return "admin2"
+
+
+def two_admins_editing(monkeypatch: pytest.MonkeyPatch) -> tuple[AppTest, AppTest, int]:
+    """Me and admin2 open the page on the same version: $10.00, 1 %, 24 h."""
+    open_page(None, "admin")  # builds the app, so its store can be used below
+    start = debit_policy.load_policy(engine())
+    known = DebitPolicy(buffer_amount=1_000, buffer_percent=1.0, max_age_seconds=86_400)
+    base = debit_policy.save_policy(
+        engine(), OTHER, known, expected_version=start.version
+    ).version
+    them = open_page(None, None)
+    signed_in(them, second_admin(monkeypatch)).run()
+    them.switch_page(PAGE).run()
+    return open_page(PAGE, "admin"), them, base
+
+
+def policy_saves() -> list[tuple[str, str, str | None]]:
+    from services import audit
+
+    rows = audit.query(engine(), actor=OTHER, actions=["policy.save"], limit=500).rows
+    return [(r.actor, r.outcome, r.idempotency_key) for r in rows]
+
+
+def test_a_save_after_another_admin_saved_shows_what_each_changed_and_keeps_my_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The second save was refused and the only way on was "Load the latest version", which
+    threw away what was typed without saying what the other admin had changed."""
+    me, them, base = two_admins_editing(monkeypatch)
+    submit(fill(them, amount="20.00", percent=2.0, hours=24))  # theirs: amount and percent
+    no_exceptions(them)
+    theirs = debit_policy.load_policy(engine())
+    assert theirs.version == base + 1 and theirs.updated_by == "admin2"
+
+    submit(fill(me, amount="10.00", percent=3.0, hours=6))  # mine: percent and age
+    no_exceptions(me)
+    assert debit_policy.load_policy(engine()) == theirs  # nothing of theirs overwritten
+    shown = texts(me)
+    assert any(
+        e.value.startswith(f"admin2 saved version {theirs.version} at ")
+        and f"while you were editing version {base}, so your changes were not saved" in e.value
+        for e in me.error
     )
-    at.run()
-    assert any("Someone saved version" in w.value for w in at.warning)
-    fill(at, amount="1.00", percent=0, hours=24)
-    submit(at)
-    no_exceptions(at)
-    assert any("Someone else saved the debit policy" in e.value for e in at.error)
-    latest = debit_policy.load_policy(engine())
-    assert latest.policy.buffer_amount == 777 and latest.updated_by == "other-admin"
+    assert f"What admin2 changed (version {base} → {theirs.version})" in shown
+    assert "**Safety buffer amount**: `$10.00` → `$20.00`" in shown
+    assert "**Safety buffer (% of the debit)**: `1 %` → `2 %`" in shown
+    assert f"Your unsaved edits (on version {base})" in shown
+    assert "**Safety buffer (% of the debit)**: `1 %` → `3 %`" in shown
+    assert "**Maximum balance age**: `24 h` → `6 h`" in shown
+    assert [w.value for w in me.warning] == [
+        "You both changed **Safety buffer (% of the debit)**: keeping your edits keeps yours "
+        "(`3 %`), not theirs (`2 %`)."
+    ]
+    # What I typed stays in the form.
+    assert me.text_input(key="policy_buffer_amount").value == "10.00"
+    assert me.number_input(key="policy_buffer_percent").value == pytest.approx(3.0)
+    assert me.number_input(key="policy_max_age_hours").value == pytest.approx(6.0)
+
+    me.button(key="policy_keep_mine").click().run()
+    no_exceptions(me)
+    # Their amount, my percent (we both changed it: mine) and my age, for review; not saved.
+    assert me.text_input(key="policy_buffer_amount").value == "20.00"
+    assert me.number_input(key="policy_buffer_percent").value == pytest.approx(3.0)
+    assert me.number_input(key="policy_max_age_hours").value == pytest.approx(6.0)
+    assert debit_policy.load_policy(engine()) == theirs
+    assert "What admin2 changed" not in texts(me)
+    assert any(f"on top of version {theirs.version}" in i.value for i in me.info)
+
+    before = policy_saves()
+    submit(me)
+    no_exceptions(me)
+    stored = debit_policy.load_policy(engine())
+    assert stored.version == theirs.version + 1 and stored.updated_by == "admin"
+    assert stored.policy == DebitPolicy(
+        buffer_amount=2_000, buffer_percent=3.0, max_age_seconds=6 * 3600
+    )
+    (row, *_) = policy_saves()
+    assert policy_saves()[1:] == before and row[:2] == ("admin", "ok") and row[2]
+
+
+def test_load_the_latest_version_after_a_conflict_discards_my_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    me, them, _ = two_admins_editing(monkeypatch)
+    submit(fill(them, amount="30.00", percent=1.0, hours=24))
+    me.run()  # any click: the panel opens before a save is tried
+    assert any("admin2 saved version" in e.value and "after you opened this form" in e.value
+               for e in me.error)
+    assert "**Safety buffer amount**: `$10.00` → `$30.00`" in texts(me)
+    submit(fill(me, amount="10.00", percent=5.0, hours=24))
+    assert "What admin2 changed" in texts(me)
+    me.button(key="policy_load_theirs").click().run()
+    no_exceptions(me)
+    assert me.text_input(key="policy_buffer_amount").value == "30.00"
+    assert me.number_input(key="policy_buffer_percent").value == pytest.approx(1.0)
+    assert "What admin2 changed" not in texts(me)
+    assert any("your edits were discarded" in i.value for i in me.info)
 
 
 @pytest.mark.parametrize("role", ["ops", "finance", "manager"])

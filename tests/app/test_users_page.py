@@ -106,16 +106,24 @@ def wrong_passwords(key: str, n: int, *, ago: float) -> None:
 
 def test_wrong_passwords_show_before_any_delay_and_an_admin_lifts_an_address() -> None:
     name, address = f"tries{secrets.token_hex(3)}", f"198.51.100.{secrets.randbelow(250)}"
+    starting = f"203.0.113.{secrets.randbelow(250)}"
     add(open_page(PAGE, "admin"), name, "ops", PASSWORD, PASSWORD)
     wrong_passwords(user_key(name), 2, ago=60)  # not slowed yet: 3 are free
     wrong_passwords(client_key(address), 11, ago=5)  # an address is slowed after 10
+    wrong_passwords(client_key(starting), 2, ago=5)  # not slowed yet
     try:
         at = open_page(PAGE, "admin")
         no_exceptions(at)
         assert table_rows(at)[name]["Sign-in"] == "2 wrong passwords (still signs in)"
-        slowed = {r["Address"]: r for r in at.dataframe[1].value.to_dict("records")}
-        assert slowed[address]["Wrong passwords"] == 11
-        assert slowed[address]["Sign-in"].startswith("Slowed until ")
+        counted = {r["Address"]: r for r in at.dataframe[1].value.to_dict("records")}
+        assert counted[address]["Wrong passwords"] == 11
+        assert counted[address]["Sign-in"].startswith("Slowed until ")
+        # An address with wrong passwords is listed before any delay (it was left out).
+        assert counted[starting]["Wrong passwords"] == 2
+        assert counted[starting]["Sign-in"] == "2 wrong passwords (not slowed yet)"
+        # Only a delay can be lifted: the picker offers the slowed address, not that one.
+        assert address in at.selectbox(key="users_pick_address").options
+        assert starting not in at.selectbox(key="users_pick_address").options
 
         at.selectbox(key="users_pick_address").set_value(address).run()
         at.button(key="users_unlock_address").click().run()
@@ -124,7 +132,9 @@ def test_wrong_passwords_show_before_any_delay_and_an_admin_lifts_an_address() -
         assert not [d for d in at.dataframe if address in list(d.value.get("Address", []))]
         assert sign_in_store.read(app().engine, [client_key(address)]) == {}
     finally:
-        sign_in_store.clear(app().engine, [user_key(name), client_key(address)])
+        sign_in_store.clear(
+            app().engine, [user_key(name), client_key(address), client_key(starting)]
+        )
         users.remove_user(app().settings.users_file, name)
 
 

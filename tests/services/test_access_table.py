@@ -287,7 +287,7 @@ TABLE: dict[str, Row] = {
     "manage_users.remove_person": Row("users.manage", lambda w, a: _m("manage_users").remove_person(w.svc, a, w.users_file, "nobody", idempotency_key="k"), writes=True),
     "manage_users.lift_delay": Row("users.manage", lambda w, a: _m("manage_users").lift_delay(w.svc, a, "nobody", idempotency_key="k"), writes=True),
     "manage_users.lift_address_delay": Row("users.manage", lambda w, a: _m("manage_users").lift_address_delay(w.svc, a, "10.0.0.9", idempotency_key="k"), writes=True),
-    "manage_users.slowed_addresses": Row("users.manage", lambda w, a: _m("manage_users").slowed_addresses(w.svc, a)),
+    "manage_users.counted_addresses": Row("users.manage", lambda w, a: _m("manage_users").counted_addresses(w.svc, a)),
     "services.users.lockouts": Row("users.manage", lambda w, a: _users().lockouts(w.svc.engine, actor=a)),
     "services.users.unlock": Row("users.manage", lambda w, a: _users().unlock(w.svc.engine, actor=a, username="nobody"), writes=True),
 }  # fmt: skip

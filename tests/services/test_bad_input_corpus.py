@@ -28,6 +28,7 @@ from services.adapters.store import session_scope
 from services.auth import Actor
 from services.errors import FcopsError, Forbidden
 from services.rules import input_limits as lim
+from services.rules import policy_bounds
 from services.rules.ids import parse_id
 from services.rules.money import MoneyError, parse_amount, validate_currency
 from services.usecases import sign_in
@@ -133,10 +134,14 @@ BAD_CURRENCIES = [
     "u\u200bsd",
     "   ",
 ]
+# Maximum balance age in hours, against the policy's own bounds (services.rules.policy_bounds:
+# 15 minutes to 30 days); the form takes fractions of an hour.
 BAD_POLICY_HOURS: list[Any] = [
     10**20,
     -1,
     0,
+    0.24,
+    720.01,
     721,
     1e308,
     math.inf,
@@ -148,8 +153,8 @@ BAD_POLICY_HOURS: list[Any] = [
     "",
     "24h",
     "\x00",
-    0.5,
 ]
+GOOD_POLICY_HOURS: list[float] = [0.25, 0.5, 1, 24, 720]
 BAD_PERCENT: list[Any] = [-0.01, 100.01, 1e20, math.nan, -math.inf, "50%", "ten", True, None, ""]
 BAD_STRIPE_FIELDS: list[tuple[str, Any]] = [
     ("customer.name", "n" * 10_000),
@@ -470,27 +475,47 @@ def test_bad_currencies_are_refused() -> None:
     assert _refusals(BAD_CURRENCIES, validate_currency) == []
 
 
-def test_policy_values_outside_the_widget_bounds_are_refused() -> None:
-    low, high = lim.POLICY_MAX_AGE_HOURS
-    assert (
-        _refusals(
-            BAD_POLICY_HOURS,
-            lambda v: lim.bounded_int(
-                v, field="Max balance age", minimum=low, maximum=high, unit="h"
-            ),
-        )
-        == []
+def _policy_hours(value: Any) -> float:
+    return lim.bounded_number(
+        value,
+        field="Max balance age",
+        minimum=policy_bounds.MIN_AGE_HOURS,
+        maximum=policy_bounds.MAX_AGE_HOURS,
+        unit="h",
     )
-    low_p, high_p = lim.PERCENT
-    assert (
-        _refusals(
-            BAD_PERCENT,
-            lambda v: lim.bounded_number(
-                v, field="Buffer", minimum=low_p, maximum=high_p, unit="%"
-            ),
-        )
-        == []
+
+
+def _policy_percent(value: Any) -> float:
+    return lim.bounded_number(
+        value, field="Buffer", minimum=0, maximum=policy_bounds.POLICY_MAX_BUFFER_PERCENT, unit="%"
     )
+
+
+def _policy_problems(*, hours: float = 24, percent: float = 0) -> list[str]:
+    return policy_bounds.problems(buffer_amount=0, buffer_percent=percent, max_age_hours=hours)
+
+
+def test_policy_values_outside_the_policys_bounds_are_refused() -> None:
+    """The corpus had its own bounds (1 to 720 h, whole hours) and called 0.5 h bad, while the
+    policy takes 15 minutes and up: the bounds now come from the policy's rule alone."""
+    assert _refusals(BAD_POLICY_HOURS, _policy_hours) == []
+    assert _refusals(BAD_PERCENT, _policy_percent) == []
+    # The rule the page and the save service apply agrees on every number in the corpus.
+    for hours in BAD_POLICY_HOURS:
+        if isinstance(hours, int | float) and not isinstance(hours, bool) and abs(hours) < 1e300:
+            assert _policy_problems(hours=hours), hours
+    for percent in BAD_PERCENT:
+        if isinstance(percent, float) and math.isfinite(percent):
+            assert _policy_problems(percent=percent), percent
+
+
+def test_policy_values_inside_the_policys_bounds_are_accepted() -> None:
+    for hours in GOOD_POLICY_HOURS:
+        assert _policy_hours(hours) == hours
+        assert _policy_problems(hours=hours) == []
+    for percent in (0, 0.5, 100):
+        assert _policy_percent(percent) == percent
+        assert _policy_problems(percent=percent) == []
 
 
 def test_stripe_fields_over_their_limits_are_refused_before_the_call() -> None:

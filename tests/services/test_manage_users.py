@@ -202,19 +202,23 @@ def test_wrong_passwords_past_the_window_no_longer_show(svc, users_file) -> None
     assert omar.sign_in == manage_users.SignInCount()
 
 
-def test_a_slowed_address_is_listed_and_an_admin_lifts_it_once(svc, users_file) -> None:  # type: ignore[no-untyped-def]
-    assert manage_users.slowed_addresses(svc, ALICE) == []
+def test_an_address_is_listed_from_its_first_wrong_password_and_an_admin_lifts_its_delay_once(svc, users_file) -> None:  # type: ignore[no-untyped-def]
+    assert manage_users.counted_addresses(svc, ALICE) == []
     wrong_passwords(svc, users_file, 1)  # omar, from 10.0.0.9
+    # Listed from the first wrong password, before any delay.
+    assert manage_users.counted_addresses(svc, ALICE) == [
+        manage_users.Address("10.0.0.9", manage_users.SignInCount(failures=1))
+    ]
     for n in range(10):  # then names guessed from there: past the address's 10 free ones
         sign_in.sign_in(svc.engine, users_file=users_file, username=f"guess{n}",
                         password="nope-nope-nope", client="10.0.0.9", sandbox=False)
-    (office,) = manage_users.slowed_addresses(svc, ALICE)
+    (office,) = manage_users.counted_addresses(svc, ALICE)
     assert office.address == "10.0.0.9" and office.sign_in.failures == 11
     assert office.sign_in.slowed_until and not office.sign_in.locked_until
 
     said = manage_users.lift_address_delay(svc, ALICE, " 10.0.0.9 ", idempotency_key="a1")
     assert said == manage_users.Done("Everyone at 10.0.0.9 can sign in again now.")
-    assert manage_users.slowed_addresses(svc, ALICE) == []
+    assert manage_users.counted_addresses(svc, ALICE) == []
     # omar's own count (a username's) is not the address's: it stays.
     assert {p.username: p for p in manage_users.people(svc, ALICE, users_file)}[
         "omar"].sign_in.failures == 1
@@ -231,7 +235,7 @@ def test_a_slowed_address_is_listed_and_an_admin_lifts_it_once(svc, users_file) 
     ]
     assert lifted[-1].actor == "alice" and lifted[-1].params == {"cleared": 1}
     with pytest.raises(Forbidden):
-        manage_users.slowed_addresses(svc, Actor(username="omar", role="ops"))
+        manage_users.counted_addresses(svc, Actor(username="omar", role="ops"))
     with pytest.raises(Forbidden):
         manage_users.lift_address_delay(svc, Actor(username="omar", role="ops"), "10.0.0.9",
                                         idempotency_key="a4")
