@@ -237,16 +237,16 @@ def queue_table(
 
 def hosted_link(result: CollectionRequest, status: str, *, now: int) -> None:
     """The page to send the customer (copy button on the code block), with its expiry."""
-    if result.hosted_url is None:
-        if result.checkout_session_id is None:
-            st.caption(
-                "No hosted page for this request: Stripe gives none for a SetupIntent or a "
-                "Financial Connections session made for your own page (use Create link for the "
-                "customer for one). Developers find the client secret below."
-            )
+    if result.checkout_session_id is None:
+        st.caption(
+            "No hosted page for this request: Stripe gives none for a SetupIntent or a "
+            "Financial Connections session made for your own page (use Create link for the "
+            "customer for one). Developers find the client secret below."
+        )
         return
     expires = result.expires_at or 0
-    if status == "canceled":
+    expired = result.checkout_status == "expired"  # Stripe cancels its SetupIntent too
+    if status == "canceled" and not expired:
         st.info("The request was canceled; the link no longer opens.", icon=":material/block:")
         return
     if status in FINISHED:
@@ -262,12 +262,15 @@ def hosted_link(result: CollectionRequest, status: str, *, now: int) -> None:
             icon=":material/savings:",
         )
         return
-    if expires and expires <= now:
+    if expired or (expires and expires <= now):
         st.warning(
-            f"The link expired {format_timestamp(expires)}. Start another request to send a new "
-            "one.",
+            "The link expired"
+            + (f" {format_timestamp(expires)}" if expires and expires <= now else "")
+            + ". Create link for the customer makes a new one to send.",
             icon=":material/timer_off:",
         )
+        return
+    if result.hosted_url is None:  # defensive: Stripe gives an open session's page
         return
     st.markdown("**Send this link to the customer** (copy it with the button on the right):")
     st.code(result.hosted_url, language=None, wrap_lines=True)

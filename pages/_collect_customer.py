@@ -17,6 +17,8 @@ from services.usecases.collect_lists import customer_words
 
 CUSTOMER = "collect_customer"  # the chosen cus_ id
 CUSTOMER_SCOPE = "collect-customer"
+PICK = "collect_pick"  # the picker among the search's customers
+CHOSE = "collect_chose"  # the person chose (or let go of) a customer: the address follows
 
 
 def new_customer(svc: Any, actor: Any) -> None:
@@ -33,6 +35,7 @@ def new_customer(svc: Any, actor: Any) -> None:
     )
     if result is not None:
         st.session_state[CUSTOMER] = result.id
+        st.session_state[CHOSE] = True
         if result.reused:
             st.info(result.message, icon=":material/info:")
         else:
@@ -40,17 +43,19 @@ def new_customer(svc: Any, actor: Any) -> None:
 
 
 def pick_customer() -> None:
-    picked = st.session_state.get("collect_pick")
+    picked = st.session_state.get(PICK)
     if picked:
         st.session_state[CUSTOMER] = picked
+        st.session_state[CHOSE] = True
 
 
 def new_search() -> None:
     """Another search means another customer: the one chosen from the last search is let go, so
     a request is never created for someone the box no longer shows (ops searched for B and
     created A's link)."""
-    st.session_state.pop(CUSTOMER, None)
-    st.session_state.pop("collect_pick", None)
+    if st.session_state.pop(CUSTOMER, None):
+        st.session_state[CHOSE] = True
+    st.session_state.pop(PICK, None)
 
 
 def find_existing(svc: Any, actor: Any) -> None:
@@ -83,7 +88,7 @@ def find_existing(svc: Any, actor: Any) -> None:
         "Matching customers",
         list(labels),
         format_func=lambda cid: labels.get(cid, cid),
-        key="collect_pick",
+        key=PICK,
         index=None,
         placeholder="Choose a customer",
         on_change=pick_customer,

@@ -117,6 +117,7 @@ def route_through_dashboard() -> None:
 def guard(permission: str) -> Actor:
     """Stop the page (showing only a message) unless the signed-in role has ``permission``."""
     route_through_dashboard()
+    note_page()
     actor = current_actor()
     if actor is None:
         st.warning("Sign in to see this page.", icon=":material/lock:")
@@ -254,6 +255,31 @@ def keep_in_address(seen_key: str, value: str | None, param: str = "account") ->
     elif not value and param in st.query_params:
         del st.query_params[param]
     st.session_state[seen_key] = value
+
+
+PAGE_NOW = "_fcops_page"  # the page of this session's last run (noted by guard)
+ARRIVALS = "_fcops_arrivals"  # how many times this session came to a page from another one
+
+
+def note_page() -> None:
+    """Every page's first step (:func:`guard`): an arrival when it is not the last run's page."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    page = ctx.page_script_hash if ctx is not None else ""
+    if st.session_state.get(PAGE_NOW) != page:
+        st.session_state[PAGE_NOW] = page
+        st.session_state[ARRIVALS] = st.session_state.get(ARRIVALS, 0) + 1
+
+
+def arrived(seen_key: str) -> bool:
+    """Whether this run is the page's first since the session came from another page (a
+    sidebar click, whose URL has no query) or started; once per arrival for ``seen_key``."""
+    count = st.session_state.get(ARRIVALS, 0)
+    if st.session_state.get(seen_key) == count:
+        return False
+    st.session_state[seen_key] = count
+    return True
 
 
 def linked_customer(key: str, otherwise: str) -> str | None:

@@ -28,12 +28,12 @@ from components.collect_view import (
     queue_table,
     request_summary,
 )
-from components.literal import plain
 from pages import _collect_address as address
 from pages import _follow as follow
 from pages import _play_customer as play
 from pages import _request_watch as watch
 from pages import _runtime as runtime
+from pages._collect_aside import put_aside
 from pages._collect_customer import CUSTOMER, customer_section
 from pages._pending import ask, take
 from services.rules import flow_config
@@ -81,12 +81,9 @@ QUEUE_PICK, QUEUE_OPEN = "collect_queue_verify_pick", "collect_queue_verify_open
 QUEUE_VERIFIED = "collect_queue_verified"  # the sentence a verification left for the next run
 STILL_READING = "None stored yet: the requests are still being read from Stripe (see above)."
 
-# ?customer=cus_… (a link from Blocked accounts, or this page's own address after a reload)
-# chooses the customer; the address then follows the customer chosen.
-if wanted := runtime.linked_customer("collect_link", "choose the customer below."):
-    st.session_state[CUSTOMER] = wanted
-
-address.reopen(svc, actor)  # ?request=…: the request made here, after a reload or a new tab
+# ?customer=cus_… (a link from Blocked accounts) and ?request=…: a reload, a new tab, Back or
+# Forward show what the address names; the person's choices go into it (pages._collect_address).
+address.follow(svc, actor)
 # A store never synced holds no customers to find and no requests to list: the first visit
 # reads them from Stripe as background jobs (once per session) with their progress lines here.
 follow.accounts_first_sync(svc, actor)
@@ -108,8 +105,6 @@ def create_request(kind: str, config_version: int) -> None:
     if not customer:
         st.error("Choose or create a customer first.", icon=":material/error:")
         return
-    if (same := address.reopened_request(kind, customer)) is not None:
-        return address.say_same(same.id, reopened=True)  # not a second one after a reload
     payload = {"customer": customer, "version": config_version}
     extra: dict[str, Any] = {}
     fn: Callable[..., CollectionRequest]
@@ -120,6 +115,10 @@ def create_request(kind: str, config_version: int) -> None:
         fn, scope = create_setup_intent, SI_SCOPE
     else:
         fn, scope = create_fc_session, FCS_SCOPE
+    if ended := address.ended_shown(kind, customer, svc.now()):
+        runtime.new_request(scope)  # expired or finished: a new one (its key, double clicks)
+    elif (same := address.reopened_request(kind, customer)) is not None:
+        return address.say_same(same.id, reopened=True)  # not a second one after a reload
     result = runtime.call_keyed(scope, payload, fn, svc, actor, customer_id=customer, **extra)
     if result is None:
         return
@@ -128,6 +127,8 @@ def create_request(kind: str, config_version: int) -> None:
     address.remember(result)
     if result.replayed:
         address.say_same(result.id)
+    elif ended:
+        st.info(ended, icon=":material/restart_alt:")
 
 
 def on_start_another() -> None:
@@ -137,29 +138,6 @@ def on_start_another() -> None:
     st.session_state.pop(RESULT, None)
     st.session_state.pop(VIEW, None)
     address.forget()
-
-
-def put_aside_for_another_customer() -> None:
-    """Put the request shown aside (with a sentence) when another customer was chosen since it
-    was made, so its link or secret is not sent to the customer now chosen.
-
-    Its idempotency keys stay: choosing its customer again and creating replays it."""
-    current: CollectionRequest | None = st.session_state.get(RESULT)
-    chosen = st.session_state.get(CUSTOMER)
-    if current is None or not chosen or not current.customer_id or current.customer_id == chosen:
-        return
-    view: IntentView | None = st.session_state.pop(VIEW, None)
-    st.session_state.pop(RESULT, None)
-    address.forget()
-    who = runtime.call(customer_words, svc, actor, current.customer_id)
-    still_open = watch.waiting(view.status if view else current.status)
-    st.info(
-        f"You chose another customer, so the request {current.id} for "
-        f"{plain(who or current.customer_id)} is put aside"
-        + (": it stays open on Stripe until they finish it or you cancel it under Open requests."
-           if still_open else "."),
-        icon=":material/swap_horiz:",
-    )
 
 
 def verify(intent_id: str, microdeposit_type: str, prefix: str) -> IntentView | None:
@@ -484,8 +462,8 @@ with new_tab:
     config = flows.view(svc, actor, "setup_intent")
     customer_section(svc, actor)
     config_card(config)
-    put_aside_for_another_customer()
-    runtime.keep_in_address("collect_link_seen", st.session_state.get(CUSTOMER), "customer")
+    put_aside(svc, actor)
+    address.keep_choice()  # a customer chosen on this run: the address follows, once
     create_section(config)
     current: CollectionRequest | None = st.session_state.get(RESULT)
     if current is not None:

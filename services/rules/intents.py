@@ -63,6 +63,7 @@ class CollectionRequest:
     checkout_session_id: str | None = None
     hosted_url: str | None = None
     expires_at: int | None = None
+    checkout_status: str | None = None  # the Checkout Session's: open, complete or expired
     linked_accounts: tuple[str, ...] = ()  # FC sessions: the accounts the customer linked
 
 
@@ -262,7 +263,7 @@ def link_request(
         setup_request(intent, customer=customer, flow_version=flow_version, replayed=replayed),
         hosted_verification_url=None,  # a Checkout Session's page does the verifying
         checkout_session_id=str(session["id"]),
-        hosted_url=session.get("url"),
+        hosted_url=session.get("url"), checkout_status=session.get("status") or None,
         expires_at=int(session["expires_at"]) if session.get("expires_at") else None,
     )
 
