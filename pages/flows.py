@@ -93,8 +93,10 @@ def on_save(flow: str) -> None:
     base = int(st.session_state[k(flow, "base")])
     saved = None
     if not mark_conflict(flow, base):
-        saved = runtime.call(
-            edit_flows.save_flow, svc, actor, flow, expected_version=base, note=note, **edits(flow)
+        changes = edits(flow)
+        saved = runtime.call_keyed(
+            f"flow_save_{flow}", {**changes, "expected_version": base, "note": note},
+            edit_flows.save_flow, svc, actor, flow, expected_version=base, note=note, **changes,
         )
     if saved is None:
         not_saved(flow, base)
@@ -161,8 +163,9 @@ def on_revert(flow: str, to_version: int) -> None:
     base = int(st.session_state[k(flow, "base")])
     saved = None
     if not mark_conflict(flow, base):
-        saved = runtime.call(
-            edit_flows.revert, svc, actor, flow, to_version=to_version, expected_version=base
+        saved = runtime.call_keyed(
+            f"flow_revert_{flow}", {"to": to_version, "expected_version": base},
+            edit_flows.revert, svc, actor, flow, to_version=to_version, expected_version=base,
         )
     if saved is None:
         not_saved(flow, base)

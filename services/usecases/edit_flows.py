@@ -134,8 +134,10 @@ def save_flow(
     verification_method: str,
     expected_version: int,
     note: str | None = None,
+    idempotency_key: str | None = None,
 ) -> FlowConfig:
-    """Save a new version of ``flow`` edited from ``expected_version`` (admins, audited).
+    """Save a new version of ``flow`` edited from ``expected_version`` (admins, audited, with
+    the page's idempotency key on the row; a repeated submit of what is stored writes nothing).
 
     Raises ValidationError (all problems in one message), Conflict (someone saved first; nothing
     written) or Forbidden. Saving an unchanged configuration writes no new version.
@@ -162,7 +164,8 @@ def save_flow(
         "note": note,
     }
     with audited(
-        eng, actor=actor, action="flow.save", target=setting_key(flow), params=params
+        eng, actor=actor, action="flow.save", target=setting_key(flow), params=params,
+        idempotency_key=idempotency_key,
     ) as ctx:
         require(actor, "flows.edit")
         value = checked_value(
@@ -209,8 +212,10 @@ def revert(
     *,
     to_version: int,
     expected_version: int,
+    idempotency_key: str | None = None,
 ) -> FlowConfig:
-    """Save a NEW version equal to ``to_version`` (history is never rewritten; audited)."""
+    """Save a NEW version equal to ``to_version`` (history is never rewritten; audited, with
+    the page's idempotency key on the row)."""
     eng = _engine(engine)
     to_version, expected_version = (
         input_limits.bounded_int(v, field=f, minimum=0, maximum=2**31)
@@ -218,7 +223,8 @@ def revert(
     )
     params = {"flow": flow, "to_version": to_version, "expected_version": expected_version}
     with audited(
-        eng, actor=actor, action="flow.revert", target=setting_key(flow), params=params
+        eng, actor=actor, action="flow.revert", target=setting_key(flow), params=params,
+        idempotency_key=idempotency_key,
     ) as ctx:
         require(actor, "flows.edit")
         old = next((v for v in history(eng, flow) if v.version == to_version), None)

@@ -87,6 +87,10 @@ def test_saving_edits_creates_a_version_shown_in_history_and_preview() -> None:
     assert history.iloc[0]["Note"] == "underwriting needs balances"
     codes = "\n".join(c.value for c in at.code)
     assert "[prefetch][]=balances" in codes and "[verification_method]=instant" in codes
+    from services import audit
+
+    row = audit.query(engine(), actor=Actor("t", "admin"), actions=["flow.save"], limit=1).rows[0]
+    assert row.outcome == "ok" and (row.idempotency_key or "").startswith("fcops-flow_save_")
 
 
 def test_invalid_edits_show_every_reason_and_block_save() -> None:
@@ -220,6 +224,10 @@ def test_revert_from_the_history_tab_saves_a_new_version() -> None:
     assert stored.version == first.version + 2
     assert stored.value() == first.value()
     assert any(f"equals version {first.version}" in s.value for s in at.success)
+    from services import audit
+
+    row = audit.query(eng, actor=Actor("t", "admin"), actions=["flow.revert"], limit=1).rows[0]
+    assert row.outcome == "ok" and (row.idempotency_key or "").startswith("fcops-flow_revert_")
 
 
 def test_a_malformed_customer_id_in_the_preview_is_explained() -> None:
