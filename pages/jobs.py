@@ -6,14 +6,14 @@ page shows the same thing on any tab or replica and refreshes itself every few s
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pandas as pd
 import streamlit as st
 
 from components.table_columns import time_column
 from pages import _runtime as runtime
-from services.rules import job_progress
+from services.rules import job_progress, wording
 from services.rules.table_values import utc_time
 from services.usecases import jobs, jobs_daily, webhooks
 
@@ -40,6 +40,12 @@ FILTERS = {
 
 def when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "—"
+
+
+def received_age(moment: datetime) -> float:
+    """Seconds since ``moment`` (naive datetimes from the store are UTC)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return max(0.0, (datetime.now(UTC) - aware).total_seconds())
 
 
 with st.container(border=True):
@@ -91,10 +97,12 @@ def board() -> None:
     top[0].metric("Running", counts.get("running", 0))
     top[1].metric("Queued", counts.get("queued", 0))
     top[2].metric("Failed", counts.get("failed", 0))
-    top[3].metric(
+    last = hooks.last_received_at if hooks else None
+    kind = f"; type: {hooks.last_type}" if hooks and hooks.last_type else ""
+    top[3].metric(  # an age fits the tile; the full time (and the type) is in its help
         "Last webhook",
-        when(hooks.last_received_at) if hooks else "—",
-        help=f"Type: {hooks.last_type}" if hooks and hooks.last_type else None,
+        wording.ago(received_age(last)) if last else "—",
+        help=f"Received {when(last)}{kind}" if last else None,
     )
     top[4].metric(
         "Event backlog",

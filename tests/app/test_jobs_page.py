@@ -58,3 +58,25 @@ def test_admin_starts_the_transaction_sync_of_every_subscribed_account() -> None
     assert re.match(r"Synced the transactions of \d+ of [1-9][\d,]* subscribed", row["Message"]), (
         row["Message"]
     )
+
+
+def test_the_last_webhook_tile_shows_its_age_and_the_full_time_in_its_help() -> None:
+    """The tile showed '2026-12-…': a full date and time does not fit a metric."""
+    from datetime import timedelta
+
+    from services.adapters.job_models import WebhookEventRecord
+    from services.adapters.models import utcnow
+    from services.adapters.store import session_scope
+    from tests.app.conftest import shared_app
+
+    open_page(None, None)  # builds the app
+    with session_scope(shared_app().engine) as session:
+        session.add(WebhookEventRecord(
+            id=f"evt_tile{int(time.time() * 1000)}", type="customer.updated", created=0,
+            status="processed", received_at=utcnow() - timedelta(seconds=1),
+        ))
+    at = open_page(PAGE, "admin")
+    no_exceptions(at)
+    tile = next(m for m in at.metric if m.label == "Last webhook")
+    assert re.fullmatch(r"\d+ (s|min) ago", str(tile.value)), tile.value
+    assert re.search(r"Received \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", tile.help or ""), tile.help
