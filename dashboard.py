@@ -208,8 +208,9 @@ def login_page() -> None:
 
 actor = runtime.current_actor()
 if actor is None and st.session_state.get("authentication_status"):
-    # Signed in, but the users file no longer holds this user (or their role): sign out now;
-    # the rerun draws the cookie deleter (sync_cookie above ran before this was known).
+    # Signed in, but the users file no longer holds this user (or their role), or this sign-in
+    # was logged out in another tab: sign out now; the rerun draws the cookie deleter
+    # (sync_cookie above ran before this was known) or the login form.
     session.log_out()
     st.rerun()
 claims = runtime.sso_claims() if actor is None or actor.username.startswith("sso:") else None
@@ -232,6 +233,7 @@ if actor is None:
                 visibility="hidden")
         for _, page in ALL_PAGES[1:]
     ]
+    session.notice()  # "You signed out in another tab."
     st.navigation(sign_in_pages, position="hidden").run()
     st.stop()
 
@@ -268,7 +270,7 @@ with st.sidebar:
             st.session_state.pop(SSO_AUDITED, None)
             st.logout()
     else:
-        st.button("Log out", key="fcops-logout", on_click=session.log_out)
+        st.button("Log out", key="fcops-logout", on_click=session.sign_out)
 
 # Every page the role may open stays visible (13 for admins; Streamlit folds after 10 otherwise).
 current = st.navigation(sections, expanded=True)

@@ -157,8 +157,32 @@ def show_error(err: BaseException) -> None:
         )
 
 
+def signed_out_elsewhere() -> bool:
+    """True (and nothing may be done) when this tab's sign-in was logged out in another tab.
+
+    The router checks on every full run, before the page; this covers what runs without it:
+    widget callbacks (before the router) and fragment reruns (the fragment alone), which then
+    rerun the whole app so the login form shows."""
+    if not st.session_state.get("authentication_status"):
+        return False
+    from pages import _session  # see current_actor
+
+    if not _session.ended_elsewhere():
+        return False
+    st.warning(_session.ENDED_ELSEWHERE, icon=":material/logout:")
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is not None and ctx.fragment_ids_this_run:
+        st.rerun()
+    return True
+
+
 def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
-    """Run a service call; on failure show a sentence (never a stack trace) and return None."""
+    """Run a service call; on failure show a sentence (never a stack trace) and return None.
+    Nothing is called once this sign-in was logged out in another tab."""
+    if signed_out_elsewhere():
+        return None
     try:
         return fn(*args, **kwargs)
     except Exception as err:  # the page must never show a traceback
@@ -199,6 +223,8 @@ def call_keyed(
 ) -> T | None:
     """:func:`call` with ``idempotency_key`` from ``scope``/``payload``; on a failure the key
     is kept only when the outcome is unknown (:func:`forget_key_unless_unknown`)."""
+    if signed_out_elsewhere():
+        return None
     key = idempotency_key(scope, payload)
     try:
         return fn(*args, idempotency_key=key, **kwargs)

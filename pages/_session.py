@@ -10,6 +10,12 @@ rerun right after sign-in would drop that component before it ran (the cause of 
 ever written"), so the token waits in the session and the writer is drawn on every run until the
 browser reports it written; that report is the rerun that opens the app. Logout works the same
 way for deleting it.
+
+Log out ends the sign-in in every tab of the browser: each sign-in has a random id (in the cookie
+and in the session), Log out records it as ended in the store (``services.usecases.sign_out``),
+and every run of every tab asks whether its id has ended before it does anything
+(:func:`still_valid`, and ``pages._runtime.call``). Another browser's sign-in has its own id and
+stays.
 """
 
 from __future__ import annotations
@@ -24,13 +30,18 @@ import jwt
 import streamlit as st
 import streamlit.components.v1 as components
 
+from pages import _runtime as runtime
 from services import users
+from services.usecases import sign_out as sign_out_case
 
 # Keys this module keeps in st.session_state.
 COOKIE_TO_WRITE = "_fcops_cookie_to_write"  # (token, expires_at epoch seconds)
 COOKIE_TO_DELETE = "_fcops_cookie_to_delete"
 EXPIRES_AT = "_fcops_signed_in_until"  # epoch seconds; the sign-in ends then
 STAMP = "_fcops_signed_in_with"  # services.users.session_stamp of the password signed in with
+SIGN_IN_ID = "_fcops_sign_in_id"  # this sign-in's id, shared by every tab restored from its cookie
+NOTICE = "_fcops_signed_out_notice"  # why the login form shows (signed out in another tab)
+ENDED_ELSEWHERE = "You signed out in another tab. Sign in again to continue."
 # streamlit-authenticator's keys: who is signed in, and "logged out here" (no cookie restore).
 AUTH_KEYS = ("name", "authentication_status", "username", "email", "roles")
 LOGGED_OUT = "logout"
@@ -42,12 +53,20 @@ _cookie_js = components.declare_component("fcops_cookie", path=str(_BUILD))
 
 
 def make_token(
-    username: str, key: str, lifetime_days: float, now: float | None = None, stamp: str = ""
+    username: str,
+    key: str,
+    lifetime_days: float,
+    now: float | None = None,
+    stamp: str = "",
+    sign_in_id: str = "",
 ) -> tuple[str, float]:
     """The signed cookie value for ``username`` and the moment it expires (epoch seconds);
-    ``stamp`` binds it to the user's password (:func:`services.users.session_stamp`)."""
+    ``stamp`` binds it to the user's password (:func:`services.users.session_stamp`),
+    ``sign_in_id`` names this sign-in (Log out ends it in every tab of the browser)."""
     expires = (time.time() if now is None else now) + lifetime_days * 86_400
     claims = {"username": username, "exp_date": expires, "stamp": stamp}
+    if sign_in_id:
+        claims["sid"] = sign_in_id
     return jwt.encode(claims, key, algorithm="HS256"), expires
 
 
@@ -70,14 +89,33 @@ def read_token(
     return username, float(expires), str(claims.get("stamp") or "")
 
 
+def token_sign_in_id(token: str, key: str) -> str:
+    """The sign-in id a cookie carries; for a cookie written before sign-ins had ids, one
+    derived from the cookie (every tab of that browser shares it just the same)."""
+    try:
+        sid = jwt.decode(token, key, algorithms=["HS256"]).get("sid")
+    except jwt.PyJWTError:
+        sid = None
+    return sid if isinstance(sid, str) and sid else sign_out_case.sign_in_id_of_token(token)
+
+
+def ended_elsewhere() -> bool:
+    """Whether this session's sign-in was logged out (in this tab or another, on any replica)."""
+    sid = st.session_state.get(SIGN_IN_ID)
+    return bool(sid) and sign_out_case.has_ended(runtime.get_app().services, str(sid))
+
+
 def still_valid(entry: dict[str, Any] | None) -> bool:
     """Whether this session's sign-in is still the user's: made with the password they have now
-    (a password set since, or the user removed and added again, ends it)."""
+    (a password set since, or the user removed and added again, ends it), and not logged out
+    in another tab of this browser."""
     stamp = users.session_stamp(entry)
-    return bool(stamp) and st.session_state.get(STAMP) == stamp
+    return bool(stamp) and st.session_state.get(STAMP) == stamp and not ended_elsewhere()
 
 
-def _mark_signed_in(username: str, entry: dict[str, Any], expires: float) -> None:
+def _mark_signed_in(username: str, entry: dict[str, Any], expires: float, sign_in_id: str) -> None:
+    st.session_state.pop(NOTICE, None)
+    st.session_state[SIGN_IN_ID] = sign_in_id
     st.session_state[STAMP] = users.session_stamp(entry)
     st.session_state["authentication_status"] = True
     st.session_state["username"] = username
@@ -91,16 +129,21 @@ def _mark_signed_in(username: str, entry: dict[str, Any], expires: float) -> Non
 def restore(cookie_name: str, key: str, usernames: dict[str, Any]) -> None:
     """Sign this new session in from the browser's cookie, unless someone logged out here.
 
-    A user removed from the users file since the cookie was written stays signed out.
+    A user removed from the users file since the cookie was written stays signed out, and so
+    does a sign-in logged out in another tab whose cookie the browser still holds.
     """
     if st.session_state.get("authentication_status") or st.session_state.get(LOGGED_OUT):
         return
-    found = read_token(st.context.cookies.get(cookie_name), key)
-    if found is None or found[0] not in usernames:
+    token = st.context.cookies.get(cookie_name)
+    found = read_token(token, key)
+    if token is None or found is None or found[0] not in usernames:
         return
     if found[2] != users.session_stamp(usernames[found[0]]):  # its password changed since
         return
-    _mark_signed_in(found[0], usernames[found[0]], found[1])
+    sign_in_id = token_sign_in_id(token, key)
+    if sign_out_case.has_ended(runtime.get_app().services, sign_in_id):
+        return
+    _mark_signed_in(found[0], usernames[found[0]], found[1], sign_in_id)
 
 
 def cookie_read() -> None:
@@ -116,8 +159,11 @@ def signed_in_by_form(
     """After a password sign-in: remember when it ends and which password it was made with,
     and queue the cookie for the browser."""
     stamp = users.session_stamp(entry)
+    sign_in_id = sign_out_case.new_sign_in_id()
+    st.session_state.pop(NOTICE, None)
+    st.session_state[SIGN_IN_ID] = sign_in_id
     st.session_state[STAMP] = stamp
-    token, expires = make_token(username, key, lifetime_days, stamp=stamp)
+    token, expires = make_token(username, key, lifetime_days, stamp=stamp, sign_in_id=sign_in_id)
     st.session_state[EXPIRES_AT] = expires
     st.session_state[COOKIE_TO_WRITE] = (token, expires)
     st.session_state.pop(COOKIE_TO_DELETE, None)
@@ -185,10 +231,37 @@ def show_form_anyway() -> None:
 def log_out() -> None:
     """Forget everything this session holds (every page's results, filters, widget values and
     request keys), stay logged out here even though the request that opened the session still
-    carries the cookie, and queue the cookie's removal from the browser."""
+    carries the cookie, and queue the cookie's removal from the browser.
+
+    When the sign-in was logged out in another tab, say so on the login form and leave the
+    cookie alone: that tab removed it already, or the browser has signed in again since (a
+    cookie that still holds the ended sign-in signs nobody in, see :func:`restore`)."""
+    elsewhere = ended_elsewhere()
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     for key in AUTH_KEYS:
         st.session_state[key] = None
     st.session_state[LOGGED_OUT] = True
-    st.session_state[COOKIE_TO_DELETE] = True
+    if elsewhere:
+        st.session_state[NOTICE] = ENDED_ELSEWHERE
+    else:
+        st.session_state[COOKIE_TO_DELETE] = True
+
+
+def sign_out() -> None:
+    """The Log out button: end this sign-in in every tab of this browser (audited), then
+    :func:`log_out` here. Other browsers and devices of the same user stay signed in."""
+    actor = runtime.current_actor()
+    sign_in_id = str(st.session_state.get(SIGN_IN_ID) or "")
+    until = float(st.session_state.get(EXPIRES_AT) or time.time() + 86_400)
+    log_out()
+    if actor is not None:  # None: it had ended already (log_out said so)
+        runtime.call(sign_out_case.sign_out, runtime.get_app().services, actor, sign_in_id,
+                     expires_at=until)
+
+
+def notice() -> None:
+    """On the login form: why it shows, when this tab was signed out from another."""
+    message = st.session_state.get(NOTICE)
+    if message:
+        st.info(message, icon=":material/logout:")

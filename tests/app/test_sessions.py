@@ -52,3 +52,46 @@ def test_logout_forgets_every_piece_of_session_state() -> None:
     assert "batch_result" not in at.session_state and "acc_status" not in at.session_state
     assert not at.session_state["authentication_status"]
     assert at.session_state["logout"] is True  # the cookie of the opening request is not reused
+
+
+def audit_count(action: str, actor: str) -> int:
+    from sqlmodel import func, select
+
+    from services.adapters.models import AuditEntry
+    from services.adapters.store import session_scope
+    from tests.app.conftest import shared_app
+
+    with session_scope(shared_app().engine) as session:
+        return int(session.exec(
+            select(func.count()).select_from(AuditEntry)
+            .where(AuditEntry.action == action, AuditEntry.actor == actor)
+        ).one())
+
+
+def test_logout_in_one_tab_signs_out_the_other_tabs_of_that_browser_only() -> None:
+    import secrets
+
+    from pages._session import ENDED_ELSEWHERE, SIGN_IN_ID
+
+    browser, other_browser = f"at-{secrets.token_hex(6)}", f"at-{secrets.token_hex(6)}"
+    tab1 = signed_in("finance", **{SIGN_IN_ID: browser})
+    tab2 = signed_in("finance", **{SIGN_IN_ID: browser})  # restored from the same cookie
+    laptop = signed_in("finance", **{SIGN_IN_ID: other_browser})
+    tab2.switch_page("pages/returns.py").run()
+    no_exceptions(tab2)
+    syncs, signouts = audit_count("returns.sync", "finance"), audit_count("signout", "finance")
+
+    next(b for b in tab1.button if b.label == "Log out").click().run()
+    assert audit_count("signout", "finance") == signouts + 1
+
+    tab2.button(key="outcomes_sync").click().run()  # the other tab still shows Returns
+    no_exceptions(tab2)
+    assert any(box.label == "Username" for box in tab2.text_input)  # no "Signing out…" wait
+    assert [i.value for i in tab2.info] == [ENDED_ELSEWHERE]
+    assert not any(b.label == "Log out" for b in tab2.button)
+    assert audit_count("returns.sync", "finance") == syncs  # the click did nothing
+
+    laptop.run()  # another browser of the same user stays signed in
+    no_exceptions(laptop)
+    assert any(b.label == "Log out" for b in laptop.button)
+    assert not any(box.label == "Username" for box in laptop.text_input)

@@ -101,10 +101,14 @@ def serve_dashboard(env: dict[str, str], *extra_args: str, port: int | None = No
         shutil.copy(log_path, ARTIFACTS / log_path.name)
 
 
+APP_DATA: dict[str, str] = {}  # "dir": the data folder of the app_url server (its store)
+
+
 @pytest.fixture(scope="session")
 def app_url() -> Iterator[str]:
     """The dashboard served by a real Streamlit server on a private sandbox and data folder."""
     data_dir = tempfile.mkdtemp(prefix="fcops-browser-")
+    APP_DATA["dir"] = data_dir
     env = {k: v for k, v in os.environ.items() if k != "STRIPE_API_KEY"}
     env.update(
         FCOPS_DATA_DIR=data_dir,

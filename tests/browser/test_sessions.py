@@ -204,3 +204,60 @@ def test_an_account_link_opened_signed_out_opens_that_account_after_sign_in(
     text = main_text(page)
     assert account_id in text and f"••{last4}" in text
     assert "Page not found" not in page.content()
+
+
+def audit_count(action: str, actor: str) -> int:
+    """Rows of ``action`` by ``actor`` in the served app's store (SQLite in its data folder)."""
+    import sqlite3
+    from pathlib import Path
+
+    from tests.browser.conftest import APP_DATA
+
+    with sqlite3.connect(Path(APP_DATA["dir"]) / "fcops-sandbox.db") as db:
+        (count,) = db.execute(
+            "select count(*) from audit_log where action = ? and actor = ?", (action, actor)
+        ).fetchone()
+    return int(count)
+
+
+def test_logout_in_one_tab_signs_out_the_others_of_that_browser_not_other_browsers(
+    app_url: str, page: Any, browser: Any
+) -> None:
+    import os
+    from pathlib import Path
+
+    sign_in(page, app_url, "finance", "fcops-finance-demo")
+    auth_cookie(page, present=True)
+    tab2 = page.context.new_page()  # a second tab of the same browser, restored from the cookie
+    tab2.goto(f"{app_url}/returns")
+    wait_idle(tab2, timeout=90_000)
+    tab2.get_by_text("Outcomes last synced").wait_for(timeout=60_000)
+    wait_idle(tab2)
+    laptop = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    sign_in(laptop, f"{app_url}/returns", "finance", "fcops-finance-demo")  # another browser
+
+    signouts = audit_count("signout", "finance")
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("textbox", name="Username").wait_for()
+    auth_cookie(page, present=False)
+    assert audit_count("signout", "finance") == signouts + 1
+    syncs = audit_count("returns.sync", "finance")
+
+    tab2.get_by_role("button", name="Sync outcomes").click()  # the tab still shows Returns
+    tab2.get_by_role("textbox", name="Username").wait_for()
+    wait_idle(tab2)
+    tab2.get_by_text("You signed out in another tab.").wait_for()
+    assert not signed_in(tab2)
+    tab2.wait_for_timeout(1500)
+    assert audit_count("returns.sync", "finance") == syncs  # the click did nothing
+    if os.environ.get("FCOPS_SCREENSHOTS"):
+        tab2.screenshot(path=str(Path(os.environ["FCOPS_SCREENSHOTS"]) / "signed_out_tab.png"))
+
+    laptop.get_by_role("spinbutton", name="Window (days)").fill("30")  # a rerun over there
+    laptop.keyboard.press("Enter")
+    wait_idle(laptop)
+    laptop.wait_for_timeout(1000)
+    wait_idle(laptop)
+    assert signed_in(laptop) and not shows_login(laptop)
+    laptop.context.close()
+    tab2.close()

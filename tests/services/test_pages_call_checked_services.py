@@ -27,6 +27,7 @@ GATE = {
     "sign_in_sso.record": "audits an SSO sign-in once",
     "services.users.get_user": "the router re-reads the signed-in user on every click",
     "services.users.session_stamp": "binds a sign-in to the password it was made with",
+    "sign_out.has_ended": "every run asks whether this sign-in was logged out in another tab",
     "webhooks.receive": "Stripe's webhook; the signature is the check",
 }
 

@@ -26,3 +26,13 @@ def test_a_sign_in_is_bound_to_the_password_it_was_made_with(monkeypatch) -> Non
     assert users.session_stamp(old) == users.session_stamp(same) != ""
     assert users.session_stamp(old) != users.session_stamp(reset)  # a new salt: a new stamp
     assert users.session_stamp(None) == users.session_stamp({}) == ""
+
+
+def test_a_token_names_its_sign_in_and_an_old_one_gets_an_id_from_itself() -> None:
+    from pages._session import token_sign_in_id
+
+    token, _ = make_token("ops", "k" * 32, 1.0, now=1_000.0, stamp="s1", sign_in_id="sid-1")
+    assert token_sign_in_id(token, "k" * 32) == "sid-1"
+    old, _ = make_token("ops", "k" * 32, 1.0, now=1_000.0, stamp="s1")  # before sign-in ids
+    assert token_sign_in_id(old, "k" * 32) == token_sign_in_id(old, "k" * 32) != "sid-1"
+    assert token_sign_in_id(old, "k" * 32).startswith("t-")
