@@ -85,7 +85,9 @@ with st.container(border=True):
         key="audit_actions",
         placeholder="Any action",
     )
-    actor_name = second.text_input("Actor (username)", key="audit_actor").strip()
+    actor_name = second.text_input(
+        "Actor (username)", key="audit_actor", help="Any part of the username, in any case."
+    ).strip()
     outcome = third.selectbox(
         "Outcome", list(OUTCOMES), format_func=OUTCOMES.__getitem__, key="audit_outcome"
     )
