@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import streamlit as st
 
+from components.audit_params import readable
 from components.table_columns import time_column
 from components.url_sort import url_sort
 from pages import _runtime as runtime
@@ -192,7 +193,10 @@ if selected and selected[0] < len(rows):
         )
         if row["message"]:
             st.write(row["message"])
-        st.json(json.loads(row["params"]))
+        params = json.loads(row["params"])
+        if words := readable(params):
+            st.text("In words: " + " · ".join(words))  # text: two $ would be read as math
+        st.json(params)
         if row["idempotency_key"]:
             st.caption(f"Idempotency key: `{row['idempotency_key']}`")
 else:
