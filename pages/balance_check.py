@@ -21,7 +21,7 @@ from pages import _runtime as runtime
 from pages._customer_search import search_count, search_page
 from services.rules import people, wording
 from services.rules.debit import Assessment
-from services.rules.money import MoneyError, exponent, parse_amount, validate_currency
+from services.rules.money import MoneyError, exponent, parse_unambiguous_amount, validate_currency
 from services.usecases import balance_history, browse_accounts, check_debit
 
 actor = runtime.guard("balances.check")
@@ -184,14 +184,15 @@ def run_check(request: dict[str, Any], *, refresh: bool) -> check_debit.DebitChe
 
 
 def read_amount(amount_text: str, currency: str) -> tuple[int, str] | None:
-    """(minor units, currency code), or None with the sentence on the page."""
+    """(minor units, currency code), or None with the sentence on the page. Read as the batch
+    CSV reads its amounts: "1.000" or "1.000,50" gets a sentence, never a guess ($1.00)."""
     try:
         code = validate_currency(currency)
     except MoneyError as err:
         st.error(f"Currency: {err}", icon=":material/error:")
         return None
     try:
-        return parse_amount(amount_text, code), code
+        return parse_unambiguous_amount(amount_text, code), code
     except MoneyError as err:
         st.error(f"Amount: {err}", icon=":material/error:")
         return None

@@ -117,6 +117,37 @@ def test_a_bad_amount_is_explained_and_nothing_is_checked(amount: str, message: 
     assert "OK —" not in markdown(at) and not at.metric
 
 
+def stored_checks(fca: str) -> int:
+    """How many check rows the store holds for ``fca`` (one per verdict given on it)."""
+    from services.adapters import check_history
+
+    return sum(1 for c in check_history.load_checks(app().engine) if c.account == fca)
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("1.000", "'1.000' could be read two ways: with a dot between thousands (as much of "
+         "Europe writes it) it is 1000.00; with a decimal dot it is 1.00. Write 1000.00 or 1.00"),
+        ("1.000,50", "'1.000,50' uses a comma as the decimal mark, but fcops reads a dot as the "
+         "decimal mark (a comma only separates thousands). Write it as 1000.50."),
+        ("1.000.000", "'1.000.000' uses dots between thousands"),
+    ],
+)  # fmt: skip
+def test_an_amount_the_batch_file_would_refuse_as_ambiguous_is_refused_here_too(
+    amount: str, message: str
+) -> None:
+    """The box read 1.000 as $1.00: a $1,000 debit was checked (and vouched for) as a $1 one."""
+    _, fca = new_account(available=50_000)
+    at = check_id(open_page(PAGE, "finance"), fca, amount)
+    no_exceptions(at)
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith(f"Amount: {message}"), errors
+    assert "OK —" not in markdown(at) and not at.metric  # nothing checked
+    assert stored_checks(fca) == 0 and "check" not in at.query_params
+    assert at.text_input(key="bc_amount").value == amount  # as typed, to correct
+
+
 @pytest.mark.parametrize(
     ("currency", "message"),
     [("JPY", "US dollars only"), ("EUR", "US dollars only"), ("us", "Currency:"), ("XYZ", "Currency:")],
