@@ -17,9 +17,10 @@ from components.charts import balance_history_chart
 from components.feedback import format_age, format_timestamp, format_until
 from components.money import format_money
 from pages import _follow as follow
+from pages import _refresh as bank_refresh
 from pages import _runtime as runtime
 from pages._customer_search import search_count, search_page
-from services.rules import people, wording
+from services.rules import bank_account, people, wording
 from services.rules.debit import Assessment
 from services.rules.money import MoneyError, exponent, parse_unambiguous_amount, validate_currency
 from services.usecases import balance_history, browse_accounts, check_debit
@@ -47,6 +48,9 @@ AUTO = "Best eligible account (chosen automatically)"
 # or a colleague given the URL checks the same debit again (and follows a refresh still running).
 LINKED = ("check", "amount", "currency")
 SEEN = "bc_check_seen"
+RECHECK = "bc_recheck"  # how a followed refresh ended: the next run checks the debit again
+UNKNOWN = "unknown"  # ... when Stripe could not be read long enough for fcops to stop following
+PENDING = "A balance refresh is running at the bank; this updates by itself."
 
 
 def plain_amount(amount: int, currency: str) -> str:
@@ -198,6 +202,28 @@ def read_amount(amount_text: str, currency: str) -> tuple[int, str] | None:
         return None
 
 
+def say_refresh_ended(status: str) -> None:
+    if status == "succeeded":
+        st.success(
+            "The balance refresh finished; the verdict below uses the new balance.",
+            icon=":material/refresh:",
+        )
+    elif status == UNKNOWN:
+        st.warning(
+            "fcops stopped following the balance refresh: Stripe could not be read for about "
+            "half a minute, so how it ended is not known. The debit is checked again as it "
+            "stands.",
+            icon=":material/cloud_off:",
+        )
+    else:
+        st.warning(
+            f"The balance refresh {status} at the bank; the verdict below uses the last balance "
+            "Stripe has.",
+            icon=":material/sync_problem:",
+        )
+
+
+recheck = st.session_state.pop(RECHECK, None)
 if submitted:
     st.session_state.pop(RESULT, None)
     if not target:
@@ -223,6 +249,10 @@ elif linked_check is not None:
             "against the latest balance.",
             icon=":material/history:",
         )
+elif recheck is not None and st.session_state.get(REQUEST):
+    # The followed refresh ended: one check (one stored row) against the balance it left.
+    say_refresh_ended(recheck)
+    st.session_state[RESULT] = run_check(st.session_state[REQUEST], refresh=False)
 
 
 # -- showing the verdict -----------------------------------------------------------------------
@@ -276,7 +306,7 @@ def policy_line(check: check_debit.DebitCheck) -> None:
 def refresh_controls(check: check_debit.DebitCheck) -> None:
     result = check.final
     if check.account is not None and check.account.refresh_pending:
-        poll_pending()
+        follow_refresh(check.account.id)
         return
     if result.verdict != "stale":
         return
@@ -298,26 +328,16 @@ def refresh_controls(check: check_debit.DebitCheck) -> None:
         )
 
 
-@st.fragment(run_every=3)
-def poll_pending() -> None:
-    """A refresh is still running at the bank: re-check every few seconds until it ends."""
-    st.info(
-        "A balance refresh is running at the bank; this updates by itself.", icon=":material/sync:"
-    )
-    request = st.session_state.get(REQUEST)
-    if not request:
-        return
-    latest = runtime.call(
-        check_debit.check_debit,
-        svc,
-        actor,
-        request["target"],
-        request["amount"],
-        request["currency"],
-    )
-    if latest is not None and latest.account is not None and not latest.account.refresh_pending:
-        st.session_state[RESULT] = latest
-        st.rerun(scope="app")
+def follow_refresh(account_id: str) -> None:
+    """A refresh is still running at the bank: read its status alone (no check, no stored check
+    row) every few seconds until it ends; then the page checks the debit once more."""
+    bank_refresh.follow_one(svc, actor, account_id, "balance", refresh_ended, PENDING)
+
+
+def refresh_ended(_account_id: str, state: bank_account.RefreshState | None) -> None:
+    """How the followed refresh ended (None: Stripe could not be read for half a minute); the
+    next run checks the debit again, once."""
+    st.session_state[RECHECK] = state.status if state is not None else UNKNOWN
 
 
 def history(check: check_debit.DebitCheck) -> None:

@@ -316,6 +316,38 @@ def test_a_reload_during_a_refresh_follows_it_to_the_new_verdict() -> None:
     assert not any("refresh is running" in i.value for i in again.info)
 
 
+def test_while_a_refresh_runs_the_page_reads_its_status_and_stores_one_check_when_it_ends() -> None:
+    """The poll checked the debit again every 3 s while the bank worked: a Stripe read of the
+    whole target and a stored check row each time (a slow bank left dozens of rows, each
+    counted by "Did our check work?"). Now it reads the refresh's status alone; one check and
+    one row when the refresh ends."""
+    _, fca = new_account(available=900_000, age=3 * DAY)
+    at = check_id(open_page(PAGE, "finance"), fca, "100.00")
+    state = app().sandbox.state
+    with state.lock:  # finance asked for a refresh; the bank has not answered
+        state.lookup(fca)["balance_refresh"]["status"] = "pending"
+    again = reopened(at)  # the reload checks the debit again: one row
+    rows = stored_checks(fca)
+    for _ in range(3):  # each run is a poll
+        again.run()
+        no_exceptions(again)
+        assert any("refresh is running at the bank" in i.value for i in again.info)
+    assert stored_checks(fca) == rows, "polls store no check rows"
+
+    now = int(time.time())
+    with state.lock:  # the bank answers
+        account = state.lookup(fca)
+        account["balance"]["as_of"] = now
+        account["balance_refresh"].update(status="succeeded", last_attempted_at=now)
+    again.run()
+    no_exceptions(again)
+    assert "OK — the balance covers this debit" in markdown(again)
+    assert any("balance refresh finished" in s.value for s in again.success)
+    assert stored_checks(fca) == rows + 1  # one check when it ended
+    again.run()
+    assert stored_checks(fca) == rows + 1  # and none after
+
+
 def test_a_link_to_a_check_that_cannot_be_made_says_why_and_is_not_kept() -> None:
     at = open_page(PAGE, "finance")
     at.query_params["check"] = "fca_doesnotexist123"
