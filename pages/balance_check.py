@@ -60,31 +60,30 @@ def plain_amount(amount: int, currency: str) -> str:
 
 
 def check_from_address() -> tuple[str, str, str] | None:
-    """The URL's check when this session has not taken it yet (a reload, a new tab, a link),
-    else None. It fills the form (by ID) before the form draws, so the box shows what is checked."""
-    linked = tuple(str(st.query_params.get(name) or "")[:100] for name in LINKED)
-    if not linked[0] or linked == st.session_state.get(SEEN):
+    """The URL's check when it changed since this session last read or wrote it (a link, a
+    reload, a new tab, Back or Forward: :func:`runtime.address_choice`), else None. It fills
+    the form before the form draws, so the boxes show what is checked; a step of the history
+    without a check shows the empty form (what was there before the first check)."""
+    moved, linked = runtime.address_choice(SEEN, LINKED)
+    if not moved:
         return None
-    st.session_state[SEEN] = linked
-    st.session_state["bc_mode"] = "Paste an ID"
-    st.session_state["bc_target_id"], st.session_state["bc_amount"] = linked[:2]
-    st.session_state["bc_currency"] = linked[2] or "USD"
-    return linked[0], linked[1], linked[2] or "USD"
+    st.session_state.pop(RESULT, None)
+    target, amount, currency = linked or ("", "", "")
+    if linked:
+        st.session_state["bc_mode"] = "Paste an ID"
+    st.session_state["bc_target_id"], st.session_state["bc_amount"] = target, amount
+    st.session_state["bc_currency"] = currency or "USD"
+    return (target, amount, currency or "USD") if linked else None
 
 
 def keep_in_address(check: check_debit.DebitCheck | None) -> None:
-    """The check shown, in the URL; none shown, none there. One change per check (each change
-    of the query is a browser history entry), never one per rerun."""
+    """The check shown, in the URL (all three parameters in one change, one browser history
+    entry); none shown, none there. Called on a person's check, never on a plain rerun."""
     shown = (
         (check.target_id, plain_amount(check.amount, check.currency), check.currency.upper())
         if check else None
     )
-    kept = {name: st.query_params.get_all(name) for name in st.query_params if name not in LINKED}
-    if shown is not None and tuple(st.query_params.get(name) for name in LINKED) != shown:
-        st.query_params.update(dict(zip(LINKED, shown, strict=True)))
-    elif shown is None and any(name in st.query_params for name in LINKED):
-        st.query_params.from_dict(kept)
-    st.session_state[SEEN] = shown
+    runtime.keep_choice_in_address(SEEN, LINKED, shown)
 
 
 linked_check = check_from_address()

@@ -369,3 +369,37 @@ def test_a_link_keeps_the_currency_it_was_checked_in() -> None:
     shown = texts(at) + " ".join(e.value for e in at.error)
     assert "€12.00" in shown or "EUR" in shown, shown  # checked (or refused) as euros
     assert not at.warning or all("Session State" not in w.value for w in at.warning)
+
+
+def test_back_and_forward_walk_the_checks_made_and_never_write_the_address() -> None:
+    """Check A, then B; Back shows A (its verdict and its boxes), Back again the empty form with
+    no verdict (A's verdict stayed under an address without a check), a rerun writes nothing,
+    Forward A, Forward B. The three parameters are one choice, read and written together."""
+    first, second = (new_account(available=50_000)[1] for _ in range(2))
+    entries: dict[str | None, dict[str, str]] = {None: {}}  # the address of each history entry
+    at = open_page(PAGE, "finance")
+    for fca, amount in ((first, "100.00"), (second, "900.00")):
+        check_id(at, fca, amount)
+        entries[fca] = {"check": fca, "amount": amount, "currency": "USD"}
+
+    def shows() -> tuple[str | None, str, str, dict[str, str]]:
+        """(the ID the verdict is on, the ID box, the amount box, the address's check)"""
+        no_exceptions(at)
+        stamp = " ".join(c.value for c in at.caption if c.value.startswith(":material/schedule:"))
+        verdict = next((fca for fca in (first, second) if f"`{fca}`" in stamp), None)
+        address = {name: at.query_params[name] for name in LINKED if name in at.query_params}
+        box = at.text_input(key="bc_target_id").value
+        return verdict, box, at.text_input(key="bc_amount").value, address
+
+    assert shows() == (second, second, "900.00", entries[second])
+    for wanted in (first, None, None, first, second):  # Back, Back, a rerun, Forward, Forward
+        for name in LINKED:  # the browser's Back or Forward: that entry's address, and a rerun
+            at.query_params.pop(name, None)
+        at.query_params.update(entries[wanted])
+        at.run()
+        amount = entries[wanted].get("amount", "")
+        assert shows() == (wanted, wanted or "", amount, entries[wanted]), wanted
+        assert bool(at.metric) == bool(wanted)
+
+
+LINKED = ("check", "amount", "currency")
