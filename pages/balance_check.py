@@ -355,8 +355,8 @@ def history(check: check_debit.DebitCheck) -> None:
 
 def show(check: check_debit.DebitCheck) -> None:
     st.divider()
-    # When it was made: coming back from another page finds the verdict (the form is empty),
-    # and its figures (the balance's age among them) are as they were then.
+    # When it was made: a verdict left on screen a while (a tab come back to) is not read as
+    # current; its figures (the balance's age among them) are as they were then.
     since = max(0, svc.now() - check.checked_at)
     st.caption(
         f":material/schedule: Checked {format_timestamp(check.checked_at)}"
