@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from services.rules.money import (
     MisreadAmount,
     MoneyError,
-    parse_amount,
     parse_unambiguous_amount,
     validate_currency,
 )
@@ -318,7 +317,7 @@ def _row_error(
     reference = values.get("reference", "")[:_MAX_REFERENCE] or None
     try:
         currency = validate_currency(code) if code else default
-        amount = parse_amount(typed, currency)
+        amount = parse_unambiguous_amount(typed, currency)  # "1.000" names no amount
     except MoneyError:
         return RowError(row, message, raw, None, None, typed, code, reference)
     return RowError(row, message, raw, amount, currency, typed, code, reference)
