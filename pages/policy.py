@@ -21,7 +21,7 @@ from components.table_columns import age_column, money_column
 from pages import _runtime as runtime
 from services.rules import policy_bounds, three_way, wording
 from services.rules.debit import DebitPolicy
-from services.rules.money import MoneyError, exponent, parse_amount
+from services.rules.money import MoneyError, exponent, parse_unambiguous_amount
 from services.rules.table_values import hours, major_units, one_currency
 from services.usecases import debit_policy
 
@@ -127,7 +127,7 @@ def edited_policy(*, say_why: bool) -> DebitPolicy | None:
     the sidebar) they are the last submitted ones, not what the box shows now: an error about
     them ("An amount is required" after the amount was typed in) would describe old input."""
     try:
-        amount = parse_amount(
+        amount = parse_unambiguous_amount(  # "1.000" is refused, not read as $1.00
             str(st.session_state["policy_buffer_amount"]), currency, allow_zero=True
         )
     except MoneyError as err:

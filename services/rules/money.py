@@ -212,14 +212,14 @@ _DECIMAL_COMMA = re.compile(
 _DOT_THOUSANDS = re.compile(r"([$€£¥]?)\s*(\d{1,3})((?:\.\d{3})+)")
 
 
-def parse_unambiguous_amount(text: str, currency: str) -> int:
+def parse_unambiguous_amount(text: str, currency: str, *, allow_zero: bool = False) -> int:
     """:func:`parse_amount`, refusing what only a guess could read, for every box and file a
     person types amounts into (the batch CSV, Balance check): "1.000" read as $1.00 would vouch
     for a debit of $1,000, and "1.000,50" (a decimal comma) gets its own sentence rather than the
     generic "not an amount". Those raise :class:`MisreadAmount`; anything else wrong raises
     MoneyError as :func:`parse_amount` does."""
     if not isinstance(text, str):
-        return parse_amount(text, currency)  # its sentence: amounts are text
+        return parse_amount(text, currency, allow_zero=allow_zero)  # its sentence: amounts are text
     shown = text.strip()
     grouped = _DOT_THOUSANDS.fullmatch(shown)
     if grouped is not None and exponent(currency) < 3:
@@ -238,7 +238,7 @@ def parse_unambiguous_amount(text: str, currency: str) -> int:
                 f"Write {thousands} or {decimal}, so it cannot be misread."
             )
     try:
-        return parse_amount(text, currency)
+        return parse_amount(text, currency, allow_zero=allow_zero)
     except MoneyError:
         written = _DECIMAL_COMMA.fullmatch(shown)
         if written is None or not _symbol_fits(written.group(1), currency):
