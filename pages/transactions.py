@@ -28,7 +28,7 @@ from pages import _refresh as refresh
 from pages import _runtime as runtime
 from services.rules import bank_account, wording
 from services.rules.transactions import TransactionFilter, refresh_status_of
-from services.usecases import sync_transactions, view_transactions
+from services.usecases import export_transactions, sync_transactions, view_transactions
 from services.usecases.view_transactions import TransactionInsight, TransactionStatus
 
 actor = runtime.guard("transactions.view")
@@ -383,6 +383,18 @@ def transactions_table(account_id: str) -> None:
     )
     tables.transactions_table(result.rows)
     pager(PAGE_KEY, "txn", result.page, result.pages)
+    st.download_button(
+        f"Download CSV ({result.total:,} rows)",
+        # built (and audited as transactions.export) on the click, not on every rerun
+        lambda: runtime.call(
+            export_transactions.export_csv, svc, actor, account_id, chosen, sort=sort
+        ) or "",
+        file_name=f"transactions-{account_id}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+        key="txn_download",
+    )
 
 
 # --------------------------------------------------------------------------- insight

@@ -19,6 +19,7 @@ __all__ = [
     "MAX_MAJOR_AMOUNT",
     "MisreadAmount",
     "MoneyError",
+    "decimal_amount",
     "exponent",
     "format_plain",
     "parse_amount",
@@ -136,6 +137,13 @@ def format_plain(amount: int, currency: str) -> str:
     sign = "-" if amount < 0 else ""
     symbol = SYMBOLS.get(code)
     return f"{sign}{symbol}{number}" if symbol is not None else f"{sign}{number} {code.upper()}"
+
+
+def decimal_amount(amount: int, currency: str) -> Decimal:
+    """Minor units as an exact signed decimal for files (-1234.56; 500 for JPY): written with
+    no symbol and no thousands separators, a spreadsheet reads it as a number; the currency
+    goes in its own column."""
+    return Decimal(int(amount)).scaleb(-exponent(currency))
 
 
 def parse_amount(text: str, currency: str, *, allow_zero: bool = False) -> int:

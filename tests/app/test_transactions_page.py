@@ -86,6 +86,8 @@ def test_the_direction_filter_keeps_only_money_in(demo_accounts: dict[str, list[
     table = at.dataframe[0].value
     assert set(table["In/out"]) == {"In"}
     assert (table["Amount"] > 0).all()  # numbers (major units), so they sort numerically
+    (download,) = at.get("download_button")  # the rows as filtered, as a file
+    assert download.proto.label.startswith("Download CSV (") and download.proto.ignore_rerun
 
 
 def _param(at: AppTest, name: str) -> object:

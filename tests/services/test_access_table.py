@@ -233,6 +233,7 @@ TABLE: dict[str, Row] = {
     "collect_lists.customer_words": Row("collect.create", lambda w, a: _m("collect_lists").customer_words(w.svc, a, CUSTOMER)),
     "retry_picker.retry_choices": Row("returns.view", lambda w, a: _m("retry_picker").retry_choices(w.svc, a, search="ada")),
     "view_transactions.transactions_page": Row("transactions.view", lambda w, a: _m("view_transactions").transactions_page(w.svc, a, ACCOUNT, _m("view_transactions").TransactionFilter())),
+    "export_transactions.export_csv": Row("transactions.view", lambda w, a: _m("export_transactions").export_csv(w.svc, a, ACCOUNT, _m("view_transactions").TransactionFilter()), writes=True),
     "microdeposits.microdeposit_queue": Row("collect.create", lambda w, a: _m("microdeposits").microdeposit_queue(w.svc, a)),
     "microdeposits.waiting_count": Row("collect.create", lambda w, a: _m("microdeposits").waiting_count(w.svc, a)),
     "microdeposits.stuck_count": Row("collect.create", lambda w, a: _m("microdeposits").stuck_count(w.svc, a)),
