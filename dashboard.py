@@ -5,10 +5,12 @@ Run with ``streamlit run dashboard.py``. With no STRIPE_API_KEY it starts on the
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable
 
 import streamlit as st
+from streamlit_authenticator.controllers import AuthenticationController
 
 from components.navigation import PAGES, PageSpec, pages_for
 from pages import _runtime as runtime
@@ -78,12 +80,22 @@ def check_password(username: str, password: str) -> None:
         st.session_state[SIGN_IN_MESSAGE] = result.message
         return
     st.session_state.pop(SIGN_IN_MESSAGE, None)
+    # streamlit-authenticator's controller keeps its session state (status, name, email,
+    # roles) as it did behind its own form; it draws nothing, so nothing reruns the page.
+    controller = AuthenticationController(
+        copy.deepcopy({"usernames": usernames}), auto_hash=False
+    )
+    if not controller.login(username, password):  # the same hash: only a users-file race
+        st.session_state["authentication_status"] = False
+        st.session_state[SIGN_IN_MESSAGE] = "Username or password is incorrect."
+        return
     session.signed_in_by_form(username, app.cookie_key, lifetime_days, usernames.get(username))
 
 
 def login_form() -> None:
-    """The username and password form. Drawn by fcops itself, not streamlit-authenticator:
-    building its ``Authenticate`` draws a cookie-manager component whose first answer (a moment
+    """The username and password form. Drawn by fcops itself, not by streamlit-authenticator's
+    ``Authenticate`` (its controller still signs the session in, :func:`check_password`):
+    building ``Authenticate`` draws a cookie-manager component whose first answer (a moment
     after the page shows) reruns the script, and with Streamlit's fast reruns that stops the
     run handling a Login pressed just then and starts another beside it: the attempt was
     counted, but the new run drew the page before the refusal was known (no message), or
