@@ -8,6 +8,7 @@ code path: only the base address differs.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import partial
@@ -30,6 +31,9 @@ from services.adapters.gateway.webhooks import WebhookEndpointCalls
 from services.errors import RateLimited
 
 T = TypeVar("T")
+# How long, retries included, a read may keep a person waiting before they are told Stripe did
+# not answer (the SDK's timeout and retries alone add up to a minute: 3 × 20 s).
+INTERACTIVE_READ_SECONDS = 15.0
 _IntentList = TypeVar("_IntentList", sdk.SetupIntentListParams, sdk.PaymentIntentListParams)
 
 # The pinned SDK's own request types, for the services that build create calls: a parameter
@@ -110,6 +114,12 @@ class StripeGateway(WebhookEndpointCalls):
         finally:
             self._local.backoff = None
 
+    def serve_a_person(self) -> None:
+        """This thread answers a person at the screen (a page's run): its reads give up after
+        ``INTERACTIVE_READ_SECONDS`` in all. Other threads (background jobs, syncs' fetchers)
+        keep the full timeout and retries; writes keep them everywhere (idempotent retries)."""
+        self._local.read_seconds = INTERACTIVE_READ_SECONDS
+
     def fresh_key(self, key: str) -> str:
         """The key to send for a request derived as ``key``: itself, or the next variant when
         Stripe already answered ``key`` with a definite failure (it would replay it)."""
@@ -131,11 +141,13 @@ class StripeGateway(WebhookEndpointCalls):
     def _call_once(self, fn: Callable[[], Any]) -> Any:
         self._local.request_id = None
         self._local.key = None
+        started = time.monotonic()
         try:
-            result = fn()
+            with sdk.read_deadline(getattr(self._local, "read_seconds", None)):
+                result = fn()
         except sdk.StripeError as err:
             self._local.request_id = getattr(err, "request_id", None)
-            domain = translate_error(err)
+            domain = translate_error(err, waited=time.monotonic() - started)
             key = getattr(self._local, "key", None)
             if key and not domain.outcome_unknown and getattr(err, "http_status", None):
                 self.spent_keys.spend(key)  # Stripe saved this answer for the key

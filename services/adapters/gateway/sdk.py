@@ -13,8 +13,10 @@ import select
 import socket
 import ssl
 import threading
+import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
@@ -108,6 +110,7 @@ __all__ = [
     "get_json",
     "new_client",
     "obj_to_dict",
+    "read_deadline",
     "signature_problem",
     "translate_error",
 ]
@@ -128,6 +131,30 @@ class _Headers(dict[str, str]):
 
 
 _Key = tuple[str, str, int | None]
+
+# A person waiting on a read (``read_deadline``): the monotonic time this thread's GETs give up
+# by, across the SDK's retries. Writes and other threads (the background jobs) are untouched.
+_reads = threading.local()
+
+
+@contextmanager
+def read_deadline(seconds: float | None) -> Iterator[None]:
+    """GETs sent by this thread in the block give up ``seconds`` from now, retries included
+    (each attempt's timeout is what is left; no retry starts after it). None: no deadline."""
+    before = getattr(_reads, "deadline", None)
+    _reads.deadline = None if seconds is None else time.monotonic() + seconds
+    try:
+        yield
+    finally:
+        _reads.deadline = before
+
+
+class NoAnswer(stripe.APIConnectionError):
+    """The SDK's connection error, knowing the request's method (a GET changed nothing)."""
+
+    def __init__(self, message: str, *, verb: str, should_retry: bool) -> None:
+        super().__init__(message, should_retry=should_retry)
+        self.verb = verb
 
 
 class KeepAliveClient(stripe.HTTPClient):
@@ -232,8 +259,19 @@ class KeepAliveClient(stripe.HTTPClient):
         body = post_data.encode("utf-8") if isinstance(post_data, str) else post_data
         verb = method.upper()
         sent = dict(headers or {})
+        deadline = getattr(_reads, "deadline", None) if verb == "GET" else None
         while True:
+            timeout = self._timeout
+            if deadline is not None:
+                timeout = min(timeout, deadline - time.monotonic())
+                if timeout <= 0:
+                    raise NoAnswer(
+                        "The request to Stripe timed out.", verb=verb, should_retry=False
+                    )
             conn, reused = self._connection(key)
+            conn.timeout = timeout  # this request's: a kept socket may carry another's
+            if conn.sock is not None:
+                conn.sock.settimeout(timeout)
             try:
                 conn.request(verb, target, body=body, headers=sent)
                 response = conn.getresponse()
@@ -244,7 +282,7 @@ class KeepAliveClient(stripe.HTTPClient):
                 # once more on a new connection; anything else goes to the SDK's retry loop.
                 if reused and verb == "GET" and isinstance(err, _CLOSED_UNDER_US):
                     continue
-                raise _connection_error(err) from err
+                raise _connection_error(err, verb, deadline) from err
             if response.will_close:
                 self._drop(key)
             found = _Headers()
@@ -303,8 +341,9 @@ def _dropped(sock: socket.socket) -> bool:
     return bool(readable)
 
 
-def _connection_error(err: Exception) -> stripe.APIConnectionError:
-    """The SDK's connection error for ``err``: retried by the SDK unless a certificate failed."""
+def _connection_error(err: Exception, verb: str, deadline: float | None) -> NoAnswer:
+    """The SDK's connection error for ``err``: retried by the SDK unless a certificate failed
+    or the read's ``deadline`` has passed."""
     if isinstance(err, ssl.SSLCertVerificationError):
         message, retry = "Could not verify Stripe's SSL certificate.", False
     elif isinstance(err, (TimeoutError, socket.timeout)):
@@ -314,9 +353,9 @@ def _connection_error(err: Exception) -> stripe.APIConnectionError:
     else:
         message, retry = "Unexpected error communicating with Stripe (a local problem).", False
     detail = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
-    return stripe.APIConnectionError(
-        f"{message}\n\n(Network error: {detail})", should_retry=retry
-    )
+    if deadline is not None and time.monotonic() >= deadline:
+        retry = False
+    return NoAnswer(f"{message}\n\n(Network error: {detail})", verb=verb, should_retry=retry)
 
 
 def new_client(
@@ -392,8 +431,9 @@ def obj_to_dict(obj: Any) -> dict[str, Any]:
     return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
 
 
-def translate_error(err: StripeError) -> FcopsError:
-    """Turn an SDK exception into a domain error with a sentence a person can act on."""
+def translate_error(err: StripeError, waited: float | None = None) -> FcopsError:
+    """Turn an SDK exception into a domain error with a sentence a person can act on;
+    ``waited``: the seconds the call took, retries included (said when nothing came back)."""
     rid = getattr(err, "request_id", None)
     message = (
         getattr(err, "user_message", None) or str(getattr(err, "_message", "") or err)
@@ -404,6 +444,13 @@ def translate_error(err: StripeError) -> FcopsError:
     for kind, domain, sentence in _FIXED_SENTENCES:
         if isinstance(err, kind):
             return domain(f"{sentence}{suffix}", request_id=rid)
+    if isinstance(err, NoAnswer) and err.verb == "GET":  # a read: nothing can have changed
+        within = f" in {max(1, round(waited))} s" if waited is not None else ""
+        return OutcomeUnknown(
+            f"Could not reach Stripe{within} (the connection failed or timed out); nothing was "
+            "changed. Try again in a minute.",
+            request_id=rid,
+        )
     if isinstance(err, stripe.APIConnectionError):
         return OutcomeUnknown(
             "Could not reach Stripe (the connection failed or timed out), so the outcome is not "
