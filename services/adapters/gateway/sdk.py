@@ -431,6 +431,15 @@ def obj_to_dict(obj: Any) -> dict[str, Any]:
     return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
 
 
+def _body_code(err: StripeError) -> str | None:
+    """Stripe's ``error.code`` from the answer's body: the SDK leaves ``err.code`` unset on a
+    429 (``RateLimitError`` is built from the message alone), so ``lock_timeout`` is only here."""
+    body = getattr(err, "json_body", None)
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else None
+
+
 def translate_error(err: StripeError, waited: float | None = None) -> FcopsError:
     """Turn an SDK exception into a domain error with a sentence a person can act on;
     ``waited``: the seconds the call took, retries included (said when nothing came back)."""
@@ -438,9 +447,16 @@ def translate_error(err: StripeError, waited: float | None = None) -> FcopsError
     message = (
         getattr(err, "user_message", None) or str(getattr(err, "_message", "") or err)
     ).strip()
-    code = getattr(err, "code", None)
+    code = getattr(err, "code", None) or _body_code(err)
     param = getattr(err, "param", None)
     suffix = f" (Stripe request {rid})" if rid else ""
+    if isinstance(err, stripe.RateLimitError) and code == "lock_timeout":
+        # Not a rate limit: another request held the object (the SDK and _call retried it)
+        return RateLimited(
+            f"Stripe was busy with another change to the same object; try again in a moment."
+            f"{suffix}",
+            request_id=rid,
+        )
     for kind, domain, sentence in _FIXED_SENTENCES:
         if isinstance(err, kind):
             return domain(f"{sentence}{suffix}", request_id=rid)
