@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote_plus
 
 from services.adapters.backoff import NO_BACKOFF, Backoff, SpentKeys, patiently
-from services.adapters.gateway import sdk
+from services.adapters.gateway import pacing, sdk
 from services.adapters.gateway.sdk import (
     CheckoutSessionCreateParams,
     CustomerCreateParams,
@@ -31,8 +31,7 @@ from services.adapters.gateway.webhooks import WebhookEndpointCalls
 from services.errors import RateLimited
 
 T = TypeVar("T")
-# How long, retries included, a read may keep a person waiting before they are told Stripe did
-# not answer (the SDK's timeout and retries alone add up to a minute: 3 × 20 s).
+# How long a page's read may keep a person waiting, retries included (was 3 × 20 s + back-off).
 INTERACTIVE_READ_SECONDS = 15.0
 _IntentList = TypeVar("_IntentList", sdk.SetupIntentListParams, sdk.PaymentIntentListParams)
 
@@ -115,9 +114,8 @@ class StripeGateway(WebhookEndpointCalls):
             self._local.backoff = None
 
     def serve_a_person(self) -> None:
-        """This thread answers a person at the screen (a page's run): its reads give up after
-        ``INTERACTIVE_READ_SECONDS`` in all. Other threads (background jobs, syncs' fetchers)
-        keep the full timeout and retries; writes keep them everywhere (idempotent retries)."""
+        """This thread is a page's run: its reads give up after ``INTERACTIVE_READ_SECONDS`` in
+        all. Other threads (jobs, fetchers) and every write keep the full timeout and retries."""
         self._local.read_seconds = INTERACTIVE_READ_SECONDS
 
     def fresh_key(self, key: str) -> str:
@@ -143,7 +141,7 @@ class StripeGateway(WebhookEndpointCalls):
         self._local.key = None
         started = time.monotonic()
         try:
-            with sdk.read_deadline(getattr(self._local, "read_seconds", None)):
+            with pacing.read_deadline(getattr(self._local, "read_seconds", None)):
                 result = fn()
         except sdk.StripeError as err:
             self._local.request_id = getattr(err, "request_id", None)

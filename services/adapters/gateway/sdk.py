@@ -15,8 +15,7 @@ import ssl
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
@@ -110,7 +109,6 @@ __all__ = [
     "get_json",
     "new_client",
     "obj_to_dict",
-    "read_deadline",
     "signature_problem",
     "translate_error",
 ]
@@ -131,23 +129,6 @@ class _Headers(dict[str, str]):
 
 
 _Key = tuple[str, str, int | None]
-
-# A person waiting on a read (``read_deadline``): the monotonic time this thread's GETs give up
-# by, across the SDK's retries. Writes and other threads (the background jobs) are untouched.
-_reads = threading.local()
-
-
-@contextmanager
-def read_deadline(seconds: float | None) -> Iterator[None]:
-    """GETs sent by this thread in the block give up ``seconds`` from now, retries included
-    (each attempt's timeout is what is left; no retry starts after it). None: no deadline."""
-    before = getattr(_reads, "deadline", None)
-    _reads.deadline = None if seconds is None else time.monotonic() + seconds
-    try:
-        yield
-    finally:
-        _reads.deadline = before
-
 
 class NoAnswer(stripe.APIConnectionError):
     """The SDK's connection error, knowing the request's method (a GET changed nothing)."""
@@ -259,7 +240,7 @@ class KeepAliveClient(stripe.HTTPClient):
         body = post_data.encode("utf-8") if isinstance(post_data, str) else post_data
         verb = method.upper()
         sent = dict(headers or {})
-        deadline = getattr(_reads, "deadline", None) if verb == "GET" else None
+        deadline = pacing.read_deadline_at() if verb == "GET" else None
         while True:
             timeout = self._timeout
             if deadline is not None:
