@@ -127,6 +127,7 @@ def guard(permission: str) -> Actor:
         allowed = ", ".join(sorted(PERMISSIONS.get(permission, ())))
         st.error(f"Your role ({actor.role}) cannot open this page. It is for: {allowed}.")
         st.stop()
+    get_app().services.gateway.serve_a_person()  # a person waits: reads give up sooner
     return actor
 
 
