@@ -183,11 +183,11 @@ class BatchResult:
 
 def policy_words(policy: DebitPolicy, version: int, currency: str = "usd") -> str:
     """The policy a check applied, as the page and the job's progress line say it."""
-    name = f"Policy version {version}" if version else "Default policy (none saved yet)"
-    return (
-        f"{name} (buffer {format_plain(policy.buffer_amount, currency)} + "
-        f"{policy.buffer_percent:g} % of the debit, max age {wording.duration(policy.max_age_seconds)})"
+    terms = (
+        f"buffer {format_plain(policy.buffer_amount, currency)} + {policy.buffer_percent:g} % "
+        f"of the debit, max age {wording.duration(policy.max_age_seconds)}"
     )
+    return f"Policy version {version} ({terms})" if version else f"Default policy ({terms}; none saved yet)"
 
 
 def _plain(text: str | None) -> str | None:
