@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from components.diff_view import diff_view
+from components.diff_view import both_changed, diff_view
 from components.feedback import format_age
 from components.history_table import history_table
 from components.money import format_money
@@ -235,11 +235,7 @@ def conflict_panel() -> None:
             diff_view(for_people(three_way.diff(before, mine)), empty="None.")
             merged, clashes = three_way.merge(before, theirs, mine)
             for name in clashes:
-                st.warning(
-                    f"You both changed **{FIELDS[name][0]}**: keeping your edits keeps yours "
-                    f"(`{shown(name, mine[name])}`), not theirs (`{shown(name, theirs[name])}`).",
-                    icon=":material/call_split:",
-                )
+                both_changed(FIELDS[name][0], shown(name, mine[name]), shown(name, theirs[name]))
         left, right = st.columns(2)
         left.button(
             f"Keep my edits on top of version {stored.version}",
