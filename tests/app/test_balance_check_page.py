@@ -305,15 +305,21 @@ def test_a_reload_during_a_refresh_follows_it_to_the_new_verdict() -> None:
     assert "STALE" in markdown(again)
     assert any("refresh is running at the bank" in i.value for i in again.info)
 
-    now = int(time.time())
-    with state.lock:  # the bank answers
-        account = state.lookup(fca)
-        account["balance"]["as_of"] = now
-        account["balance_refresh"].update(status="succeeded", last_attempted_at=now)
+    bank_answers(fca)
     again.run()
     no_exceptions(again)
     assert "OK — the balance covers this debit" in markdown(again)
     assert not any("refresh is running" in i.value for i in again.info)
+
+
+def bank_answers(fca: str) -> None:
+    """The bank finishes the balance refresh finance asked for: a balance as of now."""
+    state = app().sandbox.state
+    now = int(time.time())
+    with state.lock:
+        account = state.lookup(fca)
+        account["balance"]["as_of"] = now
+        account["balance_refresh"].update(status="succeeded", last_attempted_at=now)
 
 
 def test_while_a_refresh_runs_the_page_reads_its_status_and_stores_one_check_when_it_ends() -> None:
@@ -334,11 +340,7 @@ def test_while_a_refresh_runs_the_page_reads_its_status_and_stores_one_check_whe
         assert any("refresh is running at the bank" in i.value for i in again.info)
     assert stored_checks(fca) == rows, "polls store no check rows"
 
-    now = int(time.time())
-    with state.lock:  # the bank answers
-        account = state.lookup(fca)
-        account["balance"]["as_of"] = now
-        account["balance_refresh"].update(status="succeeded", last_attempted_at=now)
+    bank_answers(fca)
     again.run()
     no_exceptions(again)
     assert "OK — the balance covers this debit" in markdown(again)
