@@ -5,7 +5,6 @@ one (it used to: 972 rows of 2,400 without the new buffer, 1,428 with it, one ve
 from __future__ import annotations
 
 import secrets
-import time
 from typing import Any
 
 import pytest
@@ -18,21 +17,12 @@ from services.auth import Actor
 from services.rules.debit import DebitPolicy
 from services.rules.debit_csv import parse_debits_csv
 from services.usecases import browse_accounts, debit_policy, jobs, sync_accounts
+from tests.background.test_jobs import wait_done
 
 ADMIN = Actor("admin", "admin")
 FINANCE = Actor("finance", "finance")
 START_BUFFER = 1_234  # $12.34: the policy in force when the job starts
 LATER_BUFFER = 5_000_000  # $50,000.00: saved by an admin after the job's first chunk
-
-
-def wait_done(job_id: str, timeout: float = 60) -> jobs.JobView:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        view = jobs.job(job_id)
-        if view is not None and not view.active:
-            return view
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish: {jobs.job(job_id)}")
 
 
 def save(engine: Any, buffer_amount: int) -> int:
