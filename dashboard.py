@@ -8,15 +8,13 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable
-from typing import Any
 
 import streamlit as st
-import streamlit_authenticator as stauth
+from streamlit_authenticator.controllers import AuthenticationController
 
 from components.navigation import PAGES, PageSpec, pages_for
 from pages import _runtime as runtime
 from pages import _session as session
-from services import users
 from services.errors import FcopsError
 from services.rules.secrets import mask_secrets
 from services.usecases import sign_in, sign_in_sso
@@ -59,51 +57,55 @@ def _client_address() -> str:
     return ip if isinstance(ip, str) and ip else "local"
 
 
-class CheckedLogin:
-    """Stands in for streamlit-authenticator's authentication controller. The library keeps its
-    login form, session state and cookie; every password goes first through
-    ``services.usecases.sign_in`` (growing delay, lockout, audit, the same work for unknown
-    usernames, demo passwords refused outside sandbox mode), and a remembered cookie only signs
-    in a user the users file still holds."""
+def check_password(username: str, password: str) -> None:
+    """One press of Login: the password goes through ``services.usecases.sign_in`` (growing
+    delay, lockout, audit, the same work for unknown usernames, demo passwords refused outside
+    sandbox mode); a success signs this session in, a refusal leaves the sentence to show."""
+    if not username or not password:
+        st.session_state["authentication_status"] = False
+        st.session_state[SIGN_IN_MESSAGE] = "Enter your username and your password."
+        return
+    # The normalisation streamlit-authenticator applied before it checked the hash.
+    username, password = username.lower().strip(), password.strip()
+    result = sign_in.sign_in(
+        app.engine,
+        users_file=app.settings.users_file,
+        username=username,
+        password=password,
+        client=_client_address(),
+        sandbox=app.mode == "sandbox",
+    )
+    if not result.ok:
+        st.session_state["authentication_status"] = False
+        st.session_state[SIGN_IN_MESSAGE] = result.message
+        return
+    st.session_state.pop(SIGN_IN_MESSAGE, None)
+    # streamlit-authenticator's controller keeps its session state (status, name, email,
+    # roles) as it did behind its own form; it draws nothing, so nothing reruns the page.
+    controller = AuthenticationController(
+        copy.deepcopy({"usernames": usernames}), auto_hash=False
+    )
+    if not controller.login(username, password):  # the same hash: only a users-file race
+        st.session_state["authentication_status"] = False
+        st.session_state[SIGN_IN_MESSAGE] = "Username or password is incorrect."
+        return
+    session.signed_in_by_form(username, app.cookie_key, lifetime_days, usernames.get(username))
 
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def login(
-        self,
-        username: str | None = None,
-        password: str | None = None,
-        *args: Any,
-        token: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> bool | None:
-        if token is not None:
-            if users.get_user(app.settings.users_file, str(token.get("username", ""))) is None:
-                return None  # removed since the cookie was set: show the form instead
-            return bool(self._inner.login(token=token))
-        if not username or not password:
-            st.session_state["authentication_status"] = False
-            st.session_state[SIGN_IN_MESSAGE] = "Enter your username and your password."
-            return False
-        # The same normalisation the library applies before it checks the hash.
-        username, password = username.lower().strip(), password.strip()
-        result = sign_in.sign_in(
-            app.engine,
-            users_file=app.settings.users_file,
-            username=username,
-            password=password,
-            client=_client_address(),
-            sandbox=app.mode == "sandbox",
-        )
-        if not result.ok:
-            st.session_state["authentication_status"] = False
-            st.session_state[SIGN_IN_MESSAGE] = result.message
-            return False
-        st.session_state.pop(SIGN_IN_MESSAGE, None)
-        return bool(self._inner.login(username, password, *args, **kwargs))
+def login_form() -> None:
+    """The username and password form. Drawn by fcops itself, not by streamlit-authenticator's
+    ``Authenticate`` (its controller still signs the session in, :func:`check_password`):
+    building ``Authenticate`` draws a cookie-manager component whose first answer (a moment
+    after the page shows) reruns the script, and with Streamlit's fast reruns that stops the
+    run handling a Login pressed just then and starts another beside it: the attempt was
+    counted, but the new run drew the page before the refusal was known (no message), or
+    dropped the press altogether. This page draws no component, so nothing reruns it unasked."""
+    with st.form(key="fcops-login"):
+        st.subheader("Login")
+        username = st.text_input("Username", autocomplete="off")
+        password = st.text_input("Password", type="password", autocomplete="off")
+        if st.form_submit_button("Login"):
+            check_password(username, password)
 
 
 SSO_AUDITED = "_fcops_sso_audited"
@@ -169,25 +171,13 @@ def login_page() -> None:
         st.button("Continue", key="fcops-signout-continue", type="tertiary",
                   on_click=session.show_form_anyway)
         return
-    authenticator = stauth.Authenticate(
-        copy.deepcopy({"usernames": usernames}),
-        cookie_name=cookie_name,
-        cookie_key=app.cookie_key,
-        cookie_expiry_days=0,  # pages/_session.py reads and writes the cookie, see there
-        auto_hash=False,
-        login_sleep_time=0,
-    )
-    # Every password goes through the sign-in rules first (delay, lockout, audit).
-    authenticator.authentication_controller = CheckedLogin(authenticator.authentication_controller)  # type: ignore[assignment]
-    session.cookie_read()  # restore() has read the cookie; the form below must not again
-    authenticator.login(location="main", key="fcops-login")
+    session.cookie_read()  # restore() has read the cookie; from now on only the form signs in
+    login_form()
     status = st.session_state.get("authentication_status")
     if status:
         # No st.rerun() here: it would drop the cookie writer before the browser ran it. The
         # writer's answer reruns the script, and the same URL path then resolves to the real
         # page with its query string.
-        signed = st.session_state["username"]
-        session.signed_in_by_form(signed, app.cookie_key, lifetime_days, usernames.get(signed))
         session.sync_cookie(cookie_name)
         st.caption("Signing in…")
         st.button("Continue", key="fcops-continue", type="tertiary")

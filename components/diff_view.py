@@ -46,3 +46,13 @@ def diff_view(lines: Sequence[DiffLineLike], *, empty: str = "No differences.") 
         st.caption(empty)
         return
     st.markdown(diff_markdown(lines))
+
+
+def both_changed(field: str, mine: str, theirs: str) -> None:
+    """A field both admins changed to different values: the merge keeps mine, and says so (one
+    sentence for every page with a conflict panel: Flows, Debit policy)."""
+    st.warning(
+        f"You both changed **{field}**: keeping your edits keeps yours (`{mine}`), not theirs "
+        f"(`{theirs}`).",
+        icon=":material/call_split:",
+    )

@@ -11,7 +11,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import streamlit as st
@@ -127,6 +127,7 @@ def guard(permission: str) -> Actor:
         allowed = ", ".join(sorted(PERMISSIONS.get(permission, ())))
         st.error(f"Your role ({actor.role}) cannot open this page. It is for: {allowed}.")
         st.stop()
+    get_app().services.gateway.serve_a_person()  # a person waits: reads give up sooner
     return actor
 
 
@@ -263,11 +264,31 @@ def address_change(seen_key: str, param: str = "account", limit: int = 100) -> t
     into it with :func:`keep_in_address`, and a plain rerun writes nothing. The whole value is
     compared: a longer one cut for comparing would never equal the one written, and every run
     would take it again over what the person typed since."""
-    raw = str(st.query_params.get(param) or "")
-    if raw == str(st.session_state.get(seen_key) or ""):
+    changed, values = address_choice(seen_key, (param,), limit)
+    return changed, values[0] if values else None
+
+
+def address_choice(
+    seen_key: str, params: Sequence[str], limit: int = 100
+) -> tuple[bool, tuple[str, ...] | None]:
+    """:func:`address_change` for one choice the URL holds in several parameters, read and
+    written together (Balance check's ``?check=&amount=&currency=``): whether any differs from
+    what this session last read or wrote, and then their values ("" for one absent), or None
+    when the first is absent (nothing chosen)."""
+    said = tuple(str(st.query_params.get(param) or "") for param in params)
+    if said == _seen(seen_key, len(params)):
         return False, None
-    st.session_state[seen_key] = raw
-    return True, raw[:limit] or None
+    st.session_state[seen_key] = said[0] if len(said) == 1 else said
+    return True, tuple(value[:limit] for value in said) if said[0] else None
+
+
+def _seen(seen_key: str, count: int) -> tuple[str, ...]:
+    """The ``count`` values last read or written under ``seen_key`` ("" for none): one
+    parameter's is kept as its value (:func:`linked_customer` writes the same key), several
+    as a tuple."""
+    seen = st.session_state.get(seen_key)
+    values = seen if isinstance(seen, tuple) else (seen,)
+    return tuple(str(value or "") for value in values) + ("",) * (count - len(values))
 
 
 def keep_in_address(seen_key: str, value: str | None, param: str = "account") -> None:
@@ -276,11 +297,21 @@ def keep_in_address(seen_key: str, value: str | None, param: str = "account") ->
     browser history entry, Back returns to the one before: call it when the person chooses
     something, never on a plain rerun (a page writing its state back over the URL Back brought
     would undo the Back and lose the Forward)."""
-    if value and st.query_params.get(param) != value:
-        st.query_params[param] = value
-    elif not value and param in st.query_params:
-        del st.query_params[param]
-    st.session_state[seen_key] = value
+    keep_choice_in_address(seen_key, (param,), (value,) if value else None)
+
+
+def keep_choice_in_address(
+    seen_key: str, params: Sequence[str], values: Sequence[str] | None
+) -> None:
+    """:func:`keep_in_address` for a choice held in several parameters (:func:`address_choice`):
+    all of them written in one change, one browser history entry (None: all taken out)."""
+    wanted = tuple(values) if values else None
+    if wanted and tuple(st.query_params.get(param) for param in params) != wanted:
+        st.query_params.update(dict(zip(params, wanted, strict=True)))
+    elif not wanted and any(param in st.query_params for param in params):
+        others = [name for name in st.query_params if name not in params]
+        st.query_params.from_dict({name: st.query_params.get_all(name) for name in others})
+    st.session_state[seen_key] = (wanted[0] if len(wanted) == 1 else wanted) if wanted else None
 
 
 PAGE_NOW = "_fcops_page"  # the page of this session's last run (noted by guard)

@@ -147,8 +147,8 @@ def restore(cookie_name: str, key: str, usernames: dict[str, Any]) -> None:
 
 
 def cookie_read() -> None:
-    """Tell streamlit-authenticator's form not to sign in from the cookie itself: :func:`restore`
-    has done that already (and its own reader raises on a user removed since)."""
+    """The login form is on screen: :func:`restore` has read the cookie this session opened
+    with, and from now on only the form signs this session in."""
     if not st.session_state.get("authentication_status"):
         st.session_state[LOGGED_OUT] = True
 
@@ -156,15 +156,12 @@ def cookie_read() -> None:
 def signed_in_by_form(
     username: str, key: str, lifetime_days: float, entry: dict[str, Any] | None
 ) -> None:
-    """After a password sign-in: remember when it ends and which password it was made with,
-    and queue the cookie for the browser."""
+    """After a password sign-in: sign this session in, remember when it ends and which
+    password it was made with, and queue the cookie for the browser."""
     stamp = users.session_stamp(entry)
     sign_in_id = sign_out_case.new_sign_in_id()
-    st.session_state.pop(NOTICE, None)
-    st.session_state[SIGN_IN_ID] = sign_in_id
-    st.session_state[STAMP] = stamp
     token, expires = make_token(username, key, lifetime_days, stamp=stamp, sign_in_id=sign_in_id)
-    st.session_state[EXPIRES_AT] = expires
+    _mark_signed_in(username, entry or {}, expires, sign_in_id)
     st.session_state[COOKIE_TO_WRITE] = (token, expires)
     st.session_state.pop(COOKIE_TO_DELETE, None)
     st.session_state[LOGGED_OUT] = False

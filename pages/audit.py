@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import streamlit as st
 
+from components.audit_params import readable
 from components.table_columns import time_column
 from components.url_sort import url_sort
 from pages import _runtime as runtime
@@ -85,7 +86,9 @@ with st.container(border=True):
         key="audit_actions",
         placeholder="Any action",
     )
-    actor_name = second.text_input("Actor (username)", key="audit_actor").strip()
+    actor_name = second.text_input(
+        "Actor (username)", key="audit_actor", help="Any part of the username, in any case."
+    ).strip()
     outcome = third.selectbox(
         "Outcome", list(OUTCOMES), format_func=OUTCOMES.__getitem__, key="audit_outcome"
     )
@@ -190,7 +193,10 @@ if selected and selected[0] < len(rows):
         )
         if row["message"]:
             st.write(row["message"])
-        st.json(json.loads(row["params"]))
+        params = json.loads(row["params"])
+        if words := readable(params):
+            st.text("In words: " + " · ".join(words))  # text: two $ would be read as math
+        st.json(params)
         if row["idempotency_key"]:
             st.caption(f"Idempotency key: `{row['idempotency_key']}`")
 else:

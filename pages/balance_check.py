@@ -17,11 +17,12 @@ from components.charts import balance_history_chart
 from components.feedback import format_age, format_timestamp, format_until
 from components.money import format_money
 from pages import _follow as follow
+from pages import _refresh as bank_refresh
 from pages import _runtime as runtime
 from pages._customer_search import search_count, search_page
-from services.rules import people, wording
+from services.rules import bank_account, people, wording
 from services.rules.debit import Assessment
-from services.rules.money import MoneyError, exponent, parse_amount, validate_currency
+from services.rules.money import MoneyError, exponent, parse_unambiguous_amount, validate_currency
 from services.usecases import balance_history, browse_accounts, check_debit
 
 actor = runtime.guard("balances.check")
@@ -47,6 +48,9 @@ AUTO = "Best eligible account (chosen automatically)"
 # or a colleague given the URL checks the same debit again (and follows a refresh still running).
 LINKED = ("check", "amount", "currency")
 SEEN = "bc_check_seen"
+RECHECK = "bc_recheck"  # how a followed refresh ended: the next run checks the debit again
+UNKNOWN = "unknown"  # ... when Stripe could not be read long enough for fcops to stop following
+PENDING = "A balance refresh is running at the bank; this updates by itself."
 
 
 def plain_amount(amount: int, currency: str) -> str:
@@ -56,31 +60,30 @@ def plain_amount(amount: int, currency: str) -> str:
 
 
 def check_from_address() -> tuple[str, str, str] | None:
-    """The URL's check when this session has not taken it yet (a reload, a new tab, a link),
-    else None. It fills the form (by ID) before the form draws, so the box shows what is checked."""
-    linked = tuple(str(st.query_params.get(name) or "")[:100] for name in LINKED)
-    if not linked[0] or linked == st.session_state.get(SEEN):
+    """The URL's check when it changed since this session last read or wrote it (a link, a
+    reload, a new tab, Back or Forward: :func:`runtime.address_choice`), else None. It fills
+    the form before the form draws, so the boxes show what is checked; a step of the history
+    without a check shows the empty form (what was there before the first check)."""
+    moved, linked = runtime.address_choice(SEEN, LINKED)
+    if not moved:
         return None
-    st.session_state[SEEN] = linked
-    st.session_state["bc_mode"] = "Paste an ID"
-    st.session_state["bc_target_id"], st.session_state["bc_amount"] = linked[:2]
-    st.session_state["bc_currency"] = linked[2] or "USD"
-    return linked[0], linked[1], linked[2] or "USD"
+    st.session_state.pop(RESULT, None)
+    target, amount, currency = linked or ("", "", "")
+    if linked:
+        st.session_state["bc_mode"] = "Paste an ID"
+    st.session_state["bc_target_id"], st.session_state["bc_amount"] = target, amount
+    st.session_state["bc_currency"] = currency or "USD"
+    return (target, amount, currency or "USD") if linked else None
 
 
 def keep_in_address(check: check_debit.DebitCheck | None) -> None:
-    """The check shown, in the URL; none shown, none there. One change per check (each change
-    of the query is a browser history entry), never one per rerun."""
+    """The check shown, in the URL (all three parameters in one change, one browser history
+    entry); none shown, none there. Called on a person's check, never on a plain rerun."""
     shown = (
         (check.target_id, plain_amount(check.amount, check.currency), check.currency.upper())
         if check else None
     )
-    kept = {name: st.query_params.get_all(name) for name in st.query_params if name not in LINKED}
-    if shown is not None and tuple(st.query_params.get(name) for name in LINKED) != shown:
-        st.query_params.update(dict(zip(LINKED, shown, strict=True)))
-    elif shown is None and any(name in st.query_params for name in LINKED):
-        st.query_params.from_dict(kept)
-    st.session_state[SEEN] = shown
+    runtime.keep_choice_in_address(SEEN, LINKED, shown)
 
 
 linked_check = check_from_address()
@@ -184,19 +187,42 @@ def run_check(request: dict[str, Any], *, refresh: bool) -> check_debit.DebitChe
 
 
 def read_amount(amount_text: str, currency: str) -> tuple[int, str] | None:
-    """(minor units, currency code), or None with the sentence on the page."""
+    """(minor units, currency code), or None with the sentence on the page. Read as the batch
+    CSV reads its amounts: "1.000" or "1.000,50" gets a sentence, never a guess ($1.00)."""
     try:
         code = validate_currency(currency)
     except MoneyError as err:
         st.error(f"Currency: {err}", icon=":material/error:")
         return None
     try:
-        return parse_amount(amount_text, code), code
+        return parse_unambiguous_amount(amount_text, code), code
     except MoneyError as err:
         st.error(f"Amount: {err}", icon=":material/error:")
         return None
 
 
+def say_refresh_ended(status: str) -> None:
+    if status == "succeeded":
+        st.success(
+            "The balance refresh finished; the verdict below uses the new balance.",
+            icon=":material/refresh:",
+        )
+    elif status == UNKNOWN:
+        st.warning(
+            "fcops stopped following the balance refresh: Stripe could not be read for about "
+            "half a minute, so how it ended is not known. The debit is checked again as it "
+            "stands.",
+            icon=":material/cloud_off:",
+        )
+    else:
+        st.warning(
+            f"The balance refresh {status} at the bank; the verdict below uses the last balance "
+            "Stripe has.",
+            icon=":material/sync_problem:",
+        )
+
+
+recheck = st.session_state.pop(RECHECK, None)
 if submitted:
     st.session_state.pop(RESULT, None)
     if not target:
@@ -222,6 +248,10 @@ elif linked_check is not None:
             "against the latest balance.",
             icon=":material/history:",
         )
+elif recheck is not None and st.session_state.get(REQUEST):
+    # The followed refresh ended: one check (one stored row) against the balance it left.
+    say_refresh_ended(recheck)
+    st.session_state[RESULT] = run_check(st.session_state[REQUEST], refresh=False)
 
 
 # -- showing the verdict -----------------------------------------------------------------------
@@ -275,7 +305,7 @@ def policy_line(check: check_debit.DebitCheck) -> None:
 def refresh_controls(check: check_debit.DebitCheck) -> None:
     result = check.final
     if check.account is not None and check.account.refresh_pending:
-        poll_pending()
+        follow_refresh(check.account.id)
         return
     if result.verdict != "stale":
         return
@@ -297,26 +327,16 @@ def refresh_controls(check: check_debit.DebitCheck) -> None:
         )
 
 
-@st.fragment(run_every=3)
-def poll_pending() -> None:
-    """A refresh is still running at the bank: re-check every few seconds until it ends."""
-    st.info(
-        "A balance refresh is running at the bank; this updates by itself.", icon=":material/sync:"
-    )
-    request = st.session_state.get(REQUEST)
-    if not request:
-        return
-    latest = runtime.call(
-        check_debit.check_debit,
-        svc,
-        actor,
-        request["target"],
-        request["amount"],
-        request["currency"],
-    )
-    if latest is not None and latest.account is not None and not latest.account.refresh_pending:
-        st.session_state[RESULT] = latest
-        st.rerun(scope="app")
+def follow_refresh(account_id: str) -> None:
+    """A refresh is still running at the bank: read its status alone (no check, no stored check
+    row) every few seconds until it ends; then the page checks the debit once more."""
+    bank_refresh.follow_one(svc, actor, account_id, "balance", refresh_ended, PENDING)
+
+
+def refresh_ended(_account_id: str, state: bank_account.RefreshState | None) -> None:
+    """How the followed refresh ended (None: Stripe could not be read for half a minute); the
+    next run checks the debit again, once."""
+    st.session_state[RECHECK] = state.status if state is not None else UNKNOWN
 
 
 def history(check: check_debit.DebitCheck) -> None:
@@ -335,8 +355,8 @@ def history(check: check_debit.DebitCheck) -> None:
 
 def show(check: check_debit.DebitCheck) -> None:
     st.divider()
-    # When it was made: coming back from another page finds the verdict (the form is empty),
-    # and its figures (the balance's age among them) are as they were then.
+    # When it was made: a verdict left on screen a while (a tab come back to) is not read as
+    # current; its figures (the balance's age among them) are as they were then.
     since = max(0, svc.now() - check.checked_at)
     st.caption(
         f":material/schedule: Checked {format_timestamp(check.checked_at)}"

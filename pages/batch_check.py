@@ -287,11 +287,23 @@ def summary(result: batch_result.BatchResult) -> None:
             + (f" {unread:,} other row(s) have no readable amount." if unread else "")
             + "]"
         )
+    policy_caption(result)
     st.caption(
         f"{s.refreshed:,} balance(s) refreshed · {s.requests:,} Stripe request(s)"
         + (f" · slowed down {result.rate_limited}× by Stripe" if result.rate_limited else "")
     )
     st.altair_chart(verdict_chart(s.counts), width="stretch")
+
+
+def policy_caption(result: batch_result.BatchResult) -> None:
+    """The one policy every row was judged by, and whether a newer one applies to the next run."""
+    st.caption(f":material/policy: {result.policy_text} applied to every row.")
+    now = runtime.call(check_batch.policy_in_force, svc, actor)
+    if now is not None and now.version != result.policy_version:
+        st.caption(
+            f":material/update: The debit policy has changed since (version {now.version}): "
+            "it applies to the next batch check. Run this file again to judge it by the new one."
+        )
 
 
 def errors(frame: pd.DataFrame) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from components.diff_view import diff_view
+from components.diff_view import both_changed, diff_view
 from components.history_table import history_table
 from components.literal import literal
 from pages import _runtime as runtime
@@ -210,11 +210,7 @@ def show_conflict(flow: str, saved: flow_config.FlowConfig) -> None:
             st.markdown(f"**Your unsaved edits (on version {base}):**")
             diff_view(flow_config.diff(before, mine), empty="None.")
             for name in clashes:
-                st.warning(
-                    f"You both changed **{name.replace('_', ' ')}**: keeping your edits keeps "
-                    f"yours ({mine.get(name)}), not theirs ({saved.value().get(name)}).",
-                    icon=":material/call_split:",
-                )
+                both_changed(name.replace("_", " "), str(mine.get(name)), str(saved.value().get(name)))
         left, right = st.columns(2)
         left.button(
             f"Keep my edits on top of version {saved.version}",

@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from components.diff_view import diff_view
+from components.diff_view import both_changed, diff_view
 from components.feedback import format_age
 from components.history_table import history_table
 from components.money import format_money
@@ -21,7 +21,7 @@ from components.table_columns import age_column, money_column
 from pages import _runtime as runtime
 from services.rules import policy_bounds, three_way, wording
 from services.rules.debit import DebitPolicy
-from services.rules.money import MoneyError, exponent, parse_amount
+from services.rules.money import MoneyError, exponent, parse_unambiguous_amount
 from services.rules.table_values import hours, major_units, one_currency
 from services.usecases import debit_policy
 
@@ -127,7 +127,7 @@ def edited_policy(*, say_why: bool) -> DebitPolicy | None:
     the sidebar) they are the last submitted ones, not what the box shows now: an error about
     them ("An amount is required" after the amount was typed in) would describe old input."""
     try:
-        amount = parse_amount(
+        amount = parse_unambiguous_amount(  # "1.000" is refused, not read as $1.00
             str(st.session_state["policy_buffer_amount"]), currency, allow_zero=True
         )
     except MoneyError as err:
@@ -235,11 +235,7 @@ def conflict_panel() -> None:
             diff_view(for_people(three_way.diff(before, mine)), empty="None.")
             merged, clashes = three_way.merge(before, theirs, mine)
             for name in clashes:
-                st.warning(
-                    f"You both changed **{FIELDS[name][0]}**: keeping your edits keeps yours "
-                    f"(`{shown(name, mine[name])}`), not theirs (`{shown(name, theirs[name])}`).",
-                    icon=":material/call_split:",
-                )
+                both_changed(FIELDS[name][0], shown(name, mine[name]), shown(name, theirs[name]))
         left, right = st.columns(2)
         left.button(
             f"Keep my edits on top of version {stored.version}",

@@ -28,7 +28,7 @@ from pages import _refresh as refresh
 from pages import _runtime as runtime
 from services.rules import bank_account, wording
 from services.rules.transactions import TransactionFilter, refresh_status_of
-from services.usecases import sync_transactions, view_transactions
+from services.usecases import export_transactions, sync_transactions, view_transactions
 from services.usecases.view_transactions import TransactionInsight, TransactionStatus
 
 actor = runtime.guard("transactions.view")
@@ -161,10 +161,34 @@ def act(name: str, fn: Any, account_id: str) -> None:
     st.rerun()
 
 
-NO_REFRESH_YET = (
-    "No transaction refresh has succeeded yet for this account, so Stripe has no transactions "
-    "to list. Start a transaction refresh; the page syncs by itself when it has finished."
-)
+def no_transactions_yet(status: TransactionStatus, *, stripe_refused: bool) -> str:
+    """Why the account has no transactions, and the one thing to do: the Refresh transactions
+    button below (the only refresh button). ``stripe_refused``: Stripe refused the listing
+    because no transaction refresh has succeeded yet."""
+    then = "the page syncs by itself when a refresh finishes."
+    if status.refresh_status == "failed":
+        why = (
+            f"The last transaction refresh failed at the bank "
+            f"({format_timestamp(status.last_attempted_at)})"
+        )
+        why += (
+            " and none has succeeded yet, so Stripe has no transactions to list."
+            if stripe_refused else "."
+        )
+    elif stripe_refused:
+        why = (
+            "No transaction refresh has succeeded yet for this account, so Stripe has no "
+            "transactions to list."
+        )
+    else:
+        why = "No transactions stored yet."
+    if status.subscribed:
+        ask = f"Stripe refreshes this account daily; Refresh transactions asks the bank now, and {then}"
+    else:
+        ask = (
+            f"Refresh transactions asks the bank once, Subscribe for a refresh every day; {then}"
+        )
+    return f"{why} {ask}"
 
 
 def sync(account_id: str) -> bool:
@@ -205,26 +229,6 @@ def show_outcome(account_id: str) -> None:
     )
 
 
-def offer_first_refresh(status: TransactionStatus, sentence: str) -> None:
-    """Stripe refused the listing (no successful transaction refresh): offer to start one."""
-    with st.container(border=True):
-        st.info(sentence, icon=":material/hourglass_empty:")
-        reason = (
-            None if actor.can("transactions.manage") else f"Your role ({actor.role}) may only read."
-        ) or (status.why_not or None)
-        if st.button(
-            "Start a transaction refresh",
-            icon=":material/refresh:",
-            type="primary",
-            disabled=reason is not None or status.pending,
-            help=reason or "Ask the bank, through Stripe, for the account's transactions.",
-            key="txn_first_refresh",
-        ):
-            act("refresh", sync_transactions.refresh, status.account_id)
-        if reason:
-            st.caption(reason)
-
-
 SUBSCRIPTION_BUTTON = {  # subscribed: (button, icon, help)
     True: ("Unsubscribe", "notifications_off", "Stop Stripe's daily transaction refreshes."),
     False: (
@@ -235,7 +239,9 @@ SUBSCRIPTION_BUTTON = {  # subscribed: (button, icon, help)
 }
 
 
-def controls(status: TransactionStatus) -> None:
+def controls(status: TransactionStatus, *, to_do: bool = False) -> None:
+    """Subscribe/Unsubscribe, Refresh transactions (primary when ``to_do``: no transactions
+    yet, so a refresh is what to do next) and Sync from Stripe."""
     account_id = status.account_id
     watching = refresh_watch.watching(account_id, "transactions") or status.pending
     manage = actor.can("transactions.manage")
@@ -271,6 +277,7 @@ def controls(status: TransactionStatus) -> None:
     if c2.button(
         "Refresh transactions",
         icon=":material/refresh:",
+        type="primary" if to_do else "secondary",
         disabled=refresh_reason is not None,
         help=refresh_reason or "Ask the bank, through Stripe, for new transactions.",
         key="txn_refresh",
@@ -383,6 +390,18 @@ def transactions_table(account_id: str) -> None:
     )
     tables.transactions_table(result.rows)
     pager(PAGE_KEY, "txn", result.page, result.pages)
+    st.download_button(
+        f"Download CSV ({result.total:,} rows)",
+        # built (and audited as transactions.export) on the click, not on every rerun
+        lambda: runtime.call(
+            export_transactions.export_csv, svc, actor, account_id, chosen, sort=sort
+        ) or "",
+        file_name=f"transactions-{account_id}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+        key="txn_download",
+    )
 
 
 # --------------------------------------------------------------------------- insight
@@ -460,15 +479,16 @@ def account_view(account_id: str) -> None:
     if not status.pending:
         status = auto_sync(status)
         show_outcome(account_id)
-    if account_id in st.session_state.get(NO_REFRESH, set()) and not status.pending:
-        offer_first_refresh(status, NO_REFRESH_YET)
-    status_line(status)
-    controls(status)
-    if status.stored_rows == 0:
+    refused = account_id in st.session_state.get(NO_REFRESH, set()) and not status.pending
+    empty = status.stored_rows == 0
+    if refused or (empty and not status.pending):
         st.info(
-            "No transactions stored yet. Subscribe or refresh, then the sync runs by itself.",
-            icon=":material/info:",
+            no_transactions_yet(status, stripe_refused=refused),
+            icon=":material/hourglass_empty:" if refused else ":material/info:",
         )
+    status_line(status)
+    controls(status, to_do=refused or empty)
+    if empty:
         return
     insight_tabs(status)
 

@@ -204,8 +204,10 @@ def query(
     stmt = select(AuditEntry)
     if actions:
         stmt = stmt.where(col(AuditEntry.action).in_(list(actions)))
-    if actor_name:
-        stmt = stmt.where(AuditEntry.actor == actor_name)
+    if actor_name:  # any part of the username, in any case (usernames are stored lower case)
+        stmt = stmt.where(
+            func.lower(AuditEntry.actor).contains(actor_name.lower(), autoescape=True)
+        )
     if target:
         stmt = stmt.where(col(AuditEntry.target).contains(target, autoescape=True))  # % _ literal
     if outcome:

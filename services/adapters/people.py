@@ -61,7 +61,7 @@ def person_matches(customer_id: Any, term: str) -> Any:
 # versions whose version is FOLD_RULE. The writers fold each name they write, so names are
 # read once per store (and again only when the rule changes: raise FOLD_RULE with it).
 FOLDED = "customers.name_lower.fold_rule"
-FOLD_RULE = 1  # services.rules.people.fold: lower case, accents off
+FOLD_RULE = 2  # services.rules.people.fold: lower case, accents off (1); quotes, spaces (2)
 
 
 def refold_names(engine: Engine) -> int:

@@ -25,6 +25,7 @@ from services.adapters.models import (
 from services.adapters.people import customers_matching
 from services.adapters.store import session_scope, upsert
 from services.rules import people
+from services.rules.input_limits import TYPED_QUOTES, as_searched
 from services.rules.people import Person
 from services.rules.transactions import start_of_day_ts
 
@@ -163,6 +164,16 @@ class StoredFilters(TypedDict, total=False):
     text: str | None
 
 
+def _as_searched(column: Any) -> Any:
+    """The stored description as :func:`as_searched` leaves text, in SQL (SQLite and
+    PostgreSQL alike): curly quotes straight, runs of up to 8 spaces one."""
+    for curly, straight in TYPED_QUOTES.items():
+        column = func.replace(column, curly, straight)
+    for _ in range(3):
+        column = func.replace(column, "  ", " ")
+    return column
+
+
 def _filtered(account_id: str, filters: StoredFilters) -> Any:
     start, end = filters.get("start"), filters.get("end")
     direction, status, text = filters.get("direction"), filters.get("status"), filters.get("text")
@@ -183,9 +194,11 @@ def _filtered(account_id: str, filters: StoredFilters) -> Any:
         stmt = stmt.where(TransactionRecord.amount > 0)
     elif direction == "out":
         stmt = stmt.where(TransactionRecord.amount < 0)
-    if text and text.strip():
+    if text and as_searched(text):
         stmt = stmt.where(
-            col(TransactionRecord.description).icontains(text.strip(), autoescape=True)
+            _as_searched(col(TransactionRecord.description)).icontains(
+                as_searched(text), autoescape=True
+            )
         )
     return stmt
 

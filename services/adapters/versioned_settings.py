@@ -23,7 +23,9 @@ from services.adapters.models import Setting, SettingVersion, utcnow
 from services.adapters.store import session_scope
 from services.errors import Conflict
 
-__all__ = ["Saved", "Stored", "StaleVersion", "history", "load", "load_many", "save"]
+__all__ = [
+    "Saved", "Stored", "StaleVersion", "history", "load", "load_many", "load_version", "save",
+]
 
 
 class StaleVersion(Conflict):
@@ -79,6 +81,19 @@ def history(engine: Engine, key: str) -> list[Stored]:
         return [
             Stored(key, dict(r.value), r.version, r.updated_by, r.updated_at, r.note) for r in rows
         ]
+
+
+def load_version(engine: Engine, key: str, version: int) -> Stored | None:
+    """One saved version (as the history has it), or None if there is no such version."""
+    with session_scope(engine) as session:
+        r = session.exec(
+            select(SettingVersion).where(
+                SettingVersion.key == key, col(SettingVersion.version) == version
+            )
+        ).first()
+        if r is None:
+            return None
+        return Stored(key, dict(r.value), r.version, r.updated_by, r.updated_at, r.note)
 
 
 def save(

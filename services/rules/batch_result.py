@@ -15,10 +15,12 @@ import pandas as pd
 
 from services.rules import wording
 from services.rules.debit import INSUFFICIENT, OK, STALE, UNAVAILABLE, DebitPolicy
-from services.rules.money import exponent
+from services.rules.money import exponent, format_plain
 from services.rules.spreadsheet import safe_text
 
-__all__ = ["AT_RISK", "ERROR", "VERDICTS", "BatchResult", "BatchRow", "BatchSummary"]
+__all__ = [
+    "AT_RISK", "ERROR", "VERDICTS", "BatchResult", "BatchRow", "BatchSummary", "policy_words",
+]
 
 ERROR = "error"
 VERDICTS: tuple[str, ...] = (OK, INSUFFICIENT, STALE, UNAVAILABLE)
@@ -76,6 +78,15 @@ class BatchResult:
     rate_limited: int = 0
     policy: DebitPolicy = field(default_factory=DebitPolicy)
     from_mirror: int = 0  # accounts read from the live mirror instead of Stripe
+    # The saved policy version every row was judged by (0: the defaults, never saved), and the
+    # currency its fixed buffer is in. One per run: a version saved meanwhile is the next run's.
+    policy_version: int = 0
+    policy_currency: str = "usd"
+
+    @property
+    def policy_text(self) -> str:
+        """'Policy version 3 (buffer $500.00 + 1 % of the debit, max age 24 h)'."""
+        return policy_words(self.policy, self.policy_version, self.policy_currency)
 
     def summary(self) -> BatchSummary:
         counts = {v: 0 for v in VERDICTS}
@@ -151,7 +162,7 @@ class BatchResult:
         writer.writerow(
             ["row", "id", "reference", "amount", "currency", "verdict", "balance",
              "balance_source", "balance_as_of", "required", "shortfall", "refreshed",
-             "account", "reasons", "error"]
+             "account", "reasons", "error", "policy_version"]
         )  # fmt: skip
         for r in sorted(self.rows, key=lambda r: r.row):
             code = r.currency or "usd"
@@ -164,9 +175,19 @@ class BatchResult:
                     _iso(r.as_of), _major(r.required, code), _major(r.shortfall, code),
                     "yes" if r.refreshed else "no", r.account_id or "",
                     safe_text(_plain(" ".join(r.reasons))), safe_text(_plain(r.error)),
+                    self.policy_version,
                 ]
             )  # fmt: skip
         return out.getvalue()
+
+
+def policy_words(policy: DebitPolicy, version: int, currency: str = "usd") -> str:
+    """The policy a check applied, as the page and the job's progress line say it."""
+    terms = (
+        f"buffer {format_plain(policy.buffer_amount, currency)} + {policy.buffer_percent:g} % "
+        f"of the debit, max age {wording.duration(policy.max_age_seconds)}"
+    )
+    return f"Policy version {version} ({terms})" if version else f"Default policy ({terms}; none saved yet)"
 
 
 def _plain(text: str | None) -> str | None:

@@ -17,7 +17,12 @@ import re
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 
-from services.rules.money import MoneyError, exponent, parse_amount, validate_currency
+from services.rules.money import (
+    MisreadAmount,
+    MoneyError,
+    parse_unambiguous_amount,
+    validate_currency,
+)
 
 __all__ = [
     "BatchFileError",
@@ -312,72 +317,19 @@ def _row_error(
     reference = values.get("reference", "")[:_MAX_REFERENCE] or None
     try:
         currency = validate_currency(code) if code else default
-        amount = parse_amount(typed, currency)
+        amount = parse_unambiguous_amount(typed, currency)  # "1.000" names no amount
     except MoneyError:
         return RowError(row, message, raw, None, None, typed, code, reference)
     return RowError(row, message, raw, amount, currency, typed, code, reference)
 
 
-# "1.000,50", "1 000,50", "1000,50", "12,5": a comma as the decimal mark (one or two digits
-# after it), with dots or spaces grouping the thousands, as much of Europe writes amounts.
-_DECIMAL_COMMA = re.compile(
-    r"([$€£¥]?)\s*(\d{1,3}(?:([. ])\d{3})(?:\3\d{3})*|\d+),(\d{1,2})"
-)
-
-
-# "1.000", "25.000", "1.000.000": dots between groups of three digits, as much of Europe writes
-# whole thousands. One such dot also reads as a decimal point with a third, zero place.
-_DOT_THOUSANDS = re.compile(r"([$€£¥]?)\s*(\d{1,3})((?:\.\d{3})+)")
-
-
 def _amount(row: int, text: str, currency: str) -> int:
-    """The row's amount; one written with a decimal comma gets its own sentence (the generic
-    "not an amount" does not say what is wrong), and is never read as a guess. Neither is one
-    whose dots may group thousands: "1.000" read as $1.00 would vouch for a debit of $1,000."""
-    grouped = _DOT_THOUSANDS.fullmatch(text.strip())
-    if grouped is not None and exponent(currency) < 3:
-        symbol, head, groups = grouped.groups()
-        thousands = f"{symbol}{head}{groups.replace('.', '')}.00"
-        if groups.count(".") > 1:
-            raise _RowProblem(
-                f"Row {row}: the amount '{text.strip()}' uses dots between thousands, but fcops "
-                f"reads a dot as the decimal mark. Write it as {thousands}."
-            )
-        if _reads(text, currency):  # else "too many decimals" says what is wrong
-            raise _RowProblem(
-                f"Row {row}: the amount '{text.strip()}' could be read two ways: with a dot "
-                f"between thousands (as much of Europe writes it) it is {thousands}; with a "
-                f"decimal dot it is {symbol}{head}.{groups[1:3]}. Write {thousands} or "
-                f"{symbol}{head}.{groups[1:3]}, so it cannot be misread."
-            )
+    """The row's amount, never read as a guess (:func:`parse_unambiguous_amount`, the rule
+    Balance check's amount box follows too); its own sentences name the row."""
     try:
-        return parse_amount(text, currency)
-    except MoneyError:
-        written = _DECIMAL_COMMA.fullmatch(text.strip())
-        if written is None or not _symbol_fits(written.group(1), currency):
-            raise  # another currency's symbol: that sentence comes first
-        whole = re.sub(r"[. ]", "", written.group(2))
-        raise _RowProblem(
-            f"Row {row}: the amount '{text.strip()}' uses a comma as the decimal mark, but "
-            f"fcops reads a dot as the decimal mark (a comma only separates thousands). "
-            f"Write it as {written.group(1)}{whole}.{written.group(4)}."
-        ) from None
-
-
-def _reads(text: str, currency: str) -> bool:
-    try:
-        parse_amount(text, currency)
-    except MoneyError:
-        return False
-    return True
-
-
-def _symbol_fits(symbol: str, currency: str) -> bool:
-    try:
-        parse_amount(f"{symbol}1", currency)
-    except MoneyError:
-        return False
-    return True
+        return parse_unambiguous_amount(text, currency)
+    except MisreadAmount as err:
+        raise _RowProblem(f"Row {row}: the amount {err}") from None
 
 
 _LEAD_GROUP = re.compile(r"[$]?\s*\d{1,3}")

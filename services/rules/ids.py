@@ -72,7 +72,12 @@ def parse_id(text: str | None, *, allowed: tuple[str, ...] | None = None) -> tup
     if not value:
         raise ValidationError(f"Enter an ID. Accepted: {names}…")
     kind = kind_of(value)
-    if kind is None or kind not in accepted or not _ID_RE.match(value):
+    if kind is not None and kind in accepted and not _ID_RE.match(value):
+        raise ValidationError(  # the right prefix, the rest cut off or mangled
+            f"{as_typed(value)} is not a complete {LABELS[kind]} ID: it is cut short or has "
+            "characters IDs never have; copy the whole ID."
+        )
+    if kind is None or kind not in accepted:
         raise ValidationError(
             f"{as_typed(value)} is not an ID this accepts. Use one starting with {names}."
         )

@@ -130,8 +130,21 @@ def paging(page: Any, page_size: Any, *, max_size: int) -> tuple[int, int]:
     return max(1, number), max(1, min(size, max_size))
 
 
+# Quotes a phone or word processor types for ' and " (O’Connor, Trader Joe’s).
+TYPED_QUOTES = {"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"'}
+_STRAIGHT = str.maketrans(TYPED_QUOTES)
+
+
+def as_searched(text: str) -> str:
+    """``text`` as searches compare it: curly quotes straight and every run of whitespace one
+    space, so ``o’connor`` finds O'Connor and ``Ana  García`` finds Ana García. Both sides go
+    through it: the term here, stored names in :func:`services.rules.people.fold`."""
+    return " ".join(text.translate(_STRAIGHT).split())
+
+
 def search_term(value: Any, *, field: str = "The search") -> str:
-    return clean_text(value, field=field, max_length=SEARCH_MAX)
+    """Someone's search text, checked (control characters, length) and :func:`as_searched`."""
+    return as_searched(clean_text(value, field=field, max_length=SEARCH_MAX))
 
 
 def escape_like(term: str) -> str:

@@ -17,16 +17,24 @@ __all__ = [
     "CURRENCY_EXPONENTS",
     "DEFAULT_EXPONENT",
     "MAX_MAJOR_AMOUNT",
+    "MisreadAmount",
     "MoneyError",
+    "decimal_amount",
     "exponent",
     "format_plain",
     "parse_amount",
+    "parse_unambiguous_amount",
     "validate_currency",
 ]
 
 
 class MoneyError(ValueError):
     """An amount or currency a person supplied cannot be used; the message says why."""
+
+
+class MisreadAmount(MoneyError):
+    """An amount written as much of Europe writes it ("1.000", "1.000,50"): the message, which
+    starts with the amount as typed ("'1.000' could be read two ways: …"), says how to write it."""
 
 
 DEFAULT_EXPONENT = 2
@@ -131,6 +139,13 @@ def format_plain(amount: int, currency: str) -> str:
     return f"{sign}{symbol}{number}" if symbol is not None else f"{sign}{number} {code.upper()}"
 
 
+def decimal_amount(amount: int, currency: str) -> Decimal:
+    """Minor units as an exact signed decimal for files (-1234.56; 500 for JPY): written with
+    no symbol and no thousands separators, a spreadsheet reads it as a number; the currency
+    goes in its own column."""
+    return Decimal(int(amount)).scaleb(-exponent(currency))
+
+
 def parse_amount(text: str, currency: str, *, allow_zero: bool = False) -> int:
     """Parse a typed amount in major units ("1,234.56", "$1234.5", " 12.30 ") into minor units.
 
@@ -191,3 +206,70 @@ def _to_minor(value: Decimal, code: str, shown: str, *, allow_zero: bool) -> int
     if minor == 0 and not allow_zero:
         raise MoneyError(f"'{shown}' is zero; enter an amount greater than zero.")
     return int(minor)
+
+
+# "1.000,50", "1 000,50", "1000,50", "12,5": a comma as the decimal mark (one or two digits
+# after it), with dots or spaces grouping the thousands, as much of Europe writes amounts.
+_DECIMAL_COMMA = re.compile(
+    r"([$€£¥]?)\s*(\d{1,3}(?:([. ])\d{3})(?:\3\d{3})*|\d+),(\d{1,2})"
+)
+
+
+# "1.000", "25.000", "1.000.000": dots between groups of three digits, as much of Europe writes
+# whole thousands. One such dot also reads as a decimal point with a third, zero place.
+_DOT_THOUSANDS = re.compile(r"([$€£¥]?)\s*(\d{1,3})((?:\.\d{3})+)")
+
+
+def parse_unambiguous_amount(text: str, currency: str, *, allow_zero: bool = False) -> int:
+    """:func:`parse_amount`, refusing what only a guess could read, for every box and file a
+    person types amounts into (the batch CSV, Balance check): "1.000" read as $1.00 would vouch
+    for a debit of $1,000, and "1.000,50" (a decimal comma) gets its own sentence rather than the
+    generic "not an amount". Those raise :class:`MisreadAmount`; anything else wrong raises
+    MoneyError as :func:`parse_amount` does."""
+    if not isinstance(text, str):
+        return parse_amount(text, currency, allow_zero=allow_zero)  # its sentence: amounts are text
+    shown = text.strip()
+    grouped = _DOT_THOUSANDS.fullmatch(shown)
+    if grouped is not None and exponent(currency) < 3:
+        symbol, head, groups = grouped.groups()
+        thousands = f"{symbol}{head}{groups.replace('.', '')}.00"
+        if groups.count(".") > 1:
+            raise MisreadAmount(
+                f"'{shown}' uses dots between thousands, but fcops reads a dot as the decimal "
+                f"mark. Write it as {thousands}."
+            )
+        if _reads(shown, currency):  # else "too many decimals" says what is wrong
+            decimal = f"{symbol}{head}.{groups[1:3]}"
+            raise MisreadAmount(
+                f"'{shown}' could be read two ways: with a dot between thousands (as much of "
+                f"Europe writes it) it is {thousands}; with a decimal dot it is {decimal}. "
+                f"Write {thousands} or {decimal}, so it cannot be misread."
+            )
+    try:
+        return parse_amount(text, currency, allow_zero=allow_zero)
+    except MoneyError:
+        written = _DECIMAL_COMMA.fullmatch(shown)
+        if written is None or not _symbol_fits(written.group(1), currency):
+            raise  # another currency's symbol: that sentence comes first
+        whole = re.sub(r"[. ]", "", written.group(2))
+        raise MisreadAmount(
+            f"'{shown}' uses a comma as the decimal mark, but fcops reads a dot as the decimal "
+            f"mark (a comma only separates thousands). Write it as "
+            f"{written.group(1)}{whole}.{written.group(4)}."
+        ) from None
+
+
+def _reads(text: str, currency: str) -> bool:
+    try:
+        parse_amount(text, currency)
+    except MoneyError:
+        return False
+    return True
+
+
+def _symbol_fits(symbol: str, currency: str) -> bool:
+    try:
+        parse_amount(f"{symbol}1", currency)
+    except MoneyError:
+        return False
+    return True

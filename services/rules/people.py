@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.rules import wording
+from services.rules.input_limits import as_searched
 from services.rules.money import format_plain
 
 SEP = " · "
@@ -98,8 +99,9 @@ _UNMARKED = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ı": "i"
 
 def fold(text: str) -> str:
     """``text`` as names are searched: lower case without accents ("José Nguyễn" → "jose
-    nguyen"), so ops find a customer whichever way either side wrote the name."""
-    parts = unicodedata.normalize("NFKD", text.casefold().translate(_UNMARKED))
+    nguyen"), quotes straight and spaces single ("O’Connor" → "o'connor"), so ops find a
+    customer whichever way either side wrote the name."""
+    parts = unicodedata.normalize("NFKD", as_searched(text).casefold().translate(_UNMARKED))
     return "".join(c for c in parts if not unicodedata.combining(c))
 
 

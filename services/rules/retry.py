@@ -91,12 +91,14 @@ def plan_retry(
             f"The 180 days after the original settlement ended on {deadline.isoformat()}; "
             "a re-initiation is no longer allowed."
         )
+    # The reasons go inside the page's own parentheses: "suggested 2026-12-07 (the next
+    # business day; no regular income detected)", so none has parentheses of its own.
     suggested, why = _next_expected_pay(income, today)
     if suggested is None or suggested > deadline:
-        suggested, why = (
-            next_business_day(today),
-            "the next business day (no regular income detected)",
+        after = "no regular income detected" if suggested is None else (
+            "the next expected pay falls after the deadline"
         )
+        suggested, why = next_business_day(today), f"the next business day; {after}"
         if suggested > deadline:
             suggested, why = today, "today, the last day allowed"
     return RetryPlan(

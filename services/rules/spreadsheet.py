@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -29,7 +30,7 @@ def safe_text(value: Any) -> str:
 
 def safe_cell(value: Any) -> Any:
     """Numbers (and empty cells) as they are; any other value as :func:`safe_text`."""
-    if value is None or isinstance(value, bool | int | float):
+    if value is None or isinstance(value, bool | int | float | Decimal):
         return value
     try:
         if pd.isna(value):

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from services.rules.input_limits import as_searched
+
 __all__ = ["TransactionFilter", "TransactionView", "filter_transactions"]
 
 Txn = Mapping[str, Any]
@@ -171,8 +173,8 @@ def filter_transactions(
     if direction is not None:
         checks.append(lambda t: direction_of(t) == direction)
     if text:
-        needle = text.casefold()
-        checks.append(lambda t: needle in str(t.get("description") or "").casefold())
+        needle = as_searched(text).casefold()
+        checks.append(lambda t: needle in as_searched(str(t.get("description") or "")).casefold())
     return [t for t in transactions if all(check(t) for check in checks)]
 
 

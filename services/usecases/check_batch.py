@@ -47,10 +47,10 @@ from services.usecases.check_debit import (
     refresh_key,
     start_refresh,
 )
-from services.usecases.debit_policy import load_policy
+from services.usecases.debit_policy import StoredPolicy, load_policy, load_policy_version
 from services.usecases.resolve_account import Known, debit_target
 
-__all__ = ["Progress", "results_csv", "run_batch"]
+__all__ = ["Progress", "policy_in_force", "results_csv", "run_batch"]
 
 
 Progress = Callable[[int, int, str], None]
@@ -81,8 +81,13 @@ def run_batch(
     event_wait_seconds: float = EVENT_WAIT_SECONDS,
     clock: Clock | None = None,
     limiter: Limiter | None = None,
+    policy_version: int | None = None,
 ) -> BatchResult:
     """Check every planned debit; each distinct ID and account is fetched once.
+
+    Every row is judged by one debit policy: saved version ``policy_version`` (0: the defaults),
+    which a job cut in chunks reads once when it starts and passes to each chunk; None: the
+    version in force now.
 
     Rows whose ID is unknown (or whose lookup failed) get their own error and the rest go on;
     `row_errors` from parsing are carried into the result so the download has every row.
@@ -90,14 +95,20 @@ def run_batch(
     """
     tick: Progress = progress or (lambda done, total, message: None)
     errors = list(row_errors)
-    params = {"rows": len(debits) + len(errors), "refresh_stale": refresh_stale}
+    params: dict[str, Any] = {"rows": len(debits) + len(errors), "refresh_stale": refresh_stale}
 
     with audited(svc.engine, actor=actor, action="balances.batch_check", params=params) as ctx:
         require(actor, "balances.check")
+        stored = (
+            load_policy(svc.engine)
+            if policy_version is None
+            else load_policy_version(svc.engine, policy_version)
+        )
+        ctx.params["policy_version"] = stored.version
         bucket = limiter or TokenBucket(max_requests_per_second, clock=clock)
         gateway = Throttled(svc.gateway, bucket)
         waits = (wait_seconds, event_wait_seconds)
-        result = _run_batch(svc, gateway, debits, errors, refresh_stale, waits, tick)
+        result = _run_batch(svc, gateway, debits, errors, refresh_stale, waits, tick, stored)
         _keep_verdicts(svc, actor, result)
         summary = result.summary()
         ctx.params.update(
@@ -154,8 +165,9 @@ def _run_batch(
     refresh_stale: bool,
     waits: tuple[float, float],
     tick: Progress,
+    stored: StoredPolicy,
 ) -> BatchResult:
-    policy = load_policy(svc.engine).policy
+    policy = stored.policy
     ids = list(dict.fromkeys(d.target for d in debits))
     total = len(ids) + 1
     since = mirror_live.live_since(svc.engine)
@@ -202,6 +214,8 @@ def _run_batch(
         rate_limited=gateway.rate_limited,
         policy=policy,
         from_mirror=len(mirrored),
+        policy_version=stored.version,
+        policy_currency=stored.currency,
     )
 
 
@@ -432,3 +446,9 @@ def results_csv(svc: Services, actor: Actor, result: BatchResult) -> str:
         ctx.params["rows"] = len(result.rows)
         ctx.message = f"Exported {len(result.rows)} batch check rows as CSV."
     return text
+
+
+def policy_in_force(svc: Services, actor: Actor) -> StoredPolicy:
+    """The debit policy the next batch check will apply (finance compares it with a result's)."""
+    require(actor, "balances.check")
+    return load_policy(svc.engine)

@@ -27,6 +27,7 @@ __all__ = [
     "PolicyVersion",
     "StoredPolicy",
     "load_policy",
+    "load_policy_version",
     "policy_history",
     "save_policy",
 ]
@@ -89,6 +90,20 @@ def load_policy(engine: Engine) -> StoredPolicy:
     """The saved policy, or the defaults (no buffer, 24 h) until an admin saves one."""
     stored = settings_store.load(engine, POLICY_KEY)
     return StoredPolicy(DebitPolicy(), 0, None, None) if stored is None else _stored_policy(stored)
+
+
+def load_policy_version(engine: Engine, version: int) -> StoredPolicy:
+    """Version ``version`` of the policy as it was saved (0: the defaults), for a run that
+    applies the version it started with even after an admin saved a newer one."""
+    if version == 0:
+        return StoredPolicy(DebitPolicy(), 0, None, None)
+    stored = settings_store.load_version(engine, POLICY_KEY, version)
+    if stored is None:
+        raise ValidationError(  # not retried: the history will not grow it back
+            f"Debit policy version {version} is not in the policy history any more, so this "
+            "batch cannot be judged by it. Run the batch check again to use the current policy."
+        )
+    return _stored_policy(stored)
 
 
 def policy_history(engine: Engine) -> list[PolicyVersion]:

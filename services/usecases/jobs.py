@@ -31,13 +31,13 @@ from services.adapters import data_version
 from services.adapters import jobs as engine
 from services.adapters.job_models import JobRecord
 from services.adapters.store import mark_finished, read_sync_cursor, session_scope
-from services.adapters.stripe_permits import QueueBucket, counted_step
+from services.adapters.stripe_permits import counted_step
 from services.auth import SYSTEM, Actor, require
 from services.errors import Forbidden, ValidationError
-from services.rules.batch_result import BatchResult
-from services.rules.debit import DebitPolicy
+from services.rules.batch_result import BatchResult, policy_words
 from services.rules.debit_csv import PlannedDebit, RowError, batch_chunks
-from services.usecases import check_batch, review_ownership, sync_accounts, sync_intents
+from services.usecases import review_ownership, sync_accounts, sync_intents
+from services.usecases.debit_policy import load_policy_version
 from services.usecases.job_runs import (  # noqa: F401  (reading names re-exported for pages)
     ACTIVE,
     KINDS,
@@ -62,6 +62,7 @@ from services.usecases.job_runs import (  # noqa: F401  (reading names re-export
     recent_jobs,
     running_job,
 )
+from services.usecases.jobs_batch import _batch_chunk, _pin_policy, merge_results
 
 SYNC_WINDOW_SECONDS = 60  # two starts of the same sync within a minute are one job
 # Rows per checkpointed step of a batch check; a crash redoes at most one step's rows. Each waits
@@ -266,32 +267,6 @@ def ownership_check_all_workflow(username: str, role: str, window: int) -> dict[
 # --------------------------------------------------------------------------- batch check
 
 
-@DBOS.step(name="fcops.batch.chunk", retries_allowed=True, max_attempts=5,
-           should_retry=_retry_unless_refused)
-def _batch_chunk(
-    username: str, role: str, chunk: list[PlannedDebit], errors: list[RowError],
-    refresh_stale: bool, rate: float,
-) -> BatchResult:
-    svc = engine.bound()
-    return check_batch.run_batch(  # its requests counted by the Stripe queue's limiter
-        svc, _actor(username, role), chunk, refresh_stale=refresh_stale,
-        row_errors=errors, max_requests_per_second=rate,
-        limiter=QueueBucket(owner=DBOS.workflow_id or "batch"),
-    )
-
-
-def merge_results(parts: Sequence[BatchResult]) -> BatchResult:
-    rows = sorted((r for p in parts for r in p.rows), key=lambda r: r.row)
-    return BatchResult(
-        rows=rows,
-        refreshed=[a for p in parts for a in p.refreshed],
-        requests=sum(p.requests for p in parts),
-        rate_limited=sum(p.rate_limited for p in parts),
-        policy=parts[-1].policy if parts else DebitPolicy(),
-        from_mirror=sum(p.from_mirror for p in parts),
-    )
-
-
 @DBOS.workflow(name="fcops.jobs.batch_check")
 def batch_check_workflow(
     username: str, role: str, planned: list[PlannedDebit], row_errors: list[RowError],
@@ -304,15 +279,17 @@ def batch_check_workflow(
     _job_started(job_id, kind, username, role)
     parts: list[BatchResult] = []
     total = len(planned) + len(row_errors)
-    _record_progress(job_id, 0, f"Checking {total:,} rows", total)
     try:
+        version = _pin_policy(job_id)  # one policy for every row, also after a resume
+        stored = load_policy_version(engine.bound().engine, version)
+        applied = policy_words(stored.policy, version, stored.currency)
+        _record_progress(job_id, 0, f"Checking {total:,} rows · {applied}", total)
         chunks = batch_chunks(planned, BATCH_CHUNK_ROWS)  # one ID's rows in one chunk
         for n, chunk in enumerate(chunks or [[]]):
-            parts.append(
-                _batch_chunk(username, role, chunk, row_errors if n == 0 else [], refresh_stale, rate)
-            )
+            errors = row_errors if n == 0 else []
+            parts.append(_batch_chunk(username, role, chunk, errors, refresh_stale, rate, version))
             done = sum(len(p.rows) for p in parts)
-            _record_progress(job_id, done, f"Checked {done:,} of {total:,} rows", total)
+            _record_progress(job_id, done, f"Checked {done:,} of {total:,} rows · {applied}", total)
     except Exception as err:
         _job_ended(job_id, kind, username, role, _reason(err), None, None)
         return None
@@ -320,12 +297,13 @@ def batch_check_workflow(
     summary = result.summary()
     message = (
         f"Checked {summary.checked} of {summary.rows} rows; {summary.errors} error(s); "
-        f"{summary.refreshed} balance(s) refreshed."
+        f"{summary.refreshed} balance(s) refreshed. {result.policy_text}."
     )
     _job_ended(
         job_id, kind, username, role, None, message,
         {"rows": summary.rows, "checked": summary.checked, "errors": summary.errors,
-         "counts": summary.counts, "refreshed": summary.refreshed, "requests": summary.requests},
+         "counts": summary.counts, "refreshed": summary.refreshed, "requests": summary.requests,
+         "policy_version": result.policy_version},
     )
     return result
 

@@ -117,6 +117,37 @@ def test_a_bad_amount_is_explained_and_nothing_is_checked(amount: str, message: 
     assert "OK —" not in markdown(at) and not at.metric
 
 
+def stored_checks(fca: str) -> int:
+    """How many check rows the store holds for ``fca`` (one per verdict given on it)."""
+    from services.adapters import check_history
+
+    return sum(1 for c in check_history.load_checks(app().engine) if c.account == fca)
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("1.000", "'1.000' could be read two ways: with a dot between thousands (as much of "
+         "Europe writes it) it is 1000.00; with a decimal dot it is 1.00. Write 1000.00 or 1.00"),
+        ("1.000,50", "'1.000,50' uses a comma as the decimal mark, but fcops reads a dot as the "
+         "decimal mark (a comma only separates thousands). Write it as 1000.50."),
+        ("1.000.000", "'1.000.000' uses dots between thousands"),
+    ],
+)  # fmt: skip
+def test_an_amount_the_batch_file_would_refuse_as_ambiguous_is_refused_here_too(
+    amount: str, message: str
+) -> None:
+    """The box read 1.000 as $1.00: a $1,000 debit was checked (and vouched for) as a $1 one."""
+    _, fca = new_account(available=50_000)
+    at = check_id(open_page(PAGE, "finance"), fca, amount)
+    no_exceptions(at)
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith(f"Amount: {message}"), errors
+    assert "OK —" not in markdown(at) and not at.metric  # nothing checked
+    assert stored_checks(fca) == 0 and "check" not in at.query_params
+    assert at.text_input(key="bc_amount").value == amount  # as typed, to correct
+
+
 @pytest.mark.parametrize(
     ("currency", "message"),
     [("JPY", "US dollars only"), ("EUR", "US dollars only"), ("us", "Currency:"), ("XYZ", "Currency:")],
@@ -274,15 +305,49 @@ def test_a_reload_during_a_refresh_follows_it_to_the_new_verdict() -> None:
     assert "STALE" in markdown(again)
     assert any("refresh is running at the bank" in i.value for i in again.info)
 
-    now = int(time.time())
-    with state.lock:  # the bank answers
-        account = state.lookup(fca)
-        account["balance"]["as_of"] = now
-        account["balance_refresh"].update(status="succeeded", last_attempted_at=now)
+    bank_answers(fca)
     again.run()
     no_exceptions(again)
     assert "OK — the balance covers this debit" in markdown(again)
     assert not any("refresh is running" in i.value for i in again.info)
+
+
+def bank_answers(fca: str) -> None:
+    """The bank finishes the balance refresh finance asked for: a balance as of now."""
+    state = app().sandbox.state
+    now = int(time.time())
+    with state.lock:
+        account = state.lookup(fca)
+        account["balance"]["as_of"] = now
+        account["balance_refresh"].update(status="succeeded", last_attempted_at=now)
+
+
+def test_while_a_refresh_runs_the_page_reads_its_status_and_stores_one_check_when_it_ends() -> None:
+    """The poll checked the debit again every 3 s while the bank worked: a Stripe read of the
+    whole target and a stored check row each time (a slow bank left dozens of rows, each
+    counted by "Did our check work?"). Now it reads the refresh's status alone; one check and
+    one row when the refresh ends."""
+    _, fca = new_account(available=900_000, age=3 * DAY)
+    at = check_id(open_page(PAGE, "finance"), fca, "100.00")
+    state = app().sandbox.state
+    with state.lock:  # finance asked for a refresh; the bank has not answered
+        state.lookup(fca)["balance_refresh"]["status"] = "pending"
+    again = reopened(at)  # the reload checks the debit again: one row
+    rows = stored_checks(fca)
+    for _ in range(3):  # each run is a poll
+        again.run()
+        no_exceptions(again)
+        assert any("refresh is running at the bank" in i.value for i in again.info)
+    assert stored_checks(fca) == rows, "polls store no check rows"
+
+    bank_answers(fca)
+    again.run()
+    no_exceptions(again)
+    assert "OK — the balance covers this debit" in markdown(again)
+    assert any("balance refresh finished" in s.value for s in again.success)
+    assert stored_checks(fca) == rows + 1  # one check when it ended
+    again.run()
+    assert stored_checks(fca) == rows + 1  # and none after
 
 
 def test_a_link_to_a_check_that_cannot_be_made_says_why_and_is_not_kept() -> None:
@@ -306,3 +371,37 @@ def test_a_link_keeps_the_currency_it_was_checked_in() -> None:
     shown = texts(at) + " ".join(e.value for e in at.error)
     assert "€12.00" in shown or "EUR" in shown, shown  # checked (or refused) as euros
     assert not at.warning or all("Session State" not in w.value for w in at.warning)
+
+
+def test_back_and_forward_walk_the_checks_made_and_never_write_the_address() -> None:
+    """Check A, then B; Back shows A (its verdict and its boxes), Back again the empty form with
+    no verdict (A's verdict stayed under an address without a check), a rerun writes nothing,
+    Forward A, Forward B. The three parameters are one choice, read and written together."""
+    first, second = (new_account(available=50_000)[1] for _ in range(2))
+    entries: dict[str | None, dict[str, str]] = {None: {}}  # the address of each history entry
+    at = open_page(PAGE, "finance")
+    for fca, amount in ((first, "100.00"), (second, "900.00")):
+        check_id(at, fca, amount)
+        entries[fca] = {"check": fca, "amount": amount, "currency": "USD"}
+
+    def shows() -> tuple[str | None, str, str, dict[str, str]]:
+        """(the ID the verdict is on, the ID box, the amount box, the address's check)"""
+        no_exceptions(at)
+        stamp = " ".join(c.value for c in at.caption if c.value.startswith(":material/schedule:"))
+        verdict = next((fca for fca in (first, second) if f"`{fca}`" in stamp), None)
+        address = {name: at.query_params[name] for name in LINKED if name in at.query_params}
+        box = at.text_input(key="bc_target_id").value
+        return verdict, box, at.text_input(key="bc_amount").value, address
+
+    assert shows() == (second, second, "900.00", entries[second])
+    for wanted in (first, None, None, first, second):  # Back, Back, a rerun, Forward, Forward
+        for name in LINKED:  # the browser's Back or Forward: that entry's address, and a rerun
+            at.query_params.pop(name, None)
+        at.query_params.update(entries[wanted])
+        at.run()
+        amount = entries[wanted].get("amount", "")
+        assert shows() == (wanted, wanted or "", amount, entries[wanted]), wanted
+        assert bool(at.metric) == bool(wanted)
+
+
+LINKED = ("check", "amount", "currency")

@@ -508,6 +508,25 @@ def test_a_slow_stripe_on_payment_lookup_is_a_sentence(
     assert time.monotonic() - started < 12  # it gave up instead of waiting out the 15 s
 
 
+def test_a_lookup_gives_up_at_the_interactive_budget_and_says_nothing_changed(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page's read gives up at the budget a person waits (not timeout × retries), and says
+    a lookup changed nothing, not that "a repeated change" is safe."""
+    import services.adapters.gateway as gateway_module
+
+    swap_gateway(monkeypatch, timeout=3, retries=2)
+    monkeypatch.setattr(gateway_module, "INTERACTIVE_READ_SECONDS", 0.5)
+    at = open_page("pages/payment_lookup.py", "ops")
+    at.text_input(key="lookup_id").set_value(world["setup_intent"]["id"])
+    app().simulator.force_faults("slow", 3, seconds=4)
+    started = time.monotonic()
+    button(at, "Look up").click().run()
+    says(at, "nothing was changed. Try again in a minute.")
+    assert "idempotency" not in " ".join(e.value for e in at.error)
+    assert time.monotonic() - started < 2.5  # not 3 × 3 s of retries
+
+
 def test_a_slow_stripe_on_the_accounts_detail_is_a_sentence(
     world: dict[str, Any], impatient_gateway: None
 ) -> None:

@@ -74,6 +74,22 @@ def test_a_bad_buffer_amount_is_explained_and_nothing_is_saved() -> None:
     assert debit_policy.load_policy(engine()) == before
 
 
+@pytest.mark.parametrize(("typed", "words"), [("1.000", "could be read two ways"),
+                                               ("1.000,50", "comma as the decimal mark")])
+def test_an_amount_only_a_guess_could_read_is_refused_and_nothing_is_saved(
+    typed: str, words: str
+) -> None:
+    """The buffer box read '1.000' as $1.00, where much of Europe means $1,000."""
+    before = debit_policy.load_policy(engine())
+    at = open_page(PAGE, "admin")
+    fill(at, amount=typed, percent=0, hours=24)
+    submit(at)
+    no_exceptions(at)
+    assert any("Buffer amount" in e.value and words in e.value for e in at.error), texts(at)
+    assert debit_policy.load_policy(engine()) == before
+    assert at.text_input(key="policy_buffer_amount").value == typed
+
+
 def second_admin(monkeypatch: pytest.MonkeyPatch) -> str:
     """A second admin in the users file, to sign in a second session as (created once)."""
     from services import users

@@ -86,6 +86,8 @@ def test_the_direction_filter_keeps_only_money_in(demo_accounts: dict[str, list[
     table = at.dataframe[0].value
     assert set(table["In/out"]) == {"In"}
     assert (table["Amount"] > 0).all()  # numbers (major units), so they sort numerically
+    (download,) = at.get("download_button")  # the rows as filtered, as a file
+    assert download.proto.label.startswith("Download CSV (") and download.proto.ignore_rerun
 
 
 def _param(at: AppTest, name: str) -> object:
@@ -203,14 +205,45 @@ def test_before_any_transaction_refresh_the_page_says_so_and_offers_to_start_one
     next(b for b in at.button if b.label == "Sync from Stripe").click().run()
 
     no_exceptions(at)
-    assert "No transaction refresh has succeeded yet" in texts(at)
+    said = texts(at)
+    assert "No transaction refresh has succeeded yet" in said
+    assert "Refresh transactions asks the bank once, Subscribe for a refresh every day" in said
+    assert "Subscribe or refresh" not in said
     assert not at.error  # a state to act on, not an error
-    start = next(b for b in at.button if b.label == "Start a transaction refresh")
-    assert not start.disabled
+    # One button asks for a refresh (there were two doing the same: "Start a transaction
+    # refresh" in the notice and "Refresh transactions" below it); it is the one to press.
+    assert [b.label for b in at.button if "efresh" in b.label] == ["Refresh transactions"]
+    start = at.button(key="txn_refresh")
+    assert not start.disabled and start.proto.type == "primary"
     start.click().run()
     no_exceptions(at)
     refreshed = gateway.retrieve_account(account["id"])["transaction_refresh"]
     assert refreshed is not None and refreshed["status"] in ("pending", "succeeded")
+
+
+def test_a_subscribed_account_whose_last_refresh_failed_says_so_once_with_one_refresh_button(
+    demo_accounts: dict[str, list[Any]],
+) -> None:
+    """The sandbox's "Down Bank (Error)" accounts: subscribed, the last refresh failed, none
+    succeeded. The page said "Subscribed to daily refreshes" and, below, "Subscribe or refresh",
+    and offered two buttons that did the same."""
+    gateway = _app().services.gateway
+    failed = next(
+        a for a in demo_accounts["subscribed"]
+        if (gateway.retrieve_account(a.id).get("transaction_refresh") or {}).get("status")
+        == "failed"
+    )
+    at = _open("finance", failed.id)
+    no_exceptions(at)
+    said = texts(at)
+    assert "Subscribed to daily refreshes" in said
+    assert "The last transaction refresh failed at the bank (" in said
+    assert "Stripe refreshes this account daily; Refresh transactions asks the bank now" in said
+    assert "Subscribe or refresh" not in said and "Start a transaction refresh" not in said
+    assert said.count("Stripe has no transactions to list") <= 1
+    labels = [b.label for b in at.button]
+    assert labels.count("Refresh transactions") == 1 and "Subscribe" not in labels
+    assert "Unsubscribe" in labels
 
 
 def test_the_account_picker_searches_in_the_store_and_opens_the_pick(

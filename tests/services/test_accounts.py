@@ -249,8 +249,11 @@ def test_search_explains_unknown_malformed_and_non_customer_ids(
 ) -> None:
     with pytest.raises(NotFound, match="no customer `cus_doesnotexist`"):
         browse_accounts.search_customers(services_ctx, ops, "cus_doesnotexist")
-    with pytest.raises(ValidationError, match="not an ID"):
+    with pytest.raises(ValidationError, match="`cus_bad id!` is not a complete customer ID"):
         browse_accounts.search_customers(services_ctx, ops, "cus_bad id!")
+    with pytest.raises(ValidationError, match="^`cus_` is not a complete customer ID: it is cut "
+                       "short or has characters IDs never have; copy the whole ID.$"):
+        browse_accounts.search_customers(services_ctx, ops, "cus_")
     with pytest.raises(ValidationError, match="`pi_3Nabcdef` is a PaymentIntent ID.*Payment lookup"):
         browse_accounts.search_customers(services_ctx, ops, "pi_3Nabcdef")
     with pytest.raises(ValidationError, match="is a Financial Connections account ID, not a customer"):

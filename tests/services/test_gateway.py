@@ -36,17 +36,29 @@ def test_rate_limiting_that_outlasts_the_backoff_becomes_a_wait_and_retry_messag
         gateway.iter_customers().__next__()
 
 
+def test_a_lock_timeout_says_another_change_held_the_object_not_rate_limiting(gateway, simulator) -> None:  # type: ignore[no-untyped-def]
+    """Stripe's 429 ``lock_timeout``: another request was working on the same object."""
+    simulator.force_faults("lock_timeout", count=gateway.backoff.retries + 1)
+    with pytest.raises(RateLimited) as caught:
+        gateway.iter_customers().__next__()
+    said = str(caught.value)
+    assert said.startswith(
+        "Stripe was busy with another change to the same object; try again in a moment."
+    )
+    assert "rate-limiting" not in said
+
+
 def test_a_server_error_says_try_again(gateway, simulator) -> None:  # type: ignore[no-untyped-def]
     simulator.force_faults("500", count=1)
     with pytest.raises(StripeUnavailable, match="Try again"):
         gateway.retrieve_customer("cus_x")
 
 
-def test_a_timeout_says_the_outcome_is_unknown_and_retrying_is_safe(sandbox_handle, simulator) -> None:  # type: ignore[no-untyped-def]
+def test_a_read_that_timed_out_says_nothing_was_changed(sandbox_handle, simulator) -> None:  # type: ignore[no-untyped-def]
     gw = StripeGateway(SANDBOX_KEY, base_url=sandbox_handle.base_url, timeout_seconds=0.5,
                        max_network_retries=0)
     simulator.force_faults("slow", count=1, seconds=2)
-    with pytest.raises(StripeUnavailable, match="outcome is not known.*safe"):
+    with pytest.raises(StripeUnavailable, match=r"in 1 s .*nothing was changed\. Try again"):
         gw.retrieve_customer("cus_x")
 
 

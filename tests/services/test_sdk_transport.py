@@ -195,9 +195,61 @@ def test_a_timeout_without_retries_is_the_unknown_outcome_it_was(
                        max_network_retries=0)
     simulator.force_faults("slow", count=1, seconds=0.8)
     began = time.monotonic()
-    with pytest.raises(OutcomeUnknown, match="outcome is not known"):
+    with pytest.raises(OutcomeUnknown, match="nothing was changed"):
         list(gw.iter_customers())
     assert time.monotonic() - began < 0.75  # gave up at the timeout, did not wait it out
+
+
+def test_a_read_a_person_waits_on_gives_up_at_its_budget_and_says_nothing_changed(
+    sandbox_handle: Any, simulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page's read does not sit through every SDK retry (3 × 20 s by default): it gives up
+    at the interactive budget, and says a read changed nothing (not "the outcome is not known",
+    which is about changes). Another thread (a background job) keeps the full retries."""
+    import threading
+
+    import services.adapters.gateway as gateway_module
+
+    waits = no_sdk_sleep(monkeypatch)
+    monkeypatch.setattr(gateway_module, "INTERACTIVE_READ_SECONDS", 0.4)
+    gw = StripeGateway(SANDBOX_KEY, base_url=sandbox_handle.base_url, timeout_seconds=1.0,
+                       max_network_retries=2)
+    first = next(iter(gw.iter_customers()))
+    gw.serve_a_person()
+    simulator.force_faults("slow", count=1, seconds=1.5)
+    began = time.monotonic()
+    with pytest.raises(OutcomeUnknown) as caught:
+        gw.retrieve_customer(first["id"])
+    assert time.monotonic() - began < 0.9  # the 0.4 s budget, not the 1 s timeout, no retry
+    assert waits == []
+    assert str(caught.value) == (
+        "Could not reach Stripe in 1 s (the connection failed or timed out); nothing was "
+        "changed. Try again in a minute."
+    )
+
+    answers: list[str] = []
+    simulator.force_faults("slow", count=1, seconds=1.5)
+    job = threading.Thread(target=lambda: answers.append(gw.retrieve_customer(first["id"])["id"]))
+    job.start()
+    job.join()
+    assert answers == [first["id"]]  # timed out after 1 s, retried by the SDK, answered
+    assert waits == [1]
+
+
+def test_a_change_that_got_no_answer_keeps_its_retries_and_its_sentence(
+    stub: StripeStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import services.adapters.gateway as gateway_module
+
+    waits = no_sdk_sleep(monkeypatch)
+    monkeypatch.setattr(gateway_module, "INTERACTIVE_READ_SECONDS", 0.0001)
+    stub.on("POST", "/v1/customers", DROP, DROP)
+    gw = stub.gateway(max_network_retries=1)
+    gw.serve_a_person()  # the budget is for reads: a change is retried with its key
+    with pytest.raises(OutcomeUnknown, match="a repeated change is sent with the same"):
+        gw.create_customer({"email": "t@example.com"}, idempotency_key="create-t")
+    assert stub.calls("POST", "/v1/customers") == 2
+    assert waits == [1]
 
 
 def test_a_refused_connection_is_an_unknown_outcome() -> None:

@@ -93,6 +93,8 @@ def test_audit_query_filters_and_pages_newest_first(engine) -> None:  # type: ig
                      outcome="ok" if i < 5 else "error")
     assert audit.query(engine, actor=ADMIN, outcome="error").total == 2
     assert audit.query(engine, actor=ADMIN, actor_name="omar").total == 3
+    assert audit.query(engine, actor=ADMIN, actor_name="OMA").total == 3  # part of it, any case
+    assert audit.query(engine, actor=ADMIN, actor_name="m%r").total == 0  # % is literal
     assert audit.query(engine, actor=ADMIN, actions=["a0"]).total == 3
     first = audit.query(engine, actor=ADMIN, limit=3)
     second = audit.query(engine, actor=ADMIN, limit=3, offset=3)

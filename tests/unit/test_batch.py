@@ -442,6 +442,8 @@ def test_an_amount_whose_dots_may_group_thousands_is_refused_not_read_as_cents(
     assert len(bad) == 1 and says in bad[0].message and "Row 2" in bad[0].message
     whole = typed.lstrip("$").replace(".", "")
     assert f"{whole}.00" in bad[0].message
+    # The money the refused row names is not counted as $1.00 either: it names no amount.
+    assert (bad[0].amount, bad[0].amount_text) == (None, typed)
 
 
 @pytest.mark.parametrize(

@@ -119,6 +119,19 @@ def test_suggested_date_is_the_business_day_after_the_next_payday() -> None:
 def test_without_income_the_next_business_day() -> None:
     plan = plan_retry([attempt(0)], original_settled=date(2026, 11, 30), today=TODAY)
     assert plan.suggested == date(2026, 12, 7) and is_business_day(plan.suggested)
+    # The page shows it in parentheses: "suggested 2026-12-07 (…)." — none nested inside.
+    assert plan.suggestion_reason == "the next business day; no regular income detected"
+
+
+def test_a_payday_after_the_deadline_is_not_called_no_income() -> None:
+    stream = biweekly(date(2026, 11, 27))  # next pay 2026-12-11, after the 12-10 deadline
+    plan = plan_retry(
+        [attempt(0)], original_settled=date(2026, 6, 13), today=TODAY, income=[stream]
+    )
+    assert plan.deadline == date(2026, 12, 10) and plan.suggested == date(2026, 12, 7)
+    assert plan.suggestion_reason == (
+        "the next business day; the next expected pay falls after the deadline"
+    )
 
 
 def test_a_suggestion_never_passes_the_deadline() -> None:

@@ -8,6 +8,7 @@ code path: only the base address differs.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import partial
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote_plus
 
 from services.adapters.backoff import NO_BACKOFF, Backoff, SpentKeys, patiently
-from services.adapters.gateway import sdk
+from services.adapters.gateway import pacing, sdk
 from services.adapters.gateway.sdk import (
     CheckoutSessionCreateParams,
     CustomerCreateParams,
@@ -30,6 +31,8 @@ from services.adapters.gateway.webhooks import WebhookEndpointCalls
 from services.errors import RateLimited
 
 T = TypeVar("T")
+# How long a page's read may keep a person waiting, retries included (was 3 × 20 s + back-off).
+INTERACTIVE_READ_SECONDS = 15.0
 _IntentList = TypeVar("_IntentList", sdk.SetupIntentListParams, sdk.PaymentIntentListParams)
 
 # The pinned SDK's own request types, for the services that build create calls: a parameter
@@ -110,6 +113,11 @@ class StripeGateway(WebhookEndpointCalls):
         finally:
             self._local.backoff = None
 
+    def serve_a_person(self) -> None:
+        """This thread is a page's run: its reads give up after ``INTERACTIVE_READ_SECONDS`` in
+        all. Other threads (jobs, fetchers) and every write keep the full timeout and retries."""
+        self._local.read_seconds = INTERACTIVE_READ_SECONDS
+
     def fresh_key(self, key: str) -> str:
         """The key to send for a request derived as ``key``: itself, or the next variant when
         Stripe already answered ``key`` with a definite failure (it would replay it)."""
@@ -131,11 +139,13 @@ class StripeGateway(WebhookEndpointCalls):
     def _call_once(self, fn: Callable[[], Any]) -> Any:
         self._local.request_id = None
         self._local.key = None
+        started = time.monotonic()
         try:
-            result = fn()
+            with pacing.read_deadline(getattr(self._local, "read_seconds", None)):
+                result = fn()
         except sdk.StripeError as err:
             self._local.request_id = getattr(err, "request_id", None)
-            domain = translate_error(err)
+            domain = translate_error(err, waited=time.monotonic() - started)
             key = getattr(self._local, "key", None)
             if key and not domain.outcome_unknown and getattr(err, "http_status", None):
                 self.spent_keys.spend(key)  # Stripe saved this answer for the key

@@ -13,6 +13,7 @@ import select
 import socket
 import ssl
 import threading
+import time
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -129,6 +130,13 @@ class _Headers(dict[str, str]):
 
 _Key = tuple[str, str, int | None]
 
+class NoAnswer(stripe.APIConnectionError):
+    """The SDK's connection error, knowing the request's method (a GET changed nothing)."""
+
+    def __init__(self, message: str, *, verb: str, should_retry: bool) -> None:
+        super().__init__(message, should_retry=should_retry)
+        self.verb = verb
+
 
 class KeepAliveClient(stripe.HTTPClient):
     """The SDK's transport over one keep-alive ``http.client`` connection per thread and host.
@@ -232,8 +240,19 @@ class KeepAliveClient(stripe.HTTPClient):
         body = post_data.encode("utf-8") if isinstance(post_data, str) else post_data
         verb = method.upper()
         sent = dict(headers or {})
+        deadline = pacing.read_deadline_at() if verb == "GET" else None
         while True:
+            timeout = self._timeout
+            if deadline is not None:
+                timeout = min(timeout, deadline - time.monotonic())
+                if timeout <= 0:
+                    raise NoAnswer(
+                        "The request to Stripe timed out.", verb=verb, should_retry=False
+                    )
             conn, reused = self._connection(key)
+            conn.timeout = timeout  # this request's: a kept socket may carry another's
+            if conn.sock is not None:
+                conn.sock.settimeout(timeout)
             try:
                 conn.request(verb, target, body=body, headers=sent)
                 response = conn.getresponse()
@@ -244,7 +263,7 @@ class KeepAliveClient(stripe.HTTPClient):
                 # once more on a new connection; anything else goes to the SDK's retry loop.
                 if reused and verb == "GET" and isinstance(err, _CLOSED_UNDER_US):
                     continue
-                raise _connection_error(err) from err
+                raise _connection_error(err, verb, deadline) from err
             if response.will_close:
                 self._drop(key)
             found = _Headers()
@@ -303,8 +322,9 @@ def _dropped(sock: socket.socket) -> bool:
     return bool(readable)
 
 
-def _connection_error(err: Exception) -> stripe.APIConnectionError:
-    """The SDK's connection error for ``err``: retried by the SDK unless a certificate failed."""
+def _connection_error(err: Exception, verb: str, deadline: float | None) -> NoAnswer:
+    """The SDK's connection error for ``err``: retried by the SDK unless a certificate failed
+    or the read's ``deadline`` has passed."""
     if isinstance(err, ssl.SSLCertVerificationError):
         message, retry = "Could not verify Stripe's SSL certificate.", False
     elif isinstance(err, (TimeoutError, socket.timeout)):
@@ -314,9 +334,9 @@ def _connection_error(err: Exception) -> stripe.APIConnectionError:
     else:
         message, retry = "Unexpected error communicating with Stripe (a local problem).", False
     detail = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
-    return stripe.APIConnectionError(
-        f"{message}\n\n(Network error: {detail})", should_retry=retry
-    )
+    if deadline is not None and time.monotonic() >= deadline:
+        retry = False
+    return NoAnswer(f"{message}\n\n(Network error: {detail})", verb=verb, should_retry=retry)
 
 
 def new_client(
@@ -392,18 +412,42 @@ def obj_to_dict(obj: Any) -> dict[str, Any]:
     return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
 
 
-def translate_error(err: StripeError) -> FcopsError:
-    """Turn an SDK exception into a domain error with a sentence a person can act on."""
+def _body_code(err: StripeError) -> str | None:
+    """Stripe's ``error.code`` from the answer's body: the SDK leaves ``err.code`` unset on a
+    429 (``RateLimitError`` is built from the message alone), so ``lock_timeout`` is only here."""
+    body = getattr(err, "json_body", None)
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else None
+
+
+def translate_error(err: StripeError, waited: float | None = None) -> FcopsError:
+    """Turn an SDK exception into a domain error with a sentence a person can act on;
+    ``waited``: the seconds the call took, retries included (said when nothing came back)."""
     rid = getattr(err, "request_id", None)
     message = (
         getattr(err, "user_message", None) or str(getattr(err, "_message", "") or err)
     ).strip()
-    code = getattr(err, "code", None)
+    code = getattr(err, "code", None) or _body_code(err)
     param = getattr(err, "param", None)
     suffix = f" (Stripe request {rid})" if rid else ""
+    if isinstance(err, stripe.RateLimitError) and code == "lock_timeout":
+        # Not a rate limit: another request held the object (the SDK and _call retried it)
+        return RateLimited(
+            f"Stripe was busy with another change to the same object; try again in a moment."
+            f"{suffix}",
+            request_id=rid,
+        )
     for kind, domain, sentence in _FIXED_SENTENCES:
         if isinstance(err, kind):
             return domain(f"{sentence}{suffix}", request_id=rid)
+    if isinstance(err, NoAnswer) and err.verb == "GET":  # a read: nothing can have changed
+        within = f" in {max(1, round(waited))} s" if waited is not None else ""
+        return OutcomeUnknown(
+            f"Could not reach Stripe{within} (the connection failed or timed out); nothing was "
+            "changed. Try again in a minute.",
+            request_id=rid,
+        )
     if isinstance(err, stripe.APIConnectionError):
         return OutcomeUnknown(
             "Could not reach Stripe (the connection failed or timed out), so the outcome is not "

@@ -1,0 +1,67 @@
+"""The batch check job's own steps (its workflow is in :mod:`services.usecases.jobs`).
+
+One debit policy per run: :func:`_pin_policy` reads the version in force once, when the job
+starts, and records it in the job's params; as a DBOS step its answer is checkpointed, so a job
+resumed after a crash or restart judges its remaining chunks by the same version (loaded from
+the policy history) even if an admin saved a newer one meanwhile. That one applies to the next
+batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dbos import DBOS
+
+from services.adapters import jobs as engine
+from services.adapters.stripe_permits import QueueBucket
+from services.rules.batch_result import BatchResult
+from services.rules.debit import DebitPolicy
+from services.rules.debit_csv import PlannedDebit, RowError
+from services.usecases import check_batch
+from services.usecases.debit_policy import load_policy
+from services.usecases.job_runs import _actor, _retry_unless_refused
+
+__all__ = ["merge_results"]
+
+
+@DBOS.step(name="fcops.batch.policy")
+def _pin_policy(job_id: str) -> int:
+    """The policy version this run applies to every row (0: the defaults), kept in its params."""
+    svc = engine.bound()
+    version = load_policy(svc.engine).version
+    row = engine.get_job(svc.engine, job_id)
+    if row is not None:
+        engine.update_job(svc.engine, job_id, params={**row.params, "policy_version": version})
+    return version
+
+
+@DBOS.step(name="fcops.batch.chunk", retries_allowed=True, max_attempts=5,
+           should_retry=_retry_unless_refused)
+def _batch_chunk(
+    username: str, role: str, chunk: list[PlannedDebit], errors: list[RowError],
+    refresh_stale: bool, rate: float, policy_version: int | None = None,
+) -> BatchResult:
+    svc = engine.bound()
+    return check_batch.run_batch(  # its requests counted by the Stripe queue's limiter
+        svc, _actor(username, role), chunk, refresh_stale=refresh_stale,
+        row_errors=errors, max_requests_per_second=rate,
+        limiter=QueueBucket(owner=DBOS.workflow_id or "batch"),
+        policy_version=policy_version,
+    )
+
+
+def merge_results(parts: Sequence[BatchResult]) -> BatchResult:
+    """The chunks' results as one; they share the run's policy (the first chunk's says which)."""
+    rows = sorted((r for p in parts for r in p.rows), key=lambda r: r.row)
+    first = parts[0] if parts else None
+    return BatchResult(
+        rows=rows,
+        refreshed=[a for p in parts for a in p.refreshed],
+        requests=sum(p.requests for p in parts),
+        rate_limited=sum(p.rate_limited for p in parts),
+        policy=first.policy if first else DebitPolicy(),
+        from_mirror=sum(p.from_mirror for p in parts),
+        policy_version=first.policy_version if first else 0,
+        policy_currency=first.policy_currency if first else "usd",
+    )
