@@ -10,10 +10,12 @@ from services.adapters import transaction_store as store
 from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
+from services.rules.ids import parse_id
 from services.rules.money import decimal_amount
 from services.rules.spreadsheet import csv_text
 from services.rules.transactions import TransactionFilter, TransactionView
-from services.usecases.view_transactions import TRANSACTION_SORTS, list_transactions
+from services.usecases.sync_transactions import ACCOUNT_KIND
+from services.usecases.view_transactions import TRANSACTION_SORTS, _filters_checked
 
 MAX_ROWS = 100_000  # one account's years of history; more is cut, and the file says so
 COLUMNS = ("date_utc", "description", "amount", "currency", "direction", "status", "id")
@@ -36,10 +38,10 @@ def export_csv(
         params=params,
     ) as ctx:
         require(actor, "transactions.view")
-        list_transactions(svc, actor, account_id, chosen, limit=1)  # the filters' sentences
+        fca, _ = parse_id(account_id, allowed=ACCOUNT_KIND)
         order = sort if sort in TRANSACTION_SORTS else "newest"
         rows = store.load_transactions(
-            svc.engine, account_id, limit=MAX_ROWS + 1, sort=order, **asdict(chosen)
+            svc.engine, fca, limit=MAX_ROWS + 1, sort=order, **_filters_checked(chosen)
         )
         views = [TransactionView.of(t) for t in rows[:MAX_ROWS]]
         lines = [

@@ -200,6 +200,12 @@ def list_transactions(
     """The stored rows of the account matching ``chosen``, newest first."""
     require(actor, "transactions.view")
     fca, _ = parse_id(account_id, allowed=ACCOUNT_KIND)
+    rows = store.load_transactions(svc.engine, fca, limit=limit, **_filters_checked(chosen))
+    return [TransactionView.of(t) for t in rows]
+
+
+def _filters_checked(chosen: TransactionFilter) -> dict[str, Any]:
+    """``chosen`` as the store's filter keywords, or a ValidationError saying what is wrong."""
     wanted = asdict(chosen)
     wanted["text"] = input_limits.search_term(chosen.text, field="The description search")
     if chosen.status not in (None, "", *TRANSACTION_STATUSES):
@@ -214,8 +220,7 @@ def list_transactions(
         raise ValidationError("The direction must be money in or money out.")
     wanted["status"] = chosen.status or None
     wanted["direction"] = chosen.direction or None
-    rows = store.load_transactions(svc.engine, fca, limit=limit, **wanted)
-    return [TransactionView.of(t) for t in rows]
+    return wanted
 
 
 @dataclass(frozen=True)
