@@ -51,6 +51,9 @@ SEEN = "bc_check_seen"
 RECHECK = "bc_recheck"  # how a followed refresh ended: the next run checks the debit again
 UNKNOWN = "unknown"  # ... when Stripe could not be read long enough for fcops to stop following
 PENDING = "A balance refresh is running at the bank; this updates by itself."
+# How long a refresh asked for here holds the page (spinner) before the follower takes over:
+# a quick bank answers within it; a slow one no longer freezes the page for half a minute.
+REFRESH_WAIT_SECONDS = 5.0
 
 
 def plain_amount(amount: int, currency: str) -> str:
@@ -183,6 +186,7 @@ def run_check(request: dict[str, Any], *, refresh: bool) -> check_debit.DebitChe
             request["amount"],
             request["currency"],
             refresh_stale=refresh,
+            wait_seconds=REFRESH_WAIT_SECONDS,
         )
 
 
@@ -369,7 +373,12 @@ def show(check: check_debit.DebitCheck) -> None:
         st.markdown(f"**{check.account.label}** · `{check.account.id}`")
     if check.note and check.target_kind != "financial_connections.account":
         st.caption(check.note)
-    if check.refresh is not None:
+    # A refresh still running is said once, by the follower below ("this updates by itself"),
+    # not also by the service's "check again in a moment".
+    if check.refresh is not None and not (
+        check.refresh.status == "pending" and check.account is not None
+        and check.account.refresh_pending
+    ):
         refreshed = check.refresh.status == "succeeded"
         (st.success if refreshed else st.warning)(check.refresh.message, icon=":material/refresh:")
     if check.after is not None:

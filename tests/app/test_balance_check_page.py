@@ -405,3 +405,30 @@ def test_back_and_forward_walk_the_checks_made_and_never_write_the_address() -> 
 
 
 LINKED = ("check", "amount", "currency")
+
+
+def test_a_slow_bank_does_not_hold_the_page_and_the_refresh_is_followed_to_its_verdict() -> None:
+    """"Refresh balance now" held the page under a spinner for up to 30 s while the bank worked,
+    then said "check again in a moment" beside "this updates by itself". Now the click returns
+    within a few seconds, the running refresh is said once and followed, and the verdict comes
+    when the bank answers."""
+    _, fca = new_account(available=900_000, age=3 * DAY)
+    at = check_id(open_page(PAGE, "finance"), fca, "100.00")
+    assert "STALE" in markdown(at)
+    config = app().sandbox.state.config
+    delay, config.refresh_delay = config.refresh_delay, 600.0  # the bank takes ten minutes
+    try:
+        started = time.monotonic()
+        at.button(key="bc_refresh_now").click().run(timeout=20)
+        assert time.monotonic() - started < 12, "the click held the page while the bank worked"
+        no_exceptions(at)
+        assert "STALE" in markdown(at)
+        running = [i.value for i in at.info] + [w.value for w in at.warning]
+        assert sum("refresh is running at the bank" in t for t in running) == 1, running
+        assert not any("check again in a moment" in t for t in running), running
+    finally:
+        config.refresh_delay = delay
+    bank_answers(fca)
+    at.run()
+    no_exceptions(at)
+    assert "OK — the balance covers this debit" in markdown(at)
