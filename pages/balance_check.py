@@ -381,7 +381,7 @@ def show(check: check_debit.DebitCheck) -> None:
     ):
         refreshed = check.refresh.status == "succeeded"
         (st.success if refreshed else st.warning)(check.refresh.message, icon=":material/refresh:")
-    if check.after is not None:
+    if check.after is not None and not (check.refresh and check.refresh.status == "pending"):
         if check.after.verdict == check.before.verdict:
             st.caption(f"The refresh did not change the verdict (still **{check.after.verdict}**).")
         else:

@@ -292,7 +292,7 @@ def _add_refresh_notes(draft: _Draft, account: Mapping[str, Any] | None, moment:
         draft.reasons.append(note + tail)
     elif status == "pending":
         draft.reasons.append(
-            "A balance refresh is in progress" + at + "; check again when it finishes."
+            "A balance refresh is in progress" + at + "; the figure shown is from before it."
         )
 
 
