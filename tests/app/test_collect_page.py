@@ -189,6 +189,25 @@ def test_an_incomplete_email_is_a_sentence_and_no_customer_is_chosen() -> None:
     assert "collect_customer" not in at.session_state
 
 
+def test_part_of_an_email_finds_the_customer_and_a_malformed_one_says_why() -> None:
+    from services.adapters import account_mirror
+    from tests.app.conftest import jobs_settled
+
+    tag = secrets.token_hex(4)
+    at = open_page(PAGE, "ops")
+    jobs_settled(at)  # the first visit's sync mirrors Stripe's customers (and only those)
+    account_mirror.upsert_customer(
+        app().engine, {"id": f"cus_partmail{tag}", "email": f"anagarcia{tag}@gmail.com", "created": 1}
+    )
+    at.text_input(key="collect_search").set_value(f"anagarcia{tag}@gmail").run()
+    no_exceptions(at)
+    assert not at.error
+    assert at.selectbox(key="collect_pick").options == [f"anagarcia{tag}@gmail.com · cus_partmail{tag}"]
+    at.text_input(key="collect_search").set_value(f"ana garcia{tag}@gmail").run()
+    no_exceptions(at)
+    assert any("has a space and an email address has none" in e.value for e in at.error)
+
+
 def test_searching_with_a_payment_id_explains_what_to_type() -> None:
     at = open_page(PAGE, "ops")
     at.text_input(key="collect_search").set_value("pi_3Abc123456").run()
