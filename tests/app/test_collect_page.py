@@ -125,7 +125,8 @@ def test_manual_entry_then_microdeposits_then_a_wrong_and_the_right_code() -> No
     assert status_shown(at) == "requires_action"
 
     verify_code(at, "SM11AA")
-    assert any(f"Verified: {intent_id} is now succeeded" in s.value for s in at.success)
+    said = f"Verified: SetupIntent `{intent_id}` is now succeeded."
+    assert any(said in s.value for s in at.success)
     assert status_shown(at) == "succeeded"
     assert app().gateway.retrieve_setup_intent(intent_id)["status"] == "succeeded"
     assert verify_audits(intent_id) == ["ok", "error", "error"]  # newest first
