@@ -235,6 +235,24 @@ def queue_table(
     )
 
 
+def request_name(result: CollectionRequest) -> str:
+    """What the page calls a request: a hosted link by its Checkout Session (the link ops sends,
+    and what the address names), else the SetupIntent or FC session itself."""
+    if result.checkout_session_id:
+        return f"Checkout link `{result.checkout_session_id}`"
+    kind = "SetupIntent" if result.kind == "setup_intent" else "Financial Connections session"
+    return f"{kind} `{result.id}`"
+
+
+def request_status(result: CollectionRequest, status: str, *, now: bool = False) -> str:
+    """'<request> is <status> on Stripe.' naming a link's SetupIntent too (its status is the
+    SetupIntent's)."""
+    behind = f" (SetupIntent `{result.id}`)" if result.checkout_session_id else ""
+    return f"{request_name(result)}{behind} is {'now ' if now else ''}{status}" + (
+        "." if now else " on Stripe."
+    )
+
+
 def hosted_link(result: CollectionRequest, status: str, *, now: int) -> None:
     """The page to send the customer (copy button on the code block), with its expiry."""
     if result.checkout_session_id is None:
@@ -303,10 +321,14 @@ def request_summary(
     """What Stripe returned for the request, and its latest state when read again; ``who``:
     the customer's name and email (people before IDs)."""
     status = view.status if view else result.status
-    kind = "SetupIntent" if result.kind == "setup_intent" else "Financial Connections session"
-    st.markdown(f"#### {kind} `{result.id}`")
-    person = f"**{who}** (`{result.customer_id}`)" if who else f"customer `{result.customer_id}`"
-    st.caption(f"For {person}, created {format_timestamp(result.created)}.")
+    st.markdown(f"#### {request_name(result)}")
+    # Text, not Markdown: Markdown draws an email as a mailto link, escaped or not (GFM).
+    st.text(f"For {who or 'customer'} ({result.customer_id})")
+    behind = (
+        f" Stripe saves the bank account on its SetupIntent `{result.id}`."
+        if result.checkout_session_id else ""
+    )
+    st.caption(f"Created {format_timestamp(result.created)}.{behind}")
     cols = st.columns([3, 2, 1])
     cols[0].metric("Status", status, help=STATUS_WORDS.get(status))
     cols[1].metric(

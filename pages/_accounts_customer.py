@@ -65,7 +65,7 @@ def search_box(svc: Any, actor: Any) -> None:
     term, submitted = search_row(
         "acc_search",
         "Find a customer",
-        placeholder="Email, part of a name, or a customer ID (cus_…)",
+        placeholder="An email or part of one, part of a name, or a customer ID (cus_…)",
         key="acc_term",
         button="Search",
     )

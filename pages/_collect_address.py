@@ -17,6 +17,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.collect_view import request_name
 from pages import _runtime as runtime
 from pages._collect_customer import CHOSE, CUSTOMER, PICK
 from services.errors import NotFound, ValidationError
@@ -67,9 +68,10 @@ def forget() -> None:
     keep(st.session_state.get(CUSTOMER), None)
 
 
-def say_same(request_id: str, *, reopened: bool = False) -> None:
+def say_same(request: CollectionRequest, *, reopened: bool = False) -> None:
     st.info(
-        f"Same request as before: {request_id} already exists, nothing new was created."
+        f"Same request as before: {request_name(request)} already exists, nothing new was "
+        "created."
         + (" It was opened from this page's address (a reload, a new tab, Back or Forward); to "
            "make a new one, press Start another request." if reopened else ""),
         icon=":material/info:",
@@ -95,7 +97,9 @@ def ended_shown(kind: str, customer: str, now: int) -> str | None:
         return None
     view = st.session_state.get(VIEW)
     why = ended(current, view.status if view is not None else current.status, now=now)
-    return f"{current.id} can no longer be used ({why}), so this is a new request." if why else None
+    if not why:
+        return None
+    return f"{request_name(current)} can no longer be used ({why}), so this is a new request."
 
 
 def reopened_request(kind: str, customer: str) -> CollectionRequest | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.collect_view import request_name
 from components.literal import plain
 from pages import _collect_address as address
 from pages import _request_watch as watch
@@ -29,7 +30,7 @@ def put_aside(svc: Any, actor: Any) -> None:
     who = runtime.call(customer_words, svc, actor, current.customer_id)
     still_open = watch.waiting(view.status if view else current.status)
     st.info(
-        f"You chose another customer, so the request {current.id} for "
+        f"You chose another customer, so the {request_name(current)} for "
         f"{plain(who or current.customer_id)} is put aside"
         + (": it stays open on Stripe until they finish it or you cancel it under Open requests."
            if still_open else "."),

@@ -119,4 +119,5 @@ def customer_section(svc: Any, actor: Any) -> None:
     chosen = st.session_state.get(CUSTOMER)
     if chosen:
         who = runtime.call(customer_words, svc, actor, chosen)
-        st.markdown(f"Requests will be created for **{who or 'this customer'}** (`{chosen}`).")
+        # Text, not Markdown: Markdown draws an email as a mailto link, escaped or not (GFM).
+        st.text(f"Requests will be created for {who or 'this customer'} ({chosen}).")

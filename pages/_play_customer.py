@@ -14,6 +14,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.collect_view import request_status
 from pages import _runtime as runtime
 from services.auth import Actor
 from services.rules.intents import CollectionRequest, IntentView
@@ -92,7 +93,7 @@ def play_requested_step(actor: Actor, request: CollectionRequest) -> IntentView 
         return None
     (view,) = ran
     if view is not None:
-        st.success(f"{view.id} is now {view.status}.", icon=":material/check_circle:")
+        st.success(request_status(request, view.status, now=True), icon=":material/check_circle:")
     else:
         st.success("The customer linked an account in the session.", icon=":material/check_circle:")
     return view

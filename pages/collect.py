@@ -26,6 +26,7 @@ from components.collect_view import (
     open_requests_table,
     pick_label,
     queue_table,
+    request_status,
     request_summary,
 )
 from pages import _collect_address as address
@@ -118,7 +119,7 @@ def create_request(kind: str, config_version: int) -> None:
     if ended := address.ended_shown(kind, customer, svc.now()):
         runtime.new_request(scope)  # expired or finished: a new one (its key, double clicks)
     elif (same := address.reopened_request(kind, customer)) is not None:
-        return address.say_same(same.id, reopened=True)  # not a second one after a reload
+        return address.say_same(same, reopened=True)  # not a second one after a reload
     result = runtime.call_keyed(scope, payload, fn, svc, actor, customer_id=customer, **extra)
     if result is None:
         return
@@ -126,7 +127,7 @@ def create_request(kind: str, config_version: int) -> None:
     st.session_state.pop(VIEW, None)
     address.remember(result)
     if result.replayed:
-        address.say_same(result.id)
+        address.say_same(result)
     elif ended:
         st.info(ended, icon=":material/restart_alt:")
 
@@ -140,12 +141,15 @@ def on_start_another() -> None:
     address.forget()
 
 
-def verify(intent_id: str, microdeposit_type: str, prefix: str) -> IntentView | None:
+def verify(
+    intent_id: str, microdeposit_type: str, prefix: str, shown: CollectionRequest | None = None
+) -> IntentView | None:
     """Send what the customer read from the statement (a real Stripe call, audited); the
     verified intent, or None when it was not verified.
 
     A mismatch keeps the idempotency key (the same wrong values again cost no attempt); an
-    unknown outcome keeps it too; every other failure starts a fresh request (runtime)."""
+    unknown outcome keeps it too; every other failure starts a fresh request (runtime).
+    ``shown``: the request of the result card, named as the card names it (a link by its cs_)."""
     if microdeposit_type == "amounts":
         amounts: list[int] | None = [
             int(st.session_state.get(f"{prefix}_a1") or 0),
@@ -169,7 +173,8 @@ def verify(intent_id: str, microdeposit_type: str, prefix: str) -> IntentView | 
         # Too many attempts or a timeout changes the intent; show its state as Stripe has it now.
         keep_view(runtime.call(current_view, svc, actor, intent_id))
         return None
-    st.success(f"Verified: {view.id} is now {view.status}.", icon=":material/check_circle:")
+    said = request_status(shown, view.status, now=True) if shown else f"{view.id} is now {view.status}."
+    st.success(f"Verified: {said}", icon=":material/check_circle:")
     keep_view(view)
     return view
 
@@ -178,7 +183,7 @@ def refresh_status(result: CollectionRequest) -> None:
     view = runtime.call(intent_view, svc, actor, result.id)
     if view is not None:
         st.session_state[VIEW] = view
-        st.info(f"{view.id} is {view.status} on Stripe.", icon=":material/info:")
+        st.info(request_status(result, view.status), icon=":material/info:")
 
 
 def cancel(select_key: str) -> None:
@@ -204,7 +209,8 @@ def cancel(select_key: str) -> None:
 def run_request_actions(result: CollectionRequest) -> None:
     """Before the result card draws: the verify, refresh or sandbox step a button asked for."""
     if (args := take("verify_new")) is not None:
-        verify(*args)
+        intent_id, kind, prefix = args
+        verify(intent_id, kind, prefix, shown=result if result.id == intent_id else None)
     if take("refresh") is not None:
         refresh_status(result)
     keep_view(play.play_requested_step(actor, result))

@@ -195,8 +195,9 @@ def finance_cards(data: ov.FinanceOverview) -> None:
 def returns_cards(data: ov.ReturnsGlance) -> None:
     """Nacha's return rates at a glance for ops and finance; a warning when one nears its limit."""
     st.subheader("Returns, last 60 days", divider="gray")
+    elsewhere = f" {data.who_acts}" if data.who_acts else ""  # ops: who can act, and where
     for sentence in data.warnings:
-        st.warning(sentence, icon=":material/warning:")
+        st.warning(sentence + elsewhere, icon=":material/warning:")
     columns = st.columns(3)
     for column, rec in zip(columns, data.rates, strict=True):
         rate = NO_DATA if rec["rate"] is None else f"{rec['rate']:.2%}"
@@ -213,6 +214,8 @@ def returns_cards(data: ov.ReturnsGlance) -> None:
             "pages/returns.py",
             "Open returns",
         )
+    if data.who_acts and not data.warnings:
+        st.caption(data.who_acts)
     if data.latest_retryable and "pages/returns.py" in OPENABLE:
         st.page_link(
             "pages/returns.py",

@@ -18,7 +18,7 @@ from sqlmodel import col, func, select
 from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.auth import Actor, require
-from services.errors import FcopsError
+from services.errors import FcopsError, Forbidden, Refused
 from services.rules.input_limits import bounded_int, search_term
 from services.rules.secrets import mask_secrets, mask_value
 
@@ -111,7 +111,8 @@ def audited(
 ) -> Iterator[AuditContext]:
     """Run a state-changing action and write exactly one audit row for it, whatever happens.
 
-    A domain error is logged as ``error`` (or ``refused`` for permission errors) and re-raised.
+    A domain error is logged as ``error`` (or ``refused`` for a role or a rule that said no) and
+    re-raised.
     """
     ctx = AuditContext(target=target, params=dict(params or {}))
 
@@ -138,10 +139,10 @@ def audited(
 
 def failure(err: BaseException, request_id: str | None = None) -> tuple[str, str, str | None]:
     """How a failed action's audit row reads: (outcome, message, Stripe request ID). A domain
-    error is ``error`` (``refused`` for permission errors) with its sentence; anything else
-    names only its type."""
+    error is ``error`` (``refused`` when the role may not, or a rule said no: ``Refused``) with
+    its sentence; anything else names only its type."""
     if isinstance(err, FcopsError):
-        outcome = "refused" if err.__class__.__name__ == "Forbidden" else "error"
+        outcome = "refused" if isinstance(err, Forbidden | Refused) else "error"
         return outcome, str(err), request_id or err.request_id
     return "error", f"Unexpected error: {err.__class__.__name__}", None
 

@@ -36,6 +36,11 @@ class ValidationError(FcopsError):
     """The user's input cannot be used (malformed ID, amount, CSV row…)."""
 
 
+class Refused(ValidationError):
+    """A rule declined the action (a retry the fresh balance check says no to, a fourth attempt):
+    nothing was wrong with the input or with Stripe. Audited as ``refused``, not ``error``."""
+
+
 class NotFound(FcopsError):
     """The object does not exist in Stripe or in the store."""
 

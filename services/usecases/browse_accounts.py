@@ -70,9 +70,27 @@ def _search_by_id(svc: Services, text: str, limit: int) -> list[CustomerHit]:
     return _customers_from_stripe(svc, [customer], limit)
 
 
+def _whole_email(term: str) -> bool:
+    """Whether ``term`` is a whole email address (found exactly, in Stripe too when the mirror
+    has none). Part of one (``anagarcia@gmail``, ``@example.com``, ``ana@``: a person types what
+    they remember) is searched as text, as part of a name is; a term no address could be part
+    of (two @, a space) is refused with what to type."""
+    if "@" not in term:
+        return False
+    if term.count("@") > 1:
+        raise ValidationError(
+            f"{as_typed(term)} has {term.count('@')} @ signs and an email address has one. Type "
+            "the address or part of it (ana@, @example.com), or part of a name."
+        )
+    if " " in term:
+        raise ValidationError(
+            f"{as_typed(term)} has a space and an email address has none. Type the address or "
+            "part of it without spaces, or part of a name without the @."
+        )
+    return bool(_EMAIL_RE.match(term))
+
+
 def _search_by_email(svc: Services, text: str, limit: int) -> list[CustomerHit]:
-    if not _EMAIL_RE.match(text):
-        raise ValidationError(f"'{text[:80]}' is not a complete email address (name@example.com).")
     hits = mirror.customers_by_email(svc.engine, text, limit)
     if hits:
         return hits
@@ -101,7 +119,8 @@ def _not_a_customer_hint(text: str) -> str | None:
 def search_customers(
     svc: Services, actor: Actor, text: str | None, *, limit: int = 25
 ) -> list[CustomerHit]:
-    """Customers matching a ``cus_`` ID, an email (exact, any case) or part of a name or email."""
+    """Customers matching a ``cus_`` ID, a whole email (exact, any case) or part of a name or
+    email (``anagarcia@gmail`` included: see :func:`_whole_email`)."""
     require(actor, "accounts.view")
     term = from_url(input_limits.search_term(text, field="The customer search"))
     if len(term) < 2:
@@ -113,7 +132,7 @@ def search_customers(
         raise ValidationError(hint)
     if term.startswith("cus_"):
         return _search_by_id(svc, term, limit)
-    if "@" in term:
+    if _whole_email(term):
         return _search_by_email(svc, term, limit)
     return mirror.customers_matching(svc.engine, term.lower(), limit)
 
@@ -136,7 +155,7 @@ def search_customers_page(
     require(actor, "accounts.view")
     term = input_limits.search_term(text, field="The customer search")
     page, page_size = input_limits.paging(page, page_size, max_size=MAX_PAGE_SIZE)
-    if len(term) < 2 or term.startswith("cus_") or "@" in term or _not_a_customer_hint(term):
+    if len(term) < 2 or term.startswith("cus_") or _whole_email(term) or _not_a_customer_hint(term):
         hits = search_customers(svc, actor, text, limit=page_size)
         return CustomerSearchPage(hits, len(hits), 1, page_size)
     needle = term.lower()

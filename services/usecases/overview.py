@@ -8,7 +8,7 @@ customer data and a finance overview no ownership results.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,7 +27,7 @@ from services.adapters.models import (
     SyncState,
 )
 from services.adapters.store import never_finished, session_scope
-from services.auth import Actor, require, signed_in
+from services.auth import PERMISSIONS, ROLES, Actor, require, signed_in
 from services.context import Services
 from services.rules import returns as returns_rules
 from services.rules.clock import as_utc
@@ -134,6 +134,8 @@ class ReturnsGlance:
     warnings: list[str]
     recent_returns: int  # debits that came back in the last 7 days
     latest_retryable: str | None  # the newest R01/R09 return (an original debit), to plan a retry
+    # For a role that cannot open Returns (ops): who can act on these figures, and where.
+    who_acts: str | None = None
 
 
 @dataclass(frozen=True)
@@ -367,7 +369,19 @@ def returns_section(svc: Services, actor: Actor) -> ReturnsGlance:
     ``returns``), for the roles that see either section."""
     if not signed_in(actor).can("balances.check"):
         require(actor, "ownership.review")
-    return returns_glance(svc.engine, now=svc.now())
+    return _for_role(returns_glance(svc.engine, now=svc.now()), actor)
+
+
+def _for_role(glance: ReturnsGlance, actor: Actor) -> ReturnsGlance:
+    """``glance`` as ``actor`` reads it: a role that cannot open Returns (ops sees the rates
+    and Nacha's warning) is told who can review the returns and plan a retry there."""
+    if actor.can("returns.view"):
+        return replace(glance, who_acts=None)
+    roles = [r.capitalize() for r in ROLES if r != "admin" and r in PERMISSIONS["debits.retry"]]
+    who = " or ".join(roles) or "An admin"
+    return replace(
+        glance, who_acts=f"{who} can review these returns and plan retries on the Returns page."
+    )
 
 
 def manager_section(svc: Services, actor: Actor) -> ManagerOverview:
@@ -413,5 +427,7 @@ def overview_from_store(
             else None
         ),
         admin=admin_overview(engine, actor) if actor.can("audit.view") else None,
-        returns=(returns or returns_glance(engine, now=now)) if ops or finance else None,
+        returns=(
+            _for_role(returns or returns_glance(engine, now=now), actor) if ops or finance else None
+        ),
     )

@@ -18,7 +18,7 @@ from services.adapters.transaction_store import load_transactions
 from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
-from services.errors import NotFound, ValidationError
+from services.errors import NotFound, Refused, ValidationError
 from services.rules.debit import OK
 from services.rules.ids import parse_id
 from services.rules.income import detect_income
@@ -87,8 +87,9 @@ def create_retry(
 ) -> RetryCreated:
     """Re-initiate a returned R01/R09 debit after a fresh balance check.
 
-    Refused with a sentence (and audited) for any other return code, after three attempts, past
-    the 180-day deadline, and when the fresh check is not ``ok`` unless ``proceed_without_ok``.
+    Refused with a sentence (and audited ``refused``: a rule said no, nothing failed) for any
+    other return code, after three attempts, past the 180-day deadline, while the last attempt is
+    on its way, and when the fresh check is not ``ok`` unless ``proceed_without_ok``.
     """
     with audited(svc.engine, actor=actor, action="debits.retry", target=original_id) as ctx:
         require(actor, "debits.retry")
@@ -99,7 +100,7 @@ def create_retry(
             {"attempt": retry.attempt, "amount": original.amount, "currency": original.currency}
         )
         if not retry.allowed:
-            raise ValidationError(retry.reason)
+            raise Refused(retry.reason)
         if not original.payment_method:
             raise ValidationError(f"Stripe did not say which bank account {original.id} debited.")
         check = check_debit(
@@ -117,7 +118,7 @@ def create_retry(
         )
         if check.verdict != OK and not proceed_without_ok:
             why = check.final.reasons[0] if check.final.reasons else ""
-            raise ValidationError(
+            raise Refused(
                 f"The fresh balance check says {check.verdict}: {why} "
                 "Nothing was sent; wait for the suggested date or retry anyway."
             )

@@ -165,8 +165,8 @@ def test_the_customer_link_opens_accounts_and_collect_for_that_customer() -> Non
     at.switch_page("pages/collect.py")
     at.run()
     no_exceptions(at)
-    shown = texts(at)  # people first: "… for **<who>** (`cus_…`)"
-    assert "Requests will be created for **" in shown and "(`cus_linked0002`)" in shown
+    shown = texts(at)  # people first: "… for <who> (cus_…)."
+    assert "Requests will be created for " in shown and "(cus_linked0002)." in shown
 
 
 def seed_many(tag: str, n: int) -> None:

@@ -157,13 +157,17 @@ def test_creating_again_after_a_reload_answers_with_the_request_shown_not_a_seco
     else:
         at.button(key=button).click().run()
     made = at.session_state["collect_result"]
+    name = (
+        f"Checkout link `{made.checkout_session_id}`" if kind == "link"
+        else f"SetupIntent `{made.id}`"
+    )
     again = opened_at(str(address(at)))
     again.button(key=button).click().run()
     no_exceptions(again)
     shown = again.session_state["collect_result"]
     assert shown.id == made.id
     assert any(
-        f"Same request as before: {made.id}" in i.value and "Start another request" in i.value
+        f"Same request as before: {name}" in i.value and "Start another request" in i.value
         for i in again.info
     ), texts(again)
     # "Start another request", then Create: a new request, as ops asked for.

@@ -44,7 +44,7 @@ def shown(at: AppTest) -> tuple[str | None, str | None, str | None]:
     result = at.session_state.get("collect_result")
     words = texts(at)
     if customer:
-        assert f"(`{customer}`)" in words and NO_CUSTOMER not in words
+        assert f"({customer})." in words and NO_CUSTOMER not in words
     else:
         assert NO_CUSTOMER in words and "Requests will be created for" not in words
     value = at.query_params.get("customer")
@@ -109,7 +109,8 @@ def test_back_leaves_a_created_request_and_forward_opens_it_again() -> None:
     at.button(key="collect_create_link").click().run()
     no_exceptions(at)
     assert shown(at) == (a, a, made) and address(at) == ref
-    assert any(f"Same request as before: {made}" in i.value for i in at.info), texts(at)
+    said = f"Same request as before: Checkout link `{ref}` already exists"  # the link, not seti_
+    assert any(said in i.value for i in at.info), texts(at)
 
 
 def test_coming_back_from_another_page_shows_the_request_left_here() -> None:
@@ -167,8 +168,10 @@ def test_a_request_opened_from_the_address_that_ended_is_not_the_same_request(
     new = again.session_state["collect_result"]
     assert new.id != made and new.customer_id == customer
     assert not any("Same request as before" in i.value for i in again.info), texts(again)
+    # A link is named by its Checkout Session (what was sent), a SetupIntent by itself.
+    name = f"Checkout link `{ref}`" if kind == "link" else f"SetupIntent `{made}`"
     assert any(
-        f"{made} can no longer be used ({why}), so this is a new request." in i.value
+        f"{name} can no longer be used ({why}), so this is a new request." in i.value
         for i in again.info
     ), texts(again)
     assert address(again) == (new.checkout_session_id or new.id)
@@ -176,4 +179,7 @@ def test_a_request_opened_from_the_address_that_ended_is_not_the_same_request(
     again.button(key=button).click().run()
     no_exceptions(again)
     assert again.session_state["collect_result"].id == new.id
-    assert any(f"Same request as before: {new.id}" in i.value for i in again.info)
+    new_name = (
+        f"Checkout link `{new.checkout_session_id}`" if kind == "link" else f"SetupIntent `{new.id}`"
+    )
+    assert any(f"Same request as before: {new_name}" in i.value for i in again.info)

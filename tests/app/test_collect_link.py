@@ -133,3 +133,41 @@ def test_a_canceled_request_says_its_link_no_longer_opens() -> None:
     at.run()  # the card above the tabs shows it from the next run (the watcher's next tick)
     assert status_shown(at) == "canceled"
     assert "The request was canceled; the link no longer opens." in texts(at)
+
+
+def test_a_link_request_is_titled_and_named_by_its_link_with_the_setupintent_beside_it() -> None:
+    """The card of a hosted link was titled "SetupIntent seti_…" and its sentences named the
+    seti_, while what ops sends (and the address holds) is the Checkout Session cs_…."""
+    at = with_customer()
+    intent_id = create_link(at)
+    cs = at.session_state["collect_result"].checkout_session_id
+    assert cs.startswith("cs_")
+    titles = [m.value for m in at.markdown if str(m.value).startswith("#### ")]
+    assert f"#### Checkout link `{cs}`" in titles
+    assert not any(intent_id in t for t in titles)
+    card = next(c.value for c in at.caption if str(c.value).startswith("Created "))
+    assert card.endswith(f"Stripe saves the bank account on its SetupIntent `{intent_id}`.")
+
+    at.button(key="collect_refresh_status").click().run()
+    no_exceptions(at)
+    assert any(
+        i.value == f"Checkout link `{cs}` (SetupIntent `{intent_id}`) is requires_payment_method "
+        "on Stripe."
+        for i in at.info
+    ), texts(at)
+    create_link(at)  # the same click again
+    assert any(
+        f"Same request as before: Checkout link `{cs}` already exists" in i.value for i in at.info
+    )
+    at.button(key="collect_sim_manual").click().run()  # the sandbox plays the customer
+    no_exceptions(at)
+    assert any(
+        s.value == f"Checkout link `{cs}` (SetupIntent `{intent_id}`) is now requires_action."
+        for s in at.success
+    ), texts(at)
+    at.text_input(key="collect_new_email").set_value(f"link-{secrets.token_hex(4)}@example.com")
+    at.button(key="FormSubmitter:collect_new_customer-Create customer").click().run()
+    no_exceptions(at)  # another customer chosen: the link is put aside, named as sent
+    assert any(
+        f"so the Checkout link `{cs}` for" in i.value and "put aside" in i.value for i in at.info
+    ), texts(at)

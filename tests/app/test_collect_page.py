@@ -125,7 +125,8 @@ def test_manual_entry_then_microdeposits_then_a_wrong_and_the_right_code() -> No
     assert status_shown(at) == "requires_action"
 
     verify_code(at, "SM11AA")
-    assert any(f"Verified: {intent_id} is now succeeded" in s.value for s in at.success)
+    said = f"Verified: SetupIntent `{intent_id}` is now succeeded."
+    assert any(said in s.value for s in at.success)
     assert status_shown(at) == "succeeded"
     assert app().gateway.retrieve_setup_intent(intent_id)["status"] == "succeeded"
     assert verify_audits(intent_id) == ["ok", "error", "error"]  # newest first
@@ -187,6 +188,25 @@ def test_an_incomplete_email_is_a_sentence_and_no_customer_is_chosen() -> None:
     no_exceptions(at)
     assert any("not a complete email" in e.value for e in at.error)
     assert "collect_customer" not in at.session_state
+
+
+def test_part_of_an_email_finds_the_customer_and_a_malformed_one_says_why() -> None:
+    from services.adapters import account_mirror
+    from tests.app.conftest import jobs_settled
+
+    tag = secrets.token_hex(4)
+    at = open_page(PAGE, "ops")
+    jobs_settled(at)  # the first visit's sync mirrors Stripe's customers (and only those)
+    account_mirror.upsert_customer(
+        app().engine, {"id": f"cus_partmail{tag}", "email": f"anagarcia{tag}@gmail.com", "created": 1}
+    )
+    at.text_input(key="collect_search").set_value(f"anagarcia{tag}@gmail").run()
+    no_exceptions(at)
+    assert not at.error
+    assert at.selectbox(key="collect_pick").options == [f"anagarcia{tag}@gmail.com · cus_partmail{tag}"]
+    at.text_input(key="collect_search").set_value(f"ana garcia{tag}@gmail").run()
+    no_exceptions(at)
+    assert any("has a space and an email address has none" in e.value for e in at.error)
 
 
 def test_searching_with_a_payment_id_explains_what_to_type() -> None:

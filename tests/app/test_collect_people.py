@@ -40,12 +40,14 @@ def options(at: AppTest, key: str) -> list[str]:
 def test_the_chosen_customer_is_named_by_name_and_email() -> None:
     at, name, email = named_customer(open_page(PAGE, "ops"))
     customer = str(at.session_state["collect_customer"])
-    shown = next(m.value for m in at.markdown if "Requests will be created for" in m.value)
-    assert f"{name} · {email}" in shown
-    assert shown.index(name) < shown.index(customer)  # the ID comes after the person
+    # Text, not Markdown (which draws an email as a mailto link, escaped or not).
+    shown = next(t.value for t in at.text if "Requests will be created for" in t.value)
+    assert shown == f"Requests will be created for {name} · {email} ({customer})."
     create_setup_intent(at)
-    card = next(c.value for c in at.caption if str(c.value).startswith("For "))
-    assert card.startswith(f"For **{name} · {email}** (`{customer}`)")
+    card = [t.value for t in at.text if str(t.value).startswith("For ")]
+    assert card == [f"For {name} · {email} ({customer})"]
+    drawn = [*(m.value for m in at.markdown), *(c.value for c in at.caption)]
+    assert not any(email in str(words) for words in drawn)
 
 
 def test_the_customer_picker_finds_by_name_and_email_with_the_person_first() -> None:

@@ -306,9 +306,31 @@ def test_home_cards_warn_finance_and_ops_when_a_rate_nears_its_limit() -> None:
     assert str(label.value).endswith("%")
     assert "returned of" in texts(finance)
     assert any(el.proto.label == "Open returns" for el in finance.get("page_link"))
+    assert any(el.proto.page == "returns" for el in finance.get("page_link"))  # its URL path
+    assert not any("can review these returns" in str(w.value) for w in finance.warning)
     ops = open_page(None, "ops")
     no_exceptions(ops)
-    assert any("return rate is over" in str(w.value) for w in ops.warning)
-    assert not any(
-        el.proto.label == "Open returns" for el in ops.get("page_link")
-    )  # ops cannot open it
+    # Ops cannot open Returns: the warning stays and says who can act on it, with no link.
+    [warning] = [str(w.value) for w in ops.warning if "return rate is over" in str(w.value)]
+    assert warning.endswith(
+        "Finance can review these returns and plan retries on the Returns page."
+    )
+    assert not any(el.proto.page == "returns" for el in ops.get("page_link"))
+
+
+def test_home_tells_ops_who_acts_on_returns_when_no_rate_is_near_its_limit() -> None:
+    from services.auth import Actor
+    from services.usecases import overview
+
+    seed_debits(n_ok=400)  # 1 unauthorized of 402: 0.25 %, under the warning level
+    svc = app().services
+    ops = overview.returns_section(svc, Actor("ops", "ops"))
+    assert not ops.warnings
+    assert ops.who_acts == "Finance can review these returns and plan retries on the Returns page."
+    for role in ("finance", "admin"):
+        assert overview.returns_section(svc, Actor(role, role)).who_acts is None
+    assert overview.overview(svc, Actor("ops", "ops")).returns == ops
+    at = open_page(None, "ops")
+    no_exceptions(at)
+    assert ops.who_acts in [c.value for c in at.caption]
+    assert not any(el.proto.page == "returns" for el in at.get("page_link"))

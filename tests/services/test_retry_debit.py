@@ -15,7 +15,8 @@ from services.auth import Actor
 from services.context import Services
 from services.errors import Forbidden, ValidationError
 from services.rules.returns import RETRY_OF
-from services.usecases import debit_outcomes, retry_debit
+from services.usecases import debit_outcomes, export_audit, retry_debit
+from services.usecases.export_audit import AuditFilters
 
 FINANCE = Actor("fin", "finance")
 
@@ -133,8 +134,16 @@ def test_a_returned_r01_is_synced_planned_checked_and_retried_once(svc: Services
     again = retry_debit.create_retry(svc, FINANCE, pi_id)
     assert again.payment_intent["id"] == made.payment_intent["id"]
 
+    # The fresh check's no and the in-flight no are rules saying no, not failures.
     outcomes = [r.outcome for r in audit_rows(svc, "debits.retry")]
-    assert outcomes == ["error", "ok", "error", "ok"]
+    assert outcomes == ["refused", "ok", "refused", "ok"]
+    # The Audit log page's "refused" filter finds them, with the check's sentence.
+    refused = export_audit.browse(
+        svc, Actor("ada", "admin"), AuditFilters(actions=("debits.retry",), outcome="refused"),
+        limit=10,
+    )
+    assert refused.total == 2
+    assert any("fresh balance check says" in (r.message or "") for r in refused.rows)
 
 
 def test_roles_and_other_codes_are_refused(svc: Services, box: Any) -> None:
@@ -154,4 +163,6 @@ def test_roles_and_other_codes_are_refused(svc: Services, box: Any) -> None:
         retry_debit.create_retry(svc, FINANCE, pi_id)
     with pytest.raises(ValidationError):
         retry_debit.create_retry(svc, FINANCE, "not-an-id")
-    assert {r.outcome for r in audit_rows(svc, "debits.retry")} == {"refused", "error"}
+    rows = [(r.outcome, r.actor) for r in audit_rows(svc, "debits.retry")]
+    # Two roles and one rule (R02) said no; only the ID that is not one is an error.
+    assert rows == [("refused", "opal"), ("refused", "mia"), ("refused", "fin"), ("error", "fin")]
