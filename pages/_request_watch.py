@@ -13,6 +13,7 @@ import streamlit as st
 from services.auth import Actor
 from services.context import Services
 from services.rules.intents import CollectionRequest
+from services.usecases.collect_reopen import current_link
 from services.usecases.collection_requests import current_session, current_view
 
 WATCH_SECONDS = 5
@@ -45,5 +46,8 @@ def watch(
         current = st.session_state.get(result_key)
         if view is not None and view.status != shown and current and current.id == view.id:
             st.session_state[view_key] = view
+            # A link's own status too: an expired link's SetupIntent reads "canceled".
+            if (link := current_link(svc, actor, current)) is not None:
+                st.session_state[result_key] = link
             st.rerun()
     st.caption(f":material/autorenew: Checked every {WATCH_SECONDS} s: updates by itself.")

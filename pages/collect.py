@@ -47,6 +47,7 @@ from services.rules.intents import (
 from services.rules.people import first_of
 from services.usecases import edit_flows as flows
 from services.usecases.collect_lists import customer_words, open_request_count, open_requests
+from services.usecases.collect_reopen import current_link
 from services.usecases.collection_requests import (
     CHECKOUT_METHODS,
     cancel_request,
@@ -183,6 +184,8 @@ def refresh_status(result: CollectionRequest) -> None:
     view = runtime.call(intent_view, svc, actor, result.id)
     if view is not None:
         st.session_state[VIEW] = view
+        if (link := runtime.call(current_link, svc, actor, result)) is not None:
+            st.session_state[RESULT] = result = link
         st.info(request_status(result, view.status), icon=":material/info:")
 
 

@@ -10,6 +10,7 @@ one every collection request needs. The SetupIntent read is mirrored into the st
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlmodel import select
@@ -18,7 +19,7 @@ from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.auth import Actor, require
 from services.context import Services
-from services.errors import NotFound, ValidationError
+from services.errors import FcopsError, NotFound, ValidationError
 from services.rules.clock import unix_seconds
 from services.rules.intents import (
     CollectionRequest,
@@ -69,6 +70,22 @@ def reopen_request(svc: Services, actor: Actor, ref: str) -> CollectionRequest:
             f"Stripe has no request {ref} in this mode. Check the address, or start a new "
             "request."
         ) from None
+
+
+def current_link(
+    svc: Services, actor: Actor, request: CollectionRequest
+) -> CollectionRequest | None:
+    """``request`` (a hosted link) with its Checkout Session's status as Stripe has it now, or
+    None when it is no link or Stripe cannot say now. When a link expires Stripe cancels its
+    SetupIntent: only the Checkout Session tells an expired link from a canceled request."""
+    require(actor, "collect.create")
+    if not request.checkout_session_id:
+        return None
+    try:
+        fresh = reopen_request(svc, actor, request.checkout_session_id)
+    except FcopsError:
+        return None
+    return replace(request, checkout_status=fresh.checkout_status, expires_at=fresh.expires_at)
 
 
 def _setup_intent(intent: dict[str, Any]) -> CollectionRequest:

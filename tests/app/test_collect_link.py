@@ -171,3 +171,22 @@ def test_a_link_request_is_titled_and_named_by_its_link_with_the_setupintent_bes
     assert any(
         f"so the Checkout link `{cs}` for" in i.value and "put aside" in i.value for i in at.info
     ), texts(at)
+
+
+def test_a_link_that_expires_while_the_page_is_open_says_it_expired_not_canceled() -> None:
+    """Stripe cancels an expired link's SetupIntent: the watcher read only the SetupIntent and
+    said "The request was canceled", so ops thought a colleague had canceled it (a reload said
+    "The link expired"). The watcher and Refresh read the link's own status too."""
+    at = with_customer()
+    create_link(at)
+    cs = at.session_state["collect_result"].checkout_session_id
+    app().gateway._client.v1.checkout.sessions.expire(cs)  # Stripe expires it, off the page
+    at.run()  # the watcher's next tick
+    no_exceptions(at)
+    shown = texts(at)
+    assert "The link expired" in shown, shown
+    assert "The request was canceled" not in shown
+
+    at.button(key="collect_create_link").click().run()  # a new one, saying why
+    no_exceptions(at)
+    assert at.session_state["collect_result"].checkout_session_id != cs

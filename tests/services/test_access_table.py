@@ -229,6 +229,7 @@ TABLE: dict[str, Row] = {
     "collection_requests.current_session": Row("collect.create", lambda w, a: _m("collection_requests").current_session(w.svc, a, _request())),
     "collection_requests.cancel_request": Row("collect.cancel", lambda w, a: _m("collection_requests").cancel_request(w.svc, a, SETI, reason=None, **K), writes=True),
     "collect_reopen.reopen_request": Row("collect.create", lambda w, a: _m("collect_reopen").reopen_request(w.svc, a, SETI)),
+    "collect_reopen.current_link": Row("collect.create", lambda w, a: _m("collect_reopen").current_link(w.svc, a, _request())),
     "collect_lists.open_requests": Row("collect.create", lambda w, a: _m("collect_lists").open_requests(w.svc, a, search="ada")),
     "collect_lists.open_request_count": Row("collect.create", lambda w, a: _m("collect_lists").open_request_count(w.svc, a, search="ada")),
     "collect_lists.customer_words": Row("collect.create", lambda w, a: _m("collect_lists").customer_words(w.svc, a, CUSTOMER)),
