@@ -15,6 +15,7 @@ from services.auth import Actor, require
 from services.context import Services
 from services.rules import wording
 from services.rules.bank_account import AccountFilters, AccountRow, filters_from
+from services.rules.money import decimal_amount
 from services.rules.spreadsheet import safe_text
 
 CSV_COLUMNS: tuple[str, ...] = (
@@ -28,9 +29,9 @@ CSV_COLUMNS: tuple[str, ...] = (
     "status",
     "permissions",
     "subscriptions",
+    "balance_current",
+    "balance_available",
     "balance_currency",
-    "balance_current_minor",
-    "balance_available_minor",
     "balance_as_of",
     "balance_refresh_status",
     "ownership_refresh_status",
@@ -41,10 +42,12 @@ CSV_COLUMNS: tuple[str, ...] = (
 
 
 def _csv_value(key: str, row: AccountRow) -> Any:
-    if key == "balance_current_minor":
-        return row.balance_current
-    if key == "balance_available_minor":
-        return row.balance_available
+    if key in ("balance_current", "balance_available"):
+        minor = getattr(row, key)
+        return decimal_amount(minor, row.balance_currency) if minor is not None and \
+            row.balance_currency else None
+    if key == "balance_currency":
+        return (row.balance_currency or "").upper() or None
     if key in ("permissions", "subscriptions"):
         return " ".join(getattr(row, key))
     if key in ("balance_as_of", "created", "relink_required_by"):
@@ -60,7 +63,8 @@ def iter_accounts_csv(
 ) -> Iterator[bytes]:
     """CSV bytes in chunks, read from SQL in batches (never the whole table in memory at once).
 
-    Money stays in minor units with its currency column, so spreadsheets cannot misread it.
+    Money as the other files finance downloads have it (Transactions, the batch results): a
+    signed decimal with no symbol or separators (1770.07, -5.00), its currency beside it.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer)

@@ -6,6 +6,7 @@ import csv
 import io
 import secrets
 import time
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -419,7 +420,7 @@ def test_institutions_lists_each_name_once(store_svc: Services) -> None:
     ]
 
 
-def test_csv_export_has_every_filtered_account_with_money_in_minor_units(
+def test_csv_export_has_every_filtered_account_with_money_as_decimals_like_other_files(
     store_svc: Services, finance: Any
 ) -> None:
     made = _fill(store_svc.engine, 30)
@@ -428,8 +429,12 @@ def test_csv_export_has_every_filtered_account_with_money_in_minor_units(
     expected = {a["id"]: a for a in made if "balances" in a["permissions"]}
     assert {r["id"] for r in rows} == set(expected)
     one = rows[0]
-    assert int(one["balance_current_minor"]) == expected[one["id"]]["balance"]["current"]["usd"]
-    assert one["balance_currency"] == "usd" and one["permissions"] == "balances payment_method"
+    # As Transactions' and the batch's files: 1770.07, not 177007 (cents in one file, dollars
+    # in another read as a hundred times the money)
+    cents = expected[one["id"]]["balance"]["current"]["usd"]
+    assert Decimal(one["balance_current"]) * 100 == cents
+    assert one["balance_current"] == f"{cents / 100:.2f}"
+    assert one["balance_currency"] == "USD" and one["permissions"] == "balances payment_method"
     [entry] = audit_rows(store_svc.engine, "accounts.export")
     assert entry.params["rows"] == len(expected) and entry.actor == finance.username
 
@@ -458,7 +463,7 @@ def test_csv_export_defuses_formulas_in_bank_names_but_keeps_negative_balances_n
     data = export_accounts.export_accounts_csv(store_svc, finance)
     [row] = list(csv.DictReader(io.StringIO(data.decode())))
     assert row["display_name"] == "'=cmd|' /C calc'!A0"
-    assert row["balance_current_minor"] == "-500"
+    assert row["balance_current"] == "-5.00" and row["balance_available"] == ""
 
 
 def test_the_paging_index_can_be_ensured_repeatedly(engine: Any) -> None:
