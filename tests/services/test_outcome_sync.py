@@ -41,7 +41,7 @@ def test_later_runs_read_events_since_the_cursor_and_pick_up_a_new_return(
     # the run counts that debit once (not one new and one changed).
     assert (first.inserted, first.updated) == (1, 0)
     assert stored(svc)[first_pi].status == "returned"
-    assert first.message.endswith("1 new debit, 0 changed, 0 unchanged.")
+    assert first.message.endswith("1 ACH debit (1 new to fcops, 0 changed, 0 unchanged).")
 
     second_pi, _ = returned_debit(svc, box)
     second = debit_outcomes.sync_outcomes(svc, FINANCE)
@@ -57,3 +57,17 @@ def test_later_runs_read_events_since_the_cursor_and_pick_up_a_new_return(
 
     full = debit_outcomes.sync_outcomes(svc, FINANCE, full=True)
     assert len(listings) == 2 and (full.inserted, full.updated) == (0, 0)
+
+
+def test_the_sync_sentence_counts_add_up_to_the_intents_read() -> None:
+    """"Read 50 payment events and 64 PaymentIntents: 0 new debits, 20 changed, 21 unchanged"
+    left 23 intents unaccounted for (card payments, intents refused before the bank)."""
+    words = debit_outcomes.outcome_words(50, 64, {"updated": 20, "unchanged": 21, "skipped": 23})
+    assert words == (
+        "Read 50 payment events and 64 PaymentIntents: 41 ACH debits (0 new to fcops, "
+        "20 changed, 21 unchanged); 23 are no ACH debit that reached a bank (another payment "
+        "method, or refused before it was sent)."
+    )
+    assert debit_outcomes.outcome_words(1, 1, {"inserted": 1}).endswith(
+        "1 ACH debit (1 new to fcops, 0 changed, 0 unchanged)."
+    )
