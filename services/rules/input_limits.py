@@ -97,7 +97,8 @@ def clean_text(
         raise ValidationError(f"{field} contains {shown}; remove it and try again.")
     text = value.strip()
     if required and not text:
-        raise ValidationError(f"Enter {field}.")
+        # "The name" starts the other sentences; mid-sentence it is "Enter the name."
+        raise ValidationError(f"Enter {field[:1].lower() + field[1:]}.")
     if len(text) > max_length:
         raise ValidationError(
             f"{field} is {len(text):,} characters long; at most {max_length:,} are allowed."
@@ -214,10 +215,15 @@ def _within(value: Any, *, field: str, minimum: Any, maximum: Any, unit: str) ->
     return value
 
 
+# A Stripe field as a sentence names it ("Enter the customer's email."), where its dotted name
+# would read as "Enter Customer email."
+LABELS = {"customer.email": "the customer's email", "customer.name": "the customer's name"}
+
+
 def stripe_text(value: Any, *, field: str, required: bool = False) -> str:
     """Text for a Stripe field named in :data:`STRIPE_LIMITS`, checked before the call."""
     limit = STRIPE_LIMITS[field]
-    label = field.replace("_", " ").replace(".", " ")
+    label = LABELS.get(field) or field.replace("_", " ").replace(".", " ")
     text = clean_text(
         value, field=label[:1].upper() + label[1:], max_length=limit, required=required
     )

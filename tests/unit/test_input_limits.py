@@ -37,8 +37,13 @@ def test_newlines_are_allowed_only_where_asked_and_text_is_stripped() -> None:
         == "two\nlines"
     )
     assert lim.clean_text(None, field="x", max_length=5) == ""
-    with pytest.raises(ValidationError, match="Enter The name"):
+    with pytest.raises(ValidationError, match="^Enter the name.$"):
         lim.clean_text("   ", field="The name", max_length=5, required=True)
+    # A Stripe field's sentence names it as people do (it said "Enter Customer email.")
+    with pytest.raises(ValidationError, match="^Enter the customer's email.$"):
+        lim.stripe_text("  ", field="customer.email", required=True)
+    with pytest.raises(ValidationError, match="^The customer's name is 300 characters long"):
+        lim.stripe_text("n" * 300, field="customer.name")
     with pytest.raises(ValidationError, match="must be text"):
         lim.clean_text(12, field="The name", max_length=5)
 
