@@ -106,12 +106,15 @@ def _from_payment_method(
     **extra: Any,
 ) -> Resolution:
     if not pm:
-        return Resolution(
-            query_id=query_id,
-            kind=kind,
-            message="No payment method is attached yet: the customer has not linked a bank account.",
-            **extra,
+        intent = extra.get("intent") or {}
+        name = "SetupIntent" if kind == "setup_intent" else "PaymentIntent"
+        message = (
+            f"This {name} was canceled before the customer linked a bank account, so it has "
+            "no payment method; a new request is needed to collect one."
+            if intent.get("status") == "canceled"
+            else "No payment method is attached yet: the customer has not linked a bank account."
         )
+        return Resolution(query_id=query_id, kind=kind, message=message, **extra)
     if pm.get("type") != "us_bank_account":
         return Resolution(
             query_id=query_id,

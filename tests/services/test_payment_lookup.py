@@ -122,3 +122,20 @@ def test_a_payment_id_py_leads_to_its_intent_and_bank_account(
     assert by_payment.linked.id == by_intent.linked.id
     assert by_payment.details == by_intent.details
     assert by_payment.message.startswith(f"{payment} is a payment of {pi['id']}.")
+
+
+def test_a_canceled_setup_intent_says_it_was_canceled_not_that_a_method_is_yet_to_come(
+    gateway: StripeGateway, sqlite_engine: Engine
+) -> None:
+    """It said "No payment method is attached yet", as if the customer might still link one."""
+    cus = _customer(gateway)
+    made = gateway.create_setup_intent(
+        {"customer": cus["id"], "allowed_payment_method_types": ACH}, idempotency_key=None
+    )
+    svc = Services(gateway=gateway, engine=sqlite_engine, mode="test")
+    waiting = lookup_account.lookup(svc, OPS, made["id"])
+    assert waiting.message.startswith("No payment method is attached yet")
+    gateway.cancel_setup_intent(made["id"], reason="abandoned", idempotency_key=None)
+    canceled = lookup_account.lookup(svc, OPS, made["id"])
+    assert canceled.message.startswith("This SetupIntent was canceled before the customer linked")
+    assert "yet" not in canceled.message
