@@ -267,6 +267,8 @@ def show_outcomes(account_id: str) -> None:
 def refresh_buttons(detail: bank_account.AccountDetail) -> None:
     account_id = detail.row.id
     watching = [f for f in bank_account.FEATURES if refresh_watch.watching(account_id, f)]
+    # Beside the stored copy every button is off for one reason: said once, under the row.
+    shared = detail.stored.refresh_off if detail.stored is not None else None
     cols = st.columns(3)
     for col, feature in zip(cols, bank_account.FEATURES, strict=True):
         reason = detail.blockers.get(feature)
@@ -280,10 +282,12 @@ def refresh_buttons(detail: bank_account.AccountDetail) -> None:
             help=reason or f"Ask Stripe to fetch fresh {feature} data from the bank.",
             width="stretch",
         )
-        if reason:
+        if reason and reason != shared:
             col.caption(reason)
         if clicked and start_refresh(account_id, feature):
             st.rerun()
+    if shared is not None:
+        st.caption(shared)
 
 
 def balance_block(detail: bank_account.AccountDetail) -> None:

@@ -169,6 +169,15 @@ class StoredCopy:
             "Try again in a moment."
         )
 
+    @property
+    def refresh_off(self) -> str:
+        """Why the refresh buttons are off beside the stored copy: whether a refresh may start is
+        judged on Stripe's own copy, and a click would only wait on Stripe once more."""
+        return (
+            "Refreshes are off while Stripe cannot be read (this is the stored copy); "
+            "use Try again above to read the account again."
+        )
+
     def refresh_sentence(self, feature: str) -> str:
         """A refresh the stored copy says is pending: it started; how it ended is not known."""
         return (

@@ -286,12 +286,19 @@ def refresh_blocker(
     """
     if feature not in FEATURES:
         return f"'{feature}' is not a refresh Stripe offers; use one of: {', '.join(FEATURES)}."
+    role = _role_blocker(feature, actor)
+    if role is not None:
+        return role
+    verdict = refresh_rule.judge(account, feature, now=now)
+    return None if verdict.allowed else verdict.reason
+
+
+def _role_blocker(feature: str, actor: Actor | None) -> str | None:
     if actor is not None and not actor.can("accounts.refresh"):
         return f"Your role ({actor.role}) may not refresh accounts."
     if actor is not None and feature == "ownership" and not actor.can("ownership.review"):
         return f"Your role ({actor.role}) may not refresh owner data; ops review ownership."
-    verdict = refresh_rule.judge(account, feature, now=now)
-    return None if verdict.allowed else verdict.reason
+    return None
 
 
 def account_detail(svc: Services, actor: Actor, account_id: str | None) -> AccountDetail:
@@ -355,6 +362,9 @@ def _detail(
 ) -> AccountDetail:
     account_id = str(account["id"])
     now = svc.now()
+    blockers = {f: refresh_blocker(account, f, now=now, actor=actor) for f in FEATURES}
+    if stored is not None:  # Stripe just did not answer: a refresh would wait on it once more
+        blockers = {f: _role_blocker(f, actor) or stored.refresh_off for f in FEATURES}
     return AccountDetail(
         account=account,
         row=mirror.row_for(svc.engine, account_id),
@@ -362,7 +372,7 @@ def _detail(
         owners=owners,
         owners_hidden=bool(owners) and not show_pii,
         snapshots=mirror.balance_history(svc.engine, account_id),
-        blockers={f: refresh_blocker(account, f, now=now, actor=actor) for f in FEATURES},
+        blockers=blockers,
         refreshes={f: refresh_view(account, f) for f in FEATURES},
         relink=relink_needed(account),
         stored=stored,
