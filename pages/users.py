@@ -31,7 +31,7 @@ ADD, ROLE, PASSWORD, REMOVE, UNLOCK, UNLOCK_ADDRESS = (
     "users-unlock-address",
 )
 PICK, PICK_ADDRESS = "users_pick", "users_pick_address"
-ADD_OPEN = "users_add_open"
+ADDED = "users_added"  # how many users this session added: names the Add a user box (add_form)
 
 
 def _said(done: manage_users.Done | None, scope: str, *others: str) -> None:
@@ -60,7 +60,7 @@ def _add(values: dict[str, str]) -> None:
                               password=values["password"], **details)
     if said is not None:
         _clear("users_new_username", "users_new_role", "users_new_name", "users_new_email")
-        st.session_state[ADD_OPEN] = False
+        st.session_state[ADDED] = st.session_state.get(ADDED, 0) + 1  # a new box: closed
     _said(said, ADD, REMOVE)
 
 
@@ -157,9 +157,13 @@ def _ask_add() -> None:
 
 
 def add_form() -> None:
-    # Keyed, so it stays open through a refused add (the person mends the form) and closes
-    # after a user is added (run_actions, before it draws).
-    with st.expander("Add a user", icon=":material/person_add:", key=ADD_OPEN, on_change="rerun"):
+    """The Add a user form, in a box the browser opens and closes by itself: opening it runs
+    nothing on the server. (A box that reran the page when opened, ``on_change="rerun"``, had
+    the admin's next click, in the form that had just appeared, land on that run.) It stays
+    open through a refused add, as the browser left it; after a user is added the box has a new
+    key (:data:`ADDED`), which the browser draws closed."""
+    box = f"users_add_{st.session_state.get(ADDED, 0)}"
+    with st.expander("Add a user", icon=":material/person_add:", key=box):
         with st.form("users_add", border=False):
             left, right = st.columns(2)
             left.text_input("Username", key="users_new_username", max_chars=32,
