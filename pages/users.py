@@ -31,7 +31,6 @@ ADD, ROLE, PASSWORD, REMOVE, UNLOCK, UNLOCK_ADDRESS = (
     "users-unlock-address",
 )
 PICK, PICK_ADDRESS = "users_pick", "users_pick_address"
-ADDED = "users_added"  # how many users this session added: names the Add a user box (add_form)
 
 
 def _said(done: manage_users.Done | None, scope: str, *others: str) -> None:
@@ -60,7 +59,6 @@ def _add(values: dict[str, str]) -> None:
                               password=values["password"], **details)
     if said is not None:
         _clear("users_new_username", "users_new_role", "users_new_name", "users_new_email")
-        st.session_state[ADDED] = st.session_state.get(ADDED, 0) + 1  # a new box: closed
     _said(said, ADD, REMOVE)
 
 
@@ -157,28 +155,27 @@ def _ask_add() -> None:
 
 
 def add_form() -> None:
-    """The Add a user form, in a box the browser opens and closes by itself: opening it runs
-    nothing on the server. (A box that reran the page when opened, ``on_change="rerun"``, had
-    the admin's next click, in the form that had just appeared, land on that run.) It stays
-    open through a refused add, as the browser left it; after a user is added the box has a new
-    key (:data:`ADDED`), which the browser draws closed."""
-    box = f"users_add_{st.session_state.get(ADDED, 0)}"
-    with st.expander("Add a user", icon=":material/person_add:", key=box):
-        with st.form("users_add", border=False):
-            left, right = st.columns(2)
-            left.text_input("Username", key="users_new_username", max_chars=32,
-                            placeholder="lowercase, e.g. alice")
-            right.selectbox("Role", ROLES, key="users_new_role", index=None,
-                            placeholder="Choose a role")  # no default: admin is one click away
-            left.text_input("Name", key="users_new_name", max_chars=100)
-            right.text_input("Email", key="users_new_email", max_chars=200)
-            left.text_input("Password", key="users_new_password", type="password",
-                            max_chars=200)
-            right.text_input("Repeat the password", key="users_new_repeat", type="password",
-                             max_chars=200)
-            st.form_submit_button("Add user", icon=":material/person_add:", on_click=_ask_add)
-        st.caption("At least 12 characters that are hard to guess; common and demo passwords "
-                   "are refused. Give it to the person by a safe channel.")
+    """The Add a user form, always on the page: nothing opens it, so nothing reruns or moves
+    under the admin's next click. (It was in a box that reran the page as it opened,
+    ``on_change="rerun"``, and grew for a moment after, scrolling the page: a role box clicked
+    then opened and shut at once, and CI once lost a press of Add user made just then.)
+    A refused add keeps what was typed, to mend; an add empties it (:func:`_add`)."""
+    st.subheader("Add a user")
+    with st.form("users_add", border=False):
+        left, right = st.columns(2)
+        left.text_input("Username", key="users_new_username", max_chars=32,
+                        placeholder="lowercase, e.g. alice")
+        right.selectbox("Role", ROLES, key="users_new_role", index=None,
+                        placeholder="Choose a role")  # no default: admin is one click away
+        left.text_input("Name", key="users_new_name", max_chars=100)
+        right.text_input("Email", key="users_new_email", max_chars=200)
+        left.text_input("Password", key="users_new_password", type="password",
+                        max_chars=200)
+        right.text_input("Repeat the password", key="users_new_repeat", type="password",
+                         max_chars=200)
+        st.form_submit_button("Add user", icon=":material/person_add:", on_click=_ask_add)
+    st.caption("At least 12 characters that are hard to guess; common and demo passwords "
+               "are refused. Give it to the person by a safe channel.")
 
 
 def _ask_password(username: str) -> None:
