@@ -31,7 +31,6 @@ ADD, ROLE, PASSWORD, REMOVE, UNLOCK, UNLOCK_ADDRESS = (
     "users-unlock-address",
 )
 PICK, PICK_ADDRESS = "users_pick", "users_pick_address"
-ADD_OPEN = "users_add_open"
 
 
 def _said(done: manage_users.Done | None, scope: str, *others: str) -> None:
@@ -60,7 +59,6 @@ def _add(values: dict[str, str]) -> None:
                               password=values["password"], **details)
     if said is not None:
         _clear("users_new_username", "users_new_role", "users_new_name", "users_new_email")
-        st.session_state[ADD_OPEN] = False
     _said(said, ADD, REMOVE)
 
 
@@ -157,24 +155,27 @@ def _ask_add() -> None:
 
 
 def add_form() -> None:
-    # Keyed, so it stays open through a refused add (the person mends the form) and closes
-    # after a user is added (run_actions, before it draws).
-    with st.expander("Add a user", icon=":material/person_add:", key=ADD_OPEN, on_change="rerun"):
-        with st.form("users_add", border=False):
-            left, right = st.columns(2)
-            left.text_input("Username", key="users_new_username", max_chars=32,
-                            placeholder="lowercase, e.g. alice")
-            right.selectbox("Role", ROLES, key="users_new_role", index=None,
-                            placeholder="Choose a role")  # no default: admin is one click away
-            left.text_input("Name", key="users_new_name", max_chars=100)
-            right.text_input("Email", key="users_new_email", max_chars=200)
-            left.text_input("Password", key="users_new_password", type="password",
-                            max_chars=200)
-            right.text_input("Repeat the password", key="users_new_repeat", type="password",
-                             max_chars=200)
-            st.form_submit_button("Add user", icon=":material/person_add:", on_click=_ask_add)
-        st.caption("At least 12 characters that are hard to guess; common and demo passwords "
-                   "are refused. Give it to the person by a safe channel.")
+    """The Add a user form, always on the page: nothing opens it, so nothing reruns or moves
+    under the admin's next click. (It was in a box that reran the page as it opened,
+    ``on_change="rerun"``, and grew for a moment after, scrolling the page: a role box clicked
+    then opened and shut at once, and CI once lost a press of Add user made just then.)
+    A refused add keeps what was typed, to mend; an add empties it (:func:`_add`)."""
+    st.subheader("Add a user")
+    with st.form("users_add", border=False):
+        left, right = st.columns(2)
+        left.text_input("Username", key="users_new_username", max_chars=32,
+                        placeholder="lowercase, e.g. alice")
+        right.selectbox("Role", ROLES, key="users_new_role", index=None,
+                        placeholder="Choose a role")  # no default: admin is one click away
+        left.text_input("Name", key="users_new_name", max_chars=100)
+        right.text_input("Email", key="users_new_email", max_chars=200)
+        left.text_input("Password", key="users_new_password", type="password",
+                        max_chars=200)
+        right.text_input("Repeat the password", key="users_new_repeat", type="password",
+                         max_chars=200)
+        st.form_submit_button("Add user", icon=":material/person_add:", on_click=_ask_add)
+    st.caption("At least 12 characters that are hard to guess; common and demo passwords "
+               "are refused. Give it to the person by a safe channel.")
 
 
 def _ask_password(username: str) -> None:
