@@ -300,3 +300,24 @@ def matches(debit: Outcome, category: str | None) -> bool:
     if category == "overall":
         return debit.ret is not None
     return debit.category == category
+
+
+def sync_words(events: int, intents: int, tally: Mapping[str, int]) -> str:
+    """What a sync read and did, in counts that add up to the intents read: the ACH debits
+    (new to fcops, changed, unchanged: a webhook may have stored a debit first) and the rest,
+    which are no ACH debit (another payment method, or refused before reaching a bank)."""
+    new, changed, same = tally.get("inserted", 0), tally.get("updated", 0), tally.get("unchanged", 0)
+    other = max(0, intents - new - changed - same)
+    debits = new + changed + same
+    words = (
+        f"Read {events:,} payment event{'' if events == 1 else 's'} and {intents:,} "
+        f"PaymentIntent{'' if intents == 1 else 's'}: {debits:,} ACH debit"
+        f"{'' if debits == 1 else 's'} ({new:,} new to fcops, {changed:,} changed, "
+        f"{same:,} unchanged)"
+    )
+    if other:
+        words += (
+            f"; {other:,} {'is' if other == 1 else 'are'} no ACH debit that reached a bank "
+            "(another payment method, or refused before it was sent)"
+        )
+    return words + "."

@@ -44,7 +44,7 @@ from services.audit import audited
 from services.auth import Actor, require, signed_in
 from services.context import Services
 from services.rules.nacha import Return
-from services.rules.returns import Outcome, outcome_of
+from services.rules.returns import Outcome, outcome_of, sync_words
 
 __all__ = [
     "OUTCOME_EVENTS",
@@ -342,7 +342,7 @@ def sync_outcomes(
             cursor=str(max(since, newest - 2 * 86_400)),
             last_finished_at=utcnow(),
         )
-        message = outcome_words(len(events), len(named), tally)
+        message = sync_words(len(events), len(named), tally)
         ctx.params.update({"events": len(events), "intents": len(named)})
         ctx.message = message
         return OutcomeSync(
@@ -353,27 +353,6 @@ def sync_outcomes(
             tally["unchanged"],
             message,
         )
-
-
-def outcome_words(events: int, intents: int, tally: Mapping[str, int]) -> str:
-    """What a sync read and did, in counts that add up to the intents read: the ACH debits
-    (new to fcops, changed, unchanged: a webhook may have stored a debit first) and the rest,
-    which are no ACH debit (another payment method, or refused before reaching a bank)."""
-    new, changed, same = tally.get("inserted", 0), tally.get("updated", 0), tally.get("unchanged", 0)
-    other = max(0, intents - new - changed - same)
-    debits = new + changed + same
-    words = (
-        f"Read {events:,} payment event{'' if events == 1 else 's'} and {intents:,} "
-        f"PaymentIntent{'' if intents == 1 else 's'}: {debits:,} ACH debit"
-        f"{'' if debits == 1 else 's'} ({new:,} new to fcops, {changed:,} changed, "
-        f"{same:,} unchanged)"
-    )
-    if other:
-        words += (
-            f"; {other:,} {'is' if other == 1 else 'are'} no ACH debit that reached a bank "
-            "(another payment method, or refused before it was sent)"
-        )
-    return words + "."
 
 
 def outcome_from_row(row: Any) -> Outcome:

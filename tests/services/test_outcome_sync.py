@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from services.context import Services
+from services.rules.returns import sync_words
 from services.usecases import debit_outcomes
 from tests.services.test_retry_debit import FINANCE, box, returned_debit, svc  # noqa: F401
 
@@ -62,12 +63,12 @@ def test_later_runs_read_events_since_the_cursor_and_pick_up_a_new_return(
 def test_the_sync_sentence_counts_add_up_to_the_intents_read() -> None:
     """"Read 50 payment events and 64 PaymentIntents: 0 new debits, 20 changed, 21 unchanged"
     left 23 intents unaccounted for (card payments, intents refused before the bank)."""
-    words = debit_outcomes.outcome_words(50, 64, {"updated": 20, "unchanged": 21, "skipped": 23})
+    words = sync_words(50, 64, {"updated": 20, "unchanged": 21, "skipped": 23})
     assert words == (
         "Read 50 payment events and 64 PaymentIntents: 41 ACH debits (0 new to fcops, "
         "20 changed, 21 unchanged); 23 are no ACH debit that reached a bank (another payment "
         "method, or refused before it was sent)."
     )
-    assert debit_outcomes.outcome_words(1, 1, {"inserted": 1}).endswith(
+    assert sync_words(1, 1, {"inserted": 1}).endswith(
         "1 ACH debit (1 new to fcops, 0 changed, 0 unchanged)."
     )
