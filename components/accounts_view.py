@@ -212,29 +212,84 @@ def _balance_value(balance: Mapping[str, Any] | None) -> str:
 
 
 def account_fields(account: Mapping[str, Any], *, now: int) -> pd.DataFrame:
-    """Every field of a Stripe FC account as readable key/value rows."""
+    """Every field of a Stripe FC account as readable key/value rows: nested values as words,
+    times as dates, never a Python dict or a Unix timestamp."""
     special = {
         "balance": lambda v: _balance_value(v),
         "balance_refresh": lambda v: _refresh_value(v, now),
         "ownership_refresh": lambda v: _refresh_value(v, now),
         "transaction_refresh": lambda v: _refresh_value(v, now),
         "created": lambda v: format_timestamp(v),
+        "status_details": lambda v: _status_details_value(v, now),
     }
     rows = []
     for key in sorted(account):
         value = account[key]
-        if key in special:
-            text = special[key](value)
-        elif isinstance(value, list):
-            text = ", ".join(str(v) for v in value) or "(none)"
-        elif isinstance(value, Mapping):
-            text = ", ".join(f"{k}: {v}" for k, v in value.items() if v is not None) or "(none)"
-        elif value is None:
-            text = "null"
-        else:
-            text = str(value)
+        text = special[key](value) if key in special else _plain(key, value, top=True)
         rows.append({"Field": key, "Value": text})
     return pd.DataFrame(rows, columns=["Field", "Value"])
+
+
+def _status_details_value(details: Any, now: int) -> str:
+    """``status_details`` ("active": {action, cause, expected_deactivation_date}) as
+    "relink required · access expired · deactivates 2026-12-18 (in 30 days)"; the status it
+    belongs to is named only when there are several."""
+    if not isinstance(details, Mapping):
+        return _plain("status_details", details, top=True)
+    said = [
+        (f"{status}: " if len(details) > 1 else "") + _status_detail(detail, now)
+        for status, detail in details.items()
+        if detail is not None
+    ]
+    return "; ".join(said) or "(none)"
+
+
+def _status_detail(detail: Any, now: int) -> str:
+    if not isinstance(detail, Mapping):
+        return _plain("", detail)
+    said = []
+    for key, value in detail.items():
+        if value is None:
+            continue
+        if key == "action":
+            said.append("no action" if value == "none" else _words(value))
+        elif key == "cause":
+            said.append("no reason given" if value == "unspecified" else _words(value))
+        elif key == "expected_deactivation_date" and _is_time(key, value):
+            said.append(f"deactivates {_day_ahead(value, now)}")
+        else:
+            said.append(f"{_words(key)} {_plain(key, value)}")
+    return " · ".join(said) or "(none)"
+
+
+def _day_ahead(ts: int, now: int) -> str:
+    ahead = ts - now
+    when = f"in {wording.duration(ahead, long=True)}" if ahead > 0 else "that date has passed"
+    return f"{wording.day(ts)} ({when})"
+
+
+def _words(value: Any) -> str:
+    return str(value).replace("_", " ")
+
+
+def _is_time(key: str, value: Any) -> bool:
+    """A Unix timestamp by Stripe's naming (``created``, ``…_at``, ``…_date``)."""
+    named = key == "created" or key.endswith(("_at", "_date"))
+    return named and isinstance(value, int) and not isinstance(value, bool)
+
+
+def _plain(key: str, value: Any, *, top: bool = False) -> str:
+    """Any value as text: a mapping as "key: value" pairs (a nested one in parentheses), a list
+    joined, a timestamp as a date and time."""
+    if isinstance(value, Mapping):
+        inner = ", ".join(f"{k}: {_plain(k, v)}" for k, v in value.items() if v is not None)
+        inner = inner or "(none)"
+        return inner if top or inner == "(none)" else f"({inner})"
+    if isinstance(value, list):
+        return ", ".join(_plain(key, v) for v in value) or "(none)"
+    if value is None:
+        return "null"
+    return format_timestamp(value) if _is_time(key, value) else str(value)
 
 
 def owners_frame(owners: Sequence[OwnerView]) -> pd.DataFrame:

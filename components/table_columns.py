@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from services.rules import wording
 from services.rules.table_values import major_units, money_format, one_currency, utc_time
 
 __all__ = [
@@ -19,9 +20,11 @@ __all__ = [
     "count_column",
     "date_column",
     "display_frame",
+    "duration_column",
     "ids_last",
     "money_column",
     "time_column",
+    "worded_durations",
 ]
 
 TIME_FORMAT = "YYYY-MM-DD HH:mm"
@@ -39,6 +42,23 @@ def money_column(
 def age_column(label: str, *, help: str | None = None, width: Any = None) -> Any:
     """An age as a number of hours ("19.5 h"), so 7 h sorts before 19 h."""
     return st.column_config.NumberColumn(label, format="%.1f h", help=help, width=width)
+
+
+def duration_column(label: str, *, help: str | None = None, width: Any = None) -> Any:
+    """A duration in seconds, drawn in the words the rest of the app uses ("2 min", "2 d") by
+    :func:`worded_durations`. The cells keep the seconds, so a header click sorts by length
+    (words would sort "2 d" before "2 min")."""
+    return st.column_config.NumberColumn(label, help=help, width=width)
+
+
+def worded_durations(frame: pd.DataFrame, columns: Sequence[str]) -> Any:
+    """``frame`` to draw with :func:`duration_column`: its ``columns`` (seconds) shown as
+    :func:`services.rules.wording.age` says them, as the cards beside a table do; a blank is
+    "—". Other columns keep their own column configs' formats."""
+    def words(seconds: object) -> str:
+        return wording.age(seconds if isinstance(seconds, int | float) else None)
+
+    return frame.style.format(words, subset=list(columns), na_rep=wording.MISSING)
 
 
 def count_column(label: str, *, help: str | None = None, width: Any = None) -> Any:

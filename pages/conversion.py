@@ -23,13 +23,12 @@ from components.conversion_charts import (
 )
 from components.conversion_filters import filter_widgets
 from components.feedback import format_age, format_timestamp
-from components.table_columns import age_column
+from components.table_columns import duration_column, worded_durations
 from pages import _follow as follow
 from pages import _runtime as runtime
 from services.auth import Actor
 from services.rules.chart_data import MIN_COUNT, conversion_of, with_settled
 from services.rules.funnel import VERIFICATION_METHODS
-from services.rules.table_values import hours
 from services.usecases import conversion_report, jobs
 from services.usecases.conversion_report import StoreInfo, StoreSummary
 
@@ -217,9 +216,8 @@ def table(frame: pd.DataFrame) -> pd.DataFrame:
     # Conversion on screen is usable ÷ ended: pending intents are neither won nor lost yet.
     frame["conversion_rate"] = frame["ended_conversion_rate"]
     shown = frame.drop(columns=["ended_conversion_rate"]).rename(columns=TABLE_COLUMNS)
-    shown["Median time to usable"] = [  # hours, a number, so the column sorts numerically
-        None if pd.isna(v) else hours(float(v)) for v in frame["median_seconds_to_success"]
-    ]
+    # Seconds, a number, so the column sorts by length; drawn in words by worded_durations.
+    shown["Median time to usable"] = frame["median_seconds_to_success"].astype("float64")
     # No rate where nothing started (or ended): "0 %" would read as "every start failed".
     nobody = frame["started"] == 0
     for column in ("Conversion", "Manual fallback"):  # as percentages, one decimal everywhere
@@ -332,7 +330,7 @@ over_time.altair_chart(weekly_outcomes_chart(weekly), width="stretch")
 fallback.altair_chart(fallback_share_chart(shown), width="stretch")
 st.subheader("Figures")
 st.dataframe(
-    table(frame),
+    worded_durations(table(frame), ["Median time to usable"]),
     hide_index=True,
     placeholder="—",
     width="stretch",
@@ -354,8 +352,9 @@ st.dataframe(
         "Manual fallback": st.column_config.NumberColumn(
             "Manual fallback", format="%.1f %%", help="Manual entry ÷ started"
         ),
-        "Median time to usable": age_column(
-            "Median time to usable", help="Hours from the intent's creation to its success event"
+        "Median time to usable": duration_column(
+            "Median time to usable",
+            help="From the intent's creation to its success event; sorts by length",
         ),
     },
 )

@@ -1,7 +1,8 @@
 """Flow configuration (admin): FC permissions, prefetch and verification method per payment flow.
 
-Edits live in session state until saved, so a refused save (validation or a conflict with another
-admin) never loses them. Saves send the version the admin started from; the service refuses the
+Edits live in session state until saved, each flow's in its own draft (:func:`keep_draft`), so
+switching flows, leaving the page or a refused save (validation or a conflict with another admin)
+never loses them. Saves send the version the admin started from; the service refuses the
 save if someone else saved in between.
 """
 
@@ -17,6 +18,15 @@ from components.diff_view import both_changed, diff_view
 from components.history_table import history_table
 from components.literal import literal
 from pages import _runtime as runtime
+from pages._flow_editor import (
+    edited_config,
+    edits,
+    flow_mark,
+    k,
+    keep_draft,
+    load_into_editor,
+    open_editor,
+)
 from services.adapters import flow_requests
 from services.rules import flow_config, wording
 from services.rules.ids import parse_id
@@ -41,40 +51,6 @@ METHOD_HELP = {
     "instant": "Financial Connections only; no manual entry fallback.",
     "microdeposits": "Manual entry and microdeposits only; no Financial Connections data.",
 }
-
-
-# -- editor state (per flow, in session state) -------------------------------------------------------
-
-
-def k(flow: str, name: str) -> str:
-    return f"flows_{flow}_{name}"
-
-
-def load_into_editor(flow: str, config: flow_config.FlowConfig) -> None:
-    """Put a stored configuration into the widgets and remember which version it is."""
-    st.session_state[k(flow, "perms")] = list(config.permissions)
-    st.session_state[k(flow, "prefetch")] = list(config.prefetch)
-    st.session_state[k(flow, "method")] = config.verification_method
-    st.session_state[k(flow, "base")] = config.version
-    st.session_state[k(flow, "note")] = ""
-
-
-def edits(flow: str) -> dict[str, Any]:
-    return {
-        "permissions": list(st.session_state.get(k(flow, "perms")) or []),
-        "prefetch": list(st.session_state.get(k(flow, "prefetch")) or []),
-        "verification_method": st.session_state.get(k(flow, "method")) or "automatic",
-    }
-
-
-def edited_config(flow: str) -> flow_config.FlowConfig:
-    value = edits(flow)
-    return flow_config.FlowConfig(
-        flow=flow,
-        permissions=flow_config.canonical(value["permissions"], flow_config.PERMISSIONS),
-        prefetch=flow_config.canonical(value["prefetch"], flow_config.PREFETCH),
-        verification_method=value["verification_method"],
-    )
 
 
 def when(at: datetime | None) -> str:
@@ -130,7 +106,9 @@ def on_load_theirs(flow: str) -> None:
     tell(flow, "info", "Loaded the saved configuration; your edits were discarded.")
 
 
-def on_keep_mine(flow: str, version: int, merged: dict[str, Any] | None) -> None:
+def on_keep_mine(
+    flow: str, version: int, merged: dict[str, Any] | None, theirs: dict[str, Any]
+) -> None:
     """The admin has seen the other save: the editor now holds theirs with this admin's edits
     applied on top (``merged``), to review and save. Before, it kept this admin's whole editor,
     which silently undid every change of theirs this admin had not touched."""
@@ -143,6 +121,7 @@ def on_keep_mine(flow: str, version: int, merged: dict[str, Any] | None) -> None
         )
         st.session_state[k(flow, "method")] = merged["verification_method"]
     st.session_state[k(flow, "base")] = version
+    st.session_state[k(flow, "start")] = theirs
     st.session_state.pop(k(flow, "conflict"), None)
     tell(
         flow, "info",
@@ -216,7 +195,7 @@ def show_conflict(flow: str, saved: flow_config.FlowConfig) -> None:
             f"Keep my edits on top of version {saved.version}",
             key=k(flow, "keep"),
             on_click=on_keep_mine,
-            args=(flow, saved.version, merged),
+            args=(flow, saved.version, merged, saved.value()),
             icon=":material/edit:",
             help="Their changes stay; yours are applied on top. Nothing is saved until you Save.",
         )
@@ -414,10 +393,15 @@ def on_pick() -> None:
 
 follow_address()
 runtime.lingering("flows_unknown")
+for drawn in flow_config.FLOWS:  # the edits of the last run, before the list marks them
+    keep_draft(drawn)
 flow = st.radio(
     "Flow",
     flow_config.FLOWS,
     format_func=flow_config.FLOW_TITLES.get,
+    # The mark is a caption: the radio keeps its choice by the label, so a label that changed
+    # when the first edit was made would drop the flow picked.
+    captions=[flow_mark(name) for name in flow_config.FLOWS],
     horizontal=True,
     key=PICKED,
     on_change=on_pick,
@@ -426,14 +410,7 @@ loaded = runtime.call(edit_flows.view, svc, actor, flow)
 if loaded is None:
     st.stop()
 saved: flow_config.FlowConfig = loaded
-# The editor shows the stored configuration on every visit: Streamlit forgets a keyed widget's
-# value when its page (or this flow) is left, so a missing widget key means the admin came
-# (back) here, and the editor is refilled instead of drawn empty with "unsaved edits".
-if k(flow, "base") not in st.session_state or any(
-    k(flow, name) not in st.session_state for name in ("perms", "prefetch", "method", "note")
-):
-    load_into_editor(flow, saved)
-    st.session_state.pop(k(flow, "conflict"), None)
+open_editor(flow, saved)
 
 st.subheader(saved.title)
 if saved.version:

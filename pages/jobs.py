@@ -48,6 +48,36 @@ def received_age(moment: datetime) -> float:
     return max(0.0, (datetime.now(UTC) - aware).total_seconds())
 
 
+STARTED = "jobs_started"  # the job last started on this page in this session
+
+
+@st.fragment(run_every=2.0)
+def started_note() -> None:
+    """The job started here, named as the list names it, in the state it is in now: "queued"
+    belongs to the moment of queueing, not to a job that has run since."""
+    job_id = st.session_state.get(STARTED)
+    view = runtime.call(jobs.job_of, actor, job_id) if job_id else None
+    if view is None:
+        return
+    text = (view.error or view.message or "").strip()
+    said = f" {text}" + ("" if text.endswith((".", "!", "?")) else ".") if text else ""
+    if view.status == "queued":
+        st.info(f"{view.label} is queued; its progress shows below.", icon=":material/schedule:")
+    elif view.status == "running":
+        st.info(f"{view.label} is running.{said}", icon=":material/progress_activity:")
+    elif view.status == "succeeded":
+        st.success(
+            f"{view.label} finished at {wording.moment(view.finished_at)}.{said}",
+            icon=":material/check_circle:",
+        )
+    else:
+        st.error(
+            f"{view.label} failed at {wording.moment(view.finished_at)}.{said}",
+            icon=":material/error:",
+        )
+    st.caption(f"Job ID `{view.id}`")
+
+
 with st.container(border=True):
     st.markdown("**Start a job**")
     cols = st.columns(4)
@@ -82,7 +112,9 @@ with st.container(border=True):
     ):
         started = runtime.call(jobs_daily.start_nightly_refresh, actor)
     if started:
-        st.success(f"Queued `{started}`. Its progress shows below.", icon=":material/schedule:")
+        st.session_state[STARTED] = started
+    if st.session_state.get(STARTED):
+        started_note()
 
 shown = st.segmented_control(
     "Show", list(FILTERS), format_func=lambda k: FILTERS[k], default="all", key="jobs_filter"

@@ -210,3 +210,40 @@ def test_card_and_link_payers_are_out_of_the_rate_as_the_footnote_says() -> None
         assert int(csv_rows[str(method)]["ended"]) == ended
         assert float(csv_rows[str(method)]["conversion_rate"]) == pytest.approx(usable / ended)
     assert "neither as usable nor as ended (it is out of the rate)" in texts(at)
+
+
+def shown_cells(element: Any) -> pd.DataFrame:
+    """The table's cells as the browser draws them (a Styler's display values)."""
+    from streamlit import dataframe_util
+
+    return dataframe_util.convert_arrow_bytes_to_pandas_df(
+        element.proto.arrow_data.styler.display_values
+    )
+
+
+def test_the_table_says_the_median_time_to_usable_as_the_cards_do_and_sorts_by_length() -> None:
+    """The card said "median time to usable 2 min" and the table "0.0 h" (read as instant)."""
+    import re
+
+    at = open_page(PAGE, "manager")
+    jobs_settled(at)
+    at.run()
+    no_exceptions(at)
+    table = at.dataframe[0].value
+    cells = shown_cells(at.dataframe[0])
+    seconds = table["Median time to usable"]
+    assert pd.api.types.is_float_dtype(seconds)  # a number: a header click sorts by length
+    said = dict(zip(table["Method"], cells["Median time to usable"], strict=True))
+    cards = {}
+    for caption in (c.value for c in at.caption):
+        found = re.search(r"started with (\w+) · .*median time to usable ([^·]+?)(?: ·|$)", caption)
+        if found is None:
+            continue
+        cards[found[1]] = found[2]
+    checked = 0
+    for method, card in cards.items():
+        if method in said:
+            assert said[method] == card, (method, said[method], card)
+            checked += 1
+    assert checked, (cards, said)
+    assert not any(str(v).endswith(" h") and "." in str(v) for v in said.values())

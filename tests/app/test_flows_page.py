@@ -343,3 +343,60 @@ def test_an_unknown_flow_in_the_address_is_explained_and_the_first_flow_shown() 
     ]
     pick_flow(at, "checkout_session")
     assert in_address(at) == "checkout_session"
+
+
+def marked(at: AppTest) -> list[str]:
+    """The flows the list marks as holding unsaved edits (a caption under the flow)."""
+    radio = at.radio(key="flows_selected")
+    return [
+        f for f, caption in zip(flow_config.FLOWS, radio.proto.captions, strict=True)
+        if "unsaved edits" in caption
+    ]
+
+
+def test_switching_flows_keeps_each_flows_unsaved_edits_and_marks_them_in_the_list() -> None:
+    """Clicking another flow and back threw the edits away (Streamlit forgets the widgets of a
+    flow not drawn, and the page then refilled the editor from the saved configuration)."""
+    flow, other = "subscription", "invoice"
+    at = pick_flow(open_page(PAGE, "admin"), flow)
+    stored = flows.load_flow(engine(), flow)
+    perms = sorted(set(stored.permissions) | {"payment_method", "balances"})
+    prefetch = sorted(set(stored.prefetch) | {"balances"})
+    at.multiselect(key=k(flow, "perms")).set_value(perms).run()
+    at.multiselect(key=k(flow, "prefetch")).set_value(prefetch).run()
+    mine = "automatic" if stored.verification_method == "microdeposits" else "microdeposits"
+    at.radio(key=k(flow, "method")).set_value(mine).run()
+    at.text_input(key=k(flow, "note")).set_value("underwriting").run()
+    assert "Unsaved edits" in texts(at)
+    assert marked(at) == [flow]
+    assert (showing(at), in_address(at)) == (flow, flow)  # the first edit keeps the flow picked
+
+    pick_flow(at, other)
+    no_exceptions(at)
+    assert marked(at) == [flow]  # seen from the other flow too
+    assert at.radio(key="flows_selected").value == other
+    assert "Unsaved edits" not in texts(at)  # the other flow has none
+    pick_flow(at, flow)
+    no_exceptions(at)
+    assert list(at.multiselect(key=k(flow, "perms")).value) == [
+        p for p in flow_config.PERMISSIONS if p in perms
+    ]
+    assert list(at.multiselect(key=k(flow, "prefetch")).value) == [
+        p for p in flow_config.PREFETCH if p in prefetch
+    ]
+    assert at.radio(key=k(flow, "method")).value == mine
+    assert at.text_input(key=k(flow, "note")).value == "underwriting"
+    assert "Unsaved edits" in texts(at)
+    assert not at.button(key=k(flow, "save")).disabled
+
+    at.switch_page("pages/home.py").run()  # leaving the page keeps them too
+    at.switch_page(PAGE).run()
+    pick_flow(at, flow)
+    assert at.radio(key=k(flow, "method")).value == mine
+    assert flows.load_flow(engine(), flow) == stored  # nothing saved by switching
+
+    at.button(key=k(flow, "save")).click().run()
+    no_exceptions(at)
+    assert flows.load_flow(engine(), flow).verification_method == mine
+    assert marked(at) == []  # saved: the mark is gone
+    assert at.radio(key="flows_selected").value == flow

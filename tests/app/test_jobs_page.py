@@ -21,7 +21,8 @@ def test_admin_starts_a_sync_and_sees_it_finish_in_the_list() -> None:
     assert any(m.label == "Event backlog" for m in at.metric)
     at.button(key="jobs_sync").click().run()
     no_exceptions(at)
-    assert any("Queued `accounts.sync-" in s.value for s in at.success)
+    said = [*(s.value for s in at.success), *(i.value for i in at.info)]
+    assert any(s.startswith("Account sync ") for s in said), said
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         at.run()
@@ -49,10 +50,11 @@ def test_admin_starts_the_transaction_sync_of_every_subscribed_account() -> None
     at = open_page(PAGE, "admin")
     at.button(key="jobs_txns").click().run()
     no_exceptions(at)
-    [queued] = [s.value for s in at.success if "Queued `transactions.sync-" in s.value]
+    [job_id] = [c.value.split("`")[1] for c in at.caption if c.value.startswith("Job ID `")]
+    assert job_id.startswith("transactions.sync-")
     jobs_settled(at)
     frame = at.dataframe[0].value
-    row = frame[frame["ID"] == queued.split("`")[1]].iloc[0]
+    row = frame[frame["ID"] == job_id].iloc[0]
     assert row["Status"] == "Finished", row.to_dict()
     assert row["Job"] == "Transaction sync (all subscribed accounts)"
     assert re.match(r"Synced the transactions of \d+ of [1-9][\d,]* subscribed", row["Message"]), (
@@ -80,3 +82,29 @@ def test_the_last_webhook_tile_shows_its_age_and_the_full_time_in_its_help() -> 
     tile = next(m for m in at.metric if m.label == "Last webhook")
     assert re.fullmatch(r"\d+ (s|min) ago", str(tile.value)), tile.value
     assert re.search(r"Received \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", tile.help or ""), tile.help
+
+
+def test_the_note_of_a_job_started_here_names_it_and_follows_its_state() -> None:
+    """The page said "Queued `ownership.check_all-0d98…`" long after the job had finished."""
+    from tests.app.conftest import jobs_settled
+
+    at = open_page(PAGE, "admin")
+    at.button(key="jobs_owners").click().run()
+    no_exceptions(at)
+    said = [*(s.value for s in at.success), *(i.value for i in at.info)]
+    assert any(s.startswith("Ownership check of all accounts") for s in said), said
+    assert not any("ownership.check_all-" in s for s in said)  # the ID is beside, not the name
+    [job_id] = [c.value.split("`")[1] for c in at.caption if c.value.startswith("Job ID `")]
+    jobs_settled(at)
+    at.run()
+    no_exceptions(at)
+    assert not any("queued" in s.value.lower() for s in at.success)
+    assert not any("queued" in i.value.lower() for i in at.info)
+    ended = [s.value for s in at.success] + [e.value for e in at.error]
+    assert any(
+        s.startswith("Ownership check of all accounts finished")
+        or s.startswith("Ownership check of all accounts failed")
+        for s in ended
+    ), ended
+    frame = at.dataframe[0].value
+    assert frame[frame["ID"] == job_id].iloc[0]["Status"] in ("Finished", "Failed")
