@@ -1,9 +1,10 @@
 """Balance check (finance, admin): will this ACH debit clear, judging by the FC balance?
 
 Pick a customer (and optionally one of their accounts) or paste an fca_/pm_/pi_/seti_/cus_ ID,
-enter the amount, and get a verdict with its reasons. A stale balance can be refreshed here;
-the service derives the refresh's idempotency key from the account's refresh state, so reruns
-and double clicks send the same key while a later refresh (after the cooldown) gets a new one.
+enter the amount, and get a verdict with its reasons. A stale balance, or one never fetched, can
+be refreshed here; the service derives the refresh's idempotency key from the account's refresh
+state, so reruns and double clicks send the same key while a later refresh (after the cooldown)
+gets a new one.
 """
 
 from __future__ import annotations
@@ -169,8 +170,8 @@ with st.form("bc_form"):
     refresh_stale = st.checkbox(
         "Refresh stale balances",
         key="bc_refresh",
-        help="If the balance is older than the policy allows and Stripe allows a refresh now, "
-        "refresh it, wait for the bank, and check again.",
+        help="If the balance is older than the policy allows, or was never fetched, and Stripe "
+        "allows a refresh now, refresh it, wait for the bank, and check again.",
     )
     submitted = st.form_submit_button("Check debit", type="primary", icon=":material/fact_check:")
 
@@ -311,18 +312,16 @@ def refresh_controls(check: check_debit.DebitCheck) -> None:
     if check.account is not None and check.account.refresh_pending:
         follow_refresh(check.account.id)
         return
-    if result.verdict != "stale":
-        return
-    if result.can_refresh_now:
-        if st.button(
-            "Refresh balance now", type="primary", icon=":material/refresh:", key="bc_refresh_now"
-        ):
+    if result.needs_refresh:  # stale, or no balance yet, and Stripe allows a refresh now
+        # No figure yet: the button fetches the first one (the same refresh at Stripe).
+        label = "Refresh balance now" if result.balance is not None else "Fetch the balance now"
+        if st.button(label, type="primary", icon=":material/refresh:", key="bc_refresh_now"):
             latest = run_check(st.session_state[REQUEST], refresh=True)
             # On failure keep the stale verdict on screen; the error sentence shows below it.
             if latest is not None:
                 st.session_state[RESULT] = latest
                 st.rerun()
-    elif result.refreshable_at:
+    elif result.verdict == "stale" and result.refreshable_at:
         wait = result.refreshable_at - svc.now()
         st.info(
             f"Next refresh available {format_until(wait)} "

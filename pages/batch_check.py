@@ -3,7 +3,7 @@
 Bad rows (unknown ID, bad amount, wrong currency, missing cell) get their own error and the
 other rows are still checked. The check runs as a background job (services/usecases/jobs.py):
 leaving the page or closing the tab does not stop it, and its result is here on the next visit.
-It refreshes only stale balances Stripe allows now, and keeps under Stripe's rate limit.
+It refreshes only stale (or never fetched) balances Stripe allows now, and keeps under Stripe's rate limit.
 """
 
 from __future__ import annotations
@@ -79,8 +79,8 @@ pasted = st.text_area(
 refresh_stale = st.checkbox(
     "Refresh stale balances",
     key="batch_refresh",
-    help="Refresh balances older than the policy allows, where Stripe allows a refresh now, and "
-    "wait for the bank before judging them. Takes longer.",
+    help="Refresh balances older than the policy allows, and fetch those never fetched, where "
+    "Stripe allows a refresh now, and wait for the bank before judging them. Takes longer.",
 )
 
 
@@ -385,7 +385,8 @@ def table(frame: pd.DataFrame) -> None:
             "Balance": money_column("Balance", currency),
             "As of": time_column("As of (UTC)"),
             "Refreshed": st.column_config.CheckboxColumn(
-                width="small", help="The balance was refreshed during this run"
+                width="small",
+                help="The balance was refreshed (or fetched for the first time) during this run",
             ),
             "Reasons": st.column_config.TextColumn(width="large"),
         },

@@ -84,6 +84,10 @@ class Assessment:
     shortfall: int | None
     refreshable_at: int | None
     can_refresh_now: bool
+    # A refresh is due and Stripe allows it now: the balance is stale, or there is no figure
+    # yet (never fetched, or the bank gave none) on an account a refresh can reach. The single
+    # check, its "Refresh balance now" button and the batch all refresh on this one rule.
+    needs_refresh: bool = False
 
     @property
     def is_ok(self) -> bool:
@@ -145,6 +149,9 @@ def assess_debit(
     missing = _missing_balance_reason(account, code)
     if missing is not None:
         draft.reasons.append(missing)
+        # No figure at all is the stalest balance there is; a figure in another currency is not
+        # something a refresh is known to change.
+        draft.needs_refresh = can_refresh and not isinstance(account.get("balance"), Mapping)
         _add_refresh_sentence(draft, account, why_not)
         _add_refresh_notes(draft, account, moment)
         return _with_relink(draft.finish(UNAVAILABLE), account, moment)
@@ -217,6 +224,7 @@ def _judge(
         draft.reasons.append(f"Taken at face value, the {figure} {implied} {need}.")
         if account.get("status") == "active":  # else the sentence below says it
             _add_refresh_sentence(draft, account, why_not)
+        draft.needs_refresh = draft.can_refresh_now
         verdict = STALE
     elif not covers:
         draft.shortfall = draft.required - draft.balance
@@ -291,9 +299,12 @@ def _add_refresh_notes(draft: _Draft, account: Mapping[str, Any] | None, moment:
         )
         draft.reasons.append(note + tail)
     elif status == "pending":
-        draft.reasons.append(
-            "A balance refresh is in progress" + at + "; the figure shown is from before it."
+        tail = (
+            "; the figure shown is from before it."
+            if draft.balance is not None
+            else "; there is no figure until it finishes."
         )
+        draft.reasons.append("A balance refresh is in progress" + at + tail)
 
 
 # --- small helpers --------------------------------------------------------------------------
@@ -312,6 +323,7 @@ class _Draft:
         self.shortfall: int | None = None
         self.refreshable_at: int | None = None
         self.can_refresh_now = False
+        self.needs_refresh = False
 
     def finish(self, verdict: str) -> Assessment:
         return Assessment(
@@ -327,6 +339,7 @@ class _Draft:
             shortfall=self.shortfall,
             refreshable_at=self.refreshable_at,
             can_refresh_now=self.can_refresh_now,
+            needs_refresh=self.needs_refresh,
         )
 
 

@@ -1,7 +1,8 @@
 """Finance checks a CSV of planned debits: every row a verdict, every bad row its own error.
 
 Each distinct ID is resolved once (the one resolver, :mod:`services.usecases.resolve_account`)
-and each account fetched once; stale balances are refreshed only where Stripe allows it now;
+and each account fetched once; stale balances, and balances never fetched, are refreshed only
+where Stripe allows it now;
 requests stay inside Stripe's rate limits (:mod:`services.adapters.throttle`). One audit row.
 
 When webhooks keep the mirror current (:mod:`services.adapters.mirror_live`: events arriving,
@@ -35,9 +36,8 @@ from services.errors import (
     StripeUnavailable,
     ValidationError,
 )
-from services.rules import refresh_rule
 from services.rules.batch_result import ERROR, BatchResult, BatchRow
-from services.rules.debit import INSUFFICIENT, STALE, DebitPolicy, assess_debit
+from services.rules.debit import INSUFFICIENT, DebitPolicy, assess_debit
 from services.rules.debit_csv import PlannedDebit, RowError
 from services.rules.debit_target import assess_target
 from services.rules.money import format_plain
@@ -91,7 +91,8 @@ def run_batch(
 
     Rows whose ID is unknown (or whose lookup failed) get their own error and the rest go on;
     `row_errors` from parsing are carried into the result so the download has every row.
-    Only stale balances whose refresh Stripe allows now are refreshed. One audit row.
+    Only stale or never-fetched balances whose refresh Stripe allows now are refreshed. One
+    audit row.
     """
     tick: Progress = progress or (lambda done, total, message: None)
     errors = list(row_errors)
@@ -242,7 +243,8 @@ def _stale_refreshable(
     policy: DebitPolicy,
     now: int,
 ) -> list[str]:
-    """Accounts some row judged stale and whose refresh Stripe allows now, each once."""
+    """Accounts some row judged stale or without a balance yet, whose refresh Stripe allows
+    now (``Assessment.needs_refresh``), each once."""
     found: dict[str, None] = {}
     for debit in debits:
         account_id = targets[debit.target].account_id
@@ -250,7 +252,7 @@ def _stale_refreshable(
             continue
         account = accounts[account_id]
         verdict = assess_debit(account, debit.amount, debit.currency, now=now, policy=policy)
-        if verdict.verdict == STALE and refresh_rule.judge(account, "balance", now=now).allowed:
+        if verdict.needs_refresh:  # stale, or never fetched, and Stripe allows a refresh now
             found[account_id] = None
     return list(found)
 

@@ -3,8 +3,9 @@
 `services.rules.debit.assess_debit` judges one account against one amount; this use case does the
 work around it: finds the FC account behind the pasted ID (fca_, pm_, pi_, seti_, cus_; the one
 resolver :mod:`services.usecases.resolve_account`), applies the admin-set policy, refreshes a
-stale balance when Stripe allows it (refreshes are asynchronous jobs, reference §4, so it waits
-and re-reads), and mirrors every balance it sees into the store.
+stale or never-fetched balance when Stripe allows it (``Assessment.needs_refresh``; refreshes
+are asynchronous jobs, reference §4, so it waits and re-reads), and mirrors every balance it
+sees into the store.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from services.errors import (
 )
 from services.rules import refresh_rule
 from services.rules.account_summary import AccountSummary
-from services.rules.debit import STALE, Assessment, DebitPolicy, assess_debit
+from services.rules.debit import Assessment, DebitPolicy, assess_debit
 from services.rules.debit_target import assess_target
 from services.rules.ids import parse_id
 from services.rules.money import MAX_MAJOR_AMOUNT, MoneyError, exponent, validate_currency
@@ -103,7 +104,7 @@ def check_debit(
         account_mirror.upsert_account(svc.engine, account)
     after: Assessment | None = None
     outcome: RefreshOutcome | None = None
-    if account is not None and refresh_stale and before.verdict == STALE and before.can_refresh_now:
+    if account is not None and refresh_stale and before.needs_refresh:
         account, outcome = _refresh_and_wait(
             svc,
             actor,
@@ -261,6 +262,8 @@ def _outcome(account: Mapping[str, Any]) -> RefreshOutcome:
     status = refresh.get("status") if isinstance(refresh, Mapping) else None
     if status == "pending":
         message = "The balance refresh is still running; check again in a moment."
+    elif status == "failed" and not isinstance(account.get("balance"), Mapping):
+        message = "The bank could not provide a balance, so there is still no figure."
     elif status == "failed":
         message = "The bank could not refresh the balance; the verdict uses the last figure."
     else:

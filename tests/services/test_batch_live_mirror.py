@@ -271,3 +271,19 @@ def test_a_row_with_an_event_waiting_to_be_applied_is_read_from_stripe(
     assert dict(counting.calls) == {"retrieve_account": 1, "refresh_account": 1}
     assert result.from_mirror == 2
     assert [v[1] for v in verdicts(result)] == ["ok", "ok", "ok", "stale"]
+
+
+def test_a_balance_never_fetched_is_fetched_by_one_request_and_its_event_completes_it(
+    engine: Any, gw: Any, box: Any, delivered: Deliveries
+) -> None:
+    delivered.engine = engine
+    fresh, stale, throttled, text = world(gw, box)
+    never = link(gw, box)  # linked, no balance yet; its account.created event fills the mirror
+    counting = Counting(gw)
+    svc = Services(gateway=counting, engine=engine, mode="sandbox", now=box.state.now)
+    result = run(svc, text + f"{never},10.00\n")
+    assert dict(counting.calls) == {"refresh_account": 2}  # no read per row, no poll
+    assert sorted(result.refreshed) == sorted([stale, never]) and result.from_mirror == 4
+    assert verdicts(result)[-1] == (never, "ok", True)
+    figure = gw.retrieve_account(never)["balance"]["cash"]["available"]["usd"]
+    assert result.rows[-1].balance == figure  # the one its refreshed_balance event brought
