@@ -25,7 +25,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from components.literal import literal
 from services.rules.flow_config import FLOWS
-from services.rules.intents import UNKNOWN_FLOW
+from services.rules.intent_fields import UNKNOWN_FLOW
 
 PARAMS = ("flow", "method", "from", "to")
 DEFAULT_DAYS = 90

@@ -7,29 +7,21 @@ fetched). ``?account=fca_…`` opens an account directly.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import streamlit as st
 
 from components import refresh_watch
-from components import transaction_tables as tables
 from components.feedback import format_timestamp
-from components.pager import current_page, pager
-from components.search_row import search_row
-from components.transaction_charts import (
-    cash_flow_chart,
-    counterparties_chart,
-    running_balance_chart,
-)
-from components.url_sort import url_sort
 from pages import _follow as follow
 from pages import _refresh as refresh
 from pages import _runtime as runtime
+from pages import _transactions_picker as picker
+from pages._transactions_insight import insight_tabs
 from services.rules import bank_account, wording
-from services.rules.transactions import TransactionFilter, refresh_status_of
-from services.usecases import export_transactions, sync_transactions, view_transactions
-from services.usecases.view_transactions import TransactionInsight, TransactionStatus
+from services.rules.transactions import refresh_status_of
+from services.usecases import sync_transactions, view_transactions
+from services.usecases.view_transactions import TransactionStatus
 
 actor = runtime.guard("transactions.view")
 app = runtime.get_app()
@@ -41,7 +33,6 @@ runtime.page_header(
 )
 follow.accounts_first_sync(svc, actor)  # a fresh store: the sync is a job it follows
 
-ACCOUNT = "txn_account"
 OUTCOME = "txn_outcome"  # {account_id: (kind, sentence)}
 UNFOLLOWED = (
     "fcops stopped following the transaction refresh: Stripe could not be read for about half a "
@@ -49,100 +40,9 @@ UNFOLLOWED = (
 )
 SYNCED = "txn_synced_for"  # {account_id: last_attempted_at synced automatically}
 NO_REFRESH = "txn_no_refresh_yet"  # accounts Stripe would not list: no refresh succeeded yet
-ALL = "All"
-DIRECTIONS = {"All": None, "Money in": "in", "Money out": "out"}
-STATUSES = {"Posted and pending": None, "Posted": "posted", "Pending": "pending", "Void": "void"}
-PAGE_SIZE = 100
-PAGE_KEY = "txn_page"  # (account, filters and order, page) of the list
 PENDING = "Transaction refresh pending at the bank…"
 
-ADDRESS = "txn_address"  # the ?account= this session last read or wrote
-moved, linked = runtime.address_change(ADDRESS)  # a link, a reload, Back or Forward
-if moved:  # the URL is the truth: its account, or none chosen
-    st.session_state[ACCOUNT] = linked
-    st.session_state["txn_id_input"] = linked or ""
-    if st.session_state.get("txn_pick") != linked:  # the picker shows no other account
-        st.session_state["txn_pick"] = st.session_state["txn_last_pick"] = None
-
-
-def choose(account_id: str) -> None:
-    """The person's choice, kept in the URL (a browser history entry: Back shows the last one)."""
-    st.session_state[ACCOUNT] = account_id
-    runtime.keep_in_address(ADDRESS, account_id)  # a reload or a shared URL opens it again
-
-
-# --------------------------------------------------------------------------- picking an account
-
-
-def account_picker() -> str | None:
-    # Search-as-you-type in SQL: the picker carries at most PICKER_LIMIT options, never thousands.
-    term = str(st.session_state.get("txn_search") or "")
-    choices = (
-        runtime.call(
-            view_transactions.account_choices, svc, actor, permission="transactions", search=term
-        )
-        or []
-    )
-    left, right = st.columns(2, vertical_alignment="bottom")
-    with left:
-        if choices or term:
-            total = (  # how many match, not just how many the picker holds
-                runtime.call(
-                    view_transactions.account_count,
-                    svc,
-                    actor,
-                    permission="transactions",
-                    search=term,
-                )
-                or 0
-            )
-            st.text_input(
-                "Find an account",
-                placeholder="Customer name or email, bank, last 4 digits, fca_… or cus_…",
-                key="txn_search",
-            )
-            labels = {c.id: c.label for c in choices}
-            shown = len(choices)
-            if term and total > shown:
-                hint = f"Choose one of the first {shown} of {total:,} matches, or type more"
-            elif term:
-                hint = f"Choose one of {shown:,} matches" if shown else "No account matches"
-            elif total > shown:
-                hint = f"Choose one of the first {shown} of {total:,} accounts, or search"
-            else:
-                hint = f"Choose one of {shown:,} accounts"
-            picked = st.selectbox(
-                "Account with the transactions permission",
-                list(labels),
-                index=None,
-                format_func=lambda i: labels.get(i, i),
-                placeholder=hint,
-                key="txn_pick",
-            )
-            if picked and picked != st.session_state.get("txn_last_pick"):
-                st.session_state["txn_last_pick"] = picked
-                choose(picked)
-        else:
-            if follow.following(follow.ACCOUNTS):
-                st.caption("No accounts in the store yet: they appear here as the sync reads them.")
-            else:
-                st.caption("No accounts in the store yet.")
-                if actor.can("accounts.sync") and st.button(
-                    "Load accounts from Stripe", icon=":material/sync:", key="txn_load"
-                ):
-                    follow.start_accounts_sync(actor)
-    with right:
-        text, submitted = search_row(
-            "txn_by_id",
-            "…or an account ID",
-            placeholder="fca_…",
-            key="txn_id_input",
-            button="Open",
-            widths=(4, 1),
-        )
-    if submitted:
-        choose(text.strip())
-    return st.session_state.get(ACCOUNT) or None
+picker.follow_address()  # a link, a reload, Back or Forward: the URL is the truth
 
 
 # --------------------------------------------------------------------------- actions
@@ -320,143 +220,6 @@ def auto_sync(status: TransactionStatus) -> TransactionStatus:
     return fresh or status
 
 
-# --------------------------------------------------------------------------- table
-
-
-def filters_row() -> TransactionFilter:
-    today = datetime.fromtimestamp(svc.now(), UTC).date()
-    c1, c2, c3, c4 = st.columns([2, 1, 1.4, 1.6], vertical_alignment="bottom")
-    picked = c1.date_input(
-        "Dates",
-        value=(today - timedelta(days=89), today),
-        max_value=today,
-        key="txn_dates",
-    )
-    direction = c2.selectbox("Direction", list(DIRECTIONS), key="txn_direction")
-    status = c3.selectbox("Status", list(STATUSES), key="txn_status")
-    text = c4.text_input("Description contains", key="txn_text", placeholder="e.g. payroll")
-    start, end = _range(picked)
-    return TransactionFilter(
-        start=start,
-        end=end,
-        direction=DIRECTIONS[direction],
-        status=STATUSES[status],
-        text=text or None,
-    )
-
-
-def _range(picked: Any) -> tuple[date | None, date | None]:
-    if isinstance(picked, tuple | list):
-        values = [d for d in picked if isinstance(d, date)]
-        if len(values) == 2:
-            return values[0], values[1]
-        if len(values) == 1:
-            return values[0], values[0]
-        return None, None
-    return (picked, picked) if isinstance(picked, date) else (None, None)
-
-
-def transactions_table(account_id: str) -> None:
-    chosen = filters_row()
-    left, _ = st.columns([2, 5])
-    sort = url_sort(
-        left,
-        sorts=view_transactions.TRANSACTION_SORTS,
-        default="newest",
-        key="txn_sort",
-        noun="list",
-    )
-    page = current_page(PAGE_KEY, repr((account_id, chosen, sort)))  # new filters: page 1
-    result = runtime.call(
-        view_transactions.transactions_page,
-        svc,
-        actor,
-        account_id,
-        chosen,
-        page=page,
-        page_size=PAGE_SIZE,
-        sort=sort,
-    )
-    if result is None:
-        return
-    if not result.total:
-        st.info("No stored transactions match these filters.", icon=":material/filter_alt_off:")
-        return
-    order = view_transactions.TRANSACTION_SORTS[result.sort].lower()
-    st.caption(
-        f"{result.first:,}–{result.last:,} of {result.total:,} transaction(s), {order}"
-        if result.pages > 1
-        else f"{result.total:,} transaction(s), {order}"
-    )
-    tables.transactions_table(result.rows)
-    pager(PAGE_KEY, "txn", result.page, result.pages)
-    st.download_button(
-        f"Download CSV ({result.total:,} rows)",
-        # built (and audited as transactions.export) on the click, not on every rerun
-        lambda: runtime.call(
-            export_transactions.export_csv, svc, actor, account_id, chosen, sort=sort
-        ) or "",
-        file_name=f"transactions-{account_id}.csv",
-        mime="text/csv",
-        icon=":material/download:",
-        on_click="ignore",
-        key="txn_download",
-    )
-
-
-# --------------------------------------------------------------------------- insight
-
-
-def charts(result: TransactionInsight, currency: str) -> None:
-    st.caption("Last 90 days of stored transactions (pending ones included).")
-    left, right = st.columns(2)
-    with left:
-        period = st.segmented_control(
-            "Cash flow per", ["Day", "Week"], default="Day", key="txn_period"
-        )
-        frame = result.cash_flow_weekly if period == "Week" else result.cash_flow_daily
-        if frame.empty:
-            st.caption("No money moved in this period.")
-        else:
-            chart = cash_flow_chart(frame, currency=currency, period=str(period or "Day").lower())
-            st.altair_chart(chart, width="stretch")
-    with right:
-        st.markdown("**End-of-day balance**")
-        if result.balance_series is None:
-            st.caption("No balance is known for this account, so it cannot be rebuilt.")
-        else:
-            st.altair_chart(
-                running_balance_chart(result.balance_series, currency=currency), width="stretch"
-            )
-    way = st.segmented_control(
-        "Largest counterparties", ["Money out", "Money in"], default="Money out", key="txn_way"
-    )
-    top = result.top_in if way == "Money in" else result.top_out
-    if top.empty:
-        st.caption("No counterparties in this direction.")
-    else:
-        st.altair_chart(counterparties_chart(top, currency=currency), width="stretch")
-
-
-def insight_tabs(status: TransactionStatus) -> None:
-    result = runtime.call(view_transactions.account_insight, svc, actor, status)
-    if result is None:
-        return
-    currency = result.currency or "usd"
-    for note in result.notes:
-        st.caption(note)
-    table, chart_tab, income, risk = st.tabs(
-        ["Transactions", "Charts", "Recurring income", "Risk (30/60/90 days)"]
-    )
-    with table:
-        transactions_table(status.account_id)
-    with chart_tab:
-        charts(result, currency)
-    with income:
-        tables.income_table(result.incomes)
-    with risk:
-        tables.risk_table(result.risk, currency)
-
 
 # --------------------------------------------------------------------------- page
 
@@ -490,10 +253,10 @@ def account_view(account_id: str) -> None:
     controls(status, to_do=refused or empty)
     if empty:
         return
-    insight_tabs(status)
+    insight_tabs(svc, actor, status)
 
 
-chosen_account = account_picker()
+chosen_account = picker.account_picker(svc, actor)
 if chosen_account:
     account_view(chosen_account)
 else:

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from services.rules.clock import unix_seconds
-from services.rules.intents import mapping, verification_method
+from services.rules.intent_fields import mapping, verification_method
 
 __all__ = [
     "FUNNEL_COLUMNS",

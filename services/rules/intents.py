@@ -1,26 +1,33 @@
 """SetupIntents and PaymentIntents as fcops shows them: typed views over Stripe's intent dicts.
 
 Stripe JSON stops here: pages get :class:`IntentView`, :class:`OpenRequest`,
-:class:`MicrodepositItem` and :class:`CollectionRequest`, never the dicts. Also the pure checks
-of what a person typed to verify microdeposits, and Stripe's refusals of it as sentences (§6.2,
-§6.3). No I/O.
+:class:`MicrodepositItem` and :class:`CollectionRequest`, never the dicts. Reading the dicts'
+fields is :mod:`services.rules.intent_fields`; the checks of what a person typed to verify
+microdeposits, and Stripe's refusals of it as sentences, are :mod:`services.rules.intent_checks`.
+No I/O.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from services.errors import Conflict, FcopsError, StripeRequestError, ValidationError
-from services.rules import people, wording
+from services.rules import people
 from services.rules.calendar import is_business_day
-from services.rules.input_limits import clean_text
+from services.rules.intent_fields import (
+    UNKNOWN_FLOW,
+    customer_id,
+    last_error,
+    linked_accounts,
+    mapping,
+    microdeposits,
+    us_bank_options,
+    verification_method,
+)
 
 FLOW = "setup_intent"  # the flow whose saved configuration collection requests carry
-UNKNOWN_FLOW = "unknown"
 OPEN_STATUSES = (
     "requires_payment_method",
     "requires_confirmation",
@@ -29,10 +36,6 @@ OPEN_STATUSES = (
 )
 CANCEL_REASONS = ("requested_by_customer", "abandoned", "duplicate")
 STUCK_AFTER_BUSINESS_DAYS = 2
-# Reference §6.2: Stripe allows 10 failed attempts for a descriptor code and 3 for amounts.
-ATTEMPT_LIMITS = {"descriptor_code": 10, "amounts": 3}
-_DESCRIPTOR_RE = re.compile(r"^SM[A-Z0-9]{4}$")
-_REMAINING_RE = re.compile(r"(\d+)\s+verification\s+attempts?\s+remaining", re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------- views
@@ -154,77 +157,7 @@ class IntentView:
     flow_version: int | None
 
 
-# --------------------------------------------------------------------------- reading a dict
-
-
-def mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def us_bank_options(intent: Mapping[str, Any]) -> Mapping[str, Any]:
-    return mapping(mapping(intent.get("payment_method_options")).get("us_bank_account"))
-
-
-def verification_method(intent: Mapping[str, Any]) -> str:
-    return str(us_bank_options(intent).get("verification_method") or "automatic")
-
-
-def kind_of(intent: Mapping[str, Any]) -> str:
-    obj = intent.get("object")
-    if obj in ("setup_intent", "payment_intent"):
-        return str(obj)
-    return "payment_intent" if str(intent.get("id", "")).startswith("pi_") else "setup_intent"
-
-
-def customer_id(intent: Mapping[str, Any]) -> str | None:
-    customer = intent.get("customer")
-    if isinstance(customer, Mapping):
-        return str(customer.get("id")) if customer.get("id") else None
-    return str(customer) if customer else None
-
-
-def is_bank_intent(intent: Mapping[str, Any]) -> bool:
-    types = intent.get("payment_method_types")
-    return not types or "us_bank_account" in types
-
-
-def without_secrets(intent: Mapping[str, Any]) -> dict[str, Any]:
-    """The intent as stored: the client secret lets anyone confirm it, so it never reaches disk."""
-    return {k: v for k, v in intent.items() if k != "client_secret"}
-
-
-def intent_values(intent: Mapping[str, Any], *, succeeded_at: int | None = None) -> dict[str, Any]:
-    """The ``IntentRecord`` columns for one Stripe intent dict."""
-    metadata = intent.get("metadata") or {}
-    return {
-        "id": str(intent["id"]),
-        "kind": kind_of(intent),
-        "customer_id": customer_id(intent),
-        "status": str(intent.get("status") or ""),
-        "verification_method": verification_method(intent),
-        "flow": str(metadata.get("fcops_flow") or UNKNOWN_FLOW),
-        "created": int(intent["created"]),
-        "succeeded_at": succeeded_at,
-        "raw": without_secrets(intent),
-    }
-
-
-def microdeposits(intent: Mapping[str, Any]) -> Mapping[str, Any]:
-    action = mapping(intent.get("next_action"))
-    if action.get("type") != "verify_with_microdeposits":
-        return {}
-    return mapping(action.get("verify_with_microdeposits"))
-
-
-def waiting_for_microdeposits(intent: Mapping[str, Any]) -> bool:
-    return intent.get("status") == "requires_action" and bool(microdeposits(intent))
-
-
-def last_error(intent: Mapping[str, Any]) -> str | None:
-    error = mapping(intent.get("last_setup_error") or intent.get("last_payment_error"))
-    if not error:
-        return None
-    return str(error.get("message") or error.get("code") or "failed")
+# --------------------------------------------------------------------------- building views
 
 
 def setup_request(
@@ -266,11 +199,6 @@ def link_request(
         hosted_url=session.get("url"), checkout_status=session.get("status") or None,
         expires_at=int(session["expires_at"]) if session.get("expires_at") else None,
     )
-
-
-def linked_accounts(session: Mapping[str, Any]) -> tuple[str, ...]:
-    """The accounts an FC session's customer linked (a session has no status of its own)."""
-    return tuple(str(a["id"]) for a in mapping(session.get("accounts")).get("data") or [])
 
 
 def session_request(
@@ -394,107 +322,3 @@ def _days_after(first: date, last: date) -> Iterator[date]:
         yield day
         day += timedelta(days=1)
 
-
-def verification_input(
-    amounts: Sequence[int] | None, descriptor_code: str | None
-) -> tuple[str, dict[str, Any]]:
-    """Check what the person typed before Stripe sees it (exactly one of the two, §6.2)."""
-    code = clean_text(descriptor_code, field="The descriptor code", max_length=40).upper()
-    if amounts is not None and code:
-        raise ValidationError("Send either the two amounts or the descriptor code, not both.")
-    if amounts is not None:
-        values = list(amounts) if isinstance(amounts, list | tuple) else []
-        if len(values) != 2 or not all(
-            isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 99 for v in values
-        ):
-            raise ValidationError(
-                "Enter exactly two deposit amounts in cents, each between 1 and 99 "
-                "(for example 32 and 45)."
-            )
-        return "amounts", {"amounts": values}
-    if not code:
-        raise ValidationError(
-            "Enter the 6-character descriptor code from the customer's bank statement "
-            "(it starts with SM), or the two deposit amounts."
-        )
-    if not _DESCRIPTOR_RE.match(code):
-        raise ValidationError(
-            f"'{code[:12]}' is not a descriptor code: it has 6 letters or digits and starts "
-            "with SM (for example SM11AA)."
-        )
-    return "descriptor_code", {"descriptor_code": code}
-
-
-def verification_refusal(err: StripeRequestError, ident: str, method: str) -> FcopsError:
-    """Stripe's verification refusals (§6.3) as sentences that say what happens next.
-
-    A mismatch keeps its idempotency key on the page (``keep_idempotency_key``): Stripe replays
-    the saved answer for the same wrong values, which costs no attempt.
-    """
-    code = err.code or ""
-    what = "amounts" if method == "amounts" else "code"
-    if code.endswith("_mismatch"):
-        found = _REMAINING_RE.search(str(err))
-        left = (
-            f"{found.group(1)} of {ATTEMPT_LIMITS[method]} attempts left"
-            if found
-            else f"Stripe allows {ATTEMPT_LIMITS[method]} attempts in all"
-        )
-        mismatch = StripeRequestError(
-            f"The {what} did not match what Stripe sent to the bank account; nothing changed. "
-            f"{left}. Ask the customer to read the {what} from the statement again.",
-            request_id=err.request_id,
-            code=code,
-        )
-        mismatch.keep_idempotency_key = True
-        return mismatch
-    if code.endswith("_attempts_exceeded"):
-        return _refusal(
-            f"Too many wrong attempts: Stripe stopped verifying {ident}, which now needs a new "
-            "bank account. Create another request for the customer.",
-            err,
-        )
-    if code.endswith("_verification_timeout"):
-        return _refusal(
-            f"The 10-day verification window for {ident} has passed; it now needs a new bank "
-            "account. Create another request for the customer.",
-            err,
-        )
-    if code.endswith("_amounts_invalid"):
-        return ValidationError("Stripe needs exactly two amounts in cents, each between 1 and 99.")
-    return err
-
-
-def not_verifiable(intent: Mapping[str, Any], ident: str, err: StripeRequestError) -> FcopsError:
-    """Why Stripe will not check deposits for this intent now, read from its current state."""
-    arrival = microdeposits(intent).get("arrival_date")
-    if not waiting_for_microdeposits(intent):
-        return _refusal(
-            f"{ident} is not waiting for microdeposit verification (its status is "
-            f"{intent.get('status')}); nothing was changed.",
-            err,
-        )
-    if arrival:  # waiting, yet refused: the deposits have not arrived
-        day = wording.weekday(int(arrival))
-        return _refusal(
-            f"The microdeposits have not arrived yet (expected {day}). Verify once the customer "
-            "sees them on the bank statement; nothing was changed.",
-            err,
-        )
-    return err
-
-
-def _refusal(message: str, err: StripeRequestError) -> StripeRequestError:
-    return StripeRequestError(message, request_id=err.request_id, code=err.code)
-
-
-def cancel_done(intent: dict[str, Any], ident: str) -> bool:
-    """A read-back of a cancel: canceled, not yet, or never (it finished first)."""
-    status = str(intent.get("status"))
-    if status == "canceled":
-        return True
-    if status in ("succeeded", "processing"):
-        raise Conflict(
-            f"{ident} was not canceled: it is {status}, and Stripe cancels only open requests."
-        )
-    return False

@@ -21,11 +21,10 @@ from services.auth import Actor, require
 from services.context import Services
 from services.errors import FcopsError, NotFound, ValidationError
 from services.rules.clock import unix_seconds
+from services.rules.intent_fields import customer_id, mapping
 from services.rules.intents import (
     CollectionRequest,
-    customer_id,
     link_request,
-    mapping,
     session_request,
     setup_request,
     view_of,

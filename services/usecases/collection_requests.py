@@ -34,14 +34,14 @@ from services.context import Services
 from services.errors import FcopsError, NotFound, StripeUnavailable, ValidationError
 from services.rules import flow_config, input_limits
 from services.rules.ids import unknown_id_sentence
+from services.rules.intent_checks import cancel_done
+from services.rules.intent_fields import linked_accounts
 from services.rules.intents import (
     CANCEL_REASONS,
     FLOW,
     CollectionRequest,
     IntentView,
-    cancel_done,
     link_request,
-    linked_accounts,
     session_request,
     setup_request,
     view_of,

@@ -30,7 +30,7 @@ from services.errors import ValidationError
 from services.rules import funnel, input_limits
 from services.rules.chart_data import with_settled
 from services.rules.clock import as_utc, unix_seconds
-from services.rules.intents import UNKNOWN_FLOW
+from services.rules.intent_fields import UNKNOWN_FLOW
 from services.rules.spreadsheet import frame_csv
 from services.usecases.sync_intents import SYNC_NAME
 

@@ -12,17 +12,15 @@ from services.context import Services
 from services.errors import FcopsError, NotFound, StripeRequestError
 from services.rules import input_limits
 from services.rules.ids import unknown_id_sentence
+from services.rules.intent_checks import not_verifiable, verification_input, verification_refusal
+from services.rules.intent_fields import waiting_for_microdeposits
 from services.rules.intents import (
     STUCK_AFTER_BUSINESS_DAYS,
     IntentView,
     MicrodepositItem,
     business_days_late,
     microdeposit_item,
-    not_verifiable,
-    verification_input,
-    verification_refusal,
     view_of,
-    waiting_for_microdeposits,
 )
 from services.usecases.collect_common import (
     LOOKBACK_SECONDS,

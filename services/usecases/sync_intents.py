@@ -40,7 +40,7 @@ from services.audit import audited
 from services.auth import Actor, require, signed_in
 from services.context import Services
 from services.rules import funnel
-from services.rules.intents import UNKNOWN_FLOW, intent_values, is_bank_intent, kind_of
+from services.rules.intent_fields import UNKNOWN_FLOW, intent_values, is_bank_intent, kind_of
 from services.usecases.debit_outcomes import put_payment_intents, record_payment_intent
 
 __all__ = [

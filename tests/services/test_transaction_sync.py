@@ -300,6 +300,9 @@ def test_before_a_transaction_refresh_succeeded_stripe_lists_nothing_and_the_syn
             )
         ).all()
     assert row.outcome == "error" and "No transaction refresh" in (row.message or "")
+    # The way out is named as a person sees it: the Transactions page's Refresh transactions button.
+    assert "Press Refresh transactions on the Transactions page" in (row.message or "")
+    assert "Start a transaction refresh" not in (row.message or "")
     # The offer the page makes: start one; once it succeeded the same sync works.
     assert view_transactions.transaction_status(svc, ops, account["id"]).can_refresh
     sync_transactions.refresh(svc, ops, account["id"], idempotency_key=f"first-{account['id']}")

@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from services.adapters.models import CustomerRecord, IntentRecord
 from services.adapters.store import session_scope
-from services.rules.intents import is_bank_intent
+from services.rules.intent_fields import is_bank_intent
 from services.usecases import collect_common
 
 LOOKBACK = collect_common.LOOKBACK_SECONDS

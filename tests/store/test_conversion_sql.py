@@ -20,7 +20,7 @@ from services.adapters import intent_days
 from services.adapters.models import IntentRecord
 from services.adapters.store import open_store, session_scope
 from services.rules import funnel
-from services.rules.intents import verification_method
+from services.rules.intent_fields import verification_method
 from services.usecases import conversion_report, sync_intents
 from services.usecases.sync_intents import store_intent
 

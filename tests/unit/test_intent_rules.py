@@ -1,11 +1,12 @@
-"""Typed intent views and the microdeposit input rules (services/rules/intents.py)."""
+"""Typed intent views and the microdeposit input rules (services/rules/intents.py, intent_checks.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from services.errors import StripeRequestError, ValidationError
-from services.rules.intents import verification_input, verification_refusal, view_of
+from services.rules.intent_checks import verification_input, verification_refusal
+from services.rules.intents import view_of
 
 
 def _refused(code: str, message: str = "refused") -> StripeRequestError:

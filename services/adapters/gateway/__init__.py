@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import partial
 from typing import Any, TypeVar
-from urllib.parse import quote_plus
 
 from services.adapters.backoff import NO_BACKOFF, Backoff, SpentKeys, patiently
 from services.adapters.gateway import pacing, sdk
+from services.adapters.gateway.financial_connections import FinancialConnectionsCalls
+from services.adapters.gateway.intents import IntentCalls
 from services.adapters.gateway.sdk import (
     CheckoutSessionCreateParams,
     CustomerCreateParams,
@@ -33,7 +34,6 @@ from services.errors import RateLimited
 T = TypeVar("T")
 # How long a page's read may keep a person waiting, retries included (was 3 × 20 s + back-off).
 INTERACTIVE_READ_SECONDS = 15.0
-_IntentList = TypeVar("_IntentList", sdk.SetupIntentListParams, sdk.PaymentIntentListParams)
 
 # The pinned SDK's own request types, for the services that build create calls: a parameter
 # this API version does not accept is a mypy error there, not a 400 in production. Re-exported
@@ -51,21 +51,7 @@ __all__ = [
 ]
 
 
-def _intent_list(
-    params: _IntentList, created_gte: int | None, customer: str | None, expand: Sequence[str]
-) -> _IntentList:
-    """The list parameters SetupIntents and PaymentIntents share (mypy checks both SDK types)."""
-    params["limit"] = 100
-    if created_gte is not None:
-        params["created"] = {"gte": created_gte}
-    if customer:
-        params["customer"] = customer
-    if expand:
-        params["expand"] = [f"data.{e}" for e in expand]
-    return params
-
-
-class StripeGateway(WebhookEndpointCalls):
+class StripeGateway(FinancialConnectionsCalls, IntentCalls, WebhookEndpointCalls):
     """Typed calls over ``StripeClient``; returns Stripe-shaped dicts.
 
     ``last_request_id`` (per thread) is the Request-Id of the last call, for the audit log.
@@ -232,256 +218,6 @@ class StripeGateway(WebhookEndpointCalls):
         return self._one(
             lambda: self.v1.customers.create(params=params, options=self._opts(idempotency_key))
         )
-
-    # -- Financial Connections accounts --------------------------------------------------------
-
-    def list_accounts(
-        self, *, customer: str | None = None, session: str | None = None
-    ) -> list[dict[str, Any]]:
-        params: sdk.AccountListParams = {"limit": 100}
-        if customer:
-            params["account_holder"] = {"customer": customer}
-        if session:
-            params["session"] = session
-        return list(self._iter("/v1/financial_connections/accounts", params))
-
-    def retrieve_account(
-        self, account_id: str, *, expand_ownership: bool = False
-    ) -> dict[str, Any]:
-        params: sdk.AccountRetrieveParams = {"expand": ["ownership"]} if expand_ownership else {}
-        fc = self.v1.financial_connections
-        return self._one(lambda: fc.accounts.retrieve(account_id, params=params))
-
-    def refresh_account(
-        self, account_id: str, features: Sequence[str], *, idempotency_key: str | None
-    ) -> dict[str, Any]:
-        fc = self.v1.financial_connections
-        return self._one(
-            lambda: fc.accounts.refresh(
-                account_id, params={"features": list(features)}, options=self._opts(idempotency_key)
-            )
-        )
-
-    def subscribe_transactions(
-        self, account_id: str, *, idempotency_key: str | None
-    ) -> dict[str, Any]:
-        fc = self.v1.financial_connections
-        return self._one(
-            lambda: fc.accounts.subscribe(
-                account_id,
-                params={"features": ["transactions"]},
-                options=self._opts(idempotency_key),
-            )
-        )
-
-    def unsubscribe_transactions(
-        self, account_id: str, *, idempotency_key: str | None
-    ) -> dict[str, Any]:
-        fc = self.v1.financial_connections
-        return self._one(
-            lambda: fc.accounts.unsubscribe(
-                account_id,
-                params={"features": ["transactions"]},
-                options=self._opts(idempotency_key),
-            )
-        )
-
-    def disconnect_account(self, account_id: str, *, idempotency_key: str | None) -> dict[str, Any]:
-        fc = self.v1.financial_connections
-        return self._one(
-            lambda: fc.accounts.disconnect(account_id, options=self._opts(idempotency_key))
-        )
-
-    def list_owners(self, account_id: str, ownership_id: str) -> list[dict[str, Any]]:
-        params: sdk.AccountOwnerListParams = {"ownership": ownership_id, "limit": 100}
-        path = f"/v1/financial_connections/accounts/{quote_plus(account_id)}/owners"
-        return list(self._iter(path, params))
-
-    def iter_transactions(
-        self, account_id: str, *, after_refresh: str | None = None
-    ) -> Iterator[dict[str, Any]]:
-        params = self._transaction_params(account_id, after_refresh, 100)
-        return self._iter("/v1/financial_connections/transactions", params)
-
-    def transactions_page(
-        self, account_id: str, *, after_refresh: str | None = None,
-        starting_after: str | None = None, limit: int = 100,
-    ) -> tuple[list[dict[str, Any]], bool]:
-        """One page of an account's transactions, after ``starting_after``: for a job that
-        reads an account's pages in separate steps, each counted by the rate limiter."""
-        params = self._transaction_params(account_id, after_refresh, limit)
-        if starting_after:
-            params["starting_after"] = starting_after
-        return self._page("/v1/financial_connections/transactions", params)
-
-    @staticmethod
-    def _transaction_params(
-        account_id: str, after_refresh: str | None, limit: int
-    ) -> sdk.TransactionListParams:
-        params: sdk.TransactionListParams = {"account": account_id, "limit": limit}
-        if after_refresh:
-            params["transaction_refresh"] = {"after": after_refresh}
-        return params
-
-    def create_fc_session(
-        self, params: FcSessionCreateParams, *, idempotency_key: str | None
-    ) -> dict[str, Any]:
-        fc = self.v1.financial_connections
-        return self._one(
-            lambda: fc.sessions.create(params=params, options=self._opts(idempotency_key))
-        )
-
-    def retrieve_fc_session(self, session_id: str) -> dict[str, Any]:
-        fc = self.v1.financial_connections
-        return self._one(lambda: fc.sessions.retrieve(session_id))
-
-    # -- intents, payment methods, mandates ------------------------------------------------------
-    # SetupIntents and PaymentIntents share their call shapes, and an id's prefix says which one
-    # it is; each branch builds its own SDK params type, so mypy checks both.
-
-    def create_setup_intent(
-        self, params: SetupIntentCreateParams, *, idempotency_key: str | None
-    ) -> dict[str, Any]:
-        return self._one(
-            lambda: self.v1.setup_intents.create(params=params, options=self._opts(idempotency_key))
-        )
-
-    def create_payment_intent(
-        self, params: PaymentIntentCreateParams, *, idempotency_key: str | None
-    ) -> dict[str, Any]:
-        return self._one(
-            lambda: self.v1.payment_intents.create(
-                params=params, options=self._opts(idempotency_key)
-            )
-        )
-
-    def _retrieve_intent(self, intent_id: str, expand: Sequence[str]) -> dict[str, Any]:
-        if intent_id.startswith("pi_"):
-            pi: sdk.PaymentIntentRetrieveParams = {"expand": list(expand)} if expand else {}
-            return self._one(lambda: self.v1.payment_intents.retrieve(intent_id, params=pi))
-        si: sdk.SetupIntentRetrieveParams = {"expand": list(expand)} if expand else {}
-        return self._one(lambda: self.v1.setup_intents.retrieve(intent_id, params=si))
-
-    def _cancel_intent(
-        self, intent_id: str, reason: str | None, idempotency_key: str | None
-    ) -> dict[str, Any]:
-        options = self._opts(idempotency_key)
-        if intent_id.startswith("pi_"):
-            pi: sdk.PaymentIntentCancelParams = {"cancellation_reason": reason} if reason else {}
-            return self._one(
-                lambda: self.v1.payment_intents.cancel(intent_id, params=pi, options=options)
-            )
-        si: sdk.SetupIntentCancelParams = {"cancellation_reason": reason} if reason else {}
-        return self._one(
-            lambda: self.v1.setup_intents.cancel(intent_id, params=si, options=options)
-        )
-
-    def retrieve_setup_intent(
-        self, intent_id: str, *, expand: Sequence[str] = ()
-    ) -> dict[str, Any]:
-        return self._retrieve_intent(intent_id, expand)
-
-    def retrieve_payment_intent(
-        self, intent_id: str, *, expand: Sequence[str] = ()
-    ) -> dict[str, Any]:
-        return self._retrieve_intent(intent_id, expand)
-
-    def cancel_setup_intent(
-        self, intent_id: str, *, reason: str | None, idempotency_key: str | None
-    ) -> dict[str, Any]:
-        return self._cancel_intent(intent_id, reason, idempotency_key)
-
-    def cancel_payment_intent(
-        self, intent_id: str, *, reason: str | None, idempotency_key: str | None
-    ) -> dict[str, Any]:
-        return self._cancel_intent(intent_id, reason, idempotency_key)
-
-    def iter_setup_intents(
-        self,
-        *,
-        created_gte: int | None = None,
-        customer: str | None = None,
-        expand: Sequence[str] = (),
-        page_retry: Backoff | None = None,
-    ) -> Iterator[dict[str, Any]]:
-        params = _intent_list(sdk.SetupIntentListParams(), created_gte, customer, expand)
-        return self._iter("/v1/setup_intents", params, page_retry)
-
-    def iter_payment_intents(
-        self,
-        *,
-        created_gte: int | None = None,
-        customer: str | None = None,
-        expand: Sequence[str] = (),
-        page_retry: Backoff | None = None,
-    ) -> Iterator[dict[str, Any]]:
-        params = _intent_list(sdk.PaymentIntentListParams(), created_gte, customer, expand)
-        return self._iter("/v1/payment_intents", params, page_retry)
-
-    def verify_microdeposits(
-        self,
-        intent_id: str,
-        *,
-        amounts: Sequence[int] | None = None,
-        descriptor_code: str | None = None,
-        idempotency_key: str | None,
-    ) -> dict[str, Any]:
-        """Verify a manually entered account: exactly one of ``amounts`` or ``descriptor_code``."""
-        options = self._opts(idempotency_key)
-        if intent_id.startswith("pi_"):
-            pi: sdk.PaymentIntentVerifyMicrodepositsParams = (
-                {"amounts": list(amounts)}
-                if amounts is not None
-                else {"descriptor_code": str(descriptor_code)}
-            )
-            return self._one(
-                lambda: self.v1.payment_intents.verify_microdeposits(
-                    intent_id, params=pi, options=options
-                )
-            )
-        si: sdk.SetupIntentVerifyMicrodepositsParams = (
-            {"amounts": list(amounts)}
-            if amounts is not None
-            else {"descriptor_code": str(descriptor_code)}
-        )
-        return self._one(
-            lambda: self.v1.setup_intents.verify_microdeposits(
-                intent_id, params=si, options=options
-            )
-        )
-
-    def retrieve_payment_method(self, pm_id: str) -> dict[str, Any]:
-        return self._one(lambda: self.v1.payment_methods.retrieve(pm_id))
-
-    def list_payment_methods(self, customer_id: str) -> list[dict[str, Any]]:
-        params: sdk.PaymentMethodListParams = {
-            "customer": customer_id,
-            "type": "us_bank_account",
-            "limit": 100,
-        }
-        return list(self._iter("/v1/payment_methods", params))
-
-    def retrieve_charge(self, charge_id: str) -> dict[str, Any]:
-        """A payment (``py_…`` for bank debits, ``ch_…``): what its PaymentIntent is."""
-        return self._one(lambda: self.v1.charges.retrieve(charge_id))
-
-    def retrieve_mandate(self, mandate_id: str) -> dict[str, Any]:
-        return self._one(lambda: self.v1.mandates.retrieve(mandate_id))
-
-    def create_checkout_session(
-        self, params: CheckoutSessionCreateParams, *, idempotency_key: str | None
-    ) -> dict[str, Any]:
-        return self._one(
-            lambda: self.v1.checkout.sessions.create(
-                params=params, options=self._opts(idempotency_key)
-            )
-        )
-
-    def retrieve_checkout_session(
-        self, session_id: str, *, expand: Sequence[str] = ()
-    ) -> dict[str, Any]:
-        params: sdk.CheckoutSessionRetrieveParams = {"expand": list(expand)} if expand else {}
-        return self._one(lambda: self.v1.checkout.sessions.retrieve(session_id, params=params))
 
     # -- events -------------------------------------------------------------------------------
 

@@ -469,8 +469,9 @@ def translate_error(err: StripeError, waited: float | None = None) -> FcopsError
         if code == "financial_connections_no_successful_transaction_refresh":
             return NoTransactionRefresh(
                 "No transaction refresh has succeeded yet for this account, so Stripe has no "
-                f"transactions to list. Start a transaction refresh and sync when it has "
-                f"finished. Stripe said: {message}{suffix}",
+                "transactions to list. Press Refresh transactions on the Transactions page; it "
+                "syncs the account by itself when the refresh finishes. Stripe said: "
+                f"{message}{suffix}",
                 request_id=rid,
             )
         return StripeRequestError(f"{message}{suffix}", request_id=rid, code=code, param=param)

@@ -1,0 +1,103 @@
+"""Transactions' account: the picker (search-as-you-type over the store, or an account ID) and
+the URL's ``?account=`` in step with the choice."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.search_row import search_row
+from pages import _follow as follow
+from pages import _runtime as runtime
+from services.auth import Actor
+from services.context import Services
+from services.usecases import view_transactions
+
+ACCOUNT = "txn_account"
+ADDRESS = "txn_address"  # the ?account= this session last read or wrote
+
+
+def follow_address() -> None:
+    """The account the URL names, when it changed since this session last read or wrote it."""
+    moved, linked = runtime.address_change(ADDRESS)  # a link, a reload, Back or Forward
+    if moved:  # the URL is the truth: its account, or none chosen
+        st.session_state[ACCOUNT] = linked
+        st.session_state["txn_id_input"] = linked or ""
+        if st.session_state.get("txn_pick") != linked:  # the picker shows no other account
+            st.session_state["txn_pick"] = st.session_state["txn_last_pick"] = None
+
+
+def choose(account_id: str) -> None:
+    """The person's choice, kept in the URL (a browser history entry: Back shows the last one)."""
+    st.session_state[ACCOUNT] = account_id
+    runtime.keep_in_address(ADDRESS, account_id)  # a reload or a shared URL opens it again
+
+
+def account_picker(svc: Services, actor: Actor) -> str | None:
+    # Search-as-you-type in SQL: the picker carries at most PICKER_LIMIT options, never thousands.
+    term = str(st.session_state.get("txn_search") or "")
+    choices = (
+        runtime.call(
+            view_transactions.account_choices, svc, actor, permission="transactions", search=term
+        )
+        or []
+    )
+    left, right = st.columns(2, vertical_alignment="bottom")
+    with left:
+        if choices or term:
+            total = (  # how many match, not just how many the picker holds
+                runtime.call(
+                    view_transactions.account_count,
+                    svc,
+                    actor,
+                    permission="transactions",
+                    search=term,
+                )
+                or 0
+            )
+            st.text_input(
+                "Find an account",
+                placeholder="Customer name or email, bank, last 4 digits, fca_… or cus_…",
+                key="txn_search",
+            )
+            labels = {c.id: c.label for c in choices}
+            shown = len(choices)
+            if term and total > shown:
+                hint = f"Choose one of the first {shown} of {total:,} matches, or type more"
+            elif term:
+                hint = f"Choose one of {shown:,} matches" if shown else "No account matches"
+            elif total > shown:
+                hint = f"Choose one of the first {shown} of {total:,} accounts, or search"
+            else:
+                hint = f"Choose one of {shown:,} accounts"
+            picked = st.selectbox(
+                "Account with the transactions permission",
+                list(labels),
+                index=None,
+                format_func=lambda i: labels.get(i, i),
+                placeholder=hint,
+                key="txn_pick",
+            )
+            if picked and picked != st.session_state.get("txn_last_pick"):
+                st.session_state["txn_last_pick"] = picked
+                choose(picked)
+        else:
+            if follow.following(follow.ACCOUNTS):
+                st.caption("No accounts in the store yet: they appear here as the sync reads them.")
+            else:
+                st.caption("No accounts in the store yet.")
+                if actor.can("accounts.sync") and st.button(
+                    "Load accounts from Stripe", icon=":material/sync:", key="txn_load"
+                ):
+                    follow.start_accounts_sync(actor)
+    with right:
+        text, submitted = search_row(
+            "txn_by_id",
+            "…or an account ID",
+            placeholder="fca_…",
+            key="txn_id_input",
+            button="Open",
+            widths=(4, 1),
+        )
+    if submitted:
+        choose(text.strip())
+    return st.session_state.get(ACCOUNT) or None
