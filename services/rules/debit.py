@@ -151,8 +151,10 @@ def assess_debit(
         draft.reasons.append(missing)
         # No figure at all is the stalest balance there is; a figure in another currency is not
         # something a refresh is known to change.
-        draft.needs_refresh = can_refresh and not isinstance(account.get("balance"), Mapping)
-        _add_refresh_sentence(draft, account, why_not)
+        no_figure = not isinstance(account.get("balance"), Mapping)
+        draft.needs_refresh = can_refresh and no_figure
+        if no_figure:  # "A balance refresh can be requested now" would promise what it cannot
+            _add_refresh_sentence(draft, account, why_not)
         _add_refresh_notes(draft, account, moment)
         return _with_relink(draft.finish(UNAVAILABLE), account, moment)
     draft.balance, draft.balance_source = effective_balance(account, code)

@@ -237,6 +237,9 @@ def test_a_balance_only_in_another_currency_is_unavailable_and_says_which() -> N
     result = assess_debit(acct, 100, "usd", now=NOW)
     assert result.verdict == "unavailable"
     assert "CAD" in result.reasons[0] and "USD" in result.reasons[0]
+    # A refresh is not known to bring a USD figure: nothing offers or promises one
+    assert result.needs_refresh is False
+    assert "refresh can be requested" not in text(result)
 
 
 def test_an_unrefreshed_account_says_a_refresh_can_be_requested() -> None:
