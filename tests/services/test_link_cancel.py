@@ -16,6 +16,7 @@ from services.context import Services
 from services.errors import Conflict, Forbidden
 from services.usecases import collection_requests
 from tests.services.test_hosted_link import _customer
+from tests.services.test_unknown_outcomes import _late, _svc, patient_reads  # noqa: F401
 
 
 def _key() -> str:
@@ -101,3 +102,18 @@ def test_other_roles_cannot_expire_a_link(
     assert gateway.retrieve_checkout_session(link.checkout_session_id)["status"] == "open"
     (row,) = _cancels(services_ctx, link.id)
     assert row.outcome != "ok" and row.actor == finance.username
+
+
+def test_a_late_expiry_is_read_back_from_the_link(
+    sandbox_handle: Any, engine: Any, simulator: Any, ops: Any, patient_reads: None
+) -> None:
+    """No answer in time: the link is read back until it shows expired (as a late cancel is)."""
+    svc = _svc(sandbox_handle, engine)
+    link = _link(svc, ops)
+    _late(svc, simulator, "expire_checkout_session")
+    view = collection_requests.cancel_request(
+        svc, ops, link.id, reason=None, idempotency_key=_key()
+    )
+    assert view.status == "canceled" and view.expired_link == link.checkout_session_id
+    assert svc.gateway.retrieve_checkout_session(link.checkout_session_id)["status"] == "expired"
+    assert [r.outcome for r in _cancels(svc, link.id)] == ["ok"]
