@@ -104,8 +104,9 @@ def test_other_roles_cannot_expire_a_link(
     assert row.outcome != "ok" and row.actor == finance.username
 
 
+@pytest.mark.usefixtures("patient_reads")
 def test_a_late_expiry_is_read_back_from_the_link(
-    sandbox_handle: Any, engine: Any, simulator: Any, ops: Any, patient_reads: None
+    sandbox_handle: Any, engine: Any, simulator: Any, ops: Any
 ) -> None:
     """No answer in time: the link is read back until it shows expired (as a late cancel is)."""
     svc = _svc(sandbox_handle, engine)
