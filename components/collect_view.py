@@ -286,7 +286,12 @@ def hosted_link(result: CollectionRequest, status: str, *, now: int) -> None:
     if expired or (expires and expires <= now):
         st.warning(
             "The link expired"
-            + (f" {format_timestamp(expires)}" if expires and expires <= now else "")
+            + (
+                f" {format_timestamp(expires)}"
+                if expires and expires <= now
+                else " before its time: it was canceled (here or on Stripe), so the customer "
+                "can no longer open it"
+            )
             + ". Create link for the customer makes a new one to send.",
             icon=":material/timer_off:",
         )

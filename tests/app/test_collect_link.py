@@ -144,6 +144,13 @@ def test_a_canceled_request_says_its_link_no_longer_opens() -> None:
     at.run()  # the card above the tabs shows it from the next run (the watcher's next tick)
     assert status_shown(at) == "canceled"
     assert "the customer can no longer open it" in texts(at), texts(at)
+    at.button(key="collect_refresh_status").click().run()  # the card reads the link itself
+    no_exceptions(at)
+    assert at.session_state["collect_result"].checkout_status == "expired"
+    at.run()  # the card draws it from the next run
+    shown = texts(at)
+    assert "The link expired before its time: it was canceled" in shown, shown
+    assert "the customer can no longer open it" in shown
 
 
 def test_a_link_request_is_titled_and_named_by_its_link_with_the_setupintent_beside_it() -> None:

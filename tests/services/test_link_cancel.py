@@ -53,6 +53,7 @@ def test_cancelling_a_links_request_expires_its_checkout_session(
     session = gateway.retrieve_checkout_session(link.checkout_session_id)
     assert (session["status"], session["url"]) == ("expired", None)
     assert gateway.retrieve_setup_intent(link.id)["status"] == "canceled"
+    assert collection_requests.open_requests(services_ctx, ops, customer_id=link.customer_id) == []
     (row,) = _cancels(services_ctx, link.id)
     assert row.outcome == "ok" and row.idempotency_key == key
     assert row.params["checkout_session"] == link.checkout_session_id
