@@ -265,7 +265,10 @@ def hosted_link(result: CollectionRequest, status: str, *, now: int) -> None:
     expires = result.expires_at or 0
     expired = result.checkout_status == "expired"  # Stripe cancels its SetupIntent too
     if status == "canceled" and not expired:
-        st.info("The request was canceled; the link no longer opens.", icon=":material/block:")
+        st.info(
+            "The request was canceled and its link expired: the customer can no longer open it.",
+            icon=":material/block:",
+        )
         return
     if status in FINISHED:
         st.success(
@@ -283,7 +286,12 @@ def hosted_link(result: CollectionRequest, status: str, *, now: int) -> None:
     if expired or (expires and expires <= now):
         st.warning(
             "The link expired"
-            + (f" {format_timestamp(expires)}" if expires and expires <= now else "")
+            + (
+                f" {format_timestamp(expires)}"
+                if expires and expires <= now
+                else " before its time: it was canceled (here or on Stripe), so the customer "
+                "can no longer open it"
+            )
             + ". Create link for the customer makes a new one to send.",
             icon=":material/timer_off:",
         )

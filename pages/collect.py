@@ -205,7 +205,13 @@ def cancel(select_key: str) -> None:
         reason=reason,
     )
     if view is not None:
-        st.success(f"Canceled {view.id}.", icon=":material/check_circle:")
+        st.success(
+            f"Expired the link `{view.expired_link}`, so Stripe canceled {view.id}: the "
+            "customer can no longer open the link."
+            if view.expired_link
+            else f"Canceled {view.id}.",
+            icon=":material/check_circle:",
+        )
         keep_view(view)
 
 
@@ -342,7 +348,8 @@ def cancel_controls(labels: dict[str, str], action: str, select_key: str) -> Non
         disabled=chosen is None,
         help="Choose a request first."
         if chosen is None
-        else "Stripe cancels it; this cannot be undone.",
+        else "Stripe cancels it (a hosted link's request: the link is expired, so the customer "
+        "can no longer open it); this cannot be undone.",
     )
 
 

@@ -70,6 +70,11 @@ def register(kind: Kind) -> Kind:
     return kind
 
 
+def checkout_made(state: State) -> dict[str, str]:
+    """Intent id → the Checkout Session that created it (private: no public field says so)."""
+    return state.private("checkout_sessions", dict)
+
+
 def kind_of(intent: Obj) -> Kind:
     return KINDS[intent["object"]]
 
@@ -399,6 +404,14 @@ def confirm_route(req: Request, state: State) -> Obj:
 def cancel_route(req: Request, state: State) -> Obj:
     intent = intent_for_path(state, req)
     kind = kind_of(intent)
+    if intent["id"] in checkout_made(state):
+        # Stripe: "You can't cancel the SetupIntent for a Checkout Session. Expire the
+        # Checkout Session instead." (the same for a PaymentIntent Checkout made).
+        raise StripeError(
+            400,
+            f"You cannot cancel this {kind.title} because it was created by a Checkout "
+            "Session. Expire the Checkout Session instead.",
+        )
     if intent["status"] in kind.uncancelable:
         raise unexpected_with(
             intent,

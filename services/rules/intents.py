@@ -155,6 +155,7 @@ class IntentView:
     last_error: str | None
     flow: str
     flow_version: int | None
+    expired_link: str | None = None  # the hosted link (cs_…) a cancel expired to cancel it
 
 
 # --------------------------------------------------------------------------- building views

@@ -124,15 +124,33 @@ def test_a_hand_entered_account_on_the_hosted_page_points_to_the_microdeposit_st
 
 
 def test_a_canceled_request_says_its_link_no_longer_opens() -> None:
+    """Stripe refuses to cancel a Checkout Session's SetupIntent ("Expire the Checkout Session
+    instead."): Cancel request expires the link, and Stripe cancels the SetupIntent."""
     at = with_customer()
     intent_id = create_link(at)
+    cs = at.session_state["collect_result"].checkout_session_id
     at.button(key="collect_open_reload").click().run()
     at.selectbox(key="collect_cancel_open").set_value(intent_id).run()
     at.button(key="collect_cancel_open_button").click().run()
     no_exceptions(at)
+    assert not at.error, [e.value for e in at.error]
+    assert any(
+        s.value == f"Expired the link `{cs}`, so Stripe canceled {intent_id}: the customer can "
+        "no longer open the link."
+        for s in at.success
+    ), texts(at)
+    session = app().gateway.retrieve_checkout_session(cs)
+    assert (session["status"], session["url"]) == ("expired", None)
     at.run()  # the card above the tabs shows it from the next run (the watcher's next tick)
     assert status_shown(at) == "canceled"
-    assert "The request was canceled; the link no longer opens." in texts(at)
+    assert "the customer can no longer open it" in texts(at), texts(at)
+    at.button(key="collect_refresh_status").click().run()  # the card reads the link itself
+    no_exceptions(at)
+    assert at.session_state["collect_result"].checkout_status == "expired"
+    at.run()  # the card draws it from the next run
+    shown = texts(at)
+    assert "The link expired before its time: it was canceled" in shown, shown
+    assert "the customer can no longer open it" in shown
 
 
 def test_a_link_request_is_titled_and_named_by_its_link_with_the_setupintent_beside_it() -> None:

@@ -204,3 +204,19 @@ class IntentCalls:
     ) -> dict[str, Any]:
         params: sdk.CheckoutSessionRetrieveParams = {"expand": list(expand)} if expand else {}
         return self._one(lambda: self.v1.checkout.sessions.retrieve(session_id, params=params))
+
+    def expire_checkout_session(
+        self: _Calls,
+        session_id: str,
+        *,
+        expand: Sequence[str] = (),
+        idempotency_key: str | None,
+    ) -> dict[str, Any]:
+        """Expire an open Checkout Session; Stripe cancels the intent it made (the only way:
+        Stripe refuses to cancel a Checkout Session's SetupIntent or PaymentIntent directly)."""
+        params: sdk.CheckoutSessionExpireParams = {"expand": list(expand)} if expand else {}
+        return self._one(
+            lambda: self.v1.checkout.sessions.expire(
+                session_id, params=params, options=self._opts(idempotency_key)
+            )
+        )

@@ -44,6 +44,7 @@ from stripe.params import (
     WebhookEndpointListParams,
 )
 from stripe.params.checkout import SessionCreateParams as CheckoutSessionCreateParams
+from stripe.params.checkout import SessionExpireParams as CheckoutSessionExpireParams
 from stripe.params.checkout import SessionRetrieveParams as CheckoutSessionRetrieveParams
 from stripe.params.financial_connections import (
     AccountListParams,
@@ -79,6 +80,7 @@ __all__ = [
     "AccountOwnerListParams",
     "AccountRetrieveParams",
     "CheckoutSessionCreateParams",
+    "CheckoutSessionExpireParams",
     "CheckoutSessionRetrieveParams",
     "CustomerCreateParams",
     "CustomerListParams",

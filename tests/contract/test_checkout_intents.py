@@ -1,0 +1,77 @@
+"""The intent a Checkout Session made belongs to the session. Stripe's "Cancel a SetupIntent":
+"You can't cancel the SetupIntent for a Checkout Session. Expire the Checkout Session instead."
+(the Checkout Session's ``setup_intent`` / ``payment_intent`` fields say the same)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import stripe
+
+from tests.contract.test_payments import ACH, new_customer, new_setup_intent
+
+
+def _session(client: stripe.StripeClient, mode: str) -> Any:
+    params: dict[str, Any] = {
+        "mode": mode,
+        "success_url": "https://example.com/ok",
+        "customer": new_customer(client).id,
+        **ACH,
+    }
+    if mode == "setup":
+        params["currency"] = "usd"
+    else:
+        params["line_items"] = [
+            {
+                "price_data": {
+                    "currency": "usd",
+                    "unit_amount": 1250,
+                    "product_data": {"name": "Rent"},
+                },
+                "quantity": 1,
+            }
+        ]
+    return client.v1.checkout.sessions.create(params=params)
+
+
+@pytest.mark.parametrize("mode", ["setup", "payment"])
+def test_the_intent_of_a_checkout_session_cannot_be_canceled_only_the_session_expired(
+    client: stripe.StripeClient, mode: str
+) -> None:
+    session = _session(client, mode)
+    intents = client.v1.setup_intents if mode == "setup" else client.v1.payment_intents
+    intent_id = session.setup_intent if mode == "setup" else session.payment_intent
+    title = "SetupIntent" if mode == "setup" else "PaymentIntent"
+    with pytest.raises(stripe.InvalidRequestError) as err:
+        intents.cancel(intent_id)
+    assert err.value.http_status == 400
+    assert err.value.error is not None and err.value.error.type == "invalid_request_error"
+    assert f"cannot cancel this {title}" in str(err.value.user_message)
+    assert "Expire the Checkout Session instead" in str(err.value.user_message)
+    intent = intents.retrieve(intent_id)
+    assert intent.status == "requires_payment_method"  # the refusal changed nothing
+    expired = client.v1.checkout.sessions.expire(session.id)
+    assert expired.status == "expired"
+    assert intents.retrieve(intent_id).status == "canceled"  # expiring cancels it
+
+
+def test_an_intent_made_without_checkout_is_still_canceled_directly(
+    client: stripe.StripeClient,
+) -> None:
+    si = new_setup_intent(client, new_customer(client).id)
+    assert client.v1.setup_intents.cancel(si.id).status == "canceled"
+
+
+def test_the_session_list_has_no_setup_intent_filter(client: stripe.StripeClient) -> None:
+    """Stripe's SessionListParams has payment_intent but no setup_intent: an unknown param."""
+    session = _session(client, "setup")
+    with pytest.raises(stripe.InvalidRequestError) as err:
+        client.v1.checkout.sessions.list(
+            params={"setup_intent": session.setup_intent}  # type: ignore[typeddict-unknown-key]
+        )
+    assert err.value.code == "parameter_unknown" and err.value.param == "setup_intent"
+    found = client.v1.checkout.sessions.list(
+        params={"customer": str(session.customer), "status": "open"}
+    )
+    assert [s.id for s in found.data] == [session.id]

@@ -1,0 +1,121 @@
+"""Cancelling the request behind a hosted link expires the link: Stripe refuses to cancel a
+Checkout Session's SetupIntent ("Expire the Checkout Session instead."), and expiring the
+session cancels it. Role check, idempotency key and the ``collect.cancel`` audit row stay."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from services.adapters.models import AuditEntry
+from services.adapters.store import session_scope
+from services.context import Services
+from services.errors import Conflict, Forbidden
+from services.usecases import collection_requests
+from tests.services.test_hosted_link import _customer
+from tests.services.test_unknown_outcomes import _late, _svc, patient_reads  # noqa: F401
+
+
+def _key() -> str:
+    return f"test-{secrets.token_hex(8)}"
+
+
+def _cancels(svc: Services, target: str) -> list[AuditEntry]:
+    with session_scope(svc.engine) as session:
+        rows = session.exec(
+            select(AuditEntry).where(
+                AuditEntry.action == "collect.cancel", AuditEntry.target == target
+            )
+        )
+        return list(rows.all())
+
+
+def _link(svc: Services, ops: Any) -> Any:
+    customer = _customer(svc, ops)
+    return collection_requests.create_hosted_link(
+        svc, ops, customer_id=customer, idempotency_key=_key()
+    )
+
+
+def test_cancelling_a_links_request_expires_its_checkout_session(
+    services_ctx: Services, gateway: Any, ops: Any
+) -> None:
+    link = _link(services_ctx, ops)
+    key = _key()
+    view = collection_requests.cancel_request(
+        services_ctx, ops, link.id, reason="requested_by_customer", idempotency_key=key
+    )
+    assert view.id == link.id and view.status == "canceled"
+    assert view.expired_link == link.checkout_session_id
+    session = gateway.retrieve_checkout_session(link.checkout_session_id)
+    assert (session["status"], session["url"]) == ("expired", None)
+    assert gateway.retrieve_setup_intent(link.id)["status"] == "canceled"
+    assert collection_requests.open_requests(services_ctx, ops, customer_id=link.customer_id) == []
+    (row,) = _cancels(services_ctx, link.id)
+    assert row.outcome == "ok" and row.idempotency_key == key
+    assert row.params["checkout_session"] == link.checkout_session_id
+    assert link.checkout_session_id in (row.message or "")
+    # the same click again (same key) replays Stripe's answer: still one expiry, no error
+    again = collection_requests.cancel_request(
+        services_ctx, ops, link.id, reason="requested_by_customer", idempotency_key=key
+    )
+    assert again.status == "canceled"
+
+
+def test_an_already_expired_link_gets_a_sentence(
+    services_ctx: Services, gateway: Any, ops: Any
+) -> None:
+    link = _link(services_ctx, ops)
+    gateway.expire_checkout_session(link.checkout_session_id, idempotency_key=None)
+    with pytest.raises(Conflict, match="had already expired") as err:
+        collection_requests.cancel_request(
+            services_ctx, ops, link.id, reason=None, idempotency_key=_key()
+        )
+    assert link.checkout_session_id in str(err.value)
+    (row,) = _cancels(services_ctx, link.id)
+    assert row.outcome != "ok"
+
+
+def test_a_completed_link_gets_a_sentence_and_stays_complete(
+    services_ctx: Services, gateway: Any, simulator: Any, ops: Any
+) -> None:
+    link = _link(services_ctx, ops)
+    simulator.link_bank(link.id, institution="Test Institution")
+    with pytest.raises(Conflict, match="already completed"):
+        collection_requests.cancel_request(
+            services_ctx, ops, link.id, reason=None, idempotency_key=_key()
+        )
+    assert gateway.retrieve_checkout_session(link.checkout_session_id)["status"] == "complete"
+    assert gateway.retrieve_setup_intent(link.id)["status"] == "succeeded"
+
+
+def test_other_roles_cannot_expire_a_link(
+    services_ctx: Services, gateway: Any, ops: Any, finance: Any
+) -> None:
+    link = _link(services_ctx, ops)
+    with pytest.raises(Forbidden):
+        collection_requests.cancel_request(
+            services_ctx, finance, link.id, reason=None, idempotency_key=_key()
+        )
+    assert gateway.retrieve_checkout_session(link.checkout_session_id)["status"] == "open"
+    (row,) = _cancels(services_ctx, link.id)
+    assert row.outcome != "ok" and row.actor == finance.username
+
+
+@pytest.mark.usefixtures("patient_reads")
+def test_a_late_expiry_is_read_back_from_the_link(
+    sandbox_handle: Any, engine: Any, simulator: Any, ops: Any
+) -> None:
+    """No answer in time: the link is read back until it shows expired (as a late cancel is)."""
+    svc = _svc(sandbox_handle, engine)
+    link = _link(svc, ops)
+    _late(svc, simulator, "expire_checkout_session")
+    view = collection_requests.cancel_request(
+        svc, ops, link.id, reason=None, idempotency_key=_key()
+    )
+    assert view.status == "canceled" and view.expired_link == link.checkout_session_id
+    assert svc.gateway.retrieve_checkout_session(link.checkout_session_id)["status"] == "expired"
+    assert [r.outcome for r in _cancels(svc, link.id)] == ["ok"]
