@@ -288,7 +288,9 @@ def _plain(key: str, value: Any, *, top: bool = False) -> str:
     if isinstance(value, list):
         return ", ".join(_plain(key, v) for v in value) or "(none)"
     if value is None:
-        return "null"
+        return "(none)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     return format_timestamp(value) if _is_time(key, value) else str(value)
 
 

@@ -61,3 +61,13 @@ def test_any_nested_value_has_no_braces_quotes_or_epochs() -> None:
         text = str(row["Value"])
         assert "{" not in text and "'" not in text and str(NOW) not in text, (row["Field"], text)
     assert wording.day(NOW) in value_of(account, "account_holder")
+
+
+def test_true_false_and_empty_fields_read_as_words_not_python_or_json() -> None:
+    """``livemode`` read "False" and an empty ``ownership`` read "null"."""
+    account = {"id": "fca_1", "livemode": False, "ownership": None, "account_numbers": None,
+               "supported_payment_method_types": ["us_bank_account"], "flags": {"a": True}}
+    assert value_of(account, "livemode") == "no"
+    assert value_of(account, "ownership") == "(none)"
+    assert value_of(account, "account_numbers") == "(none)"
+    assert value_of(account, "flags") == "a: yes"
