@@ -28,6 +28,8 @@ STATUS_WORDS = {
     "canceled": "Canceled; create another request if the customer still needs one.",
     "open": "The session is open until the customer finishes or it expires.",
     "linked": "The customer linked accounts in the session; their data is shared with you.",
+    "link expired": "The link expired, so Stripe canceled its SetupIntent; create another "
+    "request if the customer still needs one.",
 }
 FINISHED = ("succeeded", "processing")
 # The Collect page's create buttons: (kind, label, icon, widget key, help).
@@ -338,6 +340,8 @@ def request_summary(
     )
     st.caption(f"Created {format_timestamp(result.created)}.{behind}")
     cols = st.columns([3, 2, 1])
+    if result.checkout_status == "expired":  # its SetupIntent reads "canceled"
+        status = "link expired"
     cols[0].metric("Status", status, help=STATUS_WORDS.get(status))
     cols[1].metric(
         "Verification",

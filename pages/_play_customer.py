@@ -18,6 +18,7 @@ from components.collect_view import request_status
 from pages import _runtime as runtime
 from services.auth import Actor
 from services.rules.intents import CollectionRequest, IntentView
+from services.rules.request_state import ended
 from services.usecases.play_customer import simulate
 
 PENDING = "play_customer_step"  # the step a button asked for, run on the next page run
@@ -109,6 +110,10 @@ def institution_names(base_url: str) -> list[str]:
 def panel(request: CollectionRequest, status: str) -> None:
     """The "play the customer" buttons for ``request`` (nothing outside sandbox mode)."""
     if _simulator() is None:
+        return
+    why = ended(request, status, now=runtime.get_app().services.now())
+    if why is not None:  # nothing a customer could do on it any more ("its link expired")
+        st.caption(f":material/science: Nothing to play on this request: {why}.")
         return
     with st.container(border=True):
         st.markdown("#### :material/science: Play the customer (sandbox only)")

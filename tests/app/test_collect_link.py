@@ -204,6 +204,11 @@ def test_a_link_that_expires_while_the_page_is_open_says_it_expired_not_canceled
     shown = texts(at)
     assert "The link expired" in shown, shown
     assert "The request was canceled" not in shown
+    # The Status tile says so too (the SetupIntent behind it reads "canceled"), and the
+    # sandbox's customer steps are not offered on a link nobody can open
+    assert status_shown(at) == "link expired"
+    assert not [b for b in at.button if b.key == "collect_sim_link"]
+    assert "Nothing to play on this request: its link expired." in shown
 
     at.button(key="collect_create_link").click().run()  # a new one, saying why
     no_exceptions(at)
