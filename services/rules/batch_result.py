@@ -135,7 +135,8 @@ class BatchResult:
                 "amount": r.amount,
                 "currency": r.currency,
                 "verdict": r.verdict,
-                "reasons": " ".join(r.reasons) if r.reasons else (r.error or ""),
+                # Tables draw text as typed: no Markdown code marks around IDs
+                "reasons": _plain(" ".join(r.reasons) if r.reasons else (r.error or "")),
                 "account_id": r.account_id,
                 "balance": r.balance,
                 "balance_source": r.balance_source,
@@ -143,7 +144,7 @@ class BatchResult:
                 "required": r.required,
                 "shortfall": r.shortfall,
                 "refreshed": r.refreshed,
-                "error": r.error,
+                "error": _plain(r.error),
             }
             for r in sorted(self.rows, key=lambda r: r.row)
         ]
@@ -171,7 +172,7 @@ class BatchResult:
             writer.writerow(
                 [
                     r.row, safe_text(r.target), safe_text(r.reference), amount,
-                    r.currency or safe_text(r.currency_text), r.verdict, _major(r.balance, code), r.balance_source or "",
+                    _currency_cell(r.currency or r.currency_text), r.verdict, _major(r.balance, code), r.balance_source or "",
                     _iso(r.as_of), _major(r.required, code), _major(r.shortfall, code),
                     "yes" if r.refreshed else "no", r.account_id or "",
                     safe_text(_plain(" ".join(r.reasons))), safe_text(_plain(r.error)),
@@ -188,6 +189,14 @@ def policy_words(policy: DebitPolicy, version: int, currency: str = "usd") -> st
         f"of the debit, max age {wording.duration(policy.max_age_seconds)}"
     )
     return f"Policy version {version} ({terms})" if version else f"Default policy ({terms}; none saved yet)"
+
+
+def _currency_cell(code: str | None) -> str:
+    """A currency as the other files write it (USD), also as typed in a refused row ("usd");
+    anything that is not a code stays as typed (formula-escaped)."""
+    text = (code or "").strip()
+    return text.upper() if len(text) == 3 and text.isascii() and text.isalpha() else \
+        safe_text(code or "")
 
 
 def _plain(text: str | None) -> str | None:

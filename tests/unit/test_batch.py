@@ -365,11 +365,12 @@ def test_the_summary_counts_every_unchecked_row_with_an_amount_and_the_csv_carri
     assert summary.unchecked == {"usd": 1_000 + 250 + 400}
     assert (summary.unchecked_rows, summary.errors) == (3, 5)
     read = {int(r["row"]): r for r in csv.DictReader(io.StringIO(result.to_csv()))}
-    assert (read[2]["amount"], read[2]["currency"], read[2]["reference"]) == ("10.00", "usd", "A")
-    assert (read[3]["amount"], read[3]["currency"], read[3]["reference"]) == ("2.50", "usd", "B")
+    # Currencies as every file finance downloads writes them (USD), checked or refused
+    assert (read[2]["amount"], read[2]["currency"], read[2]["reference"]) == ("10.00", "USD", "A")
+    assert (read[3]["amount"], read[3]["currency"], read[3]["reference"]) == ("2.50", "USD", "B")
     assert (read[4]["amount"], read[4]["currency"]) == ("", "")  # cells split: nothing guessed
-    assert (read[5]["amount"], read[5]["currency"]) == ("'=1+1", "usd")  # as typed, no formula
-    assert (read[6]["amount"], read[6]["currency"]) == ("4.00", "usd")
+    assert (read[5]["amount"], read[5]["currency"]) == ("'=1+1", "USD")  # as typed, no formula
+    assert (read[6]["amount"], read[6]["currency"]) == ("4.00", "USD")
 
 
 @pytest.mark.parametrize(
