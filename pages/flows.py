@@ -378,7 +378,9 @@ def follow_address() -> None:
     URL is only written when the admin picks a flow (:func:`on_pick`)."""
     moved, wanted = runtime.address_change(ADDRESS, "flow", limit=40)
     if not moved:
-        return
+        if PICKED in st.session_state:  # a rerun, or the radio's own pick
+            return
+        wanted = str(st.query_params.get("flow") or "")[:40] or None  # a first or a return visit
     if wanted is None or wanted not in flow_config.FLOWS:
         shown = drafts.opening_flow(svc, actor)
         if wanted is not None:
