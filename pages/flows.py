@@ -2,7 +2,8 @@
 
 Edits live in session state until saved, each flow's in its own draft (:func:`keep_draft`), so
 switching flows, leaving the page or a refused save (validation or a conflict with another admin)
-never loses them. Saves send the version the admin started from; the service refuses the
+never loses them; each flow's unsaved edits are also kept in the store for this admin
+(:mod:`pages._flow_drafts`), so a reload, a new tab or a link shows them again. Saves send the version the admin started from; the service refuses the
 save if someone else saved in between.
 """
 
@@ -17,6 +18,7 @@ import streamlit as st
 from components.diff_view import both_changed, diff_view
 from components.history_table import history_table
 from components.literal import literal
+from pages import _flow_drafts as drafts
 from pages import _runtime as runtime
 from pages._flow_editor import (
     edited_config,
@@ -371,19 +373,24 @@ PICKED, ADDRESS = "flows_selected", "flows_address"  # the radio; the ?flow= las
 
 def follow_address() -> None:
     """The flow the URL's ``?flow=`` names, when it changed since this session last read or
-    wrote it (a link, a reload, Back or Forward); none means the first flow. The URL is only
-    written when the admin picks a flow (:func:`on_pick`)."""
+    wrote it (a link, a reload, Back or Forward); none (the sidebar) means the flow this admin
+    edited last (their newest draft, else the flow they saved last), else the first flow. The
+    URL is only written when the admin picks a flow (:func:`on_pick`)."""
     moved, wanted = runtime.address_change(ADDRESS, "flow", limit=40)
     if not moved:
-        return
-    if wanted is not None and wanted not in flow_config.FLOWS:
-        runtime.linger(
-            "flows_unknown",
-            f"The address names a flow fcops does not know ({literal(wanted)}); showing "
-            f"{flow_config.FLOW_TITLES[flow_config.FLOWS[0]]}. Choose a flow below.",
-        )
-        wanted = None
-    st.session_state[PICKED] = wanted or flow_config.FLOWS[0]
+        if PICKED in st.session_state:  # a rerun, or the radio's own pick
+            return
+        wanted = str(st.query_params.get("flow") or "")[:40] or None  # a first or a return visit
+    if wanted is None or wanted not in flow_config.FLOWS:
+        shown = drafts.opening_flow(svc, actor)
+        if wanted is not None:
+            runtime.linger(
+                "flows_unknown",
+                f"The address names a flow fcops does not know ({literal(wanted)}); showing "
+                f"{flow_config.FLOW_TITLES[shown]}. Choose a flow below.",
+            )
+        wanted = shown
+    st.session_state[PICKED] = wanted
 
 
 def on_pick() -> None:
@@ -393,8 +400,10 @@ def on_pick() -> None:
 
 follow_address()
 runtime.lingering("flows_unknown")
+drafts.restore(svc, actor)  # a new session (a reload, a new tab, a link): the stored drafts
 for drawn in flow_config.FLOWS:  # the edits of the last run, before the list marks them
     keep_draft(drawn)
+    drafts.sync(svc, actor, drawn)
 flow = st.radio(
     "Flow",
     flow_config.FLOWS,
@@ -417,6 +426,7 @@ if saved.version:
     st.caption(f"Version {saved.version}, saved by {saved.updated_by} on {when(saved.updated_at)}.")
 else:
     st.caption("Never saved: Stripe's defaults apply.")
+drafts.draft_line(svc, actor, flow)
 base = int(st.session_state[k(flow, "base")])
 if saved.version != base and not st.session_state.get(k(flow, "conflict")):
     # Someone saved while this admin was editing: say so now rather than on Save.

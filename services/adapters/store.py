@@ -69,7 +69,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 def create_schema(engine: Engine) -> None:
     """The tables, indexes and columns of the models (an older store gets what it lacks)."""
-    from services.adapters import ended_sign_ins  # noqa: F401  (it imports this module)
+    from services.adapters import ended_sign_ins, flow_drafts  # noqa: F401  (they import this module)
 
     SQLModel.metadata.create_all(engine)
     add_missing_columns(engine)

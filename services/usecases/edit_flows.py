@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
+from services.adapters import flow_drafts
 from services.adapters import versioned_settings as settings_store
 from services.audit import AuditContext, audited
 from services.auth import Actor, require
@@ -197,6 +198,7 @@ def _save_checked(
     except settings_store.StaleVersion:
         raise _conflict(engine, flow, expected_version) from None
     config = _from_stored(flow, saved.stored)
+    flow_drafts.drop(engine, actor.username, flow)  # saved (or reverted): the draft is done
     if saved.changed:
         ctx.message = f"Saved version {config.version}."
     else:

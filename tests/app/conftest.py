@@ -222,3 +222,15 @@ def jobs_settled(at: AppTest | None = None, timeout: float = 60.0) -> AppTest | 
     if at is not None:
         at.run()
     return at
+
+
+def clear_flow_drafts() -> None:
+    """Forget every admin's stored Flows drafts (the AppTests share one store, and a draft left
+    by one test would open, marked, in the next)."""
+    from sqlmodel import delete
+
+    from services.adapters.flow_drafts import FlowDraftRow
+    from services.adapters.store import session_scope
+
+    with session_scope(shared_app().engine) as session:
+        session.exec(delete(FlowDraftRow))  # type: ignore[call-overload]

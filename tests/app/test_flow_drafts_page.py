@@ -1,0 +1,116 @@
+"""Flows keeps each admin's unsaved edits across a reload, a new tab or a link (a new session)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from services.adapters import flow_drafts as store
+from services.auth import Actor
+from services.rules import flow_config
+from services.usecases import edit_flows as flows
+from tests.app.conftest import clear_flow_drafts, no_exceptions, open_page, shared_app, texts
+
+PAGE = "pages/flows.py"
+OTHER = Actor(username="other-admin", role="admin", name="Other Admin")
+
+def k(flow: str, name: str) -> str:
+    return f"flows_{flow}_{name}"
+
+@pytest.fixture(autouse=True)
+def no_drafts() -> Iterator[None]:
+    """Every test starts and ends with no stored drafts."""
+    clear_flow_drafts()
+    yield
+    clear_flow_drafts()
+
+
+def edit(flow: str) -> tuple[AppTest, str]:
+    """An admin's session with an unsaved edit of ``flow``'s verification method."""
+    at = open_page(PAGE, "admin")
+    at.radio(key="flows_selected").set_value(flow).run()
+    stored = flows.load_flow(shared_app().engine, flow)
+    mine = "automatic" if stored.verification_method == "instant" else "instant"
+    at.radio(key=k(flow, "method")).set_value(mine).run()
+    at.text_input(key=k(flow, "note")).set_value("kept over a reload").run()
+    no_exceptions(at)
+    assert "Unsaved edits" in texts(at)
+    return at, mine
+
+def test_a_reload_shows_the_unsaved_edits_again_with_their_time_and_a_discard() -> None:
+    """A reload (a new session) threw every unsaved edit away without a word."""
+    flow = "invoice"
+    _, mine = edit(flow)
+    saved = flows.load_flow(shared_app().engine, flow)
+
+    reloaded = open_page(PAGE, "admin")  # a reload, a new tab, the sidebar: no ?flow=
+    no_exceptions(reloaded)
+    assert reloaded.radio(key="flows_selected").value == flow  # the flow being edited
+    assert reloaded.radio(key=k(flow, "method")).value == mine
+    assert reloaded.text_input(key=k(flow, "note")).value == "kept over a reload"
+    shown = texts(reloaded)
+    assert "Unsaved edits" in shown and "your draft from" in shown
+    assert "unsaved edits" in reloaded.radio(key="flows_selected").proto.captions[
+        flow_config.FLOWS.index(flow)
+    ]
+    assert not reloaded.button(key=k(flow, "save")).disabled
+    assert flows.load_flow(shared_app().engine, flow) == saved  # nothing saved
+
+    reloaded.button(key=k(flow, "discard")).click().run()  # Discard draft
+    no_exceptions(reloaded)
+    assert reloaded.radio(key=k(flow, "method")).value == saved.verification_method
+    assert "Unsaved edits" not in texts(reloaded)
+    again = open_page(PAGE, "admin")
+    again.radio(key="flows_selected").set_value(flow).run()
+    assert again.radio(key=k(flow, "method")).value == saved.verification_method
+    assert "Unsaved edits" not in texts(again)
+
+def test_a_link_to_the_flow_shows_the_draft_too() -> None:
+    flow = "setup_intent"
+    _, mine = edit(flow)
+    linked = open_page(PAGE, "admin")
+    linked.query_params["flow"] = flow
+    linked.run()
+    no_exceptions(linked)
+    assert linked.radio(key=k(flow, "method")).value == mine
+    assert "your draft from" in texts(linked)
+
+def test_saving_clears_the_draft_so_a_reload_shows_the_saved_configuration() -> None:
+    flow = "subscription"
+    at, mine = edit(flow)
+    at.button(key=k(flow, "save")).click().run()
+    no_exceptions(at)
+    assert flows.load_flow(shared_app().engine, flow).verification_method == mine
+    assert store.for_user(shared_app().engine, "admin") == {}
+
+    reloaded = open_page(PAGE, "admin")
+    reloaded.radio(key="flows_selected").set_value(flow).run()
+    no_exceptions(reloaded)
+    assert "Unsaved edits" not in texts(reloaded)
+    assert reloaded.button(key=k(flow, "save")).disabled
+
+def test_a_draft_of_an_older_version_opens_the_three_way_merge_after_a_reload() -> None:
+    flow = "checkout_session"
+    engine = shared_app().engine
+    _, mine = edit(flow)
+    base = flows.load_flow(engine, flow)
+    theirs = flows.save_flow(
+        engine, OTHER, flow, permissions=[*base.permissions, "ownership"], prefetch=base.prefetch,
+        verification_method=base.verification_method, expected_version=base.version,
+    )
+    reloaded = open_page(PAGE, "admin")
+    no_exceptions(reloaded)
+    assert reloaded.radio(key="flows_selected").value == flow
+    shown = texts(reloaded)
+    assert f"saved version {theirs.version}" in shown
+    assert f"Your unsaved edits (on version {base.version})" in shown
+    reloaded.button(key=k(flow, "keep")).click().run()  # keep mine on top of theirs
+    no_exceptions(reloaded)
+    reloaded.button(key=k(flow, "save")).click().run()
+    no_exceptions(reloaded)
+    now = flows.load_flow(engine, flow)
+    assert (now.version, now.verification_method) == (theirs.version + 1, mine)
+    assert "ownership" in now.permissions  # their change kept
+    assert store.for_user(engine, "admin") == {}
