@@ -78,8 +78,8 @@ def _refuse(check: DebitCheck) -> None:
         who = "The balance refresh fcops started" if started else "A balance refresh"
         raise RefreshStillRunning(
             f"{who} is still running at the bank, so nothing was sent; check the balance and "
-            "send the retry again once it has finished (the balance fcops has now, from "
-            f"before it, says {check.verdict}).",
+            f"send the retry again once it has finished (the balance from before the refresh "
+            f"says {check.verdict}).",
             account_id=check.account.id,
         )
     why = " ".join(check.final.reasons)
