@@ -56,8 +56,8 @@ PENDING = "A balance refresh is running at the bank; this updates by itself."
 # How long a refresh asked for here holds the page (spinner) before the follower takes over:
 # a quick bank answers within it; a slow one no longer freezes the page for half a minute.
 REFRESH_WAIT_SECONDS = 5.0
-# A refresh click that could not read Stripe (a timeout after 15 s, a 5xx): (the shown check's
-# checked_at, the failed read's sentence). Beside that check the button is off and says why, as
+# A refresh click that could not read Stripe (a timeout after 15 s, a 5xx): (the check shown
+# then, itself, not its second-granular time; the failed read's sentence). Beside that check the button is off and says why, as
 # Accounts does beside its stored copy: another click would only wait on Stripe once more.
 UNREAD = "bc_refresh_unread"
 REFRESH_OFF = (
@@ -325,7 +325,7 @@ def refresh_controls(check: check_debit.DebitCheck) -> None:
         # No figure yet: the button fetches the first one (the same refresh at Stripe).
         label = "Refresh balance now" if result.balance is not None else "Fetch the balance now"
         unread = st.session_state.get(UNREAD) or (None, "")
-        off = unread[0] == check.checked_at
+        off = unread[0] is check
         if off:
             st.error(unread[1], icon=":material/cloud_off:")
         clicked = st.button(
@@ -341,7 +341,7 @@ def refresh_controls(check: check_debit.DebitCheck) -> None:
             if latest is not None:
                 st.session_state[RESULT] = latest
                 st.rerun()
-            if st.session_state.get(UNREAD, (None,))[0] == check.checked_at:
+            if st.session_state.get(UNREAD, (None,))[0] is check:
                 st.rerun()
     elif result.verdict == "stale" and result.refreshable_at:
         wait = result.refreshable_at - svc.now()
@@ -369,7 +369,7 @@ def refresh_now(
                 wait_seconds=REFRESH_WAIT_SECONDS,
             )
     except StripeUnavailable as err:
-        st.session_state[UNREAD] = (check.checked_at, runtime.mask_secrets(str(err)))
+        st.session_state[UNREAD] = (check, runtime.mask_secrets(str(err)))
         raise
 
 
