@@ -21,6 +21,7 @@ from pages import _follow as follow
 from pages import _refresh as bank_refresh
 from pages import _runtime as runtime
 from pages._customer_search import search_count, search_page
+from services.errors import StripeUnavailable
 from services.rules import bank_account, people, wording
 from services.rules.debit import Assessment
 from services.rules.money import MoneyError, exponent, parse_unambiguous_amount, validate_currency
@@ -55,6 +56,14 @@ PENDING = "A balance refresh is running at the bank; this updates by itself."
 # How long a refresh asked for here holds the page (spinner) before the follower takes over:
 # a quick bank answers within it; a slow one no longer freezes the page for half a minute.
 REFRESH_WAIT_SECONDS = 5.0
+# A refresh click that could not read Stripe (a timeout after 15 s, a 5xx): (the check shown
+# then, itself, not its second-granular time; the failed read's sentence). Beside that check the button is off and says why, as
+# Accounts does beside its stored copy: another click would only wait on Stripe once more.
+UNREAD = "bc_refresh_unread"
+REFRESH_OFF = (
+    "Off while Stripe cannot be read: the verdict above is from the last check that could read "
+    "it. Press Check debit to read Stripe again; the button comes back when it answers."
+)
 
 
 def plain_amount(amount: int, currency: str) -> str:
@@ -315,11 +324,24 @@ def refresh_controls(check: check_debit.DebitCheck) -> None:
     if result.needs_refresh:  # stale, or no balance yet, and Stripe allows a refresh now
         # No figure yet: the button fetches the first one (the same refresh at Stripe).
         label = "Refresh balance now" if result.balance is not None else "Fetch the balance now"
-        if st.button(label, type="primary", icon=":material/refresh:", key="bc_refresh_now"):
-            latest = run_check(st.session_state[REQUEST], refresh=True)
-            # On failure keep the stale verdict on screen; the error sentence shows below it.
+        unread = st.session_state.get(UNREAD) or (None, "")
+        off = unread[0] is check
+        if off:
+            st.error(unread[1], icon=":material/cloud_off:")
+        clicked = st.button(
+            label, type="primary", icon=":material/refresh:", key="bc_refresh_now",
+            disabled=off, help=REFRESH_OFF if off else None,
+        )  # fmt: skip
+        if off:
+            st.caption(REFRESH_OFF)
+        elif clicked:
+            latest = runtime.call(refresh_now, check, st.session_state[REQUEST])
+            # On failure keep the stale verdict on screen; the error sentence shows below it
+            # (and, when Stripe could not be read, the button is drawn off beside it).
             if latest is not None:
                 st.session_state[RESULT] = latest
+                st.rerun()
+            if st.session_state.get(UNREAD, (None,))[0] is check:
                 st.rerun()
     elif result.verdict == "stale" and result.refreshable_at:
         wait = result.refreshable_at - svc.now()
@@ -328,6 +350,27 @@ def refresh_controls(check: check_debit.DebitCheck) -> None:
             f"(at {format_timestamp(result.refreshable_at)}).",
             icon=":material/hourglass:",
         )
+
+
+def refresh_now(
+    check: check_debit.DebitCheck, request: dict[str, Any]
+) -> check_debit.DebitCheck:
+    """The refresh click: check again with a refresh; when Stripe could not be read, remember it
+    for the check on screen (its button is then off with the sentence) and raise on."""
+    try:
+        with st.spinner("Refreshing the balance…"):
+            return check_debit.check_debit(
+                svc,
+                actor,
+                request["target"],
+                request["amount"],
+                request["currency"],
+                refresh_stale=True,
+                wait_seconds=REFRESH_WAIT_SECONDS,
+            )
+    except StripeUnavailable as err:
+        st.session_state[UNREAD] = (check, runtime.mask_secrets(str(err)))
+        raise
 
 
 def follow_refresh(account_id: str) -> None:

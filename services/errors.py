@@ -41,6 +41,15 @@ class Refused(ValidationError):
     nothing was wrong with the input or with Stripe. Audited as ``refused``, not ``error``."""
 
 
+class RefreshStillRunning(Refused):
+    """Refused because a balance refresh (``account_id``'s) is still running at the bank: the
+    page can follow it and let the person try again when it ends."""
+
+    def __init__(self, message: str, *, account_id: str) -> None:
+        super().__init__(message)
+        self.account_id = account_id
+
+
 class NotFound(FcopsError):
     """The object does not exist in Stripe or in the store."""
 

@@ -162,11 +162,13 @@ class StoredCopy:
     stored_at: int  # Unix seconds
 
     def sentence(self, *, now: int) -> str:
-        """What the page says above the stored copy."""
+        """What the page says above the stored copy. The failed read's sentence is shown beside
+        it: when that already says when to try again ("… nothing was changed. Try again in a
+        minute."), this one does not say it a second time with another time."""
+        said = "" if "try again" in self.reason.lower() else " Try again in a minute."
         return (
             f"Stripe could not be read just now; showing what fcops stored at "
-            f"{wording.timestamp(self.stored_at)} ({wording.ago(now - self.stored_at)}). "
-            "Try again in a moment."
+            f"{wording.timestamp(self.stored_at)} ({wording.ago(now - self.stored_at)}).{said}"
         )
 
     @property
@@ -182,7 +184,7 @@ class StoredCopy:
         """A refresh the stored copy says is pending: it started; how it ended is not known."""
         return (
             f"{feature.capitalize()} refresh started; its outcome is not known yet because "
-            "Stripe could not be read. Try again in a moment to see it."
+            "Stripe could not be read. Use Try again above to see it."
         )
 
 

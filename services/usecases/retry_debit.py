@@ -18,7 +18,7 @@ from services.adapters.transaction_store import load_transactions
 from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
-from services.errors import NotFound, Refused, ValidationError
+from services.errors import NotFound, RefreshStillRunning, Refused, ValidationError
 from services.rules.debit import OK
 from services.rules.ids import parse_id
 from services.rules.income import detect_income
@@ -71,6 +71,26 @@ def _plan(svc: Services, original_id: str) -> RetryPlanView:
     return RetryPlanView(original, attempts, result)
 
 
+def _refuse(check: DebitCheck) -> None:
+    """Why the fresh check stops the retry, in a sentence that says what to do next."""
+    started = check.refresh is not None and check.refresh.status == "pending"
+    if check.account is not None and (started or check.account.refresh_pending):
+        who = "The balance refresh fcops started" if started else "A balance refresh"
+        raise RefreshStillRunning(
+            f"{who} is still running at the bank, so nothing was sent; check the balance and "
+            f"send the retry again once it has finished (the balance from before the refresh "
+            f"says {check.verdict}).",
+            account_id=check.account.id,
+        )
+    why = " ".join(check.final.reasons)
+    advice = (
+        "wait for the suggested date or retry anyway"
+        if check.verdict == "insufficient"
+        else "check the balance again later or retry anyway"
+    )
+    raise Refused(f"The fresh balance check says {check.verdict}: {why} Nothing was sent; {advice}.")
+
+
 def plan(svc: Services, actor: Actor, original_id: str) -> RetryPlanView:
     """Attempt n of 3, the deadline and the suggested date for a returned debit (read-only)."""
     require(actor, "returns.view")
@@ -83,13 +103,17 @@ def create_retry(
     original_id: str,
     *,
     proceed_without_ok: bool = False,
-    wait_seconds: float = 10,
+    wait_seconds: float = 5,
 ) -> RetryCreated:
     """Re-initiate a returned R01/R09 debit after a fresh balance check.
 
     Refused with a sentence (and audited ``refused``: a rule said no, nothing failed) for any
     other return code, after three attempts, past the 180-day deadline, while the last attempt is
-    on its way, and when the fresh check is not ``ok`` unless ``proceed_without_ok``.
+    on its way, and when the fresh check is not ``ok`` unless ``proceed_without_ok``. The fresh
+    check holds the caller at most ``wait_seconds`` for a refresh it started; one still running
+    then is refused with :class:`RefreshStillRunning` (its account, for the page to follow it):
+    the balance it will bring is not known yet, so neither "wait for the suggested date" nor a
+    verdict on the old figure is the advice.
     """
     with audited(svc.engine, actor=actor, action="debits.retry", target=original_id) as ctx:
         require(actor, "debits.retry")
@@ -117,11 +141,7 @@ def create_retry(
             {"check_verdict": check.verdict, "proceed_without_ok": proceed_without_ok}
         )
         if check.verdict != OK and not proceed_without_ok:
-            why = check.final.reasons[0] if check.final.reasons else ""
-            raise Refused(
-                f"The fresh balance check says {check.verdict}: {why} "
-                "Nothing was sent; wait for the suggested date or retry anyway."
-            )
+            _refuse(check)
         key = f"fcops-retry-{original.id}-attempt-{retry.attempt}"
         params = retry_payment_intent_create(
             amount=original.amount,

@@ -83,6 +83,10 @@ def test_refresh_while_stripe_does_not_answer_reads_once_and_says_so_once(
     assert "nothing was changed" in sentence
     warnings = " ".join(str(w.value) for w in at.warning)
     assert "showing what fcops stored" in warnings
+    # One "try again" time on the page, the failed read's (it says nothing was changed too):
+    # the stored copy's banner said "Try again in a moment." beside "Try again in a minute.".
+    assert "Try again in a minute." in sentence
+    assert "try again in a" not in warnings.lower(), warnings
     # Beside the stored copy the buttons are off and say why (no click costs another wait).
     for feature in ("balance", "ownership", "transactions"):
         button = at.button(key=f"acc_refresh_{feature}")

@@ -434,3 +434,38 @@ def test_a_slow_bank_does_not_hold_the_page_and_the_refresh_is_followed_to_its_v
     at.run()
     no_exceptions(at)
     assert "OK — the balance covers this debit" in markdown(at)
+
+
+def test_after_a_refresh_click_that_could_not_read_stripe_the_button_is_off_and_says_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """"Refresh balance now" stayed on after "Could not reach Stripe in 15 s": each click beside
+    the older verdict waited on Stripe once more. Now it is off with a reason (as Accounts does
+    beside its stored copy) until a check reads Stripe again."""
+    import services.adapters.gateway as gateway_module
+    from tests.app.conftest import jobs_settled, webhooks_settled
+
+    monkeypatch.setattr(gateway_module, "INTERACTIVE_READ_SECONDS", 0.5)
+    _, fca = new_account(available=900_000, age=3 * DAY)
+    at = check_id(open_page(PAGE, "finance"), fca, "100.00")
+    assert "STALE" in markdown(at) and not at.button(key="bc_refresh_now").disabled
+    jobs_settled()
+    webhooks_settled()
+    try:
+        app().simulator.force_faults("timeout", 5, seconds=3)
+        at.button(key="bc_refresh_now").click().run(timeout=30)
+        no_exceptions(at)
+        assert "STALE" in markdown(at)  # the older verdict stays, said to be from then
+        errors = [str(e.value) for e in at.error]
+        assert sum("Could not reach Stripe" in e for e in errors) == 1, errors
+        button = at.button(key="bc_refresh_now")
+        assert button.disabled and "Press Check debit to read Stripe again" in (button.help or "")
+        at.run()  # a rerun keeps it off, with its sentence
+        assert at.button(key="bc_refresh_now").disabled
+        assert sum("Could not reach Stripe" in str(e.value) for e in at.error) == 1
+    finally:
+        app().simulator.clear_faults()
+    at = at.button(key="FormSubmitter:bc_form-Check debit").click().run()  # Stripe answers
+    no_exceptions(at)
+    assert not at.button(key="bc_refresh_now").disabled
+    assert not any("Could not reach Stripe" in str(e.value) for e in at.error)

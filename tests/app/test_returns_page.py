@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from sqlmodel import select
 
 from services.usecases.debit_outcomes import record_payment_intent
 from tests.app.conftest import (
@@ -334,3 +335,115 @@ def test_home_tells_ops_who_acts_on_returns_when_no_rate_is_near_its_limit() -> 
     no_exceptions(at)
     assert ops.who_acts in [c.value for c in at.caption]
     assert not any(el.proto.page == "returns" for el in at.get("page_link"))
+
+
+def returned_on_a_linked_account() -> str:
+    """A real linked account (a balance two days old, refreshable now) whose $42 debit came back
+    R01: the retry's fresh check refreshes the balance at the sandbox bank."""
+    import time
+
+    a = app()
+    gw = a.gateway
+    cus = gw.create_customer({"name": "Rita Retry"}, idempotency_key=None)["id"]
+    si = gw.create_setup_intent(
+        {
+            "customer": cus,
+            "allowed_payment_method_types": ["us_bank_account"],
+            "payment_method_options": {
+                "us_bank_account": {
+                    "financial_connections": {"permissions": ["payment_method", "balances"]}
+                }
+            },
+        },
+        idempotency_key=None,
+    )
+    a.simulator.link_bank(si["id"], institution="StripeBank")
+    pm = gw.retrieve_setup_intent(si["id"], expand=["payment_method"])["payment_method"]
+    fca = pm["us_bank_account"]["financial_connections_account"]
+    now = int(time.time())
+    with a.sandbox.state.lock:
+        account = a.sandbox.state.lookup(fca)
+        account["balance"] = {
+            "as_of": now - 2 * 86_400,
+            "type": "cash",
+            "current": {"usd": 900_000},
+            "cash": {"available": {"usd": 900_000}},
+        }
+        account["balance_refresh"] = {
+            "status": "succeeded",
+            "last_attempted_at": now - 2 * 86_400,
+            "next_refresh_available_at": now - 60,
+        }
+    pi = f"pi_retry{secrets.token_hex(3)}"
+    record_payment_intent(
+        a.engine,
+        {
+            "id": pi,
+            "object": "payment_intent",
+            "amount": 4_200,
+            "currency": "usd",
+            "created": now - 3 * 86_400,
+            "customer": cus,
+            "status": "requires_payment_method",
+            "payment_method": pm,
+            "last_payment_error": {"code": "insufficient_funds", "payment_method": pm},
+            "metadata": {},
+        },
+        at=now - 86_400,
+    )
+    return pi
+
+
+def test_a_retry_whose_refresh_outlives_the_wait_follows_it_then_lets_finance_press_again() -> None:
+    """The tester's case: the click held the page 10 s, then refused with "wait for the
+    suggested date" while the refresh the retry started still ran. Now it holds ~5 s, says the
+    refresh is still running, follows it with the button off, and turns the button on again
+    with a sentence when the bank answers; nothing is sent without a second press."""
+    import time
+
+    from services.adapters.models import AuditEntry
+    from services.adapters.store import session_scope
+
+    pi = returned_on_a_linked_account()
+    at = open_page(PAGE, "finance")
+    at.text_input(key="returns_retry_search").input(pi).run()
+    at.selectbox(key="returns_retry_pick").set_value(pi).run()
+    button = next(b for b in at.button if "send the retry" in b.label)
+    config = app().sandbox.state.config
+    delay, config.refresh_delay = config.refresh_delay, 600.0  # the bank takes ten minutes
+    try:
+        started = time.monotonic()
+        button.click().run(timeout=30)
+        assert time.monotonic() - started < 9, "the click held the page while the bank worked"
+        no_exceptions(at)
+        said = [w.value for w in at.warning] + [e.value for e in at.error]
+        assert any("fcops started is still running at the bank" in t for t in said), said
+        assert not any("suggested date" in t for t in said), said
+        assert any("this updates by itself" in i.value for i in at.info)
+        button = next(b for b in at.button if "send the retry" in b.label)
+        assert button.disabled
+    finally:
+        config.refresh_delay = delay
+    with session_scope(app().engine) as session:
+        rows = session.exec(
+            select(AuditEntry).where(AuditEntry.action == "debits.retry", AuditEntry.target == pi)
+        ).all()
+        assert [r.outcome for r in rows] == ["refused"]
+    fca = returned_account(pi)
+    with app().sandbox.state.lock:  # the bank answers
+        app().sandbox.state.lookup(fca)["balance_refresh"].update(status="succeeded")
+        app().sandbox.state.lookup(fca)["balance"]["as_of"] = int(time.time())
+    at.run()
+    no_exceptions(at)
+    assert any("balance refresh finished" in s.value for s in at.success)
+    button = next(b for b in at.button if "send the retry" in b.label)
+    assert not button.disabled
+    assert not any("this updates by itself" in i.value for i in at.info)
+
+
+def returned_account(pi: str) -> str:
+    from services.usecases.debit_outcomes import load_attempts
+
+    account = load_attempts(app().engine, pi)[0].account
+    assert account
+    return account

@@ -108,8 +108,16 @@ def test_the_stored_copy_sentence_says_when_it_was_stored_and_to_try_again() -> 
     sentence = copy.sentence(now=1_796_000_000 + 7_200)
     assert sentence == (
         "Stripe could not be read just now; showing what fcops stored at 2026-11-30 00:53 UTC "
-        "(2 h ago). Try again in a moment."
+        "(2 h ago). Try again in a minute."
     )
+    # A read that says when to try again itself is not contradicted by a second time (the
+    # tester saw "Try again in a minute." and "Try again in a moment." in two banners).
+    timed_out = StoredCopy(
+        reason="Could not reach Stripe in 15 s (the connection failed or timed out); nothing "
+        "was changed. Try again in a minute.",
+        stored_at=1_796_000_000,
+    )
+    assert timed_out.sentence(now=1_796_000_000 + 7_200).endswith("(2 h ago).")
     assert copy.refresh_sentence("balance").startswith(
         "Balance refresh started; its outcome is not known yet"
     )

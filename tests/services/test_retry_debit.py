@@ -166,3 +166,40 @@ def test_roles_and_other_codes_are_refused(svc: Services, box: Any) -> None:
     rows = [(r.outcome, r.actor) for r in audit_rows(svc, "debits.retry")]
     # Two roles and one rule (R02) said no; only the ID that is not one is an error.
     assert rows == [("refused", "opal"), ("refused", "mia"), ("refused", "fin"), ("error", "fin")]
+
+
+def test_a_refresh_still_running_is_said_and_named_not_wait_for_the_suggested_date(
+    svc: Services, box: Any
+) -> None:
+    """The tester's case: the retry's own refresh outlived the wait (a slow bank), and the
+    refusal quoted only "The balance is 2 days old" with "wait for the suggested date"."""
+    from services.errors import RefreshStillRunning, Refused
+
+    pi_id, fca = returned_debit(svc, box)
+    debit_outcomes.sync_outcomes(svc, FINANCE)
+    with box.state.lock:
+        account = box.state.lookup(fca)
+        now = box.state.now()
+        account["balance"]["as_of"] = now - 2 * 86_400  # two days old: stale
+        account["balance_refresh"] = {
+            "status": "succeeded",
+            "last_attempted_at": now - 2 * 86_400,
+            "next_refresh_available_at": now - 60,  # a refresh may be asked for now
+        }
+    box.state.config.refresh_delay = 30  # the bank takes longer than the retry waits
+    try:
+        with pytest.raises(RefreshStillRunning) as refused:
+            retry_debit.create_retry(svc, FINANCE, pi_id, wait_seconds=0.3)
+    finally:
+        box.state.config.refresh_delay = 0
+    said = str(refused.value)
+    assert said.startswith("The balance refresh fcops started is still running at the bank")
+    assert "nothing was sent" in said and "suggested date" not in said
+    assert refused.value.account_id == fca
+    assert isinstance(refused.value, Refused)  # a rule said no: audited refused, not error
+    assert [r.outcome for r in audit_rows(svc, "debits.retry")][-1] == "refused"
+    assert [o.id for o in debit_outcomes.load_attempts(svc.engine, pi_id)] == [pi_id]
+    # Pressed again while it still runs: the same sentence about that refresh, no new one.
+    with pytest.raises(RefreshStillRunning, match="A balance refresh is still running"):
+        retry_debit.create_retry(svc, FINANCE, pi_id, wait_seconds=0.3)
+
