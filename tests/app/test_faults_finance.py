@@ -212,7 +212,7 @@ def test_a_csv_with_every_kind_of_bad_row_explains_each_and_checks_the_rest() ->
         9: (",10.00,usd", "No id"),
         10: ("ba_123,10.00,usd", "not an id this tool can debit"),
         11: ("fca_000000000000unknown,10.00,usd", "no Financial Connections account"),
-        12: ("cus_000000000unknown,10.00,usd", "no customer `cus_000000000unknown`"),
+        12: ("cus_000000000unknown,10.00,usd", "no customer cus_000000000unknown."),
         13: (f"{fca},10.00,eur", "not accepted"),
         14: (f"{fca},10.00,xx", "not a currency code"),
         15: (f"{fca},10.001,usd", "too many decimals"),

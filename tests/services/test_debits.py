@@ -701,9 +701,9 @@ def test_batch_result_downloads_in_major_units(
     result = check_batch.run_batch(svc, finance, planned, refresh_stale=False, row_errors=bad)
     lines = result.to_csv().splitlines()
     assert lines[0].startswith("row,id,reference,amount,currency,verdict,balance")
-    assert lines[1].startswith(f"2,{fca},rent,200.50,usd,insufficient,123.45,available,")
+    assert lines[1].startswith(f"2,{fca},rent,200.50,USD,insufficient,123.45,available,")
     # The refused row keeps what it said (reference, amount as money, currency) for matching.
-    assert lines[2].startswith("3,,x,1.00,usd,error,")
+    assert lines[2].startswith("3,,x,1.00,USD,error,")
     frame = result.to_frame()
     assert list(frame["verdict"]) == ["insufficient", "error"]
     assert int(frame["shortfall"].iloc[0]) == 20_050 - 12_345
