@@ -39,7 +39,9 @@ def pick_option(pg, widget_label: str, option: str) -> None:  # type: ignore[no-
 def open_setup_intent_flow(pg) -> None:  # type: ignore[no-untyped-def]
     """Flow configuration, SetupIntent picked and its editor drawn."""
     open_page(pg, "Flow configuration")
-    pg.get_by_text("SetupIntent", exact=True).click()
+    # The radio's option: the page may open on SetupIntent already (the flow this admin edited
+    # last), where its heading and tab name it too
+    pg.get_by_role("radiogroup", name="Flow").get_by_text("SetupIntent", exact=True).click()
     # The editor below belongs to the flow named in the heading: wait until that is SetupIntent.
     pg.get_by_test_id("stHeading").filter(has_text=re.compile(r"^\s*SetupIntent\s*$")).wait_for()
     settle(pg)
