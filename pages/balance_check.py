@@ -185,11 +185,10 @@ with st.form("bc_form"):
     submitted = st.form_submit_button("Check debit", type="primary", icon=":material/fact_check:")
 
 
-def run_check(request: dict[str, Any], *, refresh: bool) -> check_debit.DebitCheck | None:
-    """Check (and maybe refresh); on failure the sentence is shown here and None returned."""
+def check_now(request: dict[str, Any], *, refresh: bool) -> check_debit.DebitCheck:
+    """The one call to the debit check, under its spinner (raises as the service does)."""
     with st.spinner("Checking the balance…" if not refresh else "Refreshing the balance…"):
-        return runtime.call(
-            check_debit.check_debit,
+        return check_debit.check_debit(
             svc,
             actor,
             request["target"],
@@ -198,6 +197,11 @@ def run_check(request: dict[str, Any], *, refresh: bool) -> check_debit.DebitChe
             refresh_stale=refresh,
             wait_seconds=REFRESH_WAIT_SECONDS,
         )
+
+
+def run_check(request: dict[str, Any], *, refresh: bool) -> check_debit.DebitCheck | None:
+    """Check (and maybe refresh); on failure the sentence is shown here and None returned."""
+    return runtime.call(check_now, request, refresh=refresh)
 
 
 def read_amount(amount_text: str, currency: str) -> tuple[int, str] | None:
@@ -358,16 +362,7 @@ def refresh_now(
     """The refresh click: check again with a refresh; when Stripe could not be read, remember it
     for the check on screen (its button is then off with the sentence) and raise on."""
     try:
-        with st.spinner("Refreshing the balance…"):
-            return check_debit.check_debit(
-                svc,
-                actor,
-                request["target"],
-                request["amount"],
-                request["currency"],
-                refresh_stale=True,
-                wait_seconds=REFRESH_WAIT_SECONDS,
-            )
+        return check_now(request, refresh=True)
     except StripeUnavailable as err:
         st.session_state[UNREAD] = (check, runtime.mask_secrets(str(err)))
         raise
