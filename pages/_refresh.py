@@ -87,6 +87,15 @@ def follow(
     )
 
 
+
+def unfollowed(feature: str, then: str) -> str:
+    """What a page says when it stopped following a refresh (``feature``: balance, ownership,
+    transaction) because Stripe could not be read for about half a minute; ``then``: what to do."""
+    return (
+        f"fcops stopped following the {feature} refresh: Stripe could not be read for about half "
+        f"a minute, so how it ended is not known yet. {then}"
+    )
+
 def follow_one(
     svc: Services,
     actor: Actor,

@@ -227,9 +227,7 @@ def say_refresh_ended(status: str) -> None:
         )
     elif status == UNKNOWN:
         st.warning(
-            "fcops stopped following the balance refresh: Stripe could not be read for about "
-            "half a minute, so how it ended is not known. The debit is checked again as it "
-            "stands.",
+            bank_refresh.unfollowed("balance", "The debit is checked again as it stands."),
             icon=":material/cloud_off:",
         )
     else:

@@ -242,9 +242,7 @@ def show_outcome(account_id: str) -> None:
         )
     elif status is None:  # the poll gave up: Stripe could not be read
         st.warning(
-            "fcops stopped following the ownership refresh: Stripe could not be read for about "
-            "half a minute, so how it ended is not known yet. Press Check again in a minute to "
-            "read it.",
+            refresh.unfollowed("ownership", "Press Check again in a minute to read it."),
             icon=":material/cloud_off:",
         )
     else:

@@ -364,9 +364,10 @@ def say_retry_refresh_ended(status: str | None) -> None:
         st.success(f"The balance refresh finished. {again}", icon=":material/refresh:")
     elif status is None:
         st.warning(
-            "fcops stopped following the balance refresh: Stripe could not be read for about "
-            "half a minute, so how it ended is not known. Press “Check the balance and send the "
-            "retry” again to check the balance as it stands.",
+            bank_refresh.unfollowed(
+                "balance", "Press “Check the balance and send the retry” again to check the "
+                "balance as it stands."
+            ),
             icon=":material/cloud_off:",
         )
     else:

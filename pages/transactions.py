@@ -34,9 +34,8 @@ runtime.page_header(
 follow.accounts_first_sync(svc, actor)  # a fresh store: the sync is a job it follows
 
 OUTCOME = "txn_outcome"  # {account_id: (kind, sentence)}
-UNFOLLOWED = (
-    "fcops stopped following the transaction refresh: Stripe could not be read for about half a "
-    "minute, so how it ended is not known yet. Open the account again in a minute to see it."
+UNFOLLOWED = refresh.unfollowed(
+    "transaction", "Open the account again in a minute to see it."
 )
 SYNCED = "txn_synced_for"  # {account_id: last_attempted_at synced automatically}
 NO_REFRESH = "txn_no_refresh_yet"  # accounts Stripe would not list: no refresh succeeded yet
