@@ -127,6 +127,11 @@ def _write(values: Mapping[str, list[str]]) -> None:
     st.query_params.from_dict({**kept, **{k: v for k, v in values.items() if v}})
 
 
+def flow_label(flow: str) -> str:
+    """A flow as the Flow box names it: intents fcops did not make carry no flow, and say so."""
+    return "not made by fcops" if flow == UNKNOWN_FLOW else flow
+
+
 def filter_widgets(
     where: Sequence[DeltaGenerator],
     *,
@@ -161,6 +166,7 @@ def filter_widgets(
         default=list(wanted.flows),
         key=f"conv_flows:{suffix}",
         placeholder="All flows",
+        format_func=flow_label,
         help=flow_help,
     )
     chosen_methods = method_col.multiselect(

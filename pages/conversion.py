@@ -155,7 +155,8 @@ def filters(info: StoreInfo) -> tuple[list[str], list[str], date | None, date | 
         today=today,
         earliest=min(first, today - timedelta(days=365)),
         latest=today + timedelta(days=1),
-        flow_help="'unknown': intents not created by fcops (no fcops_flow metadata).",
+        flow_help="'not made by fcops': intents created outside fcops (no fcops_flow metadata; "
+        "`?flow=unknown` in a link).",
     )
     return list(chosen.flows), list(chosen.methods), chosen.start, chosen.end
 

@@ -14,6 +14,7 @@ from tests.app.conftest import filter_box, no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
 
 PAGE = "pages/conversion.py"
+NOT_FCOPS = "not made by fcops"
 
 pytestmark = pytest.mark.usefixtures("automatic_setup_intent_flow")
 
@@ -33,6 +34,13 @@ def opened_with(**link: str | list[str]) -> Any:
 
 def cards(at: Any) -> set[str]:
     return {str(m.label).removeprefix("Conversion · ") for m in at.metric}
+
+
+def first_flow(at: Any) -> str:
+    """The Flow box's first choice, as the URL says it (the box names "unknown" "not made by
+    fcops")."""
+    label = str(filter_box(at, "multiselect", "conv_flows").options[0])
+    return "unknown" if label == NOT_FCOPS else label
 
 
 def today() -> date:
@@ -67,7 +75,7 @@ def test_changing_a_filter_writes_it_to_the_url_and_clearing_it_removes_it() -> 
     no_exceptions(at)
     assert params(at)["method"] == ["microdeposits"]
     assert cards(at) == {"microdeposits"}
-    flow = filter_box(at, "multiselect", "conv_flows").options[0]  # one the store holds
+    flow = first_flow(at)  # one the store holds
     filter_box(at, "multiselect", "conv_flows").set_value([flow]).run()
     assert params(at)["flow"] == [flow] and params(at)["method"] == ["microdeposits"]
     start, end = today() - timedelta(days=30), today() - timedelta(days=1)
@@ -110,7 +118,7 @@ def test_a_bad_value_is_warned_about_as_typed_and_ignored() -> None:
     assert params(at)["method"] == ["microdeposits", "carrier_pigeon"]
     assert "carrier_pigeon" in " ".join(w.value for w in at.warning)
     # The manager's next change writes the view on screen, and the warning goes.
-    flow = filter_box(at, "multiselect", "conv_flows").options[0]
+    flow = first_flow(at)
     filter_box(at, "multiselect", "conv_flows").set_value([flow]).run()
     assert params(at)["flow"] == [flow]
     assert params(at)["method"] == ["microdeposits"] and "from" not in params(at)
@@ -132,3 +140,11 @@ def test_a_link_cannot_draw_markdown_or_choose_impossible_days() -> None:
         today() - timedelta(days=90),
         today(),
     )
+
+
+def test_intents_made_outside_fcops_are_named_so_in_the_flow_box() -> None:
+    at = opened_with(flow="unknown")
+    box = filter_box(at, "multiselect", "conv_flows")
+    assert box.value == ["unknown"]  # the link's value, kept in the URL
+    assert NOT_FCOPS in box.options and "unknown" not in box.options
+    assert params(at)["flow"] == ["unknown"]
