@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from components.charts import VERDICT_LABELS, verdict_chart
-from components.feedback import format_timestamp
+from components.feedback import format_age, format_timestamp
 from components.money import format_money
 from components.table_columns import money_column, time_column
 from pages import _runtime as runtime
@@ -289,10 +289,18 @@ def summary(result: batch_result.BatchResult) -> None:
         )
     policy_caption(result)
     st.caption(
-        f"{s.refreshed:,} balance(s) refreshed · {s.requests:,} Stripe request(s)"
+        checked_words(result.checked_at)
+        + f"{s.refreshed:,} balance(s) refreshed · {s.requests:,} Stripe request(s)"
         + (f" · slowed down {result.rate_limited}× by Stripe" if result.rate_limited else "")
     )
     st.altair_chart(verdict_chart(s.counts), width="stretch")
+
+
+def checked_words(checked_at: int | None) -> str:
+    """'Checked 2026-12-06 10:12 UTC (5 min ago) · ': when the reasons' times were true."""
+    if not checked_at:
+        return ""
+    return f"Checked {format_timestamp(checked_at)} ({format_age(int(svc.now()) - checked_at)} ago) · "
 
 
 def policy_caption(result: batch_result.BatchResult) -> None:
@@ -437,7 +445,7 @@ if isinstance(result, batch_result.BatchResult):
         "Download results (CSV)",
         # built (and audited as balances.batch_export) on the click
         lambda: runtime.call(check_batch.results_csv, svc, actor, result) or "",
-        file_name="balance-check-results.csv",
+        file_name=result.file_name,
         mime="text/csv",
         type="primary",
         icon=":material/download:",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pandas as pd
@@ -82,11 +83,22 @@ class BatchResult:
     # currency its fixed buffer is in. One per run: a version saved meanwhile is the next run's.
     policy_version: int = 0
     policy_currency: str = "usd"
+    # When the rows were judged (Unix seconds; None for a result from before it was kept): the
+    # reasons' "in 2 min" and "3 h old" are as of then, in a saved file too.
+    checked_at: int | None = None
 
     @property
     def policy_text(self) -> str:
         """'Policy version 3 (buffer $500.00 + 1 % of the debit, max age 24 h)'."""
         return policy_words(self.policy, self.policy_version, self.policy_currency)
+
+    @property
+    def file_name(self) -> str:
+        """'balance-check-results-2026-12-06-1012.csv' (UTC): two runs' downloads keep apart."""
+        if not self.checked_at:
+            return "balance-check-results.csv"
+        when = datetime.fromtimestamp(self.checked_at, UTC).strftime("%Y-%m-%d-%H%M")
+        return f"balance-check-results-{when}.csv"
 
     def summary(self) -> BatchSummary:
         counts = {v: 0 for v in VERDICTS}
@@ -163,7 +175,7 @@ class BatchResult:
         writer.writerow(
             ["row", "id", "reference", "amount", "currency", "verdict", "balance",
              "balance_source", "balance_as_of", "required", "shortfall", "refreshed",
-             "account", "reasons", "error", "policy_version"]
+             "account", "reasons", "error", "checked_at", "policy_version"]
         )  # fmt: skip
         for r in sorted(self.rows, key=lambda r: r.row):
             code = r.currency or "usd"
@@ -176,7 +188,7 @@ class BatchResult:
                     _iso(r.as_of), _major(r.required, code), _major(r.shortfall, code),
                     "yes" if r.refreshed else "no", r.account_id or "",
                     safe_text(_plain(" ".join(r.reasons))), safe_text(_plain(r.error)),
-                    self.policy_version,
+                    _iso(self.checked_at), self.policy_version,
                 ]
             )  # fmt: skip
         return out.getvalue()

@@ -217,6 +217,7 @@ def _run_batch(
         from_mirror=len(mirrored),
         policy_version=stored.version,
         policy_currency=stored.currency,
+        checked_at=int(now),
     )
 
 

@@ -64,4 +64,6 @@ def merge_results(parts: Sequence[BatchResult]) -> BatchResult:
         from_mirror=sum(p.from_mirror for p in parts),
         policy_version=first.policy_version if first else 0,
         policy_currency=first.policy_currency if first else "usd",
+        # the last chunk's moment: every row was judged by then
+        checked_at=max((p.checked_at for p in parts if p.checked_at), default=None),
     )

@@ -283,3 +283,33 @@ def test_money_in_every_row_that_could_not_be_checked_is_counted_and_downloaded(
     assert cells["4"] == ["4", "", "wrong kind of id", "5.00", "USD"]
     assert cells["5"][3:] == ["2.50", "USD"]
     assert cells["6"] == ["6", rich, "bad amount", "ten", "USD"]
+
+
+def test_the_result_says_when_its_rows_were_checked_on_the_page_and_in_the_file() -> None:
+    """The reasons say "3 h old" and "in 2 min" as of the run: finance coming back later, or
+    reading the saved file, needs that moment (the file's name had none: two runs' downloads
+    were both balance-check-results.csv)."""
+    import csv
+    import io
+    import time as clock
+
+    from pages._runtime import get_app
+    from services.usecases import check_batch
+
+    text, _, _ = csv_with_good_and_bad_rows()
+    at = open_page(PAGE, "finance")
+    at.text_area(key="batch_text").set_value(text)
+    run(at)
+    no_exceptions(at)
+    result = at.session_state["batch_check_result"]
+    now = int(get_app().services.now())
+    assert result.checked_at is not None and now - 120 <= result.checked_at <= now
+    stamp = clock.strftime("%Y-%m-%d %H:%M UTC", clock.gmtime(result.checked_at))
+    assert any(c.value.startswith(f"Checked {stamp} (") for c in at.caption), [
+        c.value for c in at.caption
+    ]
+    name = clock.strftime("balance-check-results-%Y-%m-%d-%H%M.csv", clock.gmtime(result.checked_at))
+    assert result.file_name == name  # the download button's file name
+    rows = list(csv.DictReader(io.StringIO(check_batch.results_csv(get_app().services, FINANCE, result))))
+    iso = clock.strftime("%Y-%m-%dT%H:%M:%SZ", clock.gmtime(result.checked_at))
+    assert rows and {r["checked_at"] for r in rows} == {iso}

@@ -22,3 +22,18 @@ def test_every_downloaded_row_carries_the_policy_version() -> None:
     lines = BatchResult(rows=[row, row], policy_version=7).to_csv().splitlines()
     assert lines[0].split(",")[-1] == "policy_version"
     assert [line.split(",")[-1] for line in lines[1:]] == ["7", "7"]
+
+
+def test_the_results_file_is_named_and_stamped_by_when_its_rows_were_checked() -> None:
+    row = BatchRow(row=2, target="fca_x", target_kind="fca", amount=100, currency="usd",
+                   reference=None, verdict="ok", required=150)
+    at = 1_796_551_920  # 2026-12-06 10:12:00 UTC
+    result = BatchResult(rows=[row], policy_version=3, checked_at=at)
+    assert result.file_name == "balance-check-results-2026-12-06-1012.csv"
+    header, line = result.to_csv().splitlines()
+    assert header.split(",")[-2:] == ["checked_at", "policy_version"]
+    assert line.split(",")[-2:] == ["2026-12-06T10:12:00Z", "3"]
+    # A result kept from before the moment was recorded: the old name, an empty cell.
+    older = BatchResult(rows=[row])
+    assert older.file_name == "balance-check-results.csv"
+    assert older.to_csv().splitlines()[1].split(",")[-2] == ""
