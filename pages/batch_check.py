@@ -300,7 +300,8 @@ def checked_words(checked_at: int | None) -> str:
     """'Checked 2026-12-06 10:12 UTC (5 min ago) · ': when the reasons' times were true."""
     if not checked_at:
         return ""
-    return f"Checked {format_timestamp(checked_at)} ({format_age(int(svc.now()) - checked_at)} ago) · "
+    age = int(svc.now()) - checked_at
+    return f"Checked {format_timestamp(checked_at)} ({'just now' if age < 60 else format_age(age) + ' ago'}) · "
 
 
 def policy_caption(result: batch_result.BatchResult) -> None:
