@@ -395,8 +395,29 @@ def retrieve_route(req: Request, state: State) -> Obj:
 @route("POST", "/v1/payment_intents/{id}/confirm")
 def confirm_route(req: Request, state: State) -> Obj:
     intent = intent_for_path(state, req)
+    refuse_checkout_intent(state, intent, "confirm")
     confirm(state, intent, req, req.params)
     return intent
+
+
+def refuse_checkout_intent(state: State, intent: Obj, action: str) -> None:
+    """Stripe (the pinned SDK's ``checkout.Session.setup_intent`` / ``.payment_intent``): "You
+    can't confirm or cancel the SetupIntent for a Checkout Session. To cancel, expire the
+    Checkout Session instead." The customer confirms it on the Checkout page (the sandbox's
+    ``/_sandbox`` hooks, which call :func:`confirm` directly); the API refuses both."""
+    if intent["id"] not in checkout_made(state):
+        return
+    kind = kind_of(intent)
+    tail = (
+        "Expire the Checkout Session instead."
+        if action == "cancel"
+        else "The customer confirms it on the Checkout Session's page."
+    )
+    raise StripeError(
+        400,
+        f"You cannot {action} this {kind.title} because it was created by a Checkout "
+        f"Session. {tail}",
+    )
 
 
 @route("POST", "/v1/setup_intents/{id}/cancel")
@@ -404,14 +425,7 @@ def confirm_route(req: Request, state: State) -> Obj:
 def cancel_route(req: Request, state: State) -> Obj:
     intent = intent_for_path(state, req)
     kind = kind_of(intent)
-    if intent["id"] in checkout_made(state):
-        # Stripe: "You can't cancel the SetupIntent for a Checkout Session. Expire the
-        # Checkout Session instead." (the same for a PaymentIntent Checkout made).
-        raise StripeError(
-            400,
-            f"You cannot cancel this {kind.title} because it was created by a Checkout "
-            "Session. Expire the Checkout Session instead.",
-        )
+    refuse_checkout_intent(state, intent, "cancel")
     if intent["status"] in kind.uncancelable:
         raise unexpected_with(
             intent,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import stripe
 
-from tests.contract.test_payments import ACH, new_customer, new_setup_intent
+from tests.contract.test_payments import ACCEPTANCE, ACH, new_customer, new_setup_intent
 
 
 def _session(client: stripe.StripeClient, mode: str) -> Any:
@@ -75,3 +75,33 @@ def test_the_session_list_has_no_setup_intent_filter(client: stripe.StripeClient
         params={"customer": str(session.customer), "status": "open"}
     )
     assert [s.id for s in found.data] == [session.id]
+
+
+@pytest.mark.parametrize("mode", ["setup", "payment"])
+def test_the_intent_of_a_checkout_session_cannot_be_confirmed_through_the_api(
+    client: stripe.StripeClient, mode: str
+) -> None:
+    """The pinned SDK's checkout.Session.setup_intent / .payment_intent: "You can't confirm or
+    cancel the SetupIntent for a Checkout Session." The customer confirms it on the page."""
+    session = _session(client, mode)
+    intents = client.v1.setup_intents if mode == "setup" else client.v1.payment_intents
+    intent_id = session.setup_intent if mode == "setup" else session.payment_intent
+    title = "SetupIntent" if mode == "setup" else "PaymentIntent"
+    bank = {
+        "type": "us_bank_account",
+        "us_bank_account": {
+            "routing_number": "110000000",
+            "account_number": "000123456789",
+            "account_holder_type": "individual",
+        },
+        "billing_details": {"name": "Casey Contract"},
+    }
+    with pytest.raises(stripe.InvalidRequestError) as err:
+        intents.confirm(
+            intent_id, params={"payment_method_data": bank, "mandate_data": ACCEPTANCE}
+        )
+    assert err.value.http_status == 400
+    assert f"cannot confirm this {title}" in str(err.value.user_message)
+    assert "Checkout Session" in str(err.value.user_message)
+    intent = intents.retrieve(intent_id)
+    assert intent.status == "requires_payment_method" and intent.payment_method is None
