@@ -81,6 +81,10 @@ def create_checkout_session(req: Request, state: State) -> Obj:
         parse_currency(currency, types)
     elif p.get("currency"):
         currency = parse_currency(p["currency"], types)
+    elif not p.get("allowed_payment_method_types"):
+        # The pinned SDK's SessionCreateParams.currency: "Required in `setup` mode when
+        # `allowed_payment_method_types` is not set."
+        raise missing("currency")
     now = state.now()
     expires_at = to_int(p["expires_at"], "expires_at") if p.get("expires_at") else now + 24 * 3600
     if not now + 1800 <= expires_at <= now + 24 * 3600:

@@ -97,11 +97,30 @@ def test_the_intent_of_a_checkout_session_cannot_be_confirmed_through_the_api(
         "billing_details": {"name": "Casey Contract"},
     }
     with pytest.raises(stripe.InvalidRequestError) as err:
-        intents.confirm(
-            intent_id, params={"payment_method_data": bank, "mandate_data": ACCEPTANCE}
-        )
+        intents.confirm(intent_id, params={"payment_method_data": bank, "mandate_data": ACCEPTANCE})
     assert err.value.http_status == 400
     assert f"cannot confirm this {title}" in str(err.value.user_message)
     assert "Checkout Session" in str(err.value.user_message)
     intent = intents.retrieve(intent_id)
     assert intent.status == "requires_payment_method" and intent.payment_method is None
+
+
+def test_a_setup_session_without_allowed_types_needs_a_currency(
+    client: stripe.StripeClient,
+) -> None:
+    """The pinned SDK's SessionCreateParams.currency: "Required in `setup` mode when
+    `allowed_payment_method_types` is not set." With the types given it may be left out."""
+    customer = new_customer(client).id
+    base: dict[str, Any] = {
+        "mode": "setup",
+        "success_url": "https://example.com/ok",
+        "customer": customer,
+    }
+    with pytest.raises(stripe.InvalidRequestError) as err:
+        client.v1.checkout.sessions.create(params=base)
+    assert err.value.code == "parameter_missing" and err.value.param == "currency"
+    assert not client.v1.checkout.sessions.list(params={"customer": customer}).data
+    made = client.v1.checkout.sessions.create(params={**base, "currency": "usd"})
+    assert made.status == "open"
+    made = client.v1.checkout.sessions.create(params={**base, **ACH})
+    assert made.status == "open"
