@@ -143,7 +143,10 @@ def create_checkout_session(req: Request, state: State) -> Obj:
     state.add(intent)
     state.emit(f"{intent['object']}.created", intent, request=req)
     checkout_made(state)[intent["id"]] = session["id"]
-    return state.add(session)
+    state.add(session)
+    session_id = session["id"]
+    state.schedule(expires_at - now, lambda: expire_on_time(state, session_id))
+    return session
 
 
 @route("GET", "/v1/checkout/sessions/{id}")
@@ -171,6 +174,23 @@ def expire_checkout_session(req: Request, state: State) -> Obj:
             f"Only Checkout Sessions with a status of open can be expired; this one is {session['status']}.",
             param="session",
         )
+    expire(state, session, req)
+    return session
+
+
+def expire_on_time(state: State, session_id: str) -> None:
+    """Timed expiry at ``expires_at`` (Stripe's "Manage limited inventory": "Checkout supports
+    both manual and timed session expiration. When a Checkout Session expires, its status
+    property changes to expired." and "Stripe sends the checkout.session.expired event"); a
+    session the customer completed, or someone expired, first is left alone."""
+    session = state.lookup(session_id)
+    if session is not None and session["status"] == "open":
+        expire(state, session, None)
+
+
+def expire(state: State, session: Obj, req: Request | None) -> None:
+    """``open`` → ``expired``: no ``url`` any more, its open intent canceled (as the expire
+    endpoint does, by hand or on time), ``checkout.session.expired``."""
     session.update(status="expired", url=None)
     for field_name in ("payment_intent", "setup_intent"):
         intent = state.lookup(session[field_name]) if session[field_name] else None
@@ -179,7 +199,6 @@ def expire_checkout_session(req: Request, state: State) -> Obj:
     state.emit(
         "checkout.session.expired", session, previous_attributes={"status": "open"}, request=req
     )
-    return session
 
 
 def checkout_async(state: State, pi: Obj, *, succeeded: bool) -> None:

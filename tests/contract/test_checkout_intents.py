@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 import stripe
 
-from tests.contract.test_payments import ACCEPTANCE, ACH, new_customer, new_setup_intent
+from sandbox.server import SandboxHandle
+from tests.contract.conftest import hook, raw
+from tests.contract.test_payments import (
+    ACCEPTANCE,
+    ACH,
+    event_types,
+    new_customer,
+    new_setup_intent,
+)
 
 
 def _session(client: stripe.StripeClient, mode: str) -> Any:
@@ -124,3 +132,43 @@ def test_a_setup_session_without_allowed_types_needs_a_currency(
     assert made.status == "open"
     made = client.v1.checkout.sessions.create(params={**base, **ACH})
     assert made.status == "open"
+
+
+def test_a_session_expires_by_itself_at_its_expires_at(
+    client: stripe.StripeClient, sandbox: SandboxHandle
+) -> None:
+    """Stripe's "Manage limited inventory": "Checkout supports both manual and timed session
+    expiration. When a Checkout Session expires, its status property changes to expired." and
+    "When a Checkout Session expires, Stripe sends the checkout.session.expired event." The
+    timed expiry cancels the session's open intent as the expire endpoint does; the customer
+    can no longer complete it, and the expire endpoint refuses it as it refuses any not open."""
+    now = int(hook(sandbox, "clock/advance", seconds=0)["now"])
+    session = client.v1.checkout.sessions.create(
+        params={
+            "mode": "setup",
+            "currency": "usd",
+            "success_url": "https://example.com/ok",
+            "customer": new_customer(client).id,
+            "expires_at": now + 1800,
+            **ACH,  # type: ignore[typeddict-item]
+        }
+    )
+    done = _session(client, "setup")  # completed by the customer before its expiry
+    hook(sandbox, f"setup_intents/{done.setup_intent}/link", institution="Test Institution")
+    assert client.v1.checkout.sessions.retrieve(session.id).status == "open"
+    hook(sandbox, "clock/advance", seconds=1801)
+    expired = client.v1.checkout.sessions.retrieve(session.id)
+    assert expired.status == "expired" and expired.url is None
+    assert client.v1.setup_intents.retrieve(str(session.setup_intent)).status == "canceled"
+    assert "checkout.session.expired" in event_types(client, session.id)
+    status, body, _ = raw(
+        sandbox.base_url,
+        "POST",
+        f"/_sandbox/setup_intents/{session.setup_intent}/link",
+        {"institution": "Test Institution"},
+        auth=False,
+    )
+    assert status == 400, body
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.checkout.sessions.expire(session.id)
+    assert client.v1.checkout.sessions.retrieve(done.id).status == "complete"
