@@ -584,3 +584,22 @@ def test_the_demo_world_has_accounts_stripe_expects_to_deactivate(sandbox: Sandb
             assert active.expected_deactivation_date > big.state.now()
     finally:
         big.stop()
+
+
+def test_an_empty_account_limit_allows_any_number_of_accounts(
+    client: stripe.StripeClient, sandbox: SandboxHandle
+) -> None:
+    """The pinned SDK's SessionCreateParamsLimits.accounts is ``Literal[''] | int``: "Pass an
+    empty value to allow any number of accounts." It was refused as an invalid integer."""
+    cus = client.v1.customers.create(params={"name": "Ann Anymany"})
+    session = client.v1.financial_connections.sessions.create(
+        params={
+            "account_holder": {"type": "customer", "customer": cus.id},
+            "permissions": ["balances"],
+            "limits": {"accounts": ""},
+        }
+    )
+    assert session.to_dict().get("limits") is None
+    hook(sandbox, f"financial_connections/sessions/{session.id}/complete", accounts=3)
+    again = client.v1.financial_connections.sessions.retrieve(session.id)
+    assert len(again.accounts.data) == 3

@@ -142,7 +142,12 @@ def _session_filters(req: Request) -> Obj | None:
 def _session_limits(req: Request) -> Obj | None:
     if not req.has("limits"):
         return None
-    n = to_int(req.dict("limits").get("accounts"), "limits[accounts]")
+    given = req.dict("limits").get("accounts")
+    if given == "":
+        # The pinned SDK's SessionCreateParamsLimits.accounts (Literal[''] | int): "Pass an
+        # empty value to allow any number of accounts."
+        return None
+    n = to_int(given, "limits[accounts]")
     if not 1 <= n <= 100:
         raise invalid("limits[accounts] must be between 1 and 100", param="limits[accounts]")
     return {"accounts": n}
