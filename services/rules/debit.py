@@ -122,8 +122,10 @@ def assess_debit(
     *,
     now: datetime | int,
     policy: DebitPolicy | None = None,
+    debits: int = 1,
 ) -> Assessment:
-    """Judge whether `account` can cover a debit of `amount` minor units of `currency`.
+    """Judge whether `account` can cover a debit of `amount` minor units of `currency`
+    (`debits` > 1: the total of that many debits of one batch, judged together).
 
     Verdicts, checked in this order: "unavailable" (no usable balance at all), "stale" (the
     balance is older than `policy.max_age_seconds`), "insufficient", "ok". An inactive or
@@ -140,7 +142,7 @@ def assess_debit(
     rule = refresh_rule.judge(account, "balance", now=moment)
     can_refresh, why_not = rule.allowed, rule.reason
     refresh_at = rule.until or rule.next_refresh_available_at
-    draft = _Draft(amount=amount, currency=code, required=rules.required(amount))
+    draft = _Draft(amount=amount, currency=code, required=rules.required(amount), debits=debits)
     draft.can_refresh_now, draft.refreshable_at = can_refresh, refresh_at
     blocker = _unusable_account_reason(account)
     if account is None or blocker is not None:
@@ -258,11 +260,12 @@ def _no_longer_refreshable(account: Mapping[str, Any]) -> str:
 
 
 def _need_phrase(draft: _Draft) -> str:
-    debit = format_plain(draft.amount, draft.currency)
+    amount = format_plain(draft.amount, draft.currency)
+    debit = f"{amount} debit" if draft.debits == 1 else f"{amount} of these {draft.debits} debits"
     if draft.required == draft.amount:
-        return f"the {debit} debit"
+        return f"the {debit}"
     required = format_plain(draft.required, draft.currency)
-    return f"the {required} required ({debit} debit plus buffer)"
+    return f"the {required} required ({debit} plus buffer)"
 
 
 def _stale_sentence(draft: _Draft, rules: DebitPolicy) -> str:
@@ -315,8 +318,9 @@ def _add_refresh_notes(draft: _Draft, account: Mapping[str, Any] | None, moment:
 class _Draft:
     """Mutable scratch pad while the reasons are collected; frozen into an Assessment."""
 
-    def __init__(self, *, amount: int, currency: str, required: int) -> None:
+    def __init__(self, *, amount: int, currency: str, required: int, debits: int = 1) -> None:
         self.amount, self.currency, self.required = amount, currency, required
+        self.debits = debits
         self.reasons: list[str] = []
         self.balance: int | None = None
         self.balance_source: str | None = None

@@ -63,10 +63,11 @@ def assess_target(
     now: int,
     policy: DebitPolicy,
     missing: str | None,
+    debits: int = 1,
 ) -> Assessment:
     """assess_debit, but with our own sentence when there is no account for a reason other
     than manual entry (no payment method yet, a card, a customer without accounts)."""
-    result = assess_debit(account, amount, currency, now=now, policy=policy)
+    result = assess_debit(account, amount, currency, now=now, policy=policy, debits=debits)
     if account is None and missing:
         return replace(result, reasons=(missing,))
     return result

@@ -398,7 +398,9 @@ def _row_result(
     account = accounts.get(target.account_id) if target.account_id else None
     together, others = earlier
     total = together + debit.amount
-    result = assess_target(account, total, debit.currency, now, policy, target.missing)
+    result = assess_target(
+        account, total, debit.currency, now, policy, target.missing, debits=len(others) + 1
+    )
     reasons = result.reasons
     if others:
         rows = ", ".join(str(r) for r in others)

@@ -810,6 +810,10 @@ def test_debits_on_one_account_in_a_batch_are_judged_together_in_file_order(
     assert by_row[4].reasons[-1].startswith("Row(s) 2 debit the same account in this batch: $900.00")
     assert by_row[5].reasons[0].startswith("Row(s) 2, 4 debit the same account in this batch: $1,500.00")
     assert by_row[5].amount == 60_000  # the row's own amount; the judgement was of the total
+    # The shortfall is of the three rows' total, and says so (it read "short of the $1,500.00
+    # debit" on a $600.00 row)
+    assert "$527.67 short of the $1,500.00 of these 3 debits." in by_row[5].reasons[1]
+    assert "covers the $900.00 of these 2 debits." in by_row[4].reasons[0]
     assert result.summary().counts["insufficient"] == 1
 
 

@@ -103,7 +103,14 @@ def test_the_batch_gives_each_row_the_single_checks_account_and_reasons(
         assert row.account_id == (single.account.id if single.account else None)
         joint = [r for r in row.reasons if "judged together" in r]  # "Row(s) 2 debit the same …"
         assert len(joint) == (1 if n > 1 else 0)
-        own = tuple(r for r in row.reasons if r not in joint)
+        # The same sentences, the total named as these rows' ("$20.00 of these 2 debits")
+        total = f"{10 * n}.00"
+        own = tuple(
+            r.replace(f"{total} of these {n} debits", f"{total} debit")
+            for r in row.reasons
+            if r not in joint
+        )
+        assert n == 1 or any(f"of these {n} debits" in r for r in row.reasons), row.reasons
         assert (row.verdict, own) == (single.verdict, single.final.reasons), pasted
     assert max(on_account.values()) > 1  # the pasted IDs name one account more than once
 
