@@ -22,10 +22,13 @@ from services.context import Services
 from services.errors import Conflict, NotFound, StripeRequestError, ValidationError
 from services.rules.ids import unknown_id_sentence
 from services.rules.intent_checks import cancel_done
+from services.rules.intent_fields import customer_id
 from services.rules.intents import CANCEL_REASONS, IntentView, view_of
 from services.usecases.collect_common import intent_id as parse_intent
 from services.usecases.collect_common import require_key, retrieve, unconfirmed
 from services.usecases.sync_intents import store_intent
+
+ENDED = ("canceled", "succeeded")  # intents no open link holds
 
 
 def cancel_request(
@@ -54,7 +57,7 @@ def cancel_request(
                 f"{str(reason)[:40]!r} is not a cancellation reason Stripe accepts; use one of "
                 f"{', '.join(CANCEL_REASONS)}."
             )
-        link = _link_of(svc, ident)
+        link = _link_of(svc, ident, kind)
         if link is not None:  # Stripe cancels a link's intent only by expiring the link
             ctx.params["checkout_session"] = link
             intent = _expire_link(svc, link, ident, kind, key)
@@ -90,14 +93,34 @@ def cancel_request(
     return view_of(intent)
 
 
-def _link_of(svc: Services, ident: str) -> str | None:
-    """The Checkout Session (hosted link) this app made ``ident`` with, from the audit row of
-    the link's creation; None for an intent made on its own."""
+def _link_of(svc: Services, ident: str, kind: str) -> str | None:
+    """The Checkout Session (hosted link) that made ``ident``; None for an intent made on its
+    own. This app's own creation's audit row says which; an intent it did not make (a link made
+    on Stripe's Dashboard, or by another app) is looked up in Stripe."""
     made = (AuditEntry.action == "collect.create", AuditEntry.target == ident)
     with session_scope(svc.engine) as session:
         rows = session.exec(select(AuditEntry).where(*made, AuditEntry.outcome == "ok")).all()
+    if not rows:
+        return _link_in_stripe(svc, ident, kind)
     links = [str(r.params.get("checkout_session") or "") for r in rows]
     return next((cs for cs in links if cs.startswith("cs_")), None)
+
+
+def _link_in_stripe(svc: Services, ident: str, kind: str) -> str | None:
+    """The open Checkout Session that made ``ident``, among its customer's open sessions:
+    Stripe's session list has no ``setup_intent`` filter (the pinned SDK's
+    ``SessionListParams``), so the customer's are matched by it. None for an intent that is no
+    longer open (no open link can hold it) or has no customer to list by."""
+    intent = retrieve(svc, ident, kind)
+    customer = customer_id(intent)
+    if intent.get("status") in ENDED or not customer:
+        return None
+    for session in svc.gateway.iter_checkout_sessions(customer=customer, status="open"):
+        made = session.get(kind)
+        made_id = made.get("id") if isinstance(made, dict) else made
+        if made_id == ident:
+            return str(session["id"])
+    return None
 
 
 def _expire_link(svc: Services, link: str, ident: str, kind: str, key: str) -> dict[str, Any]:
