@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from components.feedback import format_timestamp, format_until
+from components.literal import person_line
 from components.table_columns import age_column, date_column, ids_last, money_column, time_column
 from services.rules import wording
 from services.rules.flow_config import FlowConfig
@@ -350,8 +351,7 @@ def request_summary(
     the customer's name and email (people before IDs)."""
     status = view.status if view else result.status
     st.markdown(f"#### {request_name(result)}")
-    # Text, not Markdown: Markdown draws an email as a mailto link, escaped or not (GFM).
-    st.text(f"For {who or 'customer'} ({result.customer_id})")
+    person_line(f"For {who or 'customer'} ({result.customer_id})")
     behind = (
         f" Stripe saves the bank account on its SetupIntent `{result.id}`."
         if result.checkout_session_id else ""
