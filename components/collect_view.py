@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from components.feedback import format_timestamp, format_until
+from components.literal import person_line
 from components.table_columns import age_column, date_column, ids_last, money_column, time_column
 from services.rules import wording
 from services.rules.flow_config import FlowConfig
@@ -109,6 +110,15 @@ def session_filters_text(filters: dict[str, Any] | None) -> str:
     )
 
 
+def link_address(checkout_session_id: str | None) -> str | None:
+    """Where a hosted link's request opens on this page (``collect?request=cs_…``): its card
+    reads the link from Stripe again and shows its URL only while the customer can still open
+    it. The table holds the ID, not the URL: the URL is a bearer link (whoever opens it can save
+    a bank account onto the customer), the store does not keep it, and a stored copy would
+    still read as usable after the link expired."""
+    return f"collect?request={checkout_session_id}" if checkout_session_id else None
+
+
 def open_requests_frame(rows: list[OpenRequest]) -> pd.DataFrame:
     return pd.DataFrame(
         [
@@ -119,6 +129,7 @@ def open_requests_frame(rows: list[OpenRequest]) -> pd.DataFrame:
                 "Bank": bank_words(r.bank_name, r.last4) or "—",
                 "Method": r.verification_method,
                 "Last error": r.last_error or "",
+                "Link": link_address(r.checkout_session_id),
                 "SetupIntent": r.id,
                 "Status": r.status,
                 "Created": utc_time(r.created),
@@ -161,10 +172,18 @@ def open_requests_table(rows: list[OpenRequest]) -> None:
     st.dataframe(
         frame,
         hide_index=True,
-        column_order=ids_last(frame, "SetupIntent", "Customer ID"),
+        column_order=ids_last(frame, "Link", "SetupIntent", "Customer ID"),
         placeholder="—",
         width="stretch",
         column_config={
+            "Link": st.column_config.LinkColumn(
+                "Link",
+                display_text=r"request=(cs_\w+)",
+                width=280,
+                help="The hosted link (Checkout Session) this request was made with; open it "
+                "for its status and the URL to send. A link made outside fcops (on Stripe's "
+                "Dashboard) is not known here.",
+            ),
             "Waiting for": st.column_config.TextColumn(width=230),
             "Age": age_column("Age", width=80, help="Hours since the request was created"),
             "Customer": st.column_config.TextColumn(width=230),
@@ -332,8 +351,7 @@ def request_summary(
     the customer's name and email (people before IDs)."""
     status = view.status if view else result.status
     st.markdown(f"#### {request_name(result)}")
-    # Text, not Markdown: Markdown draws an email as a mailto link, escaped or not (GFM).
-    st.text(f"For {who or 'customer'} ({result.customer_id})")
+    person_line(f"For {who or 'customer'} ({result.customer_id})")
     behind = (
         f" Stripe saves the bank account on its SetupIntent `{result.id}`."
         if result.checkout_session_id else ""

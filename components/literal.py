@@ -6,6 +6,9 @@ nothing of what is in it; its one delimiter, the backtick, is replaced."""
 
 from __future__ import annotations
 
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
 from services.rules.ids import as_typed
 
 
@@ -23,3 +26,11 @@ def plain(text: object, limit: int = 80) -> str:
     Markdown or Streamlit's directives would act on is escaped, nothing else changes."""
     shown = " ".join(str(text)[:limit].split())
     return "".join("\\" + c if c in _MARKDOWN else c for c in shown)
+
+
+def person_line(words: str, where: DeltaGenerator | None = None) -> None:
+    """A line naming a person (a customer's name or email) drawn as text, not Markdown, in
+    ``where`` (a column; the page when None). Markdown draws an email as a mailto link, escaped
+    or not (GFM links the emails it finds in text after reading the escapes), and a name's ``*``
+    or ``_`` would emphasise: every page names people this one way."""
+    (where if where is not None else st).text(words)

@@ -7,6 +7,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.literal import person_line
 from pages import _follow as follow
 from pages import _runtime as runtime
 from pages._customer_search import search_count, search_page
@@ -119,5 +120,4 @@ def customer_section(svc: Any, actor: Any) -> None:
     chosen = st.session_state.get(CUSTOMER)
     if chosen:
         who = runtime.call(customer_words, svc, actor, chosen)
-        # Text, not Markdown: Markdown draws an email as a mailto link, escaped or not (GFM).
-        st.text(f"Requests will be created for {who or 'this customer'} ({chosen}).")
+        person_line(f"Requests will be created for {who or 'this customer'} ({chosen}).")

@@ -30,7 +30,7 @@ from components.accounts_view import (
     stored_copy_notice,
 )
 from components.feedback import format_age, format_timestamp
-from components.literal import literal, plain
+from components.literal import literal, person_line
 from components.money import format_money
 from components.pager import current_page, pager
 from pages import _accounts_customer as picker
@@ -177,7 +177,7 @@ def list_body() -> None:
     sort = sort_control()
     if customer:
         left, right = st.columns([5, 1], vertical_alignment="center")
-        left.markdown(f"Accounts of **{plain(customer[1])}** (`{customer[0]}`)")
+        person_line(f"Accounts of {customer[1]} ({customer[0]})", left)
         if right.button("All accounts", icon=":material/close:", key="acc_clear_customer"):
             picker.choose(None)
             st.rerun()
@@ -360,10 +360,11 @@ def detail_view(account_id: str) -> None:
     customer = detail.customer
     who = (customer.name or customer.email) if customer else None
     st.caption(
-        f"`{row.id}` · {row.category}/{row.subcategory} · customer "
-        f"{who or row.customer_id or '—'}"
+        f"`{row.id}` · {row.category}/{row.subcategory}"
         f" · permissions: {', '.join(row.permissions) or 'none'}"
     )
+    known = f" ({row.customer_id})" if who and row.customer_id else ""
+    person_line(f"Customer: {who or row.customer_id or '—'}{known}")
     relink = detail.relink
     if relink is not None:
         st.warning(relink.sentence(now=svc.now()), icon=":material/link_off:")

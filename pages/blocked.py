@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components.literal import person_line
 from components.pager import current_page, pager
 from components.table_columns import money_column, time_column
 from pages import _follow as follow
@@ -143,8 +144,8 @@ if chosen is None:
 assert chosen is not None
 
 with st.container(border=True):
-    st.markdown(
-        f"**{chosen.customer or chosen.customer_id or 'Unknown customer'}** · "
+    person_line(
+        f"{chosen.customer or chosen.customer_id or 'Unknown customer'} · "
         f"{chosen.institution or 'Bank'} ···{chosen.last4 or '????'} · "
         f"{describe_code(chosen.network_code) if chosen.network_code else 'no code'}"
     )

@@ -46,11 +46,11 @@ from services.rules.intents import (
 )
 from services.rules.people import first_of
 from services.usecases import edit_flows as flows
+from services.usecases.collect_cancel import cancel_request
 from services.usecases.collect_lists import customer_words, open_request_count, open_requests
 from services.usecases.collect_reopen import current_link
 from services.usecases.collection_requests import (
     CHECKOUT_METHODS,
-    cancel_request,
     create_fc_session,
     create_hosted_link,
     create_setup_intent,

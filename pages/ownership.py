@@ -14,7 +14,7 @@ import streamlit as st
 
 from components import refresh_watch
 from components.feedback import format_timestamp
-from components.literal import plain
+from components.literal import person_line, plain
 from components.pager import current_page, pager
 from components.search_row import search_row
 from components.table_columns import ids_last, time_column
@@ -105,7 +105,9 @@ def account_from_input(text: str) -> str | None:
         st.session_state["own_choices"] = list(pick.choices)
         st.session_state["own_choice_labels"] = dict(zip(pick.choices, pick.labels, strict=False))
         return None
-    st.warning(pick.message or "That ID leads to no linked bank account.", icon=":material/info:")
+    st.warning("That ID leads to no linked bank account.", icon=":material/info:")
+    if pick.message:  # may name the customer (an email): text, as every page names people
+        person_line(pick.message)
     return None
 
 

@@ -113,6 +113,9 @@ class OpenRequest(_Labelled):
     person: people.Person | None = None  # filled from the customers table by the use case
     bank_name: str | None = None
     last4: str | None = None
+    # The hosted link (Checkout Session) that made it, when this app made it: filled from the
+    # audit row of the link's creation by the use case (a SetupIntent does not name its link).
+    checkout_session_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -322,4 +325,3 @@ def _days_after(first: date, last: date) -> Iterator[date]:
     while day <= last:
         yield day
         day += timedelta(days=1)
-

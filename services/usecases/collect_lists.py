@@ -1,9 +1,17 @@
 """Collect's open-requests list: SetupIntents still waiting, read from the store, each naming
-its customer (people before IDs), searchable by name, email or ID, counted in SQL."""
+its customer (people before IDs) and the hosted link it belongs to, searchable by name, email or
+ID, counted in SQL."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+
+from sqlmodel import col, select
+
+from services.adapters.models import AuditEntry
 from services.adapters.people import people_by_id
+from services.adapters.store import session_scope
 from services.auth import Actor, require
 from services.context import Services
 from services.rules.intents import OPEN_STATUSES, OpenRequest, open_request
@@ -49,7 +57,23 @@ def open_requests(
         limit=max(1, int(limit)),
     )
     found = [open_request(intent, now=now) for intent in stored]
-    return with_people(svc, sorted(found, key=lambda r: (-r.created, r.id)))
+    return _with_links(svc, with_people(svc, sorted(found, key=lambda r: (-r.created, r.id))))
+
+
+def _with_links(svc: Services, rows: Sequence[OpenRequest]) -> list[OpenRequest]:
+    """``rows`` with the hosted link (``cs_…``) each was made by, from the audit rows of this
+    app's link creations: one query for the page, no Stripe call. A link made elsewhere (on
+    Stripe's Dashboard) is not known here: Stripe's SetupIntent does not name its link."""
+    made = (AuditEntry.action == "collect.create", AuditEntry.outcome == "ok")
+    ids = [r.id for r in rows]
+    with session_scope(svc.engine) as session:
+        audits = session.exec(select(AuditEntry).where(*made, col(AuditEntry.target).in_(ids)))
+        links = {
+            str(a.target): str(a.params.get("checkout_session"))
+            for a in audits
+            if str(a.params.get("checkout_session") or "").startswith("cs_")
+        }
+    return [replace(r, checkout_session_id=links.get(r.id)) for r in rows]
 
 
 def open_request_count(

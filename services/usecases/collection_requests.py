@@ -1,5 +1,5 @@
-"""Ops asks a customer for a bank account: hosted links, SetupIntents and FC sessions, open
-requests, cancels.
+"""Ops asks a customer for a bank account: hosted links, SetupIntents and FC sessions, and their
+state as Stripe has it now (cancelling one is :mod:`services.usecases.collect_cancel`).
 
 A hosted link (:func:`create_hosted_link`) is a Checkout Session in ``setup`` mode carrying the
 flow's configuration; the request is the SetupIntent Checkout creates for it, so everything that
@@ -21,34 +21,23 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-from sqlmodel import select
-
 from services.adapters import flow_requests
-from services.adapters.backoff import settle
 from services.adapters.gateway import (
     CheckoutSessionCreateParams,
     FcSessionCreateParams,
     SetupIntentCreateParams,
 )
-from services.adapters.models import AuditEntry
-from services.adapters.store import session_scope
 from services.audit import AuditContext, audited
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import (
-    Conflict,
     FcopsError,
-    NotFound,
-    StripeRequestError,
     StripeUnavailable,
     ValidationError,
 )
 from services.rules import flow_config, input_limits
-from services.rules.ids import unknown_id_sentence
-from services.rules.intent_checks import cancel_done
 from services.rules.intent_fields import linked_accounts
 from services.rules.intents import (
-    CANCEL_REASONS,
     FLOW,
     CollectionRequest,
     IntentView,
@@ -380,118 +369,3 @@ def current_session(
         return session_progress(svc, actor, request)
     except FcopsError:
         return None
-
-
-# --------------------------------------------------------------------------- changes
-
-
-def cancel_request(
-    svc: Services,
-    actor: Actor,
-    intent_id: str,
-    *,
-    reason: str | None,
-    idempotency_key: str,
-) -> IntentView:
-    """Cancel an open SetupIntent or PaymentIntent (audited ``collect.cancel``)."""
-    key = require_key(idempotency_key)
-    with audited(
-        svc.engine,
-        actor=actor,
-        action="collect.cancel",
-        target=str(intent_id or "")[:80] or None,
-        params={"reason": reason},
-        idempotency_key=key,
-    ) as ctx:
-        require(actor, "collect.cancel")
-        ident, kind = parse_intent(intent_id)
-        ctx.target = ident
-        if reason is not None and reason not in CANCEL_REASONS:
-            raise ValidationError(
-                f"{str(reason)[:40]!r} is not a cancellation reason Stripe accepts; use one of "
-                f"{', '.join(CANCEL_REASONS)}."
-            )
-        link = _link_of(svc, ident)
-        if link is not None:  # Stripe cancels a link's intent only by expiring the link
-            ctx.params["checkout_session"] = link
-            intent = _expire_link(svc, link, ident, kind, key)
-            ctx.request_id = svc.gateway.last_request_id
-            asked = f" (reason asked: {reason}; Stripe sets its own on expiry)" if reason else ""
-            ctx.message = f"Expired link {link}, so Stripe canceled {ident}{asked}."
-            store_intent(svc.engine, intent)
-            return replace(view_of(intent), expired_link=link)
-        cancel = (
-            svc.gateway.cancel_payment_intent
-            if kind == "payment_intent"
-            else svc.gateway.cancel_setup_intent
-        )
-        try:
-            with unconfirmed(f"the cancellation of {ident}"):
-                settled = settle(
-                    lambda: cancel(ident, reason=reason, idempotency_key=key),
-                    lambda: retrieve(svc, ident, kind),
-                    lambda current: cancel_done(current, ident),
-                    what=f"the cancellation of {ident}",
-                )
-            intent = settled.value
-            if settled.read_back:
-                ctx.params["read_back"] = settled.reads
-        except NotFound as err:
-            raise NotFound(
-                unknown_id_sentence(ident, kind, request_id=err.request_id),
-                request_id=err.request_id,
-            ) from None
-        ctx.request_id = svc.gateway.last_request_id
-        ctx.message = f"Canceled {ident}" + (f" ({reason})." if reason else ".")
-        store_intent(svc.engine, intent)
-    return view_of(intent)
-
-
-def _link_of(svc: Services, ident: str) -> str | None:
-    """The Checkout Session (hosted link) this app made ``ident`` with, from the audit row of
-    the link's creation; None for an intent made on its own."""
-    made = (AuditEntry.action == "collect.create", AuditEntry.target == ident)
-    with session_scope(svc.engine) as session:
-        rows = session.exec(select(AuditEntry).where(*made, AuditEntry.outcome == "ok")).all()
-    links = [str(r.params.get("checkout_session") or "") for r in rows]
-    return next((cs for cs in links if cs.startswith("cs_")), None)
-
-
-def _expire_link(svc: Services, link: str, ident: str, kind: str, key: str) -> dict[str, Any]:
-    """Expire the open link ``link``; Stripe cancels its intent ``ident`` (returned, current).
-    A link no longer open (expired, or completed by the customer) is refused in a sentence."""
-    what = f"the expiry of link {link}"
-
-    def expired(session: dict[str, Any]) -> bool:
-        status = session.get("status")
-        if status == "complete":
-            raise Conflict(
-                f"Link {link} was not expired: the customer already completed it, so {ident} "
-                "is no longer open and cannot be canceled here."
-            )
-        return status == "expired"
-
-    def read() -> dict[str, Any]:
-        return svc.gateway.retrieve_checkout_session(link, expand=[kind])
-
-    try:
-        with unconfirmed(what):
-            session = settle(
-                lambda: svc.gateway.expire_checkout_session(
-                    link, expand=[kind], idempotency_key=key
-                ),
-                read,
-                expired,
-                what=what,
-            ).value
-    except StripeRequestError:  # Stripe expires only an open link: say what it is instead
-        if expired(read()):
-            raise Conflict(
-                f"Link {link} had already expired, so Stripe had already canceled {ident}; "
-                "the customer can no longer open it. Nothing was changed."
-            ) from None
-        raise
-    intent = session.get(kind)
-    if not isinstance(intent, dict):  # defensive: expansion not honoured
-        intent = retrieve(svc, str(intent or ident), kind)
-    return intent

@@ -54,9 +54,9 @@ def pick(at: AppTest, row: int) -> AppTest:
 def shown(at: AppTest) -> tuple[object, str | None]:
     """(the URL's ?customer=, the name of the customer whose accounts the list shows)."""
     no_exceptions(at)
-    heading = [m.value for m in at.markdown if m.value.startswith("Accounts of **")]
+    heading = [t.value for t in at.text if t.value.startswith("Accounts of ")]
     assert len(heading) <= 1, heading
-    name = heading[0].split("**")[1] if heading else None
+    name = heading[0].removeprefix("Accounts of ").rsplit(" (cus_", 1)[0] if heading else None
     return at.query_params.get("customer"), name
 
 

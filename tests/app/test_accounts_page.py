@@ -98,7 +98,7 @@ def test_search_by_email_lists_the_customer_and_their_accounts() -> None:
     at.run()
     rows = at.dataframe[1].value
     assert list(rows["ID"]) == [account["id"]]
-    assert f"Accounts of **{customer['name']}**" in texts(at)
+    assert f"Accounts of {customer['name']} ({customer['id']})" in texts(at)
 
 
 def test_part_of_an_email_finds_the_customer() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -213,3 +214,24 @@ def test_a_link_that_expires_while_the_page_is_open_says_it_expired_not_canceled
     at.button(key="collect_create_link").click().run()  # a new one, saying why
     no_exceptions(at)
     assert at.session_state["collect_result"].checkout_session_id != cs
+
+
+def test_open_requests_name_a_hosted_links_request_by_its_link() -> None:
+    """The open requests table had a SetupIntent column but no link: a hosted link's request
+    names its Checkout Session (opening the request on this page), a SetupIntent made for
+    one's own page none."""
+    at = with_customer()
+    link_intent = create_link(at)
+    cs = at.session_state["collect_result"].checkout_session_id
+    at.button(key="collect_another").click().run()
+    at.button(key="collect_create_si").click().run()
+    no_exceptions(at)
+    plain_intent = str(at.session_state["collect_result"].id)
+    at.button(key="collect_open_reload").click().run()
+    no_exceptions(at)
+    table = next(df for df in at.dataframe if "SetupIntent" in df.value.columns)
+    links = dict(zip(table.value["SetupIntent"], table.value["Link"], strict=True))
+    assert links[link_intent] == f"collect?request={cs}"
+    assert pd.isna(links[plain_intent])
+    order = list(table.proto.column_order)
+    assert order[-3:] == ["Link", "SetupIntent", "Customer ID"]  # IDs after people

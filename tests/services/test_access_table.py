@@ -227,7 +227,7 @@ TABLE: dict[str, Row] = {
     "collection_requests.current_view": Row("collect.create", lambda w, a: _m("collection_requests").current_view(w.svc, a, SETI)),
     "collection_requests.session_progress": Row("collect.create", lambda w, a: _m("collection_requests").session_progress(w.svc, a, _request())),
     "collection_requests.current_session": Row("collect.create", lambda w, a: _m("collection_requests").current_session(w.svc, a, _request())),
-    "collection_requests.cancel_request": Row("collect.cancel", lambda w, a: _m("collection_requests").cancel_request(w.svc, a, SETI, reason=None, **K), writes=True),
+    "collect_cancel.cancel_request": Row("collect.cancel", lambda w, a: _m("collect_cancel").cancel_request(w.svc, a, SETI, reason=None, **K), writes=True),
     "collect_reopen.reopen_request": Row("collect.create", lambda w, a: _m("collect_reopen").reopen_request(w.svc, a, SETI)),
     "collect_reopen.current_link": Row("collect.create", lambda w, a: _m("collect_reopen").current_link(w.svc, a, _request())),
     "collect_lists.open_requests": Row("collect.create", lambda w, a: _m("collect_lists").open_requests(w.svc, a, search="ada")),

@@ -683,7 +683,12 @@ def test_ownership_review_and_queue_searches_refuse_hostile_text(engine) -> None
 
 
 def test_collection_forms_refuse_before_calling_stripe(engine) -> None:  # type: ignore[no-untyped-def]
-    from services.usecases import collect_customers, collection_requests, microdeposits
+    from services.usecases import (
+        collect_cancel,
+        collect_customers,
+        collection_requests,
+        microdeposits,
+    )
 
     svc = _svc(engine)  # no gateway: a refusal that reached Stripe would be an AttributeError
     failures = _refusals(
@@ -704,7 +709,7 @@ def test_collection_forms_refuse_before_calling_stripe(engine) -> None:  # type:
     )
     failures += _refusals(
         BAD_CANCELS,
-        lambda f: collection_requests.cancel_request(svc, OPS, idempotency_key="k-3", **f),
+        lambda f: collect_cancel.cancel_request(svc, OPS, idempotency_key="k-3", **f),
     )
     failures += _refusals(
         BAD_VERIFICATIONS,

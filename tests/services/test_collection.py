@@ -16,7 +16,13 @@ from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import Forbidden, NotFound, StripeRequestError, ValidationError
 from services.rules import intents
-from services.usecases import collect_customers, collection_requests, microdeposits, play_customer
+from services.usecases import (
+    collect_cancel,
+    collect_customers,
+    collection_requests,
+    microdeposits,
+    play_customer,
+)
 from services.usecases import edit_flows as flows
 
 
@@ -239,7 +245,7 @@ def test_cancel_closes_the_request_and_drops_it_from_open_requests(
         request.id
     ]
 
-    view = collection_requests.cancel_request(
+    view = collect_cancel.cancel_request(
         services_ctx, ops, request.id, reason="requested_by_customer", idempotency_key=_key()
     )
 
@@ -253,7 +259,7 @@ def test_cancel_closes_the_request_and_drops_it_from_open_requests(
 def test_cancel_with_an_unknown_reason_changes_nothing(services_ctx, gateway, ops) -> None:  # type: ignore[no-untyped-def]
     customer, request = _new_request(services_ctx, ops)
     with pytest.raises(ValidationError, match="cancellation reason"):
-        collection_requests.cancel_request(
+        collect_cancel.cancel_request(
             services_ctx, ops, request.id, reason="bored", idempotency_key=_key()
         )
     assert gateway.retrieve_setup_intent(request.id)["status"] == "requires_payment_method"

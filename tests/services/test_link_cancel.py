@@ -14,7 +14,7 @@ from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import Conflict, Forbidden
-from services.usecases import collection_requests
+from services.usecases import collect_cancel, collection_requests
 from tests.services.test_hosted_link import _customer
 from tests.services.test_unknown_outcomes import _late, _svc, patient_reads  # noqa: F401
 
@@ -45,7 +45,7 @@ def test_cancelling_a_links_request_expires_its_checkout_session(
 ) -> None:
     link = _link(services_ctx, ops)
     key = _key()
-    view = collection_requests.cancel_request(
+    view = collect_cancel.cancel_request(
         services_ctx, ops, link.id, reason="requested_by_customer", idempotency_key=key
     )
     assert view.id == link.id and view.status == "canceled"
@@ -59,7 +59,7 @@ def test_cancelling_a_links_request_expires_its_checkout_session(
     assert row.params["checkout_session"] == link.checkout_session_id
     assert link.checkout_session_id in (row.message or "")
     # the same click again (same key) replays Stripe's answer: still one expiry, no error
-    again = collection_requests.cancel_request(
+    again = collect_cancel.cancel_request(
         services_ctx, ops, link.id, reason="requested_by_customer", idempotency_key=key
     )
     assert again.status == "canceled"
@@ -71,7 +71,7 @@ def test_an_already_expired_link_gets_a_sentence(
     link = _link(services_ctx, ops)
     gateway.expire_checkout_session(link.checkout_session_id, idempotency_key=None)
     with pytest.raises(Conflict, match="had already expired") as err:
-        collection_requests.cancel_request(
+        collect_cancel.cancel_request(
             services_ctx, ops, link.id, reason=None, idempotency_key=_key()
         )
     assert link.checkout_session_id in str(err.value)
@@ -85,7 +85,7 @@ def test_a_completed_link_gets_a_sentence_and_stays_complete(
     link = _link(services_ctx, ops)
     simulator.link_bank(link.id, institution="Test Institution")
     with pytest.raises(Conflict, match="already completed"):
-        collection_requests.cancel_request(
+        collect_cancel.cancel_request(
             services_ctx, ops, link.id, reason=None, idempotency_key=_key()
         )
     assert gateway.retrieve_checkout_session(link.checkout_session_id)["status"] == "complete"
@@ -97,7 +97,7 @@ def test_other_roles_cannot_expire_a_link(
 ) -> None:
     link = _link(services_ctx, ops)
     with pytest.raises(Forbidden):
-        collection_requests.cancel_request(
+        collect_cancel.cancel_request(
             services_ctx, finance, link.id, reason=None, idempotency_key=_key()
         )
     assert gateway.retrieve_checkout_session(link.checkout_session_id)["status"] == "open"
@@ -113,9 +113,58 @@ def test_a_late_expiry_is_read_back_from_the_link(
     svc = _svc(sandbox_handle, engine)
     link = _link(svc, ops)
     _late(svc, simulator, "expire_checkout_session")
-    view = collection_requests.cancel_request(
-        svc, ops, link.id, reason=None, idempotency_key=_key()
-    )
+    view = collect_cancel.cancel_request(svc, ops, link.id, reason=None, idempotency_key=_key())
     assert view.status == "canceled" and view.expired_link == link.checkout_session_id
     assert svc.gateway.retrieve_checkout_session(link.checkout_session_id)["status"] == "expired"
     assert [r.outcome for r in _cancels(svc, link.id)] == ["ok"]
+
+
+def _outside_link(gateway: Any, customer: str) -> Any:
+    """A hosted link made without fcops (as on Stripe's Dashboard): straight through the SDK,
+    so no audit row of its creation."""
+    return gateway.v1.checkout.sessions.create(
+        params={
+            "mode": "setup",
+            "currency": "usd",
+            "customer": customer,
+            "success_url": "https://example.com/saved",
+            "allowed_payment_method_types": ["us_bank_account"],
+        }
+    )
+
+
+def test_a_link_made_outside_fcops_is_found_in_stripe_and_expired(
+    services_ctx: Services, gateway: Any, ops: Any
+) -> None:
+    customer = _customer(services_ctx, ops)
+    older = _outside_link(gateway, customer)  # another open link of the same customer
+    made = _outside_link(gateway, customer)
+    intent = str(made.setup_intent)
+    key = _key()
+    view = collect_cancel.cancel_request(
+        services_ctx, ops, intent, reason="abandoned", idempotency_key=key
+    )
+    assert view.status == "canceled" and view.expired_link == made.id
+    assert gateway.retrieve_checkout_session(made.id)["status"] == "expired"
+    assert gateway.retrieve_setup_intent(intent)["status"] == "canceled"
+    assert gateway.retrieve_checkout_session(older.id)["status"] == "open"  # only its own link
+    (row,) = _cancels(services_ctx, intent)
+    assert row.outcome == "ok" and row.idempotency_key == key
+    assert row.params["checkout_session"] == made.id
+
+
+def test_a_setup_intent_made_outside_fcops_without_a_link_is_canceled_directly(
+    services_ctx: Services, gateway: Any, ops: Any
+) -> None:
+    customer = _customer(services_ctx, ops)
+    link = _outside_link(gateway, customer)  # the customer's open link is not this request's
+    intent = gateway.v1.setup_intents.create(
+        params={"customer": customer, "allowed_payment_method_types": ["us_bank_account"]}
+    )
+    view = collect_cancel.cancel_request(
+        services_ctx, ops, intent.id, reason="duplicate", idempotency_key=_key()
+    )
+    assert view.status == "canceled" and view.expired_link is None
+    assert gateway.retrieve_checkout_session(link.id)["status"] == "open"
+    (row,) = _cancels(services_ctx, intent.id)
+    assert row.outcome == "ok" and "checkout_session" not in row.params

@@ -20,6 +20,7 @@ from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import Forbidden, StripeUnavailable
 from services.usecases import (
+    collect_cancel,
     collect_customers,
     collection_requests,
     microdeposits,
@@ -32,7 +33,7 @@ STRIPE_CHANGING: dict[str, Callable[..., Any]] = {
     "collect.customer": collect_customers.create_customer,
     "collect.create (SetupIntent)": collection_requests.create_setup_intent,
     "collect.create (FC session)": collection_requests.create_fc_session,
-    "collect.cancel": collection_requests.cancel_request,
+    "collect.cancel": collect_cancel.cancel_request,
     "collect.verify": microdeposits.verify_microdeposits,
     "account.refresh": refresh_balance.refresh,
     "ownership refresh": orv.refresh_ownership,
@@ -92,7 +93,7 @@ def _calls(
         "collect.create": lambda k: collection_requests.create_setup_intent(
             svc, actor, customer_id=customer, idempotency_key=k
         ),
-        "collect.cancel": lambda k: collection_requests.cancel_request(
+        "collect.cancel": lambda k: collect_cancel.cancel_request(
             svc, actor, intent, reason="abandoned", idempotency_key=k
         ),
         "collect.verify": lambda k: microdeposits.verify_microdeposits(

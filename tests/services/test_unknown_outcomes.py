@@ -27,6 +27,7 @@ from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import OutcomeStillUnknown
 from services.usecases import (
+    collect_cancel,
     collect_customers,
     collection_requests,
     refresh_balance,
@@ -171,7 +172,7 @@ def test_a_late_cancel_is_read_back_from_the_intent(
     )
     _late(svc, simulator, "cancel_setup_intent")
 
-    view = collection_requests.cancel_request(
+    view = collect_cancel.cancel_request(
         svc, ops, request.id, reason="abandoned", idempotency_key=f"cx-{secrets.token_hex(4)}"
     )
 

@@ -205,6 +205,17 @@ class IntentCalls:
         params: sdk.CheckoutSessionRetrieveParams = {"expand": list(expand)} if expand else {}
         return self._one(lambda: self.v1.checkout.sessions.retrieve(session_id, params=params))
 
+    def iter_checkout_sessions(
+        self: _Calls, *, customer: str, status: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The customer's Checkout Sessions, newest first (``status``: only open, expired or
+        complete ones). Stripe's list has a ``payment_intent`` filter but no ``setup_intent``
+        one (the pinned SDK's ``SessionListParams``): a SetupIntent's link is found among them."""
+        params: sdk.CheckoutSessionListParams = {"customer": customer, "limit": 100}
+        if status:
+            params["status"] = status
+        return self._iter("/v1/checkout/sessions", params)
+
     def expire_checkout_session(
         self: _Calls,
         session_id: str,

@@ -45,6 +45,7 @@ from stripe.params import (
 )
 from stripe.params.checkout import SessionCreateParams as CheckoutSessionCreateParams
 from stripe.params.checkout import SessionExpireParams as CheckoutSessionExpireParams
+from stripe.params.checkout import SessionListParams as CheckoutSessionListParams
 from stripe.params.checkout import SessionRetrieveParams as CheckoutSessionRetrieveParams
 from stripe.params.financial_connections import (
     AccountListParams,
@@ -81,6 +82,7 @@ __all__ = [
     "AccountRetrieveParams",
     "CheckoutSessionCreateParams",
     "CheckoutSessionExpireParams",
+    "CheckoutSessionListParams",
     "CheckoutSessionRetrieveParams",
     "CustomerCreateParams",
     "CustomerListParams",

@@ -1,0 +1,163 @@
+"""Ops cancels a collection request: a SetupIntent or PaymentIntent made on its own is canceled;
+one a hosted link (a Checkout Session) made is canceled by expiring the link, since Stripe refuses
+to cancel a Checkout Session's SetupIntent ("Expire the Checkout Session instead.").
+
+One path, as every change: role check, a caller-supplied idempotency key, the Stripe call (read
+back when its answer is late), one ``collect.cancel`` audit row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from sqlmodel import select
+
+from services.adapters.backoff import settle
+from services.adapters.models import AuditEntry
+from services.adapters.store import session_scope
+from services.audit import audited
+from services.auth import Actor, require
+from services.context import Services
+from services.errors import Conflict, NotFound, StripeRequestError, ValidationError
+from services.rules.ids import unknown_id_sentence
+from services.rules.intent_checks import cancel_done
+from services.rules.intent_fields import customer_id
+from services.rules.intents import CANCEL_REASONS, IntentView, view_of
+from services.usecases.collect_common import intent_id as parse_intent
+from services.usecases.collect_common import require_key, retrieve, unconfirmed
+from services.usecases.sync_intents import store_intent
+
+ENDED = ("canceled", "succeeded")  # intents no open link holds
+
+
+def cancel_request(
+    svc: Services,
+    actor: Actor,
+    intent_id: str,
+    *,
+    reason: str | None,
+    idempotency_key: str,
+) -> IntentView:
+    """Cancel an open SetupIntent or PaymentIntent (audited ``collect.cancel``)."""
+    key = require_key(idempotency_key)
+    with audited(
+        svc.engine,
+        actor=actor,
+        action="collect.cancel",
+        target=str(intent_id or "")[:80] or None,
+        params={"reason": reason},
+        idempotency_key=key,
+    ) as ctx:
+        require(actor, "collect.cancel")
+        ident, kind = parse_intent(intent_id)
+        ctx.target = ident
+        if reason is not None and reason not in CANCEL_REASONS:
+            raise ValidationError(
+                f"{str(reason)[:40]!r} is not a cancellation reason Stripe accepts; use one of "
+                f"{', '.join(CANCEL_REASONS)}."
+            )
+        link = _link_of(svc, ident, kind)
+        if link is not None:  # Stripe cancels a link's intent only by expiring the link
+            ctx.params["checkout_session"] = link
+            intent = _expire_link(svc, link, ident, kind, key)
+            ctx.request_id = svc.gateway.last_request_id
+            asked = f" (reason asked: {reason}; Stripe sets its own on expiry)" if reason else ""
+            ctx.message = f"Expired link {link}, so Stripe canceled {ident}{asked}."
+            store_intent(svc.engine, intent)
+            return replace(view_of(intent), expired_link=link)
+        cancel = (
+            svc.gateway.cancel_payment_intent
+            if kind == "payment_intent"
+            else svc.gateway.cancel_setup_intent
+        )
+        try:
+            with unconfirmed(f"the cancellation of {ident}"):
+                settled = settle(
+                    lambda: cancel(ident, reason=reason, idempotency_key=key),
+                    lambda: retrieve(svc, ident, kind),
+                    lambda current: cancel_done(current, ident),
+                    what=f"the cancellation of {ident}",
+                )
+            intent = settled.value
+            if settled.read_back:
+                ctx.params["read_back"] = settled.reads
+        except NotFound as err:
+            raise NotFound(
+                unknown_id_sentence(ident, kind, request_id=err.request_id),
+                request_id=err.request_id,
+            ) from None
+        ctx.request_id = svc.gateway.last_request_id
+        ctx.message = f"Canceled {ident}" + (f" ({reason})." if reason else ".")
+        store_intent(svc.engine, intent)
+    return view_of(intent)
+
+
+def _link_of(svc: Services, ident: str, kind: str) -> str | None:
+    """The Checkout Session (hosted link) that made ``ident``; None for an intent made on its
+    own. This app's own creation's audit row says which; an intent it did not make (a link made
+    on Stripe's Dashboard, or by another app) is looked up in Stripe."""
+    made = (AuditEntry.action == "collect.create", AuditEntry.target == ident)
+    with session_scope(svc.engine) as session:
+        rows = session.exec(select(AuditEntry).where(*made, AuditEntry.outcome == "ok")).all()
+    if not rows:
+        return _link_in_stripe(svc, ident, kind)
+    links = [str(r.params.get("checkout_session") or "") for r in rows]
+    return next((cs for cs in links if cs.startswith("cs_")), None)
+
+
+def _link_in_stripe(svc: Services, ident: str, kind: str) -> str | None:
+    """The open Checkout Session that made ``ident``, among its customer's open sessions:
+    Stripe's session list has no ``setup_intent`` filter (the pinned SDK's
+    ``SessionListParams``), so the customer's are matched by it. None for an intent that is no
+    longer open (no open link can hold it) or has no customer to list by."""
+    intent = retrieve(svc, ident, kind)
+    customer = customer_id(intent)
+    if intent.get("status") in ENDED or not customer:
+        return None
+    for session in svc.gateway.iter_checkout_sessions(customer=customer, status="open"):
+        made = session.get(kind)
+        made_id = made.get("id") if isinstance(made, dict) else made
+        if made_id == ident:
+            return str(session["id"])
+    return None
+
+
+def _expire_link(svc: Services, link: str, ident: str, kind: str, key: str) -> dict[str, Any]:
+    """Expire the open link ``link``; Stripe cancels its intent ``ident`` (returned, current).
+    A link no longer open (expired, or completed by the customer) is refused in a sentence."""
+    what = f"the expiry of link {link}"
+
+    def expired(session: dict[str, Any]) -> bool:
+        status = session.get("status")
+        if status == "complete":
+            raise Conflict(
+                f"Link {link} was not expired: the customer already completed it, so {ident} "
+                "is no longer open and cannot be canceled here."
+            )
+        return status == "expired"
+
+    def read() -> dict[str, Any]:
+        return svc.gateway.retrieve_checkout_session(link, expand=[kind])
+
+    try:
+        with unconfirmed(what):
+            session = settle(
+                lambda: svc.gateway.expire_checkout_session(
+                    link, expand=[kind], idempotency_key=key
+                ),
+                read,
+                expired,
+                what=what,
+            ).value
+    except StripeRequestError:  # Stripe expires only an open link: say what it is instead
+        if expired(read()):
+            raise Conflict(
+                f"Link {link} had already expired, so Stripe had already canceled {ident}; "
+                "the customer can no longer open it. Nothing was changed."
+            ) from None
+        raise
+    intent = session.get(kind)
+    if not isinstance(intent, dict):  # defensive: expansion not honoured
+        intent = retrieve(svc, str(intent or ident), kind)
+    return intent
