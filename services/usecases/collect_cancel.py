@@ -87,10 +87,35 @@ def cancel_request(
                 unknown_id_sentence(ident, kind, request_id=err.request_id),
                 request_id=err.request_id,
             ) from None
+        except StripeRequestError:  # Stripe cancels only an open intent: say what it is instead
+            _say_ended(svc, ident, kind)
+            raise
         ctx.request_id = svc.gateway.last_request_id
         ctx.message = f"Canceled {ident}" + (f" ({reason})." if reason else ".")
         store_intent(svc.engine, intent)
     return view_of(intent)
+
+
+def _say_ended(svc: Services, ident: str, kind: str) -> None:
+    """After Stripe refused a cancel: an intent that had already ended (a colleague canceled it
+    a moment ago, or the customer finished) is stored as it is, so it leaves Open requests, and
+    refused in a sentence instead of Stripe's list of cancelable statuses."""
+    current = retrieve(svc, ident, kind)
+    status = current.get("status")
+    if status not in ENDED:
+        return
+    store_intent(svc.engine, current)
+    if status == "canceled":
+        why = current.get("cancellation_reason")
+        raise Conflict(
+            f"{ident} was already canceled"
+            + (f" ({why})" if why else "")
+            + ", so it is no longer open. Nothing was changed."
+        )
+    raise Conflict(
+        f"{ident} has already succeeded: the customer finished it, so it can no longer be "
+        "canceled. Nothing was changed."
+    )
 
 
 def _link_of(svc: Services, ident: str, kind: str) -> str | None:

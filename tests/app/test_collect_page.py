@@ -238,6 +238,23 @@ def test_an_open_request_can_be_canceled_from_its_tab() -> None:
     assert app().gateway.retrieve_setup_intent(intent_id)["status"] == "canceled"
 
 
+def test_a_request_a_colleague_canceled_meanwhile_says_so_and_leaves_the_list() -> None:
+    """Two ops tabs: the second Cancel showed Stripe's list of cancelable statuses and kept the
+    canceled request listed as open."""
+    at = new_customer(open_page(PAGE, "ops"))
+    intent_id = create_setup_intent(at)
+    at.button(key="collect_open_reload").click().run()
+    at.selectbox(key="collect_cancel_open").set_value(intent_id)
+    at.selectbox(key="collect_cancel_open_reason").set_value("duplicate").run()
+    app().gateway.cancel_setup_intent(intent_id, reason="abandoned", idempotency_key=f"x-{intent_id}")
+    at.button(key="collect_cancel_open_button").click().run()
+    no_exceptions(at)
+    errors = " ".join(e.value for e in at.error)
+    assert f"{intent_id} was already canceled (abandoned)" in errors, errors
+    assert "Only a SetupIntent with one of the following statuses" not in errors
+    assert not any(o.endswith(intent_id) for o in at.selectbox(key="collect_cancel_open").options)
+
+
 def test_the_microdeposit_queue_lists_a_request_waiting_for_deposits() -> None:
     at, intent_id = queued_request(arrived=False)
     no_exceptions(at)

@@ -14,7 +14,7 @@ from sandbox.client import SimulationError
 from services.adapters.models import AuditEntry, IntentRecord
 from services.adapters.store import session_scope
 from services.context import Services
-from services.errors import Forbidden, NotFound, StripeRequestError, ValidationError
+from services.errors import Conflict, Forbidden, NotFound, StripeRequestError, ValidationError
 from services.rules import intents
 from services.usecases import (
     collect_cancel,
@@ -654,3 +654,30 @@ def test_a_session_without_filters_gets_endives_defaults_in_the_sandbox(
     [linked] = gateway.list_accounts(session=session["id"])
     assert (linked["category"], linked["subcategory"]) == ("credit", "credit_card")
     assert linked["supported_payment_method_types"] == []  # ACH cannot debit a credit card
+
+
+def test_cancelling_a_request_a_colleague_just_canceled_says_so_and_drops_it(
+    services_ctx, gateway, ops
+) -> None:  # type: ignore[no-untyped-def]
+    """Two ops tabs on Open requests: the second Cancel showed Stripe's "You cannot cancel this
+    SetupIntent because it has a status of canceled. Only a SetupIntent with one of the
+    following statuses …" and kept listing the request."""
+    customer, request = _new_request(services_ctx, ops)
+    collect_cancel.cancel_request(
+        services_ctx, ops, request.id, reason="abandoned", idempotency_key=_key()
+    )
+    # The second tab's store still lists it open (its copy is from before the first cancel)
+    from services.usecases.sync_intents import store_intent
+
+    store_intent(services_ctx.engine, {**gateway.retrieve_setup_intent(request.id),
+                                       "status": "requires_payment_method"})
+    with pytest.raises(Conflict) as refused:
+        collect_cancel.cancel_request(
+            services_ctx, ops, request.id, reason="duplicate", idempotency_key=_key()
+        )
+    assert str(refused.value) == (
+        f"{request.id} was already canceled (abandoned), so it is no longer open. "
+        "Nothing was changed."
+    )
+    assert gateway.retrieve_setup_intent(request.id)["cancellation_reason"] == "abandoned"
+    assert collection_requests.open_requests(services_ctx, ops, customer_id=customer) == []
