@@ -70,6 +70,7 @@ class RowError:
     amount_text: str = ""
     currency_text: str = ""
     reference: str | None = None
+    target_text: str = ""  # the row's ID cell as typed ("acct_nope"), so finance can match it
 
 
 # Canonical column -> accepted header spellings (compared lowercased, spaces and dashes as _).
@@ -315,12 +316,13 @@ def _row_error(
     with no ID, or in a currency this batch does not take, still names an amount)."""
     typed, code = values["amount"], values.get("currency", "")
     reference = values.get("reference", "")[:_MAX_REFERENCE] or None
+    target = next((values[c] for c in _ID_COLUMNS if values.get(c)), "")[:_MAX_REFERENCE]
     try:
         currency = validate_currency(code) if code else default
         amount = parse_unambiguous_amount(typed, currency)  # "1.000" names no amount
     except MoneyError:
-        return RowError(row, message, raw, None, None, typed, code, reference)
-    return RowError(row, message, raw, amount, currency, typed, code, reference)
+        return RowError(row, message, raw, None, None, typed, code, reference, target)
+    return RowError(row, message, raw, amount, currency, typed, code, reference, target)
 
 
 def _amount(row: int, text: str, currency: str) -> int:

@@ -427,7 +427,9 @@ def _row_result(
 
 def _error_row(error: RowError) -> BatchRow:
     ids = (v.strip() for v in error.raw.values())
-    target = next((v for v in ids if v.startswith(("fca_", "pm_", "cus_"))), "")
+    # The ID cell as typed ("acct_nope" too); for a row whose cells do not line up, a cell that
+    # reads as an ID
+    target = error.target_text or next((v for v in ids if v.startswith(("fca_", "pm_", "cus_"))), "")
     return BatchRow(
         row=error.row,
         target=target,

@@ -280,7 +280,7 @@ def test_money_in_every_row_that_could_not_be_checked_is_counted_and_downloaded(
     downloaded = check_batch.results_csv(get_app().services, FINANCE, result)
     cells = {line.split(",")[0]: line.split(",")[:5] for line in downloaded.splitlines()[1:]}
     assert cells["3"] == ["3", "", "no id", "10.00", "USD"]
-    assert cells["4"] == ["4", "", "wrong kind of id", "5.00", "USD"]
+    assert cells["4"] == ["4", "ba_123", "wrong kind of id", "5.00", "USD"]  # the ID as typed
     assert cells["5"][3:] == ["2.50", "USD"]
     assert cells["6"] == ["6", rich, "bad amount", "ten", "USD"]
 

@@ -702,8 +702,9 @@ def test_batch_result_downloads_in_major_units(
     lines = result.to_csv().splitlines()
     assert lines[0].startswith("row,id,reference,amount,currency,verdict,balance")
     assert lines[1].startswith(f"2,{fca},rent,200.50,USD,insufficient,123.45,available,")
-    # The refused row keeps what it said (reference, amount as money, currency) for matching.
-    assert lines[2].startswith("3,,x,1.00,USD,error,")
+    # The refused row keeps what it said (its ID as typed, reference, amount as money,
+    # currency) for matching.
+    assert lines[2].startswith("3,nope,x,1.00,USD,error,")
     frame = result.to_frame()
     assert list(frame["verdict"]) == ["insufficient", "error"]
     assert int(frame["shortfall"].iloc[0]) == 20_050 - 12_345
