@@ -314,12 +314,28 @@ if computed is None:
     st.stop()
 assert computed is not None
 frame, weekly = computed
+# Never synced to the end: the store holds only what was read so far (or what Collect made)
+first_read = info.last_finished_at is None and follow.following(INTENTS) is not None
 if int(frame["started"].sum()) == 0:
-    st.info(
-        "No data yet: no intents match these filters. Widen the date range, clear a filter, or sync intents.",
-        icon=":material/filter_alt_off:",
-    )
+    if first_read:
+        st.info(
+            "The intents are still being read from Stripe for the first time: the figures "
+            "appear when that finishes (it goes on if you leave this page).",
+            icon=":material/hourglass_top:",
+        )
+    else:
+        st.info(
+            "No data yet: no intents match these filters. Widen the date range, clear a "
+            "filter, or sync intents.",
+            icon=":material/filter_alt_off:",
+        )
     st.stop()
+if first_read:
+    st.warning(
+        f"Not final: the first read of intents from Stripe is still running, so these figures "
+        f"cover only the {info.intents:,} intents read so far.",
+        icon=":material/hourglass_top:",
+    )
 shown = frame[frame["started"] > 0]
 
 metric_cards(shown)

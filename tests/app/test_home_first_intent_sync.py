@@ -83,3 +83,31 @@ def test_home_says_the_intents_were_never_synced_instead_of_partial_rates() -> N
     assert rate_cards(home) == []
     assert "have not been synced from Stripe yet" in texts(home)
     assert STILL_READING not in texts(home)
+
+
+@pytest.mark.usefixtures("intents_never_synced", "slow_stripe")
+def test_conversion_says_its_figures_are_not_final_while_the_first_intent_sync_runs() -> None:
+    """At 5,000 customers a manager opening Conversion during the first sync read "No data yet:
+    no intents match these filters. Widen the date range, clear a filter, or sync intents." for
+    three minutes (filters could not help), or partial rates as if they were final."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.app.conftest import filter_box
+
+    at = open_page("pages/conversion.py", "manager")  # its first visit starts the sync
+    no_exceptions(at)
+    assert active_jobs("intents.sync"), "the sync ended before the page was drawn"
+    assert any("Not final: the first read of intents from Stripe is still running" in w.value
+               for w in at.warning), [w.value for w in at.warning]
+    # A range no intent is in (yet): tomorrow
+    day = datetime.fromtimestamp(app().services.now(), UTC).date() + timedelta(days=1)
+    filter_box(at, "date_input", "conv_dates").set_value((day, day)).run()
+    no_exceptions(at)
+    shown = " ".join(i.value for i in at.info)
+    assert "still being read from Stripe for the first time" in shown, shown
+    assert "Widen the date range" not in shown
+
+    jobs_settled(at)
+    no_exceptions(at)
+    assert not any("Not final" in w.value for w in at.warning)
+    assert any("Widen the date range" in i.value for i in at.info)  # a real empty range now
