@@ -33,7 +33,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
-from dbos import DBOS, SetWorkflowID
+from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
 
 from services.adapters import jobs as engine
 from services.adapters.gateway import pacing
@@ -59,11 +59,13 @@ def stripe_permit() -> None:
     """k Stripe requests its caller makes once this starts (:class:`QueueBucket`)."""
 
 
-def _permit(owner: str) -> None:
+def _permit(owner: str, priority: int | None = None) -> None:
     queue = DBOS.retrieve_queue(engine.STRIPE_QUEUE)
     assert queue is not None, "the Stripe queue is registered at launch"
     # named apart from the owner's children ("<job>:…"), and new each time: counted anew
-    with SetWorkflowID(f"permit:{owner}:{uuid.uuid4().hex[:16]}"):
+    with SetWorkflowID(f"permit:{owner}:{uuid.uuid4().hex[:16]}"), SetEnqueueOptions(
+        priority=priority
+    ):
         handle = queue.enqueue(stripe_permit)
     handle.get_result(polling_interval_sec=PERMIT_POLL_SECONDS)
 
@@ -74,8 +76,11 @@ class QueueBucket:
     once, as a chunk of k makes its requests (spacing them one by one as well, at the rate, made
     bench_batch --job 1.23-1.28x of requests ÷ rate; 1.17x without). Threads may share one."""
 
-    def __init__(self, *, owner: str, clock: Clock | None = None) -> None:
+    def __init__(
+        self, *, owner: str, clock: Clock | None = None, priority: int | None = None
+    ) -> None:
         self.owner = owner  # permits are named "permit:<owner>:<random>" (the job's ID)
+        self.priority = priority  # on the Stripe queue: None first (a person waits on it)
         self.clock: Clock = clock or SystemClock()
         self.per_permit = engine.requests_per_start()
         self.permits = 0  # granted so far
@@ -87,7 +92,7 @@ class QueueBucket:
     def _ask(self, ahead: int) -> None:
         """Have ``ahead`` permits asked for; under the lock."""
         while len(self._asked) < ahead:
-            self._asked.append(_askers.submit(_permit, self.owner))
+            self._asked.append(_askers.submit(_permit, self.owner, self.priority))
 
     def acquire(self) -> None:
         while True:
@@ -113,9 +118,12 @@ class QueueBucket:
 
 def bucket_of(owner: str) -> QueueBucket:
     """``owner``'s bucket in this process (a new one the first time): a job's steps share its
-    tokens, so a step of one request (a page of the walk) does not take a permit of k alone."""
+    tokens, so a step of one request (a page of the walk) does not take a permit of k alone.
+    A background job's: its permits go after a person's (``BACKGROUND_PRIORITY``)."""
     with _buckets_lock:
-        bucket = _buckets.pop(owner, None) or QueueBucket(owner=owner)
+        bucket = _buckets.pop(owner, None) or QueueBucket(
+            owner=owner, priority=engine.BACKGROUND_PRIORITY
+        )
         _buckets[owner] = bucket  # the most recently used last
         while len(_buckets) > KEPT_BUCKETS:
             _buckets.popitem(last=False)

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from dbos import DBOS, SetWorkflowID
+from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
 from sqlmodel import col, select
 
 from services import audit
@@ -140,7 +140,9 @@ def _walk(job_id: str, username: str, role: str) -> dict[str, Any]:
         page, has_more = _customer_page(starting_after)
         handles = []
         for chunk in (page[i : i + k] for i in range(0, len(page), k)):
-            with SetWorkflowID(f"{job_id}:{chunk[0]['id']}"):
+            with SetWorkflowID(f"{job_id}:{chunk[0]['id']}"), SetEnqueueOptions(
+                priority=engine.BACKGROUND_PRIORITY  # after the requests a person waits on
+            ):
                 handles.append(queue.enqueue(customer_chunk_workflow, chunk))
         pending.append((len(page), handles))
         seen += [str(c["id"]) for c in page]

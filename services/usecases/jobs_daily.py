@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from dbos import DBOS, SetWorkflowID
+from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
 from sqlmodel import col, select
 
 from services.adapters import jobs as engine
@@ -202,7 +202,7 @@ def _fan_out(
     for i in range(0, len(accounts), size):
         chunk = accounts[i : i + size]
         name = f"{job_id}:{chunk[0]}" if round_ == 0 else f"{job_id}:r{round_}:{chunk[0]}"
-        with SetWorkflowID(name):
+        with SetWorkflowID(name), SetEnqueueOptions(priority=engine.BACKGROUND_PRIORITY):
             handles.append(queue.enqueue(
                 accounts_chunk_workflow, work, list(args), chunk,
                 given[i : i + size] if states is not None else None,

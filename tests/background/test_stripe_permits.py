@@ -126,7 +126,7 @@ def test_a_permit_that_failed_is_not_asked_about_again(
     owner = f"test-{uuid.uuid4().hex[:8]}"
     bucket = stripe_permits.bucket_of(owner)
 
-    def broken(_: str) -> None:
+    def broken(_: str, priority: int | None = None) -> None:
         raise RuntimeError("the engine's database did not answer")
 
     monkeypatch.setattr(stripe_permits, "_permit", broken)
@@ -136,3 +136,35 @@ def test_a_permit_that_failed_is_not_asked_about_again(
     bucket.acquire()  # the retry
     assert stripe_permits.bucket_of(owner) is bucket and bucket.permits == 1
     assert len(started(permits_of(owner))) >= 1
+
+
+def test_a_persons_permit_goes_before_a_background_backlog(fcops: Any) -> None:
+    """DBOS dequeues by priority, then age. A batch check's permits (no priority) go before the
+    backlog of a background walk (``BACKGROUND_PRIORITY``); first come first served kept each
+    of them behind the walk's chunks (a 20-row batch took 27 s beside a first sync, 3 s alone)."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from services.adapters import stripe_permits
+
+    limit = int(engine.stripe_limiter(engine._rate)["limit"])  # starts a second
+    backlog = 4 * limit
+    tag = uuid.uuid4().hex[:8]
+    walk, person = f"test-walk-{tag}", f"test-person-{tag}"
+    with ThreadPoolExecutor(backlog) as pool:
+        waits = [pool.submit(stripe_permits._permit, walk, engine.BACKGROUND_PRIORITY)
+                 for _ in range(backlog)]
+        deadline = time.monotonic() + 30
+        while len(permits_of(walk)) < backlog and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(permits_of(walk)) == backlog, "the backlog is queued first"
+        stripe_permits._permit(person)  # returns once it started
+        for wait in waits:
+            wait.result(timeout=60)
+    (mine,) = permits_of(person)
+    after = [w for w in permits_of(walk) if (w.dequeued_at or 0) > (mine.dequeued_at or 0)]
+    assert len(after) >= limit, (
+        f"only {len(after)} of {backlog} earlier background permits started after the person's"
+    )
+    assert stripe_permits.bucket_of(f"job-{tag}").priority == engine.BACKGROUND_PRIORITY
+    assert QueueBucket(owner=person).priority is None  # a batch's bucket: first
