@@ -90,6 +90,33 @@ def test_the_direction_filter_keeps_only_money_in(demo_accounts: dict[str, list[
     assert download.proto.label.startswith("Download CSV (") and download.proto.ignore_rerun
 
 
+def test_the_list_says_how_many_stored_transactions_the_filters_leave_out(
+    demo_accounts: dict[str, list[Any]],
+) -> None:
+    """"Full sync: 28 … · 28 transactions stored" beside "7 transaction(s), newest first" read as
+    21 lost: the caption now says the others are outside the dates or filters."""
+    import re
+
+    at = _open("ops", demo_accounts["subscribed"][0].id)
+    stored = int(re.search(r"([\d,]+) transactions stored", texts(at)).group(1).replace(",", ""))  # type: ignore[union-attr]
+    at.selectbox(key="txn_direction").select("Money in").run()
+    no_exceptions(at)
+    said = [
+        m for c in at.caption
+        if (m := re.search(r"([\d,]+) transaction\(s\), newest first \(([\d,]+) other stored "
+                           r"transaction\(s\) are outside the dates or filters above\)", c.value))
+    ]
+    assert said, [c.value for c in at.caption]
+    matching, others = (int(g.replace(",", "")) for g in said[0].groups())
+    assert matching > 0 and matching + others == stored
+    at.text_input(key="txn_text").input("no such description anywhere").run()
+    no_exceptions(at)
+    assert any(
+        i.value.startswith(f"None of the {stored:,} stored transactions match these filters")
+        for i in at.info
+    )
+
+
 def _param(at: AppTest, name: str) -> object:
     value = at.query_params.get(name)
     return value[0] if isinstance(value, list) else value
