@@ -208,7 +208,10 @@ def refresh_finished(account_id: str, state: bank_account.RefreshState | None) -
 def refresh_controls(report: OwnershipReport) -> None:
     account_id = report.account_id
     running = refresh_watch.watching(account_id, "ownership") or report.refresh_status == "pending"
-    reason = "An ownership refresh is already running." if running else report.refresh_blocker
+    reason = (
+        "An ownership refresh is running at the bank; the owners are checked again when it "
+        "finishes." if running else report.refresh_blocker
+    )
     left, mid, right = st.columns([1, 1, 2], vertical_alignment="center")
     if left.button(
         "Refresh ownership",
