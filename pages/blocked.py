@@ -100,7 +100,7 @@ frame = pd.DataFrame(
     [
         {
             "Customer": b.customer or b.customer_id or "—",
-            "Bank": f"{b.institution or 'Bank'} ···{b.last4 or '????'}",
+            "Bank": f"{b.institution or 'Bank'} ••{b.last4 or '????'}",
             "Code": b.network_code or "—",
             "Next step": b.next_step,
             "Reason": (b.reason or "—").replace("_", " "),
@@ -131,7 +131,7 @@ picked = st.selectbox(
     list(by_method),
     format_func=lambda pm: (
         f"{by_method[pm].customer or by_method[pm].customer_id or 'Unknown customer'} · "
-        f"{by_method[pm].institution or 'Bank'} ···{by_method[pm].last4 or '????'} · "
+        f"{by_method[pm].institution or 'Bank'} ••{by_method[pm].last4 or '????'} · "
         f"{by_method[pm].network_code or by_method[pm].reason or 'blocked'} · {pm}"
     ),
     index=None,
@@ -146,7 +146,7 @@ assert chosen is not None
 with st.container(border=True):
     person_line(
         f"{chosen.customer or chosen.customer_id or 'Unknown customer'} · "
-        f"{chosen.institution or 'Bank'} ···{chosen.last4 or '????'} · "
+        f"{chosen.institution or 'Bank'} ••{chosen.last4 or '????'} · "
         f"{describe_code(chosen.network_code) if chosen.network_code else 'no code'}"
     )
     st.info(f"Next step ({chosen.next_step}): {chosen.advice}", icon=":material/directions:")

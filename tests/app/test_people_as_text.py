@@ -100,7 +100,7 @@ def test_blocked_names_the_accounts_customer_by_email_as_text(
     at.selectbox(key="blocked_pick").set_value(pm).run()
     no_exceptions(at)
     (line,) = in_text(at, email)
-    assert line.startswith(f"{email} · Gringotts ···4242 · R10")
+    assert line.startswith(f"{email} · Gringotts ••4242 · R10")
     assert in_markdown(at, email) == []
 
 
