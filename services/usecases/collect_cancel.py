@@ -102,6 +102,12 @@ def _say_ended(svc: Services, ident: str, kind: str) -> None:
     refused in a sentence instead of Stripe's list of cancelable statuses."""
     current = retrieve(svc, ident, kind)
     status = current.get("status")
+    if status == "processing":  # the SDK's cancel: only while it waits on the customer
+        store_intent(svc.engine, current)
+        raise Conflict(
+            f"{ident} is processing at Stripe, and Stripe cancels a request only while it waits "
+            "on the customer. Nothing was changed: it succeeds or fails by itself shortly."
+        )
     if status not in ENDED:
         return
     store_intent(svc.engine, current)

@@ -681,3 +681,23 @@ def test_cancelling_a_request_a_colleague_just_canceled_says_so_and_drops_it(
     )
     assert gateway.retrieve_setup_intent(request.id)["cancellation_reason"] == "abandoned"
     assert collection_requests.open_requests(services_ctx, ops, customer_id=customer) == []
+
+
+def test_cancelling_a_processing_setup_intent_says_stripe_waits_for_it_to_end(
+    services_ctx, gateway, ops, sandbox_handle
+) -> None:  # type: ignore[no-untyped-def]
+    """Stripe cancels a SetupIntent only in requires_payment_method, requires_confirmation or
+    requires_action (the pinned SDK's cancel); Open requests lists processing ones too, and
+    Cancel showed Stripe's list of statuses."""
+    _, request = _new_request(services_ctx, ops)
+    state = sandbox_handle.state
+    with state.lock:
+        state.lookup(request.id)["status"] = "processing"  # as the bank verifies it
+    with pytest.raises(Conflict) as refused:
+        collect_cancel.cancel_request(
+            services_ctx, ops, request.id, reason="abandoned", idempotency_key=_key()
+        )
+    assert str(refused.value).startswith(f"{request.id} is processing at Stripe")
+    assert gateway.retrieve_setup_intent(request.id)["status"] == "processing"
+    with state.lock:
+        state.lookup(request.id)["status"] = "requires_payment_method"  # the shared sandbox
