@@ -1,7 +1,7 @@
 """The Accounts page's filters: widgets whose values travel in the URL (data in, widgets out).
 
-``?status=``, ``?institution=``, ``?permission=``, ``?stale_hours=``, ``?refresh=failed`` and
-``?relink=needed`` set the widgets when a link is opened, and the URL follows the widgets, so
+``?status=``, ``?institution=``, ``?permission=``, ``?balance=stale|never``, ``?stale_hours=``,
+``?refresh=failed`` and ``?relink=needed`` set the widgets when a link is opened, and the URL follows the widgets, so
 a filtered list can be shared and the home page can link straight to it.
 """
 
@@ -23,11 +23,17 @@ URL_FILTERS = {
     "status": "acc_status",
     "institution": "acc_institution",
     "permission": "acc_perm",
+    "balance": "acc_balance",
     "stale_hours": "acc_stale",
     "refresh": "acc_refresh",
     "relink": "acc_relink",
 }
 MAX_STALE_HOURS = 24 * 365
+BALANCE_LABELS = {  # ?balance=: what Home's finance cards count (and link to)
+    ANY: ANY,
+    "stale": "Stale, refreshable",
+    "never": "Never fetched, refreshable",
+}
 
 
 def _url_filters() -> dict[str, str]:
@@ -59,6 +65,10 @@ def wanted_filters(banks: list[str]) -> tuple[dict[str, Any], list[str]]:
     if permission and permission not in bank_account.PERMISSIONS:
         problems.append(f"permission {literal(permission)}")
         permission = None
+    balance = wanted.get("balance")
+    if balance and balance not in bank_account.BALANCE_KINDS:
+        problems.append(f"balance {literal(balance, 20)} (only 'stale' or 'never')")
+        balance = None
     hours = wanted.get("stale_hours", "0")
     if not hours.isdigit() or int(hours) > MAX_STALE_HOURS:
         problems.append(f"stale_hours {literal(hours, 20)} (a whole number of hours)")
@@ -73,6 +83,7 @@ def wanted_filters(banks: list[str]) -> tuple[dict[str, Any], list[str]]:
         "status": status or ANY,
         "institution": institution or ANY,
         "permission": permission or ANY,
+        "balance": balance or ANY,
         "stale_hours": int(hours),
         "refresh": refresh == "failed",
         "relink": relink == "needed",
@@ -86,6 +97,7 @@ def filters_to_url(chosen: dict[str, Any]) -> None:
         "status": chosen["status"],
         "institution": chosen["institution"],
         "permission": chosen["permission"],
+        "balance": chosen["balance"],
         "stale_hours": str(chosen["stale_after_seconds"] // 3600)
         if chosen["stale_after_seconds"]
         else None,
@@ -121,7 +133,8 @@ def filter_widgets(banks: list[str]) -> dict[str, Any]:
     permissions = [ANY, *bank_account.PERMISSIONS]
     active = any(v not in (ANY, 0, False) for v in wanted.values())
     with st.expander("Filters", icon=":material/filter_list:", expanded=active):
-        c1, c2, c3, c4, c5, c6 = st.columns(6)
+        c1, c2, c3, c7 = st.columns(4)
+        c4, c5, c6 = st.columns(3)
         status = c1.selectbox(
             "Status", statuses, index=statuses.index(wanted["status"]), key=key("status")
         )
@@ -136,6 +149,17 @@ def filter_widgets(banks: list[str]) -> dict[str, Any]:
             permissions,
             index=permissions.index(wanted["permission"]),
             key=key("permission"),
+        )
+        balance = c7.selectbox(
+            "Balance to refresh",
+            list(BALANCE_LABELS),
+            index=list(BALANCE_LABELS).index(wanted["balance"]),
+            format_func=BALANCE_LABELS.__getitem__,
+            key=key("balance"),
+            help="Active cash accounts with balance access and no refresh running, whose "
+            "balance is older than the debit policy allows (stale) or was never fetched: what "
+            "Home's finance cards count. Cards, inactive and disconnected accounts are left out: "
+            "no refresh can bring their balance up to date.",
         )
         hours = c4.number_input(
             "Balance older than (hours)",
@@ -163,6 +187,7 @@ def filter_widgets(banks: list[str]) -> dict[str, Any]:
         "status": status,
         "institution": institution,
         "permission": permission,
+        "balance": balance,
         "stale_hours": int(hours or 0),
         "refresh": bool(refresh_failed),
         "relink": bool(relink),
@@ -171,6 +196,7 @@ def filter_widgets(banks: list[str]) -> dict[str, Any]:
         "status": None if status == ANY else status,
         "institution": None if institution == ANY else institution,
         "permission": None if permission == ANY else permission,
+        "balance": None if balance == ANY else balance,
         "stale_after_seconds": int(hours) * 3600 if hours else None,
         "refresh_failed": bool(refresh_failed),
         "relink_needed": bool(relink),

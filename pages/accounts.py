@@ -2,7 +2,7 @@
 
 The table reads the store's mirror (paged and filtered in SQL); the detail view reads Stripe.
 ``?account=fca_…`` opens an account directly (Payment lookup links here). The list's filters
-live in the URL too (``?status=``, ``?institution=``, ``?permission=``, ``?stale_hours=``,
+live in the URL too (``?status=``, ``?institution=``, ``?permission=``, ``?balance=``, ``?stale_hours=``,
 ``?refresh=failed``, ``?relink=needed``), so a filtered list can be shared; the home page's cards
 link to them.
 """

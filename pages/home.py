@@ -81,18 +81,23 @@ def card(
     label: str,
     value: str | int,
     caption: str,
-    file: str,
+    file: str | None,
     link_label: str,
     *,
     filters: Sequence[tuple[str, str]] = (),
+    query: dict[str, str] | None = None,
 ) -> None:
-    """A figure with what it means; ``filters`` (query, label) link to the matching accounts."""
+    """A figure with what it means and a link to ``file`` (with ``query``: that page's address
+    parameters); ``filters`` (query, label) link to the matching accounts."""
     with column.container(border=True, height="stretch"):
         st.metric(label, f"{value:,}" if isinstance(value, int) else value)
         st.caption(caption)
-        link(file, link_label)
-        for query, text in filters:
-            filtered_link(query, text)
+        if file is not None and query is not None and file in OPENABLE:
+            st.page_link(file, label=link_label, icon=OPENABLE[file].icon, query_params=query)
+        elif file is not None:
+            link(file, link_label)
+        for query_text, text in filters:
+            filtered_link(query_text, text)
 
 
 def ops_cards(data: ov.OpsOverview) -> None:
@@ -142,11 +147,13 @@ def ops_cards(data: ov.OpsOverview) -> None:
     )
     card(
         c4,
-        "Waiting for the customer",
-        data.microdeposits_waiting,
-        "Collection requests in requires_action (microdeposits to verify, or a link to finish).",
+        "Open collection requests",
+        data.open_requests,
+        "Requests of the last 30 days the customer has not finished yet (a link to complete, "
+        "microdeposits to verify) or that are still processing: Collect's Open requests.",
         "pages/collect.py",
-        "Chase collection requests",
+        "Open requests on Collect",
+        query={"tab": "open"},  # Collect opens on that tab
     )
 
 
@@ -162,25 +169,44 @@ def _policy_words(data: ov.FinanceOverview) -> str:
     return f"{buffer} · {version}"
 
 
+REFRESH_BOX = "Refresh stale balances"  # the checkbox on Balance check and Batch check
+
+
+def _failed_words(failed: int) -> str:
+    if not failed:
+        return ""
+    return f" The bank failed the last refresh of {failed:,} of them; a new one may fail too."
+
+
 def finance_cards(data: ov.FinanceOverview) -> None:
     st.subheader("Finance", divider="gray")
     max_age = format_age(data.policy.max_age_seconds)
+    st.caption(
+        "Balances a refresh can bring up to date: active cash accounts with balance access and "
+        "no refresh running. Cards, inactive and disconnected accounts are not counted (no "
+        "refresh can reach their bank until the customer links them again)."
+    )
     c1, c2, c3 = st.columns(3)
     card(
         c1,
         "Stale balances",
         data.stale_balances,
-        f"Balances older than {max_age} (the debit policy's limit): a check refreshes them first.",
+        f"Older than {max_age} (the debit policy's limit). A check marks them STALE unless "
+        f"“{REFRESH_BOX}” is ticked on Balance check or Batch check (it starts unticked)."
+        + _failed_words(data.stale_failed),
         "pages/balance_check.py",
         "Check a debit",
+        filters=[("balance=stale", "These accounts")],
     )
     card(
         c2,
         "Balances never fetched",
         data.never_refreshed,
-        "Accounts with the balances permission but no balance yet: refresh before debiting.",
-        "pages/accounts.py",
-        "Open accounts",
+        "No balance yet, so a check says UNAVAILABLE: fetch one from the account, or tick "
+        f"“{REFRESH_BOX}” on Balance check or Batch check." + _failed_words(data.never_failed),
+        None,
+        "",
+        filters=[("balance=never", "These accounts")],
     )
     card(
         c3,

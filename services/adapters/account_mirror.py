@@ -18,7 +18,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from services.adapters import data_version
+from services.adapters import balance_attention, data_version
 from services.adapters.balance_snapshots import record_snapshots
 from services.adapters.models import AccountRecord, BalanceSnapshot, CustomerRecord, utcnow
 from services.adapters.store import UpsertCounts, retrying, session_scope, upsert
@@ -304,6 +304,9 @@ def filtered(stmt: Any, filters: AccountFilters, now: int) -> Any:
         )
     if filters.relink_needed:
         stmt = stmt.where(col(AccountRecord.relink_required_by).is_not(None))
+    if filters.balance:  # what Home's finance cards count, by the same condition
+        age = int(filters.balance_max_age_seconds or 0)
+        stmt = stmt.where(balance_attention.balance_filter(filters.balance, now - age))
     if filters.stale_after_seconds is not None:
         # Stale: a balance older than the cutoff, or none yet although balances were granted.
         cutoff = now - int(filters.stale_after_seconds)

@@ -60,8 +60,9 @@ class AccountRecord(SQLModel, table=True):
         Index("ix_fca_created_id", "created", "id"),  # the browser's newest-first paging
         Index("ix_fca_inst_id", "institution_name", "id"),  # account pickers, in bank order
         Index(  # covers the home page's account counts (one aggregate, no row reads)
-            "ix_fca_overview",
+            "ix_fca_counts",
             "status",
+            "category",
             "balance_as_of",
             "balance_refresh_status",
             "ownership_refresh_status",

@@ -107,7 +107,10 @@ def fill_kept(engine: Engine) -> list[str]:
 
 
 # indexes an older store has that a newer model replaced
-OBSOLETE_INDEXES = ("ix_debit_dated",)  # by ix_debit_days (it also covers the headroom days)
+OBSOLETE_INDEXES = (
+    "ix_debit_dated",  # by ix_debit_days (it also covers the headroom days)
+    "ix_fca_overview",  # by ix_fca_counts (it also covers the category finance's counts need)
+)
 
 
 def add_missing_columns(engine: Engine) -> list[str]:

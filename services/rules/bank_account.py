@@ -204,8 +204,13 @@ class AccountFilters:
     stale_after_seconds: int | None = None
     refresh_failed: bool = False  # the latest balance, ownership or transaction refresh failed
     relink_needed: bool = False  # Stripe announced a deactivation unless the customer relinks
+    # "stale" or "never": balances finance can bring up to date (adapters.balance_attention)
+    balance: str | None = None
+    # set by the use case from the debit policy (what "stale" means), never by a person
+    balance_max_age_seconds: int | None = None
 
 
+BALANCE_KINDS = ("stale", "never")  # the ``balance`` filter's values
 STALE_AFTER_MAX_SECONDS = 10 * 365 * 86_400  # a filter beyond ten years means "any balance"
 
 
@@ -232,13 +237,18 @@ def validate_filters(filters: AccountFilters) -> None:
         raise ValidationError(
             f"Unknown permission {str(filters.permission)[:40]!r}. Use one of: {', '.join(PERMISSIONS)}."
         )
+    if filters.balance and filters.balance not in BALANCE_KINDS:
+        raise ValidationError(
+            f"Unknown balance filter {str(filters.balance)[:40]!r}. Use one of: "
+            f"{', '.join(BALANCE_KINDS)}."
+        )
     if filters.stale_after_seconds is not None and filters.stale_after_seconds < 0:
         raise ValidationError("The stale-balance age must be zero or more hours.")
 
 
 def filters_from(wanted: Mapping[str, Any]) -> AccountFilters:
     """Checked filters from keyword arguments; an unknown name or value is a sentence."""
-    known = AccountFilters.__dataclass_fields__
+    known = [f for f in AccountFilters.__dataclass_fields__ if f != "balance_max_age_seconds"]
     unknown = sorted(set(wanted) - set(known))
     if unknown:
         raise ValidationError(

@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC
 from typing import Any
 
+from sqlalchemy.engine import Engine
+
 from services.adapters import account_mirror as mirror
 from services.adapters.models import AccountRecord
 from services.adapters.store import session_scope
@@ -25,6 +27,7 @@ from services.rules.bank_account import (
     EVENT_STAMP,
     FEATURES,
     AccountDetail,
+    AccountFilters,
     AccountPage,
     CustomerHit,
     CustomerView,
@@ -39,6 +42,7 @@ from services.rules.bank_account import (
 from services.rules.ids import LABELS, as_typed, from_url, kind_of, parse_id, unknown_id_sentence
 from services.rules.paging import Page, clamp
 from services.rules.relink import relink_needed
+from services.usecases.debit_policy import load_policy
 
 MAX_PAGE_SIZE = 500
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -181,6 +185,15 @@ ACCOUNT_SORTS: dict[str, str] = {
 }
 
 
+def account_filters(engine: Engine, wanted: Mapping[str, Any]) -> AccountFilters:
+    """Checked filters (:func:`filters_from`); ``balance="stale"`` takes its age from the debit
+    policy in force, as Home's finance card counts it, so both mean the same accounts."""
+    filters = filters_from(wanted)
+    if filters.balance != "stale":
+        return filters
+    return replace(filters, balance_max_age_seconds=load_policy(engine).policy.max_age_seconds)
+
+
 def list_accounts(
     svc: Services,
     actor: Actor,
@@ -196,7 +209,7 @@ def list_accounts(
     ``wanted`` are the :class:`AccountFilters` fields (customer_id, status, institution, ...).
     """
     require(actor, "accounts.view")
-    filters = filters_from(wanted)
+    filters = account_filters(svc.engine, wanted)
     if sort not in (None, "") and sort not in ACCOUNT_SORTS:
         raise ValidationError(
             f"Unknown sort '{str(sort)[:40]}'. Use one of: {', '.join(ACCOUNT_SORTS)}."

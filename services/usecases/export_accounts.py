@@ -14,9 +14,10 @@ from services.adapters import account_mirror as mirror
 from services.auth import Actor, require
 from services.context import Services
 from services.rules import wording
-from services.rules.bank_account import AccountFilters, AccountRow, filters_from
+from services.rules.bank_account import AccountFilters, AccountRow
 from services.rules.money import decimal_amount
 from services.rules.spreadsheet import safe_text
+from services.usecases.browse_accounts import account_filters
 
 CSV_COLUMNS: tuple[str, ...] = (
     "id",
@@ -96,7 +97,7 @@ def export_accounts_csv(
 
     ``wanted`` are the :class:`AccountFilters` fields, as for ``browse_accounts.list_accounts``.
     """
-    filters = filters_from(wanted)
+    filters = account_filters(svc.engine, wanted)
     params = {k: v for k, v in filters.__dict__.items() if v is not None and v is not False}
     if sort:
         params["sort"] = sort

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import case
 from sqlalchemy import select as sa_select
@@ -18,11 +18,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, func, or_, select
 
 from services import audit
+from services.adapters import balance_attention as attention
 from services.adapters import data_version, outcome_figures
 from services.adapters.models import (
     AccountRecord,
     DebitOutcomeRecord,
-    IntentRecord,
     OwnershipCheck,
     SyncState,
 )
@@ -34,6 +34,8 @@ from services.rules.clock import as_utc
 from services.rules.debit import DebitPolicy
 from services.usecases import debit_policy
 from services.usecases import edit_flows as flows
+from services.usecases.collect_common import LOOKBACK_SECONDS, count_listed
+from services.usecases.collect_lists import OPEN
 from services.usecases.conversion_report import conversion, stored_intents
 from services.usecases.retry_picker import retryable_codes
 from services.usecases.sync_intents import SYNC_NAME
@@ -77,7 +79,7 @@ class OpsOverview:
     refresh_failed: int  # accounts whose last balance, ownership or transaction refresh failed
     mismatches: int
     partials: int
-    microdeposits_waiting: int  # stored intents in requires_action (waiting for the customer)
+    open_requests: int  # Collect's Open requests: counted by the same function as that tab
     relink_needed: int = 0  # active accounts Stripe expects to deactivate unless relinked
     relink_soonest: int | None = None  # the earliest of their expected deactivation dates
 
@@ -86,11 +88,15 @@ class OpsOverview:
 class FinanceOverview:
     """Balances that a debit check would not trust, and the policy it applies."""
 
+    # Both counts hold only balances a refresh can bring up to date: active cash accounts with
+    # the balances permission and no balance refresh running (adapters.balance_attention).
     stale_balances: int  # a balance older than the policy's maximum age
-    never_refreshed: int  # the balances permission granted, but no balance ever fetched
+    never_refreshed: int  # no balance fetched yet
     policy: DebitPolicy
     policy_currency: str
     policy_version: int  # 0: the defaults, never saved
+    stale_failed: int = 0  # of stale_balances: the bank failed the last balance refresh
+    never_failed: int = 0  # of never_refreshed: likewise
 
 
 @dataclass(frozen=True)
@@ -166,7 +172,7 @@ def _count(session: Any, *where: Any, model: Any = AccountRecord) -> int:
 
 def _account_counts(engine: Engine, *, stale_before: int) -> dict[str, Any]:
     """Every account figure of the overview in one aggregate over the accounts (it reads the
-    covering index ``ix_fca_overview``, not the rows and their JSON)."""
+    covering index ``ix_fca_counts``, not the rows and their JSON)."""
     t = AccountRecord.__table__.c  # type: ignore[attr-defined]
 
     def how_many(condition: Any) -> Any:
@@ -176,12 +182,11 @@ def _account_counts(engine: Engine, *, stale_before: int) -> dict[str, Any]:
         "inactive": how_many(t.status == "inactive"),
         "disconnected": how_many(t.status == "disconnected"),
         "refresh_failed": how_many(or_(*(t[c] == "failed" for c in _REFRESH_COLUMNS))),
-        "stale_balances": how_many(t.balance_as_of < stale_before),
-        "never_refreshed": how_many(
-            t.permissions.contains(",balances,")
-            & t.balance_as_of.is_(None)
-            & t.balance_refresh_status.is_(None)
-        ),
+        # what finance can bring up to date; the Accounts filter ?balance= lists the same
+        "stale_balances": how_many(attention.stale(stale_before)),
+        "stale_failed": how_many(attention.stale(stale_before) & attention.last_failed()),
+        "never_refreshed": how_many(attention.never_fetched()),
+        "never_failed": how_many(attention.never_fetched() & attention.last_failed()),
     }
     relink = {  # its own index answers these two
         "relink_needed": func.count(t.relink_required_by),
@@ -193,7 +198,16 @@ def _account_counts(engine: Engine, *, stale_before: int) -> dict[str, Any]:
     return dict(row._mapping) | dict(due._mapping)
 
 
-def ops_overview(engine: Engine, *, counts: dict[str, Any] | None = None) -> OpsOverview:
+def _open_requests(engine: Engine, *, now: int) -> int:
+    """The collection requests Collect's Open requests tab lists (SetupIntents not yet succeeded
+    or canceled, of its 30 days), counted by the function its caption uses, so the two agree."""
+    store = Services(gateway=cast(Any, None), engine=engine, mode="store", now=lambda: now)
+    return count_listed(store, OPEN, search=None, lookback_seconds=LOOKBACK_SECONDS)  # no Stripe
+
+
+def ops_overview(
+    engine: Engine, *, now: int, counts: dict[str, Any] | None = None
+) -> OpsOverview:
     """``counts``: :func:`_account_counts` already read for this rerun (else read here)."""
     counts = counts or _account_counts(engine, stale_before=0)
     with session_scope(engine) as session:
@@ -204,7 +218,6 @@ def ops_overview(engine: Engine, *, counts: dict[str, Any] | None = None) -> Ops
                 .group_by(OwnershipCheck.verdict)
             ).all()
         )
-        waiting = _count(session, IntentRecord.status == "requires_action", model=IntentRecord)
     soonest = counts["relink_soonest"]
     return OpsOverview(
         inactive=int(counts["inactive"]),
@@ -212,7 +225,7 @@ def ops_overview(engine: Engine, *, counts: dict[str, Any] | None = None) -> Ops
         refresh_failed=int(counts["refresh_failed"]),
         mismatches=int(by_verdict.get("mismatch", 0)),
         partials=int(by_verdict.get("partial", 0)),
-        microdeposits_waiting=waiting,
+        open_requests=_open_requests(engine, now=now),
         relink_needed=int(counts["relink_needed"]),
         relink_soonest=int(soonest) if soonest is not None else None,
     )
@@ -232,6 +245,8 @@ def finance_overview(
     return FinanceOverview(
         stale_balances=int(counts["stale_balances"]),
         never_refreshed=int(counts["never_refreshed"]),
+        stale_failed=int(counts["stale_failed"]),
+        never_failed=int(counts["never_failed"]),
         policy=stored.policy,
         policy_currency=stored.currency,
         policy_version=stored.version,
@@ -401,7 +416,7 @@ def overview_from_store(
 ) -> Overview:
     """The overview for ``actor``: each section only for the roles that act on it.
 
-    Ops (``ownership.review``): account problems, review list, microdeposits. Finance
+    Ops (``ownership.review``): account problems, review list, open collection requests. Finance
     (``balances.check``): stale and missing balances, the debit policy. Manager
     (``conversion.view``): the last 30 days per verification method. Admin (``audit.view``):
     everything plus the latest audit entries and the flow versions.
@@ -419,7 +434,7 @@ def overview_from_store(
         accounts=n_accounts,
         intents=n_intents,
         debits=n_debits,
-        ops=ops_overview(engine, counts=counts) if ops else None,
+        ops=ops_overview(engine, now=now, counts=counts) if ops else None,
         finance=finance_overview(engine, now=now, counts=counts) if finance else None,
         manager=(
             manager_overview(engine, now=now)

@@ -113,6 +113,42 @@ def test_home_cards_link_to_the_filtered_accounts_list() -> None:
     assert {"status=inactive", "status=disconnected", "refresh=failed"} <= links
 
 
+def test_the_home_balance_cards_open_a_list_of_exactly_the_accounts_they_count() -> None:
+    """"Balances never fetched 4" opened the unfiltered list (57 accounts): each finance card's
+    link now opens ?balance=…, which lists the accounts the card counts."""
+    from pages._runtime import get_app
+
+    finance = Actor(username="finance", role="finance")
+    svc = get_app().services
+    sync_accounts.sync_accounts(svc, OPS)
+    jobs_settled()
+    webhooks_settled()
+    home = open_page(None, "finance")
+    for label, kind in (("Stale balances", "stale"), ("Balances never fetched", "never")):
+        counted = int(str(next(m.value for m in home.metric if m.label == label)).replace(",", ""))
+        [link] = [
+            el.proto for el in home.get("page_link") if el.proto.query_string == f"balance={kind}"
+        ]
+        at = opened_with("finance", balance=kind)
+        no_exceptions(at)
+        assert filter_box(at, "selectbox", "acc_balance").value == kind
+        expected = browse_accounts.list_accounts(svc, finance, balance=kind, page_size=500)
+        assert expected.total == counted < browse_accounts.list_accounts(svc, finance).total
+        if counted == 0:
+            assert "No accounts match" in texts(at)
+            continue
+        assert f"{counted:,} account(s)" in texts(at)
+        assert shown_ids(at) <= {r.id for r in expected.rows}
+        assert link.page == "accounts"
+
+
+def test_a_balance_link_with_an_unknown_value_says_so() -> None:
+    at = opened_with("finance", balance="old")
+    no_exceptions(at)
+    assert "(only 'stale' or 'never')" in texts(at)
+    assert filter_box(at, "selectbox", "acc_balance").value == "Any"
+
+
 def test_a_role_without_the_accounts_page_gets_no_filtered_links() -> None:
     at = open_page(None, "manager")
     no_exceptions(at)

@@ -23,8 +23,8 @@ from services.adapters.models import (
     SyncState,
 )
 from services.adapters.store import session_scope
-from services.auth import SYSTEM
-from services.usecases import sync_accounts, sync_intents
+from services.auth import SYSTEM, Actor
+from services.usecases import browse_accounts, collect_lists, sync_accounts, sync_intents
 from tests.app.conftest import no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
 
@@ -32,7 +32,7 @@ OPS_CARDS = {
     "Inactive or disconnected",
     "Last refresh failed",
     "Ownership to review",
-    "Waiting for the customer",
+    "Open collection requests",
 }
 FINANCE_CARDS = {"Stale balances", "Balances never fetched", "Debit policy"}
 MANAGER_CARDS = {"Intents last synced"}
@@ -94,7 +94,7 @@ def test_ops_sees_account_review_and_collection_cards_with_links(mirrored: Any) 
             .where(OwnershipCheck.verdict.in_(["mismatch", "partial"]))  # type: ignore[attr-defined]
         ).one()
     assert int(metric(at, "Ownership to review").replace(",", "")) == review >= 1
-    assert {"Review ownership", "Open accounts", "Chase collection requests"} <= links(at)
+    assert {"Review ownership", "Open accounts", "Open requests on Collect"} <= links(at)
     assert EMPTY not in texts(at)
 
 
@@ -110,6 +110,49 @@ def test_finance_sees_balance_cards_and_no_owner_data(mirrored: Any) -> None:
     assert "Check a debit" in links(at)
     assert "Edit the policy" not in links(at)  # finance cannot open the policy page
     assert "max age" in metric(at, "Debit policy")
+
+
+def count(at: AppTest, label: str) -> int:
+    return int(metric(at, label).replace(",", ""))
+
+
+def test_finance_balance_cards_count_what_their_links_list_and_say_a_check_only_marks_them(
+    mirrored: Any,
+) -> None:
+    """The cards counted cards, inactive and disconnected accounts, linked to the unfiltered
+    list, and said "a check refreshes them first" (the box starts unticked): now each counts
+    what a refresh can update and links to exactly those accounts."""
+    at = open_page(None, "finance")
+
+    no_exceptions(at)
+    finance = Actor("finance", "finance")
+    for label, kind in (("Stale balances", "stale"), ("Balances never fetched", "never")):
+        listed = browse_accounts.list_accounts(mirrored.services, finance, balance=kind).total
+        assert count(at, label) == listed
+    queries = {el.proto.query_string for el in at.get("page_link") if el.proto.page == "accounts"}
+    assert queries - {""} == {"balance=stale", "balance=never"}  # "": the Pages grid
+    shown = texts(at)
+    assert "a check refreshes them first" not in shown
+    assert "A check marks them STALE unless “Refresh stale balances” is ticked" in shown
+    assert "Cards, inactive and disconnected accounts are not counted" in shown
+
+
+def test_ops_open_requests_card_counts_as_collect_and_links_to_its_open_requests_tab(
+    mirrored: Any,
+) -> None:
+    """Home said 3 waiting (requires_action only) where Collect's Open requests said 8."""
+    at = open_page(None, "ops")
+
+    no_exceptions(at)
+    ops = Actor("ops", "ops")
+    assert count(at, "Open collection requests") == collect_lists.open_request_count(
+        mirrored.services, ops
+    )
+    [link] = [el.proto for el in at.get("page_link") if el.proto.label == "Open requests on Collect"]
+    assert link.query_string == "tab=open"
+    assert link.page == next(
+        el.proto.page for el in at.get("page_link") if el.proto.label == "Collect accounts"
+    )
 
 
 def test_manager_sees_conversion_per_method_and_no_customer_data(mirrored: Any) -> None:

@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy.engine import Engine
 
 from services.adapters.models import AccountRecord, AuditEntry, IntentRecord, OwnershipCheck
 from services.adapters.store import session_scope
 from services.auth import Actor
+from services.context import Services
+from services.errors import ValidationError
 from services.rules.debit import DebitPolicy
+from services.usecases import browse_accounts, collect_lists
 from services.usecases import overview as ov
 from services.usecases.debit_policy import save_policy
 from services.usecases.edit_flows import save_flow
@@ -84,7 +88,6 @@ def test_ops_counts_problem_accounts_review_verdicts_and_waiting_microdeposits(
         OwnershipCheck(account_id="fca_test0003", verdict="partial", score=70),
         OwnershipCheck(account_id="fca_test0004", verdict="match", score=95),
         intent(1, method="microdeposits", status="requires_action", created=NOW - DAY),
-        intent(2, method="automatic", status="requires_action", created=NOW - 50 * DAY),
         intent(3, method="instant", status="succeeded", created=NOW - DAY),
     )
 
@@ -96,7 +99,7 @@ def test_ops_counts_problem_accounts_review_verdicts_and_waiting_microdeposits(
         refresh_failed=2,
         mismatches=1,
         partials=2,
-        microdeposits_waiting=2,
+        open_requests=1,
     )
     assert not result.empty
 
@@ -126,6 +129,84 @@ def test_finance_counts_balances_older_than_the_policy_and_never_refreshed_ones(
     assert result.finance.policy.max_age_seconds == 6 * 3600
     assert result.finance.policy.buffer_amount == 500
     assert result.finance.policy_version == 1
+
+
+def store_services(engine: Engine) -> Services:
+    """The store alone, at NOW: no test here asks Stripe."""
+    return Services(gateway=None, engine=engine, mode="sandbox", now=lambda: NOW)  # type: ignore[arg-type]
+
+
+def test_ops_counts_the_open_requests_collect_lists_with_its_own_count(engine: Engine) -> None:
+    """Home said 3 "waiting for the customer" (requires_action only) where Collect's Open
+    requests said 8 (links still to finish too): Home now counts with Collect's function."""
+    payment = IntentRecord(
+        id="pi_test0001", kind="payment_intent", status="requires_action", created=NOW - DAY,
+        verification_method="microdeposits", raw={"id": "pi_test0001", "created": NOW - DAY},
+    )  # fmt: skip
+    insert(
+        engine,
+        intent(1, method="microdeposits", status="requires_action", created=NOW - DAY),
+        intent(2, method="automatic", status="requires_payment_method", created=NOW - 2 * DAY),
+        intent(3, method="instant", status="processing", created=NOW - 3 * DAY),
+        intent(4, method="automatic", status="requires_payment_method", created=NOW - 4 * DAY),
+        intent(5, method="automatic", status="requires_action", created=NOW - 50 * DAY),  # older
+        intent(6, method="instant", status="succeeded", created=NOW - DAY),
+        intent(7, method="instant", status="canceled", created=NOW - DAY),
+        payment,  # a debit's PaymentIntent is not a collection request
+    )
+    svc = store_services(engine)
+
+    result = ov.overview_from_store(engine, OPS, now=NOW)
+
+    assert result.ops is not None
+    listed = {r.id for r in collect_lists.open_requests(svc, OPS)}
+    assert listed == {f"seti_test{n:04d}" for n in (1, 2, 3, 4)}
+    assert result.ops.open_requests == collect_lists.open_request_count(svc, OPS) == len(listed)
+
+
+def test_finance_counts_only_balances_a_refresh_can_update_and_accounts_lists_the_same(
+    engine: Engine,
+) -> None:
+    """The cards counted credit cards, inactive and disconnected accounts; now they count active
+    cash accounts with balance access and no refresh running, and ?balance= lists exactly them."""
+    save_policy(engine, ADMIN, DebitPolicy(max_age_seconds=6 * 3600), expected_version=0)
+    old = NOW - 7 * 3600
+    card = {"category": "credit", "subcategory": "credit_card"}
+    insert(
+        engine,
+        account(1, balance_as_of=old),  # stale
+        account(2, balance_as_of=old, balance_refresh_status="failed"),  # stale, bank failed
+        account(3, balance_as_of=NOW - 5 * 3600),  # fresh enough
+        account(4, balance_as_of=old, **card),
+        account(5, balance_as_of=old, status="inactive"),
+        account(6, balance_as_of=old, status="disconnected"),
+        account(7, balance_as_of=old, balance_refresh_status="pending"),  # refresh on its way
+        account(8, balance_as_of=old, permissions=",payment_method,"),
+        account(11),  # never fetched
+        account(12, balance_refresh_status="failed"),  # never fetched: the first one failed
+        account(13, status="disconnected"),
+        account(14, status="inactive"),
+        account(15, **card),
+        account(16, balance_refresh_status="pending"),
+        account(17, permissions=",payment_method,"),
+    )
+    svc = store_services(engine)
+
+    result = ov.overview_from_store(engine, FINANCE, now=NOW)
+
+    def listed(kind: str) -> set[str]:
+        return {
+            r.id
+            for r in browse_accounts.list_accounts(svc, FINANCE, balance=kind, page_size=500).rows
+        }
+
+    assert result.finance is not None
+    assert listed("stale") == {"fca_test0001", "fca_test0002"}
+    assert listed("never") == {"fca_test0011", "fca_test0012"}
+    assert (result.finance.stale_balances, result.finance.stale_failed) == (2, 1)
+    assert (result.finance.never_refreshed, result.finance.never_failed) == (2, 1)
+    with pytest.raises(ValidationError, match="balance filter"):
+        browse_accounts.list_accounts(svc, FINANCE, balance="old")
 
 
 def test_manager_sees_the_last_30_days_per_method_and_the_last_sync(engine: Engine) -> None:

@@ -71,7 +71,7 @@ def test_an_announced_deactivation_flows_from_stripes_events_to_every_place_it_m
         account["id"]: expected,
         other["id"]: None,
     }
-    ops_view = overview.ops_overview(store_svc.engine)
+    ops_view = overview.ops_overview(store_svc.engine, now=store_svc.now())
     assert ops_view.relink_needed >= 1 and ops_view.relink_soonest is not None
     assert ops_view.relink_soonest <= expected
 

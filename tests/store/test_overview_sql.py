@@ -21,12 +21,14 @@ from services.adapters import ownership_checks
 from services.adapters.models import AccountRecord, IntentRecord, OwnershipCheck
 from services.adapters.store import session_scope
 from services.auth import Actor
+from services.rules.intents import OPEN_STATUSES
 from services.usecases import debit_policy
 from services.usecases.overview import overview_from_store
 
 DAY = 86_400
 STATUSES = ["active", "active", "active", "inactive", "disconnected"]
 REFRESH = [None, "succeeded", "succeeded", "pending", "failed"]
+CATEGORIES = ["cash", "cash", "cash", "credit"]
 
 
 def _varied_store(engine: Engine) -> None:
@@ -48,6 +50,7 @@ def _varied_store(engine: Engine) -> None:
                     relink_required_by=NOW + rng.randint(1, 30) * DAY
                     if rng.random() < 0.1
                     else None,
+                    category=rng.choice(CATEGORIES),
                 )
             )
 
@@ -78,20 +81,31 @@ def test_home_counts_in_sql_equal_the_counts_over_every_row_in_python(engine: En
         "refresh_failed": sum(any(getattr(a, f) == "failed" for f in refresh) for a in accounts),
         "mismatches": verdicts["mismatch"],
         "partials": verdicts["partial"],
-        "microdeposits_waiting": sum(i.status == "requires_action" for i in intents),
+        "open_requests": sum(
+            i.kind == "setup_intent" and i.status in OPEN_STATUSES and i.created >= NOW - 30 * DAY
+            for i in intents
+        ),
         "relink_needed": len(relink),
         "relink_soonest": min(relink) if relink else None,
     }
     assert {k: getattr(got.ops, k) for k in expected_ops} == expected_ops
-    assert got.finance.stale_balances == sum(
-        a.balance_as_of is not None and a.balance_as_of < cutoff for a in accounts
-    )
-    assert got.finance.never_refreshed == sum(
-        ",balances," in a.permissions
-        and a.balance_as_of is None
-        and a.balance_refresh_status is None
+    # what finance can bring up to date: active cash accounts with balance access, no refresh
+    # running (cards, inactive and disconnected accounts left out)
+    can = [
+        a
         for a in accounts
-    )
+        if a.status == "active"
+        and a.category == "cash"
+        and ",balances," in a.permissions
+        and a.balance_refresh_status != "pending"
+    ]
+    stale = [a for a in can if a.balance_as_of is not None and a.balance_as_of < cutoff]
+    never = [a for a in can if a.balance_as_of is None]
+    assert got.finance.stale_balances == len(stale)
+    assert got.finance.stale_failed == sum(a.balance_refresh_status == "failed" for a in stale)
+    assert got.finance.never_refreshed == len(never)
+    assert got.finance.never_failed == sum(a.balance_refresh_status == "failed" for a in never)
+    assert len(can) < sum(a.balance_as_of is None or a.balance_as_of < cutoff for a in accounts)
     # Every count has rows on both sides, so a wrong condition would show.
     assert 0 < expected_ops["inactive"] < len(accounts)
     assert 0 < expected_ops["refresh_failed"] < len(accounts)
