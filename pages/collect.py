@@ -467,12 +467,11 @@ def verify_from_queue(items: list[MicrodepositItem]) -> None:
 
 # --------------------------------------------------------------------------- page
 
+OPEN_TAB = ":material/pending_actions: Open requests"
+# ?tab=open (Home's "Open requests on Collect" card link): the page opens on that tab.
 new_tab, open_tab, queue_tab_ = st.tabs(
-    [
-        ":material/add_card: New request",
-        ":material/pending_actions: Open requests",
-        ":material/savings: Microdeposit queue",
-    ]
+    [":material/add_card: New request", OPEN_TAB, ":material/savings: Microdeposit queue"],
+    default=OPEN_TAB if st.query_params.get("tab") == "open" else None,
 )
 with new_tab:
     config = flows.view(svc, actor, "setup_intent")
