@@ -25,7 +25,7 @@ from services.rules.chart_data import NO_DATA, conversion_of
 from services.rules.flow_config import FLOW_TITLES
 from services.rules.table_values import utc_time
 from services.usecases import overview as ov
-from services.usecases import webhooks
+from services.usecases import sync_accounts, webhooks
 
 actor = runtime.guard("accounts.sync")
 app = runtime.get_app()
@@ -375,6 +375,27 @@ def returns_figures(outcomes: tuple[str, int], minute: int, who: Actor) -> ov.Re
     return ov.returns_section(svc, who)
 
 
+def first_accounts_read(who: Actor) -> bool:
+    """During the first account sync (never finished, one running): say the counts below cover
+    only the accounts read so far, with its progress line (it reruns Home when it ends). At
+    5,000 customers finance read "Stale balances 1,787" that became 2,631, with no word of it."""
+    if not who.can("accounts.view") or follow.following(follow.ACCOUNTS) is None:
+        return False
+    info = runtime.call(sync_accounts.sync_info, svc, who)
+    if info is None or info.last_finished_at is not None:
+        return False
+    st.info(
+        "The accounts are still being read from Stripe for the first time: the figures below "
+        f"cover the {info.accounts:,} accounts read so far and grow until it finishes."
+        if info.accounts
+        else "The accounts are still being read from Stripe for the first time: the figures "
+        "show here as they arrive.",
+        icon=":material/hourglass_top:",
+    )
+    follow.progress_line(follow.ACCOUNTS, follow.ACCOUNTS_LABEL)
+    return True
+
+
 def attention(who: Actor) -> None:
     keys = runtime.call(ov.cache_keys, svc, who)
     if keys is None:
@@ -396,7 +417,10 @@ def attention(who: Actor) -> None:
             icon=":material/inbox:",
         )
         return
+    reading = bool(data.ops or data.finance) and first_accounts_read(who)
     if (data.ops or data.finance) and data.accounts == 0:  # debits or intents, no accounts yet
+        if reading:
+            return
         st.info(
             "No bank accounts in the store yet, so there are no account figures. "
             f"{FIRST_VISIT.get(who.role, '')}",

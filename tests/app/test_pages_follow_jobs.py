@@ -114,6 +114,24 @@ def test_conversion_first_visit_starts_the_intent_sync_as_a_job_and_draws_figure
     assert "runs in the background" not in texts(at)
 
 
+@pytest.mark.usefixtures("fresh_store", "slow_stripe")
+def test_home_says_its_account_figures_are_partial_during_the_first_account_sync() -> None:
+    """At 5,000 customers finance's Home said "Stale balances 1,787" (2,631 once the sync
+    ended) with no word that the accounts were still being read."""
+    accounts = open_page("pages/accounts.py", "ops")  # its first visit starts the sync
+    no_exceptions(accounts)
+    assert active_jobs("accounts.sync"), "the sync ended before Home was opened"
+    home = open_page(None, "finance")
+    no_exceptions(home)
+    still = [i.value for i in home.info if "still being read from Stripe for the first time" in i.value]
+    assert still, [i.value for i in home.info]
+    assert any(p.startswith("Reading customers and accounts from Stripe") for p in progress(home))
+    jobs_settled(home)  # the progress line reruns Home when the sync ends
+    no_exceptions(home)
+    assert not any("still being read" in i.value for i in home.info)
+    assert any(m.label == "Stale balances" for m in home.metric)
+
+
 @pytest.mark.usefixtures("fresh_store", "no_intents", "slow_stripe")
 def test_collect_first_visit_reads_customers_and_requests_as_jobs_and_says_so_meanwhile() -> None:
     """Before, a fresh store's Collect said "No customer matches" for any name and listed no
