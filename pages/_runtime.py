@@ -11,7 +11,8 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import streamlit as st
@@ -233,6 +234,31 @@ def call_keyed(
         forget_key_unless_unknown(scope, err)
         show_error(err)
         return None
+
+
+@contextmanager
+def waiting_for_stripe(doing: str) -> Iterator[None]:
+    """A spinner saying what fcops asks Stripe (``doing``: "Reading the account from Stripe…"),
+    with the seconds waited, while a person waits for it. Streamlit draws it after half a
+    second, so a quick answer shows none; a Stripe that hangs (a person's read waits up to
+    15 s) is never a page with only its header on it."""
+    with st.spinner(doing, show_time=True):
+        yield
+
+
+def call_stripe(doing: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+    """:func:`call` for a service call that reads or asks Stripe while a person waits (on a
+    page's arrival or on a click), under :func:`waiting_for_stripe`'s spinner."""
+    with waiting_for_stripe(doing):
+        return call(fn, *args, **kwargs)
+
+
+def call_stripe_keyed(
+    doing: str, scope: str, payload: Any, fn: Callable[..., T], *args: Any, **kwargs: Any
+) -> T | None:
+    """:func:`call_keyed` under :func:`waiting_for_stripe`'s spinner (a change asked of Stripe)."""
+    with waiting_for_stripe(doing):
+        return call_keyed(scope, payload, fn, *args, **kwargs)
 
 
 # --------------------------------------------------------------------------- mirrored accounts

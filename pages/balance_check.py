@@ -187,7 +187,8 @@ with st.form("bc_form"):
 
 def check_now(request: dict[str, Any], *, refresh: bool) -> check_debit.DebitCheck:
     """The one call to the debit check, under its spinner (raises as the service does)."""
-    with st.spinner("Checking the balance…" if not refresh else "Refreshing the balance…"):
+    doing = "Checking the balance…" if not refresh else "Refreshing the balance…"
+    with runtime.waiting_for_stripe(doing):
         return check_debit.check_debit(
             svc,
             actor,
