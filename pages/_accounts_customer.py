@@ -26,6 +26,8 @@ SEEN = "acc_link_seen"  # the ?customer= last read or written (runtime.linked_cu
 TAKEN = "acc_hits_taken"  # (table key, row) of the results' row last taken as a pick
 GEN = "acc_hits_gen"  # part of the results table's key: a new one shows no row selected
 NAMES = "acc_customer_names"  # {cus_…: name} of the customers picked in this session
+# A cus_ ID or a whole email is looked up in Stripe (a name is searched in the store).
+SEARCHING = "Searching for the customer…"
 
 
 def forget_selection() -> None:
@@ -70,7 +72,9 @@ def search_box(svc: Any, actor: Any) -> None:
         button="Search",
     )
     if submitted:
-        found = runtime.call(browse_accounts.search_customers_page, svc, actor, term)
+        found = runtime.call_stripe(
+            SEARCHING, browse_accounts.search_customers_page, svc, actor, term
+        )
         st.session_state["acc_hits"] = found
         st.session_state["acc_hits_term"] = term
         forget_selection()  # a row of the old results is not a pick among the new ones
@@ -119,7 +123,8 @@ def customer_label(svc: Any, actor: Any, customer_id: str) -> str | None:
     if known := st.session_state.get(NAMES, {}).get(customer_id):
         return str(known)
     try:
-        hits = browse_accounts.search_customers(svc, actor, customer_id)
+        with runtime.waiting_for_stripe("Reading the customer from Stripe…"):
+            hits = browse_accounts.search_customers(svc, actor, customer_id)
     except NotFound as err:
         runtime.show_error(err)
         return None
@@ -134,8 +139,8 @@ def search_pager(svc: Any, actor: Any, found: browse_accounts.CustomerSearchPage
     caption = f"Customers page {found.page} of {found.pages}"
     wanted = chosen_page("acc_hits", found.page, found.pages, caption=caption, noun="customers")
     if wanted is not None:
-        again = runtime.call(
-            browse_accounts.search_customers_page, svc, actor,
+        again = runtime.call_stripe(
+            SEARCHING, browse_accounts.search_customers_page, svc, actor,
             st.session_state.get("acc_hits_term"), page=wanted,
         )
         if again is not None:

@@ -25,8 +25,9 @@ def search_page(
 ) -> browse_accounts.CustomerSearchPage | None:
     """The page of matches on screen: page 1 for a new term, else the page the pager chose."""
     page = current_page(_state_key(scope), text)
-    return runtime.call(
-        browse_accounts.search_customers_page, svc, actor, text, page=page, page_size=PAGE_SIZE
+    return runtime.call_stripe(  # a cus_ ID or a whole email is looked up in Stripe
+        "Searching for the customer…",
+        browse_accounts.search_customers_page, svc, actor, text, page=page, page_size=PAGE_SIZE,
     )
 
 

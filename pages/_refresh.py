@@ -19,6 +19,7 @@ from services.usecases import refresh_balance
 
 MISSES = "_refresh_misses"  # {"fca_…:feature": polls in a row that could not read Stripe}
 GIVE_UP = 20  # about 30 s of polls (every 1.5 s) without reading Stripe: stop following
+FEATURE_WORDS = {"balance": "balance", "ownership": "owners", "transactions": "transactions"}
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,8 @@ def start(scope: str, payload: Any, account_id: str, feature: str, fn: Any, *arg
     """Start the refresh ``fn(*args)`` under ``scope``'s key (a double click sends one request)
     and follow ``feature`` of ``account_id``. False when it failed: its sentence is on the page,
     and the caller must not rerun (the rerun would wipe it: the click would seem to do nothing)."""
-    if runtime.call_keyed(scope, payload, fn, *args) is None:
+    asking = f"Asking Stripe to refresh the {FEATURE_WORDS.get(feature, feature)}…"
+    if runtime.call_stripe_keyed(asking, scope, payload, fn, *args) is None:
         return False
     runtime.new_request(scope)  # the next refresh, after the cooldown, is a new request
     refresh_watch.watch(account_id, feature)

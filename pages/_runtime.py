@@ -11,7 +11,8 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import streamlit as st
@@ -235,6 +236,31 @@ def call_keyed(
         return None
 
 
+@contextmanager
+def waiting_for_stripe(doing: str) -> Iterator[None]:
+    """A spinner saying what fcops asks Stripe (``doing``: "Reading the account from Stripe…"),
+    with the seconds waited, while a person waits for it. Streamlit draws it after half a
+    second, so a quick answer shows none; a Stripe that hangs (a person's read waits up to
+    15 s) is never a page with only its header on it."""
+    with st.spinner(doing, show_time=True):
+        yield
+
+
+def call_stripe(doing: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+    """:func:`call` for a service call that reads or asks Stripe while a person waits (on a
+    page's arrival or on a click), under :func:`waiting_for_stripe`'s spinner."""
+    with waiting_for_stripe(doing):
+        return call(fn, *args, **kwargs)
+
+
+def call_stripe_keyed(
+    doing: str, scope: str, payload: Any, fn: Callable[..., T], *args: Any, **kwargs: Any
+) -> T | None:
+    """:func:`call_keyed` under :func:`waiting_for_stripe`'s spinner (a change asked of Stripe)."""
+    with waiting_for_stripe(doing):
+        return call_keyed(scope, payload, fn, *args, **kwargs)
+
+
 # --------------------------------------------------------------------------- mirrored accounts
 
 AUTOSYNCED = "_accounts_autosynced"  # a page's first account sync has started (once per session)
@@ -304,13 +330,18 @@ def keep_choice_in_address(
     seen_key: str, params: Sequence[str], values: Sequence[str] | None
 ) -> None:
     """:func:`keep_in_address` for a choice held in several parameters (:func:`address_choice`):
-    all of them written in one change, one browser history entry (None: all taken out)."""
+    all of them written in one change, one browser history entry (None: all taken out). A
+    parameter whose value is "" is left out of the URL (an optional one, such as Balance
+    check's ``refresh``), as :func:`address_choice` reads a missing one as ""."""
     wanted = tuple(values) if values else None
-    if wanted and tuple(st.query_params.get(param) for param in params) != wanted:
-        st.query_params.update(dict(zip(params, wanted, strict=True)))
-    elif not wanted and any(param in st.query_params for param in params):
-        others = [name for name in st.query_params if name not in params]
-        st.query_params.from_dict({name: st.query_params.get_all(name) for name in others})
+    said = {param: value for param, value in zip(params, wanted or (), strict=False) if value}
+    now = {param: st.query_params.get(param) for param in params if param in st.query_params}
+    if said != now and set(now) <= set(said):  # set or changed in place: one change
+        st.query_params.update(said)
+    elif said != now:  # some taken out: the rest written again, one change too
+        others = {name: st.query_params.get_all(name) for name in st.query_params
+                  if name not in params}  # fmt: skip
+        st.query_params.from_dict({**others, **said})
     st.session_state[seen_key] = (wanted[0] if len(wanted) == 1 else wanted) if wanted else None
 
 

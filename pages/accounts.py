@@ -342,7 +342,9 @@ def detail_view(account_id: str) -> None:
         del st.query_params["account"]
         st.session_state["acc_table_gen"] = st.session_state.get("acc_table_gen", 0) + 1
         st.rerun()
-    detail = runtime.call(browse_accounts.account_detail, svc, actor, account_id)
+    detail = runtime.call_stripe(
+        "Reading the account from Stripe…", browse_accounts.account_detail, svc, actor, account_id
+    )
     if detail is None:
         return
     row, stored = detail.row, detail.stored

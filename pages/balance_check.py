@@ -47,9 +47,12 @@ BADGES = {
 }
 AUTO = "Best eligible account (chosen automatically)"
 # The check shown is kept in the address (?check=<ID>&amount=1250.00&currency=USD), so a reload, a new tab
-# or a colleague given the URL checks the same debit again (and follows a refresh still running).
-LINKED = ("check", "amount", "currency")
+# or a colleague given the URL checks the same debit again (and follows a refresh still running);
+# &refresh=stale when "Refresh stale balances" was ticked (a link's check itself never refreshes).
+LINKED = ("check", "amount", "currency", "refresh")
+REFRESH_STALE = "stale"
 SEEN = "bc_check_seen"
+ARRIVED = "bc_arrived"  # runtime.arrived: this session's arrivals on the page already seen
 RECHECK = "bc_recheck"  # how a followed refresh ended: the next run checks the debit again
 UNKNOWN = "unknown"  # ... when Stripe could not be read long enough for fcops to stop following
 PENDING = "A balance refresh is running at the bank; this updates by itself."
@@ -77,25 +80,38 @@ def check_from_address() -> tuple[str, str, str] | None:
     reload, a new tab, Back or Forward: :func:`runtime.address_choice`), else None. It fills
     the form before the form draws, so the boxes show what is checked; a step of the history
     without a check shows the empty form (what was there before the first check)."""
+    arrival = runtime.arrived(ARRIVED)
     moved, linked = runtime.address_choice(SEEN, LINKED)
     if not moved:
+        if arrival and "check" in st.query_params:  # back from another page (Back, a link)
+            fill_form(tuple(str(st.query_params.get(name) or "") for name in LINKED))
         return None
     st.session_state.pop(RESULT, None)
-    target, amount, currency = linked or ("", "", "")
+    fill_form(linked)
+    return (linked[0], linked[1], linked[2] or "USD") if linked else None
+
+
+def fill_form(linked: tuple[str, ...] | None) -> None:
+    """The boxes as the address says (None: empty). Also on coming back to the page with the
+    check it keeps on screen: Streamlit drops a form's boxes while another page runs, so they
+    came back empty ("Customer", no amount) beside the verdict, and Check debit said to choose
+    a customer."""
+    target, amount, currency, refresh = linked or ("", "", "", "")
     if linked:
         st.session_state["bc_mode"] = "Paste an ID"
     st.session_state["bc_target_id"], st.session_state["bc_amount"] = target, amount
     st.session_state["bc_currency"] = currency or "USD"
-    return (target, amount, currency or "USD") if linked else None
+    st.session_state["bc_refresh"] = refresh == REFRESH_STALE
 
 
-def keep_in_address(check: check_debit.DebitCheck | None) -> None:
-    """The check shown, in the URL (all three parameters in one change, one browser history
-    entry); none shown, none there. Called on a person's check, never on a plain rerun."""
+def keep_in_address(check: check_debit.DebitCheck | None, *, refresh: bool = False) -> None:
+    """The check shown, in the URL (its parameters in one change, one browser history entry);
+    none shown, none there. Called on a person's check, never on a plain rerun."""
     shown = (
-        (check.target_id, plain_amount(check.amount, check.currency), check.currency.upper())
+        (check.target_id, plain_amount(check.amount, check.currency), check.currency.upper(),
+         REFRESH_STALE if refresh else "")
         if check else None
-    )
+    )  # fmt: skip
     runtime.keep_choice_in_address(SEEN, LINKED, shown)
 
 
@@ -187,7 +203,8 @@ with st.form("bc_form"):
 
 def check_now(request: dict[str, Any], *, refresh: bool) -> check_debit.DebitCheck:
     """The one call to the debit check, under its spinner (raises as the service does)."""
-    with st.spinner("Checking the balance…" if not refresh else "Refreshing the balance…"):
+    doing = "Checking the balance…" if not refresh else "Refreshing the balance…"
+    with runtime.waiting_for_stripe(doing):
         return check_debit.check_debit(
             svc,
             actor,
@@ -247,7 +264,7 @@ if submitted:
         request = {"target": target, "amount": money[0], "currency": money[1]}
         st.session_state[REQUEST] = request
         st.session_state[RESULT] = run_check(request, refresh=refresh_stale)
-    keep_in_address(st.session_state.get(RESULT))
+    keep_in_address(st.session_state.get(RESULT), refresh=refresh_stale)
 elif linked_check is not None:
     # A reload (or a link) of a check: the same debit checked again against the latest balance,
     # without refreshing it (a refresh is asked for by a click); one still running is followed.

@@ -61,7 +61,8 @@ search = st.text_input(
     max_chars=100,
     key="blocked_search",
 ).strip()
-listing = runtime.call(
+listing = runtime.call_stripe(
+    "Reading the blocked accounts…",  # names the store lacks are read from Stripe
     blocked_accounts.find_blocked, svc, actor, search=search, page=current_page(PAGER, search)
 )
 if listing is None:

@@ -98,7 +98,7 @@ def account_from_input(text: str) -> str | None:
     (the page's own line asks for an ID: one sentence, not that and an error)."""
     if not (text or "").strip():
         return None
-    pick = runtime.call(orv.find_account, svc, actor, text)
+    pick = runtime.call_stripe("Looking the ID up in Stripe…", orv.find_account, svc, actor, text)
     if pick is None or pick.account_id:
         return pick.account_id if pick else None
     if pick.choices:
@@ -146,7 +146,10 @@ def account_picker() -> str | None:
 def report_for(account_id: str) -> OwnershipReport | None:
     reports: dict[str, OwnershipReport] = st.session_state.setdefault(REPORTS, {})
     if account_id not in reports:
-        report = runtime.call(orv.check_account, svc, actor, account_id)
+        report = runtime.call_stripe(
+            "Reading the account's owners and the customer from Stripe…",
+            orv.check_account, svc, actor, account_id,
+        )
         if report is None:
             return None
         reports[account_id] = report

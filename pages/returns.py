@@ -342,7 +342,7 @@ def send_retry(choice: str, anyway: bool) -> retry_debit.RetryCreated:
     """The retry; refused while its balance refresh still runs, the refresh is followed (the
     retry itself is never sent without a second press: it moves money)."""
     try:
-        with st.spinner("Checking the balance (refreshing it if it is stale)…"):
+        with runtime.waiting_for_stripe("Checking the balance (refreshing it if it is stale)…"):
             return retry_debit.create_retry(
                 svc, actor, choice, proceed_without_ok=anyway, wait_seconds=RETRY_REFRESH_WAIT
             )

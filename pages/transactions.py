@@ -40,6 +40,12 @@ UNFOLLOWED = refresh.unfollowed(
 SYNCED = "txn_synced_for"  # {account_id: last_attempted_at synced automatically}
 NO_REFRESH = "txn_no_refresh_yet"  # accounts Stripe would not list: no refresh succeeded yet
 PENDING = "Transaction refresh pending at the bank…"
+READING = "Reading the account from Stripe…"
+ASKING = {  # what each button asks Stripe, said while it waits for the answer
+    "subscribe": "Subscribing the account to daily refreshes at Stripe…",
+    "unsubscribe": "Ending the account's daily refreshes at Stripe…",
+    "refresh": "Asking Stripe to refresh the transactions…",
+}
 
 picker.follow_address()  # a link, a reload, Back or Forward: the URL is the truth
 
@@ -50,7 +56,9 @@ picker.follow_address()  # a link, a reload, Back or Forward: the URL is the tru
 def act(name: str, fn: Any, account_id: str) -> None:
     """Run a Stripe action with a stable idempotency key; watch the refresh it starts."""
     scope = f"txn-{name}-{account_id}"
-    result = runtime.call_keyed(scope, {"account": account_id}, fn, svc, actor, account_id)
+    result = runtime.call_stripe_keyed(
+        ASKING[name], scope, {"account": account_id}, fn, svc, actor, account_id
+    )
     if result is None:
         return
     runtime.new_request(scope)
@@ -94,7 +102,9 @@ def sync(account_id: str) -> bool:
     """Sync the account's transactions; False when it failed (its sentence is on the page: a
     rerun would wipe it, and the person would see nothing happen)."""
     waiting: set[str] = st.session_state.setdefault(NO_REFRESH, set())
-    outcome = runtime.call(sync_transactions.sync_or_wait, svc, actor, account_id)
+    outcome = runtime.call_stripe(
+        "Syncing transactions from Stripe…", sync_transactions.sync_or_wait, svc, actor, account_id
+    )
     if outcome is None:
         return False
     if outcome.summary is None:
@@ -213,9 +223,10 @@ def auto_sync(status: TransactionStatus) -> TransactionStatus:
     if not status.needs_sync or done.get(status.account_id) == status.last_attempted_at:
         return status
     done[status.account_id] = status.last_attempted_at
-    with st.spinner("Syncing transactions from Stripe…"):
-        sync(status.account_id)
-    fresh = runtime.call(view_transactions.transaction_status, svc, actor, status.account_id)
+    sync(status.account_id)
+    fresh = runtime.call_stripe(
+        READING, view_transactions.transaction_status, svc, actor, status.account_id
+    )
     return fresh or status
 
 
@@ -224,7 +235,7 @@ def auto_sync(status: TransactionStatus) -> TransactionStatus:
 
 
 def account_view(account_id: str) -> None:
-    status = runtime.call(view_transactions.transaction_status, svc, actor, account_id)
+    status = runtime.call_stripe(READING, view_transactions.transaction_status, svc, actor, account_id)
     if status is None:
         return
     st.subheader(
