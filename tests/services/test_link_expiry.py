@@ -18,7 +18,7 @@ import pytest
 from services.context import Services
 from services.errors import Conflict
 from services.rules import request_state
-from services.usecases import collect_customers, collection_requests
+from services.usecases import collect_cancel, collect_customers, collection_requests
 from services.usecases.collect_reopen import current_link
 from tests.services.test_unknown_outcomes import _svc
 
@@ -56,7 +56,7 @@ def test_cancelling_a_link_that_ran_out_says_it_had_already_expired(
     svc = _svc(own_sandbox, sqlite_engine)
     link = _link_then_a_day(svc, own_sandbox, ops)
     with pytest.raises(Conflict, match="had already expired") as err:
-        collection_requests.cancel_request(
+        collect_cancel.cancel_request(
             svc, ops, link.id, reason="abandoned", idempotency_key=f"test-{secrets.token_hex(8)}"
         )
     assert link.checkout_session_id in str(err.value)
