@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlmodel import col, select
 
@@ -80,7 +80,7 @@ def creation(svc: Services, actor: Actor, start_id: int) -> starts.Start | None:
     require(actor, "collect.create")
     found = starts.one(svc.engine, int(start_id))
     if found is not None and found.outcome == starts.RUNNING and _stale(svc, found):
-        return starts.Start(**{**found.__dict__, "outcome": "stale"})
+        return replace(found, outcome="stale")
     return found
 
 
