@@ -11,9 +11,6 @@ its confirmation or error shows there. On the sandbox a panel plays the customer
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import streamlit as st
 
 from components.collect_view import (
@@ -30,6 +27,7 @@ from components.collect_view import (
     request_summary,
 )
 from pages import _collect_address as address
+from pages import _collect_create as create
 from pages import _follow as follow
 from pages import _play_customer as play
 from pages import _request_watch as watch
@@ -51,9 +49,6 @@ from services.usecases.collect_lists import customer_words, open_request_count, 
 from services.usecases.collect_reopen import current_link
 from services.usecases.collection_requests import (
     CHECKOUT_METHODS,
-    create_fc_session,
-    create_hosted_link,
-    create_setup_intent,
     current_view,
     intent_view,
 )
@@ -76,8 +71,7 @@ svc = runtime.get_app().services
 RESULT, VIEW = address.RESULT, address.VIEW  # the last CollectionRequest, its latest IntentView
 QUEUE_PAGE = 50  # the microdeposit queue shows (and its pickers offer) at most this many
 OPEN_PAGE = 50  # so does the open-requests list (searched and counted in SQL)
-SI_SCOPE, FCS_SCOPE, VERIFY_SCOPE = "collect-si", "collect-fcs", "collect-verify"
-LINK_SCOPE = "collect-link"
+VERIFY_SCOPE = "collect-verify"
 CANCEL_SCOPE = "collect-cancel"
 QUEUE_PICK, QUEUE_OPEN = "collect_queue_verify_pick", "collect_queue_verify_open"
 QUEUE_VERIFIED = "collect_queue_verified"  # the sentence a verification left for the next run
@@ -100,46 +94,6 @@ def keep_view(view: IntentView | None) -> None:
     result = st.session_state.get(RESULT)
     if view is not None and result is not None and result.id == view.id:
         st.session_state[VIEW] = view
-
-
-def create_request(kind: str, config_version: int) -> None:
-    customer = st.session_state.get(CUSTOMER)
-    if not customer:
-        st.error("Choose or create a customer first.", icon=":material/error:")
-        return
-    payload = {"customer": customer, "version": config_version}
-    extra: dict[str, Any] = {}
-    fn: Callable[..., CollectionRequest]
-    if kind == "link":
-        fn, scope = create_hosted_link, LINK_SCOPE
-        extra["return_url"] = runtime.get_app().settings.checkout_return_url
-    elif kind == "setup_intent":
-        fn, scope = create_setup_intent, SI_SCOPE
-    else:
-        fn, scope = create_fc_session, FCS_SCOPE
-    if ended := address.ended_shown(kind, customer, svc.now()):
-        runtime.new_request(scope)  # expired or finished: a new one (its key, double clicks)
-    elif (same := address.reopened_request(kind, customer)) is not None:
-        return address.say_same(same, reopened=True)  # not a second one after a reload
-    result = runtime.call_keyed(scope, payload, fn, svc, actor, customer_id=customer, **extra)
-    if result is None:
-        return
-    st.session_state[RESULT] = result
-    st.session_state.pop(VIEW, None)
-    address.remember(result)
-    if result.replayed:
-        address.say_same(result)
-    elif ended:
-        st.info(ended, icon=":material/restart_alt:")
-
-
-def on_start_another() -> None:
-    runtime.new_request(LINK_SCOPE)
-    runtime.new_request(SI_SCOPE)
-    runtime.new_request(FCS_SCOPE)
-    st.session_state.pop(RESULT, None)
-    st.session_state.pop(VIEW, None)
-    address.forget()
 
 
 def verify(
@@ -231,7 +185,8 @@ def run_request_actions(result: CollectionRequest) -> None:
 def create_section(config: flow_config.FlowConfig) -> None:
     st.subheader("3. Create the request")
     if (args := take("create")) is not None:
-        create_request(*args)
+        create.create_request(svc, actor, *args)
+    create.customer_open(svc, actor)
     has_customer = bool(st.session_state.get(CUSTOMER))
     has_result = st.session_state.get(RESULT) is not None
     no_customer = "Choose or create a customer first (step 1)."
@@ -253,7 +208,7 @@ def create_section(config: flow_config.FlowConfig) -> None:
     right.button(
         "Start another request",
         icon=":material/restart_alt:",
-        on_click=on_start_another,
+        on_click=create.on_start_another,
         disabled=not has_result,
         key="collect_another",
         width="stretch",

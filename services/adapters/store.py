@@ -69,7 +69,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 def create_schema(engine: Engine) -> None:
     """The tables, indexes and columns of the models (an older store gets what it lacks)."""
-    from services.adapters import ended_sign_ins, flow_drafts  # noqa: F401  (they import this module)
+    from services.adapters import (  # noqa: F401  (they import this module)
+        collect_starts,
+        ended_sign_ins,
+        flow_drafts,
+    )
 
     SQLModel.metadata.create_all(engine)
     add_missing_columns(engine)

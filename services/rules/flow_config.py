@@ -226,3 +226,24 @@ def checked_value(
         "prefetch": list(canonical(pre, PREFETCH)),
         "verification_method": verification_method,
     }
+
+
+def session_choice(
+    config: FlowConfig,
+    permissions: Iterable[str] | None,
+    prefetch: Iterable[str] | None,
+    *,
+    flow: str = "setup_intent",
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """An FC session's permissions and prefetch: those chosen, else ``config``'s; checked as
+    ``flow``'s rules check them (a ValidationError in a sentence)."""
+    perms = canonical(permissions if permissions is not None else config.permissions, PERMISSIONS)
+    pre = canonical(prefetch if prefetch is not None else config.prefetch, PREFETCH)
+    if not perms:
+        raise ValidationError(
+            "Choose at least one permission for the Financial Connections session."
+        )
+    result = validate(flow, permissions=perms, prefetch=pre, verification_method="automatic")
+    if result.errors:
+        raise ValidationError(" ".join(result.errors))
+    return perms, pre

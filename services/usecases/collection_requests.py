@@ -16,7 +16,7 @@ to the audit log, the intents table or a log line: whoever holds it can confirm 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -63,17 +63,22 @@ from services.usecases.collect_common import (
     unconfirmed,
 )
 from services.usecases.collect_lists import open_requests  # noqa: F401  (its old home)
+from services.usecases.collect_open import recorded_create
 from services.usecases.sync_intents import store_intent
 
 # --------------------------------------------------------------------------- creation
 
+Seen = Collection[str] | None  # the customer's open requests the person was shown (collect_open)
+
 
 @contextmanager
 def _creating(
-    svc: Services, actor: Actor, kind: str, customer_id: str, key: str
+    svc: Services, actor: Actor, kind: str, customer_id: str, key: str, seen: Seen
 ) -> Iterator[tuple[AuditContext, str, flow_config.FlowConfig]]:
-    """The one path every creation takes: an audit row, the role check, the customer's id and
-    the flow's saved configuration."""
+    """The one path every creation takes: an audit row, the role check, the customer's id, the
+    create recorded while it runs and the open-requests rule (:mod:`collect_open`: ``seen``,
+    the customer's open requests the person was shown; None: no check), and the flow's saved
+    configuration."""
     with audited(
         svc.engine,
         actor=actor,
@@ -82,7 +87,9 @@ def _creating(
         idempotency_key=key,
     ) as ctx:
         require(actor, "collect.create")
-        yield ctx, parse_customer(customer_id), edit_flows.load_flow(svc.engine, FLOW)
+        customer = parse_customer(customer_id)
+        with recorded_create(svc, actor, ctx, kind=kind, customer=customer, key=key, open_seen=seen):
+            yield ctx, customer, edit_flows.load_flow(svc.engine, FLOW)
 
 
 def _send(
@@ -120,11 +127,11 @@ def setup_intent_params(
 
 
 def create_setup_intent(
-    svc: Services, actor: Actor, *, customer_id: str, idempotency_key: str
+    svc: Services, actor: Actor, *, customer_id: str, idempotency_key: str, open_seen: Seen = None
 ) -> CollectionRequest:
     """A SetupIntent carrying exactly the ``setup_intent`` flow's saved configuration (audited)."""
     key = require_key(idempotency_key)
-    with _creating(svc, actor, "setup_intent", customer_id, key) as (ctx, customer, config):
+    with _creating(svc, actor, "setup_intent", customer_id, key, open_seen) as (ctx, customer, config):
         params = setup_intent_params(config, customer_id=customer, actor=actor)
         ctx.params.update(
             customer=customer, flow=FLOW, flow_version=config.version, config=config.value()
@@ -187,11 +194,12 @@ def create_hosted_link(
     customer_id: str,
     idempotency_key: str,
     return_url: str | None = None,
+    open_seen: Seen = None,
 ) -> CollectionRequest:
     """A link to send the customer: a Checkout Session in ``setup`` mode carrying the
     ``setup_intent`` flow's configuration (audited). The request is its SetupIntent."""
     key = require_key(idempotency_key)
-    with _creating(svc, actor, "checkout_session", customer_id, key) as (ctx, customer, config):
+    with _creating(svc, actor, "checkout_session", customer_id, key, open_seen) as (ctx, customer, config):
         if config.verification_method not in CHECKOUT_METHODS:
             raise ValidationError(
                 f"Stripe's hosted page cannot verify by {config.verification_method} only; it "
@@ -230,29 +238,6 @@ def create_hosted_link(
     )
 
 
-def _session_choice(
-    config: flow_config.FlowConfig,
-    permissions: Iterable[str] | None,
-    prefetch: Iterable[str] | None,
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    perms = flow_config.canonical(
-        permissions if permissions is not None else config.permissions, flow_config.PERMISSIONS
-    )
-    pre = flow_config.canonical(
-        prefetch if prefetch is not None else config.prefetch, flow_config.PREFETCH
-    )
-    if not perms:
-        raise ValidationError(
-            "Choose at least one permission for the Financial Connections session."
-        )
-    result = flow_config.validate(
-        FLOW, permissions=perms, prefetch=pre, verification_method="automatic"
-    )
-    if result.errors:
-        raise ValidationError(" ".join(result.errors))
-    return perms, pre
-
-
 # Endive (2026-10-28) changed FC Session defaults: every account subcategory (credit cards,
 # mortgages and lines of credit too), no payment-method support required, manual entry off
 # (reference §9). A session whose accounts may be debited asks for what it needs explicitly.
@@ -284,18 +269,19 @@ def create_fc_session(
     idempotency_key: str,
     permissions: Iterable[str] | None = None,
     prefetch: Iterable[str] | None = None,
+    open_seen: Seen = None,
 ) -> CollectionRequest:
     """An FC session for the customer (data access without a payment method; audited).
 
     Permissions and prefetch default to the ``setup_intent`` flow's; pass them to choose others.
     """
     key = require_key(idempotency_key)
-    with _creating(svc, actor, "financial_connections.session", customer_id, key) as (
+    with _creating(svc, actor, "financial_connections.session", customer_id, key, open_seen) as (
         ctx,
         customer,
         config,
     ):
-        perms, pre = _session_choice(config, permissions, prefetch)
+        perms, pre = flow_config.session_choice(config, permissions, prefetch)
         params = fc_session_params(customer, perms, pre)
         ctx.params.update(
             customer=customer,

@@ -170,10 +170,11 @@ def test_creating_again_after_a_reload_answers_with_the_request_shown_not_a_seco
         f"Same request as before: {name}" in i.value and "Start another request" in i.value
         for i in again.info
     ), texts(again)
-    # "Start another request", then Create: a new request, as ops asked for.
+    # "Start another request", then Create: a new request, as ops asked for, once they confirm
+    # it beside the open one the page names.
     again.button(key="collect_another").click().run()
-    if kind == "link":
-        create_link(again)
-    else:
-        again.button(key=button).click().run()
+    again.button(key=button).click().run()
+    assert "collect_result" not in again.session_state
+    again.button(key="collect_create_anyway").click().run()
+    no_exceptions(again)
     assert again.session_state["collect_result"].id != made.id

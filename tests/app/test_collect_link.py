@@ -225,6 +225,7 @@ def test_open_requests_name_a_hosted_links_request_by_its_link() -> None:
     cs = at.session_state["collect_result"].checkout_session_id
     at.button(key="collect_another").click().run()
     at.button(key="collect_create_si").click().run()
+    at.button(key="collect_create_anyway").click().run()  # confirmed beside the open link
     no_exceptions(at)
     plain_intent = str(at.session_state["collect_result"].id)
     at.button(key="collect_open_reload").click().run()

@@ -72,8 +72,16 @@ def test_creating_twice_shows_one_setup_intent_with_the_flow_config_and_client_s
     listed = [si["id"] for si in app().gateway.iter_setup_intents(customer=customer)]
     assert listed == [intent_id]
 
+    # Another one for the same customer is made only once the person confirms it beside the
+    # open one, which the page names.
     at.button(key="collect_another").click().run()
-    assert create_setup_intent(at) != intent_id
+    at.button(key="collect_create_si").click().run()
+    assert "collect_result" not in at.session_state
+    assert any("already has 1 open request" in w.value for w in at.warning)
+    assert intent_id in texts(at)
+    at.button(key="collect_create_anyway").click().run()
+    no_exceptions(at)
+    assert at.session_state["collect_result"].id != intent_id
 
 
 def test_linking_at_a_demo_bank_succeeds_the_setup_intent() -> None:
