@@ -278,6 +278,11 @@ def manager_cards(data: ov.ManagerOverview) -> None:
         first_intent_sync()
     methods = (data.methods or []) if synced_ever else []
     columns = st.columns(len(methods) + 1)
+    # Conversion on the same days, so its cards read the same figures
+    days = {
+        "from": datetime.fromtimestamp(data.since, UTC).date().isoformat(),
+        "to": datetime.fromtimestamp(svc.now(), UTC).date().isoformat(),
+    }
     for column, method in zip(columns, methods, strict=False):
         rate = conversion_of(
             method.started, method.succeeded, method.pending, other_method=method.other_method
@@ -285,7 +290,7 @@ def manager_cards(data: ov.ManagerOverview) -> None:
         card(
             column,
             f"{method.verification_method.capitalize()} verification",
-            rate.label(),
+            rate.label(decimals=0),  # as Conversion's cards say it
             (
                 rate.counts("{hits} of {base} ended became usable")
                 if method.started
@@ -298,6 +303,7 @@ def manager_cards(data: ov.ManagerOverview) -> None:
             ),
             "pages/conversion.py",
             "See the funnel",
+            query={**days, "method": method.verification_method},
         )
     synced = data.last_intents_sync
     card(

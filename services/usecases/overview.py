@@ -9,7 +9,7 @@ customer data and a finance overview no ownership results.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import case
@@ -254,8 +254,10 @@ def finance_overview(
 
 
 def manager_overview(engine: Engine, *, now: int) -> ManagerOverview:
-    since = now - CONVERSION_DAYS * 86_400
-    start = datetime.fromtimestamp(since, tz=UTC).date()
+    # The last 30 days including today (Conversion's from=…&to=… of the same days): the day 30
+    # days back as well made it 31
+    start = datetime.fromtimestamp(now, tz=UTC).date() - timedelta(days=CONVERSION_DAYS - 1)
+    since = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp())
     frame = conversion(engine, now=now, start=start)
     methods = [
         MethodConversion(

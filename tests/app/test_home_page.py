@@ -181,8 +181,34 @@ def test_manager_sees_conversion_per_method_and_no_customer_data(mirrored: Any) 
         if ended > 0:
             assert f"{method.succeeded:,} of {ended:,} ended became usable" in shown
             assert metric(at, f"{method.verification_method.capitalize()} verification") == (
-                f"{100 * method.succeeded / ended:.1f} %"
+                f"{100 * method.succeeded / ended:.0f} %"  # as Conversion's cards say it
             )
+
+
+def test_the_managers_cards_link_to_conversion_on_the_same_30_days(mirrored: Any) -> None:
+    """Home's "last 30 days" counted 31 (from the day 30 days back), and "See the funnel" opened
+    Conversion on its default 90 days: the manager saw other figures there."""
+    from datetime import UTC, datetime, timedelta
+    from urllib.parse import parse_qs
+
+    at = open_page(None, "manager")
+    no_exceptions(at)
+    today = datetime.fromtimestamp(mirrored.services.now(), UTC).date()
+    funnels = [el.proto for el in at.get("page_link") if el.proto.label == "See the funnel"]
+    assert funnels
+    for proto in funnels:
+        query = {k: v[0] for k, v in parse_qs(proto.query_string).items()}
+        assert query["from"] == (today - timedelta(days=29)).isoformat()
+        assert query["to"] == today.isoformat()
+        home_card = metric(at, f"{query['method'].capitalize()} verification")
+        conversion = open_page("pages/conversion.py", "manager")
+        for name, value in query.items():
+            conversion.query_params[name] = value
+        conversion.run()
+        no_exceptions(conversion)
+        assert not conversion.warning, [w.value for w in conversion.warning]
+        shown = {m.label: m.value for m in conversion.metric}
+        assert shown.get(f"Conversion · {query['method']}") == home_card
 
 
 def test_admin_sees_every_card_the_audit_tail_and_flow_versions(mirrored: Any) -> None:

@@ -227,7 +227,8 @@ def test_manager_sees_the_last_30_days_per_method_and_the_last_sync(engine: Engi
     assert by_method["microdeposits"].started == 1
     assert by_method["microdeposits"].conversion_rate == 0.0
     assert result.manager.last_intents_sync is None
-    assert result.manager.since == NOW - 30 * DAY
+    # the 30 days including today: from the start of the day 29 days back
+    assert result.manager.since == (NOW // DAY - 29) * DAY
 
 
 def test_each_role_gets_only_its_own_sections(engine: Engine) -> None:
