@@ -198,10 +198,10 @@ def login_page() -> None:
 
 actor = runtime.current_actor()
 if actor is None and st.session_state.get("authentication_status"):
-    # Signed in, but the users file no longer holds this user (or their role), or this sign-in
-    # was logged out in another tab: sign out now; the rerun draws the cookie deleter
-    # (sync_cookie above ran before this was known) or the login form.
-    session.log_out()
+    # Signed in, but the users file no longer holds this user, their password was set since,
+    # or this sign-in was logged out in another tab: sign out now; the rerun draws the login
+    # form saying which (the cookie signs nobody in again, so it need not wait for its removal).
+    session.log_out(session.why_ended(usernames.get(str(st.session_state.get("username")))))
     st.rerun()
 claims = runtime.sso_claims() if actor is None or actor.username.startswith("sso:") else None
 if claims is not None and not st.session_state.get(SSO_AUDITED):
@@ -223,7 +223,7 @@ if actor is None:
                 visibility="hidden")
         for _, page in ALL_PAGES[1:]
     ]
-    session.notice()  # "You signed out in another tab."
+    session.notice()  # "You signed out in another tab.", "Your account was removed …"
     st.navigation(sign_in_pages, position="hidden").run()
     st.stop()
 
