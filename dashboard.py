@@ -145,8 +145,20 @@ with st.empty():
 
 # Every page's URL path, so a signed-out visit to /accounts?… shows the login *at that URL*;
 # after sign-in the same path resolves to the real page and keeps its query string.
-ALL_PAGES = [(spec, st.Page(spec.file, title=spec.title, icon=spec.icon)) for spec in PAGES]
-HOME_PATH = ALL_PAGES[0][1].url_path
+# Home, the default page, is served at / whatever its url_path, which Streamlit still reserves
+# and never resolves: opening /home (a bookmark; home.py's own name) showed "Page not found".
+# So Home's url_path is one nobody types (HOME_PATH), and /home is a hidden page that opens Home.
+HOME_PATH, HOME_ALIAS = "fcops-home", "home"
+ALL_PAGES = [
+    (spec, st.Page(spec.file, title=spec.title, icon=spec.icon,
+                   url_path=HOME_PATH if spec.file == PAGES[0].file else None))
+    for spec in PAGES
+]
+
+
+def open_home() -> None:
+    """/home: Home, at its address (/)."""
+    st.switch_page(ALL_PAGES[0][1])
 
 
 def login_page() -> None:
@@ -223,6 +235,8 @@ if actor is None:
                 visibility="hidden")
         for _, page in ALL_PAGES[1:]
     ]
+    sign_in_pages.append(st.Page(login_page, title="Sign in", icon=":material/login:",
+                                 url_path=HOME_ALIAS, visibility="hidden"))
     session.notice()  # "You signed out in another tab.", "Your account was removed …"
     st.navigation(sign_in_pages, position="hidden").run()
     st.stop()
@@ -250,6 +264,8 @@ for spec, page in ALL_PAGES:
             st.Page(refusal(spec), title=spec.title, icon=spec.icon, url_path=page.url_path,
                     visibility="hidden")
         )
+hidden.append(st.Page(open_home, title="Home", icon=PAGES[0].icon, url_path=HOME_ALIAS,
+                      visibility="hidden"))
 sections.setdefault("", []).extend(hidden)
 
 with st.sidebar:
