@@ -39,6 +39,11 @@ current = runtime.call(debit_policy.current, svc, actor)
 if current is None:
     st.stop()
 stored: debit_policy.StoredPolicy = current
+# Everything above the form that comes and goes (a flash, the draft line, the conflict panel,
+# a sentence about a refused draft) is drawn in this one block, so the form keeps its place in
+# the page: a box that moves while the admin types is drawn anew, stale beside the new one, and
+# what was typed into it meanwhile was lost.
+TOP = st.container()
 FLASH = "policy_flash"
 CONFLICT = "policy_conflict"  # a save was refused because someone saved first: why
 SCOPE = "policy-save"
@@ -60,24 +65,29 @@ def load_editor(current: debit_policy.StoredPolicy) -> None:
     st.session_state.pop(drafts.DRAFT, None)
 
 
-# Streamlit forgets a keyed widget's value when its page is left, so a missing widget key means
-# the admin (re-)entered the page: the form is refilled from their unsaved edits when they have
-# some (kept in the session and the store, so leaving the page loses nothing; one kept from an
-# older version opens the conflict panel below), else from the stored policy, rather than drawn
-# with the widgets' defaults (empty, 0 %, 0.25 h). After a save, Discard or "Load the latest" it
-# is refilled from the stored version on the next run (widgets cannot change once drawn).
+# The boxes keep their values across pages (persist_state="session"): an admin who leaves the
+# page with edits unsaved finds them again, and they are kept in the store too (a reload or a
+# new tab fills the boxes from it; one kept from an older version opens the conflict panel
+# below). With nothing unsaved, arriving shows the stored policy (a colleague's save meanwhile
+# is no conflict); empty boxes are never drawn with the widgets' defaults. After a save,
+# Discard or "Load the latest" the form is refilled from the stored version on the next run
+# (widgets cannot change once drawn).
 drafts.restore(svc, actor)  # a new session (a reload, a new tab): the stored draft
+arrival = runtime.arrived("policy_arrival")  # from another page, or a new session
 if (
     BASE not in st.session_state
     or BASE_VALUES not in st.session_state
     or st.session_state.pop(RELOAD, False)
 ):
     load_editor(stored)
-elif any(key not in st.session_state for key in drafts.BOXES.values()):
-    if drafts.has_edits(stored.currency):
-        drafts.fill_widgets(st.session_state[drafts.DRAFT])
-    else:  # nothing unsaved: follow the stored policy (a colleague's save is no conflict)
-        load_editor(stored)
+else:
+    drafts.keep()  # the boxes as the admin left them (kept across pages: persist_state)
+    missing = any(key not in st.session_state for key in drafts.BOXES.values())
+    if not drafts.has_edits(stored.currency):
+        if missing or (arrival and stored.version != st.session_state[BASE]):
+            load_editor(stored)  # nothing unsaved: coming back after a colleague's save is no conflict
+    elif missing:
+        drafts.fill_widgets(st.session_state[drafts.DRAFT])  # a new session's stored draft
 
 
 def prefill_suggestion() -> bool:
@@ -107,13 +117,14 @@ def prefill_suggestion() -> bool:
     return found
 
 
-if prefill_suggestion():
-    st.info(
-        "The form shows the change suggested on the Returns page; check it and save to apply it.",
-        icon=":material/lightbulb:",
-    )
-drafts.keep()
-drafts.sync(svc, actor, stored.currency)
+with TOP:
+    if prefill_suggestion():
+        st.info(
+            "The form shows the change suggested on the Returns page; check it and save to apply it.",
+            icon=":material/lightbulb:",
+        )
+    drafts.keep()
+    drafts.sync(svc, actor, stored.currency)
 
 
 def when(at: datetime | None) -> str:
@@ -254,25 +265,27 @@ def conflict_panel() -> None:
         )
 
 
-flash = st.session_state.pop(FLASH, None)
-if flash:
-    st.success(flash, icon=":material/check_circle:")
-if flash_info := st.session_state.pop(FLASH_INFO, None):
-    st.info(flash_info, icon=":material/info:")
-if stored.version == 0:
-    st.info(
-        "No policy saved yet: checks use the defaults below (no buffer, 24 h). Save the form to "
-        "set your own.",
-        icon=":material/info:",
-    )
-else:
-    st.caption(
-        f"In force: version {stored.version}, saved by {stored.updated_by or '—'} at "
-        f"{when(stored.updated_at)}."
-    )
+with TOP:  # what comes and goes above the form, in one place (see TOP)
+    flash = st.session_state.pop(FLASH, None)
+    if flash:
+        st.success(flash, icon=":material/check_circle:")
+    if flash_info := st.session_state.pop(FLASH_INFO, None):
+        st.info(flash_info, icon=":material/info:")
+    if stored.version == 0:
+        st.info(
+            "No policy saved yet: checks use the defaults below (no buffer, 24 h). Save the form to "
+            "set your own.",
+            icon=":material/info:",
+        )
+    else:
+        st.caption(
+            f"In force: version {stored.version}, saved by {stored.updated_by or '—'} at "
+            f"{when(stored.updated_at)}."
+        )
 
-drafts.draft_line(svc, actor, currency)
-conflict_panel()
+    drafts.draft_line(svc, actor, currency)
+    conflict_panel()
+
 # Not an st.form: a form's boxes reach the server only with its submit, so what an admin typed
 # and left unsaved could not be kept when they left the page. Each box keeps the draft on change.
 EDITED = (svc, currency)  # on_edit's arguments
@@ -281,7 +294,7 @@ with st.container(border=True):
         f"Safety buffer amount ({currency.upper()})",
         key="policy_buffer_amount",
         help="Added to every debit, for example 25.00. Use 0 for none.",
-        on_change=drafts.on_edit, args=EDITED,
+        on_change=drafts.on_edit, args=EDITED, persist_state="session",
     )
     # No min/max on these boxes: Streamlit's own bounds refuse a value out of range with only a
     # red icon, keeping the old one unseen. The form sends what was typed and
@@ -292,7 +305,7 @@ with st.container(border=True):
         step=0.5,
         format="%.2f",
         help="Between 0 and 100. Added on top of the fixed buffer; rounded up to the cent.",
-        on_change=drafts.on_edit, args=EDITED,
+        on_change=drafts.on_edit, args=EDITED, persist_state="session",
     )
     st.number_input(
         "Maximum balance age (hours)",
@@ -302,10 +315,11 @@ with st.container(border=True):
             f"Between {policy_bounds.MIN_AGE_HOURS:g} and {policy_bounds.MAX_AGE_HOURS:g}. Older "
             "balances make the verdict 'stale'. Banks often report balances up to a day old."
         ),
-        on_change=drafts.on_edit, args=EDITED,
+        on_change=drafts.on_edit, args=EDITED, persist_state="session",
     )
     note = st.text_input(
-        "Note for the history (optional)", key="policy_note", on_change=drafts.on_edit, args=EDITED
+        "Note for the history (optional)", key="policy_note", on_change=drafts.on_edit, args=EDITED,
+        persist_state="session",
     )
     submitted = st.button("Save policy", key="policy_save", type="primary", icon=":material/save:")
 

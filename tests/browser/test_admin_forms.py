@@ -84,6 +84,14 @@ def test_debit_policy_keeps_a_value_typed_and_left_unsaved_by_a_sidebar_click(
     page.get_by_role("textbox", name="Safety buffer amount (USD)").wait_for()
     assert policy_fields(page) == ("30.00", *before[1:])
     assert "Unsaved edits: your draft from" in main_text(page)
+    # Again over the kept draft: the draft line, once shown, moved the boxes down, so they
+    # were drawn anew and what was typed into them while that happened was lost.
+    for typed in ("31.00", "32.00"):
+        page.get_by_role("textbox", name="Safety buffer amount (USD)").fill(typed)
+        open_page(page, "Jobs")
+        open_page(page, "Debit policy")
+        page.get_by_role("textbox", name="Safety buffer amount (USD)").wait_for()
+        assert policy_fields(page) == (typed, *before[1:])
     page.get_by_role("button", name="Discard draft").click()
     page.get_by_text("Discarded your draft").wait_for()
     settle(page)
