@@ -145,8 +145,20 @@ with st.empty():
 
 # Every page's URL path, so a signed-out visit to /accounts?… shows the login *at that URL*;
 # after sign-in the same path resolves to the real page and keeps its query string.
-ALL_PAGES = [(spec, st.Page(spec.file, title=spec.title, icon=spec.icon)) for spec in PAGES]
-HOME_PATH = ALL_PAGES[0][1].url_path
+# Home, the default page, is served at / whatever its url_path, which Streamlit still reserves
+# and never resolves: opening /home (a bookmark; home.py's own name) showed "Page not found".
+# So Home's url_path is one nobody types (HOME_PATH), and /home is a hidden page that opens Home.
+HOME_PATH, HOME_ALIAS = "fcops-home", "home"
+ALL_PAGES = [
+    (spec, st.Page(spec.file, title=spec.title, icon=spec.icon,
+                   url_path=HOME_PATH if spec.file == PAGES[0].file else None))
+    for spec in PAGES
+]
+
+
+def open_home() -> None:
+    """/home: Home, at its address (/)."""
+    st.switch_page(ALL_PAGES[0][1])
 
 
 def login_page() -> None:
@@ -198,10 +210,10 @@ def login_page() -> None:
 
 actor = runtime.current_actor()
 if actor is None and st.session_state.get("authentication_status"):
-    # Signed in, but the users file no longer holds this user (or their role), or this sign-in
-    # was logged out in another tab: sign out now; the rerun draws the cookie deleter
-    # (sync_cookie above ran before this was known) or the login form.
-    session.log_out()
+    # Signed in, but the users file no longer holds this user, their password was set since,
+    # or this sign-in was logged out in another tab: sign out now; the rerun draws the login
+    # form saying which (the cookie signs nobody in again, so it need not wait for its removal).
+    session.log_out(session.why_ended(usernames.get(str(st.session_state.get("username")))))
     st.rerun()
 claims = runtime.sso_claims() if actor is None or actor.username.startswith("sso:") else None
 if claims is not None and not st.session_state.get(SSO_AUDITED):
@@ -223,7 +235,9 @@ if actor is None:
                 visibility="hidden")
         for _, page in ALL_PAGES[1:]
     ]
-    session.notice()  # "You signed out in another tab."
+    sign_in_pages.append(st.Page(login_page, title="Sign in", icon=":material/login:",
+                                 url_path=HOME_ALIAS, visibility="hidden"))
+    session.notice()  # "You signed out in another tab.", "Your account was removed …"
     st.navigation(sign_in_pages, position="hidden").run()
     st.stop()
 
@@ -250,6 +264,8 @@ for spec, page in ALL_PAGES:
             st.Page(refusal(spec), title=spec.title, icon=spec.icon, url_path=page.url_path,
                     visibility="hidden")
         )
+hidden.append(st.Page(open_home, title="Home", icon=PAGES[0].icon, url_path=HOME_ALIAS,
+                      visibility="hidden"))
 sections.setdefault("", []).extend(hidden)
 
 with st.sidebar:

@@ -13,11 +13,12 @@ from typing import Any
 
 import streamlit as st
 
+from components.draft_line import draft_line as draft_line_for
 from pages import _runtime as runtime
 from pages._flow_editor import has_edits, k, load_into_editor
 from services.auth import Actor
 from services.context import Services
-from services.rules import flow_config, wording
+from services.rules import flow_config
 from services.usecases import edit_flows, flow_drafts
 
 RESTORED = "flows_drafts_restored"
@@ -93,15 +94,7 @@ def draft_line(svc: Services, actor: Actor, flow: str) -> None:
     at = st.session_state.get(k(flow, "draft_at"))
     if at is None or not has_edits(flow):
         return
-    text_col, button_col = st.columns([4, 1], vertical_alignment="center")
-    text_col.caption(
-        f":orange[:material/edit_note: Unsaved edits: your draft from {wording.moment(at)}], "
-        "kept for you only (a reload or a new tab shows it again) until you save or discard it."
-    )
-    button_col.button(
-        "Discard draft", key=k(flow, "discard"), icon=":material/delete:",
-        on_click=on_discard, args=(svc, actor, flow), width="stretch",
-    )
+    draft_line_for(at, key=k(flow, "discard"), on_discard=on_discard, args=(svc, actor, flow))
 
 
 def opening_flow(svc: Services, actor: Actor) -> str:

@@ -42,6 +42,16 @@ STAMP = "_fcops_signed_in_with"  # services.users.session_stamp of the password 
 SIGN_IN_ID = "_fcops_sign_in_id"  # this sign-in's id, shared by every tab restored from its cookie
 NOTICE = "_fcops_signed_out_notice"  # why the login form shows (signed out in another tab)
 ENDED_ELSEWHERE = "You signed out in another tab. Sign in again to continue."
+# Why a sign-in ended at a click, said on the login form: only what the person knows already
+# (their own account), never who did it or when.
+REMOVED = (
+    "Your account was removed by an admin, so you were signed out. Ask an admin if you still "
+    "need access."
+)
+PASSWORD_SET = (
+    "Your password was set again since you signed in, so you were signed out. Sign in with "
+    "your current password."
+)
 # streamlit-authenticator's keys: who is signed in, and "logged out here" (no cookie restore).
 AUTH_KEYS = ("name", "authentication_status", "username", "email", "roles")
 LOGGED_OUT = "logout"
@@ -111,6 +121,16 @@ def still_valid(entry: dict[str, Any] | None) -> bool:
     in another tab of this browser."""
     stamp = users.session_stamp(entry)
     return bool(stamp) and st.session_state.get(STAMP) == stamp and not ended_elsewhere()
+
+
+def why_ended(entry: dict[str, Any] | None) -> str:
+    """Why this session's sign-in is no longer the user's (see :func:`still_valid`), as the
+    login form says it: logged out in another tab, the user removed, or their password set."""
+    if ended_elsewhere():
+        return ENDED_ELSEWHERE
+    if not entry or not users.session_stamp(entry):
+        return REMOVED
+    return PASSWORD_SET
 
 
 def _mark_signed_in(username: str, entry: dict[str, Any], expires: float, sign_in_id: str) -> None:
@@ -225,22 +245,26 @@ def show_form_anyway() -> None:
     st.session_state[_FORM_ANYWAY] = True
 
 
-def log_out() -> None:
+def log_out(reason: str | None = None) -> None:
     """Forget everything this session holds (every page's results, filters, widget values and
     request keys), stay logged out here even though the request that opened the session still
     carries the cookie, and queue the cookie's removal from the browser.
 
-    When the sign-in was logged out in another tab, say so on the login form and leave the
-    cookie alone: that tab removed it already, or the browser has signed in again since (a
-    cookie that still holds the ended sign-in signs nobody in, see :func:`restore`)."""
-    elsewhere = ended_elsewhere()
+    When the sign-in ended without this person logging out here (``reason``, from
+    :func:`why_ended`; logged out in another tab is always one), say why on the login form and
+    leave the cookie alone: that tab removed it already, or the browser has signed in again
+    since, and a cookie of an ended sign-in, a removed user or an old password signs nobody in
+    (see :func:`restore`). Waiting for its removal showed "Signing out… Continue", then the
+    login form with no reason."""
+    if ended_elsewhere():
+        reason = ENDED_ELSEWHERE
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     for key in AUTH_KEYS:
         st.session_state[key] = None
     st.session_state[LOGGED_OUT] = True
-    if elsewhere:
-        st.session_state[NOTICE] = ENDED_ELSEWHERE
+    if reason:
+        st.session_state[NOTICE] = reason
     else:
         st.session_state[COOKIE_TO_DELETE] = True
 
@@ -258,7 +282,7 @@ def sign_out() -> None:
 
 
 def notice() -> None:
-    """On the login form: why it shows, when this tab was signed out from another."""
+    """On the login form: why it shows, when this tab's sign-in ended without a Log out here."""
     message = st.session_state.get(NOTICE)
     if message:
         st.info(message, icon=":material/logout:")

@@ -1,14 +1,15 @@
 """Debit policy (admin): the safety buffer and the oldest balance a pre-debit check trusts.
 
 The form remembers which version the admin started from; saving sends it, and the service
-refuses the save if another admin saved in between, so nobody overwrites a change unseen.
+refuses the save if another admin saved in between, so nobody overwrites a change unseen. The
+admin's unsaved edits are kept for them (:mod:`pages._policy_draft`), like Flow configuration's:
+leaving the page, a reload or a new tab shows them again.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import streamlit as st
@@ -18,10 +19,12 @@ from components.feedback import format_age
 from components.history_table import history_table
 from components.money import format_money
 from components.table_columns import age_column, money_column
+from pages import _policy_draft as drafts
 from pages import _runtime as runtime
+from pages._policy_draft import BASE, BASE_VALUES, FLASH_INFO, RELOAD
 from services.rules import policy_bounds, three_way, wording
 from services.rules.debit import DebitPolicy
-from services.rules.money import MoneyError, exponent, parse_unambiguous_amount
+from services.rules.money import MoneyError, parse_unambiguous_amount
 from services.rules.table_values import hours, major_units, one_currency
 from services.usecases import debit_policy
 
@@ -36,22 +39,19 @@ current = runtime.call(debit_policy.current, svc, actor)
 if current is None:
     st.stop()
 stored: debit_policy.StoredPolicy = current
-BASE = "policy_base_version"
+# Everything above the form that comes and goes (a flash, the draft line, the conflict panel,
+# a sentence about a refused draft) is drawn in this one block, so the form keeps its place in
+# the page: a box that moves while the admin types is drawn anew, stale beside the new one, and
+# what was typed into it meanwhile was lost.
+TOP = st.container()
 FLASH = "policy_flash"
-FLASH_INFO = "policy_flash_info"
-RELOAD = "policy_reload"
-BASE_VALUES = "policy_base_values"  # the fields of version BASE, as the form was filled from it
 CONFLICT = "policy_conflict"  # a save was refused because someone saved first: why
 SCOPE = "policy-save"
 
 
 def fill_editor(policy: DebitPolicy, currency: str) -> None:
     """Put ``policy`` into the form's boxes (before they are drawn, or from a callback)."""
-    places = exponent(currency)
-    major = Decimal(policy.buffer_amount).scaleb(-places)
-    st.session_state["policy_buffer_amount"] = f"{major:.{places}f}"
-    st.session_state["policy_buffer_percent"] = float(policy.buffer_percent)
-    st.session_state["policy_max_age_hours"] = round(policy.max_age_seconds / 3600, 2)
+    drafts.fill_widgets(drafts.form_values(asdict(policy), currency))
 
 
 def load_editor(current: debit_policy.StoredPolicy) -> None:
@@ -62,21 +62,32 @@ def load_editor(current: debit_policy.StoredPolicy) -> None:
     st.session_state[BASE_VALUES] = asdict(current.policy)
     st.session_state["policy_note"] = ""
     st.session_state.pop(CONFLICT, None)
+    st.session_state.pop(drafts.DRAFT, None)
 
 
-WIDGETS = ("policy_buffer_amount", "policy_buffer_percent", "policy_max_age_hours", "policy_note")
-
-# The form shows the stored policy on every visit: Streamlit forgets a keyed widget's value when
-# its page is left, so a missing widget key means the admin (re-)entered the page, and the form
-# is refilled rather than drawn with the widgets' defaults (empty, 0 %, 0.25 h). After a save it
-# is refilled from the new version on the next run (widgets cannot change once drawn).
+# The boxes keep their values across pages (persist_state="session"): an admin who leaves the
+# page with edits unsaved finds them again, and they are kept in the store too (a reload or a
+# new tab fills the boxes from it; one kept from an older version opens the conflict panel
+# below). With nothing unsaved, arriving shows the stored policy (a colleague's save meanwhile
+# is no conflict); empty boxes are never drawn with the widgets' defaults. After a save,
+# Discard or "Load the latest" the form is refilled from the stored version on the next run
+# (widgets cannot change once drawn).
+drafts.restore(svc, actor)  # a new session (a reload, a new tab): the stored draft
+arrival = runtime.arrived("policy_arrival")  # from another page, or a new session
 if (
     BASE not in st.session_state
     or BASE_VALUES not in st.session_state
     or st.session_state.pop(RELOAD, False)
-    or any(key not in st.session_state for key in WIDGETS)
 ):
     load_editor(stored)
+else:
+    drafts.keep()  # the boxes as the admin left them (kept across pages: persist_state)
+    missing = any(key not in st.session_state for key in drafts.BOXES.values())
+    if not drafts.has_edits(stored.currency):
+        if missing or (arrival and stored.version != st.session_state[BASE]):
+            load_editor(stored)  # nothing unsaved: coming back after a colleague's save is no conflict
+    elif missing:
+        drafts.fill_widgets(st.session_state[drafts.DRAFT])  # a new session's stored draft
 
 
 def prefill_suggestion() -> bool:
@@ -106,11 +117,14 @@ def prefill_suggestion() -> bool:
     return found
 
 
-if prefill_suggestion():
-    st.info(
-        "The form shows the change suggested on the Returns page; check it and save to apply it.",
-        icon=":material/lightbulb:",
-    )
+with TOP:
+    if prefill_suggestion():
+        st.info(
+            "The form shows the change suggested on the Returns page; check it and save to apply it.",
+            icon=":material/lightbulb:",
+        )
+    drafts.keep()
+    drafts.sync(svc, actor, stored.currency)
 
 
 def when(at: datetime | None) -> str:
@@ -121,11 +135,8 @@ currency = stored.currency
 
 
 def edited_policy(*, say_why: bool) -> DebitPolicy | None:
-    """The policy in the form, or None (saying why only when ``say_why``).
-
-    The form's values reach the script only with a submit, so on any other run (a button,
-    the sidebar) they are the last submitted ones, not what the box shows now: an error about
-    them ("An amount is required" after the amount was typed in) would describe old input."""
+    """The policy in the form, or None (saying why only when ``say_why``: on Save, not while
+    the admin is still typing)."""
     try:
         amount = parse_unambiguous_amount(  # "1.000" is refused, not read as $1.00
             str(st.session_state["policy_buffer_amount"]), currency, allow_zero=True
@@ -254,29 +265,36 @@ def conflict_panel() -> None:
         )
 
 
-flash = st.session_state.pop(FLASH, None)
-if flash:
-    st.success(flash, icon=":material/check_circle:")
-if flash_info := st.session_state.pop(FLASH_INFO, None):
-    st.info(flash_info, icon=":material/info:")
-if stored.version == 0:
-    st.info(
-        "No policy saved yet: checks use the defaults below (no buffer, 24 h). Save the form to "
-        "set your own.",
-        icon=":material/info:",
-    )
-else:
-    st.caption(
-        f"In force: version {stored.version}, saved by {stored.updated_by or '—'} at "
-        f"{when(stored.updated_at)}."
-    )
+with TOP:  # what comes and goes above the form, in one place (see TOP)
+    flash = st.session_state.pop(FLASH, None)
+    if flash:
+        st.success(flash, icon=":material/check_circle:")
+    if flash_info := st.session_state.pop(FLASH_INFO, None):
+        st.info(flash_info, icon=":material/info:")
+    if stored.version == 0:
+        st.info(
+            "No policy saved yet: checks use the defaults below (no buffer, 24 h). Save the form to "
+            "set your own.",
+            icon=":material/info:",
+        )
+    else:
+        st.caption(
+            f"In force: version {stored.version}, saved by {stored.updated_by or '—'} at "
+            f"{when(stored.updated_at)}."
+        )
 
-conflict_panel()
-with st.form("policy_form"):
+    drafts.draft_line(svc, actor, currency)
+    conflict_panel()
+
+# Not an st.form: a form's boxes reach the server only with its submit, so what an admin typed
+# and left unsaved could not be kept when they left the page. Each box keeps the draft on change.
+EDITED = (svc, currency)  # on_edit's arguments
+with st.container(border=True):
     st.text_input(
         f"Safety buffer amount ({currency.upper()})",
         key="policy_buffer_amount",
         help="Added to every debit, for example 25.00. Use 0 for none.",
+        on_change=drafts.on_edit, args=EDITED, persist_state="session",
     )
     # No min/max on these boxes: Streamlit's own bounds refuse a value out of range with only a
     # red icon, keeping the old one unseen. The form sends what was typed and
@@ -287,6 +305,7 @@ with st.form("policy_form"):
         step=0.5,
         format="%.2f",
         help="Between 0 and 100. Added on top of the fixed buffer; rounded up to the cent.",
+        on_change=drafts.on_edit, args=EDITED, persist_state="session",
     )
     st.number_input(
         "Maximum balance age (hours)",
@@ -296,9 +315,13 @@ with st.form("policy_form"):
             f"Between {policy_bounds.MIN_AGE_HOURS:g} and {policy_bounds.MAX_AGE_HOURS:g}. Older "
             "balances make the verdict 'stale'. Banks often report balances up to a day old."
         ),
+        on_change=drafts.on_edit, args=EDITED, persist_state="session",
     )
-    note = st.text_input("Note for the history (optional)", key="policy_note")
-    submitted = st.form_submit_button("Save policy", type="primary", icon=":material/save:")
+    note = st.text_input(
+        "Note for the history (optional)", key="policy_note", on_change=drafts.on_edit, args=EDITED,
+        persist_state="session",
+    )
+    submitted = st.button("Save policy", key="policy_save", type="primary", icon=":material/save:")
 
 
 def explain(policy: DebitPolicy, *, unsaved: bool) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from services.adapters import flow_drafts
 from services.adapters import versioned_settings as settings_store
 from services.audit import audited
 from services.auth import Actor, require
@@ -21,6 +22,7 @@ from services.errors import Conflict, ValidationError
 from services.rules import input_limits, policy_bounds
 from services.rules.debit import DebitPolicy
 from services.rules.money import validate_currency
+from services.usecases import policy_draft
 
 __all__ = [
     "POLICY_KEY",
@@ -200,6 +202,7 @@ def save_policy(
                 "Someone else saved the debit policy while you were editing it, so yours was "
                 "not saved. See what they changed, then apply your edits on top of their version."
             ) from None
+        flow_drafts.drop(engine, actor.username, policy_draft.NAME)  # saved: the draft is done
         if saved.changed:
             ctx.params["version"] = saved.stored.version
             ctx.message = f"Debit policy saved as version {saved.stored.version}."

@@ -103,13 +103,14 @@ def _conflict(engine: Engine, flow: str, expected_version: int) -> Conflict:
     if current.version == 0:
         return Conflict(
             f"Version {expected_version} of {current.title} does not exist; it was never saved. "
-            "Reload to see the current configuration, then re-apply your changes."
+            "See the current configuration, then apply your edits to it; they are kept for you "
+            "meanwhile (a reload shows them again)."
         )
     who = current.updated_by or "Someone"
     return Conflict(
         f"{who} saved version {current.version} at {_when(current.updated_at)} while you were "
         "editing; your changes were not saved. See what they changed, then apply yours on top "
-        "of their version (a reload would lose your edits)."
+        "of their version. Your edits are kept for you meanwhile (a reload shows them again)."
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -135,6 +136,14 @@ def test_microdeposits_with_data_permissions_shows_a_warning_but_may_be_saved() 
     assert not at.button(key=k(flow, "save")).disabled
 
 
+def flow_saves(outcome: str) -> list[Any]:
+    """The ``flow.save`` audit rows with ``outcome``, newest first."""
+    from services import audit
+
+    rows = audit.query(engine(), actor=OTHER, actions=["flow.save"], limit=500).rows
+    return [r for r in rows if r.outcome == outcome]
+
+
 def test_a_save_after_someone_else_saved_shows_the_conflict_and_keeps_my_edits() -> None:
     flow = "invoice"
     open_page(None, "admin")  # builds the app, so its store can be used below
@@ -158,11 +167,19 @@ def test_a_save_after_someone_else_saved_shows_the_conflict_and_keeps_my_edits()
         expected_version=base,
         note="theirs",
     )
+    refused_before = flow_saves("error")
     at.button(key=k(flow, "save")).click().run()
     no_exceptions(at)
     conflict = [e.value for e in at.error if "while you were editing" in e.value]
-    assert conflict and conflict[0].startswith(f"other-admin saved version {theirs.version}")
+    assert len(conflict) == 1, conflict  # said once, in the panel
+    assert conflict[0].startswith(f"other-admin saved version {theirs.version}")
     assert "your changes were not saved" in conflict[0]
+    assert "a reload shows them again" in conflict[0]  # drafts: it said a reload would lose them
+    # The refused save is audited, like every attempt (the page refused it itself, unaudited).
+    audited = flow_saves("error")
+    assert len(audited) == len(refused_before) + 1
+    assert (audited[0].actor, audited[0].target) == ("admin", f"flow:{flow}")
+    assert "while you were editing" in (audited[0].message or "")
     assert at.multiselect(key=k(flow, "perms")).value == mine  # nothing lost
     assert flows.load_flow(engine(), flow) == theirs  # theirs kept
     assert at.button(key=k(flow, "save")).disabled  # until the admin chooses mine or theirs

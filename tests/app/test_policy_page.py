@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -9,6 +11,7 @@ from services.auth import Actor
 from services.rules.debit import DebitPolicy
 from services.usecases import debit_policy
 from tests.app.conftest import (
+    clear_flow_drafts,
     column_config,
     no_exceptions,
     open_page,
@@ -19,6 +22,15 @@ from tests.app.conftest import (
 
 PAGE = "pages/policy.py"
 OTHER = Actor(username="other-admin", role="admin", name="Other Admin")
+
+
+@pytest.fixture(autouse=True)
+def no_drafts() -> Iterator[None]:
+    """Unsaved edits are kept per admin in the shared store: every test starts and ends with
+    none, so one test's edits do not open in the next."""
+    clear_flow_drafts()
+    yield
+    clear_flow_drafts()
 
 
 def engine():  # type: ignore[no-untyped-def]
@@ -35,8 +47,8 @@ def fill(at: AppTest, *, amount: str, percent: float, hours: float) -> AppTest:
 
 
 def submit(at: AppTest) -> AppTest:
-    """Form values are sent with the submit click, in the same run."""
-    return at.button(key="FormSubmitter:policy_form-Save policy").click().run()
+    """The boxes' values are sent with the Save click, in the same run."""
+    return at.button(key="policy_save").click().run()
 
 
 def test_admin_sees_the_policy_form_with_the_stored_values() -> None:

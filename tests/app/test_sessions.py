@@ -99,3 +99,70 @@ def test_logout_in_one_tab_signs_out_the_other_tabs_of_that_browser_only() -> No
     no_exceptions(laptop)
     assert laptop.session_state["authentication_status"] is True
     assert not any("Sign in to see this page." in w.value for w in laptop.warning)
+
+
+
+def colleague(monkeypatch: object) -> str:
+    """A user of their own in the users file (added now, with a quick hash), signed in below."""
+    import secrets
+
+    import pytest
+
+    from services import users
+    from tests.app.conftest import shared_app
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    monkeypatch.setattr(users, "BCRYPT_ROUNDS", 4)
+    name = f"gone{secrets.token_hex(3)}"
+    users.add_user(shared_app().settings.users_file, username=name,
+                   password="plum-orbit-canvas-42", role="ops")
+    return name
+
+
+def next_click(at: AppTest) -> AppTest:
+    """Their next click, through the router (tests/app/test_sign_in_form.rerun_signed_out)."""
+    at._finished_page_script_hash = ""
+    return at.run()
+
+
+def ended_with(at: AppTest, reason: str) -> None:
+    """The sign-in ended at this click: the login form says why, at once (no "Signing out…
+    Continue" while the cookie is removed: a removed user's or an old password's cookie signs
+    nobody in)."""
+    from pages._session import COOKIE_TO_DELETE
+
+    no_exceptions(at)
+    assert not at.session_state["authentication_status"]
+    assert COOKIE_TO_DELETE not in at.session_state
+    assert not any(c.value == "Signing out…" for c in at.caption)
+    assert any(box.label == "Username" for box in at.text_input)
+    assert [i.value for i in at.info] == [reason]
+    assert not any(b.label == "Log out" for b in at.button)
+
+
+def test_a_removed_user_is_told_why_at_their_next_click(monkeypatch: object) -> None:
+    """Their next click showed "Signing out… Continue", then the login form with no reason."""
+    from pages._session import REMOVED
+    from services import users
+    from tests.app.conftest import shared_app
+
+    name = colleague(monkeypatch)
+    at = signed_in(name)
+    assert any(b.label == "Log out" for b in at.button)
+    users.remove_user(shared_app().settings.users_file, name)
+    ended_with(next_click(at), REMOVED)
+    assert "removed by an admin" in REMOVED and name not in REMOVED
+
+
+def test_a_user_whose_password_was_set_is_told_why_at_their_next_click(
+    monkeypatch: object,
+) -> None:
+    from pages._session import PASSWORD_SET
+    from services import users
+    from tests.app.conftest import shared_app
+
+    name = colleague(monkeypatch)
+    at = signed_in(name)
+    users.set_password(shared_app().settings.users_file, name, "quartz-meadow-lantern-77")
+    ended_with(next_click(at), PASSWORD_SET)
+    users.remove_user(shared_app().settings.users_file, name)

@@ -261,3 +261,23 @@ def test_logout_in_one_tab_signs_out_the_others_of_that_browser_not_other_browse
     assert signed_in(laptop) and not shows_login(laptop)
     laptop.context.close()
     tab2.close()
+
+
+def test_a_bookmark_of_home_opens_home_without_page_not_found(app_url: str, page: Any) -> None:
+    """/home (Home's own name) showed Streamlit's "Page not found … Running the app's main
+    page." pop-up, signed in or out: Home, the default page, is served at / only."""
+    page.goto(f"{app_url}/home")
+    wait_idle(page, timeout=90_000)
+    page.get_by_role("textbox", name="Username").wait_for()
+    assert "Page not found" not in page.content()
+    submit_login(page, "ops", "fcops-ops-demo")
+    page.get_by_text("Find customers and their linked bank accounts").wait_for()  # Home (ops)
+    wait_idle(page)
+    assert "Page not found" not in page.content()
+    page.goto(f"{app_url}/home")  # the bookmark, signed in (the cookie's sign-in)
+    wait_idle(page, timeout=90_000)
+    page.get_by_text("Find customers and their linked bank accounts").wait_for()  # Home (ops)
+    page.wait_for_url(f"{app_url}/")  # Home at its own address
+    wait_idle(page)
+    assert "Page not found" not in page.content()
+    assert signed_in(page)

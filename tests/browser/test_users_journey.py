@@ -112,6 +112,7 @@ def test_an_admin_adds_changes_and_removes_a_colleague_who_is_signed_in(  # type
         page.get_by_text(f"Set a new password for {name}").wait_for()
         next_click(other)
         other.get_by_role("textbox", name="Username").wait_for(timeout=30_000)
+        other.get_by_text("Your password was set again since you signed in").wait_for()
         sign_in(other, app_url, name, NEW_PASSWORD)
         sidebar.get_by_role("link", name="Accounts", exact=True).wait_for()
         kept_cookies = colleague.cookies()  # as a stolen or forgotten browser would keep them
@@ -123,6 +124,9 @@ def test_an_admin_adds_changes_and_removes_a_colleague_who_is_signed_in(  # type
 
         next_click(other)
         other.get_by_role("textbox", name="Username").wait_for(timeout=30_000)
+        # Told why, at once: it showed "Signing out… Continue", then the form with no reason.
+        other.get_by_text("Your account was removed by an admin").wait_for()
+        assert "Signing out" not in other.get_by_test_id("stMain").inner_text()
     finally:
         colleague.close()
 

@@ -204,6 +204,8 @@ def test_second_save_from_the_same_version_is_refused_and_the_first_kept(engine:
     message = str(err.value)
     assert message.startswith("ann saved version 2 at ")
     assert "your changes were not saved" in message and "on top of their version" in message
+    # Drafts keep the edits over a reload: the sentence said a reload would lose them.
+    assert "a reload shows them again" in message and "would lose" not in message
     assert flows.load_flow(engine, "invoice") == first
     assert [v.version for v in flows.history(engine, "invoice")] == [2, 1]
     outcomes = [r.outcome for r in audit_rows(engine, "flow.save")]
