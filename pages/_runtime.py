@@ -21,7 +21,7 @@ import bootstrap
 from components.literal import literal
 from services.adapters.backoff import outcome_unknown
 from services.auth import PERMISSIONS, Actor
-from services.errors import FcopsError
+from services.errors import FcopsError, Forbidden
 from services.rules.ids import is_id
 from services.rules.secrets import mask_secrets
 
@@ -220,15 +220,31 @@ def forget_key_unless_unknown(scope: str, err: BaseException) -> None:
         new_request(scope)
 
 
+def acting_as(actor: Actor) -> Actor:
+    """The person behind ``actor`` as they are now, for a change they ask for. A widget's
+    callback runs before the router and the page's guard, with the actor of the page's last
+    run: an admin removed (or made ops) since then changed things once more with the old role.
+    Raises Forbidden when that sign-in no longer stands."""
+    now = current_actor()
+    if now is None or now.username != actor.username:
+        raise Forbidden(
+            "Nothing was changed: your sign-in no longer stands (your account was removed or "
+            "its password set again). Sign in again."
+        )
+    return now
+
+
 def call_keyed(
     scope: str, payload: Any, fn: Callable[..., T], *args: Any, **kwargs: Any
 ) -> T | None:
     """:func:`call` with ``idempotency_key`` from ``scope``/``payload``; on a failure the key
-    is kept only when the outcome is unknown (:func:`forget_key_unless_unknown`)."""
+    is kept only when the outcome is unknown (:func:`forget_key_unless_unknown`). A change: it
+    is made as the person is now (:func:`acting_as`), not as the page's last run saw them."""
     if signed_out_elsewhere():
         return None
     key = idempotency_key(scope, payload)
     try:
+        args = tuple(acting_as(a) if isinstance(a, Actor) else a for a in args)
         return fn(*args, idempotency_key=key, **kwargs)
     except Exception as err:  # the page must never show a traceback
         forget_key_unless_unknown(scope, err)

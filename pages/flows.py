@@ -79,7 +79,7 @@ def attempt(
     if runtime.signed_out_elsewhere():
         return None
     try:
-        return fn(svc, actor, flow, expected_version=base,
+        return fn(svc, runtime.acting_as(actor), flow, expected_version=base,
                   idempotency_key=runtime.idempotency_key(scope, payload), **kwargs)
     except Conflict as err:
         runtime.forget_key_unless_unknown(scope, err)

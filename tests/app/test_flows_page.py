@@ -436,3 +436,31 @@ def test_switching_flows_keeps_each_flows_unsaved_edits_and_marks_them_in_the_li
     assert flows.load_flow(engine(), flow).verification_method == mine
     assert marked(at) == []  # saved: the mark is gone
     assert at.radio(key="flows_selected").value == flow
+
+
+def test_an_admin_removed_since_the_page_was_drawn_saves_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Save runs as a widget callback, before the router and the page's guard, with the actor
+    of the page's last run: an admin removed meanwhile saved a new version once more."""
+    import secrets
+
+    from pages._runtime import get_app
+    from services import audit, users
+
+    monkeypatch.setattr(users, "BCRYPT_ROUNDS", 4)
+    name = f"gone{secrets.token_hex(3)}"
+    users.add_user(get_app().settings.users_file, username=name,
+                   password="plum-orbit-canvas-42", role="admin")
+    flow = "setup_intent"
+    at = pick_flow(open_page(PAGE, name), flow)
+    stored = flows.load_flow(engine(), flow)
+    other = next(m for m in ("instant", "microdeposits", "automatic")
+                 if m != stored.verification_method)
+    at.radio(key=k(flow, "method")).set_value(other).run()
+    users.remove_user(get_app().settings.users_file, name)
+    at.button(key=k(flow, "save")).click().run()
+    no_exceptions(at)
+    assert flows.load_flow(engine(), flow).version == stored.version  # nothing saved
+    rows = audit.query(engine(), actor=OTHER, actions=["flow.save"], limit=50).rows
+    assert not [r for r in rows if r.actor == name and r.outcome == "ok"]
