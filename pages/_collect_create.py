@@ -131,8 +131,12 @@ def customer_open(svc: Any, actor: Any) -> None:
         )
     else:
         st.info(
-            f"This customer already has {n} open request(s): open one to send it again "
-            "rather than create another.",
+            (
+                f"Besides the request below, this customer has {n} other open request(s)."
+                if shown is not None and shown.customer_id == customer
+                else f"This customer already has {n} open request(s): open one to send it "
+                "again rather than create another."
+            ),
             icon=":material/pending_actions:",
         )
     for i, one in enumerate(others):
@@ -221,6 +225,10 @@ def follow_own(svc: Any, actor: Any, customer: str, ones: list[OpenOne]) -> None
             address.keep(customer, made)
             st.success(f"The {what} you asked for at {timestamp(start.started_at)} was created "
                        "at Stripe: here it is.", icon=":material/check_circle:")
+        else:  # made, but reading it back failed (the sentence above says why): not "not made"
+            st.info(f"The {what} you asked for at {timestamp(start.started_at)} was created at "
+                    f"Stripe (`{ref}`), but reading it back failed just now: open it from the "
+                    "list below, or reload in a minute.", icon=":material/check_circle:")
     elif start.outcome == "stale":
         st.warning(f"The {what} you asked for at {timestamp(start.started_at)} was never "
                    "confirmed; check Open requests before creating another.",

@@ -149,7 +149,8 @@ def cancel(select_key: str) -> None:
     if not intent_id:
         st.error("Choose a request to cancel.", icon=":material/error:")
         return
-    view = runtime.call_keyed(
+    view = runtime.call_stripe_keyed(
+        f"Canceling {intent_id} at Stripe…",
         CANCEL_SCOPE,
         {"id": intent_id, "reason": reason},
         cancel_request,

@@ -64,6 +64,9 @@ def test_a_colleague_is_shown_the_open_link_and_asked_before_a_second_one() -> N
     no_exceptions(again)
     second = again.session_state["collect_result"].id
     assert sorted(setup_intents(customer)) == sorted([made.id, second])
+    # The notice above the new one counts the others as others ("already has 1" read as if the
+    # new one had not been made)
+    assert "Besides the request below, this customer has 1 other open request(s)." in texts(again)
 
 
 def test_a_reload_during_a_slow_create_shows_it_being_created_then_the_request() -> None:
@@ -100,3 +103,40 @@ def test_a_reload_during_a_slow_create_shows_it_being_created_then_the_request()
     assert link.checkout_session_id in str(reloaded.query_params["request"])
     assert "was created at Stripe: here it is" in texts(reloaded)
     assert setup_intents(customer) == [link.id]
+
+
+def test_a_create_made_whose_read_back_fails_after_a_reload_says_it_was_made() -> None:
+    """The create finished at Stripe while the page was reloaded, then the page's read of the
+    link failed: it showed only "Could not reach Stripe …; nothing was changed" beside the new
+    link listed below, which read as a create that failed."""
+    at = with_customer()
+    customer = at.session_state["collect_customer"]
+    made: list[Any] = []
+
+    def slow_create() -> None:
+        made.append(collection_requests.create_hosted_link(
+            app().services, OPS, customer_id=customer, idempotency_key="reloaded-tab-read-fails",
+            open_seen=(),
+        ))
+
+    app().simulator.force_faults("slow", 1, seconds=4)
+    clicked = threading.Thread(target=slow_create)
+    clicked.start()
+    try:
+        deadline = time.monotonic() + 3
+        while not customer_requests(app().services, OPS, customer) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        reloaded = customer_page(customer)
+        assert "still being created at Stripe" in texts(reloaded)
+    finally:
+        clicked.join(timeout=30)
+    [link] = made
+    app().simulator.force_faults("500", 8)  # every read of the link fails, retries too
+    try:
+        reloaded.run()
+    finally:
+        app().simulator.clear_faults()
+    no_exceptions(reloaded)
+    said = texts(reloaded)
+    assert f"was created at Stripe (`{link.checkout_session_id}`), but reading it back failed" in said, said
+    assert "was not created" not in said
