@@ -148,9 +148,11 @@ def ops_cards(data: ov.OpsOverview) -> None:
     card(
         c4,
         "Open collection requests",
-        data.open_requests,
+        data.open_requests if data.requests_read else "—",
         "Requests of the last 30 days the customer has not finished yet (a link to complete, "
-        "microdeposits to verify) or that are still processing: Collect's Open requests.",
+        "microdeposits to verify) or that are still processing: Collect's Open requests."
+        if data.requests_read
+        else "Not read from Stripe yet: Collect reads the requests on its first visit.",
         "pages/collect.py",
         "Open requests on Collect",
         query={"tab": "open"},  # Collect opens on that tab

@@ -80,6 +80,7 @@ class OpsOverview:
     mismatches: int
     partials: int
     open_requests: int  # Collect's Open requests: counted by the same function as that tab
+    requests_read: bool = True  # False: no intent sync ever finished (Collect's first visit reads them)
     relink_needed: int = 0  # active accounts Stripe expects to deactivate unless relinked
     relink_soonest: int | None = None  # the earliest of their expected deactivation dates
 
@@ -226,6 +227,7 @@ def ops_overview(
         mismatches=int(by_verdict.get("mismatch", 0)),
         partials=int(by_verdict.get("partial", 0)),
         open_requests=_open_requests(engine, now=now),
+        requests_read=not never_finished(engine, SYNC_NAME),
         relink_needed=int(counts["relink_needed"]),
         relink_soonest=int(soonest) if soonest is not None else None,
     )

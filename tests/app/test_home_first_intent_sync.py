@@ -111,3 +111,14 @@ def test_conversion_says_its_figures_are_not_final_while_the_first_intent_sync_r
     no_exceptions(at)
     assert not any("Not final" in w.value for w in at.warning)
     assert any("Widen the date range" in i.value for i in at.info)  # a real empty range now
+
+
+@pytest.mark.usefixtures("intents_never_synced")
+def test_ops_open_requests_card_says_the_requests_were_not_read_yet() -> None:
+    """Before any intent sync ops' Home said "Open collection requests 0" while Collect, once
+    opened, listed 6."""
+    home = open_page(None, "ops")
+    no_exceptions(home)
+    card = next(m for m in home.metric if m.label == "Open collection requests")
+    assert card.value == "—"
+    assert "Not read from Stripe yet: Collect reads the requests on its first visit." in texts(home)
