@@ -85,7 +85,7 @@ def test_the_collection_requests_built_from_each_configuration_pass_the_pinned_t
     assert setup["allowed_payment_method_types"] == ["us_bank_account"]
     assert_conforms("/v1/setup_intents", setup)
 
-    permissions, prefetch = collection_requests._session_choice(config, None, None)
+    permissions, prefetch = flow_config.session_choice(config, None, None)
     session = collection_requests.fc_session_params(CUSTOMER, permissions, prefetch)
     assert session["filters"] == {
         "account_subcategories": ["checking", "savings"],
