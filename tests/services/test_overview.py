@@ -100,6 +100,7 @@ def test_ops_counts_problem_accounts_review_verdicts_and_waiting_microdeposits(
         mismatches=1,
         partials=2,
         open_requests=1,
+        requests_read=False,  # intents written here, no intent sync ever finished
     )
     assert not result.empty
 
