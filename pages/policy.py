@@ -273,8 +273,8 @@ with TOP:  # what comes and goes above the form, in one place (see TOP)
         st.info(flash_info, icon=":material/info:")
     if stored.version == 0:
         st.info(
-            "No policy saved yet: checks use the defaults below (no buffer, 24 h). Save the form to "
-            "set your own.",
+            "No policy saved yet: checks use the defaults below (no buffer, 24 h). Press Save policy "
+            "to set your own.",
             icon=":material/info:",
         )
     else:
