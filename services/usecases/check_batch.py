@@ -186,7 +186,7 @@ def _run_batch(
     notes: dict[str, str] = {}  # account ID -> why its refresh did not start
     if refresh_stale:
         stale = _stale_refreshable(debits, targets, accounts, policy, svc.now())
-        tick(len(ids), total, f"Refreshing {len(stale):,} stale balance(s)")
+        tick(len(ids), total, _waiting_words(len(stale), waits[0]))
         read = _Reads(svc.engine if since else None, *waits)
         refreshed = _refresh_many(gateway, stale, accounts, read, now=svc.now(), notes=notes)
         for account_id in refreshed:
@@ -219,6 +219,14 @@ def _run_batch(
         policy_currency=stored.currency,
         checked_at=int(now),
     )
+
+
+def _waiting_words(stale: int, wait: float) -> str:
+    """The line a person reads while the banks refresh: what is waited on, and for how long."""
+    if not stale:
+        return "No stale balance to refresh"
+    what = "1 stale balance" if stale == 1 else f"{stale:,} stale balances"
+    return f"Waiting for the banks to refresh {what} (up to {wait:.0f} s)"
 
 
 def _resolve_target(gateway: Throttled, target: str, known: Known) -> _Target:

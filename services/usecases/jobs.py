@@ -287,9 +287,12 @@ def batch_check_workflow(
         applied = policy_words(stored.policy, version, stored.currency)
         _record_progress(job_id, 0, f"Checking {total:,} rows · {applied}", total)
         chunks = batch_chunks(planned, BATCH_CHUNK_ROWS)  # one ID's rows in one chunk
+        done = 0
         for n, chunk in enumerate(chunks or [[]]):
             errors = row_errors if n == 0 else []
-            parts.append(_batch_chunk(username, role, chunk, errors, refresh_stale, rate, version))
+            parts.append(_batch_chunk(
+                username, role, chunk, errors, refresh_stale, rate, version, done, total, applied
+            ))
             done = sum(len(p.rows) for p in parts)
             _record_progress(job_id, done, f"Checked {done:,} of {total:,} rows · {applied}", total)
     except Exception as err:

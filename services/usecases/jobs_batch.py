@@ -9,6 +9,7 @@ batch.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from dbos import DBOS
@@ -41,14 +42,33 @@ def _pin_policy(job_id: str) -> int:
 def _batch_chunk(
     username: str, role: str, chunk: list[PlannedDebit], errors: list[RowError],
     refresh_stale: bool, rate: float, policy_version: int | None = None,
+    done: int = 0, total: int = 0, applied: str = "",
 ) -> BatchResult:
     svc = engine.bound()
+    job_id = DBOS.workflow_id or "batch"
     return check_batch.run_batch(  # its requests counted by the Stripe queue's limiter
         svc, _actor(username, role), chunk, refresh_stale=refresh_stale,
         row_errors=errors, max_requests_per_second=rate,
-        limiter=QueueBucket(owner=DBOS.workflow_id or "batch"),
-        policy_version=policy_version,
+        limiter=QueueBucket(owner=job_id), policy_version=policy_version,
+        progress=_chunk_progress(job_id, done, total, applied) if total else None,
     )
+
+
+def _chunk_progress(job_id: str, done: int, total: int, applied: str) -> check_batch.Progress:
+    """What a chunk is doing, on the job's progress line: a chunk waiting on slow banks said
+    only "Checking 4 rows" for as long as the banks took. At most one write a second, except the
+    refresh wait's line, which is always written (it is the one a person waits on)."""
+    last = [0.0]
+
+    def tick(_step: int, _steps: int, message: str) -> None:
+        now = time.monotonic()
+        if now - last[0] < 1 and not message.startswith("Waiting"):
+            return
+        last[0] = now
+        line = f"Checked {done:,} of {total:,} rows · {message}"
+        engine.update_job(engine.bound().engine, job_id, message=f"{line} · {applied}")
+
+    return tick
 
 
 def merge_results(parts: Sequence[BatchResult]) -> BatchResult:

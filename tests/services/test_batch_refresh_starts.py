@@ -137,3 +137,37 @@ def test_threads_sharing_a_bucket_never_exceed_its_rate() -> None:
     assert times == sorted(times)
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 0.1 - 1e-9  # one token per 1/rate, never two at once
+
+
+def test_the_progress_line_says_the_batch_waits_for_the_banks_and_for_how_long(
+    gw: Any, sim: Any, box: Any, sqlite_engine: Any
+) -> None:
+    """A slow bank left "Checking 4 rows" at 0 % with no word of what was waited on."""
+    accounts = stale_accounts(gw, sim, box, 3)
+    svc = Services(gateway=gw, engine=sqlite_engine, mode="sandbox", now=box.state.now)
+    planned, _ = parse_debits_csv("id,amount\n" + "\n".join(f"{a},1.00" for a in accounts))
+    said: list[str] = []
+    check_batch.run_batch(
+        svc, Actor("fin", "finance"), planned, refresh_stale=True, max_requests_per_second=1_000,
+        progress=lambda done, total, message: said.append(message), wait_seconds=45,
+    )
+    assert "Waiting for the banks to refresh 3 stale balances (up to 45 s)" in said
+
+
+def test_a_batch_jobs_chunk_writes_what_it_waits_on_to_the_jobs_line(monkeypatch: Any) -> None:
+    from services.usecases import jobs_batch
+
+    written: list[str] = []
+    monkeypatch.setattr(jobs_batch.engine, "bound", lambda: cast(Any, type("S", (), {"engine": 1})))
+    monkeypatch.setattr(
+        jobs_batch.engine, "update_job", lambda _e, _id, message: written.append(message)
+    )
+    tick = jobs_batch._chunk_progress("job-1", 200, 500, "Policy version 3")
+    tick(0, 5, "Looking up 1 of 4 IDs")
+    tick(1, 5, "Looking up 2 of 4 IDs")  # within the second: not written
+    tick(4, 5, "Waiting for the banks to refresh 2 stale balances (up to 60 s)")
+    assert written == [
+        "Checked 200 of 500 rows · Looking up 1 of 4 IDs · Policy version 3",
+        "Checked 200 of 500 rows · Waiting for the banks to refresh 2 stale balances (up to 60 s)"
+        " · Policy version 3",
+    ]
