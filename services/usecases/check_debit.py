@@ -229,7 +229,7 @@ def _refresh_and_wait(
             False, False, None, f"Stripe did not start the refresh: {err}"
         )
     latest = _wait_for_refresh(svc.gateway, started, wait_seconds=wait_seconds, clock=clock)
-    return latest, _outcome(latest)
+    return latest, _outcome(latest, first=not isinstance(account.get("balance"), Mapping))
 
 
 def balance_refresh_status(account: Mapping[str, Any]) -> str | None:
@@ -257,7 +257,8 @@ def _wait_for_refresh(
     return latest
 
 
-def _outcome(account: Mapping[str, Any]) -> RefreshOutcome:
+def _outcome(account: Mapping[str, Any], *, first: bool = False) -> RefreshOutcome:
+    """``first``: the account had no balance before (a first fetch is not a "refresh")."""
     refresh = account.get("balance_refresh") or {}
     status = refresh.get("status") if isinstance(refresh, Mapping) else None
     if status == "pending":
@@ -266,6 +267,8 @@ def _outcome(account: Mapping[str, Any]) -> RefreshOutcome:
         message = "The bank could not provide a balance, so there is still no figure."
     elif status == "failed":
         message = "The bank could not refresh the balance; the verdict uses the last figure."
+    elif first:
+        message = "The balance was fetched for the first time and the debit checked against it."
     else:
         message = "The balance was refreshed and the debit re-checked."
     return RefreshOutcome(True, status != "pending", status, message)

@@ -373,6 +373,7 @@ def test_stale_balance_is_refreshed_when_asked_and_re_evaluated(
     assert check.refresh is not None and check.refresh.status == "succeeded"
     assert check.after is not None and check.after.verdict == "ok"
     assert check.after.age_seconds is not None and check.after.age_seconds < 60
+    assert check.refresh.message == "The balance was refreshed and the debit re-checked."
     refreshes = audit_rows(svc.engine, "account.refresh")
     assert [(r.target, r.outcome) for r in refreshes] == [(fca, "ok")]
     history = balance_history.balance_history(svc.engine, fca)

@@ -63,6 +63,10 @@ def test_a_balance_never_fetched_is_fetched_when_refreshing_is_asked_for_and_jud
     assert check.refresh is not None and check.refresh.status == "succeeded"
     assert check.after is not None and check.after.verdict == "ok"
     assert check.after.balance == bank_figure(gw, fca)
+    # a first fetch is not called a refresh (it said "The balance was refreshed and …")
+    assert check.refresh.message == (
+        "The balance was fetched for the first time and the debit checked against it."
+    )
     assert [(r.target, r.outcome) for r in audit_rows(svc.engine, "account.refresh")
             if r.target == fca] == [(fca, "ok")]  # fmt: skip
 
