@@ -77,10 +77,13 @@ class QueueBucket:
     bench_batch --job 1.23-1.28x of requests ÷ rate; 1.17x without). Threads may share one."""
 
     def __init__(
-        self, *, owner: str, clock: Clock | None = None, priority: int | None = None
+        self, *, owner: str, clock: Clock | None = None, background: bool = False
     ) -> None:
         self.owner = owner  # permits are named "permit:<owner>:<random>" (the job's ID)
-        self.priority = priority  # on the Stripe queue: None first (a person waits on it)
+        # on the Stripe queue: a person's permits first (no priority); a background job's in
+        # turns, its n-th permit at engine.background_priority(n) (interleaved with other jobs')
+        self.background = background
+        self.asked = 0  # permits asked for so far
         self.clock: Clock = clock or SystemClock()
         self.per_permit = engine.requests_per_start()
         self.permits = 0  # granted so far
@@ -92,7 +95,12 @@ class QueueBucket:
     def _ask(self, ahead: int) -> None:
         """Have ``ahead`` permits asked for; under the lock."""
         while len(self._asked) < ahead:
-            self._asked.append(_askers.submit(_permit, self.owner, self.priority))
+            self._asked.append(_askers.submit(_permit, self.owner, self.next_priority()))
+            self.asked += 1
+
+    def next_priority(self) -> int | None:
+        """The priority the next permit is asked for at (None: a person's, first)."""
+        return engine.background_priority(self.asked) if self.background else None
 
     def acquire(self) -> None:
         while True:
@@ -119,11 +127,12 @@ class QueueBucket:
 def bucket_of(owner: str) -> QueueBucket:
     """``owner``'s bucket in this process (a new one the first time): a job's steps share its
     tokens, so a step of one request (a page of the walk) does not take a permit of k alone.
-    A background job's: its permits go after a person's (``BACKGROUND_PRIORITY``)."""
+    A background job's: its permits go after a person's, in turns with other jobs' work
+    (:func:`~services.adapters.jobs.background_priority`). Permits are not part of the job's
+    workflow (a new one each time, never replayed), so a bucket new after a restart counting
+    its turns from 0 again only moves the resumed job ahead of longer ones."""
     with _buckets_lock:
-        bucket = _buckets.pop(owner, None) or QueueBucket(
-            owner=owner, priority=engine.BACKGROUND_PRIORITY
-        )
+        bucket = _buckets.pop(owner, None) or QueueBucket(owner=owner, background=True)
         _buckets[owner] = bucket  # the most recently used last
         while len(_buckets) > KEPT_BUCKETS:
             _buckets.popitem(last=False)

@@ -132,7 +132,7 @@ def _walk(job_id: str, username: str, role: str) -> dict[str, Any]:
     queue = DBOS.retrieve_queue(engine.STRIPE_QUEUE)
     assert queue is not None
     k, expected = _requests_per_start(), _expected_customers()
-    customers = n_accounts = 0
+    customers = n_accounts = turn = 0  # turn: chunks enqueued so far (their queue priority)
     seen: list[str] = []
     pending: list[tuple[int, list[Any]]] = []  # (customers, chunk handles) of pages in flight
     starting_after: str | None = None
@@ -141,9 +141,10 @@ def _walk(job_id: str, username: str, role: str) -> dict[str, Any]:
         handles = []
         for chunk in (page[i : i + k] for i in range(0, len(page), k)):
             with SetWorkflowID(f"{job_id}:{chunk[0]['id']}"), SetEnqueueOptions(
-                priority=engine.BACKGROUND_PRIORITY  # after the requests a person waits on
+                priority=engine.background_priority(turn)  # a later job's turns interleave
             ):
                 handles.append(queue.enqueue(customer_chunk_workflow, chunk))
+            turn += 1
         pending.append((len(page), handles))
         seen += [str(c["id"]) for c in page]
         done = not has_more or not page

@@ -89,11 +89,13 @@ def transactions_sync_workflow(username: str, role: str, window: int) -> dict[st
     _record_progress(job_id, 0, f"Syncing {total:,} subscribed account(s)", total)
     ended: list[dict[str, Any]] = []
     parts: list[tuple[str, dict[str, Any] | None]] = [(fca, None) for fca in accounts]
-    round_ = 0
+    round_ = turns = 0  # turns: chunks queued in earlier rounds
     while parts:
-        results = _fan_out(job_id, "transactions", [fca for fca, _ in parts], username, role,
-                           states=[state for _, state in parts], round_=round_, done=len(ended),
-                           total=total)
+        results, turns = _fan_out(
+            job_id, "transactions", [fca for fca, _ in parts], username, role,
+            states=[state for _, state in parts], round_=round_, done=len(ended), total=total,
+            first_turn=turns,
+        )
         ended += [r for r in results if _over(r)]
         parts = [(str(r["account"]), r) for r in results if not _over(r)]
         round_ += 1
@@ -187,22 +189,25 @@ def _over(result: dict[str, Any]) -> bool:
 def _fan_out(
     job_id: str, work: str, accounts: list[str], *args: Any,
     states: list[Any] | None = None, round_: int = 0, done: int = 0, total: int | None = None,
-) -> list[dict[str, Any]]:
+    first_turn: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
     """The accounts in chunks, each a child workflow on the Stripe queue (the limiter counts a
     start as k requests: a chunk holds k // REQUESTS_PER_ACCOUNT accounts); their results, in
-    the accounts' order. Each account is a checkpointed step, so a crash resumes at the first
-    account not yet done. ``states``: each account's part state (the transaction sync's later
+    the accounts' order, and the job's next turn. Each account is a checkpointed step, so a
+    crash resumes at the first account not yet done. ``states``: each account's part state (the transaction sync's later
     rounds, ``round_`` > 0, whose chunk IDs carry the round); ``done`` of ``total`` accounts
-    ended before this round, for the progress line."""
+    ended before this round, for the progress line; ``first_turn``: the chunks the job queued
+    in earlier rounds, so its turns on the queue (``engine.background_priority``) count on."""
     queue = DBOS.retrieve_queue(engine.STRIPE_QUEUE)
     assert queue is not None
     size = max(1, _requests_per_start() // REQUESTS_PER_ACCOUNT)
     given = states if states is not None else [None] * len(accounts)
-    handles = []
+    handles: list[Any] = []
     for i in range(0, len(accounts), size):
         chunk = accounts[i : i + size]
         name = f"{job_id}:{chunk[0]}" if round_ == 0 else f"{job_id}:r{round_}:{chunk[0]}"
-        with SetWorkflowID(name), SetEnqueueOptions(priority=engine.BACKGROUND_PRIORITY):
+        turn = first_turn + len(handles)  # the job's chunks so far, earlier rounds' included
+        with SetWorkflowID(name), SetEnqueueOptions(priority=engine.background_priority(turn)):
             handles.append(queue.enqueue(
                 accounts_chunk_workflow, work, list(args), chunk,
                 given[i : i + size] if states is not None else None,
@@ -215,7 +220,7 @@ def _fan_out(
         now = done + sum(1 for r in results if _over(r))
         if now // PROGRESS_EVERY > before // PROGRESS_EVERY or now == total:
             _record_progress(job_id, now, f"{now:,} of {total:,} accounts done", total)
-    return results
+    return results, first_turn + len(handles)
 
 
 @DBOS.workflow(name="fcops.daily.accounts_chunk")
@@ -255,7 +260,7 @@ def nightly_refresh_workflow(scheduled_at: datetime, context: Any) -> None:
         batch: BatchResult | None = DBOS.retrieve_workflow(batch_id).get_result()
         seen = [r.account_id for r in (batch.rows if batch else []) if r.account_id]
         accounts = sorted(set(seen))
-    results = _fan_out(job_id, "refresh", accounts, job_id, username, role)
+    results, _ = _fan_out(job_id, "refresh", accounts, job_id, username, role)
     started = sum(1 for r in results if r.get("started"))
     errors = [r for r in results if "error" in r]
     if batch_id is None:

@@ -22,13 +22,18 @@ CHUNKS = 2 * -(-100 // K)  # two customer pages of 100, each cut in chunks of 8 
 
 def children(data: Path, job_id: str) -> dict[str, tuple[str, int | None, int | None]]:
     """The job's chunk workflows: ID -> (status, started, updated) in DBOS's SQLite."""
+    return {i: row[:3] for i, row in chunk_rows(data, job_id).items()}
+
+
+def chunk_rows(data: Path, job_id: str) -> dict[str, tuple[str, int | None, int | None, int]]:
+    """The job's chunk workflows: ID -> (status, started, updated, queue priority)."""
     with sqlite3.connect(data / "fcops-dbos-sandbox.sqlite", timeout=10) as conn:
         rows = conn.execute(
-            "SELECT workflow_uuid, status, started_at_epoch_ms, updated_at FROM workflow_status "
-            "WHERE workflow_uuid LIKE ?",
+            "SELECT workflow_uuid, status, started_at_epoch_ms, updated_at, priority "
+            "FROM workflow_status WHERE workflow_uuid LIKE ?",
             (f"{job_id}:%",),
         ).fetchall()
-    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+    return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
 
 
 def test_the_rate_sets_the_chunk_size_and_the_limiter_never_allows_more_than_the_rate() -> None:
@@ -48,6 +53,7 @@ def test_a_killed_chunked_walk_resumes_at_the_first_unfinished_chunk(tmp_path: P
     env = {**os.environ, "FCOPS_STRIPE_RATE_LIMIT": str(RATE),
            "FCOPS_SANDBOX_CUSTOMERS": str(CUSTOMERS), "PYTHONPATH": str(ROOT)}
     job_id = kill_mid_walk(tmp_path, env, children=CHUNKS)
+    queued = {i: row[3] for i, row in chunk_rows(tmp_path, job_id).items()}
     before = {i: row for i, row in children(tmp_path, job_id).items() if row[0] == "SUCCESS"}
     assert 3 <= len(before) < CHUNKS
     # Resumed by a process launched with another rate (k = 100 // 5 = 20): the walk keeps the k
@@ -64,6 +70,13 @@ def test_a_killed_chunked_walk_resumes_at_the_first_unfinished_chunk(tmp_path: P
     assert all(status == "SUCCESS" for status, _, _ in after.values())
     # The chunks finished before the kill were not run again: their rows are as they were.
     assert {i: after[i] for i in before} == before
+    # Each chunk is queued at its turn in the walk (background jobs share the rate turn for
+    # turn), counted from the walk's checkpointed pages: the replay after the kill numbered the
+    # chunks it had queued as before and the rest on from them, none twice.
+    turns = {i: row[3] for i, row in chunk_rows(tmp_path, job_id).items()}
+    assert {i: turns[i] for i in queued} == queued
+    first = engine.background_priority(0)
+    assert sorted(turns.values()) == list(range(first, first + CHUNKS))
     # The limiter held across the kill and the resume: at most 40 // 8 = 5 chunk starts (of at
     # most 8 requests each) within any second, so at most 40 Stripe requests a second.
     starts = sorted(s / 1000 for _, s, _ in after.values() if s is not None)

@@ -84,6 +84,11 @@ def test_the_transaction_sync_job_syncs_every_subscribed_account_once(fcops: Any
     pages = [e for e in made if e["path"] == "/v1/financial_connections/transactions"]
     assert len(pages) > len(subscribed), "no account had a second page: rounds untested"
     assert view.result["rounds"] > 1
+    # A later round's chunks take the job's next turns on the queue, not its first ones again
+    # (``background_priority``: a job's n-th chunk; a job with fewer turns had goes first).
+    later = [w for w in children if w.workflow_id.startswith(f"{job_id}:r")]
+    assert max(w.priority for w in first) < min(w.priority for w in later)
+    assert min(w.priority for w in first) == engine.background_priority(0)
     for fca in subscribed:  # what the parts stored is what Stripe lists, page joins included
         listed = {t["id"] for t in app.gateway.iter_transactions(fca)}
         with session_scope(app.engine) as session:

@@ -166,5 +166,45 @@ def test_a_persons_permit_goes_before_a_background_backlog(fcops: Any) -> None:
     assert len(after) >= limit, (
         f"only {len(after)} of {backlog} earlier background permits started after the person's"
     )
-    assert stripe_permits.bucket_of(f"job-{tag}").priority == engine.BACKGROUND_PRIORITY
-    assert QueueBucket(owner=person).priority is None  # a batch's bucket: first
+    job = stripe_permits.bucket_of(f"job-{tag}")
+    assert job.next_priority() == engine.background_priority(0) >= engine.BACKGROUND_PRIORITY
+    assert QueueBucket(owner=person).next_priority() is None  # a batch's bucket: first
+
+
+def test_a_later_jobs_permits_take_turns_with_an_earlier_jobs_backlog(fcops: Any) -> None:
+    """Background jobs share the rate turn for turn: a job's n-th chunk or permit is queued at
+    ``background_priority(n)``. Job A's backlog (the account walk's chunks, enqueued as the walk
+    does), then job B's permits (the intent sync's, from its bucket): B's first permits start
+    before most of A's backlog. At one priority they waited behind all of it (the first intent
+    sync read nothing while the first walk ran). A person's permit still goes before both."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from services.adapters import stripe_permits
+
+    limit = int(engine.stripe_limiter(engine._rate)["limit"])  # starts a second
+    backlog = 4 * limit
+    tag = uuid.uuid4().hex[:8]
+    walk, intents, person = f"test-walk-{tag}", f"test-intents-{tag}", f"test-person-{tag}"
+    with ThreadPoolExecutor(backlog + 1) as pool:
+        waits = [pool.submit(stripe_permits._permit, walk, engine.background_priority(turn))
+                 for turn in range(backlog)]
+        deadline = time.monotonic() + 30
+        while len(permits_of(walk)) < backlog and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(permits_of(walk)) == backlog, "A's backlog is queued first"
+        bucket = stripe_permits.bucket_of(intents)
+        for _ in range(2 * bucket.per_permit):  # two permits' requests
+            bucket.acquire()
+        mine = pool.submit(stripe_permits._permit, person)
+        mine.result(timeout=60)
+        for wait in waits:
+            wait.result(timeout=60)
+    second = sorted(w.dequeued_at or 0 for w in started(permits_of(intents)))[1]
+    after = [w for w in permits_of(walk) if (w.dequeued_at or 0) > second]
+    assert len(after) >= backlog // 2, (
+        f"only {len(after)} of A's {backlog} permits started after B's second"
+    )
+    (persons,) = permits_of(person)
+    after = [w for w in permits_of(walk) if (w.dequeued_at or 0) > (persons.dequeued_at or 0)]
+    assert len(after) >= limit, f"only {len(after)} of A's backlog started after the person's"
