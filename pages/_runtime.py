@@ -20,8 +20,8 @@ import streamlit as st
 import bootstrap
 from components.literal import literal
 from services.adapters.backoff import outcome_unknown
-from services.auth import PERMISSIONS, Actor
-from services.errors import FcopsError, Forbidden
+from services.auth import PERMISSIONS, Actor, sign_in_ended
+from services.errors import FcopsError
 from services.rules.ids import is_id
 from services.rules.secrets import mask_secrets
 
@@ -224,22 +224,28 @@ def acting_as(actor: Actor) -> Actor:
     """The person behind ``actor`` as they are now, for a change they ask for. A widget's
     callback runs before the router and the page's guard, with the actor of the page's last
     run: an admin removed (or made ops) since then changed things once more with the old role.
-    Raises Forbidden when that sign-in no longer stands."""
+    When that sign-in no longer stands, the actor every service refuses (and audits the
+    refusal of): :func:`services.auth.sign_in_ended`."""
     now = current_actor()
     if now is None or now.username != actor.username:
-        raise Forbidden(
-            "Nothing was changed: your sign-in no longer stands (your account was removed or "
-            "its password set again). Sign in again."
-        )
+        return sign_in_ended(actor)
     return now
 
 
 def call_keyed(
-    scope: str, payload: Any, fn: Callable[..., T], *args: Any, **kwargs: Any
+    scope: str,
+    payload: Any,
+    fn: Callable[..., T],
+    *args: Any,
+    routed: tuple[type[Exception], ...] = (),
+    **kwargs: Any,
 ) -> T | None:
     """:func:`call` with ``idempotency_key`` from ``scope``/``payload``; on a failure the key
     is kept only when the outcome is unknown (:func:`forget_key_unless_unknown`). A change: it
-    is made as the person is now (:func:`acting_as`), not as the page's last run saw them."""
+    is made as the person is now (:func:`acting_as`), not as the page's last run saw them.
+
+    A failure of a ``routed`` type is not shown here: the caller, given None, shows it its own
+    way (Flows opens its conflict panel on a ``Conflict``, which says the same sentence)."""
     if signed_out_elsewhere():
         return None
     key = idempotency_key(scope, payload)
@@ -248,7 +254,8 @@ def call_keyed(
         return fn(*args, idempotency_key=key, **kwargs)
     except Exception as err:  # the page must never show a traceback
         forget_key_unless_unknown(scope, err)
-        show_error(err)
+        if not isinstance(err, routed):
+            show_error(err)
         return None
 
 

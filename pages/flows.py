@@ -10,7 +10,6 @@ save if someone else saved in between.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -68,35 +67,14 @@ def tell(flow: str, kind: str, message: str) -> None:
 # -- callbacks (run before the page renders, so they may reset widget values) ------------------------
 
 
-def attempt(
-    scope: str, payload: dict[str, Any], fn: Callable[..., flow_config.FlowConfig],
-    flow: str, base: int, **kwargs: Any,
-) -> flow_config.FlowConfig | None:
-    """Save or revert through the service, which refuses an edit someone overtook (and audits
-    the refusal, like every attempt: the page used to refuse it itself, unaudited). A refusal
-    for that reason opens the conflict panel (:func:`not_saved`), which says the same sentence,
-    so it is not said twice; any other failure is shown (:func:`runtime.call_keyed`)."""
-    if runtime.signed_out_elsewhere():
-        return None
-    try:
-        return fn(svc, runtime.acting_as(actor), flow, expected_version=base,
-                  idempotency_key=runtime.idempotency_key(scope, payload), **kwargs)
-    except Conflict as err:
-        runtime.forget_key_unless_unknown(scope, err)
-        return None
-    except Exception as err:  # the page must never show a traceback
-        runtime.forget_key_unless_unknown(scope, err)
-        runtime.show_error(err)
-        return None
-
-
 def on_save(flow: str) -> None:
     note = (st.session_state.get(k(flow, "note")) or "").strip() or None
     base = int(st.session_state[k(flow, "base")])
     changes = edits(flow)
-    saved = attempt(
+    saved = runtime.call_keyed(  # a Conflict opens the panel (not_saved), which says it
         f"flow_save_{flow}", {**changes, "expected_version": base, "note": note},
-        edit_flows.save_flow, flow, base, note=note, **changes,
+        edit_flows.save_flow, svc, actor, flow, expected_version=base, note=note,
+        routed=(Conflict,), **changes,
     )
     if saved is None:
         not_saved(flow, base)
@@ -164,9 +142,10 @@ def base_value(flow: str, base: int) -> dict[str, Any] | None:
 
 def on_revert(flow: str, to_version: int) -> None:
     base = int(st.session_state[k(flow, "base")])
-    saved = attempt(
+    saved = runtime.call_keyed(  # a Conflict opens the panel (not_saved), which says it
         f"flow_revert_{flow}", {"to": to_version, "expected_version": base},
-        edit_flows.revert, flow, base, to_version=to_version,
+        edit_flows.revert, svc, actor, flow, expected_version=base, to_version=to_version,
+        routed=(Conflict,),
     )
     if saved is None:
         not_saved(flow, base)
