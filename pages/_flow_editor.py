@@ -58,6 +58,9 @@ def open_editor(flow: str, saved: flow_config.FlowConfig) -> None:
         not has_edits(flow) and saved.version != st.session_state[k(flow, "base")]
     ):
         load_into_editor(flow, saved)
+        if draft is not None:  # a note typed alone stays
+            st.session_state[k(flow, "draft")]["note"] = draft.get("note") or ""
+            fill_widgets(flow)
         st.session_state.pop(k(flow, "conflict"), None)
     elif any(
         k(flow, name) not in st.session_state for name in ("perms", "prefetch", "method", "note")
@@ -73,6 +76,13 @@ def has_edits(flow: str) -> bool:
         return False
     config = {name: draft[name] for name in start}
     return bool(flow_config.diff(start, as_config(flow, config).value()))
+
+
+def has_draft(flow: str) -> bool:
+    """Whether the flow holds anything unsaved to keep: edits, or a note typed alone (Save
+    stays off for a note alone, which saves no version, but the note is kept like any edit)."""
+    draft = st.session_state.get(k(flow, "draft")) or {}
+    return has_edits(flow) or bool(str(draft.get("note") or "").strip())
 
 
 def flow_mark(flow: str) -> str:

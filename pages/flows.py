@@ -251,7 +251,8 @@ def save_bar(
     pending_conflict = bool(st.session_state.get(k(flow, "conflict")))
     note_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
     note_col.text_input(
-        "Note for the history (why this change)", key=k(flow, "note"), max_chars=200
+        "Note for the history (why this change)", key=k(flow, "note"), max_chars=200,
+        on_change=drafts.on_edit, args=(svc, flow),
     )
     why_off = save_blocker(changed=changed, valid=result.ok, conflict=pending_conflict)
     button_col.button(

@@ -85,7 +85,9 @@ else:
     missing = any(key not in st.session_state for key in drafts.BOXES.values())
     if not drafts.has_edits(stored.currency):
         if missing or (arrival and stored.version != st.session_state[BASE]):
+            note = (st.session_state.get(drafts.DRAFT) or {}).get("note") or ""
             load_editor(stored)  # nothing unsaved: coming back after a colleague's save is no conflict
+            st.session_state["policy_note"] = note  # but a note typed alone stays
     elif missing:
         drafts.fill_widgets(st.session_state[drafts.DRAFT])  # a new session's stored draft
 

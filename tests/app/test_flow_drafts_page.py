@@ -114,3 +114,29 @@ def test_a_draft_of_an_older_version_opens_the_three_way_merge_after_a_reload() 
     assert (now.version, now.verification_method) == (theirs.version + 1, mine)
     assert "ownership" in now.permissions  # their change kept
     assert store.for_user(engine, "admin") == {}
+
+
+def test_a_note_typed_alone_is_kept_like_any_other_edit() -> None:
+    """Only the note typed, then the page left or reloaded: the note was gone (a note alone was
+    no edit, so nothing kept it). Save stays off: a note alone saves no version."""
+    flow = "payment_element"
+    at = open_page(PAGE, "admin")
+    at.radio(key="flows_selected").set_value(flow).run()
+    at.text_input(key=k(flow, "note")).set_value("asked by underwriting")
+    at.switch_page("pages/jobs.py").run()  # the sidebar click sends what the box holds
+    at.switch_page(PAGE).run()
+    at.radio(key="flows_selected").set_value(flow).run()
+    no_exceptions(at)
+    assert at.text_input(key=k(flow, "note")).value == "asked by underwriting"
+
+    reloaded = open_page(PAGE, "admin")  # a new session: the note comes from the store
+    no_exceptions(reloaded)
+    assert reloaded.radio(key="flows_selected").value == flow
+    assert reloaded.text_input(key=k(flow, "note")).value == "asked by underwriting"
+    assert "your draft from" in texts(reloaded)
+    assert reloaded.button(key=k(flow, "save")).disabled  # nothing to save yet
+
+    reloaded.button(key=k(flow, "discard")).click().run()
+    no_exceptions(reloaded)
+    assert reloaded.text_input(key=k(flow, "note")).value == ""
+    assert store.for_user(shared_app().engine, "admin") == {}

@@ -108,3 +108,26 @@ def test_a_draft_kept_on_an_older_version_opens_the_conflict_panel() -> None:
     assert amount(reloaded) == "30.00"
     assert reloaded.number_input(key="policy_buffer_percent").value == pytest.approx(4.0)
     assert debit_policy.load_policy(shared_app().engine) == theirs  # nothing saved yet
+
+
+def test_a_note_typed_alone_is_kept_like_any_other_edit() -> None:
+    """Only the note typed, then the page left or reloaded: the note was gone (a note alone
+    was no edit, so nothing kept it)."""
+    known_policy()
+    at = open_page(PAGE, "admin")
+    at.text_input(key="policy_note").set_value("after the R01 spike")
+    at.switch_page("pages/jobs.py").run()  # the sidebar click sends what the box holds
+    at.switch_page(PAGE).run()
+    no_exceptions(at)
+    assert at.text_input(key="policy_note").value == "after the R01 spike"
+
+    reloaded = open_page(PAGE, "admin")  # a new session: the note comes from the store
+    no_exceptions(reloaded)
+    assert reloaded.text_input(key="policy_note").value == "after the R01 spike"
+    assert amount(reloaded) == "10.00"
+    assert "your draft from" in texts(reloaded)
+
+    reloaded.button(key="policy_discard").click().run()
+    no_exceptions(reloaded)
+    assert reloaded.text_input(key="policy_note").value == ""
+    assert "Unsaved edits" not in texts(open_page(PAGE, "admin"))
