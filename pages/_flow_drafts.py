@@ -99,12 +99,13 @@ def on_discard(svc: Services, actor: Actor, flow: str) -> None:
     )
 
 
-def draft_line(svc: Services, actor: Actor, flow: str) -> None:
-    """Say when the flow's unsaved edits were kept, with a way to discard them."""
+def draft_line(svc: Services, actor: Actor, flow: str) -> bool:
+    """Say when the flow's unsaved edits were kept, with a way to discard them; whether said."""
     at = st.session_state.get(k(flow, "draft_at"))
     if at is None or not has_draft(flow):
-        return
+        return False
     draft_line_for(at, key=k(flow, "discard"), on_discard=on_discard, args=(svc, actor, flow))
+    return True
 
 
 def opening_flow(svc: Services, actor: Actor) -> str:

@@ -17,6 +17,9 @@ import streamlit as st
 from services.rules import flow_config
 
 
+NO_MARK = "\u200b"  # a caption line with nothing on it (see flow_mark): blanks alone draw none
+
+
 def k(flow: str, name: str) -> str:
     return f"flows_{flow}_{name}"
 
@@ -87,7 +90,9 @@ def has_draft(flow: str) -> bool:
 
 def flow_mark(flow: str) -> str:
     """What the list of flows says under a flow: that it holds unsaved edits, or nothing."""
-    return ":orange[:material/edit: unsaved edits]" if has_edits(flow) else ""
+    # Never empty: a radio with no captions is lower, so the first edit's mark moved the whole
+    # page below it down while the admin was editing. A blank caption keeps the line's place.
+    return ":orange[:material/edit: unsaved edits]" if has_edits(flow) else NO_MARK
 
 
 def edits(flow: str) -> dict[str, Any]:

@@ -268,8 +268,12 @@ def save_bar(
     )
     if why_off is not None:
         st.caption(why_off)
+    # Below Save, not above the editor: the line appears with the first edit, and above it
+    # moved the editor down while the admin went on typing.
+    kept = drafts.draft_line(svc, actor, flow)
     if changed:
-        st.caption(":orange[:material/edit: Unsaved edits]")
+        if not kept:
+            st.caption(":orange[:material/edit: Unsaved edits]")
         diff_view(flow_config.diff(saved.value(), edited_config(flow).value()))
 
 
@@ -426,7 +430,6 @@ if saved.version:
     st.caption(f"Version {saved.version}, saved by {saved.updated_by} on {when(saved.updated_at)}.")
 else:
     st.caption("Never saved: Stripe's defaults apply.")
-drafts.draft_line(svc, actor, flow)
 base = int(st.session_state[k(flow, "base")])
 if saved.version != base and not st.session_state.get(k(flow, "conflict")):
     # Someone saved while this admin was editing: say so now rather than on Save.
