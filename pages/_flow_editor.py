@@ -16,7 +16,6 @@ import streamlit as st
 
 from services.rules import flow_config
 
-
 NO_MARK = "\u200b"  # a caption line with nothing on it (see flow_mark): blanks alone draw none
 
 
