@@ -233,19 +233,21 @@ def acting_as(actor: Actor) -> Actor:
 
 
 def call_keyed(
-    scope: str,
-    payload: Any,
-    fn: Callable[..., T],
-    *args: Any,
-    routed: tuple[type[Exception], ...] = (),
-    **kwargs: Any,
+    scope: str, payload: Any, fn: Callable[..., T], *args: Any, **kwargs: Any
 ) -> T | None:
     """:func:`call` with ``idempotency_key`` from ``scope``/``payload``; on a failure the key
     is kept only when the outcome is unknown (:func:`forget_key_unless_unknown`). A change: it
-    is made as the person is now (:func:`acting_as`), not as the page's last run saw them.
+    is made as the person is now (:func:`acting_as`), not as the page's last run saw them."""
+    return call_keyed_routed((), scope, payload, fn, *args, **kwargs)
 
-    A failure of a ``routed`` type is not shown here: the caller, given None, shows it its own
-    way (Flows opens its conflict panel on a ``Conflict``, which says the same sentence)."""
+
+def call_keyed_routed(
+    routed: tuple[type[Exception], ...],
+    scope: str, payload: Any, fn: Callable[..., T], *args: Any, **kwargs: Any,
+) -> T | None:
+    """:func:`call_keyed`, except that a failure of a ``routed`` type is not shown here: the
+    caller, given None, shows it its own way (Flows opens its conflict panel on a ``Conflict``,
+    which says the same sentence). The one path of every keyed change a page asks for."""
     if signed_out_elsewhere():
         return None
     key = idempotency_key(scope, payload)

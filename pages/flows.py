@@ -71,10 +71,9 @@ def on_save(flow: str) -> None:
     note = (st.session_state.get(k(flow, "note")) or "").strip() or None
     base = int(st.session_state[k(flow, "base")])
     changes = edits(flow)
-    saved = runtime.call_keyed(  # a Conflict opens the panel (not_saved), which says it
-        f"flow_save_{flow}", {**changes, "expected_version": base, "note": note},
-        edit_flows.save_flow, svc, actor, flow, expected_version=base, note=note,
-        routed=(Conflict,), **changes,
+    saved = runtime.call_keyed_routed(  # a Conflict opens the panel (not_saved), which says it
+        (Conflict,), f"flow_save_{flow}", {**changes, "expected_version": base, "note": note},
+        edit_flows.save_flow, svc, actor, flow, expected_version=base, note=note, **changes,
     )
     if saved is None:
         not_saved(flow, base)
@@ -142,10 +141,9 @@ def base_value(flow: str, base: int) -> dict[str, Any] | None:
 
 def on_revert(flow: str, to_version: int) -> None:
     base = int(st.session_state[k(flow, "base")])
-    saved = runtime.call_keyed(  # a Conflict opens the panel (not_saved), which says it
-        f"flow_revert_{flow}", {"to": to_version, "expected_version": base},
+    saved = runtime.call_keyed_routed(  # a Conflict opens the panel (not_saved), which says it
+        (Conflict,), f"flow_revert_{flow}", {"to": to_version, "expected_version": base},
         edit_flows.revert, svc, actor, flow, expected_version=base, to_version=to_version,
-        routed=(Conflict,),
     )
     if saved is None:
         not_saved(flow, base)
