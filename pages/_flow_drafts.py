@@ -15,7 +15,7 @@ import streamlit as st
 
 from components.draft_line import draft_line as draft_line_for
 from pages import _runtime as runtime
-from pages._flow_editor import has_edits, k, load_into_editor
+from pages._flow_editor import has_draft, k, keep_draft, load_into_editor
 from services.auth import Actor
 from services.context import Services
 from services.rules import flow_config
@@ -52,9 +52,9 @@ def snapshot(flow: str) -> tuple[Any, ...] | None:
 
 def sync(svc: Services, actor: Actor, flow: str) -> None:
     """Write the flow's draft if its edits changed since last written; forget it once the
-    flow has no edits left (saved, reverted, loaded theirs, or edited back)."""
+    flow has nothing unsaved left (saved, reverted, loaded theirs, or edited back)."""
     stored = st.session_state.get(k(flow, "stored"))
-    if not has_edits(flow):
+    if not has_draft(flow):
         if stored is not None:
             runtime.call(flow_drafts.discard_draft, svc, actor, flow)
             st.session_state[k(flow, "stored")] = None
@@ -74,6 +74,16 @@ def sync(svc: Services, actor: Actor, flow: str) -> None:
         st.session_state[k(flow, "draft_at")] = kept_at
 
 
+def on_edit(svc: Services, flow: str) -> None:
+    """A box changed (the note): keep the draft now, since the run this starts may be another
+    page's (a sidebar click right after typing), where the box is forgotten unkept."""
+    actor = runtime.current_actor()
+    if actor is None or not actor.can("flows.edit"):
+        return
+    keep_draft(flow)
+    sync(svc, actor, flow)
+
+
 def on_discard(svc: Services, actor: Actor, flow: str) -> None:
     """Discard the admin's draft: the editor shows the saved configuration again."""
     runtime.call(flow_drafts.discard_draft, svc, actor, flow)
@@ -89,12 +99,13 @@ def on_discard(svc: Services, actor: Actor, flow: str) -> None:
     )
 
 
-def draft_line(svc: Services, actor: Actor, flow: str) -> None:
-    """Say when the flow's unsaved edits were kept, with a way to discard them."""
+def draft_line(svc: Services, actor: Actor, flow: str) -> bool:
+    """Say when the flow's unsaved edits were kept, with a way to discard them; whether said."""
     at = st.session_state.get(k(flow, "draft_at"))
-    if at is None or not has_edits(flow):
-        return
+    if at is None or not has_draft(flow):
+        return False
     draft_line_for(at, key=k(flow, "discard"), on_discard=on_discard, args=(svc, actor, flow))
+    return True
 
 
 def opening_flow(svc: Services, actor: Actor) -> str:

@@ -16,6 +16,8 @@ import streamlit as st
 
 from services.rules import flow_config
 
+NO_MARK = "\u200b"  # a caption line with nothing on it (see flow_mark): blanks alone draw none
+
 
 def k(flow: str, name: str) -> str:
     return f"flows_{flow}_{name}"
@@ -58,6 +60,9 @@ def open_editor(flow: str, saved: flow_config.FlowConfig) -> None:
         not has_edits(flow) and saved.version != st.session_state[k(flow, "base")]
     ):
         load_into_editor(flow, saved)
+        if draft is not None:  # a note typed alone stays
+            st.session_state[k(flow, "draft")]["note"] = draft.get("note") or ""
+            fill_widgets(flow)
         st.session_state.pop(k(flow, "conflict"), None)
     elif any(
         k(flow, name) not in st.session_state for name in ("perms", "prefetch", "method", "note")
@@ -75,9 +80,18 @@ def has_edits(flow: str) -> bool:
     return bool(flow_config.diff(start, as_config(flow, config).value()))
 
 
+def has_draft(flow: str) -> bool:
+    """Whether the flow holds anything unsaved to keep: edits, or a note typed alone (Save
+    stays off for a note alone, which saves no version, but the note is kept like any edit)."""
+    draft = st.session_state.get(k(flow, "draft")) or {}
+    return has_edits(flow) or bool(str(draft.get("note") or "").strip())
+
+
 def flow_mark(flow: str) -> str:
     """What the list of flows says under a flow: that it holds unsaved edits, or nothing."""
-    return ":orange[:material/edit: unsaved edits]" if has_edits(flow) else ""
+    # Never empty: a radio with no captions is lower, so the first edit's mark moved the whole
+    # page below it down while the admin was editing. A blank caption keeps the line's place.
+    return ":orange[:material/edit: unsaved edits]" if has_edits(flow) else NO_MARK
 
 
 def edits(flow: str) -> dict[str, Any]:

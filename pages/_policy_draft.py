@@ -81,6 +81,13 @@ def has_edits(currency: str) -> bool:
     )
 
 
+def has_draft(currency: str) -> bool:
+    """Whether the form holds anything unsaved to keep: edits, or a note typed alone (which
+    saves nothing by itself, but is kept like any edit)."""
+    draft = st.session_state.get(DRAFT) or {}
+    return has_edits(currency) or bool(str(draft.get("note") or "").strip())
+
+
 def restore(svc: Services, actor: Actor) -> None:
     """Once per session: the admin's stored draft becomes the session's draft."""
     if st.session_state.get(RESTORED):
@@ -104,7 +111,7 @@ def snapshot() -> tuple[Any, ...]:
 def sync(svc: Services, actor: Actor, currency: str) -> None:
     """Write the draft if it changed since last written; forget it once the form has no edits
     left (saved, loaded the latest, discarded, or edited back)."""
-    if not has_edits(currency):
+    if not has_draft(currency):
         if st.session_state.get(STORED) is not None:
             runtime.call(policy_draft.discard_policy_draft, svc, actor)
             st.session_state[STORED] = None
@@ -145,6 +152,6 @@ def on_discard(svc: Services, actor: Actor) -> None:
 def draft_line(svc: Services, actor: Actor, currency: str) -> None:
     """Say when the unsaved edits were kept, with a way to discard them."""
     at = st.session_state.get(DRAFT_AT)
-    if at is None or not has_edits(currency):
+    if at is None or not has_draft(currency):
         return
     draft_line_for(at, key="policy_discard", on_discard=on_discard, args=(svc, actor))

@@ -20,8 +20,8 @@ import streamlit as st
 import bootstrap
 from components.literal import literal
 from services.adapters.backoff import outcome_unknown
-from services.auth import PERMISSIONS, Actor
-from services.errors import FcopsError, Forbidden
+from services.auth import PERMISSIONS, Actor, sign_in_ended
+from services.errors import FcopsError
 from services.rules.ids import is_id
 from services.rules.secrets import mask_secrets
 
@@ -224,13 +224,11 @@ def acting_as(actor: Actor) -> Actor:
     """The person behind ``actor`` as they are now, for a change they ask for. A widget's
     callback runs before the router and the page's guard, with the actor of the page's last
     run: an admin removed (or made ops) since then changed things once more with the old role.
-    Raises Forbidden when that sign-in no longer stands."""
+    When that sign-in no longer stands, the actor every service refuses (and audits the
+    refusal of): :func:`services.auth.sign_in_ended`."""
     now = current_actor()
     if now is None or now.username != actor.username:
-        raise Forbidden(
-            "Nothing was changed: your sign-in no longer stands (your account was removed or "
-            "its password set again). Sign in again."
-        )
+        return sign_in_ended(actor)
     return now
 
 
@@ -240,6 +238,16 @@ def call_keyed(
     """:func:`call` with ``idempotency_key`` from ``scope``/``payload``; on a failure the key
     is kept only when the outcome is unknown (:func:`forget_key_unless_unknown`). A change: it
     is made as the person is now (:func:`acting_as`), not as the page's last run saw them."""
+    return call_keyed_routed((), scope, payload, fn, *args, **kwargs)
+
+
+def call_keyed_routed(
+    routed: tuple[type[Exception], ...],
+    scope: str, payload: Any, fn: Callable[..., T], *args: Any, **kwargs: Any,
+) -> T | None:
+    """:func:`call_keyed`, except that a failure of a ``routed`` type is not shown here: the
+    caller, given None, shows it its own way (Flows opens its conflict panel on a ``Conflict``,
+    which says the same sentence). The one path of every keyed change a page asks for."""
     if signed_out_elsewhere():
         return None
     key = idempotency_key(scope, payload)
@@ -248,7 +256,8 @@ def call_keyed(
         return fn(*args, idempotency_key=key, **kwargs)
     except Exception as err:  # the page must never show a traceback
         forget_key_unless_unknown(scope, err)
-        show_error(err)
+        if not isinstance(err, routed):
+            show_error(err)
         return None
 
 

@@ -10,7 +10,6 @@ save if someone else saved in between.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -68,35 +67,13 @@ def tell(flow: str, kind: str, message: str) -> None:
 # -- callbacks (run before the page renders, so they may reset widget values) ------------------------
 
 
-def attempt(
-    scope: str, payload: dict[str, Any], fn: Callable[..., flow_config.FlowConfig],
-    flow: str, base: int, **kwargs: Any,
-) -> flow_config.FlowConfig | None:
-    """Save or revert through the service, which refuses an edit someone overtook (and audits
-    the refusal, like every attempt: the page used to refuse it itself, unaudited). A refusal
-    for that reason opens the conflict panel (:func:`not_saved`), which says the same sentence,
-    so it is not said twice; any other failure is shown (:func:`runtime.call_keyed`)."""
-    if runtime.signed_out_elsewhere():
-        return None
-    try:
-        return fn(svc, runtime.acting_as(actor), flow, expected_version=base,
-                  idempotency_key=runtime.idempotency_key(scope, payload), **kwargs)
-    except Conflict as err:
-        runtime.forget_key_unless_unknown(scope, err)
-        return None
-    except Exception as err:  # the page must never show a traceback
-        runtime.forget_key_unless_unknown(scope, err)
-        runtime.show_error(err)
-        return None
-
-
 def on_save(flow: str) -> None:
     note = (st.session_state.get(k(flow, "note")) or "").strip() or None
     base = int(st.session_state[k(flow, "base")])
     changes = edits(flow)
-    saved = attempt(
-        f"flow_save_{flow}", {**changes, "expected_version": base, "note": note},
-        edit_flows.save_flow, flow, base, note=note, **changes,
+    saved = runtime.call_keyed_routed(  # a Conflict opens the panel (not_saved), which says it
+        (Conflict,), f"flow_save_{flow}", {**changes, "expected_version": base, "note": note},
+        edit_flows.save_flow, svc, actor, flow, expected_version=base, note=note, **changes,
     )
     if saved is None:
         not_saved(flow, base)
@@ -164,9 +141,9 @@ def base_value(flow: str, base: int) -> dict[str, Any] | None:
 
 def on_revert(flow: str, to_version: int) -> None:
     base = int(st.session_state[k(flow, "base")])
-    saved = attempt(
-        f"flow_revert_{flow}", {"to": to_version, "expected_version": base},
-        edit_flows.revert, flow, base, to_version=to_version,
+    saved = runtime.call_keyed_routed(  # a Conflict opens the panel (not_saved), which says it
+        (Conflict,), f"flow_revert_{flow}", {"to": to_version, "expected_version": base},
+        edit_flows.revert, svc, actor, flow, expected_version=base, to_version=to_version,
     )
     if saved is None:
         not_saved(flow, base)
@@ -272,7 +249,8 @@ def save_bar(
     pending_conflict = bool(st.session_state.get(k(flow, "conflict")))
     note_col, button_col = st.columns([4, 1], vertical_alignment="bottom")
     note_col.text_input(
-        "Note for the history (why this change)", key=k(flow, "note"), max_chars=200
+        "Note for the history (why this change)", key=k(flow, "note"), max_chars=200,
+        on_change=drafts.on_edit, args=(svc, flow),
     )
     why_off = save_blocker(changed=changed, valid=result.ok, conflict=pending_conflict)
     button_col.button(
@@ -288,8 +266,12 @@ def save_bar(
     )
     if why_off is not None:
         st.caption(why_off)
+    # Below Save, not above the editor: the line appears with the first edit, and above it
+    # moved the editor down while the admin went on typing.
+    kept = drafts.draft_line(svc, actor, flow)
     if changed:
-        st.caption(":orange[:material/edit: Unsaved edits]")
+        if not kept:
+            st.caption(":orange[:material/edit: Unsaved edits]")
         diff_view(flow_config.diff(saved.value(), edited_config(flow).value()))
 
 
@@ -446,7 +428,6 @@ if saved.version:
     st.caption(f"Version {saved.version}, saved by {saved.updated_by} on {when(saved.updated_at)}.")
 else:
     st.caption("Never saved: Stripe's defaults apply.")
-drafts.draft_line(svc, actor, flow)
 base = int(st.session_state[k(flow, "base")])
 if saved.version != base and not st.session_state.get(k(flow, "conflict")):
     # Someone saved while this admin was editing: say so now rather than on Save.

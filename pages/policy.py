@@ -39,8 +39,8 @@ current = runtime.call(debit_policy.current, svc, actor)
 if current is None:
     st.stop()
 stored: debit_policy.StoredPolicy = current
-# Everything above the form that comes and goes (a flash, the draft line, the conflict panel,
-# a sentence about a refused draft) is drawn in this one block, so the form keeps its place in
+# Everything above the form that comes and goes (a flash, the conflict panel, a sentence about
+# a refused draft; the draft line is drawn below the Save button) is drawn in this one block, so the form keeps its place in
 # the page: a box that moves while the admin types is drawn anew, stale beside the new one, and
 # what was typed into it meanwhile was lost.
 TOP = st.container()
@@ -85,7 +85,9 @@ else:
     missing = any(key not in st.session_state for key in drafts.BOXES.values())
     if not drafts.has_edits(stored.currency):
         if missing or (arrival and stored.version != st.session_state[BASE]):
+            note = (st.session_state.get(drafts.DRAFT) or {}).get("note") or ""
             load_editor(stored)  # nothing unsaved: coming back after a colleague's save is no conflict
+            st.session_state["policy_note"] = note  # but a note typed alone stays
     elif missing:
         drafts.fill_widgets(st.session_state[drafts.DRAFT])  # a new session's stored draft
 
@@ -283,7 +285,6 @@ with TOP:  # what comes and goes above the form, in one place (see TOP)
             f"{when(stored.updated_at)}."
         )
 
-    drafts.draft_line(svc, actor, currency)
     conflict_panel()
 
 # Not an st.form: a form's boxes reach the server only with its submit, so what an admin typed
@@ -322,6 +323,9 @@ with st.container(border=True):
         persist_state="session",
     )
     submitted = st.button("Save policy", key="policy_save", type="primary", icon=":material/save:")
+    # Below the boxes, not above: the line appears on the first edit (the box's on_change), and
+    # above it moved every box down while the admin was typing into the next (keys lost).
+    drafts.draft_line(svc, actor, currency)
 
 
 def explain(policy: DebitPolicy, *, unsaved: bool) -> None:

@@ -114,7 +114,16 @@ def run_actions() -> None:
 
 
 def _wrong(count: manage_users.SignInCount) -> str:
-    return f"{count.failures} wrong password{'' if count.failures == 1 else 's'}"
+    """The tries counted: wrong passwords, and those refused unchecked during a delay (they
+    were left out: "3 wrong passwords" after 7 tries)."""
+    said = f"{count.failures} wrong password{'' if count.failures == 1 else 's'}"
+    if count.refused:
+        said += f", {_refused(count)}"
+    return said
+
+
+def _refused(count: manage_users.SignInCount) -> str:
+    return f"{count.refused} more {'try' if count.refused == 1 else 'tries'} refused during the delay"
 
 
 def held_back(count: manage_users.SignInCount) -> str:
@@ -224,8 +233,11 @@ def change_panel(found: list[manage_users.Person]) -> None:
 
 
 def address_state(count: manage_users.SignInCount) -> str:
-    """The addresses table's Sign-in column: the delay, or the count before any delay."""
-    return held_back(count) if count.slowed else f"{_wrong(count)} (not slowed yet)"
+    """The addresses table's Sign-in column: the delay (with the tries it refused), or the
+    count before any delay."""
+    if not count.slowed:
+        return f"{_wrong(count)} (not slowed yet)"
+    return f"{held_back(count)} ({_refused(count)})" if count.refused else held_back(count)
 
 
 def addresses_panel(counted: list[manage_users.Address]) -> None:

@@ -51,10 +51,26 @@ class Actor:
         return self.role in PERMISSIONS.get(permission, frozenset())
 
 
+ENDED_ROLE = "sign-in ended"  # no role has it: every service refuses such an actor
+SIGN_IN_ENDED = (
+    "Nothing was changed: your sign-in no longer stands (your account was removed or its "
+    "password set again). Sign in again."
+)
+
+
+def sign_in_ended(actor: Actor) -> Actor:
+    """``actor`` once their sign-in no longer stands (removed, or their password set again since
+    the page was drawn). Every service refuses it with :data:`SIGN_IN_ENDED`, so a change asked
+    with it is refused inside the service's audited block: its audit row names the person."""
+    return Actor(username=actor.username, role=ENDED_ROLE, name=actor.name)
+
+
 def require(actor: Actor | None, permission: str) -> Actor:
     """Return the actor if allowed, else raise Forbidden with a sentence a person understands."""
     if not isinstance(actor, Actor):
         raise Forbidden("Sign in first.")
+    if actor.role == ENDED_ROLE:
+        raise Forbidden(SIGN_IN_ENDED)
     if permission not in PERMISSIONS:
         raise Forbidden(f"Unknown permission '{permission}'.")
     if not actor.can(permission):
@@ -70,6 +86,8 @@ def signed_in(actor: Actor | None) -> Actor:
     make, whose content then follows the role)."""
     if not isinstance(actor, Actor):
         raise Forbidden("Sign in first.")
+    if actor.role == ENDED_ROLE:
+        raise Forbidden(SIGN_IN_ENDED)
     return actor
 
 

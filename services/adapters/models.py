@@ -276,6 +276,8 @@ class SignInThrottle(SQLModel, table=True):
     last_failure_at: float = 0.0
     next_allowed_at: float = 0.0  # no attempt is checked before this (growing delay)
     locked_until: float = 0.0  # temporary lockout after too many failures
+    # tries refused unchecked while slowed down or locked (None: a store from before this column)
+    refused: int | None = Field(default=0, nullable=True)
 
 
 class DebitOutcomeRecord(SQLModel, table=True):

@@ -44,6 +44,7 @@ def record_failure(
                 rows[key] = row
             elif row.last_failure_at and t - row.last_failure_at > policy.window_seconds:
                 row.failures, row.first_failure_at, row.locked_until = 0, t, 0.0
+                row.refused = 0
             row.failures += 1
             row.last_failure_at = t
             client = is_client(key)
@@ -54,6 +55,22 @@ def record_failure(
         return {k: SignInThrottle.model_validate(v.model_dump()) for k, v in rows.items()}
 
     return retrying(engine, work)
+
+
+def record_refused(engine: Engine, keys: list[str]) -> None:
+    """Count one try refused unchecked (sign-in was slowed down or locked) on each key's
+    counter, so the Users page counts every try, not only the checked ones."""
+    if not keys:
+        return
+
+    def work(session: Session) -> None:
+        for row in session.exec(
+            select(SignInThrottle).where(col(SignInThrottle.key).in_(keys)).with_for_update()
+        ):
+            row.refused = (row.refused or 0) + 1
+        session.flush()
+
+    retrying(engine, work)
 
 
 def forget_old(engine: Engine, t: float, policy: Policy) -> None:

@@ -49,6 +49,7 @@ class Counter(Protocol):
     last_failure_at: float
     next_allowed_at: float
     locked_until: float
+    refused: int | None  # tries refused unchecked while slowed down or locked
 
 
 def normalise_username(raw: str) -> str:

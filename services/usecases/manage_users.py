@@ -43,6 +43,7 @@ class SignInCount:
     failures: int = 0  # 0: none counted
     locked_until: float | None = None  # epoch seconds; None: not locked
     slowed_until: float | None = None  # the next try allowed; None: not slowed
+    refused: int = 0  # tries refused unchecked while slowed or locked (not wrong passwords)
 
     @property
     def slowed(self) -> bool:
@@ -83,6 +84,7 @@ def _count(row: Counter, now: float) -> SignInCount:
         failures=row.failures,
         locked_until=until if locked else None,
         slowed_until=until if until and not locked else None,
+        refused=row.refused or 0,
     )
 
 

@@ -65,15 +65,17 @@ def sign_in(
     keys = [user_key(name), client_key(client)]
     t = now()
     stored = sign_in_store.read(engine, keys)
-    for key in keys:
-        until, locked = blocked_until(stored.get(key), t, policy)
-        if until:
-            return SignInResult(
-                ok=False,
-                message=wait_message(until, t, locked, key),
-                wait_seconds=until - t,
-                locked=locked,
-            )
+    held = [(key, *blocked_until(stored.get(key), t, policy)) for key in keys]
+    held = [(key, until, locked) for key, until, locked in held if until]
+    if held:  # not checked, but counted: the Users page shows every try, not only checked ones
+        sign_in_store.record_refused(engine, [key for key, _, _ in held])
+        key, until, locked = held[0]
+        return SignInResult(
+            ok=False,
+            message=wait_message(until, t, locked, key),
+            wait_seconds=until - t,
+            locked=locked,
+        )
 
     user = users.verify(users_file, name, password)
     reason = "wrong username or password"

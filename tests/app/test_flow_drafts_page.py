@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -18,6 +19,25 @@ OTHER = Actor(username="other-admin", role="admin", name="Other Admin")
 
 def k(flow: str, name: str) -> str:
     return f"flows_{flow}_{name}"
+
+
+def page_order(at: AppTest) -> list[str]:
+    """The main area's elements in page order, each as ``kind:key`` (for "nothing moved")."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        found.append(f"{type(node).__name__}:{getattr(node, 'key', None) or ''}")
+        children = getattr(node, "children", {})
+        for index in sorted(children):
+            walk(children[index])
+
+    walk(at.main)
+    return found
+
+
+def drawn_above(at: AppTest, key: str) -> list[str]:
+    order = page_order(at)
+    return order[: next(i for i, e in enumerate(order) if e.endswith(f":{key}"))]
 
 @pytest.fixture(autouse=True)
 def no_drafts() -> Iterator[None]:
@@ -114,3 +134,48 @@ def test_a_draft_of_an_older_version_opens_the_three_way_merge_after_a_reload() 
     assert (now.version, now.verification_method) == (theirs.version + 1, mine)
     assert "ownership" in now.permissions  # their change kept
     assert store.for_user(engine, "admin") == {}
+
+
+def test_a_note_typed_alone_is_kept_like_any_other_edit() -> None:
+    """Only the note typed, then the page left or reloaded: the note was gone (a note alone was
+    no edit, so nothing kept it). Save stays off: a note alone saves no version."""
+    flow = "payment_element"
+    at = open_page(PAGE, "admin")
+    at.radio(key="flows_selected").set_value(flow).run()
+    at.text_input(key=k(flow, "note")).set_value("asked by underwriting")
+    at.switch_page("pages/jobs.py").run()  # the sidebar click sends what the box holds
+    at.switch_page(PAGE).run()
+    at.radio(key="flows_selected").set_value(flow).run()
+    no_exceptions(at)
+    assert at.text_input(key=k(flow, "note")).value == "asked by underwriting"
+
+    reloaded = open_page(PAGE, "admin")  # a new session: the note comes from the store
+    no_exceptions(reloaded)
+    assert reloaded.radio(key="flows_selected").value == flow
+    assert reloaded.text_input(key=k(flow, "note")).value == "asked by underwriting"
+    assert "your draft from" in texts(reloaded)
+    assert reloaded.button(key=k(flow, "save")).disabled  # nothing to save yet
+
+    reloaded.button(key=k(flow, "discard")).click().run()
+    no_exceptions(reloaded)
+    assert reloaded.text_input(key=k(flow, "note")).value == ""
+    assert store.for_user(shared_app().engine, "admin") == {}
+
+
+def test_the_first_edit_moves_nothing_above_the_editor() -> None:
+    """The first edit drew the draft line above the editor and the list's first "unsaved edits"
+    caption (a radio with a caption is taller): the editor moved down while the admin worked."""
+    flow = "invoice"
+    at = open_page(PAGE, "admin")
+    at.radio(key="flows_selected").set_value(flow).run()
+    before = drawn_above(at, k(flow, "perms"))
+    captions = list(at.radio(key="flows_selected").proto.captions)
+    assert all(c.strip() for c in captions)  # a caption line under every flow, marked or not
+    stored = flows.load_flow(shared_app().engine, flow)
+    mine = "automatic" if stored.verification_method == "instant" else "instant"
+    at.radio(key=k(flow, "method")).set_value(mine).run()
+    no_exceptions(at)
+    assert "your draft from" in texts(at)
+    assert drawn_above(at, k(flow, "perms")) == before
+    order = page_order(at)
+    assert order.index(f"Button:{k(flow, 'discard')}") > order.index(f"Button:{k(flow, 'save')}")

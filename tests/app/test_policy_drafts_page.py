@@ -5,6 +5,7 @@ when they were kept and a Discard draft; a draft from an older version opens the
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -35,6 +36,25 @@ def known_policy() -> debit_policy.StoredPolicy:
 
 def amount(at: AppTest) -> str:
     return str(at.text_input(key="policy_buffer_amount").value)
+
+
+def page_order(at: AppTest) -> list[str]:
+    """The main area's elements in page order, each as ``kind:key`` (for "nothing moved")."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        found.append(f"{type(node).__name__}:{getattr(node, 'key', None) or ''}")
+        children = getattr(node, "children", {})
+        for index in sorted(children):
+            walk(children[index])
+
+    walk(at.main)
+    return found
+
+
+def drawn_above(at: AppTest, key: str) -> list[str]:
+    order = page_order(at)
+    return order[: next(i for i, e in enumerate(order) if e.endswith(f":{key}"))]
 
 
 def test_leaving_the_page_and_coming_back_keeps_the_unsaved_edits_with_a_discard() -> None:
@@ -108,3 +128,40 @@ def test_a_draft_kept_on_an_older_version_opens_the_conflict_panel() -> None:
     assert amount(reloaded) == "30.00"
     assert reloaded.number_input(key="policy_buffer_percent").value == pytest.approx(4.0)
     assert debit_policy.load_policy(shared_app().engine) == theirs  # nothing saved yet
+
+
+def test_a_note_typed_alone_is_kept_like_any_other_edit() -> None:
+    """Only the note typed, then the page left or reloaded: the note was gone (a note alone
+    was no edit, so nothing kept it)."""
+    known_policy()
+    at = open_page(PAGE, "admin")
+    at.text_input(key="policy_note").set_value("after the R01 spike")
+    at.switch_page("pages/jobs.py").run()  # the sidebar click sends what the box holds
+    at.switch_page(PAGE).run()
+    no_exceptions(at)
+    assert at.text_input(key="policy_note").value == "after the R01 spike"
+
+    reloaded = open_page(PAGE, "admin")  # a new session: the note comes from the store
+    no_exceptions(reloaded)
+    assert reloaded.text_input(key="policy_note").value == "after the R01 spike"
+    assert amount(reloaded) == "10.00"
+    assert "your draft from" in texts(reloaded)
+
+    reloaded.button(key="policy_discard").click().run()
+    no_exceptions(reloaded)
+    assert reloaded.text_input(key="policy_note").value == ""
+    assert "Unsaved edits" not in texts(open_page(PAGE, "admin"))
+
+
+def test_the_first_edit_draws_the_draft_line_below_the_form_so_no_box_moves() -> None:
+    """The draft line appeared above the form with the first edit (the box's on_change), moving
+    every box down while the admin typed into the next: in a browser, keys went astray."""
+    known_policy()
+    at = open_page(PAGE, "admin")
+    before = drawn_above(at, "policy_buffer_amount")
+    at.text_input(key="policy_buffer_amount").set_value("30.00").run()
+    no_exceptions(at)
+    assert "Unsaved edits: your draft from" in texts(at)
+    assert drawn_above(at, "policy_buffer_amount") == before  # nothing new above the boxes
+    order = page_order(at)
+    assert order.index("Button:policy_discard") > order.index("Button:policy_save")

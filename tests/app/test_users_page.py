@@ -143,3 +143,28 @@ def test_a_malformed_email_is_a_sentence_and_adds_nobody() -> None:
     at = add(open_page(PAGE, "admin"), name, "ops", PASSWORD, PASSWORD, email="page at example")
     assert any("does not look like an address" in e.value for e in at.error)
     assert users.get_user(app().settings.users_file, name) is None
+
+
+def test_tries_refused_during_the_delay_are_counted_in_the_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """7 tries showed as "4 wrong passwords": the 3 refused during the delay were not counted."""
+    from services.usecases import sign_in
+
+    monkeypatch.setattr(users, "BCRYPT_ROUNDS", 4)
+    name, address = f"slowed{secrets.token_hex(3)}", f"192.0.2.{secrets.randbelow(250)}"
+    users.add_user(app().settings.users_file, username=name, password=PASSWORD, role="ops")
+    slow = sign_in.Policy(base_delay=60.0)  # the 4th wrong password holds the next minute back
+    try:
+        for _ in range(7):
+            sign_in.sign_in(app().engine, users_file=app().settings.users_file, username=name,
+                            password="not-the-password-1", client=address, sandbox=True,
+                            policy=slow)
+        at = open_page(PAGE, "admin")
+        no_exceptions(at)
+        state = table_rows(at)[name]["Sign-in"]
+        assert state.startswith("Slowed until ")
+        assert state.endswith("(4 wrong passwords, 3 more tries refused during the delay)")
+    finally:
+        sign_in_store.clear(app().engine, [user_key(name), client_key(address)])
+        users.remove_user(app().settings.users_file, name)

@@ -218,3 +218,23 @@ def test_old_counters_are_forgotten_so_guessed_names_do_not_pile_up(engine, user
     with session_scope(engine) as session:
         keys = sorted(session.exec(select(SignInThrottle.key)).all())
     assert keys == ["client:10.3.0.1", "user:another"]
+
+
+def test_tries_refused_during_the_delay_are_counted_apart_from_wrong_passwords(engine, users_file) -> None:  # type: ignore[no-untyped-def]
+    """7 tries showed as "4 wrong passwords" on the Users page: the 3 refused unchecked during
+    the delay were counted nowhere."""
+    from services.adapters import sign_in_store
+    from services.rules.sign_in_throttle import client_key, user_key
+
+    clock = Clock()
+    for _ in range(7):  # the 4th wrong password starts a delay; the next 3 come inside it
+        _try(engine, users_file, clock)
+    counters = sign_in_store.read(engine, [user_key("omar"), client_key("10.0.0.1")])
+    assert (counters[user_key("omar")].failures, counters[user_key("omar")].refused) == (4, 3)
+    # the address was not slowed (10 are free per address): its delay refused none
+    assert (counters[client_key("10.0.0.1")].failures, counters[client_key("10.0.0.1")].refused) == (4, 0)
+
+    clock.t += POLICY.window_seconds + 1  # a new window counts both from zero
+    _try(engine, users_file, clock)
+    again = sign_in_store.read(engine, [user_key("omar")])[user_key("omar")]
+    assert (again.failures, again.refused) == (1, 0)

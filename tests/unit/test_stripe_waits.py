@@ -32,7 +32,7 @@ STRIPE_CALLS = {
     "check_debit.check_debit",
     "retry_debit.create_retry",
 }
-PLAIN = {"call", "call_keyed"}
+PLAIN = {"call", "call_keyed", "call_keyed_routed"}
 # Collect's pages are another piece of work; the customer's part is played in the sandbox only.
 LEFT_ALONE = ("collect", "_collect", "_play_customer")
 
