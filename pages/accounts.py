@@ -224,12 +224,14 @@ def csv_or_message(chosen: dict[str, Any]) -> bytes:
 # --------------------------------------------------------------------------- detail view
 
 
-def start_refresh(account_id: str, feature: str) -> bool:
+def start_refresh(detail: bank_account.AccountDetail, feature: str) -> bool:
+    """Ask for the refresh, judged on the account this run just read (no second read first)."""
+    account_id = detail.row.id
     payload = {"account": account_id, "feature": feature}
     scope = f"refresh-{account_id}-{feature}"
     return refresh.start(
         scope, payload, account_id, feature, refresh_balance.refresh, svc, actor, account_id,
-        feature,
+        feature, seen=detail.account if detail.stored is None else None, seen_at=detail.read_at,
     )
 
 
@@ -284,7 +286,7 @@ def refresh_buttons(detail: bank_account.AccountDetail) -> None:
         )
         if reason and reason != shared:
             col.caption(reason)
-        if clicked and start_refresh(account_id, feature):
+        if clicked and start_refresh(detail, feature):
             st.rerun()
     if shared is not None:
         st.caption(shared)

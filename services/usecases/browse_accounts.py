@@ -333,13 +333,15 @@ def account_detail(svc: Services, actor: Actor, account_id: str | None) -> Accou
 
 
 def _fresh_detail(svc: Services, actor: Actor, account_id: str) -> AccountDetail:
+    read_at = svc.now()  # before the request: the copy is at least this old
     fresh = fetch_account(svc, account_id, expand_ownership=True)
     mirror.upsert_account(svc.engine, fresh)  # first: a later read that fails finds this copy
     show_pii = actor.can("owners.view_pii")
     owners = _owners(svc, fresh, show_pii=show_pii)
     account = normalise_account(fresh)
     customer = _customer(svc, (account.get("account_holder") or {}).get("customer"))
-    return _detail(svc, actor, account, customer_view(customer), owners, show_pii=show_pii)
+    detail = _detail(svc, actor, account, customer_view(customer), owners, show_pii=show_pii)
+    return replace(detail, read_at=read_at)
 
 
 def _stored_detail(
