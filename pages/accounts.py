@@ -37,7 +37,7 @@ from pages import _accounts_customer as picker
 from pages import _follow as follow
 from pages import _refresh as refresh
 from pages import _runtime as runtime
-from services.rules import bank_account
+from services.rules import bank_account, refresh_failure
 from services.usecases import browse_accounts, export_accounts, jobs, refresh_balance, sync_accounts
 
 actor = runtime.guard("accounts.view")
@@ -339,6 +339,19 @@ def owners_block(detail: bank_account.AccountDetail) -> None:
     )
 
 
+def failed_next_step(detail: bank_account.AccountDetail) -> None:
+    """Under "Last refreshes: … failed": what the page shows instead, when to try again, and
+    when to ask for a relink (beside the stored copy the buttons are off: it says that instead)."""
+    if detail.stored is not None:
+        return
+    features = bank_account.FEATURES
+    refreshes = actor.can("accounts.refresh")
+    may = {f: refreshes and (f != "ownership" or actor.can("ownership.review")) for f in features}
+    advice = refresh_failure.next_step(detail.account, features, now=svc.now(), may_refresh=may)
+    if advice:
+        st.warning(advice, icon=":material/sync_problem:")
+
+
 def detail_view(account_id: str) -> None:
     if st.button("Back to accounts", icon=":material/arrow_back:", key="acc_back"):
         del st.query_params["account"]
@@ -395,6 +408,7 @@ def detail_view(account_id: str) -> None:
             for f in bank_account.FEATURES
         )
     )
+    failed_next_step(detail)
     fields, owners, history = st.tabs(["Fields", "Owners", "Balance history"])
     with fields:
         table = account_fields(detail.account, now=svc.now())

@@ -23,7 +23,9 @@ PAGE = "pages/accounts.py"
 OPS = Actor(username="ops", role="ops")
 
 
-def new_customer(*, prefetch: list[str], permissions: list[str] | None = None) -> tuple[dict, dict]:
+def new_customer(
+    *, prefetch: list[str], permissions: list[str] | None = None, institution: str = "StripeBank"
+) -> tuple[dict, dict]:
     """A customer of this test with one linked account, made through the app's own sandbox."""
     a = app()
     tag = secrets.token_hex(4)
@@ -38,7 +40,7 @@ def new_customer(*, prefetch: list[str], permissions: list[str] | None = None) -
         },
         idempotency_key=None,
     )
-    a.simulator.complete_session(session["id"], institution="StripeBank", accounts=1)
+    a.simulator.complete_session(session["id"], institution=institution, accounts=1)
     a.simulator.complete_refreshes()
     [account] = a.gateway.list_accounts(customer=customer["id"])
     return customer, account
@@ -256,3 +258,16 @@ def test_an_account_without_a_balance_says_how_to_get_one() -> None:
     no_exceptions(at)
     assert "Use Refresh balance to fetch one" in texts(at)
     assert not at.button(key="acc_refresh_balance").disabled
+
+
+def test_a_failed_refresh_says_what_is_shown_instead_and_what_to_do_next() -> None:
+    """"Last refreshes: balance failed" used to stand alone: no when, no what next."""
+    _, account = new_customer(prefetch=["balances"], institution="Refresh Errors Bank")
+    at = detail(account["id"])
+    no_exceptions(at)
+    assert "balance failed" in texts(at)
+    [warning] = [str(w.value) for w in at.warning if "refresh" in str(w.value)]
+    assert "The last balance refresh (" in warning and "failed" in warning
+    assert "there is no balance from the bank yet" in warning
+    assert "Stripe does not try again by itself: press Refresh balance again from " in warning
+    assert "If the next attempt fails too" in warning and "link the account again" in warning
