@@ -19,8 +19,8 @@ from services.rules.refresh_rule import FEATURE_FIELD
 __all__ = ["next_step"]
 
 RELINK = (
-    "If the next attempt fails too, the bank keeps refusing Stripe: ask the customer to link the "
-    "account again (ops send a new collection request from Collect)."
+    "If the next attempt fails too, ask the customer to link the account again (ops send a new "
+    "collection request from Collect)."
 )
 
 
