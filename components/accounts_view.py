@@ -14,10 +14,16 @@ import streamlit as st
 
 from components.feedback import format_age, format_timestamp
 from components.money import MISSING, format_money
-from components.table_columns import age_column, count_column, money_column, time_column
+from components.table_columns import (
+    count_column,
+    duration_column,
+    money_column,
+    time_column,
+    worded_durations,
+)
 from services.rules import wording
 from services.rules.bank_account import AccountRow, CustomerHit, OwnerView, StoredCopy
-from services.rules.table_values import age_hours, major_units, one_currency, utc_time
+from services.rules.table_values import age_seconds, major_units, one_currency, utc_time
 
 STATUS_COLORS = {"active": "green", "inactive": "orange", "disconnected": "red"}
 REFRESH_ICONS = {"pending": "pending…", "succeeded": "succeeded", "failed": "failed"}
@@ -57,7 +63,8 @@ def _status_text(row: AccountRow) -> str:
 
 def accounts_frame(rows: Sequence[AccountRow], *, now: int) -> pd.DataFrame:
     """One display row per account. Balances are numbers in major units and the balance age a
-    number of hours (formatted by the column config), so the grid sorts them numerically."""
+    number of seconds (drawn in words by :func:`worded_durations`), so the grid sorts them
+    numerically."""
     frame = pd.DataFrame(
         [
             {
@@ -70,7 +77,7 @@ def accounts_frame(rows: Sequence[AccountRow], *, now: int) -> pd.DataFrame:
                 "Subscriptions": ", ".join(r.subscriptions) or MISSING,
                 "Balance": major_units(r.balance_current, r.balance_currency),
                 "Available": major_units(r.balance_available, r.balance_currency),
-                "Balance age": age_hours(now, r.balance_as_of),
+                "Balance age": age_seconds(now, r.balance_as_of),
                 "Balance refresh": refresh_text(r.balance_refresh_status),
                 "Ownership refresh": refresh_text(r.ownership_refresh_status),
                 "Transactions refresh": refresh_text(r.transaction_refresh_status),
@@ -103,7 +110,7 @@ def accounts_columns(rows: Sequence[AccountRow]) -> dict[str, Any]:
         config[name] = money_column(
             name, currency, help=COLUMN_HELP.get(name), width=ACCOUNT_COLUMNS[name]
         )
-    config["Balance age"] = age_column(
+    config["Balance age"] = duration_column(
         "Balance age", help=COLUMN_HELP["Balance age"], width=ACCOUNT_COLUMNS["Balance age"]
     )
     return config
@@ -112,7 +119,7 @@ def accounts_columns(rows: Sequence[AccountRow]) -> dict[str, Any]:
 COLUMN_HELP = {
     "Balance": "Current (posted) balance",
     "Available": "Available cash balance (not every bank reports it)",
-    "Balance age": "How long ago the bank computed the balance, in hours",
+    "Balance age": "How long ago the bank computed the balance; sorts by age",
     "Customer": "The Stripe customer the account is linked to",
     "Balance refresh": "Status of the last balance refresh",
 }
@@ -122,7 +129,7 @@ def render_accounts_table(rows: Sequence[AccountRow], *, now: int, key: str) -> 
     """The accounts table with single-row selection; returns the selected account ID."""
     frame = accounts_frame(rows, now=now)
     event: Any = st.dataframe(
-        frame,
+        worded_durations(frame, ["Balance age"]),
         hide_index=True,
         placeholder="—",
         width="stretch",

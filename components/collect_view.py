@@ -13,12 +13,19 @@ import streamlit as st
 
 from components.feedback import format_timestamp, format_until
 from components.literal import person_line
-from components.table_columns import age_column, date_column, ids_last, money_column, time_column
+from components.table_columns import (
+    date_column,
+    duration_column,
+    ids_last,
+    money_column,
+    time_column,
+    worded_durations,
+)
 from services.rules import wording
 from services.rules.flow_config import FlowConfig
 from services.rules.intents import CollectionRequest, IntentView, MicrodepositItem, OpenRequest
 from services.rules.people import bank_words, label, person_words
-from services.rules.table_values import hours, major_units, one_currency, utc_date, utc_time
+from services.rules.table_values import major_units, one_currency, seconds, utc_date, utc_time
 
 STATUS_WORDS = {
     "requires_payment_method": "Waiting for the customer to link or enter a bank account.",
@@ -124,7 +131,7 @@ def open_requests_frame(rows: list[OpenRequest]) -> pd.DataFrame:
         [
             {
                 "Waiting for": waiting_for(r.status, r.next_action),
-                "Age": hours(r.age_seconds),
+                "Age": seconds(r.age_seconds),
                 "Customer": person_words(r.person, r.customer_id),
                 "Bank": bank_words(r.bank_name, r.last4) or "—",
                 "Method": r.verification_method,
@@ -156,7 +163,7 @@ def queue_frame(items: list[MicrodepositItem]) -> pd.DataFrame:
                 "Amount": major_units(i.amount, i.currency) if i.amount is not None else None,
                 "Verification link": i.hosted_verification_url or "",
                 "Intent": i.id,
-                "Age": hours(i.age_seconds),
+                "Age": seconds(i.age_seconds),
                 "Customer ID": i.customer_id or "—",
             }
             for i in items
@@ -170,7 +177,7 @@ def queue_frame(items: list[MicrodepositItem]) -> pd.DataFrame:
 def open_requests_table(rows: list[OpenRequest]) -> None:
     frame = open_requests_frame(rows)
     st.dataframe(
-        frame,
+        worded_durations(frame, ["Age"]),
         hide_index=True,
         column_order=ids_last(frame, "Link", "SetupIntent", "Customer ID"),
         placeholder="—",
@@ -185,7 +192,7 @@ def open_requests_table(rows: list[OpenRequest]) -> None:
                 "Dashboard) is not known here.",
             ),
             "Waiting for": st.column_config.TextColumn(width=230),
-            "Age": age_column("Age", width=80, help="Hours since the request was created"),
+            "Age": duration_column("Age", width=80, help="Time since the request was created"),
             "Customer": st.column_config.TextColumn(width=230),
             "Bank": st.column_config.TextColumn(width=170),
             "Method": st.column_config.TextColumn(width=110, help="Verification method"),
@@ -226,7 +233,7 @@ def queue_table(
     )
     frame = queue_frame(items)
     st.dataframe(
-        frame,
+        worded_durations(frame, ["Age"]),
         hide_index=True,
         column_order=ids_last(frame, "Intent", "Customer ID"),
         placeholder="—",
@@ -239,7 +246,7 @@ def queue_table(
             "Expected arrival": date_column(
                 "Expected arrival", width=130, help="Stripe's estimate of the day"
             ),
-            "Age": age_column("Age", help="Hours since the request was created"),
+            "Age": duration_column("Age", help="Time since the request was created"),
             "Sent as": st.column_config.TextColumn(width=120),
             "Customer": st.column_config.TextColumn(width=230),
             "Bank": st.column_config.TextColumn(width=170),

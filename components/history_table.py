@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
-from components.table_columns import time_column
+from components.table_columns import time_column, worded_durations
 from services.rules.table_values import utc_time
 
 
@@ -16,10 +17,12 @@ def history_table(
     versions: Sequence[Any],
     held: Callable[[Any], dict[str, Any]],
     column_config: dict[str, Any] | None = None,
+    durations: Sequence[str] = (),
 ) -> None:
     """One row per version (``version``, ``updated_at``, ``updated_by``, ``note``); ``held(v)``
-    gives the columns of what that version holds, ``column_config`` their formats."""
-    st.dataframe(
+    gives the columns of what that version holds, ``column_config`` their formats, and
+    ``durations`` the ones holding seconds, said in words (:func:`worded_durations`)."""
+    frame = pd.DataFrame(
         [
             {
                 "Version": v.version,
@@ -29,7 +32,10 @@ def history_table(
                 "Note": v.note or "",
             }
             for v in versions
-        ],
+        ]
+    )
+    st.dataframe(
+        worded_durations(frame, durations) if durations else frame,
         hide_index=True,
         placeholder="—",
         width="stretch",

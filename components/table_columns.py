@@ -16,7 +16,6 @@ from services.rules import wording
 from services.rules.table_values import major_units, money_format, one_currency, utc_time
 
 __all__ = [
-    "age_column",
     "count_column",
     "date_column",
     "display_frame",
@@ -39,15 +38,12 @@ def money_column(
     )
 
 
-def age_column(label: str, *, help: str | None = None, width: Any = None) -> Any:
-    """An age as a number of hours ("19.5 h"), so 7 h sorts before 19 h."""
-    return st.column_config.NumberColumn(label, format="%.1f h", help=help, width=width)
-
-
 def duration_column(label: str, *, help: str | None = None, width: Any = None) -> Any:
-    """A duration in seconds, drawn in the words the rest of the app uses ("2 min", "2 d") by
-    :func:`worded_durations`. The cells keep the seconds, so a header click sorts by length
-    (words would sort "2 d" before "2 min")."""
+    """A duration or an age in seconds, drawn in the words the rest of the app uses ("2 min",
+    "3 h", "2 d": :func:`services.rules.wording.age`, as Balance check and every metric say it)
+    by :func:`worded_durations`; tables used to say "3.3 h" where the page beside said "3 h".
+    The cells keep the seconds, so a header click sorts by length (words would sort "2 d"
+    before "2 min")."""
     return st.column_config.NumberColumn(label, help=help, width=width)
 
 

@@ -58,12 +58,14 @@ def _read(
     return state
 
 
-def start(scope: str, payload: Any, account_id: str, feature: str, fn: Any, *args: Any) -> bool:
-    """Start the refresh ``fn(*args)`` under ``scope``'s key (a double click sends one request)
+def start(
+    scope: str, payload: Any, account_id: str, feature: str, fn: Any, *args: Any, **kwargs: Any
+) -> bool:
+    """Start the refresh ``fn(*args, **kwargs)`` under ``scope``'s key (a double click sends one request)
     and follow ``feature`` of ``account_id``. False when it failed: its sentence is on the page,
     and the caller must not rerun (the rerun would wipe it: the click would seem to do nothing)."""
     asking = f"Asking Stripe to refresh the {FEATURE_WORDS.get(feature, feature)}…"
-    if runtime.call_stripe_keyed(asking, scope, payload, fn, *args) is None:
+    if runtime.call_stripe_keyed(asking, scope, payload, fn, *args, **kwargs) is None:
         return False
     runtime.new_request(scope)  # the next refresh, after the cooldown, is a new request
     refresh_watch.watch(account_id, feature)

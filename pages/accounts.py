@@ -37,7 +37,7 @@ from pages import _accounts_customer as picker
 from pages import _follow as follow
 from pages import _refresh as refresh
 from pages import _runtime as runtime
-from services.rules import bank_account
+from services.rules import bank_account, refresh_failure
 from services.usecases import browse_accounts, export_accounts, jobs, refresh_balance, sync_accounts
 
 actor = runtime.guard("accounts.view")
@@ -224,12 +224,14 @@ def csv_or_message(chosen: dict[str, Any]) -> bytes:
 # --------------------------------------------------------------------------- detail view
 
 
-def start_refresh(account_id: str, feature: str) -> bool:
+def start_refresh(detail: bank_account.AccountDetail, feature: str) -> bool:
+    """Ask for the refresh, judged on the account this run just read (no second read first)."""
+    account_id = detail.row.id
     payload = {"account": account_id, "feature": feature}
     scope = f"refresh-{account_id}-{feature}"
     return refresh.start(
         scope, payload, account_id, feature, refresh_balance.refresh, svc, actor, account_id,
-        feature,
+        feature, seen=detail.account if detail.stored is None else None, seen_at=detail.read_at,
     )
 
 
@@ -284,7 +286,7 @@ def refresh_buttons(detail: bank_account.AccountDetail) -> None:
         )
         if reason and reason != shared:
             col.caption(reason)
-        if clicked and start_refresh(account_id, feature):
+        if clicked and start_refresh(detail, feature):
             st.rerun()
     if shared is not None:
         st.caption(shared)
@@ -335,6 +337,19 @@ def owners_block(detail: bank_account.AccountDetail) -> None:
         width="stretch",
         column_config=OWNER_COLUMNS,
     )
+
+
+def failed_next_step(detail: bank_account.AccountDetail) -> None:
+    """Under "Last refreshes: … failed": what the page shows instead, when to try again, and
+    when to ask for a relink (beside the stored copy the buttons are off: it says that instead)."""
+    if detail.stored is not None:
+        return
+    features = bank_account.FEATURES
+    refreshes = actor.can("accounts.refresh")
+    may = {f: refreshes and (f != "ownership" or actor.can("ownership.review")) for f in features}
+    advice = refresh_failure.next_step(detail.account, features, now=svc.now(), may_refresh=may)
+    if advice:
+        st.warning(advice, icon=":material/sync_problem:")
 
 
 def detail_view(account_id: str) -> None:
@@ -393,6 +408,7 @@ def detail_view(account_id: str) -> None:
             for f in bank_account.FEATURES
         )
     )
+    failed_next_step(detail)
     fields, owners, history = st.tabs(["Fields", "Owners", "Balance history"])
     with fields:
         table = account_fields(detail.account, now=svc.now())

@@ -6,22 +6,20 @@ instantly; each figure links to the page that acts on it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl
 
 import streamlit as st
 
 from components.feedback import format_age, format_timestamp
-from components.money import format_money
 from components.navigation import PageSpec, pages_for
 from components.table_columns import time_column
 from pages import _follow as follow
+from pages import _home_cards as cards
 from pages import _runtime as runtime
 from services.auth import Actor
 from services.rules import wording
-from services.rules.chart_data import NO_DATA, conversion_of
+from services.rules.chart_data import conversion_of
 from services.rules.flow_config import FLOW_TITLES
 from services.rules.table_values import utc_time
 from services.usecases import overview as ov
@@ -53,204 +51,7 @@ FIRST_VISIT = {
 
 OPENABLE: dict[str, PageSpec] = {p.file: p for p in pages_for(actor.can)}
 
-
-# --------------------------------------------------------------------------- cards
-
-
-def link(file: str, label: str | None = None) -> None:
-    """A link to ``file`` if this role may open it (a page outside the navigation would fail)."""
-    spec = OPENABLE.get(file)
-    if spec is not None:
-        st.page_link(spec.file, label=label or spec.title, icon=spec.icon)
-
-
-def filtered_link(query: str, label: str) -> None:
-    """A link to the Accounts list already filtered, opened in this tab (a new tab would be a
-    new session: signed in again from the cookie, but with nothing of this one)."""
-    if "pages/accounts.py" in OPENABLE:
-        st.page_link(
-            "pages/accounts.py",
-            label=label,
-            icon=":material/filter_list:",
-            query_params=dict(parse_qsl(query)),
-        )
-
-
-def card(
-    column: Any,
-    label: str,
-    value: str | int,
-    caption: str,
-    file: str | None,
-    link_label: str,
-    *,
-    filters: Sequence[tuple[str, str]] = (),
-    query: dict[str, str] | None = None,
-) -> None:
-    """A figure with what it means and a link to ``file`` (with ``query``: that page's address
-    parameters); ``filters`` (query, label) link to the matching accounts."""
-    with column.container(border=True, height="stretch"):
-        st.metric(label, f"{value:,}" if isinstance(value, int) else value)
-        st.caption(caption)
-        if file is not None and query is not None and file in OPENABLE:
-            st.page_link(file, label=link_label, icon=OPENABLE[file].icon, query_params=query)
-        elif file is not None:
-            link(file, link_label)
-        for query_text, text in filters:
-            filtered_link(query_text, text)
-
-
-def ops_cards(data: ov.OpsOverview) -> None:
-    st.subheader("Operations", divider="gray")
-    c1, c5, c2 = st.columns(3)
-    c3, c4, _ = st.columns(3)
-    card(
-        c1,
-        "Inactive or disconnected",
-        data.inactive + data.disconnected,
-        f"{data.inactive:,} inactive · {data.disconnected:,} disconnected. Stripe can no longer "
-        "refresh their data; what was read stays readable and their payment methods stay "
-        "usable. Ask the customers to link them again.",
-        "pages/accounts.py",
-        "Open accounts",
-        filters=[("status=inactive", "Inactive accounts"), ("status=disconnected", "Disconnected")],
-    )
-    soonest = (
-        f" The first is due by {wording.day(data.relink_soonest)}." if data.relink_soonest else ""
-    )
-    card(
-        c5,
-        "Relink needed",
-        data.relink_needed,
-        "Active accounts Stripe expects to become inactive on a date unless the customer links "
-        f"them again.{soonest}",
-        "pages/accounts.py",
-        "Open accounts",
-        filters=[("relink=needed", "Accounts to relink")],
-    )
-    card(
-        c2,
-        "Last refresh failed",
-        data.refresh_failed,
-        "Accounts whose latest balance, ownership or transaction refresh failed at the bank.",
-        "pages/accounts.py",
-        "Open accounts",
-        filters=[("refresh=failed", "Accounts whose refresh failed")],
-    )
-    card(
-        c3,
-        "Ownership to review",
-        data.mismatches + data.partials,
-        f"{data.mismatches:,} mismatch · {data.partials:,} partial match, from the last checks.",
-        "pages/ownership.py",
-        "Review ownership",
-    )
-    card(
-        c4,
-        "Open collection requests",
-        data.open_requests if data.requests_read else "—",
-        "Requests of the last 30 days the customer has not finished yet (a link to complete, "
-        "microdeposits to verify) or that are still processing: Collect's Open requests."
-        if data.requests_read
-        else "Not read from Stripe yet: Collect reads the requests on its first visit.",
-        "pages/collect.py",
-        "Open requests on Collect",
-        query={"tab": "open"},  # Collect opens on that tab
-    )
-
-
-def _policy_words(data: ov.FinanceOverview) -> str:
-    policy = data.policy
-    parts = []
-    if policy.buffer_amount:
-        parts.append(format_money(policy.buffer_amount, data.policy_currency))
-    if policy.buffer_percent:
-        parts.append(f"{policy.buffer_percent:g} %")
-    buffer = f"Buffer {' + '.join(parts)}" if parts else "No safety buffer"
-    version = f"version {data.policy_version}" if data.policy_version else "defaults, never saved"
-    return f"{buffer} · {version}"
-
-
-REFRESH_BOX = "Refresh stale balances"  # the checkbox on Balance check and Batch check
-
-
-def _failed_words(failed: int) -> str:
-    if not failed:
-        return ""
-    return f" The bank failed the last refresh of {failed:,} of them; a new one may fail too."
-
-
-def finance_cards(data: ov.FinanceOverview) -> None:
-    st.subheader("Finance", divider="gray")
-    max_age = format_age(data.policy.max_age_seconds)
-    st.caption(
-        "Balances a refresh can bring up to date: active cash accounts with balance access and "
-        "no refresh running. Cards, inactive and disconnected accounts are not counted (no "
-        "refresh can reach their bank until the customer links them again)."
-    )
-    c1, c2, c3 = st.columns(3)
-    card(
-        c1,
-        "Stale balances",
-        data.stale_balances,
-        f"Older than {max_age} (the debit policy's limit). A check marks them STALE unless "
-        f"“{REFRESH_BOX}” is ticked on Balance check or Batch check (it starts unticked)."
-        + _failed_words(data.stale_failed),
-        "pages/balance_check.py",
-        "Check a debit",
-        filters=[("balance=stale", "These accounts")],
-    )
-    card(
-        c2,
-        "Balances never fetched",
-        data.never_refreshed,
-        "No balance yet, so a check says UNAVAILABLE: fetch one from the account, or tick "
-        f"“{REFRESH_BOX}” on Balance check or Batch check." + _failed_words(data.never_failed),
-        None,
-        "",
-        filters=[("balance=never", "These accounts")],
-    )
-    card(
-        c3,
-        "Debit policy",
-        f"max age {max_age}",
-        _policy_words(data) + ("" if "pages/policy.py" in OPENABLE else " · set by an admin"),
-        "pages/policy.py",
-        "Edit the policy",
-    )
-
-
-def returns_cards(data: ov.ReturnsGlance) -> None:
-    """Nacha's return rates at a glance for ops and finance; a warning when one nears its limit."""
-    st.subheader("Returns, last 60 days", divider="gray")
-    elsewhere = f" {data.who_acts}" if data.who_acts else ""  # ops: who can act, and where
-    for sentence in data.warnings:
-        st.warning(sentence + elsewhere, icon=":material/warning:")
-    columns = st.columns(3)
-    for column, rec in zip(columns, data.rates, strict=True):
-        rate = NO_DATA if rec["rate"] is None else f"{rec['rate']:.2%}"
-        card(
-            column,
-            f"{rec['category'].capitalize()} return rate",
-            rate,
-            f"{rec['returns']:,} returned of {rec['debits']:,} debits · limit {rec['limit']:.1%}"
-            + (
-                f" · {data.recent_returns:,} came back this week"
-                if rec["category"] == "overall"
-                else ""
-            ),
-            "pages/returns.py",
-            "Open returns",
-        )
-    if data.who_acts and not data.warnings:
-        st.caption(data.who_acts)
-    if data.latest_retryable and "pages/returns.py" in OPENABLE:
-        st.page_link(
-            "pages/returns.py",
-            label=f"Plan a retry for {data.latest_retryable} (insufficient funds)",
-            icon=":material/replay:",
-            query_params={"retry": data.latest_retryable},
-        )
+# --------------------------------------------------------------------------- sections
 
 
 def first_intent_sync() -> None:
@@ -289,7 +90,8 @@ def manager_cards(data: ov.ManagerOverview) -> None:
         rate = conversion_of(
             method.started, method.succeeded, method.pending, other_method=method.other_method
         )
-        card(
+        cards.card(
+            OPENABLE,
             column,
             f"{method.verification_method.capitalize()} verification",
             rate.label(decimals=0),  # as Conversion's cards say it
@@ -308,7 +110,8 @@ def manager_cards(data: ov.ManagerOverview) -> None:
             query={**days, "method": method.verification_method},
         )
     synced = data.last_intents_sync
-    card(
+    cards.card(
+        OPENABLE,
         columns[-1],
         "Intents last synced",
         wording.ago(int(svc.now() - synced.timestamp())) if synced else "never",
@@ -351,11 +154,11 @@ def admin_cards(data: ov.AdminOverview) -> None:
             )
         else:
             st.caption("Nothing has been changed yet.")
-        link("pages/audit.py", "Open the audit log")
+        cards.link(OPENABLE, "pages/audit.py", "Open the audit log")
     with right.container(border=True):
         st.markdown("**Flow configurations**")
         st.caption(_flow_words(data.flow_versions))
-        link("pages/flows.py", "Configure flows")
+        cards.link(OPENABLE, "pages/flows.py", "Configure flows")
 
 
 # The caches below compute again when a sync or webhook changed what they count (the data
@@ -436,11 +239,11 @@ def attention(who: Actor) -> None:
         )
     else:
         if data.ops:
-            ops_cards(data.ops)
+            cards.ops_cards(OPENABLE, data.ops)
         if data.finance:
-            finance_cards(data.finance)
+            cards.finance_cards(OPENABLE, data.finance)
     if data.returns:
-        returns_cards(data.returns)
+        cards.returns_cards(OPENABLE, data.returns)
     if who.can("conversion.view"):
         manager = runtime.call(
             manager_section, (keys.store, keys.intents, keys.intents_synced), minute, who
@@ -491,10 +294,10 @@ if actor.can("accounts.view"):
     live_data()
 
 st.subheader("Pages", divider="gray")
-cards = [p for p in OPENABLE.values() if p.file != "pages/home.py"]
-for row_start in range(0, len(cards), 3):
+others = [p for p in OPENABLE.values() if p.file != "pages/home.py"]
+for row_start in range(0, len(others), 3):
     columns = st.columns(3)
-    for column, spec in zip(columns, cards[row_start : row_start + 3], strict=False):
+    for column, spec in zip(columns, others[row_start : row_start + 3], strict=False):
         with column.container(border=True, height="stretch"):
             st.page_link(spec.file, label=spec.title, icon=spec.icon)
             st.caption(spec.blurb)

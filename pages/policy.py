@@ -18,14 +18,14 @@ from components.diff_view import both_changed, diff_view
 from components.feedback import format_age
 from components.history_table import history_table
 from components.money import format_money
-from components.table_columns import age_column, money_column
+from components.table_columns import duration_column, money_column
 from pages import _policy_draft as drafts
 from pages import _runtime as runtime
 from pages._policy_draft import BASE, BASE_VALUES, FLASH_INFO, RELOAD
 from services.rules import policy_bounds, three_way, wording
 from services.rules.debit import DebitPolicy
 from services.rules.money import MoneyError, parse_unambiguous_amount
-from services.rules.table_values import hours, major_units, one_currency
+from services.rules.table_values import major_units, one_currency, seconds
 from services.usecases import debit_policy
 
 actor = runtime.guard("policy.edit")
@@ -355,15 +355,16 @@ def history() -> None:
             lambda v: {
                 "Fixed buffer": major_units(v.policy.buffer_amount, v.currency),
                 "Buffer %": float(v.policy.buffer_percent),
-                "Max balance age": hours(v.policy.max_age_seconds),
+                "Max balance age": seconds(v.policy.max_age_seconds),
             },
             {
                 "Fixed buffer": money_column(
                     "Fixed buffer", one_currency(v.currency for v in versions)
                 ),
                 "Buffer %": st.column_config.NumberColumn("Buffer %", format="%g %%"),
-                "Max balance age": age_column("Max balance age"),
+                "Max balance age": duration_column("Max balance age"),
             },
+            durations=["Max balance age"],
         )
 
 

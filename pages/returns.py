@@ -15,7 +15,7 @@ import streamlit as st
 
 from components.money import format_money
 from components.returns_charts import return_trend_chart
-from components.table_columns import age_column, display_frame
+from components.table_columns import display_frame, duration_column, worded_durations
 from pages import _follow as follow
 from pages import _refresh as bank_refresh
 from pages import _runtime as runtime
@@ -224,10 +224,11 @@ if review is not None:
             times=check_review.MISS_TIMES,
             labels={"Made": "Made (UTC)", "Checked": "Checked (UTC)"},
         )
-        shown["Balance age (hours)"] = age_column("Balance age")
+        shown["Balance age"] = duration_column("Balance age")
         st.dataframe(
-            misses, hide_index=True, placeholder="—", width="stretch", column_config=shown
-        )
+            worded_durations(misses, ["Balance age"]), hide_index=True, placeholder="—",
+            width="stretch", column_config=shown,
+        )  # fmt: skip
     kept = ", ".join(format_money(v, c) for c, v in sorted(review.kept_amounts.items()))
     st.markdown(
         f"**Kept from bouncing:** {review.kept_count:,} planned debit"

@@ -1,4 +1,5 @@
 """The store's mirror of customers and their FC accounts: upserts, events, queries.
+(The mirrored customers are searched in :mod:`services.adapters.customer_search`.)
 
 Stripe has no "list every FC account" call and no server-side filters beyond the holder, so the
 browser reads this mirror. The sync use case fills it; every use case that touches an account
@@ -28,13 +29,11 @@ from services.rules.bank_account import (
     AccountFilters,
     AccountRow,
     BalancePoint,
-    CustomerHit,
     flatten_account,
     flatten_customer,
     newer_copy_wins,
     split_set,
 )
-from services.rules.people import fold
 from services.rules.stripe_api import rendered_elsewhere
 
 # The events that change what the mirror holds; their ``data.object`` is the whole customer or
@@ -435,65 +434,3 @@ def balance_history(engine: Engine, account_id: str, *, limit: int = 50) -> list
             .limit(limit)
         ).all()
         return [BalancePoint(s.as_of, s.currency, s.current, s.available) for s in found]
-
-
-# --------------------------------------------------------------------------- customers
-
-
-def _hits(session: Session, customers: list[CustomerRecord]) -> list[CustomerHit]:
-    ids = [c.id for c in customers]
-    counts: dict[str, int] = {}
-    if ids:
-        rows = session.exec(
-            select(AccountRecord.customer_id, func.count())
-            .where(col(AccountRecord.customer_id).in_(ids))
-            .group_by(col(AccountRecord.customer_id))
-        ).all()
-        counts = {str(cid): int(n) for cid, n in rows}
-    return [
-        CustomerHit(
-            id=c.id, email=c.email, name=c.name, created=c.created, accounts=counts.get(c.id, 0)
-        )
-        for c in customers
-    ]
-
-
-def _customers(engine: Engine, where: Any, limit: int, offset: int = 0) -> list[CustomerHit]:
-    with session_scope(engine) as session:
-        found = session.exec(
-            select(CustomerRecord)
-            .where(where)
-            .order_by(col(CustomerRecord.created).desc(), col(CustomerRecord.id).desc())
-            .offset(offset)
-            .limit(limit)
-        ).all()
-        return _hits(session, list(found))
-
-
-def customers_by_id(engine: Engine, ids: list[str], limit: int) -> list[CustomerHit]:
-    return _customers(engine, col(CustomerRecord.id).in_(ids), limit)
-
-
-def customers_by_email(engine: Engine, email: str, limit: int) -> list[CustomerHit]:
-    """Mirrored customers with this email, in any case."""
-    return _customers(engine, CustomerRecord.email_lower == email.lower(), limit)
-
-
-def _matching(needle: str) -> Any:
-    return or_(
-        col(CustomerRecord.name_lower).contains(fold(needle), autoescape=True),  # no accents
-        col(CustomerRecord.email_lower).contains(needle, autoescape=True),
-    )
-
-
-def customers_matching(
-    engine: Engine, needle: str, limit: int, offset: int = 0
-) -> list[CustomerHit]:
-    """Mirrored customers whose name or email contains ``needle`` (lower case), newest first."""
-    return _customers(engine, _matching(needle), limit, offset)
-
-
-def count_customers_matching(engine: Engine, needle: str) -> int:
-    with session_scope(engine) as session:
-        counted = select(func.count()).select_from(CustomerRecord).where(_matching(needle))
-        return int(session.exec(counted).one())

@@ -151,6 +151,7 @@ class AccountDetail:
     refreshes: dict[str, RefreshView]  # feature -> its last refresh
     relink: Relink | None = None  # Stripe announced a deactivation unless the customer relinks
     stored: StoredCopy | None = None  # set when Stripe could not be read: this is the store's copy
+    read_at: int | None = None  # Unix seconds when ``account`` was read from Stripe (None: stored)
 
 
 @dataclass(frozen=True)

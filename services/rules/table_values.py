@@ -3,7 +3,8 @@
 Money lives in fcops as integer minor units plus a currency. A table shows it in major units
 (``12345`` cents → ``123.45``) as a float, with the currency in the column's display format, so
 clicking the column header sorts $919.76 below $9,233.32 (text would sort it above). Ages are a
-number of hours, timestamps a UTC ``datetime``. Pages convert here, once, and nowhere else.
+number of seconds (drawn in the app's one wording, :func:`services.rules.wording.age`, by
+``components.table_columns.worded_durations``), timestamps a UTC ``datetime``. Pages convert here, once, and nowhere else.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from services.rules.money import exponent
 
 __all__ = [
     "SYMBOL_FORMATS",
-    "age_hours",
-    "hours",
+    "age_seconds",
+    "seconds",
     "major_units",
     "money_format",
     "one_currency",
@@ -56,16 +57,17 @@ def money_format(currency: str | None) -> str:
     return f"%.{exponent(code)}f {code.upper()}"
 
 
-def age_hours(now: int | float, ts: int | float | None) -> float | None:
-    """Hours from Unix time ``ts`` to ``now`` (one decimal), ``None`` when ``ts`` is unknown."""
+def age_seconds(now: int | float, ts: int | float | None) -> float | None:
+    """Seconds from Unix time ``ts`` to ``now``, for an age column; ``None`` when ``ts`` is
+    unknown. A float, so a column with blanks stays numeric and sorts by age."""
     if not ts:
         return None
-    return round((float(now) - float(ts)) / 3600, 1)
+    return float(now) - float(ts)
 
 
-def hours(seconds: int | float | None) -> float | None:
-    """A duration in seconds as hours (one decimal), for an age column."""
-    return None if seconds is None else round(float(seconds) / 3600, 1)
+def seconds(value: int | float | None) -> float | None:
+    """A duration in seconds as a float cell of an age column (``None`` stays blank)."""
+    return None if value is None else float(value)
 
 
 def utc_date(ts: int | float | None) -> date | None:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from services.adapters import account_mirror as mirror
+from services.adapters import customer_search
 from services.adapters.models import AccountRecord
 from services.adapters.store import session_scope
 from services.auth import Actor, require
@@ -57,7 +58,7 @@ def _customers_from_stripe(
     for customer in customers[:limit]:
         mirror.mirror_customer_accounts(svc, customer)
     ids = [c["id"] for c in customers[:limit]]
-    return mirror.customers_by_id(svc.engine, ids, limit)
+    return customer_search.customers_by_id(svc.engine, ids, limit)
 
 
 def _search_by_id(svc: Services, text: str, limit: int) -> list[CustomerHit]:
@@ -95,7 +96,7 @@ def _whole_email(term: str) -> bool:
 
 
 def _search_by_email(svc: Services, text: str, limit: int) -> list[CustomerHit]:
-    hits = mirror.customers_by_email(svc.engine, text, limit)
+    hits = customer_search.customers_by_email(svc.engine, text, limit)
     if hits:
         return hits
     # The list filter is exact and case-sensitive; Search matches any case but lags writes by
@@ -138,7 +139,7 @@ def search_customers(
         return _search_by_id(svc, term, limit)
     if _whole_email(term):
         return _search_by_email(svc, term, limit)
-    return mirror.customers_matching(svc.engine, term.lower(), limit)
+    return customer_search.customers_matching(svc.engine, term.lower(), limit)
 
 
 @dataclass(frozen=True)
@@ -163,9 +164,11 @@ def search_customers_page(
         hits = search_customers(svc, actor, text, limit=page_size)
         return CustomerSearchPage(hits, len(hits), 1, page_size)
     needle = term.lower()
-    total = mirror.count_customers_matching(svc.engine, needle)
+    total = customer_search.count_customers_matching(svc.engine, needle)
     page = clamp(page, total, page_size)
-    hits = mirror.customers_matching(svc.engine, needle, page_size, offset=(page - 1) * page_size)
+    hits = customer_search.customers_matching(
+        svc.engine, needle, page_size, offset=(page - 1) * page_size
+    )
     return CustomerSearchPage(hits, total, page, page_size)
 
 
@@ -333,13 +336,15 @@ def account_detail(svc: Services, actor: Actor, account_id: str | None) -> Accou
 
 
 def _fresh_detail(svc: Services, actor: Actor, account_id: str) -> AccountDetail:
+    read_at = svc.now()  # before the request: the copy is at least this old
     fresh = fetch_account(svc, account_id, expand_ownership=True)
     mirror.upsert_account(svc.engine, fresh)  # first: a later read that fails finds this copy
     show_pii = actor.can("owners.view_pii")
     owners = _owners(svc, fresh, show_pii=show_pii)
     account = normalise_account(fresh)
     customer = _customer(svc, (account.get("account_holder") or {}).get("customer"))
-    return _detail(svc, actor, account, customer_view(customer), owners, show_pii=show_pii)
+    detail = _detail(svc, actor, account, customer_view(customer), owners, show_pii=show_pii)
+    return replace(detail, read_at=read_at)
 
 
 def _stored_detail(

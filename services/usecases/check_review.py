@@ -36,7 +36,7 @@ MISS_COLUMNS = [
     "Checked",
     "Amount checked",
     "Balance at the check",
-    "Balance age (hours)",
+    "Balance age",
     "Required",
     "Currency",
     "Check",
@@ -47,7 +47,8 @@ MISS_COLUMNS = [
 # (``accounts.view``); for the others (managers) these columns are left out, IDs only.
 PERSON_COLUMNS = ("Name", "Email")
 # Money in MISS_COLUMNS is integer minor units of "Currency" (the check's, which matched the
-# debit's) and "Made"/"Checked" Unix seconds: the page formats them, so its table sorts numbers.
+# debit's), "Made"/"Checked" Unix seconds and "Balance age" seconds: the page formats them, so
+# its table sorts numbers.
 MISSES_SHOWN = 100  # rows of the misses table (newest first); the count is of all
 MISS_MONEY = ("Amount", "Amount checked", "Balance at the check", "Required")
 MISS_TIMES = ("Made", "Checked")
@@ -73,8 +74,8 @@ def _money(amounts: dict[str, int]) -> str:
     return " + ".join(format_plain(v, c) for c, v in sorted(amounts.items())) or "nothing"
 
 
-def _hours(seconds: int | None) -> float | None:
-    return None if seconds is None else round(seconds / 3600, 1)
+def _seconds(seconds: int | None) -> float | None:
+    return None if seconds is None else float(seconds)
 
 
 def _miss_frame(items: list[rules.Joined], people: Mapping[str, Person] | None) -> pd.DataFrame:
@@ -95,7 +96,7 @@ def _miss_frame(items: list[rules.Joined], people: Mapping[str, Person] | None) 
                 "Checked": c.checked_at,
                 "Amount checked": c.amount,
                 "Balance at the check": c.balance,
-                "Balance age (hours)": _hours(c.age),
+                "Balance age": _seconds(c.age),
                 "Required": c.required,
                 "Currency": c.currency,
                 "Check": c.source,

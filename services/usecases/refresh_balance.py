@@ -2,12 +2,14 @@
 
 The one rule (:mod:`services.rules.refresh_rule`) is checked first on a fresh copy of the
 account, so the person gets a sentence saying until when and no request is sent that Stripe
-would not act on. Starting is audited as ``account.refresh``; each finished attempt a poll sees
+would not act on. That copy is the caller's own read when it is seconds old (the Accounts page
+read the account in the same run as the click), else a read made here. Starting is audited as ``account.refresh``; each finished attempt a poll sees
 is audited once as ``account.refresh.result``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlmodel import select
@@ -43,6 +45,30 @@ def require_idempotency_key(key: str | None) -> str:
     return clean
 
 
+# How old a caller's copy of the account may be to stand for "the account before the refresh".
+# A page's run reads it and handles the click within seconds. The copy decides only whether to
+# ask (Stripe's answer is judged again by :func:`refresh_rule.started`): a copy read before
+# someone else's refresh started could take that refresh for ours, so the window stays short.
+SEEN_FRESH_SECONDS = 15
+
+
+def _account_before(
+    svc: Services, account_id: str, seen: Mapping[str, Any] | None, seen_at: int | None
+) -> dict[str, Any]:
+    """The account as it stands before the refresh: the caller's copy when it is Stripe's and
+    at most :data:`SEEN_FRESH_SECONDS` old, else a fresh read (mirrored)."""
+    if (
+        seen is not None
+        and seen_at is not None
+        and seen.get("id") == account_id
+        and 0 <= svc.now() - seen_at <= SEEN_FRESH_SECONDS
+    ):
+        return dict(seen)
+    account = fetch_account(svc, account_id)
+    mirror.upsert_account(svc.engine, account)
+    return account
+
+
 def _ask_stripe_to_refresh(
     svc: Services, account_id: str, feature: str, idempotency_key: str
 ) -> dict[str, Any]:
@@ -62,12 +88,15 @@ def refresh(
     feature: str,
     *,
     idempotency_key: str,
+    seen: Mapping[str, Any] | None = None,
+    seen_at: int | None = None,
 ) -> dict[str, Any]:
     """Start a balance, ownership or transactions refresh; audited as ``account.refresh``.
 
     Stripe's answer is judged by the account it returns: a refresh it did not start (no new
     pending refresh) raises RefreshNotAllowed and is audited as an error, never reported as
-    started; a refusal carries Stripe's own sentence.
+    started; a refusal carries Stripe's own sentence. ``seen`` (read from Stripe at
+    ``seen_at``) spares a read when it is seconds old: a page that just drew the account.
     """
     check_feature(feature)
     account_id = parse_account_id(account_id)
@@ -83,8 +112,7 @@ def refresh(
         require(actor, "accounts.refresh")
         if feature == "ownership":  # owner data is for ownership review (finance never sees it)
             require(actor, "ownership.review")
-        account = fetch_account(svc, account_id)
-        mirror.upsert_account(svc.engine, account)
+        account = _account_before(svc, account_id, seen, seen_at)
         blocker = refresh_blocker(account, feature, now=svc.now())
         if blocker:
             raise RefreshNotAllowed(blocker)

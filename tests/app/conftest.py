@@ -103,6 +103,15 @@ def filter_box(at: AppTest, kind: str, base: str) -> Any:
     return next(w for w in getattr(at, kind) if str(w.key).startswith(f"{base}:"))
 
 
+def shown_cells(element: Any) -> Any:
+    """A table's cells as the browser draws them (a Styler's display values, a DataFrame)."""
+    from streamlit import dataframe_util
+
+    return dataframe_util.convert_arrow_bytes_to_pandas_df(
+        element.proto.arrow_data.styler.display_values
+    )
+
+
 def no_exceptions(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 

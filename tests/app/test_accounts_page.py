@@ -16,14 +16,24 @@ from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.auth import Actor
 from services.usecases import browse_accounts, sync_accounts
-from tests.app.conftest import column_config, filter_box, no_exceptions, open_page, refused, texts
+from tests.app.conftest import (
+    column_config,
+    filter_box,
+    no_exceptions,
+    open_page,
+    refused,
+    shown_cells,
+    texts,
+)
 from tests.app.conftest import shared_app as app
 
 PAGE = "pages/accounts.py"
 OPS = Actor(username="ops", role="ops")
 
 
-def new_customer(*, prefetch: list[str], permissions: list[str] | None = None) -> tuple[dict, dict]:
+def new_customer(
+    *, prefetch: list[str], permissions: list[str] | None = None, institution: str = "StripeBank"
+) -> tuple[dict, dict]:
     """A customer of this test with one linked account, made through the app's own sandbox."""
     a = app()
     tag = secrets.token_hex(4)
@@ -38,7 +48,7 @@ def new_customer(*, prefetch: list[str], permissions: list[str] | None = None) -
         },
         idempotency_key=None,
     )
-    a.simulator.complete_session(session["id"], institution="StripeBank", accounts=1)
+    a.simulator.complete_session(session["id"], institution=institution, accounts=1)
     a.simulator.complete_refreshes()
     [account] = a.gateway.list_accounts(customer=customer["id"])
     return customer, account
@@ -76,10 +86,11 @@ def test_ops_sees_the_synced_accounts_table_with_balances_and_refresh_states() -
     assert frame["Last 4"].str.startswith("••").any()
     # Money and ages are numbers (so the grid sorts them numerically), formatted by the column.
     assert pd.api.types.is_float_dtype(frame["Balance"]) and frame["Balance"].notna().any()
-    assert pd.api.types.is_float_dtype(frame["Balance age"])
+    assert pd.api.types.is_float_dtype(frame["Balance age"])  # seconds, said in words
     config = column_config(at.dataframe[0])
     assert config["Balance"]["type_config"] == {"type": "number", "format": "dollar"}
-    assert config["Balance age"]["type_config"]["format"] == "%.1f h"
+    ages = shown_cells(at.dataframe[0])["Balance age"]
+    assert all(a == "—" or a.split()[-1] in ("s", "min", "h", "d") for a in ages), list(ages)
     assert list(frame.columns).index("Customer") < list(frame.columns).index("ID")
     (download,) = at.get("download_button")
     assert download.proto.ignore_rerun  # a rerun would drop the file before it is fetched
@@ -256,3 +267,43 @@ def test_an_account_without_a_balance_says_how_to_get_one() -> None:
     no_exceptions(at)
     assert "Use Refresh balance to fetch one" in texts(at)
     assert not at.button(key="acc_refresh_balance").disabled
+
+
+def test_a_failed_refresh_says_what_is_shown_instead_and_what_to_do_next() -> None:
+    """"Last refreshes: balance failed" used to stand alone: no when, no what next."""
+    _, account = new_customer(prefetch=["balances"], institution="Refresh Errors Bank")
+    at = detail(account["id"])
+    no_exceptions(at)
+    assert "balance failed" in texts(at)
+    [warning] = [str(w.value) for w in at.warning if "refresh" in str(w.value)]
+    assert "The last balance refresh (" in warning and "failed" in warning
+    assert "there is no balance from the bank yet" in warning
+    assert "Stripe does not try again by itself: press Refresh balance again from " in warning
+    assert "If the next attempt fails too" in warning and "link the account again" in warning
+
+
+def test_the_table_and_the_account_say_a_balance_age_as_balance_check_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The table said "3.3 h" where the account's metric (and Balance check) said "3 h": one
+    wording now (services.rules.wording.age), and the cells keep seconds so the column sorts."""
+    import dataclasses
+
+    from services.rules import wording
+
+    customer, account = new_customer(prefetch=["balances"])
+    real = app().services
+    later = dataclasses.replace(real, now=lambda: real.now() + 3 * 3600 + 17 * 60)
+    monkeypatch.setattr(app(), "services", later)
+    at = open_page(PAGE, "ops")
+    at.session_state["acc_customer"] = (customer["id"], customer["name"])
+    at.run()
+    no_exceptions(at)
+    table = next(d for d in at.dataframe if "Balance age" in d.value.columns)
+    seconds = table.value["Balance age"]
+    assert pd.api.types.is_float_dtype(seconds) and 3 * 3600 < seconds.iloc[0] < 4 * 3600
+    assert list(shown_cells(table)["Balance age"]) == ["3 h"] == [wording.age(seconds.iloc[0])]
+    at.query_params["account"] = account["id"]
+    at.run()
+    no_exceptions(at)
+    assert {m.label: m.value for m in at.metric}["Balance age"] == "3 h"

@@ -154,9 +154,9 @@ def test_finance_sees_verdicts_against_outcomes_the_misses_and_the_money_kept() 
     assert table.loc["ok", "returned R01/R09"] >= 1
     assert table.loc["ok", "settled"] >= 1
     assert table.loc["insufficient", "returned R01/R09"] >= 1
-    misses = next(d.value for d in at.dataframe if "Balance age (hours)" in d.value.columns)
+    misses = next(d.value for d in at.dataframe if "Balance age" in d.value.columns)
     row = misses[misses["Debit"] == ids["miss"]].iloc[0]
-    assert row["Balance at the check"] == 107.0 and row["Balance age (hours)"] == 1.0  # numbers
+    assert row["Balance at the check"] == 107.0 and row["Balance age"] == 3600.0  # numbers
     columns = list(misses.columns)
     assert columns.index("Customer") < columns.index("Debit")
     page = texts(at)
@@ -202,7 +202,7 @@ def debits_table(at: Any) -> Any:
 
 
 def misses_table(at: Any) -> Any:
-    return next(d.value for d in at.dataframe if "Balance age (hours)" in d.value.columns)
+    return next(d.value for d in at.dataframe if "Balance age" in d.value.columns)
 
 
 def test_the_debits_and_the_misses_name_the_customer_before_the_ids() -> None:

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from services.usecases import edit_flows as flows
-from tests.app.conftest import no_exceptions, open_page, refused, texts
+from tests.app.conftest import no_exceptions, open_page, refused, shown_cells, texts
 from tests.app.conftest import shared_app as app
 
 PAGE = "pages/collect.py"
@@ -231,7 +231,7 @@ def test_an_open_request_can_be_canceled_from_its_tab() -> None:
     assert any(o.endswith(intent_id) for o in at.selectbox(key="collect_cancel_open").options)
     assert at.button(key="collect_cancel_open_button").disabled  # nothing chosen yet
     assert "Customer to link a bank account" in str(at.dataframe[0].value.to_dict())
-    opened = at.dataframe[0].value  # ages in hours and times as datetimes: they sort as numbers
+    opened = at.dataframe[0].value  # ages in seconds and times as datetimes: they sort as numbers
     assert pd.api.types.is_float_dtype(opened["Age"])
     assert pd.api.types.is_datetime64_any_dtype(opened["Created"])
     assert list(at.dataframe[0].proto.column_order)[-2:] == [
@@ -448,8 +448,10 @@ def test_the_open_request_chosen_to_cancel_survives_the_clock(
     no_exceptions(at)
     assert at.selectbox(key="collect_cancel_open").value == intent_id  # still chosen
     assert at.selectbox(key="collect_cancel_open").options == options
-    ages = next(df.value for df in at.dataframe if "SetupIntent" in df.value.columns)["Age"]
-    assert list(ages) == [pytest.approx(3.3, abs=0.1)]  # the age moved, in the table
+    table = next(df for df in at.dataframe if "SetupIntent" in df.value.columns)
+    ages = table.value["Age"]  # seconds, so the column sorts; said as every page says an age
+    assert list(ages) == [pytest.approx(3 * 3600 + 17 * 60, abs=120)]  # the age moved
+    assert list(shown_cells(table)["Age"]) == ["3 h"]
     at.button(key="collect_cancel_open_button").click().run()
     no_exceptions(at)
     assert any(f"Canceled {intent_id}" in s.value for s in at.success)

@@ -18,6 +18,7 @@ from tests.app.conftest import (
     no_exceptions,
     open_page,
     refused,
+    shown_cells,
     texts,
 )
 from tests.app.conftest import shared_app as app
@@ -210,15 +211,6 @@ def test_card_and_link_payers_are_out_of_the_rate_as_the_footnote_says() -> None
         assert int(csv_rows[str(method)]["ended"]) == ended
         assert float(csv_rows[str(method)]["conversion_rate"]) == pytest.approx(usable / ended)
     assert "neither as usable nor as ended (it is out of the rate)" in texts(at)
-
-
-def shown_cells(element: Any) -> pd.DataFrame:
-    """The table's cells as the browser draws them (a Styler's display values)."""
-    from streamlit import dataframe_util
-
-    return dataframe_util.convert_arrow_bytes_to_pandas_df(
-        element.proto.arrow_data.styler.display_values
-    )
 
 
 def test_the_table_says_the_median_time_to_usable_as_the_cards_do_and_sorts_by_length() -> None:

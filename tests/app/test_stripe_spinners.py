@@ -127,7 +127,7 @@ def test_a_refresh_click_says_it_asks_stripe(spinners: list[str]) -> None:
     at.query_params["account"] = account["id"]
     at.run()
     assert not at.button(key="acc_refresh_balance").disabled
-    # The click's run reads the account again (and its owners) before it asks for the refresh.
+    # The click's run reads the account (and its customer) to draw the page, then asks.
     app().simulator.force_faults("slow", 4, seconds=SLOW)
     at.button(key="acc_refresh_balance").click().run()
     no_exceptions(at)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import delete, update
 from sqlmodel import col
 
-from services.adapters import account_mirror, people
+from services.adapters import account_mirror, customer_search, people
 from services.adapters.models import CustomerRecord, DataVersion
 from services.adapters.store import fill_kept, open_store, session_scope
 from services.rules.people import fold
@@ -36,7 +36,7 @@ def _seed(engine: Any) -> None:
 
 
 def found(engine: Any, term: str) -> set[str]:
-    return {h.id for h in account_mirror.customers_matching(engine, term.lower(), 50)}
+    return {h.id for h in customer_search.customers_matching(engine, term.lower(), 50)}
 
 
 def test_a_name_is_found_with_or_without_its_accents(engine: Any) -> None:
@@ -45,7 +45,7 @@ def test_a_name_is_found_with_or_without_its_accents(engine: Any) -> None:
     assert found(engine, "González") == {"cus_acc1", "cus_acc4"}
     assert found(engine, "nguyen") == {"cus_acc2"}
     assert found(engine, "lukasz strasse") == found(engine, "Łukasz") == {"cus_acc3"}
-    assert account_mirror.count_customers_matching(engine, "gonzalez") == 2
+    assert customer_search.count_customers_matching(engine, "gonzalez") == 2
     # The subqueries other pages search people with (Returns, Transactions, Collect lists).
     with session_scope(engine) as session:
         ids = set(session.exec(people.customers_matching(fold("NGUYỄN"))).all())

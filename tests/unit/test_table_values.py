@@ -1,4 +1,4 @@
-"""Table cells hold numbers: money in major units, ages in hours, times as UTC datetimes."""
+"""Table cells hold numbers: money in major units, ages in seconds, times as UTC datetimes."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pandas as pd
 
 from services.rules.table_values import (
-    age_hours,
-    hours,
+    age_seconds,
     major_units,
     money_format,
     one_currency,
+    seconds,
     utc_date,
     utc_time,
 )
@@ -50,13 +50,12 @@ def test_money_format_uses_presets_or_the_right_decimals() -> None:
     assert money_format(None) == "localized"
 
 
-def test_ages_are_hours_so_7_sorts_before_19() -> None:
+def test_ages_are_seconds_so_7_h_sorts_before_19_h() -> None:
     now = 1_000_000
-    ages = [age_hours(now, now - 19 * 3600), age_hours(now, now - 7 * 3600)]
-    assert ages == [19.0, 7.0] and sorted(a for a in ages if a is not None) == [7.0, 19.0]
-    assert age_hours(now, now - 90 * 60) == 1.5
-    assert hours(3 * 86_400) == 72.0 and hours(None) is None
-    assert age_hours(now, None) is None and age_hours(now, 0) is None
+    ages = [age_seconds(now, now - 19 * 3600), age_seconds(now, now - 7 * 3600)]
+    assert ages == [68_400.0, 25_200.0] and sorted(a for a in ages if a is not None)[0] == 25_200
+    assert seconds(3 * 86_400) == 259_200.0 and seconds(None) is None
+    assert age_seconds(now, None) is None and age_seconds(now, 0) is None
 
 
 def test_utc_time_is_aware_utc() -> None:
