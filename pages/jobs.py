@@ -15,7 +15,7 @@ from components.table_columns import time_column
 from pages import _runtime as runtime
 from services.rules import job_progress, wording
 from services.rules.table_values import utc_time
-from services.usecases import jobs, jobs_daily, webhooks
+from services.usecases import jobs, jobs_daily, jobs_retry, webhooks
 
 actor = runtime.guard("jobs.view")
 runtime.page_header(
@@ -34,8 +34,14 @@ FILTERS = {
     "all": "All jobs",
     "active": "Running or queued",
     "failed": "Failed",
-    "retried": "Retried",
+    "resumed": "Resumed after a restart",
+    "tried_again": "Tried again",
 }
+RUNS_HELP = (
+    "How many times the job's process ran it: more than 1 means it was resumed after a crash or "
+    "restart, where it had stopped. A job a person tried again is a new job (its ID ends in "
+    "-retry1, -retry2 …): the “Tried again” filter lists those."
+)
 
 
 def when(moment: datetime | None) -> str:
@@ -49,6 +55,43 @@ def received_age(moment: datetime) -> float:
 
 
 STARTED = "jobs_started"  # the job last started on this page in this session
+SHORT_TIME = "MM-DD HH:mm"  # the list holds recent jobs: the year would only take room
+JOB_COLUMNS = {  # what matters first; the ID (to copy) last and narrow
+    "Job": st.column_config.TextColumn("Job", width=150),
+    "Status": st.column_config.TextColumn("Status", width=72),
+    "Progress": st.column_config.ProgressColumn("Progress", min_value=0, max_value=1, width=88),
+    "Message": st.column_config.TextColumn("Message", width=260),
+    "Finished": st.column_config.DatetimeColumn(
+        "Finished", format=SHORT_TIME, timezone="UTC", width=92, help="UTC"
+    ),
+    "Queued": st.column_config.DatetimeColumn(
+        "Queued", format=SHORT_TIME, timezone="UTC", width=92, help="UTC"
+    ),
+    "Started by": st.column_config.TextColumn("Started by", width=72),
+    "Runs": st.column_config.NumberColumn("Runs", help=RUNS_HELP, width=44),
+    "ID": st.column_config.TextColumn("ID", width=60),
+}
+
+
+def try_again(job_id: str) -> None:
+    """Start the failed job again (the service checks the role and audits) and follow the new
+    one in the note."""
+    started = runtime.call(jobs_retry.retry_job, actor, job_id)
+    if started:
+        st.session_state[STARTED] = started
+        st.rerun()
+
+
+def try_again_button(view: jobs.JobView, key: str) -> None:
+    """'Try again' for a failed job, or the sentence saying why it cannot be tried from here."""
+    why = jobs_retry.why_not_retried(view)
+    if why:
+        st.caption(why)
+    elif st.button("Try again", icon=":material/replay:", key=key, help=RETRY_HELP):
+        try_again(view.id)
+
+
+RETRY_HELP = "Starts the same job with the same inputs again, as you; the failed one stays listed."
 
 
 @st.fragment(run_every=2.0)
@@ -60,7 +103,7 @@ def started_note() -> None:
     if view is None:
         return
     text = (view.error or view.message or "").strip()
-    said = f" {text}" + ("" if text.endswith((".", "!", "?")) else ".") if text else ""
+    said = f" {job_progress.as_sentence(text)}" if text else ""
     if view.status == "queued":
         st.info(f"{view.label} is queued; its progress shows below.", icon=":material/schedule:")
     elif view.status == "running":
@@ -76,6 +119,31 @@ def started_note() -> None:
             icon=":material/error:",
         )
     st.caption(f"Job ID `{view.id}`")
+    if view.status == "failed":
+        try_again_button(view, "jobs_note_retry")
+
+
+def failed_picker(failed: list[jobs.JobView]) -> None:
+    """Any failed job in the list, picked by name and time, tried again with one button."""
+    by_id = {j.id: j for j in failed}
+    cols = st.columns([4, 1], vertical_alignment="bottom")
+    picked = cols[0].selectbox(
+        "Failed job to try again",
+        list(by_id),
+        format_func=lambda i: f"{by_id[i].label} · failed {when(by_id[i].finished_at)} · {i}",
+        key="jobs_retry_pick",
+    )
+    view = by_id.get(picked) if picked else None
+    if view is None:
+        return
+    why = jobs_retry.why_not_retried(view)
+    if cols[1].button(
+        "Try again", icon=":material/replay:", key="jobs_retry", disabled=bool(why),
+        help=why or RETRY_HELP, width="stretch",
+    ):
+        try_again(view.id)
+    reason = job_progress.as_sentence(view.error or view.message or "")
+    st.caption(why or f"Why it failed: {reason}")
 
 
 with st.container(border=True):
@@ -142,13 +210,16 @@ def board() -> None:
         help="Events received and not yet applied"
         + (f"; {hooks.failed} failed" if hooks and hooks.failed else ""),
     )
-    listed = runtime.call(jobs.recent_jobs, actor, limit=200) or []
+    everything = runtime.call(jobs.recent_jobs, actor, limit=200) or []
+    listed = everything
     if shown == "active":
         listed = [j for j in listed if j.active]
     elif shown == "failed":
         listed = [j for j in listed if j.status == "failed"]
-    elif shown == "retried":
+    elif shown == "resumed":
         listed = [j for j in listed if j.attempts > 1]
+    elif shown == "tried_again":
+        listed = [j for j in listed if (j.params or {}).get("retry_of")]
     st.subheader("Jobs")
     if not listed:
         st.caption("No jobs yet." if shown in (None, "all") else "No job matches.")
@@ -175,16 +246,17 @@ def board() -> None:
             hide_index=True,
             placeholder="—",
             width="stretch",
-            column_config={
-                "Progress": st.column_config.ProgressColumn("Progress", min_value=0, max_value=1),
-                "Message": st.column_config.TextColumn("Message", width="large"),
-                "Runs": st.column_config.NumberColumn(
-                    "Runs", help="More than 1: the job was resumed after a crash or restart"
-                ),
-                "Queued": time_column("Queued (UTC)"),
-                "Finished": time_column("Finished (UTC)"),
-            },
+            # Widths that fit the page at 1,400 px beside the sidebar (it was wider than the
+            # page: Finished, Runs and the ID were off-screen). A long message shows in full
+            # when its cell is clicked, and a failed job's under "Failed job to try again".
+            column_order=list(JOB_COLUMNS),
+            column_config=JOB_COLUMNS,
         )
+    # A failed job that a retry took over (running, or it went through) is not offered again.
+    taken = {(j.params or {}).get("retry_of") for j in everything if j.status != "failed"}
+    failed = [j for j in everything if j.status == "failed" and j.id not in taken]
+    if failed:
+        failed_picker(failed)
     events = runtime.call(webhooks.recent_events, actor, 50) or []
     st.subheader("Webhook events")
     if not events:

@@ -20,8 +20,10 @@ really happened; only if it still cannot tell does it say so, in one sentence.
 from __future__ import annotations
 
 import random
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -38,6 +40,8 @@ __all__ = [
     "outcome_unknown",
     "patiently",
     "settle",
+    "tell_retry",
+    "told_of_retries",
 ]
 
 T = TypeVar("T")
@@ -69,6 +73,29 @@ NO_BACKOFF = Backoff(retries=0)
 REQUEST_RETRY = Backoff(retries=5, base_seconds=0.2, max_seconds=2.0)
 
 
+_listening = threading.local()
+
+
+@contextmanager
+def told_of_retries(tell: Callable[[StripeUnavailable], None]) -> Iterator[None]:
+    """In this block, this thread's waits before asking Stripe again (:func:`patiently`'s, the
+    gateway's after a 429) are told to ``tell`` first: a job's progress line says Stripe is
+    failing and it is trying again, instead of "Reading changes from Stripe…" for a minute."""
+    before = getattr(_listening, "tell", None)
+    _listening.tell = tell
+    try:
+        yield
+    finally:
+        _listening.tell = before
+
+
+def tell_retry(err: StripeUnavailable) -> None:
+    """Tell this thread's listener (:func:`told_of_retries`), if any, that ``err`` is asked again."""
+    tell = getattr(_listening, "tell", None)
+    if tell is not None:
+        tell(err)
+
+
 def patiently(read: Callable[[], T], retry: Backoff | None = REQUEST_RETRY) -> T:
     """``read()``, asked again after ``retry``'s delays while Stripe is unavailable (a 5xx, a
     timeout, a 429 past the gateway's back-off); ``retry`` None asks once. For reads only: a
@@ -77,9 +104,10 @@ def patiently(read: Callable[[], T], retry: Backoff | None = REQUEST_RETRY) -> T
     while True:
         try:
             return read()
-        except StripeUnavailable:
+        except StripeUnavailable as err:
             if retry is None or attempt >= retry.retries:
                 raise
+            tell_retry(err)
             retry.sleep(retry.delay(attempt))
             attempt += 1
 

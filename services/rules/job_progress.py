@@ -10,6 +10,7 @@ may be exceeded, so a running job's bar never reads full.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from services.rules.wording import duration
@@ -37,3 +38,30 @@ def about(done: int, expected: int | None, noun: str) -> str:
     if expected and expected > done:
         return f"{done:,} of about {expected:,} {noun}"
     return f"{done:,} {noun}"
+
+
+ENDS_A_SENTENCE = (".", "!", "?", "…")
+
+
+def as_sentence(text: str) -> str:
+    """``text`` ending as a sentence: a full stop added unless it ends with one, a '!', a '?' or
+    an ellipsis ("Reading changes from Stripe…." had four dots)."""
+    text = text.strip()
+    return text if not text or text.endswith(ENDS_A_SENTENCE) else f"{text}."
+
+
+def stripe_trouble(reason: str, *, rate_limited: bool = False, no_answer: bool = False) -> str:
+    """What Stripe did, in a few words, from a failure's sentence: 'Stripe answered HTTP 500'."""
+    if rate_limited:
+        return "Stripe is rate-limiting requests"
+    if no_answer:
+        return "Stripe did not answer"
+    status = re.search(r"HTTP (\d{3})", reason)
+    return f"Stripe answered HTTP {status.group(1)}" if status else "The last try failed"
+
+
+def retrying(trouble: str, attempt: int, attempts: int) -> str:
+    """A job's line while a step of it is tried again: 'Stripe answered HTTP 500; trying again
+    (attempt 3 of 5)…'; ``attempt`` 1 (requests of the first attempt asked again): no count."""
+    count = f" (attempt {attempt} of {attempts})" if attempt > 1 else ""
+    return f"{trouble}; trying again{count}…"

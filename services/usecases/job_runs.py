@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from dbos import DBOS
 from dbos._error import DBOSMaxStepRetriesExceeded
@@ -15,15 +17,26 @@ from sqlmodel import col, func, select
 from services import audit
 from services.adapters import account_mirror as mirror
 from services.adapters import jobs as engine
+from services.adapters.backoff import told_of_retries
 from services.adapters.job_models import JobRecord
 from services.adapters.models import utcnow
 from services.adapters.store import session_scope
 from services.auth import SYSTEM, Actor, require, signed_in
-from services.errors import FcopsError, Forbidden, ValidationError
+from services.errors import (
+    FcopsError,
+    Forbidden,
+    OutcomeUnknown,
+    RateLimited,
+    StripeUnavailable,
+    ValidationError,
+)
 from services.rules import job_progress
 from services.rules.batch_result import BatchResult
 
 ACTIVE = ("queued", "running")
+P = ParamSpec("P")
+R = TypeVar("R")
+log = logging.getLogger("fcops.jobs")
 
 KINDS = {
     "accounts.sync": ("Account sync", "accounts.sync"),
@@ -52,6 +65,7 @@ class JobView:
     created_at: Any
     started_at: Any
     finished_at: Any
+    params: dict[str, Any] | None = None  # the inputs it was started with (no uploaded rows)
 
     @property
     def active(self) -> bool:
@@ -74,6 +88,7 @@ def _view(row: JobRecord) -> JobView:
         created_at=row.created_at,
         started_at=row.started_at,
         finished_at=row.finished_at,
+        params=dict(row.params or {}),
     )
 
 
@@ -168,6 +183,52 @@ def _reason(err: BaseException) -> str:
 def _retry_unless_refused(err: BaseException) -> bool:
     """Steps retry Stripe trouble, never a refusal or bad input (it would only fail again)."""
     return not isinstance(err, (Forbidden, ValidationError))
+
+
+def _trouble(err: BaseException) -> str:
+    """'Stripe answered HTTP 500' (or rate-limiting, no answer) for a job's retry line."""
+    return job_progress.stripe_trouble(
+        _reason(err), rate_limited=isinstance(err, RateLimited),
+        no_answer=isinstance(err, OutcomeUnknown),
+    )
+
+
+def _say_retrying(job_id: str, err: BaseException, attempt: int, attempts: int) -> None:
+    """The job's line while Stripe fails and the step asks again; a store hiccup here must not
+    hide the Stripe error the step is handling (logged instead)."""
+    try:
+        line = job_progress.retrying(_trouble(err), attempt, attempts)
+        engine.update_job(engine.bound().engine, job_id, message=line)
+    except Exception:  # the line is a courtesy; the retry goes on
+        log.warning("fcops: could not write job %s's retry line", job_id, exc_info=True)
+
+
+def _tells_retries(fn: Callable[P, R]) -> Callable[P, R]:
+    """``fn``, a job's step that DBOS retries (``retries_allowed``), saying so on the job's line:
+    while a request of it is asked again after Stripe failed ('Stripe answered HTTP 500; trying
+    again…'), and when the step failed and DBOS waits to run it again ('… (attempt 3 of 5)…').
+    The attempt is DBOS's own (``DBOS.step_status``); a step of a child workflow (a chunk) has
+    no job row of its own, so its lines go nowhere (``update_job`` of no row does nothing)."""
+
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        job_id = DBOS.workflow_id or ""
+        status = DBOS.step_status
+        attempt = (status.current_attempt or 0) + 1 if status else 1
+        attempts = (status.max_attempts or 1) if status else 1
+
+        def tell(err: StripeUnavailable) -> None:
+            _say_retrying(job_id, err, attempt, attempts)
+
+        with told_of_retries(tell):
+            try:
+                return fn(*args, **kwargs)
+            except Exception as err:
+                if attempt < attempts and _retry_unless_refused(err):
+                    _say_retrying(job_id, err, attempt + 1, attempts)
+                raise
+
+    return run
 
 
 @DBOS.step(name="fcops.jobs.requests_per_start")

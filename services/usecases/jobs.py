@@ -53,6 +53,7 @@ from services.usecases.job_runs import (  # noqa: F401  (reading names re-export
     _requests_per_start,
     _retry_id,
     _retry_unless_refused,
+    _tells_retries,
     _view,
     _walk_progress,
     batch_result,
@@ -76,6 +77,7 @@ RESULT_POLL_SECONDS = 0.05
 
 
 @DBOS.step(name="fcops.accounts.newest_event", retries_allowed=True, max_attempts=6)
+@_tells_retries
 @counted_step
 def _newest_event() -> int:
     svc = engine.bound()
@@ -85,6 +87,7 @@ def _newest_event() -> int:
 
 
 @DBOS.step(name="fcops.accounts.customer_page", retries_allowed=True, max_attempts=6)
+@_tells_retries
 @counted_step
 def _customer_page(starting_after: str | None) -> tuple[list[dict[str, Any]], bool]:
     return engine.bound().gateway.list_customers_page(limit=100, starting_after=starting_after)
@@ -173,6 +176,7 @@ def _walk(job_id: str, username: str, role: str) -> dict[str, Any]:
 
 @DBOS.step(name="fcops.accounts.incremental", retries_allowed=True, max_attempts=5,
            should_retry=_retry_unless_refused)
+@_tells_retries
 @counted_step
 def _incremental(job_id: str, username: str, role: str) -> dict[str, Any]:
     svc = engine.bound()
@@ -214,6 +218,7 @@ def accounts_sync_workflow(username: str, role: str, full: bool, window: int) ->
 
 @DBOS.step(name="fcops.intents.sync", retries_allowed=True, max_attempts=5,
            should_retry=_retry_unless_refused)
+@_tells_retries
 @counted_step
 def _intent_sync(job_id: str, username: str, role: str, full: bool) -> dict[str, Any]:
     svc = engine.bound()
@@ -242,6 +247,7 @@ def intents_sync_workflow(username: str, role: str, full: bool, window: int) -> 
 
 @DBOS.step(name="fcops.ownership.check_all", retries_allowed=True, max_attempts=3,
            should_retry=_retry_unless_refused)
+@_tells_retries
 @counted_step
 def _check_all(job_id: str, username: str, role: str) -> dict[str, Any]:
     svc = engine.bound()

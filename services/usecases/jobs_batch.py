@@ -21,7 +21,7 @@ from services.rules.debit import DebitPolicy
 from services.rules.debit_csv import PlannedDebit, RowError
 from services.usecases import check_batch
 from services.usecases.debit_policy import load_policy
-from services.usecases.job_runs import _actor, _retry_unless_refused
+from services.usecases.job_runs import _actor, _retry_unless_refused, _tells_retries
 
 __all__ = ["merge_results"]
 
@@ -39,6 +39,7 @@ def _pin_policy(job_id: str) -> int:
 
 @DBOS.step(name="fcops.batch.chunk", retries_allowed=True, max_attempts=5,
            should_retry=_retry_unless_refused)
+@_tells_retries
 def _batch_chunk(
     username: str, role: str, chunk: list[PlannedDebit], errors: list[RowError],
     refresh_stale: bool, rate: float, policy_version: int | None = None,

@@ -28,6 +28,7 @@ from services.usecases.jobs import (  # the shared job steps, re-exported there
     _reason,
     _retry_unless_refused,
     _start,
+    _tells_retries,
     _window,
 )
 
@@ -38,6 +39,7 @@ __all__ = ["KIND", "outcomes_sync_workflow", "start_outcome_sync"]
 
 @DBOS.step(name="fcops.outcomes.sync", retries_allowed=True, max_attempts=5,
            should_retry=_retry_unless_refused)
+@_tells_retries
 @counted_step
 def _outcome_sync(job_id: str, username: str, role: str, full: bool) -> dict[str, Any]:
     result = debit_outcomes.sync_outcomes(

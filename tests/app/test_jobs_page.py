@@ -108,3 +108,97 @@ def test_the_note_of_a_job_started_here_names_it_and_follows_its_state() -> None
     ), ended
     frame = at.dataframe[0].value
     assert frame[frame["ID"] == job_id].iloc[0]["Status"] in ("Finished", "Failed")
+
+
+def _failed_intent_sync(tag: str) -> str:
+    """A failed intent sync in the store, as the list shows one after Stripe kept failing."""
+    from services.adapters import jobs as engine
+    from services.adapters.models import utcnow
+    from tests.app.conftest import shared_app
+
+    job_id = f"intents.sync-apptest{tag}{time.time_ns()}"
+    engine.create_job(
+        shared_app().engine, job_id, kind="intents.sync", label="Intent sync", actor="admin",
+        role="admin", params={"full": False, "window": time.time_ns() % 10**9, "data": 0},
+    )
+    engine.update_job(
+        shared_app().engine, job_id, status="failed", finished_at=utcnow(),
+        error="Stripe had a temporary problem (HTTP 500). Try again in a minute.",
+    )
+    return job_id
+
+
+def test_a_failed_job_started_here_is_tried_again_from_its_note() -> None:
+    """The note said the sync failed and offered nothing: "Try again" starts it again (the
+    same inputs, ID ``…-retry1``) and the note follows the new run."""
+    from tests.app.conftest import jobs_settled
+
+    failed = _failed_intent_sync("note")
+    at = open_page(PAGE, "admin", state={"jobs_started": failed})
+    no_exceptions(at)
+    assert any(e.value.startswith("Intent sync failed") for e in at.error), texts(at)
+    at.button(key="jobs_note_retry").click().run()
+    no_exceptions(at)
+    [job_id] = [c.value.split("`")[1] for c in at.caption if c.value.startswith("Job ID `")]
+    assert job_id == f"{failed}-retry1"
+    jobs_settled(at)
+    frame = at.dataframe[0].value
+    assert frame[frame["ID"] == job_id].iloc[0]["Status"] == "Finished"
+    assert frame[frame["ID"] == failed].iloc[0]["Status"] == "Failed"  # still on record
+    at.segmented_control(key="jobs_filter").set_value("tried_again").run()
+    assert job_id in set(at.dataframe[0].value["ID"]), texts(at)
+
+
+def test_any_failed_job_in_the_list_is_tried_again_from_the_picker() -> None:
+    from tests.app.conftest import jobs_settled
+
+    failed = _failed_intent_sync("picker")
+    at = open_page(PAGE, "admin")
+    no_exceptions(at)
+    picker = at.selectbox(key="jobs_retry_pick")
+    picker.set_value(failed).run()
+    assert any(c.value.startswith("Why it failed: Stripe had") for c in at.caption), texts(at)
+    at.button(key="jobs_retry").click().run()
+    no_exceptions(at)
+    [job_id] = [c.value.split("`")[1] for c in at.caption if c.value.startswith("Job ID `")]
+    assert job_id == f"{failed}-retry1"
+    jobs_settled(at)
+    offered = [s.value for s in at.selectbox if s.key == "jobs_retry_pick"]
+    assert failed not in offered  # the retry went through: the failed job is no longer offered
+
+
+def test_the_note_of_a_running_job_ends_an_ellipsis_with_no_extra_dot() -> None:
+    """"Account sync is running. Reading changes from Stripe…." had four dots."""
+    from services.adapters import jobs as engine
+    from tests.app.conftest import shared_app
+
+    job_id = f"accounts.sync-apptestdots{time.time_ns()}"
+    engine.create_job(
+        shared_app().engine, job_id, kind="accounts.sync", label="Account sync", actor="admin",
+        role="admin", params={"scheduled": True},
+    )
+    engine.update_job(
+        shared_app().engine, job_id, status="running", message="Reading changes from Stripe…"
+    )
+    try:
+        at = open_page(PAGE, "admin", state={"jobs_started": job_id})
+        said = [i.value for i in at.info]
+        assert "Account sync is running. Reading changes from Stripe…" in said, said
+    finally:
+        engine.update_job(shared_app().engine, job_id, status="failed", error="Test row.")
+
+
+def test_the_jobs_table_fits_the_page_with_the_id_last() -> None:
+    """At 1,400 px the Message column (width "large") pushed Finished, Runs and the ID off the
+    page: every column now has a width, together less than the page beside the sidebar."""
+    from tests.app.conftest import column_config
+
+    _failed_intent_sync("widths")  # at least one row
+    at = open_page(PAGE, "admin")
+    table = at.dataframe[0]
+    config = column_config(table)
+    widths = {name: c.get("width") for name, c in config.items()}
+    shown = [n for n in table.proto.column_order]
+    assert all(isinstance(widths.get(n), int) for n in shown), widths
+    assert sum(widths[n] for n in shown) <= 940, widths  # the main column at 1,400 px (checked in Chromium)
+    assert list(table.proto.column_order)[-1] == "ID" and widths["ID"] <= 80

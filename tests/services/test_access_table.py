@@ -47,6 +47,7 @@ from tests.conftest import PG_URL, require_postgres
 NOW = 1_790_000_000
 ACCOUNT, CUSTOMER = "fca_accesstable0001", "cus_accesstable0001"
 SETI, PI = "seti_accesstable0001", "pi_accesstable0001"
+FAILED_JOB = "intents.sync-accesstable-failed"  # a failed job to try again (in every world)
 ANYONE = "signed in"  # any role; only a missing actor is refused
 
 
@@ -275,6 +276,7 @@ TABLE: dict[str, Row] = {
     "jobs_daily.start_nightly_refresh": Row("balances.check", lambda w, a: _m("jobs_daily").start_nightly_refresh(a), writes=True),
     "jobs.start_ownership_check_all": Row("ownership.review", lambda w, a: _m("jobs").start_ownership_check_all(a), writes=True),
     "jobs.start_batch_check": Row("balances.check", lambda w, a: _m("jobs").start_batch_check(a, _planned(), refresh_stale=False), writes=True),
+    "jobs_retry.retry_job": Row("intents.sync", lambda w, a: _m("jobs_retry").retry_job(a, FAILED_JOB), writes=True),
     "job_runs.job_of": Row(ANYONE, lambda w, a: _m("job_runs").job_of(a, "job-none")),
     "job_runs.running_job": Row(ANYONE, lambda w, a: _m("job_runs").running_job(a, "intents.sync")),
     "job_runs.queue_counts": Row("jobs.view", lambda w, a: _m("job_runs").queue_counts(a)),
@@ -316,6 +318,7 @@ NO_ACTOR: dict[str, str] = {
     "check_debit.balance_refresh_status": "pure read of an account's balance refresh",
     "check_review.describe": "pure wording",
     "collect_common.customer_id": "pure ID parsing",
+    "jobs_retry.why_not_retried": "pure: why a job cannot be tried again (its status and kind)",
     "jobs_daily.sync_summary": "pure: the transaction sync's result and sentence from its accounts' ends",
     "collect_common.clean_search": "pure search-term cleaning",
     "collect_common.send_settled": "Stripe call with read-back for calls that checked the role",
@@ -505,6 +508,11 @@ def world(store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Wor
     # job (when an earlier module launched the engine) would write its audit row and its job rows
     # while the next role's refusal is being counted.
     monkeypatch.setattr(DBOS, "retrieve_queue", staticmethod(lambda name: HeldQueue()))
+    if job_engine.create_job(
+        store, FAILED_JOB, kind="intents.sync", label="Intent sync", actor="admin", role="admin",
+        params={"full": False, "window": 1, "data": 0},
+    ):
+        job_engine.update_job(store, FAILED_JOB, status="failed", error="Stripe had a problem.")
     return World(svc=svc, users_file=tmp_path / "users.yaml", stripe_steps=[])
 
 

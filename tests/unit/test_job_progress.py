@@ -38,3 +38,44 @@ def test_an_estimate_is_named_only_while_it_is_ahead() -> None:
     assert job_progress.about(1_200, 3_000, "customers") == "1,200 of about 3,000 customers"
     assert job_progress.about(3_050, 3_000, "customers") == "3,050 customers"
     assert job_progress.about(1_200, None, "customers") == "1,200 customers"
+
+
+def test_a_line_ending_in_an_ellipsis_gets_no_extra_full_stop() -> None:
+    """"Reading changes from Stripe…." had four dots."""
+    assert job_progress.as_sentence("Reading changes from Stripe…") == "Reading changes from Stripe…"
+    assert job_progress.as_sentence("Synced 3 customers") == "Synced 3 customers."
+    assert job_progress.as_sentence("Done!") == "Done!"
+    assert job_progress.as_sentence("  ") == ""
+
+
+def test_the_retry_line_says_what_stripe_answered_and_which_attempt_comes() -> None:
+    trouble = job_progress.stripe_trouble(
+        "Stripe had a temporary problem (HTTP 503). Try again in a minute."
+    )
+    assert trouble == "Stripe answered HTTP 503"
+    assert job_progress.retrying(trouble, 3, 5) == (
+        "Stripe answered HTTP 503; trying again (attempt 3 of 5)…"
+    )
+    assert job_progress.retrying(trouble, 1, 5) == "Stripe answered HTTP 503; trying again…"
+    assert job_progress.stripe_trouble("x", rate_limited=True) == "Stripe is rate-limiting requests"
+    assert job_progress.stripe_trouble("x", no_answer=True) == "Stripe did not answer"
+
+
+def test_patient_reads_tell_the_listener_before_each_wait() -> None:
+    from services.adapters.backoff import Backoff, patiently, told_of_retries
+    from services.errors import StripeUnavailable
+
+    failures = [StripeUnavailable("HTTP 500"), StripeUnavailable("HTTP 502")]
+
+    def read() -> str:
+        if failures:
+            raise failures.pop(0)
+        return "page"
+
+    heard: list[str] = []
+    with told_of_retries(lambda err: heard.append(str(err))):
+        assert patiently(read, Backoff(retries=3, sleep=lambda s: None)) == "page"
+    assert heard == ["HTTP 500", "HTTP 502"]
+    failures.append(StripeUnavailable("HTTP 500"))
+    patiently(read, Backoff(retries=3, sleep=lambda s: None))  # no listener: nothing told
+    assert heard == ["HTTP 500", "HTTP 502"]

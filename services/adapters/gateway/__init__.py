@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any, TypeVar
 
-from services.adapters.backoff import NO_BACKOFF, Backoff, SpentKeys, patiently
+from services.adapters.backoff import NO_BACKOFF, Backoff, SpentKeys, patiently, tell_retry
 from services.adapters.gateway import pacing, sdk
 from services.adapters.gateway.financial_connections import FinancialConnectionsCalls
 from services.adapters.gateway.intents import IntentCalls
@@ -115,10 +115,11 @@ class StripeGateway(FinancialConnectionsCalls, IntentCalls, WebhookEndpointCalls
         while True:
             try:
                 return self._call_once(fn)
-            except RateLimited:
+            except RateLimited as err:
                 self._local.rate_limited = self.rate_limited + 1
                 if attempt >= backoff.retries:
                     raise
+                tell_retry(err)
                 backoff.sleep(backoff.delay(attempt))
                 attempt += 1
 

@@ -1,0 +1,143 @@
+"""Trying a failed job again: the same kind of job with the same inputs, started by a person.
+
+A retry of job ``X`` is ``X-retry1`` (``X-retry2`` after that one failed too; see
+:func:`~services.usecases.job_runs._retry_id`), so the list shows which job it tries again, and
+a double click, a second tab or a second replica gets the one retry: while it is queued or
+running, trying again answers with it (for syncs and check-all, with any running job of that
+kind, which does the same work). The retry runs as the person who asked for it (their role is
+checked, as a start of that kind checks it) and writes a ``jobs.retry`` audit row naming both
+jobs, besides the new job's own ``jobs.start`` / ``jobs.end`` rows.
+
+A batch check keeps its rows only in the job engine (the job's row keeps no uploaded rows): its
+retry reads them from the failed workflow's inputs, so finance's rows are checked again.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from dbos import DBOS, SetWorkflowID
+
+from services import audit
+from services.adapters import jobs as engine
+from services.adapters.models import utcnow
+from services.auth import Actor, require, signed_in
+from services.errors import Forbidden, NotFound, ValidationError
+from services.usecases.job_runs import KINDS, JobView, _retry_id, job
+from services.usecases.jobs import (
+    _active,
+    accounts_sync_workflow,
+    batch_check_workflow,
+    intents_sync_workflow,
+    ownership_check_all_workflow,
+)
+from services.usecases.jobs_daily import nightly_refresh_workflow, transactions_sync_workflow
+from services.usecases.jobs_outcomes import outcomes_sync_workflow
+
+__all__ = ["retry_job", "why_not_retried"]
+
+# Kinds whose retry answers with any queued or running job of the kind (it does the same work).
+SHARED_WORK = ("accounts.sync", "intents.sync", "ownership.check_all", "transactions.sync",
+               "returns.sync")
+SAFETY_NET = ("The scheduled safety-net sync is not tried again from here: it runs again by itself "
+              "within minutes. To sync now, press Sync account changes, then Sync intents.")
+
+
+def why_not_retried(view: JobView) -> str | None:
+    """Why ``view`` cannot be tried again from the Jobs page, or None when it can (a failed job
+    of a kind with a retry). A sentence a person can act on."""
+    if view.status != "failed":
+        return f"Only a failed job can be tried again; this one is {view.status}."
+    if view.kind == "accounts.sync" and (view.params or {}).get("scheduled"):
+        return SAFETY_NET
+    if view.kind not in KINDS:
+        return f"A job of kind {view.kind} cannot be tried again from here."
+    return None
+
+
+def retry_job(actor: Actor, job_id: str) -> str:
+    """Start the failed job ``job_id`` again with the same inputs, as ``actor``; returns the new
+    job's ID (or the one already doing it). Refused (``Forbidden``, audited) when ``actor`` may
+    not start that kind of job; ``ValidationError`` when the job cannot be tried again."""
+    view = job(job_id)
+    actor = _allowed(actor, job_id, view.kind if view else None)
+    if view is None:
+        raise NotFound(f"There is no job {job_id}; it may have been removed. Reload the page.")
+    why = why_not_retried(view)
+    if why:
+        raise ValidationError(why)
+    original = re.sub(r"-retry\d+$", "", view.id)
+    params = dict(view.params or {})
+    needs = {"full": True} if params.get("full") else None
+    running = _active(view.kind, None if view.kind in SHARED_WORK else original, needs)
+    if running is None:
+        running = _queue(actor, view, original, params)
+    audit.record(
+        engine.bound().engine, actor=actor, action="jobs.retry", target=view.id, outcome="ok",
+        params={"kind": view.kind, "job": running},
+        message=f"{view.label} tried again as {running}.",
+    )
+    return running
+
+
+def _allowed(actor: Actor | None, job_id: str, kind: str | None) -> Actor:
+    """The role a start of ``kind`` needs (of a job not found: a sign-in), with a ``refused``
+    audit row when it is missing."""
+    try:
+        if kind is None:
+            return signed_in(actor)
+        return require(actor, KINDS[kind][1] if kind in KINDS else "audit.view")
+    except Forbidden as err:
+        audit.record(
+            engine.bound().engine, actor=actor, action="jobs.retry", target=job_id,
+            outcome="refused", params={"kind": kind}, message=str(err),
+        )
+        raise
+
+
+def _queue(actor: Actor, view: JobView, original: str, params: dict[str, Any]) -> str:
+    new_id = _retry_id(original, view.kind, params)
+    workflow, args = _workflow_and_args(actor, view, params)
+    engine.create_job(
+        engine.bound().engine, new_id, kind=view.kind, label=view.label, actor=actor.username,
+        role=actor.role, params={**params, "retry_of": view.id},
+    )
+    queue = DBOS.retrieve_queue(engine.JOBS_QUEUE)
+    assert queue is not None
+    with SetWorkflowID(new_id):
+        queue.enqueue(workflow, *args)
+    return new_id
+
+
+def _workflow_and_args(actor: Actor, view: JobView, params: dict[str, Any]) -> tuple[Any, list[Any]]:
+    """The failed job's workflow and the arguments of its new run, the person being ``actor``."""
+    who = [actor.username, actor.role]
+    window = params.get("window", 0)
+    full = bool(params.get("full"))
+    if view.kind == "balances.batch_check":
+        return batch_check_workflow, who + _batch_inputs(view.id)
+    simple: dict[str, tuple[Any, list[Any]]] = {
+        "accounts.sync": (accounts_sync_workflow, who + [full, window]),
+        "intents.sync": (intents_sync_workflow, who + [full, window]),
+        "returns.sync": (outcomes_sync_workflow, who + [full, window]),
+        "ownership.check_all": (ownership_check_all_workflow, who + [window]),
+        "transactions.sync": (transactions_sync_workflow, who + [window]),
+        "balances.nightly_refresh": (
+            nightly_refresh_workflow, [utcnow(), {"by": actor.username, "role": actor.role}]
+        ),
+    }
+    return simple[view.kind]
+
+
+def _batch_inputs(job_id: str) -> list[Any]:
+    """The failed batch check's rows, row errors, option and rate, as its workflow got them."""
+    found = DBOS.list_workflows(workflow_ids=[job_id], load_input=True, load_output=False)
+    inputs = found[0].input if found else None
+    args = list(inputs["args"]) if inputs else []
+    if len(args) < 6:
+        raise ValidationError(
+            "This batch check's rows are no longer kept, so it cannot be tried again from here. "
+            "Upload the file again on the Batch check page."
+        )
+    return args[2:6]
