@@ -326,7 +326,7 @@ st.download_button(
 
 # --------------------------------------------------------------------------- retry
 
-# The retry's fresh balance check waits this long for a refresh it started (a spinner), as
+# The retry's balance check waits this long for a refresh it started (a spinner), as
 # Balance check does; a slower bank is followed instead (the click no longer holds the page 10 s
 # and then refuses with "wait for the suggested date" while the refresh still ran).
 RETRY_REFRESH_WAIT = 5.0
@@ -379,7 +379,7 @@ def say_retry_refresh_ended(status: str | None) -> None:
 
 
 def retry_controls(choice: str) -> None:
-    anyway = st.checkbox("Send even if the fresh balance check is not ok", key="returns_anyway")
+    anyway = st.checkbox("Send even if the balance check is not ok", key="returns_anyway")
     followed = st.session_state.get(RETRY_FOLLOW) or ("", "", "")
     following = followed[0] == choice
     ended = st.session_state.get(RETRY_ENDED)
