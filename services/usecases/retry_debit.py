@@ -96,7 +96,7 @@ def _refuse(check: DebitCheck) -> None:
     )
 
 
-def refreshed_in_check(check: DebitCheck) -> bool:
+def _refreshed_in_check(check: DebitCheck) -> bool:
     """Whether this check brought a new balance from the bank (only then is it fresh)."""
     refresh = check.refresh
     return check.after is not None and refresh is not None and refresh.status == "succeeded"
@@ -108,7 +108,7 @@ def _balance_words(check: DebitCheck) -> str:
     age = wording.age(final.age_seconds)
     if final.balance is None:
         return "(there is no balance figure to check against)"
-    if refreshed_in_check(check):
+    if _refreshed_in_check(check):
         return f"on the balance this check refreshed (the bank's figure is {age} old)"
     if check.refresh is not None:  # asked for, but no new figure came
         why_not = check.refresh.message.rstrip(".")
