@@ -118,7 +118,9 @@ def report(
         breakdowns={by: figures.breakdown(svc.engine, by, **span) for by in rules.BREAKDOWNS},
         warnings=rules.warnings(rates, level=warning_level),
         last_synced=moment(synced) if synced else None,
-        payments=count_behind(svc.engine, **span)[0],
+        payments=count_behind(
+            svc.engine, since=span["since"], start=span["start"], end=now
+        )[0],
     )
 
 
