@@ -69,6 +69,10 @@ def payment_card(details: PaymentDetails, *, now: int) -> None:
         )
         st.markdown(f"**Verification:** {details.verification}")
         st.markdown(f"**Mandate:** {_mandate(details)}")
+        if details.failure is not None:
+            failure = details.failure
+            what = f"returned by the bank, {failure.returned}" if failure.returned else "failed"
+            st.markdown(f"**Last attempt:** {what}. {failure.stripe_words}")
         if details.dashboard_url:
             st.link_button(
                 "Open in Stripe Dashboard",

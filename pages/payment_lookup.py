@@ -78,10 +78,34 @@ if submitted or from_address:
     if submitted:  # a person's lookup, a browser history entry; the URL's own stays as it is
         runtime.keep_in_address(SEEN, result.typed_id if result is not None else None, "id")
 
+def failed_attempt(found: lookup_account.Resolution) -> None:
+    """A returned (or failed) debit: what the bank or Stripe said, and where its retry is."""
+    failure = found.failure
+    if failure is None:
+        return
+    st.warning(failure.sentence, icon=":material/assignment_return:")
+    original = found.retry_original
+    if original and actor.can("returns.view"):  # Home's "Plan a retry" link, to the same place
+        st.page_link(
+            "pages/returns.py",
+            label=f"Plan a retry for {original} (insufficient funds)"
+            if original == found.query_id
+            else f"See the retries of {original} on Returns",
+            icon=":material/replay:",
+            query_params={"retry": original},
+        )
+    elif failure.ret is not None:
+        st.caption(
+            "Nacha allows re-initiating only R01/R09 (insufficient or uncollected funds): "
+            "this debit cannot be retried as it is."
+        )
+
+
 found = st.session_state.get("lookup_result")
 if found is not None:
     linked = found.linked
     intent = found.intent_summary
+    failed_attempt(found)
     if found.manual_entry:
         st.warning(found.message, icon=":material/edit_note:")
     elif linked is not None:

@@ -74,6 +74,21 @@ def pct(value: float | None) -> str:
     )
 
 
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    return f"{count:,} {noun if count == 1 else many or noun + 's'}"
+
+
+def counted_once(debits: int, payments: int) -> str:
+    """What the rates count, so they reconcile with the per-payment figures below."""
+    retries = payments - debits
+    return (
+        "In these rates a debit and its retries count once, dated by the first attempt: "
+        f"{plural(debits, 'debit')}, {plural(payments, 'payment')} sent"
+        + (f" ({plural(retries, 'retry', 'retries')})" if retries > 0 else "")
+        + "."
+    )
+
+
 # --------------------------------------------------------------------------- controls
 
 left, mid, right = st.columns([2, 2, 1], vertical_alignment="bottom")
@@ -143,6 +158,8 @@ for column, rec in zip(columns, data.rates.to_dict("records"), strict=True):
         st.caption(
             f"{rec['returns']:,} returned of {rec['debits']:,} debits · limit {rec['limit']:.1%}{verdict}"
         )
+if data.debits:
+    st.caption(counted_once(data.debits, data.payments))
 if int(data.rates["debits"].iloc[0]) == 0:
     st.info(
         "No ACH debits were made in this window, so there is no rate yet (not 0 %). "
@@ -206,7 +223,10 @@ st.caption(
 )
 review = runtime.call(checked, keys, minute, int(window), actor)
 if review is not None:
-    st.caption(f"{review.checked:,} of {review.debits:,} debits had a check before them.")
+    st.caption(
+        f"{review.checked:,} of {plural(review.debits, 'payment')} sent had a check before them "
+        "(each retry is a payment of its own, with its own check)."
+    )
     st.dataframe(
         review.table.rename(columns={"verdict": "Verdict before the debit", "debits": "Debits"}),
         hide_index=True,
@@ -287,8 +307,14 @@ if behind is None:
 assert behind is not None
 frame = returns_report.debits_frame(behind.debits, people=behind.people)  # people: None, no names
 st.caption(
-    f"{behind.total:,} debit{'s' if behind.total != 1 else ''}"
-    + (f", the {len(frame):,} newest shown (the CSV has them all)" if len(frame) < behind.total else "")
+    plural(behind.total, "payment")
+    + (
+        f", of {plural(behind.originals, 'debit')} as the rates count them (each retry is "
+        "listed apart)"
+        if behind.originals != behind.total
+        else ""
+    )
+    + (f"; the {len(frame):,} newest shown (the CSV has them all)" if len(frame) < behind.total else "")
 )
 debits, debit_columns = display_frame(
     frame,
@@ -327,7 +353,7 @@ st.download_button(
 
 # --------------------------------------------------------------------------- retry
 
-# The retry's fresh balance check waits this long for a refresh it started (a spinner), as
+# The retry's balance check waits this long for a refresh it started (a spinner), as
 # Balance check does; a slower bank is followed instead (the click no longer holds the page 10 s
 # and then refuses with "wait for the suggested date" while the refresh still ran).
 RETRY_REFRESH_WAIT = 5.0
@@ -380,7 +406,7 @@ def say_retry_refresh_ended(status: str | None) -> None:
 
 
 def retry_controls(choice: str) -> None:
-    anyway = st.checkbox("Send even if the fresh balance check is not ok", key="returns_anyway")
+    anyway = st.checkbox("Send even if the balance check is not ok", key="returns_anyway")
     followed = st.session_state.get(RETRY_FOLLOW) or ("", "", "")
     following = followed[0] == choice
     ended = st.session_state.get(RETRY_ENDED)

@@ -37,7 +37,7 @@ class ValidationError(FcopsError):
 
 
 class Refused(ValidationError):
-    """A rule declined the action (a retry the fresh balance check says no to, a fourth attempt):
+    """A rule declined the action (a retry the balance check says no to, a fourth attempt):
     nothing was wrong with the input or with Stripe. Audited as ``refused``, not ``error``."""
 
 

@@ -18,10 +18,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from services.rules.nacha import Return, describe_code, return_from
+
 __all__ = [
+    "AttemptFailure",
     "PaymentDetails",
     "dashboard_url",
     "details_of",
+    "failure_of",
     "manual_verification",
     "verification_words",
 ]
@@ -78,10 +82,72 @@ def manual_verification(intent: Mapping[str, Any] | None) -> str:
         return "verified by microdeposits"
     if status == "canceled":
         return "never verified: the intent was canceled"
+    failure = failure_of(intent)
+    if failure is not None and failure.ret is not None:  # the debit reached the bank
+        return "verified by microdeposits"
     error = _map(intent.get("last_setup_error") or intent.get("last_payment_error"))
     if error:
         return f"not verified: {str(error.get('message') or error.get('code')).rstrip('.')}"
     return "not verified yet"
+
+
+@dataclass(frozen=True)
+class AttemptFailure:
+    """A PaymentIntent's failed last attempt, as ``last_payment_error`` gives it, and the Nacha
+    return it stands for when the bank sent the debit back (``ret``; None for a refusal)."""
+
+    code: str | None
+    decline_code: str | None
+    message: str | None
+    ret: Return | None
+
+    @property
+    def returned(self) -> str | None:
+        """'R01 (insufficient funds) or R09 (uncollected funds)', for a return."""
+        if self.ret is None:
+            return None
+        return " or ".join(describe_code(c) for c in self.ret.codes)
+
+    @property
+    def stripe_words(self) -> str:
+        """What Stripe said: its codes and its message."""
+        codes = ", ".join(f"`{c}`" for c in (self.code, self.decline_code) if c) or "no code"
+        message = str(self.message or "").strip()
+        return f"Stripe's code {codes}" + (f": “{message.rstrip('.')}.”" if message else ".")
+
+    @property
+    def sentence(self) -> str:
+        """One plain sentence for the top of the payment lookup."""
+        if self.returned:
+            return (
+                f"The bank returned this debit: {self.returned}. {self.stripe_words} "
+                "Stripe then cleared the PaymentIntent's payment method, so the bank account "
+                "below is the one that was debited."
+            )
+        return (
+            f"The last attempt to collect this payment failed. {self.stripe_words} Stripe "
+            "then cleared the PaymentIntent's payment method; the one shown is the one that "
+            "was tried."
+        )
+
+
+def failure_of(intent: Mapping[str, Any] | None) -> AttemptFailure | None:
+    """The failed last attempt of a PaymentIntent back to ``requires_payment_method`` (or
+    canceled after it), or None. After an ACH failure Stripe empties ``payment_method`` and
+    keeps the account in ``last_payment_error.payment_method`` (reference §6.4-6.5)."""
+    if not intent or intent.get("status") not in ("requires_payment_method", "canceled"):
+        return None
+    if intent.get("payment_method"):  # a new method is attached: the error is history
+        return None
+    error = _map(intent.get("last_payment_error"))
+    if not error:
+        return None
+    code = error.get("code")
+    blocked = _map(
+        _map(_map(error.get("payment_method")).get("us_bank_account")).get("status_details")
+    ).get("blocked")
+    ret = return_from(str(code) if code else None, _map(blocked).get("network_code"))
+    return AttemptFailure(code, error.get("decline_code"), error.get("message"), ret)
 
 
 @dataclass(frozen=True)
@@ -105,6 +171,7 @@ class PaymentDetails:
     mandate_status: str | None  # active | inactive | pending
     mandate_type: str | None  # multi_use | single_use
     dashboard_url: str | None
+    failure: AttemptFailure | None = None  # a PaymentIntent's failed or returned last attempt
 
     @property
     def bank_label(self) -> str | None:
@@ -159,4 +226,5 @@ def details_of(
         mandate_status=_map(mandate).get("status"),
         mandate_type=_map(mandate).get("type"),
         dashboard_url=dashboard_url(str(obj.get("id")), mode) if is_intent else None,
+        failure=failure_of(obj) if kind == "payment_intent" else None,
     )

@@ -49,6 +49,7 @@ from services.rules.returns import Outcome, outcome_of, sync_words
 __all__ = [
     "OUTCOME_EVENTS",
     "OutcomeSync",
+    "count_behind",
     "load_behind",
     "outcome_from_row",
     "load_outcomes",
@@ -419,6 +420,28 @@ def window_debits(
     return table, [table.c.created >= since, dated >= start, dated <= end]
 
 
+def _behind(
+    conn: Any, since: int, start: int, end: int, category: str | None, group: Any
+) -> tuple[Any, list[Any]]:
+    """The rows :func:`load_behind` and :func:`count_behind` read: FROM and WHERE."""
+    record = DebitOutcomeRecord.__table__.c  # type: ignore[attr-defined]
+    table = DebitOutcomeRecord.__table__  # type: ignore[attr-defined]
+    complete = not original_dates.missing(conn)
+    joined, where = window_debits(table, since=since, start=start, end=end, complete=complete)
+    if category is not None:
+        where += [
+            record.status == "returned",
+            record.return_code.is_not(None),
+            record.category.is_not(None),
+        ]
+        if category != "overall":
+            where.append(record.category == category)
+    if group is not None:
+        column, value = group
+        where.append(func.coalesce(func.nullif(record[column], ""), "unknown") == value)
+    return joined, where
+
+
 def load_behind(
     engine: Engine,
     *,
@@ -437,22 +460,28 @@ def load_behind(
     record = DebitOutcomeRecord.__table__.c  # type: ignore[attr-defined]
     table = DebitOutcomeRecord.__table__  # type: ignore[attr-defined]
     with engine.connect() as conn:
-        complete = not original_dates.missing(conn)
-    joined, where = window_debits(table, since=since, start=start, end=end, complete=complete)
-    if category is not None:
-        where += [
-            record.status == "returned",
-            record.return_code.is_not(None),
-            record.category.is_not(None),
-        ]
-        if category != "overall":
-            where.append(record.category == category)
-    if group is not None:
-        column, value = group
-        where.append(func.coalesce(func.nullif(record[column], ""), "unknown") == value)
-    stmt = sa_select(table).select_from(joined).where(*where)
-    stmt = stmt.order_by(record.created.desc(), record.id)
-    with engine.connect() as conn:
+        joined, where = _behind(conn, since, start, end, category, group)
+        stmt = sa_select(table).select_from(joined).where(*where)
+        stmt = stmt.order_by(record.created.desc(), record.id)
         rows = conn.execute(stmt if limit is None else stmt.limit(limit)).all()
         total = conn.execute(sa_select(func.count()).select_from(joined).where(*where)).scalar()
     return [outcome_from_row(r) for r in rows], int(total or 0)
+
+
+def count_behind(
+    engine: Engine,
+    *,
+    since: int,
+    start: int,
+    end: int,
+    category: str | None = None,
+    group: tuple[str, str] | None = None,
+) -> tuple[int, int]:
+    """(payments, debits) among :func:`load_behind`'s attempts: every PaymentIntent sent, and
+    the debits as the rates count them, an original and its retries once."""
+    record = DebitOutcomeRecord.__table__.c  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        joined, where = _behind(conn, since, start, end, category, group)
+        counts = sa_select(func.count(), func.count(func.distinct(record.original_id)))
+        payments, debits = conn.execute(counts.select_from(joined).where(*where)).one()
+    return int(payments or 0), int(debits or 0)

@@ -41,7 +41,10 @@ def lookup(svc: Services, actor: Actor, text: str | None) -> Resolution:
 def _details(svc: Services, found: Resolution) -> PaymentDetails | None:
     """Amount, status, customer, bank, mandate and Dashboard link of an intent or a PM."""
     if found.intent is not None:
-        return details_of(found.kind, found.intent, mode=svc.mode)
+        # payment_method too: a returned debit's is no longer on the intent (resolve found it)
+        return details_of(
+            found.kind, found.intent, mode=svc.mode, payment_method=found.payment_method or {}
+        )
     pm = found.payment_method
     if found.kind != "payment_method" or pm is None:
         return None

@@ -8,6 +8,11 @@ PaymentIntent / SetupIntent → ``expand[]=payment_method`` → ``us_bank_accoun
 financial_connections_account`` (reference §3.3 step 4); PaymentMethod → the same field;
 FC account → itself; Customer → their accounts. A manually entered bank account has no FC
 account, so no balance, ownership or transaction data: the result says so plainly.
+
+A PaymentIntent whose debit failed or came back has ``payment_method: null`` (Stripe clears it
+and the intent is back to ``requires_payment_method``): its account is the one the failed
+attempt used, ``last_payment_error.payment_method``, else ``latest_charge.payment_method``
+(reference §6.4; the pinned SDK's ``PaymentIntent.LastPaymentError.payment_method``).
 """
 
 from __future__ import annotations
@@ -20,7 +25,13 @@ from services.errors import NotFound
 from services.rules.account_summary import AccountSummary, IntentSummary
 from services.rules.debit_target import choose_for_debit
 from services.rules.ids import parse_id
-from services.rules.payment_details import PaymentDetails, manual_verification
+from services.rules.payment_details import (
+    AttemptFailure,
+    PaymentDetails,
+    failure_of,
+    manual_verification,
+)
+from services.rules.returns import RETRY_OF
 
 # Accounts already fetched, by ID: a batch passes one so each account is fetched once.
 Known = dict[str, dict[str, Any]]
@@ -70,6 +81,20 @@ class Resolution:
         return IntentSummary.of(self.intent) if self.intent else None
 
     @property
+    def failure(self) -> AttemptFailure | None:
+        """A PaymentIntent's failed or returned last attempt (the debit came back)."""
+        return failure_of(self.intent) if self.kind == "payment_intent" else None
+
+    @property
+    def retry_original(self) -> str | None:
+        """The original debit to plan a retry of, when this one came back R01/R09."""
+        failure = self.failure
+        if failure is None or failure.ret is None or not failure.ret.retryable:
+            return None
+        metadata = (self.intent or {}).get("metadata") or {}
+        return str(metadata.get(RETRY_OF) or self.query_id)
+
+    @property
     def has_payment_method(self) -> bool:
         return bool(self.payment_method)
 
@@ -95,6 +120,23 @@ def _account(gateway: StripeGateway, account_id: str, known: Known | None) -> di
     if account_id not in known:
         known[account_id] = gateway.retrieve_account(account_id)
     return known[account_id]
+
+
+def _failed_attempt_method(
+    gateway: StripeGateway, intent: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The payment method a failed or returned debit used: Stripe clears ``payment_method`` and
+    keeps it in ``last_payment_error.payment_method`` and on ``latest_charge``."""
+    if not intent.get("last_payment_error"):
+        return None
+    pm = intent["last_payment_error"].get("payment_method")
+    if isinstance(pm, dict) and pm.get("type"):
+        return pm
+    charge = intent.get("latest_charge")
+    if isinstance(charge, str):
+        charge = gateway.retrieve_charge(charge)
+    pm_id = _customer_id((charge or {}).get("payment_method"))
+    return gateway.retrieve_payment_method(pm_id) if pm_id else None
 
 
 def _from_payment_method(
@@ -202,6 +244,8 @@ def resolve(
         pm = intent.get("payment_method")
         if isinstance(pm, str):  # defensive: expansion not honoured
             pm = gateway.retrieve_payment_method(pm)
+        if not pm and kind == "payment_intent":
+            pm = _failed_attempt_method(gateway, intent)
         customer_id = _customer_id(intent.get("customer"))
         return _from_payment_method(
             gateway, object_id, kind, pm, known, intent=intent, customer_id=customer_id

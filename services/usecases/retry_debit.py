@@ -2,7 +2,8 @@
 
 The plan (:func:`services.rules.retry.plan_retry`) reads the debit's attempts from the outcome
 mirror and the account's detected income from the stored transactions. Creating the retry is a
-state-changing action: finance (or admin) only, a fresh pre-debit balance check first, one
+state-changing action: finance (or admin) only, a pre-debit balance check first (a stale
+balance refreshed; the refusal says how old the balance it judged is), one
 Stripe idempotency key per (original debit, attempt number) so two clicks or two people make one
 PaymentIntent, and one audit row (``debits.retry``) whatever happens.
 """
@@ -19,6 +20,7 @@ from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import NotFound, RefreshStillRunning, Refused, ValidationError
+from services.rules import wording
 from services.rules.debit import OK
 from services.rules.ids import parse_id
 from services.rules.income import detect_income
@@ -88,7 +90,34 @@ def _refuse(check: DebitCheck) -> None:
         if check.verdict == "insufficient"
         else "check the balance again later or retry anyway"
     )
-    raise Refused(f"The fresh balance check says {check.verdict}: {why} Nothing was sent; {advice}.")
+    raise Refused(
+        f"The balance check says {check.verdict} {_balance_words(check)}: {why} Nothing was "
+        f"sent; {advice}."
+    )
+
+
+def _refreshed_in_check(check: DebitCheck) -> bool:
+    """Whether this check brought a new balance from the bank (only then is it fresh)."""
+    refresh = check.refresh
+    return check.after is not None and refresh is not None and refresh.status == "succeeded"
+
+
+def _balance_words(check: DebitCheck) -> str:
+    """Which balance the verdict is on: refreshed in this check, or how old and why not."""
+    final = check.final
+    age = wording.age(final.age_seconds)
+    if final.balance is None:
+        return "(there is no balance figure to check against)"
+    if _refreshed_in_check(check):
+        return f"on the balance this check refreshed (the bank's figure is {age} old)"
+    if check.refresh is not None:  # asked for, but no new figure came
+        why_not = check.refresh.message.rstrip(".")
+    elif final.age_seconds is not None and final.age_seconds <= check.policy.max_age_seconds:
+        limit = wording.duration(check.policy.max_age_seconds, long=True)
+        why_not = f"within the debit policy's limit of {limit}, so fcops did not refresh it"
+    else:
+        why_not = "Stripe allowed no refresh now"
+    return f"on a balance {age} old, not refreshed for this check ({why_not})"
 
 
 def plan(svc: Services, actor: Actor, original_id: str) -> RetryPlanView:
@@ -105,7 +134,7 @@ def create_retry(
     proceed_without_ok: bool = False,
     wait_seconds: float = 5,
 ) -> RetryCreated:
-    """Re-initiate a returned R01/R09 debit after a fresh balance check.
+    """Re-initiate a returned R01/R09 debit after a balance check (refreshing a stale balance).
 
     Refused with a sentence (and audited ``refused``: a rule said no, nothing failed) for any
     other return code, after three attempts, past the 180-day deadline, while the last attempt is

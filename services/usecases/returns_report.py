@@ -25,7 +25,7 @@ from services.rules.money import format_plain
 from services.rules.people import Person
 from services.rules.spreadsheet import csv_text
 from services.rules.wording import day, moment
-from services.usecases.debit_outcomes import SYNC_NAME, load_behind
+from services.usecases.debit_outcomes import SYNC_NAME, count_behind, load_behind
 from services.usecases.debit_policy import load_policy
 
 __all__ = [
@@ -54,6 +54,14 @@ class ReturnsReport:
     breakdowns: dict[str, pd.DataFrame]
     warnings: list[str]
     last_synced: str | None  # '2026-12-04 03:20 UTC'; None: the outcomes were never synced
+    # Every PaymentIntent sent for the window's debits, retries apart: the rates count an
+    # original and its retries as one debit, "Did our check work?" and the list each payment.
+    payments: int = 0
+
+    @property
+    def debits(self) -> int:
+        """The debits as the rates count them (an original and its retries once)."""
+        return int(self.rates["debits"].iloc[0]) if len(self.rates) else 0
 
 
 def people_for(
@@ -110,16 +118,20 @@ def report(
         breakdowns={by: figures.breakdown(svc.engine, by, **span) for by in rules.BREAKDOWNS},
         warnings=rules.warnings(rates, level=warning_level),
         last_synced=moment(synced) if synced else None,
+        payments=count_behind(
+            svc.engine, since=span["since"], start=span["start"], end=now
+        )[0],
     )
 
 
 @dataclass(frozen=True)
 class DebitsBehind:
     debits: list[rules.Outcome]  # newest first, at most the limit
-    total: int  # how many match in all
+    total: int  # how many match in all: payments, each retry apart
     # Name and email of each debit's customer from the stored customers, for roles that may
     # see them (``accounts.view``); None for the others (managers see no names).
     people: dict[str, Person] | None
+    originals: int = 0  # the debits among them as the rates count them (with retries once)
 
 
 SHOWN = 100  # debits listed on the page, the newest (the CSV export has them all)
@@ -145,16 +157,11 @@ def debits_behind(
     if by is not None and by not in rules.BREAKDOWNS:
         raise ValidationError(f"Unknown breakdown {by!r}.")
     now = svc.now()
-    found, total = load_behind(
-        svc.engine,
-        since=_since(now, window),
-        start=now - window * 86_400,
-        end=now,
-        category=category,
-        group=(by, value or "") if by else None,
-        limit=limit,
-    )
-    return DebitsBehind(found, total, people_for(svc, actor, found))
+    span = {"since": _since(now, window), "start": now - window * 86_400, "end": now}
+    group = (by, value or "") if by else None
+    found, total = load_behind(svc.engine, **span, category=category, group=group, limit=limit)
+    _, originals = count_behind(svc.engine, **span, category=category, group=group)
+    return DebitsBehind(found, total, people_for(svc, actor, found), originals)
 
 
 @dataclass(frozen=True)

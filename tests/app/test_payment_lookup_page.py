@@ -185,3 +185,47 @@ def test_a_payment_looked_up_by_its_py_id_is_kept_as_typed_for_a_reload() -> Non
     assert reloaded.text_input(key="lookup_id").value == payment
     assert any(said in s.value for s in reloaded.success)
     assert reloaded.query_params["id"] == payment
+
+
+def returned_debit() -> tuple[str, str]:
+    """A linked account with $10 debited $50, back R01: (pi id, fca id)."""
+    a = app()
+    si = setup_intent(manual=False)
+    pm = a.gateway.retrieve_setup_intent(si["id"], expand=["payment_method"])["payment_method"]
+    fca = pm["us_bank_account"]["financial_connections_account"]
+    state = a.sandbox.state
+    with state.lock:
+        now = state.now()
+        state.lookup(fca)["balance"] = {"as_of": now, "type": "cash", "current": {"usd": 1_000},
+                                        "cash": {"available": {"usd": 1_000}}}  # fmt: skip
+    pi = a.gateway.create_payment_intent(
+        {"amount": 5_000, "currency": "usd", "customer": si["customer"], "payment_method": pm["id"],
+         "allowed_payment_method_types": ["us_bank_account"], "confirm": True,
+         "off_session": True},
+        idempotency_key=None,
+    )  # fmt: skip
+    assert a.gateway.retrieve_payment_intent(pi["id"])["status"] == "requires_payment_method"
+    return str(pi["id"]), str(fca)
+
+
+def test_a_returned_debit_shows_the_account_it_debited_its_return_and_the_retry_link() -> None:
+    """It said "No payment method is attached yet: the customer has not linked a bank account"
+    and "Verification: No bank account yet", next to "Mandate: active"."""
+    pi_id, fca = returned_debit()
+    at = look_up(pi_id, "finance")
+    no_exceptions(at)
+    shown = texts(at)
+    assert "not linked" not in shown and "No bank account yet" not in shown
+    assert "Collect accounts" not in shown
+    warning = " ".join(w.value for w in at.warning)
+    assert "The bank returned this debit: R01 (insufficient funds)" in warning
+    assert "`insufficient_funds`" in warning
+    assert "Linked through Financial Connections: StripeBank ••" in " ".join(
+        s.value for s in at.success
+    )
+    assert fca in shown and "Balance $10.00 as of" in shown
+    assert "Verified instantly: linked through Financial Connections." in shown
+    assert "**Last attempt:** returned by the bank, R01 (insufficient funds)" in shown
+    links = [str(link.proto) for link in at.get("page_link")]
+    retry = next(p for p in links if f"Plan a retry for {pi_id} (insufficient funds)" in p)
+    assert "returns" in retry and f"retry={pi_id}" in retry.replace('"', "")

@@ -447,3 +447,36 @@ def returned_account(pi: str) -> str:
     account = load_attempts(app().engine, pi)[0].account
     assert account
     return account
+
+
+def test_the_page_says_what_each_figure_counts_so_a_debit_and_its_retry_reconcile() -> None:
+    """The rate cards said "2 returned of 4 debits", "Did our check work?" "of 5 debits" and
+    the list "3 debits", for the same debits: the rates count a debit and its retries once,
+    the check review and the list every payment, and nothing said so."""
+    from services.rules.returns import RETRY_OF
+
+    ids = seed_debits(n_ok=2)  # 2 settled, an R01 and an R10: 4 debits
+    now = app().services.now()
+    pm = {"id": "pm_retry", "type": "us_bank_account",
+          "us_bank_account": {"bank_name": "Gringotts", "last4": "4242",
+                              "financial_connections_account": None, "status_details": None}}
+    retry = {"id": f"{ids['nsf']}r2", "object": "payment_intent", "amount": 4_200,
+             "currency": "usd", "created": now - 2 * 86_400, "customer": "cus_retry",
+             "status": "requires_payment_method", "payment_method": pm,
+             "payment_method_options": {"us_bank_account": {"verification_method": "instant"}},
+             "last_payment_error": {"code": "insufficient_funds", "payment_method": pm},
+             "metadata": {RETRY_OF: ids["nsf"]}}  # fmt: skip
+    record_payment_intent(app().engine, retry, at=now - 86_400)
+    at = open_page(PAGE, "finance")
+    no_exceptions(at)
+    captions = [str(c.value) for c in at.caption]
+    assert any("2 returned of 4 debits" in c for c in captions), captions
+    assert (
+        "In these rates a debit and its retries count once, dated by the first attempt: "
+        "4 debits, 5 payments sent (1 retry)." in captions
+    )
+    assert any(c.startswith("0 of 5 payments sent had a check before them") for c in captions)
+    assert "3 payments, of 2 debits as the rates count them (each retry is listed apart)" in (
+        captions
+    )
+    assert {ids["nsf"], retry["id"], ids["unauth"]} == set(at.dataframe[-1].value["debit"])

@@ -88,7 +88,7 @@ def test_finance_goes_from_a_return_on_the_home_card_to_a_retry(app_url: str, pa
     page.get_by_text(re.compile(r"Read \d+ payment events")).wait_for(timeout=60_000)
     wait_idle(page)
     page.get_by_text("Did our check work?").wait_for()  # the demo world's checks, joined
-    page.get_by_text(re.compile(r"\d+ of \d+ debits had a check before them")).wait_for()
+    page.get_by_text(re.compile(r"\d+ of \d+ payments? sent had a check before them")).wait_for()
 
     sidebar.get_by_role("link", name="Home", exact=True).click()
     wait_idle(page)
@@ -100,7 +100,7 @@ def test_finance_goes_from_a_return_on_the_home_card_to_a_retry(app_url: str, pa
     shot(page, "returns_page")
     assert "Traceback" not in page.content()
 
-    page.get_by_text("Send even if the fresh balance check is not ok").click()
+    page.get_by_text("Send even if the balance check is not ok").click()
     wait_idle(page)
     page.get_by_role("button", name="Check the balance and send the retry").click()
     page.get_by_text(re.compile(f"Attempt 2 of 3 for {pi_id} was sent as pi_")).wait_for(

@@ -350,6 +350,7 @@ NO_ACTOR: dict[str, str] = {
     "debit_outcomes.record_event": "webhook mirror write (Stripe is the actor)",
     "debit_outcomes.load_outcomes": "store read behind returns_report (returns.view)",
     "debit_outcomes.load_behind": "store read behind returns_report.debits_behind (returns.view)",
+    "debit_outcomes.count_behind": "store read behind returns_report.report/debits_behind (returns.view)",
     "debit_outcomes.window_debits": "pure SQL selection of a window's debits",
     "debit_outcomes.outcome_from_row": "pure: a stored row as an Outcome",
     "check_figures.figures": "store read behind check_review.review (returns.view; options: policy.edit)",

@@ -139,3 +139,77 @@ def test_a_canceled_setup_intent_says_it_was_canceled_not_that_a_method_is_yet_t
     canceled = lookup_account.lookup(svc, OPS, made["id"])
     assert canceled.message.startswith("This SetupIntent was canceled before the customer linked")
     assert "yet" not in canceled.message
+
+
+def _returned_debit(
+    gateway: StripeGateway, simulator: Any, box: Any, *, metadata: dict[str, str] | None = None
+) -> tuple[str, str]:
+    """A linked account with $10 debited $50: back R01. Returns (pi id, fca id)."""
+    cus = _customer(gateway)
+    si = gateway.create_setup_intent(
+        {"customer": cus["id"], "allowed_payment_method_types": ACH}, idempotency_key=None
+    )
+    simulator.link_bank(si["id"], institution="StripeBank")
+    pm = gateway.retrieve_setup_intent(si["id"], expand=["payment_method"])["payment_method"]
+    fca = pm["us_bank_account"]["financial_connections_account"]
+    with box.state.lock:
+        box.state.lookup(fca)["balance"] = {
+            "as_of": box.state.now(),
+            "type": "cash",
+            "current": {"usd": 1_000},
+            "cash": {"available": {"usd": 1_000}},
+        }
+    pi = gateway.create_payment_intent(
+        {"amount": 5_000, "currency": "usd", "customer": cus["id"], "payment_method": pm["id"],
+         "allowed_payment_method_types": ACH, "confirm": True, "off_session": True,
+         "metadata": metadata or {}},
+        idempotency_key=None,
+    )  # fmt: skip
+    return str(pi["id"]), str(fca)
+
+
+def test_a_returned_debit_shows_the_account_it_debited_and_says_it_came_back_r01(
+    gateway: StripeGateway, simulator: Any, sandbox_handle: Any, services_ctx: Services
+) -> None:
+    """It said "No payment method is attached yet: the customer has not linked a bank account"
+    (and "Verification: No bank account yet") next to "Mandate: active": Stripe empties a
+    returned debit's payment_method, and the lookup read only that field."""
+    pi_id, fca = _returned_debit(gateway, simulator, sandbox_handle)
+    raw = gateway.retrieve_payment_intent(pi_id)
+    assert raw["status"] == "requires_payment_method" and raw["payment_method"] is None
+
+    found = lookup_account.lookup(services_ctx, OPS, pi_id)
+
+    assert found.linked is not None and found.linked.id == fca
+    assert found.has_payment_method and "not linked" not in found.message
+    assert found.message.startswith("Linked through Financial Connections: StripeBank ••")
+    details = found.details
+    assert details is not None and details.status == "requires_payment_method"
+    assert details.bank_label and details.last4 == found.linked.last4
+    assert "Financial Connections" in details.verification
+    assert details.mandate_status == "active"
+    failure = found.failure
+    assert failure is not None and failure == details.failure
+    assert failure.code == "insufficient_funds" and failure.returned
+    assert failure.returned.startswith("R01 (insufficient funds)")
+    assert "The bank returned this debit: R01 (insufficient funds)" in failure.sentence
+    assert "`insufficient_funds`" in failure.sentence and "insufficient funds" in failure.sentence
+    assert found.retry_original == pi_id
+
+
+def test_a_returned_retry_leads_to_its_original_and_the_debit_check_finds_its_account(
+    gateway: StripeGateway, simulator: Any, sandbox_handle: Any, services_ctx: Services
+) -> None:
+    """fcops' own retry, once it came back, led nowhere either; the balance check before the
+    next retry goes through the same resolver."""
+    from services.rules.returns import RETRY_OF
+    from services.usecases.resolve_account import debit_target
+
+    retry_id, fca = _returned_debit(
+        gateway, simulator, sandbox_handle, metadata={RETRY_OF: "pi_original123"}
+    )
+    found = lookup_account.lookup(services_ctx, OPS, retry_id)
+    assert found.linked is not None and found.linked.id == fca
+    assert found.retry_original == "pi_original123"
+    target = debit_target(gateway, retry_id)
+    assert target.account is not None and target.account["id"] == fca and target.missing is None

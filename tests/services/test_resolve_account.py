@@ -132,3 +132,24 @@ def test_bad_and_unknown_ids_fail_the_same_way_on_both_paths(
         assert str(looked_up.value) == str(checked.value)
     else:
         assert pasted in str(looked_up.value) and pasted in str(checked.value)
+
+
+def test_a_returned_debit_without_the_method_in_its_error_is_found_through_its_charge(
+    stub: StripeStub, sqlite_engine: Engine
+) -> None:
+    """Stripe empties a failed debit's ``payment_method``; when ``last_payment_error`` carries no
+    copy of it, ``latest_charge.payment_method`` still names it."""
+    error = {"code": "insufficient_funds", "type": "card_error", "message": "Insufficient funds."}
+    returned = {**fixture("payment_intent"), "id": "pi_back", "status": "requires_payment_method",
+                "customer": "cus_two", "payment_method": None, "last_payment_error": error,
+                "latest_charge": "py_back", "metadata": {}}  # fmt: skip
+    stub.on("GET", "/v1/payment_intents/pi_back", returned)
+    stub.on("GET", "/v1/charges/py_back", {"id": "py_back", "object": "charge",
+            "payment_intent": "pi_back", "payment_method": "pm_linked"})  # fmt: skip
+    svc = services_on(stub, sqlite_engine)
+    found = lookup_account.lookup(svc, ADMIN, "pi_back")
+    assert found.account is not None and found.account["id"] == "fca_linked"
+    assert found.failure is not None and found.failure.returned
+    assert found.retry_original == "pi_back"
+    check = check_debit.check_debit(svc, ADMIN, "pi_back", 1_000, "usd")
+    assert check.account is not None and check.account.id == "fca_linked"

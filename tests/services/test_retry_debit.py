@@ -3,6 +3,7 @@ one PaymentIntent per attempt, audit rows, refusals in sentences."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -111,8 +112,9 @@ def test_a_returned_r01_is_synced_planned_checked_and_retried_once(svc: Services
     view = retry_debit.plan(svc, FINANCE, pi_id)
     assert view.plan.allowed and view.plan.attempt == 2 and view.plan.suggested is not None
 
-    # The fresh check still sees $10 for a $50 debit: nothing is sent.
-    with pytest.raises(ValidationError, match="fresh balance check says insufficient"):
+    # The check still sees $10 for a $50 debit: nothing is sent.
+    # (Not fresh: this check did not refresh it, and says so.)
+    with pytest.raises(ValidationError, match=r"says insufficient on a balance \d+ s old, not refr"):
         retry_debit.create_retry(svc, FINANCE, pi_id)
     assert [o.id for o in debit_outcomes.load_attempts(svc.engine, pi_id)] == [pi_id]
 
@@ -143,7 +145,7 @@ def test_a_returned_r01_is_synced_planned_checked_and_retried_once(svc: Services
         limit=10,
     )
     assert refused.total == 2
-    assert any("fresh balance check says" in (r.message or "") for r in refused.rows)
+    assert any("The balance check says insufficient" in (r.message or "") for r in refused.rows)
 
 
 def test_roles_and_other_codes_are_refused(svc: Services, box: Any) -> None:
@@ -203,3 +205,40 @@ def test_a_refresh_still_running_is_said_and_named_not_wait_for_the_suggested_da
     with pytest.raises(RefreshStillRunning, match="A balance refresh is still running"):
         retry_debit.create_retry(svc, FINANCE, pi_id, wait_seconds=0.3)
 
+
+
+def test_the_refusal_says_how_old_the_balance_is_and_calls_it_refreshed_only_when_it_was(
+    svc: Services, box: Any
+) -> None:
+    """It said "The fresh balance check says insufficient" about a balance 8 h old that this
+    check had not refreshed (within the policy's 1 day, so no refresh was due)."""
+    from services.errors import Refused
+
+    pi_id, fca = returned_debit(svc, box)
+    debit_outcomes.sync_outcomes(svc, FINANCE)
+    with box.state.lock:
+        box.state.lookup(fca)["balance"]["as_of"] = box.state.now() - 8 * 3600
+    with pytest.raises(Refused) as old:
+        retry_debit.create_retry(svc, FINANCE, pi_id)
+    said = str(old.value)
+    assert said.startswith("The balance check says insufficient on a balance 8 h old, not "
+                           "refreshed for this check (within the debit policy's limit of 24 hours, so "
+                           "fcops did not refresh it):"), said  # fmt: skip
+    assert "fresh" not in said.replace("refresh", "")
+
+    with box.state.lock:  # two days old and a refresh allowed: this check refreshes it
+        account = box.state.lookup(fca)
+        now = box.state.now()
+        account["balance"]["as_of"] = now - 2 * 86_400
+        account["balance_refresh"] = {
+            "status": "succeeded",
+            "last_attempted_at": now - 2 * 86_400,
+            "next_refresh_available_at": now - 60,
+        }
+    with pytest.raises(Refused) as refreshed:
+        retry_debit.create_retry(svc, FINANCE, pi_id)
+    assert re.match(
+        r"The balance check says insufficient on the balance this check refreshed \(the bank's "
+        r"figure is \d+ s old\):",
+        str(refreshed.value),
+    ), str(refreshed.value)
