@@ -20,12 +20,11 @@ from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import Conflict, NotFound, StripeRequestError, ValidationError
-from services.rules.ids import unknown_id_sentence
 from services.rules.intent_checks import cancel_done
 from services.rules.intent_fields import customer_id
 from services.rules.intents import CANCEL_REASONS, IntentView, view_of
 from services.usecases.collect_common import intent_id as parse_intent
-from services.usecases.collect_common import require_key, retrieve, unconfirmed
+from services.usecases.collect_common import raise_unknown, require_key, retrieve, unconfirmed
 from services.usecases.sync_intents import store_intent
 
 ENDED = ("canceled", "succeeded")  # intents no open link holds
@@ -83,10 +82,7 @@ def cancel_request(
             if settled.read_back:
                 ctx.params["read_back"] = settled.reads
         except NotFound as err:
-            raise NotFound(
-                unknown_id_sentence(ident, kind, request_id=err.request_id),
-                request_id=err.request_id,
-            ) from None
+            raise_unknown(err, ident, kind)
         except StripeRequestError:  # Stripe cancels only an open intent: say what it is instead
             _say_ended(svc, ident, kind)
             raise

@@ -325,6 +325,7 @@ NO_ACTOR: dict[str, str] = {
     "collect_common.intent_id": "pure ID parsing",
     "collect_common.require_key": "pure key check",
     "collect_common.unconfirmed": "error translation around calls that checked the role",
+    "collect_common.raise_unknown": "error translation (Stripe's NotFound as a sentence) for calls that checked the role",
     "collect_common.replayed": "audit lookup for calls that checked the role",
     "collect_common.retrieve": "Stripe read for calls that checked the role",
     "collect_common.recent_intents": "Stripe read for calls that checked the role",
