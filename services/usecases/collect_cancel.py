@@ -19,7 +19,7 @@ from services.adapters.store import session_scope
 from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
-from services.errors import Conflict, NotFound, StripeRequestError, ValidationError
+from services.errors import NotFound, NothingChanged, StripeRequestError, ValidationError
 from services.rules.intent_checks import cancel_done
 from services.rules.intent_fields import customer_id
 from services.rules.intents import CANCEL_REASONS, IntentView, view_of
@@ -100,23 +100,26 @@ def _say_ended(svc: Services, ident: str, kind: str) -> None:
     status = current.get("status")
     if status == "processing":  # the SDK's cancel: only while it waits on the customer
         store_intent(svc.engine, current)
-        raise Conflict(
+        raise NothingChanged(
             f"{ident} is processing at Stripe, and Stripe cancels a request only while it waits "
-            "on the customer. Nothing was changed: it succeeds or fails by itself shortly."
+            "on the customer. Nothing was changed: it succeeds or fails by itself shortly.",
+            as_asked=False,
         )
     if status not in ENDED:
         return
     store_intent(svc.engine, current)
     if status == "canceled":
         why = current.get("cancellation_reason")
-        raise Conflict(
+        raise NothingChanged(
             f"{ident} was already canceled"
             + (f" ({why})" if why else "")
-            + ", so it is no longer open. Nothing was changed."
+            + ", so it is no longer open. Nothing was changed.",
+            as_asked=True,
         )
-    raise Conflict(
+    raise NothingChanged(
         f"{ident} has already succeeded: the customer finished it, so it can no longer be "
-        "canceled. Nothing was changed."
+        "canceled. Nothing was changed.",
+        as_asked=False,
     )
 
 
@@ -158,9 +161,10 @@ def _expire_link(svc: Services, link: str, ident: str, kind: str, key: str) -> d
     def expired(session: dict[str, Any]) -> bool:
         status = session.get("status")
         if status == "complete":
-            raise Conflict(
+            raise NothingChanged(
                 f"Link {link} was not expired: the customer already completed it, so {ident} "
-                "is no longer open and cannot be canceled here."
+                "is no longer open and cannot be canceled here.",
+                as_asked=False,
             )
         return status == "expired"
 
@@ -179,9 +183,10 @@ def _expire_link(svc: Services, link: str, ident: str, kind: str, key: str) -> d
             ).value
     except StripeRequestError:  # Stripe expires only an open link: say what it is instead
         if expired(read()):
-            raise Conflict(
+            raise NothingChanged(
                 f"Link {link} had already expired, so Stripe had already canceled {ident}; "
-                "the customer can no longer open it. Nothing was changed."
+                "the customer can no longer open it. Nothing was changed.",
+                as_asked=True,
             ) from None
         raise
     intent = session.get(kind)
