@@ -21,7 +21,7 @@ import bootstrap
 from components.literal import literal
 from services.adapters.backoff import outcome_unknown
 from services.auth import PERMISSIONS, Actor, sign_in_ended
-from services.errors import FcopsError
+from services.errors import FcopsError, NothingChanged
 from services.rules.ids import is_id
 from services.rules.secrets import mask_secrets
 
@@ -148,7 +148,9 @@ def page_header(title: str, caption: str | None = None) -> None:
 
 
 def show_error(err: BaseException) -> None:
-    if isinstance(err, FcopsError):
+    if isinstance(err, NothingChanged):  # refused by how things already were: not an error
+        show_unchanged(str(err), as_asked=err.as_asked)
+    elif isinstance(err, FcopsError):
         st.error(mask_secrets(str(err)), icon=":material/error:")
     else:
         log.exception("Unexpected error", exc_info=err)
@@ -157,6 +159,15 @@ def show_error(err: BaseException) -> None:
             "server log; try again, and tell an admin if it keeps happening.",
             icon=":material/error:",
         )
+
+
+def show_unchanged(sentence: str, *, as_asked: bool) -> None:
+    """A refusal that changed nothing (:class:`NothingChanged`): an info when things already
+    are as asked (already canceled, already expired), else a warning (already succeeded)."""
+    if as_asked:
+        st.info(mask_secrets(sentence), icon=":material/info:")
+    else:
+        st.warning(mask_secrets(sentence), icon=":material/info:")
 
 
 def signed_out_elsewhere() -> bool:

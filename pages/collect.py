@@ -6,7 +6,8 @@ rerun replays the same Stripe object; "Start another request" makes the next cli
 A button only asks for its action; the action runs on the next page run at the top of its tab
 (through ``runtime.call`` / ``runtime.call_keyed``), before anything that shows its effect, and
 its confirmation or error shows there. On the sandbox a panel plays the customer's part
-(:mod:`pages._play_customer`); this page never touches the sandbox itself.
+(:mod:`pages._play_customer`); this page never touches the sandbox itself. Cancel, and the
+cancels still running at Stripe after a reload, are :mod:`pages._collect_cancel`'s.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import streamlit as st
 from components.collect_view import (
     CREATE_BUTTONS,
     LINK_REFUSED,
-    REASON_WORDS,
     config_card,
     linked_note,
     microdeposits_note,
@@ -27,6 +27,7 @@ from components.collect_view import (
     request_summary,
 )
 from pages import _collect_address as address
+from pages import _collect_cancel as cancels
 from pages import _collect_create as create
 from pages import _follow as follow
 from pages import _play_customer as play
@@ -37,14 +38,12 @@ from pages._collect_customer import CUSTOMER, customer_section
 from pages._pending import ask, take
 from services.rules import flow_config
 from services.rules.intents import (
-    CANCEL_REASONS,
     CollectionRequest,
     IntentView,
     MicrodepositItem,
 )
 from services.rules.people import first_of
 from services.usecases import edit_flows as flows
-from services.usecases.collect_cancel import cancel_request
 from services.usecases.collect_lists import customer_words, open_request_count, open_requests
 from services.usecases.collect_reopen import current_link
 from services.usecases.collection_requests import (
@@ -72,7 +71,6 @@ RESULT, VIEW = address.RESULT, address.VIEW  # the last CollectionRequest, its l
 QUEUE_PAGE = 50  # the microdeposit queue shows (and its pickers offer) at most this many
 OPEN_PAGE = 50  # so does the open-requests list (searched and counted in SQL)
 VERIFY_SCOPE = "collect-verify"
-CANCEL_SCOPE = "collect-cancel"
 QUEUE_PICK, QUEUE_OPEN = "collect_queue_verify_pick", "collect_queue_verify_open"
 QUEUE_VERIFIED = "collect_queue_verified"  # the sentence a verification left for the next run
 STILL_READING = "None stored yet: the requests are still being read from Stripe (see above)."
@@ -141,33 +139,6 @@ def refresh_status(result: CollectionRequest) -> None:
         if (link := runtime.call(current_link, svc, actor, result)) is not None:
             st.session_state[RESULT] = result = link
         st.info(request_status(result, view.status), icon=":material/info:")
-
-
-def cancel(select_key: str) -> None:
-    intent_id = st.session_state.get(select_key)
-    reason = st.session_state.get(f"{select_key}_reason")
-    if not intent_id:
-        st.error("Choose a request to cancel.", icon=":material/error:")
-        return
-    view = runtime.call_stripe_keyed(
-        f"Canceling {intent_id} at Stripe…",
-        CANCEL_SCOPE,
-        {"id": intent_id, "reason": reason},
-        cancel_request,
-        svc,
-        actor,
-        intent_id,
-        reason=reason,
-    )
-    if view is not None:
-        st.success(
-            f"Expired the link `{view.expired_link}`, so Stripe canceled {view.id}: the "
-            "customer can no longer open the link."
-            if view.expired_link
-            else f"Canceled {view.id}.",
-            icon=":material/check_circle:",
-        )
-        keep_view(view)
 
 
 def run_request_actions(result: CollectionRequest) -> None:
@@ -275,43 +246,10 @@ def verify_form(intent_id: str, microdeposit_type: str | None, *, prefix: str, a
     play.test_values_hint(kind)
 
 
-def cancel_controls(labels: dict[str, str], action: str, select_key: str) -> None:
-    """Pick a request by its customer (``labels``: id → people-first label), then cancel it."""
-    if not labels:
-        return
-    pick, reason, button = st.columns([5, 2, 1], vertical_alignment="bottom")
-    chosen = pick.selectbox(
-        "Request to cancel",
-        list(labels),
-        format_func=lambda i: labels.get(i, i),
-        key=select_key,
-        index=None,
-        placeholder="Choose a request",
-    )
-    reason.selectbox(
-        "Reason",
-        CANCEL_REASONS,
-        key=f"{select_key}_reason",
-        format_func=lambda r: REASON_WORDS.get(r, r),
-    )
-    button.button(
-        "Cancel request",
-        icon=":material/cancel:",
-        on_click=ask,
-        args=(action, select_key),
-        key=f"{select_key}_button",
-        width="stretch",
-        disabled=chosen is None,
-        help="Choose a request first."
-        if chosen is None
-        else "Stripe cancels it (a hosted link's request: the link is expired, so the customer "
-        "can no longer open it); this cannot be undone.",
-    )
-
-
 def open_requests_tab() -> None:
     if (args := take("cancel_open")) is not None:
-        cancel(*args)
+        keep_view(cancels.cancel(svc, actor, *args))
+    cancels.followed_outcomes(svc, actor, "collect_cancel_open")
     # The list is read from the store; Stripe is asked only when this button is pressed.
     pull = st.button(
         "Sync from Stripe",
@@ -343,12 +281,14 @@ def open_requests_tab() -> None:
     total = runtime.call(open_request_count, svc, actor, search=search) or len(rows)
     st.caption(f"{first_of(len(rows), total, 'open request(s)').capitalize()}, newest first.")
     open_requests_table(rows)
-    cancel_controls({r.id: pick_label(r) for r in rows}, "cancel_open", "collect_cancel_open")
+    labels = {r.id: pick_label(r) for r in rows}
+    cancels.cancel_section(svc, actor, labels, "cancel_open", "collect_cancel_open")
 
 
 def queue_tab() -> None:
     if (args := take("cancel_queue")) is not None:
-        cancel(*args)
+        keep_view(cancels.cancel(svc, actor, *args))
+    cancels.followed_outcomes(svc, actor, "collect_cancel_queue")
     pull = st.button(
         "Sync from Stripe",
         icon=":material/sync:",
@@ -385,7 +325,8 @@ def queue_tab() -> None:
         )
     queue_table(items, total, runtime.call(stuck_count, svc, actor, search=search))
     verify_from_queue(items)
-    cancel_controls({i.id: pick_label(i) for i in items}, "cancel_queue", "collect_cancel_queue")
+    labels = {i.id: pick_label(i) for i in items}
+    cancels.cancel_section(svc, actor, labels, "cancel_queue", "collect_cancel_queue")
 
 
 def verify_from_queue(items: list[MicrodepositItem]) -> None:

@@ -62,6 +62,18 @@ class Conflict(FcopsError):
     """Somebody else changed it first, or an idempotency key was reused with other data."""
 
 
+class NothingChanged(Conflict):
+    """Refused by the state the object was already in, with nothing changed and nothing wrong:
+    a request already canceled or expired (by a colleague, or by Stripe), already succeeded, or
+    processing. Pages show it as a notice, not an error box. ``as_asked``: it already is what
+    the person asked for (canceled, expired), an info; otherwise (succeeded, processing) a
+    warning."""
+
+    def __init__(self, message: str, *, as_asked: bool, request_id: str | None = None) -> None:
+        super().__init__(message, request_id=request_id)
+        self.as_asked = as_asked
+
+
 class RefreshNotAllowed(FcopsError):
     """Stripe would not start this refresh now (throttled, pending, inactive, no permission)."""
 

@@ -5,6 +5,10 @@ gone by then: a reload or a new tab is a new session that knew nothing of it, an
 made a second request. Each create writes a row here before it calls Stripe and closes it
 after (with what Stripe made, or why not), so another session can say "being created" and
 then show the result, and a colleague creating for the same customer is told.
+
+A cancel is recorded the same way (``kind`` ``cancel``, ``request_id`` the seti_/pi_ it
+cancels from the start), so a reload during a slow cancel says "still running" instead of
+offering Cancel again. The create readers below never see those rows.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from services.adapters.store import retrying, session_scope
 
 RUNNING, OK = "running", "ok"
+CANCEL = "cancel"  # the kind of a cancel's row
 
 
 class CollectStart(SQLModel, table=True):
@@ -26,13 +31,14 @@ class CollectStart(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: str = Field(index=True, max_length=255)
-    kind: str = Field(max_length=40)  # link | setup_intent | fc_session
+    kind: str = Field(max_length=40)  # link | setup_intent | fc_session | cancel
     username: str = Field(max_length=200)
     idempotency_key: str = Field(index=True, max_length=255)
     started_at: int = 0
     finished_at: int | None = None
-    outcome: str = Field(default=RUNNING, max_length=20)  # running | ok | error | refused
-    request_id: str | None = Field(default=None, max_length=255)  # seti_… or fcsess_…
+    # running | ok | error | refused; a cancel also ended (already canceled) | unchanged
+    outcome: str = Field(default=RUNNING, max_length=20)
+    request_id: str | None = Field(default=None, max_length=255)  # seti_… / pi_… or fcsess_…
     link_id: str | None = Field(default=None, max_length=255)  # a link's cs_…
     message: str = Field(default="", max_length=2_000)
 
@@ -49,22 +55,28 @@ class Start:
     request_id: str | None
     link_id: str | None
     message: str
+    key: str = ""  # its idempotency key
 
 
 def _start(row: CollectStart) -> Start:
     return Start(
         int(row.id or 0), row.customer_id, row.kind, row.username, row.started_at,
         row.finished_at, row.outcome, row.request_id, row.link_id, row.message,
+        row.idempotency_key,
     )
 
 
-def begin(engine: Engine, *, customer_id: str, kind: str, username: str, key: str, at: int) -> int:
-    """Write the row of a create about to call Stripe (committed, so others see it); its id."""
+def begin(
+    engine: Engine, *, customer_id: str, kind: str, username: str, key: str, at: int,
+    request_id: str | None = None,
+) -> int:
+    """Write the row of a create (or a cancel of ``request_id``) about to call Stripe
+    (committed, so others see it); its id."""
 
     def work(session: Session) -> int:
         row = CollectStart(
             customer_id=customer_id, kind=kind, username=username, idempotency_key=key,
-            started_at=at,
+            started_at=at, request_id=request_id,
         )
         session.add(row)
         session.flush()
@@ -81,7 +93,7 @@ def finish(
         row = session.get(CollectStart, start_id)
         if row is not None:
             row.outcome, row.finished_at, row.message = outcome, at, message[:2_000]
-            row.request_id, row.link_id = request_id, link_id
+            row.request_id, row.link_id = request_id or row.request_id, link_id
             session.add(row)
 
     retrying(engine, work)
@@ -91,7 +103,11 @@ def for_customer(engine: Engine, customer_id: str, *, since: int, limit: int = 5
     """The creates for ``customer_id`` started since ``since``, newest first."""
     stmt = (
         select(CollectStart)
-        .where(CollectStart.customer_id == customer_id, col(CollectStart.started_at) >= since)
+        .where(
+            CollectStart.customer_id == customer_id,
+            col(CollectStart.started_at) >= since,
+            CollectStart.kind != CANCEL,
+        )
         .order_by(col(CollectStart.id).desc())
         .limit(limit)
     )
@@ -104,7 +120,9 @@ def made_of(engine: Engine, request_ids: list[str]) -> dict[str, Start]:
     if not request_ids:
         return {}
     stmt = select(CollectStart).where(
-        col(CollectStart.request_id).in_(request_ids), CollectStart.outcome == OK
+        col(CollectStart.request_id).in_(request_ids),
+        CollectStart.outcome == OK,
+        CollectStart.kind != CANCEL,
     )
     with session_scope(engine) as session:
         return {str(r.request_id): _start(r) for r in session.exec(stmt).all()}
@@ -127,3 +145,22 @@ def one(engine: Engine, start_id: int) -> Start | None:
     with session_scope(engine) as session:
         row = session.get(CollectStart, start_id)
         return _start(row) if row is not None else None
+
+
+def cancels_of(
+    engine: Engine, request_ids: list[str], *, since: int, before: int | None = None
+) -> dict[str, Start]:
+    """The newest cancel of each of ``request_ids`` started since ``since`` (and, given
+    ``before``, written before that row), by request ID."""
+    if not request_ids:
+        return {}
+    stmt = select(CollectStart).where(
+        CollectStart.kind == CANCEL,
+        col(CollectStart.request_id).in_(request_ids),
+        col(CollectStart.started_at) >= since,
+    )
+    if before is not None:
+        stmt = stmt.where(col(CollectStart.id) < before)
+    with session_scope(engine) as session:
+        rows = session.exec(stmt.order_by(col(CollectStart.id))).all()
+        return {str(r.request_id): _start(r) for r in rows}  # the newest last, so it wins

@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from services.errors import Conflict, FcopsError, StripeRequestError, ValidationError
+from services.errors import FcopsError, NothingChanged, StripeRequestError, ValidationError
 from services.rules import wording
 from services.rules.input_limits import clean_text
 from services.rules.intent_fields import microdeposits, waiting_for_microdeposits
@@ -118,7 +118,8 @@ def cancel_done(intent: dict[str, Any], ident: str) -> bool:
     if status == "canceled":
         return True
     if status in ("succeeded", "processing"):
-        raise Conflict(
-            f"{ident} was not canceled: it is {status}, and Stripe cancels only open requests."
+        raise NothingChanged(
+            f"{ident} was not canceled: it is {status}, and Stripe cancels only open requests.",
+            as_asked=False,
         )
     return False

@@ -16,16 +16,16 @@ from sqlmodel import select
 from services.adapters.backoff import settle
 from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
-from services.audit import audited
+from services.audit import AuditContext, audited
 from services.auth import Actor, require
 from services.context import Services
-from services.errors import Conflict, NotFound, StripeRequestError, ValidationError
-from services.rules.ids import unknown_id_sentence
+from services.errors import NotFound, NothingChanged, StripeRequestError, ValidationError
 from services.rules.intent_checks import cancel_done
 from services.rules.intent_fields import customer_id
 from services.rules.intents import CANCEL_REASONS, IntentView, view_of
+from services.usecases.collect_cancel_runs import recorded_cancel
 from services.usecases.collect_common import intent_id as parse_intent
-from services.usecases.collect_common import require_key, retrieve, unconfirmed
+from services.usecases.collect_common import raise_unknown, require_key, retrieve, unconfirmed
 from services.usecases.sync_intents import store_intent
 
 ENDED = ("canceled", "succeeded")  # intents no open link holds
@@ -57,42 +57,47 @@ def cancel_request(
                 f"{str(reason)[:40]!r} is not a cancellation reason Stripe accepts; use one of "
                 f"{', '.join(CANCEL_REASONS)}."
             )
-        link = _link_of(svc, ident, kind)
-        if link is not None:  # Stripe cancels a link's intent only by expiring the link
-            ctx.params["checkout_session"] = link
-            intent = _expire_link(svc, link, ident, kind, key)
-            ctx.request_id = svc.gateway.last_request_id
-            asked = f" (reason asked: {reason}; Stripe sets its own on expiry)" if reason else ""
-            ctx.message = f"Expired link {link}, so Stripe canceled {ident}{asked}."
-            store_intent(svc.engine, intent)
-            return replace(view_of(intent), expired_link=link)
-        cancel = (
-            svc.gateway.cancel_payment_intent
-            if kind == "payment_intent"
-            else svc.gateway.cancel_setup_intent
-        )
-        try:
-            with unconfirmed(f"the cancellation of {ident}"):
-                settled = settle(
-                    lambda: cancel(ident, reason=reason, idempotency_key=key),
-                    lambda: retrieve(svc, ident, kind),
-                    lambda current: cancel_done(current, ident),
-                    what=f"the cancellation of {ident}",
-                )
-            intent = settled.value
-            if settled.read_back:
-                ctx.params["read_back"] = settled.reads
-        except NotFound as err:
-            raise NotFound(
-                unknown_id_sentence(ident, kind, request_id=err.request_id),
-                request_id=err.request_id,
-            ) from None
-        except StripeRequestError:  # Stripe cancels only an open intent: say what it is instead
-            _say_ended(svc, ident, kind)
-            raise
+        with recorded_cancel(svc, actor, ctx, ident=ident, key=key):
+            view = _cancel(svc, ctx, ident, kind, reason=reason, key=key)
+    return view
+
+
+def _cancel(
+    svc: Services, ctx: AuditContext, ident: str, kind: str, *, reason: str | None, key: str
+) -> IntentView:
+    link = _link_of(svc, ident, kind)
+    if link is not None:  # Stripe cancels a link's intent only by expiring the link
+        ctx.params["checkout_session"] = link
+        intent = _expire_link(svc, link, ident, kind, key)
         ctx.request_id = svc.gateway.last_request_id
-        ctx.message = f"Canceled {ident}" + (f" ({reason})." if reason else ".")
+        asked = f" (reason asked: {reason}; Stripe sets its own on expiry)" if reason else ""
+        ctx.message = f"Expired link {link}, so Stripe canceled {ident}{asked}."
         store_intent(svc.engine, intent)
+        return replace(view_of(intent), expired_link=link)
+    cancel = (
+        svc.gateway.cancel_payment_intent
+        if kind == "payment_intent"
+        else svc.gateway.cancel_setup_intent
+    )
+    try:
+        with unconfirmed(f"the cancellation of {ident}"):
+            settled = settle(
+                lambda: cancel(ident, reason=reason, idempotency_key=key),
+                lambda: retrieve(svc, ident, kind),
+                lambda current: cancel_done(current, ident),
+                what=f"the cancellation of {ident}",
+            )
+        intent = settled.value
+        if settled.read_back:
+            ctx.params["read_back"] = settled.reads
+    except NotFound as err:
+        raise_unknown(err, ident, kind)
+    except StripeRequestError:  # Stripe cancels only an open intent: say what it is instead
+        _say_ended(svc, ident, kind)
+        raise
+    ctx.request_id = svc.gateway.last_request_id
+    ctx.message = f"Canceled {ident}" + (f" ({reason})." if reason else ".")
+    store_intent(svc.engine, intent)
     return view_of(intent)
 
 
@@ -104,23 +109,26 @@ def _say_ended(svc: Services, ident: str, kind: str) -> None:
     status = current.get("status")
     if status == "processing":  # the SDK's cancel: only while it waits on the customer
         store_intent(svc.engine, current)
-        raise Conflict(
+        raise NothingChanged(
             f"{ident} is processing at Stripe, and Stripe cancels a request only while it waits "
-            "on the customer. Nothing was changed: it succeeds or fails by itself shortly."
+            "on the customer. Nothing was changed: it succeeds or fails by itself shortly.",
+            as_asked=False,
         )
     if status not in ENDED:
         return
     store_intent(svc.engine, current)
     if status == "canceled":
         why = current.get("cancellation_reason")
-        raise Conflict(
+        raise NothingChanged(
             f"{ident} was already canceled"
             + (f" ({why})" if why else "")
-            + ", so it is no longer open. Nothing was changed."
+            + ", so it is no longer open. Nothing was changed.",
+            as_asked=True,
         )
-    raise Conflict(
+    raise NothingChanged(
         f"{ident} has already succeeded: the customer finished it, so it can no longer be "
-        "canceled. Nothing was changed."
+        "canceled. Nothing was changed.",
+        as_asked=False,
     )
 
 
@@ -162,9 +170,10 @@ def _expire_link(svc: Services, link: str, ident: str, kind: str, key: str) -> d
     def expired(session: dict[str, Any]) -> bool:
         status = session.get("status")
         if status == "complete":
-            raise Conflict(
+            raise NothingChanged(
                 f"Link {link} was not expired: the customer already completed it, so {ident} "
-                "is no longer open and cannot be canceled here."
+                "is no longer open and cannot be canceled here.",
+                as_asked=False,
             )
         return status == "expired"
 
@@ -183,9 +192,10 @@ def _expire_link(svc: Services, link: str, ident: str, kind: str, key: str) -> d
             ).value
     except StripeRequestError:  # Stripe expires only an open link: say what it is instead
         if expired(read()):
-            raise Conflict(
+            raise NothingChanged(
                 f"Link {link} had already expired, so Stripe had already canceled {ident}; "
-                "the customer can no longer open it. Nothing was changed."
+                "the customer can no longer open it. Nothing was changed.",
+                as_asked=True,
             ) from None
         raise
     intent = session.get(kind)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from sqlmodel import col, func, or_, select
 
@@ -111,15 +111,21 @@ def replayed(svc: Services, key: str, action: str) -> bool:
     return found is not None
 
 
+def raise_unknown(err: NotFound, ident: str, kind: str) -> NoReturn:
+    """Stripe's "No such setupintent" for ``ident`` as a sentence saying what to check (the ID,
+    the mode, the account), with Stripe's request ID."""
+    raise NotFound(
+        unknown_id_sentence(ident, kind, request_id=err.request_id), request_id=err.request_id
+    ) from None
+
+
 def retrieve(svc: Services, ident: str, kind: str) -> dict[str, Any]:
     try:
         if kind == "payment_intent":
             return svc.gateway.retrieve_payment_intent(ident, expand=["payment_method"])
         return svc.gateway.retrieve_setup_intent(ident, expand=["payment_method"])
     except NotFound as err:
-        raise NotFound(
-            unknown_id_sentence(ident, kind, request_id=err.request_id), request_id=err.request_id
-        ) from None
+        raise_unknown(err, ident, kind)
 
 
 def recent_intents(

@@ -11,7 +11,6 @@ from services.auth import Actor, require
 from services.context import Services
 from services.errors import FcopsError, NotFound, StripeRequestError
 from services.rules import input_limits
-from services.rules.ids import unknown_id_sentence
 from services.rules.intent_checks import not_verifiable, verification_input, verification_refusal
 from services.rules.intent_fields import waiting_for_microdeposits
 from services.rules.intents import (
@@ -28,6 +27,7 @@ from services.usecases.collect_common import (
     IntentList,
     count_listed,
     list_stored,
+    raise_unknown,
     require_key,
     retrieve,
     unconfirmed,
@@ -176,10 +176,7 @@ def verify_microdeposits(
             if settled.read_back:
                 ctx.params["read_back"] = settled.reads
         except NotFound as err:
-            raise NotFound(
-                unknown_id_sentence(ident, kind, request_id=err.request_id),
-                request_id=err.request_id,
-            ) from None
+            raise_unknown(err, ident, kind)
         except StripeRequestError as err:
             ctx.request_id = svc.gateway.last_request_id
             if (err.code or "").endswith("_unexpected_state"):

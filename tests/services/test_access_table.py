@@ -235,6 +235,8 @@ TABLE: dict[str, Row] = {
     "collect_lists.open_request_count": Row("collect.create", lambda w, a: _m("collect_lists").open_request_count(w.svc, a, search="ada")),
     "collect_open.customer_requests": Row("collect.create", lambda w, a: _m("collect_open").customer_requests(w.svc, a, CUSTOMER)),
     "collect_open.creation": Row("collect.create", lambda w, a: _m("collect_open").creation(w.svc, a, 1)),
+    "collect_cancel_runs.cancels_running": Row("collect.cancel", lambda w, a: _m("collect_cancel_runs").cancels_running(w.svc, a, [SETI])),
+    "collect_cancel_runs.cancellation": Row("collect.cancel", lambda w, a: _m("collect_cancel_runs").cancellation(w.svc, a, 1)),
     "collect_lists.customer_words": Row("collect.create", lambda w, a: _m("collect_lists").customer_words(w.svc, a, CUSTOMER)),
     "retry_picker.retry_choices": Row("returns.view", lambda w, a: _m("retry_picker").retry_choices(w.svc, a, search="ada")),
     "view_transactions.transactions_page": Row("transactions.view", lambda w, a: _m("view_transactions").transactions_page(w.svc, a, ACCOUNT, _m("view_transactions").TransactionFilter())),
@@ -328,6 +330,7 @@ NO_ACTOR: dict[str, str] = {
     "collect_common.intent_id": "pure ID parsing",
     "collect_common.require_key": "pure key check",
     "collect_common.unconfirmed": "error translation around calls that checked the role",
+    "collect_common.raise_unknown": "error translation (Stripe's NotFound as a sentence) for calls that checked the role",
     "collect_common.replayed": "audit lookup for calls that checked the role",
     "collect_common.retrieve": "Stripe read for calls that checked the role",
     "collect_common.recent_intents": "Stripe read for calls that checked the role",
@@ -431,6 +434,7 @@ ACTOR_HELPERS: dict[str, str] = {
     "collection_requests.setup_intent_params": "pure request builder; actor goes in metadata",
     "collection_requests.checkout_params": "pure request builder; actor goes in metadata",
     "collect_open.recorded_create": "records a create (and its open-requests rule) for calls that checked the role",
+    "collect_cancel_runs.recorded_cancel": "records a cancel while it runs, for cancel_request that checked the role",
     "returns_report.people_for": "store read behind report/review; the actor decides names or none",
 }
 

@@ -13,7 +13,7 @@ from sqlmodel import select
 from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.context import Services
-from services.errors import Conflict, Forbidden
+from services.errors import Conflict, Forbidden, NothingChanged
 from services.usecases import collect_cancel, collection_requests
 from tests.services.test_hosted_link import _customer
 from tests.services.test_unknown_outcomes import _late, _svc, patient_reads  # noqa: F401
@@ -75,6 +75,7 @@ def test_an_already_expired_link_gets_a_sentence(
             services_ctx, ops, link.id, reason=None, idempotency_key=_key()
         )
     assert link.checkout_session_id in str(err.value)
+    assert isinstance(err.value, NothingChanged) and err.value.as_asked  # a notice, as asked
     (row,) = _cancels(services_ctx, link.id)
     assert row.outcome != "ok"
 
@@ -84,10 +85,11 @@ def test_a_completed_link_gets_a_sentence_and_stays_complete(
 ) -> None:
     link = _link(services_ctx, ops)
     simulator.link_bank(link.id, institution="Test Institution")
-    with pytest.raises(Conflict, match="already completed"):
+    with pytest.raises(Conflict, match="already completed") as err:
         collect_cancel.cancel_request(
             services_ctx, ops, link.id, reason=None, idempotency_key=_key()
         )
+    assert isinstance(err.value, NothingChanged) and not err.value.as_asked  # a warning
     assert gateway.retrieve_checkout_session(link.checkout_session_id)["status"] == "complete"
     assert gateway.retrieve_setup_intent(link.id)["status"] == "succeeded"
 

@@ -1,0 +1,158 @@
+"""Collect's Cancel, under Open requests and the microdeposit queue.
+
+Cancel waits on Stripe under a spinner. A cancel still running at Stripe (this person's from
+before a reload, another tab's, a colleague's: :mod:`services.usecases.collect_cancel_runs`) is
+said on its request, which then offers no second Cancel; a fragment follows it, and its outcome
+shows once at the top of the tab when Stripe has answered. A refusal that changed nothing
+(already canceled, already expired) is a notice, not an error box (``runtime.show_error``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from components.collect_view import REASON_WORDS
+from pages import _runtime as runtime
+from pages._pending import ask
+from services.rules.intents import CANCEL_REASONS, IntentView
+from services.rules.wording import ago, timestamp
+from services.usecases.collect_cancel import cancel_request
+from services.usecases.collect_cancel_runs import (
+    ENDED,
+    UNCHANGED,
+    Start,
+    cancellation,
+    cancels_running,
+)
+
+CANCEL_SCOPE = "collect-cancel"
+FOLLOWED = "collect_cancels_followed"  # {start id: select key}: cancels seen running, per tab
+FOLLOW_SECONDS = 2
+
+
+def cancel(svc: Any, actor: Any, select_key: str) -> IntentView | None:
+    """The cancel a button asked for; the canceled request (None when it was not)."""
+    intent_id = st.session_state.get(select_key)
+    reason = st.session_state.get(f"{select_key}_reason")
+    if not intent_id:
+        st.error("Choose a request to cancel.", icon=":material/error:")
+        return None
+    view = runtime.call_stripe_keyed(
+        f"Canceling {intent_id} at Stripe…",
+        CANCEL_SCOPE,
+        {"id": intent_id, "reason": reason},
+        cancel_request,
+        svc,
+        actor,
+        intent_id,
+        reason=reason,
+    )
+    if view is not None:
+        st.success(
+            f"Expired the link `{view.expired_link}`, so Stripe canceled {view.id}: the "
+            "customer can no longer open the link."
+            if view.expired_link
+            else f"Canceled {view.id}.",
+            icon=":material/check_circle:",
+        )
+    return view
+
+
+def cancel_section(
+    svc: Any, actor: Any, labels: dict[str, str], action: str, select_key: str
+) -> None:
+    """Below a list (``labels``: id → people-first label): the cancels of its requests still
+    running at Stripe, said on each and followed; Cancel for the others."""
+    running = runtime.call(cancels_running, svc, actor, list(labels)) or {}
+    followed: dict[int, str] = st.session_state.setdefault(FOLLOWED, {})
+    for ident, start in running.items():
+        followed.setdefault(start.id, select_key)
+        st.info(running_sentence(ident, start, actor, now=int(svc.now())),
+                icon=":material/hourglass_top:")
+    if running:
+        follow_running(svc, actor, tuple(s.id for s in running.values()))
+    cancel_controls({i: label for i, label in labels.items() if i not in running}, action, select_key)
+
+
+def running_sentence(ident: str, start: Start, actor: Any, *, now: int) -> str:
+    by = "" if start.username == actor.username else f" by {start.username}"
+    return (
+        f"Cancel of {ident} asked at {timestamp(start.started_at)} "
+        f"({ago(now - start.started_at)}){by} is still running at Stripe (Stripe is answering "
+        "slowly). Its outcome shows here when Stripe answers; there is no need to cancel it again."
+    )
+
+
+def followed_outcomes(svc: Any, actor: Any, select_key: str) -> None:
+    """At the top of the tab: how each cancel it showed running ended, once."""
+    followed: dict[int, str] = st.session_state.get(FOLLOWED) or {}
+    for start_id, key in list(followed.items()):
+        if key != select_key:
+            continue
+        start = runtime.call(cancellation, svc, actor, start_id)
+        if start is not None and start.outcome == "running":
+            continue
+        del followed[start_id]
+        if start is not None:
+            show_outcome(start, actor)
+
+
+def show_outcome(start: Start, actor: Any) -> None:
+    asked = f"The cancel of {start.request_id} asked at {timestamp(start.started_at)}" + (
+        "" if start.username == actor.username else f" by {start.username}"
+    )
+    if start.outcome == "ok":
+        st.success(f"{asked} is done: {start.message}", icon=":material/check_circle:")
+    elif start.outcome in (ENDED, UNCHANGED):
+        runtime.show_unchanged(start.message, as_asked=start.outcome == ENDED)
+    elif start.outcome == "stale":
+        st.warning(f"{asked} was never confirmed by Stripe: press Sync from Stripe to see "
+                   "whether the request is still open.", icon=":material/help:")
+    else:
+        st.error(f"{asked} did not cancel it: {start.message}", icon=":material/error:")
+
+
+@st.fragment(run_every=FOLLOW_SECONDS)
+def follow_running(svc: Any, actor: Any, start_ids: tuple[int, ...]) -> None:
+    """Cancels running: the whole page again once one has ended."""
+    for start_id in start_ids:
+        now = runtime.call(cancellation, svc, actor, start_id)
+        if now is None or now.outcome != "running":
+            st.rerun()
+    st.caption(f":material/autorenew: Checked every {FOLLOW_SECONDS} s: updates by itself.")
+
+
+def cancel_controls(labels: dict[str, str], action: str, select_key: str) -> None:
+    """Pick a request by its customer (``labels``: id → people-first label), then cancel it."""
+    if not labels:
+        return
+    pick, reason, button = st.columns([5, 2, 1], vertical_alignment="bottom")
+    chosen = pick.selectbox(
+        "Request to cancel",
+        list(labels),
+        format_func=lambda i: labels.get(i, i),
+        key=select_key,
+        index=None,
+        placeholder="Choose a request",
+    )
+    reason.selectbox(
+        "Reason",
+        CANCEL_REASONS,
+        key=f"{select_key}_reason",
+        format_func=lambda r: REASON_WORDS.get(r, r),
+    )
+    button.button(
+        "Cancel request",
+        icon=":material/cancel:",
+        on_click=ask,
+        args=(action, select_key),
+        key=f"{select_key}_button",
+        width="stretch",
+        disabled=chosen is None,
+        help="Choose a request first."
+        if chosen is None
+        else "Stripe cancels it (a hosted link's request: the link is expired, so the customer "
+        "can no longer open it); this cannot be undone.",
+    )

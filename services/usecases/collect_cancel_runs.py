@@ -1,0 +1,97 @@
+"""Cancels while they run, in the store, so a reload or a colleague sees them.
+
+A cancel waits on Stripe (up to ~20 s when Stripe is slow, longer with read-backs), and a
+reload is a new session that knew nothing of it: the request was listed as open again with its
+Cancel button, and ops pressed it a second time. Each cancel writes a row
+(:mod:`services.adapters.collect_starts`, kind ``cancel``) before Stripe is called and closes it
+with the outcome, so Open requests can say "still running at Stripe" on that request, offer no
+second Cancel meanwhile, and then show how it ended. A second cancel of the same request while
+one runs (another tab still showing the button) is refused before Stripe is called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+
+from services.adapters import collect_starts as starts
+from services.audit import AuditContext
+from services.auth import Actor, require
+from services.context import Services
+from services.errors import NothingChanged, Refused
+from services.rules.wording import ago, timestamp
+from services.usecases.collect_open import STALE_SECONDS
+
+Start = starts.Start  # a cancel as the store has it (pages read it through here)
+ENDED, UNCHANGED = "ended", "unchanged"  # a cancel refused as already canceled / as it was
+
+
+class CancelStillRunning(Refused):
+    """Refused: a cancel of the same request is still running at Stripe."""
+
+
+def cancels_running(svc: Services, actor: Actor, intent_ids: list[str]) -> dict[str, starts.Start]:
+    """The cancels of ``intent_ids`` still running at Stripe (by intent ID): from the store."""
+    require(actor, "collect.cancel")
+    found = starts.cancels_of(svc.engine, [str(i) for i in intent_ids][:500], since=_since(svc))
+    return {ident: s for ident, s in found.items() if _running(svc, s)}
+
+
+def cancellation(svc: Services, actor: Actor, start_id: int) -> starts.Start | None:
+    """A cancel as it stands (running, ok, ended/unchanged/refused/error with the sentence); one
+    that stopped answering long ago reads ``stale``."""
+    require(actor, "collect.cancel")
+    found = starts.one(svc.engine, int(start_id))
+    if found is None or found.kind != starts.CANCEL:
+        return None
+    if found.outcome == starts.RUNNING and not _running(svc, found):
+        return replace(found, outcome="stale")
+    return found
+
+
+@contextmanager
+def recorded_cancel(
+    svc: Services, actor: Actor, ctx: AuditContext, *, ident: str, key: str
+) -> Iterator[None]:
+    """Around a cancel of ``ident`` that checked the role: its row while it runs, closed with
+    ``ctx.message`` or the sentence of why not; refused while another cancel of it runs."""
+    start_id = starts.begin(
+        svc.engine, customer_id="", kind=starts.CANCEL, username=actor.username, key=key,
+        at=svc.now(), request_id=ident,
+    )
+    try:
+        _refuse_second(svc, actor, ident, key, start_id)
+        yield
+    except Exception as err:
+        starts.finish(svc.engine, start_id, outcome=_outcome(err), at=svc.now(), message=str(err))
+        raise
+    starts.finish(svc.engine, start_id, outcome=starts.OK, at=svc.now(), message=ctx.message or "")
+
+
+def _refuse_second(svc: Services, actor: Actor, ident: str, key: str, start_id: int) -> None:
+    """Another cancel of ``ident`` started before this one and still running (not this request
+    again under the same key: a rerun or the retry of an unknown outcome, which Stripe replays)."""
+    other = starts.cancels_of(svc.engine, [ident], since=_since(svc), before=start_id).get(ident)
+    if other is None or not _running(svc, other) or other.key == key:
+        return
+    by = "you" if other.username == actor.username else other.username
+    raise CancelStillRunning(
+        f"Nothing was sent: the cancel of {ident} {by} asked for at "
+        f"{timestamp(other.started_at)} ({ago(svc.now() - other.started_at)}) is still running "
+        "at Stripe. Its outcome shows under Open requests when Stripe answers."
+    )
+
+
+def _outcome(err: BaseException) -> str:
+    if isinstance(err, NothingChanged):
+        return ENDED if err.as_asked else UNCHANGED
+    return "refused" if isinstance(err, Refused) else "error"
+
+
+def _running(svc: Services, start: starts.Start) -> bool:
+    return start.outcome == starts.RUNNING and svc.now() - start.started_at <= STALE_SECONDS
+
+
+def _since(svc: Services) -> int:
+    return svc.now() - STALE_SECONDS - 60  # older ones are stale: no longer running

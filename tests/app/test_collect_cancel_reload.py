@@ -1,0 +1,72 @@
+"""Collect page: a reload during a slow Cancel says the cancel is still running at Stripe on that
+request, offers no second Cancel meanwhile, then shows how it ended (the page forgot it: the
+request was listed as open with its Cancel button, and ops pressed it again)."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from services.auth import Actor
+from services.usecases.collect_cancel import cancel_request
+from services.usecases.collect_cancel_runs import cancels_running
+from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import shared_app as app
+from tests.app.test_collect_page import PAGE, create_setup_intent, new_customer
+
+OPS = Actor(username="ops", role="ops")  # the demo user the AppTest signs in as
+
+pytestmark = pytest.mark.usefixtures("automatic_setup_intent_flow")
+
+
+def options(at: Any, key: str) -> list[str]:
+    try:
+        return list(at.selectbox(key=key).options)
+    except KeyError:  # no picker at all: nothing left to cancel
+        return []
+
+
+def test_a_reload_during_a_slow_cancel_says_it_runs_then_shows_how_it_ended() -> None:
+    at = new_customer(open_page(PAGE, "ops"))
+    intent_id = create_setup_intent(at)
+    at.button(key="collect_open_reload").click().run()  # listed under Open requests
+    assert any(o.endswith(intent_id) for o in options(at, "collect_cancel_open"))
+    done: list[Any] = []
+
+    def slow_cancel() -> None:  # the click of the tab that was reloaded, still waiting on Stripe
+        done.append(cancel_request(
+            app().services, OPS, intent_id, reason="abandoned",
+            idempotency_key=f"reloaded-cancel-{secrets.token_hex(4)}",
+        ))
+
+    app().simulator.force_faults("slow", 1, seconds=4)
+    clicked = threading.Thread(target=slow_cancel)
+    clicked.start()
+    try:
+        deadline = time.monotonic() + 3
+        while not cancels_running(app().services, OPS, [intent_id]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        reloaded = open_page(PAGE, "ops")
+        no_exceptions(reloaded)
+        running = [i.value for i in reloaded.info if f"Cancel of {intent_id} asked at" in i.value]
+        assert running, texts(reloaded)
+        assert "s ago) is still running at Stripe" in running[0]
+        # No second Cancel for it while it runs.
+        assert not any(o.endswith(intent_id) for o in options(reloaded, "collect_cancel_open"))
+        assert not any(o.endswith(intent_id) for o in options(reloaded, "collect_cancel_queue"))
+    finally:
+        clicked.join(timeout=30)
+    [view] = done
+    assert view.status == "canceled"
+    reloaded.run()  # what the page's follow-up does once Stripe has answered
+    no_exceptions(reloaded)
+    said = " ".join(s.value for s in reloaded.success)
+    assert f"The cancel of {intent_id} asked at" in said and f"Canceled {intent_id}" in said, texts(reloaded)
+    assert "still running at Stripe" not in texts(reloaded)
+    assert not any(o.endswith(intent_id) for o in options(reloaded, "collect_cancel_open"))
+    reloaded.run()  # said once
+    assert f"The cancel of {intent_id}" not in texts(reloaded)

@@ -1,0 +1,115 @@
+"""A cancel is recorded while it runs at Stripe (a reload during a slow Cancel lost it: the page
+listed the request as open again and ops pressed Cancel a second time), a second cancel of the
+same request meanwhile is refused before Stripe is called, and a refusal that changed nothing
+(already canceled) is a ``NothingChanged`` the page shows as a notice."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from services.adapters.models import AuditEntry
+from services.adapters.store import session_scope
+from services.errors import Conflict, Forbidden, NothingChanged
+from services.usecases import collect_cancel, collect_customers, collection_requests
+from services.usecases.collect_cancel_runs import (
+    CancelStillRunning,
+    cancellation,
+    cancels_running,
+)
+from services.usecases.collect_open import customer_requests
+from tests.conftest import actor_for
+
+
+def _key() -> str:
+    return f"test-{secrets.token_hex(8)}"
+
+
+def _request(svc: Any, ops: Any) -> str:
+    email = f"cancel-run-{secrets.token_hex(4)}@example.com"
+    customer = collect_customers.create_customer(
+        svc, ops, email=email, name="Cancel Run", idempotency_key=f"cus-{email}"
+    ).id
+    return collection_requests.create_setup_intent(
+        svc, ops, customer_id=customer, idempotency_key=_key()
+    ).id
+
+
+def _wait_running(svc: Any, ops: Any, ident: str) -> Any:
+    for _ in range(60):
+        if ident in (running := cancels_running(svc, ops, [ident])):
+            return running[ident]
+        threading.Event().wait(0.05)
+    raise AssertionError(f"the cancel of {ident} was never seen running")
+
+
+def test_a_slow_cancel_is_seen_running_then_its_outcome_and_a_second_is_refused(
+    services_ctx, simulator, ops
+) -> None:  # type: ignore[no-untyped-def]
+    ident = _request(services_ctx, ops)
+    done: list[Any] = []
+    simulator.force_faults("slow", 1, seconds=2.5)
+    slow = threading.Thread(target=lambda: done.append(collect_cancel.cancel_request(
+        services_ctx, ops, ident, reason="abandoned", idempotency_key=_key()
+    )))
+    slow.start()
+    try:
+        start = _wait_running(services_ctx, ops, ident)
+        assert (start.username, start.request_id, start.outcome) == ("test-ops", ident, "running")
+        now = cancellation(services_ctx, ops, start.id)
+        assert now is not None and now.outcome == "running"
+        # Another tab (or a colleague) still showing Cancel: refused, Stripe not asked.
+        second = _key()
+        with pytest.raises(CancelStillRunning, match=f"the cancel of {ident} .* still running"):
+            collect_cancel.cancel_request(
+                services_ctx, actor_for("admin"), ident, reason="duplicate", idempotency_key=second
+            )
+        with session_scope(services_ctx.engine) as session:
+            row = session.exec(select(AuditEntry).where(AuditEntry.idempotency_key == second)).one()
+        assert row.outcome == "refused"
+    finally:
+        slow.join(timeout=30)
+    [view] = done
+    assert view.status == "canceled"
+    assert cancels_running(services_ctx, ops, [ident]) == {}
+    ended = cancellation(services_ctx, ops, start.id)
+    assert ended is not None and ended.outcome == "ok"
+    assert ended.message == f"Canceled {ident} (abandoned)."
+    assert services_ctx.gateway.retrieve_setup_intent(ident)["cancellation_reason"] == "abandoned"
+    # A cancel's row is not a create being made for the customer.
+    assert all(o.start_id is None for o in customer_requests(
+        services_ctx, ops, services_ctx.gateway.retrieve_setup_intent(ident)["customer"]
+    ))
+
+
+def test_a_cancel_of_a_request_already_canceled_changed_nothing_and_is_recorded_so(
+    services_ctx, ops
+) -> None:  # type: ignore[no-untyped-def]
+    ident = _request(services_ctx, ops)
+    services_ctx.gateway.cancel_setup_intent(ident, reason="abandoned", idempotency_key=_key())
+    with pytest.raises(NothingChanged) as refused:
+        collect_cancel.cancel_request(
+            services_ctx, ops, ident, reason="duplicate", idempotency_key=_key()
+        )
+    assert isinstance(refused.value, Conflict) and refused.value.as_asked
+    assert "was already canceled (abandoned)" in str(refused.value)
+    with session_scope(services_ctx.engine) as session:
+        [row] = session.exec(
+            select(AuditEntry).where(
+                AuditEntry.action == "collect.cancel", AuditEntry.target == ident
+            )
+        ).all()
+    assert row.outcome == "error"  # the audit log keeps Stripe's refusal as it did
+    from services.adapters import collect_starts
+
+    [start] = collect_starts.cancels_of(services_ctx.engine, [ident], since=0).values()
+    assert (start.outcome, start.message) == ("ended", str(refused.value))
+
+
+def test_cancels_running_needs_the_cancel_permission(services_ctx) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(Forbidden):
+        cancels_running(services_ctx, actor_for("finance"), ["seti_x"])
