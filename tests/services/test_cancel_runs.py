@@ -48,8 +48,9 @@ def _wait_running(svc: Any, ops: Any, ident: str) -> Any:
 
 
 def test_a_slow_cancel_is_seen_running_then_its_outcome_and_a_second_is_refused(
-    services_ctx, simulator, ops
+    store_svc, simulator, ops
 ) -> None:  # type: ignore[no-untyped-def]
+    services_ctx = store_svc  # on SQLite and on PostgreSQL (the rows two sessions race on)
     ident = _request(services_ctx, ops)
     done: list[Any] = []
     simulator.force_faults("slow", 1, seconds=2.5)

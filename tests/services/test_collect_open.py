@@ -89,8 +89,9 @@ def test_a_second_request_is_refused_until_the_person_confirms_it_beside_the_fir
 
 
 def test_a_create_is_seen_while_stripe_is_slow_and_a_colleagues_create_is_told(
-    services_ctx, simulator, ops
+    store_svc, simulator, ops
 ) -> None:  # type: ignore[no-untyped-def]
+    services_ctx = store_svc  # on SQLite and on PostgreSQL (the rows two sessions race on)
     customer = _customer(services_ctx, ops)
     made: list[Any] = []
     simulator.force_faults("slow", 1, seconds=2.5)
@@ -130,7 +131,8 @@ def test_a_create_is_seen_while_stripe_is_slow_and_a_colleagues_create_is_told(
     assert other.id != link.id
 
 
-def test_two_creates_started_together_are_never_both_made_unwarned(services_ctx, ops) -> None:  # type: ignore[no-untyped-def]
+def test_two_creates_started_together_are_never_both_made_unwarned(store_svc, ops) -> None:  # type: ignore[no-untyped-def]
+    services_ctx = store_svc  # on SQLite and on PostgreSQL (the rows two sessions race on)
     customer = _customer(services_ctx, ops)
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
