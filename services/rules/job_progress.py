@@ -37,3 +37,16 @@ def about(done: int, expected: int | None, noun: str) -> str:
     if expected and expected > done:
         return f"{done:,} of about {expected:,} {noun}"
     return f"{done:,} {noun}"
+
+
+def line(label: str, message: str | None) -> str:
+    """A progress line: the page's ``label`` and the job's own step, without saying twice what
+    the label says ("Reading intents from Stripe: Reading success events from Stripe…" read as
+    "Reading intents from Stripe: success events…"); 'queued…' before the job's first step."""
+    step = (message or "").strip() or "queued…"
+    verb = label.split(" ", 1)[0] + " "
+    if step.startswith(verb) and label.startswith(verb):
+        step = step.removeprefix(verb)
+        if " from Stripe" in label:
+            step = step.replace(" from Stripe", "", 1)
+    return f"{label}: {step}"

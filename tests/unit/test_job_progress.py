@@ -38,3 +38,20 @@ def test_an_estimate_is_named_only_while_it_is_ahead() -> None:
     assert job_progress.about(1_200, 3_000, "customers") == "1,200 of about 3,000 customers"
     assert job_progress.about(3_050, 3_000, "customers") == "3,050 customers"
     assert job_progress.about(1_200, None, "customers") == "1,200 customers"
+
+
+def test_a_progress_line_does_not_say_twice_what_its_label_says() -> None:
+    """It read "Reading intents from Stripe: Reading success events from Stripe…"."""
+    line = job_progress.line
+    assert line("Reading intents from Stripe", "Reading success events from Stripe…") == (
+        "Reading intents from Stripe: success events…"
+    )
+    assert line("Reading customers and accounts from Stripe", "Reading customers from Stripe…") == (
+        "Reading customers and accounts from Stripe: customers…"
+    )
+    assert line("Reading intents from Stripe", "1,200 intents read") == (
+        "Reading intents from Stripe: 1,200 intents read"
+    )
+    assert line("Reading debit outcomes from Stripe", None) == (
+        "Reading debit outcomes from Stripe: queued…"
+    )
