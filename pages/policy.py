@@ -161,7 +161,7 @@ def edited_policy(*, say_why: bool) -> DebitPolicy | None:
     seconds = base_seconds if hours == round(base_seconds / 3600, 2) else round(hours * 3600)
     # The percentage as its box shows it (2 places, -0 as 0), as the service saves it: what
     # this page compares, explains and sends is what the admin sees.
-    return debit_policy.kept_policy(
+    return policy_bounds.kept_policy(
         DebitPolicy(buffer_amount=amount, buffer_percent=percent, max_age_seconds=seconds)
     )
 

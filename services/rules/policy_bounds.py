@@ -12,8 +12,10 @@ that read "0 %" in the history, looking like the one before. -0 is kept as 0.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
 
+from services.rules.debit import DebitPolicy
 from services.rules.money import format_plain
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "POLICY_MIN_AGE_SECONDS",
     "PERCENT_PLACES",
     "kept_percent",
+    "kept_policy",
     "percent_kept_note",
     "problems",
 ]
@@ -90,3 +93,11 @@ def percent_kept_note(percent: float) -> str | None:
         f"The percentage buffer keeps {PERCENT_PLACES} decimal places, as its box shows: "
         f"{percent:.15g} % is kept as {kept:.{PERCENT_PLACES}f} %."
     )
+
+
+def kept_policy(policy: DebitPolicy) -> DebitPolicy:
+    """``policy`` as the form shows it, and as the save service saves it: the percentage as
+    :func:`kept_percent` keeps it, so a value the box cannot show is never what checks use, and
+    a save nothing visible changed adds no version. Only for a number (the service checks the
+    types first)."""
+    return replace(policy, buffer_percent=kept_percent(policy.buffer_percent))

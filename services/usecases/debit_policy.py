@@ -7,7 +7,7 @@ each save names the version it was edited from, so two admins saving at once can
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -162,14 +162,6 @@ def check_policy_bounds(policy: DebitPolicy, currency: str = "usd") -> None:
         raise ValidationError(" ".join(found))
 
 
-def kept_policy(policy: DebitPolicy) -> DebitPolicy:
-    """``policy`` as the form shows it, and as it is saved: the percentage to its box's 2
-    decimal places and -0 as 0 (:func:`services.rules.policy_bounds.kept_percent`), so a value
-    the box cannot show is never what checks use, and a save nothing visible changed adds no
-    version. Call after :func:`check_policy_bounds` (it needs a number)."""
-    return replace(policy, buffer_percent=policy_bounds.kept_percent(policy.buffer_percent))
-
-
 def save_policy(
     svc: Engine | Services,
     actor: Actor,
@@ -183,7 +175,8 @@ def save_policy(
     """Save a new version if nobody saved since `expected_version`; else Conflict. Audited,
     with the page's idempotency key on the row (a repeated submit of what is stored already
     writes nothing: see :func:`services.adapters.versioned_settings.save`). The percentage is
-    saved as :func:`kept_policy` keeps it (2 decimal places, -0 as 0); the result says what."""
+    saved to the 2 decimal places its box shows, -0 as 0
+    (:func:`services.rules.policy_bounds.kept_policy`); the result holds what was saved."""
     engine = svc.engine if isinstance(svc, Services) else svc
     note = input_limits.clean_text(note, field="The note", max_length=input_limits.NOTE_MAX)
     currency = validate_currency(currency)
@@ -198,7 +191,7 @@ def save_policy(
     ) as ctx:
         require(actor, "policy.edit")
         check_policy_bounds(policy, currency)
-        typed, policy = policy.buffer_percent, kept_policy(policy)
+        typed, policy = policy.buffer_percent, policy_bounds.kept_policy(policy)
         if policy.buffer_percent != typed:
             ctx.params["buffer_percent_kept"] = policy.buffer_percent  # what was saved of it
         doc = _policy_to_doc(policy, currency)
