@@ -12,7 +12,8 @@ from collections.abc import Callable
 import streamlit as st
 from streamlit_authenticator.controllers import AuthenticationController
 
-from components.navigation import PAGES, PageSpec, pages_for
+from components.literal import literal
+from components.navigation import PAGES, PageSpec, no_page_notice, page_typed_otherwise, pages_for
 from pages import _runtime as runtime
 from pages import _session as session
 from services.errors import FcopsError
@@ -161,6 +162,24 @@ def open_home() -> None:
     st.switch_page(ALL_PAGES[0][1])
 
 
+def answer_typed_address(url_paths: list[str]) -> str | None:
+    """Before ``st.navigation``: a path in other letters' case (/Users) opens its page (/users,
+    the query kept); a path no page has opens the default page, and is returned for the page to
+    say so. Streamlit matched only exact paths, and ran Home for any other beneath a pop-up that
+    a rerun (the sign-in cookie's) can take away: /nope opened Home without a word."""
+    typed = runtime.typed_path()
+    if not typed or typed in url_paths:
+        return None
+    same = page_typed_otherwise(typed, url_paths)
+    runtime.open_page_at(same or "")  # "": the default page
+    return None if same else typed
+
+
+def no_page_here(typed: str | None, where: str) -> None:
+    if typed:
+        st.info(no_page_notice(literal("/" + typed), where), icon=":material/link_off:")
+
+
 def login_page() -> None:
     st.title("fcops")
     st.caption("Bank-account operations for ACH Direct Debit with Stripe Financial Connections.")
@@ -238,7 +257,10 @@ if actor is None:
     sign_in_pages.append(st.Page(login_page, title="Sign in", icon=":material/login:",
                                  url_path=HOME_ALIAS, visibility="hidden"))
     session.notice()  # "You signed out in another tab.", "Your account was removed …"
-    st.navigation(sign_in_pages, position="hidden").run()
+    unknown = answer_typed_address([page.url_path for page in sign_in_pages])
+    sign_in_page = st.navigation(sign_in_pages, position="hidden")
+    no_page_here(unknown, "sign in to open Home")
+    sign_in_page.run()
     st.stop()
 
 assert actor is not None
@@ -279,10 +301,12 @@ with st.sidebar:
         st.button("Log out", key="fcops-logout", on_click=session.sign_out)
 
 # Every page the role may open stays visible (13 for admins; Streamlit folds after 10 otherwise).
+unknown = answer_typed_address([page.url_path for pages in sections.values() for page in pages])
 current = st.navigation(sections, expanded=True)
 if just_signed_in:
     # The browser answers the new navigation (signed-in pages instead of the login) with a rerun
     # of its own and resets the widgets it draws; running the page now would set its widgets
     # from the URL (a deep link's filters) only for that reset to show their defaults.
     st.rerun()
+no_page_here(unknown, "here is Home")
 current.run()

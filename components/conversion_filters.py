@@ -24,7 +24,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from components.literal import literal
-from services.rules.flow_config import FLOWS
+from services.rules.flow_config import FLOW_TITLES, FLOWS
 from services.rules.intent_fields import UNKNOWN_FLOW
 
 PARAMS = ("flow", "method", "from", "to")
@@ -128,8 +128,12 @@ def _write(values: Mapping[str, list[str]]) -> None:
 
 
 def flow_label(flow: str) -> str:
-    """A flow as the Flow box names it: intents fcops did not make carry no flow, and say so."""
-    return "not made by fcops" if flow == UNKNOWN_FLOW else flow
+    """A flow as the Flow box names it, in its chips and its list alike: by its title in the
+    flow configuration ("Payment Element"), with or without intents; intents fcops did not make
+    carry no flow, and say so. A flow the configuration does not know keeps its stored name."""
+    if flow == UNKNOWN_FLOW:
+        return "not made by fcops"
+    return FLOW_TITLES.get(flow, flow)
 
 
 def filter_widgets(

@@ -65,3 +65,17 @@ def pages_for(role_can: object) -> list[PageSpec]:
         if (p.permission is None or can(p.permission))  # type: ignore[operator]
         and (ROOT / p.file).exists()
     ]
+
+
+def page_typed_otherwise(typed: str, url_paths: list[str]) -> str | None:
+    """The page's URL path that ``typed`` names in other letters' case ("Users" for "users"),
+    or None: no page is at that address in any case. Streamlit matches paths exactly, and a path
+    it does not know silently ran Home."""
+    wanted = typed.strip("/").casefold()
+    return next((path for path in url_paths if path.casefold() == wanted), None)
+
+
+def no_page_notice(typed_path: str, where: str = "here is Home") -> str:
+    """What the default page says when opened for an address no page has (``typed_path`` is
+    Markdown-safe: a code span): "There is no page at `/nope`; here is Home." """
+    return f"There is no page at {typed_path}; {where}."

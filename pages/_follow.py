@@ -208,7 +208,7 @@ def progress_line(key: str, label: str) -> None:
         _ended(key, view)
         _rerun()  # the whole page, to draw what the job stored
     assert view is not None
-    text = f"{label}: {view.message or 'queued…'}"
+    text = job_progress.line(label, view.message)
     fill = job_progress.fraction(view.done, view.total)
     if fill is None:  # Stripe's lists carry no total: what was read so far, and for how long
         so_far = job_progress.running_for(view.started_at, datetime.now(UTC))

@@ -21,6 +21,7 @@ from pages import _runtime as runtime
 from services.auth import Actor
 from services.context import Services
 from services.rules.money import MoneyError, exponent, parse_unambiguous_amount
+from services.rules.policy_bounds import kept_percent
 from services.usecases import policy_draft
 
 BASE = "policy_base_version"
@@ -76,7 +77,8 @@ def has_edits(currency: str) -> bool:
         return True  # not an amount yet: certainly not the saved one
     return (
         amount != int(base["buffer_amount"])
-        or float(draft["buffer_percent"]) != shown["buffer_percent"]
+        # as the box shows it: 0.001 shows "0.00", no edit of a stored 0
+        or kept_percent(float(draft["buffer_percent"])) != kept_percent(shown["buffer_percent"])
         or round(float(draft["max_age_hours"]), 2) != shown["max_age_hours"]
     )
 

@@ -115,6 +115,29 @@ def route_through_dashboard() -> None:
         st.rerun()
 
 
+def typed_path() -> str:
+    """The URL path the browser named the page by ("Users" for /Users), when this run was asked
+    for by address (a typed or pasted URL, a bookmark, a reload); "" for "/" and for a run asked
+    for by page (a sidebar click, a widget, st.switch_page), which names it by its hash."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or ctx.pages_manager.intended_page_script_hash:
+        return ""
+    return str(ctx.pages_manager.intended_page_name or "")
+
+
+def open_page_at(url_path: str) -> None:
+    """Before ``st.navigation``: run the page at ``url_path`` ("" the default page) instead of
+    the one the address named (:func:`typed_path`), so Streamlit resolves it without its "Page
+    not found" pop-up, and the browser's address becomes that page's."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is not None:
+        ctx.pages_manager.set_script_intent("", url_path)
+
+
 def guard(permission: str) -> Actor:
     """Stop the page (showing only a message) unless the signed-in role has ``permission``."""
     route_through_dashboard()

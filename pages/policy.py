@@ -161,7 +161,11 @@ def edited_policy(*, say_why: bool) -> DebitPolicy | None:
     # save, and no edit of the age when someone else saved meanwhile).
     base_seconds = int(st.session_state[BASE_VALUES]["max_age_seconds"])
     seconds = base_seconds if hours == round(base_seconds / 3600, 2) else round(hours * 3600)
-    return DebitPolicy(buffer_amount=amount, buffer_percent=percent, max_age_seconds=seconds)
+    # The percentage as its box shows it (2 places, -0 as 0), as the service saves it: what
+    # this page compares, explains and sends is what the admin sees.
+    return policy_bounds.kept_policy(
+        DebitPolicy(buffer_amount=amount, buffer_percent=percent, max_age_seconds=seconds)
+    )
 
 
 FIELDS = {  # the policy's fields as the form names them, and their values as people read them
@@ -370,6 +374,10 @@ def history() -> None:
 
 policy = edited_policy(say_why=submitted)
 if submitted and policy is not None:
+    # Typed with more places than the box shows (0.001 read "0.00"): say what is kept.
+    kept_note = policy_bounds.percent_kept_note(float(st.session_state["policy_buffer_percent"]))
+    if kept_note and policy == stored.policy:
+        st.info(kept_note, icon=":material/info:")
     if policy == stored.policy:
         # A version that changes nothing would only add noise to the history and audit log.
         st.info(
@@ -397,6 +405,8 @@ if submitted and policy is not None:
             st.session_state[FLASH] = (
                 f"Saved as version {saved.version}. Every check from now on uses it."
             )
+            if kept_note:
+                st.session_state[FLASH_INFO] = kept_note
             st.rerun()
         else:
             refused_by_a_newer_version(base)

@@ -65,3 +65,16 @@ def retrying(trouble: str, attempt: int, attempts: int) -> str:
     (attempt 3 of 5)…'; ``attempt`` 1 (requests of the first attempt asked again): no count."""
     count = f" (attempt {attempt} of {attempts})" if attempt > 1 else ""
     return f"{trouble}; trying again{count}…"
+
+
+def line(label: str, message: str | None) -> str:
+    """A progress line: the page's ``label`` and the job's own step, without saying twice what
+    the label says ("Reading intents from Stripe: Reading success events from Stripe…" read as
+    "Reading intents from Stripe: success events…"); 'queued…' before the job's first step."""
+    step = (message or "").strip() or "queued…"
+    verb = label.split(" ", 1)[0] + " "
+    if step.startswith(verb) and label.startswith(verb):
+        step = step.removeprefix(verb)
+        if " from Stripe" in label:
+            step = step.replace(" from Stripe", "", 1)
+    return f"{label}: {step}"

@@ -73,7 +73,8 @@ def _policy_from_doc(doc: Mapping[str, Any]) -> DebitPolicy:
     default = DebitPolicy()
     return DebitPolicy(
         buffer_amount=int(doc.get("buffer_amount", default.buffer_amount)),
-        buffer_percent=float(doc.get("buffer_percent", default.buffer_percent)),
+        # + 0.0: a -0 saved before it was kept as 0 reads "0 %", not "-0 %" (the same buffer)
+        buffer_percent=float(doc.get("buffer_percent", default.buffer_percent)) + 0.0,
         max_age_seconds=int(doc.get("max_age_seconds", default.max_age_seconds)),
     )
 
@@ -173,11 +174,13 @@ def save_policy(
 ) -> StoredPolicy:
     """Save a new version if nobody saved since `expected_version`; else Conflict. Audited,
     with the page's idempotency key on the row (a repeated submit of what is stored already
-    writes nothing: see :func:`services.adapters.versioned_settings.save`)."""
+    writes nothing: see :func:`services.adapters.versioned_settings.save`). The percentage is
+    saved to the 2 decimal places its box shows, -0 as 0
+    (:func:`services.rules.policy_bounds.kept_policy`); the result holds what was saved."""
     engine = svc.engine if isinstance(svc, Services) else svc
     note = input_limits.clean_text(note, field="The note", max_length=input_limits.NOTE_MAX)
-    doc = _policy_to_doc(policy, validate_currency(currency))
-    params = {**doc, "expected_version": expected_version}
+    currency = validate_currency(currency)
+    params = {**_policy_to_doc(policy, currency), "expected_version": expected_version}
     with audited(
         engine,
         actor=actor,
@@ -188,6 +191,10 @@ def save_policy(
     ) as ctx:
         require(actor, "policy.edit")
         check_policy_bounds(policy, currency)
+        typed, policy = policy.buffer_percent, policy_bounds.kept_policy(policy)
+        if policy.buffer_percent != typed:
+            ctx.params["buffer_percent_kept"] = policy.buffer_percent  # what was saved of it
+        doc = _policy_to_doc(policy, currency)
         try:
             saved = settings_store.save(
                 engine,

@@ -10,6 +10,7 @@ page's conflict panel when shown, like any edit whose version was overtaken.
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +26,12 @@ Draft = store.Draft
 
 
 def _number(value: Any, field: str) -> float:
-    """A box's number as typed (out of the policy's range is fine: Save says why)."""
-    return float(input_limits.bounded_number(value, field=field, minimum=-1e12, maximum=1e12))
+    """A box's number as typed, whatever its size (out of the policy's range is fine: Save says
+    why, in the policy's own words). A range here too showed its own sentence beside Save's for
+    1e308 typed ("… between -1e+12 and 1e+12; got 1e+308."). Only what no box holds is refused."""
+    return float(input_limits.bounded_number(
+        value, field=field, minimum=-sys.float_info.max, maximum=sys.float_info.max
+    ))
 
 
 def _start(start: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from components.conversion_filters import flow_label
+from services.rules.flow_config import FLOW_TITLES, FLOWS
 from tests.app.conftest import filter_box, no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
 
@@ -37,10 +39,11 @@ def cards(at: Any) -> set[str]:
 
 
 def first_flow(at: Any) -> str:
-    """The Flow box's first choice, as the URL says it (the box names "unknown" "not made by
-    fcops")."""
+    """The Flow box's first choice, as the URL says it (the box names each flow by its label:
+    "unknown" "not made by fcops", "setup_intent" "SetupIntent")."""
     label = str(filter_box(at, "multiselect", "conv_flows").options[0])
-    return "unknown" if label == NOT_FCOPS else label
+    by_label = {flow_label(flow): flow for flow in [*FLOWS, "unknown"]}
+    return by_label.get(label, label)
 
 
 def today() -> date:
@@ -148,3 +151,15 @@ def test_intents_made_outside_fcops_are_named_so_in_the_flow_box() -> None:
     assert box.value == ["unknown"]  # the link's value, kept in the URL
     assert NOT_FCOPS in box.options and "unknown" not in box.options
     assert params(at)["flow"] == ["unknown"]
+
+
+@pytest.mark.parametrize("flow", ["payment_element", "setup_intent"])
+def test_a_flow_from_the_link_reads_by_its_label_in_the_chip_as_in_the_list(flow: str) -> None:
+    """?flow=payment_element showed the code name in the chip while the list named flows by
+    label ("not made by fcops"); a configured flow with no intents reads by its label too."""
+    at = opened_with(flow=flow)
+    box = filter_box(at, "multiselect", "conv_flows")
+    assert box.value == [flow]  # the URL keeps the code
+    assert FLOW_TITLES[flow] in box.options and flow not in box.options
+    assert not at.warning
+    assert params(at)["flow"] == [flow]

@@ -105,6 +105,8 @@ def test_conversion_first_visit_starts_the_intent_sync_as_a_job_and_draws_figure
     no_exceptions(at)
     assert active_jobs("intents.sync"), "the page waited for the whole sync"
     assert any(p.startswith("Reading intents from Stripe") for p in progress(at))
+    # It read "Reading intents from Stripe: Reading success events from Stripe…".
+    assert all(p.count("from Stripe") == 1 for p in progress(at)), progress(at)
     assert "runs in the background" in texts(at)
     assert not at.dataframe  # nothing stored yet: no figures, and no error
     jobs_settled(at)

@@ -78,9 +78,9 @@ def setup_intent_counts(pg, method: str) -> tuple[int, int]:  # type: ignore[no-
     """(usable, started) of ``method`` on the conversion page for the setup_intent flow."""
     wait_idle(pg)  # never read the cards of a run that is still redrawing them
     flow_box = pg.get_by_test_id("stMultiSelect").filter(has_text="Flow")
-    if "setup_intent" not in flow_box.inner_text():
+    if "SetupIntent" not in flow_box.inner_text():  # the box names flows by their titles
         flow_box.click()
-        option = pg.get_by_role("option", name="setup_intent", exact=True)
+        option = pg.get_by_role("option", name="SetupIntent", exact=True)
         if option.count() == 0:  # no intent of this flow stored yet
             pg.keyboard.press("Escape")
             return 0, 0

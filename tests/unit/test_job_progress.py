@@ -79,3 +79,20 @@ def test_patient_reads_tell_the_listener_before_each_wait() -> None:
     failures.append(StripeUnavailable("HTTP 500"))
     patiently(read, Backoff(retries=3, sleep=lambda s: None))  # no listener: nothing told
     assert heard == ["HTTP 500", "HTTP 502"]
+
+
+def test_a_progress_line_does_not_say_twice_what_its_label_says() -> None:
+    """It read "Reading intents from Stripe: Reading success events from Stripe…"."""
+    line = job_progress.line
+    assert line("Reading intents from Stripe", "Reading success events from Stripe…") == (
+        "Reading intents from Stripe: success events…"
+    )
+    assert line("Reading customers and accounts from Stripe", "Reading customers from Stripe…") == (
+        "Reading customers and accounts from Stripe: customers…"
+    )
+    assert line("Reading intents from Stripe", "1,200 intents read") == (
+        "Reading intents from Stripe: 1,200 intents read"
+    )
+    assert line("Reading debit outcomes from Stripe", None) == (
+        "Reading debit outcomes from Stripe: queued…"
+    )
