@@ -41,6 +41,7 @@ INPUT_NOW = "batch_check_input"  # a digest of the file or text given now (None:
 RESULT_INPUT = "batch_check_result_input"  # the digest of the input the result was run on
 SOURCE_NOW = "batch_check_source"  # the file name given now ("the pasted text")
 RESULT_SOURCE = "batch_check_result_source"  # the file name the result (or running job) is of
+# (also kept with the job, so a reload or a new tab names it too: JobView.source)
 WAIT_SECONDS = 8.0  # a small batch is shown at once; a bigger one is followed in the background
 TEMPLATE = (
     "id,amount,currency,reference\n"
@@ -154,6 +155,7 @@ def run_batch(planned: list[PlannedDebit], bad: list[RowError]) -> None:
         bad,
         refresh_stale=refresh_stale,
         rate=app.settings.rate_limit,
+        source=st.session_state.get(SOURCE_NOW),
     )
     if job_id is None:
         return
@@ -235,6 +237,7 @@ if JOB not in st.session_state:
     mine = runtime.call(jobs.recent_jobs, actor, kinds=["balances.batch_check"], mine=True, limit=1)
     if mine:
         st.session_state[JOB] = mine[0].id
+        st.session_state[RESULT_SOURCE] = mine[0].source  # kept with the job: "of batch.csv"
         if not collect(mine[0].id):
             st.session_state[FOLLOW] = mine[0].id
 elif not any(k in st.session_state for k in (RESULT, FAILED, FOLLOW)) and not collect(

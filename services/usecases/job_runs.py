@@ -52,6 +52,7 @@ class JobView:
     created_at: Any
     started_at: Any
     finished_at: Any
+    source: str | None = None  # what a batch check's rows came from (a file's name)
 
     @property
     def active(self) -> bool:
@@ -74,6 +75,7 @@ def _view(row: JobRecord) -> JobView:
         created_at=row.created_at,
         started_at=row.started_at,
         finished_at=row.finished_at,
+        source=str((row.params or {}).get("source") or "") or None,
     )
 
 
