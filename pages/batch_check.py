@@ -53,8 +53,13 @@ LABELS = VERDICT_LABELS  # the chart and the table use the same words
 
 with st.expander("CSV format", icon=":material/description:"):
     st.markdown(
-        "- **id** (or **account** / **payment_method** / **customer**): an `fca_…`, `pm_…` or "
-        "`cus_…` ID. A customer is checked against their best eligible account.\n"
+        "- **id** (or **account** / **payment_method** / **customer**): whom to debit, an "
+        "`fca_…` (bank account), `pm_…` (payment method) or `cus_…` (customer) ID. A customer "
+        "is checked against their best eligible account. PaymentIntent (`pi_…`), SetupIntent "
+        "(`seti_…`) and payment (`py_…`) IDs are refused: each is one more Stripe look-up to "
+        "find its account, so check those one at a time on the Balance check page.\n"
+        "- The IDs are looked up at Stripe when the batch runs: one Stripe does not know is "
+        "an error in the result, not before.\n"
         "- **amount** in dollars and cents with a dot as the decimal mark, e.g. `125.00` or "
         "`1,250.00` (not `1.250,00`).\n"
         "- **currency** (optional, default USD) and **reference** (optional, kept in the result).\n"
@@ -127,7 +132,8 @@ def read_input() -> tuple[list[PlannedDebit], list[RowError]] | None:
         totals[debit.currency] = totals.get(debit.currency, 0) + debit.amount
     st.caption(
         f":material/task: Ready: {source} has {len(planned) + len(bad):,} row(s), "
-        f"{len(planned):,} to check for {money_lines(totals)}"
+        f"{len(planned):,} to check for {money_lines(totals)} (their IDs are looked up at "
+        "Stripe when it runs, so an unknown one is an error then)"
         + (f"; {len(bad):,} with problems (listed after the run)" if bad else "")
         + "."
     )

@@ -159,6 +159,9 @@ def test_the_page_says_what_it_read_before_anything_runs() -> None:
     # The unknown id parses (only Stripe can say it is unknown); the bad amount and the EUR row
     # (a batch is USD, as ACH Direct Debit is) do not.
     assert "has 5 row(s), 3 to check for $185.00" in ready[0] and "2 with problems" in ready[0]
+    # ... and that the IDs are looked up at Stripe when it runs: "3 to check" became "2 checked,
+    # 3 errors" afterwards, the unknown fca_ failing only at Stripe, without a word before.
+    assert "3 to check for $185.00 (their IDs are looked up at Stripe when it runs" in ready[0]
     assert not at.metric  # nothing ran yet
 
 
