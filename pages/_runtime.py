@@ -404,6 +404,34 @@ def keep_choice_in_address(
     st.session_state[seen_key] = (wanted[0] if len(wanted) == 1 else wanted) if wanted else None
 
 
+# Streamlit writes st.query_params as a new browser history entry, and on the run of a sidebar
+# click before the browser has moved to the new page: writing the address on that run added two
+# entries, the first the old page's path with the new query (/accounts?check=…), so Back from the
+# page came back... to Accounts with a check in its address, and once more to Accounts. The
+# browser's own history.replaceState, once it is on the page, puts the address in place instead.
+_REPLACE = (
+    "<script>(() => {{ let tries = 0; const put = () => {{"
+    " if (location.pathname.endsWith({path})) {{"
+    " history.replaceState(history.state, '', location.pathname + {query}); }}"
+    " else if (tries++ < 100) {{ setTimeout(put, 30); }} }}; put(); }})();</script>"
+)
+
+
+def replace_address(url_path: str, params: dict[str, str]) -> None:
+    """Put ``params`` in the address of the page at ``url_path`` in place of its current history
+    entry, not as a new one: for a page that, arrived at by the sidebar (no query), shows again
+    what this session left on it. Streamlit's own st.query_params is not changed on this run;
+    the browser sends the new query with the next one (so :func:`address_choice`'s seen key
+    must already hold it)."""
+    from urllib.parse import urlencode
+
+    def js(text: str) -> str:  # a JS string that cannot end the script element
+        return json.dumps(text).replace("<", "\\u003c").replace(">", "\\u003e")
+
+    query = "?" + urlencode(params) if params else ""
+    st.html(_REPLACE.format(path=js("/" + url_path), query=js(query)), unsafe_allow_javascript=True)
+
+
 PAGE_NOW = "_fcops_page"  # the page of this session's last run (noted by guard)
 ARRIVALS = "_fcops_arrivals"  # how many times this session came to a page from another one
 

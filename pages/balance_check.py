@@ -79,8 +79,11 @@ def check_from_address() -> tuple[str, str, str] | None:
     """The URL's check when it changed since this session last read or wrote it (a link, a
     reload, a new tab, Back or Forward: :func:`runtime.address_choice`), else None. It fills
     the form before the form draws, so the boxes show what is checked; a step of the history
-    without a check shows the empty form (what was there before the first check)."""
+    without a check shows the empty form (what was there before the first check), except on
+    coming back from another page by the sidebar (:func:`put_back`)."""
     arrival = runtime.arrived(ARRIVED)
+    if arrival and "check" not in st.query_params and put_back():
+        return None
     moved, linked = runtime.address_choice(SEEN, LINKED)
     if not moved:
         if arrival and "check" in st.query_params:  # back from another page (Back, a link)
@@ -89,6 +92,22 @@ def check_from_address() -> tuple[str, str, str] | None:
     st.session_state.pop(RESULT, None)
     fill_form(linked)
     return (linked[0], linked[1], linked[2] or "USD") if linked else None
+
+
+def put_back() -> bool:
+    """Coming to the page with no check in the address (the sidebar's link has no query) while
+    this session left a check on it: that check goes back into the address, as it was left, and
+    True. The boxes keep what was typed, sent or not (persist_state). Before, the sidebar showed
+    the empty form ("Customer", no amount, no verdict) while Batch check kept its result; the
+    address is still the truth on every step of the history (Back to an entry without a check,
+    from this page, is the empty form)."""
+    kept, seen = st.session_state.get(RESULT), st.session_state.get(SEEN)
+    if not isinstance(kept, check_debit.DebitCheck) or not isinstance(seen, tuple) or not seen[0]:
+        return False
+    runtime.replace_address(
+        "balance_check", {name: value for name, value in zip(LINKED, seen, strict=False) if value}
+    )
+    return True
 
 
 def fill_form(linked: tuple[str, ...] | None) -> None:
@@ -126,6 +145,7 @@ def pick_from_customer() -> str | None:
     query = st.text_input(
         "Find a customer",
         key="bc_customer_query",
+        persist_state="session",
         placeholder="Name, email or cus_…",
         help="Names and partial emails are searched in the mirrored store (filled from Stripe "
         "on first use; sync it again on the Accounts page); a cus_ ID or a full email is "
@@ -151,7 +171,8 @@ def pick_from_customer() -> str | None:
         for hit in found.hits
     }
     customer_id = st.selectbox(
-        "Customer", list(labels), format_func=labels.__getitem__, key="bc_customer"
+        "Customer", list(labels), format_func=labels.__getitem__, key="bc_customer",
+        persist_state="session",
     )
     if customer_id is None:
         return None
@@ -163,7 +184,7 @@ def pick_from_customer() -> str | None:
         f"{r.display_name or r.institution_name} ••{r.last4 or '????'} ({r.status}, {r.id})": r.id
         for r in rows
     }
-    choice = st.selectbox("Account", list(options), key="bc_account")
+    choice = st.selectbox("Account", list(options), key="bc_account", persist_state="session")
     return options.get(choice or AUTO)
 
 
@@ -171,6 +192,7 @@ def pick_by_id() -> str | None:
     text = st.text_input(
         "ID to check",
         key="bc_target_id",
+        persist_state="session",
         placeholder="fca_…, pm_…, pi_…, seti_… or cus_…",
         help="A Financial Connections account, a payment method, a PaymentIntent or SetupIntent "
         "(its payment method is used), or a customer (their best eligible account).",
@@ -184,21 +206,32 @@ mode = st.radio(
     horizontal=True,
     key="bc_mode",
     label_visibility="collapsed",
+    persist_state="session",
 )
 target = pick_from_customer() if mode == "Customer" else pick_by_id()
 
-with st.form("bc_form"):
+# Not an st.form: a form's boxes reach the server only with its submit, so an amount typed and
+# not checked was lost on leaving the page. Every box keeps its value across pages
+# (persist_state="session"): back by the sidebar, the form is as the person left it.
+with st.container(border=True):
     left, middle = st.columns([2, 1])
-    amount_text = left.text_input("Debit amount", key="bc_amount", placeholder="1250.00")
+    amount_text = left.text_input(
+        "Debit amount", key="bc_amount", placeholder="1250.00", persist_state="session"
+    )
     st.session_state.setdefault("bc_currency", "USD")  # (a link's check may set another)
-    currency = middle.text_input("Currency", key="bc_currency", max_chars=3)
+    currency = middle.text_input(
+        "Currency", key="bc_currency", max_chars=3, persist_state="session"
+    )
     refresh_stale = st.checkbox(
         "Refresh stale balances",
         key="bc_refresh",
         help="If the balance is older than the policy allows, or was never fetched, and Stripe "
         "allows a refresh now, refresh it, wait for the bank, and check again.",
+        persist_state="session",
     )
-    submitted = st.form_submit_button("Check debit", type="primary", icon=":material/fact_check:")
+    submitted = st.button(
+        "Check debit", key="bc_check", type="primary", icon=":material/fact_check:"
+    )
 
 
 def check_now(request: dict[str, Any], *, refresh: bool) -> check_debit.DebitCheck:

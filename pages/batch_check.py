@@ -41,6 +41,7 @@ INPUT_NOW = "batch_check_input"  # a digest of the file or text given now (None:
 RESULT_INPUT = "batch_check_result_input"  # the digest of the input the result was run on
 SOURCE_NOW = "batch_check_source"  # the file name given now ("the pasted text")
 RESULT_SOURCE = "batch_check_result_source"  # the file name the result (or running job) is of
+# (also kept with the job, so a reload or a new tab names it too: JobView.source)
 WAIT_SECONDS = 8.0  # a small batch is shown at once; a bigger one is followed in the background
 TEMPLATE = (
     "id,amount,currency,reference\n"
@@ -52,8 +53,13 @@ LABELS = VERDICT_LABELS  # the chart and the table use the same words
 
 with st.expander("CSV format", icon=":material/description:"):
     st.markdown(
-        "- **id** (or **account** / **payment_method** / **customer**): an `fca_…`, `pm_…` or "
-        "`cus_…` ID. A customer is checked against their best eligible account.\n"
+        "- **id** (or **account** / **payment_method** / **customer**): whom to debit, an "
+        "`fca_…` (bank account), `pm_…` (payment method) or `cus_…` (customer) ID. A customer "
+        "is checked against their best eligible account. PaymentIntent (`pi_…`), SetupIntent "
+        "(`seti_…`) and payment (`py_…`) IDs are refused: each is one more Stripe look-up to "
+        "find its account, so check those one at a time on the Balance check page.\n"
+        "- The IDs are looked up at Stripe when the batch runs: one Stripe does not know is "
+        "an error in the result, not before.\n"
         "- **amount** in dollars and cents with a dot as the decimal mark, e.g. `125.00` or "
         "`1,250.00` (not `1.250,00`).\n"
         "- **currency** (optional, default USD) and **reference** (optional, kept in the result).\n"
@@ -126,7 +132,8 @@ def read_input() -> tuple[list[PlannedDebit], list[RowError]] | None:
         totals[debit.currency] = totals.get(debit.currency, 0) + debit.amount
     st.caption(
         f":material/task: Ready: {source} has {len(planned) + len(bad):,} row(s), "
-        f"{len(planned):,} to check for {money_lines(totals)}"
+        f"{len(planned):,} to check for {money_lines(totals)} (their IDs are looked up at "
+        "Stripe when it runs, so an unknown one is an error then)"
         + (f"; {len(bad):,} with problems (listed after the run)" if bad else "")
         + "."
     )
@@ -154,6 +161,7 @@ def run_batch(planned: list[PlannedDebit], bad: list[RowError]) -> None:
         bad,
         refresh_stale=refresh_stale,
         rate=app.settings.rate_limit,
+        source=st.session_state.get(SOURCE_NOW),
     )
     if job_id is None:
         return
@@ -235,6 +243,7 @@ if JOB not in st.session_state:
     mine = runtime.call(jobs.recent_jobs, actor, kinds=["balances.batch_check"], mine=True, limit=1)
     if mine:
         st.session_state[JOB] = mine[0].id
+        st.session_state[RESULT_SOURCE] = mine[0].source  # kept with the job: "of batch.csv"
         if not collect(mine[0].id):
             st.session_state[FOLLOW] = mine[0].id
 elif not any(k in st.session_state for k in (RESULT, FAILED, FOLLOW)) and not collect(

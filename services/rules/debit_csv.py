@@ -88,6 +88,10 @@ _HEADER_TO_COLUMN = {alias: column for column, names in _ALIASES.items() for ali
 # Id prefix -> kind, and the reverse for the kind-specific columns (reference §1.10).
 _PREFIX_KIND = {"fca_": "account", "pm_": "payment_method", "cus_": "customer"}
 _KIND_PREFIX = {kind: prefix for prefix, kind in _PREFIX_KIND.items()}
+# Balance check takes these one at a time (each is a Stripe look-up of its payment method); a
+# batch row names whom to debit, read from the mirror or in chunks, so a batch refuses them.
+_LOOKED_UP = {"pi_": "a PaymentIntent", "seti_": "a SetupIntent", "py_": "a payment"}
+TAKES = "an fca_… (bank account), pm_… (payment method) or cus_… (customer) id"
 _ID_COLUMNS = ("account", "payment_method", "customer", "id")
 _ID_BODY = re.compile(r"[A-Za-z0-9_]+")
 _MAX_REFERENCE = 500  # Stripe metadata values are limited to 500 characters (reference §2.9).
@@ -377,10 +381,14 @@ def _target(values: dict[str, str]) -> tuple[str, str]:
         raise _RowProblem(f"Both {names} are filled in; give only one id per row.")
     column, target = filled[0]
     kind = next((k for prefix, k in _PREFIX_KIND.items() if target.startswith(prefix)), None)
-    if kind is None:
+    looked_up = next((what for prefix, what in _LOOKED_UP.items() if target.startswith(prefix)), None)
+    if kind is None and looked_up:
         raise _RowProblem(
-            f"'{target}' is not an id this tool can debit; ids start with fca_, pm_ or cus_."
+            f"'{target}' is {looked_up}: a batch row takes whom to debit, {TAKES}. Check a "
+            "payment's account on the Balance check page, one at a time."
         )
+    if kind is None:
+        raise _RowProblem(f"'{target}' is not an id this tool can debit; a batch row takes {TAKES}.")
     if column != "id" and kind != column:
         expected = _KIND_PREFIX[column]
         raise _RowProblem(f"'{target}' is in the {column} column but is not a {expected}… id.")

@@ -66,6 +66,7 @@ class JobView:
     started_at: Any
     finished_at: Any
     params: dict[str, Any] | None = None  # the inputs it was started with (no uploaded rows)
+    source: str | None = None  # what a batch check's rows came from (a file's name)
 
     @property
     def active(self) -> bool:
@@ -89,6 +90,7 @@ def _view(row: JobRecord) -> JobView:
         started_at=row.started_at,
         finished_at=row.finished_at,
         params=dict(row.params or {}),
+        source=str((row.params or {}).get("source") or "") or None,
     )
 
 

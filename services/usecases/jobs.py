@@ -69,6 +69,7 @@ SYNC_WINDOW_SECONDS = 60  # two starts of the same sync within a minute are one 
 # Rows per checkpointed step of a batch check; a crash redoes at most one step's rows. Each waits
 # for its refreshes' events: at 250, 40 waits in 10,000 rows (bench_batch --job 1.21x; 1.12x).
 BATCH_CHUNK_ROWS = 1_000
+SOURCE_CHARS = 200  # a batch's file name kept with its job, cut to this
 PAGES_AHEAD = 3  # customer pages whose chunks may be in flight while the walk reads on; when pages
 # hold few chunks (k large), CHUNKS_AHEAD: the Stripe queue's 16 threads (k = 100: 0.3 s of 1.6 s).
 CHUNKS_AHEAD = 16
@@ -352,6 +353,9 @@ def _allowed(actor: Actor, kind: str) -> None:
         raise
 
 
+UNKEYED = ("window", "source")  # params that do not tell one job's work from another's
+
+
 def _start(
     actor: Actor, kind: str, params: dict[str, Any], workflow: Any, *args: Any,
     reuse_active: bool = True,
@@ -360,7 +364,8 @@ def _start(
     before it reads the actor for the workflow's arguments)."""
     label, permission = KINDS[kind]
     svc = engine.bound()
-    base = engine.workflow_id(kind, {k: v for k, v in params.items() if k != "window"})
+    # The window picks the minute; a batch's file name is what it is called, not what it checks.
+    base = engine.workflow_id(kind, {k: v for k, v in params.items() if k not in UNKEYED})
     needs = {"full": True} if params.get("full") else None
     running = _active(kind, None if reuse_active else base, needs)
     if running is not None:
@@ -416,11 +421,14 @@ def start_batch_check(
     *,
     refresh_stale: bool,
     rate: float = 20.0,
+    source: str | None = None,
 ) -> str:
     """Queue a batch pre-debit check. The same rows and option from the same person give the
     same job while it runs or within the minute (a double click, a reload or a second replica
     starts it once); later, the same file is checked afresh. Its result is the workflow's
-    (:func:`batch_result`)."""
+    (:func:`batch_result`). ``source`` names the rows (the file's name, "the pasted text"): kept
+    with the job, never the file's contents, so a reload or another tab still says which file
+    is checked (:attr:`JobView.source`)."""
     _allowed(actor, "balances.batch_check")
     if not planned and not row_errors:
         raise ValidationError("The file has no rows to check.")
@@ -431,6 +439,8 @@ def start_batch_check(
         "by": actor.username,
         "window": _window(engine.bound().now()),
     }
+    if source:
+        params["source"] = source[:SOURCE_CHARS]
     return _start(
         actor, "balances.batch_check", params, batch_check_workflow,
         actor.username, actor.role, list(planned), list(row_errors), refresh_stale, rate,

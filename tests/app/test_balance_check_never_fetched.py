@@ -56,7 +56,7 @@ def test_ticking_refresh_stale_balances_fetches_a_balance_never_fetched() -> Non
     at = check_id(open_page(PAGE, "finance"), fca, "100.00", refresh=True)
     no_exceptions(at)
     assert "OK — the balance covers this debit" in markdown(at)
-    assert any("refreshed" in s.value for s in at.success)
+    assert any("fetched for the first time" in s.value for s in at.success)
     assert not fetch_button(at)
 
 

@@ -60,7 +60,7 @@ def check_id(
     at.text_input(key="bc_amount").set_value(amount)
     at.text_input(key="bc_currency").set_value(currency)
     at.checkbox(key="bc_refresh").set_value(refresh)
-    return at.button(key="FormSubmitter:bc_form-Check debit").click().run()
+    return at.button(key="bc_check").click().run()
 
 
 def markdown(at: AppTest) -> str:
@@ -207,7 +207,7 @@ def test_customer_search_checks_their_best_account() -> None:
     no_exceptions(at)
     assert at.selectbox(key="bc_customer").value == cus
     at.text_input(key="bc_amount").set_value("20.00")
-    at.button(key="FormSubmitter:bc_form-Check debit").click().run()
+    at.button(key="bc_check").click().run()
     no_exceptions(at)
     assert "OK —" in markdown(at)
     assert fca in markdown(at)
@@ -465,7 +465,7 @@ def test_after_a_refresh_click_that_could_not_read_stripe_the_button_is_off_and_
         assert sum("Could not reach Stripe" in str(e.value) for e in at.error) == 1
     finally:
         app().simulator.clear_faults()
-    at = at.button(key="FormSubmitter:bc_form-Check debit").click().run()  # Stripe answers
+    at = at.button(key="bc_check").click().run()  # Stripe answers
     no_exceptions(at)
     assert not at.button(key="bc_refresh_now").disabled
     assert not any("Could not reach Stripe" in str(e.value) for e in at.error)

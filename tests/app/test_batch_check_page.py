@@ -8,7 +8,14 @@ from streamlit.testing.v1 import AppTest
 from services.auth import Actor
 from services.rules.debit_csv import PlannedDebit
 from services.usecases import jobs
-from tests.app.conftest import column_config, no_exceptions, open_page, refused, texts
+from tests.app.conftest import (
+    column_config,
+    jobs_settled,
+    no_exceptions,
+    open_page,
+    refused,
+    texts,
+)
 from tests.app.test_balance_check_page import new_account
 
 PAGE = "pages/batch_check.py"
@@ -152,6 +159,9 @@ def test_the_page_says_what_it_read_before_anything_runs() -> None:
     # The unknown id parses (only Stripe can say it is unknown); the bad amount and the EUR row
     # (a batch is USD, as ACH Direct Debit is) do not.
     assert "has 5 row(s), 3 to check for $185.00" in ready[0] and "2 with problems" in ready[0]
+    # ... and that the IDs are looked up at Stripe when it runs: "3 to check" became "2 checked,
+    # 3 errors" afterwards, the unknown fca_ failing only at Stripe, without a word before.
+    assert "3 to check for $185.00 (their IDs are looked up at Stripe when it runs" in ready[0]
     assert not at.metric  # nothing ran yet
 
 
@@ -233,6 +243,23 @@ def test_a_job_this_session_started_is_shown_when_the_run_that_started_it_was_cu
     run(at)
     assert any("Upload a CSV file" in w.value for w in at.warning)
     assert metrics(at)["Rows"] == "1"
+
+
+def test_a_reload_or_a_new_tab_still_names_the_file_checked() -> None:
+    """The file's name lived in the session only: after F5 or in a new tab the page said "The
+    check (16 rows) runs in the background", then "Showing your last batch check, finished …"
+    with no name. It is kept with the job (its name, never its contents)."""
+    text, _, _ = csv_with_good_and_bad_rows()
+    at = open_page(PAGE, "finance")
+    at.file_uploader(key="batch_file").set_value(("march-debits.csv", text.encode(), "text/csv"))
+    run(at.run())
+    no_exceptions(at)
+    jobs_settled()
+    mine = jobs.recent_jobs(FINANCE, kinds=["balances.batch_check"], mine=True, limit=1)
+    assert mine[0].source == "march-debits.csv"
+    again = open_page(PAGE, "finance")  # a new session: a reload, a new tab
+    no_exceptions(again)
+    assert "Showing your last batch check (march-debits.csv), finished" in texts(again)
 
 
 def jobs_rows(account: str) -> list[PlannedDebit]:

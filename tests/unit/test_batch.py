@@ -65,7 +65,7 @@ def test_bad_rows_become_errors_while_the_other_rows_still_parse() -> None:
     messages = by_row(errors)
     assert sorted(messages) == [3, 4, 5, 6, 7, 8, 9, 10, 11]
     assert "No id" in messages[3]
-    assert "fca_, pm_ or cus_" in messages[4]
+    assert "fca_… (bank account), pm_… (payment method) or cus_… (customer)" in messages[4]
     assert "not an amount" in messages[5]
     assert "EUR is not accepted" in messages[6]
     assert "4 cells" in messages[7] and "3 columns" in messages[7]
@@ -458,3 +458,18 @@ def test_amounts_with_a_plain_decimal_dot_still_read(typed: str, cents: int) -> 
 def test_three_decimals_that_are_not_zero_say_too_many_decimals_not_two_readings() -> None:
     _, bad = parse_debits_csv("id,amount,currency\nfca_12345678abcdefgh,10.001,usd\n")
     assert len(bad) == 1 and "too many decimals" in bad[0].message, bad
+
+
+def test_a_payment_intent_setup_intent_or_payment_row_says_why_a_batch_takes_other_ids() -> None:
+    """Balance check takes pi_/seti_/py_ IDs one at a time; the batch refused them with "'pi_…'
+    is not an id this tool can debit", as if they were nonsense. It now says what the ID is,
+    what a batch row takes and where to check a payment's account."""
+    data = "id,amount\npi_3Abc,1.00\nseti_9Xyz,2.00\npy_7Q,3.00\nhello,4.00\n"
+    _, errors = parse_debits_csv(data)
+    messages = by_row(errors)
+    assert "'pi_3Abc' is a PaymentIntent: a batch row takes whom to debit" in messages[2]
+    assert "is a SetupIntent" in messages[3] and "is a payment" in messages[4]
+    for row in (2, 3, 4):
+        assert "fca_… (bank account), pm_… (payment method) or cus_… (customer)" in messages[row]
+        assert "Balance check page" in messages[row]
+    assert "'hello' is not an id this tool can debit; a batch row takes an fca_…" in messages[5]
