@@ -282,7 +282,8 @@ def open_requests_tab() -> None:
     st.caption(f"{first_of(len(rows), total, 'open request(s)').capitalize()}, newest first.")
     open_requests_table(rows)
     labels = {r.id: pick_label(r) for r in rows}
-    cancels.cancel_section(svc, actor, labels, "cancel_open", "collect_cancel_open")
+    statuses = {r.id: r.status for r in rows}
+    cancels.cancel_section(svc, actor, labels, "cancel_open", "collect_cancel_open", statuses)
 
 
 def queue_tab() -> None:
@@ -326,7 +327,8 @@ def queue_tab() -> None:
     queue_table(items, total, runtime.call(stuck_count, svc, actor, search=search))
     verify_from_queue(items)
     labels = {i.id: pick_label(i) for i in items}
-    cancels.cancel_section(svc, actor, labels, "cancel_queue", "collect_cancel_queue")
+    waiting = {i.id: "requires_action" for i in items}  # all wait on microdeposits
+    cancels.cancel_section(svc, actor, labels, "cancel_queue", "collect_cancel_queue", waiting)
 
 
 def verify_from_queue(items: list[MicrodepositItem]) -> None:

@@ -1,6 +1,9 @@
 """Ops cancels a collection request: a SetupIntent or PaymentIntent made on its own is canceled;
 one a hosted link (a Checkout Session) made is canceled by expiring the link, since Stripe refuses
-to cancel a Checkout Session's SetupIntent ("Expire the Checkout Session instead.").
+to cancel a Checkout Session's SetupIntent ("Expire the Checkout Session instead."). A link the
+customer completed by typing the account cannot be expired either, so its SetupIntent waiting on
+microdeposits can be canceled by no one: :func:`uncancelable` names those before Cancel is
+offered, and a cancel of one is refused in a sentence saying what ends it.
 
 One path, as every change: role check, a caller-supplied idempotency key, the Stripe call (read
 back when its answer is late), one ``collect.cancel`` audit row.
@@ -8,6 +11,7 @@ back when its answer is late), one ``collect.cancel`` audit row.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -23,9 +27,11 @@ from services.errors import NotFound, NothingChanged, StripeRequestError, Valida
 from services.rules.intent_checks import cancel_done
 from services.rules.intent_fields import customer_id
 from services.rules.intents import CANCEL_REASONS, IntentView, view_of
+from services.rules.request_state import uncancelable as locked_sentence
 from services.usecases.collect_cancel_runs import recorded_cancel
 from services.usecases.collect_common import intent_id as parse_intent
 from services.usecases.collect_common import raise_unknown, require_key, retrieve, unconfirmed
+from services.usecases.collect_lists import links_made
 from services.usecases.sync_intents import store_intent
 
 ENDED = ("canceled", "succeeded")  # intents no open link holds
@@ -60,6 +66,15 @@ def cancel_request(
         with recorded_cancel(svc, actor, ctx, ident=ident, key=key):
             view = _cancel(svc, ctx, ident, kind, reason=reason, key=key)
     return view
+
+
+def uncancelable(svc: Services, actor: Actor, statuses: Mapping[str, str]) -> dict[str, str]:
+    """Of the requests ``statuses`` (ID → status, as listed), those no one can cancel, each
+    with the sentence saying why and what ends it: from the store, no Stripe call."""
+    require(actor, "collect.cancel")
+    links = links_made(svc, list(statuses)[:500])
+    said = {i: locked_sentence(i, link=links.get(i), status=s) for i, s in statuses.items()}
+    return {i: sentence for i, sentence in said.items() if sentence}
 
 
 def _cancel(
@@ -169,6 +184,10 @@ def _expire_link(svc: Services, link: str, ident: str, kind: str, key: str) -> d
 
     def expired(session: dict[str, Any]) -> bool:
         status = session.get("status")
+        made = session.get(kind)
+        now = str(made.get("status") or "") if isinstance(made, dict) else ""
+        if status == "complete" and (locked := locked_sentence(ident, link=link, status=now)):
+            raise NothingChanged(f"{locked} Nothing was changed.", as_asked=False)
         if status == "complete":
             raise NothingChanged(
                 f"Link {link} was not expired: the customer already completed it, so {ident} "
