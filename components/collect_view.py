@@ -458,7 +458,6 @@ def config_origin(config: FlowConfig) -> str:
     if config.version:
         return f"This is the flow's saved configuration (v{config.version}, saved by {config.updated_by})."
     return (
-        "No admin has saved this flow yet, so it uses fcops' built-in defaults: verification "
-        f"**{config.verification_method}**, permissions **{', '.join(config.permissions)}**, "
-        f"prefetch **{', '.join(config.prefetch) or 'none'}**; each request sends these to Stripe."
+        "No admin has saved this flow yet, so it uses fcops' built-in defaults (the values "
+        "above), and each request sends them to Stripe."
     )

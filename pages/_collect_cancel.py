@@ -73,7 +73,8 @@ def cancel_section(
     still running at Stripe, said on each and followed; Cancel for the others."""
     locked = runtime.call(uncancelable, svc, actor, statuses) or {}
     for ident, why in locked.items():
-        st.caption(f":material/lock: {labels.get(ident, ident)}: {why}")
+        label = labels.get(ident, ident)  # ends with the ID the sentence starts with
+        st.caption(f":material/lock: {label.removesuffix(ident)}{why}")
     labels = {i: label for i, label in labels.items() if i not in locked}
     running = runtime.call(cancels_running, svc, actor, list(labels)) or {}
     followed: dict[int, str] = st.session_state.setdefault(FOLLOWED, {})

@@ -27,8 +27,10 @@ def _card(saved: bool) -> str:
 
 def test_a_never_saved_flow_says_it_uses_fcops_defaults_and_names_them() -> None:
     said = _card(saved=False)
-    assert "No admin has saved this flow yet, so it uses fcops' built-in defaults" in said
-    assert "verification **automatic**, permissions **payment_method**, prefetch **none**" in said
+    assert (
+        "No admin has saved this flow yet, so it uses fcops' built-in defaults (the values "
+        "above), and each request sends them to Stripe." in said
+    )
     assert "saved configuration" not in said and "Stripe's defaults" not in said
 
 
