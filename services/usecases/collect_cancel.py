@@ -107,8 +107,8 @@ def _cancel(
             ctx.params["read_back"] = settled.reads
     except NotFound as err:
         raise_unknown(err, ident, kind)
-    except StripeRequestError:  # Stripe cancels only an open intent: say what it is instead
-        _say_ended(svc, ident, kind)
+    except StripeRequestError as err:  # Stripe cancels only an open intent: say what it is
+        _say_ended(svc, ident, kind, refusal=str(err))
         raise
     ctx.request_id = svc.gateway.last_request_id
     ctx.message = f"Canceled {ident}" + (f" ({reason})." if reason else ".")
@@ -116,12 +116,16 @@ def _cancel(
     return view_of(intent)
 
 
-def _say_ended(svc: Services, ident: str, kind: str) -> None:
+def _say_ended(svc: Services, ident: str, kind: str, *, refusal: str) -> None:
     """After Stripe refused a cancel: an intent that had already ended (a colleague canceled it
     a moment ago, or the customer finished) is stored as it is, so it leaves Open requests, and
-    refused in a sentence instead of Stripe's list of cancelable statuses."""
+    refused in a sentence instead of Stripe's list of cancelable statuses. So is one a Checkout
+    link made that this app did not make (on Stripe's Dashboard): Stripe names the session."""
     current = retrieve(svc, ident, kind)
-    status = current.get("status")
+    status = str(current.get("status") or "")
+    link = "a Checkout Session" if "Checkout Session" in refusal else None
+    if locked := locked_sentence(ident, link=link, status=status):
+        raise NothingChanged(f"{locked} Nothing was changed.", as_asked=False)
     if status == "processing":  # the SDK's cancel: only while it waits on the customer
         store_intent(svc.engine, current)
         raise NothingChanged(
