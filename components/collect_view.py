@@ -440,19 +440,24 @@ def config_card(config: FlowConfig) -> None:
         right.metric(
             "Config version",
             f"v{config.version}",
-            help="v0: never saved, Stripe's defaults apply." if not config.version else None,
+            help="v0: no admin has saved this flow yet; fcops' built-in defaults apply."
+            if not config.version
+            else None,
         )
         st.markdown(
             f"SetupIntent flow: permissions **{', '.join(config.permissions) or 'none'}**; "
             f"prefetch **{', '.join(config.prefetch) or 'none'}**; "
             f"verification **{config.verification_method}**."
         )
-        st.caption(
-            "This is the flow's saved configuration; "
-            + (
-                f"saved by {config.updated_by}."
-                if config.version
-                else "never saved, so Stripe's defaults apply."
-            )
-            + " Admins change it on the Flow configuration page."
-        )
+        st.caption(config_origin(config) + " Admins change it on the Flow configuration page.")
+
+
+def config_origin(config: FlowConfig) -> str:
+    """Where the flow's configuration comes from: a saved version, or fcops' built-in defaults
+    (sent to Stripe explicitly on every request, like a saved one)."""
+    if config.version:
+        return f"This is the flow's saved configuration (v{config.version}, saved by {config.updated_by})."
+    return (
+        "No admin has saved this flow yet, so it uses fcops' built-in defaults (the values "
+        "above), and each request sends them to Stripe."
+    )

@@ -18,7 +18,7 @@ from pages import _runtime as runtime
 from pages._pending import ask
 from services.rules.intents import CANCEL_REASONS, IntentView
 from services.rules.wording import ago, timestamp
-from services.usecases.collect_cancel import cancel_request
+from services.usecases.collect_cancel import cancel_request, uncancelable
 from services.usecases.collect_cancel_runs import (
     ENDED,
     UNCHANGED,
@@ -61,10 +61,21 @@ def cancel(svc: Any, actor: Any, select_key: str) -> IntentView | None:
 
 
 def cancel_section(
-    svc: Any, actor: Any, labels: dict[str, str], action: str, select_key: str
+    svc: Any,
+    actor: Any,
+    labels: dict[str, str],
+    action: str,
+    select_key: str,
+    statuses: dict[str, str],
 ) -> None:
-    """Below a list (``labels``: id → people-first label): the cancels of its requests still
-    running at Stripe, said on each and followed; Cancel for the others."""
+    """Below a list (``labels``: id → people-first label; ``statuses``: id → status): the
+    requests no one can cancel, each with why and what ends it; the cancels of its requests
+    still running at Stripe, said on each and followed; Cancel for the others."""
+    locked = runtime.call(uncancelable, svc, actor, statuses) or {}
+    for ident, why in locked.items():
+        label = labels.get(ident, ident)  # ends with the ID the sentence starts with
+        st.caption(f":material/lock: {label.removesuffix(ident)}{why}")
+    labels = {i: label for i, label in labels.items() if i not in locked}
     running = runtime.call(cancels_running, svc, actor, list(labels)) or {}
     followed: dict[int, str] = st.session_state.setdefault(FOLLOWED, {})
     for ident, start in running.items():

@@ -37,6 +37,7 @@ from pages._collect_aside import put_aside
 from pages._collect_customer import CUSTOMER, customer_section
 from pages._pending import ask, take
 from services.rules import flow_config
+from services.rules.intent_checks import AMOUNTS_RULE, typed_amounts
 from services.rules.intents import (
     CollectionRequest,
     IntentView,
@@ -103,11 +104,12 @@ def verify(
     A mismatch keeps the idempotency key (the same wrong values again cost no attempt); an
     unknown outcome keeps it too; every other failure starts a fresh request (runtime).
     ``shown``: the request of the result card, named as the card names it (a link by its cs_)."""
-    if microdeposit_type == "amounts":
-        amounts: list[int] | None = [
-            int(st.session_state.get(f"{prefix}_a1") or 0),
-            int(st.session_state.get(f"{prefix}_a2") or 0),
-        ]
+    if microdeposit_type == "amounts":  # typed as text: a bad entry gets a sentence
+        amounts = runtime.call(
+            typed_amounts, st.session_state.get(f"{prefix}_a1"), st.session_state.get(f"{prefix}_a2")
+        )
+        if amounts is None:
+            return None
         code = None
     else:
         amounts = None
@@ -224,8 +226,13 @@ def verify_form(intent_id: str, microdeposit_type: str | None, *, prefix: str, a
     with st.form(f"{prefix}_form", border=False):
         if kind == "amounts":
             a1, a2, button = st.columns([1, 1, 1], vertical_alignment="bottom")
-            a1.number_input("First deposit (cents)", min_value=1, max_value=99, key=f"{prefix}_a1")
-            a2.number_input("Second deposit (cents)", min_value=1, max_value=99, key=f"{prefix}_a2")
+            # Text, not number inputs: a browser's number box turned red on -1 or 0.32 and Verify
+            # then sent nothing and said nothing; typed_amounts says what to type instead.
+            for column, which, n in ((a1, "First", 1), (a2, "Second", 2)):
+                column.text_input(
+                    f"{which} deposit (cents)", key=f"{prefix}_a{n}", max_chars=12,
+                    placeholder="e.g. 32", help=AMOUNTS_RULE,
+                )
         else:
             code_col, button = st.columns([2, 1], vertical_alignment="bottom")
             code_col.text_input(
@@ -282,7 +289,8 @@ def open_requests_tab() -> None:
     st.caption(f"{first_of(len(rows), total, 'open request(s)').capitalize()}, newest first.")
     open_requests_table(rows)
     labels = {r.id: pick_label(r) for r in rows}
-    cancels.cancel_section(svc, actor, labels, "cancel_open", "collect_cancel_open")
+    statuses = {r.id: r.status for r in rows}
+    cancels.cancel_section(svc, actor, labels, "cancel_open", "collect_cancel_open", statuses)
 
 
 def queue_tab() -> None:
@@ -326,7 +334,8 @@ def queue_tab() -> None:
     queue_table(items, total, runtime.call(stuck_count, svc, actor, search=search))
     verify_from_queue(items)
     labels = {i.id: pick_label(i) for i in items}
-    cancels.cancel_section(svc, actor, labels, "cancel_queue", "collect_cancel_queue")
+    waiting = {i.id: "requires_action" for i in items}  # all wait on microdeposits
+    cancels.cancel_section(svc, actor, labels, "cancel_queue", "collect_cancel_queue", waiting)
 
 
 def verify_from_queue(items: list[MicrodepositItem]) -> None:

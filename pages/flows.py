@@ -427,7 +427,11 @@ st.subheader(saved.title)
 if saved.version:
     st.caption(f"Version {saved.version}, saved by {saved.updated_by} on {when(saved.updated_at)}.")
 else:
-    st.caption("Never saved: Stripe's defaults apply.")
+    st.caption(
+        "Never saved: fcops' built-in defaults apply (verification "
+        f"{saved.verification_method}, permissions {', '.join(saved.permissions)}, prefetch "
+        f"{', '.join(saved.prefetch) or 'none'}); each request sends them to Stripe."
+    )
 base = int(st.session_state[k(flow, "base")])
 if saved.version != base and not st.session_state.get(k(flow, "conflict")):
     # Someone saved while this admin was editing: say so now rather than on Save.

@@ -54,7 +54,7 @@ DEFAULT_METHOD = "automatic"
 
 @dataclass(frozen=True)
 class FlowConfig:
-    """One flow's FC configuration; ``version`` 0 means Stripe's defaults, never saved."""
+    """One flow's FC configuration; ``version`` 0 means fcops' built-in defaults, never saved."""
 
     flow: str
     permissions: tuple[str, ...]
@@ -78,7 +78,8 @@ class FlowConfig:
 
 
 def default_config(flow: str) -> FlowConfig:
-    """Stripe's defaults: automatic verification, payment_method permission only."""
+    """fcops' built-in defaults (sent to Stripe explicitly): automatic verification,
+    payment_method permission only, no prefetch."""
     check_flow(flow)
     return FlowConfig(
         flow=flow, permissions=DEFAULT_PERMISSIONS, prefetch=(), verification_method=DEFAULT_METHOD

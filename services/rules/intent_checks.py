@@ -49,6 +49,40 @@ def verification_input(
     return "descriptor_code", {"descriptor_code": code}
 
 
+AMOUNTS_RULE = (
+    "Amounts are whole cents between 1 and 99, as on the customer's bank statement "
+    "(e.g. 32 and 45)."
+)
+
+
+def typed_amounts(first: object, second: object) -> list[int]:
+    """The two deposit amounts as typed on the page (text), as whole cents; a sentence saying
+    what to type instead for anything else (nothing reaches Stripe)."""
+    return [_typed_cents(first, "first"), _typed_cents(second, "second")]
+
+
+def _typed_cents(value: object, which: str) -> int:
+    text = str(value if value is not None else "").strip()
+    shown = text[:12]
+    if not text:
+        raise ValidationError(f"Enter the {which} deposit amount. {AMOUNTS_RULE}")
+    if re.fullmatch(r"\$?0?\.\d\d", text):  # dollars: $0.32 is entered as 32
+        cents = int(text[-2:])
+        raise ValidationError(
+            f"The {which} deposit '{shown}' looks like dollars: enter it in cents"
+            + (f" ({cents})" if cents else "")
+            + f". {AMOUNTS_RULE}"
+        )
+    if not text.isascii() or not text.isdigit():
+        raise ValidationError(f"The {which} deposit '{shown}' is not whole cents. {AMOUNTS_RULE}")
+    cents = int(text)
+    if not 1 <= cents <= 99:
+        raise ValidationError(
+            f"The {which} deposit {shown} is not between 1 and 99 cents. {AMOUNTS_RULE}"
+        )
+    return cents
+
+
 def verification_refusal(err: StripeRequestError, ident: str, method: str) -> FcopsError:
     """Stripe's verification refusals (§6.3) as sentences that say what happens next.
 

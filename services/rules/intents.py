@@ -196,9 +196,10 @@ def link_request(
     replayed: bool,
 ) -> CollectionRequest:
     """A hosted link (a setup-mode Checkout Session): the request is its SetupIntent."""
+    # A customer who typed the account on the hosted page verifies on the SetupIntent's own
+    # verification page (its next_action), kept: a link reopened later names it.
     return replace(
         setup_request(intent, customer=customer, flow_version=flow_version, replayed=replayed),
-        hosted_verification_url=None,  # a Checkout Session's page does the verifying
         checkout_session_id=str(session["id"]),
         hosted_url=session.get("url"), checkout_status=session.get("status") or None,
         expires_at=int(session["expires_at"]) if session.get("expires_at") else None,

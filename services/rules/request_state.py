@@ -9,6 +9,23 @@ from __future__ import annotations
 from services.rules.intents import CollectionRequest
 
 SESSION_KIND = "financial_connections.session"
+# A Checkout-made SetupIntent waiting on microdeposits: the customer completed its link (so it
+# can no longer be expired) and Stripe refuses to cancel a Checkout Session's SetupIntent (the
+# pinned SDK's ``SetupIntentService.cancel``: "Expire the Checkout Session instead"). Stripe ends
+# it itself after 10 days unverified (stripe-fc-reference.md §6.3).
+LOCKED_STATUSES = ("requires_action",)
+
+
+def uncancelable(ident: str, *, link: str | None, status: str) -> str | None:
+    """Why no one can cancel ``ident`` (made by hosted link ``link``, now ``status``), as a
+    sentence; None when a cancel may work."""
+    if not link or status not in LOCKED_STATUSES:
+        return None
+    return (
+        f"{ident} was made by a Checkout link the customer completed; Stripe lets no one cancel "
+        "it. It stays open until the customer verifies the microdeposits, or Stripe ends it "
+        "after 10 days without verification."
+    )
 
 
 def ended(request: CollectionRequest, status: str, *, now: int) -> str | None:
@@ -22,6 +39,8 @@ def ended(request: CollectionRequest, status: str, *, now: int) -> str | None:
         and request.expires_at <= now
     ):
         return "its link expired"
+    if checkout == "complete" and status in LOCKED_STATUSES:
+        return "the customer already completed its link and now verifies the microdeposits"
     if checkout == "complete" or status == "succeeded":
         return "the customer already finished it"
     if status == "canceled":

@@ -1,6 +1,9 @@
 """Ops cancels a collection request: a SetupIntent or PaymentIntent made on its own is canceled;
 one a hosted link (a Checkout Session) made is canceled by expiring the link, since Stripe refuses
-to cancel a Checkout Session's SetupIntent ("Expire the Checkout Session instead.").
+to cancel a Checkout Session's SetupIntent ("Expire the Checkout Session instead."). A link the
+customer completed by typing the account cannot be expired either, so its SetupIntent waiting on
+microdeposits can be canceled by no one: :func:`uncancelable` names those before Cancel is
+offered, and a cancel of one is refused in a sentence saying what ends it.
 
 One path, as every change: role check, a caller-supplied idempotency key, the Stripe call (read
 back when its answer is late), one ``collect.cancel`` audit row.
@@ -8,6 +11,7 @@ back when its answer is late), one ``collect.cancel`` audit row.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -23,9 +27,11 @@ from services.errors import NotFound, NothingChanged, StripeRequestError, Valida
 from services.rules.intent_checks import cancel_done
 from services.rules.intent_fields import customer_id
 from services.rules.intents import CANCEL_REASONS, IntentView, view_of
+from services.rules.request_state import uncancelable as locked_sentence
 from services.usecases.collect_cancel_runs import recorded_cancel
 from services.usecases.collect_common import intent_id as parse_intent
 from services.usecases.collect_common import raise_unknown, require_key, retrieve, unconfirmed
+from services.usecases.collect_lists import links_made
 from services.usecases.sync_intents import store_intent
 
 ENDED = ("canceled", "succeeded")  # intents no open link holds
@@ -62,6 +68,15 @@ def cancel_request(
     return view
 
 
+def uncancelable(svc: Services, actor: Actor, statuses: Mapping[str, str]) -> dict[str, str]:
+    """Of the requests ``statuses`` (ID → status, as listed), those no one can cancel, each
+    with the sentence saying why and what ends it: from the store, no Stripe call."""
+    require(actor, "collect.cancel")
+    links = links_made(svc, list(statuses)[:500])
+    said = {i: locked_sentence(i, link=links.get(i), status=s) for i, s in statuses.items()}
+    return {i: sentence for i, sentence in said.items() if sentence}
+
+
 def _cancel(
     svc: Services, ctx: AuditContext, ident: str, kind: str, *, reason: str | None, key: str
 ) -> IntentView:
@@ -92,8 +107,8 @@ def _cancel(
             ctx.params["read_back"] = settled.reads
     except NotFound as err:
         raise_unknown(err, ident, kind)
-    except StripeRequestError:  # Stripe cancels only an open intent: say what it is instead
-        _say_ended(svc, ident, kind)
+    except StripeRequestError as err:  # Stripe cancels only an open intent: say what it is
+        _say_ended(svc, ident, kind, refusal=str(err))
         raise
     ctx.request_id = svc.gateway.last_request_id
     ctx.message = f"Canceled {ident}" + (f" ({reason})." if reason else ".")
@@ -101,12 +116,16 @@ def _cancel(
     return view_of(intent)
 
 
-def _say_ended(svc: Services, ident: str, kind: str) -> None:
+def _say_ended(svc: Services, ident: str, kind: str, *, refusal: str) -> None:
     """After Stripe refused a cancel: an intent that had already ended (a colleague canceled it
     a moment ago, or the customer finished) is stored as it is, so it leaves Open requests, and
-    refused in a sentence instead of Stripe's list of cancelable statuses."""
+    refused in a sentence instead of Stripe's list of cancelable statuses. So is one a Checkout
+    link made that this app did not make (on Stripe's Dashboard): Stripe names the session."""
     current = retrieve(svc, ident, kind)
-    status = current.get("status")
+    status = str(current.get("status") or "")
+    link = "a Checkout Session" if "Checkout Session" in refusal else None
+    if locked := locked_sentence(ident, link=link, status=status):
+        raise NothingChanged(f"{locked} Nothing was changed.", as_asked=False)
     if status == "processing":  # the SDK's cancel: only while it waits on the customer
         store_intent(svc.engine, current)
         raise NothingChanged(
@@ -169,6 +188,10 @@ def _expire_link(svc: Services, link: str, ident: str, kind: str, key: str) -> d
 
     def expired(session: dict[str, Any]) -> bool:
         status = session.get("status")
+        made = session.get(kind)
+        now = str(made.get("status") or "") if isinstance(made, dict) else ""
+        if status == "complete" and (locked := locked_sentence(ident, link=link, status=now)):
+            raise NothingChanged(f"{locked} Nothing was changed.", as_asked=False)
         if status == "complete":
             raise NothingChanged(
                 f"Link {link} was not expired: the customer already completed it, so {ident} "

@@ -61,19 +61,23 @@ def open_requests(
 
 
 def _with_links(svc: Services, rows: Sequence[OpenRequest]) -> list[OpenRequest]:
-    """``rows`` with the hosted link (``cs_…``) each was made by, from the audit rows of this
+    """``rows`` with the hosted link (``cs_…``) each was made by."""
+    links = links_made(svc, [r.id for r in rows])
+    return [replace(r, checkout_session_id=links.get(r.id)) for r in rows]
+
+
+def links_made(svc: Services, ids: Sequence[str]) -> dict[str, str]:
+    """The hosted link (``cs_…``) each of ``ids`` was made by, from the audit rows of this
     app's link creations: one query for the page, no Stripe call. A link made elsewhere (on
     Stripe's Dashboard) is not known here: Stripe's SetupIntent does not name its link."""
     made = (AuditEntry.action == "collect.create", AuditEntry.outcome == "ok")
-    ids = [r.id for r in rows]
     with session_scope(svc.engine) as session:
         audits = session.exec(select(AuditEntry).where(*made, col(AuditEntry.target).in_(ids)))
-        links = {
+        return {
             str(a.target): str(a.params.get("checkout_session"))
             for a in audits
             if str(a.params.get("checkout_session") or "").startswith("cs_")
         }
-    return [replace(r, checkout_session_id=links.get(r.id)) for r in rows]
 
 
 def open_request_count(

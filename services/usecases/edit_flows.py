@@ -57,7 +57,7 @@ def _from_stored(flow: str, stored: settings_store.Stored | None) -> FlowConfig:
 
 
 def load_flow(engine: Engine | Services, flow: str) -> FlowConfig:
-    """The flow's current configuration (Stripe's defaults, version 0, when never saved)."""
+    """The flow's current configuration (fcops' built-in defaults, version 0, when never saved)."""
     check_flow(flow)
     return _from_stored(flow, settings_store.load(_engine(engine), setting_key(flow)))
 

@@ -236,3 +236,36 @@ def test_open_requests_name_a_hosted_links_request_by_its_link() -> None:
     assert pd.isna(links[plain_intent])
     order = list(table.proto.column_order)
     assert order[-3:] == ["Link", "SetupIntent", "Customer ID"]  # IDs after people
+
+
+def _picker(at: AppTest) -> list[str]:
+    try:
+        return list(at.selectbox(key="collect_cancel_open").options)
+    except KeyError:  # no picker at all: nothing left to cancel
+        return []
+
+
+def test_a_completed_links_request_waiting_on_microdeposits_offers_no_cancel_and_says_why() -> None:
+    """The customer typed the account on the hosted page: the link is complete, so it cannot be
+    expired, and Stripe refuses to cancel a Checkout Session's SetupIntent. Cancel was offered
+    and always refused; now the row says so, and the request names its verification page."""
+    at = with_customer()
+    intent_id = create_link(at)
+    cs = at.session_state["collect_result"].checkout_session_id
+    at.button(key="collect_sim_manual").click().run()  # the customer types the numbers
+    at.button(key="collect_open_reload").click().run()
+    no_exceptions(at)
+    table = next(df for df in at.dataframe if "SetupIntent" in df.value.columns)
+    assert intent_id in list(table.value["SetupIntent"])  # still listed, as waiting
+    said = " ".join(c.value for c in at.caption)
+    assert f"{intent_id} was made by a Checkout link the customer completed" in said
+    assert "Stripe lets no one cancel it" in said and "after 10 days" in said
+    assert not any(o.endswith(intent_id) for o in _picker(at))
+
+    reopened = open_page(PAGE, "ops")  # the request opened from its address (?request=cs_…)
+    reopened.query_params["request"] = cs
+    reopened.run()
+    no_exceptions(reopened)
+    assert status_shown(reopened) == "requires_action"
+    assert "the verification page below is what to send next" in texts(reopened)
+    assert "Hosted microdeposit verification page" in texts(reopened)

@@ -159,8 +159,8 @@ def test_too_many_wrong_amounts_show_the_request_needs_a_new_account() -> None:
     at.button(key="collect_sim_manual").click().run()
     at.button(key="collect_sim_arrive").click().run()
     for first, second in ((1, 2), (3, 4), (5, 6)):
-        at.number_input(key="collect_verify_a1").set_value(first)
-        at.number_input(key="collect_verify_a2").set_value(second)
+        at.text_input(key="collect_verify_a1").set_value(str(first))
+        at.text_input(key="collect_verify_a2").set_value(str(second))
         at.button(key="FormSubmitter:collect_verify_form-Verify").click().run()
         no_exceptions(at)
     assert any("Too many wrong attempts" in e.value for e in at.error)
@@ -458,3 +458,40 @@ def test_the_open_request_chosen_to_cancel_survives_the_clock(
     at.button(key="collect_cancel_open_button").click().run()
     no_exceptions(at)
     assert any(f"Canceled {intent_id}" in s.value for s in at.success)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "said"),
+    [
+        ("-1", "45", "The first deposit '-1' is not whole cents."),
+        ("0.32", "45", "The first deposit '0.32' looks like dollars: enter it in cents (32)."),
+        ("32", "0", "The second deposit 0 is not between 1 and 99 cents."),
+        ("32", "", "Enter the second deposit amount."),
+        ("32", "4 5", "The second deposit '4 5' is not whole cents."),
+    ],
+)
+def test_bad_amounts_typed_for_a_customer_on_the_phone_get_a_sentence_and_reach_no_stripe(
+    first: str, second: str, said: str
+) -> None:
+    """A number box turned red on -1 or 0.32 and Verify then did nothing, with no sentence."""
+    at = new_customer(open_page(PAGE, "ops"))
+    intent_id = create_setup_intent(at)
+    at.selectbox(key="collect_sim_md_type").set_value("amounts").run()
+    at.button(key="collect_sim_manual").click().run()
+    at.button(key="collect_sim_arrive").click().run()
+    at.button(key="collect_queue_reload").click().run()
+    at.selectbox(key="collect_queue_verify_pick").set_value(intent_id).run()
+    at.text_input(key="collect_qverify_a1").set_value(first)
+    at.text_input(key="collect_qverify_a2").set_value(second)
+    app().simulator.record_requests()
+    try:
+        at.button(key="FormSubmitter:collect_qverify_form-Verify").click().run()
+        sent = app().simulator.recorded_requests()["data"]
+    finally:
+        app().simulator.record_requests(on=False)
+    no_exceptions(at)
+    errors = " ".join(e.value for e in at.error)
+    assert said in errors
+    assert "Amounts are whole cents between 1 and 99, as on the customer's bank statement" in errors
+    assert not [r for r in sent if "verify_microdeposits" in r["path"]]  # nothing sent to Stripe
+    assert app().gateway.retrieve_setup_intent(intent_id)["status"] == "requires_action"

@@ -170,3 +170,50 @@ def test_a_setup_intent_made_outside_fcops_without_a_link_is_canceled_directly(
     assert gateway.retrieve_checkout_session(link.id)["status"] == "open"
     (row,) = _cancels(services_ctx, intent.id)
     assert row.outcome == "ok" and "checkout_session" not in row.params
+
+
+def test_a_completed_links_request_waiting_on_microdeposits_says_no_one_can_cancel_it(
+    services_ctx: Services, gateway: Any, simulator: Any, ops: Any
+) -> None:
+    """The customer completed the link by typing the account: its SetupIntent waits on
+    microdeposits, the link can no longer be expired and Stripe refuses to cancel a Checkout
+    Session's SetupIntent (the pinned SDK's ``SetupIntentService.cancel``)."""
+    link = _link(services_ctx, ops)
+    simulator.manual_entry(link.id)
+    assert gateway.retrieve_checkout_session(link.checkout_session_id)["status"] == "complete"
+    with pytest.raises(Exception, match="Checkout Session"):  # Stripe itself refuses it
+        gateway.cancel_setup_intent(link.id, reason=None, idempotency_key=_key())
+    with pytest.raises(Conflict) as err:
+        collect_cancel.cancel_request(
+            services_ctx, ops, link.id, reason=None, idempotency_key=_key()
+        )
+    said = str(err.value)
+    assert f"{link.id} was made by a Checkout link the customer completed" in said
+    assert "Stripe lets no one cancel it" in said and "after 10 days" in said
+    assert "no longer open" not in said  # it is still open: waiting on the customer
+    assert gateway.retrieve_setup_intent(link.id)["status"] == "requires_action"
+    (row,) = _cancels(services_ctx, link.id)
+    assert row.outcome != "ok"
+    # the open list knows it before anyone presses Cancel
+    locked = collect_cancel.uncancelable(services_ctx, ops, {link.id: "requires_action"})
+    assert locked == {link.id: said.removesuffix(" Nothing was changed.")}
+
+
+def test_a_completed_link_made_elsewhere_waiting_on_microdeposits_gets_the_same_sentence(
+    services_ctx: Services, gateway: Any, simulator: Any, ops: Any
+) -> None:
+    """A link this app did not make (no creation row: made on Stripe's Dashboard) is found
+    among the customer's open links only; once completed, Stripe's own refusal names the
+    Checkout Session, and it is said as for one made here, not as Stripe's raw error."""
+    link = _link(services_ctx, ops)
+    simulator.manual_entry(link.id)
+    with session_scope(services_ctx.engine) as session:
+        for row in session.exec(select(AuditEntry).where(AuditEntry.target == link.id)).all():
+            session.delete(row)
+    with pytest.raises(Conflict) as err:
+        collect_cancel.cancel_request(
+            services_ctx, ops, link.id, reason=None, idempotency_key=_key()
+        )
+    assert f"{link.id} was made by a Checkout link the customer completed" in str(err.value)
+    assert "after 10 days" in str(err.value)
+    assert gateway.retrieve_setup_intent(link.id)["status"] == "requires_action"

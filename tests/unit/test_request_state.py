@@ -33,6 +33,8 @@ FCS = replace(SI, id="fcsess_1", kind="financial_connections.session", status="o
         (replace(LINK, checkout_status="expired"), "canceled", "its link expired"),
         (replace(LINK, expires_at=NOW), "requires_payment_method", "its link expired"),
         (replace(LINK, checkout_status="complete"), "requires_action",
+         "the customer already completed its link and now verifies the microdeposits"),
+        (replace(LINK, checkout_status="complete"), "succeeded",
          "the customer already finished it"),
         (FCS, "open", None),
         (FCS, "linked", "the customer already linked accounts in it"),
