@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.feedback import format_age, format_timestamp
+from components.literal import person_line
 from components.money import format_money
 from services.rules.payment_details import PaymentDetails
 
@@ -56,11 +57,11 @@ def payment_card(details: PaymentDetails, *, now: int) -> None:
         if details.created:
             created.caption(f"{format_age(max(now - details.created, 0))} ago")
         who = " · ".join(x for x in (details.customer_name, details.customer_email) if x)
-        st.markdown(
-            f"**Customer:** {who or '(no name or email)'}"
-            + (f" · `{details.customer_id}`" if details.customer_id else "")
+        person_line(  # as text: Markdown drew the email as a mailto link (as on every page)
+            f"Customer: {who or '(no name or email)'}"
+            + (f" · {details.customer_id}" if details.customer_id else "")
             if details.customer_id or who
-            else "**Customer:** none"
+            else "Customer: none"
         )
         bank = details.bank_label
         st.markdown(

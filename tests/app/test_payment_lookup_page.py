@@ -128,6 +128,11 @@ def test_a_payment_shows_what_the_dashboard_shows() -> None:
     assert metrics["Status"] == app().gateway.retrieve_payment_intent(pi["id"])["status"]
     assert metrics["Created"] != "—" and " ago" in shown
     assert "Lee Park" in shown and pi["email"] in shown
+    # the customer's email as text, not a Markdown mailto link (as on every other page)
+    assert [str(t.value) for t in at.text if "Customer:" in str(t.value)] == [
+        f"Customer: Lee Park · {pi['email']} · {pi['customer']}"
+    ]
+    assert not [m for m in at.markdown if pi["email"] in str(m.value)]
     assert "STRIPEBANK ••" in shown.upper()
     assert "Mandate:** active" in shown
     assert "Verified instantly" in shown
