@@ -45,8 +45,13 @@ ENDS_A_SENTENCE = (".", "!", "?", "…")
 
 def as_sentence(text: str) -> str:
     """``text`` ending as a sentence: a full stop added unless it ends with one, a '!', a '?' or
-    an ellipsis ("Reading changes from Stripe…." had four dots)."""
+    an ellipsis ("Reading changes from Stripe…." had four dots), or with a bracket after one
+    ("… Try again in a minute. (Stripe request req_…)" got a full stop after the bracket)."""
     text = text.strip()
+    if text.endswith(")") and " (" in text:
+        before = text[: text.rindex(" (")].rstrip()
+        if before.endswith(ENDS_A_SENTENCE):
+            return text
     return text if not text or text.endswith(ENDS_A_SENTENCE) else f"{text}."
 
 

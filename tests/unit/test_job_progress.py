@@ -46,6 +46,10 @@ def test_a_line_ending_in_an_ellipsis_gets_no_extra_full_stop() -> None:
     assert job_progress.as_sentence("Synced 3 customers") == "Synced 3 customers."
     assert job_progress.as_sentence("Done!") == "Done!"
     assert job_progress.as_sentence("  ") == ""
+    # a request ID after a sentence ends it; a bracket inside one does not
+    ended = "Stripe had a temporary problem (HTTP 500). Try again in a minute. (Stripe request req_1)"
+    assert job_progress.as_sentence(ended) == ended
+    assert job_progress.as_sentence("Synced 3 (of 4)") == "Synced 3 (of 4)."
 
 
 def test_the_retry_line_says_what_stripe_answered_and_which_attempt_comes() -> None:
