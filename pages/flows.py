@@ -252,7 +252,11 @@ def save_bar(
         "Note for the history (why this change)", key=k(flow, "note"), max_chars=200,
         on_change=drafts.on_edit, args=(svc, flow),
     )
-    why_off = save_blocker(changed=changed, valid=result.ok, conflict=pending_conflict)
+    why_off = save_blocker(
+        changed=changed, valid=result.ok, conflict=pending_conflict,
+        noted=bool(str(st.session_state.get(k(flow, "note")) or "").strip()),
+        ever_saved=saved.version > 0,
+    )
     button_col.button(
         "Save",
         key=k(flow, "save"),
@@ -275,10 +279,21 @@ def save_bar(
         diff_view(flow_config.diff(saved.value(), edited_config(flow).value()))
 
 
-def save_blocker(*, changed: bool, valid: bool, conflict: bool) -> str | None:
-    """Why Save is off, as the sentence shown next to it; None when it may be clicked."""
+def save_blocker(
+    *, changed: bool, valid: bool, conflict: bool, noted: bool = False, ever_saved: bool = True
+) -> str | None:
+    """Why Save is off, as the sentence shown next to it; None when it may be clicked. A note
+    typed alone, or a flow never saved, said "nothing has changed from the saved configuration"
+    beside the line of a kept draft, of a configuration there never was."""
     if conflict:
         return "Save is off until you choose above: keep your edits or load theirs."
+    if not changed and noted:
+        return (
+            "Save is off: only the note changed, and a note alone is not saved as a version. "
+            "Change a setting to save it with this note."
+        )
+    if not changed and not ever_saved:
+        return "Save is off: nothing differs from fcops' built-in defaults yet."
     if not changed:
         return "Save is off: nothing has changed from the saved configuration yet."
     if not valid:
@@ -292,7 +307,7 @@ def history_section(flow: str, saved: flow_config.FlowConfig) -> None:
         return
     if not versions:
         st.caption(
-            "Never saved: this flow uses Stripe's defaults (automatic verification, payment_method)."
+            "Never saved: this flow uses fcops' built-in defaults (automatic verification, payment_method)."
         )
         return
     history_table(

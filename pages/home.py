@@ -125,8 +125,8 @@ def _flow_words(versions: dict[str, int]) -> str:
     saved = [f"{FLOW_TITLES.get(f, f)} v{v}" for f, v in versions.items() if v]
     defaults = len(versions) - len(saved)
     if not saved:
-        return "Every flow uses Stripe's defaults (nothing saved yet)."
-    tail = f" · {defaults} on Stripe's defaults" if defaults else ""
+        return "Every flow uses fcops' built-in defaults (nothing saved yet)."
+    tail = f" · {defaults} on fcops' built-in defaults" if defaults else ""
     return " · ".join(saved) + tail
 
 

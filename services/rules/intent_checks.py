@@ -73,6 +73,10 @@ def _typed_cents(value: object, which: str) -> int:
             + (f" ({cents})" if cents else "")
             + f". {AMOUNTS_RULE}"
         )
+    if re.fullmatch(r"[-−]\s*\d+", text):  # whole, but below zero: the range is the problem
+        raise ValidationError(
+            f"The {which} deposit {shown} is not between 1 and 99 cents. {AMOUNTS_RULE}"
+        )
     if not text.isascii() or not text.isdigit():
         raise ValidationError(f"The {which} deposit '{shown}' is not whole cents. {AMOUNTS_RULE}")
     cents = int(text)

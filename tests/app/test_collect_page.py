@@ -463,7 +463,7 @@ def test_the_open_request_chosen_to_cancel_survives_the_clock(
 @pytest.mark.parametrize(
     ("first", "second", "said"),
     [
-        ("-1", "45", "The first deposit '-1' is not whole cents."),
+        ("-1", "45", "The first deposit -1 is not between 1 and 99 cents."),
         ("0.32", "45", "The first deposit '0.32' looks like dollars: enter it in cents (32)."),
         ("32", "0", "The second deposit 0 is not between 1 and 99 cents."),
         ("32", "", "Enter the second deposit amount."),

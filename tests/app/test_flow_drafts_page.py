@@ -155,6 +155,9 @@ def test_a_note_typed_alone_is_kept_like_any_other_edit() -> None:
     assert reloaded.text_input(key=k(flow, "note")).value == "asked by underwriting"
     assert "your draft from" in texts(reloaded)
     assert reloaded.button(key=k(flow, "save")).disabled  # nothing to save yet
+    # and it says why, not "nothing has changed from the saved configuration" beside the draft
+    assert "only the note changed, and a note alone is not saved as a version" in texts(reloaded)
+    assert "nothing has changed from the saved configuration" not in texts(reloaded)
 
     reloaded.button(key=k(flow, "discard")).click().run()
     no_exceptions(reloaded)
