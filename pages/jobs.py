@@ -60,7 +60,7 @@ JOB_COLUMNS = {  # what matters first; the ID (to copy) last and narrow
     "Job": st.column_config.TextColumn("Job", width=150),
     "Status": st.column_config.TextColumn("Status", width=72),
     "Progress": st.column_config.ProgressColumn("Progress", min_value=0, max_value=1, width=88),
-    "Message": st.column_config.TextColumn("Message", width=260),
+    "Message": st.column_config.TextColumn("Message", width=236),
     "Finished": st.column_config.DatetimeColumn(
         "Finished", format=SHORT_TIME, timezone="UTC", width=92, help="UTC"
     ),
