@@ -120,10 +120,24 @@ st.dataframe(
     hide_index=True,
     placeholder="—",
     width="stretch",
-    column_order=[c for c in frame.columns if c != "Currency" or currency is None],
+    column_order=[
+        c for c in frame.columns
+        if c != "Payment method" and (c != "Currency" or currency is None)
+    ],
     column_config={
-        "Blocked": time_column("Blocked (UTC)", help="When the return that blocked it arrived"),
-        "Amount": money_column("Amount", currency, help="The returned debit's amount"),
+        "Blocked": time_column(
+            "Blocked (UTC)", help="When the return that blocked it arrived", width=125
+        ),
+        "Amount": money_column("Amount", currency, help="The returned debit's amount", width=70),
+        # Widths that fit the page at 1,400 px (the two IDs were behind a sideways scroll): the
+        # payment method's ID is left to the pick below (it shows it whole, with links) and to
+        # the search box, which finds pm_ IDs.
+        "Customer": st.column_config.TextColumn("Customer", width=130),
+        "Bank": st.column_config.TextColumn("Bank", width=190),
+        "Code": st.column_config.TextColumn("Code", width=50),
+        "Next step": st.column_config.TextColumn("Next step", width=105),
+        "Reason": st.column_config.TextColumn("Reason", width=140),
+        "Returned debit": st.column_config.TextColumn("Returned debit", width=120),
     },
 )
 by_method = {b.payment_method: b for b in found}
