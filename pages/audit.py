@@ -171,16 +171,18 @@ picked_rows = st.dataframe(
     selection_mode="single-row",
     key="audit_table",
     column_order=[c for c in export_audit.COLUMNS if c != "idempotency_key"],
+    # Widths that fit the page at 1,400 px with the row picker (it scrolled sideways by 44 px and
+    # cut the target to "intents.s"); a picked row shows its message and parameters in full.
     column_config={
-        "time": time_column("Time (UTC)"),
-        "actor": "Actor",
-        "role": "Role",
-        "action": "Action",
-        "target": "Target",
-        "outcome": "Outcome",
-        "message": st.column_config.TextColumn("Message", width="medium"),
-        "stripe_request_id": "Stripe request ID",
-        "params": st.column_config.TextColumn("Parameters", width="medium"),
+        "time": time_column("Time (UTC)", width=125),
+        "actor": st.column_config.TextColumn("Actor", width=60),
+        "role": st.column_config.TextColumn("Role", width=55),
+        "action": st.column_config.TextColumn("Action", width=100),
+        "target": st.column_config.TextColumn("Target", width=110),
+        "outcome": st.column_config.TextColumn("Outcome", width=65),
+        "message": st.column_config.TextColumn("Message", width=200),
+        "stripe_request_id": st.column_config.TextColumn("Stripe request ID", width=90),
+        "params": st.column_config.TextColumn("Parameters", width=90),
     },
 )
 selected = list(picked_rows.selection.rows) if picked_rows else []

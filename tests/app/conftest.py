@@ -95,6 +95,17 @@ def column_config(dataframe: Any) -> dict[str, Any]:
     return dict(json.loads(dataframe.proto.columns or "{}"))
 
 
+PAGE_WIDTH = 938  # px: the main column in a 1,400 px window (measured in Chromium)
+ROW_PICKER = 32  # px: the check box column of a table whose rows can be picked
+
+
+def shown_widths(dataframe: Any) -> dict[str, Any]:
+    """{column: width} of the columns a ``st.dataframe`` shows (its ``column_order``), so a test
+    can check that they add up to no more than :data:`PAGE_WIDTH` (no sideways scroll)."""
+    config = column_config(dataframe)
+    return {name: config.get(name, {}).get("width") for name in dataframe.proto.column_order}
+
+
 def filter_box(at: AppTest, kind: str, base: str) -> Any:
     """The Accounts or Conversion filter widget of ``kind`` ("selectbox", "checkbox",
     "number_input", "multiselect", "date_input") whose key starts with ``base``

@@ -12,7 +12,15 @@ import pytest
 
 from pages import _follow as follow
 from services.usecases.debit_outcomes import record_payment_intent
-from tests.app.conftest import jobs_settled, no_exceptions, open_page, refused, texts
+from tests.app.conftest import (
+    PAGE_WIDTH,
+    jobs_settled,
+    no_exceptions,
+    open_page,
+    refused,
+    shown_widths,
+    texts,
+)
 from tests.app.conftest import shared_app as app
 from tests.app.test_pages_follow_jobs import slow_stripe  # noqa: F401  (fixture)
 from tests.app.test_returns_first_sync import first_visit, outcomes_never_synced  # noqa: F401
@@ -252,16 +260,11 @@ def test_a_search_with_a_control_character_is_a_sentence_and_lists_nothing() -> 
 def test_the_table_fits_the_page_at_1400_px_without_a_sideways_scroll() -> None:
     """Seen in Chromium: the table was 999 px wide in a 938 px page, so the returned debit's and the
     payment method's IDs were behind a sideways scroll. Every shown column has a width, and the
-    widths add up to no more than the page at 1,400 px (938 px; measured: scroll width = width)."""
-    import json
-
+    widths add up to no more than the page at 1,400 px (measured after: scroll width = width)."""
     seed(secrets.token_hex(3))
     at = open_page(PAGE, "ops")
     no_exceptions(at)
-    proto = at.dataframe[0].proto
-    shown = list(proto.column_order)
-    assert "Payment method" not in shown and "Returned debit" in shown
-    config = json.loads(proto.columns)
-    widths = {name: config.get(name, {}).get("width") for name in shown}
+    widths = shown_widths(at.dataframe[0])
+    assert "Payment method" not in widths and "Returned debit" in widths
     assert all(isinstance(w, int) for w in widths.values()), widths
-    assert sum(widths.values()) <= 938, widths
+    assert sum(widths.values()) <= PAGE_WIDTH, widths
