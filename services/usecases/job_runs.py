@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from dbos import DBOS
 from dbos._error import DBOSMaxStepRetriesExceeded
@@ -151,17 +151,28 @@ def _count_run(job_id: str) -> None:
     engine.update_job(svc.engine, job_id, attempts=(row.attempts if row else 0) + 1)
 
 
-def _progress(job_id: str) -> Any:
-    """A ``progress(done, total, message)`` that writes the job row (at most ~4 times a second)."""
-    svc = engine.bound()
-    last = [0.0]
+class Report(Protocol):
+    def __call__(
+        self, done: int, total: int | None, message: str, *, force: bool = False
+    ) -> None: ...
 
-    def report(done: int, total: int | None, message: str) -> None:
+
+def _progress(job_id: str, *, every: float = 0.25, counts: bool = True) -> Report:
+    """A ``progress(done, total, message)`` that writes the job row at most once every ``every``
+    seconds, and always its last step (``done == total``) and a line passed with ``force=True``
+    (one a person waits on: the banks' refresh) unless that line is the one written last.
+    ``counts=False`` writes the message only (a chunk's steps are not the job's rows)."""
+    svc = engine.bound()
+    last: list[Any] = [0.0, None]  # when the row was written, and its message
+
+    def report(done: int, total: int | None, message: str, *, force: bool = False) -> None:
         now = time.monotonic()
-        if now - last[0] < 0.25 and (total is None or done < total):
+        due = now - last[0] >= every or (total is not None and done >= total)
+        if not (due or (force and message != last[1])):
             return
-        last[0] = now
-        engine.update_job(svc.engine, job_id, done=done, total=total, message=message)
+        last[:] = [now, message]
+        fields: dict[str, Any] = {"done": done, "total": total} if counts else {}
+        engine.update_job(svc.engine, job_id, message=message, **fields)
 
     return report
 

@@ -9,7 +9,6 @@ batch.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 from dbos import DBOS
@@ -21,7 +20,7 @@ from services.rules.debit import DebitPolicy
 from services.rules.debit_csv import PlannedDebit, RowError
 from services.usecases import check_batch
 from services.usecases.debit_policy import load_policy
-from services.usecases.job_runs import _actor, _retry_unless_refused, _tells_retries
+from services.usecases.job_runs import _actor, _progress, _retry_unless_refused, _tells_retries
 
 __all__ = ["merge_results"]
 
@@ -59,15 +58,11 @@ def _chunk_progress(job_id: str, done: int, total: int, applied: str) -> check_b
     """What a chunk is doing, on the job's progress line: a chunk waiting on slow banks said
     only "Checking 4 rows" for as long as the banks took. At most one write a second, except the
     refresh wait's line, which is always written (it is the one a person waits on)."""
-    last = [0.0]
+    report = _progress(job_id, every=1.0, counts=False)
 
     def tick(_step: int, _steps: int, message: str) -> None:
-        now = time.monotonic()
-        if now - last[0] < 1 and not message.startswith("Waiting"):
-            return
-        last[0] = now
-        line = f"Checked {done:,} of {total:,} rows · {message}"
-        engine.update_job(engine.bound().engine, job_id, message=f"{line} · {applied}")
+        line = f"Checked {done:,} of {total:,} rows · {message} · {applied}"
+        report(done, total, line, force=message.startswith("Waiting"))
 
     return tick
 

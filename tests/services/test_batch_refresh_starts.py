@@ -171,3 +171,27 @@ def test_a_batch_jobs_chunk_writes_what_it_waits_on_to_the_jobs_line(monkeypatch
         "Checked 200 of 500 rows · Waiting for the banks to refresh 2 stale balances (up to 60 s)"
         " · Policy version 3",
     ]
+
+
+def test_a_jobs_progress_writes_a_forced_line_at_once_and_only_once(monkeypatch: Any) -> None:
+    """The one throttled writer of a job's line (the batch chunk's is a prefix over it): a line
+    a person waits on is written within the throttle, and not again while it is the last one."""
+    from services.usecases import job_runs
+
+    written: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(job_runs.engine, "bound", lambda: cast(Any, type("S", (), {"engine": 1})))
+    monkeypatch.setattr(
+        job_runs.engine, "update_job",
+        lambda _e, _id, message, **fields: written.append((message, fields)),
+    )
+    report = job_runs._progress("job-1", every=60)
+    report(1, 10, "Reading page 1")
+    report(2, 10, "Reading page 2")  # within the minute: not written
+    report(3, 10, "Waiting for the banks", force=True)
+    report(3, 10, "Waiting for the banks", force=True)  # the line already shown
+    report(10, 10, "Done")  # the last step always
+    assert written == [
+        ("Reading page 1", {"done": 1, "total": 10}),
+        ("Waiting for the banks", {"done": 3, "total": 10}),
+        ("Done", {"done": 10, "total": 10}),
+    ]
