@@ -66,11 +66,15 @@ class JobView:
     started_at: Any
     finished_at: Any
     params: dict[str, Any] | None = None  # the inputs it was started with (no uploaded rows)
-    source: str | None = None  # what a batch check's rows came from (a file's name)
 
     @property
     def active(self) -> bool:
         return self.status in ACTIVE
+
+    @property
+    def source(self) -> str | None:
+        """What a batch check's rows came from (a file's name), as kept in its params."""
+        return str((self.params or {}).get("source") or "") or None
 
 
 def _view(row: JobRecord) -> JobView:
@@ -90,7 +94,6 @@ def _view(row: JobRecord) -> JobView:
         started_at=row.started_at,
         finished_at=row.finished_at,
         params=dict(row.params or {}),
-        source=str((row.params or {}).get("source") or "") or None,
     )
 
 
