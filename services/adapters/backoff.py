@@ -77,10 +77,11 @@ _listening = threading.local()
 
 
 @contextmanager
-def told_of_retries(tell: Callable[[StripeUnavailable], None]) -> Iterator[None]:
+def told_of_retries(tell: Callable[[StripeUnavailable, int, int], None]) -> Iterator[None]:
     """In this block, this thread's waits before asking Stripe again (:func:`patiently`'s, the
-    gateway's after a 429) are told to ``tell`` first: a job's progress line says Stripe is
-    failing and it is trying again, instead of "Reading changes from Stripe…" for a minute."""
+    gateway's after a 429) are told to ``tell(err, next_try, tries)`` first: a job's progress
+    line says Stripe is failing and which try comes, instead of "Reading changes from Stripe…"
+    for a minute."""
     before = getattr(_listening, "tell", None)
     _listening.tell = tell
     try:
@@ -89,11 +90,12 @@ def told_of_retries(tell: Callable[[StripeUnavailable], None]) -> Iterator[None]
         _listening.tell = before
 
 
-def tell_retry(err: StripeUnavailable) -> None:
-    """Tell this thread's listener (:func:`told_of_retries`), if any, that ``err`` is asked again."""
+def tell_retry(err: StripeUnavailable, next_try: int, tries: int) -> None:
+    """Tell this thread's listener (:func:`told_of_retries`), if any, that the request ``err``
+    answered is asked again: its try ``next_try`` of ``tries`` at most."""
     tell = getattr(_listening, "tell", None)
     if tell is not None:
-        tell(err)
+        tell(err, next_try, tries)
 
 
 def patiently(read: Callable[[], T], retry: Backoff | None = REQUEST_RETRY) -> T:
@@ -107,7 +109,7 @@ def patiently(read: Callable[[], T], retry: Backoff | None = REQUEST_RETRY) -> T
         except StripeUnavailable as err:
             if retry is None or attempt >= retry.retries:
                 raise
-            tell_retry(err)
+            tell_retry(err, attempt + 2, retry.retries + 1)
             retry.sleep(retry.delay(attempt))
             attempt += 1
 

@@ -65,10 +65,17 @@ def stripe_trouble(reason: str, *, rate_limited: bool = False, no_answer: bool =
     return f"Stripe answered HTTP {status.group(1)}" if status else "The last try failed"
 
 
-def retrying(trouble: str, attempt: int, attempts: int) -> str:
+def retrying(
+    trouble: str, attempt: int, attempts: int, request: tuple[int, int] | None = None
+) -> str:
     """A job's line while a step of it is tried again: 'Stripe answered HTTP 500; trying again
-    (attempt 3 of 5)…'; ``attempt`` 1 (requests of the first attempt asked again): no count."""
-    count = f" (attempt {attempt} of {attempts})" if attempt > 1 else ""
+    (attempt 3 of 5)…'. ``request`` (its next try, of how many) when one request of the step's
+    ``attempt`` is asked again: 'trying again (request try 2 of 6, attempt 1 of 5)…' (the first
+    retry said only 'trying again…', with no count, before '(attempt 2 of 5)')."""
+    counts = [f"request try {request[0]} of {request[1]}"] if request else []
+    if attempts > 1 and (request or attempt > 1):
+        counts.append(f"attempt {attempt} of {attempts}")
+    count = f" ({', '.join(counts)})" if counts else ""
     return f"{trouble}; trying again{count}…"
 
 

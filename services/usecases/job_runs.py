@@ -209,11 +209,14 @@ def _trouble(err: BaseException) -> str:
     )
 
 
-def _say_retrying(job_id: str, err: BaseException, attempt: int, attempts: int) -> None:
-    """The job's line while Stripe fails and the step asks again; a store hiccup here must not
-    hide the Stripe error the step is handling (logged instead)."""
+def _say_retrying(
+    job_id: str, err: BaseException, attempt: int, attempts: int,
+    request: tuple[int, int] | None = None,
+) -> None:
+    """The job's line while Stripe fails and the step (or one request of it) asks again; a store
+    hiccup here must not hide the Stripe error the step is handling (logged instead)."""
     try:
-        line = job_progress.retrying(_trouble(err), attempt, attempts)
+        line = job_progress.retrying(_trouble(err), attempt, attempts, request)
         engine.update_job(engine.bound().engine, job_id, message=line)
     except Exception:  # the line is a courtesy; the retry goes on
         log.warning("fcops: could not write job %s's retry line", job_id, exc_info=True)
@@ -222,7 +225,8 @@ def _say_retrying(job_id: str, err: BaseException, attempt: int, attempts: int) 
 def _tells_retries(fn: Callable[P, R]) -> Callable[P, R]:
     """``fn``, a job's step that DBOS retries (``retries_allowed``), saying so on the job's line:
     while a request of it is asked again after Stripe failed ('Stripe answered HTTP 500; trying
-    again…'), and when the step failed and DBOS waits to run it again ('… (attempt 3 of 5)…').
+    again (request try 2 of 6, attempt 1 of 5)…'), and when the step failed and DBOS waits to
+    run it again ('… (attempt 3 of 5)…').
     The attempt is DBOS's own (``DBOS.step_status``); a step of a child workflow (a chunk) has
     no job row of its own, so its lines go nowhere (``update_job`` of no row does nothing)."""
 
@@ -233,8 +237,8 @@ def _tells_retries(fn: Callable[P, R]) -> Callable[P, R]:
         attempt = (status.current_attempt or 0) + 1 if status else 1
         attempts = (status.max_attempts or 1) if status else 1
 
-        def tell(err: StripeUnavailable) -> None:
-            _say_retrying(job_id, err, attempt, attempts)
+        def tell(err: StripeUnavailable, next_try: int, tries: int) -> None:
+            _say_retrying(job_id, err, attempt, attempts, (next_try, tries))
 
         with told_of_retries(tell):
             try:

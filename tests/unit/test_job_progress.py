@@ -4,6 +4,10 @@ runs; a count and the time so far where Stripe's lists give no total."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
 
 from services.rules import job_progress
 
@@ -60,7 +64,13 @@ def test_the_retry_line_says_what_stripe_answered_and_which_attempt_comes() -> N
     assert job_progress.retrying(trouble, 3, 5) == (
         "Stripe answered HTTP 503; trying again (attempt 3 of 5)…"
     )
-    assert job_progress.retrying(trouble, 1, 5) == "Stripe answered HTTP 503; trying again…"
+    assert job_progress.retrying(trouble, 1, 5, (2, 6)) == (
+        "Stripe answered HTTP 503; trying again (request try 2 of 6, attempt 1 of 5)…"
+    )
+    assert job_progress.retrying(trouble, 1, 1, (3, 6)) == (
+        "Stripe answered HTTP 503; trying again (request try 3 of 6)…"
+    )
+    assert job_progress.retrying(trouble, 1, 1) == "Stripe answered HTTP 503; trying again…"
     assert job_progress.stripe_trouble("x", rate_limited=True) == "Stripe is rate-limiting requests"
     assert job_progress.stripe_trouble("x", no_answer=True) == "Stripe did not answer"
 
@@ -76,13 +86,43 @@ def test_patient_reads_tell_the_listener_before_each_wait() -> None:
             raise failures.pop(0)
         return "page"
 
-    heard: list[str] = []
-    with told_of_retries(lambda err: heard.append(str(err))):
+    heard: list[tuple[str, int, int]] = []
+    with told_of_retries(lambda err, n, of: heard.append((str(err), n, of))):
         assert patiently(read, Backoff(retries=3, sleep=lambda s: None)) == "page"
-    assert heard == ["HTTP 500", "HTTP 502"]
+    assert heard == [("HTTP 500", 2, 4), ("HTTP 502", 3, 4)]  # the try that comes, of 4
     failures.append(StripeUnavailable("HTTP 500"))
     patiently(read, Backoff(retries=3, sleep=lambda s: None))  # no listener: nothing told
-    assert heard == ["HTTP 500", "HTTP 502"]
+    assert heard == [("HTTP 500", 2, 4), ("HTTP 502", 3, 4)]
+
+
+def test_a_jobs_first_retry_line_says_which_try_comes_too(monkeypatch: Any) -> None:
+    """The first line said "Stripe answered HTTP 500; trying again…" with no count (a request of
+    the step's first attempt asked again), then "… (attempt 2 of 5)…" once the step failed."""
+    from services.adapters.backoff import Backoff, patiently
+    from services.errors import StripeUnavailable
+    from services.usecases import job_runs
+
+    status = SimpleNamespace(current_attempt=0, max_attempts=5)
+    monkeypatch.setattr(job_runs, "DBOS", SimpleNamespace(workflow_id="job-1", step_status=status))
+    monkeypatch.setattr(job_runs.engine, "bound", lambda: SimpleNamespace(engine=None))
+    lines: list[str] = []
+    monkeypatch.setattr(
+        job_runs.engine, "update_job", lambda _e, _id, message: lines.append(message)
+    )
+    fails = [StripeUnavailable("Stripe had a temporary problem (HTTP 500).")] * 3
+
+    @job_runs._tells_retries
+    def step() -> str:
+        def read() -> str:
+            raise fails.pop()
+        return patiently(read, Backoff(retries=1, sleep=lambda s: None))
+
+    with pytest.raises(StripeUnavailable):
+        step()
+    assert lines == [
+        "Stripe answered HTTP 500; trying again (request try 2 of 2, attempt 1 of 5)…",
+        "Stripe answered HTTP 500; trying again (attempt 2 of 5)…",
+    ]
 
 
 def test_a_progress_line_does_not_say_twice_what_its_label_says() -> None:

@@ -119,7 +119,7 @@ class StripeGateway(FinancialConnectionsCalls, IntentCalls, WebhookEndpointCalls
                 self._local.rate_limited = self.rate_limited + 1
                 if attempt >= backoff.retries:
                     raise
-                tell_retry(err)
+                tell_retry(err, attempt + 2, backoff.retries + 1)
                 backoff.sleep(backoff.delay(attempt))
                 attempt += 1
 
