@@ -44,6 +44,26 @@ RUNS_HELP = (
 )
 
 
+def failed_help(tried_again: int) -> str:
+    """The Failed tile counts the failures that still need someone; the ones tried again are
+    handled (their retry is listed, and counted here if it fails in turn)."""
+    more = (
+        f" {tried_again:,} other failed job(s) were tried again: the “Tried again” filter lists "
+        "them with their retries." if tried_again else ""
+    )
+    return f"Failed jobs no one has tried again.{more}"
+
+
+def message(view: jobs.JobView, retry: jobs.JobView | None) -> str:
+    """A job's message; a failed job tried again says first what became of its retry (before
+    the retry's long ID: the column is narrow)."""
+    said = view.error or view.message or ""
+    if retry is None:
+        return said
+    became = STATUS_LABELS.get(retry.status, retry.status).lower()
+    return f"Tried again: {became} ({retry.id})" + (f" · this run failed: {said}" if said else "")
+
+
 def when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "—"
 
@@ -196,7 +216,7 @@ def board() -> None:
     top = st.columns(5)
     top[0].metric("Running", counts.get("running", 0))
     top[1].metric("Queued", counts.get("queued", 0))
-    top[2].metric("Failed", counts.get("failed", 0))
+    top[2].metric("Failed", counts.get("failed", 0), help=failed_help(counts.get("tried_again", 0)))
     last = hooks.last_received_at if hooks else None
     kind = f"; type: {hooks.last_type}" if hooks and hooks.last_type else ""
     top[3].metric(  # an age fits the tile; the full time (and the type) is in its help
@@ -211,15 +231,16 @@ def board() -> None:
         + (f"; {hooks.failed} failed" if hooks and hooks.failed else ""),
     )
     everything = runtime.call(jobs.recent_jobs, actor, limit=200) or []
+    again = jobs_retry.tried_again_as(everything)  # failed jobs a retry took over
     listed = everything
     if shown == "active":
         listed = [j for j in listed if j.active]
     elif shown == "failed":
-        listed = [j for j in listed if j.status == "failed"]
+        listed = [j for j in listed if j.status == "failed" and j.id not in again]
     elif shown == "resumed":
         listed = [j for j in listed if j.attempts > 1]
     elif shown == "tried_again":
-        listed = [j for j in listed if (j.params or {}).get("retry_of")]
+        listed = [j for j in listed if (j.params or {}).get("retry_of") or j.id in again]
     st.subheader("Jobs")
     if not listed:
         st.caption("No jobs yet." if shown in (None, "all") else "No job matches.")
@@ -233,7 +254,7 @@ def board() -> None:
                         "Progress": 1.0
                         if j.status == "succeeded"
                         else job_progress.fraction(j.done, j.total),
-                        "Message": j.error or j.message or "",
+                        "Message": message(j, again.get(j.id)),
                         "Started by": j.actor,
                         "Queued": utc_time(j.created_at),
                         "Finished": utc_time(j.finished_at),
@@ -252,9 +273,8 @@ def board() -> None:
             column_order=list(JOB_COLUMNS),
             column_config=JOB_COLUMNS,
         )
-    # A failed job that a retry took over (running, or it went through) is not offered again.
-    taken = {(j.params or {}).get("retry_of") for j in everything if j.status != "failed"}
-    failed = [j for j in everything if j.status == "failed" and j.id not in taken]
+    # A failed job that a retry took over is not offered again (its retry, if it failed, is).
+    failed = [j for j in everything if j.status == "failed" and j.id not in again]
     if failed:
         failed_picker(failed)
     events = runtime.call(webhooks.recent_events, actor, 50) or []

@@ -365,7 +365,10 @@ def running_job(actor: Actor, kind: str) -> JobView | None:
 
 
 def queue_counts(actor: Actor) -> dict[str, int]:
-    """Jobs queued and running in the whole deployment, per the store (the Jobs page)."""
+    """Jobs queued and running in the whole deployment, per the store (the Jobs page), and the
+    failed ones that need attention: ``failed`` counts those no one has tried again (a failed
+    job whose retry went through read "Failed 1" as if it still needed someone), ``tried_again``
+    the failed ones a retry took over (its own failure, if it fails, is counted as itself)."""
     require(actor, "jobs.view")
     svc = engine.bound()
     counts = {"queued": 0, "running": 0, "failed": 0}
@@ -375,4 +378,14 @@ def queue_counts(actor: Actor) -> dict[str, int]:
             .where(col(JobRecord.status).in_(list(counts)))
             .group_by(JobRecord.status)
         ).all()
-    return counts | {status: int(n) for status, n in found}
+        retries = session.exec(  # a retry's ID ends in -retryN (_retry_id); few of them
+            select(JobRecord.params).where(col(JobRecord.id).like("%-retry%"))
+        ).all()
+        retried = {str(p["retry_of"]) for p in retries if p and p.get("retry_of")}
+        taken = session.exec(
+            select(func.count()).where(
+                JobRecord.status == "failed", col(JobRecord.id).in_(sorted(retried))
+            )
+        ).one() if retried else 0
+    counts |= {status: int(n) for status, n in found}
+    return counts | {"failed": counts["failed"] - int(taken), "tried_again": int(taken)}

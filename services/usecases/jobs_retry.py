@@ -15,6 +15,7 @@ retry reads them from the failed workflow's inputs, so finance's rows are checke
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from dbos import DBOS, SetWorkflowID
@@ -35,7 +36,7 @@ from services.usecases.jobs import (
 from services.usecases.jobs_daily import nightly_refresh_workflow, transactions_sync_workflow
 from services.usecases.jobs_outcomes import outcomes_sync_workflow
 
-__all__ = ["retry_job", "why_not_retried"]
+__all__ = ["retry_job", "tried_again_as", "why_not_retried"]
 
 # Kinds whose retry answers with any queued or running job of the kind (it does the same work).
 SHARED_WORK = ("accounts.sync", "intents.sync", "ownership.check_all", "transactions.sync",
@@ -54,6 +55,23 @@ def why_not_retried(view: JobView) -> str | None:
     if view.kind not in KINDS:
         return f"A job of kind {view.kind} cannot be tried again from here."
     return None
+
+
+def tried_again_as(views: Sequence[JobView]) -> dict[str, JobView]:
+    """Each failed job of ``views`` (newest first) that a person tried again, and the newest
+    retry in its line (a retry of a retry that failed too): the Jobs page reads a failed job
+    whose retry went through as handled, and offers only the last failure of a line again."""
+    newest: dict[str, JobView] = {}
+    for view in views:
+        newest.setdefault(str((view.params or {}).get("retry_of") or ""), view)
+    found: dict[str, JobView] = {}
+    for view in views:
+        last, seen = newest.get(view.id), {view.id}
+        while view.status == "failed" and last is not None and last.id not in seen:
+            found[view.id] = last
+            seen.add(last.id)
+            last = newest.get(last.id)
+    return found
 
 
 def retry_job(actor: Actor, job_id: str) -> str:

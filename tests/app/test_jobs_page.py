@@ -167,6 +167,47 @@ def test_any_failed_job_in_the_list_is_tried_again_from_the_picker() -> None:
     assert failed not in offered  # the retry went through: the failed job is no longer offered
 
 
+def failed_tile(at: object) -> int:
+    return int(next(m.value for m in at.metric if m.label == "Failed"))  # type: ignore[attr-defined]
+
+
+def jobs_listed(at: object) -> set[str]:
+    """The IDs in the jobs table (none when no job matches the filter)."""
+    tables = [t.value for t in at.dataframe if "Job" in t.value.columns]  # type: ignore[attr-defined]
+    return set(tables[0]["ID"]) if tables else set()
+
+
+def test_a_failed_job_whose_retry_went_through_reads_as_handled() -> None:
+    """After a failed job was tried again and its retry went through, the Failed tile still said
+    "Failed 1" as if someone had to act. The failed run stays listed, its row says what became
+    of the retry, the tile and the Failed filter leave it out, "Tried again" lists it."""
+    from tests.app.conftest import jobs_settled
+
+    jobs_settled()
+    at = open_page(PAGE, "admin")
+    before = failed_tile(at)
+    failed = _failed_intent_sync("handled")
+    at.run()
+    assert failed_tile(at) == before + 1
+    at.selectbox(key="jobs_retry_pick").set_value(failed).run()
+    at.button(key="jobs_retry").click().run()
+    no_exceptions(at)
+    jobs_settled(at)
+    retry = f"{failed}-retry1"
+    frame = at.dataframe[0].value
+    assert frame[frame["ID"] == retry].iloc[0]["Status"] == "Finished"
+    row = frame[frame["ID"] == failed].iloc[0]
+    assert row["Status"] == "Failed"  # the run that failed stays on record
+    assert row["Message"].startswith(
+        f"Tried again: finished ({retry}) · this run failed: Stripe had a temporary problem"
+    ), row["Message"]
+    assert failed_tile(at) == before
+    at.segmented_control(key="jobs_filter").set_value("failed").run()
+    assert failed not in jobs_listed(at)
+    at.segmented_control(key="jobs_filter").set_value("tried_again").run()
+    assert {failed, retry} <= jobs_listed(at)
+
+
 def test_the_note_of_a_running_job_ends_an_ellipsis_with_no_extra_dot() -> None:
     """"Account sync is running. Reading changes from Stripe…." had four dots."""
     from services.adapters import jobs as engine
