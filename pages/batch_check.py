@@ -22,7 +22,7 @@ from pages import _runtime as runtime
 from services.rules import batch_result
 from services.rules.debit_csv import BatchFileError, PlannedDebit, RowError, parse_debits_csv
 from services.rules.table_values import major_units, one_currency, utc_time
-from services.usecases import check_batch, jobs
+from services.usecases import check_batch, jobs, jobs_retry
 
 actor = runtime.guard("balances.check")
 runtime.page_header(
@@ -41,6 +41,7 @@ INPUT_NOW = "batch_check_input"  # a digest of the file or text given now (None:
 RESULT_INPUT = "batch_check_result_input"  # the digest of the input the result was run on
 SOURCE_NOW = "batch_check_source"  # the file name given now ("the pasted text")
 RESULT_SOURCE = "batch_check_result_source"  # the file name the result (or running job) is of
+RETRIED = "batch_check_retried"  # (retry's ID, who) when someone tried this person's batch again
 # (also kept with the job, so a reload or a new tab names it too: JobView.source)
 WAIT_SECONDS = 8.0  # a small batch is shown at once; a bigger one is followed in the background
 TEMPLATE = (
@@ -232,7 +233,7 @@ def follow() -> None:
 
 if run:
     if parsed is not None:  # a click with nothing to check leaves the last batch as it is
-        for key in (RESULT, FAILED, FOLLOW, RESULT_SOURCE):
+        for key in (RESULT, FAILED, FOLLOW, RESULT_SOURCE, RETRIED):
             st.session_state.pop(key, None)
         run_batch(*parsed)
     elif uploaded is None and not pasted.strip():
@@ -251,6 +252,21 @@ elif not any(k in st.session_state for k in (RESULT, FAILED, FOLLOW)) and not co
 ):
     # This session's job with nothing shown for it (a run stopped before it could say): follow it.
     st.session_state[FOLLOW] = st.session_state[JOB]
+if FAILED in st.session_state and JOB in st.session_state:
+    # This person's batch failed and someone tried it again (an admin's Try again on the Jobs
+    # page runs as the admin, so it is not "mine"): follow that retry, not the failure.
+    retry = runtime.call(jobs_retry.retried_as, actor, st.session_state[JOB])
+    if retry is not None:
+        st.session_state[JOB] = retry.id
+        st.session_state[RETRIED] = (retry.id, retry.actor)
+        st.session_state.pop(FAILED, None)
+        if not collect(retry.id):
+            st.session_state[FOLLOW] = retry.id
+retried = st.session_state.get(RETRIED)
+if retried and retried[0] == st.session_state.get(JOB):
+    who = "you" if retried[1] == actor.username else retried[1]
+    st.caption(f":material/replay: Your batch check failed; {who} tried it again as "
+               f"`{retried[0]}`, shown here.")
 if RESULT in st.session_state and parsed is None:
     # Back on the page (the form is empty again): say which batch the result below is.
     name = st.session_state.get(RESULT_SOURCE)

@@ -19,13 +19,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from dbos import DBOS, SetWorkflowID
+from sqlmodel import col, select
 
 from services import audit
 from services.adapters import jobs as engine
+from services.adapters.job_models import JobRecord
 from services.adapters.models import utcnow
+from services.adapters.store import session_scope
 from services.auth import Actor, require, signed_in
 from services.errors import Forbidden, NotFound, ValidationError
-from services.usecases.job_runs import KINDS, JobView, _retry_id, job
+from services.usecases.job_runs import KINDS, JobView, _retry_id, _view, job, job_of
 from services.usecases.jobs import (
     _active,
     accounts_sync_workflow,
@@ -36,7 +39,7 @@ from services.usecases.jobs import (
 from services.usecases.jobs_daily import nightly_refresh_workflow, transactions_sync_workflow
 from services.usecases.jobs_outcomes import outcomes_sync_workflow
 
-__all__ = ["retry_job", "tried_again_as", "why_not_retried"]
+__all__ = ["retried_as", "retry_job", "tried_again_as", "why_not_retried"]
 
 # Kinds whose retry answers with any queued or running job of the kind (it does the same work).
 SHARED_WORK = ("accounts.sync", "intents.sync", "ownership.check_all", "transactions.sync",
@@ -72,6 +75,20 @@ def tried_again_as(views: Sequence[JobView]) -> dict[str, JobView]:
             seen.add(last.id)
             last = newest.get(last.id)
     return found
+
+
+def retried_as(actor: Actor, job_id: str) -> JobView | None:
+    """The newest retry in the line of the failed job ``job_id``, when someone tried it again:
+    an admin's Try again of finance's batch runs as the admin, and finance's page showed the
+    failure still. None when it was not tried again, or ``actor`` may not see that kind."""
+    view = job_of(actor, job_id)
+    if view is None or view.status != "failed":
+        return None
+    line = f"{re.sub(r'-retry[0-9]+$', '', view.id)}-retry%"  # its retries' IDs (_retry_id)
+    stmt = select(JobRecord).where(col(JobRecord.id).like(line))
+    with session_scope(engine.bound().engine) as session:
+        rows = sorted(session.exec(stmt).all(), key=lambda r: r.created_at, reverse=True)
+    return tried_again_as([*map(_view, rows), view]).get(view.id)
 
 
 def retry_job(actor: Actor, job_id: str) -> str:

@@ -262,6 +262,38 @@ def test_a_reload_or_a_new_tab_still_names_the_file_checked() -> None:
     assert "Showing your last batch check (march-debits.csv), finished" in texts(again)
 
 
+def test_finances_failed_batch_tried_again_by_an_admin_is_the_one_shown() -> None:
+    """An admin's Try again (Jobs page) runs as the admin, so finance's page, looking for
+    finance's own last batch, kept showing the failure: in the same session and on a new
+    visit, it now follows the retry of finance's batch and shows its result."""
+    from services.adapters import jobs as engine
+    from services.adapters.models import utcnow
+    from services.usecases import jobs_retry
+    from tests.app.conftest import shared_app
+
+    text, _, _ = csv_with_good_and_bad_rows()
+    at = open_page(PAGE, "finance")
+    at.file_uploader(key="batch_file").set_value(("april-debits.csv", text.encode(), "text/csv"))
+    run(at.run())
+    jobs_settled(at)
+    [failed] = jobs.recent_jobs(FINANCE, kinds=["balances.batch_check"], mine=True, limit=1)
+    engine.update_job(  # as the list shows a batch whose run failed
+        shared_app().engine, failed.id, status="failed", finished_at=utcnow(),
+        error="Stripe had a temporary problem (HTTP 500). Try again in a minute.",
+    )
+    again = open_page(PAGE, "finance")
+    assert any("did not finish" in e.value for e in again.error), texts(again)
+    retry = jobs_retry.retry_job(Actor(username="admin", role="admin"), failed.id)
+    jobs_settled()
+    for page in (again.run(), open_page(PAGE, "finance")):  # the same session; a new visit
+        no_exceptions(page)
+        assert not any("did not finish" in e.value for e in page.error), texts(page)
+        assert metrics(page)["Rows"] == "5"
+        shown = texts(page)
+        assert "Showing your last batch check (april-debits.csv), finished" in shown, shown
+        assert f"admin tried it again as `{retry}`" in shown, shown
+
+
 def jobs_rows(account: str) -> list[PlannedDebit]:
     return [
         PlannedDebit(
