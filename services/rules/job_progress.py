@@ -69,13 +69,16 @@ def retrying(
     trouble: str, attempt: int, attempts: int, request: tuple[int, int] | None = None
 ) -> str:
     """A job's line while a step of it is tried again: 'Stripe answered HTTP 500; trying again
-    (attempt 3 of 5)…'. ``request`` (its next try, of how many) when one request of the step's
-    ``attempt`` is asked again: 'trying again (request try 2 of 6, attempt 1 of 5)…' (the first
-    retry said only 'trying again…', with no count, before '(attempt 2 of 5)')."""
-    counts = [f"request try {request[0]} of {request[1]}"] if request else []
-    if attempts > 1 and (request or attempt > 1):
-        counts.append(f"attempt {attempt} of {attempts}")
-    count = f" ({', '.join(counts)})" if counts else ""
+    (attempt 3 of 5)…' once DBOS runs the step again. Before that, while one request of the step's
+    first attempt is asked again (``request``: its next try, of how many): '… trying again (try 2
+    of 6)…' (the first retry said only 'trying again…'). One count at a time: a person reads how
+    far along the retrying is, not the two levels it happens on."""
+    if attempt > 1 and attempts > 1:
+        count = f" (attempt {attempt} of {attempts})"
+    elif request:
+        count = f" (try {request[0]} of {request[1]})"
+    else:
+        count = ""
     return f"{trouble}; trying again{count}…"
 
 

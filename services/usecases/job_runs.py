@@ -225,7 +225,7 @@ def _say_retrying(
 def _tells_retries(fn: Callable[P, R]) -> Callable[P, R]:
     """``fn``, a job's step that DBOS retries (``retries_allowed``), saying so on the job's line:
     while a request of it is asked again after Stripe failed ('Stripe answered HTTP 500; trying
-    again (request try 2 of 6, attempt 1 of 5)…'), and when the step failed and DBOS waits to
+    again (try 2 of 6)…'), and when the step failed and DBOS waits to
     run it again ('… (attempt 3 of 5)…').
     The attempt is DBOS's own (``DBOS.step_status``); a step of a child workflow (a chunk) has
     no job row of its own, so its lines go nowhere (``update_job`` of no row does nothing)."""

@@ -65,12 +65,16 @@ def test_the_retry_line_says_what_stripe_answered_and_which_attempt_comes() -> N
         "Stripe answered HTTP 503; trying again (attempt 3 of 5)…"
     )
     assert job_progress.retrying(trouble, 1, 5, (2, 6)) == (
-        "Stripe answered HTTP 503; trying again (request try 2 of 6, attempt 1 of 5)…"
+        "Stripe answered HTTP 503; trying again (try 2 of 6)…"
     )
     assert job_progress.retrying(trouble, 1, 1, (3, 6)) == (
-        "Stripe answered HTTP 503; trying again (request try 3 of 6)…"
+        "Stripe answered HTTP 503; trying again (try 3 of 6)…"
     )
     assert job_progress.retrying(trouble, 1, 1) == "Stripe answered HTTP 503; trying again…"
+    # one count at a time: once DBOS runs the step again, its attempt, not the request's try
+    assert job_progress.retrying(trouble, 2, 5, (2, 6)) == (
+        "Stripe answered HTTP 503; trying again (attempt 2 of 5)…"
+    )
     assert job_progress.stripe_trouble("x", rate_limited=True) == "Stripe is rate-limiting requests"
     assert job_progress.stripe_trouble("x", no_answer=True) == "Stripe did not answer"
 
@@ -120,7 +124,7 @@ def test_a_jobs_first_retry_line_says_which_try_comes_too(monkeypatch: Any) -> N
     with pytest.raises(StripeUnavailable):
         step()
     assert lines == [
-        "Stripe answered HTTP 500; trying again (request try 2 of 2, attempt 1 of 5)…",
+        "Stripe answered HTTP 500; trying again (try 2 of 2)…",
         "Stripe answered HTTP 500; trying again (attempt 2 of 5)…",
     ]
 
