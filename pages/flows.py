@@ -35,6 +35,8 @@ from services.rules import flow_config, wording
 from services.rules.ids import parse_id
 from services.usecases import edit_flows
 
+DEFAULTS = "fcops' built-in defaults"  # what applies to a flow no admin has saved
+
 actor = runtime.guard("flows.edit")
 runtime.page_header(
     "Flow configuration",
@@ -181,11 +183,11 @@ def show_conflict(flow: str, saved: flow_config.FlowConfig) -> None:
         else:
             merged, clashes = flow_config.merge(before, saved.value(), mine)
             st.markdown(
-                f"**What {saved.updated_by or 'they'} changed (version {base} → "
-                f"{saved.version}):**"
+                f"**What {saved.updated_by or 'they'} changed ({wording.version_name(base, DEFAULTS)} → "
+                f"version {saved.version}):**"
             )
             diff_view(flow_config.diff(before, saved.value()), empty="Nothing.")
-            st.markdown(f"**Your unsaved edits (on version {base}):**")
+            st.markdown(f"**Your unsaved edits (on {wording.version_name(base, DEFAULTS)}):**")
             diff_view(flow_config.diff(before, mine), empty="None.")
             for name in clashes:
                 both_changed(name.replace("_", " "), str(mine.get(name)), str(saved.value().get(name)))
@@ -440,7 +442,7 @@ open_editor(flow, saved)
 
 st.subheader(saved.title)
 if saved.version:
-    st.caption(f"Version {saved.version}, saved by {saved.updated_by} on {when(saved.updated_at)}.")
+    st.caption(f"Version {saved.version}, saved by {saved.updated_by} at {when(saved.updated_at)}.")
 else:
     st.caption(
         "Never saved: fcops' built-in defaults apply (verification "
@@ -452,7 +454,7 @@ if saved.version != base and not st.session_state.get(k(flow, "conflict")):
     # Someone saved while this admin was editing: say so now rather than on Save.
     st.session_state[k(flow, "conflict")] = (
         f"{saved.updated_by} saved version {saved.version} at {when(saved.updated_at)} while you "
-        f"were editing version {base}. Your edits are still here, unsaved."
+        f"were editing {wording.version_name(base, DEFAULTS)}. Your edits are still here, unsaved."
     )
 
 show_message(flow)

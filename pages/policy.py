@@ -189,7 +189,7 @@ def for_people(lines: list[three_way.DiffLine]) -> list[three_way.DiffLine]:
 
 
 def version_name(version: int) -> str:
-    return "version 0 (the defaults, never saved)" if version == 0 else f"version {version}"
+    return wording.version_name(version, "the defaults (never saved)")
 
 
 def refused_by_a_newer_version(base: int) -> None:
@@ -242,9 +242,9 @@ def conflict_panel() -> None:
             "with theirs when you press Save; nothing of theirs is overwritten unseen.",
             icon=":material/group:",
         )
-        st.markdown(f"**What {who} changed (version {base} → {stored.version}):**")
+        st.markdown(f"**What {who} changed ({version_name(base)} → version {stored.version}):**")
         diff_view(for_people(three_way.diff(before, theirs)), empty="Nothing.")
-        st.markdown(f"**Your unsaved edits (on version {base}):**")
+        st.markdown(f"**Your unsaved edits (on {version_name(base)}):**")
         if mine_policy is None:
             st.caption("Your values are not valid yet; mend them and press Save to compare.")
         else:
@@ -350,7 +350,10 @@ def history() -> None:
     versions = runtime.call(debit_policy.versions, svc, actor)
     if versions is None:
         return
-    with st.expander(f"History ({len(versions)} saved version(s))", icon=":material/history:"):
+    with st.expander(
+        f"History ({wording.counted(len(versions), 'saved version') if versions else 'none saved'})",
+        icon=":material/history:",
+    ):
         if not versions:
             st.caption("Nothing saved yet; every check uses the defaults.")
             return

@@ -163,10 +163,25 @@ def parse_amount(text: str, currency: str, *, allow_zero: bool = False) -> int:
     if has_control_chars(shown):
         raise MoneyError("The amount contains a control character or NUL byte; type it again.")
     if "-" in shown or (shown.startswith("(") and shown.endswith(")")):
-        raise MoneyError(f"'{shown}' is negative; enter it as a positive amount.")
+        raise MoneyError(_signed(shown, code, allow_zero=allow_zero))
     number = _strip_symbol(shown, code)
     value = _to_decimal(number, shown)
     return _to_minor(value, code, shown, allow_zero=allow_zero)
+
+
+def _signed(shown: str, code: str, *, allow_zero: bool) -> str:
+    """The refusal of an amount written with a minus sign or in brackets. "-0" was called
+    negative ("'-0' is negative; enter it as a positive amount"), which zero is not."""
+    bare = shown.replace("-", "").strip().removeprefix("(").removesuffix(")").strip()
+    try:
+        zero = _to_decimal(_strip_symbol(bare, code), shown) == 0
+    except MoneyError:
+        zero = False
+    if not zero:
+        return f"'{shown}' is negative; enter it as a positive amount."
+    if allow_zero:
+        return f"'{shown}' is zero written with a minus sign; type 0 without it."
+    return f"'{shown}' is zero; enter an amount greater than zero."
 
 
 def _strip_symbol(shown: str, code: str) -> str:

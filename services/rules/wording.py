@@ -93,3 +93,15 @@ def weekday(ts: int | None) -> str:
     if ts is None:
         return MISSING
     return datetime.fromtimestamp(int(ts), UTC).strftime("%a %d %b %Y")
+
+
+def counted(count: int, noun: str, many: str | None = None) -> str:
+    """'1 account', '3 accounts', '12,000 rows' (``many``: the plural when it is not noun + s);
+    "(s)" read as if the count were unknown, beside a count that was known."""
+    return f"{count:,} {noun if count == 1 else many or noun + 's'}"
+
+
+def version_name(version: int, never_saved: str) -> str:
+    """'version 3', or ``never_saved`` (what applies before anyone saved: "fcops' built-in
+    defaults") for version 0, which people read as a version someone saved."""
+    return f"version {version}" if version else never_saved

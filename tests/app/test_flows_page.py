@@ -186,8 +186,11 @@ def test_a_save_after_someone_else_saved_shows_the_conflict_and_keeps_my_edits()
 
     # The panel tells their changes from mine (theirs were shown as edits of mine, reversed).
     shown = texts(at)
-    assert f"What other-admin changed (version {base} → {theirs.version})" in shown
-    assert f"Your unsaved edits (on version {base})" in shown
+    # version 0 is no version anyone saved: the panel names the built-in defaults instead
+    started = f"version {base}" if base else "fcops' built-in defaults"
+    assert f"What other-admin changed ({started} → version {theirs.version})" in shown
+    assert f"Your unsaved edits (on {started})" in shown
+    assert "version 0" not in shown
 
     at.button(key=k(flow, "keep")).click().run()
     # Mine on top of theirs: their added permission and prefetch stay (keeping mine used to

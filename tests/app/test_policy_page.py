@@ -155,7 +155,7 @@ def test_a_save_after_another_admin_saved_shows_what_each_changed_and_keeps_my_v
         and f"while you were editing version {base}, so your changes were not saved" in e.value
         for e in me.error
     )
-    assert f"What admin2 changed (version {base} → {theirs.version})" in shown
+    assert f"What admin2 changed (version {base} → version {theirs.version})" in shown
     assert "**Safety buffer amount**: `$10.00` → `$20.00`" in shown
     assert "**Safety buffer (% of the debit)**: `1 %` → `2 %`" in shown
     assert f"Your unsaved edits (on version {base})" in shown

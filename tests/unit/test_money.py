@@ -48,6 +48,8 @@ def test_parse_amount_turns_typed_major_units_into_minor_units(
         ("-5", "usd", "negative"),
         ("$-5", "usd", "negative"),
         ("(5.00)", "usd", "negative"),
+        ("-0", "usd", "'-0' is zero; enter an amount greater than zero"),  # not "negative"
+        ("$-0.00", "usd", "is zero; enter"),
         ("0", "usd", "zero"),
         ("0.00", "usd", "zero"),
         ("1.234", "usd", "at most 2 decimal places"),
@@ -157,3 +159,11 @@ def test_format_money_shows_a_dash_when_amount_or_currency_is_missing(
 def test_parsing_what_format_money_wrote_gives_back_the_same_minor_units(text: str) -> None:
     minor = parse_amount(text, "usd")
     assert parse_amount(format_money(minor, "usd"), "usd") == minor
+
+
+def test_minus_zero_where_zero_is_allowed_says_to_drop_the_sign() -> None:
+    """Debit policy's buffer may be 0; "-0" was refused as "negative", which zero is not."""
+    with pytest.raises(MoneyError, match="'-0' is zero written with a minus sign; type 0 without it"):
+        parse_amount("-0", "usd", allow_zero=True)
+    with pytest.raises(MoneyError, match="negative"):
+        parse_amount("-0.01", "usd", allow_zero=True)

@@ -93,3 +93,17 @@ def test_an_estimated_day_has_no_clock_time() -> None:
     ts = int(datetime(2026, 12, 4, 23, 59, tzinfo=UTC).timestamp())
     assert wording.weekday(ts) == "Fri 04 Dec 2026"
     assert wording.weekday(None) == "—"
+
+
+def test_a_count_reads_singular_or_plural_never_with_parenthesised_s() -> None:
+    """"History (0 saved version(s))", "1 account(s)": "(s)" reads as if the count were unknown."""
+    assert wording.counted(1, "saved version") == "1 saved version"
+    assert wording.counted(0, "row") == "0 rows"
+    assert wording.counted(12_000, "row") == "12,000 rows"
+    assert wording.counted(2, "balance refresh", "balance refreshes") == "2 balance refreshes"
+
+
+def test_version_zero_is_named_as_what_applies_not_as_a_saved_version() -> None:
+    """The conflict panel said "What admin5 changed (version 0 → 1)"; nobody saved a version 0."""
+    assert wording.version_name(0, "fcops' built-in defaults") == "fcops' built-in defaults"
+    assert wording.version_name(3, "fcops' built-in defaults") == "version 3"
