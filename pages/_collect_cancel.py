@@ -78,12 +78,10 @@ def cancel_section(
     labels = {i: label for i, label in labels.items() if i not in locked}
     running = runtime.call(cancels_running, svc, actor, list(labels)) or {}
     followed: dict[int, str] = st.session_state.setdefault(FOLLOWED, {})
-    for ident, start in running.items():
+    for start in running.values():
         followed.setdefault(start.id, select_key)
-        st.info(running_sentence(ident, start, actor, now=int(svc.now())),
-                icon=":material/hourglass_top:")
     if running:
-        follow_running(svc, actor, tuple(s.id for s in running.values()))
+        follow_running(svc, actor, tuple((i, s.id) for i, s in running.items()))
     cancel_controls({i: label for i, label in labels.items() if i not in running}, action, select_key)
 
 
@@ -126,12 +124,16 @@ def show_outcome(start: Start, actor: Any) -> None:
 
 
 @st.fragment(run_every=FOLLOW_SECONDS)
-def follow_running(svc: Any, actor: Any, start_ids: tuple[int, ...]) -> None:
-    """Cancels running: the whole page again once one has ended."""
-    for start_id in start_ids:
+def follow_running(svc: Any, actor: Any, running: tuple[tuple[str, int], ...]) -> None:
+    """Cancels running (request ID, cancel's row): each said on its request, drawn here so its
+    "(12 s ago)" counts up while the person watches (it stayed at the age of the page's last
+    run); the whole page again once one has ended."""
+    for ident, start_id in running:
         now = runtime.call(cancellation, svc, actor, start_id)
         if now is None or now.outcome != "running":
             st.rerun()
+        st.info(running_sentence(ident, now, actor, now=int(svc.now())),
+                icon=":material/hourglass_top:")
     st.caption(f":material/autorenew: Checked every {FOLLOW_SECONDS} s: updates by itself.")
 
 
