@@ -3,8 +3,10 @@
 Cancel waits on Stripe under a spinner. A cancel still running at Stripe (this person's from
 before a reload, another tab's, a colleague's: :mod:`services.usecases.collect_cancel_runs`) is
 said on its request, which then offers no second Cancel; a fragment follows it, and its outcome
-shows once at the top of the tab when Stripe has answered. A refusal that changed nothing
-(already canceled, already expired) is a notice, not an error box (``runtime.show_error``).
+shows once at the top of the tab when Stripe has answered. A cancel that did not cancel its
+request (a Stripe error, never confirmed) is said on the request, reload after reload, until it
+is canceled again or an hour has passed. A refusal that changed nothing (already canceled,
+already expired) is a notice, not an error box (``runtime.show_error``).
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ from services.rules.wording import ago, timestamp
 from services.usecases.collect_cancel import cancel_request, uncancelable
 from services.usecases.collect_cancel_runs import (
     ENDED,
+    FAILED,
+    STALE,
     UNCHANGED,
     Start,
     cancellation,
+    cancels_failed,
     cancels_running,
 )
 
@@ -78,12 +83,13 @@ def cancel_section(
     labels = {i: label for i, label in labels.items() if i not in locked}
     running = runtime.call(cancels_running, svc, actor, list(labels)) or {}
     followed: dict[int, str] = st.session_state.setdefault(FOLLOWED, {})
-    for ident, start in running.items():
+    for start in running.values():
         followed.setdefault(start.id, select_key)
-        st.info(running_sentence(ident, start, actor, now=int(svc.now())),
-                icon=":material/hourglass_top:")
     if running:
-        follow_running(svc, actor, tuple(s.id for s in running.values()))
+        follow_running(svc, actor, tuple((i, s.id) for i, s in running.items()))
+    idle = [i for i in labels if i not in running]
+    for ident, start in (runtime.call(cancels_failed, svc, actor, idle) or {}).items():
+        st.warning(failed_sentence(ident, start, actor), icon=":material/error:")
     cancel_controls({i: label for i, label in labels.items() if i not in running}, action, select_key)
 
 
@@ -96,6 +102,18 @@ def running_sentence(ident: str, start: Start, actor: Any, *, now: int) -> str:
     )
 
 
+def failed_sentence(ident: str, start: Start, actor: Any) -> str:
+    """A cancel of ``ident`` that did not cancel it, said on the request until it is canceled
+    again or the cancel is an hour old (``cancels_failed``)."""
+    by = "" if start.username == actor.username else f" by {start.username}"
+    asked = f"Cancel of {ident} asked at {timestamp(start.started_at)}{by}"
+    if start.outcome == STALE:
+        return (f"{asked} was never confirmed by Stripe: press Sync from Stripe to see whether "
+                "the request is still open; if it is, you can cancel it again.")
+    return (f"{asked} did not cancel it: {start.message.rstrip('.')}. The request is still "
+            "listed as open: you can cancel it again.")
+
+
 def followed_outcomes(svc: Any, actor: Any, select_key: str) -> None:
     """At the top of the tab: how each cancel it showed running ended, once."""
     followed: dict[int, str] = st.session_state.get(FOLLOWED) or {}
@@ -106,7 +124,7 @@ def followed_outcomes(svc: Any, actor: Any, select_key: str) -> None:
         if start is not None and start.outcome == "running":
             continue
         del followed[start_id]
-        if start is not None:
+        if start is not None and start.outcome not in FAILED:  # said on its request instead
             show_outcome(start, actor)
 
 
@@ -118,20 +136,21 @@ def show_outcome(start: Start, actor: Any) -> None:
         st.success(f"{asked} is done: {start.message}", icon=":material/check_circle:")
     elif start.outcome in (ENDED, UNCHANGED):
         runtime.show_unchanged(start.message, as_asked=start.outcome == ENDED)
-    elif start.outcome == "stale":
-        st.warning(f"{asked} was never confirmed by Stripe: press Sync from Stripe to see "
-                   "whether the request is still open.", icon=":material/help:")
     else:
         st.error(f"{asked} did not cancel it: {start.message}", icon=":material/error:")
 
 
 @st.fragment(run_every=FOLLOW_SECONDS)
-def follow_running(svc: Any, actor: Any, start_ids: tuple[int, ...]) -> None:
-    """Cancels running: the whole page again once one has ended."""
-    for start_id in start_ids:
+def follow_running(svc: Any, actor: Any, running: tuple[tuple[str, int], ...]) -> None:
+    """Cancels running (request ID, cancel's row): each said on its request, drawn here so its
+    "(12 s ago)" counts up while the person watches (it stayed at the age of the page's last
+    run); the whole page again once one has ended."""
+    for ident, start_id in running:
         now = runtime.call(cancellation, svc, actor, start_id)
         if now is None or now.outcome != "running":
             st.rerun()
+        st.info(running_sentence(ident, now, actor, now=int(svc.now())),
+                icon=":material/hourglass_top:")
     st.caption(f":material/autorenew: Checked every {FOLLOW_SECONDS} s: updates by itself.")
 
 

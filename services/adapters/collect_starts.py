@@ -20,7 +20,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from services.adapters.store import retrying, session_scope
 
-RUNNING, OK = "running", "ok"
+RUNNING, OK, REFUSED = "running", "ok", "refused"
 CANCEL = "cancel"  # the kind of a cancel's row
 
 
@@ -151,13 +151,16 @@ def cancels_of(
     engine: Engine, request_ids: list[str], *, since: int, before: int | None = None
 ) -> dict[str, Start]:
     """The newest cancel of each of ``request_ids`` started since ``since`` (and, given
-    ``before``, written before that row), by request ID."""
+    ``before``, written before that row), by request ID. A cancel refused before Stripe was
+    called (another was running) is not one: it would hide the running one, and its request
+    was then listed as open with Cancel again."""
     if not request_ids:
         return {}
     stmt = select(CollectStart).where(
         CollectStart.kind == CANCEL,
         col(CollectStart.request_id).in_(request_ids),
         col(CollectStart.started_at) >= since,
+        CollectStart.outcome != REFUSED,
     )
     if before is not None:
         stmt = stmt.where(col(CollectStart.id) < before)

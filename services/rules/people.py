@@ -20,7 +20,9 @@ from services.rules.money import format_plain
 
 SEP = " · "
 NO_CUSTOMER = "No customer"
-UNKNOWN_CUSTOMER = "Customer not in the store yet"
+# A customer the store has no row for yet (a fresh store before the first account sync, or one
+# made on Stripe since): its ID, which people can search and Stripe's Dashboard finds.
+UNKNOWN_CUSTOMER = "{customer_id} (name not synced yet)"
 # A search starting with one of these is the start of a Stripe ID, not a person.
 ID_PREFIXES = ("cus_", "seti_", "pi_", "fca_", "pm_", "py_", "ch_", "fcsess_", "cs_")
 
@@ -34,12 +36,14 @@ class Person:
 
 
 def person_words(person: Person | None, customer_id: str | None = None) -> str:
-    """'Ada Lovelace · ada@x.org'; the one of them there is; else what is known of the customer."""
+    """'Ada Lovelace · ada@x.org'; the one of them there is; else the customer's ID ('cus_7
+    (name not synced yet)': it said "Customer not in the store yet" on every row of a fresh
+    store); 'No customer' without one."""
     known = person or Person()
     parts = [p.strip() for p in (known.name, known.email) if p and p.strip()]
     if parts:
         return SEP.join(parts)
-    return UNKNOWN_CUSTOMER if customer_id else NO_CUSTOMER
+    return UNKNOWN_CUSTOMER.format(customer_id=customer_id) if customer_id else NO_CUSTOMER
 
 
 def bank_words(bank: str | None, last4: str | None) -> str:
@@ -65,22 +69,20 @@ def label(
     anonymous: bool = False,
 ) -> str:
     """A row or option: person, bank, amount, age, ``extra``, then the ID (the customer's
-    too when no name or email is known, so the option still tells people apart).
-    ``anonymous``: for a role that may not see names and emails, no person words at all."""
+    first when no name or email is known, so the option still tells people apart).
+    ``anonymous``: for a role that may not see names and emails, no person words at all (the
+    customer's ID before the request's)."""
     parts = ["" if anonymous else person_words(person, customer_id), bank_words(bank, last4)]
     if amount is not None and currency:
         parts.append(format_plain(amount, currency))
     if age_seconds is not None:
         parts.append(wording.ago(age_seconds))
     parts.append(extra or "")
-    known = (
-        not anonymous
-        and person is not None
-        and bool((person.name or "").strip() or (person.email or "").strip())
-    )
-    if customer_id and not known and customer_id != ident:
+    named = bool(person and ((person.name or "").strip() or (person.email or "").strip()))
+    if anonymous and customer_id and customer_id != ident:
         parts.append(customer_id)
-    parts.append(ident or "")
+    if anonymous or named or ident != customer_id:  # else the person words name it already
+        parts.append(ident or "")
     return SEP.join(p for p in parts if p)
 
 

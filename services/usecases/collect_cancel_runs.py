@@ -6,7 +6,9 @@ Cancel button, and ops pressed it a second time. Each cancel writes a row
 (:mod:`services.adapters.collect_starts`, kind ``cancel``) before Stripe is called and closes it
 with the outcome, so Open requests can say "still running at Stripe" on that request, offer no
 second Cancel meanwhile, and then show how it ended. A second cancel of the same request while
-one runs (another tab still showing the button) is refused before Stripe is called.
+one runs (another tab still showing the button) is refused before Stripe is called. A cancel
+that failed is said on its request for an hour (it was said once, and the next reload listed
+the request as open with no word of it).
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ from services.usecases.collect_open import STALE_SECONDS
 
 Start = starts.Start  # a cancel as the store has it (pages read it through here)
 ENDED, UNCHANGED = "ended", "unchanged"  # a cancel refused as already canceled / as it was
+ERROR, STALE = "error", "stale"  # a cancel that failed / that Stripe never confirmed
+FAILED = (ERROR, STALE)
+# A cancel that did not cancel its request is said on that request this long (every reload,
+# every colleague), unless a newer cancel of it was asked: an hour, long enough for whoever
+# pressed Cancel to come back to the page; after that the request reads as any open one.
+FAILED_SAID_SECONDS = 3_600
 
 
 class CancelStillRunning(Refused):
@@ -38,6 +46,17 @@ def cancels_running(svc: Services, actor: Actor, intent_ids: list[str]) -> dict[
     return {ident: s for ident, s in found.items() if _running(svc, s)}
 
 
+def cancels_failed(svc: Services, actor: Actor, intent_ids: list[str]) -> dict[str, starts.Start]:
+    """The requests of ``intent_ids`` whose last cancel, asked within ``FAILED_SAID_SECONDS``,
+    did not cancel them: it failed (``error``, its sentence in ``message``) or Stripe never
+    confirmed it (``stale``). By intent ID; a newer cancel replaces it. From the store."""
+    require(actor, "collect.cancel")
+    since = svc.now() - FAILED_SAID_SECONDS
+    found = starts.cancels_of(svc.engine, [str(i) for i in intent_ids][:500], since=since)
+    stood = {ident: _as_it_stands(svc, s) for ident, s in found.items()}
+    return {ident: s for ident, s in stood.items() if s.outcome in FAILED}
+
+
 def cancellation(svc: Services, actor: Actor, start_id: int) -> starts.Start | None:
     """A cancel as it stands (running, ok, ended/unchanged/refused/error with the sentence); one
     that stopped answering long ago reads ``stale``."""
@@ -45,9 +64,13 @@ def cancellation(svc: Services, actor: Actor, start_id: int) -> starts.Start | N
     found = starts.one(svc.engine, int(start_id))
     if found is None or found.kind != starts.CANCEL:
         return None
-    if found.outcome == starts.RUNNING and not _running(svc, found):
-        return replace(found, outcome="stale")
-    return found
+    return _as_it_stands(svc, found)
+
+
+def _as_it_stands(svc: Services, start: starts.Start) -> starts.Start:
+    if start.outcome == starts.RUNNING and not _running(svc, start):
+        return replace(start, outcome=STALE)
+    return start
 
 
 @contextmanager
@@ -86,7 +109,7 @@ def _refuse_second(svc: Services, actor: Actor, ident: str, key: str, start_id: 
 def _outcome(err: BaseException) -> str:
     if isinstance(err, NothingChanged):
         return ENDED if err.as_asked else UNCHANGED
-    return "refused" if isinstance(err, Refused) else "error"
+    return starts.REFUSED if isinstance(err, Refused) else ERROR
 
 
 def _running(svc: Services, start: starts.Start) -> bool:

@@ -70,3 +70,37 @@ def test_a_reload_during_a_slow_cancel_says_it_runs_then_shows_how_it_ended() ->
     assert not any(o.endswith(intent_id) for o in options(reloaded, "collect_cancel_open"))
     reloaded.run()  # said once
     assert f"The cancel of {intent_id}" not in texts(reloaded)
+
+
+def failed_notes(at: Any, intent_id: str) -> list[str]:
+    return [w.value for w in at.warning if f"Cancel of {intent_id} asked at" in w.value]
+
+
+def test_a_failed_cancel_stays_said_on_its_request_reload_after_reload() -> None:
+    """A cancel Stripe failed was said after the first reload, and the second listed the
+    request as open again with no word of it."""
+    at = new_customer(open_page(PAGE, "ops"))
+    intent_id = create_setup_intent(at)
+    at.button(key="collect_open_reload").click().run()
+    [option] = [o for o in options(at, "collect_cancel_open") if o.endswith(intent_id)]
+    at.selectbox(key="collect_cancel_open").set_value(intent_id).run()
+    app().simulator.force_faults("500", 10_000)  # every try and every read-back fails
+    try:
+        at.button(key="collect_cancel_open_button").click().run()
+    finally:
+        app().simulator.clear_faults()
+    no_exceptions(at)
+    assert at.error, texts(at)  # said at once, where it was asked
+
+    for _reload in range(2):  # F5, and F5 again
+        reloaded = open_page(PAGE, "ops")
+        no_exceptions(reloaded)
+        [note] = failed_notes(reloaded, intent_id)
+        assert "did not cancel it: Stripe did not confirm the cancellation" in note, note
+        assert "still listed as open: you can cancel it again" in note
+        assert option in options(reloaded, "collect_cancel_open")  # and it can be
+    reloaded.selectbox(key="collect_cancel_open").set_value(intent_id).run()
+    reloaded.button(key="collect_cancel_open_button").click().run()
+    no_exceptions(reloaded)
+    assert not failed_notes(reloaded, intent_id), texts(reloaded)
+    assert not failed_notes(open_page(PAGE, "ops"), intent_id)  # the newer cancel replaced it

@@ -114,3 +114,66 @@ def test_a_cancel_of_a_request_already_canceled_changed_nothing_and_is_recorded_
 def test_cancels_running_needs_the_cancel_permission(services_ctx) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(Forbidden):
         cancels_running(services_ctx, actor_for("finance"), ["seti_x"])
+
+
+def test_a_failed_cancel_is_said_on_its_request_until_canceled_again_or_an_hour_old(
+    services_ctx, simulator, ops
+) -> None:  # type: ignore[no-untyped-def]
+    """A cancel Stripe failed was said once; the next reload listed the request as open with no
+    word of it. It stays said (from the store) until a newer cancel, or for an hour."""
+    from dataclasses import replace
+
+    from services.errors import FcopsError
+    from services.usecases.collect_cancel_runs import FAILED_SAID_SECONDS, cancels_failed
+
+    ident = _request(services_ctx, ops)
+    simulator.force_faults("500", 10_000)
+    try:
+        with pytest.raises(FcopsError) as failed:
+            collect_cancel.cancel_request(
+                services_ctx, ops, ident, reason="abandoned", idempotency_key=_key()
+            )
+    finally:
+        simulator.clear_faults()
+    said = cancels_failed(services_ctx, ops, [ident])
+    assert list(said) == [ident]
+    assert (said[ident].outcome, said[ident].message) == ("error", str(failed.value))
+    asked = said[ident].started_at
+    later = replace(services_ctx, now=lambda: asked + FAILED_SAID_SECONDS - 5)
+    assert list(cancels_failed(later, ops, [ident])) == [ident]  # every reload, within the hour
+    old = replace(services_ctx, now=lambda: asked + FAILED_SAID_SECONDS + 5)
+    assert cancels_failed(old, ops, [ident]) == {}
+    # Canceled again: the newer cancel replaces it.
+    collect_cancel.cancel_request(services_ctx, ops, ident, reason="abandoned", idempotency_key=_key())
+    assert cancels_failed(services_ctx, ops, [ident]) == {}
+
+
+def test_a_cancel_never_confirmed_is_said_stale_and_a_refused_one_hides_nothing(
+    services_ctx, ops
+) -> None:  # type: ignore[no-untyped-def]
+    """A refused second cancel (another was running) wrote the newest row, which hid the
+    running one: the request was listed as open with Cancel, and a third went to Stripe."""
+    from services.adapters import collect_starts
+    from services.usecases.collect_cancel_runs import cancels_failed
+
+    ident, now = f"seti_{secrets.token_hex(6)}", services_ctx.now()
+    running = collect_starts.begin(services_ctx.engine, customer_id="", kind="cancel",
+                                   username="test-ops", key=_key(), at=now - 5, request_id=ident)
+    refused = collect_starts.begin(services_ctx.engine, customer_id="", kind="cancel",
+                                   username="test-admin", key=_key(), at=now, request_id=ident)
+    collect_starts.finish(services_ctx.engine, refused, outcome="refused", at=now)
+    assert cancels_running(services_ctx, ops, [ident])[ident].id == running
+    assert cancels_failed(services_ctx, ops, [ident]) == {}
+
+    dead = f"seti_{secrets.token_hex(6)}"  # its process died: never finished
+    collect_starts.begin(services_ctx.engine, customer_id="", kind="cancel", username="test-ops",
+                         key=_key(), at=now - 600, request_id=dead)
+    assert cancels_running(services_ctx, ops, [dead]) == {}
+    assert cancels_failed(services_ctx, ops, [dead])[dead].outcome == "stale"
+
+
+def test_cancels_failed_needs_the_cancel_permission(services_ctx) -> None:  # type: ignore[no-untyped-def]
+    from services.usecases.collect_cancel_runs import cancels_failed
+
+    with pytest.raises(Forbidden):
+        cancels_failed(services_ctx, actor_for("finance"), ["seti_x"])

@@ -28,12 +28,16 @@ def test_missing_parts_are_left_out_and_an_unknown_customer_keeps_its_id() -> No
         "a@x.org · pi_1"
     )
     assert people.label(person=None, customer_id="cus_7", ident="seti_2") == (
-        "Customer not in the store yet · cus_7 · seti_2"
+        "cus_7 (name not synced yet) · seti_2"
     )
     assert people.label(person=None, customer_id=None, ident="seti_3") == "No customer · seti_3"
     assert people.label(person=None, customer_id="cus_7", ident="cus_7") == (
-        "Customer not in the store yet · cus_7"
+        "cus_7 (name not synced yet)"
     )
+    assert people.label(person=Person("Ada", None), customer_id="cus_7", ident="cus_7") == (
+        "Ada · cus_7"
+    )
+    assert people.person_words(None, "cus_7") == "cus_7 (name not synced yet)"
 
 
 def test_an_anonymous_label_names_no_person_but_keeps_the_customer_id() -> None:
@@ -117,5 +121,5 @@ def test_an_unexpanded_payment_method_gives_no_bank_and_a_setup_intent_no_amount
         now=1_060,
     )
     assert (row.bank_name, row.last4) == (None, None)
-    assert row.label == "Customer not in the store yet · 60 s ago · cus_1 · seti_1"
+    assert row.label == "cus_1 (name not synced yet) · 60 s ago · seti_1"
     assert people.intent_amount({"amount": True, "currency": "usd"}) == (None, None)
