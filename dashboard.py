@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 from streamlit_authenticator.controllers import AuthenticationController
@@ -162,15 +163,19 @@ def open_home() -> None:
     st.switch_page(ALL_PAGES[0][1])
 
 
-def answer_typed_address(url_paths: list[str]) -> str | None:
-    """Before ``st.navigation``: a path in other letters' case (/Users) opens its page (/users,
-    the query kept); a path no page has opens the default page, and is returned for the page to
-    say so. Streamlit matched only exact paths, and ran Home for any other beneath a pop-up that
-    a rerun (the sign-in cookie's) can take away: /nope opened Home without a word."""
+def answer_typed_address(pages: list[Any]) -> str | None:
+    """Before ``st.navigation``: a path in other letters' case (/Users) or by its sidebar title
+    (/audit_log for Audit log at /audit) opens its page (the query kept); a path no page has opens
+    the default page without the query meant for that path, and is returned for the page to say
+    so. Streamlit matched only exact paths, and ran Home for any other beneath a pop-up that a
+    rerun (the sign-in cookie's) can take away: /nope opened Home without a word."""
     typed = runtime.typed_path()
+    url_paths = [page.url_path for page in pages]
     if not typed or typed in url_paths:
         return None
-    same = page_typed_otherwise(typed, url_paths)
+    same = page_typed_otherwise(typed, url_paths, {page.url_path: page.title for page in pages})
+    if same is None:
+        st.query_params.clear()  # /audit_log?actor=… left "?actor=…" in Home's address
     runtime.open_page_at(same or "")  # "": the default page
     return None if same else typed
 
@@ -257,7 +262,7 @@ if actor is None:
     sign_in_pages.append(st.Page(login_page, title="Sign in", icon=":material/login:",
                                  url_path=HOME_ALIAS, visibility="hidden"))
     session.notice()  # "You signed out in another tab.", "Your account was removed …"
-    unknown = answer_typed_address([page.url_path for page in sign_in_pages])
+    unknown = answer_typed_address(sign_in_pages)
     sign_in_page = st.navigation(sign_in_pages, position="hidden")
     no_page_here(unknown, "sign in to open Home")
     sign_in_page.run()
@@ -301,7 +306,7 @@ with st.sidebar:
         st.button("Log out", key="fcops-logout", on_click=session.sign_out)
 
 # Every page the role may open stays visible (13 for admins; Streamlit folds after 10 otherwise).
-unknown = answer_typed_address([page.url_path for pages in sections.values() for page in pages])
+unknown = answer_typed_address([page for pages in sections.values() for page in pages])
 current = st.navigation(sections, expanded=True)
 if just_signed_in:
     # The browser answers the new navigation (signed-in pages instead of the login) with a rerun

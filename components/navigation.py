@@ -5,6 +5,7 @@ The router (dashboard.py) builds the role-filtered navigation from it; the home 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,12 +68,23 @@ def pages_for(role_can: object) -> list[PageSpec]:
     ]
 
 
-def page_typed_otherwise(typed: str, url_paths: list[str]) -> str | None:
-    """The page's URL path that ``typed`` names in other letters' case ("Users" for "users"),
-    or None: no page is at that address in any case. Streamlit matches paths exactly, and a path
-    it does not know silently ran Home."""
+def page_typed_otherwise(
+    typed: str, url_paths: list[str], titles: dict[str, str] | None = None
+) -> str | None:
+    """The page's URL path that ``typed`` names in other letters' case ("Users" for "users"), or
+    by the title people read in the sidebar (``titles``: {url path: title}; "audit_log",
+    "Audit-log" or "Audit%20log" for "Audit log" at /audit), or None: no page is at that address.
+    Streamlit matches paths exactly, and a path it does not know silently ran Home."""
     wanted = typed.strip("/").casefold()
-    return next((path for path in url_paths if path.casefold() == wanted), None)
+    same = next((path for path in url_paths if path.casefold() == wanted), None)
+    if same is not None or not titles:
+        return same
+    slug = _slug(wanted)
+    return next((path for path, title in titles.items() if _slug(title) == slug), None)
+
+
+def _slug(text: str) -> str:
+    return "_".join(re.split(r"[\s_\-]+|%20", text.casefold().strip()))
 
 
 def no_page_notice(typed_path: str, where: str = "here is Home") -> str:

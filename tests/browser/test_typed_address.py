@@ -41,3 +41,18 @@ def test_an_address_no_page_has_says_so_signed_in_and_out(app_url: str, page: An
     assert "Page not found" not in body
     page.get_by_text("Find customers and their linked bank accounts").wait_for()  # Home (ops)
     page.wait_for_url(f"{app_url}/")
+
+
+def test_a_sidebar_title_opens_its_page_and_an_unknown_path_drops_its_query(
+    app_url: str, page: Any
+) -> None:
+    """/audit_log (the sidebar's "Audit log"; the page is /audit) opened Home and kept
+    "?actor=<script>" in Home's address."""
+    sign_in(page, app_url, "admin", "fcops-admin-demo")
+    body = opened(page, f"{app_url}/audit_log")
+    page.wait_for_url(f"{app_url}/audit")
+    assert "There is no page" not in body
+    page.get_by_role("heading", name="Audit log").first.wait_for()
+    body = opened(page, f"{app_url}/nope?actor=%3Cscript%3E")
+    assert "There is no page at /nope; here is Home." in body, body
+    page.wait_for_url(f"{app_url}/")  # the query meant for /nope is not Home's

@@ -22,3 +22,14 @@ def test_the_notice_names_the_address_and_where_the_person_is() -> None:
     assert no_page_notice("`/nope`", "sign in to open Home") == (
         "There is no page at `/nope`; sign in to open Home."
     )
+
+
+def test_a_path_by_the_title_in_the_sidebar_names_its_page() -> None:
+    """/audit_log (the sidebar says "Audit log"; the page is at /audit) opened Home."""
+    titles = {"audit": "Audit log", "policy": "Debit policy", "users": "Users"}
+    paths = [*PATHS, "audit", "policy"]
+    assert page_typed_otherwise("audit_log", paths, titles) == "audit"
+    assert page_typed_otherwise("Audit-Log", paths, titles) == "audit"
+    assert page_typed_otherwise("debit%20policy", paths, titles) == "policy"
+    assert page_typed_otherwise("audit_logs", paths, titles) is None
+    assert page_typed_otherwise("log", paths, titles) is None
