@@ -15,6 +15,7 @@ from typing import Any
 import streamlit as st
 
 from components.charts import balance_history_chart
+from components.enter_key import enter_presses
 from components.feedback import format_age, format_timestamp, format_until
 from components.money import format_money
 from pages import _follow as follow
@@ -212,7 +213,8 @@ target = pick_from_customer() if mode == "Customer" else pick_by_id()
 
 # Not an st.form: a form's boxes reach the server only with its submit, so an amount typed and
 # not checked was lost on leaving the page. Every box keeps its value across pages
-# (persist_state="session"): back by the sidebar, the form is as the person left it.
+# (persist_state="session"): back by the sidebar, the form is as the person left it. Enter still
+# checks (components.enter_key), as in the form.
 with st.container(border=True):
     left, middle = st.columns([2, 1])
     amount_text = left.text_input(
@@ -232,6 +234,8 @@ with st.container(border=True):
     submitted = st.button(
         "Check debit", key="bc_check", type="primary", icon=":material/fact_check:"
     )
+    # Enter in the amount or the currency checks, as it did in the st.form (a blur does not)
+    enter_presses("bc_check", boxes=("bc_amount", "bc_currency"))
 
 
 def check_now(request: dict[str, Any], *, refresh: bool) -> check_debit.DebitCheck:
