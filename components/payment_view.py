@@ -7,11 +7,12 @@ formatted here, at the edge, from minor units.
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from components.feedback import format_age, format_timestamp
 from components.literal import person_line
 from components.money import format_money
-from services.rules.payment_details import PaymentDetails
+from services.rules.payment_details import PaymentDetails, status_words
 
 __all__ = ["payment_card"]
 
@@ -37,6 +38,17 @@ def _mandate(details: PaymentDetails) -> str:
     return f"{words}{f' ({kind})' if kind else ''} · `{details.mandate_id}`"
 
 
+def _status(column: DeltaGenerator, details: PaymentDetails) -> None:
+    """The Status metric in words that fit the column; Stripe's own code under it."""
+    words = status_words(details)
+    if words is None:
+        column.metric("Status", "—")
+        return
+    short, meaning = words
+    column.metric("Status", short, help=f"Stripe's status: {details.status}")
+    column.caption(f"{meaning[0].upper()}{meaning[1:]} · `{details.status}`")
+
+
 def payment_card(details: PaymentDetails, *, now: int) -> None:
     """Amount, status, created, customer, bank account, verification, mandate, Dashboard link."""
     kind = KIND_WORDS.get(details.kind, details.kind)
@@ -52,7 +64,7 @@ def payment_card(details: PaymentDetails, *, now: int) -> None:
         )
         if details.currency:
             amount.caption(details.currency.upper())
-        status.metric("Status", details.status or "—")
+        _status(status, details)
         created.metric("Created", format_timestamp(details.created) if details.created else "—")
         if details.created:
             created.caption(f"{format_age(max(now - details.created, 0))} ago")

@@ -195,9 +195,13 @@ def first_accounts_read(who: Actor) -> bool:
     info = runtime.call(sync_accounts.sync_info, svc, who)
     if info is None or info.last_finished_at is not None:
         return False
+    # No count of its own: the store's (chunks run ahead of the walk's count, and earlier
+    # tries stay stored) read "the 202 accounts read so far" above "100 customers, 141
+    # accounts" in the progress line; that line is the one count of how far the reading got.
     st.info(
         "The accounts are still being read from Stripe for the first time: the figures below "
-        f"cover the {info.accounts:,} accounts read so far and grow until it finishes."
+        "cover only the accounts stored so far and grow until it finishes (the line below says "
+        "how far it has got)."
         if info.accounts
         else "The accounts are still being read from Stripe for the first time: the figures "
         "show here as they arrive.",

@@ -136,26 +136,23 @@ def when(at: datetime | None) -> str:
 currency = stored.currency
 
 
-def edited_policy(*, say_why: bool) -> DebitPolicy | None:
-    """The policy in the form, or None (saying why only when ``say_why``: on Save, not while
-    the admin is still typing)."""
+def edited_policy() -> tuple[DebitPolicy | None, list[str]]:
+    """The policy in the form, or None and why not: one sentence per value no policy may hold.
+    Save shows them as its error; while the admin is still typing they stand where the preview
+    would be (it was hidden without a word until Save)."""
     try:
         amount = parse_unambiguous_amount(  # "1.000" is refused, not read as $1.00
             str(st.session_state["policy_buffer_amount"]), currency, allow_zero=True
         )
     except MoneyError as err:
-        if say_why:
-            st.error(f"Buffer amount: {err}", icon=":material/error:")
-        return None
+        return None, [f"Buffer amount: {err}"]
     percent = float(st.session_state["policy_buffer_percent"])
     hours = float(st.session_state["policy_max_age_hours"])
     found = policy_bounds.problems(
         buffer_amount=amount, buffer_percent=percent, max_age_hours=hours, currency=currency
     )
     if found:
-        if say_why:
-            st.error("  \n".join([*found, "Nothing was saved."]), icon=":material/error:")
-        return None
+        return None, found
     # The form shows hours to 2 places; an age it showed unchanged keeps its exact seconds,
     # so an untouched form equals the version it was filled from (no "unsaved", nothing to
     # save, and no edit of the age when someone else saved meanwhile).
@@ -163,9 +160,8 @@ def edited_policy(*, say_why: bool) -> DebitPolicy | None:
     seconds = base_seconds if hours == round(base_seconds / 3600, 2) else round(hours * 3600)
     # The percentage as its box shows it (2 places, -0 as 0), as the service saves it: what
     # this page compares, explains and sends is what the admin sees.
-    return policy_bounds.kept_policy(
-        DebitPolicy(buffer_amount=amount, buffer_percent=percent, max_age_seconds=seconds)
-    )
+    kept = DebitPolicy(buffer_amount=amount, buffer_percent=percent, max_age_seconds=seconds)
+    return policy_bounds.kept_policy(kept), []
 
 
 FIELDS = {  # the policy's fields as the form names them, and their values as people read them
@@ -232,7 +228,7 @@ def conflict_panel() -> None:
     who = stored.updated_by or "someone"
     before: dict[str, Any] = dict(st.session_state[BASE_VALUES])
     theirs = asdict(stored.policy)
-    mine_policy = edited_policy(say_why=False)
+    mine_policy, _ = edited_policy()
     merged: dict[str, Any] | None = None
     with st.container(border=True):
         st.error(
@@ -375,7 +371,9 @@ def history() -> None:
         )
 
 
-policy = edited_policy(say_why=submitted)
+policy, refused = edited_policy()
+if submitted and refused:
+    st.error("  \n".join([*refused, "Nothing was saved."]), icon=":material/error:")
 if submitted and policy is not None:
     # Typed with more places than the box shows (0.001 read "0.00"): say what is kept.
     kept_note = policy_bounds.percent_kept_note(float(st.session_state["policy_buffer_percent"]))
@@ -416,4 +414,10 @@ if submitted and policy is not None:
 
 if policy is not None:
     explain(policy, unsaved=policy != stored.policy)
+elif not submitted:  # Save's error above says it already
+    st.subheader("What this means (unsaved)")
+    st.warning(
+        "  \n".join(["No preview: the form holds a value no policy may hold.", *refused]),
+        icon=":material/warning:",
+    )
 history()

@@ -27,6 +27,7 @@ __all__ = [
     "details_of",
     "failure_of",
     "manual_verification",
+    "status_words",
     "verification_words",
 ]
 
@@ -228,3 +229,32 @@ def details_of(
         dashboard_url=dashboard_url(str(obj.get("id")), mode) if is_intent else None,
         failure=failure_of(obj) if kind == "payment_intent" else None,
     )
+
+
+# An intent's status in a person's words: a short value for the card's Status metric (it must
+# fit its column at 1,400 px: "requires_payment_method" was cut to "requires_pay…") and what it
+# means, said beside it.
+_STATUS_WORDS = {
+    "succeeded": ("Succeeded", "Stripe has finished with it"),
+    "processing": ("Processing", "at the bank; ACH takes a few business days"),
+    "requires_payment_method": ("Waiting", "for the customer to link or enter a bank account"),
+    "requires_confirmation": ("Waiting", "to be confirmed"),
+    "requires_action": ("Waiting", "for the customer to act (e.g. verify microdeposits)"),
+    "requires_capture": ("Authorized", "to be captured"),
+    "canceled": ("Canceled", "it will not collect or save anything"),
+}
+
+
+def status_words(details: PaymentDetails) -> tuple[str, str] | None:
+    """(short status, what it means) for the card, or None without a status (a PaymentMethod).
+    A PaymentIntent back to ``requires_payment_method`` after a failed or returned debit needs a
+    new payment method; it is not waiting for a first one."""
+    status = details.status
+    if not status:
+        return None
+    failure = details.failure
+    if failure is not None and status == "requires_payment_method":
+        return ("Returned" if failure.returned else "Failed"), "needs a new payment method"
+    if failure is not None and failure.returned and status == "canceled":
+        return "Canceled", "after the bank returned the debit"
+    return _STATUS_WORDS.get(status, ("Other", "a status fcops has no words for yet"))

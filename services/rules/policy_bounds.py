@@ -41,8 +41,12 @@ PERCENT_PLACES = 2  # the Debit policy form's box shows the percentage as %.2f
 
 
 def _typed(number: float) -> str:
-    """A number as the admin typed it: 150, 0.5, -2 (no trailing zeros)."""
-    return f"{number:,.6g}" if abs(number) < 1e15 else f"{number:.3g}"
+    """A number as the admin typed it: 150, 0.5, -2 (no trailing zeros); a huge or tiny one as
+    people write it, 1e308 or 1e-9 (Python's "1e+308" and "1e-09" are its own reformatting)."""
+    if number == 0 or 1e-4 <= abs(number) < 1e15 or not math.isfinite(number):
+        return f"{number:,.6g}"
+    mantissa, exp = f"{number:.3g}".split("e")
+    return f"{mantissa}e{int(exp)}"
 
 
 def problems(

@@ -7,6 +7,7 @@ runs: the page returning with the job still running is what shows it did not wai
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -132,6 +133,36 @@ def test_home_says_its_account_figures_are_partial_during_the_first_account_sync
     no_exceptions(home)
     assert not any("still being read" in i.value for i in home.info)
     assert any(m.label == "Stale balances" for m in home.metric)
+
+
+@pytest.mark.usefixtures("fresh_store", "slow_stripe")
+def test_home_during_the_first_account_sync_gives_one_count_of_how_far_it_got() -> None:
+    """Home said "the figures below cover the 202 accounts read so far" (the store's count)
+    above the progress line's "100 customers, 141 accounts" (the walk counts a page once all its
+    chunks are in; later pages' chunks are stored ahead of it). Here an account stored ahead of
+    the walk's count stands in for those."""
+    from services.adapters import account_mirror
+    from services.adapters.models import AccountRecord
+    from services.adapters.store import session_scope
+    from tests.services.test_accounts import fake_account
+
+    accounts = open_page("pages/accounts.py", "ops")  # its first visit starts the sync
+    no_exceptions(accounts)
+    assert active_jobs("accounts.sync"), "the sync ended before Home was opened"
+    ahead = fake_account(990_001)
+    account_mirror.upsert_account(app().engine, ahead)
+    try:
+        home = open_page(None, "finance")
+        no_exceptions(home)
+        [still] = [i.value for i in home.info if "still being read from Stripe" in i.value]
+        lines = progress(home)
+        assert any(p.startswith("Reading customers and accounts from Stripe") for p in lines)
+        assert not re.search(r"\d[\d,]* accounts", still), still  # the line's count only
+        assert "the line below says how far it has got" in still
+        jobs_settled(home)
+    finally:
+        with session_scope(app().engine) as session:
+            session.execute(delete(AccountRecord).where(col(AccountRecord.id) == ahead["id"]))
 
 
 @pytest.mark.usefixtures("fresh_store", "no_intents", "slow_stripe")

@@ -125,7 +125,9 @@ def test_a_payment_shows_what_the_dashboard_shows() -> None:
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Amount"] == "$1,234.56"
     assert "USD" in shown
-    assert metrics["Status"] == app().gateway.retrieve_payment_intent(pi["id"])["status"]
+    status = app().gateway.retrieve_payment_intent(pi["id"])["status"]
+    assert metrics["Status"] == {"processing": "Processing", "succeeded": "Succeeded"}[status]
+    assert f"`{status}`" in shown  # Stripe's own code, under the words
     assert metrics["Created"] != "—" and " ago" in shown
     assert "Lee Park" in shown and pi["email"] in shown
     # the customer's email as text, not a Markdown mailto link (as on every other page)
@@ -231,6 +233,10 @@ def test_a_returned_debit_shows_the_account_it_debited_its_return_and_the_retry_
     assert fca in shown and "Balance $10.00 as of" in shown
     assert "Verified instantly: linked through Financial Connections." in shown
     assert "**Last attempt:** returned by the bank, R01 (insufficient funds)" in shown
+    # The Status metric was "requires_payment_method", cut to "requires_pay…" at 1,400 px.
+    status = next(m for m in at.metric if m.label == "Status")
+    assert status.value == "Returned"
+    assert "Needs a new payment method · `requires_payment_method`" in shown
     links = [str(link.proto) for link in at.get("page_link")]
     retry = next(p for p in links if f"Plan a retry for {pi_id} (insufficient funds)" in p)
     assert "returns" in retry and f"retry={pi_id}" in retry.replace('"', "")

@@ -295,7 +295,7 @@ def test_an_amount_error_describes_the_submitted_input_only_and_does_not_linger(
     submit(at)
     no_exceptions(at)
     assert [e.value for e in at.error] == [
-        "Buffer amount: An amount is required, for example 125.00."
+        "Buffer amount: An amount is required, for example 125.00.  \nNothing was saved."
     ]
     assert debit_policy.load_policy(engine()) == before
     at.run()  # another action: the form's values are not sent, so nothing is known of them
@@ -355,3 +355,32 @@ def test_a_value_outside_the_bounds_is_explained_kept_in_the_form_and_nothing_is
     assert debit_policy.load_policy(engine()).policy == DebitPolicy(
         buffer_amount=500, buffer_percent=10.0, max_age_seconds=12 * 3600
     )
+
+
+@pytest.mark.parametrize(
+    ("amount", "percent", "sentence"),
+    [
+        ("5.00", 1e308, "The percentage buffer must be between 0 and 100 %; you typed 1e308."),
+        ("1e308", 1.0, "Buffer amount: '1e308' is not an amount;"),
+    ],
+)
+def test_a_value_no_policy_may_hold_says_why_the_preview_is_hidden_before_save(
+    amount: str, percent: float, sentence: str
+) -> None:
+    """1e308 in a box hid "What this means" without a word until Save, and Save then quoted
+    "1e+308" (Python's spelling), not what was typed."""
+    before = debit_policy.load_policy(engine())
+    at = open_page(PAGE, "admin")
+    fill(at, amount=amount, percent=percent, hours=24.0).run()
+    no_exceptions(at)
+    assert not at.error
+    [warning] = [w.value for w in at.warning if "No preview" in w.value]
+    assert sentence in warning
+    assert "What this means (unsaved)" in texts(at)
+    assert "debit needs a balance of at least" not in texts(at)
+    submit(at)
+    no_exceptions(at)
+    [error] = [e.value for e in at.error]
+    assert sentence in error and error.endswith("Nothing was saved.")
+    assert not [w for w in at.warning if "No preview" in w.value]  # said once, by Save
+    assert debit_policy.load_policy(engine()) == before

@@ -124,10 +124,45 @@ def test_a_dropped_connection_without_retries_left_is_an_unknown_outcome(
 ) -> None:
     stub.on("POST", "/v1/customers", DROP)
     gw = stub.gateway(max_network_retries=0)
-    with pytest.raises(OutcomeUnknown, match="Could not reach Stripe"):
+    with pytest.raises(OutcomeUnknown, match="Stripe did not answer"):
         gw.create_customer({"email": "t@example.com"}, idempotency_key="create-t")
     assert stub.calls("POST", "/v1/customers") == 1
     assert gw.retrieve_customer("cus_t")["id"] == "cus_t"  # and the next call reconnects
+
+
+def test_a_change_that_timed_out_does_not_say_stripe_was_not_reached_or_nothing_changed(
+    sandbox_handle: Any, simulator: Any
+) -> None:
+    """A POST that timed out was sent: Stripe may have done it (here it did). The sentence
+    must not be a read's ("Could not reach Stripe … nothing was changed"); it says what is
+    known, and the retry it promises sends the same key, which Stripe answers once."""
+    gw = StripeGateway(SANDBOX_KEY, base_url=sandbox_handle.base_url, timeout_seconds=0.3,
+                       max_network_retries=0)
+    email = f"timed-out-{time.time_ns()}@example.com"
+    simulator.force_faults("slow", count=1, seconds=0.8)
+    with pytest.raises(OutcomeUnknown) as caught:
+        gw.create_customer({"email": email}, idempotency_key=f"create-{email}")
+    assert str(caught.value) == (
+        "Stripe did not answer in 1 s (the connection failed or timed out). The request may "
+        "still have reached Stripe; fcops sends it with the same idempotency key if you try "
+        "again, so it will not happen twice."
+    )
+    time.sleep(0.8)  # the slow request finishes at Stripe: it did reach it
+    again = gw.create_customer({"email": email}, idempotency_key=f"create-{email}")
+    assert [c["id"] for c in gw.customers_by_email(email)] == [again["id"]]  # made once
+
+
+def test_a_change_sent_without_a_key_that_got_no_answer_says_to_look_before_trying_again(
+    stub: StripeStub,
+) -> None:
+    stub.on("POST", "/v1/webhook_endpoints", DROP)
+    gw = stub.gateway(max_network_retries=0)
+    with pytest.raises(OutcomeUnknown) as caught:
+        gw.create_webhook_endpoint("https://example.com/hook", ["account.updated"])
+    said = str(caught.value)
+    assert said.startswith("Stripe did not answer")
+    assert "check whether it took effect before trying again" in said
+    assert "idempotency key" not in said and "nothing was changed" not in said
 
 
 def test_a_retryable_500_is_retried_by_the_sdk(
@@ -204,7 +239,7 @@ def test_a_read_a_person_waits_on_gives_up_at_its_budget_and_says_nothing_change
     sandbox_handle: Any, simulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A page's read does not sit through every SDK retry (3 × 20 s by default): it gives up
-    at the interactive budget, and says a read changed nothing (not "the outcome is not known",
+    at the interactive budget, and says a read changed nothing (not "may still have reached Stripe",
     which is about changes). Another thread (a background job) keeps the full retries."""
     import threading
 
@@ -246,7 +281,7 @@ def test_a_change_that_got_no_answer_keeps_its_retries_and_its_sentence(
     stub.on("POST", "/v1/customers", DROP, DROP)
     gw = stub.gateway(max_network_retries=1)
     gw.serve_a_person()  # the budget is for reads: a change is retried with its key
-    with pytest.raises(OutcomeUnknown, match="a repeated change is sent with the same"):
+    with pytest.raises(OutcomeUnknown, match="sends it with the same idempotency key if you"):
         gw.create_customer({"email": "t@example.com"}, idempotency_key="create-t")
     assert stub.calls("POST", "/v1/customers") == 2
     assert waits == [1]

@@ -7,7 +7,12 @@ from typing import Any
 
 import pytest
 
-from services.rules.payment_details import dashboard_url, details_of, verification_words
+from services.rules.payment_details import (
+    dashboard_url,
+    details_of,
+    status_words,
+    verification_words,
+)
 
 MANUAL_PM: dict[str, Any] = {
     "id": "pm_manual",
@@ -124,3 +129,51 @@ def test_a_setup_intent_has_no_amount_and_reads_its_own_mandate() -> None:
     assert details.mandate_status == "inactive"
     assert details.verification.endswith("verified by microdeposits.")
     assert details.dashboard_url == "https://dashboard.stripe.com/setup_intents/seti_1"
+
+
+RETURNED_PI: dict[str, Any] = {
+    "id": "pi_r",
+    "status": "requires_payment_method",
+    "payment_method": None,
+    "last_payment_error": {
+        "code": "insufficient_funds",
+        "message": "The customer's account has insufficient funds.",
+        "payment_method": {**LINKED_PM, "us_bank_account": {
+            **LINKED_PM["us_bank_account"], "status_details": {"blocked": {"network_code": "R01"}}
+        }},
+    },
+}  # fmt: skip
+# What fits the card's Status metric at 1,400 px (its column is about 300 px of 36 px digits):
+# "requires_payment_method" was cut to "requires_pay…".
+FITS = 12
+
+
+@pytest.mark.parametrize(
+    ("pi", "short", "meaning"),
+    [
+        (RETURNED_PI, "Returned", "needs a new payment method"),
+        (
+            {**RETURNED_PI, "last_payment_error": {"code": "payment_method_not_available"}},
+            "Failed",
+            "needs a new payment method",
+        ),
+        (
+            {"id": "pi_w", "status": "requires_payment_method", "payment_method": None},
+            "Waiting",
+            "for the customer to link or enter a bank account",
+        ),
+        ({"id": "pi_p", "status": "processing"}, "Processing", "at the bank"),
+        ({"id": "pi_x", "status": "some_new_status"}, "Other", "has no words for yet"),
+    ],
+)
+def test_the_status_is_said_in_words_short_enough_for_the_card(
+    pi: dict[str, Any], short: str, meaning: str
+) -> None:
+    words = status_words(details_of("payment_intent", pi, mode="sandbox"))
+    assert words is not None
+    assert words[0] == short and meaning in words[1]
+    assert len(words[0]) <= FITS
+
+
+def test_a_payment_method_has_no_status_to_say() -> None:
+    assert status_words(details_of("payment_method", LINKED_PM, mode="sandbox")) is None

@@ -51,3 +51,19 @@ def test_every_value_out_of_bounds_is_named_not_only_the_first() -> None:
     assert found[2] == (
         "The fixed buffer must be between $0.00 and $1,000,000.00; you typed $1,000,000.01."
     )
+
+
+@pytest.mark.parametrize(
+    ("percent", "typed"), [(1e308, "1e308"), (-1e308, "-1e308"), (1.5e20, "1.5e20")]
+)
+def test_a_huge_number_is_quoted_as_people_write_it_not_as_python_reformats_it(
+    percent: float, typed: str
+) -> None:
+    """1e308 typed in a box read "you typed 1e+308", a spelling nobody typed."""
+    assert said(buffer_percent=percent) == [
+        f"The percentage buffer must be between 0 and 100 %; you typed {typed}."
+    ]
+
+
+def test_a_tiny_age_is_quoted_without_pythons_padded_exponent() -> None:
+    assert said(max_age_hours=1e-9)[0].endswith("you typed 1e-9.")

@@ -132,8 +132,8 @@ class StripeGateway(FinancialConnectionsCalls, IntentCalls, WebhookEndpointCalls
                 result = fn()
         except sdk.StripeError as err:
             self._local.request_id = getattr(err, "request_id", None)
-            domain = translate_error(err, waited=time.monotonic() - started)
             key = getattr(self._local, "key", None)
+            domain = translate_error(err, waited=time.monotonic() - started, keyed=bool(key))
             if key and not domain.outcome_unknown and getattr(err, "http_status", None):
                 self.spent_keys.spend(key)  # Stripe saved this answer for the key
             raise domain from None

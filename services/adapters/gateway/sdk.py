@@ -68,7 +68,7 @@ from services.errors import (
     StripeRequestError,
     StripeUnavailable,
 )
-from services.rules import ids
+from services.rules import ids, no_answer
 from services.rules.stripe_api import API_VERSION
 
 # Stripe's FC error codes for a refresh that cannot start are only these (reference §10); other
@@ -425,9 +425,12 @@ def _body_code(err: StripeError) -> str | None:
     return code if isinstance(code, str) else None
 
 
-def translate_error(err: StripeError, waited: float | None = None) -> FcopsError:
+def translate_error(
+    err: StripeError, waited: float | None = None, *, keyed: bool = False
+) -> FcopsError:
     """Turn an SDK exception into a domain error with a sentence a person can act on;
-    ``waited``: the seconds the call took, retries included (said when nothing came back)."""
+    ``waited``: the seconds the call took, retries included (said when nothing came back);
+    ``keyed``: the call carried fcops' own idempotency key (a person's retry sends it again)."""
     rid = getattr(err, "request_id", None)
     message = (
         getattr(err, "user_message", None) or str(getattr(err, "_message", "") or err)
@@ -446,18 +449,9 @@ def translate_error(err: StripeError, waited: float | None = None) -> FcopsError
         if isinstance(err, kind):
             return domain(f"{sentence}{suffix}", request_id=rid)
     if isinstance(err, NoAnswer) and err.verb == "GET":  # a read: nothing can have changed
-        within = f" in {max(1, round(waited))} s" if waited is not None else ""
-        return OutcomeUnknown(
-            f"Could not reach Stripe{within} (the connection failed or timed out); nothing was "
-            "changed. Try again in a minute.",
-            request_id=rid,
-        )
-    if isinstance(err, stripe.APIConnectionError):
-        return OutcomeUnknown(
-            "Could not reach Stripe (the connection failed or timed out), so the outcome is not "
-            "known. Trying again is safe: a repeated change is sent with the same idempotency key.",
-            request_id=rid,
-        )
+        return OutcomeUnknown(no_answer.read_sentence(waited), request_id=rid)
+    if isinstance(err, stripe.APIConnectionError):  # a change: it may have reached Stripe
+        return OutcomeUnknown(no_answer.change_sentence(waited, keyed=keyed), request_id=rid)
     if getattr(err, "http_status", None) == 409 or code == "idempotency_key_in_use":
         return OutcomeUnknown(
             "Stripe is still working on the same request (sent twice?). Wait a moment and try "
