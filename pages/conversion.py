@@ -342,8 +342,11 @@ metric_cards(shown)
 st.subheader("Funnel per method")
 funnels(shown)
 over_time, fallback = st.columns([3, 2])
-over_time.altair_chart(conversion_over_time_chart(weekly), width="stretch")
-over_time.altair_chart(weekly_outcomes_chart(weekly), width="stretch")
+# A week the range cuts (the first and last, as a rule) is marked partial, not read as a dip.
+over_time.altair_chart(
+    conversion_over_time_chart(weekly, start=start, end=end), width="stretch"
+)
+over_time.altair_chart(weekly_outcomes_chart(weekly, start=start, end=end), width="stretch")
 fallback.altair_chart(fallback_share_chart(shown), width="stretch")
 st.subheader("Figures")
 st.dataframe(
