@@ -8,6 +8,7 @@ Streamlit.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 import altair as alt
@@ -69,6 +70,19 @@ def _method_scale(methods: list[str]) -> alt.Scale:
     return alt.Scale(domain=ordered, range=[_METHOD_COLOR.get(m, _OTHER_COLOR) for m in ordered])
 
 
+def _mondays(weeks: pd.Series) -> list[alt.DateTime]:
+    """Every week start from the first week to the last: the weekly charts' ticks, so they fall
+    on the Mondays the weeks start on (Vega's own ticks fell on Sundays or every few days)."""
+    if weeks.empty:
+        return []
+    starts = pd.date_range(pd.to_datetime(weeks).min(), pd.to_datetime(weeks).max(), freq="7D")
+    return [alt.DateTime(year=d.year, month=d.month, date=d.day) for d in starts]
+
+
+def _week_axis(weeks: pd.Series, title: str) -> alt.Axis:
+    return alt.Axis(values=_mondays(weeks), format="%b %d", title=title, labelOverlap="greedy")
+
+
 def funnel_steps(row: Mapping[str, Any]) -> pd.DataFrame:
     """The funnel of one method as rows (stage, count, share of started), in order."""
     started = int(row.get("started") or 0)
@@ -113,26 +127,34 @@ def funnel_chart(row: Mapping[str, Any], *, title: str | None = None) -> alt.Lay
 
 
 def conversion_over_time_chart(
-    weekly: pd.DataFrame, *, min_count: int = MIN_COUNT
+    weekly: pd.DataFrame,
+    *,
+    min_count: int = MIN_COUNT,
+    start: date | None = None,
+    end: date | None = None,
 ) -> alt.LayerChart:
     """Conversion (usable ÷ ended) per week and method, every point with its count.
 
     Weeks with at least ``min_count`` ended intents are filled points on the line; smaller
     weeks are hollow points off the line ("n < 20" in the tooltip), so one intent never plots
-    as a 0 % or 100 % week; weeks where nothing ended (only pending) or nothing started are
-    gaps. Pending intents are left out of the rate and shown in the tooltip.
+    as a 0 % or 100 % week; so is a week the range ``start``–``end`` cuts ("partial week: Nov
+    7–8 only"), so it never reads as a dip. Weeks where nothing ended (only pending) or nothing
+    started are gaps. Pending intents are left out of the rate and shown in the tooltip. The
+    ticks are the week starts (Mondays).
     """
-    every_week = weekly_points(weekly, min_count=min_count, keep_empty=True)
+    every_week = weekly_points(
+        weekly, min_count=min_count, keep_empty=True, start=start, end=end
+    )
     every_week["enough"] = every_week["enough"].astype(bool)
     plotted = every_week.loc[every_week["ended"] > 0]
     scale = _method_scale([str(m) for m in plotted["verification_method"].unique()])
 
     def chart(data: pd.DataFrame) -> alt.Chart:
         return alt.Chart(data).encode(
-            x=alt.X("week:T", title="week starting", axis=alt.Axis(format="%b %d")),
+            x=alt.X("week:T", axis=_week_axis(every_week["week"], "week starting (Monday)")),
             color=alt.Color("verification_method:N", title="method", scale=scale),
             tooltip=[
-                alt.Tooltip("week:T", title="week"),
+                alt.Tooltip("week:T", title="week starting", format="%a %b %d, %Y"),
                 alt.Tooltip("verification_method:N", title="method"),
                 alt.Tooltip("rate:Q", format=".0%", title="conversion (usable ÷ ended)"),
                 alt.Tooltip("succeeded:Q", title="usable", format=","),
@@ -167,26 +189,50 @@ def conversion_over_time_chart(
         .mark_point(filled=False, size=60, strokeDash=[2, 2], opacity=0.7)
         .encode(y=y("rate"))
     )
+    subtitle = f"Hollow points: fewer than {min_count} ended that week (too few to judge)"
+    if bool(plotted["partial"].any()):
+        subtitle = f"Hollow points: fewer than {min_count} ended (too few to judge) or a partial week"
     title = alt.TitleParams(
         "Conversion by week",
-        subtitle=f"Hollow points: fewer than {min_count} ended that week (too few to judge).",
+        subtitle=f"{subtitle}.",
         limit=0,
         subtitleColor="#6b6b6b",
     )
     return alt.LayerChart(layer=[line, judged, small], title=title).properties(height=280)
 
 
-def weekly_outcomes_chart(weekly: pd.DataFrame) -> alt.Chart:
+def weekly_outcomes_chart(
+    weekly: pd.DataFrame, *, start: date | None = None, end: date | None = None
+) -> alt.Chart:
     """Intents per week by how they ended: usable, ended without a bank account, paid by
-    another method, pending."""
-    data = weekly_outcomes(weekly)
+    another method, pending. A bar spans its week, Monday to Monday (ticks on the Mondays); a
+    week the range ``start``–``end`` cuts is a lighter bar ("partial week" in the subtitle and
+    the tooltip), so it never reads as a dip."""
+    data = weekly_outcomes(weekly, start=start, end=end).sort_values(["week", "order"])
+    # Stacked by hand: a bar with x and x2 (its week) is drawn horizontal by Vega-Lite, which
+    # then stacks nothing, so each segment's bottom and top are given.
+    data["top"] = data.groupby("week")["count"].cumsum()
+    data["bottom"] = data["top"] - data["count"]
+    partial = bool(data["partial"].any())
+    title = alt.TitleParams(
+        "Intents per week, pending apart",
+        subtitle="Lighter bars: partial weeks (the dates cover only part of them)."
+        if partial
+        else "",
+        limit=0,
+        subtitleColor="#6b6b6b",
+    )
     return (
-        alt.Chart(data, title=alt.TitleParams("Intents per week, pending apart", limit=0))
-        .mark_bar()
+        alt.Chart(data, title=title)
+        .mark_bar(stroke="white", strokeWidth=1)
         .encode(
-            # A bar as wide as its week (a bare temporal axis draws hairlines).
-            x=alt.X("yearweek(week):T", title="week", axis=alt.Axis(format="%b %d")),
-            y=alt.Y("count:Q", title="intents", axis=alt.Axis(format="d", tickMinStep=1)),
+            # A bar as wide as its week, from its Monday to the next (Vega's yearweek() starts
+            # weeks on Sundays; a bare temporal axis draws hairlines).
+            x=alt.X("week:T", axis=_week_axis(data["week"], "week starting (Monday)")),
+            x2="week_end:T",
+            opacity=alt.condition("datum.partial", alt.value(0.4), alt.value(1.0)),
+            y=alt.Y("top:Q", title="intents", axis=alt.Axis(format="d", tickMinStep=1)),
+            y2="bottom:Q",
             # Streamlit's renderer draws no bars when this legend is moved to the bottom.
             color=alt.Color(
                 "outcome:N",
@@ -196,9 +242,10 @@ def weekly_outcomes_chart(weekly: pd.DataFrame) -> alt.Chart:
             ),
             order=alt.Order("order:Q"),
             tooltip=[
-                alt.Tooltip("week:T", title="week"),
+                alt.Tooltip("week:T", title="week starting", format="%a %b %d, %Y"),
                 alt.Tooltip("outcome:N", title="outcome"),
                 alt.Tooltip("count:Q", title="intents", format=","),
+                alt.Tooltip("note:N", title="note"),
             ],
         )
         .properties(height=240)

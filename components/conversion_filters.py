@@ -136,6 +136,15 @@ def flow_label(flow: str) -> str:
     return FLOW_TITLES.get(flow, flow)
 
 
+NO_FLOWS_YET = "No intents made by fcops' flows yet; intents created elsewhere are 'not made by fcops'."
+
+
+def flows_note(stored_flows: Sequence[str]) -> str | None:
+    """Why the Flow box has nothing to compare, when the store holds no intent made by one of
+    fcops' flows (only intents made elsewhere, or none); None when there is a flow to pick."""
+    return None if any(f != UNKNOWN_FLOW for f in stored_flows) else NO_FLOWS_YET
+
+
 def filter_widgets(
     where: Sequence[DeltaGenerator],
     *,
@@ -164,6 +173,7 @@ def filter_widgets(
         )
     suffix = wanted.key()
     flow_col, method_col, date_col = where
+    note = flows_note(stored_flows)
     flows = flow_col.multiselect(
         "Flow",
         list(dict.fromkeys([*stored_flows, *wanted.flows])) or [UNKNOWN_FLOW],
@@ -171,8 +181,10 @@ def filter_widgets(
         key=f"conv_flows:{suffix}",
         placeholder="All flows",
         format_func=flow_label,
-        help=flow_help,
+        help=f"{flow_help} {note}" if note else flow_help,
     )
+    if note:
+        flow_col.caption(note)
     chosen_methods = method_col.multiselect(
         "Verification method",
         list(methods),

@@ -27,6 +27,7 @@ from sandbox.api.payment_methods import (
 )
 from sandbox.core import State, clone
 from sandbox.demo import other_methods
+from sandbox.demo.flows import flow_metadata
 from sandbox.demo.model import DemoCustomer, DemoIntent
 from sandbox.demo.seeds import DAY, HOUR, MINUTE
 
@@ -148,6 +149,7 @@ def load_intent(state: State, ctx: CustomerContext, demo: DemoIntent, *, now: in
         "customer": ctx.customer["id"],
         "payment_method_options": options,
         "payment_method_types": list(demo.offered or ["us_bank_account"]),
+        "metadata": flow_metadata(demo),
     }
     if demo.kind == "setup_intent":
         intent = objects.setup_intent(state, **common)

@@ -119,6 +119,7 @@ class DemoIntent:
     institution: str | None = None
     offered: list[str] | None = None  # payment_method_types; None: ["us_bank_account"]
     paid_with: Literal["card", "link"] | None = None  # outcome "other_method" only
+    flow: str | None = None  # the fcops flow that made it (metadata.fcops_flow); None: elsewhere
 
 
 @dataclass

@@ -7,6 +7,7 @@ import random
 from sandbox.demo.accounts import account_kind, make_account
 from sandbox.demo.banks import BANKS, institutions
 from sandbox.demo.dynamic import add_dynamic_payment_methods
+from sandbox.demo.flows import mark_flows
 from sandbox.demo.intents import IntentContext, plan_intents
 from sandbox.demo.model import DemoCustomer, DemoWorld
 from sandbox.demo.names import EMAIL_DOMAINS
@@ -78,6 +79,7 @@ def _customer(seed: int, index: int, *, now: int, used_emails: set[str]) -> Demo
     customer.intents = plan_intents(ctx, links, manual_only=manual_only)
     dynamic = random.Random(sub_seed(seed, "customer", index, "dynamic"))  # its own stream
     add_dynamic_payment_methods(dynamic, customer, now=now, window_start=window_start)
+    mark_flows(random.Random(sub_seed(seed, "customer", index, "flows")), customer)  # its own stream
     return customer
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import pandas as pd
 
@@ -28,6 +29,7 @@ __all__ = [
     "Rate",
     "conversion_of",
     "flag_small_buckets",
+    "partial_weeks",
     "weekly_outcomes",
     "weekly_points",
     "with_settled",
@@ -110,16 +112,55 @@ def with_settled(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _day_label(day: date) -> str:
+    return f"{day:%b} {day.day}"
+
+
+def partial_weeks(
+    weeks: pd.Series, start: date | None = None, end: date | None = None
+) -> tuple[pd.Series, pd.Series]:
+    """For weeks starting on ``weeks`` (Mondays), which the range ``start``–``end`` cuts (it
+    covers only some of their seven days), and what the cut week covers ("partial week: Nov 7–8
+    only"; "" for a whole week). A partial week holds fewer intents by construction, so the
+    charts mark it apart instead of letting it read as a dip."""
+    partial: list[bool] = []
+    notes: list[str] = []
+    for value in pd.to_datetime(weeks):
+        first = value.date()
+        last = first + timedelta(days=6)
+        shown_from = max(first, start) if start else first
+        shown_to = min(last, end) if end else last
+        cut = (shown_from, shown_to) != (first, last)
+        partial.append(cut)
+        if not cut:
+            notes.append("")
+        elif shown_from == shown_to:
+            notes.append(f"partial week: {_day_label(shown_from)} only")
+        elif shown_from.month == shown_to.month:
+            notes.append(f"partial week: {_day_label(shown_from)}–{shown_to.day} only")
+        else:
+            notes.append(f"partial week: {_day_label(shown_from)}–{_day_label(shown_to)} only")
+    index = weeks.index
+    return pd.Series(partial, index=index, dtype=bool), pd.Series(notes, index=index, dtype=object)
+
+
 def weekly_points(
-    weekly: pd.DataFrame, *, min_count: int = MIN_COUNT, keep_empty: bool = False
+    weekly: pd.DataFrame,
+    *,
+    min_count: int = MIN_COUNT,
+    keep_empty: bool = False,
+    start: date | None = None,
+    end: date | None = None,
 ) -> pd.DataFrame:
     """One point per (week, method) that started anything (every week with ``keep_empty``, so
     a line breaks at a week without data), for the weekly conversion chart.
 
     Columns: ``week`` (Timestamp), ``verification_method``, ``started``, ``succeeded``,
-    ``pending``, ``ended``, ``rate`` (usable ÷ ended, NaN when nothing ended), ``enough``
-    (ended ≥ ``min_count``), ``line_rate`` (``rate`` where enough, else NaN: the line skips
-    small weeks) and ``note`` (what the tooltip says about the point).
+    ``pending``, ``ended``, ``rate`` (usable ÷ ended, NaN when nothing ended), ``partial``
+    (the range ``start``–``end`` cuts the week: :func:`partial_weeks`), ``enough`` (ended ≥
+    ``min_count`` in a whole week: a rate to judge), ``line_rate`` (``rate`` where enough, else
+    NaN: the line skips small and partial weeks) and ``note`` (what the tooltip says about the
+    point).
     """
     columns = [
         "week",
@@ -129,6 +170,7 @@ def weekly_points(
         "pending",
         "ended",
         "rate",
+        "partial",
         "enough",
         "line_rate",
         "note",
@@ -140,11 +182,12 @@ def weekly_points(
         data = data.loc[data["started"] > 0].copy()
     data["week"] = pd.to_datetime(data["week"])
     data["rate"] = data["ended_conversion_rate"]
-    data["enough"] = data["ended"] >= min_count
+    data["partial"], cut = partial_weeks(data["week"], start, end)
+    data["enough"] = (data["ended"] >= min_count) & ~data["partial"]
     data["line_rate"] = data["rate"].where(data["enough"])
     data["note"] = [
-        _note(int(ended), int(pending), min_count)
-        for ended, pending in zip(data["ended"], data["pending"], strict=True)
+        " · ".join(filter(None, (cut_note, _note(int(ended), int(pending), min_count))))
+        for ended, pending, cut_note in zip(data["ended"], data["pending"], cut, strict=True)
     ]
     return data[columns].reset_index(drop=True)
 
@@ -157,11 +200,15 @@ def _note(ended: int, pending: int, min_count: int) -> str:
     return ""
 
 
-def weekly_outcomes(weekly: pd.DataFrame) -> pd.DataFrame:
+def weekly_outcomes(
+    weekly: pd.DataFrame, *, start: date | None = None, end: date | None = None
+) -> pd.DataFrame:
     """Per week (all methods in ``weekly`` together): how many intents became usable, ended
-    without a bank account, were paid by another method (card or Link), or are still pending. Long form: ``week``, ``outcome``, ``count``,
-    ``order``; weeks in which nothing started are left out."""
-    columns = ["week", "outcome", "count", "order"]
+    without a bank account, were paid by another method (card or Link), or are still pending.
+    Long form: ``week``, ``week_end`` (the next Monday: a bar spans its week), ``outcome``,
+    ``count``, ``order``, ``partial`` and ``note`` (the range ``start``–``end`` cuts the week:
+    :func:`partial_weeks`); weeks in which nothing started are left out."""
+    columns = ["week", "week_end", "outcome", "count", "order", "partial", "note"]
     if weekly.empty:
         return pd.DataFrame(columns=columns)
     ended_otherwise = weekly[[c for c in _ENDED_OTHERWISE if c in weekly.columns]].sum(axis=1)
@@ -180,9 +227,18 @@ def weekly_outcomes(weekly: pd.DataFrame) -> pd.DataFrame:
         .sum()
     )
     per_week = per_week.loc[per_week["started"] > 0]
+    partial, notes = partial_weeks(per_week["week"], start, end)
     records = [
-        {"week": row["week"], "outcome": group, "count": int(row[group]), "order": i}
-        for _, row in per_week.iterrows()
+        {
+            "week": row["week"],
+            "week_end": row["week"] + pd.Timedelta(days=7),
+            "outcome": group,
+            "count": int(row[group]),
+            "order": i,
+            "partial": bool(cut),
+            "note": note,
+        }
+        for (_, row), cut, note in zip(per_week.iterrows(), partial, notes, strict=True)
         for i, group in enumerate(OUTCOME_GROUPS)
     ]
     return pd.DataFrame(records, columns=columns)

@@ -296,7 +296,7 @@ def sync_intents(
             for page in pages:  # written a list page (100) per transaction
                 seen.update(str(intent["id"]) for intent in page)
                 tally.add_page(page, store_page(svc.engine, page, times, now))
-                report(tally.fetched, None, f"{tally.fetched} intents read")
+                report(tally.fetched, None, f"{tally.fetched:,} intents read")
         # Intents created before the window whose status moved since: their events name them.
         named = {_event_object(e).get("id") for e in events}
         moved = {str(i) for i in named if i} - seen
@@ -317,9 +317,9 @@ def sync_intents(
         }
         mark_finished(svc.engine, SYNC_NAME, str(cursor_after), details, seconds)
         message = (
-            f"Read {tally.fetched} intents ({tally.setup_intents} SetupIntents, "
-            f"{tally.payment_intents} PaymentIntents): {tally.inserted} new, {tally.updated} "
-            f"changed, {tally.unchanged} unchanged."
+            f"Read {tally.fetched:,} intents ({tally.setup_intents:,} SetupIntents, "
+            f"{tally.payment_intents:,} PaymentIntents): {tally.inserted:,} new, "
+            f"{tally.updated:,} changed, {tally.unchanged:,} unchanged."
         )
         # The last request: a retrieve of a moved intent, else the lists' last (made on the
         # read-ahead thread), else the events'.

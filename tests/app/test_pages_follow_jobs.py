@@ -113,7 +113,7 @@ def test_conversion_first_visit_starts_the_intent_sync_as_a_job_and_draws_figure
     jobs_settled(at)
     no_exceptions(at)
     assert conversion_report.store_info(app().engine).intents > 0
-    assert at.dataframe and "Linked instantly" in at.dataframe[0].value.columns
+    assert at.dataframe and "Linked" in at.dataframe[0].value.columns
     assert "runs in the background" not in texts(at)
 
 

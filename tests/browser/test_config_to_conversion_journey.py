@@ -134,7 +134,7 @@ def test_admin_config_reaches_the_setup_intent_and_the_manager_counts_it(page, a
     open_page(page, "Conversion")
     page.get_by_role("button", name="Sync intents").click()
     settle(page)
-    page.get_by_text(re.compile(r"Read \d+ intents")).first.wait_for()
+    page.get_by_text(re.compile(r"Read [\d,]+ intents")).first.wait_for()
     usable, started = setup_intent_counts(page, method)
     assert usable == baseline[method][0] + 1
     assert started == baseline[method][1] + 1

@@ -24,6 +24,9 @@ from sandbox.demo.model import (
     DemoWorld,
 )
 from sandbox.server import SandboxHandle
+from services.rules.flow_config import FLOWS
+from services.rules.intent_fields import UNKNOWN_FLOW
+from services.rules.intents import view_of
 
 NOW = 1_790_000_000
 DAY = 86_400
@@ -352,6 +355,27 @@ def test_the_generated_world_has_a_mix_of_outcomes(
     ]
     now = state.now()
     assert any(t <= now for t in refreshes) and any(t > now for t in refreshes)
+
+
+def test_a_share_of_the_seeded_intents_was_made_by_each_of_fcops_flows(
+    generated: tuple[State, DemoWorld, float],
+) -> None:
+    """Seen on Conversion: the Flow box offered only 'not made by fcops', because no demo intent
+    carried the metadata fcops writes when it creates one (fcops_flow, fcops_flow_version). Read
+    as fcops reads it, most intents name one of the six flows (every flow has its share, and
+    Checkout never verifies by microdeposits), and the rest were made elsewhere."""
+    state, _, _ = generated
+    intents = [*state.find("setup_intent"), *state.find("payment_intent")]
+    views = [view_of(i) for i in intents]
+    flows = Counter(v.flow for v in views)
+    assert set(flows) == {*FLOWS, UNKNOWN_FLOW}, flows
+    made = len(intents) - flows[UNKNOWN_FLOW]
+    assert 0.5 <= made / len(intents) <= 0.8, flows
+    assert all(flows[f] >= 0.04 * made for f in FLOWS), flows
+    assert all(v.flow_version == 0 for v in views if v.flow != UNKNOWN_FLOW)
+    assert not [v for v in views if v.flow == "checkout_session" and v.verification_method == "microdeposits"]
+    kinds = {(v.kind, v.flow) for v in views}
+    assert ("payment_intent", "setup_intent") not in kinds and ("setup_intent", "invoice") not in kinds
 
 
 # --------------------------------------------------------------------------- through the SDK

@@ -157,3 +157,14 @@ def test_flag_small_buckets_works_on_any_rate_frame() -> None:
     assert list(out["enough"]) == [False, False, True]
     assert list(out["note"]) == [NO_DATA, f"n < {MIN_COUNT}: too few to judge", ""]
     assert out["line_rate"].isna().tolist() == [True, True, False]
+
+
+def test_partial_weeks_say_which_days_the_range_covers() -> None:
+    weeks = pd.Series(pd.to_datetime(["2026-10-26", "2026-11-02", "2026-11-30"]))
+    partial, notes = chart_data.partial_weeks(weeks, date(2026, 11, 1), date(2026, 11, 30))
+    assert list(partial) == [True, False, True]
+    assert list(notes) == ["partial week: Nov 1 only", "", "partial week: Nov 30 only"]
+    _, notes = chart_data.partial_weeks(weeks[:1], date(2026, 10, 31), None)
+    assert list(notes) == ["partial week: Oct 31–Nov 1 only"]
+    partial, _ = chart_data.partial_weeks(weeks)  # no range: every week whole
+    assert not partial.any()

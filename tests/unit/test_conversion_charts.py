@@ -191,3 +191,57 @@ def test_the_weekly_legend_lists_only_the_methods_shown_in_their_usual_colours()
     scale = layers["judged"]["spec"]["encoding"]["color"]["scale"]  # type: ignore[index]
     assert scale["domain"] == ["instant", "microdeposits"]
     assert scale["range"] == ["#54a24b", "#f58518"]
+
+
+def _ticks(axis: dict) -> list[date]:  # type: ignore[type-arg]
+    return [date(v["year"], v["month"], v["date"]) for v in axis["values"]]
+
+
+def _partial_range_weeks() -> pd.DataFrame:
+    """Three full weeks of data; the range Sat Nov 7 – Wed Nov 18 covers only part of two."""
+    return pd.DataFrame(
+        [
+            {**_row(started=40, succeeded=30, pending=0, failed=10), "week": date(2026, 11, 2)},
+            {**_row(started=40, succeeded=30, pending=0, failed=10), "week": date(2026, 11, 9)},
+            {**_row(started=40, succeeded=30, pending=0, failed=10), "week": date(2026, 11, 16)},
+        ]
+    )
+
+
+def test_the_weekly_bars_span_their_weeks_with_ticks_on_the_mondays_and_partial_weeks_lighter() -> None:
+    """Seen on Conversion: 'Intents per week' ticked Nov 01, Nov 15, Nov 29 (Sundays: Vega's
+    yearweek) while the weeks start on Mondays (Nov 02 in the CSV), and a week the range cut to
+    two days read as a dip."""
+    chart = charts.weekly_outcomes_chart(
+        _partial_range_weeks(), start=date(2026, 11, 7), end=date(2026, 11, 18)
+    )
+    spec = chart.to_dict()
+    x = spec["encoding"]["x"]
+    assert x["field"] == "week" and "timeUnit" not in x and spec["encoding"]["x2"]["field"] == "week_end"
+    ticks = _ticks(x["axis"])
+    assert ticks == [date(2026, 11, 2), date(2026, 11, 9), date(2026, 11, 16)]
+    assert all(t.weekday() == 0 for t in ticks)  # Mondays
+    rows = _values(chart)
+    cut = {r["week"][:10]: (r["partial"], r["note"]) for r in rows}
+    assert cut["2026-11-02"] == (True, "partial week: Nov 7–8 only")
+    assert cut["2026-11-09"] == (False, "")
+    assert cut["2026-11-16"] == (True, "partial week: Nov 16–18 only")
+    assert spec["encoding"]["opacity"]["condition"]["test"] == "datum.partial"
+    assert "partial weeks" in spec["title"]["subtitle"]
+    assert not charts.weekly_outcomes_chart(_partial_range_weeks()).to_dict()["title"]["subtitle"]
+
+
+def test_a_week_the_range_cuts_is_a_hollow_point_off_the_rate_line_with_ticks_on_mondays() -> None:
+    chart = charts.conversion_over_time_chart(
+        _partial_range_weeks(), start=date(2026, 11, 7), end=date(2026, 11, 18)
+    )
+    layers = _layers(chart)
+    assert [r["week"][:10] for r in layers["judged"]["rows"]] == ["2026-11-09"]  # type: ignore[index]
+    hollow = {r["week"][:10]: r["note"] for r in layers["small"]["rows"]}  # type: ignore[index]
+    assert hollow == {
+        "2026-11-02": "partial week: Nov 7–8 only",
+        "2026-11-16": "partial week: Nov 16–18 only",
+    }
+    axis = layers["judged"]["spec"]["encoding"]["x"]["axis"]  # type: ignore[index]
+    assert _ticks(axis) == [date(2026, 11, 2), date(2026, 11, 9), date(2026, 11, 16)]
+    assert "partial week" in chart.to_dict()["title"]["subtitle"]
