@@ -24,6 +24,7 @@ from services.context import Services
 from services.errors import NotFound
 from services.rules.bank_account import SyncInfo, SyncResult, flatten_account
 from services.rules.clock import as_utc
+from services.rules.wording import counted
 
 SYNC_NAME = "accounts"
 # Stripe keeps events for 30 days (reference §2.11); a cursor older than that (less a day of
@@ -101,7 +102,7 @@ def _walk(svc: Services, report: Progress) -> tuple[int, int, int, int]:
         customers += 1
         accounts += n_accounts
         snapshots += n_snapshots
-        report(customers, None, f"{customers} customers, {accounts} accounts")
+        report(customers, None, f"{customers:,} customers, {accounts:,} accounts")
     removed = mirror.forget_customers_except(svc.engine, seen)
     return customers, accounts, snapshots, removed
 
@@ -151,7 +152,7 @@ def _replay(
     events = list(
         svc.gateway.iter_events(types=mirror.SYNC_EVENTS, created_gte=cursor, page_retry=retry)
     )
-    report(0, None, f"{len(events)} changes to apply")
+    report(0, None, f"{len(events):,} changes to apply")
     changes = mirror.changes_in(events)
     reread(svc, changes, retry)
     _missing_holders(svc, changes, retry)
@@ -224,24 +225,22 @@ def needs_walk(svc: Services, cursor: int | None) -> bool:
 def sync_message(result: SyncResult) -> str:
     if result.full:
         gone = (
-            f" {result.removed} customer(s) deleted in Stripe were removed from the list; their "
-            "accounts are kept."
+            f" {counted(result.removed, 'customer')} deleted in Stripe "
+            f"{'was' if result.removed == 1 else 'were'} removed from the list; "
+            f"{'its' if result.removed == 1 else 'their'} accounts are kept."
             if result.removed
             else ""
         )
         return (
-            f"Synced {result.customers} customers and {result.accounts} accounts "
+            f"Synced {counted(result.customers, 'customer')} and "
+            f"{counted(result.accounts, 'account')} "
             f"in {result.seconds} s.{gone}"
         )
     return (
-        f"Applied {_count(result.events, 'change')} from Stripe: "
-        f"{_count(result.customers, 'customer')} and {_count(result.accounts, 'account')} "
+        f"Applied {counted(result.events, 'change')} from Stripe: "
+        f"{counted(result.customers, 'customer')} and {counted(result.accounts, 'account')} "
         f"updated in {result.seconds} s."
     )
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def needs_first_sync(svc: Services, actor: Actor) -> bool:

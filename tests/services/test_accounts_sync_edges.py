@@ -95,7 +95,9 @@ def test_a_full_re_read_removes_customers_deleted_while_nobody_synced_incrementa
     delete_customer_in_stripe(sandbox_handle.base_url, customer["id"])
     result = sync_accounts.sync_accounts(store_svc, ops, full=True)  # no replay of the event
     assert result.full and result.removed == 1
-    assert "1 customer(s) deleted in Stripe were removed" in sync_accounts.sync_message(result)
+    assert "1 customer deleted in Stripe was removed from the list; its accounts are kept" in (
+        sync_accounts.sync_message(result)
+    )
     assert stored(store_svc.engine, CustomerRecord, customer["id"]) is None
     assert stored(store_svc.engine, CustomerRecord, kept_customer["id"]) is not None
     kept = stored(store_svc.engine, AccountRecord, linked[0]["id"])
@@ -309,4 +311,14 @@ def test_the_everyday_sync_message_counts_in_words() -> None:
     many = SyncResult(customers=2, accounts=1_200, snapshots=0, seconds=1.5, full=False, events=3)
     assert sync_accounts.sync_message(many) == (
         "Applied 3 changes from Stripe: 2 customers and 1,200 accounts updated in 1.5 s."
+    )
+
+
+def test_the_full_sync_message_writes_thousands_as_the_cards_do() -> None:
+    """"Synced 20000 customers and 28734 accounts" beside cards that write 20,000."""
+    from services.rules.bank_account import SyncResult
+
+    full = SyncResult(customers=20_000, accounts=28_734, snapshots=0, seconds=61.2, full=True)
+    assert sync_accounts.sync_message(full) == (
+        "Synced 20,000 customers and 28,734 accounts in 61.2 s."
     )
