@@ -174,9 +174,15 @@ if int(data.rates["debits"].iloc[0]) == 0:
 
 st.subheader("Trend per week", divider="gray")
 st.altair_chart(return_trend_chart(data.weekly, rules.LIMITS), width="stretch")
+opens = pd.Timestamp(data.weekly["week"].min()) if len(data.weekly) else None
 st.caption(
     f"Dashed lines: Nacha's limits. Hollow points: weeks with fewer than {MIN_COUNT} debits, too "
     "few to judge. Recent weeks rise as late returns (up to 60 days) arrive."
+    + (
+        f" The first week is the window's: from {opens:%a %b %-d} to Sunday, a part week."
+        if opens is not None and opens.weekday() != 0
+        else ""
+    )
 )
 
 # --------------------------------------------------------------------------- breakdowns
