@@ -23,7 +23,13 @@ from components.table_columns import (
 )
 from services.rules import wording
 from services.rules.flow_config import FlowConfig
-from services.rules.intents import CollectionRequest, IntentView, MicrodepositItem, OpenRequest
+from services.rules.intents import (
+    STUCK_AFTER_BUSINESS_DAYS,
+    CollectionRequest,
+    IntentView,
+    MicrodepositItem,
+    OpenRequest,
+)
 from services.rules.people import bank_words, label, person_words
 from services.rules.table_values import major_units, one_currency, seconds, utc_date, utc_time
 
@@ -148,12 +154,18 @@ def open_requests_frame(rows: list[OpenRequest]) -> pd.DataFrame:
     )
 
 
+# The days since the deposits were due: "Business days late 2" read as a problem next to
+# "stuck = more than 2"; up to 2 is the usual wait, not lateness.
+PAST_ARRIVAL = "Business days past arrival"
+STUCK_WORDS = f"More than {STUCK_AFTER_BUSINESS_DAYS} business days past the expected arrival"
+
+
 def queue_frame(items: list[MicrodepositItem]) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
                 "Stuck": "stuck" if i.stuck else "",
-                "Business days late": i.business_days_late,
+                PAST_ARRIVAL: i.business_days_late,
                 "Expected arrival": utc_date(i.arrival_date),
                 "Sent as": "descriptor code"
                 if i.microdeposit_type == "descriptor_code"
@@ -227,7 +239,7 @@ def queue_table(
     left, right = st.columns(2)
     left.metric("Waiting for verification", f"{waiting:,}")
     right.metric(
-        "Stuck (more than 2 business days past arrival)",
+        f"Stuck (more than {STUCK_AFTER_BUSINESS_DAYS} business days past arrival)",
         f"{stuck:,} of {waiting:,} waiting",
         help="Send these customers the hosted verification link again.",
     )
@@ -239,10 +251,13 @@ def queue_table(
         placeholder="—",
         width="stretch",
         column_config={
-            "Stuck": st.column_config.TextColumn(
-                "Stuck", width=60, help="More than 2 business days past the expected arrival"
+            "Stuck": st.column_config.TextColumn("Stuck", width=60, help=STUCK_WORDS),
+            PAST_ARRIVAL: st.column_config.NumberColumn(
+                width=170,
+                help="Business days since Stripe's expected arrival day of the deposits (0: not "
+                f"due yet, or due today). Stuck only after more than {STUCK_AFTER_BUSINESS_DAYS}: "
+                f"up to {STUCK_AFTER_BUSINESS_DAYS} is the usual wait for the customer to verify.",
             ),
-            "Business days late": st.column_config.NumberColumn(width=130),
             "Expected arrival": date_column(
                 "Expected arrival", width=130, help="Stripe's estimate of the day"
             ),

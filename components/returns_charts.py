@@ -17,6 +17,9 @@ from services.rules.chart_data import MIN_COUNT, flag_small_buckets
 __all__ = ["return_trend_chart"]
 
 
+PART_WEEK = "part week: from the window's first day to Sunday"
+
+
 def return_trend_chart(
     weekly: pd.DataFrame, limits: Mapping[str, float], *, min_count: int = MIN_COUNT
 ) -> alt.LayerChart:
@@ -24,6 +27,10 @@ def return_trend_chart(
     ``limits``: Nacha's limit per category (a share), drawn as dashed rules."""
     data = flag_small_buckets(weekly, base="debits", min_count=min_count)
     data["enough"] = data["enough"].astype(bool)
+    part = pd.to_datetime(data["week"]).dt.day_of_week != 0  # the window's first days: a part week
+    data.loc[part, "note"] = [
+        "; ".join(filter(None, [n, PART_WEEK])) for n in data.loc[part, "note"]
+    ]
     data["rate_pct"] = data["rate"] * 100
     data["line_pct"] = data["line_rate"] * 100
     plotted = data.dropna(subset=["rate"])

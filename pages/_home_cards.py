@@ -109,8 +109,7 @@ def ops_cards(openable: Openable, data: ov.OpsOverview) -> None:
         openable,
         c3,
         "Ownership to review",
-        data.mismatches + data.partials,
-        f"{data.mismatches:,} mismatch · {data.partials:,} partial match, from the last checks.",
+        *_review_figure(data),
         "pages/ownership.py",
         "Review ownership",
     )
@@ -127,6 +126,18 @@ def ops_cards(openable: Openable, data: ov.OpsOverview) -> None:
         "Open requests on Collect",
         query={"tab": "open"},  # Collect opens on that tab
     )
+
+
+def _review_figure(data: ov.OpsOverview) -> tuple[str | int, str]:
+    """The card's figure and caption: "not checked yet" is no 0, and a 0 of a few accounts
+    checked says so (the coverage comes first, then the verdicts)."""
+    coverage, to_review = data.ownership_coverage, data.mismatches + data.partials
+    split = f" {data.mismatches:,} mismatch · {data.partials:,} partial match."
+    if coverage.none_checked and not to_review:
+        return "Not checked", coverage.line(to_review)
+    if coverage.complete:
+        return to_review, coverage.line(to_review) + split
+    return f"{to_review:,} so far", coverage.line(to_review) + split
 
 
 def _policy_words(data: ov.FinanceOverview) -> str:

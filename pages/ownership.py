@@ -434,17 +434,13 @@ def review_view() -> None:
     cols = st.columns(len(VERDICTS))
     for col, verdict in zip(cols, VERDICTS, strict=True):
         col.metric(VERDICT_STYLE[verdict][0], result.counts.get(verdict, 0))
+    cover = result.coverage  # a 0 to review of 1 account checked is no all-clear
+    to_review = result.counts.get("mismatch", 0) + result.counts.get("partial", 0)
     if not result.counts and running:
         st.info(f"No account has been checked yet: {STILL_RUNNING}", icon=":material/hourglass_top:")
         return
     if not result.counts:
-        eligible = runtime.call(orv.eligible_accounts, svc, actor) or 0
-        st.info(
-            f"No account has been checked yet; {eligible:,} linked accounts with the ownership "
-            "permission are in the store. Use “Check all accounts” to compare each one's owners "
-            "with its customer.",
-            icon=":material/info:",
-        )
+        st.info(cover.line(to_review), icon=":material/info:")
         return
     if not result.rows and search.strip():
         st.info(
@@ -455,11 +451,15 @@ def review_view() -> None:
     if not result.rows and running:
         st.info(f"Nothing to review so far: {STILL_RUNNING}", icon=":material/hourglass_top:")
         return
+    if not result.rows and not cover.complete:
+        st.info(cover.line(to_review), icon=":material/info:")
+        return
     if not result.rows:
         st.success("Nothing to review with these filters.", icon=":material/check_circle:")
         return
     st.caption(
-        f"{result.total:,} account(s), {orv.REVIEW_SORTS[sort].lower()} · page {result.page} of "
+        ("" if cover.complete else f"{cover.line(to_review)} ")
+        + f"{result.total:,} account(s), {orv.REVIEW_SORTS[sort].lower()} · page {result.page} of "
         f"{result.pages} · select a row to open it"
     )
     frame = review_frame(result.rows)

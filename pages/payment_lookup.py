@@ -16,7 +16,7 @@ from components.payment_view import payment_card
 from components.search_row import search_row
 from pages import _runtime as runtime
 from services.rules.account_summary import AccountSummary
-from services.usecases import lookup_account
+from services.usecases import lookup_account, retry_debit
 
 actor = runtime.guard("accounts.view")
 svc = runtime.get_app().services
@@ -85,7 +85,14 @@ def failed_attempt(found: lookup_account.Resolution) -> None:
         return
     st.warning(failure.sentence, icon=":material/assignment_return:")
     original = found.retry_original
-    if original and actor.can("returns.view"):  # Home's "Plan a retry" link, to the same place
+    why_not = (
+        runtime.call(retry_debit.why_not_plannable, svc, actor, original)
+        if original and actor.can("returns.view")
+        else None
+    )
+    if why_not:  # the link only where Returns can plan the retry (it said "no return matches")
+        st.caption(f"No retry to plan for {original}: {why_not}")
+    elif original and actor.can("returns.view"):  # Home's "Plan a retry" link, the same place
         st.page_link(
             "pages/returns.py",
             label=f"Plan a retry for {original} (insufficient funds)"

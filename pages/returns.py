@@ -17,16 +17,14 @@ from components.money import format_money
 from components.returns_charts import return_trend_chart
 from components.table_columns import display_frame, duration_column, worded_durations
 from pages import _follow as follow
-from pages import _refresh as bank_refresh
+from pages import _returns_retry as retry_section
 from pages import _runtime as runtime
 from services.auth import Actor
-from services.errors import RefreshStillRunning
 from services.rules import returns as rules
 from services.rules.chart_data import MIN_COUNT, NO_DATA
 from services.rules.people import first_of
 from services.usecases import (
     check_review,
-    retry_debit,
     retry_picker,
     returns_report,
 )
@@ -92,13 +90,14 @@ def counted_once(debits: int, payments: int) -> str:
 # --------------------------------------------------------------------------- controls
 
 left, mid, right = st.columns([2, 2, 1], vertical_alignment="bottom")
+st.session_state.setdefault(retry_section.WINDOW, 60)  # wider: a retry link's older debit
 window = left.number_input(
     "Window (days)",
     min_value=7,
     max_value=180,
-    value=60,
     step=1,
     help="Nacha measures the last 60 days.",
+    key=retry_section.WINDOW,
 )
 level = mid.slider(
     "Warn at this share of a limit",
@@ -175,9 +174,15 @@ if int(data.rates["debits"].iloc[0]) == 0:
 
 st.subheader("Trend per week", divider="gray")
 st.altair_chart(return_trend_chart(data.weekly, rules.LIMITS), width="stretch")
+opens = pd.Timestamp(data.weekly["week"].min()) if len(data.weekly) else None
 st.caption(
     f"Dashed lines: Nacha's limits. Hollow points: weeks with fewer than {MIN_COUNT} debits, too "
     "few to judge. Recent weeks rise as late returns (up to 60 days) arrive."
+    + (
+        f" The first week is the window's: from {opens:%a %b %-d} to Sunday, a part week."
+        if opens is not None and opens.weekday() != 0
+        else ""
+    )
 )
 
 # --------------------------------------------------------------------------- breakdowns
@@ -351,92 +356,6 @@ st.download_button(
     on_click="ignore",
 )
 
-# --------------------------------------------------------------------------- retry
-
-# The retry's balance check waits this long for a refresh it started (a spinner), as
-# Balance check does; a slower bank is followed instead (the click no longer holds the page 10 s
-# and then refuses with "wait for the suggested date" while the refresh still ran).
-RETRY_REFRESH_WAIT = 5.0
-RETRY_FOLLOW = "returns_retry_follow"  # (debit, account, the refusal) while its refresh runs
-RETRY_ENDED = "returns_retry_refresh_ended"  # (debit, how the followed refresh ended)
-RETRY_PENDING = (
-    "The balance refresh is running at the bank; this updates by itself, and the retry can be "
-    "sent once it has finished."
-)
-
-
-def send_retry(choice: str, anyway: bool) -> retry_debit.RetryCreated:
-    """The retry; refused while its balance refresh still runs, the refresh is followed (the
-    retry itself is never sent without a second press: it moves money)."""
-    try:
-        with runtime.waiting_for_stripe("Checking the balance (refreshing it if it is stale)…"):
-            return retry_debit.create_retry(
-                svc, actor, choice, proceed_without_ok=anyway, wait_seconds=RETRY_REFRESH_WAIT
-            )
-    except RefreshStillRunning as err:
-        st.session_state[RETRY_FOLLOW] = (choice, err.account_id, str(err))
-        st.session_state.pop(RETRY_ENDED, None)
-        st.rerun()  # the button is drawn off while the refresh is followed
-
-
-def retry_refresh_ended(_account_id: str, state: Any) -> None:
-    followed = st.session_state.pop(RETRY_FOLLOW, None)
-    if followed is not None:
-        st.session_state[RETRY_ENDED] = (followed[0], state.status if state is not None else None)
-
-
-def say_retry_refresh_ended(status: str | None) -> None:
-    again = "Press “Check the balance and send the retry” again to check the new balance."
-    if status == "succeeded":
-        st.success(f"The balance refresh finished. {again}", icon=":material/refresh:")
-    elif status is None:
-        st.warning(
-            bank_refresh.unfollowed(
-                "balance", "Press “Check the balance and send the retry” again to check the "
-                "balance as it stands."
-            ),
-            icon=":material/cloud_off:",
-        )
-    else:
-        st.warning(
-            f"The balance refresh {status} at the bank. Press “Check the balance and send the "
-            "retry” again to check against the last balance Stripe has.",
-            icon=":material/sync_problem:",
-        )
-
-
-def retry_controls(choice: str) -> None:
-    anyway = st.checkbox("Send even if the balance check is not ok", key="returns_anyway")
-    followed = st.session_state.get(RETRY_FOLLOW) or ("", "", "")
-    following = followed[0] == choice
-    ended = st.session_state.get(RETRY_ENDED)
-    above = st.container()  # what the followed refresh said, above the button
-    if following:
-        above.warning(followed[2], icon=":material/hourglass_top:")
-    clicked = st.button(
-        "Check the balance and send the retry",
-        type="primary",
-        icon=":material/replay:",
-        disabled=following,
-        help="Off while the balance refresh runs at the bank; on again when it has finished."
-        if following
-        else None,
-    )
-    if following:
-        bank_refresh.follow_one(
-            svc, actor, followed[1], "balance", retry_refresh_ended, RETRY_PENDING
-        )
-    elif not clicked:
-        if ended is not None and ended[0] == choice:
-            with above:
-                say_retry_refresh_ended(ended[1])
-    else:
-        st.session_state.pop(RETRY_ENDED, None)
-        made = runtime.call(send_retry, choice, anyway)
-        if made is not None:
-            st.success(made.message, icon=":material/check_circle:")
-
-
 st.subheader("Retry an R01/R09 return", divider="gray")
 # A bounded search in SQL (issue 9): the picker holds at most retry_picker.PICKER_LIMIT.
 wanted = st.query_params.get("retry")  # Home's "Plan a retry for pi_…" link
@@ -456,6 +375,8 @@ found = runtime.call(
 )
 if found is None:
     pass
+elif not found.labels and retry_section.explain_target(svc, actor, retry_search, int(window)):
+    pass  # a pi_ ID the list leaves out: why, and its plan when the rules may allow one
 elif not found.labels:
     st.caption(
         "No insufficient-funds return matches the search."
@@ -474,16 +395,5 @@ else:
         placeholder=f"Choose one of the {first_of(len(labels), found.total, 'returns')}",
         format_func=lambda i: labels.get(i, i),
     )
-    view = runtime.call(retry_debit.plan, svc, actor, choice) if choice else None
-    if choice and view is not None:
-        p = view.plan
-        if p.allowed:
-            st.info(
-                f"Attempt {p.attempt} of {p.of} · deadline {p.deadline} · suggested "
-                f"{p.suggested} ({p.suggestion_reason}).",
-                icon=":material/event:",
-            )
-        else:
-            st.warning(p.reason, icon=":material/block:")
-        if actor.can("debits.retry") and p.allowed:
-            retry_controls(choice)
+    if choice:
+        retry_section.show_plan(svc, actor, choice)

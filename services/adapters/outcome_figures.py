@@ -197,19 +197,30 @@ def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def weekly(engine: Engine, *, since: int, now: int, weeks: int = 13) -> pd.DataFrame:
-    """``rules.returns.weekly_rates``: the rates per Monday-based UTC week of origination."""
-    first = _monday(datetime.fromtimestamp(now, tz=UTC).date()) - timedelta(weeks=weeks - 1)
-    # chains dated before the first Monday fall in weeks not shown
+def weekly(
+    engine: Engine, *, since: int, now: int, weeks: int = 13, start: int | None = None
+) -> pd.DataFrame:
+    """``rules.returns.weekly_rates``: the rates per Monday-based UTC week of origination.
+
+    ``start``: the window's first second instead of ``weeks``: the weeks from the one it falls
+    in, that first week counting only the debits made from ``start`` and dated by its day (a
+    part week, unless ``start`` falls on a Monday)."""
+    last = _monday(datetime.fromtimestamp(now, tz=UTC).date())
+    opens = datetime.fromtimestamp(start, tz=UTC).date() if start is not None else None
+    if opens is not None:
+        weeks = (last - _monday(opens)).days // 7 + 1
+    first = last - timedelta(weeks=weeks - 1)
+    # chains dated before the first Monday (or the window) fall in weeks not shown
     begins = int(datetime(first.year, first.month, first.day, tzinfo=UTC).timestamp())
-    stmts = _statements(since=since, start=begins, end=now, weekly=True)
+    stmts = _statements(since=since, start=max(begins, start or begins), end=now, weekly=True)
     found: dict[Any, Counts] = {}
     with engine.connect() as conn:
         _tally(conn, stmts, found)
     mondays = [first + timedelta(weeks=i) for i in range(weeks)]
     numbers = [(monday - date(1970, 1, 5)).days // 7 for monday in mondays]
+    labels = [opens or first, *mondays[1:]]
     # one frame for every week (a frame per week and a concat cost more than the counting)
-    counted = [(pd.Timestamp(m), found.get(n)) for m, n in zip(mondays, numbers, strict=True)]
+    counted = [(pd.Timestamp(m), found.get(n)) for m, n in zip(labels, numbers, strict=True)]
     return _frame(None, week=counted)
 
 

@@ -15,7 +15,7 @@ from sqlmodel import col, func, or_, select
 from services.adapters.models import AccountRecord, OwnershipCheck
 from services.adapters.people import customers_matching, people_by_id
 from services.adapters.store import session_scope
-from services.rules.owners.views import ReviewPage, ReviewRow
+from services.rules.owners.views import CheckCoverage, ReviewPage, ReviewRow
 from services.rules.paging import clamp
 from services.rules.people import Person
 
@@ -112,6 +112,7 @@ def review_page(
                 select(OwnershipCheck.verdict, func.count()).group_by(OwnershipCheck.verdict)
             ).all()
         )
+        cover = _coverage(session)
         counted = select(func.count()).select_from(checks).where(*where)
         total = int(session.exec(counted).one())
         page = clamp(page, total, page_size)
@@ -155,6 +156,7 @@ def review_page(
         page=page,
         page_size=page_size,
         counts={str(k): int(v) for k, v in counts.items()},
+        coverage=cover,
     )
 
 
@@ -176,3 +178,19 @@ def accounts_with_ownership(engine: Engine, limit: int | None = None) -> list[st
 def count_with_ownership(engine: Engine) -> int:
     with session_scope(engine) as session:
         return int(session.exec(select(func.count()).where(_WITH_OWNERSHIP)).one())
+
+
+def _coverage(session: Any) -> CheckCoverage:
+    checked = select(func.count()).select_from(OwnershipCheck).join(
+        AccountRecord, col(AccountRecord.id) == col(OwnershipCheck.account_id)
+    )
+    return CheckCoverage(
+        checked=int(session.exec(checked.where(_WITH_OWNERSHIP)).one()),
+        checkable=int(session.exec(select(func.count()).where(_WITH_OWNERSHIP)).one()),
+    )
+
+
+def coverage(engine: Engine) -> CheckCoverage:
+    """How many accounts with the ownership permission have a stored check, of how many."""
+    with session_scope(engine) as session:
+        return _coverage(session)

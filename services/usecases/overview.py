@@ -19,7 +19,7 @@ from sqlmodel import col, func, or_, select
 
 from services import audit
 from services.adapters import balance_attention as attention
-from services.adapters import data_version, outcome_figures
+from services.adapters import data_version, outcome_figures, ownership_checks
 from services.adapters.models import (
     AccountRecord,
     DebitOutcomeRecord,
@@ -32,6 +32,7 @@ from services.context import Services
 from services.rules import returns as returns_rules
 from services.rules.clock import as_utc
 from services.rules.debit import DebitPolicy
+from services.rules.owners.views import CheckCoverage
 from services.usecases import debit_policy
 from services.usecases import edit_flows as flows
 from services.usecases.collect_common import LOOKBACK_SECONDS, count_listed
@@ -83,6 +84,8 @@ class OpsOverview:
     requests_read: bool = True  # False: no intent sync ever finished (Collect's first visit reads them)
     relink_needed: int = 0  # active accounts Stripe expects to deactivate unless relinked
     relink_soonest: int | None = None  # the earliest of their expected deactivation dates
+    # how many accounts the verdicts above cover: 0 to review of 1 checked is no all-clear
+    ownership_coverage: CheckCoverage = CheckCoverage(0, 0)
 
 
 @dataclass(frozen=True)
@@ -230,6 +233,7 @@ def ops_overview(
         requests_read=not never_finished(engine, SYNC_NAME),
         relink_needed=int(counts["relink_needed"]),
         relink_soonest=int(soonest) if soonest is not None else None,
+        ownership_coverage=ownership_checks.coverage(engine),
     )
 
 

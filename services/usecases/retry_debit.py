@@ -30,7 +30,7 @@ from services.usecases.check_debit import DebitCheck, check_debit
 from services.usecases.collect_common import send_settled, unconfirmed
 from services.usecases.debit_outcomes import load_attempts, record_payment_intent
 
-__all__ = ["RetryCreated", "RetryPlanView", "create_retry", "plan"]
+__all__ = ["RetryCreated", "RetryPlanView", "create_retry", "plan", "why_not_plannable"]
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,17 @@ def plan(svc: Services, actor: Actor, original_id: str) -> RetryPlanView:
     """Attempt n of 3, the deadline and the suggested date for a returned debit (read-only)."""
     require(actor, "returns.view")
     return _plan(svc, original_id)
+
+
+def why_not_plannable(svc: Services, actor: Actor, original_id: str) -> str | None:
+    """None when Returns can plan a retry of ``original_id`` (Payment lookup then links to it);
+    else why not, in a sentence: unknown to fcops, not R01/R09, three attempts, past 180 days."""
+    require(actor, "returns.view")
+    try:
+        view = _plan(svc, original_id)
+    except (NotFound, ValidationError) as err:
+        return str(err)
+    return None if view.plan.allowed else view.plan.reason
 
 
 def create_retry(

@@ -114,7 +114,7 @@ def report(
         now=now,
         window_days=window,
         rates=rates,
-        weekly=figures.weekly(svc.engine, since=span["since"], now=now, weeks=13),
+        weekly=figures.weekly(svc.engine, since=span["since"], now=now, start=span["start"]),
         breakdowns={by: figures.breakdown(svc.engine, by, **span) for by in rules.BREAKDOWNS},
         warnings=rules.warnings(rates, level=warning_level),
         last_synced=moment(synced) if synced else None,

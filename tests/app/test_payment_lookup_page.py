@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import no_exceptions, open_page, texts, webhooks_settled
 from tests.app.conftest import shared_app as app
 
 PAGE = "pages/payment_lookup.py"
@@ -219,6 +219,7 @@ def test_a_returned_debit_shows_the_account_it_debited_its_return_and_the_retry_
     """It said "No payment method is attached yet: the customer has not linked a bank account"
     and "Verification: No bank account yet", next to "Mandate: active"."""
     pi_id, fca = returned_debit()
+    webhooks_settled()  # the debit's outcome in fcops' store: Returns can plan its retry
     at = look_up(pi_id, "finance")
     no_exceptions(at)
     shown = texts(at)
@@ -240,3 +241,28 @@ def test_a_returned_debit_shows_the_account_it_debited_its_return_and_the_retry_
     links = [str(link.proto) for link in at.get("page_link")]
     retry = next(p for p in links if f"Plan a retry for {pi_id} (insufficient funds)" in p)
     assert "returns" in retry and f"retry={pi_id}" in retry.replace('"', "")
+
+
+def test_the_retry_link_is_offered_only_when_returns_can_plan_it_else_why() -> None:
+    """The link led to Returns' "No insufficient-funds return matches the search." for a debit
+    Returns could not plan (one made 75 days ago, before its window, read the same). Now the
+    link is there only when the plan allows a retry; otherwise the page says why."""
+    from sqlmodel import col, update
+
+    from services.adapters.models import DebitOutcomeRecord
+    from services.adapters.store import session_scope
+
+    pi_id, _ = returned_debit()
+    webhooks_settled()
+    with session_scope(app().engine) as session:  # made 200 days ago: past Nacha's 180 days
+        session.execute(
+            update(DebitOutcomeRecord)
+            .where(col(DebitOutcomeRecord.id) == pi_id)
+            .values(created=app().services.now() - 200 * 86_400)
+        )
+    at = look_up(pi_id, "finance")
+    no_exceptions(at)
+    links = [str(link.proto) for link in at.get("page_link")]
+    assert not any("Plan a retry" in p for p in links)
+    said = " ".join(c.value for c in at.caption)
+    assert f"No retry to plan for {pi_id}: The 180 days after the original settlement ended" in said

@@ -211,6 +211,8 @@ TABLE: dict[str, Row] = {
     "debit_policy.versions": Row("policy.edit", lambda w, a: _m("debit_policy").versions(w.svc, a)),
     "debit_policy.save_policy": Row("policy.edit", lambda w, a: _m("debit_policy").save_policy(w.svc, a, _policy(), expected_version=0), writes=True),
     "retry_debit.plan": Row("returns.view", lambda w, a: _m("retry_debit").plan(w.svc, a, PI)),
+    "retry_debit.why_not_plannable": Row("returns.view", lambda w, a: _m("retry_debit").why_not_plannable(w.svc, a, PI)),
+    "retry_picker.retry_target": Row("returns.view", lambda w, a: _m("retry_picker").retry_target(w.svc, a, PI)),
     "retry_debit.create_retry": Row("debits.retry", lambda w, a: _m("retry_debit").create_retry(w.svc, a, PI, wait_seconds=0), writes=True),
     "debit_outcomes.sync_outcomes": Row("returns.sync", lambda w, a: _m("debit_outcomes").sync_outcomes(w.svc, a), writes=True),
     "sync_intents.needs_first_sync": Row(ANYONE, lambda w, a: _m("sync_intents").needs_first_sync(w.svc, a)),

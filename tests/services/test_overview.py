@@ -14,6 +14,7 @@ from services.auth import Actor
 from services.context import Services
 from services.errors import ValidationError
 from services.rules.debit import DebitPolicy
+from services.rules.owners.views import CheckCoverage
 from services.usecases import browse_accounts, collect_lists
 from services.usecases import overview as ov
 from services.usecases.debit_policy import save_policy
@@ -101,8 +102,33 @@ def test_ops_counts_problem_accounts_review_verdicts_and_waiting_microdeposits(
         partials=2,
         open_requests=1,
         requests_read=False,  # intents written here, no intent sync ever finished
+        ownership_coverage=CheckCoverage(0, 0),  # none of these has the ownership permission
     )
     assert not result.empty
+
+
+def test_ops_says_how_many_accounts_the_review_count_covers_not_a_bare_zero(
+    engine: Engine,
+) -> None:
+    """A fresh store said "Ownership to review 0" with 1 account of 164 checked (tester)."""
+    with_ownership = ",balances,ownership,payment_method,"
+    insert(
+        engine,
+        *(account(n, permissions=with_ownership) for n in range(1, 5)),
+        account(5),  # no ownership permission: not checkable
+        OwnershipCheck(account_id="fca_test0001", verdict="match", score=95),
+    )
+
+    ops = ov.overview_from_store(engine, OPS, now=NOW).ops
+
+    assert ops is not None and ops.mismatches + ops.partials == 0
+    assert ops.ownership_coverage == CheckCoverage(checked=1, checkable=4)
+    assert not ops.ownership_coverage.complete
+    assert ops.ownership_coverage.line(0) == (
+        "1 of 4 accounts checked · 0 to review so far — use Check all accounts to check the rest."
+    )
+    assert CheckCoverage(0, 4).line(0).startswith("Not checked yet: 0 of 4 accounts checked")
+    assert CheckCoverage(4, 4).line(2) == "All 4 accounts checked · 2 to review."
 
 
 def test_finance_counts_balances_older_than_the_policy_and_never_refreshed_ones(

@@ -83,8 +83,45 @@ class ReviewRow:
 
 
 @dataclass(frozen=True)
+class CheckCoverage:
+    """How much of the store the stored checks cover: a 0 to review means little when few
+    accounts were checked, so the review list and Home say how many were."""
+
+    checked: int  # accounts with the ownership permission that have a stored check
+    checkable: int  # mirrored accounts with the ownership permission (what "check all" reads)
+
+    @property
+    def none_checked(self) -> bool:
+        return self.checked == 0
+
+    @property
+    def complete(self) -> bool:
+        return self.checkable > 0 and self.checked >= self.checkable
+
+    def line(self, to_review: int) -> str:
+        """What the stored checks say, with how many accounts they cover."""
+        if self.none_checked and not to_review:
+            if not self.checkable:
+                return (
+                    "Not checked yet: no linked account with the ownership permission is in the "
+                    "store; Check all accounts finds them and checks each one."
+                )
+            return (
+                f"Not checked yet: 0 of {self.checkable:,} accounts checked — use Check all "
+                "accounts to compare each one's owners with its customer."
+            )
+        if self.complete:
+            return f"All {self.checkable:,} accounts checked · {to_review:,} to review."
+        return (
+            f"{self.checked:,} of {self.checkable:,} accounts checked · {to_review:,} to review "
+            "so far — use Check all accounts to check the rest."
+        )
+
+
+@dataclass(frozen=True)
 class ReviewPage(Page[ReviewRow]):
     counts: dict[str, int]  # every stored verdict → how many accounts have it
+    coverage: CheckCoverage = CheckCoverage(0, 0)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,84 @@
+"""Returns at ``?retry=pi_…`` (Payment lookup's "Plan a retry" link) says why it cannot list the
+debit, and plans one made before the window regardless (Nacha: R01/R09, up to 2 retries within
+180 days of the original entry). It said "No insufficient-funds return matches the search." for
+a debit made 75 days ago, an unknown pi_ and an R02 return alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamlit.testing.v1 import AppTest
+
+from services.usecases.debit_outcomes import record_payment_intent
+from tests.app.conftest import DASHBOARD, no_exceptions, signed_in, texts
+from tests.app.conftest import shared_app as app
+from tests.app.test_returns_page import forget_seeded_debits, outcomes_synced  # noqa: F401
+
+PAGE = "pages/returns.py"
+DAY = 86_400
+NO_MATCH = "No insufficient-funds return matches the search."
+
+
+def debit(name: str, *, days_ago: int, code: str) -> str:
+    now = app().services.now()
+    pm = {"id": f"pm_{name}", "type": "us_bank_account",
+          "us_bank_account": {"bank_name": "Gringotts", "last4": "4242"}}  # fmt: skip
+    record_payment_intent(
+        app().engine,
+        {
+            "id": f"pi_{name}",
+            "object": "payment_intent",
+            "amount": 4_200,
+            "currency": "usd",
+            "created": now - days_ago * DAY,
+            "customer": "cus_rita",
+            "status": "requires_payment_method",
+            "payment_method": pm,
+            "last_payment_error": {"code": code, "payment_method": pm},
+            "metadata": {},
+        },
+        at=now - days_ago * DAY + DAY,
+    )
+    return f"pi_{name}"
+
+
+def opened_with(pi: str) -> AppTest:
+    """A new session at Returns' address with ``?retry=pi``, as the link opens it."""
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    signed_in(at, "finance")
+    at.run()
+    at.switch_page(PAGE)
+    at.query_params["retry"] = pi
+    at.run()
+    no_exceptions(at)
+    return at
+
+
+def infos(at: Any) -> str:
+    return " ".join(str(e.value) for e in [*at.info, *at.warning])
+
+
+def test_a_debit_older_than_the_window_is_explained_planned_and_the_window_widened() -> None:
+    old = debit("retry_old75", days_ago=75, code="insufficient_funds")
+    at = opened_with(old)
+    said = infos(at)
+    assert NO_MATCH not in texts(at)
+    assert f"{old} was made 75 days ago, before this 60-day window" in said
+    assert "Attempt 2 of 3" in said, "planned regardless: the rules allow it"
+    assert any("send the retry" in b.label for b in at.button)
+    at.button(key="returns_widen").click().run()
+    no_exceptions(at)
+    assert at.number_input(key="returns_window").value == 76  # 75 days and some seconds
+    assert at.selectbox(key="returns_retry_pick").value == old  # the wider list holds it, chosen
+
+
+def test_an_r02_return_and_an_unknown_debit_say_why_no_retry() -> None:
+    closed = debit("retry_closed", days_ago=5, code="account_closed")
+    at = opened_with(closed)
+    assert NO_MATCH not in texts(at)
+    assert f"{closed} came back R02" in infos(at) and "no other return may be retried" in infos(at)
+    assert not any("send the retry" in b.label for b in at.button)
+
+    at = opened_with("pi_nosuchdebit42")
+    assert "No debit pi_nosuchdebit42 is known to fcops" in infos(at)
+
