@@ -157,9 +157,7 @@ def run_request_actions(result: CollectionRequest) -> None:
 
 
 def create_section(config: flow_config.FlowConfig) -> None:
-    st.subheader("3. Create the request")
-    if (args := take("create")) is not None:
-        create.create_request(svc, actor, *args)
+    """Step 3 below its heading (and the create a click asked for, already sent)."""
     create.customer_open(svc, actor)
     has_customer = bool(st.session_state.get(CUSTOMER))
     has_result = st.session_state.get(RESULT) is not None
@@ -381,11 +379,26 @@ new_tab, open_tab, queue_tab_ = st.tabs(
 )
 with new_tab:
     config = flows.view(svc, actor, "setup_intent")
-    customer_section(svc, actor)
-    config_card(config)
-    put_aside(svc, actor)
+    steps, aside, step3 = st.container(), st.container(), st.container()
+    with step3:
+        st.subheader("3. Create the request")
+    # A create a click asked for is sent first, under its own spinner: step 1 may ask Stripe
+    # (a searched cus_ ID, 8 s when Stripe is slow), and a reload meanwhile lost the click
+    # before its create was written, with no word of it and nothing at Stripe. Written at
+    # once, a reload follows it (create.follow_own).
+    if (args := take("create")) is not None:
+        with aside:
+            put_aside(svc, actor)  # the customer was chosen by a callback, before this run
+        with step3:
+            create.create_request(svc, actor, *args)
+    with steps:
+        customer_section(svc, actor)
+        config_card(config)
+    with aside:
+        put_aside(svc, actor)
     address.keep_choice()  # a customer chosen on this run: the address follows, once
-    create_section(config)
+    with step3:
+        create_section(config)
     current: CollectionRequest | None = st.session_state.get(RESULT)
     if current is not None:
         run_request_actions(current)
