@@ -91,6 +91,10 @@ def test_a_failed_cancel_stays_said_on_its_request_reload_after_reload() -> None
         app().simulator.clear_faults()
     no_exceptions(at)
     assert at.error, texts(at)  # said at once, where it was asked
+    assert not failed_notes(at, intent_id), texts(at)  # and only there: said once
+    at.run()  # the next run: the note on the request says it instead
+    assert not at.error, texts(at)
+    [note] = failed_notes(at, intent_id)
 
     for _reload in range(2):  # F5, and F5 again
         reloaded = open_page(PAGE, "ops")
@@ -120,7 +124,7 @@ def test_a_colleagues_running_cancel_is_a_notice_followed_to_its_outcome() -> No
 
     def slow_cancel() -> None:  # ops's click, waiting on Stripe
         done.append(cancel_request(
-            app().services, OPS, intent_id, reason=None,
+            app().services, OPS, intent_id, reason="requested_by_customer",
             idempotency_key=f"colleague-cancel-{secrets.token_hex(4)}",
         ))
 
@@ -147,5 +151,7 @@ def test_a_colleagues_running_cancel_is_a_notice_followed_to_its_outcome() -> No
     no_exceptions(admin)
     said = " ".join(s.value for s in admin.success)
     assert f"The cancel of {intent_id} asked at" in said and "by ops is done" in said, texts(admin)
+    # The reason in words, not Stripe's "(requested_by_customer)".
+    assert f"Canceled {intent_id} (reason: requested by the customer)." in said, said
     assert "Nothing was sent" not in texts(admin)
     assert not any(o.endswith(intent_id) for o in options(admin, "collect_cancel_open"))
