@@ -24,11 +24,13 @@ from components.table_columns import (
 from services.rules import wording
 from services.rules.flow_config import FlowConfig
 from services.rules.intents import (
+    CANCEL_REASONS,
     STUCK_AFTER_BUSINESS_DAYS,
     CollectionRequest,
     IntentView,
     MicrodepositItem,
     OpenRequest,
+    reason_words,
 )
 from services.rules.people import bank_words, label, person_words
 from services.rules.table_values import major_units, one_currency, seconds, utc_date, utc_time
@@ -81,11 +83,7 @@ VERIFICATION_WORDS = {
     "instant": "instant only (Financial Connections)",
     "microdeposits": "microdeposits only (typed numbers)",
 }
-REASON_WORDS = {
-    "requested_by_customer": "Requested by the customer",
-    "abandoned": "Abandoned",
-    "duplicate": "Duplicate",
-}
+REASON_WORDS = {r: reason_words(r).capitalize() for r in CANCEL_REASONS}  # the Reason picker
 WAITING_WORDS = {
     "requires_payment_method": "Customer to link a bank account",
     "requires_confirmation": "Confirmation (Stripe.js)",
@@ -287,13 +285,32 @@ def request_name(result: CollectionRequest) -> str:
     return f"{kind} `{result.id}`"
 
 
-def request_status(result: CollectionRequest, status: str, *, now: bool = False) -> str:
-    """'<request> is <status> on Stripe.' naming a link's SetupIntent too (its status is the
-    SetupIntent's)."""
+def request_named(result: CollectionRequest) -> str:
+    """The request as the card names it, a link's SetupIntent too (its status is its own)."""
     behind = f" (SetupIntent `{result.id}`)" if result.checkout_session_id else ""
-    return f"{request_name(result)}{behind} is {'now ' if now else ''}{status}" + (
+    return f"{request_name(result)}{behind}"
+
+
+def request_status(result: CollectionRequest, status: str, *, now: bool = False) -> str:
+    """'<request> is <status> on Stripe.' naming a link's SetupIntent too."""
+    return f"{request_named(result)} is {'now ' if now else ''}{status}" + (
         "." if now else " on Stripe."
     )
+
+
+def verified(ident: str, status: str, name: str | None = None) -> str:
+    """What a microdeposit verification of ``ident`` did, from the status Stripe gave it after
+    (``name``: how the page names it): a SetupIntent that succeeded has its bank account saved
+    with an active mandate, ready for debits; a PaymentIntent's debit then goes ahead."""
+    said = name or ident
+    if ident.startswith("pi_") and status == "processing":
+        return (f"Verified: {said} is processing: the debit is on its way (an ACH debit takes "
+                "a few business days).")
+    if ident.startswith("pi_") and status == "succeeded":
+        return f"Verified: {said} succeeded: the debit went through."
+    if status == "succeeded":
+        return f"Verified: {said} succeeded; the bank account is ready for debits."
+    return f"Verified: {said} is now {status}."
 
 
 def hosted_link(result: CollectionRequest, status: str, *, now: int) -> None:

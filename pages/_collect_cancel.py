@@ -18,7 +18,7 @@ import streamlit as st
 from components.collect_view import REASON_WORDS
 from pages import _runtime as runtime
 from pages._pending import ask
-from services.rules.intents import CANCEL_REASONS, IntentView
+from services.rules.intents import CANCEL_REASONS, IntentView, reason_words
 from services.rules.wording import ago, timestamp
 from services.usecases.collect_cancel import cancel_request, uncancelable
 from services.usecases.collect_cancel_runs import (
@@ -59,7 +59,7 @@ def cancel(svc: Any, actor: Any, select_key: str) -> IntentView | None:
             f"Expired the link `{view.expired_link}`, so Stripe canceled {view.id}: the "
             "customer can no longer open the link."
             if view.expired_link
-            else f"Canceled {view.id}.",
+            else f"Canceled {view.id}" + (f" (reason: {reason_words(reason)})." if reason else "."),
             icon=":material/check_circle:",
         )
     return view
@@ -72,10 +72,14 @@ def cancel_section(
     action: str,
     select_key: str,
     statuses: dict[str, str],
+    *,
+    said: str | None = None,
 ) -> None:
     """Below a list (``labels``: id → people-first label; ``statuses``: id → status): the
     requests no one can cancel, each with why and what ends it; the cancels of its requests
-    still running at Stripe, said on each and followed; Cancel for the others."""
+    still running at Stripe, said on each and followed; those that failed; Cancel for the
+    others. ``said``: the request whose cancel failed on this run, its error already shown at
+    the top of the tab (its note shows from the next run on, not twice now)."""
     locked = runtime.call(uncancelable, svc, actor, statuses) or {}
     for ident, why in locked.items():
         label = labels.get(ident, ident)  # ends with the ID the sentence starts with
@@ -87,7 +91,7 @@ def cancel_section(
         followed.setdefault(start.id, select_key)
     if running:
         follow_running(svc, actor, tuple((i, s.id) for i, s in running.items()))
-    idle = [i for i in labels if i not in running]
+    idle = [i for i in labels if i not in running and i != said]
     for ident, start in (runtime.call(cancels_failed, svc, actor, idle) or {}).items():
         st.warning(failed_sentence(ident, start, actor), icon=":material/error:")
     cancel_controls({i: label for i, label in labels.items() if i not in running}, action, select_key)

@@ -196,6 +196,23 @@ def follow_running(svc: Any, actor: Any, start_ids: tuple[int, ...]) -> None:
     st.caption(f":material/autorenew: Checked every {FOLLOW_SECONDS} s: updates by itself.")
 
 
+@st.fragment(run_every=FOLLOW_SECONDS)
+def own_running(svc: Any, actor: Any, start_id: int) -> None:
+    """This person's create still running, drawn here so its "(2 s ago)" counts up while they
+    watch (it stayed at the age of the reload); the whole page again once it has ended."""
+    start = runtime.call(creation, svc, actor, start_id)
+    if start is not None and start.outcome != "running":
+        st.rerun()
+    what = WHAT.get(start.kind if start else "", "request")
+    st.info(
+        f"The {what} you asked for "
+        + (f"at {timestamp(start.started_at)} ({ago(_now() - start.started_at)}) " if start else "")
+        + "is still being created at Stripe (Stripe is answering slowly). It shows here when "
+        "Stripe answers; creating again would make a second one.",
+        icon=":material/hourglass_top:",
+    )
+
+
 def follow_own(svc: Any, actor: Any, customer: str, ones: list[OpenOne]) -> None:
     """After a reload (or in another tab) during this person's create for ``customer``: say it
     is being created, then show it (or why it was not made) when Stripe has answered."""
@@ -208,14 +225,7 @@ def follow_own(svc: Any, actor: Any, customer: str, ones: list[OpenOne]) -> None
         return
     start = runtime.call(creation, svc, actor, followed[1])
     if start is None or start.outcome == "running":
-        what = WHAT.get(start.kind if start else "", "request")
-        st.info(
-            f"The {what} you asked for "
-            + (f"at {timestamp(start.started_at)} ({ago(_now() - start.started_at)}) " if start else "")
-            + "is still being created at Stripe (Stripe is answering slowly). It shows here when "
-            "Stripe answers; creating again would make a second one.",
-            icon=":material/hourglass_top:",
-        )
+        own_running(svc, actor, followed[1])
         return
     st.session_state.pop(FOLLOWED, None)
     what = WHAT.get(start.kind, "request")

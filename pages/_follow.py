@@ -190,9 +190,29 @@ def _ended(key: str, view: jobs.JobView | None) -> None:
 
 
 
-@st.fragment(run_every=1.0)
+IDLE_SECONDS = 10.0  # following no job: how often a page looks for one started elsewhere
+
+
 def progress_line(key: str, label: str) -> None:
-    """While the job runs: one progress line from the store, refreshed every second."""
+    """While the job runs: one progress line from the store, refreshed every second. While none
+    runs, only a look every ``IDLE_SECONDS`` for one started elsewhere (a colleague, another
+    tab): each look is a store query, and a page draws up to two lines, which reran every second
+    all the time a page stayed open."""
+    if st.session_state.get(FOLLOW + key):
+        _progress(key, label)
+    else:
+        _look_for_job(key)
+
+
+@st.fragment(run_every=IDLE_SECONDS)
+def _look_for_job(key: str) -> None:
+    if following(key):  # a sync started elsewhere while the page was open
+        _rerun()  # the whole page, following it: its progress line, its sync button disabled
+
+
+@st.fragment(run_every=1.0)
+def _progress(key: str, label: str) -> None:
+    """One progress line of the job followed under ``key``, from the store."""
     adopted = FOLLOW + key not in st.session_state
     job_id = following(key)
     if not job_id:

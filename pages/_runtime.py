@@ -21,7 +21,7 @@ import bootstrap
 from components.literal import literal
 from services.adapters.backoff import outcome_unknown
 from services.auth import PERMISSIONS, Actor, sign_in_ended
-from services.errors import FcopsError, NothingChanged
+from services.errors import FcopsError, NothingChanged, StillRunning
 from services.rules.ids import is_id
 from services.rules.secrets import mask_secrets
 
@@ -173,6 +173,8 @@ def page_header(title: str, caption: str | None = None) -> None:
 def show_error(err: BaseException) -> None:
     if isinstance(err, NothingChanged):  # refused by how things already were: not an error
         show_unchanged(str(err), as_asked=err.as_asked)
+    elif isinstance(err, StillRunning):  # the same change still running: followed, not an error
+        st.info(mask_secrets(str(err)), icon=":material/hourglass_top:")
     elif isinstance(err, FcopsError):
         st.error(mask_secrets(str(err)), icon=":material/error:")
     else:

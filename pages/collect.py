@@ -23,8 +23,10 @@ from components.collect_view import (
     open_requests_table,
     pick_label,
     queue_table,
+    request_named,
     request_status,
     request_summary,
+    verified,
 )
 from pages import _collect_address as address
 from pages import _collect_cancel as cancels
@@ -128,8 +130,8 @@ def verify(
         # Too many attempts or a timeout changes the intent; show its state as Stripe has it now.
         keep_view(runtime.call(current_view, svc, actor, intent_id))
         return None
-    said = request_status(shown, view.status, now=True) if shown else f"{view.id} is now {view.status}."
-    st.success(f"Verified: {said}", icon=":material/check_circle:")
+    name = request_named(shown) if shown else None
+    st.success(verified(view.id, view.status, name), icon=":material/check_circle:")
     keep_view(view)
     return view
 
@@ -157,9 +159,7 @@ def run_request_actions(result: CollectionRequest) -> None:
 
 
 def create_section(config: flow_config.FlowConfig) -> None:
-    st.subheader("3. Create the request")
-    if (args := take("create")) is not None:
-        create.create_request(svc, actor, *args)
+    """Step 3 below its heading (and the create a click asked for, already sent)."""
     create.customer_open(svc, actor)
     has_customer = bool(st.session_state.get(CUSTOMER))
     has_result = st.session_state.get(RESULT) is not None
@@ -253,9 +253,18 @@ def verify_form(intent_id: str, microdeposit_type: str | None, *, prefix: str, a
     play.test_values_hint(kind)
 
 
+def cancel_asked(action: str) -> str | None:
+    """The cancel a button asked for (at the top of its tab); the request it failed for, whose
+    error was just said here (its note on the request waits for the next run: said once)."""
+    if (args := take(action)) is None:
+        return None
+    view = cancels.cancel(svc, actor, *args)
+    keep_view(view)
+    return st.session_state.get(args[0]) if view is None else None
+
+
 def open_requests_tab() -> None:
-    if (args := take("cancel_open")) is not None:
-        keep_view(cancels.cancel(svc, actor, *args))
+    failed_now = cancel_asked("cancel_open")
     cancels.followed_outcomes(svc, actor, "collect_cancel_open")
     # The list is read from the store; Stripe is asked only when this button is pressed.
     pull = st.button(
@@ -290,12 +299,13 @@ def open_requests_tab() -> None:
     open_requests_table(rows)
     labels = {r.id: pick_label(r) for r in rows}
     statuses = {r.id: r.status for r in rows}
-    cancels.cancel_section(svc, actor, labels, "cancel_open", "collect_cancel_open", statuses)
+    cancels.cancel_section(
+        svc, actor, labels, "cancel_open", "collect_cancel_open", statuses, said=failed_now
+    )
 
 
 def queue_tab() -> None:
-    if (args := take("cancel_queue")) is not None:
-        keep_view(cancels.cancel(svc, actor, *args))
+    failed_now = cancel_asked("cancel_queue")
     cancels.followed_outcomes(svc, actor, "collect_cancel_queue")
     pull = st.button(
         "Sync from Stripe",
@@ -335,7 +345,9 @@ def queue_tab() -> None:
     verify_from_queue(items)
     labels = {i.id: pick_label(i) for i in items}
     waiting = {i.id: "requires_action" for i in items}  # all wait on microdeposits
-    cancels.cancel_section(svc, actor, labels, "cancel_queue", "collect_cancel_queue", waiting)
+    cancels.cancel_section(
+        svc, actor, labels, "cancel_queue", "collect_cancel_queue", waiting, said=failed_now
+    )
 
 
 def verify_from_queue(items: list[MicrodepositItem]) -> None:
@@ -349,7 +361,7 @@ def verify_from_queue(items: list[MicrodepositItem]) -> None:
         if (done := st.session_state.pop(QUEUE_VERIFIED, None)) is not None:
             st.success(done, icon=":material/check_circle:")
         if asked is not None and (view := verify(*asked)) is not None:
-            st.session_state[QUEUE_VERIFIED] = f"Verified: {view.id} is now {view.status}."
+            st.session_state[QUEUE_VERIFIED] = verified(view.id, view.status)
             st.session_state[QUEUE_PICK] = None  # clears the picker on screen too
             st.rerun()  # the queue above, read before the verification, still lists it
         picked = st.selectbox(
@@ -381,11 +393,26 @@ new_tab, open_tab, queue_tab_ = st.tabs(
 )
 with new_tab:
     config = flows.view(svc, actor, "setup_intent")
-    customer_section(svc, actor)
-    config_card(config)
-    put_aside(svc, actor)
+    steps, aside, step3 = st.container(), st.container(), st.container()
+    with step3:
+        st.subheader("3. Create the request")
+    # A create a click asked for is sent first, under its own spinner: step 1 may ask Stripe
+    # (a searched cus_ ID, 8 s when Stripe is slow), and a reload meanwhile lost the click
+    # before its create was written, with no word of it and nothing at Stripe. Written at
+    # once, a reload follows it (create.follow_own).
+    if (args := take("create")) is not None:
+        with aside:
+            put_aside(svc, actor)  # the customer was chosen by a callback, before this run
+        with step3:
+            create.create_request(svc, actor, *args)
+    with steps:
+        customer_section(svc, actor)
+        config_card(config)
+    with aside:
+        put_aside(svc, actor)
     address.keep_choice()  # a customer chosen on this run: the address follows, once
-    create_section(config)
+    with step3:
+        create_section(config)
     current: CollectionRequest | None = st.session_state.get(RESULT)
     if current is not None:
         run_request_actions(current)

@@ -41,6 +41,12 @@ class Refused(ValidationError):
     nothing was wrong with the input or with Stripe. Audited as ``refused``, not ``error``."""
 
 
+class StillRunning(Refused):
+    """Refused before anything was sent because the same change, asked by a colleague or in
+    another tab, is still running: nothing is wrong, and the page follows the running one.
+    Pages show it as a notice, not an error box."""
+
+
 class RefreshStillRunning(Refused):
     """Refused because a balance refresh (``account_id``'s) is still running at the bank: the
     page can follow it and let the person try again when it ends."""

@@ -35,6 +35,22 @@ OPEN_STATUSES = (
     "processing",
 )
 CANCEL_REASONS = ("requested_by_customer", "abandoned", "duplicate")
+# A cancellation reason as a person reads it (Stripe's own for a PaymentIntent too); unknown
+# ones lose their underscores.
+_REASON_WORDS = {
+    "requested_by_customer": "requested by the customer",
+    "abandoned": "abandoned",
+    "duplicate": "duplicate",
+    "automatic": "canceled automatically by Stripe",
+    "failed_invoice": "its invoice failed",
+    "void_invoice": "its invoice was voided",
+    "fraudulent": "fraudulent",
+}
+
+
+def reason_words(reason: str) -> str:
+    """``requested_by_customer`` → "requested by the customer"."""
+    return _REASON_WORDS.get(reason, reason.replace("_", " "))
 STUCK_AFTER_BUSINESS_DAYS = 2
 
 

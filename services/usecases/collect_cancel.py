@@ -26,7 +26,7 @@ from services.context import Services
 from services.errors import NotFound, NothingChanged, StripeRequestError, ValidationError
 from services.rules.intent_checks import cancel_done
 from services.rules.intent_fields import customer_id
-from services.rules.intents import CANCEL_REASONS, IntentView, view_of
+from services.rules.intents import CANCEL_REASONS, IntentView, reason_words, view_of
 from services.rules.request_state import uncancelable as locked_sentence
 from services.usecases.collect_cancel_runs import recorded_cancel
 from services.usecases.collect_common import intent_id as parse_intent
@@ -85,7 +85,10 @@ def _cancel(
         ctx.params["checkout_session"] = link
         intent = _expire_link(svc, link, ident, kind, key)
         ctx.request_id = svc.gateway.last_request_id
-        asked = f" (reason asked: {reason}; Stripe sets its own on expiry)" if reason else ""
+        asked = (
+            f" (reason asked: {reason_words(reason)}; Stripe sets its own on expiry)"
+            if reason else ""
+        )
         ctx.message = f"Expired link {link}, so Stripe canceled {ident}{asked}."
         store_intent(svc.engine, intent)
         return replace(view_of(intent), expired_link=link)
@@ -111,7 +114,8 @@ def _cancel(
         _say_ended(svc, ident, kind, refusal=str(err))
         raise
     ctx.request_id = svc.gateway.last_request_id
-    ctx.message = f"Canceled {ident}" + (f" ({reason})." if reason else ".")
+    # The reason in words, and only one that was sent (the page always sends the picker's).
+    ctx.message = f"Canceled {ident}" + (f" (reason: {reason_words(reason)})." if reason else ".")
     store_intent(svc.engine, intent)
     return view_of(intent)
 
@@ -140,7 +144,7 @@ def _say_ended(svc: Services, ident: str, kind: str, *, refusal: str) -> None:
         why = current.get("cancellation_reason")
         raise NothingChanged(
             f"{ident} was already canceled"
-            + (f" ({why})" if why else "")
+            + (f" (reason: {reason_words(str(why))})" if why else "")
             + ", so it is no longer open. Nothing was changed.",
             as_asked=True,
         )

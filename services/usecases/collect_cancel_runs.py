@@ -21,8 +21,8 @@ from services.adapters import collect_starts as starts
 from services.audit import AuditContext
 from services.auth import Actor, require
 from services.context import Services
-from services.errors import NothingChanged, Refused
-from services.rules.wording import ago, timestamp
+from services.errors import NothingChanged, Refused, StillRunning
+from services.rules.wording import timestamp
 from services.usecases.collect_open import STALE_SECONDS
 
 Start = starts.Start  # a cancel as the store has it (pages read it through here)
@@ -35,8 +35,9 @@ FAILED = (ERROR, STALE)
 FAILED_SAID_SECONDS = 3_600
 
 
-class CancelStillRunning(Refused):
-    """Refused: a cancel of the same request is still running at Stripe."""
+class CancelStillRunning(StillRunning):
+    """Refused: a cancel of the same request is still running at Stripe (a notice: the page
+    follows that cancel on its request and shows how it ended)."""
 
 
 def cancels_running(svc: Services, actor: Actor, intent_ids: list[str]) -> dict[str, starts.Start]:
@@ -99,10 +100,12 @@ def _refuse_second(svc: Services, actor: Actor, ident: str, key: str, start_id: 
     if other is None or not _running(svc, other) or other.key == key:
         return
     by = "you" if other.username == actor.username else other.username
+    # No "(2 s ago)": the notice stays on screen while the cancel runs, and a frozen age read
+    # as if Stripe had not moved; the request's own note (followed) counts it up instead.
     raise CancelStillRunning(
-        f"Nothing was sent: the cancel of {ident} {by} asked for at "
-        f"{timestamp(other.started_at)} ({ago(svc.now() - other.started_at)}) is still running "
-        "at Stripe. Its outcome shows under Open requests when Stripe answers."
+        f"Nothing was sent: the cancel of {ident} that {by} asked for at "
+        f"{timestamp(other.started_at)} is still running at Stripe. This page follows it on its "
+        "request under the list and shows its outcome when Stripe answers."
     )
 
 

@@ -91,6 +91,10 @@ def test_a_failed_cancel_stays_said_on_its_request_reload_after_reload() -> None
         app().simulator.clear_faults()
     no_exceptions(at)
     assert at.error, texts(at)  # said at once, where it was asked
+    assert not failed_notes(at, intent_id), texts(at)  # and only there: said once
+    at.run()  # the next run: the note on the request says it instead
+    assert not at.error, texts(at)
+    [note] = failed_notes(at, intent_id)
 
     for _reload in range(2):  # F5, and F5 again
         reloaded = open_page(PAGE, "ops")
@@ -104,3 +108,50 @@ def test_a_failed_cancel_stays_said_on_its_request_reload_after_reload() -> None
     no_exceptions(reloaded)
     assert not failed_notes(reloaded, intent_id), texts(reloaded)
     assert not failed_notes(open_page(PAGE, "ops"), intent_id)  # the newer cancel replaced it
+
+
+def test_a_colleagues_running_cancel_is_a_notice_followed_to_its_outcome() -> None:
+    """ops cancels while Stripe is slow; admin, on the same request, presses Cancel a moment
+    later. It was a red error box ("(2 s ago)" for as long as it stayed); it is a notice, the
+    admin's page follows ops's cancel on the request, then says how it ended and lists the
+    request no longer."""
+    at = new_customer(open_page(PAGE, "ops"))
+    intent_id = create_setup_intent(at)
+    admin = open_page(PAGE, "admin")
+    admin.button(key="collect_open_reload").click().run()
+    admin.selectbox(key="collect_cancel_open").set_value(intent_id).run()
+    done: list[Any] = []
+
+    def slow_cancel() -> None:  # ops's click, waiting on Stripe
+        done.append(cancel_request(
+            app().services, OPS, intent_id, reason="requested_by_customer",
+            idempotency_key=f"colleague-cancel-{secrets.token_hex(4)}",
+        ))
+
+    app().simulator.force_faults("slow", 1, seconds=4)
+    clicked = threading.Thread(target=slow_cancel)
+    clicked.start()
+    try:
+        deadline = time.monotonic() + 3
+        while not cancels_running(app().services, OPS, [intent_id]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        admin.button(key="collect_cancel_open_button").click().run()
+        no_exceptions(admin)
+        assert not [e.value for e in admin.error], texts(admin)
+        [notice] = [i.value for i in admin.info if i.value.startswith("Nothing was sent")]
+        assert f"the cancel of {intent_id} that ops asked for at" in notice, notice
+        assert "s ago)" not in notice  # an age that would stay frozen on screen
+        followed = [i.value for i in admin.info if f"Cancel of {intent_id} asked at" in i.value]
+        assert followed and "by ops is still running at Stripe" in followed[0], texts(admin)
+    finally:
+        clicked.join(timeout=30)
+    [view] = done
+    assert view.status == "canceled"
+    admin.run()  # what the follow-up fragment does once Stripe has answered
+    no_exceptions(admin)
+    said = " ".join(s.value for s in admin.success)
+    assert f"The cancel of {intent_id} asked at" in said and "by ops is done" in said, texts(admin)
+    # The reason in words, not Stripe's "(requested_by_customer)".
+    assert f"Canceled {intent_id} (reason: requested by the customer)." in said, said
+    assert "Nothing was sent" not in texts(admin)
+    assert not any(o.endswith(intent_id) for o in options(admin, "collect_cancel_open"))

@@ -133,7 +133,7 @@ def test_manual_entry_then_microdeposits_then_a_wrong_and_the_right_code() -> No
     assert status_shown(at) == "requires_action"
 
     verify_code(at, "SM11AA")
-    said = f"Verified: SetupIntent `{intent_id}` is now succeeded."
+    said = f"Verified: SetupIntent `{intent_id}` succeeded; the bank account is ready for debits."
     assert any(said in s.value for s in at.success)
     assert status_shown(at) == "succeeded"
     assert app().gateway.retrieve_setup_intent(intent_id)["status"] == "succeeded"
@@ -259,7 +259,7 @@ def test_a_request_a_colleague_canceled_meanwhile_says_so_and_leaves_the_list() 
     at.button(key="collect_cancel_open_button").click().run()
     no_exceptions(at)
     notices = " ".join(i.value for i in at.info)
-    assert f"{intent_id} was already canceled (abandoned)" in notices, texts(at)
+    assert f"{intent_id} was already canceled (reason: abandoned)" in notices, texts(at)
     assert "Nothing was changed" in notices
     assert not at.error, [e.value for e in at.error]
     assert "Only a SetupIntent with one of the following statuses" not in texts(at)
@@ -379,7 +379,7 @@ def test_a_wrong_code_for_a_caller_keeps_the_request_and_what_was_typed(code: st
     if code == "SM99ZZ":
         assert any("9 of 10 attempts left" in w for w in words)
         verify_code(at, "SM11AA", prefix="collect_qverify")  # corrected in place
-        assert any(f"Verified: {intent_id} is now succeeded" in s.value for s in at.success)
+        assert any(f"Verified: {intent_id} succeeded; the bank account is ready for debits." in s.value for s in at.success)
         assert verify_audits(intent_id) == ["ok", "error"]
         assert at.session_state["collect_queue_verify_pick"] is None  # it left the queue
         assert not any(

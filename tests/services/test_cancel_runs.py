@@ -79,7 +79,7 @@ def test_a_slow_cancel_is_seen_running_then_its_outcome_and_a_second_is_refused(
     assert cancels_running(services_ctx, ops, [ident]) == {}
     ended = cancellation(services_ctx, ops, start.id)
     assert ended is not None and ended.outcome == "ok"
-    assert ended.message == f"Canceled {ident} (abandoned)."
+    assert ended.message == f"Canceled {ident} (reason: abandoned)."
     assert services_ctx.gateway.retrieve_setup_intent(ident)["cancellation_reason"] == "abandoned"
     # A cancel's row is not a create being made for the customer.
     assert all(o.start_id is None for o in customer_requests(
@@ -97,7 +97,7 @@ def test_a_cancel_of_a_request_already_canceled_changed_nothing_and_is_recorded_
             services_ctx, ops, ident, reason="duplicate", idempotency_key=_key()
         )
     assert isinstance(refused.value, Conflict) and refused.value.as_asked
-    assert "was already canceled (abandoned)" in str(refused.value)
+    assert "was already canceled (reason: abandoned)" in str(refused.value)
     with session_scope(services_ctx.engine) as session:
         [row] = session.exec(
             select(AuditEntry).where(

@@ -676,7 +676,7 @@ def test_cancelling_a_request_a_colleague_just_canceled_says_so_and_drops_it(
             services_ctx, ops, request.id, reason="duplicate", idempotency_key=_key()
         )
     assert str(refused.value) == (
-        f"{request.id} was already canceled (abandoned), so it is no longer open. "
+        f"{request.id} was already canceled (reason: abandoned), so it is no longer open. "
         "Nothing was changed."
     )
     assert gateway.retrieve_setup_intent(request.id)["cancellation_reason"] == "abandoned"
