@@ -25,8 +25,8 @@ from sandbox.server import build_state
 NOW = 1_767_369_600  # 2026-01-02 16:00 UTC
 CUSTOMERS = 40
 DIGESTS = {
-    11: "91373de4ca4274ff15733735a125def05b133c1837b8ec0ab7667aa897897595",
-    42: "8692ae6eb388bcc908c7104c08615677a3c5b1c2efd4fcd16c6d5cc6dc4d0b41",
+    11: "04e64bce4b4d2dba9b59a10a05028cf2f0c147912035e8b71b61353c0d3d0bca",
+    42: "af002c09f6df8595cd97c43bc902f498251341f44ea1999606b4aec50bdcd6e8",
 }
 HEADERS = {"Authorization": "Bearer sk_test_digest"}
 
