@@ -34,6 +34,7 @@ from services.rules.intents import (
 )
 from services.rules.people import bank_words, label, person_words
 from services.rules.table_values import major_units, one_currency, seconds, utc_date, utc_time
+from services.rules.wording import counted
 
 STATUS_WORDS = {
     "requires_payment_method": "Waiting for the customer to link or enter a bank account.",
@@ -415,7 +416,7 @@ def request_summary(
         st.caption(session_filters_text(result.session_filters))
         if result.linked_accounts:
             st.success(
-                f"The customer linked {len(result.linked_accounts)} account(s): "
+                f"The customer linked {counted(len(result.linked_accounts), 'account')}: "
                 + ", ".join(f"`{a}`" for a in result.linked_accounts)
                 + ". Open them on the Accounts page.",
                 icon=":material/link:",

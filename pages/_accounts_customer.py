@@ -19,6 +19,7 @@ from components.pager import chosen_page
 from components.search_row import search_row
 from pages import _runtime as runtime
 from services.errors import NotFound
+from services.rules.wording import counted
 from services.usecases import browse_accounts
 
 CUSTOMER = "acc_customer"  # (cus_…, name): the customer whose accounts the list shows
@@ -88,11 +89,11 @@ def search_box(svc: Any, actor: Any) -> None:
         return
     if found.total > len(found.hits):
         st.caption(
-            f"{found.total:,} customer(s) found · showing {found.first:,}–{found.last:,} of "
+            f"{counted(found.total, 'customer')} found · showing {found.first:,}–{found.last:,} of "
             f"{found.total:,}, newest first — select one to see their accounts."
         )
     else:
-        st.caption(f"{found.total:,} customer(s) found — select one to see their accounts.")
+        st.caption(f"{counted(found.total, 'customer')} found — select one to see their accounts.")
     key = f"acc_hits_table_{st.session_state.get(GEN, 0)}_{found.page}"
     event: Any = st.dataframe(
         customers_frame(found.hits),

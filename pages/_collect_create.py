@@ -22,7 +22,7 @@ from pages import _runtime as runtime
 from pages._collect_customer import CUSTOMER
 from pages._pending import ask
 from services.rules.intents import CollectionRequest
-from services.rules.wording import ago, timestamp
+from services.rules.wording import ago, counted, timestamp
 from services.usecases.collect_open import OpenOne, OpenRequestsExist, creation, customer_requests
 from services.usecases.collection_requests import (
     create_fc_session,
@@ -124,7 +124,7 @@ def customer_open(svc: Any, actor: Any) -> None:
     n = len(others)
     if asked is not None:
         st.warning(
-            f"Nothing was created: this customer already has {n} open request(s), listed "
+            f"Nothing was created: this customer already has {counted(n, 'open request')}, listed "
             f"below. Send them the one they have (open it for its link), or create another "
             f"{WHAT[asked[1]]} beside it.",
             icon=":material/warning:",
@@ -132,9 +132,9 @@ def customer_open(svc: Any, actor: Any) -> None:
     else:
         st.info(
             (
-                f"Besides the request below, this customer has {n} other open request(s)."
+                f"Besides the request below, this customer has {counted(n, 'other open request')}."
                 if shown is not None and shown.customer_id == customer
-                else f"This customer already has {n} open request(s): open one to send it "
+                else f"This customer already has {counted(n, 'open request')}: open one to send it "
                 "again rather than create another."
             ),
             icon=":material/pending_actions:",

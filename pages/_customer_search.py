@@ -9,6 +9,7 @@ import streamlit as st
 
 from components.pager import current_page, pager
 from pages import _runtime as runtime
+from services.rules.wording import counted
 from services.usecases import browse_accounts
 
 PAGE_SIZE = 20
@@ -35,7 +36,7 @@ def search_count(found: browse_accounts.CustomerSearchPage, *, scope: str = "col
     """How many matched, and when more than a page did, which ones are offered and a pager
     (buttons keyed ``<scope>_hits_prev`` / ``<scope>_hits_next``)."""
     if found.pages <= 1:
-        st.caption(f"{found.total:,} customer(s) found.")
+        st.caption(f"{counted(found.total, 'customer')} found.")
         return
     pager(
         _state_key(scope),

@@ -20,6 +20,7 @@ from pages import _runtime as runtime
 from services.auth import Actor
 from services.context import Services
 from services.rules.transactions import TransactionFilter
+from services.rules.wording import counted
 from services.usecases import export_transactions, view_transactions
 from services.usecases.view_transactions import TransactionInsight, TransactionStatus
 
@@ -101,16 +102,17 @@ def transactions_table(svc: Services, actor: Actor, account_id: str, stored: int
         return
     order = view_transactions.TRANSACTION_SORTS[result.sort].lower()
     left_out = (
-        f" ({stored - result.total:,} other stored transaction(s) are outside the dates or "
+        f" ({counted(stored - result.total, 'other stored transaction')} "
+        f"{'is' if stored - result.total == 1 else 'are'} outside the dates or "
         "filters above)"
         if stored > result.total
         else ""
     )
     st.caption(
         (
-            f"{result.first:,}–{result.last:,} of {result.total:,} transaction(s), {order}"
+            f"{result.first:,}–{result.last:,} of {counted(result.total, 'transaction')}, {order}"
             if result.pages > 1
-            else f"{result.total:,} transaction(s), {order}"
+            else f"{counted(result.total, 'transaction')}, {order}"
         )
         + left_out
     )

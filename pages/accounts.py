@@ -38,6 +38,7 @@ from pages import _follow as follow
 from pages import _refresh as refresh
 from pages import _runtime as runtime
 from services.rules import bank_account, refresh_failure
+from services.rules.wording import counted
 from services.usecases import browse_accounts, export_accounts, jobs, refresh_balance, sync_accounts
 
 actor = runtime.guard("accounts.view")
@@ -195,7 +196,8 @@ def list_body() -> None:
         )
         return
     st.caption(
-        f"{result.total:,} account(s) · page {result.page} of {result.pages} · select a row to open it"
+        f"{counted(result.total, 'account')} · page {result.page} of {result.pages} · "
+        "select a row to open it"
     )
     generation = st.session_state.get("acc_table_gen", 0)  # a new key forgets the selection
     selected = render_accounts_table(result.rows, now=svc.now(), key=f"acc_table_{generation}")

@@ -22,6 +22,7 @@ from pages import _runtime as runtime
 from services.rules import batch_result
 from services.rules.debit_csv import BatchFileError, PlannedDebit, RowError, parse_debits_csv
 from services.rules.table_values import major_units, one_currency, utc_time
+from services.rules.wording import counted
 from services.usecases import check_batch, jobs, jobs_retry
 
 actor = runtime.guard("balances.check")
@@ -132,7 +133,7 @@ def read_input() -> tuple[list[PlannedDebit], list[RowError]] | None:
     for debit in planned:
         totals[debit.currency] = totals.get(debit.currency, 0) + debit.amount
     st.caption(
-        f":material/task: Ready: {source} has {len(planned) + len(bad):,} row(s), "
+        f":material/task: Ready: {source} has {counted(len(planned) + len(bad), 'row')}, "
         f"{len(planned):,} to check for {money_lines(totals)} (their IDs are looked up at "
         "Stripe when it runs, so an unknown one is an error then)"
         + (f"; {len(bad):,} with problems (listed after the run)" if bad else "")
@@ -307,15 +308,21 @@ def summary(result: batch_result.BatchResult) -> None:
         unread = s.errors - s.unchecked_rows
         st.caption(
             f":orange[:material/help: A further {money_lines(s.unchecked)} is in the "
-            f"{s.unchecked_rows:,} row(s) that could not be checked (see the problems below); "
+            f"{counted(s.unchecked_rows, 'row')} that could not be checked "
+            "(see the problems below); "
             "nothing vouches for it either."
-            + (f" {unread:,} other row(s) have no readable amount." if unread else "")
+            + (
+                f" {counted(unread, 'other row')} {'has' if unread == 1 else 'have'} no "
+                "readable amount."
+                if unread
+                else ""
+            )
             + "]"
         )
     policy_caption(result)
     st.caption(
         checked_words(result.checked_at)
-        + f"{s.refreshed:,} balance(s) refreshed · {s.requests:,} Stripe request(s)"
+        + f"{counted(s.refreshed, 'balance')} refreshed · {counted(s.requests, 'Stripe request')}"
         + (f" · slowed down {result.rate_limited}× by Stripe" if result.rate_limited else "")
     )
     st.altair_chart(verdict_chart(s.counts), width="stretch")
@@ -345,7 +352,7 @@ def errors(frame: pd.DataFrame) -> None:
     if failed.empty:
         return
     st.warning(
-        f"{len(failed):,} row(s) could not be checked; the other rows were.",
+        f"{counted(len(failed), 'row')} could not be checked; the other rows were.",
         icon=":material/warning:",
     )
     st.dataframe(

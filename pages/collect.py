@@ -295,7 +295,7 @@ def open_requests_tab() -> None:
         )
         return
     total = runtime.call(open_request_count, svc, actor, search=search) or len(rows)
-    st.caption(f"{first_of(len(rows), total, 'open request(s)').capitalize()}, newest first.")
+    st.caption(f"{first_of(len(rows), total, 'open request').capitalize()}, newest first.")
     open_requests_table(rows)
     labels = {r.id: pick_label(r) for r in rows}
     statuses = {r.id: r.status for r in rows}

@@ -22,6 +22,7 @@ from services.rules import wording
 from services.rules.chart_data import conversion_of
 from services.rules.flow_config import FLOW_TITLES
 from services.rules.table_values import utc_time
+from services.rules.wording import counted
 from services.usecases import overview as ov
 from services.usecases import sync_accounts, webhooks
 
@@ -285,7 +286,7 @@ def live_data() -> None:
         return
     age = int((datetime.now(UTC) - hooks.last_received_at.replace(tzinfo=UTC)).total_seconds())
     backlog = (
-        f"{hooks.backlog:,} event(s) waiting to be applied" if hooks.backlog else "none waiting"
+        f"{counted(hooks.backlog, 'event')} waiting to be applied" if hooks.backlog else "none waiting"
     )
     failed = f", {hooks.failed:,} failed" if hooks.failed else ""
     st.caption(

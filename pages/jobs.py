@@ -15,6 +15,7 @@ from components.table_columns import time_column
 from pages import _runtime as runtime
 from services.rules import job_progress, wording
 from services.rules.table_values import utc_time
+from services.rules.wording import counted
 from services.usecases import jobs, jobs_daily, jobs_retry, webhooks
 
 actor = runtime.guard("jobs.view")
@@ -48,7 +49,8 @@ def failed_help(tried_again: int) -> str:
     """The Failed tile counts the failures that still need someone; the ones tried again are
     handled (their retry is listed, and counted here if it fails in turn)."""
     more = (
-        f" {tried_again:,} other failed job(s) were tried again: the “Tried again” filter lists "
+        f" {counted(tried_again, 'other failed job')} "
+        f"{'was' if tried_again == 1 else 'were'} tried again: the “Tried again” filter lists "
         "them with their retries." if tried_again else ""
     )
     return f"Failed jobs no one has tried again.{more}"

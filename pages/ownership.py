@@ -26,6 +26,7 @@ from services.rules import bank_account, wording
 from services.rules.owners.views import VERDICTS, OwnershipReport, ReviewRow
 from services.rules.people import Person, person_words
 from services.rules.table_values import utc_time
+from services.rules.wording import counted
 from services.usecases import jobs
 from services.usecases import review_ownership as orv
 
@@ -459,7 +460,7 @@ def review_view() -> None:
         return
     st.caption(
         ("" if cover.complete else f"{cover.line(to_review)} ")
-        + f"{result.total:,} account(s), {orv.REVIEW_SORTS[sort].lower()} · page {result.page} of "
+        + f"{counted(result.total, 'account')}, {orv.REVIEW_SORTS[sort].lower()} · page {result.page} of "
         f"{result.pages} · select a row to open it"
     )
     frame = review_frame(result.rows)

@@ -392,7 +392,7 @@ else:
         list(labels),
         key="returns_retry_pick",
         index=list(labels).index(wanted) if wanted in labels else None,
-        placeholder=f"Choose one of the {first_of(len(labels), found.total, 'returns')}",
+        placeholder=f"Choose one of the {first_of(len(labels), found.total, 'return')}",
         format_func=lambda i: labels.get(i, i),
     )
     if choice:

@@ -16,6 +16,7 @@ import streamlit as st
 from pages import _runtime as runtime
 from pages._pending import ask, take
 from services.auth import ROLES
+from services.rules.wording import counted
 from services.usecases import manage_users
 
 actor = runtime.guard("users.manage")
@@ -154,7 +155,7 @@ def people_table(found: list[manage_users.Person]) -> None:
         ],
         columns=["Username", "Name", "Email", "Role", "Sign-in"],
     )
-    st.caption(f"{len(found)} user(s) who sign in with a password.")
+    st.caption(f"{counted(len(found), 'user')} who sign in with a password.")
     st.dataframe(frame, hide_index=True, width="stretch")
 
 

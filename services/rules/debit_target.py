@@ -13,6 +13,7 @@ from typing import Any
 
 from services.rules.account_summary import AccountSummary
 from services.rules.debit import Assessment, DebitPolicy, assess_debit
+from services.rules.wording import counted
 
 __all__ = ["assess_target", "choose_for_debit"]
 
@@ -42,13 +43,13 @@ def choose_for_debit(
     if not eligible:
         first = accounts[0]
         note = (
-            f"None of the customer's {len(accounts)} linked account(s) is an active cash account "
+            f"None of the customer's {counted(len(accounts), 'linked account')} is an active cash account "
             f"with balance access; showing {AccountSummary.of(first).label}."
         )
         return first, note, None
     chosen = eligible[0]
     others = len(accounts) - 1
-    tail = f" ({others} other account(s) not used)" if others else ""
+    tail = f" ({counted(others, 'other account')} not used)" if others else ""
     note = (
         f"Checked {AccountSummary.of(chosen).label}: the customer's active cash account with "
         f"balance access and the freshest balance{tail}."

@@ -140,7 +140,8 @@ def intent_amount(intent: Mapping[str, Any]) -> tuple[int | None, str | None]:
 
 
 def first_of(shown: int, total: int, noun: str) -> str:
-    """'first 50 of 1,204 requests', or '3 requests' when all are shown."""
+    """'first 50 of 1,204 requests', or '3 requests' ('1 request') when all are shown
+    (``noun``: one, "request")."""
     if total > shown:
-        return f"first {shown:,} of {total:,} {noun}"
-    return f"{total:,} {noun}"
+        return f"first {shown:,} of {wording.counted(total, noun)}"
+    return wording.counted(total, noun)

@@ -30,6 +30,7 @@ from services.auth import Actor, require
 from services.context import Services
 from services.errors import Refused
 from services.rules.intents import OPEN_STATUSES, view_of
+from services.rules.wording import counted
 from services.usecases.collect_common import LOOKBACK_SECONDS, stored_intents
 from services.usecases.collect_common import customer_id as parse_customer
 
@@ -131,7 +132,7 @@ def _refuse_unseen(
         return
     ctx.params["open_requests"] = [one.ref for one in unseen]
     raise OpenRequestsExist(
-        f"Nothing was created: this customer already has {len(unseen)} open request(s) "
+        f"Nothing was created: this customer already has {counted(len(unseen), 'open request')} "
         f"({', '.join(one.address or 'one being created' for one in unseen)}). Send the one "
         "they have, or confirm that you want another.",
         requests=unseen,

@@ -36,6 +36,7 @@ from services.auth import SYSTEM, Actor, require
 from services.errors import Forbidden, ValidationError
 from services.rules.batch_result import BatchResult, policy_words
 from services.rules.debit_csv import PlannedDebit, RowError, batch_chunks
+from services.rules.wording import counted
 from services.usecases import review_ownership, sync_accounts, sync_intents
 from services.usecases.debit_policy import load_policy_version
 from services.usecases.job_runs import (  # noqa: F401  (reading names re-exported for pages)
@@ -165,7 +166,12 @@ def _walk(job_id: str, username: str, role: str) -> dict[str, Any]:
         starting_after = str(page[-1]["id"])
     seconds = round(time.time() - started, 2)
     removed = _finish_walk(username, role, cursor_after, seen, n_accounts, seconds)
-    gone = f" {removed} customer(s) deleted in Stripe were removed from the list." if removed else ""
+    gone = (
+        f" {counted(removed, 'customer')} deleted in Stripe "
+        f"{'was' if removed == 1 else 'were'} removed from the list."
+        if removed
+        else ""
+    )
     return {
         "customers": customers,
         "accounts": n_accounts,
@@ -309,8 +315,8 @@ def batch_check_workflow(
     result = merge_results(parts)
     summary = result.summary()
     message = (
-        f"Checked {summary.checked} of {summary.rows} rows; {summary.errors} error(s); "
-        f"{summary.refreshed} balance(s) refreshed. {result.policy_text}."
+        f"Checked {summary.checked} of {summary.rows} rows; {counted(summary.errors, 'error')}; "
+        f"{counted(summary.refreshed, 'balance')} refreshed. {result.policy_text}."
     )
     _job_ended(
         job_id, kind, username, role, None, message,

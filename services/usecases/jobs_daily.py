@@ -31,6 +31,7 @@ from services.adapters.store import session_scope
 from services.auth import SYSTEM, Actor
 from services.errors import RefreshNotAllowed
 from services.rules.batch_result import BatchResult
+from services.rules.wording import counted
 from services.usecases import refresh_balance, sync_transactions
 from services.usecases.job_runs import (
     _actor,
@@ -86,7 +87,7 @@ def transactions_sync_workflow(username: str, role: str, window: int) -> dict[st
     _job_started(job_id, kind, username, role)
     accounts = _subscribed()
     total = len(accounts)
-    _record_progress(job_id, 0, f"Syncing {total:,} subscribed account(s)", total)
+    _record_progress(job_id, 0, f"Syncing {counted(total, 'subscribed account')}", total)
     ended: list[dict[str, Any]] = []
     parts: list[tuple[str, dict[str, Any] | None]] = [(fca, None) for fca in accounts]
     round_ = turns = 0  # turns: chunks queued in earlier rounds
@@ -116,7 +117,7 @@ def sync_summary(total: int, ended: list[dict[str, Any]]) -> dict[str, Any]:
     fetched = sum(int(r.get("fetched", 0)) for r in ended)
     message = (
         f"Synced the transactions of {len(ended) - len(errors) - waiting:,} of "
-        f"{total:,} subscribed account(s): {fetched:,} received, {inserted:,} new"
+        f"{counted(total, 'subscribed account')}: {fetched:,} received, {inserted:,} new"
         + (f"; {waiting} wait for their first refresh" if waiting else "")
         + (f"; {len(errors)} could not be read ({errors[0]['error']})" if errors else "")
         + "."
@@ -267,7 +268,7 @@ def nightly_refresh_workflow(scheduled_at: datetime, context: Any) -> None:
         message = "No batch check finished in the last 24 hours: nothing to refresh."
     else:
         message = (
-            f"Started balance refreshes of {started:,} of {len(accounts):,} account(s) in "
+            f"Started balance refreshes of {started:,} of {counted(len(accounts), 'account')} in "
             f"tomorrow's debits" + (f"; {len(errors)} failed" if errors else "") + "."
         )
     result = {"batch": batch_id, "accounts": len(accounts), "started": started,

@@ -32,6 +32,7 @@ from services.rules.payment_details import (
     manual_verification,
 )
 from services.rules.returns import RETRY_OF
+from services.rules.wording import counted
 
 # Accounts already fetched, by ID: a batch passes one so each account is fetched once.
 Known = dict[str, dict[str, Any]]
@@ -275,7 +276,7 @@ def resolve(
         customer_id=object_id,
         accounts=accounts,
         message=f"{customer.get('name') or customer.get('email') or object_id} has "
-        f"{len(accounts)} linked account(s).",
+        f"{counted(len(accounts), 'linked account')}.",
     )
 
 

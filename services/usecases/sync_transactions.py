@@ -27,6 +27,7 @@ from services.errors import NotFound, NoTransactionRefresh
 from services.rules import refresh_rule
 from services.rules.ids import parse_id
 from services.rules.transactions import transaction_refresh_of
+from services.rules.wording import counted
 from services.usecases import browse_accounts, refresh_balance
 
 __all__ = [
@@ -303,7 +304,7 @@ def _saved(svc: Services, fca: str, state: dict[str, Any]) -> SyncSummary:
     started = datetime.fromisoformat(state["started"])
     store.save_cursor(svc.engine, fca, after, started=started, status=state["refresh_status"])
     message = (
-        f"{'Full' if state['full'] else 'Incremental'} sync: {state['fetched']} transaction(s) "
+        f"{'Full' if state['full'] else 'Incremental'} sync: {counted(state['fetched'], 'transaction')} "
         f"received, {state['inserted']} new, {state['updated']} changed."
     )
     if state["refresh_status"] == "pending":

@@ -41,6 +41,7 @@ from services.rules.transactions import (
     start_of_day_ts,
     transaction_refresh_of,
 )
+from services.rules.wording import counted
 from services.usecases import browse_accounts
 from services.usecases.sync_transactions import ACCOUNT_KIND
 
@@ -306,7 +307,11 @@ def insight(
     notes: list[str] = []
     same = [r for r in rows if str(r.get("currency") or "").lower() == currency]
     if len(same) < len(rows):
-        notes.append(f"{len(rows) - len(same)} transaction(s) in other currencies are left out.")
+        other = len(rows) - len(same)
+        notes.append(
+            f"{counted(other, 'transaction')} in other currencies "
+            f"{'is' if other == 1 else 'are'} left out."
+        )
     moment = now if isinstance(now, datetime) else datetime.fromtimestamp(now, UTC)
     today = moment.date()
     current, as_of = _current_balance(account, currency)

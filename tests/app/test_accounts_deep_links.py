@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.auth import Actor
+from services.rules.wording import counted as n_of
 from services.usecases import browse_accounts, sync_accounts
 from tests.app.conftest import (
     filter_box,
@@ -51,7 +52,7 @@ def test_a_status_link_shows_only_accounts_of_that_status() -> None:
     if expected.total == 0:
         assert "No accounts match" in texts(at)
         return
-    assert f"{expected.total:,} account(s)" in texts(at)
+    assert f"{n_of(expected.total, 'account')} ·" in texts(at)
     everything = browse_accounts.list_accounts(svc, OPS, page_size=500).total
     assert expected.total < everything
     assert shown_ids(at) <= {r.id for r in expected.rows}
@@ -137,7 +138,7 @@ def test_the_home_balance_cards_open_a_list_of_exactly_the_accounts_they_count()
         if counted == 0:
             assert "No accounts match" in texts(at)
             continue
-        assert f"{counted:,} account(s)" in texts(at)
+        assert f"{n_of(counted, 'account')} ·" in texts(at)
         assert shown_ids(at) <= {r.id for r in expected.rows}
         assert link.page == "accounts"
 
@@ -274,4 +275,4 @@ def test_a_link_to_a_customer_stripe_does_not_have_says_so_and_shows_every_accou
     assert any("no customer `cus_doesnotexist42`" in e.value for e in at.error), texts(at)
     assert "Accounts of" not in texts(at)  # not a filter to nobody
     everything = browse_accounts.list_accounts(app().services, OPS, page_size=1).total
-    assert everything > 0 and f"{everything:,} account(s)" in texts(at)
+    assert everything > 0 and f"{n_of(everything, 'account')} ·" in texts(at)

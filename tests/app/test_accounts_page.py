@@ -15,6 +15,7 @@ from services.adapters import account_mirror
 from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.auth import Actor
+from services.rules.wording import counted as n_of
 from services.usecases import browse_accounts, sync_accounts
 from tests.app.conftest import (
     column_config,
@@ -73,7 +74,7 @@ def test_ops_sees_the_synced_accounts_table_with_balances_and_refresh_states() -
     no_exceptions(at)
     total = browse_accounts.list_accounts(app().services, OPS).total
     assert total > 0
-    assert f"{total:,} account(s)" in texts(at)
+    assert f"{n_of(total, 'account')} ·" in texts(at)
     frame = at.dataframe[0].value
     assert {
         "Institution",
@@ -139,7 +140,7 @@ def test_a_search_with_more_matches_than_a_page_says_how_many_and_pages() -> Non
     at.text_input(key="acc_term").set_value("pagedsearch")
     button(at, "Search").click().run()
     no_exceptions(at)
-    assert "30 customer(s) found · showing 1–25 of 30" in texts(at)
+    assert "30 customers found · showing 1–25 of 30" in texts(at)
     assert len(at.dataframe[0].value) == 25
     button(at, "Next customers").click().run()
     no_exceptions(at)

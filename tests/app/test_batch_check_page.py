@@ -70,7 +70,7 @@ def test_an_uploaded_csv_gets_verdicts_per_row_and_errors_for_bad_rows() -> None
     assert (shown["Rows"], shown["Checked"], shown["Errors"]) == ("5", "2", "3")
     assert (shown["OK"], shown["Insufficient"]) == ("1", "1")
     assert shown["Money at risk"] == "$75.00"
-    assert any("3 row(s) could not be checked" in w.value for w in at.warning)
+    assert any("3 rows could not be checked" in w.value for w in at.warning)
     problems = at.dataframe[0].value
     assert list(problems["row"]) == [4, 5, 6]
     # A table draws text as typed: the ID without the Markdown code marks
@@ -158,7 +158,7 @@ def test_the_page_says_what_it_read_before_anything_runs() -> None:
     assert len(ready) == 1
     # The unknown id parses (only Stripe can say it is unknown); the bad amount and the EUR row
     # (a batch is USD, as ACH Direct Debit is) do not.
-    assert "has 5 row(s), 3 to check for $185.00" in ready[0] and "2 with problems" in ready[0]
+    assert "has 5 rows, 3 to check for $185.00" in ready[0] and "2 with problems" in ready[0]
     # ... and that the IDs are looked up at Stripe when it runs: "3 to check" became "2 checked,
     # 3 errors" afterwards, the unknown fca_ failing only at Stripe, without a word before.
     assert "3 to check for $185.00 (their IDs are looked up at Stripe when it runs" in ready[0]
@@ -328,8 +328,8 @@ def test_money_in_every_row_that_could_not_be_checked_is_counted_and_downloaded(
     assert (metrics(at)["Checked"], metrics(at)["Errors"]) == ("1", "4")
     captions = [c.value for c in at.caption]
     assert any(
-        "A further $17.50 is in the 3 row(s) that could not be checked" in c
-        and "1 other row(s) have no readable amount." in c
+        "A further $17.50 is in the 3 rows that could not be checked" in c
+        and "1 other row has no readable amount." in c
         for c in captions
     ), captions
     assert list(at.dataframe[1].value["Amount"])[:4] == [100.0, 10.0, 5.0, 2.5]

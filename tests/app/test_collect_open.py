@@ -66,7 +66,7 @@ def test_a_colleague_is_shown_the_open_link_and_asked_before_a_second_one() -> N
     assert sorted(setup_intents(customer)) == sorted([made.id, second])
     # The notice above the new one counts the others as others ("already has 1" read as if the
     # new one had not been made)
-    assert "Besides the request below, this customer has 1 other open request(s)." in texts(again)
+    assert "Besides the request below, this customer has 1 other open request." in texts(again)
 
 
 def test_a_reload_during_a_slow_create_shows_it_being_created_then_the_request() -> None:

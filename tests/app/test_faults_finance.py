@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from services import audit
 from services.auth import Actor
 from services.errors import StripeUnavailable
+from services.rules.wording import counted as n_of
 from services.usecases import conversion_report
 from services.usecases import edit_flows as flows
 from tests.app.conftest import jobs_settled, no_exceptions, open_page, texts
@@ -173,7 +174,7 @@ def test_a_batch_while_stripe_fails_marks_the_rows_it_could_not_look_up() -> Non
     assert (shown["Checked"], shown["Errors"]) == ("0", "1")
     # The $10.00 that nothing vouched for is not silently left out of the money figures.
     assert any(
-        "$10.00 is in the 1 row(s) that could not be checked" in c.value for c in at.caption
+        "$10.00 is in the 1 row that could not be checked" in c.value for c in at.caption
     )
     assert audit_count("balances.batch_check") == runs + 1
 
@@ -230,7 +231,7 @@ def test_a_csv_with_every_kind_of_bad_row_explains_each_and_checks_the_rest() ->
         assert said in problems[row], (row, problems[row])
     shown = {m.label: m.value for m in at.metric}
     assert (shown["Rows"], shown["Checked"], shown["OK"]) == (str(len(bad) + 2), "2", "2")
-    assert any(f"{len(bad):,} row(s) could not be checked" in w.value for w in at.warning)
+    assert any(f"{n_of(len(bad), 'row')} could not be checked" in w.value for w in at.warning)
 
 
 @pytest.mark.parametrize(

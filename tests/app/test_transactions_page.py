@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from services.rules.wording import counted as n_of
 from tests.app.conftest import column_config, no_exceptions, open_page, refused, texts
 
 PAGE = "pages/transactions.py"
@@ -93,7 +94,7 @@ def test_the_direction_filter_keeps_only_money_in(demo_accounts: dict[str, list[
 def test_the_list_says_how_many_stored_transactions_the_filters_leave_out(
     demo_accounts: dict[str, list[Any]],
 ) -> None:
-    """"Full sync: 28 … · 28 transactions stored" beside "7 transaction(s), newest first" read as
+    """"Full sync: 28 … · 28 transactions stored" beside "7 transactions, newest first" read as
     21 lost: the caption now says the others are outside the dates or filters."""
     import re
 
@@ -103,8 +104,8 @@ def test_the_list_says_how_many_stored_transactions_the_filters_leave_out(
     no_exceptions(at)
     said = [
         m for c in at.caption
-        if (m := re.search(r"([\d,]+) transaction\(s\), newest first \(([\d,]+) other stored "
-                           r"transaction\(s\) are outside the dates or filters above\)", c.value))
+        if (m := re.search(r"([\d,]+) transactions?, newest first \(([\d,]+) other stored "
+                           r"transactions? (?:is|are) outside the dates or filters above\)", c.value))
     ]
     assert said, [c.value for c in at.caption]
     matching, others = (int(g.replace(",", "")) for g in said[0].groups())
@@ -148,12 +149,12 @@ def test_sorting_by_amount_orders_every_stored_row_across_pages(
     assert config_type(at, "Amount") == {"type": "number", "format": "dollar"}
     assert list(table["Amount"]) == amounts[: len(table)]  # the largest of all, not of a page
     if len(every) > len(table):
-        assert f"1–{len(table)} of {len(every):,} transaction(s)" in texts(at)
+        assert f"1–{len(table)} of {n_of(len(every), 'transaction')}" in texts(at)
         at.button(key="txn_next").click().run()
         second = at.dataframe[0].value
         assert list(second["Amount"]) == amounts[len(table) : len(table) + len(second)]
     else:
-        assert f"{len(every):,} transaction(s), amount, largest first" in texts(at)
+        assert f"{n_of(len(every), 'transaction')}, amount, largest first" in texts(at)
     at.selectbox(key="txn_sort").set_value("newest").run()
     assert "sort" not in at.query_params
 

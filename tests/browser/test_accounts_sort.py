@@ -76,8 +76,8 @@ def shown_column(page: Any, header: str, tmp_path: Path, name: str) -> list[str]
 
 
 def counted(page: Any) -> int:
-    """The list's total from its caption ("57 account(s) · page 1 of 2")."""
-    caption = page.get_by_text(re.compile(r"account\(s\) · page 1 of \d+")).inner_text()
+    """The list's total from its caption ("57 accounts · page 1 of 2")."""
+    caption = page.get_by_text(re.compile(r"accounts? · page 1 of \d+")).inner_text()
     return int(re.findall(r"[\d,]+", caption)[0].replace(",", ""))
 
 

@@ -36,7 +36,7 @@ def start_batch(page: Any, name: str, tag: str) -> None:
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
         files=[{"name": name, "mimeType": "text/csv", "buffer": "\n".join(rows).encode()}]
     )
-    page.get_by_text(f"Ready: {name} has {UNKNOWN + 1} row(s)").wait_for(timeout=60_000)
+    page.get_by_text(f"Ready: {name} has {UNKNOWN + 1} rows").wait_for(timeout=60_000)
     wait_idle(page)
     page.get_by_role("button", name="Run batch check").click()
     page.get_by_text("Checked 0 of").or_(page.get_by_text("Checking")).or_(

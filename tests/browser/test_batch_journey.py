@@ -86,7 +86,7 @@ def test_finance_uploads_a_batch_with_bad_rows_and_downloads_the_result(
     )
     # The page reads the file on the rerun the upload causes and only then enables the button,
     # so a click cannot reach a script that has not seen the file yet.
-    page.get_by_text("Ready: debits.csv has 5 row(s), 4 to check").wait_for(timeout=60_000)
+    page.get_by_text("Ready: debits.csv has 5 rows, 4 to check").wait_for(timeout=60_000)
     wait_idle(page)
     shot(page, "batch_ready")
     page.get_by_role("button", name="Run batch check").click()
@@ -103,7 +103,7 @@ def test_finance_uploads_a_batch_with_bad_rows_and_downloads_the_result(
     }
     assert (summary["Rows"], summary["Checked"], summary["Errors"]) == ("5", "3", "2")
     assert (summary["OK"], summary["Insufficient"], summary["Unavailable"]) == ("1", "1", "1")
-    page.get_by_text("2 row(s) could not be checked").wait_for()
+    page.get_by_text("2 rows could not be checked").wait_for()
     assert "Traceback" not in page.content()
 
     with page.expect_download() as info:

@@ -61,7 +61,7 @@ def test_ops_finds_a_customer_opens_an_account_and_refreshes_its_balance(
     page.get_by_label("Find a customer").fill(customer["email"])
     page.get_by_test_id("stBaseButton-secondaryFormSubmit").click()
     wait_idle(page)
-    page.get_by_text("1 customer(s) found").wait_for()
+    page.get_by_text("1 customer found").wait_for()
     click_first_row(page, 0)  # the customer
     page.get_by_text(f"Accounts of {customer['name']}").wait_for()
     click_first_row(page, 1)  # their only account

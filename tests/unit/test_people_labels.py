@@ -77,8 +77,9 @@ def test_a_search_is_an_id_or_a_person() -> None:
 
 
 def test_first_of() -> None:
-    assert people.first_of(50, 1_204, "requests") == "first 50 of 1,204 requests"
-    assert people.first_of(3, 3, "requests") == "3 requests"
+    assert people.first_of(50, 1_204, "request") == "first 50 of 1,204 requests"
+    assert people.first_of(3, 3, "request") == "3 requests"
+    assert people.first_of(1, 1, "request") == "1 request"  # it said "1 open request(s)"
 
 
 def _intent(**extra: object) -> dict[str, object]:

@@ -15,7 +15,7 @@ def test_the_sentence_counts_synced_waiting_and_unread_accounts() -> None:
     ]
     result = sync_summary(4, ended)
     assert result["message"] == (
-        "Synced the transactions of 2 of 4 subscribed account(s): 1,250 received, 1,200 new; "
+        "Synced the transactions of 2 of 4 subscribed accounts: 1,250 received, 1,200 new; "
         "1 wait for their first refresh; 1 could not be read "
         "(Stripe had a temporary problem (HTTP 500).)."
     )
