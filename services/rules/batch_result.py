@@ -70,6 +70,13 @@ class BatchSummary:
     unchecked: dict[str, int] = field(default_factory=dict)
     unchecked_rows: int = 0  # the error rows counted in ``unchecked``
 
+    def said(self) -> str:
+        """'Checked 9 of 10 rows; 1 error; 3 balances refreshed.' (the job's and the audit's)."""
+        return (
+            f"Checked {self.checked:,} of {self.rows:,} rows; {wording.counted(self.errors, 'error')}; "
+            f"{wording.counted(self.refreshed, 'balance')} refreshed."
+        )
+
 
 @dataclass
 class BatchResult:

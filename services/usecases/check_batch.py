@@ -41,7 +41,6 @@ from services.rules.debit import INSUFFICIENT, DebitPolicy, assess_debit
 from services.rules.debit_csv import PlannedDebit, RowError
 from services.rules.debit_target import assess_target
 from services.rules.money import format_plain
-from services.rules.wording import counted
 from services.usecases.check_debit import (
     balance_refresh_status,
     is_pending,
@@ -122,10 +121,7 @@ def run_batch(
             requests=result.requests,
             from_mirror=result.from_mirror,
         )
-        ctx.message = (
-            f"Checked {summary.checked} of {summary.rows} rows; {counted(summary.errors, 'error')}; "
-            f"{counted(summary.refreshed, 'balance')} refreshed."
-        )
+        ctx.message = summary.said()
         return result
 
     raise AssertionError("unreachable")  # pragma: no cover

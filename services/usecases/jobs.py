@@ -34,9 +34,9 @@ from services.adapters.store import mark_finished, read_sync_cursor, session_sco
 from services.adapters.stripe_permits import counted_step
 from services.auth import SYSTEM, Actor, require
 from services.errors import Forbidden, ValidationError
+from services.rules.bank_account import SyncResult
 from services.rules.batch_result import BatchResult, policy_words
 from services.rules.debit_csv import PlannedDebit, RowError, batch_chunks
-from services.rules.wording import counted
 from services.usecases import review_ownership, sync_accounts, sync_intents
 from services.usecases.debit_policy import load_policy_version
 from services.usecases.job_runs import (  # noqa: F401  (reading names re-exported for pages)
@@ -166,18 +166,13 @@ def _walk(job_id: str, username: str, role: str) -> dict[str, Any]:
         starting_after = str(page[-1]["id"])
     seconds = round(time.time() - started, 2)
     removed = _finish_walk(username, role, cursor_after, seen, n_accounts, seconds)
-    gone = (
-        f" {counted(removed, 'customer')} deleted in Stripe "
-        f"{'was' if removed == 1 else 'were'} removed from the list."
-        if removed
-        else ""
-    )
+    summary = SyncResult(customers, n_accounts, 0, seconds, full=True, removed=removed)
     return {
         "customers": customers,
         "accounts": n_accounts,
         "full": True,
         "removed": removed,
-        "message": f"Synced {customers:,} customers and {n_accounts:,} accounts in {seconds} s.{gone}",
+        "message": sync_accounts.sync_message(summary),
     }
 
 
@@ -314,10 +309,7 @@ def batch_check_workflow(
         return None
     result = merge_results(parts)
     summary = result.summary()
-    message = (
-        f"Checked {summary.checked} of {summary.rows} rows; {counted(summary.errors, 'error')}; "
-        f"{counted(summary.refreshed, 'balance')} refreshed. {result.policy_text}."
-    )
+    message = f"{summary.said()} {result.policy_text}."
     _job_ended(
         job_id, kind, username, role, None, message,
         {"rows": summary.rows, "checked": summary.checked, "errors": summary.errors,

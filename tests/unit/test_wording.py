@@ -107,3 +107,12 @@ def test_version_zero_is_named_as_what_applies_not_as_a_saved_version() -> None:
     """The conflict panel said "What admin5 changed (version 0 → 1)"; nobody saved a version 0."""
     assert wording.version_name(0, "fcops' built-in defaults") == "fcops' built-in defaults"
     assert wording.version_name(3, "fcops' built-in defaults") == "version 3"
+
+
+def test_a_batch_summary_says_its_counts_in_words() -> None:
+    """The job's and the audit's line said "1 error(s); 1 balance(s) refreshed"."""
+    from services.rules.batch_result import BatchSummary
+
+    one = BatchSummary(rows=1_200, checked=1_199, errors=1, counts={}, amounts={}, at_risk={},
+                       refreshed=1, requests=3)
+    assert one.said() == "Checked 1,199 of 1,200 rows; 1 error; 1 balance refreshed."
