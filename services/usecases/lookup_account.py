@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from services.adapters import account_mirror as mirror
@@ -30,11 +29,6 @@ def lookup(svc: Services, actor: Actor, text: str | None) -> Resolution:
     for account in [resolution.account, *resolution.accounts]:
         if account:
             mirror.upsert_account(svc.engine, account)
-    if kind == "customer":
-        count = len(resolution.accounts)
-        noun = "linked bank account" if count == 1 else "linked bank accounts"
-        message = re.sub(r"\d+ linked account\(s\)", f"{count} {noun}", resolution.message)
-        resolution = replace(resolution, message=message)
     return replace(resolution, details=_details(svc, resolution))
 
 

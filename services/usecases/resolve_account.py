@@ -276,7 +276,7 @@ def resolve(
         customer_id=object_id,
         accounts=accounts,
         message=f"{customer.get('name') or customer.get('email') or object_id} has "
-        f"{counted(len(accounts), 'linked account')}.",
+        f"{counted(len(accounts), 'linked bank account')}.",
     )
 
 
