@@ -373,7 +373,17 @@ def test_a_link_keeps_the_currency_it_was_checked_in() -> None:
     assert not at.warning or all("Session State" not in w.value for w in at.warning)
 
 
-def test_back_and_forward_walk_the_checks_made_and_never_write_the_address() -> None:
+def history_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next runs are steps of the browser's history (Back, Forward), as Chromium marks
+    them (AppTest has no history to mark them with)."""
+    from pages import _kept
+
+    monkeypatch.setattr(_kept, "history_step", lambda: True)
+
+
+def test_back_and_forward_walk_the_checks_made_and_never_write_the_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Check A, then B; Back shows A (its verdict and its boxes), Back again the empty form with
     no verdict (A's verdict stayed under an address without a check), a rerun writes nothing,
     Forward A, Forward B. The three parameters are one choice, read and written together."""
@@ -394,6 +404,7 @@ def test_back_and_forward_walk_the_checks_made_and_never_write_the_address() -> 
         return verdict, box, at.text_input(key="bc_amount").value, address
 
     assert shows() == (second, second, "900.00", entries[second])
+    history_step(monkeypatch)
     for wanted in (first, None, None, first, second):  # Back, Back, a rerun, Forward, Forward
         for name in LINKED:  # the browser's Back or Forward: that entry's address, and a rerun
             at.query_params.pop(name, None)
