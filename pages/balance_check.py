@@ -295,11 +295,14 @@ elif linked_check is not None:
     if st.session_state.get(RESULT) is None:
         keep_in_address(None)  # a link that cannot be checked is not kept for a reload to repeat
     else:
+        again = st.session_state[RESULT]
+        running = again.account is not None and again.account.refresh_pending
         st.info(
             "Your last check of this debit (kept in the page's address), checked again now "
-            "against the latest balance.",
+            + ("against the balance Stripe has while the bank refreshes it (below)."
+               if running else "against the latest balance."),
             icon=":material/history:",
-        )
+        )  # fmt: skip
 elif recheck is not None and st.session_state.get(REQUEST):
     # The followed refresh ended: one check (one stored row) against the balance it left.
     say_refresh_ended(recheck)
@@ -436,8 +439,10 @@ def show(check: check_debit.DebitCheck) -> None:
     st.caption(
         f":material/schedule: Checked {format_timestamp(check.checked_at)}"
         + (f" ({wording.ago(since)})" if since >= 60 else "")
-        + f": {format_money(check.amount, check.currency)} on `{check.target_id}`. The figures "
-        "below are as they were then."
+        + f": {format_money(check.amount, check.currency)} on `{check.target_id}`."
+        # Only of a check made a while ago: beside one just made ("checked again now" after a
+        # reload) "as they were then" read as a contradiction.
+        + (" The figures below are as they were then." if since >= 60 else "")
     )
     badge(check.final)
     if check.account is not None:
