@@ -363,13 +363,13 @@ def address_choice(
     what this session last read or wrote, and then their values ("" for one absent), or None
     when the first is absent (nothing chosen)."""
     said = tuple(str(st.query_params.get(param) or "") for param in params)
-    if said == _seen(seen_key, len(params)):
+    if said == seen_values(seen_key, len(params)):
         return False, None
     st.session_state[seen_key] = said[0] if len(said) == 1 else said
     return True, tuple(value[:limit] for value in said) if said[0] else None
 
 
-def _seen(seen_key: str, count: int) -> tuple[str, ...]:
+def seen_values(seen_key: str, count: int) -> tuple[str, ...]:
     """The ``count`` values last read or written under ``seen_key`` ("" for none): one
     parameter's is kept as its value (:func:`linked_customer` writes the same key), several
     as a tuple."""

@@ -19,6 +19,7 @@ from components.enter_key import enter_presses
 from components.feedback import format_age, format_timestamp, format_until
 from components.money import format_money
 from pages import _follow as follow
+from pages import _kept as kept_address
 from pages import _refresh as bank_refresh
 from pages import _runtime as runtime
 from pages._customer_search import search_count, search_page
@@ -53,6 +54,9 @@ AUTO = "Best eligible account (chosen automatically)"
 LINKED = ("check", "amount", "currency", "refresh")
 REFRESH_STALE = "stale"
 SEEN = "bc_check_seen"
+TYPED = "bc_typed"  # the boxes as the person left them (pages._kept.keep_boxes), and their defaults:
+BOXES = {"bc_mode": "Customer", "bc_customer_query": "", "bc_target_id": "", "bc_amount": "",
+         "bc_currency": "USD", "bc_refresh": False}  # fmt: skip
 ARRIVED = "bc_arrived"  # runtime.arrived: this session's arrivals on the page already seen
 RECHECK = "bc_recheck"  # how a followed refresh ended: the next run checks the debit again
 UNKNOWN = "unknown"  # ... when Stripe could not be read long enough for fcops to stop following
@@ -77,51 +81,30 @@ def plain_amount(amount: int, currency: str) -> str:
 
 
 def check_from_address() -> tuple[str, str, str] | None:
-    """The URL's check when it changed since this session last read or wrote it (a link, a
-    reload, a new tab, Back or Forward: :func:`runtime.address_choice`), else None. It fills
-    the form before the form draws, so the boxes show what is checked; a step of the history
-    without a check shows the empty form (what was there before the first check), except on
-    coming back from another page by the sidebar (:func:`put_back`)."""
-    arrival = runtime.arrived(ARRIVED)
-    if arrival and "check" not in st.query_params and put_back():
-        return None
-    moved, linked = runtime.address_choice(SEEN, LINKED)
+    """The URL's check when the person moved to it (a link, a reload, a new tab, Back or
+    Forward: :func:`pages._kept.read_address`), else None. It fills the form before the form
+    draws, so the boxes show what is checked; a step of the history without a check shows the
+    empty form (what was there before the first check). Coming back by the sidebar, or on any
+    run whose address lags the browser's, the check left and the boxes as typed stay (the boxes
+    keep their values across pages: persist_state), and the address is put back in place."""
+    kept = isinstance(st.session_state.get(RESULT), check_debit.DebitCheck)
+    moved, linked = kept_address.read_address(SEEN, ARRIVED, "balance_check", LINKED, kept=kept)
     if not moved:
-        if arrival and "check" in st.query_params:  # back from another page (Back, a link)
-            fill_form(tuple(str(st.query_params.get(name) or "") for name in LINKED))
         return None
     st.session_state.pop(RESULT, None)
     fill_form(linked)
     return (linked[0], linked[1], linked[2] or "USD") if linked else None
 
 
-def put_back() -> bool:
-    """Coming to the page with no check in the address (the sidebar's link has no query) while
-    this session left a check on it: that check goes back into the address, as it was left, and
-    True. The boxes keep what was typed, sent or not (persist_state). Before, the sidebar showed
-    the empty form ("Customer", no amount, no verdict) while Batch check kept its result; the
-    address is still the truth on every step of the history (Back to an entry without a check,
-    from this page, is the empty form)."""
-    kept, seen = st.session_state.get(RESULT), st.session_state.get(SEEN)
-    if not isinstance(kept, check_debit.DebitCheck) or not isinstance(seen, tuple) or not seen[0]:
-        return False
-    runtime.replace_address(
-        "balance_check", {name: value for name, value in zip(LINKED, seen, strict=False) if value}
-    )
-    return True
-
-
 def fill_form(linked: tuple[str, ...] | None) -> None:
-    """The boxes as the address says (None: empty). Also on coming back to the page with the
-    check it keeps on screen: Streamlit drops a form's boxes while another page runs, so they
-    came back empty ("Customer", no amount) beside the verdict, and Check debit said to choose
-    a customer."""
+    """The boxes as the address says (None: empty), when the person moved to it."""
     target, amount, currency, refresh = linked or ("", "", "", "")
     if linked:
-        st.session_state["bc_mode"] = "Paste an ID"
-    st.session_state["bc_target_id"], st.session_state["bc_amount"] = target, amount
-    st.session_state["bc_currency"] = currency or "USD"
-    st.session_state["bc_refresh"] = refresh == REFRESH_STALE
+        kept_address.set_box(TYPED, "bc_mode", "Paste an ID")
+    kept_address.set_box(TYPED, "bc_target_id", target)
+    kept_address.set_box(TYPED, "bc_amount", amount)
+    kept_address.set_box(TYPED, "bc_currency", currency or "USD")
+    kept_address.set_box(TYPED, "bc_refresh", refresh == REFRESH_STALE)
 
 
 def keep_in_address(check: check_debit.DebitCheck | None, *, refresh: bool = False) -> None:
@@ -135,7 +118,15 @@ def keep_in_address(check: check_debit.DebitCheck | None, *, refresh: bool = Fal
     runtime.keep_choice_in_address(SEEN, LINKED, shown)
 
 
+kept_address.keep_boxes(TYPED, BOXES)
 linked_check = check_from_address()
+
+
+def typed(key: str) -> dict[str, Any]:
+    """A box's keyword arguments: kept across pages, and what the person types in it kept by
+    :func:`pages._kept.keep_boxes` too."""
+    return {"key": key, "persist_state": "session", "on_change": kept_address.typed,
+            "args": (TYPED, key)}  # fmt: skip
 
 
 # -- choosing whom to check ----------------------------------------------------------------
@@ -145,8 +136,7 @@ def pick_from_customer() -> str | None:
     """Search a customer, then let the service choose their account or pick one."""
     query = st.text_input(
         "Find a customer",
-        key="bc_customer_query",
-        persist_state="session",
+        **typed("bc_customer_query"),
         placeholder="Name, email or cus_…",
         help="Names and partial emails are searched in the mirrored store (filled from Stripe "
         "on first use; sync it again on the Accounts page); a cus_ ID or a full email is "
@@ -192,8 +182,7 @@ def pick_from_customer() -> str | None:
 def pick_by_id() -> str | None:
     text = st.text_input(
         "ID to check",
-        key="bc_target_id",
-        persist_state="session",
+        **typed("bc_target_id"),
         placeholder="fca_…, pm_…, pi_…, seti_… or cus_…",
         help="A Financial Connections account, a payment method, a PaymentIntent or SetupIntent "
         "(its payment method is used), or a customer (their best eligible account).",
@@ -205,9 +194,8 @@ mode = st.radio(
     "Check by",
     ["Customer", "Paste an ID"],
     horizontal=True,
-    key="bc_mode",
     label_visibility="collapsed",
-    persist_state="session",
+    **typed("bc_mode"),
 )
 target = pick_from_customer() if mode == "Customer" else pick_by_id()
 
@@ -217,19 +205,13 @@ target = pick_from_customer() if mode == "Customer" else pick_by_id()
 # checks (components.enter_key), as in the form.
 with st.container(border=True):
     left, middle = st.columns([2, 1])
-    amount_text = left.text_input(
-        "Debit amount", key="bc_amount", placeholder="1250.00", persist_state="session"
-    )
-    st.session_state.setdefault("bc_currency", "USD")  # (a link's check may set another)
-    currency = middle.text_input(
-        "Currency", key="bc_currency", max_chars=3, persist_state="session"
-    )
+    amount_text = left.text_input("Debit amount", placeholder="1250.00", **typed("bc_amount"))
+    currency = middle.text_input("Currency", max_chars=3, **typed("bc_currency"))
     refresh_stale = st.checkbox(
         "Refresh stale balances",
-        key="bc_refresh",
         help="If the balance is older than the policy allows, or was never fetched, and Stripe "
         "allows a refresh now, refresh it, wait for the bank, and check again.",
-        persist_state="session",
+        **typed("bc_refresh"),
     )
     submitted = st.button(
         "Check debit", key="bc_check", type="primary", icon=":material/fact_check:"
@@ -313,11 +295,14 @@ elif linked_check is not None:
     if st.session_state.get(RESULT) is None:
         keep_in_address(None)  # a link that cannot be checked is not kept for a reload to repeat
     else:
+        again = st.session_state[RESULT]
+        running = again.account is not None and again.account.refresh_pending
         st.info(
             "Your last check of this debit (kept in the page's address), checked again now "
-            "against the latest balance.",
+            + ("against the balance Stripe has while the bank refreshes it (below)."
+               if running else "against the latest balance."),
             icon=":material/history:",
-        )
+        )  # fmt: skip
 elif recheck is not None and st.session_state.get(REQUEST):
     # The followed refresh ended: one check (one stored row) against the balance it left.
     say_refresh_ended(recheck)
@@ -454,8 +439,10 @@ def show(check: check_debit.DebitCheck) -> None:
     st.caption(
         f":material/schedule: Checked {format_timestamp(check.checked_at)}"
         + (f" ({wording.ago(since)})" if since >= 60 else "")
-        + f": {format_money(check.amount, check.currency)} on `{check.target_id}`. The figures "
-        "below are as they were then."
+        + f": {format_money(check.amount, check.currency)} on `{check.target_id}`."
+        # Only of a check made a while ago: beside one just made ("checked again now" after a
+        # reload) "as they were then" read as a contradiction.
+        + (" The figures below are as they were then." if since >= 60 else "")
     )
     badge(check.final)
     if check.account is not None:

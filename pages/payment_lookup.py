@@ -14,6 +14,7 @@ from components.feedback import format_age, format_timestamp
 from components.money import format_money
 from components.payment_view import payment_card
 from components.search_row import search_row
+from pages import _kept as kept_address
 from pages import _runtime as runtime
 from services.rules.account_summary import AccountSummary
 from services.usecases import lookup_account, retry_debit
@@ -53,10 +54,17 @@ def account_card(account: AccountSummary) -> None:
 
 
 # The looked-up ID is kept in the address (?id=…), so a reload, a new tab or a colleague given
-# the URL shows the same lookup; read when it changes (Back and Forward too), before the box
-# draws (it shows the ID). No ?id= is no lookup: the empty form.
+# the URL shows the same lookup; read when the person moves to it (Back and Forward too), before
+# the box draws (it shows the ID). Back by the sidebar (no query), the last lookup and the box
+# stay and the address gets the ID back, as on Balance check (pages._kept). No ?id= reached
+# by Back from the page itself is no lookup: the empty form.
 SEEN = "lookup_seen"
-moved, linked_id = runtime.address_change(SEEN, "id", limit=200)
+ARRIVED = "lookup_arrived"  # runtime.arrived: this session's arrivals on the page already seen
+moved, linked = kept_address.read_address(
+    SEEN, ARRIVED, "payment_lookup", ("id",),
+    kept=st.session_state.get("lookup_result") is not None, limit=200,
+)  # fmt: skip
+linked_id = linked[0] if linked else None
 from_address = moved and bool(linked_id)
 if moved:
     st.session_state["lookup_id"] = linked_id or ""
@@ -68,6 +76,7 @@ text, submitted = search_row(
     placeholder="pi_…, py_…, seti_…, pm_…, fca_… or cus_…",
     key="lookup_id",
     button="Look up",
+    kept=True,  # back by the sidebar or Back, the box shows what was looked up
 )
 
 if submitted or from_address:

@@ -373,7 +373,17 @@ def test_a_link_keeps_the_currency_it_was_checked_in() -> None:
     assert not at.warning or all("Session State" not in w.value for w in at.warning)
 
 
-def test_back_and_forward_walk_the_checks_made_and_never_write_the_address() -> None:
+def history_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next runs are steps of the browser's history (Back, Forward), as Chromium marks
+    them (AppTest has no history to mark them with)."""
+    from pages import _kept
+
+    monkeypatch.setattr(_kept, "history_step", lambda: True)
+
+
+def test_back_and_forward_walk_the_checks_made_and_never_write_the_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Check A, then B; Back shows A (its verdict and its boxes), Back again the empty form with
     no verdict (A's verdict stayed under an address without a check), a rerun writes nothing,
     Forward A, Forward B. The three parameters are one choice, read and written together."""
@@ -394,6 +404,7 @@ def test_back_and_forward_walk_the_checks_made_and_never_write_the_address() -> 
         return verdict, box, at.text_input(key="bc_amount").value, address
 
     assert shows() == (second, second, "900.00", entries[second])
+    history_step(monkeypatch)
     for wanted in (first, None, None, first, second):  # Back, Back, a rerun, Forward, Forward
         for name in LINKED:  # the browser's Back or Forward: that entry's address, and a rerun
             at.query_params.pop(name, None)
@@ -434,6 +445,29 @@ def test_a_slow_bank_does_not_hold_the_page_and_the_refresh_is_followed_to_its_v
     at.run()
     no_exceptions(at)
     assert "OK — the balance covers this debit" in markdown(at)
+
+
+def test_a_reload_during_a_refresh_says_one_thing_about_when_the_figures_are_from() -> None:
+    """F5 while the bank refreshed the balance: "checked again now against the latest balance"
+    stood directly above "The figures below are as they were then." Now a check just made does
+    not say "then", and the reload says which balance it checked against while the refresh runs
+    (the follower's line says it updates by itself)."""
+    _, fca = new_account(available=900_000, age=3 * DAY)
+    at = check_id(open_page(PAGE, "finance"), fca, "100.00")
+    config = app().sandbox.state.config
+    delay, config.refresh_delay = config.refresh_delay, 600.0  # the bank takes ten minutes
+    try:
+        at.button(key="bc_refresh_now").click().run(timeout=20)
+        again = reopened(at)  # F5 while the refresh runs
+        no_exceptions(again)
+        said = " ".join(i.value for i in again.info)
+        assert "checked again now against the balance Stripe has" in said, said
+        assert "while the bank refreshes it" in said and "refresh is running" in said, said
+        captions = "\n".join(c.value for c in again.caption)
+        assert "Checked " in captions and "as they were then" not in captions, captions
+    finally:
+        config.refresh_delay = delay
+    bank_answers(fca)
 
 
 def test_after_a_refresh_click_that_could_not_read_stripe_the_button_is_off_and_says_why(

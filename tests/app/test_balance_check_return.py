@@ -10,10 +10,18 @@ refilled from the address on every arrival. "Refresh stale balances" is kept in 
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import no_exceptions, open_page
-from tests.app.test_balance_check_page import PAGE, check_id, markdown, new_account, reopened
+from tests.app.test_balance_check_page import (
+    PAGE,
+    check_id,
+    history_step,
+    markdown,
+    new_account,
+    reopened,
+)
 
 
 def away_and_back(at: AppTest) -> AppTest:
@@ -118,14 +126,73 @@ def test_back_by_the_sidebar_keeps_what_was_typed_without_a_check() -> None:
     assert "check" not in back.query_params
 
 
-def test_back_to_the_entry_without_a_check_still_shows_the_empty_form() -> None:
+def test_back_to_the_entry_without_a_check_still_shows_the_empty_form(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The address is still the truth on every step of the history: Back from the check to
     the page's entry without one (no page change) is the empty form."""
     _, fca = new_account(available=50_000)
     at = check_id(open_page(PAGE, "finance"), fca, "321.00")
     for name in list(at.query_params):
         at.query_params.pop(name)
+    history_step(monkeypatch)
     at.run()
     no_exceptions(at)
     assert "OK — the balance covers this debit" not in markdown(at)
     assert form(at)[1:3] == ("", "")
+
+
+def test_a_rerun_whose_address_lags_keeps_the_check_and_puts_the_address_back() -> None:
+    """Back by the sidebar, the address gets the check from a script the browser runs once the
+    page is drawn; a rerun sent before it ran (a box typed in and left at once, a click on the
+    page's own sidebar link) still carries the sidebar's address, without a check. It was read
+    as Back to the empty form: the check, the ID and the amount were gone and the address stayed
+    plain /balance_check (Chromium, 2 of 6 trips). The session is the truth on such a run: the
+    check and the typing stay, and the address is put back again."""
+    _, fca = new_account(available=50_000)
+    at = check_id(open_page(PAGE, "finance"), fca, "321.00")
+    at.text_input(key="bc_amount").set_value("77")  # typed, not checked
+    back = by_the_sidebar(at)
+    assert address_put_back(back)
+    back.run()  # no check in the address yet: the script has not run
+    no_exceptions(back)
+    assert "OK — the balance covers this debit" in markdown(back)
+    assert form(back) == ("Paste an ID", fca, "77", "USD", False)
+    assert "?check=" + fca + "&amount=321.00&currency=USD" in address_put_back(back)
+    back.button(key="bc_check").click().run()
+    assert not back.error, [e.value for e in back.error]
+    assert "$77.00 on `" + fca in "\n".join(c.value for c in back.caption)
+
+
+def test_the_old_address_sent_after_a_sidebar_click_keeps_the_typing() -> None:
+    """A quick click on the sidebar right after typing: the click's page began to run, then the
+    typed value reached the server, on the page left and with its address (the check). That
+    run is an arrival with the check kept, and it refilled the boxes from the address: 77 typed
+    became 321.00 again."""
+    from pages import _runtime as runtime
+
+    _, fca = new_account(available=50_000)
+    at = check_id(open_page(PAGE, "finance"), fca, "321.00")
+    at.text_input(key="bc_amount").set_value("77")
+    at.session_state[runtime.PAGE_NOW] = "the sidebar click's page"  # its run began first
+    at.run()
+    no_exceptions(at)
+    assert form(at) == ("Paste an ID", fca, "77", "USD", False)
+    assert "$321.00 on `" + fca in "\n".join(c.value for c in at.caption)
+
+
+def test_boxes_the_browser_sends_back_empty_all_at_once_get_what_was_typed() -> None:
+    """After a quick sidebar click right after typing, Chromium drew the page's boxes again and
+    sent them all empty in one run ("Customer", no ID, no amount, no currency) beside the check
+    kept. A person empties one box a run; every box emptied at once gets back what was left."""
+    _, fca = new_account(available=50_000)
+    at = check_id(open_page(PAGE, "finance"), fca, "321.00")
+    at.text_input(key="bc_amount").set_value("77").run()
+    for key in ("bc_target_id", "bc_amount", "bc_currency"):
+        at.text_input(key=key).set_value("")
+    at.radio(key="bc_mode").set_value("Customer")
+    at.run()
+    no_exceptions(at)
+    assert form(at) == ("Paste an ID", fca, "77", "USD", False)
+    at.text_input(key="bc_amount").set_value("").run()  # one box emptied: the person's
+    assert form(at) == ("Paste an ID", fca, "", "USD", False)

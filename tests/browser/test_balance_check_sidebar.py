@@ -66,3 +66,33 @@ def test_back_by_the_sidebar_shows_the_check_left_and_back_leaves(page: Any, app
     settle(page)
     page.get_by_text("Your last check of this debit").wait_for()
     assert f"$12.34 on {fca}" in page.inner_text("body")
+
+
+def test_quick_sidebar_trips_after_typing_keep_the_check_and_the_boxes(
+    page: Any, app_url: str
+) -> None:
+    """The tester's trip, with Playwright's plain (zero-length) clicks: type in the amount, go
+    to Accounts and back by the sidebar at once. The typed value and the click reach the server
+    in either order; in 2 of 6 trips the page came back as plain /balance_check with no ID, no
+    amount and no verdict. Repeated: every trip keeps the check, the boxes and the address."""
+    fca = linked_account(prefetch=True)["id"]
+    sign_in(page, app_url, "finance", "fcops-finance-demo")
+    open_page(page, "Balance check")
+    page.get_by_text("Paste an ID", exact=True).click()
+    settle(page)
+    page.get_by_role("textbox", name="ID to check").fill(fca)
+    page.get_by_role("textbox", name="Debit amount").fill("12.34")
+    page.get_by_role("button", name="Check debit").click()
+    settle(page)
+    page.get_by_text(OK).wait_for()
+    for typed in ("77", "78", "79"):
+        page.get_by_role("textbox", name="Debit amount").fill(typed)
+        for title in ("Accounts", "Balance check"):
+            page.get_by_test_id("stSidebar").get_by_role("link", name=title, exact=True).click()
+            settle(page)
+        page.wait_for_timeout(500)
+        settle(page)
+        assert page.get_by_role("textbox", name="ID to check").input_value() == fca, typed
+        assert page.get_by_role("textbox", name="Debit amount").input_value() == typed
+        assert f"$12.34 on {fca}" in page.inner_text("body"), typed
+        page.wait_for_url(re.compile(rf"check={fca}&amount=12.34"))
