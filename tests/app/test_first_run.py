@@ -88,8 +88,14 @@ def test_ownership_review_list_counts_the_mirrored_accounts_on_a_fresh_store(
     jobs_settled(at)
     no_exceptions(at)
     assert mirrored() > 0
-    [note] = [i.value for i in at.info if "ownership permission" in i.value]
-    eligible = int(note.split("; ", 1)[1].split(" ", 1)[0].replace(",", ""))
+    import re
+
+    # "Not checked yet: 0 of 25 accounts checked — use Check all accounts …"
+    [eligible] = [
+        int(m.group(1).replace(",", ""))
+        for i in at.info
+        if (m := re.search(r"\b0 of ([\d,]+) accounts checked", i.value))
+    ]
     assert eligible > 0
 
 
