@@ -44,6 +44,7 @@ SOURCE_NOW = "batch_check_source"  # the file name given now ("the pasted text")
 RESULT_SOURCE = "batch_check_result_source"  # the file name the result (or running job) is of
 RETRIED = "batch_check_retried"  # (retry's ID, who) when someone tried this person's batch again
 # (also kept with the job, so a reload or a new tab names it too: JobView.source)
+RETRY_LOOK_SECONDS = 3.0  # how often a failure on screen looks for someone's Try again
 WAIT_SECONDS = 8.0  # a small batch is shown at once; a bigger one is followed in the background
 TEMPLATE = (
     "id,amount,currency,reference\n"
@@ -277,8 +278,20 @@ if RESULT in st.session_state and parsed is None:
         icon=":material/history:",
     )
 follow()
+
+
+@st.fragment(run_every=RETRY_LOOK_SECONDS)
+def look_for_a_retry(job_id: str) -> None:
+    """While the failure shows: someone may try it again from Jobs (an admin's Try again runs
+    as the admin). The page showed the failure until a reload; it now turns to the retry."""
+    if runtime.call(jobs_retry.retried_as, actor, job_id) is not None:
+        st.rerun(scope="app")  # the page run above takes the retry up and follows it
+
+
 if FAILED in st.session_state:
     st.error(f"The batch check did not finish: {st.session_state[FAILED]}", icon=":material/error:")
+    if JOB in st.session_state:
+        look_for_a_retry(st.session_state[JOB])
 
 
 # -- the result ----------------------------------------------------------------------------
