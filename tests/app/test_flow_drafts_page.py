@@ -125,7 +125,8 @@ def test_a_draft_of_an_older_version_opens_the_three_way_merge_after_a_reload() 
     assert reloaded.radio(key="flows_selected").value == flow
     shown = texts(reloaded)
     assert f"saved version {theirs.version}" in shown
-    assert f"Your unsaved edits (on version {base.version})" in shown
+    started = f"version {base.version}" if base.version else "fcops' built-in defaults"
+    assert f"Your unsaved edits (on {started})" in shown
     reloaded.button(key=k(flow, "keep")).click().run()  # keep mine on top of theirs
     no_exceptions(reloaded)
     reloaded.button(key=k(flow, "save")).click().run()
