@@ -174,11 +174,20 @@ def forget_customers(session: Session, customer_ids: set[str]) -> None:
         )
 
 
-def forget_customers_except(engine: Engine, seen: set[str]) -> int:
-    """After a complete walk: forget every mirrored customer the walk did not see."""
+def forget_customers_except(engine: Engine, seen: set[str], *, created_by: int) -> int:
+    """After a complete walk: forget every mirrored customer the walk did not see and Stripe
+    created by ``created_by`` (the newest event's ``created`` when the walk began).
+
+    A customer made while the walk ran (Collect's "New customer", or its ``customer.created``
+    event) was not on the pages already read, yet is no deleted customer: it is kept, unless
+    made within the second of that newest event (Stripe's clock counts whole seconds)."""
 
     def work(session: Session) -> int:
-        stored = set(session.exec(select(CustomerRecord.id)).all())
+        stored = set(
+            session.exec(
+                select(CustomerRecord.id).where(col(CustomerRecord.created) <= created_by)
+            ).all()
+        )
         gone = stored - seen
         forget_customers(session, gone)
         return len(gone)

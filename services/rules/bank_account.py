@@ -398,14 +398,37 @@ def applied_event_created(raw: Mapping[str, Any] | None) -> int | None:
     return int(value) if isinstance(value, int) else None
 
 
+def read_earlier(stored: Mapping[str, Any] | None, incoming: Mapping[str, Any] | None) -> bool:
+    """Whether Stripe's own clocks show ``incoming`` was read before ``stored`` was: a refresh the
+    stored copy shows began later (``last_attempted_at``), or its balance is newer (``as_of``), or
+    it has a balance where the incoming copy has none yet (Stripe never takes one away).
+
+    A sync's read is current when it is made, not when it is written: a walk that listed an
+    account just before its first balance refresh ended wrote "pending" and no balance over the
+    ``refreshed_balance`` event applied meanwhile (CI48 saw the blank "Balance age"). Equal
+    clocks prove nothing (a refresh may start again within the second one ended)."""
+    old, new = incoming or {}, stored or {}
+    for feature in FEATURE_FIELD:
+        then = refresh_of(old, feature).get("last_attempted_at")
+        later = refresh_of(new, feature).get("last_attempted_at")
+        if isinstance(then, int) and isinstance(later, int) and then < later:
+            return True
+    then, later = ((x.get("balance") or {}).get("as_of") for x in (old, new))
+    return isinstance(later, int) and (then is None or (isinstance(then, int) and then < later))
+
+
 def newer_copy_wins(stored: Mapping[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
     """The upsert ``merge`` hook: never replace a row stored from a newer event with an older copy.
 
     A copy from an event (stamped) older than the stored stamp leaves the row as it is; an
-    unstamped copy (a full walk or a direct read, both current) is written but keeps the stored
-    stamp, so an old event replayed later still cannot win over the event the row last applied.
-    Checked inside the write transaction, so two replicas replaying at once agree.
+    unstamped copy (a full walk or a direct read, current when read) is written but keeps the
+    stored stamp, so an old event replayed later still cannot win over the event the row last
+    applied; any copy that Stripe's refresh clocks show was read before the stored one
+    (:func:`read_earlier`) leaves the row as it is. Checked inside the write transaction, so two
+    replicas replaying at once agree.
     """
+    if read_earlier(stored.get("raw"), incoming.get("raw")):
+        return {column: stored[column] for column in incoming}
     before = applied_event_created(stored.get("raw"))
     after = applied_event_created(incoming.get("raw"))
     if before is None:

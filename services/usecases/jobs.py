@@ -115,7 +115,7 @@ def _finish_walk(
     """Forget customers Stripe no longer has, move the cursor, and write the ``accounts.sync``
     audit row the inline sync writes (so the log reads the same however a sync ran)."""
     svc = engine.bound()
-    removed = mirror.forget_customers_except(svc.engine, set(seen))
+    removed = mirror.forget_customers_except(svc.engine, set(seen), created_by=cursor_after)
     details = {"customers": len(seen), "accounts": n_accounts, "full": True, "events": 0,
                "removed": removed}
     mark_finished(svc.engine, sync_accounts.SYNC_NAME, str(cursor_after), details, seconds)

@@ -85,7 +85,7 @@ def _newest_event_created(svc: Services) -> int:
     return svc.now()
 
 
-def _walk(svc: Services, report: Progress) -> tuple[int, int, int, int]:
+def _walk(svc: Services, report: Progress, began: int) -> tuple[int, int, int, int]:
     """Every customer and each one's accounts: one request per customer, so only when needed.
 
     A walk that reached the end has seen every customer Stripe has, so the mirror's customers
@@ -103,7 +103,7 @@ def _walk(svc: Services, report: Progress) -> tuple[int, int, int, int]:
         accounts += n_accounts
         snapshots += n_snapshots
         report(customers, None, f"{customers:,} customers, {accounts:,} accounts")
-    removed = mirror.forget_customers_except(svc.engine, seen)
+    removed = mirror.forget_customers_except(svc.engine, seen, created_by=began)
     return customers, accounts, snapshots, removed
 
 
@@ -190,7 +190,7 @@ def sync_accounts(
         events = removed = 0
         if walk:
             cursor_after = _newest_event_created(svc)
-            customers, accounts, snapshots, removed = _walk(svc, report)
+            customers, accounts, snapshots, removed = _walk(svc, report, cursor_after)
         else:
             assert cursor is not None
             customers, accounts, snapshots, events, cursor_after = _replay(

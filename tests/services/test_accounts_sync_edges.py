@@ -106,6 +106,30 @@ def test_a_full_re_read_removes_customers_deleted_while_nobody_synced_incrementa
     assert again.removed == 0 and "deleted in Stripe" not in sync_accounts.sync_message(again)
 
 
+def test_a_customer_made_while_a_full_walk_runs_is_not_taken_for_a_deleted_one(
+    store_svc: Any, gateway: Any, simulator: Any, ops: Any
+) -> None:
+    """A walk forgets the customers it did not see; one made after it read the first page (Collect's
+    "New customer", or its ``customer.created`` event, mirrored meanwhile) was no deleted one. At
+    20,000 customers a walk runs for minutes: the new customer vanished from search until the
+    next sync."""
+    make_customer(gateway, simulator, accounts=1)
+    newest = next(iter(gateway.iter_events(types=account_mirror.SYNC_EVENTS)))["created"]
+    made_during = {
+        "id": f"cus_{secrets.token_hex(7)}",
+        "object": "customer",
+        "name": "Nia Park",
+        "email": None,
+        "created": int(newest) + 5,
+    }
+    deleted_before = {**made_during, "id": f"cus_{secrets.token_hex(7)}", "created": int(newest)}
+    account_mirror.upsert_customers(store_svc.engine, [made_during, deleted_before])
+    result = sync_accounts.sync_accounts(store_svc, ops, full=True)
+    assert stored(store_svc.engine, CustomerRecord, made_during["id"]) is not None
+    assert stored(store_svc.engine, CustomerRecord, deleted_before["id"]) is None
+    assert result.removed >= 1
+
+
 def test_a_replay_applies_events_oldest_first_so_the_latest_status_wins(
     services_ctx: Any, gateway: Any, simulator: Any, ops: Any
 ) -> None:
@@ -150,8 +174,11 @@ def test_events_rendered_in_another_api_version_are_read_again_not_copied(
         e["api_version"] = "2025-03-31.basil"
     changes = account_mirror.changes_in(events)
     assert changes.accounts == {} and changes.customers == {}  # no copy taken as it is
-    assert changes.reread == {account["id"]: "account", customer["id"]: "customer",
-                              gone["id"]: "customer"}
+    assert changes.reread == {
+        account["id"]: "account",
+        customer["id"]: "customer",
+        gone["id"]: "customer",
+    }
     sync_accounts.reread(services_ctx, changes)
     assert changes.accounts == {account["id"]: gateway.retrieve_account(account["id"])}
     assert changes.accounts[account["id"]]["status"] == "active"
@@ -255,6 +282,83 @@ def test_a_direct_read_updates_the_row_but_keeps_the_event_guard(engine: Any) ->
     assert bank_account.applied_event_created(row.raw) == 2_000
 
 
+def refreshed_obj(
+    account_id: str, *, attempted: int, status: str, as_of: int | None
+) -> dict[str, Any]:
+    """An account whose balance refresh began at ``attempted`` (a balance as of ``as_of``)."""
+    balance = (
+        None
+        if as_of is None
+        else {
+            "as_of": as_of,
+            "type": "cash",
+            "current": {"usd": 5_000},
+            "cash": {"available": {"usd": 5_000}},
+        }
+    )
+    return {
+        **account_obj(account_id, status="active"),
+        "balance": balance,
+        "balance_refresh": {
+            "status": status,
+            "last_attempted_at": attempted,
+            "next_refresh_available_at": None,
+        },
+    }
+
+
+def test_a_walk_read_before_a_refresh_ended_does_not_blank_the_balance_an_event_wrote(
+    engine: Any,
+) -> None:
+    """CI48: a full walk listed the account while its balance refresh was pending, the
+    ``refreshed_balance`` event was applied, then the walk wrote its copy: no balance, "pending".
+    A copy Stripe's refresh clocks show was read earlier leaves the row as it is."""
+    fca = f"fca_{secrets.token_hex(6)}"
+    read_by_walk = refreshed_obj(fca, attempted=1_000, status="pending", as_of=None)
+    account_mirror.apply_events(
+        engine,
+        [
+            event(
+                "financial_connections.account.refreshed_balance",
+                refreshed_obj(fca, attempted=1_000, status="succeeded", as_of=1_001),
+                1_001,
+            )
+        ],
+    )
+    account_mirror.upsert_account(engine, read_by_walk)  # written after the event
+    row = stored(engine, AccountRecord, fca)
+    assert row.balance_as_of == 1_001 and row.balance_refresh_status == "succeeded"
+    # A copy read before a later refresh began is older too; a newer read still wins.
+    account_mirror.upsert_account(
+        engine, refreshed_obj(fca, attempted=900, status="succeeded", as_of=901)
+    )
+    assert stored(engine, AccountRecord, fca).balance_as_of == 1_001
+    account_mirror.upsert_account(
+        engine, refreshed_obj(fca, attempted=2_000, status="pending", as_of=1_001)
+    )
+    row = stored(engine, AccountRecord, fca)
+    assert row.balance_refresh_status == "pending" and row.balance_as_of == 1_001
+
+
+def test_read_earlier_compares_only_what_both_copies_carry() -> None:
+    fca = "fca_x"
+    done = refreshed_obj(fca, attempted=10, status="succeeded", as_of=11)
+    older = [
+        refreshed_obj(fca, attempted=10, status="pending", as_of=None),  # before the first ended
+        refreshed_obj(fca, attempted=10, status="succeeded", as_of=5),
+        refreshed_obj(fca, attempted=9, status="succeeded", as_of=11),
+    ]
+    assert all(bank_account.read_earlier(done, copy) for copy in older)
+    not_older = [
+        done,
+        refreshed_obj(fca, attempted=11, status="pending", as_of=11),  # a new refresh began
+        refreshed_obj(fca, attempted=10, status="pending", as_of=11),  # again, in the same second
+    ]
+    assert not any(bank_account.read_earlier(done, copy) for copy in not_older)
+    plain = account_obj(fca, status="inactive")  # no refresh clocks, no balance on either side
+    assert not bank_account.read_earlier(plain, plain) and not bank_account.read_earlier(None, done)
+
+
 def test_a_deleted_customer_event_removes_the_customer_and_leaves_the_accounts(
     engine: Any,
 ) -> None:
@@ -315,7 +419,7 @@ def test_the_everyday_sync_message_counts_in_words() -> None:
 
 
 def test_the_full_sync_message_writes_thousands_as_the_cards_do() -> None:
-    """"Synced 20000 customers and 28734 accounts" beside cards that write 20,000."""
+    """ "Synced 20000 customers and 28734 accounts" beside cards that write 20,000."""
     from services.rules.bank_account import SyncResult
 
     full = SyncResult(customers=20_000, accounts=28_734, snapshots=0, seconds=61.2, full=True)
