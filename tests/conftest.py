@@ -133,6 +133,36 @@ def store_svc(gateway, engine):  # type: ignore[no-untyped-def]
     return Services(gateway=gateway, engine=engine, mode="sandbox")
 
 
+def record_returned_debit(
+    engine: Engine, name: str, *, now: int, days_ago: int, code: str, retry_of: str | None = None
+) -> str:
+    """Stores ``pi_<name>``: cus_rita's $42.00 debit from Gringotts ••4242, made ``days_ago``
+    days before ``now``, that came back with ``code`` a day later; ``retry_of``: the debit it
+    retries. Returns its ID. The debits Returns' retry link (``?retry=pi_…``) is tested with."""
+    from services.usecases.debit_outcomes import record_payment_intent
+
+    day = 86_400
+    pm = {
+        "id": f"pm_{name}",
+        "type": "us_bank_account",
+        "us_bank_account": {"bank_name": "Gringotts", "last4": "4242"},
+    }
+    intent = {
+        "id": f"pi_{name}",
+        "object": "payment_intent",
+        "amount": 4_200,
+        "currency": "usd",
+        "created": now - days_ago * day,
+        "customer": "cus_rita",
+        "status": "requires_payment_method",
+        "payment_method": pm,
+        "last_payment_error": {"code": code, "payment_method": pm},
+        "metadata": {"fcops_retry_of": retry_of} if retry_of else {},
+    }
+    record_payment_intent(engine, intent, at=now - days_ago * day + day)
+    return f"pi_{name}"
+
+
 def actor_for(role: str):  # type: ignore[no-untyped-def]
     from services.auth import Actor
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -30,18 +32,18 @@ def options(at: Any, key: str) -> list[str]:
         return []
 
 
-def test_a_reload_during_a_slow_cancel_says_it_runs_then_shows_how_it_ended() -> None:
-    at = new_customer(open_page(PAGE, "ops"))
-    intent_id = create_setup_intent(at)
-    at.button(key="collect_open_reload").click().run()  # listed under Open requests
-    assert any(o.endswith(intent_id) for o in options(at, "collect_cancel_open"))
+@contextmanager
+def slow_cancel_by_ops(intent_id: str, reason: str) -> Iterator[list[Any]]:
+    """ops's Cancel of ``intent_id`` (a click still waiting on Stripe, slowed 4 s) runs in a thread;
+    the block starts once the cancel is under way (at most 3 s on) and the thread is joined when it
+    ends. Yields the list the cancel's view is put in."""
     done: list[Any] = []
 
-    def slow_cancel() -> None:  # the click of the tab that was reloaded, still waiting on Stripe
+    def slow_cancel() -> None:
         done.append(cancel_request(
-            app().services, OPS, intent_id, reason="abandoned",
-            idempotency_key=f"reloaded-cancel-{secrets.token_hex(4)}",
-        ))
+            app().services, OPS, intent_id, reason=reason,
+            idempotency_key=f"slow-cancel-{secrets.token_hex(4)}",
+        ))  # fmt: skip
 
     app().simulator.force_faults("slow", 1, seconds=4)
     clicked = threading.Thread(target=slow_cancel)
@@ -50,6 +52,18 @@ def test_a_reload_during_a_slow_cancel_says_it_runs_then_shows_how_it_ended() ->
         deadline = time.monotonic() + 3
         while not cancels_running(app().services, OPS, [intent_id]) and time.monotonic() < deadline:
             time.sleep(0.05)
+        yield done
+    finally:
+        clicked.join(timeout=30)
+
+
+def test_a_reload_during_a_slow_cancel_says_it_runs_then_shows_how_it_ended() -> None:
+    at = new_customer(open_page(PAGE, "ops"))
+    intent_id = create_setup_intent(at)
+    at.button(key="collect_open_reload").click().run()  # listed under Open requests
+    assert any(o.endswith(intent_id) for o in options(at, "collect_cancel_open"))
+    # The click of the tab that was reloaded, still waiting on Stripe.
+    with slow_cancel_by_ops(intent_id, "abandoned") as done:
         reloaded = open_page(PAGE, "ops")
         no_exceptions(reloaded)
         running = [i.value for i in reloaded.info if f"Cancel of {intent_id} asked at" in i.value]
@@ -58,8 +72,6 @@ def test_a_reload_during_a_slow_cancel_says_it_runs_then_shows_how_it_ended() ->
         # No second Cancel for it while it runs.
         assert not any(o.endswith(intent_id) for o in options(reloaded, "collect_cancel_open"))
         assert not any(o.endswith(intent_id) for o in options(reloaded, "collect_cancel_queue"))
-    finally:
-        clicked.join(timeout=30)
     [view] = done
     assert view.status == "canceled"
     reloaded.run()  # what the page's follow-up does once Stripe has answered
@@ -120,21 +132,7 @@ def test_a_colleagues_running_cancel_is_a_notice_followed_to_its_outcome() -> No
     admin = open_page(PAGE, "admin")
     admin.button(key="collect_open_reload").click().run()
     admin.selectbox(key="collect_cancel_open").set_value(intent_id).run()
-    done: list[Any] = []
-
-    def slow_cancel() -> None:  # ops's click, waiting on Stripe
-        done.append(cancel_request(
-            app().services, OPS, intent_id, reason="requested_by_customer",
-            idempotency_key=f"colleague-cancel-{secrets.token_hex(4)}",
-        ))
-
-    app().simulator.force_faults("slow", 1, seconds=4)
-    clicked = threading.Thread(target=slow_cancel)
-    clicked.start()
-    try:
-        deadline = time.monotonic() + 3
-        while not cancels_running(app().services, OPS, [intent_id]) and time.monotonic() < deadline:
-            time.sleep(0.05)
+    with slow_cancel_by_ops(intent_id, "requested_by_customer") as done:  # ops's click
         admin.button(key="collect_cancel_open_button").click().run()
         no_exceptions(admin)
         assert not [e.value for e in admin.error], texts(admin)
@@ -143,8 +141,6 @@ def test_a_colleagues_running_cancel_is_a_notice_followed_to_its_outcome() -> No
         assert "s ago)" not in notice  # an age that would stay frozen on screen
         followed = [i.value for i in admin.info if f"Cancel of {intent_id} asked at" in i.value]
         assert followed and "by ops is still running at Stripe" in followed[0], texts(admin)
-    finally:
-        clicked.join(timeout=30)
     [view] = done
     assert view.status == "canceled"
     admin.run()  # what the follow-up fragment does once Stripe has answered

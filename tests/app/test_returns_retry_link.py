@@ -9,37 +9,19 @@ from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
-from services.usecases.debit_outcomes import record_payment_intent
 from tests.app.conftest import DASHBOARD, no_exceptions, signed_in, texts
 from tests.app.conftest import shared_app as app
 from tests.app.test_returns_page import forget_seeded_debits, outcomes_synced  # noqa: F401
+from tests.conftest import record_returned_debit
 
 PAGE = "pages/returns.py"
-DAY = 86_400
 NO_MATCH = "No insufficient-funds return matches the search."
 
 
 def debit(name: str, *, days_ago: int, code: str) -> str:
-    now = app().services.now()
-    pm = {"id": f"pm_{name}", "type": "us_bank_account",
-          "us_bank_account": {"bank_name": "Gringotts", "last4": "4242"}}  # fmt: skip
-    record_payment_intent(
-        app().engine,
-        {
-            "id": f"pi_{name}",
-            "object": "payment_intent",
-            "amount": 4_200,
-            "currency": "usd",
-            "created": now - days_ago * DAY,
-            "customer": "cus_rita",
-            "status": "requires_payment_method",
-            "payment_method": pm,
-            "last_payment_error": {"code": code, "payment_method": pm},
-            "metadata": {},
-        },
-        at=now - days_ago * DAY + DAY,
+    return record_returned_debit(
+        app().engine, name, now=app().services.now(), days_ago=days_ago, code=code
     )
-    return f"pi_{name}"
 
 
 def opened_with(pi: str) -> AppTest:

@@ -198,3 +198,21 @@ def submit_login(pg, username: str, password: str) -> None:  # type: ignore[no-u
                 raise AssertionError(f"could not sign in as {username}") from None
             wait_idle(pg, timeout=60_000)
     wait_idle(pg, timeout=60_000)
+
+
+def open_check(pg, url: str, fca: str, amount: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Finance signed in at ``url`` on Balance check, ``fca`` pasted in "Paste an ID" (Tab sends
+    it); with ``amount``, that debit typed and "Check debit" pressed (its verdict not waited for)."""
+    from tests.browser.test_config_to_conversion_journey import open_page, settle
+
+    sign_in(pg, url, "finance", "fcops-finance-demo")
+    open_page(pg, "Balance check")
+    pg.get_by_text("Paste an ID", exact=True).click()
+    settle(pg)
+    pg.get_by_role("textbox", name="ID to check").fill(fca)
+    pg.get_by_role("textbox", name="ID to check").press("Tab")
+    settle(pg)
+    if amount is not None:
+        pg.get_by_role("textbox", name="Debit amount").fill(amount)
+        pg.get_by_role("button", name="Check debit").click()
+        settle(pg)

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import open_check
 from tests.browser.test_batch_journey import linked_account
-from tests.browser.test_config_to_conversion_journey import open_page, settle
+from tests.browser.test_config_to_conversion_journey import settle
 
 pytestmark = pytest.mark.browser
 OK = "OK — the balance covers this debit"
@@ -28,13 +28,7 @@ def test_enter_in_the_amount_box_checks_the_debit_and_a_blur_does_not(
     page: Any, app_url: str
 ) -> None:
     fca = linked_account(prefetch=True)["id"]
-    sign_in(page, app_url, "finance", "fcops-finance-demo")
-    open_page(page, "Balance check")
-    page.get_by_text("Paste an ID", exact=True).click()
-    settle(page)
-    page.get_by_role("textbox", name="ID to check").fill(fca)
-    page.get_by_role("textbox", name="ID to check").press("Tab")
-    settle(page)
+    open_check(page, app_url, fca)
     amount = page.get_by_role("textbox", name="Debit amount")
     currency = page.get_by_role("textbox", name="Currency")
 

@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import open_check
 from tests.browser.test_batch_journey import linked_account
-from tests.browser.test_config_to_conversion_journey import open_page, settle
+from tests.browser.test_config_to_conversion_journey import settle
 
 pytestmark = pytest.mark.browser
 
@@ -22,16 +22,7 @@ def history_length(pg) -> int:  # type: ignore[no-untyped-def]
 
 def test_a_reload_shows_the_same_check_again(page, app_url) -> None:  # type: ignore[no-untyped-def]
     fca = linked_account(prefetch=True)["id"]
-    sign_in(page, app_url, "finance", "fcops-finance-demo")
-    open_page(page, "Balance check")
-    page.get_by_text("Paste an ID", exact=True).click()
-    settle(page)
-    page.get_by_role("textbox", name="ID to check").fill(fca)
-    page.get_by_role("textbox", name="ID to check").press("Tab")
-    settle(page)
-    page.get_by_role("textbox", name="Debit amount").fill("12.34")
-    page.get_by_role("button", name="Check debit").click()
-    settle(page)
+    open_check(page, app_url, fca, "12.34")
     page.get_by_text("OK — the balance covers this debit").wait_for()
     page.wait_for_url(re.compile(rf"[?&]check={fca}"))
     assert "amount=12.34" in page.url

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import open_check
 from tests.browser.test_balance_check_reload import history_length
 from tests.browser.test_batch_journey import linked_account
-from tests.browser.test_config_to_conversion_journey import open_page, settle
+from tests.browser.test_config_to_conversion_journey import settle
 
 pytestmark = pytest.mark.browser
 OK = "OK — the balance covers this debit"
@@ -30,16 +30,7 @@ def by_the_sidebar(page: Any, title: str) -> None:
 
 def test_back_by_the_sidebar_shows_the_check_left_and_back_leaves(page: Any, app_url: str) -> None:
     fca = linked_account(prefetch=True)["id"]
-    sign_in(page, app_url, "finance", "fcops-finance-demo")
-    open_page(page, "Balance check")
-    page.get_by_text("Paste an ID", exact=True).click()
-    settle(page)
-    page.get_by_role("textbox", name="ID to check").fill(fca)
-    page.get_by_role("textbox", name="ID to check").press("Tab")
-    settle(page)
-    page.get_by_role("textbox", name="Debit amount").fill("12.34")
-    page.get_by_role("button", name="Check debit").click()
-    settle(page)
+    open_check(page, app_url, fca, "12.34")
     page.get_by_text(OK).wait_for()
     checked = page.url
     assert f"check={fca}" in checked
@@ -76,14 +67,7 @@ def test_quick_sidebar_trips_after_typing_keep_the_check_and_the_boxes(
     in either order; in 2 of 6 trips the page came back as plain /balance_check with no ID, no
     amount and no verdict. Repeated: every trip keeps the check, the boxes and the address."""
     fca = linked_account(prefetch=True)["id"]
-    sign_in(page, app_url, "finance", "fcops-finance-demo")
-    open_page(page, "Balance check")
-    page.get_by_text("Paste an ID", exact=True).click()
-    settle(page)
-    page.get_by_role("textbox", name="ID to check").fill(fca)
-    page.get_by_role("textbox", name="Debit amount").fill("12.34")
-    page.get_by_role("button", name="Check debit").click()
-    settle(page)
+    open_check(page, app_url, fca, "12.34")
     page.get_by_text(OK).wait_for()
     for typed in ("77", "78", "79"):
         page.get_by_role("textbox", name="Debit amount").fill(typed)

@@ -16,11 +16,10 @@ from sqlalchemy.engine import Engine
 from services.auth import Actor
 from services.context import Services
 from services.usecases import retry_debit, retry_picker
-from services.usecases.debit_outcomes import record_payment_intent
 from services.usecases.retry_picker import RETRY_RULE
+from tests.conftest import record_returned_debit
 
 NOW = 1_780_000_000
-DAY = 86_400
 FINANCE = Actor("finance", "finance")
 
 
@@ -31,25 +30,9 @@ def svc(sqlite_engine: Engine) -> Services:
 
 
 def debit(svc: Services, name: str, *, days_ago: int, code: str, retry_of: str | None = None) -> str:
-    pm = {
-        "id": f"pm_{name}",
-        "type": "us_bank_account",
-        "us_bank_account": {"bank_name": "Gringotts", "last4": "4242"},
-    }
-    intent: dict[str, Any] = {
-        "id": f"pi_{name}",
-        "object": "payment_intent",
-        "amount": 4_200,
-        "currency": "usd",
-        "created": NOW - days_ago * DAY,
-        "customer": "cus_rita",
-        "status": "requires_payment_method",
-        "payment_method": pm,
-        "last_payment_error": {"code": code, "payment_method": pm},
-        "metadata": {"fcops_retry_of": retry_of} if retry_of else {},
-    }
-    record_payment_intent(svc.engine, intent, at=NOW - days_ago * DAY + DAY)
-    return f"pi_{name}"
+    return record_returned_debit(
+        svc.engine, name, now=NOW, days_ago=days_ago, code=code, retry_of=retry_of
+    )
 
 
 def target(svc: Services, pi: str, window: int = 60) -> Any:
