@@ -216,8 +216,8 @@ with st.container(border=True):
     submitted = st.button(
         "Check debit", key="bc_check", type="primary", icon=":material/fact_check:"
     )
-    # Enter in the amount or the currency checks, as it did in the st.form (a blur does not)
-    enter_presses("bc_check", boxes=("bc_amount", "bc_currency"))
+    # Enter in the ID, amount or currency box checks, as in a form (a blur does not)
+    enter_presses("bc_check", boxes=("bc_target_id", "bc_amount", "bc_currency"))
 
 
 def check_now(request: dict[str, Any], *, refresh: bool) -> check_debit.DebitCheck:

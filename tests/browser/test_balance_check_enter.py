@@ -1,4 +1,4 @@
-"""Enter in the amount (or the currency) box checks the debit, as it did when the boxes were an
+"""Enter in the amount (or the currency, or the ID) box checks the debit, as it did when the boxes were an
 st.form; leaving the box (a blur, which also sends its value) does not. Since the boxes left the
 form (so an amount typed and not checked is kept across pages), Enter only sent the value and
 nothing was checked. Headless Chromium: Enter and a blur are the browser's, which AppTest lacks.
@@ -59,3 +59,12 @@ def test_enter_in_the_amount_box_checks_the_debit_and_a_blur_does_not(
     settle(page)
     page.wait_for_url(re.compile(r"[?&]amount=7\.00"))
     assert f"$7.00 on {fca}" in checked_line(page)
+
+    amount.fill("8.00")
+    currency.click()  # sent, not checked
+    settle(page)
+    assert "amount=7.00" in page.url
+    page.get_by_role("textbox", name="ID to check").press("Enter")  # Enter in the ID box checks too
+    settle(page)
+    page.wait_for_url(re.compile(r"[?&]amount=8\.00"))
+    assert f"$8.00 on {fca}" in checked_line(page)
