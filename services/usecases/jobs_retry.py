@@ -19,16 +19,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from dbos import DBOS, SetWorkflowID
-from sqlmodel import col, select
 
 from services import audit
 from services.adapters import jobs as engine
-from services.adapters.job_models import JobRecord
 from services.adapters.models import utcnow
-from services.adapters.store import session_scope
 from services.auth import Actor, require, signed_in
 from services.errors import Forbidden, NotFound, ValidationError
-from services.usecases.job_runs import KINDS, JobView, _retry_id, _view, job, job_of
+from services.usecases.job_runs import KINDS, JobView, _retry_id, job, job_of
 from services.usecases.jobs import (
     _active,
     accounts_sync_workflow,
@@ -62,33 +59,42 @@ def why_not_retried(view: JobView) -> str | None:
 
 def tried_again_as(views: Sequence[JobView]) -> dict[str, JobView]:
     """Each failed job of ``views`` (newest first) that a person tried again, and the newest
-    retry in its line (a retry of a retry that failed too): the Jobs page reads a failed job
-    whose retry went through as handled, and offers only the last failure of a line again."""
+    job in its line (a retry of a retry that failed too): the Jobs page reads a failed job
+    whose retry went through as handled, and offers only the last failure of a line again. A
+    failed job names the job that took it over (``retried_as``: its retry, or a running job of
+    its kind); a retry names the job it tries again (``retry_of`` in its params)."""
+    by_id = {view.id: view for view in views}
     newest: dict[str, JobView] = {}
     for view in views:
         newest.setdefault(str((view.params or {}).get("retry_of") or ""), view)
+
+    def taker(view: JobView) -> JobView | None:
+        return by_id.get(view.retried_as or "") or newest.get(view.id)
+
     found: dict[str, JobView] = {}
     for view in views:
-        last, seen = newest.get(view.id), {view.id}
+        last, seen = taker(view), {view.id}
         while view.status == "failed" and last is not None and last.id not in seen:
             found[view.id] = last
             seen.add(last.id)
-            last = newest.get(last.id)
+            last = taker(last)
     return found
 
 
 def retried_as(actor: Actor, job_id: str) -> JobView | None:
-    """The newest retry in the line of the failed job ``job_id``, when someone tried it again:
+    """The newest job in the line of the failed job ``job_id``, when someone tried it again:
     an admin's Try again of finance's batch runs as the admin, and finance's page showed the
-    failure still. None when it was not tried again, or ``actor`` may not see that kind."""
+    failure still. None when it was not tried again, or ``actor`` may not see that kind. Read
+    by the failed jobs' ``retried_as`` (their primary keys: a failure on screen looks every few
+    seconds)."""
     view = job_of(actor, job_id)
-    if view is None or view.status != "failed":
+    if view is None or view.status != "failed" or not view.retried_as:
         return None
-    line = f"{re.sub(r'-retry[0-9]+$', '', view.id)}-retry%"  # its retries' IDs (_retry_id)
-    stmt = select(JobRecord).where(col(JobRecord.id).like(line))
-    with session_scope(engine.bound().engine) as session:
-        rows = sorted(session.exec(stmt).all(), key=lambda r: r.created_at, reverse=True)
-    return tried_again_as([*map(_view, rows), view]).get(view.id)
+    line, taker = [view], job(view.retried_as)
+    while taker is not None and taker.id not in {v.id for v in line}:
+        line.append(taker)
+        taker = job(taker.retried_as) if taker.status == "failed" and taker.retried_as else None
+    return tried_again_as(line).get(view.id)
 
 
 def retry_job(actor: Actor, job_id: str) -> str:
@@ -136,7 +142,7 @@ def _queue(actor: Actor, view: JobView, original: str, params: dict[str, Any]) -
     workflow, args = _workflow_and_args(actor, view, params)
     engine.create_job(
         engine.bound().engine, new_id, kind=view.kind, label=view.label, actor=actor.username,
-        role=actor.role, params={**params, "retry_of": view.id},
+        role=actor.role, params={**params, "retry_of": view.id}, retry_of=view.id,
     )
     queue = DBOS.retrieve_queue(engine.JOBS_QUEUE)
     assert queue is not None
