@@ -4,7 +4,8 @@ A retry of job ``X`` is ``X-retry1`` (``X-retry2`` after that one failed too; se
 :func:`~services.usecases.job_runs._retry_id`), so the list shows which job it tries again, and
 a double click, a second tab or a second replica gets the one retry: while it is queued or
 running, trying again answers with it (for syncs and check-all, with any running job of that
-kind, which does the same work). The retry runs as the person who asked for it (their role is
+kind, which does the same work; the failed job then names it as the job that took it over,
+``retried_as``). The retry runs as the person who asked for it (their role is
 checked, as a start of that kind checks it) and writes a ``jobs.retry`` audit row naming both
 jobs, besides the new job's own ``jobs.start`` / ``jobs.end`` rows.
 
@@ -114,6 +115,8 @@ def retry_job(actor: Actor, job_id: str) -> str:
     running = _active(view.kind, None if view.kind in SHARED_WORK else original, needs)
     if running is None:
         running = _queue(actor, view, original, params)
+    else:  # a running job of its kind does this work: the failure is handled by it
+        engine.mark_retried(engine.bound().engine, view.id, running)
     audit.record(
         engine.bound().engine, actor=actor, action="jobs.retry", target=view.id, outcome="ok",
         params={"kind": view.kind, "job": running},
