@@ -20,13 +20,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from dbos import DBOS, SetWorkflowID
+from sqlmodel import col, select
 
 from services import audit
 from services.adapters import jobs as engine
+from services.adapters.job_models import JobRecord
 from services.adapters.models import utcnow
+from services.adapters.store import session_scope
 from services.auth import Actor, require, signed_in
 from services.errors import Forbidden, NotFound, ValidationError
-from services.usecases.job_runs import KINDS, JobView, _retry_id, job, job_of
+from services.usecases.job_runs import KINDS, JobView, _retry_id, _view, job, job_of
 from services.usecases.jobs import (
     _active,
     accounts_sync_workflow,
@@ -37,7 +40,7 @@ from services.usecases.jobs import (
 from services.usecases.jobs_daily import nightly_refresh_workflow, transactions_sync_workflow
 from services.usecases.jobs_outcomes import outcomes_sync_workflow
 
-__all__ = ["retried_as", "retry_job", "tried_again_as", "why_not_retried"]
+__all__ = ["retried_as", "retry_job", "tried_again_as", "tried_again_for", "why_not_retried"]
 
 # Kinds whose retry answers with any queued or running job of the kind (it does the same work).
 SHARED_WORK = ("accounts.sync", "intents.sync", "ownership.check_all", "transactions.sync",
@@ -96,6 +99,26 @@ def retried_as(actor: Actor, job_id: str) -> JobView | None:
         line.append(taker)
         taker = job(taker.retried_as) if taker.status == "failed" and taker.retried_as else None
     return tried_again_as(line).get(view.id)
+
+
+def tried_again_for(actor: Actor, job_id: str) -> JobView | None:
+    """The job ``job_id`` when it is a Try again (its params name the job it tries again) in the
+    line of a job ``actor`` started: Batch check says who tried your batch again, on every run
+    and after a reload. One query, by primary key: the job and the first of its line (its ID
+    without ``-retryN``, :func:`~services.usecases.job_runs._retry_id`)."""
+    actor = signed_in(actor)
+    first_id = re.sub(r"-retry[0-9]+$", "", job_id)
+    if first_id == job_id:
+        return None
+    stmt = select(JobRecord).where(col(JobRecord.id).in_([job_id, first_id]))
+    with session_scope(engine.bound().engine) as session:
+        rows = {row.id: row for row in session.exec(stmt).all()}
+    retry, first = rows.get(job_id), rows.get(first_id)
+    if retry is None or first is None or first.actor != actor.username:
+        return None
+    if not (retry.params or {}).get("retry_of") or retry.kind not in KINDS:
+        return None
+    return _view(retry) if actor.can("audit.view") or actor.can(KINDS[retry.kind][1]) else None
 
 
 def retry_job(actor: Actor, job_id: str) -> str:
