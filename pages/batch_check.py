@@ -42,7 +42,6 @@ INPUT_NOW = "batch_check_input"  # a digest of the file or text given now (None:
 RESULT_INPUT = "batch_check_result_input"  # the digest of the input the result was run on
 SOURCE_NOW = "batch_check_source"  # the file name given now ("the pasted text")
 RESULT_SOURCE = "batch_check_result_source"  # the file name the result (or running job) is of
-RETRIED = "batch_check_retried"  # (retry's ID, who) when someone tried this person's batch again
 # (also kept with the job, so a reload or a new tab names it too: JobView.source)
 RETRY_LOOK_SECONDS = 3.0  # how often a failure on screen looks for someone's Try again
 WAIT_SECONDS = 8.0  # a small batch is shown at once; a bigger one is followed in the background
@@ -235,7 +234,7 @@ def follow() -> None:
 
 if run:
     if parsed is not None:  # a click with nothing to check leaves the last batch as it is
-        for key in (RESULT, FAILED, FOLLOW, RESULT_SOURCE, RETRIED):
+        for key in (RESULT, FAILED, FOLLOW, RESULT_SOURCE):
             st.session_state.pop(key, None)
         run_batch(*parsed)
     elif uploaded is None and not pasted.strip():
@@ -260,15 +259,14 @@ if FAILED in st.session_state and JOB in st.session_state:
     retry = runtime.call(jobs_retry.retried_as, actor, st.session_state[JOB])
     if retry is not None:
         st.session_state[JOB] = retry.id
-        st.session_state[RETRIED] = (retry.id, retry.actor)
         st.session_state.pop(FAILED, None)
         if not collect(retry.id):
             st.session_state[FOLLOW] = retry.id
-retried = st.session_state.get(RETRIED)
-if retried and retried[0] == st.session_state.get(JOB):
-    who = "you" if retried[1] == actor.username else retried[1]
+retried = runtime.call(jobs_retry.tried_again_for, actor, st.session_state.get(JOB) or "")
+if retried is not None:  # the job shown is someone's Try again of this person's batch
+    who = "you" if retried.actor == actor.username else retried.actor
     st.caption(f":material/replay: Your batch check failed; {who} tried it again as "
-               f"`{retried[0]}`, shown here.")
+               f"`{retried.id}`, shown here.")
 if RESULT in st.session_state and parsed is None:
     # Back on the page (the form is empty again): say which batch the result below is.
     name = st.session_state.get(RESULT_SOURCE)

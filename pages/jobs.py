@@ -53,7 +53,18 @@ def failed_help(tried_again: int) -> str:
         f"{'was' if tried_again == 1 else 'were'} tried again: the “Tried again” filter lists "
         "them with their retries." if tried_again else ""
     )
-    return f"Failed jobs no one has tried again.{more}"
+    return f"Failed jobs no one has tried again, in all (the table lists the newest {LISTED}).{more}"
+
+
+def unlisted_note(failed: int, listed: int) -> str | None:
+    """Under the table when the tile counts failures older than the jobs it lists."""
+    if failed <= listed:
+        return None
+    return (
+        f"{counted(failed, 'failed job')} in all {'needs' if failed == 1 else 'need'} someone; "
+        f"the table shows the newest "
+        f"{LISTED} jobs, with {f'{listed:,}' if listed else 'none'} of them."
+    )
 
 
 def message(view: jobs.JobView, retry: jobs.JobView | None) -> str:
@@ -76,6 +87,7 @@ def received_age(moment: datetime) -> float:
     return max(0.0, (datetime.now(UTC) - aware).total_seconds())
 
 
+LISTED = 200  # jobs in the table, newest first (the tiles count the whole store)
 STARTED = "jobs_started"  # the job last started on this page in this session
 SHORT_TIME = "MM-DD HH:mm"  # the list holds recent jobs: the year would only take room
 JOB_COLUMNS = {  # what matters first; the ID (to copy) last and narrow
@@ -232,17 +244,22 @@ def board() -> None:
         help="Events received and not yet applied"
         + (f"; {hooks.failed} failed" if hooks and hooks.failed else ""),
     )
-    everything = runtime.call(jobs.recent_jobs, actor, limit=200) or []
+    everything = runtime.call(jobs.recent_jobs, actor, limit=LISTED) or []
     again = jobs_retry.tried_again_as(everything)  # failed jobs a retry took over
+    takers = {j.id for j in again.values()}  # retries, and running jobs that answered one
+    # A failed job that a retry took over is not offered again (its retry, if it failed, is).
+    failed = [j for j in everything if j.status == "failed" and j.id not in again]
     listed = everything
     if shown == "active":
         listed = [j for j in listed if j.active]
     elif shown == "failed":
-        listed = [j for j in listed if j.status == "failed" and j.id not in again]
+        listed = failed
     elif shown == "resumed":
         listed = [j for j in listed if j.attempts > 1]
     elif shown == "tried_again":
-        listed = [j for j in listed if (j.params or {}).get("retry_of") or j.id in again]
+        listed = [
+            j for j in listed if (j.params or {}).get("retry_of") or j.id in again or j.id in takers
+        ]
     st.subheader("Jobs")
     if not listed:
         st.caption("No jobs yet." if shown in (None, "all") else "No job matches.")
@@ -275,8 +292,9 @@ def board() -> None:
             column_order=list(JOB_COLUMNS),
             column_config=JOB_COLUMNS,
         )
-    # A failed job that a retry took over is not offered again (its retry, if it failed, is).
-    failed = [j for j in everything if j.status == "failed" and j.id not in again]
+    note = unlisted_note(counts.get("failed", 0), len(failed))
+    if note:
+        st.caption(note)
     if failed:
         failed_picker(failed)
     events = runtime.call(webhooks.recent_events, actor, 50) or []

@@ -47,9 +47,10 @@ class StillRunning(Refused):
     Pages show it as a notice, not an error box."""
 
 
-class RefreshStillRunning(Refused):
+class RefreshStillRunning(StillRunning):
     """Refused because a balance refresh (``account_id``'s) is still running at the bank: the
-    page can follow it and let the person try again when it ends."""
+    page can follow it and let the person try again when it ends (shown as a notice, as every
+    :class:`StillRunning`)."""
 
     def __init__(self, message: str, *, account_id: str) -> None:
         super().__init__(message)

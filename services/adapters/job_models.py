@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index
+from sqlalchemy import JSON, BigInteger, Column, Index, select, update
+from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel
 
 from services.adapters.models import utcnow
@@ -27,6 +28,8 @@ class JobRecord(SQLModel, table=True):
         # a person's newest job of a kind (Batch check picks up your last batch on every
         # visit): a seek, not a walk through every job when that person has none
         Index("ix_jobs_actor_kind_created", "actor", "kind", "created_at"),
+        # the Failed tile: failures no one has tried again, counted from the index alone
+        Index("ix_jobs_status_retried", "status", "retried_as"),
     )
 
     id: str = Field(primary_key=True)
@@ -46,6 +49,9 @@ class JobRecord(SQLModel, table=True):
     started_at: datetime | None = None
     updated_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+    # A failed job that someone tried again: the job that took it over (its retry, whose params
+    # name it as ``retry_of``, or a running job of its kind that does the same work)
+    retried_as: str | None = None
 
 
 class WebhookEventRecord(SQLModel, table=True):
@@ -67,3 +73,18 @@ class WebhookEventRecord(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     received_at: datetime = Field(default_factory=utcnow)
     processed_at: datetime | None = None
+
+
+def fill_retried_as(conn: Connection) -> int:
+    """An older store's failed jobs that were tried again: each one's ``retried_as``, its newest
+    retry (named in the retry's params as ``retry_of``). Once, when the column is added."""
+    jobs = SQLModel.metadata.tables[JobRecord.__tablename__]
+    found = conn.execute(
+        select(jobs.c.id, jobs.c.params)
+        .where(jobs.c.id.like("%-retry%"))
+        .order_by(jobs.c.created_at)
+    ).all()
+    newest = {str(p["retry_of"]): i for i, p in found if p and p.get("retry_of")}  # last wins
+    for failed, retry in newest.items():
+        conn.execute(update(jobs).where(jobs.c.id == failed).values(retried_as=retry))
+    return len(newest)

@@ -308,10 +308,15 @@ def create_job(
     actor: str,
     role: str,
     params: Mapping[str, Any],
+    retry_of: str | None = None,
 ) -> bool:
-    """Insert the job's row unless it exists; True when this call created it."""
+    """Insert the job's row unless it exists; True when this call created it. A retry of the
+    failed job ``retry_of`` also marks that one as taken over by it (``retried_as``), in the
+    same transaction (the Jobs page's counts read that column)."""
 
     def work(session: Any) -> bool:
+        if retry_of is not None:
+            _taken_over(session, retry_of, job_id)
         if session.get(JobRecord, job_id) is not None:
             return False
         session.add(
@@ -323,6 +328,20 @@ def create_job(
 
     created: bool = retrying(engine, work)
     return created
+
+
+def _taken_over(session: Any, failed_id: str, by: str) -> None:
+    row = session.get(JobRecord, failed_id)
+    if row is not None and row.retried_as != by:
+        row.retried_as = by
+        row.updated_at = utcnow()
+        session.add(row)
+
+
+def mark_retried(engine: Engine, failed_id: str, by: str) -> None:
+    """The failed job ``failed_id`` is taken over by the job ``by`` (a running job of its kind
+    that answered its retry)."""
+    retrying(engine, lambda session: _taken_over(session, failed_id, by))
 
 
 def update_job(engine: Engine, job_id: str, **changes: Any) -> None:

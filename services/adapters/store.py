@@ -23,6 +23,7 @@ from sqlmodel import Session, SQLModel, col, create_engine
 import services.adapters.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from services.adapters import (
     debit_chains,
+    job_models,
     last_checks,
     latest_blocks,
     original_dates,
@@ -110,6 +111,9 @@ def fill_kept(engine: Engine) -> list[str]:
     return filled
 
 
+# columns an older store gets filled from what it holds, in the transaction that adds them
+FILLED_WHEN_ADDED = {"jobs.retried_as": job_models.fill_retried_as}
+
 # indexes an older store has that a newer model replaced
 OBSOLETE_INDEXES = (
     "ix_debit_dated",  # by ix_debit_days (it also covers the headroom days)
@@ -136,6 +140,8 @@ def add_missing_columns(engine: Engine) -> list[str]:
                     if [c.name for c in index.columns] == [column.name]:
                         index.create(conn, checkfirst=True)
                 added.append(f"{table.name}.{column.name}")
+                if f"{table.name}.{column.name}" in FILLED_WHEN_ADDED:
+                    FILLED_WHEN_ADDED[f"{table.name}.{column.name}"](conn)
             for index in table.indexes:  # indexes a newer model added to an existing table
                 if len(index.columns) > 1:
                     index.create(conn, checkfirst=True)

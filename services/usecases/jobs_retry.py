@@ -4,7 +4,8 @@ A retry of job ``X`` is ``X-retry1`` (``X-retry2`` after that one failed too; se
 :func:`~services.usecases.job_runs._retry_id`), so the list shows which job it tries again, and
 a double click, a second tab or a second replica gets the one retry: while it is queued or
 running, trying again answers with it (for syncs and check-all, with any running job of that
-kind, which does the same work). The retry runs as the person who asked for it (their role is
+kind, which does the same work; the failed job then names it as the job that took it over,
+``retried_as``). The retry runs as the person who asked for it (their role is
 checked, as a start of that kind checks it) and writes a ``jobs.retry`` audit row naming both
 jobs, besides the new job's own ``jobs.start`` / ``jobs.end`` rows.
 
@@ -39,7 +40,7 @@ from services.usecases.jobs import (
 from services.usecases.jobs_daily import nightly_refresh_workflow, transactions_sync_workflow
 from services.usecases.jobs_outcomes import outcomes_sync_workflow
 
-__all__ = ["retried_as", "retry_job", "tried_again_as", "why_not_retried"]
+__all__ = ["retried_as", "retry_job", "tried_again_as", "tried_again_for", "why_not_retried"]
 
 # Kinds whose retry answers with any queued or running job of the kind (it does the same work).
 SHARED_WORK = ("accounts.sync", "intents.sync", "ownership.check_all", "transactions.sync",
@@ -62,33 +63,62 @@ def why_not_retried(view: JobView) -> str | None:
 
 def tried_again_as(views: Sequence[JobView]) -> dict[str, JobView]:
     """Each failed job of ``views`` (newest first) that a person tried again, and the newest
-    retry in its line (a retry of a retry that failed too): the Jobs page reads a failed job
-    whose retry went through as handled, and offers only the last failure of a line again."""
+    job in its line (a retry of a retry that failed too): the Jobs page reads a failed job
+    whose retry went through as handled, and offers only the last failure of a line again. A
+    failed job names the job that took it over (``retried_as``: its retry, or a running job of
+    its kind); a retry names the job it tries again (``retry_of`` in its params)."""
+    by_id = {view.id: view for view in views}
     newest: dict[str, JobView] = {}
     for view in views:
         newest.setdefault(str((view.params or {}).get("retry_of") or ""), view)
+
+    def taker(view: JobView) -> JobView | None:
+        return by_id.get(view.retried_as or "") or newest.get(view.id)
+
     found: dict[str, JobView] = {}
     for view in views:
-        last, seen = newest.get(view.id), {view.id}
+        last, seen = taker(view), {view.id}
         while view.status == "failed" and last is not None and last.id not in seen:
             found[view.id] = last
             seen.add(last.id)
-            last = newest.get(last.id)
+            last = taker(last)
     return found
 
 
 def retried_as(actor: Actor, job_id: str) -> JobView | None:
-    """The newest retry in the line of the failed job ``job_id``, when someone tried it again:
+    """The newest job in the line of the failed job ``job_id``, when someone tried it again:
     an admin's Try again of finance's batch runs as the admin, and finance's page showed the
-    failure still. None when it was not tried again, or ``actor`` may not see that kind."""
+    failure still. None when it was not tried again, or ``actor`` may not see that kind. Read
+    by the failed jobs' ``retried_as`` (their primary keys: a failure on screen looks every few
+    seconds)."""
     view = job_of(actor, job_id)
-    if view is None or view.status != "failed":
+    if view is None or view.status != "failed" or not view.retried_as:
         return None
-    line = f"{re.sub(r'-retry[0-9]+$', '', view.id)}-retry%"  # its retries' IDs (_retry_id)
-    stmt = select(JobRecord).where(col(JobRecord.id).like(line))
+    line, taker = [view], job(view.retried_as)
+    while taker is not None and taker.id not in {v.id for v in line}:
+        line.append(taker)
+        taker = job(taker.retried_as) if taker.status == "failed" and taker.retried_as else None
+    return tried_again_as(line).get(view.id)
+
+
+def tried_again_for(actor: Actor, job_id: str) -> JobView | None:
+    """The job ``job_id`` when it is a Try again (its params name the job it tries again) in the
+    line of a job ``actor`` started: Batch check says who tried your batch again, on every run
+    and after a reload. One query, by primary key: the job and the first of its line (its ID
+    without ``-retryN``, :func:`~services.usecases.job_runs._retry_id`)."""
+    actor = signed_in(actor)
+    first_id = re.sub(r"-retry[0-9]+$", "", job_id)
+    if first_id == job_id:
+        return None
+    stmt = select(JobRecord).where(col(JobRecord.id).in_([job_id, first_id]))
     with session_scope(engine.bound().engine) as session:
-        rows = sorted(session.exec(stmt).all(), key=lambda r: r.created_at, reverse=True)
-    return tried_again_as([*map(_view, rows), view]).get(view.id)
+        rows = {row.id: row for row in session.exec(stmt).all()}
+    retry, first = rows.get(job_id), rows.get(first_id)
+    if retry is None or first is None or first.actor != actor.username:
+        return None
+    if not (retry.params or {}).get("retry_of") or retry.kind not in KINDS:
+        return None
+    return _view(retry) if actor.can("audit.view") or actor.can(KINDS[retry.kind][1]) else None
 
 
 def retry_job(actor: Actor, job_id: str) -> str:
@@ -108,6 +138,8 @@ def retry_job(actor: Actor, job_id: str) -> str:
     running = _active(view.kind, None if view.kind in SHARED_WORK else original, needs)
     if running is None:
         running = _queue(actor, view, original, params)
+    else:  # a running job of its kind does this work: the failure is handled by it
+        engine.mark_retried(engine.bound().engine, view.id, running)
     audit.record(
         engine.bound().engine, actor=actor, action="jobs.retry", target=view.id, outcome="ok",
         params={"kind": view.kind, "job": running},
@@ -136,7 +168,7 @@ def _queue(actor: Actor, view: JobView, original: str, params: dict[str, Any]) -
     workflow, args = _workflow_and_args(actor, view, params)
     engine.create_job(
         engine.bound().engine, new_id, kind=view.kind, label=view.label, actor=actor.username,
-        role=actor.role, params={**params, "retry_of": view.id},
+        role=actor.role, params={**params, "retry_of": view.id}, retry_of=view.id,
     )
     queue = DBOS.retrieve_queue(engine.JOBS_QUEUE)
     assert queue is not None

@@ -372,3 +372,31 @@ def test_the_result_says_when_its_rows_were_checked_on_the_page_and_in_the_file(
     rows = list(csv.DictReader(io.StringIO(check_batch.results_csv(get_app().services, FINANCE, result))))
     iso = clock.strftime("%Y-%m-%dT%H:%M:%SZ", clock.gmtime(result.checked_at))
     assert rows and {r["checked_at"] for r in rows} == {iso}
+
+
+def test_your_own_batch_tried_again_says_so_after_a_reload_too() -> None:
+    """Who tried the batch again was kept in the session (the page that turned to the retry):
+    after a reload the retry's result showed with no word of the failure before it. It is read
+    from the job now (the retry names the batch it tries again), on every run."""
+    from services.adapters import jobs as engine
+    from services.adapters.models import utcnow
+    from services.usecases import jobs_retry
+    from tests.app.conftest import shared_app
+
+    text, _, _ = csv_with_good_and_bad_rows()
+    at = open_page(PAGE, "admin")
+    at.text_area(key="batch_text").set_value(text)
+    run(at)
+    jobs_settled(at)
+    admin = Actor(username="admin", role="admin")
+    [failed] = jobs.recent_jobs(admin, kinds=["balances.batch_check"], mine=True, limit=1)
+    engine.update_job(
+        shared_app().engine, failed.id, status="failed", finished_at=utcnow(),
+        error="Stripe had a temporary problem (HTTP 500). Try again in a minute.",
+    )
+    retry = jobs_retry.retry_job(admin, failed.id)  # from the Jobs page
+    jobs_settled()
+    again = open_page(PAGE, "admin")  # a reload: a new session
+    no_exceptions(again)
+    assert metrics(again)["Rows"] == "5"
+    assert f"you tried it again as `{retry}`" in texts(again), texts(again)

@@ -243,3 +243,29 @@ def test_the_jobs_table_fits_the_page_with_the_id_last() -> None:
     assert all(isinstance(widths.get(n), int) for n in shown), widths
     assert sum(widths[n] for n in shown) <= 910, widths  # 940 px at 1,400, less borders (Chromium)
     assert list(table.proto.column_order)[-1] == "ID" and widths["ID"] <= 80
+
+
+def test_the_failed_tile_says_when_it_counts_failures_the_table_does_not_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The Failed tile counts the whole store, the table the newest 200 jobs: with older failures
+    than those listed, the tile read "Failed 3" over a table and a picker holding one. A line
+    under the table says how many there are in all and how many are listed."""
+    from services.usecases import jobs
+
+    _failed_intent_sync("older")
+    newest = _failed_intent_sync("newest")
+    listed = jobs.recent_jobs
+
+    def newest_only(*args: object, **kwargs: object) -> list[jobs.JobView]:
+        return [j for j in listed(*args, **kwargs) if j.id == newest]  # type: ignore[arg-type]
+
+    at = open_page(PAGE, "admin")
+    assert not any("in all need" in c.value for c in at.caption), texts(at)  # all listed
+    monkeypatch.setattr(jobs, "recent_jobs", newest_only)  # as if the older ones were past 200
+    at.run()
+    tile = failed_tile(at)
+    said = f"{tile:,} failed jobs in all need someone; the table shows the newest 200 jobs, with 1"
+    assert any(c.value.startswith(said) for c in at.caption), texts(at)
+    help_text = next(m.help for m in at.metric if m.label == "Failed")
+    assert "in all (the table lists the newest 200)" in help_text

@@ -107,3 +107,31 @@ def test_the_line_says_stripe_is_failing_and_which_attempt_comes(
     assert view is not None and view.status == "succeeded", view
     assert "Stripe answered HTTP 500; trying again (attempt 2 of 5)…" in lines, lines
     assert "Stripe answered HTTP 500; trying again (attempt 3 of 5)…" in lines, lines
+
+
+def test_a_sync_tried_again_while_one_of_its_kind_runs_is_handled_by_that_one(fcops: Any) -> None:
+    """Trying a failed sync again while a sync of its kind runs answers with the running one (it
+    does the same work); the failure named no job that took it over, so the Failed tile still
+    counted it and the list offered it again. It now names the running sync."""
+    app, _ = fcops
+    stamp = time.time_ns()
+    failed, running = f"intents.sync-failedwhile{stamp}", f"intents.sync-runningnow{stamp}"
+    for job_id in (failed, running):
+        engine.create_job(
+            app.engine, job_id, kind="intents.sync", label="Intent sync", actor="manager",
+            role="manager", params={"full": False, "window": stamp % 10**9, "data": 0},
+        )
+    _fail(failed)
+    engine.update_job(app.engine, running, status="running")
+    try:
+        before = jobs.queue_counts(ADMIN)
+        assert jobs_retry.retry_job(ADMIN, failed) == running
+        assert (jobs.job(failed) or pytest.fail()).retried_as == running
+        after = jobs.queue_counts(ADMIN)
+        assert after["failed"] == before["failed"] - 1, (before, after)
+        assert after["tried_again"] == before["tried_again"] + 1, (before, after)
+        assert getattr(jobs_retry.retried_as(ADMIN, failed), "id", None) == running
+        views = [v for v in (jobs.job(running), jobs.job(failed)) if v is not None]
+        assert jobs_retry.tried_again_as(views)[failed].id == running
+    finally:
+        engine.update_job(app.engine, running, status="succeeded", finished_at=utcnow())

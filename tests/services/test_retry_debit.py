@@ -175,7 +175,7 @@ def test_a_refresh_still_running_is_said_and_named_not_wait_for_the_suggested_da
 ) -> None:
     """The tester's case: the retry's own refresh outlived the wait (a slow bank), and the
     refusal quoted only "The balance is 2 days old" with "wait for the suggested date"."""
-    from services.errors import RefreshStillRunning, Refused
+    from services.errors import RefreshStillRunning, Refused, StillRunning
 
     pi_id, fca = returned_debit(svc, box)
     debit_outcomes.sync_outcomes(svc, FINANCE)
@@ -199,6 +199,7 @@ def test_a_refresh_still_running_is_said_and_named_not_wait_for_the_suggested_da
     assert "nothing was sent" in said and "suggested date" not in said
     assert refused.value.account_id == fca
     assert isinstance(refused.value, Refused)  # a rule said no: audited refused, not error
+    assert isinstance(refused.value, StillRunning)  # the shared display: a notice, not an error
     assert [r.outcome for r in audit_rows(svc, "debits.retry")][-1] == "refused"
     assert [o.id for o in debit_outcomes.load_attempts(svc.engine, pi_id)] == [pi_id]
     # Pressed again while it still runs: the same sentence about that refresh, no new one.
