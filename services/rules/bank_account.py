@@ -423,14 +423,15 @@ def newer_copy_wins(stored: Mapping[str, Any], incoming: dict[str, Any]) -> dict
     A copy from an event (stamped) older than the stored stamp leaves the row as it is; an
     unstamped copy (a full walk or a direct read, current when read) is written but keeps the
     stored stamp, so an old event replayed later still cannot win over the event the row last
-    applied; any copy that Stripe's refresh clocks show was read before the stored one
-    (:func:`read_earlier`) leaves the row as it is. Checked inside the write transaction, so two
+    applied, unless Stripe's refresh clocks show it was read before the stored copy
+    (:func:`read_earlier`): then it leaves the row as it is. Events are ordered by their own
+    ``created`` alone. Checked inside the write transaction, so two
     replicas replaying at once agree.
     """
-    if read_earlier(stored.get("raw"), incoming.get("raw")):
-        return {column: stored[column] for column in incoming}
     before = applied_event_created(stored.get("raw"))
     after = applied_event_created(incoming.get("raw"))
+    if after is None and read_earlier(stored.get("raw"), incoming.get("raw")):
+        return {column: stored[column] for column in incoming}
     if before is None:
         return incoming
     if after is None:
