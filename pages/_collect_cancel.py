@@ -29,6 +29,7 @@ from services.usecases.collect_cancel_runs import (
     Start,
     cancellation,
     cancels_failed,
+    cancels_failed_unlisted,
     cancels_running,
 )
 
@@ -106,16 +107,50 @@ def running_sentence(ident: str, start: Start, actor: Any, *, now: int) -> str:
     )
 
 
-def failed_sentence(ident: str, start: Start, actor: Any) -> str:
+def failed_sentence(ident: str, start: Start, actor: Any, *, hidden: str | None = None) -> str:
     """A cancel of ``ident`` that did not cancel it, said on the request until it is canceled
-    again or the cancel is an hour old (``cancels_failed``)."""
+    again or the cancel is an hour old (``cancels_failed``); ``hidden``: above a list that does
+    not show the request, why not (``cancels_failed_unlisted``)."""
     by = "" if start.username == actor.username else f" by {start.username}"
     asked = f"Cancel of {ident} asked at {timestamp(start.started_at)}{by}"
+    find = (
+        f" It is not in the list below ({hidden}): Find it shows it."
+        if hidden
+        else ""
+    )
     if start.outcome == STALE:
         return (f"{asked} was never confirmed by Stripe: press Sync from Stripe to see whether "
-                "the request is still open; if it is, you can cancel it again.")
+                f"the request is still open; if it is, you can cancel it again.{find}")
+    listed = "open" if hidden else "listed as open"
     return (f"{asked} did not cancel it: {start.message.rstrip('.')}. The request is still "
-            "listed as open: you can cancel it again.")
+            f"{listed}: you can cancel it again.{find}")
+
+
+def unlisted_failures(
+    svc: Any, actor: Any, listed: list[str], search_key: str, why: str, *, said: str | None = None
+) -> None:
+    """Above Open requests: the cancels that did not cancel an open request the list does not
+    show (``why``: a search or its limit hid it, and the note on it), each with Find it, which
+    searches for the request. ``said``: as in :func:`cancel_section`."""
+    failed = runtime.call(cancels_failed_unlisted, svc, actor, listed) or {}
+    for ident, start in failed.items():
+        if ident == said:
+            continue
+        note, find = st.columns([6, 1], vertical_alignment="center")
+        note.warning(failed_sentence(ident, start, actor, hidden=why), icon=":material/error:")
+        find.button(
+            "Find it",
+            icon=":material/search:",
+            key=f"{search_key}_find_{ident}",
+            on_click=_search_for,
+            args=(search_key, ident),
+            help=f"Search the list for {ident}.",
+            width="stretch",
+        )
+
+
+def _search_for(search_key: str, ident: str) -> None:
+    st.session_state[search_key] = ident
 
 
 def followed_outcomes(svc: Any, actor: Any, select_key: str) -> None:

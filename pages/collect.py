@@ -283,6 +283,10 @@ def open_requests_tab() -> None:
     rows = runtime.call(open_requests, svc, actor, limit=OPEN_PAGE, from_stripe=pull, search=search)
     if rows is None:
         return
+    # A failed cancel is said on its request: one the list does not show is said here instead.
+    why = "the search hides it" if search.strip() else f"the list shows the newest {OPEN_PAGE}"
+    listed = [r.id for r in rows]
+    cancels.unlisted_failures(svc, actor, listed, "collect_open_search", why, said=failed_now)
     if not rows:
         none = (
             STILL_READING

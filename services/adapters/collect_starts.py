@@ -148,20 +148,21 @@ def one(engine: Engine, start_id: int) -> Start | None:
 
 
 def cancels_of(
-    engine: Engine, request_ids: list[str], *, since: int, before: int | None = None
+    engine: Engine, request_ids: list[str] | None, *, since: int, before: int | None = None
 ) -> dict[str, Start]:
-    """The newest cancel of each of ``request_ids`` started since ``since`` (and, given
-    ``before``, written before that row), by request ID. A cancel refused before Stripe was
-    called (another was running) is not one: it would hide the running one, and its request
-    was then listed as open with Cancel again."""
-    if not request_ids:
+    """The newest cancel of each of ``request_ids`` (None: of every request) started since
+    ``since`` (and, given ``before``, written before that row), by request ID. A cancel refused
+    before Stripe was called (another was running) is not one: it would hide the running one,
+    and its request was then listed as open with Cancel again."""
+    if request_ids is not None and not request_ids:
         return {}
     stmt = select(CollectStart).where(
         CollectStart.kind == CANCEL,
-        col(CollectStart.request_id).in_(request_ids),
         col(CollectStart.started_at) >= since,
         CollectStart.outcome != REFUSED,
     )
+    if request_ids is not None:
+        stmt = stmt.where(col(CollectStart.request_id).in_(request_ids))
     if before is not None:
         stmt = stmt.where(col(CollectStart.id) < before)
     with session_scope(engine) as session:

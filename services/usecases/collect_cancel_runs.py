@@ -23,6 +23,8 @@ from services.auth import Actor, require
 from services.context import Services
 from services.errors import NothingChanged, Refused, StillRunning
 from services.rules.wording import timestamp
+from services.usecases.collect_common import LOOKBACK_SECONDS, listed_among
+from services.usecases.collect_lists import OPEN
 from services.usecases.collect_open import STALE_SECONDS
 
 Start = starts.Start  # a cancel as the store has it (pages read it through here)
@@ -56,6 +58,24 @@ def cancels_failed(svc: Services, actor: Actor, intent_ids: list[str]) -> dict[s
     found = starts.cancels_of(svc.engine, [str(i) for i in intent_ids][:500], since=since)
     stood = {ident: _as_it_stands(svc, s) for ident, s in found.items()}
     return {ident: s for ident, s in stood.items() if s.outcome in FAILED}
+
+
+def cancels_failed_unlisted(
+    svc: Services, actor: Actor, listed: list[str]
+) -> dict[str, starts.Start]:
+    """:func:`cancels_failed` for the open requests (Collect's Open requests, any search) that
+    are not in ``listed``, the requests a page shows: a search or the list's limit hid the
+    request, and with it the only word that its cancel failed. By intent ID."""
+    require(actor, "collect.cancel")
+    found = starts.cancels_of(svc.engine, None, since=svc.now() - FAILED_SAID_SECONDS)
+    shown = {str(i) for i in listed}
+    failed = {
+        ident: stood
+        for ident, start in found.items()
+        if ident not in shown and (stood := _as_it_stands(svc, start)).outcome in FAILED
+    }
+    still_open = listed_among(svc, OPEN, list(failed), lookback_seconds=LOOKBACK_SECONDS)
+    return {ident: s for ident, s in failed.items() if ident in still_open}
 
 
 def cancellation(svc: Services, actor: Actor, start_id: int) -> starts.Start | None:

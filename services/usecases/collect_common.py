@@ -182,6 +182,21 @@ def count_stored_intents(
         return int(session.exec(select(func.count()).select_from(IntentRecord).where(*where)).one())
 
 
+def listed_among(
+    svc: Services, which: IntentList, ids: Sequence[str], *, lookback_seconds: int
+) -> set[str]:
+    """Which of ``ids`` the list ``which`` holds (of the lookback, any search): one query, for
+    calls that checked the role."""
+    if not ids:
+        return set()
+    where = _stored_where(
+        None, svc.now() - lookback_seconds, which.payment_intents, which.statuses, ""
+    )
+    stmt = select(IntentRecord.id).where(*where, col(IntentRecord.id).in_(list(ids)))
+    with session_scope(svc.engine) as session:
+        return {str(i) for i in session.exec(stmt).all()}
+
+
 def _stored_where(
     customer: str | None, since: int, payment_intents: bool, statuses: tuple[str, ...], search: str
 ) -> list[Any]:

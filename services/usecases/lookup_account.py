@@ -10,11 +10,13 @@ from services.context import Services
 from services.errors import NotFound
 from services.rules.ids import parse_id, unknown_id_sentence
 from services.rules.payment_details import PaymentDetails, details_of
+from services.usecases.debit_outcomes import record_payment_intent
 from services.usecases.resolve_account import LOOKUP_KINDS, Resolution, resolve
 
 
 def lookup(svc: Services, actor: Actor, text: str | None) -> Resolution:
-    """Resolve a pasted PI/SI/PM/fca/cus ID to its FC account(s), mirroring what it finds."""
+    """Resolve a pasted PI/SI/PM/fca/cus ID to its FC account(s), mirroring what it finds: the
+    account(s), and a PaymentIntent's debit outcome as its webhook would keep it."""
     require(actor, "accounts.view")
     object_id, kind = parse_id(text, allowed=LOOKUP_KINDS)
     try:
@@ -29,6 +31,12 @@ def lookup(svc: Services, actor: Actor, text: str | None) -> Resolution:
     for account in [resolution.account, *resolution.accounts]:
         if account:
             mirror.upsert_account(svc.engine, account)
+    if resolution.kind == "payment_intent" and resolution.intent is not None:
+        # What Stripe says of the debit now (its status, last_payment_error): a return whose
+        # webhook is still on its way, or never synced, is planned on Returns (and linked from
+        # the lookup) at once. The same answer again changes nothing; a card or unconfirmed
+        # intent is no debit and is skipped.
+        record_payment_intent(svc.engine, resolution.intent, at=svc.now())
     return replace(resolution, details=_details(svc, resolution))
 
 

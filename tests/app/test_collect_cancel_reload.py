@@ -151,3 +151,37 @@ def test_a_colleagues_running_cancel_is_a_notice_followed_to_its_outcome() -> No
     assert f"Canceled {intent_id} (reason: requested by the customer)." in said, said
     assert "Nothing was sent" not in texts(admin)
     assert not any(o.endswith(intent_id) for o in options(admin, "collect_cancel_open"))
+
+
+def test_a_failed_cancel_of_a_request_the_list_hides_is_said_above_it_with_a_way_to_find_it() -> None:
+    """The note of a failed cancel was drawn on its request only: a search (or the list's first
+    50) that hid the request hid the note, and the person never learnt the cancel failed."""
+    at = new_customer(open_page(PAGE, "ops"))
+    intent_id = create_setup_intent(at)
+    at.button(key="collect_open_reload").click().run()
+    at.selectbox(key="collect_cancel_open").set_value(intent_id).run()
+    app().simulator.force_faults("500", 10_000)  # every try and every read-back fails
+    try:
+        at.button(key="collect_cancel_open_button").click().run()
+    finally:
+        app().simulator.clear_faults()
+    no_exceptions(at)
+
+    hidden = open_page(PAGE, "ops")  # a reload, searching for someone else
+    hidden.text_input(key="collect_open_search").set_value("nobody-matches-this").run()
+    no_exceptions(hidden)
+    assert "No open request matches the search." in texts(hidden)
+    [note] = failed_notes(hidden, intent_id)
+    assert "did not cancel it: Stripe did not confirm the cancellation" in note, note
+    assert "not in the list below (the search hides it): Find it shows it" in note, note
+    hidden.button(key=f"collect_open_search_find_{intent_id}").click().run()
+    no_exceptions(hidden)
+    assert hidden.text_input(key="collect_open_search").value == intent_id
+    [note] = failed_notes(hidden, intent_id)  # now on its request, listed again
+    assert "still listed as open: you can cancel it again" in note, note
+    assert any(o.endswith(intent_id) for o in options(hidden, "collect_cancel_open"))
+
+    hidden.selectbox(key="collect_cancel_open").set_value(intent_id).run()  # the shared app's
+    hidden.button(key="collect_cancel_open_button").click().run()  # later tests see no note
+    no_exceptions(hidden)
+    assert not failed_notes(open_page(PAGE, "ops"), intent_id)

@@ -247,22 +247,35 @@ def test_the_retry_link_is_offered_only_when_returns_can_plan_it_else_why() -> N
     """The link led to Returns' "No insufficient-funds return matches the search." for a debit
     Returns could not plan (one made 75 days ago, before its window, read the same). Now the
     link is there only when the plan allows a retry; otherwise the page says why."""
-    from sqlmodel import col, update
-
-    from services.adapters.models import DebitOutcomeRecord
-    from services.adapters.store import session_scope
-
     pi_id, _ = returned_debit()
     webhooks_settled()
-    with session_scope(app().engine) as session:  # made 200 days ago: past Nacha's 180 days
-        session.execute(
-            update(DebitOutcomeRecord)
-            .where(col(DebitOutcomeRecord.id) == pi_id)
-            .values(created=app().services.now() - 200 * 86_400)
-        )
+    state = app().sandbox.state
+    with state.lock:  # made 200 days ago: past Nacha's 180 days (the lookup keeps Stripe's date)
+        state.lookup(pi_id)["created"] = state.now() - 200 * 86_400
     at = look_up(pi_id, "finance")
     no_exceptions(at)
     links = [str(link.proto) for link in at.get("page_link")]
     assert not any("Plan a retry" in p for p in links)
     said = " ".join(c.value for c in at.caption)
     assert f"No retry to plan for {pi_id}: The 180 days after the original settlement ended" in said
+
+
+def test_a_return_fcops_has_not_stored_yet_gets_its_retry_link_at_once() -> None:
+    """A return whose outcome had not reached fcops' store (its webhook on the way, or the
+    outcomes never synced) read "No retry to plan for pi_…: No debit pi_… is known to fcops yet.
+    Sync the debit outcomes on the Returns page and try again." under the return the lookup had
+    just read from Stripe. The lookup keeps what Stripe says, as the webhook does."""
+    from sqlmodel import col, delete
+
+    from services.adapters.models import DebitOutcomeRecord
+    from services.adapters.store import session_scope
+
+    pi_id, _ = returned_debit()
+    webhooks_settled()
+    with session_scope(app().engine) as session:  # as if the webhook had not come yet
+        session.execute(delete(DebitOutcomeRecord).where(col(DebitOutcomeRecord.id) == pi_id))
+    at = look_up(pi_id, "finance")
+    no_exceptions(at)
+    assert "known to fcops" not in " ".join(c.value for c in at.caption)
+    links = [str(link.proto) for link in at.get("page_link")]
+    assert any(f"Plan a retry for {pi_id} (insufficient funds)" in p for p in links)

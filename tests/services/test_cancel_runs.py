@@ -177,3 +177,34 @@ def test_cancels_failed_needs_the_cancel_permission(services_ctx) -> None:  # ty
 
     with pytest.raises(Forbidden):
         cancels_failed(services_ctx, actor_for("finance"), ["seti_x"])
+
+
+def test_a_failed_cancel_of_an_open_request_a_page_does_not_list_is_found_without_its_id(
+    services_ctx, simulator, ops
+) -> None:  # type: ignore[no-untyped-def]
+    """The note was asked for by the IDs a page listed: a request a search or the list's first
+    50 hid had its failed cancel said nowhere. Requests no longer open are not said."""
+    from services.adapters import collect_starts
+    from services.errors import FcopsError
+    from services.usecases.collect_cancel_runs import cancels_failed_unlisted
+
+    ident = _request(services_ctx, ops)
+    simulator.force_faults("500", 10_000)
+    try:
+        with pytest.raises(FcopsError):
+            collect_cancel.cancel_request(
+                services_ctx, ops, ident, reason="abandoned", idempotency_key=_key()
+            )
+    finally:
+        simulator.clear_faults()
+    gone = f"seti_{secrets.token_hex(6)}"  # a failed cancel of a request the store has not open
+    failed = collect_starts.begin(services_ctx.engine, customer_id="", kind="cancel",
+                                  username="test-ops", key=_key(), at=services_ctx.now(),
+                                  request_id=gone)
+    collect_starts.finish(services_ctx.engine, failed, outcome="error", at=services_ctx.now())
+
+    hidden = cancels_failed_unlisted(services_ctx, ops, [])
+    assert list(hidden) == [ident] and hidden[ident].outcome == "error"
+    assert cancels_failed_unlisted(services_ctx, ops, [ident]) == {}  # said on its request
+    collect_cancel.cancel_request(services_ctx, ops, ident, reason="abandoned", idempotency_key=_key())
+    assert cancels_failed_unlisted(services_ctx, ops, []) == {}

@@ -213,3 +213,42 @@ def test_a_returned_retry_leads_to_its_original_and_the_debit_check_finds_its_ac
     assert found.retry_original == "pi_original123"
     target = debit_target(gateway, retry_id)
     assert target.account is not None and target.account["id"] == fca and target.missing is None
+
+
+def test_a_return_not_yet_in_the_store_is_recorded_from_what_stripe_says_and_planned_at_once(
+    gateway: StripeGateway, simulator: Any, sandbox_handle: Any, services_ctx: Services
+) -> None:
+    """A return whose webhook had not arrived (or whose outcomes were never synced) read "No
+    debit pi_… is known to fcops yet. Sync the debit outcomes on the Returns page" next to the
+    lookup that had just read the return from Stripe; one still stored as processing read "is
+    still processing; there is nothing to retry". The lookup keeps what Stripe says, as the
+    webhook does, and a second lookup changes nothing."""
+    from services.usecases import retry_debit
+    from services.usecases.debit_outcomes import record_payment_intent, stored_rows
+
+    finance = actor_for("finance")
+    pi_id, fca = _returned_debit(gateway, simulator, sandbox_handle)
+    assert "known to fcops" in str(retry_debit.why_not_plannable(services_ctx, finance, pi_id))
+
+    found = lookup_account.lookup(services_ctx, OPS, pi_id)  # ops: may look up, not plan
+
+    assert found.retry_original == pi_id
+    assert retry_debit.why_not_plannable(services_ctx, finance, pi_id) is None
+    row = stored_rows(services_ctx.engine, [pi_id])[pi_id]
+    assert (row.status, row.return_code, row.account_id) == ("returned", "R01/R09", fca)
+    before = row.model_dump(exclude={"synced_at"})
+    lookup_account.lookup(services_ctx, OPS, pi_id)
+    assert (
+        stored_rows(services_ctx.engine, [pi_id])[pi_id].model_dump(exclude={"synced_at"}) == before
+    )
+
+    # The webhook on its way: the store still has the debit processing, from an older event.
+    other, _ = _returned_debit(gateway, simulator, sandbox_handle)
+    processing = {**gateway.retrieve_payment_intent(other, expand=["payment_method"])}
+    pm = processing["last_payment_error"]["payment_method"]
+    processing.update(status="processing", last_payment_error=None, payment_method=pm)
+    record_payment_intent(services_ctx.engine, processing, at=int(processing["created"]))
+    said = str(retry_debit.why_not_plannable(services_ctx, finance, other))
+    assert "still processing" in said
+    lookup_account.lookup(services_ctx, OPS, other)
+    assert retry_debit.why_not_plannable(services_ctx, finance, other) is None
