@@ -244,6 +244,17 @@ def jobs_settled(at: AppTest | None = None, timeout: float = 60.0) -> AppTest | 
     return at
 
 
+def force_faults(mode: str, count: int, *, seconds: float | None = None) -> None:
+    """Force the next ``count`` answers of the shared sandbox to be ``mode`` faults, once the
+    background work of earlier tests has ended: a job's requests, and a webhook being applied
+    (an intent event, or an account event of the same second, is read back from Stripe), would
+    otherwise take faults meant for what the test does next (Home's first-sync test found the
+    intent sync it slowed already ended: a read-back had taken the slow answers)."""
+    jobs_settled()
+    webhooks_settled()
+    shared_app().simulator.force_faults(mode, count, seconds=seconds)
+
+
 def clear_flow_drafts() -> None:
     """Forget every admin's stored Flows drafts (the AppTests share one store, and a draft left
     by one test would open, marked, in the next)."""

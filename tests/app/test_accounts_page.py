@@ -20,6 +20,7 @@ from services.usecases import browse_accounts, sync_accounts
 from tests.app.conftest import (
     column_config,
     filter_box,
+    force_faults,
     no_exceptions,
     open_page,
     refused,
@@ -185,7 +186,7 @@ def test_stripe_outage_during_search_is_a_sentence_not_a_trace() -> None:
     at = open_page(PAGE, "ops")
     # Like Stripe, the sandbox's 500 says Stripe-Should-Retry: false, so the SDK makes one
     # attempt and one fault reaches the page (none is left over for the next test).
-    app().simulator.force_faults("500", 1)
+    force_faults("500", 1)
     at.text_input(key="acc_term").set_value("cus_anything123")
     button(at, "Search").click().run()
     no_exceptions(at)

@@ -16,7 +16,7 @@ import pytest
 from services.auth import Actor
 from services.usecases.collect_cancel import cancel_request
 from services.usecases.collect_cancel_runs import cancels_running
-from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import force_faults, no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
 from tests.app.test_collect_page import PAGE, create_setup_intent, new_customer
 
@@ -45,7 +45,7 @@ def slow_cancel_by_ops(intent_id: str, reason: str) -> Iterator[list[Any]]:
             idempotency_key=f"slow-cancel-{secrets.token_hex(4)}",
         ))  # fmt: skip
 
-    app().simulator.force_faults("slow", 1, seconds=4)
+    force_faults("slow", 1, seconds=4)
     clicked = threading.Thread(target=slow_cancel)
     clicked.start()
     try:

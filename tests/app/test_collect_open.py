@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from services.auth import Actor
 from services.usecases import collection_requests
 from services.usecases.collect_open import customer_requests
-from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import force_faults, no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
 from tests.app.test_collect_link import create_link, with_customer
 
@@ -80,7 +80,7 @@ def test_a_reload_during_a_slow_create_shows_it_being_created_then_the_request()
             open_seen=(),
         ))
 
-    app().simulator.force_faults("slow", 1, seconds=4)
+    force_faults("slow", 1, seconds=4)
     clicked = threading.Thread(target=slow_create)
     clicked.start()
     try:
@@ -119,7 +119,7 @@ def test_a_create_made_whose_read_back_fails_after_a_reload_says_it_was_made() -
             open_seen=(),
         ))
 
-    app().simulator.force_faults("slow", 1, seconds=4)
+    force_faults("slow", 1, seconds=4)
     clicked = threading.Thread(target=slow_create)
     clicked.start()
     try:

@@ -23,7 +23,14 @@ from streamlit.testing.v1 import AppTest
 from bootstrap import SANDBOX_KEY
 from services.adapters.models import AccountRecord, AuditEntry
 from services.adapters.store import session_scope
-from tests.app.conftest import jobs_settled, no_exceptions, open_page, texts, webhooks_settled
+from tests.app.conftest import (
+    force_faults,
+    jobs_settled,
+    no_exceptions,
+    open_page,
+    texts,
+    webhooks_settled,
+)
 from tests.app.conftest import shared_app as app
 from tests.conftest import quick_backoff
 
@@ -112,7 +119,7 @@ def attempts(mode: str) -> int:
 
 def force(mode: str) -> None:
     """Enough faults for every attempt the app's gateway makes for one call."""
-    app().simulator.force_faults(mode, attempts(mode))
+    force_faults(mode, attempts(mode))
 
 
 def audit_count() -> int:
@@ -501,7 +508,7 @@ def test_a_slow_stripe_on_payment_lookup_is_a_sentence(
 ) -> None:
     at = open_page("pages/payment_lookup.py", "ops")
     at.text_input(key="lookup_id").set_value(world["setup_intent"]["id"])
-    app().simulator.force_faults("slow", 1, seconds=15)
+    force_faults("slow", 1, seconds=15)
     started = time.monotonic()
     button(at, "Look up").click().run()
     says(at, "Could not reach Stripe")
@@ -519,7 +526,7 @@ def test_a_lookup_gives_up_at_the_interactive_budget_and_says_nothing_changed(
     monkeypatch.setattr(gateway_module, "INTERACTIVE_READ_SECONDS", 0.5)
     at = open_page("pages/payment_lookup.py", "ops")
     at.text_input(key="lookup_id").set_value(world["setup_intent"]["id"])
-    app().simulator.force_faults("slow", 3, seconds=4)
+    force_faults("slow", 3, seconds=4)
     started = time.monotonic()
     button(at, "Look up").click().run()
     says(at, "nothing was changed. Try again in a minute.")
@@ -531,7 +538,7 @@ def test_a_slow_stripe_on_the_accounts_detail_is_a_sentence(
     world: dict[str, Any], impatient_gateway: None
 ) -> None:
     at = open_page("pages/accounts.py", "ops")
-    app().simulator.force_faults("slow", 1, seconds=1.5)
+    force_faults("slow", 1, seconds=1.5)
     at.query_params["account"] = world["account"]["id"]
     at.run()
     says(at, "Could not reach Stripe")
@@ -549,7 +556,7 @@ def test_a_create_that_timed_out_is_read_back_and_the_person_told_what_stripe_ma
     # Read back often enough to outlast a busy machine (at most ~40 s; usually about 1 s).
     monkeypatch.setattr(backoff, "READ_BACK", backoff.ReadBack(tries=40, pause_seconds=0.05))
     at.run()  # callbacks are bound to the services of the run that drew the button
-    app().simulator.force_faults("slow", 1, seconds=1.0)
+    force_faults("slow", 1, seconds=1.0)
     at.button(key="collect_create_si").click().run()
     no_exceptions(at)
     assert "may or may not have happened" not in errors(at)
@@ -574,7 +581,7 @@ def test_after_a_saved_500_the_retry_is_a_new_request_with_a_new_key() -> None:
     """Stripe saves a 500 under the key and replays it; retrying with the same key could never
     succeed, so the page's retry is a new request (issue 7, B5)."""
     at, customer = collect_with_customer()
-    app().simulator.force_faults("500", 1)
+    force_faults("500", 1)
     at.button(key="collect_create_si").click().run()
     says(at, "did not confirm the new SetupIntent")
     assert "sends a new request" in errors(at)

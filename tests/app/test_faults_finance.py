@@ -21,7 +21,7 @@ from services.errors import StripeUnavailable
 from services.rules.wording import counted as n_of
 from services.usecases import conversion_report
 from services.usecases import edit_flows as flows
-from tests.app.conftest import jobs_settled, no_exceptions, open_page, texts
+from tests.app.conftest import force_faults, jobs_settled, no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
 from tests.app.test_balance_check_page import DAY, check_id, markdown, new_account
 
@@ -55,10 +55,9 @@ def no_faults_left_behind() -> Iterator[None]:
 
 
 def fail_stripe(mode: str, count: int = ENOUGH) -> None:
-    # A page's first account sync runs as a background job: let it end first, so the forced
-    # faults meet what the test does, not the job's requests.
-    jobs_settled()
-    app().simulator.force_faults(mode, count=count)
+    # A page's first account sync runs as a background job, and a webhook applied reads its
+    # object back: both end first, so the forced faults meet what the test does.
+    force_faults(mode, count)
 
 
 def sentences(at: AppTest) -> str:

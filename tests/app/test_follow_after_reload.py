@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from services.adapters import jobs as engine
 from services.auth import SYSTEM, Actor
 from services.usecases import jobs
-from tests.app.conftest import jobs_settled, no_exceptions, open_page, texts
+from tests.app.conftest import force_faults, jobs_settled, no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
 from tests.app.test_pages_follow_jobs import active_jobs, jobs_of, progress, slow_stripe
 from tests.app.test_returns_first_sync import first_visit, outcomes_never_synced
@@ -32,7 +32,7 @@ def sync_button(at: AppTest, key: str) -> bool:
 def test_a_reload_follows_the_intent_sync_it_started_instead_of_offering_it_again() -> None:
     first = open_page("pages/conversion.py", "manager")
     jobs_settled(first)  # a first visit's own sync, if the store was never synced
-    app().simulator.force_faults("slow", 2, seconds=3.0)  # the click's sync outlives the page
+    force_faults("slow", 2, seconds=3.0)  # the click's sync outlives the page
     before = jobs_of("intents.sync", "manager")
     first.toggle(key="conv_full").set_value(True)
     first.button(key="conv_sync").click().run()
@@ -59,7 +59,7 @@ def test_a_colleague_opening_returns_follows_the_outcome_sync_already_running(
 ) -> None:
     finance = jobs_settled(first_visit("pages/returns.py", "finance"))  # the first sync, done
     assert finance is not None and not progress(finance)
-    app().simulator.force_faults("slow", 2, seconds=3.0)  # the click's sync outlives the page
+    force_faults("slow", 2, seconds=3.0)  # the click's sync outlives the page
     finance.button(key="outcomes_sync").click().run()
     no_exceptions(finance)
     assert active_jobs("returns.sync"), "the click's sync ended before the colleague looked"

@@ -22,7 +22,7 @@ from services.auth import SYSTEM, Actor
 from services.rules import wording
 from services.usecases import jobs
 from services.usecases import review_ownership as orv
-from tests.app.conftest import jobs_settled, no_exceptions, open_page, texts
+from tests.app.conftest import force_faults, jobs_settled, no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
 from tests.app.test_pages_follow_jobs import progress
 
@@ -59,7 +59,7 @@ def only_matches() -> None:
 
 @pytest.fixture
 def slow_stripe() -> Iterator[None]:
-    app().simulator.force_faults("slow", 2, seconds=3.0)  # longer than the page's 1 s wait
+    force_faults("slow", 2, seconds=3.0)  # longer than the page's 1 s wait
     yield
     app().simulator.clear_faults()
 

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from services.adapters import data_version
 from services.auth import Actor
 from services.usecases import conversion_report, jobs
-from tests.app.conftest import jobs_settled, no_exceptions, open_page, texts
+from tests.app.conftest import force_faults, jobs_settled, no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
 from tests.app.test_first_run import fresh_store, mirrored  # noqa: F401  (fixture)
 
@@ -45,10 +45,10 @@ def progress(at: AppTest) -> list[str]:
 
 @pytest.fixture
 def slow_stripe() -> Iterator[None]:
-    jobs_settled()  # nothing of an earlier test still running
-    # Two slow answers: a request of something else in flight (a webhook's read-back, say) may
-    # take the first, and the sync must still be slower than the page's wait.
-    app().simulator.force_faults("slow", 2, seconds=SLOW_SECONDS)
+    # Two slow answers, once nothing of an earlier test still runs or is applied (a webhook's
+    # read-back took both once, and the sync ended before Home was opened); a request of
+    # something else in flight may still take the first, and the sync is slower than the wait.
+    force_faults("slow", 2, seconds=SLOW_SECONDS)
     yield
     app().simulator.clear_faults()
 

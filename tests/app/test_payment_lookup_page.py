@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import no_exceptions, open_page, texts, webhooks_settled
+from tests.app.conftest import force_faults, no_exceptions, open_page, texts, webhooks_settled
 from tests.app.conftest import shared_app as app
 
 PAGE = "pages/payment_lookup.py"
@@ -80,7 +80,7 @@ def test_empty_malformed_and_unknown_ids_give_a_sentence(text: str, message: str
 def test_a_rejected_request_is_a_sentence_not_a_trace() -> None:
     at = open_page(PAGE, "ops")
     # one 429 for each attempt the gateway's back-off makes (the SDK retries none of them)
-    app().simulator.force_faults("429", app().services.gateway.backoff.retries + 1)
+    force_faults("429", app().services.gateway.backoff.retries + 1)
     at.text_input(key="lookup_id").set_value("seti_anything123")
     next(b for b in at.button if b.label == "Look up").click().run()
     no_exceptions(at)

@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import col, delete
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import jobs_settled, no_exceptions, open_page, texts
+from tests.app.conftest import force_faults, jobs_settled, no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
 from tests.app.test_first_run import fresh_store  # noqa: F401  (fixture)
 from tests.app.test_pages_follow_jobs import (  # noqa: F401
@@ -130,7 +130,7 @@ def test_sync_outcomes_starts_a_job_the_page_follows(page: str, role: str) -> No
     with session_scope(app().engine) as session:
         data_version.bump(session, data_version.OUTCOMES)
     before = jobs_of("returns.sync", role)
-    app().simulator.force_faults("slow", 2, seconds=SLOW_SECONDS)  # longer than the page waits
+    force_faults("slow", 2, seconds=SLOW_SECONDS)  # longer than the page waits
     try:
         at.button(key="outcomes_sync").click().run()
         no_exceptions(at)
