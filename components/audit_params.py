@@ -28,5 +28,5 @@ def readable(params: Mapping[str, Any]) -> list[str]:
         elif key.endswith("_seconds"):
             words.append(f"{_name(key[: -len('_seconds')])}: {wording.duration(value, long=True)}")
         elif key.endswith("_percent"):
-            words.append(f"{_name(key)}: {value:g} %")
+            words.append(f"{_name(key)}: {wording.percent(value / 100, 4)}")
     return words

@@ -32,7 +32,7 @@ from services.rules.intents import (
     OpenRequest,
     reason_words,
 )
-from services.rules.people import bank_words, label, person_words
+from services.rules.people import CELL_HELP, bank_words, label, person_cell
 from services.rules.table_values import major_units, one_currency, seconds, utc_date, utc_time
 from services.rules.wording import counted
 
@@ -137,7 +137,7 @@ def open_requests_frame(rows: list[OpenRequest]) -> pd.DataFrame:
             {
                 "Waiting for": waiting_for(r.status, r.next_action),
                 "Age": seconds(r.age_seconds),
-                "Customer": person_words(r.person, r.customer_id),
+                "Customer": person_cell(r.person, r.customer_id),
                 "Bank": bank_words(r.bank_name, r.last4) or "—",
                 "Method": r.verification_method,
                 "Last error": r.last_error or "",
@@ -169,7 +169,7 @@ def queue_frame(items: list[MicrodepositItem]) -> pd.DataFrame:
                 "Sent as": "descriptor code"
                 if i.microdeposit_type == "descriptor_code"
                 else "two amounts",
-                "Customer": person_words(i.person, i.customer_id),
+                "Customer": person_cell(i.person, i.customer_id),
                 "Bank": bank_words(i.bank_name, i.last4) or "—",
                 "Amount": major_units(i.amount, i.currency) if i.amount is not None else None,
                 "Verification link": i.hosted_verification_url or "",
@@ -183,6 +183,9 @@ def queue_frame(items: list[MicrodepositItem]) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- drawing
+
+
+ERROR_HELP = "Stripe's last error on the request; click a cell to read it in full."
 
 
 def open_requests_table(rows: list[OpenRequest]) -> None:
@@ -202,12 +205,12 @@ def open_requests_table(rows: list[OpenRequest]) -> None:
                 "for its status and the URL to send. A link made outside fcops (on Stripe's "
                 "Dashboard) is not known here.",
             ),
-            "Waiting for": st.column_config.TextColumn(width=230),
-            "Age": duration_column("Age", width=80, help="Time since the request was created"),
-            "Customer": st.column_config.TextColumn(width=230),
+            "Waiting for": st.column_config.TextColumn(width=212),
+            "Age": duration_column("Age", width=56, help="Time since the request was created"),
+            "Customer": st.column_config.TextColumn(width=208, help=CELL_HELP),
             "Bank": st.column_config.TextColumn(width=170),
-            "Method": st.column_config.TextColumn(width=110, help="Verification method"),
-            "Last error": st.column_config.TextColumn(width=260),
+            "Method": st.column_config.TextColumn(width=96, help="Verification method"),
+            "Last error": st.column_config.TextColumn(width=196, help=ERROR_HELP),
             "Created": time_column("Created (UTC)"),
         },
     )

@@ -100,7 +100,7 @@ def income_table(rows: Sequence[IncomeRow]) -> None:
             ),
             "Suggested debit date": date_column("Suggested debit date"),
             "Confidence": st.column_config.ProgressColumn(
-                "Confidence", min_value=0, max_value=100, format="%d%%"
+                "Confidence", min_value=0, max_value=100, format="%d %%"
             ),
         },
     )

@@ -146,7 +146,7 @@ def _policy_words(data: ov.FinanceOverview) -> str:
     if policy.buffer_amount:
         parts.append(format_money(policy.buffer_amount, data.policy_currency))
     if policy.buffer_percent:
-        parts.append(f"{policy.buffer_percent:g} %")
+        parts.append(wording.percent(policy.buffer_percent / 100, 4))
     buffer = f"Buffer {' + '.join(parts)}" if parts else "No safety buffer"
     version = f"version {data.policy_version}" if data.policy_version else "defaults, never saved"
     return f"{buffer} · {version}"
@@ -212,13 +212,13 @@ def returns_cards(openable: Openable, data: ov.ReturnsGlance) -> None:
         st.warning(sentence + elsewhere, icon=":material/warning:")
     columns = st.columns(3)
     for column, rec in zip(columns, data.rates, strict=True):
-        rate = NO_DATA if rec["rate"] is None else f"{rec['rate']:.2%}"
+        rate = NO_DATA if rec["rate"] is None else wording.percent(rec["rate"])
         card(
             openable,
             column,
             f"{rec['category'].capitalize()} return rate",
             rate,
-            f"{rec['returns']:,} returned of {rec['debits']:,} debits · limit {rec['limit']:.1%}"
+            f"{rec['returns']:,} returned of {rec['debits']:,} debits · limit {wording.percent(rec['limit'], 1)}"
             + (
                 f" · {data.recent_returns:,} came back this week"
                 if rec["category"] == "overall"

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import streamlit as st
 
 from components.audit_params import readable
+from components.literal import literal
 from components.table_columns import time_column
 from components.url_sort import url_sort
 from pages import _runtime as runtime
@@ -44,6 +45,69 @@ def day_bounds(picked: object) -> tuple[datetime | None, datetime | None]:
 
 
 FILTER_KEYS = ("audit_actions", "audit_actor", "audit_outcome", "audit_target", "audit_dates")
+# The filters travel in the address (?actor=ops&action=collect.create,collect.cancel&outcome=error
+# &target=cus_…&from=2026-11-01&to=2026-11-30), so a link, a reload or Back shows the same log.
+ADDRESS = ("actor", "action", "outcome", "target", "from", "to")
+SEEN = "audit_address"  # the filters last read from or written to the address
+
+
+def default_days(today: date) -> tuple[date, date]:
+    return today - timedelta(days=30), today
+
+
+def a_day(typed: str, name: str, problems: list[str]) -> date | None:
+    try:
+        day = date.fromisoformat(typed) if len(typed) == 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        problems.append(f"{name} {literal(typed, 20)} (a day as YYYY-MM-DD)")
+    return day
+
+
+def from_address(known: list[str], today: date) -> None:
+    """The address's filters into the boxes when it changed since this session last read or
+    wrote it (a link, a reload, Back or Forward); what is not understood is warned about and
+    left out (the address then follows the boxes)."""
+    changed, _ = runtime.address_choice(SEEN, ADDRESS)
+    if not changed:
+        return
+    said = {name: str(st.query_params.get(name) or "")[:200] for name in ADDRESS}
+    problems: list[str] = []
+    actions = [a.strip() for a in said["action"].split(",") if a.strip()]
+    problems += [f"action {literal(a)}" for a in actions if a not in known]
+    if said["outcome"] and said["outcome"] not in OUTCOMES:
+        problems.append(f"outcome {literal(said['outcome'])} (ok, error or refused)")
+    start, end = default_days(today)
+    first = a_day(said["from"], "from", problems) if said["from"] else None
+    last = a_day(said["to"], "to", problems) if said["to"] else None
+    st.session_state.update(
+        audit_actor=said["actor"].strip(),
+        audit_target=said["target"].strip(),
+        audit_actions=[a for a in dict.fromkeys(actions) if a in known],
+        audit_outcome=said["outcome"] if said["outcome"] in OUTCOMES else "",
+        audit_dates=(first or start, last or max(first or end, end)),
+    )
+    st.session_state.pop("audit_page", None)
+    if problems:
+        runtime.linger("audit_link", "The link's filter was not understood, so it is ignored: "
+                       + "; ".join(problems) + ".")  # fmt: skip
+
+
+def to_address(filters: AuditFilters, picked: object, today: date) -> None:
+    """Keep the address in step with the boxes when the person changed one (one browser history
+    entry); a plain rerun writes nothing. The last 30 days, the default, stay out of it."""
+    days = [d for d in (picked if isinstance(picked, tuple | list) else (picked,)) if d]
+    shown = tuple(str(d) for d in (days[0], days[-1])) if days else ("", "")
+    values = (
+        filters.actor_name or "",
+        ",".join(filters.actions),
+        filters.outcome or "",
+        filters.target or "",
+        *(("", "") if shown == tuple(map(str, default_days(today))) else shown),
+    )
+    if values != runtime.seen_values(SEEN, len(ADDRESS)):
+        runtime.keep_choice_in_address(SEEN, ADDRESS, values)
 
 
 def clear_filters() -> None:
@@ -78,11 +142,15 @@ def sort_control(column: object) -> str:
     return sort
 
 
+known_actions = runtime.call(export_audit.actions, svc, actor) or []
+today = datetime.now(UTC).date()
+from_address(known_actions, today)
+runtime.lingering("audit_link")
 with st.container(border=True):
     first, second, third = st.columns(3)
     actions = first.multiselect(
         "Action",
-        runtime.call(export_audit.actions, svc, actor) or [],
+        known_actions,
         key="audit_actions",
         placeholder="Any action",
     )
@@ -96,10 +164,7 @@ with st.container(border=True):
     target = fourth.text_input(
         "Target contains", key="audit_target", placeholder="cus_…, fca_…, flow:…"
     ).strip()
-    today = datetime.now(UTC).date()
-    picked = fifth.date_input(
-        "Dates (UTC)", value=(today - timedelta(days=30), today), key="audit_dates"
-    )
+    picked = fifth.date_input("Dates (UTC)", value=default_days(today), key="audit_dates")
     page_size = sixth.selectbox("Rows per page", PAGE_SIZES, index=1, key="audit_page_size")
 
 since, until = day_bounds(picked)
@@ -111,6 +176,7 @@ filters = AuditFilters(
     since=since,
     until=until,
 )
+to_address(filters, picked, today)
 size = int(page_size or 50)
 counted = runtime.call(export_audit.browse, svc, actor, filters, limit=1)
 if counted is None:

@@ -352,7 +352,7 @@ def policy_line(check: check_debit.DebitCheck) -> None:
     st.caption(
         f"Policy applied{f' (version {version})' if version else ' (defaults)'}: "
         f"buffer {format_money(policy.buffer_amount, check.currency)} + "
-        f"{policy.buffer_percent:g} % of the debit; balances older than "
+        f"{wording.percent(policy.buffer_percent / 100, 4)} of the debit; balances older than "
         f"{format_age(policy.max_age_seconds)} are stale."
     )
 

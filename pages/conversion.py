@@ -27,6 +27,7 @@ from components.table_columns import count_column, duration_column, worded_durat
 from pages import _follow as follow
 from pages import _runtime as runtime
 from services.auth import Actor
+from services.rules import wording
 from services.rules.chart_data import MIN_COUNT, conversion_of, with_settled
 from services.rules.funnel import VERIFICATION_METHODS
 from services.usecases import conversion_report, jobs
@@ -211,7 +212,7 @@ def metric_cards(frame: pd.DataFrame) -> None:
             )
             st.caption(
                 f"{rate.counts()} · {int(row['started']):,} started with {method} · manual "
-                f"fallback {row['fallback_rate']:.0%} · median time to usable "
+                f"fallback {wording.percent(row['fallback_rate'], 0)} · median time to usable "
                 f"{_duration(float(row['median_seconds_to_success']))}"
                 + (
                     f" · {other:,} paid by another method (card or Link, not counted)"
@@ -243,7 +244,7 @@ def table(frame: pd.DataFrame) -> pd.DataFrame:
     shown["To usable"] = frame["median_seconds_to_success"].astype("float64")
     # No rate where nothing started (or ended): "0 %" would read as "every start failed".
     nobody = frame["started"] == 0
-    for column in ("Conversion", "Fallback"):  # as percentages, one decimal everywhere
+    for column in ("Conversion", "Fallback"):  # percentages, drawn as wording.percent says them
         shown[column] = (shown[column].astype("float64") * 100).mask(nobody)
     return shown
 
@@ -372,7 +373,9 @@ over_time.altair_chart(weekly_outcomes_chart(weekly, start=start, end=end), widt
 fallback.altair_chart(fallback_share_chart(shown), width="stretch")
 st.subheader("Figures")
 st.dataframe(
-    worded_durations(table(frame), ["To usable"]),
+    worded_durations(table(frame), ["To usable"]).format(
+        lambda v: wording.percent(v / 100, 1), subset=["Conversion", "Fallback"]
+    ),
     hide_index=True,
     placeholder="—",
     width="stretch",
@@ -382,14 +385,12 @@ st.dataframe(
         "Method": st.column_config.TextColumn("Method", width=TABLE_WIDTHS["Method"]),
         "Conversion": st.column_config.NumberColumn(
             "Conversion",
-            format="%.1f %%",
             help="Usable ÷ ended; pending intents and intents paid by card or Link are not "
             "counted, and blank means no data yet",
             width=TABLE_WIDTHS["Conversion"],
         ),
         "Fallback": st.column_config.NumberColumn(
             "Fallback",
-            format="%.1f %%",
             help="Manual fallback: manual entry ÷ started",
             width=TABLE_WIDTHS["Fallback"],
         ),

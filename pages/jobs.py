@@ -6,6 +6,7 @@ page shows the same thing on any tab or replica and refreshes itself every few s
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -90,21 +91,31 @@ def received_age(moment: datetime) -> float:
 LISTED = 200  # jobs in the table, newest first (the tiles count the whole store)
 STARTED = "jobs_started"  # the job last started on this page in this session
 SHORT_TIME = "MM-DD HH:mm"  # the list holds recent jobs: the year would only take room
-JOB_COLUMNS = {  # what matters first; the ID (to copy) last and narrow
-    "Job": st.column_config.TextColumn("Job", width=150),
+ID_HELP = (
+    "The job's ID after its kind, which the Job column names (intents.sync-<this>); Audit log's "
+    "“Target contains” finds the job's entries by it. Click a cell to copy it."
+)
+JOB_COLUMNS = {  # what matters first; the ID (to copy) last, without its kind
+    "Job": st.column_config.TextColumn("Job", width=140),
     "Status": st.column_config.TextColumn("Status", width=72),
-    "Progress": st.column_config.ProgressColumn("Progress", min_value=0, max_value=1, width=88),
-    "Message": st.column_config.TextColumn("Message", width=236),
+    "Progress": st.column_config.ProgressColumn("Progress", min_value=0, max_value=1, width=76),
+    "Message": st.column_config.TextColumn("Message", width=156),
     "Finished": st.column_config.DatetimeColumn(
-        "Finished", format=SHORT_TIME, timezone="UTC", width=92, help="UTC"
+        "Finished", format=SHORT_TIME, timezone="UTC", width=86, help="UTC"
     ),
     "Queued": st.column_config.DatetimeColumn(
-        "Queued", format=SHORT_TIME, timezone="UTC", width=92, help="UTC"
+        "Queued", format=SHORT_TIME, timezone="UTC", width=86, help="UTC"
     ),
-    "Started by": st.column_config.TextColumn("Started by", width=72),
+    "Started by": st.column_config.TextColumn("Started by", width=66),
     "Runs": st.column_config.NumberColumn("Runs", help=RUNS_HELP, width=44),
-    "ID": st.column_config.TextColumn("ID", width=60),
+    "ID": st.column_config.TextColumn("ID", width=212, help=ID_HELP),
 }
+
+
+def id_words(job_id: object) -> str:
+    """A job's ID as its cell reads it: without the kind the Job column names ("accounts.sync-"),
+    which cut the ID to "accounts.s" at 1,400 px; the cell keeps the whole ID."""
+    return re.sub(r"^[a-z_]+\.[a-z_]+-", "", str(job_id))
 
 
 def try_again(job_id: str) -> None:
@@ -282,13 +293,14 @@ def board() -> None:
                     }
                     for j in listed
                 ]
-            ),
+            ).style.format(id_words, subset=["ID"]),
             hide_index=True,
             placeholder="—",
             width="stretch",
             # Widths that fit the page at 1,400 px beside the sidebar (it was wider than the
-            # page: Finished, Runs and the ID were off-screen). A long message shows in full
-            # when its cell is clicked, and a failed job's under "Failed job to try again".
+            # page: Finished, Runs and the ID were off-screen), the ID's readable part too. A
+            # long message shows in full when its cell is clicked, and a failed job's under
+            # "Failed job to try again".
             column_order=list(JOB_COLUMNS),
             column_config=JOB_COLUMNS,
         )

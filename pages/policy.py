@@ -166,7 +166,7 @@ def edited_policy() -> tuple[DebitPolicy | None, list[str]]:
 
 FIELDS = {  # the policy's fields as the form names them, and their values as people read them
     "buffer_amount": ("Safety buffer amount", lambda v: format_money(int(v), currency)),
-    "buffer_percent": ("Safety buffer (% of the debit)", lambda v: f"{float(v):g} %"),
+    "buffer_percent": ("Safety buffer (% of the debit)", lambda v: wording.percent(float(v) / 100, 4)),
     "max_age_seconds": ("Maximum balance age", lambda v: format_age(int(v))),
 }
 
@@ -337,7 +337,7 @@ def explain(policy: DebitPolicy, *, unsaved: bool) -> None:
         f"A {format_money(example, currency)} debit needs a balance of at least "
         f"**{format_money(policy.required(example), currency)}** "
         f"({format_money(example, currency)} + {format_money(policy.buffer_amount, currency)} "
-        f"fixed + {format_money(buffer_pct, currency)} for {policy.buffer_percent:g} %), and the "
+        f"fixed + {format_money(buffer_pct, currency)} for {wording.percent(policy.buffer_percent / 100, 4)}), and the "
         f"balance must be younger than **{format_age(policy.max_age_seconds)}**."
     )
 

@@ -21,6 +21,7 @@ from pages import _returns_retry as retry_section
 from pages import _runtime as runtime
 from services.auth import Actor
 from services.rules import returns as rules
+from services.rules import wording
 from services.rules.chart_data import MIN_COUNT, NO_DATA
 from services.rules.people import first_of
 from services.usecases import (
@@ -53,7 +54,7 @@ DEBIT_LABELS = {
     "status": "Status",
     "return_code": "Return code",
     "category": "Category",
-    "verification_method": "Verification method",
+    "verification_method": "Method",  # "Verification m…" was cut at the page's edge
     "institution": "Institution",
     "last4": "Last 4",
     "flow": "Flow",
@@ -62,13 +63,26 @@ DEBIT_LABELS = {
     "original": "Original debit",
     "account": "FC account",
 }
+# At 1,400 px the people, the outcome and the verification method fit the page (its header was
+# cut to "Verification m…"); the IDs after them scroll into view, as the CSV lists them.
+DEBIT_WIDTHS = {
+    "name": 180,
+    "email": 216,
+    "created": 115,
+    "amount": 80,
+    "status": 66,
+    "return_code": 86,
+    "category": 92,
+    "verification_method": 96,
+}
+DEBIT_HELP = {"verification_method": "Verification method: how the bank account was verified."}
 
 
 def pct(value: float | None) -> str:
     return (
         NO_DATA
         if value is None or (isinstance(value, float) and math.isnan(value))
-        else f"{value:.2%}"
+        else wording.percent(value)
     )
 
 
@@ -155,7 +169,7 @@ for column, rec in zip(columns, data.rates.to_dict("records"), strict=True):
         st.metric(CATEGORY_TITLES[rec["category"]], pct(rec["rate"]))
         verdict = " · :red[**over the limit**]" if over else ""
         st.caption(
-            f"{rec['returns']:,} returned of {rec['debits']:,} debits · limit {rec['limit']:.1%}{verdict}"
+            f"{rec['returns']:,} returned of {rec['debits']:,} debits · limit {wording.percent(rec['limit'], 1)}{verdict}"
         )
 if data.debits:
     st.caption(counted_once(data.debits, data.payments))
@@ -201,7 +215,8 @@ by = (
 table = data.breakdowns[by].copy()
 for name in rules.CATEGORIES:  # fractions, shown as percentages by the column (sorted as numbers)
     table[f"{name}_rate"] = pd.to_numeric(table[f"{name}_rate"], errors="coerce")
-st.dataframe(
+RATES = [f"{c.title()} rate" for c in rules.CATEGORIES]
+st.dataframe(  # the rates in the app's one wording of a share ("33.33 %"), sorted as numbers
     table.rename(
         columns={
             by: rules.BREAKDOWNS[by],
@@ -209,14 +224,11 @@ st.dataframe(
             **{f"{c}_returns": f"{c.title()} returns" for c in rules.CATEGORIES},
             **{f"{c}_rate": f"{c.title()} rate" for c in rules.CATEGORIES},
         }
-    ),
+    ).style.format(wording.percent, subset=RATES),
     hide_index=True,
     placeholder="—",
     width="stretch",
-    column_config={
-        f"{c.title()} rate": st.column_config.NumberColumn(format="percent")
-        for c in rules.CATEGORIES
-    },
+    column_config={name: st.column_config.NumberColumn(name) for name in RATES},
 )
 
 # --------------------------------------------------------------------------- did our check work?
@@ -328,8 +340,12 @@ debits, debit_columns = display_frame(
     labels={"created": "Created (UTC)", "amount": "Amount"},
 )
 debit_columns |= {
-    name: st.column_config.TextColumn(label) for name, label in DEBIT_LABELS.items()
+    name: st.column_config.TextColumn(label, help=DEBIT_HELP.get(name))
+    for name, label in DEBIT_LABELS.items()
 }
+for name, width in DEBIT_WIDTHS.items():  # the columns up to the method fit the page
+    if isinstance(debit_columns.get(name), dict):
+        debit_columns[name]["width"] = width
 st.dataframe(
     debits,
     hide_index=True,

@@ -204,7 +204,7 @@ class BatchResult:
 def policy_words(policy: DebitPolicy, version: int, currency: str = "usd") -> str:
     """The policy a check applied, as the page and the job's progress line say it."""
     terms = (
-        f"buffer {format_plain(policy.buffer_amount, currency)} + {policy.buffer_percent:g} % "
+        f"buffer {format_plain(policy.buffer_amount, currency)} + {wording.percent(policy.buffer_percent / 100, 4)} "
         f"of the debit, max age {wording.duration(policy.max_age_seconds)}"
     )
     return f"Policy version {version} ({terms})" if version else f"Default policy ({terms}; none saved yet)"

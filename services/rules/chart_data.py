@@ -22,6 +22,8 @@ from datetime import date, timedelta
 
 import pandas as pd
 
+from services.rules import wording
+
 __all__ = [
     "MIN_COUNT",
     "NO_DATA",
@@ -68,9 +70,9 @@ class Rate:
         return 0 < self.base < self.min_count
 
     def label(self, decimals: int = 1) -> str:
-        """The rate as a person reads it: "72.0 %", or "No data yet"."""
+        """The rate as a person reads it: "72 %", "72.5 %", or "No data yet"."""
         value = self.value
-        return NO_DATA if value is None else f"{value * 100:.{decimals}f} %"
+        return NO_DATA if value is None else wording.percent(value, decimals)
 
     def counts(self, phrase: str = "{hits} usable of {base} ended") -> str:
         """The count behind the rate: "18 usable of 25 ended · 3 pending (not counted yet)"."""

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from services.rules import wording
 from services.rules.calendar import next_business_day, on_or_before_business_day
 from services.rules.descriptions import looks_like_income, normalise_description, payer_key
 from services.rules.pay_calendar import MIN_STREAM_COUNT, Fit, best_fit, describe
@@ -241,7 +242,7 @@ def _overdue_factor(late_days: int, period_days: int) -> float:
 def _regular_reason(fit: Fit, count: int, spread: float, outliers: int, late: int) -> str:
     wobble = max(abs(r) for r in fit.residuals)
     when = describe(fit.schedule)
-    parts = [f"{count} deposits {when} (±{wobble}), amounts within {round(spread * 100)}%"]
+    parts = [f"{count} deposits {when} (±{wobble}), amounts within {wording.percent(spread, 0)}"]
     if fit.missing:
         parts.append(f"{fit.missing} missed")
     if fit.unmatched:

@@ -46,6 +46,27 @@ def person_words(person: Person | None, customer_id: str | None = None) -> str:
     return UNKNOWN_CUSTOMER.format(customer_id=customer_id) if customer_id else NO_CUSTOMER
 
 
+# The same in a table whose Customer ID column holds the whole ID: its start, so the cell reads
+# in full in a narrow column ("cus_x0411… (nam…" was all Collect showed at 1,400 px).
+UNKNOWN_CELL = "{start}… · not synced"
+ID_START = 8  # "cus_" and 4 characters: enough to tell rows apart at a glance
+CELL_HELP = (
+    "Name · email. “not synced”: the store has no row for the customer yet (“Sync from Stripe” "
+    "reads it); the Customer ID column holds the whole ID."
+)
+
+
+def person_cell(person: Person | None, customer_id: str | None = None) -> str:
+    """:func:`person_words` for a table cell beside a Customer ID column: a customer the store
+    has no row for reads "cus_0uun… · not synced" instead of the whole ID in words."""
+    known = person or Person()
+    if any(p and p.strip() for p in (known.name, known.email)) or not customer_id:
+        return person_words(person, customer_id)
+    if len(customer_id) <= ID_START + 1:
+        return f"{customer_id} · not synced"
+    return UNKNOWN_CELL.format(start=customer_id[:ID_START])
+
+
 def bank_words(bank: str | None, last4: str | None) -> str:
     """'StripeBank ••6833', 'Bank ••6833', 'StripeBank', or '' when nothing is known."""
     name = (bank or "").strip()

@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from services.rules import wording
 from services.rules.clock import unix_seconds
 from services.rules.nacha import CATEGORIES, LIMITS, Return, return_from
 
@@ -287,8 +288,8 @@ def warnings(rates: pd.DataFrame, *, level: float = DEFAULT_WARNING) -> list[str
             continue
         state = "is over" if rate >= limit else "is near"
         out.append(
-            f"The {rec['category']} return rate {state} Nacha's limit: {rate:.2%} "
-            f"({rec['returns']} of {rec['debits']} debits) against {limit:.1%}."
+            f"The {rec['category']} return rate {state} Nacha's limit: {wording.percent(rate)} "
+            f"({rec['returns']} of {rec['debits']} debits) against {wording.percent(limit, 1)}."
         )
     return out
 

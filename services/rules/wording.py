@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-__all__ = ["MISSING", "age", "ago", "day", "duration", "iso", "moment", "timestamp", "until", "weekday"]
+__all__ = [
+    "MISSING", "age", "ago", "day", "duration", "iso", "moment", "percent", "timestamp", "until",
+    "weekday",
+]  # fmt: skip
 
 MISSING = "—"
 MINUTE = 60
@@ -105,3 +108,17 @@ def version_name(version: int, never_saved: str) -> str:
     """'version 3', or ``never_saved`` (what applies before anyone saved: "fcops' built-in
     defaults") for version 0, which people read as a version someone saved."""
     return f"version {version}" if version else never_saved
+
+
+def percent(fraction: float | None, digits: int = 2) -> str:
+    """The one wording of a share: '5 %', '0.5 %', '33.33 %', '81 %' — the number rounded to at
+    most ``digits`` decimals with no trailing zeros, a space, then '%' (the pages said "5.00%",
+    "0.5 %" and "81 %"). ``fraction`` is a share of 1 (0.05 is '5 %'; a value already in percent
+    is passed divided by 100); None or NaN is "—"."""
+    if fraction is None or fraction != fraction:  # NaN is not equal to itself
+        return MISSING
+    number = round(float(fraction) * 100, digits)
+    text = f"{number:.{max(0, digits)}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{'0' if text in ('-0', '') else text} %"

@@ -17,6 +17,7 @@ import pandas as pd
 from services.auth import Actor, require
 from services.context import Services
 from services.rules import check_effect as rules
+from services.rules import wording
 from services.rules.debit import DebitPolicy
 from services.rules.money import format_plain
 from services.rules.people import Person
@@ -109,7 +110,7 @@ def _miss_frame(items: list[rules.Joined], people: Mapping[str, Person] | None) 
 def describe(option: rules.Option) -> str:
     """The expected effect of one policy option, as a sentence an admin can act on."""
     if option.kind == "buffer_percent":
-        change = f"A buffer of {option.policy.buffer_percent:g} %"
+        change = f"A buffer of {wording.percent(option.policy.buffer_percent / 100, 4)}"
     else:
         change = f"A maximum balance age of {option.policy.max_age_seconds / 3600:g} hours"
     blocked = (

@@ -8,7 +8,7 @@ import secrets
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import PAGE_WIDTH, no_exceptions, open_page, shown_widths, texts
 
 PAGE = "pages/collect.py"
 
@@ -130,8 +130,15 @@ def test_sync_from_stripe_brings_the_customers_the_store_did_not_know() -> None:
     # Its ID, not "Customer not in the store yet" on every row of a fresh store.
     unknown = f"{customer} (name not synced yet)"
     assert options(at, "collect_cancel_open") == [f"{unknown} · {intent_id}"]
-    table = next(df.value for df in at.dataframe if "SetupIntent" in df.value.columns)
-    assert list(table["Customer"]) == [unknown]
+    table = next(df for df in at.dataframe if "SetupIntent" in df.value.columns)
+    # The table's Customer ID column holds the ID: its cell says the start of it in words that
+    # fit ("cus_x0411… (nam…" was all that showed at 1,400 px).
+    assert list(table.value["Customer"]) == [f"{customer[:8]}… · not synced"]
+    assert list(table.value["Customer ID"]) == [customer]
+    widths = shown_widths(table)
+    upto = list(widths)[: list(widths).index("Last error") + 1]
+    assert sum(widths[c] for c in upto) <= PAGE_WIDTH, widths  # Last error on the page too
+    assert widths["Customer"] >= 7 * len(f"{customer[:8]}… · not synced") + 16, widths
     at.button(key="collect_open_reload").click().run()
     no_exceptions(at)
     assert options(at, "collect_cancel_open")[0].startswith(f"{name} · {email} · ")

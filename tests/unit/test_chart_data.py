@@ -37,7 +37,7 @@ def _week(day: date, method: str = "automatic", *, started: int, succeeded: int,
 def test_pending_intents_are_left_out_of_the_rate_and_counted_apart() -> None:
     rate = conversion_of(started=30, succeeded=18, pending=5)
     assert rate.base == 25 and rate.value == pytest.approx(18 / 25)
-    assert rate.label() == "72.0 %"
+    assert rate.label() == "72 %"  # wording.percent: no trailing zeros
     assert rate.counts() == "18 usable of 25 ended · 5 pending (not counted yet)"
 
 
@@ -46,7 +46,7 @@ def test_nothing_ended_is_no_data_yet_never_zero_percent() -> None:
     only_pending = conversion_of(started=4, succeeded=0, pending=4)
     assert only_pending.value is None and only_pending.label() == NO_DATA
     assert "4 pending" in only_pending.counts()
-    assert Rate(hits=0, base=25).label() == "0.0 %"  # a real zero stays a zero
+    assert Rate(hits=0, base=25).label() == "0 %"  # a real zero stays a zero
 
 
 def test_a_rate_from_fewer_than_the_minimum_says_it_is_too_few() -> None:

@@ -124,3 +124,11 @@ def test_an_unexpanded_payment_method_gives_no_bank_and_a_setup_intent_no_amount
     assert (row.bank_name, row.last4) == (None, None)
     assert row.label == "cus_1 (name not synced yet) · 60 s ago · seti_1"
     assert people.intent_amount({"amount": True, "currency": "usd"}) == (None, None)
+
+
+def test_a_table_cell_says_the_start_of_an_unsynced_customers_id() -> None:
+    """Beside a Customer ID column the cell fits a narrow column: "cus_0uun… · not synced"."""
+    assert people.person_cell(None, "cus_0uunEsDHEWsujifaPVgZA6gp") == "cus_0uun… · not synced"
+    assert people.person_cell(None, "cus_7") == "cus_7 · not synced"
+    assert people.person_cell(Person("Ada", None), "cus_0uunEsDHEWsujifaPVgZA6gp") == "Ada"
+    assert people.person_cell(None, None) == people.NO_CUSTOMER

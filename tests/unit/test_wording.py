@@ -116,3 +116,23 @@ def test_a_batch_summary_says_its_counts_in_words() -> None:
     one = BatchSummary(rows=1_200, checked=1_199, errors=1, counts={}, amounts={}, at_risk={},
                        refreshed=1, requests=3)
     assert one.said() == "Checked 1,199 of 1,200 rows; 1 error; 1 balance refreshed."
+
+
+@pytest.mark.parametrize(
+    ("fraction", "digits", "said"),
+    [
+        (0.05, 2, "5 %"),  # Returns said "5.00%"
+        (0.005, 1, "0.5 %"),  # a Nacha limit
+        (1 / 3, 2, "33.33 %"),
+        (0.81, 0, "81 %"),  # Conversion's cards
+        (0.0, 2, "0 %"),  # a real zero stays a zero
+        (0.015, 4, "1.5 %"),  # a buffer of 1.5 (percent), passed divided by 100
+        (-0.00001, 1, "0 %"),  # never "-0 %"
+        (None, 2, wording.MISSING),
+        (float("nan"), 2, wording.MISSING),
+    ],
+)
+def test_every_share_is_said_one_way(fraction: float | None, digits: int, said: str) -> None:
+    """One style for every percent the pages show ("5.00%", "0.5 %" and "81 %" before): the
+    number with at most ``digits`` decimals and no trailing zeros, a space, then "%"."""
+    assert wording.percent(fraction, digits) == said

@@ -1,0 +1,72 @@
+"""Audit log's filters in the address: ``/audit?actor=…&target=…`` showed the unfiltered log.
+A link, a reload or a new tab opens the filtered log; a change of a filter goes into the
+address (and a plain rerun writes nothing)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.test_audit_page import PAGE, seed, table
+
+
+def opened_at(**params: str) -> AppTest:
+    """A new session (a reload, a new tab or a shared link) at the audit log's ``?params``."""
+    at = open_page(PAGE, "admin")
+    for name, value in params.items():
+        at.query_params[name] = value
+    at.run()
+    no_exceptions(at)
+    return at
+
+
+def test_a_link_with_filters_opens_the_filtered_log() -> None:
+    tag = seed(2, action="collect.create", username="ops", outcome="error")
+    seed(1, action="collect.create", username="finance", outcome="error")  # another actor
+    at = opened_at(actor="ops", action="collect.create", outcome="error", target=tag)
+    assert at.text_input(key="audit_actor").value == "ops"
+    assert at.text_input(key="audit_target").value == tag
+    assert at.multiselect(key="audit_actions").value == ["collect.create"]
+    assert at.selectbox(key="audit_outcome").value == "error"
+    rows = table(at)
+    assert len(rows) == 2 and all(str(t).startswith(tag) for t in rows["target"])
+    assert "2 matching entries" in texts(at)
+
+
+def test_a_link_with_days_sets_the_dates_and_a_wrong_filter_is_warned_about() -> None:
+    today = datetime.now(UTC).date()
+    start = today - timedelta(days=3)
+    at = opened_at(**{"from": str(start), "to": str(today), "outcome": "maybe", "action": "nope"})
+    assert tuple(at.date_input(key="audit_dates").value) == (start, today)
+    assert at.selectbox(key="audit_outcome").value == ""
+    assert at.multiselect(key="audit_actions").value == []
+    said = " ".join(str(w.value) for w in at.warning)
+    assert "not understood" in said and "maybe" in said and "nope" in said, said
+    # What was not understood leaves the address; the days stay in it.
+    assert "outcome" not in at.query_params and "action" not in at.query_params
+    assert at.query_params["from"] == str(start) and at.query_params["to"] == str(today)
+
+
+def test_a_changed_filter_goes_into_the_address_and_a_rerun_keeps_it() -> None:
+    tag = seed(1, action="collect.create", username="ops")
+    at = open_page(PAGE, "admin")
+    assert not {"actor", "target", "from", "to"} & set(at.query_params)  # the defaults stay out
+    at.text_input(key="audit_target").set_value(tag).run()
+    at.text_input(key="audit_actor").set_value("ops").run()
+    assert at.query_params["target"] == tag and at.query_params["actor"] == "ops"
+    at.run()  # a plain rerun
+    assert at.query_params["target"] == tag and len(table(at)) == 1
+    at.text_input(key="audit_actor").set_value("").run()  # cleared: out of the address
+    assert "actor" not in at.query_params and at.query_params["target"] == tag
+
+
+def test_a_new_session_at_the_written_address_shows_the_same_log() -> None:
+    """What a reload does: a new session at the address the last one wrote."""
+    tag = seed(2, action="account.refresh", username="ops")
+    first = open_page(PAGE, "admin")
+    first.text_input(key="audit_target").set_value(tag).run()
+    address = {name: first.query_params[name] for name in first.query_params}
+    again = opened_at(**address)
+    assert again.text_input(key="audit_target").value == tag and len(table(again)) == 2
