@@ -12,7 +12,7 @@ from services.context import Services
 from services.errors import Forbidden
 from services.rules.debit import DebitPolicy
 from services.usecases import check_debit, debit_policy
-from tests.services.test_debits import (  # noqa: F401  (box, gw, sim, svc: fixtures)
+from tests.services.test_debits import (
     DAY,
     audit_rows,
     box,
@@ -23,6 +23,8 @@ from tests.services.test_debits import (  # noqa: F401  (box, gw, sim, svc: fixt
     sim,
     svc,
 )
+
+__all__ = ["box", "gw", "sim", "svc"]  # the fixtures, shared with test_debits
 
 HOUR = 3_600
 TWO_DAYS = DebitPolicy(buffer_amount=10_000, max_age_seconds=2 * DAY)
@@ -73,8 +75,7 @@ def test_a_policy_saved_after_a_check_is_said_with_its_version_author_and_time(
     assert change is not None and change.version == saved.version == 1
     assert change.updated_by == admin.username
     assert change.sentence().startswith(
-        f"The debit policy changed after this check (now version 1, saved by {admin.username} "
-        "at 20"
+        f"The debit policy changed after this check (now version 1, saved by {admin.username} at 20"
     )
     assert change.sentence().endswith(" UTC): check again to apply it.")
     again = check_debit.check_debit(svc, finance, fca, 10_000, "usd")
