@@ -16,7 +16,7 @@ from services.auth import Actor
 from services.context import Services
 from services.usecases import check_debit
 
-AGAIN = "bc_policy_again"  # "Check again" was pressed: the next page run checks the debit again
+AGAIN = "bc_policy_recheck"  # "Check again" was pressed: the next page run checks the debit again
 POLICY_LOOK_SECONDS = 5.0
 
 
