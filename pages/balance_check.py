@@ -18,6 +18,7 @@ from components.charts import balance_history_chart
 from components.enter_key import enter_presses
 from components.feedback import format_age, format_timestamp, format_until
 from components.money import format_money
+from pages import _balance_policy as changed_policy
 from pages import _follow as follow
 from pages import _kept as kept_address
 from pages import _refresh as bank_refresh
@@ -220,8 +221,11 @@ with st.container(border=True):
     enter_presses("bc_check", boxes=("bc_target_id", "bc_amount", "bc_currency"))
 
 
-def check_now(request: dict[str, Any], *, refresh: bool) -> check_debit.DebitCheck:
-    """The one call to the debit check, under its spinner (raises as the service does)."""
+def check_now(
+    request: dict[str, Any], *, refresh: bool, offered: bool = False
+) -> check_debit.DebitCheck:
+    """The one call to the debit check, under its spinner (raises as the service does);
+    ``offered``: the "Refresh balance now" click (any refresh the verdict offers)."""
     doing = "Checking the balance…" if not refresh else "Refreshing the balance…"
     with runtime.waiting_for_stripe(doing):
         return check_debit.check_debit(
@@ -231,6 +235,7 @@ def check_now(request: dict[str, Any], *, refresh: bool) -> check_debit.DebitChe
             request["amount"],
             request["currency"],
             refresh_stale=refresh,
+            refresh_offered=offered,
             wait_seconds=REFRESH_WAIT_SECONDS,
         )
 
@@ -275,6 +280,7 @@ def say_refresh_ended(status: str) -> None:
 
 
 recheck = st.session_state.pop(RECHECK, None)
+policy_again = changed_policy.asked_again()
 if submitted:
     st.session_state.pop(RESULT, None)
     if not target:
@@ -306,6 +312,8 @@ elif linked_check is not None:
 elif recheck is not None and st.session_state.get(REQUEST):
     # The followed refresh ended: one check (one stored row) against the balance it left.
     say_refresh_ended(recheck)
+    st.session_state[RESULT] = run_check(st.session_state[REQUEST], refresh=False)
+elif policy_again and st.session_state.get(REQUEST):  # under the policy now in force
     st.session_state[RESULT] = run_check(st.session_state[REQUEST], refresh=False)
 
 
@@ -362,7 +370,12 @@ def refresh_controls(check: check_debit.DebitCheck) -> None:
     if check.account is not None and check.account.refresh_pending:
         follow_refresh(check.account.id)
         return
-    if result.needs_refresh:  # stale, or no balance yet, and Stripe allows a refresh now
+    if result.refresh_offered:  # stale, no balance yet, or short on an hour-old balance
+        if result.verdict == "insufficient":  # Stripe allows a refresh now (rules.debit)
+            st.caption(
+                f"The balance is {format_age(result.age_seconds)} old: a refresh may show money "
+                "that came in since, before you hold this debit back."
+            )
         # No figure yet: the button fetches the first one (the same refresh at Stripe).
         label = "Refresh balance now" if result.balance is not None else "Fetch the balance now"
         unread = st.session_state.get(UNREAD) or (None, "")
@@ -399,7 +412,7 @@ def refresh_now(
     """The refresh click: check again with a refresh; when Stripe could not be read, remember it
     for the check on screen (its button is then off with the sentence) and raise on."""
     try:
-        return check_now(request, refresh=True)
+        return check_now(request, refresh=True, offered=True)
     except StripeUnavailable as err:
         st.session_state[UNREAD] = (check, runtime.mask_secrets(str(err)))
         raise
@@ -445,6 +458,7 @@ def show(check: check_debit.DebitCheck) -> None:
         + (" The figures below are as they were then." if since >= 60 else "")
     )
     badge(check.final)
+    changed_policy.policy_watch(svc, actor, check.policy_version)
     if check.account is not None:
         st.markdown(f"**{check.account.label}** · `{check.account.id}`")
     if check.note and check.target_kind != "financial_connections.account":

@@ -30,12 +30,16 @@ __all__ = [
     "DebitPolicy",
     "assess_debit",
     "effective_balance",
+    "refresh_worth_offering",
 ]
 
 OK = "ok"
 INSUFFICIENT = "insufficient"
 STALE = "stale"
 UNAVAILABLE = "unavailable"
+# How old a balance a short debit is judged on must be before a refresh is offered for it: a
+# figure read minutes ago will not have changed, and each refresh is a bank call with a cooldown.
+REFRESH_OFFER_AGE = 3_600
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,11 @@ class Assessment:
     # yet (never fetched, or the bank gave none) on an account a refresh can reach. The single
     # check, its "Refresh balance now" button and the batch all refresh on this one rule.
     needs_refresh: bool = False
+    # A refresh is worth offering to a person: ``needs_refresh``, or the debit is short on a
+    # balance at least REFRESH_OFFER_AGE old while Stripe allows a refresh now (money may have
+    # come in since; finance refreshes before blocking a debit). Only offered, never automatic:
+    # the batch and "Refresh stale balances" keep to ``needs_refresh``.
+    refresh_offered: bool = False
 
     @property
     def is_ok(self) -> bool:
@@ -234,6 +243,7 @@ def _judge(
         draft.shortfall = draft.required - draft.balance
         short = format_plain(draft.shortfall, draft.currency)
         draft.reasons.append(f"The {figure} is {short} short of {need}.")
+        draft.refresh_offered = refresh_worth_offering(draft.can_refresh_now, draft.age_seconds)
         verdict = INSUFFICIENT
     else:
         draft.reasons.append(f"The {figure} covers {need}.")
@@ -312,6 +322,12 @@ def _add_refresh_notes(draft: _Draft, account: Mapping[str, Any] | None, moment:
         draft.reasons.append("A balance refresh is in progress" + at + tail)
 
 
+def refresh_worth_offering(can_refresh_now: bool, age_seconds: int | None) -> bool:
+    """A short debit's balance: offer a refresh when Stripe allows one now and the figure is at
+    least :data:`REFRESH_OFFER_AGE` old (an unknown age counts as old)."""
+    return can_refresh_now and (age_seconds is None or age_seconds >= REFRESH_OFFER_AGE)
+
+
 # --- small helpers --------------------------------------------------------------------------
 
 
@@ -330,6 +346,7 @@ class _Draft:
         self.refreshable_at: int | None = None
         self.can_refresh_now = False
         self.needs_refresh = False
+        self.refresh_offered = False
 
     def finish(self, verdict: str) -> Assessment:
         return Assessment(
@@ -346,6 +363,7 @@ class _Draft:
             refreshable_at=self.refreshable_at,
             can_refresh_now=self.can_refresh_now,
             needs_refresh=self.needs_refresh,
+            refresh_offered=self.refresh_offered or self.needs_refresh,
         )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from services.adapters import account_mirror, check_history
@@ -26,17 +27,17 @@ from services.errors import (
     StripeUnavailable,
     ValidationError,
 )
-from services.rules import refresh_rule
+from services.rules import refresh_rule, wording
 from services.rules.account_summary import AccountSummary
 from services.rules.debit import Assessment, DebitPolicy, assess_debit
 from services.rules.debit_target import assess_target
 from services.rules.ids import parse_id
 from services.rules.money import MAX_MAJOR_AMOUNT, MoneyError, exponent, validate_currency
 from services.usecases import refresh_balance
-from services.usecases.debit_policy import load_policy
+from services.usecases.debit_policy import StoredPolicy, load_policy
 from services.usecases.resolve_account import LOOKUP_KINDS, debit_target
 
-__all__ = ["DebitCheck", "RefreshOutcome", "check_debit"]
+__all__ = ["DebitCheck", "PolicyChange", "RefreshOutcome", "check_debit", "policy_change"]
 
 
 @dataclass(frozen=True)
@@ -83,12 +84,17 @@ def check_debit(
     currency: str,
     *,
     refresh_stale: bool = False,
+    refresh_offered: bool = False,
     wait_seconds: float = 30,
     idempotency_key: str | None = None,
     clock: Clock | None = None,
     source: str = "single",
 ) -> DebitCheck:
     """Check one debit of `amount` minor units against the balance behind `target_id`.
+
+    ``refresh_stale`` refreshes a balance that needs it (``Assessment.needs_refresh``: stale or
+    none yet); ``refresh_offered`` (a person's "Refresh balance now") also one the page offers a
+    refresh for (``Assessment.refresh_offered``: a short debit on an hour-old balance, say).
 
     Raises ValidationError for a malformed ID, NotFound for an unknown one, MoneyError (as
     ValidationError) for a bad amount or currency, and the gateway's domain errors.
@@ -104,7 +110,10 @@ def check_debit(
         account_mirror.upsert_account(svc.engine, account)
     after: Assessment | None = None
     outcome: RefreshOutcome | None = None
-    if account is not None and refresh_stale and before.needs_refresh:
+    wanted = (refresh_stale and before.needs_refresh) or (
+        refresh_offered and before.refresh_offered
+    )
+    if account is not None and wanted:
         account, outcome = _refresh_and_wait(
             svc,
             actor,
@@ -142,6 +151,40 @@ def check_debit(
         checked_at=checked_at,
         policy_version=stored.version,
     )
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    """The debit policy in force, when it is not the version a check on screen applied."""
+
+    version: int  # 0: back to the defaults (never saved)
+    updated_by: str | None
+    updated_at: datetime | None
+
+    def sentence(self) -> str:
+        """What the page says beside the check's result."""
+        now = f"version {self.version}" if self.version else "the defaults"
+        by = f", saved by {self.updated_by}" if self.updated_by else ""
+        at = f" at {wording.moment(self.updated_at)}" if self.updated_at else ""
+        return (
+            f"The debit policy changed after this check (now {now}{by}{at}): "
+            "check again to apply it."
+        )
+
+
+def policy_changed(applied_version: int, in_force: StoredPolicy) -> PolicyChange | None:
+    """The rule: a check applied one version; another one in force is a change (None: none)."""
+    if in_force.version == applied_version:
+        return None
+    return PolicyChange(in_force.version, in_force.updated_by, in_force.updated_at)
+
+
+def policy_change(svc: Services, actor: Actor, applied_version: int) -> PolicyChange | None:
+    """Whether the policy in force is still the version a check applied
+    (``DebitCheck.policy_version``); None while it is. One primary-key read, cheap enough for
+    a page to ask every few seconds."""
+    require(actor, "balances.check")
+    return policy_changed(applied_version, load_policy(svc.engine))
 
 
 ACH_CURRENCY = "usd"  # ACH Direct Debit is in US dollars only (as the batch check's default)

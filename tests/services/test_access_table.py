@@ -203,6 +203,7 @@ TABLE: dict[str, Row] = {
     # balances and debits
     "balance_history.for_account": Row("balances.check", lambda w, a: _m("balance_history").for_account(w.svc, a, ACCOUNT)),
     "check_debit.check_debit": Row("balances.check", lambda w, a: _m("check_debit").check_debit(w.svc, a, ACCOUNT, 1000, "usd", wait_seconds=0)),
+    "check_debit.policy_change": Row("balances.check", lambda w, a: _m("check_debit").policy_change(w.svc, a, 0)),
     "check_batch.run_batch": Row("balances.check", lambda w, a: _m("check_batch").run_batch(w.svc, a, _planned(), refresh_stale=False, wait_seconds=0), writes=True),
     "check_batch.results_csv": Row("balances.check", lambda w, a: _m("check_batch").results_csv(w.svc, a, _batch_result()), writes=True),
     "check_batch.policy_in_force": Row("balances.check", lambda w, a: _m("check_batch").policy_in_force(w.svc, a)),
@@ -324,6 +325,7 @@ NO_ACTOR: dict[str, str] = {
     "check_debit.refresh_key": "pure: the idempotency key of a refresh",
     "check_debit.start_refresh": "step of check_debit/run_batch after their role check",
     "check_debit.is_pending": "pure rule on an account",
+    "check_debit.policy_changed": "pure rule: another policy version than the one a check applied",
     "check_debit.balance_refresh_status": "pure read of an account's balance refresh",
     "check_review.describe": "pure wording",
     "collect_common.customer_id": "pure ID parsing",

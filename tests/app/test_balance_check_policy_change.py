@@ -1,0 +1,81 @@
+"""Balance check: a result on screen says when an admin saved another debit policy after it
+(with Check again), and a short debit on a day-old balance offers a refresh before blocking."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from services.auth import Actor
+from services.rules.debit import DebitPolicy
+from services.usecases import debit_policy
+from tests.app.conftest import no_exceptions, open_page
+from tests.app.conftest import shared_app as app
+from tests.app.test_balance_check_page import PAGE, check_id, markdown, new_account
+
+HOUR = 3_600
+ADMIN = Actor(username="admin", role="admin")
+TWO_DAYS = DebitPolicy(buffer_amount=10_000, max_age_seconds=48 * HOUR)
+
+
+def save(policy: DebitPolicy) -> int:
+    in_force = debit_policy.load_policy(app().engine)
+    return debit_policy.save_policy(
+        app().engine, ADMIN, policy, expected_version=in_force.version
+    ).version
+
+
+@pytest.fixture
+def defaults_after() -> Iterator[None]:
+    yield
+    save(DebitPolicy())  # the page tests after this one count on the default policy
+
+
+def captions(at) -> str:  # type: ignore[no-untyped-def]
+    return "\n".join(c.value for c in at.caption)
+
+
+def warnings(at) -> str:  # type: ignore[no-untyped-def]
+    return "\n".join(w.value for w in at.warning)
+
+
+def test_a_policy_saved_after_the_check_is_said_beside_it_and_check_again_applies_it(
+    defaults_after: None,
+) -> None:
+    save(DebitPolicy())  # the defaults' figures, whatever an earlier test left
+    _, fca = new_account(available=454_987, age=28 * HOUR)
+    at = check_id(open_page(PAGE, "finance"), fca, "4,500.00")
+    no_exceptions(at)
+    assert "STALE" in markdown(at) and "would cover" not in warnings(at)
+    assert "changed after this check" not in warnings(at)
+    version = save(TWO_DAYS)  # an admin saves a new version while the result stays on screen
+    at.run()
+    no_exceptions(at)
+    assert "STALE" in markdown(at)  # the check on screen is as it was made ...
+    said = [w.value for w in at.warning if "changed after this check" in w.value]
+    assert len(said) == 1, warnings(at)  # ... and says the policy changed since
+    assert said[0].startswith(
+        f"The debit policy changed after this check (now version {version}, saved by admin at "
+    ) and said[0].endswith(": check again to apply it.")
+    at.button(key="bc_policy_again").click().run()
+    no_exceptions(at)
+    assert "INSUFFICIENT" in markdown(at) and "$50.13 short" in markdown(at)
+    assert f"Policy applied (version {version})" in captions(at)
+    assert "changed after this check" not in warnings(at)
+
+
+def test_a_short_debit_on_a_day_old_balance_offers_a_refresh_before_blocking_it(
+    defaults_after: None,
+) -> None:
+    save(TWO_DAYS)
+    _, fca = new_account(available=454_987, age=28 * HOUR)
+    at = check_id(open_page(PAGE, "finance"), fca, "4,500.00")
+    no_exceptions(at)
+    assert "INSUFFICIENT" in markdown(at) and "$50.13 short" in markdown(at)
+    assert "The balance is 28 h old: a refresh may show money" in captions(at)
+    at.button(key="bc_refresh_now").click().run()
+    no_exceptions(at)
+    assert any("refreshed" in s.value for s in at.success)
+    assert "still **insufficient**" in captions(at)  # the sandbox bank keeps the same figure
+    assert not [b for b in at.button if b.key == "bc_refresh_now"]  # now a fresh balance
