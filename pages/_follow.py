@@ -20,7 +20,7 @@ import streamlit as st
 from pages import _runtime as runtime
 from services.auth import Actor
 from services.context import Services
-from services.rules import job_progress
+from services.rules import job_progress, wording
 from services.usecases import debit_outcomes, jobs, jobs_outcomes, sync_accounts, sync_intents
 
 FOLLOW = "_follow_job:"  # + key: the job this session follows
@@ -253,6 +253,36 @@ def outcome(key: str, *, failed_hint: str = "") -> bool | None:
     else:
         st.error(f"The sync did not finish: {sentence}{failed_hint}", icon=":material/error:")
     return bool(ok)
+
+
+def sync_failed(
+    kind: str, last_success: datetime | None, *, what: str, retry: str, key: str | None = None
+) -> jobs.SyncFailure | None:
+    """Next to a "last synced" line: when the latest sync ``kind`` failed after that success,
+    say so, when, why, and how old the figures are; ``retry`` is what to do for a person who
+    may start it again (the others are asked to ask an admin). Nothing while the session
+    follows a sync of that kind (``key``): its progress line says how far it has got."""
+    if key is not None and st.session_state.get(FOLLOW + key):
+        return None
+    actor = runtime.current_actor()
+    if actor is None:
+        return None
+    failure = runtime.call(jobs.failed_sync, actor, kind, last_success=last_success)
+    if failure is None:
+        return None
+    why = failure.error.strip()
+    why = why if why.endswith((".", "!", "?")) else f"{why}."
+    as_of = (
+        f"The figures are as of {wording.moment(last_success)}."
+        if last_success is not None
+        else "Nothing has been synced yet."
+    )
+    then = retry if failure.can_retry else "Ask an admin to run it again."
+    st.warning(
+        f"The last {what} ({wording.moment(failure.failed_at)}) failed: {why} {as_of} {then}",
+        icon=":material/sync_problem:",
+    )
+    return failure
 
 
 def _rerun() -> None:
