@@ -24,10 +24,10 @@ HTTP_500 = "Stripe had a temporary problem (HTTP 500). Try again in a minute."
 SAID = "The last intent sync ("
 
 
-def _job(status: str, ended_in: timedelta = timedelta(0)) -> str:
-    job_id = f"intents.sync-syncfail{status}{time.time_ns()}"
+def _job(status: str, ended_in: timedelta = timedelta(0), kind: str = "intents.sync") -> str:
+    job_id = f"{kind}-syncfail{status}{time.time_ns()}"
     engine.create_job(
-        app().engine, job_id, kind="intents.sync", label="Intent sync", actor="admin",
+        app().engine, job_id, kind=kind, label="A sync", actor="admin",
         role="admin", params={"full": False, "window": time.time_ns() % 10**9, "data": 0},
     )
     engine.update_job(
@@ -79,3 +79,22 @@ def test_a_sync_that_succeeded_since_says_nothing(failed_after_sync: str) -> Non
     at = open_page("pages/conversion.py", "manager", state={"conv_autosynced": True})
     no_exceptions(at)
     assert not _failure_lines(at), texts(at)
+
+
+def test_returns_says_the_last_outcome_sync_failed() -> None:
+    from services.adapters.store import mark_sync
+    from services.usecases.debit_outcomes import SYNC_NAME
+
+    now = app().services.now()
+    mark_sync(app().engine, SYNC_NAME, cursor=str(now), last_finished_at=utcnow())
+    time.sleep(0.01)
+    made = [_job("failed", kind="returns.sync")]
+    try:
+        at = open_page("pages/returns.py", "finance", state={"_outcomes_autosynced": True})
+        no_exceptions(at)
+        lines = [w.value for w in at.warning if w.value.startswith("The last debit outcome sync (")]
+        assert len(lines) == 1, texts(at)
+        assert f"failed: {HTTP_500}" in lines[0] and "Try “Sync outcomes” again." in lines[0]
+    finally:
+        with session_scope(app().engine) as session:
+            session.exec(delete(JobRecord).where(JobRecord.id.in_(made)))  # type: ignore[attr-defined]
