@@ -98,3 +98,22 @@ def test_returns_says_the_last_outcome_sync_failed() -> None:
     finally:
         with session_scope(app().engine) as session:
             session.exec(delete(JobRecord).where(JobRecord.id.in_(made)))  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("role", "then"), [("ops", "Try “Sync from Stripe” again."),
+                                            ("finance", "Try “Sync from Stripe” again.")])
+def test_accounts_says_the_last_account_sync_failed(role: str, then: str) -> None:
+    from services.usecases import sync_accounts
+
+    sync_accounts.sync_accounts(app().services, SYSTEM)
+    time.sleep(0.01)
+    made = [_job("failed", kind="accounts.sync")]
+    try:
+        at = open_page("pages/accounts.py", role)
+        no_exceptions(at)
+        lines = [w.value for w in at.warning if w.value.startswith("The last account sync (")]
+        assert len(lines) == 1, texts(at)
+        assert f"failed: {HTTP_500}" in lines[0] and then in lines[0]
+    finally:
+        with session_scope(app().engine) as session:
+            session.exec(delete(JobRecord).where(JobRecord.id.in_(made)))  # type: ignore[attr-defined]
