@@ -58,7 +58,7 @@ OUTCOMES = "acc_outcomes"  # {account_id: [(feature, status)]}
 
 def sync_bar() -> None:
     follow.first_accounts_sync(svc, actor)
-    follow.outcome(
+    ended = follow.outcome(
         "accounts", failed_hint=" The list shows what the store holds; try “Sync from Stripe”."
     )
     info = runtime.call(sync_accounts.sync_info, svc, actor)
@@ -86,6 +86,11 @@ def sync_bar() -> None:
     )
     with more:
         full = full_resync_button()
+    if ended is not False:  # a failure just said above is not said twice
+        follow.sync_failed(
+            "accounts.sync", info.last_finished_at, what="account sync", key=follow.ACCOUNTS,
+            retry="Try “Sync from Stripe” again.",
+        )
     # The progress goes below the bar, full width (not inside a column or the popover).
     follow.progress_line("accounts", "Reading customers and accounts from Stripe")
     # Both are background jobs the progress line follows (leaving the page does not stop them);

@@ -133,7 +133,9 @@ def sync_bar() -> StoreInfo:
         if actor.can("intents.sync") and follow.start(INTENTS, jobs.start_intent_sync, actor):
             info = store_status()
         st.session_state["conv_autosynced"] = True  # once started (or refused), per session
-    follow.outcome(INTENTS, failed_hint=" The figures are from the store; try “Sync intents”.")
+    ended = follow.outcome(
+        INTENTS, failed_hint=" The figures are from the store; try “Sync intents”."
+    )
     left, full_col, button_col = st.columns([4, 1, 1], vertical_alignment="center")
     when = (
         format_timestamp(int(info.last_finished_at.astimezone(UTC).timestamp()))
@@ -155,6 +157,11 @@ def sync_bar() -> StoreInfo:
     # and Stripe's failures are asked again in the background instead of ending it.
     if clicked and follow.start(INTENTS, jobs.start_intent_sync, actor, full=full):
         st.rerun()  # its progress line, or (ended within a second) the store it wrote
+    if ended is not False:  # a failure just said above is not said twice
+        follow.sync_failed(
+            "intents.sync", info.last_finished_at, what="intent sync", key=INTENTS,
+            retry="Try “Sync intents” again.",
+        )
     follow.progress_line(INTENTS, "Reading intents from Stripe")
     return info
 

@@ -120,6 +120,11 @@ def manager_cards(data: ov.ManagerOverview) -> None:
         "pages/conversion.py",
         "Sync on Conversion",
     )
+    if synced_ever:  # never synced: first_intent_sync said so
+        follow.sync_failed(
+            "intents.sync", synced, what="intent sync", key=follow.INTENTS,
+            retry="Try “Sync intents” again on Conversion.",
+        )
 
 
 def _flow_words(versions: dict[str, int]) -> str:

@@ -156,6 +156,11 @@ if data.last_synced:
     st.caption(f"Outcomes last synced {data.last_synced}.")
 elif not syncing:
     st.caption("Outcomes not synced from Stripe yet: “Sync outcomes” reads them.")
+if data.synced_at is not None:
+    follow.sync_failed(
+        "returns.sync", data.synced_at, what="debit outcome sync", key=follow.OUTCOMES,
+        retry="Try “Sync outcomes” again.",
+    )
 
 for sentence in data.warnings:
     st.warning(sentence, icon=":material/warning:")

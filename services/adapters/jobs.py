@@ -42,6 +42,7 @@ from dbos import DBOS, DBOSConfig
 from dbos._queue import QueueRateLimit  # the limiter's type (DBOS does not re-export it)
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlmodel import col, select
 
 import services.adapters.job_models  # noqa: F401  (registers the tables)
 from services.adapters.job_models import JobRecord
@@ -355,6 +356,19 @@ def update_job(engine: Engine, job_id: str, **changes: Any) -> None:
         session.add(row)
 
     retrying(engine, work)
+
+
+def newest_ended(engine: Engine, kind: str) -> JobRecord | None:
+    """The newest job of ``kind`` that ended (succeeded or failed), by when it ended."""
+    stmt = (
+        select(JobRecord)
+        .where(JobRecord.kind == kind, col(JobRecord.status).in_(["succeeded", "failed"]))
+        .order_by(col(JobRecord.finished_at).desc())
+        .limit(1)
+    )
+    with session_scope(engine) as session:
+        row: JobRecord | None = session.exec(stmt).first()
+        return row
 
 
 def get_job(engine: Engine, job_id: str) -> JobRecord | None:

@@ -93,3 +93,18 @@ def line(label: str, message: str | None) -> str:
         if " from Stripe" in label:
             step = step.replace(" from Stripe", "", 1)
     return f"{label}: {step}"
+
+
+def failed_since(status: str, finished_at: datetime | None, last_success: datetime | None) -> bool:
+    """Whether a sync's latest ended attempt (``status``, ``finished_at``) failed after its last
+    success (``last_success``: when the page's "last synced" says; None: never), so the figures
+    drawn from the store are older than a person would read them as. Naive times are UTC."""
+    if status != "failed" or finished_at is None:
+        return False
+    if last_success is None:
+        return True
+
+    def utc(at: datetime) -> datetime:
+        return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+    return utc(finished_at) > utc(last_success)

@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 from dbos import DBOS
@@ -364,6 +365,42 @@ def running_job(actor: Actor, kind: str) -> JobView | None:
     with session_scope(engine.bound().engine) as session:
         row = session.exec(stmt).first()
     return _view(row) if row is not None else None
+
+
+SEEN_BY = {  # a sync's kind: who reads the figures it mirrors (and so must hear it failed)
+    "accounts.sync": "accounts.view",
+    "intents.sync": "conversion.view",
+    "returns.sync": "returns.view",
+}
+
+
+@dataclass(frozen=True)
+class SyncFailure:
+    """The latest attempt of a sync failed after its last success: the figures are older."""
+
+    job_id: str
+    failed_at: datetime
+    error: str
+    can_retry: bool  # the person may start that sync again
+
+
+def failed_sync(actor: Actor, kind: str, *, last_success: datetime | None) -> SyncFailure | None:
+    """The sync ``kind``'s latest ended attempt when it failed after ``last_success`` (when
+    the page's "last synced" says; None: never), else None. For whoever reads that sync's
+    figures (:data:`SEEN_BY`)."""
+    if kind not in SEEN_BY:
+        raise ValidationError(f"No sync '{kind}'; use one of: {', '.join(SEEN_BY)}.")
+    require(actor, SEEN_BY[kind])
+    row = engine.newest_ended(engine.bound().engine, kind)
+    if row is None or not job_progress.failed_since(row.status, row.finished_at, last_success):
+        return None
+    assert row.finished_at is not None
+    return SyncFailure(
+        job_id=row.id,
+        failed_at=row.finished_at,
+        error=row.error or "it did not finish.",
+        can_retry=actor.can(KINDS[kind][1]),
+    )
 
 
 def queue_counts(actor: Actor) -> dict[str, int]:

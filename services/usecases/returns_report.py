@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 import pandas as pd
 
@@ -21,6 +22,7 @@ from services.auth import Actor, require
 from services.context import Services
 from services.errors import ValidationError
 from services.rules import returns as rules
+from services.rules.clock import as_utc
 from services.rules.money import format_plain
 from services.rules.people import Person
 from services.rules.spreadsheet import csv_text
@@ -57,6 +59,7 @@ class ReturnsReport:
     # Every PaymentIntent sent for the window's debits, retries apart: the rates count an
     # original and its retries as one debit, "Did our check work?" and the list each payment.
     payments: int = 0
+    synced_at: datetime | None = None  # when the outcomes were last synced (None: never)
 
     @property
     def debits(self) -> int:
@@ -121,6 +124,7 @@ def report(
         payments=count_behind(
             svc.engine, since=span["since"], start=span["start"], end=now
         )[0],
+        synced_at=as_utc(synced) if synced else None,
     )
 
 

@@ -287,6 +287,7 @@ TABLE: dict[str, Row] = {
     "jobs_retry.retry_job": Row("intents.sync", lambda w, a: _m("jobs_retry").retry_job(a, FAILED_JOB), writes=True),
     "job_runs.job_of": Row(ANYONE, lambda w, a: _m("job_runs").job_of(a, "job-none")),
     "job_runs.running_job": Row(ANYONE, lambda w, a: _m("job_runs").running_job(a, "intents.sync")),
+    "job_runs.failed_sync": Row("conversion.view", lambda w, a: _m("job_runs").failed_sync(a, "intents.sync", last_success=None)),
     "job_runs.queue_counts": Row("jobs.view", lambda w, a: _m("job_runs").queue_counts(a)),
     "jobs_retry.retried_as": Row(ANYONE, lambda w, a: _m("jobs_retry").retried_as(a, FAILED_JOB)),
     "jobs_retry.tried_again_for": Row(ANYONE, lambda w, a: _m("jobs_retry").tried_again_for(a, f"{FAILED_JOB}-retry1")),
