@@ -336,6 +336,8 @@ def summary(result: batch_result.BatchResult) -> None:
         + f"{counted(s.refreshed, 'balance')} refreshed · {counted(s.requests, 'Stripe request')}"
         + (f" · slowed down {result.rate_limited}× by Stripe" if result.rate_limited else "")
     )
+    if why := s.unrefreshed_words():  # else Stale 5 beside "0 refreshed" said nothing of why
+        st.caption(f":orange[:material/sync_problem: {why}]")
     st.altair_chart(verdict_chart(s.counts), width="stretch")
 
 

@@ -69,13 +69,48 @@ class BatchSummary:
     # take) but whose amount was readable: money the batch could not vouch for either.
     unchecked: dict[str, int] = field(default_factory=dict)
     unchecked_rows: int = 0  # the error rows counted in ``unchecked``
+    # Refreshes asked for that gave no new balance: how ("failed" at the bank, "pending" when
+    # the batch stopped waiting, "not started") -> (count, the banks' names, sorted).
+    unrefreshed: dict[str, tuple[int, tuple[str, ...]]] = field(default_factory=dict)
 
     def said(self) -> str:
-        """'Checked 9 of 10 rows; 1 error; 3 balances refreshed.' (the job's and the audit's)."""
+        """'Checked 9 of 10 rows; 1 error; 3 balances refreshed.' (the job's and the audit's),
+        then why asked-for refreshes gave no balance, if any did not."""
+        why = self.unrefreshed_words()
         return (
             f"Checked {self.checked:,} of {self.rows:,} rows; {wording.counted(self.errors, 'error')}; "
-            f"{wording.counted(self.refreshed, 'balance')} refreshed."
+            f"{wording.counted(self.refreshed, 'balance')} refreshed." + (f" {why}" if why else "")
         )
+
+    def unrefreshed_words(self) -> str:
+        """'5 refreshes failed at the bank (Down Bank (Error)); their rows are judged on the
+        older balance.': a Stale count with no refresh behind it otherwise said nothing of why."""
+        parts = []
+        for how, verb in _UNREFRESHED.items():
+            count, banks = self.unrefreshed.get(how, (0, ()))
+            if count:
+                named = f" ({', '.join(banks)})" if banks else ""
+                parts.append(f"{wording.counted(count, 'refresh', 'refreshes')} {verb}{named}")
+        if not parts:
+            return ""
+        one = sum(c for c, _ in self.unrefreshed.values()) == 1
+        return "; ".join(parts) + f"; {'its' if one else 'their'} rows are judged on the older balance."
+
+
+_UNREFRESHED = {
+    "failed": "failed at the bank",
+    "pending": "had not finished when the batch stopped waiting",
+    "not started": "could not be started (each row says why)",
+}
+
+
+def _unrefreshed(missed: dict[str, tuple[str, str]]) -> dict[str, tuple[int, tuple[str, ...]]]:
+    """How -> (accounts, their banks' names): each account counted once."""
+    out: dict[str, tuple[int, tuple[str, ...]]] = {}
+    for how, bank in missed.values():
+        count, banks = out.get(how, (0, ()))
+        out[how] = (count + 1, tuple(sorted({*banks, bank} - {""})))
+    return out
 
 
 @dataclass
@@ -93,6 +128,9 @@ class BatchResult:
     # When the rows were judged (Unix seconds; None for a result from before it was kept): the
     # reasons' "in 2 min" and "3 h old" are as of then, in a saved file too.
     checked_at: int | None = None
+    # Account ID -> (how its asked-for refresh gave no balance: "failed", "pending",
+    # "not started"; its bank's name): said in the summary, not only on each row.
+    unrefreshed: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def policy_text(self) -> str:
@@ -136,6 +174,7 @@ class BatchResult:
             requests=self.requests,
             unchecked=unchecked,
             unchecked_rows=unchecked_rows,
+            unrefreshed=_unrefreshed(getattr(self, "unrefreshed", {})),
         )
 
     def to_frame(self) -> pd.DataFrame:

@@ -181,6 +181,7 @@ def _run_batch(
             mirror.upsert_account(svc.engine, account)
     refreshed: list[str] = []
     notes: dict[str, str] = {}  # account ID -> why its refresh did not start
+    missed: dict[str, tuple[str, str]] = {}  # account ID -> how its refresh gave no balance
     if refresh_stale:
         stale = _stale_refreshable(debits, targets, accounts, policy, svc.now())
         tick(len(ids), total, _waiting_words(len(stale), waits[0]))
@@ -190,7 +191,11 @@ def _run_batch(
             if read.engine is None or account_id in read.retrieved:
                 mirror.upsert_account(svc.engine, accounts[account_id])
     # Refreshed: those the bank answered with a balance (a failed or unfinished one is not).
-    refreshed = [a for a in refreshed if balance_refresh_status(accounts[a]) == "succeeded"]
+    for account_id in [*refreshed, *notes]:
+        how = "not started" if account_id in notes else balance_refresh_status(accounts[account_id])
+        if how != "succeeded":
+            missed[account_id] = (how or "failed", accounts[account_id].get("institution_name") or "")
+    refreshed = [a for a in refreshed if a not in missed]
     now, fresh = svc.now(), frozenset(refreshed)
     rows: list[BatchRow] = []
     # The debits of one account go out together: each row is judged with the rows before it on
@@ -215,6 +220,7 @@ def _run_batch(
         policy_version=stored.version,
         policy_currency=stored.currency,
         checked_at=int(now),
+        unrefreshed=missed,
     )
 
 

@@ -57,12 +57,14 @@ def require_key(idempotency_key: str | None) -> str:
 
 
 @contextmanager
-def unconfirmed(what: str) -> Iterator[None]:
+def unconfirmed(what: str, *, after_server_error: str | None = None) -> Iterator[None]:
     """A timeout or server error on a POST leaves its outcome unknown (the request may have
     run), so say that instead of "nothing changed". What a retry does differs (reference
     §1.6): with no answer at all the same key is sent again and Stripe does it at most once;
     after a 500 Stripe saved that answer under the key, so the retry must be a new request. A
-    429 is different again: Stripe refused before doing anything."""
+    429 is different again: Stripe refused before doing anything. ``after_server_error``: what
+    to do after a 500 instead of "trying again sends a new request" (a create says where to
+    look for what it may have made before making another)."""
     try:
         yield
     except (RateLimited, OutcomeStillUnknown):
@@ -77,8 +79,12 @@ def unconfirmed(what: str) -> Iterator[None]:
     except StripeUnavailable as err:
         raise StripeUnavailable(
             f"Stripe did not confirm {what}: it had a server error, so it may or may not have "
-            "happened. Stripe keeps that answer for this request, so trying again sends a new "
-            "request; if the first one went through after all, you will see both.",
+            "happened. "
+            + (
+                after_server_error
+                or "Stripe keeps that answer for this request, so trying again sends a new "
+                "request; if the first one went through after all, you will see both."
+            ),
             request_id=err.request_id,
         ) from None
 

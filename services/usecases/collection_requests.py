@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from services.adapters import flow_requests
@@ -102,13 +103,25 @@ def _send(
 ) -> tuple[dict[str, Any], bool]:
     """Send the create call; also whether Stripe replayed an earlier object for this key."""
     replayed = was_replayed(svc, key, "collect.create")
-    with unconfirmed(what):
+    # A SetupIntent or link made after all is listed in Open requests; an FC session is not.
+    listed = create != svc.gateway.create_fc_session
+    with unconfirmed(what, after_server_error=_look_first(svc.now()) if listed else None):
         created, read_back = send_settled(create, params, key, what=what)
     if read_back:
         ctx.params["read_back"] = True
     ctx.target = str(created["id"])
     ctx.request_id = svc.gateway.last_request_id
     return created, replayed
+
+
+def _look_first(now: float) -> str:
+    """After a 500 a create may have been made: where to look before making a second one."""
+    at = datetime.fromtimestamp(now, UTC).strftime("%H:%M")
+    return (
+        f"Before creating again, press Sync from Stripe in Open requests and look for a request "
+        f"for this customer made at {at} UTC: if there is one, it is this one. Create again "
+        "sends a new request, so if the first went through you would have two."
+    )
 
 
 def setup_intent_params(

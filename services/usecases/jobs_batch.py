@@ -82,4 +82,5 @@ def merge_results(parts: Sequence[BatchResult]) -> BatchResult:
         policy_currency=first.policy_currency if first else "usd",
         # the last chunk's moment: every row was judged by then
         checked_at=max((p.checked_at for p in parts if p.checked_at), default=None),
+        unrefreshed={a: how for p in parts for a, how in getattr(p, "unrefreshed", {}).items()},
     )

@@ -16,7 +16,9 @@ DAY = 86_400
 _n = itertools.count(1)
 
 
-def new_account(*, available: int, age: int = 60, next_refresh_in: int = -1) -> tuple[str, str]:
+def new_account(
+    *, available: int, age: int = 60, next_refresh_in: int = -1, institution: str = "StripeBank"
+) -> tuple[str, str]:
     """(customer, fca) with a balance of `available` cents taken `age` seconds ago."""
     a = app()
     n = next(_n)
@@ -28,7 +30,7 @@ def new_account(*, available: int, age: int = 60, next_refresh_in: int = -1) -> 
         },
         idempotency_key=None,
     )
-    a.simulator.complete_session(session["id"], institution="StripeBank")
+    a.simulator.complete_session(session["id"], institution=institution)
     fca = a.gateway.list_accounts(session=session["id"])[0]["id"]
     now = int(time.time())  # the page judges ages by the app's clock
     state = a.sandbox.state

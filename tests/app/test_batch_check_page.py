@@ -400,3 +400,20 @@ def test_your_own_batch_tried_again_says_so_after_a_reload_too() -> None:
     no_exceptions(again)
     assert metrics(again)["Rows"] == "5"
     assert f"you tried it again as `{retry}`" in texts(again), texts(again)
+
+
+def test_the_summary_says_which_refreshes_failed_at_the_bank() -> None:
+    """Stale 2 beside "0 balances refreshed" said nothing of why: the bank failed both refreshes,
+    said only in each row's reasons."""
+    failing = [new_account(available=500_000, age=3 * 86_400, institution="Refresh Errors Bank")[1]
+               for _ in range(2)]
+    at = open_page(PAGE, "finance")
+    at.text_area(key="batch_text").set_value("id,amount\n" + "".join(f"{f},10.00\n" for f in failing))
+    at.checkbox(key="batch_refresh").check()
+    run(at)
+    no_exceptions(at)
+    assert metrics(at)["Stale"] == "2"
+    said = texts(at)
+    assert "0 balances refreshed" in said
+    assert ("2 refreshes failed at the bank (Refresh Errors Bank); their rows are judged on the "
+            "older balance.") in said, said

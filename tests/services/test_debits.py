@@ -833,3 +833,10 @@ def test_a_batch_counts_as_refreshed_only_the_balances_the_bank_gave(
     assert by_account[working].refreshed and by_account[working].verdict == "ok"
     assert not by_account[failing].refreshed and by_account[failing].verdict == "stale"
     assert any("last balance refresh failed" in r for r in by_account[failing].reasons)
+    # The summary says why the Stale row had no refresh, and at which bank: it said only
+    # "0 balances refreshed" beside Stale 5, the why in each row's reasons.
+    said = result.summary().said()
+    assert said.endswith(
+        "1 balance refreshed. 1 refresh failed at the bank (Refresh Errors Bank); "
+        "its rows are judged on the older balance."
+    ), said

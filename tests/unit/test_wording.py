@@ -136,3 +136,31 @@ def test_every_share_is_said_one_way(fraction: float | None, digits: int, said: 
     """One style for every percent the pages show ("5.00%", "0.5 %" and "81 %" before): the
     number with at most ``digits`` decimals and no trailing zeros, a space, then "%"."""
     assert wording.percent(fraction, digits) == said
+
+
+def test_a_batch_summary_says_why_asked_for_refreshes_gave_no_balance() -> None:
+    """Stale 5 beside "0 balances refreshed" said nothing of the 5 refreshes the bank failed."""
+    from services.rules.batch_result import BatchResult
+
+    bank = "Down Bank (Error)"
+    result = BatchResult(rows=[], unrefreshed={
+        **{f"fca_{n}": ("failed", bank) for n in range(5)},
+        "fca_x": ("failed", "Refresh Errors Bank"), "fca_y": ("pending", "StripeBank"),
+    })
+    summary = result.summary()
+    assert summary.unrefreshed_words() == (
+        "6 refreshes failed at the bank (Down Bank (Error), Refresh Errors Bank); 1 refresh had "
+        "not finished when the batch stopped waiting (StripeBank); their rows are judged on the "
+        "older balance."
+    )
+    assert summary.said().startswith("Checked 0 of 0 rows; 0 errors; 0 balances refreshed. 6 refreshes")
+    assert BatchResult(rows=[]).summary().unrefreshed_words() == ""
+
+
+def test_merged_batch_chunks_keep_every_refresh_that_gave_no_balance() -> None:
+    from services.rules.batch_result import BatchResult
+    from services.usecases.jobs_batch import merge_results
+
+    parts = [BatchResult(rows=[], unrefreshed={"fca_a": ("failed", "B")}),
+             BatchResult(rows=[], unrefreshed={"fca_b": ("failed", "B")})]
+    assert merge_results(parts).summary().unrefreshed == {"failed": (2, ("B",))}
