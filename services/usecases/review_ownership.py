@@ -267,7 +267,8 @@ def review_list(
     unknown = [v for v in verdicts if v not in VERDICTS]
     if unknown:
         raise ValidationError(
-            f"Unknown verdict(s): {', '.join(repr(str(v)[:40]) for v in unknown)}; "
+            f"Unknown {'verdict' if len(unknown) == 1 else 'verdicts'}: "
+            f"{', '.join(repr(str(v)[:40]) for v in unknown)}; "
             f"use {', '.join(VERDICTS)}."
         )
     page, page_size = input_limits.paging(page, page_size, max_size=500)

@@ -206,6 +206,8 @@ def test_customer_search_checks_their_best_account() -> None:
     at.text_input(key="bc_customer_query").set_value(cus).run()
     no_exceptions(at)
     assert at.selectbox(key="bc_customer").value == cus
+    (option,) = at.selectbox(key="bc_customer").options
+    assert "1 account" in option and "(s)" not in option  # it said "1 account(s)"
     at.text_input(key="bc_amount").set_value("20.00")
     at.button(key="bc_check").click().run()
     no_exceptions(at)

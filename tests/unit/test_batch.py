@@ -304,11 +304,11 @@ def test_the_results_csv_has_plain_ids_not_the_pages_code_marks() -> None:
                  error="Stripe has no Financial Connections account `fca_unknown1`. Check …"),
         BatchRow(row=3, target="fca_known1", target_kind="financial_connections.account",
                  amount=100, currency="usd", reference=None, verdict="ok",
-                 reasons=("Row(s) 2 debit `fca_known1` too.",)),
+                 reasons=("Row 2 debits `fca_known1` too.",)),
     ]
     read = list(csv.DictReader(io.StringIO(BatchResult(rows=rows).to_csv())))
     assert read[0]["error"] == "Stripe has no Financial Connections account fca_unknown1. Check …"
-    assert read[1]["reasons"] == "Row(s) 2 debit fca_known1 too."
+    assert read[1]["reasons"] == "Row 2 debits fca_known1 too."
     assert read[0]["reference"] == "'=HYPERLINK(1)"
 
 
