@@ -226,7 +226,7 @@ def find_account(svc: Services, actor: Actor, text: str | None) -> AccountPick:
     typed = input_limits.search_term(text, field="The account to check")
     if typed.startswith("fca_"):
         return AccountPick(parse_id(typed, allowed=("financial_connections.account",))[0])
-    found = lookup_account.lookup(svc, actor, typed)
+    found = lookup_account.lookup(svc, actor, typed, what="Ownership review")
     if found.account:
         return AccountPick(str(found.account["id"]))
     ids = tuple(str(a["id"]) for a in found.accounts)

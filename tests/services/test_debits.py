@@ -540,7 +540,7 @@ def test_bad_input_is_refused_with_a_sentence(
     svc: Services, gw: Any, sim: Any, finance: Actor
 ) -> None:
     fca = link(gw, sim, customer(gw))
-    with pytest.raises(ValidationError, match="not an ID"):
+    with pytest.raises(ValidationError, match="not a Stripe ID"):
         check_debit.check_debit(svc, finance, "hello", 1_000, "usd")
     with pytest.raises(NotFound):
         check_debit.check_debit(svc, finance, "fca_doesnotexist123", 1_000, "usd")
