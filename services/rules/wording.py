@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 __all__ = [
-    "MISSING", "age", "ago", "counted", "day", "duration", "iso", "listed", "moment", "timestamp",
+    "FLOW_DEFAULTS", "MISSING", "age", "ago", "counted", "day", "duration", "iso", "listed", "moment", "timestamp",
     "until", "version_name", "weekday",
 ]
 
 MISSING = "—"
+FLOW_DEFAULTS = "fcops' built-in defaults"  # what applies to a flow no admin has saved
 MINUTE = 60
 HOUR = 3_600
 DAY = 86_400
