@@ -54,9 +54,8 @@ def money_columns(
     for each in {str(c).strip().lower() for c in currencies if isinstance(c, str) and c.strip()}:
         rows = [i for i, c in zip(frame.index, currencies, strict=True)
                 if isinstance(c, str) and c.strip().lower() == each]
-        digits = exponent(each)
         styler = styler.format(
-            lambda v, d=digits: f"{v:,.{d}f}", subset=pd.IndexSlice[rows, list(columns)],
+            f"{{:,.{exponent(each)}f}}", subset=pd.IndexSlice[rows, list(columns)],
             na_rep=wording.MISSING,
         )
     return styler, {c: st.column_config.NumberColumn(c) for c in columns}
