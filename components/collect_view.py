@@ -408,7 +408,9 @@ def request_summary(
         "Verification",
         (view.verification_method if view else result.verification_method) or "—",
     )
-    cols[2].metric("Config version", f"v{result.flow_version}")
+    cols[2].metric(
+        "Flow configuration", wording.version_name(result.flow_version, wording.FLOW_DEFAULTS)
+    )
     perms = view.permissions if view else result.permissions
     prefetch = view.prefetch if view else result.prefetch
     st.caption(
@@ -473,12 +475,10 @@ def config_card(config: FlowConfig) -> None:
             config.verification_method,
             help=VERIFICATION_WORDS.get(config.verification_method),
         )
-        right.metric(
-            "Config version",
-            f"v{config.version}",
-            help="v0: no admin has saved this flow yet; fcops' built-in defaults apply."
-            if not config.version
-            else None,
+        right.metric(  # "v0" read as a version someone saved
+            "Flow configuration",
+            wording.version_name(config.version, wording.FLOW_DEFAULTS),
+            help="No admin has saved this flow yet." if not config.version else None,
         )
         st.markdown(
             f"SetupIntent flow: permissions **{', '.join(config.permissions) or 'none'}**; "

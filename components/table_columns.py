@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from services.rules import wording
+from services.rules.money import exponent
 from services.rules.table_values import major_units, money_format, one_currency, utc_time
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "duration_column",
     "ids_last",
     "money_column",
+    "money_columns",
     "time_column",
     "worded_durations",
 ]
@@ -36,6 +38,27 @@ def money_column(
     return st.column_config.NumberColumn(
         label, format=money_format(currency), help=help, width=width
     )
+
+
+def money_columns(
+    frame: pd.DataFrame, columns: Sequence[str], currencies: Sequence[object]
+) -> tuple[Any, dict[str, Any]]:
+    """``frame`` and the configs of its money ``columns`` (major units; ``currencies`` per row).
+    One currency: :func:`money_column`'s format. Several: each cell with its own currency's
+    minor units ("1,250.00" beside "1,174.74"; the "localized" format dropped the cents of
+    whole amounts), the cells still numbers so a header click sorts them."""
+    code = one_currency(currencies)
+    if code:
+        return frame, {c: money_column(c, code) for c in columns}
+    styler = frame.style.format(na_rep=wording.MISSING, subset=list(columns))
+    for each in {str(c).strip().lower() for c in currencies if isinstance(c, str) and c.strip()}:
+        rows = [i for i, c in zip(frame.index, currencies, strict=True)
+                if isinstance(c, str) and c.strip().lower() == each]
+        styler = styler.format(
+            f"{{:,.{exponent(each)}f}}", subset=pd.IndexSlice[rows, list(columns)],
+            na_rep=wording.MISSING,
+        )
+    return styler, {c: st.column_config.NumberColumn(c) for c in columns}
 
 
 def duration_column(label: str, *, help: str | None = None, width: Any = None) -> Any:

@@ -19,6 +19,7 @@ from components.pager import chosen_page
 from components.search_row import search_row
 from pages import _runtime as runtime
 from services.errors import NotFound
+from services.rules.ids import unknown_id_sentence
 from services.rules.wording import counted
 from services.usecases import browse_accounts
 
@@ -29,6 +30,7 @@ GEN = "acc_hits_gen"  # part of the results table's key: a new one shows no row 
 NAMES = "acc_customer_names"  # {cus_…: name} of the customers picked in this session
 # A cus_ ID or a whole email is looked up in Stripe (a name is searched in the store).
 SEARCHING = "Searching for the customer…"
+ALL_INSTEAD = "Showing all accounts instead."
 
 
 def forget_selection() -> None:
@@ -126,14 +128,17 @@ def customer_label(svc: Any, actor: Any, customer_id: str) -> str | None:
     try:
         with runtime.waiting_for_stripe("Reading the customer from Stripe…"):
             hits = browse_accounts.search_customers(svc, actor, customer_id)
-    except NotFound as err:
-        runtime.show_error(err)
+    except NotFound as err:  # said with what the page shows instead (it said only the error)
+        runtime.show_error(NotFound(f"{err} {ALL_INSTEAD}", request_id=err.request_id))
         return None
     except Exception as err:  # the page must never show a traceback
         runtime.show_error(err)
         return customer_id
     hit = next((h for h in hits if h.id == customer_id), None)
-    return (hit.name or hit.email or customer_id) if hit else None
+    if hit is None:
+        runtime.show_error(NotFound(f"{unknown_id_sentence(customer_id, 'customer')} {ALL_INSTEAD}"))
+        return None
+    return hit.name or hit.email or customer_id
 
 
 def search_pager(svc: Any, actor: Any, found: browse_accounts.CustomerSearchPage) -> None:

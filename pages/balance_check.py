@@ -158,7 +158,7 @@ def pick_from_customer() -> str | None:
             person=people.Person(hit.name, hit.email),
             customer_id=hit.id,
             ident=hit.id,
-            extra=f"{hit.accounts} account(s)",
+            extra=wording.counted(hit.accounts, "account"),
         )
         for hit in found.hits
     }

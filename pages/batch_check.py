@@ -17,7 +17,7 @@ import streamlit as st
 from components.charts import VERDICT_LABELS, verdict_chart
 from components.feedback import format_age, format_timestamp
 from components.money import format_money
-from components.table_columns import money_column, time_column
+from components.table_columns import money_columns, time_column
 from pages import _runtime as runtime
 from services.rules import batch_result
 from services.rules.debit_csv import BatchFileError, PlannedDebit, RowError, parse_debits_csv
@@ -316,19 +316,12 @@ def summary(result: batch_result.BatchResult) -> None:
             help=f"Total {money_lines(s.amounts[verdict])}",
         )
     if s.unchecked:
-        unread = s.errors - s.unchecked_rows
+        unread = s.unread_said()
         st.caption(
             f":orange[:material/help: A further {money_lines(s.unchecked)} is in the "
             f"{counted(s.unchecked_rows, 'row')} that could not be checked "
             "(see the problems below); "
-            "nothing vouches for it either."
-            + (
-                f" {counted(unread, 'other row')} {'has' if unread == 1 else 'have'} no "
-                "readable amount."
-                if unread
-                else ""
-            )
-            + "]"
+            "nothing vouches for it either." + (f" {unread}" if unread else "") + "]"
         )
     policy_caption(result)
     st.caption(
@@ -411,8 +404,9 @@ def table(frame: pd.DataFrame) -> None:
         }
     )
     currency = one_currency(shown["currency"])
+    data, money_config = money_columns(view, ("Amount", "Balance"), list(shown["currency"]))
     picked = st.dataframe(
-        view,
+        data,
         hide_index=True,
         placeholder="—",
         width="stretch",
@@ -435,8 +429,7 @@ def table(frame: pd.DataFrame) -> None:
         column_config={
             "Row": st.column_config.NumberColumn(width="small"),
             "Verdict": st.column_config.TextColumn(width="small"),
-            "Amount": money_column("Amount", currency),
-            "Balance": money_column("Balance", currency),
+            **money_config,
             "As of": time_column("As of (UTC)"),
             "Refreshed": st.column_config.CheckboxColumn(
                 width="small",

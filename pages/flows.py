@@ -35,7 +35,7 @@ from services.rules import flow_config, wording
 from services.rules.ids import parse_id
 from services.usecases import edit_flows
 
-DEFAULTS = "fcops' built-in defaults"  # what applies to a flow no admin has saved
+DEFAULTS = wording.FLOW_DEFAULTS  # what applies to a flow no admin has saved
 
 actor = runtime.guard("flows.edit")
 runtime.page_header(

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from components.literal import literal
 from components.money import format_money
 from components.returns_charts import return_trend_chart
 from components.table_columns import display_frame, duration_column, worded_durations
@@ -105,6 +106,19 @@ def counted_once(debits: int, payments: int) -> str:
 
 left, mid, right = st.columns([2, 2, 1], vertical_alignment="bottom")
 st.session_state.setdefault(retry_section.WINDOW, 60)  # wider: a retry link's older debit
+# A link's ?days=30 sets the window once (the box is the person's after that); one it cannot
+# take is said, as Accounts says a sort it does not know ("?days=abc" was ignored silently).
+linked_days = str(st.query_params.get("days") or "").strip()
+if linked_days.isdigit() and 7 <= int(linked_days) <= 180:
+    if st.session_state.get("returns_days_seen") != linked_days:
+        st.session_state["returns_days_seen"] = linked_days
+        st.session_state[retry_section.WINDOW] = int(linked_days)
+elif linked_days:
+    st.warning(
+        f"The link's window {literal(linked_days)} was not understood (a whole number of days "
+        f"from 7 to 180), so the window is {st.session_state[retry_section.WINDOW]} days.",
+        icon=":material/link_off:",
+    )
 window = left.number_input(
     "Window (days)",
     min_value=7,

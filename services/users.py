@@ -40,6 +40,7 @@ from services.errors import ConfigurationError, ValidationError
 from services.rules.passwords import DEMO_USERS, MAX_PASSWORD_LENGTH, password_problem
 from services.rules.secrets import mask_secrets
 from services.rules.sign_in_throttle import client_key, user_key
+from services.rules.wording import counted
 
 _USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,31}$")
 # Permissive on purpose (something@something.tld): it catches a slip (no @, no domain, a space),
@@ -345,7 +346,7 @@ def unlock(
             raise ValidationError("Name a username or a client address to unlock.")
         cleared = sign_in_store.clear(engine, keys)
         ctx.params["cleared"] = cleared
-        ctx.message = f"cleared {cleared} counter(s)"
+        ctx.message = f"cleared {counted(cleared, 'counter')}"
     return cleared
 
 

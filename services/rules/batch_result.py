@@ -16,7 +16,7 @@ import pandas as pd
 
 from services.rules import wording
 from services.rules.debit import INSUFFICIENT, OK, STALE, UNAVAILABLE, DebitPolicy
-from services.rules.money import exponent, format_plain
+from services.rules.money import MoneyError, exponent, format_plain, parse_amount, validate_currency
 from services.rules.spreadsheet import safe_text
 
 __all__ = [
@@ -54,6 +54,33 @@ class BatchRow:
     currency_text: str | None = None
 
 
+_UNREAD = (
+    ("unreadable", "no readable amount"),
+    ("negative", "a negative amount"),
+    ("zero", "a zero amount"),
+    ("currency", "an amount in a currency that cannot be read"),
+)
+
+
+def amount_problem(amount_text: str | None, currency_text: str | None) -> str:
+    """Why an error row's amount cell names no money: 'negative' ("-3", "(3.00)"), 'zero',
+    'currency' (the amount reads; its currency code does not) or 'unreadable'."""
+    shown = (amount_text or "").strip()
+    signed = shown.startswith(("-", "\u2212")) or (shown.startswith("(") and shown.endswith(")"))
+    bare = shown.lstrip("-\u2212 ").removeprefix("(").removesuffix(")") if signed else shown
+    try:
+        currency = validate_currency(currency_text) if currency_text else "usd"
+    except MoneyError:
+        currency = ""
+    try:
+        value = parse_amount(bare, currency or "usd", allow_zero=True)
+    except MoneyError:
+        return "unreadable"
+    if value == 0:
+        return "zero"
+    return "negative" if signed else "currency" if not currency else "unreadable"
+
+
 @dataclass(frozen=True)
 class BatchSummary:
     rows: int
@@ -72,6 +99,19 @@ class BatchSummary:
     # Refreshes asked for that gave no new balance: how ("failed" at the bank, "pending" when
     # the batch stopped waiting, "not started") -> (count, the banks' names, sorted).
     unrefreshed: dict[str, tuple[int, tuple[str, ...]]] = field(default_factory=dict)
+    # The other error rows by what is wrong with their amount (see :func:`amount_problem`).
+    unread: dict[str, int] = field(default_factory=dict)
+
+    def unread_said(self) -> str:
+        """'3 other rows have no readable amount; 1 has a negative amount.' ('' for none): "4
+        other rows have no readable amount" counted a "-3" among them, which reads."""
+        parts: list[str] = []
+        for kind, what in _UNREAD:
+            n = self.unread.get(kind, 0)
+            if n:
+                subject = wording.counted(n, "other row") if not parts else f"{n:,}"
+                parts.append(f"{subject} {'has' if n == 1 else 'have'} {what}")
+        return "; ".join(parts) + "." if parts else ""
 
     def said(self) -> str:
         """'Checked 9 of 10 rows; 1 error; 3 balances refreshed.' (the job's and the audit's),
@@ -150,6 +190,7 @@ class BatchResult:
         amounts: dict[str, dict[str, int]] = {v: {} for v in VERDICTS}
         at_risk: dict[str, int] = {}
         unchecked: dict[str, int] = {}
+        unread: dict[str, int] = {}
         errors = unchecked_rows = 0
         for row in self.rows:
             if row.verdict == ERROR or row.amount is None or row.currency is None:
@@ -157,6 +198,9 @@ class BatchResult:
                 if row.amount is not None and row.currency is not None:
                     unchecked[row.currency] = unchecked.get(row.currency, 0) + row.amount
                     unchecked_rows += 1
+                else:
+                    kind = amount_problem(row.amount_text, row.currency_text)
+                    unread[kind] = unread.get(kind, 0) + 1
                 continue
             counts[row.verdict] += 1
             per = amounts[row.verdict]
@@ -175,6 +219,7 @@ class BatchResult:
             unchecked=unchecked,
             unchecked_rows=unchecked_rows,
             unrefreshed=_unrefreshed(getattr(self, "unrefreshed", {})),
+            unread=unread,
         )
 
     def to_frame(self) -> pd.DataFrame:

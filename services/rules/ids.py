@@ -62,24 +62,32 @@ def kind_of(object_id: str) -> str | None:
     return None
 
 
-def parse_id(text: str | None, *, allowed: tuple[str, ...] | None = None) -> tuple[str, str]:
-    """Return ``(id, kind)`` or raise a ValidationError that says what would be accepted."""
+def parse_id(
+    text: str | None, *, allowed: tuple[str, ...] | None = None, what: str | None = None
+) -> tuple[str, str]:
+    """Return ``(id, kind)`` or raise a ValidationError that says what would be accepted: quoting
+    what was typed (not what cleaning it left: "'; drop" is not "drop") and naming ``what``
+    accepts it ("Payment lookup"; without it, "here")."""
     value = clean_id(text)
+    typed = as_typed((text or "").strip())
     if has_control_chars(value):
         raise ValidationError("The ID contains a control character or NUL byte; paste it again.")
-    accepted = allowed or tuple(PREFIXES.values())
+    accepted = allowed or tuple(dict.fromkeys(PREFIXES.values()))
     names = ", ".join(p for want in accepted for p, k in PREFIXES.items() if k == want)
     if not value:
         raise ValidationError(f"Enter an ID. Accepted: {names}…")
     kind = kind_of(value)
     if kind is not None and kind in accepted and not _ID_RE.match(value):
         raise ValidationError(  # the right prefix, the rest cut off or mangled
-            f"{as_typed(value)} is not a complete {LABELS[kind]} ID: it is cut short or has "
+            f"{typed} is not a complete {LABELS[kind]} ID: it is cut short or has "
             "characters IDs never have; copy the whole ID."
         )
     if kind is None or kind not in accepted:
+        prefixes = [f"{p}…" for want in accepted for p, k in PREFIXES.items() if k == want]
+        listed = f"{', '.join(prefixes[:-1])} or {prefixes[-1]}" if prefixes[1:] else prefixes[0]
+        where = f"{what} accepts" if what else "accepted here"
         raise ValidationError(
-            f"{as_typed(value)} is not an ID this accepts. Use one starting with {names}."
+            f"{typed} is not a Stripe ID {where}: paste a {listed} ID or a Dashboard link."
         )
     return value, kind
 

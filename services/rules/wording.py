@@ -8,14 +8,16 @@ All times are UTC.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 __all__ = [
-    "MISSING", "age", "ago", "day", "duration", "iso", "moment", "percent", "timestamp", "until",
-    "weekday",
+    "FLOW_DEFAULTS", "MISSING", "age", "ago", "counted", "day", "duration", "iso", "listed",
+    "moment", "percent", "timestamp", "until", "version_name", "weekday",
 ]  # fmt: skip
 
 MISSING = "—"
+FLOW_DEFAULTS = "fcops' built-in defaults"  # what applies to a flow no admin has saved
 MINUTE = 60
 HOUR = 3_600
 DAY = 86_400
@@ -102,6 +104,12 @@ def counted(count: int, noun: str, many: str | None = None) -> str:
     """'1 account', '3 accounts', '12,000 rows' (``many``: the plural when it is not noun + s);
     "(s)" read as if the count were unknown, beside a count that was known."""
     return f"{count:,} {noun if count == 1 else many or noun + 's'}"
+
+
+def listed(items: Sequence[object]) -> str:
+    """'2', '2 and 5', '2, 5 and 7': a list as a sentence says it."""
+    words = [str(i) for i in items]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def version_name(version: int, never_saved: str) -> str:

@@ -36,6 +36,7 @@ from services.errors import (
     StripeUnavailable,
     ValidationError,
 )
+from services.rules import wording
 from services.rules.batch_result import ERROR, BatchResult, BatchRow
 from services.rules.debit import INSUFFICIENT, DebitPolicy, assess_debit
 from services.rules.debit_csv import PlannedDebit, RowError
@@ -414,9 +415,10 @@ def _row_result(
     )
     reasons = result.reasons
     if others:
-        rows = ", ".join(str(r) for r in others)
+        rows = wording.listed(others)
+        said = f"Row {rows} debits" if len(others) == 1 else f"Rows {rows} debit"
         joint = (
-            f"Row(s) {rows} debit the same account in this batch: "
+            f"{said} the same account in this batch: "
             f"{format_plain(total, debit.currency)} in all with this one, judged together."
         )
         # First when it is why the row falls short; else after the row's own reasons.

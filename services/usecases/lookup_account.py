@@ -14,11 +14,13 @@ from services.usecases.debit_outcomes import record_payment_intent
 from services.usecases.resolve_account import LOOKUP_KINDS, Resolution, resolve
 
 
-def lookup(svc: Services, actor: Actor, text: str | None) -> Resolution:
+def lookup(
+    svc: Services, actor: Actor, text: str | None, *, what: str = "Payment lookup"
+) -> Resolution:
     """Resolve a pasted PI/SI/PM/fca/cus ID to its FC account(s), mirroring what it finds: the
     account(s), and a PaymentIntent's debit outcome as its webhook would keep it."""
     require(actor, "accounts.view")
-    object_id, kind = parse_id(text, allowed=LOOKUP_KINDS)
+    object_id, kind = parse_id(text, allowed=LOOKUP_KINDS, what=what)
     try:
         resolution = resolve(svc.gateway, object_id, details=True)
     except NotFound as err:

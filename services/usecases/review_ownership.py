@@ -226,7 +226,7 @@ def find_account(svc: Services, actor: Actor, text: str | None) -> AccountPick:
     typed = input_limits.search_term(text, field="The account to check")
     if typed.startswith("fca_"):
         return AccountPick(parse_id(typed, allowed=("financial_connections.account",))[0])
-    found = lookup_account.lookup(svc, actor, typed)
+    found = lookup_account.lookup(svc, actor, typed, what="Ownership review")
     if found.account:
         return AccountPick(str(found.account["id"]))
     ids = tuple(str(a["id"]) for a in found.accounts)
@@ -267,7 +267,8 @@ def review_list(
     unknown = [v for v in verdicts if v not in VERDICTS]
     if unknown:
         raise ValidationError(
-            f"Unknown verdict(s): {', '.join(repr(str(v)[:40]) for v in unknown)}; "
+            f"Unknown {'verdict' if len(unknown) == 1 else 'verdicts'}: "
+            f"{', '.join(repr(str(v)[:40]) for v in unknown)}; "
             f"use {', '.join(VERDICTS)}."
         )
     page, page_size = input_limits.paging(page, page_size, max_size=500)

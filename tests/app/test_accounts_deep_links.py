@@ -276,3 +276,12 @@ def test_a_link_to_a_customer_stripe_does_not_have_says_so_and_shows_every_accou
     assert "Accounts of" not in texts(at)  # not a filter to nobody
     everything = browse_accounts.list_accounts(app().services, OPS, page_size=1).total
     assert everything > 0 and f"{n_of(everything, 'account')} ·" in texts(at)
+
+
+def test_a_link_to_a_customer_stripe_does_not_know_says_all_accounts_are_shown_instead() -> None:
+    """?customer=cus_nope said Stripe has no such customer, then showed all 313 accounts with
+    no word that the filter was dropped."""
+    at = opened_with("ops", customer="cus_nopenope")
+    no_exceptions(at)
+    said = " ".join(e.value for e in at.error)
+    assert "cus_nopenope" in said and "Showing all accounts instead." in said

@@ -168,7 +168,7 @@ def test_a_currency_other_than_dollars_is_refused_and_nothing_is_checked(
 def test_a_malformed_or_unknown_id_gets_a_sentence_not_a_traceback() -> None:
     at = check_id(open_page(PAGE, "finance"), "hello there", "10.00")
     no_exceptions(at)
-    assert any("not an ID" in e.value for e in at.error)
+    assert any("not a Stripe ID" in e.value for e in at.error)
     at = check_id(open_page(PAGE, "finance"), "fca_0000000000000000missing", "10.00")
     no_exceptions(at)
     assert at.error and not at.metric
@@ -208,6 +208,8 @@ def test_customer_search_checks_their_best_account() -> None:
     at.text_input(key="bc_customer_query").set_value(cus).run()
     no_exceptions(at)
     assert at.selectbox(key="bc_customer").value == cus
+    (option,) = at.selectbox(key="bc_customer").options
+    assert "1 account" in option and "(s)" not in option  # it said "1 account(s)"
     at.text_input(key="bc_amount").set_value("20.00")
     at.button(key="bc_check").click().run()
     no_exceptions(at)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -82,7 +83,12 @@ def test_an_uploaded_csv_gets_verdicts_per_row_and_errors_for_bad_rows() -> None
     # numbers, with the currency beside each (one currency is dollar-formatted: see below).
     assert list(rows["Currency"]) == ["USD", "USD", "USD", "", "EUR"]  # "ten dollars": none
     config = column_config(at.dataframe[1])
-    assert config["Amount"]["type_config"] == {"type": "number", "format": "localized"}
+    # Each cell in its currency's minor units: the "localized" format drew 125 and 1,250 beside
+    # a balance of 1,174.74.
+    assert config["Amount"]["type_config"].get("format") is None  # the cells' own text shows
+    drawn = pa.ipc.open_stream(at.dataframe[1].proto.arrow_data.styler.display_values).read_pandas()
+    assert list(drawn["Amount"]) == ["100.00", "75.00", "10.00", "—", "10.00"]
+    assert list(drawn["Balance"])[:3] == ["5,000.00", "10.00", "—"]
     assert config["As of"]["type_config"]["type"] == "datetime"
     labels = [d.label for d in at.get("download_button")]
     assert "Download results (CSV)" in labels

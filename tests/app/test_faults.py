@@ -276,8 +276,8 @@ def test_a_click_whose_own_request_stripe_refuses_says_so_and_is_not_wiped_by_a_
     ("param", "message"),
     [
         ("fca_doesnotexist", "no Financial Connections account"),
-        ("garbage", "not an ID"),
-        ("pi_3Abc123456", "Use one starting with fca_"),
+        ("garbage", "not a Stripe ID"),
+        ("pi_3Abc123456", "paste a fca_… ID or a Dashboard link"),
     ],
 )
 def test_accounts_detail_for_an_unknown_or_malformed_id_is_a_sentence(
@@ -326,7 +326,7 @@ def test_payment_lookup_during_a_stripe_fault_is_a_sentence(
     [
         ("fca_doesnotexist", "no Financial Connections account"),
         ("seti_doesnotexist", "no SetupIntent `seti_doesnotexist`"),
-        ("hello there", "is not an ID"),
+        ("hello there", "is not a Stripe ID"),
         ("", "Enter an ID"),
     ],
 )

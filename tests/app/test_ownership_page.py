@@ -119,7 +119,7 @@ def test_refreshing_ownership_shows_the_outcome_then_disables_the_button_with_th
 def test_a_malformed_id_gives_a_sentence_and_no_report() -> None:
     at = _check(open_page(PAGE, "ops"), "hello world")
     no_exceptions(at)
-    assert any("is not an ID this accepts" in e.value for e in at.error)
+    assert any("is not a Stripe ID Ownership review accepts" in e.value for e in at.error)
     assert not at.dataframe
 
 

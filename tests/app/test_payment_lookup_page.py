@@ -67,7 +67,9 @@ def test_a_manually_entered_account_is_said_plainly_to_have_no_data() -> None:
     ("text", "message"),
     [
         ("", "Enter an ID"),
-        ("hello world", "is not an ID this accepts"),
+        ("hello world", "is not a Stripe ID Payment lookup accepts: paste a pi_…, py_…, ch_…, "
+                        "seti_…, pm_…, fca_… or cus_… ID or a Dashboard link."),
+        ("'; drop", "`'; drop` is not a Stripe ID Payment lookup accepts"),  # as typed: not `drop`
         ("pi_doesnotexist123", "Stripe has no PaymentIntent `pi_doesnotexist123`"),
     ],
 )

@@ -486,3 +486,28 @@ def test_the_page_says_what_each_figure_counts_so_a_debit_and_its_retry_reconcil
         captions
     )
     assert {ids["nsf"], retry["id"], ids["unauth"]} == set(at.dataframe[-1].value["debit"])
+
+
+@pytest.mark.parametrize("days", ["abc", "-5", "3"])
+def test_a_link_window_it_cannot_take_is_said_like_accounts_says_a_sort(days: str) -> None:
+    """?days=abc and ?days=-5 were ignored silently; Accounts says "The link's sort … was not
+    understood"."""
+    at = open_page(PAGE, "finance")
+    at.query_params["days"] = days
+    at.run()
+    no_exceptions(at)
+    said = " ".join(w.value for w in at.warning)
+    assert f"The link's window `{days}` was not understood" in said
+    assert "so the window is 60 days." in said
+    assert at.number_input(key="returns_window").value == 60
+
+
+def test_a_link_window_it_can_take_sets_the_box_once() -> None:
+    at = open_page(PAGE, "finance")
+    at.query_params["days"] = "30"
+    at.run()
+    no_exceptions(at)
+    assert at.number_input(key="returns_window").value == 30
+    assert not any("was not understood" in w.value for w in at.warning)
+    at.number_input(key="returns_window").set_value(90).run()  # the person's choice stands
+    assert at.number_input(key="returns_window").value == 90

@@ -540,7 +540,7 @@ def test_bad_input_is_refused_with_a_sentence(
     svc: Services, gw: Any, sim: Any, finance: Actor
 ) -> None:
     fca = link(gw, sim, customer(gw))
-    with pytest.raises(ValidationError, match="not an ID"):
+    with pytest.raises(ValidationError, match="not a Stripe ID"):
         check_debit.check_debit(svc, finance, "hello", 1_000, "usd")
     with pytest.raises(NotFound):
         check_debit.check_debit(svc, finance, "fca_doesnotexist123", 1_000, "usd")
@@ -809,8 +809,8 @@ def test_debits_on_one_account_in_a_batch_are_judged_together_in_file_order(
     assert [by_row[n].verdict for n in (2, 3, 4, 5)] == ["ok", "ok", "ok", "insufficient"]
     assert not any("judged together" in r for r in by_row[2].reasons + by_row[3].reasons)
     # Said after an OK row's own reasons; first where it is why the row falls short.
-    assert by_row[4].reasons[-1].startswith("Row(s) 2 debit the same account in this batch: $900.00")
-    assert by_row[5].reasons[0].startswith("Row(s) 2, 4 debit the same account in this batch: $1,500.00")
+    assert by_row[4].reasons[-1].startswith("Row 2 debits the same account in this batch: $900.00")
+    assert by_row[5].reasons[0].startswith("Rows 2 and 4 debit the same account in this batch: $1,500.00")
     assert by_row[5].amount == 60_000  # the row's own amount; the judgement was of the total
     # The shortfall is of the three rows' total, and says so (it read "short of the $1,500.00
     # debit" on a $600.00 row)

@@ -60,5 +60,5 @@ def test_a_role_without_transactions_and_bad_filters_get_sentences(svc, manager,
         export_transactions.export_csv(svc, manager, "fca_store", TransactionFilter())
     with pytest.raises(ValidationError, match="direction"):
         export_transactions.export_csv(svc, ops, "fca_store", TransactionFilter(direction="up"))
-    with pytest.raises(ValidationError, match="not an ID"):
+    with pytest.raises(ValidationError, match="not a Stripe ID"):
         export_transactions.export_csv(svc, ops, "pi_123456", TransactionFilter())

@@ -101,7 +101,7 @@ def test_the_batch_gives_each_row_the_single_checks_account_and_reasons(
         single = check_debit.check_debit(svc, ADMIN, pasted, 1_000 * n, "usd")
         assert row.target == pasted
         assert row.account_id == (single.account.id if single.account else None)
-        joint = [r for r in row.reasons if "judged together" in r]  # "Row(s) 2 debit the same …"
+        joint = [r for r in row.reasons if "judged together" in r]  # "Row 2 debits the same …"
         assert len(joint) == (1 if n > 1 else 0)
         # The same sentences, the total named as these rows' ("$20.00 of these 2 debits")
         total = f"{10 * n}.00"

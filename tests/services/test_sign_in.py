@@ -100,6 +100,7 @@ def test_an_admin_lifts_a_lockout_and_that_is_audited(engine, users_file) -> Non
     rows = _rows(engine, "user.unlock")
     assert [(r.actor, r.outcome, r.target) for r in rows] == [
         ("alice", "ok", "user:omar"), ("fay", "refused", "user:omar")]
+    assert rows[0].message == "cleared 1 counter"  # it said "cleared 1 counter(s)"
     assert _try(engine, users_file, clock, password=PASSWORD, client="10.0.0.77").ok
     assert users.lockouts(engine, actor=ADMIN, now=clock) == []
 

@@ -304,11 +304,11 @@ def test_the_results_csv_has_plain_ids_not_the_pages_code_marks() -> None:
                  error="Stripe has no Financial Connections account `fca_unknown1`. Check …"),
         BatchRow(row=3, target="fca_known1", target_kind="financial_connections.account",
                  amount=100, currency="usd", reference=None, verdict="ok",
-                 reasons=("Row(s) 2 debit `fca_known1` too.",)),
+                 reasons=("Row 2 debits `fca_known1` too.",)),
     ]
     read = list(csv.DictReader(io.StringIO(BatchResult(rows=rows).to_csv())))
     assert read[0]["error"] == "Stripe has no Financial Connections account fca_unknown1. Check …"
-    assert read[1]["reasons"] == "Row(s) 2 debit fca_known1 too."
+    assert read[1]["reasons"] == "Row 2 debits fca_known1 too."
     assert read[0]["reference"] == "'=HYPERLINK(1)"
 
 
@@ -473,3 +473,26 @@ def test_a_payment_intent_setup_intent_or_payment_row_says_why_a_batch_takes_oth
         assert "fca_… (bank account), pm_… (payment method) or cus_… (customer)" in messages[row]
         assert "Balance check page" in messages[row]
     assert "'hello' is not an id this tool can debit; a batch row takes an fca_…" in messages[5]
+
+
+def test_the_summary_says_what_is_wrong_with_each_amount_it_could_not_count() -> None:
+    """"4 other rows have no readable amount" counted a "-3" among them, which reads fine."""
+    from services.rules.batch_result import BatchResult, amount_problem
+    from services.usecases.check_batch import _error_row
+
+    good, bad = parse_debits_csv(
+        "id,amount,currency\n,5.00,usd\nfca_a1234,ten,usd\nfca_a1234,,usd\nfca_a1234,abc,usd\n"
+        "fca_a1234,-3,usd\nfca_a1234,0,usd\nfca_a1234,5.00,zzzz\n"
+    )
+    assert not good
+    summary = BatchResult(rows=[_error_row(e) for e in bad]).summary()
+    assert summary.unchecked_rows == 1
+    assert summary.unread_said() == (
+        "3 other rows have no readable amount; 1 has a negative amount; 1 has a zero amount; "
+        "1 has an amount in a currency that cannot be read."
+    )
+    assert [amount_problem(t, "usd") for t in ("(3.00)", "\u22123", "1-2", "-0")] == [
+        "negative", "negative", "unreadable", "zero"]
+    one = BatchResult(rows=[_error_row(e) for e in parse_debits_csv("id,amount\nx,-3\n")[1]])
+    assert one.summary().unread_said() == "1 other row has a negative amount."
+    assert BatchResult(rows=[]).summary().unread_said() == ""

@@ -24,11 +24,26 @@ def test_an_accepted_prefix_cut_short_is_an_incomplete_id(typed: str, label: str
 
 
 def test_a_prefix_this_field_does_not_take_still_names_the_accepted_ones() -> None:
-    with pytest.raises(ValidationError, match="is not an ID this accepts. Use one starting "
-                       "with cus_."):
+    with pytest.raises(ValidationError, match="is not a Stripe ID accepted here: paste a cus_… ID "
+                       "or a Dashboard link."):
         ids.parse_id("pi_", allowed=("customer",))
-    with pytest.raises(ValidationError, match="is not an ID this accepts"):
+    with pytest.raises(ValidationError, match="is not a Stripe ID accepted here"):
         ids.parse_id("hello world")
+
+
+def test_a_rejected_id_quotes_what_was_typed_and_names_what_refuses_it() -> None:
+    """"'; drop" read "`drop` is not an ID this accepts.": cleaned, and "this" with no noun."""
+    with pytest.raises(ValidationError) as err:
+        ids.parse_id("'; drop", allowed=("payment_intent", "customer"), what="Payment lookup")
+    assert str(err.value) == (
+        "`'; drop` is not a Stripe ID Payment lookup accepts: paste a pi_… or cus_… ID or a "
+        "Dashboard link."
+    )
+    with pytest.raises(ValidationError,
+                       match=r"^`x'y \[a\]\(http://e\)` is not a Stripe ID accepted here"):
+        ids.parse_id("x`y [a](http://e)")  # a code span: nothing of it draws
+    with pytest.raises(ValidationError, match=r"cus_…, fca_…, pm_…, pi_…, py_…, ch_…, seti_…"):
+        ids.parse_id("nope")  # each prefix once
 
 
 def test_a_whole_id_is_accepted() -> None:

@@ -103,6 +103,13 @@ def test_a_count_reads_singular_or_plural_never_with_parenthesised_s() -> None:
     assert wording.counted(2, "balance refresh", "balance refreshes") == "2 balance refreshes"
 
 
+def test_a_list_reads_as_a_sentence_says_it() -> None:
+    """A batch row said "Row(s) 2, 4 debit the same account"."""
+    assert wording.listed([2]) == "2"
+    assert wording.listed([2, 5]) == "2 and 5"
+    assert wording.listed((2, 5, 7)) == "2, 5 and 7"
+
+
 def test_version_zero_is_named_as_what_applies_not_as_a_saved_version() -> None:
     """The conflict panel said "What admin5 changed (version 0 → 1)"; nobody saved a version 0."""
     assert wording.version_name(0, "fcops' built-in defaults") == "fcops' built-in defaults"
