@@ -265,3 +265,25 @@ def clear_flow_drafts() -> None:
 
     with session_scope(shared_app().engine) as session:
         session.exec(delete(FlowDraftRow))  # type: ignore[call-overload]
+
+
+def save_policy(policy: Any, by: Any) -> int:
+    """Save ``policy`` as the debit policy in force, as the admin ``by``; its new version."""
+    from services.usecases import debit_policy
+
+    in_force = debit_policy.load_policy(shared_app().engine)
+    saved = debit_policy.save_policy(
+        shared_app().engine, by, policy, expected_version=in_force.version
+    )
+    return int(saved.version)
+
+
+@pytest.fixture
+def defaults_after() -> Any:
+    """Put the default debit policy figures back after the test (the page tests after it count
+    on them)."""
+    from services.auth import Actor
+    from services.rules.debit import DebitPolicy
+
+    yield
+    save_policy(DebitPolicy(), Actor(username="apptest-admin", role="admin"))

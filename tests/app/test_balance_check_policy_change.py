@@ -3,15 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from services.auth import Actor
 from services.rules.debit import DebitPolicy
-from services.usecases import debit_policy
-from tests.app.conftest import no_exceptions, open_page
-from tests.app.conftest import shared_app as app
+from tests.app.conftest import no_exceptions, open_page, save_policy
 from tests.app.test_balance_check_page import PAGE, check_id, markdown, new_account
 
 HOUR = 3_600
@@ -20,16 +14,7 @@ TWO_DAYS = DebitPolicy(buffer_amount=10_000, max_age_seconds=48 * HOUR)
 
 
 def save(policy: DebitPolicy) -> int:
-    in_force = debit_policy.load_policy(app().engine)
-    return debit_policy.save_policy(
-        app().engine, ADMIN, policy, expected_version=in_force.version
-    ).version
-
-
-@pytest.fixture
-def defaults_after() -> Iterator[None]:
-    yield
-    save(DebitPolicy())  # the page tests after this one count on the default policy
+    return save_policy(policy, ADMIN)
 
 
 def captions(at) -> str:  # type: ignore[no-untyped-def]

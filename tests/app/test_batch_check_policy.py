@@ -3,15 +3,9 @@ and says when a newer one (saved since) applies to the next batch."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from services.auth import Actor
 from services.rules.debit import DebitPolicy
-from services.usecases import debit_policy
-from tests.app.conftest import no_exceptions, open_page
-from tests.app.conftest import shared_app as app
+from tests.app.conftest import no_exceptions, open_page, save_policy
 from tests.app.test_balance_check_page import new_account
 
 PAGE = "pages/batch_check.py"
@@ -19,16 +13,7 @@ ADMIN = Actor(username="apptest-admin", role="admin")
 
 
 def save(policy: DebitPolicy) -> int:
-    in_force = debit_policy.load_policy(app().engine)
-    return debit_policy.save_policy(
-        app().engine, ADMIN, policy, expected_version=in_force.version
-    ).version
-
-
-@pytest.fixture
-def defaults_after() -> Iterator[None]:
-    yield
-    save(DebitPolicy())  # the page tests after this one count on the default policy
+    return save_policy(policy, ADMIN)
 
 
 def captions(at) -> list[str]:  # type: ignore[no-untyped-def]
