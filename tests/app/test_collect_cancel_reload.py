@@ -88,9 +88,9 @@ def failed_notes(at: Any, intent_id: str) -> list[str]:
     return [w.value for w in at.warning if f"Cancel of {intent_id} asked at" in w.value]
 
 
-def test_a_failed_cancel_stays_said_on_its_request_reload_after_reload() -> None:
-    """A cancel Stripe failed was said after the first reload, and the second listed the
-    request as open again with no word of it."""
+def failed_cancel() -> tuple[Any, str, str]:
+    """Ops makes a request and cancels it while every Stripe request fails: (page, seti_…, the
+    request's line in the Cancel box)."""
     at = new_customer(open_page(PAGE, "ops"))
     intent_id = create_setup_intent(at)
     at.button(key="collect_open_reload").click().run()
@@ -102,6 +102,13 @@ def test_a_failed_cancel_stays_said_on_its_request_reload_after_reload() -> None
     finally:
         app().simulator.clear_faults()
     no_exceptions(at)
+    return at, intent_id, option
+
+
+def test_a_failed_cancel_stays_said_on_its_request_reload_after_reload() -> None:
+    """A cancel Stripe failed was said after the first reload, and the second listed the
+    request as open again with no word of it."""
+    at, intent_id, option = failed_cancel()
     assert at.error, texts(at)  # said at once, where it was asked
     assert not failed_notes(at, intent_id), texts(at)  # and only there: said once
     at.run()  # the next run: the note on the request says it instead
@@ -156,16 +163,7 @@ def test_a_colleagues_running_cancel_is_a_notice_followed_to_its_outcome() -> No
 def test_a_failed_cancel_of_a_request_the_list_hides_is_said_above_it_with_a_way_to_find_it() -> None:
     """The note of a failed cancel was drawn on its request only: a search (or the list's first
     50) that hid the request hid the note, and the person never learnt the cancel failed."""
-    at = new_customer(open_page(PAGE, "ops"))
-    intent_id = create_setup_intent(at)
-    at.button(key="collect_open_reload").click().run()
-    at.selectbox(key="collect_cancel_open").set_value(intent_id).run()
-    app().simulator.force_faults("500", 10_000)  # every try and every read-back fails
-    try:
-        at.button(key="collect_cancel_open_button").click().run()
-    finally:
-        app().simulator.clear_faults()
-    no_exceptions(at)
+    at, intent_id, _ = failed_cancel()
 
     hidden = open_page(PAGE, "ops")  # a reload, searching for someone else
     hidden.text_input(key="collect_open_search").set_value("nobody-matches-this").run()
