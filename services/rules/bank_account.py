@@ -406,13 +406,20 @@ def read_earlier(stored: Mapping[str, Any] | None, incoming: Mapping[str, Any] |
     A sync's read is current when it is made, not when it is written: a walk that listed an
     account just before its first balance refresh ended wrote "pending" and no balance over the
     ``refreshed_balance`` event applied meanwhile (CI48 saw the blank "Balance age"). Equal
-    clocks prove nothing (a refresh may start again within the second one ended)."""
+    clocks prove nothing (a refresh may start again within the second one ended), and a copy
+    one refresh clock shows read later is never judged older by its balance: the SDK types
+    ``balance`` as optional, and Stripe does not say it stays set while a refresh runs."""
     old, new = incoming or {}, stored or {}
-    for feature in FEATURE_FIELD:
-        then = refresh_of(old, feature).get("last_attempted_at")
-        later = refresh_of(new, feature).get("last_attempted_at")
-        if isinstance(then, int) and isinstance(later, int) and then < later:
-            return True
+    clocks = [
+        (refresh_of(old, feature).get("last_attempted_at"),
+         refresh_of(new, feature).get("last_attempted_at"))
+        for feature in FEATURE_FIELD
+    ]  # fmt: skip
+    known = [(then, later) for then, later in clocks if isinstance(then, int) and isinstance(later, int)]
+    if any(then > later for then, later in known):
+        return False  # a refresh the stored copy has not seen: read later, whatever its balance
+    if any(then < later for then, later in known):
+        return True
     then, later = ((x.get("balance") or {}).get("as_of") for x in (old, new))
     return isinstance(later, int) and (then is None or (isinstance(then, int) and then < later))
 

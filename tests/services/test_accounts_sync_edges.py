@@ -353,6 +353,7 @@ def test_read_earlier_compares_only_what_both_copies_carry() -> None:
         done,
         refreshed_obj(fca, attempted=11, status="pending", as_of=11),  # a new refresh began
         refreshed_obj(fca, attempted=10, status="pending", as_of=11),  # again, in the same second
+        refreshed_obj(fca, attempted=12, status="pending", as_of=None),  # later, without a balance
     ]
     assert not any(bank_account.read_earlier(done, copy) for copy in not_older)
     plain = account_obj(fca, status="inactive")  # no refresh clocks, no balance on either side
