@@ -30,6 +30,7 @@ from services.usecases.collect_cancel_runs import (
     cancellation,
     cancels_failed,
     cancels_failed_unlisted,
+    cancels_failed_unqueued,
     cancels_running,
 )
 
@@ -127,12 +128,21 @@ def failed_sentence(ident: str, start: Start, actor: Any, *, hidden: str | None 
 
 
 def unlisted_failures(
-    svc: Any, actor: Any, listed: list[str], search_key: str, why: str, *, said: str | None = None
+    svc: Any,
+    actor: Any,
+    listed: list[str],
+    search_key: str,
+    why: str,
+    *,
+    said: str | None = None,
+    queue: bool = False,
 ) -> None:
-    """Above Open requests: the cancels that did not cancel an open request the list does not
-    show (``why``: a search or its limit hid it, and the note on it), each with Find it, which
-    searches for the request. ``said``: as in :func:`cancel_section`."""
-    failed = runtime.call(cancels_failed_unlisted, svc, actor, listed) or {}
+    """Above Open requests (``queue``: above the microdeposit queue): the cancels that did not
+    cancel a request of that list the list does not show (``why``: a search or its limit hid
+    it, and the note on it), each with Find it, which searches for the request. ``said``: as
+    in :func:`cancel_section`."""
+    find_failed = cancels_failed_unqueued if queue else cancels_failed_unlisted
+    failed = runtime.call(find_failed, svc, actor, listed) or {}
     for ident, start in failed.items():
         if ident == said:
             continue

@@ -328,6 +328,12 @@ def queue_tab() -> None:
     )
     if items is None:
         return
+    # A failed cancel is said on its request: one the queue does not show is said here instead.
+    why = "the search hides it" if search.strip() else f"the queue shows the oldest {QUEUE_PAGE}"
+    listed = [i.id for i in items]
+    cancels.unlisted_failures(
+        svc, actor, listed, "collect_queue_search", why, said=failed_now, queue=True
+    )
     if not items:
         if (done := st.session_state.pop(QUEUE_VERIFIED, None)) is not None:
             st.success(done, icon=":material/check_circle:")  # it was the last one waiting

@@ -23,9 +23,10 @@ from services.auth import Actor, require
 from services.context import Services
 from services.errors import NothingChanged, Refused, StillRunning
 from services.rules.wording import timestamp
-from services.usecases.collect_common import LOOKBACK_SECONDS, listed_among
+from services.usecases.collect_common import LOOKBACK_SECONDS, IntentList, listed_among
 from services.usecases.collect_lists import OPEN
 from services.usecases.collect_open import STALE_SECONDS
+from services.usecases.microdeposits import WAITING
 
 Start = starts.Start  # a cancel as the store has it (pages read it through here)
 ENDED, UNCHANGED = "ended", "unchanged"  # a cancel refused as already canceled / as it was
@@ -67,6 +68,22 @@ def cancels_failed_unlisted(
     are not in ``listed``, the requests a page shows: a search or the list's limit hid the
     request, and with it the only word that its cancel failed. By intent ID."""
     require(actor, "collect.cancel")
+    return _failed_unlisted(svc, OPEN, listed)
+
+
+def cancels_failed_unqueued(
+    svc: Services, actor: Actor, listed: list[str]
+) -> dict[str, starts.Start]:
+    """:func:`cancels_failed_unlisted` for the microdeposit queue: the requests still waiting
+    on microdeposits (any search) whose cancel failed and that the queue a page shows
+    (``listed``) does not hold, hidden by its search or its limit. By intent ID."""
+    require(actor, "collect.cancel")
+    return _failed_unlisted(svc, WAITING, listed)
+
+
+def _failed_unlisted(
+    svc: Services, which: IntentList, listed: list[str]
+) -> dict[str, starts.Start]:
     found = starts.cancels_of(svc.engine, None, since=svc.now() - FAILED_SAID_SECONDS)
     shown = {str(i) for i in listed}
     failed = {
@@ -74,8 +91,8 @@ def cancels_failed_unlisted(
         for ident, start in found.items()
         if ident not in shown and (stood := _as_it_stands(svc, start)).outcome in FAILED
     }
-    still_open = listed_among(svc, OPEN, list(failed), lookback_seconds=LOOKBACK_SECONDS)
-    return {ident: s for ident, s in failed.items() if ident in still_open}
+    still_there = listed_among(svc, which, list(failed), lookback_seconds=LOOKBACK_SECONDS)
+    return {ident: s for ident, s in failed.items() if ident in still_there}
 
 
 def cancellation(svc: Services, actor: Actor, start_id: int) -> starts.Start | None:

@@ -18,7 +18,7 @@ from services.usecases.collect_cancel import cancel_request
 from services.usecases.collect_cancel_runs import cancels_running
 from tests.app.conftest import force_faults, no_exceptions, open_page, texts
 from tests.app.conftest import shared_app as app
-from tests.app.test_collect_page import PAGE, create_setup_intent, new_customer
+from tests.app.test_collect_page import PAGE, create_setup_intent, new_customer, queued_request
 
 OPS = Actor(username="ops", role="ops")  # the demo user the AppTest signs in as
 
@@ -181,5 +181,38 @@ def test_a_failed_cancel_of_a_request_the_list_hides_is_said_above_it_with_a_way
 
     hidden.selectbox(key="collect_cancel_open").set_value(intent_id).run()  # the shared app's
     hidden.button(key="collect_cancel_open_button").click().run()  # later tests see no note
+    no_exceptions(hidden)
+    assert not failed_notes(open_page(PAGE, "ops"), intent_id)
+
+
+def test_a_failed_cancel_of_a_request_the_queue_hides_is_said_above_it_with_a_way_to_find_it() -> None:
+    """The microdeposit queue said a failed cancel on its request only, as Open requests did
+    before: a search (or the queue's oldest 50) that hid the request hid the note too."""
+    at, intent_id = queued_request(arrived=False)
+    at.selectbox(key="collect_cancel_queue").set_value(intent_id).run()
+    app().simulator.force_faults("500", 10_000)  # every try and every read-back fails
+    try:
+        at.button(key="collect_cancel_queue_button").click().run()
+    finally:
+        app().simulator.clear_faults()
+    no_exceptions(at)
+
+    hidden = open_page(PAGE, "ops")  # a reload, searching the queue for someone else
+    hidden.text_input(key="collect_queue_search").set_value("nobody-matches-this").run()
+    no_exceptions(hidden)
+    assert "No request matches the search." in texts(hidden)
+    notes = failed_notes(hidden, intent_id)
+    assert len(notes) == 2, notes  # above Open requests (its search is empty) and the queue
+    [note] = [n for n in notes if "the search hides it" in n]
+    assert "did not cancel it: Stripe did not confirm the cancellation" in note, note
+    assert "not in the list below (the search hides it): Find it shows it" in note, note
+    hidden.button(key=f"collect_queue_search_find_{intent_id}").click().run()
+    no_exceptions(hidden)
+    assert hidden.text_input(key="collect_queue_search").value == intent_id
+    assert any(o.endswith(intent_id) for o in options(hidden, "collect_cancel_queue"))
+    assert not [n for n in failed_notes(hidden, intent_id) if "not in the list below" in n]
+
+    hidden.selectbox(key="collect_cancel_queue").set_value(intent_id).run()  # the shared app's
+    hidden.button(key="collect_cancel_queue_button").click().run()  # later tests see no note
     no_exceptions(hidden)
     assert not failed_notes(open_page(PAGE, "ops"), intent_id)

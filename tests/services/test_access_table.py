@@ -241,6 +241,7 @@ TABLE: dict[str, Row] = {
     "collect_cancel_runs.cancels_running": Row("collect.cancel", lambda w, a: _m("collect_cancel_runs").cancels_running(w.svc, a, [SETI])),
     "collect_cancel_runs.cancels_failed": Row("collect.cancel", lambda w, a: _m("collect_cancel_runs").cancels_failed(w.svc, a, [SETI])),
     "collect_cancel_runs.cancels_failed_unlisted": Row("collect.cancel", lambda w, a: _m("collect_cancel_runs").cancels_failed_unlisted(w.svc, a, [SETI])),
+    "collect_cancel_runs.cancels_failed_unqueued": Row("collect.cancel", lambda w, a: _m("collect_cancel_runs").cancels_failed_unqueued(w.svc, a, [SETI])),
     "collect_cancel_runs.cancellation": Row("collect.cancel", lambda w, a: _m("collect_cancel_runs").cancellation(w.svc, a, 1)),
     "collect_cancel.uncancelable": Row("collect.cancel", lambda w, a: _m("collect_cancel").uncancelable(w.svc, a, {SETI: "requires_action"})),
     "collect_lists.customer_words": Row("collect.create", lambda w, a: _m("collect_lists").customer_words(w.svc, a, CUSTOMER)),

@@ -208,3 +208,34 @@ def test_a_failed_cancel_of_an_open_request_a_page_does_not_list_is_found_withou
     assert cancels_failed_unlisted(services_ctx, ops, [ident]) == {}  # said on its request
     collect_cancel.cancel_request(services_ctx, ops, ident, reason="abandoned", idempotency_key=_key())
     assert cancels_failed_unlisted(services_ctx, ops, []) == {}
+
+
+def test_a_failed_cancel_of_a_queued_request_the_queue_does_not_list_is_found_without_its_id(
+    services_ctx, simulator, ops
+) -> None:  # type: ignore[no-untyped-def]
+    """The microdeposit queue had no such note: a request its search or its oldest 50 hid had
+    its failed cancel said nowhere there. Only requests waiting on microdeposits are said."""
+    from services.errors import FcopsError
+    from services.usecases.collect_cancel_runs import cancels_failed_unqueued
+    from services.usecases.sync_intents import store_intent
+
+    ident = _request(services_ctx, ops)
+    simulator.force_faults("500", 10_000)
+    try:
+        with pytest.raises(FcopsError):
+            collect_cancel.cancel_request(
+                services_ctx, ops, ident, reason="abandoned", idempotency_key=_key()
+            )
+    finally:
+        simulator.clear_faults()
+    assert cancels_failed_unqueued(services_ctx, ops, []) == {}  # not waiting on microdeposits
+
+    simulator.manual_entry(ident)  # the customer typed an account: deposits on their way
+    store_intent(services_ctx.engine, services_ctx.gateway.retrieve_setup_intent(ident))
+    hidden = cancels_failed_unqueued(services_ctx, ops, [])
+    assert list(hidden) == [ident] and hidden[ident].outcome == "error"
+    assert cancels_failed_unqueued(services_ctx, ops, [ident]) == {}  # said on its request
+    collect_cancel.cancel_request(services_ctx, ops, ident, reason="abandoned", idempotency_key=_key())
+    assert cancels_failed_unqueued(services_ctx, ops, []) == {}
+    with pytest.raises(Forbidden):
+        cancels_failed_unqueued(services_ctx, actor_for("finance"), [])
