@@ -177,6 +177,9 @@ def update_payment_intent(req: Request, state: State) -> Obj:
     if "payment_method_options" in p:
         update_options(pi, p["payment_method_options"], payment=True)
     intents.take_payment_method(state, pi, p)
+    # The pinned SDK: last_payment_error "will be cleared if the PaymentIntent is later updated
+    # for any reason"; the failed charge keeps its failure_code and failure_message.
+    pi["last_payment_error"] = None
     return pi
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.rules.nacha import Return, describe_code, return_from
+from services.rules.returns import attempt_error
 
 __all__ = [
     "AttemptFailure",
@@ -94,13 +95,18 @@ def manual_verification(intent: Mapping[str, Any] | None) -> str:
 
 @dataclass(frozen=True)
 class AttemptFailure:
-    """A PaymentIntent's failed last attempt, as ``last_payment_error`` gives it, and the Nacha
-    return it stands for when the bank sent the debit back (``ret``; None for a refusal)."""
+    """A PaymentIntent's failed last attempt, as ``last_payment_error`` gives it (or, once
+    Stripe cleared that, its latest charge's ``failure_code`` and ``failure_message``), and the
+    Nacha return it stands for when the bank sent the debit back (``ret``; None for a refusal
+    or a code fcops has no return for)."""
 
     code: str | None
     decline_code: str | None
     message: str | None
     ret: Return | None
+    # The failed charge (py_…) the reason was read from, when Stripe had cleared
+    # ``last_payment_error`` (the intent was updated after its return).
+    charge: str | None = None
 
     @property
     def returned(self) -> str | None:
@@ -114,7 +120,12 @@ class AttemptFailure:
         """What Stripe said: its codes and its message."""
         codes = ", ".join(f"`{c}`" for c in (self.code, self.decline_code) if c) or "no code"
         message = str(self.message or "").strip()
-        return f"Stripe's code {codes}" + (f": “{message.rstrip('.')}.”" if message else ".")
+        on = f" on the failed payment `{self.charge}`" if self.charge else ""
+        said = f"Stripe's code {codes}{on}" + (f": “{message.rstrip('.')}.”" if message else ".")
+        if self.charge:
+            said += (" The PaymentIntent itself no longer says why: it was updated after the "
+                     "attempt, and Stripe then clears its last payment error.")
+        return said
 
     @property
     def sentence(self) -> str:
@@ -140,15 +151,20 @@ def failure_of(intent: Mapping[str, Any] | None) -> AttemptFailure | None:
         return None
     if intent.get("payment_method"):  # a new method is attached: the error is history
         return None
-    error = _map(intent.get("last_payment_error"))
+    error = attempt_error(intent)  # once Stripe cleared it, the latest charge's failure
     if not error:
         return None
     code = error.get("code")
     blocked = _map(
         _map(_map(error.get("payment_method")).get("us_bank_account")).get("status_details")
     ).get("blocked")
+    # Only a code nacha.STRIPE_CODES knows is a return; any other is said in Stripe's words.
     ret = return_from(str(code) if code else None, _map(blocked).get("network_code"))
-    return AttemptFailure(code, error.get("decline_code"), error.get("message"), ret)
+    charge = error.get("charge")
+    return AttemptFailure(
+        code, error.get("decline_code"), error.get("message"), ret,
+        charge=str(charge) if charge else None,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 Inputs are PaymentIntent objects as plain mappings, as Stripe returns them (payment method
 expanded where there is one). A debit is an ACH Direct Debit (``us_bank_account``) intent that
 reached the bank: ``processing``, ``succeeded``, or back to ``requires_payment_method`` /
-``canceled`` with a return in ``last_payment_error``. Card and other methods are not debits
+``canceled`` with a return in ``last_payment_error`` (or, once Stripe cleared that, on its
+latest charge: :func:`attempt_error`). Card and other methods are not debits
 here, nor are intents never confirmed or refused at confirmation (a blocked payment method).
 
 A re-initiation (a retry of an R01/R09 return) carries ``metadata[RETRY_OF]`` = the original
@@ -27,6 +28,7 @@ from services.rules.nacha import CATEGORIES, LIMITS, Return, return_from
 __all__ = [
     "RETRY_OF",
     "Outcome",
+    "attempt_error",
     "outcome_of",
     "outcomes",
     "rates_of",
@@ -81,11 +83,37 @@ def _get(obj: Any, *path: str) -> Any:
     return obj
 
 
+def attempt_error(pi: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Why the PaymentIntent's last attempt failed: its ``last_payment_error``; else, when
+    Stripe has cleared that (the pinned SDK: "cleared if the PaymentIntent is later updated for
+    any reason", so an intent updated after its return keeps no reason), the same facts from
+    its latest charge when that is expanded and failed with a ``failure_code`` (the SDK's
+    ``Charge.failure_code``, a free string, and ``failure_message``): ``code``, ``message``,
+    ``payment_method`` and ``payment_method_type`` as the error shape names them, and
+    ``charge`` (its ID). ``{}`` when neither says."""
+    error = pi.get("last_payment_error")
+    if isinstance(error, Mapping) and error:
+        return error
+    charge = pi.get("latest_charge")
+    if not isinstance(charge, Mapping) or charge.get("status") != "failed":
+        return {}
+    code = charge.get("failure_code")
+    if not code:
+        return {}
+    return {
+        "code": str(code),
+        "message": charge.get("failure_message"),
+        "payment_method": charge.get("payment_method"),
+        "payment_method_type": _get(charge, "payment_method_details", "type"),
+        "charge": charge.get("id"),
+    }
+
+
 def _is_ach(pi: Mapping[str, Any]) -> bool:
     pm = pi.get("payment_method")
     if isinstance(pm, Mapping) and pm.get("type"):
         return pm.get("type") == ACH
-    error = pi.get("last_payment_error")
+    error = attempt_error(pi)
     kind = _get(error, "payment_method_type") or _get(error, "payment_method", "type")
     if kind:
         return bool(kind == ACH)
@@ -97,14 +125,16 @@ def outcome_of(pi: Mapping[str, Any]) -> Outcome | None:
     if pi.get("object", "payment_intent") != "payment_intent" or not _is_ach(pi):
         return None
     pm = pi.get("payment_method")
+    error = attempt_error(pi)
     if not isinstance(pm, Mapping):
-        pm = _get(pi, "last_payment_error", "payment_method") or {"id": pm}
+        tried = error.get("payment_method")  # a charge's may be its ID only
+        pm = tried if isinstance(tried, Mapping) else {"id": tried or pm}
     bank = pm.get("us_bank_account") if isinstance(pm, Mapping) else None
     blocked = _get(bank, "status_details", "blocked")
     status = pi.get("status")
     ret = None
     if status in {"requires_payment_method", "canceled"}:
-        ret = return_from(_get(pi, "last_payment_error", "code"), _get(blocked, "network_code"))
+        ret = return_from(error.get("code"), _get(blocked, "network_code"))
         if ret is None:
             return None  # never reached the bank, or refused at confirmation: no debit
         state = "returned"

@@ -44,7 +44,7 @@ from services.audit import audited
 from services.auth import Actor, require, signed_in
 from services.context import Services
 from services.rules.nacha import Return
-from services.rules.returns import Outcome, outcome_of, sync_words
+from services.rules.returns import Outcome, attempt_error, outcome_of, sync_words
 
 __all__ = [
     "OUTCOME_EVENTS",
@@ -93,7 +93,7 @@ _RANK = {"pending": 0, "settled": 1, "returned": 2}
 def _values(
     outcome: Outcome, pi: Mapping[str, Any], *, at: int, event_type: str | None
 ) -> dict[str, Any]:
-    error = pi.get("last_payment_error") or {}
+    error = attempt_error(pi)  # last_payment_error, else its latest charge's failure
     values: dict[str, Any] = {
         "id": outcome.id,
         "original_id": outcome.original,

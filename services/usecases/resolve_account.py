@@ -31,7 +31,7 @@ from services.rules.payment_details import (
     failure_of,
     manual_verification,
 )
-from services.rules.returns import RETRY_OF
+from services.rules.returns import RETRY_OF, attempt_error
 from services.rules.wording import counted
 
 # Accounts already fetched, by ID: a batch passes one so each account is fetched once.
@@ -127,17 +127,41 @@ def _failed_attempt_method(
     gateway: StripeGateway, intent: dict[str, Any]
 ) -> dict[str, Any] | None:
     """The payment method a failed or returned debit used: Stripe clears ``payment_method`` and
-    keeps it in ``last_payment_error.payment_method`` and on ``latest_charge``."""
-    if not intent.get("last_payment_error"):
-        return None
-    pm = intent["last_payment_error"].get("payment_method")
+    keeps it in ``last_payment_error.payment_method`` and on ``latest_charge``. Once Stripe has
+    cleared ``last_payment_error`` too (the intent was updated after its return), the latest
+    charge alone says it, when it failed with a code (:func:`attempt_error`)."""
+    charge = intent.get("latest_charge")
+    error = intent.get("last_payment_error")
+    if not error:
+        if not charge or intent.get("status") not in ("requires_payment_method", "canceled"):
+            return None
+        if isinstance(charge, str):
+            charge = gateway.retrieve_charge(charge)
+        if not attempt_error({**intent, "latest_charge": charge}):
+            return None
+    pm = (error or {}).get("payment_method")
     if isinstance(pm, dict) and pm.get("type"):
         return pm
-    charge = intent.get("latest_charge")
     if isinstance(charge, str):
         charge = gateway.retrieve_charge(charge)
-    pm_id = _customer_id((charge or {}).get("payment_method"))
+    tried = (charge or {}).get("payment_method")
+    if isinstance(tried, dict) and tried.get("type"):
+        return tried
+    pm_id = _customer_id(tried)
     return gateway.retrieve_payment_method(pm_id) if pm_id else None
+
+
+def _charge_with_method(intent: dict[str, Any], pm: dict[str, Any] | None) -> dict[str, Any]:
+    """``intent`` with its expanded latest charge's ``payment_method`` (an ID only: the SDK's
+    ``Charge.payment_method`` cannot be expanded) replaced by ``pm``, the method it names, once
+    Stripe has cleared ``last_payment_error``: the charge is then all that says which account
+    the failed debit used and how it was blocked (:func:`attempt_error`)."""
+    charge = intent.get("latest_charge")
+    if intent.get("last_payment_error") or not isinstance(charge, dict) or not pm:
+        return intent
+    if _customer_id(charge.get("payment_method")) != pm.get("id"):
+        return intent
+    return {**intent, "latest_charge": {**charge, "payment_method": pm}}
 
 
 def _from_payment_method(
@@ -247,6 +271,7 @@ def resolve(
             pm = gateway.retrieve_payment_method(pm)
         if not pm and kind == "payment_intent":
             pm = _failed_attempt_method(gateway, intent)
+            intent = _charge_with_method(intent, pm)
         customer_id = _customer_id(intent.get("customer"))
         return _from_payment_method(
             gateway, object_id, kind, pm, known, intent=intent, customer_id=customer_id

@@ -281,3 +281,32 @@ def test_a_return_fcops_has_not_stored_yet_gets_its_retry_link_at_once() -> None
     assert "known to fcops" not in " ".join(c.value for c in at.caption)
     links = [str(link.proto) for link in at.get("page_link")]
     assert any(f"Plan a retry for {pi_id} (insufficient funds)" in p for p in links)
+
+
+def test_a_return_whose_intent_was_updated_since_still_shows_why_it_came_back() -> None:
+    """Updated after its return (its metadata written by another system), the intent has no
+    last_payment_error: the page said "No payment method is attached yet: the customer has not
+    linked a bank account" with a "Waiting" status and nothing of the return. The failed charge
+    still says why (``failure_code``)."""
+    import stripe
+
+    from bootstrap import SANDBOX_KEY
+
+    pi_id, fca = returned_debit()
+    client = stripe.StripeClient(SANDBOX_KEY, base_addresses={"api": app().sandbox.base_url})
+    client.v1.payment_intents.update(pi_id, params={"metadata": {"crm_note": "called"}})
+    updated = client.v1.payment_intents.retrieve(pi_id, params={"expand": ["latest_charge"]})
+    assert updated.last_payment_error is None and updated.status == "requires_payment_method"
+    charge = updated.latest_charge.id
+    webhooks_settled()
+    at = look_up(pi_id, "finance")
+    no_exceptions(at)
+    shown = texts(at)
+    assert "not linked" not in shown and "No bank account yet" not in shown
+    warning = " ".join(w.value for w in at.warning)
+    assert "The bank returned this debit: R01 (insufficient funds)" in warning
+    assert f"Stripe's code `insufficient_funds` on the failed payment `{charge}`" in warning
+    assert fca in shown
+    assert next(m for m in at.metric if m.label == "Status").value == "Returned"
+    links = [str(link.proto) for link in at.get("page_link")]
+    assert any(f"Plan a retry for {pi_id} (insufficient funds)" in p for p in links)

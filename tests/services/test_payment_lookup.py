@@ -255,3 +255,85 @@ def test_a_return_not_yet_in_the_store_is_recorded_from_what_stripe_says_and_pla
     assert "still processing" in said
     lookup_account.lookup(services_ctx, OPS, other)
     assert retry_debit.why_not_plannable(services_ctx, finance, other) is None
+
+
+def _updated_after_its_attempt(sandbox_handle: Any, pi_id: str) -> Any:
+    """The PaymentIntent updated after its failed attempt (another system writes its metadata),
+    through the real SDK: Stripe clears ``last_payment_error`` (the pinned SDK's docstring) and
+    the failed charge keeps ``failure_code`` (a free ``str`` on ``Charge``) and
+    ``failure_message``. Returns the intent as the SDK reads it, its latest charge expanded."""
+    import stripe
+
+    from bootstrap import SANDBOX_KEY
+
+    client = stripe.StripeClient(SANDBOX_KEY, base_addresses={"api": sandbox_handle.base_url})
+    client.v1.payment_intents.update(pi_id, params={"metadata": {"crm_note": "called"}})
+    pi = client.v1.payment_intents.retrieve(pi_id, params={"expand": ["latest_charge"]})
+    assert pi.status == "requires_payment_method" and pi.payment_method is None
+    assert pi.last_payment_error is None
+    assert isinstance(pi.latest_charge, stripe.Charge) and pi.latest_charge.status == "failed"
+    return pi
+
+
+def test_a_return_whose_intent_was_updated_since_reads_its_reason_from_the_failed_charge(
+    gateway: StripeGateway, simulator: Any, sandbox_handle: Any, services_ctx: Services
+) -> None:
+    """Updated after its return, the intent had no last_payment_error: the lookup said "No
+    payment method is attached yet" and nothing of the return, and kept no outcome for it."""
+    from services.usecases.debit_outcomes import stored_rows
+
+    pi_id, fca = _returned_debit(gateway, simulator, sandbox_handle)
+    pi = _updated_after_its_attempt(sandbox_handle, pi_id)
+    assert pi.latest_charge.failure_code == "insufficient_funds"
+
+    found = lookup_account.lookup(services_ctx, OPS, pi_id)
+
+    assert found.linked is not None and found.linked.id == fca  # the account the charge debited
+    failure = found.failure
+    assert failure is not None and failure == (found.details and found.details.failure)
+    assert (failure.code, failure.charge) == ("insufficient_funds", pi.latest_charge.id)
+    assert failure.returned and failure.returned.startswith("R01 (insufficient funds)")
+    assert failure.message == pi.latest_charge.failure_message
+    assert "The bank returned this debit: R01 (insufficient funds)" in failure.sentence
+    assert f"on the failed payment `{pi.latest_charge.id}`" in failure.sentence
+    assert found.retry_original == pi_id
+    row = stored_rows(services_ctx.engine, [pi_id])[pi_id]
+    assert (row.status, row.failure_code, row.return_code, row.account_id) == (
+        "returned", "insufficient_funds", "R01/R09", fca
+    )
+
+
+def test_a_charge_failure_code_fcops_has_no_return_for_is_said_in_stripes_words(
+    gateway: StripeGateway, simulator: Any, services_ctx: Services, sandbox_handle: Any
+) -> None:
+    """A charge's failure_code is a free string: only the codes fcops maps to Nacha returns are
+    read as returns; any other is Stripe's code and message, no return code guessed."""
+    from services.usecases.debit_outcomes import stored_rows
+
+    cus = _customer(gateway)
+    si = gateway.create_setup_intent(
+        {"customer": cus["id"], "allowed_payment_method_types": ACH}, idempotency_key=None
+    )
+    simulator.manual_entry(si["id"], account_number="000444444440")  # §7.1: invalid currency
+    simulator.microdeposits_arrive(si["id"])
+    pm = gateway.verify_microdeposits(si["id"], descriptor_code="SM11AA", idempotency_key=None)[
+        "payment_method"
+    ]
+    pi_id = gateway.create_payment_intent(
+        {"amount": 2_500, "currency": "usd", "customer": cus["id"], "payment_method": pm,
+         "allowed_payment_method_types": ACH, "confirm": True, "off_session": True},
+        idempotency_key=None,
+    )["id"]  # fmt: skip
+    pi = _updated_after_its_attempt(sandbox_handle, pi_id)
+    assert pi.latest_charge.failure_code == "invalid_currency"
+
+    failure = lookup_account.lookup(services_ctx, OPS, pi_id).failure
+
+    assert failure is not None and failure.ret is None and not failure.returned
+    assert failure.code == "invalid_currency"
+    assert failure.sentence.startswith(
+        "The last attempt to collect this payment failed. Stripe's code `invalid_currency` on "
+        f"the failed payment `{pi.latest_charge.id}`: “{pi.latest_charge.failure_message.rstrip('.')}.”"
+    )
+    assert "R0" not in failure.sentence
+    assert pi_id not in stored_rows(services_ctx.engine, [pi_id])  # no return to count

@@ -273,3 +273,35 @@ def test_bank_account_unusable_is_a_return_the_block_names_exactly() -> None:
     assert guess.category == "other" and not guess.retryable
     assert return_from("bank_account_unusable", "R16").category == "other"  # type: ignore[union-attr]
     assert return_from("bank_account_unusable", "R02").code == "R02"  # type: ignore[union-attr]
+
+
+def _cleared(pi_id: str, charge: Any, *, blocked: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A debit back to requires_payment_method, updated since: Stripe cleared its
+    last_payment_error and payment_method; ``charge`` is its latest_charge (expanded or an ID)."""
+    intent = pi(pi_id, 3, "requires_payment_method", "insufficient_funds", blocked=blocked)
+    if isinstance(charge, dict):
+        charge = {"id": f"py_{pi_id}", "object": "charge", "payment_method": _pm(
+            f"pm_{pi_id}", blocked=blocked), "payment_method_details": {"type": "us_bank_account"},
+            **charge}  # fmt: skip
+    return {**intent, "last_payment_error": None, "payment_method": None, "latest_charge": charge}
+
+
+def test_a_cleared_last_payment_error_falls_back_to_the_failed_charges_known_code() -> None:
+    """An intent updated after its return has no last_payment_error (the pinned SDK: "cleared
+    if the PaymentIntent is later updated for any reason"): the return was lost. The charge's
+    failure_code (a free string) is read, as a return only when fcops maps that code."""
+    from services.rules.returns import attempt_error
+
+    failed = {"status": "failed", "failure_code": "account_closed", "failure_message": "Closed."}
+    closed = outcome_of(_cleared("pi_c", failed, blocked={"network_code": "R02"}))
+    assert closed is not None and closed.status == "returned" and closed.return_code == "R02"
+    assert (closed.payment_method, closed.account) == ("pm_pi_c", "fca_1")
+    unknown = _cleared("pi_u", {**failed, "failure_code": "invalid_currency"})
+    assert outcome_of(unknown) is None  # no return guessed for a code fcops does not map
+    assert attempt_error(unknown)["code"] == "invalid_currency"
+    # Only a failed charge with a code says why; an ID alone (not expanded) says nothing.
+    for charge in ("py_x", {**failed, "status": "succeeded"}, {**failed, "failure_code": None}):
+        assert outcome_of(_cleared("pi_n", charge)) is None
+    # last_payment_error, when Stripe still has it, is what counts.
+    kept = {**_cleared("pi_k", failed), "last_payment_error": {"code": "insufficient_funds"}}
+    assert attempt_error(kept) == {"code": "insufficient_funds"}
