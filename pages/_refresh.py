@@ -10,6 +10,7 @@ from typing import Any
 import streamlit as st
 
 from components import refresh_watch
+from components.feedback import format_timestamp, format_until
 from pages import _runtime as runtime
 from services.auth import Actor
 from services.context import Services
@@ -118,4 +119,13 @@ def follow_one(
         (feature,),
         on_finished=lambda _feature, state: on_finished(account_id, state),
         pending_text=lambda _feature: pending_text,
+    )
+
+
+def next_refresh_note(refreshable_at: int, *, now: int) -> None:
+    """When Stripe allows the next refresh of a balance the page would offer to refresh."""
+    st.info(
+        f"Next refresh available {format_until(refreshable_at - now)} "
+        f"(at {format_timestamp(refreshable_at)}).",
+        icon=":material/hourglass:",
     )

@@ -16,7 +16,7 @@ import streamlit as st
 
 from components.charts import balance_history_chart
 from components.enter_key import enter_presses
-from components.feedback import format_age, format_timestamp, format_until
+from components.feedback import format_age, format_timestamp
 from components.money import format_money
 from pages import _balance_policy as changed_policy
 from pages import _follow as follow
@@ -397,13 +397,8 @@ def refresh_controls(check: check_debit.DebitCheck) -> None:
                 st.rerun()
             if st.session_state.get(UNREAD, (None,))[0] is check:
                 st.rerun()
-    elif result.verdict == "stale" and result.refreshable_at:
-        wait = result.refreshable_at - svc.now()
-        st.info(
-            f"Next refresh available {format_until(wait)} "
-            f"(at {format_timestamp(result.refreshable_at)}).",
-            icon=":material/hourglass:",
-        )
+    elif result.refresh_waits and result.refreshable_at:  # stale, or short on an old balance
+        bank_refresh.next_refresh_note(result.refreshable_at, now=svc.now())
 
 
 def refresh_now(

@@ -102,6 +102,17 @@ class Assessment:
     def is_ok(self) -> bool:
         return self.verdict == OK
 
+    @property
+    def refresh_waits(self) -> bool:
+        """A refresh a person would be offered (``refresh_offered``) but for Stripe's wait: the
+        balance is stale, or the debit is short on a balance at least REFRESH_OFFER_AGE old,
+        and Stripe does not allow a refresh before ``refreshable_at`` (the page says when)."""
+        if self.can_refresh_now or self.refreshable_at is None:
+            return False
+        if self.verdict == STALE:
+            return True
+        return self.verdict == INSUFFICIENT and refresh_worth_offering(True, self.age_seconds)
+
 
 def effective_balance(account: Mapping[str, Any], currency: str) -> tuple[int | None, str | None]:
     """The figure to compare a debit with, and where it came from.

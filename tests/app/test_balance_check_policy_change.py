@@ -64,3 +64,24 @@ def test_a_short_debit_on_a_day_old_balance_offers_a_refresh_before_blocking_it(
     assert any("refreshed" in s.value for s in at.success)
     assert "still **insufficient**" in captions(at)  # the sandbox bank keeps the same figure
     assert not [b for b in at.button if b.key == "bc_refresh_now"]  # now a fresh balance
+
+
+def test_a_short_debit_whose_refresh_stripe_does_not_allow_yet_says_when_it_will(
+    defaults_after: None,
+) -> None:
+    """The page offers "Refresh balance now" on a short debit with an hour-old balance when
+    Stripe allows it; when Stripe did not yet, it said nothing of when it would (only a stale
+    balance got "Next refresh available in …")."""
+    save(TWO_DAYS)
+    _, fca = new_account(available=454_987, age=28 * HOUR, next_refresh_in=2 * HOUR)
+    at = check_id(open_page(PAGE, "finance"), fca, "4,500.00")
+    no_exceptions(at)
+    assert "INSUFFICIENT" in markdown(at) and "$50.13 short" in markdown(at)
+    assert not [b for b in at.button if b.key == "bc_refresh_now"]
+    assert any("Next refresh available in 2 h" in i.value for i in at.info), [i.value for i in at.info]
+
+    _, fresh = new_account(available=454_987, age=60, next_refresh_in=2 * HOUR)
+    at = check_id(open_page(PAGE, "finance"), fresh, "4,500.00")  # a fresh figure: no offer
+    no_exceptions(at)
+    assert "INSUFFICIENT" in markdown(at)
+    assert not any("Next refresh available" in i.value for i in at.info)

@@ -63,3 +63,19 @@ def test_a_covered_debit_is_never_offered_a_refresh() -> None:
 def test_a_stale_balance_is_offered_a_refresh_as_it_needs_one() -> None:
     result = assess_debit(aged(3 * DAY), 1_000, "usd", now=NOW, policy=TWO_DAYS)
     assert result.verdict == "stale" and result.needs_refresh and result.refresh_offered
+
+
+def test_a_refresh_offered_but_not_allowed_yet_is_said_to_wait_for_stripe() -> None:
+    """``refresh_waits``: the page said when the next refresh comes only for a stale balance; a
+    short debit on a day-old balance whose refresh Stripe does not allow yet said nothing."""
+    short = assess_debit(aged(DAY, next_refresh_in=HOUR), 60_000, "usd", now=NOW, policy=TWO_DAYS)
+    assert short.verdict == "insufficient" and not short.refresh_offered
+    assert short.refresh_waits and short.refreshable_at == NOW + HOUR
+    stale = assess_debit(aged(3 * DAY, next_refresh_in=HOUR), 1_000, "usd", now=NOW, policy=TWO_DAYS)
+    assert stale.verdict == "stale" and stale.refresh_waits
+    for no_offer in (
+        assess_debit(aged(60, next_refresh_in=HOUR), 60_000, "usd", now=NOW, policy=TWO_DAYS),
+        assess_debit(aged(DAY, next_refresh_in=HOUR), 1_000, "usd", now=NOW, policy=TWO_DAYS),
+        assess_debit(aged(DAY), 60_000, "usd", now=NOW, policy=TWO_DAYS),  # allowed: offered
+    ):
+        assert not no_offer.refresh_waits, no_offer.verdict
