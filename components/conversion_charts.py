@@ -15,6 +15,7 @@ import altair as alt
 import pandas as pd
 
 from components.bars import count_axis, counted_bars
+from services.rules import wording
 from services.rules.chart_data import MIN_COUNT, OUTCOME_GROUPS, weekly_outcomes, weekly_points
 
 __all__ = [
@@ -79,6 +80,12 @@ def _mondays(weeks: pd.Series) -> list[alt.DateTime]:
     return [alt.DateTime(year=d.year, month=d.month, date=d.day) for d in starts]
 
 
+def _percent(shares: pd.Series) -> list[str]:
+    """Shares as the Conversion table writes them ("81.3 %", :func:`wording.percent`), for a
+    tooltip: Vega's own ``.0%`` says "81%"."""
+    return [wording.percent(v, 1) for v in shares]
+
+
 def _week_axis(weeks: pd.Series, title: str) -> alt.Axis:
     return alt.Axis(values=_mondays(weeks), format="%b %d", title=title, labelOverlap="greedy")
 
@@ -103,6 +110,7 @@ def funnel_steps(row: Mapping[str, Any]) -> pd.DataFrame:
 def funnel_chart(row: Mapping[str, Any], *, title: str | None = None) -> alt.LayerChart:
     """Horizontal bars from started to usable, then where the rest ended up."""
     data = funnel_steps(row)
+    data["share_shown"] = _percent(data["share"])
     method = str(row.get("verification_method") or "")
     base = alt.Chart(data).encode(
         y=alt.Y(
@@ -115,7 +123,7 @@ def funnel_chart(row: Mapping[str, Any], *, title: str | None = None) -> alt.Lay
         tooltip=[
             alt.Tooltip("stage:N", title="stage"),
             alt.Tooltip("count:Q", title="intents", format=","),
-            alt.Tooltip("share:Q", format=".0%", title="share of started"),
+            alt.Tooltip("share_shown:N", title="share of started"),
         ],
     )
     color = alt.Color(
@@ -146,6 +154,7 @@ def conversion_over_time_chart(
         weekly, min_count=min_count, keep_empty=True, start=start, end=end
     )
     every_week["enough"] = every_week["enough"].astype(bool)
+    every_week["rate_shown"] = _percent(every_week["rate"])
     plotted = every_week.loc[every_week["ended"] > 0]
     scale = _method_scale([str(m) for m in plotted["verification_method"].unique()])
 
@@ -156,7 +165,7 @@ def conversion_over_time_chart(
             tooltip=[
                 alt.Tooltip("week:T", title="week starting", format="%a %b %d, %Y"),
                 alt.Tooltip("verification_method:N", title="method"),
-                alt.Tooltip("rate:Q", format=".0%", title="conversion (usable ÷ ended)"),
+                alt.Tooltip("rate_shown:N", title="conversion (usable ÷ ended)"),
                 alt.Tooltip("succeeded:Q", title="usable", format=","),
                 alt.Tooltip("ended:Q", title="ended (n)", format=","),
                 alt.Tooltip("pending:Q", title="pending (not counted)", format=","),
@@ -281,6 +290,7 @@ def fallback_share_chart(frame: pd.DataFrame) -> alt.Chart:
     (its "Manual entry" segment is simply zero wide).
     """
     data = route_shares(frame)
+    data["share_shown"] = _percent(data["share"])
     methods = list(dict.fromkeys(data["verification_method"]))
     order = [m for m in METHOD_ORDER if m in methods] + [
         m for m in methods if m not in METHOD_ORDER
@@ -312,7 +322,7 @@ def fallback_share_chart(frame: pd.DataFrame) -> alt.Chart:
                 alt.Tooltip("verification_method:N", title="method"),
                 alt.Tooltip("route:N", title="route"),
                 alt.Tooltip("count:Q", title="intents", format=","),
-                alt.Tooltip("share:Q", format=".0%", title="share of started"),
+                alt.Tooltip("share_shown:N", title="share of started"),
             ],
         )
         .transform_calculate(

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import altair as alt
 import pandas as pd
 
+from services.rules import wording
 from services.rules.chart_data import MIN_COUNT, flag_small_buckets
 
 __all__ = ["return_trend_chart"]
@@ -33,6 +34,8 @@ def return_trend_chart(
     ]
     data["rate_pct"] = data["rate"] * 100
     data["line_pct"] = data["line_rate"] * 100
+    # "0.53 %" as the Returns table writes it (wording.percent): Vega's format says "0.53" or "1%"
+    data["rate_shown"] = [wording.percent(v) for v in data["rate"]]
     plotted = data.dropna(subset=["rate"])
     categories = list(dict.fromkeys([*limits, *data["category"].astype(str)]))
     color = alt.Color("category:N", title="Category", scale=alt.Scale(domain=categories))
@@ -44,7 +47,7 @@ def return_trend_chart(
             tooltip=[
                 alt.Tooltip("week:T", title="week"),
                 alt.Tooltip("category:N", title="category"),
-                alt.Tooltip("rate_pct:Q", format=".2f", title="return rate (%)"),
+                alt.Tooltip("rate_shown:N", title="return rate"),
                 alt.Tooltip("returns:Q", format=",", title="returned"),
                 alt.Tooltip("debits:Q", format=",", title="debits (n)"),
                 alt.Tooltip("note:N", title="note"),

@@ -26,6 +26,7 @@ from services.usecases import debit_outcomes, jobs, jobs_outcomes, sync_accounts
 FOLLOW = "_follow_job:"  # + key: the job this session follows
 ENDED = "_follow_ended:"  # + key: (ok, sentence, page) of the job that just ended, shown once
 ORIGIN = "_follow_origin:"  # + key: the page the followed job was started (or adopted) on
+KEPT = "_follow_kept:"  # + key: a success that ended while the session was on another page
 SHOWN = "_follow_shown"  # {key: ((ok, sentence), when)}: what outcome() said, and when
 SAY_AGAIN_SECONDS = 10.0  # a rerun within this long after a sentence says it again
 WAIT_SECONDS = 1.0  # a tiny store is drawn synced at once; anything bigger is followed
@@ -45,6 +46,7 @@ def start(key: str, fn: Callable[..., str], *args: Any, **kwargs: Any) -> str | 
         return None
     st.session_state[FOLLOW + key] = job_id
     st.session_state[ORIGIN + key] = _page()
+    st.session_state.pop(KEPT + key, None)  # an earlier sync's success is no news now
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
         try:
@@ -254,14 +256,20 @@ def _progress(key: str, label: str) -> None:
 def outcome(key: str, *, failed_hint: str = "") -> bool | None:
     """Say once how the followed job ended: True (done), False (failed), None (nothing new).
     A success is said only on the page it was started (or followed) on: Ownership review read
-    "Synced 200 customers and 313 accounts" from a sync run on Accounts. A failure is said
-    wherever the session is next."""
+    "Synced 200 customers and 313 accounts" from a sync run on Accounts. One that ended while
+    the session was on another page is kept and said once when it is back on its page (as the
+    Dashboard's toast waits for its page). A failure is said wherever the session is next."""
     ended = st.session_state.pop(ENDED + key, None)
+    if ended is not None:
+        st.session_state.pop(KEPT + key, None)  # a later end says more than a kept one
+    elif (kept := st.session_state.get(KEPT + key)) is not None and kept[2] == _page():
+        ended = st.session_state.pop(KEPT + key)  # back on the page that started it
     if ended is None:
         return None
     ok, sentence, page = (*ended, None)[:3]
     if ok and page is not None and page != _page():
-        return True  # ended, but started elsewhere: not news on this page
+        st.session_state[KEPT + key] = ended  # not news here: said back on its own page
+        return True
     st.session_state.setdefault(SHOWN, {})[key] = (ended, time.monotonic())
     if ok:
         st.success(sentence, icon=":material/cloud_done:")

@@ -365,7 +365,8 @@ def detail_view(account_id: str) -> None:
         st.session_state["acc_table_gen"] = st.session_state.get("acc_table_gen", 0) + 1
         st.rerun()
     detail = runtime.call_stripe(
-        "Reading the account from Stripe…", browse_accounts.account_detail, svc, actor, account_id
+        "Reading the account from Stripe…", browse_accounts.account_detail, svc, actor, account_id,
+        what="Accounts",
     )
     if detail is None:
         return

@@ -237,6 +237,7 @@ def check_now(
             refresh_stale=refresh,
             refresh_offered=offered,
             wait_seconds=REFRESH_WAIT_SECONDS,
+            what="Balance check",
         )
 
 

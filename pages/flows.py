@@ -360,7 +360,9 @@ def preview_section(
     customer_text = st.text_input(
         "Customer ID in the example", value="cus_123", key=k(flow, "customer")
     )
-    parsed = runtime.call(parse_id, customer_text, allowed=("customer",))
+    parsed = runtime.call(
+        parse_id, customer_text, allowed=("customer",), what="Flow configuration"
+    )
     if parsed is None:
         return
     customer, _ = parsed

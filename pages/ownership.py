@@ -33,8 +33,9 @@ from services.usecases import review_ownership as orv
 actor = runtime.guard("ownership.review")
 app = runtime.get_app()
 svc = app.services
+PAGE = "Ownership review"  # what a refused ID is "not a Stripe ID … accepts" of
 runtime.page_header(
-    "Ownership review",
+    PAGE,
     "Compare the owners the bank reports for a linked account with the Stripe customer: name, "
     "email, phone and address, each scored from 0 to 100.",
 )
@@ -99,7 +100,9 @@ def account_from_input(text: str) -> str | None:
     (the page's own line asks for an ID: one sentence, not that and an error)."""
     if not (text or "").strip():
         return None
-    pick = runtime.call_stripe("Looking the ID up in Stripe…", orv.find_account, svc, actor, text)
+    pick = runtime.call_stripe(
+        "Looking the ID up in Stripe…", orv.find_account, svc, actor, text, what=PAGE
+    )
     if pick is None or pick.account_id:
         return pick.account_id if pick else None
     if pick.choices:
@@ -149,7 +152,7 @@ def report_for(account_id: str) -> OwnershipReport | None:
     if account_id not in reports:
         report = runtime.call_stripe(
             "Reading the account's owners and the customer from Stripe…",
-            orv.check_account, svc, actor, account_id,
+            orv.check_account, svc, actor, account_id, what=PAGE,
         )
         if report is None:
             return None

@@ -80,7 +80,8 @@ text, submitted = search_row(
 )
 
 if submitted or from_address:
-    result = runtime.call_stripe("Looking the ID up in Stripe…", lookup_account.lookup, svc, actor, text)
+    result = runtime.call_stripe("Looking the ID up in Stripe…", lookup_account.lookup, svc, actor, text,
+        what="Payment lookup")
     st.session_state["lookup_result"] = result
     # A lookup that found nothing leaves no address behind (a reload would repeat the error).
     # What was looked up (a py_… payment, not the pi_… it leads to), so a reload asks the same.

@@ -225,7 +225,8 @@ def auto_sync(status: TransactionStatus) -> TransactionStatus:
     done[status.account_id] = status.last_attempted_at
     sync(status.account_id)
     fresh = runtime.call_stripe(
-        READING, view_transactions.transaction_status, svc, actor, status.account_id
+        READING, view_transactions.transaction_status, svc, actor, status.account_id,
+        what="Transactions",
     )
     return fresh or status
 
@@ -235,7 +236,9 @@ def auto_sync(status: TransactionStatus) -> TransactionStatus:
 
 
 def account_view(account_id: str) -> None:
-    status = runtime.call_stripe(READING, view_transactions.transaction_status, svc, actor, account_id)
+    status = runtime.call_stripe(
+        READING, view_transactions.transaction_status, svc, actor, account_id, what="Transactions"
+    )
     if status is None:
         return
     st.subheader(

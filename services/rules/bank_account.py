@@ -268,8 +268,8 @@ def check_feature(feature: str) -> None:
         )
 
 
-def parse_account_id(account_id: str | None) -> str:
-    value, _ = parse_id(account_id, allowed=("financial_connections.account",))
+def parse_account_id(account_id: str | None, *, what: str | None = None) -> str:
+    value, _ = parse_id(account_id, allowed=("financial_connections.account",), what=what)
     return value
 
 

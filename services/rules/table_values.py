@@ -26,7 +26,8 @@ __all__ = [
 ]
 
 # Streamlit's NumberColumn presets for the currencies it knows; any other currency gets a
-# printf format with the right number of decimals and the ISO code after the figure.
+# printf format with thousands separators (``%,``: Streamlit's sprintf-js groups the figure as
+# the presets do), the currency's own decimals and the ISO code after the figure.
 SYMBOL_FORMATS = {"usd": "dollar", "eur": "euro", "jpy": "yen"}
 
 
@@ -47,14 +48,15 @@ def one_currency(currencies: Iterable[object]) -> str | None:
 
 def money_format(currency: str | None) -> str:
     """A NumberColumn ``format`` for amounts in ``currency`` (major units): Streamlit's preset
-    where it has one, else ``"%.2f CHF"``-style; mixed or unknown currencies show plain figures
-    (the table then carries a currency column)."""
+    where it has one, else ``"%,.2f CHF"``-style (``1,234,567.89 CHF``, as ``format_money`` writes
+    it; JPY-like currencies no decimals, KWD-like three); mixed or unknown currencies show
+    localized figures (the table then carries a currency column)."""
     if not currency:
         return "localized"
     code = currency.strip().lower()
     if code in SYMBOL_FORMATS:
         return SYMBOL_FORMATS[code]
-    return f"%.{exponent(code)}f {code.upper()}"
+    return f"%,.{exponent(code)}f {code.upper()}"
 
 
 def age_seconds(now: int | float, ts: int | float | None) -> float | None:

@@ -317,7 +317,9 @@ def _role_blocker(feature: str, actor: Actor | None) -> str | None:
     return None
 
 
-def account_detail(svc: Services, actor: Actor, account_id: str | None) -> AccountDetail:
+def account_detail(
+    svc: Services, actor: Actor, account_id: str | None, *, what: str | None = None
+) -> AccountDetail:
     """Everything about one account, fresh from Stripe and mirrored; owners' PII only if allowed.
 
     When Stripe cannot be read (a 5xx, a timeout, a rate limit), the account stays readable: the
@@ -325,7 +327,7 @@ def account_detail(svc: Services, actor: Actor, account_id: str | None) -> Accou
     copy is. An account the store never saw still raises that sentence.
     """
     require(actor, "accounts.view")
-    account_id = parse_account_id(account_id)
+    account_id = parse_account_id(account_id, what=what)
     try:
         return _fresh_detail(svc, actor, account_id)
     except StripeUnavailable as err:

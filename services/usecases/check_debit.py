@@ -89,6 +89,7 @@ def check_debit(
     idempotency_key: str | None = None,
     clock: Clock | None = None,
     source: str = "single",
+    what: str | None = None,
 ) -> DebitCheck:
     """Check one debit of `amount` minor units against the balance behind `target_id`.
 
@@ -101,7 +102,7 @@ def check_debit(
     """
     require(actor, "balances.check")
     code = _valid_money(amount, currency)
-    object_id, kind = parse_id(target_id, allowed=LOOKUP_KINDS)
+    object_id, kind = parse_id(target_id, allowed=LOOKUP_KINDS, what=what)
     stored = load_policy(svc.engine)
     target = debit_target(svc.gateway, object_id)
     account = target.account

@@ -15,7 +15,7 @@ from services.usecases.resolve_account import LOOKUP_KINDS, Resolution, resolve
 
 
 def lookup(
-    svc: Services, actor: Actor, text: str | None, *, what: str = "Payment lookup"
+    svc: Services, actor: Actor, text: str | None, *, what: str | None = None
 ) -> Resolution:
     """Resolve a pasted PI/SI/PM/fca/cus ID to its FC account(s), mirroring what it finds: the
     account(s), and a PaymentIntent's debit outcome as its webhook would keep it."""

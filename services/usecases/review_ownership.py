@@ -190,14 +190,16 @@ def _report(svc: Services, actor: Actor, outcome: _Outcome) -> OwnershipReport:
     )
 
 
-def check_account(svc: Services, actor: Actor, account_id: str | None) -> OwnershipReport:
+def check_account(
+    svc: Services, actor: Actor, account_id: str | None, *, what: str | None = None
+) -> OwnershipReport:
     """Compare an account's owners with its customer, store the result, and report it.
 
     Ownership review only (``ownership.review``: the stored result is what the review list
     shows); names and contact details only with ``owners.view_pii``. Audited as
     ``ownership.check``, refusals too.
     """
-    fca, _ = parse_id(account_id, allowed=("financial_connections.account",))  # bad input: no row
+    fca, _ = parse_id(account_id, allowed=("financial_connections.account",), what=what)  # no row
     with audited(svc.engine, actor=actor, action="ownership.check", target=fca) as ctx:
         require(actor, "ownership.review")
         report = _report(svc, actor, _evaluate(svc, actor, fca))
@@ -219,14 +221,17 @@ def refresh_ownership(
     )
 
 
-def find_account(svc: Services, actor: Actor, text: str | None) -> AccountPick:
+def find_account(
+    svc: Services, actor: Actor, text: str | None, *, what: str | None = None
+) -> AccountPick:
     """The account to check for what was pasted: an fca_ ID as typed, or the account(s) behind a
     PaymentIntent, SetupIntent, PaymentMethod or customer ID."""
     require(actor, "ownership.review")
     typed = input_limits.search_term(text, field="The account to check")
     if typed.startswith("fca_"):
-        return AccountPick(parse_id(typed, allowed=("financial_connections.account",))[0])
-    found = lookup_account.lookup(svc, actor, typed, what="Ownership review")
+        fca_kind = ("financial_connections.account",)
+        return AccountPick(parse_id(typed, allowed=fca_kind, what=what)[0])
+    found = lookup_account.lookup(svc, actor, typed, what=what)
     if found.account:
         return AccountPick(str(found.account["id"]))
     ids = tuple(str(a["id"]) for a in found.accounts)

@@ -126,10 +126,12 @@ class TransactionInsight:
 # --------------------------------------------------------------------------- status
 
 
-def transaction_status(svc: Services, actor: Actor, account_id: str) -> TransactionStatus:
+def transaction_status(
+    svc: Services, actor: Actor, account_id: str, *, what: str | None = None
+) -> TransactionStatus:
     """Live subscription/refresh state of the account plus where the local mirror stands."""
     require(actor, "transactions.view")
-    fca, _ = parse_id(account_id, allowed=ACCOUNT_KIND)
+    fca, _ = parse_id(account_id, allowed=ACCOUNT_KIND, what=what)
     account = browse_accounts.fetch_account(svc, fca)
     account_mirror.upsert_account(svc.engine, account)
     return status_of(svc.engine, account, now=svc.now(), actor=actor)

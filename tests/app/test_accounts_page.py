@@ -245,7 +245,8 @@ def test_refresh_shows_pending_then_the_outcome_without_a_reload_and_is_audited(
 
 @pytest.mark.parametrize(
     ("param", "message"),
-    [("garbage", "not a Stripe ID"), ("fca_doesnotexist1", "no Financial Connections account")],
+    [("garbage", "`garbage` is not a Stripe ID Accounts accepts: paste a fca_… ID"),
+     ("fca_doesnotexist1", "no Financial Connections account")],
 )
 def test_unknown_or_malformed_account_in_the_url_is_a_sentence(param: str, message: str) -> None:
     at = detail(param)

@@ -168,7 +168,8 @@ def test_a_currency_other_than_dollars_is_refused_and_nothing_is_checked(
 def test_a_malformed_or_unknown_id_gets_a_sentence_not_a_traceback() -> None:
     at = check_id(open_page(PAGE, "finance"), "hello there", "10.00")
     no_exceptions(at)
-    assert any("not a Stripe ID" in e.value for e in at.error)
+    assert any("`hello there` is not a Stripe ID Balance check accepts: paste a pi_…"
+               in e.value for e in at.error), [e.value for e in at.error]
     at = check_id(open_page(PAGE, "finance"), "fca_0000000000000000missing", "10.00")
     no_exceptions(at)
     assert at.error and not at.metric

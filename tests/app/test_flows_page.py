@@ -274,7 +274,7 @@ def test_a_malformed_customer_id_in_the_preview_is_explained() -> None:
     at = pick_flow(open_page(PAGE, "admin"), flow)
     at.text_input(key=k(flow, "customer")).set_value("pi_123abc").run()
     no_exceptions(at)
-    assert any("is not a Stripe ID accepted here" in e.value for e in at.error)
+    assert any("`pi_123abc` is not a Stripe ID Flow configuration accepts: paste a cus_… ID" in e.value for e in at.error)
     at.text_input(key=k(flow, "customer")).set_value("cus_Abc123").run()
     assert any("customer=cus_Abc123" in c.value for c in at.code)
 

@@ -204,7 +204,7 @@ def test_subscribing_refreshes_then_syncs_without_a_manual_reload(
 def test_a_malformed_account_id_is_explained(demo_accounts: dict[str, list[Any]]) -> None:
     at = _open("finance", "not-an-id")
     no_exceptions(at)
-    assert any("is not a Stripe ID accepted here" in e.value for e in at.error)
+    assert any("`not-an-id` is not a Stripe ID Transactions accepts: paste a fca_… ID" in e.value for e in at.error)
     assert not at.dataframe
 
 

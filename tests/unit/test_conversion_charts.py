@@ -167,17 +167,36 @@ def test_the_route_chart_labels_every_method_even_one_that_never_fell_back() -> 
     assert spec["height"] == {"step": 30}
 
 
-def test_chart_tooltips_name_their_figures_and_format_shares_as_percentages() -> None:
+def test_chart_tooltips_name_their_figures_and_write_shares_as_the_table_does() -> None:
+    """Vega's ".0%" said "70%"; the Conversion table (wording.percent) says "70 %"."""
     frame = pd.DataFrame([_row()])
-    route = charts.fallback_share_chart(frame).to_dict()["encoding"]["tooltip"]
-    assert {t["title"]: t.get("format") for t in route} == {
-        "method": None, "route": None, "intents": ",", "share of started": ".0%",
+    chart = charts.fallback_share_chart(frame)
+    route = chart.to_dict()["encoding"]["tooltip"]
+    assert {t["title"]: (t["field"], t.get("format")) for t in route} == {
+        "method": ("verification_method", None), "route": ("route", None),
+        "intents": ("count", ","), "share of started": ("share_shown", None),
     }  # fmt: skip
-    funnel = charts.funnel_chart(_row()).to_dict()
+    shown = {r["route"]: r["share_shown"] for r in _values(chart)}
+    assert shown["Linked instantly (FC)"] == "60 %" and shown["Manual entry"] == "30 %"
+    funnel_chart = charts.funnel_chart(_row(started=30, succeeded=7))
+    funnel = funnel_chart.to_dict()
     bars = next(layer for layer in funnel["layer"] if layer["mark"]["type"] == "bar")
-    titles = {t["title"]: t.get("format") for t in bars["encoding"]["tooltip"]}
-    assert titles["share of started"] == ".0%" and titles["intents"] == ","
+    titles = {t["title"]: (t["field"], t.get("format")) for t in bars["encoding"]["tooltip"]}
+    assert titles["share of started"] == ("share_shown", None) and titles["intents"][1] == ","
+    stages = {r["stage"]: r["share_shown"] for r in _values(funnel_chart)}
+    assert stages["Started"] == "100 %" and stages["Usable payment method"] == "23.3 %"
     assert funnel["height"] == {"step": 22}
+
+
+def test_the_weekly_conversion_tooltip_writes_the_rate_as_the_table_does() -> None:
+    weekly = pd.DataFrame(
+        [{**_row(started=25, succeeded=15, pending=5, failed=5), "week": date(2026, 11, 2)}]
+    )
+    layers = _layers(charts.conversion_over_time_chart(weekly))
+    [judged] = layers["judged"]["rows"]  # type: ignore[misc]
+    assert judged["rate_shown"] == "75 %"  # 15 usable of 20 ended
+    tips = {t["title"]: t["field"] for t in layers["judged"]["spec"]["encoding"]["tooltip"]}  # type: ignore[index]
+    assert tips["conversion (usable ÷ ended)"] == "rate_shown"
 
 
 def test_the_weekly_legend_lists_only_the_methods_shown_in_their_usual_colours() -> None:

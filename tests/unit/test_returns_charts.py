@@ -44,3 +44,21 @@ def test_small_weeks_are_hollow_off_the_line_and_empty_weeks_are_gaps() -> None:
     assert {r["category"] for r in limits[1]} == set(rules.LIMITS)
     titles = {t["title"] for t in judged[0]["encoding"]["tooltip"]}  # type: ignore[index]
     assert {"debits (n)", "returned", "note"} <= titles
+
+
+def test_the_tooltip_writes_the_return_rate_as_the_table_does() -> None:
+    """Vega's ".2f" of the percentage said "5.00" under "return rate (%)"; the Returns table
+    (wording.percent) says "5 %"."""
+    weekly = pd.DataFrame(
+        {
+            "week": pd.to_datetime(["2026-11-02", "2026-11-09"]),
+            "category": ["overall"] * 2,
+            "debits": [40, 300],
+            "returns": [2, 1],
+            "rate": [0.05, 1 / 300],
+        }
+    )
+    _line, judged, _small, _limits = _layers(return_trend_chart(weekly, rules.LIMITS))
+    assert [r["rate_shown"] for r in judged[1]] == ["5 %", "0.33 %"]
+    tips = {t["title"]: t["field"] for t in judged[0]["encoding"]["tooltip"]}  # type: ignore[index]
+    assert tips["return rate"] == "rate_shown"

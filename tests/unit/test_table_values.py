@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pandas as pd
+import pytest
+from streamlit.column_config import NumberColumn
 
+from components.money import format_money
 from services.rules.table_values import (
     age_seconds,
     major_units,
@@ -44,10 +48,44 @@ def test_money_format_uses_presets_or_the_right_decimals() -> None:
     assert money_format("usd") == "dollar"
     assert money_format("eur") == "euro"
     assert money_format("jpy") == "yen"
-    assert money_format("chf") == "%.2f CHF"
-    assert money_format("kwd") == "%.3f KWD"
-    assert money_format("clp") == "%.0f CLP"
+    assert money_format("chf") == "%,.2f CHF"
+    assert money_format("kwd") == "%,.3f KWD"
+    assert money_format("clp") == "%,.0f CLP"
     assert money_format(None) == "localized"
+
+
+def _sprintf_js(fmt: str, value: float) -> str:
+    """What Streamlit's sprintf-js draws for a ``%[,][.N]f`` format (its ``,`` flag groups the
+    whole part in threes with commas; ``.N`` is toFixed(N)): the cell a person reads."""
+    found = re.fullmatch(r"(.*?)%(,?)(?:\.(\d+))?f(.*)", fmt)
+    assert found, fmt
+    before, group, places, after = found.groups()
+    spec = f"{',' if group else ''}.{int(places) if places else 6}f"
+    return f"{before}{format(value, spec)}{after}"
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "shown"),
+    [(123456789, "chf", "1,234,567.89 CHF"), (-123456789, "cad", "-1,234,567.89 CAD"),
+     (123456789, "clp", "123,456,789 CLP"), (123456789, "kwd", "123,456.789 KWD"),
+     (99, "sek", "0.99 SEK"), (100000, "krw", "100,000 KRW"), (123456, "bhd", "123.456 BHD")],
+)  # fmt: skip
+def test_a_one_currency_column_reads_like_the_rest_of_fcops(
+    amount: int, currency: str, shown: str
+) -> None:
+    """"1234567.89 CHF" in a table, "1,234,567.89 CHF" everywhere else: every currency the
+    presets do not cover is grouped in thousands, with its own number of decimals."""
+    fmt = money_format(currency)
+    units = major_units(amount, currency)
+    assert units is not None
+    assert _sprintf_js(fmt, units) == shown == format_money(amount, currency)
+    NumberColumn("Amount", format=fmt)  # Streamlit takes it
+
+
+def test_pounds_are_grouped_too_with_the_code_after_the_figure() -> None:
+    """No Streamlit preset draws £, and a "£%,.2f" prefix would draw "£-12.00" for a negative
+    amount: the code follows the figure, as for every currency without a preset."""
+    assert _sprintf_js(money_format("gbp"), -1234567.89) == "-1,234,567.89 GBP"
 
 
 def test_ages_are_seconds_so_7_h_sorts_before_19_h() -> None:
