@@ -6,7 +6,8 @@ customer's open requests and those being created (by anyone, in any tab:
 it; a create that would make a second one is refused by the service until the person confirms
 it beside those named. After a reload during this person's own create the page says it is
 being created and shows it when Stripe answers (a fragment follows it), so it is neither lost
-nor made twice.
+nor made twice. A create Stripe answered badly but made after all (found by the service's
+look-up) is said as made, beside it listed above the buttons; the next click is a new request.
 """
 
 from __future__ import annotations

@@ -123,16 +123,19 @@ def told_after_lookup(
             made=made,
             request_id=err.request_id,
         )
-    looked = f"fcops looked at this customer's SetupIntents at Stripe since {_clock(since)} UTC"
+    looked = (
+        f"fcops looked at this customer's SetupIntents at Stripe since {_clock(since)} UTC: none "
+        "is from this request"
+    )
     if unanswered:  # the page keeps the key: Create again is the same request
         return OutcomeStillUnknown(
-            f"Stripe did not confirm {what} in time, and it has not made it so far ({looked}). "
-            "Create again is safe: it repeats the same request, so Stripe makes it at most once.",
+            f"Stripe did not confirm {what} in time, and has not made it so far: Create again is "
+            f"safe, and repeats the same request, so Stripe makes it at most once ({looked}).",
             request_id=err.request_id,
         )
-    return StripeUnavailable(
-        f"Stripe did not confirm {what}: it had a server error. Stripe did not make it ({looked} "
-        "and none is from this request): Create again is safe.",
+    return StripeUnavailable(  # the page spends the key: Stripe replays a 500 to it
+        f"Stripe did not confirm {what}: it had a server error. Stripe did not make it: Create "
+        f"again is safe, and sends a new request ({looked}).",
         request_id=err.request_id,
     )
 

@@ -10,7 +10,9 @@ A SetupIntent is created with exactly the ``setup_intent`` flow's saved configur
 typed as the pinned SDK's ``SetupIntentCreateParams``), so what admins set on the flow page is
 what customers see. Every creation goes through one path: role check, a caller-supplied
 idempotency key (a double click or a rerun replays the same Stripe object, reference §1.6), the
-Stripe call, one audit row. The client secret is handed back to the caller once and never written
+Stripe call, one audit row. A create Stripe did not confirm (a server error, no answer) is looked
+for at Stripe by the attempt id its metadata carries (:mod:`services.usecases.collect_lookup`),
+so the person hears whether Stripe made it. The client secret is handed back to the caller once and never written
 to the audit log, the intents table or a log line: whoever holds it can confirm the intent.
 """
 

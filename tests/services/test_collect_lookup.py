@@ -110,8 +110,9 @@ def test_a_setup_intent_stripe_did_not_make_says_create_again_is_safe(
 
     said = str(caught.value)
     assert said.startswith("Stripe did not confirm the new SetupIntent: it had a server error. "
-                           "Stripe did not make it (fcops looked at this customer's SetupIntents"), said
-    assert said.endswith("Create again is safe."), said
+                           "Stripe did not make it: Create again is safe, and sends a new request "
+                           "(fcops looked at this customer's SetupIntents at Stripe since "), said
+    assert said.endswith("UTC: none is from this request)."), said
     assert not caught.value.outcome_unknown  # the page spends the key: Stripe replays a 500
     assert _at_stripe(services_ctx, customer) == []
     (lookup,) = _rows(services_ctx, "collect.lookup", key)
@@ -221,10 +222,9 @@ def test_a_create_with_no_answer_not_made_yet_says_create_again_repeats_it(
         )
 
     said = str(caught.value)
-    assert said.startswith("Stripe did not confirm the new SetupIntent in time, and it has not "
-                           "made it so far"), said
-    assert said.endswith("Create again is safe: it repeats the same request, so Stripe makes it "
-                         "at most once."), said
+    assert said.startswith("Stripe did not confirm the new SetupIntent in time, and has not made "
+                           "it so far: Create again is safe, and repeats the same request, so "
+                           "Stripe makes it at most once (fcops looked"), said
     assert caught.value.outcome_unknown  # the page keeps the key
     (lookup,) = _rows(svc, "collect.lookup", key)
     assert lookup.params["found"] is None
