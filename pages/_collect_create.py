@@ -6,7 +6,8 @@ customer's open requests and those being created (by anyone, in any tab:
 it; a create that would make a second one is refused by the service until the person confirms
 it beside those named. After a reload during this person's own create the page says it is
 being created and shows it when Stripe answers (a fragment follows it), so it is neither lost
-nor made twice.
+nor made twice. A create Stripe answered badly but made after all (found by the service's
+look-up) is said as made, beside it listed above the buttons; the next click is a new request.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pages._collect_customer import CUSTOMER
 from pages._pending import ask
 from services.rules.intents import CollectionRequest
 from services.rules.wording import ago, counted, timestamp
+from services.usecases.collect_lookup import MadeAfterAll
 from services.usecases.collect_open import OpenOne, OpenRequestsExist, creation, customer_requests
 from services.usecases.collection_requests import (
     create_fc_session,
@@ -61,10 +63,12 @@ def create_request(
     elif (same := address.reopened_request(kind, customer)) is not None:
         return address.say_same(same, reopened=True)  # not a second one after a reload
 
-    def attempt(**kwargs: Any) -> CollectionRequest | OpenRequestsExist:
+    def attempt(**kwargs: Any) -> CollectionRequest | OpenRequestsExist | MadeAfterAll:
         try:
             return fn(svc, actor, **kwargs)
         except OpenRequestsExist as err:  # nothing sent: the same key makes the confirmed one
+            return err
+        except MadeAfterAll as err:  # not an error: it is made, and listed
             return err
 
     payload = {"customer": customer, "version": config_version}
@@ -72,6 +76,11 @@ def create_request(
         result = runtime.call_keyed(scope, payload, attempt, customer_id=customer, **extra)
     if isinstance(result, OpenRequestsExist):
         st.session_state[ASKED] = (customer, kind, config_version)
+        return
+    if isinstance(result, MadeAfterAll):  # Stripe answered this key: the next click is new
+        runtime.new_request(scope)
+        st.session_state.pop(ASKED, None)
+        st.success(str(result), icon=":material/check_circle:")
         return
     st.session_state.pop(ASKED, None)
     if result is None:

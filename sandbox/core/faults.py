@@ -13,8 +13,9 @@ from sandbox.core.errors import StripeError, invalid
 if TYPE_CHECKING:
     from sandbox.core.state import SandboxConfig
 
-# Forced faults (/_sandbox/faults mode=…): see README "Request pipeline".
-FAULT_MODES = ("429", "lock_timeout", "500", "slow", "timeout")
+# Forced faults (/_sandbox/faults mode=…): see README "Request pipeline". ``500_done`` (forced
+# only, for tests): the request runs and its changes stay, then it answers 500 ("went through").
+FAULT_MODES = ("429", "lock_timeout", "500", "500_done", "slow", "timeout")
 
 
 def rate_limited(message: str = "Too many requests hit the API too quickly.") -> StripeError:

@@ -155,6 +155,11 @@ def _handle_api(state: State, rt: Route, req: Request) -> Response:
         # A 500 after execution started: saved under the key and replayed to a same-key retry
         # (§1.6), so only a new request (a new key) can succeed. Nothing was changed.
         resp, save = _error(api_error("Sandbox fault injection: internal error.")), True
+    elif mode == "500_done":
+        # The request went through (its changes stay, its events are sent), then the answer was
+        # a 500, saved under the key like any 500: the client cannot tell it from "500".
+        _execute(state, rt, req)
+        resp, save = _error(api_error("Sandbox fault injection: internal error.")), True
     else:
         if mode is not None:  # slow answers: the request is in flight meanwhile (409 for clashes)
             config = state.config

@@ -33,6 +33,7 @@ from services.rules.intents import OPEN_STATUSES, view_of
 from services.rules.wording import counted
 from services.usecases.collect_common import LOOKBACK_SECONDS, stored_intents
 from services.usecases.collect_common import customer_id as parse_customer
+from services.usecases.collect_lookup import MadeAfterAll
 
 # A create not finished after this long died with its process (a create gives up well before):
 # no longer "being created", and no longer in the way of another.
@@ -107,6 +108,12 @@ def recorded_create(
         if open_seen is not None and not starts.keyed_before(svc.engine, key, start_id):
             _refuse_unseen(svc, customer, start_id, set(open_seen), ctx)
         yield
+    except MadeAfterAll as err:  # Stripe answered badly but made it: made, as a reload says
+        starts.finish(
+            svc.engine, start_id, outcome=starts.OK, at=svc.now(), request_id=err.made,
+            message=str(err),
+        )
+        raise
     except Exception as err:
         outcome = "refused" if isinstance(err, Refused) else "error"
         starts.finish(svc.engine, start_id, outcome=outcome, at=svc.now(), message=str(err))

@@ -10,7 +10,9 @@ A SetupIntent is created with exactly the ``setup_intent`` flow's saved configur
 typed as the pinned SDK's ``SetupIntentCreateParams``), so what admins set on the flow page is
 what customers see. Every creation goes through one path: role check, a caller-supplied
 idempotency key (a double click or a rerun replays the same Stripe object, reference §1.6), the
-Stripe call, one audit row. The client secret is handed back to the caller once and never written
+Stripe call, one audit row. A create Stripe did not confirm (a server error, no answer) is looked
+for at Stripe by the attempt id its metadata carries (:mod:`services.usecases.collect_lookup`),
+so the person hears whether Stripe made it. The client secret is handed back to the caller once and never written
 to the audit log, the intents table or a log line: whoever holds it can confirm the intent.
 """
 
@@ -33,6 +35,7 @@ from services.auth import Actor, require
 from services.context import Services
 from services.errors import (
     FcopsError,
+    RateLimited,
     StripeUnavailable,
     ValidationError,
 )
@@ -64,6 +67,7 @@ from services.usecases.collect_common import (
     unconfirmed,
 )
 from services.usecases.collect_lists import open_requests  # noqa: F401  (its old home)
+from services.usecases.collect_lookup import ATTEMPT, MadeAfterAll, attempt_id, told_after_lookup
 from services.usecases.collect_open import recorded_create
 from services.usecases.sync_intents import store_intent
 
@@ -100,13 +104,32 @@ def _send(
     what: str,
     create: Callable[..., dict[str, Any]],
     params: Any,
+    *,
+    actor: Actor,
+    customer: str,
 ) -> tuple[dict[str, Any], bool]:
-    """Send the create call; also whether Stripe replayed an earlier object for this key."""
+    """Send the create call; also whether Stripe replayed an earlier object for this key. A
+    SetupIntent or link Stripe did not confirm is looked for at Stripe (:mod:`collect_lookup`):
+    the person hears whether Stripe made it; an FC session cannot be listed, so they hear where
+    to look."""
     replayed = was_replayed(svc, key, "collect.create")
-    # A SetupIntent or link made after all is listed in Open requests; an FC session is not.
     listed = create != svc.gateway.create_fc_session
-    with unconfirmed(what, after_server_error=_look_first(svc.now()) if listed else None):
-        created, read_back = send_settled(create, params, key, what=what)
+    since = svc.now()
+    try:
+        with unconfirmed(what, after_server_error=_look_first(since) if listed else None):
+            created, read_back = send_settled(create, params, key, what=what)
+    except RateLimited:
+        raise  # refused before anything happened
+    except StripeUnavailable as err:  # a server error, or no answer even when read back
+        if not listed:
+            raise
+        told = told_after_lookup(
+            svc, actor, err, customer=customer, key=key, since=since, what=what,
+            link=create == svc.gateway.create_checkout_session,
+        )
+        if isinstance(told, MadeAfterAll):
+            ctx.target = told.made
+        raise told from None
     if read_back:
         ctx.params["read_back"] = True
     ctx.target = str(created["id"])
@@ -124,18 +147,26 @@ def _look_first(now: float) -> str:
     )
 
 
+def _metadata(config: flow_config.FlowConfig, actor: Actor, key: str | None) -> dict[str, str]:
+    """What a SetupIntent (a link's too) carries: the flow and its version, who made it, and the
+    attempt (its idempotency key's id: a create Stripe did not confirm is found by it)."""
+    metadata = {
+        "fcops_flow": FLOW,
+        "fcops_flow_version": str(config.version),
+        "fcops_created_by": actor.username,
+    }
+    if key:
+        metadata[ATTEMPT] = attempt_id(key)
+    return metadata
+
+
 def setup_intent_params(
-    config: flow_config.FlowConfig, *, customer_id: str, actor: Actor
+    config: flow_config.FlowConfig, *, customer_id: str, actor: Actor, key: str | None = None
 ) -> SetupIntentCreateParams:
-    """The create call's params: the flow's configuration, the customer, and who/what made it."""
+    """The create call's params: the flow's configuration, the customer, and who/what made it
+    (``key``: the create's idempotency key, whose attempt id goes in the metadata)."""
     return flow_requests.setup_intent_create(
-        config,
-        customer=customer_id,
-        metadata={
-            "fcops_flow": FLOW,
-            "fcops_flow_version": str(config.version),
-            "fcops_created_by": actor.username,
-        },
+        config, customer=customer_id, metadata=_metadata(config, actor, key)
     )
 
 
@@ -145,12 +176,13 @@ def create_setup_intent(
     """A SetupIntent carrying exactly the ``setup_intent`` flow's saved configuration (audited)."""
     key = require_key(idempotency_key)
     with _creating(svc, actor, "setup_intent", customer_id, key, open_seen) as (ctx, customer, config):
-        params = setup_intent_params(config, customer_id=customer, actor=actor)
+        params = setup_intent_params(config, customer_id=customer, actor=actor, key=key)
         ctx.params.update(
             customer=customer, flow=FLOW, flow_version=config.version, config=config.value()
         )
         intent, replayed = _send(
-            svc, ctx, key, "the new SetupIntent", svc.gateway.create_setup_intent, params
+            svc, ctx, key, "the new SetupIntent", svc.gateway.create_setup_intent, params,
+            actor=actor, customer=customer,
         )
         ctx.message = (
             f"Same request as before: Stripe returned the existing SetupIntent {intent['id']}."
@@ -170,17 +202,21 @@ SANDBOX_RETURN_URL = "https://example.com/fcops/bank-account-saved"
 
 
 def checkout_params(
-    config: flow_config.FlowConfig, *, customer_id: str, actor: Actor, return_url: str
+    config: flow_config.FlowConfig,
+    *,
+    customer_id: str,
+    actor: Actor,
+    return_url: str,
+    key: str | None = None,
 ) -> CheckoutSessionCreateParams:
     """A Checkout Session in ``setup`` mode with the flow's FC permissions, prefetch and
     verification method; its SetupIntent comes back expanded (one call)."""
-    metadata = {
-        "fcops_flow": FLOW,
-        "fcops_flow_version": str(config.version),
-        "fcops_created_by": actor.username,
-    }
     params = flow_requests.checkout_session_create(
-        config, customer=customer_id, success_url=return_url, cancel_url=None, metadata=metadata
+        config,
+        customer=customer_id,
+        success_url=return_url,
+        cancel_url=None,
+        metadata=_metadata(config, actor, key),
     )
     params["expand"] = ["setup_intent"]
     return params
@@ -220,13 +256,15 @@ def create_hosted_link(
                 "instead, or ask an admin to change the flow's verification method."
             )
         params = checkout_params(
-            config, customer_id=customer, actor=actor, return_url=_return_url(svc, return_url)
+            config, customer_id=customer, actor=actor, return_url=_return_url(svc, return_url),
+            key=key,
         )
         ctx.params.update(
             customer=customer, flow=FLOW, flow_version=config.version, config=config.value()
         )
         session, replayed = _send(
-            svc, ctx, key, "the new link", svc.gateway.create_checkout_session, params
+            svc, ctx, key, "the new link", svc.gateway.create_checkout_session, params,
+            actor=actor, customer=customer,
         )
         intent = session.get("setup_intent")  # Optional in the SDK's checkout.Session
         if intent is None:
@@ -309,6 +347,8 @@ def create_fc_session(
             "the new Financial Connections session",
             svc.gateway.create_fc_session,
             params,
+            actor=actor,
+            customer=customer,
         )
         ctx.message = (
             f"Same request as before: Stripe returned the existing session {session['id']}."

@@ -390,6 +390,24 @@ def test_a_500_after_execution_started_is_saved_and_replayed_for_the_same_key(
     assert fresh.name == "Five"  # a new request (new key) goes through
 
 
+def test_a_500_done_fault_makes_the_object_yet_answers_and_replays_500(
+    client: stripe.StripeClient, sandbox: SandboxHandle
+) -> None:
+    """The test-only ``500_done`` mode: the request went through, the client hears a 500 (saved
+    under the key, replayed to a retry), and only a read of Stripe shows what was made."""
+    key = f"k-{uuid.uuid4()}"
+    name = f"Done-{uuid.uuid4().hex[:8]}"
+    before = sandbox.state.count("customer")
+    hook(sandbox, "faults", mode="500_done", count=1)
+    for _ in range(2):
+        with pytest.raises(stripe.APIError) as err:
+            client.v1.customers.create(params={"name": name}, options={"idempotency_key": key})
+        assert err.value.http_status == 500
+    assert sandbox.state.count("customer") == before + 1  # made once, though answered 500
+    made = [c for c in client.v1.customers.list(params={"limit": 100}).data if c.name == name]
+    assert len(made) == 1
+
+
 def test_a_slow_answer_trips_a_short_client_timeout(sandbox: SandboxHandle) -> None:
     hook(sandbox, "faults", mode="slow", count=1)  # slow_seconds=1.5 in this sandbox
     impatient = stripe.StripeClient(

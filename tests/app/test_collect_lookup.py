@@ -1,0 +1,72 @@
+"""Collect page: a Create Stripe answers with a server error is looked for at Stripe, and the
+person reads what Stripe did (it only told them to press "Sync from Stripe" in Open requests and
+look for a request made at HH:MM UTC before creating again)."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import force_faults, no_exceptions, texts
+from tests.app.conftest import shared_app as app
+from tests.app.test_collect_link import with_customer
+
+pytestmark = pytest.mark.usefixtures("automatic_setup_intent_flow")
+
+
+def setup_intents(customer: str) -> list[str]:
+    return [si["id"] for si in app().gateway.iter_setup_intents(customer=customer)]
+
+
+def create_si(at: AppTest) -> None:
+    at.button(key="collect_create_si").click().run()
+    no_exceptions(at)
+
+
+def test_a_create_stripe_made_but_answered_500_says_so_and_lists_it() -> None:
+    at = with_customer()
+    customer = at.session_state["collect_customer"]
+    force_faults("500_done", 1)
+    create_si(at)
+
+    [made] = setup_intents(customer)
+    said = [s.value for s in at.success]
+    assert any(s.startswith(f"Stripe made the request after all: {made} (shown in Open "
+                            "requests), though it answered with a server error.") for s in said), texts(at)
+    assert not at.error, texts(at)
+    assert "collect_result" not in at.session_state
+    # Listed above the buttons now (mirrored into the store), with its Open button.
+    assert "This customer already has 1 open request" in texts(at)
+    assert made in texts(at)
+    # Create again is a new request, asked first beside the one made: not a second at Stripe.
+    create_si(at)
+    assert any("Nothing was created" in w.value for w in at.warning), texts(at)
+    assert setup_intents(customer) == [made]
+
+
+def test_a_create_stripe_did_not_make_says_create_again_is_safe() -> None:
+    at = with_customer()
+    customer = at.session_state["collect_customer"]
+    force_faults("500", 1)
+    create_si(at)
+
+    [error] = [e.value for e in at.error]
+    assert error.startswith("Stripe did not confirm the new SetupIntent: it had a server error. "
+                            "Stripe did not make it: Create again is safe, and sends a new "
+                            "request (fcops looked at this customer's SetupIntents at Stripe"), error
+    assert "Sync from Stripe" not in error and "made at" not in error
+    assert setup_intents(customer) == []
+    create_si(at)  # and it is: one SetupIntent, shown
+    assert not at.error, texts(at)
+    assert setup_intents(customer) == [at.session_state["collect_result"].id]
+
+
+def test_when_stripe_cannot_be_asked_either_the_advice_to_look_first_stays() -> None:
+    at = with_customer()
+    force_faults("500", 2)  # the create, then the look-up's list
+    create_si(at)
+
+    [error] = [e.value for e in at.error]
+    assert "press Sync from Stripe in Open requests and look for a request for this customer " \
+           "made at" in error, error
+    assert "Create again is safe" not in error

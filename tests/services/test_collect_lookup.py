@@ -1,0 +1,235 @@
+"""A create Stripe did not confirm is looked for at Stripe before the person is told anything
+(services.usecases.collect_lookup).
+
+Through the real SDK against the sandbox: the sandbox's ``500_done`` fault makes the SetupIntent
+and answers 500 (Stripe went through but said it failed), ``500`` answers 500 and makes nothing,
+a second ``500`` fails the look-up itself, and a ``slow`` answer past the client's patience is a
+create with no answer. Each says what Stripe did, mirrors what it made into the store, and
+writes an audit row for what the look-up found.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from bootstrap import SANDBOX_KEY
+from services.adapters import backoff
+from services.adapters import collect_starts as starts
+from services.adapters.gateway import StripeGateway
+from services.adapters.models import AuditEntry
+from services.adapters.store import session_scope
+from services.context import Services
+from services.errors import Forbidden, OutcomeStillUnknown, StripeUnavailable
+from services.rules.intents import OPEN_STATUSES
+from services.usecases import collect_customers, collect_lookup, collect_open, collection_requests
+from services.usecases.collect_common import stored_intents
+from tests.conftest import quick_backoff
+
+
+def _customer(svc: Services, ops: Any) -> str:
+    email = f"lookup-{secrets.token_hex(4)}@example.com"
+    return collect_customers.create_customer(
+        svc, ops, email=email, name="Look Up", idempotency_key=f"cus-{email}"
+    ).id
+
+
+def _key() -> str:
+    return f"test-{secrets.token_hex(8)}"
+
+
+def _rows(svc: Services, action: str, key: str) -> list[AuditEntry]:
+    with session_scope(svc.engine) as session:
+        stmt = select(AuditEntry).where(
+            AuditEntry.action == action, AuditEntry.idempotency_key == key
+        )
+        return list(session.exec(stmt).all())
+
+
+def _at_stripe(svc: Services, customer: str) -> list[dict[str, Any]]:
+    return list(svc.gateway.iter_setup_intents(customer=customer))
+
+
+def _stored(svc: Services, customer: str) -> list[str]:
+    found = stored_intents(
+        svc, customer=customer, since=0, payment_intents=False, statuses=OPEN_STATUSES
+    )
+    return [str(i["id"]) for i in found]
+
+
+def test_a_setup_intent_stripe_made_but_answered_500_is_found_and_listed(
+    services_ctx: Services, simulator: Any, ops: Any
+) -> None:
+    customer = _customer(services_ctx, ops)
+    key = _key()
+    simulator.force_faults("500_done", 1)  # the create's POST: made, answered 500
+
+    with pytest.raises(collect_lookup.MadeAfterAll) as caught:
+        collection_requests.create_setup_intent(
+            services_ctx, ops, customer_id=customer, idempotency_key=key, open_seen=()
+        )
+
+    (made,) = _at_stripe(services_ctx, customer)
+    assert made["metadata"][collect_lookup.ATTEMPT] == collect_lookup.attempt_id(key)
+    said = str(caught.value)
+    assert caught.value.made == made["id"]
+    assert said.startswith(f"Stripe made the request after all: {made['id']} (shown in Open "
+                           "requests), though it answered with a server error."), said
+    assert _stored(services_ctx, customer) == [made["id"]]  # mirrored: Open requests lists it
+    (lookup,) = _rows(services_ctx, "collect.lookup", key)
+    assert (lookup.outcome, lookup.target, lookup.params["found"]) == ("ok", made["id"], made["id"])
+    (create,) = _rows(services_ctx, "collect.create", key)
+    assert (create.outcome, create.target, create.message) == ("error", made["id"], said)
+    # A reload meanwhile follows the create to what it made, not to "was not created".
+    (start,) = starts.for_customer(services_ctx.engine, customer, since=0)
+    assert (start.outcome, start.request_id) == (starts.OK, made["id"])
+
+    # Create again (a new key, as the page sends after a 500) is refused beside the one made.
+    with pytest.raises(collect_open.OpenRequestsExist, match=made["id"]):
+        collection_requests.create_setup_intent(
+            services_ctx, ops, customer_id=customer, idempotency_key=_key(), open_seen=()
+        )
+    assert len(_at_stripe(services_ctx, customer)) == 1
+
+
+def test_a_setup_intent_stripe_did_not_make_says_create_again_is_safe(
+    services_ctx: Services, simulator: Any, ops: Any
+) -> None:
+    customer = _customer(services_ctx, ops)
+    key = _key()
+    simulator.force_faults("500", 1)  # answered 500, nothing made
+
+    with pytest.raises(StripeUnavailable) as caught:
+        collection_requests.create_setup_intent(
+            services_ctx, ops, customer_id=customer, idempotency_key=key, open_seen=()
+        )
+
+    said = str(caught.value)
+    assert said.startswith("Stripe did not confirm the new SetupIntent: it had a server error. "
+                           "Stripe did not make it: Create again is safe, and sends a new request "
+                           "(fcops looked at this customer's SetupIntents at Stripe since "), said
+    assert said.endswith("UTC: none is from this request)."), said
+    assert not caught.value.outcome_unknown  # the page spends the key: Stripe replays a 500
+    assert _at_stripe(services_ctx, customer) == []
+    (lookup,) = _rows(services_ctx, "collect.lookup", key)
+    assert (lookup.outcome, lookup.target, lookup.params["found"]) == ("ok", None, None)
+    assert "none is from this attempt" in (lookup.message or "")
+
+    again = collection_requests.create_setup_intent(
+        services_ctx, ops, customer_id=customer, idempotency_key=_key(), open_seen=()
+    )
+    assert [si["id"] for si in _at_stripe(services_ctx, customer)] == [again.id]
+
+
+def test_when_the_look_up_fails_too_the_person_keeps_the_advice_to_look_first(
+    services_ctx: Services, simulator: Any, ops: Any
+) -> None:
+    customer = _customer(services_ctx, ops)
+    key = _key()
+    simulator.force_faults("500_done", 1)  # made, answered 500 ...
+    simulator.force_faults("500", 1)  # ... and the look-up's list fails
+
+    with pytest.raises(StripeUnavailable) as caught:
+        collection_requests.create_setup_intent(
+            services_ctx, ops, customer_id=customer, idempotency_key=key, open_seen=()
+        )
+
+    said = str(caught.value)
+    assert "press Sync from Stripe in Open requests" in said, said
+    assert "Create again is safe" not in said and "after all" not in said
+    (lookup,) = _rows(services_ctx, "collect.lookup", key)
+    assert lookup.outcome == "error"
+    assert _stored(services_ctx, customer) == []  # nothing claimed it was found
+
+
+def test_a_link_stripe_made_but_answered_500_names_its_setup_intent(
+    services_ctx: Services, simulator: Any, ops: Any
+) -> None:
+    customer = _customer(services_ctx, ops)
+    key = _key()
+    simulator.force_faults("500_done", 1)
+
+    with pytest.raises(collect_lookup.MadeAfterAll) as caught:
+        collection_requests.create_hosted_link(
+            services_ctx, ops, customer_id=customer, idempotency_key=key, open_seen=()
+        )
+
+    (made,) = _at_stripe(services_ctx, customer)
+    assert str(caught.value).startswith(
+        f"Stripe made the request after all: the link's SetupIntent {made['id']} (shown in Open "
+        "requests)"
+    ), str(caught.value)
+    assert _stored(services_ctx, customer) == [made["id"]]
+
+
+def test_only_this_attempts_setup_intent_counts_as_made(
+    services_ctx: Services, simulator: Any, ops: Any
+) -> None:
+    """Another SetupIntent of the customer from a moment before (another create, another
+    person) is not taken for this one: the match is the attempt id, not the time."""
+    customer = _customer(services_ctx, ops)
+    other = collection_requests.create_setup_intent(
+        services_ctx, ops, customer_id=customer, idempotency_key=_key()
+    )
+    simulator.force_faults("500", 1)
+
+    with pytest.raises(StripeUnavailable, match="Stripe did not make it"):
+        collection_requests.create_setup_intent(
+            services_ctx, ops, customer_id=customer, idempotency_key=_key(), open_seen=None
+        )
+    assert [si["id"] for si in _at_stripe(services_ctx, customer)] == [other.id]
+
+
+def test_the_look_up_checks_the_role_and_audits_the_refusal(
+    services_ctx: Services, finance: Any
+) -> None:
+    key = _key()
+    with pytest.raises(Forbidden):
+        collect_lookup.made_by_attempt(
+            services_ctx, finance, customer_id="cus_lookup0001", idempotency_key=key,
+            since=services_ctx.now(),
+        )
+    assert [r.outcome for r in _rows(services_ctx, "collect.lookup", key)] == ["refused"]
+
+
+# --------------------------------------------------------------------------- no answer
+
+TIMEOUT, LATE = 0.4, 1.2  # the client's patience; Stripe runs the create this late
+
+
+def test_a_create_with_no_answer_not_made_yet_says_create_again_repeats_it(
+    sandbox_handle: Any, engine: Any, simulator: Any, ops: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No answer even when read back: the look-up finds nothing yet, and Create again (the same
+    key, which the page keeps) gets the one SetupIntent Stripe made meanwhile, not a second."""
+    gateway = StripeGateway(
+        SANDBOX_KEY, base_url=sandbox_handle.base_url, timeout_seconds=TIMEOUT,
+        max_network_retries=0, backoff=quick_backoff()[0],
+    )
+    svc = Services(gateway=gateway, engine=engine, mode="sandbox")
+    customer = _customer(svc, ops)
+    key = _key()
+    monkeypatch.setattr(backoff, "READ_BACK", backoff.ReadBack(tries=2, pause_seconds=0.05))
+    simulator.force_faults("slow", 1, seconds=LATE)
+
+    with pytest.raises(OutcomeStillUnknown) as caught:
+        collection_requests.create_setup_intent(
+            svc, ops, customer_id=customer, idempotency_key=key, open_seen=()
+        )
+
+    said = str(caught.value)
+    assert said.startswith("Stripe did not confirm the new SetupIntent in time, and has not made "
+                           "it so far: Create again is safe, and repeats the same request, so "
+                           "Stripe makes it at most once (fcops looked"), said
+    assert caught.value.outcome_unknown  # the page keeps the key
+    (lookup,) = _rows(svc, "collect.lookup", key)
+    assert lookup.params["found"] is None
+    time.sleep(LATE)  # the late create lands at Stripe meanwhile
+    again = collection_requests.create_setup_intent(
+        svc, ops, customer_id=customer, idempotency_key=key, open_seen=()
+    )
+    assert [si["id"] for si in _at_stripe(svc, customer)] == [again.id]
