@@ -177,22 +177,22 @@ def test_the_store_checks_the_mark_inside_the_write_itself(engine: Any) -> None:
 
 
 def test_an_events_write_marks_only_the_rows_it_changed(engine: Any) -> None:
-    """An older event replayed (left as it is by its stamp) does not mark the row again."""
-    fca = f"fca_{secrets.token_hex(6)}"
+    """An older event replayed (left as it is by its stamp) does not mark its row again, even in
+    a batch that changed another row: only the rows the transaction wrote (and so holds locked)
+    are marked, so no write waits on a row another holds while holding the counter."""
+    fca, other = (f"fca_{secrets.token_hex(6)}" for _ in range(2))
     account_mirror.apply_events(
         engine, [event(DISCONNECTED, account_obj(fca, status="disconnected"), 2_000)]
     )
     mark = stored(engine, AccountRecord, fca).event_mark
-    account_mirror.upsert_customer(engine, {"id": "cus_edge", "created": 1})  # another write
+    reactivated = "financial_connections.account.reactivated"
     account_mirror.apply_events(
         engine,
         [
-            event(
-                "financial_connections.account.reactivated",
-                account_obj(fca, status="active"),
-                1_000,
-            )
+            event(reactivated, account_obj(fca, status="active"), 1_000),  # older: left alone
+            event(reactivated, account_obj(other, status="active"), 3_000),
         ],
     )
     row = stored(engine, AccountRecord, fca)
     assert row.status == "disconnected" and row.event_mark == mark
+    assert stored(engine, AccountRecord, other).event_mark > mark
