@@ -22,7 +22,7 @@ from services.adapters.models import AccountRecord
 from services.adapters.store import _write, session_scope
 from services.rules import bank_account
 from services.rules.bank_account import flatten_account
-from services.usecases import browse_accounts, sync_accounts
+from services.usecases import browse_accounts, refresh_balance, sync_accounts
 from tests.services.test_accounts import make_customer
 from tests.services.test_accounts_sync_edges import account_obj, event, stored
 
@@ -129,6 +129,20 @@ def test_the_accounts_page_read_does_not_undo_a_disconnect_applied_while_it_read
     assert status_of(engine, account["id"]) == "disconnected"
     browse_accounts.account_detail(store_svc, ops, account["id"])  # read after it: Stripe's word
     assert status_of(engine, account["id"]) == "active"
+
+
+def test_a_refresh_poll_does_not_undo_a_disconnect_applied_while_it_read(
+    store_svc: Any, gateway: Any, simulator: Any, ops: Any
+) -> None:
+    """The Accounts page polls a running refresh every few seconds: each poll is a read."""
+    _, account = linked(gateway, simulator)
+    engine = store_svc.engine
+    account_mirror.upsert_account(engine, account)
+    meanwhile = Meanwhile(gateway, "retrieve_account", disconnect_event(engine, account))
+    refresh_balance.refresh_status(
+        replace(store_svc, gateway=meanwhile), ops, account["id"], "balance"
+    )
+    assert status_of(engine, account["id"]) == "disconnected"
 
 
 def test_the_incremental_syncs_re_read_does_not_undo_a_disconnect_applied_while_it_read(
