@@ -9,13 +9,14 @@ run in SQL here, so tens of thousands of accounts stay cheap.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import or_
 from sqlalchemy import select as sa_select
+from sqlalchemy import update as sa_update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
@@ -79,41 +80,81 @@ def _put(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> Upse
     return upsert(session, model, rows, touch={"synced_at": utcnow()})
 
 
+def read_mark(engine: Engine) -> int:
+    """The store's mark to take *before* reading accounts from Stripe, and to hand to the write
+    of what was read (``read_began``): the accounts data version, which every account write
+    bumps in its own transaction (:func:`services.adapters.data_version.bump`).
+
+    Stripe gives a copy no read time, and its refresh clocks do not show a status or permission
+    change (:func:`services.rules.bank_account.read_earlier`): a walk that listed an account as
+    active, written after the ``disconnected`` event was applied, put "active" back until the
+    next event or sync. Each event's write records the version it made on the rows it changed
+    (``event_mark``); a copy read after this mark was taken is written only over rows whose
+    ``event_mark`` is at most it, compared inside the write (:func:`store.upsert`'s ``guard``).
+    An event applied before the mark was taken was created in Stripe before the read began, so
+    the read shows it; one applied after may not, and its row is left as it is. One counter in
+    the store, so it holds across processes and hosts whatever their clocks."""
+    return data_version.read(engine, data_version.ACCOUNTS)
+
+
 def _mirror(
     session: Session,
     accounts: Sequence[Mapping[str, Any]],
     *,
     stamps: Mapping[str, int] | None = None,
+    read_began: int | None = None,
+    events: Collection[str] = (),
 ) -> int:
     """Upsert accounts and record their balances; returns how many snapshots were new.
 
     ``stamps`` (account ID -> event ``created``) marks copies taken from events; see
-    :func:`services.rules.bank_account.newer_copy_wins`.
+    :func:`services.rules.bank_account.newer_copy_wins`. The other copies were read from Stripe
+    after :func:`read_mark` returned ``read_began`` (None: not known, as before marks); ``events``
+    names those read because of an event (a re-read), whose rows are marked as an event's.
     """
+    stamps = stamps or {}
     rows = [flatten_account(a) for a in accounts]
     for row in rows:
-        if stamps and row["id"] in stamps:
+        if row["id"] in stamps:
             row["raw"] = {**row["raw"], EVENT_STAMP: int(stamps[row["id"]])}
-    written = upsert(
-        session, AccountRecord, rows, touch={"synced_at": utcnow()}, merge=newer_copy_wins
-    )
+    touch = {"synced_at": utcnow()}
+    guard = None if read_began is None else ("event_mark", int(read_began))
+    copies = [r for r in rows if r["id"] in stamps]
+    reads = [r for r in rows if r["id"] not in stamps]
+    written = upsert(session, AccountRecord, copies, touch=touch, merge=newer_copy_wins)
+    written += upsert(session, AccountRecord, reads, touch=touch, merge=newer_copy_wins, guard=guard)
     added = record_snapshots(session, [(r["id"], r["raw"].get("balance")) for r in rows])
     if written.inserted or written.updated:
         # Last: the counter row stays locked until commit, and every account write bumps it
         # (on PostgreSQL concurrent webhook events queued on that lock for the rest of their
         # transaction while it came first).
-        data_version.bump(session, data_version.ACCOUNTS)  # pages' cached counts are stale
+        version = data_version.bump(session, data_version.ACCOUNTS)  # pages' counts are stale
+        marked = sorted(written.written & {*stamps, *events})  # rows this transaction locked
+        if marked:
+            session.execute(
+                sa_update(_TABLE).where(_TABLE.c.id.in_(marked)).values(event_mark=version)
+            )
     return added
 
 
-def upsert_account(engine: Engine, account: Mapping[str, Any]) -> AccountRecord:
+def upsert_account(
+    engine: Engine,
+    account: Mapping[str, Any],
+    *,
+    read_began: int | None = None,
+    event: bool = False,
+) -> AccountRecord:
     """Mirror one Stripe FC account and keep its balance in the history; safe to call repeatedly.
 
     Other use cases (finance checks, collection) call this for every account they see.
+    ``read_began``: :func:`read_mark` taken before the account was read (see there); ``event``:
+    it was read because of an event (the row is marked as that event's).
     """
 
     def work(session: Session) -> AccountRecord:
-        _mirror(session, [account])
+        _mirror(
+            session, [account], read_began=read_began, events={str(account["id"])} if event else ()
+        )
         row = session.get(AccountRecord, str(account["id"]))
         assert row is not None  # just written in this transaction
         return row
@@ -144,18 +185,24 @@ def upsert_customers(engine: Engine, customers: Sequence[Mapping[str, Any]]) -> 
 
 def mirror_customer_accounts(svc: Services, customer: Mapping[str, Any]) -> tuple[int, int]:
     """Mirror a customer and all their accounts in one transaction; (accounts, snapshots)."""
+    began = read_mark(svc.engine)  # before the list call
     accounts = svc.gateway.list_accounts(customer=customer["id"])
-    return mirror_customers(svc.engine, [(customer, accounts)])
+    return mirror_customers(svc.engine, [(customer, accounts)], read_began=began)
 
 
 def mirror_customers(
-    engine: Engine, listed: Sequence[tuple[Mapping[str, Any], Sequence[Mapping[str, Any]]]]
+    engine: Engine,
+    listed: Sequence[tuple[Mapping[str, Any], Sequence[Mapping[str, Any]]]],
+    *,
+    read_began: int | None = None,
 ) -> tuple[int, int]:
-    """Customers with all their accounts in one transaction of bulk upserts; (accounts, snapshots)."""
+    """Customers with all their accounts in one transaction of bulk upserts; (accounts, snapshots).
+    ``read_began``: :func:`read_mark` taken before the first list call."""
 
     def work(session: Session) -> int:
         _put(session, CustomerRecord, [flatten_customer(c) for c, _ in listed])
-        return _mirror(session, [a for _, accounts in listed for a in accounts])
+        accounts = [a for _, accounts in listed for a in accounts]
+        return _mirror(session, accounts, read_began=read_began)
 
     snapshots: int = retrying(engine, work)
     return sum(len(accounts) for _, accounts in listed), snapshots
@@ -225,6 +272,7 @@ class Changes:
     deleted: set[str] = field(default_factory=set)  # customers deleted in Stripe
     # ID -> "customer" or "account": named only by events rendered in another API version
     reread: dict[str, str] = field(default_factory=dict)
+    read_began: int | None = None  # read_mark() taken before those accounts were read again
 
 
 def oldest_first(events: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -271,8 +319,13 @@ def apply_changes(engine: Engine, changes: Changes) -> tuple[int, int, int]:
         _put(session, CustomerRecord, [flatten_customer(c) for c in changes.customers.values()])
         forget_customers(session, changes.deleted)
         added = record_snapshots(session, changes.balances)
-        # The mirror write last: it ends with the data-version bump (see _mirror).
-        return added + _mirror(session, list(changes.accounts.values()), stamps=changes.stamps)
+        # The mirror write last: it ends with the data-version bump (see _mirror). Every
+        # account here was named by an event, its copy read again or not.
+        accounts = list(changes.accounts.values())
+        return added + _mirror(
+            session, accounts, stamps=changes.stamps, read_began=changes.read_began,
+            events=changes.accounts.keys(),
+        )
 
     snapshots: int = retrying(engine, work)
     customers = len(changes.customers) + len(changes.deleted)

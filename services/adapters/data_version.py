@@ -22,21 +22,23 @@ CHECKS = "debit_checks"  # the pre-debit verdicts kept (services.adapters.check_
 ALL = (INTENTS, ACCOUNTS, OUTCOMES, CHECKS)
 
 
-def bump(session: Session, name: str) -> None:
-    """Add one to ``name``'s counter inside ``session``'s transaction (commits with the write)."""
+def bump(session: Session, name: str) -> int:
+    """Add one to ``name``'s counter inside ``session``'s transaction (commits with the write);
+    returns the new value. The row stays locked until commit, so the values count up in the
+    order the writers commit: a value read before a writer bumped is below the one it made."""
     table = DataVersion.__table__  # type: ignore[attr-defined]
     done = session.execute(
         update(table).where(table.c.name == name).values(version=table.c.version + 1)
     )
-    if getattr(done, "rowcount", 0):
-        return
-    try:
-        with session.begin_nested():  # a replica may insert the first row at the same moment
-            session.add(DataVersion(name=name, version=1))
-    except IntegrityError:
-        session.execute(
-            update(table).where(table.c.name == name).values(version=table.c.version + 1)
-        )
+    if not getattr(done, "rowcount", 0):
+        try:
+            with session.begin_nested():  # a replica may insert the first row at the same moment
+                session.add(DataVersion(name=name, version=1))
+        except IntegrityError:
+            session.execute(
+                update(table).where(table.c.name == name).values(version=table.c.version + 1)
+            )
+    return int(session.execute(select(table.c.version).where(table.c.name == name)).scalar_one())
 
 
 def read(engine: Engine, name: str) -> int:

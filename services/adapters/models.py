@@ -94,6 +94,8 @@ class AccountRecord(SQLModel, table=True):
     created: int = Field(sa_column=Column(BigInteger, nullable=False))
     raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     synced_at: datetime = Field(default_factory=utcnow)
+    # the accounts data version an event's write made (account_mirror.read_mark; None: no event)
+    event_mark: int | None = Field(default=None, sa_column=Column(BigInteger))
 
 
 class BalanceSnapshot(SQLModel, table=True):

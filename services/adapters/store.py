@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -181,6 +181,9 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 UPSERT_CHUNK = 500
 Merge = Callable[[Mapping[str, Any], dict[str, Any]], dict[str, Any]]
+# (column, mark): update a stored row only while its ``column`` is NULL or at most ``mark``
+Guard = tuple[str, int]
+GUARD_PARAM = "upsert_guard_mark"
 
 
 @dataclass(frozen=True)
@@ -190,12 +193,14 @@ class UpsertCounts:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    written: frozenset[Any] = field(default=frozenset(), compare=False, repr=False)  # their keys
 
     def __add__(self, other: UpsertCounts) -> UpsertCounts:
         return UpsertCounts(
             self.inserted + other.inserted,
             self.updated + other.updated,
             self.unchanged + other.unchanged,
+            self.written | other.written,
         )
 
     @property
@@ -229,6 +234,7 @@ def upsert(
     compare: Sequence[str] | None = None,
     touch: Mapping[str, Any] | None = None,
     merge: Merge | None = None,
+    guard: Guard | None = None,
 ) -> UpsertCounts:
     """Insert or update ``rows`` (column dicts) by ``key``; the one upsert every mirror uses.
 
@@ -239,6 +245,10 @@ def upsert(
             (``synced_at``), so a re-run of an unchanged sync writes nothing.
         merge: ``(stored, incoming) -> values`` for columns whose new value depends on the
             stored one (keep the earliest success time); called only for stored rows.
+        guard: ``(column, mark)``: a stored row whose ``column`` is above ``mark`` is left as it
+            is. Checked on the rows read first and again inside the write itself (``ON
+            CONFLICT DO UPDATE … WHERE``), so a row another process changed in between, after
+            this transaction read it, is not overwritten either (PostgreSQL's READ COMMITTED).
 
     On SQLite and PostgreSQL the write is ``INSERT … ON CONFLICT DO UPDATE``, so two replicas
     writing the same new row at once cannot fail on the duplicate key; any other database gets
@@ -250,7 +260,8 @@ def upsert(
     for start in range(0, len(keys), UPSERT_CHUNK):
         chunk = {k: latest[k] for k in keys[start : start + UPSERT_CHUNK]}
         total += _upsert_chunk(
-            session, model, chunk, key=key, compare=compare, touch=touch or {}, merge=merge
+            session, model, chunk, key=key, compare=compare, touch=touch or {}, merge=merge,
+            guard=guard,
         )
     return total
 
@@ -264,6 +275,7 @@ def _upsert_chunk(
     compare: Sequence[str] | None,
     touch: Mapping[str, Any],
     merge: Merge | None,
+    guard: Guard | None = None,
 ) -> UpsertCounts:
     table: Any = model.__table__  # type: ignore[attr-defined]
     stored = {
@@ -277,6 +289,8 @@ def _upsert_chunk(
         if before is None:
             inserted.append({**values, **touch})
             continue
+        if guard is not None and (before.get(guard[0]) or 0) > guard[1]:
+            continue  # changed after the mark: left as it is (counted unchanged)
         if merge is not None:
             values = merge(before, values)
         columns = compare if compare is not None else [c for c in values if c != key]
@@ -284,8 +298,10 @@ def _upsert_chunk(
             updated.append({**values, **touch})
     changed = inserted + updated
     if changed:
-        _write(session, model, changed, key=key)
-    return UpsertCounts(len(inserted), len(updated), len(incoming) - len(changed))
+        _write(session, model, changed, key=key, guard=guard)
+    return UpsertCounts(
+        len(inserted), len(updated), len(incoming) - len(changed), frozenset(r[key] for r in changed)
+    )
 
 
 def _full_row(model: type[SQLModel], values: dict[str, Any]) -> dict[str, Any]:
@@ -327,16 +343,23 @@ def _column_defaults(model: type[SQLModel]) -> tuple[tuple[str, Callable[[], Any
 
 
 def _write(
-    session: Session, model: type[SQLModel], rows: list[dict[str, Any]], *, key: str
+    session: Session,
+    model: type[SQLModel],
+    rows: list[dict[str, Any]],
+    *,
+    key: str,
+    guard: Guard | None = None,
 ) -> None:
     dialect = session.get_bind().dialect.name
     if dialect not in ("sqlite", "postgresql"):
-        _write_portably(session, model, rows, key=key)
+        _write_portably(session, model, rows, key=key, guard=guard)
         return
     given = tuple(sorted({c for r in rows for c in r if c != key}))
-    stmt = _upsert_statement(dialect, model.__table__, key, given)  # type: ignore[attr-defined]
+    table = model.__table__  # type: ignore[attr-defined]
+    stmt = _upsert_statement(dialect, table, key, given, guard[0] if guard else None)
+    marked = {GUARD_PARAM: guard[1]} if guard else {}
     session.flush()
-    session.execute(stmt, [_full_row(model, r) for r in rows])
+    session.execute(stmt, [{**_full_row(model, r), **marked} for r in rows])
     # Objects this session already holds for these keys would still show the old values.
     written = {r[key] for r in rows}
     for obj in list(session.identity_map.values()):
@@ -351,28 +374,45 @@ def _stored_rows(table: Any, key: str) -> Any:
 
 
 @lru_cache(maxsize=256)
-def _upsert_statement(dialect: str, table: Any, key: str, columns: tuple[str, ...]) -> Any:
+def _upsert_statement(
+    dialect: str, table: Any, key: str, columns: tuple[str, ...], guarded: str | None = None
+) -> Any:
     """``INSERT … ON CONFLICT (key) DO UPDATE SET`` the given columns, built once per shape.
 
     One statement with bound parameters run for every row (SQLAlchemy batches it into
     multi-row INSERTs): compiled once and cached, where .values([...rows]) compiled every
     parameter of every row again (a third of a page's write time). Building it is not free
     either (``excluded`` sets up a column collection each time: a quarter of a one-row
-    webhook write), so the construct is kept too; it is immutable and safe to share."""
+    webhook write), so the construct is kept too; it is immutable and safe to share.
+
+    ``guarded``: the stored row is updated only while that column is NULL or at most the
+    ``GUARD_PARAM`` parameter; the database checks it on the row it locks for the update (the
+    latest committed version), so no other writer can slip in between the check and the write."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = insert(table)
+    where = None
+    if guarded is not None:
+        stored = table.c[guarded]
+        where = stored.is_(None) | (stored <= bindparam(GUARD_PARAM))
     return stmt.on_conflict_do_update(
-        index_elements=[key], set_={c: stmt.excluded[c] for c in columns}
+        index_elements=[key], set_={c: stmt.excluded[c] for c in columns}, where=where
     )
 
 
 def _write_portably(
-    session: Session, model: type[SQLModel], rows: list[dict[str, Any]], *, key: str
+    session: Session,
+    model: type[SQLModel],
+    rows: list[dict[str, Any]],
+    *,
+    key: str,
+    guard: Guard | None = None,
 ) -> None:
     for values in rows:
-        obj = session.get(model, values[key])
+        obj = session.get(model, values[key], with_for_update=guard is not None)
         if obj is None:
             session.add(model(**values))
+            continue
+        if guard is not None and (getattr(obj, guard[0]) or 0) > guard[1]:
             continue
         for column, value in values.items():
             setattr(obj, column, value)

@@ -339,8 +339,10 @@ def account_detail(
 
 def _fresh_detail(svc: Services, actor: Actor, account_id: str) -> AccountDetail:
     read_at = svc.now()  # before the request: the copy is at least this old
+    began = mirror.read_mark(svc.engine)  # and the store's mark (see mirror.read_mark)
     fresh = fetch_account(svc, account_id, expand_ownership=True)
-    mirror.upsert_account(svc.engine, fresh)  # first: a later read that fails finds this copy
+    # first: a later read that fails finds this copy
+    mirror.upsert_account(svc.engine, fresh, read_began=began)
     show_pii = actor.can("owners.view_pii")
     owners = _owners(svc, fresh, show_pii=show_pii)
     account = normalise_account(fresh)

@@ -64,8 +64,9 @@ def _account_before(
         and 0 <= svc.now() - seen_at <= SEEN_FRESH_SECONDS
     ):
         return dict(seen)
+    began = mirror.read_mark(svc.engine)  # before the read (see mirror.read_mark)
     account = fetch_account(svc, account_id)
-    mirror.upsert_account(svc.engine, account)
+    mirror.upsert_account(svc.engine, account, read_began=began)
     return account
 
 
@@ -116,6 +117,7 @@ def refresh(
         blocker = refresh_blocker(account, feature, now=svc.now())
         if blocker:
             raise RefreshNotAllowed(blocker)
+        began = mirror.read_mark(svc.engine)  # before Stripe's answer or the read back
         settled = settle(
             lambda: _ask_stripe_to_refresh(svc, account_id, feature, idempotency_key),
             lambda: fetch_account(svc, account_id),
@@ -126,7 +128,7 @@ def refresh(
         ctx.request_id = svc.gateway.last_request_id
         if settled.read_back:  # Stripe's answer was late: the account read back says it started
             ctx.params["read_back"] = settled.reads
-        mirror.upsert_account(svc.engine, result)
+        mirror.upsert_account(svc.engine, result, read_began=began)
         status = refresh_of(result, feature).get("status") or "unknown"
         ctx.params["status"] = status
         if not refresh_rule.started(account, result, feature):
@@ -183,8 +185,9 @@ def refresh_status(
     require(actor, "accounts.view")
     check_feature(feature)
     account_id = parse_account_id(account_id)
+    began = mirror.read_mark(svc.engine)  # before the poll's read (see mirror.read_mark)
     account = fetch_account(svc, account_id)
-    mirror.upsert_account(svc.engine, account)
+    mirror.upsert_account(svc.engine, account, read_began=began)
     state = refresh_state_of(account, feature)
     if state.status in ("succeeded", "failed") and state.last_attempted_at:
         _record_result(svc, actor, account_id, state)

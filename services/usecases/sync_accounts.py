@@ -70,8 +70,10 @@ def mirror_chunk(
     written in one transaction of bulk upserts. Returns how many accounts they hold."""
     if not customers:
         return 0
+    began = mirror.read_mark(svc.engine)  # before the list calls: see mirror.read_mark
     lists = _fetch_all(svc, customers, threads)
-    accounts, _ = mirror.mirror_customers(svc.engine, list(zip(customers, lists, strict=True)))
+    listed = list(zip(customers, lists, strict=True))
+    accounts, _ = mirror.mirror_customers(svc.engine, listed, read_began=began)
     return accounts
 
 
@@ -125,7 +127,10 @@ def _missing_holders(svc: Services, changes: mirror.Changes, retry: Backoff | No
 
 def reread(svc: Services, changes: mirror.Changes, retry: Backoff | None = REQUEST_RETRY) -> None:
     """Read again what events rendered in another API version named (``Changes.reread``): their
-    copies may lack fields this version has, the object as Stripe has it now does not."""
+    copies may lack fields this version has, the object as Stripe has it now does not. The
+    accounts read are written only over rows no event changed since (``changes.read_began``)."""
+    if "account" in changes.reread.values() and changes.read_began is None:
+        changes.read_began = mirror.read_mark(svc.engine)  # before the first account is read
     for oid, kind in sorted(changes.reread.items()):
         fetch = svc.gateway.retrieve_customer if kind == "customer" else svc.gateway.retrieve_account
         try:

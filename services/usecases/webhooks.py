@@ -138,7 +138,9 @@ def _apply(event_id: str) -> str:
     if kind in accounts.ACCOUNT_EVENTS and _ties_with_stored(event):
         # Stripe's ``created`` has one-second resolution: an event from the same second as the
         # one the row last applied cannot be ordered by it, so read the account as it is now.
-        accounts.upsert_account(svc.engine, svc.gateway.retrieve_account(str(_object(event)["id"])))
+        began = accounts.read_mark(svc.engine)  # before the read (see accounts.read_mark)
+        fresh = svc.gateway.retrieve_account(str(_object(event)["id"]))
+        accounts.upsert_account(svc.engine, fresh, read_began=began, event=True)
         return "processed"
     if kind in ACCOUNT_TYPES:  # a copy rendered in another API version is read again
         changes = accounts.changes_in([event])
