@@ -81,6 +81,6 @@ def test_batch_check_and_audit_log_tables_fit_1400_px_beside_the_sidebar(
         pick_first_row(page, page.locator('[data-testid="stDataFrame"]').first)
         entry = page.locator(".st-key-audit_entry")
         entry.wait_for()
-        assert "By: admin as admin" in entry.inner_text()  # the newest entry: the batch's
+        assert "By: admin as admin" in entry.inner_text()  # the newest entry (a sign-in)
     finally:
         context.close()
