@@ -142,6 +142,27 @@ def sort_control(column: object) -> str:
     return sort
 
 
+def entry_detail(row: dict[str, str]) -> None:
+    """A picked entry in full below the table (as Stripe's request log shows one): every field
+    the columns cut (target, message, Stripe's request ID, parameters), the parameters in words
+    and as JSON, and the idempotency key the table does not show."""
+    with st.container(border=True, key="audit_entry"):
+        st.markdown(f"**{row['action']}** · {row['outcome']} · {row['time']}")
+        facts = [
+            f"{name}: {literal(row[key], 300)}"
+            for name, key in (("Target", "target"), ("Stripe request ID", "stripe_request_id"),
+                              ("Idempotency key", "idempotency_key"))
+            if row[key]
+        ]  # fmt: skip
+        st.markdown("  \n".join([*facts, f"By: {literal(row['actor'])} as {row['role']}"]))
+        if row["message"]:
+            st.text(row["message"])  # text: two $ would be read as math, an email as a link
+        params = json.loads(row["params"])
+        if words := readable(params):
+            st.text("In words: " + " · ".join(words))
+        st.json(params)
+
+
 known_actions = runtime.call(export_audit.actions, svc, actor) or []
 today = datetime.now(UTC).date()
 from_address(known_actions, today)
@@ -238,7 +259,7 @@ picked_rows = st.dataframe(
     key="audit_table",
     column_order=[c for c in export_audit.COLUMNS if c != "idempotency_key"],
     # Widths that fit the page at 1,400 px with the row picker (it scrolled sideways by 44 px and
-    # cut the target to "intents.s"); a picked row shows its message and parameters in full.
+    # cut the target to "intents.s"); a picked row shows the whole entry below (entry_detail).
     column_config={
         "time": time_column("Time (UTC)", width=125),
         "actor": st.column_config.TextColumn("Actor", width=60),
@@ -247,28 +268,20 @@ picked_rows = st.dataframe(
         "target": st.column_config.TextColumn("Target", width=110),
         "outcome": st.column_config.TextColumn("Outcome", width=65),
         "message": st.column_config.TextColumn("Message", width=200),
-        "stripe_request_id": st.column_config.TextColumn("Stripe request ID", width=90),
-        "params": st.column_config.TextColumn("Parameters", width=90),
+        "stripe_request_id": st.column_config.TextColumn(
+            "Stripe request", width=90, help="Stripe's request ID (req_…), for Stripe's support"
+        ),
+        "params": st.column_config.TextColumn(
+            "Parameters", width=90, help="What the action was given; select the row to read them "
+            "in full, in words and as JSON.",
+        ),
     },
 )
 selected = list(picked_rows.selection.rows) if picked_rows else []
 if selected and selected[0] < len(rows):
-    row = rows[selected[0]]
-    with st.container(border=True):
-        st.markdown(
-            f"**{row['action']}** on `{row['target'] or '—'}` by `{row['actor']}` "
-            f"({row['role']}) · {row['time']}"
-        )
-        if row["message"]:
-            st.write(row["message"])
-        params = json.loads(row["params"])
-        if words := readable(params):
-            st.text("In words: " + " · ".join(words))  # text: two $ would be read as math
-        st.json(params)
-        if row["idempotency_key"]:
-            st.caption(f"Idempotency key: `{row['idempotency_key']}`")
+    entry_detail(rows[selected[0]])
 else:
-    st.caption("Select a row to see its parameters in full.")
+    st.caption("Select a row to read the whole entry: its target, message and parameters.")
 st.caption(
     "Parameters never contain secrets: keys, passwords and client secrets are redacted when written."
 )

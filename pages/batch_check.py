@@ -11,17 +11,15 @@ from __future__ import annotations
 import hashlib
 import time
 
-import pandas as pd
 import streamlit as st
 
 from components.charts import VERDICT_LABELS, verdict_chart
 from components.feedback import format_age, format_timestamp
 from components.money import format_money
-from components.table_columns import money_columns, time_column
+from pages import _batch_rows as rows_view
 from pages import _runtime as runtime
 from services.rules import batch_result
 from services.rules.debit_csv import BatchFileError, PlannedDebit, RowError, parse_debits_csv
-from services.rules.table_values import major_units, one_currency, utc_time
 from services.rules.wording import counted
 from services.usecases import check_batch, jobs, jobs_retry
 
@@ -353,118 +351,6 @@ def policy_caption(result: batch_result.BatchResult) -> None:
         )
 
 
-def errors(frame: pd.DataFrame) -> None:
-    failed = frame[frame["verdict"] == "error"]
-    if failed.empty:
-        return
-    st.warning(
-        f"{counted(len(failed), 'row')} could not be checked; the other rows were.",
-        icon=":material/warning:",
-    )
-    st.dataframe(
-        failed[["row", "error", "target"]],
-        hide_index=True,
-        placeholder="—",
-        width="stretch",
-        column_config={
-            "row": st.column_config.NumberColumn(
-                "Row", help="Row number as a spreadsheet shows it", width="small"
-            ),
-            "error": st.column_config.TextColumn("Problem", width="large"),
-            "target": st.column_config.TextColumn("ID", width="medium"),
-        },
-    )
-
-
-def table(frame: pd.DataFrame) -> None:
-    st.subheader("Rows")
-    present = [v for v in LABELS if v in set(frame["verdict"])]
-    chosen = st.multiselect(
-        "Show verdicts",
-        present,
-        default=present,
-        format_func=LABELS.__getitem__,
-        # One filter per result: a choice made on the last batch (only "OK", say) would
-        # otherwise hide the next batch's Insufficient rows.
-        key=f"batch_filter:{st.session_state.get(JOB, '')}",
-    )
-    shown = frame[frame["verdict"].isin(chosen)]
-    view = pd.DataFrame(
-        {
-            "Row": shown["row"],
-            "ID": shown["target"],
-            "Reference": shown["reference"].fillna(""),
-            "Amount": major(shown["amount"], shown["currency"]),
-            "Currency": shown["currency"].fillna("").str.upper(),
-            "Verdict": shown["verdict"].map(LABELS),
-            "Balance": major(shown["balance"], shown["currency"]),
-            "As of": [utc_time(t) if pd.notna(t) else None for t in shown["balance_as_of"]],
-            "Refreshed": shown["refreshed"],
-            "Reasons": shown["reasons"],
-        }
-    )
-    currency = one_currency(shown["currency"])
-    data, money_config = money_columns(view, ("Amount", "Balance"), list(shown["currency"]))
-    picked = st.dataframe(
-        data,
-        hide_index=True,
-        placeholder="—",
-        width="stretch",
-        on_select="rerun",
-        selection_mode="single-row",
-        key=f"batch_rows:{st.session_state.get(JOB, '')}",
-        # What finance acts on first (verdict, money, why), then where it came from.
-        column_order=(
-            "Row",
-            "Verdict",
-            "Amount",
-            "Balance",
-            *(() if currency else ("Currency",)),  # several currencies: say which
-            "Reasons",
-            "Reference",
-            "ID",
-            "As of",
-            "Refreshed",
-        ),  # fmt: skip
-        column_config={
-            "Row": st.column_config.NumberColumn(width="small"),
-            "Verdict": st.column_config.TextColumn(width="small"),
-            **money_config,
-            "As of": time_column("As of (UTC)"),
-            "Refreshed": st.column_config.CheckboxColumn(
-                width="small",
-                help="The balance was refreshed (or fetched for the first time) during this run",
-            ),
-            "Reasons": st.column_config.TextColumn(width="large"),
-        },
-    )
-    selected = list(picked.selection.rows) if picked else []
-    if selected and selected[0] < len(view):
-        row = view.iloc[selected[0]]
-        amount = fmt(shown["amount"].iloc[selected[0]], shown["currency"].iloc[selected[0]])
-        with st.container(border=True):
-            st.markdown(
-                f"**Row {row['Row']}** · `{row['ID'] or '—'}` · {amount} · **{row['Verdict']}**"
-            )
-            st.write(row["Reasons"] or "—")
-    else:
-        st.caption("Select a row to read its reasons in full.")
-
-
-def major(amounts: pd.Series, currencies: pd.Series) -> list[float | None]:
-    """Minor units → major units per row (numbers, so the grid sorts them numerically)."""
-    return [
-        major_units(int(a), c) if pd.notna(a) and isinstance(c, str) else None
-        for a, c in zip(amounts, currencies, strict=True)
-    ]
-
-
-def fmt(amount: object, currency: object) -> str:
-    if amount is None or pd.isna(amount) or not isinstance(currency, str):  # type: ignore[call-overload]
-        return "—"
-    return format_money(int(amount), currency)  # type: ignore[call-overload]
-
-
 result = st.session_state.get(RESULT)
 given = st.session_state.get(INPUT_NOW)
 if result is not None and given is not None and given != st.session_state.get(RESULT_INPUT):
@@ -478,8 +364,8 @@ if result is not None and given is not None and given != st.session_state.get(RE
 if isinstance(result, batch_result.BatchResult):
     frame = result.to_frame()
     summary(result)
-    errors(frame)
-    table(frame)
+    rows_view.errors(frame)
+    rows_view.table(frame, st.session_state.get(JOB, ""))
     st.download_button(
         "Download results (CSV)",
         # built (and audited as balances.batch_export) on the click

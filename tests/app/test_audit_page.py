@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -223,3 +224,33 @@ def test_the_table_fits_the_page_at_1400_px_without_a_sideways_scroll() -> None:
     assert all(isinstance(w, int) for w in widths.values()), widths
     assert sum(widths.values()) + ROW_PICKER <= PAGE_WIDTH, widths
     assert widths["target"] >= 100  # a job's target ("intents.sync-…") is read, not guessed
+
+
+def test_a_picked_entry_reads_in_full_below_the_table() -> None:
+    """The table cuts the target, the message, Stripe's request ID and the parameters at
+    1,400 px; a picked row shows every one of them whole, the parameters in words and as JSON."""
+    tag = f"balances.batch_check-{secrets.token_hex(16)}-29943122"  # a job's long target
+    message = "Checked 4 of 6 rows; 2 errors; $3,704.31 at risk of $12,345.67 planned in all."
+    params = {"amount": 370431, "currency": "usd", "file": "debits.csv", "rows": 6}
+    audit.record(
+        engine(), actor=Actor(username="finance", role="finance"), action="jobs.end",
+        target=tag, outcome="error", params=params, message=message,
+        stripe_request_id=f"req_{secrets.token_hex(12)}", idempotency_key=f"idem-{tag}",
+    )  # fmt: skip
+    at = open_page(PAGE, "admin")
+    at.text_input(key="audit_target").set_value(tag).run()
+    assert "Select a row to read the whole entry" in texts(at)
+    assert len(at.json) == 0  # nothing picked: no parameters drawn
+    at.session_state["audit_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    no_exceptions(at)
+    row = table(at).iloc[0]
+    shown = texts(at)
+    assert f"Target: `{tag}`" in shown  # whole: the column cut it to "balances.batch_c"
+    assert f"Stripe request ID: `{row['stripe_request_id']}`" in shown
+    assert f"Idempotency key: `idem-{tag}`" in shown and "By: `finance` as finance" in shown
+    assert "**jobs.end** · error · " in shown
+    assert message in [t.value for t in at.text]  # as written: its two $ are not math
+    assert "In words: Amount: $3,704.31" in [t.value for t in at.text]
+    assert json.loads(at.json[0].value) == params
+    assert "Select a row to read the whole entry" not in texts(at)
