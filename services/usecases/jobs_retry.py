@@ -32,11 +32,11 @@ from services.errors import Forbidden, NotFound, ValidationError
 from services.usecases.job_runs import KINDS, JobView, _retry_id, _view, job, job_of
 from services.usecases.jobs import (
     _active,
-    accounts_sync_workflow,
     batch_check_workflow,
     intents_sync_workflow,
     ownership_check_all_workflow,
 )
+from services.usecases.jobs_accounts import accounts_sync_workflow
 from services.usecases.jobs_daily import nightly_refresh_workflow, transactions_sync_workflow
 from services.usecases.jobs_outcomes import outcomes_sync_workflow
 
