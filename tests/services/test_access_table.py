@@ -290,6 +290,7 @@ TABLE: dict[str, Row] = {
     "job_runs.failed_sync": Row("conversion.view", lambda w, a: _m("job_runs").failed_sync(a, "intents.sync", last_success=None)),
     "job_runs.queue_counts": Row("jobs.view", lambda w, a: _m("job_runs").queue_counts(a)),
     "jobs_retry.retried_as": Row(ANYONE, lambda w, a: _m("jobs_retry").retried_as(a, FAILED_JOB)),
+    "jobs_retry.tried_again_listed": Row("jobs.view", lambda w, a: _m("jobs_retry").tried_again_listed(a, [])),
     "jobs_retry.tried_again_for": Row(ANYONE, lambda w, a: _m("jobs_retry").tried_again_for(a, f"{FAILED_JOB}-retry1")),
     "webhooks.status": Row(ANYONE, lambda w, a: _m("webhooks").status(a)),
     "webhooks.recent_events": Row("jobs.view", lambda w, a: _m("webhooks").recent_events(a)),
