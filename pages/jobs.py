@@ -256,7 +256,8 @@ def board() -> None:
         + (f"; {hooks.failed} failed" if hooks and hooks.failed else ""),
     )
     everything = runtime.call(jobs.recent_jobs, actor, limit=LISTED) or []
-    again = jobs_retry.tried_again_as(everything)  # failed jobs a retry took over
+    # failed jobs a retry took over (also by a job the table does not list)
+    again = runtime.call(jobs_retry.tried_again_listed, actor, everything) or {}
     takers = {j.id for j in again.values()}  # retries, and running jobs that answered one
     # A failed job that a retry took over is not offered again (its retry, if it failed, is).
     failed = [j for j in everything if j.status == "failed" and j.id not in again]

@@ -30,6 +30,9 @@ class JobRecord(SQLModel, table=True):
         Index("ix_jobs_actor_kind_created", "actor", "kind", "created_at"),
         # the Failed tile: failures no one has tried again, counted from the index alone
         Index("ix_jobs_status_retried", "status", "retried_as"),
+        # a sync's newest ended job (the failed-sync line on four pages, each run): the last
+        # entry of the kind's ended jobs, not a walk and a sort of every job of that kind
+        Index("ix_jobs_kind_finished", "kind", "finished_at"),
     )
 
     id: str = Field(primary_key=True)

@@ -359,7 +359,9 @@ def update_job(engine: Engine, job_id: str, **changes: Any) -> None:
 
 
 def newest_ended(engine: Engine, kind: str) -> JobRecord | None:
-    """The newest job of ``kind`` that ended (succeeded or failed), by when it ended."""
+    """The newest job of ``kind`` that ended (succeeded or failed), by when it ended: read
+    backwards along ``ix_jobs_kind_finished`` (no sort of every job of the kind; four pages ask
+    on every run)."""
     stmt = (
         select(JobRecord)
         .where(JobRecord.kind == kind, col(JobRecord.status).in_(["succeeded", "failed"]))

@@ -32,15 +32,16 @@ from services.errors import Forbidden, NotFound, ValidationError
 from services.usecases.job_runs import KINDS, JobView, _retry_id, _view, job, job_of
 from services.usecases.jobs import (
     _active,
-    accounts_sync_workflow,
     batch_check_workflow,
     intents_sync_workflow,
     ownership_check_all_workflow,
 )
+from services.usecases.jobs_accounts import accounts_sync_workflow
 from services.usecases.jobs_daily import nightly_refresh_workflow, transactions_sync_workflow
 from services.usecases.jobs_outcomes import outcomes_sync_workflow
 
-__all__ = ["retried_as", "retry_job", "tried_again_as", "tried_again_for", "why_not_retried"]
+__all__ = ["retried_as", "retry_job", "tried_again_as", "tried_again_for", "tried_again_listed",
+           "why_not_retried"]
 
 # Kinds whose retry answers with any queued or running job of the kind (it does the same work).
 SHARED_WORK = ("accounts.sync", "intents.sync", "ownership.check_all", "transactions.sync",
@@ -83,6 +84,39 @@ def tried_again_as(views: Sequence[JobView]) -> dict[str, JobView]:
             seen.add(last.id)
             last = taker(last)
     return found
+
+
+TAKER_READS = 3  # queries for takers past the list: one each link of a line (one, nearly always)
+
+
+def tried_again_listed(actor: Actor, listed: Sequence[JobView]) -> dict[str, JobView]:
+    """:func:`tried_again_as` for the jobs a page lists (newest first), also when the job that
+    took a failure over is not among them: a running sync that answered a retry started before
+    the newest 200 jobs the Jobs page lists, and the failure read as unhandled (no "Tried again"
+    line, offered again, outside the Failed tile's count). The takers missing from ``listed``
+    are read in one query by primary key (a failed one's own taker, if missing too, in one more),
+    only those ``actor`` may see (as :func:`~services.usecases.job_runs.recent_jobs`)."""
+    actor = require(actor, "jobs.view")
+    views, known = list(listed), {view.id for view in listed}
+    missing = _missing_takers(views, known)
+    for _ in range(TAKER_READS):
+        if not missing:
+            break
+        stmt = select(JobRecord).where(col(JobRecord.id).in_(sorted(missing)))
+        with session_scope(engine.bound().engine) as session:
+            rows = list(session.exec(stmt).all())
+        found = [_view(r) for r in rows if actor.can("audit.view")
+                 or (r.kind in KINDS and actor.can(KINDS[r.kind][1]))]
+        found.sort(key=lambda view: view.created_at, reverse=True)
+        known |= missing
+        views += found  # past the list, so older than every listed job (newest first holds)
+        missing = _missing_takers(found, known)
+    shown = {view.id for view in listed}
+    return {failed: taker for failed, taker in tried_again_as(views).items() if failed in shown}
+
+
+def _missing_takers(views: Sequence[JobView], known: set[str]) -> set[str]:
+    return {v.retried_as for v in views if v.status == "failed" and v.retried_as} - known
 
 
 def retried_as(actor: Actor, job_id: str) -> JobView | None:

@@ -226,22 +226,35 @@ def webhooks_settled(timeout: float = 20.0) -> None:
 
 def jobs_settled(at: AppTest | None = None, timeout: float = 60.0) -> AppTest | None:
     """Wait until no background job is queued or running, then rerun ``at`` (a page that
-    started a job draws what it stored). Pages follow jobs, so a test waits for them here."""
+    started a job draws what it stored). Pages follow jobs, so a test waits for them here.
+    Every unfinished job counts, however many jobs were started after it (the newest 20 only
+    let a job pushed past them by a busy test end the wait early)."""
     import time
 
-    from services.auth import Actor
-    from services.usecases import jobs
-
     shared_app()
-    admin = Actor(username="apptest-admin", role="admin")
     deadline = time.monotonic() + timeout
-    while any(j.active for j in jobs.recent_jobs(admin, limit=20)):
+    while unfinished_jobs():
         if time.monotonic() > deadline:
-            raise AssertionError(f"jobs still running after {timeout} s")
+            raise AssertionError(f"jobs still running after {timeout} s: {unfinished_jobs()}")
         time.sleep(0.1)
     if at is not None:
         at.run()
     return at
+
+
+FINISHED = ("succeeded", "failed")  # a job's status once it ended
+
+
+def unfinished_jobs() -> list[str]:
+    """The IDs of every job in the shared store that has not finished (queued or running)."""
+    from sqlmodel import col, select
+
+    from services.adapters.job_models import JobRecord
+    from services.adapters.store import session_scope
+
+    stmt = select(JobRecord.id).where(col(JobRecord.status).not_in(FINISHED))
+    with session_scope(shared_app().engine) as session:
+        return list(session.exec(stmt).all())
 
 
 def force_faults(mode: str, count: int, *, seconds: float | None = None) -> None:

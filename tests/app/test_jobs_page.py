@@ -293,3 +293,47 @@ def test_the_id_column_reads_the_whole_id_after_its_kind() -> None:
     assert job_id.endswith(shown) and not shown.startswith("intents.sync"), shown
     width = column_config(table)["ID"]["width"]
     assert width >= 6.75 * len(shown) + 16, (width, shown)
+
+
+def test_a_failure_taken_over_by_a_sync_past_the_listed_jobs_links_to_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A failed sync tried again while a sync of its kind ran names that one (``retried_as``);
+    when the running sync was older than the newest 200 jobs the table lists, the failed row
+    read unlinked, the picker offered it again and the Failed filter listed it, though the tile
+    no longer counted it. The row now says what became of the sync that took it over."""
+    from services.adapters import jobs as engine
+    from services.usecases import jobs
+    from tests.app.conftest import shared_app
+
+    running = f"intents.sync-apptestpast{time.time_ns()}"
+    engine.create_job(
+        shared_app().engine, running, kind="intents.sync", label="Intent sync", actor="admin",
+        role="admin", params={"full": False, "window": 1, "data": 0},
+    )
+    engine.update_job(shared_app().engine, running, status="running", message="Test row.")
+    try:
+        failed = _failed_intent_sync("takenpast")
+        engine.mark_retried(shared_app().engine, failed, running)  # as retry_job does then
+        listed = jobs.recent_jobs
+
+        def past_the_list(*args: object, **kwargs: object) -> list[jobs.JobView]:
+            return [j for j in listed(*args, **kwargs) if j.id != running]  # type: ignore[arg-type]
+
+        monkeypatch.setattr(jobs, "recent_jobs", past_the_list)  # as if it were past 200
+        at = open_page(PAGE, "admin")
+        no_exceptions(at)
+        assert running not in jobs_listed(at)
+        frame = at.dataframe[0].value
+        row = frame[frame["ID"] == failed].iloc[0]
+        assert row["Message"].startswith(f"Tried again: running ({running}) · this run failed"), (
+            row["Message"]
+        )
+        offered = [o for s in at.selectbox if s.key == "jobs_retry_pick" for o in s.options]
+        assert not any(failed in o for o in offered), offered
+        at.segmented_control(key="jobs_filter").set_value("failed").run()
+        assert failed not in jobs_listed(at)
+        at.segmented_control(key="jobs_filter").set_value("tried_again").run()
+        assert failed in jobs_listed(at)
+    finally:
+        engine.update_job(shared_app().engine, running, status="failed", error="Test row.")

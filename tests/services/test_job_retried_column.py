@@ -87,3 +87,53 @@ def test_the_failed_tile_is_one_query_that_reads_no_params(bound: Any) -> None:
     assert getattr(jobs_retry.retried_as(ADMIN, "a"), "id", None) == "a-retry1"
     assert getattr(jobs_retry.retried_as(ADMIN, "b"), "id", None) == "b-retry1"
     assert jobs_retry.retried_as(ADMIN, "a-retry1") is None
+
+
+def test_a_failure_taken_over_by_a_job_past_the_list_still_names_it(bound: Any) -> None:
+    """The Jobs page lists the newest 200 jobs: a running sync that answered the retries of
+    failures started after it, pushed past those 200, left each failure unlinked (offered again,
+    no "Tried again" line). The takers the list lacks are read in one query, not one a row."""
+    for taker in ("run-1", "run-2"):  # older than the list
+        engine.create_job(bound, taker, kind="intents.sync", label="Intent sync", actor="admin",
+                          role="admin", params={"full": False})
+    engine.update_job(bound, "run-1", status="running")
+    for failed, taker in (("x", "run-1"), ("y", "run-1"), ("z", "run-2")):
+        _failed(bound, failed)
+        engine.mark_retried(bound, failed, taker)  # what retry_job does while a sync runs
+    _failed(bound, "w")  # no one tried it again
+    listed = [v for v in job_runs.recent_jobs(ADMIN) if not v.id.startswith("run-")]
+    assert jobs_retry.tried_again_as(listed) == {}  # the list alone links none of them
+    seen: list[str] = []
+    listen = lambda *args: seen.append(args[2])  # noqa: E731  (the statement's SQL)
+    event.listen(bound, "before_cursor_execute", listen)
+    try:
+        again = jobs_retry.tried_again_listed(ADMIN, listed)
+    finally:
+        event.remove(bound, "before_cursor_execute", listen)
+    assert {failed: (v.id, v.status) for failed, v in again.items()} == {
+        "x": ("run-1", "running"), "y": ("run-1", "running"), "z": ("run-2", "queued")}
+    assert len(seen) == 1, seen
+    everything = job_runs.recent_jobs(ADMIN)  # all listed: no extra query, the same answer
+    event.listen(bound, "before_cursor_execute", listen)
+    try:
+        assert jobs_retry.tried_again_listed(ADMIN, everything) == jobs_retry.tried_again_as(
+            everything)
+    finally:
+        event.remove(bound, "before_cursor_execute", listen)
+    assert len(seen) == 1, seen
+
+
+def test_a_taker_past_the_list_that_failed_in_turn_leads_to_its_own(bound: Any) -> None:
+    """A line past the list: x failed, taken over by run-1, which failed too and was taken over
+    by run-2 (both older than the list): x names the newest of its line, run-2."""
+    for taker in ("run-2", "run-1"):
+        engine.create_job(bound, taker, kind="intents.sync", label="Intent sync", actor="admin",
+                          role="admin", params={"full": False})
+    engine.update_job(bound, "run-1", status="failed", error="Stripe had a temporary problem.")
+    engine.mark_retried(bound, "run-1", "run-2")
+    engine.update_job(bound, "run-2", status="running")
+    _failed(bound, "x")
+    engine.mark_retried(bound, "x", "run-1")
+    listed = [v for v in job_runs.recent_jobs(ADMIN) if v.id == "x"]
+    again = jobs_retry.tried_again_listed(ADMIN, listed)
+    assert {failed: v.id for failed, v in again.items()} == {"x": "run-2"}
