@@ -174,12 +174,19 @@ def _run_batch(
     mirrored = mirror_live.trusted_accounts(svc.engine, fca_ids, since) if since else {}
     accounts: dict[str, dict[str, Any]] = dict(mirrored)  # the resolver reads these first
     targets: dict[str, _Target] = {}
+    # Stripe's copies are written only over rows no event changed since their read began
+    # (mirror.read_mark): each ID's mark, taken unless the ID is an account already known
+    first = mirror.read_mark(svc.engine)
+    began: dict[str, int] = {}
     for done, target in enumerate(ids):
         tick(done, total, f"Looking up {done + 1:,} of {len(ids):,} IDs")
-        targets[target] = _resolve_target(gateway, target, accounts)
+        mark = None if target.strip() in accounts else mirror.read_mark(svc.engine)
+        targets[target] = found = _resolve_target(gateway, target, accounts)
+        if mark is not None and found.account_id:
+            began.setdefault(found.account_id, mark)  # the copy kept is the first one read
     for account_id, account in accounts.items():
-        if account_id not in mirrored:
-            mirror.upsert_account(svc.engine, account)
+        if account_id not in mirrored:  # the mirror's own rows are not written back
+            mirror.upsert_account(svc.engine, account, read_began=began.get(account_id, first))
     refreshed: list[str] = []
     notes: dict[str, str] = {}  # account ID -> why its refresh did not start
     missed: dict[str, tuple[str, str]] = {}  # account ID -> how its refresh gave no balance
@@ -187,10 +194,11 @@ def _run_batch(
         stale = _stale_refreshable(debits, targets, accounts, policy, svc.now())
         tick(len(ids), total, _waiting_words(len(stale), waits[0]))
         read = _Reads(svc.engine if since else None, *waits)
+        refreshing = mirror.read_mark(svc.engine)  # before the refreshes' answers and reads
         refreshed = _refresh_many(gateway, stale, accounts, read, now=svc.now(), notes=notes)
-        for account_id in refreshed:
+        for account_id in refreshed:  # Stripe's copies: the mirror's are not written back
             if read.engine is None or account_id in read.retrieved:
-                mirror.upsert_account(svc.engine, accounts[account_id])
+                mirror.upsert_account(svc.engine, accounts[account_id], read_began=refreshing)
     # Refreshed: those the bank answered with a balance (a failed or unfinished one is not).
     for account_id in [*refreshed, *notes]:
         how = "not started" if account_id in notes else balance_refresh_status(accounts[account_id])

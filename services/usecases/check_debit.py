@@ -104,17 +104,19 @@ def check_debit(
     code = _valid_money(amount, currency)
     object_id, kind = parse_id(target_id, allowed=LOOKUP_KINDS, what=what)
     stored = load_policy(svc.engine)
+    began = account_mirror.read_mark(svc.engine)  # before the read (see read_mark)
     target = debit_target(svc.gateway, object_id)
     account = target.account
     before = assess_target(account, amount, code, svc.now(), stored.policy, target.missing)
     if account is not None:
-        account_mirror.upsert_account(svc.engine, account)
+        account_mirror.upsert_account(svc.engine, account, read_began=began)
     after: Assessment | None = None
     outcome: RefreshOutcome | None = None
     wanted = (refresh_stale and before.needs_refresh) or (
         refresh_offered and before.refresh_offered
     )
     if account is not None and wanted:
+        refreshing = account_mirror.read_mark(svc.engine)  # before the refresh and its reads
         account, outcome = _refresh_and_wait(
             svc,
             actor,
@@ -124,7 +126,7 @@ def check_debit(
             clock=clock or SystemClock(),
         )
         if outcome.requested:
-            account_mirror.upsert_account(svc.engine, account)
+            account_mirror.upsert_account(svc.engine, account, read_began=refreshing)
             after = assess_debit(account, amount, code, now=svc.now(), policy=stored.policy)
     checked_at = svc.now()
     if account is not None:  # kept for "Did our check work?" (joined with the debit after it)

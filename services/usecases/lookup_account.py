@@ -21,6 +21,7 @@ def lookup(
     account(s), and a PaymentIntent's debit outcome as its webhook would keep it."""
     require(actor, "accounts.view")
     object_id, kind = parse_id(text, allowed=LOOKUP_KINDS, what=what)
+    began = mirror.read_mark(svc.engine)  # before the read (see mirror.read_mark)
     try:
         resolution = resolve(svc.gateway, object_id, details=True)
     except NotFound as err:
@@ -32,7 +33,7 @@ def lookup(
         ) from None
     for account in [resolution.account, *resolution.accounts]:
         if account:
-            mirror.upsert_account(svc.engine, account)
+            mirror.upsert_account(svc.engine, account, read_began=began)
     if resolution.kind == "payment_intent" and resolution.intent is not None:
         # What Stripe says of the debit now (its status, last_payment_error): a return whose
         # webhook is still on its way, or never synced, is planned on Returns (and linked from

@@ -113,8 +113,9 @@ def _evaluate(
     *,
     customers: dict[str, dict[str, Any] | None] | None = None,
 ) -> _Outcome:
+    began = account_mirror.read_mark(svc.engine)  # before the read (see read_mark)
     account = browse_accounts.fetch_account(svc, account_id, expand_ownership=True)
-    account_mirror.upsert_account(svc.engine, account)
+    account_mirror.upsert_account(svc.engine, account, read_began=began)
     owners = _owners_of(svc, account)
     customer = _customer_of(svc, account, customers)
     match = match_owners(customer or {}, owners)

@@ -107,6 +107,7 @@ def _change_subscription(
             if subscribe
             else svc.gateway.unsubscribe_transactions
         )
+        began = account_mirror.read_mark(svc.engine)  # before Stripe's answer or the read back
         settled = settle(  # no answer in time: the account's subscriptions say what happened
             lambda: change(fca, idempotency_key=key),
             lambda: browse_accounts.fetch_account(svc, fca),
@@ -121,7 +122,7 @@ def _change_subscription(
         else:
             ctx.message = "Unsubscribed from transactions."
         ctx.request_id = svc.gateway.last_request_id
-        account_mirror.upsert_account(svc.engine, account)
+        account_mirror.upsert_account(svc.engine, account, read_began=began)
     return account
 
 
@@ -251,8 +252,9 @@ def sync_part(
 def _begin(svc: Services, fca: str, retry: Backoff | None) -> dict[str, Any]:
     """The first part: the account (before any listing, so the cursor saved is never newer
     than the rows fetched) and where its listing starts."""
+    began = account_mirror.read_mark(svc.engine)  # before the read (see read_mark)
     account = patiently(lambda: browse_accounts.fetch_account(svc, fca), retry)
-    account_mirror.upsert_account(svc.engine, account)
+    account_mirror.upsert_account(svc.engine, account, read_began=began)
     refresh_info = transaction_refresh_of(account)
     cursor = store.cursor_for(svc.engine, fca)
     before = cursor.cursor if cursor else None

@@ -132,8 +132,9 @@ def transaction_status(
     """Live subscription/refresh state of the account plus where the local mirror stands."""
     require(actor, "transactions.view")
     fca, _ = parse_id(account_id, allowed=ACCOUNT_KIND, what=what)
+    began = account_mirror.read_mark(svc.engine)  # before the read (see read_mark)
     account = browse_accounts.fetch_account(svc, fca)
-    account_mirror.upsert_account(svc.engine, account)
+    account_mirror.upsert_account(svc.engine, account, read_began=began)
     return status_of(svc.engine, account, now=svc.now(), actor=actor)
 
 

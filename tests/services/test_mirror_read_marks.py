@@ -22,7 +22,18 @@ from services.adapters.models import AccountRecord
 from services.adapters.store import _write, session_scope
 from services.rules import bank_account
 from services.rules.bank_account import flatten_account
-from services.usecases import browse_accounts, refresh_balance, sync_accounts
+from services.rules.debit_csv import parse_debits_csv
+from services.usecases import (
+    browse_accounts,
+    check_batch,
+    check_debit,
+    lookup_account,
+    refresh_balance,
+    review_ownership,
+    sync_accounts,
+    sync_transactions,
+    view_transactions,
+)
 from tests.services.test_accounts import make_customer
 from tests.services.test_accounts_sync_edges import account_obj, event, stored
 
@@ -59,6 +70,23 @@ def disconnect_event(engine: Any, account: dict[str, Any]) -> Callable[[], None]
     return apply
 
 
+def once(then: Callable[[], None]) -> Callable[[], None]:
+    """``then`` on its first call only: one event applied, whatever the reads after it."""
+    done: list[bool] = []
+
+    def first() -> None:
+        if not done:
+            done.append(True)
+            then()
+
+    return first
+
+
+def meanwhile(svc: Any, call: str, then: Callable[[], None]) -> Any:
+    """``svc`` whose gateway runs ``then`` after each ``call`` answered (:class:`Meanwhile`)."""
+    return replace(svc, gateway=Meanwhile(svc.gateway, call, then))
+
+
 def status_of(engine: Any, account_id: str) -> str:
     return str(stored(engine, AccountRecord, account_id).status)
 
@@ -67,6 +95,14 @@ def linked(gateway: Any, simulator: Any) -> tuple[dict[str, Any], dict[str, Any]
     customer, accounts = make_customer(gateway, simulator, accounts=1)
     assert accounts[0]["status"] == "active"
     return customer, accounts[0]
+
+
+@pytest.fixture
+def mirrored(store_svc: Any, gateway: Any, simulator: Any) -> dict[str, Any]:
+    """A linked account, mirrored as active before the test's read begins."""
+    _, account = linked(gateway, simulator)
+    account_mirror.upsert_account(store_svc.engine, account)
+    return account
 
 
 @pytest.mark.parametrize("walk", ["chunk", "customer"])
@@ -117,14 +153,10 @@ def test_a_walk_copy_still_wins_when_no_event_changed_the_row_since_it_read(
 
 
 def test_the_accounts_page_read_does_not_undo_a_disconnect_applied_while_it_read(
-    store_svc: Any, gateway: Any, simulator: Any, ops: Any
+    store_svc: Any, mirrored: dict[str, Any], ops: Any
 ) -> None:
-    _, account = linked(gateway, simulator)
-    engine = store_svc.engine
-    account_mirror.upsert_account(engine, account)
-    svc = replace(
-        store_svc, gateway=Meanwhile(gateway, "retrieve_account", disconnect_event(engine, account))
-    )
+    engine, account = store_svc.engine, mirrored
+    svc = meanwhile(store_svc, "retrieve_account", disconnect_event(engine, account))
     browse_accounts.account_detail(svc, ops, account["id"])
     assert status_of(engine, account["id"]) == "disconnected"
     browse_accounts.account_detail(store_svc, ops, account["id"])  # read after it: Stripe's word
@@ -132,33 +164,25 @@ def test_the_accounts_page_read_does_not_undo_a_disconnect_applied_while_it_read
 
 
 def test_a_refresh_poll_does_not_undo_a_disconnect_applied_while_it_read(
-    store_svc: Any, gateway: Any, simulator: Any, ops: Any
+    store_svc: Any, mirrored: dict[str, Any], ops: Any
 ) -> None:
     """The Accounts page polls a running refresh every few seconds: each poll is a read."""
-    _, account = linked(gateway, simulator)
-    engine = store_svc.engine
-    account_mirror.upsert_account(engine, account)
-    meanwhile = Meanwhile(gateway, "retrieve_account", disconnect_event(engine, account))
-    refresh_balance.refresh_status(
-        replace(store_svc, gateway=meanwhile), ops, account["id"], "balance"
-    )
+    engine, account = store_svc.engine, mirrored
+    svc = meanwhile(store_svc, "retrieve_account", disconnect_event(engine, account))
+    refresh_balance.refresh_status(svc, ops, account["id"], "balance")
     assert status_of(engine, account["id"]) == "disconnected"
 
 
 def test_the_incremental_syncs_re_read_does_not_undo_a_disconnect_applied_while_it_read(
-    store_svc: Any, gateway: Any, simulator: Any
+    store_svc: Any, mirrored: dict[str, Any]
 ) -> None:
     """An event rendered in another API version is read again; the ``disconnected`` event (in
     ours) is applied while that read waits: the re-read copy leaves the row disconnected."""
-    _, account = linked(gateway, simulator)
-    engine = store_svc.engine
-    account_mirror.upsert_account(engine, account)
+    engine, account = store_svc.engine, mirrored
     other_version = event("financial_connections.account.refreshed_balance", account, 1_700_000_100)
     other_version["api_version"] = "2025-03-31.basil"
     changes = account_mirror.changes_in([other_version])
-    svc = replace(
-        store_svc, gateway=Meanwhile(gateway, "retrieve_account", disconnect_event(engine, account))
-    )
+    svc = meanwhile(store_svc, "retrieve_account", disconnect_event(engine, account))
     sync_accounts.reread(svc, changes)
     account_mirror.apply_changes(engine, changes)
     assert status_of(engine, account["id"]) == "disconnected"
@@ -169,6 +193,101 @@ def test_the_incremental_syncs_re_read_does_not_undo_a_disconnect_applied_while_
     row = stored(engine, AccountRecord, account["id"])
     assert row.status == "active"
     assert row.event_mark == data_version.read(engine, data_version.ACCOUNTS)
+
+
+def _batch(svc: Any, actor: Any, *ids: str, refresh: bool = False) -> Any:
+    planned, _ = parse_debits_csv("id,amount\n" + "\n".join(f"{i},1.00" for i in ids))
+    return check_batch.run_batch(
+        svc, actor, planned, refresh_stale=refresh, max_requests_per_second=1_000
+    )
+
+
+# The other reads that write the account they read: (the gateway call that reads, the read).
+DIRECT_READS: dict[str, tuple[str, Callable[[Any, Any, str], object]]] = {
+    "check_debit": (
+        "retrieve_account",
+        lambda svc, who, fca: check_debit.check_debit(svc, who, fca, 100, "usd"),
+    ),
+    "check_batch": ("retrieve_account", _batch),
+    "lookup_account": ("retrieve_account", lookup_account.lookup),
+    "review_ownership": ("retrieve_account", review_ownership.check_account),
+    "view_transactions": ("retrieve_account", view_transactions.transaction_status),
+    "sync_transactions": ("retrieve_account", sync_transactions.sync_or_wait),
+    "subscribe_transactions": (
+        "subscribe_transactions",
+        lambda svc, who, fca: sync_transactions.subscribe(
+            svc, who, fca, idempotency_key=f"test-{secrets.token_hex(6)}"
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("path", sorted(DIRECT_READS))
+def test_a_direct_read_does_not_undo_a_disconnect_applied_while_it_read(
+    store_svc: Any, mirrored: dict[str, Any], admin: Any, path: str
+) -> None:
+    """The ``disconnected`` event is applied after Stripe answered the read, before its write:
+    the row stays disconnected. Read again afterwards, Stripe's word (still active in the
+    sandbox) wins: the event was applied before that read began."""
+    call, read = DIRECT_READS[path]
+    engine, fca = store_svc.engine, mirrored["id"]
+    read(meanwhile(store_svc, call, disconnect_event(engine, mirrored)), admin, fca)
+    assert status_of(engine, fca) == "disconnected"
+    read(store_svc, admin, fca)
+    assert status_of(engine, fca) == "active"
+
+
+@pytest.fixture
+def never_fetched(store_svc: Any, gateway: Any, simulator: Any) -> dict[str, Any]:
+    """A linked account with no balance yet (a check refreshes it), mirrored as active."""
+    _, accounts = make_customer(gateway, simulator, accounts=1, prefetch=[])
+    account_mirror.upsert_account(store_svc.engine, accounts[0])
+    return accounts[0]
+
+
+REFRESHING_CHECKS: dict[str, Callable[[Any, Any, str], object]] = {
+    "check_debit": lambda svc, who, fca: check_debit.check_debit(
+        svc, who, fca, 100, "usd", refresh_stale=True, wait_seconds=5
+    ),
+    "check_batch": lambda svc, who, fca: _batch(svc, who, fca, refresh=True),
+}
+
+
+@pytest.mark.parametrize("path", sorted(REFRESHING_CHECKS))
+def test_a_checks_refresh_does_not_undo_a_disconnect_applied_while_it_ran(
+    store_svc: Any, never_fetched: dict[str, Any], admin: Any, path: str
+) -> None:
+    """The event is applied once Stripe answered the refresh: neither that answer nor the
+    reads of the refresh after it put "active" back."""
+    engine, fca = store_svc.engine, never_fetched["id"]
+    svc = meanwhile(store_svc, "refresh_account", once(disconnect_event(engine, never_fetched)))
+    REFRESHING_CHECKS[path](svc, admin, fca)
+    assert status_of(engine, fca) == "disconnected"
+
+
+@pytest.mark.parametrize("path", sorted(REFRESHING_CHECKS))
+def test_a_checks_refresh_still_wins_over_an_event_applied_before_it_began(
+    store_svc: Any, never_fetched: dict[str, Any], admin: Any, path: str
+) -> None:
+    """The event is applied while the check's first read waits (so that write leaves the row),
+    before the refresh began: the refresh's copy, read after it, is written."""
+    engine, fca = store_svc.engine, never_fetched["id"]
+    svc = meanwhile(store_svc, "retrieve_account", once(disconnect_event(engine, never_fetched)))
+    REFRESHING_CHECKS[path](svc, admin, fca)
+    assert status_of(engine, fca) == "active"
+    assert stored(engine, AccountRecord, fca).raw.get("balance")  # the refreshed copy
+
+
+def test_a_batch_reads_each_id_after_its_own_mark(
+    store_svc: Any, mirrored: dict[str, Any], gateway: Any, simulator: Any, admin: Any
+) -> None:
+    """An event applied while an earlier ID of the batch was read was applied before this
+    account's read began: the batch's copy of it is written (not left for the batch's start)."""
+    _, earlier = linked(gateway, simulator)
+    engine, fca = store_svc.engine, mirrored["id"]
+    svc = meanwhile(store_svc, "retrieve_account", once(disconnect_event(engine, mirrored)))
+    _batch(svc, admin, earlier["id"], fca)
+    assert status_of(engine, fca) == "active"
 
 
 def test_the_store_checks_the_mark_inside_the_write_itself(engine: Any) -> None:
