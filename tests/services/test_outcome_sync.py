@@ -82,9 +82,9 @@ def test_a_first_run_reads_a_return_whose_intent_was_updated_since_from_its_list
     no reason and skipped it, so Returns never counted it. The listing expands each intent's
     latest charge, whose failure_code still says why: in the same one request per page."""
     import stripe
-    from sandbox.client import Simulator
 
     from bootstrap import SANDBOX_KEY
+    from sandbox.client import Simulator
 
     pi_id, fca = returned_debit(svc, box)
     client = stripe.StripeClient(SANDBOX_KEY, base_addresses={"api": box.base_url})
