@@ -26,6 +26,7 @@ import pandas as pd
 
 from services.rules.clock import unix_seconds
 from services.rules.intent_fields import mapping, verification_method
+from services.rules.returns import attempt_error
 
 __all__ = [
     "FUNNEL_COLUMNS",
@@ -294,9 +295,17 @@ def _payment_method(intent: Mapping[str, Any], kind: str) -> Mapping[str, Any] |
     found = intent.get("payment_method")
     if found:
         return found if isinstance(found, Mapping | str) else None
-    error_field = "last_setup_error" if kind == "setup_intent" else "last_payment_error"
-    failed = mapping(intent.get(error_field)).get("payment_method")
+    failed = _attempt_error(intent, kind).get("payment_method")
     return failed if isinstance(failed, Mapping | str) and failed else None
+
+
+def _attempt_error(intent: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
+    """A SetupIntent's ``last_setup_error`` (it makes no charge); a PaymentIntent's
+    ``last_payment_error``, else its expanded failed latest charge's (Stripe clears the error
+    when the intent is updated after the attempt: :func:`attempt_error`)."""
+    if kind == "setup_intent":
+        return mapping(intent.get("last_setup_error"))
+    return attempt_error(intent)
 
 
 def _path(
@@ -328,8 +337,7 @@ def _stage(intent: Mapping[str, Any], kind: str, *, now: int, abandon_after: int
         return "succeeded"
     if status == "canceled":
         return "abandoned" if intent.get("cancellation_reason") == "abandoned" else "canceled"
-    error_field = "last_setup_error" if kind == "setup_intent" else "last_payment_error"
-    if status == "requires_payment_method" and intent.get(error_field):
+    if status == "requires_payment_method" and _attempt_error(intent, kind):
         return "failed"
     waiting = status in ("requires_payment_method", "requires_confirmation")
     if waiting and now - int(intent["created"]) > abandon_after:

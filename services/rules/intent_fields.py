@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from services.rules.returns import attempt_error
+
 UNKNOWN_FLOW = "unknown"
 
 
@@ -76,7 +78,16 @@ def waiting_for_microdeposits(intent: Mapping[str, Any]) -> bool:
 
 
 def last_error(intent: Mapping[str, Any]) -> str | None:
-    error = mapping(intent.get("last_setup_error") or intent.get("last_payment_error"))
+    """Why the intent's last attempt failed, in Stripe's words: a SetupIntent's
+    ``last_setup_error`` (it makes no charge); a PaymentIntent's ``last_payment_error``, else,
+    once Stripe cleared that (the intent was updated since) and while the intent is still back
+    from the attempt, its failed latest charge's when expanded (:func:`attempt_error`)."""
+    if kind_of(intent) == "setup_intent":
+        error = mapping(intent.get("last_setup_error"))
+    elif intent.get("status") in ("requires_payment_method", "canceled"):
+        error = attempt_error(intent)
+    else:  # a new attempt is under way or done: a cleared error is history
+        error = mapping(intent.get("last_payment_error"))
     if not error:
         return None
     return str(error.get("message") or error.get("code") or "failed")

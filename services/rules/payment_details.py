@@ -85,8 +85,11 @@ def manual_verification(intent: Mapping[str, Any] | None) -> str:
     if status == "canceled":
         return "never verified: the intent was canceled"
     failure = failure_of(intent)
-    if failure is not None and failure.ret is not None:  # the debit reached the bank
+    # The debit reached the bank: a return, or a failure only its charge still tells (Stripe
+    # cleared last_payment_error): a charge is made on a verified account only.
+    if failure is not None and (failure.ret is not None or failure.charge):
         return "verified by microdeposits"
+    # A verification failure is in the intent's own error: never a charge's failure_code.
     error = _map(intent.get("last_setup_error") or intent.get("last_payment_error"))
     if error:
         return f"not verified: {str(error.get('message') or error.get('code')).rstrip('.')}"

@@ -130,6 +130,8 @@ def outcome_of(pi: Mapping[str, Any]) -> Outcome | None:
         tried = error.get("payment_method")  # a charge's may be its ID only
         pm = tried if isinstance(tried, Mapping) else {"id": tried or pm}
     bank = pm.get("us_bank_account") if isinstance(pm, Mapping) else None
+    if not isinstance(bank, Mapping):  # the charge's copy: bank name and last 4, no FC account
+        bank = _get(pi, "latest_charge", "payment_method_details", ACH)
     blocked = _get(bank, "status_details", "blocked")
     status = pi.get("status")
     ret = None

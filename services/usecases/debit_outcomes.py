@@ -47,6 +47,7 @@ from services.rules.nacha import Return
 from services.rules.returns import Outcome, attempt_error, outcome_of, sync_words
 
 __all__ = [
+    "EXPAND",
     "OUTCOME_EVENTS",
     "OutcomeSync",
     "count_behind",
@@ -65,6 +66,11 @@ OUTCOME_EVENTS = (
     "payment_intent.succeeded",
     "payment_intent.payment_failed",
 )
+# What a PaymentIntent is read with for its debit outcome: the payment method (institution, FC
+# account, block) and the latest charge, whose failure_code is all that still says why a debit
+# came back once Stripe cleared last_payment_error (the intent was updated after its return:
+# rules.returns.attempt_error). Expanding costs no request: a list page stays one call.
+EXPAND = ("payment_method", "latest_charge")
 SYNC_NAME = "debit_outcomes"
 WINDOW_SECONDS = 90 * 86_400
 STATE = (
@@ -293,11 +299,11 @@ def sync_outcomes(
     patient: bool = False,
 ) -> OutcomeSync:
     """Read PaymentIntent outcome events since the cursor, then the intents they name with their
-    payment method expanded; on the first run (or ``full``) also every PaymentIntent created in
-    the last 90 days, since Stripe's event list reaches back 30 days only (audited
-    ``returns.sync``). ``progress(done, total, message)`` hears how far it got (a job's row).
-    ``patient`` (the job) asks again for a page or intent Stripe failed to answer, as the intent
-    sync's does (:func:`services.usecases.sync_intents.sync_intents`)."""
+    payment method and latest charge expanded (:data:`EXPAND`); on the first run (or ``full``)
+    also every PaymentIntent created in the last 90 days, listed so expanded, since Stripe's
+    event list reaches back 30 days only (audited ``returns.sync``). ``progress(done, total,
+    message)`` hears how far it got (a job's row). ``patient`` (the job) asks again for a page
+    or intent Stripe failed to answer, as the intent sync's does (:func:`services.usecases.sync_intents.sync_intents`)."""
     report = progress or (lambda done, total, message: None)
     retry = REQUEST_RETRY if patient else None
     with audited(svc.engine, actor=actor, action="returns.sync", params={"full": full}) as ctx:
@@ -314,12 +320,12 @@ def sync_outcomes(
         for event in events:
             _note(seen, _object_id(event), record_event(svc.engine, event))
         # Events carry the intent unexpanded: read each named intent once more, expanded, for
-        # the payment method (institution, FC account, block).
+        # the payment method (institution, FC account, block) and the latest charge (EXPAND).
         named = {str((e.get("data") or {}).get("object", {}).get("id")) for e in events}
         named.discard("None")
         for n, intent_id in enumerate(sorted(named), 1):
             pi = patiently(
-                partial(svc.gateway.retrieve_payment_intent, intent_id, expand=["payment_method"]),
+                partial(svc.gateway.retrieve_payment_intent, intent_id, expand=EXPAND),
                 retry,
             )
             _note(seen, intent_id, record_payment_intent(svc.engine, pi, at=now))
@@ -328,7 +334,7 @@ def sync_outcomes(
             # Stripe keeps events for 30 days only: on the first (or a full) run, the debits of
             # the whole window are read from the PaymentIntent list itself.
             listed = svc.gateway.iter_payment_intents(
-                created_gte=since, expand=["payment_method"], page_retry=retry
+                created_gte=since, expand=EXPAND, page_retry=retry
             )
             for pi in listed:
                 if str(pi.get("id")) not in named:

@@ -7,8 +7,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from sqlmodel import select
+
 from services.adapters import account_mirror
-from services.adapters.models import DebitOutcomeRecord
+from services.adapters.job_models import WebhookEventRecord
+from services.adapters.models import DebitOutcomeRecord, IntentRecord
 from services.adapters.store import read_sync_cursor, session_scope
 from services.auth import SYSTEM
 from services.usecases import debit_outcomes, sync_accounts
@@ -80,3 +83,54 @@ def test_a_return_reaches_the_outcome_mirror_by_webhook_without_a_sync(fcops: An
     )  # fmt: skip
     assert row.returned_at is not None and row.account_id and row.institution
     assert read_sync_cursor(app.engine, debit_outcomes.SYNC_NAME) == cursor, "no sync ran"
+
+
+def _wait_for(app: Any, pi_id: str, *types: str) -> DebitOutcomeRecord | None:
+    """The outcome row once the intent's events of ``types`` are received and processed."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with session_scope(app.engine) as session:
+            events = [e for e in session.exec(select(WebhookEventRecord))
+                      if e.payload.get("data", {}).get("object", {}).get("id") == pi_id]  # fmt: skip
+        done = {e.type for e in events if e.status != "received"}
+        if set(types) <= done and not [e for e in events if e.status == "received"]:
+            break
+        time.sleep(0.1)
+    return stored(app, pi_id)
+
+
+def test_a_later_event_of_a_return_updated_since_still_records_it_from_the_charge(
+    fcops: Any,
+) -> None:
+    """A return fcops missed (its payment_failed event never processed: the row is removed to
+    stand for that), whose intent was then updated (Stripe clears last_payment_error) and
+    canceled: the canceled event's intent, re-read with only its payment method expanded, said
+    no reason, and the return stayed unknown. The re-read (one request, as before) expands the
+    latest charge too, whose failure_code still says why."""
+    import stripe
+
+    from bootstrap import SANDBOX_KEY
+
+    app, _ = fcops
+    pi_id = returned_debit(app)
+    first = _wait_for(app, pi_id, "payment_intent.processing", "payment_intent.payment_failed")
+    assert first is not None and first.status == "returned"
+    with session_scope(app.engine) as session:
+        session.delete(session.get(DebitOutcomeRecord, pi_id))
+    client = stripe.StripeClient(SANDBOX_KEY, base_addresses={"api": app.sandbox.base_url})
+    client.v1.payment_intents.update(pi_id, params={"metadata": {"crm_note": "called"}})
+    client.v1.payment_intents.cancel(pi_id)
+    now = client.v1.payment_intents.retrieve(pi_id, params={"expand": ["latest_charge"]})
+    assert now.status == "canceled" and now.last_payment_error is None
+
+    row = _wait_for(app, pi_id, "payment_intent.canceled")
+
+    assert row is not None, "the canceled event's re-read did not find the return"
+    assert (row.status, row.failure_code, row.return_code) == (
+        "returned", "insufficient_funds", "R01/R09",
+    )  # fmt: skip
+    bank = now.latest_charge.payment_method_details.us_bank_account
+    assert (row.institution, row.last4) == (bank.bank_name, bank.last4)
+    with session_scope(app.engine) as session:  # the intent is kept as the intent sync lists it
+        record = session.get(IntentRecord, pi_id)
+        assert record is not None and record.raw["latest_charge"] == now.latest_charge.id

@@ -135,6 +135,34 @@ def test_returned_debits_are_listed_with_their_payment_method_expanded(
         assert pi.latest_charge.payment_method == pi.last_payment_error.payment_method.id
 
 
+def test_a_return_updated_since_is_listed_with_its_reason_on_the_expanded_charge(
+    client: stripe.StripeClient, bank: SandboxHandle
+) -> None:
+    """What the outcome sync's first run reads: once the intent is updated after its return,
+    Stripe clears last_payment_error (the pinned SDK's docstring); listed with
+    ``expand[]=data.latest_charge``, each item's charge still carries ``failure_code`` and
+    ``failure_message`` (free strings on the SDK's ``Charge``) and the bank's name and last 4."""
+    si = verified_manual_pm(client, bank, "000111111113")
+    pi = debit(client, si)
+    advance(bank, 5 * DAY)
+    client.v1.payment_intents.update(pi.id, params={"metadata": {"crm_note": "called"}})
+    page = client.v1.payment_intents.list(
+        params={"limit": 100, "customer": si.customer,
+                "expand": ["data.payment_method", "data.latest_charge"]}
+    )  # fmt: skip
+    (listed,) = page.data
+    assert listed.status == "requires_payment_method" and listed.last_payment_error is None
+    charge = listed.latest_charge
+    assert isinstance(charge, stripe.Charge) and charge.status == "failed"
+    assert charge.failure_code == "account_closed" and charge.failure_message
+    assert charge.payment_method == si.payment_method
+    details = charge.payment_method_details.us_bank_account
+    assert details.last4 == "1113" and details.bank_name
+    checker = Checker()
+    checker.check(listed.to_dict(), "payment_intent")
+    assert checker.problems == []
+
+
 # --------------------------------------------------------------------------- the bank's rules
 
 

@@ -72,3 +72,44 @@ def test_the_sync_sentence_counts_add_up_to_the_intents_read() -> None:
     assert sync_words(1, 1, {"inserted": 1}).endswith(
         "1 ACH debit (1 new to fcops, 0 changed, 0 unchanged)."
     )
+
+
+def test_a_first_run_reads_a_return_whose_intent_was_updated_since_from_its_listed_charge(
+    svc: Services, box: Any, listings: list[int]  # noqa: F811
+) -> None:
+    """A debit returned 31 days ago (its events out of Stripe's 30-day reach), whose intent was
+    updated since (Stripe then clears last_payment_error): the first run's listing read it with
+    no reason and skipped it, so Returns never counted it. The listing expands each intent's
+    latest charge, whose failure_code still says why: in the same one request per page."""
+    import stripe
+
+    from bootstrap import SANDBOX_KEY
+    from sandbox.client import Simulator
+
+    pi_id, fca = returned_debit(svc, box)
+    client = stripe.StripeClient(SANDBOX_KEY, base_addresses={"api": box.base_url})
+    client.v1.payment_intents.update(pi_id, params={"metadata": {"crm_note": "called"}})
+    box.state.clock.advance(31 * 86_400)
+    listed = client.v1.payment_intents.list(params={"limit": 100, "expand": ["data.latest_charge"]})
+    pi = next(p for p in listed.data if p.id == pi_id)
+    assert pi.last_payment_error is None and pi.status == "requires_payment_method"
+    assert pi.latest_charge.failure_code == "insufficient_funds"
+    assert not client.v1.events.list(params={"limit": 100}).data, "its events are out of reach"
+    sim = Simulator(box.base_url)
+    sim.record_requests()
+
+    first = debit_outcomes.sync_outcomes(svc, FINANCE)
+
+    row = debit_outcomes.stored_rows(svc.engine, [pi_id])[pi_id]
+    assert (row.status, row.failure_code, row.return_code, row.category) == (
+        "returned", "insufficient_funds", "R01/R09", "other"
+    )  # fmt: skip
+    bank = pi.latest_charge.payment_method_details.us_bank_account
+    assert (row.payment_method, row.institution, row.last4) == (
+        pi.latest_charge.payment_method, bank.bank_name, bank.last4
+    )  # fmt: skip
+    assert row.account_id is None  # the charge names no FC account: no request per debit for it
+    assert first.inserted >= 1 and len(listings) == 1  # (earlier tests' debits share the box)
+    paths = [(e["method"], e["path"]) for e in sim.recorded_requests()["data"]]
+    assert paths.count(("GET", "/v1/payment_intents")) == 1  # one page, one request
+    assert [p for p in paths if p[1] != "/v1/payment_intents" and p[1] != "/v1/events"] == []

@@ -327,9 +327,14 @@ def test_a_charge_failure_code_fcops_has_no_return_for_is_said_in_stripes_words(
     pi = _updated_after_its_attempt(sandbox_handle, pi_id)
     assert pi.latest_charge.failure_code == "invalid_currency"
 
-    failure = lookup_account.lookup(services_ctx, OPS, pi_id).failure
+    found = lookup_account.lookup(services_ctx, OPS, pi_id)
+    failure = found.failure
 
     assert failure is not None and failure.ret is None and not failure.returned
+    # The debit was sent (a charge is made on a verified account only): not "not verified yet".
+    assert "was entered manually (verified by microdeposits)" in found.message
+    assert found.details and "verified by microdeposits" in found.details.verification
+    assert "not verified" not in found.details.verification
     assert failure.code == "invalid_currency"
     assert failure.sentence.startswith(
         "The last attempt to collect this payment failed. Stripe's code `invalid_currency` on "

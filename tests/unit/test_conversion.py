@@ -503,3 +503,25 @@ def test_the_funnel_has_a_paid_by_another_method_column_and_stages_still_add_up(
     assert sum(row[s] for s in stages) == row["started"] == 3
     assert (row["succeeded"], row["other_method"], row["manual_entry"]) == (2, 1, 1)
     assert row["conversion_rate"] == pytest.approx(2 / 3)
+
+
+def _charge(code: str | None = "insufficient_funds", status: str = "failed") -> dict[str, Any]:
+    """An expanded latest charge (``py_…``): its payment method by ID, as the SDK types it."""
+    return {"id": "py_1", "object": "charge", "status": status, "failure_code": code,
+            "failure_message": "Insufficient funds.", "payment_method": "pm_tried",
+            "payment_method_details": {"type": "us_bank_account"}}  # fmt: skip
+
+
+def test_a_payment_intent_updated_after_its_failure_stays_failed_by_its_charge() -> None:
+    """Stripe clears last_payment_error when a PaymentIntent is updated after the attempt: the
+    failed debit read as "waiting", then "abandoned". Its expanded latest charge still says it
+    failed. SetupIntents make no charge: only their own last_setup_error counts."""
+    old = NOW - 60 * DAY
+    cleared = intent("pi_u", status="requires_payment_method", method="instant", created=old,
+                     latest_charge=_charge())  # fmt: skip
+    outcome = classify_intent(cleared, now=NOW)
+    assert (outcome.stage, outcome.path) == ("failed", "instant")  # the charge's PM, by ID
+    for charge in ("py_1", _charge(None), _charge(status="succeeded")):  # says no failure
+        assert classify_intent({**cleared, "latest_charge": charge}, now=NOW).stage == "abandoned"
+    setup = intent("seti_u", status="requires_payment_method", created=old, latest_charge=_charge())
+    assert classify_intent(setup, now=NOW).stage == "abandoned"

@@ -67,3 +67,27 @@ def test_the_view_reads_microdeposits_and_the_linked_account_from_the_intent() -
     assert (view.microdeposit_type, view.arrival_date) == ("amounts", 1_800_000_000)
     assert (view.payment_method, view.financial_connections_account) == ("pm_1", "fca_1")
     assert view.verification_method == "automatic" and "secret" not in repr(view)
+
+
+def test_the_last_error_of_a_payment_intent_updated_since_is_its_failed_charges() -> None:
+    """Stripe clears last_payment_error when a PaymentIntent is updated after the attempt: the
+    Collect view's "Last error" went blank for a failed debit. Its expanded failed latest
+    charge still says why, while the intent is back from that attempt; a SetupIntent (no
+    charges) reads last_setup_error only."""
+    from services.rules.intent_fields import last_error
+
+    charge = {"id": "py_1", "status": "failed", "failure_code": "account_closed",
+              "failure_message": "The account is closed."}  # fmt: skip
+    cleared = {"id": "pi_1", "object": "payment_intent", "status": "requires_payment_method",
+               "last_payment_error": None, "latest_charge": charge}  # fmt: skip
+    assert last_error(cleared) == "The account is closed."
+    assert last_error({**cleared, "status": "canceled"}) == "The account is closed."
+    assert last_error({**cleared, "latest_charge": "py_1"}) is None  # not expanded: unknown
+    # A new attempt under way (a new method confirmed): the old charge's failure is history.
+    assert last_error({**cleared, "status": "requires_confirmation"}) is None
+    kept = {**cleared, "last_payment_error": {"message": "Closed.", "code": "account_closed"}}
+    assert last_error(kept) == "Closed."
+    setup = {"id": "seti_1", "object": "setup_intent", "status": "requires_payment_method",
+             "last_setup_error": None, "latest_charge": charge}  # fmt: skip
+    assert last_error(setup) is None
+    assert last_error({**setup, "last_setup_error": {"code": "x"}}) == "x"

@@ -177,3 +177,18 @@ def test_the_status_is_said_in_words_short_enough_for_the_card(
 
 def test_a_payment_method_has_no_status_to_say() -> None:
     assert status_words(details_of("payment_method", LINKED_PM, mode="sandbox")) is None
+
+
+def test_a_manual_debit_whose_charge_failed_was_verified_even_once_stripe_cleared_the_error() -> None:
+    """A charge is made on a verified account only. Once Stripe cleared last_payment_error (the
+    intent updated after the attempt), a failure its charge alone tells (a code fcops has no
+    return for) read "not verified yet". The "not verified: …" wording stays for the intent's
+    own error: a charge's failure_code is no verification failure."""
+    charge = {"id": "py_1", "status": "failed", "failure_code": "invalid_currency",
+              "failure_message": "Wrong currency.", "payment_method": "pm_1"}  # fmt: skip
+    cleared = {"object": "payment_intent", "status": "requires_payment_method",
+               "payment_method": None, "last_payment_error": None, "latest_charge": charge}  # fmt: skip
+    words = verification_words(MANUAL_PM, cleared)
+    assert "verified by microdeposits" in words and "not verified" not in words
+    unexpanded = {**cleared, "latest_charge": "py_1"}  # nothing says a debit was sent
+    assert "not verified yet" in verification_words(MANUAL_PM, unexpanded)

@@ -305,3 +305,18 @@ def test_a_cleared_last_payment_error_falls_back_to_the_failed_charges_known_cod
     # last_payment_error, when Stripe still has it, is what counts.
     kept = {**_cleared("pi_k", failed), "last_payment_error": {"code": "insufficient_funds"}}
     assert attempt_error(kept) == {"code": "insufficient_funds"}
+
+
+def test_a_listed_return_known_only_by_its_charge_keeps_the_bank_the_charge_names() -> None:
+    """Listed with its latest charge expanded (the SDK's ``Charge.payment_method`` is an ID and
+    cannot be expanded), a return whose last_payment_error Stripe cleared came out with no bank
+    name or last 4: the charge's ``payment_method_details.us_bank_account`` has both."""
+    failed = {"status": "failed", "failure_code": "insufficient_funds", "payment_method": "pm_l",
+              "payment_method_details": {"type": "us_bank_account", "us_bank_account": {
+                  "bank_name": "STRIPEBANK", "last4": "3453", "routing_number": "110000000"}}}  # fmt: skip
+    outcome = outcome_of(_cleared("pi_l", "py_l") | {"latest_charge": {"id": "py_l", **failed}})
+    assert outcome is not None and outcome.return_code == "R01/R09"
+    assert (outcome.payment_method, outcome.institution, outcome.last4) == (
+        "pm_l", "STRIPEBANK", "3453"
+    )  # fmt: skip
+    assert outcome.account is None and outcome.blocked_reason is None
