@@ -14,6 +14,7 @@ import pandas as pd
 
 from components.bars import count_axis, counted_bars
 from components.money import format_money
+from services.rules import wording
 from services.rules.money import exponent
 
 __all__ = ["VERDICT_COLORS", "VERDICT_LABELS", "balance_history_chart", "verdict_chart"]
@@ -99,6 +100,8 @@ def verdict_chart(counts: Mapping[str, int]) -> alt.LayerChart:
             "share": [int(counts[v]) / total if total else 0.0 for v in order],
         }
     )
+    # "75 %" as every other share in fcops (wording.percent): Vega's ".0%" said "75%"
+    data["share_shown"] = [wording.percent(v, 1) for v in data["share"]]
     labels = [VERDICT_LABELS[v] for v in order]
     base = alt.Chart(data, title="Rows per verdict").encode(
         y=alt.Y("label:N", title=None, sort=labels, axis=alt.Axis(labelOverlap=False)),
@@ -106,7 +109,7 @@ def verdict_chart(counts: Mapping[str, int]) -> alt.LayerChart:
         tooltip=[
             alt.Tooltip("label:N", title="Verdict"),
             alt.Tooltip("rows:Q", title="Rows", format=","),
-            alt.Tooltip("share:Q", title="Share of checked rows", format=".0%"),
+            alt.Tooltip("share_shown:N", title="Share of checked rows"),
         ],
     )
     color = alt.Color(

@@ -15,6 +15,7 @@ import altair as alt
 import pandas as pd
 
 from components.bars import count_axis, counted_bars
+from components.percent_axis import percent_axis
 from services.rules import wording
 from services.rules.chart_data import MIN_COUNT, OUTCOME_GROUPS, weekly_outcomes, weekly_points
 
@@ -178,7 +179,7 @@ def conversion_over_time_chart(
             field,
             type="quantitative",
             title="conversion (usable ÷ ended)",
-            axis=alt.Axis(format="%"),
+            axis=percent_axis(),
             scale=alt.Scale(domain=[0, 1]),
         )
 
@@ -306,9 +307,7 @@ def fallback_share_chart(frame: pd.DataFrame) -> alt.Chart:
                 sort=order,
                 axis=alt.Axis(labelOverlap=False, labelLimit=160),
             ),
-            x=alt.X(
-                "share:Q", stack="normalize", title="share of started", axis=alt.Axis(format="%")
-            ),
+            x=alt.X("share:Q", stack="normalize", title="share of started", axis=percent_axis()),
             color=alt.Color(
                 "route:N",
                 title="route",

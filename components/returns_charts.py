@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import altair as alt
 import pandas as pd
 
+from components.percent_axis import percent_axis
 from services.rules import wording
 from services.rules.chart_data import MIN_COUNT, flag_small_buckets
 
@@ -55,7 +56,10 @@ def return_trend_chart(
         )
 
     def y(field: str) -> alt.Y:
-        return alt.Y(field, type="quantitative", title="Return rate (%)")
+        # the rates are plotted in percent (0.5 is 0.5 %): labelled "0.5 %", as the table says
+        return alt.Y(
+            field, type="quantitative", title="Return rate", axis=percent_axis(of_one=False)
+        )
 
     line = chart(data).mark_line(invalid="break-paths-filter-domains").encode(y=y("line_pct"))
     judged = (

@@ -18,8 +18,9 @@ from components.accounts_view import CUSTOMER_COLUMNS, customers_frame
 from components.pager import chosen_page
 from components.search_row import search_row
 from pages import _runtime as runtime
+from pages._customer_search import opens_elsewhere
 from services.errors import NotFound
-from services.rules.ids import unknown_id_sentence
+from services.rules.ids import not_a_customer, unknown_id_sentence
 from services.rules.wording import counted
 from services.usecases import browse_accounts
 
@@ -28,6 +29,7 @@ SEEN = "acc_link_seen"  # the ?customer= last read or written (runtime.linked_cu
 TAKEN = "acc_hits_taken"  # (table key, row) of the results' row last taken as a pick
 GEN = "acc_hits_gen"  # part of the results table's key: a new one shows no row selected
 NAMES = "acc_customer_names"  # {cus_…: name} of the customers picked in this session
+ELSEWHERE = "acc_elsewhere"  # ids.NotACustomer: the search was given a payment, an intent…
 # A cus_ ID or a whole email is looked up in Stripe (a name is searched in the store).
 SEARCHING = "Searching for the customer…"
 ALL_INSTEAD = "Showing all accounts instead."
@@ -75,14 +77,17 @@ def search_box(svc: Any, actor: Any) -> None:
         button="Search",
     )
     if submitted:
-        found = runtime.call_stripe(
+        # a pi_…, fca_… (or its Dashboard URL) is said where to open, not searched for
+        other = st.session_state[ELSEWHERE] = not_a_customer(term)
+        found = None if other else runtime.call_stripe(
             SEARCHING, browse_accounts.search_customers_page, svc, actor, term
         )
         st.session_state["acc_hits"] = found
         st.session_state["acc_hits_term"] = term
         forget_selection()  # a row of the old results is not a pick among the new ones
-        if found is None:
-            return
+    if other := st.session_state.get(ELSEWHERE):
+        opens_elsewhere(actor, other)
+        return
     found = st.session_state.get("acc_hits")
     if found is None:
         return

@@ -10,9 +10,10 @@ import streamlit as st
 from components.literal import person_line
 from pages import _follow as follow
 from pages import _runtime as runtime
-from pages._customer_search import search_count, search_page
+from pages._customer_search import opens_elsewhere, search_count, search_page
 from pages._pending import ask, take
 from services.rules import people
+from services.rules.ids import not_a_customer
 from services.usecases.collect_customers import create_customer
 from services.usecases.collect_lists import customer_words
 
@@ -67,6 +68,9 @@ def find_existing(svc: Any, actor: Any) -> None:
         on_change=new_search,
     )
     if not (text and text.strip()):
+        return
+    if other := not_a_customer(text):  # a pi_…, fca_… or its Dashboard URL: where it opens
+        opens_elsewhere(actor, other)
         return
     found = search_page(svc, actor, text)  # the page the pager chose ("21–40 of 89")
     if found is None:

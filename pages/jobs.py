@@ -98,7 +98,10 @@ ID_HELP = (
 JOB_COLUMNS = {  # what matters first; the ID (to copy) last, without its kind
     "Job": st.column_config.TextColumn("Job", width=140),
     "Status": st.column_config.TextColumn("Status", width=72),
-    "Progress": st.column_config.ProgressColumn("Progress", min_value=0, max_value=1, width=76),
+    # In percent, written "40 %" as wording.percent writes shares (0–1 drew Streamlit's "40%")
+    "Progress": st.column_config.ProgressColumn(
+        "Progress", min_value=0, max_value=100, format="%d %%", width=76
+    ),
     "Message": st.column_config.TextColumn("Message", width=156),
     "Finished": st.column_config.DatetimeColumn(
         "Finished", format=SHORT_TIME, timezone="UTC", width=86, help="UTC"
@@ -110,6 +113,13 @@ JOB_COLUMNS = {  # what matters first; the ID (to copy) last, without its kind
     "Runs": st.column_config.NumberColumn("Runs", help=RUNS_HELP, width=44),
     "ID": st.column_config.TextColumn("ID", width=212, help=ID_HELP),
 }
+
+
+def progress_percent(job: jobs.JobView) -> int | None:
+    """The Progress cell: how far the job got in whole percent (a finished job 100, a running
+    one at most 99), None without a bar (no total to measure against)."""
+    share = 1.0 if job.status == "succeeded" else job_progress.fraction(job.done, job.total)
+    return None if share is None else round(share * 100)
 
 
 def id_words(job_id: object) -> str:
@@ -282,9 +292,7 @@ def board() -> None:
                     {
                         "Job": j.label,
                         "Status": STATUS_LABELS.get(j.status, j.status),
-                        "Progress": 1.0
-                        if j.status == "succeeded"
-                        else job_progress.fraction(j.done, j.total),
+                        "Progress": progress_percent(j),
                         "Message": message(j, again.get(j.id)),
                         "Started by": j.actor,
                         "Queued": utc_time(j.created_at),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from services.errors import ValidationError
 from services.rules.input_limits import has_control_chars
@@ -90,6 +91,50 @@ def parse_id(
             f"{typed} is not a Stripe ID {where}: paste a {listed} ID or a Dashboard link."
         )
     return value, kind
+
+
+# The fcops page that opens an object other than a customer pasted into a customer search:
+# Payment lookup finds the bank account behind a payment, an intent or a PaymentMethod; Accounts
+# opens a Financial Connections account. No page opens the other kinds (mandate, event, session).
+OPENED_IN: dict[str, str] = {
+    "payment_intent": "Payment lookup",
+    "charge": "Payment lookup",
+    "setup_intent": "Payment lookup",
+    "payment_method": "Payment lookup",
+    "financial_connections.account": "Accounts",
+}
+
+
+@dataclass(frozen=True)
+class NotACustomer:
+    """An ID (typed, or in a pasted Dashboard URL) of a Stripe object other than a customer, and
+    the page that opens it (``page``, None when none does)."""
+
+    object_id: str
+    kind: str
+    page: str | None
+
+    @property
+    def sentence(self) -> str:
+        label = LABELS.get(self.kind, self.kind.replace("_", " "))
+        article = "an" if label[:1].lower() in "aeiou" else "a"
+        what = f"That is {article} {label} ({as_typed(self.object_id)}), not a customer"
+        if self.page == "Payment lookup":
+            return f"{what}: open it in Payment lookup, which finds the bank account behind it."
+        if self.page:
+            return f"{what}: open it in {self.page}."
+        return f"{what}: search by a customer ID (cus_…), an email, or part of a name."
+
+
+def not_a_customer(text: str | None) -> NotACustomer | None:
+    """What a customer search was given instead of a customer, when it was given the ID of
+    another object, alone or in a Stripe Dashboard URL (``…/test/payments/pi_…``); None for
+    a customer ID, a customer's URL and any other text (a name, an email)."""
+    value = clean_id(text)
+    kind = kind_of(value)
+    if kind is None or kind == "customer" or any(c.isspace() for c in value):
+        return None
+    return NotACustomer(value, kind, OPENED_IN.get(kind))
 
 
 def is_id(text: str, prefix: str) -> bool:

@@ -40,7 +40,7 @@ from services.rules.bank_account import (
     parse_account_id,
     refresh_view,
 )
-from services.rules.ids import LABELS, as_typed, from_url, kind_of, parse_id, unknown_id_sentence
+from services.rules.ids import as_typed, from_url, not_a_customer, parse_id, unknown_id_sentence
 from services.rules.paging import Page, clamp
 from services.rules.relink import relink_needed
 from services.usecases.debit_policy import load_policy
@@ -112,13 +112,8 @@ def _search_by_email(svc: Services, text: str, limit: int) -> list[CustomerHit]:
 
 
 def _not_a_customer_hint(text: str) -> str | None:
-    kind = kind_of(text)
-    if kind is None or kind == "customer" or " " in text:
-        return None
-    return (
-        f"{as_typed(text)} is a {LABELS.get(kind, kind)} ID, not a customer. Use Payment lookup "
-        "to find the account behind it."
-    )
+    other = not_a_customer(text)
+    return other.sentence if other else None
 
 
 def search_customers(
@@ -158,10 +153,11 @@ def search_customers_page(
     """:func:`search_customers` with a true count and paging for name/email-part searches
     (counted and paged in SQL); an ID or a whole email finds at most a few, on one page."""
     require(actor, "accounts.view")
-    term = input_limits.search_term(text, field="The customer search")
+    # a pasted Dashboard URL (…/customers/cus_…) is searched for the ID in it, as by ID
+    term = from_url(input_limits.search_term(text, field="The customer search"))
     page, page_size = input_limits.paging(page, page_size, max_size=MAX_PAGE_SIZE)
     if len(term) < 2 or term.startswith("cus_") or _whole_email(term) or _not_a_customer_hint(term):
-        hits = search_customers(svc, actor, text, limit=page_size)
+        hits = search_customers(svc, actor, term, limit=page_size)
         return CustomerSearchPage(hits, len(hits), 1, page_size)
     needle = term.lower()
     total = customer_search.count_customers_matching(svc.engine, needle)

@@ -170,7 +170,6 @@ def test_status_filter_shows_only_that_status() -> None:
     [
         ("x", "at least 2 characters"),
         ("cus_doesnotexist", "no customer `cus_doesnotexist`"),
-        ("pi_123456789", "Payment lookup"),
         ("nobody@@example.com", "has 2 @ signs and an email address has one"),
     ],
 )
@@ -180,6 +179,48 @@ def test_bad_search_terms_give_a_sentence(term: str, message: str) -> None:
     button(at, "Search").click().run()
     no_exceptions(at)
     assert message in " ".join(e.value for e in at.error)
+
+
+def test_a_pasted_dashboard_url_finds_its_customer() -> None:
+    """The URL was searched as text: "No customer matches that search"."""
+    customer, _account = new_customer(prefetch=["balances"])
+    at = open_page(PAGE, "ops")
+    url = f"https://dashboard.stripe.com/acct_1Nabcdef/test/customers/{customer['id']}"
+    at.text_input(key="acc_term").set_value(url)
+    button(at, "Search").click().run()
+    no_exceptions(at)
+    assert not at.error and "No customer matches" not in texts(at)
+    assert list(at.dataframe[0].value["ID"]) == [customer["id"]]
+
+
+@pytest.mark.parametrize(
+    ("pasted", "said", "link"),
+    [
+        ("https://dashboard.stripe.com/test/payments/pi_3Nabcdef123",
+         "That is a PaymentIntent (`pi_3Nabcdef123`), not a customer: open it in Payment lookup",
+         ('page: "payment_lookup"', "id=pi_3Nabcdef123")),
+        ("https://dashboard.stripe.com/test/setup_intents/seti_1Nabcdef123",
+         "That is a SetupIntent (`seti_1Nabcdef123`), not a customer: open it in Payment lookup",
+         ('page: "payment_lookup"', "id=seti_1Nabcdef123")),
+        ("fca_1Nabcdef123",
+         "That is a Financial Connections account (`fca_1Nabcdef123`), not a customer: open it in "
+         "Accounts.",
+         ('page: "accounts"', "account=fca_1Nabcdef123")),
+    ],
+)  # fmt: skip
+def test_a_pasted_payment_or_account_says_where_to_open_it_with_a_link(
+    pasted: str, said: str, link: tuple[str, str]
+) -> None:
+    at = open_page(PAGE, "ops")
+    at.text_input(key="acc_term").set_value(pasted)
+    button(at, "Search").click().run()
+    no_exceptions(at)
+    assert not at.error and "No customer matches" not in texts(at)
+    assert any(said in i.value for i in at.info), [i.value for i in at.info]
+    [opens] = [str(p.proto) for p in at.get("page_link") if "Open " in str(p.proto)]
+    assert all(part in opens for part in link), opens
+    at.run()  # a rerun keeps saying it (the search result is kept in the session)
+    assert any(said in i.value for i in at.info)
 
 
 def test_stripe_outage_during_search_is_a_sentence_not_a_trace() -> None:

@@ -219,11 +219,17 @@ def test_part_of_an_email_finds_the_customer_and_a_malformed_one_says_why() -> N
     assert any("has a space and an email address has none" in e.value for e in at.error)
 
 
-def test_searching_with_a_payment_id_explains_what_to_type() -> None:
-    at = open_page(PAGE, "ops")
-    at.text_input(key="collect_search").set_value("pi_3Abc123456").run()
-    no_exceptions(at)
-    assert any("not a customer" in e.value for e in at.error)
+def test_searching_with_a_payment_id_or_its_dashboard_url_says_where_to_open_it() -> None:
+    for pasted in ("pi_3Abc123456", "https://dashboard.stripe.com/acct_1Nx/test/payments/pi_3Abc123456"):
+        at = open_page(PAGE, "ops")
+        at.text_input(key="collect_search").set_value(pasted).run()
+        no_exceptions(at)
+        assert any(
+            "That is a PaymentIntent (`pi_3Abc123456`), not a customer: open it in Payment lookup"
+            in i.value for i in at.info
+        ), [i.value for i in at.info]
+        [opens] = [str(p.proto) for p in at.get("page_link") if "pi_3Abc123456" in str(p.proto)]
+        assert 'page: "payment_lookup"' in opens and "id=pi_3Abc123456" in opens
 
 
 def test_an_open_request_can_be_canceled_from_its_tab() -> None:

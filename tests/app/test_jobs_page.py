@@ -337,3 +337,27 @@ def test_a_failure_taken_over_by_a_sync_past_the_listed_jobs_links_to_it(
         assert failed in jobs_listed(at)
     finally:
         engine.update_job(shared_app().engine, running, status="failed", error="Test row.")
+
+
+def test_the_progress_column_writes_its_percent_as_the_other_pages_do() -> None:
+    """A 0–1 bar was written by Streamlit's own percent format, "100%"; fcops writes a share
+    "100 %" (wording.percent): the column holds whole percent and its format says so."""
+    from tests.app.conftest import column_config
+
+    at = open_page(PAGE, "admin")
+    at.button(key="jobs_sync").click().run()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        at.run()
+        frame = at.dataframe[0].value
+        row = frame[frame["Job"] == "Account sync"].iloc[0]
+        if row["Status"] == "Finished":
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError(texts(at))
+    no_exceptions(at)
+    assert row["Progress"] == 100
+    progress = column_config(at.dataframe[0])["Progress"]["type_config"]
+    assert (progress["min_value"], progress["max_value"]) == (0, 100)
+    assert progress["format"] == "%d %%"

@@ -255,12 +255,38 @@ def test_search_explains_unknown_malformed_and_non_customer_ids(
     with pytest.raises(ValidationError, match="^`cus_` is not a complete customer ID: it is cut "
                        "short or has characters IDs never have; copy the whole ID.$"):
         browse_accounts.search_customers(services_ctx, ops, "cus_")
-    with pytest.raises(ValidationError, match="`pi_3Nabcdef` is a PaymentIntent ID.*Payment lookup"):
+    with pytest.raises(ValidationError, match="a PaymentIntent \\(`pi_3Nabcdef`\\).*Payment lookup"):
         browse_accounts.search_customers(services_ctx, ops, "pi_3Nabcdef")
-    with pytest.raises(ValidationError, match="is a Financial Connections account ID, not a customer"):
+    with pytest.raises(ValidationError, match="a Financial Connections account .*, not a customer"):
         browse_accounts.search_customers(services_ctx, ops, "fca_1Nabcdef")
     with pytest.raises(ValidationError, match="^`a@@b.com` has 2 @ signs and an email address has one"):
         browse_accounts.search_customers(services_ctx, ops, "a@@b.com")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://dashboard.stripe.com/test/customers/{id}",
+        "https://dashboard.stripe.com/acct_1Nabcdef/test/customers/{id}?tab=payments",
+    ],
+)
+def test_a_pasted_dashboard_url_of_a_customer_finds_that_customer(
+    services_ctx: Services, gateway: Any, simulator: Any, ops: Any, url: str
+) -> None:
+    """The paged search (Accounts', Collect's) searched the URL as text and found nobody."""
+    customer, linked = make_customer(gateway, simulator, accounts=1)
+    found = browse_accounts.search_customers_page(services_ctx, ops, url.format(id=customer["id"]))
+    assert [h.id for h in found.hits] == [customer["id"]] and found.total == 1
+    assert found.hits[0].accounts == len(linked) == 1
+
+
+def test_a_pasted_dashboard_url_of_a_payment_says_where_to_open_it(
+    services_ctx: Services, ops: Any
+) -> None:
+    url = "https://dashboard.stripe.com/test/payments/pi_3Nabcdef"
+    with pytest.raises(ValidationError, match=r"^That is a PaymentIntent \(`pi_3Nabcdef`\), not a "
+                       "customer: open it in Payment lookup"):
+        browse_accounts.search_customers_page(services_ctx, ops, url)
 
 
 def test_part_of_an_email_is_searched_as_text_and_a_malformed_one_gets_a_sentence(

@@ -77,8 +77,12 @@ def test_verdict_chart_reads_like_the_page_labels_counts_and_shares() -> None:
     assert list(_data(chart)["share"]) == [0.75, 0.25]
     assert _layer(spec, "text")["encoding"]["text"]["field"] == "rows"
     bars = _layer(spec, "bar")
-    tooltips = {t["title"]: t.get("format") for t in bars["encoding"]["tooltip"]}
-    assert tooltips == {"Verdict": None, "Rows": ",", "Share of checked rows": ".0%"}
+    tooltips = {t["title"]: (t["field"], t.get("format")) for t in bars["encoding"]["tooltip"]}
+    assert tooltips == {
+        "Verdict": ("label", None),
+        "Rows": ("rows", ","),
+        "Share of checked rows": ("share_shown", None),
+    }
     assert bars["encoding"]["y"]["axis"]["labelOverlap"] is False
 
 
@@ -92,3 +96,10 @@ def test_balance_chart_tooltip_shows_money_as_the_page_does_and_axis_keeps_the_d
     jpy = balance_history_chart(frame, currency="jpy")
     assert list(jpy.data["shown"]) == ["¥500"]
     assert jpy.to_dict()["encoding"]["y"]["axis"]["format"] == ",.0f"
+
+
+def test_verdict_chart_tooltip_writes_shares_as_the_other_charts_and_tables_do() -> None:
+    """Vega's ".0%" said "75%" and "33%"; everywhere else fcops says "75 %" (wording.percent)."""
+    assert list(_data(verdict_chart({"ok": 3, "insufficient": 1}))["share_shown"]) == ["75 %", "25 %"]
+    thirds = verdict_chart({"ok": 1, "stale": 1, "unavailable": 1})
+    assert list(_data(thirds)["share_shown"]) == ["33.3 %"] * 3

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from components import conversion_charts as charts
+from components.percent_axis import percent_label
 
 
 def _row(method: str = "automatic", **counts: int) -> dict[str, object]:
@@ -101,7 +102,10 @@ def test_conversion_over_time_leaves_out_weeks_without_starts() -> None:
     assert len(judged) == 1 and judged[0]["rate"] == 0.7  # type: ignore[index]
     assert not layers["small"]["rows"]
     y = layers["judged"]["spec"]["encoding"]["y"]  # type: ignore[index]
-    assert y["axis"]["format"] == "%" and y["title"] == "conversion (usable ÷ ended)"
+    assert y["title"] == "conversion (usable ÷ ended)"
+    # labelled "70 %" as the tooltip and the table say, not Vega's "70%"
+    assert y["axis"]["labelExpr"] == percent_label() and "format" not in y["axis"]
+    assert y["scale"]["domain"] == [0, 1]
 
 
 def test_a_one_intent_week_is_drawn_hollow_off_the_line_with_its_count() -> None:
@@ -165,6 +169,13 @@ def test_the_route_chart_labels_every_method_even_one_that_never_fell_back() -> 
     # now has its own height and labels are never hidden for overlapping.
     assert y["axis"]["labelOverlap"] is False
     assert spec["height"] == {"step": 30}
+
+
+def test_the_route_chart_labels_its_share_axis_as_the_tooltip_writes_shares() -> None:
+    """Vega's ``format="%"`` labelled the axis "60%" beside a tooltip saying "60 %"."""
+    x = charts.fallback_share_chart(pd.DataFrame([_row()])).to_dict()["encoding"]["x"]
+    assert x["stack"] == "normalize" and x["title"] == "share of started"
+    assert x["axis"] == {"labelExpr": percent_label()}  # shares of 1: "60 %"
 
 
 def test_chart_tooltips_name_their_figures_and_write_shares_as_the_table_does() -> None:

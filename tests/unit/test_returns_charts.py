@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from components.percent_axis import percent_label
 from components.returns_charts import return_trend_chart
 from services.rules import returns as rules
 
@@ -62,3 +63,23 @@ def test_the_tooltip_writes_the_return_rate_as_the_table_does() -> None:
     assert [r["rate_shown"] for r in judged[1]] == ["5 %", "0.33 %"]
     tips = {t["title"]: t["field"] for t in judged[0]["encoding"]["tooltip"]}  # type: ignore[index]
     assert tips["return rate"] == "rate_shown"
+
+
+def test_the_rate_axis_is_labelled_as_the_table_writes_rates() -> None:
+    """The axis said "0.5" under "Return rate (%)"; the table and tooltip say "0.5 %"."""
+    weekly = pd.DataFrame(
+        {
+            "week": pd.to_datetime(["2026-11-02"]),
+            "category": ["overall"],
+            "debits": [200],
+            "returns": [1],
+            "rate": [0.005],
+        }
+    )
+    line, judged, small, _limits = _layers(return_trend_chart(weekly, rules.LIMITS))
+    for layer, _rows in (line, judged, small):
+        y = layer["encoding"]["y"]  # type: ignore[index]
+        assert y["title"] == "Return rate"
+        # the rates are plotted in percent (0.5 for 0.5 %), so not multiplied again
+        assert y["axis"] == {"labelExpr": percent_label(of_one=False)}
+    assert judged[1][0]["rate_pct"] == 0.5
