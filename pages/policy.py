@@ -247,7 +247,7 @@ def conflict_panel() -> None:
         )
         st.markdown(f"**Your unsaved edits (on {started}):**")
         if mine_policy is None:
-            st.caption("Your values are not valid yet; mend them and press Save to compare.")
+            st.caption("Your values are not valid yet; mend them to see them beside theirs.")
         else:
             mine = asdict(mine_policy)
             diff_view(for_people(three_way.diff(before, mine)), empty="None.")

@@ -176,6 +176,11 @@ def test_policy_panel_turns_save_off_and_names_the_newest_save(
     ]
     assert me.button(key="policy_save").disabled and SAVE_OFF in captions(me)
     assert me.button(key="policy_load_theirs").label == LOAD_THEIRS
+    me.text_input(key="policy_buffer_amount").set_value("twelve").run()  # not an amount
+    # Save is off: the panel asked to "press Save to compare"
+    assert "Your values are not valid yet; mend them to see them beside theirs." in captions(me)
+    assert me.button(key="policy_keep_mine").disabled
+    me.text_input(key="policy_buffer_amount").set_value("12.00").run()
 
     three = save_policy(DebitPolicy(buffer_amount=1_000, buffer_percent=1.0), admin2)  # put back
     me.run()
