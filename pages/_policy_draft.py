@@ -112,7 +112,7 @@ def snapshot() -> tuple[Any, ...]:
 
 def sync(svc: Services, actor: Actor, currency: str) -> None:
     """Write the draft if it changed since last written; forget it once the form has no edits
-    left (saved, loaded the latest, discarded, or edited back)."""
+    left (saved, loaded theirs, discarded, or edited back)."""
     if not has_draft(currency):
         if st.session_state.get(STORED) is not None:
             runtime.call(policy_draft.discard_policy_draft, svc, actor)

@@ -31,11 +31,15 @@ from pages._flow_editor import (
 )
 from services.adapters import flow_requests
 from services.errors import Conflict
-from services.rules import flow_config, wording
+from services.rules import flow_config, three_way, wording
 from services.rules.ids import parse_id
 from services.usecases import edit_flows
 
-DEFAULTS = wording.FLOW_DEFAULTS  # what applies to a flow no admin has saved
+DEFAULTS = three_way.NEVER_SAVED  # what applies to a flow no admin has saved
+# What opened the conflict panel (``flows_<flow>_conflict``): a save refused because someone
+# saved first, or someone's save seen while editing. Its red line is worded on every run, so it
+# names the newest version even when someone saved again while it was open.
+REFUSED, SEEN = "refused", "seen"
 
 actor = runtime.guard("flows.edit")
 runtime.page_header(
@@ -89,7 +93,7 @@ def mark_conflict(flow: str, base: int) -> bool:
     """Someone saved since this admin loaded ``base``: open the conflict panel."""
     message = runtime.call(edit_flows.edit_conflict, svc, actor, flow, base)
     if message:
-        st.session_state[k(flow, "conflict")] = message
+        st.session_state[k(flow, "conflict")] = REFUSED
         st.session_state.pop(k(flow, "message"), None)
     return bool(message)
 
@@ -106,7 +110,7 @@ def on_load_theirs(flow: str) -> None:
         return
     load_into_editor(flow, theirs)
     st.session_state.pop(k(flow, "conflict"), None)
-    tell(flow, "info", "Loaded the saved configuration; your edits were discarded.")
+    tell(flow, "info", f"Loaded theirs, version {theirs.version}; your edits were discarded.")
 
 
 def on_keep_mine(
@@ -133,11 +137,12 @@ def on_keep_mine(
     )
 
 
-def base_value(flow: str, base: int) -> dict[str, Any] | None:
+def base_value(
+    flow: str, base: int, found: list[flow_config.FlowVersion]
+) -> dict[str, Any] | None:
     """The version this admin started editing from (None when it cannot be read)."""
     if base == 0:
         return flow_config.default_config(flow).value()
-    found = runtime.call(edit_flows.versions, svc, actor, flow) or []
     return next((v.value for v in found if v.version == base), None)
 
 
@@ -167,33 +172,48 @@ def show_message(flow: str) -> None:
         st.info(message, icon=":material/info:")
 
 
+def conflict_line(
+    flow: str, base: int, saved: flow_config.FlowConfig, newer: list[three_way.Saved]
+) -> str:
+    """The panel's red line, up to the newest version (see REFUSED, SEEN)."""
+    if st.session_state.get(k(flow, "conflict")) == REFUSED or not saved.version:
+        said = runtime.call(edit_flows.edit_conflict, svc, actor, flow, base)  # as audited
+        if said:
+            return said
+    started = wording.version_name(base, DEFAULTS)
+    return f"{three_way.saved_meanwhile(newer, started)}. {three_way.STILL_HERE}"
+
+
 def show_conflict(flow: str, saved: flow_config.FlowConfig) -> None:
-    message = st.session_state.get(k(flow, "conflict"))
-    if not message:
+    if not st.session_state.get(k(flow, "conflict")):
         return
     base = int(st.session_state[k(flow, "base")])
-    before = base_value(flow, base)
+    found = runtime.call(edit_flows.versions, svc, actor, flow) or []
+    newer = three_way.saved_since(found, base, saved)
+    before = base_value(flow, base, found)
     mine = edited_config(flow).value()
     merged: dict[str, Any] | None = None
+    started = wording.version_name(base, DEFAULTS)
     with st.container(border=True):
-        st.error(message, icon=":material/group:")
+        st.error(conflict_line(flow, base, saved, newer), icon=":material/group:")
         if before is None:  # the starting version is gone: compare with theirs as a whole
             st.markdown(f"**Your editor compared with version {saved.version}:**")
             diff_view(flow_config.diff(saved.value(), mine), empty="Your edits equal theirs.")
         else:
             merged, clashes = flow_config.merge(before, saved.value(), mine)
             st.markdown(
-                f"**What {saved.updated_by or 'they'} changed ({wording.version_name(base, DEFAULTS)} → "
-                f"version {saved.version}):**"
+                f"**What {three_way.savers(newer)} changed ({started} → version {saved.version}):**"
             )
-            diff_view(flow_config.diff(before, saved.value()), empty="Nothing.")
-            st.markdown(f"**Your unsaved edits (on {wording.version_name(base, DEFAULTS)}):**")
+            diff_view(
+                flow_config.diff(before, saved.value()), empty=three_way.net_nothing(newer, started)
+            )
+            st.markdown(f"**Your unsaved edits (on {started}):**")
             diff_view(flow_config.diff(before, mine), empty="None.")
             for name in clashes:
                 both_changed(name.replace("_", " "), str(mine.get(name)), str(saved.value().get(name)))
         left, right = st.columns(2)
         left.button(
-            f"Keep my edits on top of version {saved.version}",
+            three_way.KEEP_MINE.format(version=saved.version),
             key=k(flow, "keep"),
             on_click=on_keep_mine,
             args=(flow, saved.version, merged, saved.value()),
@@ -201,7 +221,7 @@ def show_conflict(flow: str, saved: flow_config.FlowConfig) -> None:
             help="Their changes stay; yours are applied on top. Nothing is saved until you Save.",
         )
         right.button(
-            "Load theirs (discard my edits)",
+            three_way.LOAD_THEIRS,
             key=k(flow, "theirs"),
             on_click=on_load_theirs,
             args=(flow,),
@@ -288,7 +308,7 @@ def save_blocker(
     typed alone, or a flow never saved, said "nothing has changed from the saved configuration"
     beside the line of a kept draft, of a configuration there never was."""
     if conflict:
-        return "Save is off until you choose above: keep your edits or load theirs."
+        return three_way.SAVE_OFF
     if not changed and noted:
         return (
             "Save is off: only the note changed, and a note alone is not saved as a version. "
@@ -454,10 +474,7 @@ else:
 base = int(st.session_state[k(flow, "base")])
 if saved.version != base and not st.session_state.get(k(flow, "conflict")):
     # Someone saved while this admin was editing: say so now rather than on Save.
-    st.session_state[k(flow, "conflict")] = (
-        f"{saved.updated_by} saved version {saved.version} at {when(saved.updated_at)} while you "
-        f"were editing {wording.version_name(base, DEFAULTS)}. Your edits are still here, unsaved."
-    )
+    st.session_state[k(flow, "conflict")] = SEEN
 
 show_message(flow)
 show_conflict(flow, saved)

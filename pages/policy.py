@@ -45,7 +45,8 @@ stored: debit_policy.StoredPolicy = current
 # what was typed into it meanwhile was lost.
 TOP = st.container()
 FLASH = "policy_flash"
-CONFLICT = "policy_conflict"  # a save was refused because someone saved first: why
+CONFLICT = "policy_conflict"  # REFUSED: a save was refused because someone saved first
+REFUSED = "refused"
 SCOPE = "policy-save"
 
 
@@ -70,7 +71,7 @@ def load_editor(current: debit_policy.StoredPolicy) -> None:
 # new tab fills the boxes from it; one kept from an older version opens the conflict panel
 # below). With nothing unsaved, arriving shows the stored policy (a colleague's save meanwhile
 # is no conflict); empty boxes are never drawn with the widgets' defaults. After a save,
-# Discard or "Load the latest" the form is refilled from the stored version on the next run
+# Discard or "Load theirs" the form is refilled from the stored version on the next run
 # (widgets cannot change once drawn).
 drafts.restore(svc, actor)  # a new session (a reload, a new tab): the stored draft
 arrival = runtime.arrived("policy_arrival")  # from another page, or a new session
@@ -185,7 +186,7 @@ def for_people(lines: list[three_way.DiffLine]) -> list[three_way.DiffLine]:
 
 
 def version_name(version: int) -> str:
-    return wording.version_name(version, "the defaults (never saved)")
+    return wording.version_name(version, three_way.NEVER_SAVED)  # as Flow configuration says it
 
 
 def refused_by_a_newer_version(base: int) -> None:
@@ -194,11 +195,7 @@ def refused_by_a_newer_version(base: int) -> None:
     latest = runtime.call(debit_policy.current, svc, actor)
     if latest is None or latest.version == base:
         return
-    st.session_state[CONFLICT] = (
-        f"{latest.updated_by or 'Someone'} saved version {latest.version} at "
-        f"{when(latest.updated_at)} while you were editing {version_name(base)}, so your changes were "
-        "not saved. They are still in the form."
-    )
+    st.session_state[CONFLICT] = REFUSED  # the panel words it, up to the newest version
     st.rerun()
 
 
@@ -215,9 +212,18 @@ def keep_mine(version: int, theirs: dict[str, Any], merged: dict[str, Any]) -> N
     )
 
 
-def load_theirs() -> None:
+def load_theirs(version: int) -> None:
     st.session_state[RELOAD] = True
-    st.session_state[FLASH_INFO] = "Loaded the latest version; your edits were discarded."
+    st.session_state[FLASH_INFO] = f"Loaded theirs, version {version}; your edits were discarded."
+
+
+def conflict_line(base: int, newer: list[three_way.Saved]) -> str:
+    """The panel's red line, worded on every run: it names the newest version even when
+    someone saved again while it was open (it kept naming the first)."""
+    said = three_way.saved_meanwhile(newer, version_name(base))
+    if st.session_state.get(CONFLICT) == REFUSED:
+        return f"{said}, so your changes were not saved. They are still in the form."
+    return f"{said}. {three_way.STILL_HERE}"
 
 
 def conflict_panel() -> None:
@@ -225,24 +231,23 @@ def conflict_panel() -> None:
     base = int(st.session_state[BASE])
     if stored.version == base:
         return
-    who = stored.updated_by or "someone"
+    newer = three_way.saved_since(runtime.call(debit_policy.versions, svc, actor) or [], base, stored)
+    started = version_name(base)
     before: dict[str, Any] = dict(st.session_state[BASE_VALUES])
     theirs = asdict(stored.policy)
     mine_policy, _ = edited_policy()
     merged: dict[str, Any] | None = None
     with st.container(border=True):
-        st.error(
-            st.session_state.get(CONFLICT)
-            or f"{who} saved version {stored.version} at {when(stored.updated_at)} after you "
-            f"opened this form (you started from {version_name(base)}). Values you type are compared "
-            "with theirs when you press Save; nothing of theirs is overwritten unseen.",
-            icon=":material/group:",
+        st.error(conflict_line(base, newer), icon=":material/group:")
+        st.markdown(
+            f"**What {three_way.savers(newer)} changed ({started} → version {stored.version}):**"
         )
-        st.markdown(f"**What {who} changed ({version_name(base)} → version {stored.version}):**")
-        diff_view(for_people(three_way.diff(before, theirs)), empty="Nothing.")
-        st.markdown(f"**Your unsaved edits (on {version_name(base)}):**")
+        diff_view(
+            for_people(three_way.diff(before, theirs)), empty=three_way.net_nothing(newer, started)
+        )
+        st.markdown(f"**Your unsaved edits (on {started}):**")
         if mine_policy is None:
-            st.caption("Your values are not valid yet; mend them and press Save to compare.")
+            st.caption("Your values are not valid yet; mend them to see them beside theirs.")
         else:
             mine = asdict(mine_policy)
             diff_view(for_people(three_way.diff(before, mine)), empty="None.")
@@ -251,7 +256,7 @@ def conflict_panel() -> None:
                 both_changed(FIELDS[name][0], shown(name, mine[name]), shown(name, theirs[name]))
         left, right = st.columns(2)
         left.button(
-            f"Keep my edits on top of version {stored.version}",
+            three_way.KEEP_MINE.format(version=stored.version),
             key="policy_keep_mine",
             on_click=keep_mine,
             args=(stored.version, theirs, merged or theirs),
@@ -260,9 +265,10 @@ def conflict_panel() -> None:
             help="Their changes stay; yours are applied on top. Nothing is saved until you Save.",
         )
         right.button(
-            "Load the latest version (discard my edits)",
+            three_way.LOAD_THEIRS,
             key="policy_load_theirs",
             on_click=load_theirs,
+            args=(stored.version,),
             icon=":material/refresh:",
         )
 
@@ -322,7 +328,14 @@ with st.container(border=True):
         "Note for the history (optional)", key="policy_note", on_change=drafts.on_edit, args=EDITED,
         persist_state="session",
     )
-    submitted = st.button("Save policy", key="policy_save", type="primary", icon=":material/save:")
+    # Off while the conflict panel is open, as on Flow configuration: Save would only be refused.
+    choosing = stored.version != int(st.session_state[BASE])
+    submitted = st.button(
+        "Save policy", key="policy_save", type="primary", icon=":material/save:",
+        disabled=choosing, help=three_way.SAVE_OFF if choosing else None,
+    )
+    if choosing:
+        st.caption(three_way.SAVE_OFF)
     # Below the boxes, not above: the line appears on the first edit (the box's on_change), and
     # above it moved every box down while the admin was typing into the next (keys lost).
     drafts.draft_line(svc, actor, currency)

@@ -4,15 +4,31 @@ top of theirs.
 One per-field rule for every page that edits such a document (Flow configuration, Debit
 policy): a document is a flat mapping of field → value; a list is compared as a set of items,
 any other value as a whole. Pages name the fields and format the values for people.
+
+Also the one wording of the conflict panel both pages open when someone saved while the admin
+was editing: who saved which versions since (:func:`saved_meanwhile`, always up to the newest),
+a net change of nothing said as such (:func:`net_nothing`), and the panel's buttons.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
-__all__ = ["DiffLine", "diff", "merge"]
+from services.rules import wording
+
+__all__ = [
+    "KEEP_MINE", "LOAD_THEIRS", "NEVER_SAVED", "SAVE_OFF", "STILL_HERE", "DiffLine", "Saved", "diff", "merge",
+    "net_nothing", "saved_meanwhile", "saved_since", "savers",
+]  # fmt: skip
+
+NEVER_SAVED = wording.FLOW_DEFAULTS  # version 0, as both pages name it: "fcops' built-in defaults"
+KEEP_MINE = "Keep my edits on top of version {version}"
+LOAD_THEIRS = "Load theirs (discard my edits)"
+SAVE_OFF = "Save is off until you choose above: keep your edits or load theirs."
+STILL_HERE = "Your edits are still here, unsaved."  # after the red line, when nothing was refused
 
 
 @dataclass(frozen=True)
@@ -80,3 +96,71 @@ def merge(
         else:
             merged[name] = other
     return merged, tuple(clashes)
+
+
+# -- the conflict panel's words ------------------------------------------------------------------
+
+
+class Saved(Protocol):
+    """One saved version as the panel names it (a flow's or the policy's)."""
+
+    @property
+    def version(self) -> int: ...
+
+    @property
+    def updated_by(self) -> str | None: ...
+
+    @property
+    def updated_at(self) -> datetime | None: ...
+
+
+def saved_since(history: Iterable[Saved], base: int, latest: Saved) -> list[Saved]:
+    """The versions saved after ``base``, oldest first, up to ``latest`` (the one in force):
+    ``latest`` alone when the history does not hold it."""
+    found = sorted((v for v in history if base < v.version <= latest.version),
+                   key=lambda v: v.version)
+    if not found or found[-1].version != latest.version:
+        found.append(latest)
+    return found
+
+
+def _name(saved: Saved) -> str:
+    return saved.updated_by or "someone"
+
+
+def savers(newer: Sequence[Saved]) -> str:
+    """Who saved ``newer``: 'ann', 'ann and bob' (each once, first saver first)."""
+    return wording.listed(list(dict.fromkeys(_name(v) for v in newer)))
+
+
+def saved_meanwhile(newer: Sequence[Saved], base_name: str) -> str:
+    """The red line's start, naming every version saved since (``newer``, from
+    :func:`saved_since`) and the newest's time: 'ann saved version 2 at … while you were editing
+    version 1', 'ann saved versions 2 and 3 (the latest at …) while …', 'ann and bob saved
+    versions 2 and 3 (the latest, version 3, by bob at …) while …'. The page adds the rest."""
+    latest = newer[-1]
+    at = wording.moment(latest.updated_at, missing="an unknown time")
+    if len(newer) == 1:
+        said = f"{savers(newer)} saved version {latest.version} at {at}"
+    else:
+        several = len({_name(v) for v in newer}) > 1
+        which = f", version {latest.version}, by {_name(latest)}" if several else ""
+        said = (
+            f"{savers(newer)} saved versions {wording.listed([v.version for v in newer])} "
+            f"(the latest{which} at {at})"
+        )
+    said = f"{said} while you were editing {base_name}"
+    return "S" + said[1:] if said.startswith("someone") else said  # usernames stay as they are
+
+
+def net_nothing(newer: Sequence[Saved], base_name: str) -> str:
+    """What the panel says of their changes when, taken together, they changed nothing (a bare
+    "Nothing." read as if nobody had saved, beside a red line saying someone had)."""
+    latest = newer[-1].version
+    if len(newer) == 1:
+        return f"Nothing: version {latest} is the same as {base_name}."
+    numbers = wording.listed([v.version for v in newer])
+    return (
+        f"Nothing, taken together: versions {numbers} changed nothing between them, so version "
+        f"{latest} is the same as {base_name}."
+    )

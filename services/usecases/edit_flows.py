@@ -11,7 +11,6 @@ in the preview is exactly what the integration sends.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
@@ -21,7 +20,7 @@ from services.adapters import versioned_settings as settings_store
 from services.audit import AuditContext, audited
 from services.auth import Actor, require
 from services.errors import Conflict, NotFound
-from services.rules import input_limits, wording
+from services.rules import input_limits, three_way, wording
 from services.rules.flow_config import (
     FLOW_TITLES,
     FLOWS,
@@ -94,10 +93,6 @@ def edit_conflict(svc: Services, actor: Actor, flow: str, base_version: int) -> 
     return stale_edit(svc, flow, base_version)
 
 
-def _when(at: datetime | None) -> str:
-    return wording.moment(at, missing="an unknown time")
-
-
 def _conflict(engine: Engine, flow: str, expected_version: int) -> Conflict:
     current = load_flow(engine, flow)
     if current.version == 0:
@@ -106,11 +101,14 @@ def _conflict(engine: Engine, flow: str, expected_version: int) -> Conflict:
             "See the current configuration, then apply your edits to it; they are kept for you "
             "meanwhile (a reload shows them again)."
         )
-    who = current.updated_by or "Someone"
+    # Every version saved since, up to the newest: the panel that shows this kept naming the
+    # first one after another admin had saved again.
+    newer = three_way.saved_since(history(engine, flow), expected_version, current)
+    base = wording.version_name(expected_version, three_way.NEVER_SAVED)
     return Conflict(
-        f"{who} saved version {current.version} at {_when(current.updated_at)} while you were "
-        "editing; your changes were not saved. See what they changed, then apply yours on top "
-        "of their version. Your edits are kept for you meanwhile (a reload shows them again)."
+        f"{three_way.saved_meanwhile(newer, base)}; your changes were not saved. See what they "
+        "changed, then apply yours on top of their version. Your edits are kept for you "
+        "meanwhile (a reload shows them again)."
     )
 
 

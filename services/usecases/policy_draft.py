@@ -79,6 +79,6 @@ def my_policy_draft(svc: Services, actor: Actor) -> Draft | None:
 
 
 def discard_policy_draft(svc: Services, actor: Actor) -> None:
-    """Forget ``actor``'s policy draft (Discard draft, Load the latest, or edited back)."""
+    """Forget ``actor``'s policy draft (Discard draft, Load theirs, or edited back)."""
     require(actor, "policy.edit")
     store.drop(svc.engine, actor.username, NAME)

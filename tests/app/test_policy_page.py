@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from services.auth import Actor
+from services.rules import wording
 from services.rules.debit import DebitPolicy
 from services.usecases import debit_policy
 from tests.app.conftest import (
@@ -146,15 +147,17 @@ def test_a_save_after_another_admin_saved_shows_what_each_changed_and_keeps_my_v
     theirs = debit_policy.load_policy(engine())
     assert theirs.version == base + 1 and theirs.updated_by == "admin2"
 
-    submit(fill(me, amount="10.00", percent=3.0, hours=6))  # mine: percent and age
+    # mine: percent and age, with Save pressed on the form drawn before their save; the click
+    # finds Save off (the panel is open) and saves nothing
+    submit(fill(me, amount="10.00", percent=3.0, hours=6))
     no_exceptions(me)
     assert debit_policy.load_policy(engine()) == theirs  # nothing of theirs overwritten
     shown = texts(me)
-    assert any(
-        e.value.startswith(f"admin2 saved version {theirs.version} at ")
-        and f"while you were editing version {base}, so your changes were not saved" in e.value
-        for e in me.error
-    )
+    assert [e.value for e in me.error if "while you were editing" in e.value] == [
+        f"admin2 saved version {theirs.version} at {wording.moment(theirs.updated_at)} while you "
+        f"were editing version {base}. Your edits are still here, unsaved."
+    ]
+    assert me.button(key="policy_save").disabled
     assert f"What admin2 changed (version {base} → version {theirs.version})" in shown
     assert "**Safety buffer amount**: `$10.00` → `$20.00`" in shown
     assert "**Safety buffer (% of the debit)**: `1 %` → `2 %`" in shown
@@ -192,23 +195,26 @@ def test_a_save_after_another_admin_saved_shows_what_each_changed_and_keeps_my_v
     assert policy_saves()[1:] == before and row[:2] == ("admin", "ok") and row[2]
 
 
-def test_load_the_latest_version_after_a_conflict_discards_my_values(
+def test_load_theirs_after_a_conflict_discards_my_values(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     me, them, _ = two_admins_editing(monkeypatch)
     submit(fill(them, amount="30.00", percent=1.0, hours=24))
-    me.run()  # any click: the panel opens before a save is tried
-    assert any("admin2 saved version" in e.value and "after you opened this form" in e.value
+    me.number_input(key="policy_buffer_percent").set_value(5.0).run()  # the panel opens now
+    assert any("admin2 saved version" in e.value and "Your edits are still here" in e.value
                for e in me.error)
     assert "**Safety buffer amount**: `$10.00` → `$30.00`" in texts(me)
-    submit(fill(me, amount="10.00", percent=5.0, hours=24))
     assert "What admin2 changed" in texts(me)
+    latest = debit_policy.load_policy(engine()).version
+    assert me.button(key="policy_load_theirs").label == "Load theirs (discard my edits)"
     me.button(key="policy_load_theirs").click().run()
     no_exceptions(me)
     assert me.text_input(key="policy_buffer_amount").value == "30.00"
     assert me.number_input(key="policy_buffer_percent").value == pytest.approx(1.0)
     assert "What admin2 changed" not in texts(me)
-    assert any("your edits were discarded" in i.value for i in me.info)
+    assert [i.value for i in me.info if "discarded" in i.value] == [
+        f"Loaded theirs, version {latest}; your edits were discarded."
+    ]
 
 
 @pytest.mark.parametrize("role", ["ops", "finance", "manager"])
