@@ -414,6 +414,7 @@ st.download_button(
 
 st.subheader("Retry an R01/R09 return", divider="gray")
 # A bounded search in SQL (issue 9): the picker holds at most retry_picker.PICKER_LIMIT.
+runtime.drop_overlong_id("retry", "returns_retry_long", "find the returned debit below.")
 wanted = st.query_params.get("retry")  # Home's "Plan a retry for pi_…" link
 if wanted and "returns_retry_search" not in st.session_state:
     st.session_state["returns_retry_search"] = wanted
