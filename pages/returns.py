@@ -106,6 +106,7 @@ def counted_once(debits: int, payments: int) -> str:
 
 left, mid, right = st.columns([2, 2, 1], vertical_alignment="bottom")
 DAYS_SEEN, DEFAULT_DAYS = "returns_days_seen", 60  # the ?days= last read or written
+RETRY_SEEN = "returns_retry_seen"  # the ?retry= last read (or taken out)
 
 
 def days_from_address() -> None:
@@ -414,10 +415,13 @@ st.download_button(
 
 st.subheader("Retry an R01/R09 return", divider="gray")
 # A bounded search in SQL (issue 9): the picker holds at most retry_picker.PICKER_LIMIT.
+# Home's and Payment lookup's "Plan a retry for pi_…" link: ?retry= fills the search when it
+# changed since this session last read it (a link, a reload, Back or Forward).
 runtime.drop_overlong_id("retry", "returns_retry_long", "find the returned debit below.")
-wanted = st.query_params.get("retry")  # Home's "Plan a retry for pi_…" link
-if wanted and "returns_retry_search" not in st.session_state:
+moved, wanted = runtime.address_change(RETRY_SEEN, "retry")
+if moved and wanted:
     st.session_state["returns_retry_search"] = wanted
+wanted = st.query_params.get("retry")
 names = actor.can("accounts.view")  # the people behind the debits: searched by name too
 retry_search = st.text_input(
     "Find a returned debit",
@@ -427,6 +431,8 @@ retry_search = st.text_input(
     max_chars=100,
     key="returns_retry_search",
 )
+if wanted and retry_search.strip() != wanted:  # searched for another: no longer the address's
+    runtime.keep_in_address(RETRY_SEEN, None, "retry")
 found = runtime.call(
     retry_picker.retry_choices, svc, actor, window_days=int(window), search=retry_search
 )
