@@ -39,9 +39,33 @@ def drawn_grids(page: Any, count: int) -> list[list[int]]:
     return list(page.evaluate(GRIDS))
 
 
+CURSOR = """() => getComputedStyle(
+    document.querySelector('[data-testid="stMain"] [data-testid="stDataFrame"] canvas')).cursor"""
+TEXT_PX = """(text) => { const c = document.createElement('canvas').getContext('2d');
+    const main = document.querySelector('[data-testid="stMain"]');
+    c.font = '14px ' + getComputedStyle(main).fontFamily; return c.measureText(text).width; }"""
+
+
+def column_edges(page: Any, grid: Any) -> list[float]:
+    """The x of each column's right edge in ``grid``, where its header shows the resize cursor
+    (the grid draws on a canvas: this is how its columns can be measured), then the grid's."""
+    box = grid.bounding_box()
+    hits: list[list[int]] = []
+    for x in range(int(box["x"]), int(box["x"] + box["width"]), 2):
+        page.mouse.move(x, box["y"] + 18)
+        if page.evaluate(CURSOR) == "col-resize":
+            if hits and x - hits[-1][-1] <= 6:
+                hits[-1].append(x)
+            else:
+                hits.append([x])
+    edges = [sum(xs) / len(xs) for xs in hits]
+    return edges + [box["x"] + box["width"]]  # the last column ends at the grid's end at most
+
+
 def locked_user(name: str, *, clear: bool = False) -> None:
-    """Add ``name`` to the app's users file with as many wrong passwords as lock it (its store
-    is the app_url server's); ``clear``: take them both out again."""
+    """Add ``name`` to the app's users file with as many wrong passwords as lock it and a try
+    refused during the lockout (its store is the app_url server's); ``clear``: take them both
+    out again."""
     data = Path(APP_DATA["dir"])
     engine = create_engine(f"sqlite:///{data / 'fcops-sandbox.db'}")
     try:
@@ -50,9 +74,11 @@ def locked_user(name: str, *, clear: bool = False) -> None:
             users.remove_user(data / "users.yaml", name)
             return
         users.add_user(data / "users.yaml", username=name, password="plum-orbit-canvas-42",
-                       role="ops")
+                       role="ops", name="Wide Table Colleague",
+                       email=f"{name}.colleague@finance-operations.example.com")
         for i in range(POLICY.lock_after):
             sign_in_store.record_failure(engine, [user_key(name)], time.time() - 60 + i, POLICY)
+        sign_in_store.record_refused(engine, [user_key(name)])  # a try during the lockout
     finally:
         engine.dispose()
 
@@ -120,8 +146,13 @@ def test_batch_check_audit_log_and_users_tables_fit_1400_px_beside_the_sidebar(
             wait_idle(page)
             widths = drawn_grids(page, 1)
             assert widths and all(s <= w for s, w in widths), widths
-            cells = page.locator('[data-testid="stDataFrame"]').first.text_content() or ""
-            assert re.search(r"Locked until \d\d:\d\d UTC", cells), cells[-400:]
+            grid = page.locator('[data-testid="stDataFrame"]').first
+            states = grid.locator('td[aria-colindex="5"]').all_text_contents()  # Sign-in
+            assert any(re.fullmatch(r"Locked until \d\d:\d\d UTC", t) for t in states), states
+            edges = column_edges(page, grid)
+            width = edges[4] - edges[3]  # the Sign-in column, the 5th
+            needed = max(page.evaluate(TEXT_PX, t) for t in states) + 16  # and its padding
+            assert needed <= width, (needed, width, states)  # read whole, not cut
         finally:
             locked_user(name, clear=True)
     finally:
