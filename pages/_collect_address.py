@@ -131,6 +131,7 @@ def follow(svc: Any, actor: Any) -> None:
     if wanted or (moved and value is None):  # a link's customer, or none: the empty form
         st.session_state[CUSTOMER] = wanted
         st.session_state.pop(PICK, None)  # the picker's row is not the customer shown
+    runtime.drop_overlong_id(REQUEST, "collect_request_long", "open it from Open requests.")
     changed, ref = runtime.address_change(SEEN_REQUEST, REQUEST, limit=300)
     if changed:
         put_away()

@@ -25,6 +25,7 @@ from typing import Any
 import streamlit as st
 
 from pages import _runtime as runtime
+from services.rules.ids import MAX_ID_LENGTH
 
 
 def history_step() -> bool:
@@ -42,7 +43,7 @@ def read_address(
     params: Sequence[str],
     *,
     kept: bool,
-    limit: int = 100,
+    limit: int = MAX_ID_LENGTH,
 ) -> tuple[bool, tuple[str, ...] | None]:
     """(moved, what the address says) for a page keeping its choice in ``params``
     (the first one names it) under ``seen_key``, as :func:`runtime.address_choice` reads it.

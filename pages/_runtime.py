@@ -22,7 +22,7 @@ from components.literal import literal
 from services.adapters.backoff import outcome_unknown
 from services.auth import PERMISSIONS, Actor, sign_in_ended
 from services.errors import FcopsError, NothingChanged, StillRunning
-from services.rules.ids import is_id
+from services.rules.ids import MAX_ID_LENGTH, is_id, overlong
 from services.rules.secrets import mask_secrets
 
 T = TypeVar("T")
@@ -343,7 +343,9 @@ def lingering(key: str) -> None:
         st.warning(entry[0], icon=":material/link_off:")
 
 
-def address_change(seen_key: str, param: str = "account", limit: int = 100) -> tuple[bool, str | None]:
+def address_change(
+    seen_key: str, param: str = "account", limit: int = MAX_ID_LENGTH
+) -> tuple[bool, str | None]:
     """Whether the URL's ``?param=`` differs from what this session last read or wrote (a link,
     a reload, a new tab, Back or Forward), and what it says then: its value (at most ``limit``
     characters) or None, no parameter, which means nothing is chosen (the page shows its list or
@@ -356,7 +358,7 @@ def address_change(seen_key: str, param: str = "account", limit: int = 100) -> t
 
 
 def address_choice(
-    seen_key: str, params: Sequence[str], limit: int = 100
+    seen_key: str, params: Sequence[str], limit: int = MAX_ID_LENGTH
 ) -> tuple[bool, tuple[str, ...] | None]:
     """:func:`address_change` for one choice the URL holds in several parameters, read and
     written together (Balance check's ``?check=&amount=&currency=``): whether any differs from
@@ -459,6 +461,22 @@ def arrived(seen_key: str) -> bool:
     return True
 
 
+def drop_overlong_id(param: str, key: str, otherwise: str, seen_key: str = "") -> bool:
+    """False when the URL's ``?param=`` is too long to be any Stripe ID (one of 5,000 was cut to
+    100 and sent): it leaves the URL before anything reads it, and the refused-ID sentence,
+    ending with ``otherwise``, lingers under ``key``; one this session wrote (``seen_key``: typed
+    in a box, refused there) goes quietly, no longer the one seen (not a move to no choice)."""
+    said = str(st.query_params.get(param) or "")
+    if refused := overlong(said):
+        del st.query_params[param]
+        if seen_key and seen_values(seen_key, 1)[0] == said:
+            st.session_state[seen_key] = None
+        else:
+            linger(key, f"{refused} The link's {param} was left out: {otherwise}")
+    lingering(key)
+    return not refused
+
+
 def linked_customer(key: str, otherwise: str) -> str | None:
     """The ``cus_…`` of the URL's ``?customer=`` (Blocked accounts links to it) when this
     session has not taken it yet (a link, a reload, a new tab), else None. A good one stays in
@@ -467,7 +485,9 @@ def linked_customer(key: str, otherwise: str) -> str | None:
     ``param="customer"`` and the seen key ``f"{key}_seen"``). Anything else is taken out and
     warned about as typed, ending with ``otherwise`` (what the page does instead); the warning
     lingers under ``key``."""
-    wanted = str(st.query_params.get("customer") or "")[:100]
+    if not drop_overlong_id("customer", f"{key}_long", otherwise):
+        return None
+    wanted = str(st.query_params.get("customer") or "")
     if wanted and not is_id(wanted, "cus_"):
         del st.query_params["customer"]
         linger(key, f"The link's customer {literal(wanted)} is not a customer ID (cus_…); "

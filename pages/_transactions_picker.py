@@ -18,6 +18,7 @@ ADDRESS = "txn_address"  # the ?account= this session last read or wrote
 
 def follow_address() -> None:
     """The account the URL names, when it changed since this session last read or wrote it."""
+    runtime.drop_overlong_id("account", "txn_account_long", "choose the account below.", ADDRESS)
     moved, linked = runtime.address_change(ADDRESS)  # a link, a reload, Back or Forward
     if moved:  # the URL is the truth: its account, or none chosen
         st.session_state[ACCOUNT] = linked

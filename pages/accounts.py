@@ -451,6 +451,7 @@ def detail_view(account_id: str) -> None:
         st.caption(f"Read from Stripe at {datetime.now(UTC).strftime('%H:%M:%S UTC')}.")
 
 
+runtime.drop_overlong_id("account", "acc_account_long", "showing all accounts.")
 account_param = st.query_params.get("account")
 if account_param:
     detail_view(account_param)

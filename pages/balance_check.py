@@ -89,6 +89,7 @@ def check_from_address() -> tuple[str, str, str] | None:
     run whose address lags the browser's, the check left and the boxes as typed stay (the boxes
     keep their values across pages: persist_state), and the address is put back in place."""
     kept = isinstance(st.session_state.get(RESULT), check_debit.DebitCheck)
+    runtime.drop_overlong_id("check", "bc_check_long", "enter the account below.")
     moved, linked = kept_address.read_address(SEEN, ARRIVED, "balance_check", LINKED, kept=kept)
     if not moved:
         return None

@@ -79,6 +79,7 @@ def open_account(account_id: str) -> None:
     st.rerun()
 
 
+runtime.drop_overlong_id("account", "own_account_long", "enter the account below.")
 moved, linked = runtime.address_change(ADDRESS)  # a link, a reload, Back or Forward
 if moved:  # the URL is the truth: its account, or none chosen
     for key in ("own_choices", "own_choice", ACCOUNT):

@@ -60,9 +60,10 @@ def account_card(account: AccountSummary) -> None:
 # by Back from the page itself is no lookup: the empty form.
 SEEN = "lookup_seen"
 ARRIVED = "lookup_arrived"  # runtime.arrived: this session's arrivals on the page already seen
+runtime.drop_overlong_id("id", "lookup_id_long", "enter the ID below.")
 moved, linked = kept_address.read_address(
     SEEN, ARRIVED, "payment_lookup", ("id",),
-    kept=st.session_state.get("lookup_result") is not None, limit=200,
+    kept=st.session_state.get("lookup_result") is not None,
 )  # fmt: skip
 linked_id = linked[0] if linked else None
 from_address = moved and bool(linked_id)

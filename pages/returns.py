@@ -105,20 +105,41 @@ def counted_once(debits: int, payments: int) -> str:
 # --------------------------------------------------------------------------- controls
 
 left, mid, right = st.columns([2, 2, 1], vertical_alignment="bottom")
-st.session_state.setdefault(retry_section.WINDOW, 60)  # wider: a retry link's older debit
-# A link's ?days=30 sets the window once (the box is the person's after that); one it cannot
-# take is said, as Accounts says a sort it does not know ("?days=abc" was ignored silently).
-linked_days = str(st.query_params.get("days") or "").strip()
-if linked_days.isdigit() and 7 <= int(linked_days) <= 180:
-    if st.session_state.get("returns_days_seen") != linked_days:
-        st.session_state["returns_days_seen"] = linked_days
-        st.session_state[retry_section.WINDOW] = int(linked_days)
-elif linked_days:
-    st.warning(
-        f"The link's window {literal(linked_days)} was not understood (a whole number of days "
-        f"from 7 to 180), so the window is {st.session_state[retry_section.WINDOW]} days.",
-        icon=":material/link_off:",
-    )
+DAYS_SEEN, DEFAULT_DAYS = "returns_days_seen", 60  # the ?days= last read or written
+RETRY_SEEN = "returns_retry_seen"  # the ?retry= last read (or taken out)
+
+
+def days_from_address() -> None:
+    """The address's ?days= into the box when it changed since this session last read or wrote
+    it (a link, a reload, Back or Forward); none is the default 60. One it cannot take is said,
+    as Accounts says a sort it does not know, and taken out of the address."""
+    st.session_state.setdefault(retry_section.WINDOW, DEFAULT_DAYS)  # a retry link widens it
+    moved, said = runtime.address_change(DAYS_SEEN, "days", limit=20)
+    days = (said or "").strip()
+    if not moved:
+        return
+    taken = days.isdigit() and 7 <= int(days) <= 180
+    st.session_state[retry_section.WINDOW] = int(days) if taken else DEFAULT_DAYS
+    if said is not None and not taken:
+        runtime.keep_in_address(DAYS_SEEN, None, "days")
+        runtime.linger(
+            "returns_days_link",
+            f"The link's window {literal(days)} was not understood (a whole number of days "
+            f"from 7 to 180), so the window is {DEFAULT_DAYS} days.",
+        )
+
+
+def days_to_address(window: int) -> None:
+    """The window the person set (the box, or a retry's "widen") into the address, one browser
+    history entry, so a reload or a copied link shows it; the default 60 stays out. A plain
+    rerun writes nothing (the box then says what the address says)."""
+    seen = runtime.seen_values(DAYS_SEEN, 1)[0].strip()
+    if window != (int(seen) if seen.isdigit() else DEFAULT_DAYS):
+        runtime.keep_in_address(DAYS_SEEN, None if window == DEFAULT_DAYS else str(window), "days")
+
+
+days_from_address()
+runtime.lingering("returns_days_link")
 window = left.number_input(
     "Window (days)",
     min_value=7,
@@ -127,6 +148,7 @@ window = left.number_input(
     help="Nacha measures the last 60 days.",
     key=retry_section.WINDOW,
 )
+days_to_address(int(window))
 level = mid.slider(
     "Warn at this share of a limit",
     min_value=50,
@@ -393,9 +415,13 @@ st.download_button(
 
 st.subheader("Retry an R01/R09 return", divider="gray")
 # A bounded search in SQL (issue 9): the picker holds at most retry_picker.PICKER_LIMIT.
-wanted = st.query_params.get("retry")  # Home's "Plan a retry for pi_…" link
-if wanted and "returns_retry_search" not in st.session_state:
+# Home's and Payment lookup's "Plan a retry for pi_…" link: ?retry= fills the search when it
+# changed since this session last read it (a link, a reload, Back or Forward).
+runtime.drop_overlong_id("retry", "returns_retry_long", "find the returned debit below.")
+moved, wanted = runtime.address_change(RETRY_SEEN, "retry")
+if moved and wanted:
     st.session_state["returns_retry_search"] = wanted
+wanted = st.query_params.get("retry")
 names = actor.can("accounts.view")  # the people behind the debits: searched by name too
 retry_search = st.text_input(
     "Find a returned debit",
@@ -405,6 +431,8 @@ retry_search = st.text_input(
     max_chars=100,
     key="returns_retry_search",
 )
+if wanted and retry_search.strip() != wanted:  # searched for another: no longer the address's
+    runtime.keep_in_address(RETRY_SEEN, None, "retry")
 found = runtime.call(
     retry_picker.retry_choices, svc, actor, window_days=int(window), search=retry_search
 )

@@ -137,26 +137,51 @@ def held_back(count: manage_users.SignInCount) -> str:
 
 
 def sign_in_state(count: manage_users.SignInCount) -> str:
-    """The table's Sign-in column: wrong passwords show from the first, before any delay, so an
-    admin sees an attack (or a forgotten password) starting."""
+    """The table's Sign-in column, short enough to read whole at 1,400 px: whether the user can
+    sign in now, or until when a delay holds them back. The tries are beside it (Wrong
+    passwords) and in full under Change a user (:func:`sign_in_detail`)."""
+    return held_back(count) or "Can sign in"
+
+
+def sign_in_detail(count: manage_users.SignInCount) -> str:
+    """The picked user's sign-in in a sentence: wrong passwords show from the first, before any
+    delay, so an admin sees an attack (or a forgotten password) starting."""
     if count.slowed:
-        return f"{held_back(count)} ({_wrong(count)})"
+        return f"{held_back(count)}, after {_wrong(count)}."
     if count.failures:
-        return f"{_wrong(count)} (still signs in)"
-    return "OK"
+        return f"Can sign in: {_wrong(count)} so far, not slowed down yet."
+    return "Can sign in: no wrong password counted."
+
+
+PEOPLE_COLUMNS = {  # px: they add up to less than the 938 px main column at 1,400 px
+    "Username": st.column_config.TextColumn(width=120),
+    "Name": st.column_config.TextColumn(width=170),
+    "Email": st.column_config.TextColumn(width=240),
+    "Role": st.column_config.TextColumn(width=80),
+    "Sign-in": st.column_config.TextColumn(
+        width=190,
+        help="Whether the user can sign in now, or until when wrong passwords hold them back "
+        "(slowed, then locked). Choose them under Change a user for the tries counted, or to "
+        "lift the delay.",
+    ),
+    "Wrong passwords": st.column_config.NumberColumn(
+        width=120, help="Counted now; tries refused during a delay are not wrong passwords."
+    ),
+}
 
 
 def people_table(found: list[manage_users.Person]) -> None:
     frame = pd.DataFrame(
         [
             {"Username": p.username, "Name": p.name, "Email": p.email, "Role": p.role,
-             "Sign-in": sign_in_state(p.sign_in)}
+             "Sign-in": sign_in_state(p.sign_in), "Wrong passwords": p.sign_in.failures}
             for p in found
         ],
-        columns=["Username", "Name", "Email", "Role", "Sign-in"],
+        columns=list(PEOPLE_COLUMNS),
     )
     st.caption(f"{counted(len(found), 'user')} who sign in with a password.")
-    st.dataframe(frame, hide_index=True, width="stretch")
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=PEOPLE_COLUMNS,
+                 column_order=list(PEOPLE_COLUMNS))
 
 
 def _ask_add() -> None:
@@ -207,6 +232,7 @@ def change_panel(found: list[manage_users.Person]) -> None:
         return
     person: Any = by_name[picked]
     own = picked == actor.username
+    st.caption(f"Sign-in: {sign_in_detail(person.sign_in)}")
     role_col, unlock_col, remove_col = st.columns([3, 2, 2], vertical_alignment="bottom")
     role = role_col.selectbox("Role", ROLES, index=ROLES.index(person.role) if person.role in
                               ROLES else 0, key=f"users_role_{picked}", disabled=own,

@@ -20,7 +20,13 @@ PREFIXES: dict[str, str] = {
     "mandate_": "mandate",
     "evt_": "event",
 }
-_ID_RE = re.compile(r"^[a-z]+_[A-Za-z0-9_]{3,250}$")
+_ID_RE = re.compile(r"^[a-z]+_[A-Za-z0-9_]{3,}$")  # at most MAX_ID_LENGTH in all
+# Stripe documents no maximum length for its object IDs, and its Python SDK types them as plain
+# ``str`` (no length anywhere), so this bound is fcops' own and generous: the IDs Stripe makes
+# are far shorter (cus_ and 14 characters, fca_ and pi_ and 24). Anything longer is no Stripe
+# ID and is refused before any call (a 5,000-character ?customer= was cut to 100 and sent:
+# "Stripe has no customer cus_AAAA…", while the address kept all 5,000).
+MAX_ID_LENGTH = 255
 LABELS: dict[str, str] = {  # kind -> what a sentence calls it
     "customer": "customer",
     "financial_connections.account": "Financial Connections account",
@@ -77,6 +83,8 @@ def parse_id(
     names = ", ".join(p for want in accepted for p, k in PREFIXES.items() if k == want)
     if not value:
         raise ValidationError(f"Enter an ID. Accepted: {names}…")
+    if long := overlong(text):
+        raise ValidationError(long)
     kind = kind_of(value)
     if kind is not None and kind in accepted and not _ID_RE.match(value):
         raise ValidationError(  # the right prefix, the rest cut off or mangled
@@ -139,7 +147,20 @@ def not_a_customer(text: str | None) -> NotACustomer | None:
 
 def is_id(text: str, prefix: str) -> bool:
     """Whether ``text`` is a well-formed ID with ``prefix`` (``cus_…`` from a link, say)."""
-    return text.startswith(prefix) and bool(_ID_RE.match(text))
+    return text.startswith(prefix) and len(text) <= MAX_ID_LENGTH and bool(_ID_RE.match(text))
+
+
+def overlong(text: str | None) -> str | None:
+    """The sentence refusing ``text`` when, cleaned as :func:`parse_id` cleans it, it is longer
+    than any Stripe ID (:data:`MAX_ID_LENGTH`); None otherwise."""
+    value = clean_id(text)
+    if len(value) <= MAX_ID_LENGTH:
+        return None
+    return (
+        f"{as_typed((text or '').strip()[:40] + '…')} is not a Stripe ID: it is {len(value):,} characters "
+        f"long, and Stripe's IDs are far shorter (fcops takes at most {MAX_ID_LENGTH}). Copy "
+        "the ID alone, whole."
+    )
 
 
 def as_typed(text: str, limit: int = 60) -> str:

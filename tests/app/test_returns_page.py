@@ -500,6 +500,7 @@ def test_a_link_window_it_cannot_take_is_said_like_accounts_says_a_sort(days: st
     assert f"The link's window `{days}` was not understood" in said
     assert "so the window is 60 days." in said
     assert at.number_input(key="returns_window").value == 60
+    assert "days" not in at.query_params  # it no longer says what the page shows
 
 
 def test_a_link_window_it_can_take_sets_the_box_once() -> None:
@@ -511,3 +512,25 @@ def test_a_link_window_it_can_take_sets_the_box_once() -> None:
     assert not any("was not understood" in w.value for w in at.warning)
     at.number_input(key="returns_window").set_value(90).run()  # the person's choice stands
     assert at.number_input(key="returns_window").value == 90
+
+
+def test_a_changed_window_goes_into_the_address_and_a_new_session_there_shows_it() -> None:
+    """/returns?days=30, the box changed to 90: the address kept days=30, so a reload or a
+    copied link showed 30. The box writes the address; the default 60 stays out of it."""
+    at = open_page(PAGE, "finance")
+    at.query_params["days"] = "30"
+    at.run()
+    at.number_input(key="returns_window").set_value(90).run()
+    no_exceptions(at)
+    assert at.query_params["days"] == "90"
+    at.run()  # a plain rerun writes nothing and takes nothing back
+    assert at.query_params["days"] == "90" and at.number_input(key="returns_window").value == 90
+    again = open_page(PAGE, "finance")  # what a reload does: a new session at that address
+    again.query_params["days"] = at.query_params["days"]
+    again.run()
+    assert again.number_input(key="returns_window").value == 90
+    at.number_input(key="returns_window").set_value(60).run()  # the default: out of it
+    assert "days" not in at.query_params
+    at.query_params["days"] = "14"  # Back or Forward to another step: the box follows it
+    at.run()
+    assert at.number_input(key="returns_window").value == 14 and at.query_params["days"] == "14"

@@ -64,3 +64,19 @@ def test_an_r02_return_and_an_unknown_debit_say_why_no_retry() -> None:
     at = opened_with("pi_nosuchdebit42")
     assert "No debit pi_nosuchdebit42 is known to fcops" in infos(at)
 
+
+
+def test_a_search_for_another_debit_takes_the_link_out_of_the_address() -> None:
+    """?retry=pi_… filled the search once and stayed in the address after the person searched
+    for another debit, so a reload or a copied link planned the first one again."""
+    first = debit("retry_drift", days_ago=5, code="insufficient_funds")
+    at = opened_with(first)
+    assert at.text_input(key="returns_retry_search").value == first
+    at.run()  # a plain rerun keeps it
+    assert at.query_params["retry"] == first
+    at.text_input(key="returns_retry_search").set_value("R01").run()
+    no_exceptions(at)
+    assert "retry" not in at.query_params
+    at.query_params["retry"] = first  # Back to the link's step: the search follows it again
+    at.run()
+    assert at.text_input(key="returns_retry_search").value == first

@@ -49,3 +49,22 @@ def test_a_rejected_id_quotes_what_was_typed_and_names_what_refuses_it() -> None
 def test_a_whole_id_is_accepted() -> None:
     assert ids.parse_id("cus_aZQDwyvN5rYmua8X", allowed=("customer",)) == (
         "cus_aZQDwyvN5rYmua8X", "customer")
+
+
+def test_an_id_longer_than_any_stripe_id_is_refused_with_its_length() -> None:
+    """A 5,000-character cus_AAAA… was cut to 100 on the way and sent to Stripe ("Stripe has no
+    customer cus_AAAA…"). Stripe documents no maximum and its SDK types IDs as plain str, so
+    fcops' bound is generous (255); one longer is no Stripe ID, whole or cut."""
+    longest = "cus_" + "A" * (ids.MAX_ID_LENGTH - 4)
+    assert ids.parse_id(longest) == (longest, "customer") and ids.is_id(longest, "cus_")
+    assert ids.overlong(longest) is None
+    too_long = "cus_" + "A" * 4996
+    for text in (too_long, longest + "A"):
+        assert not ids.is_id(text, "cus_")
+        with pytest.raises(ValidationError) as err:
+            ids.parse_id(text, allowed=("customer",))
+        assert str(err.value) == ids.overlong(text)
+    assert ids.overlong(too_long) == (
+        f"`{too_long[:40]}…` is not a Stripe ID: it is 5,000 characters long, and Stripe's IDs "
+        "are far shorter (fcops takes at most 255). Copy the ID alone, whole."
+    )
