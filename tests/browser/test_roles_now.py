@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from services import users
-from tests.browser.conftest import APP_DATA, SANDBOX_URL, sign_in, wait_idle
+from tests.browser.conftest import APP_DATA, ARTIFACTS, SANDBOX_URL, sign_in, wait_idle
 from tests.browser.test_config_to_conversion_journey import open_page, settle
 from tests.browser.test_users_journey import PASSWORD, choose, submit_new_user
 
@@ -79,7 +79,7 @@ def test_a_demoted_admins_jobs_board_stops_and_their_try_again_starts_nothing(
                 timeout=1_500
             )
         # No click needed: the board's own run (every 2 s) finds the role gone too.
-        other.get_by_text("Your role (manager) cannot open this page.").wait_for(timeout=30_000)
+        other.get_by_text("Your role (manager) cannot open this page.").wait_for(timeout=60_000)
         wait_idle(other)
         time.sleep(5)  # two more of the board's periods: nothing comes back
         main = other.get_by_test_id("stMain").inner_text()
@@ -106,6 +106,11 @@ def test_a_demoted_admins_jobs_board_stops_and_their_try_again_starts_nothing(
         page.get_by_text(f"Removed {name}").wait_for()
         other.get_by_text("Your account was removed by an admin").wait_for(timeout=30_000)
         assert "Failed job to try again" not in other.get_by_test_id("stMain").inner_text()
+    except Exception:
+        with contextlib.suppress(Exception):  # the colleague's page, for whoever debugs it
+            ARTIFACTS.mkdir(exist_ok=True)
+            colleague.pages[0].screenshot(path=str(ARTIFACTS / "roles_now_colleague.png"))
+        raise
     finally:
         faults(clear="true")
         colleague.close()
