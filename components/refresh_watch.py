@@ -40,13 +40,18 @@ def poll(
     status: Callable[[str, str], Any | None],
     on_finished: Callable[[str, Any | None], None],
     pending_text: Callable[[str], str],
+    still_open: Callable[[], bool],
 ) -> None:
     """Show the refreshes still pending; hand each finished one to ``on_finished``, then rerun.
+    Each run first asks ``still_open`` (pages._live.page_still_open: the page is still this
+    person's to see; it reruns the app when not) and draws nothing when it says no.
 
     ``status(account_id, feature)`` returns an object with ``.pending`` and ``.status`` (and a
     ``.note`` to show while it is pending), or None when the refresh can no longer be followed
     (the page says its outcome is not known).
     """
+    if not still_open():
+        return
     watched = _watched().get(account_id, [])
     finished = False
     for feature in [f for f in features if f in watched]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages import _live as live
 from pages import _runtime as runtime
 from services.auth import Actor
 from services.context import Services
@@ -20,7 +21,7 @@ AGAIN = "bc_policy_recheck"  # "Check again" was pressed: the next page run chec
 POLICY_LOOK_SECONDS = 5.0
 
 
-@st.fragment(run_every=POLICY_LOOK_SECONDS)
+@live.fragment(run_every=POLICY_LOOK_SECONDS)
 def policy_watch(svc: Services, actor: Actor, applied_version: int) -> None:
     """Says so when the policy in force is not ``applied_version``, with "Check again"."""
     change = runtime.call(check_debit.policy_change, svc, actor, applied_version)

@@ -16,6 +16,7 @@ from typing import Any
 import streamlit as st
 
 from components.collect_view import REASON_WORDS
+from pages import _live as live
 from pages import _runtime as runtime
 from pages._pending import ask
 from services.rules.intents import CANCEL_REASONS, IntentView, reason_words
@@ -189,7 +190,7 @@ def show_outcome(start: Start, actor: Any) -> None:
         st.error(f"{asked} did not cancel it: {start.message}", icon=":material/error:")
 
 
-@st.fragment(run_every=FOLLOW_SECONDS)
+@live.fragment(run_every=FOLLOW_SECONDS)
 def follow_running(svc: Any, actor: Any, running: tuple[tuple[str, int], ...]) -> None:
     """Cancels running (request ID, cancel's row): each said on its request, drawn here so its
     "(12 s ago)" counts up while the person watches (it stayed at the age of the page's last

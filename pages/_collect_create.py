@@ -19,6 +19,7 @@ import streamlit as st
 
 from components.collect_view import waiting_for
 from pages import _collect_address as address
+from pages import _live as live
 from pages import _runtime as runtime
 from pages._collect_customer import CUSTOMER
 from pages._pending import ask
@@ -195,7 +196,7 @@ def open_existing(ref: str) -> None:
     st.query_params[address.REQUEST] = ref
 
 
-@st.fragment(run_every=FOLLOW_SECONDS)
+@live.fragment(run_every=FOLLOW_SECONDS)
 def follow_running(svc: Any, actor: Any, start_ids: tuple[int, ...]) -> None:
     """Creates running for this customer: the whole page again once one has ended."""
     for start_id in start_ids:
@@ -205,7 +206,7 @@ def follow_running(svc: Any, actor: Any, start_ids: tuple[int, ...]) -> None:
     st.caption(f":material/autorenew: Checked every {FOLLOW_SECONDS} s: updates by itself.")
 
 
-@st.fragment(run_every=FOLLOW_SECONDS)
+@live.fragment(run_every=FOLLOW_SECONDS)
 def own_running(svc: Any, actor: Any, start_id: int) -> None:
     """This person's create still running, drawn here so its "(2 s ago)" counts up while they
     watch (it stayed at the age of the reload); the whole page again once it has ended."""

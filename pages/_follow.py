@@ -17,6 +17,7 @@ from typing import Any
 
 import streamlit as st
 
+from pages import _live as live
 from pages import _runtime as runtime
 from services.auth import Actor
 from services.context import Services
@@ -216,13 +217,13 @@ def progress_line(key: str, label: str) -> None:
         _look_for_job(key)
 
 
-@st.fragment(run_every=IDLE_SECONDS)
+@live.fragment(run_every=IDLE_SECONDS)
 def _look_for_job(key: str) -> None:
     if following(key):  # a sync started elsewhere while the page was open
         _rerun()  # the whole page, following it: its progress line, its sync button disabled
 
 
-@st.fragment(run_every=1.0)
+@live.fragment(run_every=1.0)
 def _progress(key: str, label: str) -> None:
     """One progress line of the job followed under ``key``, from the store."""
     adopted = FOLLOW + key not in st.session_state

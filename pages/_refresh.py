@@ -11,6 +11,7 @@ import streamlit as st
 
 from components import refresh_watch
 from components.feedback import format_timestamp, format_until
+from pages import _live as live
 from pages import _runtime as runtime
 from services.auth import Actor
 from services.context import Services
@@ -89,6 +90,7 @@ def follow(
         status=lambda acc, feature: _read(svc, actor, acc, feature),
         on_finished=on_finished,
         pending_text=pending_text,
+        still_open=live.page_still_open,
     )
 
 

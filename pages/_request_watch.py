@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages import _live as live
 from services.auth import Actor
 from services.context import Services
 from services.rules.intents import CollectionRequest
@@ -25,7 +26,7 @@ def waiting(status: str) -> bool:
     return status in WAITING
 
 
-@st.fragment(run_every=WATCH_SECONDS)
+@live.fragment(run_every=WATCH_SECONDS)
 def watch(
     svc: Services,
     actor: Actor,

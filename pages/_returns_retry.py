@@ -35,7 +35,8 @@ def send_retry(svc: Services, actor: Actor, choice: str, anyway: bool) -> retry_
     try:
         with runtime.waiting_for_stripe("Checking the balance (refreshing it if it is stale)…"):
             return retry_debit.create_retry(
-                svc, actor, choice, proceed_without_ok=anyway, wait_seconds=RETRY_REFRESH_WAIT
+                svc, runtime.acting_as(actor), choice, proceed_without_ok=anyway,
+                wait_seconds=RETRY_REFRESH_WAIT,
             )
     except RefreshStillRunning as err:
         st.session_state[RETRY_FOLLOW] = (choice, err.account_id, str(err))

@@ -20,7 +20,7 @@ import streamlit as st
 import bootstrap
 from components.literal import literal
 from services.adapters.backoff import outcome_unknown
-from services.auth import PERMISSIONS, Actor, sign_in_ended
+from services.auth import PERMISSIONS, Actor
 from services.errors import FcopsError, NothingChanged, StillRunning
 from services.rules.ids import MAX_ID_LENGTH, is_id, overlong
 from services.rules.secrets import mask_secrets
@@ -71,29 +71,11 @@ def sso_claims() -> dict[str, Any] | None:
 
 def current_actor() -> Actor | None:
     """The signed-in user, with the role taken from the server-side credentials (the users
-    file read fresh, or the identity provider's claims through the settings' role mapping)."""
-    if not st.session_state.get("authentication_status"):
-        claims = sso_claims()
-        if claims is None:
-            return None
-        from services.usecases import sign_in_sso
+    file read fresh, or the identity provider's claims through the settings' role mapping);
+    None when nobody is, or the sign-in no longer stands (removed, password set, logged out)."""
+    from pages import _person  # see pages._person.of_session
 
-        return sign_in_sso.resolve(claims, get_app().settings).actor
-    username = st.session_state.get("username")
-    if not username:
-        return None
-    # Imported here, not at the top: pages._session declares its cookie component when first
-    # imported, which must happen inside a running app (streamlit_app.py imports this module
-    # before the runtime exists, and a component declared then never answers).
-    from pages import _session
-
-    entry = get_app().credentials.get("usernames", {}).get(username)
-    if not entry or not _session.still_valid(entry):  # removed, or its password set since
-        return None
-    roles = entry.get("roles") or []
-    role = roles[0] if roles else ""
-    name = f"{entry.get('first_name', '')} {entry.get('last_name', '')}".strip() or username
-    return Actor(username=username, role=role, name=name)
+    return _person.of_session()()
 
 
 ROUTED = "_fcops_routed"  # set by dashboard.py on every run: this session goes through the router
@@ -138,6 +120,9 @@ def open_page_at(url_path: str) -> None:
         ctx.pages_manager.set_script_intent("", url_path)
 
 
+GUARDED = "_fcops_guarded"  # (username, role) the page's guard let in on its last full run
+
+
 def guard(permission: str) -> Actor:
     """Stop the page (showing only a message) unless the signed-in role has ``permission``."""
     route_through_dashboard()
@@ -151,6 +136,7 @@ def guard(permission: str) -> Actor:
         allowed = ", ".join(sorted(PERMISSIONS.get(permission, ())))
         st.error(f"Your role ({actor.role}) cannot open this page. It is for: {allowed}.")
         st.stop()
+    st.session_state[GUARDED] = (actor.username, actor.role)
     get_app().services.gateway.serve_a_person()  # a person waits: reads give up sooner
     return actor
 
@@ -218,14 +204,28 @@ def signed_out_elsewhere() -> bool:
 
 def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
     """Run a service call; on failure show a sentence (never a stack trace) and return None.
-    Nothing is called once this sign-in was logged out in another tab."""
+    Nothing is called once this sign-in was logged out in another tab.
+
+    Every :class:`~services.auth.Actor` among the arguments is the person as they are now
+    (:func:`acting_as`), not as the page's last full run saw them: a fragment's own run (the Jobs
+    board's "Try again") and a widget's callback run without the page's guard, and a user
+    demoted or removed since then acted once more with the old role. The service's role check
+    then refuses (and audits) what the current role may not do."""
     if signed_out_elsewhere():
         return None
     try:
+        args, kwargs = as_now(args, kwargs)
         return fn(*args, **kwargs)
     except Exception as err:  # the page must never show a traceback
         show_error(err)
         return None
+
+
+def as_now(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """``args`` and ``kwargs`` with every actor among them as the person is now (:func:`acting_as`)."""
+    from pages import _person
+
+    return _person.as_now(args, kwargs)
 
 
 def idempotency_key(scope: str, payload: Any) -> str:
@@ -258,14 +258,13 @@ def forget_key_unless_unknown(scope: str, err: BaseException) -> None:
 
 def acting_as(actor: Actor) -> Actor:
     """The person behind ``actor`` as they are now, for a change they ask for. A widget's
-    callback runs before the router and the page's guard, with the actor of the page's last
-    run: an admin removed (or made ops) since then changed things once more with the old role.
-    When that sign-in no longer stands, the actor every service refuses (and audits the
-    refusal of): :func:`services.auth.sign_in_ended`."""
-    now = current_actor()
-    if now is None or now.username != actor.username:
-        return sign_in_ended(actor)
-    return now
+    callback runs before the router and the page's guard, and a fragment's own run without the
+    page, with the actor of the page's last run: an admin removed (or made ops) since then changed
+    things once more with the old role. When that sign-in no longer stands, the actor every
+    service refuses (and audits the refusal of): :func:`services.auth.sign_in_ended`."""
+    from pages import _person
+
+    return _person.acting_as(actor)
 
 
 def call_keyed(
@@ -288,7 +287,7 @@ def call_keyed_routed(
         return None
     key = idempotency_key(scope, payload)
     try:
-        args = tuple(acting_as(a) if isinstance(a, Actor) else a for a in args)
+        args, kwargs = as_now(args, kwargs)
         return fn(*args, idempotency_key=key, **kwargs)
     except Exception as err:  # the page must never show a traceback
         forget_key_unless_unknown(scope, err)

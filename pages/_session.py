@@ -119,8 +119,15 @@ def still_valid(entry: dict[str, Any] | None) -> bool:
     """Whether this session's sign-in is still the user's: made with the password they have now
     (a password set since, or the user removed and added again, ends it), and not logged out
     in another tab of this browser."""
-    stamp = users.session_stamp(entry)
-    return bool(stamp) and st.session_state.get(STAMP) == stamp and not ended_elsewhere()
+    return stands(entry, st.session_state.get(STAMP), st.session_state.get(SIGN_IN_ID))
+
+
+def stands(entry: dict[str, Any] | None, stamp: object, sign_in_id: object) -> bool:
+    """:func:`still_valid` for a sign-in made with ``stamp`` under ``sign_in_id`` (read from a
+    session earlier): callable from any thread (pages._person.on_click)."""
+    now = users.session_stamp(entry)
+    ended = bool(sign_in_id) and sign_out_case.has_ended(runtime.get_app().services, str(sign_in_id))
+    return bool(now) and stamp == now and not ended
 
 
 def why_ended(entry: dict[str, Any] | None) -> str:
@@ -276,9 +283,12 @@ def sign_out() -> None:
     sign_in_id = str(st.session_state.get(SIGN_IN_ID) or "")
     until = float(st.session_state.get(EXPIRES_AT) or time.time() + 86_400)
     log_out()
-    if actor is not None:  # None: it had ended already (log_out said so)
-        runtime.call(sign_out_case.sign_out, runtime.get_app().services, actor, sign_in_id,
-                     expires_at=until)
+    if actor is None:  # it had ended already (log_out said so)
+        return
+    try:  # not runtime.call: that makes a change as the person signed in now, and nobody is
+        sign_out_case.sign_out(runtime.get_app().services, actor, sign_in_id, expires_at=until)
+    except Exception as err:  # the page must never show a traceback
+        runtime.show_error(err)
 
 
 def notice() -> None:

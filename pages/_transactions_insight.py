@@ -16,6 +16,7 @@ from components.transaction_charts import (
     running_balance_chart,
 )
 from components.url_sort import url_sort
+from pages import _person as person
 from pages import _runtime as runtime
 from services.auth import Actor
 from services.context import Services
@@ -121,9 +122,7 @@ def transactions_table(svc: Services, actor: Actor, account_id: str, stored: int
     st.download_button(
         f"Download CSV ({result.total:,} rows)",
         # built (and audited as transactions.export) on the click, not on every rerun
-        lambda: runtime.call(
-            export_transactions.export_csv, svc, actor, account_id, chosen, sort=sort
-        ) or "",
+        person.on_click(export_transactions.export_csv, svc, actor, account_id, chosen, sort=sort),
         file_name=f"transactions-{account_id}.csv",
         mime="text/csv",
         icon=":material/download:",

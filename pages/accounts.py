@@ -35,8 +35,10 @@ from components.money import format_money
 from components.pager import current_page, pager
 from pages import _accounts_customer as picker
 from pages import _follow as follow
+from pages import _person as person
 from pages import _refresh as refresh
 from pages import _runtime as runtime
+from services.auth import Actor
 from services.rules import bank_account, refresh_failure
 from services.rules.wording import counted
 from services.usecases import browse_accounts, export_accounts, jobs, refresh_balance, sync_accounts
@@ -212,7 +214,7 @@ def list_body() -> None:
     pager(PAGE_KEY, "acc", result.page, result.pages)
     st.download_button(
         "Download CSV",
-        data=lambda: csv_or_message({**chosen, "sort": sort}),  # the order the table shows
+        data=person.on_click(csv_or_message, {**chosen, "sort": sort}, actor),  # the table's order
         file_name="fc-accounts.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -220,10 +222,11 @@ def list_body() -> None:
     )
 
 
-def csv_or_message(chosen: dict[str, Any]) -> bytes:
-    """Runs on click (in another thread); an error becomes the file's single line."""
+def csv_or_message(chosen: dict[str, Any], who: Actor) -> bytes:
+    """Runs on click (in another thread, ``who`` the person as they are then: pages._person.
+    on_click); an error becomes the file's single line."""
     try:
-        return export_accounts.export_accounts_csv(svc, actor, **chosen)
+        return export_accounts.export_accounts_csv(svc, who, **chosen)
     except Exception as err:  # the download must never carry a traceback
         return f"Export failed: {err}\n".encode()
 

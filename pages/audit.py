@@ -11,6 +11,7 @@ from components.audit_params import readable
 from components.literal import literal
 from components.table_columns import time_column
 from components.url_sort import url_sort
+from pages import _person as person
 from pages import _runtime as runtime
 from services.rules.table_values import utc_time
 from services.usecases import export_audit
@@ -228,7 +229,7 @@ page_no = left.number_input("Page", min_value=1, max_value=pages, value=1, step=
 middle.caption(f"{total:,} matching entries · page {int(page_no)} of {pages}")
 right.download_button(
     "Export CSV (all matching rows)",
-    data=lambda: runtime.call(export_audit.export, svc, actor, filters) or "",
+    data=person.on_click(export_audit.export, svc, actor, filters),
     file_name=f"fcops-audit-{today.isoformat()}.csv",
     mime="text/csv",
     icon=":material/download:",

@@ -231,7 +231,7 @@ def check_now(
     with runtime.waiting_for_stripe(doing):
         return check_debit.check_debit(
             svc,
-            actor,
+            runtime.acting_as(actor),  # a refresh it starts is asked as the person is now
             request["target"],
             request["amount"],
             request["currency"],

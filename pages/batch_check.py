@@ -17,6 +17,8 @@ from components.charts import VERDICT_LABELS, verdict_chart
 from components.feedback import format_age, format_timestamp
 from components.money import format_money
 from pages import _batch_rows as rows_view
+from pages import _live as live
+from pages import _person as person
 from pages import _runtime as runtime
 from services.rules import batch_result
 from services.rules.debit_csv import BatchFileError, PlannedDebit, RowError, parse_debits_csv
@@ -207,7 +209,7 @@ def collect(job_id: str) -> bool:
     return True
 
 
-@st.fragment(run_every=1.0)
+@live.fragment(run_every=1.0)
 def follow() -> None:
     """While the job runs: its progress from the store, refreshed every second."""
     job_id = st.session_state.get(FOLLOW)
@@ -276,7 +278,7 @@ if RESULT in st.session_state and parsed is None:
 follow()
 
 
-@st.fragment(run_every=RETRY_LOOK_SECONDS)
+@live.fragment(run_every=RETRY_LOOK_SECONDS)
 def look_for_a_retry(job_id: str) -> None:
     """While the failure shows: someone may try it again from Jobs (an admin's Try again runs
     as the admin). The page showed the failure until a reload; it now turns to the retry."""
@@ -369,7 +371,7 @@ if isinstance(result, batch_result.BatchResult):
     st.download_button(
         "Download results (CSV)",
         # built (and audited as balances.batch_export) on the click
-        lambda: runtime.call(check_batch.results_csv, svc, actor, result) or "",
+        person.on_click(check_batch.results_csv, svc, actor, result),
         file_name=result.file_name,
         mime="text/csv",
         type="primary",

@@ -25,6 +25,7 @@ from components.conversion_filters import filter_widgets
 from components.feedback import format_age, format_timestamp
 from components.table_columns import count_column, duration_column, worded_durations
 from pages import _follow as follow
+from pages import _person as person
 from pages import _runtime as runtime
 from services.auth import Actor
 from services.rules import wording
@@ -306,23 +307,11 @@ def figures(
 
 
 def csv_of(which: str) -> Callable[[], str]:
-    def build() -> str:
-        return (
-            runtime.call(
-                conversion_report.figures_csv,
-                svc,
-                actor,
-                which,
-                now=now,
-                flows=chosen_flows,
-                methods=chosen_methods,
-                start=start,
-                end=end,
-            )
-            or ""
-        )
-
-    return build
+    """The file ``which``, built on the click as the person is then (pages._person.on_click)."""
+    return person.on_click(
+        conversion_report.figures_csv, svc, actor, which, now=now, flows=chosen_flows,
+        methods=chosen_methods, start=start, end=end,
+    )
 
 
 info = sync_bar()

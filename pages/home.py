@@ -16,6 +16,7 @@ from components.navigation import PageSpec, pages_for
 from components.table_columns import time_column
 from pages import _follow as follow
 from pages import _home_cards as cards
+from pages import _live as live
 from pages import _runtime as runtime
 from services.auth import Actor
 from services.rules import wording
@@ -277,7 +278,7 @@ if app.mode == "sandbox":
 attention(actor)
 
 
-@st.fragment(run_every=10.0)
+@live.fragment(run_every=10.0)
 def live_data() -> None:
     """Webhooks keep the mirror current: when the last one arrived, and what waits to be applied."""
     hooks = runtime.call(webhooks.status, actor)

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from components.table_columns import time_column
+from pages import _live as live
 from pages import _runtime as runtime
 from services.rules import job_progress, wording
 from services.rules.table_values import utc_time
@@ -149,7 +150,7 @@ def try_again_button(view: jobs.JobView, key: str) -> None:
 RETRY_HELP = "Starts the same job with the same inputs again, as you; the failed one stays listed."
 
 
-@st.fragment(run_every=2.0)
+@live.fragment(run_every=2.0)
 def started_note() -> None:
     """The job started here, named as the list names it, in the state it is in now: "queued"
     belongs to the moment of queueing, not to a job that has run since."""
@@ -244,7 +245,7 @@ shown = st.segmented_control(
 )
 
 
-@st.fragment(run_every=2.0)
+@live.fragment(run_every=2.0)
 def board() -> None:
     counts = runtime.call(jobs.queue_counts, actor) or {}
     hooks = runtime.call(webhooks.status, actor)

@@ -204,8 +204,9 @@ def owners_frame(report: OwnershipReport) -> pd.DataFrame:
 
 def start_refresh(account_id: str) -> bool:
     scope, payload = f"own-refresh-{account_id}", {"account": account_id}
-    fn = orv.refresh_ownership
-    return refresh.start(scope, payload, account_id, "ownership", fn, svc, actor, account_id)
+    return refresh.start(
+        scope, payload, account_id, "ownership", orv.refresh_ownership, svc, actor, account_id
+    )
 
 
 def refresh_finished(account_id: str, state: bank_account.RefreshState | None) -> None:

@@ -18,6 +18,7 @@ from components.money import format_money
 from components.returns_charts import return_trend_chart
 from components.table_columns import display_frame, duration_column, worded_durations
 from pages import _follow as follow
+from pages import _person as person
 from pages import _returns_retry as retry_section
 from pages import _runtime as runtime
 from services.auth import Actor
@@ -401,12 +402,7 @@ st.dataframe(
 st.download_button(
     "Download CSV",
     # built (and audited as returns.export) on the click, not on every rerun
-    lambda: (
-        runtime.call(
-            returns_report.export_csv, svc, actor, window_days=int(window), category=category
-        )
-        or ""
-    ),
+    person.on_click(returns_report.export_csv, svc, actor, window_days=int(window), category=category),
     file_name=f"returns-{(show or 'all').replace(' ', '-')}.csv",
     mime="text/csv",
     icon=":material/download:",

@@ -168,7 +168,6 @@ def controls(status: TransactionStatus, *, to_do: bool = False) -> None:
     c1, c2, c3 = st.columns(3)
     reason = no_role or why_not_usable
     name, icon, hint = SUBSCRIPTION_BUTTON[status.subscribed]
-    fn = sync_transactions.unsubscribe if status.subscribed else sync_transactions.subscribe
     if c1.button(
         name,
         icon=f":material/{icon}:",
@@ -177,7 +176,9 @@ def controls(status: TransactionStatus, *, to_do: bool = False) -> None:
         key="txn_unsub" if status.subscribed else "txn_sub",
         width="stretch",
     ):
-        act(name.lower(), fn, account_id)
+        act(name.lower(),
+            sync_transactions.unsubscribe if status.subscribed else sync_transactions.subscribe,
+            account_id)
     refresh_reason = (
         no_role
         or ("A transaction refresh is already running." if watching else None)

@@ -213,3 +213,23 @@ def test_the_readme_layout_names_every_folder_of_the_tree() -> None:
     folders.add("sandbox/spec")
     assert sorted(folders - listed) == []
     assert sorted(f for f in listed - folders if "/" in f and not (ROOT / f).exists()) == []
+
+
+def test_every_self_refreshing_fragment_checks_the_page_is_still_the_persons() -> None:
+    """A fragment's own run skips the page and its guard: a user removed or demoted kept seeing
+    the Jobs board update. Pages make fragments with pages._live.fragment (its first step is
+    page_still_open); the one in components takes that check as ``still_open`` and asks it first."""
+    made_here = {"pages/_live.py"}
+    takes_the_check = {"components/refresh_watch.py"}
+    offenders = []
+    for p in [*(ROOT / "pages").glob("*.py"), *(ROOT / "components").glob("*.py")]:
+        rel = p.relative_to(ROOT).as_posix()
+        text = p.read_text()
+        if "st.fragment" not in text or rel in made_here:
+            continue
+        if rel in takes_the_check and "if not still_open():" in text:
+            continue
+        offenders.append(rel)
+    assert not offenders, f"st.fragment without pages._live's check: {offenders}"
+    live_fragments = sum(p.read_text().count("@live.fragment(") for p in (ROOT / "pages").glob("*.py"))
+    assert live_fragments >= 12, live_fragments  # Jobs, Home, Batch check, Collect, Balance check…

@@ -1,0 +1,50 @@
+"""Parts of a page that redraw themselves (``st.fragment(run_every=…)``), checked on every run.
+
+A fragment's own run (its timer, or a click inside it) runs that function alone: not the router,
+not the page's guard. Every such fragment is made with :func:`fragment`, which first asks
+:func:`page_still_open`; tests/unit/test_architecture.py holds every page to it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from pages import _runtime as runtime
+
+
+def page_still_open() -> bool:
+    """Whether a fragment may draw this run: the signed-in person is the one, with the role, that
+    the page's guard let in on its last full run. A fragment's own run (``run_every``, or a click
+    inside it) skips the page and its guard, so a user removed or demoted since kept seeing the
+    Jobs board update, and could press its buttons. When that no longer holds, the whole app runs
+    again (``st.rerun``): the router signs a removed user out and says why, the guard says a role
+    that lost the page "cannot open this page", and a role that keeps it sees the page as that
+    role sees it. One read of the users file (cached while it is unchanged) and of the sign-in."""
+    if runtime.signed_out_elsewhere():  # reruns the app from a fragment's run
+        return False
+    seen = st.session_state.get(runtime.GUARDED)
+    if seen is None:  # no guarded page drew this fragment: nothing to compare with
+        return True
+    now = runtime.current_actor()
+    if now is None or (now.username, now.role) != tuple(seen):
+        st.rerun()
+    return True
+
+
+def fragment(run_every: float) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """``st.fragment(run_every=…)`` for a part of a page that redraws itself: each of its runs
+    first checks that the page is still this person's to see (:func:`page_still_open`)."""
+
+    def wrap(body: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(body)
+        def checked(*args: Any, **kwargs: Any) -> None:
+            if page_still_open():
+                body(*args, **kwargs)
+
+        return st.fragment(checked, run_every=run_every)
+
+    return wrap
