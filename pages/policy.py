@@ -69,8 +69,8 @@ def load_editor(current: debit_policy.StoredPolicy) -> None:
 # The boxes keep their values across pages (persist_state="session"): an admin who leaves the
 # page with edits unsaved finds them again, and they are kept in the store too (a reload or a
 # new tab fills the boxes from it; one kept from an older version opens the conflict panel
-# below). With nothing unsaved, arriving shows the stored policy (a colleague's save meanwhile
-# is no conflict); empty boxes are never drawn with the widgets' defaults. After a save,
+# below). With nothing unsaved, the form shows the stored policy, on arrival or staying on the
+# page (a colleague's save meanwhile is no conflict); empty boxes are never drawn with the widgets' defaults. After a save,
 # Discard or "Load theirs" the form is refilled from the stored version on the next run
 # (widgets cannot change once drawn).
 drafts.restore(svc, actor)  # a new session (a reload, a new tab): the stored draft
@@ -85,10 +85,18 @@ else:
     drafts.keep()  # the boxes as the admin left them (kept across pages: persist_state)
     missing = any(key not in st.session_state for key in drafts.BOXES.values())
     if not drafts.has_edits(stored.currency):
-        if missing or (arrival and stored.version != st.session_state[BASE]):
+        # Nothing unsaved: a colleague's save is no conflict, whether the admin comes back to
+        # the page or stays on it (as on Flow configuration); the form follows it.
+        followed = stored.version != st.session_state[BASE]
+        if missing or followed:
             note = (st.session_state.get(drafts.DRAFT) or {}).get("note") or ""
-            load_editor(stored)  # nothing unsaved: coming back after a colleague's save is no conflict
+            load_editor(stored)
             st.session_state["policy_note"] = note  # but a note typed alone stays
+            if followed and not (arrival or missing):  # the form changed under the admin's eyes
+                st.session_state[FLASH_INFO] = (
+                    f"{stored.updated_by or 'Someone'} saved version {stored.version} at "
+                    f"{wording.moment(stored.updated_at)}; the form shows it."
+                )
     elif missing:
         drafts.fill_widgets(st.session_state[drafts.DRAFT])  # a new session's stored draft
 

@@ -237,3 +237,37 @@ def test_both_pages_name_a_draft_of_the_defaults_alike(page: str, defaults_after
     assert "other-admin" in line and f"version {theirs} " in line or f"and {theirs} " in line
     assert f"changed (fcops' built-in defaults → version {theirs})" in texts(at)
     assert "never saved)" not in texts(at)
+
+
+def test_policy_with_no_edits_follows_another_admins_save_without_a_panel(
+    monkeypatch: pytest.MonkeyPatch, defaults_after: None
+) -> None:
+    """An admin with nothing unsaved who stayed on Debit policy while admin2 saved got the
+    conflict panel with "Your unsaved edits: None."; Flow configuration follows the new version
+    quietly. Debit policy now does too, and says what the form shows."""
+    open_page(None, "admin")
+    base = save_policy(DebitPolicy(buffer_amount=1_000, buffer_percent=1.0), OTHER)
+    admin2 = second_admin(monkeypatch)
+    me = open_page(POLICY_PAGE, "admin")  # looking, not editing
+    assert me.text_input(key="policy_buffer_amount").value == "10.00"
+
+    two = save_policy(DebitPolicy(buffer_amount=2_500, buffer_percent=1.0), admin2)
+    me.run()  # any click, staying on the page
+    no_exceptions(me)
+    assert not red_lines(me)
+    assert "Your unsaved edits" not in texts(me)
+    assert not me.button(key="policy_save").disabled and SAVE_OFF not in captions(me)
+    assert me.text_input(key="policy_buffer_amount").value == "25.00"  # theirs, in the form
+    updated = debit_policy.load_policy(shared_app().engine).updated_at
+    assert [i.value for i in me.info if "the form shows it" in i.value] == [
+        f"admin2 saved version {two} at {wording.moment(updated)}; the form shows it."
+    ]
+    me.run()
+    assert not [i.value for i in me.info if "the form shows it" in i.value]  # said once
+    assert two == base + 1
+
+    me.text_input(key="policy_buffer_amount").set_value("30.00").run()  # an edit on theirs
+    me.button(key="policy_save").click().run()
+    no_exceptions(me)
+    now = debit_policy.load_policy(shared_app().engine)
+    assert (now.version, now.policy.buffer_amount) == (two + 1, 3_000)
