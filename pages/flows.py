@@ -198,19 +198,21 @@ def show_conflict(flow: str, saved: flow_config.FlowConfig) -> None:
         st.error(conflict_line(flow, base, saved, newer), icon=":material/group:")
         if before is None:  # the starting version is gone: compare with theirs as a whole
             st.markdown(f"**Your editor compared with version {saved.version}:**")
-            diff_view(flow_config.diff(saved.value(), mine), empty="Your edits equal theirs.")
+            diff_view(flow_config.shown_diff(saved.value(), mine), empty="Your edits equal theirs.")
         else:
             merged, clashes = flow_config.merge(before, saved.value(), mine)
             st.markdown(
                 f"**What {three_way.savers(newer)} changed ({started} → version {saved.version}):**"
             )
             diff_view(
-                flow_config.diff(before, saved.value()), empty=three_way.net_nothing(newer, started)
+                flow_config.shown_diff(before, saved.value()),
+                empty=three_way.net_nothing(newer, started),
             )
             st.markdown(f"**Your unsaved edits (on {started}):**")
-            diff_view(flow_config.diff(before, mine), empty="None.")
+            diff_view(flow_config.shown_diff(before, mine), empty="None.")
             for name in clashes:
-                both_changed(name.replace("_", " "), str(mine.get(name)), str(saved.value().get(name)))
+                both_changed(flow_config.FIELD_LABELS.get(name, name), str(mine.get(name)),
+                             str(saved.value().get(name)))
         left, right = st.columns(2)
         left.button(
             three_way.KEEP_MINE.format(version=saved.version),
@@ -233,19 +235,19 @@ def editor(flow: str, saved: flow_config.FlowConfig) -> flow_config.ValidationRe
     supported = flow_config.SUPPORTED_METHODS[flow]
     left, right = st.columns(2)
     left.multiselect(
-        "Permissions",
+        flow_config.FIELD_LABELS["permissions"],
         flow_config.PERMISSIONS,
         key=k(flow, "perms"),
         help="Data the customer agrees to share. payment_method is always needed for ACH debits.",
     )
     left.multiselect(
-        "Prefetch",
+        flow_config.FIELD_LABELS["prefetch"],
         flow_config.PREFETCH,
         key=k(flow, "prefetch"),
         help="Data Stripe fetches as soon as the account is linked; each needs its permission.",
     )
     right.radio(
-        "Verification method",
+        flow_config.FIELD_LABELS["verification_method"],
         flow_config.VERIFICATION_METHODS,
         key=k(flow, "method"),
         captions=[
@@ -298,7 +300,7 @@ def save_bar(
     if changed:
         if not kept:
             st.caption(":orange[:material/edit: Unsaved edits]")
-        diff_view(flow_config.diff(saved.value(), edited_config(flow).value()))
+        diff_view(flow_config.shown_diff(saved.value(), edited_config(flow).value()))
 
 
 def save_blocker(
@@ -354,7 +356,8 @@ def history_section(flow: str, saved: flow_config.FlowConfig) -> None:
     newer = b_col.selectbox("with", numbers, index=0, format_func=label, key=k(flow, "diff_b"))
     if older is not None and newer is not None:
         diff_view(
-            flow_config.diff(values[older], values[newer]), empty="These versions are identical."
+            flow_config.shown_diff(values[older], values[newer]),
+            empty="These versions are identical.",
         )
     revertible = [n for n in numbers if n and n != saved.version]
     if not revertible:

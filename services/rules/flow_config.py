@@ -17,6 +17,7 @@ from typing import Any
 from services.errors import ValidationError
 from services.rules.three_way import DiffLine as DiffLine
 from services.rules.three_way import diff as diff
+from services.rules.three_way import labelled
 from services.rules.three_way import merge as merge
 
 FLOWS: tuple[str, ...] = (
@@ -198,6 +199,20 @@ def config_from(
         updated_by=updated_by,
         updated_at=updated_at,
     )
+
+
+# The editor's labels for a configuration's fields (Flow configuration draws its boxes with
+# them), which is how the page names a field everywhere it shows a diff.
+FIELD_LABELS: dict[str, str] = {
+    "permissions": "Permissions",
+    "prefetch": "Prefetch",
+    "verification_method": "Verification method",
+}
+
+
+def shown_diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[DiffLine]:
+    """:func:`diff` with the fields named as the editor names them (see FIELD_LABELS)."""
+    return labelled(diff(a, b), FIELD_LABELS)
 
 
 def diff_params(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[dict[str, Any]]:

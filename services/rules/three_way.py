@@ -13,15 +13,15 @@ a net change of nothing said as such (:func:`net_nothing`), and the panel's butt
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
 from services.rules import wording
 
 __all__ = [
-    "KEEP_MINE", "LOAD_THEIRS", "NEVER_SAVED", "SAVE_OFF", "STILL_HERE", "DiffLine", "Saved", "diff", "merge",
-    "net_nothing", "saved_meanwhile", "saved_since", "savers",
+    "KEEP_MINE", "LOAD_THEIRS", "NEVER_SAVED", "SAVE_OFF", "STILL_HERE", "DiffLine", "Saved", "diff", "labelled",
+    "merge", "net_nothing", "saved_meanwhile", "saved_since", "savers",
 ]  # fmt: skip
 
 NEVER_SAVED = wording.FLOW_DEFAULTS  # version 0, as both pages name it: "fcops' built-in defaults"
@@ -72,6 +72,12 @@ def diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[DiffLine]:
         elif before != after:
             lines.append(DiffLine(name, before, after))
     return lines
+
+
+def labelled(lines: Iterable[DiffLine], labels: Mapping[str, str]) -> list[DiffLine]:
+    """``lines`` with each field named as the page's form names it (``labels``: field → label;
+    a field without one keeps its name), for people to read."""
+    return [replace(line, field=labels.get(line.field, line.field)) for line in lines]
 
 
 def merge(

@@ -136,7 +136,11 @@ def test_flows_panel_after_a_refused_save_follows_a_third_admins_save() -> None:
     assert (
         f"What other-admin and third-admin changed (version {base} → version {three.version})"
     ) in shown
-    assert "**verification_method**: `instant` → `microdeposits`" in shown  # the net change
+    # the net change, named as the editor names the field (it read `verification_method`)
+    assert "**Verification method**: `instant` → `microdeposits`" in shown
+    assert "**Your unsaved edits (on version" in shown
+    assert "**Permissions**: :green[+ `balances`]" in shown  # my edit
+    assert "verification_method" not in shown and "**permissions**" not in shown
     assert at.button(key=k(flow, "keep")).label == f"Keep my edits on top of version {three.version}"
 
 

@@ -82,3 +82,21 @@ def test_a_net_change_of_nothing_says_which_versions_and_that_they_changed_nothi
     assert three_way.net_nothing(saves("ann"), three_way.NEVER_SAVED) == (
         "Nothing: version 2 is the same as fcops' built-in defaults."
     )
+
+
+def test_a_diff_for_people_names_each_field_as_the_form_does() -> None:
+    """Flow configuration's conflict panel said `verification_method`, `prefetch` and
+    `permissions`, not the labels its editor shows beside the boxes."""
+    from services.rules import flow_config
+
+    before = {"permissions": ["payment_method"], "prefetch": [], "verification_method": "automatic"}
+    after = {"permissions": ["balances", "payment_method"], "prefetch": ["balances"],
+             "verification_method": "instant"}
+    lines = flow_config.shown_diff(before, after)
+    assert [line.describe() for line in lines] == [
+        "Permissions: +balances", "Prefetch: +balances", "Verification method: automatic → instant"
+    ]
+    assert lines == three_way.labelled(flow_config.diff(before, after), flow_config.FIELD_LABELS)
+    assert three_way.labelled(three_way.diff(BASE, {**BASE, "note": "x"}), {}) == [
+        three_way.DiffLine("note", None, "x")  # a field without a label keeps its name
+    ]
