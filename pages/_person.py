@@ -25,7 +25,7 @@ def of_session() -> Person:
     """This session's sign-in, read from its state now, as a function that says who it is at the
     moment it is called, from any thread: the users file read then (a role set or a user removed
     since counts), the sign-in still made with the password they have (see
-    ``pages._session.still_valid``) and not logged out in another tab. A single sign-on's role is
+    ``pages._session.stands``) and not logged out in another tab. A single sign-on's role is
     the identity provider's claims'."""
     from pages import _runtime as runtime
     from pages import _session  # imported here: see pages._runtime.current_actor

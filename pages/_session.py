@@ -14,8 +14,8 @@ way for deleting it.
 Log out ends the sign-in in every tab of the browser: each sign-in has a random id (in the cookie
 and in the session), Log out records it as ended in the store (``services.usecases.sign_out``),
 and every run of every tab asks whether its id has ended before it does anything
-(:func:`still_valid`, and ``pages._runtime.call``). Another browser's sign-in has its own id and
-stays.
+(:func:`stands`, through ``pages._person``, and ``pages._runtime.call``). Another browser's
+sign-in has its own id and stays.
 """
 
 from __future__ import annotations
@@ -115,23 +115,18 @@ def ended_elsewhere() -> bool:
     return bool(sid) and sign_out_case.has_ended(runtime.get_app().services, str(sid))
 
 
-def still_valid(entry: dict[str, Any] | None) -> bool:
-    """Whether this session's sign-in is still the user's: made with the password they have now
-    (a password set since, or the user removed and added again, ends it), and not logged out
-    in another tab of this browser."""
-    return stands(entry, st.session_state.get(STAMP), st.session_state.get(SIGN_IN_ID))
-
-
 def stands(entry: dict[str, Any] | None, stamp: object, sign_in_id: object) -> bool:
-    """:func:`still_valid` for a sign-in made with ``stamp`` under ``sign_in_id`` (read from a
-    session earlier): callable from any thread (pages._person.on_click)."""
+    """Whether a sign-in made with ``stamp`` under ``sign_in_id`` (read from a session earlier)
+    is still the user's: made with the password they have now (a password set since, or the
+    user removed and added again, ends it), and not logged out in another tab of this browser.
+    Callable from any thread (pages._person.on_click)."""
     now = users.session_stamp(entry)
     ended = bool(sign_in_id) and sign_out_case.has_ended(runtime.get_app().services, str(sign_in_id))
     return bool(now) and stamp == now and not ended
 
 
 def why_ended(entry: dict[str, Any] | None) -> str:
-    """Why this session's sign-in is no longer the user's (see :func:`still_valid`), as the
+    """Why this session's sign-in is no longer the user's (see :func:`stands`), as the
     login form says it: logged out in another tab, the user removed, or their password set."""
     if ended_elsewhere():
         return ENDED_ELSEWHERE

@@ -47,7 +47,7 @@ def open_page(
 
 def signed_in(at: AppTest, username: str) -> AppTest:
     """Start ``at``'s session signed in as ``username``, as the sign-in form leaves it: with the
-    stamp of the password it was made with (pages._session.still_valid checks it each run)."""
+    stamp of the password it was made with (pages._session.stands checks it each run)."""
     from pages import _session
     from services import users
 
