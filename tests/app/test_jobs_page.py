@@ -341,23 +341,34 @@ def test_a_failure_taken_over_by_a_sync_past_the_listed_jobs_links_to_it(
 
 def test_the_progress_column_writes_its_percent_as_the_other_pages_do() -> None:
     """A 0–1 bar was written by Streamlit's own percent format, "100%"; fcops writes a share
-    "100 %" (wording.percent): the column holds whole percent and its format says so."""
-    from tests.app.conftest import column_config
+    "100 %" (wording.percent): the column holds whole percent and its format says so. Rows
+    written to the store (a sync started here would depend on what earlier tests left running
+    in the shared app: CI54 saw this test fail that way)."""
+    from services.adapters import jobs as engine
+    from services.adapters.models import utcnow
+    from tests.app.conftest import column_config, shared_app
 
-    at = open_page(PAGE, "admin")
-    at.button(key="jobs_sync").click().run()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        at.run()
+    tag = time.time_ns()
+    finished, running = f"intents.sync-apptestpct{tag}", f"intents.sync-apptestpctrun{tag}"
+    for job_id, window in ((finished, 1), (running, 2)):
+        engine.create_job(
+            shared_app().engine, job_id, kind="intents.sync", label="Intent sync", actor="admin",
+            role="admin", params={"full": False, "window": tag % 10**9 + window, "data": 0},
+        )
+    engine.update_job(shared_app().engine, finished, status="succeeded", finished_at=utcnow(),
+                      done=3, total=4)
+    engine.update_job(shared_app().engine, running, status="running", done=1, total=4,
+                      message="Test row.")
+    try:
+        at = open_page(PAGE, "admin")
+        no_exceptions(at)
         frame = at.dataframe[0].value
-        row = frame[frame["Job"] == "Account sync"].iloc[0]
-        if row["Status"] == "Finished":
-            break
-        time.sleep(0.5)
-    else:
-        raise AssertionError(texts(at))
-    no_exceptions(at)
-    assert row["Progress"] == 100
-    progress = column_config(at.dataframe[0])["Progress"]["type_config"]
-    assert (progress["min_value"], progress["max_value"]) == (0, 100)
-    assert progress["format"] == "%d %%"
+        progress_of = dict(zip(frame["ID"], frame["Progress"], strict=True))
+        assert progress_of[finished] == 100  # a finished job is whole, whatever it counted
+        assert progress_of[running] == 25
+        progress = column_config(at.dataframe[0])["Progress"]["type_config"]
+        assert (progress["min_value"], progress["max_value"]) == (0, 100)
+        assert progress["format"] == "%d %%"
+    finally:
+        engine.update_job(shared_app().engine, running, status="failed", finished_at=utcnow(),
+                          error="Test row.")
