@@ -44,7 +44,22 @@ def test_rules_import_only_rules_and_errors_from_services() -> None:
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
-def test_the_page_glue_calls_the_sync_use_case_not_the_mirror() -> None:
-    modules = _modules(ROOT / "pages" / "_runtime.py")
-    assert not any(m.startswith("services.adapters.account_mirror") for m in modules)
-    assert "services.usecases" in modules or "services.usecases.sync_accounts" in modules
+def _imported(path: Path) -> set[tuple[str, str]]:
+    pairs: set[tuple[str, str]] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            pairs.update((node.module, alias.name) for alias in node.names)
+    return pairs
+
+
+def test_the_pages_start_syncs_through_the_use_case_never_the_mirror() -> None:
+    files = [*(ROOT / "pages").glob("*.py"), ROOT / "dashboard.py", ROOT / "streamlit_app.py"]
+    offenders = sorted(
+        str(p.relative_to(ROOT))
+        for p in files
+        if any(m.startswith("services.adapters.account_mirror") for m in _modules(p))
+        or ("services.adapters", "account_mirror") in _imported(p)
+    )
+    assert offenders == []
+    # the page glue that starts and follows the syncs (pages._follow) reaches them as use cases
+    assert ("services.usecases", "sync_accounts") in _imported(ROOT / "pages" / "_follow.py")
