@@ -174,8 +174,8 @@ def sdk_intents_loop(gw: Any, since: int) -> float:
     """The first intent sync's calls through our gateway, one after another."""
     began = time.perf_counter()
     list(gw.iter_events(types=sync_intents.CHANGE_EVENTS, created_gte=since))
-    list(gw.iter_setup_intents(created_gte=since, expand=["payment_method"]))
-    list(gw.iter_payment_intents(created_gte=since, expand=["payment_method"]))
+    list(gw.iter_setup_intents(created_gte=since, expand=sync_intents.SETUP_EXPAND))
+    list(gw.iter_payment_intents(created_gte=since, expand=sync_intents.PAYMENT_EXPAND))
     return time.perf_counter() - began
 
 

@@ -46,8 +46,31 @@ def is_bank_intent(intent: Mapping[str, Any]) -> bool:
 
 
 def without_secrets(intent: Mapping[str, Any]) -> dict[str, Any]:
-    """The intent as stored: the client secret lets anyone confirm it, so it never reaches disk."""
-    return {k: v for k, v in intent.items() if k != "client_secret"}
+    """The intent as stored: the client secret lets anyone confirm it, so it never reaches disk;
+    an expanded latest charge is kept as :func:`kept_charge` keeps it."""
+    kept = {k: v for k, v in intent.items() if k != "client_secret"}
+    if isinstance(kept.get("latest_charge"), Mapping):
+        kept["latest_charge"] = kept_charge(kept["latest_charge"])
+    return kept
+
+
+# What attempt_error reads of a failed charge (and its payment method's type).
+_FAILED_CHARGE_FIELDS = ("id", "object", "status", "failure_code", "failure_message", "payment_method")
+
+
+def kept_charge(charge: Mapping[str, Any]) -> Mapping[str, Any] | str | None:
+    """An expanded latest charge as a stored intent keeps it: its ID, as Stripe lists it
+    unexpanded; but a charge that failed with a code keeps what :func:`attempt_error` reads
+    (its failure code and message, the payment method it used and that method's type), since
+    once Stripe has cleared the intent's ``last_payment_error`` only the charge says the
+    attempt failed and by which route (the funnel's failed stage and path)."""
+    if not attempt_error({"latest_charge": charge}):
+        return charge.get("id")
+    kept = {k: charge.get(k) for k in _FAILED_CHARGE_FIELDS if k in charge}
+    method_type = mapping(charge.get("payment_method_details")).get("type")
+    if method_type:
+        kept["payment_method_details"] = {"type": method_type}
+    return kept
 
 
 def intent_values(intent: Mapping[str, Any], *, succeeded_at: int | None = None) -> dict[str, Any]:

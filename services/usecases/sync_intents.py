@@ -41,7 +41,7 @@ from services.auth import Actor, require, signed_in
 from services.context import Services
 from services.rules import funnel
 from services.rules.intent_fields import UNKNOWN_FLOW, intent_values, is_bank_intent, kind_of
-from services.usecases.debit_outcomes import put_payment_intents, record_payment_intent
+from services.usecases.debit_outcomes import EXPAND, put_payment_intents, record_payment_intent
 
 __all__ = [
     "FULL_WINDOW_SECONDS",
@@ -70,6 +70,13 @@ CHANGE_EVENTS = (
     "payment_intent.payment_failed",
     "payment_intent.canceled",
 )
+# What the lists and re-reads expand (in the same request). A PaymentIntent's latest charge too:
+# once Stripe cleared last_payment_error (the intent was updated after a failed debit) only its
+# failed charge says the attempt failed and with which payment method (funnel, attempt_error);
+# the store keeps that charge's failure fields only (intent_fields.kept_charge). SetupIntents
+# make no charge.
+SETUP_EXPAND: tuple[str, ...] = ("payment_method",)
+PAYMENT_EXPAND: tuple[str, ...] = EXPAND  # ("payment_method", "latest_charge")
 Progress = Callable[[int, int | None, str], None]
 
 
@@ -202,10 +209,9 @@ def _listed(
     it per thread)."""
     gw = svc.gateway
     page: list[dict[str, Any]] = []
-    expand = ["payment_method"]
     for intent in chain(
-        gw.iter_setup_intents(created_gte=since, expand=expand, page_retry=retry),
-        gw.iter_payment_intents(created_gte=since, expand=expand, page_retry=retry),
+        gw.iter_setup_intents(created_gte=since, expand=SETUP_EXPAND, page_retry=retry),
+        gw.iter_payment_intents(created_gte=since, expand=PAYMENT_EXPAND, page_retry=retry),
     ):
         page.append(intent)
         if len(page) == PAGE:
@@ -218,8 +224,11 @@ def _listed(
 
 def _retrieve(svc: Services, intent_id: str, retry: Backoff | None) -> dict[str, Any]:
     gw = svc.gateway
-    read = gw.retrieve_payment_intent if intent_id.startswith("pi_") else gw.retrieve_setup_intent
-    return patiently(partial(read, intent_id, expand=["payment_method"]), retry)
+    if intent_id.startswith("pi_"):
+        read, expand = gw.retrieve_payment_intent, PAYMENT_EXPAND
+    else:
+        read, expand = gw.retrieve_setup_intent, SETUP_EXPAND
+    return patiently(partial(read, intent_id, expand=expand), retry)
 
 
 @dataclass

@@ -117,12 +117,6 @@ def _ties_with_stored(event: Mapping[str, Any]) -> bool:
     return stamp is not None and stamp == int(event.get("created") or 0)
 
 
-def _charge_by_id(intent: dict[str, Any]) -> dict[str, Any]:
-    """``intent`` with its expanded ``latest_charge`` back to the charge's ID."""
-    charge = intent.get("latest_charge")
-    return {**intent, "latest_charge": charge["id"]} if isinstance(charge, Mapping) else intent
-
-
 @DBOS.step(name="fcops.webhooks.apply_and_mark", retries_allowed=True, max_attempts=5)
 def _apply_and_mark(event_id: str) -> str:
     """Apply the event and mark it done: one step, so one checkpoint per event (a step costs
@@ -158,12 +152,15 @@ def _apply(event_id: str) -> str:
         if intent_id.startswith("pi_"):
             # Its latest charge too (same request): once Stripe cleared last_payment_error (the
             # intent was updated after its return) the charge alone says why it came back.
-            intent = svc.gateway.retrieve_payment_intent(intent_id, expand=debit_outcomes.EXPAND)
+            intent = svc.gateway.retrieve_payment_intent(
+                intent_id, expand=intent_sync.PAYMENT_EXPAND  # as debit_outcomes reads it
+            )
         else:
-            intent = svc.gateway.retrieve_setup_intent(intent_id, expand=["payment_method"])
+            intent = svc.gateway.retrieve_setup_intent(intent_id, expand=intent_sync.SETUP_EXPAND)
         succeeded = int(event["created"]) if kind in intent_sync.SUCCESS_EVENTS else None
-        # stored as the intent sync lists it (the charge by ID), so its next run sees no change
-        intent_sync.store_intent(svc.engine, _charge_by_id(intent), succeeded_at=succeeded)
+        # read and stored as the intent sync lists it (a failed charge's failure fields, another
+        # charge by ID: intent_fields.kept_charge), so its next run sees no change
+        intent_sync.store_intent(svc.engine, intent, succeeded_at=succeeded)
         if intent_id.startswith("pi_"):  # the debit's outcome: the event's date, then as it is now
             debit_outcomes.record_event(svc.engine, event)
             debit_outcomes.record_payment_intent(svc.engine, intent, at=svc.now())

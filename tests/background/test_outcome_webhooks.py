@@ -133,4 +133,12 @@ def test_a_later_event_of_a_return_updated_since_still_records_it_from_the_charg
     assert (row.institution, row.last4) == (bank.bank_name, bank.last4)
     with session_scope(app.engine) as session:  # the intent is kept as the intent sync lists it
         record = session.get(IntentRecord, pi_id)
-        assert record is not None and record.raw["latest_charge"] == now.latest_charge.id
+        assert record is not None
+    # the failed charge's failure fields only (intent_fields.kept_charge), not the whole charge
+    kept = record.raw["latest_charge"]
+    assert (kept["id"], kept["failure_code"], kept["payment_method"]) == (
+        now.latest_charge.id, "insufficient_funds", now.latest_charge.payment_method,
+    )  # fmt: skip
+    assert "payment_method_details" in kept and "amount" not in kept
+    # canceled, by the route the failed charge's payment method says (not "none")
+    assert (record.outcome, record.path) == ("canceled", "unknown")
