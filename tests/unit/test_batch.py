@@ -272,7 +272,10 @@ def test_a_split_amount_that_fills_empty_trailing_columns_is_not_read_as_the_fir
 
 def test_a_row_split_by_a_comma_elsewhere_gets_no_amount_advice() -> None:
     planned, bad = parse_debits_csv("id,amount,reference\nfca_abcdef123,5,Rent, March\n")
-    assert planned == [] and bad[0].message == "Row 2 has 4 cells but the header has 3 columns."
+    assert planned == [] and bad[0].message == (
+        "Row 2 has 4 cells but the header has 3 columns. A value with a comma in it (a reference "
+        'such as "Rent, March") needs double quotes around it; otherwise delete the extra cells.'
+    )
     planned, bad = parse_debits_csv("id,amount,reference\nfca_abcdef123,5.00,123\n")
     assert not bad and planned[0].reference == "123"  # a decimal amount is whole: no guess
 
@@ -496,3 +499,15 @@ def test_the_summary_says_what_is_wrong_with_each_amount_it_could_not_count() ->
     one = BatchResult(rows=[_error_row(e) for e in parse_debits_csv("id,amount\nx,-3\n")[1]])
     assert one.summary().unread_said() == "1 other row has a negative amount."
     assert BatchResult(rows=[]).summary().unread_said() == ""
+
+
+def test_a_row_with_too_few_cells_is_told_how_a_whole_row_reads() -> None:
+    """"Row 2 has 1 cells but the header has 4 columns." said what was counted, in broken
+    English, and not what to type."""
+    _, bad = parse_debits_csv("id,amount,currency,reference\nfca_abcdef123\n")
+    assert bad[0].message == (
+        "Row 2 has 1 cell but the header has 4 columns. Give it a cell under each column ('id', "
+        "'amount', 'currency', 'reference'), leaving optional ones empty (e.g. fca_…,125.00,,)."
+    )
+    _, bad = parse_debits_csv("amount,customer,reference\n5.00\n")
+    assert bad[0].message.endswith("(e.g. 125.00,cus_…,).")
