@@ -419,7 +419,11 @@ def _currency(text: str, default: str, allowed: set[str]) -> str:
     currency = validate_currency(text) if text else default
     if currency not in allowed:
         listed = ", ".join(sorted(c.upper() for c in allowed))
-        raise _RowProblem(f"Currency {currency.upper()} is not accepted in this batch ({listed}).")
+        why = " (ACH Direct Debit is in US dollars)" if allowed == {"usd"} else ""
+        raise _RowProblem(
+            f"Currency {currency.upper()} cannot be debited in this batch, which takes {listed} "
+            f"only{why}. Correct the currency if it is a typo, or take the row out."
+        )
     return currency
 
 

@@ -67,7 +67,10 @@ def test_bad_rows_become_errors_while_the_other_rows_still_parse() -> None:
     assert "No id" in messages[3]
     assert "fca_… (bank account), pm_… (payment method) or cus_… (customer)" in messages[4]
     assert "not an amount" in messages[5]
-    assert "EUR is not accepted" in messages[6]
+    assert messages[6] == (
+        "Currency EUR cannot be debited in this batch, which takes USD only (ACH Direct Debit is "
+        "in US dollars). Correct the currency if it is a typo, or take the row out."
+    )
     assert "4 cells" in messages[7] and "3 columns" in messages[7]
     assert "2 cells" in messages[8]
     assert "negative" in messages[9]
@@ -511,3 +514,12 @@ def test_a_row_with_too_few_cells_is_told_how_a_whole_row_reads() -> None:
     )
     _, bad = parse_debits_csv("amount,customer,reference\n5.00\n")
     assert bad[0].message.endswith("(e.g. 125.00,cus_…,).")
+
+
+def test_an_unknown_currency_code_says_what_to_write_instead() -> None:
+    """It read "'XYZ' is not a known ISO 4217 currency code.": a standard's number, no fix."""
+    _, bad = parse_debits_csv("id,amount,currency\nfca_abc123,5.00,xyz\n")
+    assert bad[0].message == (
+        "'XYZ' is not a known currency code; use the debit's three-letter currency code, such "
+        "as USD."
+    )
