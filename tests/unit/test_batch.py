@@ -67,10 +67,7 @@ def test_bad_rows_become_errors_while_the_other_rows_still_parse() -> None:
     assert "No id" in messages[3]
     assert "fca_… (bank account), pm_… (payment method) or cus_… (customer)" in messages[4]
     assert "not an amount" in messages[5]
-    assert messages[6] == (
-        "Currency EUR cannot be debited in this batch, which takes USD only (ACH Direct Debit is "
-        "in US dollars). Correct the currency if it is a typo, or take the row out."
-    )
+    assert "EUR cannot be debited in this batch" in messages[6]
     assert "4 cells" in messages[7] and "3 columns" in messages[7]
     assert "2 cells" in messages[8]
     assert "negative" in messages[9]
@@ -275,10 +272,7 @@ def test_a_split_amount_that_fills_empty_trailing_columns_is_not_read_as_the_fir
 
 def test_a_row_split_by_a_comma_elsewhere_gets_no_amount_advice() -> None:
     planned, bad = parse_debits_csv("id,amount,reference\nfca_abcdef123,5,Rent, March\n")
-    assert planned == [] and bad[0].message == (
-        "Row 2 has 4 cells but the header has 3 columns. A value with a comma in it (a reference "
-        'such as "Rent, March") needs double quotes around it; otherwise delete the extra cells.'
-    )
+    assert planned == [] and "amount" not in bad[0].message  # the sentence: test_batch_row_sentences
     planned, bad = parse_debits_csv("id,amount,reference\nfca_abcdef123,5.00,123\n")
     assert not bad and planned[0].reference == "123"  # a decimal amount is whole: no guess
 
@@ -502,24 +496,3 @@ def test_the_summary_says_what_is_wrong_with_each_amount_it_could_not_count() ->
     one = BatchResult(rows=[_error_row(e) for e in parse_debits_csv("id,amount\nx,-3\n")[1]])
     assert one.summary().unread_said() == "1 other row has a negative amount."
     assert BatchResult(rows=[]).summary().unread_said() == ""
-
-
-def test_a_row_with_too_few_cells_is_told_how_a_whole_row_reads() -> None:
-    """"Row 2 has 1 cells but the header has 4 columns." said what was counted, in broken
-    English, and not what to type."""
-    _, bad = parse_debits_csv("id,amount,currency,reference\nfca_abcdef123\n")
-    assert bad[0].message == (
-        "Row 2 has 1 cell but the header has 4 columns. Give it a cell under each column ('id', "
-        "'amount', 'currency', 'reference'), leaving optional ones empty (e.g. fca_…,125.00,,)."
-    )
-    _, bad = parse_debits_csv("amount,customer,reference\n5.00\n")
-    assert bad[0].message.endswith("(e.g. 125.00,cus_…,).")
-
-
-def test_an_unknown_currency_code_says_what_to_write_instead() -> None:
-    """It read "'XYZ' is not a known ISO 4217 currency code.": a standard's number, no fix."""
-    _, bad = parse_debits_csv("id,amount,currency\nfca_abc123,5.00,xyz\n")
-    assert bad[0].message == (
-        "'XYZ' is not a known currency code; use the debit's three-letter currency code, such "
-        "as USD."
-    )
