@@ -4,6 +4,10 @@ Both fit the main column at 1,400 px beside the sidebar (the rows' table was 1,3
 938: the reasons, reference and ID were behind a sideways scroll). What finance acts on comes
 first (verdict, whom, how much, the balance, why); the ID shows its kind and its end (the cell
 keeps the whole ID); a picked row shows everything about it, the reasons in full, below the table.
+
+The picked row is kept (:data:`PICKED`, and ``?job=…&row=…`` in the address): going to another
+page and back, a reload or a new tab given the address pick it again in the same result (the
+table forgot it, so the detail the person was reading was gone).
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ ID_HELP = (
 WIDTHS = {"Row": 48, "Verdict": 92, "ID": 116, "Amount": 90, "Balance": 90, "Currency": 48,
           "Reference": 100, "As of": 86}  # fmt: skip
 MAIN_WIDTH, ROW_PICKER = 938, 32
+PICKED = "batch_picked"  # (job, the file's row number or None): the row picked in that result
+JOB_PARAM, ROW_PARAM = "job", "row"
 
 
 def errors(frame: pd.DataFrame) -> None:
@@ -122,6 +128,7 @@ def table(frame: pd.DataFrame, job: str) -> None:
         config["width"] = WIDTHS[name]
     order, config = row_columns(one_currency(shown["currency"]) is None and not shown.empty)
     styled = data if not isinstance(data, pd.DataFrame) else data.style
+    kept = [i for i, n in enumerate(shown["row"]) if n == kept_row(job)]
     picked = st.dataframe(
         styled.format(short_id, subset=["ID"]),
         hide_index=True,
@@ -129,15 +136,43 @@ def table(frame: pd.DataFrame, job: str) -> None:
         width="stretch",
         on_select="rerun",
         selection_mode="single-row",
+        # The row picked before (another page, a reload): the table had forgotten it.
+        selection_default={"selection": {"rows": kept[:1]}} if kept else None,
         key=f"batch_rows:{job}",
         column_order=order,
         column_config={**config, **money_config},
     )
     selected = list(picked.selection.rows) if picked else []
     if selected and selected[0] < len(shown):
-        detail(shown.iloc[selected[0]])
+        row = shown.iloc[selected[0]]
+        keep_row(job, int(row["row"]))
+        detail(row)
     else:
+        keep_row(job, None)
         st.caption("Select a row to read all of it: the whole ID and its reasons in full.")
+
+
+def kept_row(job: str) -> int | None:
+    """The row picked in ``job``'s result: this session's pick, else (a reload, a new tab) the
+    address's when it names this result."""
+    if PICKED in st.session_state:
+        kept_job, row = st.session_state[PICKED]
+        return row if kept_job == job else None
+    said = str(st.query_params.get(ROW_PARAM) or "")
+    if st.query_params.get(JOB_PARAM) == job and said.isdigit() and len(said) <= 9:
+        return int(said)
+    return None
+
+
+def keep_row(job: str, row: int | None) -> None:
+    """Remember the picked row, in the session and in the address (none: neither)."""
+    st.session_state[PICKED] = (job, row)
+    if row is None:
+        for param in (JOB_PARAM, ROW_PARAM):
+            if param in st.query_params:
+                del st.query_params[param]
+    elif st.query_params.get(JOB_PARAM) != job or st.query_params.get(ROW_PARAM) != str(row):
+        st.query_params.update({JOB_PARAM: job, ROW_PARAM: str(row)})
 
 
 def detail(row: pd.Series) -> None:

@@ -23,6 +23,7 @@ from services.rules.money import (
     parse_unambiguous_amount,
     validate_currency,
 )
+from services.rules.wording import counted
 
 __all__ = [
     "BatchFileError",
@@ -93,6 +94,9 @@ _KIND_PREFIX = {kind: prefix for prefix, kind in _PREFIX_KIND.items()}
 _LOOKED_UP = {"pi_": "a PaymentIntent", "seti_": "a SetupIntent", "py_": "a payment"}
 TAKES = "an fca_… (bank account), pm_… (payment method) or cus_… (customer) id"
 _ID_COLUMNS = ("account", "payment_method", "customer", "id")
+# A full row's cells, for the sentence a row with too few cells gets.
+_EXAMPLE = {"amount": "125.00", "id": "fca_…", "account": "fca_…", "payment_method": "pm_…",
+            "customer": "cus_…"}  # fmt: skip
 _ID_BODY = re.compile(r"[A-Za-z0-9_]+")
 _MAX_REFERENCE = 500  # Stripe metadata values are limited to 500 characters (reference §2.9).
 
@@ -274,7 +278,10 @@ def _parse_row(
 ) -> PlannedDebit | RowError:
     raw = _raw(cells, header)
     if len(cells) != len(header):
-        message = f"Row {row} has {len(cells)} cells but the header has {len(header)} columns."
+        message = (
+            f"Row {row} has {counted(len(cells), 'cell')} but the header has "
+            f"{counted(len(header), 'column')}."
+        )
         grouped = _split_grouped_amount(cells, len(cells) - len(header), columns["amount"])
         if grouped:  # the advice first: the Problem column shows a sentence's start
             split = f"split the row into {len(cells)} cells (the header has {len(header)})"
@@ -292,6 +299,17 @@ def _parse_row(
             message += (
                 f" If the amount is {whole},{cents}, its decimal comma split it into two "
                 f"cells: fcops reads a dot as the decimal mark, so write {whole}.{cents}."
+            )
+        elif len(cells) > len(header):  # what a person can do, not only what was counted
+            message += (
+                " A value with a comma in it (a reference such as \"Rent, March\") needs double "
+                "quotes around it; otherwise delete the extra cells."
+            )
+        else:
+            example = ",".join(_EXAMPLE.get(h.strip().lower(), "") for h in header)
+            message += (
+                f" Give it a cell under each column ({', '.join(repr(h) for h in header)}), "
+                f"leaving optional ones empty (e.g. {example})."
             )
         return RowError(row, message, raw)
     amount_at = columns["amount"]
@@ -401,7 +419,11 @@ def _currency(text: str, default: str, allowed: set[str]) -> str:
     currency = validate_currency(text) if text else default
     if currency not in allowed:
         listed = ", ".join(sorted(c.upper() for c in allowed))
-        raise _RowProblem(f"Currency {currency.upper()} is not accepted in this batch ({listed}).")
+        why = " (ACH Direct Debit is in US dollars)" if allowed == {"usd"} else ""
+        raise _RowProblem(
+            f"Currency {currency.upper()} cannot be debited in this batch, which takes {listed} "
+            f"only{why}. Correct the currency if it is a typo, or take the row out."
+        )
     return currency
 
 

@@ -110,7 +110,10 @@ def validate_currency(code: str) -> str:
     if not re.fullmatch(r"[a-z]{3}", cleaned):
         raise MoneyError(f"'{code.strip()}' is not a currency code; use three letters such as USD.")
     if cleaned not in _ISO_4217:
-        raise MoneyError(f"'{cleaned.upper()}' is not a known ISO 4217 currency code.")
+        raise MoneyError(
+            f"'{cleaned.upper()}' is not a known currency code; use the debit's three-letter "
+            "currency code, such as USD."
+        )
     return cleaned
 
 

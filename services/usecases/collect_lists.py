@@ -69,8 +69,10 @@ def _with_links(svc: Services, rows: Sequence[OpenRequest]) -> list[OpenRequest]
 def links_made(svc: Services, ids: Sequence[str]) -> dict[str, str]:
     """The hosted link (``cs_…``) each of ``ids`` was made by, from the audit rows of this
     app's link creations: one query for the page, no Stripe call. A link made elsewhere (on
-    Stripe's Dashboard) is not known here: Stripe's SetupIntent does not name its link."""
-    made = (AuditEntry.action == "collect.create", AuditEntry.outcome == "ok")
+    Stripe's Dashboard) is not known here: Stripe's SetupIntent does not name its link. A row
+    names a ``checkout_session`` only when Stripe made that link, so a create Stripe answered
+    badly but made after all (its row an error) names its link too."""
+    made = (AuditEntry.action == "collect.create",)
     with session_scope(svc.engine) as session:
         audits = session.exec(select(AuditEntry).where(*made, col(AuditEntry.target).in_(ids)))
         return {

@@ -48,9 +48,12 @@ class MadeAfterAll(FcopsError):
     """A create Stripe did not confirm that Stripe made after all (``made``: its SetupIntent,
     mirrored into the store)."""
 
-    def __init__(self, message: str, *, made: str, request_id: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, made: str, link: str | None = None, request_id: str | None = None
+    ) -> None:
         super().__init__(message, request_id=request_id)
         self.made = made
+        self.link = link  # a link create's Checkout Session (cs_…), when found
 
 
 def made_by_attempt(
@@ -115,8 +118,18 @@ def told_after_lookup(
     unanswered = err.outcome_unknown
     if found is not None:
         made = str(found["id"])
-        name = f"the link's SetupIntent {made}" if link else made
         how = "did not answer in time" if unanswered else "answered with a server error"
+        session = _link_made(svc, customer, made, attempt_id(key), since) if link else None
+        if session is not None:  # the link itself, to send (its SetupIntent alone has none)
+            return MadeAfterAll(
+                f"Stripe made the link after all: {session} (its SetupIntent {made}, shown in "
+                f"Open requests), though it {how}. Open it below for the address to send the "
+                "customer rather than creating another.",
+                made=made,
+                link=session,
+                request_id=err.request_id,
+            )
+        name = f"the link's SetupIntent {made}" if link else made
         return MadeAfterAll(
             f"Stripe made the request after all: {name} (shown in Open requests), though it "
             f"{how}. Send the customer that one rather than creating another.",
@@ -138,6 +151,26 @@ def told_after_lookup(
         f"again is safe, and sends a new request ({looked}).",
         request_id=err.request_id,
     )
+
+
+def _link_made(svc: Services, customer: str, made: str, attempt: str, since: int) -> str | None:
+    """The Checkout Session (``cs_…``) a link create made with the SetupIntent ``made``: Stripe
+    lists a customer's sessions newest first, with no ``setup_intent`` filter; matched by its
+    SetupIntent or this attempt's id in its metadata. None when not found or not listable now
+    (the person then hears of the SetupIntent alone)."""
+    try:
+        for session in svc.gateway.iter_checkout_sessions(customer=customer):
+            if int(session.get("created") or 0) < int(since) - CLOCK_SLACK_SECONDS:
+                return None
+            intent = session.get("setup_intent")
+            intent_id = intent.get("id") if isinstance(intent, dict) else intent
+            metadata = session.get("metadata")
+            ours = isinstance(metadata, dict) and metadata.get(ATTEMPT) == attempt
+            if intent_id == made or ours:
+                return str(session["id"])
+    except FcopsError:
+        return None
+    return None
 
 
 def _clock(ts: float) -> str:

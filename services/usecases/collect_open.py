@@ -111,7 +111,7 @@ def recorded_create(
     except MadeAfterAll as err:  # Stripe answered badly but made it: made, as a reload says
         starts.finish(
             svc.engine, start_id, outcome=starts.OK, at=svc.now(), request_id=err.made,
-            message=str(err),
+            link_id=err.link, message=str(err),
         )
         raise
     except Exception as err:
@@ -180,17 +180,18 @@ def _metadata_by(intent: dict[str, object]) -> str | None:
 
 
 def _made_here(svc: Services, ids: list[str]) -> dict[str, tuple[str, str | None]]:
-    """Who made each of ``ids`` here and its link (cs_…), from the audit rows of the creates."""
+    """Who made each of ``ids`` here and its link (cs_…), from the audit rows of the creates.
+    A row names its target only once Stripe made it: a create Stripe answered badly but made
+    after all (its row an error) counts too, with the link the look-up found."""
     if not ids:
         return {}
     stmt = select(AuditEntry).where(
-        AuditEntry.action == "collect.create",
-        AuditEntry.outcome == "ok",
-        col(AuditEntry.target).in_(ids),
+        AuditEntry.action == "collect.create", col(AuditEntry.target).in_(ids)
     )
+    made: dict[str, tuple[str, str | None]] = {}
     with session_scope(svc.engine) as session:
-        rows = session.exec(stmt).all()
-        return {
-            str(r.target): (r.actor, str(r.params.get("checkout_session") or "") or None)
-            for r in rows
-        }
+        for r in session.exec(stmt).all():
+            link = str(r.params.get("checkout_session") or "") or None
+            if link or str(r.target) not in made:
+                made[str(r.target)] = (r.actor, link)
+    return made

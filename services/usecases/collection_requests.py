@@ -129,6 +129,8 @@ def _send(
         )
         if isinstance(told, MadeAfterAll):
             ctx.target = told.made
+            if told.link:  # Open requests names the link by it (collect_lists.links_made)
+                ctx.params["checkout_session"] = told.link
         raise told from None
     if read_back:
         ctx.params["read_back"] = True

@@ -121,3 +121,41 @@ def test_a_picked_row_reads_in_full_below_the_table() -> None:
     pick(at, 2)  # the customer's row: the account it was checked against
     detail = drawn_text(at)
     assert f"`{customer}`" in detail and "Checked against the bank account `fca_" in detail
+
+
+def test_the_picked_row_is_picked_again_after_another_page_and_in_a_new_session() -> None:
+    """Finance picked a row and read its detail, went to Balance check and came back (or
+    reloaded, or opened the address in a new tab): the result was back, the pick and its
+    detail gone. The row is kept in the session and in the address (?job=…&row=…)."""
+    from tests.app.conftest import DASHBOARD, signed_in
+
+    text, _, customer = one_currency_csv()
+    at = checked(text)
+    pick(at, 2)
+    assert f"`{customer}`" in drawn_text(at)
+    address = dict(at.query_params)
+    assert address.get("row") == "4" and address.get("job"), address  # the file's row 4
+
+    at.switch_page("pages/balance_check.py")  # the sidebar: its address has no query
+    for name in list(at.query_params):
+        at.query_params.pop(name)
+    at.run()
+    no_exceptions(at)
+    at.switch_page(PAGE)
+    at.run()
+    no_exceptions(at)
+    assert f"`{customer}`" in drawn_text(at), texts(at)
+    assert list(rows_table(at).value["ID"]).index(customer) == 2
+    assert dict(at.query_params) == address  # the address names it again
+
+    fresh = signed_in(AppTest.from_file(DASHBOARD, default_timeout=60), "finance")
+    fresh.run()
+    fresh.switch_page(PAGE)
+    fresh.query_params.update(address)
+    fresh.run()
+    no_exceptions(fresh)
+    assert "Showing your last batch check" in texts(fresh)
+    assert f"`{customer}`" in drawn_text(fresh), texts(fresh)
+
+    pick(fresh, 0)  # another row: the address follows
+    assert fresh.query_params["row"] == "2"

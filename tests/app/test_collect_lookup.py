@@ -70,3 +70,27 @@ def test_when_stripe_cannot_be_asked_either_the_advice_to_look_first_stays() -> 
     assert "press Sync from Stripe in Open requests and look for a request for this customer " \
            "made at" in error, error
     assert "Create again is safe" not in error
+
+
+def test_a_link_stripe_made_but_answered_500_opens_with_its_address_to_send() -> None:
+    """It said "Send the customer that one" of the link's SetupIntent, and Open showed that
+    SetupIntent with "No hosted page for this request": the link made was nowhere to send."""
+    from tests.app.test_collect_link import with_customer as link_customer
+
+    at = link_customer()
+    force_faults("500_done", 1)
+    at.button(key="collect_create_link").click().run()
+    no_exceptions(at)
+
+    [session] = [
+        s for s in app().gateway.iter_checkout_sessions(customer=at.session_state["collect_customer"])
+    ]
+    [said] = [s.value for s in at.success]
+    assert said.startswith(f"Stripe made the link after all: {session['id']} (its SetupIntent "), said
+    assert f"Checkout link `{session['id']}`" in texts(at)  # listed above the buttons as a link
+    at.button(key="collect_open_existing_0").click().run()
+    no_exceptions(at)
+    shown = at.session_state["collect_result"]
+    assert shown.checkout_session_id == session["id"]
+    assert shown.hosted_url and shown.hosted_url in [c.value for c in at.code]
+    assert "No hosted page for this request" not in texts(at)

@@ -213,11 +213,11 @@ def test_a_csv_with_every_kind_of_bad_row_explains_each_and_checks_the_rest() ->
         10: ("ba_123,10.00,usd", "not an id this tool can debit"),
         11: ("fca_000000000000unknown,10.00,usd", "no Financial Connections account"),
         12: ("cus_000000000unknown,10.00,usd", "no customer cus_000000000unknown."),
-        13: (f"{fca},10.00,eur", "not accepted"),
+        13: (f"{fca},10.00,eur", "cannot be debited in this batch"),
         14: (f"{fca},10.00,xx", "not a currency code"),
         15: (f"{fca},10.001,usd", "too many decimals"),
         16: (f"{fca},99999999999999,usd", "limit"),
-        17: (f"{fca}", "1 cells"),
+        17: (f"{fca}", "1 cell but the header has 3 columns"),
     }
     lines = ["id,amount,currency", f"{fca},100.00,usd"]
     lines += [bad[row][0] for row in sorted(bad)]

@@ -26,7 +26,13 @@ from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import Forbidden, OutcomeStillUnknown, StripeUnavailable
 from services.rules.intents import OPEN_STATUSES
-from services.usecases import collect_customers, collect_lookup, collect_open, collection_requests
+from services.usecases import (
+    collect_customers,
+    collect_lists,
+    collect_lookup,
+    collect_open,
+    collection_requests,
+)
 from services.usecases.collect_common import stored_intents
 from tests.conftest import quick_backoff
 
@@ -146,7 +152,7 @@ def test_when_the_look_up_fails_too_the_person_keeps_the_advice_to_look_first(
     assert _stored(services_ctx, customer) == []  # nothing claimed it was found
 
 
-def test_a_link_stripe_made_but_answered_500_names_its_setup_intent(
+def test_a_link_stripe_made_but_answered_500_names_the_link_and_its_setup_intent(
     services_ctx: Services, simulator: Any, ops: Any
 ) -> None:
     customer = _customer(services_ctx, ops)
@@ -159,11 +165,17 @@ def test_a_link_stripe_made_but_answered_500_names_its_setup_intent(
         )
 
     (made,) = _at_stripe(services_ctx, customer)
+    (session,) = services_ctx.gateway.iter_checkout_sessions(customer=customer)
+    assert caught.value.link == session["id"]
     assert str(caught.value).startswith(
-        f"Stripe made the request after all: the link's SetupIntent {made['id']} (shown in Open "
-        "requests)"
+        f"Stripe made the link after all: {session['id']} (its SetupIntent {made['id']}, shown "
+        "in Open requests)"
     ), str(caught.value)
     assert _stored(services_ctx, customer) == [made["id"]]
+    # Listed by its link: above the buttons (the create's row) and in Open requests.
+    (one,) = collect_open.customer_requests(services_ctx, ops, customer)
+    assert (one.request_id, one.link_id) == (made["id"], session["id"])
+    assert collect_lists.links_made(services_ctx, [made["id"]]) == {made["id"]: session["id"]}
 
 
 def test_only_this_attempts_setup_intent_counts_as_made(
