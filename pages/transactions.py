@@ -12,6 +12,7 @@ from typing import Any
 import streamlit as st
 
 from components import refresh_watch
+from components.accounts_view import stored_copy_notice
 from components.feedback import format_timestamp
 from pages import _follow as follow
 from pages import _refresh as refresh
@@ -138,6 +139,10 @@ def show_outcome(account_id: str) -> None:
     )
 
 
+STORED_OFF = (
+    "Subscribe, refresh and sync are off while Stripe cannot be read (this is the stored copy); "
+    "use Try again above to read the account again."
+)
 SUBSCRIPTION_BUTTON = {  # subscribed: (button, icon, help)
     True: ("Unsubscribe", "notifications_off", "Stop Stripe's daily transaction refreshes."),
     False: (
@@ -165,8 +170,12 @@ def controls(status: TransactionStatus, *, to_do: bool = False) -> None:
         )
     )
     no_role = None if manage else f"Your role ({actor.role}) may only read transactions."
+    # Beside the stored copy every button would only wait on Stripe once more: said once, below.
+    offline = STORED_OFF if status.stored is not None else None
+    if offline:
+        watching = False  # a poll that cannot read Stripe would loop; the page says it instead
     c1, c2, c3 = st.columns(3)
-    reason = no_role or why_not_usable
+    reason = no_role or offline or why_not_usable
     name, icon, hint = SUBSCRIPTION_BUTTON[status.subscribed]
     if c1.button(
         name,
@@ -181,6 +190,7 @@ def controls(status: TransactionStatus, *, to_do: bool = False) -> None:
             account_id)
     refresh_reason = (
         no_role
+        or offline
         or ("A transaction refresh is already running." if watching else None)
         or (status.why_not or None)
     )
@@ -197,7 +207,8 @@ def controls(status: TransactionStatus, *, to_do: bool = False) -> None:
     if c3.button(
         "Sync from Stripe",
         icon=":material/sync:",
-        help="Copy new and changed transactions from Stripe into the store.",
+        disabled=offline is not None,
+        help=offline or "Copy new and changed transactions from Stripe into the store.",
         key="txn_sync",
         width="stretch",
     ) and sync(account_id):
@@ -252,8 +263,14 @@ def account_view(account_id: str) -> None:
             icon=":material/block:",
         )
         return
+    stored = status.stored
+    if stored is not None:  # Stripe did not answer: the stored transactions, said to be so
+        if stored_copy_notice(stored, now=svc.now(), key="txn_read_again"):
+            st.rerun()  # reads Stripe again
+        if status.pending:
+            st.info(stored.refresh_sentence("transactions"), icon=":material/hourglass_top:")
     show_outcome(account_id)
-    if not status.pending:
+    if not status.pending and stored is None:
         status = auto_sync(status)
         show_outcome(account_id)
     refused = account_id in st.session_state.get(NO_REFRESH, set()) and not status.pending

@@ -347,10 +347,11 @@ def _fresh_detail(svc: Services, actor: Actor, account_id: str) -> AccountDetail
     return replace(detail, read_at=read_at)
 
 
-def _stored_detail(
-    svc: Services, actor: Actor, account_id: str, *, reason: str
-) -> AccountDetail | None:
-    """The account as the store holds it (no owners: their personal data is never stored)."""
+def stored_account(
+    svc: Services, account_id: str, *, reason: str
+) -> tuple[dict[str, Any], StoredCopy] | None:
+    """The store's copy of the account (as Stripe returned it when fcops last wrote it) and how
+    old it is, for a page whose read of Stripe just failed with ``reason``; None if never stored."""
     with session_scope(svc.engine) as session:
         record = session.get(AccountRecord, account_id)
         if record is None:
@@ -358,7 +359,17 @@ def _stored_detail(
         account, written = dict(record.raw), record.synced_at
     account.pop(EVENT_STAMP, None)  # fcops' own bookkeeping, not a field of Stripe's
     aware = written if written.tzinfo else written.replace(tzinfo=UTC)  # SQLite drops the zone
-    stored = StoredCopy(reason=reason, stored_at=int(aware.timestamp()))
+    return account, StoredCopy(reason=reason, stored_at=int(aware.timestamp()))
+
+
+def _stored_detail(
+    svc: Services, actor: Actor, account_id: str, *, reason: str
+) -> AccountDetail | None:
+    """The account as the store holds it (no owners: their personal data is never stored)."""
+    found = stored_account(svc, account_id, reason=reason)
+    if found is None:
+        return None
+    account, stored = found
     row = mirror.row_for(svc.engine, account_id)
     customer = (
         CustomerView(id=row.customer_id, email=row.customer_email, name=row.customer_name)

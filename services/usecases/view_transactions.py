@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -22,7 +22,7 @@ from services.adapters import transaction_store as store
 from services.adapters.transaction_store import TRANSACTION_SORTS, AccountChoice
 from services.auth import Actor, require
 from services.context import Services
-from services.errors import ValidationError
+from services.errors import StripeUnavailable, ValidationError
 from services.rules import bank_account, input_limits
 from services.rules.cashflow import (
     RiskWindow,
@@ -88,6 +88,7 @@ class TransactionStatus:
     cursor: str | None
     last_synced_at: datetime | None
     stored_rows: int
+    stored: bank_account.StoredCopy | None = None  # set when Stripe could not be read
 
     @property
     def pending(self) -> bool:
@@ -129,11 +130,22 @@ class TransactionInsight:
 def transaction_status(
     svc: Services, actor: Actor, account_id: str, *, what: str | None = None
 ) -> TransactionStatus:
-    """Live subscription/refresh state of the account plus where the local mirror stands."""
+    """Live subscription/refresh state of the account plus where the local mirror stands.
+
+    When Stripe cannot be read (a 5xx, a timeout, a rate limit) the stored transactions stay
+    readable: the state comes from the store's copy of the account, marked ``stored`` with the
+    failed read's sentence and its age. An account the store never saw still raises it."""
     require(actor, "transactions.view")
     fca, _ = parse_id(account_id, allowed=ACCOUNT_KIND, what=what)
     began = account_mirror.read_mark(svc.engine)  # before the read (see read_mark)
-    account = browse_accounts.fetch_account(svc, fca)
+    try:
+        account = browse_accounts.fetch_account(svc, fca)
+    except StripeUnavailable as err:
+        found = browse_accounts.stored_account(svc, fca, reason=str(err))
+        if found is None:
+            raise
+        copy, stored = found
+        return replace(status_of(svc.engine, copy, now=svc.now(), actor=actor), stored=stored)
     account_mirror.upsert_account(svc.engine, account, read_began=began)
     return status_of(svc.engine, account, now=svc.now(), actor=actor)
 

@@ -325,6 +325,7 @@ TABLE: dict[str, Row] = {
 NO_ACTOR: dict[str, str] = {
     "balance_history.balance_history": "store read behind for_account (balances.check)",
     "browse_accounts.fetch_account": "Stripe read for use cases that checked the role first",
+    "browse_accounts.stored_account": "store read for use cases that checked the role first (a failed Stripe read's fallback)",
     "browse_accounts.account_filters": "pure check of the filters, plus the policy's max age; its callers check the role",
     "check_debit.refresh_key": "pure: the idempotency key of a refresh",
     "check_debit.start_refresh": "step of check_debit/run_batch after their role check",
