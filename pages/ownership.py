@@ -487,8 +487,13 @@ def review_view() -> None:
     pager(PAGE_KEY, "own", result.page, result.pages)
 
 
-st.session_state.setdefault(VIEW, CHECK)
+LAST_VIEW = "own_last_view"  # the view shown last: the widget's own key goes when the page is left
+if VIEW not in st.session_state:  # back from another page: the view left; a reload or a new tab
+    # while a check of all accounts runs (anyone's): the list with its progress, not an empty form
+    checking = not st.query_params.get("account") and follow.following(follow.CHECK_ALL)
+    st.session_state[VIEW] = st.session_state.get(LAST_VIEW) or (REVIEW if checking else CHECK)
 view = st.segmented_control("View", [CHECK, REVIEW], key=VIEW, label_visibility="collapsed")
+st.session_state[LAST_VIEW] = view or CHECK
 if view == REVIEW:
     review_view()
 else:
