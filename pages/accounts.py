@@ -314,14 +314,14 @@ def balance_block(detail: bank_account.AccountDetail) -> None:
         help=f"As of {format_timestamp(row.balance_as_of)} (when the bank computed it)",
     )
     if row.balance_as_of is None:
+        # Whatever keeps Refresh balance off (disconnected, no permission, the role) is said
+        # here, rather than pointing at a button that cannot be pressed.
+        blocked = detail.blockers.get("balance")
+        if detail.stored is not None and blocked == detail.stored.refresh_off:
+            blocked = "It can be fetched once Stripe answers again."  # the off buttons say why
         st.caption(
             "Stripe has no balance for this account yet. "
-            + (
-                "Use Refresh balance to fetch one from the bank."
-                if "balances" in row.permissions
-                else "The balances permission was not granted when it was linked, so none can "
-                "be fetched; the customer would have to link it again."
-            )
+            + (blocked or "Use Refresh balance to fetch one from the bank.")
         )
 
 

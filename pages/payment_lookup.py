@@ -42,6 +42,8 @@ def account_card(account: AccountSummary) -> None:
             f"Balance {format_money(account.balance_current, account.balance_currency)} as of "
             f"{format_timestamp(as_of)} ({format_age(svc.now() - as_of)} old)"
             if as_of
+            else f"No balance fetched yet. {account.balance_out_of_reach}"
+            if account.balance_out_of_reach
             else "No balance fetched yet; open it in Accounts to refresh one."
         )
         with right:
