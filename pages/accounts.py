@@ -314,15 +314,13 @@ def balance_block(detail: bank_account.AccountDetail) -> None:
         help=f"As of {format_timestamp(row.balance_as_of)} (when the bank computed it)",
     )
     if row.balance_as_of is None:
-        # Whatever keeps Refresh balance off (disconnected, no permission, the role) is said
-        # here, rather than pointing at a button that cannot be pressed.
-        blocked = detail.blockers.get("balance")
-        if detail.stored is not None and blocked == detail.stored.refresh_off:
-            blocked = "It can be fetched once Stripe answers again."  # the off buttons say why
+        # Not "Use Refresh balance" when that button is off (disconnected, no permission, the
+        # role, Stripe unreadable): its reason is said under it, once.
         st.caption(
             "Stripe has no balance for this account yet. "
-            + (blocked or "Use Refresh balance to fetch one from the bank.")
-        )
+            + ("Refresh balance is off; why is said under it." if detail.blockers.get("balance")
+               else "Use Refresh balance to fetch one from the bank.")
+        )  # fmt: skip
 
 
 def owners_block(detail: bank_account.AccountDetail) -> None:

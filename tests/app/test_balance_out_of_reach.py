@@ -54,4 +54,5 @@ def test_accounts_says_why_a_disconnected_accounts_balance_cannot_be_fetched() -
     assert at.button(key="acc_refresh_balance").disabled
     assert "Stripe has no balance for this account yet" in shown
     assert "Use Refresh balance to fetch one" not in shown
-    assert "disconnected, so Stripe cannot refresh its data" in shown
+    assert "Refresh balance is off" in shown
+    assert "disconnected, so Stripe cannot refresh its data" in shown  # under the button
