@@ -314,15 +314,13 @@ def balance_block(detail: bank_account.AccountDetail) -> None:
         help=f"As of {format_timestamp(row.balance_as_of)} (when the bank computed it)",
     )
     if row.balance_as_of is None:
+        # Not "Use Refresh balance" when that button is off (disconnected, no permission, the
+        # role, Stripe unreadable): its reason is said under it, once.
         st.caption(
             "Stripe has no balance for this account yet. "
-            + (
-                "Use Refresh balance to fetch one from the bank."
-                if "balances" in row.permissions
-                else "The balances permission was not granted when it was linked, so none can "
-                "be fetched; the customer would have to link it again."
-            )
-        )
+            + ("Refresh balance is off; why is said under it." if detail.blockers.get("balance")
+               else "Use Refresh balance to fetch one from the bank.")
+        )  # fmt: skip
 
 
 def owners_block(detail: bank_account.AccountDetail) -> None:

@@ -27,8 +27,10 @@ from pages._customer_search import search_count, search_page
 from services.errors import StripeUnavailable
 from services.rules import bank_account, people, wording
 from services.rules.debit import Assessment
+from services.rules.ids import parse_id
 from services.rules.money import MoneyError, exponent, parse_unambiguous_amount, validate_currency
 from services.usecases import balance_history, browse_accounts, check_debit
+from services.usecases.resolve_account import LOOKUP_KINDS
 
 actor = runtime.guard("balances.check")
 runtime.page_header(
@@ -59,6 +61,7 @@ TYPED = "bc_typed"  # the boxes as the person left them (pages._kept.keep_boxes)
 BOXES = {"bc_mode": "Customer", "bc_customer_query": "", "bc_target_id": "", "bc_amount": "",
          "bc_currency": "USD", "bc_refresh": False}  # fmt: skip
 ARRIVED = "bc_arrived"  # runtime.arrived: this session's arrivals on the page already seen
+UNANSWERED = "bc_unanswered"  # (ID, minor units, currency) of the check Stripe did not answer
 RECHECK = "bc_recheck"  # how a followed refresh ended: the next run checks the debit again
 UNKNOWN = "unknown"  # ... when Stripe could not be read long enough for fcops to stop following
 PENDING = "A balance refresh is running at the bank; this updates by itself."
@@ -111,11 +114,12 @@ def fill_form(linked: tuple[str, ...] | None) -> None:
 
 def keep_in_address(check: check_debit.DebitCheck | None, *, refresh: bool = False) -> None:
     """The check shown, in the URL (its parameters in one change, one browser history entry);
-    none shown, none there. Called on a person's check, never on a plain rerun."""
+    none shown, none there; one Stripe did not answer stays, so F5 checks again (UNANSWERED).
+    Called on a person's check, never on a plain rerun."""
+    asked = (check.target_id, check.amount, check.currency) if check else st.session_state.get(UNANSWERED)
     shown = (
-        (check.target_id, plain_amount(check.amount, check.currency), check.currency.upper(),
-         REFRESH_STALE if refresh else "")
-        if check else None
+        (asked[0], plain_amount(asked[1], asked[2]), asked[2].upper(), REFRESH_STALE if refresh else "")
+        if asked else None
     )  # fmt: skip
     runtime.keep_choice_in_address(SEEN, LINKED, shown)
 
@@ -244,7 +248,16 @@ def check_now(
 
 def run_check(request: dict[str, Any], *, refresh: bool) -> check_debit.DebitCheck | None:
     """Check (and maybe refresh); on failure the sentence is shown here and None returned."""
-    return runtime.call(check_now, request, refresh=refresh)
+    return runtime.call(check_or_unanswered, request, refresh=refresh)
+
+
+def check_or_unanswered(request: dict[str, Any], *, refresh: bool) -> check_debit.DebitCheck:
+    try:
+        return check_now(request, refresh=refresh)
+    except StripeUnavailable:  # the ID was read before Stripe was asked: kept for the address
+        target = parse_id(request["target"], allowed=LOOKUP_KINDS, what="Balance check")[0]
+        st.session_state[UNANSWERED] = (target, request["amount"], request["currency"])
+        raise
 
 
 def read_amount(amount_text: str, currency: str) -> tuple[int, str] | None:
@@ -281,6 +294,7 @@ def say_refresh_ended(status: str) -> None:
         )
 
 
+st.session_state.pop(UNANSWERED, None)  # set by this run's check only
 recheck = st.session_state.pop(RECHECK, None)
 policy_again = changed_policy.asked_again()
 if submitted:
@@ -301,7 +315,7 @@ elif linked_check is not None:
         st.session_state[REQUEST] = request
         st.session_state[RESULT] = run_check(request, refresh=False)
     if st.session_state.get(RESULT) is None:
-        keep_in_address(None)  # a link that cannot be checked is not kept for a reload to repeat
+        keep_in_address(None)  # a link that cannot be checked is not kept (unless unanswered)
     else:
         again = st.session_state[RESULT]
         running = again.account is not None and again.account.refresh_pending

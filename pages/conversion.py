@@ -218,9 +218,11 @@ def metric_cards(frame: pd.DataFrame) -> None:
                 help="Usable payment method ÷ ended (pending intents and intents paid by card or "
                 "Link are not counted)",
             )
+            # Microdeposits only offers nothing but manual entry: none of it "fell back".
+            manual = "manual entry" if method == "microdeposits" else "manual fallback"
             st.caption(
-                f"{rate.counts()} · {int(row['started']):,} started with {method} · manual "
-                f"fallback {wording.percent(row['fallback_rate'], 0)} · median time to usable "
+                f"{rate.counts()} · {int(row['started']):,} started with {method} · {manual} "
+                f"{wording.percent(row['fallback_rate'], 0)} · median time to usable "
                 f"{_duration(float(row['median_seconds_to_success']))}"
                 + (
                     f" · {other:,} paid by another method (card or Link, not counted)"

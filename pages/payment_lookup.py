@@ -16,8 +16,11 @@ from components.payment_view import payment_card
 from components.search_row import search_row
 from pages import _kept as kept_address
 from pages import _runtime as runtime
+from services.errors import StripeUnavailable
 from services.rules.account_summary import AccountSummary
+from services.rules.ids import parse_id
 from services.usecases import lookup_account, retry_debit
+from services.usecases.resolve_account import LOOKUP_KINDS
 
 actor = runtime.guard("accounts.view")
 svc = runtime.get_app().services
@@ -42,6 +45,8 @@ def account_card(account: AccountSummary) -> None:
             f"Balance {format_money(account.balance_current, account.balance_currency)} as of "
             f"{format_timestamp(as_of)} ({format_age(svc.now() - as_of)} old)"
             if as_of
+            else f"No balance fetched yet. {account.balance_out_of_reach}"
+            if account.balance_out_of_reach
             else "No balance fetched yet; open it in Accounts to refresh one."
         )
         with right:
@@ -80,14 +85,30 @@ text, submitted = search_row(
     kept=True,  # back by the sidebar or Back, the box shows what was looked up
 )
 
+UNREAD = "lookup_unread"  # the ID of a lookup Stripe did not answer (a 5xx, a 429, no answer)
+
+
+def look_up(typed: str) -> lookup_account.Resolution:
+    """The lookup; when Stripe could not be read, the ID it asked for is remembered, so the
+    address keeps it and a reload (what "Try again in a minute" leads to) asks again."""
+    with runtime.waiting_for_stripe("Looking the ID up in Stripe…"):
+        try:
+            return lookup_account.lookup(svc, actor, typed, what="Payment lookup")
+        except StripeUnavailable:
+            st.session_state[UNREAD] = parse_id(typed, allowed=LOOKUP_KINDS, what="Payment lookup")[0]
+            raise
+
+
 if submitted or from_address:
-    result = runtime.call_stripe("Looking the ID up in Stripe…", lookup_account.lookup, svc, actor, text,
-        what="Payment lookup")
+    st.session_state.pop(UNREAD, None)
+    result = runtime.call(look_up, text)
     st.session_state["lookup_result"] = result
-    # A lookup that found nothing leaves no address behind (a reload would repeat the error).
+    # A lookup that found nothing leaves no address behind (a reload would repeat the error);
+    # one Stripe did not answer keeps it (a reload is the natural way to try again).
     # What was looked up (a py_… payment, not the pi_… it leads to), so a reload asks the same.
     if submitted:  # a person's lookup, a browser history entry; the URL's own stays as it is
-        runtime.keep_in_address(SEEN, result.typed_id if result is not None else None, "id")
+        kept = result.typed_id if result is not None else st.session_state.pop(UNREAD, None)
+        runtime.keep_in_address(SEEN, kept, "id")
 
 def failed_attempt(found: lookup_account.Resolution) -> None:
     """A returned (or failed) debit: what the bank or Stripe said, and where its retry is."""

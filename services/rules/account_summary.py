@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from services.rules import refresh_rule
+
 __all__ = ["AccountSummary", "IntentSummary"]
 
 
@@ -34,6 +36,16 @@ class AccountSummary:
     @property
     def refresh_pending(self) -> bool:
         return self.balance_refresh_status == "pending"
+
+    @property
+    def balance_out_of_reach(self) -> str | None:
+        """Why no refresh can ever fetch this account's balance (disconnected, inactive, no
+        ``balances`` permission), as the Accounts page's button says it; None when one can."""
+        verdict = refresh_rule.judge(
+            {"status": self.status, "permissions": list(self.permissions)}, "balance", now=0
+        )
+        lasting = (refresh_rule.DISCONNECTED, refresh_rule.INACTIVE, refresh_rule.NO_PERMISSION)
+        return verdict.reason if not verdict.allowed and verdict.kind in lasting else None
 
     @property
     def label(self) -> str:

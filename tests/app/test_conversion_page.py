@@ -260,3 +260,15 @@ def test_the_figures_table_fits_the_page_at_1400_px_and_writes_counts_as_the_car
     counts = [name for name in widths if name not in ("Method", "Conversion", "Fallback", "To usable")]
     assert len(counts) == 11
     assert all(config[name]["type_config"]["format"] == "localized" for name in counts), config
+
+
+def test_microdeposits_only_is_not_said_to_fall_back_to_manual_entry() -> None:
+    """Microdeposits only offers nothing but manual entry: its card said "manual fallback 82 %",
+    as if the rest had linked through Financial Connections; it says "manual entry" instead."""
+    at = open_page(PAGE, "manager")
+    jobs_settled(at)
+    no_exceptions(at)
+    cards = {method: next(c.value for c in at.caption if f"started with {method} ·" in c.value)
+             for method in ("automatic", "microdeposits")}  # fmt: skip
+    assert "manual entry" in cards["microdeposits"] and "fallback" not in cards["microdeposits"]
+    assert "manual fallback" in cards["automatic"]  # there manual entry is the fallback

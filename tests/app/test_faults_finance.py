@@ -93,6 +93,36 @@ def test_a_balance_check_while_stripe_fails_says_so_and_gives_no_verdict(
 
 
 @pytest.mark.parametrize("mode", ["500", "429"])
+def test_a_check_stripe_did_not_answer_stays_in_the_address_so_a_reload_checks_again(
+    mode: str,
+) -> None:
+    """"Try again in a minute", and the person presses F5: the address had been emptied, so the
+    reload showed an empty form (the ID and amount typed were gone, and so was a check kept from
+    before). A check Stripe did not answer keeps its debit in the address; a reload while Stripe
+    still fails keeps it too; the reload once Stripe answers gives the verdict."""
+    _, fca = new_account(available=100_000)
+    at = open_page(BALANCE, "finance")
+    fail_stripe(mode)
+    check_id(at, f"https://dashboard.stripe.com/test/financial-connections/accounts/{fca}", "10")
+    no_exceptions(at)
+    assert "Stripe" in sentences(at) and "OK —" not in markdown(at)
+    kept = {k: at.query_params[k] for k in ("check", "amount", "currency")}
+    assert kept == {"check": fca, "amount": "10.00", "currency": "USD"}  # as a verdict keeps it
+
+    reloaded = open_page(BALANCE, "finance")  # F5 while Stripe still fails: a new session
+    reloaded.query_params.update(kept)
+    reloaded.run()
+    no_exceptions(reloaded)
+    assert "Stripe" in sentences(reloaded) and reloaded.query_params["check"] == fca
+    clear_faults()
+    again = open_page(BALANCE, "finance")  # F5 once Stripe answers
+    again.query_params.update(kept)
+    again.run()
+    no_exceptions(again)
+    assert "OK —" in markdown(again)
+
+
+@pytest.mark.parametrize("mode", ["500", "429"])
 def test_refreshing_a_stale_balance_while_stripe_fails_keeps_the_stale_verdict(mode: str) -> None:
     _, fca = new_account(available=900_000, age=3 * DAY)
     at = check_id(open_page(BALANCE, "finance"), fca, "100.00")

@@ -310,3 +310,29 @@ def test_a_return_whose_intent_was_updated_since_still_shows_why_it_came_back() 
     assert next(m for m in at.metric if m.label == "Status").value == "Returned"
     links = [str(link.proto) for link in at.get("page_link")]
     assert any(f"Plan a retry for {pi_id} (insufficient funds)" in p for p in links)
+
+
+@pytest.mark.parametrize("mode", ["500", "429"])
+def test_a_lookup_stripe_did_not_answer_stays_in_the_address_so_a_reload_tries_again(
+    mode: str,
+) -> None:
+    """"Try again in a minute", and the person presses F5: the ID they typed was gone (nothing in
+    the address, an empty box). A lookup Stripe did not answer keeps its ID in the address, and
+    the reload looks it up again; one Stripe answered "no such ID" still leaves none."""
+    si = setup_intent(manual=False)
+    at = open_page(PAGE, "finance")
+    force_faults(mode, app().services.gateway.backoff.retries + 3)  # every attempt fails
+    try:
+        at.text_input(key="lookup_id").set_value(f"https://dashboard.stripe.com/test/setup_intents/{si['id']}")
+        next(b for b in at.button if b.label == "Look up").click().run()
+        no_exceptions(at)
+        assert at.error and "Linked through Financial Connections" not in texts(at)
+        assert at.query_params["id"] == si["id"]  # the clean ID, as a lookup that worked keeps it
+    finally:
+        app().simulator.clear_faults()
+
+    reloaded = open_page(PAGE, "finance")  # F5: a new session on that address
+    reloaded.query_params["id"] = at.query_params["id"]
+    reloaded.run()
+    no_exceptions(reloaded)
+    assert "Linked through Financial Connections" in texts(reloaded)
