@@ -89,7 +89,7 @@ def scores_and_owners(report: OwnershipReport) -> None:
             column_config={"Score": SCORE_COLUMN},
         )
     st.markdown("**Owners reported by the bank**")
-    if report.stored is not None:
+    if report.stored is not None and report.owner_count:  # the stored check counted some
         st.caption(STORED_OWNERS)
         return
     if not report.owners:
