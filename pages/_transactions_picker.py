@@ -33,6 +33,17 @@ def choose(account_id: str) -> None:
     runtime.keep_in_address(ADDRESS, account_id)  # a reload or a shared URL opens it again
 
 
+def show_on_screen(options: dict[str, str]) -> None:
+    """The picker names the account on screen when it holds it (else none, not another one).
+    Only when that account came by another route (the address, the ID box) since the last
+    pick: a person's new pick is never overridden, and the widget's value set before it is
+    drawn needs no rerun."""
+    shown = st.session_state.get(ACCOUNT)
+    if shown and shown != st.session_state.get("txn_last_pick"):
+        st.session_state["txn_pick"] = shown if shown in options else None
+        st.session_state["txn_last_pick"] = shown
+
+
 def account_picker(svc: Services, actor: Actor) -> str | None:
     # Search-as-you-type in SQL: the picker carries at most PICKER_LIMIT options, never thousands.
     term = str(st.session_state.get("txn_search") or "")
@@ -43,6 +54,17 @@ def account_picker(svc: Services, actor: Actor) -> str | None:
         or []
     )
     left, right = st.columns(2, vertical_alignment="bottom")
+    with right:  # drawn first: an ID opened here is the picker's account on this very run
+        text, submitted = search_row(
+            "txn_by_id",
+            "…or an account ID",
+            placeholder="fca_…",
+            key="txn_id_input",
+            button="Open",
+            widths=(4, 1),
+        )
+    if submitted:
+        choose(text.strip())
     with left:
         if choices or term:
             total = (  # how many match, not just how many the picker holds
@@ -61,6 +83,7 @@ def account_picker(svc: Services, actor: Actor) -> str | None:
                 key="txn_search",
             )
             labels = {c.id: c.label for c in choices}
+            show_on_screen(labels)
             shown = len(choices)
             if term and total > shown:
                 hint = f"Choose one of the first {shown} of {total:,} matches, or type more"
@@ -90,15 +113,4 @@ def account_picker(svc: Services, actor: Actor) -> str | None:
                     "Load accounts from Stripe", icon=":material/sync:", key="txn_load"
                 ):
                     follow.start_accounts_sync(actor)
-    with right:
-        text, submitted = search_row(
-            "txn_by_id",
-            "…or an account ID",
-            placeholder="fca_…",
-            key="txn_id_input",
-            button="Open",
-            widths=(4, 1),
-        )
-    if submitted:
-        choose(text.strip())
     return st.session_state.get(ACCOUNT) or None

@@ -20,6 +20,7 @@ from components.search_row import search_row
 from components.table_columns import ids_last, time_column
 from components.url_sort import url_sort
 from pages import _follow as follow
+from pages import _ownership_report as shown
 from pages import _refresh as refresh
 from pages import _runtime as runtime
 from services.rules import bank_account, wording
@@ -48,17 +49,6 @@ REPORTS = "own_reports"  # {account_id: OwnershipReport}
 OUTCOME = "own_outcome"  # {account_id: refresh status}
 PAGE_KEY = "own_page"  # (filters and order, page) of the review list
 PENDING = "Ownership refresh pending at the bank…"
-VERDICT_STYLE: dict[str, tuple[str, str, str]] = {
-    "match": ("Match", "green", ":material/verified:"),
-    "partial": ("Partial match", "orange", ":material/help:"),
-    "mismatch": ("Mismatch", "red", ":material/gpp_bad:"),
-    "no_data": ("No data", "gray", ":material/block:"),
-}
-FIELD_LABELS = {"name": "Name", "email": "Email", "phone": "Phone", "address": "Address"}
-SCORE_COLUMN = st.column_config.ProgressColumn(
-    "Score", min_value=0, max_value=100, format="%d", help="0-100; empty when a side has no data"
-)
-
 
 ADDRESS = "own_address"  # the ?account= this session last read or wrote
 HOME = "own_home"  # the view the URL without ?account= shows: where the person chose from
@@ -161,47 +151,6 @@ def report_for(account_id: str) -> OwnershipReport | None:
     return reports[account_id]
 
 
-def verdict_block(report: OwnershipReport) -> None:
-    label, colour, icon = VERDICT_STYLE.get(report.verdict, VERDICT_STYLE["no_data"])
-    left, mid, right = st.columns([2, 1, 1], vertical_alignment="center")
-    with left:
-        st.badge(label, color=colour, icon=icon)  # type: ignore[arg-type]
-    mid.metric("Overall score", f"{report.score}/100" if report.verdict != "no_data" else "—")
-    right.metric("Owners", report.owner_count, help="Joint account" if report.joint else None)
-    show = {"match": st.success, "partial": st.warning, "mismatch": st.error}.get(
-        report.verdict, st.info
-    )
-    show(report.reason, icon=icon)
-
-
-def fields_frame(report: OwnershipReport) -> pd.DataFrame:
-    rows: dict[str, list[Any]] = {"Field": [], "Score": [], "Why": []}
-    if report.pii_visible:
-        rows["Customer record"] = []
-        rows["Bank"] = []
-    for f in report.fields:
-        rows["Field"].append(FIELD_LABELS.get(f.field, f.field))
-        rows["Score"].append(f.score)
-        rows["Why"].append(f.detail)
-        if report.pii_visible:
-            rows["Customer record"].append(f.customer_value or "—")
-            rows["Bank"].append(f.owner_value or "—")
-    return pd.DataFrame(rows)
-
-
-def owners_frame(report: OwnershipReport) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "Name": [o.name or "—" for o in report.owners],
-            "Email": [o.email or "—" for o in report.owners],
-            "Phone": [o.phone or "—" for o in report.owners],
-            "Address": [o.raw_address or "—" for o in report.owners],
-            "Score": [o.score for o in report.owners],
-            "Refreshed": [utc_time(o.refreshed_at) for o in report.owners],
-        }
-    )
-
-
 def start_refresh(account_id: str) -> bool:
     scope, payload = f"own-refresh-{account_id}", {"account": account_id}
     return refresh.start(
@@ -217,6 +166,9 @@ def refresh_finished(account_id: str, state: bank_account.RefreshState | None) -
 def refresh_controls(report: OwnershipReport) -> None:
     account_id = report.account_id
     running = refresh_watch.watching(account_id, "ownership") or report.refresh_status == "pending"
+    if report.stored is not None and running:  # a poll that cannot read Stripe would loop
+        st.info(report.stored.refresh_sentence("ownership"), icon=":material/hourglass_top:")
+        running = False
     reason = (
         "An ownership refresh is running at the bank; the owners are checked again when it "
         "finishes." if running else report.refresh_blocker
@@ -276,6 +228,9 @@ def check_view() -> None:
     report = report_for(account_id)
     if report is None:
         return
+    if shown.stored_notice(report, now=svc.now()):  # Stripe did not answer: the stored check
+        st.session_state.get(REPORTS, {}).pop(account_id, None)
+        st.rerun()  # reads Stripe again
     st.subheader(f"{report.institution_name} ••{report.last4 or '????'}")
     parts = [
         f"`{report.account_id}`",
@@ -287,30 +242,9 @@ def check_view() -> None:
         f"checked {wording.moment(report.checked_at)}",
     ]
     st.caption(" · ".join(parts))
-    verdict_block(report)
+    shown.verdict_block(report)
     refresh_controls(report)
-    if report.fields:
-        st.markdown("**Per-field scores**")
-        st.dataframe(
-            fields_frame(report),
-            hide_index=True,
-            placeholder="—",
-            width="stretch",
-            column_config={"Score": SCORE_COLUMN},
-        )
-    st.markdown("**Owners reported by the bank**")
-    if not report.owners:
-        st.caption("The bank has reported no owners for this account.")
-        return
-    if not report.pii_visible:
-        st.caption("Owners' names and contact details are personal data, shown to ops and admin.")
-    st.dataframe(
-        owners_frame(report),
-        hide_index=True,
-        placeholder="—",
-        width="stretch",
-        column_config={"Score": SCORE_COLUMN, "Refreshed": time_column("Refreshed (UTC)")},
-    )
+    shown.scores_and_owners(report)
 
 
 # --------------------------------------------------------------------------- review list
@@ -378,7 +312,7 @@ def ended_words(run: jobs.JobView) -> str:
 def review_frame(rows: list[ReviewRow]) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "Verdict": [VERDICT_STYLE[r.verdict][0] for r in rows],
+            "Verdict": [shown.VERDICT_STYLE[r.verdict][0] for r in rows],
             "Score": [r.score for r in rows],
             "Customer": [
                 person_words(Person(r.customer_name, r.customer_email), r.customer_id) for r in rows
@@ -399,7 +333,7 @@ def review_view() -> None:
         "Show",
         list(VERDICTS),
         default=TO_REVIEW,
-        format_func=lambda v: VERDICT_STYLE[v][0],
+        format_func=lambda v: shown.VERDICT_STYLE[v][0],
         key="own_verdicts",
     )
     search = middle.text_input(
@@ -439,7 +373,7 @@ def review_view() -> None:
         return
     cols = st.columns(len(VERDICTS))
     for col, verdict in zip(cols, VERDICTS, strict=True):
-        col.metric(VERDICT_STYLE[verdict][0], result.counts.get(verdict, 0))
+        col.metric(shown.VERDICT_STYLE[verdict][0], result.counts.get(verdict, 0))
     cover = result.coverage  # a 0 to review of 1 account checked is no all-clear
     to_review = result.counts.get("mismatch", 0) + result.counts.get("partial", 0)
     if not result.counts and running:
@@ -477,7 +411,7 @@ def review_view() -> None:
         width="stretch",
         on_select="rerun",
         selection_mode="single-row",
-        column_config={"Score": SCORE_COLUMN, "Checked": time_column("Checked (UTC)")},
+        column_config={"Score": shown.SCORE_COLUMN, "Checked": time_column("Checked (UTC)")},
         key=f"own_table_{st.session_state.get('own_table_gen', 0)}",
     )
     chosen = list(event.selection.rows) if event is not None else []

@@ -33,6 +33,15 @@ def save(engine: Engine, account_id: str, values: Mapping[str, Any]) -> None:
                 setattr(row, key, value)
 
 
+def stored(engine: Engine, account_id: str) -> OwnershipCheck | None:
+    """The stored check of ``account_id`` (detached: read after the session), or None."""
+    with session_scope(engine) as session:
+        row = session.get(OwnershipCheck, account_id)
+        if row is not None:
+            session.expunge(row)
+        return row
+
+
 def _matching(
     verdicts: Sequence[str], search: str, institution: str | None, *, pii: bool = False
 ) -> list[Any]:

@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from services.adapters import account_mirror, ownership_checks
@@ -22,20 +22,23 @@ from services.adapters.ownership_checks import REVIEW_SORTS
 from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
-from services.errors import FcopsError, NotFound, ValidationError
-from services.rules import input_limits
+from services.errors import FcopsError, NotFound, StripeUnavailable, ValidationError
+from services.rules import bank_account, input_limits
 from services.rules.ids import parse_id
 from services.rules.owners import OwnershipMatch, match_owners
 from services.rules.owners.views import (
+    FIELDS,
     VERDICTS,
     AccountPick,
     CheckAllResult,
+    FieldScore,
     OwnershipReport,
     ReviewPage,
     field_scores,
     no_owner_reason,
     owner_rows,
     ownership_id,
+    public_detail,
     public_reason,
 )
 from services.rules.people import account_option
@@ -201,12 +204,72 @@ def check_account(
     ``ownership.check``, refusals too.
     """
     fca, _ = parse_id(account_id, allowed=("financial_connections.account",), what=what)  # no row
-    with audited(svc.engine, actor=actor, action="ownership.check", target=fca) as ctx:
-        require(actor, "ownership.review")
-        report = _report(svc, actor, _evaluate(svc, actor, fca))
-        ctx.request_id = svc.gateway.last_request_id
-        ctx.params["verdict"] = report.verdict
+    try:
+        with audited(svc.engine, actor=actor, action="ownership.check", target=fca) as ctx:
+            require(actor, "ownership.review")
+            report = _report(svc, actor, _evaluate(svc, actor, fca))
+            ctx.request_id = svc.gateway.last_request_id
+            ctx.params["verdict"] = report.verdict
+    except StripeUnavailable as err:  # audited as failed: no check ran
+        stored = _stored_report(svc, actor, fca, reason=str(err))
+        if stored is None:
+            raise
+        return stored
     return report
+
+
+def _stored_report(
+    svc: Services, actor: Actor, account_id: str, *, reason: str
+) -> OwnershipReport | None:
+    """The last stored check, for a page whose read of Stripe just failed with ``reason``: its
+    verdict, scores and reason, aged by when it was checked, on the store's copy of the account.
+    No owners and no field values: their personal data is never stored. None if never checked."""
+    check = ownership_checks.stored(svc.engine, account_id)
+    found = browse_accounts.stored_account(svc, account_id, reason=reason)
+    if check is None or found is None:
+        return None
+    account = found[0]
+    pii = actor.can("owners.view_pii")
+    detail: dict[str, Any] = check.detail or {}
+    kept: dict[str, Any] = detail.get("fields") or {}
+    fields = [
+        FieldScore(
+            field=name,
+            score=kept[name].get("score"),
+            detail=str(kept[name].get("detail") or "") if pii else public_detail(
+                kept[name].get("score")
+            ),
+            customer_value=None,
+            owner_value=None,
+        )
+        for name in FIELDS
+        if name in kept
+    ]
+    checked = check.checked_at
+    aware = checked if checked.tzinfo else checked.replace(tzinfo=UTC)  # SQLite drops the zone
+    copy = bank_account.StoredCopy(reason=reason, stored_at=int(aware.timestamp()))
+    refresh = account.get("ownership_refresh") or {}
+    return OwnershipReport(
+        account_id=account_id,
+        customer_id=check.customer_id,
+        institution_name=str(account.get("institution_name") or ""),
+        last4=account.get("last4"),
+        account_status=str(account.get("status") or ""),
+        ownership_id=check.ownership_id,
+        verdict=check.verdict,
+        score=int(check.score),
+        reason=check.reason if pii else str(detail.get("public_reason") or ""),
+        fields=fields,
+        owners=[],
+        owner_count=int(detail.get("owner_count") or 0),
+        joint=bool(detail.get("joint")),
+        pii_visible=pii,
+        refresh_status=refresh.get("status"),
+        refreshed_at=refresh.get("last_attempted_at"),
+        refresh_blocker=copy.refresh_off,
+        checked_at=aware,
+        stored=copy,
+    )
 
 
 def refresh_ownership(

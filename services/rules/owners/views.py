@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from services.rules.bank_account import StoredCopy
 from services.rules.owners.results import FieldMatch, OwnershipMatch
 from services.rules.paging import Page
 
@@ -65,6 +66,7 @@ class OwnershipReport:
     refreshed_at: int | None
     refresh_blocker: str | None  # why "Refresh ownership" is disabled, or None
     checked_at: datetime
+    stored: StoredCopy | None = None  # Stripe could not be read: the stored check, no owners
 
 
 @dataclass(frozen=True)
