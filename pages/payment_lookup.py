@@ -16,6 +16,7 @@ from components.payment_view import payment_card
 from components.search_row import search_row
 from pages import _kept as kept_address
 from pages import _runtime as runtime
+from services.auth import Actor
 from services.errors import StripeUnavailable
 from services.rules.account_summary import AccountSummary
 from services.rules.ids import parse_id
@@ -88,12 +89,13 @@ text, submitted = search_row(
 UNREAD = "lookup_unread"  # the ID of a lookup Stripe did not answer (a 5xx, a 429, no answer)
 
 
-def look_up(typed: str) -> lookup_account.Resolution:
-    """The lookup; when Stripe could not be read, the ID it asked for is remembered, so the
-    address keeps it and a reload (what "Try again in a minute" leads to) asks again."""
+def look_up(who: Actor, typed: str) -> lookup_account.Resolution:
+    """The lookup as ``who`` (the person as they are now: :func:`runtime.call` resolves it);
+    when Stripe could not be read, the ID it asked for is remembered, so the address keeps it
+    and a reload (what "Try again in a minute" leads to) asks again."""
     with runtime.waiting_for_stripe("Looking the ID up in Stripe…"):
         try:
-            return lookup_account.lookup(svc, actor, typed, what="Payment lookup")
+            return lookup_account.lookup(svc, who, typed, what="Payment lookup")
         except StripeUnavailable:
             st.session_state[UNREAD] = parse_id(typed, allowed=LOOKUP_KINDS, what="Payment lookup")[0]
             raise
@@ -101,7 +103,7 @@ def look_up(typed: str) -> lookup_account.Resolution:
 
 if submitted or from_address:
     st.session_state.pop(UNREAD, None)
-    result = runtime.call(look_up, text)
+    result = runtime.call(look_up, actor, text)
     st.session_state["lookup_result"] = result
     # A lookup that found nothing leaves no address behind (a reload would repeat the error);
     # one Stripe did not answer keeps it (a reload is the natural way to try again).
