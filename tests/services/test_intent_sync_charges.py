@@ -19,7 +19,7 @@ from services.auth import Actor
 from services.context import Services
 from services.rules import funnel, intent_fields
 from services.usecases import conversion_report, debit_outcomes, sync_intents
-from tests.services.test_retry_debit import box, set_available, svc  # noqa: F401
+from tests.services.test_retry_debit import box, returned_debit, svc  # noqa: F401
 
 MANAGER = Actor("mgr", "manager")
 
@@ -27,37 +27,7 @@ MANAGER = Actor("mgr", "manager")
 def failed_instant_debit(svc: Services, box: Any) -> str:  # noqa: F811
     """A bank linked instantly (Financial Connections) holding $10, debited $50 by a
     PaymentIntent that asked for instant verification: back R01, insufficient funds."""
-    gw = svc.gateway
-    cus = gw.create_customer({"name": "Fay Failed"}, idempotency_key=None)
-    si = gw.create_setup_intent(
-        {
-            "customer": cus["id"],
-            "allowed_payment_method_types": ["us_bank_account"],
-            "payment_method_options": {
-                "us_bank_account": {
-                    "financial_connections": {"permissions": ["payment_method", "balances"]}
-                }
-            },
-        },
-        idempotency_key=None,
-    )
-    Simulator(box.base_url).link_bank(si["id"], institution="StripeBank")
-    si = gw.retrieve_setup_intent(si["id"], expand=["payment_method"])
-    set_available(box, si["payment_method"]["us_bank_account"]["financial_connections_account"], 1_000)
-    pi = gw.create_payment_intent(
-        {
-            "amount": 5_000,
-            "currency": "usd",
-            "customer": cus["id"],
-            "payment_method": si["payment_method"]["id"],
-            "allowed_payment_method_types": ["us_bank_account"],
-            "payment_method_options": {"us_bank_account": {"verification_method": "instant"}},
-            "confirm": True,
-            "off_session": True,
-        },
-        idempotency_key=None,
-    )
-    return str(pi["id"])
+    return returned_debit(svc, box, verification_method="instant")[0]
 
 
 def _client(box: Any) -> stripe.StripeClient:  # noqa: F811

@@ -57,8 +57,11 @@ def set_available(box: Any, account_id: str, amount: int) -> None:
         }
 
 
-def returned_debit(svc: Services, box: Any) -> tuple[str, str]:
-    """A linked account with $10 that was debited $50: back R01. Returns (pi id, fca id)."""
+def returned_debit(
+    svc: Services, box: Any, *, verification_method: str | None = None
+) -> tuple[str, str]:
+    """A linked account with $10 that was debited $50: back R01. Returns (pi id, fca id). With
+    ``verification_method`` the PaymentIntent asks for it (``payment_method_options``)."""
     from sandbox.client import Simulator
 
     gw = svc.gateway
@@ -90,6 +93,11 @@ def returned_debit(svc: Services, box: Any) -> tuple[str, str]:
             "allowed_payment_method_types": ["us_bank_account"],
             "confirm": True,
             "off_session": True,
+            **(
+                {"payment_method_options": {
+                    "us_bank_account": {"verification_method": verification_method}}}
+                if verification_method else {}
+            ),
         },
         idempotency_key=None,
     )
