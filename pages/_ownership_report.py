@@ -81,13 +81,7 @@ def scores_and_owners(report: OwnershipReport) -> None:
     personal data is never stored, and the page says so)."""
     if report.fields:
         st.markdown("**Per-field scores**")
-        st.dataframe(
-            fields_frame(report),
-            hide_index=True,
-            placeholder="—",
-            width="stretch",
-            column_config={"Score": SCORE_COLUMN},
-        )
+        table(fields_frame(report), {"Score": SCORE_COLUMN})
     st.markdown("**Owners reported by the bank**")
     if report.stored is not None and report.owner_count:  # the stored check counted some
         st.caption(STORED_OWNERS)
@@ -97,10 +91,9 @@ def scores_and_owners(report: OwnershipReport) -> None:
         return
     if not report.pii_visible:
         st.caption("Owners' names and contact details are personal data, shown to ops and admin.")
-    st.dataframe(
-        owners_frame(report),
-        hide_index=True,
-        placeholder="—",
-        width="stretch",
-        column_config={"Score": SCORE_COLUMN, "Refreshed": time_column("Refreshed (UTC)")},
-    )
+    table(owners_frame(report), {"Score": SCORE_COLUMN, "Refreshed": time_column("Refreshed (UTC)")})
+
+
+def table(frame: pd.DataFrame, columns: dict[str, Any]) -> None:
+    """One of the report's tables: the whole width, no index, "—" for what is missing."""
+    st.dataframe(frame, hide_index=True, placeholder="—", width="stretch", column_config=columns)
