@@ -1,5 +1,6 @@
 """Transactions' account: the picker (search-as-you-type over the store, or an account ID) and
-the URL's ``?account=`` in step with the choice."""
+the URL's ``?account=`` in step with the choice. An address's ``?account=cus_…`` is searched as
+the search box searches it: the customer's one account opened, or their accounts to pick from."""
 
 from __future__ import annotations
 
@@ -14,12 +15,16 @@ from services.usecases import view_transactions
 
 ACCOUNT = "txn_account"
 ADDRESS = "txn_address"  # the ?account= this session last read or wrote
+CUSTOMER = "txn_customer"  # the address's cus_…, searched for on this run as if typed
 
 
 def follow_address() -> None:
     """The account the URL names, when it changed since this session last read or wrote it."""
     runtime.drop_overlong_id("account", "txn_account_long", "choose the account below.", ADDRESS)
     moved, linked = runtime.address_change(ADDRESS)  # a link, a reload, Back or Forward
+    if moved and linked and linked.startswith("cus_"):  # a customer: the search box's search
+        st.session_state["txn_search"] = st.session_state[CUSTOMER] = linked
+        linked = None
     if moved:  # the URL is the truth: its account, or none chosen
         st.session_state[ACCOUNT] = linked
         st.session_state["txn_id_input"] = linked or ""
@@ -53,6 +58,8 @@ def account_picker(svc: Services, actor: Actor) -> str | None:
         )
         or []
     )
+    if st.session_state.pop(CUSTOMER, None) == term and len(choices) == 1:
+        st.session_state[ACCOUNT] = choices[0].id  # the address's customer's one account
     left, right = st.columns(2, vertical_alignment="bottom")
     with right:  # drawn first: an ID opened here is the picker's account on this very run
         text, submitted = search_row(

@@ -2,7 +2,8 @@
 
 "Check an account" compares one account (by ID, or picked from the review list); "Review list"
 shows stored mismatches and partial matches and can check every account at once.
-``?account=fca_…`` opens an account directly.
+``?account=fca_…`` opens an account directly; ``?account=cus_…`` is looked up as the box looks
+it up (the customer's one account opened, or their accounts to pick from).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ PENDING = "Ownership refresh pending at the bank…"
 
 ADDRESS = "own_address"  # the ?account= this session last read or wrote
 HOME = "own_home"  # the view the URL without ?account= shows: where the person chose from
+LOOKUP = "own_lookup"  # the address's cus_…, looked up on this run as if typed in the box
 
 
 def choose(account_id: str | None) -> None:
@@ -76,6 +78,8 @@ if moved:  # the URL is the truth: its account, or none chosen
         st.session_state.pop(key, None)
     st.session_state["own_id_input"] = linked or ""
     st.session_state[VIEW] = CHECK if linked else st.session_state.get(HOME, CHECK)
+    if linked and linked.startswith("cus_"):  # a customer: looked up by the box's own path
+        st.session_state[LOOKUP], linked = linked, None
 pending = st.session_state.pop("own_pending", None) or linked
 if pending:
     st.session_state[ACCOUNT] = pending
@@ -114,14 +118,16 @@ def account_picker() -> str | None:
         key="own_id_input",
         button="Check",
     )
-    if submitted:
+    asked = st.session_state.pop(LOOKUP, None)  # the URL says it already: not written again
+    if submitted or asked:
         st.session_state.pop("own_choices", None)
         st.session_state.pop(ACCOUNT, None)
         chosen = account_from_input(text)
         if chosen:
             st.session_state[ACCOUNT] = chosen
             st.session_state.get(REPORTS, {}).pop(chosen, None)  # a new check was asked for
-        choose(chosen)
+        if submitted:
+            choose(chosen)
     choices = st.session_state.get("own_choices")
     if choices:
         words: dict[str, str] = st.session_state.get("own_choice_labels") or {}

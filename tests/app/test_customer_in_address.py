@@ -1,0 +1,171 @@
+"""Ownership review and Transactions at ``?account=cus_…``: their boxes take a customer ID and find
+the customer's accounts, but the address refused one ("paste a fca_… ID"). Now the address is
+looked up as the box looks it up (the same service call): the customer's one account opens,
+several are the box's pick (and the pick goes into the address, as an account's does), and an
+unknown customer gets the box's sentence."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import no_exceptions, open_page
+from tests.app.test_transactions_page import _param, demo_accounts  # noqa: F401  (fixture)
+
+OWN, TXN = "pages/ownership.py", "pages/transactions.py"
+UNKNOWN = "cus_NoSuchCustomer0001"
+REFUSED = "paste a fca_"  # the address's old refusal
+
+
+def at_address(page: str, value: str) -> AppTest:
+    """A new session (a link, a reload, a new tab) at ``?account=value``."""
+    at = open_page(page, "ops")
+    at.query_params["account"] = value
+    at.run()
+    no_exceptions(at)
+    assert not any(REFUSED in e.value for e in at.error), [e.value for e in at.error]
+    return at
+
+
+def said(at: AppTest) -> list[str]:
+    """The page's errors, without the Stripe request ID (new at every call)."""
+    return [re.sub(r" \(Stripe request [^)]*\)", "", e.value) for e in at.error]
+
+
+# --------------------------------------------------------------------------- Ownership review
+
+
+def own_box(value: str) -> AppTest:
+    at = open_page(OWN, "ops")
+    at.text_input(key="own_id_input").set_value(value)
+    next(b for b in at.button if b.label == "Check").click().run()
+    no_exceptions(at)
+    return at
+
+
+def own_options(at: AppTest) -> list[str] | None:
+    picks = [s for s in at.selectbox if s.key == "own_choice"]
+    return list(picks[0].options) if picks else None
+
+
+@pytest.fixture(scope="module")
+def own_customers(demo_accounts: dict[str, list[Any]]) -> dict[str, str]:  # noqa: F811
+    """A customer with one account and one with several, as the box's own lookup finds them."""
+    from pages import _runtime as runtime
+    from services.auth import SYSTEM
+    from services.usecases import browse_accounts
+    from services.usecases import review_ownership as orv
+
+    svc = runtime.get_app().services
+    rows = browse_accounts.list_accounts(svc, SYSTEM, page_size=500).rows
+    found: dict[str, str] = {}
+    for customer in sorted({r.customer_id for r in rows if r.customer_id}):
+        pick = orv.find_account(svc, SYSTEM, customer)
+        found.setdefault("one" if pick.account_id else "several", customer)
+        if len(found) == 2:
+            return found
+    pytest.fail(f"the demo world lacks a customer with one account or several: {found}")
+
+
+def test_ownership_opens_the_one_account_of_the_address_s_customer(
+    own_customers: dict[str, str],
+) -> None:
+    customer = own_customers["one"]
+    at = at_address(OWN, customer)
+    box = own_box(customer)
+    assert at.subheader and [h.value for h in at.subheader] == [h.value for h in box.subheader]
+    assert at.text_input(key="own_id_input").value == customer
+    assert _param(at, "account") == customer  # the link is not rewritten (Back would return here)
+
+
+def test_ownership_offers_the_box_s_pick_for_the_address_s_customer_and_the_pick_is_kept(
+    own_customers: dict[str, str],
+) -> None:
+    customer = own_customers["several"]
+    at = at_address(OWN, customer)
+    options = own_options(at)
+    assert options and options == own_options(own_box(customer))
+    assert not at.subheader
+    picked = options[-1].rsplit(" · ", 1)[-1]
+    at.selectbox(key="own_choice").set_value(picked).run()
+    no_exceptions(at)
+    assert _param(at, "account") == picked and at.subheader  # as a picked fca_ is kept
+    at.query_params["account"] = customer  # Back: the customer's pick again
+    at.run()
+    no_exceptions(at)
+    assert own_options(at) == options and not at.subheader
+
+
+def test_ownership_says_of_an_unknown_customer_in_the_address_what_the_box_says() -> None:
+    at = at_address(OWN, UNKNOWN)
+    assert said(at) and said(at) == said(own_box(UNKNOWN))
+    assert UNKNOWN in said(at)[0] and not at.subheader
+
+
+# --------------------------------------------------------------------------- Transactions
+
+
+def txn_picker(at: AppTest) -> Any:
+    return next(s for s in at.selectbox if s.key == "txn_pick")
+
+
+def txn_box(value: str) -> AppTest:
+    """The search box ("Find an account") given ``value``."""
+    at = open_page(TXN, "ops")
+    at.text_input(key="txn_search").set_value(value).run()
+    no_exceptions(at)
+    return at
+
+
+@pytest.fixture(scope="module")
+def txn_customers(demo_accounts: dict[str, list[Any]]) -> dict[str, str]:  # noqa: F811
+    """A customer with one account with the transactions permission and one with several."""
+    counts = Counter(
+        r.customer_id for r in demo_accounts["subscribed"] + demo_accounts["unsubscribed"]
+    )
+    one = next((c for c, n in counts.items() if c and n == 1), None)
+    several = next((c for c, n in counts.items() if c and n > 1), None)
+    assert one and several, counts
+    return {"one": one, "several": several}
+
+
+def test_transactions_opens_the_one_account_of_the_address_s_customer(
+    txn_customers: dict[str, str],
+) -> None:
+    customer = txn_customers["one"]
+    box = txn_box(customer)
+    (only,) = txn_picker(box).options
+    at = at_address(TXN, customer)
+    assert at.subheader and "transactions stored" in " ".join(c.value for c in at.caption)
+    assert txn_picker(at).value == only.rsplit(" · ", 1)[-1]  # the picker names it
+    assert at.text_input(key="txn_search").value == customer
+    assert _param(at, "account") == customer
+
+
+def test_transactions_offers_the_box_s_pick_for_the_address_s_customer_and_the_pick_is_kept(
+    txn_customers: dict[str, str],
+) -> None:
+    customer = txn_customers["several"]
+    at = at_address(TXN, customer)
+    picker = txn_picker(at)
+    assert len(picker.options) > 1 and picker.options == txn_picker(txn_box(customer)).options
+    assert picker.value is None and not at.subheader
+    picked = picker.options[-1].rsplit(" · ", 1)[-1]
+    picker.set_value(picked).run()
+    no_exceptions(at)
+    assert _param(at, "account") == picked and at.subheader  # as a picked fca_ is kept
+    at.query_params["account"] = customer  # Back: the customer's pick again
+    at.run()
+    no_exceptions(at)
+    assert txn_picker(at).value is None and not at.subheader
+
+
+def test_transactions_says_of_an_unknown_customer_in_the_address_what_the_box_says() -> None:
+    at = at_address(TXN, UNKNOWN)
+    box = txn_box(UNKNOWN)
+    assert txn_picker(at).placeholder == txn_picker(box).placeholder == "No account matches"
+    assert not at.error and not at.subheader
