@@ -1,4 +1,5 @@
-"""Payment lookup: which bank account is behind a PaymentIntent, SetupIntent or PaymentMethod?
+"""Payment lookup: which bank account is behind a PaymentIntent, payment (py_/ch_), SetupIntent or
+PaymentMethod?
 
 PI/SI → ``expand[]=payment_method`` → ``us_bank_account.financial_connections_account``. A
 manually entered account (routing and account number) has no FC account, and the page says so.
@@ -27,9 +28,9 @@ actor = runtime.guard("accounts.view")
 svc = runtime.get_app().services
 runtime.page_header(
     "Payment lookup",
-    "Paste a PaymentIntent (pi_…), payment (py_…), SetupIntent (seti_…), PaymentMethod (pm_…), "
-    "account (fca_…) or customer (cus_…) ID, or its Stripe Dashboard URL, to find the linked bank "
-    "account.",
+    "Paste a PaymentIntent (pi_…), payment (py_… or ch_…), SetupIntent (seti_…), PaymentMethod "
+    "(pm_…), account (fca_…) or customer (cus_…) ID, or its Stripe Dashboard URL, to find the "
+    "linked bank account.",
 )
 
 
@@ -80,7 +81,7 @@ if moved:
 text, submitted = search_row(
     "lookup",
     "Stripe ID",
-    placeholder="pi_…, py_…, seti_…, pm_…, fca_… or cus_…",
+    placeholder="pi_…, py_…, ch_…, seti_…, pm_…, fca_… or cus_…",
     key="lookup_id",
     button="Look up",
     kept=True,  # back by the sidebar or Back, the box shows what was looked up

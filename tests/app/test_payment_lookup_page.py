@@ -79,6 +79,21 @@ def test_empty_malformed_and_unknown_ids_give_a_sentence(text: str, message: str
     assert message in " ".join(e.value for e in at.error)
 
 
+def test_the_header_and_the_box_name_every_id_the_lookup_accepts() -> None:
+    """A charge's ch_… was looked up, but neither the header nor the box's placeholder named it."""
+    from services.rules.ids import PREFIXES
+    from services.usecases.resolve_account import LOOKUP_KINDS
+
+    at = open_page(PAGE, "ops")
+    no_exceptions(at)
+    header = " ".join(c.value for c in at.caption)
+    placeholder = at.text_input(key="lookup_id").placeholder
+    accepted = [prefix for prefix, kind in PREFIXES.items() if kind in LOOKUP_KINDS]
+    assert "ch_" in accepted
+    for prefix in accepted:
+        assert f"{prefix}…" in header and f"{prefix}…" in placeholder, (prefix, header, placeholder)
+
+
 def test_a_rejected_request_is_a_sentence_not_a_trace() -> None:
     at = open_page(PAGE, "ops")
     # one 429 for each attempt the gateway's back-off makes (the SDK retries none of them)
