@@ -62,6 +62,21 @@ def from_url(text: str) -> str:
     return found[-1] if found else text
 
 
+def is_dashboard_link(text: str) -> bool:
+    """Whether ``text`` is a Stripe Dashboard address (``https://dashboard.stripe.com/…``), as
+    :func:`from_url` leaves one that holds no ID it knows (a list's: ``…/test/customers``)."""
+    rest = text.strip().split("://", 1)[-1]
+    host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    return host.lower() == "dashboard.stripe.com"
+
+
+# What a customer search says of a Dashboard link that names no customer (nor any other object).
+NO_CUSTOMER_IN_LINK = (
+    "That Stripe Dashboard link names no customer: paste the customer's own link "
+    "(…/customers/cus_…) or their customer ID (cus_…)."
+)
+
+
 def kind_of(object_id: str) -> str | None:
     for prefix, kind in PREFIXES.items():
         if object_id.startswith(prefix):

@@ -40,7 +40,15 @@ from services.rules.bank_account import (
     parse_account_id,
     refresh_view,
 )
-from services.rules.ids import as_typed, from_url, not_a_customer, parse_id, unknown_id_sentence
+from services.rules.ids import (
+    NO_CUSTOMER_IN_LINK,
+    as_typed,
+    from_url,
+    is_dashboard_link,
+    not_a_customer,
+    parse_id,
+    unknown_id_sentence,
+)
 from services.rules.paging import Page, clamp
 from services.rules.relink import relink_needed
 from services.usecases.debit_policy import load_policy
@@ -112,6 +120,8 @@ def _search_by_email(svc: Services, text: str, limit: int) -> list[CustomerHit]:
 
 
 def _not_a_customer_hint(text: str) -> str | None:
+    if is_dashboard_link(text):  # from_url found no ID in it: a list's link, not a customer's
+        return NO_CUSTOMER_IN_LINK
     other = not_a_customer(text)
     return other.sentence if other else None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.rules.ids import NotACustomer, from_url, not_a_customer
+from services.rules.ids import NotACustomer, from_url, is_dashboard_link, not_a_customer
 
 
 @pytest.mark.parametrize(
@@ -72,3 +72,22 @@ def test_the_sentence_says_what_it_is_and_where_to_open_it() -> None:
         "That is an event (`evt_1Nabcdef`), not a customer: search by a customer ID (cus_…), an "
         "email, or part of a name."
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "dashboard"),
+    [
+        ("https://dashboard.stripe.com/test/customers", True),
+        ("https://dashboard.stripe.com/acct_1Nabc/test/customers?email=lee", True),
+        ("dashboard.stripe.com/customers", True),
+        ("HTTPS://Dashboard.Stripe.com/payments#x", True),
+        ("https://example.com/dashboard.stripe.com/customers", False),
+        ("https://stripe.com/docs", False),
+        ("Ana García", False),
+        ("cus_NffrFeUfNV2Hib", False),
+    ],
+)
+def test_a_dashboard_link_is_told_from_other_text(text: str, dashboard: bool) -> None:
+    """A customer search says a Dashboard link with no ID names no customer (from_url leaves
+    such a link as it is); any other text is searched."""
+    assert is_dashboard_link(text) is dashboard
