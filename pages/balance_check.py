@@ -18,6 +18,7 @@ from components.charts import balance_history_chart
 from components.enter_key import enter_presses
 from components.feedback import format_age, format_timestamp
 from components.money import format_money
+from pages import _asked_refresh as asked_refresh
 from pages import _balance_policy as changed_policy
 from pages import _follow as follow
 from pages import _kept as kept_address
@@ -26,6 +27,7 @@ from pages import _runtime as runtime
 from pages._customer_search import search_count, search_page
 from services.errors import StripeUnavailable
 from services.rules import bank_account, people, wording
+from services.rules.account_summary import AccountSummary
 from services.rules.debit import Assessment
 from services.rules.ids import parse_id
 from services.rules.money import MoneyError, exponent, parse_unambiguous_amount, validate_currency
@@ -62,9 +64,7 @@ BOXES = {"bc_mode": "Customer", "bc_customer_query": "", "bc_target_id": "", "bc
          "bc_currency": "USD", "bc_refresh": False}  # fmt: skip
 ARRIVED = "bc_arrived"  # runtime.arrived: this session's arrivals on the page already seen
 UNANSWERED = "bc_unanswered"  # (ID, minor units, currency) of the check Stripe did not answer
-RECHECK = "bc_recheck"  # how a followed refresh ended: the next run checks the debit again
-UNKNOWN = "unknown"  # ... when Stripe could not be read long enough for fcops to stop following
-PENDING = "A balance refresh is running at the bank; this updates by itself."
+RECHECK = "bc_recheck"  # how a followed refresh ended (or UNKNOWN): the next run checks again
 # How long a refresh asked for here holds the page (spinner) before the follower takes over:
 # a quick bank answers within it; a slow one no longer freezes the page for half a minute.
 REFRESH_WAIT_SECONDS = 5.0
@@ -230,9 +230,12 @@ def check_now(
     request: dict[str, Any], *, refresh: bool, offered: bool = False
 ) -> check_debit.DebitCheck:
     """The one call to the debit check, under its spinner (raises as the service does);
-    ``offered``: the "Refresh balance now" click (any refresh the verdict offers)."""
+    ``offered``: the "Refresh balance now" click. A refresh asked is kept till the call ends."""
     doing = "Checking the balance…" if not refresh else "Refreshing the balance…"
-    with runtime.waiting_for_stripe(doing):
+    with (
+        asked_refresh.asking(request, now=svc.now(), refresh=refresh or offered),
+        runtime.waiting_for_stripe(doing),
+    ):
         return check_debit.check_debit(
             svc,
             runtime.acting_as(actor),  # a refresh it starts is asked as the person is now
@@ -275,26 +278,20 @@ def read_amount(amount_text: str, currency: str) -> tuple[int, str] | None:
         return None
 
 
-def say_refresh_ended(status: str) -> None:
-    if status == "succeeded":
-        st.success(
-            "The balance refresh finished; the verdict below uses the new balance.",
-            icon=":material/refresh:",
-        )
-    elif status == UNKNOWN:
-        st.warning(
-            bank_refresh.unfollowed("balance", "The debit is checked again as it stands."),
-            icon=":material/cloud_off:",
-        )
-    else:
-        st.warning(
-            f"The balance refresh {status} at the bank; the verdict below uses the last balance "
-            "Stripe has.",
-            icon=":material/sync_problem:",
-        )
+def resume(asked: dict[str, Any]) -> None:
+    """The debit checked again as Stripe has it now (pages._asked_refresh): a refresh still
+    running is followed (:func:`refresh_controls`); one that ended gives the verdict."""
+    st.session_state[REQUEST] = asked["request"]
+    latest = run_check(asked["request"], refresh=False)
+    if latest is None:
+        return
+    st.session_state[RESULT] = latest
+    if ended := asked_refresh.ended(asked, latest.account):  # the refresh asked, done meanwhile
+        asked_refresh.say_ended(ended)
 
 
 st.session_state.pop(UNANSWERED, None)  # set by this run's check only
+asked = asked_refresh.take()  # a refresh asked for on a run that never ended
 recheck = st.session_state.pop(RECHECK, None)
 policy_again = changed_policy.asked_again()
 if submitted:
@@ -325,9 +322,11 @@ elif linked_check is not None:
                if running else "against the latest balance."),
             icon=":material/history:",
         )  # fmt: skip
+elif asked is not None:
+    resume(asked)
 elif recheck is not None and st.session_state.get(REQUEST):
     # The followed refresh ended: one check (one stored row) against the balance it left.
-    say_refresh_ended(recheck)
+    asked_refresh.say_ended(recheck)
     st.session_state[RESULT] = run_check(st.session_state[REQUEST], refresh=False)
 elif policy_again and st.session_state.get(REQUEST):  # under the policy now in force
     st.session_state[RESULT] = run_check(st.session_state[REQUEST], refresh=False)
@@ -384,7 +383,7 @@ def policy_line(check: check_debit.DebitCheck) -> None:
 def refresh_controls(check: check_debit.DebitCheck) -> None:
     result = check.final
     if check.account is not None and check.account.refresh_pending:
-        follow_refresh(check.account.id)
+        follow_refresh(check.account)
         return
     if result.refresh_offered:  # stale, no balance yet, or short on an hour-old balance
         if result.verdict == "insufficient":  # Stripe allows a refresh now (rules.debit)
@@ -429,16 +428,18 @@ def refresh_now(
         raise
 
 
-def follow_refresh(account_id: str) -> None:
+def follow_refresh(bank: AccountSummary) -> None:
     """A refresh is still running at the bank: read its status alone (no check, no stored check
     row) every few seconds until it ends; then the page checks the debit once more."""
-    bank_refresh.follow_one(svc, actor, account_id, "balance", refresh_ended, PENDING)
+    started = bank.balance_refresh_attempted_at
+    running = asked_refresh.pending_text(started, format_timestamp(started))
+    bank_refresh.follow_one(svc, actor, bank.id, "balance", refresh_ended, running)
 
 
 def refresh_ended(_account_id: str, state: bank_account.RefreshState | None) -> None:
     """How the followed refresh ended (None: Stripe could not be read for half a minute); the
     next run checks the debit again, once."""
-    st.session_state[RECHECK] = state.status if state is not None else UNKNOWN
+    st.session_state[RECHECK] = state.status if state is not None else asked_refresh.UNKNOWN
 
 
 def history(check: check_debit.DebitCheck) -> None:

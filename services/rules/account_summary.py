@@ -28,6 +28,8 @@ class AccountSummary:
     status: str | None
     customer_id: str | None
     balance_refresh_status: str | None = None
+    # balance_refresh.last_attempted_at: when the running (or last) balance refresh started
+    balance_refresh_attempted_at: int | None = None
     permissions: tuple[str, ...] = ()
     balance_currency: str | None = None  # the first currency of balance.current
     balance_current: int | None = None  # minor units
@@ -70,11 +72,18 @@ class AccountSummary:
             status=account.get("status"),
             customer_id=holder.get("customer") if isinstance(holder, Mapping) else None,
             balance_refresh_status=refresh.get("status") if isinstance(refresh, Mapping) else None,
+            balance_refresh_attempted_at=_seconds(
+                refresh.get("last_attempted_at") if isinstance(refresh, Mapping) else None
+            ),
             permissions=tuple(account.get("permissions") or ()),
             balance_currency=currency,
             balance_current=amount,
             balance_as_of=int(as_of) if as_of else None,
         )
+
+
+def _seconds(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 @dataclass(frozen=True)

@@ -317,7 +317,8 @@ def _add_refresh_notes(draft: _Draft, account: Mapping[str, Any] | None, moment:
         return
     status = refresh.get("status")
     attempted = refresh.get("last_attempted_at")
-    at = f" (attempted {wording.timestamp(attempted)})" if isinstance(attempted, int) else ""
+    stamp = wording.timestamp(attempted) if isinstance(attempted, int) else ""
+    at = f" (attempted {stamp})" if stamp else ""
     if status == "failed":
         note = "The last balance refresh failed" + at
         tail = (
@@ -330,7 +331,10 @@ def _add_refresh_notes(draft: _Draft, account: Mapping[str, Any] | None, moment:
             if draft.balance is not None
             else "; there is no figure until it finishes."
         )
-        draft.reasons.append("A balance refresh is in progress" + at + tail)
+        # last_attempted_at is when the attempt was initiated (the SDK's docstring): of one
+        # still pending, that is when it started.
+        since = f" (started {stamp})" if stamp else ""
+        draft.reasons.append("A balance refresh is in progress" + since + tail)
 
 
 def refresh_worth_offering(can_refresh_now: bool, age_seconds: int | None) -> bool:

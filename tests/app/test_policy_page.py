@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -136,6 +137,14 @@ def policy_saves() -> list[tuple[str, str, str | None]]:
     return [(r.actor, r.outcome, r.idempotency_key) for r in rows]
 
 
+def refused_saves() -> list[Any]:
+    """The ``policy.save`` audit rows of saves that did not go through, newest first."""
+    from services import audit
+
+    rows = audit.query(engine(), actor=OTHER, actions=["policy.save"], limit=500).rows
+    return [r for r in rows if r.outcome == "error"]
+
+
 def test_a_save_after_another_admin_saved_shows_what_each_changed_and_keeps_my_values(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -147,16 +156,24 @@ def test_a_save_after_another_admin_saved_shows_what_each_changed_and_keeps_my_v
     theirs = debit_policy.load_policy(engine())
     assert theirs.version == base + 1 and theirs.updated_by == "admin2"
 
-    # mine: percent and age, with Save pressed on the form drawn before their save; the click
-    # finds Save off (the panel is open) and saves nothing
+    # mine: percent and age, with Save pressed on the form drawn before their save; the
+    # service refuses it (nothing saved) and the panel opens saying so
+    refused_before = refused_saves()
     submit(fill(me, amount="10.00", percent=3.0, hours=6))
     no_exceptions(me)
     assert debit_policy.load_policy(engine()) == theirs  # nothing of theirs overwritten
     shown = texts(me)
     assert [e.value for e in me.error if "while you were editing" in e.value] == [
         f"admin2 saved version {theirs.version} at {wording.moment(theirs.updated_at)} while you "
-        f"were editing version {base}. Your edits are still here, unsaved."
+        f"were editing version {base}, so your changes were not saved. They are still in the form."
     ]
+    # The refused save is audited, as on Flow configuration (the page used to drop the click
+    # on the Save it drew off, unaudited).
+    refused_now = refused_saves()
+    assert len(refused_now) == len(refused_before) + 1
+    assert (refused_now[0].actor, refused_now[0].target) == ("admin", debit_policy.POLICY_KEY)
+    assert "while you were editing" in (refused_now[0].message or "")
+    assert refused_now[0].params["expected_version"] == base
     assert me.button(key="policy_save").disabled
     assert f"What admin2 changed (version {base} → version {theirs.version})" in shown
     assert "**Safety buffer amount**: `$10.00` → `$20.00`" in shown

@@ -501,3 +501,18 @@ def test_an_announced_deactivation_is_a_reason_with_its_date() -> None:
         }
     )
     assert "Relink" not in text(assess_debit(none_needed, 10_000, "usd", now=NOW))
+
+
+def test_a_pending_refresh_says_when_it_started_and_offers_none() -> None:
+    """A refresh still running says when it started (its last_attempted_at), as the Stripe
+    Dashboard does, and never "A balance refresh can be requested now." beside it."""
+    acct = stale_account(500)
+    acct["balance_refresh"] = {
+        "status": "pending",
+        "last_attempted_at": NOW - 120,
+        "next_refresh_available_at": None,
+    }
+    result = assess_debit(acct, 1000, "usd", now=NOW)
+    assert "A balance refresh is in progress (started 2023-11-14 22:11 UTC)" in text(result)
+    assert "can be requested now" not in text(result)
+    assert not result.can_refresh_now and not result.refresh_offered

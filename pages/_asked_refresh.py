@@ -1,0 +1,86 @@
+"""Balance check: a balance refresh asked for on a run that never ended.
+
+A person pressed "Refresh balance now" (or Check debit with "Refresh stale balances" ticked)
+and, while fcops waited for the bank, left by the sidebar. Streamlit stops the run at its next
+element (the spinner's end), so the refresh Stripe had started never reached the page: back on
+it, the check kept from before the click said "A balance refresh can be requested now." beside
+a refresh pending at Stripe (or already finished there). The page now remembers the ask for the
+length of the call (:func:`asking`); a later run that finds it (:func:`take`) knows the call's
+answer was lost and checks the debit again against the account as Stripe has it: a refresh
+still pending is shown and followed, one that finished gives the new balance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import streamlit as st
+
+from pages import _refresh as bank_refresh
+from services.rules.account_summary import AccountSummary
+
+UNKNOWN = "unknown"  # how a followed refresh ended when Stripe could not be read long enough
+ASKED = "bc_refresh_asked"  # {"request": the debit asked with a refresh, "at": when (unix s)}
+# A refresh whose last_attempted_at is this close before the ask is the one asked for (Stripe's
+# clock and ours differ by a few seconds; an earlier refresh pending then made Stripe refuse ours).
+CLOCK_SLACK_SECONDS = 30
+
+
+@contextmanager
+def asking(request: dict[str, Any], *, now: int, refresh: bool) -> Iterator[None]:
+    """Around a check that may start a refresh (``refresh``): remembered until the call returns
+    or raises an error; Streamlit stopping the run (``ScriptControlException``, a
+    ``BaseException``) leaves it for :func:`take`."""
+    if not refresh:
+        yield
+        return
+    st.session_state[ASKED] = {"request": dict(request), "at": now}
+    try:
+        yield
+    except Exception:
+        st.session_state.pop(ASKED, None)
+        raise
+    st.session_state.pop(ASKED, None)
+
+
+def take() -> dict[str, Any] | None:
+    """The ask of a run that never ended (once), else None."""
+    return st.session_state.pop(ASKED, None)
+
+
+def ended(asked: dict[str, Any], bank: AccountSummary | None) -> str | None:
+    """How the refresh asked for ended (succeeded, failed) when the balance refresh Stripe last
+    attempted on ``bank`` is that one (or one after it) and is no longer pending, else None."""
+    if bank is None or bank.refresh_pending or bank.balance_refresh_attempted_at is None:
+        return None
+    if bank.balance_refresh_attempted_at < int(asked["at"]) - CLOCK_SLACK_SECONDS:
+        return None
+    return bank.balance_refresh_status or UNKNOWN
+
+
+def pending_text(attempted_at: int | None, stamp: str) -> str:
+    """The follower's line: when the running refresh started (``stamp``: its time as shown)."""
+    since = f" (started {stamp})" if attempted_at else ""
+    return f"A balance refresh is running at the bank{since}; this updates by itself."
+
+
+def say_ended(status: str) -> None:
+    """How a refresh asked for here ended: ``status`` (succeeded, failed) or :data:`UNKNOWN`."""
+    if status == "succeeded":
+        st.success(
+            "The balance refresh finished; the verdict below uses the new balance.",
+            icon=":material/refresh:",
+        )
+    elif status == UNKNOWN:
+        st.warning(
+            bank_refresh.unfollowed("balance", "The debit is checked again as it stands."),
+            icon=":material/cloud_off:",
+        )
+    else:
+        st.warning(
+            f"The balance refresh {status} at the bank; the verdict below uses the last balance "
+            "Stripe has.",
+            icon=":material/sync_problem:",
+        )

@@ -1,0 +1,112 @@
+"""Balance check: a refresh asked for, the page left by the sidebar while fcops waited for the
+bank, and back by the sidebar.
+
+Streamlit stops a run at its next element once the person clicks elsewhere: the run of the
+"Refresh balance now" click stopped as its spinner ended, so the refresh Stripe had started
+never reached the page. Back on it, the check kept from before the click said "A balance
+refresh can be requested now." (and offered the button again) beside a refresh pending at
+Stripe, or already finished there. Now the page remembers the ask until its answer comes; a
+later run that finds it unanswered checks the debit again against the account as Stripe has it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+from streamlit.testing.v1 import AppTest
+
+from pages import _runtime as runtime
+from services.rules import wording
+from tests.app.conftest import no_exceptions, open_page
+from tests.app.conftest import shared_app as app
+from tests.app.test_balance_check_page import (
+    DAY,
+    PAGE,
+    bank_answers,
+    check_id,
+    markdown,
+    new_account,
+)
+from tests.app.test_balance_check_return import by_the_sidebar
+
+CAN_REFRESH = "A balance refresh can be requested now."
+
+
+def left_while_refreshing(monkeypatch: pytest.MonkeyPatch, at: AppTest) -> None:
+    """Click "Refresh balance now" and leave by the sidebar while fcops waits for the bank:
+    Streamlit stops the click's run as its spinner ends (the next element it draws)."""
+    waiting = runtime.waiting_for_stripe
+
+    @contextmanager
+    def stopped_at_the_end(doing: str) -> Iterator[None]:
+        with waiting(doing):
+            yield
+        if doing == "Refreshing the balance…":
+            raise StopException()
+
+    with monkeypatch.context() as patch:
+        patch.setattr(runtime, "waiting_for_stripe", stopped_at_the_end)
+        at.button(key="bc_refresh_now").click().run(timeout=20)
+
+
+def started_at(fca: str) -> int:
+    state = app().sandbox.state
+    with state.lock:
+        refresh = state.lookup(fca)["balance_refresh"]
+        assert refresh["status"] == "pending", refresh  # Stripe started it
+        return int(refresh["last_attempted_at"])
+
+
+@pytest.fixture
+def slow_bank() -> Iterator[None]:
+    config = app().sandbox.state.config
+    delay, config.refresh_delay = config.refresh_delay, 600.0  # the bank takes ten minutes
+    try:
+        yield
+    finally:
+        config.refresh_delay = delay
+
+
+def test_back_during_the_refresh_shows_it_running_since_it_started_and_follows_it(
+    monkeypatch: pytest.MonkeyPatch, slow_bank: None
+) -> None:
+    _, fca = new_account(available=900_000, age=3 * DAY)
+    at = check_id(open_page(PAGE, "finance"), fca, "100.00")
+    assert "STALE" in markdown(at) and CAN_REFRESH in markdown(at)
+    left_while_refreshing(monkeypatch, at)
+    since = wording.timestamp(started_at(fca))
+
+    back = by_the_sidebar(at)
+    no_exceptions(back)
+    said = markdown(back)
+    assert CAN_REFRESH not in said, said
+    assert f"A balance refresh is in progress (started {since})" in said, said
+    running = [i.value for i in back.info]
+    assert f"A balance refresh is running at the bank (started {since})" in " ".join(running)
+    assert not any(b.key == "bc_refresh_now" for b in back.button)  # not offered again
+
+    bank_answers(fca)
+    back.run()  # the follower's next poll
+    no_exceptions(back)
+    assert "OK — the balance covers this debit" in markdown(back)
+    assert any("balance refresh finished" in s.value for s in back.success)
+
+
+def test_back_after_the_refresh_finished_at_stripe_shows_the_new_balance(
+    monkeypatch: pytest.MonkeyPatch, slow_bank: None
+) -> None:
+    _, fca = new_account(available=900_000, age=3 * DAY)
+    at = check_id(open_page(PAGE, "finance"), fca, "100.00")
+    left_while_refreshing(monkeypatch, at)
+    started_at(fca)
+    bank_answers(fca)  # the bank answers while the person is on another page
+
+    back = by_the_sidebar(at)
+    no_exceptions(back)
+    said = markdown(back)
+    assert "OK — the balance covers this debit" in said and CAN_REFRESH not in said, said
+    assert any("balance refresh finished" in s.value for s in back.success)
+    assert not any("running at the bank" in i.value for i in back.info)
