@@ -15,12 +15,14 @@ import altair as alt
 __all__ = ["money_axis", "money_label"]
 
 
-def money_label(places: int) -> str:
+def money_label(places: int, *, trim: bool = False) -> str:
     """The Vega expression of a tick's label: "-" for a negative value, then its magnitude with
-    thousands separators and ``places`` decimals ("-1,250.00", "0.00", "¥" amounts with none)."""
-    return f"(datum.value < 0 ? '-' : '') + format(abs(datum.value), ',.{int(places)}f')"
+    thousands separators and ``places`` decimals ("-1,250.00", "0.00", "¥" amounts with none);
+    ``trim``: without trailing zeros ("-1,250", "12.5"), as Vega's own ticks read."""
+    spec = f",.{int(places)}{'~' if trim else ''}f"
+    return f"(datum.value < 0 ? '-' : '') + format(abs(datum.value), '{spec}')"
 
 
-def money_axis(places: int, **properties: Any) -> alt.Axis:
+def money_axis(places: int, *, trim: bool = False, **properties: Any) -> alt.Axis:
     """``alt.Axis(**properties)`` whose labels read as :func:`money_label` writes them."""
-    return alt.Axis(labelExpr=money_label(places), **properties)
+    return alt.Axis(labelExpr=money_label(places, trim=trim), **properties)
