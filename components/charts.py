@@ -14,6 +14,7 @@ import pandas as pd
 
 from components.bars import count_axis, counted_bars
 from components.money import format_money
+from components.money_axis import money_axis
 from services.rules import wording
 from services.rules.money import exponent
 
@@ -72,7 +73,7 @@ def balance_history_chart(history: pd.DataFrame, *, currency: str) -> alt.Chart:
             y=alt.Y(
                 "amount:Q",
                 title=f"Balance ({code.upper()})",
-                axis=alt.Axis(format=f",.{places}f"),
+                axis=money_axis(places),
             ),
             color=alt.Color(
                 "figure:N",

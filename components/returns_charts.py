@@ -13,8 +13,8 @@ import altair as alt
 import pandas as pd
 
 from components.percent_axis import percent_axis
-from services.rules import wording
 from services.rules.chart_data import MIN_COUNT, flag_small_buckets
+from services.rules.returns import rate_text
 
 __all__ = ["return_trend_chart"]
 
@@ -35,8 +35,10 @@ def return_trend_chart(
     ]
     data["rate_pct"] = data["rate"] * 100
     data["line_pct"] = data["line_rate"] * 100
-    # "0.53 %" as the Returns table writes it (wording.percent): Vega's format says "0.53" or "1%"
-    data["rate_shown"] = [wording.percent(v) for v in data["rate"]]
+    # "0.5 %", "33 %" as the Returns cards and table write it (rate_text): Vega's said "0.53", "1%"
+    data["rate_shown"] = [
+        rate_text(v, limits.get(str(c))) for v, c in zip(data["rate"], data["category"], strict=True)
+    ]
     plotted = data.dropna(subset=["rate"])
     categories = list(dict.fromkeys([*limits, *data["category"].astype(str)]))
     color = alt.Color("category:N", title="Category", scale=alt.Scale(domain=categories))

@@ -11,6 +11,7 @@ import altair as alt
 import pandas as pd
 
 from components.money import format_money
+from components.money_axis import money_axis
 from services.rules.money import exponent
 
 __all__ = ["cash_flow_chart", "counterparties_chart", "running_balance_chart"]
@@ -53,7 +54,9 @@ def cash_flow_chart(frame: pd.DataFrame, *, currency: str, period: str = "day") 
         .mark_bar()
         .encode(
             x=alt.X("period:T", title="Week starting" if period == "week" else "Day"),
-            y=alt.Y("amount:Q", title=f"Amount ({currency.upper()})"),
+            y=alt.Y(  # money out below the axis: "-500", as the tooltips say "-$500.00"
+                "amount:Q", title=f"Amount ({currency.upper()})", axis=money_axis(exponent(currency), trim=True)
+            ),
             color=alt.Color(
                 "direction:N",
                 scale=alt.Scale(domain=["Money in", "Money out"], range=[IN_COLOUR, OUT_COLOUR]),
@@ -83,7 +86,11 @@ def running_balance_chart(frame: pd.DataFrame, *, currency: str) -> alt.LayerCha
         .mark_line(color=LINE_COLOUR, point=False, interpolate="step-after")
         .encode(
             x=alt.X("date:T", title="Day"),
-            y=alt.Y("balance:Q", title=f"Balance ({currency.upper()})"),
+            y=alt.Y(
+                "balance:Q",
+                title=f"Balance ({currency.upper()})",
+                axis=money_axis(exponent(currency), trim=True),
+            ),
             tooltip=[
                 alt.Tooltip("date:T", title="Day"),
                 alt.Tooltip("shown:N", title="End-of-day balance"),
@@ -117,7 +124,7 @@ def counterparties_chart(frame: pd.DataFrame, *, currency: str) -> alt.Chart:
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X("total:Q", title=f"Total ({currency.upper()})"),
+            x=alt.X("total:Q", title=f"Total ({currency.upper()})", axis=money_axis(exponent(currency), trim=True)),
             y=alt.Y("counterparty:N", sort="-x", title=None, axis=alt.Axis(labelLimit=260)),
             color=alt.Color(
                 "direction:N",

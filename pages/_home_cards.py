@@ -16,6 +16,7 @@ from components.money import format_money
 from components.navigation import PageSpec
 from services.rules import wording
 from services.rules.chart_data import NO_DATA
+from services.rules.returns import rate_text
 from services.usecases import overview as ov
 
 Openable = Mapping[str, PageSpec]
@@ -212,13 +213,13 @@ def returns_cards(openable: Openable, data: ov.ReturnsGlance) -> None:
         st.warning(sentence + elsewhere, icon=":material/warning:")
     columns = st.columns(3)
     for column, rec in zip(columns, data.rates, strict=True):
-        rate = NO_DATA if rec["rate"] is None else wording.percent(rec["rate"])
+        rate = NO_DATA if rec["rate"] is None else rate_text(rec["rate"], rec["limit"])
         card(
             openable,
             column,
             f"{rec['category'].capitalize()} return rate",
             rate,
-            f"{rec['returns']:,} returned of {rec['debits']:,} debits · limit {wording.percent(rec['limit'], 1)}"
+            f"{rec['returns']:,} returned of {rec['debits']:,} debits · limit {rate_text(rec['limit'])}"
             + (
                 f" · {data.recent_returns:,} came back this week"
                 if rec["category"] == "overall"

@@ -15,7 +15,7 @@ import streamlit as st
 
 from components.charts import VERDICT_LABELS, verdict_chart
 from components.feedback import format_age, format_timestamp
-from components.money import format_money
+from components.money import format_money, metric_money
 from pages import _batch_rows as rows_view
 from pages import _live as live
 from pages import _person as person
@@ -302,10 +302,12 @@ def summary(result: batch_result.BatchResult) -> None:
     top[0].metric("Rows", f"{s.rows:,}")
     top[1].metric("Checked", f"{s.checked:,}")
     top[2].metric("Errors", f"{s.errors:,}")
+    at_risk, exactly = metric_money(s.at_risk)  # "$100.0M" where "$99,999,999.00" was cut
     top[3].metric(
         "Money at risk",
-        money_lines(s.at_risk),
-        help="Insufficient + stale + unavailable rows: debits the balances do not vouch for. "
+        at_risk,
+        help=(f"{exactly} " if exactly else "")
+        + "Insufficient + stale + unavailable rows: debits the balances do not vouch for. "
         "Rows with errors are not included.",
     )
     cols = st.columns(4)

@@ -23,7 +23,6 @@ from pages import _returns_retry as retry_section
 from pages import _runtime as runtime
 from services.auth import Actor
 from services.rules import returns as rules
-from services.rules import wording
 from services.rules.chart_data import MIN_COUNT, NO_DATA
 from services.rules.people import first_of
 from services.usecases import (
@@ -80,11 +79,12 @@ DEBIT_WIDTHS = {
 DEBIT_HELP = {"verification_method": "Verification method: how the bank account was verified."}
 
 
-def pct(value: float | None) -> str:
+def pct(value: float | None, limit: float | None = None) -> str:
+    """A share as this page writes every one (rules.rate_text: "5 %", "0.4 %"), or "No data yet"."""
     return (
         NO_DATA
         if value is None or (isinstance(value, float) and math.isnan(value))
-        else wording.percent(value)
+        else rules.rate_text(value, limit)
     )
 
 
@@ -208,10 +208,10 @@ columns = st.columns(3)
 for column, rec in zip(columns, data.rates.to_dict("records"), strict=True):
     with column.container(border=True):
         over = not math.isnan(rec["rate"]) and rec["rate"] >= rec["limit"]
-        st.metric(CATEGORY_TITLES[rec["category"]], pct(rec["rate"]))
+        st.metric(CATEGORY_TITLES[rec["category"]], pct(rec["rate"], rec["limit"]))
         verdict = " · :red[**over the limit**]" if over else ""
         st.caption(
-            f"{rec['returns']:,} returned of {rec['debits']:,} debits · limit {wording.percent(rec['limit'], 1)}{verdict}"
+            f"{rec['returns']:,} returned of {rec['debits']:,} debits · limit {rules.rate_text(rec['limit'])}{verdict}"
         )
 if data.debits:
     st.caption(counted_once(data.debits, data.payments))
@@ -258,7 +258,7 @@ table = data.breakdowns[by].copy()
 for name in rules.CATEGORIES:  # fractions, shown as percentages by the column (sorted as numbers)
     table[f"{name}_rate"] = pd.to_numeric(table[f"{name}_rate"], errors="coerce")
 RATES = [f"{c.title()} rate" for c in rules.CATEGORIES]
-st.dataframe(  # the rates in the app's one wording of a share ("33.33 %"), sorted as numbers
+st.dataframe(  # the rates worded as the cards word them ("33 %", "0.4 %"), sorted as numbers
     table.rename(
         columns={
             by: rules.BREAKDOWNS[by],
@@ -266,7 +266,9 @@ st.dataframe(  # the rates in the app's one wording of a share ("33.33 %"), sort
             **{f"{c}_returns": f"{c.title()} returns" for c in rules.CATEGORIES},
             **{f"{c}_rate": f"{c.title()} rate" for c in rules.CATEGORIES},
         }
-    ).style.format(wording.percent, subset=RATES),
+    ).style.format(
+        {f"{c.title()} rate": (lambda v, c=c: rules.rate_text(v, rules.LIMITS[c])) for c in rules.CATEGORIES}
+    ),
     hide_index=True,
     placeholder="—",
     width="stretch",

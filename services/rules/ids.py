@@ -178,11 +178,30 @@ def overlong(text: str | None) -> str | None:
     )
 
 
+def _escaped(char: str) -> str:
+    """A character as a reader can see it: itself when printable, else its escape (a control
+    or format character, a bidi override, U+FFFD standing for bytes that did not decode)."""
+    if char.isprintable() and char != "\ufffd":
+        return char
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
 def as_typed(text: str, limit: int = 60) -> str:
     """Someone's text inside a sentence pages draw as Markdown: a code span, which draws
     nothing of it (a pasted ``[sign in](https://…)`` would be a link inside fcops' own error;
-    a link's parameter can carry it to a colleague)."""
-    shown = " ".join(text[:limit].replace("`", "'").split())
+    a link's parameter can carry it to a colleague). On one line, every character printable
+    (``flow \\ufffd\\x00``: what cannot be shown is escaped, as Python writes it) and at most
+    ``limit`` characters of it, with "…" where it was cut."""
+    shown, space = "", False
+    for char in text:
+        if char.isspace():  # a run of spaces, tabs or line breaks is one space, none at the ends
+            space = bool(shown)
+            continue
+        piece = (" " if space else "") + _escaped("'" if char == "`" else char)
+        if len(shown) + len(piece) > limit:
+            return f"`{shown}…`"
+        shown, space = shown + piece, False
     return f"`{shown}`" if shown else "''"
 
 

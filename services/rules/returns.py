@@ -31,6 +31,7 @@ __all__ = [
     "attempt_error",
     "outcome_of",
     "outcomes",
+    "rate_text",
     "rates_of",
     "return_rates",
     "weekly_rates",
@@ -39,6 +40,24 @@ __all__ = [
 RETRY_OF = "fcops_retry_of"  # metadata key on a re-initiation: the original PaymentIntent's id
 ACH = "us_bank_account"
 RATE_COLUMNS = ["category", "debits", "returns", "rate", "limit"]
+
+
+def rate_text(rate: float | None, limit: float | None = None) -> str:
+    """A share as the Returns page writes every one (cards, warnings, table, chart tooltips), the
+    way Conversion's cards do: whole percent ("5 %", "33 %"), but one decimal under 1 % ("0.4 %")
+    and "< 0.1 %" below that, so a share that is not nil never reads "0 %". A rate under its
+    ``limit`` never reads as the limit: 2.96 % against 3 % is "2.96 %", not "3 %" with no word of
+    being over it. None or NaN is "—" (:func:`wording.percent`)."""
+    if rate is None or rate != rate:
+        return wording.percent(rate)
+    if 0 < rate < 0.001:
+        return "< 0.1 %"
+    digits = 0 if rate >= 0.01 else 1
+    text = wording.percent(rate, digits)
+    while limit is not None and rate < limit and digits < 4 and text == wording.percent(limit, 4):
+        digits += 1
+        text = wording.percent(rate, digits)
+    return text
 
 
 @dataclass(frozen=True)
@@ -320,8 +339,8 @@ def warnings(rates: pd.DataFrame, *, level: float = DEFAULT_WARNING) -> list[str
             continue
         state = "is over" if rate >= limit else "is near"
         out.append(
-            f"The {rec['category']} return rate {state} Nacha's limit: {wording.percent(rate)} "
-            f"({rec['returns']} of {rec['debits']} debits) against {wording.percent(limit, 1)}."
+            f"The {rec['category']} return rate {state} Nacha's limit: {rate_text(rate, limit)} "
+            f"({rec['returns']} of {rec['debits']} debits) against {rate_text(limit)}."
         )
     return out
 

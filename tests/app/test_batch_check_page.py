@@ -97,6 +97,28 @@ def test_an_uploaded_csv_gets_verdicts_per_row_and_errors_for_bad_rows() -> None
     assert "Stay on this page" not in texts(at)  # the while-it-runs hint is gone afterwards
 
 
+def test_an_absurd_but_valid_total_at_risk_is_read_whole_with_the_exact_figure_in_its_help() -> None:
+    """st.metric cut "$100,000,009.00" to "$100,000,00…" in its quarter of a 1,400 px page; the
+    figure is compact there ("$100.0M", as the Stripe Dashboard writes a large total) and exact
+    in the metric's help. A total that fits stays exact, with no "Exactly" in its help."""
+    _, poor = new_account(available=1_000)
+    text = "\n".join(["id,amount,currency", f"{poor},99999999.00,usd", f"{poor},10.00,usd"])
+    at = open_page(PAGE, "finance")
+    at.file_uploader(key="batch_file").set_value(("huge.csv", text.encode(), "text/csv"))
+    run(at.run())
+    no_exceptions(at)
+    money = next(m for m in at.metric if m.label == "Money at risk")
+    assert money.value == "$100.0M"
+    assert money.proto.help.startswith("Exactly $100,000,009.00. Insufficient + stale")
+    fits = "\n".join(["id,amount,currency", f"{poor},9999999.99,usd"])
+    at.file_uploader(key="batch_file").set_value(("fits.csv", fits.encode(), "text/csv"))
+    run(at.run())
+    no_exceptions(at)
+    money = next(m for m in at.metric if m.label == "Money at risk")
+    assert money.value == "$9,999,999.99"
+    assert money.proto.help.startswith("Insufficient + stale")
+
+
 def test_pasted_csv_text_works_like_an_upload_and_rows_can_be_filtered() -> None:
     text, _, poor = csv_with_good_and_bad_rows()
     at = open_page(PAGE, "admin")

@@ -128,6 +128,17 @@ def test_a_bad_value_is_warned_about_as_typed_and_ignored() -> None:
     assert not at.warning
 
 
+def test_a_garbage_value_is_quoted_printable_escaped_and_cut() -> None:
+    """The notice quoted the link's value raw: "flow ��" (bytes that did not decode), a NUL or
+    a terminal colour code drawn as they came, a long value cut without a word of it."""
+    at = opened_with(flow="\ufffd\ufffd", method=["x\x00\x1b[31m", "y" * 100])
+    warning = " ".join(w.value for w in at.warning)
+    assert "flow `\\ufffd\\ufffd`" in warning, warning
+    assert "method `x\\x00\\x1b[31m`" in warning, warning
+    assert f"method `{'y' * 40}…`" in warning, warning
+    assert not any(c in warning for c in "\ufffd\x00\x1b"), warning
+
+
 def test_a_link_cannot_draw_markdown_or_choose_impossible_days() -> None:
     at = opened_with(
         method="[Sign in again](https://evil.example)",

@@ -19,6 +19,7 @@ from tests.app.conftest import (
     no_exceptions,
     open_page,
     refused,
+    shown_cells,
     texts,
 )
 from tests.app.conftest import shared_app as app
@@ -288,6 +289,32 @@ def test_manager_sees_rates_per_verification_method_without_retrying() -> None:
     assert "Verification method" in breakdown.columns
     assert {"instant", "microdeposits"} <= set(breakdown["Verification method"])
     assert not any("send the retry" in b.label for b in at.button)
+
+
+def test_the_cards_and_the_breakdown_write_shares_by_one_rule() -> None:
+    """The Breakdown table said "9.09 %" beside cards saying "5 %": every share on the page is
+    now rules.rate_text's (whole percent; one decimal under 1 %; never the limit when under it)."""
+    import re
+
+    from services.rules.returns import LIMITS, rate_text
+
+    seed_debits(n_ok=19)  # 21 debits, 2 returned (9.52 %), one of them unauthorized (4.76 %)
+    at = open_page(PAGE, "finance")
+    no_exceptions(at)
+    captions = [str(c.value) for c in at.caption]
+    for category, title in (("unauthorized", "Unauthorized"), ("administrative", "Administrative"),
+                            ("overall", "All returns")):  # fmt: skip
+        card = metric(at, title)
+        counts = next(c for c in captions if "returned of" in c and f"limit {rate_text(LIMITS[category])}" in c)
+        returned, debits = (int(n.replace(",", "")) for n in re.findall(r"[\d,]+", counts)[:2])
+        assert card.value == rate_text(returned / debits, LIMITS[category]), (title, counts)
+    rates = at.dataframe[0].value
+    drawn = shown_cells(at.dataframe[0])
+    for category in ("unauthorized", "administrative", "overall"):
+        column = f"{category.title()} rate"
+        assert list(drawn[column]) == [rate_text(v, LIMITS[category]) for v in rates[column]]
+    assert metric(at, "All returns").value == "10 %"  # was "9.52 %"
+    assert "9.09 %" not in set(drawn["Overall rate"])  # 1 of 11 debits of a method came back
 
 
 def test_a_higher_warning_level_still_warns_when_over_the_limit() -> None:

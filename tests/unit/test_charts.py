@@ -91,11 +91,11 @@ def test_balance_chart_tooltip_shows_money_as_the_page_does_and_axis_keeps_the_d
     usd = balance_history_chart(frame, currency="usd")
     assert sorted(usd.data["shown"]) == ["$1,000.50", "$1,234.56"]
     spec = usd.to_dict()
-    assert spec["encoding"]["y"]["axis"]["format"] == ",.2f"
+    assert spec["encoding"]["y"]["axis"]["labelExpr"].endswith("',.2f')")
     assert {t["title"] for t in spec["encoding"]["tooltip"]} == {"As of (UTC)", "Figure", "Balance"}
     jpy = balance_history_chart(frame, currency="jpy")
     assert list(jpy.data["shown"]) == ["¥500"]
-    assert jpy.to_dict()["encoding"]["y"]["axis"]["format"] == ",.0f"
+    assert jpy.to_dict()["encoding"]["y"]["axis"]["labelExpr"].endswith("',.0f')")
 
 
 def test_verdict_chart_tooltip_writes_shares_as_the_other_charts_and_tables_do() -> None:
@@ -103,3 +103,20 @@ def test_verdict_chart_tooltip_writes_shares_as_the_other_charts_and_tables_do()
     assert list(_data(verdict_chart({"ok": 3, "insufficient": 1}))["share_shown"]) == ["75 %", "25 %"]
     thirds = verdict_chart({"ok": 1, "stale": 1, "unavailable": 1})
     assert list(_data(thirds)["share_shown"]) == ["33.3 %"] * 3
+
+
+def test_balance_chart_writes_a_negative_balance_with_the_hyphen_minus_the_text_uses() -> None:
+    # The page writes an overdraft "-$245.93" (format_money); the axis's d3 format ",.2f" wrote
+    # its ticks "−50.00" with U+2212. The label expression writes the sign itself.
+    frame = history([(1_700_000_000, "usd", -24_593, -24_593), (1_700_086_400, "usd", 5_000, None)])
+    spec = balance_history_chart(frame, currency="usd").to_dict()
+    axis = spec["encoding"]["y"]["axis"]
+    assert "format" not in axis  # d3-format would sign a negative tick with U+2212
+    assert axis["labelExpr"] == "(datum.value < 0 ? '-' : '') + format(abs(datum.value), ',.2f')"
+    assert "\u2212" not in str(spec)
+    data = _data(balance_history_chart(frame, currency="usd"))
+    shown = dict(zip(data["amount"], data["shown"], strict=True))
+    assert shown[-245.93] == "-$245.93"  # the tooltip is the page's own text
+    jpy = balance_history_chart(history([(1_700_000_000, "jpy", -500, None)]), currency="jpy")
+    label = jpy.to_dict()["encoding"]["y"]["axis"]["labelExpr"]
+    assert label.endswith("format(abs(datum.value), ',.0f')")

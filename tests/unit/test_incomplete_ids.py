@@ -68,3 +68,22 @@ def test_an_id_longer_than_any_stripe_id_is_refused_with_its_length() -> None:
         f"`{too_long[:40]}…` is not a Stripe ID: it is 5,000 characters long, and Stripe's IDs "
         "are far shorter (fcops takes at most 255). Copy the ID alone, whole."
     )
+
+
+@pytest.mark.parametrize(
+    ("typed", "limit", "shown"),
+    [
+        ("flow \ufffd\ufffd", 40, "`flow \\ufffd\\ufffd`"),  # bytes that did not decode
+        ("a\x00b\x1b[31mc", 40, "`a\\x00b\\x1b[31mc`"),  # NUL, a terminal colour code
+        ("pay\u202eevil", 40, "`pay\\u202eevil`"),  # a right-to-left override
+        ("zero\u200bwidth", 40, "`zero\\u200bwidth`"),
+        ("a\n b\tc", 40, "`a b c`"),  # one line
+        ("x" * 100, 10, "`xxxxxxxxxx…`"),  # cut, and said to be
+        ("x" * 10, 10, "`xxxxxxxxxx`"),
+        ("\ufffd" * 30, 20, "`\\ufffd\\ufffd\\ufffd…`"),  # escapes count towards the limit
+        ("a`b", 40, "`a'b`"),
+        ("  ", 40, "''"),
+    ],
+)
+def test_text_from_a_link_is_quoted_printable_escaped_and_cut(typed: str, limit: int, shown: str) -> None:
+    assert ids.as_typed(typed, limit) == shown

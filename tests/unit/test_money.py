@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.money import MISSING, format_money
+from components.money import MISSING, format_compact, format_money, metric_money
 from services.rules.money import (
     CURRENCY_EXPONENTS,
     MoneyError,
@@ -167,3 +167,28 @@ def test_minus_zero_where_zero_is_allowed_says_to_drop_the_sign() -> None:
         parse_amount("-0", "usd", allow_zero=True)
     with pytest.raises(MoneyError, match="negative"):
         parse_amount("-0.01", "usd", allow_zero=True)
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "shown"),
+    [
+        (9_999_999_900, "usd", "$100.0M"),  # rounded half up: the Stripe Dashboard's "$100.0M"
+        (99_999_900, "usd", "$1.0M"),  # not "$1,000.0K"
+        (123_456_789_012, "eur", "€1.2B"),
+        (1_250_000, "chf", "12.5K CHF"),
+        (500_000_000, "jpy", "¥500.0M"),  # no minor unit
+        (-123_456_789, "usd", "-$1.2M"),  # the hyphen-minus, as format_money
+        (7_500, "usd", "$75.00"),  # under 1,000: exact
+    ],
+)
+def test_a_large_amount_is_compact_in_its_currency(amount: int, currency: str, shown: str) -> None:
+    assert format_compact(amount, currency) == shown
+
+
+def test_a_metric_shows_money_whole_or_compact_with_the_exact_figure_for_its_help() -> None:
+    assert metric_money({"usd": 9_999_999_900}) == ("$100.0M", "Exactly $99,999,999.00.")
+    assert metric_money({"usd": 999_999_999}) == ("$9,999,999.99", "")  # 13 characters fit
+    assert metric_money({"usd": 7_500}) == ("$75.00", "")
+    assert metric_money({}) == ("$0.00", "")
+    two = metric_money({"usd": 500_000_000, "eur": 1_000})
+    assert two == ("€10.00 + $5.0M", "Exactly €10.00 + $5,000,000.00.")

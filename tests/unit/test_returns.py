@@ -11,7 +11,7 @@ import pytest
 
 from services.returns import outcome_of, return_rates
 from services.rules.nacha import RETRYABLE, category_of, return_from
-from services.rules.returns import RETRY_OF, weekly_rates
+from services.rules.returns import RETRY_OF, rate_text, warnings, weekly_rates
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 DAY = 86_400
@@ -320,3 +320,37 @@ def test_a_listed_return_known_only_by_its_charge_keeps_the_bank_the_charge_name
         "pm_l", "STRIPEBANK", "3453"
     )  # fmt: skip
     assert outcome.account is None and outcome.blocked_reason is None
+
+
+@pytest.mark.parametrize(
+    ("rate", "limit", "shown"),
+    [
+        (0.05, None, "5 %"),  # whole percent, as the cards (and Conversion's cards) say it
+        (1 / 3, None, "33 %"),  # the Breakdown table said "33.33 %"
+        (2 / 11, 0.15, "18 %"),
+        (0.004, 0.005, "0.4 %"),  # under 1 %: one decimal, so it is not "0 %"
+        (0.0004, None, "< 0.1 %"),  # not nil, and not "0 %" either
+        (0.0, None, "0 %"),
+        (0.0296, 0.03, "2.96 %"),  # under the limit: never "3 %" against "limit 3 %"
+        (0.0049, 0.005, "0.49 %"),
+        (0.031, 0.03, "3 %"),  # over it: whole percent, the card says "over the limit"
+        (0.15, None, "15 %"),
+        (math.nan, None, "—"),
+        (None, None, "—"),
+    ],
+)
+def test_the_returns_page_writes_every_share_by_one_rule(
+    rate: float | None, limit: float | None, shown: str
+) -> None:
+    assert rate_text(rate, limit) == shown
+
+
+def test_a_warning_writes_its_rate_and_limit_as_the_cards_do() -> None:
+    import pandas as pd
+
+    rates = pd.DataFrame(
+        [{"category": "overall", "debits": 300, "returns": 43, "rate": 43 / 300, "limit": 0.15}]
+    )
+    assert warnings(rates) == [
+        "The overall return rate is near Nacha's limit: 14 % (43 of 300 debits) against 15 %."
+    ]

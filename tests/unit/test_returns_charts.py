@@ -48,19 +48,19 @@ def test_small_weeks_are_hollow_off_the_line_and_empty_weeks_are_gaps() -> None:
 
 
 def test_the_tooltip_writes_the_return_rate_as_the_table_does() -> None:
-    """Vega's ".2f" of the percentage said "5.00" under "return rate (%)"; the Returns table
-    (wording.percent) says "5 %"."""
+    """Vega's ".2f" of the percentage said "5.00" under "return rate (%)"; the Returns cards and
+    table (rules.rate_text) say "5 %", "0.3 %", and "14.96 %" for a rate just under its limit."""
     weekly = pd.DataFrame(
         {
-            "week": pd.to_datetime(["2026-11-02", "2026-11-09"]),
-            "category": ["overall"] * 2,
-            "debits": [40, 300],
-            "returns": [2, 1],
-            "rate": [0.05, 1 / 300],
+            "week": pd.to_datetime(["2026-11-02", "2026-11-09", "2026-11-16"]),
+            "category": ["overall"] * 3,
+            "debits": [40, 300, 1250],
+            "returns": [2, 1, 187],
+            "rate": [0.05, 1 / 300, 187 / 1250],
         }
     )
     _line, judged, _small, _limits = _layers(return_trend_chart(weekly, rules.LIMITS))
-    assert [r["rate_shown"] for r in judged[1]] == ["5 %", "0.33 %"]
+    assert [r["rate_shown"] for r in judged[1]] == ["5 %", "0.3 %", "14.96 %"]
     tips = {t["title"]: t["field"] for t in judged[0]["encoding"]["tooltip"]}  # type: ignore[index]
     assert tips["return rate"] == "rate_shown"
 

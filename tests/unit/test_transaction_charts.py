@@ -105,3 +105,19 @@ def test_zero_decimal_currencies_are_not_divided() -> None:
     frame = top_counterparties([{**TXNS[3], "currency": "jpy"}], direction="out")
     (row,) = _values(counterparties_chart(frame, currency="jpy"))
     assert row["total"] == 99_999 and row["shown"] == "¥99,999"
+
+
+def test_money_axes_write_a_negative_amount_with_the_hyphen_minus_as_the_text_does() -> None:
+    """Vega's own ticks wrote money out and an overdraft "−500" (U+2212); the tables, tooltips
+    and CSVs write "-$500.00" (format_money), so the axes write the sign themselves."""
+    label = "(datum.value < 0 ? '-' : '') + format(abs(datum.value), ',.2~f')"
+    flow = cash_flow_chart(daily_cash_flow(TXNS, freq="D"), currency="usd").to_dict()
+    assert flow["encoding"]["y"]["axis"]["labelExpr"] == label
+    balance = running_balance(
+        TXNS, current_balance=-10_000, as_of=datetime(2026, 5, 4, 23, tzinfo=UTC), days=4
+    )
+    line = running_balance_chart(balance, currency="usd").to_dict()["layer"][0]
+    assert line["encoding"]["y"]["axis"]["labelExpr"] == label
+    top = counterparties_chart(top_counterparties(TXNS, direction="out"), currency="jpy").to_dict()
+    assert top["encoding"]["x"]["axis"]["labelExpr"].endswith("',.0~f')")
+    assert "\u2212" not in str([flow, line, top])
