@@ -27,4 +27,5 @@ def address_of(check: tuple[str, int, str], refresh: bool) -> tuple[str, str, st
     """(ID, minor units, currency) of a check, and whether it refreshed stale balances, as the
     address says them (:data:`LINKED`)."""
     target, amount, currency = check
-    return target, plain_amount(amount, currency), currency.upper(), REFRESH_STALE if refresh else ""
+    stale = REFRESH_STALE if refresh else ""
+    return target, plain_amount(amount, currency), currency.upper(), stale
