@@ -8,6 +8,10 @@ a refresh pending at Stripe (or already finished there). The page now remembers 
 length of the call (:func:`asking`); a later run that finds it (:func:`take`) knows the call's
 answer was lost and checks the debit again against the account as Stripe has it: a refresh
 still pending is shown and followed, one that finished gives the new balance.
+
+An ask made by Check debit had not reached the page's address either (a check is written there
+when its answer comes): the check made again goes there as a check does (:func:`came_back`,
+:func:`address_check`), so a reload checks it once more instead of showing an empty form.
 """
 
 from __future__ import annotations
@@ -18,25 +22,34 @@ from typing import Any
 
 import streamlit as st
 
+from pages import _check_address as check_address
 from pages import _refresh as bank_refresh
+from pages import _runtime as runtime
+from services.errors import ValidationError
 from services.rules.account_summary import AccountSummary
+from services.rules.ids import parse_id
+from services.usecases.resolve_account import LOOKUP_KINDS
 
 UNKNOWN = "unknown"  # how a followed refresh ended when Stripe could not be read long enough
-ASKED = "bc_refresh_asked"  # {"request": the debit asked with a refresh, "at": when (unix s)}
+# {"request": the debit asked with a refresh, "at": when (unix s), "check": asked by Check debit
+# (not "Refresh balance now"), "arrivals": runtime.ARRIVALS then (a page left and come back to)}
+ASKED = "bc_refresh_asked"
 # A refresh whose last_attempted_at is this close before the ask is the one asked for (Stripe's
 # clock and ours differ by a few seconds; an earlier refresh pending then made Stripe refuse ours).
 CLOCK_SLACK_SECONDS = 30
 
 
 @contextmanager
-def asking(request: dict[str, Any], *, now: int, refresh: bool) -> Iterator[None]:
-    """Around a check that may start a refresh (``refresh``): remembered until the call returns
-    or raises an error; Streamlit stopping the run (``ScriptControlException``, a
-    ``BaseException``) leaves it for :func:`take`."""
-    if not refresh:
+def asking(request: dict[str, Any], *, now: int, refresh: bool, offered: bool) -> Iterator[None]:
+    """Around a check that may start a refresh (Check debit with ``refresh``, or the
+    ``offered`` button): remembered until the call returns or raises an error; Streamlit
+    stopping the run (``ScriptControlException``, a ``BaseException``) leaves it for :func:`take`."""
+    if not (refresh or offered):
         yield
         return
-    st.session_state[ASKED] = {"request": dict(request), "at": now}
+    arrivals = st.session_state.get(runtime.ARRIVALS, 0)
+    st.session_state[ASKED] = {"request": dict(request), "at": now, "check": not offered,
+                               "arrivals": arrivals}  # fmt: skip
     try:
         yield
     except Exception:
@@ -48,6 +61,30 @@ def asking(request: dict[str, Any], *, now: int, refresh: bool) -> Iterator[None
 def take() -> dict[str, Any] | None:
     """The ask of a run that never ended (once), else None."""
     return st.session_state.pop(ASKED, None)
+
+
+def came_back(asked: dict[str, Any] | None) -> bool:
+    """Whether the person left the page since the ask (by the sidebar, most often) and this run
+    is their return: the browser's address is then the sidebar's, without the check."""
+    arrivals = st.session_state.get(runtime.ARRIVALS, 0)
+    return asked is not None and asked.get("arrivals", arrivals) != arrivals
+
+
+def address_check(asked: dict[str, Any] | None) -> tuple[str, str, str, str] | None:
+    """A Check debit asked and left, as the address says it (pages._check_address), on the run
+    of the return to the page: put in place of the sidebar's entry (pages._kept.read_address),
+    as a check shown is, because writing st.query_params on a sidebar click's run adds two
+    history entries (pages._runtime.replace_address). Else None: an ask by the button (its
+    check is in the address already), or one that never got past the ID (no check to name)."""
+    if asked is None or not asked.get("check") or not came_back(asked):
+        return None
+    request = asked["request"]
+    try:
+        target = parse_id(request["target"], allowed=LOOKUP_KINDS, what="Balance check")[0]
+    except ValidationError:
+        return None
+    check = (target, int(request["amount"]), str(request["currency"]))
+    return check_address.address_of(check, refresh=True)
 
 
 def ended(asked: dict[str, Any], bank: AccountSummary | None) -> str | None:

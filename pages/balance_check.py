@@ -9,7 +9,6 @@ gets a new one.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import streamlit as st
@@ -20,6 +19,7 @@ from components.feedback import format_age, format_timestamp
 from components.money import format_money
 from pages import _asked_refresh as asked_refresh
 from pages import _balance_policy as changed_policy
+from pages import _check_address as check_address
 from pages import _follow as follow
 from pages import _kept as kept_address
 from pages import _refresh as bank_refresh
@@ -30,7 +30,7 @@ from services.rules import bank_account, people, wording
 from services.rules.account_summary import AccountSummary
 from services.rules.debit import Assessment
 from services.rules.ids import parse_id
-from services.rules.money import MoneyError, exponent, parse_unambiguous_amount, validate_currency
+from services.rules.money import MoneyError, parse_unambiguous_amount, validate_currency
 from services.usecases import balance_history, browse_accounts, check_debit
 from services.usecases.resolve_account import LOOKUP_KINDS
 
@@ -53,11 +53,8 @@ BADGES = {
     "unavailable": ("gray", ":material/block:", "UNAVAILABLE — no usable balance"),
 }
 AUTO = "Best eligible account (chosen automatically)"
-# The check shown is kept in the address (?check=<ID>&amount=1250.00&currency=USD), so a reload, a new tab
-# or a colleague given the URL checks the same debit again (and follows a refresh still running);
-# &refresh=stale when "Refresh stale balances" was ticked (a link's check itself never refreshes).
-LINKED = ("check", "amount", "currency", "refresh")
-REFRESH_STALE = "stale"
+# The check shown is kept in the address (pages._check_address): a reload checks it again.
+LINKED, REFRESH_STALE = check_address.LINKED, check_address.REFRESH_STALE
 SEEN = "bc_check_seen"
 TYPED = "bc_typed"  # the boxes as the person left them (pages._kept.keep_boxes), and their defaults:
 BOXES = {"bc_mode": "Customer", "bc_customer_query": "", "bc_target_id": "", "bc_amount": "",
@@ -78,20 +75,15 @@ REFRESH_OFF = (
 )
 
 
-def plain_amount(amount: int, currency: str) -> str:
-    """Minor units as the amount box takes them back: 125000 → "1250.00" (no symbol, no commas)."""
-    places = exponent(currency)
-    return f"{Decimal(amount).scaleb(-places):.{places}f}"
-
-
-def check_from_address() -> tuple[str, str, str] | None:
+def check_from_address(resuming: bool) -> tuple[str, str, str] | None:
     """The URL's check when the person moved to it (a link, a reload, a new tab, Back or
     Forward: :func:`pages._kept.read_address`), else None. It fills the form before the form
     draws, so the boxes show what is checked; a step of the history without a check shows the
     empty form (what was there before the first check). Coming back by the sidebar, or on any
     run whose address lags the browser's, the check left and the boxes as typed stay (the boxes
-    keep their values across pages: persist_state), and the address is put back in place."""
-    kept = isinstance(st.session_state.get(RESULT), check_debit.DebitCheck)
+    keep their values across pages: persist_state), and the address is put back in place
+    (``resuming``: a Check debit left mid-wait, about to be made again: pages._asked_refresh)."""
+    kept = resuming or isinstance(st.session_state.get(RESULT), check_debit.DebitCheck)
     runtime.drop_overlong_id("check", "bc_check_long", "enter the account below.")
     moved, linked = kept_address.read_address(SEEN, ARRIVED, "balance_check", LINKED, kept=kept)
     if not moved:
@@ -117,15 +109,15 @@ def keep_in_address(check: check_debit.DebitCheck | None, *, refresh: bool = Fal
     none shown, none there; one Stripe did not answer stays, so F5 checks again (UNANSWERED).
     Called on a person's check, never on a plain rerun."""
     asked = (check.target_id, check.amount, check.currency) if check else st.session_state.get(UNANSWERED)
-    shown = (
-        (asked[0], plain_amount(asked[1], asked[2]), asked[2].upper(), REFRESH_STALE if refresh else "")
-        if asked else None
-    )  # fmt: skip
+    shown = check_address.address_of(asked, refresh) if asked else None
     runtime.keep_choice_in_address(SEEN, LINKED, shown)
 
 
 kept_address.keep_boxes(TYPED, BOXES)
-linked_check = check_from_address()
+asked = asked_refresh.take()  # a refresh asked for on a run that never ended
+if (left_check := asked_refresh.address_check(asked)) is not None:  # back to a Check debit left
+    st.session_state[SEEN] = left_check  # the address gets it, in place (pages._kept.put_back)
+linked_check = check_from_address(left_check is not None)
 
 
 def typed(key: str) -> dict[str, Any]:
@@ -233,7 +225,7 @@ def check_now(
     ``offered``: the "Refresh balance now" click. A refresh asked is kept till the call ends."""
     doing = "Checking the balance…" if not refresh else "Refreshing the balance…"
     with (
-        asked_refresh.asking(request, now=svc.now(), refresh=refresh or offered),
+        asked_refresh.asking(request, now=svc.now(), refresh=refresh, offered=offered),
         runtime.waiting_for_stripe(doing),
     ):
         return check_debit.check_debit(
@@ -280,9 +272,12 @@ def read_amount(amount_text: str, currency: str) -> tuple[int, str] | None:
 
 def resume(asked: dict[str, Any]) -> None:
     """The debit checked again as Stripe has it now (pages._asked_refresh): a refresh still
-    running is followed (:func:`refresh_controls`); one that ended gives the verdict."""
+    running is followed (:func:`refresh_controls`); one that ended gives the verdict. A Check
+    debit's goes in the address as a check does (on a return, already: address_check)."""
     st.session_state[REQUEST] = asked["request"]
     latest = run_check(asked["request"], refresh=False)
+    if asked.get("check") and not asked_refresh.came_back(asked):
+        keep_in_address(latest, refresh=True)
     if latest is None:
         return
     st.session_state[RESULT] = latest
@@ -291,7 +286,6 @@ def resume(asked: dict[str, Any]) -> None:
 
 
 st.session_state.pop(UNANSWERED, None)  # set by this run's check only
-asked = asked_refresh.take()  # a refresh asked for on a run that never ended
 recheck = st.session_state.pop(RECHECK, None)
 policy_again = changed_policy.asked_again()
 if submitted:

@@ -29,15 +29,19 @@ from tests.app.test_balance_check_page import (
     check_id,
     markdown,
     new_account,
+    reopened,
 )
-from tests.app.test_balance_check_return import by_the_sidebar
+from tests.app.test_balance_check_return import address_put_back, by_the_sidebar, form
 
 CAN_REFRESH = "A balance refresh can be requested now."
 
 
-def left_while_refreshing(monkeypatch: pytest.MonkeyPatch, at: AppTest) -> None:
-    """Click "Refresh balance now" and leave by the sidebar while fcops waits for the bank:
-    Streamlit stops the click's run as its spinner ends (the next element it draws)."""
+def left_while_refreshing(
+    monkeypatch: pytest.MonkeyPatch, at: AppTest, button: str = "bc_refresh_now"
+) -> None:
+    """Click "Refresh balance now" (``button``; "bc_check": Check debit, with "Refresh stale
+    balances" ticked) and leave by the sidebar while fcops waits for the bank: Streamlit stops
+    the click's run as its spinner ends (the next element it draws)."""
     waiting = runtime.waiting_for_stripe
 
     @contextmanager
@@ -49,7 +53,7 @@ def left_while_refreshing(monkeypatch: pytest.MonkeyPatch, at: AppTest) -> None:
 
     with monkeypatch.context() as patch:
         patch.setattr(runtime, "waiting_for_stripe", stopped_at_the_end)
-        at.button(key="bc_refresh_now").click().run(timeout=20)
+        at.button(key=button).click().run(timeout=20)
 
 
 def started_at(fca: str) -> int:
@@ -110,3 +114,83 @@ def test_back_after_the_refresh_finished_at_stripe_shows_the_new_balance(
     assert "OK — the balance covers this debit" in said and CAN_REFRESH not in said, said
     assert any("balance refresh finished" in s.value for s in back.success)
     assert not any("running at the bank" in i.value for i in back.info)
+
+
+RUNNING = "A balance refresh is running at the bank (started"
+
+
+def ticked_check_left(monkeypatch: pytest.MonkeyPatch, at: AppTest, fca: str, amount: str) -> None:
+    """Check debit of ``amount`` on ``fca`` with "Refresh stale balances" ticked, left mid-wait."""
+    at.radio(key="bc_mode").set_value("Paste an ID").run()
+    at.text_input(key="bc_target_id").set_value(fca).run()
+    at.text_input(key="bc_amount").set_value(amount)
+    at.checkbox(key="bc_refresh").set_value(True)
+    left_while_refreshing(monkeypatch, at, "bc_check")
+    started_at(fca)
+
+
+def test_a_check_with_refresh_left_mid_wait_is_in_the_address_on_return(
+    monkeypatch: pytest.MonkeyPatch, slow_bank: None
+) -> None:
+    """Check debit with "Refresh stale balances" ticked, left by the sidebar while the bank
+    worked: back on the page it was checked again (the refresh shown running), but that check
+    never reached the address, so a reload showed an empty form. Now it is put in the address
+    (in place of the sidebar's entry, as a check shown is on return), and a reload checks it."""
+    _, fca = new_account(available=900_000, age=3 * DAY)
+    at = open_page(PAGE, "finance")
+    ticked_check_left(monkeypatch, at, fca, "100.00")
+
+    back = by_the_sidebar(at)
+    assert RUNNING in " ".join(i.value for i in back.info)
+    assert form(back) == ("Paste an ID", fca, "100.00", "USD", True)
+    script = address_put_back(back)
+    assert f"?check={fca}&amount=100.00&currency=USD&refresh=stale" in script, script
+    back.query_params.update({"check": fca, "amount": "100.00", "currency": "USD",
+                              "refresh": "stale"})  # fmt: skip
+    back.run()  # the browser sends the address it was given: nothing moves
+    no_exceptions(back)
+    assert RUNNING in " ".join(i.value for i in back.info)
+    assert form(back) == ("Paste an ID", fca, "100.00", "USD", True)
+
+    again = reopened(back)  # F5
+    no_exceptions(again)
+    assert "Your last check of this debit" in " ".join(i.value for i in again.info)
+    assert form(again) == ("Paste an ID", fca, "100.00", "USD", True)
+    assert RUNNING in " ".join(i.value for i in again.info)
+
+
+def test_a_second_check_with_refresh_left_mid_wait_keeps_its_boxes_and_takes_the_address(
+    monkeypatch: pytest.MonkeyPatch, slow_bank: None
+) -> None:
+    """A check shown, then another amount checked with the refresh ticked and left mid-wait:
+    back by the sidebar the boxes were emptied (the address still named the first check, the
+    page read that as a move to no check). Now the boxes stay and the address names the second."""
+    _, fca = new_account(available=900_000, age=3 * DAY)
+    at = check_id(open_page(PAGE, "finance"), fca, "50.00")
+    assert at.query_params["amount"] == "50.00"
+    ticked_check_left(monkeypatch, at, fca, "100.00")
+
+    back = by_the_sidebar(at)
+    no_exceptions(back)
+    assert form(back) == ("Paste an ID", fca, "100.00", "USD", True)
+    assert f"$100.00 on `{fca}`" in " ".join(c.value for c in back.caption)
+    script = address_put_back(back)
+    assert f"?check={fca}&amount=100.00&currency=USD&refresh=stale" in script, script
+    assert "amount=50.00" not in script
+
+
+def test_a_check_with_refresh_stopped_on_the_page_gets_its_address_as_a_check_does(
+    monkeypatch: pytest.MonkeyPatch, slow_bank: None
+) -> None:
+    """The run stopped by another click on the page itself (no page change): the next run
+    checks again and writes the address as a check does (a new history entry)."""
+    _, fca = new_account(available=900_000, age=3 * DAY)
+    at = open_page(PAGE, "finance")
+    ticked_check_left(monkeypatch, at, fca, "100.00")
+
+    at.run()
+    no_exceptions(at)
+    assert RUNNING in " ".join(i.value for i in at.info)
+    assert at.query_params["check"] == fca and at.query_params["amount"] == "100.00"
+    assert at.query_params["refresh"] == "stale"
+    assert not address_put_back(at)
