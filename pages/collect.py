@@ -31,6 +31,7 @@ from components.collect_view import (
 from pages import _collect_address as address
 from pages import _collect_cancel as cancels
 from pages import _collect_create as create
+from pages import _collect_tabs as tabs
 from pages import _follow as follow
 from pages import _play_customer as play
 from pages import _request_watch as watch
@@ -395,12 +396,8 @@ def verify_from_queue(items: list[MicrodepositItem]) -> None:
 
 # --------------------------------------------------------------------------- page
 
-OPEN_TAB = ":material/pending_actions: Open requests"
-# ?tab=open (Home's "Open requests on Collect" card link): the page opens on that tab.
-new_tab, open_tab, queue_tab_ = st.tabs(
-    [":material/add_card: New request", OPEN_TAB, ":material/savings: Microdeposit queue"],
-    default=OPEN_TAB if st.query_params.get("tab") == "open" else None,
-)
+# ?tab=open / ?tab=queue: the tab open, in the address as the person switches (pages._collect_tabs).
+new_tab, open_tab, queue_tab_ = tabs.tab_bar()
 with new_tab:
     config = flows.view(svc, actor, "setup_intent")
     steps, aside, step3 = st.container(), st.container(), st.container()

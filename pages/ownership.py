@@ -114,7 +114,7 @@ def account_picker() -> str | None:
     text, submitted = search_row(
         "own_pick",
         "Account",
-        placeholder="fca_… (or a pi_, py_, seti_, pm_ or cus_ ID that leads to one)",
+        placeholder="fca_… (or a pi_, py_, ch_, seti_, pm_ or cus_ ID that leads to one)",
         key="own_id_input",
         button="Check",
     )

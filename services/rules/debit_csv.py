@@ -91,7 +91,9 @@ _PREFIX_KIND = {"fca_": "account", "pm_": "payment_method", "cus_": "customer"}
 _KIND_PREFIX = {kind: prefix for prefix, kind in _PREFIX_KIND.items()}
 # Balance check takes these one at a time (each is a Stripe look-up of its payment method); a
 # batch row names whom to debit, read from the mirror or in chunks, so a batch refuses them.
-_LOOKED_UP = {"pi_": "a PaymentIntent", "seti_": "a SetupIntent", "py_": "a payment"}
+_LOOKED_UP = {
+    "pi_": "a PaymentIntent", "seti_": "a SetupIntent", "py_": "a payment", "ch_": "a payment"
+}
 TAKES = "an fca_… (bank account), pm_… (payment method) or cus_… (customer) id"
 _ID_COLUMNS = ("account", "payment_method", "customer", "id")
 # A full row's cells, for the sentence a row with too few cells gets.

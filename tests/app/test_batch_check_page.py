@@ -61,6 +61,14 @@ def test_finance_sees_the_uploader_paste_box_and_template() -> None:
         assert labels == ["Download template"]
 
 
+def test_the_csv_format_names_every_payment_id_a_row_refuses() -> None:
+    """A row refuses a ch_… as it refuses a py_… (both are payments, Balance check takes them),
+    but the format named only `py_…` among the payment IDs."""
+    at = open_page(PAGE, "finance")
+    [fmt] = [m.value for m in at.markdown if "IDs are refused" in m.value]
+    assert "payment (`py_…` or `ch_…`) IDs are refused" in fmt, fmt
+
+
 def test_an_uploaded_csv_gets_verdicts_per_row_and_errors_for_bad_rows() -> None:
     text, _, _ = csv_with_good_and_bad_rows()
     at = open_page(PAGE, "finance")

@@ -58,6 +58,15 @@ def test_the_page_opens_for_ops_and_admin(role: str) -> None:
     assert "Enter an account ID" in texts(at)
 
 
+def test_the_boxs_placeholder_names_a_charge_id_among_those_it_takes() -> None:
+    """The box takes a ch_… (resolve_account looks a charge up as a py_…) but its placeholder
+    named only "pi_, py_, seti_, pm_ or cus_"."""
+    at = open_page(PAGE, "ops")
+    placeholder = at.text_input(key="own_id_input").placeholder
+    for prefix in ("pi_", "py_", "ch_", "seti_", "pm_", "cus_"):
+        assert prefix in placeholder, placeholder
+
+
 @pytest.mark.parametrize("role", ["finance", "manager"])
 def test_other_roles_cannot_reach_the_page_or_its_data(
     role: str, mismatch: tuple[str, list[str]]

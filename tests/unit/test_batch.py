@@ -475,6 +475,15 @@ def test_a_payment_intent_setup_intent_or_payment_row_says_why_a_batch_takes_oth
     assert "'hello' is not an id this tool can debit; a batch row takes an fca_…" in messages[5]
 
 
+def test_a_charge_row_is_a_payment_as_a_py_row_is() -> None:
+    """Balance check takes a ch_… as it takes a py_… (both a payment); a batch row named "ch_…"
+    was "not an id this tool can debit", as if it were nonsense."""
+    _, errors = parse_debits_csv("id,amount\nch_3Abc,1.00\n")
+    [message] = by_row(errors).values()
+    assert "'ch_3Abc' is a payment: a batch row takes whom to debit" in message
+    assert "Balance check page" in message
+
+
 def test_the_summary_says_what_is_wrong_with_each_amount_it_could_not_count() -> None:
     """"4 other rows have no readable amount" counted a "-3" among them, which reads fine."""
     from services.rules.batch_result import BatchResult, amount_problem
