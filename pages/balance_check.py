@@ -181,9 +181,10 @@ def pick_by_id() -> str | None:
     text = st.text_input(
         "ID to check",
         **typed("bc_target_id"),
-        placeholder="fca_…, pm_…, pi_…, seti_… or cus_…",
-        help="A Financial Connections account, a payment method, a PaymentIntent or SetupIntent "
-        "(its payment method is used), or a customer (their best eligible account).",
+        placeholder="fca_…, pm_…, pi_…, py_…, ch_…, seti_… or cus_…",
+        help="A Financial Connections account, a payment method, a PaymentIntent, a payment "
+        "(py_… or ch_…) or a SetupIntent (its payment method is used), or a customer (their best "
+        "eligible account).",
     )
     return text.strip() or None
 

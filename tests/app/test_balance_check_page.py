@@ -508,3 +508,19 @@ def test_after_a_refresh_click_that_could_not_read_stripe_the_button_is_off_and_
     no_exceptions(at)
     assert not at.button(key="bc_refresh_now").disabled
     assert not any("Could not reach Stripe" in str(e.value) for e in at.error)
+
+
+def test_the_id_box_names_every_id_the_check_accepts() -> None:
+    """The box took a payment's py_… or ch_… (resolved through its PaymentIntent), but its
+    placeholder named neither."""
+    from services.rules.ids import PREFIXES
+    from services.usecases.resolve_account import LOOKUP_KINDS
+
+    at = open_page(PAGE, "finance")
+    at.radio(key="bc_mode").set_value("Paste an ID").run()
+    no_exceptions(at)
+    placeholder = at.text_input(key="bc_target_id").placeholder
+    accepted = [prefix for prefix, kind in PREFIXES.items() if kind in LOOKUP_KINDS]
+    assert {"py_", "ch_"} <= set(accepted)
+    for prefix in accepted:
+        assert f"{prefix}…" in placeholder, (prefix, placeholder)
