@@ -27,6 +27,7 @@ from services.adapters import (
     last_checks,
     latest_blocks,
     original_dates,
+    row_locks,
     verdict_days,
 )
 from services.adapters.models import SyncState, utcnow
@@ -211,8 +212,6 @@ class UpsertCounts:
         return "updated" if self.updated else "unchanged"
 
 
-
-
 def rows_since(engine: Engine, model: type[SQLModel], stamp: Any, since: int | None) -> list[Any]:
     """A table's rows whose ``stamp`` column is at or after ``since`` (all when None), oldest
     first, ties by primary key: plain rows with the columns as attributes, not ORM objects (a
@@ -253,9 +252,12 @@ def upsert(
     On SQLite and PostgreSQL the write is ``INSERT … ON CONFLICT DO UPDATE``, so two replicas
     writing the same new row at once cannot fail on the duplicate key; any other database gets
     the portable select-then-update. Later duplicates of a key within ``rows`` win.
+
+    With a ``merge`` or ``guard`` the stored rows decide the write, so reading them locks them
+    until commit (:mod:`services.adapters.row_locks`), in key order; the plain upsert does not.
     """
     latest = {values[key]: dict(values) for values in rows}
-    keys = list(latest)
+    keys = sorted(latest) if merge is not None or guard is not None else list(latest)
     total = UpsertCounts()
     for start in range(0, len(keys), UPSERT_CHUNK):
         chunk = {k: latest[k] for k in keys[start : start + UPSERT_CHUNK]}
@@ -278,10 +280,12 @@ def _upsert_chunk(
     guard: Guard | None = None,
 ) -> UpsertCounts:
     table: Any = model.__table__  # type: ignore[attr-defined]
-    stored = {
-        row[key]: dict(row)
-        for row in session.execute(_stored_rows(table, key), {"keys": list(incoming)}).mappings()
-    }
+    decides = merge is not None or guard is not None  # the stored rows decide the write: lock
+    dialect = session.get_bind().dialect.name if decides else ""  # (the plain path: as before)
+    if decides and dialect == "sqlite":
+        row_locks.take_sqlite_write_lock(session)
+    reading = _stored_rows(table, key, decides and dialect != "sqlite")
+    stored = {r[key]: dict(r) for r in session.execute(reading, {"keys": [*incoming]}).mappings()}
     inserted: list[dict[str, Any]] = []
     updated: list[dict[str, Any]] = []
     for k, values in incoming.items():
@@ -296,12 +300,26 @@ def _upsert_chunk(
         columns = compare if compare is not None else [c for c in values if c != key]
         if any(before[c] != values[c] for c in columns):
             updated.append({**values, **touch})
+    late: dict[Any, dict[str, Any]] = {}  # absent when read, inserted by another writer since
+    if decides and dialect == "postgresql" and inserted:
+        if updated:
+            _write(session, model, updated, key=key, guard=guard)
+        session.flush()
+        added = row_locks.insert_absent(session, table, key, [_full_row(model, r) for r in inserted])
+        late = {r[key]: incoming[r[key]] for r in inserted if r[key] not in added}
+        inserted = [r for r in inserted if r[key] in added]
+    elif inserted or updated:
+        _write(session, model, inserted + updated, key=key, guard=guard)
     changed = inserted + updated
-    if changed:
-        _write(session, model, changed, key=key, guard=guard)
-    return UpsertCounts(
-        len(inserted), len(updated), len(incoming) - len(changed), frozenset(r[key] for r in changed)
+    counts = UpsertCounts(
+        len(inserted), len(updated), len(incoming) - len(changed) - len(late),
+        frozenset(r[key] for r in changed),
     )
+    if late:  # read them again, now locked, and merge
+        counts += _upsert_chunk(
+            session, model, late, key=key, compare=compare, touch=touch, merge=merge, guard=guard
+        )
+    return counts
 
 
 def _full_row(model: type[SQLModel], values: dict[str, Any]) -> dict[str, Any]:
@@ -368,9 +386,11 @@ def _write(
 
 
 @lru_cache(maxsize=64)
-def _stored_rows(table: Any, key: str) -> Any:
-    """The stored rows of ``table`` whose ``key`` is in the ``keys`` list parameter (built once)."""
-    return select(table).where(table.c[key].in_(bindparam("keys", expanding=True)))
+def _stored_rows(table: Any, key: str, lock: bool = False) -> Any:
+    """The stored rows of ``table`` whose ``key`` is in the ``keys`` list parameter (built once);
+    ``lock``: locked until commit, in key order (``FOR UPDATE``)."""
+    stmt = select(table).where(table.c[key].in_(bindparam("keys", expanding=True)))
+    return row_locks.locked(stmt, table.c[key]) if lock else stmt
 
 
 @lru_cache(maxsize=256)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import event
 from sqlmodel import select
 
 from services.adapters.models import CustomerRecord, IntentRecord
@@ -139,3 +140,35 @@ def test_rows_are_completed_as_the_model_would_complete_them() -> None:
                     assert abs((got[name] - value).total_seconds()) < 5, (model, name)
                 else:
                     assert got[name] == value, (model, name)
+
+
+def test_a_merge_reads_and_locks_stored_rows_in_key_order_across_chunks(engine: Any) -> None:
+    """Two writers of overlapping rows lock them in one order, so neither waits on the other's
+    later chunk while holding an earlier one (a deadlock); the plain upsert locks nothing."""
+    many = [customer(n) for n in range(UPSERT_CHUNK + 7)]
+    with session_scope(engine) as session:
+        upsert(session, CustomerRecord, many)
+    merged: list[str] = []
+
+    def record(before: Any, values: dict[str, Any]) -> dict[str, Any]:
+        merged.append(values["id"])
+        return values
+
+    statements: list[str] = []
+    listen = lambda *a: statements.append(a[2])  # noqa: E731  (before_cursor_execute's statement)
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        with session_scope(engine) as session:
+            upsert(session, CustomerRecord, list(reversed(many)))
+        plain = list(statements)
+        with session_scope(engine) as session:
+            counts = upsert(session, CustomerRecord, list(reversed(many)), merge=record)
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert counts == UpsertCounts(unchanged=len(many))
+    assert merged == sorted(c["id"] for c in many)
+    assert not any("FOR UPDATE" in s for s in plain)
+    locking = [s for s in statements[len(plain) :] if "FOR UPDATE" in s]
+    # PostgreSQL: each chunk's read locks its rows; SQLite has no FOR UPDATE (it takes the
+    # write lock with BEGIN IMMEDIATE, through the driver, before the read).
+    assert len(locking) == (2 if engine.dialect.name == "postgresql" else 0)
