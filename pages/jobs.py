@@ -158,6 +158,10 @@ def started_note() -> None:
     view = runtime.call(jobs.job_of, actor, job_id) if job_id else None
     if view is None:
         return
+    taker = runtime.call(jobs_retry.retried_as, actor, view.id) if view.status == "failed" else None
+    if taker is not None:  # another admin (or tab) tried it again: follow that, offer no 2nd try
+        failed, view = view, taker
+        st.caption(f"{failed.label} failed; {taker.actor or 'someone'} tried it again.")
     text = (view.error or view.message or "").strip()
     said = f" {job_progress.as_sentence(text)}" if text else ""
     if view.status == "queued":
