@@ -122,11 +122,11 @@ def active_filters(filters: AuditFilters) -> str:
     if filters.actions:
         parts.append("action " + " or ".join(filters.actions))
     if filters.actor_name:
-        parts.append(f"actor '{filters.actor_name}'")
+        parts.append(f"actor {literal(filters.actor_name, 60)}")  # a link's text: shown as typed
     if filters.outcome:
         parts.append(f"outcome {filters.outcome}")
     if filters.target:
-        parts.append(f"target containing '{filters.target}'")
+        parts.append(f"target containing {literal(filters.target, 60)}")
     if filters.since and filters.until:
         parts.append(f"{filters.since:%Y-%m-%d} to {filters.until:%Y-%m-%d}")
     return ", ".join(parts)
