@@ -394,3 +394,22 @@ def test_the_note_of_a_failed_job_another_admin_tried_again_follows_the_retry() 
     assert any(s.value.startswith("Intent sync finished") for s in mine.success), texts(mine)
     assert any(f"`{failed}-retry1`" in c.value for c in mine.caption), texts(mine)
     assert any("tried it again" in c.value for c in mine.caption), texts(mine)
+
+
+def test_the_list_shown_is_kept_in_the_address_for_a_reload_or_a_new_tab() -> None:
+    """A reload (or a link, a new tab) of the Failed list showed every job again."""
+    at = open_page(PAGE, "admin")
+    at.segmented_control(key="jobs_filter").set_value("failed").run()
+    no_exceptions(at)
+    assert at.query_params["show"] == ["failed"] or at.query_params["show"] == "failed"
+    again = open_page(PAGE, "admin")  # the reload: a new session at that address
+    again.query_params["show"] = "failed"
+    again.run()
+    no_exceptions(again)
+    assert again.segmented_control(key="jobs_filter").value == "failed"
+    odd = open_page(PAGE, "admin")
+    odd.query_params["show"] = "[x](https://example.invalid)"
+    odd.run()
+    no_exceptions(odd)
+    assert odd.segmented_control(key="jobs_filter").value == "all"
+    assert any("does not know" in str(w.value) for w in odd.warning), texts(odd)
