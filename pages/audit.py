@@ -122,11 +122,11 @@ def active_filters(filters: AuditFilters) -> str:
     if filters.actions:
         parts.append("action " + " or ".join(filters.actions))
     if filters.actor_name:
-        parts.append(f"actor '{filters.actor_name}'")
+        parts.append(f"actor {literal(filters.actor_name, 60)}")  # a link's text: shown as typed
     if filters.outcome:
         parts.append(f"outcome {filters.outcome}")
     if filters.target:
-        parts.append(f"target containing '{filters.target}'")
+        parts.append(f"target containing {literal(filters.target, 60)}")
     if filters.since and filters.until:
         parts.append(f"{filters.since:%Y-%m-%d} to {filters.until:%Y-%m-%d}")
     return ", ".join(parts)
@@ -162,6 +162,23 @@ def entry_detail(row: dict[str, str]) -> None:
         if words := readable(params):
             st.text("In words: " + " · ".join(words))
         st.json(params)
+
+
+PICKED = "audit_picked"  # the row last picked: (its place in the table, the entry)
+
+
+def kept_pick(place: int, rows: list[dict[str, str]]) -> dict[str, str]:
+    """The entry picked: the table picks by place, so when new entries came in above it (another
+    admin's action) the tick's place holds another entry, and the detail showed that one. The
+    entry picked stays while the table still lists it elsewhere, and the page says so."""
+    kept = st.session_state.get(PICKED)
+    if kept is not None and kept[0] == place and kept[1] != rows[place] and kept[1] in rows:
+        moved = rows.index(kept[1]) + 1
+        st.caption(f"New entries came in above the entry you picked: it is now row {moved}, "
+                   "below the row ticked. Pick a row to read another entry.")  # fmt: skip
+        return dict(kept[1])
+    st.session_state[PICKED] = (place, rows[place])
+    return rows[place]
 
 
 known_actions = runtime.call(export_audit.actions, svc, actor) or []
@@ -280,8 +297,9 @@ picked_rows = st.dataframe(
 )
 selected = list(picked_rows.selection.rows) if picked_rows else []
 if selected and selected[0] < len(rows):
-    entry_detail(rows[selected[0]])
+    entry_detail(kept_pick(selected[0], rows))
 else:
+    st.session_state.pop(PICKED, None)
     st.caption("Select a row to read the whole entry: its target, message and parameters.")
 st.caption(
     "Parameters never contain secrets: keys, passwords and client secrets are redacted when written."

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import streamlit as st
 
+from components.literal import literal
 from components.table_columns import time_column
 from pages import _live as live
 from pages import _runtime as runtime
@@ -158,6 +159,10 @@ def started_note() -> None:
     view = runtime.call(jobs.job_of, actor, job_id) if job_id else None
     if view is None:
         return
+    taker = runtime.call(jobs_retry.retried_as, actor, view.id) if view.status == "failed" else None
+    if taker is not None:  # another admin (or tab) tried it again: follow that, offer no 2nd try
+        failed, view = view, taker
+        st.caption(f"{failed.label} failed; {taker.actor or 'someone'} tried it again.")
     text = (view.error or view.message or "").strip()
     said = f" {job_progress.as_sentence(text)}" if text else ""
     if view.status == "queued":
@@ -240,8 +245,34 @@ with st.container(border=True):
     if st.session_state.get(STARTED):
         started_note()
 
+SHOW, SHOWN_SEEN = "jobs_filter", "jobs_address"  # the list shown; the ?show= last read or written
+
+
+def follow_address() -> None:
+    """The list the URL's ``?show=`` names (``?show=failed``), when it changed since this session
+    last read or wrote it (a link, a reload, a new tab, Back or Forward): a reload showed every
+    job again."""
+    moved, wanted = runtime.address_change(SHOWN_SEEN, "show", limit=40)
+    if not moved:
+        st.session_state.setdefault(SHOW, "all")
+        return
+    if wanted is not None and wanted not in FILTERS:
+        runtime.linger("jobs_show", f"The address names a list fcops does not know "
+                       f"({literal(wanted)}); showing all jobs.")  # fmt: skip
+        wanted = None
+    st.session_state[SHOW] = wanted or "all"
+
+
+def on_show() -> None:
+    """The admin picked a list: it goes into the URL (one history entry; Back returns)."""
+    shown = st.session_state.get(SHOW)
+    runtime.keep_in_address(SHOWN_SEEN, None if shown in (None, "all") else shown, "show")
+
+
+follow_address()
+runtime.lingering("jobs_show")
 shown = st.segmented_control(
-    "Show", list(FILTERS), format_func=lambda k: FILTERS[k], default="all", key="jobs_filter"
+    "Show", list(FILTERS), format_func=lambda k: FILTERS[k], key=SHOW, on_change=on_show
 )
 
 

@@ -234,8 +234,14 @@ def change_panel(found: list[manage_users.Person]) -> None:
     own = picked == actor.username
     st.caption(f"Sign-in: {sign_in_detail(person.sign_in)}")
     role_col, unlock_col, remove_col = st.columns([3, 2, 2], vertical_alignment="bottom")
-    role = role_col.selectbox("Role", ROLES, index=ROLES.index(person.role) if person.role in
-                              ROLES else 0, key=f"users_role_{picked}", disabled=own,
+    # The box starts at the role the file holds, and goes back to it whenever that changes (saved
+    # here, or by another admin meanwhile): a kept choice showed the old role with Save role on,
+    # one click from undoing the other admin's change.
+    box, was = f"users_role_{picked}", f"users_role_was_{picked}"
+    if st.session_state.get(was) != person.role:
+        st.session_state[was] = person.role
+        st.session_state[box] = person.role if person.role in ROLES else ROLES[0]
+    role = role_col.selectbox("Role", ROLES, key=box, disabled=own,
                               help="Your own role is changed by another admin." if own else None)
     role_col.button("Save role", icon=":material/save:", on_click=ask, args=("role", picked, role),
                     disabled=own or role == person.role, key="users_save_role")

@@ -70,3 +70,14 @@ def test_a_new_session_at_the_written_address_shows_the_same_log() -> None:
     address = {name: first.query_params[name] for name in first.query_params}
     again = opened_at(**address)
     assert again.text_input(key="audit_target").value == tag and len(table(again)) == 2
+
+
+def test_a_link_s_filter_text_is_shown_as_typed_and_cut_in_the_no_match_sentence() -> None:
+    """``/audit?target=[Sign in again](https://…)`` drew a link inside fcops' own sentence, and
+    a 200-character actor filled it: the filters read as typed, cut."""
+    bait = "[Sign in again](https://example.invalid/login)"
+    seed(1, action="collect.create", username="ops", outcome="ok")  # the log is not empty
+    at = opened_at(target=bait, actor="z" * 200)
+    [said] = [str(i.value) for i in at.info if "No audit entries match" in str(i.value)]
+    assert "](https://" not in said.replace(f"`{bait}`", ""), said  # only inside a code span
+    assert f"`{bait}`" in said and "z" * 61 not in said, said

@@ -254,3 +254,22 @@ def test_a_picked_entry_reads_in_full_below_the_table() -> None:
     assert "In words: Amount: $3,704.31" in [t.value for t in at.text]
     assert json.loads(at.json[0].value) == params
     assert "Select a row to read the whole entry" not in texts(at)
+
+
+def test_a_picked_entry_stays_the_one_shown_when_new_entries_come_in_above_it() -> None:
+    """The table picks a row by its place: an entry another admin's action added on top moved
+    the tick's row down, and the detail below silently showed another entry than the one
+    picked. The picked entry stays, and the page says the table moved."""
+    tag = seed(2)
+    at = open_page(PAGE, "admin")
+    at.text_input(key="audit_target").set_value(tag).run()
+    at.session_state["audit_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert f"Target: `{tag}_001`" in texts(at)
+    audit.record(engine(), actor=Actor(username="ops", role="ops"), action="account.refresh",
+                 target=f"{tag}_new", outcome="ok", params={}, message="meanwhile")
+    at.run()
+    no_exceptions(at)
+    shown = texts(at)
+    assert f"Target: `{tag}_001`" in shown and f"Target: `{tag}_new`" not in shown, shown
+    assert "came in above" in shown, shown

@@ -372,3 +372,44 @@ def test_the_progress_column_writes_its_percent_as_the_other_pages_do() -> None:
     finally:
         engine.update_job(shared_app().engine, running, status="failed", finished_at=utcnow(),
                           error="Test row.")
+
+
+def test_the_note_of_a_failed_job_another_admin_tried_again_follows_the_retry() -> None:
+    """One admin's note still said the job failed, with Try again, after another admin had
+    tried it again from the picker: a second click started the same work once more. The note
+    follows the retry instead, and says who tried it again."""
+    from tests.app.conftest import jobs_settled
+
+    failed = _failed_intent_sync("other")
+    mine = open_page(PAGE, "admin", state={"jobs_started": failed})
+    assert mine.button(key="jobs_note_retry")  # offered: nobody tried it again yet
+    other = open_page(PAGE, "admin")
+    other.selectbox(key="jobs_retry_pick").set_value(failed).run()
+    other.button(key="jobs_retry").click().run()
+    no_exceptions(other)
+    jobs_settled(other)
+    mine.run()
+    no_exceptions(mine)
+    assert not any(b.key == "jobs_note_retry" for b in mine.button)
+    assert any(s.value.startswith("Intent sync finished") for s in mine.success), texts(mine)
+    assert any(f"`{failed}-retry1`" in c.value for c in mine.caption), texts(mine)
+    assert any("tried it again" in c.value for c in mine.caption), texts(mine)
+
+
+def test_the_list_shown_is_kept_in_the_address_for_a_reload_or_a_new_tab() -> None:
+    """A reload (or a link, a new tab) of the Failed list showed every job again."""
+    at = open_page(PAGE, "admin")
+    at.segmented_control(key="jobs_filter").set_value("failed").run()
+    no_exceptions(at)
+    assert at.query_params["show"] == ["failed"] or at.query_params["show"] == "failed"
+    again = open_page(PAGE, "admin")  # the reload: a new session at that address
+    again.query_params["show"] = "failed"
+    again.run()
+    no_exceptions(again)
+    assert again.segmented_control(key="jobs_filter").value == "failed"
+    odd = open_page(PAGE, "admin")
+    odd.query_params["show"] = "[x](https://example.invalid)"
+    odd.run()
+    no_exceptions(odd)
+    assert odd.segmented_control(key="jobs_filter").value == "all"
+    assert any("does not know" in str(w.value) for w in odd.warning), texts(odd)

@@ -202,3 +202,20 @@ def test_a_locked_user_reads_locked_until_in_a_short_column_that_fits_the_page()
     finally:
         sign_in_store.clear(app().engine, [user_key(name)])
         users.remove_user(app().settings.users_file, name)
+
+
+def test_the_role_box_follows_a_role_another_admin_changed_meanwhile() -> None:
+    """A second admin with the user chosen: another admin's change shows in the Role box at
+    their next click, and Save role is off, rather than the old role offered to save back."""
+    name = f"both{secrets.token_hex(3)}"
+    path = app().settings.users_file
+    users.add_user(path, username=name, password=PASSWORD, role="ops", name="Both Admins")
+    at = open_page(PAGE, "admin")
+    at.selectbox(key="users_pick").set_value(name).run()
+    assert at.selectbox(key=f"users_role_{name}").value == "ops"
+    users.set_role(path, name, "finance")  # the other admin, in another browser
+    at.run()
+    no_exceptions(at)
+    assert table_rows(at)[name]["Role"] == "finance"
+    assert at.selectbox(key=f"users_role_{name}").value == "finance"
+    assert at.button(key="users_save_role").disabled
