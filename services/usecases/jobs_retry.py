@@ -166,6 +166,15 @@ def retry_job(actor: Actor, job_id: str) -> str:
     why = why_not_retried(view)
     if why:
         raise ValidationError(why)
+    taker = job(view.retried_as) if view.retried_as else None
+    if taker is not None and taker.status != "failed":  # a Try again drawn before another's
+        audit.record(
+            engine.bound().engine, actor=actor, action="jobs.retry", target=view.id, outcome="ok",
+            params={"kind": view.kind, "job": taker.id},
+            message=f"{view.label} was already tried again as {taker.id} ({taker.status}); "
+            "nothing new was started.",
+        )
+        return taker.id
     original = re.sub(r"-retry\d+$", "", view.id)
     params = dict(view.params or {})
     needs = {"full": True} if params.get("full") else None

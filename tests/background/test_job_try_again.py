@@ -135,3 +135,27 @@ def test_a_sync_tried_again_while_one_of_its_kind_runs_is_handled_by_that_one(fc
         assert jobs_retry.tried_again_as(views)[failed].id == running
     finally:
         engine.update_job(app.engine, running, status="succeeded", finished_at=utcnow())
+
+
+def test_a_try_again_drawn_before_another_admins_retry_went_through_starts_nothing(
+    fcops: Any,
+) -> None:
+    """Two admins on Jobs with one failed sync: A's Try again is answered by a running sync of its
+    kind, which ends; B's Try again, drawn before, queued a second run of the same work (a
+    `-retry1`). It now answers with the job that took the failure over, audited."""
+    app, _ = fcops
+    stamp = time.time_ns()
+    failed, taker = f"intents.sync-stale{stamp}", f"intents.sync-takenby{stamp}"
+    for job_id in (failed, taker):
+        engine.create_job(
+            app.engine, job_id, kind="intents.sync", label="Intent sync", actor="manager",
+            role="manager", params={"full": False, "window": stamp % 10**9, "data": 0},
+        )
+    _fail(failed)
+    engine.update_job(app.engine, taker, status="running")
+    assert jobs_retry.retry_job(ADMIN, failed) == taker
+    engine.update_job(app.engine, taker, status="succeeded", finished_at=utcnow())
+    before = audit_rows(app.engine, "jobs.retry", failed)
+    assert jobs_retry.retry_job(Actor("admin2", "admin"), failed) == taker
+    assert jobs.job(f"{failed}-retry1") is None  # nothing queued a second time
+    assert audit_rows(app.engine, "jobs.retry", failed) == before + 1
