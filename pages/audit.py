@@ -13,6 +13,7 @@ from components.table_columns import time_column
 from components.url_sort import url_sort
 from pages import _person as person
 from pages import _runtime as runtime
+from services.rules import wording
 from services.rules.table_values import utc_time
 from services.usecases import export_audit
 from services.usecases.export_audit import AUDIT_SORTS, DEFAULT_AUDIT_SORT, AuditFilters, as_row
@@ -234,7 +235,7 @@ if total == 0:
         st.stop()
     st.info(
         f"No audit entries match these filters ({active_filters(filters)}). The log holds "
-        f"{everything:,} entries in all: widen the dates or clear a filter.",
+        f"{wording.counted(everything, 'entry', 'entries')} in all: widen the dates or clear a filter.",
         icon=":material/filter_alt_off:",
     )
     st.button("Clear filters", icon=":material/filter_alt_off:", on_click=clear_filters)
@@ -243,7 +244,7 @@ if total == 0:
 ordering, left, middle, right = st.columns([2, 1, 2, 2], vertical_alignment="bottom")
 sort = sort_control(ordering)
 page_no = left.number_input("Page", min_value=1, max_value=pages, value=1, step=1, key="audit_page")
-middle.caption(f"{total:,} matching entries · page {int(page_no)} of {pages}")
+middle.caption(f"{wording.counted(total, 'matching entry', 'matching entries')} · page {int(page_no)} of {pages}")
 right.download_button(
     "Export CSV (all matching rows)",
     data=person.on_click(export_audit.export, svc, actor, filters),

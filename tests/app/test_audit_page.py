@@ -121,7 +121,7 @@ def test_narrowing_the_filters_from_a_late_page_lands_on_the_last_page() -> None
     at.number_input(key="audit_page").set_value(2).run()
     at.text_input(key="audit_target").set_value(f"{tag}_001").run()
     no_exceptions(at)
-    assert "1 matching entries · page 1 of 1" in texts(at)
+    assert "1 matching entry · page 1 of 1" in texts(at)  # not "1 matching entries"
     assert len(table(at)) == 1
 
 
