@@ -6,18 +6,16 @@ SQLite (WAL) is the embedded default; any SQLAlchemy URL works through DATABASE_
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import bindparam, event, insert, inspect, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, create_engine
 
 import services.adapters.models  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -31,10 +29,9 @@ from services.adapters import (
     verdict_days,
 )
 from services.adapters.models import SyncState, utcnow
+from services.adapters.transactions import retrying, session_scope  # (re-exported)
 from services.errors import ConfigurationError
 from services.rules.secrets import mask_secrets
-
-T = TypeVar("T")
 
 
 def normalise_url(url: str) -> str:
@@ -164,18 +161,6 @@ def open_store(url: str) -> Engine:
             )
         ) from None
     return engine
-
-
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session that commits on success and rolls back on any error."""
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except Exception:
-            session.rollback()
-            raise
 
 
 # --------------------------------------------------------------------------- upsert
@@ -437,21 +422,6 @@ def _write_portably(
         for column, value in values.items():
             setattr(obj, column, value)
     session.flush()
-
-
-def retrying(engine: Engine, work: Callable[[Session], T]) -> T:
-    """Run ``work`` in a transaction; on a unique-key race with another replica, run it again.
-
-    The second attempt sees the other writer's row and updates it instead of inserting.
-    """
-    for attempt in range(3):
-        try:
-            with session_scope(engine) as session:
-                return work(session)
-        except IntegrityError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def read_sync_cursor(engine: Engine, name: str) -> int | None:
