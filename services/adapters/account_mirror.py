@@ -104,13 +104,16 @@ def _mirror(
     stamps: Mapping[str, int] | None = None,
     read_began: int | None = None,
     events: Collection[str] = (),
+    balances: Sequence[tuple[str, Mapping[str, Any]]] = (),
 ) -> int:
-    """Upsert accounts and record their balances; returns how many snapshots were new.
-
+    """Upsert accounts, record their balances and ``balances``; returns how many were new.
     ``stamps`` (account ID -> event ``created``) marks copies taken from events; see
     :func:`services.rules.bank_account.newer_copy_wins`. The other copies were read from Stripe
     after :func:`read_mark` returned ``read_began`` (None: not known, as before marks); ``events``
     names those read because of an event (a re-read), whose rows are marked as an event's.
+    One upsert in key order writes both (the guard holds back the reads alone), one insert the
+    balances: a pass per kind, each sorted, locked two batches' accounts in opposite orders
+    (X a copy and Y a re-read, and the reverse) and PostgreSQL aborted one as a deadlock.
     """
     stamps = stamps or {}
     rows = [flatten_account(a) for a in accounts]
@@ -119,15 +122,14 @@ def _mirror(
             row["raw"] = {**row["raw"], EVENT_STAMP: int(stamps[row["id"]])}
     touch = {"synced_at": utcnow()}
     guard = None if read_began is None else ("event_mark", int(read_began))
-    copies = [r for r in rows if r["id"] in stamps]
-    reads = [r for r in rows if r["id"] not in stamps]
-    written = upsert(session, AccountRecord, copies, touch=touch, merge=newer_copy_wins)
-    written += upsert(session, AccountRecord, reads, touch=touch, merge=newer_copy_wins, guard=guard)
-    added = record_snapshots(session, [(r["id"], r["raw"].get("balance")) for r in rows])
+    written = upsert(
+        session, AccountRecord, rows, touch=touch, merge=newer_copy_wins, guard=guard,
+        unguarded=stamps.keys(),  # an event's copy: its stamp decides (newer_copy_wins)
+    )
+    added = record_snapshots(session, [*((r["id"], r["raw"].get("balance")) for r in rows), *balances])
     if written.inserted or written.updated:
         # Last: the counter row stays locked until commit, and every account write bumps it
-        # (on PostgreSQL concurrent webhook events queued on that lock for the rest of their
-        # transaction while it came first).
+        # (concurrent webhook events queued on it for the rest of their transaction on PG).
         version = data_version.bump(session, data_version.ACCOUNTS)  # pages' counts are stale
         marked = sorted(written.written & {*stamps, *events})  # rows this transaction locked
         if marked:
@@ -316,15 +318,15 @@ def apply_events(engine: Engine, events: Sequence[Mapping[str, Any]]) -> tuple[i
 
 def apply_changes(engine: Engine, changes: Changes) -> tuple[int, int, int]:
     def work(session: Session) -> int:
-        _put(session, CustomerRecord, [flatten_customer(c) for c in changes.customers.values()])
+        customers = sorted(changes.customers.items())  # in key order, as the accounts are
+        _put(session, CustomerRecord, [flatten_customer(c) for _, c in customers])
         forget_customers(session, changes.deleted)
-        added = record_snapshots(session, changes.balances)
         # The mirror write last: it ends with the data-version bump (see _mirror). Every
         # account here was named by an event, its copy read again or not.
         accounts = list(changes.accounts.values())
-        return added + _mirror(
+        return _mirror(
             session, accounts, stamps=changes.stamps, read_began=changes.read_began,
-            events=changes.accounts.keys(),
+            events=changes.accounts.keys(), balances=changes.balances,
         )
 
     snapshots: int = retrying(engine, work)

@@ -6,7 +6,7 @@ SQLite (WAL) is the embedded default; any SQLAlchemy URL works through DATABASE_
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from pathlib import Path
@@ -170,6 +170,7 @@ Merge = Callable[[Mapping[str, Any], dict[str, Any]], dict[str, Any]]
 # (column, mark): update a stored row only while its ``column`` is NULL or at most ``mark``
 Guard = tuple[str, int]
 GUARD_PARAM = "upsert_guard_mark"
+UNGUARDED_MARK = 2**63 - 1  # the mark of a row ``unguarded`` exempts (a BIGINT guard column)
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,7 @@ def upsert(
     touch: Mapping[str, Any] | None = None,
     merge: Merge | None = None,
     guard: Guard | None = None,
+    unguarded: Collection[Any] = (),
 ) -> UpsertCounts:
     """Insert or update ``rows`` (column dicts) by ``key``; the one upsert every mirror uses.
 
@@ -233,6 +235,9 @@ def upsert(
             is. Checked on the rows read first and again inside the write itself (``ON
             CONFLICT DO UPDATE … WHERE``), so a row another process changed in between, after
             this transaction read it, is not overwritten either (PostgreSQL's READ COMMITTED).
+        unguarded: keys of ``rows`` the guard does not hold back, so rows with and without it
+            are written in one sorted pass (one lock order in the transaction: two passes,
+            each sorted, locked two writers' rows in opposite orders and deadlocked).
 
     On SQLite and PostgreSQL the write is ``INSERT … ON CONFLICT DO UPDATE``, so two replicas
     writing the same new row at once cannot fail on the duplicate key; any other database gets
@@ -248,7 +253,7 @@ def upsert(
         chunk = {k: latest[k] for k in keys[start : start + UPSERT_CHUNK]}
         total += _upsert_chunk(
             session, model, chunk, key=key, compare=compare, touch=touch or {}, merge=merge,
-            guard=guard,
+            guard=guard, unguarded=unguarded,
         )
     return total
 
@@ -263,6 +268,7 @@ def _upsert_chunk(
     touch: Mapping[str, Any],
     merge: Merge | None,
     guard: Guard | None = None,
+    unguarded: Collection[Any] = (),
 ) -> UpsertCounts:
     table: Any = model.__table__  # type: ignore[attr-defined]
     decides = merge is not None or guard is not None  # the stored rows decide the write: lock
@@ -278,7 +284,7 @@ def _upsert_chunk(
         if before is None:
             inserted.append({**values, **touch})
             continue
-        if guard is not None and (before.get(guard[0]) or 0) > guard[1]:
+        if guard is not None and k not in unguarded and (before.get(guard[0]) or 0) > guard[1]:
             continue  # changed after the mark: left as it is (counted unchanged)
         if merge is not None:
             values = merge(before, values)
@@ -288,13 +294,13 @@ def _upsert_chunk(
     late: dict[Any, dict[str, Any]] = {}  # absent when read, inserted by another writer since
     if decides and dialect == "postgresql" and inserted:
         if updated:
-            _write(session, model, updated, key=key, guard=guard)
+            _write(session, model, updated, key=key, guard=guard, unguarded=unguarded)
         session.flush()
         added = row_locks.insert_absent(session, table, key, [_full_row(model, r) for r in inserted])
         late = {r[key]: incoming[r[key]] for r in inserted if r[key] not in added}
         inserted = [r for r in inserted if r[key] in added]
     elif inserted or updated:
-        _write(session, model, inserted + updated, key=key, guard=guard)
+        _write(session, model, inserted + updated, key=key, guard=guard, unguarded=unguarded)
     changed = inserted + updated
     counts = UpsertCounts(
         len(inserted), len(updated), len(incoming) - len(changed) - len(late),
@@ -302,7 +308,8 @@ def _upsert_chunk(
     )
     if late:  # read them again, now locked, and merge
         counts += _upsert_chunk(
-            session, model, late, key=key, compare=compare, touch=touch, merge=merge, guard=guard
+            session, model, late, key=key, compare=compare, touch=touch, merge=merge, guard=guard,
+            unguarded=unguarded,
         )
     return counts
 
@@ -352,22 +359,29 @@ def _write(
     *,
     key: str,
     guard: Guard | None = None,
+    unguarded: Collection[Any] = (),
 ) -> None:
     dialect = session.get_bind().dialect.name
     if dialect not in ("sqlite", "postgresql"):
-        _write_portably(session, model, rows, key=key, guard=guard)
+        _write_portably(session, model, rows, key=key, guard=guard, unguarded=unguarded)
         return
     given = tuple(sorted({c for r in rows for c in r if c != key}))
     table = model.__table__  # type: ignore[attr-defined]
     stmt = _upsert_statement(dialect, table, key, given, guard[0] if guard else None)
-    marked = {GUARD_PARAM: guard[1]} if guard else {}
     session.flush()
-    session.execute(stmt, [{**_full_row(model, r), **marked} for r in rows])
+    session.execute(stmt, [{**_full_row(model, r), **_marked(guard, unguarded, r[key])} for r in rows])
     # Objects this session already holds for these keys would still show the old values.
     written = {r[key] for r in rows}
     for obj in list(session.identity_map.values()):
         if isinstance(obj, model) and getattr(obj, key) in written:
             session.expire(obj)
+
+
+def _marked(guard: Guard | None, unguarded: Collection[Any], k: Any) -> dict[str, int]:
+    """The guard's mark parameter for the row ``k`` (none without a guard)."""
+    if guard is None:
+        return {}
+    return {GUARD_PARAM: UNGUARDED_MARK if k in unguarded else guard[1]}
 
 
 @lru_cache(maxsize=64)
@@ -411,13 +425,14 @@ def _write_portably(
     *,
     key: str,
     guard: Guard | None = None,
+    unguarded: Collection[Any] = (),
 ) -> None:
     for values in rows:
         obj = session.get(model, values[key], with_for_update=guard is not None)
         if obj is None:
             session.add(model(**values))
             continue
-        if guard is not None and (getattr(obj, guard[0]) or 0) > guard[1]:
+        if guard is not None and (getattr(obj, guard[0]) or 0) > _marked(guard, unguarded, values[key])[GUARD_PARAM]:
             continue
         for column, value in values.items():
             setattr(obj, column, value)
