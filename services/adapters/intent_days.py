@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, delete, func, literal, literal_column, or_, s
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from services.adapters import data_version
+from services.adapters import data_version, row_locks
 from services.adapters.models import IntentDay, IntentRecord
 from services.adapters.store import session_scope
 from services.rules.funnel import STAGES
@@ -94,7 +94,8 @@ FACTS = ("verification_method", "created", "flow", "path", "verified", "outcome"
 
 def facts_of(session: Session, ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
     """What the day counts count (:data:`FACTS`) of the stored intents ``ids``, read before a
-    write changes them."""
+    write changes them, and locked for it (:func:`row_locks.lock_rows`)."""
+    row_locks.lock_rows(session, _intents, "id", ids)
     found: dict[str, tuple[Any, ...]] = {}
     t = _intents.c
     for start in range(0, len(ids), 500):

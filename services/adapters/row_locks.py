@@ -22,8 +22,10 @@ The plain upsert (no merge, no guard: the walks' pages) locks nothing; its write
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import Session
 
@@ -47,3 +49,18 @@ def insert_absent(session: Session, table: Any, key: str, rows: list[dict[str, A
     read again (locked) and merge: ``DO UPDATE`` would write this copy over it unchecked."""
     stmt = pg_insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
     return set(session.execute(stmt, rows).scalars())
+
+
+def lock_rows(session: Session, table: Any, key: str, keys: Iterable[Any]) -> None:
+    """Lock the stored rows of ``keys`` until commit, in key order, before reading what a write
+    of them will change (the day or chain a row counts in): read unlocked, another writer could
+    commit in between, and the counts were redone for what that writer replaced, not for what
+    it wrote (the upsert that follows locks these rows again; it already holds them)."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return
+    if session.get_bind().dialect.name == "sqlite":
+        take_sqlite_write_lock(session)
+        return
+    column = table.c[key]
+    session.execute(locked(select(column).where(column.in_(wanted)), column))

@@ -27,6 +27,7 @@ from services.adapters import (
     last_checks,
     latest_blocks,
     original_dates,
+    row_locks,
     verdict_days,
 )
 from services.adapters.backoff import REQUEST_RETRY, patiently
@@ -154,7 +155,9 @@ def _merge(stored: Mapping[str, Any], incoming: dict[str, Any]) -> dict[str, Any
 
 def _put(session: Session, rows: list[dict[str, Any]]) -> str:
     ids = [r["id"] for r in rows]
-    # before the write: where these debits were kept (a chain, a day or a block can move)
+    # before the write, locked for it: where these debits were kept (a chain, a day or a block
+    # can move; read unlocked, another writer's commit in between went uncounted)
+    row_locks.lock_rows(session, DebitOutcomeRecord.__table__, "id", ids)  # type: ignore[attr-defined]
     was = _kept_keys(session, ids)
     chains = was.chains | {r["original_id"] for r in rows}
     counts = upsert(
