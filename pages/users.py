@@ -263,9 +263,10 @@ def change_panel(found: list[manage_users.Person], went: bool) -> None:
     role_col, unlock_col, remove_col = st.columns([3, 2, 2], vertical_alignment="bottom")
     # The box starts at the role the file holds, and goes back to it whenever that changes (saved
     # here, or by another admin meanwhile): a kept choice showed the old role with Save role on,
-    # one click from undoing the other admin's change.
+    # one click from undoing the other admin's change. Picked again after another user, the box
+    # (not drawn meanwhile, so forgotten by Streamlit) showed its first role, admin, with Save on.
     box, was = f"users_role_{picked}", f"users_role_was_{picked}"
-    if st.session_state.get(was) != person.role:
+    if st.session_state.get(was) != person.role or box not in st.session_state:
         st.session_state[was] = person.role
         st.session_state[box] = person.role if person.role in ROLES else ROLES[0]
     role = role_col.selectbox("Role", ROLES, key=box, disabled=own,

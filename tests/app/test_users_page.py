@@ -221,6 +221,18 @@ def test_the_role_box_follows_a_role_another_admin_changed_meanwhile() -> None:
     assert at.button(key="users_save_role").disabled
 
 
+def test_a_user_picked_again_after_another_shows_their_own_role_with_save_role_off() -> None:
+    """Picked, another user picked, then picked again: the Role box showed admin (its first
+    choice; Streamlit forgot the box while it was not drawn) with Save role on, one click from
+    making them an admin."""
+    at = open_page(PAGE, "admin")
+    for name in ("ops", "finance", "ops"):
+        at.selectbox(key="users_pick").set_value(name).run()
+    no_exceptions(at)
+    assert at.selectbox(key="users_role_ops").value == "ops"
+    assert at.button(key="users_save_role").disabled
+
+
 @pytest.mark.parametrize("redrawn", [False, True], ids=["drawn-before", "redrawn-since"])
 def test_a_user_removed_and_added_again_by_another_admin_is_not_changed_from_a_stale_pick(
     monkeypatch: pytest.MonkeyPatch, redrawn: bool
@@ -269,6 +281,7 @@ def test_a_user_removed_and_added_again_by_another_admin_is_not_changed_from_a_s
     assert me.selectbox(key="users_pick").value is None  # to be picked again
 
     me.selectbox(key="users_pick").set_value(name).run()
+    assert me.selectbox(key=f"users_role_{name}").value == "finance"
     me.selectbox(key=f"users_role_{name}").set_value("manager").run()
     me.button(key="users_save_role").click().run()
     no_exceptions(me)
