@@ -25,14 +25,12 @@ import streamlit as st
 from pages import _check_address as check_address
 from pages import _refresh as bank_refresh
 from pages import _runtime as runtime
-from services.errors import ValidationError
 from services.rules.account_summary import AccountSummary
-from services.rules.ids import parse_id
-from services.usecases.resolve_account import LOOKUP_KINDS
 
 UNKNOWN = "unknown"  # how a followed refresh ended when Stripe could not be read long enough
 # {"request": the debit asked with a refresh, "at": when (unix s), "check": asked by Check debit
-# (not "Refresh balance now"), "arrivals": runtime.ARRIVALS then (a page left and come back to)}
+# (not "Refresh balance now"), "arrivals": runtime.ARRIVALS then (a page left and come back to),
+# "target": the ID as the check read it (:func:`read`; absent until then)}
 ASKED = "bc_refresh_asked"
 # A refresh whose last_attempted_at is this close before the ask is the one asked for (Stripe's
 # clock and ours differ by a few seconds; an earlier refresh pending then made Stripe refuse ours).
@@ -58,6 +56,13 @@ def asking(request: dict[str, Any], *, now: int, refresh: bool, offered: bool) -
     st.session_state.pop(ASKED, None)
 
 
+def read(target: str) -> None:
+    """The check's use case read the ID as ``target``: kept in the ask, for
+    :func:`address_check` (an ask whose ID was never read has none)."""
+    if (ask := st.session_state.get(ASKED)) is not None:
+        ask["target"] = target
+
+
 def take() -> dict[str, Any] | None:
     """The ask of a run that never ended (once), else None."""
     return st.session_state.pop(ASKED, None)
@@ -76,14 +81,10 @@ def address_check(asked: dict[str, Any] | None) -> tuple[str, str, str, str] | N
     as a check shown is, because writing st.query_params on a sidebar click's run adds two
     history entries (pages._runtime.replace_address). Else None: an ask by the button (its
     check is in the address already), or one that never got past the ID (no check to name)."""
-    if asked is None or not asked.get("check") or not came_back(asked):
+    if asked is None or not asked.get("check") or not came_back(asked) or not asked.get("target"):
         return None
     request = asked["request"]
-    try:
-        target = parse_id(request["target"], allowed=LOOKUP_KINDS, what="Balance check")[0]
-    except ValidationError:
-        return None
-    check = (target, int(request["amount"]), str(request["currency"]))
+    check = (str(asked["target"]), int(request["amount"]), str(request["currency"]))
     return check_address.address_of(check, refresh=True)
 
 

@@ -239,6 +239,7 @@ def check_now(
             refresh_offered=offered,
             wait_seconds=REFRESH_WAIT_SECONDS,
             what="Balance check",
+            on_read=asked_refresh.read,  # the ID as read, kept in the ask (address_check)
         )
 
 

@@ -29,6 +29,7 @@ from pages._flow_editor import (
     load_into_editor,
     open_editor,
 )
+from pages._pressed import pressed
 from services.adapters import flow_requests
 from services.errors import Conflict
 from services.rules import flow_config, three_way, wording
@@ -281,17 +282,20 @@ def save_bar(
         noted=bool(str(st.session_state.get(k(flow, "note")) or "").strip()),
         ever_saved=saved.version > 0,
     )
-    button_col.button(
-        "Save",
-        key=k(flow, "save"),
-        type="primary",
-        icon=":material/save:",
-        disabled=why_off is not None,
-        help=why_off or f"Save as version {saved.version + 1}.",
-        on_click=on_save,
-        args=(flow,),
-        width="stretch",
-    )
+    # A Save pressed on the page drawn before another admin's save still asks the service (which
+    # refuses it and audits it) from its callback, though its run draws Save off (pages._pressed).
+    with button_col:
+        pressed(
+            "Save",
+            key=k(flow, "save"),
+            type="primary",
+            icon=":material/save:",
+            disabled=why_off is not None,
+            help=why_off or f"Save as version {saved.version + 1}.",
+            on_click=on_save,
+            args=(flow,),
+            width="stretch",
+        )
     if why_off is not None:
         st.caption(why_off)
     # Below Save, not above the editor: the line appears with the first edit, and above it

@@ -22,6 +22,7 @@ from components.table_columns import duration_column, money_column
 from pages import _policy_draft as drafts
 from pages import _runtime as runtime
 from pages._policy_draft import BASE, BASE_VALUES, FLASH_INFO, RELOAD
+from pages._pressed import pressed
 from services.errors import Conflict
 from services.rules import policy_bounds, three_way, wording
 from services.rules.debit import DebitPolicy
@@ -49,15 +50,6 @@ FLASH = "policy_flash"
 CONFLICT = "policy_conflict"  # REFUSED: a save was refused because someone saved first
 REFUSED = "refused"
 SCOPE = "policy-save"
-CLICKED = "policy_save_clicked"  # Save was pressed (its callback): see save_clicked
-
-
-def save_clicked() -> None:
-    """Save pressed on the page as drawn: remembered here, because a Save pressed on a page drawn
-    before another admin's save finds Save drawn off on its run, and Streamlit drops the value of
-    a button drawn off (its callback, from the drawing clicked, still runs). That save goes to the
-    service, which refuses it and audits it, as Flow configuration does; the panel says why."""
-    st.session_state[CLICKED] = True
 
 
 def fill_editor(policy: DebitPolicy, currency: str) -> None:
@@ -348,11 +340,13 @@ with st.container(border=True):
     )
     # Off while the conflict panel is open, as on Flow configuration: Save would only be refused.
     choosing = stored.version != int(st.session_state[BASE])
-    submitted = st.button(
+    # A Save pressed on the page drawn before another admin's save finds Save off on its run:
+    # the click still counts (pages._pressed), so the service refuses it and audits it, as on
+    # Flow configuration, and the panel says why.
+    submitted = pressed(
         "Save policy", key="policy_save", type="primary", icon=":material/save:",
-        disabled=choosing, help=three_way.SAVE_OFF if choosing else None, on_click=save_clicked,
+        disabled=choosing, help=three_way.SAVE_OFF if choosing else None,
     )
-    submitted = bool(st.session_state.pop(CLICKED, False)) or submitted
     if choosing:
         st.caption(three_way.SAVE_OFF)
     # Below the boxes, not above: the line appears on the first edit (the box's on_change), and

@@ -32,6 +32,7 @@ ADD, ROLE, PASSWORD, REMOVE, UNLOCK, UNLOCK_ADDRESS = (
     "users-unlock-address",
 )
 PICK, PICK_ADDRESS = "users_pick", "users_pick_address"
+PICKED_AS = "users_picked_as"  # (username, added_at): the user as picked (see picked_as)
 
 
 def _said(done: manage_users.Done | None, scope: str, *others: str) -> None:
@@ -63,47 +64,49 @@ def _add(values: dict[str, str]) -> None:
     _said(said, ADD, REMOVE)
 
 
-def _new_password(username: str, password: str, repeat: str) -> None:
+def _new_password(username: str, added_at: float, password: str, repeat: str) -> bool:
+    """Set the password asked; whether it went through."""
     _clear("users_password", "users_password_repeat")
     if password != repeat:
         st.error("The two passwords differ; the password was not changed.",
                  icon=":material/error:")
-        return
-    _said(
-        runtime.call_keyed(PASSWORD, {"user": username},
-                           manage_users.new_password, svc, actor, path, username, password),
-        PASSWORD,
-    )
+        return False
+    done = runtime.call_keyed(PASSWORD, {"user": username}, manage_users.new_password, svc, actor,
+                              path, username, password, added_at=added_at)
+    _said(done, PASSWORD)
+    return done is not None
 
 
-def run_actions() -> None:
-    """The change a button asked for, before the table draws (so the table shows its effect)."""
+def run_actions() -> bool:
+    """The change a button asked for, before the table draws (so the table shows its effect).
+    False when a change asked for the picked user did not go through (see forget_stale_pick).
+    Each is asked with the user's stamp as picked (``added_at``): the service refuses it if
+    they were removed and added again meanwhile."""
+    went = True
     if (args := take("add")) is not None:
         _add(*args)
     if (args := take("role")) is not None:
-        username, role = args
-        _said(
-            runtime.call_keyed(ROLE, {"user": username, "role": role}, manage_users.change_role,
-                               svc, actor, path, username, role),
-            ROLE,
-        )
+        username, role, added_at = args
+        done = runtime.call_keyed(ROLE, {"user": username, "role": role},
+                                  manage_users.change_role, svc, actor, path, username, role,
+                                  added_at=added_at)
+        _said(done, ROLE)
+        went = done is not None
     if (args := take("password")) is not None:
-        _new_password(*args)
+        went = _new_password(*args)
     if (args := take("remove")) is not None:
-        (username,) = args
-        _said(
-            runtime.call_keyed(REMOVE, {"user": username}, manage_users.remove_person,
-                               svc, actor, path, username),
-            REMOVE, ADD, ROLE,
-        )
+        username, added_at = args
+        done = runtime.call_keyed(REMOVE, {"user": username}, manage_users.remove_person,
+                                  svc, actor, path, username, added_at=added_at)
+        _said(done, REMOVE, ADD, ROLE)
+        went = done is not None
         st.session_state.pop(PICK, None)
     if (args := take("unlock")) is not None:
-        (username,) = args
-        _said(
-            runtime.call_keyed(UNLOCK, {"user": username}, manage_users.lift_delay,
-                               svc, actor, username),
-            UNLOCK,
-        )
+        username, added_at = args
+        done = runtime.call_keyed(UNLOCK, {"user": username}, manage_users.lift_delay,
+                                  svc, actor, username, path=path, added_at=added_at)
+        _said(done, UNLOCK)
+        went = done is not None
     if (args := take("unlock_address")) is not None:
         (address,) = args
         _said(
@@ -112,6 +115,7 @@ def run_actions() -> None:
             UNLOCK_ADDRESS,
         )
         st.session_state.pop(PICK_ADDRESS, None)
+    return went
 
 
 def _wrong(count: manage_users.SignInCount) -> str:
@@ -213,13 +217,34 @@ def add_form() -> None:
                "are refused. Give it to the person by a safe channel.")
 
 
-def _ask_password(username: str) -> None:
-    ask("password", username, str(st.session_state.get("users_password") or ""),
+def _ask_password(username: str, added_at: float) -> None:
+    ask("password", username, added_at, str(st.session_state.get("users_password") or ""),
         str(st.session_state.get("users_password_repeat") or ""))
 
 
-def change_panel(found: list[manage_users.Person]) -> None:
+def picked_as(person: manage_users.Person) -> float:
+    """The stamp of the user as the admin picked them, kept while the pick stays: every change
+    is asked with it, so one meant for a user removed and added again since (by another admin)
+    is refused instead of reaching the new person of that name unseen."""
+    kept = st.session_state.get(PICKED_AS)
+    if not kept or kept[0] != person.username:
+        st.session_state[PICKED_AS] = kept = (person.username, person.added_at)
+    return float(kept[1])
+
+
+def forget_stale_pick(by_name: dict[str, manage_users.Person], went: bool) -> None:
+    """A change refused because the picked user was removed and added again since (its sentence,
+    "pick them again", is above) drops the pick, before the box draws, to be picked anew."""
+    kept = st.session_state.get(PICKED_AS)
+    person = by_name.get(kept[0]) if kept else None
+    if not went and kept and person is not None and person.added_at != kept[1]:
+        st.session_state.pop(PICK, None)
+        st.session_state.pop(PICKED_AS, None)
+
+
+def change_panel(found: list[manage_users.Person], went: bool) -> None:
     by_name = {p.username: p for p in found}
+    forget_stale_pick(by_name, went)
     st.subheader("Change a user")
     picked = st.selectbox(
         "User", list(by_name), index=None, key=PICK, placeholder="Choose a user",
@@ -228,33 +253,37 @@ def change_panel(found: list[manage_users.Person]) -> None:
         format_func=lambda u: f"{u} · {by_name[u].name}" if u in by_name else u,
     )
     if picked is None or picked not in by_name:
+        st.session_state.pop(PICKED_AS, None)
         st.caption("Choose a user to change their role or password, or to remove them.")
         return
     person: Any = by_name[picked]
+    stamp = picked_as(person)
     own = picked == actor.username
     st.caption(f"Sign-in: {sign_in_detail(person.sign_in)}")
     role_col, unlock_col, remove_col = st.columns([3, 2, 2], vertical_alignment="bottom")
     # The box starts at the role the file holds, and goes back to it whenever that changes (saved
     # here, or by another admin meanwhile): a kept choice showed the old role with Save role on,
-    # one click from undoing the other admin's change.
+    # one click from undoing the other admin's change. Picked again after another user, the box
+    # (not drawn meanwhile, so forgotten by Streamlit) showed its first role, admin, with Save on.
     box, was = f"users_role_{picked}", f"users_role_was_{picked}"
-    if st.session_state.get(was) != person.role:
+    if st.session_state.get(was) != person.role or box not in st.session_state:
         st.session_state[was] = person.role
         st.session_state[box] = person.role if person.role in ROLES else ROLES[0]
     role = role_col.selectbox("Role", ROLES, key=box, disabled=own,
                               help="Your own role is changed by another admin." if own else None)
-    role_col.button("Save role", icon=":material/save:", on_click=ask, args=("role", picked, role),
+    role_col.button("Save role", icon=":material/save:", on_click=ask,
+                    args=("role", picked, role, stamp),
                     disabled=own or role == person.role, key="users_save_role")
     slowed = person.sign_in.slowed
     unlock_col.button(
-        "Lift sign-in delay", icon=":material/lock_open:", on_click=ask, args=("unlock", picked),
+        "Lift sign-in delay", icon=":material/lock_open:", on_click=ask, args=("unlock", picked, stamp),
         disabled=not slowed, key="users_unlock",
         help=None if slowed else "Their sign-in is not slowed down.",
     )
     with remove_col.popover("Remove user", icon=":material/person_remove:", disabled=own,
                             help="Another admin can remove you." if own else None):
         st.write(f"Remove **{picked}**? They are signed out at their next click.")
-        st.button("Remove", type="primary", on_click=ask, args=("remove", picked),
+        st.button("Remove", type="primary", on_click=ask, args=("remove", picked, stamp),
                   key="users_remove")
     with st.form("users_password_form", border=False):
         left, right, go = st.columns([2, 2, 1], vertical_alignment="bottom")
@@ -262,7 +291,7 @@ def change_panel(found: list[manage_users.Person]) -> None:
         right.text_input("Repeat it", key="users_password_repeat", type="password",
                          max_chars=200)
         go.form_submit_button("Set password", icon=":material/password:",
-                              on_click=_ask_password, args=(picked,), width="stretch")
+                              on_click=_ask_password, args=(picked, stamp), width="stretch")
 
 
 def address_state(count: manage_users.SignInCount) -> str:
@@ -301,7 +330,7 @@ def addresses_panel(counted: list[manage_users.Address]) -> None:
     )
 
 
-run_actions()
+went = run_actions()
 if app.settings.sso_enabled:
     st.caption("People who sign in with single sign-on take their role from the identity "
                "provider and are not listed here.")
@@ -309,7 +338,7 @@ found = runtime.call(manage_users.people, svc, actor, path)
 if found is not None:
     people_table(found)
     add_form()
-    change_panel(found)
+    change_panel(found, went)
 addresses = runtime.call(manage_users.counted_addresses, svc, actor)
 if addresses is not None:
     addresses_panel(addresses)

@@ -58,6 +58,10 @@ class User:
     name: str
     email: str
     role: str
+    # When (epoch seconds) and by whom this user was added: a user removed and added again under
+    # the same name is someone else, with another stamp (0.0: added before stamps were kept).
+    added_at: float = 0.0
+    added_by: str = ""
 
 
 BCRYPT_ROUNDS = 12  # tests lower it; the dummy hash for unknown usernames follows it
@@ -136,6 +140,8 @@ def _user(username: str, entry: Mapping[str, Any]) -> User:
         name=f"{entry.get('first_name', '')} {entry.get('last_name', '')}".strip() or username,
         email=entry.get("email", ""),
         role=(entry.get("roles") or ["?"])[0],
+        added_at=float(entry.get("added_at") or 0.0),
+        added_by=str(entry.get("added_by") or ""),
     )
 
 
@@ -198,7 +204,8 @@ def list_users(path: Path) -> list[User]:
 
 
 def add_user(
-    path: Path, *, username: str, password: str, role: str, name: str = "", email: str = ""
+    path: Path, *, username: str, password: str, role: str, name: str = "", email: str = "",
+    added_by: str = "",
 ) -> User:
     if not _USERNAME.match(username):
         raise ValidationError(
@@ -229,8 +236,11 @@ def add_user(
             "roles": [role],
             "failed_login_attempts": 0,
             "logged_in": False,
+            "added_at": (added_at := time.time()),
+            "added_by": added_by,
         }
-    return User(username=username, name=name or username, email=email, role=role)
+    return User(username=username, name=name or username, email=email, role=role,
+                added_at=added_at, added_by=added_by)
 
 
 def set_password(path: Path, username: str, password: str) -> None:
@@ -423,6 +433,7 @@ def _cli(argv: list[str] | None = None) -> int:
                     role=args.role,
                     name=args.name,
                     email=args.email,
+                    added_by=cli_actor.username,
                 )
             print(f"Added {args.username} ({args.role}) to {path}")
         elif args.command == "role":

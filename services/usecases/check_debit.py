@@ -10,7 +10,7 @@ sees into the store.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -90,8 +90,12 @@ def check_debit(
     clock: Clock | None = None,
     source: str = "single",
     what: str | None = None,
+    on_read: Callable[[str], object] | None = None,
 ) -> DebitCheck:
     """Check one debit of `amount` minor units against the balance behind `target_id`.
+
+    ``on_read`` is given the ID as read (cleaned and checked), before Stripe is asked: a caller
+    stopped before the answer still knows the check it asked for without reading it again.
 
     ``refresh_stale`` refreshes a balance that needs it (``Assessment.needs_refresh``: stale or
     none yet); ``refresh_offered`` (a person's "Refresh balance now") also one the page offers a
@@ -103,6 +107,8 @@ def check_debit(
     require(actor, "balances.check")
     code = _valid_money(amount, currency)
     object_id, kind = parse_id(target_id, allowed=LOOKUP_KINDS, what=what)
+    if on_read is not None:
+        on_read(object_id)
     stored = load_policy(svc.engine)
     began = account_mirror.read_mark(svc.engine)  # before the read (see read_mark)
     target = debit_target(svc.gateway, object_id)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlmodel import col, select
@@ -59,6 +60,9 @@ class Person:
     email: str
     role: str
     sign_in: SignInCount = field(default_factory=SignInCount)
+    # Who this username is now (users.User.added_at): a change asked with the stamp of the user
+    # an admin picked is refused once that user was removed and added again (:func:`_user`).
+    added_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,7 @@ def people(svc: Services, actor: Actor, path: Path) -> list[Person]:
     return [
         Person(
             username=user.username, name=user.name, email=user.email, role=user.role,
-            sign_in=counts.get(user_key(user.username), SignInCount()),
+            sign_in=counts.get(user_key(user.username), SignInCount()), added_at=user.added_at,
         )
         for user in users.list_users(path)
     ]
@@ -158,10 +162,19 @@ def _keyed_change(
     return Done(ctx.message)
 
 
-def _user(path: Path, username: str) -> users.User:
+def _user(path: Path, username: str, added_at: float | None = None) -> users.User:
+    """The user now; with ``added_at`` (the stamp of the user as the admin picked them), refused
+    when that user was removed and someone added under the same name since: a change meant for
+    them must not reach the new person unseen."""
     found = users.get_user(path, username)
     if found is None:
         raise ValidationError(f"There is no user '{username}' (removed meanwhile?).")
+    if added_at is not None and found.added_at != added_at:
+        when = datetime.fromtimestamp(found.added_at, UTC)
+        raise ValidationError(
+            f"{username} was removed and added again by {found.added_by or 'someone'} at "
+            f"{when:%H:%M} UTC; pick them again."
+        )
     return found
 
 
@@ -186,7 +199,7 @@ def add_person(
     def add(ctx: AuditContext) -> str:
         try:
             users.add_user(path, username=username, password=password, role=role,
-                           name=name.strip(), email=email.strip())
+                           name=name.strip(), email=email.strip(), added_by=actor.username)
         except users.UserExists:
             raise ValidationError(
                 f"User '{username}' already exists; to change their role or password, choose "
@@ -200,14 +213,15 @@ def add_person(
 
 def change_role(
     svc: Services, actor: Actor, path: Path, username: str, role: str, *,
-    idempotency_key: str | None = None,
+    added_at: float | None = None, idempotency_key: str | None = None,
 ) -> Done:
-    """Give a user another role; it applies at their next click."""
+    """Give a user another role; it applies at their next click. ``added_at``: the stamp of the
+    user as picked (:class:`Person`), refused if they were removed and added again since."""
 
     def change(ctx: AuditContext) -> str:
         if role not in ROLES:
             raise ValidationError(f"Role must be one of {', '.join(ROLES)}.")
-        before = _user(path, username).role
+        before = _user(path, username, added_at).role
         if before == role:
             return f"{username} is already {role}; nothing changed."
         if before == "admin":
@@ -222,12 +236,12 @@ def change_role(
 
 def new_password(
     svc: Services, actor: Actor, path: Path, username: str, password: str, *,
-    idempotency_key: str | None = None,
+    added_at: float | None = None, idempotency_key: str | None = None,
 ) -> Done:
     """Set a user's password (checked like a new one) and lift their sign-in delay."""
 
     def change(ctx: AuditContext) -> str:
-        _user(path, username)
+        _user(path, username, added_at)
         users.set_password(path, username, password)
         ctx.params["delay_lifted"] = sign_in_store.clear(svc.engine, [user_key(username)]) > 0
         return f"Set a new password for {username}; give it to them by a safe channel."
@@ -238,12 +252,12 @@ def new_password(
 
 def remove_person(
     svc: Services, actor: Actor, path: Path, username: str, *,
-    idempotency_key: str | None = None,
+    added_at: float | None = None, idempotency_key: str | None = None,
 ) -> Done:
     """Remove a user: they are signed out at their next click and cannot sign in again."""
 
     def change(ctx: AuditContext) -> str:
-        if _user(path, username).role == "admin" or username == actor.username:
+        if _user(path, username, added_at).role == "admin" or username == actor.username:
             _keep_an_admin(path, actor, username, "remove")
         users.remove_user(path, username)
         return f"Removed {username}; they are signed out at their next click."
@@ -253,14 +267,17 @@ def remove_person(
 
 
 def _lift(
-    svc: Services, actor: Actor, key: str, sentences: tuple[str, str], idempotency_key: str | None
+    svc: Services, actor: Actor, key: str, sentences: tuple[str, str], idempotency_key: str | None,
+    first: Callable[[], object] = lambda: None,
 ) -> Done:
     """Clear one sign-in counter (``user:…`` or ``client:…``, the audit target the command
-    line's ``unlock`` writes too); ``sentences``: (lifted, was not slowed down)."""
+    line's ``unlock`` writes too); ``sentences``: (lifted, was not slowed down); ``first``: a
+    check that may refuse it (in the audited frame)."""
 
     def change(ctx: AuditContext) -> str:
         if key.endswith(":"):
             raise ValidationError("Choose a user or an address to lift its sign-in delay.")
+        first()
         ctx.params["cleared"] = cleared = sign_in_store.clear(svc.engine, [key])
         return sentences[0] if cleared else f"{sentences[1]}; nothing changed."
 
@@ -269,12 +286,19 @@ def _lift(
 
 
 def lift_delay(
-    svc: Services, actor: Actor, username: str, *, idempotency_key: str | None = None
+    svc: Services, actor: Actor, username: str, *, path: Path | None = None,
+    added_at: float | None = None, idempotency_key: str | None = None,
 ) -> Done:
-    """Lift the sign-in delay or lockout that wrong passwords put on a username."""
+    """Lift the sign-in delay or lockout that wrong passwords put on a username; with ``path``
+    and ``added_at`` (the user as picked), refused if they were removed and added again since."""
     key = user_key(username) if username.strip() else "user:"
     sentences = (f"{username} can sign in again now.", f"{username} was not slowed down")
-    return _lift(svc, actor, key, sentences, idempotency_key)
+
+    def still_picked() -> None:
+        if path is not None:
+            _user(path, username, added_at)
+
+    return _lift(svc, actor, key, sentences, idempotency_key, still_picked)
 
 
 def lift_address_delay(

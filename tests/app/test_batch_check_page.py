@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -45,6 +47,14 @@ def run(at: AppTest) -> AppTest:
 
 def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
+
+
+def money_at_risk(at: AppTest, name: str, text: str) -> Any:
+    """The "Money at risk" metric once ``text`` is uploaded as the file ``name`` and checked."""
+    at.file_uploader(key="batch_file").set_value((name, text.encode(), "text/csv"))
+    run(at.run())
+    no_exceptions(at)
+    return next(m for m in at.metric if m.label == "Money at risk")
 
 
 def test_finance_sees_the_uploader_paste_box_and_template() -> None:
@@ -112,17 +122,11 @@ def test_an_absurd_but_valid_total_at_risk_is_read_whole_with_the_exact_figure_i
     _, poor = new_account(available=1_000)
     text = "\n".join(["id,amount,currency", f"{poor},99999999.00,usd", f"{poor},10.00,usd"])
     at = open_page(PAGE, "finance")
-    at.file_uploader(key="batch_file").set_value(("huge.csv", text.encode(), "text/csv"))
-    run(at.run())
-    no_exceptions(at)
-    money = next(m for m in at.metric if m.label == "Money at risk")
+    money = money_at_risk(at, "huge.csv", text)
     assert money.value == "$100.0M"
     assert money.proto.help.startswith("Exactly $100,000,009.00. Insufficient + stale")
     fits = "\n".join(["id,amount,currency", f"{poor},9999999.99,usd"])
-    at.file_uploader(key="batch_file").set_value(("fits.csv", fits.encode(), "text/csv"))
-    run(at.run())
-    no_exceptions(at)
-    money = next(m for m in at.metric if m.label == "Money at risk")
+    money = money_at_risk(at, "fits.csv", fits)
     assert money.value == "$9,999,999.99"
     assert money.proto.help.startswith("Insufficient + stale")
 

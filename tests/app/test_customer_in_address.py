@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import no_exceptions, open_page
+from tests.app.conftest import no_exceptions, open_page, typed_in
 from tests.app.test_transactions_page import _param, demo_accounts  # noqa: F401  (fixture)
 
 OWN, TXN = "pages/ownership.py", "pages/transactions.py"
@@ -31,20 +31,34 @@ def at_address(page: str, value: str) -> AppTest:
     return at
 
 
+def customers_address(page: str, customers: dict[str, str], kind: str) -> tuple[str, AppTest]:
+    """The customer of ``kind`` ("one" account, or "several") and ``page`` at their address."""
+    customer = customers[kind]
+    return customer, at_address(page, customer)
+
+
 def said(at: AppTest) -> list[str]:
     """The page's errors, without the Stripe request ID (new at every call)."""
     return [re.sub(r" \(Stripe request [^)]*\)", "", e.value) for e in at.error]
+
+
+def pick_kept_then_back(at: AppTest, picker: str, options: list[str], customer: str) -> None:
+    """The last of the customer's accounts picked in ``picker``: it goes into the address, as a
+    picked fca_ does; then Back, to the customer's address again."""
+    picked = options[-1].rsplit(" · ", 1)[-1]
+    at.selectbox(key=picker).set_value(picked).run()
+    no_exceptions(at)
+    assert _param(at, "account") == picked and at.subheader  # as a picked fca_ is kept
+    at.query_params["account"] = customer  # Back: the customer's pick again
+    at.run()
+    no_exceptions(at)
 
 
 # --------------------------------------------------------------------------- Ownership review
 
 
 def own_box(value: str) -> AppTest:
-    at = open_page(OWN, "ops")
-    at.text_input(key="own_id_input").set_value(value)
-    next(b for b in at.button if b.label == "Check").click().run()
-    no_exceptions(at)
-    return at
+    return typed_in(OWN, "own_id_input", value, press="Check")
 
 
 def own_options(at: AppTest) -> list[str] | None:
@@ -74,8 +88,7 @@ def own_customers(demo_accounts: dict[str, list[Any]]) -> dict[str, str]:  # noq
 def test_ownership_opens_the_one_account_of_the_address_s_customer(
     own_customers: dict[str, str],
 ) -> None:
-    customer = own_customers["one"]
-    at = at_address(OWN, customer)
+    customer, at = customers_address(OWN, own_customers, "one")
     box = own_box(customer)
     assert at.subheader and [h.value for h in at.subheader] == [h.value for h in box.subheader]
     assert at.text_input(key="own_id_input").value == customer
@@ -85,18 +98,11 @@ def test_ownership_opens_the_one_account_of_the_address_s_customer(
 def test_ownership_offers_the_box_s_pick_for_the_address_s_customer_and_the_pick_is_kept(
     own_customers: dict[str, str],
 ) -> None:
-    customer = own_customers["several"]
-    at = at_address(OWN, customer)
+    customer, at = customers_address(OWN, own_customers, "several")
     options = own_options(at)
     assert options and options == own_options(own_box(customer))
     assert not at.subheader
-    picked = options[-1].rsplit(" · ", 1)[-1]
-    at.selectbox(key="own_choice").set_value(picked).run()
-    no_exceptions(at)
-    assert _param(at, "account") == picked and at.subheader  # as a picked fca_ is kept
-    at.query_params["account"] = customer  # Back: the customer's pick again
-    at.run()
-    no_exceptions(at)
+    pick_kept_then_back(at, "own_choice", options, customer)
     assert own_options(at) == options and not at.subheader
 
 
@@ -115,10 +121,7 @@ def txn_picker(at: AppTest) -> Any:
 
 def txn_box(value: str) -> AppTest:
     """The search box ("Find an account") given ``value``."""
-    at = open_page(TXN, "ops")
-    at.text_input(key="txn_search").set_value(value).run()
-    no_exceptions(at)
-    return at
+    return typed_in(TXN, "txn_search", value)
 
 
 @pytest.fixture(scope="module")
@@ -149,18 +152,11 @@ def test_transactions_opens_the_one_account_of_the_address_s_customer(
 def test_transactions_offers_the_box_s_pick_for_the_address_s_customer_and_the_pick_is_kept(
     txn_customers: dict[str, str],
 ) -> None:
-    customer = txn_customers["several"]
-    at = at_address(TXN, customer)
+    customer, at = customers_address(TXN, txn_customers, "several")
     picker = txn_picker(at)
     assert len(picker.options) > 1 and picker.options == txn_picker(txn_box(customer)).options
     assert picker.value is None and not at.subheader
-    picked = picker.options[-1].rsplit(" · ", 1)[-1]
-    picker.set_value(picked).run()
-    no_exceptions(at)
-    assert _param(at, "account") == picked and at.subheader  # as a picked fca_ is kept
-    at.query_params["account"] = customer  # Back: the customer's pick again
-    at.run()
-    no_exceptions(at)
+    pick_kept_then_back(at, "txn_pick", list(picker.options), customer)
     assert txn_picker(at).value is None and not at.subheader
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from services.auth import SYSTEM
 from services.usecases import browse_accounts, sync_accounts
-from tests.app.conftest import no_exceptions, open_page, texts
+from tests.app.conftest import no_exceptions, texts, typed_in
 from tests.app.conftest import shared_app as app
 from tests.app.test_accounts_stored_copy import OUTAGE, ReadsFail, gateway  # noqa: F401
 
@@ -33,11 +33,7 @@ def subscribed_account() -> Any:
 
 
 def opened(account_id: str) -> Any:
-    at = open_page(PAGE, "ops")
-    at.text_input(key="txn_id_input").input(account_id)
-    next(b for b in at.button if b.label == "Open").click().run()
-    no_exceptions(at)
-    return at
+    return typed_in(PAGE, "txn_id_input", account_id, press="Open")
 
 
 def test_a_failed_read_keeps_the_account_and_its_stored_transactions_on_screen(

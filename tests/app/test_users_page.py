@@ -219,3 +219,72 @@ def test_the_role_box_follows_a_role_another_admin_changed_meanwhile() -> None:
     assert table_rows(at)[name]["Role"] == "finance"
     assert at.selectbox(key=f"users_role_{name}").value == "finance"
     assert at.button(key="users_save_role").disabled
+
+
+def test_a_user_picked_again_after_another_shows_their_own_role_with_save_role_off() -> None:
+    """Picked, another user picked, then picked again: the Role box showed admin (its first
+    choice; Streamlit forgot the box while it was not drawn) with Save role on, one click from
+    making them an admin."""
+    at = open_page(PAGE, "admin")
+    for name in ("ops", "finance", "ops"):
+        at.selectbox(key="users_pick").set_value(name).run()
+    no_exceptions(at)
+    assert at.selectbox(key="users_role_ops").value == "ops"
+    assert at.button(key="users_save_role").disabled
+
+
+@pytest.mark.parametrize("redrawn", [False, True], ids=["drawn-before", "redrawn-since"])
+def test_a_user_removed_and_added_again_by_another_admin_is_not_changed_from_a_stale_pick(
+    monkeypatch: pytest.MonkeyPatch, redrawn: bool
+) -> None:
+    """Two admins with the same user picked: admin2 removed them and added someone else under
+    that name; my Save role, pressed on the page drawn before (or on a page drawn since, still
+    with that pick), changed the new person without a hint. It is now refused with a sentence
+    (audited), nothing changes, and the pick is dropped to be made again, after which it goes
+    through."""
+    from datetime import UTC, datetime
+
+    from services import audit
+    from services.auth import Actor
+    from tests.app.conftest import signed_in
+    from tests.app.test_conflict_panels import second_admin
+
+    name = f"again{secrets.token_hex(3)}"
+    path = app().settings.users_file
+    admin2 = second_admin(monkeypatch)
+    users.add_user(path, username=name, password=PASSWORD, role="ops", name="First Person")
+    me = open_page(PAGE, "admin")
+    me.selectbox(key="users_pick").set_value(name).run()
+    me.selectbox(key=f"users_role_{name}").set_value("manager").run()
+
+    them = open_page(None, None)
+    signed_in(them, admin2.username).run()
+    them.switch_page(PAGE).run()
+    them.selectbox(key="users_pick").set_value(name).run()
+    them.button(key="users_remove").click().run()
+    add(them, name, "finance", PASSWORD, PASSWORD)
+    new = users.get_user(path, name)
+    assert new is not None and new.added_by == admin2.username
+
+    if redrawn:  # any click of mine since: the page shows the new person under my pick
+        me.run()
+        me.selectbox(key=f"users_role_{name}").set_value("manager").run()
+    me.button(key="users_save_role").click().run()
+    no_exceptions(me)
+    at = datetime.fromtimestamp(new.added_at, UTC)
+    said = f"{name} was removed and added again by admin2 at {at:%H:%M} UTC; pick them again."
+    assert [e.value for e in me.error] == [said]
+    assert users.get_user(path, name) == new  # still finance: nothing changed
+    row = audit.query(app().engine, actor=Actor("admin", "admin"), actions=["user.role"],
+                      target=name, limit=5).rows[0]
+    assert (row.actor, row.outcome, row.message) == ("admin", "error", said)
+    assert me.selectbox(key="users_pick").value is None  # to be picked again
+
+    me.selectbox(key="users_pick").set_value(name).run()
+    assert me.selectbox(key=f"users_role_{name}").value == "finance"
+    me.selectbox(key=f"users_role_{name}").set_value("manager").run()
+    me.button(key="users_save_role").click().run()
+    no_exceptions(me)
+    assert any(f"{name} is now manager (was finance)" in s.value for s in me.success)
+    assert users.role_of(path, name) == "manager"
+    users.remove_user(path, name)

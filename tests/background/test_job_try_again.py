@@ -31,6 +31,21 @@ def _fail(job_id: str, reason: str = "Stripe had a temporary problem (HTTP 500).
     )
 
 
+def _failed_with_taker(app: Any) -> tuple[str, str]:
+    """Two intent syncs of one kind, new to this test: the first failed, the second running (the
+    job that takes the failure over when it is tried again)."""
+    stamp = time.time_ns()
+    failed, taker = f"intents.sync-failed{stamp}", f"intents.sync-taker{stamp}"
+    for job_id in (failed, taker):
+        engine.create_job(
+            app.engine, job_id, kind="intents.sync", label="Intent sync", actor="manager",
+            role="manager", params={"full": False, "window": stamp % 10**9, "data": 0},
+        )
+    _fail(failed)
+    engine.update_job(app.engine, taker, status="running")
+    return failed, taker
+
+
 def test_a_failed_batch_check_tried_again_checks_finances_rows_again(fcops: Any) -> None:
     """The job's row keeps no uploaded rows; the retry reads them from the failed run's inputs,
     so an admin's Try again checks the very rows finance uploaded."""
@@ -114,15 +129,7 @@ def test_a_sync_tried_again_while_one_of_its_kind_runs_is_handled_by_that_one(fc
     does the same work); the failure named no job that took it over, so the Failed tile still
     counted it and the list offered it again. It now names the running sync."""
     app, _ = fcops
-    stamp = time.time_ns()
-    failed, running = f"intents.sync-failedwhile{stamp}", f"intents.sync-runningnow{stamp}"
-    for job_id in (failed, running):
-        engine.create_job(
-            app.engine, job_id, kind="intents.sync", label="Intent sync", actor="manager",
-            role="manager", params={"full": False, "window": stamp % 10**9, "data": 0},
-        )
-    _fail(failed)
-    engine.update_job(app.engine, running, status="running")
+    failed, running = _failed_with_taker(app)
     try:
         before = jobs.queue_counts(ADMIN)
         assert jobs_retry.retry_job(ADMIN, failed) == running
@@ -144,15 +151,7 @@ def test_a_try_again_drawn_before_another_admins_retry_went_through_starts_nothi
     kind, which ends; B's Try again, drawn before, queued a second run of the same work (a
     `-retry1`). It now answers with the job that took the failure over, audited."""
     app, _ = fcops
-    stamp = time.time_ns()
-    failed, taker = f"intents.sync-stale{stamp}", f"intents.sync-takenby{stamp}"
-    for job_id in (failed, taker):
-        engine.create_job(
-            app.engine, job_id, kind="intents.sync", label="Intent sync", actor="manager",
-            role="manager", params={"full": False, "window": stamp % 10**9, "data": 0},
-        )
-    _fail(failed)
-    engine.update_job(app.engine, taker, status="running")
+    failed, taker = _failed_with_taker(app)
     assert jobs_retry.retry_job(ADMIN, failed) == taker
     engine.update_job(app.engine, taker, status="succeeded", finished_at=utcnow())
     before = audit_rows(app.engine, "jobs.retry", failed)

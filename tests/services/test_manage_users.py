@@ -5,6 +5,7 @@ to lock the team out (no removing or demoting yourself or the last admin)."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -256,3 +257,43 @@ def test_a_blank_or_unusual_but_plausible_email_is_kept(svc, users_file) -> None
                                 password=OTHER_PASSWORD, email=email, idempotency_key=f"k{n}")
     assert users.get_user(users_file, "f1").email == "f.n+ops@mail.example.co.uk"  # type: ignore[union-attr]
     assert users.get_user(users_file, "f0").email.endswith("@example.invalid")  # type: ignore[union-attr]
+
+
+def test_a_change_for_a_user_removed_and_added_again_since_the_pick_is_refused_and_audited(svc, users_file) -> None:  # type: ignore[no-untyped-def]
+    """Alice picked omar; bob removed him and added someone else as omar. Each change alice
+    asks with the omar she picked is refused with a sentence, changes nothing and is audited;
+    picked anew (the new stamp), it goes through."""
+    picked = next(p for p in manage_users.people(svc, ALICE, users_file) if p.username == "omar")
+    bob = Actor(username="bob", role="admin")
+    manage_users.remove_person(svc, bob, users_file, "omar", idempotency_key="b1")
+    manage_users.add_person(svc, bob, users_file, username="omar", role="finance",
+                            password=OTHER_PASSWORD, name="Omar Two", idempotency_key="b2")
+    new = users.get_user(users_file, "omar")
+    assert new is not None and new.added_by == "bob" and new.added_at != picked.added_at
+    at = datetime.fromtimestamp(new.added_at, UTC)
+    said = f"omar was removed and added again by bob at {at:%H:%M} UTC; pick them again."
+    stale = picked.added_at
+    asks = {
+        "user.role": lambda: manage_users.change_role(
+            svc, ALICE, users_file, "omar", "manager", added_at=stale, idempotency_key="k1"),
+        "user.password": lambda: manage_users.new_password(
+            svc, ALICE, users_file, "omar", PASSWORD, added_at=stale, idempotency_key="k2"),
+        "user.remove": lambda: manage_users.remove_person(
+            svc, ALICE, users_file, "omar", added_at=stale, idempotency_key="k3"),
+        "user.unlock": lambda: manage_users.lift_delay(
+            svc, ALICE, "omar", path=users_file, added_at=stale, idempotency_key="k4"),
+    }
+    for action, asked in asks.items():
+        with pytest.raises(ValidationError) as refused:
+            asked()
+        assert str(refused.value) == said, action
+        row = rows(svc, action)[0]  # the newest
+        assert (row.actor, row.outcome, row.message) == ("alice", "error", said), action
+    assert users.get_user(users_file, "omar") == new  # nothing changed
+    assert users.verify(users_file, "omar", OTHER_PASSWORD) is not None
+
+    fresh = next(p for p in manage_users.people(svc, ALICE, users_file) if p.username == "omar")
+    assert fresh.added_at == new.added_at
+    done = manage_users.change_role(svc, ALICE, users_file, "omar", "manager",
+                                    added_at=fresh.added_at, idempotency_key="k5")
+    assert "omar is now manager (was finance)" in done.message
