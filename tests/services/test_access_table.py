@@ -336,6 +336,7 @@ NO_ACTOR: dict[str, str] = {
     "collect_common.customer_id": "pure ID parsing",
     "jobs_retry.why_not_retried": "pure: why a job cannot be tried again (its status and kind)",
     "jobs_retry.tried_again_as": "pure: the retry of each failed job among the jobs given",
+    "jobs_retry.failed_too": "pure: the sentence of a Try again whose line's newest job failed too",
     "jobs_daily.sync_summary": "pure: the transaction sync's result and sentence from its accounts' ends",
     "collect_common.clean_search": "pure search-term cleaning",
     "collect_common.send_settled": "Stripe call with read-back for calls that checked the role",
