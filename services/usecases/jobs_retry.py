@@ -6,8 +6,9 @@ a double click, a second tab or a second replica gets the one retry: while it is
 running, trying again answers with it (for syncs and check-all, with any running job of that
 kind, which does the same work; the failed job then names it as the job that took it over,
 ``retried_as``). A Try again drawn before another admin's follows the failed job's line to its
-newest job: that one answers, or, when it failed too, is the one tried again. The retry runs as the person who asked for it (their role is
-checked, as a start of that kind checks it) and writes a ``jobs.retry`` audit row naming both
+newest job: that one answers, or, when it failed too, is the one tried again. The retry runs as
+the person who asked for it (their role is checked, as a start of that kind checks it, and they
+must open the Jobs page, where Try again is) and writes a ``jobs.retry`` audit row naming both
 jobs, besides the new job's own ``jobs.start`` / ``jobs.end`` rows.
 
 A batch check keeps its rows only in the job engine (the job's row keeps no uploaded rows): its
@@ -159,7 +160,8 @@ def tried_again_for(actor: Actor, job_id: str) -> JobView | None:
 def retry_job(actor: Actor, job_id: str) -> str:
     """Start the failed job ``job_id`` again with the same inputs, as ``actor``; returns the new
     job's ID (or the one already doing it). Refused (``Forbidden``, audited) when ``actor`` may
-    not start that kind of job; ``ValidationError`` when the job cannot be tried again.
+    not start that kind of job or open the Jobs page (``jobs.view``); ``ValidationError`` when
+    the job cannot be tried again.
 
     A Try again drawn before another admin's went through follows the job's line to its newest
     job: while that one is queued, running or finished, it answers (nothing new starts); when
@@ -234,12 +236,14 @@ def _start_again(actor: Actor, view: JobView) -> str:
 
 
 def _allowed(actor: Actor | None, job_id: str, kind: str | None) -> Actor:
-    """The role a start of ``kind`` needs (of a job not found: a sign-in), with a ``refused``
-    audit row when it is missing."""
+    """The role a start of ``kind`` needs (of a job not found: a sign-in) and the Jobs page's
+    (``jobs.view``: a Try again is an admin's, from that page; a manager may start an account
+    sync but not try another person's failed one again), with a ``refused`` audit row when one
+    is missing."""
     try:
-        if kind is None:
-            return signed_in(actor)
-        return require(actor, KINDS[kind][1] if kind in KINDS else "audit.view")
+        if kind is not None:
+            require(actor, KINDS[kind][1] if kind in KINDS else "audit.view")
+        return require(actor, "jobs.view")
     except Forbidden as err:
         audit.record(
             engine.bound().engine, actor=actor, action="jobs.retry", target=job_id,

@@ -286,7 +286,7 @@ TABLE: dict[str, Row] = {
     "jobs_daily.start_nightly_refresh": Row("balances.check", lambda w, a: _m("jobs_daily").start_nightly_refresh(a), writes=True),
     "jobs.start_ownership_check_all": Row("ownership.review", lambda w, a: _m("jobs").start_ownership_check_all(a), writes=True),
     "jobs.start_batch_check": Row("balances.check", lambda w, a: _m("jobs").start_batch_check(a, _planned(), refresh_stale=False), writes=True),
-    "jobs_retry.retry_job": Row("intents.sync", lambda w, a: _m("jobs_retry").retry_job(a, FAILED_JOB), writes=True),
+    "jobs_retry.retry_job": Row("jobs.view", lambda w, a: _m("jobs_retry").retry_job(a, FAILED_JOB), writes=True),
     "job_runs.job_of": Row(ANYONE, lambda w, a: _m("job_runs").job_of(a, "job-none")),
     "job_runs.running_job": Row(ANYONE, lambda w, a: _m("job_runs").running_job(a, "intents.sync")),
     "job_runs.failed_sync": Row("conversion.view", lambda w, a: _m("job_runs").failed_sync(a, "intents.sync", last_success=None)),

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from services.adapters import jobs as engine
 from services.auth import Actor
 from services.context import Services
-from services.errors import ValidationError
+from services.errors import Forbidden, ValidationError
 from services.usecases import job_runs, jobs_retry
 
 ADMIN, OTHER = Actor("admin", "admin"), Actor("admin2", "admin")
@@ -138,3 +138,21 @@ def test_a_newest_failure_that_cannot_be_tried_again_says_why(queue: HeldQueue) 
     with pytest.raises(ValidationError, match="which failed too. The scheduled safety-net sync"):
         jobs_retry.retry_job(ADMIN, "accounts.sync-mine")
     assert queue.queued == []
+
+
+def test_a_manager_may_start_a_sync_but_not_try_a_failed_one_again(queue: HeldQueue) -> None:
+    """Try again is on the Jobs page (admins: ``jobs.view``); the service checked only the
+    kind's permission, so a manager (``accounts.sync``) could try a failed account sync again
+    by calling it. Refused with a sentence, audited, nothing queued."""
+    _job("accounts.sync-managers", "failed")
+    manager = Actor("manager", "manager")
+
+    with pytest.raises(Forbidden, match=r"Your role \(manager\) may not do this \(jobs\.view\)"):
+        jobs_retry.retry_job(manager, "accounts.sync-managers")
+
+    assert queue.queued == [] and job_runs.job("accounts.sync-managers-retry1") is None
+    with engine.bound().engine.connect() as conn:
+        rows = conn.execute(text(
+            "select actor, role, outcome from audit_log where action = 'jobs.retry' "
+            "and target = 'accounts.sync-managers'")).all()  # fmt: skip
+    assert [tuple(r) for r in rows] == [("manager", "manager", "refused")]
