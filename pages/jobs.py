@@ -14,6 +14,7 @@ import streamlit as st
 
 from components.literal import literal
 from components.table_columns import time_column
+from pages import _job_link as job_link
 from pages import _live as live
 from pages import _runtime as runtime
 from services.rules import job_progress, wording
@@ -139,6 +140,7 @@ def try_again(job_id: str) -> None:
     if started:
         st.session_state[STARTED] = started
         st.session_state[PRESSED] = job_id
+        job_link.forget(job_id)
         st.rerun()
 
 
@@ -211,7 +213,8 @@ def failed_picker(failed: list[jobs.JobView]) -> None:
         "Failed job to try again",
         list(by_id),
         format_func=lambda i: f"{by_id[i].label} · failed {when(by_id[i].finished_at)} · {i}",
-        key="jobs_retry_pick",
+        key=job_link.PICK,
+        on_change=job_link.on_pick,
     )
     view = by_id.get(picked) if picked else None
     if view is None:
@@ -290,6 +293,7 @@ def on_show() -> None:
 
 
 follow_address()
+job_link.follow_address()
 runtime.lingering("jobs_show")
 shown = st.segmented_control(
     "Show", list(FILTERS), format_func=lambda k: FILTERS[k], key=SHOW, on_change=on_show
@@ -368,6 +372,7 @@ def board() -> None:
     note = unlisted_note(counts.get("failed", 0), len(failed))
     if note:
         st.caption(note)
+    job_link.take_linked({j.id for j in failed})
     if failed:
         failed_picker(failed)
     events = runtime.call(webhooks.recent_events, actor, 50) or []

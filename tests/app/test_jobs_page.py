@@ -448,3 +448,41 @@ def test_a_try_again_drawn_before_another_admins_retry_failed_too_tries_that_one
         ), frame[frame["ID"] == older].iloc[0]["Message"]
     offered = [o for s in at.selectbox if s.key == "jobs_retry_pick" for o in s.options]
     assert not any(failed in o for o in offered), offered
+
+
+def test_the_picked_failed_job_is_kept_in_the_address_for_a_reload_or_a_link() -> None:
+    """``?job=<id>`` was ignored: a reload, or a colleague given the link, got the newest
+    failure in the picker instead of the one picked."""
+    older = _failed_intent_sync("linkolder")
+    _failed_intent_sync("linknewer")
+    at = open_page(PAGE, "admin")
+    assert at.selectbox(key="jobs_retry_pick").value != older  # the newest first
+    at.selectbox(key="jobs_retry_pick").set_value(older).run()
+    no_exceptions(at)
+    assert at.query_params["job"] in (older, [older])
+    again = open_page(PAGE, "admin")  # the reload: a new session at that address
+    again.query_params["job"] = older
+    again.run()
+    no_exceptions(again)
+    assert again.selectbox(key="jobs_retry_pick").value == older, texts(again)
+    again.run()  # the board's next run keeps it
+    assert again.selectbox(key="jobs_retry_pick").value == older, texts(again)
+    assert not again.warning, texts(again)
+
+
+@pytest.mark.parametrize("linked", ["intents.sync-nosuchjob", "[x](https://example.invalid)"])
+def test_a_link_to_a_job_the_picker_does_not_offer_says_so_and_changes_nothing(
+    linked: str,
+) -> None:
+    _failed_intent_sync("linkbad")
+    plain = open_page(PAGE, "admin")
+    at = open_page(PAGE, "admin")
+    at.query_params["job"] = linked
+    at.query_params["show"] = "failed"
+    at.run()
+    no_exceptions(at)
+    said = [str(w.value) for w in at.warning]
+    assert any(s.startswith("No job `") and "in the list of failed jobs" in s for s in said), said
+    assert at.selectbox(key="jobs_retry_pick").value == plain.selectbox(key="jobs_retry_pick").value
+    assert at.segmented_control(key="jobs_filter").value == "failed"
+    assert "example.invalid)" not in " ".join(m.value for m in at.markdown)
