@@ -274,6 +274,7 @@ TABLE: dict[str, Row] = {
     "overview.admin_overview": Row("audit.view", lambda w, a: _m("overview").admin_overview(w.svc.engine, a)),
     # audit, jobs, users
     "export_audit.browse": Row("audit.view", lambda w, a: _m("export_audit").browse(w.svc, a, _audit_filters(), limit=10)),
+    "export_audit.entry": Row("audit.view", lambda w, a: _m("export_audit").entry(w.svc, a, 1)),
     "export_audit.actions": Row("audit.view", lambda w, a: _m("export_audit").actions(w.svc, a)),
     "export_audit.export": Row("audit.view", lambda w, a: _m("export_audit").export(w.svc, a, _audit_filters()), writes=True),
     "export_audit.export_csv": Row("audit.view", lambda w, a: _m("export_audit").export_csv(w.svc.engine, actor=a, filters=_audit_filters()), writes=True),
