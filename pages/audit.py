@@ -11,6 +11,7 @@ from components.audit_params import readable
 from components.literal import literal
 from components.table_columns import time_column
 from components.url_sort import url_sort
+from pages import _audit_entry as entry_link
 from pages import _person as person
 from pages import _runtime as runtime
 from services.rules import wording
@@ -186,6 +187,7 @@ known_actions = runtime.call(export_audit.actions, svc, actor) or []
 today = datetime.now(UTC).date()
 from_address(known_actions, today)
 runtime.lingering("audit_link")
+entry_link.follow_address(svc, actor)
 with st.container(border=True):
     first, second, third = st.columns(3)
     actions = first.multiselect(
@@ -275,7 +277,7 @@ picked_rows = st.dataframe(
     width="stretch",
     on_select="rerun",
     selection_mode="single-row",
-    key="audit_table",
+    key=entry_link.table_key(),
     column_order=[c for c in export_audit.COLUMNS if c != "idempotency_key"],
     # Widths that fit the page at 1,400 px with the row picker (it scrolled sideways by 44 px and
     # cut the target to "intents.s"); a picked row shows the whole entry below (entry_detail).
@@ -298,7 +300,14 @@ picked_rows = st.dataframe(
 )
 selected = list(picked_rows.selection.rows) if picked_rows else []
 if selected and selected[0] < len(rows):
-    entry_detail(kept_pick(selected[0], rows))
+    row = kept_pick(selected[0], rows)
+    entry_link.ticked(result.rows[rows.index(row)].id)
+    entry_detail(row)
+elif linked := entry_link.linked():
+    st.session_state.pop(PICKED, None)
+    st.caption(f"Entry {linked['id']}, which the address names (the table may not list it: "
+               "its filters and pages are the table's own). Pick a row to read another.")
+    entry_detail(linked)
 else:
     st.session_state.pop(PICKED, None)
     st.caption("Select a row to read the whole entry: its target, message and parameters.")

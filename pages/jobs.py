@@ -14,6 +14,7 @@ import streamlit as st
 
 from components.literal import literal
 from components.table_columns import time_column
+from pages import _job_link as job_link
 from pages import _live as live
 from pages import _runtime as runtime
 from services.rules import job_progress, wording
@@ -92,6 +93,8 @@ def received_age(moment: datetime) -> float:
 
 LISTED = 200  # jobs in the table, newest first (the tiles count the whole store)
 STARTED = "jobs_started"  # the job last started on this page in this session
+PRESSED = "jobs_pressed"  # the failed job whose Try again answered with STARTED
+DRAWN = "jobs_retry_drawn"  # the failed job a Try again being pressed was drawn for
 SHORT_TIME = "MM-DD HH:mm"  # the list holds recent jobs: the year would only take room
 ID_HELP = (
     "The job's ID after its kind, which the Job column names (intents.sync-<this>); Audit log's "
@@ -136,7 +139,21 @@ def try_again(job_id: str) -> None:
     started = runtime.call(jobs_retry.retry_job, actor, job_id)
     if started:
         st.session_state[STARTED] = started
+        st.session_state[PRESSED] = job_id
+        job_link.forget(job_id)
         st.rerun()
+
+
+def pressed_on(job_id: str) -> None:
+    """The job a Try again was drawn for (the button's callback): the run the press starts draws
+    the list anew, and when another admin's retry went through since, the picker's box no longer
+    holds that job (it moved to the first one offered, which the press then tried again)."""
+    st.session_state[DRAWN] = job_id
+
+
+def drawn_for(job_id: str) -> str:
+    """The job the pressed Try again was drawn for (``job_id``, the one drawn now, without)."""
+    return str(st.session_state.pop(DRAWN, None) or job_id)
 
 
 def try_again_button(view: jobs.JobView, key: str) -> None:
@@ -144,8 +161,9 @@ def try_again_button(view: jobs.JobView, key: str) -> None:
     why = jobs_retry.why_not_retried(view)
     if why:
         st.caption(why)
-    elif st.button("Try again", icon=":material/replay:", key=key, help=RETRY_HELP):
-        try_again(view.id)
+    elif st.button("Try again", icon=":material/replay:", key=key, help=RETRY_HELP,
+                   on_click=pressed_on, args=(view.id,)):  # fmt: skip
+        try_again(drawn_for(view.id))
 
 
 RETRY_HELP = "Starts the same job with the same inputs again, as you; the failed one stays listed."
@@ -163,6 +181,9 @@ def started_note() -> None:
     if taker is not None:  # another admin (or tab) tried it again: follow that, offer no 2nd try
         failed, view = view, taker
         st.caption(f"{failed.label} failed; {taker.actor or 'someone'} tried it again.")
+    pressed, tried = st.session_state.get(PRESSED), (view.params or {}).get("retry_of")
+    if pressed and tried and pressed != tried and view.id == job_id:  # a stale Try again
+        st.caption(jobs_retry.failed_too(view.label, pressed, str(tried), view.id))
     text = (view.error or view.message or "").strip()
     said = f" {job_progress.as_sentence(text)}" if text else ""
     if view.status == "queued":
@@ -192,7 +213,8 @@ def failed_picker(failed: list[jobs.JobView]) -> None:
         "Failed job to try again",
         list(by_id),
         format_func=lambda i: f"{by_id[i].label} · failed {when(by_id[i].finished_at)} · {i}",
-        key="jobs_retry_pick",
+        key=job_link.PICK,
+        on_change=job_link.on_pick,
     )
     view = by_id.get(picked) if picked else None
     if view is None:
@@ -200,9 +222,9 @@ def failed_picker(failed: list[jobs.JobView]) -> None:
     why = jobs_retry.why_not_retried(view)
     if cols[1].button(
         "Try again", icon=":material/replay:", key="jobs_retry", disabled=bool(why),
-        help=why or RETRY_HELP, width="stretch",
+        help=why or RETRY_HELP, width="stretch", on_click=pressed_on, args=(view.id,),
     ):
-        try_again(view.id)
+        try_again(drawn_for(view.id))
     reason = job_progress.as_sentence(view.error or view.message or "")
     st.caption(why or f"Why it failed: {reason}")
 
@@ -242,6 +264,7 @@ with st.container(border=True):
         started = runtime.call(jobs_daily.start_nightly_refresh, actor)
     if started:
         st.session_state[STARTED] = started
+        st.session_state.pop(PRESSED, None)
     if st.session_state.get(STARTED):
         started_note()
 
@@ -270,6 +293,7 @@ def on_show() -> None:
 
 
 follow_address()
+job_link.follow_address()
 runtime.lingering("jobs_show")
 shown = st.segmented_control(
     "Show", list(FILTERS), format_func=lambda k: FILTERS[k], key=SHOW, on_change=on_show
@@ -348,6 +372,7 @@ def board() -> None:
     note = unlisted_note(counts.get("failed", 0), len(failed))
     if note:
         st.caption(note)
+    job_link.take_linked({j.id for j in failed})
     if failed:
         failed_picker(failed)
     events = runtime.call(webhooks.recent_events, actor, 50) or []

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from services.adapters.models import AuditEntry
+from services.adapters.store import session_scope
 from services.audit import (
     AUDIT_SORTS,
     DEFAULT_AUDIT_SORT,
@@ -163,3 +164,13 @@ def actions(svc: Services, actor: Actor) -> list[str]:
 def export(svc: Services, actor: Actor, filters: AuditFilters) -> str:
     """The filtered log as CSV text (see :func:`export_csv`)."""
     return export_csv(svc.engine, actor=actor, filters=filters)
+
+
+def entry(svc: Services, actor: Actor, entry_id: int) -> AuditEntry | None:
+    """The entry ``entry_id`` (an Audit log link's ``?entry=``), whatever the filters; None when
+    the log has none of that ID."""
+    require(actor, "audit.view")
+    if not 0 < entry_id < 2**62:
+        return None
+    with session_scope(svc.engine) as session:
+        return session.get(AuditEntry, entry_id)

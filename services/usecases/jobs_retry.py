@@ -5,8 +5,10 @@ A retry of job ``X`` is ``X-retry1`` (``X-retry2`` after that one failed too; se
 a double click, a second tab or a second replica gets the one retry: while it is queued or
 running, trying again answers with it (for syncs and check-all, with any running job of that
 kind, which does the same work; the failed job then names it as the job that took it over,
-``retried_as``). The retry runs as the person who asked for it (their role is
-checked, as a start of that kind checks it) and writes a ``jobs.retry`` audit row naming both
+``retried_as``). A Try again drawn before another admin's follows the failed job's line to its
+newest job: that one answers, or, when it failed too, is the one tried again. The retry runs as
+the person who asked for it (their role is checked, as a start of that kind checks it, and they
+must open the Jobs page, where Try again is) and writes a ``jobs.retry`` audit row naming both
 jobs, besides the new job's own ``jobs.start`` / ``jobs.end`` rows.
 
 A batch check keeps its rows only in the job engine (the job's row keeps no uploaded rows): its
@@ -40,8 +42,8 @@ from services.usecases.jobs_accounts import accounts_sync_workflow
 from services.usecases.jobs_daily import nightly_refresh_workflow, transactions_sync_workflow
 from services.usecases.jobs_outcomes import outcomes_sync_workflow
 
-__all__ = ["retried_as", "retry_job", "tried_again_as", "tried_again_for", "tried_again_listed",
-           "why_not_retried"]
+__all__ = ["failed_too", "retried_as", "retry_job", "tried_again_as", "tried_again_for",
+           "tried_again_listed", "why_not_retried"]
 
 # Kinds whose retry answers with any queued or running job of the kind (it does the same work).
 SHARED_WORK = ("accounts.sync", "intents.sync", "ownership.check_all", "transactions.sync",
@@ -158,7 +160,13 @@ def tried_again_for(actor: Actor, job_id: str) -> JobView | None:
 def retry_job(actor: Actor, job_id: str) -> str:
     """Start the failed job ``job_id`` again with the same inputs, as ``actor``; returns the new
     job's ID (or the one already doing it). Refused (``Forbidden``, audited) when ``actor`` may
-    not start that kind of job; ``ValidationError`` when the job cannot be tried again."""
+    not start that kind of job or open the Jobs page (``jobs.view``); ``ValidationError`` when
+    the job cannot be tried again.
+
+    A Try again drawn before another admin's went through follows the job's line to its newest
+    job: while that one is queued, running or finished, it answers (nothing new starts); when
+    it failed too, that newest failure is the one tried again (once: its retry's ID is
+    deterministic, so two admins pressing at once start one job)."""
     view = job(job_id)
     actor = _allowed(actor, job_id, view.kind if view else None)
     if view is None:
@@ -166,38 +174,76 @@ def retry_job(actor: Actor, job_id: str) -> str:
     why = why_not_retried(view)
     if why:
         raise ValidationError(why)
-    taker = job(view.retried_as) if view.retried_as else None
-    if taker is not None and taker.status != "failed":  # a Try again drawn before another's
+    newest = _newest_in_line(view)
+    if newest.id != view.id and newest.status != "failed":  # a Try again drawn before another's
         audit.record(
             engine.bound().engine, actor=actor, action="jobs.retry", target=view.id, outcome="ok",
-            params={"kind": view.kind, "job": taker.id},
-            message=f"{view.label} was already tried again as {taker.id} ({taker.status}); "
+            params={"kind": view.kind, "job": newest.id},
+            message=f"{view.label} was already tried again as {newest.id} ({newest.status}); "
             "nothing new was started.",
         )
-        return taker.id
+        return newest.id
+    if newest.id != view.id and (why := why_not_retried(newest)):
+        raise ValidationError(
+            f"{view.label} {view.id} was tried again as job {newest.id}, which failed too. {why}"
+        )
+    running = _start_again(actor, newest)
+    said = f"{view.label} tried again as {running}."
+    if newest.id != view.id:
+        said = failed_too(view.label, view.id, newest.id, running)
+    audit.record(
+        engine.bound().engine, actor=actor, action="jobs.retry", target=view.id, outcome="ok",
+        params={"kind": view.kind, "job": running,
+                **({"failed_too": newest.id} if newest.id != view.id else {})},
+        message=said,
+    )
+    return running
+
+
+def failed_too(label: str, pressed: str, newest: str, started: str) -> str:
+    """What a Try again of the failed job ``pressed`` did when its line's newest job,
+    ``newest``, had failed too (a Try again drawn before another admin's): it tried ``newest``
+    again as ``started``. The audit row's message, and the Jobs page's answer."""
+    return (f"{label} {pressed} was tried again as job {newest}, which failed too; trying "
+            f"{newest} again as job {started}.")
+
+
+def _newest_in_line(view: JobView) -> JobView:
+    """The newest job in the line of the failed job ``view``: the job that took it over
+    (``retried_as``), that one's while it failed too, and so on; ``view`` itself when no one
+    tried it again. By primary key, one read a link."""
+    last, seen = view, {view.id}
+    while last.status == "failed" and last.retried_as and last.retried_as not in seen:
+        taker = job(last.retried_as)
+        if taker is None:
+            break
+        last = taker
+        seen.add(taker.id)
+    return last
+
+
+def _start_again(actor: Actor, view: JobView) -> str:
+    """Queue the failed job ``view`` again (or let a queued or running job of its kind that does
+    the same work take it over); the ID of the job that does it."""
     original = re.sub(r"-retry\d+$", "", view.id)
     params = dict(view.params or {})
     needs = {"full": True} if params.get("full") else None
     running = _active(view.kind, None if view.kind in SHARED_WORK else original, needs)
     if running is None:
-        running = _queue(actor, view, original, params)
-    else:  # a running job of its kind does this work: the failure is handled by it
-        engine.mark_retried(engine.bound().engine, view.id, running)
-    audit.record(
-        engine.bound().engine, actor=actor, action="jobs.retry", target=view.id, outcome="ok",
-        params={"kind": view.kind, "job": running},
-        message=f"{view.label} tried again as {running}.",
-    )
+        return _queue(actor, view, original, params)
+    engine.mark_retried(engine.bound().engine, view.id, running)  # the failure is handled by it
     return running
 
 
 def _allowed(actor: Actor | None, job_id: str, kind: str | None) -> Actor:
-    """The role a start of ``kind`` needs (of a job not found: a sign-in), with a ``refused``
-    audit row when it is missing."""
+    """The role a start of ``kind`` needs (of a job not found: a sign-in) and the Jobs page's
+    (``jobs.view``: a Try again is an admin's, from that page; a manager may start an account
+    sync but not try another person's failed one again), with a ``refused`` audit row when one
+    is missing."""
     try:
-        if kind is None:
-            return signed_in(actor)
-        return require(actor, KINDS[kind][1] if kind in KINDS else "audit.view")
+        if kind is not None:
+            require(actor, KINDS[kind][1] if kind in KINDS else "audit.view")
+        return require(actor, "jobs.view")
     except Forbidden as err:
         audit.record(
             engine.bound().engine, actor=actor, action="jobs.retry", target=job_id,

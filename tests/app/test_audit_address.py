@@ -81,3 +81,52 @@ def test_a_link_s_filter_text_is_shown_as_typed_and_cut_in_the_no_match_sentence
     [said] = [str(i.value) for i in at.info if "No audit entries match" in str(i.value)]
     assert "](https://" not in said.replace(f"`{bait}`", ""), said  # only inside a code span
     assert f"`{bait}`" in said and "z" * 61 not in said, said
+
+
+def entry_id(target: str) -> int:
+    from sqlmodel import select
+
+    from services.adapters.models import AuditEntry
+    from services.adapters.store import session_scope
+    from tests.app.test_audit_page import engine
+
+    with session_scope(engine()) as session:
+        found = session.exec(select(AuditEntry).where(AuditEntry.target == target)).one()
+    assert found.id is not None
+    return found.id
+
+
+def tick(at: AppTest, key: str, place: int) -> None:
+    at.session_state[key] = {"selection": {"rows": [place], "columns": [], "cells": []}}
+    at.run()
+    no_exceptions(at)
+
+
+def test_the_picked_entry_is_kept_in_the_address_for_a_reload_or_a_link() -> None:
+    """``?entry=<id>`` was ignored: a reload or a copied link opened the log with nothing
+    picked. The ticked entry goes into the address, and the address opens it picked."""
+    tag = seed(3)
+    at = opened_at(target=tag)
+    tick(at, "audit_table", 1)  # newest first: the row of _001
+    picked = entry_id(f"{tag}_001")
+    assert at.query_params["entry"] in (str(picked), [str(picked)])
+    assert at.query_params["target"] in (tag, [tag])  # the filters stay
+    again = opened_at(entry=str(picked))  # a reload, without the filters too
+    shown = texts(again)
+    assert f"Target: `{tag}_001`" in shown, shown
+    assert f"Entry {picked}, which the address names" in shown
+    tick(again, "audit_table_1", 0)  # another row ticked: it is the one shown, and in the address
+    newest = str(table(again).iloc[0]["target"])
+    assert f"Target: `{newest}`" in texts(again)
+    assert again.query_params["entry"] in (str(entry_id(newest)), [str(entry_id(newest))])
+
+
+def test_a_link_to_an_entry_the_log_does_not_hold_says_so_and_changes_nothing() -> None:
+    tag = seed(1)
+    for wanted in ("999999999999", "abc", "[x](https://example.invalid)", "1" * 30):
+        at = opened_at(entry=wanted, target=tag)
+        said = [str(w.value) for w in at.warning]
+        assert any(s.startswith("No audit entry `") for s in said), (wanted, said)
+        assert at.text_input(key="audit_target").value == tag  # the filters as linked
+        assert "Select a row to read the whole entry" in texts(at)
+        assert len(at.json) == 0  # nothing picked

@@ -413,3 +413,76 @@ def test_the_list_shown_is_kept_in_the_address_for_a_reload_or_a_new_tab() -> No
     no_exceptions(odd)
     assert odd.segmented_control(key="jobs_filter").value == "all"
     assert any("does not know" in str(w.value) for w in odd.warning), texts(odd)
+
+
+def test_a_try_again_drawn_before_another_admins_retry_failed_too_tries_that_one_again() -> None:
+    """One admin's picker still offered the first failure after another admin's retry of it
+    had failed too; pressing Try again then queued a second retry of the first failure, and left
+    the newest failure offered. The newest failure is tried again, and the page says so."""
+    from services.adapters import jobs as engine
+    from services.adapters.models import utcnow
+    from tests.app.conftest import jobs_settled, shared_app
+
+    failed = _failed_intent_sync("stale")
+    at = open_page(PAGE, "admin")
+    at.selectbox(key="jobs_retry_pick").set_value(failed).run()
+    retry = f"{failed}-retry1"  # another admin's Try again, which failed too
+    engine.create_job(
+        shared_app().engine, retry, kind="intents.sync", label="Intent sync", actor="admin2",
+        role="admin", params={"full": False, "window": 1, "data": 0, "retry_of": failed},
+        retry_of=failed,
+    )
+    engine.update_job(shared_app().engine, retry, status="failed", finished_at=utcnow(),
+                      error="Stripe had a temporary problem (HTTP 500).")  # fmt: skip
+    at.button(key="jobs_retry").click().run()  # drawn before that retry
+    no_exceptions(at)
+    [job_id] = [c.value.split("`")[1] for c in at.caption if c.value.startswith("Job ID `")]
+    assert job_id == f"{failed}-retry2"
+    said = f"was tried again as job {retry}, which failed too; trying {retry} again as job {job_id}."
+    assert any(said in c.value for c in at.caption), texts(at)
+    jobs_settled(at)
+    frame = at.dataframe[0].value
+    for older in (failed, retry):  # neither is offered again; each names the newest job
+        assert frame[frame["ID"] == older].iloc[0]["Message"].startswith(
+            f"Tried again: finished ({job_id})"
+        ), frame[frame["ID"] == older].iloc[0]["Message"]
+    offered = [o for s in at.selectbox if s.key == "jobs_retry_pick" for o in s.options]
+    assert not any(failed in o for o in offered), offered
+
+
+def test_the_picked_failed_job_is_kept_in_the_address_for_a_reload_or_a_link() -> None:
+    """``?job=<id>`` was ignored: a reload, or a colleague given the link, got the newest
+    failure in the picker instead of the one picked."""
+    older = _failed_intent_sync("linkolder")
+    _failed_intent_sync("linknewer")
+    at = open_page(PAGE, "admin")
+    assert at.selectbox(key="jobs_retry_pick").value != older  # the newest first
+    at.selectbox(key="jobs_retry_pick").set_value(older).run()
+    no_exceptions(at)
+    assert at.query_params["job"] in (older, [older])
+    again = open_page(PAGE, "admin")  # the reload: a new session at that address
+    again.query_params["job"] = older
+    again.run()
+    no_exceptions(again)
+    assert again.selectbox(key="jobs_retry_pick").value == older, texts(again)
+    again.run()  # the board's next run keeps it
+    assert again.selectbox(key="jobs_retry_pick").value == older, texts(again)
+    assert not again.warning, texts(again)
+
+
+@pytest.mark.parametrize("linked", ["intents.sync-nosuchjob", "[x](https://example.invalid)"])
+def test_a_link_to_a_job_the_picker_does_not_offer_says_so_and_changes_nothing(
+    linked: str,
+) -> None:
+    _failed_intent_sync("linkbad")
+    plain = open_page(PAGE, "admin")
+    at = open_page(PAGE, "admin")
+    at.query_params["job"] = linked
+    at.query_params["show"] = "failed"
+    at.run()
+    no_exceptions(at)
+    said = [str(w.value) for w in at.warning]
+    assert any(s.startswith("No job `") and "in the list of failed jobs" in s for s in said), said
+    assert at.selectbox(key="jobs_retry_pick").value == plain.selectbox(key="jobs_retry_pick").value
+    assert at.segmented_control(key="jobs_filter").value == "failed"
+    assert "example.invalid)" not in " ".join(m.value for m in at.markdown)
