@@ -1,6 +1,7 @@
 """Transactions' account: the picker (search-as-you-type over the store, or an account ID) and
 the URL's ``?account=`` in step with the choice. An address's ``?account=cus_…`` is searched as
-the search box searches it: the customer's one account opened, or their accounts to pick from."""
+the search box searches it: the customer's one account opened, or their accounts to pick from
+(on a new store, once the first account sync has read them)."""
 
 from __future__ import annotations
 
@@ -49,17 +50,34 @@ def show_on_screen(options: dict[str, str]) -> None:
         st.session_state["txn_last_pick"] = shown
 
 
+def _sync_may_bring(term: str) -> bool:
+    """The address's customer is still searched for on the next runs: their accounts are not in
+    the store yet and the account sync (a new store's first) still reads them, so the one
+    account opens when it ends, as on a store that had it. Not once the person searched for
+    something else or opened an account."""
+    customer = st.session_state.get(CUSTOMER)
+    if customer is None:
+        return False
+    if customer != term or st.session_state.get(ACCOUNT):
+        st.session_state.pop(CUSTOMER, None)
+        return False
+    return bool(follow.following(follow.ACCOUNTS))
+
+
 def account_picker(svc: Services, actor: Actor) -> str | None:
     # Search-as-you-type in SQL: the picker carries at most PICKER_LIMIT options, never thousands.
     term = str(st.session_state.get("txn_search") or "")
+    waiting = _sync_may_bring(term)  # asked before the store is read: a sync ending meanwhile
     choices = (
         runtime.call(
             view_transactions.account_choices, svc, actor, permission="transactions", search=term
         )
         or []
     )
-    if st.session_state.pop(CUSTOMER, None) == term and len(choices) == 1:
+    if st.session_state.get(CUSTOMER) == term and len(choices) == 1:
         st.session_state[ACCOUNT] = choices[0].id  # the address's customer's one account
+    if choices or not waiting:
+        st.session_state.pop(CUSTOMER, None)
     left, right = st.columns(2, vertical_alignment="bottom")
     with right:  # drawn first: an ID opened here is the picker's account on this very run
         text, submitted = search_row(

@@ -17,7 +17,13 @@ from pages import _runtime as runtime
 from services.rules import wording
 from services.rules.table_values import utc_time
 from services.usecases import export_audit
-from services.usecases.export_audit import AUDIT_SORTS, DEFAULT_AUDIT_SORT, AuditFilters, as_row
+from services.usecases.export_audit import (
+    AUDIT_SORTS,
+    DEFAULT_AUDIT_SORT,
+    OUTCOMES,
+    AuditFilters,
+    as_row,
+)
 
 actor = runtime.guard("audit.view")
 runtime.page_header(
@@ -27,7 +33,11 @@ runtime.page_header(
 )
 svc = runtime.get_app().services
 PAGE_SIZES = (25, 50, 100, 250)
-OUTCOMES = {"": "Any outcome", "ok": "ok", "error": "error", "refused": "refused"}
+OUTCOME_CHOICES = {"": "Any outcome", **{name: name for name in OUTCOMES}}
+OUTCOME_HELP = (
+    "unknown: Stripe did not confirm a change (a server error or no answer), so it may have "
+    "happened; the entries after it say what fcops found at Stripe."
+)
 
 
 def day_bounds(picked: object) -> tuple[datetime | None, datetime | None]:
@@ -79,8 +89,9 @@ def from_address(known: list[str], today: date) -> None:
     problems: list[str] = []
     actions = [a.strip() for a in said["action"].split(",") if a.strip()]
     problems += [f"action {literal(a)}" for a in actions if a not in known]
-    if said["outcome"] and said["outcome"] not in OUTCOMES:
-        problems.append(f"outcome {literal(said['outcome'])} (ok, error or refused)")
+    if said["outcome"] and said["outcome"] not in OUTCOME_CHOICES:
+        known_outcomes = f"{', '.join(OUTCOMES[:-1])} or {OUTCOMES[-1]}"
+        problems.append(f"outcome {literal(said['outcome'])} ({known_outcomes})")
     start, end = default_days(today)
     first = a_day(said["from"], "from", problems) if said["from"] else None
     last = a_day(said["to"], "to", problems) if said["to"] else None
@@ -88,7 +99,7 @@ def from_address(known: list[str], today: date) -> None:
         audit_actor=said["actor"].strip(),
         audit_target=said["target"].strip(),
         audit_actions=[a for a in dict.fromkeys(actions) if a in known],
-        audit_outcome=said["outcome"] if said["outcome"] in OUTCOMES else "",
+        audit_outcome=said["outcome"] if said["outcome"] in OUTCOME_CHOICES else "",
         audit_dates=(first or start, last or max(first or end, end)),
     )
     st.session_state.pop("audit_page", None)
@@ -200,7 +211,8 @@ with st.container(border=True):
         "Actor (username)", key="audit_actor", help="Any part of the username, in any case."
     ).strip()
     outcome = third.selectbox(
-        "Outcome", list(OUTCOMES), format_func=OUTCOMES.__getitem__, key="audit_outcome"
+        "Outcome", list(OUTCOME_CHOICES), format_func=OUTCOME_CHOICES.__getitem__,
+        key="audit_outcome", help=OUTCOME_HELP,
     )
     fourth, fifth, sixth = st.columns(3)
     target = fourth.text_input(

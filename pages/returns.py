@@ -426,7 +426,7 @@ retry_search = st.text_input(
     placeholder=("Customer name or email, bank" if names else "Bank")
     + ", last 4 digits, R01/R09, pi_… or cus_…",
     help=None if names else "Names and emails are not shown to your role, so not searched.",
-    max_chars=100,
+    max_chars=retry_picker.SEARCH_MAX,  # what ?retry= takes: a Stripe ID, whole
     key="returns_retry_search",
 )
 if wanted and retry_search.strip() != wanted:  # searched for another: no longer the address's

@@ -46,6 +46,11 @@ def scrub(params: Mapping[str, Any]) -> dict[str, Any]:
 
 NOBODY = "(not signed in)"
 
+# How an entry ended. ``unknown``: Stripe did not confirm a change (a server error, no answer),
+# so it may have happened; the entries written after it say what fcops found at Stripe.
+OK, ERROR, REFUSED, UNKNOWN = "ok", "error", "refused", "unknown"
+OUTCOMES = (OK, ERROR, REFUSED, UNKNOWN)
+
 
 _STORED_TEXT_MAX = 500
 
@@ -97,6 +102,9 @@ class AuditContext:
     params: dict[str, Any] = field(default_factory=dict)
     request_id: str | None = None
     message: str | None = None
+    # Set when Stripe did not confirm the change (it may have happened): a failure is then
+    # written as ``unknown`` with this message, not as ``error`` (a refusal stays ``refused``).
+    unconfirmed: str | None = None
 
 
 @contextmanager
@@ -111,8 +119,10 @@ def audited(
 ) -> Iterator[AuditContext]:
     """Run a state-changing action and write exactly one audit row for it, whatever happens.
 
-    A domain error is logged as ``error`` (or ``refused`` for a role or a rule that said no) and
-    re-raised.
+    A domain error is logged as ``error`` (or ``refused`` for a role or a rule that said no;
+    ``unknown`` when the action set ``ctx.unconfirmed``: Stripe may have made the change) and
+    re-raised. Rows are only ever added, never changed: what fcops learns later (a look-up at
+    Stripe) is an entry of its own.
     """
     ctx = AuditContext(target=target, params=dict(params or {}))
 
@@ -132,9 +142,12 @@ def audited(
     try:
         yield ctx
     except Exception as err:
-        write(*failure(err, ctx.request_id))
+        outcome, message, request_id = failure(err, ctx.request_id)
+        if ctx.unconfirmed and outcome == ERROR:
+            outcome, message = UNKNOWN, ctx.unconfirmed
+        write(outcome, message, request_id)
         raise
-    write("ok", ctx.message, ctx.request_id)
+    write(OK, ctx.message, ctx.request_id)
 
 
 def failure(err: BaseException, request_id: str | None = None) -> tuple[str, str, str | None]:
@@ -142,9 +155,9 @@ def failure(err: BaseException, request_id: str | None = None) -> tuple[str, str
     error is ``error`` (``refused`` when the role may not, or a rule said no: ``Refused``) with
     its sentence; anything else names only its type."""
     if isinstance(err, FcopsError):
-        outcome = "refused" if isinstance(err, Forbidden | Refused) else "error"
+        outcome = REFUSED if isinstance(err, Forbidden | Refused) else ERROR
         return outcome, str(err), request_id or err.request_id
-    return "error", f"Unexpected error: {err.__class__.__name__}", None
+    return ERROR, f"Unexpected error: {err.__class__.__name__}", None
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ class AuditEntry(SQLModel, table=True):
     action: str = Field(index=True)
     target: str | None = Field(default=None, index=True)
     params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    outcome: str  # "ok" | "error" | "refused"
+    outcome: str  # "ok" | "error" | "refused" | "unknown" (services.audit.OUTCOMES)
     message: str | None = None
     stripe_request_id: str | None = None
     idempotency_key: str | None = None

@@ -71,7 +71,7 @@ def links_made(svc: Services, ids: Sequence[str]) -> dict[str, str]:
     app's link creations: one query for the page, no Stripe call. A link made elsewhere (on
     Stripe's Dashboard) is not known here: Stripe's SetupIntent does not name its link. A row
     names a ``checkout_session`` only when Stripe made that link, so a create Stripe answered
-    badly but made after all (its row an error) names its link too."""
+    badly but made after all (its row ``unknown``) names its link too."""
     made = (AuditEntry.action == "collect.create",)
     with session_scope(svc.engine) as session:
         audits = session.exec(select(AuditEntry).where(*made, col(AuditEntry.target).in_(ids)))

@@ -153,6 +153,32 @@ def told_after_lookup(
     )
 
 
+def unconfirmed_note(what: str, err: StripeUnavailable, told: FcopsError | None) -> str:
+    """The create's own audit row when Stripe did not confirm it (its outcome ``unknown``):
+    why it is unknown, and what fcops found when it looked (``told``: what the person read
+    after the look-up; ``err`` itself when the look-up failed; None: not listable, an FC
+    session)."""
+    how = "no answer in time" if err.outcome_unknown else "a server error"
+    said = f"Stripe did not confirm {what} ({how}), so it may have been made. "
+    if told is None:
+        return said + "An FC session cannot be listed, so fcops cannot look for it at Stripe."
+    said += "fcops looked for it at Stripe (the collect.lookup entry): "
+    if isinstance(told, MadeAfterAll):
+        link = f" with the link {told.link}" if told.link else ""
+        return said + f"Stripe made it after all: {told.made}{link}."
+    if told is err:
+        return said + (
+            "the look-up failed too, so it is still unknown: press Sync from Stripe in Open "
+            "requests and look for it."
+        )
+    if err.outcome_unknown:
+        return said + (
+            "none so far (Stripe may still make it: Create again repeats the same request, so "
+            "Stripe makes it at most once)."
+        )
+    return said + "Stripe did not make it."
+
+
 def _link_made(svc: Services, customer: str, made: str, attempt: str, since: int) -> str | None:
     """The Checkout Session (``cs_…``) a link create made with the SetupIntent ``made``: Stripe
     lists a customer's sessions newest first, with no ``setup_intent`` filter; matched by its

@@ -182,7 +182,7 @@ def _metadata_by(intent: dict[str, object]) -> str | None:
 def _made_here(svc: Services, ids: list[str]) -> dict[str, tuple[str, str | None]]:
     """Who made each of ``ids`` here and its link (cs_…), from the audit rows of the creates.
     A row names its target only once Stripe made it: a create Stripe answered badly but made
-    after all (its row an error) counts too, with the link the look-up found."""
+    after all (its row ``unknown``) counts too, with the link the look-up found."""
     if not ids:
         return {}
     stmt = select(AuditEntry).where(

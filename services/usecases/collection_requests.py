@@ -12,7 +12,8 @@ what customers see. Every creation goes through one path: role check, a caller-s
 idempotency key (a double click or a rerun replays the same Stripe object, reference §1.6), the
 Stripe call, one audit row. A create Stripe did not confirm (a server error, no answer) is looked
 for at Stripe by the attempt id its metadata carries (:mod:`services.usecases.collect_lookup`),
-so the person hears whether Stripe made it. The client secret is handed back to the caller once and never written
+so the person hears whether Stripe made it; its row's outcome is ``unknown`` (not ``error``:
+Stripe may have made it), and the look-up's own ``collect.lookup`` row says what was found. The client secret is handed back to the caller once and never written
 to the audit log, the intents table or a log line: whoever holds it can confirm the intent.
 """
 
@@ -67,7 +68,13 @@ from services.usecases.collect_common import (
     unconfirmed,
 )
 from services.usecases.collect_lists import open_requests  # noqa: F401  (its old home)
-from services.usecases.collect_lookup import ATTEMPT, MadeAfterAll, attempt_id, told_after_lookup
+from services.usecases.collect_lookup import (
+    ATTEMPT,
+    MadeAfterAll,
+    attempt_id,
+    told_after_lookup,
+    unconfirmed_note,
+)
 from services.usecases.collect_open import recorded_create
 from services.usecases.sync_intents import store_intent
 
@@ -121,7 +128,8 @@ def _send(
     except RateLimited:
         raise  # refused before anything happened
     except StripeUnavailable as err:  # a server error, or no answer even when read back
-        if not listed:
+        if not listed:  # the create's row: unknown, not error (Stripe may have made it)
+            ctx.unconfirmed = unconfirmed_note(what, err, None)
             raise
         told = told_after_lookup(
             svc, actor, err, customer=customer, key=key, since=since, what=what,
@@ -131,6 +139,7 @@ def _send(
             ctx.target = told.made
             if told.link:  # Open requests names the link by it (collect_lists.links_made)
                 ctx.params["checkout_session"] = told.link
+        ctx.unconfirmed = unconfirmed_note(what, err, told)
         raise told from None
     if read_back:
         ctx.params["read_back"] = True

@@ -26,6 +26,9 @@ from services.audit import (
     distinct_actions,
     query,
 )
+from services.audit import (
+    OUTCOMES as OUTCOMES,  # the Audit log page lists them (its outcome filter)
+)
 from services.auth import Actor, require
 from services.context import Services
 from services.rules.spreadsheet import safe_text

@@ -16,13 +16,22 @@ from services.adapters.people import customers_matching, people_by_id
 from services.adapters.store import session_scope
 from services.auth import Actor, require
 from services.context import Services
-from services.rules import people
+from services.rules import input_limits, people
+from services.rules.ids import MAX_ID_LENGTH
 from services.rules.nacha import RETRYABLE, describe_code
 from services.rules.retry import MAX_ATTEMPTS, RETRY_DAYS
-from services.usecases.collect_common import clean_search
 from services.usecases.returns_report import MAX_WINDOW_DAYS, valid_window
 
 PICKER_LIMIT = 20
+# The search box takes what ?retry= takes: a pi_ or cus_ ID up to the longest any Stripe ID
+# may be here (services.rules.ids), read whole. At 100 a link's 153-character pi_ read "The
+# search is 153 characters long; at most 100 are allowed." (and a pasted one was cut).
+SEARCH_MAX = MAX_ID_LENGTH
+
+
+def _clean_search(text: str | None) -> str:
+    """The search box's text, checked by the input limits (no NUL or control characters)."""
+    return input_limits.clean_text(text, field="The search", max_length=SEARCH_MAX)
 
 
 @dataclass(frozen=True)
@@ -49,7 +58,7 @@ def retry_choices(
     at most ``limit``, matching ``search``. Names and emails only for roles that see accounts."""
     require(actor, "returns.view")
     window = valid_window(window_days)
-    text = clean_search(search)
+    text = _clean_search(search)
     pii = actor.can("accounts.view")
     now = svc.now()
     where = _where(now - window * 86_400, now, text, pii=pii)
@@ -134,7 +143,7 @@ def retry_target(
     when the picker lists it, or ``debit_id`` is no pi_ ID."""
     require(actor, "returns.view")
     window = valid_window(window_days)
-    text = clean_search(debit_id)
+    text = _clean_search(debit_id)
     if not text.startswith("pi_"):
         return None
     with session_scope(svc.engine) as session:

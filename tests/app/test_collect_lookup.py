@@ -94,3 +94,33 @@ def test_a_link_stripe_made_but_answered_500_opens_with_its_address_to_send() ->
     assert shown.checkout_session_id == session["id"]
     assert shown.hosted_url and shown.hosted_url in [c.value for c in at.code]
     assert "No hosted page for this request" not in texts(at)
+
+
+def test_the_audit_log_reads_unknown_not_error_for_a_create_stripe_made_after_all() -> None:
+    """The Audit log read "collect.create — error" for a request that exists: the create's row
+    now says Stripe did not confirm it (``unknown``, a filter of its own) and what fcops found."""
+    from tests.app.conftest import open_page
+    from tests.app.test_audit_page import PAGE as AUDIT
+    from tests.app.test_audit_page import table
+
+    at = with_customer()
+    force_faults("500_done", 1)
+    create_si(at)
+    [made] = setup_intents(at.session_state["collect_customer"])
+
+    log = open_page(AUDIT, "admin")
+    assert "unknown" in log.selectbox(key="audit_outcome").options
+    for name, value in {"action": "collect.create", "outcome": "unknown", "target": made}.items():
+        log.query_params[name] = value
+    log.run()
+    no_exceptions(log)
+    assert not log.warning, texts(log)  # the link's outcome is understood
+    assert log.selectbox(key="audit_outcome").value == "unknown"
+    rows = table(log)
+    assert list(rows["outcome"]) == ["unknown"], rows
+    assert rows["message"].iloc[0].startswith(
+        "Stripe did not confirm the new SetupIntent (a server error), so it may have been made. "
+        "fcops looked for it at Stripe (the collect.lookup entry): Stripe made it after all: "
+    ), rows["message"].iloc[0]
+    log.selectbox(key="audit_outcome").set_value("error").run()  # and it is not an error
+    assert "No audit entries match these filters" in texts(log)

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import no_exceptions, open_page, typed_in
+from tests.app.conftest import jobs_settled, no_exceptions, open_page, typed_in
+from tests.app.test_first_run import fresh_store, mirrored  # noqa: F401  (fixture)
+from tests.app.test_pages_follow_jobs import active_jobs, slow_stripe  # noqa: F401  (fixture)
 from tests.app.test_transactions_page import _param, demo_accounts  # noqa: F401  (fixture)
 
 OWN, TXN = "pages/ownership.py", "pages/transactions.py"
@@ -165,3 +167,23 @@ def test_transactions_says_of_an_unknown_customer_in_the_address_what_the_box_sa
     box = txn_box(UNKNOWN)
     assert txn_picker(at).placeholder == txn_picker(box).placeholder == "No account matches"
     assert not at.error and not at.subheader
+
+
+@pytest.mark.usefixtures("slow_stripe")
+def test_transactions_opens_the_address_s_customer_s_one_account_once_the_first_sync_ends(
+    txn_customers: dict[str, str], fresh_store: None  # noqa: F811  (fresh_store: after the sync above)
+) -> None:
+    """On a brand-new store the address's customer has no account yet: the box was filled but,
+    once the first account sync ended, the customer's one account waited to be picked (on a
+    store that had it, it opens at once)."""
+    customer = txn_customers["one"]
+    at = at_address(TXN, customer)  # the first account sync is still running (Stripe is slow)
+    assert active_jobs("accounts.sync"), "the sync ended before the page could wait for it"
+    assert at.text_input(key="txn_search").value == customer and not at.subheader
+    jobs_settled(at)
+    no_exceptions(at)
+    assert mirrored() > 0
+    (only,) = txn_picker(at).options
+    assert at.subheader, "the customer's one account is open"
+    assert txn_picker(at).value == only.rsplit(" · ", 1)[-1]
+    assert _param(at, "account") == customer  # the link itself is not rewritten

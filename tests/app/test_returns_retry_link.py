@@ -80,3 +80,22 @@ def test_a_search_for_another_debit_takes_the_link_out_of_the_address() -> None:
     at.query_params["retry"] = first  # Back to the link's step: the search follows it again
     at.run()
     assert at.text_input(key="returns_retry_search").value == first
+
+
+def test_a_link_s_long_pi_id_is_searched_whole_as_the_box_takes_it() -> None:
+    """``?retry=`` takes IDs up to 255 characters (the address's limit), but the box took 100:
+    a 153-character pi_ read "The search is 153 characters long; at most 100 are allowed."
+    The box takes what the address takes, and the ID is looked up whole."""
+    from services.rules.ids import MAX_ID_LENGTH
+
+    long_id = "pi_" + "C" * 150
+    at = opened_with(long_id)
+    box = at.text_input(key="returns_retry_search")
+    assert box.max_chars == MAX_ID_LENGTH
+    assert box.value == long_id and at.query_params["retry"] == long_id
+    assert not any("characters long" in str(e.value) for e in at.error), texts(at)
+    assert f"No debit {long_id} is known to fcops" in infos(at)
+    typed = "pi_" + "D" * (MAX_ID_LENGTH - 3)  # the longest the box takes, typed or pasted
+    box.set_value(typed).run()
+    no_exceptions(at)
+    assert not at.error and f"No debit {typed} is known to fcops" in infos(at)

@@ -454,6 +454,7 @@ ACTOR_HELPERS: dict[str, str] = {
     "collection_requests.setup_intent_params": "pure request builder; actor goes in metadata",
     "collection_requests.checkout_params": "pure request builder; actor goes in metadata",
     "collect_lookup.told_after_lookup": "words a failed create after made_by_attempt (which checks the role) looked for it",
+    "collect_lookup.unconfirmed_note": "pure: the words of a create's audit row Stripe did not confirm",
     "collect_open.recorded_create": "records a create (and its open-requests rule) for calls that checked the role",
     "collect_cancel_runs.recorded_cancel": "records a cancel while it runs, for cancel_request that checked the role",
     "returns_report.people_for": "store read behind report/review; the actor decides names or none",

@@ -5,7 +5,8 @@ Through the real SDK against the sandbox: the sandbox's ``500_done`` fault makes
 and answers 500 (Stripe went through but said it failed), ``500`` answers 500 and makes nothing,
 a second ``500`` fails the look-up itself, and a ``slow`` answer past the client's patience is a
 create with no answer. Each says what Stripe did, mirrors what it made into the store, and
-writes an audit row for what the look-up found.
+writes an audit row for what the look-up found; the create's own row reads ``unknown``, not
+``error``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ from services.adapters.gateway import StripeGateway
 from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.context import Services
-from services.errors import Forbidden, OutcomeStillUnknown, StripeUnavailable
+from services.errors import (
+    FcopsError,
+    Forbidden,
+    OutcomeStillUnknown,
+    RateLimited,
+    StripeUnavailable,
+)
 from services.rules.intents import OPEN_STATUSES
 from services.usecases import (
     collect_customers,
@@ -88,8 +95,16 @@ def test_a_setup_intent_stripe_made_but_answered_500_is_found_and_listed(
     assert _stored(services_ctx, customer) == [made["id"]]  # mirrored: Open requests lists it
     (lookup,) = _rows(services_ctx, "collect.lookup", key)
     assert (lookup.outcome, lookup.target, lookup.params["found"]) == ("ok", made["id"], made["id"])
+    # The create's own row is not "error" for a request that exists: Stripe did not confirm
+    # it, and the look-up's row (written first, rows are never rewritten) says what was found.
     (create,) = _rows(services_ctx, "collect.create", key)
-    assert (create.outcome, create.target, create.message) == ("error", made["id"], said)
+    assert (create.outcome, create.target) == ("unknown", made["id"])
+    assert create.message == (
+        "Stripe did not confirm the new SetupIntent (a server error), so it may have been made. "
+        "fcops looked for it at Stripe (the collect.lookup entry): Stripe made it after all: "
+        f"{made['id']}."
+    )
+    assert lookup.id is not None and create.id is not None and lookup.id < create.id
     # A reload meanwhile follows the create to what it made, not to "was not created".
     (start,) = starts.for_customer(services_ctx.engine, customer, since=0)
     assert (start.outcome, start.request_id) == (starts.OK, made["id"])
@@ -124,6 +139,9 @@ def test_a_setup_intent_stripe_did_not_make_says_create_again_is_safe(
     (lookup,) = _rows(services_ctx, "collect.lookup", key)
     assert (lookup.outcome, lookup.target, lookup.params["found"]) == ("ok", None, None)
     assert "none is from this attempt" in (lookup.message or "")
+    (create,) = _rows(services_ctx, "collect.create", key)
+    assert (create.outcome, create.target) == ("unknown", None)
+    assert (create.message or "").endswith("(the collect.lookup entry): Stripe did not make it.")
 
     again = collection_requests.create_setup_intent(
         services_ctx, ops, customer_id=customer, idempotency_key=_key(), open_seen=()
@@ -150,6 +168,9 @@ def test_when_the_look_up_fails_too_the_person_keeps_the_advice_to_look_first(
     (lookup,) = _rows(services_ctx, "collect.lookup", key)
     assert lookup.outcome == "error"
     assert _stored(services_ctx, customer) == []  # nothing claimed it was found
+    (create,) = _rows(services_ctx, "collect.create", key)
+    assert create.outcome == "unknown"
+    assert "the look-up failed too, so it is still unknown" in (create.message or "")
 
 
 def test_a_link_stripe_made_but_answered_500_names_the_link_and_its_setup_intent(
@@ -176,6 +197,52 @@ def test_a_link_stripe_made_but_answered_500_names_the_link_and_its_setup_intent
     (one,) = collect_open.customer_requests(services_ctx, ops, customer)
     assert (one.request_id, one.link_id) == (made["id"], session["id"])
     assert collect_lists.links_made(services_ctx, [made["id"]]) == {made["id"]: session["id"]}
+    (create,) = _rows(services_ctx, "collect.create", key)
+    assert create.outcome == "unknown"
+    assert (create.message or "").endswith(
+        f"Stripe made it after all: {made['id']} with the link {session['id']}."
+    )
+
+
+def test_a_create_stripe_refused_stays_an_error_and_is_not_looked_for(
+    services_ctx: Services, simulator: Any, ops: Any
+) -> None:
+    """A 429 (or any 4xx) is Stripe saying no before doing anything: the outcome is known."""
+    customer = _customer(services_ctx, ops)
+    rate_key, missing_key = _key(), _key()
+    simulator.force_faults("429", services_ctx.gateway.backoff.retries + 1)  # past its retries
+    with pytest.raises(RateLimited):
+        collection_requests.create_setup_intent(
+            services_ctx, ops, customer_id=customer, idempotency_key=rate_key, open_seen=()
+        )
+    with pytest.raises(FcopsError) as caught:  # Stripe's 404: no such customer
+        collection_requests.create_setup_intent(
+            services_ctx, ops, customer_id="cus_nobody0000000", idempotency_key=missing_key,
+        )
+    assert not isinstance(caught.value, StripeUnavailable)
+    for key in (rate_key, missing_key):
+        assert [r.outcome for r in _rows(services_ctx, "collect.create", key)] == ["error"]
+        assert _rows(services_ctx, "collect.lookup", key) == []
+
+
+def test_an_fc_session_stripe_did_not_confirm_is_unknown_too(
+    services_ctx: Services, simulator: Any, ops: Any
+) -> None:
+    """Stripe cannot list FC sessions, so nothing is looked for; the row still says it may exist."""
+    customer = _customer(services_ctx, ops)
+    key = _key()
+    simulator.force_faults("500", 1)
+    with pytest.raises(StripeUnavailable):
+        collection_requests.create_fc_session(
+            services_ctx, ops, customer_id=customer, idempotency_key=key
+        )
+    (create,) = _rows(services_ctx, "collect.create", key)
+    assert create.outcome == "unknown"
+    assert (create.message or "").startswith(
+        "Stripe did not confirm the new Financial Connections session (a server error), so it "
+        "may have been made. An FC session cannot be listed"
+    )
+    assert _rows(services_ctx, "collect.lookup", key) == []
 
 
 def test_only_this_attempts_setup_intent_counts_as_made(
@@ -240,6 +307,11 @@ def test_a_create_with_no_answer_not_made_yet_says_create_again_repeats_it(
     assert caught.value.outcome_unknown  # the page keeps the key
     (lookup,) = _rows(svc, "collect.lookup", key)
     assert lookup.params["found"] is None
+    (create,) = _rows(svc, "collect.create", key)
+    assert create.outcome == "unknown"
+    assert (create.message or "").startswith(
+        "Stripe did not confirm the new SetupIntent (no answer in time)"
+    )
     time.sleep(LATE)  # the late create lands at Stripe meanwhile
     again = collection_requests.create_setup_intent(
         svc, ops, customer_id=customer, idempotency_key=key, open_seen=()

@@ -87,3 +87,17 @@ def test_a_retry_leads_to_its_original_and_a_listed_original_needs_no_why(svc: S
     found = target(svc, again)
     assert found.original == first and f"{again} is a retry of {first}" in found.message
     assert target(svc, "Gringotts") is None  # a search, not an ID
+
+
+def test_the_search_takes_an_id_as_long_as_the_address_takes_and_refuses_longer(
+    svc: Services,
+) -> None:
+    """The box and ?retry= agree: up to MAX_ID_LENGTH (255) is searched whole (it was 100)."""
+    from services.errors import ValidationError
+    from services.rules.ids import MAX_ID_LENGTH
+
+    longest = "pi_" + "E" * (MAX_ID_LENGTH - 3)
+    assert retry_picker.retry_choices(svc, FINANCE, search=longest).total == 0
+    assert f"No debit {longest} is known" in target(svc, longest).message
+    with pytest.raises(ValidationError, match=f"at most {MAX_ID_LENGTH} are allowed"):
+        retry_picker.retry_choices(svc, FINANCE, search=longest + "E")
