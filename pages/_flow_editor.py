@@ -25,6 +25,9 @@ def k(flow: str, name: str) -> str:
 
 def load_into_editor(flow: str, config: flow_config.FlowConfig) -> None:
     """Put a stored configuration into the editor and remember which version it is."""
+    was = str(st.session_state.get(k(flow, "note")) or "")
+    if was.strip():  # emptied here: a click from the page drawn before may still send it
+        st.session_state[k(flow, "emptied")] = (was, 2)
     st.session_state[k(flow, "draft")] = {**config.value(), "note": ""}
     st.session_state[k(flow, "start")] = config.value()
     st.session_state[k(flow, "base")] = config.version
@@ -44,11 +47,29 @@ def fill_widgets(flow: str) -> None:
 
 def keep_draft(flow: str) -> None:
     """Copy the editor's widgets, when drawn on the last run, into the flow's draft."""
+    drop_sent_note(flow)
     if k(flow, "draft") in st.session_state and all(
         k(flow, name) in st.session_state for name in ("perms", "prefetch", "method", "note")
     ):
         note = st.session_state.get(k(flow, "note")) or ""
         st.session_state[k(flow, "draft")] = {**edits(flow), "note": note}
+
+
+def drop_sent_note(flow: str) -> None:
+    """Empty the note again when the run after the one that emptied it (a save, a revert, Load
+    theirs, Discard) brings it back unchanged: a second Save click, or any click, sent by the
+    page as drawn before still carries the old note, which came back as a draft of the note
+    alone, kept across reloads and saved unseen with the next version."""
+    emptied = st.session_state.get(k(flow, "emptied"))
+    if emptied is None:
+        return
+    note, runs = emptied
+    if st.session_state.get(k(flow, "note")) == note:
+        st.session_state[k(flow, "note")] = ""
+    if runs > 1:
+        st.session_state[k(flow, "emptied")] = (note, runs - 1)
+    else:
+        st.session_state.pop(k(flow, "emptied"), None)
 
 
 def open_editor(flow: str, saved: flow_config.FlowConfig) -> None:
@@ -63,6 +84,7 @@ def open_editor(flow: str, saved: flow_config.FlowConfig) -> None:
         if draft is not None:  # a note typed alone stays
             st.session_state[k(flow, "draft")]["note"] = draft.get("note") or ""
             fill_widgets(flow)
+            st.session_state.pop(k(flow, "emptied"), None)
         st.session_state.pop(k(flow, "conflict"), None)
     elif any(
         k(flow, name) not in st.session_state for name in ("perms", "prefetch", "method", "note")

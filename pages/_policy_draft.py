@@ -32,6 +32,7 @@ DRAFT_AT = "policy_draft_at"
 RESTORED = "policy_draft_restored"
 RELOAD = "policy_reload"
 FLASH_INFO = "policy_flash_info"
+EMPTIED = "policy_note_emptied"  # (the note emptied by a refill, runs left to watch for it)
 BOXES = {  # the draft's field -> the form's widget
     "buffer_amount": "policy_buffer_amount",
     "buffer_percent": "policy_buffer_percent",
@@ -58,8 +59,35 @@ def fill_widgets(values: dict[str, Any]) -> None:
             st.session_state[key] = values[field]
 
 
+def empty_note() -> None:
+    """Empty the note box (a save, Load theirs, Discard), remembering what it held: see
+    :func:`drop_sent_note`."""
+    was = str(st.session_state.get(BOXES["note"]) or "")
+    if was.strip():
+        st.session_state[EMPTIED] = (was, 2)
+    st.session_state[BOXES["note"]] = ""
+
+
+def drop_sent_note() -> None:
+    """Empty the note again when the run after the one that emptied it brings it back
+    unchanged: a second Save click, or any click, sent by the page as drawn before still
+    carries the old note, which came back as a draft of the note alone (kept across reloads,
+    and saved unseen with the next version)."""
+    emptied = st.session_state.get(EMPTIED)
+    if emptied is None:
+        return
+    note, runs = emptied
+    if st.session_state.get(BOXES["note"]) == note:
+        st.session_state[BOXES["note"]] = ""
+    if runs > 1:
+        st.session_state[EMPTIED] = (note, runs - 1)
+    else:
+        st.session_state.pop(EMPTIED, None)
+
+
 def keep() -> None:
     """Copy the boxes, when drawn on the last run (or just filled), into the session draft."""
+    drop_sent_note()
     if all(key in st.session_state for key in BOXES.values()):
         st.session_state[DRAFT] = {f: st.session_state[key] for f, key in BOXES.items()}
 

@@ -63,7 +63,7 @@ def load_editor(current: debit_policy.StoredPolicy) -> None:
     fill_editor(current.policy, current.currency)
     st.session_state[BASE] = current.version
     st.session_state[BASE_VALUES] = asdict(current.policy)
-    st.session_state["policy_note"] = ""
+    drafts.empty_note()
     st.session_state.pop(CONFLICT, None)
     st.session_state.pop(drafts.DRAFT, None)
 
@@ -94,6 +94,7 @@ else:
             note = (st.session_state.get(drafts.DRAFT) or {}).get("note") or ""
             load_editor(stored)
             st.session_state["policy_note"] = note  # but a note typed alone stays
+            st.session_state.pop(drafts.EMPTIED, None)
             if followed and not (arrival or missing):  # the form changed under the admin's eyes
                 st.session_state[FLASH_INFO] = (
                     f"{stored.updated_by or 'Someone'} saved version {stored.version} at "

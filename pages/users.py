@@ -100,7 +100,7 @@ def run_actions() -> bool:
                                   svc, actor, path, username, added_at=added_at)
         _said(done, REMOVE, ADD, ROLE)
         went = done is not None
-        st.session_state.pop(PICK, None)
+        st.session_state[PICK] = None  # not popped: the box would go on showing them (below)
     if (args := take("unlock")) is not None:
         username, added_at = args
         done = runtime.call_keyed(UNLOCK, {"user": username}, manage_users.lift_delay,
@@ -238,7 +238,9 @@ def forget_stale_pick(by_name: dict[str, manage_users.Person], went: bool) -> No
     kept = st.session_state.get(PICKED_AS)
     person = by_name.get(kept[0]) if kept else None
     if not went and kept and person is not None and person.added_at != kept[1]:
-        st.session_state.pop(PICK, None)
+        # Set, not popped: a key popped leaves the browser's box showing the old pick (with
+        # the old name) above "Choose a user", where picking them again changed nothing.
+        st.session_state[PICK] = None
         st.session_state.pop(PICKED_AS, None)
 
 

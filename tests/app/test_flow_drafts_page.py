@@ -183,3 +183,26 @@ def test_the_first_edit_moves_nothing_above_the_editor() -> None:
     assert drawn_above(at, k(flow, "perms")) == before
     order = page_order(at)
     assert order.index(f"Button:{k(flow, 'discard')}") > order.index(f"Button:{k(flow, 'save')}")
+
+
+def test_a_click_sent_before_a_save_drew_brings_back_no_saved_note() -> None:
+    """A second Save click (or any click) sent by the page as drawn before the save still
+    carries the note just saved: it came back as a draft of the note alone ("Unsaved edits",
+    "only the note changed"), kept across reloads, to ride along unseen on the next save."""
+    flow = "payment_intent"
+    at = open_page(PAGE, "admin")
+    at.radio(key="flows_selected").set_value(flow).run()
+    saved = flows.load_flow(shared_app().engine, flow)
+    method = "instant" if saved.verification_method != "instant" else "automatic"
+    at.radio(key=k(flow, "method")).set_value(method).run()
+    at.text_input(key=k(flow, "note")).set_value("the reason, saved once").run()
+    at.button(key=k(flow, "save")).click().run()
+    assert f"Saved version {saved.version + 1}." in [s.value for s in at.success]
+    at.text_input(key=k(flow, "note")).set_value("the reason, saved once").run()  # the old page
+    no_exceptions(at)
+    assert at.text_input(key=k(flow, "note")).value == ""
+    assert "Unsaved edits" not in texts(at)
+    assert store.for_user(shared_app().engine, "admin") == {}
+
+    at.text_input(key=k(flow, "note")).set_value("a new reason").run()  # typed afterwards: kept
+    assert at.text_input(key=k(flow, "note")).value == "a new reason"

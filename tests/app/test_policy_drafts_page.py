@@ -165,3 +165,23 @@ def test_the_first_edit_draws_the_draft_line_below_the_form_so_no_box_moves() ->
     assert drawn_above(at, "policy_buffer_amount") == before  # nothing new above the boxes
     order = page_order(at)
     assert order.index("Button:policy_discard") > order.index("Button:policy_save")
+
+
+def test_a_click_sent_before_a_save_drew_brings_back_no_saved_note() -> None:
+    """A second Save click (or any click) sent by the form as drawn before the save still
+    carries the note just saved: it came back as a draft of the note alone, kept across
+    reloads, to ride along unseen on the next save."""
+    known_policy()
+    at = open_page(PAGE, "admin")
+    at.text_input(key="policy_buffer_amount").set_value("31.00")
+    at.text_input(key="policy_note").set_value("the reason, saved once").run()
+    at.button(key="policy_save").click().run()
+    assert any("Saved as version" in s.value for s in at.success)
+    at.text_input(key="policy_note").set_value("the reason, saved once").run()  # the old form
+    no_exceptions(at)
+    assert at.text_input(key="policy_note").value == ""
+    assert "Unsaved edits" not in texts(at)
+    assert open_page(PAGE, "admin").text_input(key="policy_note").value == ""  # nothing kept
+
+    at.text_input(key="policy_note").set_value("a new reason").run()  # typed afterwards: kept
+    assert at.text_input(key="policy_note").value == "a new reason"
