@@ -18,7 +18,7 @@ from sqlmodel import col, func, select
 from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.auth import Actor, require
-from services.errors import FcopsError, Forbidden, Refused
+from services.errors import FcopsError, Forbidden, RateLimited, Refused, StripeUnavailable
 from services.rules.input_limits import bounded_int, search_term
 from services.rules.secrets import mask_secrets, mask_value
 
@@ -148,6 +148,23 @@ def audited(
         write(outcome, message, request_id)
         raise
     write(OK, ctx.message, ctx.request_id)
+
+
+@contextmanager
+def unconfirmed_change(ctx: AuditContext, what: str, maybe: str, look: str) -> Iterator[None]:
+    """Around one POST to Stripe inside :func:`audited`: when Stripe did not confirm it (a server
+    error, no answer in time, a connection error) the change may have happened, so the row
+    reads ``unknown`` with "Stripe did not confirm ``what`` (how), so ``maybe``; ``look``." (what
+    to look at for the truth). A 429 stays ``error``: Stripe refused before doing anything, as
+    it did for any other 4xx."""
+    try:
+        yield
+    except RateLimited:
+        raise
+    except StripeUnavailable as err:
+        how = "no answer in time" if err.outcome_unknown else "a server error"
+        ctx.unconfirmed = f"Stripe did not confirm {what} ({how}), so {maybe}; {look}."
+        raise
 
 
 def failure(err: BaseException, request_id: str | None = None) -> tuple[str, str, str | None]:
