@@ -47,7 +47,8 @@ def scrub(params: Mapping[str, Any]) -> dict[str, Any]:
 NOBODY = "(not signed in)"
 
 # How an entry ended. ``unknown``: Stripe did not confirm a change (a server error, no answer),
-# so it may have happened; the entries written after it say what fcops found at Stripe.
+# so it may have happened; its message says where to see whether it did (a create's look-up
+# writes an entry of its own after it: what fcops found at Stripe).
 OK, ERROR, REFUSED, UNKNOWN = "ok", "error", "refused", "unknown"
 OUTCOMES = (OK, ERROR, REFUSED, UNKNOWN)
 
