@@ -36,7 +36,8 @@ PAGE_SIZES = (25, 50, 100, 250)
 OUTCOME_CHOICES = {"": "Any outcome", **{name: name for name in OUTCOMES}}
 OUTCOME_HELP = (
     "unknown: Stripe did not confirm a change (a server error or no answer), so it may have "
-    "happened; the entries after it say what fcops found at Stripe."
+    "happened; its message says where to see whether it did (for a new request, the "
+    "collect.lookup entry after it says what fcops found at Stripe)."
 )
 
 

@@ -18,7 +18,7 @@ from sqlmodel import col, func, select
 from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.auth import Actor, require
-from services.errors import FcopsError, Forbidden, Refused
+from services.errors import FcopsError, Forbidden, RateLimited, Refused, StripeUnavailable
 from services.rules.input_limits import bounded_int, search_term
 from services.rules.secrets import mask_secrets, mask_value
 
@@ -47,7 +47,8 @@ def scrub(params: Mapping[str, Any]) -> dict[str, Any]:
 NOBODY = "(not signed in)"
 
 # How an entry ended. ``unknown``: Stripe did not confirm a change (a server error, no answer),
-# so it may have happened; the entries written after it say what fcops found at Stripe.
+# so it may have happened; its message says where to see whether it did (a create's look-up
+# writes an entry of its own after it: what fcops found at Stripe).
 OK, ERROR, REFUSED, UNKNOWN = "ok", "error", "refused", "unknown"
 OUTCOMES = (OK, ERROR, REFUSED, UNKNOWN)
 
@@ -148,6 +149,23 @@ def audited(
         write(outcome, message, request_id)
         raise
     write(OK, ctx.message, ctx.request_id)
+
+
+@contextmanager
+def unconfirmed_change(ctx: AuditContext, what: str, maybe: str, look: str) -> Iterator[None]:
+    """Around one POST to Stripe inside :func:`audited`: when Stripe did not confirm it (a server
+    error, no answer in time, a connection error) the change may have happened, so the row
+    reads ``unknown`` with "Stripe did not confirm ``what`` (how), so ``maybe``; ``look``." (what
+    to look at for the truth). A 429 stays ``error``: Stripe refused before doing anything, as
+    it did for any other 4xx."""
+    try:
+        yield
+    except RateLimited:
+        raise
+    except StripeUnavailable as err:
+        how = "no answer in time" if err.outcome_unknown else "a server error"
+        ctx.unconfirmed = f"Stripe did not confirm {what} ({how}), so {maybe}; {look}."
+        raise
 
 
 def failure(err: BaseException, request_id: str | None = None) -> tuple[str, str, str | None]:

@@ -20,7 +20,7 @@ from sqlmodel import select
 from services.adapters.backoff import settle
 from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
-from services.audit import AuditContext, audited
+from services.audit import AuditContext, audited, unconfirmed_change
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import NotFound, NothingChanged, StripeRequestError, ValidationError
@@ -35,6 +35,8 @@ from services.usecases.collect_lists import links_made
 from services.usecases.sync_intents import store_intent
 
 ENDED = ("canceled", "succeeded")  # intents no open link holds
+# A cancel Stripe did not confirm (its audit row ``unknown``): what may be, where to see it.
+_MAY_BE_CANCELED = ("it may have been canceled", "Sync from Stripe in Open requests shows its status")
 
 
 def cancel_request(
@@ -83,7 +85,7 @@ def _cancel(
     link = _link_of(svc, ident, kind)
     if link is not None:  # Stripe cancels a link's intent only by expiring the link
         ctx.params["checkout_session"] = link
-        intent = _expire_link(svc, link, ident, kind, key)
+        intent = _expire_link(svc, ctx, link, ident, kind, key)
         ctx.request_id = svc.gateway.last_request_id
         asked = (
             f" (reason asked: {reason_words(reason)}; Stripe sets its own on expiry)"
@@ -98,7 +100,10 @@ def _cancel(
         else svc.gateway.cancel_setup_intent
     )
     try:
-        with unconfirmed(f"the cancellation of {ident}"):
+        with (
+            unconfirmed_change(ctx, f"the cancellation of {ident}", *_MAY_BE_CANCELED),
+            unconfirmed(f"the cancellation of {ident}"),
+        ):
             settled = settle(
                 lambda: cancel(ident, reason=reason, idempotency_key=key),
                 lambda: retrieve(svc, ident, kind),
@@ -185,7 +190,9 @@ def _link_in_stripe(svc: Services, ident: str, kind: str) -> str | None:
     return None
 
 
-def _expire_link(svc: Services, link: str, ident: str, kind: str, key: str) -> dict[str, Any]:
+def _expire_link(
+    svc: Services, ctx: AuditContext, link: str, ident: str, kind: str, key: str
+) -> dict[str, Any]:
     """Expire the open link ``link``; Stripe cancels its intent ``ident`` (returned, current).
     A link no longer open (expired, or completed by the customer) is refused in a sentence."""
     what = f"the expiry of link {link}"
@@ -208,7 +215,7 @@ def _expire_link(svc: Services, link: str, ident: str, kind: str, key: str) -> d
         return svc.gateway.retrieve_checkout_session(link, expand=[kind])
 
     try:
-        with unconfirmed(what):
+        with unconfirmed_change(ctx, what, *_MAY_BE_CANCELED), unconfirmed(what):
             session = settle(
                 lambda: svc.gateway.expire_checkout_session(
                     link, expand=[kind], idempotency_key=key

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from services.adapters import account_mirror
 from services.adapters.gateway import CustomerCreateParams
-from services.audit import audited
+from services.audit import audited, unconfirmed_change
 from services.auth import Actor, require
 from services.context import Services
 from services.rules import input_limits
@@ -58,7 +58,15 @@ def create_customer(
             }
             if name:
                 params["name"] = name
-            with unconfirmed("the new customer"):
+            with (
+                unconfirmed_change(
+                    ctx,
+                    "the new customer",
+                    "it may have been made",
+                    "Create customer again finds it by its email if it was (and makes no other)",
+                ),
+                unconfirmed("the new customer"),
+            ):
                 customer, read_back = send_settled(
                     svc.gateway.create_customer, params, key, what="the new customer"
                 )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
 from services.adapters.backoff import settle
-from services.audit import audited
+from services.audit import audited, unconfirmed_change
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import FcopsError, NotFound, StripeRequestError
@@ -165,7 +165,15 @@ def verify_microdeposits(
         method, params = verification_input(amounts, descriptor_code)
         ctx.params.update(kind=kind, method=method)
         try:
-            with unconfirmed("the verification"):  # read back: the same key replays the answer
+            with (
+                unconfirmed_change(
+                    ctx,
+                    f"the verification of {ident}",
+                    "it may have been verified",
+                    "Sync from Stripe in Collect's Open requests shows its status",
+                ),
+                unconfirmed("the verification"),  # read back: the same key replays the answer
+            ):
                 settled = settle(
                     lambda: svc.gateway.verify_microdeposits(ident, **params, idempotency_key=key),
                     lambda: svc.gateway.verify_microdeposits(ident, **params, idempotency_key=key),

@@ -118,12 +118,13 @@ def refresh(
         if blocker:
             raise RefreshNotAllowed(blocker)
         began = mirror.read_mark(svc.engine)  # before Stripe's answer or the read back
-        settled = settle(
-            lambda: _ask_stripe_to_refresh(svc, account_id, feature, idempotency_key),
-            lambda: fetch_account(svc, account_id),
-            lambda current: refresh_rule.started(account, current, feature),
-            what=f"the {feature} refresh",
-        )
+        with audit.unconfirmed_change(ctx, *_unconfirmed_refresh(feature)):
+            settled = settle(
+                lambda: _ask_stripe_to_refresh(svc, account_id, feature, idempotency_key),
+                lambda: fetch_account(svc, account_id),
+                lambda current: refresh_rule.started(account, current, feature),
+                what=f"the {feature} refresh",
+            )
         result = settled.value
         ctx.request_id = svc.gateway.last_request_id
         if settled.read_back:  # Stripe's answer was late: the account read back says it started
@@ -142,6 +143,20 @@ def refresh(
             else ""
         )
     return normalise_account(result)
+
+
+# Where a person sees whether a refresh Stripe did not confirm started: the page that draws it.
+_REFRESH_SHOWN_ON = {"balance": "Accounts", "ownership": "Ownership", "transactions": "Transactions"}
+
+
+def _unconfirmed_refresh(feature: str) -> tuple[str, str, str]:
+    """The words of a refresh's audit row when Stripe did not confirm it (``unknown``)."""
+    page = _REFRESH_SHOWN_ON.get(feature, "Accounts")
+    return (
+        f"the {feature} refresh",
+        "it may have started",
+        f"the account's {feature} refresh state ({page}) shows whether it did",
+    )
 
 
 def _record_result(svc: Services, actor: Actor, account_id: str, state: RefreshState) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from services.adapters.flow_requests import retry_payment_intent_create
 from services.adapters.transaction_store import load_transactions
-from services.audit import audited
+from services.audit import audited, unconfirmed_change
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import NotFound, RefreshStillRunning, Refused, ValidationError
@@ -190,7 +190,16 @@ def create_retry(
             payment_method=original.payment_method,
             metadata={RETRY_OF: original.id, "fcops_attempt": str(retry.attempt)},
         )
-        with unconfirmed("the retry"):
+        with (
+            unconfirmed_change(
+                ctx,
+                f"the retry of {original.id}",
+                "the new debit may have been made",
+                f"after “Sync outcomes”, Returns' plan for {original.id} shows whether attempt "
+                f"{retry.attempt} was sent",
+            ),
+            unconfirmed("the retry"),
+        ):
             pi, read_back = send_settled(
                 svc.gateway.create_payment_intent, params, key, what="the retry"
             )

@@ -108,12 +108,19 @@ def _change_subscription(
             else svc.gateway.unsubscribe_transactions
         )
         began = account_mirror.read_mark(svc.engine)  # before Stripe's answer or the read back
-        settled = settle(  # no answer in time: the account's subscriptions say what happened
-            lambda: change(fca, idempotency_key=key),
-            lambda: browse_accounts.fetch_account(svc, fca),
-            lambda current: ("transactions" in (current.get("subscriptions") or ())) == subscribe,
-            what="the subscription change",
-        )
+        with audit.unconfirmed_change(  # a 500 or no answer: Stripe may have changed it
+            ctx,
+            "the " + ("subscription" if subscribe else "unsubscription") + f" of {fca}",
+            "it may be " + ("subscribed" if subscribe else "unsubscribed") + " after all",
+            "Transactions shows whether the account is subscribed",
+        ):
+            settled = settle(  # no answer in time: the account's subscriptions say what happened
+                lambda: change(fca, idempotency_key=key),
+                lambda: browse_accounts.fetch_account(svc, fca),
+                lambda current: ("transactions" in (current.get("subscriptions") or ()))
+                == subscribe,
+                what="the subscription change",
+            )
         account = settled.value
         if settled.read_back:
             ctx.params["read_back"] = settled.reads

@@ -251,3 +251,32 @@ def test_the_refusal_says_how_old_the_balance_is_and_calls_it_refreshed_only_whe
         r"figure is \d+ s old\):",
         str(refreshed.value),
     ), str(refreshed.value)
+
+
+@pytest.mark.parametrize(("mode", "outcome"), [("500", "unknown"), ("429", "error")])
+def test_a_retry_stripe_did_not_confirm_reads_unknown_and_a_429_stays_an_error(
+    svc: Services, box: Any, mode: str, outcome: str
+) -> None:
+    """A 500 on the retry's create may have made the new debit: its row is ``unknown`` and says
+    where to see it; a 429 is Stripe refusing before doing anything (``error``)."""
+    from sandbox.client import Simulator
+    from services.errors import RateLimited, StripeUnavailable
+    from tests.conftest import quick_backoff
+    from tests.services.test_unconfirmed_changes import fault_before
+
+    svc.gateway.backoff = quick_backoff()[0]  # the 429's own retries, quickly
+    pi_id, fca = returned_debit(svc, box)
+    debit_outcomes.sync_outcomes(svc, FINANCE)
+    set_available(box, fca, 100_000)
+    calls = fault_before(svc, Simulator(box.base_url), "create_payment_intent", mode)
+    with pytest.raises(RateLimited if mode == "429" else StripeUnavailable):
+        retry_debit.create_retry(svc, FINANCE, pi_id)
+    assert calls
+    [row] = [r for r in audit_rows(svc, "debits.retry") if r.target == pi_id]
+    assert row.outcome == outcome, row.message
+    if outcome == "unknown":
+        assert row.message == (
+            f"Stripe did not confirm the retry of {pi_id} (a server error), so the new debit may "
+            f"have been made; after “Sync outcomes”, Returns' plan for {pi_id} shows whether "
+            "attempt 2 was sent."
+        )
