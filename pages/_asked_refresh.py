@@ -26,6 +26,7 @@ from pages import _check_address as check_address
 from pages import _refresh as bank_refresh
 from pages import _runtime as runtime
 from services.rules.account_summary import AccountSummary
+from services.usecases.check_debit import RefreshOutcome
 
 UNKNOWN = "unknown"  # how a followed refresh ended when Stripe could not be read long enough
 # {"request": the debit asked with a refresh, "at": when (unix s), "check": asked by Check debit
@@ -122,3 +123,22 @@ def say_ended(status: str) -> None:
             "Stripe has.",
             icon=":material/sync_problem:",
         )
+
+
+def say_outcome(outcome: RefreshOutcome | None, bank: AccountSummary | None) -> None:
+    """What a check's refresh came to. One still running is said once, by the follower below
+    ("this updates by itself"), not also by the service's "check again in a moment". One Stripe
+    did not confirm (a 5xx, no answer) says so and what the account read back showed; when it
+    had started, it is then told as an ask left mid-wait is: followed while running (the
+    follower), else how it ended (:func:`say_ended`)."""
+    if outcome is None:
+        return
+    if outcome.unconfirmed:
+        st.warning(outcome.message, icon=":material/cloud_off:")
+        if outcome.requested and outcome.status != "pending":
+            say_ended(outcome.status or UNKNOWN)
+        return
+    if outcome.status == "pending" and bank is not None and bank.refresh_pending:
+        return
+    refreshed = outcome.status == "succeeded"
+    (st.success if refreshed else st.warning)(outcome.message, icon=":material/refresh:")

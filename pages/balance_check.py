@@ -471,14 +471,7 @@ def show(check: check_debit.DebitCheck) -> None:
         st.markdown(f"**{check.account.label}** · `{check.account.id}`")
     if check.note and check.target_kind != "financial_connections.account":
         st.caption(check.note)
-    # A refresh still running is said once, by the follower below ("this updates by itself"),
-    # not also by the service's "check again in a moment".
-    if check.refresh is not None and not (
-        check.refresh.status == "pending" and check.account is not None
-        and check.account.refresh_pending
-    ):
-        refreshed = check.refresh.status == "succeeded"
-        (st.success if refreshed else st.warning)(check.refresh.message, icon=":material/refresh:")
+    asked_refresh.say_outcome(check.refresh, check.account)  # what the refresh came to
     if check.after is not None and not (check.refresh and check.refresh.status == "pending"):
         if check.after.verdict == check.before.verdict:
             st.caption(f"The refresh did not change the verdict (still **{check.after.verdict}**).")

@@ -21,7 +21,7 @@ from services.adapters.throttle import Clock, SystemClock
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import (
-    OutcomeUnknown,
+    RateLimited,
     RefreshNotAllowed,
     StripeRequestError,
     StripeUnavailable,
@@ -48,6 +48,9 @@ class RefreshOutcome:
     finished: bool
     status: str | None  # balance_refresh.status after waiting: succeeded | failed | pending
     message: str
+    # Stripe did not confirm the refresh (a 5xx, no answer): ``message`` says so and what the
+    # account read back showed (started: ``requested``; not started: refresh again is safe).
+    unconfirmed: bool = False
 
 
 @dataclass(frozen=True)
@@ -272,9 +275,13 @@ def _refresh_and_wait(
         started = refresh_balance.refresh(
             svc, actor, str(account["id"]), "balance", idempotency_key=key
         )
-    except OutcomeUnknown as err:  # read back and still not known: say so, do not guess
-        return account, RefreshOutcome(False, False, None, str(err))
-    except (RefreshNotAllowed, StripeUnavailable, StripeRequestError) as err:
+    except RateLimited as err:  # refused before Stripe did anything, as any other 4xx
+        return account, RefreshOutcome(
+            False, False, None, f"Stripe did not start the refresh: {err}"
+        )
+    except StripeUnavailable as err:  # a 5xx or no answer: it may have started; read to know
+        return _read_back(svc.gateway, account, err)
+    except (RefreshNotAllowed, StripeRequestError) as err:
         # The stale verdict is still true and worth showing; losing it to an error page would
         # leave finance with nothing. A bad API key (StripeAuthError) still stops everything.
         return account, RefreshOutcome(
@@ -282,6 +289,43 @@ def _refresh_and_wait(
         )
     latest = _wait_for_refresh(svc.gateway, started, wait_seconds=wait_seconds, clock=clock)
     return latest, _outcome(latest, first=not isinstance(account.get("balance"), Mapping))
+
+
+def _read_back(
+    gateway: Any, before: dict[str, Any], err: StripeUnavailable
+) -> tuple[dict[str, Any], RefreshOutcome]:
+    """A refresh Stripe did not confirm (a 5xx, no answer, a connection error) may have
+    started: one read of the account says whether it did (``last_attempted_at`` newer than
+    ``before``'s: :func:`refresh_rule.started`). Started: the account read, pending (the page
+    follows it) or ended (its balance). Not started: a retry is safe, since a refresh Stripe
+    answered with a 5xx has its key spent (the gateway's next one is new) and one that got no
+    answer is sent again with the same key, which Stripe does at most once. A failed read
+    raises StripeUnavailable, saying both (the page's way to read Stripe again)."""
+    how = "no answer in time" if err.outcome_unknown else "a server error"
+    rid = f", Stripe request {err.request_id}" if err.request_id else ""
+    said = f"Stripe did not confirm the balance refresh ({how}{rid}), so it may have started"
+    try:
+        current = cast(dict[str, Any], gateway.retrieve_account(before["id"]))
+    except StripeUnavailable as again:
+        raise StripeUnavailable(
+            f"{said}, and reading the account back failed too: {again}",
+            request_id=again.request_id,
+        ) from None
+    if not refresh_rule.started(before, current, "balance") and err.outcome_unknown:
+        # No answer: the request may still be on its way to running, so not started *yet*
+        message = (
+            f"{said}; the account read back shows it has not started yet. Refresh again is "
+            "safe: it repeats the same request, so Stripe does it at most once."
+        )
+        return before, RefreshOutcome(False, False, None, message, unconfirmed=True)
+    if not refresh_rule.started(before, current, "balance"):  # a 5xx: Stripe ran and stopped
+        message = (
+            f"{said}; the account read back shows Stripe did not start it: Refresh again is safe."
+        )
+        return before, RefreshOutcome(False, False, None, message, unconfirmed=True)
+    status = balance_refresh_status(current)
+    message = f"{said}; the account read back shows it did."
+    return current, RefreshOutcome(True, status != "pending", status, message, unconfirmed=True)
 
 
 def balance_refresh_status(account: Mapping[str, Any]) -> str | None:
