@@ -17,6 +17,7 @@ from services.usecases import view_transactions
 ACCOUNT = "txn_account"
 ADDRESS = "txn_address"  # the ?account= this session last read or wrote
 CUSTOMER = "txn_customer"  # the address's cus_…, searched for on this run as if typed
+READING = "Still reading the accounts from Stripe: the customer's account opens when that ends"
 
 
 def follow_address() -> None:
@@ -112,6 +113,8 @@ def account_picker(svc: Services, actor: Actor) -> str | None:
             shown = len(choices)
             if term and total > shown:
                 hint = f"Choose one of the first {shown} of {total:,} matches, or type more"
+            elif term and not shown and waiting:  # the address's customer, the first sync on
+                hint = READING
             elif term:
                 hint = f"Choose one of {shown:,} matches" if shown else "No account matches"
             elif total > shown:

@@ -29,10 +29,8 @@ from services.errors import StripeUnavailable
 from services.rules import bank_account, people, wording
 from services.rules.account_summary import AccountSummary
 from services.rules.debit import Assessment
-from services.rules.ids import parse_id
 from services.rules.money import MoneyError, parse_unambiguous_amount, validate_currency
 from services.usecases import balance_history, browse_accounts, check_debit
-from services.usecases.resolve_account import LOOKUP_KINDS
 
 actor = runtime.guard("balances.check")
 runtime.page_header(
@@ -220,10 +218,16 @@ with st.container(border=True):
 
 
 def check_now(
-    request: dict[str, Any], *, refresh: bool, offered: bool = False
+    request: dict[str, Any], *, refresh: bool, offered: bool = False, read: list[str] | None = None
 ) -> check_debit.DebitCheck:
     """The one call to the debit check, under its spinner (raises as the service does);
-    ``offered``: the "Refresh balance now" click. A refresh asked is kept till the call ends."""
+    ``offered``: the "Refresh balance now" click. A refresh asked is kept till the call ends.
+    ``read`` gets the ID as the check read it, before Stripe was asked."""
+
+    def on_read(target: str) -> None:  # kept in the ask too (address_check)
+        asked_refresh.read(target)
+        (read if read is not None else []).append(target)
+
     doing = "Checking the balance…" if not refresh else "Refreshing the balance…"
     with (
         asked_refresh.asking(request, now=svc.now(), refresh=refresh, offered=offered),
@@ -239,7 +243,7 @@ def check_now(
             refresh_offered=offered,
             wait_seconds=REFRESH_WAIT_SECONDS,
             what="Balance check",
-            on_read=asked_refresh.read,  # the ID as read, kept in the ask (address_check)
+            on_read=on_read,
         )
 
 
@@ -249,11 +253,11 @@ def run_check(request: dict[str, Any], *, refresh: bool) -> check_debit.DebitChe
 
 
 def check_or_unanswered(request: dict[str, Any], *, refresh: bool) -> check_debit.DebitCheck:
+    read: list[str] = []
     try:
-        return check_now(request, refresh=refresh)
+        return check_now(request, refresh=refresh, read=read)
     except StripeUnavailable:  # the ID was read before Stripe was asked: kept for the address
-        target = parse_id(request["target"], allowed=LOOKUP_KINDS, what="Balance check")[0]
-        st.session_state[UNANSWERED] = (target, request["amount"], request["currency"])
+        st.session_state[UNANSWERED] = (read[-1], request["amount"], request["currency"])
         raise
 
 

@@ -30,6 +30,7 @@ from pages._flow_editor import (
     open_editor,
 )
 from pages._pressed import pressed
+from pages._version_pair import version_pair
 from services.adapters import flow_requests
 from services.errors import Conflict
 from services.rules import flow_config, three_way, wording
@@ -353,16 +354,10 @@ def history_section(flow: str, saved: flow_config.FlowConfig) -> None:
     def label(n: int) -> str:
         return "v0 (Stripe defaults)" if n == 0 else f"v{n}"
 
-    a_col, b_col = st.columns(2)
-    older = a_col.selectbox(
-        "Compare", numbers, index=min(1, len(numbers) - 1), format_func=label, key=k(flow, "diff_a")
+    older, newer = version_pair(numbers, label, k(flow, "diff_a"), k(flow, "diff_b"))
+    diff_view(
+        flow_config.shown_diff(values[older], values[newer]), empty="These versions are identical."
     )
-    newer = b_col.selectbox("with", numbers, index=0, format_func=label, key=k(flow, "diff_b"))
-    if older is not None and newer is not None:
-        diff_view(
-            flow_config.shown_diff(values[older], values[newer]),
-            empty="These versions are identical.",
-        )
     revertible = [n for n in numbers if n and n != saved.version]
     if not revertible:
         return

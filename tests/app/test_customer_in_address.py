@@ -180,6 +180,10 @@ def test_transactions_opens_the_address_s_customer_s_one_account_once_the_first_
     at = at_address(TXN, customer)  # the first account sync is still running (Stripe is slow)
     assert active_jobs("accounts.sync"), "the sync ended before the page could wait for it"
     assert at.text_input(key="txn_search").value == customer and not at.subheader
+    # not "No account matches": the customer's accounts are still being read
+    assert txn_picker(at).placeholder == (
+        "Still reading the accounts from Stripe: the customer's account opens when that ends"
+    )
     jobs_settled(at)
     no_exceptions(at)
     assert mirrored() > 0

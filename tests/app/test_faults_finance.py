@@ -122,6 +122,30 @@ def test_a_check_stripe_did_not_answer_stays_in_the_address_so_a_reload_checks_a
     assert "OK —" in markdown(again)
 
 
+def test_a_check_stripe_did_not_answer_is_kept_as_the_check_read_its_id(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The address names the ID the check read before asking Stripe (check_debit's on_read):
+    the page no longer reads the typed text a second time when Stripe does not answer."""
+    from services.rules import ids
+
+    _, fca = new_account(available=100_000)
+    at = open_page(BALANCE, "finance")
+    page_reads: list[str] = []
+    real = ids.parse_id
+
+    def counted(text: str, *args: Any, **kwargs: Any) -> Any:
+        page_reads.append(text)  # the page script imports it on each run; the services did once
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(ids, "parse_id", counted)
+    fail_stripe("500")
+    check_id(at, f"https://dashboard.stripe.com/test/financial-connections/accounts/{fca}", "10")
+    no_exceptions(at)
+    assert "Stripe" in sentences(at) and at.query_params["check"] == fca
+    assert page_reads == []
+
+
 @pytest.mark.parametrize("mode", ["500", "429"])
 def test_refreshing_a_stale_balance_while_stripe_fails_keeps_the_stale_verdict(mode: str) -> None:
     _, fca = new_account(available=900_000, age=3 * DAY)

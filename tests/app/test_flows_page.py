@@ -470,3 +470,36 @@ def test_an_admin_removed_since_the_page_was_drawn_saves_nothing(
     mine = [r for r in rows if r.actor == name]
     # refused by the service itself (runtime.call_keyed, the one path), so audited under their name
     assert [(r.outcome, r.message) for r in mine] == [("refused", SIGN_IN_ENDED)]
+
+
+def save_other(flow: str, method: str) -> flow_config.FlowConfig:
+    """Another admin saves ``flow`` with ``method`` on top of whatever is stored."""
+    base = flows.load_flow(engine(), flow).version
+    return flows.save_flow(
+        engine(), OTHER, flow, permissions=["payment_method"], prefetch=[],
+        verification_method=method, expected_version=base,
+    )
+
+
+def test_the_compare_boxes_follow_the_newest_pair_until_the_admin_picks_one() -> None:
+    flow = "setup_intent"
+    open_page(None, "admin")  # builds the app, so its store can be used below
+    save_other(flow, "instant")
+    at = pick_flow(open_page(PAGE, "admin"), flow)
+    latest = flows.load_flow(engine(), flow).version
+    pair = (at.selectbox(key=k(flow, "diff_a")), at.selectbox(key=k(flow, "diff_b")))
+    assert (pair[0].value, pair[1].value) == (latest - 1, latest)
+    # Someone saves twice while the page is open: the boxes move to the newest pair.
+    save_other(flow, "automatic")
+    newest = save_other(flow, "microdeposits").version
+    at.run()
+    no_exceptions(at)
+    assert at.selectbox(key=k(flow, "diff_a")).value == newest - 1
+    assert at.selectbox(key=k(flow, "diff_b")).value == newest
+    # A pair the admin picks stays after further saves.
+    at.selectbox(key=k(flow, "diff_a")).set_value(0).run()
+    save_other(flow, "instant")
+    at.run()
+    no_exceptions(at)
+    assert at.selectbox(key=k(flow, "diff_a")).value == 0
+    assert at.selectbox(key=k(flow, "diff_b")).value == newest
