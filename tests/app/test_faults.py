@@ -456,7 +456,9 @@ def test_creating_a_setup_intent_during_a_stripe_fault_creates_nothing_and_can_b
                 AuditEntry.target.is_(None),  # type: ignore[union-attr]
             )
         ).all()
-    assert any(r.outcome == "error" and r.params.get("customer") == customer for r in rows)
+    # a 500: Stripe may have made it (the look-up found nothing), so "unknown"; a 429 refused it
+    outcome = {"500": "unknown", "429": "error"}[mode]
+    assert any(r.outcome == outcome and r.params.get("customer") == customer for r in rows)
 
     at.button(key="collect_create_si").click().run()  # the same request, now Stripe answers
     no_exceptions(at)
