@@ -30,7 +30,13 @@ def page_still_open() -> bool:
     if seen is None:  # no guarded page drew this fragment: nothing to compare with
         return True
     now = runtime.current_actor()
-    if now is None or (now.username, now.role) != tuple(seen):
+    who = (now.username, now.role) if now is not None else ("", "")
+    if tuple(seen) == (*who, runtime.REFUSED):
+        # The app's last full run already refused this person the page. A run of its board still
+        # on its way from the browser draws nothing; rerunning the app for it again would only
+        # say the same (and each stray run made one more full run).
+        return False
+    if tuple(seen) != who:
         st.rerun()
     return True
 

@@ -121,6 +121,7 @@ def open_page_at(url_path: str) -> None:
 
 
 GUARDED = "_fcops_guarded"  # (username, role) the page's guard let in on its last full run
+REFUSED = "refused"  # ... or (username, role, REFUSED): the guard refused them on that run
 
 
 def guard(permission: str) -> Actor:
@@ -129,10 +130,12 @@ def guard(permission: str) -> Actor:
     note_page()
     actor = current_actor()
     if actor is None:
+        st.session_state[GUARDED] = ("", "", REFUSED)
         st.warning("Sign in to see this page.", icon=":material/lock:")
         st.stop()
     assert actor is not None
     if not actor.can(permission):
+        st.session_state[GUARDED] = (actor.username, actor.role, REFUSED)
         allowed = ", ".join(sorted(PERMISSIONS.get(permission, ())))
         st.error(f"Your role ({actor.role}) cannot open this page. It is for: {allowed}.")
         st.stop()

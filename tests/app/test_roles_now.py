@@ -194,6 +194,8 @@ def _page_with_a_board() -> None:
     from pages import _live as live
     from pages import _runtime as runtime
 
+    st.session_state["probe_runs"] = st.session_state.get("probe_runs", 0) + 1
+
     @live.fragment(run_every=60.0)
     def board() -> None:
         st.session_state["probe_board_runs"] = st.session_state.get("probe_board_runs", 0) + 1
@@ -229,6 +231,29 @@ def test_the_board_stops_and_the_page_says_why_once_the_role_is_lost(
         assert "Sign in to see this page." in texts(at)
     else:
         assert f"Your role ({change}) cannot open this page. It is for: admin." in texts(at)
+
+
+@pytest.mark.parametrize("change", ["manager", "finance"])
+def test_a_board_run_still_on_its_way_after_the_refusal_draws_nothing_and_runs_nothing(
+    colleague: str, change: str
+) -> None:
+    """The board's timer can fire once more after the app's full run refused the role (CI's
+    Chromium journey: the page then stayed busy for 30 s). That run draws nothing and does not
+    run the app again: before, every such run reran the whole app to say the refusal again."""
+    from services import users
+
+    at = AppTest.from_function(_page_with_a_board, default_timeout=60)
+    signed_in(at, colleague).run()
+    users.set_role(shared_app().settings.users_file, colleague, change)
+    at.run()  # the full run: the guard refuses
+    assert f"Your role ({change}) cannot open this page. It is for: admin." in texts(at)
+    runs, board_runs = at.session_state["probe_runs"], at.session_state["probe_board_runs"]
+    at.session_state["probe_fragment_run"] = True
+    at.run()  # the board's own run, after the refusal
+    no_exceptions(at)
+    assert "board: the failed jobs" not in texts(at)
+    assert at.session_state["probe_board_runs"] == board_runs
+    assert at.session_state["probe_runs"] == runs + 1  # no second, full run of the app
 
 
 def test_the_board_goes_on_for_a_user_whose_role_stands(colleague: str) -> None:
