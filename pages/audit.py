@@ -256,7 +256,9 @@ if total == 0:
     st.button("Clear filters", icon=":material/filter_alt_off:", on_click=clear_filters)
     st.stop()
 
-ordering, left, middle, right = st.columns([2, 1, 2, 2], vertical_alignment="bottom")
+# The row's right end stays empty: the table's toolbar, shown on hover, covers it (it covered the
+# end of "Export CSV (all matching rows)").
+ordering, left, right, middle, _ = st.columns([1.8, 1.2, 2.2, 2, 0.8], vertical_alignment="bottom")
 sort = sort_control(ordering)
 page_no = left.number_input("Page", min_value=1, max_value=pages, value=1, step=1, key="audit_page")
 middle.caption(f"{wording.counted(total, 'matching entry', 'matching entries')} · page {int(page_no)} of {pages}")

@@ -131,6 +131,16 @@ def test_batch_check_audit_log_and_users_tables_fit_1400_px_beside_the_sidebar(
         wait_idle(page)
         widths = drawn_grids(page, 1)
         assert len(widths) == 1 and all(s <= w for s, w in widths), widths
+        # The table's toolbar, shown on hover, covered the end of "Export CSV (all matching rows)".
+        page.locator('[data-testid="stDataFrame"]').first.hover()
+        toolbar = page.get_by_test_id("stElementToolbar").first
+        toolbar.wait_for()
+        page.wait_for_timeout(500)  # it fades in
+        bar = toolbar.bounding_box()
+        export = page.get_by_role("button", name="Export CSV (all matching rows)").bounding_box()
+        assert bar and export and (
+            bar["x"] >= export["x"] + export["width"] or bar["y"] >= export["y"] + export["height"]
+        ), (bar, export)
         pick_first_row(page, page.locator('[data-testid="stDataFrame"]').first)
         entry = page.locator(".st-key-audit_entry")
         entry.wait_for()
