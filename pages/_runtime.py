@@ -133,7 +133,6 @@ def guard(permission: str) -> Actor:
         st.session_state[GUARDED] = ("", "", REFUSED)
         st.warning("Sign in to see this page.", icon=":material/lock:")
         st.stop()
-    assert actor is not None
     if not actor.can(permission):
         st.session_state[GUARDED] = (actor.username, actor.role, REFUSED)
         allowed = ", ".join(sorted(PERMISSIONS.get(permission, ())))
