@@ -58,7 +58,8 @@ OUTCOMES = "acc_outcomes"  # {account_id: [(feature, status)]}
 # --------------------------------------------------------------------------- sync
 
 
-def sync_bar() -> None:
+def sync_bar() -> bool:
+    """The store's counts, the sync buttons and progress; True when the store holds no account."""
     follow.first_accounts_sync(svc, actor)
     ended = follow.outcome(
         "accounts", failed_hint=" The list shows what the store holds; try “Sync from Stripe”."
@@ -95,6 +96,7 @@ def sync_bar() -> None:
         )
     # The progress goes below the bar, full width (not inside a column or the popover).
     follow.progress_line("accounts", "Reading customers and accounts from Stripe")
+    empty = info.accounts == 0
     # Both are background jobs the progress line follows (leaving the page does not stop them);
     # the everyday sync is a few requests, so it usually ends within the wait of follow.start.
     if full:  # one request per customer
@@ -102,6 +104,7 @@ def sync_bar() -> None:
         st.rerun()  # draw the progress line (above) for the job just started
     elif sync:
         follow.start_accounts_sync(actor)
+    return empty
 
 
 FULL_POPOVER = "acc_full_popover"  # its open state: closed once the walk is started
@@ -172,12 +175,21 @@ def sort_control() -> str:
     return sort
 
 
+def empty_words(store_empty: bool, syncing: bool) -> str:
+    """Why the list is empty: nothing read from Stripe yet (a first sync reads it), or filters."""
+    if not store_empty:
+        return "No accounts match. Change the filters or the search, or sync from Stripe."
+    if syncing:
+        return "No accounts in the store yet: the sync is reading them from Stripe; they show here as it ends."
+    return "No accounts in the store yet. “Sync from Stripe” reads them."
+
+
 def list_view() -> None:
     list_body()
 
 
 def list_body() -> None:
-    sync_bar()
+    store_empty = sync_bar()
     picker.follow_address(svc, actor)  # a link, Back or Forward: the URL's customer
     picker.search_box(svc, actor)  # a row picked: the URL follows (never on a plain rerun)
     customer = st.session_state.get(picker.CUSTOMER)
@@ -198,9 +210,8 @@ def list_body() -> None:
     if result is None:
         return
     if not result.total:
-        st.info(
-            "No accounts match. Change the filters, or sync from Stripe.", icon=":material/info:"
-        )
+        st.info(empty_words(store_empty, follow.following(follow.ACCOUNTS) is not None),
+                icon=":material/info:")
         return
     st.caption(
         f"{counted(result.total, 'account')} · page {result.page} of {result.pages} · "
