@@ -129,6 +129,47 @@ def test_a_subscription_stripe_made_before_its_500_is_subscribed(
     ), row.message
 
 
+def _batch(svc: Services, fca: str) -> Any:
+    from services.auth import Actor
+    from services.rules.debit_csv import parse_debits_csv
+    from services.usecases import check_batch
+
+    planned, _ = parse_debits_csv(f"id,amount\n{fca},1.00")
+    return check_batch.run_batch(
+        svc, Actor("fin", "finance"), planned, refresh_stale=True, max_requests_per_second=1_000
+    )
+
+
+def test_batch_check_after_a_500_that_made_the_refresh_uses_it(
+    svc: Services, gw: Any, sim: Any, box: Any
+) -> None:
+    """Batch check's refreshes settle through the same read back: no longer "not started"."""
+    fca = stale_account(gw, sim, box)
+    fault_on_refresh(gw, sim, "500_done")
+    result = _batch(svc, fca)
+    assert result.refreshed == [fca] and not result.unrefreshed
+    [row] = result.rows
+    assert row.refreshed and row.verdict == "ok", row.reasons
+
+
+def test_batch_check_after_a_500_says_what_the_read_back_showed(
+    svc: Services, gw: Any, sim: Any, box: Any
+) -> None:
+    fca = stale_account(gw, sim, box)
+    fault_on_refresh(gw, sim, "500")  # nothing done: not started, and the row says so
+    result = _batch(svc, fca)
+    assert result.unrefreshed[fca][0] == "not started"
+    [row] = result.rows
+    assert any("reading it back shows it did not: trying again is safe" in r for r in row.reasons)
+    other = stale_account(gw, sim, box)
+    fault_on_refresh(gw, sim, "500", "500")  # the read back fails too: it may have started
+    result = _batch(svc, other)
+    assert result.unrefreshed[other][0] == "unconfirmed"
+    assert "1 refresh may have started, but Stripe did not confirm it" in result.summary().said()
+    [row] = result.rows
+    assert any("and reading it back failed too" in r for r in row.reasons), row.reasons
+
+
 def test_a_verification_after_a_500_is_not_replayed(
     svc: Services, gw: Any, sim: Any, box: Any, ops: Any
 ) -> None:
