@@ -24,8 +24,10 @@ from services.errors import (
     ChangeNotMade,
     OutcomeStillUnknown,
     RateLimited,
+    ReadBackFailed,
     RefreshNotAllowed,
     StripeRequestError,
+    StripeUnavailable,
     ValidationError,
 )
 from services.rules import refresh_rule, wording
@@ -296,11 +298,12 @@ def _refresh_and_wait(
             else str(err)  # no read answered either: settle's own sentence says so
         )
         return account, RefreshOutcome(False, False, None, message, unconfirmed=True)
-    except (RefreshNotAllowed, StripeRequestError) as err:
+    except ReadBackFailed:  # a 5xx, and the read back failed too: its sentence says both,
+        raise  # and the page's "cannot read Stripe" path offers to read again
+    except (RefreshNotAllowed, StripeRequestError, StripeUnavailable) as err:
         # The stale verdict is still true and worth showing; losing it to an error page would
-        # leave finance with nothing. A bad API key (StripeAuthError) still stops everything;
-        # Stripe unreadable (the read back after a 5xx failing too: ReadBackFailed, saying
-        # both) goes through the page's "cannot read Stripe" path.
+        # leave finance with nothing. A bad API key (StripeAuthError) still stops everything.
+        # Any other StripeUnavailable is the read before the POST: nothing was sent.
         return account, RefreshOutcome(
             False, False, None, f"Stripe did not start the refresh: {err}"
         )

@@ -199,3 +199,29 @@ def test_a_verification_after_a_500_is_not_replayed(
     assert str(caught.value).startswith(
         "Stripe did not confirm the verification: it had a server error"
     ), caught.value
+
+
+def test_balance_check_whose_read_before_the_refresh_fails_keeps_the_stale_verdict(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Any
+) -> None:
+    """A 500 on the account read before the POST: nothing was sent, so "did not start" (not
+    "did not confirm"), the stale verdict stays, and the audit row is ``error``."""
+    from services.usecases import check_debit
+
+    fca = stale_account(gw, sim, box)
+    original, reads = gw.retrieve_account, []
+
+    def faulted(*args: Any, **kwargs: Any) -> Any:
+        reads.append(1)
+        if len(reads) == 2:  # the check's own read, then the refresh's read before its POST
+            sim.force_faults("500", 1)
+        return original(*args, **kwargs)
+
+    gw.retrieve_account = faulted
+    done = check_debit.check_debit(svc, finance, fca, 10_000, "usd", refresh_stale=True)
+    assert done.refresh is not None and not done.refresh.unconfirmed
+    assert done.refresh.message.startswith(
+        "Stripe did not start the refresh: Stripe had a temporary problem (HTTP 500)"
+    ), done.refresh.message
+    assert not done.refresh.requested and done.verdict == "stale"
+    assert [r.outcome for r in refresh_rows(svc, fca)] == ["error"]
