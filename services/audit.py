@@ -164,7 +164,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class MadeAfterError:
-    """Handed out by :func:`unconfirmed_change`: ``seen(settled)`` marks the row ``unknown``
+    """Handed out by :func:`unconfirmed_change`: ``made(settled)`` marks the row ``unknown``
     when Stripe answered the change with a 5xx though reading it back shows it was made
     (``Settled.server_error``), and returns ``settled``."""
 
@@ -188,7 +188,7 @@ def unconfirmed_change(
     error, no answer in time, a connection error) the change may have happened, so the row
     reads ``unknown`` with "Stripe did not confirm ``what`` (how), so ``maybe``; ``look``." (what
     to look at for the truth). A 429 stays ``error``: Stripe refused before doing anything, as
-    it did for any other 4xx. A 5xx whose read back shows the change made (``seen(settled)``,
+    it did for any other 4xx. A 5xx whose read back shows the change made (``made(settled)``,
     :class:`MadeAfterError`) reads ``unknown`` too, once the action ends."""
     try:
         yield MadeAfterError(ctx, what)

@@ -287,7 +287,9 @@ def _refresh_and_wait(
         # Refresh again is safe: Stripe saved the 5xx under this key, so the gateway spent it
         # and the next press sends the key's next variant (a replay would only answer the 5xx).
         said = refresh_balance.unconfirmed_words("balance", err.server_error)
-        message = f"{said}; the account read back shows Stripe did not start it: Refresh again is safe."
+        message = (
+            f"{said}; the account read back shows Stripe did not start it: Refresh again is safe."
+        )
         return account, RefreshOutcome(False, False, None, message, unconfirmed=True)
     except OutcomeStillUnknown as err:  # no answer, and the reads did not show it (yet)
         said = refresh_balance.unconfirmed_words("balance", err)
@@ -312,7 +314,8 @@ def _refresh_and_wait(
         said = refresh_balance.unconfirmed_words("balance", started.server_error)
         status = balance_refresh_status(current)
         message = f"{said}; the account read back shows it did."
-        return current, RefreshOutcome(True, status != "pending", status, message, unconfirmed=True)
+        outcome = RefreshOutcome(True, status != "pending", status, message, unconfirmed=True)
+        return current, outcome  # pending: the page follows it; ended: its balance
     latest = _wait_for_refresh(
         svc.gateway, started.account, wait_seconds=wait_seconds, clock=clock
     )
