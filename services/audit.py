@@ -10,11 +10,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
+from services.adapters.backoff import Settled
 from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.auth import Actor, require
@@ -106,6 +107,9 @@ class AuditContext:
     # Set when Stripe did not confirm the change (it may have happened): a failure is then
     # written as ``unknown`` with this message, not as ``error`` (a refusal stays ``refused``).
     unconfirmed: str | None = None
+    # Set when Stripe answered the change with a 5xx yet reading it back shows it was made: the
+    # action succeeds, and its row reads ``unknown`` with this message (Stripe did not confirm it).
+    made_unconfirmed: str | None = None
 
 
 @contextmanager
@@ -148,18 +152,46 @@ def audited(
             outcome, message = UNKNOWN, ctx.unconfirmed
         write(outcome, message, request_id)
         raise
-    write(OK, ctx.message, ctx.request_id)
+    if ctx.made_unconfirmed:
+        said = f": {ctx.message}" if ctx.message else "."
+        write(UNKNOWN, f"{ctx.made_unconfirmed}{said}", ctx.request_id)
+    else:
+        write(OK, ctx.message, ctx.request_id)
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class MadeAfterError:
+    """Handed out by :func:`unconfirmed_change`: ``made(settled)`` marks the row ``unknown``
+    when Stripe answered the change with a 5xx though reading it back shows it was made
+    (``Settled.server_error``), and returns ``settled``."""
+
+    ctx: AuditContext
+    what: str
+
+    def __call__(self, settled: Settled[T]) -> Settled[T]:
+        if settled.server_error is not None:
+            self.ctx.made_unconfirmed = (
+                f"Stripe did not confirm {self.what} (a server error), though reading it back "
+                "shows it was made"
+            )
+        return settled
 
 
 @contextmanager
-def unconfirmed_change(ctx: AuditContext, what: str, maybe: str, look: str) -> Iterator[None]:
+def unconfirmed_change(
+    ctx: AuditContext, what: str, maybe: str, look: str
+) -> Iterator[MadeAfterError]:
     """Around one POST to Stripe inside :func:`audited`: when Stripe did not confirm it (a server
     error, no answer in time, a connection error) the change may have happened, so the row
     reads ``unknown`` with "Stripe did not confirm ``what`` (how), so ``maybe``; ``look``." (what
     to look at for the truth). A 429 stays ``error``: Stripe refused before doing anything, as
-    it did for any other 4xx."""
+    it did for any other 4xx. A 5xx whose read back shows the change made (``made(settled)``,
+    :class:`MadeAfterError`) reads ``unknown`` too, once the action ends."""
     try:
-        yield
+        yield MadeAfterError(ctx, what)
     except RateLimited:
         raise
     except StripeUnavailable as err:

@@ -102,7 +102,34 @@ class OutcomeUnknown(StripeUnavailable):
 
 class OutcomeStillUnknown(OutcomeUnknown):
     """Stripe did not answer a change, and reading the object back a few times has not shown it
-    yet (:func:`services.adapters.backoff.settle`): the message says so; nothing was guessed."""
+    yet (:func:`services.adapters.backoff.settle`): the message says so; nothing was guessed.
+    ``seen``: at least one read answered (without the change); False when every read failed."""
+
+    seen = False
+
+
+class ChangeNotMade(StripeUnavailable):
+    """Stripe answered a change with a server error (5xx), and reading the object back shows
+    the change was not made (:func:`services.adapters.backoff.settle`): trying again is safe, as
+    a new request (Stripe saved the 5xx under the first key). ``server_error``: Stripe's answer;
+    ``current``: what the read showed. Audited as ``unknown`` (Stripe did not confirm it)."""
+
+    def __init__(self, message: str, *, server_error: StripeUnavailable, current: object) -> None:
+        super().__init__(message, request_id=server_error.request_id)
+        self.server_error = server_error
+        self.current = current
+
+
+class ReadBackFailed(StripeUnavailable):
+    """Stripe answered a change with a server error (5xx), and reading the object back failed
+    too (``read_error``): the change may have happened; the message says both."""
+
+    def __init__(
+        self, message: str, *, server_error: StripeUnavailable, read_error: StripeUnavailable
+    ) -> None:
+        super().__init__(message, request_id=server_error.request_id)
+        self.server_error = server_error
+        self.read_error = read_error
 
 
 class StripeAuthError(FcopsError):

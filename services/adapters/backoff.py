@@ -14,7 +14,11 @@ so Stripe does the work at most once.
 Settling (:func:`settle`): after such an unknown outcome on a change, the person is not told
 "temporary problem" and left to guess. The service reads the object back (the account's refresh
 state, the intent, or Stripe's saved answer for the same key) a few times, and reports what
-really happened; only if it still cannot tell does it say so, in one sentence.
+really happened; only if it still cannot tell does it say so, in one sentence. A 5xx on a
+change is a definite answer but not a confirmation: Stripe may have made the change before
+failing. Its saved answer is the 5xx, so the object is read back once (no replay: the same key
+would only answer the 5xx again) and the read decides: made, not made (trying again, as a new
+request, is safe), or the read failed too.
 """
 
 from __future__ import annotations
@@ -27,7 +31,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from services.errors import OutcomeStillUnknown, OutcomeUnknown, RateLimited, StripeUnavailable
+from services.errors import (
+    ChangeNotMade,
+    OutcomeStillUnknown,
+    OutcomeUnknown,
+    RateLimited,
+    ReadBackFailed,
+    StripeUnavailable,
+)
 
 __all__ = [
     "Backoff",
@@ -36,6 +47,7 @@ __all__ = [
     "REQUEST_RETRY",
     "ReadBack",
     "Settled",
+    "after_server_error",
     "SpentKeys",
     "outcome_unknown",
     "patiently",
@@ -162,11 +174,14 @@ READ_BACK = ReadBack()
 
 @dataclass(frozen=True)
 class Settled(Generic[T]):
-    """What a change returned, or what reading back showed; ``read_back`` says which."""
+    """What a change returned, or what reading back showed; ``read_back`` says which.
+    ``server_error``: Stripe answered the change with this 5xx, and the read shows it was made
+    all the same (Stripe did not confirm it: its audit row reads ``unknown``)."""
 
     value: T
     read_back: bool = False
     reads: int = 0
+    server_error: StripeUnavailable | None = None
 
 
 def settle(
@@ -176,15 +191,21 @@ def settle(
     *,
     what: str,
     policy: ReadBack | None = None,
+    same_key: bool = False,
 ) -> Settled[T]:
     """Make ``change``; if its outcome is unknown (no answer, or 409: still running), read the
     object back until ``done`` says the change is there, and return what was read.
 
-    ``read_back`` re-reads the object (or sends the same request with the same idempotency
-    key, which replays Stripe's saved answer). ``done`` returns True when the change shows, False
-    while it does not yet; it raises a domain error when the read shows the change can no
-    longer happen (the real outcome). A definite error from ``read_back`` is the real outcome
-    too and propagates. If no read shows it, :class:`OutcomeStillUnknown` says so in a sentence.
+    ``read_back`` re-reads the object (or, ``same_key`` True, sends the same request with the
+    same idempotency key, which replays Stripe's saved answer). ``done`` returns True when the
+    change shows, False while it does not yet; it raises a domain error when the read shows the
+    change can no longer happen (the real outcome). A definite error from ``read_back`` is the
+    real outcome too and propagates. If no read shows it, :class:`OutcomeStillUnknown` says so in
+    a sentence (``seen``: some read answered).
+
+    After a 5xx (:func:`after_server_error`) the object is read once: made → ``Settled`` with
+    ``server_error``; not made → :class:`ChangeNotMade`; the read failing → :class:`ReadBackFailed`.
+    With ``same_key`` the 5xx is raised as it is (a replay would only answer it again).
     """
     try:
         return Settled(change())
@@ -192,7 +213,12 @@ def settle(
         raise
     except OutcomeUnknown as err:
         first = err
+    except StripeUnavailable as err:  # a 5xx: Stripe answered, and may have made it first
+        if same_key:
+            raise
+        return after_server_error(err, read_back, done, what=what)
     policy = policy or READ_BACK
+    seen = False
     for n in range(1, policy.tries + 1):
         policy.sleep(policy.pause_seconds * n)
         try:
@@ -203,9 +229,39 @@ def settle(
             continue  # still running at Stripe, or still unreachable: read again
         if done(current):
             return Settled(current, read_back=True, reads=n)
-    raise OutcomeStillUnknown(
+        seen = True
+    still = OutcomeStillUnknown(
         f"Stripe did not confirm {what} in time, and reading it back {policy.tries} times has "
         "not shown it yet, so it may still happen. Look again in a minute before trying again; "
         "a retry repeats the same request, so Stripe does it at most once.",
         request_id=first.request_id,
+    )
+    still.seen = seen
+    raise still
+
+
+def after_server_error(
+    err: StripeUnavailable,
+    read_back: Callable[[], T],
+    done: Callable[[T], bool],
+    *,
+    what: str,
+) -> Settled[T]:
+    """Stripe answered a change with the 5xx ``err``: one read of the object says what it did.
+    Stripe saved the 5xx under the key, so nothing more comes of that request: no waiting, no
+    second read. ``done`` as for :func:`settle` (it may raise the real outcome)."""
+    rid = f", Stripe request {err.request_id}" if err.request_id else ""
+    said = f"Stripe did not confirm {what} (a server error{rid}), so it may have happened"
+    try:
+        current = read_back()
+    except StripeUnavailable as again:
+        raise ReadBackFailed(
+            f"{said}, and reading it back failed too: {again}", server_error=err, read_error=again
+        ) from None
+    if done(current):
+        return Settled(current, read_back=True, reads=1, server_error=err)
+    raise ChangeNotMade(
+        f"{said}; reading it back shows it did not: trying again is safe (a new request).",
+        server_error=err,
+        current=current,
     )

@@ -20,7 +20,8 @@ from services.rules.money import MoneyError, exponent, format_plain, parse_amoun
 from services.rules.spreadsheet import safe_text
 
 __all__ = [
-    "AT_RISK", "ERROR", "VERDICTS", "BatchResult", "BatchRow", "BatchSummary", "policy_words",
+    "AT_RISK", "ERROR", "UNCONFIRMED", "VERDICTS", "BatchResult", "BatchRow", "BatchSummary",
+    "policy_words",
 ]
 
 ERROR = "error"
@@ -137,10 +138,12 @@ class BatchSummary:
         return "; ".join(parts) + f"; {'its' if one else 'their'} rows are judged on the older balance."
 
 
+UNCONFIRMED = "unconfirmed"  # Stripe did not confirm the refresh, and no read showed it
 _UNREFRESHED = {
     "failed": "failed at the bank",
     "pending": "had not finished when the batch stopped waiting",
     "not started": "could not be started (each row says why)",
+    UNCONFIRMED: "may have started, but Stripe did not confirm it (each row says why)",
 }
 
 
@@ -169,7 +172,7 @@ class BatchResult:
     # reasons' "in 2 min" and "3 h old" are as of then, in a saved file too.
     checked_at: int | None = None
     # Account ID -> (how its asked-for refresh gave no balance: "failed", "pending",
-    # "not started"; its bank's name): said in the summary, not only on each row.
+    # "not started", "unconfirmed"; its bank's name): said in the summary, not only on each row.
     unrefreshed: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property

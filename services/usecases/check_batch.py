@@ -30,6 +30,8 @@ from services.context import Services
 from services.errors import (
     FcopsError,
     NotFound,
+    OutcomeStillUnknown,
+    ReadBackFailed,
     RefreshNotAllowed,
     StripeAuthError,
     StripeRequestError,
@@ -37,7 +39,7 @@ from services.errors import (
     ValidationError,
 )
 from services.rules import wording
-from services.rules.batch_result import ERROR, BatchResult, BatchRow
+from services.rules.batch_result import ERROR, UNCONFIRMED, BatchResult, BatchRow
 from services.rules.debit import INSUFFICIENT, DebitPolicy, assess_debit
 from services.rules.debit_csv import PlannedDebit, RowError
 from services.rules.debit_target import assess_target
@@ -201,7 +203,9 @@ def _run_batch(
                 mirror.upsert_account(svc.engine, accounts[account_id], read_began=refreshing)
     # Refreshed: those the bank answered with a balance (a failed or unfinished one is not).
     for account_id in [*refreshed, *notes]:
-        how = "not started" if account_id in notes else balance_refresh_status(accounts[account_id])
+        how = balance_refresh_status(accounts[account_id])
+        if account_id in notes:
+            how = UNCONFIRMED if isinstance(notes[account_id], _Unsure) else "not started"
         if how != "succeeded":
             missed[account_id] = (how or "failed", accounts[account_id].get("institution_name") or "")
     refreshed = [a for a in refreshed if a not in missed]
@@ -329,6 +333,10 @@ def _refresh_many(
     return started
 
 
+class _Unsure(str):
+    """A refresh's note when Stripe did not confirm it and no read showed whether it started."""
+
+
 def _start_refreshes(
     gateway: Any, account_ids: Sequence[str], accounts: Mapping[str, dict[str, Any]], now: int
 ) -> Iterator[tuple[str, dict[str, Any] | None, str]]:
@@ -341,8 +349,10 @@ def _start_refreshes(
         try:
             key = gateway.fresh_key(refresh_key(accounts[account_id]))
             return account_id, start_refresh(gateway, accounts[account_id], key, now=now), ""
+        except (ReadBackFailed, OutcomeStillUnknown) as err:  # no read said: it may have started
+            return account_id, None, _Unsure(err)
         except (RefreshNotAllowed, StripeRequestError, StripeUnavailable) as err:
-            return account_id, None, str(err)
+            return account_id, None, str(err)  # a 5xx the account read back shows did nothing
 
     pool = ThreadPoolExecutor(max(1, min(REFRESH_STARTERS, len(account_ids))), "fcops-refresh")
     try:

@@ -21,7 +21,10 @@ from services.adapters.throttle import Clock, SystemClock
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import (
+    ChangeNotMade,
+    OutcomeStillUnknown,
     RateLimited,
+    ReadBackFailed,
     RefreshNotAllowed,
     StripeRequestError,
     StripeUnavailable,
@@ -271,61 +274,52 @@ def _refresh_and_wait(
     # A derived key Stripe already answered with a failure would only replay it: move on.
     key = idempotency_key or svc.gateway.fresh_key(refresh_key(account))
     try:
-        # The accounts use case is the one audited path for refreshes (`account.refresh`).
-        started = refresh_balance.refresh(
+        # The accounts use case is the one audited path for refreshes (`account.refresh`); it
+        # settles a 5xx or a late answer by reading the account back (backoff.settle).
+        started = refresh_balance.refresh_started(
             svc, actor, str(account["id"]), "balance", idempotency_key=key
         )
     except RateLimited as err:  # refused before Stripe did anything, as any other 4xx
         return account, RefreshOutcome(
             False, False, None, f"Stripe did not start the refresh: {err}"
         )
-    except StripeUnavailable as err:  # a 5xx or no answer: it may have started; read to know
-        return _read_back(svc.gateway, account, err)
-    except (RefreshNotAllowed, StripeRequestError) as err:
-        # The stale verdict is still true and worth showing; losing it to an error page would
-        # leave finance with nothing. A bad API key (StripeAuthError) still stops everything.
-        return account, RefreshOutcome(
-            False, False, None, f"Stripe did not start the refresh: {err}"
-        )
-    latest = _wait_for_refresh(svc.gateway, started, wait_seconds=wait_seconds, clock=clock)
-    return latest, _outcome(latest, first=not isinstance(account.get("balance"), Mapping))
-
-
-def _read_back(
-    gateway: Any, before: dict[str, Any], err: StripeUnavailable
-) -> tuple[dict[str, Any], RefreshOutcome]:
-    """A refresh Stripe did not confirm (a 5xx, no answer, a connection error) may have
-    started: one read of the account says whether it did (``last_attempted_at`` newer than
-    ``before``'s: :func:`refresh_rule.started`). Started: the account read, pending (the page
-    follows it) or ended (its balance). Not started: a retry is safe, since a refresh Stripe
-    answered with a 5xx has its key spent (the gateway's next one is new) and one that got no
-    answer is sent again with the same key, which Stripe does at most once. A failed read
-    raises StripeUnavailable, saying both (the page's way to read Stripe again)."""
-    how = "no answer in time" if err.outcome_unknown else "a server error"
-    rid = f", Stripe request {err.request_id}" if err.request_id else ""
-    said = f"Stripe did not confirm the balance refresh ({how}{rid}), so it may have started"
-    try:
-        current = cast(dict[str, Any], gateway.retrieve_account(before["id"]))
-    except StripeUnavailable as again:
-        raise StripeUnavailable(
-            f"{said}, and reading the account back failed too: {again}",
-            request_id=again.request_id,
-        ) from None
-    if not refresh_rule.started(before, current, "balance") and err.outcome_unknown:
-        # No answer: the request may still be on its way to running, so not started *yet*
-        message = (
-            f"{said}; the account read back shows it has not started yet. Refresh again is "
-            "safe: it repeats the same request, so Stripe does it at most once."
-        )
-        return before, RefreshOutcome(False, False, None, message, unconfirmed=True)
-    if not refresh_rule.started(before, current, "balance"):  # a 5xx: Stripe ran and stopped
+    except ChangeNotMade as err:  # a 5xx, and the account read back shows nothing started
+        # Refresh again is safe: Stripe saved the 5xx under this key, so the gateway spent it
+        # and the next press sends the key's next variant (a replay would only answer the 5xx).
+        said = refresh_balance.unconfirmed_words("balance", err.server_error)
         message = (
             f"{said}; the account read back shows Stripe did not start it: Refresh again is safe."
         )
-        return before, RefreshOutcome(False, False, None, message, unconfirmed=True)
-    status = balance_refresh_status(current)
-    message = f"{said}; the account read back shows it did."
-    return current, RefreshOutcome(True, status != "pending", status, message, unconfirmed=True)
+        return account, RefreshOutcome(False, False, None, message, unconfirmed=True)
+    except OutcomeStillUnknown as err:  # no answer, and the reads did not show it (yet)
+        said = refresh_balance.unconfirmed_words("balance", err)
+        message = (
+            f"{said}; the account read back shows it has not started yet. Refresh again is "
+            "safe: it repeats the same request, so Stripe does it at most once."
+            if err.seen
+            else str(err)  # no read answered either: settle's own sentence says so
+        )
+        return account, RefreshOutcome(False, False, None, message, unconfirmed=True)
+    except ReadBackFailed:  # a 5xx, and the read back failed too: its sentence says both,
+        raise  # and the page's "cannot read Stripe" path offers to read again
+    except (RefreshNotAllowed, StripeRequestError, StripeUnavailable) as err:
+        # The stale verdict is still true and worth showing; losing it to an error page would
+        # leave finance with nothing. A bad API key (StripeAuthError) still stops everything.
+        # Any other StripeUnavailable is the read before the POST: nothing was sent.
+        return account, RefreshOutcome(
+            False, False, None, f"Stripe did not start the refresh: {err}"
+        )
+    if started.server_error is not None:  # a 5xx, yet the account read back shows it started
+        current = started.account
+        said = refresh_balance.unconfirmed_words("balance", started.server_error)
+        status = balance_refresh_status(current)
+        message = f"{said}; the account read back shows it did."
+        outcome = RefreshOutcome(True, status != "pending", status, message, unconfirmed=True)
+        return current, outcome  # pending: the page follows it; ended: its balance
+    latest = _wait_for_refresh(
+        svc.gateway, started.account, wait_seconds=wait_seconds, clock=clock
+    )
+    return latest, _outcome(latest, first=not isinstance(account.get("balance"), Mapping))
 
 
 def balance_refresh_status(account: Mapping[str, Any]) -> str | None:

@@ -101,14 +101,16 @@ def _cancel(
     )
     try:
         with (
-            unconfirmed_change(ctx, f"the cancellation of {ident}", *_MAY_BE_CANCELED),
+            unconfirmed_change(ctx, f"the cancellation of {ident}", *_MAY_BE_CANCELED) as made,
             unconfirmed(f"the cancellation of {ident}"),
         ):
-            settled = settle(
-                lambda: cancel(ident, reason=reason, idempotency_key=key),
-                lambda: retrieve(svc, ident, kind),
-                lambda current: cancel_done(current, ident),
-                what=f"the cancellation of {ident}",
+            settled = made(
+                settle(
+                    lambda: cancel(ident, reason=reason, idempotency_key=key),
+                    lambda: retrieve(svc, ident, kind),
+                    lambda current: cancel_done(current, ident),
+                    what=f"the cancellation of {ident}",
+                )
             )
         intent = settled.value
         if settled.read_back:
@@ -215,14 +217,16 @@ def _expire_link(
         return svc.gateway.retrieve_checkout_session(link, expand=[kind])
 
     try:
-        with unconfirmed_change(ctx, what, *_MAY_BE_CANCELED), unconfirmed(what):
-            session = settle(
-                lambda: svc.gateway.expire_checkout_session(
-                    link, expand=[kind], idempotency_key=key
-                ),
-                read,
-                expired,
-                what=what,
+        with unconfirmed_change(ctx, what, *_MAY_BE_CANCELED) as made, unconfirmed(what):
+            session = made(
+                settle(
+                    lambda: svc.gateway.expire_checkout_session(
+                        link, expand=[kind], idempotency_key=key
+                    ),
+                    read,
+                    expired,
+                    what=what,
+                )
             ).value
     except StripeRequestError:  # Stripe expires only an open link: say what it is instead
         if expired(read()):

@@ -16,10 +16,12 @@ from services.adapters.people import customers_matching, people_by_id
 from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import (
+    ChangeNotMade,
     NotFound,
     OutcomeStillUnknown,
     OutcomeUnknown,
     RateLimited,
+    ReadBackFailed,
     StripeUnavailable,
     ValidationError,
 )
@@ -67,7 +69,7 @@ def unconfirmed(what: str, *, after_server_error: str | None = None) -> Iterator
     look for what it may have made before making another)."""
     try:
         yield
-    except (RateLimited, OutcomeStillUnknown):
+    except (RateLimited, OutcomeStillUnknown, ChangeNotMade, ReadBackFailed):
         raise  # refused before anything happened / already read back and said in a sentence
     except OutcomeUnknown as err:
         raise OutcomeUnknown(
@@ -100,6 +102,7 @@ def send_settled(
         lambda: create(params, idempotency_key=key),
         lambda _: True,
         what=what,
+        same_key=True,  # after a 5xx a replay answers it again: it stays unconfirmed
     )
     return settled.value, settled.read_back
 

@@ -179,6 +179,7 @@ def verify_microdeposits(
                     lambda: svc.gateway.verify_microdeposits(ident, **params, idempotency_key=key),
                     lambda _: True,
                     what="the verification",
+                    same_key=True,  # after a 5xx a replay answers it again: unconfirmed
                 )
             intent = settled.value
             if settled.read_back:

@@ -10,6 +10,7 @@ is audited once as ``account.refresh.result``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import select
@@ -21,7 +22,14 @@ from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.auth import Actor, require
 from services.context import Services
-from services.errors import RefreshNotAllowed, StripeRequestError, ValidationError
+from services.errors import (
+    ChangeNotMade,
+    ReadBackFailed,
+    RefreshNotAllowed,
+    StripeRequestError,
+    StripeUnavailable,
+    ValidationError,
+)
 from services.rules import input_limits, refresh_rule
 from services.rules.bank_account import (
     RefreshState,
@@ -82,6 +90,23 @@ def _ask_stripe_to_refresh(
         ) from None
 
 
+@dataclass(frozen=True)
+class Started:
+    """A refresh Stripe started: the account (normalised), and ``server_error`` when Stripe
+    answered the request with that 5xx though the account read back shows it started."""
+
+    account: dict[str, Any]
+    server_error: StripeUnavailable | None = None
+
+
+def unconfirmed_words(feature: str, err: StripeUnavailable) -> str:
+    """"Stripe did not confirm the balance refresh (a server error, Stripe request …), so it may
+    have started": how every page begins a refresh Stripe answered with a 5xx."""
+    how = "no answer in time" if err.outcome_unknown else "a server error"
+    rid = f", Stripe request {err.request_id}" if err.request_id else ""
+    return f"Stripe did not confirm the {feature} refresh ({how}{rid}), so it may have started"
+
+
 def refresh(
     svc: Services,
     actor: Actor,
@@ -92,12 +117,35 @@ def refresh(
     seen: Mapping[str, Any] | None = None,
     seen_at: int | None = None,
 ) -> dict[str, Any]:
+    """Start a balance, ownership or transactions refresh; audited as ``account.refresh``
+    (:func:`refresh_started`, whose account this returns)."""
+    return refresh_started(
+        svc, actor, account_id, feature, idempotency_key=idempotency_key, seen=seen,
+        seen_at=seen_at,
+    ).account  # fmt: skip
+
+
+def refresh_started(
+    svc: Services,
+    actor: Actor,
+    account_id: str | None,
+    feature: str,
+    *,
+    idempotency_key: str,
+    seen: Mapping[str, Any] | None = None,
+    seen_at: int | None = None,
+) -> Started:
     """Start a balance, ownership or transactions refresh; audited as ``account.refresh``.
 
     Stripe's answer is judged by the account it returns: a refresh it did not start (no new
     pending refresh) raises RefreshNotAllowed and is audited as an error, never reported as
     started; a refusal carries Stripe's own sentence. ``seen`` (read from Stripe at
     ``seen_at``) spares a read when it is seconds old: a page that just drew the account.
+
+    A 5xx may hide a refresh Stripe started: the account read back once decides (audited as
+    ``unknown`` either way): started → :class:`Started` with ``server_error``; not started →
+    :class:`ChangeNotMade` ("Refresh again is safe": the gateway spent the key, so the next
+    request is new); the read failing too → :class:`ReadBackFailed`, saying both.
     """
     check_feature(feature)
     account_id = parse_account_id(account_id)
@@ -118,15 +166,34 @@ def refresh(
         if blocker:
             raise RefreshNotAllowed(blocker)
         began = mirror.read_mark(svc.engine)  # before Stripe's answer or the read back
-        with audit.unconfirmed_change(ctx, *_unconfirmed_refresh(feature)):
-            settled = settle(
-                lambda: _ask_stripe_to_refresh(svc, account_id, feature, idempotency_key),
-                lambda: fetch_account(svc, account_id),
-                lambda current: refresh_rule.started(account, current, feature),
-                what=f"the {feature} refresh",
-            )
+        try:
+            with audit.unconfirmed_change(ctx, *_unconfirmed_refresh(feature)) as made:
+                settled = made(
+                    settle(
+                        lambda: _ask_stripe_to_refresh(svc, account_id, feature, idempotency_key),
+                        lambda: fetch_account(svc, account_id),
+                        lambda current: refresh_rule.started(account, current, feature),
+                        what=f"the {feature} refresh",
+                    )
+                )
+        except ChangeNotMade as err:
+            said = unconfirmed_words(feature, err.server_error)
+            raise ChangeNotMade(
+                f"{said}; the account read back shows Stripe did not start it: Refresh again is "
+                "safe.",
+                server_error=err.server_error,
+                current=err.current,
+            ) from None
+        except ReadBackFailed as err:
+            said = unconfirmed_words(feature, err.server_error)
+            raise ReadBackFailed(
+                f"{said}, and reading the account back failed too: {err.read_error}",
+                server_error=err.server_error,
+                read_error=err.read_error,
+            ) from None
         result = settled.value
-        ctx.request_id = svc.gateway.last_request_id
+        late = settled.server_error  # its request ID, not the read back's
+        ctx.request_id = late.request_id if late else svc.gateway.last_request_id
         if settled.read_back:  # Stripe's answer was late: the account read back says it started
             ctx.params["read_back"] = settled.reads
         mirror.upsert_account(svc.engine, result, read_began=began)
@@ -139,10 +206,10 @@ def refresh(
             )
         ctx.message = f"{feature.capitalize()} refresh started ({status})." + (
             " Stripe's answer came too late, so this was confirmed by reading the account back."
-            if settled.read_back
+            if settled.read_back and settled.server_error is None
             else ""
         )
-    return normalise_account(result)
+    return Started(normalise_account(result), settled.server_error)
 
 
 # Where a person sees whether a refresh Stripe did not confirm started: the page that draws it.

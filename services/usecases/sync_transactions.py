@@ -113,13 +113,15 @@ def _change_subscription(
             "the " + ("subscription" if subscribe else "unsubscription") + f" of {fca}",
             "it may be " + ("subscribed" if subscribe else "unsubscribed") + " after all",
             "Transactions shows whether the account is subscribed",
-        ):
-            settled = settle(  # no answer in time: the account's subscriptions say what happened
-                lambda: change(fca, idempotency_key=key),
-                lambda: browse_accounts.fetch_account(svc, fca),
-                lambda current: ("transactions" in (current.get("subscriptions") or ()))
-                == subscribe,
-                what="the subscription change",
+        ) as made:
+            settled = made(  # no answer in time or a 5xx: the account's subscriptions say
+                settle(
+                    lambda: change(fca, idempotency_key=key),
+                    lambda: browse_accounts.fetch_account(svc, fca),
+                    lambda current: ("transactions" in (current.get("subscriptions") or ()))
+                    == subscribe,
+                    what="the subscription change",
+                )
             )
         account = settled.value
         if settled.read_back:

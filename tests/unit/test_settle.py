@@ -8,11 +8,14 @@ import pytest
 
 from services.adapters.backoff import ReadBack, settle
 from services.errors import (
+    ChangeNotMade,
     Conflict,
     OutcomeStillUnknown,
     OutcomeUnknown,
     RateLimited,
+    ReadBackFailed,
     StripeRequestError,
+    StripeUnavailable,
 )
 
 
@@ -147,3 +150,45 @@ def test_a_batch_refresh_with_no_answer_is_judged_by_the_account_read_back(
 
     with pytest.raises(OutcomeStillUnknown):  # the account never shows a new attempt
         start_refresh(_LateGateway([_account(100)]), before, "key-2", now=300)
+
+
+def _server_error() -> Any:
+    raise StripeUnavailable("Stripe had a temporary problem (HTTP 500).", request_id="req_5")
+
+
+def test_a_5xx_is_read_back_once_at_once_and_the_read_decides() -> None:
+    slept: list[float] = []
+    reads: list[int] = []
+
+    def read(state: str) -> Any:
+        return lambda: reads.append(1) or state
+
+    made = settle(_server_error, read("changed"), lambda s: s == "changed", what="it",
+                  policy=_policy(slept))  # fmt: skip
+    assert (made.value, made.read_back, made.reads) == ("changed", True, 1)
+    assert made.server_error is not None and made.server_error.request_id == "req_5"
+    with pytest.raises(ChangeNotMade) as caught:  # the 5xx is Stripe's last word: one read
+        settle(_server_error, read("before"), lambda s: s == "changed", what="it",
+               policy=_policy(slept))  # fmt: skip
+    assert caught.value.current == "before" and caught.value.request_id == "req_5"
+    assert str(caught.value) == (
+        "Stripe did not confirm it (a server error, Stripe request req_5), so it may have "
+        "happened; reading it back shows it did not: trying again is safe (a new request)."
+    )
+    assert (reads, slept) == ([1, 1], [])
+
+
+def test_a_5xx_whose_read_fails_too_says_both_and_a_replay_is_not_sent() -> None:
+    def failing() -> Any:
+        raise StripeUnavailable("Stripe had a temporary problem (HTTP 502).")
+
+    with pytest.raises(ReadBackFailed) as caught:
+        settle(_server_error, failing, lambda _: True, what="it", policy=_policy([]))
+    assert "so it may have happened, and reading it back failed too: Stripe had a " in str(
+        caught.value
+    )
+    replays: list[int] = []
+    with pytest.raises(StripeUnavailable) as raised:  # same_key: a replay only answers the 5xx
+        settle(_server_error, lambda: replays.append(1), lambda _: True, what="it",
+               policy=_policy([]), same_key=True)  # fmt: skip
+    assert type(raised.value) is StripeUnavailable and replays == []
