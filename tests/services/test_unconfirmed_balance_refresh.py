@@ -11,7 +11,7 @@ anything was done and keeps its "did not start" sentence (tests/services/test_de
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -28,32 +28,9 @@ _n = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def box() -> Iterator[Any]:
-    from sandbox.server import start_background
-
-    handle = start_background(port=0, seed=5, customers=0, refresh_delay=0, refresh_cooldown=60)
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture
-def gw(box: Any) -> Any:
-    from bootstrap import SANDBOX_KEY
-    from services.adapters.gateway import StripeGateway
-
-    return StripeGateway(SANDBOX_KEY, base_url=box.base_url, max_network_retries=0)
-
-
-@pytest.fixture
-def sim(box: Any) -> Any:
-    from sandbox.client import Simulator
-
-    return Simulator(box.base_url)
-
-
-@pytest.fixture
-def svc(gw: Any, sqlite_engine: Any, box: Any) -> Services:
-    return Services(gateway=gw, engine=sqlite_engine, mode="sandbox", now=box.state.now)
+def box_options() -> dict[str, Any]:
+    """This module's private sandbox (box/gw/sim/svc: tests/services/conftest.py)."""
+    return {"seed": 5, "refresh_cooldown": 60}
 
 
 def stale_account(gw: Any, sim: Any, box: Any, available: int = 500_000) -> str:
