@@ -86,6 +86,15 @@ def check(svc: Services, finance: Any, fca: str) -> check_debit.DebitCheck:
     return check_debit.check_debit(svc, finance, fca, 10_000, "usd", refresh_stale=True)
 
 
+def said_unconfirmed(done: check_debit.DebitCheck, how: str, found: str) -> None:
+    """The check's refresh was not confirmed, and says "Stripe did not confirm the balance
+    refresh (``how``…" and, last, what the account read back showed (``found``)."""
+    assert done.refresh is not None and done.refresh.unconfirmed
+    said = done.refresh.message
+    assert said.startswith(f"Stripe did not confirm the balance refresh ({how}"), said
+    assert said.endswith(found), said
+
+
 def test_a_500_that_started_nothing_says_so_and_a_retry_refreshes_once(
     svc: Services, gw: Any, sim: Any, box: Any, finance: Any
 ) -> None:
@@ -93,15 +102,13 @@ def test_a_500_that_started_nothing_says_so_and_a_retry_refreshes_once(
     before = gw.retrieve_account(fca)["balance_refresh"]
     fault_on_refresh(gw, sim, "500")
     first = check(svc, finance, fca)
-    assert first.refresh is not None and first.refresh.unconfirmed
-    assert first.refresh.message.startswith(
-        "Stripe did not confirm the balance refresh (a server error, Stripe request req_"
-    )
-    assert first.refresh.message.endswith(
+    said_unconfirmed(
+        first,
+        "a server error, Stripe request req_",
         "so it may have started; the account read back shows Stripe did not start it: "
-        "Refresh again is safe."
+        "Refresh again is safe.",
     )
-    assert not first.refresh.requested and first.after is None and first.verdict == "stale"
+    assert first.refresh is not None and not first.refresh.requested and first.after is None and first.verdict == "stale"
     assert gw.retrieve_account(fca)["balance_refresh"] == before  # truly not started
     # Refresh again: Stripe saved the 500 under the first key, so the retry is a new request
     # (a replay of the same key would only answer the same 500), and starts exactly one.
@@ -136,9 +143,10 @@ def test_a_500_after_the_refresh_went_through_uses_the_new_balance(
     fca = stale_account(gw, sim, box, available=1_000)  # the bank's new figure differs
     fault_on_refresh(gw, sim, "500_done")
     done = check(svc, finance, fca)
-    assert done.refresh is not None and done.refresh.unconfirmed
-    assert done.refresh.message.endswith("so it may have started; the account read back shows it did.")
-    assert done.refresh.requested and done.refresh.finished
+    said_unconfirmed(
+        done, "a server error", "so it may have started; the account read back shows it did."
+    )
+    assert done.refresh is not None and done.refresh.requested and done.refresh.finished
     assert done.refresh.status == "succeeded"
     assert done.after is not None and done.before.verdict == "stale"
     assert done.after.balance != 1_000 and done.verdict != "stale"
@@ -199,13 +207,11 @@ def test_no_answer_in_time_says_it_has_not_started_yet_and_a_retry_repeats_it(
 
     impatient.refresh_account = slow  # type: ignore[method-assign]
     first = check(late, finance, fca)
-    assert first.refresh is not None and first.refresh.unconfirmed
-    assert first.refresh.message.startswith(
-        "Stripe did not confirm the balance refresh (no answer in time"
-    )
-    assert first.refresh.message.endswith(
+    said_unconfirmed(
+        first,
+        "no answer in time",
         "so it may have started; the account read back shows it has not started yet. Refresh "
-        "again is safe: it repeats the same request, so Stripe does it at most once."
+        "again is safe: it repeats the same request, so Stripe does it at most once.",
     )
     impatient.refresh_account = original  # type: ignore[method-assign]
     key = impatient.fresh_key(check_debit.refresh_key(gw.retrieve_account(fca)))
