@@ -84,23 +84,19 @@ def test_a_500_that_started_nothing_says_so_and_offers_the_refresh_again(
     assert [b for b in at.button if b.key == "bc_refresh_now"], "Refresh again is offered"
 
 
-def test_a_500_after_the_refresh_started_follows_it_to_the_new_verdict(
-    fault_on_refresh: Any, bank_delay: Any
+@pytest.mark.parametrize("delay", [600.0, 0.0], ids=["still-running", "finished"])
+def test_a_500_after_the_refresh_went_through_ends_in_the_new_verdict(
+    fault_on_refresh: Any, bank_delay: Any, delay: float
 ) -> None:
+    """The bank takes ten minutes: the refresh is followed to the new verdict; the bank answers
+    at once: the verdict uses the new balance at once."""
     fca, at = stale_check()
-    bank_delay(600.0)  # the bank takes ten minutes
+    bank_delay(delay)
     said = refresh_met(at, fault_on_refresh, "500_done")
     assert UNCONFIRMED in said and "the account read back shows it did." in said, said
-    followed_until_the_bank_answers(at, fca)
-
-
-def test_a_500_after_the_refresh_finished_uses_the_new_balance(
-    fault_on_refresh: Any, bank_delay: Any
-) -> None:
-    _, at = stale_check()
-    bank_delay(0)  # the bank answers at once
-    said = refresh_met(at, fault_on_refresh, "500_done")
-    assert UNCONFIRMED in said and "the account read back shows it did." in said, said
+    if delay:
+        followed_until_the_bank_answers(at, fca)
+        return
     assert any(
         s.value == "The balance refresh finished; the verdict below uses the new balance."
         for s in at.success

@@ -86,6 +86,15 @@ def check(svc: Services, finance: Any, fca: str) -> check_debit.DebitCheck:
     return check_debit.check_debit(svc, finance, fca, 10_000, "usd", refresh_stale=True)
 
 
+def a_500_ahead(gw: Any, sim: Any, box: Any) -> tuple[str, dict[str, Any]]:
+    """A stale account whose next refresh POST answers 500 having done nothing, and its
+    ``balance_refresh`` as it stands before."""
+    fca = stale_account(gw, sim, box)
+    before = gw.retrieve_account(fca)["balance_refresh"]
+    fault_on_refresh(gw, sim, "500")
+    return fca, before
+
+
 def said_unconfirmed(done: check_debit.DebitCheck, how: str, found: str) -> None:
     """The check's refresh was not confirmed, and says "Stripe did not confirm the balance
     refresh (``how``…" and, last, what the account read back showed (``found``)."""
@@ -98,9 +107,7 @@ def said_unconfirmed(done: check_debit.DebitCheck, how: str, found: str) -> None
 def test_a_500_that_started_nothing_says_so_and_a_retry_refreshes_once(
     svc: Services, gw: Any, sim: Any, box: Any, finance: Any
 ) -> None:
-    fca = stale_account(gw, sim, box)
-    before = gw.retrieve_account(fca)["balance_refresh"]
-    fault_on_refresh(gw, sim, "500")
+    fca, before = a_500_ahead(gw, sim, box)
     first = check(svc, finance, fca)
     said_unconfirmed(
         first,
@@ -108,7 +115,8 @@ def test_a_500_that_started_nothing_says_so_and_a_retry_refreshes_once(
         "so it may have started; the account read back shows Stripe did not start it: "
         "Refresh again is safe.",
     )
-    assert first.refresh is not None and not first.refresh.requested and first.after is None and first.verdict == "stale"
+    assert first.refresh is not None and not first.refresh.requested
+    assert first.after is None and first.verdict == "stale"
     assert gw.retrieve_account(fca)["balance_refresh"] == before  # truly not started
     # Refresh again: Stripe saved the 500 under the first key, so the retry is a new request
     # (a replay of the same key would only answer the same 500), and starts exactly one.
@@ -124,9 +132,7 @@ def test_a_500_that_started_nothing_says_so_and_a_retry_refreshes_once(
 def test_the_same_key_again_after_a_500_replays_it_and_starts_nothing(
     svc: Services, gw: Any, sim: Any, box: Any, finance: Any
 ) -> None:
-    fca = stale_account(gw, sim, box)
-    before = gw.retrieve_account(fca)["balance_refresh"]
-    fault_on_refresh(gw, sim, "500")
+    fca, before = a_500_ahead(gw, sim, box)
     key = "test-same-key-after-500"
     for _ in range(2):
         done = check_debit.check_debit(
