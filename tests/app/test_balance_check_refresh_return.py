@@ -36,6 +36,29 @@ from tests.app.test_balance_check_return import address_put_back, by_the_sidebar
 CAN_REFRESH = "A balance refresh can be requested now."
 
 
+def stale_check() -> tuple[str, AppTest]:
+    """Finance's check of 100.00 on a new account whose balance is three days old: STALE."""
+    _, fca = new_account(available=900_000, age=3 * DAY)
+    at = check_id(open_page(PAGE, "finance"), fca, "100.00")
+    assert "STALE" in markdown(at)
+    return fca, at
+
+
+def followed_until_the_bank_answers(at: AppTest, fca: str, since: str | None = None) -> None:
+    """The refresh is shown running at the bank (started ``since``) and not offered again; the
+    bank answers, and the follower's next poll shows the new verdict."""
+    running = " ".join(i.value for i in at.info)
+    started = f"(started {since})" if since else "(started"
+    assert f"A balance refresh is running at the bank {started}" in running, running
+    assert not any(b.key == "bc_refresh_now" for b in at.button)  # not offered again
+
+    bank_answers(fca)
+    at.run()  # the follower's next poll
+    no_exceptions(at)
+    assert "OK — the balance covers this debit" in markdown(at)
+    assert any("balance refresh finished" in s.value for s in at.success)
+
+
 def left_while_refreshing(
     monkeypatch: pytest.MonkeyPatch, at: AppTest, button: str = "bc_refresh_now"
 ) -> None:
@@ -77,9 +100,8 @@ def slow_bank() -> Iterator[None]:
 def test_back_during_the_refresh_shows_it_running_since_it_started_and_follows_it(
     monkeypatch: pytest.MonkeyPatch, slow_bank: None
 ) -> None:
-    _, fca = new_account(available=900_000, age=3 * DAY)
-    at = check_id(open_page(PAGE, "finance"), fca, "100.00")
-    assert "STALE" in markdown(at) and CAN_REFRESH in markdown(at)
+    fca, at = stale_check()
+    assert CAN_REFRESH in markdown(at)
     left_while_refreshing(monkeypatch, at)
     since = wording.timestamp(started_at(fca))
 
@@ -88,22 +110,13 @@ def test_back_during_the_refresh_shows_it_running_since_it_started_and_follows_i
     said = markdown(back)
     assert CAN_REFRESH not in said, said
     assert f"A balance refresh is in progress (started {since})" in said, said
-    running = [i.value for i in back.info]
-    assert f"A balance refresh is running at the bank (started {since})" in " ".join(running)
-    assert not any(b.key == "bc_refresh_now" for b in back.button)  # not offered again
-
-    bank_answers(fca)
-    back.run()  # the follower's next poll
-    no_exceptions(back)
-    assert "OK — the balance covers this debit" in markdown(back)
-    assert any("balance refresh finished" in s.value for s in back.success)
+    followed_until_the_bank_answers(back, fca, since)
 
 
 def test_back_after_the_refresh_finished_at_stripe_shows_the_new_balance(
     monkeypatch: pytest.MonkeyPatch, slow_bank: None
 ) -> None:
-    _, fca = new_account(available=900_000, age=3 * DAY)
-    at = check_id(open_page(PAGE, "finance"), fca, "100.00")
+    fca, at = stale_check()
     left_while_refreshing(monkeypatch, at)
     started_at(fca)
     bank_answers(fca)  # the bank answers while the person is on another page

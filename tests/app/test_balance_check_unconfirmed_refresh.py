@@ -15,15 +15,12 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import jobs_settled, no_exceptions, open_page, webhooks_settled
+from tests.app.conftest import jobs_settled, no_exceptions, webhooks_settled
 from tests.app.conftest import shared_app as app
-from tests.app.test_balance_check_page import (
-    DAY,
-    PAGE,
-    bank_answers,
-    check_id,
-    markdown,
-    new_account,
+from tests.app.test_balance_check_page import markdown
+from tests.app.test_balance_check_refresh_return import (
+    followed_until_the_bank_answers,
+    stale_check,
 )
 
 UNCONFIRMED = "Stripe did not confirm the balance refresh (a server error"
@@ -67,21 +64,19 @@ def warnings(at: AppTest) -> str:
     return "\n".join(w.value for w in at.warning)
 
 
-def stale_check() -> tuple[str, AppTest]:
-    _, fca = new_account(available=900_000, age=3 * DAY)
-    at = check_id(open_page(PAGE, "finance"), fca, "100.00")
-    assert "STALE" in markdown(at)
-    return fca, at
+def refresh_met(at: AppTest, fault_on_refresh: Any, mode: str) -> str:
+    """Press "Refresh balance now", its POST meeting ``mode``: the page's warnings."""
+    fault_on_refresh(mode)
+    at.button(key="bc_refresh_now").click().run()
+    no_exceptions(at)
+    return warnings(at)
 
 
 def test_a_500_that_started_nothing_says_so_and_offers_the_refresh_again(
     fault_on_refresh: Any,
 ) -> None:
     _, at = stale_check()
-    fault_on_refresh("500")
-    at.button(key="bc_refresh_now").click().run()
-    no_exceptions(at)
-    said = warnings(at)
+    said = refresh_met(at, fault_on_refresh, "500")
     assert UNCONFIRMED in said and "so it may have started" in said, said
     assert "the account read back shows Stripe did not start it: Refresh again is safe." in said
     assert "did not start the refresh" not in said
@@ -89,37 +84,19 @@ def test_a_500_that_started_nothing_says_so_and_offers_the_refresh_again(
     assert [b for b in at.button if b.key == "bc_refresh_now"], "Refresh again is offered"
 
 
-def test_a_500_after_the_refresh_started_follows_it_to_the_new_verdict(
-    fault_on_refresh: Any, bank_delay: Any
+@pytest.mark.parametrize("delay", [600.0, 0.0], ids=["still-running", "finished"])
+def test_a_500_after_the_refresh_went_through_ends_in_the_new_verdict(
+    fault_on_refresh: Any, bank_delay: Any, delay: float
 ) -> None:
+    """The bank takes ten minutes: the refresh is followed to the new verdict; the bank answers
+    at once: the verdict uses the new balance at once."""
     fca, at = stale_check()
-    bank_delay(600.0)  # the bank takes ten minutes
-    fault_on_refresh("500_done")
-    at.button(key="bc_refresh_now").click().run()
-    no_exceptions(at)
-    said = warnings(at)
+    bank_delay(delay)
+    said = refresh_met(at, fault_on_refresh, "500_done")
     assert UNCONFIRMED in said and "the account read back shows it did." in said, said
-    running = " ".join(i.value for i in at.info)
-    assert "A balance refresh is running at the bank (started" in running, running
-    assert not any(b.key == "bc_refresh_now" for b in at.button)
-
-    bank_answers(fca)
-    at.run()  # the follower's next poll
-    no_exceptions(at)
-    assert "OK — the balance covers this debit" in markdown(at)
-    assert any("balance refresh finished" in s.value for s in at.success)
-
-
-def test_a_500_after_the_refresh_finished_uses_the_new_balance(
-    fault_on_refresh: Any, bank_delay: Any
-) -> None:
-    _, at = stale_check()
-    bank_delay(0)  # the bank answers at once
-    fault_on_refresh("500_done")
-    at.button(key="bc_refresh_now").click().run()
-    no_exceptions(at)
-    said = warnings(at)
-    assert UNCONFIRMED in said and "the account read back shows it did." in said, said
+    if delay:
+        followed_until_the_bank_answers(at, fca)
+        return
     assert any(
         s.value == "The balance refresh finished; the verdict below uses the new balance."
         for s in at.success

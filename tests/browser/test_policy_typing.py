@@ -38,7 +38,9 @@ def tab_to(page: Any, name: str) -> None:
     raise AssertionError(f"Tab never reached {name!r}")
 
 
-def test_typing_box_to_box_loses_nothing_and_moves_no_box(app_url: str, page: Any) -> None:
+def open_policy_as_admin(page: Any, app_url: str) -> None:
+    """Sign in as admin and open Debit policy with no draft (an earlier test's is discarded,
+    and the page opened again)."""
     sign_in(page, app_url, "admin", "fcops-admin-demo")
     open_page(page, "Debit policy")
     if page.get_by_role("button", name="Discard draft").count():  # an earlier test's draft
@@ -46,6 +48,10 @@ def test_typing_box_to_box_loses_nothing_and_moves_no_box(app_url: str, page: An
         settle(page)
         open_page(page, "Home")
         open_page(page, "Debit policy")
+
+
+def test_typing_box_to_box_loses_nothing_and_moves_no_box(app_url: str, page: Any) -> None:
+    open_policy_as_admin(page, app_url)
     before = tops(page)
     typed = ["41.25", "3.5", "7", "typed box to box"]
     amount = page.get_by_role(BOXES[0][0], name=BOXES[0][1])

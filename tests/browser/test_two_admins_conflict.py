@@ -16,6 +16,7 @@ import pytest
 from services import users
 from tests.browser.conftest import APP_DATA, sign_in
 from tests.browser.test_config_to_conversion_journey import open_page, pick_option, settle
+from tests.browser.test_policy_typing import open_policy_as_admin
 
 pytestmark = pytest.mark.browser
 FLOW, TITLE = "payment_element", "Payment Element"
@@ -89,11 +90,7 @@ def test_policy_save_refused_by_a_colleagues_save_is_merged_and_saved_once(
     app_url: str, page: Any, colleague: tuple[Any, str]
 ) -> None:
     them, name = colleague
-    sign_in(page, app_url, "admin", "fcops-admin-demo")
-    open_page(page, "Debit policy")
-    if page.get_by_role("button", name="Discard draft").count():  # an earlier test's draft
-        page.get_by_role("button", name="Discard draft").click()
-        settle(page)
+    open_policy_as_admin(page, app_url)
     open_page(them, "Debit policy")
     before = saves("policy.save", "debit_policy")
     amount = page.get_by_role("textbox", name="Safety buffer amount (USD)")

@@ -22,9 +22,7 @@ from services.context import Services
 from services.errors import StripeAuthError
 from services.rules.debit_csv import parse_debits_csv
 from services.usecases import check_batch
-from tests.services.test_debits import DAY, box, customer, gw, link, set_balance, sim
-
-__all__ = ["box", "gw", "sim"]  # the fixtures, shared with test_debits
+from tests.services.test_debits import DAY, customer, link, set_balance
 
 
 class SlowRefreshes:

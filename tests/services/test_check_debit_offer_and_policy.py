@@ -15,16 +15,10 @@ from services.usecases import check_debit, debit_policy
 from tests.services.test_debits import (
     DAY,
     audit_rows,
-    box,
     customer,
-    gw,
     link,
     set_balance,
-    sim,
-    svc,
 )
-
-__all__ = ["box", "gw", "sim", "svc"]  # the fixtures, shared with test_debits
 
 HOUR = 3_600
 TWO_DAYS = DebitPolicy(buffer_amount=10_000, max_age_seconds=2 * DAY)

@@ -16,9 +16,7 @@ from services.context import Services
 from services.rules.debit import DebitPolicy
 from services.rules.debit_csv import parse_debits_csv
 from services.usecases import check_batch, check_debit, check_review, debit_outcomes
-from tests.services.test_debits import box, customer, gw, link, set_balance, sim, svc
-
-__all__ = ["box", "gw", "sim", "svc"]  # the fixtures, shared with test_debits
+from tests.services.test_debits import customer, link, set_balance
 
 
 def test_a_single_check_keeps_its_verdict_with_the_balance_and_the_policy(

@@ -11,10 +11,7 @@ from services.adapters.models import DebitCheckRecord, DebitOutcomeRecord
 from services.auth import Actor
 from services.context import Services
 from services.usecases import check_review
-from tests.services.test_debits import box, gw, sim, svc
 from tests.store.test_check_figures_sql import _check, _debit
-
-__all__ = ["box", "gw", "sim", "svc"]  # the fixtures, shared with test_debits
 
 NSF = {"status": "returned", "failure_code": "insufficient_funds", "return_code": "R01",
        "category": "other"}

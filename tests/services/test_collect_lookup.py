@@ -16,14 +16,11 @@ import time
 from typing import Any
 
 import pytest
-from sqlmodel import select
 
 from bootstrap import SANDBOX_KEY
 from services.adapters import backoff
 from services.adapters import collect_starts as starts
 from services.adapters.gateway import StripeGateway
-from services.adapters.models import AuditEntry
-from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import (
     FcopsError,
@@ -42,6 +39,7 @@ from services.usecases import (
 )
 from services.usecases.collect_common import stored_intents
 from tests.conftest import quick_backoff
+from tests.services.conftest import audit_rows, new_key
 
 
 def _customer(svc: Services, ops: Any) -> str:
@@ -49,18 +47,6 @@ def _customer(svc: Services, ops: Any) -> str:
     return collect_customers.create_customer(
         svc, ops, email=email, name="Look Up", idempotency_key=f"cus-{email}"
     ).id
-
-
-def _key() -> str:
-    return f"test-{secrets.token_hex(8)}"
-
-
-def _rows(svc: Services, action: str, key: str) -> list[AuditEntry]:
-    with session_scope(svc.engine) as session:
-        stmt = select(AuditEntry).where(
-            AuditEntry.action == action, AuditEntry.idempotency_key == key
-        )
-        return list(session.exec(stmt).all())
 
 
 def _at_stripe(svc: Services, customer: str) -> list[dict[str, Any]]:
@@ -78,7 +64,7 @@ def test_a_setup_intent_stripe_made_but_answered_500_is_found_and_listed(
     services_ctx: Services, simulator: Any, ops: Any
 ) -> None:
     customer = _customer(services_ctx, ops)
-    key = _key()
+    key = new_key()
     simulator.force_faults("500_done", 1)  # the create's POST: made, answered 500
 
     with pytest.raises(collect_lookup.MadeAfterAll) as caught:
@@ -93,11 +79,11 @@ def test_a_setup_intent_stripe_made_but_answered_500_is_found_and_listed(
     assert said.startswith(f"Stripe made the request after all: {made['id']} (shown in Open "
                            "requests), though it answered with a server error."), said
     assert _stored(services_ctx, customer) == [made["id"]]  # mirrored: Open requests lists it
-    (lookup,) = _rows(services_ctx, "collect.lookup", key)
+    (lookup,) = audit_rows(services_ctx, "collect.lookup", key)
     assert (lookup.outcome, lookup.target, lookup.params["found"]) == ("ok", made["id"], made["id"])
     # The create's own row is not "error" for a request that exists: Stripe did not confirm
     # it, and the look-up's row (written first, rows are never rewritten) says what was found.
-    (create,) = _rows(services_ctx, "collect.create", key)
+    (create,) = audit_rows(services_ctx, "collect.create", key)
     assert (create.outcome, create.target) == ("unknown", made["id"])
     assert create.message == (
         "Stripe did not confirm the new SetupIntent (a server error), so it may have been made. "
@@ -112,7 +98,7 @@ def test_a_setup_intent_stripe_made_but_answered_500_is_found_and_listed(
     # Create again (a new key, as the page sends after a 500) is refused beside the one made.
     with pytest.raises(collect_open.OpenRequestsExist, match=made["id"]):
         collection_requests.create_setup_intent(
-            services_ctx, ops, customer_id=customer, idempotency_key=_key(), open_seen=()
+            services_ctx, ops, customer_id=customer, idempotency_key=new_key(), open_seen=()
         )
     assert len(_at_stripe(services_ctx, customer)) == 1
 
@@ -121,7 +107,7 @@ def test_a_setup_intent_stripe_did_not_make_says_create_again_is_safe(
     services_ctx: Services, simulator: Any, ops: Any
 ) -> None:
     customer = _customer(services_ctx, ops)
-    key = _key()
+    key = new_key()
     simulator.force_faults("500", 1)  # answered 500, nothing made
 
     with pytest.raises(StripeUnavailable) as caught:
@@ -136,15 +122,15 @@ def test_a_setup_intent_stripe_did_not_make_says_create_again_is_safe(
     assert said.endswith("UTC: none is from this request)."), said
     assert not caught.value.outcome_unknown  # the page spends the key: Stripe replays a 500
     assert _at_stripe(services_ctx, customer) == []
-    (lookup,) = _rows(services_ctx, "collect.lookup", key)
+    (lookup,) = audit_rows(services_ctx, "collect.lookup", key)
     assert (lookup.outcome, lookup.target, lookup.params["found"]) == ("ok", None, None)
     assert "none is from this attempt" in (lookup.message or "")
-    (create,) = _rows(services_ctx, "collect.create", key)
+    (create,) = audit_rows(services_ctx, "collect.create", key)
     assert (create.outcome, create.target) == ("unknown", None)
     assert (create.message or "").endswith("(the collect.lookup entry): Stripe did not make it.")
 
     again = collection_requests.create_setup_intent(
-        services_ctx, ops, customer_id=customer, idempotency_key=_key(), open_seen=()
+        services_ctx, ops, customer_id=customer, idempotency_key=new_key(), open_seen=()
     )
     assert [si["id"] for si in _at_stripe(services_ctx, customer)] == [again.id]
 
@@ -153,7 +139,7 @@ def test_when_the_look_up_fails_too_the_person_keeps_the_advice_to_look_first(
     services_ctx: Services, simulator: Any, ops: Any
 ) -> None:
     customer = _customer(services_ctx, ops)
-    key = _key()
+    key = new_key()
     simulator.force_faults("500_done", 1)  # made, answered 500 ...
     simulator.force_faults("500", 1)  # ... and the look-up's list fails
 
@@ -165,10 +151,10 @@ def test_when_the_look_up_fails_too_the_person_keeps_the_advice_to_look_first(
     said = str(caught.value)
     assert "press Sync from Stripe in Open requests" in said, said
     assert "Create again is safe" not in said and "after all" not in said
-    (lookup,) = _rows(services_ctx, "collect.lookup", key)
+    (lookup,) = audit_rows(services_ctx, "collect.lookup", key)
     assert lookup.outcome == "error"
     assert _stored(services_ctx, customer) == []  # nothing claimed it was found
-    (create,) = _rows(services_ctx, "collect.create", key)
+    (create,) = audit_rows(services_ctx, "collect.create", key)
     assert create.outcome == "unknown"
     assert "the look-up failed too, so it is still unknown" in (create.message or "")
 
@@ -177,7 +163,7 @@ def test_a_link_stripe_made_but_answered_500_names_the_link_and_its_setup_intent
     services_ctx: Services, simulator: Any, ops: Any
 ) -> None:
     customer = _customer(services_ctx, ops)
-    key = _key()
+    key = new_key()
     simulator.force_faults("500_done", 1)
 
     with pytest.raises(collect_lookup.MadeAfterAll) as caught:
@@ -197,7 +183,7 @@ def test_a_link_stripe_made_but_answered_500_names_the_link_and_its_setup_intent
     (one,) = collect_open.customer_requests(services_ctx, ops, customer)
     assert (one.request_id, one.link_id) == (made["id"], session["id"])
     assert collect_lists.links_made(services_ctx, [made["id"]]) == {made["id"]: session["id"]}
-    (create,) = _rows(services_ctx, "collect.create", key)
+    (create,) = audit_rows(services_ctx, "collect.create", key)
     assert create.outcome == "unknown"
     assert (create.message or "").endswith(
         f"Stripe made it after all: {made['id']} with the link {session['id']}."
@@ -209,7 +195,7 @@ def test_a_create_stripe_refused_stays_an_error_and_is_not_looked_for(
 ) -> None:
     """A 429 (or any 4xx) is Stripe saying no before doing anything: the outcome is known."""
     customer = _customer(services_ctx, ops)
-    rate_key, missing_key = _key(), _key()
+    rate_key, missing_key = new_key(), new_key()
     simulator.force_faults("429", services_ctx.gateway.backoff.retries + 1)  # past its retries
     with pytest.raises(RateLimited):
         collection_requests.create_setup_intent(
@@ -221,8 +207,8 @@ def test_a_create_stripe_refused_stays_an_error_and_is_not_looked_for(
         )
     assert not isinstance(caught.value, StripeUnavailable)
     for key in (rate_key, missing_key):
-        assert [r.outcome for r in _rows(services_ctx, "collect.create", key)] == ["error"]
-        assert _rows(services_ctx, "collect.lookup", key) == []
+        assert [r.outcome for r in audit_rows(services_ctx, "collect.create", key)] == ["error"]
+        assert audit_rows(services_ctx, "collect.lookup", key) == []
 
 
 def test_an_fc_session_stripe_did_not_confirm_is_unknown_too(
@@ -230,19 +216,19 @@ def test_an_fc_session_stripe_did_not_confirm_is_unknown_too(
 ) -> None:
     """Stripe cannot list FC sessions, so nothing is looked for; the row still says it may exist."""
     customer = _customer(services_ctx, ops)
-    key = _key()
+    key = new_key()
     simulator.force_faults("500", 1)
     with pytest.raises(StripeUnavailable):
         collection_requests.create_fc_session(
             services_ctx, ops, customer_id=customer, idempotency_key=key
         )
-    (create,) = _rows(services_ctx, "collect.create", key)
+    (create,) = audit_rows(services_ctx, "collect.create", key)
     assert create.outcome == "unknown"
     assert (create.message or "").startswith(
         "Stripe did not confirm the new Financial Connections session (a server error), so it "
         "may have been made. An FC session cannot be listed"
     )
-    assert _rows(services_ctx, "collect.lookup", key) == []
+    assert audit_rows(services_ctx, "collect.lookup", key) == []
 
 
 def test_only_this_attempts_setup_intent_counts_as_made(
@@ -252,13 +238,13 @@ def test_only_this_attempts_setup_intent_counts_as_made(
     person) is not taken for this one: the match is the attempt id, not the time."""
     customer = _customer(services_ctx, ops)
     other = collection_requests.create_setup_intent(
-        services_ctx, ops, customer_id=customer, idempotency_key=_key()
+        services_ctx, ops, customer_id=customer, idempotency_key=new_key()
     )
     simulator.force_faults("500", 1)
 
     with pytest.raises(StripeUnavailable, match="Stripe did not make it"):
         collection_requests.create_setup_intent(
-            services_ctx, ops, customer_id=customer, idempotency_key=_key(), open_seen=None
+            services_ctx, ops, customer_id=customer, idempotency_key=new_key(), open_seen=None
         )
     assert [si["id"] for si in _at_stripe(services_ctx, customer)] == [other.id]
 
@@ -266,13 +252,13 @@ def test_only_this_attempts_setup_intent_counts_as_made(
 def test_the_look_up_checks_the_role_and_audits_the_refusal(
     services_ctx: Services, finance: Any
 ) -> None:
-    key = _key()
+    key = new_key()
     with pytest.raises(Forbidden):
         collect_lookup.made_by_attempt(
             services_ctx, finance, customer_id="cus_lookup0001", idempotency_key=key,
             since=services_ctx.now(),
         )
-    assert [r.outcome for r in _rows(services_ctx, "collect.lookup", key)] == ["refused"]
+    assert [r.outcome for r in audit_rows(services_ctx, "collect.lookup", key)] == ["refused"]
 
 
 # --------------------------------------------------------------------------- no answer
@@ -291,7 +277,7 @@ def test_a_create_with_no_answer_not_made_yet_says_create_again_repeats_it(
     )
     svc = Services(gateway=gateway, engine=engine, mode="sandbox")
     customer = _customer(svc, ops)
-    key = _key()
+    key = new_key()
     monkeypatch.setattr(backoff, "READ_BACK", backoff.ReadBack(tries=2, pause_seconds=0.05))
     simulator.force_faults("slow", 1, seconds=LATE)
 
@@ -305,9 +291,9 @@ def test_a_create_with_no_answer_not_made_yet_says_create_again_repeats_it(
                            "it so far: Create again is safe, and repeats the same request, so "
                            "Stripe makes it at most once (fcops looked"), said
     assert caught.value.outcome_unknown  # the page keeps the key
-    (lookup,) = _rows(svc, "collect.lookup", key)
+    (lookup,) = audit_rows(svc, "collect.lookup", key)
     assert lookup.params["found"] is None
-    (create,) = _rows(svc, "collect.create", key)
+    (create,) = audit_rows(svc, "collect.create", key)
     assert create.outcome == "unknown"
     assert (create.message or "").startswith(
         "Stripe did not confirm the new SetupIntent (no answer in time)"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -38,37 +37,7 @@ DAY = 86_400
 _names = itertools.count(1)
 
 
-# --- a private sandbox and helpers -------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def box() -> Iterator[Any]:
-    from sandbox.server import start_background
-
-    handle = start_background(port=0, seed=3, customers=0, refresh_delay=0, refresh_cooldown=60)
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture
-def gw(box: Any) -> Any:
-    from bootstrap import SANDBOX_KEY
-    from services.adapters.gateway import StripeGateway
-
-    return StripeGateway(SANDBOX_KEY, base_url=box.base_url, max_network_retries=0)
-
-
-@pytest.fixture
-def sim(box: Any) -> Any:
-    from sandbox.client import Simulator
-
-    return Simulator(box.base_url)
-
-
-@pytest.fixture
-def svc(gw: Any, sqlite_engine: Any, box: Any) -> Services:
-    # The sandbox clock is the truth for `as_of` and `next_refresh_available_at`.
-    return Services(gateway=gw, engine=sqlite_engine, mode="sandbox", now=box.state.now)
+# --- helpers (the private sandbox: box/gw/sim/svc in tests/services/conftest.py) ---------
 
 
 class FakeClock:

@@ -19,31 +19,31 @@ from services.auth import Actor
 from services.context import Services
 from services.rules import funnel, intent_fields
 from services.usecases import conversion_report, debit_outcomes, sync_intents
-from tests.services.test_retry_debit import box, returned_debit, svc  # noqa: F401
+from tests.services.test_retry_debit import box_options, returned_debit  # noqa: F401
 
 MANAGER = Actor("mgr", "manager")
 
 
-def failed_instant_debit(svc: Services, box: Any) -> str:  # noqa: F811
+def failed_instant_debit(svc: Services, box: Any) -> str:
     """A bank linked instantly (Financial Connections) holding $10, debited $50 by a
     PaymentIntent that asked for instant verification: back R01, insufficient funds."""
     return returned_debit(svc, box, verification_method="instant")[0]
 
 
-def _client(box: Any) -> stripe.StripeClient:  # noqa: F811
+def _client(box: Any) -> stripe.StripeClient:
     from bootstrap import SANDBOX_KEY
 
     return stripe.StripeClient(SANDBOX_KEY, base_addresses={"api": box.base_url})
 
 
-def _stored(svc: Services, pi_id: str) -> IntentRecord:  # noqa: F811
+def _stored(svc: Services, pi_id: str) -> IntentRecord:
     with session_scope(svc.engine) as session:
         [record] = session.exec(select(IntentRecord).where(IntentRecord.id == pi_id)).all()
         return record
 
 
 def test_a_failed_debit_updated_since_reads_failed_in_conversion_after_the_sync(
-    svc: Services, box: Any  # noqa: F811
+    svc: Services, box: Any
 ) -> None:
     client = _client(box)
     pi_id = failed_instant_debit(svc, box)
@@ -118,7 +118,7 @@ def test_a_charge_that_did_not_fail_is_stored_by_its_id() -> None:
 
 
 def test_an_older_failed_debit_canceled_since_is_reread_with_its_charge(
-    svc: Services, box: Any  # noqa: F811
+    svc: Services, box: Any
 ) -> None:
     """An intent created before the sync's window whose status moved (canceled) is found
     through its event and retrieved on its own: with its latest charge too, so the stored

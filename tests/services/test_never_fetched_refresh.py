@@ -19,15 +19,9 @@ from tests.services.test_debits import (
     FakeClock,
     account_field,
     audit_rows,
-    box,
     customer,
-    gw,
     link,
-    sim,
-    svc,
 )
-
-__all__ = ["box", "gw", "sim", "svc"]  # the fixtures, shared with test_debits
 
 
 def never_fetched(gw: Any, sim: Any, box: Any, setup: str = "refreshable") -> str:

@@ -29,6 +29,7 @@ from services.usecases import (
     sync_transactions,
 )
 from services.usecases import review_ownership as orv
+from tests.services.conftest import linked_account
 
 STRIPE_CHANGING: dict[str, Callable[..., Any]] = {
     "collect.customer": collect_customers.create_customer,
@@ -60,27 +61,11 @@ def _key() -> str:
     return f"test-{secrets.token_hex(6)}"
 
 
-def _linked_account(gateway: Any, simulator: Any) -> str:
-    customer = gateway.create_customer(
-        {"email": f"actions-{secrets.token_hex(4)}@example.com"}, idempotency_key=None
-    )
-    session = gateway.create_fc_session(
-        {
-            "account_holder": {"type": "customer", "customer": customer["id"]},
-            "permissions": ["balances", "ownership", "transactions", "payment_method"],
-        },
-        idempotency_key=None,
-    )
-    simulator.complete_session(session["id"], institution="StripeBank", accounts=1)
-    [account] = gateway.list_accounts(session=session["id"])
-    return str(account["id"])
-
-
 def _calls(
     svc: Services, actor: Any, gateway: Any, simulator: Any
 ) -> dict[str, Callable[[str], Any]]:
     """Each action bound to fresh objects; call with the idempotency key."""
-    account_id = _linked_account(gateway, simulator)
+    account_id = linked_account(gateway, simulator, "actions")
     customer = gateway.create_customer(
         {"email": f"actions-{secrets.token_hex(4)}@example.com"}, idempotency_key=None
     )["id"]

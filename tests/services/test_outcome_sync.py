@@ -11,11 +11,11 @@ import pytest
 from services.context import Services
 from services.rules.returns import sync_words
 from services.usecases import debit_outcomes
-from tests.services.test_retry_debit import FINANCE, box, returned_debit, svc  # noqa: F401
+from tests.services.test_retry_debit import FINANCE, box_options, returned_debit  # noqa: F401
 
 
 @pytest.fixture
-def listings(svc: Services, monkeypatch: pytest.MonkeyPatch) -> list[int]:  # noqa: F811
+def listings(svc: Services, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many times each sync listed PaymentIntents (the full read of the window)."""
     calls: list[int] = []
     real = svc.gateway.iter_payment_intents
@@ -28,12 +28,12 @@ def listings(svc: Services, monkeypatch: pytest.MonkeyPatch) -> list[int]:  # no
     return calls
 
 
-def stored(svc: Services) -> dict[str, debit_outcomes.Outcome]:  # noqa: F811
+def stored(svc: Services) -> dict[str, debit_outcomes.Outcome]:
     return {o.id: o for o in debit_outcomes.load_outcomes(svc.engine)}
 
 
 def test_later_runs_read_events_since_the_cursor_and_pick_up_a_new_return(
-    svc: Services, box: Any, listings: list[int]  # noqa: F811
+    svc: Services, box: Any, listings: list[int]
 ) -> None:
     first_pi, _ = returned_debit(svc, box)
     first = debit_outcomes.sync_outcomes(svc, FINANCE)
@@ -75,7 +75,7 @@ def test_the_sync_sentence_counts_add_up_to_the_intents_read() -> None:
 
 
 def test_a_first_run_reads_a_return_whose_intent_was_updated_since_from_its_listed_charge(
-    svc: Services, box: Any, listings: list[int]  # noqa: F811
+    svc: Services, box: Any, listings: list[int]
 ) -> None:
     """A debit returned 31 days ago (its events out of Stripe's 30-day reach), whose intent was
     updated since (Stripe then clears last_payment_error): the first run's listing read it with

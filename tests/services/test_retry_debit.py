@@ -4,7 +4,6 @@ one PaymentIntent per attempt, audit rows, refusals in sentences."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,21 +22,9 @@ FINANCE = Actor("fin", "finance")
 
 
 @pytest.fixture(scope="module")
-def box() -> Iterator[Any]:
-    from sandbox.server import start_background
-
-    handle = start_background(port=0, seed=5, customers=0, refresh_delay=0, refresh_cooldown=0)
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture
-def svc(box: Any, sqlite_engine: Any) -> Services:
-    from bootstrap import SANDBOX_KEY
-    from services.adapters.gateway import StripeGateway
-
-    gw = StripeGateway(SANDBOX_KEY, base_url=box.base_url, max_network_retries=0)
-    return Services(gateway=gw, engine=sqlite_engine, mode="sandbox", now=box.state.now)
+def box_options() -> dict[str, Any]:
+    """This module's private sandbox (box/svc: tests/services/conftest.py)."""
+    return {"seed": 5, "refresh_cooldown": 0}
 
 
 def set_available(box: Any, account_id: str, amount: int) -> None:
@@ -262,7 +249,7 @@ def test_a_retry_stripe_did_not_confirm_reads_unknown_and_a_429_stays_an_error(
     from sandbox.client import Simulator
     from services.errors import RateLimited, StripeUnavailable
     from tests.conftest import quick_backoff
-    from tests.services.test_unconfirmed_changes import fault_before
+    from tests.services.conftest import fault_before
 
     svc.gateway.backoff = quick_backoff()[0]  # the 429's own retries, quickly
     pi_id, fca = returned_debit(svc, box)

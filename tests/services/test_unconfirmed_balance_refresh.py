@@ -11,7 +11,7 @@ anything was done and keeps its "did not start" sentence (tests/services/test_de
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -28,32 +28,9 @@ _n = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def box() -> Iterator[Any]:
-    from sandbox.server import start_background
-
-    handle = start_background(port=0, seed=5, customers=0, refresh_delay=0, refresh_cooldown=60)
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture
-def gw(box: Any) -> Any:
-    from bootstrap import SANDBOX_KEY
-    from services.adapters.gateway import StripeGateway
-
-    return StripeGateway(SANDBOX_KEY, base_url=box.base_url, max_network_retries=0)
-
-
-@pytest.fixture
-def sim(box: Any) -> Any:
-    from sandbox.client import Simulator
-
-    return Simulator(box.base_url)
-
-
-@pytest.fixture
-def svc(gw: Any, sqlite_engine: Any, box: Any) -> Services:
-    return Services(gateway=gw, engine=sqlite_engine, mode="sandbox", now=box.state.now)
+def box_options() -> dict[str, Any]:
+    """This module's private sandbox (box/gw/sim/svc: tests/services/conftest.py)."""
+    return {"seed": 5, "refresh_cooldown": 60}
 
 
 def stale_account(gw: Any, sim: Any, box: Any, available: int = 500_000) -> str:
@@ -109,22 +86,37 @@ def check(svc: Services, finance: Any, fca: str) -> check_debit.DebitCheck:
     return check_debit.check_debit(svc, finance, fca, 10_000, "usd", refresh_stale=True)
 
 
-def test_a_500_that_started_nothing_says_so_and_a_retry_refreshes_once(
-    svc: Services, gw: Any, sim: Any, box: Any, finance: Any
-) -> None:
+def a_500_ahead(gw: Any, sim: Any, box: Any) -> tuple[str, dict[str, Any]]:
+    """A stale account whose next refresh POST answers 500 having done nothing, and its
+    ``balance_refresh`` as it stands before."""
     fca = stale_account(gw, sim, box)
     before = gw.retrieve_account(fca)["balance_refresh"]
     fault_on_refresh(gw, sim, "500")
+    return fca, before
+
+
+def said_unconfirmed(done: check_debit.DebitCheck, how: str, found: str) -> None:
+    """The check's refresh was not confirmed, and says "Stripe did not confirm the balance
+    refresh (``how``…" and, last, what the account read back showed (``found``)."""
+    assert done.refresh is not None and done.refresh.unconfirmed
+    said = done.refresh.message
+    assert said.startswith(f"Stripe did not confirm the balance refresh ({how}"), said
+    assert said.endswith(found), said
+
+
+def test_a_500_that_started_nothing_says_so_and_a_retry_refreshes_once(
+    svc: Services, gw: Any, sim: Any, box: Any, finance: Any
+) -> None:
+    fca, before = a_500_ahead(gw, sim, box)
     first = check(svc, finance, fca)
-    assert first.refresh is not None and first.refresh.unconfirmed
-    assert first.refresh.message.startswith(
-        "Stripe did not confirm the balance refresh (a server error, Stripe request req_"
-    )
-    assert first.refresh.message.endswith(
+    said_unconfirmed(
+        first,
+        "a server error, Stripe request req_",
         "so it may have started; the account read back shows Stripe did not start it: "
-        "Refresh again is safe."
+        "Refresh again is safe.",
     )
-    assert not first.refresh.requested and first.after is None and first.verdict == "stale"
+    assert first.refresh is not None and not first.refresh.requested
+    assert first.after is None and first.verdict == "stale"
     assert gw.retrieve_account(fca)["balance_refresh"] == before  # truly not started
     # Refresh again: Stripe saved the 500 under the first key, so the retry is a new request
     # (a replay of the same key would only answer the same 500), and starts exactly one.
@@ -140,9 +132,7 @@ def test_a_500_that_started_nothing_says_so_and_a_retry_refreshes_once(
 def test_the_same_key_again_after_a_500_replays_it_and_starts_nothing(
     svc: Services, gw: Any, sim: Any, box: Any, finance: Any
 ) -> None:
-    fca = stale_account(gw, sim, box)
-    before = gw.retrieve_account(fca)["balance_refresh"]
-    fault_on_refresh(gw, sim, "500")
+    fca, before = a_500_ahead(gw, sim, box)
     key = "test-same-key-after-500"
     for _ in range(2):
         done = check_debit.check_debit(
@@ -159,9 +149,10 @@ def test_a_500_after_the_refresh_went_through_uses_the_new_balance(
     fca = stale_account(gw, sim, box, available=1_000)  # the bank's new figure differs
     fault_on_refresh(gw, sim, "500_done")
     done = check(svc, finance, fca)
-    assert done.refresh is not None and done.refresh.unconfirmed
-    assert done.refresh.message.endswith("so it may have started; the account read back shows it did.")
-    assert done.refresh.requested and done.refresh.finished
+    said_unconfirmed(
+        done, "a server error", "so it may have started; the account read back shows it did."
+    )
+    assert done.refresh is not None and done.refresh.requested and done.refresh.finished
     assert done.refresh.status == "succeeded"
     assert done.after is not None and done.before.verdict == "stale"
     assert done.after.balance != 1_000 and done.verdict != "stale"
@@ -222,13 +213,11 @@ def test_no_answer_in_time_says_it_has_not_started_yet_and_a_retry_repeats_it(
 
     impatient.refresh_account = slow  # type: ignore[method-assign]
     first = check(late, finance, fca)
-    assert first.refresh is not None and first.refresh.unconfirmed
-    assert first.refresh.message.startswith(
-        "Stripe did not confirm the balance refresh (no answer in time"
-    )
-    assert first.refresh.message.endswith(
+    said_unconfirmed(
+        first,
+        "no answer in time",
         "so it may have started; the account read back shows it has not started yet. Refresh "
-        "again is safe: it repeats the same request, so Stripe does it at most once."
+        "again is safe: it repeats the same request, so Stripe does it at most once.",
     )
     impatient.refresh_account = original  # type: ignore[method-assign]
     key = impatient.fresh_key(check_debit.refresh_key(gw.retrieve_account(fca)))

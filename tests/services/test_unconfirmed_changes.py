@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlmodel import select
 
 from services.adapters.models import AuditEntry
-from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import RateLimited, StripeUnavailable
 from services.usecases import (
@@ -29,61 +28,19 @@ from services.usecases import (
     sync_transactions,
 )
 from services.usecases import review_ownership as orv
+from tests.services.conftest import audit_rows, fault_before, linked_account, new_key
 
 FAULTS = [("500", "unknown"), ("429", "error")]
 
 
-def _key() -> str:
-    return f"test-{secrets.token_hex(8)}"
-
-
-def _rows(svc: Services, action: str, key: str) -> list[AuditEntry]:
-    with session_scope(svc.engine) as session:
-        stmt = select(AuditEntry).where(
-            AuditEntry.action == action, AuditEntry.idempotency_key == key
-        )
-        return list(session.exec(stmt).all())
-
-
-def fault_before(svc: Services, simulator: Any, method: str, mode: str) -> list[int]:
-    """The next call of ``gateway.<method>`` meets the fault ``mode`` (a 429 past the retries)."""
-    original: Callable[..., Any] = getattr(svc.gateway, method)
-    calls: list[int] = []
-    times = svc.gateway.backoff.retries + 1 if mode == "429" else 1
-
-    def faulted(*args: Any, **kwargs: Any) -> Any:
-        if not calls:
-            simulator.force_faults(mode, times)
-        calls.append(1)
-        return original(*args, **kwargs)
-
-    setattr(svc.gateway, method, faulted)
-    return calls
-
-
 def _customer(svc: Services, ops: Any) -> str:
     email = f"unconfirmed-{secrets.token_hex(4)}@example.com"
-    return collect_customers.create_customer(svc, ops, email=email, idempotency_key=_key()).id
-
-
-def _account(svc: Services, simulator: Any) -> str:
-    gw = svc.gateway
-    customer = gw.create_customer({"email": f"u-{secrets.token_hex(4)}@example.com"}, idempotency_key=None)
-    session = gw.create_fc_session(
-        {
-            "account_holder": {"type": "customer", "customer": customer["id"]},
-            "permissions": ["balances", "ownership", "transactions", "payment_method"],
-        },
-        idempotency_key=None,
-    )
-    simulator.complete_session(session["id"], institution="StripeBank", accounts=1)
-    [account] = gw.list_accounts(session=session["id"])
-    return str(account["id"])
+    return collect_customers.create_customer(svc, ops, email=email, idempotency_key=new_key()).id
 
 
 def _setup_intent(svc: Services, ops: Any) -> str:
     return collection_requests.create_setup_intent(
-        svc, ops, customer_id=_customer(svc, ops), idempotency_key=_key()
+        svc, ops, customer_id=_customer(svc, ops), idempotency_key=new_key()
     ).id
 
 
@@ -95,89 +52,104 @@ def _caught(mode: str, call: Callable[[], Any]) -> StripeUnavailable:
 
 
 def _one_row(svc: Services, action: str, key: str, outcome: str) -> AuditEntry:
-    (row,) = _rows(svc, action, key)
+    (row,) = audit_rows(svc, action, key)
     assert (row.outcome, row.idempotency_key) == (outcome, key), row.message
     return row
 
 
-@pytest.mark.parametrize(("mode", "outcome"), FAULTS)
-def test_a_new_customer_stripe_did_not_confirm(
-    services_ctx: Services, simulator: Any, ops: Any, mode: str, outcome: str
-) -> None:
-    key = _key()
-    calls = fault_before(services_ctx, simulator, "create_customer", mode)
-    email = f"new-{secrets.token_hex(4)}@example.com"
-    _caught(mode, lambda: collect_customers.create_customer(
-        services_ctx, ops, email=email, idempotency_key=key
-    ))
-    assert calls
-    row = _one_row(services_ctx, "collect.customer", key, outcome)
-    if outcome == "unknown":
-        assert row.message == (
-            "Stripe did not confirm the new customer (a server error), so it may have been made; "
-            "Create customer again finds it by its email if it was (and makes no other)."
-        )
+def _new_email(svc: Services, ops: Any, simulator: Any) -> tuple[str, str]:
+    return f"new-{secrets.token_hex(4)}@example.com", ""
 
 
-@pytest.mark.parametrize(("mode", "outcome"), FAULTS)
-def test_a_cancel_stripe_did_not_confirm(
-    services_ctx: Services, simulator: Any, ops: Any, mode: str, outcome: str
-) -> None:
-    intent = _setup_intent(services_ctx, ops)
-    key = _key()
-    calls = fault_before(services_ctx, simulator, "cancel_setup_intent", mode)
-    _caught(mode, lambda: collect_cancel.cancel_request(
-        services_ctx, ops, intent, reason="abandoned", idempotency_key=key
-    ))
-    assert calls
-    row = _one_row(services_ctx, "collect.cancel", key, outcome)
-    if outcome == "unknown":
-        assert row.message == (
-            f"Stripe did not confirm the cancellation of {intent} (a server error), so it may "
-            "have been canceled; Sync from Stripe in Open requests shows its status."
-        )
+def _open_intent(svc: Services, ops: Any, simulator: Any) -> tuple[str, str]:
+    intent = _setup_intent(svc, ops)
+    return intent, intent
 
 
-@pytest.mark.parametrize(("mode", "outcome"), FAULTS)
-def test_a_link_expiry_stripe_did_not_confirm(
-    services_ctx: Services, simulator: Any, ops: Any, mode: str, outcome: str
-) -> None:
+def _open_link(svc: Services, ops: Any, simulator: Any) -> tuple[str, str]:
     link = collection_requests.create_hosted_link(
-        services_ctx, ops, customer_id=_customer(services_ctx, ops), idempotency_key=_key()
+        svc, ops, customer_id=_customer(svc, ops), idempotency_key=new_key()
     )
-    key = _key()
-    calls = fault_before(services_ctx, simulator, "expire_checkout_session", mode)
-    _caught(mode, lambda: collect_cancel.cancel_request(
-        services_ctx, ops, link.id, reason=None, idempotency_key=key
-    ))
-    assert calls
-    row = _one_row(services_ctx, "collect.cancel", key, outcome)
-    if outcome == "unknown":
-        assert (row.message or "").startswith(
-            f"Stripe did not confirm the expiry of link {link.checkout_session_id} (a server "
-            "error), so it may have been canceled; Sync from Stripe in Open requests"
-        )
+    return link.id, str(link.checkout_session_id)
 
 
-@pytest.mark.parametrize(("mode", "outcome"), FAULTS)
-def test_a_microdeposit_verification_stripe_did_not_confirm(
-    services_ctx: Services, simulator: Any, ops: Any, mode: str, outcome: str
-) -> None:
-    intent = _setup_intent(services_ctx, ops)
+def _microdeposits_arrived(svc: Services, ops: Any, simulator: Any) -> tuple[str, str]:
+    intent = _setup_intent(svc, ops)
     simulator.manual_entry(intent, microdeposit_type="descriptor_code")
     simulator.microdeposits_arrive(intent)
-    key = _key()
-    calls = fault_before(services_ctx, simulator, "verify_microdeposits", mode)
-    _caught(mode, lambda: microdeposits.verify_microdeposits(
-        services_ctx, ops, intent, descriptor_code="SM11AA", idempotency_key=key
-    ))
+    return intent, intent
+
+
+@dataclass(frozen=True)
+class Change:
+    """A collection change: its set-up (what the call takes, what the row names), the call,
+    the gateway POST the fault meets, its audit action and what its ``unknown`` row says."""
+
+    made: Callable[[Services, Any, Any], tuple[str, str]]
+    send: Callable[[Services, Any, str, str], Any]  # (svc, ops, what set-up made, key)
+    method: str
+    action: str
+    said: str  # {named}: what the set-up's row names
+
+
+CHANGES = {
+    "new customer": Change(
+        _new_email,
+        lambda svc, ops, email, key: collect_customers.create_customer(
+            svc, ops, email=email, idempotency_key=key
+        ),
+        "create_customer",
+        "collect.customer",
+        "Stripe did not confirm the new customer (a server error), so it may have been made; "
+        "Create customer again finds it by its email if it was (and makes no other).",
+    ),
+    "cancel": Change(
+        _open_intent,
+        lambda svc, ops, intent, key: collect_cancel.cancel_request(
+            svc, ops, intent, reason="abandoned", idempotency_key=key
+        ),
+        "cancel_setup_intent",
+        "collect.cancel",
+        "Stripe did not confirm the cancellation of {named} (a server error), so it may have "
+        "been canceled; Sync from Stripe in Open requests shows its status.",
+    ),
+    "link expiry": Change(
+        _open_link,
+        lambda svc, ops, request, key: collect_cancel.cancel_request(
+            svc, ops, request, reason=None, idempotency_key=key
+        ),
+        "expire_checkout_session",
+        "collect.cancel",
+        "Stripe did not confirm the expiry of link {named} (a server error), so it may have "
+        "been canceled; Sync from Stripe in Open requests shows its status.",
+    ),
+    "microdeposit verification": Change(
+        _microdeposits_arrived,
+        lambda svc, ops, intent, key: microdeposits.verify_microdeposits(
+            svc, ops, intent, descriptor_code="SM11AA", idempotency_key=key
+        ),
+        "verify_microdeposits",
+        "collect.verify",
+        "Stripe did not confirm the verification of {named} (a server error), so it may have "
+        "been verified; Sync from Stripe in Collect's Open requests shows its status.",
+    ),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+@pytest.mark.parametrize(("mode", "outcome"), FAULTS)
+def test_a_collection_change_stripe_did_not_confirm(
+    services_ctx: Services, simulator: Any, ops: Any, mode: str, outcome: str, change: str
+) -> None:
+    case = CHANGES[change]
+    made, named = case.made(services_ctx, ops, simulator)
+    key = new_key()
+    calls = fault_before(services_ctx, simulator, case.method, mode)
+    _caught(mode, lambda: case.send(services_ctx, ops, made, key))
     assert calls
-    row = _one_row(services_ctx, "collect.verify", key, outcome)
+    row = _one_row(services_ctx, case.action, key, outcome)
     if outcome == "unknown":
-        assert row.message == (
-            f"Stripe did not confirm the verification of {intent} (a server error), so it may "
-            "have been verified; Sync from Stripe in Collect's Open requests shows its status."
-        )
+        assert row.message == case.said.format(named=named)
 
 
 REFRESHES: dict[str, tuple[Callable[..., Any], str]] = {
@@ -203,9 +175,9 @@ REFRESHES: dict[str, tuple[Callable[..., Any], str]] = {
 def test_a_refresh_stripe_did_not_confirm(
     services_ctx: Services, simulator: Any, admin: Any, mode: str, outcome: str, feature: str
 ) -> None:
-    fca = _account(services_ctx, simulator)
+    fca = linked_account(services_ctx.gateway, simulator)
     start, page = REFRESHES[feature]
-    key = _key()
+    key = new_key()
     calls = fault_before(services_ctx, simulator, "refresh_account", mode)
     _caught(mode, lambda: start(services_ctx, admin, fca, key))
     assert calls
@@ -222,12 +194,12 @@ def test_a_refresh_stripe_did_not_confirm(
 def test_a_subscription_change_stripe_did_not_confirm(
     services_ctx: Services, simulator: Any, ops: Any, mode: str, outcome: str, subscribe: bool
 ) -> None:
-    fca = _account(services_ctx, simulator)
+    fca = linked_account(services_ctx.gateway, simulator)
     if not subscribe:
-        sync_transactions.subscribe(services_ctx, ops, fca, idempotency_key=_key())
+        sync_transactions.subscribe(services_ctx, ops, fca, idempotency_key=new_key())
     change = sync_transactions.subscribe if subscribe else sync_transactions.unsubscribe
     method = "subscribe_transactions" if subscribe else "unsubscribe_transactions"
-    key = _key()
+    key = new_key()
     calls = fault_before(services_ctx, simulator, method, mode)
     _caught(mode, lambda: change(services_ctx, ops, fca, idempotency_key=key))
     assert calls
