@@ -22,18 +22,15 @@ from services.adapters.store import session_scope
 from services.context import Services
 from services.errors import ChangeNotMade, ReadBackFailed
 from services.usecases import refresh_balance, sync_transactions
-from tests.services.test_unconfirmed_balance_refresh import (
-    box,
+from tests.services.conftest import linked_account
+from tests.services.test_unconfirmed_balance_refresh import (  # Balance check's sandbox options
+    box_options,
     fault_on_refresh,
-    gw,
     refresh_rows,
-    sim,
     stale_account,
-    svc,
 )
-from tests.services.test_unconfirmed_changes import _account
 
-__all__ = ["box", "gw", "sim", "svc"]  # the fixtures, shared with Balance check's tests
+__all__ = ["box_options"]  # the fixture, shared with Balance check's tests
 
 NOT_CONFIRMED = "Stripe did not confirm the balance refresh (a server error, Stripe request req_"
 
@@ -108,7 +105,7 @@ def test_a_subscription_stripe_made_before_its_500_is_subscribed(
     svc: Services, gw: Any, sim: Any, box: Any, ops: Any
 ) -> None:
     """Another ``settle`` caller: the account's subscriptions read back decide."""
-    fca = _account(svc, sim)  # linked with the transactions permission
+    fca = linked_account(svc.gateway, sim)  # linked with the transactions permission
     original = gw.subscribe_transactions
 
     def faulted(*args: Any, **kwargs: Any) -> Any:
