@@ -249,6 +249,10 @@ def follow_own(svc: Any, actor: Any, customer: str, ones: list[OpenOne]) -> None
             st.info(f"The {what} you asked for at {timestamp(start.started_at)} was created at "
                     f"Stripe (`{ref}`), but reading it back failed just now: open it from the "
                     "list below, or reload in a minute.", icon=":material/check_circle:")
+    elif start.outcome == "unknown":  # Stripe did not confirm it; the message says what is known
+        st.warning(f"The {what} you asked for at {timestamp(start.started_at)} is not confirmed: "
+                   f"{start.message}",
+                   icon=":material/help:")
     elif start.outcome == "stale":
         st.warning(f"The {what} you asked for at {timestamp(start.started_at)} was never "
                    "confirmed; check Open requests before creating another.",

@@ -23,6 +23,7 @@ from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
 from services.errors import (
+    ChangeNotMade,
     FcopsError,
     Forbidden,
     OutcomeStillUnknown,
@@ -146,10 +147,11 @@ def told_after_lookup(
             f"safe, and repeats the same request, so Stripe makes it at most once ({looked}).",
             request_id=err.request_id,
         )
-    return StripeUnavailable(  # the page spends the key: Stripe replays a 500 to it
+    return ChangeNotMade(  # the page spends the key: Stripe replays a 500 to it
         f"Stripe did not confirm {what}: it had a server error. Stripe did not make it: Create "
         f"again is safe, and sends a new request ({looked}).",
-        request_id=err.request_id,
+        server_error=err,
+        current=None,
     )
 
 

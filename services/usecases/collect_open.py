@@ -25,10 +25,10 @@ from sqlmodel import col, select
 from services.adapters import collect_starts as starts
 from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
-from services.audit import AuditContext
+from services.audit import UNKNOWN, AuditContext
 from services.auth import Actor, require
 from services.context import Services
-from services.errors import Refused
+from services.errors import ChangeNotMade, Refused
 from services.rules.intents import OPEN_STATUSES, view_of
 from services.rules.wording import counted
 from services.usecases.collect_common import LOOKBACK_SECONDS, stored_intents
@@ -115,8 +115,16 @@ def recorded_create(
         )
         raise
     except Exception as err:
-        outcome = "refused" if isinstance(err, Refused) else "error"
-        starts.finish(svc.engine, start_id, outcome=outcome, at=svc.now(), message=str(err))
+        outcome = (
+            "refused" if isinstance(err, Refused)
+            # Stripe did not confirm it and nothing showed whether it was made: not "error"
+            # (a reload said "was not created: … so it may have been made").
+            else UNKNOWN if ctx.unconfirmed and not isinstance(err, ChangeNotMade)
+            else "error"
+        )
+        said = ctx.unconfirmed if outcome == UNKNOWN else None  # what is known, where to look
+        starts.finish(svc.engine, start_id, outcome=outcome, at=svc.now(),
+                      message=said or str(err))
         raise
     link = ctx.params.get("checkout_session")
     starts.finish(

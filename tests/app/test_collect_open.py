@@ -140,3 +140,27 @@ def test_a_create_made_whose_read_back_fails_after_a_reload_says_it_was_made() -
     said = texts(reloaded)
     assert f"was created at Stripe (`{link.checkout_session_id}`), but reading it back failed" in said, said
     assert "was not created" not in said
+
+
+def test_a_reload_during_a_create_stripe_did_not_confirm_says_not_confirmed_not_not_created() -> None:
+    """The create's row ends ``unknown`` when Stripe did not confirm it and fcops could not see
+    whether it was made (tests/services/test_collect_lookup.py). A reload during it said "was not
+    created: Stripe did not confirm … so it may have been made"; it says it is not confirmed."""
+    from services.adapters import collect_starts as starts
+
+    at = with_customer()
+    customer = at.session_state["collect_customer"]
+    engine = app().services.engine
+    start = starts.begin(engine, customer_id=customer, kind="setup_intent", username="ops",
+                         key=f"k-{time.time_ns()}", at=int(time.time()))
+    reloaded = customer_page(customer)
+    assert "still being created at Stripe" in texts(reloaded)
+    why = ("Stripe did not confirm the new SetupIntent (a server error), so it may have been made. "
+           "fcops looked for it at Stripe (the collect.lookup entry): the look-up failed too, so "
+           "it is still unknown: press Sync from Stripe in Open requests and look for it.")
+    starts.finish(engine, start, outcome="unknown", at=int(time.time()), message=why)
+    reloaded.run()
+    no_exceptions(reloaded)
+    said = texts(reloaded)
+    assert f"is not confirmed: {why}" in said, said
+    assert "was not created" not in said

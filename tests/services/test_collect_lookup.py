@@ -128,6 +128,9 @@ def test_a_setup_intent_stripe_did_not_make_says_create_again_is_safe(
     (create,) = audit_rows(services_ctx, "collect.create", key)
     assert (create.outcome, create.target) == ("unknown", None)
     assert (create.message or "").endswith("(the collect.lookup entry): Stripe did not make it.")
+    # A reload meanwhile: "was not created" (the look-up showed it), with why.
+    (start,) = starts.for_customer(services_ctx.engine, customer, since=0)
+    assert (start.outcome, start.message) == ("error", said)
 
     again = collection_requests.create_setup_intent(
         services_ctx, ops, customer_id=customer, idempotency_key=new_key(), open_seen=()
@@ -157,6 +160,10 @@ def test_when_the_look_up_fails_too_the_person_keeps_the_advice_to_look_first(
     (create,) = audit_rows(services_ctx, "collect.create", key)
     assert create.outcome == "unknown"
     assert "the look-up failed too, so it is still unknown" in (create.message or "")
+    # A reload meanwhile: not "was not created" (it read "was not created: … may have been
+    # made"), but unknown, with the audit row's sentence: what is known and where to look.
+    (start,) = starts.for_customer(services_ctx.engine, customer, since=0)
+    assert (start.outcome, start.message) == ("unknown", create.message)
 
 
 def test_a_link_stripe_made_but_answered_500_names_the_link_and_its_setup_intent(
