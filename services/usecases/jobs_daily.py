@@ -29,7 +29,7 @@ from services.adapters.job_models import JobRecord
 from services.adapters.models import utcnow
 from services.adapters.store import session_scope
 from services.auth import SYSTEM, Actor
-from services.errors import RefreshNotAllowed
+from services.errors import ChangeNotMade, RefreshNotAllowed
 from services.rules.batch_result import BatchResult
 from services.rules.wording import counted
 from services.usecases import refresh_balance, sync_transactions
@@ -167,15 +167,44 @@ def _last_batch() -> str | None:
 
 @DBOS.step(name="fcops.nightly.refresh_account", retries_allowed=True, max_attempts=5,
            should_retry=_retry_unless_refused)
-def _refresh_account(job_id: str, username: str, role: str, fca: str) -> dict[str, Any]:
+def _refresh_account(
+    job_id: str, username: str, role: str, fca: str, variant: int = 1
+) -> dict[str, Any]:
+    """One request to start the account's balance refresh, keyed ``<job>:<fca>`` (its
+    ``variant``-th key: ``~2``, ``~3`` … as the gateway's ``fresh_key`` spells them). DBOS's
+    retries of this step (no answer, the read back failing) repeat the same key, so Stripe
+    starts it at most once; a 5xx that made nothing returns ``not_made``: Stripe saved the 5xx
+    under this key, so :func:`_refresh_until_made` asks again under the next variant."""
+    key = f"{job_id}:{fca}" if variant == 1 else f"{job_id}:{fca}~{variant}"
     try:
         refresh_balance.refresh(
-            engine.bound(), _actor(username, role), fca, "balance",
-            idempotency_key=f"{job_id}:{fca}",
+            engine.bound(), _actor(username, role), fca, "balance", idempotency_key=key
         )
     except RefreshNotAllowed as err:  # Stripe's throttle, an inactive account: said, not retried
         return {"account": fca, "started": False, "reason": str(err)}
+    except ChangeNotMade as err:  # the same key would only replay the 5xx
+        return {"account": fca, "started": False, "not_made": str(err)}
     return {"account": fca, "started": True}
+
+
+NEW_KEYS = 3  # requests (keys) a refresh gets while Stripe answers 5xx having made nothing
+NEW_KEY_PAUSE_SECONDS = 1.0
+
+
+def _refresh_until_made(job_id: str, username: str, role: str, fca: str) -> dict[str, Any]:
+    """The account's refresh, asked again under a new key (the next variant) after each 5xx
+    that made nothing, up to :data:`NEW_KEYS` requests. The variant is the count of such
+    answers checkpointed before (each try is a step), so a recovered or replayed workflow sends
+    the same key for the same try."""
+    result = _refresh_account(job_id, username, role, fca)
+    variant = 1
+    while "not_made" in result and variant < NEW_KEYS:
+        DBOS.sleep(NEW_KEY_PAUSE_SECONDS)
+        variant += 1
+        result = _refresh_account(job_id, username, role, fca, variant)
+    if "not_made" in result:
+        return {"account": fca, "error": result["not_made"]}
+    return result
 
 
 REQUESTS_PER_ACCOUNT = 2  # an account's work: a refresh, or a transaction page or two
@@ -232,7 +261,7 @@ def accounts_chunk_workflow(
     that fails is recorded with its reason and the others go on. ``states``: the transaction
     sync's part state per account (None on the first round)."""
     step: Any = {
-        "transactions": _sync_account, "refresh": _refresh_account
+        "transactions": _sync_account, "refresh": _refresh_until_made
     }[work]
     results: list[dict[str, Any]] = []
     for n, fca in enumerate(accounts):
