@@ -17,8 +17,9 @@ import pytest
 from dbos import DBOS, SetWorkflowID
 
 from services.adapters.models import AuditEntry
+from services.errors import ChangeNotMade, OutcomeStillUnknown, StripeUnavailable
 from services.rules.debit_csv import parse_debits_csv
-from services.usecases import jobs, jobs_daily
+from services.usecases import jobs, jobs_daily, refresh_balance
 from tests.background.test_daily_jobs import FINANCE
 from tests.background.test_jobs import wait_done
 from tests.services.test_unconfirmed_balance_refresh import (
@@ -92,3 +93,38 @@ def test_a_500_that_made_the_refresh_sends_nothing_more(app: Any) -> None:
     assert row.outcome == "unknown" and row.idempotency_key == f"{view.id}:{fca}"
     assert row.message is not None and "shows it was made" in row.message, row.message
     assert refreshes_at_stripe(app, fca) == 1  # the one the 500 hid, no second
+
+
+def test_no_answer_repeats_the_key_and_only_a_500_that_made_nothing_moves_on(
+    app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DBOS's retry of the step after no answer sends the same key (Stripe does it at most
+    once); only a 500 that made nothing takes the next variant, and keeps it for its own
+    no-answer retry."""
+    fca = stale_account(app.services.gateway, app.simulator, app.sandbox)
+    server_error = StripeUnavailable("Stripe answered HTTP 500")
+    answers: list[Exception | None] = [
+        OutcomeStillUnknown("no answer"),
+        ChangeNotMade("not made", server_error=server_error, current={}),
+        OutcomeStillUnknown("no answer"),
+        None,
+    ]
+    keys: list[str] = []
+
+    def refresh(*args: Any, idempotency_key: str) -> dict[str, Any]:
+        keys.append(idempotency_key)
+        answer = answers.pop(0)
+        if answer is not None:
+            raise answer
+        return {}
+
+    monkeypatch.setattr(refresh_balance, "refresh", refresh)
+    job_id = f"test-nightly-keys-{secrets.token_hex(4)}"
+    with SetWorkflowID(f"{job_id}:{fca}"):
+        chunk = DBOS.start_workflow(
+            jobs_daily.accounts_chunk_workflow, "refresh",
+            [job_id, FINANCE.username, FINANCE.role], [fca],
+        )
+    assert chunk.get_result() == [{"account": fca, "started": True}]
+    key = f"{job_id}:{fca}"
+    assert keys == [key, key, f"{key}~2", f"{key}~2"]
