@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
-from tests.app.conftest import no_exceptions, open_page
+from tests.app.conftest import no_exceptions, open_page, webhooks_settled
 from tests.app.conftest import shared_app as app
 from tests.app.test_collect_link import create_link, with_customer
 from tests.app.test_collect_page import PAGE, create_setup_intent, new_customer
@@ -111,3 +111,7 @@ def test_subscribe_after_a_500_that_made_nothing_subscribes_on_the_next_press(
         at, lambda: at.button(key="txn_sub").click().run(), "transactions.subscribe", fca
     )
     assert "transactions" in app().gateway.retrieve_account(fca)["subscriptions"]
+    # Out of the shared store's active accounts: test_transactions_page opens the newest active
+    # subscribed account and expects it to hold transactions (this one holds none).
+    app().gateway.disconnect_account(fca, idempotency_key=None)
+    webhooks_settled()
