@@ -48,6 +48,7 @@ __all__ = [
     "ReadBack",
     "Settled",
     "after_server_error",
+    "key_variant",
     "SpentKeys",
     "outcome_unknown",
     "patiently",
@@ -154,8 +155,13 @@ class SpentKeys:
         candidate, n = key, 1
         while candidate in self._spent:
             n += 1
-            candidate = f"{key}~{n}"
+            candidate = key_variant(key, n)
         return candidate
+
+
+def key_variant(key: str, n: int) -> str:
+    """The ``n``-th key derived as ``key``: itself for 1, then ``key~2``, ``key~3`` …"""
+    return key if n == 1 else f"{key}~{n}"
 
 
 @dataclass(frozen=True)

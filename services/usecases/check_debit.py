@@ -286,11 +286,9 @@ def _refresh_and_wait(
     except ChangeNotMade as err:  # a 5xx, and the account read back shows nothing started
         # Refresh again is safe: Stripe saved the 5xx under this key, so the gateway spent it
         # and the next press sends the key's next variant (a replay would only answer the 5xx).
-        said = refresh_balance.unconfirmed_words("balance", err.server_error)
-        message = (
-            f"{said}; the account read back shows Stripe did not start it: Refresh again is safe."
-        )
-        return account, RefreshOutcome(False, False, None, message, unconfirmed=True)
+        # refresh_started's sentence: "…; the account read back shows Stripe did not start it:
+        # Refresh again is safe."
+        return account, RefreshOutcome(False, False, None, str(err), unconfirmed=True)
     except OutcomeStillUnknown as err:  # no answer, and the reads did not show it (yet)
         said = refresh_balance.unconfirmed_words("balance", err)
         message = (

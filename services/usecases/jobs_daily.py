@@ -25,6 +25,7 @@ from sqlmodel import col, select
 
 from services.adapters import jobs as engine
 from services.adapters import transaction_store
+from services.adapters.backoff import key_variant
 from services.adapters.job_models import JobRecord
 from services.adapters.models import utcnow
 from services.adapters.store import session_scope
@@ -175,7 +176,7 @@ def _refresh_account(
     retries of this step (no answer, the read back failing) repeat the same key, so Stripe
     starts it at most once; a 5xx that made nothing returns ``not_made``: Stripe saved the 5xx
     under this key, so :func:`_refresh_until_made` asks again under the next variant."""
-    key = f"{job_id}:{fca}" if variant == 1 else f"{job_id}:{fca}~{variant}"
+    key = key_variant(f"{job_id}:{fca}", variant)
     try:
         refresh_balance.refresh(
             engine.bound(), _actor(username, role), fca, "balance", idempotency_key=key
