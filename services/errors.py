@@ -120,6 +120,28 @@ class ChangeNotMade(StripeUnavailable):
         self.current = current
 
 
+def unconfirmed_sentence(what: str, err: StripeUnavailable, maybe: str) -> str:
+    """"Stripe did not confirm ``what`` (a server error, Stripe request req_…), so ``maybe``":
+    how a page begins the sentence of a change Stripe did not confirm (``err``: its answer, or
+    "no answer in time")."""
+    how = "no answer in time" if err.outcome_unknown else "a server error"
+    rid = f", Stripe request {err.request_id}" if err.request_id else ""
+    return f"Stripe did not confirm {what} ({how}{rid}), so {maybe}"
+
+
+def not_made(err: ChangeNotMade, *, what: str, maybe: str, shown: str, button: str) -> ChangeNotMade:
+    """``err`` (settle's general sentence) in the words of the page that asked for the change:
+    "Stripe did not confirm ``what`` (a server error, Stripe request …), so ``maybe``; ``shown``
+    (what the read back showed): ``button`` again is safe." ``button`` is the label the person
+    presses again: Stripe saved the 5xx under the first key, so that press is a new request."""
+    said = unconfirmed_sentence(what, err.server_error, maybe)
+    return ChangeNotMade(
+        f"{said}; {shown}: {button} again is safe.",
+        server_error=err.server_error,
+        current=err.current,
+    )
+
+
 class ReadBackFailed(StripeUnavailable):
     """Stripe answered a change with a server error (5xx), and reading the object back failed
     too (``read_error``): the change may have happened; the message says both."""

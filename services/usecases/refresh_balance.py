@@ -29,6 +29,8 @@ from services.errors import (
     StripeRequestError,
     StripeUnavailable,
     ValidationError,
+    not_made,
+    unconfirmed_sentence,
 )
 from services.rules import input_limits, refresh_rule
 from services.rules.bank_account import (
@@ -102,9 +104,7 @@ class Started:
 def unconfirmed_words(feature: str, err: StripeUnavailable) -> str:
     """"Stripe did not confirm the balance refresh (a server error, Stripe request …), so it may
     have started": how every page begins a refresh Stripe answered with a 5xx."""
-    how = "no answer in time" if err.outcome_unknown else "a server error"
-    rid = f", Stripe request {err.request_id}" if err.request_id else ""
-    return f"Stripe did not confirm the {feature} refresh ({how}{rid}), so it may have started"
+    return unconfirmed_sentence(f"the {feature} refresh", err, "it may have started")
 
 
 def refresh(
@@ -177,12 +177,12 @@ def refresh_started(
                     )
                 )
         except ChangeNotMade as err:
-            said = unconfirmed_words(feature, err.server_error)
-            raise ChangeNotMade(
-                f"{said}; the account read back shows Stripe did not start it: Refresh again is "
-                "safe.",
-                server_error=err.server_error,
-                current=err.current,
+            raise not_made(
+                err,
+                what=f"the {feature} refresh",
+                maybe="it may have started",
+                shown="the account read back shows Stripe did not start it",
+                button="Refresh",
             ) from None
         except ReadBackFailed as err:
             said = unconfirmed_words(feature, err.server_error)
