@@ -23,7 +23,14 @@ from services.adapters.store import session_scope
 from services.audit import AuditContext, audited, unconfirmed_change
 from services.auth import Actor, require
 from services.context import Services
-from services.errors import NotFound, NothingChanged, StripeRequestError, ValidationError
+from services.errors import (
+    ChangeNotMade,
+    NotFound,
+    NothingChanged,
+    StripeRequestError,
+    ValidationError,
+    not_made,
+)
 from services.rules.intent_checks import cancel_done
 from services.rules.intent_fields import customer_id
 from services.rules.intents import CANCEL_REASONS, IntentView, reason_words, view_of
@@ -35,6 +42,8 @@ from services.usecases.collect_lists import links_made
 from services.usecases.sync_intents import store_intent
 
 ENDED = ("canceled", "succeeded")  # intents no open link holds
+_AGAIN = "Cancel request"  # the button a person presses again after a 5xx that canceled nothing
+_KINDS = {"setup_intent": "SetupIntent", "payment_intent": "PaymentIntent"}
 # A cancel Stripe did not confirm (its audit row ``unknown``): what may be, where to see it.
 _MAY_BE_CANCELED = ("it may have been canceled", "Sync from Stripe in Open requests shows its status")
 
@@ -117,6 +126,15 @@ def _cancel(
             ctx.params["read_back"] = settled.reads
     except NotFound as err:
         raise_unknown(err, ident, kind)
+    except ChangeNotMade as err:  # a 5xx, and the intent read back is still open
+        current = err.current if isinstance(err.current, dict) else {}
+        raise not_made(
+            err,
+            what=f"the cancellation of {ident}",
+            maybe="it may have been canceled",
+            shown=f"the {_KINDS[kind]} read back is still {current.get('status') or 'open'}",
+            button=_AGAIN,
+        ) from None
     except StripeRequestError as err:  # Stripe cancels only an open intent: say what it is
         _say_ended(svc, ident, kind, refusal=str(err))
         raise
@@ -228,6 +246,14 @@ def _expire_link(
                     what=what,
                 )
             ).value
+    except ChangeNotMade as err:  # a 5xx, and the link read back is still open
+        raise not_made(
+            err,
+            what=what,
+            maybe="it may have expired",
+            shown=f"the link read back is still open, so {ident} is not canceled",
+            button=_AGAIN,
+        ) from None
     except StripeRequestError:  # Stripe expires only an open link: say what it is instead
         if expired(read()):
             raise NothingChanged(

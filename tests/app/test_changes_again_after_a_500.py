@@ -1,16 +1,20 @@
-"""Cancel, a link's expiry and Subscribe after Stripe answered their POST with a 500 that made
-nothing: the page says settle's sentence ("… reading it back shows it did not: trying again is
-safe (a new request).") and it is: Stripe saved the 500 under the first key and would replay it
-to the same key forever, so the next press sends a new key and makes the change once. The fault
-is aimed at the POST itself (``fault_before``: the page's reads before it answer)."""
+"""Cancel, a link's expiry and Subscribe after Stripe answered their POST with a
+500 that made nothing: the page says what Stripe did not confirm (with its request ID), what the
+read back showed, and the button to press again ("…: Cancel request again is safe.";
+``services.errors.not_made``), and it is safe: Stripe saved the 500 under the first key and would
+replay it to the same key forever, so the next press sends a new key and makes the change once.
+The fault is aimed at the POST itself (``fault_before``: the page's reads before it answer).
+The audit row of the first press keeps its own sentence (``unknown``: Stripe did not confirm it;
+tests/services/test_unconfirmed_changes.py holds its words)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from sqlmodel import select
+from streamlit.testing.v1 import AppTest
 
 from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
@@ -20,8 +24,6 @@ from tests.app.test_collect_link import create_link, with_customer
 from tests.app.test_collect_page import PAGE, create_setup_intent, new_customer
 from tests.app.test_transactions_page import _open
 from tests.services.conftest import fault_before, linked_account
-
-SAFE = "reading it back shows it did not: trying again is safe (a new request)."
 
 pytestmark = pytest.mark.usefixtures("automatic_setup_intent_flow")
 
@@ -40,62 +42,87 @@ def a_500_before(faulted: list[str], method: str) -> list[int]:
     return fault_before(app().services, app().simulator, method, "500")
 
 
-def rows(action: str, target: str) -> list[tuple[str, str | None]]:
-    """The outcome and key of each ``action`` audit row of ``target``, oldest first."""
+def rows(action: str, target: str) -> list[tuple[str, str | None, str | None]]:
+    """The outcome, key and Stripe request ID of each ``action`` audit row of ``target``, oldest
+    first."""
     with session_scope(app().engine) as session:
         stmt = select(AuditEntry).where(AuditEntry.action == action, AuditEntry.target == target)
         found = session.exec(stmt.order_by(AuditEntry.id)).all()  # type: ignore[arg-type]
-    return [(r.outcome, r.idempotency_key) for r in found]
+    return [(r.outcome, r.idempotency_key, r.stripe_request_id) for r in found]
 
 
-def said_safe_then_made(at: Any, press: Any, action: str, target: str) -> None:
-    """The first press met the 500: the sentence says trying again is safe; the second press
-    makes the change under a new key."""
+def said_safe_then_made(
+    at: AppTest, press: Callable[[], Any], action: str, target: str, said: str, **named: str
+) -> None:
+    """The first press met the 500: the page says ``said`` with ``named`` filled in, and
+    ``{error}`` the 500 with its Stripe request ID (the one the audit row keeps); the second
+    press makes the change under a new key."""
     no_exceptions(at)
-    assert any(e.value.endswith(SAFE) for e in at.error), [e.value for e in at.error]
+    shown = [e.value for e in at.error]
     press()
     no_exceptions(at)
     assert not at.error, [e.value for e in at.error]
-    (first, key1), (second, key2) = rows(action, target)
+    (first, key1, rid), (second, key2, _) = rows(action, target)
+    assert rid, "the 500's request ID"
+    assert said.format(error=f"a server error, Stripe request {rid}", **named) in shown, shown
     assert (first, second) == ("unknown", "ok")
     assert key1 != key2  # the same key would only replay the 500
 
 
-def test_cancel_after_a_500_that_made_nothing_cancels_on_the_next_press(
-    faulted: list[str],
-) -> None:
+def _setup_intent() -> tuple[AppTest, str, str]:
+    """The Collect page, and a SetupIntent made there on its own (the request, and the object
+    the cancel changes: itself)."""
     at = new_customer(open_page(PAGE, "ops"))
     intent_id = create_setup_intent(at)
-    at.button(key="collect_open_reload").click().run()
-
-    def press() -> None:
-        at.selectbox(key="collect_cancel_open").set_value(intent_id).run()
-        at.button(key="collect_cancel_open_button").click().run()
-
-    calls = a_500_before(faulted, "cancel_setup_intent")
-    press()
-    assert calls
-    said_safe_then_made(at, press, "collect.cancel", intent_id)
-    assert app().gateway.retrieve_setup_intent(intent_id)["status"] == "canceled"
+    return at, intent_id, intent_id
 
 
-def test_a_links_expiry_after_a_500_that_made_nothing_expires_it_on_the_next_press(
-    faulted: list[str],
-) -> None:
+def _link() -> tuple[AppTest, str, str]:
+    """The Collect page, and a hosted link made there (its SetupIntent, and the link: the cancel
+    expires it)."""
     at = with_customer()
     intent_id = create_link(at)
-    cs = at.session_state["collect_result"].checkout_session_id
+    return at, intent_id, str(at.session_state["collect_result"].checkout_session_id)
+
+
+CANCELS = {  # made, the POST the 500 meets, the page's sentence, the object's status after
+    "setup intent": (
+        _setup_intent,
+        "cancel_setup_intent",
+        "Stripe did not confirm the cancellation of {changed} ({error}), so it may have been "
+        "canceled; the SetupIntent read back is still requires_payment_method: Cancel request "
+        "again is safe.",
+        lambda changed: app().gateway.retrieve_setup_intent(changed)["status"] == "canceled",
+    ),
+    "link expiry": (
+        _link,
+        "expire_checkout_session",
+        "Stripe did not confirm the expiry of link {changed} ({error}), so it may have expired; "
+        "the link read back is still open, so {request} is not canceled: Cancel request again "
+        "is safe.",
+        lambda changed: app().gateway.retrieve_checkout_session(changed)["status"] == "expired",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CANCELS))
+def test_cancel_after_a_500_that_made_nothing_cancels_on_the_next_press(
+    faulted: list[str], case: str
+) -> None:
+    make, method, said, done = CANCELS[case]
+    at, request, changed = make()
     at.button(key="collect_open_reload").click().run()
 
     def press() -> None:
-        at.selectbox(key="collect_cancel_open").set_value(intent_id).run()
+        at.selectbox(key="collect_cancel_open").set_value(request).run()
         at.button(key="collect_cancel_open_button").click().run()
 
-    calls = a_500_before(faulted, "expire_checkout_session")
+    calls = a_500_before(faulted, method)
     press()
     assert calls
-    said_safe_then_made(at, press, "collect.cancel", intent_id)
-    assert app().gateway.retrieve_checkout_session(cs)["status"] == "expired"
+    said_safe_then_made(at, press, "collect.cancel", request, said, changed=changed,
+                        request=request)
+    assert done(changed)
 
 
 def test_subscribe_after_a_500_that_made_nothing_subscribes_on_the_next_press(
@@ -108,7 +135,9 @@ def test_subscribe_after_a_500_that_made_nothing_subscribes_on_the_next_press(
     at.button(key="txn_sub").click().run()
     assert calls
     said_safe_then_made(
-        at, lambda: at.button(key="txn_sub").click().run(), "transactions.subscribe", fca
+        at, lambda: at.button(key="txn_sub").click().run(), "transactions.subscribe", fca,
+        "Stripe did not confirm the subscription change ({error}), so it may have happened; "
+        "reading it back shows it did not: trying again is safe (a new request).",
     )
     assert "transactions" in app().gateway.retrieve_account(fca)["subscriptions"]
     # Out of the shared store's active accounts: test_transactions_page opens the newest active
