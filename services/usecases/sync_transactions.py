@@ -23,7 +23,7 @@ from services.adapters.models import utcnow
 from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
-from services.errors import NotFound, NoTransactionRefresh
+from services.errors import ChangeNotMade, NotFound, NoTransactionRefresh, not_made
 from services.rules import refresh_rule
 from services.rules.ids import parse_id
 from services.rules.transactions import transaction_refresh_of
@@ -108,21 +108,24 @@ def _change_subscription(
             else svc.gateway.unsubscribe_transactions
         )
         began = account_mirror.read_mark(svc.engine)  # before Stripe's answer or the read back
-        with audit.unconfirmed_change(  # a 500 or no answer: Stripe may have changed it
-            ctx,
-            "the " + ("subscription" if subscribe else "unsubscription") + f" of {fca}",
-            "it may be " + ("subscribed" if subscribe else "unsubscribed") + " after all",
-            "Transactions shows whether the account is subscribed",
-        ) as made:
-            settled = made(  # no answer in time or a 5xx: the account's subscriptions say
-                settle(
-                    lambda: change(fca, idempotency_key=key),
-                    lambda: browse_accounts.fetch_account(svc, fca),
-                    lambda current: ("transactions" in (current.get("subscriptions") or ()))
-                    == subscribe,
-                    what="the subscription change",
+        try:
+            with audit.unconfirmed_change(  # a 500 or no answer: Stripe may have changed it
+                ctx,
+                "the " + ("subscription" if subscribe else "unsubscription") + f" of {fca}",
+                "it may be " + ("subscribed" if subscribe else "unsubscribed") + " after all",
+                "Transactions shows whether the account is subscribed",
+            ) as made:
+                settled = made(  # no answer in time or a 5xx: the account's subscriptions say
+                    settle(
+                        lambda: change(fca, idempotency_key=key),
+                        lambda: browse_accounts.fetch_account(svc, fca),
+                        lambda current: ("transactions" in (current.get("subscriptions") or ()))
+                        == subscribe,
+                        what="the subscription change",
+                    )
                 )
-            )
+        except ChangeNotMade as err:  # a 5xx, and the account read back is as it was
+            raise not_made(err, **_NOT_MADE[subscribe]) from None
         account = settled.value
         if settled.read_back:
             ctx.params["read_back"] = settled.reads
@@ -133,6 +136,24 @@ def _change_subscription(
         ctx.request_id = svc.gateway.last_request_id
         account_mirror.upsert_account(svc.engine, account, read_began=began)
     return account
+
+
+# After a 5xx the account read back shows the change was not made: what the page says
+# (services.errors.not_made), by the button (Transactions') to press again.
+_NOT_MADE = {
+    True: {
+        "what": "the transactions subscription",
+        "maybe": "it may have been made",
+        "shown": "the account read back is not subscribed",
+        "button": "Subscribe",
+    },
+    False: {
+        "what": "the end of the transactions subscription",
+        "maybe": "it may have ended",
+        "shown": "the account read back is still subscribed",
+        "button": "Unsubscribe",
+    },
+}
 
 
 def _subscribed_message(

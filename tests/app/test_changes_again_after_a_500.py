@@ -1,4 +1,4 @@
-"""Cancel, a link's expiry and Subscribe after Stripe answered their POST with a
+"""Cancel, a link's expiry, Subscribe and Unsubscribe after Stripe answered their POST with a
 500 that made nothing: the page says what Stripe did not confirm (with its request ID), what the
 read back showed, and the button to press again ("…: Cancel request again is safe.";
 ``services.errors.not_made``), and it is safe: Stripe saved the 500 under the first key and would
@@ -125,21 +125,41 @@ def test_cancel_after_a_500_that_made_nothing_cancels_on_the_next_press(
     assert done(changed)
 
 
-def test_subscribe_after_a_500_that_made_nothing_subscribes_on_the_next_press(
-    faulted: list[str],
+SUBSCRIPTIONS = {  # button, POST, the page's sentence, subscribed after
+    "subscribe": (
+        "txn_sub",
+        "subscribe_transactions",
+        "Stripe did not confirm the transactions subscription ({error}), so it may have been "
+        "made; the account read back is not subscribed: Subscribe again is safe.",
+        True,
+    ),
+    "unsubscribe": (
+        "txn_unsub",
+        "unsubscribe_transactions",
+        "Stripe did not confirm the end of the transactions subscription ({error}), so it may "
+        "have ended; the account read back is still subscribed: Unsubscribe again is safe.",
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(SUBSCRIPTIONS))
+def test_a_subscription_change_after_a_500_that_made_nothing_is_made_on_the_next_press(
+    faulted: list[str], case: str
 ) -> None:
+    button, method, said, subscribed = SUBSCRIPTIONS[case]
     open_page(None, None)  # builds the app with the test settings
-    fca = linked_account(app().services.gateway, app().simulator, "sub500")
+    fca = linked_account(app().services.gateway, app().simulator, case[:5] + "500")
+    if not subscribed:  # Unsubscribe shows on a subscribed account
+        app().gateway.subscribe_transactions(fca, idempotency_key=None)
+        webhooks_settled()
     at = _open("ops", fca)
-    calls = a_500_before(faulted, "subscribe_transactions")
-    at.button(key="txn_sub").click().run()
+    calls = a_500_before(faulted, method)
+    at.button(key=button).click().run()
     assert calls
-    said_safe_then_made(
-        at, lambda: at.button(key="txn_sub").click().run(), "transactions.subscribe", fca,
-        "Stripe did not confirm the subscription change ({error}), so it may have happened; "
-        "reading it back shows it did not: trying again is safe (a new request).",
-    )
-    assert "transactions" in app().gateway.retrieve_account(fca)["subscriptions"]
+    action = f"transactions.{case}"
+    said_safe_then_made(at, lambda: at.button(key=button).click().run(), action, fca, said)
+    assert ("transactions" in app().gateway.retrieve_account(fca)["subscriptions"]) == subscribed
     # Out of the shared store's active accounts: test_transactions_page opens the newest active
     # subscribed account and expects it to hold transactions (this one holds none).
     app().gateway.disconnect_account(fca, idempotency_key=None)
