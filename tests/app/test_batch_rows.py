@@ -122,7 +122,7 @@ def test_a_picked_row_reads_in_full_below_the_table() -> None:
     pick(at, 0)
     no_exceptions(at)
     detail = drawn_text(at)
-    assert f"`{rich}`" in detail  # the whole ID, which the cell shortens
+    assert f"`{rich}`" in detail  # the whole ID, which the column cuts
     assert "Reference: Invoice 1001 for March services" in detail
     assert re.search(r"Balance: \$5,000\.00, as of \d{4}-\d\d-\d\d \d\d:\d\d UTC", detail), detail
     reasons = str(rows_table(at).value["Reasons"].iloc[0])
