@@ -2,8 +2,12 @@
 
 Both fit the main column at 1,400 px beside the sidebar (the rows' table was 1,322 px wide in
 938: the reasons, reference and ID were behind a sideways scroll). What finance acts on comes
-first (verdict, whom, how much, the balance, why); the ID shows its kind and its end (the cell
-keeps the whole ID); a picked row shows everything about it, the reasons in full, below the table.
+first (verdict, whom, how much, the balance, why); a picked row shows everything about it, the
+reasons in full, below the table.
+
+An ID cell holds and draws the whole ID, cut at the column's edge: the table's search matches
+the text a cell draws, so an ID pasted from Stripe's Dashboard found nothing when the cell drew
+"fca_…7g8h9i0j", and a copied cell gave that text.
 
 The picked row is kept (:data:`PICKED`, and ``?job=…&row=…`` in the address): going to another
 page and back, a reload or a new tab given the address pick it again in the same result (the
@@ -21,22 +25,24 @@ from components.charts import VERDICT_LABELS
 from components.literal import literal, plain
 from components.money import format_money
 from components.table_columns import money_columns
-from services.rules.table_values import major_units, one_currency, short_id, utc_time
+from services.rules.table_values import major_units, one_currency, utc_time
 from services.rules.wording import MISSING, counted
 
 LABELS = VERDICT_LABELS  # the chart and the table use the same words
 SHORT_TIME = "MM-DD HH:mm"  # the full time is in the picked row's detail
 ID_HELP = (
     "Whom the row debits, as the file names them: a bank account (fca_…), payment method (pm_…) "
-    "or customer (cus_…). The cell shows the ID's kind and its last 8 characters; select the row "
-    "to read the whole ID."
+    "or customer (cus_…). The cell holds the whole ID (the table's search finds a pasted one); "
+    "select the row to read it all when the column cuts it."
 )
 # Widths in px, measured in Chromium at 1,400 px with the sidebar open: the main column is
 # 938 px, the row picker 32 px. Reasons takes what is left (and gives Currency its room when
-# a batch has several currencies).
-WIDTHS = {"Row": 48, "Verdict": 92, "ID": 116, "Amount": 90, "Balance": 90, "Currency": 48,
+# a batch has several currencies). The ID shows its kind and 15 characters after it;
+# the problems' table, with room to spare, shows a whole 28-character ID (ERROR_ID).
+WIDTHS = {"Row": 48, "Verdict": 92, "ID": 150, "Amount": 90, "Balance": 90, "Currency": 48,
           "Reference": 100, "As of": 86}  # fmt: skip
 MAIN_WIDTH, ROW_PICKER = 938, 32
+ERROR_ID = 220  # 6.75 px a character and 16 of padding (Jobs' measure)
 PICKED = "batch_picked"  # (job, the file's row number or None): the row picked in that result
 JOB_PARAM, ROW_PARAM = "job", "row"
 
@@ -51,7 +57,7 @@ def errors(frame: pd.DataFrame) -> None:
         icon=":material/warning:",
     )
     st.dataframe(
-        failed[["row", "error", "target"]].style.format(short_id, subset=["target"]),
+        failed[["row", "error", "target"]],
         hide_index=True,
         placeholder=MISSING,
         width="stretch",
@@ -60,9 +66,9 @@ def errors(frame: pd.DataFrame) -> None:
                 "Row", help="Row number as a spreadsheet shows it", width=WIDTHS["Row"]
             ),
             "error": st.column_config.TextColumn(
-                "Problem", width=MAIN_WIDTH - WIDTHS["Row"] - WIDTHS["ID"]
+                "Problem", width=MAIN_WIDTH - WIDTHS["Row"] - ERROR_ID
             ),
-            "target": st.column_config.TextColumn("ID", width=WIDTHS["ID"], help=ID_HELP),
+            "target": st.column_config.TextColumn("ID", width=ERROR_ID, help=ID_HELP),
         },
     )
 
@@ -127,10 +133,9 @@ def table(frame: pd.DataFrame, job: str) -> None:
     for name, config in money_config.items():
         config["width"] = WIDTHS[name]
     order, config = row_columns(one_currency(shown["currency"]) is None and not shown.empty)
-    styled = data if not isinstance(data, pd.DataFrame) else data.style
     kept = [i for i, n in enumerate(shown["row"]) if n == kept_row(job)]
     picked = st.dataframe(
-        styled.format(short_id, subset=["ID"]),
+        data,
         hide_index=True,
         placeholder=MISSING,
         width="stretch",

@@ -6,7 +6,6 @@ page shows the same thing on any tab or replica and refreshes itself every few s
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -97,10 +96,11 @@ PRESSED = "jobs_pressed"  # the failed job whose Try again answered with STARTED
 DRAWN = "jobs_retry_drawn"  # the failed job a Try again being pressed was drawn for
 SHORT_TIME = "MM-DD HH:mm"  # the list holds recent jobs: the year would only take room
 ID_HELP = (
-    "The job's ID after its kind, which the Job column names (intents.sync-<this>); Audit log's "
-    "“Target contains” finds the job's entries by it. Click a cell to copy it."
+    "The job's whole ID (intents.sync-…), its end in view: the Job column names its kind. The "
+    "table's search finds a pasted ID, a copied cell is the whole ID, and Audit log's “Target "
+    "contains” finds the job's entries by it."
 )
-JOB_COLUMNS = {  # what matters first; the ID (to copy) last, without its kind
+JOB_COLUMNS = {  # what matters first; the ID (to copy) last
     "Job": st.column_config.TextColumn("Job", width=140),
     "Status": st.column_config.TextColumn("Status", width=72),
     # In percent, written "40 %" as wording.percent writes shares (0–1 drew Streamlit's "40%")
@@ -116,7 +116,10 @@ JOB_COLUMNS = {  # what matters first; the ID (to copy) last, without its kind
     ),
     "Started by": st.column_config.TextColumn("Started by", width=66),
     "Runs": st.column_config.NumberColumn("Runs", help=RUNS_HELP, width=44),
-    "ID": st.column_config.TextColumn("ID", width=212, help=ID_HELP),
+    # The whole ID (the search box matches the text a cell draws: "intents.sync-…" pasted from
+    # a job's note or Audit log found nothing when the cell left the kind out), drawn from its
+    # end: the start repeats the Job column, the end tells the runs of one job apart.
+    "ID": st.column_config.TextColumn("ID", width=212, help=ID_HELP, alignment="right"),
 }
 
 
@@ -125,12 +128,6 @@ def progress_percent(job: jobs.JobView) -> int | None:
     one at most 99), None without a bar (no total to measure against)."""
     share = 1.0 if job.status == "succeeded" else job_progress.fraction(job.done, job.total)
     return None if share is None else round(share * 100)
-
-
-def id_words(job_id: object) -> str:
-    """A job's ID as its cell reads it: without the kind the Job column names ("accounts.sync-"),
-    which cut the ID to "accounts.s" at 1,400 px; the cell keeps the whole ID."""
-    return re.sub(r"^[a-z_]+\.[a-z_]+-", "", str(job_id))
 
 
 def try_again(job_id: str) -> None:
@@ -358,7 +355,7 @@ def board() -> None:
                     }
                     for j in listed
                 ]
-            ).style.format(id_words, subset=["ID"]),
+            ),
             hide_index=True,
             placeholder="—",
             width="stretch",

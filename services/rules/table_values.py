@@ -21,7 +21,6 @@ __all__ = [
     "major_units",
     "money_format",
     "one_currency",
-    "short_id",
     "utc_date",
     "utc_time",
 ]
@@ -88,14 +87,3 @@ def utc_time(ts: int | float | datetime | None) -> datetime | None:
         return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
     return datetime.fromtimestamp(float(ts), UTC)
 
-
-def short_id(value: object, tail: int = 8) -> str:
-    """A Stripe ID as a narrow column draws it: its kind and its last ``tail`` characters
-    ("fca_1a2b3c4d5e6f7g8h9i0j" → "fca_…7g8h9i0j"), so the kind and the end that tells one ID from
-    another show where the whole ID would be cut at its start. The cell keeps the whole ID.
-    A short ID, and any text that is not an ID, reads as it is."""
-    text = "" if value is None else str(value)
-    kind, sep, rest = text.partition("_")
-    if not sep or not kind.isalpha() or len(rest) <= tail + 1:
-        return text
-    return f"{kind}_…{rest[-tail:]}"

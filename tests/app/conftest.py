@@ -123,6 +123,14 @@ def shown_cells(element: Any) -> Any:
     )
 
 
+def drawn_cells(element: Any) -> Any:
+    """A table's cells as the browser draws them and its search box matches them: a Styler's
+    display values when the table was given one, else its values (st.dataframe's search matches
+    the text a cell draws, not the value behind it)."""
+    styler = element.proto.arrow_data.styler
+    return shown_cells(element) if styler.display_values else element.value
+
+
 def no_exceptions(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 

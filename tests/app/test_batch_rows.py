@@ -15,9 +15,9 @@ from tests.app.conftest import (
     PAGE_WIDTH,
     ROW_PICKER,
     column_config,
+    drawn_cells,
     no_exceptions,
     open_page,
-    shown_cells,
     shown_widths,
     texts,
 )
@@ -89,19 +89,30 @@ def test_several_currencies_add_their_column_and_still_fit_and_so_does_the_probl
     config = column_config(problems)
     shown = [config[c]["width"] for c in ("row", "error", "target")]
     assert all(isinstance(w, int) for w in shown) and sum(shown) <= PAGE_WIDTH, config
-    assert str(shown_cells(problems)["target"].iloc[0]) == "fca_…0unknown"
+    # The whole ID, drawn so (the table's search matches what a cell draws), in a column it fits
+    targets = list(drawn_cells(problems)["target"])
+    assert targets == list(problems.value["target"]) and targets[0] == "fca_000000000000unknown"
+    assert config["target"]["width"] >= 6.75 * 28 + 16, config  # a 28-character fca_ ID, whole
+    # The several currencies' Styler draws the rows' IDs whole too
+    rows = rows_table(at)
+    assert rows.proto.arrow_data.styler.display_values  # this is the Styler's case
+    assert list(drawn_cells(rows)["ID"]) == list(rows.value["ID"]), drawn_cells(rows)["ID"]
 
 
-def test_the_id_cell_shows_its_kind_and_end_and_keeps_the_whole_id() -> None:
+def test_the_id_cell_holds_and_draws_the_whole_id_so_the_tables_search_finds_a_pasted_one() -> None:
+    """The cell drew "fca_…7g8h9i0j" (its kind and last 8 characters): the table's search box,
+    which matches the text a cell draws, found nothing for an ID pasted from Stripe's Dashboard
+    or an email, and a copied cell was that text. The cell is the whole ID now, cut at the
+    column's edge, the kind and the start of the ID in view."""
     text, rich, customer = one_currency_csv()
     at = checked(text)
     table = rows_table(at)
     ids = list(table.value["ID"])
     assert (ids[0], ids[2]) == (rich, customer)
-    drawn = list(shown_cells(table)["ID"])
-    assert drawn[0] == f"fca_…{rich[-8:]}" and drawn[2] == f"cus_…{customer[-8:]}", drawn
+    drawn = list(drawn_cells(table)["ID"])
+    assert (drawn[0], drawn[2]) == (rich, customer), drawn
     width = shown_widths(table)["ID"]
-    assert width >= 6.75 * len(drawn[0]) + 16, (width, drawn)  # as Jobs' ID column measured
+    assert width >= 6.75 * len("fca_") + 6.75 * 15 + 16, width  # the kind, 15 characters after it
 
 
 def test_a_picked_row_reads_in_full_below_the_table() -> None:
@@ -111,7 +122,7 @@ def test_a_picked_row_reads_in_full_below_the_table() -> None:
     pick(at, 0)
     no_exceptions(at)
     detail = drawn_text(at)
-    assert f"`{rich}`" in detail  # the whole ID, which the cell shortens
+    assert f"`{rich}`" in detail  # the whole ID, which the column cuts
     assert "Reference: Invoice 1001 for March services" in detail
     assert re.search(r"Balance: \$5,000\.00, as of \d{4}-\d\d-\d\d \d\d:\d\d UTC", detail), detail
     reasons = str(rows_table(at).value["Reasons"].iloc[0])

@@ -271,13 +271,15 @@ def test_the_failed_tile_says_when_it_counts_failures_the_table_does_not_list(
     assert "in all (the table lists the newest 200)" in help_text
 
 
-def test_the_id_column_reads_the_whole_id_after_its_kind() -> None:
-    """At 1,400 px the 60 px ID column cut every ID to "intents.syn": the cell now says the ID
-    after its kind (the Job column names it), in a column wide enough for it; the cell's value
-    stays the whole ID. "2bc3…-29943122" measured 192 px in Chromium: 6.75 px a character, and
-    16 px of padding."""
+def test_the_id_cell_is_the_whole_id_so_the_tables_search_finds_a_pasted_one() -> None:
+    """The cell drew the ID without its kind ("2bc3…-29943122"): the table's search box, which
+    matches the text a cell draws, found nothing for "intents.sync-2bc3…" pasted from a job's
+    note or Audit log's target, and a copied cell lacked the kind. The cell is the whole ID,
+    drawn from its right edge: the end that tells one run from another reads in the 212 px
+    column (an ID measured 6.75 px a character in Chromium, 16 px of padding), its start being
+    the kind the Job column names."""
     from services.adapters import jobs as engine
-    from tests.app.conftest import column_config, shared_app, shown_cells
+    from tests.app.conftest import column_config, drawn_cells, shared_app
 
     window = time.time_ns() // 60_000_000_000  # as a started job's: the minute
     job_id = f"{engine.workflow_id('intents.sync', {'full': False, 'tag': time.time_ns()})}-{window}"
@@ -289,10 +291,11 @@ def test_the_id_column_reads_the_whole_id_after_its_kind() -> None:
     at = open_page(PAGE, "admin")
     table = at.dataframe[0]
     row = list(table.value["ID"]).index(job_id)
-    shown = str(shown_cells(table)["ID"].iloc[row])
-    assert job_id.endswith(shown) and not shown.startswith("intents.sync"), shown
-    width = column_config(table)["ID"]["width"]
-    assert width >= 6.75 * len(shown) + 16, (width, shown)
+    assert str(drawn_cells(table)["ID"].iloc[row]) == job_id
+    config = column_config(table)["ID"]
+    assert config.get("alignment") == "right", config
+    end = job_id.removeprefix("intents.sync-")  # the digest and the window
+    assert config["width"] >= 6.75 * len(end) + 16, (config, end)
 
 
 def test_a_failure_taken_over_by_a_sync_past_the_listed_jobs_links_to_it(

@@ -125,7 +125,7 @@ def test_batch_check_audit_log_and_users_tables_fit_1400_px_beside_the_sidebar(
         pick_first_row(page, page.locator('[data-testid="stDataFrame"]').last)
         detail = page.locator(".st-key-batch_row_detail")
         detail.wait_for()
-        assert funded["id"] in detail.inner_text()  # the whole ID the cell shortens
+        assert funded["id"] in detail.inner_text()  # the whole ID, which the column cuts
 
         page.get_by_test_id("stSidebar").get_by_role("link", name="Audit log", exact=True).click()
         page.get_by_text("matching entries").wait_for()
