@@ -30,6 +30,7 @@ from services.errors import (
     StripeUnavailable,
     ValidationError,
     not_made,
+    read_failed,
     unconfirmed_sentence,
 )
 from services.rules import input_limits, refresh_rule
@@ -185,11 +186,8 @@ def refresh_started(
                 button="Refresh",
             ) from None
         except ReadBackFailed as err:
-            said = unconfirmed_words(feature, err.server_error)
-            raise ReadBackFailed(
-                f"{said}, and reading the account back failed too: {err.read_error}",
-                server_error=err.server_error,
-                read_error=err.read_error,
+            raise read_failed(
+                err, what=f"the {feature} refresh", maybe="it may have started", read="the account"
             ) from None
         result = settled.value
         late = settled.server_error  # its request ID, not the read back's
