@@ -168,7 +168,11 @@ def refresh_started(
             raise RefreshNotAllowed(blocker)
         began = mirror.read_mark(svc.engine)  # before Stripe's answer or the read back
         try:
-            with audit.unconfirmed_change(ctx, *_unconfirmed_refresh(feature)) as made:
+            with audit.unconfirmed_change(
+                ctx,
+                *_unconfirmed_refresh(feature),
+                shown=lambda _: "the account showed Stripe had not started it",
+            ) as made:
                 settled = made(
                     settle(
                         lambda: _ask_stripe_to_refresh(svc, account_id, feature, idempotency_key),

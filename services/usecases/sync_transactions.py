@@ -121,6 +121,7 @@ def _change_subscription(
                 "the " + ("subscription" if subscribe else "unsubscription") + f" of {fca}",
                 "it may be " + ("subscribed" if subscribe else "unsubscribed") + " after all",
                 "Transactions shows whether the account is subscribed",
+                shown=lambda _: "the account was " + ("not" if subscribe else "still") + " subscribed",
             ) as made:
                 settled = made(  # no answer in time or a 5xx: the account's subscriptions say
                     settle(
