@@ -6,7 +6,7 @@ Parameters are scrubbed of anything secret-looking before they are stored.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +19,14 @@ from services.adapters.backoff import Settled
 from services.adapters.models import AuditEntry
 from services.adapters.store import session_scope
 from services.auth import Actor, require
-from services.errors import FcopsError, Forbidden, RateLimited, Refused, StripeUnavailable
+from services.errors import (
+    ChangeNotMade,
+    FcopsError,
+    Forbidden,
+    RateLimited,
+    Refused,
+    StripeUnavailable,
+)
 from services.rules.input_limits import bounded_int, search_term
 from services.rules.secrets import mask_secrets, mask_value
 
@@ -182,20 +189,29 @@ class MadeAfterError:
 
 @contextmanager
 def unconfirmed_change(
-    ctx: AuditContext, what: str, maybe: str, look: str
+    ctx: AuditContext,
+    what: str,
+    maybe: str,
+    look: str,
+    shown: Callable[[Any], str] | None = None,
 ) -> Iterator[MadeAfterError]:
     """Around one POST to Stripe inside :func:`audited`: when Stripe did not confirm it (a server
     error, no answer in time, a connection error) the change may have happened, so the row
     reads ``unknown`` with "Stripe did not confirm ``what`` (how), so ``maybe``; ``look``." (what
-    to look at for the truth). A 429 stays ``error``: Stripe refused before doing anything, as
-    it did for any other 4xx. A 5xx whose read back shows the change made (``made(settled)``,
-    :class:`MadeAfterError`) reads ``unknown`` too, once the action ends."""
+    to look at for the truth). A 5xx whose read back showed the change not made
+    (:class:`ChangeNotMade`) says that read instead of ``look``, when ``shown`` words it (given
+    the object read, in the past tense): "…; read back at once, ``shown(current)``." A 429 stays
+    ``error``: Stripe refused before doing anything, as it did for any other 4xx. A 5xx whose
+    read back shows the change made (``made(settled)``, :class:`MadeAfterError`) reads
+    ``unknown`` too, once the action ends."""
     try:
         yield MadeAfterError(ctx, what)
     except RateLimited:
         raise
     except StripeUnavailable as err:
         how = "no answer in time" if err.outcome_unknown else "a server error"
+        if isinstance(err, ChangeNotMade) and shown is not None:
+            look = f"read back at once, {shown(err.current)}"
         ctx.unconfirmed = f"Stripe did not confirm {what} ({how}), so {maybe}; {look}."
         raise
 

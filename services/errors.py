@@ -154,6 +154,22 @@ class ReadBackFailed(StripeUnavailable):
         self.read_error = read_error
 
 
+def read_failed(
+    err: ReadBackFailed, *, what: str, maybe: str, read: str, then: str | None = None
+) -> ReadBackFailed:
+    """``err`` (settle's general sentence) in the words of the page that asked for the change:
+    "Stripe did not confirm ``what`` (a server error, Stripe request …), so ``maybe``, and reading
+    ``read`` back failed too: ``then``." ``then``: what to look at before pressing the button
+    again (the change may be there); without it, the read's own error (a refresh's words)."""
+    said = unconfirmed_sentence(what, err.server_error, maybe)
+    after = f"{then}." if then else str(err.read_error)
+    return ReadBackFailed(
+        f"{said}, and reading {read} back failed too: {after}",
+        server_error=err.server_error,
+        read_error=err.read_error,
+    )
+
+
 class StripeAuthError(FcopsError):
     """Stripe rejected the API key."""
 

@@ -29,6 +29,8 @@ from services.errors import (
     StripeRequestError,
     StripeUnavailable,
     ValidationError,
+    not_made,
+    read_failed,
 )
 from services.rules import refresh_rule, wording
 from services.rules.account_summary import AccountSummary
@@ -234,6 +236,16 @@ def refresh_key(account: Mapping[str, Any]) -> str:
     return f"fcops-balance-refresh-{account.get('id')}-{attempted}-{next_at}"
 
 
+# Batch check's reason after a 5xx the account read back shows started nothing: the next run
+# sends the key's next variant (the gateway spent this one), so it starts the refresh once.
+_BATCH_NOT_STARTED = {
+    "what": "the balance refresh",
+    "maybe": "it may have started",
+    "shown": "the account read back shows it did not",
+    "button": "Run batch check",
+}
+
+
 def start_refresh(
     gateway: Any, account: Mapping[str, Any], key: str, *, now: int
 ) -> dict[str, Any]:
@@ -253,6 +265,12 @@ def start_refresh(
             lambda current: refresh_rule.started(account, current, "balance"),
             what="the balance refresh",
         ).value
+    except ChangeNotMade as err:  # a 5xx that started nothing: the batch's reason, its button
+        raise not_made(err, **_BATCH_NOT_STARTED) from None
+    except ReadBackFailed as err:  # a 5xx, and the read back failed too: a refresh's words
+        raise read_failed(
+            err, what="the balance refresh", maybe="it may have started", read="the account"
+        ) from None
     except StripeRequestError as err:
         raise RefreshNotAllowed(
             f"Stripe refused the balance refresh: {err}", request_id=err.request_id

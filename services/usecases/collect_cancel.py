@@ -27,9 +27,11 @@ from services.errors import (
     ChangeNotMade,
     NotFound,
     NothingChanged,
+    ReadBackFailed,
     StripeRequestError,
     ValidationError,
     not_made,
+    read_failed,
 )
 from services.rules.intent_checks import cancel_done
 from services.rules.intent_fields import customer_id
@@ -46,6 +48,20 @@ _AGAIN = "Cancel request"  # the button a person presses again after a 5xx that 
 _KINDS = {"setup_intent": "SetupIntent", "payment_intent": "PaymentIntent"}
 # A cancel Stripe did not confirm (its audit row ``unknown``): what may be, where to see it.
 _MAY_BE_CANCELED = ("it may have been canceled", "Sync from Stripe in Open requests shows its status")
+
+
+def _status(current: object) -> str:
+    """The status of an intent read back after a 5xx that did not cancel it."""
+    return str(current.get("status") or "open") if isinstance(current, dict) else "open"
+
+
+def _look_first(ident: str) -> str:
+    """What to do after a 5xx when the read back failed too: the cancel may be done, so look
+    (where the audit row says) before pressing the button again."""
+    return (
+        f"Sync from Stripe in Open requests shows whether {ident} is still open; press {_AGAIN} "
+        "again only if it is"
+    )
 
 
 def cancel_request(
@@ -110,7 +126,12 @@ def _cancel(
     )
     try:
         with (
-            unconfirmed_change(ctx, f"the cancellation of {ident}", *_MAY_BE_CANCELED) as made,
+            unconfirmed_change(
+                ctx,
+                f"the cancellation of {ident}",
+                *_MAY_BE_CANCELED,
+                shown=lambda current: f"it was still {_status(current)}: not canceled",
+            ) as made,
             unconfirmed(f"the cancellation of {ident}"),
         ):
             settled = made(
@@ -127,13 +148,20 @@ def _cancel(
     except NotFound as err:
         raise_unknown(err, ident, kind)
     except ChangeNotMade as err:  # a 5xx, and the intent read back is still open
-        current = err.current if isinstance(err.current, dict) else {}
         raise not_made(
             err,
             what=f"the cancellation of {ident}",
             maybe="it may have been canceled",
-            shown=f"the {_KINDS[kind]} read back is still {current.get('status') or 'open'}",
+            shown=f"the {_KINDS[kind]} read back is still {_status(err.current)}",
             button=_AGAIN,
+        ) from None
+    except ReadBackFailed as err:  # a 5xx, and the intent could not be read back either
+        raise read_failed(
+            err,
+            what=f"the cancellation of {ident}",
+            maybe="it may have been canceled",
+            read=f"the {_KINDS[kind]}",
+            then=_look_first(ident),
         ) from None
     except StripeRequestError as err:  # Stripe cancels only an open intent: say what it is
         _say_ended(svc, ident, kind, refusal=str(err))
@@ -235,7 +263,15 @@ def _expire_link(
         return svc.gateway.retrieve_checkout_session(link, expand=[kind])
 
     try:
-        with unconfirmed_change(ctx, what, *_MAY_BE_CANCELED) as made, unconfirmed(what):
+        with (
+            unconfirmed_change(
+                ctx,
+                what,
+                *_MAY_BE_CANCELED,
+                shown=lambda _: f"the link was still open: {ident} not canceled",
+            ) as made,
+            unconfirmed(what),
+        ):
             session = made(
                 settle(
                     lambda: svc.gateway.expire_checkout_session(
@@ -253,6 +289,10 @@ def _expire_link(
             maybe="it may have expired",
             shown=f"the link read back is still open, so {ident} is not canceled",
             button=_AGAIN,
+        ) from None
+    except ReadBackFailed as err:  # a 5xx, and the link could not be read back either
+        raise read_failed(
+            err, what=what, maybe="it may have expired", read="the link", then=_look_first(ident)
         ) from None
     except StripeRequestError:  # Stripe expires only an open link: say what it is instead
         if expired(read()):

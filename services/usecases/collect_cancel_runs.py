@@ -21,7 +21,7 @@ from services.adapters import collect_starts as starts
 from services.audit import AuditContext
 from services.auth import Actor, require
 from services.context import Services
-from services.errors import NothingChanged, Refused, StillRunning
+from services.errors import NothingChanged, ReadBackFailed, Refused, StillRunning
 from services.rules.wording import timestamp
 from services.usecases.collect_common import LOOKBACK_SECONDS, IntentList, listed_among
 from services.usecases.collect_lists import OPEN
@@ -147,6 +147,8 @@ def _refuse_second(svc: Services, actor: Actor, ident: str, key: str, start_id: 
 
 
 def _outcome(err: BaseException) -> str:
+    if isinstance(err, ReadBackFailed):  # a 5xx, and no read said whether it canceled
+        return STALE  # never confirmed: its request says to look before canceling again
     if isinstance(err, NothingChanged):
         return ENDED if err.as_asked else UNCHANGED
     return starts.REFUSED if isinstance(err, Refused) else ERROR

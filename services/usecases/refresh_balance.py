@@ -30,6 +30,7 @@ from services.errors import (
     StripeUnavailable,
     ValidationError,
     not_made,
+    read_failed,
     unconfirmed_sentence,
 )
 from services.rules import input_limits, refresh_rule
@@ -167,7 +168,11 @@ def refresh_started(
             raise RefreshNotAllowed(blocker)
         began = mirror.read_mark(svc.engine)  # before Stripe's answer or the read back
         try:
-            with audit.unconfirmed_change(ctx, *_unconfirmed_refresh(feature)) as made:
+            with audit.unconfirmed_change(
+                ctx,
+                *_unconfirmed_refresh(feature),
+                shown=lambda _: "the account showed Stripe had not started it",
+            ) as made:
                 settled = made(
                     settle(
                         lambda: _ask_stripe_to_refresh(svc, account_id, feature, idempotency_key),
@@ -185,11 +190,8 @@ def refresh_started(
                 button="Refresh",
             ) from None
         except ReadBackFailed as err:
-            said = unconfirmed_words(feature, err.server_error)
-            raise ReadBackFailed(
-                f"{said}, and reading the account back failed too: {err.read_error}",
-                server_error=err.server_error,
-                read_error=err.read_error,
+            raise read_failed(
+                err, what=f"the {feature} refresh", maybe="it may have started", read="the account"
             ) from None
         result = settled.value
         late = settled.server_error  # its request ID, not the read back's

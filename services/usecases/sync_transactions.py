@@ -23,7 +23,14 @@ from services.adapters.models import utcnow
 from services.audit import audited
 from services.auth import Actor, require
 from services.context import Services
-from services.errors import ChangeNotMade, NotFound, NoTransactionRefresh, not_made
+from services.errors import (
+    ChangeNotMade,
+    NotFound,
+    NoTransactionRefresh,
+    ReadBackFailed,
+    not_made,
+    read_failed,
+)
 from services.rules import refresh_rule
 from services.rules.ids import parse_id
 from services.rules.transactions import transaction_refresh_of
@@ -114,6 +121,7 @@ def _change_subscription(
                 "the " + ("subscription" if subscribe else "unsubscription") + f" of {fca}",
                 "it may be " + ("subscribed" if subscribe else "unsubscribed") + " after all",
                 "Transactions shows whether the account is subscribed",
+                shown=lambda _: "the account was " + ("not" if subscribe else "still") + " subscribed",
             ) as made:
                 settled = made(  # no answer in time or a 5xx: the account's subscriptions say
                     settle(
@@ -126,6 +134,12 @@ def _change_subscription(
                 )
         except ChangeNotMade as err:  # a 5xx, and the account read back is as it was
             raise not_made(err, **_NOT_MADE[subscribe]) from None
+        except ReadBackFailed as err:  # a 5xx, and the account could not be read back either
+            words = _NOT_MADE[subscribe]
+            raise read_failed(
+                err, what=words["what"], maybe=words["maybe"], read="the account",
+                then=_LOOK_FIRST[subscribe],
+            ) from None  # fmt: skip
         account = settled.value
         if settled.read_back:
             ctx.params["read_back"] = settled.reads
@@ -153,6 +167,14 @@ _NOT_MADE = {
         "shown": "the account read back is still subscribed",
         "button": "Unsubscribe",
     },
+}
+# After a 5xx the account could not be read back either: it may have changed, so look first
+# (where the audit row says) before pressing the button again (services.errors.read_failed).
+_LOOK_FIRST = {
+    True: "Transactions shows whether the account is subscribed; press Subscribe again only if "
+    "it is not",
+    False: "Transactions shows whether the account is subscribed; press Unsubscribe again only "
+    "if it still is",
 }
 
 

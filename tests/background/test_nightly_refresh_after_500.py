@@ -79,7 +79,7 @@ def test_a_500_that_made_nothing_is_asked_again_under_a_new_key(app: Any) -> Non
     ]
     assert [r.message for r in rows] == [
         "Stripe did not confirm the balance refresh (a server error), so it may have started; "
-        "the account's balance refresh state (Accounts) shows whether it did.",
+        "read back at once, the account showed Stripe had not started it.",
         "Balance refresh started (pending).",
     ]
     assert refreshes_at_stripe(app, fca) == 1  # exactly one refresh

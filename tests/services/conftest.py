@@ -91,12 +91,17 @@ def linked_account(gateway: Any, simulator: Any, prefix: str = "u") -> str:
     return str(account["id"])
 
 
-def fault_before(svc: Services, simulator: Any, method: str, mode: str) -> list[int]:
+def fault_before(
+    svc: Services, simulator: Any, method: str, mode: str, *, times: int | None = None
+) -> list[int]:
     """The next call of ``gateway.<method>`` meets the fault ``mode`` (a 429 past the retries);
-    the reads before it answer normally. Returns the calls made (non-empty once it ran)."""
+    the reads before it answer normally. ``times``: the requests that meet it, the call's and
+    those right after it (2: the read back after a 500 fails too). Returns the calls made
+    (non-empty once it ran)."""
     original: Callable[..., Any] = getattr(svc.gateway, method)
     calls: list[int] = []
-    times = svc.gateway.backoff.retries + 1 if mode == "429" else 1
+    if times is None:
+        times = svc.gateway.backoff.retries + 1 if mode == "429" else 1
 
     def faulted(*args: Any, **kwargs: Any) -> Any:
         if not calls:

@@ -120,7 +120,8 @@ def test_a_failed_cancel_is_said_on_its_request_until_canceled_again_or_an_hour_
     services_ctx, simulator, ops
 ) -> None:  # type: ignore[no-untyped-def]
     """A cancel Stripe failed was said once; the next reload listed the request as open with no
-    word of it. It stays said (from the store) until a newer cancel, or for an hour."""
+    word of it. It stays said (from the store) until a newer cancel, or for an hour. Its 500s
+    left it unconfirmed (the read back failed too), so it reads ``stale``: never confirmed."""
     from dataclasses import replace
 
     from services.errors import FcopsError
@@ -137,7 +138,7 @@ def test_a_failed_cancel_is_said_on_its_request_until_canceled_again_or_an_hour_
         simulator.clear_faults()
     said = cancels_failed(services_ctx, ops, [ident])
     assert list(said) == [ident]
-    assert (said[ident].outcome, said[ident].message) == ("error", str(failed.value))
+    assert (said[ident].outcome, said[ident].message) == ("stale", str(failed.value))
     asked = said[ident].started_at
     later = replace(services_ctx, now=lambda: asked + FAILED_SAID_SECONDS - 5)
     assert list(cancels_failed(later, ops, [ident])) == [ident]  # every reload, within the hour
@@ -204,7 +205,7 @@ def test_a_failed_cancel_of_an_open_request_a_page_does_not_list_is_found_withou
     collect_starts.finish(services_ctx.engine, failed, outcome="error", at=services_ctx.now())
 
     hidden = cancels_failed_unlisted(services_ctx, ops, [])
-    assert list(hidden) == [ident] and hidden[ident].outcome == "error"
+    assert list(hidden) == [ident] and hidden[ident].outcome == "stale"  # 500s: unconfirmed
     assert cancels_failed_unlisted(services_ctx, ops, [ident]) == {}  # said on its request
     collect_cancel.cancel_request(services_ctx, ops, ident, reason="abandoned", idempotency_key=_key())
     assert cancels_failed_unlisted(services_ctx, ops, []) == {}
@@ -233,7 +234,7 @@ def test_a_failed_cancel_of_a_queued_request_the_queue_does_not_list_is_found_wi
     simulator.manual_entry(ident)  # the customer typed an account: deposits on their way
     store_intent(services_ctx.engine, services_ctx.gateway.retrieve_setup_intent(ident))
     hidden = cancels_failed_unqueued(services_ctx, ops, [])
-    assert list(hidden) == [ident] and hidden[ident].outcome == "error"
+    assert list(hidden) == [ident] and hidden[ident].outcome == "stale"  # 500s: unconfirmed
     assert cancels_failed_unqueued(services_ctx, ops, [ident]) == {}  # said on its request
     collect_cancel.cancel_request(services_ctx, ops, ident, reason="abandoned", idempotency_key=_key())
     assert cancels_failed_unqueued(services_ctx, ops, []) == {}

@@ -2,7 +2,8 @@
 
 Through the real SDK against the sandbox: the fault is forced right before the action's own
 POST (the reads before it answer normally). A ``500`` is a server error: Stripe may have made
-the change, so the row is ``unknown`` and says what to look at. A ``429`` (past the gateway's
+the change, so the row is ``unknown`` and says what to look at, or, when the object was read back
+at once and showed the change not made, what that read showed. A ``429`` (past the gateway's
 retries) is Stripe refusing before doing anything: the row stays ``error``. The role check,
 the idempotency key and the one row per action are unchanged.
 """
@@ -89,7 +90,7 @@ class Change:
     send: Callable[[Services, Any, str, str], Any]  # (svc, ops, what set-up made, key)
     method: str
     action: str
-    said: str  # {named}: what the set-up's row names
+    said: str  # {named}: what the set-up's row names; {made}: what the set-up made
 
 
 CHANGES = {
@@ -111,7 +112,7 @@ CHANGES = {
         "cancel_setup_intent",
         "collect.cancel",
         "Stripe did not confirm the cancellation of {named} (a server error), so it may have "
-        "been canceled; Sync from Stripe in Open requests shows its status.",
+        "been canceled; read back at once, it was still requires_payment_method: not canceled.",
     ),
     "link expiry": Change(
         _open_link,
@@ -121,7 +122,7 @@ CHANGES = {
         "expire_checkout_session",
         "collect.cancel",
         "Stripe did not confirm the expiry of link {named} (a server error), so it may have "
-        "been canceled; Sync from Stripe in Open requests shows its status.",
+        "been canceled; read back at once, the link was still open: {made} not canceled.",
     ),
     "microdeposit verification": Change(
         _microdeposits_arrived,
@@ -149,23 +150,18 @@ def test_a_collection_change_stripe_did_not_confirm(
     assert calls
     row = _one_row(services_ctx, case.action, key, outcome)
     if outcome == "unknown":
-        assert row.message == case.said.format(named=named)
+        assert row.message == case.said.format(named=named, made=made)
 
 
-REFRESHES: dict[str, tuple[Callable[..., Any], str]] = {
-    "balance": (
-        lambda svc, actor, fca, key: refresh_balance.refresh(
-            svc, actor, fca, "balance", idempotency_key=key
-        ),
-        "Accounts",
+REFRESHES: dict[str, Callable[..., Any]] = {
+    "balance": lambda svc, actor, fca, key: refresh_balance.refresh(
+        svc, actor, fca, "balance", idempotency_key=key
     ),
-    "ownership": (
-        lambda svc, actor, fca, key: orv.refresh_ownership(svc, actor, fca, idempotency_key=key),
-        "Ownership",
+    "ownership": lambda svc, actor, fca, key: orv.refresh_ownership(
+        svc, actor, fca, idempotency_key=key
     ),
-    "transactions": (
-        lambda svc, actor, fca, key: sync_transactions.refresh(svc, actor, fca, idempotency_key=key),
-        "Transactions",
+    "transactions": lambda svc, actor, fca, key: sync_transactions.refresh(
+        svc, actor, fca, idempotency_key=key
     ),
 }
 
@@ -176,7 +172,7 @@ def test_a_refresh_stripe_did_not_confirm(
     services_ctx: Services, simulator: Any, admin: Any, mode: str, outcome: str, feature: str
 ) -> None:
     fca = linked_account(services_ctx.gateway, simulator)
-    start, page = REFRESHES[feature]
+    start = REFRESHES[feature]
     key = new_key()
     calls = fault_before(services_ctx, simulator, "refresh_account", mode)
     _caught(mode, lambda: start(services_ctx, admin, fca, key))
@@ -185,7 +181,7 @@ def test_a_refresh_stripe_did_not_confirm(
     if outcome == "unknown":
         assert row.message == (
             f"Stripe did not confirm the {feature} refresh (a server error), so it may have "
-            f"started; the account's {feature} refresh state ({page}) shows whether it did."
+            "started; read back at once, the account showed Stripe had not started it."
         )
 
 
@@ -208,7 +204,8 @@ def test_a_subscription_change_stripe_did_not_confirm(
     if outcome == "unknown":
         done = "subscribed" if subscribe else "unsubscribed"
         asked = "subscription" if subscribe else "unsubscription"
+        was = "not" if subscribe else "still"
         assert row.message == (
             f"Stripe did not confirm the {asked} of {fca} (a server error), so it may be "
-            f"{done} after all; Transactions shows whether the account is subscribed."
+            f"{done} after all; read back at once, the account was {was} subscribed."
         )

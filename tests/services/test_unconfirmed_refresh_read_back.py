@@ -12,6 +12,7 @@ the real SDK against a private sandbox, the fault aimed at the refresh POST
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -157,14 +158,26 @@ def test_batch_check_after_a_500_says_what_the_read_back_showed(
     result = _batch(svc, fca)
     assert result.unrefreshed[fca][0] == "not started"
     [row] = result.rows
-    assert any("reading it back shows it did not: trying again is safe" in r for r in row.reasons)
+    # The batch's words (services.errors.not_made): the next run sends the key's next variant.
+    assert re.fullmatch(
+        r"Stripe did not confirm the balance refresh \(a server error, Stripe request req_\w+\), "
+        r"so it may have started; the account read back shows it did not: Run batch check again "
+        r"is safe\.",
+        row.reasons[-1],
+    ), row.reasons
+    assert _batch(svc, fca).refreshed == [fca]  # and it is: the next run refreshes it
     other = stale_account(gw, sim, box)
     fault_on_refresh(gw, sim, "500", "500")  # the read back fails too: it may have started
     result = _batch(svc, other)
     assert result.unrefreshed[other][0] == "unconfirmed"
     assert "1 refresh may have started, but Stripe did not confirm it" in result.summary().said()
     [row] = result.rows
-    assert any("and reading it back failed too" in r for r in row.reasons), row.reasons
+    assert re.fullmatch(  # a refresh's words (services.errors.read_failed): the read's error
+        r"Stripe did not confirm the balance refresh \(a server error, Stripe request req_\w+\), "
+        r"so it may have started, and reading the account back failed too: Stripe had a temporary "
+        r"problem \(HTTP 500\)\. Try again in a minute\. \(Stripe request req_\w+\)",
+        row.reasons[-1],
+    ), row.reasons
 
 
 def test_a_verification_after_a_500_is_not_replayed(
