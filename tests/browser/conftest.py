@@ -200,6 +200,24 @@ def submit_login(pg, username: str, password: str) -> None:  # type: ignore[no-u
     wait_idle(pg, timeout=60_000)
 
 
+def upload_batch(  # type: ignore[no-untyped-def]
+    pg, name: str, rows: list[str] | str, ready: str | None = None, *, from_sidebar: bool = True
+) -> None:
+    """Batch check (opened from the sidebar unless ``from_sidebar`` is False) with ``rows`` (CSV
+    lines, or the whole text) uploaded as ``name``; returns once the page has read the file
+    ("Ready: <name> …", or ``ready``) and is idle, so "Run batch check" is enabled. The page reads
+    the file on the rerun the upload causes, so a click before it cannot reach the file."""
+    if from_sidebar:
+        pg.get_by_test_id("stSidebar").get_by_role("link", name="Batch check", exact=True).click()
+        wait_idle(pg)
+    text = rows if isinstance(rows, str) else "\n".join(rows)
+    pg.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+        files=[{"name": name, "mimeType": "text/csv", "buffer": text.encode()}]
+    )
+    pg.get_by_text(ready or f"Ready: {name}").wait_for(timeout=60_000)
+    wait_idle(pg)
+
+
 def open_check(pg, url: str, fca: str, amount: str | None = None) -> None:  # type: ignore[no-untyped-def]
     """Finance signed in at ``url`` on Balance check, ``fca`` pasted in "Paste an ID" (Tab sends
     it); with ``amount``, that debit typed and "Check debit" pressed (its verdict not waited for)."""

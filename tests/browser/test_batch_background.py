@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import sign_in, wait_idle
+from tests.browser.conftest import sign_in, upload_batch, wait_idle
 from tests.browser.test_batch_journey import linked_account
 
 pytestmark = pytest.mark.browser
@@ -31,13 +31,7 @@ def start_batch(page: Any, name: str, tag: str) -> None:
     funded = linked_account(prefetch=True)
     rows = ["id,amount,currency,reference", f"{funded['id']},1.00,usd,small"]
     rows += [f"fca_{n:020d}{tag},1.00,usd,unknown {n}" for n in range(UNKNOWN)]
-    page.get_by_test_id("stSidebar").get_by_role("link", name="Batch check", exact=True).click()
-    wait_idle(page)
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
-        files=[{"name": name, "mimeType": "text/csv", "buffer": "\n".join(rows).encode()}]
-    )
-    page.get_by_text(f"Ready: {name} has {UNKNOWN + 1} rows").wait_for(timeout=60_000)
-    wait_idle(page)
+    upload_batch(page, name, rows, f"Ready: {name} has {UNKNOWN + 1} rows")
     page.get_by_role("button", name="Run batch check").click()
     page.get_by_text("Checked 0 of").or_(page.get_by_text("Checking")).or_(
         page.get_by_text("Starting…")

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import SANDBOX_URL, sign_in, wait_idle
+from tests.browser.conftest import SANDBOX_URL, sign_in, upload_batch, wait_idle
 
 SHOTS = os.environ.get("FCOPS_SCREENSHOTS")  # a folder, to look at the page while developing
 
@@ -79,15 +79,7 @@ def test_finance_uploads_a_batch_with_bad_rows_and_downloads_the_result(
         f"{funded['id']},five,usd,bad amount",
     ]
 
-    page.get_by_test_id("stSidebar").get_by_role("link", name="Batch check", exact=True).click()
-    wait_idle(page)
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
-        files=[{"name": "debits.csv", "mimeType": "text/csv", "buffer": "\n".join(rows).encode()}]
-    )
-    # The page reads the file on the rerun the upload causes and only then enables the button,
-    # so a click cannot reach a script that has not seen the file yet.
-    page.get_by_text("Ready: debits.csv has 5 rows, 4 to check").wait_for(timeout=60_000)
-    wait_idle(page)
+    upload_batch(page, "debits.csv", rows, "Ready: debits.csv has 5 rows, 4 to check")
     shot(page, "batch_ready")
     page.get_by_role("button", name="Run batch check").click()
     page.get_by_text("Money at risk").wait_for(timeout=60_000)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import APP_DATA, sign_in, wait_idle
+from tests.browser.conftest import APP_DATA, sign_in, upload_batch, wait_idle
 from tests.browser.test_batch_journey import linked_account
 
 pytestmark = pytest.mark.browser
@@ -43,7 +43,7 @@ def test_an_admins_try_again_reaches_the_batch_check_finance_has_open(
     app_url: str, browser: Any
 ) -> None:
     funded = linked_account(prefetch=True)
-    csv = f"id,amount,currency,reference\n{funded['id']},1.00,usd,one\n".encode()
+    csv = f"id,amount,currency,reference\n{funded['id']},1.00,usd,one\n"
     contexts = [browser.new_context(viewport={"width": 1400, "height": 1600}) for _ in range(2)]
     job_id = ""
     try:
@@ -51,11 +51,7 @@ def test_an_admins_try_again_reaches_the_batch_check_finance_has_open(
         for pg in (finance, admin):
             pg.set_default_timeout(30_000)
         sign_in(finance, f"{app_url}/batch_check", "finance", "fcops-finance-demo")
-        finance.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
-            files=[{"name": "one.csv", "mimeType": "text/csv", "buffer": csv}]
-        )
-        finance.get_by_text("Ready: one.csv has 1 row").wait_for(timeout=60_000)
-        wait_idle(finance)
+        upload_batch(finance, "one.csv", csv, "Ready: one.csv has 1 row", from_sidebar=False)
         finance.get_by_role("button", name="Run batch check").click()
         finance.get_by_text("Money at risk").wait_for(timeout=90_000)
         job_id = fail_last_batch()

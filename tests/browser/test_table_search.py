@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import create_engine, text
 
-from tests.browser.conftest import APP_DATA, sign_in, wait_idle
+from tests.browser.conftest import APP_DATA, sign_in, upload_batch, wait_idle
 from tests.browser.test_batch_journey import linked_account
 
 pytestmark = pytest.mark.browser
@@ -60,13 +60,7 @@ def test_a_pasted_whole_id_finds_its_row_in_batch_checks_and_jobs_tables(
         first, second = linked_account(prefetch=True), linked_account(prefetch=True)
         rows = ["id,amount,currency,reference", f"{first['id']},1.00,usd,one",
                 f"{second['id']},2.00,usd,two"]  # fmt: skip
-        page.get_by_test_id("stSidebar").get_by_role("link", name="Batch check", exact=True).click()
-        wait_idle(page)
-        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
-            files=[{"name": "s.csv", "mimeType": "text/csv", "buffer": "\n".join(rows).encode()}]
-        )
-        page.get_by_text("Ready: s.csv has 2 rows").wait_for()
-        wait_idle(page)
+        upload_batch(page, "s.csv", rows, "Ready: s.csv has 2 rows")
         page.get_by_role("button", name="Run batch check").click()
         page.get_by_text("Money at risk").wait_for()
         wait_idle(page)

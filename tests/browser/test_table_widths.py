@@ -22,7 +22,7 @@ from sqlalchemy import create_engine
 from services import users
 from services.adapters import sign_in_store
 from services.rules.sign_in_throttle import POLICY, user_key
-from tests.browser.conftest import APP_DATA, sign_in, wait_idle
+from tests.browser.conftest import APP_DATA, sign_in, upload_batch, wait_idle
 from tests.browser.test_batch_journey import linked_account
 
 pytestmark = pytest.mark.browser
@@ -109,13 +109,7 @@ def test_batch_check_audit_log_and_users_tables_fit_1400_px_beside_the_sidebar(
             "fca_000000000000nobody,5.00,usd,unknown",
             f"{funded['id']},10.00,eur,other currency",  # a second currency: its column shows
         ]
-        page.get_by_test_id("stSidebar").get_by_role("link", name="Batch check", exact=True).click()
-        wait_idle(page)
-        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
-            files=[{"name": "w.csv", "mimeType": "text/csv", "buffer": "\n".join(rows).encode()}]
-        )
-        page.get_by_text("Ready: w.csv has 4 rows").wait_for()
-        wait_idle(page)
+        upload_batch(page, "w.csv", rows, "Ready: w.csv has 4 rows")
         page.get_by_role("button", name="Run batch check").click()
         page.get_by_text("Money at risk").wait_for()
         wait_idle(page)
