@@ -21,7 +21,7 @@ from pages import _runtime as runtime
 from pages._pending import ask
 from services.rules.intents import CANCEL_REASONS, IntentView, reason_words
 from services.rules.wording import ago, timestamp
-from services.usecases.collect_cancel import cancel_request, uncancelable
+from services.usecases.collect_cancel import CANCEL_BUTTON, cancel_request, uncancelable
 from services.usecases.collect_cancel_runs import (
     ENDED,
     FAILED,
@@ -224,7 +224,7 @@ def cancel_controls(labels: dict[str, str], action: str, select_key: str) -> Non
         format_func=lambda r: REASON_WORDS.get(r, r),
     )
     button.button(
-        "Cancel request",
+        CANCEL_BUTTON,
         icon=":material/cancel:",
         on_click=ask,
         args=(action, select_key),

@@ -33,6 +33,7 @@ from services.errors import (
     not_made,
     read_failed,
 )
+from services.rules.ids import LABELS
 from services.rules.intent_checks import cancel_done
 from services.rules.intent_fields import customer_id
 from services.rules.intents import CANCEL_REASONS, IntentView, reason_words, view_of
@@ -44,8 +45,7 @@ from services.usecases.collect_lists import links_made
 from services.usecases.sync_intents import store_intent
 
 ENDED = ("canceled", "succeeded")  # intents no open link holds
-_AGAIN = "Cancel request"  # the button a person presses again after a 5xx that canceled nothing
-_KINDS = {"setup_intent": "SetupIntent", "payment_intent": "PaymentIntent"}
+CANCEL_BUTTON = "Cancel request"  # its label on Collect; the button pressed again after a 5xx
 # A cancel Stripe did not confirm (its audit row ``unknown``): what may be, where to see it.
 _MAY_BE_CANCELED = ("it may have been canceled", "Sync from Stripe in Open requests shows its status")
 
@@ -59,7 +59,7 @@ def _look_first(ident: str) -> str:
     """What to do after a 5xx when the read back failed too: the cancel may be done, so look
     (where the audit row says) before pressing the button again."""
     return (
-        f"Sync from Stripe in Open requests shows whether {ident} is still open; press {_AGAIN} "
+        f"Sync from Stripe in Open requests shows whether {ident} is still open; press {CANCEL_BUTTON} "
         "again only if it is"
     )
 
@@ -152,15 +152,15 @@ def _cancel(
             err,
             what=f"the cancellation of {ident}",
             maybe="it may have been canceled",
-            shown=f"the {_KINDS[kind]} read back is still {_status(err.current)}",
-            button=_AGAIN,
+            shown=f"the {LABELS[kind]} read back is still {_status(err.current)}",
+            button=CANCEL_BUTTON,
         ) from None
     except ReadBackFailed as err:  # a 5xx, and the intent could not be read back either
         raise read_failed(
             err,
             what=f"the cancellation of {ident}",
             maybe="it may have been canceled",
-            read=f"the {_KINDS[kind]}",
+            read=f"the {LABELS[kind]}",
             then=_look_first(ident),
         ) from None
     except StripeRequestError as err:  # Stripe cancels only an open intent: say what it is
@@ -288,7 +288,7 @@ def _expire_link(
             what=what,
             maybe="it may have expired",
             shown=f"the link read back is still open, so {ident} is not canceled",
-            button=_AGAIN,
+            button=CANCEL_BUTTON,
         ) from None
     except ReadBackFailed as err:  # a 5xx, and the link could not be read back either
         raise read_failed(
