@@ -105,17 +105,25 @@ CANCELS = {  # made, the POST the 500 meets, the page's sentence, the object's s
 }
 
 
-@pytest.mark.parametrize("case", list(CANCELS))
-def test_cancel_after_a_500_that_made_nothing_cancels_on_the_next_press(
-    faulted: list[str], case: str
-) -> None:
-    make, method, said, done = CANCELS[case]
+def open_to_cancel(make: Callable[[], tuple[Any, str, str]]) -> tuple[Any, str, str, Callable[[], None]]:
+    """Collect with ``make``'s request made and its list reloaded: (page, request, what the
+    cancel changes, a press of Cancel request on that request in Open requests)."""
     at, request, changed = make()
     at.button(key="collect_open_reload").click().run()
 
     def press() -> None:
         at.selectbox(key="collect_cancel_open").set_value(request).run()
         at.button(key="collect_cancel_open_button").click().run()
+
+    return at, request, changed, press
+
+
+@pytest.mark.parametrize("case", list(CANCELS))
+def test_cancel_after_a_500_that_made_nothing_cancels_on_the_next_press(
+    faulted: list[str], case: str
+) -> None:
+    make, method, said, done = CANCELS[case]
+    at, request, changed, press = open_to_cancel(make)
 
     calls = a_500_before(faulted, method)
     press()

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import no_exceptions, open_page, webhooks_settled
 from tests.app.conftest import shared_app as app
-from tests.app.test_changes_again_after_a_500 import CANCELS, faulted, rows
+from tests.app.test_changes_again_after_a_500 import CANCELS, faulted, open_to_cancel, rows
 from tests.app.test_transactions_page import _open
 from tests.services.conftest import fault_before, linked_account
 from tests.services.test_read_back_failed_words import CHANGES
@@ -44,12 +44,7 @@ def test_a_cancel_whose_read_back_failed_says_where_to_look(
     faulted: list[str], case: str
 ) -> None:
     make, method, _, _ = CANCELS[case]
-    at, request, changed = make()
-    at.button(key="collect_open_reload").click().run()
-
-    def press() -> None:
-        at.selectbox(key="collect_cancel_open").set_value(request).run()
-        at.button(key="collect_cancel_open_button").click().run()
+    at, request, changed, press = open_to_cancel(make)
 
     faulted.append(method)
     said_where_to_look(
