@@ -15,6 +15,7 @@ from streamlit_authenticator.controllers import AuthenticationController
 
 from components.literal import literal
 from components.navigation import PAGES, PageSpec, no_page_notice, page_typed_otherwise, pages_for
+from pages import _live as live
 from pages import _runtime as runtime
 from pages import _session as session
 from services.errors import FcopsError
@@ -34,8 +35,9 @@ def _config_error_page(message: str) -> None:
         st.error(mask_secrets(message), icon=":material/settings:")
         st.caption("Fix the setting and reload. See .streamlit/secrets.toml.example for every setting.")
 
-    st.navigation([st.Page(page, title="Setup needed", icon=":material/settings:")]).run()
-    st.stop()
+    with live.stopped_runs_forget_fragments():
+        st.navigation([st.Page(page, title="Setup needed", icon=":material/settings:")]).run()
+    live.stop()
 
 
 try:
@@ -244,9 +246,10 @@ if claims is not None and not st.session_state.get(SSO_AUDITED):
     st.session_state[SSO_AUDITED] = True  # one audit row per sign-in, not per rerun
     sign_in_sso.record(app.engine, sign_in_sso.resolve(claims, app.settings), claims=claims)
 if actor is None and claims is not None:
-    st.navigation([st.Page(sso_refused_page, title="No access", icon=":material/block:",
-                           url_path="no-access")]).run()
-    st.stop()
+    with live.stopped_runs_forget_fragments():
+        st.navigation([st.Page(sso_refused_page, title="No access", icon=":material/block:",
+                               url_path="no-access")]).run()
+    live.stop()
 if actor is None:
     # Always call st.navigation, also when signed out: otherwise Streamlit would discover pages/
     # by itself and every page would be reachable by URL without logging in. Every path shows
@@ -265,8 +268,9 @@ if actor is None:
     unknown = answer_typed_address(sign_in_pages)
     sign_in_page = st.navigation(sign_in_pages, position="hidden")
     no_page_here(unknown, "sign in to open Home")
-    sign_in_page.run()
-    st.stop()
+    with live.stopped_runs_forget_fragments():
+        sign_in_page.run()
+    live.stop()
 
 assert actor is not None
 
@@ -314,4 +318,5 @@ if just_signed_in:
     # from the URL (a deep link's filters) only for that reset to show their defaults.
     st.rerun()
 no_page_here(unknown, "here is Home")
-current.run()
+with live.stopped_runs_forget_fragments():  # a guard's refusal, or any page's st.stop()
+    current.run()

@@ -7,9 +7,10 @@ not the page's guard. Every such fragment is made with :func:`fragment`, which f
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn
 
 import streamlit as st
 
@@ -54,3 +55,39 @@ def fragment(run_every: float) -> Callable[[Callable[..., None]], Callable[..., 
         return st.fragment(checked, run_every=run_every)
 
     return wrap
+
+
+def forget_undrawn_fragments() -> None:
+    """Forget the fragments an earlier full run drew and this full run has not drawn.
+
+    Streamlit forgets them when a full run ends, but not when it ends by ``st.stop()`` (a guard's
+    refusal, the login form after Log out). A board's run still on its way from the browser (its
+    timer, or a button on it pressed as the page changed) then ran against the old page, and its
+    drawing, aimed at a place the new page does not have, broke the browser's page: "Bad delta
+    path index 5 (should be between [0, 3])", and the tab went blank until reloaded. Forgotten,
+    such a run is skipped by Streamlit. A fragment's own run keeps the full run's fragments."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or ctx.fragment_ids_this_run:
+        return
+    ctx.fragment_storage.clear(new_fragment_ids=ctx.shared.new_fragment_ids.snapshot())
+
+
+def stop() -> NoReturn:
+    """``st.stop()`` for the router's full runs: see :func:`forget_undrawn_fragments`."""
+    forget_undrawn_fragments()
+    st.stop()
+
+
+@contextlib.contextmanager
+def stopped_runs_forget_fragments() -> Iterator[None]:
+    """Around a page's ``run()``: a page that ends the run by ``st.stop()`` (every guard's
+    refusal) first forgets the fragments it did not draw (:func:`forget_undrawn_fragments`)."""
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    try:
+        yield
+    except StopException:
+        forget_undrawn_fragments()
+        raise
