@@ -111,3 +111,26 @@ def test_the_login_form_after_log_out_forgets_homes_fragments() -> None:
     no_exceptions(at)
     assert not any(b.label == "Log out" for b in at.button)  # the login form
     assert registered(at) & home == set()
+
+
+def test_the_router_stops_and_runs_pages_only_the_forgetting_way() -> None:
+    """dashboard.py: no bare ``st.stop()``, and every page's ``.run()`` inside
+    ``live.stopped_runs_forget_fragments()``, so a new stop or page path cannot bring back the
+    blank tab."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(DASHBOARD).read_text())
+    guarded: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.With) and any(
+            isinstance(item.context_expr, ast.Call)
+            and ast.unparse(item.context_expr.func) == "live.stopped_runs_forget_fragments"
+            for item in node.items
+        ):
+            guarded |= {id(n) for n in ast.walk(node)}
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+    assert not [ast.unparse(c) for c in calls if ast.unparse(c.func) == "st.stop"]
+    runs = [c for c in calls if isinstance(c.func, ast.Attribute) and c.func.attr == "run"]
+    assert len(runs) >= 4  # the set-up error page, SSO's refusal, the login form, the page
+    assert [ast.unparse(c) for c in runs if id(c) not in guarded] == []
