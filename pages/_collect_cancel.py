@@ -208,7 +208,7 @@ def cancel_controls(labels: dict[str, str], action: str, select_key: str) -> Non
     """Pick a request by its customer (``labels``: id → people-first label), then cancel it."""
     if not labels:
         return
-    pick, reason, button = st.columns([5, 2, 1], vertical_alignment="bottom")
+    pick, reason, button = st.columns([4, 2, 1.6], vertical_alignment="bottom")
     chosen = pick.selectbox(
         "Request to cancel",
         list(labels),

@@ -42,6 +42,14 @@ def test_a_running_cancels_age_counts_up_after_a_reload(page, app_url) -> None: 
     page.get_by_role("button", name="Sync from Stripe").filter(visible=True).first.click()
     settle(page)
     choose(page, "Request to cancel", intent_id)
+    # The button's whole label fits beside the Reason box at 1,400 px (it read "Cancel …", while
+    # the page's sentences say "press Cancel request").
+    button = page.get_by_role("button", name="Cancel request").filter(visible=True).first
+    clipped = button.evaluate(
+        "b => [b, ...b.querySelectorAll('*')].filter(e => e.scrollWidth > e.clientWidth + 1)"
+        ".map(e => e.tagName)"
+    )
+    assert clipped == [], clipped
     simulator = Simulator(SANDBOX_URL)
     simulator.force_faults("slow", 2, seconds=15)
     try:
