@@ -35,8 +35,7 @@ def _config_error_page(message: str) -> None:
         st.error(mask_secrets(message), icon=":material/settings:")
         st.caption("Fix the setting and reload. See .streamlit/secrets.toml.example for every setting.")
 
-    with live.stopped_runs_forget_fragments():
-        st.navigation([st.Page(page, title="Setup needed", icon=":material/settings:")]).run()
+    live.run_page(st.navigation([st.Page(page, title="Setup needed", icon=":material/settings:")]))
     live.stop()
 
 
@@ -246,9 +245,8 @@ if claims is not None and not st.session_state.get(SSO_AUDITED):
     st.session_state[SSO_AUDITED] = True  # one audit row per sign-in, not per rerun
     sign_in_sso.record(app.engine, sign_in_sso.resolve(claims, app.settings), claims=claims)
 if actor is None and claims is not None:
-    with live.stopped_runs_forget_fragments():
-        st.navigation([st.Page(sso_refused_page, title="No access", icon=":material/block:",
-                               url_path="no-access")]).run()
+    live.run_page(st.navigation([st.Page(sso_refused_page, title="No access",
+                                         icon=":material/block:", url_path="no-access")]))
     live.stop()
 if actor is None:
     # Always call st.navigation, also when signed out: otherwise Streamlit would discover pages/
@@ -268,8 +266,7 @@ if actor is None:
     unknown = answer_typed_address(sign_in_pages)
     sign_in_page = st.navigation(sign_in_pages, position="hidden")
     no_page_here(unknown, "sign in to open Home")
-    with live.stopped_runs_forget_fragments():
-        sign_in_page.run()
+    live.run_page(sign_in_page)
     live.stop()
 
 assert actor is not None
@@ -318,5 +315,4 @@ if just_signed_in:
     # from the URL (a deep link's filters) only for that reset to show their defaults.
     st.rerun()
 no_page_here(unknown, "here is Home")
-with live.stopped_runs_forget_fragments():  # a guard's refusal, or any page's st.stop()
-    current.run()
+live.run_page(current)  # a guard's refusal, or any page's st.stop(), forgets the old page's parts

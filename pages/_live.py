@@ -7,9 +7,8 @@ not the page's guard. Every such fragment is made with :func:`fragment`, which f
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 import streamlit as st
@@ -80,14 +79,14 @@ def stop() -> NoReturn:
     st.stop()
 
 
-@contextlib.contextmanager
-def stopped_runs_forget_fragments() -> Iterator[None]:
-    """Around a page's ``run()``: a page that ends the run by ``st.stop()`` (every guard's
-    refusal) first forgets the fragments it did not draw (:func:`forget_undrawn_fragments`)."""
+def run_page(page: Any) -> None:
+    """``page.run()`` for the router (``page`` from ``st.navigation``): a page that ends the run
+    by ``st.stop()`` (every guard's refusal) first forgets the fragments it did not draw
+    (:func:`forget_undrawn_fragments`)."""
     from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
     try:
-        yield
+        page.run()
     except StopException:
         forget_undrawn_fragments()
         raise

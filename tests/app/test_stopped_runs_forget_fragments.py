@@ -23,8 +23,10 @@ def registered(at: AppTest) -> set[str]:
 
 
 def _a_page_stopped_by_its_guard() -> None:
-    """The router's shape: the page runs inside ``stopped_runs_forget_fragments``; its guard
-    stops the run (``probe_refuse``) before the board, which an earlier run drew."""
+    """The router's shape: the page runs by ``live.run_page``; its guard stops the run
+    (``probe_refuse``) before the board, which an earlier run drew."""
+    from types import SimpleNamespace
+
     import streamlit as st
 
     from pages import _live as live
@@ -33,12 +35,14 @@ def _a_page_stopped_by_its_guard() -> None:
     def board() -> None:
         st.write("board")
 
-    with live.stopped_runs_forget_fragments():
+    def jobs() -> None:
         st.title("Jobs")
         if st.session_state.get("probe_refuse"):
             st.error("Your role cannot open this page.")
             st.stop()
         board()
+
+    live.run_page(SimpleNamespace(run=jobs))  # as st.navigation's page
     st.write("after the page")
 
 
@@ -114,23 +118,13 @@ def test_the_login_form_after_log_out_forgets_homes_fragments() -> None:
 
 
 def test_the_router_stops_and_runs_pages_only_the_forgetting_way() -> None:
-    """dashboard.py: no bare ``st.stop()``, and every page's ``.run()`` inside
-    ``live.stopped_runs_forget_fragments()``, so a new stop or page path cannot bring back the
-    blank tab."""
+    """dashboard.py: no bare ``st.stop()`` and no page's own ``.run()``: every page runs by
+    ``live.run_page``, so a new stop or page path cannot bring back the blank tab."""
     import ast
     from pathlib import Path
 
-    tree = ast.parse(Path(DASHBOARD).read_text())
-    guarded: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.With) and any(
-            isinstance(item.context_expr, ast.Call)
-            and ast.unparse(item.context_expr.func) == "live.stopped_runs_forget_fragments"
-            for item in node.items
-        ):
-            guarded |= {id(n) for n in ast.walk(node)}
-    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
-    assert not [ast.unparse(c) for c in calls if ast.unparse(c.func) == "st.stop"]
-    runs = [c for c in calls if isinstance(c.func, ast.Attribute) and c.func.attr == "run"]
-    assert len(runs) >= 4  # the set-up error page, SSO's refusal, the login form, the page
-    assert [ast.unparse(c) for c in runs if id(c) not in guarded] == []
+    calls = [n for n in ast.walk(ast.parse(Path(DASHBOARD).read_text())) if isinstance(n, ast.Call)]
+    names = [ast.unparse(c.func) for c in calls]
+    assert "st.stop" not in names
+    assert [n for n in names if n.endswith(".run")] == []
+    assert names.count("live.run_page") >= 4  # the set-up error, SSO's refusal, the login, the page
