@@ -39,7 +39,7 @@ from pages import _person as person
 from pages import _refresh as refresh
 from pages import _runtime as runtime
 from services.auth import Actor
-from services.rules import bank_account, refresh_failure
+from services.rules import bank_account, refresh_failure, refresh_rule
 from services.rules.wording import counted
 from services.usecases import browse_accounts, export_accounts, jobs, refresh_balance, sync_accounts
 
@@ -298,7 +298,7 @@ def refresh_buttons(detail: bank_account.AccountDetail) -> None:
         if feature in watching and not reason:
             reason = f"A {feature} refresh is already running."
         clicked = col.button(
-            f"Refresh {feature}",
+            refresh_rule.refresh_button(feature),
             key=f"acc_refresh_{feature}",
             icon=":material/refresh:",
             disabled=reason is not None,

@@ -24,7 +24,7 @@ from pages import _follow as follow
 from pages import _ownership_report as shown
 from pages import _refresh as refresh
 from pages import _runtime as runtime
-from services.rules import bank_account, wording
+from services.rules import bank_account, refresh_rule, wording
 from services.rules.owners.views import VERDICTS, OwnershipReport, ReviewRow
 from services.rules.people import Person, person_words
 from services.rules.table_values import utc_time
@@ -181,7 +181,7 @@ def refresh_controls(report: OwnershipReport) -> None:
     )
     left, mid, right = st.columns([1, 1, 2], vertical_alignment="center")
     if left.button(
-        "Refresh ownership",
+        refresh_rule.refresh_button("ownership"),
         icon=":material/refresh:",
         disabled=reason is not None,
         help=reason or "Ask the bank, through Stripe, for the current owners.",

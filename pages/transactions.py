@@ -19,7 +19,7 @@ from pages import _refresh as refresh
 from pages import _runtime as runtime
 from pages import _transactions_picker as picker
 from pages._transactions_insight import insight_tabs
-from services.rules import bank_account, wording
+from services.rules import bank_account, refresh_rule, wording
 from services.rules.transactions import refresh_status_of
 from services.usecases import sync_transactions, view_transactions
 from services.usecases.view_transactions import TransactionStatus
@@ -195,7 +195,7 @@ def controls(status: TransactionStatus, *, to_do: bool = False) -> None:
         or (status.why_not or None)
     )
     if c2.button(
-        "Refresh transactions",
+        refresh_rule.refresh_button("transactions"),
         icon=":material/refresh:",
         type="primary" if to_do else "secondary",
         disabled=refresh_reason is not None,

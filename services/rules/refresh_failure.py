@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from services.rules import wording
-from services.rules.refresh_rule import FEATURE_FIELD
+from services.rules.refresh_rule import FEATURE_FIELD, refresh_button
 
 __all__ = ["next_step"]
 
@@ -54,7 +54,7 @@ def _when(refresh: Mapping[str, Any], now: int) -> str:
 
 def _retry(account: Mapping[str, Any], feature: str, refresh: Mapping[str, Any], *, now: int,
            may_refresh: bool) -> str:
-    who = f"press Refresh {feature}" if may_refresh else "ops can refresh it"
+    who = f"press {refresh_button(feature)}" if may_refresh else "ops can refresh it"
     again = f"{who} again {_when(refresh, now)}"
     if feature == "transactions" and "transactions" in (account.get("subscriptions") or ()):
         return (

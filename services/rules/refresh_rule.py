@@ -34,6 +34,7 @@ __all__ = [
     "Refreshability",
     "judge",
     "not_started_reason",
+    "refresh_button",
     "started",
 ]
 
@@ -48,6 +49,12 @@ FEATURE_FIELD = {
     "ownership": "ownership_refresh",
     "transactions": "transaction_refresh",
 }
+
+
+def refresh_button(feature: str) -> str:
+    """The label of the button that asks for a ``feature`` refresh (Accounts, Ownership,
+    Transactions): the one a sentence tells the person to press (again)."""
+    return f"Refresh {feature}"
 
 # Why a refresh can or cannot start; pages may branch on these, people read ``reason``.
 READY = "ready"  # finished refresh, waiting time over

@@ -291,26 +291,27 @@ def _refresh_and_wait(
 ) -> tuple[dict[str, Any], RefreshOutcome]:
     # A derived key Stripe already answered with a failure would only replay it: move on.
     key = idempotency_key or svc.gateway.fresh_key(refresh_key(account))
+    button = _refresh_button(account)
     try:
         # The accounts use case is the one audited path for refreshes (`account.refresh`); it
         # settles a 5xx or a late answer by reading the account back (backoff.settle).
         started = refresh_balance.refresh_started(
-            svc, actor, str(account["id"]), "balance", idempotency_key=key
+            svc, actor, str(account["id"]), "balance", idempotency_key=key, button=button
         )
     except RateLimited as err:  # refused before Stripe did anything, as any other 4xx
         return account, RefreshOutcome(
             False, False, None, f"Stripe did not start the refresh: {err}"
         )
     except ChangeNotMade as err:  # a 5xx, and the account read back shows nothing started
-        # Refresh again is safe: Stripe saved the 5xx under this key, so the gateway spent it
-        # and the next press sends the key's next variant (a replay would only answer the 5xx).
-        # refresh_started's sentence: "…; the account read back shows Stripe did not start it:
-        # Refresh again is safe."
+        # Pressing it again is safe: Stripe saved the 5xx under this key, so the gateway spent
+        # it and the next press sends the key's next variant (a replay would only answer the
+        # 5xx). refresh_started's sentence: "…; the account read back shows Stripe did not start
+        # it: Refresh balance now again is safe."
         return account, RefreshOutcome(False, False, None, str(err), unconfirmed=True)
     except OutcomeStillUnknown as err:  # no answer, and the reads did not show it (yet)
         said = refresh_balance.unconfirmed_words("balance", err)
         message = (
-            f"{said}; the account read back shows it has not started yet. Refresh again is "
+            f"{said}; the account read back shows it has not started yet. {button} again is "
             "safe: it repeats the same request, so Stripe does it at most once."
             if err.seen
             else str(err)  # no read answered either: settle's own sentence says so
@@ -336,6 +337,15 @@ def _refresh_and_wait(
         svc.gateway, started.account, wait_seconds=wait_seconds, clock=clock
     )
     return latest, _outcome(latest, first=not isinstance(account.get("balance"), Mapping))
+
+
+REFRESH_NOW = "Refresh balance now"  # Balance check's button beside a balance it has
+FETCH_NOW = "Fetch the balance now"  # and beside an account with no balance yet
+
+
+def _refresh_button(account: Mapping[str, Any]) -> str:
+    """The button Balance check draws for ``account``'s refresh: the one to press again."""
+    return REFRESH_NOW if isinstance(account.get("balance"), Mapping) else FETCH_NOW
 
 
 def balance_refresh_status(account: Mapping[str, Any]) -> str | None:

@@ -135,6 +135,7 @@ def refresh_started(
     idempotency_key: str,
     seen: Mapping[str, Any] | None = None,
     seen_at: int | None = None,
+    button: str | None = None,
 ) -> Started:
     """Start a balance, ownership or transactions refresh; audited as ``account.refresh``.
 
@@ -145,8 +146,9 @@ def refresh_started(
 
     A 5xx may hide a refresh Stripe started: the account read back once decides (audited as
     ``unknown`` either way): started → :class:`Started` with ``server_error``; not started →
-    :class:`ChangeNotMade` ("Refresh again is safe": the gateway spent the key, so the next
-    request is new); the read failing too → :class:`ReadBackFailed`, saying both.
+    :class:`ChangeNotMade` ("Refresh balance again is safe", or the caller's ``button``: the
+    gateway spent the key, so the next request is new); the read failing too →
+    :class:`ReadBackFailed`, saying both.
     """
     check_feature(feature)
     account_id = parse_account_id(account_id)
@@ -187,7 +189,7 @@ def refresh_started(
                 what=f"the {feature} refresh",
                 maybe="it may have started",
                 shown="the account read back shows Stripe did not start it",
-                button="Refresh",
+                button=button or refresh_rule.refresh_button(feature),
             ) from None
         except ReadBackFailed as err:
             raise read_failed(

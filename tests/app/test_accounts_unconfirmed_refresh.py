@@ -2,9 +2,9 @@
 
 The refresh's own POST meets the sandbox's ``500`` (nothing done) or ``500_done`` (the refresh
 went through, then the answer was a 500). The account is read back once: not started → the page
-says Stripe did not confirm it, that the read shows it did not start, and that Refresh again is
-safe (it is: the next press is a new request and starts the refresh); started → the page follows
-the refresh as any other, with no error.
+says Stripe did not confirm it, that the read shows it did not start, and that Refresh balance
+again is safe (it is: the next press is a new request and starts the refresh); started → the
+page follows the refresh as any other, with no error.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def test_a_500_that_started_nothing_says_refresh_again_is_safe(fault_on_refresh:
     assert UNCONFIRMED in errors, said(at)
     assert (
         "so it may have started; the account read back shows Stripe did not start it: Refresh "
-        "again is safe." in errors
+        "balance again is safe." in errors
     ), errors
     assert "Balance refresh pending" not in said(at)
     button = at.button(key="acc_refresh_balance")

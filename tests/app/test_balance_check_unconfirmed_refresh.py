@@ -2,9 +2,10 @@
 
 The page said "Stripe did not start the refresh: …" after any 500, which was false when the
 refresh had gone through before the answer failed. Now it says Stripe did not confirm it and
-that it may have started, and what one read of the account showed: not started (Refresh again
-is safe), running (followed, as a refresh left mid-wait is), or finished (the new balance).
-The fault is forced on the refresh's own POST (the reads before it answer normally).
+that it may have started, and what one read of the account showed: not started ("Refresh
+balance now" again is safe), running (followed, as a refresh left mid-wait is), or finished
+(the new balance). The fault is forced on the refresh's own POST (the reads before it answer
+normally).
 """
 
 from __future__ import annotations
@@ -78,7 +79,10 @@ def test_a_500_that_started_nothing_says_so_and_offers_the_refresh_again(
     _, at = stale_check()
     said = refresh_met(at, fault_on_refresh, "500")
     assert UNCONFIRMED in said and "so it may have started" in said, said
-    assert "the account read back shows Stripe did not start it: Refresh again is safe." in said
+    assert (
+        "the account read back shows Stripe did not start it: Refresh balance now again is safe."
+        in said
+    )
     assert "did not start the refresh" not in said
     assert "STALE" in markdown(at)
     assert [b for b in at.button if b.key == "bc_refresh_now"], "Refresh again is offered"

@@ -245,10 +245,11 @@ def refused_once(monkeypatch: pytest.MonkeyPatch, call: str) -> list[str]:
     [
         # A refresh answered with a 500 is read back (services.adapters.backoff.settle): the
         # account shows none started, so the page says so (it said "a temporary problem").
+        # It names the button pressed again, as the page labels it.
         ("pages/accounts.py", "Refresh balance", "refresh_account",
-         "the account read back shows Stripe did not start it: Refresh again is safe."),
+         "the account read back shows Stripe did not start it: Refresh balance again is safe."),
         ("pages/ownership.py", "Refresh ownership", "refresh_account",
-         "the account read back shows Stripe did not start it: Refresh again is safe."),
+         "the account read back shows Stripe did not start it: Refresh ownership again is safe."),
         ("pages/transactions.py", "Sync from Stripe", "transactions_page", "temporary problem"),
     ],
 )

@@ -412,7 +412,7 @@ def test_a_refresh_stripe_fails_to_start_keeps_the_stale_verdict_and_says_why(
     else:  # a 500 may have started it: the account read back says it did not
         assert check.refresh.message == (
             "Stripe did not confirm the balance refresh (a server error), so it may have "
-            "started; the account read back shows Stripe did not start it: Refresh again is safe."
+            "started; the account read back shows Stripe did not start it: Refresh balance now again is safe."
         )
     refreshes = audit_rows(svc.engine, "account.refresh")
     # A 500 may have started it (Stripe did not confirm): "unknown"; a 429 refused it: "error".

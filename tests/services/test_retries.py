@@ -111,7 +111,7 @@ def test_after_a_saved_500_the_next_balance_check_refresh_uses_a_new_key(
     assert first.refresh.message.startswith(  # a 500 may have started it: read back, it had not
         "Stripe did not confirm the balance refresh (a server error"
     )
-    assert first.refresh.message.endswith("did not start it: Refresh again is safe.")
+    assert first.refresh.message.endswith("did not start it: Refresh balance now again is safe.")
     second = check_debit.check_debit(
         svc, finance, FCA, 1000, "usd", refresh_stale=True, wait_seconds=0, clock=clock
     )

@@ -113,7 +113,7 @@ def test_a_500_that_started_nothing_says_so_and_a_retry_refreshes_once(
         first,
         "a server error, Stripe request req_",
         "so it may have started; the account read back shows Stripe did not start it: "
-        "Refresh again is safe.",
+        "Refresh balance now again is safe.",
     )
     assert first.refresh is not None and not first.refresh.requested
     assert first.after is None and first.verdict == "stale"
@@ -139,7 +139,7 @@ def test_the_same_key_again_after_a_500_replays_it_and_starts_nothing(
             svc, finance, fca, 10_000, "usd", refresh_stale=True, idempotency_key=key
         )
         assert done.refresh is not None and done.refresh.unconfirmed
-        assert "did not start it: Refresh again is safe" in done.refresh.message
+        assert "did not start it: Refresh balance now again is safe" in done.refresh.message
     assert gw.retrieve_account(fca)["balance_refresh"] == before
 
 
@@ -217,7 +217,7 @@ def test_no_answer_in_time_says_it_has_not_started_yet_and_a_retry_repeats_it(
         first,
         "no answer in time",
         "so it may have started; the account read back shows it has not started yet. Refresh "
-        "again is safe: it repeats the same request, so Stripe does it at most once.",
+        "balance now again is safe: it repeats the same request, so Stripe does it at most once.",
     )
     impatient.refresh_account = original  # type: ignore[method-assign]
     key = impatient.fresh_key(check_debit.refresh_key(gw.retrieve_account(fca)))

@@ -4,7 +4,7 @@ A 500 is Stripe's answer, not a confirmation: Stripe may have made the change be
 and it saves the 500 under the key (a replay only answers it again). So the account is read
 back once: the refresh is there (``500_done``) → started, as any refresh (the page follows it),
 its audit row ``unknown`` (Stripe did not confirm it) saying the read showed it; not there
-(``500``) → ``ChangeNotMade`` saying "Refresh again is safe", and it is (the gateway spent the
+(``500``) → ``ChangeNotMade`` saying "Refresh balance again is safe", and it is (the gateway spent the
 key: the next request is new and starts one refresh). The read failing too says both. Through
 the real SDK against a private sandbox, the fault aimed at the refresh POST
 (``fault_on_refresh``, shared with Balance check's tests).
@@ -78,7 +78,7 @@ def test_a_500_that_made_nothing_says_refresh_again_is_safe_and_it_is(
     assert said.startswith(NOT_CONFIRMED), said
     assert said.endswith(
         "so it may have started; the account read back shows Stripe did not start it: Refresh "
-        "again is safe."
+        "balance again is safe."
     ), said
     assert gw.retrieve_account(fca)["balance_refresh"] == before  # truly not started
     # The same key replays the saved 500 (the sandbox as Stripe); a new one starts it once.
