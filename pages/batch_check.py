@@ -23,7 +23,7 @@ from pages import _runtime as runtime
 from services.rules import batch_result
 from services.rules.debit_csv import BatchFileError, PlannedDebit, RowError, parse_debits_csv
 from services.rules.wording import counted
-from services.usecases import check_batch, jobs, jobs_retry
+from services.usecases import check_batch, check_debit, jobs, jobs_retry
 
 actor = runtime.guard("balances.check")
 runtime.page_header(
@@ -151,7 +151,7 @@ def money_lines(by_currency: dict[str, int]) -> str:
 parsed = read_input()
 # Always enabled: a pasted text reaches the script only when its box loses focus, which is the
 # click on this button itself, so a button disabled until then would swallow that first click.
-run = st.button("Run batch check", type="primary", icon=":material/play_arrow:", key="batch_run")
+run = st.button(check_debit.RUN_BATCH, type="primary", icon=":material/play_arrow:", key="batch_run")
 
 
 def run_batch(planned: list[PlannedDebit], bad: list[RowError]) -> None:

@@ -144,9 +144,13 @@ STORED_OFF = (
     "use Try again above to read the account again."
 )
 SUBSCRIPTION_BUTTON = {  # subscribed: (button, icon, help)
-    True: ("Unsubscribe", "notifications_off", "Stop Stripe's daily transaction refreshes."),
+    True: (
+        sync_transactions.SUBSCRIPTION_BUTTON[True],
+        "notifications_off",
+        "Stop Stripe's daily transaction refreshes.",
+    ),
     False: (
-        "Subscribe",
+        sync_transactions.SUBSCRIPTION_BUTTON[False],
         "notifications_active",
         "Refresh daily; Stripe starts the first refresh right away.",
     ),

@@ -238,11 +238,12 @@ def refresh_key(account: Mapping[str, Any]) -> str:
 
 # Batch check's reason after a 5xx the account read back shows started nothing: the next run
 # sends the key's next variant (the gateway spent this one), so it starts the refresh once.
+RUN_BATCH = "Run batch check"  # Batch check's button: the one to press again after a 5xx
 _BATCH_NOT_STARTED = {
     "what": "the balance refresh",
     "maybe": "it may have started",
     "shown": "the account read back shows it did not",
-    "button": "Run batch check",
+    "button": RUN_BATCH,
 }
 
 

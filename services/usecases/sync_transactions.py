@@ -152,6 +152,8 @@ def _change_subscription(
     return account
 
 
+# Transactions' buttons by whether the account is subscribed now: the one to press (again).
+SUBSCRIPTION_BUTTON = {True: "Unsubscribe", False: "Subscribe"}
 # After a 5xx the account read back shows the change was not made: what the page says
 # (services.errors.not_made), by the button (Transactions') to press again.
 _NOT_MADE = {
@@ -159,22 +161,22 @@ _NOT_MADE = {
         "what": "the transactions subscription",
         "maybe": "it may have been made",
         "shown": "the account read back is not subscribed",
-        "button": "Subscribe",
+        "button": SUBSCRIPTION_BUTTON[False],
     },
     False: {
         "what": "the end of the transactions subscription",
         "maybe": "it may have ended",
         "shown": "the account read back is still subscribed",
-        "button": "Unsubscribe",
+        "button": SUBSCRIPTION_BUTTON[True],
     },
 }
 # After a 5xx the account could not be read back either: it may have changed, so look first
 # (where the audit row says) before pressing the button again (services.errors.read_failed).
 _LOOK_FIRST = {
-    True: "Transactions shows whether the account is subscribed; press Subscribe again only if "
-    "it is not",
-    False: "Transactions shows whether the account is subscribed; press Unsubscribe again only "
-    "if it still is",
+    True: "Transactions shows whether the account is subscribed; press "
+    f"{SUBSCRIPTION_BUTTON[False]} again only if it is not",
+    False: "Transactions shows whether the account is subscribed; press "
+    f"{SUBSCRIPTION_BUTTON[True]} again only if it still is",
 }
 
 
