@@ -408,9 +408,8 @@ def request_summary(
         "Verification",
         (view.verification_method if view else result.verification_method) or "—",
     )
-    cols[2].metric(
-        "Flow configuration", wording.version_name(result.flow_version, wording.FLOW_DEFAULTS)
-    )
+    figure, tip = wording.flow_tile(result.flow_version)
+    cols[2].metric("Flow configuration", figure, help=tip)
     perms = view.permissions if view else result.permissions
     prefetch = view.prefetch if view else result.prefetch
     st.caption(
@@ -475,11 +474,8 @@ def config_card(config: FlowConfig) -> None:
             config.verification_method,
             help=VERIFICATION_WORDS.get(config.verification_method),
         )
-        right.metric(  # "v0" read as a version someone saved
-            "Flow configuration",
-            wording.version_name(config.version, wording.FLOW_DEFAULTS),
-            help="No admin has saved this flow yet." if not config.version else None,
-        )
+        figure, tip = wording.flow_tile(config.version)  # "v0" read as a version someone saved
+        right.metric("Flow configuration", figure, help=tip)
         st.markdown(
             f"SetupIntent flow: permissions **{', '.join(config.permissions) or 'none'}**; "
             f"prefetch **{', '.join(config.prefetch) or 'none'}**; "

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 __all__ = [
-    "FLOW_DEFAULTS", "MISSING", "age", "ago", "counted", "day", "duration", "iso", "listed",
-    "moment", "percent", "timestamp", "until", "version_name", "weekday",
+    "FLOW_DEFAULTS", "MISSING", "age", "ago", "counted", "day", "duration", "flow_tile", "iso",
+    "listed", "moment", "percent", "timestamp", "until", "version_name", "weekday",
 ]  # fmt: skip
 
 MISSING = "—"
@@ -116,6 +116,14 @@ def version_name(version: int, never_saved: str) -> str:
     """'version 3', or ``never_saved`` (what applies before anyone saved: "fcops' built-in
     defaults") for version 0, which people read as a version someone saved."""
     return f"version {version}" if version else never_saved
+
+
+def flow_tile(version: int) -> tuple[str, str | None]:
+    """A "Flow configuration" tile's figure and help: ('version 3', None), or ('Defaults', what
+    they are): a tile's big figure cut "fcops' built-in defaults" to "fcops' built-…"."""
+    if version:
+        return version_name(version, FLOW_DEFAULTS), None
+    return "Defaults", f"No admin has saved this flow, so {FLOW_DEFAULTS} apply."
 
 
 def percent(fraction: float | None, digits: int = 2) -> str:

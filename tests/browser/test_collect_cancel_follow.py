@@ -36,6 +36,16 @@ def test_a_running_cancels_age_counts_up_after_a_reload(page, app_url) -> None: 
     found = SETI.search(page.url)
     assert found
     intent_id = found.group(0)
+    # Both "Flow configuration" tiles (step 2's and the request's) show their whole figure at
+    # 1,400 px: "fcops' built-in defaults" was cut to "fcops' built-…".
+    tiles = page.locator('[data-testid="stMetric"]').filter(has_text="Flow configuration")
+    assert tiles.count() == 2, tiles.count()
+    for tile in tiles.all():
+        cut = tile.locator('[data-testid="stMetricValue"]').evaluate(
+            "v => [v, ...v.querySelectorAll('*')].filter(e => e.scrollWidth > e.clientWidth + 1)"
+            ".map(e => e.tagName)"
+        )
+        assert cut == [], (tile.inner_text(), cut)
 
     # Open requests afresh: the address naming the request would read it from slow Stripe first.
     page.goto(f"{app_url}/collect?tab=open")

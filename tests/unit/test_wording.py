@@ -116,6 +116,13 @@ def test_version_zero_is_named_as_what_applies_not_as_a_saved_version() -> None:
     assert wording.version_name(3, "fcops' built-in defaults") == "version 3"
 
 
+def test_a_flow_tile_fits_its_figure_and_names_the_defaults_in_its_help() -> None:
+    assert wording.flow_tile(3) == ("version 3", None)
+    figure, tip = wording.flow_tile(0)  # the tile cut "fcops' built-in defaults" to "fcops' built-…"
+    assert figure == "Defaults"
+    assert tip == "No admin has saved this flow, so fcops' built-in defaults apply."
+
+
 def test_a_batch_summary_says_its_counts_in_words() -> None:
     """The job's and the audit's line said "1 error(s); 1 balance(s) refreshed"."""
     from services.rules.batch_result import BatchSummary
