@@ -124,8 +124,10 @@ def failed_sentence(ident: str, start: Start, actor: Any, *, hidden: str | None 
         return (f"{asked} was never confirmed by Stripe: press Sync from Stripe to see whether "
                 f"the request is still open; if it is, you can cancel it again.{find}")
     listed = "open" if hidden else "listed as open"
+    # After a 5xx that made nothing the message already ends "Cancel request again is safe".
+    again = "" if f"{CANCEL_BUTTON} again" in start.message else ": you can cancel it again"
     return (f"{asked} did not cancel it: {start.message.rstrip('.')}. The request is still "
-            f"{listed}: you can cancel it again.{find}")
+            f"{listed}{again}.{find}")
 
 
 def unlisted_failures(

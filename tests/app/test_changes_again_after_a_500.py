@@ -133,6 +133,23 @@ def test_cancel_after_a_500_that_made_nothing_cancels_on_the_next_press(
     assert done(changed)
 
 
+def test_a_cancel_after_a_500_that_made_nothing_is_said_on_its_request_with_one_again(
+    faulted: list[str],
+) -> None:
+    """The next run says the cancel on its request: it read "…: Cancel request again is safe.
+    The request is still listed as open: you can cancel it again." (the same thing twice)."""
+    at, request, _, press = open_to_cancel(_setup_intent)
+    a_500_before(faulted, "cancel_setup_intent")
+    press()
+    at.run()  # the next run (a click elsewhere, a reload's rerun) says it on the request
+    no_exceptions(at)
+    [note] = [w.value for w in at.warning if f"Cancel of {request} asked at" in w.value]
+    assert note.endswith(
+        "Cancel request again is safe. The request is still listed as open."
+    ), note
+    assert "you can cancel it again" not in note
+
+
 SUBSCRIPTIONS = {  # button, POST, the page's sentence, subscribed after
     "subscribe": (
         "txn_sub",
