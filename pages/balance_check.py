@@ -392,7 +392,7 @@ def refresh_controls(check: check_debit.DebitCheck) -> None:
                 "that came in since, before you hold this debit back."
             )
         # No figure yet: the button fetches the first one (the same refresh at Stripe).
-        label = check_debit.REFRESH_NOW if result.balance is not None else check_debit.FETCH_NOW
+        label = result.refresh_label
         unread = st.session_state.get(UNREAD) or (None, "")
         off = unread[0] is check
         if off:

@@ -103,6 +103,12 @@ class Assessment:
         return self.verdict == OK
 
     @property
+    def refresh_label(self) -> str:
+        """Balance check's button for this debit's refresh ("Fetch the balance now" with no
+        figure yet); a sentence after a 5xx names the same one."""
+        return "Refresh balance now" if self.balance is not None else "Fetch the balance now"
+
+    @property
     def refresh_waits(self) -> bool:
         """A refresh a person would be offered (``refresh_offered``) but for Stripe's wait: the
         balance is stale, or the debit is short on a balance at least REFRESH_OFFER_AGE old,

@@ -56,6 +56,7 @@ def refresh_button(feature: str) -> str:
     Transactions): the one a sentence tells the person to press (again)."""
     return f"Refresh {feature}"
 
+
 # Why a refresh can or cannot start; pages may branch on these, people read ``reason``.
 READY = "ready"  # finished refresh, waiting time over
 NEVER_REFRESHED = "never_refreshed"  # no refresh yet: the first one can start

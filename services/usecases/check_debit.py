@@ -138,6 +138,7 @@ def check_debit(
             idempotency_key=idempotency_key,
             wait_seconds=wait_seconds,
             clock=clock or SystemClock(),
+            button=before.refresh_label,  # the page's button for it, named after a 5xx
         )
         if outcome.requested:
             account_mirror.upsert_account(svc.engine, account, read_began=refreshing)
@@ -289,10 +290,10 @@ def _refresh_and_wait(
     idempotency_key: str | None,
     wait_seconds: float,
     clock: Clock,
+    button: str,
 ) -> tuple[dict[str, Any], RefreshOutcome]:
     # A derived key Stripe already answered with a failure would only replay it: move on.
     key = idempotency_key or svc.gateway.fresh_key(refresh_key(account))
-    button = _refresh_button(account)
     try:
         # The accounts use case is the one audited path for refreshes (`account.refresh`); it
         # settles a 5xx or a late answer by reading the account back (backoff.settle).
@@ -338,15 +339,6 @@ def _refresh_and_wait(
         svc.gateway, started.account, wait_seconds=wait_seconds, clock=clock
     )
     return latest, _outcome(latest, first=not isinstance(account.get("balance"), Mapping))
-
-
-REFRESH_NOW = "Refresh balance now"  # Balance check's button beside a balance it has
-FETCH_NOW = "Fetch the balance now"  # and beside an account with no balance yet
-
-
-def _refresh_button(account: Mapping[str, Any]) -> str:
-    """The button Balance check draws for ``account``'s refresh: the one to press again."""
-    return REFRESH_NOW if isinstance(account.get("balance"), Mapping) else FETCH_NOW
 
 
 def balance_refresh_status(account: Mapping[str, Any]) -> str | None:

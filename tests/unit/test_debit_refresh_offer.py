@@ -79,3 +79,15 @@ def test_a_refresh_offered_but_not_allowed_yet_is_said_to_wait_for_stripe() -> N
         assess_debit(aged(DAY), 60_000, "usd", now=NOW, policy=TWO_DAYS),  # allowed: offered
     ):
         assert not no_offer.refresh_waits, no_offer.verdict
+
+
+def test_the_refresh_button_is_named_by_whether_there_is_a_figure_to_refresh() -> None:
+    """Balance check draws this label and its sentence after a 5xx names it: one rule for both,
+    by the figure in the debit's currency (the sentence went by the raw account, so an account
+    with only another currency's figure was named "Refresh balance now" beside "Fetch …")."""
+    has = assess_debit(aged(28 * HOUR), 45_013, "usd", now=NOW, policy=TWO_DAYS)
+    assert has.refresh_label == "Refresh balance now"
+    other = assess_debit(aged(28 * HOUR), 45_013, "eur", now=NOW, policy=TWO_DAYS)
+    assert other.balance is None and other.refresh_label == "Fetch the balance now"
+    none = assess_debit(account(balance=None), 45_013, "usd", now=NOW, policy=TWO_DAYS)
+    assert none.refresh_label == "Fetch the balance now"
